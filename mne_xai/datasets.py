@@ -1,0 +1,162 @@
+"""Loaders that return mne.Epochs for the recordings used in examples and benchmarks."""
+
+from pathlib import Path
+
+import mne
+import numpy as np
+from mne.utils import _check_option, _validate_type, logger, verbose
+
+_EEGBCI_TASKS = {
+    "hands_vs_feet": {"runs": (6, 10, 14), "labels": {"T1": "hands", "T2": "feet"}},
+    "left_vs_right": {"runs": (4, 8, 12), "labels": {"T1": "left", "T2": "right"}},
+}
+
+
+def _builtin_montage(system):
+    """Name of MNE's template montage for "1020" or "1005" in this MNE version."""
+    # MNE 1.13 renamed standard_10xx to colin27_10xx (same positions).
+    renamed = f"colin27_{system}"
+    return renamed if renamed in mne.channels.get_builtin_montages() else f"standard_{system}"
+
+
+@verbose
+def load_eegbci(
+    subject=1,
+    task="hands_vs_feet",
+    runs=None,
+    *,
+    tmin=-1.0,
+    tmax=4.0,
+    l_freq=7.0,
+    h_freq=30.0,
+    path=None,
+    verbose=None,
+):
+    """Load EEGBCI motor imagery as Epochs, through MNE's own fetcher.
+
+    Parameters
+    ----------
+    subject : int
+        Subject number (1 to 109).
+    task : "hands_vs_feet" | "left_vs_right"
+        Imagined movement of both fists vs both feet (runs 6, 10, 14) or of the
+        left vs right fist (runs 4, 8, 12).
+    runs : list of int | None
+        A subset of the task's runs; None means all three.
+    tmin, tmax : float
+        Epoch limits in seconds around the cue.
+    l_freq, h_freq : float | None
+        Band-pass edges in Hz applied to the continuous data (MNE's CSP example
+        uses 7–30 Hz); None skips that edge.
+    path : path-like | None
+        Where the ``MNE-eegbci-data`` folder lives. None uses MNE's configuration
+        (``MNE_DATASETS_EEGBCI_PATH``, then ``MNE_DATA``); files missing there are
+        downloaded by MNE.
+    %(verbose)s
+
+    Returns
+    -------
+    epochs : mne.Epochs
+        Preloaded EEG epochs with the 10-05 montage and event_id mapping the
+        task's two classes (e.g. ``{"hands": 2, "feet": 3}``).
+
+    Notes
+    -----
+    Cite Schalk et al. 2004 (BCI2000) and Goldberger et al. 2000 (PhysioNet).
+    """
+    _check_option("task", task, tuple(_EEGBCI_TASKS))
+    task_runs = _EEGBCI_TASKS[task]["runs"]
+    runs = list(task_runs if runs is None else runs)
+    wrong = sorted(set(runs) - set(task_runs))
+    if wrong:
+        raise ValueError(f"Runs {wrong} are not {task} runs; use a subset of {task_runs}.")
+    files = mne.datasets.eegbci.load_data(
+        subject, runs, path=path, update_path=False, verbose=verbose
+    )
+    raw = mne.concatenate_raws(
+        [mne.io.read_raw_edf(f, preload=True, verbose=verbose) for f in files]
+    )
+    mne.datasets.eegbci.standardize(raw)
+    raw.set_montage(_builtin_montage("1005"), verbose=verbose)
+    raw.annotations.rename(_EEGBCI_TASKS[task]["labels"])
+    if l_freq is not None or h_freq is not None:
+        raw.filter(l_freq, h_freq, skip_by_annotation="edge", verbose=verbose)
+    return mne.Epochs(
+        raw,
+        event_id=list(_EEGBCI_TASKS[task]["labels"].values()),
+        tmin=tmin,
+        tmax=tmax,
+        baseline=None,
+        picks="eeg",
+        preload=True,
+        verbose=verbose,
+    )
+
+
+def _data_root(path, relative):
+    if path is not None:
+        return Path(path).expanduser()
+    mne_data = mne.get_config("MNE_DATA")
+    if mne_data is None:
+        raise FileNotFoundError(
+            f"Set MNE_DATA (environment or mne.set_config) to the folder that holds "
+            f"{relative}, or pass path=."
+        )
+    return Path(mne_data).expanduser() / relative
+
+
+@verbose
+def load_drowsiness(path=None, subjects=None, *, verbose=None):
+    """Load the driver-drowsiness Oz recordings of Cui et al. as EpochsArray.
+
+    Parameters
+    ----------
+    path : path-like | None
+        The ``drowsiness_oz.npz`` file. None means
+        ``<MNE_DATA>/drowsiness/drowsiness_oz.npz``.
+    subjects : list of int | None
+        Subjects to keep (1 to 11); None keeps all.
+    %(verbose)s
+
+    Returns
+    -------
+    epochs : mne.EpochsArray
+        3-s epochs of channel Oz at 128 Hz in volts, event_id
+        ``{"alert": 1, "drowsy": 2}``, and ``metadata`` with a ``subject`` column
+        (use it as ``groups`` for leave-one-subject-out cross-validation).
+
+    Notes
+    -----
+    Derived from the EEG driver drowsiness dataset (figshare 14273687,
+    CC BY 4.0; Cao et al. 2019), channel Oz only.
+    """
+    import pandas as pd
+
+    file = _data_root(path, Path("drowsiness") / "drowsiness_oz.npz")
+    if file.is_dir():
+        file = file / "drowsiness_oz.npz"
+    if not file.is_file():
+        raise FileNotFoundError(f"No drowsiness data at {file}.")
+    with np.load(file) as archive:
+        data, labels, subject = archive["X"], archive["y"], archive["subject"]
+    if subjects is not None:
+        _validate_type(subjects, (list, tuple, np.ndarray), "subjects")
+        missing = sorted(set(subjects) - set(subject.tolist()))
+        if missing:
+            raise ValueError(f"Unknown subjects {missing}; available: 1 to 11.")
+        keep = np.isin(subject, subjects)
+        data, labels, subject = data[keep], labels[keep], subject[keep]
+    logger.info(f"Loaded {len(data)} drowsiness epochs from {file}.")
+    info = mne.create_info(["Oz"], 128.0, "eeg")
+    events = np.column_stack(
+        [np.arange(len(data)) * data.shape[-1], np.zeros(len(data), int), labels + 1]
+    ).astype(int)
+    epochs = mne.EpochsArray(
+        data.astype(np.float64) * 1e-6,
+        info,
+        events=events,
+        event_id={"alert": 1, "drowsy": 2},
+        metadata=pd.DataFrame({"subject": subject}),
+        verbose=verbose,
+    )
+    return epochs.set_montage(_builtin_montage("1020"), verbose=verbose)

@@ -1,0 +1,82 @@
+"""Pieces shared by the networks: input scaling, kernel lengths, max-norm."""
+
+import torch
+from torch import nn
+
+# The published kernel lengths of EEGNet and InterpretableCNN are for 128 Hz data.
+REFERENCE_SFREQ = 128.0
+
+
+def scaled_length(samples_at_128hz, sfreq):
+    """Convert a kernel length given at 128 Hz to ``sfreq``, keeping its duration."""
+    return max(1, int(round(samples_at_128hz * sfreq / REFERENCE_SFREQ)))
+
+
+def same_padding(kernel_length):
+    """Zero padding that keeps the length of a time series, for an odd kernel."""
+    if kernel_length % 2 == 0:
+        raise ValueError(
+            f"Kernels padded to keep the length must be odd, got {kernel_length}."
+        )
+    return (0, kernel_length // 2)
+
+
+class EEGModule(nn.Module):
+    """Base of the networks: takes ``(batch, n_channels, n_times)``, returns logits.
+
+    Parameters
+    ----------
+    n_channels : int
+        Number of EEG channels.
+    n_classes : int
+        Number of classes (outputs).
+    n_times : int
+        Number of time samples per epoch.
+    sfreq : float
+        Sampling frequency in Hz; kernel lengths scale with it.
+    input_scale : float
+        Factor applied to the input before the first layer. The estimators set it
+        so that data in volts reach the first layer with unit variance, which keeps
+        every attribution on the scale of the data the user passed.
+    """
+
+    #: Parameter name -> maximum L2 norm of each output unit's weights, enforced
+    #: after every optimizer step by :meth:`apply_max_norm` (Keras' ``max_norm``).
+    max_norm: dict = {}
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        for name, value in (
+            ("n_channels", n_channels),
+            ("n_classes", n_classes),
+            ("n_times", n_times),
+        ):
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if n_classes < 2:
+            raise ValueError(f"n_classes must be at least 2, got {n_classes}.")
+        if not sfreq > 0:
+            raise ValueError(f"sfreq must be positive, got {sfreq!r}.")
+        self.n_channels = int(n_channels)
+        self.n_classes = int(n_classes)
+        self.n_times = int(n_times)
+        self.sfreq = float(sfreq)
+        self.register_buffer(
+            "input_scale", torch.tensor(float(input_scale), dtype=torch.float32)
+        )
+
+    def _scale_input(self, x):
+        if x.ndim != 3 or x.shape[1] != self.n_channels or x.shape[2] != self.n_times:
+            raise ValueError(
+                f"{type(self).__name__} expects input of shape (batch, "
+                f"{self.n_channels}, {self.n_times}), got {tuple(x.shape)}."
+            )
+        return x * self.input_scale
+
+    @torch.no_grad()
+    def apply_max_norm(self):
+        """Rescale constrained weights so no output unit exceeds its maximum norm."""
+        parameters = dict(self.named_parameters())
+        for name, max_norm in self.max_norm.items():
+            weight = parameters[name]
+            weight.copy_(torch.renorm(weight, p=2, dim=0, maxnorm=max_norm))
