@@ -100,6 +100,8 @@ _ESTIMATOR_PARAMS_DOC = """
         The factor applied to the data before the first layer.
     n_channels_, n_times_ : int
         Shape of one training epoch.
+    data_mean_ : ndarray, shape (n_channels, n_times)
+        The mean training epoch (a baseline for attribution methods).
     history : skorch.History
         Per-epoch losses and timings.
 """
@@ -302,6 +304,7 @@ class _EEGClassifier(NeuralNetClassifier):
         self.classes_inferred_ = classes
         self.info_ = info
         self.n_channels_, self.n_times_ = data.shape[1:]
+        self.data_mean_ = data.mean(axis=0)
         if self.scaling == "auto":
             std = float(np.std(data, dtype=np.float64))
             if std == 0:
