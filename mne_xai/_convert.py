@@ -83,16 +83,19 @@ def epochs_to_array(X, *, name="X"):
     return data, info, events
 
 
-def check_matches_training(data, info, *, train_info, n_channels, n_times, name="X"):
-    """Raise a clear error when data differ from what the network was trained on."""
-    if data.shape[1] != n_channels:
+def check_matches_training(shape, info, *, train_info, n_channels, n_times, name="X"):
+    """Raise a clear error when data differ from what the network was trained on.
+
+    ``shape`` is the data's ``(n_epochs, n_channels, n_times)``.
+    """
+    if shape[1] != n_channels:
         raise ValueError(
-            f"{name} has {data.shape[1]} channels but the estimator was fitted on "
+            f"{name} has {shape[1]} channels but the estimator was fitted on "
             f"{n_channels}."
         )
-    if data.shape[2] != n_times:
+    if shape[2] != n_times:
         raise ValueError(
-            f"{name} has {data.shape[2]} time samples but the estimator was fitted on "
+            f"{name} has {shape[2]} time samples but the estimator was fitted on "
             f"{n_times}; crop or resample the epochs like the training data."
         )
     if info is None or train_info is None:
@@ -112,3 +115,60 @@ def check_matches_training(data, info, *, train_info, n_channels, n_times, name=
             f"{name} is sampled at {info['sfreq']} Hz but the estimator was fitted at "
             f"{train_info['sfreq']} Hz; resample the epochs."
         )
+
+
+def describe(X, *, name="X"):
+    """Shape, info and event codes of X without reading all of its data.
+
+    Returns
+    -------
+    shape : tuple of int
+        ``(n_epochs, n_channels, n_times)``.
+    info : mne.Info | None
+        Measurement info (None for arrays).
+    events : ndarray of int | None
+        Event codes (None for arrays).
+    """
+    epochs_list = _epochs_list(X)
+    if epochs_list is None or len(epochs_list) > 1:
+        # Arrays are in memory already; a list of Epochs comes from
+        # scikit-learn's indexing and is small.
+        data, info, events = epochs_to_array(X, name=name)
+        return data.shape, info, events
+    epochs = epochs_list[0]
+    shape = (len(epochs.events), len(epochs.ch_names), len(epochs.times))
+    if shape[0] == 0:
+        raise ValueError(f"{name} holds no epochs.")
+    return shape, epochs.info, epochs.events[:, 2]
+
+
+def iter_batches(X, batch_size, *, name="X"):
+    """Yield consecutive float32 batches of X, reading one batch at a time.
+
+    Memory grows with ``batch_size``, not with the number of epochs, which is
+    what lets averaged explanations and evaluations stream over large data.
+    """
+    epochs_list = _epochs_list(X)
+    if epochs_list is None or len(epochs_list) > 1:
+        data = epochs_to_array(X, name=name)[0]
+        n_epochs = len(data)
+
+        def read(start, stop):
+            return data[start:stop]
+    else:
+        epochs = epochs_list[0]
+        n_epochs = len(epochs.events)
+
+        def read(start, stop):
+            if epochs.preload:
+                return epochs._data[start:stop]
+            return epochs.get_data(item=slice(start, stop))
+
+    for start in range(0, n_epochs, batch_size):
+        batch = np.asarray(read(start, start + batch_size), dtype=np.float32)
+        if not np.isfinite(batch).all():
+            raise ValueError(
+                f"{name} contains NaN or infinite values in epochs {start} to "
+                f"{start + len(batch) - 1}; drop or repair them first."
+            )
+        yield batch

@@ -10,7 +10,7 @@ from skorch.dataset import ValidSplit
 from skorch.exceptions import NotInitializedError
 from sklearn.utils import check_random_state
 
-from ._convert import check_matches_training, epochs_to_array
+from ._convert import check_matches_training, describe, epochs_to_array
 from .models import EEGNet, InterpretableCNN
 
 
@@ -360,18 +360,23 @@ class _EEGClassifier(NeuralNetClassifier):
         """Leave class inference to ``fit``, which works on the original labels."""
 
     # -- prediction -----------------------------------------------------------
-    def _prediction_data(self, X):
+    def _check_prediction_input(self, X):
+        """Check X against training without reading its data; return describe(X)."""
         self.check_is_fitted()
         self._check_initialized_data()
-        data, info, _ = epochs_to_array(X)
+        shape, info, events = describe(X)
         check_matches_training(
-            data,
+            shape,
             info,
             train_info=self.info_,
             n_channels=self.n_channels_,
             n_times=self.n_times_,
         )
-        return data
+        return shape, info, events
+
+    def _prediction_data(self, X):
+        self._check_prediction_input(X)
+        return epochs_to_array(X)[0]
 
     def predict_proba(self, X):
         """Return class probabilities.

@@ -1,0 +1,273 @@
+"""Cropped training: fit on windows cut from epochs, predict by averaging windows."""
+
+import mne
+import numpy as np
+from mne.utils import _validate_type
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from ._convert import _epochs_list, check_matches_training, epochs_to_array
+
+
+class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Train a classifier on windows cut from each epoch; average them to predict.
+
+    Every training epoch is cut into overlapping windows of ``window_length``
+    seconds, taken every ``window_step`` seconds between ``tmin`` and ``tmax``;
+    each window inherits the label of its epoch and ``estimator`` is trained on
+    all of them. An epoch is predicted by cutting the same windows from it and
+    averaging the class probabilities the estimator gives them, which uses no
+    label of the predicted data. This is the cropped training of
+    :footcite:t:`SchirrmeisterEtAl2017`: a network sees several shifted views
+    of every trial, which multiplies the training examples of small EEG data
+    sets and makes it less sensitive to when in the trial the activity occurs.
+
+    Parameters
+    ----------
+    estimator : classifier
+        A scikit-learn classifier with ``predict_proba``, e.g.
+        :class:`mne_xai.EEGNetClassifier`. It is cloned at ``fit`` and sees
+        windows of ``window_length`` seconds: as :class:`mne.EpochsArray`
+        (with the training channels and sampling rate) when fitting on Epochs,
+        as an array otherwise.
+    window_length : float
+        Duration of a window in seconds.
+    window_step : float
+        Time between the starts of consecutive windows, in seconds.
+    tmin, tmax : float | None
+        The part of each epoch windows are cut from, in seconds on the epochs'
+        time axis (both ends included, as in :meth:`mne.Epochs.crop`). None
+        means the start or end of the epoch. For arrays, the first sample is
+        time 0.
+    sfreq : float | None
+        Sampling frequency of data given as arrays, which converts seconds to
+        samples. Ignored when fitting on Epochs, whose ``info`` gives it.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The estimator fitted on the windows.
+    classes_ : ndarray, shape (n_classes,)
+        The class labels (those of ``estimator_``).
+    info_ : mne.Info | None
+        The measurement info of the training Epochs (None for arrays).
+    n_channels_, n_times_ : int
+        Shape of one training epoch; predicted epochs must match it.
+    tmin_ : float
+        Time of the first sample of the training epochs (0 for arrays).
+    window_starts_ : ndarray of int, shape (n_windows,)
+        Sample index, within an epoch, of the start of each window.
+    window_samples_ : int
+        Number of samples in a window.
+
+    See Also
+    --------
+    mne_xai.EEGNetClassifier
+    mne.decoding.SlidingEstimator
+
+    Notes
+    -----
+    Predicted epochs must have the channels, sampling rate, length and start
+    time of the training epochs, so that the windows fall at the same times.
+    Windows of one epoch overlap, so a validation split made by the estimator
+    itself (e.g. ``early_stopping=True``) draws windows, not epochs: its
+    validation windows share samples with training windows of the same epoch.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        window_length=2.0,
+        window_step=0.25,
+        tmin=None,
+        tmax=None,
+        sfreq=None,
+    ):
+        self.estimator = estimator
+        self.window_length = window_length
+        self.window_step = window_step
+        self.tmin = tmin
+        self.tmax = tmax
+        self.sfreq = sfreq
+
+    def _data(self, X):
+        """Return (data, info, events, time of the first sample) for X."""
+        data, info, events = epochs_to_array(X)
+        epochs_list = _epochs_list(X)
+        if epochs_list is None:
+            return data, info, events, 0.0
+        first_times = {epochs.tmin for epochs in epochs_list}
+        if len(first_times) > 1:
+            raise ValueError(
+                f"The Epochs in X start at different times {sorted(first_times)}; "
+                "crop them to a common time axis."
+            )
+        return data, info, events, epochs_list[0].tmin
+
+    def _window_starts(self, n_times, sfreq, first_time):
+        for name in ("window_length", "window_step"):
+            value = getattr(self, name)
+            _validate_type(value, "numeric", name)
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value}.")
+        window_samples = int(round(self.window_length * sfreq))
+        step = int(round(self.window_step * sfreq))
+        if step < 1:
+            raise ValueError(
+                f"window_step={self.window_step} s is shorter than one sample at "
+                f"{sfreq:g} Hz."
+            )
+        last_time = first_time + (n_times - 1) / sfreq
+        tmin = first_time if self.tmin is None else self.tmin
+        tmax = last_time if self.tmax is None else self.tmax
+        _validate_type(tmin, "numeric", "tmin")
+        _validate_type(tmax, "numeric", "tmax")
+        start = int(round((tmin - first_time) * sfreq))
+        stop = int(round((tmax - first_time) * sfreq)) + 1
+        if start < 0 or stop > n_times:
+            raise ValueError(
+                f"tmin={tmin} and tmax={tmax} must lie within the epochs, which "
+                f"span {first_time:g} to {last_time:g} s."
+            )
+        if stop - start < window_samples:
+            raise ValueError(
+                f"No window of {self.window_length} s fits between tmin={tmin} and "
+                f"tmax={tmax} s; shorten window_length or widen tmin, tmax."
+            )
+        return np.arange(start, stop - window_samples + 1, step), window_samples
+
+    def _windows(self, data, info):
+        """Cut every epoch into windows, epoch-major; wrap them like the input."""
+        views = np.lib.stride_tricks.sliding_window_view(
+            data, self.window_samples_, axis=2
+        )
+        # (n_epochs, n_channels, n_windows, n_samples) -> epoch-major windows.
+        windows = views[:, :, self.window_starts_].transpose(0, 2, 1, 3)
+        windows = windows.reshape(-1, *windows.shape[2:])
+        if info is None:
+            return np.ascontiguousarray(windows)
+        return mne.EpochsArray(windows, info, tmin=0.0, verbose=False)
+
+    def fit(self, X, y=None):
+        """Fit the estimator on the windows of every epoch.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+            Training epochs.
+        y : array-like, shape (n_epochs,) | None
+            Labels; with Epochs, None means ``epochs.events[:, 2]``.
+
+        Returns
+        -------
+        self : CroppedClassifier
+            The fitted classifier.
+        """
+        data, info, events, first_time = self._data(X)
+        if y is None:
+            if events is None:
+                raise ValueError("y is required when X is an array.")
+            y = events
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(data):
+            raise ValueError(
+                f"y must hold one label per epoch ({len(data)}), got shape {y.shape}."
+            )
+        if info is not None:
+            sfreq = info["sfreq"]
+        elif self.sfreq is None:
+            raise ValueError(
+                "sfreq is required when X is an array: windows are given in seconds."
+            )
+        else:
+            _validate_type(self.sfreq, "numeric", "sfreq")
+            sfreq = float(self.sfreq)
+        self.window_starts_, self.window_samples_ = self._window_starts(
+            data.shape[2], sfreq, first_time
+        )
+        self.info_, self.tmin_ = info, first_time
+        self.n_channels_, self.n_times_ = data.shape[1:]
+        n_windows = len(self.window_starts_)
+        mne.utils.logger.info(
+            f"Training on {n_windows} windows of {self.window_samples_} samples "
+            f"from each of {len(data)} epochs."
+        )
+        self.estimator_ = clone(self.estimator).fit(
+            self._windows(data, info), np.repeat(y, n_windows)
+        )
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X):
+        """Return class probabilities averaged over the windows of each epoch.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+            Epochs matching the training epochs in channels, sampling rate,
+            length and start time.
+
+        Returns
+        -------
+        proba : ndarray, shape (n_epochs, n_classes)
+            Mean window probability, columns ordered as ``classes_``.
+        """
+        check_is_fitted(self, "estimator_")
+        data, info, _, first_time = self._data(X)
+        check_matches_training(
+            data.shape,
+            info,
+            train_info=self.info_,
+            n_channels=self.n_channels_,
+            n_times=self.n_times_,
+        )
+        if not np.isclose(first_time, self.tmin_):
+            raise ValueError(
+                f"X starts at {first_time:g} s but the training epochs started at "
+                f"{self.tmin_:g} s; the windows would fall at other times."
+            )
+        proba = self.estimator_.predict_proba(self._windows(data, info))
+        return proba.reshape(len(data), len(self.window_starts_), -1).mean(axis=1)
+
+    def predict(self, X):
+        """Return the class with the highest mean window probability.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+            Epochs matching the training epochs.
+
+        Returns
+        -------
+        y_pred : ndarray, shape (n_epochs,)
+            Labels in the coding of ``classes_``.
+        """
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def score(self, X, y=None, sample_weight=None):
+        """Return the accuracy on ``X``.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+            Test epochs.
+        y : array-like | None
+            True labels; with Epochs, None means ``epochs.events[:, 2]``.
+        sample_weight : array-like | None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy over epochs.
+        """
+        if y is None:
+            _, _, y = epochs_to_array(X)
+            if y is None:
+                raise ValueError("y is required when X is an array.")
+        return super().score(X, y, sample_weight=sample_weight)

@@ -1,0 +1,278 @@
+"""The shared path of every attribution method: batches, targets, baselines, outputs."""
+
+import copy
+from contextlib import contextmanager
+
+import mne
+import numpy as np
+import torch
+from mne.utils import ProgressBar, _validate_type, logger, verbose
+
+from .._convert import _epochs_list, iter_batches
+from ._registry import get_method
+
+
+@contextmanager
+def _seeded(random_state, device, enabled):
+    """Seed torch for a stochastic method, leaving the global random state as it was."""
+    if not enabled:
+        yield
+        return
+    devices = [device.index or 0] if device.type == "cuda" else []
+    seed = np.random.default_rng(random_state).integers(np.iinfo(np.int32).max)
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(seed))
+        yield
+
+
+@contextmanager
+def _evaluation_mode(module):
+    """Put the module in eval mode (batch-independent outputs), then restore it."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
+def _module_on(estimator, device):
+    """The fitted module on ``device``, copied if that is not where it lives."""
+    module = estimator.module_
+    current = next(module.parameters()).device
+    if current == device:
+        return module
+    return copy.deepcopy(module).to(device)
+
+
+def _class_index(estimator, label, event_id):
+    """Index in ``classes_`` of a class label or an event name."""
+    classes = list(estimator.classes_)
+    if label in classes:
+        return classes.index(label)
+    if isinstance(label, str) and event_id and label in event_id:
+        code = event_id[label]
+        if code in classes:
+            return classes.index(code)
+    return None
+
+
+def _resolve_target(estimator, target, n_epochs, events, event_id):
+    """Class indices per epoch, or None to explain the predicted class.
+
+    Returns
+    -------
+    target_index : ndarray of int64, shape (n_epochs,) | None
+        Index in ``classes_`` of the class explained for each epoch.
+    description : str
+        What was explained, for the comment of averaged outputs.
+    """
+    n_classes = len(estimator.classes_)
+    if target is None:
+        return None, "predicted class"
+    if isinstance(target, str) and target == "true":
+        if events is None:
+            raise ValueError(
+                'target="true" needs Epochs (their events hold the true labels); '
+                "with arrays, pass the class to explain."
+            )
+        index = np.array([_class_index(estimator, code, None) for code in events])
+        if any(i is None for i in index):
+            unknown = sorted({c for c, i in zip(events, index, strict=True) if i is None})
+            raise ValueError(
+                f'target="true": event codes {unknown} are not among the '
+                f"estimator's classes {list(estimator.classes_)}."
+            )
+        return index.astype(np.int64), "true class"
+    _validate_type(target, ("int-like", str), "target", 'None, "true", a class or an index')
+    index = _class_index(estimator, target, event_id)
+    if index is None and not isinstance(target, str) and 0 <= target < n_classes:
+        index = int(target)
+    if index is None:
+        raise ValueError(
+            f"target={target!r} is neither a class of the estimator "
+            f"({list(estimator.classes_)}), an event name of the epochs, nor an "
+            f"index below {n_classes}."
+        )
+    return np.full(n_epochs, index, np.int64), f"class {estimator.classes_[index]}"
+
+
+def _resolve_baseline(estimator, baseline, device):
+    """Baseline as a tensor of shape (n_baselines, n_channels, n_times)."""
+    shape = (estimator.n_channels_, estimator.n_times_)
+    if isinstance(baseline, str):
+        if baseline == "zeros":
+            array = np.zeros(shape, np.float32)
+        elif baseline == "mean":
+            array = estimator.data_mean_
+        else:
+            raise ValueError(
+                f'baseline must be "zeros", "mean" or an array, got {baseline!r}.'
+            )
+    else:
+        array = np.asarray(baseline, dtype=np.float32)
+    if array.shape[-2:] != shape or array.ndim not in (2, 3):
+        raise ValueError(
+            f"baseline must have shape {shape} or (n_baselines, *{shape}), got "
+            f"{array.shape}."
+        )
+    if not np.isfinite(array).all():
+        raise ValueError("baseline contains NaN or infinite values.")
+    return torch.as_tensor(array, dtype=torch.float32, device=device).reshape(-1, *shape)
+
+
+def _output_template(estimator, X, shape):
+    """Info, events, event_id, tmin and metadata for the attribution epochs."""
+    epochs_list = _epochs_list(X)
+    if epochs_list is None:
+        info = estimator.info_
+        if info is None:
+            names = [f"ch{index:03d}" for index in range(shape[1])]
+            info = mne.create_info(names, estimator._sfreq, "misc")
+        return dict(info=info, events=None, event_id=None, tmin=0.0, metadata=None)
+    first = epochs_list[0]
+    metadata = None
+    if all(e.metadata is not None for e in epochs_list):
+        import pandas as pd
+
+        metadata = pd.concat([e.metadata for e in epochs_list], ignore_index=True)
+    return dict(
+        info=first.info,
+        events=np.concatenate([e.events for e in epochs_list]),
+        event_id=first.event_id,
+        tmin=first.tmin,
+        metadata=metadata,
+    )
+
+
+@verbose
+def explain(
+    estimator,
+    epochs,
+    method="deeplift",
+    *,
+    target=None,
+    average=False,
+    batch_size=64,
+    device=None,
+    random_state=None,
+    verbose=None,
+    **params,
+):
+    """Explain a fitted network's decisions as MNE objects.
+
+    Parameters
+    ----------
+    estimator : EEGNetClassifier | InterpretableCNNClassifier
+        A fitted estimator of mne_xai.
+    epochs : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+        The data to explain, matching the training data in channels, rate and length.
+    method : str
+        The attribution method; :func:`mne_xai.list_methods` lists them.
+    target : None | "true" | int | str
+        The class whose logit is explained: None explains each epoch's
+        predicted class; ``"true"`` its own class (from the events); a class
+        label of the estimator or an event name of the epochs (e.g. ``"feet"``);
+        or an int index into ``estimator.classes_`` when it is not a label.
+    average : bool
+        If True, return the average over epochs as :class:`mne.EvokedArray`,
+        computed batch by batch so memory grows with ``batch_size`` only.
+    batch_size : int
+        Number of epochs explained at once.
+    device : str | torch.device | None
+        Where to compute; None uses the estimator's device.
+    random_state : int | None
+        Seed for stochastic methods (noise, random baselines); the global torch
+        random state is left untouched.
+    %(verbose)s
+    **params
+        Parameters of the method (see its class in :mod:`mne_xai.explain`).
+        A ``baseline`` may be ``"zeros"``, ``"mean"`` (the mean training
+        epoch) or an array of shape ``(n_channels, n_times)`` or
+        ``(n_baselines, n_channels, n_times)``, in the data's unit.
+
+    Returns
+    -------
+    attribution : mne.EpochsArray | mne.EvokedArray
+        Relevance of each channel and time sample, with the input's info
+        (montage), events, event_id, tmin and metadata, so that
+        ``attribution["feet"].average()`` and ``attribution.plot_image()`` work.
+        Values carry the method's true unit (e.g. logit for relevance methods,
+        logit per unit of input for gradients): plot with ``scalings=1``.
+
+    Notes
+    -----
+    The network is explained in evaluation mode (batch norm with running
+    statistics, no dropout), so an epoch's attribution does not depend on the
+    other epochs in its batch. Methods explain the class logit, not a softmax.
+    """
+    _validate_type(average, bool, "average")
+    _validate_type(batch_size, "int-like", "batch_size")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    method_class = get_method(method)
+    allowed = method_class.parameters()
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise TypeError(
+            f"Method {method!r} got unknown parameter(s) {unknown}; it accepts "
+            f"{sorted(allowed) or 'none'}."
+        )
+    shape, _, events = estimator._check_prediction_input(epochs)
+    template = _output_template(estimator, epochs, shape)
+    target_index, description = _resolve_target(
+        estimator, target, shape[0], events, template["event_id"]
+    )
+    device = torch.device(device if device is not None else estimator.device)
+    if "baseline" in allowed:
+        params["baseline"] = _resolve_baseline(
+            estimator, params.get("baseline", allowed["baseline"]), device
+        )
+    module = _module_on(estimator, device)
+
+    logger.info(f"Explaining {shape[0]} epochs with {method} ({description}).")
+    total = torch.zeros(shape[1:], dtype=torch.float64, device=device)
+    per_epoch = None if average else np.empty(shape, np.float64)
+    start = 0
+    with (
+        _evaluation_mode(module),
+        _seeded(random_state, device, method_class.stochastic),
+    ):
+        explainer = method_class(module)
+        batches = iter_batches(epochs, batch_size)
+        n_batches = -(-shape[0] // batch_size)
+        for batch in ProgressBar(batches, max_value=n_batches, mesg=method):
+            inputs = torch.from_numpy(batch).to(device).requires_grad_()
+            stop = start + len(inputs)
+            if target_index is None:
+                with torch.no_grad():
+                    target_batch = module(inputs).argmax(dim=1)
+            else:
+                target_batch = torch.from_numpy(target_index[start:stop]).to(device)
+            attribution = explainer.attribute(inputs, target_batch, **params).detach()
+            if average:
+                total += attribution.sum(dim=0, dtype=torch.float64)
+            else:
+                per_epoch[start:stop] = attribution.cpu().numpy()
+            start = stop
+
+    if average:
+        return mne.EvokedArray(
+            (total / shape[0]).cpu().numpy(),
+            template["info"],
+            tmin=template["tmin"],
+            comment=f"{method} ({description})",
+            nave=shape[0],
+            verbose=False,
+        )
+    return mne.EpochsArray(
+        per_epoch,
+        template["info"],
+        events=template["events"],
+        tmin=template["tmin"],
+        event_id=template["event_id"],
+        metadata=template["metadata"],
+        baseline=None,
+        proj=False,
+        verbose=False,
+    )

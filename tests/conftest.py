@@ -1,0 +1,60 @@
+"""Shared fixtures: the real recordings under MNE_DATA, and small trained networks."""
+
+import os
+from pathlib import Path
+
+import mne
+import numpy as np
+import pytest
+
+
+def _require_data(relative):
+    """Return MNE_DATA/relative, failing in CI and skipping elsewhere when missing."""
+    root = mne.get_config("MNE_DATA")
+    path = None if root is None else Path(root) / relative
+    if path is None or not path.exists():
+        message = (
+            f"Real EEG data not found ({relative}); set MNE_DATA to the folder holding "
+            "MNE-eegbci-data and drowsiness (see shared/data/README.md)."
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def mne_data():
+    """The MNE_DATA folder, checked to hold the EEGBCI recordings."""
+    _require_data("MNE-eegbci-data")
+    return Path(mne.get_config("MNE_DATA"))
+
+
+@pytest.fixture(scope="session")
+def drowsiness_path():
+    """The driver-drowsiness Oz file."""
+    return _require_data(Path("drowsiness") / "drowsiness_oz.npz")
+
+
+@pytest.fixture(scope="session")
+def eegbci_epochs(mne_data):
+    """EEGBCI subject 1 hands vs feet, 7-30 Hz, -1..4 s (read once per session)."""
+    from mne_xai.datasets import load_eegbci
+
+    return load_eegbci(1, "hands_vs_feet", path=mne_data, verbose=False)
+
+
+@pytest.fixture
+def imagery_epochs(eegbci_epochs):
+    """The motor imagery period (0.5-2.5 s) of EEGBCI hands vs feet, a fresh copy."""
+    return eegbci_epochs.copy().crop(0.5, 2.5)
+
+
+@pytest.fixture
+def synthetic_arrays():
+    """Small two-class arrays whose classes differ in channel 0's amplitude."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 4, 64)).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    X[y == 1, 0] *= 3
+    return X, y
