@@ -44,10 +44,37 @@ def eegbci_epochs(mne_data):
     return load_eegbci(1, "hands_vs_feet", path=mne_data, verbose=False)
 
 
+IMAGERY_WINDOW = (0.5, 2.5)
+
+
 @pytest.fixture
 def imagery_epochs(eegbci_epochs):
     """The motor imagery period (0.5-2.5 s) of EEGBCI hands vs feet, a fresh copy."""
-    return eegbci_epochs.copy().crop(0.5, 2.5)
+    return eegbci_epochs.copy().crop(*IMAGERY_WINDOW)
+
+
+@pytest.fixture(scope="session")
+def fitted_eegnet(eegbci_epochs):
+    """EEGNetClassifier trained briefly on all EEGBCI imagery epochs (shared; do not
+    modify it)."""
+    from mne_xai import EEGNetClassifier
+
+    epochs = eegbci_epochs.copy().crop(*IMAGERY_WINDOW)
+    return EEGNetClassifier(
+        max_epochs=20, batch_size=16, random_state=0, verbose=0
+    ).fit(epochs)
+
+
+@pytest.fixture(scope="session")
+def fitted_icnn(eegbci_epochs):
+    """InterpretableCNNClassifier trained briefly on all EEGBCI imagery epochs
+    (shared; do not modify it)."""
+    from mne_xai import InterpretableCNNClassifier
+
+    epochs = eegbci_epochs.copy().crop(*IMAGERY_WINDOW)
+    return InterpretableCNNClassifier(
+        max_epochs=20, batch_size=16, random_state=0, verbose=0
+    ).fit(epochs)
 
 
 @pytest.fixture
