@@ -375,6 +375,10 @@ class _EEGClassifier(NeuralNetClassifier):
         return shape, info, events
 
     def _prediction_data(self, X):
+        if isinstance(X, torch.utils.data.Dataset):
+            # skorch's own scoring callbacks predict on its internal datasets,
+            # which hold data converted and checked by fit already.
+            return X
         self._check_prediction_input(X)
         return epochs_to_array(X)[0]
 
@@ -422,7 +426,8 @@ class _EEGClassifier(NeuralNetClassifier):
         y_pred : ndarray, shape (n_epochs,)
             Labels in the coding of ``classes_``.
         """
-        return self.classes_[self.decision_function(X).argmax(axis=1)]
+        best = self.decision_function(X).argmax(axis=1)
+        return self.classes_[best]
 
     def score(self, X, y=None, sample_weight=None):
         """Return the accuracy on ``X``.

@@ -1,0 +1,305 @@
+import pickle
+
+import mne
+import numpy as np
+import pytest
+import torch
+from skorch.exceptions import NotInitializedError
+from sklearn.base import clone
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    cross_val_score,
+    cross_validate,
+)
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
+
+ESTIMATORS = [EEGNetClassifier, InterpretableCNNClassifier]
+FAST = dict(max_epochs=3, batch_size=8, verbose=0, random_state=0)
+
+
+def _arrays_info(n_channels, sfreq=64.0):
+    return mne.create_info([f"EEG{i}" for i in range(n_channels)], sfreq, "eeg")
+
+
+def _synthetic_epochs(X, y, sfreq=64.0):
+    events = np.column_stack([np.arange(len(y)) * 100, np.zeros(len(y), int), y + 1])
+    return mne.EpochsArray(
+        X.astype(np.float64) * 1e-5,
+        _arrays_info(X.shape[1], sfreq),
+        events=events,
+        event_id={"rest": 1, "move": 2},
+        verbose=False,
+    )
+
+
+# -- mechanics on small synthetic tensors -------------------------------------
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_learns_separable_arrays_and_keeps_label_coding(
+    estimator_class, synthetic_arrays
+):
+    X, y = synthetic_arrays
+    labels = np.array(["left", "right"])[y]
+    clf = estimator_class(max_epochs=30, batch_size=8, lr=5e-3, verbose=0, random_state=0)
+    clf.fit(X, labels)
+    assert list(clf.classes_) == ["left", "right"]
+    assert clf.info_ is None
+    assert clf.predict(X).dtype == labels.dtype
+    assert set(clf.predict(X)) <= {"left", "right"}
+    proba = clf.predict_proba(X)
+    assert proba.shape == (40, 2)
+    np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-5)
+    np.testing.assert_allclose(
+        proba, torch.softmax(torch.from_numpy(clf.decision_function(X)), 1), rtol=1e-4
+    )
+    assert clf.score(X, labels) >= 0.9
+
+
+def test_epochs_labels_default_to_event_codes(synthetic_arrays):
+    X, y = synthetic_arrays
+    epochs = _synthetic_epochs(X, y)
+    clf = InterpretableCNNClassifier(**FAST).fit(epochs)
+    assert list(clf.classes_) == [1, 2]
+    assert clf.info_["ch_names"] == epochs.ch_names
+    assert set(clf.predict(epochs)) <= {1, 2}
+    assert clf.score(epochs) == clf.score(epochs, epochs.events[:, 2])
+
+
+def test_scaling_gives_the_network_unit_variance(synthetic_arrays):
+    X, y = synthetic_arrays
+    epochs = _synthetic_epochs(X, y)
+    clf = InterpretableCNNClassifier(**FAST).fit(epochs)
+    scaled = epochs.get_data() * clf.input_scale_
+    assert np.std(scaled) == pytest.approx(1, rel=1e-3)
+    assert float(clf.module_.input_scale) == pytest.approx(clf.input_scale_)
+    fixed = InterpretableCNNClassifier(scaling=1e5, **FAST).fit(epochs)
+    assert fixed.input_scale_ == 1e5
+
+
+def test_info_parameter_sets_kernel_lengths(synthetic_arrays):
+    X, y = synthetic_arrays
+    info = _arrays_info(4, sfreq=256.0)
+    clf = EEGNetClassifier(info=info, **FAST).fit(X, y)
+    assert clf.info_ is info
+    assert clf.module_.temporal_conv.kernel_size == (1, 129)
+    assert EEGNetClassifier(**FAST).fit(X, y).module_.temporal_conv.kernel_size == (1, 65)
+
+
+def test_sklearn_contract(synthetic_arrays):
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(module__F1=4, module__D=1, lr=0.01, **FAST)
+    params = clf.get_params()
+    assert params["module__F1"] == 4 and params["lr"] == 0.01
+    assert params["random_state"] == 0 and params["scaling"] == "auto"
+    clf.set_params(module__dropout=0.25, max_epochs=2)
+    unfitted = clone(clf)
+    assert unfitted.get_params()["module__dropout"] == 0.25
+    assert not hasattr(unfitted, "module_")
+    clf.fit(X, y)
+    check_is_fitted(clf)
+    assert clf.module_.temporal_conv.out_channels == 4
+    assert clf.module_.spatial_dropout.p == 0.25
+    assert len(clf.history) == 2
+    refit_clone = clone(clf)
+    assert not hasattr(refit_clone, "module_")
+    assert refit_clone.get_params()["module__F1"] == 4
+
+
+def test_grid_search_and_pipeline_on_module_parameters(synthetic_arrays):
+    X, y = synthetic_arrays
+    search = GridSearchCV(
+        EEGNetClassifier(**FAST), {"module__F1": [2, 4]}, cv=StratifiedKFold(2)
+    )
+    search.fit(X, y)
+    assert search.best_params_["module__F1"] in (2, 4)
+    assert search.best_estimator_.module_.temporal_conv.out_channels == (
+        search.best_params_["module__F1"]
+    )
+    pipeline = make_pipeline(InterpretableCNNClassifier(**FAST))
+    pipeline.fit(X, y)
+    assert pipeline.predict(X).shape == (40,)
+
+
+def test_random_state_reproduces_training_and_spares_global_rng(synthetic_arrays):
+    X, y = synthetic_arrays
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first = EEGNetClassifier(**FAST).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), before)
+    second = EEGNetClassifier(**FAST).fit(X, y)
+    other = EEGNetClassifier(**{**FAST, "random_state": 1}).fit(X, y)
+    np.testing.assert_array_equal(first.decision_function(X), second.decision_function(X))
+    assert not np.allclose(first.decision_function(X), other.decision_function(X))
+
+
+def test_pickle_and_saved_params_give_identical_predictions(synthetic_arrays, tmp_path):
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    expected = clf.decision_function(X)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.decision_function(X), expected)
+
+    clf.save_params(f_params=tmp_path / "params.pt")
+    # Different data statistics: the saved input scale must win over them.
+    fresh = EEGNetClassifier(**FAST).initialize(X * 3, y)
+    fresh.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_array_equal(fresh.decision_function(X), expected)
+    # Weights-only loading: a file that pickles arbitrary objects is refused.
+    torch.save({"payload": object()}, tmp_path / "unsafe.pt")
+    with pytest.raises(pickle.UnpicklingError):
+        fresh.load_params(f_params=tmp_path / "unsafe.pt")
+
+
+def test_max_norm_holds_after_training(synthetic_arrays):
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=5, lr=0.1, batch_size=8, verbose=0).fit(X * 50, y)
+    assert clf.module_.spatial_conv.weight.flatten(1).norm(dim=1).max() <= 1 + 1e-5
+    assert clf.module_.classifier.weight.norm(dim=1).max() <= 0.25 + 1e-5
+
+
+def test_cosine_schedule_and_early_stopping(synthetic_arrays):
+    X, y = synthetic_arrays
+    clf = InterpretableCNNClassifier(max_epochs=10, verbose=0, random_state=0).fit(X, y)
+    learning_rates = clf.history[:, "event_lr"]
+    assert learning_rates[0] == pytest.approx(1e-3)
+    assert np.all(np.diff(learning_rates) < 0)
+    constant = InterpretableCNNClassifier(
+        max_epochs=3, lr_schedule=None, verbose=0
+    ).fit(X, y)
+    assert "event_lr" not in constant.history[-1]
+
+    stopping = InterpretableCNNClassifier(
+        max_epochs=200,
+        lr=0.05,
+        lr_schedule=None,
+        early_stopping=True,
+        n_iter_no_change=3,
+        validation_fraction=0.25,
+        verbose=0,
+        random_state=0,
+    ).fit(X, y)
+    n_epochs = len(stopping.history)
+    assert n_epochs < 200
+    valid_losses = stopping.history[:, "valid_loss"]
+    assert np.argmin(valid_losses) == n_epochs - 1 - 3
+    assert stopping.train_split is None  # the parameter is left as given
+
+
+def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys):
+    X, y = synthetic_arrays
+    InterpretableCNNClassifier(max_epochs=2, verbose=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+    InterpretableCNNClassifier(max_epochs=2, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and out.count("\n") >= 4
+
+
+# -- clear errors --------------------------------------------------------------
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_data_is_refused(synthetic_arrays, bad):
+    X, y = synthetic_arrays
+    X = X.copy()
+    X[3, 1, 10] = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        EEGNetClassifier(**FAST).fit(X, y)
+    clf = EEGNetClassifier(**FAST).fit(synthetic_arrays[0], y)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        clf.predict(X)
+
+
+@pytest.mark.parametrize(
+    ("X_change", "y_change", "match"),
+    [
+        (lambda X: X, lambda y: np.zeros_like(y), "single class"),
+        (lambda X: X, lambda y: y[:-1], "40 epochs but y has 39"),
+        (lambda X: X[:, :, :, None], lambda y: y, "n_epochs, n_channels, n_times"),
+        (lambda X: X.astype(str), lambda y: y, "real numbers"),
+        (lambda X: X, lambda y: y[:, None], "one-dimensional"),
+    ],
+)
+def test_bad_training_input_is_refused(synthetic_arrays, X_change, y_change, match):
+    X, y = synthetic_arrays
+    with pytest.raises((ValueError, TypeError), match=match):
+        EEGNetClassifier(**FAST).fit(X_change(X), y_change(y))
+
+
+@pytest.mark.parametrize("X", ["data.fif", {"X": 1}, 3.0])
+def test_wrong_type_is_refused(X):
+    with pytest.raises(TypeError, match="X must be an instance of"):
+        EEGNetClassifier(**FAST).fit(X, [0, 1])
+
+
+def test_arrays_need_labels(synthetic_arrays):
+    with pytest.raises(ValueError, match="y is required"):
+        EEGNetClassifier(**FAST).fit(synthetic_arrays[0])
+
+
+def test_unfitted_estimator_is_refused(synthetic_arrays):
+    with pytest.raises(NotInitializedError):
+        EEGNetClassifier().predict(synthetic_arrays[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "match"),
+    [
+        ("lr_schedule", "linear", "lr_schedule"),
+        ("scaling", "volts", "scaling"),
+        ("scaling", -1.0, "positive"),
+        ("early_stopping", "yes", "early_stopping"),
+    ],
+)
+def test_bad_parameters_are_refused_at_fit(synthetic_arrays, name, value, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        EEGNetClassifier(**{**FAST, name: value}).fit(*synthetic_arrays)
+
+
+def test_prediction_data_must_match_training(synthetic_arrays):
+    X, y = synthetic_arrays
+    epochs = _synthetic_epochs(X, y)
+    clf = InterpretableCNNClassifier(**FAST).fit(epochs)
+    with pytest.raises(ValueError, match="3 channels but the estimator was fitted on 4"):
+        clf.predict(epochs.copy().pick(epochs.ch_names[:3]))
+    with pytest.raises(ValueError, match="time samples"):
+        clf.predict(epochs.copy().crop(0, 0.5))
+    with pytest.raises(ValueError, match="differ from training"):
+        clf.predict(epochs.copy().rename_channels({"EEG0": "Cz"}))
+    with pytest.raises(ValueError, match="reorder_channels"):
+        clf.predict(epochs.copy().reorder_channels(epochs.ch_names[::-1]))
+    resampled = _synthetic_epochs(X, y, sfreq=128.0)
+    with pytest.raises(ValueError, match="sampled at 128.0 Hz"):
+        clf.predict(resampled)
+
+
+# -- real EEG -------------------------------------------------------------------
+def test_eegnet_learns_motor_imagery_above_chance(eegbci_epochs):
+    epochs = eegbci_epochs.copy().crop(0, 4)
+    # 7-30 Hz data: 80 Hz keeps the band and halves the training time.
+    with pytest.warns(RuntimeWarning, match="aliasing"):
+        epochs.decimate(2)
+    train, test = epochs[::2], epochs[1::2]
+    clf = EEGNetClassifier(max_epochs=60, batch_size=8, lr=3e-3, random_state=0)
+    clf.set_params(verbose=0).fit(train)
+    # 22 held-out trials: the probability of >= 17 correct by chance is below 1%.
+    assert clf.score(test) >= 17 / 22
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_cross_validation_on_epochs_equals_arrays(estimator_class, imagery_epochs):
+    clf = estimator_class(max_epochs=4, batch_size=16, random_state=0, verbose=0)
+    y = imagery_epochs.events[:, 2]
+    cv = StratifiedKFold(3)
+    on_epochs = cross_val_score(clf, imagery_epochs, y, cv=cv)
+    on_arrays = cross_val_score(
+        clf.set_params(info=imagery_epochs.info), imagery_epochs.get_data(), y, cv=cv
+    )
+    np.testing.assert_array_equal(on_epochs, on_arrays)
+    # Without y, fit and score read the labels from each fold's events.
+    results = cross_validate(
+        clf, imagery_epochs, cv=KFold(3, shuffle=True, random_state=0), return_estimator=True
+    )
+    assert results["test_score"].shape == (3,)
+    assert results["estimator"][0].info_["ch_names"] == imagery_epochs.ch_names

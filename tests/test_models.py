@@ -1,0 +1,117 @@
+import pytest
+import torch
+
+from mne_xai.models import EEGNet, InterpretableCNN
+
+MODELS = [EEGNet, InterpretableCNN]
+
+
+@pytest.mark.parametrize("model_class", MODELS)
+@pytest.mark.parametrize(
+    ("n_channels", "n_times", "n_classes", "sfreq"),
+    [(1, 384, 2, 128.0), (64, 161, 3, 160.0), (8, 250, 4, 250.0)],
+)
+def test_any_shape_gives_logits(model_class, n_channels, n_times, n_classes, sfreq):
+    torch.manual_seed(0)
+    module = model_class(n_channels, n_classes, n_times, sfreq).eval()
+    logits = module(torch.randn(5, n_channels, n_times))
+    assert logits.shape == (5, n_classes)
+    # Logits, not (log-)probabilities: neither rows of exp nor of values sum to 1.
+    assert not torch.allclose(logits.exp().sum(1), torch.ones(5))
+    assert not torch.allclose(logits.softmax(1), logits)
+
+
+@pytest.mark.parametrize("model_class", MODELS)
+def test_eval_outputs_do_not_depend_on_the_batch(model_class):
+    torch.manual_seed(0)
+    module = model_class(4, 2, 128)
+    module.train()
+    for _ in range(3):  # move batch norm's running statistics away from the init
+        module(torch.randn(16, 4, 128) * 3 + 1)
+    module.eval()
+    batch = torch.randn(10, 4, 128)
+    together = module(batch)
+    alone = torch.cat([module(batch[i : i + 1]) for i in range(10)])
+    torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("sfreq", "expected"), [(128.0, 65), (256.0, 129), (160.0, 81)])
+def test_eegnet_kernels_keep_their_duration(sfreq, expected):
+    module = EEGNet(4, 2, 512, sfreq)
+    assert module.temporal_conv.kernel_size == (1, expected)
+    assert module.separable_depthwise.kernel_size[1] == (int(round(16 * sfreq / 128)) | 1)
+
+
+def test_eegnet_is_eegnet_8_2():
+    module = EEGNet(22, 4, 256, 128.0)
+    assert module.temporal_conv.out_channels == 8
+    assert module.spatial_conv.out_channels == 16
+    assert module.spatial_conv.groups == 8
+    assert module.spatial_conv.kernel_size == (22, 1)
+    assert module.separable_pointwise.out_channels == 16
+    assert isinstance(module.spatial_elu, torch.nn.ELU)
+    assert module.classifier.in_features == 16 * (256 // 32)
+    # The temporal convolutions keep the number of samples.
+    x = torch.randn(2, 1, 22, 256)
+    assert module.temporal_conv(x).shape[-1] == 256
+
+
+def test_interpretable_cnn_matches_the_paper():
+    module = InterpretableCNN(30, 2, 384, 128.0)
+    assert module.pointwise_conv.kernel_size == (30, 1)
+    assert module.pointwise_conv.out_channels == 16
+    assert module.depthwise_conv.out_channels == 32
+    assert module.depthwise_conv.groups == 16
+    assert module.depthwise_conv.kernel_size == (1, 64)
+    assert module.batch_norm.track_running_stats
+
+
+def test_input_scale_is_applied_first():
+    torch.manual_seed(0)
+    module = InterpretableCNN(3, 2, 100, 100.0, input_scale=1e6).eval()
+    reference = InterpretableCNN(3, 2, 100, 100.0).eval()
+    reference.load_state_dict(
+        {k: v for k, v in module.state_dict().items() if k != "input_scale"},
+        strict=False,
+    )
+    x = torch.randn(4, 3, 100)
+    torch.testing.assert_close(module(x * 1e-6), reference(x))
+
+
+def test_max_norm_is_enforced():
+    module = EEGNet(4, 2, 64)
+    with torch.no_grad():
+        module.spatial_conv.weight.mul_(100)
+        module.classifier.weight.mul_(100)
+    module.apply_max_norm()
+    spatial = module.spatial_conv.weight.flatten(1).norm(dim=1)
+    dense = module.classifier.weight.norm(dim=1)
+    assert spatial.max() <= 1.0 + 1e-5
+    assert dense.max() <= 0.25 + 1e-5
+    torch.testing.assert_close(spatial, torch.ones_like(spatial))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(n_channels=4, n_classes=2, n_times=16), "n_times >= 32"),
+        (dict(n_channels=0, n_classes=2, n_times=64), "n_channels"),
+        (dict(n_channels=4, n_classes=1, n_times=64), "n_classes"),
+        (dict(n_channels=4, n_classes=2, n_times=64, sfreq=-1.0), "sfreq"),
+    ],
+)
+def test_eegnet_rejects_bad_shapes(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        EEGNet(**kwargs)
+
+
+def test_interpretable_cnn_needs_a_kernel_worth_of_samples():
+    with pytest.raises(ValueError, match="kernel_length"):
+        InterpretableCNN(1, 2, 50, 128.0)
+
+
+@pytest.mark.parametrize("model_class", MODELS)
+def test_wrong_input_shape_is_refused(model_class):
+    module = model_class(4, 2, 128)
+    with pytest.raises(ValueError, match=r"expects input of shape \(batch, 4, 128\)"):
+        module(torch.randn(2, 5, 128))
