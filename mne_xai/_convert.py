@@ -51,7 +51,9 @@ def epochs_to_array(X, *, name="X"):
     """
     epochs_list = _epochs_list(X)
     if epochs_list is None:
-        _validate_type(X, (np.ndarray, list, tuple), name, "Epochs, list of Epochs or array")
+        _validate_type(
+            X, (np.ndarray, list, tuple), name, "Epochs, list of Epochs or array"
+        )
         data = np.asarray(X)
         if data.dtype.kind not in "biuf":
             raise TypeError(f"{name} must hold real numbers, got dtype {data.dtype}.")

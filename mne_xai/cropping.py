@@ -17,10 +17,10 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     each window inherits the label of its epoch and ``estimator`` is trained on
     all of them. An epoch is predicted by cutting the same windows from it and
     averaging the class probabilities the estimator gives them, which uses no
-    label of the predicted data. This is the cropped training of
-    :footcite:t:`SchirrmeisterEtAl2017`: a network sees several shifted views
-    of every trial, which multiplies the training examples of small EEG data
-    sets and makes it less sensitive to when in the trial the activity occurs.
+    label of the predicted data. This is the cropped training of Schirrmeister
+    et al. [1]_: the network sees several shifted views of every trial, which
+    multiplies the training examples of small EEG data sets and makes it less
+    sensitive to when in the trial the activity occurs.
 
     Parameters
     ----------
@@ -75,7 +75,10 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     References
     ----------
-    .. footbibliography::
+    .. [1] Schirrmeister, R. T., Springenberg, J. T., Fiederer, L. D. J., et al.
+       (2017). Deep learning with convolutional neural networks for EEG decoding
+       and visualization. Human Brain Mapping, 38(11), 5391-5420.
+       https://doi.org/10.1002/hbm.23730
     """
 
     def __init__(
@@ -158,8 +161,8 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
-            Training epochs.
+        X : mne.Epochs | list of mne.Epochs | ndarray
+            Training epochs; an array has shape ``(n_epochs, n_channels, n_times)``.
         y : array-like, shape (n_epochs,) | None
             Labels; with Epochs, None means ``epochs.events[:, 2]``.
 
@@ -208,7 +211,7 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+        X : mne.Epochs | list of mne.Epochs | ndarray
             Epochs matching the training epochs in channels, sampling rate,
             length and start time.
 
@@ -239,7 +242,7 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+        X : mne.Epochs | list of mne.Epochs | ndarray
             Epochs matching the training epochs.
 
         Returns
@@ -247,15 +250,16 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y_pred : ndarray, shape (n_epochs,)
             Labels in the coding of ``classes_``.
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
     def score(self, X, y=None, sample_weight=None):
         """Return the accuracy on ``X``.
 
         Parameters
         ----------
-        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
-            Test epochs.
+        X : mne.Epochs | list of mne.Epochs | ndarray
+            Test epochs, matching the training epochs.
         y : array-like | None
             True labels; with Epochs, None means ``epochs.events[:, 2]``.
         sample_weight : array-like | None

@@ -16,7 +16,11 @@ def _builtin_montage(system):
     """Name of MNE's template montage for "1020" or "1005" in this MNE version."""
     # MNE 1.13 renamed standard_10xx to colin27_10xx (same positions).
     renamed = f"colin27_{system}"
-    return renamed if renamed in mne.channels.get_builtin_montages() else f"standard_{system}"
+    return (
+        renamed
+        if renamed in mne.channels.get_builtin_montages()
+        else f"standard_{system}"
+    )
 
 
 @verbose
@@ -69,7 +73,9 @@ def load_eegbci(
     runs = list(task_runs if runs is None else runs)
     wrong = sorted(set(runs) - set(task_runs))
     if wrong:
-        raise ValueError(f"Runs {wrong} are not {task} runs; use a subset of {task_runs}.")
+        raise ValueError(
+            f"Runs {wrong} are not {task} runs; use a subset of {task_runs}."
+        )
     files = mne.datasets.eegbci.load_data(
         subject, runs, path=path, update_path=False, verbose=verbose
     )

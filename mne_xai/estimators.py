@@ -4,11 +4,11 @@ import mne
 import numpy as np
 import torch
 from mne.utils import _check_option, _validate_type
+from sklearn.utils import check_random_state
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from skorch.dataset import ValidSplit
 from skorch.exceptions import NotInitializedError
-from sklearn.utils import check_random_state
 
 from ._convert import check_matches_training, describe, epochs_to_array
 from .models import EEGNet, InterpretableCNN
@@ -354,7 +354,9 @@ class _EEGClassifier(NeuralNetClassifier):
         device = torch.device(self.device)
         if device.type != "cuda":
             return []
-        return [device.index if device.index is not None else torch.cuda.current_device()]
+        return [
+            device.index if device.index is not None else torch.cuda.current_device()
+        ]
 
     def check_data(self, X, y):
         """Leave class inference to ``fit``, which works on the original labels."""
@@ -453,7 +455,7 @@ class _EEGClassifier(NeuralNetClassifier):
         return super().score(X, y, sample_weight=sample_weight)
 
 
-class EEGNetClassifier(_EEGClassifier):
+class EEGNetClassifier(_EEGClassifier):  # noqa: D101 (docstring assembled below)
     __doc__ = (
         """EEGNet (Lawhern et al. 2018) as a scikit-learn classifier on mne.Epochs.
 
@@ -474,7 +476,7 @@ class EEGNetClassifier(_EEGClassifier):
     _default_module = EEGNet
 
 
-class InterpretableCNNClassifier(_EEGClassifier):
+class InterpretableCNNClassifier(_EEGClassifier):  # noqa: D101 (assembled below)
     __doc__ = (
         """InterpretableCNN (Cui et al. 2022) as a scikit-learn classifier on mne.Epochs.
 
@@ -483,7 +485,9 @@ class InterpretableCNNClassifier(_EEGClassifier):
     ``cross_val_score``, ``GridSearchCV``, ``Pipeline`` and ``clone`` on Epochs
     as on arrays.
 """
-        + _ESTIMATOR_PARAMS_DOC.format(module=":class:`mne_xai.models.InterpretableCNN`")
+        + _ESTIMATOR_PARAMS_DOC.format(
+            module=":class:`mne_xai.models.InterpretableCNN`"
+        )
         + """
     See Also
     --------

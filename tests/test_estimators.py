@@ -4,7 +4,6 @@ import mne
 import numpy as np
 import pytest
 import torch
-from skorch.exceptions import NotInitializedError
 from sklearn.base import clone
 from sklearn.model_selection import (
     GridSearchCV,
@@ -15,6 +14,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
+from skorch.exceptions import NotInitializedError
 
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
 
@@ -44,7 +44,9 @@ def test_learns_separable_arrays_and_keeps_label_coding(
 ):
     X, y = synthetic_arrays
     labels = np.array(["left", "right"])[y]
-    clf = estimator_class(max_epochs=30, batch_size=8, lr=5e-3, verbose=0, random_state=0)
+    clf = estimator_class(
+        max_epochs=30, batch_size=8, lr=5e-3, verbose=0, random_state=0
+    )
     clf.fit(X, labels)
     assert list(clf.classes_) == ["left", "right"]
     assert clf.info_ is None
@@ -86,7 +88,10 @@ def test_info_parameter_sets_kernel_lengths(synthetic_arrays):
     clf = EEGNetClassifier(info=info, **FAST).fit(X, y)
     assert clf.info_ is info
     assert clf.module_.temporal_conv.kernel_size == (1, 129)
-    assert EEGNetClassifier(**FAST).fit(X, y).module_.temporal_conv.kernel_size == (1, 65)
+    assert EEGNetClassifier(**FAST).fit(X, y).module_.temporal_conv.kernel_size == (
+        1,
+        65,
+    )
 
 
 def test_sklearn_contract(synthetic_arrays):
@@ -116,8 +121,9 @@ def test_grid_search_and_pipeline_on_module_parameters(synthetic_arrays):
     )
     search.fit(X, y)
     assert search.best_params_["module__F1"] in (2, 4)
-    assert search.best_estimator_.module_.temporal_conv.out_channels == (
-        search.best_params_["module__F1"]
+    assert (
+        search.best_estimator_.module_.temporal_conv.out_channels
+        == (search.best_params_["module__F1"])
     )
     pipeline = make_pipeline(InterpretableCNNClassifier(**FAST))
     pipeline.fit(X, y)
@@ -132,7 +138,9 @@ def test_random_state_reproduces_training_and_spares_global_rng(synthetic_arrays
     assert torch.equal(torch.get_rng_state(), before)
     second = EEGNetClassifier(**FAST).fit(X, y)
     other = EEGNetClassifier(**{**FAST, "random_state": 1}).fit(X, y)
-    np.testing.assert_array_equal(first.decision_function(X), second.decision_function(X))
+    np.testing.assert_array_equal(
+        first.decision_function(X), second.decision_function(X)
+    )
     assert not np.allclose(first.decision_function(X), other.decision_function(X))
 
 
@@ -261,7 +269,9 @@ def test_prediction_data_must_match_training(synthetic_arrays):
     X, y = synthetic_arrays
     epochs = _synthetic_epochs(X, y)
     clf = InterpretableCNNClassifier(**FAST).fit(epochs)
-    with pytest.raises(ValueError, match="3 channels but the estimator was fitted on 4"):
+    with pytest.raises(
+        ValueError, match="3 channels but the estimator was fitted on 4"
+    ):
         clf.predict(epochs.copy().pick(epochs.ch_names[:3]))
     with pytest.raises(ValueError, match="time samples"):
         clf.predict(epochs.copy().crop(0, 0.5))
@@ -299,7 +309,10 @@ def test_cross_validation_on_epochs_equals_arrays(estimator_class, imagery_epoch
     np.testing.assert_array_equal(on_epochs, on_arrays)
     # Without y, fit and score read the labels from each fold's events.
     results = cross_validate(
-        clf, imagery_epochs, cv=KFold(3, shuffle=True, random_state=0), return_estimator=True
+        clf,
+        imagery_epochs,
+        cv=KFold(3, shuffle=True, random_state=0),
+        return_estimator=True,
     )
     assert results["test_score"].shape == (3,)
     assert results["estimator"][0].info_["ch_names"] == imagery_epochs.ch_names

@@ -35,11 +35,15 @@ def test_eval_outputs_do_not_depend_on_the_batch(model_class):
     torch.testing.assert_close(together, alone, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize(("sfreq", "expected"), [(128.0, 65), (256.0, 129), (160.0, 81)])
+@pytest.mark.parametrize(
+    ("sfreq", "expected"), [(128.0, 65), (256.0, 129), (160.0, 81)]
+)
 def test_eegnet_kernels_keep_their_duration(sfreq, expected):
     module = EEGNet(4, 2, 512, sfreq)
     assert module.temporal_conv.kernel_size == (1, expected)
-    assert module.separable_depthwise.kernel_size[1] == (int(round(16 * sfreq / 128)) | 1)
+    assert module.separable_depthwise.kernel_size[1] == (
+        int(round(16 * sfreq / 128)) | 1
+    )
 
 
 def test_eegnet_is_eegnet_8_2():

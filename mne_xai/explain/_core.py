@@ -37,7 +37,7 @@ def _evaluation_mode(module):
 
 
 def _module_on(estimator, device):
-    """The fitted module on ``device``, copied if that is not where it lives."""
+    """Return the fitted module on ``device``, copied if it lives elsewhere."""
     module = estimator.module_
     current = next(module.parameters()).device
     if current == device:
@@ -78,13 +78,17 @@ def _resolve_target(estimator, target, n_epochs, events, event_id):
             )
         index = np.array([_class_index(estimator, code, None) for code in events])
         if any(i is None for i in index):
-            unknown = sorted({c for c, i in zip(events, index, strict=True) if i is None})
+            unknown = sorted(
+                {c for c, i in zip(events, index, strict=True) if i is None}
+            )
             raise ValueError(
                 f'target="true": event codes {unknown} are not among the '
                 f"estimator's classes {list(estimator.classes_)}."
             )
         return index.astype(np.int64), "true class"
-    _validate_type(target, ("int-like", str), "target", 'None, "true", a class or an index')
+    _validate_type(
+        target, ("int-like", str), "target", 'None, "true", a class or an index'
+    )
     index = _class_index(estimator, target, event_id)
     if index is None and not isinstance(target, str) and 0 <= target < n_classes:
         index = int(target)
@@ -118,7 +122,9 @@ def _resolve_baseline(estimator, baseline, device):
         )
     if not np.isfinite(array).all():
         raise ValueError("baseline contains NaN or infinite values.")
-    return torch.as_tensor(array, dtype=torch.float32, device=device).reshape(-1, *shape)
+    return torch.as_tensor(array, dtype=torch.float32, device=device).reshape(
+        -1, *shape
+    )
 
 
 def _output_template(estimator, X, shape):

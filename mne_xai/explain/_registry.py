@@ -85,7 +85,9 @@ def register_method(cls):
         The same class, so this works as a decorator.
     """
     if not (isinstance(cls, type) and issubclass(cls, AttributionMethod)):
-        raise TypeError(f"Only AttributionMethod subclasses can be registered: {cls!r}.")
+        raise TypeError(
+            f"Only AttributionMethod subclasses can be registered: {cls!r}."
+        )
     if not cls.name:
         raise ValueError(f"{cls.__name__} needs a name to be registered.")
     if cls.name in _METHODS and _METHODS[cls.name] is not cls:

@@ -1,8 +1,58 @@
 """Gradient-based attribution methods, computed with captum."""
 
+import torch
+from captum.attr import GradientShap as _CaptumGradientShap
+from captum.attr import InputXGradient as _CaptumInputXGradient
+from captum.attr import IntegratedGradients as _CaptumIntegratedGradients
 from captum.attr import Saliency as _CaptumSaliency
+from mne.utils import _check_option, _validate_type
 
-from ._registry import AttributionMethod, register_method
+from ._registry import AttributionMethod, get_method, list_methods, register_method
+
+# Methods that evaluate the network on many variants of each epoch (integration
+# steps, noise samples, baselines, occlusions) group the variants into passes of
+# at least this many evaluations, and of one variant per epoch when the batch is
+# larger: small batches then run at full speed, and memory stays proportional
+# to ``batch_size`` rather than to ``batch_size`` times the number of variants.
+_MIN_EVALUATIONS_PER_PASS = 64
+
+
+def variants_per_pass(batch_size):
+    """Return how many variants of each epoch to evaluate in one pass."""
+    return max(1, _MIN_EVALUATIONS_PER_PASS // batch_size)
+
+
+def single_baseline(baseline, method):
+    """Return a ``(1, n_channels, n_times)`` baseline, or say which method to use."""
+    if len(baseline) != 1:
+        raise ValueError(
+            f"{method} compares each epoch with one baseline, got {len(baseline)}; "
+            "pass one epoch-shaped array, or use gradient_shap or deeplift_shap to "
+            "average over a distribution of baselines."
+        )
+    return baseline
+
+
+def mean_over_chunks(n_total, chunk_size, attribute_chunk):
+    """Average ``attribute_chunk(start, stop)`` over chunks of ``range(n_total)``.
+
+    ``attribute_chunk`` returns the mean attribution over the variants
+    ``start:stop`` (samples or baselines); weighting each chunk by its size
+    gives the mean over all variants while evaluating only a chunk at a time.
+    """
+    total = None
+    for start in range(0, n_total, chunk_size):
+        stop = min(start + chunk_size, n_total)
+        chunk = attribute_chunk(start, stop) * ((stop - start) / n_total)
+        total = chunk if total is None else total + chunk
+    return total
+
+
+def _check_positive_int(value, name):
+    _validate_type(value, "int-like", name)
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}.")
+    return int(value)
 
 
 @register_method
@@ -40,4 +90,281 @@ class Saliency(AttributionMethod):
         """
         return _CaptumSaliency(self.module).attribute(
             inputs, target=target, abs=absolute
+        )
+
+
+@register_method
+class GradientXInput(AttributionMethod):
+    """Gradient × input: each sample times the gradient of the target logit.
+
+    The first-order Taylor contribution of each sample to the logit
+    :footcite:`ShrikumarEtAl2017`; values are in logit units. For a linear
+    network without bias they add up to the logit exactly; for EEGNet and
+    InterpretableCNN they are a local approximation (see
+    ``integrated_gradients`` for an exact decomposition). Cui et al. found it
+    among the more faithful methods on EEG :footcite:`CuiEtAl2023`.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "gradient_x_input"
+
+    def attribute(self, inputs, target):
+        """Return gradient times input.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            Contribution of each sample to the logit, in logit units.
+        """
+        return _CaptumInputXGradient(self.module).attribute(inputs, target=target)
+
+
+@register_method
+class IntegratedGradients(AttributionMethod):
+    """Integrated gradients :footcite:`SundararajanEtAl2017`.
+
+    The gradient averaged along the straight path from a baseline to the
+    epoch, times the difference between them. Values are in logit units and
+    satisfy completeness: they add up to the logit of the epoch minus the
+    logit of the baseline (up to the error of the integration rule, which falls
+    quickly with ``steps``). The baseline defines what "no evidence" means: the
+    default zero signal, the mean training epoch (``baseline="mean"``) or any
+    epoch-shaped array.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "integrated_gradients"
+
+    def attribute(self, inputs, target, *, steps=50, baseline="zeros"):
+        """Integrate the gradient from the baseline to each epoch.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+        steps : int
+            Number of points of the Gauss-Legendre rule along the path.
+        baseline : "zeros" | "mean" | array, shape (n_channels, n_times)
+            The reference epoch (resolved by :func:`mne_xai.explain`).
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            Contribution of each sample to ``f(x) - f(baseline)``, in logit units.
+        """
+        steps = _check_positive_int(steps, "steps")
+        baseline = single_baseline(baseline, self.name)
+        return _CaptumIntegratedGradients(self.module).attribute(
+            inputs,
+            baselines=baseline,
+            target=target,
+            n_steps=steps,
+            internal_batch_size=len(inputs) * variants_per_pass(len(inputs)),
+        )
+
+
+@register_method
+class SmoothGrad(AttributionMethod):
+    """SmoothGrad: any attribution method averaged over noisy copies of each epoch.
+
+    Each epoch receives Gaussian noise whose standard deviation is
+    ``noise_level`` times the epoch's own standard deviation (over channels and
+    times), the base method explains every noisy copy, and the maps are
+    combined :footcite:`SmilkovEtAl2017`: their mean (``"smoothgrad"``), the mean
+    of their squares (``"smoothgrad_sq"``) or their variance (``"vargrad"``,
+    :footcite:`AdebayoEtAl2018`). Values keep the unit of the base method
+    (squared for the last two). Averaging removes the high-frequency jitter of
+    gradients of ReLU/ELU networks.
+
+    Notes
+    -----
+    captum's ``NoiseTunnel`` adds one absolute noise level to the whole batch,
+    so the noise an epoch receives would depend on the other epochs' amplitude
+    if it were set from the data, and it only wraps captum's own methods. This
+    noise tunnel scales noise per epoch and wraps every registered method,
+    evaluating one noisy copy of the batch at a time.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "smoothgrad"
+    stochastic = True
+
+    def attribute(
+        self,
+        inputs,
+        target,
+        *,
+        base_method="saliency",
+        noise_level=0.5,
+        n_samples=20,
+        variant="smoothgrad",
+        base_params=None,
+        baseline="zeros",
+    ):
+        """Average the base method over noisy copies of each epoch.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+        base_method : str
+            The registered method applied to the noisy copies, e.g.
+            ``"saliency"``, ``"gradient_x_input"`` or ``"integrated_gradients"``.
+        noise_level : float
+            Standard deviation of the noise as a fraction of each epoch's
+            standard deviation. Smilkov et al. recommend 10-20 % of the input's
+            range, which for Gaussian-like EEG is about 0.5 to 1.5 standard
+            deviations. 0 gives the base method itself.
+        n_samples : int
+            Number of noisy copies of each epoch.
+        variant : "smoothgrad" | "smoothgrad_sq" | "vargrad"
+            Combine the maps by their mean, the mean of their squares, or their
+            variance.
+        base_params : dict | None
+            Parameters of the base method (e.g. ``{"steps": 20}``).
+        baseline : "zeros" | "mean" | array, shape (n_channels, n_times)
+            Passed to the base method when it takes a baseline; ignored otherwise.
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            The combined maps.
+        """
+        _check_option("variant", variant, ("smoothgrad", "smoothgrad_sq", "vargrad"))
+        _check_option(
+            "base_method",
+            base_method,
+            [name for name in list_methods() if name != self.name],
+        )
+        _validate_type(noise_level, "numeric", "noise_level")
+        if not noise_level >= 0:
+            raise ValueError(f"noise_level must be non-negative, got {noise_level}.")
+        n_samples = _check_positive_int(n_samples, "n_samples")
+        base_params = self._base_params(base_method, base_params, baseline)
+        explainer = get_method(base_method)(self.module)
+
+        noise_std = noise_level * inputs.detach().std(dim=(1, 2), keepdim=True)
+        total = torch.zeros(inputs.shape, dtype=torch.float64, device=inputs.device)
+        total_squares = torch.zeros_like(total)
+        for _ in range(n_samples):
+            noisy = inputs.detach() + noise_std * torch.randn_like(inputs)
+            attribution = explainer.attribute(
+                noisy.requires_grad_(), target, **base_params
+            ).detach()
+            total += attribution
+            total_squares += attribution.double() ** 2
+        mean = total / n_samples
+        if variant == "smoothgrad":
+            combined = mean
+        elif variant == "smoothgrad_sq":
+            combined = total_squares / n_samples
+        else:
+            combined = (total_squares / n_samples - mean**2).clamp_min(0)
+        return combined.to(inputs.dtype)
+
+    @staticmethod
+    def _base_params(base_method, base_params, baseline):
+        """Check the base method's parameters and give it the baseline it takes."""
+        _validate_type(base_params, (None, dict), "base_params")
+        base_params = dict(base_params or {})
+        allowed = get_method(base_method).parameters()
+        if "baseline" in base_params:
+            raise ValueError(
+                "Pass the baseline of smoothgrad's base method as smoothgrad's own "
+                "baseline parameter, so that explain() can resolve it."
+            )
+        unknown = sorted(set(base_params) - set(allowed))
+        if unknown:
+            raise TypeError(
+                f"base_method {base_method!r} got unknown parameter(s) {unknown} in "
+                f"base_params; it accepts {sorted(allowed) or 'none'}."
+            )
+        if "baseline" in allowed:
+            base_params["baseline"] = baseline
+        return base_params
+
+
+@register_method
+class GradientShap(AttributionMethod):
+    """GradientSHAP: expected gradients over baselines and path points.
+
+    For each of ``n_samples`` draws, a baseline is picked at random from the
+    ``baseline`` distribution and a point at a uniformly random position on the
+    path from it to the (optionally noisy) epoch; the gradient there times the
+    epoch-minus-baseline difference is averaged over draws
+    :footcite:`LundbergLee2017`. Values are in logit units and in expectation
+    add up to the logit of the epoch minus the mean logit of the baselines.
+    With a single baseline this is a Monte Carlo estimate of integrated
+    gradients; pass an array of reference epochs (e.g. a sample of training
+    epochs) for SHAP values.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "gradient_shap"
+    stochastic = True
+
+    def attribute(
+        self, inputs, target, *, n_samples=20, noise_std=0.0, baseline="zeros"
+    ):
+        """Average gradient × (input − baseline) over random baselines and paths.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+        n_samples : int
+            Number of random draws per epoch.
+        noise_std : float
+            Standard deviation of Gaussian noise added to the epoch at each draw,
+            in the data's unit (volts for MNE data).
+        baseline : "zeros" | "mean" | array, shape ([n_baselines,] n_channels, n_times)
+            The baseline distribution (resolved by :func:`mne_xai.explain`).
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            The expected contributions, in logit units.
+        """
+        n_samples = _check_positive_int(n_samples, "n_samples")
+        _validate_type(noise_std, "numeric", "noise_std")
+        if not noise_std >= 0:
+            raise ValueError(f"noise_std must be non-negative, got {noise_std}.")
+        explainer = _CaptumGradientShap(self.module)
+
+        def attribute_samples(start, stop):
+            return explainer.attribute(
+                inputs,
+                baselines=baseline,
+                n_samples=stop - start,
+                stdevs=float(noise_std),
+                target=target,
+            )
+
+        return mean_over_chunks(
+            n_samples, variants_per_pass(len(inputs)), attribute_samples
         )

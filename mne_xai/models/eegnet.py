@@ -89,7 +89,9 @@ class EEGNet(EEGModule):
             1, F1, (1, kernel_length), padding=same_padding(kernel_length), bias=False
         )
         self.temporal_bn = nn.BatchNorm2d(F1)
-        self.spatial_conv = nn.Conv2d(F1, F1 * D, (n_channels, 1), groups=F1, bias=False)
+        self.spatial_conv = nn.Conv2d(
+            F1, F1 * D, (n_channels, 1), groups=F1, bias=False
+        )
         self.spatial_bn = nn.BatchNorm2d(F1 * D)
         self.spatial_elu = nn.ELU()
         self.spatial_pool = nn.AvgPool2d((1, 4))

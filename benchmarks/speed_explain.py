@@ -1,0 +1,215 @@
+"""Speed and memory of ``mne_xai.explain`` on EEGBCI with EEGNet.
+
+For every registered method: epochs explained per second through
+``mne_xai.explain``, beside captum called directly on the same module, batch and
+targets (where captum has the method), and beside a plain forward pass. Then
+the peak memory (tracemalloc) of ``average=True`` over 20,000 vs 2,000 epochs.
+
+Run (real data through MNE_DATA)::
+
+    OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/speed_explain.py
+
+Timings are medians of ``--repeats`` runs after one warm-up run, on
+``--threads`` torch threads. Both sides get the same chunking where captum
+offers it (``internal_batch_size``, ``nt_samples_batch_size``), so they use
+about the same memory. ``target="true"`` gives both sides the same targets; a
+last row shows what ``target=None`` (predicted class) adds.
+"""
+
+import argparse
+import statistics
+import time
+import tracemalloc
+import warnings
+
+import captum.attr as ca
+import mne
+import numpy as np
+import torch
+
+from mne_xai import EEGNetClassifier, explain, list_methods
+from mne_xai.datasets import load_eegbci
+
+SMOOTHGRAD_SAMPLES = 20  # the defaults of smoothgrad and gradient_shap
+NOISE_LEVEL = 0.5
+IG_STEPS = 50
+N_SHAP_BASELINES = 4
+
+
+def captum_methods(module, inputs, target, shap_baselines):
+    """Captum called directly, with the parameters our defaults use."""
+    zeros = torch.zeros_like(inputs[:1])
+    n = len(inputs)
+    n_times = inputs.shape[-1]
+    return {
+        "saliency": lambda: ca.Saliency(module).attribute(inputs, target=target),
+        "gradient_x_input": lambda: ca.InputXGradient(module).attribute(
+            inputs, target=target
+        ),
+        "integrated_gradients": lambda: ca.IntegratedGradients(module).attribute(
+            inputs,
+            baselines=zeros,
+            target=target,
+            n_steps=IG_STEPS,
+            internal_batch_size=n,
+        ),
+        # captum's noise level is one number for the batch (ours is per epoch).
+        "smoothgrad": lambda: ca.NoiseTunnel(ca.Saliency(module)).attribute(
+            inputs,
+            nt_type="smoothgrad",
+            nt_samples=SMOOTHGRAD_SAMPLES,
+            nt_samples_batch_size=1,
+            stdevs=NOISE_LEVEL * float(inputs.std()),
+            target=target,
+        ),
+        "gradient_shap": lambda: ca.GradientShap(module).attribute(
+            inputs, baselines=zeros, n_samples=SMOOTHGRAD_SAMPLES, target=target
+        ),
+        "deeplift": lambda: ca.DeepLift(module).attribute(
+            inputs, baselines=zeros, target=target
+        ),
+        "deeplift_shap": lambda: ca.DeepLiftShap(module).attribute(
+            inputs, baselines=shap_baselines, target=target
+        ),
+        "occlusion": lambda: ca.Occlusion(module).attribute(
+            inputs,
+            sliding_window_shapes=(1, n_times),
+            strides=(1, n_times),
+            baselines=0.0,
+            target=target,
+        ),
+        # captum's versions hook nn.ReLU only: on EEGNet they return the gradient.
+        "guided_backprop": lambda: ca.GuidedBackprop(module).attribute(
+            inputs, target=target
+        ),
+        "deconvolution": lambda: ca.Deconvolution(module).attribute(
+            inputs, target=target
+        ),
+    }
+
+
+def median_time(function, repeats):
+    """Median wall time of ``function()`` over ``repeats`` runs, after a warm-up."""
+    function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def speed_table(args):
+    epochs = load_eegbci(1, "hands_vs_feet", tmin=0.0, tmax=4.0, verbose=False)
+    print(
+        f"EEGBCI: {len(epochs)} epochs, {len(epochs.ch_names)} channels, "
+        f"{len(epochs.times)} samples at {epochs.info['sfreq']:g} Hz"
+    )
+    estimator = EEGNetClassifier(max_epochs=5, batch_size=16, random_state=0, verbose=0)
+    estimator.fit(epochs)
+    batch = epochs[: args.n_epochs]
+    n = len(batch)
+    module = estimator.module_.eval()
+    inputs = torch.as_tensor(batch.get_data(), dtype=torch.float32).requires_grad_()
+    target = torch.as_tensor(np.searchsorted(estimator.classes_, batch.events[:, 2]))
+    shap_baselines = epochs[-N_SHAP_BASELINES:].get_data().astype(np.float32)
+    captum = captum_methods(module, inputs, target, torch.as_tensor(shap_baselines))
+
+    def forward():
+        with torch.no_grad():
+            module(inputs)
+
+    forward_time = median_time(forward, args.repeats)
+    print(
+        f"{n} epochs per batch, {torch.get_num_threads()} thread(s), "
+        f"median of {args.repeats}; forward pass: {n / forward_time:.0f} epochs/s\n"
+    )
+    header = (
+        f"{'method':<22}{'ours ep/s':>11}{'captum ep/s':>13}"
+        f"{'ours/captum':>13}{'forward passes':>16}"
+    )
+    print(header)
+    print("-" * len(header))
+    rows = [(name, dict(target="true")) for name in list_methods()]
+    rows.append(("saliency", dict(target=None)))
+    for name, kwargs in rows:
+        params = dict(kwargs)
+        if name == "deeplift_shap":
+            params["baseline"] = shap_baselines
+        label = name if kwargs["target"] == "true" else f"{name} (target=None)"
+
+        def ours(name=name, params=params):
+            explain(estimator, batch, name, batch_size=n, verbose=False, **params)
+
+        try:
+            ours_time = median_time(ours, args.repeats)
+        except Exception as error:  # report and go on: one method must not stop all
+            print(f"{label:<22}  failed: {type(error).__name__}: {error}"[:120])
+            continue
+        captum_cell, ratio_cell = "-", "-"
+        if name in captum and kwargs["target"] == "true":
+            captum_time = median_time(captum[name], args.repeats)
+            captum_cell = f"{n / captum_time:.1f}"
+            ratio_cell = f"{ours_time / captum_time:.2f}"
+        print(
+            f"{label:<22}{n / ours_time:>11.1f}{captum_cell:>13}{ratio_cell:>13}"
+            f"{ours_time / forward_time:>16.1f}"
+        )
+
+
+def average_peak_memory(estimator, n_epochs, sfreq):
+    """Peak traced memory of explain(average=True) over generated epochs."""
+    shape = (n_epochs, estimator.n_channels_, estimator.n_times_)
+    data = np.random.default_rng(0).standard_normal(shape)
+    info = mne.create_info(estimator.n_channels_, sfreq, "eeg")
+    epochs = mne.EpochsArray(data, info, verbose=False)
+    del data
+    tracemalloc.start()
+    try:
+        explain(estimator, epochs, "saliency", average=True, verbose=False)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def memory_table(args):
+    n_channels, n_times, sfreq = args.memory_channels, 641, 160.0
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((32, n_channels, n_times)).astype(np.float32)
+    y = np.repeat([0, 1], 16)
+    info = mne.create_info(n_channels, sfreq, "eeg")
+    estimator = EEGNetClassifier(max_epochs=1, verbose=0, random_state=0, info=info)
+    estimator.fit(X, y)
+    print(
+        f"\nPeak traced memory of explain(average=True), saliency, generated "
+        f"EpochsArray of {n_channels} channels x {n_times} samples "
+        "(numpy allocations; torch's are not traced):"
+    )
+    peaks = {}
+    for n_epochs in (2_000, 20_000):
+        peaks[n_epochs] = average_peak_memory(estimator, n_epochs, sfreq)
+        print(f"{n_epochs:>8} epochs: {peaks[n_epochs] / 1e6:8.2f} MB")
+    ratio = peaks[20_000] / peaks[2_000]
+    verdict = "within" if ratio <= 1.2 else "over"
+    print(f"ratio 20,000 / 2,000: {ratio:.2f} ({verdict} 1.2)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-epochs", type=int, default=16, help="epochs per batch")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--memory-channels", type=int, default=8)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    mne.set_log_level("WARNING")
+    # captum warns at every DeepLift call that it sets hooks.
+    warnings.filterwarnings("ignore", category=UserWarning, module="captum")
+    speed_table(args)
+    if not args.skip_memory:
+        memory_table(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""DeepLIFT (rescale rule) and DeepLIFT-SHAP, computed with captum.
+
+captum's DeepLift replaces the gradient of every ``nn.ReLU`` and ``nn.ELU``
+module by the rescale multiplier ``Δoutput / Δinput`` and back-propagates
+through everything else with ordinary gradients. That is the rescale rule for
+EEGNet and InterpretableCNN: their other operations (the ``input_scale``
+product, convolutions, batch norm in evaluation mode, average pooling, dropout
+in evaluation mode, flattening, the linear layer) are affine, for which the
+multiplier equals the gradient. Each nonlinearity is a module used once, as
+captum requires. The tests check summation-to-delta on both networks.
+"""
+
+import warnings
+from contextlib import contextmanager
+
+from captum.attr import DeepLift as _CaptumDeepLift
+from captum.attr import DeepLiftShap as _CaptumDeepLiftShap
+
+from ._registry import AttributionMethod, register_method
+from .gradient import mean_over_chunks, single_baseline, variants_per_pass
+
+
+@contextmanager
+def _quiet_hook_warning():
+    """Silence the warning captum's DeepLift raises at every call about its hooks."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Setting forward, backward hooks", category=UserWarning
+        )
+        yield
+
+
+@register_method
+class DeepLift(AttributionMethod):
+    """DeepLIFT with the rescale rule :footcite:`ShrikumarEtAl2017`.
+
+    Explains the difference between the target logit of an epoch and that of
+    a baseline by propagating multipliers: at each ELU or ReLU the ratio of the
+    change of its output to the change of its input (instead of the local
+    gradient), elsewhere the gradient. Values are in logit units and add up
+    exactly to ``f(x) - f(baseline)`` (summation-to-delta). Cui et al. list it
+    among the methods to use on EEG networks :footcite:`CuiEtAl2023`.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "deeplift"
+
+    def attribute(self, inputs, target, *, baseline="zeros"):
+        """Return DeepLIFT contributions with respect to the baseline.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+        baseline : "zeros" | "mean" | array, shape (n_channels, n_times)
+            The reference epoch (resolved by :func:`mne_xai.explain`).
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            Contribution of each sample to ``f(x) - f(baseline)``, in logit units.
+        """
+        baseline = single_baseline(baseline, self.name)
+        with _quiet_hook_warning():
+            return _CaptumDeepLift(self.module).attribute(
+                inputs, baselines=baseline, target=target
+            )
+
+
+@register_method
+class DeepLiftShap(AttributionMethod):
+    """DeepLIFT-SHAP: DeepLIFT averaged over a distribution of baselines.
+
+    The mean of the DeepLIFT maps of an epoch with respect to each baseline
+    approximates its SHAP values :footcite:`LundbergLee2017`. Values are in
+    logit units and add up to the logit of the epoch minus the mean logit of
+    the baselines. Pass an array of reference epochs (e.g. a sample of training
+    epochs) as ``baseline``; with a single baseline this equals ``deeplift``.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "deeplift_shap"
+
+    def attribute(self, inputs, target, *, baseline="zeros"):
+        """Return DeepLIFT contributions averaged over the baselines.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+        baseline : "zeros" | "mean" | array, shape ([n_baselines,] n_channels, n_times)
+            The baseline distribution (resolved by :func:`mne_xai.explain`).
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            Mean contribution of each sample to ``f(x) - f(baseline)``.
+        """
+        # captum's DeepLiftShap evaluates every epoch with every baseline at
+        # once and refuses a single baseline, so baselines go in chunks, with
+        # plain DeepLift for a chunk of one.
+        deeplift, deeplift_shap = (
+            _CaptumDeepLift(self.module),
+            _CaptumDeepLiftShap(self.module),
+        )
+
+        def attribute_baselines(start, stop):
+            explainer = deeplift if stop - start == 1 else deeplift_shap
+            return explainer.attribute(
+                inputs, baselines=baseline[start:stop], target=target
+            )
+
+        with _quiet_hook_warning():
+            return mean_over_chunks(
+                len(baseline), variants_per_pass(len(inputs)), attribute_baselines
+            )

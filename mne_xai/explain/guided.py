@@ -1,0 +1,169 @@
+"""Guided backpropagation and deconvolution, applied at every ReLU and ELU.
+
+captum's versions hook ``nn.ReLU`` only, so on EEGNet (ELU) they silently
+return the plain gradient. Here the rule is applied at each rectifying
+nonlinearity the network calls, and a network with any other nonlinearity is
+refused rather than explained with a partly plain gradient.
+"""
+
+from torch import nn
+
+from ._propagation import check_layers, target_gradient, trace_layers
+from ._registry import AttributionMethod, register_method
+
+#: The nonlinearities the rules are defined for: identity for positive inputs.
+RECTIFIERS = (nn.ReLU, nn.LeakyReLU, nn.ELU)
+#: Layers that are linear in evaluation mode or route the gradient (max pooling),
+#: whose ordinary gradient both methods keep.
+_LINEAR_LAYERS = (
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Linear,
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.AvgPool1d,
+    nn.AvgPool2d,
+    nn.AdaptiveAvgPool1d,
+    nn.AdaptiveAvgPool2d,
+    nn.MaxPool1d,
+    nn.MaxPool2d,
+    nn.Flatten,
+    nn.Unflatten,
+    nn.Identity,
+    nn.Dropout,
+)
+
+
+def _guided_rule(layer_input, layer_output, grad_output):
+    # Forward mask (the unit was active) and backward mask (positive signal).
+    return grad_output.clamp(min=0) * (layer_output > 0)
+
+
+def _deconvolution_rule(layer_input, layer_output, grad_output):
+    # The deconvnet rectifies the backward signal and ignores the forward pass.
+    return grad_output.clamp(min=0)
+
+
+def _rectified_gradient(module, inputs, target, rule, method):
+    """Gradient of the target logit with ``rule`` at every rectifier."""
+    calls = trace_layers(module, inputs[:1])
+    check_layers(module, calls, _LINEAR_LAYERS + RECTIFIERS, method)
+    rules = {call.module: rule for call in calls if isinstance(call.module, RECTIFIERS)}
+    return target_gradient(module, inputs, target, rules)
+
+
+def guided_backprop_gradient(module, inputs, target):
+    """Guided-backpropagation gradient of the target logits, e.g. for Guided Grad-CAM.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network in evaluation mode, mapping ``inputs`` to logits.
+    inputs : torch.Tensor, shape (batch, ...)
+        The data.
+    target : torch.Tensor of int64, shape (batch,)
+        The class explained for each epoch.
+
+    Returns
+    -------
+    gradient : torch.Tensor
+        Shaped like ``inputs``; see :class:`GuidedBackprop`.
+    """
+    return _rectified_gradient(module, inputs, target, _guided_rule, "guided_backprop")
+
+
+@register_method
+class GuidedBackprop(AttributionMethod):
+    """Guided backpropagation :footcite:`SpringenbergEtAl2015`.
+
+    The gradient of the target logit, except that at every ReLU, LeakyReLU and
+    ELU the backward signal passes only where the unit's input was positive
+    (the forward mask of the gradient) *and* the signal itself is positive
+    (the backward mask of the deconvnet). Values are logit per unit of input
+    (per volt for MNE data); they keep only evidence that increases the logit
+    through active units, which makes the maps sharper than the gradient but
+    less class-specific.
+
+    Notes
+    -----
+    The rule is defined for ReLU. For ELU (EEGNet) and LeakyReLU, the positive
+    branch is the identity, as for ReLU, and the negative branch is treated as
+    ReLU's inactive branch: no signal passes there, although ELU's slope
+    ``exp(x)`` is not zero. The forward mask of guided backprop selects the
+    units that fired; an ELU unit with negative input is saturating towards
+    its floor and has not fired, and letting ``exp(x)`` times the signal
+    through would mix the plain gradient back into the map. Networks with
+    other nonlinearities (sigmoid, tanh, softmax, recurrent layers) are
+    refused. Only nonlinearities that are modules can be seen: a network
+    calling ``torch.nn.functional.elu`` inside its ``forward`` would get its
+    plain gradient there.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "guided_backprop"
+
+    def attribute(self, inputs, target):
+        """Return the guided-backpropagation gradient.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            The guided gradient.
+        """
+        return guided_backprop_gradient(self.module, inputs, target)
+
+
+@register_method
+class Deconvolution(AttributionMethod):
+    """Deconvolution (the deconvnet) :footcite:`ZeilerFergus2014`.
+
+    The target logit is propagated back through the transposed linear layers,
+    and at every ReLU, LeakyReLU and ELU only its positive part passes,
+    whatever the unit's input was. Values are logit per unit of input (per
+    volt for MNE data); the map shows input patterns that would excite the
+    network's upper units, and depends on the input only through max pooling,
+    if any.
+
+    Notes
+    -----
+    The deconvnet rectifies the backward signal in place of the nonlinearity
+    and does not use the forward pass, so ELU and LeakyReLU, whose positive
+    branch is the identity like ReLU's, get the same rule as ReLU: their
+    negative branches play no part. Networks with other nonlinearities are
+    refused, as in :class:`GuidedBackprop`.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "deconvolution"
+
+    def attribute(self, inputs, target):
+        """Return the deconvolution map.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            The deconvolution map.
+        """
+        return _rectified_gradient(
+            self.module, inputs, target, _deconvolution_rule, self.name
+        )

@@ -1,0 +1,458 @@
+"""Layer-wise relevance propagation (LRP): the ε, z+ and αβ rules and a composite.
+
+The network is copied with batch norm folded into its neighbouring layers,
+then one forward and one backward pass carry the target logit down to the
+input, each layer redistributing the relevance of its outputs to its inputs
+by its rule (see :mod:`mne_xai.explain._propagation` for the machinery).
+"""
+
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+from mne.utils import _check_option, _validate_type
+from torch import nn
+
+from ._propagation import (
+    check_layers,
+    fold_batch_norms,
+    target_gradient,
+    trace_layers,
+)
+from ._registry import AttributionMethod, register_method
+
+# Only keeps denominators away from zero; relevance that would be divided by
+# an exact zero has no contributions to go to and is dropped.
+_STABILIZER = 1e-9
+_DENSE = (nn.Linear,)
+_CONVOLUTIONS = (nn.Conv1d, nn.Conv2d)
+_POOLING = (nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)
+_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.ELU)
+# Reshapes, dropout (identity in evaluation mode) and max pooling, whose
+# ordinary gradient already passes relevance on unchanged (max pooling gives it
+# all to the winning input).
+_GRADIENT_LAYERS = (
+    nn.Flatten,
+    nn.Unflatten,
+    nn.Identity,
+    nn.Dropout,
+    nn.MaxPool1d,
+    nn.MaxPool2d,
+)
+_SUPPORTED = _DENSE + _CONVOLUTIONS + _POOLING + _ACTIVATIONS + _GRADIENT_LAYERS
+_CONV_RULES = ("zplus", "alpha1_beta0", "alpha2_beta1", "epsilon")
+_FIRST_RULES = ("wsquare", "flat") + _CONV_RULES
+
+
+def _stabilize(denominator, epsilon):
+    """Move ``denominator`` away from zero by ``epsilon``, keeping its sign."""
+    return denominator + epsilon * (2.0 * (denominator >= 0) - 1.0)
+
+
+def _linear_map(layer, weight):
+    """Return the layer's map with ``weight`` and no bias, as a function."""
+    if isinstance(layer, nn.Linear):
+        return partial(F.linear, weight=weight)
+    return partial(layer._conv_forward, weight=weight, bias=None)
+
+
+def _transpose(linear_map, signal, like):
+    """Apply the transpose of ``linear_map`` to ``signal``, giving ``like``'s shape."""
+    probe = torch.zeros_like(like, requires_grad=True)
+    with torch.enable_grad():
+        (transposed,) = torch.autograd.grad(linear_map(probe), probe, signal)
+    return transposed
+
+
+# Every rule maps (layer input x, layer output z, incoming gradient c) to the
+# gradient at the input, so that the relevance of the outputs, z * c, is
+# redistributed as the relevance of the inputs, x * c_input.
+
+
+def _epsilon_rule(layer, *, epsilon):
+    weights = layer if isinstance(layer, _POOLING) else _linear_map(layer, layer.weight)
+
+    def rule(x, z, grad):
+        return _transpose(weights, z * grad / _stabilize(z, epsilon), x)
+
+    return rule
+
+
+def _alpha_beta_rule(layer, *, alpha, beta, with_bias):
+    positive = _linear_map(layer, layer.weight.clamp(min=0))
+    negative = _linear_map(layer, layer.weight.clamp(max=0))
+    bias = torch.zeros((), device=layer.weight.device)
+    if with_bias and layer.bias is not None:
+        bias = layer.bias.reshape((-1,) + (1,) * (layer.weight.ndim - 2))
+
+    def rule(x, z, grad):
+        relevance = z * grad
+        x_positive, x_negative = x.clamp(min=0), x.clamp(max=0)
+        # Positive contributions are x+ w+ and x- w-; negative ones x+ w- and x- w+.
+        excitation = positive(x_positive) + negative(x_negative) + bias.clamp(min=0)
+        excited = alpha * relevance / _stabilize(excitation, _STABILIZER)
+        from_positive = _transpose(positive, excited, x)
+        from_negative = _transpose(negative, excited, x)
+        if beta:
+            inhibition = negative(x_positive) + positive(x_negative) + bias.clamp(max=0)
+            inhibited = beta * relevance / _stabilize(inhibition, -_STABILIZER)
+            from_positive = from_positive - _transpose(negative, inhibited, x)
+            from_negative = from_negative - _transpose(positive, inhibited, x)
+        return torch.where(x > 0, from_positive, from_negative)
+
+    return rule
+
+
+def _input_free_rule(layer, *, transform):
+    # Relevance follows transform(weight) alone: the input does not enter.
+    weights = _linear_map(layer, transform(layer.weight))
+
+    def rule(x, z, grad):
+        ones = torch.ones_like(x)
+        share = z * grad / _stabilize(weights(ones), _STABILIZER)
+        relevance = _transpose(weights, share, x)
+        # In the gradient convention the input multiplies this back; an input
+        # sample that is exactly zero cannot carry relevance.
+        return torch.where(x == 0, 0.0, relevance / x)
+
+    return rule
+
+
+def _pass_rule(x, z, grad):
+    # The activation's output keeps its input's relevance: in the gradient
+    # convention the gradient is scaled by f(x) / x rather than f'(x).
+    return grad * torch.where(x == 0, 0.0, z / x)
+
+
+def _rule(name, epsilon):
+    """Return the factory (layer -> backward rule) of the rule called ``name``."""
+    if name == "epsilon":
+        return partial(_epsilon_rule, epsilon=epsilon)
+    return {
+        "zplus": partial(_alpha_beta_rule, alpha=1.0, beta=0.0, with_bias=False),
+        "alpha1_beta0": partial(_alpha_beta_rule, alpha=1.0, beta=0.0, with_bias=True),
+        "alpha2_beta1": partial(_alpha_beta_rule, alpha=2.0, beta=1.0, with_bias=True),
+        "wsquare": partial(_input_free_rule, transform=torch.square),
+        "flat": partial(_input_free_rule, transform=torch.ones_like),
+    }[name]
+
+
+def _check_epsilon(epsilon):
+    _validate_type(epsilon, "numeric", "epsilon")
+    if not epsilon > 0:
+        raise ValueError(
+            f"epsilon must be positive, got {epsilon!r}; use a tiny value such as "
+            "1e-9 for LRP-0."
+        )
+
+
+class _RelevancePropagation(AttributionMethod):
+    """Base of the LRP methods: prepares the network once, then propagates."""
+
+    def __init__(self, module):
+        super().__init__(module)
+        self._network = None
+
+    def _prepare(self, inputs):
+        """Fold batch norm into a copy of the module and name each layer's role."""
+        network = fold_batch_norms(self.module, inputs)
+        for layer in network.modules():
+            # An in-place activation would overwrite the input its rule needs.
+            if isinstance(layer, _ACTIVATIONS):
+                layer.inplace = False
+        calls = trace_layers(network, inputs[:1])
+        check_layers(network, calls, _SUPPORTED, self.name)
+        roles = {}
+        for call in calls:
+            if isinstance(call.module, _DENSE + _CONVOLUTIONS):
+                first = not any(role == "first" for role in roles.values())
+                dense = isinstance(call.module, _DENSE)
+                roles[call.module] = "first" if first else "dense" if dense else "conv"
+            elif isinstance(call.module, _POOLING):
+                roles[call.module] = "pool"
+            elif isinstance(call.module, _ACTIVATIONS):
+                roles[call.module] = "activation"
+        return network, roles
+
+    def _propagate(self, inputs, target, *, first, conv, dense, epsilon):
+        """Relevance of each input sample for the target logit, by rule names."""
+        if self._network is None:
+            self._network = self._prepare(inputs)
+        network, roles = self._network
+        factories = {
+            "first": _rule(first, epsilon),
+            "conv": _rule(conv, epsilon),
+            "dense": _rule(dense, epsilon),
+            # Pooling has no learned weights to denoise, and under z+ or αβ it
+            # would lose (or, without negative inputs, double) relevance: it
+            # splits relevance in proportion to its inputs (ε as stabilizer).
+            "pool": _rule("epsilon", _STABILIZER),
+            "activation": lambda layer: _pass_rule,
+        }
+        rules = {layer: factories[role](layer) for layer, role in roles.items()}
+        return inputs.detach() * target_gradient(network, inputs, target, rules)
+
+
+_DOCS = {
+    "notes": """Notes
+    -----
+    The network is explained in evaluation mode through a copy in which batch
+    norm is folded into the preceding convolution or dense layer (or, after a
+    nonlinearity, into the next dense layer through pooling), so no relevance
+    is spent on it. ReLU, LeakyReLU and ELU pass relevance through unchanged,
+    the standard treatment of pointwise monotonic activations (they neither
+    mix units nor change which inputs drove a unit), including ELU's negative
+    branch, whose units keep the relevance they receive; dropout,
+    reshapes and the networks' input scaling pass it through too. Average
+    pooling, a linear layer with fixed weights, splits relevance in proportion
+    to its inputs under every rule (z+ and αβ would drop or double it there);
+    max pooling gives it to the winning input. The logit is explained, not a
+    softmax. Other layers are refused with an error.""",
+    "alpha_beta": """Each layer splits its output relevance into α times along
+    the positive contributions ``x_j w_jk > 0`` and -β times along the negative
+    ones, each in proportion within its group, as Bach et al. define it: a
+    positive bias counts among the positive contributions and a negative one
+    among the negative, so biases absorb part of the relevance. Without biases
+    it is conserved (α - β = 1) wherever a unit has contributions of both
+    signs; a unit with one kind only passes on α or -β times its relevance.
+    Values are in units of the logit.""",
+}
+
+
+def _fill_doc(cls):
+    """Fill the ``%(key)s`` placeholders of a class docstring from ``_DOCS``."""
+    cls.__doc__ = cls.__doc__ % _DOCS
+    return cls
+
+
+@register_method
+@_fill_doc
+class LRPEpsilon(_RelevancePropagation):
+    """LRP with the ε rule at every layer :footcite:`BachEtAl2015,MontavonEtAl2019`.
+
+    Each convolution and dense layer gives its output relevance back to its
+    inputs in proportion to their contributions ``x_j w_jk`` to the output
+    ``z_k``, with ``ε`` added to the denominator's magnitude: the part ``ε /
+    (|z_k| + ε)`` of the relevance, and whatever a bias contributed, is
+    absorbed, which damps the relevance of weak, noisy outputs. Values are in
+    units of the logit; without biases they sum over channels and times to the
+    logit minus the absorbed part. With ``ε → 0`` this is LRP-0, equal to
+    gradient × input on bias-free ReLU networks.
+
+    %(notes)s
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "lrp_epsilon"
+
+    def attribute(self, inputs, target, *, epsilon=0.01):
+        """Return the LRP-ε relevance.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+        epsilon : float
+            The stabilizer, in the unit of the layers' outputs (batch norm keeps
+            them of order one in these networks). Positive.
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            Relevance of each sample, in units of the logit.
+        """
+        _check_epsilon(epsilon)
+        return self._propagate(
+            inputs,
+            target,
+            first="epsilon",
+            conv="epsilon",
+            dense="epsilon",
+            epsilon=epsilon,
+        )
+
+
+@register_method
+class LRP(LRPEpsilon):
+    """LRP, by default the ε rule: the same as ``"lrp_epsilon"``.
+
+    The LRP of Cui et al. and of Sujatha Ravindran & Contreras-Vidal is
+    captum's default, the ε rule at every layer; this keeps their results
+    comparable, and signed relevance suits EEG, where a sample can argue for
+    or against a class. See :class:`LRPEpsilon`, and ``"lrp_composite"`` for
+    the composite rules recommended for deeper image networks.
+    """
+
+    name = "lrp"
+
+
+@register_method
+@_fill_doc
+class LRPZPlus(_RelevancePropagation):
+    """LRP with the z+ rule at every layer :footcite:`MontavonEtAl2017`.
+
+    Each layer gives its output relevance back only along positive
+    contributions (``x_j w_jk > 0``, i.e. positive inputs through positive
+    weights and negative inputs through negative weights), in proportion to
+    them; biases are ignored, so relevance is conserved from the logit to the
+    input. Values are in units of the logit and, on ReLU networks, share its
+    sign: a positive logit yields a non-negative map. This is αβ with α=1,
+    β=0 without biases. On ELU networks (EEGNet) units in ELU's negative branch
+    carry relevance too; those without any positive contribution cannot pass
+    it on, so the map then sums to less than the logit.
+
+    %(notes)s
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "lrp_zplus"
+
+    def attribute(self, inputs, target):
+        """Return the LRP-z+ relevance.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            Relevance of each sample, in units of the logit.
+        """
+        return self._propagate(
+            inputs, target, first="zplus", conv="zplus", dense="zplus", epsilon=None
+        )
+
+
+class _AlphaBeta(_RelevancePropagation):
+    """Base of the αβ methods, whose rule name is ``name`` without ``lrp_``."""
+
+    def attribute(self, inputs, target):
+        """Return the LRP-αβ relevance.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            Relevance of each sample, in units of the logit.
+        """
+        rule = self.name.removeprefix("lrp_")
+        return self._propagate(
+            inputs, target, first=rule, conv=rule, dense=rule, epsilon=None
+        )
+
+
+@register_method
+@_fill_doc
+class LRPAlpha2Beta1(_AlphaBeta):
+    """LRP with the αβ rule, α=2 and β=1, at every layer :footcite:`BachEtAl2015`.
+
+    %(alpha_beta)s Samples that argue against the class get negative relevance,
+    so the map shows both sides.
+
+    %(notes)s
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "lrp_alpha2_beta1"
+
+
+@register_method
+@_fill_doc
+class LRPAlpha1Beta0(_AlphaBeta):
+    """LRP with the αβ rule, α=1 and β=0, at every layer :footcite:`BachEtAl2015`.
+
+    %(alpha_beta)s Only positive contributions receive relevance; this differs
+    from ``"lrp_zplus"`` only by the relevance positive biases absorb.
+
+    %(notes)s
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "lrp_alpha1_beta0"
+
+
+@register_method
+@_fill_doc
+class LRPComposite(_RelevancePropagation):
+    """LRP with a rule per kind of layer :footcite:`KohlbrennerEtAl2020`.
+
+    Dense layers use the ε rule, which keeps the signed, class-specific
+    relevance of the top layers; convolutions use ``conv_rule`` (z+ or αβ,
+    which give smoother maps resting on positive evidence); the first layer,
+    which sees the EEG, uses ``first_rule``. The default w² rule
+    :footcite:`MontavonEtAl2017` suits inputs that are real-valued and
+    unbounded, as EEG is: a sample's relevance then follows the squared
+    weights of the first layer and not the sign of the data. Values are in
+    units of the logit. Under ``first_rule="wsquare"`` or ``"flat"``, a
+    sample exactly equal to zero gets no relevance (the rule's relevance is
+    handed down as a gradient, to be multiplied by the sample again).
+
+    %(notes)s
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "lrp_composite"
+
+    def attribute(
+        self, inputs, target, *, epsilon=0.01, conv_rule="zplus", first_rule="wsquare"
+    ):
+        """Return the composite LRP relevance.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+        epsilon : float
+            The stabilizer of the ε rule on dense layers (and wherever
+            ``"epsilon"`` is chosen). Positive.
+        conv_rule : "zplus" | "alpha1_beta0" | "alpha2_beta1" | "epsilon"
+            The rule of the convolutions after the first layer.
+        first_rule : "wsquare" | "flat" | "zplus" | "alpha1_beta0" | "alpha2_beta1" | "epsilon"
+            The rule of the first convolution or dense layer. ``"flat"``
+            spreads relevance evenly over the samples each output sees.
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            Relevance of each sample, in units of the logit.
+        """  # noqa: E501
+        _check_epsilon(epsilon)
+        _check_option("conv_rule", conv_rule, _CONV_RULES)
+        _check_option("first_rule", first_rule, _FIRST_RULES)
+        return self._propagate(
+            inputs,
+            target,
+            first=first_rule,
+            conv=conv_rule,
+            dense="epsilon",
+            epsilon=epsilon,
+        )

@@ -1,0 +1,130 @@
+"""Perturbation methods (occlusion) and the random-attribution baseline."""
+
+import torch
+from captum.attr import FeatureAblation as _CaptumFeatureAblation
+from mne.utils import _check_option, _validate_type
+
+from ._registry import AttributionMethod, register_method
+from .gradient import single_baseline, variants_per_pass
+
+
+def occlusion_groups(n_channels, n_times, mode, window):
+    """Label each (channel, time) sample with the patch it is occluded with.
+
+    Parameters
+    ----------
+    n_channels, n_times : int
+        Shape of one epoch.
+    mode : "channel" | "time" | "channel_time"
+        Occlude whole channels, time windows across all channels, or time
+        windows of one channel at a time.
+    window : int
+        Length of the time windows in samples; the last window of an epoch is
+        shorter when ``window`` does not divide ``n_times``.
+
+    Returns
+    -------
+    groups : torch.Tensor of int64, shape (n_channels, n_times)
+        Samples with equal labels are replaced together.
+    """
+    channel = torch.arange(n_channels).unsqueeze(1).expand(n_channels, n_times)
+    time_window = (torch.arange(n_times) // window).expand(n_channels, n_times)
+    if mode == "channel":
+        return channel.contiguous()
+    if mode == "time":
+        return time_window.contiguous()
+    n_windows = -(-n_times // window)
+    return channel * n_windows + time_window
+
+
+@register_method
+class Occlusion(AttributionMethod):
+    """Occlusion: how much the logit drops when a patch of the epoch is replaced.
+
+    Each patch (a channel, a time window, or a time window of one channel)
+    is replaced by the baseline in turn, and every sample of the patch
+    receives the target logit of the epoch minus that of the occluded epoch
+    :footcite:`ZeilerFergus2014`. Values are in logit units: positive where
+    the patch supports the class. In ``"channel"`` mode the map is constant
+    over time, a topography of channel importance. Costs one forward pass per
+    patch.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "occlusion"
+
+    def attribute(self, inputs, target, *, mode="channel", window=32, baseline="zeros"):
+        """Return the drop of the target logit when each patch is occluded.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data.
+        target : torch.Tensor of int64, shape (batch,)
+            The class explained for each epoch.
+        mode : "channel" | "time" | "channel_time"
+            Occlude whole channels, time windows of all channels together, or
+            time windows of each channel separately.
+        window : int
+            Length of the time windows in samples (ignored with ``"channel"``).
+        baseline : "zeros" | "mean" | array, shape (n_channels, n_times)
+            The values that replace an occluded patch (resolved by
+            :func:`mne_xai.explain`).
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            Logit drop of the patch each sample belongs to.
+        """
+        _check_option("mode", mode, ("channel", "time", "channel_time"))
+        _validate_type(window, "int-like", "window")
+        if window < 1:
+            raise ValueError(
+                f"window must be a positive number of samples, got {window}."
+            )
+        baseline = single_baseline(baseline, self.name)
+        groups = occlusion_groups(*inputs.shape[1:], mode, int(window))
+        return _CaptumFeatureAblation(self.module).attribute(
+            inputs,
+            baselines=baseline,
+            target=target,
+            feature_mask=groups.to(inputs.device).unsqueeze(0),
+            perturbations_per_eval=variants_per_pass(len(inputs)),
+        )
+
+
+@register_method
+class RandomAttribution(AttributionMethod):
+    """Random attribution: independent standard normal values, whatever the network.
+
+    The chance level of evaluation measures (faithfulness, localization,
+    sanity checks) :footcite:`CuiEtAl2023`: a method that does no better than
+    this map explains nothing. Values have no unit.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    name = "random"
+    stochastic = True
+
+    def attribute(self, inputs, target):
+        """Return i.i.d. standard normal values shaped like the inputs.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            The data (only its shape, type and device are used).
+        target : torch.Tensor of int64, shape (batch,)
+            Ignored.
+
+        Returns
+        -------
+        attribution : torch.Tensor, shape (batch, n_channels, n_times)
+            Random values.
+        """
+        return torch.randn(inputs.shape, dtype=inputs.dtype, device=inputs.device)

@@ -1,0 +1,289 @@
+"""Frequency-resolved relevance: attribution to the input's Fourier coefficients."""
+
+import mne
+import numpy as np
+import torch
+from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
+from mne.utils import verbose
+from torch import nn
+
+from .._convert import epochs_to_array
+from ._core import _output_template, explain
+
+
+def _fourier_weights(n_times):
+    """Factors that make the real packing of ``rfft(norm="ortho")`` orthonormal.
+
+    Interior bins stand for a positive and a negative frequency, so they carry
+    twice the energy of the DC and Nyquist bins and get a factor sqrt(2).
+    """
+    n_freqs = n_times // 2 + 1
+    weights = np.full(n_freqs, np.sqrt(2))
+    weights[0] = 1.0
+    if n_times % 2 == 0:
+        weights[-1] = 1.0
+    return weights
+
+
+def to_fourier(data):
+    """Real orthonormal Fourier coefficients of real signals, packed in their length.
+
+    A real signal of ``n_times`` samples has exactly ``n_times`` real Fourier
+    degrees of freedom: the real parts of its ``n_times // 2 + 1`` one-sided
+    bins, then the imaginary parts of the interior bins (those of DC and
+    Nyquist are zero). Packed in that order and scaled to be orthonormal, the
+    coefficients have the shape and energy of the signal.
+
+    Parameters
+    ----------
+    data : ndarray, shape (..., n_times)
+        Real signals.
+
+    Returns
+    -------
+    coefficients : ndarray of float32, shape (..., n_times)
+        The packed coefficients; :func:`from_fourier` inverts them.
+    """
+    n_times = data.shape[-1]
+    spectrum = np.fft.rfft(data, axis=-1, norm="ortho") * _fourier_weights(n_times)
+    n_imaginary = (n_times - 1) // 2
+    coefficients = np.concatenate(
+        [spectrum.real, spectrum.imag[..., 1 : 1 + n_imaginary]], axis=-1
+    )
+    return coefficients.astype(np.float32)
+
+
+def from_fourier(coefficients, n_times):
+    """Signals from their packed coefficients (differentiable; see :func:`to_fourier`).
+
+    Parameters
+    ----------
+    coefficients : torch.Tensor, shape (..., n_times)
+        Packed real Fourier coefficients.
+    n_times : int
+        Length of the signals.
+
+    Returns
+    -------
+    data : torch.Tensor, shape (..., n_times)
+        The signals.
+    """
+    n_freqs = n_times // 2 + 1
+    weights = torch.as_tensor(
+        _fourier_weights(n_times), dtype=coefficients.dtype, device=coefficients.device
+    )
+    real = coefficients[..., :n_freqs]
+    imaginary = torch.zeros_like(real)
+    imaginary[..., 1 : n_times - n_freqs + 1] = coefficients[..., n_freqs:]
+    spectrum = torch.complex(real, imaginary) / weights
+    return torch.fft.irfft(spectrum, n=n_times, dim=-1, norm="ortho")
+
+
+def fold_fourier(relevance):
+    """Relevance per frequency: the sum over each bin's real and imaginary parts.
+
+    Parameters
+    ----------
+    relevance : ndarray, shape (..., n_times)
+        Relevance of the packed coefficients of :func:`to_fourier`.
+
+    Returns
+    -------
+    relevance : ndarray, shape (..., n_times // 2 + 1)
+        Relevance of each one-sided frequency bin.
+    """
+    n_times = relevance.shape[-1]
+    n_freqs = n_times // 2 + 1
+    folded = relevance[..., :n_freqs].copy()
+    folded[..., 1 : n_times - n_freqs + 1] += relevance[..., n_freqs:]
+    return folded
+
+
+class FourierInput(nn.Module):
+    """A network that reads packed Fourier coefficients instead of samples.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, taking ``(batch, n_channels, n_times)`` samples.
+    n_times : int
+        Number of samples per epoch.
+    """
+
+    def __init__(self, module, n_times):
+        super().__init__()
+        self.module = module
+        self.n_times = n_times
+
+    def forward(self, coefficients):
+        """Return the network's logits for the signals of these coefficients."""
+        return self.module(from_fourier(coefficients, self.n_times))
+
+
+class _FourierView:
+    """The estimator as :func:`mne_xai.explain` sees it when inputs are coefficients.
+
+    Its network is :class:`FourierInput` and its mean training epoch is in
+    coefficients, so ``baseline="mean"`` means the same signal as in the time
+    domain. Everything else that ``explain`` reads comes from the estimator;
+    other attributes raise, so that a change in ``explain`` cannot silently use
+    the time-domain estimator on coefficients.
+    """
+
+    _from_estimator = frozenset(
+        {
+            "_check_prediction_input",
+            "_sfreq",
+            "classes_",
+            "device",
+            "info_",
+            "n_channels_",
+            "n_times_",
+        }
+    )
+
+    def __init__(self, estimator):
+        self._estimator = estimator
+        self.module_ = FourierInput(estimator.module_, estimator.n_times_)
+        self.data_mean_ = to_fourier(estimator.data_mean_)
+
+    def __getattr__(self, name):
+        if name in self._from_estimator:
+            return getattr(self._estimator, name)
+        raise AttributeError(
+            f"The Fourier view of {type(self._estimator).__name__} does not provide "
+            f"{name!r}; explain_spectrum must be taught what it means for "
+            "coefficients."
+        )
+
+
+@verbose
+def explain_spectrum(
+    estimator,
+    epochs,
+    method="gradient_x_input",
+    *,
+    target=None,
+    average=False,
+    batch_size=64,
+    device=None,
+    random_state=None,
+    verbose=None,
+    **params,
+):
+    """Explain a network's decisions per channel and frequency.
+
+    The network is explained as a function of the Fourier coefficients of its
+    input: a differentiable inverse FFT is put in front of it, and the chosen
+    attribution method explains that composite network at the coefficients of
+    each epoch :footcite:`VielhabenEtAl2024`. The relevance of a frequency is
+    the sum of the relevance of the real and imaginary parts of its
+    coefficient.
+
+    Parameters
+    ----------
+    estimator : EEGNetClassifier | InterpretableCNNClassifier
+        A fitted estimator of mne_xai.
+    epochs : mne.Epochs | list of mne.Epochs | array
+        The data to explain, shaped ``(n_epochs, n_channels, n_times)`` and
+        matching the training data.
+    method : str
+        The attribution method (see :func:`mne_xai.list_methods`), applied to
+        the coefficients. Gradient×input, integrated gradients and DeepLIFT
+        keep their summation property (see Notes); a gradient (``"saliency"``)
+        gives the sensitivity of the logit to each frequency.
+    target : None | "true" | int | str
+        The class explained, as in :func:`mne_xai.explain`.
+    average : bool
+        Return the average over epochs as a
+        :class:`~mne.time_frequency.SpectrumArray` instead of an
+        :class:`~mne.time_frequency.EpochsSpectrumArray`.
+    batch_size : int
+        Number of epochs explained at once.
+    device : str | torch.device | None
+        Where to compute; None uses the estimator's device.
+    random_state : int | None
+        Seed for stochastic methods.
+    verbose : bool | str | int | None
+        Control verbosity of the logging output (progress over batches); None
+        uses MNE's level.
+    **params
+        Parameters of the method. A ``baseline`` array is given in the time
+        domain, like the data; ``"zeros"`` and ``"mean"`` mean what they mean
+        for :func:`mne_xai.explain`.
+
+    Returns
+    -------
+    relevance : EpochsSpectrumArray | SpectrumArray
+        Relevance of each channel and frequency (``np.fft.rfftfreq(n_times,
+        1 / sfreq)``, a resolution of one over the epoch duration), with the
+        input's info and, per epoch, its events, event_id and metadata.
+
+    Notes
+    -----
+    The coefficients are those of the real orthonormal Fourier transform, so
+    the signal is an orthogonal linear function of them. This makes the
+    decomposition exact for methods that sum to the logit: gradient×input in
+    frequency space sums over frequencies to gradient×input in time summed
+    over samples (the same total per channel), and integrated gradients or
+    DeepLIFT from a baseline sum to the same logit difference as in time. The
+    gradient with respect to the coefficients is the Fourier transform of the
+    time-domain gradient.
+
+    Relevance is signed for signed methods. Values carry the method's true
+    unit, but :meth:`~mne.time_frequency.SpectrumArray.plot_topomap` scales
+    EEG channels by 1e12 (it assumes power in V²/Hz); use
+    :func:`mne_xai.viz.plot_band_topomaps` for maps in the true unit, and
+    ``agg_fun=np.sum`` for the relevance of a band.
+
+    The Fourier coefficients of all epochs are computed before explaining
+    them, so memory grows with the number of epochs (as much as the data).
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    shape, _, _ = estimator._check_prediction_input(epochs)
+    template = _output_template(estimator, epochs, shape)
+    coefficients = to_fourier(epochs_to_array(epochs)[0])
+    if template["events"] is None:
+        fourier_epochs = coefficients
+    else:
+        fourier_epochs = mne.EpochsArray(
+            coefficients,
+            template["info"],
+            events=template["events"],
+            tmin=template["tmin"],
+            event_id=template["event_id"],
+            baseline=None,
+            proj=False,
+            verbose=False,
+        )
+    baseline = params.get("baseline")
+    if baseline is not None and not isinstance(baseline, str):
+        params["baseline"] = to_fourier(np.asarray(baseline, dtype=np.float64))
+    attribution = explain(
+        _FourierView(estimator),
+        fourier_epochs,
+        method,
+        target=target,
+        average=average,
+        batch_size=batch_size,
+        device=device,
+        random_state=random_state,
+        **params,
+    )
+    relevance = fold_fourier(attribution.get_data())
+    freqs = np.fft.rfftfreq(shape[2], 1.0 / template["info"]["sfreq"])
+    if average:
+        return SpectrumArray(relevance, template["info"], freqs, verbose=False)
+    spectrum = EpochsSpectrumArray(
+        relevance,
+        template["info"],
+        freqs,
+        events=template["events"],
+        event_id=template["event_id"],
+        verbose=False,
+    )
+    spectrum.metadata = template["metadata"]
+    return spectrum

@@ -1,0 +1,556 @@
+"""Simulated EEG epochs whose discriminative signal is known exactly."""
+
+import mne
+import numpy as np
+import pandas as pd
+from mne.utils import _check_option, _validate_type, logger, verbose
+
+from .datasets import _builtin_montage
+
+FREQUENCY_BANDS = {
+    "theta": (4.0, 8.0),
+    "alpha": (8.0, 13.0),
+    "beta": (13.0, 30.0),
+    "gamma": (30.0, 45.0),
+}
+"""The frequency bands (Hz) that ``bands`` may name in :func:`simulate_epochs`."""
+
+# The 32 channels of the 10-20 system in common 32-electrode caps.
+_DEFAULT_CH_NAMES = (
+    "Fp1 Fp2 F7 F3 Fz F4 F8 FC5 FC1 FC2 FC6 T7 C3 Cz C4 T8 "
+    "TP9 CP5 CP1 CP2 CP6 TP10 P7 P3 Pz P4 P8 PO9 O1 Oz O2 PO10"
+).split()
+
+_DEFAULT_BAND_ORDER = ("alpha", "beta", "theta", "gamma")
+_BACKGROUND_RMS = 10e-6  # volts: a typical amplitude of the ongoing scalp EEG
+_SOURCE_SPACING = 10.0  # mm between the dipoles of the volume source space
+_CORTEX_DEPTH = 0.025  # m below the inner skull that holds the background sources
+_FEATURE_RADIUS = 0.065  # m from the sphere centre to a feature dipole
+_FEATURE_WIDTH = 0.2  # s, width of an ERP window
+_forward_cache = {}
+
+
+def _head_model(info):
+    """Sphere head model, cortical gain and source positions for these electrodes.
+
+    The model is deterministic, so it is computed once per set of electrode
+    positions and kept for the rest of the process.
+    """
+    positions = np.array([ch["loc"][:3] for ch in info["chs"]])
+    key = (tuple(info["ch_names"]), positions.round(6).tobytes())
+    if key not in _forward_cache:
+        logger.info(f"Computing a sphere head model for {len(positions)} EEG channels")
+        sphere = mne.make_sphere_model("auto", "auto", info, verbose=False)
+        source_space = mne.setup_volume_source_space(
+            pos=_SOURCE_SPACING, sphere=sphere, mindist=5.0, verbose=False
+        )
+        forward = mne.make_forward_solution(
+            info,
+            trans=None,
+            src=source_space,
+            bem=sphere,
+            meg=False,
+            eeg=True,
+            verbose=False,
+        )
+        # Average reference, as the simulated recordings are average-referenced.
+        gain = forward["sol"]["data"].reshape(len(positions), -1, 3)
+        gain = gain - gain.mean(axis=0)
+        source_pos = forward["source_rr"]
+        centre = np.asarray(sphere["r0"])
+        inner_radius = sphere["layers"][0]["rad"]
+        distance = np.linalg.norm(source_pos - centre, axis=1)
+        in_cortex = distance >= inner_radius - _CORTEX_DEPTH
+        cortex = gain[:, in_cortex].reshape(len(positions), -1)
+        # Independent dipoles with identical spectra sum, at the electrodes, to
+        # noise with spatial covariance G G^T. Its square root mixes independent
+        # channels into exactly that covariance, without simulating every dipole.
+        eigenvalues, eigenvectors = np.linalg.eigh(cortex @ cortex.T)
+        root = np.sqrt(np.clip(eigenvalues, 0, None))
+        mixing = (eigenvectors * root) @ eigenvectors.T
+        _forward_cache[key] = dict(
+            gain=gain, source_pos=source_pos, centre=centre, mixing=mixing
+        )
+    return _forward_cache[key]
+
+
+def _feature_pattern(head, azimuth, elevation):
+    """Scalp pattern of a radial dipole in the direction (azimuth, elevation).
+
+    Angles are in radians in head coordinates: azimuth 0 points right (+x),
+    pi / 2 to the nose (+y); elevation pi / 2 points up (+z).
+    """
+    direction = np.array(
+        [
+            np.cos(elevation) * np.cos(azimuth),
+            np.cos(elevation) * np.sin(azimuth),
+            np.sin(elevation),
+        ]
+    )
+    target = head["centre"] + _FEATURE_RADIUS * direction
+    index = np.argmin(np.linalg.norm(head["source_pos"] - target, axis=1))
+    position = head["source_pos"][index]
+    radial = position - head["centre"]
+    orientation = radial / np.linalg.norm(radial)
+    pattern = head["gain"][:, index] @ orientation
+    # Unit peak, positive where the projection is strongest.
+    pattern = pattern / pattern[np.argmax(np.abs(pattern))]
+    return pattern, position
+
+
+def _pink_background(head, n_epochs, n_times, sfreq, exponent, rng):
+    """1/f^exponent noise from cortical dipoles, seen through the head model."""
+    # Twice the length, then crop, so the circular spectrum does not wrap the end
+    # of an epoch onto its start. White noise has independent complex Gaussian
+    # Fourier coefficients, so they are drawn directly and shaped to 1/f.
+    n_fft = 2 * n_times
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sfreq)
+    amplitude = np.zeros_like(freqs)
+    amplitude[1:] = freqs[1:] ** (-exponent / 2.0)
+    shape = (n_epochs, len(head["mixing"]), len(freqs))
+    spectrum = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    pink = np.fft.irfft(spectrum * amplitude, n=n_fft)[..., :n_times]
+    return np.einsum("ij,ejt->eit", head["mixing"], pink)
+
+
+def _hann_envelopes(times, starts, stops):
+    """Return a Hann window over [start, stop] per epoch, zero elsewhere.
+
+    Each is scaled to a peak of 1 on the sample grid, which need not hold the
+    window's centre.
+    """
+    phase = (times - starts[:, np.newaxis]) / (stops - starts)[:, np.newaxis]
+    inside = (phase >= 0) & (phase <= 1)
+    envelopes = np.where(inside, np.sin(np.pi * phase) ** 2, 0.0)
+    return envelopes / envelopes.max(axis=1, keepdims=True)
+
+
+def _band_limited_noise(n_epochs, n_times, sfreq, fmins, fmaxs, rng):
+    """Gaussian noise restricted to [fmin, fmax] per epoch, unit variance."""
+    n_fft = 2 * n_times
+    spectrum = np.fft.rfft(rng.standard_normal((n_epochs, n_fft)))
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sfreq)
+    in_band = (freqs >= fmins[:, np.newaxis]) & (freqs <= fmaxs[:, np.newaxis])
+    noise = np.fft.irfft(spectrum * in_band, n=n_fft)[:, :n_times]
+    return noise / noise.std(axis=1, keepdims=True)
+
+
+def _check_window_list(windows, n_classes, times, name="windows"):
+    _validate_type(windows, (list, tuple), name)
+    if len(windows) == 2 and all(isinstance(edge, int | float) for edge in windows):
+        windows = [windows] * n_classes
+    if len(windows) != n_classes:
+        raise ValueError(
+            f"{name} must hold one (tmin, tmax) per class ({n_classes}), got "
+            f"{len(windows)}."
+        )
+    windows = np.array(windows, dtype=float)
+    if windows.shape != (n_classes, 2):
+        raise ValueError(f"{name} must be (tmin, tmax) pairs, got {windows.tolist()}.")
+    sample = times[1] - times[0]
+    epoch_start, epoch_stop = times[0], times[-1] + sample
+    # Four samples at least, so that the Hann window has non-zero samples.
+    bad = (
+        (windows[:, 1] - windows[:, 0] < 4 * sample)
+        | (windows[:, 0] < epoch_start)
+        | (windows[:, 1] > epoch_stop)
+    )
+    if bad.any():
+        raise ValueError(
+            f"Each window must satisfy {epoch_start:g} <= tmin < tmax <= "
+            f"{epoch_stop:g} s (the epoch) and span 4 samples or more, got "
+            f"{windows[bad].tolist()}."
+        )
+    return windows
+
+
+def _default_windows(kind, n_classes, tmin, tmax):
+    """ERP windows in equal parts of the post-stimulus interval, or one shared one."""
+    # The post-stimulus interval, or the whole epoch if it has none.
+    start = max(tmin, 0.0) if tmax > 0 else tmin
+    post = tmax - start
+    if kind == "spectral":
+        return np.tile([start + 0.1 * post, start + 0.9 * post], (n_classes, 1))
+    n_slots = n_classes if kind == "temporal" else 1
+    slot = post / n_slots
+    # At most half a part, so that jittered windows of two classes stay apart.
+    width = min(_FEATURE_WIDTH, slot / 2)
+    centres = start + slot * (np.arange(n_slots) + 0.5)
+    windows = np.column_stack([centres - width / 2, centres + width / 2])
+    return np.tile(windows, (n_classes // n_slots, 1))
+
+
+def _check_bands(bands, n_classes, sfreq):
+    if bands is None:
+        if n_classes > len(_DEFAULT_BAND_ORDER):
+            raise ValueError(
+                f"Only {len(_DEFAULT_BAND_ORDER)} named bands exist; give bands= "
+                f"with one (fmin, fmax) per class for {n_classes} classes."
+            )
+        bands = list(_DEFAULT_BAND_ORDER[:n_classes])
+    _validate_type(bands, (list, tuple), "bands")
+    if len(bands) != n_classes:
+        raise ValueError(
+            f"bands must hold one band per class ({n_classes}), got {len(bands)}."
+        )
+    names, edges = [], []
+    for band in bands:
+        _validate_type(band, (str, list, tuple), "each band")
+        if isinstance(band, str):
+            _check_option("band", band, tuple(FREQUENCY_BANDS))
+            names.append(band)
+            edges.append(FREQUENCY_BANDS[band])
+        else:
+            fmin, fmax = (float(edge) for edge in band)
+            names.append(f"{fmin:g}-{fmax:g}Hz")
+            edges.append((fmin, fmax))
+    edges = np.array(edges)
+    if (
+        (edges[:, 0] <= 0) | (edges[:, 0] >= edges[:, 1]) | (edges[:, 1] >= sfreq / 2)
+    ).any():
+        raise ValueError(
+            f"Each band needs 0 < fmin < fmax < sfreq / 2 = {sfreq / 2:g} Hz, got "
+            f"{edges.tolist()} Hz."
+        )
+    if len(set(names)) != n_classes:
+        raise ValueError(f"Each class needs its own band, got {names}.")
+    return names, edges
+
+
+def _resolve_montage(montage, ch_names):
+    _validate_type(montage, (str, mne.channels.DigMontage), "montage")
+    if isinstance(montage, str):
+        if montage in ("standard_1020", "standard_1005"):
+            montage = _builtin_montage(montage.removeprefix("standard_"))
+        _check_option("montage", montage, mne.channels.get_builtin_montages())
+        montage = mne.channels.make_standard_montage(montage)
+    if ch_names is None:
+        has_default = set(_DEFAULT_CH_NAMES) <= set(montage.ch_names)
+        ch_names = list(_DEFAULT_CH_NAMES) if has_default else list(montage.ch_names)
+    _validate_type(ch_names, (list, tuple), "ch_names")
+    missing = [name for name in ch_names if name not in montage.ch_names]
+    if missing:
+        raise ValueError(f"Channels {missing} are not in the montage.")
+    if len(ch_names) < 3:
+        raise ValueError(f"Simulate at least 3 channels, got {len(ch_names)}.")
+    return montage, list(ch_names)
+
+
+@verbose
+def simulate_epochs(
+    kind,
+    *,
+    n_epochs=200,
+    n_classes=2,
+    snr=1.0,
+    sfreq=128.0,
+    tmin=-0.2,
+    duration=1.0,
+    windows=None,
+    bands=None,
+    jitter=0.02,
+    montage="standard_1020",
+    ch_names=None,
+    noise_exponent=1.0,
+    sensor_noise=0.1,
+    random_state=None,
+    verbose=None,
+):
+    """Simulate EEG epochs with a class-specific feature and its ground truth.
+
+    Each class carries its own feature, on top of background activity that is
+    the same for all classes, following the simulation design of Sujatha
+    Ravindran & Contreras-Vidal [1]_. The ground truth marks, per epoch, where
+    and when the epoch's feature is on the scalp.
+
+    Parameters
+    ----------
+    kind : "temporal" | "spectral" | "spatial"
+        What tells the classes apart:
+
+        - ``"temporal"``: an ERP (a positive Hann-shaped deflection) from one
+          parietal midline source, in a different time window per class.
+        - ``"spectral"``: a burst of band-limited activity from that same
+          source and in the same window for all classes, in a different
+          frequency band per class.
+        - ``"spatial"``: the same ERP in the same window, from a different
+          source per class: left and right hemisphere for two classes, else
+          sources spread evenly in azimuth around the head.
+    n_epochs : int
+        Number of epochs, split as evenly as possible between classes, in
+        random order.
+    n_classes : int
+        Number of classes (at least 2).
+    snr : float
+        Signal-to-noise ratio as an amplitude ratio: the root mean square of
+        the feature over all channels and the samples where it is active,
+        divided by the root mean square of the background over all channels and
+        samples. 0 leaves the feature out (the ground truth still says where it
+        would be).
+    sfreq : float
+        Sampling rate in Hz.
+    tmin : float
+        Time of the first sample, in seconds relative to the event.
+    duration : float
+        Length of each epoch in seconds.
+    windows : list of (float, float) | (float, float) | None
+        The time window (s) of each class's feature, or one window for all.
+        None gives, for ``"temporal"``, windows of 0.2 s (or half a part, if
+        shorter) centred in ``n_classes`` equal parts of the post-stimulus
+        interval; for ``"spatial"``, one such window centred in it; for
+        ``"spectral"``, one window over its central 80 %%.
+    bands : list of (str | (float, float)) | None
+        For ``kind="spectral"``, the band of each class: a name in
+        :data:`FREQUENCY_BANDS` (theta 4–8, alpha 8–13, beta 13–30, gamma
+        30–45 Hz) or ``(fmin, fmax)`` in Hz. None gives alpha, beta, theta,
+        gamma to classes 0, 1, 2, 3 in that order. Ignored for other kinds.
+    jitter : float
+        The feature's window is shifted by a random amount drawn uniformly from
+        ``[-jitter, jitter]`` seconds in each epoch (then kept inside the
+        epoch), so the ground truth differs between epochs.
+    montage : str | mne.channels.DigMontage
+        Electrode positions: a built-in montage name (``"standard_1020"`` and
+        ``"standard_1005"`` work whatever the MNE version) or a montage.
+    ch_names : list of str | None
+        Channels to simulate, all in ``montage``. None uses 32 channels of the
+        10-20 system (Fp1 ... PO10) when the montage has them, else all of its
+        channels.
+    noise_exponent : float
+        Exponent of the background's 1/f spectrum (1 is pink noise).
+    sensor_noise : float
+        Standard deviation of the white sensor noise, relative to the root mean
+        square of the brain background.
+    random_state : int | numpy.random.Generator | None
+        Seed (or generator) for class order, background, jitter and bursts.
+    verbose : bool | str | int | None
+        Control verbosity of the logging output; None uses MNE's level.
+
+    Returns
+    -------
+    epochs : mne.EpochsArray
+        The simulated EEG in volts, average-referenced, with the montage set.
+        ``event_id`` names the classes: ``"left"``/``"right"`` (spatial with 2
+        classes), ``"azimuth_<degrees>"`` (spatial), the band (spectral), or
+        ``"erp_<start>-<stop>ms"`` (temporal, the window before jitter); event
+        codes are 1 to ``n_classes``. ``metadata`` has one row per epoch:
+
+        ``feature_tmin``, ``feature_tmax``
+            The window where the feature is active in this epoch (s).
+        ``band``, ``fmin``, ``fmax``
+            The band of the burst (spectral; None and NaN otherwise).
+        ``source_x``, ``source_y``, ``source_z``
+            Position of the feature's dipole in head coordinates (m).
+        ``hemisphere``
+            ``"left"``, ``"right"`` or ``"midline"``, from ``source_x``.
+        ``snr``
+            The ``snr`` the epoch was simulated at.
+    ground_truth : mne.EpochsArray
+        Same info, events, event_id and metadata as ``epochs``. Its data, in
+        [0, 1], are for each epoch the magnitude of its own class's feature on
+        the scalp, normalised to a peak of 1: the outer product of the
+        feature's scalp pattern ``|g| / max |g|`` (``g`` is the average
+        referenced forward field of the dipole) and its time envelope (a Hann
+        window over ``[feature_tmin, feature_tmax]``, zero outside). It does not
+        depend on ``snr`` or on the noise. Threshold it for a binary mask, e.g.
+        ``ground_truth.get_data() >= 0.5`` keeps the channels and samples where
+        the feature is at least half its peak. Plot it with ``scalings=1``.
+
+    See Also
+    --------
+    mne_xai.evaluate.relevance_mass_accuracy
+    mne_xai.evaluate.temporal_precision
+
+    Notes
+    -----
+    The head is the four-shell sphere model (brain, CSF, skull, scalp) that
+    MNE fits to the electrode
+    positions (:func:`mne.make_sphere_model`), with a volume source space of
+    dipoles every 10 mm (:func:`mne.setup_volume_source_space`) and the
+    forward solution of :func:`mne.make_forward_solution`. No MRI is needed;
+    the model is computed once per set of electrodes and cached for the
+    process.
+
+    The background is independent 1/f noise in every dipole (three
+    orientations) within 25 mm of the inner skull, i.e. a cortical shell, plus
+    white sensor noise. Summed at the electrodes, such dipoles give Gaussian
+    noise with spatial covariance ``G G^T`` (``G`` their gain), which is what is
+    drawn: the same statistics as simulating each dipole, at the cost of the
+    channels alone. The brain background has a root mean square of 10 µV.
+
+    Features come from radial dipoles 65 mm from the sphere centre. Every
+    epoch carries only its own class's feature, so the classes differ in the
+    features alone.
+
+    Average referencing gives each feature's pattern a broad negative part
+    holding, summed over channels, as much magnitude as its positive peak. A
+    binary mask such as ``ground_truth >= 0.5`` marks the feature's core (a
+    few channels around the peak, over the central half of the window), so
+    relevance spread like the ground truth itself puts most of its mass
+    outside the mask: compare mask-based scores of attribution methods with
+    each other and with chance (the fraction of features in the mask), not
+    with 1.
+
+    References
+    ----------
+    .. [1] Sujatha Ravindran A, Contreras-Vidal J (2023). An empirical
+           comparison of deep learning explainability approaches for EEG using
+           simulated ground truth. Scientific Reports 13, 17709.
+           https://doi.org/10.1038/s41598-023-43871-8
+    """
+    _check_option("kind", kind, ("temporal", "spectral", "spatial"))
+    for name, value in (("n_epochs", n_epochs), ("n_classes", n_classes)):
+        _validate_type(value, "int", name)
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be at least 2, got {n_classes}.")
+    if n_epochs < n_classes:
+        raise ValueError(
+            f"n_epochs ({n_epochs}) must be at least n_classes ({n_classes})."
+        )
+    for name, value in (
+        ("snr", snr),
+        ("sfreq", sfreq),
+        ("tmin", tmin),
+        ("duration", duration),
+        ("jitter", jitter),
+        ("noise_exponent", noise_exponent),
+        ("sensor_noise", sensor_noise),
+    ):
+        _validate_type(value, "numeric", name)
+    for name, value in (
+        ("snr", snr),
+        ("jitter", jitter),
+        ("sensor_noise", sensor_noise),
+    ):
+        if value < 0:
+            raise ValueError(f"{name} must be non-negative, got {value}.")
+    n_times = int(round(duration * sfreq))
+    if n_times < 8:
+        raise ValueError(
+            f"duration * sfreq gives {n_times} samples; simulate at least 8."
+        )
+    # The sample grid MNE puts the epochs on (tmin rounded to a sample).
+    times = (np.round(tmin * sfreq) + np.arange(n_times)) / sfreq
+    montage, ch_names = _resolve_montage(montage, ch_names)
+    rng = np.random.default_rng(random_state)
+
+    info = mne.create_info(ch_names, float(sfreq), "eeg")
+    info.set_montage(montage, verbose=False)
+    head = _head_model(info)
+
+    # Per-class feature: scalp pattern, dipole position, window, band, name.
+    if windows is None:
+        class_windows = _default_windows(kind, n_classes, tmin, tmin + duration)
+    else:
+        class_windows = _check_window_list(windows, n_classes, times)
+    band_names, band_edges = [None] * n_classes, np.full((n_classes, 2), np.nan)
+    if kind == "spatial":
+        azimuths = np.pi - 2 * np.pi * np.arange(n_classes) / n_classes
+        features = [
+            _feature_pattern(head, azimuth, np.deg2rad(40)) for azimuth in azimuths
+        ]
+        if n_classes == 2:
+            class_names = ["left", "right"]
+        else:
+            degrees = np.rad2deg(np.angle(np.exp(1j * azimuths))).round().astype(int)
+            class_names = [f"azimuth_{degree}" for degree in degrees]
+    else:
+        features = [_feature_pattern(head, -np.pi / 2, np.deg2rad(55))] * n_classes
+        if kind == "spectral":
+            band_names, band_edges = _check_bands(bands, n_classes, sfreq)
+            class_names = list(band_names)
+        else:
+            milliseconds = np.round(class_windows * 1e3).astype(int)
+            class_names = [f"erp_{start}-{stop}ms" for start, stop in milliseconds]
+    if kind == "temporal" and len(set(class_names)) != n_classes:
+        raise ValueError(
+            f"Each class needs its own window, got {class_windows.tolist()}."
+        )
+    patterns = np.array([pattern for pattern, _ in features])
+    positions = np.array([position for _, position in features])
+
+    labels = rng.permutation(np.arange(n_epochs) % n_classes)
+    logger.info(
+        f"Simulating {n_epochs} {kind} epochs of {len(ch_names)} channels, "
+        f"{n_classes} classes, SNR {snr:g}"
+    )
+
+    # Background: pink cortical activity through the head model, plus white
+    # sensor noise, average-referenced like the gain.
+    background = _pink_background(head, n_epochs, n_times, sfreq, noise_exponent, rng)
+    background *= _BACKGROUND_RMS / np.sqrt(np.mean(background**2))
+    background += sensor_noise * _BACKGROUND_RMS * rng.standard_normal(background.shape)
+    background -= background.mean(axis=1, keepdims=True)
+    noise_rms = np.sqrt(np.mean(background**2))
+
+    # Feature time course per epoch, in its jittered window.
+    shifts = rng.uniform(-jitter, jitter, n_epochs)
+    window_length = np.diff(class_windows[labels], axis=1)[:, 0]
+    starts = np.clip(
+        class_windows[labels, 0] + shifts, times[0], times[-1] - window_length
+    )
+    stops = starts + window_length
+    envelopes = _hann_envelopes(times, starts, stops)
+    if kind == "spectral":
+        edges = band_edges[labels]
+        waveforms = envelopes * _band_limited_noise(
+            n_epochs, n_times, sfreq, edges[:, 0], edges[:, 1], rng
+        )
+    else:
+        waveforms = envelopes
+    # Scale so the feature's RMS over channels and active samples is snr times
+    # the background's RMS.
+    active = envelopes > 0
+    waveform_rms = np.sqrt((waveforms**2 * active).sum(1) / active.sum(1))
+    pattern_rms = np.sqrt(np.mean(patterns**2, axis=1))[labels]
+    amplitudes = snr * noise_rms / (waveform_rms * pattern_rms)
+    data = background + np.einsum(
+        "ec,et->ect", patterns[labels], amplitudes[:, np.newaxis] * waveforms
+    )
+
+    spatial_weights = np.abs(patterns) / np.abs(patterns).max(axis=1, keepdims=True)
+    truth = np.einsum("ec,et->ect", spatial_weights[labels], envelopes)
+
+    source = positions[labels]
+    metadata = pd.DataFrame(
+        {
+            "feature_tmin": starts,
+            "feature_tmax": stops,
+            "band": [band_names[label] for label in labels],
+            "fmin": band_edges[labels, 0],
+            "fmax": band_edges[labels, 1],
+            "source_x": source[:, 0],
+            "source_y": source[:, 1],
+            "source_z": source[:, 2],
+            # Within 1 cm of the midline counts as midline.
+            "hemisphere": np.select(
+                [source[:, 0] < -0.01, source[:, 0] > 0.01],
+                ["left", "right"],
+                "midline",
+            ),
+            "snr": float(snr),
+        }
+    )
+    events = np.column_stack(
+        [np.arange(n_epochs) * n_times, np.zeros(n_epochs, int), labels + 1]
+    )
+    event_id = {name: code + 1 for code, name in enumerate(class_names)}
+    epochs = mne.EpochsArray(
+        data,
+        info,
+        events=events,
+        tmin=tmin,
+        event_id=event_id,
+        metadata=metadata,
+        verbose=False,
+    )
+    epochs.set_eeg_reference("average", projection=False, verbose=False)
+    ground_truth = mne.EpochsArray(
+        truth,
+        epochs.info,
+        events=events,
+        tmin=tmin,
+        event_id=event_id,
+        metadata=metadata.copy(),
+        verbose=False,
+    )
+    return epochs, ground_truth

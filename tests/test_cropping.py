@@ -1,0 +1,221 @@
+import pickle
+
+import mne
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+from mne_xai import EEGNetClassifier
+from mne_xai.cropping import CroppedClassifier
+
+SFREQ = 100.0
+
+
+class MeanClassifier(ClassifierMixin, BaseEstimator):
+    """Records what it was trained on; P(class 1) is the window's mean value."""
+
+    def fit(self, X, y):
+        self.X_fit_, self.y_fit_ = X, np.asarray(y)
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        data = X.get_data() if isinstance(X, mne.BaseEpochs) else X
+        positive = data.mean(axis=(1, 2))
+        return np.column_stack([1 - positive, positive])
+
+
+def _ramp_epochs(n_epochs=4, n_channels=2, n_times=101):
+    """Arrays whose value is the time in seconds, so a window shows where it was cut."""
+    times = np.arange(n_times) / SFREQ
+    data = np.broadcast_to(times, (n_epochs, n_channels, n_times)).copy()
+    return data, np.arange(n_epochs) % 2
+
+
+@pytest.mark.parametrize(
+    "params, starts",
+    [
+        (dict(window_length=0.5, window_step=0.25), [0, 25, 50]),
+        (dict(window_length=0.5, window_step=0.2), [0, 20, 40]),
+        (dict(window_length=0.2, window_step=0.1, tmin=0.5, tmax=0.9), [50, 60, 70]),
+        (dict(window_length=1.01, window_step=0.5), [0]),
+    ],
+)
+def test_window_positions(params, starts):
+    data, y = _ramp_epochs()
+    clf = CroppedClassifier(MeanClassifier(), sfreq=SFREQ, **params).fit(data, y)
+    assert_array_equal(clf.window_starts_, starts)
+    windows = clf.estimator_.X_fit_
+    n_windows = len(starts)
+    assert windows.shape == (len(data) * n_windows, 2, clf.window_samples_)
+    # Epoch-major order; every window holds the samples it was cut from.
+    for index, start in enumerate(starts * len(data)):
+        assert_allclose(windows[index, 0, 0], start / SFREQ)
+    assert_array_equal(clf.estimator_.y_fit_, np.repeat(y, n_windows))
+
+
+def test_predict_averages_windows():
+    data, y = _ramp_epochs()
+    data[1] *= 0.5
+    clf = CroppedClassifier(
+        MeanClassifier(), window_length=0.5, window_step=0.25, sfreq=SFREQ
+    ).fit(data, y)
+    # Window means are 0.245, 0.495, 0.745 s; epoch 1 is scaled by a half.
+    expected = np.mean([0.245, 0.495, 0.745]) * np.array([1, 0.5, 1, 1])
+    proba = clf.predict_proba(data)
+    assert_allclose(proba[:, 1], expected)
+    assert_allclose(proba.sum(axis=1), 1)
+    assert_array_equal(clf.predict(data), [0, 0, 0, 0])
+    assert clf.score(data, [0, 0, 0, 0]) == 1.0
+
+
+def test_epochs_input():
+    data, y = _ramp_epochs()
+    info = mne.create_info(["C3", "C4"], SFREQ, "eeg")
+    events = np.column_stack([np.arange(4) * 200, np.zeros(4, int), y + 1])
+    epochs = mne.EpochsArray(
+        data, info, events=events, tmin=-0.2, event_id={"a": 1, "b": 2}, verbose=False
+    )
+    clf = CroppedClassifier(
+        MeanClassifier(), window_length=0.5, window_step=0.25, tmin=0.0
+    ).fit(epochs)
+    # tmin is on the epochs' time axis: 0 s is sample 20.
+    assert_array_equal(clf.window_starts_, [20, 45])
+    windows = clf.estimator_.X_fit_
+    assert isinstance(windows, mne.EpochsArray)
+    assert windows.ch_names == info.ch_names
+    assert windows.info["sfreq"] == SFREQ
+    assert_array_equal(clf.classes_, [1, 2])
+    assert_array_equal(clf.estimator_.y_fit_, np.repeat(y + 1, 2))
+    assert clf.info_["sfreq"] == SFREQ
+    # A list of Epochs (what scikit-learn's indexing gives) works like Epochs.
+    assert_allclose(
+        clf.predict_proba([epochs[:2], epochs[2:]]), clf.predict_proba(epochs)
+    )
+    assert 0 <= clf.score(epochs) <= 1
+
+
+def test_sklearn_api():
+    clf = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, verbose=0), window_length=0.5, sfreq=SFREQ
+    )
+    params = clf.get_params(deep=True)
+    assert params["estimator__max_epochs"] == 1
+    assert params["window_length"] == 0.5
+    clf.set_params(estimator__max_epochs=2, window_step=0.1)
+    assert clf.estimator.max_epochs == 2
+    copy = clone(clf)
+    assert copy.get_params()["estimator__max_epochs"] == 2
+    assert copy.window_step == 0.1
+    assert not hasattr(copy, "estimator_")
+    with pytest.raises(NotFittedError):
+        copy.predict(np.zeros((2, 2, 101)))
+
+
+def test_cross_val_score_and_pickle():
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((16, 3, 100)) * 1e-5
+    y = np.arange(16) % 2
+    # Class 1 carries a 10 Hz rhythm on the first channel.
+    data[y == 1, 0] += 3e-5 * np.sin(2 * np.pi * 10 * np.arange(100) / SFREQ)
+    info = mne.create_info(3, SFREQ, "eeg")
+    epochs = mne.EpochsArray(data, info, verbose=False)
+    clf = CroppedClassifier(
+        EEGNetClassifier(max_epochs=2, batch_size=16, random_state=0, verbose=0),
+        window_length=0.5,
+        window_step=0.25,
+    )
+    scores = cross_val_score(clf, epochs, y, cv=StratifiedKFold(2))
+    assert scores.shape == (2,)
+    fitted = clf.fit(epochs, y)
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert_allclose(restored.predict_proba(epochs), fitted.predict_proba(epochs))
+    # Reproducible with a fixed random_state.
+    assert_allclose(
+        clone(clf).fit(epochs, y).predict_proba(epochs), fitted.predict_proba(epochs)
+    )
+
+
+@pytest.mark.parametrize(
+    "params, fit_kwargs, match",
+    [
+        (dict(), dict(), "sfreq is required"),
+        (dict(sfreq=SFREQ, window_length=2.0), dict(), "No window of 2.0 s fits"),
+        (dict(sfreq=SFREQ, tmin=0.5, tmax=0.6), dict(), "No window"),
+        (dict(sfreq=SFREQ, tmin=-0.1), dict(), "must lie within the epochs"),
+        (dict(sfreq=SFREQ, tmax=1.5), dict(), "must lie within the epochs"),
+        (dict(sfreq=SFREQ, window_step=0.001), dict(), "shorter than one sample"),
+        (dict(sfreq=SFREQ, window_length=-1.0), dict(), "window_length must be"),
+        (dict(sfreq=SFREQ), dict(y=None), "y is required"),
+        (dict(sfreq=SFREQ), dict(y=[0, 1]), "one label per epoch"),
+    ],
+)
+def test_fit_errors(params, fit_kwargs, match):
+    data, y = _ramp_epochs()
+    params = dict(dict(window_length=0.5), **params)
+    clf = CroppedClassifier(MeanClassifier(), **params)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(data, fit_kwargs.get("y", y))
+
+
+def test_window_length_type():
+    data, y = _ramp_epochs()
+    with pytest.raises(TypeError, match="window_length"):
+        CroppedClassifier(MeanClassifier(), window_length="1s", sfreq=SFREQ).fit(
+            data, y
+        )
+
+
+def test_predict_errors():
+    data, y = _ramp_epochs()
+    info = mne.create_info(["C3", "C4"], SFREQ, "eeg")
+    epochs = mne.EpochsArray(data, info, tmin=-0.2, verbose=False)
+    clf = CroppedClassifier(MeanClassifier(), window_length=0.5).fit(epochs, y)
+    with pytest.raises(ValueError, match="time samples"):
+        clf.predict(epochs.copy().crop(0, 0.6))
+    shifted = mne.EpochsArray(data, info, tmin=0.0, verbose=False)
+    with pytest.raises(ValueError, match="starts at 0 s"):
+        clf.predict(shifted)
+    with pytest.raises(ValueError, match="channels"):
+        clf.predict(epochs.copy().rename_channels({"C3": "Cz"}))
+    with pytest.raises(ValueError, match="start at different times"):
+        clf.predict([epochs[:2], shifted[2:]])
+
+
+def test_windows_match_mne_crop(eegbci_epochs):
+    """Windows are exactly what Epochs.crop cuts on real EEG."""
+    epochs = eegbci_epochs[:3]
+    clf = CroppedClassifier(
+        MeanClassifier(), window_length=1.0, window_step=0.5, tmin=0.0, tmax=4.0
+    ).fit(epochs, [0, 1, 0])
+    sfreq = epochs.info["sfreq"]
+    windows = clf.estimator_.X_fit_.get_data()
+    assert len(clf.window_starts_) == 7
+    for index, start in enumerate(clf.window_starts_):
+        tmin = epochs.times[start]
+        expected = (
+            epochs[0]
+            .copy()
+            .crop(tmin, tmin + (clf.window_samples_ - 1) / sfreq)
+            .get_data()
+        )
+        assert_allclose(windows[index], expected[0], rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_cropped_eegnet_learns_motor_imagery(eegbci_epochs):
+    """Cropped EEGNet separates hands from feet on held-out EEGBCI trials."""
+    y = eegbci_epochs.events[:, 2]
+    train, test = next(StratifiedKFold(3, shuffle=True, random_state=0).split(y, y))
+    clf = CroppedClassifier(
+        EEGNetClassifier(max_epochs=20, batch_size=32, random_state=0, verbose=0),
+        window_length=1.0,
+        window_step=0.25,
+        tmin=0.0,
+        tmax=4.0,
+    ).fit(eegbci_epochs[train])
+    chance = np.mean(y[test] == np.bincount(y[test]).argmax())
+    assert clf.score(eegbci_epochs[test]) > chance + 0.15

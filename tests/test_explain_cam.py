@@ -1,0 +1,290 @@
+"""Class activation maps and FullGrad: captum, hand-computed values, invariants."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from captum.attr import LayerGradCam
+from torch import nn
+from torch.nn import functional as F
+
+from mne_xai import explain, list_methods
+from mne_xai.explain._registry import get_method
+from mne_xai.explain.cam import _full_gradient_decomposition
+
+N_EPOCHS = 3
+CAM_METHODS = ["grad_cam", "grad_cam_plus_plus", "layer_cam", "score_cam"]
+CHANNEL_VARYING_METHODS = ["guided_grad_cam", "full_grad"]
+
+
+class TinyCamNet(nn.Module):
+    """Two channels -> two maps (map k is channel k), ReLU, time average, linear.
+
+    The gradient of a logit on map k is ``class_weights[c, k] / n_times`` at every
+    sample, which makes every CAM computable by hand.
+    """
+
+    def __init__(self, class_weights):
+        super().__init__()
+        self.spatial = nn.Conv2d(1, 2, (2, 1), bias=False)
+        self.relu = nn.ReLU()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.classifier = nn.Linear(2, 2, bias=False)
+        with torch.no_grad():
+            self.spatial.weight.copy_(torch.eye(2).reshape(2, 1, 2, 1))
+            self.classifier.weight.copy_(torch.tensor(class_weights))
+
+    def forward(self, x):
+        x = self.relu(self.spatial(x.unsqueeze(1)))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+class TinyReLUNet(nn.Module):
+    """Spatial and temporal convolutions, ReLU, batch norm, pooling, dense layer."""
+
+    def __init__(self, bias):
+        super().__init__()
+        self.spatial = nn.Conv2d(1, 3, (2, 1), bias=bias)
+        self.temporal = nn.Conv2d(3, 3, (1, 3), padding=(0, 1), bias=bias)
+        self.relu = nn.ReLU()
+        self.batch_norm = nn.BatchNorm2d(3) if bias else nn.Identity()
+        self.pool = nn.AvgPool2d((1, 2))
+        self.flatten = nn.Flatten()
+        self.classifier = nn.Linear(12, 2, bias=bias)
+        if bias:
+            generator = torch.Generator().manual_seed(0)
+            with torch.no_grad():
+                for name in ("running_mean", "running_var", "weight", "bias"):
+                    value = torch.rand(3, generator=generator) + 0.5
+                    getattr(self.batch_norm, name).copy_(value)
+
+    def forward(self, x):
+        x = self.relu(self.temporal(self.spatial(x.unsqueeze(1))))
+        return self.classifier(self.flatten(self.pool(self.batch_norm(x))))
+
+
+# Channel 0 feeds map 0, channel 1 map 1: activations [1, 2, 3, 0] and [0, 4, 2, 2].
+TINY_INPUT = torch.tensor([[[1.0, 2.0, 3.0, -1.0], [0.0, 4.0, 2.0, 2.0]]])
+TINY_ACTIVATIONS = torch.tensor([[1.0, 2.0, 3.0, 0.0], [0.0, 4.0, 2.0, 2.0]])
+CLASS_0 = torch.tensor([0])
+
+
+def _tiny_attribution(method, class_weights, **params):
+    module = TinyCamNet(class_weights).eval()
+    attribution = get_method(method)(module).attribute(TINY_INPUT, CLASS_0, **params)
+    assert attribution.shape == TINY_INPUT.shape
+    # Maps after the spatial convolution are the same on both channels.
+    torch.testing.assert_close(attribution[:, 0], attribution[:, 1])
+    return attribution[0, 0]
+
+
+def _as_tensor(epochs):
+    return torch.as_tensor(epochs.get_data(), dtype=torch.float32)
+
+
+def test_methods_are_registered():
+    assert set(CAM_METHODS + CHANNEL_VARYING_METHODS) <= set(list_methods())
+
+
+@pytest.mark.parametrize(
+    ("fixture", "layer", "default_layer"),
+    [
+        ("fitted_eegnet", None, "separable_elu"),
+        ("fitted_eegnet", "temporal_bn", "temporal_bn"),
+        ("fitted_icnn", None, "relu"),
+    ],
+)
+def test_grad_cam_equals_captum(request, imagery_epochs, fixture, layer, default_layer):
+    estimator = request.getfixturevalue(fixture)
+    epochs = imagery_epochs[:N_EPOCHS]
+    module = estimator.module_.eval()
+    inputs, target = _as_tensor(epochs), torch.zeros(N_EPOCHS, dtype=torch.int64)
+    grad_cam = get_method("grad_cam")(module)
+    ours, resolved = grad_cam._layer_map(inputs, target, layer, relu=True)
+    assert resolved.name == default_layer
+    theirs = (
+        LayerGradCam(module, getattr(module, default_layer))
+        .attribute(inputs, target, relu_attributions=True)[:, 0]
+        .detach()
+    )
+    torch.testing.assert_close(ours, theirs)  # before upsampling
+    assert theirs.abs().max() > 0
+    attribution = explain(
+        estimator,
+        epochs,
+        "grad_cam",
+        target=estimator.classes_[0],
+        layer=layer,
+        verbose=False,
+    )
+    expected = grad_cam._on_inputs(theirs, resolved.grid, inputs)  # after upsampling
+    np.testing.assert_allclose(attribution.get_data(), expected.numpy(), rtol=1e-5)
+    # Before the spatial convolution (one row per channel) the map tells where.
+    varies = np.ptp(attribution.get_data(), axis=1).max() > 0
+    assert varies == (default_layer == "temporal_bn")
+
+
+def test_grad_cam_sums_to_the_logit_on_icnn(fitted_icnn, imagery_epochs):
+    # InterpretableCNN averages its ReLU maps over time (through batch norm)
+    # before a linear read-out, so unrectified Grad-CAM summed over the layer's
+    # samples is the target logit up to a constant shared by all epochs.
+    module = fitted_icnn.module_.eval()
+    inputs = _as_tensor(imagery_epochs[:N_EPOCHS])
+    target = torch.zeros(N_EPOCHS, dtype=torch.int64)
+    layer_map, _ = get_method("grad_cam")(module)._layer_map(
+        inputs, target, None, relu=False
+    )
+    with torch.no_grad():
+        logits = module(inputs)[:, 0]
+    sums = layer_map.sum(dim=(1, 2))
+    assert (logits - logits[0]).abs().max() > 1e-3
+    torch.testing.assert_close(sums - sums[0], logits - logits[0], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "layer", "first_center", "step"),
+    [
+        # "same" convolutions, then pooling by 4: centers at 4 j + 1.5.
+        ("fitted_eegnet", "separable_elu", 1.5, 4.0),
+        ("fitted_eegnet", "temporal_bn", 0.0, 1.0),
+        # An unpadded kernel of 80 samples: center of sample j at j + 39.5.
+        ("fitted_icnn", "relu", 39.5, 1.0),
+    ],
+)
+def test_upsampling_aligns_receptive_field_centers(
+    request, imagery_epochs, fixture, layer, first_center, step
+):
+    module = request.getfixturevalue(fixture).module_.eval()
+    inputs = _as_tensor(imagery_epochs[:1])
+    n_times = inputs.shape[-1]
+    layer_map, resolved = get_method("grad_cam")(module)._layer_map(
+        inputs, CLASS_0, layer, relu=False
+    )
+    grid = resolved.grid
+    assert (grid.first_center, grid.step) == (first_center, step)
+    ramp = torch.arange(layer_map.shape[-1], dtype=torch.float32)
+    expected = ((torch.arange(n_times) - first_center) / step).clamp(0, ramp[-1])
+    torch.testing.assert_close(grid.upsample(ramp, n_times), expected)
+    if layer == "separable_elu":  # here the alignment is torch's linear resampling
+        resampled = F.interpolate(
+            ramp[None, None], size=4 * len(ramp), mode="linear", align_corners=False
+        )
+        torch.testing.assert_close(grid.upsample(ramp, 4 * len(ramp)), resampled[0, 0])
+
+
+@pytest.mark.parametrize("method", CAM_METHODS + CHANNEL_VARYING_METHODS)
+@pytest.mark.parametrize("fixture", ["fitted_eegnet", "fitted_icnn"])
+def test_maps_on_channels_and_batches(request, imagery_epochs, fixture, method):
+    estimator = request.getfixturevalue(fixture)
+    epochs = imagery_epochs[:N_EPOCHS]
+    attribution = explain(estimator, epochs, method, batch_size=N_EPOCHS, verbose=False)
+    data = attribution.get_data()
+    assert data.shape == epochs.get_data().shape
+    assert attribution.ch_names == epochs.ch_names
+    assert np.isfinite(data).all()
+    if method != "guided_grad_cam":  # rectified maps, or FullGrad's absolute terms
+        assert data.min() >= 0
+    assert np.abs(data).max() > 0
+    varies_across_channels = np.ptp(data, axis=1).max() > 1e-6 * np.abs(data).max()
+    assert varies_across_channels == (method in CHANNEL_VARYING_METHODS)
+    # Eval mode: an epoch's map does not depend on the other epochs of its batch.
+    alone = explain(estimator, epochs[1:2], method, verbose=False).get_data()
+    np.testing.assert_allclose(alone[0], data[1], rtol=1e-4, atol=1e-6 * data.max())
+
+
+def test_guided_grad_cam_is_grad_cam_times_guided_backprop(
+    fitted_eegnet, imagery_epochs
+):
+    epochs = imagery_epochs[:N_EPOCHS]
+    guided_grad_cam, grad_cam, guided_backprop = (
+        explain(fitted_eegnet, epochs, method, target=1, verbose=False).get_data()
+        for method in ("guided_grad_cam", "grad_cam", "guided_backprop")
+    )
+    np.testing.assert_allclose(guided_grad_cam, grad_cam * guided_backprop, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("method", "relu", "expected"),
+    [
+        # Gradients 2/4 on map 0 and -1/4 on map 1 at every sample.
+        ("grad_cam", True, [0.5, 0.0, 1.0, 0.0]),
+        ("grad_cam", False, [0.5, 0.0, 1.0, -0.5]),
+        # a_t = 1 / (2 + sum(A_0) g_0) = 1 / 5, w_0 = 4 * a_t * 0.5; w_1 = 0.
+        ("grad_cam_plus_plus", True, [0.4, 0.8, 1.2, 0.0]),
+        # Only map 0 has positive gradients: 0.5 * A_0.
+        ("layer_cam", True, [0.5, 1.0, 1.5, 0.0]),
+    ],
+)
+def test_gradient_cams_by_hand(method, relu, expected):
+    attribution = _tiny_attribution(method, [[2.0, -1.0], [0.0, 1.0]], relu=relu)
+    torch.testing.assert_close(attribution, torch.tensor(expected))
+
+
+def test_layer_cam_equals_grad_cam_for_constant_positive_gradients():
+    class_weights = [[2.0, 1.0], [0.0, 1.0]]
+    layer_cam = _tiny_attribution("layer_cam", class_weights)
+    grad_cam = _tiny_attribution("grad_cam", class_weights)
+    torch.testing.assert_close(layer_cam, grad_cam)
+    torch.testing.assert_close(
+        layer_cam, 0.5 * TINY_ACTIVATIONS[0] + 0.25 * TINY_ACTIVATIONS[1]
+    )
+
+
+@pytest.mark.parametrize(
+    ("softmax", "weights"),
+    [
+        # Masks [1/3, 2/3, 1, 0] and [0, 1, 1/2, 1/2] give logits (7/6, 7/6) and
+        # (1/4, 3/2): probabilities 1/2 and 1 / (1 + e^1.25) for class 0.
+        (True, [0.5, 1 / (1 + math.exp(1.25))]),
+        (False, [7 / 6, 0.25]),
+    ],
+)
+def test_score_cam_weights_by_hand(softmax, weights):
+    attribution = _tiny_attribution(
+        "score_cam", [[2.0, -1.0], [0.0, 1.0]], softmax=softmax
+    )
+    expected = weights[0] * TINY_ACTIVATIONS[0] + weights[1] * TINY_ACTIVATIONS[1]
+    torch.testing.assert_close(attribution, expected)
+
+
+@pytest.mark.parametrize("network", ["relu_without_bias", "relu_with_bias", "icnn"])
+def test_full_gradient_decomposition_is_complete(request, imagery_epochs, network):
+    if network == "icnn":
+        module = request.getfixturevalue("fitted_icnn").module_.eval()
+        inputs = _as_tensor(imagery_epochs[:N_EPOCHS])
+    else:
+        module = TinyReLUNet(bias=network == "relu_with_bias").eval()
+        inputs = torch.randn(N_EPOCHS, 2, 8, generator=torch.Generator().manual_seed(1))
+    target = torch.tensor([0, 1, 1])
+    input_term, bias_terms = _full_gradient_decomposition(module, inputs, target)
+    assert input_term.shape == inputs.shape
+    assert (len(bias_terms) == 0) == (network == "relu_without_bias")
+    total = input_term.double().sum(dim=(1, 2))
+    for term in bias_terms.values():
+        total = total + term.double().flatten(1).sum(dim=1)
+    with torch.no_grad():
+        logits = module(inputs).double()
+    expected = logits.gather(1, target[:, None])[:, 0]
+    torch.testing.assert_close(total, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "layer", "match"),
+    [
+        ("fitted_eegnet", "no_such_layer", "Invalid value for the 'layer'"),
+        ("fitted_eegnet", "classifier", "feature maps"),
+        ("fitted_icnn", "global_pool", "changes the time axis"),
+    ],
+)
+def test_layer_errors(request, imagery_epochs, fixture, layer, match):
+    estimator = request.getfixturevalue(fixture)
+    with pytest.raises(ValueError, match=match):
+        explain(estimator, imagery_epochs[:1], "grad_cam", layer=layer, verbose=False)
+
+
+def test_network_without_convolution_needs_a_layer():
+    module = nn.Sequential(nn.Flatten(), nn.Linear(8, 2)).eval()
+    with pytest.raises(ValueError, match="no convolution"):
+        get_method("layer_cam")(module).attribute(torch.ones(1, 2, 4), CLASS_0)

@@ -1,0 +1,355 @@
+"""Invariants of the captum-backed methods: gradient, DeepLIFT, perturbation."""
+
+import numpy as np
+import pytest
+import torch
+from captum.attr import DeepLift, DeepLiftShap, IntegratedGradients
+from torch import nn
+
+from mne_xai import explain
+from mne_xai.explain._registry import get_method
+
+N_EPOCHS = 4
+
+
+def _logits(estimator, data):
+    module = estimator.module_.eval()
+    with torch.no_grad():
+        return module(torch.as_tensor(data, dtype=torch.float32)).double().numpy()
+
+
+def _first_epochs(epochs):
+    return epochs[:N_EPOCHS]
+
+
+def _explain_class(estimator, data, method, class_index=0, **params):
+    """Attributions of class ``class_index`` as an array."""
+    attribution = explain(
+        estimator, data, method, target=class_index, verbose=False, **params
+    )
+    return attribution.get_data()
+
+
+# -- completeness and summation-to-delta on the real networks -----------------
+# Gauss-Legendre integration converges fast on smooth ELU networks; ReLU kinks
+# make InterpretableCNN need more steps for 1 %.
+INTEGRATION_STEPS = {"fitted_eegnet": 16, "fitted_icnn": 128}
+
+
+@pytest.mark.parametrize("fitted", ["fitted_eegnet", "fitted_icnn"])
+@pytest.mark.parametrize("baseline", ["zeros", "mean"])
+@pytest.mark.parametrize("method", ["integrated_gradients", "deeplift"])
+def test_attributions_add_up_to_logit_change(
+    request, imagery_epochs, fitted, baseline, method
+):
+    """IG's completeness and DeepLIFT's summation-to-delta: sum = f(x) - f(b)."""
+    estimator = request.getfixturevalue(fitted)
+    epochs = _first_epochs(imagery_epochs)
+    params = dict(baseline=baseline)
+    if method == "integrated_gradients":
+        params["steps"] = INTEGRATION_STEPS[fitted]
+    attribution = explain(
+        estimator, epochs, method, target="true", verbose=False, **params
+    ).get_data()
+
+    reference = estimator.data_mean_ if baseline == "mean" else 0 * estimator.data_mean_
+    true_class = np.searchsorted(estimator.classes_, epochs.events[:, 2])
+    change = (
+        _logits(estimator, epochs.get_data())[np.arange(N_EPOCHS), true_class]
+        - _logits(estimator, reference[np.newaxis])[0, true_class]
+    )
+    error = np.abs(attribution.sum(axis=(1, 2)) - change)
+    if method == "integrated_gradients":
+        # 1 % of the change, floored at 0.05 logit so that a near-zero change
+        # does not make the relative error meaningless.
+        assert np.all(error <= 0.01 * np.maximum(np.abs(change), 0.05)), error
+    else:  # exact up to float32 rounding
+        np.testing.assert_allclose(error, 0, atol=1e-5 * np.abs(change).max())
+
+
+def test_deeplift_applies_rescale_rule_at_elu():
+    """On y = w2 . elu(W1 x + b1) the multiplier of each ELU is Δout / Δin."""
+    torch.manual_seed(0)
+    n_channels, n_times, n_hidden = 3, 5, 7
+    hidden = nn.Linear(n_channels * n_times, n_hidden)
+    output = nn.Linear(n_hidden, 2, bias=False)
+    module = nn.Sequential(nn.Flatten(), hidden, nn.ELU(), output).eval()
+    inputs = torch.randn(4, n_channels, n_times)
+    baseline = torch.randn(1, n_channels, n_times)
+    target = torch.tensor([0, 1, 1, 0])
+
+    attribution = get_method("deeplift")(module).attribute(
+        inputs.clone().requires_grad_(), target, baseline=baseline
+    )
+
+    with torch.no_grad():
+        z, z0 = hidden(inputs.flatten(1)), hidden(baseline.flatten(1))
+        multiplier = (nn.functional.elu(z) - nn.functional.elu(z0)) / (z - z0)
+        weights = output.weight[target].unsqueeze(2) * hidden.weight  # (4, hid, in)
+        expected = torch.einsum("bh,bhi->bi", multiplier, weights)
+        expected = expected * (inputs - baseline).flatten(1)
+    torch.testing.assert_close(attribution.flatten(1), expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "method, captum_class, params",
+    [
+        ("integrated_gradients", IntegratedGradients, dict(steps=16)),
+        ("deeplift", DeepLift, dict()),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
+def test_matches_captum_called_directly(fitted_icnn, method, captum_class, params):
+    """Our chunked evaluation gives what captum gives in one piece."""
+    module = fitted_icnn.module_.eval()
+    inputs = torch.randn(5, fitted_icnn.n_channels_, fitted_icnn.n_times_) * 1e-5
+    baseline = torch.as_tensor(fitted_icnn.data_mean_)[None]
+    target = torch.tensor([0, 1, 0, 1, 1])
+    ours = get_method(method)(module).attribute(
+        inputs.clone().requires_grad_(), target, baseline=baseline, **params
+    )
+    captum_params = {"n_steps": params["steps"]} if params else {}
+    theirs = captum_class(module).attribute(
+        inputs.requires_grad_(), baselines=baseline, target=target, **captum_params
+    )
+    torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
+def test_deeplift_shap_chunks_baselines_like_captum():
+    """Baselines evaluated a chunk at a time average to captum's DeepLiftShap."""
+    torch.manual_seed(0)
+    module = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(12, 5),
+        nn.ELU(),
+        nn.Linear(5, 5),
+        nn.ReLU(),
+        nn.Linear(5, 2),
+    ).eval()
+    # A batch of 40 evaluates one baseline per pass, so 3 baselines take 3.
+    inputs = torch.randn(40, 3, 4)
+    baselines = torch.randn(3, 3, 4)
+    target = torch.arange(40) % 2
+    ours = get_method("deeplift_shap")(module).attribute(
+        inputs.clone().requires_grad_(), target, baseline=baselines
+    )
+    theirs = DeepLiftShap(module).attribute(inputs, baselines=baselines, target=target)
+    torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["integrated_gradients", "deeplift", "occlusion"])
+def test_single_baseline_methods_refuse_a_distribution(fitted_icnn, method):
+    data = np.random.default_rng(0).standard_normal(
+        (2, fitted_icnn.n_channels_, fitted_icnn.n_times_)
+    )
+    with pytest.raises(ValueError, match="one baseline, got 2.*deeplift_shap"):
+        explain(fitted_icnn, data * 1e-5, method, baseline=data, verbose=False)
+
+
+# -- gradients on a small smooth network --------------------------------------
+class _SmallELUNet(nn.Module):
+    """A small smooth network in double precision, for finite differences."""
+
+    def __init__(self, n_channels=3, n_times=8):
+        super().__init__()
+        self.conv = nn.Conv1d(n_channels, 4, 3)
+        self.classifier = nn.Linear(4 * (n_times - 2), 2)
+
+    def forward(self, x):
+        return self.classifier(nn.functional.elu(self.conv(x)).flatten(1))
+
+
+def test_saliency_matches_finite_differences():
+    torch.manual_seed(0)
+    module = _SmallELUNet().double().eval()
+    inputs = torch.randn(2, 3, 8, dtype=torch.float64)
+    target = torch.tensor([1, 0])
+    gradient = get_method("saliency")(module).attribute(
+        inputs.clone().requires_grad_(), target, absolute=False
+    )
+    step = 1e-6
+    expected = torch.empty_like(inputs)
+    with torch.no_grad():
+        for index in np.ndindex(*inputs.shape[1:]):
+            shift = torch.zeros_like(inputs)
+            shift[(slice(None), *index)] = step
+            change = module(inputs + shift) - module(inputs - shift)
+            expected[(slice(None), *index)] = change[[0, 1], target] / (2 * step)
+    torch.testing.assert_close(gradient, expected, rtol=1e-6, atol=1e-8)
+    absolute = get_method("saliency")(module).attribute(
+        inputs.clone().requires_grad_(), target
+    )
+    torch.testing.assert_close(absolute, expected.abs(), rtol=1e-6, atol=1e-8)
+
+
+def test_gradient_x_input_is_gradient_times_input(fitted_eegnet, imagery_epochs):
+    epochs = _first_epochs(imagery_epochs)
+    gradient = _explain_class(fitted_eegnet, epochs, "saliency", 1, absolute=False)
+    product = _explain_class(fitted_eegnet, epochs, "gradient_x_input", 1)
+    np.testing.assert_allclose(product, gradient * epochs.get_data(), rtol=1e-5)
+
+
+# -- occlusion on a linear model -----------------------------------------------
+@pytest.mark.parametrize("mode", ["channel", "time", "channel_time"])
+@pytest.mark.parametrize("use_baseline", [False, True])
+def test_occlusion_of_linear_model_is_patch_contribution(mode, use_baseline):
+    """For logits W x + b, occluding a patch drops the logit by sum_patch W (x - b)."""
+    n_channels, n_times, window = 3, 10, 4  # 4 does not divide 10: short last window
+    torch.manual_seed(0)
+    linear = nn.Linear(n_channels * n_times, 2)
+    module = nn.Sequential(nn.Flatten(), linear).eval()
+    inputs = torch.randn(5, n_channels, n_times)
+    baseline = (
+        torch.randn(1, n_channels, n_times)
+        if use_baseline
+        else torch.zeros(1, n_channels, n_times)
+    )
+    target = torch.tensor([0, 1, 1, 0, 1])
+
+    attribution = get_method("occlusion")(module).attribute(
+        inputs.clone().requires_grad_(),
+        target,
+        mode=mode,
+        window=window,
+        baseline=baseline,
+    )
+
+    contribution = linear.weight[target].reshape(-1, n_channels, n_times).detach()
+    contribution = contribution * (inputs - baseline)
+    windows = [slice(start, start + window) for start in range(0, n_times, window)]
+    patches = {
+        "channel": [(slice(c, c + 1), slice(None)) for c in range(n_channels)],
+        "time": [(slice(None), w) for w in windows],
+        "channel_time": [
+            (slice(c, c + 1), w) for c in range(n_channels) for w in windows
+        ],
+    }[mode]
+    expected = torch.empty_like(inputs)
+    for patch in patches:
+        index = (slice(None), *patch)
+        expected[index] = contribution[index].sum(dim=(1, 2), keepdim=True)
+    torch.testing.assert_close(attribution, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [(dict(mode="sample"), "mode"), (dict(mode="time", window=0), "window")],
+)
+def test_occlusion_rejects_bad_parameters(fitted_icnn, imagery_epochs, params, match):
+    with pytest.raises(ValueError, match=match):
+        explain(fitted_icnn, imagery_epochs[:2], "occlusion", verbose=False, **params)
+
+
+# -- random baseline and noise tunnel ------------------------------------------
+def test_random_is_model_independent_and_reproducible(
+    fitted_eegnet, fitted_icnn, imagery_epochs
+):
+    epochs = _first_epochs(imagery_epochs)
+
+    def random_map(estimator, random_state):
+        return explain(
+            estimator, epochs, "random", random_state=random_state, verbose=False
+        ).get_data()
+
+    first = random_map(fitted_eegnet, 0)
+    np.testing.assert_array_equal(first, random_map(fitted_icnn, 0))
+    assert not np.allclose(first, random_map(fitted_eegnet, 1))
+    assert abs(first.mean()) < 0.05 and abs(first.std() - 1) < 0.05
+    # explain() restores the global torch state around stochastic methods.
+    state = torch.random.get_rng_state()
+    random_map(fitted_eegnet, 0)
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+@pytest.mark.parametrize(
+    "base_method, base_params",
+    [
+        ("saliency", dict(absolute=False)),
+        ("gradient_x_input", dict()),
+        ("integrated_gradients", dict(steps=8)),
+        ("deeplift", dict()),
+    ],
+)
+def test_smoothgrad_without_noise_is_its_base_method(
+    fitted_icnn, imagery_epochs, base_method, base_params
+):
+    epochs = _first_epochs(imagery_epochs)
+    base = _explain_class(fitted_icnn, epochs, base_method, 0, **base_params)
+
+    def smoothgrad(variant):
+        return _explain_class(
+            fitted_icnn,
+            epochs,
+            "smoothgrad",
+            0,
+            base_method=base_method,
+            base_params=base_params,
+            noise_level=0.0,
+            n_samples=2,
+            variant=variant,
+        )
+
+    np.testing.assert_allclose(smoothgrad("smoothgrad"), base, rtol=1e-5)
+    np.testing.assert_allclose(smoothgrad("smoothgrad_sq"), base**2, rtol=1e-4)
+    np.testing.assert_allclose(
+        smoothgrad("vargrad"), 0, atol=1e-6 * np.abs(base).max() ** 2
+    )
+
+
+class _HalfSquaredNorm(nn.Module):
+    """Logits (|x|² / 2, -|x|² / 2): the gradient of class 0 is x itself."""
+
+    def forward(self, x):
+        energy = 0.5 * (x**2).sum(dim=(1, 2))
+        return torch.stack([energy, -energy], dim=1)
+
+
+def test_smoothgrad_noise_scales_with_each_epochs_std():
+    """Vargrad of the gradient x + noise is the noise variance, set per epoch."""
+    torch.manual_seed(0)
+    inputs = torch.randn(3, 4, 64) * torch.tensor([1.0, 10.0, 0.1])[:, None, None]
+    noise_level = 0.3
+    vargrad = get_method("smoothgrad")(_HalfSquaredNorm()).attribute(
+        inputs.clone().requires_grad_(),
+        torch.zeros(3, dtype=torch.int64),
+        base_method="saliency",
+        base_params=dict(absolute=False),
+        noise_level=noise_level,
+        n_samples=400,
+        variant="vargrad",
+    )
+    expected = (noise_level * inputs.std(dim=(1, 2))) ** 2
+    torch.testing.assert_close(vargrad.mean(dim=(1, 2)), expected, rtol=0.05, atol=0)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        (dict(base_method="smoothgrad"), ValueError, "base_method"),
+        (dict(variant="mean"), ValueError, "variant"),
+        (dict(noise_level=-1.0), ValueError, "noise_level"),
+        (dict(base_params=dict(steps=3)), TypeError, "'saliency' got unknown"),
+        (dict(base_params=dict(baseline="mean")), ValueError, "smoothgrad's own"),
+    ],
+)
+def test_smoothgrad_rejects_bad_parameters(
+    fitted_icnn, imagery_epochs, params, error, match
+):
+    with pytest.raises(error, match=match):
+        explain(fitted_icnn, imagery_epochs[:2], "smoothgrad", verbose=False, **params)
+
+
+def test_gradient_shap_of_linear_model_is_exact():
+    """On a linear model every path point has the same gradient: W (x - b), exactly."""
+    torch.manual_seed(0)
+    linear = nn.Linear(2 * 6, 2)
+    module = nn.Sequential(nn.Flatten(), linear).eval()
+    inputs = torch.randn(3, 2, 6)
+    baseline = torch.randn(1, 2, 6)
+    target = torch.tensor([1, 0, 1])
+    attribution = get_method("gradient_shap")(module).attribute(
+        inputs.clone().requires_grad_(), target, n_samples=7, baseline=baseline
+    )
+    expected = linear.weight[target].reshape(3, 2, 6).detach() * (inputs - baseline)
+    torch.testing.assert_close(attribution, expected, rtol=1e-5, atol=1e-6)

@@ -1,0 +1,171 @@
+"""Guided backprop and deconvolution: the rule at every ReLU and ELU, captum on ReLU."""
+
+import mne
+import numpy as np
+import pytest
+import torch
+from captum.attr import Deconvolution as CaptumDeconvolution
+from captum.attr import GuidedBackprop as CaptumGuidedBackprop
+from torch import nn
+
+from mne_xai import explain
+from mne_xai.explain._registry import get_method
+from mne_xai.explain.guided import guided_backprop_gradient
+from mne_xai.models import EEGNet
+
+N_CHANNELS, N_TIMES = 3, 16
+TARGET = torch.tensor([0, 1, 1, 0, 1])
+CAPTUM = {"guided_backprop": CaptumGuidedBackprop, "deconvolution": CaptumDeconvolution}
+pytestmark = pytest.mark.filterwarnings("ignore:Setting backward hooks on ReLU")
+
+
+def _data(n_epochs=5):
+    generator = torch.Generator().manual_seed(0)
+    return torch.randn(n_epochs, N_CHANNELS, N_TIMES, generator=generator).double()
+
+
+def _two_layer(activation):
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(N_CHANNELS * N_TIMES, 10),
+        activation,
+        nn.Linear(10, 2),
+    ).double()
+
+
+def _relu_convnet():
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Unflatten(1, (1, N_CHANNELS)),
+        nn.Conv2d(1, 4, (1, 5), padding=(0, 2)),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AvgPool2d((1, 2)),
+        nn.Conv2d(4, 6, (N_CHANNELS, 1)),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(6 * N_TIMES // 2, 2),
+    ).double()
+
+
+def _attribute(method, module, data, target=TARGET):
+    return get_method(method)(module.eval()).attribute(data, target)
+
+
+def _gradient(module, data, target=TARGET):
+    inputs = data.clone().requires_grad_()
+    logits = module.eval()(inputs).gather(1, target[:, None]).sum()
+    return torch.autograd.grad(logits, inputs)[0]
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+@pytest.mark.parametrize(
+    "network", [lambda: _two_layer(nn.ReLU()), _relu_convnet], ids=["mlp", "convnet"]
+)
+def test_agrees_with_captum_on_relu_networks(method, network):
+    module, data = network().eval(), _data()
+    ours = _attribute(method, module, data)
+    theirs = CAPTUM[method](module).attribute(
+        data.clone().requires_grad_(), target=TARGET
+    )
+    np.testing.assert_allclose(ours, theirs.detach(), rtol=1e-10, atol=1e-12)
+    assert not torch.allclose(ours, _gradient(module, data))
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+def test_rule_at_elu(method):
+    """At an ELU, guided backprop keeps the positive signal of active units and
+    deconvolution the positive signal of every unit; ELU's slope plays no part."""
+    module, data = _two_layer(nn.ELU()).eval(), _data()
+    first, top = module[1], module[3]
+    signal = top.weight[TARGET].clamp(min=0)
+    if method == "guided_backprop":
+        signal = signal * (first(data.flatten(1)) > 0)
+    expected = (signal @ first.weight).reshape(data.shape)
+    np.testing.assert_allclose(
+        _attribute(method, module, data), expected.detach(), rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+def test_eegnet_maps_differ_from_gradient_where_captum_does_not(method):
+    """captum hooks only ReLU and returns EEGNet's plain gradient; we do not."""
+    torch.manual_seed(0)
+    module = EEGNet(4, 2, 64, 64.0, F1=4, D=2).double().eval()
+    data = torch.randn(3, 4, 64, dtype=torch.float64)
+    target = TARGET[:3]
+    gradient = _gradient(module, data, target)
+    captum = CAPTUM[method](module).attribute(
+        data.clone().requires_grad_(), target=target
+    )
+    np.testing.assert_allclose(captum.detach(), gradient, rtol=1e-10)
+    ours = _attribute(method, module, data, target)
+    assert not torch.allclose(ours, gradient, rtol=0.1)
+
+
+def test_guided_backprop_gradient_for_other_methods():
+    """The function Guided Grad-CAM calls matches the method and leaves no hooks."""
+    module, data = _relu_convnet().eval(), _data()
+    plain = _gradient(module, data)
+    gradient = guided_backprop_gradient(module, data, TARGET)
+    np.testing.assert_allclose(gradient, _attribute("guided_backprop", module, data))
+    assert all(not layer._forward_hooks for layer in module.modules())
+    np.testing.assert_allclose(_gradient(module, data), plain)
+
+
+class _Recurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(N_TIMES, 4, batch_first=True)
+        self.classifier = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.classifier(self.lstm(x)[0][:, -1])
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+@pytest.mark.parametrize(
+    "module, match",
+    [
+        (_two_layer(nn.Sigmoid()), "no rule for layer '2' .Sigmoid"),
+        (_two_layer(nn.Tanh()), "no rule for layer '2' .Tanh"),
+        (nn.Sequential(*_two_layer(nn.ReLU()), nn.LogSoftmax(dim=1)), "LogSoftmax"),
+        (_Recurrent().double(), "'lstm' .LSTM"),
+    ],
+    ids=["sigmoid", "tanh", "log_softmax", "lstm"],
+)
+def test_unsupported_nonlinearity_is_refused(method, module, match):
+    with pytest.raises(ValueError, match=match):
+        _attribute(method, module, _data())
+
+
+# -- through mne_xai.explain on the fitted EEGNet --------------------------------
+@pytest.fixture
+def some_imagery_epochs(imagery_epochs):
+    return imagery_epochs[:6]
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+def test_explain_eegnet(fitted_eegnet, some_imagery_epochs, method):
+    attribution = explain(
+        fitted_eegnet, some_imagery_epochs, method, target=0, verbose=False
+    )
+    assert isinstance(attribution, mne.EpochsArray)
+    data = attribution.get_data()
+    gradient = explain(
+        fitted_eegnet,
+        some_imagery_epochs,
+        "saliency",
+        target=0,
+        absolute=False,
+        verbose=False,
+    ).get_data()
+    assert np.isfinite(data).all() and np.abs(data).max() > 0
+    assert not np.allclose(data, gradient, rtol=0.1)
+    # Without max pooling the deconvnet never looks at the input: one map per
+    # class. Guided backprop's forward mask makes it depend on the epoch.
+    same_for_all = np.allclose(
+        data, data[:1], rtol=1e-4, atol=1e-6 * np.abs(data).max()
+    )
+    assert same_for_all == (method == "deconvolution")

@@ -1,0 +1,406 @@
+"""Invariants of LRP: conservation, LRP-0 = gradient x input, signs, captum, folding."""
+
+import copy
+
+import mne
+import numpy as np
+import pytest
+import torch
+from captum.attr import LRP as CaptumLRP
+from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule, EpsilonRule
+from torch import nn
+
+from mne_xai import explain
+from mne_xai.explain._propagation import fold_batch_norms
+from mne_xai.explain._registry import get_method
+from mne_xai.models import EEGNet, InterpretableCNN
+
+N_CHANNELS, N_TIMES = 3, 16
+LRP_METHODS = [
+    "lrp",
+    "lrp_epsilon",
+    "lrp_zplus",
+    "lrp_alpha1_beta0",
+    "lrp_alpha2_beta1",
+    "lrp_composite",
+]
+
+
+class _ReLUNetwork(nn.Module):
+    """A small ReLU network of layers captum's LRP supports (reshapes in forward)."""
+
+    def __init__(self, convolutional, bias):
+        super().__init__()
+        self.convolutional = convolutional
+        if convolutional:
+            self.features = nn.Sequential(
+                nn.Conv2d(1, 4, (1, 5), padding=(0, 2), bias=bias),
+                nn.ReLU(),
+                nn.AvgPool2d((1, 2)),
+                nn.Conv2d(4, 6, (N_CHANNELS, 1), bias=bias),
+                nn.ReLU(),
+            )
+            n_features = 6 * N_TIMES // 2
+        else:
+            self.features = nn.Sequential(
+                nn.Linear(N_CHANNELS * N_TIMES, 32, bias=bias),
+                nn.ReLU(),
+                nn.Linear(32, 32, bias=bias),
+                nn.ReLU(),
+            )
+            n_features = 32
+        self.classifier = nn.Linear(n_features, 2, bias=bias)
+
+    def forward(self, x):
+        x = x.unsqueeze(1) if self.convolutional else x.flatten(1)
+        return self.classifier(self.features(x).flatten(1))
+
+
+def _data(n_epochs=5, positive=False, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    data = torch.randn(n_epochs, N_CHANNELS, N_TIMES, generator=generator)
+    return (data.abs() if positive else data).double()
+
+
+def _network(name, bias=True):
+    torch.manual_seed(0)
+    module = _ReLUNetwork(name == "convnet", bias).double().eval()
+    if not bias:
+        # Opposite class scores, so that one of them is positive.
+        with torch.no_grad():
+            module.classifier.weight[1] = -module.classifier.weight[0]
+    return module
+
+
+def _lrp(method, module, data, target, **params):
+    return get_method(method)(module).attribute(data, target, **params)
+
+
+def _target_logits(module, data, target):
+    with torch.no_grad():
+        return module(data).gather(1, target[:, None])[:, 0]
+
+
+def _randomize_batch_norms(module, shift=True):
+    """Give batch norms trained-looking statistics (zero shift if not ``shift``)."""
+    generator = torch.Generator().manual_seed(1)
+    for layer in module.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            size = layer.num_features
+            layer.running_var.copy_(torch.rand(size, generator=generator) + 0.5)
+            layer.weight.data.copy_(torch.rand(size, generator=generator) + 0.5)
+            if shift:
+                layer.running_mean.copy_(torch.randn(size, generator=generator))
+                layer.bias.data.copy_(torch.randn(size, generator=generator))
+    return module.eval()
+
+
+def _small_eegnet(bias=True):
+    torch.manual_seed(0)
+    module = EEGNet(4, 2, 64, 64.0, F1=4, D=2, input_scale=2.0).double()
+    if not bias:
+        nn.init.zeros_(module.classifier.bias)
+    return _randomize_batch_norms(module, shift=bias)
+
+
+TARGET = torch.tensor([0, 1, 1, 0, 1])
+
+
+def _positive_class(module, data):
+    """The predicted classes, checked to have positive logits."""
+    with torch.no_grad():
+        logits, target = module(data).max(dim=1)
+    assert (logits > 0).all()
+    return target
+
+
+# -- conservation and LRP-0 ------------------------------------------------------
+@pytest.mark.parametrize(
+    "method, network",
+    [
+        ("lrp_epsilon", "mlp"),
+        ("lrp_epsilon", "convnet"),
+        ("lrp_zplus", "mlp"),
+        ("lrp_zplus", "convnet"),
+        ("lrp_alpha1_beta0", "convnet"),
+        # Dense units see inputs of both signs of contribution, as αβ needs.
+        ("lrp_alpha2_beta1", "mlp"),
+    ],
+)
+def test_relevance_is_conserved_without_biases(method, network):
+    """Without biases the input relevance sums to the explained logit.
+
+    The logit is positive so that z+ and αβ find positive contributions to
+    give it to (a negative logit may have none).
+    """
+    module, data = _network(network, bias=False), _data()
+    target = _positive_class(module, data)
+    params = {"epsilon": 1e-9} if method == "lrp_epsilon" else {}
+    relevance = _lrp(method, module, data, target, **params)
+    np.testing.assert_allclose(
+        relevance.sum(dim=(1, 2)), _target_logits(module, data, target), atol=1e-8
+    )
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_epsilon_conserves_through_eegnet_elu_and_pooling(bias):
+    """On EEGNet (ELU, pooling, folded batch norm), relevance is conserved when
+    no layer has a bias, and absorbed by the biases otherwise."""
+    module = _small_eegnet(bias)
+    data = torch.randn(5, 4, 64, dtype=torch.float64)
+    relevance = _lrp("lrp_epsilon", module, data, TARGET, epsilon=1e-9)
+    total, logits = relevance.sum(dim=(1, 2)), _target_logits(module, data, TARGET)
+    if bias:
+        assert not torch.allclose(total, logits, rtol=1e-2)
+    else:
+        np.testing.assert_allclose(total, logits, rtol=1e-5, atol=1e-8)
+
+
+def test_large_epsilon_absorbs_relevance():
+    """ε takes its share: the relevance shrinks as ε grows."""
+    module, data = _network("mlp", bias=False), _data()
+    totals = [
+        _lrp("lrp_epsilon", module, data, TARGET, epsilon=epsilon).abs().sum()
+        for epsilon in (1e-9, 1.0, 100.0)
+    ]
+    assert totals[0] > totals[1] > totals[2]
+
+
+@pytest.mark.parametrize("network", ["mlp", "convnet"])
+def test_lrp_zero_is_gradient_times_input_on_relu_networks(network):
+    module, data = _network(network), _data()
+    inputs = data.clone().requires_grad_()
+    logits = module(inputs).gather(1, TARGET[:, None]).sum()
+    (gradient,) = torch.autograd.grad(logits, inputs)
+    relevance = _lrp("lrp_epsilon", module, data, TARGET, epsilon=1e-12)
+    np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-8)
+
+
+# -- signs ---------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["lrp_zplus", "lrp_alpha1_beta0"])
+def test_positive_rules_give_non_negative_relevance(method):
+    """z+ and α1β0 pass a positive logit down as non-negative relevance, through
+    signed EEG-like input, biases, ReLU and pooling."""
+    module, data = _network("convnet"), _data()
+    target = _positive_class(module, data)
+    relevance = _lrp(method, module, data, target)
+    assert (relevance >= 0).all()
+    assert (relevance > 0).any()
+
+
+@pytest.mark.parametrize(
+    "method, alpha, beta", [("lrp_alpha1_beta0", 1, 0), ("lrp_alpha2_beta1", 2, 1)]
+)
+def test_alpha_beta_splits_relevance_by_contribution_sign(method, alpha, beta):
+    """On one dense layer, positive contributions share α times the logit and
+    negative ones -β times, each input keeping its contribution's sign."""
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Flatten(), nn.Linear(N_CHANNELS * N_TIMES, 2, bias=False))
+    module = module.double().eval()
+    data, target = _data(), torch.zeros(5, dtype=torch.int64)
+    contribution = data.flatten(1) * module[1].weight[0]
+    logits = _target_logits(module, data, target)
+    relevance = _lrp(method, module, data, target).flatten(1)
+    assert ((relevance * contribution * logits[:, None]) >= 0).all()
+    positive = torch.where(contribution > 0, relevance, 0).sum(dim=1)
+    negative = torch.where(contribution < 0, relevance, 0).sum(dim=1)
+    np.testing.assert_allclose(positive, alpha * logits, atol=1e-8)
+    np.testing.assert_allclose(negative, -beta * logits, atol=1e-8)
+
+
+# -- the composite's first-layer rules -----------------------------------------
+@pytest.mark.parametrize(
+    "first_rule, transform", [("wsquare", torch.square), ("flat", torch.ones_like)]
+)
+def test_first_layer_rules_follow_the_weights_alone(first_rule, transform):
+    """w² and flat split each first-layer output's relevance by w² or evenly."""
+    torch.manual_seed(0)
+    first, hidden = nn.Linear(N_CHANNELS * N_TIMES, 5, bias=False), nn.ReLU()
+    top = nn.Linear(5, 2, bias=False)
+    module = nn.Sequential(nn.Flatten(), first, hidden, top).double().eval()
+    data = _data()
+    relevance = _lrp(
+        "lrp_composite", module, data, TARGET, epsilon=1e-12, first_rule=first_rule
+    )
+    # LRP-0 on the top layer leaves hidden unit k with h_k w_tk.
+    hidden_relevance = hidden(first(data.flatten(1))) * top.weight[TARGET]
+    shares = transform(first.weight) / transform(first.weight).sum(dim=1, keepdim=True)
+    expected = hidden_relevance @ shares
+    np.testing.assert_allclose(relevance.flatten(1), expected.detach(), atol=1e-8)
+
+
+def test_composite_of_epsilon_rules_is_lrp_epsilon():
+    module, data = _small_eegnet(), torch.randn(5, 4, 64, dtype=torch.float64)
+    composite = _lrp(
+        "lrp_composite",
+        module,
+        data,
+        TARGET,
+        epsilon=0.1,
+        conv_rule="epsilon",
+        first_rule="epsilon",
+    )
+    epsilon = _lrp("lrp_epsilon", module, data, TARGET, epsilon=0.1)
+    np.testing.assert_allclose(composite, epsilon)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"conv_rule": "flat"}, "conv_rule"),
+        ({"first_rule": "gamma"}, "first_rule"),
+        ({"epsilon": 0.0}, "epsilon must be positive"),
+    ],
+)
+def test_composite_rejects_bad_parameters(params, match):
+    module, data = _network("mlp"), _data()
+    with pytest.raises(ValueError, match=match):
+        _lrp("lrp_composite", module, data, TARGET, **params)
+
+
+# -- agreement with captum -------------------------------------------------------
+def _captum_lrp(module, data, target, rule):
+    module = copy.deepcopy(module)
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d | nn.Linear):
+            layer.rule = rule()
+    inputs = data.clone().requires_grad_()
+    return CaptumLRP(module).attribute(inputs, target=target).detach()
+
+
+@pytest.mark.parametrize("network", ["mlp", "convnet"])
+@pytest.mark.parametrize(
+    "method, params, captum_rule, positive_input",
+    [
+        ("lrp_epsilon", {"epsilon": 0.5}, lambda: EpsilonRule(epsilon=0.5), False),
+        # captum's α1β0 clamps weights only, which is z+ for non-negative inputs.
+        (
+            "lrp_zplus",
+            {},
+            lambda: Alpha1_Beta0_Rule(set_bias_to_zero=True),
+            True,
+        ),
+    ],
+)
+def test_agrees_with_captum_on_relu_networks(
+    network, method, params, captum_rule, positive_input
+):
+    module, data = _network(network), _data(positive=positive_input)
+    ours = _lrp(method, module, data, TARGET, **params)
+    theirs = _captum_lrp(module, data, TARGET, captum_rule)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-8)
+
+
+# -- batch-norm folding and the supported layers -------------------------------
+@pytest.mark.parametrize("network_class", [EEGNet, InterpretableCNN])
+def test_folding_batch_norm_keeps_the_output(network_class):
+    torch.manual_seed(0)
+    module = _randomize_batch_norms(network_class(4, 2, 64, 64.0).double())
+    state = copy.deepcopy(module.state_dict())
+    data = torch.randn(5, 4, 64, dtype=torch.float64)
+    folded = fold_batch_norms(module, data)
+    assert not any(isinstance(layer, nn.BatchNorm2d) for layer in folded.modules())
+    with torch.no_grad():
+        np.testing.assert_allclose(folded(data), module(data), rtol=1e-10)
+    # The estimator's module is left as it was.
+    assert any(isinstance(layer, nn.BatchNorm2d) for layer in module.modules())
+    for name, value in module.state_dict().items():
+        assert torch.equal(value, state[name]), name
+
+
+@pytest.mark.parametrize(
+    "layers, match",
+    [
+        (
+            [nn.Conv2d(1, 2, (1, 3)), nn.ReLU(), nn.BatchNorm2d(2), nn.Conv2d(2, 2, 1)],
+            "cannot be folded",
+        ),
+        (
+            [nn.Conv2d(1, 2, (1, 3)), nn.BatchNorm2d(2, track_running_stats=False)],
+            "running statistics",
+        ),
+    ],
+)
+def test_unfoldable_batch_norm_is_refused(layers, match):
+    module = nn.Sequential(nn.Unflatten(1, (1, N_CHANNELS)), *layers, nn.Flatten())
+    module = nn.Sequential(*module, nn.LazyLinear(2)).double()
+    module(_data())  # materialize the lazy layer
+    with pytest.raises(ValueError, match=match):
+        _lrp("lrp_epsilon", module.eval(), _data(), TARGET)
+
+
+@pytest.mark.parametrize(
+    "layer", [nn.Sigmoid(), nn.Tanh(), nn.Softplus(), nn.LogSoftmax(dim=1)]
+)
+@pytest.mark.parametrize("method", ["lrp_epsilon", "lrp_zplus", "lrp_composite"])
+def test_unsupported_layer_is_refused(method, layer):
+    module = nn.Sequential(
+        nn.Flatten(), nn.Linear(N_CHANNELS * N_TIMES, 4), layer, nn.Linear(4, 2)
+    )
+    if isinstance(layer, nn.LogSoftmax):
+        module = module[:-1]
+    with pytest.raises(
+        ValueError, match=f"no rule for layer '2' .{type(layer).__name__}"
+    ):
+        _lrp(method, module.double().eval(), _data(), TARGET)
+
+
+def test_recurrent_layer_is_refused():
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(N_TIMES, 4, batch_first=True)
+            self.classifier = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.classifier(self.lstm(x)[0][:, -1])
+
+    with pytest.raises(ValueError, match="'lstm' .LSTM"):
+        _lrp("lrp_epsilon", Recurrent().double().eval(), _data(), TARGET)
+
+
+# -- through mne_xai.explain on the real networks -------------------------------
+@pytest.fixture
+def some_imagery_epochs(imagery_epochs):
+    return imagery_epochs[:6]
+
+
+@pytest.mark.parametrize("method", LRP_METHODS)
+def test_explain_eegnet_with_lrp(fitted_eegnet, some_imagery_epochs, method):
+    state = copy.deepcopy(fitted_eegnet.module_.state_dict())
+    attribution = explain(fitted_eegnet, some_imagery_epochs, method, verbose=False)
+    assert isinstance(attribution, mne.EpochsArray)
+    data = attribution.get_data()
+    assert data.shape == some_imagery_epochs.get_data().shape
+    assert np.isfinite(data).all() and np.abs(data).max() > 0
+    for name, value in fitted_eegnet.module_.state_dict().items():
+        assert torch.equal(value, state[name]), name
+
+
+@pytest.mark.parametrize("fitted", ["fitted_eegnet", "fitted_icnn"])
+def test_explain_is_batch_independent_and_lrp_is_epsilon(
+    request, some_imagery_epochs, fitted
+):
+    estimator = request.getfixturevalue(fitted)
+    one_by_one = explain(
+        estimator, some_imagery_epochs, "lrp", batch_size=1, verbose=False
+    ).get_data()
+    together = explain(
+        estimator, some_imagery_epochs, "lrp_epsilon", batch_size=6, verbose=False
+    ).get_data()
+    np.testing.assert_allclose(
+        one_by_one, together, rtol=1e-4, atol=1e-6 * np.abs(together).max()
+    )
+
+
+def test_explain_icnn_zplus_conserves_the_logit(fitted_icnn, some_imagery_epochs):
+    """On InterpretableCNN (ReLU, biases, batch norm after the ReLU), z+ ignores
+    biases and so conserves the logit."""
+    attribution = explain(
+        fitted_icnn, some_imagery_epochs, "lrp_zplus", verbose=False
+    ).get_data()
+    module = fitted_icnn.module_.eval()
+    data = torch.as_tensor(some_imagery_epochs.get_data(), dtype=torch.float32)
+    with torch.no_grad():
+        logits = module(data).max(dim=1).values.numpy()
+    np.testing.assert_allclose(attribution.sum(axis=(1, 2)), logits, rtol=1e-3)

@@ -1,0 +1,305 @@
+"""Localization measures against hand-computed answers and simulated ground truth."""
+
+import mne
+import numpy as np
+import pytest
+from scipy.stats import pearsonr
+from sklearn.metrics import roc_auc_score
+
+from mne_xai.evaluate import (
+    cosine_similarity,
+    localization_scores,
+    pearson_correlation,
+    relevance_mass_accuracy,
+    relevance_rank_accuracy,
+    roc_auc,
+    spatial_precision,
+    spectral_precision,
+    temporal_precision,
+    top_k_precision,
+)
+from mne_xai.simulation import simulate_epochs
+
+MASK_MEASURES = (
+    relevance_mass_accuracy,
+    relevance_rank_accuracy,
+    roc_auc,
+    temporal_precision,
+    spatial_precision,
+)
+ALL_MEASURES = (*MASK_MEASURES, cosine_similarity, pearson_correlation)
+
+
+@pytest.fixture
+def tiny():
+    """One epoch of 2 channels x 3 samples; the truth marks channel 0, samples 1-2."""
+    truth = np.array([[[0.0, 1.0, 1.0], [0.0, 0.0, 0.0]]])
+    attribution = np.array([[[1.0, -4.0, 3.0], [2.0, 0.0, -2.0]]])
+    return attribution, truth
+
+
+def test_hand_computed_tiny_maps(tiny):
+    attribution, truth = tiny
+    # |relevance| = [1, 4, 3, 2, 0, 2], 12 in all, 7 inside the mask.
+    np.testing.assert_allclose(relevance_mass_accuracy(attribution, truth), [7 / 12])
+    # Positive part = [1, 0, 3, 2, 0, 0], 6 in all, 3 inside.
+    np.testing.assert_allclose(
+        relevance_mass_accuracy(attribution, truth, sign="positive"), [3 / 6]
+    )
+    # The two most relevant (4, 3) are both inside the two-feature mask.
+    np.testing.assert_allclose(relevance_rank_accuracy(attribution, truth), [1.0])
+    # Top 3 are 4, 3 and one of the two tied 2s (both outside): 2 of 3.
+    np.testing.assert_allclose(top_k_precision(attribution, truth, k=3), [2 / 3])
+    np.testing.assert_allclose(top_k_precision(attribution, truth, k=1), [1.0])
+    # Both inside (4, 3) beat all four outside (1, 2, 0, 2).
+    np.testing.assert_allclose(roc_auc(attribution, truth), [1.0])
+    # Time course |R| summed over channels = [3, 4, 5]; window = samples 1-2.
+    np.testing.assert_allclose(temporal_precision(attribution, truth), [9 / 12])
+    # Topography = [8, 4]; channel 0 is the true channel.
+    np.testing.assert_allclose(spatial_precision(attribution, truth), [8 / 12])
+    relevance = np.abs(attribution).ravel()
+    np.testing.assert_allclose(
+        cosine_similarity(attribution, truth),
+        [relevance @ truth.ravel() / np.linalg.norm(relevance) / np.sqrt(2)],
+    )
+    np.testing.assert_allclose(
+        pearson_correlation(attribution, truth),
+        [pearsonr(relevance, truth.ravel()).statistic],
+    )
+
+
+def test_ties_are_broken_at_random_in_expectation(tiny):
+    _, truth = tiny
+    constant = np.ones_like(truth)
+    # Two of six features are in the mask: a constant map scores at chance.
+    np.testing.assert_allclose(relevance_rank_accuracy(constant, truth), [1 / 3])
+    np.testing.assert_allclose(top_k_precision(constant, truth, k=4), [1 / 3])
+    np.testing.assert_allclose(roc_auc(constant, truth), [0.5])
+    np.testing.assert_allclose(relevance_mass_accuracy(constant, truth), [1 / 3])
+
+
+@pytest.fixture(scope="module")
+def maps():
+    """Ground truth of 40 simulated epochs and a random attribution."""
+    _, truth = simulate_epochs("spatial", n_epochs=40, random_state=0, verbose=False)
+    rng = np.random.default_rng(0)
+    return truth, rng.standard_normal(truth.get_data().shape)
+
+
+def test_perfect_random_and_inverted_attributions(maps):
+    truth, noise = maps
+    truth_data = truth.get_data()
+    mask = truth_data >= 0.5
+    perfect = np.where(mask, truth_data, 0.0)
+    inverted = 1.0 - truth_data  # most relevant exactly where the truth is least
+    outside_only = (~mask).astype(float)
+    for measure in (relevance_mass_accuracy, relevance_rank_accuracy, roc_auc):
+        np.testing.assert_allclose(measure(perfect, truth), 1.0)
+        np.testing.assert_allclose(measure(outside_only, truth), 0.0, atol=1e-12)
+    np.testing.assert_allclose(roc_auc(inverted, truth), 0.0, atol=1e-12)
+    np.testing.assert_allclose(pearson_correlation(inverted, truth), -1.0)
+    np.testing.assert_allclose(pearson_correlation(truth_data * 3, truth), 1.0)
+    np.testing.assert_allclose(cosine_similarity(truth_data * 3, truth), 1.0)
+    np.testing.assert_allclose(cosine_similarity(outside_only, truth * mask), 0.0)
+    for measure in (temporal_precision, spatial_precision):
+        np.testing.assert_allclose(measure(perfect, truth), 1.0)
+
+
+def test_random_attribution_scores_at_chance():
+    rng = np.random.default_rng(0)
+    truth = rng.random((200, 8, 40))
+    noise = rng.standard_normal(truth.shape)
+    mask = truth >= 0.5 * truth.max(axis=(1, 2), keepdims=True)
+    chance = mask.mean()
+    for measure in (relevance_mass_accuracy, relevance_rank_accuracy):
+        np.testing.assert_allclose(measure(noise, truth).mean(), chance, atol=0.01)
+    np.testing.assert_allclose(
+        top_k_precision(noise, truth, k=0.2).mean(), chance, atol=0.01
+    )
+    np.testing.assert_allclose(roc_auc(noise, truth).mean(), 0.5, atol=0.01)
+    np.testing.assert_allclose(pearson_correlation(noise, truth).mean(), 0.0, atol=0.01)
+    np.testing.assert_allclose(
+        temporal_precision(noise, truth).mean(),
+        (truth.max(axis=1) >= 0.5 * truth.max(axis=(1, 2))[:, None]).mean(),
+        atol=0.01,
+    )
+
+
+def test_roc_auc_matches_sklearn():
+    rng = np.random.default_rng(1)
+    truth = rng.random((5, 4, 30))
+    # Integer relevance gives many ties, which must count one half.
+    attribution = rng.integers(-3, 4, size=truth.shape).astype(float)
+    expected = [
+        roc_auc_score((t >= 0.5 * t.max()).ravel(), np.abs(a).ravel())
+        for a, t in zip(attribution, truth, strict=True)
+    ]
+    np.testing.assert_allclose(roc_auc(attribution, truth), expected)
+
+
+def test_pearson_matches_scipy():
+    rng = np.random.default_rng(2)
+    truth, attribution = rng.random((6, 3, 20)), rng.standard_normal((6, 3, 20))
+    expected = [
+        pearsonr(np.abs(a).ravel(), t.ravel()).statistic
+        for a, t in zip(attribution, truth, strict=True)
+    ]
+    np.testing.assert_allclose(pearson_correlation(attribution, truth), expected)
+
+
+def test_top_k_and_threshold():
+    truth = np.arange(10.0)[np.newaxis]  # peak 9: threshold 0.5 keeps 5..9
+    attribution = np.arange(10.0)[np.newaxis]
+    np.testing.assert_allclose(top_k_precision(attribution, truth, k=5), [1.0])
+    # k beyond the mask caps a perfect map at mask size / k.
+    np.testing.assert_allclose(top_k_precision(attribution, truth, k=8), [5 / 8])
+    np.testing.assert_allclose(top_k_precision(attribution, truth, k=0.5), [1.0])
+    # A higher threshold shrinks the mask (8 and 9 only).
+    np.testing.assert_allclose(
+        relevance_rank_accuracy(attribution, truth, threshold=0.85), [1.0]
+    )
+    np.testing.assert_allclose(
+        relevance_mass_accuracy(attribution, truth, threshold=0.85), [17 / 45]
+    )
+
+
+def test_spectral_precision_hand_made():
+    sfreq, times = 128.0, np.arange(256) / 128.0
+    alpha_wave = np.sin(2 * np.pi * 10 * times)
+    attribution = np.broadcast_to(alpha_wave, (2, 3, 256))
+    np.testing.assert_allclose(
+        spectral_precision(attribution, band="alpha", sfreq=sfreq), 1.0, atol=1e-3
+    )
+    np.testing.assert_allclose(
+        spectral_precision(attribution, band=(13, 30), sfreq=sfreq), 0.0, atol=1e-3
+    )
+    # White noise spreads its power evenly up to Nyquist (64 Hz).
+    noise = np.random.default_rng(3).standard_normal((50, 3, 256))
+    precision = spectral_precision(
+        noise, band=np.tile([13.0, 30.0], (50, 1)), sfreq=sfreq
+    )
+    np.testing.assert_allclose(precision.mean(), 17 / 64, rtol=0.1)
+
+
+def test_spectral_precision_reads_band_from_simulated_metadata():
+    epochs, truth = simulate_epochs(
+        "spectral", n_epochs=20, snr=5.0, random_state=0, verbose=False
+    )
+    # At high SNR the data are mostly the burst: the data, taken as an
+    # attribution, carries its power in each epoch's own band.
+    own_band = spectral_precision(epochs, truth)
+    swapped = truth.metadata[["fmin", "fmax"]].to_numpy()[::-1]
+    labels = epochs.events[:, 2]
+    assert own_band.mean() > 0.6
+    other_band = spectral_precision(epochs, band=swapped)[labels != labels[::-1]]
+    assert other_band.mean() < 0.2
+    # The attribution's own metadata serves when no ground truth is given.
+    np.testing.assert_allclose(spectral_precision(epochs), own_band)
+
+
+@pytest.mark.parametrize("kind", ["temporal", "spectral", "spatial"])
+def test_input_magnitude_finds_a_strong_feature(kind):
+    """The input itself, as an attribution, localizes only when the signal is there."""
+    strong, truth = simulate_epochs(
+        kind, n_epochs=20, snr=3.0, random_state=0, verbose=False
+    )
+    absent, _ = simulate_epochs(
+        kind, n_epochs=20, snr=0.0, random_state=0, verbose=False
+    )
+    high, low = roc_auc(strong, truth), roc_auc(absent, truth)
+    assert high.mean() > 0.85
+    assert abs(low.mean() - 0.5) < 0.15
+    assert (
+        relevance_mass_accuracy(strong, truth).mean()
+        > 2 * relevance_mass_accuracy(absent, truth).mean()
+    )
+
+
+def test_mne_objects_and_scores_table(maps):
+    truth, noise = maps
+    attribution = mne.EpochsArray(
+        noise,
+        truth.info,
+        events=truth.events,
+        tmin=truth.tmin,
+        event_id=truth.event_id,
+        verbose=False,
+    )
+    np.testing.assert_allclose(
+        relevance_mass_accuracy(attribution, truth),
+        relevance_mass_accuracy(noise, truth.get_data()),
+    )
+    evoked = truth.average()
+    assert roc_auc(evoked, evoked).shape == (1,)
+    table = localization_scores(attribution, truth)
+    assert list(table.columns) == [
+        "event",
+        "relevance_mass_accuracy",
+        "relevance_rank_accuracy",
+        "roc_auc",
+        "temporal_precision",
+        "spatial_precision",
+        "cosine_similarity",
+        "pearson_correlation",
+    ]
+    assert len(table) == len(truth)
+    assert set(table["event"]) == {"left", "right"}
+    epochs, spectral_truth = simulate_epochs("spectral", n_epochs=6, verbose=False)
+    assert "spectral_precision" in localization_scores(epochs, spectral_truth)
+
+
+def test_no_relevance_gives_nan_with_warning(tiny):
+    _, truth = tiny
+    zeros = np.zeros_like(truth)
+    for measure in (relevance_mass_accuracy, cosine_similarity, pearson_correlation):
+        with pytest.warns(RuntimeWarning, match="NaN"):
+            assert np.isnan(measure(zeros, truth)).all()
+    # All-negative maps hold no positive relevance.
+    with pytest.warns(RuntimeWarning, match="no relevance"):
+        relevance_mass_accuracy(-np.ones_like(truth), truth, sign="positive")
+
+
+@pytest.mark.parametrize("measure", ALL_MEASURES)
+def test_bad_input(measure, tiny):
+    attribution, truth = tiny
+    with pytest.raises(ValueError, match="shape"):
+        measure(attribution, truth[..., :2])
+    with pytest.raises(ValueError, match="all zero in epoch"):
+        measure(attribution, np.zeros_like(truth))
+    with pytest.raises(ValueError, match="non-negative"):
+        measure(attribution, -truth)
+    with pytest.raises(ValueError, match="NaN"):
+        measure(attribution * np.nan, truth)
+    with pytest.raises(ValueError, match="sign"):
+        measure(attribution, truth, sign="negative")
+    with pytest.raises(TypeError, match="attribution"):
+        measure([[1, 2]], truth)
+
+
+@pytest.mark.parametrize("measure", MASK_MEASURES)
+def test_bad_threshold(measure, tiny):
+    attribution, truth = tiny
+    with pytest.raises(ValueError, match="threshold"):
+        measure(attribution, truth, threshold=0.0)
+
+
+def test_specific_errors(tiny, maps):
+    attribution, truth = tiny
+    with pytest.raises(ValueError, match="between 1 and 6"):
+        top_k_precision(attribution, truth, k=7)
+    with pytest.raises(ValueError, match="fractional k"):
+        top_k_precision(attribution, truth, k=1.5)
+    with pytest.raises(ValueError, match="covers every feature"):
+        roc_auc(attribution, np.ones_like(truth))
+    with pytest.raises(ValueError, match="n_epochs, n_channels, n_times"):
+        temporal_precision(attribution[:, 0], truth[:, 0])
+    with pytest.raises(ValueError, match="sfreq"):
+        spectral_precision(attribution, band="alpha")
+    with pytest.raises(ValueError, match="No band"):
+        spectral_precision(attribution, sfreq=100.0)
+    simulated_truth, _ = maps
+    with pytest.raises(ValueError, match="different channels"):
+        relevance_mass_accuracy(
+            simulated_truth.copy().reorder_channels(simulated_truth.ch_names[::-1]),
+            simulated_truth,
+        )

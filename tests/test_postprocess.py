@@ -1,0 +1,244 @@
+import mne
+import numpy as np
+import pandas as pd
+import pytest
+
+from mne_xai.explain import (
+    channel_importance,
+    explain,
+    modality_importance,
+    smooth_attribution,
+    threshold_attribution,
+    time_importance,
+    zscore_attribution,
+)
+
+SFREQ = 100.0
+
+
+def _attribution_epochs(data, ch_types="eeg", event_codes=None):
+    """EpochsArray of attribution-like data with two named classes and metadata."""
+    n_epochs, n_channels, _ = data.shape
+    if isinstance(ch_types, str):
+        ch_types = [ch_types] * n_channels
+    info = mne.create_info([f"ch{i}" for i in range(n_channels)], SFREQ, ch_types)
+    codes = np.tile([1, 2], n_epochs)[:n_epochs] if event_codes is None else event_codes
+    events = np.column_stack([np.arange(n_epochs) * 1000, np.zeros(n_epochs), codes])
+    return mne.EpochsArray(
+        data,
+        info,
+        events=events.astype(int),
+        tmin=-0.2,
+        event_id={"hands": 1, "feet": 2},
+        metadata=pd.DataFrame({"trial": np.arange(n_epochs)}),
+        verbose=False,
+    )
+
+
+@pytest.fixture
+def attribution():
+    rng = np.random.default_rng(0)
+    return _attribution_epochs(rng.standard_normal((6, 5, 50)))
+
+
+PROCESSORS = {
+    "zscore": zscore_attribution,
+    "threshold_fraction": lambda a: threshold_attribution(a, fraction=0.1),
+    "threshold_z": lambda a: threshold_attribution(a, z=1.5),
+    "smooth": lambda a: smooth_attribution(a, window=0.05),
+    "channel_importance": channel_importance,
+    "time_importance": time_importance,
+}
+
+
+@pytest.mark.parametrize("name", PROCESSORS)
+@pytest.mark.parametrize("averaged", [False, True])
+def test_same_kind_out_metadata_kept_input_untouched(attribution, name, averaged):
+    inst = attribution.average() if averaged else attribution
+    before = inst.get_data().copy()
+    out = PROCESSORS[name](inst)
+    assert isinstance(out, mne.Evoked if averaged else mne.BaseEpochs)
+    np.testing.assert_array_equal(inst.get_data(), before)
+    assert not np.array_equal(out.get_data(), before)
+    if averaged:
+        assert out.nave == inst.nave
+    else:
+        np.testing.assert_array_equal(out.events, inst.events)
+        assert out.event_id == inst.event_id
+        pd.testing.assert_frame_equal(out.metadata, inst.metadata)
+        assert len(out["feet"]) == 3
+
+
+def test_zscore_per_epoch(attribution):
+    # Epochs on very different scales end up on the same one.
+    scaled = attribution.copy()
+    scaled._data *= np.array([1e-9, 1.0, 1e6, 1.0, 1.0, 1.0])[:, None, None]
+    data = zscore_attribution(scaled).get_data()
+    np.testing.assert_allclose(data.mean(axis=(1, 2)), 0, atol=1e-9)
+    np.testing.assert_allclose(data.std(axis=(1, 2)), 1, rtol=1e-9)
+    np.testing.assert_allclose(data, zscore_attribution(attribution).get_data())
+
+
+def test_zscore_constant_map_warns_and_gives_zeros(attribution):
+    attribution._data[2] = 3.0
+    with pytest.warns(RuntimeWarning, match="constant"):
+        data = zscore_attribution(attribution).get_data()
+    assert np.all(data[2] == 0)
+    assert np.isfinite(data).all()
+
+
+@pytest.mark.parametrize("fraction", [0.01, 0.1, 0.5, 1.0])
+def test_threshold_fraction_keeps_largest_magnitudes(attribution, fraction):
+    original = attribution.get_data()
+    # Ties must not let more samples through than asked for.
+    original[:, :, :10] = 0.0
+    attribution._data[:] = original
+    kept = threshold_attribution(attribution, fraction=fraction).get_data()
+    n_keep = int(np.ceil(fraction * original[0].size))
+    for epoch, mask in zip(original, kept != 0, strict=True):
+        assert mask.sum() <= n_keep
+        if mask.any() and not mask.all():
+            assert np.abs(epoch[mask]).min() >= np.abs(epoch[~mask]).max()
+    np.testing.assert_array_equal(kept[kept != 0], original[kept != 0])
+
+
+def test_threshold_z_keeps_outliers(attribution):
+    attribution._data[:, 1, 7] = 50.0
+    attribution._data[:, 3, 20] = -50.0
+    kept = threshold_attribution(attribution, z=4.0).get_data()
+    assert np.all(kept[:, 1, 7] == 50.0)
+    assert np.all(kept[:, 3, 20] == -50.0)
+    assert np.count_nonzero(kept) == 2 * len(kept)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({}, "exactly one"),
+        ({"fraction": 0.1, "z": 2.0}, "exactly one"),
+        ({"fraction": 0.0}, "fraction must be"),
+        ({"fraction": 1.5}, "fraction must be"),
+        ({"z": -1.0}, "z must be"),
+    ],
+)
+def test_threshold_errors(attribution, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        threshold_attribution(attribution, **kwargs)
+
+
+def test_smooth_spreads_an_impulse_over_the_window(attribution):
+    attribution._data[:] = 0.0
+    attribution._data[:, 2, 25] = 1.0
+    # 0.05 s at 100 Hz is 5 samples, centred on the impulse.
+    smoothed = smooth_attribution(attribution, window=0.05).get_data()
+    np.testing.assert_allclose(smoothed[:, 2, 23:28], 0.2)
+    assert np.all(smoothed[:, 2, :23] == 0) and np.all(smoothed[:, 2, 28:] == 0)
+    np.testing.assert_allclose(smoothed.sum(axis=-1), attribution.get_data().sum(-1))
+
+
+@pytest.mark.parametrize("window", [0.0, -0.1, 10.0])
+def test_smooth_rejects_bad_windows(attribution, window):
+    with pytest.raises(ValueError, match="window must be"):
+        smooth_attribution(attribution, window=window)
+
+
+@pytest.mark.parametrize("absolute", [True, False])
+@pytest.mark.parametrize("tmin, tmax", [(None, None), (0.0, 0.1)])
+def test_channel_importance_sums_over_the_window(attribution, absolute, tmin, tmax):
+    importance = channel_importance(
+        attribution, absolute=absolute, tmin=tmin, tmax=tmax
+    )
+    window = attribution.copy().crop(tmin, tmax)  # both edges included
+    data = window.get_data()
+    expected = (np.abs(data) if absolute else data).sum(axis=-1)
+    assert importance.get_data().shape == (6, 5, 1)
+    np.testing.assert_allclose(importance.get_data()[..., 0], expected)
+    assert importance.times[0] == pytest.approx(window.times[len(window.times) // 2])
+
+
+def test_channel_importance_plots_as_topomap():
+    epochs = _attribution_epochs(np.random.default_rng(1).random((4, 3, 20)))
+    epochs.rename_channels(dict(zip(epochs.ch_names, ["C3", "Cz", "C4"], strict=True)))
+    epochs.set_montage("colin27_1020")
+    evoked = channel_importance(epochs).average()
+    fig = evoked.plot_topomap(times=evoked.times, scalings=1, units="a.u.", show=False)
+    assert len(fig.axes) == 2  # the map and its colorbar
+
+
+def test_channel_importance_empty_window(attribution):
+    with pytest.raises(ValueError, match="No samples between"):
+        channel_importance(attribution, tmin=5.0, tmax=6.0)
+
+
+@pytest.mark.parametrize("picks", [None, ["ch0", "ch2"]])
+def test_time_importance_sums_over_channels(attribution, picks):
+    importance = time_importance(attribution, picks=picks)
+    data = attribution.get_data(picks=picks or "all")
+    assert importance.ch_names == ["importance"]
+    assert importance.get_channel_types() == ["misc"]
+    np.testing.assert_allclose(importance.times, attribution.times)
+    np.testing.assert_allclose(importance.get_data()[:, 0], np.abs(data).sum(axis=1))
+
+
+@pytest.fixture
+def multimodal():
+    """Relevance carried by EOG in "hands" epochs and by EMG in "feet" epochs."""
+    rng = np.random.default_rng(2)
+    ch_types = ["eeg"] * 4 + ["eog"] * 2 + ["emg"]
+    data = 0.1 * rng.standard_normal((8, len(ch_types), 30))
+    codes = np.repeat([1, 2], 4)
+    data[codes == 1, 4:6] *= 20
+    data[codes == 2, 6] *= 40
+    return _attribution_epochs(data, ch_types, event_codes=codes)
+
+
+def test_modality_importance_local(multimodal):
+    table = modality_importance(multimodal)
+    assert list(table.columns) == [
+        "epoch",
+        "class",
+        "channel_type",
+        "n_channels",
+        "relevance",
+        "share",
+    ]
+    assert len(table) == 8 * 3
+    np.testing.assert_allclose(table.groupby("epoch")["share"].sum(), 1.0)
+    data = np.abs(multimodal.get_data())
+    first = table[table["epoch"] == 0].set_index("channel_type")
+    assert first.loc["eog", "relevance"] == pytest.approx(data[0, 4:6].sum())
+    assert first.loc["eeg", "n_channels"] == 4
+    winners = table.loc[table.groupby("epoch")["share"].idxmax()]
+    assert winners["channel_type"].tolist() == ["eog"] * 4 + ["emg"] * 4
+    assert winners["class"].tolist() == ["hands"] * 4 + ["feet"] * 4
+
+
+def test_modality_importance_global(multimodal):
+    table = modality_importance(multimodal, kind="global").set_index(
+        ["class", "channel_type"]
+    )
+    assert len(table) == 2 * 3
+    np.testing.assert_allclose(table.groupby("class")["share"].sum(), 1.0)
+    data = np.abs(multimodal.get_data())
+    assert table.loc[("feet", "emg"), "relevance"] == pytest.approx(data[4:, 6].sum())
+    assert table.loc[("hands", "eog"), "share"] > 0.5
+    assert table.loc[("feet", "emg"), "share"] > 0.5
+
+
+def test_modality_importance_needs_epochs(multimodal):
+    with pytest.raises(TypeError, match="attribution must be an instance of Epochs"):
+        modality_importance(multimodal.average())
+    with pytest.raises(ValueError, match="Invalid value for the 'kind'"):
+        modality_importance(multimodal, kind="per class")
+
+
+def test_postprocess_real_attribution(fitted_eegnet, imagery_epochs):
+    # End to end on what explain returns: the most relevant tenth of each
+    # saliency map, smoothed, then summarized per channel for one class.
+    attribution = explain(fitted_eegnet, imagery_epochs[:6], "saliency", verbose=False)
+    processed = smooth_attribution(
+        threshold_attribution(zscore_attribution(attribution), fraction=0.1), 0.1
+    )
+    importance = channel_importance(processed)["feet"].average()
+    assert importance.data.shape == (64, 1)
+    assert np.all(importance.data >= 0) and importance.data.max() > 0

@@ -1,0 +1,260 @@
+"""Simulated EEG: the class difference is where, when and in the band the truth says."""
+
+import time
+
+import mne
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.model_selection import cross_val_score
+
+from mne_xai.datasets import _builtin_montage
+from mne_xai.simulation import FREQUENCY_BANDS, simulate_epochs
+
+KINDS = ("temporal", "spectral", "spatial")
+
+
+def _binned(epochs, n_bins=16):
+    """Channel means over n_bins equal time bins: few features for a linear model."""
+    data = epochs.get_data()
+    usable = data.shape[-1] // n_bins * n_bins
+    binned = data[..., :usable].reshape(*data.shape[:2], n_bins, -1).mean(-1)
+    return binned.reshape(len(data), -1)
+
+
+def _band_powers(epochs):
+    """Log power of each channel in each named band (Welch, via compute_psd)."""
+    spectrum = epochs.compute_psd(fmin=2.0, fmax=50.0, verbose=False)
+    power, freqs = spectrum.get_data(return_freqs=True)
+    bands = [
+        power[..., (freqs >= fmin) & (freqs <= fmax)].mean(-1)
+        for fmin, fmax in FREQUENCY_BANDS.values()
+    ]
+    return np.log(np.stack(bands, axis=-1)).reshape(len(power), -1)
+
+
+def _decoding_accuracy(kind, epochs):
+    features = _band_powers(epochs) if kind == "spectral" else _binned(epochs)
+    classifier = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+    return cross_val_score(classifier, features, epochs.events[:, 2], cv=3).mean()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_returns_matching_mne_objects(kind):
+    epochs, truth = simulate_epochs(kind, n_epochs=30, random_state=0)
+    assert isinstance(epochs, mne.EpochsArray)
+    assert isinstance(truth, mne.EpochsArray)
+    assert epochs.get_data().shape == truth.get_data().shape == (30, 32, 128)
+    assert epochs.ch_names == truth.ch_names
+    np.testing.assert_array_equal(epochs.times, truth.times)
+    np.testing.assert_array_equal(epochs.events, truth.events)
+    assert epochs.event_id == truth.event_id
+    assert len(epochs.event_id) == 2
+    pd.testing.assert_frame_equal(epochs.metadata, truth.metadata)
+    # A real montage: positions for every channel, on the head.
+    positions = epochs.get_montage().get_positions()["ch_pos"]
+    assert set(positions) == set(epochs.ch_names)
+    # Average-referenced, in volts (microvolt-scale background).
+    data = epochs.get_data()
+    np.testing.assert_allclose(data.mean(axis=1), 0, atol=1e-12)
+    assert 1e-6 < data.std() < 1e-4
+    # Classes balanced.
+    assert np.bincount(epochs.events[:, 2]).tolist() == [0, 15, 15]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_ground_truth_convention(kind):
+    epochs, truth = simulate_epochs(kind, n_epochs=20, jitter=0.05, random_state=1)
+    mask = truth.get_data()
+    assert mask.min() >= 0
+    np.testing.assert_allclose(mask.max(axis=(1, 2)), 1)
+    # Zero outside each epoch's window, non-zero inside it.
+    metadata = truth.metadata
+    inside = (truth.times >= metadata["feature_tmin"].to_numpy()[:, None]) & (
+        truth.times <= metadata["feature_tmax"].to_numpy()[:, None]
+    )
+    assert (mask.max(axis=1)[~inside] == 0).all()
+    assert (mask.max(axis=1)[inside] > 0).mean() > 0.9
+    # Jitter moves the windows between epochs.
+    assert metadata["feature_tmin"].std() > 0.01
+    # Separable: a spatial pattern times a time envelope.
+    for epoch in mask[:3]:
+        assert np.linalg.matrix_rank(epoch, tol=1e-10) == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_signal_lies_exactly_where_the_truth_says(kind):
+    """Same seed, with and without the feature: the difference is the feature."""
+    with_feature, truth = simulate_epochs(kind, n_epochs=20, snr=2.0, random_state=3)
+    without_feature, truth_0 = simulate_epochs(
+        kind, n_epochs=20, snr=0.0, random_state=3
+    )
+    np.testing.assert_array_equal(truth.get_data(), truth_0.get_data())
+    feature = with_feature.get_data() - without_feature.get_data()
+    mask = truth.get_data()
+    np.testing.assert_allclose(feature[mask == 0], 0, atol=1e-15)
+    if kind != "spectral":
+        # An ERP's magnitude is its ground truth, up to scale.
+        magnitude = np.abs(feature) / np.abs(feature).max(axis=(1, 2), keepdims=True)
+        np.testing.assert_allclose(magnitude, mask, atol=1e-9)
+    # The SNR is the feature's RMS over active samples over the background's RMS.
+    active = mask.max(axis=1) > 0
+    feature_power = (feature**2).mean(axis=1)[active].mean()
+    background_power = (without_feature.get_data() ** 2).mean()
+    np.testing.assert_allclose(
+        np.sqrt(feature_power / background_power), 2.0, rtol=0.05
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_classes_decodable_at_high_snr_only(kind):
+    clear, _ = simulate_epochs(kind, n_epochs=90, snr=1.0, random_state=0)
+    absent, _ = simulate_epochs(kind, n_epochs=90, snr=0.0, random_state=0)
+    assert _decoding_accuracy(kind, clear) > 0.95
+    assert _decoding_accuracy(kind, absent) < 0.75
+
+
+def test_temporal_erp_in_each_class_window():
+    epochs, truth = simulate_epochs(
+        "temporal", n_epochs=120, n_classes=4, snr=1.0, jitter=0.0, random_state=0
+    )
+    assert list(epochs.event_id) == [
+        "erp_50-150ms",
+        "erp_250-350ms",
+        "erp_450-550ms",
+        "erp_650-750ms",
+    ]
+    peak_channel = truth.get_data().max(axis=2)[0].argmax()
+    for name in epochs.event_id:
+        evoked = epochs[name].average()
+        window = truth[name].metadata[["feature_tmin", "feature_tmax"]].iloc[0]
+        # The class's evoked peak is on the truth's peak channel, in its window.
+        channel, sample = np.unravel_index(
+            np.abs(evoked.data).argmax(), evoked.data.shape
+        )
+        assert channel == peak_channel
+        assert window["feature_tmin"] <= evoked.times[sample] <= window["feature_tmax"]
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_spectral_burst_power_sits_in_its_band(n_classes):
+    epochs, _ = simulate_epochs(
+        "spectral",
+        n_epochs=40 * n_classes,
+        n_classes=n_classes,
+        snr=1.0,
+        random_state=2,
+    )
+    assert list(epochs.event_id) == ["alpha", "beta", "theta", "gamma"][:n_classes]
+    spectrum = epochs.compute_psd(fmin=1.0, fmax=60.0, verbose=False)
+    power, freqs = spectrum.get_data(return_freqs=True)
+    labels = epochs.events[:, 2]
+    for code, band in enumerate(epochs.event_id, start=1):
+        fmin, fmax = FREQUENCY_BANDS[band]
+        in_band = (freqs >= fmin) & (freqs <= fmax)
+        own = power[labels == code].mean(axis=(0, 1))
+        others = power[labels != code].mean(axis=(0, 1))
+        # The class has more power than the others in its band, and its extra
+        # power is mostly in the band.
+        assert own[in_band].sum() > 1.5 * others[in_band].sum()
+        # The burst's envelope widens the band by about 1 / its duration.
+        near_band = (freqs >= fmin - 2) & (freqs <= fmax + 2)
+        excess = np.clip(own - others, 0, None)
+        assert excess[near_band].sum() > 0.85 * excess.sum()
+    assert (
+        epochs.metadata["band"] == [list(epochs.event_id)[k - 1] for k in labels]
+    ).all()
+
+
+def test_spatial_source_over_its_hemisphere():
+    epochs, truth = simulate_epochs("spatial", n_epochs=60, snr=1.0, random_state=4)
+    assert list(epochs.event_id) == ["left", "right"]
+    x = np.array([ch["loc"][0] for ch in epochs.info["chs"]])
+    for side, sign in (("left", -1), ("right", 1)):
+        assert (epochs[side].metadata["hemisphere"] == side).all()
+        assert (np.sign(epochs[side].metadata["source_x"]) == sign).all()
+        window = epochs[side].metadata[["feature_tmin", "feature_tmax"]].mean()
+        evoked = epochs[side].average().crop(*window)
+        amplitude = np.abs(evoked.data).mean(axis=1)
+        ipsilateral, contralateral = sign * x > 0.01, sign * x < -0.01
+        assert amplitude[ipsilateral].max() > 3 * amplitude[contralateral].max()
+        # Over the sensorimotor cortex of that side.
+        assert (
+            epochs.ch_names[amplitude.argmax()] == {"left": "C3", "right": "C4"}[side]
+        )
+        truth_topography = truth[side].get_data().max(axis=(0, 2))
+        assert sign * x[truth_topography.argmax()] > 0
+
+
+def test_spatial_many_classes_spread_around_the_head():
+    epochs, truth = simulate_epochs("spatial", n_epochs=40, n_classes=4, random_state=0)
+    assert list(epochs.event_id) == [
+        "azimuth_180",
+        "azimuth_90",
+        "azimuth_0",
+        "azimuth_-90",
+    ]
+    sources = epochs.metadata.groupby("source_x").size()
+    assert len(sources) == 3  # front and back share x = 0 (midline)
+    peaks = {
+        name: truth[name].get_data().max(axis=(0, 2)).argmax()
+        for name in epochs.event_id
+    }
+    assert len(set(peaks.values())) == 4
+
+
+def test_reproducible_and_seeded():
+    first = simulate_epochs("spectral", n_epochs=10, random_state=5)[0].get_data()
+    again = simulate_epochs("spectral", n_epochs=10, random_state=5)[0].get_data()
+    other = simulate_epochs("spectral", n_epochs=10, random_state=6)[0].get_data()
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+
+
+def test_background_is_pink():
+    epochs, _ = simulate_epochs(
+        "temporal", n_epochs=40, snr=0.0, sensor_noise=0.0, duration=4.0, random_state=0
+    )
+    spectrum = epochs.compute_psd(fmin=2.0, fmax=40.0, verbose=False)
+    power, freqs = spectrum.get_data(return_freqs=True)
+    slope = np.polyfit(np.log(freqs), np.log(power.mean(axis=(0, 1))), 1)[0]
+    assert -1.3 < slope < -0.7
+
+
+def test_64_channels_fast():
+    montage = mne.channels.make_standard_montage(_builtin_montage("1005"))
+    ch_names = montage.ch_names[::5][:64]
+    simulate_epochs("spatial", n_epochs=2, ch_names=ch_names, montage=montage)
+    start = time.process_time()
+    epochs, truth = simulate_epochs(
+        "spectral", n_epochs=300, ch_names=ch_names, montage=montage, random_state=0
+    )
+    assert time.process_time() - start < 5.0  # about 0.2 s of CPU here
+    assert epochs.get_data().shape == (300, 64, 128)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(kind="wavelet"), "kind"),
+        (dict(kind="temporal", n_classes=1), "at least 2"),
+        (dict(kind="temporal", n_epochs=1), "at least n_classes"),
+        (dict(kind="temporal", snr=-1.0), "snr must be non-negative"),
+        (dict(kind="spectral", n_classes=5), "one \\(fmin, fmax\\) per class"),
+        (dict(kind="spectral", bands=["alpha", "delta"]), "band"),
+        (dict(kind="spectral", bands=["alpha", "alpha"]), "its own band"),
+        (dict(kind="spectral", bands=["alpha", (40, 70)]), "sfreq / 2"),
+        (dict(kind="spectral", n_classes=3, bands=["alpha", "beta"]), "one band per"),
+        (dict(kind="temporal", windows=[(0.1, 0.2)]), "one \\(tmin, tmax\\) per"),
+        (dict(kind="temporal", windows=[(0.3, 0.2), (0.4, 0.5)]), "tmin < tmax"),
+        (dict(kind="temporal", windows=[(0.1, 0.11), (0.4, 0.5)]), "4 samples"),
+        (dict(kind="temporal", windows=(0.1, 0.3)), "its own window"),
+        (dict(kind="temporal", ch_names=["Cz", "XYZ1"]), "not in the montage"),
+        (dict(kind="temporal", montage="no_such_cap"), "montage"),
+        (dict(kind="temporal", duration=0.01), "at least 8"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        simulate_epochs(n_epochs=kwargs.pop("n_epochs", 10), **kwargs)

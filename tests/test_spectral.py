@@ -1,0 +1,177 @@
+import matplotlib.pyplot as plt
+import mne
+import numpy as np
+import pytest
+import torch
+from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
+
+from mne_xai import InterpretableCNNClassifier, explain, list_methods
+from mne_xai.explain import explain_spectrum
+from mne_xai.explain.spectral import fold_fourier, from_fourier, to_fourier
+
+
+def _if_registered(method, *values):
+    """A test parameter that is skipped while ``method`` is not registered."""
+    return pytest.param(
+        method,
+        *values,
+        marks=pytest.mark.skipif(
+            method not in list_methods(), reason=f"{method} is not registered"
+        ),
+    )
+
+
+@pytest.mark.parametrize("n_times", [8, 9, 321])
+def test_fourier_packing_is_orthonormal_and_invertible(n_times):
+    signals = np.random.default_rng(0).standard_normal((3, 2, n_times))
+    coefficients = to_fourier(signals)
+    assert coefficients.shape == signals.shape
+    np.testing.assert_allclose(
+        (coefficients**2).sum(-1), (signals**2).sum(-1), rtol=1e-5
+    )
+    restored = from_fourier(torch.from_numpy(coefficients).double(), n_times)
+    np.testing.assert_allclose(restored.numpy(), signals, atol=1e-5)
+    # A pure sinusoid on a bin lands in that bin only, once folded.
+    frequency_bin = 3
+    sinusoid = np.cos(2 * np.pi * frequency_bin * np.arange(n_times) / n_times + 0.4)
+    folded = fold_fourier(to_fourier(sinusoid) ** 2)
+    assert folded.shape == (n_times // 2 + 1,)
+    assert np.argmax(folded) == frequency_bin
+    assert folded[frequency_bin] == pytest.approx(folded.sum(), rel=1e-5)
+
+
+@pytest.fixture
+def few_epochs(imagery_epochs):
+    return imagery_epochs[:6]
+
+
+def test_gradient_is_fourier_transform_of_time_gradient(fitted_eegnet, few_epochs):
+    # x = F^T c with F orthonormal, so d logit / d c = F (d logit / d x): the
+    # composite network's gradient must be the time gradient's coefficients.
+    time_gradient = explain(
+        fitted_eegnet, few_epochs, "saliency", target="true", absolute=False
+    ).get_data()
+    spectrum = explain_spectrum(
+        fitted_eegnet, few_epochs, "saliency", target="true", absolute=False
+    )
+    expected = fold_fourier(to_fourier(time_gradient))
+    np.testing.assert_allclose(
+        spectrum.get_data(), expected, atol=1e-4 * np.abs(expected).max()
+    )
+
+
+def test_outputs_are_mne_spectra(fitted_eegnet, few_epochs):
+    spectrum = explain_spectrum(fitted_eegnet, few_epochs, "saliency")
+    assert isinstance(spectrum, EpochsSpectrumArray)
+    n_times = len(few_epochs.times)
+    np.testing.assert_allclose(
+        spectrum.freqs, np.fft.rfftfreq(n_times, 1 / few_epochs.info["sfreq"])
+    )
+    assert spectrum.get_data().shape == (6, 64, n_times // 2 + 1)
+    assert spectrum.ch_names == few_epochs.ch_names
+    np.testing.assert_array_equal(spectrum.events, few_epochs.events)
+    assert spectrum.event_id == few_epochs.event_id
+    assert len(spectrum["feet"]) == (few_epochs.events[:, 2] == 3).sum()
+
+    average = explain_spectrum(fitted_eegnet, few_epochs, "saliency", average=True)
+    assert isinstance(average, SpectrumArray)
+    np.testing.assert_allclose(
+        average.get_data(), spectrum.get_data().mean(axis=0), rtol=1e-5
+    )
+    fig = average.plot_topomap(bands={"mu": (8, 13), "beta": (13, 30)}, show=False)
+    assert len(fig.axes) >= 2
+    plt.close("all")
+
+
+def test_arrays_without_events(fitted_eegnet, few_epochs):
+    spectrum = explain_spectrum(fitted_eegnet, few_epochs.get_data(), "saliency")
+    assert isinstance(spectrum, EpochsSpectrumArray)
+    assert spectrum.ch_names == fitted_eegnet.info_.ch_names
+    with pytest.raises(ValueError, match='target="true" needs Epochs'):
+        explain_spectrum(fitted_eegnet, few_epochs.get_data(), target="true")
+
+
+@pytest.mark.parametrize("method", [_if_registered("gradient_x_input")])
+def test_relevance_sums_like_the_time_domain(fitted_eegnet, few_epochs, method):
+    # Gradient x input is invariant to the orthogonal change of basis: each
+    # channel's relevance summed over frequencies equals its sum over time.
+    spectrum = explain_spectrum(fitted_eegnet, few_epochs, method, target="true")
+    attribution = explain(fitted_eegnet, few_epochs, method, target="true")
+    np.testing.assert_allclose(
+        spectrum.get_data().sum(-1),
+        attribution.get_data().sum(-1),
+        atol=1e-4 * np.abs(attribution.get_data().sum(-1)).max(),
+    )
+
+
+@pytest.mark.parametrize("baseline_kind", ["mean", "array"])
+@pytest.mark.parametrize("method", [_if_registered("integrated_gradients")])
+def test_baselines_mean_the_same_signal(
+    fitted_eegnet, few_epochs, method, baseline_kind
+):
+    # The baseline is given in the time domain; the total relevance is then the
+    # same logit difference as in time (completeness).
+    baseline = few_epochs.get_data()[-1] if baseline_kind == "array" else baseline_kind
+    # Both domains take the same straight path, so few steps suffice.
+    kwargs = dict(target="true", baseline=baseline, steps=4)
+    spectrum = explain_spectrum(fitted_eegnet, few_epochs[:2], method, **kwargs)
+    attribution = explain(fitted_eegnet, few_epochs[:2], method, **kwargs)
+    totals = attribution.get_data().sum(axis=(1, 2))
+    np.testing.assert_allclose(
+        spectrum.get_data().sum(axis=(1, 2)), totals, atol=1e-3 * np.abs(totals).max()
+    )
+
+
+ALPHA_CHANNELS = ["C3", "C4"]
+
+
+@pytest.fixture(scope="module")
+def alpha_classifier():
+    """Two classes that differ only by a 9-11 Hz oscillation on C3 and C4."""
+    rng = np.random.default_rng(0)
+    names = ["Fz", "C3", "Cz", "C4", "Pz", "O1", "Oz", "O2"]
+    info = mne.create_info(names, 128.0, "eeg")
+    info.set_montage("colin27_1020")
+    n_epochs, n_times = 80, 256
+    times = np.arange(n_times) / info["sfreq"]
+    X = 1e-5 * rng.standard_normal((n_epochs, len(names), n_times))
+    y = np.repeat([0, 1], n_epochs // 2)
+    frequency = rng.uniform(9, 11, (n_epochs, 1))
+    phase = rng.uniform(0, 2 * np.pi, (n_epochs, 1))
+    alpha = 1e-5 * np.sin(2 * np.pi * frequency * times + phase)
+    for channel in ALPHA_CHANNELS:
+        X[y == 1, names.index(channel)] += alpha[y == 1]
+    clf = InterpretableCNNClassifier(
+        info=info, max_epochs=30, random_state=0, verbose=0
+    ).fit(X, y)
+    assert clf.score(X, y) > 0.9
+    return clf, X, y
+
+
+@pytest.mark.parametrize(
+    "method, locates_channels",
+    [("saliency", False), _if_registered("gradient_x_input", True)],
+)
+def test_relevance_peaks_in_the_simulated_band(
+    alpha_classifier, method, locates_channels
+):
+    clf, X, y = alpha_classifier
+    spectrum = explain_spectrum(clf, X[y == 1], method, target=1, average=True)
+    relevance = np.abs(spectrum.get_data())
+    freqs = spectrum.freqs
+    bands = {"delta": (1, 4), "theta": (4, 8), "alpha": (8, 12), "beta": (12, 30)}
+    alpha_rows = [spectrum.ch_names.index(name) for name in ALPHA_CHANNELS]
+    # Mean relevance per frequency bin in each band, on the simulated channels.
+    per_bin = {
+        band: relevance[alpha_rows][:, (freqs >= low) & (freqs < high)].mean()
+        for band, (low, high) in bands.items()
+    }
+    assert max(per_bin, key=per_bin.get) == "alpha"
+    assert per_bin["alpha"] > 3 * max(v for b, v in per_bin.items() if b != "alpha")
+    if locates_channels:
+        # A gradient shows where the network is sensitive, including noise
+        # channels it weighs; multiplied by the input it shows where the
+        # evidence was, which is on the simulated channels.
+        in_alpha = relevance[:, (freqs >= 8) & (freqs < 12)].sum(axis=1)
+        top_two = np.argsort(in_alpha)[-2:]
+        assert sorted(top_two) == sorted(alpha_rows)

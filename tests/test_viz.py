@@ -1,0 +1,130 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from mne_xai import explain, list_methods
+from mne_xai.explain import explain_spectrum
+from mne_xai.viz import (
+    plot_attribution_joint,
+    plot_band_topomaps,
+    plot_class_topomaps,
+    plot_method_comparison,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def few_epochs(imagery_epochs):
+    return imagery_epochs[:8]
+
+
+@pytest.fixture
+def attribution(fitted_eegnet, few_epochs):
+    return explain(fitted_eegnet, few_epochs, "saliency", target="true")
+
+
+def _colorbar_limits(fig, n_maps):
+    """(min, max) of each colorbar, which come after the topomap axes."""
+    return [ax.get_ylim() for ax in fig.axes[n_maps:]]
+
+
+def test_class_topomaps_one_map_per_class(attribution):
+    fig = plot_class_topomaps(attribution, units="logit/V", show=False)
+    assert isinstance(fig, Figure)
+    assert [ax.get_title() for ax in fig.axes[:2]] == list(attribution.event_id)
+    assert len(fig.axes) == 3
+    colorbar = fig.axes[2]
+    assert colorbar.get_ylabel() == "logit/V"
+    # Both classes share one scale, which reaches the larger class's maximum.
+    importance = np.abs(attribution.get_data()).sum(-1)
+    codes = attribution.events[:, 2]
+    largest = max(importance[codes == code].mean(0).max() for code in (2, 3))
+    assert colorbar.get_ylim() == pytest.approx((0, largest), rel=1e-5)
+
+
+def test_class_topomaps_of_an_evoked(fitted_eegnet, few_epochs):
+    evoked = explain(fitted_eegnet, few_epochs, "saliency", absolute=False).average()
+    fig = plot_class_topomaps(evoked, absolute=False, show=False)
+    assert len(fig.axes) == 2
+    low, high = fig.axes[1].get_ylim()
+    assert low == pytest.approx(-high)  # signed maps get a symmetric scale
+
+
+def _methods():
+    return [m for m in ("saliency", "gradient_x_input") if m in list_methods()]
+
+
+@pytest.mark.parametrize("windows", [None, [(0.5, 1.5), (1.5, 2.5)]])
+def test_method_comparison_grid(fitted_eegnet, few_epochs, windows):
+    methods = _methods()
+    if windows is None:
+        column_titles = list(few_epochs.event_id)
+    else:
+        column_titles = ["0.5-1.5 s", "1.5-2.5 s"]
+    fig = plot_method_comparison(
+        fitted_eegnet, few_epochs, methods, windows=windows, show=False, verbose=False
+    )
+    n_maps = len(methods) * len(column_titles)
+    assert len(fig.axes) == n_maps + len(methods)  # one colorbar per row
+    assert [ax.get_title() for ax in fig.axes[: len(column_titles)]] == column_titles
+    row_labels = [fig.axes[row * len(column_titles)].texts[0] for row in range(2)][
+        : len(methods)
+    ]
+    assert [text.get_text() for text in row_labels] == methods
+    # Normalized rows: each colour scale ends at 1.
+    for limits in _colorbar_limits(fig, n_maps):
+        assert limits == pytest.approx((0, 1))
+
+
+def test_method_comparison_true_units(fitted_eegnet, few_epochs):
+    fig = plot_method_comparison(
+        fitted_eegnet,
+        few_epochs,
+        ["saliency"],
+        normalize=False,
+        show=False,
+        verbose=False,
+    )
+    assert _colorbar_limits(fig, 2)[0][1] > 1  # logit per volt: large numbers
+
+
+@pytest.mark.parametrize(
+    "methods, error, match",
+    [([], ValueError, "methods is empty"), (["nonsense"], ValueError, "method")],
+)
+def test_method_comparison_errors(fitted_eegnet, few_epochs, methods, error, match):
+    with pytest.raises(error, match=match):
+        plot_method_comparison(fitted_eegnet, few_epochs, methods, show=False)
+
+
+def test_joint_plot_in_true_units(attribution):
+    fig = plot_attribution_joint(
+        attribution["feet"].average(), units="logit/V", show=False
+    )
+    (butterfly,) = [ax for ax in fig.axes if "logit/V" in ax.get_ylabel()]
+    # scalings=1: the axis shows the values themselves, not microvolts.
+    data = attribution["feet"].average().data
+    assert butterfly.get_ylim()[1] == pytest.approx(data.max(), rel=0.2)
+
+
+def test_band_topomaps(fitted_eegnet, few_epochs):
+    spectrum = explain_spectrum(fitted_eegnet, few_epochs, "saliency")
+    bands = {"mu": (8, 13), "beta": (13, 30)}
+    fig = plot_band_topomaps(spectrum, bands, units="logit/V", show=False)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["mu", "beta"]
+    assert len(fig.axes) == 3
+    relevance = spectrum.average().get_data()
+    freqs = spectrum.freqs
+    largest = max(
+        relevance[:, (freqs >= low) & (freqs <= high)].sum(1).max()
+        for low, high in bands.values()
+    )
+    assert fig.axes[2].get_ylim()[1] == pytest.approx(largest, rel=1e-5)
+    with pytest.raises(ValueError, match="holds no frequency"):
+        plot_band_topomaps(spectrum, {"ultra": (100, 200)}, show=False)
