@@ -149,7 +149,7 @@ def main():
     running, adapted = scores["test_running"], scores["test_adapted"]
     elapsed = time.perf_counter() - start
 
-    test_subjects = [subjects[test][0] for _, test in cv.split(groups=subjects)]
+    test_subjects = [subjects[test][0] for _, test in cv.split(labels, groups=subjects)]
     # Chance is the majority-class share of each held-out subject.
     chance = np.array(
         [

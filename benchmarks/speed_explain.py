@@ -9,8 +9,8 @@ Run (real data through MNE_DATA)::
 
     OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/speed_explain.py
 
-Timings are medians of ``--repeats`` runs after one warm-up run, on
-``--threads`` torch threads. Both sides get the same chunking where captum
+Timings are medians of ``--repeats`` runs after one warm-up run, ours, captum's
+and the forward pass taking turns, on ``--threads`` torch threads. Both sides get the same chunking where captum
 offers it (``internal_batch_size``, ``nt_samples_batch_size``), so they use
 about the same memory. ``target="true"`` gives both sides the same targets; a
 last row shows what ``target=None`` (predicted class) adds.
@@ -59,7 +59,7 @@ def captum_methods(module, inputs, target, shap_baselines):
             nt_type="smoothgrad",
             nt_samples=SMOOTHGRAD_SAMPLES,
             nt_samples_batch_size=1,
-            stdevs=NOISE_LEVEL * float(inputs.std()),
+            stdevs=NOISE_LEVEL * float(inputs.detach().std()),
             target=target,
         ),
         "gradient_shap": lambda: ca.GradientShap(module).attribute(
@@ -88,15 +88,21 @@ def captum_methods(module, inputs, target, shap_baselines):
     }
 
 
-def median_time(function, repeats):
-    """Median wall time of ``function()`` over ``repeats`` runs, after a warm-up."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def interleaved_medians(functions, repeats):
+    """Median wall time of each function, run in turn so that they share the load.
+
+    Each function runs once to warm up, then ``repeats`` rounds run every
+    function once; on a busy machine this keeps the ratios fair.
+    """
+    for function in functions.values():
         function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def speed_table(args):
@@ -119,41 +125,43 @@ def speed_table(args):
         with torch.no_grad():
             module(inputs)
 
-    forward_time = median_time(forward, args.repeats)
     print(
-        f"{n} epochs per batch, {torch.get_num_threads()} thread(s), "
-        f"median of {args.repeats}; forward pass: {n / forward_time:.0f} epochs/s\n"
+        f"{n} epochs in one batch, {torch.get_num_threads()} torch thread(s), "
+        f"medians of {args.repeats} interleaved runs; 'forward passes' is the time "
+        "of ours over that of a plain forward pass of the batch\n"
     )
     header = (
-        f"{'method':<22}{'ours ep/s':>11}{'captum ep/s':>13}"
+        f"{'method':<26}{'ours ep/s':>10}{'captum ep/s':>13}"
         f"{'ours/captum':>13}{'forward passes':>16}"
     )
     print(header)
     print("-" * len(header))
-    rows = [(name, dict(target="true")) for name in list_methods()]
-    rows.append(("saliency", dict(target=None)))
-    for name, kwargs in rows:
-        params = dict(kwargs)
+    rows = [(name, "true") for name in list_methods()]
+    rows.append(("saliency", None))
+    for name, target_kind in rows:
+        params = dict(target=target_kind)
         if name == "deeplift_shap":
             params["baseline"] = shap_baselines
-        label = name if kwargs["target"] == "true" else f"{name} (target=None)"
+        label = name if target_kind else f"{name} (target=None)"
 
         def ours(name=name, params=params):
             explain(estimator, batch, name, batch_size=n, verbose=False, **params)
 
+        functions = dict(ours=ours, forward=forward)
+        if name in captum and target_kind:
+            functions["captum"] = captum[name]
         try:
-            ours_time = median_time(ours, args.repeats)
+            medians = interleaved_medians(functions, args.repeats)
         except Exception as error:  # report and go on: one method must not stop all
-            print(f"{label:<22}  failed: {type(error).__name__}: {error}"[:120])
+            print(f"{label:<26}failed: {type(error).__name__}: {error}"[:120])
             continue
         captum_cell, ratio_cell = "-", "-"
-        if name in captum and kwargs["target"] == "true":
-            captum_time = median_time(captum[name], args.repeats)
-            captum_cell = f"{n / captum_time:.1f}"
-            ratio_cell = f"{ours_time / captum_time:.2f}"
+        if "captum" in medians:
+            captum_cell = f"{n / medians['captum']:.1f}"
+            ratio_cell = f"{medians['ours'] / medians['captum']:.2f}"
         print(
-            f"{label:<22}{n / ours_time:>11.1f}{captum_cell:>13}{ratio_cell:>13}"
-            f"{ours_time / forward_time:>16.1f}"
+            f"{label:<26}{n / medians['ours']:>10.1f}{captum_cell:>13}"
+            f"{ratio_cell:>13}{medians['ours'] / medians['forward']:>16.1f}"
         )
 
 
@@ -197,7 +205,7 @@ def memory_table(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-epochs", type=int, default=16, help="epochs per batch")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--memory-channels", type=int, default=8)
     parser.add_argument("--skip-memory", action="store_true")

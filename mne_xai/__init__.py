@@ -1,5 +1,6 @@
 """mne_xai: explainable deep learning on EEG, built on MNE-Python."""
 
+from . import datasets, evaluate, models, simulation
 from .estimators import EEGNetClassifier, InterpretableCNNClassifier
 from .explain import explain, list_methods
 
@@ -9,6 +10,10 @@ __all__ = [
     "EEGNetClassifier",
     "InterpretableCNNClassifier",
     "__version__",
+    "datasets",
+    "evaluate",
     "explain",
     "list_methods",
+    "models",
+    "simulation",
 ]

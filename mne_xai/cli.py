@@ -3,6 +3,7 @@
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -82,7 +83,49 @@ def demo(args):
         print(f"{name:<26} {scores.mean():>7.3f} ± {scores.std():.3f} {seconds:>9.1f}")
     print(f"{'chance (majority class)':<26} {chance:>7.3f}")
     print(f"\n{args.n_splits} shuffle splits, 20% test, random_state=42.")
+
+    print("\nExplaining EEGNet trained on all epochs:", flush=True)
+    eegnet = EEGNetClassifier(**network_params).fit(net_epochs)
+    _save_explanations(eegnet, net_epochs, args.output)
     return 0
+
+
+def _save_explanations(estimator, epochs, output):
+    """Save class topomaps, a joint plot, a method comparison and band maps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .explain import explain, explain_spectrum
+    from .viz import (
+        plot_attribution_joint,
+        plot_band_topomaps,
+        plot_class_topomaps,
+        plot_method_comparison,
+    )
+
+    output.mkdir(parents=True, exist_ok=True)
+    deeplift = explain(estimator, epochs, "deeplift", target="true", verbose=True)
+    spectrum = explain_spectrum(
+        estimator, epochs, "gradient_x_input", target="true", average=True
+    )
+    methods = ["saliency", "gradient_x_input", "integrated_gradients", "deeplift"]
+    methods += ["lrp_epsilon", "guided_backprop", "guided_grad_cam"]
+    figures = {
+        "deeplift_class_topomaps.png": plot_class_topomaps(deeplift, show=False),
+        "deeplift_joint.png": plot_attribution_joint(
+            deeplift.average(), title="DeepLIFT, true class", show=False
+        ),
+        "method_comparison.png": plot_method_comparison(
+            estimator, epochs, methods, show=False
+        ),
+        "spectral_relevance_bands.png": plot_band_topomaps(spectrum, show=False),
+    }
+    for name, figure in figures.items():
+        figure.savefig(output / name, dpi=120)
+        plt.close(figure)
+        print(f"  saved {output / name}")
 
 
 def main(argv=None):
@@ -102,6 +145,12 @@ def main(argv=None):
     )
     demo_parser.add_argument(
         "--max-epochs", type=int, default=60, help="training epochs of the networks"
+    )
+    demo_parser.add_argument(
+        "--output",
+        type=Path,
+        default=Path("mne_xai_output"),
+        help="folder for the figures (created if needed)",
     )
     args = parser.parse_args(argv)
     return {"demo": demo}[args.command](args)

@@ -113,18 +113,18 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return data, info, events, epochs_list[0].tmin
 
     def _window_starts(self, n_times, sfreq, first_time):
+        samples = {}
         for name in ("window_length", "window_step"):
             value = getattr(self, name)
             _validate_type(value, "numeric", name)
             if not value > 0:
                 raise ValueError(f"{name} must be positive, got {value}.")
-        window_samples = int(round(self.window_length * sfreq))
-        step = int(round(self.window_step * sfreq))
-        if step < 1:
-            raise ValueError(
-                f"window_step={self.window_step} s is shorter than one sample at "
-                f"{sfreq:g} Hz."
-            )
+            samples[name] = int(round(value * sfreq))
+            if samples[name] < 1:
+                raise ValueError(
+                    f"{name}={value} s is shorter than one sample at {sfreq:g} Hz."
+                )
+        window_samples, step = samples["window_length"], samples["window_step"]
         last_time = first_time + (n_times - 1) / sfreq
         tmin = first_time if self.tmin is None else self.tmin
         tmax = last_time if self.tmax is None else self.tmax

@@ -149,6 +149,7 @@ def test_cross_val_score_and_pickle():
         (dict(sfreq=SFREQ, tmax=1.5), dict(), "must lie within the epochs"),
         (dict(sfreq=SFREQ, window_step=0.001), dict(), "shorter than one sample"),
         (dict(sfreq=SFREQ, window_length=-1.0), dict(), "window_length must be"),
+        (dict(sfreq=SFREQ, window_length=0.001), dict(), "shorter than one sample"),
         (dict(sfreq=SFREQ), dict(y=None), "y is required"),
         (dict(sfreq=SFREQ), dict(y=[0, 1]), "one label per epoch"),
     ],

@@ -100,7 +100,7 @@ def test_deeplift_applies_rescale_rule_at_elu():
 )
 @pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
 def test_matches_captum_called_directly(fitted_icnn, method, captum_class, params):
-    """Our chunked evaluation gives what captum gives in one piece."""
+    """Evaluating one path point per pass gives what captum gives in one piece."""
     module = fitted_icnn.module_.eval()
     inputs = torch.randn(5, fitted_icnn.n_channels_, fitted_icnn.n_times_) * 1e-5
     baseline = torch.as_tensor(fitted_icnn.data_mean_)[None]
@@ -117,7 +117,7 @@ def test_matches_captum_called_directly(fitted_icnn, method, captum_class, param
 
 @pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
 def test_deeplift_shap_chunks_baselines_like_captum():
-    """Baselines evaluated a chunk at a time average to captum's DeepLiftShap."""
+    """DeepLIFT averaged over baselines, one per pass, is captum's DeepLiftShap."""
     torch.manual_seed(0)
     module = nn.Sequential(
         nn.Flatten(),
@@ -127,10 +127,9 @@ def test_deeplift_shap_chunks_baselines_like_captum():
         nn.ReLU(),
         nn.Linear(5, 2),
     ).eval()
-    # A batch of 40 evaluates one baseline per pass, so 3 baselines take 3.
-    inputs = torch.randn(40, 3, 4)
+    inputs = torch.randn(6, 3, 4)
     baselines = torch.randn(3, 3, 4)
-    target = torch.arange(40) % 2
+    target = torch.arange(6) % 2
     ours = get_method("deeplift_shap")(module).attribute(
         inputs.clone().requires_grad_(), target, baseline=baselines
     )

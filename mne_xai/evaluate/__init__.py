@@ -1,5 +1,12 @@
 """Measures of how far attribution maps can be trusted."""
 
+from .faithfulness import (
+    channel_perturbation_test,
+    deletion_curve,
+    deletion_test,
+    insertion_curve,
+    perturbation_test,
+)
 from .localization import (
     cosine_similarity,
     localization_scores,
@@ -11,6 +18,15 @@ from .localization import (
     spectral_precision,
     temporal_precision,
     top_k_precision,
+)
+from .sanity import (
+    SanityCheckResult,
+    data_randomization_check,
+    map_similarity,
+    parameter_randomization_check,
+    plot_sanity_check,
+    structural_similarity,
+    target_randomization_check,
 )
 
 __all__ = [
@@ -24,4 +40,20 @@ __all__ = [
     "spectral_precision",
     "temporal_precision",
     "top_k_precision",
+]
+__all__ += [
+    "channel_perturbation_test",
+    "deletion_curve",
+    "deletion_test",
+    "insertion_curve",
+    "perturbation_test",
+]
+__all__ += [
+    "SanityCheckResult",
+    "data_randomization_check",
+    "map_similarity",
+    "parameter_randomization_check",
+    "plot_sanity_check",
+    "structural_similarity",
+    "target_randomization_check",
 ]

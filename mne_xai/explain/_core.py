@@ -2,6 +2,7 @@
 
 import copy
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import mne
 import numpy as np
@@ -212,7 +213,89 @@ def explain(
     statistics, no dropout), so an epoch's attribution does not depend on the
     other epochs in its batch. Methods explain the class logit, not a softmax.
     """
+    request = prepare_request(
+        estimator,
+        epochs,
+        method,
+        target=target,
+        batch_size=batch_size,
+        device=device,
+        params=params,
+    )
     _validate_type(average, bool, "average")
+    module = _module_on(estimator, request.device)
+    batches = iter_batches(epochs, batch_size)
+    result = run_method(
+        module, batches, request, average=average, random_state=random_state
+    )
+    template = request.template
+    if average:
+        return mne.EvokedArray(
+            result,
+            template["info"],
+            tmin=template["tmin"],
+            comment=f"{method} ({request.description})",
+            nave=request.shape[0],
+            verbose=False,
+        )
+    return mne.EpochsArray(
+        result,
+        template["info"],
+        events=template["events"],
+        tmin=template["tmin"],
+        event_id=template["event_id"],
+        metadata=template["metadata"],
+        baseline=None,
+        proj=False,
+        verbose=False,
+    )
+
+
+@dataclass
+class Request:
+    """A checked request to explain data with a method, ready for :func:`run_method`.
+
+    Attributes
+    ----------
+    method_class : subclass of AttributionMethod
+        The method.
+    params : dict
+        Its parameters, with ``baseline`` resolved to a tensor on ``device``.
+    shape : tuple of int
+        ``(n_epochs, n_channels, n_times)`` of the data.
+    template : dict
+        Info, events, event_id, tmin and metadata for MNE outputs.
+    target_index : ndarray of int64 | None
+        Class index per epoch, or None to explain the predicted class.
+    description : str
+        What is explained, for comments and logs.
+    device : torch.device
+        Where to compute.
+    batch_size : int
+        Number of epochs per batch.
+    """
+
+    method_class: type
+    params: dict
+    shape: tuple
+    template: dict
+    target_index: np.ndarray | None
+    description: str
+    device: torch.device
+    batch_size: int
+
+
+def prepare_request(estimator, epochs, method, *, target, batch_size, device, params):
+    """Check a request to explain ``epochs``; resolve its targets and baseline.
+
+    The single place where method names, parameters, targets, baselines and the
+    data are validated, shared by :func:`explain` and the functions built on it.
+
+    Returns
+    -------
+    request : Request
+        Everything :func:`run_method` needs.
+    """
     _validate_type(batch_size, "int-like", "batch_size")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
@@ -230,55 +313,71 @@ def explain(
         estimator, target, shape[0], events, template["event_id"]
     )
     device = torch.device(device if device is not None else estimator.device)
+    params = dict(params)
     if "baseline" in allowed:
         params["baseline"] = _resolve_baseline(
             estimator, params.get("baseline", allowed["baseline"]), device
         )
-    module = _module_on(estimator, device)
+    return Request(
+        method_class,
+        params,
+        shape,
+        template,
+        target_index,
+        description,
+        device,
+        int(batch_size),
+    )
 
-    logger.info(f"Explaining {shape[0]} epochs with {method} ({description}).")
-    total = torch.zeros(shape[1:], dtype=torch.float64, device=device)
-    per_epoch = None if average else np.empty(shape, np.float64)
+
+def run_method(module, batches, request, *, average, random_state):
+    """Run a method over batches: the one loop every attribution goes through.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network on ``request.device``; it is put in evaluation mode.
+    batches : iterable of ndarray, shape (batch, n_channels, n_times)
+        Consecutive batches of the data, as the network takes them.
+    request : Request
+        From :func:`prepare_request`.
+    average : bool
+        Return the mean over epochs (streamed) instead of every epoch.
+    random_state : int | None
+        Seed for stochastic methods.
+
+    Returns
+    -------
+    attribution : ndarray of float64
+        Shape ``(n_epochs, n_channels, n_times)``, or ``(n_channels, n_times)``
+        with ``average=True``.
+    """
+    n_epochs = request.shape[0]
+    name = request.method_class.name
+    logger.info(f"Explaining {n_epochs} epochs with {name} ({request.description}).")
+    total = torch.zeros(request.shape[1:], dtype=torch.float64, device=request.device)
+    per_epoch = None if average else np.empty(request.shape, np.float64)
     start = 0
     with (
         _evaluation_mode(module),
-        _seeded(random_state, device, method_class.stochastic),
+        _seeded(random_state, request.device, request.method_class.stochastic),
     ):
-        explainer = method_class(module)
-        batches = iter_batches(epochs, batch_size)
-        n_batches = -(-shape[0] // batch_size)
-        for batch in ProgressBar(batches, max_value=n_batches, mesg=method):
-            inputs = torch.from_numpy(batch).to(device).requires_grad_()
+        explainer = request.method_class(module)
+        n_batches = -(-n_epochs // request.batch_size)
+        for batch in ProgressBar(batches, max_value=n_batches, mesg=name):
+            inputs = torch.from_numpy(batch).to(request.device).requires_grad_()
             stop = start + len(inputs)
-            if target_index is None:
+            if request.target_index is None:
                 with torch.no_grad():
-                    target_batch = module(inputs).argmax(dim=1)
+                    target = module(inputs).argmax(dim=1)
             else:
-                target_batch = torch.from_numpy(target_index[start:stop]).to(device)
-            attribution = explainer.attribute(inputs, target_batch, **params).detach()
+                target = torch.from_numpy(request.target_index[start:stop])
+                target = target.to(request.device)
+            attribution = explainer.attribute(inputs, target, **request.params)
+            attribution = attribution.detach()
             if average:
                 total += attribution.sum(dim=0, dtype=torch.float64)
             else:
                 per_epoch[start:stop] = attribution.cpu().numpy()
             start = stop
-
-    if average:
-        return mne.EvokedArray(
-            (total / shape[0]).cpu().numpy(),
-            template["info"],
-            tmin=template["tmin"],
-            comment=f"{method} ({description})",
-            nave=shape[0],
-            verbose=False,
-        )
-    return mne.EpochsArray(
-        per_epoch,
-        template["info"],
-        events=template["events"],
-        tmin=template["tmin"],
-        event_id=template["event_id"],
-        metadata=template["metadata"],
-        baseline=None,
-        proj=False,
-        verbose=False,
-    )
+    return (total / n_epochs).cpu().numpy() if average else per_epoch

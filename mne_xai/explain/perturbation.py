@@ -5,10 +5,10 @@ from captum.attr import FeatureAblation as _CaptumFeatureAblation
 from mne.utils import _check_option, _validate_type
 
 from ._registry import AttributionMethod, register_method
-from .gradient import single_baseline, variants_per_pass
+from .gradient import _single_baseline
 
 
-def occlusion_groups(n_channels, n_times, mode, window):
+def _occlusion_groups(n_channels, n_times, mode, window):
     """Label each (channel, time) sample with the patch it is occluded with.
 
     Parameters
@@ -85,14 +85,13 @@ class Occlusion(AttributionMethod):
             raise ValueError(
                 f"window must be a positive number of samples, got {window}."
             )
-        baseline = single_baseline(baseline, self.name)
-        groups = occlusion_groups(*inputs.shape[1:], mode, int(window))
+        baseline = _single_baseline(baseline, self.name)
+        groups = _occlusion_groups(*inputs.shape[1:], mode, int(window))
         return _CaptumFeatureAblation(self.module).attribute(
             inputs,
             baselines=baseline,
             target=target,
             feature_mask=groups.to(inputs.device).unsqueeze(0),
-            perturbations_per_eval=variants_per_pass(len(inputs)),
         )
 
 

@@ -1,14 +1,13 @@
 """Frequency-resolved relevance: attribution to the input's Fourier coefficients."""
 
-import mne
 import numpy as np
 import torch
 from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
-from mne.utils import verbose
+from mne.utils import _validate_type, verbose
 from torch import nn
 
-from .._convert import epochs_to_array
-from ._core import _output_template, explain
+from .._convert import iter_batches
+from ._core import _module_on, prepare_request, run_method
 
 
 def _fourier_weights(n_times):
@@ -120,43 +119,6 @@ class FourierInput(nn.Module):
         return self.module(from_fourier(coefficients, self.n_times))
 
 
-class _FourierView:
-    """The estimator as :func:`mne_xai.explain` sees it when inputs are coefficients.
-
-    Its network is :class:`FourierInput` and its mean training epoch is in
-    coefficients, so ``baseline="mean"`` means the same signal as in the time
-    domain. Everything else that ``explain`` reads comes from the estimator;
-    other attributes raise, so that a change in ``explain`` cannot silently use
-    the time-domain estimator on coefficients.
-    """
-
-    _from_estimator = frozenset(
-        {
-            "_check_prediction_input",
-            "_sfreq",
-            "classes_",
-            "device",
-            "info_",
-            "n_channels_",
-            "n_times_",
-        }
-    )
-
-    def __init__(self, estimator):
-        self._estimator = estimator
-        self.module_ = FourierInput(estimator.module_, estimator.n_times_)
-        self.data_mean_ = to_fourier(estimator.data_mean_)
-
-    def __getattr__(self, name):
-        if name in self._from_estimator:
-            return getattr(self._estimator, name)
-        raise AttributeError(
-            f"The Fourier view of {type(self._estimator).__name__} does not provide "
-            f"{name!r}; explain_spectrum must be taught what it means for "
-            "coefficients."
-        )
-
-
 @verbose
 def explain_spectrum(
     estimator,
@@ -236,45 +198,39 @@ def explain_spectrum(
     :func:`mne_xai.viz.plot_band_topomaps` for maps in the true unit, and
     ``agg_fun=np.sum`` for the relevance of a band.
 
-    The Fourier coefficients of all epochs are computed before explaining
-    them, so memory grows with the number of epochs (as much as the data).
+    Coefficients are computed batch by batch, so memory grows with
+    ``batch_size``, as for :func:`mne_xai.explain`.
 
     References
     ----------
     .. footbibliography::
     """
-    shape, _, _ = estimator._check_prediction_input(epochs)
-    template = _output_template(estimator, epochs, shape)
-    coefficients = to_fourier(epochs_to_array(epochs)[0])
-    if template["events"] is None:
-        fourier_epochs = coefficients
-    else:
-        fourier_epochs = mne.EpochsArray(
-            coefficients,
-            template["info"],
-            events=template["events"],
-            tmin=template["tmin"],
-            event_id=template["event_id"],
-            baseline=None,
-            proj=False,
-            verbose=False,
-        )
-    baseline = params.get("baseline")
-    if baseline is not None and not isinstance(baseline, str):
-        params["baseline"] = to_fourier(np.asarray(baseline, dtype=np.float64))
-    attribution = explain(
-        _FourierView(estimator),
-        fourier_epochs,
+    _validate_type(average, bool, "average")
+    request = prepare_request(
+        estimator,
+        epochs,
         method,
         target=target,
-        average=average,
         batch_size=batch_size,
         device=device,
-        random_state=random_state,
-        **params,
+        params=params,
     )
-    relevance = fold_fourier(attribution.get_data())
-    freqs = np.fft.rfftfreq(shape[2], 1.0 / template["info"]["sfreq"])
+    baseline = request.params.get("baseline")
+    if baseline is not None:
+        # Baselines are resolved in time, like the data; the network now reads
+        # their coefficients.
+        request.params["baseline"] = torch.from_numpy(
+            to_fourier(baseline.cpu().numpy())
+        ).to(request.device)
+    n_times = request.shape[2]
+    module = FourierInput(_module_on(estimator, request.device), n_times)
+    batches = (to_fourier(batch) for batch in iter_batches(epochs, batch_size))
+    attribution = run_method(
+        module, batches, request, average=average, random_state=random_state
+    )
+    template = request.template
+    relevance = fold_fourier(attribution)
+    freqs = np.fft.rfftfreq(n_times, 1.0 / template["info"]["sfreq"])
     if average:
         return SpectrumArray(relevance, template["info"], freqs, verbose=False)
     spectrum = EpochsSpectrumArray(

@@ -1,0 +1,201 @@
+"""Speed of the faithfulness measures of ``mne_xai.evaluate``.
+
+1. A 64-step deletion curve on EEGBCI (64 channels, 2 s at 160 Hz) with
+   EEGNet, in epochs per second, beside quantus's ``PixelFlipping`` on the same
+   module, data, attributions and baseline (zeros) when quantus is installed.
+2. Cui et al.'s perturbation test (5 patch lengths x 100 patches, plus one
+   perturbation per channel) on their input size (30 channels, 3 s at 128 Hz)
+   with EEGNet and InterpretableCNN, in seconds per epoch, beside their
+   published 4.1 s and 0.18 s and beside an in-run re-implementation of their
+   loop (one forward pass per perturbed epoch).
+
+Run (real data through MNE_DATA)::
+
+    OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/speed_evaluate.py
+
+Timings are medians of ``--repeats`` runs after one warm-up run (which also
+measures each network's first block once), on ``--threads`` torch threads.
+"""
+
+import argparse
+import statistics
+import time
+import warnings
+
+import mne
+import numpy as np
+import torch
+
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain
+from mne_xai.datasets import load_eegbci
+from mne_xai.evaluate.faithfulness import (
+    channel_perturbation_test,
+    deletion_curve,
+    perturbation_test,
+)
+
+N_STEPS = 64
+CUI_SECONDS_PER_EPOCH = {"EEGNet": 4.1, "InterpretableCNN": 0.18}
+CUI_SHAPE = (30, 384, 128.0)  # channels, samples, Hz
+PATCH_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5)
+N_PATCHES = 100
+
+
+def median_seconds(function, repeats):
+    function()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def quantus_pixel_flipping(module, data, attribution, target):
+    try:
+        import quantus
+    except ImportError:
+        return None
+    n_features = data[0].size
+    metric = quantus.PixelFlipping(
+        features_in_step=-(-n_features // N_STEPS),
+        perturb_baseline="black",
+        normalise=False,
+        abs=False,
+        disable_warnings=True,
+    )
+    return lambda: metric(
+        model=module,
+        x_batch=data,
+        y_batch=target,
+        a_batch=attribution,
+        device="cpu",
+        batch_size=64,
+        channel_first=True,
+        softmax=False,
+    )
+
+
+def cui_loop(module, data, attribution, target):
+    """Cui et al.'s perturbation test, one forward pass per perturbed epoch."""
+    rng = np.random.default_rng(0)
+    n_channels, n_times = data.shape[1:]
+    with torch.inference_mode():
+        for epoch, maps, label in zip(data, attribution, target, strict=True):
+            epoch = torch.from_numpy(epoch)[None]
+            score = module(epoch)[0, label]
+            for fraction in PATCH_FRACTIONS:
+                half = int(round(fraction * n_times / 2))
+                for _ in range(N_PATCHES):
+                    channel = rng.integers(n_channels)
+                    start = rng.integers(n_times - 2 * half)
+                    perturbed = epoch.clone()
+                    perturbed[0, channel, start : start + 2 * half] = 0
+                    _ = maps[channel, start : start + 2 * half].sum()
+                    _ = score - module(perturbed)[0, label]
+            for channel in range(n_channels):
+                perturbed = epoch.clone()
+                perturbed[0, channel] = 0
+                _ = score - module(perturbed)[0, label]
+
+
+def deletion_benchmark(args):
+    epochs = load_eegbci(1, "hands_vs_feet", verbose=False).crop(0.5, 2.5)
+    estimator = EEGNetClassifier(max_epochs=2, random_state=0, verbose=0).fit(epochs)
+    attribution = explain(estimator, epochs, "gradient_x_input", verbose=False)
+    n_epochs = len(epochs)
+    ours = median_seconds(
+        lambda: deletion_curve(
+            estimator, epochs, attribution=attribution, n_steps=N_STEPS, verbose=False
+        ),
+        args.repeats,
+    )
+    rows = [("mne_xai deletion_curve", n_epochs / ours)]
+    module = estimator.module_.eval()
+    data = epochs.get_data().astype(np.float32)
+    target = estimator.decision_function(epochs).argmax(axis=1)
+    quantus_run = quantus_pixel_flipping(
+        module, data, attribution.get_data().astype(np.float32), target
+    )
+    if quantus_run is None:
+        print("quantus is not installed: `pip install quantus` to compare.")
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            seconds = median_seconds(quantus_run, args.repeats)
+        rows.append(("quantus PixelFlipping", n_epochs / seconds))
+    print(
+        f"\n{N_STEPS}-step deletion curve, EEGBCI {data.shape[1]} ch x "
+        f"{data.shape[2]} samples, EEGNet, {n_epochs} epochs"
+    )
+    print(f"{'':28s}{'epochs/s':>10s}{'ratio':>8s}")
+    for name, rate in rows:
+        print(f"{name:28s}{rate:10.1f}{rows[0][1] / rate:8.1f}")
+
+
+def perturbation_benchmark(args):
+    n_channels, n_times, sfreq = CUI_SHAPE
+    info = mne.create_info(n_channels, sfreq, "eeg")
+    rng = np.random.default_rng(0)
+    data = (rng.standard_normal((args.n_epochs, n_channels, n_times)) * 1e-5).astype(
+        np.float32
+    )
+    labels = np.tile([0, 1], args.n_epochs // 2 + 1)[: args.n_epochs]
+    print(
+        f"\nPerturbation test (5 x {N_PATCHES} patches + {n_channels} channels), "
+        f"{n_channels} ch x {n_times} samples, s per epoch"
+    )
+    print(
+        f"{'':18s}{'ours':>8s}{'Cui loop':>10s}{'ratio':>8s}{'Cui paper':>11s}{'ratio':>8s}"
+    )
+    for name, classifier in (
+        ("EEGNet", EEGNetClassifier),
+        ("InterpretableCNN", InterpretableCNNClassifier),
+    ):
+        estimator = classifier(max_epochs=1, random_state=0, verbose=0, info=info)
+        estimator.fit(data, labels)
+        ours, loop = perturbation_seconds(estimator, data, args)
+        paper = CUI_SECONDS_PER_EPOCH[name]
+        print(
+            f"{name:18s}{ours:8.4f}{loop:10.3f}{loop / ours:8.1f}"
+            f"{paper:11.2f}{paper / ours:8.1f}"
+        )
+
+
+def perturbation_seconds(estimator, data, args):
+    """Seconds per epoch of ours and of Cui et al.'s loop."""
+    attribution = explain(estimator, data, "gradient_x_input", verbose=False)
+
+    def ours():
+        perturbation_test(
+            estimator, data, attribution=attribution, random_state=0, verbose=False
+        )
+        channel_perturbation_test(
+            estimator, data, attribution=attribution, verbose=False
+        )
+
+    seconds = median_seconds(ours, args.repeats) / len(data)
+    module = estimator.module_.eval()
+    target = estimator.decision_function(data).argmax(axis=1)
+    maps = attribution.get_data()
+    n_loop = args.n_loop_epochs
+    loop = median_seconds(
+        lambda: cui_loop(module, data[:n_loop], maps[:n_loop], target[:n_loop]), 1
+    )
+    return seconds, loop / n_loop
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--n-epochs", type=int, default=32)
+    parser.add_argument("--n-loop-epochs", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    deletion_benchmark(args)
+    perturbation_benchmark(args)
+
+
+if __name__ == "__main__":
+    main()

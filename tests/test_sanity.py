@@ -1,0 +1,375 @@
+"""Sanity checks (Adebayo et al. 2018): maps must change with the model and target."""
+
+import copy
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from scipy.stats import pearsonr, spearmanr  # noqa: E402
+from skorch.exceptions import NotInitializedError  # noqa: E402
+from torch import nn  # noqa: E402
+
+from mne_xai import EEGNetClassifier, explain  # noqa: E402
+from mne_xai.evaluate import (  # noqa: E402
+    SanityCheckResult,
+    data_randomization_check,
+    map_similarity,
+    parameter_randomization_check,
+    plot_sanity_check,
+    structural_similarity,
+    target_randomization_check,
+)
+from mne_xai.evaluate.sanity import SIMILARITY_METRICS  # noqa: E402
+from mne_xai.explain import AttributionMethod, register_method  # noqa: E402
+from mne_xai.explain._registry import _METHODS  # noqa: E402
+
+# A few epochs keep every check to a second or two on one core.
+N_EPOCHS = 6
+EEGNET_LAYERS_TOP_DOWN = [
+    "classifier",
+    "separable_bn",
+    "separable_pointwise",
+    "separable_depthwise",
+    "spatial_bn",
+    "spatial_conv",
+    "temporal_bn",
+    "temporal_conv",
+]
+
+
+class TimeEdges(AttributionMethod):
+    """An edge detector on the input: its maps ignore the model and the target."""
+
+    name = "test_time_edges"
+
+    def attribute(self, inputs, target):  # noqa: D102
+        return torch.gradient(inputs, dim=2)[0]
+
+
+@pytest.fixture
+def edge_detector():
+    """Register the edge detector for one test, then remove it from the registry."""
+    register_method(TimeEdges)
+    yield TimeEdges.name
+    del _METHODS[TimeEdges.name]
+
+
+class ChannelReader(nn.Module):
+    """Logit k is the mean of channel k over time: the answer for class k lies
+    on channel k only."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.input_scale = input_scale
+        self.readout = nn.Conv1d(n_channels, n_classes, n_times, bias=False)
+        with torch.no_grad():
+            self.readout.weight.zero_()
+            for k in range(n_classes):
+                self.readout.weight[k, k] = 1 / n_times
+
+    def forward(self, x):  # noqa: D102
+        return self.readout(x * self.input_scale)[..., 0]
+
+
+class Unresettable(nn.Module):
+    """A layer with a parameter but no reset_parameters()."""
+
+    def __init__(self):
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):  # noqa: D102
+        return x * self.gain
+
+
+class ReaderWithGain(ChannelReader):
+    def __init__(self, **shape):
+        super().__init__(**shape)
+        self.gain = Unresettable()
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(self.gain(x))
+
+
+@pytest.fixture(scope="module")
+def channel_data():
+    """Three channels, three classes; each epoch's class is its strongest channel."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, 3, 40)).astype(np.float32)
+    y = np.arange(12) % 3
+    X[np.arange(12), y] += 2.0
+    return X, y
+
+
+def _reader(X, y, module=ChannelReader):
+    """An estimator around a fixed network (no training: max_epochs=0)."""
+    return EEGNetClassifier(
+        module=module, max_epochs=0, lr_schedule=None, random_state=0, verbose=0
+    ).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def channel_reader(channel_data):
+    return _reader(*channel_data)
+
+
+@pytest.fixture
+def few_epochs(imagery_epochs):
+    return imagery_epochs[:N_EPOCHS]
+
+
+def _snapshot(estimator):
+    """Parameters, buffers and mode of the estimator's network."""
+    module = estimator.module_
+    return copy.deepcopy(module.state_dict()), module.training
+
+
+def _assert_unchanged(estimator, snapshot):
+    state, training = snapshot
+    assert estimator.module_.training == training
+    for name, value in estimator.module_.state_dict().items():
+        torch.testing.assert_close(value, state[name], rtol=0, atol=0, msg=name)
+
+
+# -- similarity measures ----------------------------------------------------------
+@pytest.mark.parametrize("metric", SIMILARITY_METRICS)
+def test_a_map_is_similar_to_itself(metric):
+    maps = np.random.default_rng(0).standard_normal((5, 4, 30))
+    np.testing.assert_allclose(map_similarity(maps, maps, metric=metric), 1)
+    # Units do not matter: a map and the same map in microvolts are alike.
+    np.testing.assert_allclose(map_similarity(maps, 1e6 * maps, metric=metric), 1)
+
+
+def test_correlations_match_scipy_epoch_by_epoch():
+    rng = np.random.default_rng(1)
+    maps, other = rng.standard_normal((2, 4, 3, 20))
+    other += maps  # related, so the correlations are far from 0
+    expected = {
+        "spearman_abs": [
+            spearmanr(np.abs(a).ravel(), np.abs(b).ravel())[0]
+            for a, b in zip(maps, other, strict=True)
+        ],
+        "spearman": [
+            spearmanr(a.ravel(), b.ravel())[0] for a, b in zip(maps, other, strict=True)
+        ],
+        "pearson": [
+            pearsonr(a.ravel(), b.ravel())[0] for a, b in zip(maps, other, strict=True)
+        ],
+    }
+    for metric, values in expected.items():
+        np.testing.assert_allclose(map_similarity(maps, other, metric=metric), values)
+
+
+def test_ssim_against_hand_computed_values():
+    # With a window far wider than the map, local statistics are the global
+    # ones: means 0.5 and 0.5, variances 0.25 and 0.25, covariance 0, so
+    # SSIM = (2*0.25 + C1)(0 + C2) / ((0.5 + C1)(0.5 + C2)) = C2 / (0.5 + C2).
+    diagonal = np.array([[[1.0, 0.0], [0.0, 1.0]]])
+    top_row = np.array([[[1.0, 1.0], [0.0, 0.0]]])
+    c2 = 0.03**2
+    np.testing.assert_allclose(
+        structural_similarity(diagonal, top_row, sigma=100), [c2 / (0.5 + c2)]
+    )
+    # A full map against an empty one: means 1 and 0, no variance, whatever the
+    # window: SSIM = C1 / (1 + C1).
+    c1 = 0.01**2
+    np.testing.assert_allclose(
+        structural_similarity(np.ones((1, 3, 8)), np.zeros((1, 3, 8))),
+        [c1 / (1 + c1)],
+    )
+    # SSIM compares magnitudes: a sign flip changes nothing.
+    np.testing.assert_allclose(structural_similarity(diagonal, -diagonal), [1.0])
+
+
+def test_constant_maps_give_nan_with_a_warning():
+    maps = np.random.default_rng(0).standard_normal((2, 3, 10))
+    empty = maps.copy()
+    empty[1] = 0
+    with pytest.warns(RuntimeWarning, match="constant map"):
+        similarity = map_similarity(maps, empty, metric="pearson")
+    assert np.isfinite(similarity[0]) and np.isnan(similarity[1])
+
+
+# -- parameter randomization on a trained EEGNet -------------------------------------
+@pytest.mark.parametrize("mode", ["cascading", "independent"])
+def test_parameter_randomization_flags_an_edge_detector(
+    fitted_eegnet, few_epochs, edge_detector, mode
+):
+    snapshot = _snapshot(fitted_eegnet)
+    rng_state = torch.get_rng_state()
+    edges = parameter_randomization_check(
+        fitted_eegnet, few_epochs, edge_detector, mode=mode, verbose=False
+    )
+    saliency = parameter_randomization_check(
+        fitted_eegnet, few_epochs, "saliency", mode=mode, random_state=0, verbose=False
+    )
+    # The edge detector never sees the network: identical maps, every step.
+    assert edges.steps == saliency.steps == EEGNET_LAYERS_TOP_DOWN
+    for metric in SIMILARITY_METRICS:
+        np.testing.assert_allclose(edges.similarity[metric], 1)
+    assert not edges.passes
+    assert saliency.passes
+    assert saliency.similarity["spearman_abs"].shape == (8, N_EPOCHS)
+    _assert_unchanged(fitted_eegnet, snapshot)
+    assert torch.equal(torch.get_rng_state(), rng_state)
+
+
+def test_fully_random_network_gives_unrelated_gradient_maps(fitted_eegnet, few_epochs):
+    result = parameter_randomization_check(
+        fitted_eegnet, few_epochs, "saliency", random_state=0, verbose=False
+    )
+    everything_random = result.mean.loc["temporal_conv"]
+    assert everything_random.abs().max() < 0.15, everything_random
+    # Re-initializing only the output layer already changes the maps.
+    assert result.mean.loc["classifier", "spearman_abs"] < 0.5
+    table = result.to_frame()
+    assert len(table) == len(SIMILARITY_METRICS) * 8 * N_EPOCHS
+    assert "passes" in repr(result) and "cascading" in repr(result)
+
+
+def test_randomization_is_reproducible(fitted_eegnet, few_epochs):
+    two_epochs = few_epochs[:2]
+    first, again, other = (
+        parameter_randomization_check(
+            fitted_eegnet,
+            two_epochs,
+            "saliency",
+            mode="independent",
+            random_state=seed,
+            verbose=False,
+        )
+        for seed in (0, 0, 1)
+    )
+    np.testing.assert_array_equal(
+        first.similarity["pearson"], again.similarity["pearson"]
+    )
+    assert not np.allclose(first.similarity["pearson"], other.similarity["pearson"])
+
+
+# -- target randomization on a network with a known answer ----------------------------
+def test_target_randomization_separates_class_specific_methods(
+    channel_reader, channel_data, edge_detector, capsys
+):
+    X, _ = channel_data
+    snapshot = _snapshot(channel_reader)
+    # gradient x input for class k is channel k of the input, zero elsewhere:
+    # another class's map lies on another channel.
+    specific = target_randomization_check(
+        channel_reader, X, "gradient_x_input", random_state=0, verbose=False
+    )
+    insensitive = target_randomization_check(
+        channel_reader, X, edge_detector, random_state=0, verbose=False
+    )
+    assert specific.steps == ["target"]
+    assert (specific.similarity["spearman_abs"] < 0).all()
+    assert specific.passes
+    np.testing.assert_allclose(insensitive.similarity["spearman_abs"], 1)
+    assert not insensitive.passes
+    _assert_unchanged(channel_reader, snapshot)
+    assert capsys.readouterr().err == ""  # no progress bar with verbose=False
+
+
+def test_target_randomization_explains_another_class(channel_reader, channel_data):
+    X, y = channel_data
+    # Explaining the true class: its map is on channel y, the random other
+    # class's map is not, so the two never share their largest sample.
+    result = target_randomization_check(
+        channel_reader, X, "saliency", target=int(y[0]), random_state=0, verbose=False
+    )
+    reference = explain(channel_reader, X, "saliency", target=int(y[0]), verbose=False)
+    assert (reference.get_data()[:, y[0]] > 0).all()
+    assert (result.similarity["pearson"] < 0).all()
+
+
+# -- data randomization ----------------------------------------------------------------
+def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
+    X, y = synthetic_arrays
+    estimator = EEGNetClassifier(
+        max_epochs=3, batch_size=20, random_state=0, verbose=0, module__F1=2
+    ).fit(X, y)
+    snapshot = _snapshot(estimator)
+    params = estimator.get_params()
+    results = [
+        data_randomization_check(
+            estimator,
+            X[:6],
+            "saliency",
+            X_train=X,
+            y_train=y,
+            random_state=0,
+            verbose=False,
+        )
+        for _ in range(2)
+    ]
+    first, again = (result.similarity["spearman_abs"] for result in results)
+    assert results[0].steps == ["data"]
+    np.testing.assert_array_equal(first, again)
+    assert (first < 1 - 1e-6).all()  # the network trained on other labels differs
+    _assert_unchanged(estimator, snapshot)
+    assert estimator.get_params().keys() == params.keys()
+    assert estimator.max_epochs == 3 and estimator.verbose == 0
+
+
+# -- results and figure ------------------------------------------------------------------
+def test_plot_draws_one_line_per_result(channel_reader, channel_data, edge_detector):
+    X, _ = channel_data
+    results = [
+        target_randomization_check(channel_reader, X, method, verbose=False)
+        for method in ("gradient_x_input", edge_detector)
+    ]
+    fig = plot_sanity_check(results, show=False)
+    assert isinstance(fig, Figure)
+    assert [line.get_label() for line in fig.axes[0].get_lines()][:2] == [
+        "gradient_x_input",
+        edge_detector,
+    ]
+    assert isinstance(results[0], SanityCheckResult)
+    assert list(results[0].mean.columns) == list(SIMILARITY_METRICS)
+
+
+# -- errors ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(mode="top-down"), ValueError, "mode"),
+        (dict(metric="hog"), ValueError, "metric"),
+        (dict(threshold=2), ValueError, "threshold"),
+        (dict(method="nope"), ValueError, "method"),
+        (dict(method="gradient_x_input", absolute=True), TypeError, "absolute"),
+        (dict(target=7), ValueError, "target"),
+        (dict(target="true"), ValueError, "true"),
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(random_state="seed"), TypeError, "random_state"),
+    ],
+)
+def test_clear_errors(channel_reader, channel_data, kwargs, error, match):
+    X, _ = channel_data
+    with pytest.raises(error, match=match):
+        parameter_randomization_check(channel_reader, X, **kwargs)
+
+
+def test_clear_errors_about_estimator_and_data(channel_data):
+    X, y = channel_data
+    with pytest.raises(TypeError, match="estimator"):
+        target_randomization_check(object(), X)
+    with pytest.raises(NotInitializedError):
+        target_randomization_check(EEGNetClassifier(), X)
+    with pytest.raises(ValueError, match="channels"):
+        target_randomization_check(_reader(X, y), X[:, :2])
+    with pytest.raises(ValueError, match="reset_parameters"):
+        parameter_randomization_check(_reader(X, y, ReaderWithGain), X)
+    with pytest.raises(ValueError, match="y_train is required"):
+        data_randomization_check(_reader(X, y), X)
+    with pytest.raises(ValueError, match="classes"):
+        data_randomization_check(_reader(X, y), X, y_train=y + 10)
+    with pytest.raises(ValueError, match="shape"):
+        map_similarity(X, X[:, :2])
+    with pytest.raises(ValueError, match="n_channels, n_times"):
+        map_similarity(X[:, 0], X[:, 0])
+    with pytest.raises(ValueError, match="sigma"):
+        structural_similarity(X, X, sigma=0)
