@@ -4,7 +4,7 @@ import mne
 import numpy as np
 from mne.utils import _validate_type
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from ._convert import _epochs_list, check_matches_training, epochs_to_array
 
@@ -69,9 +69,11 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     -----
     Predicted epochs must have the channels, sampling rate, length and start
     time of the training epochs, so that the windows fall at the same times.
-    Windows of one epoch overlap, so a validation split made by the estimator
-    itself (e.g. ``early_stopping=True``) draws windows, not epochs: its
-    validation windows share samples with training windows of the same epoch.
+    Windows of one epoch overlap. When the estimator's ``fit`` takes
+    ``groups`` (as the estimators of mne_xai do), each window's epoch is passed
+    as its group, so a validation split made by the estimator itself (e.g.
+    ``early_stopping=True``) holds out whole epochs rather than windows that
+    share samples with training windows.
 
     References
     ----------
@@ -200,8 +202,12 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             f"Training on {n_windows} windows of {self.window_samples_} samples "
             f"from each of {len(data)} epochs."
         )
+        fit_params = {}
+        if has_fit_parameter(self.estimator, "groups"):
+            # Windows of one epoch stay on one side of an inner validation split.
+            fit_params["groups"] = np.repeat(np.arange(len(data)), n_windows)
         self.estimator_ = clone(self.estimator).fit(
-            self._windows(data, info), np.repeat(y, n_windows)
+            self._windows(data, info), np.repeat(y, n_windows), **fit_params
         )
         self.classes_ = self.estimator_.classes_
         return self

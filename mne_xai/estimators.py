@@ -4,11 +4,12 @@ import mne
 import numpy as np
 import torch
 from mne.utils import _check_option, _validate_type
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
-from skorch.dataset import ValidSplit
 from skorch.exceptions import NotInitializedError
+from torch.utils.data import Subset
 
 from ._convert import check_matches_training, describe, epochs_to_array
 from .models import EEGNet, InterpretableCNN
@@ -314,7 +315,7 @@ class _EEGClassifier(NeuralNetClassifier):
             self.input_scale_ = float(self.scaling)
 
     # -- training -------------------------------------------------------------
-    def fit(self, X, y=None, **fit_params):
+    def fit(self, X, y=None, groups=None, **fit_params):
         """Train the network.
 
         Parameters
@@ -323,6 +324,11 @@ class _EEGClassifier(NeuralNetClassifier):
             Training data.
         y : array-like, shape (n_epochs,) | None
             Labels; with Epochs, None means ``epochs.events[:, 2]``.
+        groups : array-like, shape (n_epochs,) | None
+            Group of each epoch, e.g. the trial a cropped window was cut from.
+            With ``early_stopping=True`` the validation split keeps each group
+            on one side, so that overlapping windows of one trial cannot make
+            the validation loss optimistic. Ignored otherwise.
         **fit_params
             Passed to :meth:`skorch.NeuralNet.fit`.
 
@@ -332,6 +338,14 @@ class _EEGClassifier(NeuralNetClassifier):
             The fitted estimator.
         """
         data, info, y = self._training_data(X, y)
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != y.shape:
+                raise ValueError(
+                    f"groups must hold one value per epoch ({len(y)}), got shape "
+                    f"{groups.shape}."
+                )
+        self.validation_groups_ = groups
         self._learn_data_shape(data, info, y)
         targets = np.searchsorted(self.classes_, y).astype(np.int64)
         self.seed_ = check_random_state(self.random_state).randint(
@@ -343,12 +357,23 @@ class _EEGClassifier(NeuralNetClassifier):
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Hold out a stratified validation set when ``early_stopping=True``."""
-        if self.train_split is None and self.early_stopping:
-            split = ValidSplit(
-                self.validation_fraction, stratified=True, random_state=self.seed_
+        if not (self.train_split is None and self.early_stopping):
+            return super().get_split_datasets(X, y, **fit_params)
+        if self.validation_groups_ is None:
+            splitter = StratifiedShuffleSplit(
+                1, test_size=self.validation_fraction, random_state=self.seed_
             )
-            return split(self.get_dataset(X, y), y, **fit_params)
-        return super().get_split_datasets(X, y, **fit_params)
+        else:
+            # One fold of k holds out about validation_fraction of the groups.
+            n_splits = max(2, round(1 / self.validation_fraction))
+            splitter = StratifiedGroupKFold(
+                n_splits, shuffle=True, random_state=self.seed_
+            )
+        train, valid = next(
+            splitter.split(np.zeros(len(y)), y, groups=self.validation_groups_)
+        )
+        dataset = self.get_dataset(X, y)
+        return Subset(dataset, train), Subset(dataset, valid)
 
     def _cuda_devices(self):
         device = torch.device(self.device)

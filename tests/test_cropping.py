@@ -206,6 +206,27 @@ def test_windows_match_mne_crop(eegbci_epochs):
         assert_allclose(windows[index], expected[0], rtol=1e-6)
 
 
+def test_windows_of_an_epoch_share_a_group():
+    """Estimators whose fit takes groups get each window's epoch as its group."""
+    data, y = _ramp_epochs(n_epochs=8)
+    clf = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, verbose=0),
+        window_length=0.4,
+        window_step=0.2,
+        sfreq=SFREQ,
+    ).fit(data, y)
+    n_windows = len(clf.window_starts_)
+    assert n_windows == 4
+    assert_array_equal(
+        clf.estimator_.validation_groups_, np.repeat(np.arange(8), n_windows)
+    )
+    # Estimators without a groups parameter are fitted as before.
+    plain = CroppedClassifier(
+        MeanClassifier(), window_length=0.4, window_step=0.2, sfreq=SFREQ
+    ).fit(data, y)
+    assert plain.estimator_.y_fit_.shape == (8 * n_windows,)
+
+
 @pytest.mark.slow
 def test_cropped_eegnet_learns_motor_imagery(eegbci_epochs):
     """Cropped EEGNet separates hands from feet on held-out EEGBCI trials."""

@@ -316,3 +316,17 @@ def test_cross_validation_on_epochs_equals_arrays(estimator_class, imagery_epoch
     )
     assert results["test_score"].shape == (3,)
     assert results["estimator"][0].info_["ch_names"] == imagery_epochs.ch_names
+
+
+def test_early_stopping_keeps_groups_on_one_side(synthetic_arrays):
+    X, y = synthetic_arrays
+    groups = np.repeat(np.arange(10), 4)  # e.g. four windows cut from each trial
+    clf = InterpretableCNNClassifier(
+        max_epochs=2, early_stopping=True, validation_fraction=0.25, verbose=0
+    ).fit(X, y, groups=groups)
+    train, valid = clf.get_split_datasets(X, np.searchsorted(clf.classes_, y))
+    assert set(groups[train.indices]).isdisjoint(groups[valid.indices])
+    assert len(valid.indices) == pytest.approx(10, abs=4)
+    assert set(y[valid.indices]) == {0, 1}
+    with pytest.raises(ValueError, match="one value per epoch"):
+        clf.fit(X, y, groups=groups[:-1])

@@ -39,10 +39,15 @@ from scipy.ndimage import gaussian_filter
 from scipy.stats import rankdata
 from sklearn.base import clone
 
-from .._convert import _epochs_list, describe, iter_batches
+from .._convert import describe, iter_batches
 from ..estimators import _EEGClassifier
 from ..explain import explain
-from ..explain._core import _evaluation_mode, _module_on, _resolve_target, _seeded
+from ..explain._core import (
+    _evaluation_mode,
+    _module_on,
+    _seeded,
+    prepare_request,
+)
 from .localization import _map_data
 
 #: Similarity measures between two maps of an epoch, by name.
@@ -440,33 +445,33 @@ def _set_up(
     if not -1 < threshold <= 1:
         raise ValueError(f"threshold must be in (-1, 1], got {threshold}.")
     _validate_type(random_state, (None, "int-like"), "random_state")
-    shape, _, events = estimator._check_prediction_input(epochs)
-    epochs_list = _epochs_list(epochs)
-    event_id = None if epochs_list is None else epochs_list[0].event_id
-    target_index, description = _resolve_target(
-        estimator, target, shape[0], events, event_id
+    # explain's own validation: method, its parameters, batch size, target and
+    # data are checked now rather than after copying or training networks.
+    request = prepare_request(
+        estimator,
+        epochs,
+        method,
+        target=target,
+        batch_size=batch_size,
+        device=device,
+        params=params,
     )
-    device = torch.device(device if device is not None else estimator.device)
     rng = np.random.default_rng(random_state)
     # One seed for the original and every variant, so that a stochastic method
     # draws the same noise for both and only the model differs.
     explain_params = dict(
         batch_size=batch_size,
-        device=device,
+        device=request.device,
         random_state=int(_random_seeds(rng, 1)[0]),
         **params,
     )
-    # One epoch through explain rejects an unknown method, a wrong batch size or
-    # method parameter, or a network the method cannot handle now, rather than
-    # after copying or training networks.
-    explain(
-        estimator,
-        next(iter_batches(epochs, 1)),
-        method,
-        verbose=False,
-        **explain_params,
+    return _Setup(
+        request.shape[0],
+        request.target_index,
+        request.description,
+        rng,
+        explain_params,
     )
-    return _Setup(shape[0], target_index, description, rng, explain_params)
 
 
 def _random_seeds(rng, size):
