@@ -24,7 +24,8 @@ Each fitted network is scored two ways:
 - *test-subject statistics*: the authors' normalization. Their batch norm uses
   batch statistics at test time and they feed the whole held-out subject as one
   batch, so every feature is standardized over that subject. Here the batch-norm
-  statistics are re-estimated on the held-out subject's epochs and then frozen,
+  statistics are re-estimated on the held-out subject's epochs and then frozen
+  (``InterpretableCNNClassifier.adapt_batch_norm``),
   so an epoch's output still does not depend on its batch. This uses no labels:
   for a new driver, an unlabeled recording is enough.
 
@@ -62,53 +63,11 @@ ANCHORS = {
     "CompactCNN, Oz only (Cui et al. 2022, Methods)": 0.736,
     "InterpretableCNN, 30 channels (Cui et al. 2023, TNNLS)": 0.7835,
 }
-_BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
-
-
-def adapt_batch_norm(estimator, X):
-    """Return a copy of a fitted estimator whose batch norms use the statistics of X.
-
-    Parameters
-    ----------
-    estimator : InterpretableCNNClassifier | EEGNetClassifier
-        A fitted estimator; it is not modified.
-    X : mne.Epochs | list of mne.Epochs | array
-        Unlabeled data of the domain to adapt to (here, the held-out subject).
-
-    Returns
-    -------
-    adapted : InterpretableCNNClassifier | EEGNetClassifier
-        A copy whose batch-norm layers normalize with the mean and (biased)
-        variance of their inputs over all of X, layer after layer, as batch
-        norm in training mode would on X as one batch.
-    """
-    adapted = copy.deepcopy(estimator)
-    batch_norms = [m for m in adapted.module_.modules() if isinstance(m, _BATCH_NORMS)]
-    for batch_norm in batch_norms:
-        # Sums over prediction batches give the statistics of X as one batch;
-        # earlier layers are already adapted, as in a single training-mode pass.
-        sums = []
-
-        def record(module, inputs, sums=sums):
-            x = inputs[0].detach().double().transpose(0, 1).flatten(1)
-            sums.append((x.shape[1], x.sum(1), (x**2).sum(1)))
-
-        handle = batch_norm.register_forward_pre_hook(record)
-        try:
-            adapted.decision_function(X)
-        finally:
-            handle.remove()
-        count = sum(n for n, _, _ in sums)
-        mean = sum(s for _, s, _ in sums) / count
-        variance = (sum(s for _, _, s in sums) / count - mean**2).clamp(min=0)
-        batch_norm.running_mean.copy_(mean)
-        batch_norm.running_var.copy_(variance)
-    return adapted
 
 
 def adapted_accuracy(estimator, X, y):
     """Accuracy after adapting batch norm to the unlabeled test data X."""
-    return adapt_batch_norm(estimator, X).score(X, y)
+    return copy.deepcopy(estimator).adapt_batch_norm(X).score(X, y)
 
 
 def main():

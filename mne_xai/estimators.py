@@ -409,6 +409,60 @@ class _EEGClassifier(NeuralNetClassifier):
         self._check_prediction_input(X)
         return epochs_to_array(X)[0]
 
+    def adapt_batch_norm(self, X):
+        """Re-estimate batch-norm statistics on unlabeled data (AdaBN).
+
+        Each batch-norm layer, in the order the network runs them, gets the
+        mean and (biased) variance of its input over all of ``X``, as batch
+        norm in training mode computes them on ``X`` as one batch. This adapts
+        a network trained on some subjects to a new subject without its labels
+        (Li et al. 2018, "Adaptive batch normalization for practical domain
+        adaptation", Pattern Recognition, doi:10.1016/j.patcog.2018.03.005),
+        which is what InterpretableCNN's original code does implicitly by
+        normalizing a held-out subject with its own batch statistics.
+        Afterwards the outputs of an epoch again do not depend on its batch.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+            Unlabeled data of the domain to adapt to, matching the training
+            data in channels, rate and length.
+
+        Returns
+        -------
+        self : instance of the estimator
+            The estimator, adapted in place (use ``copy.deepcopy`` first to
+            keep the original).
+        """
+        data = self._prediction_data(X)
+        batch_norms = [
+            module
+            for module in self.module_.modules()
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm)
+        ]
+        for batch_norm in batch_norms:
+            # Later layers see the already adapted earlier ones, as in a single
+            # training-mode pass; sums over batches give the statistics of all X.
+            count, total, total_squares = 0, 0.0, 0.0
+
+            def accumulate(module, inputs):
+                nonlocal count, total, total_squares
+                values = inputs[0].detach().double().transpose(0, 1).flatten(1)
+                count += values.shape[1]
+                total = total + values.sum(1)
+                total_squares = total_squares + (values**2).sum(1)
+
+            handle = batch_norm.register_forward_pre_hook(accumulate)
+            try:
+                for _ in self.forward_iter(data):
+                    pass
+            finally:
+                handle.remove()
+            mean = total / count
+            batch_norm.running_mean.copy_(mean)
+            batch_norm.running_var.copy_((total_squares / count - mean**2).clamp(min=0))
+        return self
+
     def predict_proba(self, X):
         """Return class probabilities.
 

@@ -330,3 +330,21 @@ def test_early_stopping_keeps_groups_on_one_side(synthetic_arrays):
     assert set(y[valid.indices]) == {0, 1}
     with pytest.raises(ValueError, match="one value per epoch"):
         clf.fit(X, y, groups=groups[:-1])
+
+
+def test_adapt_batch_norm_normalizes_with_the_new_data(synthetic_arrays):
+    X, y = synthetic_arrays
+    clf = InterpretableCNNClassifier(**FAST).fit(X, y)
+    shifted = X * 2.5 + 0.5  # another "subject": other amplitude and offset
+    # Batch norm in training mode on all of `shifted` at once is the reference.
+    module = clf.module_
+    module.train()
+    with torch.no_grad():
+        expected = module(torch.from_numpy(shifted)).numpy()
+    before = clf.decision_function(shifted)
+    assert not np.allclose(before, expected, atol=1e-3)
+    clf.set_params(batch_size=7)  # statistics must not depend on the batches
+    assert clf.adapt_batch_norm(shifted) is clf
+    np.testing.assert_allclose(clf.decision_function(shifted), expected, atol=1e-4)
+    with pytest.raises(ValueError, match="channels"):
+        clf.adapt_batch_norm(X[:, :3])
