@@ -10,7 +10,8 @@ Run (real data through MNE_DATA)::
     OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/speed_explain.py
 
 Timings are medians of ``--repeats`` runs after one warm-up run, ours, captum's
-and the forward pass taking turns, on ``--threads`` torch threads. Both sides get the same chunking where captum
+and the forward pass taking turns in alternating order, on ``--threads`` torch
+threads. Both sides get the same chunking where captum
 offers it (``internal_batch_size``, ``nt_samples_batch_size``), so they use
 about the same memory. ``target="true"`` gives both sides the same targets; a
 last row shows what ``target=None`` (predicted class) adds.
@@ -92,15 +93,17 @@ def interleaved_medians(functions, repeats):
     """Median wall time of each function, run in turn so that they share the load.
 
     Each function runs once to warm up, then ``repeats`` rounds run every
-    function once; on a busy machine this keeps the ratios fair.
+    function once, in reverse order every other round (what runs just before
+    affects the caches); on a busy machine this keeps the ratios fair.
     """
     for function in functions.values():
         function()
     times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
+    order = list(functions)
+    for round_index in range(repeats):
+        for name in order if round_index % 2 == 0 else order[::-1]:
             start = time.perf_counter()
-            function()
+            functions[name]()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 
@@ -136,8 +139,9 @@ def speed_table(args):
     )
     print(header)
     print("-" * len(header))
-    rows = [(name, "true") for name in list_methods()]
-    rows.append(("saliency", None))
+    rows = [(name, "true") for name in args.methods or list_methods()]
+    if not args.methods or "saliency" in args.methods:
+        rows.append(("saliency", None))
     for name, target_kind in rows:
         params = dict(target=target_kind)
         if name == "deeplift_shap":
@@ -205,10 +209,13 @@ def memory_table(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-epochs", type=int, default=16, help="epochs per batch")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--memory-channels", type=int, default=8)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--methods", nargs="+", help="time only these methods (default: all)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     mne.set_log_level("WARNING")

@@ -87,7 +87,35 @@ def demo(args):
     print("\nExplaining EEGNet trained on all epochs:", flush=True)
     eegnet = EEGNetClassifier(**network_params).fit(net_epochs)
     _save_explanations(eegnet, net_epochs, args.output)
+    _print_trust(eegnet, net_epochs)
     return 0
+
+
+def _print_trust(estimator, epochs):
+    """Print faithfulness (deletion AOPC) and a model-randomization sanity check."""
+    from .evaluate import deletion_curve, parameter_randomization_check
+
+    print(
+        "\nCan the maps be trusted? Deletion: the 64-step curve of the true-class "
+        "logit as the most relevant samples are zeroed (AOPC: mean drop, higher is "
+        "more faithful). Sanity: Spearman similarity of |maps| once every layer "
+        "is re-initialized (passes below 0.4).",
+        flush=True,
+    )
+    print(f"{'method':<22} {'AOPC':>8} {'sanity':>8} {'verdict':>8}")
+    for method in ("random", "saliency", "gradient_x_input", "deeplift", "lrp_epsilon"):
+        curve = deletion_curve(
+            estimator, epochs, method, target="true", random_state=0, verbose=False
+        )
+        if method == "random":
+            print(f"{method:<22} {curve.aopc.mean():>8.3f}")
+            continue
+        sanity = parameter_randomization_check(
+            estimator, epochs, method, target="true", random_state=0, verbose=False
+        )
+        similarity = sanity.mean["spearman_abs"].iloc[-1]
+        verdict = "passes" if sanity.passes else "fails"
+        print(f"{method:<22} {curve.aopc.mean():>8.3f} {similarity:>8.2f} {verdict:>8}")
 
 
 def _save_explanations(estimator, epochs, output):
