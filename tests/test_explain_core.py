@@ -252,11 +252,6 @@ def _average_peak_memory(estimator, n_epochs):
         tracemalloc.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_core.explain concatenates the events of all epochs (24 bytes each) "
-    "even with average=True, where the output needs none of them",
-)
 def test_average_memory_does_not_grow_with_epochs(tiny_array_estimator):
     small = _average_peak_memory(tiny_array_estimator, 500)
     large = _average_peak_memory(tiny_array_estimator, 5_000)

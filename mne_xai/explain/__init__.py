@@ -5,12 +5,14 @@ Every method is an :class:`AttributionMethod` registered under a name;
 baselines and MNE outputs.
 """
 
-from . import cam  # noqa: F401
-from . import deeplift  # noqa: F401
-from . import gradient  # noqa: F401  (registers the methods)
-from . import guided  # noqa: F401
-from . import lrp  # noqa: F401
-from . import perturbation  # noqa: F401
+from . import (
+    cam,  # noqa: F401
+    deeplift,  # noqa: F401
+    gradient,  # noqa: F401  (registers the methods)
+    guided,  # noqa: F401
+    lrp,  # noqa: F401
+    perturbation,  # noqa: F401
+)
 from ._core import explain
 from ._registry import AttributionMethod, list_methods, register_method
 from .postprocess import (

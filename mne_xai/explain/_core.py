@@ -138,14 +138,19 @@ def _output_template(estimator, X, shape):
             info = mne.create_info(names, estimator._sfreq, "misc")
         return dict(info=info, events=None, event_id=None, tmin=0.0, metadata=None)
     first = epochs_list[0]
-    metadata = None
-    if all(e.metadata is not None for e in epochs_list):
-        import pandas as pd
+    if len(epochs_list) == 1:
+        # No copies: memory of averaged explanations must not grow with epochs.
+        events, metadata = first.events, first.metadata
+    else:
+        events = np.concatenate([e.events for e in epochs_list])
+        metadata = None
+        if all(e.metadata is not None for e in epochs_list):
+            import pandas as pd
 
-        metadata = pd.concat([e.metadata for e in epochs_list], ignore_index=True)
+            metadata = pd.concat([e.metadata for e in epochs_list], ignore_index=True)
     return dict(
         info=first.info,
-        events=np.concatenate([e.events for e in epochs_list]),
+        events=events,
         event_id=first.event_id,
         tmin=first.tmin,
         metadata=metadata,
