@@ -54,10 +54,22 @@ def per_epoch_seconds(X, y, sfreq, n_epochs, repeats):
     y_index = np.searchsorted(np.unique(y), y)
     info = mne.create_info(X.shape[1], sfreq, "eeg")
     ours.set_params(info=info)
-    timings = {"EEGNetClassifier": [], "bare skorch": []}
-    for _ in range(repeats):
-        timings["EEGNetClassifier"].append(_timed(lambda: ours.fit(X, y)) / n_epochs)
-        timings["bare skorch"].append(_timed(lambda: bare.fit(X, y_index)) / n_epochs)
+    runs = {
+        "EEGNetClassifier": lambda: ours.fit(X, y),
+        "bare skorch": lambda: bare.fit(X, y_index),
+    }
+    return _interleaved_medians(runs, repeats, per=n_epochs)
+
+
+def _interleaved_medians(runs, repeats, per=1):
+    """Median seconds of each run, after a warm-up, alternating which goes first."""
+    for run in runs.values():
+        run()
+    timings = {name: [] for name in runs}
+    names = list(runs)
+    for repeat in range(repeats):
+        for name in names if repeat % 2 == 0 else names[::-1]:
+            timings[name].append(_timed(runs[name]) / per)
     return {name: np.median(values) for name, values in timings.items()}
 
 
@@ -69,15 +81,11 @@ def cross_validation_seconds(epochs, repeats, n_epochs):
     on_arrays = clone(on_epochs).set_params(info=epochs.info)
     X, y = epochs.get_data(), epochs.events[:, 2]
     cv = StratifiedKFold(5)
-    timings = {"Epochs": [], "arrays": []}
-    for _ in range(repeats):
-        timings["Epochs"].append(
-            _timed(lambda: cross_val_score(on_epochs, epochs, y, cv=cv))
-        )
-        timings["arrays"].append(
-            _timed(lambda: cross_val_score(on_arrays, X, y, cv=cv))
-        )
-    return {name: np.median(values) for name, values in timings.items()}
+    runs = {
+        "Epochs": lambda: cross_val_score(on_epochs, epochs, y, cv=cv),
+        "arrays": lambda: cross_val_score(on_arrays, X, y, cv=cv),
+    }
+    return _interleaved_medians(runs, repeats)
 
 
 def main():
@@ -94,7 +102,7 @@ def main():
     print(
         f"EEGBCI subject 1 hands vs feet: {X.shape[0]} epochs x {X.shape[1]} channels "
         f"x {X.shape[2]} samples; torch threads {torch.get_num_threads()}; "
-        f"medians of {args.repeats} interleaved runs.\n"
+        f"medians of {args.repeats} interleaved runs after a warm-up.\n"
     )
     fit = per_epoch_seconds(X, y, epochs.info["sfreq"], args.epochs, args.repeats)
     ratio = fit["EEGNetClassifier"] / fit["bare skorch"]

@@ -5,14 +5,8 @@ Every method is an :class:`AttributionMethod` registered under a name;
 baselines and MNE outputs.
 """
 
-from . import (
-    cam,  # noqa: F401
-    deeplift,  # noqa: F401
-    gradient,  # noqa: F401  (registers the methods)
-    guided,  # noqa: F401
-    lrp,  # noqa: F401
-    perturbation,  # noqa: F401
-)
+# Importing the method modules registers their methods.
+from . import cam, deeplift, gradient, guided, lrp, perturbation  # noqa: F401
 from ._core import explain
 from ._registry import AttributionMethod, list_methods, register_method
 from .postprocess import (
