@@ -202,7 +202,12 @@ def test_guided_grad_cam_is_grad_cam_times_guided_backprop(
         explain(fitted_eegnet, epochs, method, target=1, verbose=False).get_data()
         for method in ("guided_grad_cam", "grad_cam", "guided_backprop")
     )
-    np.testing.assert_allclose(guided_grad_cam, grad_cam * guided_backprop, rtol=1e-5)
+    # guided_backprop runs on EEGNet's spatial-first inference graph: equal
+    # up to float32 rounding of differently ordered sums.
+    expected = grad_cam * guided_backprop
+    np.testing.assert_allclose(
+        guided_grad_cam, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max()
+    )
 
 
 @pytest.mark.parametrize(

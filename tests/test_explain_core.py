@@ -126,7 +126,11 @@ def test_target_selects_the_class(fitted_eegnet, few_epochs, kind):
         absolute=False,
         verbose=False,
     )
-    np.testing.assert_allclose(attribution.get_data(), gradient, rtol=1e-5, atol=0)
+    # Saliency runs on EEGNet's spatial-first inference graph: the same
+    # gradient up to float32 rounding of differently ordered sums.
+    np.testing.assert_allclose(
+        attribution.get_data(), gradient, rtol=1e-4, atol=1e-5 * np.abs(gradient).max()
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mne_xai.models import EEGNet, InterpretableCNN
+from mne_xai.models import EEGNet, InterpretableCNN, SpatialFirstEEGNet
 
 MODELS = [EEGNet, InterpretableCNN]
 
@@ -119,3 +119,62 @@ def test_wrong_input_shape_is_refused(model_class):
     module = model_class(4, 2, 128)
     with pytest.raises(ValueError, match=r"expects input of shape \(batch, 4, 128\)"):
         module(torch.randn(2, 5, 128))
+
+
+def _trained_like_eegnet(n_channels=6, n_times=160, sfreq=160.0, D=2):
+    """An EEGNet with non-trivial batch norm statistics, scale and affine terms."""
+    torch.manual_seed(0)
+    module = EEGNet(n_channels, 3, n_times, sfreq, D=D, input_scale=1e5)
+    with torch.no_grad():
+        for batch_norm in (module.temporal_bn, module.spatial_bn):
+            batch_norm.weight.uniform_(0.5, 2)
+            batch_norm.bias.normal_()
+            batch_norm.running_mean.normal_()
+            batch_norm.running_var.uniform_(0.5, 2)
+    return module.eval()
+
+
+@pytest.mark.parametrize("D", [1, 2, 3])
+def test_spatial_first_eegnet_is_the_same_function(D):
+    module = _trained_like_eegnet(D=D)
+    graph = module.inference_graph()
+    assert isinstance(graph, SpatialFirstEEGNet)
+    x = (torch.randn(4, 6, 160) * 1e-5).requires_grad_()
+    logits = module(x)
+    torch.testing.assert_close(graph(x), logits, rtol=1e-5, atol=1e-5)
+    # Same input gradient, and the same values reach the nonlinearities.
+    seen = []
+    hook = module.spatial_elu.register_forward_hook(
+        lambda layer, inputs, output: seen.append(inputs[0])
+    )
+    target = torch.tensor([0, 1, 2, 0])
+    gradients = [
+        torch.autograd.grad(net(x).gather(1, target[:, None]).sum(), x)[0]
+        for net in (module, graph)
+    ]
+    hook.remove()
+    torch.testing.assert_close(seen[1], seen[0], rtol=1e-5, atol=1e-5)
+    scale = gradients[0].abs().max()
+    torch.testing.assert_close(gradients[1] / scale, gradients[0] / scale)
+    # Later layers are the network's own; the folded ones are not trained.
+    assert graph.classifier is module.classifier
+    assert not any(p.requires_grad for p in graph.temporal_filter.parameters())
+
+
+def test_spatial_first_eegnet_is_for_evaluation_mode_only():
+    module = _trained_like_eegnet().train()
+    assert module.inference_graph() is module
+    with pytest.raises(ValueError, match="evaluation mode"):
+        SpatialFirstEEGNet(module)
+    # Building it draws no random numbers (nothing is initialized at random).
+    module.eval()
+    state = torch.get_rng_state()
+    module.inference_graph()
+    assert torch.equal(state, torch.get_rng_state())
+    with pytest.raises(ValueError, match="expects input of shape"):
+        module.inference_graph()(torch.randn(2, 5, 160))
+
+
+def test_interpretable_cnn_is_its_own_inference_graph():
+    module = InterpretableCNN(4, 2, 128).eval()
+    assert module.inference_graph() is module

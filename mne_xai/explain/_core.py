@@ -374,7 +374,7 @@ def run_method(module, batches, request, *, average, random_state):
             stop = start + len(inputs)
             if request.target_index is None:
                 with torch.no_grad():
-                    target = module(inputs).argmax(dim=1)
+                    target = explainer.module(inputs).argmax(dim=1)
             else:
                 target = torch.from_numpy(request.target_index[start:stop])
                 target = target.to(request.device)

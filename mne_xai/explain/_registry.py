@@ -30,13 +30,29 @@ class AttributionMethod(ABC):
     stochastic : bool
         Whether the result depends on random draws (noise, random baselines).
         :func:`mne_xai.explain` then seeds torch with its ``random_state``.
+    layerwise : bool
+        Whether the method's rules depend on how the network is divided into
+        layers (LRP, class activation maps). Other methods are defined by the
+        function the network computes and by its nonlinearities, and run on
+        the network's ``inference_graph()`` when it has one: an equivalent,
+        faster arrangement of its linear layers.
+    network : torch.nn.Module
+        The network as given.
+    module : torch.nn.Module
+        What the method runs on: the network, or its inference graph.
     """
 
     name = None
     stochastic = False
+    layerwise = False
 
     def __init__(self, module):
-        self.module = module
+        self.network = module
+        inference_graph = getattr(module, "inference_graph", None)
+        if self.layerwise or inference_graph is None:
+            self.module = module
+        else:
+            self.module = inference_graph()
 
     @abstractmethod
     def attribute(self, inputs, target):

@@ -199,6 +199,8 @@ def _rectify(cam, relu):
 class _FeatureMapMethod(AttributionMethod):
     """Layer choice, activations, gradients and upsampling shared by the CAMs."""
 
+    layerwise = True
+
     _calls = None
 
     def _layer_calls(self, inputs):

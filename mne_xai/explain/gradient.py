@@ -248,7 +248,7 @@ class SmoothGrad(AttributionMethod):
             raise ValueError(f"noise_level must be non-negative, got {noise_level}.")
         n_samples = _check_positive_int(n_samples, "n_samples")
         base_params = self._base_params(base_method, base_params, baseline)
-        explainer = get_method(base_method)(self.module)
+        explainer = get_method(base_method)(self.network)
 
         noise_std = noise_level * inputs.detach().std(dim=(1, 2), keepdim=True)
         total = torch.zeros(inputs.shape, dtype=torch.float64, device=inputs.device)

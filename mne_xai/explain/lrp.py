@@ -149,6 +149,8 @@ def _check_epsilon(epsilon):
 class _RelevancePropagation(AttributionMethod):
     """Base of the LRP methods: prepares the network once, then propagates."""
 
+    layerwise = True
+
     def __init__(self, module):
         super().__init__(module)
         self._network = None

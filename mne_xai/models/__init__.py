@@ -1,7 +1,7 @@
 """Plain torch modules: EEGNet and InterpretableCNN."""
 
 from ._base import EEGModule
-from .eegnet import EEGNet
+from .eegnet import EEGNet, SpatialFirstEEGNet
 from .interpretable_cnn import InterpretableCNN
 
-__all__ = ["EEGModule", "EEGNet", "InterpretableCNN"]
+__all__ = ["EEGModule", "EEGNet", "InterpretableCNN", "SpatialFirstEEGNet"]

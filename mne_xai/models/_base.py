@@ -65,13 +65,33 @@ class EEGModule(nn.Module):
             "input_scale", torch.tensor(float(input_scale), dtype=torch.float32)
         )
 
-    def _scale_input(self, x):
+    def _check_input(self, x):
         if x.ndim != 3 or x.shape[1] != self.n_channels or x.shape[2] != self.n_times:
             raise ValueError(
                 f"{type(self).__name__} expects input of shape (batch, "
                 f"{self.n_channels}, {self.n_times}), got {tuple(x.shape)}."
             )
+
+    def _scale_input(self, x):
+        self._check_input(x)
         return x * self.input_scale
+
+    def inference_graph(self):
+        """Return a module computing the same logits in evaluation mode, faster.
+
+        Subclasses whose evaluation-mode computation can be rearranged (e.g.
+        linear layers that commute) return an equivalent module that keeps
+        every nonlinearity as the same module with the same inputs, so its
+        gradients with respect to the input, and any rule applied at the
+        nonlinearities, are those of the network itself. In training mode, and
+        for networks without a faster form, this is the network itself.
+
+        Returns
+        -------
+        module : torch.nn.Module
+            The network, or an equivalent module sharing its later layers.
+        """
+        return self
 
     @torch.no_grad()
     def apply_max_norm(self):
