@@ -6,6 +6,7 @@ import pytest
 from scipy.stats import pearsonr
 from sklearn.metrics import roc_auc_score
 
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain
 from mne_xai.evaluate import (
     cosine_similarity,
     localization_scores,
@@ -303,3 +304,36 @@ def test_specific_errors(tiny, maps):
             simulated_truth.copy().reorder_channels(simulated_truth.ch_names[::-1]),
             simulated_truth,
         )
+
+
+@pytest.mark.parametrize(
+    ("classifier", "kind"),
+    [(EEGNetClassifier, "temporal"), (InterpretableCNNClassifier, "spatial")],
+)
+def test_trained_network_deeplift_recovers_the_ground_truth(classifier, kind):
+    """DeepLIFT puts relevance where the simulated feature is; random maps do not."""
+    epochs, truth = simulate_epochs(
+        kind, n_epochs=120, snr=1.0, random_state=0, verbose=False
+    )
+    train, test = epochs[:80], epochs[80:]
+    estimator = classifier(
+        max_epochs=30, batch_size=16, lr=3e-3, random_state=0, verbose=0
+    ).fit(train)
+    assert estimator.score(test, test.events[:, 2]) > 0.9
+    scores = {
+        method: localization_scores(
+            explain(
+                estimator, test, method, target="true", random_state=0, verbose=False
+            ),
+            truth[80:],
+        ).mean(numeric_only=True)
+        for method in ("deeplift", "random")
+    }
+    # Relevance mass accuracy at chance is the share of samples in the masks
+    # (a few percent: the feature covers part of the scalp for part of the time).
+    chance = (truth[80:].get_data() >= 0.5).mean()
+    assert chance < 0.1
+    assert scores["deeplift"]["relevance_mass_accuracy"] > 5 * chance
+    assert scores["random"]["relevance_mass_accuracy"] < 2 * chance
+    assert scores["deeplift"]["roc_auc"] > 0.9
+    assert abs(scores["random"]["roc_auc"] - 0.5) < 0.05

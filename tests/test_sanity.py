@@ -313,6 +313,23 @@ def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
     _assert_unchanged(estimator, snapshot)
     assert estimator.get_params().keys() == params.keys()
     assert estimator.max_epochs == 3 and estimator.verbose == 0
+    # The trained clone can be reused: the same maps, no training.
+    randomized = results[0].randomized_estimator
+    assert randomized is not estimator and randomized.classes_.tolist() == [0, 1]
+    reused = data_randomization_check(
+        estimator,
+        X[:6],
+        "saliency",
+        randomized_estimator=randomized,
+        random_state=0,
+        verbose=False,
+    )
+    assert reused.randomized_estimator is randomized
+    np.testing.assert_array_equal(reused.similarity["spearman_abs"], first)
+    with pytest.raises(TypeError, match="randomized_estimator"):
+        data_randomization_check(
+            estimator, X[:6], randomized_estimator=randomized.module_
+        )
 
 
 # -- results and figure ------------------------------------------------------------------

@@ -844,6 +844,7 @@ def data_randomization_check(
     X_train=None,
     y_train=None,
     training_params: dict | None = None,
+    randomized_estimator=None,
     target=None,
     metric: str = "spearman_abs",
     threshold: float = 0.4,
@@ -875,6 +876,12 @@ def data_randomization_check(
         Parameters set on the clone before fitting, e.g.
         ``dict(max_epochs=300)`` so that it can fit the random labels, as
         Adebayo et al. require.
+    randomized_estimator : estimator | None
+        A clone already trained on shuffled labels, e.g.
+        ``result.randomized_estimator`` of an earlier check with another
+        method, so that several methods are compared on one randomized
+        network; then ``X_train``, ``y_train`` and ``training_params`` are not
+        used. None trains one.
     target : None | "true" | int | str
         The class explained, as in :func:`mne_xai.explain`; with None, the
         class predicted by the fitted estimator is explained for both networks.
@@ -889,7 +896,8 @@ def data_randomization_check(
     Returns
     -------
     result : SanityCheckResult
-        One step, ``"data"``.
+        One step, ``"data"``; its attribute ``randomized_estimator`` is the
+        clone trained on shuffled labels.
 
     See Also
     --------
@@ -919,34 +927,51 @@ def data_randomization_check(
         random_state=random_state,
         params=params,
     )
+    if randomized_estimator is None:
+        randomized = _train_on_shuffled_labels(
+            estimator, epochs, X_train, y_train, training_params, setup.rng
+        )
+    else:
+        _validate_type(
+            randomized_estimator, _EEGClassifier, "randomized_estimator", "estimator"
+        )
+        randomized_estimator.check_is_fitted()
+        randomized = randomized_estimator
+    if not np.array_equal(randomized.classes_, estimator.classes_):
+        raise ValueError(
+            f"The randomized network has the classes {list(randomized.classes_)}, "
+            f"but the estimator was fitted on {list(estimator.classes_)}; give the "
+            "labels of the training data."
+        )
+    similarity = _similarity_to_variants(
+        estimator, epochs, method, [randomized], setup, check="data"
+    )
+    result = SanityCheckResult(
+        "data", method, ["data"], similarity, metric=metric, threshold=threshold
+    )
+    result.randomized_estimator = randomized
+    return result
+
+
+def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
+    """Fit an unfitted clone of ``estimator`` on permuted training labels."""
     X_train = epochs if X_train is None else X_train
     if y_train is None:
         y_train = describe(X_train, name="X_train")[2]
         if y_train is None:
             raise ValueError("y_train is required when X_train is an array.")
-    shuffled = setup.rng.permutation(np.asarray(y_train))
+    shuffled = rng.permutation(np.asarray(y_train))
     randomized = clone(estimator)
     if logger.level > logging.INFO:
         randomized.set_params(verbose=0)
-    randomized.set_params(**(training_params or {}))
+    randomized.set_params(**(params or {}))
     logger.info(f"Training a {type(estimator).__name__} on shuffled labels.")
     randomized.fit(X_train, shuffled)
-    if not np.array_equal(randomized.classes_, estimator.classes_):
-        raise ValueError(
-            f"y_train holds the classes {list(randomized.classes_)}, but the "
-            f"estimator was fitted on {list(estimator.classes_)}; give the labels "
-            "of the training data."
-        )
     logger.info(
         "Accuracy on the shuffled training labels: "
         f"{randomized.score(X_train, shuffled):.2f}."
     )
-    similarity = _similarity_to_variants(
-        estimator, epochs, method, [randomized], setup, check="data"
-    )
-    return SanityCheckResult(
-        "data", method, ["data"], similarity, metric=metric, threshold=threshold
-    )
+    return randomized
 
 
 # -- figure ------------------------------------------------------------------------
