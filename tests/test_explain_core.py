@@ -2,6 +2,7 @@
 targets, batching, errors, progress and memory."""
 
 import tracemalloc
+import warnings
 
 import matplotlib
 
@@ -268,3 +269,16 @@ def test_every_method_runs(tiny_array_estimator):
         attribution = explain(tiny_array_estimator, X, method, verbose=False)
         data = attribution.get_data()
         assert data.shape == X.shape and np.isfinite(data).all(), method
+
+
+def test_epochs_in_any_order_keep_it_without_warnings(fitted_eegnet, few_epochs):
+    order = [3, 0, 2, 1]
+    shuffled = few_epochs[order]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        attribution = explain(fitted_eegnet, shuffled, "saliency", verbose=False)
+    np.testing.assert_array_equal(attribution.events, shuffled.events)
+    in_order = explain(fitted_eegnet, few_epochs, "saliency", verbose=False)
+    np.testing.assert_allclose(
+        attribution.get_data(), in_order.get_data()[order], rtol=1e-5
+    )

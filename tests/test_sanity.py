@@ -27,6 +27,7 @@ from mne_xai.evaluate import (  # noqa: E402
 from mne_xai.evaluate.sanity import SIMILARITY_METRICS  # noqa: E402
 from mne_xai.explain import AttributionMethod, register_method  # noqa: E402
 from mne_xai.explain._registry import _METHODS  # noqa: E402
+from mne_xai.simulation import simulate_epochs  # noqa: E402
 
 # A few epochs keep every check to a second or two on one core.
 N_EPOCHS = 6
@@ -390,3 +391,26 @@ def test_clear_errors_about_estimator_and_data(channel_data):
         map_similarity(X[:, 0], X[:, 0])
     with pytest.raises(ValueError, match="sigma"):
         structural_similarity(X, X, sigma=0)
+
+
+def test_saliency_is_not_class_specific_on_a_two_class_eegnet():
+    """Sujatha Ravindran & Contreras-Vidal: saliency is the same for both classes;
+    a signed method's map flips sign for the other class."""
+    epochs, _ = simulate_epochs(
+        "spatial", n_epochs=120, snr=1.0, random_state=0, verbose=False
+    )
+    estimator = EEGNetClassifier(
+        max_epochs=30, batch_size=16, lr=3e-3, random_state=0, verbose=0
+    ).fit(epochs[:80])
+    saliency, signed = (
+        target_randomization_check(
+            estimator, epochs[80:], method, random_state=0, verbose=False
+        )
+        for method in ("saliency", "gradient_x_input")
+    )
+    assert saliency.metric == "spearman"
+    assert saliency.similarity["spearman"].mean() > 0.9
+    assert not saliency.passes
+    assert signed.similarity["spearman"].mean() < -0.9
+    assert signed.similarity["spearman_abs"].mean() > 0.9  # same samples matter
+    assert signed.passes

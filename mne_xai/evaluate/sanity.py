@@ -754,7 +754,7 @@ def target_randomization_check(
     method: str = "saliency",
     *,
     target=None,
-    metric: str = "spearman_abs",
+    metric: str = "spearman",
     threshold: float = 0.4,
     batch_size: int = 64,
     device=None,
@@ -778,7 +778,14 @@ def target_randomization_check(
         The class explained for the original maps, as in
         :func:`mne_xai.explain`; the randomized maps explain, for each epoch, a
         class drawn at random among the others.
-    %(verdict)s
+    metric : "spearman" | "spearman_abs" | "ssim" | "pearson"
+        The measure of :func:`map_similarity` the verdict rests on. The
+        default is the signed Spearman rank correlation: a class-specific map
+        may differ from the other class's mostly in sign (see Notes), which the
+        correlation of absolute values cannot see.
+    threshold : float
+        The method passes when the mean of ``metric`` over epochs falls below
+        this value (see :class:`SanityCheckResult`).
     %(computing)s
     random_state : int | None
         Seed of the random classes (and of stochastic methods).
@@ -799,7 +806,10 @@ def target_randomization_check(
     With two classes whose logits move in opposite directions, the other
     class's map of a signed method is the original one with the sign flipped:
     the signed Spearman correlation is then near -1, while the correlation of
-    absolute values stays near 1. Look at both.
+    absolute values stays near 1: the verdict rests on the signed one. Maps
+    that are absolute values by construction (saliency) cannot change sign and
+    are the same for every class of such a network, which is why Sujatha
+    Ravindran & Contreras-Vidal found saliency not class-specific.
 
     References
     ----------

@@ -1,6 +1,7 @@
 """The shared path of every attribution method: batches, targets, baselines, outputs."""
 
 import copy
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -243,17 +244,21 @@ def explain(
             nave=request.shape[0],
             verbose=False,
         )
-    return mne.EpochsArray(
-        result,
-        template["info"],
-        events=template["events"],
-        tmin=template["tmin"],
-        event_id=template["event_id"],
-        metadata=template["metadata"],
-        baseline=None,
-        proj=False,
-        verbose=False,
-    )
+    with warnings.catch_warnings():
+        # The events are the input's, in its order (e.g. epochs[[3, 1, 2]]):
+        # MNE's warning would be about the user's selection, not about us.
+        warnings.filterwarnings("ignore", message=".*not chronologically ordered")
+        return mne.EpochsArray(
+            result,
+            template["info"],
+            events=template["events"],
+            tmin=template["tmin"],
+            event_id=template["event_id"],
+            metadata=template["metadata"],
+            baseline=None,
+            proj=False,
+            verbose=False,
+        )
 
 
 @dataclass

@@ -1,0 +1,464 @@
+"""Every attribution method scored three ways, on EEGNet and InterpretableCNN.
+
+1. Localization: simulated EEG (``mne_xai.simulation.simulate_epochs``) whose
+   discriminative feature is temporal, spectral or spatial, at several SNRs.
+   Each network is trained on 70% of the epochs; every method explains the
+   true class of the held-out epochs, scored against the ground truth by
+   ``mne_xai.evaluate.localization_scores``.
+2. Sanity checks on real EEGBCI motor imagery (subject 1, hands vs feet,
+   0.5-2.5 s, 30 training / 15 held-out epochs): cascading model-parameter
+   randomization, target randomization and data randomization (one network
+   trained on shuffled labels, shared by all methods).
+3. Faithfulness on real EEG: EEGBCI (held-out epochs above) and the driver
+   drowsiness recordings (Oz; trained on subjects 2-11 with the authors'
+   recipe, evaluated on subject 1, as in Cui et al.'s code): their
+   perturbation test (mean correlation over patch lengths), its channel
+   version (EEGBCI only; one channel in the drowsiness data) and the
+   deletion curve's AOPC (64 steps, most relevant first, zero baseline).
+
+Writes ``compare_methods.csv`` (one row per network, evaluation, data set,
+method and measure), ``compare_methods.md`` (tables and the check of the
+published conclusions) and ``compare_methods.png`` (methods x measures) to
+``--output``, and prints the Markdown.
+
+Needs ``tabulate`` for the Markdown tables (``pip install mne-xai[benchmarks]``).
+Run (real data through MNE_DATA; about 15 minutes on 2 cores)::
+
+    OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/compare_methods.py
+
+``--quick`` runs one SNR and fewer epochs, to try the script.
+"""
+
+import argparse
+import itertools
+import time
+from pathlib import Path
+
+import matplotlib
+import mne
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.model_selection import train_test_split
+
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain, list_methods
+from mne_xai.datasets import load_drowsiness, load_eegbci
+from mne_xai.evaluate import (
+    channel_perturbation_test,
+    data_randomization_check,
+    deletion_curve,
+    localization_scores,
+    parameter_randomization_check,
+    perturbation_test,
+    target_randomization_check,
+)
+from mne_xai.simulation import simulate_epochs
+
+matplotlib.use("Agg")
+
+NETWORKS = {"EEGNet": EEGNetClassifier, "InterpretableCNN": InterpretableCNNClassifier}
+KINDS = ("temporal", "spectral", "spatial")
+# "lrp" is "lrp_epsilon" under the name the papers use: scored once.
+METHODS = [name for name in list_methods() if name != "lrp"]
+# Cui et al.: faithful methods, ahead of the gradient-only ones.
+CUI_FAITHFUL = ["gradient_x_input", "deeplift", "integrated_gradients", "lrp_epsilon"]
+CUI_BEHIND = ["saliency", "deconvolution", "guided_backprop"]
+LOCALIZATION_MEASURES = {
+    "relevance_mass_accuracy": "RMA",
+    "roc_auc": "AUC",
+    "relevance_rank_accuracy": "RRA",
+    "spectral_precision": "spectral precision",
+}
+SEED = 0
+
+
+def network(name, **params):
+    """A network with the settings used throughout (overridable)."""
+    settings = dict(max_epochs=40, batch_size=16, lr=3e-3, random_state=SEED, verbose=0)
+    return NETWORKS[name](**{**settings, **params})
+
+
+def split(epochs, n_train):
+    """First ``n_train`` epochs for training, the rest held out (epochs are shuffled)."""
+    return epochs[:n_train], epochs[n_train:]
+
+
+def record(rows, **row):
+    rows.append(row)
+
+
+# -- 1. localization ----------------------------------------------------------------
+def localization(args, rows):
+    snrs = (1.0,) if args.quick else (0.5, 1.0, 2.0)
+    n_epochs = 100 if args.quick else 200
+    n_train = int(0.7 * n_epochs)
+    for kind, snr in itertools.product(KINDS, snrs):
+        epochs, truth = simulate_epochs(
+            kind, n_epochs=n_epochs, snr=snr, random_state=SEED, verbose=False
+        )
+        train, test = split(epochs, n_train)
+        test_truth = truth[n_train:]
+        chance = float((test_truth.get_data() >= 0.5).mean())
+        data = f"{kind} SNR {snr:g}"
+        for name in NETWORKS:
+            estimator = network(name).fit(train)
+            accuracy = estimator.score(test, test.events[:, 2])
+            log(f"localization: {data}, {name} accuracy {accuracy:.2f}")
+            common = dict(network=name, evaluation="localization", data=data)
+            record(rows, **common, method="-", measure="accuracy", value=accuracy)
+            record(rows, **common, method="-", measure="RMA chance", value=chance)
+            for method in METHODS:
+                attribution = explain(
+                    estimator, test, method, target="true", random_state=SEED
+                )
+                scores = localization_scores(attribution, test_truth)
+                for column, measure in LOCALIZATION_MEASURES.items():
+                    if column in scores:
+                        value = float(scores[column].mean())
+                        record(
+                            rows, **common, method=method, measure=measure, value=value
+                        )
+
+
+# -- 2. sanity checks ---------------------------------------------------------------
+def eegbci():
+    """EEGBCI subject 1, hands vs feet: 30 training and 15 held-out epochs."""
+    epochs = load_eegbci(1, "hands_vs_feet", tmin=0.5, tmax=2.5, verbose=False)
+    train, test = train_test_split(
+        np.arange(len(epochs)),
+        test_size=15,
+        stratify=epochs.events[:, 2],
+        random_state=SEED,
+    )
+    return epochs[train], epochs[test]
+
+
+def sanity_checks(estimator, train, test, method, randomized, args):
+    """The three checks of one method; ``randomized`` (if given) is reused."""
+    return {
+        "cascading": parameter_randomization_check(
+            estimator, test, method, random_state=SEED
+        ),
+        "target": target_randomization_check(
+            estimator, test, method, random_state=SEED
+        ),
+        "data": data_randomization_check(
+            estimator,
+            test,
+            method,
+            X_train=train,
+            training_params=dict(max_epochs=args.shuffled_epochs),
+            randomized_estimator=randomized,
+            random_state=SEED,
+        ),
+    }
+
+
+def sanity(args, rows, fitted):
+    train, test = eegbci()
+    for name in NETWORKS:
+        estimator = fitted[name, "EEGBCI"]
+        randomized = None
+        common = dict(network=name, evaluation="sanity", data="EEGBCI")
+        for method in METHODS:
+            checks = sanity_checks(estimator, train, test, method, randomized, args)
+            randomized = checks["data"].randomized_estimator
+            for check, result in checks.items():
+                similarity = float(result.mean[result.metric].iloc[-1])
+                record(
+                    rows,
+                    **common,
+                    method=method,
+                    measure=f"{check} similarity",
+                    value=similarity,
+                )
+                record(
+                    rows,
+                    **common,
+                    method=method,
+                    measure=f"{check} passes",
+                    value=float(result.passes),
+                )
+        log(f"sanity: {name} done")
+
+
+# -- 3. faithfulness ----------------------------------------------------------------
+def fit_real_networks(args):
+    """Both networks on EEGBCI and on drowsiness; test data and accuracies."""
+    fitted, tests, rows = {}, {}, []
+    train, test = eegbci()
+    tests["EEGBCI"] = test
+    for name in NETWORKS:
+        fitted[name, "EEGBCI"] = network(name, max_epochs=args.eegbci_epochs).fit(train)
+    epochs = load_drowsiness()
+    held_out = epochs.metadata["subject"].to_numpy() == 1
+    test = epochs[np.flatnonzero(held_out)]
+    tests["drowsiness"] = test
+    for name in NETWORKS:
+        # The authors' recipe (see benchmarks/accuracy_drowsiness.py).
+        estimator = network(
+            name,
+            optimizer=torch.optim.Adam,
+            lr=1e-3,
+            max_epochs=11,
+            batch_size=50,
+            lr_schedule=None,
+        )
+        fitted[name, "drowsiness"] = estimator.fit(epochs[~held_out])
+    for (name, data), estimator in fitted.items():
+        accuracy = estimator.score(tests[data], tests[data].events[:, 2])
+        log(f"{data}: {name} held-out accuracy {accuracy:.2f}")
+        rows.append(
+            dict(
+                network=name,
+                evaluation="faithfulness",
+                data=data,
+                method="-",
+                measure="accuracy",
+                value=accuracy,
+            )
+        )
+    return fitted, tests, rows
+
+
+def faithfulness(rows, fitted, tests):
+    for (name, data), estimator in fitted.items():
+        epochs = tests[data]
+        common = dict(network=name, evaluation="faithfulness", data=data)
+        for method in METHODS:
+            attribution = explain(estimator, epochs, method, random_state=SEED)
+            patches = perturbation_test(
+                estimator, epochs, attribution=attribution, random_state=SEED
+            )
+            value = float(np.nanmean(patches.mean_correlation))
+            record(rows, **common, method=method, measure="perturbation r", value=value)
+            if len(epochs.ch_names) > 1:
+                channels = channel_perturbation_test(
+                    estimator, epochs, attribution=attribution
+                )
+                value = float(np.nanmean(channels.correlation))
+                record(rows, **common, method=method, measure="channel r", value=value)
+            curve = deletion_curve(estimator, epochs, attribution=attribution)
+            value = float(curve.aopc.mean())
+            record(rows, **common, method=method, measure="deletion AOPC", value=value)
+        log(f"faithfulness: {name} on {data} done")
+
+
+# -- tables, conclusions, figure ------------------------------------------------------
+def pivot(results, evaluation, measure, network_name):
+    """Methods x data sets (or checks) for one measure and network."""
+    selected = results[
+        (results.evaluation == evaluation)
+        & (results.measure == measure)
+        & (results.network == network_name)
+    ]
+    table = selected.pivot_table(
+        index="method", columns="data", values="value", sort=False
+    )
+    return table.reindex(METHODS)
+
+
+def markdown_tables(results):
+    lines = []
+    for network_name in NETWORKS:
+        lines.append(f"\n## {network_name}\n")
+        context = results[
+            (results.network == network_name) & (results.measure == "accuracy")
+        ]
+        accuracies = ", ".join(
+            f"{row.data} {row.value:.2f}" for row in context.itertuples()
+        )
+        lines.append(f"Held-out accuracy: {accuracies}.\n")
+        chance = results[
+            (results.network == network_name) & (results.measure == "RMA chance")
+        ]
+        if len(chance):
+            lines.append(
+                "Relevance mass accuracy at chance (share of samples in the masks): "
+                f"{chance.value.min():.3f}-{chance.value.max():.3f}.\n"
+            )
+        for measure in ("RMA", "AUC"):
+            table = pivot(results, "localization", measure, network_name)
+            table["mean"] = table.mean(axis=1)
+            lines.append(f"\n### Localization: {measure}\n")
+            lines.append(table.to_markdown(floatfmt=".2f"))
+        sanity_table = pd.concat(
+            {
+                check: pivot(
+                    results, "sanity", f"{check} similarity", network_name
+                ).iloc[:, 0]
+                for check in ("cascading", "target", "data")
+            },
+            axis=1,
+        )
+        lines.append(
+            "\n### Sanity checks on EEGBCI: similarity of original and randomized "
+            "maps (Spearman of |maps| for the model and data checks, signed "
+            "Spearman for the target check; a method passes below 0.4)\n"
+        )
+        lines.append(sanity_table.to_markdown(floatfmt=".2f"))
+        faithful = pd.concat(
+            {
+                f"{data} {measure}": pivot(
+                    results, "faithfulness", measure, network_name
+                )[data]
+                for data in ("EEGBCI", "drowsiness")
+                for measure in ("perturbation r", "channel r", "deletion AOPC")
+                if not (data == "drowsiness" and measure == "channel r")
+            },
+            axis=1,
+        )
+        lines.append("\n### Faithfulness on real EEG\n")
+        lines.append(faithful.to_markdown(floatfmt=".3f"))
+    return "\n".join(lines)
+
+
+def share_ahead(values, ahead, behind):
+    """Share of (a, b) pairs, a in ``ahead`` and b in ``behind``, with a > b."""
+    pairs = [(values[a], values[b]) for a in ahead for b in behind]
+    return np.mean([a > b for a, b in pairs])
+
+
+def conclusions(results):
+    lines = ["\n## Published conclusions\n"]
+    faithful = results[results.evaluation == "faithfulness"]
+    shares = []
+    for (network_name, data, measure), group in faithful.groupby(
+        ["network", "data", "measure"]
+    ):
+        if measure == "accuracy":
+            continue
+        values = group.set_index("method").value
+        share = share_ahead(values, CUI_FAITHFUL, CUI_BEHIND)
+        shares.append(share)
+        lines.append(
+            f"- {network_name}, {data}, {measure}: Cui et al.'s faithful methods "
+            f"ahead in {share:.0%} of pairs"
+        )
+    overall = np.mean(shares)
+    verdict = "reproduced" if overall >= 0.75 else "not reproduced"
+    lines.insert(
+        1,
+        f"**Cui et al.** ({', '.join(CUI_FAITHFUL)} ahead of "
+        f"{', '.join(CUI_BEHIND)} in faithfulness): {verdict}; the first group "
+        f"is ahead in {overall:.0%} of all pairs.\n",
+    )
+    sanity_rows = results[results.evaluation == "sanity"]
+    target = sanity_rows[sanity_rows.measure == "target similarity"]
+    lines.append("\n**Sujatha Ravindran & Contreras-Vidal**\n")
+    for network_name in NETWORKS:
+        values = target[target.network == network_name].set_index("method").value
+        lines.append(
+            f"- {network_name}, target randomization similarity: saliency "
+            f"{values['saliency']:.2f}, DeepLIFT {values['deeplift']:.2f} "
+            f"(class-specific below 0.4)"
+        )
+    localization_rows = results[
+        (results.evaluation == "localization") & (results.measure == "RMA")
+    ]
+    near_best = []
+    for (network_name, data), group in localization_rows.groupby(["network", "data"]):
+        values = group[group.method != "random"].set_index("method").value
+        rank = int(values.rank(ascending=False, method="min")["deeplift"])
+        share = values["deeplift"] / values.max()
+        near_best.append(share >= 0.9)
+        lines.append(
+            f"- {network_name}, {data}: DeepLIFT's relevance mass accuracy "
+            f"{values['deeplift']:.2f} is {share:.0%} of the best "
+            f"({values.idxmax()} {values.max():.2f}); rank {rank} of {len(values)}"
+        )
+    lines.append(
+        f"- DeepLIFT within 90% of the best relevance mass accuracy in "
+        f"{np.mean(near_best):.0%} of the simulations."
+    )
+    return "\n".join(lines)
+
+
+def figure(results, path):
+    import matplotlib.pyplot as plt
+
+    columns = {
+        ("localization", "RMA"): "RMA (simulated)",
+        ("localization", "AUC"): "AUC (simulated)",
+        ("sanity", "cascading similarity"): "cascading similarity",
+        ("sanity", "target similarity"): "target similarity",
+        ("sanity", "data similarity"): "data similarity",
+        ("faithfulness", "perturbation r"): "perturbation r",
+        ("faithfulness", "channel r"): "channel r",
+        ("faithfulness", "deletion AOPC"): "deletion AOPC",
+    }
+    fig, axes = plt.subplots(
+        1, len(NETWORKS), figsize=(14, 9), layout="constrained", sharey=True
+    )
+    for ax, network_name in zip(axes, NETWORKS, strict=True):
+        table = pd.DataFrame(index=METHODS)
+        for (evaluation, measure), label in columns.items():
+            selected = results[
+                (results.network == network_name)
+                & (results.evaluation == evaluation)
+                & (results.measure == measure)
+            ]
+            table[label] = selected.groupby("method").value.mean()
+        # Colour by rank within each column (high is good, except similarity).
+        good = table.copy()
+        for label in good:
+            if label.endswith("similarity"):
+                good[label] = -good[label]
+        colour = good.rank(pct=True)
+        ax.imshow(colour.to_numpy(), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+        for (i, j), value in np.ndenumerate(table.to_numpy()):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(table.columns)), table.columns, rotation=45, ha="right")
+        ax.set_yticks(range(len(table)), table.index)
+        ax.set_title(network_name)
+    fig.suptitle(
+        "Attribution methods: localization on simulated EEG (mean over kinds and "
+        "SNRs), sanity (EEGBCI), faithfulness (mean of EEGBCI and drowsiness); "
+        "colour = rank in column, green = better",
+        fontsize=10,
+    )
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+START = time.perf_counter()
+
+
+def log(message):
+    print(f"[{time.perf_counter() - START:6.0f} s] {message}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=Path("compare_methods"))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--eegbci-epochs", type=int, default=60)
+    parser.add_argument("--shuffled-epochs", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    mne.set_log_level("ERROR")
+    args.output.mkdir(parents=True, exist_ok=True)
+    rows = []
+    localization(args, rows)
+    fitted, tests, accuracy_rows = fit_real_networks(args)
+    rows += accuracy_rows
+    sanity(args, rows, fitted)
+    faithfulness(rows, fitted, tests)
+    results = pd.DataFrame(rows)
+    results.to_csv(args.output / "compare_methods.csv", index=False)
+    text = (
+        "# Attribution methods compared\n"
+        + markdown_tables(results)
+        + "\n"
+        + conclusions(results)
+        + "\n"
+    )
+    (args.output / "compare_methods.md").write_text(text)
+    figure(results, args.output / "compare_methods.png")
+    print(text)
+    log(f"written to {args.output}/")
+
+
+if __name__ == "__main__":
+    main()
