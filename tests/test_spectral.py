@@ -7,7 +7,13 @@ from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
 
 from mne_xai import InterpretableCNNClassifier, explain, list_methods
 from mne_xai.explain import explain_spectrum
-from mne_xai.explain.spectral import fold_fourier, from_fourier, to_fourier
+from mne_xai.explain.spectral import (
+    FourierInput,
+    fold_fourier,
+    from_fourier,
+    to_fourier,
+)
+from mne_xai.models import EEGNet, SpatialFirstEEGNet
 
 
 def _if_registered(method, *values):
@@ -175,3 +181,14 @@ def test_relevance_peaks_in_the_simulated_band(
         in_alpha = relevance[:, (freqs >= 8) & (freqs < 12)].sum(axis=1)
         top_two = np.argsort(in_alpha)[-2:]
         assert sorted(top_two) == sorted(alpha_rows)
+
+
+def test_fourier_input_runs_on_the_network_inference_graph():
+    torch.manual_seed(0)
+    network = EEGNet(4, 2, 64, 64.0).eval()
+    wrapper = FourierInput(network, 64)
+    graph = wrapper.inference_graph()
+    assert isinstance(graph.module, SpatialFirstEEGNet)
+    coefficients = torch.randn(3, 4, 64)
+    torch.testing.assert_close(graph(coefficients), wrapper(coefficients))
+    assert FourierInput(network.train(), 64).inference_graph().module is network

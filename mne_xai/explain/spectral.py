@@ -118,6 +118,21 @@ class FourierInput(nn.Module):
         """Return the network's logits for the signals of these coefficients."""
         return self.module(from_fourier(coefficients, self.n_times))
 
+    def inference_graph(self):
+        """Return this wrapper around the network's inference graph (if it has one).
+
+        Returns
+        -------
+        module : FourierInput
+            The same function of the coefficients, computed faster when the
+            network has a faster form (see ``EEGModule.inference_graph``).
+        """
+        inference_graph = getattr(self.module, "inference_graph", None)
+        if inference_graph is None:
+            return self
+        graph = inference_graph()
+        return self if graph is self.module else FourierInput(graph, self.n_times)
+
 
 @verbose
 def explain_spectrum(
