@@ -1,3 +1,7 @@
+import copy
+import gc
+import weakref
+
 import mne
 import numpy as np
 import pytest
@@ -6,7 +10,10 @@ import torch
 from mne_xai import InterpretableCNNClassifier
 from mne_xai.datasets import _builtin_montage
 from mne_xai.evaluate.faithfulness import (
+    BASELINES,
     _ClassScorer,
+    _FactoredFrontEnd,
+    _WindowScorer,
     channel_perturbation_test,
     deletion_curve,
     deletion_test,
@@ -297,3 +304,230 @@ def test_real_eeg_relevant_first_deletion_beats_random(fitted_eegnet, imagery_ep
     spread = np.abs(good.scores[:, 0]).mean()
     assert good.aopc.mean() > random.aopc.mean() + 0.2 * spread
     assert (good.aopc > random.aopc).mean() >= 0.9
+
+
+class FilterBankNet(torch.nn.Module):
+    """A linear filter bank, an elementwise nonlinearity, then other layers.
+
+    ``square`` squares the logits outside any module, which no inspection of
+    the layers can see.
+    """
+
+    def __init__(self, front, activation, head, square=False):
+        super().__init__()
+        self.front, self.activation, self.head = front, activation, head
+        self.square = square
+
+    def forward(self, x):
+        if isinstance(self.front[0], torch.nn.Conv2d):
+            x = x.unsqueeze(1)
+        logits = self.head(self.activation(self.front(x)))
+        return logits**2 if self.square else logits
+
+
+def filter_bank_net(front, head, n_channels, n_times, square=False):
+    """A FilterBankNet with random batch norm statistics, in evaluation mode."""
+    nn = torch.nn
+    if front == "conv1d":
+        # Spatial filters, then a 'valid' temporal filter per map: rank 1.
+        layers = [nn.Conv1d(n_channels, 4, 1), nn.Conv1d(4, 4, 9, groups=4)]
+        batch_norm, global_pool = nn.BatchNorm1d, nn.AdaptiveAvgPool1d(1)
+        n_out = n_times - 8
+    else:
+        # Two 'same' temporal filters mixed by a full spatial layer: rank 2.
+        layers = [
+            nn.Conv2d(1, 2, (1, 9), padding=(0, 4)),
+            nn.Conv2d(2, 4, (n_channels, 1)),
+        ]
+        batch_norm, global_pool = nn.BatchNorm2d, nn.AdaptiveAvgPool2d(1)
+        n_out = n_times
+    activation, head = {
+        "global average": (
+            nn.ReLU(),
+            [batch_norm(4), global_pool, nn.Flatten(), nn.Dropout(), nn.Linear(4, 3)],
+        ),
+        "average over the epoch": (
+            nn.ELU(),
+            [
+                nn.AvgPool2d((1, n_out)),
+                nn.Flatten(),
+                nn.BatchNorm1d(4),
+                nn.Linear(4, 3),
+            ],
+        ),
+        "local average": (
+            nn.ELU(),
+            [nn.AvgPool2d((1, 4)), nn.Flatten(), nn.Linear(n_out, 3)],
+        ),
+        "global max": (
+            nn.ELU(),
+            [nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.Linear(4, 3)],
+        ),
+    }[head]
+    module = FilterBankNet(
+        nn.Sequential(*layers, batch_norm(4)), activation, nn.Sequential(*head), square
+    )
+    generator = torch.Generator().manual_seed(0)
+    for layer in module.modules():
+        if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+            for values in (layer.running_mean, layer.weight, layer.bias):
+                values.data = torch.randn(4, generator=generator)
+            layer.running_var.data = torch.rand(4, generator=generator) + 0.5
+    return module.eval()
+
+
+@pytest.mark.parametrize(
+    "front, head, square, scored_by",
+    [
+        ("conv1d", "global average", False, "pooled linear head"),
+        ("conv2d", "global average", False, "pooled linear head"),
+        ("conv2d", "average over the epoch", False, "pooled linear head"),
+        ("conv2d", "local average", False, "later layers"),
+        ("conv1d", "global max", False, "later layers"),
+        # The squared logits escape the inspection of the layers; the check
+        # on data rejects window scores.
+        ("conv2d", "global average", True, "perturbed epochs"),
+    ],
+)
+def test_window_scores_equal_the_network_on_perturbed_epochs(
+    front, head, square, scored_by
+):
+    """One channel replaced on a window: exact scores from the window alone."""
+    n_epochs, n_channels, n_times = 4, 8, 48
+    module = filter_bank_net(front, head, n_channels, n_times, square)
+    torch.manual_seed(1)
+    data = torch.randn(n_epochs, n_channels, n_times)
+    replacement = torch.randn_like(data)
+    rng = np.random.default_rng(0)
+    # Short and long patches, patches at both ends, and whole channels.
+    length = np.repeat([3, 20, n_times], 6)
+    channel = torch.as_tensor(rng.integers(n_channels, size=(n_epochs, len(length))))
+    start = rng.integers(n_times - length + 1, size=(n_epochs, len(length)))
+    start[:, [0, 6]] = 0
+    start[:, [1, 7]] = n_times - length[[1, 7]]
+    start = torch.as_tensor(start)
+    with torch.inference_mode():
+        scorer = _ClassScorer(module, data, 64)
+        assert scorer.forward is not module  # the factored first block
+        if scored_by == "perturbed epochs":
+            assert scorer.windows is None
+        else:
+            assert scorer.windows is not None
+            pooled = scorer.windows.head is not None
+            assert pooled == (scored_by == "pooled linear head")
+        logits = module(data)
+        target = logits.argmax(dim=1)
+        changes = scorer.window_changes(
+            data, replacement, target, channel, start, length
+        ).numpy()
+        expected = np.empty(changes.shape)
+        for i, j in np.ndindex(*changes.shape):
+            c, s, n = int(channel[i, j]), int(start[i, j]), length[j]
+            variant = data[i].clone()
+            variant[c, s : s + n] = replacement[i, c, s : s + n]
+            expected[i, j] = module(variant[None])[0, target[i]] - logits[i, target[i]]
+    scale = float(logits.abs().max())
+    assert np.abs(expected).max() > 1e-3 * scale
+    np.testing.assert_allclose(changes, expected, rtol=0, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("baseline", BASELINES)
+@pytest.mark.parametrize("network", ["icnn", "eegnet"])
+def test_perturbation_tests_equal_the_plain_network(
+    request, imagery_epochs, network, baseline, monkeypatch
+):
+    """Both perturbation tests give the drops of perturbed epochs through the network."""
+    estimator = request.getfixturevalue(f"fitted_{network}")
+    epochs = imagery_epochs[:4]
+    maps = np.random.default_rng(0).standard_normal(epochs.get_data().shape)
+    kwargs = dict(attribution=maps, baseline=baseline, random_state=0, verbose=False)
+    heads = []
+    window_scorer = _WindowScorer.__call__
+
+    def spy(self, *args):
+        heads.append(self.head is not None)
+        return window_scorer(self, *args)
+
+    monkeypatch.setattr(_WindowScorer, "__call__", spy)
+    fast = (
+        perturbation_test(estimator, epochs, n_patches=10, **kwargs),
+        channel_perturbation_test(estimator, epochs, **kwargs),
+    )
+    # InterpretableCNN's head pools the whole epoch (scored from the changed
+    # window); EEGNet's goes through its later layers.
+    assert len(heads) >= 2 and set(heads) == {network == "icnn"}
+    scale = np.abs(estimator.decision_function(epochs)).max()
+    if baseline == "noise":
+        # Windows of several epochs are scored together, yet each epoch's
+        # drops do not depend on the others.
+        alone = perturbation_test(
+            estimator, epochs, n_patches=10, batch_size=1, **kwargs
+        )
+        np.testing.assert_allclose(
+            alone.score_drop, fast[0].score_drop, rtol=0, atol=1e-6 * scale
+        )
+    n_calls = len(heads)
+    # The plain network, on perturbed epochs built in full.
+    monkeypatch.setattr(_FactoredFrontEnd, "matches", lambda self, inputs: False)
+    plain = (
+        perturbation_test(estimator, epochs, n_patches=10, **kwargs),
+        channel_perturbation_test(estimator, epochs, **kwargs),
+    )
+    assert len(heads) == n_calls
+    for fast_result, plain_result in zip(fast, plain, strict=True):
+        assert np.abs(plain_result.score_drop).max() > 1e-3 * scale
+        np.testing.assert_allclose(
+            fast_result.score_drop, plain_result.score_drop, rtol=0, atol=1e-5 * scale
+        )
+        np.testing.assert_array_equal(fast_result.relevance, plain_result.relevance)
+
+
+def test_cached_shortcuts_do_not_keep_networks_alive(fitted_eegnet, imagery_epochs):
+    module = copy.deepcopy(fitted_eegnet.module_).eval()
+    data = torch.as_tensor(imagery_epochs.get_data()[:4], dtype=torch.float32)
+    with torch.inference_mode():
+        _ClassScorer(module, data, 256)
+    assert module in _ClassScorer._shortcuts
+    alive = weakref.ref(module)
+    del module
+    gc.collect()
+    assert alive() is None
+
+
+@pytest.mark.parametrize("kind", ["deletion", "insertion"])
+@pytest.mark.parametrize("unit", ["feature", "channel"])
+def test_curves_equal_the_network_on_built_variants(
+    fitted_eegnet, fitted_icnn, imagery_epochs, kind, unit
+):
+    """Curve scores (summed step by step through the first block) are those of
+    the network on each perturbed epoch, built in full."""
+    epochs = imagery_epochs[:4]
+    data = epochs.get_data().astype(np.float32)
+    attribution = np.random.default_rng(0).standard_normal(data.shape)
+    curve_function = deletion_curve if kind == "deletion" else insertion_curve
+    n_steps = 8
+    for estimator in (fitted_eegnet, fitted_icnn):
+        curve = curve_function(
+            estimator,
+            epochs,
+            attribution=attribution,
+            unit=unit,
+            n_steps=n_steps,
+            verbose=False,
+        )
+        relevance = attribution.sum(axis=2) if unit == "channel" else attribution
+        relevance = relevance.reshape(len(data), -1)
+        rank = np.argsort(np.argsort(-relevance, axis=1), axis=1)
+        counts = np.round(np.linspace(0, relevance.shape[1], n_steps + 1))
+        removed = rank[:, None] < counts[None, :, None]  # (epochs, steps, units)
+        if kind == "insertion":
+            removed = ~removed
+        removed = removed.reshape(len(data), n_steps + 1, data.shape[1], -1)
+        variants = np.where(removed, 0, data[:, None]).astype(np.float32)
+        module = estimator.module_.eval()
+        with torch.no_grad():
+            logits = module(torch.from_numpy(variants.reshape(-1, *data.shape[1:])))
+        expected = logits.numpy().reshape(len(data), n_steps + 1, -1)
+        expected = np.take_along_axis(expected, curve.target[:, None, None], axis=2)
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(curve.scores, expected[..., 0], atol=1e-4 * scale)

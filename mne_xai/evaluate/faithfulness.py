@@ -9,7 +9,10 @@ computed already; the evaluation never computes attributions itself.
 All measures stream over batches of epochs (memory grows with ``batch_size``,
 not with the number of epochs), evaluate the perturbed variants of a batch in
 large forward passes, show a progress bar, and are reproducible with
-``random_state``.
+``random_state``. Where only one channel changes (the perturbation tests),
+the scores of networks that begin with a linear filter bank are computed
+exactly from the changed samples, without evaluating each perturbed epoch in
+full.
 
 Removed samples are replaced by a baseline:
 
@@ -54,6 +57,11 @@ _UNITS = ("feature", "channel")
 _MIN_VARIANTS_PER_PASS = 256
 _MAX_INTERPOLATION_OPERATORS = 4096
 _N_EPOCHS_CHECKED = 8  # epochs on which the factored first block must match
+_TOLERANCE = 1e-3  # largest error of a shortcut, relative to the largest logit
+# Windows replaced on one channel are scored in chunks of about this many
+# first-block output values (4 MiB in float32): large enough that per-operation
+# overheads do not count, small enough to stay in the processor's cache.
+_WINDOW_CHUNK_ELEMENTS = 2**20
 # Layers that act on the input as a linear, time-invariant filter bank in
 # evaluation mode (see ``_FactoredFrontEnd``).
 _FILTER_BANK_LAYERS = (
@@ -64,17 +72,40 @@ _FILTER_BANK_LAYERS = (
     torch.nn.Dropout,
     torch.nn.Identity,
 )
+# Nonlinearities that act on each value alone, whatever the shape of the input
+# (see ``_PooledLinearHead``).
+_ELEMENTWISE_NONLINEARITIES = (
+    torch.nn.ReLU,
+    torch.nn.LeakyReLU,
+    torch.nn.ELU,
+    torch.nn.CELU,
+    torch.nn.SELU,
+    torch.nn.GELU,
+    torch.nn.SiLU,
+    torch.nn.Mish,
+    torch.nn.Softplus,
+    torch.nn.Tanh,
+    torch.nn.Sigmoid,
+    torch.nn.Hardtanh,
+    torch.nn.Hardswish,
+)
+# Layers that pass their input on unchanged in evaluation mode, up to its shape.
+_IDENTITY_LAYERS = (
+    torch.nn.Identity,
+    torch.nn.Flatten,
+    torch.nn.modules.dropout._DropoutNd,
+)
 
 
 # -- scoring perturbed epochs ---------------------------------------------------
 def _leaf_modules_in_call_order(module, example):
-    """Leaf modules in the order a forward pass calls them."""
+    """Leaf modules in the order a forward pass calls them, with their input shapes."""
     order, handles = [], []
     for leaf in module.modules():
         if not any(True for _ in leaf.children()):
             handles.append(
                 leaf.register_forward_pre_hook(
-                    lambda layer, inputs: order.append(layer)
+                    lambda layer, inputs: order.append((layer, tuple(inputs[0].shape)))
                 )
             )
     try:
@@ -89,6 +120,45 @@ def _is_filter_bank_layer(layer):
     if isinstance(layer, torch.nn.Conv1d | torch.nn.Conv2d):
         return all(step == 1 for step in layer.stride)
     return isinstance(layer, _FILTER_BANK_LAYERS)
+
+
+def _rows(flat, offsets, width):
+    """Copy ``flat[o : o + width]`` for each offset ``o``: (len(offsets), width).
+
+    One ``index_select`` on a view whose rows start one element apart: a copy
+    of contiguous runs, several times faster than advanced indexing of windows.
+    """
+    windows = flat.as_strided((flat.numel() - width + 1, width), (1, 1))
+    return windows.index_select(0, offsets)
+
+
+def _batch_norm_scale(layer):
+    """Per-feature scale of a batch norm layer in evaluation mode."""
+    scale = torch.rsqrt(layer.running_var.double() + layer.eps)
+    if layer.weight is not None:
+        scale = scale * layer.weight.double()
+    return scale
+
+
+def _averages_all_time(layer, input_shape):
+    """Whether a pooling layer averages its input over all of time (and space)."""
+    extent = input_shape[2:]
+    if isinstance(layer, torch.nn.AdaptiveAvgPool1d | torch.nn.AdaptiveAvgPool2d):
+        sizes = layer.output_size
+        sizes = (sizes,) * len(extent) if not isinstance(sizes, tuple) else sizes
+        return all(
+            (size if size is not None else length) == 1
+            for size, length in zip(sizes, extent, strict=True)
+        )
+    if isinstance(layer, torch.nn.AvgPool1d | torch.nn.AvgPool2d):
+        kernel = torch.nn.modules.utils._ntuple(len(extent))(layer.kernel_size)
+        padding = torch.nn.modules.utils._ntuple(len(extent))(layer.padding)
+        return (
+            tuple(kernel) == tuple(extent)
+            and not any(padding)
+            and layer.divisor_override is None
+        )
+    return False
 
 
 class _FactoredFrontEnd:
@@ -108,15 +178,36 @@ class _FactoredFrontEnd:
 
     The shortcut is used only when it reproduces the network's scores on real
     data (checked by :meth:`matches`); otherwise the network runs as it is.
+
+    Attributes
+    ----------
+    spatial : tensor, shape (n_maps * rank, n_channels)
+        Spatial filters, ``rank`` per map of the first block's output.
+    temporal : tensor, shape (n_maps * rank, 1, n_taps)
+        The temporal filter after each spatial filter, as ``conv1d`` weights
+        (applied to the spatially filtered input padded by ``padding``).
+    padding : tuple of int
+        Zeros added before and after the input, ``(pad_left, pad_right)``:
+        output ``t'`` reads padded input samples ``t'`` to ``t' + n_taps - 1``.
+    split : torch.nn.Module
+        The first layer that is not part of the filter bank (its first
+        nonlinearity); its input is the first block's output.
+    out_shape : torch.Size
+        Shape of one epoch's first-block output, ``(n_maps, ..., n_out)``.
+    layers : list of (torch.nn.Module, tuple)
+        The network's leaf modules in call order, with their input shapes.
     """
 
     def __init__(self, module, example):
-        self.module = module
+        # A weak reference: _ClassScorer caches this per module in a
+        # WeakKeyDictionary, whose entries a strong one would keep alive.
+        self._module = weakref.ref(module)
         layers = _leaf_modules_in_call_order(module, example[:1])
+        self.layers = layers
         split = next(
-            (layer for layer in layers if not _is_filter_bank_layer(layer)), None
+            (layer for layer, _ in layers if not _is_filter_bank_layer(layer)), None
         )
-        self.usable = split is not None and split is not layers[0]
+        self.usable = split is not None and split is not layers[0][0]
         if not self.usable:
             return
         self.split = split
@@ -128,12 +219,12 @@ class _FactoredFrontEnd:
         impulses[torch.arange(n_channels), torch.arange(n_channels), impulse_time] = 1
         responses = self._front(impulses)
         self.out_shape = responses.shape[1:]
-        offset = responses[-1].reshape(-1, self.out_shape[-1])
+        self.n_out = self.out_shape[-1]
+        offset = responses[-1].reshape(-1, self.n_out)
+        self.n_maps = len(offset)
         # kernels: (n_maps, n_channels, n_times_out), the response at t' to a
         # unit impulse at ``impulse_time``.
-        kernels = (responses[:-1] - responses[-1]).reshape(
-            n_channels, -1, self.out_shape[-1]
-        )
+        kernels = (responses[:-1] - responses[-1]).reshape(n_channels, -1, self.n_out)
         kernels = kernels.transpose(0, 1).double()
         support = kernels.abs().amax(dim=(0, 1)).nonzero().flatten()
         if support.numel() == 0:
@@ -148,16 +239,21 @@ class _FactoredFrontEnd:
         self.usable = rank <= max(1, n_channels // 4)
         if not self.usable:
             return
-        n_maps = kernels.shape[0]
         self.spatial = (u[..., :rank] * s[:, None, :rank]).transpose(1, 2)
-        self.spatial = self.spatial.reshape(n_maps * rank, n_channels).float()
+        self.spatial = self.spatial.reshape(self.n_maps * rank, n_channels).float()
         # conv1d correlates; flipping the kernels makes it the convolution above.
-        self.temporal = vh[:, :rank].flip(-1).reshape(n_maps * rank, 1, -1).float()
+        self.temporal = vh[:, :rank].flip(-1).reshape(self.n_maps * rank, 1, -1)
+        self.temporal = self.temporal.float()
         self.rank = rank
         self.offset = offset
         pad_left = last - impulse_time
-        pad_right = self.out_shape[-1] - n_times - pad_left + (last - first)
+        pad_right = self.n_out - n_times - pad_left + (last - first)
         self.padding = (pad_left, pad_right)
+
+    @property
+    def module(self):
+        """The network."""
+        return self._module()
 
     def _front(self, inputs):
         """Input of the first nonlinearity, from the network itself."""
@@ -177,44 +273,369 @@ class _FactoredFrontEnd:
         return captured["input"]
 
     def _factored_front(self, inputs):
-        spatial = torch.einsum("fc,bct->bft", self.spatial, inputs)
+        return self.filter_projected(torch.einsum("fc,bct->bft", self.spatial, inputs))
+
+    def filter_projected(self, spatial):
+        """First-block output from spatially filtered inputs, (n, n_maps * rank, n_times)."""
         temporal = F.conv1d(
             F.pad(spatial, self.padding), self.temporal, groups=len(self.temporal)
         )
-        n_maps = len(self.offset)
-        summed = temporal.reshape(len(inputs), n_maps, self.rank, -1).sum(dim=2)
-        return (summed + self.offset).reshape(len(inputs), *self.out_shape)
+        summed = temporal.reshape(len(spatial), self.n_maps, self.rank, -1).sum(dim=2)
+        return (summed + self.offset).reshape(len(spatial), *self.out_shape)
 
-    def __call__(self, inputs):
-        """Logits of ``inputs``, through the factored first block."""
-        front = self._factored_front(inputs)
+    def rest(self, front, example):
+        """Logits of the network fed ``front`` as its first block's output.
+
+        ``front`` is (n, *out_shape); ``example`` is any input of the network.
+        """
 
         def substitute(layer, args):
             return (front,)
 
         handle = self.split.register_forward_pre_hook(substitute)
         try:
-            # The layers before the split see one epoch only; their output is
-            # replaced by the whole batch's.
-            return self.module(inputs[:1])
+            # The layers before the split see an empty batch (no work); their
+            # output is replaced by the whole batch's.
+            return self.module(example[:0])
         finally:
             handle.remove()
+
+    def __call__(self, inputs):
+        """Logits of ``inputs``, through the factored first block."""
+        return self.rest(self._factored_front(inputs), inputs)
+
+    def window_scorer(self, inputs):
+        """Return the network's :class:`_WindowScorer`, or None if it does not match.
+
+        Whether window scores reproduce the network's depends on its layers,
+        not on the data: this is checked on the first ``inputs`` only.
+        """
+        if not hasattr(self, "_window_scorer"):
+            scorer = _WindowScorer(self)
+            self._window_scorer = scorer if scorer.matches(inputs) else None
+        return self._window_scorer
 
     def matches(self, inputs):
         """Whether the shortcut reproduces the network's logits on ``inputs``."""
         if not self.usable:
             return False
         expected = self.module(inputs)
-        scale = expected.abs().amax().clamp_min(1e-6)
-        error = float((self(inputs) - expected).abs().amax() / scale)
+        error = _relative_error(self(inputs), expected)
         logger.debug(
             f"Factored first block: rank {self.rank}, relative error {error:.1e}"
         )
-        return error < 1e-3
+        return error < _TOLERANCE
+
+
+def _relative_error(values, expected):
+    scale = expected.abs().amax().clamp_min(1e-6)
+    return float((values - expected).abs().amax() / scale)
 
 
 class _FrontEndReached(Exception):
     """Stops a forward pass once the first nonlinearity's input is known."""
+
+
+class _PooledLinearHead:
+    """The layers after the first block, when each logit sums over time.
+
+    Networks such as InterpretableCNN follow their first block with an
+    elementwise nonlinearity ``f``, per-map affine layers (batch norm in
+    evaluation mode), an average over all of time and a linear layer. Their
+    logits are ``b[k] + sum_m coef[k, m] * sum_t f(z[m, t])`` for the
+    first block's output ``z`` (n_maps, n_out), so a change of ``z`` on a few
+    samples changes the logits through these samples alone. The structure is
+    recognized from the leaf modules after the split (dropout, identity and
+    flatten layers are allowed anywhere); ``usable`` is False for any other
+    head (e.g. EEGNet's, which pools locally and convolves again).
+
+    Attributes
+    ----------
+    coef : tensor, shape (n_classes, n_maps), float64
+        Weight of each map's sum of ``f`` over time in each logit (the linear
+        layer's weights times the scale of the affine layers, over ``n_out``).
+    """
+
+    def __init__(self, front):
+        self.usable = False
+        self.activation = front.split
+        layers = [layer for layer, _ in front.layers]
+        tail = front.layers[layers.index(front.split) + 1 :]
+        if (
+            not isinstance(front.split, _ELEMENTWISE_NONLINEARITIES)
+            or any(size != 1 for size in front.out_shape[1:-1])
+            or not tail
+            or not isinstance(tail[-1][0], torch.nn.Linear)
+        ):
+            return
+        device = front.spatial.device
+        scale = torch.ones(front.n_maps, dtype=torch.float64, device=device)
+        pooled = False
+        for layer, input_shape in tail[:-1]:
+            if isinstance(layer, _IDENTITY_LAYERS):
+                continue
+            if (
+                isinstance(layer, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d)
+                and layer.running_mean is not None
+                and layer.num_features == front.n_maps
+            ):
+                scale = scale * _batch_norm_scale(layer)
+            elif not pooled and _averages_all_time(layer, input_shape):
+                pooled = True
+            else:
+                return
+        linear = tail[-1][0]
+        if not pooled or linear.in_features != front.n_maps:
+            return
+        # The shifts of the affine layers only add a constant to the logits.
+        self.coef = linear.weight.double() * scale / front.n_out
+        self.usable = True
+
+    def apply_activation(self, z):
+        """``f(z)``, in place when ``f`` is a ReLU (no new buffer to allocate)."""
+        if isinstance(self.activation, torch.nn.ReLU):
+            return z.relu_()
+        return self.activation(z)
+
+
+class _WindowScorer:
+    """Exact score changes of epochs with one channel replaced on a time window.
+
+    The perturbation tests replace one channel of an epoch on a window of
+    time (a patch, or the whole epoch) and score hundreds of such variants per
+    epoch. As the first block of the network is linear (see
+    :class:`_FactoredFrontEnd`), replacing channel ``c`` on ``[start, stop)``
+    changes its output map ``m`` by ``spatial[m, c] * (temporal_m * d)``, with
+    ``d = (replacement - x)[c, start:stop]``; this is nonzero only on the
+    window widened by the temporal filters' length. All maps filter the same
+    one-channel signal, so the changes of a batch of windows of equal length
+    are one convolution with a single input channel, cheaper by far than the
+    spatial filters and the full-length convolutions of every variant. The
+    score then follows, exactly:
+
+    - for a pooled linear head (see :class:`_PooledLinearHead`), from the
+      affected outputs alone: ``sum_m coef[m] * sum_t f(z + dz) - f(z)`` over
+      the window, with the sum of ``f(z)`` from cumulative sums of the intact
+      epoch;
+    - otherwise, from the network's layers after the first block, fed the
+      intact epoch's first-block output plus the change.
+
+    Parameters
+    ----------
+    front : _FactoredFrontEnd
+        The network's first block, factored.
+    """
+
+    def __init__(self, front):
+        self.front = front
+        head = _PooledLinearHead(front)
+        self.head = head if head.usable else None
+        n_filters, _, n_taps = front.temporal.shape
+        # The temporal filters as conv2d weights with channels-last strides
+        # (the same memory, as there is one input channel): oneDNN then writes
+        # the filtered windows time-major, (n, n_out, n_filters), the layout in
+        # which the intact outputs of a window are read, with no reordering.
+        self.filters = front.temporal.view(n_filters, 1, 1, n_taps).as_strided(
+            (n_filters, 1, 1, n_taps), (n_taps, 1, n_taps, 1)
+        )
+
+    def __call__(self, data, replacement, target, channel, start, length):
+        """Change of the target logit for each replaced window.
+
+        Parameters
+        ----------
+        data, replacement : tensor, shape (n_epochs, n_channels, n_times)
+            The epochs, and what replaces their samples.
+        target : tensor of int64, shape (n_epochs,)
+            The class scored in each epoch.
+        channel, start : tensor of int64, shape (n_epochs, n_windows)
+            Window ``j`` of epoch ``i`` replaces channel ``channel[i, j]`` from
+            sample ``start[i, j]`` on.
+        length : array of int, shape (n_windows,)
+            Length of window ``j`` in samples, the same in every epoch.
+
+        Returns
+        -------
+        changes : tensor of float64, shape (n_epochs, n_windows)
+            Perturbed minus intact logit of the target class.
+        """
+        front = self.front
+        n_epochs = len(data)
+        # The factored first block is faster than the network's own, and the
+        # same to float32 rounding (``_FactoredFrontEnd.matches``).
+        intact = front._factored_front(data)
+        maps = intact.reshape(n_epochs, front.n_maps, front.n_out)
+        prepared = Bunch(
+            data=data,
+            target=target,
+            # Time-major, so that the outputs a window changes are one run of
+            # memory (see ``_rows``).
+            intact=maps.transpose(1, 2).contiguous(),
+            difference=F.pad(replacement - data, front.padding).contiguous(),
+        )
+        if self.head is None:
+            logits = front.rest(intact, data)
+            prepared.intact_score = logits.gather(1, target[:, None]).squeeze(1)
+        else:
+            prepared.coef = self.head.coef[target]
+            activation = self.head.apply_activation(maps.clone()).double()
+            # The intact epoch's share of the target logit at each time, summed
+            # cumulatively (in float64, so that differences of two sums keep
+            # float32 precision): its sum over any window is a subtraction.
+            per_time = torch.einsum("emt,em->et", activation, prepared.coef)
+            prepared.cumulative = F.pad(per_time.cumsum(dim=1), (1, 0))
+        changes = torch.empty(channel.shape, dtype=torch.float64, device=data.device)
+        epoch = torch.arange(n_epochs, device=data.device)
+        for value in np.unique(length):
+            columns = torch.as_tensor(np.flatnonzero(length == value)).to(data.device)
+            changes[:, columns] = self._changes(
+                prepared,
+                epoch.repeat_interleave(len(columns)),
+                channel[:, columns].reshape(-1),
+                start[:, columns].reshape(-1),
+                int(value),
+            ).view(n_epochs, -1)
+        return changes
+
+    def _changes(self, prepared, epoch, channel, start, length):
+        """Score changes of windows of one length (arguments of shape (n,)).
+
+        The window ``[start, start + length)`` of the input changes the
+        outputs ``[start + pad_left - n_taps + 1, start + pad_left + length)``.
+        Every window of a length is given the same number of outputs,
+        ``n_out``, from ``first`` on, shifted to stay within the epoch; output
+        ``first + i`` reads padded input samples ``first + i`` to ``first + i +
+        n_taps - 1``, zero outside the replaced window.
+        """
+        front = self.front
+        n_filters, _, n_taps = front.temporal.shape
+        n_channels = prepared.data.shape[1]
+        n_padded = prepared.difference.shape[-1]
+        n_out = min(length + n_taps - 1, front.n_out)
+        width = n_out + n_taps - 1
+        first = start + (front.padding[0] - n_taps + 1)
+        first = first.clamp_(0, front.n_out - n_out)
+        rows = (epoch * n_channels + channel) * n_padded + first
+        # The replaced window begins ``begin`` samples into its row; the
+        # ``width`` samples of ``mask`` from ``width - begin`` on are one on it
+        # and zero elsewhere.
+        begin = start + front.padding[0] - first
+        mask = torch.zeros(2 * width + length, device=first.device)
+        mask[width : width + length] = 1
+        weights = front.spatial.T[channel]
+        # Windows are scored in chunks of bounded size, so memory does not
+        # grow with the batch; the later layers of the network take whole
+        # first-block outputs.
+        size = n_filters * (n_out if self.head is not None else front.n_out)
+        per_chunk = max(1, _WINDOW_CHUNK_ELEMENTS // size)
+        if self.head is not None:
+            sums = torch.empty(len(epoch), front.n_maps, device=first.device)
+        scores = []
+        for i in range(0, len(epoch), per_chunk):
+            chunk = slice(i, i + per_chunk)
+            signal = _rows(prepared.difference.view(-1), rows[chunk], width)
+            signal *= _rows(mask, width - begin[chunk], width)
+            filtered = F.conv2d(signal.view(-1, 1, 1, width), self.filters)
+            # (n, n_out, n_filters), a view of the channels-last output
+            filtered = filtered.permute(0, 2, 3, 1).reshape(-1, n_out, n_filters)
+            if self.head is None:
+                scores.append(
+                    self._network(
+                        prepared, epoch[chunk], first[chunk], filtered, weights[chunk]
+                    )
+                )
+            else:
+                self._sum_activation(
+                    prepared,
+                    epoch[chunk],
+                    first[chunk],
+                    filtered,
+                    weights[chunk],
+                    out=sums[chunk],
+                )
+        if self.head is None:
+            return torch.cat(scores)
+        # Pooled linear head: the change of the target logit is the change of
+        # its share on the window, coef . sums minus the intact epoch's.
+        cumulative = prepared.cumulative
+        intact = cumulative[epoch, first + n_out] - cumulative[epoch, first]
+        return (sums.double() * prepared.coef[epoch]).sum(dim=1) - intact
+
+    def _map_change(self, filtered, weights):
+        """Change of the output maps, (n, n_out, n_maps): weights times filtered."""
+        front = self.front
+        if front.rank == 1:
+            return filtered.mul_(weights[:, None])
+        shape = (len(filtered), 1, front.n_maps, front.rank)
+        change = filtered.view(*shape[:1], -1, *shape[2:]) * weights.view(shape)
+        return change.sum(dim=-1)
+
+    def _sum_activation(self, prepared, epoch, first, filtered, weights, out):
+        """Sum over each window of ``f(intact + change)``, per map, into ``out``."""
+        front = self.front
+        n_out = filtered.shape[1]
+        outputs = _rows(
+            prepared.intact.view(-1),
+            (epoch * front.n_out + first) * front.n_maps,
+            n_out * front.n_maps,
+        ).view(len(epoch), n_out, front.n_maps)
+        if front.rank == 1:
+            outputs.addcmul_(filtered, weights[:, None])
+        else:
+            outputs += self._map_change(filtered, weights)
+        torch.sum(self.head.apply_activation(outputs), dim=1, out=out)
+
+    def _network(self, prepared, epoch, first, filtered, weights):
+        """Score changes through the network's layers after the first block."""
+        front = self.front
+        change = self._map_change(filtered, weights)
+        # The intact epochs' outputs, with the change added on each window.
+        outputs = prepared.intact.index_select(0, epoch)
+        times = torch.arange(change.shape[1], device=first.device)
+        index = (first[:, None] + times)[..., None].expand_as(change)
+        outputs.scatter_add_(1, index, change)
+        outputs = outputs.transpose(1, 2).reshape(len(epoch), *front.out_shape)
+        logits = front.rest(outputs, prepared.data)
+        score = logits.gather(1, prepared.target[epoch, None]).squeeze(1)
+        return (score - prepared.intact_score[epoch]).double()
+
+    def matches(self, inputs):
+        """Whether score changes match the network's on windows of ``inputs``.
+
+        Two windows per epoch are checked, a quarter-epoch patch and a whole
+        channel, replaced by the epoch reversed in time.
+        """
+        module = self.front.module
+        n_epochs, n_channels, n_times = inputs.shape
+        length = np.array([max(1, n_times // 4), n_times])
+        epoch = torch.arange(n_epochs, device=inputs.device)
+        channel = torch.stack([epoch % n_channels, (epoch + 1) % n_channels], dim=1)
+        start = torch.stack(
+            [(epoch * 7919) % (n_times - length[0] + 1), torch.zeros_like(epoch)],
+            dim=1,
+        )
+        replacement = inputs.flip(-1)
+        logits = module(inputs)
+        target = logits.argmax(dim=1)
+        changes = self(inputs, replacement, target, channel, start, length)
+        stop = start + torch.as_tensor(length, device=inputs.device)
+        times = torch.arange(n_times, device=inputs.device)
+        channels = torch.arange(n_channels, device=inputs.device)[:, None]
+        removed = (
+            (channels == channel[..., None, None])
+            & (times >= start[..., None, None])
+            & (times < stop[..., None, None])
+        )
+        variants = _replace(inputs, removed, replacement)
+        scores = module(variants).gather(1, target.repeat_interleave(2)[:, None])
+        expected = scores.view(n_epochs, 2) - logits.gather(1, target[:, None])
+        scale = logits.abs().amax().clamp_min(1e-6)
+        error = float((changes - expected.double()).abs().amax() / scale)
+        logger.debug(
+            f"Window scores ({'pooled linear' if self.head else 'network'} head): "
+            f"relative error {error:.1e}"
+        )
+        return error < _TOLERANCE
 
 
 class _ClassScorer:
@@ -227,6 +648,7 @@ class _ClassScorer:
     def __init__(self, module, example, pass_size):
         self.pass_size = pass_size
         self.forward = module
+        self.windows = None
         versions = tuple(parameter._version for parameter in module.parameters())
         cached = self._shortcuts.get(module)
         if cached is not None and cached[0] == versions:
@@ -234,8 +656,10 @@ class _ClassScorer:
         else:
             shortcut = _FactoredFrontEnd(module, example)
             self._shortcuts[module] = (versions, shortcut)
-        if shortcut.matches(example[:_N_EPOCHS_CHECKED]):
+        checked = example[:_N_EPOCHS_CHECKED]
+        if shortcut.matches(checked):
             self.forward = shortcut
+            self.windows = shortcut.window_scorer(checked)
 
     def __call__(self, variants, target):
         """Scores of ``variants`` (n, n_channels, n_times) for ``target`` (n,)."""
@@ -246,6 +670,90 @@ class _ClassScorer:
             for start in range(0, len(variants), self.pass_size)
         ]
         return torch.cat(scores)
+
+    def step_scores(self, base, delta, first_step, n_steps, target):
+        """Scores of epochs whose samples change one group at a time.
+
+        Variant ``k`` (0 to ``n_steps``) of epoch ``e`` is ``base[e] +
+        delta[e] * (first_step[e] <= k)``: the deletion and insertion curves.
+        With the factored first block (see :class:`_FactoredFrontEnd`), its
+        spatially filtered variants are a cumulative sum over steps of each
+        sample's contribution ``spatial[:, c] * delta[c, t]``, collected at the
+        step where the sample changes; no variant is built in full.
+
+        Parameters
+        ----------
+        base, delta : tensor, shape (n_epochs, n_channels, n_times)
+            The epochs before any change, and the change of each sample.
+        first_step : int64 tensor, shape (n_epochs, n_channels, n_times)
+            The step from which each sample is changed, in 0 to ``n_steps``.
+        n_steps : int
+            The last step.
+        target : int64 tensor, shape (n_epochs,)
+            The class scored for each epoch.
+
+        Returns
+        -------
+        scores : tensor, shape (n_epochs, n_steps + 1)
+        """
+        n_epochs = len(base)
+        per_pass = max(1, self.pass_size // (n_steps + 1))
+        steps = torch.arange(n_steps + 1, device=base.device)
+        scores = []
+        for first in range(0, n_epochs, per_pass):
+            chunk = slice(first, first + per_pass)
+            n_chunk = len(base[chunk])
+            step_target = target[chunk].repeat_interleave(n_steps + 1)
+            if not isinstance(self.forward, _FactoredFrontEnd):
+                changed = first_step[chunk, None] <= steps[None, :, None, None]
+                variants = base[chunk, None] + delta[chunk, None] * changed
+                chunk_scores = self(variants.flatten(0, 1), step_target)
+            else:
+                front = self.forward
+                # (epochs, channels, filters, times): each sample's contribution
+                contributions = delta[chunk, :, None] * front.spatial.T[:, :, None]
+                per_step = torch.zeros(
+                    n_chunk, n_steps + 1, *contributions.shape[2:], device=base.device
+                )
+                index = first_step[chunk, :, None].expand_as(contributions)
+                per_step.scatter_add_(1, index, contributions)
+                projected = torch.einsum("fc,bct->bft", front.spatial, base[chunk])
+                projected = projected[:, None] + per_step.cumsum_(dim=1)
+                outputs = front.filter_projected(projected.flatten(0, 1))
+                logits = front.rest(outputs, base)
+                chunk_scores = logits.gather(1, step_target[:, None]).squeeze(1)
+            scores.append(chunk_scores.view(n_chunk, n_steps + 1))
+        return torch.cat(scores)
+
+    def window_changes(self, data, replacement, target, channel, start, length):
+        """Score changes of epochs with one channel replaced on a time window.
+
+        See :meth:`_WindowScorer.__call__` for the parameters. Without the
+        exact shortcut, the perturbed epochs are built and scored.
+        """
+        if self.windows is not None:
+            return self.windows(data, replacement, target, channel, start, length)
+        n_epochs, n_channels, n_times = data.shape
+        intact = self(data, target)
+        channels = torch.arange(n_channels, device=data.device)[:, None]
+        times = torch.arange(n_times, device=data.device)
+        length = torch.as_tensor(length, device=data.device)
+        per_pass = max(1, self.pass_size // n_epochs)
+        changes = []
+        for first in range(0, channel.shape[1], per_pass):
+            columns = slice(first, first + per_pass)
+            begin = start[:, columns, None, None]
+            end = begin + length[columns, None, None]
+            removed = (
+                (channels == channel[:, columns, None, None])
+                & (times >= begin)
+                & (times < end)
+            )
+            variants = _replace(data, removed, replacement)
+            n_columns = removed.shape[1]
+            scores = self(variants, target.repeat_interleave(n_columns))
+            changes.append(scores.view(n_epochs, n_columns) - intact[:, None])
+        return torch.cat(changes, dim=1).double()
 
 
 # -- batches of epochs with their attributions ----------------------------------
@@ -596,30 +1104,26 @@ def _curve(
                 order_of_units
             ),
         )
-        replacement = (
-            None
-            if baseline == "interpolate"
-            else _baseline_values(baseline, item, estimator)
-        )
-        steps_per_pass = max(1, item.scorer.pass_size // n_epochs)
-        scores = []
-        for first in range(0, n_steps + 1, steps_per_pass):
-            chunk = torch.as_tensor(
-                counts[first : first + steps_per_pass], device=rank.device
+        if baseline == "interpolate":
+            curve = _interpolated_curve(kind, item, rank, counts)
+        else:
+            # A unit is removed from the first step whose count exceeds its rank.
+            steps = torch.as_tensor(counts, device=rank.device)
+            first_step = torch.searchsorted(steps, rank, right=True)
+            first_step = first_step.view(n_epochs, n_channels, -1)
+            first_step = first_step.expand(n_epochs, n_channels, n_times)
+            replacement = _baseline_values(baseline, item, estimator)
+            # Deletion removes units from the intact epoch; insertion puts them
+            # back into the baseline.
+            base, other = (
+                (item.data, replacement)
+                if kind == "deletion"
+                else (replacement, item.data)
             )
-            removed = rank[:, None, :] < chunk[None, :, None]
-            if kind == "insertion":
-                removed = ~removed
-            if baseline == "interpolate":
-                variants = _interpolated_variants(item, removed)
-            elif unit == "channel":
-                variants = _replace(item.data, removed[..., None], replacement)
-            else:
-                removed = removed.reshape(n_epochs, -1, n_channels, n_times)
-                variants = _replace(item.data, removed, replacement)
-            step_target = item.target.repeat_interleave(len(chunk))
-            scores.append(item.scorer(variants, step_target).reshape(n_epochs, -1))
-        curves.append(torch.cat(scores, dim=1).cpu().numpy())
+            curve = item.scorer.step_scores(
+                base, other - base, first_step, n_steps, item.target
+            )
+        curves.append(curve.cpu().numpy())
         targets.append(item.target.cpu().numpy())
     curves = np.concatenate(curves).astype(np.float64)
     change = curves[:, :1] - curves if kind == "deletion" else curves - curves[:, :1]
@@ -629,6 +1133,24 @@ def _curve(
         aopc=change.mean(axis=1),
         target=np.concatenate(targets),
     )
+
+
+def _interpolated_curve(kind, item, rank, counts):
+    """Scores along a curve whose removed channels are interpolated from the rest."""
+    n_epochs = len(item.data)
+    steps_per_pass = max(1, item.scorer.pass_size // n_epochs)
+    scores = []
+    for first in range(0, len(counts), steps_per_pass):
+        chunk = torch.as_tensor(
+            counts[first : first + steps_per_pass], device=rank.device
+        )
+        removed = rank[:, None, :] < chunk[None, :, None]
+        if kind == "insertion":
+            removed = ~removed
+        variants = _interpolated_variants(item, removed)
+        step_target = item.target.repeat_interleave(len(chunk))
+        scores.append(item.scorer(variants, step_target).reshape(n_epochs, -1))
+    return torch.cat(scores, dim=1)
 
 
 def _interpolated_variants(item, removed):
@@ -861,9 +1383,16 @@ def perturbation_test(
     Notes
     -----
     A patch's drop is the logit of the intact epoch minus that of the epoch
-    with the patch removed. Perturbed epochs are scored together, so the test
-    costs ``n_fractions * n_patches`` network evaluations per epoch in a few
-    large passes (Cui et al. evaluate them one patch length at a time).
+    with the patch removed. For networks that begin with a linear filter bank
+    (EEGNet, InterpretableCNN), the drop is computed exactly without building
+    the perturbed epoch: removing a patch of one channel changes the first
+    block's output by that channel's spatial weights times the patch filtered
+    in time, on a window slightly longer than the patch; the later layers
+    then run on the changed output, or, when they only average a
+    nonlinearity of it over time before a linear layer (InterpretableCNN),
+    the drop follows from the changed window alone. Otherwise the
+    ``n_fractions * n_patches`` perturbed epochs are built and scored in a
+    few large passes (Cui et al. score them one patch length at a time).
 
     References
     ----------
@@ -915,26 +1444,21 @@ def perturbation_test(
         )
         epoch = np.arange(n_epochs)[:, None, None]
         relevance = cumulative[epoch, channel, stop] - cumulative[epoch, channel, start]
-        replacement = _baseline_values(baseline, item, estimator)
-        flat = [
-            torch.as_tensor(a.reshape(n_epochs, -1), device=item.data.device)
-            for a in (channel, start, stop)
-        ]
-        times = torch.arange(n_times, device=item.data.device)
-        channels = torch.arange(n_channels, device=item.data.device)
-        per_pass = max(1, item.scorer.pass_size // n_epochs)
-        scores = []
-        for first in range(0, flat[0].shape[1], per_pass):
-            ch, begin, end = (a[:, first : first + per_pass, None, None] for a in flat)
-            removed = (channels[:, None] == ch) & (times >= begin) & (times < end)
-            variants = _replace(item.data, removed, replacement)
-            patch_target = item.target.repeat_interleave(ch.shape[1])
-            scores.append(item.scorer(variants, patch_target).reshape(n_epochs, -1))
-        drop = item.score[:, None] - torch.cat(scores, dim=1)
-        results["relevance"].append(relevance)
-        results["score_drop"].append(
-            drop.cpu().double().numpy().reshape(relevance.shape)
+        # Each patch replaces one channel on a window: scored exactly from the
+        # window when the network allows it (see ``_WindowScorer``).
+        changes = item.scorer.window_changes(
+            item.data,
+            _baseline_values(baseline, item, estimator),
+            item.target,
+            *(
+                torch.as_tensor(a.reshape(n_epochs, -1), device=item.data.device)
+                for a in (channel, start)
+            ),
+            np.repeat(lengths, n_patches),
         )
+        drop = -changes.cpu().numpy().reshape(relevance.shape)
+        results["relevance"].append(relevance)
+        results["score_drop"].append(drop)
         results["channel"].append(channel)
         results["start"].append(start)
         results["target"].append(item.target.cpu().numpy())
@@ -989,6 +1513,12 @@ def channel_perturbation_test(
     --------
     perturbation_test
 
+    Notes
+    -----
+    Each variant changes one channel, so it is scored as the patches of
+    :func:`perturbation_test` are (see its notes), with a patch as long as
+    the epoch.
+
     References
     ----------
     .. footbibliography::
@@ -1008,16 +1538,18 @@ def channel_perturbation_test(
     )
     relevance, drops, targets = [], [], []
     for item in items:
-        n_channels = item.data.shape[1]
-        removed = torch.eye(n_channels, dtype=torch.bool, device=item.data.device)
-        removed = removed[None, :, :, None]
-        variants = _replace(
-            item.data, removed, _baseline_values(baseline, item, estimator)
+        n_epochs, n_channels, n_times = item.data.shape
+        device = item.data.device
+        # Each variant replaces one whole channel: a window as long as the epoch.
+        changes = item.scorer.window_changes(
+            item.data,
+            _baseline_values(baseline, item, estimator),
+            item.target,
+            torch.arange(n_channels, device=device).expand(n_epochs, -1),
+            torch.zeros(n_epochs, n_channels, dtype=torch.int64, device=device),
+            np.full(n_channels, n_times),
         )
-        scores = item.scorer(variants, item.target.repeat_interleave(n_channels))
-        drops.append(
-            (item.score[:, None] - scores.reshape(-1, n_channels)).cpu().numpy()
-        )
+        drops.append(-changes.cpu().numpy())
         relevance.append(item.attribution.sum(dim=2).cpu().numpy())
         targets.append(item.target.cpu().numpy())
     result = Bunch(
