@@ -150,6 +150,33 @@ def test_perturbation_tests_of_a_linear_model_correlate_perfectly(
         )
 
 
+def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epochs):
+    """A map constant over channels (as a CAM is) cannot rank channels."""
+    over_time = np.random.default_rng(0).standard_normal((N_EPOCHS, 1, N_TIMES))
+    constant_over_channels = np.repeat(over_time, N_CHANNELS, axis=1)
+    kwargs = dict(target=0, random_state=0, verbose=False)
+    with pytest.warns(RuntimeWarning, match="constant over channels in every epoch"):
+        channels = channel_perturbation_test(
+            linear_estimator,
+            montage_epochs,
+            attribution=constant_over_channels,
+            **kwargs,
+        )
+    assert np.isnan(channels.correlation).all()
+    assert np.isnan(channels.mean_correlation)
+    # Patches of one length on any channel and time hold the same relevance.
+    with pytest.warns(RuntimeWarning, match="constant over patches in every epoch"):
+        patches = perturbation_test(
+            linear_estimator,
+            montage_epochs,
+            attribution=np.ones((N_EPOCHS, N_CHANNELS, N_TIMES)),
+            n_patches=10,
+            **kwargs,
+        )
+    assert np.isnan(patches.mean_correlation).all()
+    assert patches.mean_correlation.shape == (5,)
+
+
 def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
     linear_estimator, montage_epochs
 ):

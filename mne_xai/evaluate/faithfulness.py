@@ -39,7 +39,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from mne.channels.interpolation import _make_interpolation_matrix
-from mne.utils import ProgressBar, _check_option, _validate_type, logger, verbose
+from mne.utils import (
+    ProgressBar,
+    _check_option,
+    _validate_type,
+    logger,
+    verbose,
+    warn,
+)
 from scipy.ndimage import uniform_filter1d
 from sklearn.utils import Bunch
 
@@ -1035,6 +1042,28 @@ def _pearson(relevance, drop):
     return np.divide(products, norms, out=np.full(norms.shape, np.nan), where=norms > 0)
 
 
+def _mean_correlation(correlation, what):
+    """Mean over epochs (axis 0) of correlations that may be NaN.
+
+    Warns, instead of NumPy's "Mean of empty slice", when every epoch's
+    correlation is undefined: the relevance (or the score) did not vary over
+    ``what`` in any epoch.
+    """
+    defined = ~np.isnan(correlation)
+    if not defined.any(axis=0).all():
+        warn(
+            f"The relevance or the class score is constant over {what} in every "
+            "epoch, so their correlation is undefined (NaN); CAM maps, for "
+            'example, are constant over channels, and occlusion with mode="channel" '
+            "over time."
+        )
+    total = np.where(defined, correlation, 0).sum(axis=0)
+    count = defined.sum(axis=0)
+    return np.divide(
+        total, count, out=np.full(np.shape(total), np.nan), where=count > 0
+    )
+
+
 def _replace(data, removed, replacement):
     """Variants of each epoch with ``removed`` samples replaced.
 
@@ -1464,7 +1493,7 @@ def perturbation_test(
         results["target"].append(item.target.cpu().numpy())
     result = Bunch(**{key: np.concatenate(value) for key, value in results.items()})
     result.correlation = _pearson(result.relevance, result.score_drop)
-    result.mean_correlation = np.nanmean(result.correlation, axis=0)
+    result.mean_correlation = _mean_correlation(result.correlation, "patches")
     result.patch_length = lengths
     return result
 
@@ -1558,7 +1587,7 @@ def channel_perturbation_test(
         target=np.concatenate(targets),
     )
     result.correlation = _pearson(result.relevance, result.score_drop)
-    result.mean_correlation = float(np.nanmean(result.correlation))
+    result.mean_correlation = float(_mean_correlation(result.correlation, "channels"))
     return result
 
 
