@@ -62,7 +62,6 @@ NETWORKS = {"EEGNet": EEGNetClassifier, "InterpretableCNN": InterpretableCNNClas
 KINDS = ("temporal", "spectral", "spatial")
 # "lrp" is "lrp_epsilon" under the name the papers use: scored once.
 METHODS = [name for name in list_methods() if name != "lrp"]
-# Cui et al.: faithful methods, ahead of the gradient-only ones.
 # Localization also scores one ablation, for the conclusions: the LRP composite
 # with an x-input rule (epsilon) on its first layer instead of w-square.
 EPSILON_FIRST = "lrp_composite with epsilon first layer"
@@ -70,6 +69,7 @@ VARIANTS = {
     **{method: (method, {}) for method in METHODS},
     EPSILON_FIRST: ("lrp_composite", {"first_rule": "epsilon"}),
 }
+# Cui et al.: faithful methods, ahead of the gradient-only ones.
 CUI_FAITHFUL = ["gradient_x_input", "deeplift", "integrated_gradients", "lrp_epsilon"]
 CUI_BEHIND = ["saliency", "deconvolution", "guided_backprop"]
 LOCALIZATION_MEASURES = {
@@ -241,9 +241,6 @@ def fit_real_networks(args):
 
 
 def faithfulness(rows, fitted, tests):
-    # CAMs are constant over channels, and occlusion over time with one channel:
-    # their correlations are undefined, NaN in the table, as the warning says.
-    warnings.filterwarnings("ignore", "The relevance or the class score is constant")
     for (name, data), estimator in fitted.items():
         epochs = tests[data]
         common = dict(network=name, evaluation="faithfulness", data=data)
@@ -492,7 +489,13 @@ def measure_all(args):
     fitted, tests, accuracy_rows = fit_real_networks(args)
     rows += accuracy_rows
     sanity(args, rows, fitted)
-    faithfulness(rows, fitted, tests)
+    # CAMs are constant over channels, and occlusion over time with one channel:
+    # their correlations are undefined, NaN in the table, as the warning says.
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "The relevance or the class score is constant"
+        )
+        faithfulness(rows, fitted, tests)
     return pd.DataFrame(rows)
 
 

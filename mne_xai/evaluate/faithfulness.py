@@ -1050,7 +1050,7 @@ def _mean_correlation(correlation, what):
     ``what`` in any epoch.
     """
     defined = ~np.isnan(correlation)
-    if not defined.any(axis=0).all():
+    if (~defined).all(axis=0).any():
         warn(
             f"The relevance or the class score is constant over {what} in every "
             "epoch, so their correlation is undefined (NaN); CAM maps, for "
