@@ -32,13 +32,14 @@ csp_lda = make_pipeline(CSP(n_components=4, log=True), LinearDiscriminantAnalysi
 csp_scores = cross_val_score(csp_lda, epochs.copy().crop(1, 2), y, cv=cv)
 
 # %%
-# EEGNet on the imagery period. The estimator takes the Epochs (volts) as they
-# are: it scales them to unit variance inside the network, reads the sampling
-# rate for its kernel lengths, and remembers the channels it was trained on.
+# EEGNet on the imagery period, with its defaults. The estimator takes the
+# Epochs (volts) as they are: it picks the good EEG channels (never a stimulus
+# channel, which holds the labels; ``picks=`` chooses others), scales the data
+# to unit variance inside the network, reads the sampling rate for its kernel
+# lengths, and sets its batch size and number of epochs from the number of
+# training epochs, so that small data sets still get enough optimizer steps.
 imagery = epochs.copy().crop(0, 4)
-eegnet = EEGNetClassifier(
-    max_epochs=60, batch_size=8, lr=3e-3, random_state=0, verbose=0
-)
+eegnet = EEGNetClassifier(random_state=0, verbose=0)
 eegnet_scores = cross_val_score(eegnet, imagery, y, cv=cv)
 chance = np.bincount(y).max() / len(y)
 print(
@@ -50,6 +51,10 @@ print(
 # A final fit on all epochs; skorch's history holds the loss and the learning
 # rate of every epoch (cosine annealing by default).
 eegnet.fit(imagery)
+print(
+    f"{len(imagery)} epochs: batch size {eegnet.batch_size_}, "
+    f"{eegnet.max_epochs_} epochs, on {eegnet.n_channels_} channels"
+)
 fig, (ax_loss, ax_lr) = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
 ax_loss.plot(eegnet.history[:, "train_loss"])
 ax_loss.set(xlabel="epoch", ylabel="training loss")

@@ -1,8 +1,16 @@
 """The one place where MNE objects become arrays (and arrays become MNE objects)."""
 
+import warnings
+
 import mne
 import numpy as np
-from mne.utils import _validate_type
+from mne.io.pick import _picks_to_idx
+from mne.utils import _validate_type, logger
+
+#: The input's standard deviation may differ from the training data's by this
+#: factor before a warning says the units probably differ. Subjects and sessions
+#: differ by a few times; volts and microvolts by a million.
+SCALE_TOLERANCE = 100.0
 
 
 def _epochs_list(X):
@@ -29,67 +37,210 @@ def _check_same_recording(first, other, where):
         )
 
 
-def epochs_to_array(X, *, name="X"):
-    """Turn Epochs, a list of Epochs or an array into a float32 array.
+def _check_finite(data, name, where=""):
+    if not np.isfinite(data).all():
+        raise ValueError(
+            f"{name} contains NaN or infinite values{where}; drop or repair those "
+            "epochs (e.g. with epochs.drop or interpolate_bads) before using them."
+        )
+
+
+def training_channels(info, picks):
+    """Names of the channels a network is trained on, chosen as MNE's decoders do.
+
+    Parameters
+    ----------
+    info : mne.Info
+        The training data's info.
+    picks : str | list | slice | None
+        Channels to use, as in MNE (names, types such as ``["eeg", "eog"]``,
+        indices, ``"all"``). None means the good data channels: EEG, MEG, sEEG,
+        ECoG, DBS and fNIRS, without stimulus, EOG, ECG, EMG or misc channels
+        and without the channels in ``info["bads"]``.
+
+    Returns
+    -------
+    ch_names : list of str
+        The picked channel names, in the info's order.
+    """
+    indices = _picks_to_idx(info, picks, none="data", exclude="bads")
+    if picks is None:
+        bads = [name for name in info["bads"] if name in info.ch_names]
+        if bads:
+            logger.info(
+                f"Leaving out {len(bads)} channel(s) marked bad: {', '.join(bads)} "
+                "(pass picks to choose channels yourself)."
+            )
+    return [info.ch_names[index] for index in indices]
+
+
+class InputData:
+    """Data given to a fitted network, as the network takes it, read lazily.
+
+    Picks the network's channels (by name) from Epochs, keeps what MNE outputs
+    need (info, events, event_id, tmin, metadata) and reads the data in
+    batches, so that memory grows with the batch size, not with the number of
+    epochs. Arrays are taken as they are: they hold the network's channels.
 
     Parameters
     ----------
     X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
         The data. A list of Epochs is what scikit-learn's cross-validation hands
-        over when it indexes an Epochs object; it is concatenated cheaply.
+        over when it indexes an Epochs object.
+    ch_names : list of str | None
+        The channels to take from Epochs, in this order; None takes all.
     name : str
         The argument's name, for error messages.
 
-    Returns
-    -------
-    data : ndarray of float32, shape (n_epochs, n_channels, n_times)
-        The data in the unit it was given (volts for MNE objects).
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(n_epochs, n_channels, n_times)`` of the picked data.
     info : mne.Info | None
-        The measurement info of the Epochs, None for arrays.
-    events : ndarray of int, shape (n_epochs,) | None
-        The event codes (``epochs.events[:, 2]``), None for arrays.
+        Measurement info of the picked channels (None for arrays).
+    events : ndarray of int, shape (n_epochs, 3) | None
+        The epochs' events (None for arrays).
+    event_id : dict | None
+        The epochs' event names (None for arrays).
+    tmin : float | None
+        Time of the first sample (None for arrays).
+    metadata : pandas.DataFrame | None
+        The epochs' metadata.
     """
-    epochs_list = _epochs_list(X)
-    if epochs_list is None:
-        _validate_type(
-            X, (np.ndarray, list, tuple), name, "Epochs, list of Epochs or array"
-        )
-        data = np.asarray(X)
-        if data.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers, got dtype {data.dtype}.")
-        if data.ndim != 3:
-            raise ValueError(
-                f"{name} must have shape (n_epochs, n_channels, n_times), got an "
-                f"array of shape {data.shape}."
-            )
-        info, events = None, None
-    else:
-        first = epochs_list[0]
-        for index, epochs in enumerate(epochs_list[1:], 1):
+
+    def __init__(self, X, *, ch_names=None, name="X"):
+        self.name = name
+        self._epochs = _epochs_list(X)
+        self.info = self.events = self.event_id = self.tmin = self.metadata = None
+        self._picks = None
+        if self._epochs is None:
+            self._array = _as_array(X, name)
+            self.shape = self._array.shape
+            return
+        first = self._epochs[0]
+        for index, epochs in enumerate(self._epochs[1:], 1):
             _check_same_recording(first, epochs, f"{name}[{index}]")
+        for epochs in self._epochs:
+            if not epochs.preload and not epochs._bad_dropped:
+                # Rejection decides which epochs exist; MNE reads every epoch once
+                # (without keeping it) to apply it, as its own get_data would.
+                epochs.drop_bad(verbose=False)
+        info = first.info
+        if ch_names is not None:
+            self._picks = _channel_indices(info, ch_names, name)
+            if np.array_equal(self._picks, np.arange(len(info.ch_names))):
+                self._picks = None
+            else:
+                info = mne.pick_info(info, self._picks)
+        self.info = info
+        self.event_id, self.tmin = first.event_id, first.tmin
+        if len(self._epochs) == 1:
+            # No copies: memory of averaged explanations must not grow with epochs.
+            self.events, self.metadata = first.events, first.metadata
+        else:
+            self.events = np.concatenate([e.events for e in self._epochs])
+            if all(e.metadata is not None for e in self._epochs):
+                import pandas as pd
+
+                self.metadata = pd.concat(
+                    [e.metadata for e in self._epochs], ignore_index=True
+                )
+        self.shape = (len(self.events), len(info.ch_names), len(first.times))
+        if self.shape[0] == 0:
+            raise ValueError(f"{name} holds no epochs.")
+
+    @property
+    def event_codes(self):
+        """The event code of each epoch (``events[:, 2]``), None for arrays."""
+        return None if self.events is None else self.events[:, 2]
+
+    def _read(self, epochs, item):
+        if epochs.preload:
+            data = epochs._data[item]
+            return data if self._picks is None else data[:, self._picks]
+        picks = "all" if self._picks is None else self._picks
+        return epochs.get_data(picks=picks, item=item, verbose=False)
+
+    def array(self):
+        """Return all the data as one float32 array (checked to be finite)."""
+        if self._epochs is None:
+            return self._array
         # Reading ``_data`` of preloaded epochs avoids a copy per one-epoch object,
         # which is what makes cross-validation on Epochs cost what arrays cost.
         data = np.concatenate(
-            [e._data if e.preload else e.get_data() for e in epochs_list]
+            [self._read(epochs, slice(None)) for epochs in self._epochs]
         )
-        info = first.info
-        events = np.concatenate([e.events[:, 2] for e in epochs_list])
+        data = data.astype(np.float32, copy=False)
+        _check_finite(data, self.name)
+        return data
+
+    def batches(self, batch_size):
+        """Yield consecutive float32 batches, reading one batch at a time."""
+        if self._epochs is None or len(self._epochs) > 1:
+            data = self.array()
+
+            def read(start, stop):
+                return data[start:stop]
+        else:
+
+            def read(start, stop):
+                return self._read(self._epochs[0], slice(start, stop))
+
+        for start in range(0, self.shape[0], batch_size):
+            batch = np.asarray(read(start, start + batch_size), dtype=np.float32)
+            _check_finite(
+                batch, self.name, f" in epochs {start} to {start + len(batch) - 1}"
+            )
+            yield batch
+
+
+def _as_array(X, name):
+    _validate_type(
+        X, (np.ndarray, list, tuple), name, "Epochs, list of Epochs or array"
+    )
+    data = np.asarray(X)
+    if data.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {data.dtype}.")
+    if data.ndim != 3:
+        raise ValueError(
+            f"{name} must have shape (n_epochs, n_channels, n_times), got an "
+            f"array of shape {data.shape}."
+        )
     if data.shape[0] == 0:
         raise ValueError(f"{name} holds no epochs.")
     data = data.astype(np.float32, copy=False)
-    if not np.isfinite(data).all():
+    _check_finite(data, name)
+    return data
+
+
+def _channel_indices(info, ch_names, name):
+    """Return the indices in ``info`` of the channels ``ch_names``, in order."""
+    missing = [ch for ch in ch_names if ch not in info.ch_names]
+    if missing:
         raise ValueError(
-            f"{name} contains NaN or infinite values; drop or repair those epochs "
-            "(e.g. with epochs.drop or interpolate_bads) before using them."
+            f"{name} lacks {len(missing)} channel(s) the estimator was fitted on: "
+            f"{missing[:5]}; give epochs with the training channels "
+            "(estimator.info_.ch_names)."
         )
-    return data, info, events
+    return np.array([info.ch_names.index(ch) for ch in ch_names])
 
 
-def check_matches_training(shape, info, *, train_info, n_channels, n_times, name="X"):
+def check_matches_training(data, *, train_info, n_channels, n_times, train_tmin=None):
     """Raise a clear error when data differ from what the network was trained on.
 
-    ``shape`` is the data's ``(n_epochs, n_channels, n_times)``.
+    Parameters
+    ----------
+    data : InputData
+        The data, with the training channels picked.
+    train_info : mne.Info | None
+        The training info.
+    n_channels, n_times : int
+        Shape of a training epoch.
+    train_tmin : float | None
+        Start time of the training epochs; a different start only warns, as
+        the network cannot tell.
     """
+    name, shape, info = data.name, data.shape, data.info
     if shape[1] != n_channels:
         raise ValueError(
             f"{name} has {shape[1]} channels but the estimator was fitted on "
@@ -102,75 +253,37 @@ def check_matches_training(shape, info, *, train_info, n_channels, n_times, name
         )
     if info is None or train_info is None:
         return
-    if info.ch_names != train_info.ch_names:
-        differing = [
-            (new, old)
-            for new, old in zip(info.ch_names, train_info.ch_names, strict=True)
-            if new != old
-        ]
-        raise ValueError(
-            f"{name} has channels that differ from training (given, trained): "
-            f"{differing[:5]}; use epochs.reorder_channels(estimator.info_.ch_names)."
-        )
     if info["sfreq"] != train_info["sfreq"]:
         raise ValueError(
             f"{name} is sampled at {info['sfreq']} Hz but the estimator was fitted at "
             f"{train_info['sfreq']} Hz; resample the epochs."
         )
+    if train_tmin is not None and not np.isclose(data.tmin, train_tmin):
+        warnings.warn(
+            f"{name} starts at {data.tmin:g} s but the training epochs started at "
+            f"{train_tmin:g} s; the network sees other times of the trial than it "
+            "was trained on. Crop the epochs like the training data.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
-def describe(X, *, name="X"):
-    """Shape, info and event codes of X without reading all of its data.
+def check_scale(batch, train_std, name="X"):
+    """Warn when data are orders of magnitude from the training data's scale.
 
-    Returns
-    -------
-    shape : tuple of int
-        ``(n_epochs, n_channels, n_times)``.
-    info : mne.Info | None
-        Measurement info (None for arrays).
-    events : ndarray of int | None
-        Event codes (None for arrays).
+    A network trained on microvolts and given volts (or the reverse) sees an
+    almost constant input and returns one answer for every epoch, silently.
     """
-    epochs_list = _epochs_list(X)
-    if epochs_list is None or len(epochs_list) > 1:
-        # Arrays are in memory already; a list of Epochs comes from
-        # scikit-learn's indexing and is small.
-        data, info, events = epochs_to_array(X, name=name)
-        return data.shape, info, events
-    epochs = epochs_list[0]
-    shape = (len(epochs.events), len(epochs.ch_names), len(epochs.times))
-    if shape[0] == 0:
-        raise ValueError(f"{name} holds no epochs.")
-    return shape, epochs.info, epochs.events[:, 2]
-
-
-def iter_batches(X, batch_size, *, name="X"):
-    """Yield consecutive float32 batches of X, reading one batch at a time.
-
-    Memory grows with ``batch_size``, not with the number of epochs, which is
-    what lets averaged explanations and evaluations stream over large data.
-    """
-    epochs_list = _epochs_list(X)
-    if epochs_list is None or len(epochs_list) > 1:
-        data = epochs_to_array(X, name=name)[0]
-        n_epochs = len(data)
-
-        def read(start, stop):
-            return data[start:stop]
-    else:
-        epochs = epochs_list[0]
-        n_epochs = len(epochs.events)
-
-        def read(start, stop):
-            if epochs.preload:
-                return epochs._data[start:stop]
-            return epochs.get_data(item=slice(start, stop))
-
-    for start in range(0, n_epochs, batch_size):
-        batch = np.asarray(read(start, start + batch_size), dtype=np.float32)
-        if not np.isfinite(batch).all():
-            raise ValueError(
-                f"{name} contains NaN or infinite values in epochs {start} to "
-                f"{start + len(batch) - 1}; drop or repair them first."
-            )
-        yield batch
+    if train_std is None or not train_std > 0:
+        return
+    std = float(np.std(batch, dtype=np.float64))
+    ratio = std / train_std
+    if not 1 / SCALE_TOLERANCE <= ratio <= SCALE_TOLERANCE:
+        warnings.warn(
+            f"{name} has a standard deviation of {std:.3g}, {ratio:.3g} times that of "
+            f"the training data ({train_std:.3g}): are they in different units "
+            "(e.g. volts and microvolts)? The network's outputs are meaningless "
+            "unless the data are given in the training unit.",
+            RuntimeWarning,
+            stacklevel=3,
+        )

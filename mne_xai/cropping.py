@@ -6,7 +6,7 @@ from mne.utils import _validate_type
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from ._convert import _epochs_list, check_matches_training, epochs_to_array
+from ._convert import InputData, check_matches_training
 
 
 class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -30,10 +30,14 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         windows of ``window_length`` seconds: as :class:`mne.EpochsArray`
         (with the training channels and sampling rate) when fitting on Epochs,
         as an array otherwise.
-    window_length : float
-        Duration of a window in seconds.
-    window_step : float
-        Time between the starts of consecutive windows, in seconds.
+    window_length : float | "auto"
+        Duration of a window in seconds. ``"auto"`` takes half the span that
+        windows are cut from, at most 2 s (Schirrmeister et al.'s 2 s windows
+        of 4 s trials), so that short epochs also give several windows.
+    window_step : float | "auto"
+        Time between the starts of consecutive windows, in seconds. ``"auto"``
+        is an eighth of the window length (0.25 s for 2 s windows), which gives
+        about nine windows per epoch at ``window_length="auto"``.
     tmin, tmax : float | None
         The part of each epoch windows are cut from, in seconds on the epochs'
         time axis (both ends included, as in :meth:`mne.Epochs.crop`). None
@@ -87,8 +91,8 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self,
         estimator,
         *,
-        window_length=2.0,
-        window_step=0.25,
+        window_length="auto",
+        window_step="auto",
         tmin=None,
         tmax=None,
         sfreq=None,
@@ -100,33 +104,30 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.tmax = tmax
         self.sfreq = sfreq
 
-    def _data(self, X):
-        """Return (data, info, events, time of the first sample) for X."""
-        data, info, events = epochs_to_array(X)
-        epochs_list = _epochs_list(X)
-        if epochs_list is None:
-            return data, info, events, 0.0
-        first_times = {epochs.tmin for epochs in epochs_list}
-        if len(first_times) > 1:
+    def _data(self, X, ch_names=None):
+        """Return X as InputData, checked to lie on one time axis."""
+        if isinstance(X, list | tuple):
+            first_times = {getattr(epochs, "tmin", None) for epochs in X}
+            if len(first_times) > 1:
+                raise ValueError(
+                    f"The Epochs in X start at different times {sorted(first_times)}"
+                    "; crop them to a common time axis."
+                )
+        return InputData(X, ch_names=ch_names)
+
+    @staticmethod
+    def _seconds_to_samples(name, value, sfreq):
+        _validate_type(value, "numeric", name, '"auto" or a number of seconds')
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value}.")
+        samples = int(round(value * sfreq))
+        if samples < 1:
             raise ValueError(
-                f"The Epochs in X start at different times {sorted(first_times)}; "
-                "crop them to a common time axis."
+                f"{name}={value} s is shorter than one sample at {sfreq:g} Hz."
             )
-        return data, info, events, epochs_list[0].tmin
+        return samples
 
     def _window_starts(self, n_times, sfreq, first_time):
-        samples = {}
-        for name in ("window_length", "window_step"):
-            value = getattr(self, name)
-            _validate_type(value, "numeric", name)
-            if not value > 0:
-                raise ValueError(f"{name} must be positive, got {value}.")
-            samples[name] = int(round(value * sfreq))
-            if samples[name] < 1:
-                raise ValueError(
-                    f"{name}={value} s is shorter than one sample at {sfreq:g} Hz."
-                )
-        window_samples, step = samples["window_length"], samples["window_step"]
         last_time = first_time + (n_times - 1) / sfreq
         tmin = first_time if self.tmin is None else self.tmin
         tmax = last_time if self.tmax is None else self.tmax
@@ -139,6 +140,14 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"tmin={tmin} and tmax={tmax} must lie within the epochs, which "
                 f"span {first_time:g} to {last_time:g} s."
             )
+        window_length = self.window_length
+        if window_length == "auto":
+            window_length = min(2.0, (stop - start) / sfreq / 2)
+        window_samples = self._seconds_to_samples("window_length", window_length, sfreq)
+        window_step = self.window_step
+        if window_step == "auto":
+            window_step = window_length / 8
+        step = self._seconds_to_samples("window_step", window_step, sfreq)
         if stop - start < window_samples:
             raise ValueError(
                 f"No window of {self.window_length} s fits between tmin={tmin} and "
@@ -173,11 +182,12 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : CroppedClassifier
             The fitted classifier.
         """
-        data, info, events, first_time = self._data(X)
+        inputs = self._data(X)
+        data, info, first_time = inputs.array(), inputs.info, inputs.tmin or 0.0
         if y is None:
-            if events is None:
+            if inputs.events is None:
                 raise ValueError("y is required when X is an array.")
-            y = events
+            y = inputs.event_codes
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(data):
             raise ValueError(
@@ -227,14 +237,16 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Mean window probability, columns ordered as ``classes_``.
         """
         check_is_fitted(self, "estimator_")
-        data, info, _, first_time = self._data(X)
+        inputs = self._data(
+            X, ch_names=None if self.info_ is None else self.info_.ch_names
+        )
         check_matches_training(
-            data.shape,
-            info,
+            inputs,
             train_info=self.info_,
             n_channels=self.n_channels_,
             n_times=self.n_times_,
         )
+        data, info, first_time = inputs.array(), inputs.info, inputs.tmin or 0.0
         if not np.isclose(first_time, self.tmin_):
             raise ValueError(
                 f"X starts at {first_time:g} s but the training epochs started at "
@@ -277,7 +289,7 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Mean accuracy over epochs.
         """
         if y is None:
-            _, _, y = epochs_to_array(X)
+            y = InputData(X).event_codes
             if y is None:
                 raise ValueError("y is required when X is an array.")
         return super().score(X, y, sample_weight=sample_weight)

@@ -152,6 +152,24 @@ def test_true_target_needs_events(tiny_array_estimator):
         explain(tiny_array_estimator, X, "saliency", target="true", verbose=False)
 
 
+def test_true_target_of_a_model_trained_on_event_names(synthetic_arrays):
+    """Epochs hold event codes; a model fitted on event names finds them by name."""
+    X, y = synthetic_arrays
+    event_id = {"hands": 2, "feet": 3}
+    codes = np.array([2, 3])[y]
+    events = np.column_stack([np.arange(len(X)) * 100, np.zeros_like(y), codes])
+    info = mne.create_info(X.shape[1], 64.0, "eeg")
+    epochs = mne.EpochsArray(X, info, events, event_id=event_id, verbose=False)
+    estimator = EEGNetClassifier(
+        max_epochs=2, batch_size=16, random_state=0, verbose=0, module__F1=2
+    ).fit(epochs, np.array(["hands", "feet"])[y])
+    kwargs = dict(method="saliency", absolute=False, verbose=False)
+    true = explain(estimator, epochs, target="true", **kwargs)
+    for name in event_id:
+        by_name = explain(estimator, epochs[name], target=name, **kwargs)
+        np.testing.assert_allclose(true[name].get_data(), by_name.get_data())
+
+
 # -- batching -----------------------------------------------------------------
 @pytest.mark.parametrize("method", ["saliency", "deeplift", "integrated_gradients"])
 @pytest.mark.filterwarnings("ignore:The events passed to the Epochs constructor")
@@ -205,7 +223,7 @@ def test_bad_data_raise(fitted_icnn, few_epochs):
     with pytest.raises(ValueError, match="NaN"):
         explain(fitted_icnn, broken, "saliency", verbose=False)
     renamed = few_epochs.copy().rename_channels({"C3": "C3x"})
-    with pytest.raises(ValueError, match="channels that differ from training"):
+    with pytest.raises(ValueError, match=r"lacks 1 channel\(s\).*'C3'"):
         explain(fitted_icnn, renamed, "saliency", verbose=False)
     fewer = few_epochs.copy().drop_channels(["C3"])
     with pytest.raises(ValueError, match="channels"):
@@ -218,7 +236,10 @@ def test_progress_bar_is_silent_with_verbose_false(fitted_icnn, few_epochs, caps
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     explain(fitted_icnn, few_epochs, "saliency", batch_size=2, verbose=True)
-    assert "saliency" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "Explaining 8 epochs with saliency" in captured.out
+    # Not a terminal: no progress bar redrawn with carriage returns.
+    assert "\r" not in captured.err
 
 
 def test_arrays_without_info(tiny_array_estimator):

@@ -6,7 +6,7 @@ import torch
 from captum.attr import DeepLift, DeepLiftShap, IntegratedGradients
 from torch import nn
 
-from mne_xai import explain
+from mne_xai import explain, list_methods
 from mne_xai.explain._registry import get_method
 
 N_EPOCHS = 4
@@ -352,3 +352,54 @@ def test_gradient_shap_of_linear_model_is_exact():
     )
     expected = linear.weight[target].reshape(3, 2, 6).detach() * (inputs - baseline)
     torch.testing.assert_close(attribution, expected, rtol=1e-5, atol=1e-6)
+
+
+# -- reproducibility of stochastic methods ---------------------------------------
+def test_gradient_shap_follows_random_state(fitted_icnn, imagery_epochs):
+    """Same seed, same map; NumPy's global random state is neither used nor moved."""
+    epochs = _first_epochs(imagery_epochs)
+    baselines = imagery_epochs[N_EPOCHS : N_EPOCHS + 3].get_data()
+
+    def gradient_shap(random_state):
+        return _explain_class(
+            fitted_icnn,
+            epochs,
+            "gradient_shap",
+            n_samples=2,
+            baseline=baselines,
+            random_state=random_state,
+        )
+
+    # captum's GradientShap drew from (and advanced) NumPy's legacy global state.
+    numpy_state = np.random.get_state()  # noqa: NPY002
+    first = gradient_shap(0)
+    np.testing.assert_equal(np.random.get_state(), numpy_state)  # noqa: NPY002
+    np.testing.assert_array_equal(gradient_shap(0), first)
+    assert not np.allclose(gradient_shap(1), first)
+    assert not np.allclose(gradient_shap(None), gradient_shap(None))
+
+
+STOCHASTIC_PARAMS = {
+    "smoothgrad": dict(n_samples=2),
+    "gradient_shap": dict(n_samples=2, noise_std=1e-6),
+}
+
+
+@pytest.mark.parametrize(
+    "method", [name for name in list_methods() if get_method(name).stochastic]
+)
+@pytest.mark.filterwarnings("ignore:The events passed to the Epochs constructor")
+def test_stochastic_map_of_an_epoch_ignores_its_batch(
+    fitted_icnn, imagery_epochs, method
+):
+    """An epoch's draws depend on the seed and its data, not on its batch."""
+    epochs = _first_epochs(imagery_epochs)
+    params = dict(random_state=0, **STOCHASTIC_PARAMS.get(method, {}))
+    if method == "gradient_shap":  # random baselines as well as noise and paths
+        params["baseline"] = imagery_epochs[N_EPOCHS : N_EPOCHS + 3].get_data()
+    whole = _explain_class(fitted_icnn, epochs, method, batch_size=3, **params)
+    alone = _explain_class(fitted_icnn, epochs[[2]], method, **params)
+    reordered = _explain_class(fitted_icnn, epochs[[3, 2]], method, **params)
+    scale = np.abs(whole).max()
+    np.testing.assert_allclose(alone[0], whole[2], rtol=1e-4, atol=1e-5 * scale)
+    np.testing.assert_allclose(reordered[1], whole[2], rtol=1e-4, atol=1e-5 * scale)

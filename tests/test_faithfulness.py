@@ -36,6 +36,14 @@ class LinearScore(torch.nn.Module):
         return torch.stack([score, -score], dim=1)
 
 
+def linear_network(estimator, weights):
+    """LinearScore with the training statistics that fitted networks carry."""
+    module = LinearScore(weights)
+    for name in ("training_mean", "training_std"):
+        module.register_buffer(name, getattr(estimator.module_, name))
+    return module
+
+
 @pytest.fixture(scope="module")
 def montage_epochs():
     """Epochs on a real 32-channel montage whose channels are a smooth field."""
@@ -64,7 +72,7 @@ def linear_estimator(montage_epochs):
         max_epochs=1, batch_size=8, random_state=0, verbose=0
     ).fit(montage_epochs)
     weights = np.random.default_rng(1).standard_normal((N_CHANNELS, N_TIMES)) * 1e5
-    estimator.module_ = LinearScore(weights)
+    estimator.module_ = linear_network(estimator, weights)
     return estimator
 
 
@@ -187,7 +195,7 @@ def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
     weights[channel] = 1e5
     estimator = linear_estimator
     original = estimator.module_
-    estimator.module_ = LinearScore(weights)
+    estimator.module_ = linear_network(estimator, weights)
     try:
         drops = {
             baseline: channel_perturbation_test(
@@ -260,7 +268,9 @@ def test_outputs_are_reproducible_silent_and_independent_of_batching(
     deletion_curve(
         linear_estimator, montage_epochs, "saliency", n_steps=4, verbose=True
     )
-    assert "deletion curve" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "Evaluating 6 epochs" in captured.out
+    assert "\r" not in captured.err  # no progress bar redrawn in a log
 
 
 def test_deletion_test(linear_estimator, montage_epochs):

@@ -180,6 +180,14 @@ def test_time_importance_sums_over_channels(attribution, picks):
     np.testing.assert_allclose(importance.get_data()[:, 0], np.abs(data).sum(axis=1))
 
 
+def test_time_importance_counts_bad_channels(attribution):
+    marked = attribution.copy()
+    marked.info["bads"] = [marked.ch_names[0]]
+    np.testing.assert_allclose(
+        time_importance(marked).get_data(), time_importance(attribution).get_data()
+    )
+
+
 @pytest.fixture
 def multimodal():
     """Relevance carried by EOG in "hands" epochs and by EMG in "feet" epochs."""
@@ -223,6 +231,13 @@ def test_modality_importance_global(multimodal):
     assert table.loc[("feet", "emg"), "relevance"] == pytest.approx(data[4:, 6].sum())
     assert table.loc[("hands", "eog"), "share"] > 0.5
     assert table.loc[("feet", "emg"), "share"] > 0.5
+
+
+def test_modality_importance_counts_bad_channels(multimodal):
+    """Bad channels were fed to the network: their relevance counts like the rest."""
+    expected = modality_importance(multimodal)
+    multimodal.info["bads"] = ["ch0", "ch4"]  # one EEG and one EOG channel
+    pd.testing.assert_frame_equal(modality_importance(multimodal), expected)
 
 
 def test_modality_importance_needs_epochs(multimodal):

@@ -40,7 +40,6 @@ import torch
 import torch.nn.functional as F
 from mne.channels.interpolation import _make_interpolation_matrix
 from mne.utils import (
-    ProgressBar,
     _check_option,
     _validate_type,
     logger,
@@ -50,7 +49,8 @@ from mne.utils import (
 from scipy.ndimage import uniform_filter1d
 from sklearn.utils import Bunch
 
-from .._convert import describe, iter_batches
+from .._convert import InputData, check_scale
+from .._progress import progress_bar
 from ..explain import explain
 from ..explain._core import _evaluation_mode, _module_on, _resolve_target
 from ..explain.postprocess import _per_map_zscore
@@ -774,7 +774,7 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
             "batch by batch with mne_xai.explain) or attribution (maps you "
             "computed already), not both and not neither."
         )
-    shape, info, events = estimator._check_prediction_input(epochs)
+    data = estimator._check_prediction_input(epochs)
     if attribution is not None:
         if params:
             raise TypeError(
@@ -784,13 +784,14 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
         _validate_type(
             attribution, (mne.BaseEpochs, np.ndarray), "attribution", "Epochs or array"
         )
-        attribution_shape = describe(attribution, name="attribution")[0]
-        if attribution_shape != shape:
+        attribution = InputData(attribution, name="attribution")
+        if attribution.shape != data.shape:
             raise ValueError(
-                f"attribution has shape {attribution_shape} but epochs have shape "
-                f"{shape}; pass one map per epoch, on the same channels and times."
+                f"attribution has shape {attribution.shape} but epochs have shape "
+                f"{data.shape}; pass one map per epoch, on the network's channels "
+                "and times."
             )
-    return shape, info, events
+    return data, attribution
 
 
 def _evaluation_batches(
@@ -813,30 +814,31 @@ def _evaluation_batches(
     ``rngs`` (one numpy Generator per epoch, so draws do not depend on how
     epochs are batched).
     """
-    shape, info, events = _check_inputs(
+    inputs, attribution = _check_inputs(
         estimator, epochs, method, attribution, batch_size, params
     )
-    event_id = getattr(epochs, "event_id", None)
+    shape, info = inputs.shape, inputs.info
     target_index, description = _resolve_target(
-        estimator, target, shape[0], events, event_id
+        estimator, target, shape[0], inputs.event_codes, inputs.event_id
     )
     device = torch.device(device if device is not None else estimator.device)
     module = _module_on(estimator, device)
     seeds = np.random.SeedSequence(random_state)
     pass_size = max(batch_size, _MIN_VARIANTS_PER_PASS)
     logger.info(f"Evaluating {shape[0]} epochs ({description}).")
-    data_batches = iter_batches(epochs, batch_size)
+    data_batches = inputs.batches(batch_size)
     attribution_batches = (
-        None if attribution is None else iter_batches(attribution, batch_size)
+        None if attribution is None else attribution.batches(batch_size)
     )
     n_batches = -(-shape[0] // batch_size)
     start = 0
     with _evaluation_mode(module), torch.inference_mode():
         scorer = None
-        for batch in ProgressBar(data_batches, max_value=n_batches, mesg=mesg):
+        for batch in progress_bar(data_batches, max_value=n_batches, mesg=mesg):
             data = torch.from_numpy(batch).to(device)
             stop = start + len(data)
             if scorer is None:
+                check_scale(batch, estimator.data_std_)
                 scorer = _ClassScorer(module, data, pass_size)
             logits = scorer.forward(data)
             if target_index is None:

@@ -33,19 +33,21 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import torch
-from mne.utils import ProgressBar, _check_option, _validate_type, logger, verbose, warn
+from mne.utils import _check_option, _validate_type, logger, verbose, warn
 from mne.viz.utils import plt_show
 from scipy.ndimage import gaussian_filter
 from scipy.stats import rankdata
 from sklearn.base import clone
 
-from .._convert import describe, iter_batches
+from .._convert import InputData
+from .._progress import progress_bar
+from .._random import seeded_torch
 from ..estimators import _EEGClassifier
 from ..explain import explain
 from ..explain._core import (
+    Request,
     _evaluation_mode,
     _module_on,
-    _seeded,
     prepare_request,
 )
 from .localization import _map_data
@@ -417,6 +419,7 @@ class _Setup(NamedTuple):
     """What every check needs, validated once."""
 
     n_epochs: int
+    request: Request  # the data, read in batches with the network's channels
     target_index: np.ndarray | None  # class index per epoch; None = predicted
     description: str
     rng: np.random.Generator
@@ -467,6 +470,7 @@ def _set_up(
     )
     return _Setup(
         request.shape[0],
+        request,
         request.target_index,
         request.description,
         rng,
@@ -538,10 +542,10 @@ def _similarity_to_variants(
         f"({setup.description}), {len(variants)} variant(s)."
     )
     starts = range(0, n_epochs, batch_size)
-    batches = iter_batches(epochs, batch_size)
+    batches = setup.request.batches()
     # Progress counts explained batches, original and variants alike; the bar is
     # not a context manager, which MNE reserves for parallel updates.
-    bar = ProgressBar(len(starts) * (1 + len(variants)), mesg=f"{check} check")
+    bar = progress_bar(len(starts) * (1 + len(variants)), mesg=f"{check} check")
     for start, batch in zip(starts, batches, strict=True):
         stop = start + len(batch)
         if setup.target_index is None:
@@ -632,7 +636,7 @@ def _randomized_estimators(estimator, layers, seeds, *, cascading):
     module = estimator.module_
     for name, seed in reversed(list(zip(layers, seeds, strict=True))):
         module = copy.deepcopy(module if cascading else estimator.module_)
-        with _seeded(int(seed), device, enabled=True):
+        with seeded_torch(seed, device):
             module.get_submodule(name).reset_parameters()
         yield name, _with_module(estimator, module)
 
@@ -967,7 +971,7 @@ def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
     """Fit an unfitted clone of ``estimator`` on permuted training labels."""
     X_train = epochs if X_train is None else X_train
     if y_train is None:
-        y_train = describe(X_train, name="X_train")[2]
+        y_train = InputData(X_train, name="X_train").event_codes
         if y_train is None:
             raise ValueError("y_train is required when X_train is an array.")
     shuffled = rng.permutation(np.asarray(y_train))

@@ -1,6 +1,7 @@
 """The shared path of every attribution method: batches, targets, baselines, outputs."""
 
 import copy
+import hashlib
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -8,23 +9,28 @@ from dataclasses import dataclass
 import mne
 import numpy as np
 import torch
-from mne.utils import ProgressBar, _validate_type, logger, verbose
+from mne.utils import _validate_type, logger, verbose
 
-from .._convert import _epochs_list, iter_batches
+from .._convert import check_scale
+from .._progress import progress_bar
 from ._registry import get_method
 
 
-@contextmanager
-def _seeded(random_state, device, enabled):
-    """Seed torch for a stochastic method, leaving the global random state as it was."""
-    if not enabled:
-        yield
-        return
-    devices = [device.index or 0] if device.type == "cuda" else []
-    seed = np.random.default_rng(random_state).integers(np.iinfo(np.int32).max)
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(int(seed))
-        yield
+def _epoch_generators(batch, seed, device):
+    """One torch generator per epoch, seeded by ``seed`` and the epoch's data.
+
+    Seeding from the epoch's bytes rather than its position gives an epoch the
+    same draws whatever the batch size and the other epochs explained with it;
+    the generators are local, so global random states are left untouched.
+    """
+    generators = []
+    for epoch in batch:
+        digest = hashlib.blake2b(epoch.tobytes(), digest_size=8).digest()
+        sequence = np.random.SeedSequence([seed, int.from_bytes(digest, "little")])
+        generator = torch.Generator(device=device)
+        generator.manual_seed(int(sequence.generate_state(1, np.uint64)[0]))
+        generators.append(generator)
+    return generators
 
 
 @contextmanager
@@ -47,15 +53,17 @@ def _module_on(estimator, device):
     return copy.deepcopy(module).to(device)
 
 
-def _class_index(estimator, label, event_id):
-    """Index in ``classes_`` of a class label or an event name."""
+def _class_index(estimator, label, aliases):
+    """Index in ``classes_`` of ``label`` or of its alias; None if neither is a class.
+
+    Models are trained on event codes (the default ``y`` of Epochs) or on event
+    names, so ``aliases`` translates a label into the other form: ``event_id``
+    (names to codes) or its inverse (codes to names).
+    """
     classes = list(estimator.classes_)
-    if label in classes:
-        return classes.index(label)
-    if isinstance(label, str) and event_id and label in event_id:
-        code = event_id[label]
-        if code in classes:
-            return classes.index(code)
+    for candidate in (label, (aliases or {}).get(label)):
+        if candidate is not None and candidate in classes:
+            return classes.index(candidate)
     return None
 
 
@@ -78,14 +86,16 @@ def _resolve_target(estimator, target, n_epochs, events, event_id):
                 'target="true" needs Epochs (their events hold the true labels); '
                 "with arrays, pass the class to explain."
             )
-        index = np.array([_class_index(estimator, code, None) for code in events])
+        names = {code: name for name, code in (event_id or {}).items()}
+        index = np.array([_class_index(estimator, code, names) for code in events])
         if any(i is None for i in index):
             unknown = sorted(
-                {c for c, i in zip(events, index, strict=True) if i is None}
+                {int(c) for c, i in zip(events, index, strict=True) if i is None}
             )
             raise ValueError(
-                f'target="true": event codes {unknown} are not among the '
-                f"estimator's classes {list(estimator.classes_)}."
+                f'target="true": event codes {unknown} and their names in '
+                f"event_id {event_id} are not among the estimator's classes "
+                f"{list(estimator.classes_)}."
             )
         return index.astype(np.int64), "true class"
     _validate_type(
@@ -129,35 +139,6 @@ def _resolve_baseline(estimator, baseline, device):
     )
 
 
-def _output_template(estimator, X, shape):
-    """Info, events, event_id, tmin and metadata for the attribution epochs."""
-    epochs_list = _epochs_list(X)
-    if epochs_list is None:
-        info = estimator.info_
-        if info is None:
-            names = [f"ch{index:03d}" for index in range(shape[1])]
-            info = mne.create_info(names, estimator._sfreq, "misc")
-        return dict(info=info, events=None, event_id=None, tmin=0.0, metadata=None)
-    first = epochs_list[0]
-    if len(epochs_list) == 1:
-        # No copies: memory of averaged explanations must not grow with epochs.
-        events, metadata = first.events, first.metadata
-    else:
-        events = np.concatenate([e.events for e in epochs_list])
-        metadata = None
-        if all(e.metadata is not None for e in epochs_list):
-            import pandas as pd
-
-            metadata = pd.concat([e.metadata for e in epochs_list], ignore_index=True)
-    return dict(
-        info=first.info,
-        events=events,
-        event_id=first.event_id,
-        tmin=first.tmin,
-        metadata=metadata,
-    )
-
-
 @verbose
 def explain(
     estimator,
@@ -195,8 +176,12 @@ def explain(
     device : str | torch.device | None
         Where to compute; None uses the estimator's device.
     random_state : int | None
-        Seed for stochastic methods (noise, random baselines); the global torch
-        random state is left untouched.
+        Seed for stochastic methods (noise, random baselines, path positions).
+        Each epoch draws from its own generator, seeded by ``random_state``
+        and the epoch's data, so an epoch's map is the same whatever
+        ``batch_size`` and whatever other epochs are explained with it
+        (identical epochs get identical draws). None draws a fresh seed. The
+        global NumPy and torch random states are neither used nor changed.
     %(verbose)s
     **params
         Parameters of the method (see its class in :mod:`mne_xai.explain`).
@@ -230,16 +215,19 @@ def explain(
     )
     _validate_type(average, bool, "average")
     module = _module_on(estimator, request.device)
-    batches = iter_batches(epochs, batch_size)
     result = run_method(
-        module, batches, request, average=average, random_state=random_state
+        module,
+        request.batches(),
+        request,
+        average=average,
+        random_state=random_state,
     )
-    template = request.template
+    data, info = request.data, request.info
     if average:
         return mne.EvokedArray(
             result,
-            template["info"],
-            tmin=template["tmin"],
+            info,
+            tmin=data.tmin or 0.0,
             comment=f"{method} ({request.description})",
             nave=request.shape[0],
             verbose=False,
@@ -250,11 +238,11 @@ def explain(
         warnings.filterwarnings("ignore", message=".*not chronologically ordered")
         return mne.EpochsArray(
             result,
-            template["info"],
-            events=template["events"],
-            tmin=template["tmin"],
-            event_id=template["event_id"],
-            metadata=template["metadata"],
+            info,
+            events=data.events,
+            tmin=data.tmin or 0.0,
+            event_id=data.event_id,
+            metadata=data.metadata,
             baseline=None,
             proj=False,
             verbose=False,
@@ -271,10 +259,14 @@ class Request:
         The method.
     params : dict
         Its parameters, with ``baseline`` resolved to a tensor on ``device``.
-    shape : tuple of int
-        ``(n_epochs, n_channels, n_times)`` of the data.
-    template : dict
-        Info, events, event_id, tmin and metadata for MNE outputs.
+    data : InputData
+        The data, with the network's channels picked, read in batches; its
+        info, events, event_id, tmin and metadata make the MNE outputs.
+    info : mne.Info
+        The info of the outputs: the data's, or made up for arrays.
+    train_std : float | None
+        The standard deviation of the training data, to warn about data in
+        another unit.
     target_index : ndarray of int64 | None
         Class index per epoch, or None to explain the predicted class.
     description : str
@@ -287,12 +279,33 @@ class Request:
 
     method_class: type
     params: dict
-    shape: tuple
-    template: dict
+    data: object
+    info: mne.Info
+    train_std: float | None
     target_index: np.ndarray | None
     description: str
     device: torch.device
     batch_size: int
+
+    @property
+    def shape(self):
+        """``(n_epochs, n_channels, n_times)`` of the data."""
+        return self.data.shape
+
+    def batches(self):
+        """Yield the data batch by batch, warning if its unit differs from training."""
+        for index, batch in enumerate(self.data.batches(self.batch_size)):
+            if index == 0:
+                check_scale(batch, self.train_std)
+            yield batch
+
+
+def _array_info(estimator, shape):
+    """Info for attributions of arrays: the estimator's, or made-up channels."""
+    if estimator.info_ is not None:
+        return estimator.info_
+    names = [f"ch{index:03d}" for index in range(shape[1])]
+    return mne.create_info(names, estimator._sfreq, "misc")
 
 
 def prepare_request(estimator, epochs, method, *, target, batch_size, device, params):
@@ -317,10 +330,9 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
             f"Method {method!r} got unknown parameter(s) {unknown}; it accepts "
             f"{sorted(allowed) or 'none'}."
         )
-    shape, _, events = estimator._check_prediction_input(epochs)
-    template = _output_template(estimator, epochs, shape)
+    data = estimator._check_prediction_input(epochs)
     target_index, description = _resolve_target(
-        estimator, target, shape[0], events, template["event_id"]
+        estimator, target, data.shape[0], data.event_codes, data.event_id
     )
     device = torch.device(device if device is not None else estimator.device)
     params = dict(params)
@@ -331,8 +343,9 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
     return Request(
         method_class,
         params,
-        shape,
-        template,
+        data,
+        data.info if data.info is not None else _array_info(estimator, data.shape),
+        getattr(estimator, "data_std_", None),
         target_index,
         description,
         device,
@@ -354,7 +367,8 @@ def run_method(module, batches, request, *, average, random_state):
     average : bool
         Return the mean over epochs (streamed) instead of every epoch.
     random_state : int | None
-        Seed for stochastic methods.
+        Seed for stochastic methods, combined with each epoch's data so that
+        an epoch's draws do not depend on its batch; None draws a fresh seed.
 
     Returns
     -------
@@ -368,15 +382,18 @@ def run_method(module, batches, request, *, average, random_state):
     total = torch.zeros(request.shape[1:], dtype=torch.float64, device=request.device)
     per_epoch = None if average else np.empty(request.shape, np.float64)
     start = 0
-    with (
-        _evaluation_mode(module),
-        _seeded(random_state, request.device, request.method_class.stochastic),
-    ):
+    stochastic = request.method_class.stochastic
+    if stochastic:
+        _validate_type(random_state, (None, "int-like"), "random_state")
+        seed = np.random.SeedSequence(random_state).entropy
+    with _evaluation_mode(module):
         explainer = request.method_class(module)
         n_batches = -(-n_epochs // request.batch_size)
-        for batch in ProgressBar(batches, max_value=n_batches, mesg=name):
+        for batch in progress_bar(batches, max_value=n_batches, mesg=name):
             inputs = torch.from_numpy(batch).to(request.device).requires_grad_()
             stop = start + len(inputs)
+            if stochastic:
+                explainer.generators = _epoch_generators(batch, seed, request.device)
             if request.target_index is None:
                 with torch.no_grad():
                     target = explainer.module(inputs).argmax(dim=1)

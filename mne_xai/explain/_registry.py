@@ -3,6 +3,7 @@
 import inspect
 from abc import ABC, abstractmethod
 
+import torch
 from mne.utils import _check_option
 
 _METHODS = {}
@@ -29,7 +30,11 @@ class AttributionMethod(ABC):
         The name under which :func:`mne_xai.explain` finds the method.
     stochastic : bool
         Whether the result depends on random draws (noise, random baselines).
-        :func:`mne_xai.explain` then seeds torch with its ``random_state``.
+        Such a method draws through :meth:`randn_like`, :meth:`rand` and
+        :meth:`randint`, from one generator per epoch that
+        :func:`mne_xai.explain` seeds with its ``random_state`` and the
+        epoch's data: ``random_state`` then fixes an epoch's map whatever
+        ``batch_size`` and whatever other epochs are explained with it.
     layerwise : bool
         Whether the method's rules depend on how the network is divided into
         layers (LRP, class activation maps). Other methods are defined by the
@@ -40,11 +45,16 @@ class AttributionMethod(ABC):
         The network as given.
     module : torch.nn.Module
         What the method runs on: the network, or its inference graph.
+    generators : list of torch.Generator | None
+        One generator per epoch of the batch being explained, on its device,
+        set by :func:`mne_xai.explain` for stochastic methods. When None (the
+        method called directly), draws come from torch's global random state.
     """
 
     name = None
     stochastic = False
     layerwise = False
+    generators = None
 
     def __init__(self, module):
         self.network = module
@@ -75,6 +85,85 @@ class AttributionMethod(ABC):
         attribution : torch.Tensor, shape (batch, n_channels, n_times)
             Relevance of each input sample for the target logit.
         """
+
+    def randn_like(self, inputs):
+        """Draw standard normal values shaped like ``inputs``, epoch by epoch.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, ...)
+            The batch; each epoch's values come from its own generator.
+
+        Returns
+        -------
+        draws : torch.Tensor
+            Shape, type and device of ``inputs``.
+        """
+        return self._draw(
+            inputs,
+            lambda generator: torch.randn(
+                inputs.shape[1:],
+                generator=generator,
+                dtype=inputs.dtype,
+                device=inputs.device,
+            ),
+        )
+
+    def rand(self, inputs, *size):
+        """Draw values uniform in [0, 1), ``size`` of them per epoch.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, ...)
+            The batch; each epoch's values come from its own generator.
+        *size : int
+            Shape of the draws of one epoch.
+
+        Returns
+        -------
+        draws : torch.Tensor, shape (batch, *size)
+            Of the type and on the device of ``inputs``.
+        """
+        return self._draw(
+            inputs,
+            lambda generator: torch.rand(
+                size, generator=generator, dtype=inputs.dtype, device=inputs.device
+            ),
+        )
+
+    def randint(self, inputs, high):
+        """Draw one integer in [0, ``high``) per epoch.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, ...)
+            The batch; each epoch's value comes from its own generator.
+        high : int
+            One above the largest integer drawn.
+
+        Returns
+        -------
+        draws : torch.Tensor of int64, shape (batch,)
+            On the device of ``inputs``.
+        """
+        return self._draw(
+            inputs,
+            lambda generator: torch.randint(
+                high, (), generator=generator, device=inputs.device
+            ),
+        )
+
+    def _draw(self, inputs, draw):
+        """Stack ``draw(generator)`` over the epochs of ``inputs``."""
+        generators = self.generators
+        if generators is None:
+            generators = [None] * len(inputs)
+        elif len(generators) != len(inputs):
+            raise RuntimeError(
+                f"{self.name} has {len(generators)} generators for a batch of "
+                f"{len(inputs)} epochs."
+            )
+        return torch.stack([draw(generator) for generator in generators])
 
     @classmethod
     def parameters(cls):

@@ -1,7 +1,6 @@
 """Gradient-based attribution methods, computed with captum."""
 
 import torch
-from captum.attr import GradientShap as _CaptumGradientShap
 from captum.attr import InputXGradient as _CaptumInputXGradient
 from captum.attr import IntegratedGradients as _CaptumIntegratedGradients
 from captum.attr import Saliency as _CaptumSaliency
@@ -249,12 +248,14 @@ class SmoothGrad(AttributionMethod):
         n_samples = _check_positive_int(n_samples, "n_samples")
         base_params = self._base_params(base_method, base_params, baseline)
         explainer = get_method(base_method)(self.network)
+        # A stochastic base method draws from the same per-epoch generators.
+        explainer.generators = self.generators
 
         noise_std = noise_level * inputs.detach().std(dim=(1, 2), keepdim=True)
         total = torch.zeros(inputs.shape, dtype=torch.float64, device=inputs.device)
         total_squares = torch.zeros_like(total)
         for _ in range(n_samples):
-            noisy = inputs.detach() + noise_std * torch.randn_like(inputs)
+            noisy = inputs.detach() + noise_std * self.randn_like(inputs)
             attribution = explainer.attribute(
                 noisy.requires_grad_(), target, **base_params
             ).detach()
@@ -305,6 +306,14 @@ class GradientShap(AttributionMethod):
     gradients; pass an array of reference epochs (e.g. a sample of training
     epochs) for SHAP values.
 
+    Notes
+    -----
+    This is the estimate of captum's ``GradientShap``, computed here because
+    captum draws baselines and path positions from NumPy's global random
+    state: each epoch's baseline, position and noise come from its own
+    generator (see :class:`AttributionMethod`), so ``random_state`` fixes them
+    whatever the batch.
+
     References
     ----------
     .. footbibliography::
@@ -341,15 +350,19 @@ class GradientShap(AttributionMethod):
         _validate_type(noise_std, "numeric", "noise_std")
         if not noise_std >= 0:
             raise ValueError(f"noise_std must be non-negative, got {noise_std}.")
-        explainer = _CaptumGradientShap(self.module)
+        saliency = _CaptumSaliency(self.module)
+        inputs = inputs.detach()
 
         def attribute_sample(index):
-            return explainer.attribute(
-                inputs,
-                baselines=baseline,
-                n_samples=1,
-                stdevs=float(noise_std),
-                target=target,
+            start = baseline[self.randint(inputs, len(baseline))]
+            position = self.rand(inputs, 1, 1)
+            end = inputs
+            if noise_std:
+                end = inputs + noise_std * self.randn_like(inputs)
+            point = start + position * (end - start)
+            gradient = saliency.attribute(
+                point.requires_grad_(), target=target, abs=False
             )
+            return gradient * (end - start)
 
         return _mean_over(n_samples, attribute_sample)

@@ -126,4 +126,4 @@ class RandomAttribution(AttributionMethod):
         attribution : torch.Tensor, shape (batch, n_channels, n_times)
             Random values.
         """
-        return torch.randn(inputs.shape, dtype=inputs.dtype, device=inputs.device)
+        return self.randn_like(inputs)

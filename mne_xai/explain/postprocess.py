@@ -280,7 +280,10 @@ def time_importance(attribution, *, absolute=True, picks=None):
     """
     _check_attribution(attribution)
     _validate_type(absolute, bool, "absolute")
-    data = attribution.get_data(picks="all" if picks is None else picks)
+    # MNE's "all" leaves out channels marked bad; every channel carries relevance.
+    data = attribution.get_data(
+        np.arange(attribution.info["nchan"]) if picks is None else picks
+    )
     summed = (np.abs(data) if absolute else data).sum(axis=-2, keepdims=True)
     info = mne.create_info(["importance"], attribution.info["sfreq"], "misc")
     return _like(attribution, summed, info, tmin=attribution.times[0])
@@ -324,7 +327,8 @@ def modality_importance(attribution, *, kind="local", absolute=True):
     Notes
     -----
     A modality with more channels gathers more relevance; divide ``relevance``
-    by ``n_channels`` to compare the relevance per channel.
+    by ``n_channels`` to compare the relevance per channel. Channels marked bad
+    in ``attribution.info["bads"]`` count like the others.
 
     References
     ----------
@@ -336,8 +340,11 @@ def modality_importance(attribution, *, kind="local", absolute=True):
     _check_attribution(attribution)
     _check_option("kind", kind, ("local", "global"))
     _validate_type(absolute, bool, "absolute")
-    channel_types = np.array(attribution.get_channel_types())
-    data = attribution.get_data(picks="all")
+    # Every channel, bads included: the network was fed them all, and MNE's
+    # "all" picks would drop bads from the data but not from the types.
+    picks = np.arange(attribution.info["nchan"])
+    channel_types = np.array(attribution.get_channel_types(picks))
+    data = attribution.get_data(picks)
     relevance = np.abs(data) if absolute else data
     per_channel = relevance.sum(axis=-1)
     unique_types = list(dict.fromkeys(channel_types))

@@ -6,7 +6,6 @@ from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
 from mne.utils import _validate_type, verbose
 from torch import nn
 
-from .._convert import iter_batches
 from ._core import _module_on, prepare_request, run_method
 
 
@@ -239,22 +238,21 @@ def explain_spectrum(
         ).to(request.device)
     n_times = request.shape[2]
     module = FourierInput(_module_on(estimator, request.device), n_times)
-    batches = (to_fourier(batch) for batch in iter_batches(epochs, batch_size))
+    batches = (to_fourier(batch) for batch in request.batches())
     attribution = run_method(
         module, batches, request, average=average, random_state=random_state
     )
-    template = request.template
     relevance = fold_fourier(attribution)
-    freqs = np.fft.rfftfreq(n_times, 1.0 / template["info"]["sfreq"])
+    freqs = np.fft.rfftfreq(n_times, 1.0 / request.info["sfreq"])
     if average:
-        return SpectrumArray(relevance, template["info"], freqs, verbose=False)
+        return SpectrumArray(relevance, request.info, freqs, verbose=False)
     spectrum = EpochsSpectrumArray(
         relevance,
-        template["info"],
+        request.info,
         freqs,
-        events=template["events"],
-        event_id=template["event_id"],
+        events=request.data.events,
+        event_id=request.data.event_id,
         verbose=False,
     )
-    spectrum.metadata = template["metadata"]
+    spectrum.metadata = request.data.metadata
     return spectrum

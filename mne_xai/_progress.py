@@ -1,0 +1,38 @@
+"""Progress bars that draw only where a person watches them."""
+
+import sys
+
+from mne.utils import ProgressBar, get_config
+
+
+def progress_bar(iterable, *, max_value=None, mesg=None):
+    """Return MNE's progress bar, switched off when stderr is not a terminal.
+
+    tqdm redraws its bar with carriage returns, which fill log files, CI output
+    and saved notebooks with hundreds of partial lines. A bar is drawn only on
+    a terminal, unless ``MNE_TQDM`` chooses the backend explicitly. Like MNE's
+    own bars, it is hidden when the log level is above INFO.
+
+    Parameters
+    ----------
+    iterable : iterable | int
+        What to iterate over, or the number of steps of a bar updated by hand.
+    max_value : int | None
+        Number of steps.
+    mesg : str | None
+        The bar's label.
+
+    Returns
+    -------
+    bar : mne.utils.ProgressBar
+        The bar.
+    """
+    which_tqdm = get_config("MNE_TQDM")
+    if which_tqdm is None and not _on_terminal(sys.stderr):
+        which_tqdm = "off"
+    return ProgressBar(iterable, max_value=max_value, mesg=mesg, which_tqdm=which_tqdm)
+
+
+def _on_terminal(stream):
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

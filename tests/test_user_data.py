@@ -1,0 +1,286 @@
+"""A stranger's data: defaults that learn, and no silently wrong answer."""
+
+import logging
+import pickle
+
+import mne
+import numpy as np
+import pytest
+from skorch.callbacks import LRScheduler
+
+import mne_xai
+from mne_xai import CroppedClassifier, EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai.estimators import training_schedule
+from mne_xai.explain import modality_importance
+
+ESTIMATORS = [EEGNetClassifier, InterpretableCNNClassifier]
+FAST = dict(max_epochs=3, batch_size=8, verbose=0, random_state=0)
+
+
+def _epochs(X, y, ch_types="eeg", sfreq=64.0, tmin=0.0):
+    names = [f"EEG{i}" for i in range(X.shape[1])]
+    info = mne.create_info(names, sfreq, ch_types)
+    events = np.column_stack([np.arange(len(y)) * 100, np.zeros(len(y), int), y])
+    return mne.EpochsArray(
+        X.astype(np.float64) * 1e-5, info, events=events, tmin=tmin, verbose=False
+    )
+
+
+# -- defaults that follow the data size ------------------------------------------
+@pytest.mark.parametrize(
+    "n_samples, expected",
+    [(30, (8, 250)), (36, (8, 200)), (1000, (32, 32)), (100_000, (64, 20))],
+)
+def test_training_schedule_follows_the_number_of_examples(n_samples, expected):
+    batch_size, max_epochs = training_schedule(n_samples)
+    assert (batch_size, max_epochs) == expected
+    steps = max_epochs * -(-n_samples // batch_size)
+    assert steps >= 1000
+
+
+def test_explicit_values_are_kept_and_the_other_follows():
+    assert training_schedule(36, batch_size=32, max_epochs=7) == (32, 7)
+    # Two steps per pass at batch 32: 500 passes make the 1,000 steps.
+    assert training_schedule(36, batch_size=32) == (32, 500)
+    assert training_schedule(36, max_epochs=10) == (8, 10)
+
+
+def test_fit_records_the_schedule_it_used(synthetic_arrays):
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=4, verbose=0, random_state=0).fit(X, y)
+    assert clf.get_params()["batch_size"] == "auto"
+    assert (clf.batch_size_, clf.max_epochs_) == training_schedule(len(X), "auto", 4)
+    assert len(clf.history) == 4
+    n_batches = len(clf.history[-1, "batches"])
+    assert n_batches == -(-len(X) // clf.batch_size_)
+    scheduler = dict(clf.callbacks_)["lr_scheduler"]
+    assert isinstance(scheduler, LRScheduler)
+    assert scheduler.lr_scheduler_.T_max == 4
+
+
+def test_cropped_defaults_fit_short_epochs(synthetic_arrays):
+    X, y = synthetic_arrays  # 64 samples at 64 Hz: 1 s epochs
+    epochs = _epochs(X, y + 1)
+    cropped = CroppedClassifier(EEGNetClassifier(**FAST)).fit(epochs)
+    # Half the epoch (0.5 s, 32 samples), every 1/16 s (4 samples): 9 windows.
+    assert cropped.window_samples_ == 32
+    assert len(cropped.window_starts_) == 9
+    assert cropped.predict(epochs).shape == (len(y),)
+
+
+# -- channels: picks -------------------------------------------------------------
+def _with_stim_channel(epochs):
+    """Add STI 014 holding each epoch's event code at time 0, as mne.Epochs keep it."""
+    stim = np.zeros((len(epochs), 1, len(epochs.times)))
+    stim[:, 0, epochs.time_as_index(0)[0]] = epochs.events[:, 2]
+    info = mne.create_info(["STI 014"], epochs.info["sfreq"], "stim")
+    stim_epochs = mne.EpochsArray(
+        stim, info, events=epochs.events, tmin=epochs.tmin, verbose=False
+    )
+    return epochs.copy().add_channels([stim_epochs], force_update_info=True)
+
+
+def test_stimulus_channel_is_never_trained_on_by_default(imagery_epochs):
+    epochs = _with_stim_channel(imagery_epochs)
+    assert "STI 014" in epochs.ch_names
+    clf = EEGNetClassifier(**FAST).fit(epochs)
+    assert "STI 014" not in clf.ch_names_
+    assert clf.ch_names_ == imagery_epochs.ch_names
+    assert clf.n_channels_ == 64
+    attribution = mne_xai.explain(clf, epochs, "saliency", verbose=False)
+    assert attribution.ch_names == imagery_epochs.ch_names
+    leaky = EEGNetClassifier(picks="all", **FAST).fit(epochs)
+    assert "STI 014" in leaky.ch_names_
+
+
+def test_bad_channels_are_left_out_with_a_log_line(imagery_epochs, caplog):
+    epochs = imagery_epochs.copy()
+    epochs.info["bads"] = ["C3", "Cz"]
+    with caplog.at_level(logging.INFO, logger="mne"):
+        clf = EEGNetClassifier(**FAST).fit(epochs)
+    assert "Leaving out 2 channel(s) marked bad: C3, Cz" in caplog.text
+    assert "C3" not in clf.ch_names_ and clf.n_channels_ == 62
+    # The same epochs predict and explain on the 62 good channels.
+    assert clf.predict(epochs).shape == (len(epochs),)
+    assert len(mne_xai.explain(clf, epochs[:2], verbose=False).ch_names) == 62
+    chosen = EEGNetClassifier(picks=["C3", "Cz", "C4"], **FAST).fit(epochs)
+    assert chosen.ch_names_ == ["C3", "Cz", "C4"]
+
+
+def test_other_modalities_are_used_when_asked(synthetic_arrays):
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 1, ch_types=["eeg", "eeg", "eog", "emg"])
+    assert EEGNetClassifier(**FAST).fit(epochs).ch_names_ == ["EEG0", "EEG1"]
+    clf = EEGNetClassifier(picks=["eeg", "eog", "emg"], **FAST).fit(epochs)
+    assert clf.ch_names_ == epochs.ch_names
+    attribution = mne_xai.explain(clf, epochs, "gradient_x_input", verbose=False)
+    shares = modality_importance(attribution, kind="global")
+    assert set(shares["channel_type"]) == {"eeg", "eog", "emg"}
+
+
+# -- labels ------------------------------------------------------------------------
+def test_unsorted_classes_parameter_keeps_labels_right(synthetic_arrays):
+    X, y = synthetic_arrays
+    labels = np.array([3, 2])[y]
+    trained = dict(max_epochs=30, batch_size=8, lr=5e-3, verbose=0, random_state=0)
+    reference = InterpretableCNNClassifier(**trained).fit(X, labels)
+    assert reference.score(X, labels) >= 0.9
+    clf = InterpretableCNNClassifier(classes=[3, 2], **trained).fit(X, labels)
+    assert list(clf.classes_) == [2, 3]
+    np.testing.assert_array_equal(clf.predict(X), reference.predict(X))
+    wider = InterpretableCNNClassifier(classes=[3, 2, 4], **trained).fit(X, labels)
+    assert list(wider.classes_) == [2, 3, 4]
+    assert wider.score(X, labels) >= 0.9
+
+
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        (np.array([0, "a"] * 20, dtype=object), "mixes strings and numbers"),
+        (np.linspace(0, 1, 40), "Unknown label type: continuous"),
+    ],
+)
+def test_labels_that_are_not_classes_are_refused(synthetic_arrays, labels, match):
+    X, _ = synthetic_arrays
+    with pytest.raises(ValueError, match=match):
+        EEGNetClassifier(**FAST).fit(X, labels)
+
+
+# -- units and times -------------------------------------------------------------
+def test_data_in_another_unit_warn(synthetic_arrays):
+    X, y = synthetic_arrays
+    microvolts = X * 20.0  # as if recorded in µV
+    clf = EEGNetClassifier(**FAST).fit(microvolts, y)
+    assert clf.data_std_ == pytest.approx(np.std(microvolts), rel=1e-4)
+    volts = microvolts * 1e-6
+    with pytest.warns(RuntimeWarning, match="different units"):
+        clf.predict(volts)
+    with pytest.warns(RuntimeWarning, match="different units"):
+        mne_xai.explain(clf, volts, "saliency", target=0, verbose=False)
+    with pytest.warns(RuntimeWarning, match="different units"):
+        mne_xai.evaluate.deletion_curve(
+            clf, volts, method="saliency", target=0, n_steps=2, verbose=False
+        )
+    # Another subject, a few times louder, is no reason to warn.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf.predict(microvolts * 3)
+
+
+def test_epochs_starting_at_another_time_warn(synthetic_arrays):
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(_epochs(X, y + 1))
+    assert clf.tmin_ == 0.0
+    with pytest.warns(RuntimeWarning, match="starts at -0.5 s"):
+        clf.predict(_epochs(X, y + 1, tmin=-0.5))
+
+
+# -- saving and restoring ------------------------------------------------------------
+def test_restored_model_keeps_training_statistics(synthetic_arrays, tmp_path):
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    other_data = X[::4] * 9.0 + 1.0  # another scale and mean than training
+    restored = EEGNetClassifier(**FAST).initialize(other_data, y[::4])
+    restored.load_params(f_params=tmp_path / "params.pt")
+    assert restored.input_scale_ == clf.input_scale_
+    assert restored.data_std_ == clf.data_std_
+    np.testing.assert_array_equal(restored.data_mean_, clf.data_mean_)
+    maps = [
+        mne_xai.explain(
+            model, X[:4], "integrated_gradients", baseline="mean", target=1, verbose=0
+        ).get_data()
+        for model in (clf, restored, pickle.loads(pickle.dumps(clf)))
+    ]
+    np.testing.assert_allclose(maps[1], maps[0], rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(maps[2], maps[0], rtol=1e-5, atol=1e-12)
+
+
+# -- incremental training ----------------------------------------------------------
+def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 2)  # MNE event codes 2 and 3
+    clf = EEGNetClassifier(lr=5e-3, verbose=0, random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(epochs)
+    clf.partial_fit(epochs[:20], classes=[3, 2])
+    assert list(clf.classes_) == [2, 3] and len(clf.history) == 1
+    for _ in range(30):
+        clf.partial_fit(epochs)
+    assert len(clf.history) == 31
+    assert "lr_scheduler" not in dict(clf.callbacks_)
+    assert clf.score(epochs) >= 0.9
+    with pytest.raises(ValueError, match=r"labels \[7\] not in classes_"):
+        clf.partial_fit(X, np.full(len(X), 7))
+    # A sequence of calls reproduces with the same random_state.
+    again = EEGNetClassifier(lr=5e-3, verbose=0, random_state=0)
+    again.partial_fit(epochs[:20], classes=[2, 3])
+    for _ in range(30):
+        again.partial_fit(epochs)
+    np.testing.assert_allclose(
+        again.decision_function(epochs), clf.decision_function(epochs), rtol=1e-5
+    )
+
+
+# -- output for people and logs ------------------------------------------------------
+def test_logs_hold_no_terminal_control_codes(synthetic_arrays, capsys):
+    X, y = synthetic_arrays
+    EEGNetClassifier(max_epochs=3, batch_size=8, verbose=1).fit(X, y)
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    mne_xai.explain(clf, X, "saliency", target=0, batch_size=4, verbose=True)
+    out, err = capsys.readouterr()
+    assert "train_loss" in out
+    assert "\x1b[" not in out and "\x1b[" not in err
+    assert "\r" not in err
+
+
+# -- Epochs read from disk ------------------------------------------------------------
+def test_epochs_not_preloaded_stream_from_disk(mne_data, fitted_eegnet):
+    run = mne.datasets.eegbci.load_data(1, [6], path=mne_data, update_path=False)
+    raw = mne.io.read_raw_edf(run[0], preload=False, verbose=False)
+    mne.datasets.eegbci.standardize(raw)
+    events, event_id = mne.events_from_annotations(
+        raw, event_id=dict(T1=2, T2=3), verbose=False
+    )
+    window = dict(tmin=0.5, tmax=2.5, baseline=None, verbose=False)
+    peak_to_peak = np.ptp(
+        mne.Epochs(raw, events, event_id, preload=True, **window).get_data(), axis=-1
+    ).max(axis=1)
+    # A rejection threshold that drops some epochs: which epochs exist is known
+    # only after reading them.
+    reject = dict(eeg=float(np.median(peak_to_peak)))
+    lazy = mne.Epochs(raw, events, event_id, reject=reject, preload=False, **window)
+    loaded = lazy.copy().load_data()
+    assert 0 < len(loaded) < len(events)
+    for average in (True, False):
+        streamed = mne_xai.explain(fitted_eegnet, lazy, average=average, verbose=False)
+        expected = mne_xai.explain(fitted_eegnet, loaded, average=average, verbose=0)
+        np.testing.assert_allclose(streamed.get_data(), expected.get_data(), rtol=1e-6)
+    curve = mne_xai.evaluate.deletion_curve(
+        fitted_eegnet, lazy, method="saliency", n_steps=2, verbose=False
+    )
+    reference = mne_xai.evaluate.deletion_curve(
+        fitted_eegnet, loaded, method="saliency", n_steps=2, verbose=False
+    )
+    np.testing.assert_allclose(curve.scores, reference.scores, rtol=1e-6)
+
+
+def test_progress_bar_is_drawn_on_a_terminal_only(monkeypatch):
+    from mne_xai._progress import progress_bar
+
+    class Terminal:
+        def isatty(self):
+            return True
+
+        def write(self, text):
+            pass
+
+        def flush(self):
+            pass
+
+    assert progress_bar(range(3), max_value=3)._tqdm.disable
+    monkeypatch.setattr("sys.stderr", Terminal())
+    with mne.utils.use_log_level("info"):
+        assert not progress_bar(range(3), max_value=3)._tqdm.disable
