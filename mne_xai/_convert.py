@@ -111,7 +111,7 @@ class InputData:
     def __init__(self, X, *, ch_names=None, name="X"):
         self.name = name
         self._epochs = _epochs_list(X)
-        self.info = self.events = self.event_id = self.tmin = self.metadata = None
+        self.info = self.events = self.event_id = self.tmin = None
         self._picks = None
         if self._epochs is None:
             self._array = _as_array(X, name)
@@ -125,29 +125,58 @@ class InputData:
                 # Rejection decides which epochs exist; MNE reads every epoch once
                 # (without keeping it) to apply it, as its own get_data would.
                 epochs.drop_bad(verbose=False)
-        info = first.info
-        if ch_names is not None:
-            self._picks = _channel_indices(info, ch_names, name)
-            if np.array_equal(self._picks, np.arange(len(info.ch_names))):
-                self._picks = None
-            else:
-                info = mne.pick_info(info, self._picks)
-        self.info = info
+        self.info = first.info
         self.event_id, self.tmin = first.event_id, first.tmin
-        if len(self._epochs) == 1:
-            # No copies: memory of averaged explanations must not grow with epochs.
-            self.events, self.metadata = first.events, first.metadata
-        else:
-            self.events = np.concatenate([e.events for e in self._epochs])
-            if all(e.metadata is not None for e in self._epochs):
-                import pandas as pd
-
-                self.metadata = pd.concat(
-                    [e.metadata for e in self._epochs], ignore_index=True
-                )
-        self.shape = (len(self.events), len(info.ch_names), len(first.times))
+        # No copies of one Epochs' events: memory of averaged explanations must
+        # not grow with the number of epochs.
+        self.events = (
+            first.events
+            if len(self._epochs) == 1
+            else np.concatenate([e.events for e in self._epochs])
+        )
+        self.shape = (len(self.events), len(self.info.ch_names), len(first.times))
         if self.shape[0] == 0:
             raise ValueError(f"{name} holds no epochs.")
+        if ch_names is not None:
+            self.pick(ch_names)
+
+    def pick(self, ch_names):
+        """Read only the channels ``ch_names`` of Epochs, in that order.
+
+        Parameters
+        ----------
+        ch_names : list of str
+            Channel names of the Epochs.
+
+        Returns
+        -------
+        self : InputData
+            The data, picked in place.
+        """
+        if self._epochs is None:
+            return self
+        full_info = self._epochs[0].info
+        picks = _channel_indices(full_info, ch_names, self.name)
+        self._picks = None
+        self.info = full_info
+        if not np.array_equal(picks, np.arange(len(full_info.ch_names))):
+            self._picks = picks
+            self.info = mne.pick_info(full_info, picks)
+        self.shape = (self.shape[0], len(picks), self.shape[2])
+        return self
+
+    @property
+    def metadata(self):
+        """The epochs' metadata (None for arrays, or when an Epochs has none)."""
+        if self._epochs is None:
+            return None
+        if len(self._epochs) == 1:
+            return self._epochs[0].metadata
+        if any(e.metadata is None for e in self._epochs):
+            return None
+        import pandas as pd
+
+        return pd.concat([e.metadata for e in self._epochs], ignore_index=True)
 
     @property
     def event_codes(self):

@@ -436,10 +436,8 @@ class _EEGClassifier(NeuralNetClassifier):
         """Convert and check training data; return (data, info, y)."""
         self._check_params()
         data = InputData(X)
-        ch_names = None
         if data.info is not None:
-            ch_names = training_channels(data.info, self.picks)
-            data = InputData(X, ch_names=ch_names)
+            data.pick(training_channels(data.info, self.picks))
         if y is None:
             if data.events is None:
                 raise ValueError("y is required when X is an array.")

@@ -11,15 +11,14 @@ from mne_xai import InterpretableCNNClassifier
 from mne_xai.datasets import _builtin_montage
 from mne_xai.evaluate.faithfulness import (
     BASELINES,
-    _ClassScorer,
-    _FactoredFrontEnd,
-    _WindowScorer,
     channel_perturbation_test,
     deletion_curve,
     deletion_test,
     insertion_curve,
     perturbation_test,
 )
+from mne_xai.evaluate.faithfulness._shortcuts import _ClassScorer, _FactoredFrontEnd
+from mne_xai.evaluate.faithfulness._window_scores import _WindowScorer
 
 N_CHANNELS, N_TIMES, N_EPOCHS = 32, 64, 6
 

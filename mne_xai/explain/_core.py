@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from mne.utils import _validate_type, logger, verbose
 
+from .._checks import check_positive_int
 from .._convert import check_scale
 from .._progress import progress_bar
 from ._registry import get_method
@@ -319,9 +320,7 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
     request : Request
         Everything :func:`run_method` needs.
     """
-    _validate_type(batch_size, "int-like", "batch_size")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    batch_size = check_positive_int(batch_size, "batch_size")
     method_class = get_method(method)
     allowed = method_class.parameters()
     unknown = sorted(set(params) - set(allowed))

@@ -6,6 +6,7 @@ from captum.attr import IntegratedGradients as _CaptumIntegratedGradients
 from captum.attr import Saliency as _CaptumSaliency
 from mne.utils import _check_option, _validate_type
 
+from .._checks import check_positive_int
 from ._registry import AttributionMethod, get_method, list_methods, register_method
 
 
@@ -32,13 +33,6 @@ def _mean_over(n_variants, attribute_variant):
     for index in range(1, n_variants):
         total = total + attribute_variant(index)
     return total / n_variants
-
-
-def _check_positive_int(value, name):
-    _validate_type(value, "int-like", name)
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}.")
-    return int(value)
 
 
 @register_method
@@ -153,7 +147,7 @@ class IntegratedGradients(AttributionMethod):
         attribution : torch.Tensor, shape (batch, n_channels, n_times)
             Contribution of each sample to ``f(x) - f(baseline)``, in logit units.
         """
-        steps = _check_positive_int(steps, "steps")
+        steps = check_positive_int(steps, "steps")
         baseline = _single_baseline(baseline, self.name)
         return _CaptumIntegratedGradients(self.module).attribute(
             inputs,
@@ -245,7 +239,7 @@ class SmoothGrad(AttributionMethod):
         _validate_type(noise_level, "numeric", "noise_level")
         if not noise_level >= 0:
             raise ValueError(f"noise_level must be non-negative, got {noise_level}.")
-        n_samples = _check_positive_int(n_samples, "n_samples")
+        n_samples = check_positive_int(n_samples, "n_samples")
         base_params = self._base_params(base_method, base_params, baseline)
         explainer = get_method(base_method)(self.network)
         # A stochastic base method draws from the same per-epoch generators.
@@ -346,7 +340,7 @@ class GradientShap(AttributionMethod):
         attribution : torch.Tensor, shape (batch, n_channels, n_times)
             The expected contributions, in logit units.
         """
-        n_samples = _check_positive_int(n_samples, "n_samples")
+        n_samples = check_positive_int(n_samples, "n_samples")
         _validate_type(noise_std, "numeric", "noise_std")
         if not noise_std >= 0:
             raise ValueError(f"noise_std must be non-negative, got {noise_std}.")

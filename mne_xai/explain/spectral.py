@@ -71,8 +71,12 @@ def from_fourier(coefficients, n_times):
         _fourier_weights(n_times), dtype=coefficients.dtype, device=coefficients.device
     )
     real = coefficients[..., :n_freqs]
-    imaginary = torch.zeros_like(real)
-    imaginary[..., 1 : n_times - n_freqs + 1] = coefficients[..., n_freqs:]
+    # Zero imaginary parts at DC (and Nyquist), padded rather than assigned in
+    # place: the methods with rules check the graph and cannot see into an
+    # in-place assignment.
+    imaginary = nn.functional.pad(
+        coefficients[..., n_freqs:], (1, 2 * n_freqs - n_times - 1)
+    )
     spectrum = torch.complex(real, imaginary) / weights
     return torch.fft.irfft(spectrum, n=n_times, dim=-1, norm="ortho")
 
@@ -179,7 +183,8 @@ def explain_spectrum(
     device : str | torch.device | None
         Where to compute; None uses the estimator's device.
     random_state : int | None
-        Seed for stochastic methods.
+        Seed for stochastic methods, combined with each epoch's data so that an
+        epoch's map does not depend on its batch (as in :func:`mne_xai.explain`).
     verbose : bool | str | int | None
         Control verbosity of the logging output (progress over batches); None
         uses MNE's level.

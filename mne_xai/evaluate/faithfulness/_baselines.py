@@ -1,0 +1,136 @@
+"""Baselines: what replaces removed samples, and spherical-spline interpolation."""
+
+from collections import OrderedDict
+
+import mne
+import numpy as np
+import torch
+from mne.channels.interpolation import _make_interpolation_matrix
+from mne.utils import _check_option
+
+BASELINES = ("zero", "mean", "noise", "interpolate")
+_MAX_INTERPOLATION_OPERATORS = 4096
+
+
+def _check_baseline(baseline):
+    _check_option("baseline", baseline, BASELINES)
+
+
+def _baseline_values(baseline, item, estimator):
+    """Return what replaces each removed sample, shape (batch, n_channels, n_times).
+
+    For ``"interpolate"`` each channel is interpolated from all the others,
+    which is what removing one channel at a time needs.
+    """
+    data = item.data
+    if baseline == "zero":
+        return torch.zeros_like(data)
+    if baseline == "mean":
+        mean = torch.as_tensor(estimator.data_mean_, dtype=data.dtype)
+        return mean.to(data.device).expand_as(data)
+    if baseline == "noise":
+        std = data.std(dim=2, keepdim=True).cpu().numpy()
+        noise = np.stack(
+            [rng.standard_normal(data.shape[1:]) for rng in item.rngs]
+        ).astype(np.float32)
+        return torch.from_numpy(noise * std).to(data.device)
+    leave_one_out = _Interpolator.for_info(item.info).leave_one_out(data.device)
+    return torch.einsum("cd,bdt->bct", leave_one_out, data)
+
+
+class _Interpolator:
+    """Spherical-spline interpolation operators for sets of removed channels.
+
+    ``interpolate_bads`` computes one matrix per set of bad channels; here
+    each matrix is computed once per set and kept, so perturbed epochs are
+    interpolated with a matrix product and no MNE object per epoch.
+    """
+
+    _cache = {}
+
+    @classmethod
+    def for_info(cls, info):
+        if info is None:
+            raise ValueError(
+                'baseline="interpolate" needs channel positions: pass Epochs with '
+                "a montage, or fit the estimator on them."
+            )
+        eeg = mne.pick_types(info, meg=False, eeg=True, exclude=())
+        if len(eeg) != len(info.ch_names):
+            others = [name for i, name in enumerate(info.ch_names) if i not in eeg]
+            raise ValueError(
+                'baseline="interpolate" interpolates EEG channels from EEG channels; '
+                f"the data also hold {others[:5]}. Pick EEG channels only."
+            )
+        positions = info._get_channel_positions()
+        if not np.isfinite(positions).all() or np.allclose(positions, 0):
+            raise ValueError(
+                'baseline="interpolate" needs channel positions; set a montage '
+                "(e.g. epochs.set_montage('standard_1005'))."
+            )
+        origin = mne.bem._check_origin("auto", info)
+        key = (tuple(info.ch_names), positions.round(6).tobytes())
+        if key not in cls._cache:
+            cls._cache[key] = cls(positions - origin)
+        return cls._cache[key]
+
+    def __init__(self, positions):
+        self.positions = positions
+        self.operators = OrderedDict()
+
+    def operator(self, removed):
+        """Return the (n_channels, n_channels) matrix that removes ``removed``.
+
+        Kept channels stay as they are; removed ones are interpolated from the
+        kept ones (zeros when nothing is kept).
+        """
+        key = removed.tobytes()
+        if key not in self.operators:
+            n_channels = len(removed)
+            matrix = np.zeros((n_channels, n_channels))
+            kept = ~removed
+            matrix[kept, kept] = 1
+            if kept.any() and removed.any():
+                matrix[np.ix_(removed, kept)] = _make_interpolation_matrix(
+                    self.positions[kept], self.positions[removed]
+                )
+            self.operators[key] = torch.as_tensor(matrix, dtype=torch.float32)
+            # Orders differ per epoch, so most sets are seen once: keep memory
+            # bounded rather than every set ever met.
+            if len(self.operators) > _MAX_INTERPOLATION_OPERATORS:
+                self.operators.popitem(last=False)
+        else:
+            self.operators.move_to_end(key)
+        return self.operators[key]
+
+    def leave_one_out(self, device):
+        """Each channel interpolated from all the others (zero diagonal)."""
+        rows = []
+        for channel in range(len(self.positions)):
+            removed = np.zeros(len(self.positions), bool)
+            removed[channel] = True
+            rows.append(self.operator(removed)[channel])
+        return torch.stack(rows).to(device)
+
+
+def _replace(data, removed, replacement):
+    """Variants of each epoch with ``removed`` samples replaced.
+
+    ``data`` and ``replacement`` are (batch, n_channels, n_times); ``removed``
+    is a boolean (batch, n_variants, n_channels, n_times or 1). Returns
+    (batch * n_variants, n_channels, n_times).
+    """
+    variants = torch.where(removed, replacement[:, None], data[:, None])
+    return variants.reshape(-1, *data.shape[1:])
+
+
+def _interpolated_variants(item, removed):
+    """Epochs whose removed channels are interpolated from the kept ones."""
+    interpolator = _Interpolator.for_info(item.info)
+    masks = removed.cpu().numpy()
+    operators = torch.stack(
+        [interpolator.operator(mask) for mask in masks.reshape(-1, masks.shape[-1])]
+    ).to(item.data.device)
+    operators = operators.reshape(*masks.shape, masks.shape[-1])
+    variants = torch.einsum("bscd,bdt->bsct", operators, item.data)
+    return variants.reshape(-1, *item.data.shape[1:])

@@ -1,0 +1,140 @@
+"""Checking inputs, and the batches of epochs with their attributions."""
+
+import mne
+import numpy as np
+import torch
+from mne.utils import _validate_type, logger
+from sklearn.utils import Bunch
+
+from ..._checks import check_positive_int
+from ..._convert import InputData, check_scale
+from ..._progress import progress_bar
+from ...explain import explain
+from ...explain._core import _evaluation_mode, _module_on, _resolve_target
+from ._shortcuts import _ClassScorer
+
+# Perturbed variants are scored in forward passes of at least this many epochs
+# (or ``batch_size`` if larger): one large pass costs far less than many small
+# ones, and memory stays bounded whatever the number of steps or patches.
+_MIN_VARIANTS_PER_PASS = 256
+
+
+def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if (method is None) == (attribution is None):
+        raise ValueError(
+            "Pass either method (a name from mne_xai.list_methods(), computed "
+            "batch by batch with mne_xai.explain) or attribution (maps you "
+            "computed already), not both and not neither."
+        )
+    data = estimator._check_prediction_input(epochs)
+    if attribution is not None:
+        if params:
+            raise TypeError(
+                f"Method parameters {sorted(params)} are only used with method=; "
+                "attribution was given already."
+            )
+        _validate_type(
+            attribution, (mne.BaseEpochs, np.ndarray), "attribution", "Epochs or array"
+        )
+        attribution = InputData(attribution, name="attribution")
+        if attribution.shape != data.shape:
+            raise ValueError(
+                f"attribution has shape {attribution.shape} but epochs have shape "
+                f"{data.shape}; pass one map per epoch, on the network's channels "
+                "and times."
+            )
+    return data, attribution
+
+
+def _evaluation_batches(
+    estimator,
+    epochs,
+    method,
+    attribution,
+    target,
+    batch_size,
+    device,
+    random_state,
+    params,
+    mesg,
+):
+    """Yield, per batch, data, attributions, targets and random generators.
+
+    Each item is a Bunch with ``data`` (tensor, (batch, n_channels, n_times)),
+    ``attribution`` (tensor, same shape), ``target`` (int64 tensor of class
+    indices), ``score`` (the target logit of the unperturbed epochs) and
+    ``rngs`` (one numpy Generator per epoch, so draws do not depend on how
+    epochs are batched).
+    """
+    inputs, attribution = _check_inputs(
+        estimator, epochs, method, attribution, batch_size, params
+    )
+    shape, info = inputs.shape, inputs.info
+    target_index, description = _resolve_target(
+        estimator, target, shape[0], inputs.event_codes, inputs.event_id
+    )
+    device = torch.device(device if device is not None else estimator.device)
+    module = _module_on(estimator, device)
+    seeds = np.random.SeedSequence(random_state)
+    pass_size = max(batch_size, _MIN_VARIANTS_PER_PASS)
+    logger.info(f"Evaluating {shape[0]} epochs ({description}).")
+    data_batches = inputs.batches(batch_size)
+    attribution_batches = (
+        None if attribution is None else attribution.batches(batch_size)
+    )
+    n_batches = -(-shape[0] // batch_size)
+    start = 0
+    with _evaluation_mode(module), torch.inference_mode():
+        scorer = None
+        for batch in progress_bar(data_batches, max_value=n_batches, mesg=mesg):
+            data = torch.from_numpy(batch).to(device)
+            stop = start + len(data)
+            if scorer is None:
+                check_scale(batch, estimator.data_std_)
+                scorer = _ClassScorer(module, data, pass_size)
+            logits = scorer.forward(data)
+            if target_index is None:
+                batch_target = logits.argmax(dim=1)
+            else:
+                batch_target = torch.from_numpy(target_index[start:stop]).to(device)
+            batch_seeds = seeds.spawn(len(data))
+            if attribution_batches is None:
+                maps = _explain_batch(
+                    estimator, batch, batch_target, method, batch_seeds, device, params
+                )
+            else:
+                maps = next(attribution_batches)
+            yield Bunch(
+                data=data,
+                attribution=torch.as_tensor(maps, dtype=torch.float32, device=device),
+                target=batch_target,
+                score=logits.gather(1, batch_target[:, None]).squeeze(1),
+                rngs=[np.random.default_rng(seed) for seed in batch_seeds],
+                scorer=scorer,
+                info=info if info is not None else estimator.info_,
+                module=module,
+            )
+            start = stop
+
+
+def _explain_batch(estimator, batch, target, method, seeds, device, params):
+    """Attributions of a batch through mne_xai.explain, one call per target class."""
+    maps = np.empty(batch.shape, np.float32)
+    target = target.cpu().numpy()
+    # Enabling gradients again inside the evaluation's inference mode.
+    with torch.inference_mode(False), torch.enable_grad():
+        for class_index in np.unique(target):
+            members = np.flatnonzero(target == class_index)
+            maps[members] = explain(
+                estimator,
+                batch[members],
+                method,
+                target=estimator.classes_[class_index],
+                batch_size=len(members),
+                device=device,
+                random_state=int(seeds[members[0]].generate_state(1)[0]),
+                verbose=False,
+                **params,
+            ).get_data()
+    return maps

@@ -1,0 +1,281 @@
+"""Deletion and insertion curves, and the area over them (AOPC)."""
+
+import numpy as np
+import torch
+from mne.utils import _check_option, verbose
+from sklearn.utils import Bunch
+
+from ..._checks import check_positive_int
+from ._baselines import _baseline_values, _check_baseline, _interpolated_variants
+from ._batches import _evaluation_batches
+from ._docs import _fill_parameters
+
+_ORDERS = ("most_relevant_first", "least_relevant_first")
+_UNITS = ("feature", "channel")
+
+
+def _curve(
+    kind,
+    estimator,
+    epochs,
+    method,
+    attribution,
+    target,
+    order,
+    unit,
+    n_steps,
+    baseline,
+    batch_size,
+    device,
+    random_state,
+    params,
+):
+    _check_option("order", order, _ORDERS)
+    _check_option("unit", unit, _UNITS)
+    _check_baseline(baseline)
+    if baseline == "interpolate" and unit != "channel":
+        raise ValueError(
+            'baseline="interpolate" replaces whole channels; use it with '
+            'unit="channel", or choose "zero", "mean" or "noise".'
+        )
+    n_steps = check_positive_int(n_steps, "n_steps")
+    items = _evaluation_batches(
+        estimator,
+        epochs,
+        method,
+        attribution,
+        target,
+        batch_size,
+        device,
+        random_state,
+        params,
+        f"{kind} curve",
+    )
+    curves, targets = [], []
+    for item in items:
+        n_epochs, n_channels, n_times = item.data.shape
+        relevance = item.attribution
+        relevance = relevance.sum(dim=2) if unit == "channel" else relevance.flatten(1)
+        n_units = relevance.shape[1]
+        if n_steps > n_units:
+            raise ValueError(
+                f"n_steps={n_steps} exceeds the {n_units} {unit}s of an epoch."
+            )
+        counts = np.round(np.linspace(0, n_units, n_steps + 1)).astype(int)
+        ranking = relevance if order == "least_relevant_first" else -relevance
+        # rank 0 is the unit perturbed first
+        order_of_units = ranking.argsort(dim=1)
+        rank = torch.empty_like(order_of_units).scatter_(
+            1,
+            order_of_units,
+            torch.arange(n_units, device=order_of_units.device).expand_as(
+                order_of_units
+            ),
+        )
+        if baseline == "interpolate":
+            curve = _interpolated_curve(kind, item, rank, counts)
+        else:
+            # A unit is removed from the first step whose count exceeds its rank.
+            steps = torch.as_tensor(counts, device=rank.device)
+            first_step = torch.searchsorted(steps, rank, right=True)
+            first_step = first_step.view(n_epochs, n_channels, -1)
+            first_step = first_step.expand(n_epochs, n_channels, n_times)
+            replacement = _baseline_values(baseline, item, estimator)
+            # Deletion removes units from the intact epoch; insertion puts them
+            # back into the baseline.
+            base, other = (
+                (item.data, replacement)
+                if kind == "deletion"
+                else (replacement, item.data)
+            )
+            curve = item.scorer.step_scores(
+                base, other - base, first_step, n_steps, item.target
+            )
+        curves.append(curve.cpu().numpy())
+        targets.append(item.target.cpu().numpy())
+    curves = np.concatenate(curves).astype(np.float64)
+    change = curves[:, :1] - curves if kind == "deletion" else curves - curves[:, :1]
+    return Bunch(
+        fractions=counts / n_units,
+        scores=curves,
+        aopc=change.mean(axis=1),
+        target=np.concatenate(targets),
+    )
+
+
+def _interpolated_curve(kind, item, rank, counts):
+    """Scores along a curve whose removed channels are interpolated from the rest."""
+    n_epochs = len(item.data)
+    steps_per_pass = max(1, item.scorer.pass_size // n_epochs)
+    scores = []
+    for first in range(0, len(counts), steps_per_pass):
+        chunk = torch.as_tensor(
+            counts[first : first + steps_per_pass], device=rank.device
+        )
+        removed = rank[:, None, :] < chunk[None, :, None]
+        if kind == "insertion":
+            removed = ~removed
+        variants = _interpolated_variants(item, removed)
+        step_target = item.target.repeat_interleave(len(chunk))
+        scores.append(item.scorer(variants, step_target).reshape(n_epochs, -1))
+    return torch.cat(scores, dim=1)
+
+
+_CURVE_NOTES = """
+    Returns
+    -------
+    curve : sklearn.utils.Bunch
+        ``fractions`` (n_steps + 1,): the fraction of features (or channels)
+        {what} at each step; ``scores`` (n_epochs, n_steps + 1): the target
+        logit at each step; ``aopc`` (n_epochs,): the area over the
+        perturbation curve {aopc}; ``target`` (n_epochs,): the index in
+        ``estimator.classes_`` of the class scored.
+
+    See Also
+    --------
+    deletion_curve, insertion_curve, perturbation_test
+
+    Notes
+    -----
+    Features are ranked per epoch by their signed attribution (relevance for
+    the target class), or channels by their attribution summed over time.
+    Step ``k`` perturbs the first ``round(k * n / n_steps)`` of the ``n``
+    ranked units, so a curve costs ``n_steps + 1`` evaluations of the network
+    per epoch, evaluated together. With ``"most_relevant_first"`` a faithful
+    attribution gives a large AOPC; ``"least_relevant_first"`` gives the
+    complementary test, where a faithful attribution gives a small one.
+
+    References
+    ----------
+    .. footbibliography::
+"""
+
+
+@verbose
+@_fill_parameters
+def deletion_curve(
+    estimator,
+    epochs,
+    method=None,
+    *,
+    attribution=None,
+    target=None,
+    order="most_relevant_first",
+    unit="feature",
+    n_steps=64,
+    baseline="zero",
+    batch_size=64,
+    device=None,
+    random_state=None,
+    verbose=None,
+    **params,
+):
+    """Class score as the most (or least) relevant parts of each epoch are removed.
+
+    The deletion curve (pixel flipping) :footcite:`BachEtAl2015,SamekEtAl2017`:
+    features (channel × time samples) or whole channels are replaced by a
+    baseline in order of relevance, and the target logit is recorded after
+    each step. A faithful attribution makes the score fall fast.
+
+    Parameters
+    ----------
+    COMMON_PARAMETERS
+    order : "most_relevant_first" | "least_relevant_first"
+        Which end of the ranking is removed first.
+    unit : "feature" | "channel"
+        Remove channel × time samples, or whole channels ranked by their
+        relevance summed over time.
+    n_steps : int
+        Number of steps from the intact to the fully removed epoch.
+    baseline : "zero" | "mean" | "noise" | "interpolate"
+        What replaces removed samples (see :mod:`mne_xai.evaluate.faithfulness`);
+        ``"interpolate"`` needs ``unit="channel"``.
+    RUN_PARAMETERS
+    """
+    return _curve(
+        "deletion",
+        estimator,
+        epochs,
+        method,
+        attribution,
+        target,
+        order,
+        unit,
+        n_steps,
+        baseline,
+        batch_size,
+        device,
+        random_state,
+        params,
+    )
+
+
+@verbose
+@_fill_parameters
+def insertion_curve(
+    estimator,
+    epochs,
+    method=None,
+    *,
+    attribution=None,
+    target=None,
+    order="most_relevant_first",
+    unit="feature",
+    n_steps=64,
+    baseline="zero",
+    batch_size=64,
+    device=None,
+    random_state=None,
+    verbose=None,
+    **params,
+):
+    """Class score as the most (or least) relevant parts are restored to a baseline.
+
+    The insertion curve :footcite:`PetsiukEtAl2018`: starting from the
+    baseline, features (channel × time samples) or whole channels of the epoch
+    are put back in order of relevance, and the target logit is recorded after
+    each step. A faithful attribution makes the score rise fast.
+
+    Parameters
+    ----------
+    COMMON_PARAMETERS
+    order : "most_relevant_first" | "least_relevant_first"
+        Which end of the ranking is inserted first.
+    unit : "feature" | "channel"
+        Insert channel × time samples, or whole channels ranked by their
+        relevance summed over time.
+    n_steps : int
+        Number of steps from the baseline to the intact epoch.
+    baseline : "zero" | "mean" | "noise" | "interpolate"
+        What stands for samples not yet inserted (see
+        :mod:`mne_xai.evaluate.faithfulness`); ``"interpolate"`` needs
+        ``unit="channel"`` and fills missing channels from the inserted ones
+        (zeros before any is inserted).
+    RUN_PARAMETERS
+    """
+    return _curve(
+        "insertion",
+        estimator,
+        epochs,
+        method,
+        attribution,
+        target,
+        order,
+        unit,
+        n_steps,
+        baseline,
+        batch_size,
+        device,
+        random_state,
+        params,
+    )
+
+
+deletion_curve.__doc__ += _CURVE_NOTES.format(
+    what="removed",
+    aopc="(mean over steps of the score's drop from the intact epoch)",
+)
+insertion_curve.__doc__ += _CURVE_NOTES.format(
+    what="inserted",
+    aopc="(mean over steps of the score's rise from the baseline)",
+)

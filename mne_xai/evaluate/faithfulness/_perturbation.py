@@ -1,0 +1,449 @@
+"""Cui et al.'s perturbation tests (patches and channels) and deletion test."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mne.utils import _validate_type, verbose, warn
+from scipy.ndimage import uniform_filter1d
+from sklearn.utils import Bunch
+
+from ..._checks import check_positive_int
+from ...explain.postprocess import _per_map_zscore
+from ._baselines import (
+    _baseline_values,
+    _check_baseline,
+    _interpolated_variants,
+    _replace,
+)
+from ._batches import _evaluation_batches
+from ._docs import _fill_parameters
+
+
+def _pearson(relevance, drop):
+    """Pearson correlation along the last axis; NaN where either side is constant."""
+    relevance = relevance - relevance.mean(axis=-1, keepdims=True)
+    drop = drop - drop.mean(axis=-1, keepdims=True)
+    norms = np.linalg.norm(relevance, axis=-1) * np.linalg.norm(drop, axis=-1)
+    products = (relevance * drop).sum(axis=-1)
+    return np.divide(products, norms, out=np.full(norms.shape, np.nan), where=norms > 0)
+
+
+def _mean_correlation(correlation, what):
+    """Mean over epochs (axis 0) of correlations that may be NaN.
+
+    Warns, instead of NumPy's "Mean of empty slice", when every epoch's
+    correlation is undefined: the relevance (or the score) did not vary over
+    ``what`` in any epoch.
+    """
+    defined = ~np.isnan(correlation)
+    if (~defined).all(axis=0).any():
+        warn(
+            f"The relevance or the class score is constant over {what} in every "
+            "epoch, so their correlation is undefined (NaN); CAM maps, for "
+            'example, are constant over channels, and occlusion with mode="channel" '
+            "over time."
+        )
+    total = np.where(defined, correlation, 0).sum(axis=0)
+    count = defined.sum(axis=0)
+    return np.divide(
+        total, count, out=np.full(np.shape(total), np.nan), where=count > 0
+    )
+
+
+@verbose
+@_fill_parameters
+def perturbation_test(
+    estimator,
+    epochs,
+    method=None,
+    *,
+    attribution=None,
+    target=None,
+    patch_fractions=(0.1, 0.2, 0.3, 0.4, 0.5),
+    n_patches=100,
+    baseline="zero",
+    batch_size=64,
+    device=None,
+    random_state=None,
+    verbose=None,
+    **params,
+):
+    """Correlate the relevance of random patches with the score drop they cause.
+
+    The perturbation test of Cui et al. :footcite:`CuiEtAl2023`: for each
+    epoch and patch length, ``n_patches`` patches are drawn, each on a random
+    channel at a random time, and replaced by the baseline one at a time. The
+    attribution summed inside a patch should predict how much the target logit
+    drops when the patch is removed; the test reports their Pearson
+    correlation.
+
+    Parameters
+    ----------
+    COMMON_PARAMETERS
+    patch_fractions : sequence of float
+        Patch lengths as fractions of the epoch length, in (0, 1]; Cui et al.
+        use 0.1 to 0.5.
+    n_patches : int
+        Number of random patches per epoch and patch length (100 in Cui et al.).
+    baseline : "zero" | "mean" | "noise" | "interpolate"
+        What replaces the patch; ``"interpolate"`` fills it with the channel
+        interpolated from all other channels.
+    RUN_PARAMETERS
+
+    Returns
+    -------
+    result : sklearn.utils.Bunch
+        ``correlation`` (n_epochs, n_fractions): per epoch and patch length,
+        the correlation between summed relevance and score drop (NaN where
+        either is constant); ``mean_correlation`` (n_fractions,): its mean
+        over epochs; ``relevance`` and ``score_drop`` (n_epochs, n_fractions,
+        n_patches): the raw pairs; ``channel`` and ``start`` (same shape):
+        where each patch was; ``patch_length`` (n_fractions,): in samples;
+        ``target`` (n_epochs,): the class index scored.
+
+    See Also
+    --------
+    channel_perturbation_test, deletion_curve
+
+    Notes
+    -----
+    A patch's drop is the logit of the intact epoch minus that of the epoch
+    with the patch removed. For networks that begin with a linear filter bank
+    (EEGNet, InterpretableCNN), the drop is computed exactly without building
+    the perturbed epoch: removing a patch of one channel changes the first
+    block's output by that channel's spatial weights times the patch filtered
+    in time, on a window slightly longer than the patch; the later layers
+    then run on the changed output, or, when they only average a
+    nonlinearity of it over time before a linear layer (InterpretableCNN),
+    the drop follows from the changed window alone. Otherwise the
+    ``n_fractions * n_patches`` perturbed epochs are built and scored in a
+    few large passes (Cui et al. score them one patch length at a time).
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    _check_baseline(baseline)
+    n_patches = check_positive_int(n_patches, "n_patches")
+    fractions = np.atleast_1d(np.asarray(patch_fractions, dtype=float))
+    if fractions.ndim != 1 or not ((fractions > 0) & (fractions <= 1)).all():
+        raise ValueError(
+            f"patch_fractions must be fractions of the epoch length in (0, 1], got "
+            f"{patch_fractions!r}."
+        )
+    items = _evaluation_batches(
+        estimator,
+        epochs,
+        method,
+        attribution,
+        target,
+        batch_size,
+        device,
+        random_state,
+        params,
+        "perturbation test",
+    )
+    results = dict(relevance=[], score_drop=[], channel=[], start=[], target=[])
+    for item in items:
+        n_epochs, n_channels, n_times = item.data.shape
+        lengths = np.maximum(1, np.round(fractions * n_times).astype(int))
+        # Each epoch draws from its own generator: the same patches whatever
+        # the batch it falls in.
+        channel = np.stack(
+            [
+                rng.integers(n_channels, size=(len(lengths), n_patches))
+                for rng in item.rngs
+            ]
+        )
+        start = np.stack(
+            [
+                rng.integers(
+                    n_times - lengths[:, None] + 1, size=(len(lengths), n_patches)
+                )
+                for rng in item.rngs
+            ]
+        )
+        stop = start + lengths[:, None]
+        cumulative = (
+            F.pad(item.attribution.double().cumsum(dim=2), (1, 0)).cpu().numpy()
+        )
+        epoch = np.arange(n_epochs)[:, None, None]
+        relevance = cumulative[epoch, channel, stop] - cumulative[epoch, channel, start]
+        # Each patch replaces one channel on a window: scored exactly from the
+        # window when the network allows it (see ``_WindowScorer``).
+        changes = item.scorer.window_changes(
+            item.data,
+            _baseline_values(baseline, item, estimator),
+            item.target,
+            *(
+                torch.as_tensor(a.reshape(n_epochs, -1), device=item.data.device)
+                for a in (channel, start)
+            ),
+            np.repeat(lengths, n_patches),
+        )
+        drop = -changes.cpu().numpy().reshape(relevance.shape)
+        results["relevance"].append(relevance)
+        results["score_drop"].append(drop)
+        results["channel"].append(channel)
+        results["start"].append(start)
+        results["target"].append(item.target.cpu().numpy())
+    result = Bunch(**{key: np.concatenate(value) for key, value in results.items()})
+    result.correlation = _pearson(result.relevance, result.score_drop)
+    result.mean_correlation = _mean_correlation(result.correlation, "patches")
+    result.patch_length = lengths
+    return result
+
+
+@verbose
+@_fill_parameters
+def channel_perturbation_test(
+    estimator,
+    epochs,
+    method=None,
+    *,
+    attribution=None,
+    target=None,
+    baseline="zero",
+    batch_size=64,
+    device=None,
+    random_state=None,
+    verbose=None,
+    **params,
+):
+    """Correlate each channel's relevance with the score drop its removal causes.
+
+    The channel-level perturbation test of Cui et al. :footcite:`CuiEtAl2023`:
+    each channel in turn is replaced by the baseline, and the drop of the
+    target logit is correlated, over channels, with the channel's attribution
+    summed over time.
+
+    Parameters
+    ----------
+    COMMON_PARAMETERS
+    baseline : "zero" | "mean" | "noise" | "interpolate"
+        What replaces the channel; ``"interpolate"`` interpolates it from all
+        other channels, which asks whether the channel carries information its
+        neighbours do not.
+    RUN_PARAMETERS
+
+    Returns
+    -------
+    result : sklearn.utils.Bunch
+        ``correlation`` (n_epochs,): the Pearson correlation over channels
+        (NaN where either side is constant); ``mean_correlation``: its mean
+        over epochs; ``relevance`` and ``score_drop`` (n_epochs, n_channels):
+        the raw pairs; ``target`` (n_epochs,): the class index scored.
+
+    See Also
+    --------
+    perturbation_test
+
+    Notes
+    -----
+    Each variant changes one channel, so it is scored as the patches of
+    :func:`perturbation_test` are (see its notes), with a patch as long as
+    the epoch.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    _check_baseline(baseline)
+    items = _evaluation_batches(
+        estimator,
+        epochs,
+        method,
+        attribution,
+        target,
+        batch_size,
+        device,
+        random_state,
+        params,
+        "channel perturbation test",
+    )
+    relevance, drops, targets = [], [], []
+    for item in items:
+        n_epochs, n_channels, n_times = item.data.shape
+        device = item.data.device
+        # Each variant replaces one whole channel: a window as long as the epoch.
+        changes = item.scorer.window_changes(
+            item.data,
+            _baseline_values(baseline, item, estimator),
+            item.target,
+            torch.arange(n_channels, device=device).expand(n_epochs, -1),
+            torch.zeros(n_epochs, n_channels, dtype=torch.int64, device=device),
+            np.full(n_channels, n_times),
+        )
+        drops.append(-changes.cpu().numpy())
+        relevance.append(item.attribution.sum(dim=2).cpu().numpy())
+        targets.append(item.target.cpu().numpy())
+    result = Bunch(
+        relevance=np.concatenate(relevance).astype(np.float64),
+        score_drop=np.concatenate(drops).astype(np.float64),
+        target=np.concatenate(targets),
+    )
+    result.correlation = _pearson(result.relevance, result.score_drop)
+    result.mean_correlation = float(_mean_correlation(result.correlation, "channels"))
+    return result
+
+
+@verbose
+@_fill_parameters
+def deletion_test(
+    estimator,
+    epochs,
+    method=None,
+    *,
+    attribution=None,
+    target=None,
+    threshold=1.0,
+    channel_threshold=1.0,
+    smoothing=0.08,
+    baseline="zero",
+    batch_size=64,
+    device=None,
+    random_state=None,
+    verbose=None,
+    **params,
+):
+    """Remove what the attribution calls relevant, and compare with removing at random.
+
+    The deletion test of Cui et al. :footcite:`CuiEtAl2023`: each map is
+    z-scored over channels and times and smoothed over time, and the samples
+    above ``threshold`` are removed; at channel level, channels whose
+    time-averaged relevance has a z-score above ``channel_threshold`` are
+    removed. As a chance reference, the same number of samples (or channels)
+    chosen at random is removed too. A faithful attribution lowers the target
+    logit more than the random removal does.
+
+    Parameters
+    ----------
+    COMMON_PARAMETERS
+    threshold : float
+        Z-score above which a (smoothed) sample is removed.
+    channel_threshold : float
+        Z-score, over channels, above which a channel is removed.
+    smoothing : float
+        Width in seconds of the moving average applied to the z-scored maps
+        (Cui et al.: 10 samples at 128 Hz); 0 disables it.
+    baseline : "zero" | "mean" | "noise" | "interpolate"
+        What replaces removed samples; ``"interpolate"`` applies to the
+        channel-level test only (the sample-level test then uses zeros).
+    RUN_PARAMETERS
+
+    Returns
+    -------
+    result : sklearn.utils.Bunch
+        Per epoch: ``score`` (the target logit of the intact epoch),
+        ``score_deleted`` and ``score_random`` (after removing the relevant and
+        as many random samples), ``fraction_deleted``; and
+        ``channel_score_deleted``, ``channel_score_random``,
+        ``n_channels_deleted`` for the channel-level test; ``target``, the
+        class index scored.
+
+    See Also
+    --------
+    deletion_curve, mne_xai.explain.zscore_attribution, mne_xai.explain.smooth_attribution
+
+    Notes
+    -----
+    Cui et al. report the softmax probability after deletion; the logit is
+    reported here, consistently with the other measures (the probability is
+    its softmax with the other logits).
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    _check_baseline(baseline)
+    _validate_type(threshold, "numeric", "threshold")
+    _validate_type(channel_threshold, "numeric", "channel_threshold")
+    _validate_type(smoothing, "numeric", "smoothing")
+    if smoothing < 0:
+        raise ValueError(f"smoothing must be a duration >= 0 s, got {smoothing}.")
+    sfreq = estimator._sfreq
+    window = 2 * int(round(smoothing * sfreq / 2)) + 1
+    items = _evaluation_batches(
+        estimator,
+        epochs,
+        method,
+        attribution,
+        target,
+        batch_size,
+        device,
+        random_state,
+        params,
+        "deletion test",
+    )
+    keys = (
+        "score",
+        "score_deleted",
+        "score_random",
+        "fraction_deleted",
+        "channel_score_deleted",
+        "channel_score_random",
+        "n_channels_deleted",
+        "target",
+    )
+    results = {key: [] for key in keys}
+    for item in items:
+        n_epochs, n_channels, n_times = item.data.shape
+        maps = item.attribution.double().cpu().numpy()
+        smoothed = uniform_filter1d(
+            _per_map_zscore(maps), window, axis=-1, mode="nearest"
+        )
+        relevant = smoothed > threshold
+        channel_relevance = maps.mean(axis=2)[..., None]
+        channel_relevant = (
+            _per_map_zscore(channel_relevance)[..., 0] > channel_threshold
+        )
+        random_features = _same_count_at_random(
+            relevant.reshape(n_epochs, -1), item.rngs
+        )
+        random_channels = _same_count_at_random(channel_relevant, item.rngs)
+        removed = np.stack([relevant, random_features.reshape(relevant.shape)], axis=1)
+        channels_removed = np.stack([channel_relevant, random_channels], axis=1)
+        sample_baseline = "zero" if baseline == "interpolate" else baseline
+        variants = _replace(
+            item.data,
+            torch.as_tensor(removed, device=item.data.device),
+            _baseline_values(sample_baseline, item, estimator),
+        )
+        channels_removed_tensor = torch.as_tensor(
+            channels_removed, device=item.data.device
+        )
+        if baseline == "interpolate":
+            channel_variants = _interpolated_variants(item, channels_removed_tensor)
+        else:
+            channel_variants = _replace(
+                item.data,
+                channels_removed_tensor[..., None],
+                _baseline_values(baseline, item, estimator),
+            )
+        scores = (
+            item.scorer(
+                torch.cat([variants, channel_variants]),
+                item.target.repeat_interleave(2).repeat(2),
+            )
+            .reshape(2, n_epochs, 2)
+            .cpu()
+            .double()
+            .numpy()
+        )
+        results["score"].append(item.score.cpu().double().numpy())
+        results["score_deleted"].append(scores[0, :, 0])
+        results["score_random"].append(scores[0, :, 1])
+        results["fraction_deleted"].append(relevant.mean(axis=(1, 2)))
+        results["channel_score_deleted"].append(scores[1, :, 0])
+        results["channel_score_random"].append(scores[1, :, 1])
+        results["n_channels_deleted"].append(channel_relevant.sum(axis=1))
+        results["target"].append(item.target.cpu().numpy())
+    return Bunch(**{key: np.concatenate(value) for key, value in results.items()})
+
+
+def _same_count_at_random(selected, rngs):
+    """Boolean masks selecting, per row, as many random entries as ``selected``."""
+    shuffled = np.zeros_like(selected)
+    for row, (chosen, rng) in enumerate(zip(selected, rngs, strict=True)):
+        shuffled[row, rng.permutation(len(chosen))[: chosen.sum()]] = True
+    return shuffled
