@@ -31,7 +31,7 @@ def _map_data(maps, name):
     """Return one map per epoch, shape (n_epochs, ...), from an array or MNE object."""
     _validate_type(maps, _MAP_TYPES, name, _MAP_DESCRIPTION)
     if isinstance(maps, mne.BaseEpochs):
-        data = maps.get_data(picks="all")
+        data = maps.get_data()  # every channel: MNE's "all" leaves out bads
     elif isinstance(maps, mne.Evoked):
         data = maps.data[np.newaxis]
     else:

@@ -485,22 +485,17 @@ def _random_seeds(rng, size):
 def _explain_classes(estimator, batch, class_index, method, explain_params):
     """Explain each epoch of ``batch`` for its own class (an index into classes_).
 
-    :func:`mne_xai.explain` takes one target for all epochs, so the batch is
-    explained once per class it holds. Targets are passed as class labels,
-    which explain never confuses with indices.
+    Targets are passed as class labels, which explain never confuses with
+    indices.
     """
-    maps = np.empty(batch.shape)
-    for index in np.unique(class_index):
-        chosen = class_index == index
-        maps[chosen] = explain(
-            estimator,
-            batch[chosen],
-            method,
-            target=estimator.classes_[index],
-            verbose=False,
-            **explain_params,
-        ).get_data(picks="all")
-    return maps
+    return explain(
+        estimator,
+        batch,
+        method,
+        target=estimator.classes_[class_index],
+        verbose=False,
+        **explain_params,
+    ).get_data()
 
 
 def _predicted_classes(estimator, batch, device):

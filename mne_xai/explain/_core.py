@@ -78,7 +78,6 @@ def _resolve_target(estimator, target, n_epochs, events, event_id):
     description : str
         What was explained, for the comment of averaged outputs.
     """
-    n_classes = len(estimator.classes_)
     if target is None:
         return None, "predicted class"
     if isinstance(target, str) and target == "true":
@@ -99,8 +98,30 @@ def _resolve_target(estimator, target, n_epochs, events, event_id):
                 f"{list(estimator.classes_)}."
             )
         return index.astype(np.int64), "true class"
+    if isinstance(target, list | tuple | np.ndarray):
+        if len(target) != n_epochs:
+            raise ValueError(
+                f"target holds {len(target)} classes for {n_epochs} epochs; give one "
+                "per epoch, or a single class for all."
+            )
+        indices = {}  # each distinct target is resolved once
+        index = [
+            indices.setdefault(value, _target_index(estimator, value, event_id))
+            for value in np.asarray(target).tolist()
+        ]
+        return np.array(index, np.int64), "given class of each epoch"
+    index = _target_index(estimator, target, event_id)
+    return np.full(n_epochs, index, np.int64), f"class {estimator.classes_[index]}"
+
+
+def _target_index(estimator, target, event_id):
+    """Index in ``classes_`` of one target: a class label, an event name or an index."""
+    n_classes = len(estimator.classes_)
     _validate_type(
-        target, ("int-like", str), "target", 'None, "true", a class or an index'
+        target,
+        ("int-like", str),
+        "target",
+        'None, "true", a class or an index, or one of those per epoch',
     )
     index = _class_index(estimator, target, event_id)
     if index is None and not isinstance(target, str) and 0 <= target < n_classes:
@@ -111,7 +132,7 @@ def _resolve_target(estimator, target, n_epochs, events, event_id):
             f"({list(estimator.classes_)}), an event name of the epochs, nor an "
             f"index below {n_classes}."
         )
-    return np.full(n_epochs, index, np.int64), f"class {estimator.classes_[index]}"
+    return index
 
 
 def _resolve_baseline(estimator, baseline, device):
@@ -164,11 +185,12 @@ def explain(
         The data to explain, matching the training data in channels, rate and length.
     method : str
         The attribution method; :func:`mne_xai.list_methods` lists them.
-    target : None | "true" | int | str
+    target : None | "true" | int | str | array-like, shape (n_epochs,)
         The class whose logit is explained: None explains each epoch's
         predicted class; ``"true"`` its own class (from the events); a class
         label of the estimator or an event name of the epochs (e.g. ``"feet"``);
         or an int index into ``estimator.classes_`` when it is not a label.
+        A sequence gives one such class per epoch.
     average : bool
         If True, return the average over epochs as :class:`mne.EvokedArray`,
         computed batch by batch so memory grows with ``batch_size`` only.

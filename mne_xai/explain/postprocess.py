@@ -40,8 +40,10 @@ def _transformed(attribution, transform):
     ``transform`` maps an array shaped ``(..., n_channels, n_times)`` (one map
     per epoch, or the single map of an Evoked) to an array of the same shape.
     """
+    # Every channel: MNE's picks="all" would leave out the channels marked bad.
+    every_channel = np.arange(attribution.info["nchan"])
     return attribution.copy().apply_function(
-        transform, picks="all", channel_wise=False, verbose=False
+        transform, picks=every_channel, channel_wise=False, verbose=False
     )
 
 

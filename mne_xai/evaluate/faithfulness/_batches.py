@@ -57,6 +57,7 @@ def _evaluation_batches(
     device,
     random_state,
     params,
+    shortcuts,
     mesg,
 ):
     """Yield, per batch, data, attributions, targets and random generators.
@@ -77,6 +78,9 @@ def _evaluation_batches(
     device = torch.device(device if device is not None else estimator.device)
     module = _module_on(estimator, device)
     seeds = np.random.SeedSequence(random_state)
+    # explain draws per epoch from this seed and the epoch's data, so maps do
+    # not depend on how the epochs are batched.
+    explain_seed = int(seeds.generate_state(1)[0])
     pass_size = max(batch_size, _MIN_VARIANTS_PER_PASS)
     logger.info(f"Evaluating {shape[0]} epochs ({description}).")
     data_batches = inputs.batches(batch_size)
@@ -92,7 +96,7 @@ def _evaluation_batches(
             stop = start + len(data)
             if scorer is None:
                 check_scale(batch, estimator.data_std_)
-                scorer = _ClassScorer(module, data, pass_size)
+                scorer = _ClassScorer(module, data, pass_size, shortcuts=shortcuts)
             logits = scorer.forward(data)
             if target_index is None:
                 batch_target = logits.argmax(dim=1)
@@ -101,7 +105,7 @@ def _evaluation_batches(
             batch_seeds = seeds.spawn(len(data))
             if attribution_batches is None:
                 maps = _explain_batch(
-                    estimator, batch, batch_target, method, batch_seeds, device, params
+                    estimator, batch, batch_target, method, explain_seed, device, params
                 )
             else:
                 maps = next(attribution_batches)
@@ -118,23 +122,18 @@ def _evaluation_batches(
             start = stop
 
 
-def _explain_batch(estimator, batch, target, method, seeds, device, params):
-    """Attributions of a batch through mne_xai.explain, one call per target class."""
-    maps = np.empty(batch.shape, np.float32)
-    target = target.cpu().numpy()
+def _explain_batch(estimator, batch, target, method, random_state, device, params):
+    """Attributions of a batch through mne_xai.explain, each for its own class."""
     # Enabling gradients again inside the evaluation's inference mode.
     with torch.inference_mode(False), torch.enable_grad():
-        for class_index in np.unique(target):
-            members = np.flatnonzero(target == class_index)
-            maps[members] = explain(
-                estimator,
-                batch[members],
-                method,
-                target=estimator.classes_[class_index],
-                batch_size=len(members),
-                device=device,
-                random_state=int(seeds[members[0]].generate_state(1)[0]),
-                verbose=False,
-                **params,
-            ).get_data()
-    return maps
+        return explain(
+            estimator,
+            batch,
+            method,
+            target=estimator.classes_[target.cpu().numpy()],
+            batch_size=len(batch),
+            device=device,
+            random_state=random_state,
+            verbose=False,
+            **params,
+        ).get_data()

@@ -29,6 +29,7 @@ def _curve(
     device,
     random_state,
     params,
+    shortcuts,
 ):
     _check_option("order", order, _ORDERS)
     _check_option("unit", unit, _UNITS)
@@ -49,6 +50,7 @@ def _curve(
         device,
         random_state,
         params,
+        shortcuts,
         f"{kind} curve",
     )
     curves, targets = [], []
@@ -167,6 +169,7 @@ def deletion_curve(
     batch_size=64,
     device=None,
     random_state=None,
+    shortcuts=True,
     verbose=None,
     **params,
 ):
@@ -207,6 +210,7 @@ def deletion_curve(
         device,
         random_state,
         params,
+        shortcuts,
     )
 
 
@@ -226,6 +230,7 @@ def insertion_curve(
     batch_size=64,
     device=None,
     random_state=None,
+    shortcuts=True,
     verbose=None,
     **params,
 ):
@@ -268,6 +273,7 @@ def insertion_curve(
         device,
         random_state,
         params,
+        shortcuts,
     )
 
 

@@ -20,10 +20,15 @@ _RUN_PARAMETERS = """batch_size : int
     device : str | torch.device | None
         Where to compute; None uses the estimator's device.
     random_state : int | None
-        Seed for the random draws. Patches, noise and random deletions are
-        drawn per epoch, so they do not depend on ``batch_size``; a stochastic
-        ``method`` is seeded per batch (reproducible for a given
-        ``batch_size``).
+        Seed for the random draws. Patches, noise, random deletions and the
+        draws of a stochastic ``method`` are made per epoch, so they do not
+        depend on ``batch_size``.
+    shortcuts : bool
+        Score perturbed epochs through exact speed shortcuts (the network's
+        first block factored into spatial and temporal filters, window
+        scores) where they reproduce the network's logits on the data; any
+        failure to build or verify them falls back to the network itself,
+        with a log line. False always uses the network (slower; for checks).
     %(verbose)s
     **params
         Parameters of ``method``, passed to :func:`mne_xai.explain`."""

@@ -65,6 +65,7 @@ def perturbation_test(
     batch_size=64,
     device=None,
     random_state=None,
+    shortcuts=True,
     verbose=None,
     **params,
 ):
@@ -141,6 +142,7 @@ def perturbation_test(
         device,
         random_state,
         params,
+        shortcuts,
         "perturbation test",
     )
     results = dict(relevance=[], score_drop=[], channel=[], start=[], target=[])
@@ -207,6 +209,7 @@ def channel_perturbation_test(
     batch_size=64,
     device=None,
     random_state=None,
+    shortcuts=True,
     verbose=None,
     **params,
 ):
@@ -259,6 +262,7 @@ def channel_perturbation_test(
         device,
         random_state,
         params,
+        shortcuts,
         "channel perturbation test",
     )
     relevance, drops, targets = [], [], []
@@ -303,6 +307,7 @@ def deletion_test(
     batch_size=64,
     device=None,
     random_state=None,
+    shortcuts=True,
     verbose=None,
     **params,
 ):
@@ -373,6 +378,7 @@ def deletion_test(
         device,
         random_state,
         params,
+        shortcuts,
         "deletion test",
     )
     keys = (

@@ -225,24 +225,40 @@ class _ClassScorer:
     """The logit of one class per epoch, for many perturbed epochs at once."""
 
     # Measuring the first block costs about n_channels forward passes: keep it
-    # per module while its parameters are unchanged.
+    # per module while its parameters and buffers are unchanged.
     _shortcuts = weakref.WeakKeyDictionary()
 
-    def __init__(self, module, example, pass_size):
+    def __init__(self, module, example, pass_size, *, shortcuts=True):
         self.pass_size = pass_size
         self.forward = module
         self.windows = None
-        versions = tuple(parameter._version for parameter in module.parameters())
+        if not shortcuts:
+            return
+        try:
+            shortcut = self._shortcut(module, example)
+            checked = example[:_N_EPOCHS_CHECKED]
+            if shortcut.matches(checked):
+                windows = shortcut.window_scorer(checked)
+                self.forward, self.windows = shortcut, windows
+        except Exception as error:
+            # A network the shortcut does not understand (e.g. one whose
+            # forward depends on the batch size) is scored as it is.
+            logger.info(
+                f"No exact shortcut for this network ({type(error).__name__}: "
+                f"{error}); scoring every variant with the network itself."
+            )
+
+    def _shortcut(self, module, example):
+        """Return the shortcut of ``module``, cached while its tensors are unchanged."""
+        # Buffers count: adapt_batch_norm changes running statistics only.
+        tensors = (*module.parameters(), *module.buffers())
+        versions = tuple((id(tensor), tensor._version) for tensor in tensors)
         cached = self._shortcuts.get(module)
         if cached is not None and cached[0] == versions:
-            shortcut = cached[1]
-        else:
-            shortcut = _FactoredFrontEnd(module, example)
-            self._shortcuts[module] = (versions, shortcut)
-        checked = example[:_N_EPOCHS_CHECKED]
-        if shortcut.matches(checked):
-            self.forward = shortcut
-            self.windows = shortcut.window_scorer(checked)
+            return cached[1]
+        shortcut = _FactoredFrontEnd(module, example)
+        self._shortcuts[module] = (versions, shortcut)
+        return shortcut
 
     def __call__(self, variants, target):
         """Scores of ``variants`` (n, n_channels, n_times) for ``target`` (n,)."""

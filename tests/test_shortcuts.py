@@ -1,0 +1,116 @@
+"""Exact speed shortcuts of the faithfulness measures can only speed things up."""
+
+import copy
+import logging
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import mne_xai
+from mne_xai import EEGNetClassifier
+from mne_xai.evaluate import deletion_curve, perturbation_test
+from mne_xai.evaluate.faithfulness._shortcuts import _ClassScorer
+
+FAST = dict(max_epochs=5, batch_size=8, verbose=0, random_state=0)
+
+
+class BatchSizeReshapeNet(nn.Module):
+    """A spatial-then-temporal first block, and a forward that reads the batch size."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.spatial = nn.Conv1d(n_channels, 4, 1)
+        self.temporal = nn.Conv1d(4, 4, 9, padding=4, groups=4)
+        self.batch_norm = nn.BatchNorm1d(4)
+        self.activation = nn.ELU()
+        self.dense = nn.Linear(4 * n_times, n_classes)
+
+    def forward(self, x):
+        n = x.shape[0]  # an empty batch cannot be reshaped to (0, -1)
+        hidden = self.temporal(self.spatial(x * self.input_scale))
+        return self.dense(self.activation(self.batch_norm(hidden)).reshape(n, -1))
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((24, 8, 64)).astype(np.float32)
+    y = np.repeat([0, 1], 12)
+    X[y == 1, 0] *= 3
+    return X, y
+
+
+def _measures(estimator, X, verbose=False, **kwargs):
+    curve = deletion_curve(
+        estimator, X, "gradient_x_input", n_steps=4, verbose=verbose, **kwargs
+    )
+    test = perturbation_test(
+        estimator,
+        X,
+        "gradient_x_input",
+        n_patches=4,
+        random_state=0,
+        verbose=False,
+        **kwargs,
+    )
+    return curve.scores, test["score_drop"]
+
+
+def test_network_the_shortcut_cannot_run_falls_back(data, caplog):
+    X, y = data
+    clf = EEGNetClassifier(module=BatchSizeReshapeNet, **FAST).fit(X, y)
+    with caplog.at_level(logging.INFO, logger="mne"):
+        fast = _measures(clf, X, verbose=True)
+    assert "No exact shortcut for this network (RuntimeError" in caplog.text
+    plain = _measures(clf, X, shortcuts=False)
+    for with_shortcut, without in zip(fast, plain, strict=True):
+        np.testing.assert_allclose(with_shortcut, without, rtol=1e-5, atol=1e-5)
+
+
+def test_shortcuts_give_the_network_s_results(fitted_eegnet, imagery_epochs):
+    epochs = imagery_epochs[:6]
+    module = fitted_eegnet.module_.eval()
+    with torch.no_grad():
+        scorer = _ClassScorer(module, torch.from_numpy(epochs.get_data()).float(), 16)
+    assert scorer.forward is not module  # the shortcut is used on EEGNet
+    fast = _measures(fitted_eegnet, epochs)
+    plain = _measures(fitted_eegnet, epochs, shortcuts=False)
+    for with_shortcut, without in zip(fast, plain, strict=True):
+        np.testing.assert_allclose(with_shortcut, without, rtol=1e-3, atol=1e-4)
+
+
+def test_adapted_batch_norm_rebuilds_the_shortcut(fitted_eegnet, imagery_epochs):
+    estimator = copy.deepcopy(fitted_eegnet)
+    example = torch.from_numpy(imagery_epochs.get_data()).float()
+    module = estimator.module_.eval()
+    with torch.no_grad():
+        before = _ClassScorer(module, example, 16).forward
+        assert _ClassScorer(module, example, 16).forward is before  # cached
+        estimator.adapt_batch_norm(imagery_epochs.get_data()[::-1] * 1.5)
+        after = _ClassScorer(module, example, 16).forward
+        assert after is not before
+        np.testing.assert_allclose(
+            after(example).numpy(), module(example).numpy(), rtol=1e-3, atol=1e-4
+        )
+
+
+def test_one_target_per_epoch(fitted_eegnet, imagery_epochs):
+    epochs = imagery_epochs[:6]
+    targets = ["hands", "feet", "feet", "hands", "feet", "hands"]
+    maps = mne_xai.explain(fitted_eegnet, epochs, "saliency", target=targets)
+    for name in ("hands", "feet"):
+        chosen = [index for index, target in enumerate(targets) if target == name]
+        code = epochs.event_id[name]  # a selection may lose the other names
+        expected = mne_xai.explain(
+            fitted_eegnet, epochs[chosen], "saliency", target=code, verbose=False
+        )
+        np.testing.assert_allclose(
+            maps.get_data()[chosen], expected.get_data(), rtol=1e-4, atol=1e-4
+        )
+    with pytest.raises(ValueError, match="target holds 2 classes for 6 epochs"):
+        mne_xai.explain(fitted_eegnet, epochs, "saliency", target=["feet", "hands"])
+    with pytest.raises(ValueError, match="target='legs'"):
+        mne_xai.explain(fitted_eegnet, epochs, "saliency", target=["legs"] * 6)
