@@ -1,6 +1,7 @@
 """mne_xai: explainable deep learning on EEG, built on MNE-Python."""
 
 from . import datasets, evaluate, models, simulation
+from ._network import as_network
 from .cropping import CroppedClassifier
 from .estimators import EEGNetClassifier, InterpretableCNNClassifier
 from .explain import explain, list_methods
@@ -12,6 +13,7 @@ __all__ = [
     "EEGNetClassifier",
     "InterpretableCNNClassifier",
     "__version__",
+    "as_network",
     "datasets",
     "evaluate",
     "explain",

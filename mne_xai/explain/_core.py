@@ -13,6 +13,7 @@ from mne.utils import _validate_type, logger, verbose
 
 from .._checks import check_positive_int
 from .._convert import check_scale
+from .._network import as_network
 from .._progress import progress_bar
 from ._registry import get_method
 
@@ -135,14 +136,18 @@ def _target_index(estimator, target, event_id):
     return index
 
 
-def _resolve_baseline(estimator, baseline, device):
-    """Baseline as a tensor of shape (n_baselines, n_channels, n_times)."""
-    shape = (estimator.n_channels_, estimator.n_times_)
+def _resolve_baseline(estimator, baseline, device, shape):
+    """Baseline as a tensor of shape (n_baselines, *shape), shape of an epoch."""
     if isinstance(baseline, str):
         if baseline == "zeros":
             array = np.zeros(shape, np.float32)
         elif baseline == "mean":
-            array = estimator.data_mean_
+            array = getattr(estimator, "data_mean_", None)
+            if array is None:
+                raise ValueError(
+                    'baseline="mean" needs the mean training epoch, which this '
+                    f"{type(estimator).__name__} does not know; pass an array."
+                )
         else:
             raise ValueError(
                 f'baseline must be "zeros", "mean" or an array, got {baseline!r}.'
@@ -237,7 +242,7 @@ def explain(
         params=params,
     )
     _validate_type(average, bool, "average")
-    module = _module_on(estimator, request.device)
+    module = _module_on(request.network, request.device)
     result = run_method(
         module,
         request.batches(),
@@ -278,6 +283,8 @@ class Request:
 
     Attributes
     ----------
+    network : object
+        The fitted classifier, as :func:`mne_xai.as_network` presents it.
     method_class : subclass of AttributionMethod
         The method.
     params : dict
@@ -300,6 +307,7 @@ class Request:
         Number of epochs per batch.
     """
 
+    network: object
     method_class: type
     params: dict
     data: object
@@ -351,6 +359,7 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
             f"Method {method!r} got unknown parameter(s) {unknown}; it accepts "
             f"{sorted(allowed) or 'none'}."
         )
+    estimator = as_network(estimator)
     data = estimator._check_prediction_input(epochs)
     target_index, description = _resolve_target(
         estimator, target, data.shape[0], data.event_codes, data.event_id
@@ -359,14 +368,18 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
     params = dict(params)
     if "baseline" in allowed:
         params["baseline"] = _resolve_baseline(
-            estimator, params.get("baseline", allowed["baseline"]), device
+            estimator,
+            params.get("baseline", allowed["baseline"]),
+            device,
+            data.shape[1:],
         )
     return Request(
+        estimator,
         method_class,
         params,
         data,
         data.info if data.info is not None else _array_info(estimator, data.shape),
-        getattr(estimator, "data_std_", None),
+        estimator.data_std_,
         target_index,
         description,
         device,

@@ -242,7 +242,7 @@ def explain_spectrum(
             to_fourier(baseline.cpu().numpy())
         ).to(request.device)
     n_times = request.shape[2]
-    module = FourierInput(_module_on(estimator, request.device), n_times)
+    module = FourierInput(_module_on(request.network, request.device), n_times)
     batches = (to_fourier(batch) for batch in request.batches())
     attribution = run_method(
         module, batches, request, average=average, random_state=random_state

@@ -26,6 +26,11 @@ def _baseline_values(baseline, item, estimator):
     if baseline == "zero":
         return torch.zeros_like(data)
     if baseline == "mean":
+        if estimator.data_mean_ is None:
+            raise ValueError(
+                'baseline="mean" needs the mean training epoch, which this network '
+                'does not know; use "zero", "noise" or "interpolate".'
+            )
         mean = torch.as_tensor(estimator.data_mean_, dtype=data.dtype)
         return mean.to(data.device).expand_as(data)
     if baseline == "noise":

@@ -6,6 +6,7 @@ from mne.utils import _check_option, verbose
 from sklearn.utils import Bunch
 
 from ..._checks import check_positive_int
+from ..._network import as_network
 from ._baselines import _baseline_values, _check_baseline, _interpolated_variants
 from ._batches import _evaluation_batches
 from ._docs import _fill_parameters
@@ -34,6 +35,7 @@ def _curve(
     _check_option("order", order, _ORDERS)
     _check_option("unit", unit, _UNITS)
     _check_baseline(baseline)
+    estimator = as_network(estimator)
     if baseline == "interpolate" and unit != "channel":
         raise ValueError(
             'baseline="interpolate" replaces whole channels; use it with '

@@ -8,6 +8,7 @@ from scipy.ndimage import uniform_filter1d
 from sklearn.utils import Bunch
 
 from ..._checks import check_positive_int
+from ..._network import as_network
 from ...explain.postprocess import _per_map_zscore
 from ._baselines import (
     _baseline_values,
@@ -125,6 +126,7 @@ def perturbation_test(
     .. footbibliography::
     """
     _check_baseline(baseline)
+    estimator = as_network(estimator)
     n_patches = check_positive_int(n_patches, "n_patches")
     fractions = np.atleast_1d(np.asarray(patch_fractions, dtype=float))
     if fractions.ndim != 1 or not ((fractions > 0) & (fractions <= 1)).all():
@@ -252,6 +254,7 @@ def channel_perturbation_test(
     .. footbibliography::
     """
     _check_baseline(baseline)
+    estimator = as_network(estimator)
     items = _evaluation_batches(
         estimator,
         epochs,
@@ -361,6 +364,7 @@ def deletion_test(
     .. footbibliography::
     """
     _check_baseline(baseline)
+    estimator = as_network(estimator)
     _validate_type(threshold, "numeric", "threshold")
     _validate_type(channel_threshold, "numeric", "channel_threshold")
     _validate_type(smoothing, "numeric", "smoothing")

@@ -1,0 +1,188 @@
+"""The model contract: what explain and evaluate need from a fitted classifier.
+
+:func:`mne_xai.explain` and :mod:`mne_xai.evaluate` ask little of a fitted
+estimator, and ask it through these names only (which the estimators of
+mne_xai have themselves):
+
+- ``module_``: a torch module mapping the network's input, shape ``(batch,
+  n_channels, n_times)`` in the unit of the data given, to one logit per class;
+- ``classes_``: the class labels, in the order of the logits;
+- ``info_``: the :class:`mne.Info` of the network's channels (None if unknown);
+  ``_sfreq``, its sampling rate;
+- ``n_channels_``, ``n_times_``: the shape of one input epoch (None if unknown);
+- ``data_mean_`` (the mean training epoch, for ``baseline="mean"``) and
+  ``data_std_`` (to warn about data in another unit), None if unknown;
+- ``device``: where the module lives;
+- ``_check_prediction_input(X)``: the transform from the user's data (Epochs,
+  lists of Epochs, arrays) to the network's input, as an
+  :class:`~mne_xai._convert.InputData` read lazily.
+
+:func:`as_network` gives other classifiers these names: a
+:class:`~mne_xai.CroppedClassifier` (whole epochs, explained through the mean
+of its window logits), a :class:`~sklearn.pipeline.Pipeline` ending in a
+network, and any skorch classifier (braindecode's ``EEGClassifier``
+included) with the ``info`` of its input channels.
+"""
+
+import mne
+import numpy as np
+import torch
+from mne.utils import _validate_type
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNet
+
+from ._convert import InputData, check_matches_training
+from .cropping import CroppedClassifier
+from .estimators import _EEGClassifier
+
+
+def as_network(estimator, *, info=None):
+    """Return what explain and evaluate need from a fitted classifier.
+
+    Parameters
+    ----------
+    estimator : classifier
+        A fitted :class:`~mne_xai.EEGNetClassifier` or
+        :class:`~mne_xai.InterpretableCNNClassifier` (returned as it is), a
+        fitted :class:`~mne_xai.CroppedClassifier`, a
+        :class:`~sklearn.pipeline.Pipeline` whose last step is one of these
+        and whose other steps are ``"passthrough"``, or any fitted skorch
+        classifier (e.g. braindecode's ``EEGClassifier``).
+    info : mne.Info | None
+        The channels a foreign skorch classifier was trained on, in its
+        input's order; Epochs are then read from these channels by name and
+        the maps carry this info. Ignored for the estimators of mne_xai, which
+        know their channels.
+
+    Returns
+    -------
+    network : object
+        An object with the names of the model contract (see
+        :mod:`mne_xai._network`).
+
+    Notes
+    -----
+    A CroppedClassifier predicts an epoch by averaging the class
+    probabilities of its windows. Its explanations are of the mean of the
+    window logits, the linear average that attribution rules pass through;
+    both rank the classes alike unless windows disagree strongly.
+    """
+    _validate_type(info, (None, mne.Info), "info")
+    if isinstance(estimator, _EEGClassifier | _CroppedNetwork | _SkorchNetwork):
+        return estimator
+    if isinstance(estimator, Pipeline):
+        steps = estimator.steps[:-1]
+        transforming = [
+            name for name, step in steps if step not in ("passthrough", None)
+        ]
+        if transforming:
+            raise ValueError(
+                f"The Pipeline transforms the data before the network (steps "
+                f"{transforming}); attributions need the network's own input. "
+                "Explain pipeline[-1] on pipeline[:-1].transform(epochs) instead."
+            )
+        return as_network(estimator.steps[-1][1], info=info)
+    if isinstance(estimator, CroppedClassifier):
+        return _CroppedNetwork(estimator)
+    if isinstance(estimator, NeuralNet):
+        return _SkorchNetwork(estimator, info)
+    raise TypeError(
+        f"Cannot explain a {type(estimator).__name__}: explain needs a fitted "
+        "network (an mne_xai estimator, a CroppedClassifier, a Pipeline ending in "
+        "one, or a skorch classifier)."
+    )
+
+
+class WindowAverage(torch.nn.Module):
+    """The mean of a network's logits over windows cut from each epoch.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network of one window.
+    starts : array of int
+        First sample of each window within an epoch.
+    n_samples : int
+        Samples per window.
+    """
+
+    def __init__(self, module, starts, n_samples):
+        super().__init__()
+        self.module = module
+        self.starts = [int(start) for start in starts]
+        self.n_samples = int(n_samples)
+        # A new module is in training mode; this one is in the network's mode,
+        # which the explainer restores after evaluation mode.
+        self.train(module.training)
+
+    def forward(self, x):  # noqa: D102
+        windows = torch.cat(
+            [x[..., start : start + self.n_samples] for start in self.starts]
+        )
+        logits = self.module(windows)
+        return logits.reshape(len(self.starts), len(x), -1).mean(dim=0)
+
+
+class _CroppedNetwork:
+    """A fitted CroppedClassifier, as a network of whole epochs."""
+
+    def __init__(self, cropped):
+        check_is_fitted(cropped, "estimator_")
+        self.cropped = cropped
+        self.window_network = as_network(cropped.estimator_)
+        self.module_ = WindowAverage(
+            self.window_network.module_, cropped.window_starts_, cropped.window_samples_
+        )
+        self.classes_ = cropped.classes_
+        self.info_ = self.window_network.info_
+        self._sfreq = self.window_network._sfreq
+        self.n_channels_, self.n_times_ = cropped.n_channels_, cropped.n_times_
+        # The mean training window is no epoch: a "mean" baseline is refused.
+        self.data_mean_ = None
+        self.data_std_ = getattr(self.window_network, "data_std_", None)
+        self.device = self.window_network.device
+
+    def _check_prediction_input(self, X):
+        ch_names = getattr(self.window_network, "ch_names_", None)
+        data = InputData(X, ch_names=ch_names)
+        check_matches_training(
+            data,
+            train_info=self.info_,
+            n_channels=len(ch_names) if ch_names else self.n_channels_,
+            n_times=self.n_times_,
+            train_tmin=self.cropped.tmin_,
+        )
+        return data
+
+
+class _SkorchNetwork:
+    """A skorch classifier trained on arrays of some channels."""
+
+    def __init__(self, net, info):
+        net.check_is_fitted()
+        self.module_ = net.module_
+        self.classes_ = np.asarray(net.classes_)
+        self.info_ = info
+        self._sfreq = None if info is None else info["sfreq"]
+        self.n_channels_ = None if info is None else len(info.ch_names)
+        self.n_times_ = None
+        self.data_mean_ = self.data_std_ = None
+        self.device = net.device
+
+    def _check_prediction_input(self, X):
+        ch_names = None if self.info_ is None else list(self.info_.ch_names)
+        data = InputData(X, ch_names=ch_names)
+        if data.info is None and self.info_ is None:
+            raise ValueError(
+                "This skorch classifier does not know its channels: pass "
+                "as_network(net, info=epochs.info) to explain it on arrays."
+            )
+        if data.info is None:
+            check_matches_training(
+                data,
+                train_info=None,
+                n_channels=self.n_channels_,
+                n_times=data.shape[2],
+            )
+        return data

@@ -1,0 +1,104 @@
+"""The model contract: explain and evaluate any fitted network we can read."""
+
+import mne
+import numpy as np
+import pytest
+import torch
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from skorch import NeuralNetClassifier
+
+import mne_xai
+from mne_xai import CroppedClassifier, EEGNetClassifier, as_network
+from mne_xai.evaluate import deletion_curve
+from mne_xai.models import EEGNet
+
+FAST = dict(max_epochs=3, batch_size=8, verbose=0, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def epochs():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((24, 4, 128))
+    y = np.repeat([1, 2], 12)
+    X[y == 2, 0] *= 3
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
+    events = np.column_stack([np.arange(24) * 200, np.zeros(24, int), y])
+    return mne.EpochsArray(X * 1e-5, info, events, event_id=dict(a=1, b=2), verbose=0)
+
+
+def test_cropped_classifier_is_explained_on_whole_epochs(epochs):
+    cropped = CroppedClassifier(EEGNetClassifier(**FAST)).fit(epochs)
+    network = as_network(cropped)
+    data = torch.from_numpy(epochs.get_data()).float()
+    with torch.no_grad():
+        logits = network.module_.eval()(data).numpy()
+    # The explained score is the mean window logit; it ranks classes like predict.
+    window_logits = cropped.estimator_.decision_function(
+        cropped._windows(epochs.get_data().astype(np.float32), epochs.info)
+    )
+    np.testing.assert_allclose(
+        logits, window_logits.reshape(24, -1, 2).mean(axis=1), rtol=1e-4, atol=1e-5
+    )
+    maps = mne_xai.explain(
+        cropped, epochs, "integrated_gradients", target=2, steps=64, verbose=False
+    )
+    assert maps.get_data().shape == epochs.get_data().shape
+    # Completeness: the maps of class 2 (index 1) add up to its score change from
+    # the zero baseline.
+    with torch.no_grad():
+        zero = network.module_(torch.zeros_like(data[:1]))[0, 1].item()
+    np.testing.assert_allclose(
+        maps.get_data().sum(axis=(1, 2)), logits[:, 1] - zero, rtol=0.02, atol=1e-3
+    )
+    curve = deletion_curve(cropped, epochs, "saliency", n_steps=4, verbose=False)
+    assert curve.scores.shape == (24, 5)
+    with pytest.raises(ValueError, match='baseline="mean" needs the mean'):
+        mne_xai.explain(cropped, epochs, "integrated_gradients", baseline="mean")
+
+
+def test_pipeline_ending_in_a_network(epochs):
+    clf = EEGNetClassifier(**FAST).fit(epochs)
+    pipeline = make_pipeline("passthrough", clf)
+    np.testing.assert_array_equal(
+        mne_xai.explain(pipeline, epochs, "saliency", verbose=False).get_data(),
+        mne_xai.explain(clf, epochs, "saliency", verbose=False).get_data(),
+    )
+    scaled = make_pipeline(FunctionTransformer(lambda x: x), clf)
+    with pytest.raises(ValueError, match="transforms the data before the network"):
+        mne_xai.explain(scaled, epochs, "saliency")
+
+
+def test_plain_skorch_classifier_with_its_channels(epochs):
+    X = epochs.get_data().astype(np.float32) * 1e5
+    y = epochs.events[:, 2] - 1
+    net = NeuralNetClassifier(
+        EEGNet,
+        module__n_channels=4,
+        module__n_classes=2,
+        module__n_times=128,
+        module__sfreq=64.0,
+        module__input_scale=1.0,
+        max_epochs=2,
+        batch_size=8,
+        train_split=None,
+        verbose=0,
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="does not know its channels"):
+        mne_xai.explain(net, X, "saliency")
+    network = as_network(net, info=epochs.info)
+    maps = mne_xai.explain(network, X, "gradient_x_input", target=1, verbose=False)
+    assert maps.ch_names == epochs.ch_names
+    # Epochs are read by channel name, whatever their order in the file.
+    reordered = mne.EpochsArray(X, epochs.info, verbose=False).reorder_channels(
+        ["Pz", "C4", "Cz", "C3"]
+    )
+    again = mne_xai.explain(network, reordered, "gradient_x_input", target=1)
+    np.testing.assert_allclose(again.get_data(), maps.get_data(), rtol=1e-5)
+
+
+def test_what_is_not_a_network_is_refused():
+    with pytest.raises(TypeError, match="Cannot explain a LogisticRegression"):
+        from sklearn.linear_model import LogisticRegression
+
+        as_network(LogisticRegression())
