@@ -12,14 +12,22 @@ the tensor flowing backward is a relevance per unit of activation, ``c``, and
 the relevance of an activation ``a`` is ``a * c``. The input's relevance is
 therefore ``inputs * gradient``, and elementwise scalings (``x *
 input_scale``) and reshapes between layers pass relevance through unchanged.
+
+Rules are attached to modules, so an operation a network applies as a
+function in its ``forward`` (``torch.nn.functional.elu(x)``) would keep its
+plain gradient. :func:`check_computation` walks the autograd graph of one
+forward pass and refuses such operations, for every method with rules.
 """
 
 import copy
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from ._registry import methods_without_rules
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 _FOLD_TARGETS = (nn.Conv1d, nn.Conv2d, nn.Linear)
@@ -122,6 +130,278 @@ def check_layers(module, calls, supported, method):
                 f"{method} cannot see how module {name or type(child).__name__!r} "
                 "uses its own parameters; build the network from layer modules."
             )
+
+
+#: Autograd operations linear in the input and without weights of their own:
+#: they move, select, copy, add, negate or average values. Their ordinary
+#: gradient is what every method's rules do there (LRP's rules for sums and
+#: average pooling included: relevance in proportion to the values).
+#: ``AccumulateGrad`` is the input itself. Indexing is taken to use fixed
+#: indices: indices computed from the input (an argmax) carry no gradient and
+#: cannot be seen. The Fourier transforms and complex packing of
+#: :func:`~mne_xai.explain.explain_spectrum` are fixed orthogonal maps, through
+#: which LRP passes relevance by LRP-0, as DFT-LRP does.
+_PLAIN_LINEAR_OPS = frozenset(
+    {
+        "AccumulateGrad",
+        "View",
+        "UnsafeView",
+        "Permute",
+        "Transpose",
+        "T",
+        "Squeeze",
+        "Unsqueeze",
+        "Expand",
+        "Repeat",
+        "Flip",
+        "Roll",
+        "Slice",
+        "Select",
+        "Index",
+        "Cat",
+        "Stack",
+        "Split",
+        "SplitWithSizes",
+        "Unbind",
+        "Clone",
+        "ToCopy",
+        "ConstantPadNd",
+        "ReflectionPad1D",
+        "ReflectionPad2D",
+        "ReplicationPad1D",
+        "ReplicationPad2D",
+        "Neg",
+        "Add",
+        "Sub",
+        "Rsub",
+        "Sum",
+        "Mean",
+        "AvgPool2D",
+        "AvgPool3D",
+        "AdaptiveAvgPool2D",
+        "AdaptiveAvgPool3D",
+        "FftR2C",
+        "FftC2R",
+        "FftC2C",
+        "Complex",
+        "ViewAsReal",
+        "ViewAsComplex",
+    }
+)
+#: Products, with the positions in ``next_functions`` of their factors: linear
+#: in the input while at most one factor depends on it.
+_PRODUCTS = {
+    "Mul": (0, 1),
+    "Mm": (0, 1),
+    "Bmm": (0, 1),
+    "Mv": (0, 1),
+    "Addmm": (1, 2),
+    "Baddbmm": (1, 2),
+    "Convolution": (0, 1),
+}
+_BATCH_NORM_OPS = frozenset({"NativeBatchNorm", "CudnnBatchNorm", "MiopenBatchNorm"})
+#: Linear layers with weights: all products but the elementwise one, and batch
+#: norm in evaluation mode. Rules that keep the gradient of linear layers
+#: handle them anywhere; LRP's rules for them apply to layer modules only.
+LINEAR_LAYER_OPS = (frozenset(_PRODUCTS) - {"Mul"}) | _BATCH_NORM_OPS
+#: Max pooling, whose gradient routes everything to the winning input: the
+#: rule of guided backpropagation and LRP; DeepLIFT's rule needs the module.
+MAX_POOL_OPS = frozenset(
+    {
+        "MaxPool2DWithIndices",
+        "MaxPool3DWithIndices",
+        "AdaptiveMaxPool2D",
+        "AdaptiveMaxPool3D",
+    }
+)
+
+
+def _operation_name(kind):
+    """Write an autograd node's kind as a function name: ``LogSoftmax`` -> ``log_softmax``."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", kind).lower()
+
+
+def _unhandled(node, depending, functional_ops):
+    """Describe ``node`` if the rules do not handle it, else return None.
+
+    Parameters
+    ----------
+    node : torch.autograd.graph.Node
+        A node whose output depends on the input.
+    depending : set of Node
+        The nodes whose outputs depend on the input.
+    functional_ops : set of str
+        Further kinds of operations the rules handle (see
+        :func:`check_computation`).
+    """
+    name = type(node).__name__
+    kind = re.sub(r"Backward\d*$", "", name)
+    depends = [child in depending for child, _ in node.next_functions]
+    if kind in _PLAIN_LINEAR_OPS:
+        return None
+    if kind == "Div":
+        if any(depends[1:]):
+            return (
+                f"{name} (a division by a tensor that depends on the input, e.g. "
+                "x / x.std())"
+            )
+        return None
+    factors = [depends[i] for i in _PRODUCTS.get(kind, ()) if i < len(depends)]
+    if sum(factors) > 1:
+        return (
+            f"{name} (a product of two tensors that both depend on the input, e.g. "
+            "x * x)"
+        )
+    # In training mode, or without running statistics, batch norm divides by
+    # statistics of its input (and instance norm runs as such a batch norm).
+    if kind in _BATCH_NORM_OPS and getattr(node, "_saved_training", True):
+        return (
+            f"{name} (a normalization by statistics of the batch: batch norm "
+            "without running statistics, or instance norm)"
+        )
+    if kind == "Mul" or kind in functional_ops:
+        return None
+    if kind in LINEAR_LAYER_OPS:
+        return (
+            f"the linear layer {_operation_name(kind)!r} ({name}) outside a layer "
+            "module; its rule needs nn.Conv1d, nn.Conv2d, nn.Linear or batch norm "
+            "modules"
+        )
+    if kind == "CopySlices":
+        return (
+            f"{name} (an in-place operation on part of a tensor, e.g. x[:, 0] = y, "
+            "which hides the operation)"
+        )
+    return f"the operation {_operation_name(kind)!r} ({name})"
+
+
+def _consumers(root):
+    """Map every node of the autograd graph under ``root`` to the nodes using it."""
+    consumers, stack = {root: []}, [root]
+    while stack:
+        node = stack.pop()
+        for child, _ in node.next_functions:
+            if child is None:
+                continue
+            if child not in consumers:
+                consumers[child] = []
+                stack.append(child)
+            consumers[child].append(node)
+    return consumers
+
+
+def _depending_on(consumers, inputs):
+    """Return the nodes of the graph whose outputs depend on the leaf ``inputs``."""
+    depending = {
+        node for node in consumers if getattr(node, "variable", None) is inputs
+    }
+    stack = list(depending)
+    while stack:
+        for consumer in consumers[stack.pop()]:
+            if consumer not in depending:
+                depending.add(consumer)
+                stack.append(consumer)
+    return depending
+
+
+def _forward_with_layer_nodes(module, inputs, layers):
+    """Run ``module`` with grad, recording the autograd nodes of ``layers``' calls.
+
+    Returns
+    -------
+    logits : torch.Tensor
+        The output.
+    calls : dict of Node -> (torch.nn.Module, list of Node | None)
+        For each call, the node of its output, mapped to the layer and the
+        nodes of its inputs.
+    """
+    calls, pending = {}, []
+
+    def before(layer, layer_inputs):
+        # Taken before the call: an in-place layer gives its input its own node.
+        pending.append([getattr(tensor, "grad_fn", None) for tensor in layer_inputs])
+
+    def after(layer, layer_inputs, output):
+        sources = pending.pop()
+        node = getattr(output, "grad_fn", None)
+        # A layer returning its input (dropout in evaluation mode) adds no node.
+        if node is not None and node not in sources:
+            calls[node] = (layer, sources)
+
+    handles = [layer.register_forward_pre_hook(before) for layer in layers]
+    handles += [layer.register_forward_hook(after) for layer in layers]
+    try:
+        with torch.enable_grad():
+            logits = module(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return logits, calls
+
+
+def check_computation(module, inputs, layers, method, *, functional_ops):
+    """Refuse a network that computes, outside ``layers``, what ``method`` has no rule for.
+
+    Rules are attached to layer modules, but a ``forward`` may compute with
+    functions too (``torch.nn.functional.elu(x)``, ``x * x``), whose plain
+    gradient would silently stand in for the rule. One forward pass on one
+    epoch records the autograd nodes of the calls of ``layers``; walking the
+    autograd graph from the output to the input, skipping the inside of those
+    calls, every other node whose output depends on the input must be on an
+    allow-list of linear operations: reshapes, selections, sums, average
+    pooling, products with at most one factor depending on the input, division
+    by a constant and batch norm in evaluation mode. Anything else, unknown
+    operations included, is refused by name.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, in evaluation mode.
+    inputs : torch.Tensor
+        A batch it accepts (its first epoch is used).
+    layers : iterable of torch.nn.Module
+        The modules whose calls the method's rules handle.
+    method : str
+        Name of the method, for the error message.
+    functional_ops : set of str
+        Kinds of autograd operations beyond the plain linear ones (node names
+        without ``Backward0``) that the rules handle outside ``layers``, as
+        functions called in ``forward``: :data:`LINEAR_LAYER_OPS` where the
+        rules keep the gradient of linear layers, :data:`MAX_POOL_OPS` where
+        they keep that of max pooling.
+    """
+    layers = set(layers)
+    names = {layer: name for name, layer in _leaf_modules(module)}
+    # Leaf modules are recorded too, to say which one computes a refused node.
+    inputs = inputs[:1].detach().requires_grad_()
+    logits, calls = _forward_with_layer_nodes(module, inputs, layers | set(names))
+    if logits.grad_fn is None:
+        return
+    depending = _depending_on(_consumers(logits.grad_fn), inputs)
+    stack, seen = [logits.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node in seen or node not in depending:
+            continue
+        seen.add(node)
+        layer, sources = calls.get(node, (None, []))
+        if layer in layers:
+            stack.extend(source for source in sources if source is not None)
+            continue
+        problem = _unhandled(node, depending, functional_ops)
+        if problem is not None:
+            where = (
+                " called in forward"
+                if layer is None
+                else f" in module {names[layer]!r} ({type(layer).__name__})"
+            )
+            raise ValueError(
+                f"{method} has no rule for {problem}{where}, so it cannot explain "
+                "this network (its map would follow the plain gradient there). "
+                "Methods without per-layer rules are valid for this network: "
+                f"{', '.join(methods_without_rules())}."
+            )
+        stack.extend(child for child, _ in node.next_functions if child is not None)
 
 
 class _ModifiedBackward(torch.autograd.Function):

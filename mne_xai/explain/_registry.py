@@ -41,6 +41,13 @@ class AttributionMethod(ABC):
         function the network computes and by its nonlinearities, and run on
         the network's ``inference_graph()`` when it has one: an equivalent,
         faster arrangement of its linear layers.
+    propagation_rules : bool
+        Whether the method replaces the backward pass of some layers by rules
+        of its own (guided backpropagation, LRP, DeepLIFT). Such a method
+        checks the network's computation with
+        :func:`~mne_xai.explain._propagation.check_computation` and refuses
+        operations its rules do not handle; the others are valid for any
+        differentiable network.
     network : torch.nn.Module
         The network as given.
     module : torch.nn.Module
@@ -54,6 +61,7 @@ class AttributionMethod(ABC):
     name = None
     stochastic = False
     layerwise = False
+    propagation_rules = False
     generators = None
 
     def __init__(self, module):
@@ -210,6 +218,17 @@ def list_methods():
         Sorted names accepted by ``mne_xai.explain(..., method=name)``.
     """
     return sorted(_METHODS)
+
+
+def methods_without_rules():
+    """Return the names of the methods without per-layer rules.
+
+    Returns
+    -------
+    names : list of str
+        Sorted names of the methods valid for any differentiable network.
+    """
+    return [name for name in list_methods() if not _METHODS[name].propagation_rules]
 
 
 def get_method(name):

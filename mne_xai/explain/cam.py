@@ -38,7 +38,7 @@ from torch.nn.modules.pooling import _AvgPoolNd, _MaxPoolNd
 
 from ._propagation import _batch_norm_affine, trace_layers
 from ._registry import AttributionMethod, register_method
-from .guided import guided_backprop_gradient
+from .guided import _guided_rule, _RectifiedGradient
 
 #: Modules the default layer rule accepts as the nonlinearity of a convolution block.
 _NONLINEARITIES = (
@@ -311,17 +311,17 @@ class GradCAM(_FeatureMapMethod):
 
 
 @register_method
-class GuidedGradCAM(GradCAM):
+class GuidedGradCAM(GradCAM, _RectifiedGradient):
     """Guided Grad-CAM: Grad-CAM times guided backprop :footcite:`SelvarajuEtAl2017`.
 
     The Grad-CAM map (with its ReLU), interpolated to the input's samples, is
     multiplied by the guided-backpropagation gradient
-    (:func:`~mne_xai.explain.guided.guided_backprop_gradient`, whose rule is
-    applied at EEGNet's ELUs as well as at ReLUs). Grad-CAM says *when* the
-    class is supported, guided backpropagation adds *where*: the product
-    differs across channels although the Grad-CAM factor does not. Values
-    are logit (Grad-CAM) times logit per unit of input (per volt for MNE
-    data).
+    (:class:`~mne_xai.explain.guided.GuidedBackprop`, whose rule is applied at
+    EEGNet's ELUs as well as at ReLUs, and which refuses the networks it has
+    no rule for). Grad-CAM says *when* the class is supported, guided
+    backpropagation adds *where*: the product differs across channels although
+    the Grad-CAM factor does not. Values are logit (Grad-CAM) times logit per
+    unit of input (per volt for MNE data).
 
     References
     ----------
@@ -349,8 +349,8 @@ class GuidedGradCAM(GradCAM):
         attribution : torch.Tensor, shape (batch, n_channels, n_times)
             The product of the two maps.
         """
+        guided = self._rectified_gradient(inputs, target, _guided_rule)
         cam, layer = self._layer_map(inputs, target, layer, relu=True)
-        guided = guided_backprop_gradient(self.module, inputs, target)
         return self._on_inputs(cam, layer.grid, inputs) * guided
 
 

@@ -7,7 +7,10 @@ EEGNet and InterpretableCNN: their other operations (the ``input_scale``
 product, convolutions, batch norm in evaluation mode, average pooling, dropout
 in evaluation mode, flattening, the linear layer) are affine, for which the
 multiplier equals the gradient. Each nonlinearity is a module used once, as
-captum requires. The tests check summation-to-delta on both networks.
+captum requires. The tests check summation-to-delta on both networks. A
+network computing any other nonlinear operation, e.g. ``torch.nn.functional.elu``
+called in ``forward`` rather than an ``nn.ELU`` module, would get its plain
+gradient there and lose summation-to-delta, and is refused.
 """
 
 import warnings
@@ -15,6 +18,11 @@ from contextlib import contextmanager
 
 from captum.attr import DeepLift as _CaptumDeepLift
 
+# captum's table of the module types its DeepLift has rules for, matched by exact
+# type: private, but the one list that says what captum handles.
+from captum.attr._core.deep_lift import SUPPORTED_NON_LINEAR
+
+from ._propagation import LINEAR_LAYER_OPS, check_computation
 from ._registry import AttributionMethod, register_method
 from .gradient import _mean_over, _single_baseline
 
@@ -29,8 +37,29 @@ def _quiet_hook_warning():
         yield
 
 
+class _Rescale(AttributionMethod):
+    """Base of the DeepLIFT methods: captum's DeepLift, the network checked once."""
+
+    propagation_rules = True
+    _checked = False
+
+    def _explainer(self, inputs):
+        """Return captum's DeepLift on the module, checked to handle it."""
+        if not self._checked:
+            layers = [
+                layer
+                for layer in self.module.modules()
+                if type(layer) in SUPPORTED_NON_LINEAR
+            ]
+            check_computation(
+                self.module, inputs, layers, self.name, functional_ops=LINEAR_LAYER_OPS
+            )
+            self._checked = True
+        return _CaptumDeepLift(self.module)
+
+
 @register_method
-class DeepLift(AttributionMethod):
+class DeepLift(_Rescale):
     """DeepLIFT with the rescale rule :footcite:`ShrikumarEtAl2017`.
 
     Explains the difference between the target logit of an epoch and that of
@@ -66,13 +95,13 @@ class DeepLift(AttributionMethod):
         """
         baseline = _single_baseline(baseline, self.name)
         with _quiet_hook_warning():
-            return _CaptumDeepLift(self.module).attribute(
+            return self._explainer(inputs).attribute(
                 inputs, baselines=baseline, target=target
             )
 
 
 @register_method
-class DeepLiftShap(AttributionMethod):
+class DeepLiftShap(_Rescale):
     """DeepLIFT-SHAP: DeepLIFT averaged over a distribution of baselines.
 
     The mean of the DeepLIFT maps of an epoch with respect to each baseline
@@ -109,7 +138,7 @@ class DeepLiftShap(AttributionMethod):
         # computes, but it evaluates every epoch against every baseline at
         # once (memory of batch x baselines x 2); one baseline per pass keeps
         # memory to the batch and is as fast on CPUs.
-        explainer = _CaptumDeepLift(self.module)
+        explainer = self._explainer(inputs)
 
         def attribute_baseline(index):
             return explainer.attribute(

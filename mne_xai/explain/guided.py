@@ -2,13 +2,22 @@
 
 captum's versions hook ``nn.ReLU`` only, so on EEGNet (ELU) they silently
 return the plain gradient. Here the rule is applied at each rectifying
-nonlinearity the network calls, and a network with any other nonlinearity is
-refused rather than explained with a partly plain gradient.
+nonlinearity the network calls as a module, and a network with any other
+nonlinearity, or with a rectifier called as a function in ``forward``
+(``torch.nn.functional.elu``), is refused rather than explained with a partly
+plain gradient.
 """
 
 from torch import nn
 
-from ._propagation import check_layers, target_gradient, trace_layers
+from ._propagation import (
+    LINEAR_LAYER_OPS,
+    MAX_POOL_OPS,
+    check_computation,
+    check_layers,
+    target_gradient,
+    trace_layers,
+)
 from ._registry import AttributionMethod, register_method
 
 #: The nonlinearities the rules are defined for: identity for positive inputs.
@@ -44,16 +53,24 @@ def _deconvolution_rule(layer_input, layer_output, grad_output):
     return grad_output.clamp(min=0)
 
 
-def _rectified_gradient(module, inputs, target, rule, method):
-    """Gradient of the target logit with ``rule`` at every rectifier."""
+def _rectifier_rules(module, inputs, rule, method):
+    """Check that ``method`` handles the network; map each rectifier to ``rule``."""
     calls = trace_layers(module, inputs[:1])
     check_layers(module, calls, _LINEAR_LAYERS + RECTIFIERS, method)
-    rules = {call.module: rule for call in calls if isinstance(call.module, RECTIFIERS)}
-    return target_gradient(module, inputs, target, rules)
+    check_computation(
+        module,
+        inputs,
+        [call.module for call in calls],
+        method,
+        functional_ops=LINEAR_LAYER_OPS | MAX_POOL_OPS,
+    )
+    return {call.module: rule for call in calls if isinstance(call.module, RECTIFIERS)}
 
 
 def guided_backprop_gradient(module, inputs, target):
-    """Guided-backpropagation gradient of the target logits, e.g. for Guided Grad-CAM.
+    """Guided-backpropagation gradient of the target logits, for use outside explain.
+
+    The network is checked at every call (methods check it once per explainer).
 
     Parameters
     ----------
@@ -69,11 +86,24 @@ def guided_backprop_gradient(module, inputs, target):
     gradient : torch.Tensor
         Shaped like ``inputs``; see :class:`GuidedBackprop`.
     """
-    return _rectified_gradient(module, inputs, target, _guided_rule, "guided_backprop")
+    rules = _rectifier_rules(module, inputs, _guided_rule, "guided_backprop")
+    return target_gradient(module, inputs, target, rules)
+
+
+class _RectifiedGradient(AttributionMethod):
+    """The gradient with a rule at every rectifier, the network checked once."""
+
+    propagation_rules = True
+    _rules = None
+
+    def _rectified_gradient(self, inputs, target, rule):
+        if self._rules is None:
+            self._rules = _rectifier_rules(self.module, inputs, rule, self.name)
+        return target_gradient(self.module, inputs, target, self._rules)
 
 
 @register_method
-class GuidedBackprop(AttributionMethod):
+class GuidedBackprop(_RectifiedGradient):
     """Guided backpropagation :footcite:`SpringenbergEtAl2015`.
 
     The gradient of the target logit, except that at every ReLU, LeakyReLU and
@@ -94,9 +124,9 @@ class GuidedBackprop(AttributionMethod):
     its floor and has not fired, and letting ``exp(x)`` times the signal
     through would mix the plain gradient back into the map. Networks with
     other nonlinearities (sigmoid, tanh, softmax, recurrent layers) are
-    refused. Only nonlinearities that are modules can be seen: a network
-    calling ``torch.nn.functional.elu`` inside its ``forward`` would get its
-    plain gradient there.
+    refused, and so are networks that call a nonlinearity as a function in
+    their ``forward`` (``torch.nn.functional.elu``): the rule needs the
+    rectifiers as modules.
 
     References
     ----------
@@ -120,11 +150,11 @@ class GuidedBackprop(AttributionMethod):
         attribution : torch.Tensor, shape (batch, n_channels, n_times)
             The guided gradient.
         """
-        return guided_backprop_gradient(self.module, inputs, target)
+        return self._rectified_gradient(inputs, target, _guided_rule)
 
 
 @register_method
-class Deconvolution(AttributionMethod):
+class Deconvolution(_RectifiedGradient):
     """Deconvolution (the deconvnet) :footcite:`ZeilerFergus2014`.
 
     The target logit is propagated back through the transposed linear layers,
@@ -164,6 +194,4 @@ class Deconvolution(AttributionMethod):
         attribution : torch.Tensor, shape (batch, n_channels, n_times)
             The deconvolution map.
         """
-        return _rectified_gradient(
-            self.module, inputs, target, _deconvolution_rule, self.name
-        )
+        return self._rectified_gradient(inputs, target, _deconvolution_rule)

@@ -14,6 +14,8 @@ from mne.utils import _check_option, _validate_type
 from torch import nn
 
 from ._propagation import (
+    MAX_POOL_OPS,
+    check_computation,
     check_layers,
     fold_batch_norms,
     target_gradient,
@@ -150,6 +152,7 @@ class _RelevancePropagation(AttributionMethod):
     """Base of the LRP methods: prepares the network once, then propagates."""
 
     layerwise = True
+    propagation_rules = True
 
     def __init__(self, module):
         super().__init__(module)
@@ -164,6 +167,13 @@ class _RelevancePropagation(AttributionMethod):
                 layer.inplace = False
         calls = trace_layers(network, inputs[:1])
         check_layers(network, calls, _SUPPORTED, self.name)
+        check_computation(
+            network,
+            inputs,
+            [call.module for call in calls],
+            self.name,
+            functional_ops=MAX_POOL_OPS,
+        )
         roles = {}
         for call in calls:
             if isinstance(call.module, _DENSE + _CONVOLUTIONS):
@@ -209,7 +219,10 @@ _DOCS = {
     pooling, a linear layer with fixed weights, splits relevance in proportion
     to its inputs under every rule (z+ and αβ would drop or double it there);
     max pooling gives it to the winning input. The logit is explained, not a
-    softmax. Other layers are refused with an error.""",
+    softmax. Other layers are refused with an error, and so are nonlinear
+    operations and layers with weights that ``forward`` calls as functions
+    (``torch.nn.functional.elu``, ``torch.nn.functional.conv2d``): the rules
+    apply to modules.""",
     "alpha_beta": """Each layer splits its output relevance into α times along
     the positive contributions ``x_j w_jk > 0`` and -β times along the negative
     ones, each in proportion within its group, as Bach et al. define it: a

@@ -1,0 +1,287 @@
+"""Methods with per-layer rules refuse what their rules do not handle, by name."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from mne_xai import EEGNetClassifier, explain, list_methods
+from mne_xai.explain._registry import get_method
+from mne_xai.explain.spectral import FourierInput
+
+N_CHANNELS, N_TIMES = 4, 32
+RULE_METHODS = [
+    "guided_backprop",
+    "deconvolution",
+    "guided_grad_cam",
+    "lrp",
+    "lrp_epsilon",
+    "lrp_zplus",
+    "lrp_alpha1_beta0",
+    "lrp_alpha2_beta1",
+    "lrp_composite",
+    "deeplift",
+    "deeplift_shap",
+]
+pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
+
+
+class SmallNet(nn.Module):
+    """A small EEGNet: spatial and temporal convolutions, batch norm, ELU, pooling.
+
+    ``activation`` is ``"module"`` for an ``nn.ELU`` layer; otherwise the named
+    function is called in ``forward`` in its place, as many hand-written networks do.
+    """
+
+    FUNCTIONS = {"elu": F.elu, "tanh": torch.tanh, "square": lambda x: x * x}
+
+    def __init__(
+        self,
+        n_channels,
+        n_classes,
+        n_times,
+        sfreq=128.0,
+        input_scale=1.0,
+        *,
+        activation="module",
+        bias=True,
+    ):
+        super().__init__()
+        self.spatial = nn.Conv2d(1, 4, (n_channels, 1), bias=False)
+        self.temporal = nn.Conv2d(4, 4, (1, 5), padding=(0, 2), bias=False)
+        self.batch_norm = nn.BatchNorm2d(4)
+        self.activation = activation
+        if activation == "module":
+            self.elu = nn.ELU()
+        self.pool = nn.AvgPool2d((1, 4))
+        self.flatten = nn.Flatten()
+        self.classifier = nn.Linear(4 * (n_times // 4), n_classes, bias=bias)
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+
+    def forward(self, x):
+        x = (x * self.input_scale).unsqueeze(1)
+        x = self.batch_norm(self.temporal(self.spatial(x)))
+        if self.activation == "module":
+            x = self.elu(x)
+        else:
+            x = self.FUNCTIONS[self.activation](x)
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+def _arrays():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, N_CHANNELS, N_TIMES)).astype(np.float32)
+    y = np.repeat([0, 1], 8)
+    X[y == 1, 0] *= 3
+    return X, y
+
+
+def _fit(activation):
+    X, y = _arrays()
+    clf = EEGNetClassifier(
+        module=SmallNet,
+        module__activation=activation,
+        max_epochs=1,
+        batch_size=8,
+        random_state=0,
+        verbose=0,
+    )
+    return clf.fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def functional_elu():
+    return _fit("elu")
+
+
+@pytest.fixture(scope="module")
+def module_elu():
+    return _fit("module")
+
+
+def _explain(estimator, method, **params):
+    X, _ = _arrays()
+    return explain(estimator, X[:4], method, target=0, verbose=False, **params)
+
+
+def _valid_methods(message):
+    """The methods an error message names as valid for the network."""
+    listed = re.search(r"valid for this network: ([^.]*)\.", message).group(1)
+    return set(listed.split(", "))
+
+
+def test_registry_marks_the_methods_with_rules():
+    marked = {name for name in list_methods() if get_method(name).propagation_rules}
+    assert marked == set(RULE_METHODS)
+
+
+# -- (1) the same network with F.elu in forward ----------------------------------
+@pytest.mark.parametrize("method", RULE_METHODS)
+def test_functional_elu_is_refused(functional_elu, method):
+    with pytest.raises(ValueError, match=f"{method} has no rule for .*'elu'") as error:
+        _explain(functional_elu, method)
+    # (4) The message lists the methods without per-layer rules, and only them.
+    assert _valid_methods(str(error.value)) == set(list_methods()) - set(RULE_METHODS)
+
+
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("saliency", {}),
+        ("gradient_x_input", {}),
+        ("integrated_gradients", {}),
+        ("smoothgrad", {"n_samples": 2}),
+        ("gradient_shap", {}),
+        ("occlusion", {}),
+        ("grad_cam", {}),
+    ],
+)
+def test_functional_elu_is_explained_by_gradient_methods(
+    functional_elu, method, params
+):
+    attribution = _explain(functional_elu, method, **params).get_data()
+    assert np.isfinite(attribution).all() and np.abs(attribution).max() > 0
+
+
+def test_smoothgrad_refuses_a_base_method_with_rules(functional_elu):
+    with pytest.raises(ValueError, match="guided_backprop has no rule for .*'elu'"):
+        _explain(
+            functional_elu, "smoothgrad", base_method="guided_backprop", n_samples=2
+        )
+
+
+# -- (2) the same network with nn.ELU modules --------------------------------------
+@pytest.mark.parametrize("method", RULE_METHODS)
+def test_module_elu_is_explained(module_elu, method):
+    attribution = _explain(module_elu, method).get_data()
+    assert np.isfinite(attribution).all() and np.abs(attribution).max() > 0
+
+
+def _untrained(network=SmallNet, **params):
+    torch.manual_seed(0)
+    return network(N_CHANNELS, 2, N_TIMES, **params).double().eval()
+
+
+def _data():
+    generator = torch.Generator().manual_seed(0)
+    return torch.randn(5, N_CHANNELS, N_TIMES, generator=generator).double()
+
+
+TARGET = torch.tensor([0, 1, 1, 0, 1])
+ZEROS = torch.zeros(1, N_CHANNELS, N_TIMES, dtype=torch.float64)
+
+
+def _attribute(method, module, **params):
+    """Call the method's class directly, with a zero baseline if it takes one."""
+    if "baseline" in get_method(method).parameters():
+        params["baseline"] = ZEROS
+    inputs = _data().requires_grad_()  # as explain() passes them
+    return get_method(method)(module).attribute(inputs, TARGET, **params).detach()
+
+
+def _logits(module, data):
+    return module(data).gather(1, TARGET[:, None])[:, 0]
+
+
+def test_module_elu_deeplift_sums_to_delta():
+    module = _untrained()
+    with torch.no_grad():
+        delta = _logits(module, _data()) - _logits(module, ZEROS.expand(5, -1, -1))
+    attribution = _attribute("deeplift", module)
+    np.testing.assert_allclose(attribution.sum(dim=(1, 2)), delta, atol=1e-10)
+
+
+def test_module_elu_lrp_epsilon_conserves_without_biases():
+    module = _untrained(bias=False)
+    relevance = _attribute("lrp_epsilon", module, epsilon=1e-9)
+    with torch.no_grad():
+        logits = _logits(module, _data())
+    np.testing.assert_allclose(relevance.sum(dim=(1, 2)), logits, atol=1e-10)
+
+
+def test_module_elu_guided_backprop_is_not_the_gradient():
+    module, inputs = _untrained(), _data().requires_grad_()
+    (gradient,) = torch.autograd.grad(_logits(module, inputs).sum(), inputs)
+    guided = _attribute("guided_backprop", module)
+    assert not torch.allclose(guided, gradient, rtol=0.1)
+
+
+# -- (3) operations no rule handles ----------------------------------------------
+class Normalized(SmallNet):
+    """Each epoch divided by its own norm: a division by the input."""
+
+    def forward(self, x):
+        return super().forward(x / x.norm(dim=(1, 2), keepdim=True))
+
+
+@pytest.mark.parametrize("method", RULE_METHODS)
+@pytest.mark.parametrize(
+    "module, match",
+    [
+        (_untrained(activation="tanh"), "the operation 'tanh'"),
+        (
+            _untrained(activation="square"),
+            r"MulBackward0 \(a product of two tensors that both depend on the input",
+        ),
+        (_untrained(Normalized), r"DivBackward0 \(a division by a tensor that depends"),
+    ],
+    ids=["tanh", "square", "division"],
+)
+def test_unhandled_operation_is_refused(method, module, match):
+    with pytest.raises(ValueError, match=f"{method} has no rule for .*{match}"):
+        _attribute(method, module)
+
+
+class FunctionalConvolution(SmallNet):
+    """The spatial convolution called as a function on the layer's weight."""
+
+    def forward(self, x):
+        x = F.conv2d((x * self.input_scale).unsqueeze(1), self.spatial.weight)
+        x = self.elu(self.batch_norm(self.temporal(x)))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+@pytest.mark.parametrize("method", RULE_METHODS)
+def test_functional_linear_layer_needs_a_module_for_lrp_only(method):
+    """A convolution outside a module is linear: the rules that keep the gradient
+    of linear layers pass it, LRP's rules for convolutions need a module."""
+    module = _untrained(FunctionalConvolution)
+    if method.startswith("lrp"):
+        with pytest.raises(
+            ValueError, match=f"{method} has no rule for .*'convolution'"
+        ):
+            _attribute(method, module)
+    else:
+        assert torch.isfinite(_attribute(method, module)).all()
+
+
+class FunctionalMaxPool(SmallNet):
+    """Max pooling called as a function in place of the average pooling layer."""
+
+    def forward(self, x):
+        x = self.spatial((x * self.input_scale).unsqueeze(1))
+        x = self.elu(self.batch_norm(self.temporal(x)))
+        return self.classifier(self.flatten(F.max_pool2d(x, (1, 4))))
+
+
+@pytest.mark.parametrize("method", RULE_METHODS)
+def test_functional_max_pooling_needs_a_module_for_deeplift_only(method):
+    """Guided backprop and LRP keep the gradient of max pooling; DeepLIFT's rule
+    for it (captum's) applies to nn.MaxPool modules."""
+    module = _untrained(FunctionalMaxPool)
+    if method.startswith("deeplift"):
+        with pytest.raises(ValueError, match=f"{method} has no rule for .*'max_pool"):
+            _attribute(method, module)
+    else:
+        assert torch.isfinite(_attribute(method, module)).all()
+
+
+@pytest.mark.parametrize("method", RULE_METHODS)
+def test_fourier_input_is_linear(method):
+    """explain_spectrum's inverse Fourier transform in front of the network is
+    linear, so it does not stand in the way of any method."""
+    module = FourierInput(_untrained(), N_TIMES)
+    assert torch.isfinite(_attribute(method, module)).all()
