@@ -1,5 +1,6 @@
 """scikit-learn classifiers that train EEG networks on mne.Epochs through skorch."""
 
+import inspect
 import math
 import re
 import sys
@@ -14,6 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PrintLog
 from skorch.exceptions import NotInitializedError
+from torch import Tensor
 from torch.utils.data import Subset
 
 from ._convert import (
@@ -24,7 +26,7 @@ from ._convert import (
 )
 from ._progress import _on_terminal
 from ._random import seeded_torch
-from .models import EEGNet, InterpretableCNN
+from .models import EEGNet, InterpretableCNN, ScaledInput
 
 #: The training budget of ``max_epochs="auto"``, in optimizer steps (see
 #: :func:`training_schedule`). EEGNet on 36 trials learned fully in about 500
@@ -118,12 +120,17 @@ class PlainPrintLog(PrintLog):
 _ESTIMATOR_PARAMS_DOC = """
     Parameters
     ----------
-    module : subclass of torch.nn.Module | None
+    module : subclass of torch.nn.Module | torch.nn.Module | None
         The network class; ``None`` means {module}. It is built at ``fit`` with
-        ``n_channels``, ``n_classes``, ``n_times``, ``sfreq`` and ``input_scale``
-        taken from the data, plus any ``module__<name>`` parameter (e.g.
-        ``module__F1=4``), which ``get_params``/``set_params`` and
-        ``GridSearchCV`` see like any other parameter.
+        the shapes of the data under the names its constructor takes:
+        ``n_channels``, ``n_classes``, ``n_times``, ``sfreq`` and
+        ``input_scale`` (as :mod:`mne_xai.models` name them) or braindecode's
+        ``n_chans``, ``n_outputs``, ``n_times``, ``sfreq`` and ``chs_info``;
+        plus any ``module__<name>`` parameter (e.g. ``module__F1=4``), which
+        ``get_params``/``set_params`` and ``GridSearchCV`` see like any other
+        parameter. A network that takes no ``input_scale`` is wrapped in
+        :class:`~mne_xai.models.ScaledInput`, so it also sees unit-variance
+        input. An instance is used as it is.
     criterion : subclass of torch.nn.Module
         The loss, applied to the logits.
     optimizer : subclass of torch.optim.Optimizer
@@ -359,16 +366,18 @@ class _EEGClassifier(NeuralNetClassifier):
         """
         self._check_initialized_data()
         module = self.module if self.module is not None else self._default_module
-        kwargs = self.get_params_for("module")
         statistics = self._training_statistics
-        kwargs.update(
-            n_channels=self.n_channels_,
-            n_classes=len(self.classes_),
-            n_times=self.n_times_,
-            sfreq=self._sfreq,
-            input_scale=statistics["input_scale"],
-        )
-        self.module_ = self.initialized_instance(module, kwargs)
+        if isinstance(module, torch.nn.Module):
+            network = module
+            scales_itself = isinstance(getattr(module, "input_scale", None), Tensor)
+            if scales_itself:
+                network.input_scale.fill_(statistics["input_scale"])
+        else:
+            kwargs, scales_itself = self._constructor_arguments(module)
+            network = self.initialized_instance(module, kwargs)
+        if not scales_itself:
+            network = ScaledInput(network, statistics["input_scale"])
+        self.module_ = network
         self.module_.register_buffer(
             "training_mean", torch.as_tensor(statistics["mean"], dtype=torch.float32)
         )
@@ -376,6 +385,37 @@ class _EEGClassifier(NeuralNetClassifier):
             "training_std", torch.tensor(statistics["std"], dtype=torch.float64)
         )
         return self
+
+    def _constructor_arguments(self, module_class):
+        """Keyword arguments of a network class: data shapes and ``module__`` ones.
+
+        The shapes go by the names the constructor takes: ours (``n_channels``,
+        ``n_classes``) or braindecode's (``n_chans``, ``n_outputs``,
+        ``chs_info``), with ``n_times`` and ``sfreq``. ``input_scale`` goes to
+        networks that scale their input themselves; the others are wrapped.
+        """
+        values = {
+            ("n_channels", "n_chans"): self.n_channels_,
+            ("n_classes", "n_outputs"): len(self.classes_),
+            ("n_times",): self.n_times_,
+            ("sfreq",): self._sfreq,
+            ("input_scale",): self._training_statistics["input_scale"],
+            ("chs_info",): None if self.info_ is None else self.info_["chs"],
+        }
+        parameters = inspect.signature(module_class).parameters
+        takes_any = any(
+            parameter.kind is inspect.Parameter.VAR_KEYWORD
+            for parameter in parameters.values()
+        )
+        kwargs = {}
+        for names, value in values.items():
+            name = next((name for name in names if name in parameters), None)
+            if name is None and takes_any and names[0] != "chs_info":
+                name = names[0]
+            if name is not None and value is not None:
+                kwargs[name] = value
+        kwargs.update(self.get_params_for("module"))
+        return kwargs, "input_scale" in kwargs
 
     def _check_initialized_data(self):
         if not hasattr(self, "n_channels_"):

@@ -100,3 +100,30 @@ class EEGModule(nn.Module):
         for name, max_norm in self.max_norm.items():
             weight = parameters[name]
             weight.copy_(torch.renorm(weight, p=2, dim=0, maxnorm=max_norm))
+
+
+class ScaledInput(nn.Module):
+    """A user's network behind the estimator's input scaling.
+
+    The estimators scale the data (volts) to unit variance before the first
+    layer. Their own networks apply ``input_scale`` themselves; any other
+    network is wrapped in this module, so that it sees well-conditioned input
+    and the fitted module still takes data in the unit it was given.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, mapping scaled input to logits.
+    input_scale : float
+        Factor applied to the input before ``module``.
+    """
+
+    def __init__(self, module, input_scale):
+        super().__init__()
+        self.module = module
+        self.register_buffer(
+            "input_scale", torch.tensor(float(input_scale), dtype=torch.float32)
+        )
+
+    def forward(self, x):  # noqa: D102
+        return self.module(x * self.input_scale)
