@@ -293,3 +293,58 @@ def test_network_without_convolution_needs_a_layer():
     module = nn.Sequential(nn.Flatten(), nn.Linear(8, 2)).eval()
     with pytest.raises(ValueError, match="no convolution"):
         get_method("layer_cam")(module).attribute(torch.ones(1, 2, 4), CLASS_0)
+
+
+class Conv1dNet(nn.Module):
+    """Spatial then depthwise temporal Conv1d, ReLU, pooling, dense."""
+
+    def __init__(self, n_channels=5, n_times=32):
+        super().__init__()
+        self.spatial = nn.Conv1d(n_channels, 4, 1)
+        self.temporal = nn.Conv1d(4, 4, 9, padding=4, groups=4)
+        self.relu = nn.ReLU()
+        self.pool = nn.AvgPool1d(4)
+        self.flatten = nn.Flatten()
+        self.classifier = nn.Linear(4 * (n_times // 4), 2)
+
+    def forward(self, x):
+        hidden = self.relu(self.temporal(self.spatial(x)))
+        return self.classifier(self.flatten(self.pool(hidden)))
+
+
+class Conv2dTwin(nn.Module):
+    """The same computation as Conv1dNet with Conv2d layers (weights copied)."""
+
+    def __init__(self, net, n_channels=5):
+        super().__init__()
+        self.spatial = nn.Conv2d(1, 4, (n_channels, 1))
+        self.temporal = nn.Conv2d(4, 4, (1, 9), padding=(0, 4), groups=4)
+        self.relu = nn.ReLU()
+        self.pool = nn.AvgPool2d((1, 4))
+        self.flatten = nn.Flatten()
+        self.classifier = net.classifier
+        with torch.no_grad():
+            self.spatial.weight.copy_(net.spatial.weight.reshape(4, 1, n_channels, 1))
+            self.spatial.bias.copy_(net.spatial.bias)
+            self.temporal.weight.copy_(net.temporal.weight.unsqueeze(2))
+            self.temporal.bias.copy_(net.temporal.bias)
+
+    def forward(self, x):
+        hidden = self.relu(self.temporal(self.spatial(x.unsqueeze(1))))
+        return self.classifier(self.flatten(self.pool(hidden)))
+
+
+@pytest.mark.parametrize("method", CAM_METHODS + ["full_grad"])
+def test_cams_on_conv1d_feature_maps_equal_their_conv2d_twin(method):
+    torch.manual_seed(0)
+    net = Conv1dNet().eval()
+    twin = Conv2dTwin(net).eval()
+    inputs = torch.randn(N_EPOCHS, 5, 32)
+    target = torch.tensor([0, 1, 1])
+    with torch.no_grad():
+        torch.testing.assert_close(net(inputs), twin(inputs))
+    params = {} if method == "full_grad" else {"layer": "relu"}
+    one_d = get_method(method)(net).attribute(inputs, target, **params)
+    two_d = get_method(method)(twin).attribute(inputs, target, **params)
+    assert one_d.abs().amax() > 0
+    torch.testing.assert_close(one_d, two_d, rtol=1e-4, atol=1e-5)

@@ -153,6 +153,11 @@ def _default_layer(calls):
     return last_convolution.name
 
 
+def _feature_maps(tensor):
+    """Feature maps as (batch, maps, height, time); Conv1d maps get height 1."""
+    return tensor.unsqueeze(2) if tensor.ndim == 3 else tensor
+
+
 @dataclass(frozen=True)
 class _FeatureLayer:
     """A layer whose outputs are feature maps (batch, maps, height, time)."""
@@ -218,12 +223,16 @@ class _FeatureMapMethod(AttributionMethod):
         _check_option("layer", layer, [call.name for call in calls])
         call = next(call for call in calls if call.name == layer)
         n_channels = inputs.shape[1]
-        if call.output.ndim != 4 or call.output.shape[2] not in (1, n_channels):
+        one_dimensional = call.output.ndim == 3  # Conv1d maps: (batch, maps, time)
+        if not one_dimensional and (
+            call.output.ndim != 4 or call.output.shape[2] not in (1, n_channels)
+        ):
             raise ValueError(
                 f"Layer {layer!r} returns shape {tuple(call.output.shape)}; class "
-                "activation maps need feature maps (batch, maps, height, time) "
-                f"with height 1 (after the spatial convolution) or {n_channels} "
-                "(one row per channel). Choose a convolution block's layer."
+                "activation maps need feature maps (batch, maps, time) or (batch, "
+                f"maps, height, time) with height 1 (after the spatial convolution) "
+                f"or {n_channels} (one row per channel). Choose a convolution "
+                "block's layer."
             )
         return _FeatureLayer(layer, call.module, _time_grid(calls, layer))
 
@@ -237,7 +246,7 @@ class _FeatureMapMethod(AttributionMethod):
             (gradients,) = torch.autograd.grad(
                 _target_logits(logits, target).sum(), activations
             )
-        return activations.detach(), gradients
+        return _feature_maps(activations.detach()), _feature_maps(gradients)
 
     @staticmethod
     def _on_inputs(layer_map, grid, inputs):
@@ -529,7 +538,7 @@ class ScoreCAM(_FeatureMapMethod):
         layer = self._feature_layer(inputs, layer)
         with torch.no_grad():
             _, outputs = _forward_recording(self.module, inputs, [layer.module])
-            activations = outputs[layer.module]
+            activations = _feature_maps(outputs[layer.module])
             masks = _min_max_scale(
                 layer.grid.upsample(activations, inputs.shape[-1]), dims=(2, 3)
             )
@@ -659,6 +668,7 @@ class FullGrad(_FeatureMapMethod):
             if bias_term.ndim == 2:
                 continue  # a dense layer: no time axis to draw
             layer = self._feature_layer(inputs, name)
-            term = _min_max_scale(bias_term.abs(), dims=(1, 2, 3)).sum(dim=1)
+            term = _min_max_scale(_feature_maps(bias_term).abs(), dims=(1, 2, 3))
+            term = term.sum(dim=1)
             saliency = saliency + self._on_inputs(term, layer.grid, inputs)
         return saliency
