@@ -123,13 +123,13 @@ def test_curves_of_a_linear_model_match_the_analytic_answer(
     assert (curve.aopc > random.aopc + 0.1 * scale).all()
 
 
-@pytest.mark.parametrize("baseline", ["zero", "interpolate"])
+@pytest.mark.parametrize("baseline", ["zeros", "interpolate"])
 def test_perturbation_tests_of_a_linear_model_correlate_perfectly(
     linear_estimator, montage_epochs, baseline
 ):
     """Gradient x input of a linear score is its exact decomposition."""
     kwargs = dict(target=0, random_state=0, verbose=False)
-    if baseline == "zero":
+    if baseline == "zeros":
         patches = perturbation_test(
             linear_estimator,
             montage_epochs,
@@ -150,7 +150,7 @@ def test_perturbation_tests_of_a_linear_model_correlate_perfectly(
         **kwargs,
     )
     assert channels.relevance.shape == channels.score_drop.shape
-    if baseline == "zero":
+    if baseline == "zeros":
         np.testing.assert_allclose(channels.correlation, 1, atol=1e-5)
         np.testing.assert_allclose(
             channels.score_drop, channels.relevance, rtol=1e-4, atol=1e-6
@@ -205,12 +205,12 @@ def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
                 baseline=baseline,
                 verbose=False,
             ).score_drop[:, channel]
-            for baseline in ("zero", "interpolate")
+            for baseline in ("zeros", "interpolate")
         }
     finally:
         estimator.module_ = original
     error = {key: np.linalg.norm(drop) for key, drop in drops.items()}
-    assert error["interpolate"] < 0.1 * error["zero"]
+    assert error["interpolate"] < 0.1 * error["zeros"]
 
     curve = deletion_curve(
         estimator,
@@ -567,3 +567,12 @@ def test_curves_equal_the_network_on_built_variants(
         expected = np.take_along_axis(expected, curve.target[:, None, None], axis=2)
         scale = np.abs(expected).max()
         np.testing.assert_allclose(curve.scores, expected[..., 0], atol=1e-4 * scale)
+
+
+def test_old_baseline_spelling_warns(linear_estimator, montage_epochs):
+    with pytest.warns(FutureWarning, match='baseline="zero" is deprecated'):
+        old = deletion_curve(
+            linear_estimator, montage_epochs, "saliency", n_steps=2, baseline="zero"
+        )
+    new = deletion_curve(linear_estimator, montage_epochs, "saliency", n_steps=2)
+    np.testing.assert_array_equal(old.scores, new.scores)

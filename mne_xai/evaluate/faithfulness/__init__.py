@@ -16,7 +16,7 @@ full.
 
 Removed samples are replaced by a baseline:
 
-- ``"zero"``: zeros, as in Cui et al. :footcite:`CuiEtAl2023`;
+- ``"zeros"``: zeros, as in Cui et al. :footcite:`CuiEtAl2023`;
 - ``"mean"``: the mean training epoch (``estimator.data_mean_``);
 - ``"noise"``: Gaussian noise with each channel's standard deviation in the
   epoch;

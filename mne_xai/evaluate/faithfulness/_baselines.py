@@ -6,14 +6,23 @@ import mne
 import numpy as np
 import torch
 from mne.channels.interpolation import _make_interpolation_matrix
-from mne.utils import _check_option
+from mne.utils import _check_option, warn
 
-BASELINES = ("zero", "mean", "noise", "interpolate")
+BASELINES = ("zeros", "mean", "noise", "interpolate")
 _MAX_INTERPOLATION_OPERATORS = 4096
 
 
 def _check_baseline(baseline):
+    """Return the baseline's name, accepting the old spelling "zero" with a warning."""
+    if isinstance(baseline, str) and baseline == "zero":
+        warn(
+            'baseline="zero" is deprecated and will be removed; use "zeros", the '
+            "spelling of mne_xai.explain.",
+            FutureWarning,
+        )
+        baseline = "zeros"
     _check_option("baseline", baseline, BASELINES)
+    return baseline
 
 
 def _baseline_values(baseline, item, estimator):
@@ -23,13 +32,13 @@ def _baseline_values(baseline, item, estimator):
     which is what removing one channel at a time needs.
     """
     data = item.data
-    if baseline == "zero":
+    if baseline == "zeros":
         return torch.zeros_like(data)
     if baseline == "mean":
         if estimator.data_mean_ is None:
             raise ValueError(
                 'baseline="mean" needs the mean training epoch, which this network '
-                'does not know; use "zero", "noise" or "interpolate".'
+                'does not know; use "zeros", "noise" or "interpolate".'
             )
         mean = torch.as_tensor(estimator.data_mean_, dtype=data.dtype)
         return mean.to(data.device).expand_as(data)

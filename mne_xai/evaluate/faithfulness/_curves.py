@@ -34,12 +34,12 @@ def _curve(
 ):
     _check_option("order", order, _ORDERS)
     _check_option("unit", unit, _UNITS)
-    _check_baseline(baseline)
+    baseline = _check_baseline(baseline)
     estimator = as_network(estimator)
     if baseline == "interpolate" and unit != "channel":
         raise ValueError(
             'baseline="interpolate" replaces whole channels; use it with '
-            'unit="channel", or choose "zero", "mean" or "noise".'
+            'unit="channel", or choose "zeros", "mean" or "noise".'
         )
     n_steps = check_positive_int(n_steps, "n_steps")
     items = _evaluation_batches(
@@ -167,7 +167,7 @@ def deletion_curve(
     order="most_relevant_first",
     unit="feature",
     n_steps=64,
-    baseline="zero",
+    baseline="zeros",
     batch_size=64,
     device=None,
     random_state=None,
@@ -192,7 +192,7 @@ def deletion_curve(
         relevance summed over time.
     n_steps : int
         Number of steps from the intact to the fully removed epoch.
-    baseline : "zero" | "mean" | "noise" | "interpolate"
+    baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces removed samples (see :mod:`mne_xai.evaluate.faithfulness`);
         ``"interpolate"`` needs ``unit="channel"``.
     RUN_PARAMETERS
@@ -228,7 +228,7 @@ def insertion_curve(
     order="most_relevant_first",
     unit="feature",
     n_steps=64,
-    baseline="zero",
+    baseline="zeros",
     batch_size=64,
     device=None,
     random_state=None,
@@ -253,7 +253,7 @@ def insertion_curve(
         relevance summed over time.
     n_steps : int
         Number of steps from the baseline to the intact epoch.
-    baseline : "zero" | "mean" | "noise" | "interpolate"
+    baseline : "zeros" | "mean" | "noise" | "interpolate"
         What stands for samples not yet inserted (see
         :mod:`mne_xai.evaluate.faithfulness`); ``"interpolate"`` needs
         ``unit="channel"`` and fills missing channels from the inserted ones

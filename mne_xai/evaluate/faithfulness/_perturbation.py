@@ -62,7 +62,7 @@ def perturbation_test(
     target=None,
     patch_fractions=(0.1, 0.2, 0.3, 0.4, 0.5),
     n_patches=100,
-    baseline="zero",
+    baseline="zeros",
     batch_size=64,
     device=None,
     random_state=None,
@@ -87,7 +87,7 @@ def perturbation_test(
         use 0.1 to 0.5.
     n_patches : int
         Number of random patches per epoch and patch length (100 in Cui et al.).
-    baseline : "zero" | "mean" | "noise" | "interpolate"
+    baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces the patch; ``"interpolate"`` fills it with the channel
         interpolated from all other channels.
     RUN_PARAMETERS
@@ -125,7 +125,7 @@ def perturbation_test(
     ----------
     .. footbibliography::
     """
-    _check_baseline(baseline)
+    baseline = _check_baseline(baseline)
     estimator = as_network(estimator)
     n_patches = check_positive_int(n_patches, "n_patches")
     fractions = np.atleast_1d(np.asarray(patch_fractions, dtype=float))
@@ -207,7 +207,7 @@ def channel_perturbation_test(
     *,
     attribution=None,
     target=None,
-    baseline="zero",
+    baseline="zeros",
     batch_size=64,
     device=None,
     random_state=None,
@@ -225,7 +225,7 @@ def channel_perturbation_test(
     Parameters
     ----------
     COMMON_PARAMETERS
-    baseline : "zero" | "mean" | "noise" | "interpolate"
+    baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces the channel; ``"interpolate"`` interpolates it from all
         other channels, which asks whether the channel carries information its
         neighbours do not.
@@ -253,7 +253,7 @@ def channel_perturbation_test(
     ----------
     .. footbibliography::
     """
-    _check_baseline(baseline)
+    baseline = _check_baseline(baseline)
     estimator = as_network(estimator)
     items = _evaluation_batches(
         estimator,
@@ -306,7 +306,7 @@ def deletion_test(
     threshold=1.0,
     channel_threshold=1.0,
     smoothing=0.08,
-    baseline="zero",
+    baseline="zeros",
     batch_size=64,
     device=None,
     random_state=None,
@@ -334,7 +334,7 @@ def deletion_test(
     smoothing : float
         Width in seconds of the moving average applied to the z-scored maps
         (Cui et al.: 10 samples at 128 Hz); 0 disables it.
-    baseline : "zero" | "mean" | "noise" | "interpolate"
+    baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces removed samples; ``"interpolate"`` applies to the
         channel-level test only (the sample-level test then uses zeros).
     RUN_PARAMETERS
@@ -363,7 +363,7 @@ def deletion_test(
     ----------
     .. footbibliography::
     """
-    _check_baseline(baseline)
+    baseline = _check_baseline(baseline)
     estimator = as_network(estimator)
     _validate_type(threshold, "numeric", "threshold")
     _validate_type(channel_threshold, "numeric", "channel_threshold")
@@ -413,7 +413,7 @@ def deletion_test(
         random_channels = _same_count_at_random(channel_relevant, item.rngs)
         removed = np.stack([relevant, random_features.reshape(relevant.shape)], axis=1)
         channels_removed = np.stack([channel_relevant, random_channels], axis=1)
-        sample_baseline = "zero" if baseline == "interpolate" else baseline
+        sample_baseline = "zeros" if baseline == "interpolate" else baseline
         variants = _replace(
             item.data,
             torch.as_tensor(removed, device=item.data.device),
