@@ -40,6 +40,7 @@ from scipy.stats import rankdata
 from sklearn.base import clone
 
 from .._convert import InputData
+from .._graph import trace_layers
 from .._progress import progress_bar
 from .._random import seeded_torch
 from ..estimators import _EEGClassifier
@@ -578,25 +579,20 @@ def _parameterized_layers(estimator):
     """Names of the layers that hold parameters, in the order the forward pass runs.
 
     Registration order need not be the order of ``forward``, so the order is
-    read from hooks during one forward pass, on a copy of the network.
+    traced during one forward pass, on a copy of the network.
     """
     module = copy.deepcopy(estimator.module_)
     device = next(module.parameters()).device
-    order = []
-    handles = [
-        layer.register_forward_hook(lambda *_, name=name: order.append(name))
-        for name, layer in module.named_modules()
-        if next(layer.parameters(recurse=False), None) is not None
-    ]
-    try:
-        with _evaluation_mode(module), torch.no_grad():
-            module(
-                torch.zeros(1, estimator.n_channels_, estimator.n_times_, device=device)
-            )
-    finally:
-        for handle in handles:
-            handle.remove()
-    layers = list(dict.fromkeys(order))
+    with _evaluation_mode(module):
+        calls = trace_layers(
+            module,
+            torch.zeros(1, estimator.n_channels_, estimator.n_times_, device=device),
+            "parameterized",
+            keep_tensors=False,
+        )
+    # Names as get_submodule takes them, in which the network itself is "".
+    paths = {layer: name for name, layer in module.named_modules()}
+    layers = list(dict.fromkeys(paths[call.module] for call in calls))
     for name in layers:
         layer = module.get_submodule(name)
         if not hasattr(layer, "reset_parameters"):

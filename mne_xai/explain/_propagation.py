@@ -22,81 +22,27 @@ forward pass and refuses such operations, for every method with rules.
 import copy
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from .._graph import (
+    AVERAGE_POOLING,
+    BATCH_NORMS,
+    CONVOLUTIONS,
+    DENSE,
+    PASS_THROUGH,
+    LayerCall,
+    batch_norm_affine,
+    named_layers,
+    trace_layers,
+)
 from ._registry import methods_without_rules
 
-_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
-_FOLD_TARGETS = (nn.Conv1d, nn.Conv2d, nn.Linear)
 #: Layers that are linear maps of their input and keep channels apart, through
-#: which batch norm can be folded into the next dense layer.
-_CHANNELWISE_LINEAR = (
-    nn.AvgPool1d,
-    nn.AvgPool2d,
-    nn.AdaptiveAvgPool1d,
-    nn.AdaptiveAvgPool2d,
-    nn.Flatten,
-    nn.Dropout,
-    nn.Identity,
-)
-
-
-@dataclass
-class LayerCall:
-    """One call of a leaf module in a forward pass."""
-
-    name: str
-    module: nn.Module
-    input: torch.Tensor
-    output: torch.Tensor
-
-
-def _leaf_modules(module):
-    """Name and module of every module without children."""
-    return [
-        (name or type(module).__name__, child)
-        for name, child in module.named_modules()
-        if next(child.children(), None) is None
-    ]
-
-
-def trace_layers(module, inputs):
-    """Run ``module`` once and list its leaf-module calls in execution order.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        The network.
-    inputs : torch.Tensor
-        A batch it accepts (one epoch is enough).
-
-    Returns
-    -------
-    calls : list of LayerCall
-        The leaf modules called, with the tensors they received and returned.
-    """
-    calls = []
-    names = {child: name for name, child in _leaf_modules(module)}
-
-    def record(layer, layer_inputs, output):
-        if not (len(layer_inputs) == 1 and isinstance(output, torch.Tensor)):
-            raise ValueError(
-                f"Layer {names[layer]!r} ({type(layer).__name__}) does not map one "
-                "tensor to one tensor; propagation methods cannot pass it."
-            )
-        calls.append(LayerCall(names[layer], layer, layer_inputs[0], output))
-
-    handles = [layer.register_forward_hook(record) for layer in names]
-    try:
-        with torch.no_grad():
-            module(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return calls
+#: which batch norm can be folded into the next dense layer. Flatten, but not
+#: Unflatten: the dense layer must read the features as one axis.
+_CHANNELWISE_LINEAR = AVERAGE_POOLING + PASS_THROUGH + (nn.Flatten,)
 
 
 def check_layers(module, calls, supported, method):
@@ -107,7 +53,7 @@ def check_layers(module, calls, supported, method):
     module : torch.nn.Module
         The network.
     calls : list of LayerCall
-        Its leaf-module calls (from :func:`trace_layers`).
+        Its leaf-module calls (from :func:`~mne_xai._graph.trace_layers`).
     supported : tuple of type
         Layer types the method handles (subclasses included).
     method : str
@@ -122,13 +68,12 @@ def check_layers(module, calls, supported, method):
                 "gradient-based method (e.g. 'saliency') for this network."
             )
     # Parameters of a container are used by its own forward, out of our sight.
-    for name, child in module.named_modules():
-        if next(child.children(), None) is not None and any(
-            True for _ in child.parameters(recurse=False)
-        ):
+    leaves = {layer for _, layer in named_layers(module)}
+    for name, child in named_layers(module, "parameterized"):
+        if child not in leaves:
             raise ValueError(
-                f"{method} cannot see how module {name or type(child).__name__!r} "
-                "uses its own parameters; build the network from layer modules."
+                f"{method} cannot see how module {name!r} uses its own parameters; "
+                "build the network from layer modules."
             )
 
 
@@ -371,7 +316,7 @@ def check_computation(module, inputs, layers, method, *, functional_ops):
         they keep that of max pooling.
     """
     layers = set(layers)
-    names = {layer: name for name, layer in _leaf_modules(module)}
+    names = {layer: name for name, layer in named_layers(module)}
     # Leaf modules are recorded too, to say which one computes a refused node.
     inputs = inputs[:1].detach().requires_grad_()
     logits, calls = _forward_with_layer_nodes(module, inputs, layers | set(names))
@@ -471,21 +416,6 @@ def target_gradient(module, inputs, target, rules=None):
     return gradient
 
 
-def _batch_norm_affine(batch_norm, name):
-    """Scale and shift of a batch norm in evaluation mode: ``y = scale * x + shift``."""
-    if batch_norm.running_var is None:
-        raise ValueError(
-            f"Batch norm {name!r} keeps no running statistics, so its output depends "
-            "on the batch and it cannot be folded; use track_running_stats=True."
-        )
-    scale = torch.rsqrt(batch_norm.running_var + batch_norm.eps)
-    shift = -batch_norm.running_mean * scale
-    if batch_norm.affine:
-        scale = scale * batch_norm.weight
-        shift = shift * batch_norm.weight + batch_norm.bias
-    return scale.detach(), shift.detach()
-
-
 def _fold_into_previous(layer, scale, shift):
     """Make ``layer`` compute ``scale * layer(x) + shift`` (per output channel)."""
     broadcast = (-1,) + (1,) * (layer.weight.ndim - 1)
@@ -549,12 +479,12 @@ def fold_batch_norms(module, inputs):
     for call in calls:
         consumers.setdefault(id(call.input), []).append(call)
     for call in calls:
-        if not isinstance(call.module, _BATCH_NORMS):
+        if not isinstance(call.module, BATCH_NORMS):
             continue
-        scale, shift = _batch_norm_affine(call.module, call.name)
+        scale, shift = batch_norm_affine(call.module, call.name)
         previous = producer.get(id(call.input))
         if isinstance(previous, LayerCall) and isinstance(
-            previous.module, _FOLD_TARGETS
+            previous.module, CONVOLUTIONS + DENSE
         ):
             _fold_into_previous(previous.module, scale, shift)
         else:
@@ -564,7 +494,7 @@ def fold_batch_norms(module, inputs):
             ):
                 between.append(following[0].module)
                 following = consumers.get(id(following[0].output), [])
-            if not (len(following) == 1 and isinstance(following[0].module, nn.Linear)):
+            if not (len(following) == 1 and isinstance(following[0].module, DENSE)):
                 raise ValueError(
                     f"Batch norm {call.name!r} follows no convolution or dense "
                     "layer and feeds no dense layer through pooling, so it cannot "

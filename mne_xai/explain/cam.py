@@ -32,33 +32,19 @@ from dataclasses import dataclass
 import torch
 from mne.utils import _check_option, _validate_type
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.modules.conv import _ConvNd
-from torch.nn.modules.pooling import _AvgPoolNd, _MaxPoolNd
 
-from ._propagation import _batch_norm_affine, trace_layers
+from .._graph import (
+    ANY_BATCH_NORM,
+    ANY_CONVOLUTION,
+    DENSE,
+    NONLINEARITIES,
+    SLIDING_WINDOWS,
+    batch_norm_affine,
+    record_calls,
+    trace_layers,
+)
 from ._registry import AttributionMethod, register_method
 from .guided import _guided_rule, _RectifiedGradient
-
-#: Modules the default layer rule accepts as the nonlinearity of a convolution block.
-_NONLINEARITIES = (
-    nn.ReLU,
-    nn.ELU,
-    nn.LeakyReLU,
-    nn.PReLU,
-    nn.SELU,
-    nn.CELU,
-    nn.GELU,
-    nn.SiLU,
-    nn.Mish,
-    nn.Softplus,
-    nn.Hardtanh,
-    nn.Tanh,
-    nn.Sigmoid,
-)
-#: Modules that slide a window along time; every other module called before the
-#: chosen layer must keep the time axis as it is.
-_SLIDING_WINDOWS = (_ConvNd, _AvgPoolNd, _MaxPoolNd)
 
 
 def _time_entry(size):
@@ -104,7 +90,7 @@ def _time_grid(calls, layer):
     for call in calls:
         if call.input.shape[-1] != n_layer_times:
             raise _unaligned(layer, call)
-        if isinstance(call.module, _SLIDING_WINDOWS):
+        if isinstance(call.module, SLIDING_WINDOWS):
             module = call.module
             kernel = _time_entry(module.kernel_size)
             stride = _time_entry(module.stride)
@@ -137,7 +123,9 @@ def _unaligned(layer, call):
 def _default_layer(calls):
     """Name the first nonlinearity after the last convolution, else that convolution."""
     convolutions = [
-        index for index, call in enumerate(calls) if isinstance(call.module, _ConvNd)
+        index
+        for index, call in enumerate(calls)
+        if isinstance(call.module, ANY_CONVOLUTION)
     ]
     if not convolutions:
         raise ValueError(
@@ -148,7 +136,7 @@ def _default_layer(calls):
     for call in calls[convolutions[-1] + 1 :]:
         if call.output.ndim != last_convolution.output.ndim:
             break  # flattened: the block is over
-        if isinstance(call.module, _NONLINEARITIES):
+        if isinstance(call.module, NONLINEARITIES):
             return call.name
     return last_convolution.name
 
@@ -169,18 +157,9 @@ class _FeatureLayer:
 
 def _forward_recording(module, inputs, layers):
     """Return the logits of ``inputs`` and the output of ``layers`` in that pass."""
-    outputs = {}
-
-    def record(layer, layer_inputs, output):
-        outputs[layer] = output
-
-    handles = [layer.register_forward_hook(record) for layer in layers]
-    try:
+    with record_calls(module, layers) as calls:
         logits = module(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return logits, outputs
+    return logits, {call.module: call.output for call in calls}
 
 
 def _target_logits(logits, target):
@@ -576,10 +555,10 @@ def _full_gradient_decomposition(module, inputs, target):
     """
     biases = {}
     for name, layer in module.named_modules():
-        if isinstance(layer, _ConvNd | nn.Linear):
+        if isinstance(layer, ANY_CONVOLUTION + DENSE):
             bias = layer.bias
-        elif isinstance(layer, _BatchNorm):
-            bias = _batch_norm_affine(layer, name)[1]
+        elif isinstance(layer, ANY_BATCH_NORM):
+            bias = batch_norm_affine(layer, name)[1]
         elif isinstance(getattr(layer, "bias", None), torch.Tensor):
             raise ValueError(
                 f"FullGrad cannot tell the bias of layer {name!r} "

@@ -8,39 +8,15 @@ nonlinearity, or with a rectifier called as a function in ``forward``
 plain gradient.
 """
 
-from torch import nn
-
+from .._graph import LINEAR_LAYERS, MAX_POOLING, RECTIFIERS, trace_layers
 from ._propagation import (
     LINEAR_LAYER_OPS,
     MAX_POOL_OPS,
     check_computation,
     check_layers,
     target_gradient,
-    trace_layers,
 )
 from ._registry import AttributionMethod, register_method
-
-#: The nonlinearities the rules are defined for: identity for positive inputs.
-RECTIFIERS = (nn.ReLU, nn.LeakyReLU, nn.ELU)
-#: Layers that are linear in evaluation mode or route the gradient (max pooling),
-#: whose ordinary gradient both methods keep.
-_LINEAR_LAYERS = (
-    nn.Conv1d,
-    nn.Conv2d,
-    nn.Linear,
-    nn.BatchNorm1d,
-    nn.BatchNorm2d,
-    nn.AvgPool1d,
-    nn.AvgPool2d,
-    nn.AdaptiveAvgPool1d,
-    nn.AdaptiveAvgPool2d,
-    nn.MaxPool1d,
-    nn.MaxPool2d,
-    nn.Flatten,
-    nn.Unflatten,
-    nn.Identity,
-    nn.Dropout,
-)
 
 
 def _guided_rule(layer_input, layer_output, grad_output):
@@ -56,7 +32,9 @@ def _deconvolution_rule(layer_input, layer_output, grad_output):
 def _rectifier_rules(module, inputs, rule, method):
     """Check that ``method`` handles the network; map each rectifier to ``rule``."""
     calls = trace_layers(module, inputs[:1])
-    check_layers(module, calls, _LINEAR_LAYERS + RECTIFIERS, method)
+    # Both methods keep the ordinary gradient of linear layers and of max
+    # pooling, which routes it to the winning input.
+    check_layers(module, calls, LINEAR_LAYERS + MAX_POOLING + RECTIFIERS, method)
     check_computation(
         module,
         inputs,

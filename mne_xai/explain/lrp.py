@@ -13,35 +13,32 @@ import torch.nn.functional as F
 from mne.utils import _check_option, _validate_type
 from torch import nn
 
+from .._graph import (
+    AVERAGE_POOLING,
+    CONVOLUTIONS,
+    DENSE,
+    MAX_POOLING,
+    RECTIFIERS,
+    SHAPE_ONLY,
+    trace_layers,
+)
 from ._propagation import (
     MAX_POOL_OPS,
     check_computation,
     check_layers,
     fold_batch_norms,
     target_gradient,
-    trace_layers,
 )
 from ._registry import AttributionMethod, register_method
 
 # Only keeps denominators away from zero; relevance that would be divided by
 # an exact zero has no contributions to go to and is dropped.
 _STABILIZER = 1e-9
-_DENSE = (nn.Linear,)
-_CONVOLUTIONS = (nn.Conv1d, nn.Conv2d)
-_POOLING = (nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)
-_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.ELU)
 # Reshapes, dropout (identity in evaluation mode) and max pooling, whose
 # ordinary gradient already passes relevance on unchanged (max pooling gives it
 # all to the winning input).
-_GRADIENT_LAYERS = (
-    nn.Flatten,
-    nn.Unflatten,
-    nn.Identity,
-    nn.Dropout,
-    nn.MaxPool1d,
-    nn.MaxPool2d,
-)
-_SUPPORTED = _DENSE + _CONVOLUTIONS + _POOLING + _ACTIVATIONS + _GRADIENT_LAYERS
+_GRADIENT_LAYERS = SHAPE_ONLY + MAX_POOLING
+_SUPPORTED = DENSE + CONVOLUTIONS + AVERAGE_POOLING + RECTIFIERS + _GRADIENT_LAYERS
 _CONV_RULES = ("zplus", "alpha1_beta0", "alpha2_beta1", "epsilon")
 _FIRST_RULES = ("wsquare", "flat") + _CONV_RULES
 
@@ -72,7 +69,11 @@ def _transpose(linear_map, signal, like):
 
 
 def _epsilon_rule(layer, *, epsilon):
-    weights = layer if isinstance(layer, _POOLING) else _linear_map(layer, layer.weight)
+    weights = (
+        layer
+        if isinstance(layer, AVERAGE_POOLING)
+        else _linear_map(layer, layer.weight)
+    )
 
     def rule(x, z, grad):
         return _transpose(weights, z * grad / _stabilize(z, epsilon), x)
@@ -163,7 +164,7 @@ class _RelevancePropagation(AttributionMethod):
         network = fold_batch_norms(self.module, inputs)
         for layer in network.modules():
             # An in-place activation would overwrite the input its rule needs.
-            if isinstance(layer, _ACTIVATIONS):
+            if isinstance(layer, RECTIFIERS):
                 layer.inplace = False
         calls = trace_layers(network, inputs[:1])
         check_layers(network, calls, _SUPPORTED, self.name)
@@ -176,13 +177,13 @@ class _RelevancePropagation(AttributionMethod):
         )
         roles = {}
         for call in calls:
-            if isinstance(call.module, _DENSE + _CONVOLUTIONS):
+            if isinstance(call.module, DENSE + CONVOLUTIONS):
                 first = not any(role == "first" for role in roles.values())
-                dense = isinstance(call.module, _DENSE)
+                dense = isinstance(call.module, DENSE)
                 roles[call.module] = "first" if first else "dense" if dense else "conv"
-            elif isinstance(call.module, _POOLING):
+            elif isinstance(call.module, AVERAGE_POOLING):
                 roles[call.module] = "pool"
-            elif isinstance(call.module, _ACTIVATIONS):
+            elif isinstance(call.module, RECTIFIERS):
                 roles[call.module] = "activation"
         return network, roles
 

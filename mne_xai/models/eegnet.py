@@ -4,6 +4,7 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
+from .._graph import batch_norm_affine
 from ._base import EEGModule, same_padding, scaled_length
 
 
@@ -147,17 +148,6 @@ def _after_spatial_filters(net, x):
     return net.classifier(net.flatten(x))
 
 
-def _batch_norm_affine(batch_norm):
-    """Scale and shift of a batch norm layer in evaluation mode."""
-    scale = torch.rsqrt(batch_norm.running_var + batch_norm.eps)
-    if batch_norm.weight is not None:
-        scale = scale * batch_norm.weight
-    shift = -batch_norm.running_mean * scale
-    if batch_norm.bias is not None:
-        shift = shift + batch_norm.bias
-    return scale, shift
-
-
 class SpatialFirstEEGNet(nn.Module):
     """An evaluation-mode EEGNet that filters in space before filtering in time.
 
@@ -197,8 +187,12 @@ class SpatialFirstEEGNet(nn.Module):
         temporal, spatial = network.temporal_conv, network.spatial_conv
         n_maps = spatial.out_channels
         with torch.no_grad():
-            temporal_scale, temporal_shift = _batch_norm_affine(network.temporal_bn)
-            spatial_scale, spatial_shift = _batch_norm_affine(network.spatial_bn)
+            temporal_scale, temporal_shift = batch_norm_affine(
+                network.temporal_bn, "temporal_bn"
+            )
+            spatial_scale, spatial_shift = batch_norm_affine(
+                network.spatial_bn, "spatial_bn"
+            )
             # Spatial map j belongs to temporal filter j // D (grouped convolution).
             per_map = n_maps // temporal.out_channels
             temporal_scale = temporal_scale.repeat_interleave(per_map)

@@ -6,42 +6,18 @@ import torch
 import torch.nn.functional as F
 from mne.utils import logger
 
+from ..._graph import BATCH_NORMS, CONVOLUTIONS, PASS_THROUGH, trace_layers
 from ._baselines import _replace
 from ._window_scores import _TOLERANCE, _WindowScorer
 
 _N_EPOCHS_CHECKED = 8  # epochs on which the factored first block must match
 # Layers that act on the input as a linear, time-invariant filter bank in
 # evaluation mode (see ``_FactoredFrontEnd``).
-_FILTER_BANK_LAYERS = (
-    torch.nn.Conv1d,
-    torch.nn.Conv2d,
-    torch.nn.BatchNorm1d,
-    torch.nn.BatchNorm2d,
-    torch.nn.Dropout,
-    torch.nn.Identity,
-)
-
-
-def _leaf_modules_in_call_order(module, example):
-    """Leaf modules in the order a forward pass calls them, with their input shapes."""
-    order, handles = [], []
-    for leaf in module.modules():
-        if not any(True for _ in leaf.children()):
-            handles.append(
-                leaf.register_forward_pre_hook(
-                    lambda layer, inputs: order.append((layer, tuple(inputs[0].shape)))
-                )
-            )
-    try:
-        module(example)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return order
+_FILTER_BANK_LAYERS = CONVOLUTIONS + BATCH_NORMS + PASS_THROUGH
 
 
 def _is_filter_bank_layer(layer):
-    if isinstance(layer, torch.nn.Conv1d | torch.nn.Conv2d):
+    if isinstance(layer, CONVOLUTIONS):
         return all(step == 1 for step in layer.stride)
     return isinstance(layer, _FILTER_BANK_LAYERS)
 
@@ -79,20 +55,26 @@ class _FactoredFrontEnd:
         nonlinearity); its input is the first block's output.
     out_shape : torch.Size
         Shape of one epoch's first-block output, ``(n_maps, ..., n_out)``.
-    layers : list of (torch.nn.Module, tuple)
-        The network's leaf modules in call order, with their input shapes.
+    layers : list of LayerCall
+        The network's leaf-module calls in order, on one epoch.
     """
 
     def __init__(self, module, example):
         # A weak reference: _ClassScorer caches this per module in a
         # WeakKeyDictionary, whose entries a strong one would keep alive.
         self._module = weakref.ref(module)
-        layers = _leaf_modules_in_call_order(module, example[:1])
-        self.layers = layers
+        # Traced on a copy: the calls keep their tensors, which must not keep
+        # the whole batch alive in the cache of shortcuts.
+        self.layers = trace_layers(module, example[:1].clone())
         split = next(
-            (layer for layer, _ in layers if not _is_filter_bank_layer(layer)), None
+            (
+                call.module
+                for call in self.layers
+                if not _is_filter_bank_layer(call.module)
+            ),
+            None,
         )
-        self.usable = split is not None and split is not layers[0][0]
+        self.usable = split is not None and split is not self.layers[0].module
         if not self.usable:
             return
         self.split = split

@@ -6,6 +6,13 @@ import torch.nn.functional as F
 from mne.utils import logger
 from sklearn.utils import Bunch
 
+from ..._graph import (
+    BATCH_NORMS,
+    DENSE,
+    ELEMENTWISE_NONLINEARITIES,
+    SHAPE_ONLY,
+    batch_norm_affine,
+)
 from ._baselines import _replace
 
 _TOLERANCE = 1e-3  # largest error of a shortcut, relative to the largest logit
@@ -13,29 +20,6 @@ _TOLERANCE = 1e-3  # largest error of a shortcut, relative to the largest logit
 # first-block output values (4 MiB in float32): large enough that per-operation
 # overheads do not count, small enough to stay in the processor's cache.
 _WINDOW_CHUNK_ELEMENTS = 2**20
-# Nonlinearities that act on each value alone, whatever the shape of the input
-# (see ``_PooledLinearHead``).
-_ELEMENTWISE_NONLINEARITIES = (
-    torch.nn.ReLU,
-    torch.nn.LeakyReLU,
-    torch.nn.ELU,
-    torch.nn.CELU,
-    torch.nn.SELU,
-    torch.nn.GELU,
-    torch.nn.SiLU,
-    torch.nn.Mish,
-    torch.nn.Softplus,
-    torch.nn.Tanh,
-    torch.nn.Sigmoid,
-    torch.nn.Hardtanh,
-    torch.nn.Hardswish,
-)
-# Layers that pass their input on unchanged in evaluation mode, up to its shape.
-_IDENTITY_LAYERS = (
-    torch.nn.Identity,
-    torch.nn.Flatten,
-    torch.nn.modules.dropout._DropoutNd,
-)
 
 
 def _rows(flat, offsets, width):
@@ -46,14 +30,6 @@ def _rows(flat, offsets, width):
     """
     windows = flat.as_strided((flat.numel() - width + 1, width), (1, 1))
     return windows.index_select(0, offsets)
-
-
-def _batch_norm_scale(layer):
-    """Per-feature scale of a batch norm layer in evaluation mode."""
-    scale = torch.rsqrt(layer.running_var.double() + layer.eps)
-    if layer.weight is not None:
-        scale = scale * layer.weight.double()
-    return scale
 
 
 def _averages_all_time(layer, input_shape):
@@ -86,9 +62,9 @@ class _PooledLinearHead:
     logits are ``b[k] + sum_m coef[k, m] * sum_t f(z[m, t])`` for the
     first block's output ``z`` (n_maps, n_out), so a change of ``z`` on a few
     samples changes the logits through these samples alone. The structure is
-    recognized from the leaf modules after the split (dropout, identity and
-    flatten layers are allowed anywhere); ``usable`` is False for any other
-    head (e.g. EEGNet's, which pools locally and convolves again).
+    recognized from the leaf modules after the split (layers that only pass
+    values on or reshape them are allowed anywhere); ``usable`` is False for
+    any other head (e.g. EEGNet's, which pools locally and convolves again).
 
     Attributes
     ----------
@@ -100,32 +76,33 @@ class _PooledLinearHead:
     def __init__(self, front):
         self.usable = False
         self.activation = front.split
-        layers = [layer for layer, _ in front.layers]
+        layers = [call.module for call in front.layers]
         tail = front.layers[layers.index(front.split) + 1 :]
         if (
-            not isinstance(front.split, _ELEMENTWISE_NONLINEARITIES)
+            not isinstance(front.split, ELEMENTWISE_NONLINEARITIES)
             or any(size != 1 for size in front.out_shape[1:-1])
             or not tail
-            or not isinstance(tail[-1][0], torch.nn.Linear)
+            or not isinstance(tail[-1].module, DENSE)
         ):
             return
         device = front.spatial.device
         scale = torch.ones(front.n_maps, dtype=torch.float64, device=device)
         pooled = False
-        for layer, input_shape in tail[:-1]:
-            if isinstance(layer, _IDENTITY_LAYERS):
+        for call in tail[:-1]:
+            layer = call.module
+            if isinstance(layer, SHAPE_ONLY):
                 continue
             if (
-                isinstance(layer, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d)
+                isinstance(layer, BATCH_NORMS)
                 and layer.running_mean is not None
                 and layer.num_features == front.n_maps
             ):
-                scale = scale * _batch_norm_scale(layer)
-            elif not pooled and _averages_all_time(layer, input_shape):
+                scale = scale * batch_norm_affine(layer, call.name)[0].double()
+            elif not pooled and _averages_all_time(layer, call.input.shape):
                 pooled = True
             else:
                 return
-        linear = tail[-1][0]
+        linear = tail[-1].module
         if not pooled or linear.in_features != front.n_maps:
             return
         # The shifts of the affine layers only add a constant to the logits.

@@ -1,0 +1,221 @@
+"""How a network is built: layers in call order, batch-norm folding, layer families.
+
+Methods read a network through the modules its forward pass calls. Here are the
+one tracer of those calls, the affine map of a batch norm in evaluation mode
+that folding rests on, and named families of layer types from which each
+method composes the layers it handles.
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.conv import _ConvNd
+from torch.nn.modules.pooling import _AvgPoolNd, _MaxPoolNd
+
+# -- families of layer types ------------------------------------------------------
+# The concrete classes are those the methods' arithmetic is written for; a
+# method composes the tuple it handles from these families.
+CONVOLUTIONS = (nn.Conv1d, nn.Conv2d)
+DENSE = (nn.Linear,)
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+AVERAGE_POOLING = (
+    nn.AvgPool1d,
+    nn.AvgPool2d,
+    nn.AdaptiveAvgPool1d,
+    nn.AdaptiveAvgPool2d,
+)
+MAX_POOLING = (nn.MaxPool1d, nn.MaxPool2d)
+#: Nonlinearities that are the identity for positive inputs.
+RECTIFIERS = (nn.ReLU, nn.LeakyReLU, nn.ELU)
+#: Nonlinearities that act on each value alone, whatever the shape of the input.
+ELEMENTWISE_NONLINEARITIES = RECTIFIERS + (
+    nn.CELU,
+    nn.SELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Softplus,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.Hardtanh,
+    nn.Hardswish,
+)
+# PReLU may learn a slope per channel: it acts on each value alone only in the
+# layout of channels it was built for.
+NONLINEARITIES = ELEMENTWISE_NONLINEARITIES + (nn.PReLU,)
+#: Layers that return their input unchanged in evaluation mode.
+PASS_THROUGH = (nn.Identity, nn.Dropout)
+#: Layers that pass values on unchanged in evaluation mode, at most reshaped.
+SHAPE_ONLY = PASS_THROUGH + (nn.Flatten, nn.Unflatten)
+#: Layers that are linear maps of their input (up to a bias) in evaluation mode.
+LINEAR_LAYERS = CONVOLUTIONS + DENSE + BATCH_NORMS + AVERAGE_POOLING + SHAPE_ONLY
+# Every convolution and batch norm, whatever its number of dimensions
+# (transposed and lazy ones included): for code that reads a layer's window or
+# bias, not the arithmetic of its class.
+ANY_CONVOLUTION = (_ConvNd,)
+ANY_BATCH_NORM = (_BatchNorm,)
+#: Modules that slide a window along their input's last axis.
+SLIDING_WINDOWS = ANY_CONVOLUTION + (_AvgPoolNd, _MaxPoolNd)
+
+
+# -- layers in call order ---------------------------------------------------------
+@dataclass
+class LayerCall:
+    """One call of a layer in a forward pass.
+
+    Attributes
+    ----------
+    name : str
+        The layer's name in the network (the network's class name when the
+        network itself is the layer).
+    module : torch.nn.Module
+        The layer.
+    input : torch.Tensor | None
+        The tensor it received, if the tensors were kept.
+    output : torch.Tensor | None
+        The tensor it returned, if the tensors were kept.
+    """
+
+    name: str
+    module: nn.Module
+    input: torch.Tensor | None = None
+    output: torch.Tensor | None = None
+
+
+def _is_leaf(layer):
+    return next(layer.children(), None) is None
+
+
+def _holds_parameters(layer):
+    return next(layer.parameters(recurse=False), None) is not None
+
+
+_LAYER_KINDS = {"leaves": _is_leaf, "parameterized": _holds_parameters}
+
+
+def named_layers(module, layers="leaves"):
+    """Name and module of each layer of ``module``, in registration order.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    layers : "leaves" | "parameterized" | iterable of torch.nn.Module
+        Which modules are layers: those without children, those holding
+        parameters of their own (containers included), or the given modules.
+
+    Returns
+    -------
+    layers : list of (str, torch.nn.Module)
+        Each layer once, named as by ``module.named_modules()``; the network
+        itself, when it is a layer, is named after its class.
+    """
+    if isinstance(layers, str):
+        is_layer = _LAYER_KINDS[layers]
+    else:
+        is_layer = set(layers).__contains__
+    return [
+        (name or type(layer).__name__, layer)
+        for name, layer in module.named_modules()
+        if is_layer(layer)
+    ]
+
+
+@contextmanager
+def record_calls(module, layers="leaves", *, keep_tensors=True):
+    """Record the calls of ``module``'s layers, in call order, while the context is open.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    layers : "leaves" | "parameterized" | iterable of torch.nn.Module
+        Which modules to record (see :func:`named_layers`).
+    keep_tensors : bool
+        Keep the tensor each call received and returned; every recorded call
+        must then map one tensor to one tensor.
+
+    Yields
+    ------
+    calls : list of LayerCall
+        Filled as forward passes run; a call is recorded when it returns, so a
+        container holding parameters comes after the layers it calls.
+    """
+    calls = []
+    names = {layer: name for name, layer in named_layers(module, layers)}
+
+    def record(layer, layer_inputs, output):
+        if not keep_tensors:
+            calls.append(LayerCall(names[layer], layer))
+            return
+        if not (len(layer_inputs) == 1 and isinstance(output, torch.Tensor)):
+            raise ValueError(
+                f"Layer {names[layer]!r} ({type(layer).__name__}) does not map one "
+                "tensor to one tensor; propagation methods cannot pass it."
+            )
+        calls.append(LayerCall(names[layer], layer, layer_inputs[0], output))
+
+    handles = [layer.register_forward_hook(record) for layer in names]
+    try:
+        yield calls
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def trace_layers(module, inputs, layers="leaves", *, keep_tensors=True):
+    """Run ``module`` once, without gradients, and list its layers' calls in order.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, in the mode (training or evaluation) to trace.
+    inputs : torch.Tensor
+        A batch it accepts (one epoch is enough).
+    layers : "leaves" | "parameterized" | iterable of torch.nn.Module
+        Which modules to list (see :func:`named_layers`).
+    keep_tensors : bool
+        Keep the tensors each call received and returned (see
+        :func:`record_calls`).
+
+    Returns
+    -------
+    calls : list of LayerCall
+        The layers called, as often as they are called.
+    """
+    with record_calls(module, layers, keep_tensors=keep_tensors) as calls:
+        with torch.no_grad():
+            module(inputs)
+    return calls
+
+
+# -- batch norm -------------------------------------------------------------------
+def batch_norm_affine(batch_norm, name):
+    """Scale and shift of a batch norm in evaluation mode: ``y = scale * x + shift``.
+
+    Parameters
+    ----------
+    batch_norm : torch.nn.modules.batchnorm._BatchNorm
+        The layer.
+    name : str
+        Its name, for the error message.
+
+    Returns
+    -------
+    scale, shift : torch.Tensor, shape (num_features,)
+        Detached from the layer's parameters.
+    """
+    if batch_norm.running_var is None:
+        raise ValueError(
+            f"Batch norm {name!r} keeps no running statistics, so its output depends "
+            "on the batch and it cannot be folded; use track_running_stats=True."
+        )
+    scale = torch.rsqrt(batch_norm.running_var + batch_norm.eps)
+    shift = -batch_norm.running_mean * scale
+    if batch_norm.affine:
+        scale = scale * batch_norm.weight
+        shift = shift * batch_norm.weight + batch_norm.bias
+    return scale.detach(), shift.detach()
