@@ -61,25 +61,11 @@ class Refused:
         return f"Refused({self.match!r})"
 
 
-def _cam_refusal_should_hold(reason):
-    """A class activation map that returns a map where it should refuse."""
-    # pytest.raises fails with "DID NOT RAISE" (pytest.fail.Exception).
-    return pytest.mark.xfail(strict=True, reason=reason, raises=pytest.fail.Exception)
-
-
-# The CAMs need feature maps (batch, maps, height, time) with time last. In
-# braindecode's Shallow and Deep4 time is on the third axis, and the dense
-# classifier is a convolution over the remaining time whose output is
-# (batch, n_classes, 1, 1). The CAMs' default layer is the last convolution
-# (no nonlinearity module follows it), i.e. the classifier, which passes the
-# shape check with "height 1" and a single "time" sample: Grad-CAM and
-# LayerCAM then return ReLU(target logit) on every channel and sample, Score-
-# CAM zeros (its one mask is constant), Guided Grad-CAM guided backprop times
-# that constant. Package defect: these should refuse.
-CAM_ON_CLASSIFIER = _cam_refusal_should_hold(
-    "package defect: the default CAM layer is the classifier convolution, "
-    "(batch, n_classes, 1, 1), and its map is constant (ReLU of the logit)"
-)
+# The CAMs need feature maps with time on the last axis. In braindecode's
+# Shallow and Deep4 time is on the third axis (input (batch, channels, time,
+# 1)) and the classifier is a convolution whose output is (batch, n_classes,
+# 1, 1): a map there would be constant. They refuse, naming the layout.
+CAM_LAYOUT = Refused(r"whose last axis is not the input's \d+ time samples")
 CAM_METHODS = ["grad_cam", "grad_cam_plus_plus", "layer_cam", "score_cam"]
 LRP_METHODS = [
     "lrp",
@@ -114,10 +100,9 @@ TRANSFORMER_LAYER_NORM_OP = Refused(
     r"has no rule for the operation 'native_layer_norm' "
     r"\(NativeLayerNormBackward0\) in module 'module\.encoder\.layers\.0\.norm2'"
 )
-# FullGrad's bias terms are class-activation-like maps on each biased layer:
-# the first convolution's is (filters, time, channels) in braindecode's layout,
-# which it refuses (by the CAMs' shape message).
-FULL_GRAD_LAYOUT = Refused(r"Layer 'module\.conv_time' returns shape")
+# FullGrad's bias terms are class-activation-like maps on each biased layer,
+# with time last: it refuses braindecode's layout like the CAMs.
+FULL_GRAD_LAYOUT = CAM_LAYOUT
 
 EXPECTED = {
     "shallow": {
@@ -135,7 +120,7 @@ EXPECTED = {
         "deeplift": SHALLOW_LOG,
         "deeplift_shap": SHALLOW_LOG,
         "full_grad": FULL_GRAD_LAYOUT,
-        **{method: (Refused(None), CAM_ON_CLASSIFIER) for method in CAM_METHODS},
+        **dict.fromkeys(CAM_METHODS, CAM_LAYOUT),
         **dict.fromkeys(GRADIENT_FAMILY, RUNS),
     },
     "deep4": {
@@ -147,10 +132,10 @@ EXPECTED = {
         # nn.ELU and nn.MaxPool2d are modules captum's DeepLift handles.
         "deeplift": RUNS,
         "deeplift_shap": RUNS,
-        # The guided part is valid, the Grad-CAM factor is the classifier's.
-        "guided_grad_cam": (Refused(None), CAM_ON_CLASSIFIER),
+        # The guided part is valid; the Grad-CAM factor refuses the layout.
+        "guided_grad_cam": CAM_LAYOUT,
         "full_grad": FULL_GRAD_LAYOUT,
-        **{method: (Refused(None), CAM_ON_CLASSIFIER) for method in CAM_METHODS},
+        **dict.fromkeys(CAM_METHODS, CAM_LAYOUT),
         **dict.fromkeys(GRADIENT_FAMILY, RUNS),
     },
     "transformer": {
@@ -304,24 +289,14 @@ def _listed_methods(message):
 def _refusals_of_rule_methods():
     for name, expected in EXPECTED.items():
         for method, outcome in expected.items():
+            # Refusing the layout is about the CAM factor, not a missing rule.
             if not (
-                isinstance(outcome, Refused) and get_method(method).propagation_rules
+                isinstance(outcome, Refused)
+                and outcome is not CAM_LAYOUT
+                and get_method(method).propagation_rules
             ):
                 continue
-            marks = ()
-            if outcome is TRANSFORMER_LAYER_NORM:
-                # Package defect: check_layers (the test of layer modules that
-                # guided backprop, deconvolution and LRP run before walking
-                # the graph) says "Use a gradient-based method (e.g.
-                # 'saliency')" but does not list the valid methods, unlike
-                # check_computation.
-                marks = pytest.mark.xfail(
-                    strict=True,
-                    raises=AssertionError,
-                    reason="package defect: check_layers' refusal does not list "
-                    "the methods that remain valid",
-                )
-            yield pytest.param(name, method, marks=marks, id=f"{name}-{method}")
+            yield pytest.param(name, method, id=f"{name}-{method}")
 
 
 @pytest.mark.parametrize("name, method", list(_refusals_of_rule_methods()))

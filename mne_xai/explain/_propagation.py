@@ -45,6 +45,9 @@ from ._registry import methods_without_rules
 _CHANNELWISE_LINEAR = AVERAGE_POOLING + PASS_THROUGH + (nn.Flatten,)
 
 
+_VALID_METHODS_NOTE = "Methods without per-layer rules are valid for this network: "
+
+
 def check_layers(module, calls, supported, method):
     """Refuse a network with a layer the method has no rule for.
 
@@ -64,8 +67,8 @@ def check_layers(module, calls, supported, method):
             allowed = ", ".join(sorted({kind.__name__ for kind in supported}))
             raise ValueError(
                 f"{method} has no rule for layer {call.name!r} "
-                f"({type(call.module).__name__}); it handles {allowed}. Use a "
-                "gradient-based method (e.g. 'saliency') for this network."
+                f"({type(call.module).__name__}); it handles {allowed}. "
+                f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
             )
     # Parameters of a container are used by its own forward, out of our sight.
     leaves = {layer for _, layer in named_layers(module)}
@@ -343,8 +346,7 @@ def check_computation(module, inputs, layers, method, *, functional_ops):
             raise ValueError(
                 f"{method} has no rule for {problem}{where}, so it cannot explain "
                 "this network (its map would follow the plain gradient there). "
-                "Methods without per-layer rules are valid for this network: "
-                f"{', '.join(methods_without_rules())}."
+                f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
             )
         stack.extend(child for child, _ in node.next_functions if child is not None)
 

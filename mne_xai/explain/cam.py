@@ -122,10 +122,11 @@ def _unaligned(layer, call):
 
 def _default_layer(calls):
     """Name the first nonlinearity after the last convolution, else that convolution."""
+    # A convolution that leaves one time sample is a classifier, not a feature map.
     convolutions = [
         index
         for index, call in enumerate(calls)
-        if isinstance(call.module, ANY_CONVOLUTION)
+        if isinstance(call.module, ANY_CONVOLUTION) and call.output.shape[-1] > 1
     ]
     if not convolutions:
         raise ValueError(
@@ -201,7 +202,24 @@ class _FeatureMapMethod(AttributionMethod):
             layer = _default_layer(calls)
         _check_option("layer", layer, [call.name for call in calls])
         call = next(call for call in calls if call.name == layer)
-        n_channels = inputs.shape[1]
+        n_channels, n_times = inputs.shape[1:]
+        first = calls[0]
+        if first.input.shape[-1] != n_times:
+            # e.g. braindecode's (batch, channels, time, 1) layout: the maps'
+            # last axis would not be time, and the map would not say when.
+            raise ValueError(
+                f"The network's first layer {first.name!r} receives shape "
+                f"{tuple(first.input.shape)}, whose last axis is not the input's "
+                f"{n_times} time samples; class activation maps need time on the "
+                "last axis of the feature maps. Use a gradient method (e.g. "
+                "integrated_gradients or saliency) for this network."
+            )
+        if call.output.shape[-1] < 2:
+            raise ValueError(
+                f"Layer {layer!r} returns shape {tuple(call.output.shape)}: a "
+                "single time sample, so its map cannot say when. Choose a layer "
+                "before time is pooled away."
+            )
         one_dimensional = call.output.ndim == 3  # Conv1d maps: (batch, maps, time)
         if not one_dimensional and (
             call.output.ndim != 4 or call.output.shape[2] not in (1, n_channels)
