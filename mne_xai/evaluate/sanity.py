@@ -601,6 +601,22 @@ def _parameterized_layers(estimator):
                 "no reset_parameters() method, so it cannot be re-initialized; "
                 "give it one that draws the layer's initial parameters."
             )
+    # Weights used in a function (e.g. a convolution with the product of two
+    # layers' kernels) belong to layers that are never called: re-drawing the
+    # called ones would leave them trained, and the check would pass unearned.
+    uncalled = [
+        name
+        for name, layer in module.named_modules()
+        if next(layer.parameters(recurse=False), None) is not None
+        and name not in layers
+    ]
+    if uncalled:
+        raise ValueError(
+            f"Layers {uncalled} hold parameters that the network uses without "
+            "calling the layers (in a function of its forward), so randomizing "
+            "layers in the order they run cannot reach them; call them as modules "
+            "or use the data or target randomization checks."
+        )
     return layers
 
 
