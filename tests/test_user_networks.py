@@ -10,9 +10,9 @@ return a map silently for an operation it has no rule for. Finally the
 faithfulness and sanity measures run on each network with a method valid for
 it.
 
-Cases marked ``xfail(strict=True)`` are defects of the package found here:
-the test states the behaviour that should hold, and turns into a failure
-(XPASS) once the package is fixed, so that the mark is then removed.
+The three defects this file found (class activation maps on braindecode's
+layout, DeepLIFT with a nonlinearity feeding max pooling, parameter
+randomization of weights used in functions) are fixed; their tests stay.
 """
 
 import copy
@@ -499,23 +499,16 @@ def test_lrp_conserves_relevance_without_biases(fitted, explained, method, param
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="package defect (captum's DeepLift): the max-pooling rule is lost when "
-    "a nonlinearity module feeds the pooling directly; summation-to-delta fails "
-    "for baselines that are not constant",
-)
 @pytest.mark.parametrize("method", ["deeplift", "deeplift_shap"])
 def test_deeplift_sums_to_delta_from_real_epochs(fitted, explained, method):
     """DeepLIFT from another epoch, DeepLIFT-SHAP over two reference epochs:
     the sum of the map is f(x) - mean f(reference).
 
-    On Deep4 (nn.ELU then nn.MaxPool2d) the preceding ELU's hook receives the
-    plain gradient instead of the multipliers of captum's max-pool rule, so
-    the sums are off by the size of the delta itself. A zero baseline hides
-    this: the reference is constant within each pooling window, where the
-    rule's multipliers equal the gradient.
+    On Deep4 (nn.ELU then nn.MaxPool2d), captum alone gives the preceding
+    ELU's hook the plain gradient instead of the multipliers of its max-pool
+    rule, and the sums were off by the size of the delta itself; mne_xai feeds
+    the pooling a copy of its input to keep the hooks apart. A zero baseline
+    hides the fault: the reference is constant within each pooling window.
     """
     clf = fitted("deep4")
     x = explained.get_data()

@@ -22,19 +22,41 @@ from captum.attr import DeepLift as _CaptumDeepLift
 # type: private, but the one list that says what captum handles.
 from captum.attr._core.deep_lift import SUPPORTED_NON_LINEAR
 
+from .._graph import MAX_POOLING
 from ._propagation import LINEAR_LAYER_OPS, check_computation
 from ._registry import AttributionMethod, register_method
 from .gradient import _mean_over, _single_baseline
 
 
 @contextmanager
-def _quiet_hook_warning():
-    """Silence the warning captum's DeepLift raises at every call about its hooks."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="Setting forward, backward hooks", category=UserWarning
+def _running_captum(module):
+    """Run captum's DeepLift on ``module``: quiet, and max pooling fed a copy.
+
+    captum hooks a nonlinearity module and a max pooling that directly follows
+    it; the nonlinearity's hook then receives the plain gradient instead of the
+    multipliers of the max-pooling rule, and the map no longer sums to
+    ``f(x) - f(baseline)`` for baselines that are not constant. A copy of the
+    pooling's input (an identity in the forward pass) keeps the hooks apart.
+    captum also warns about its hooks at every call.
+    """
+    handles = [
+        layer.register_forward_pre_hook(
+            lambda _, args: tuple(arg.clone() for arg in args)
         )
-        yield
+        for layer in module.modules()
+        if isinstance(layer, MAX_POOLING)
+    ]
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore",
+                message="Setting forward, backward hooks",
+                category=UserWarning,
+            )
+            yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 class _Rescale(AttributionMethod):
@@ -94,7 +116,7 @@ class DeepLift(_Rescale):
             Contribution of each sample to ``f(x) - f(baseline)``, in logit units.
         """
         baseline = _single_baseline(baseline, self.name)
-        with _quiet_hook_warning():
+        with _running_captum(self.module):
             return self._explainer(inputs).attribute(
                 inputs, baselines=baseline, target=target
             )
@@ -145,5 +167,5 @@ class DeepLiftShap(_Rescale):
                 inputs, baselines=baseline[index : index + 1], target=target
             )
 
-        with _quiet_hook_warning():
+        with _running_captum(self.module):
             return _mean_over(len(baseline), attribute_baseline)
