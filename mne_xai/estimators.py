@@ -209,6 +209,9 @@ _ESTIMATOR_PARAMS_DOC = """
     ch_names_ : list of str | None
         The channels trained on, in the network's order (None for arrays
         without ``info``).
+    event_id_ : dict | None
+        The event names of the training Epochs (None for arrays), so that
+        targets given by name resolve on any selection of epochs.
     batch_size_, max_epochs_ : int
         The batch size and number of epochs used (see ``batch_size``).
     module_ : torch.nn.Module
@@ -524,6 +527,7 @@ class _EEGClassifier(NeuralNetClassifier):
         self.classes_inferred_ = classes
         self.info_ = info
         self.ch_names_ = None if info is None else list(info.ch_names)
+        self.event_id_ = data.event_id
         self.tmin_ = data.tmin
         self.n_channels_, self.n_times_ = array.shape[1:]
         self.batch_size_, self.max_epochs_ = training_schedule(

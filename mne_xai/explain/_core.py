@@ -69,6 +69,15 @@ def _class_index(estimator, label, aliases):
     return None
 
 
+def _event_id(estimator, data):
+    """Event names of the data, completed by those of the training epochs.
+
+    A selection of epochs (``epochs[[0, 3]]``) may lose the names of classes
+    it does not hold; the estimator remembers the names it was trained with.
+    """
+    return {**(getattr(estimator, "event_id_", None) or {}), **(data.event_id or {})}
+
+
 def _resolve_target(estimator, target, n_epochs, events, event_id):
     """Class indices per epoch, or None to explain the predicted class.
 
@@ -362,7 +371,7 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
     estimator = as_network(estimator)
     data = estimator._check_prediction_input(epochs)
     target_index, description = _resolve_target(
-        estimator, target, data.shape[0], data.event_codes, data.event_id
+        estimator, target, data.shape[0], data.event_codes, _event_id(estimator, data)
     )
     device = torch.device(device if device is not None else estimator.device)
     params = dict(params)

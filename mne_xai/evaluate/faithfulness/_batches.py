@@ -10,7 +10,12 @@ from ..._checks import check_positive_int
 from ..._convert import InputData, check_scale
 from ..._progress import progress_bar
 from ...explain import explain
-from ...explain._core import _evaluation_mode, _module_on, _resolve_target
+from ...explain._core import (
+    _evaluation_mode,
+    _event_id,
+    _module_on,
+    _resolve_target,
+)
 from ._shortcuts import _ClassScorer
 
 # Perturbed variants are scored in forward passes of at least this many epochs
@@ -73,7 +78,7 @@ def _evaluation_batches(
     )
     shape, info = inputs.shape, inputs.info
     target_index, description = _resolve_target(
-        estimator, target, shape[0], inputs.event_codes, inputs.event_id
+        estimator, target, shape[0], inputs.event_codes, _event_id(estimator, inputs)
     )
     device = torch.device(device if device is not None else estimator.device)
     module = _module_on(estimator, device)
