@@ -1,6 +1,6 @@
 """Do the estimators learn well at their defaults, on every data set we have?
 
-Each network is built with no argument but ``random_state`` (and ``verbose=0``):
+Each network is built with no argument but ``random_state`` (and ``verbose=False``):
 ``EEGNetClassifier()``, ``InterpretableCNNClassifier()`` and
 ``CroppedClassifier(EEGNetClassifier())``. Nothing is tuned. For every seed in
 ``--seeds`` they are scored on the same folds as CSP+LDA (MNE's motor-imagery
@@ -273,7 +273,7 @@ def load_datasets(args):
 # -- evaluation -----------------------------------------------------------------
 def make_estimators(dataset, seed):
     """{name: (unfitted estimator, the data it sees)} at the defaults."""
-    network = dict(random_state=seed, verbose=0)
+    network = dict(random_state=seed, verbose=False)
     estimators = {
         "EEGNet": (EEGNetClassifier(**network), dataset.epochs),
         "InterpretableCNN": (InterpretableCNNClassifier(**network), dataset.epochs),

@@ -93,7 +93,7 @@ def main():
         module__depth_multiplier=2,
         module__kernel_length=64,
         random_state=0,
-        verbose=0,
+        verbose=False,
     )
     cv = LeaveOneGroupOut()
     scores = cross_validate(

@@ -54,7 +54,7 @@ def make_csp_lda():
 def make_methods(epochs):
     """Return {name: (estimator, data it is evaluated on)}."""
     csp_epochs = epochs.copy().crop(tmin=1.0, tmax=2.0)
-    network = dict(random_state=RANDOM_STATE, verbose=0)
+    network = dict(random_state=RANDOM_STATE, verbose=False)
     return {
         "CSP+LDA (MNE example, 1-2 s)": (
             make_csp_lda(),

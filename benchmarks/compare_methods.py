@@ -93,7 +93,9 @@ WHY_COMPOSITE_LEADS = (
 
 def network(name, **params):
     """A network with the settings used throughout (overridable)."""
-    settings = dict(max_epochs=40, batch_size=16, lr=3e-3, random_state=SEED, verbose=0)
+    settings = dict(
+        max_epochs=40, batch_size=16, lr=3e-3, random_state=SEED, verbose=False
+    )
     return NETWORKS[name](**{**settings, **params})
 
 

@@ -118,7 +118,9 @@ def cui_loop(module, data, attribution, target):
 
 def deletion_benchmark(args):
     epochs = load_eegbci(1, "hands_vs_feet", verbose=False).crop(0.5, 2.5)
-    estimator = EEGNetClassifier(max_epochs=2, random_state=0, verbose=0).fit(epochs)
+    estimator = EEGNetClassifier(max_epochs=2, random_state=0, verbose=False).fit(
+        epochs
+    )
     attribution = explain(estimator, epochs, "gradient_x_input", verbose=False)
     n_epochs = len(epochs)
     ours = median_seconds(
@@ -170,7 +172,7 @@ def perturbation_benchmark(args):
         ("EEGNet", EEGNetClassifier),
         ("InterpretableCNN", InterpretableCNNClassifier),
     ):
-        estimator = classifier(max_epochs=1, random_state=0, verbose=0, info=info)
+        estimator = classifier(max_epochs=1, random_state=0, verbose=False, info=info)
         estimator.fit(data, labels)
         ours, loop = perturbation_seconds(estimator, data, args)
         paper = CUI_SECONDS_PER_EPOCH[name]

@@ -118,7 +118,9 @@ def speed_table(args):
         f"EEGBCI: {len(epochs)} epochs, {len(epochs.ch_names)} channels, "
         f"{len(epochs.times)} samples at {epochs.info['sfreq']:g} Hz"
     )
-    estimator = EEGNetClassifier(max_epochs=5, batch_size=16, random_state=0, verbose=0)
+    estimator = EEGNetClassifier(
+        max_epochs=5, batch_size=16, random_state=0, verbose=False
+    )
     estimator.fit(epochs)
     batch = epochs[: args.n_epochs]
     n = len(batch)
@@ -203,7 +205,7 @@ def memory_table(args):
     X = rng.standard_normal((32, n_channels, n_times)).astype(np.float32)
     y = np.repeat([0, 1], 16)
     info = mne.create_info(n_channels, sfreq, "eeg")
-    estimator = EEGNetClassifier(max_epochs=1, verbose=0, random_state=0, info=info)
+    estimator = EEGNetClassifier(max_epochs=1, verbose=False, random_state=0, info=info)
     estimator.fit(X, y)
     print(
         f"\nPeak traced memory of explain(average=True), saliency, generated "

@@ -33,7 +33,11 @@ def _timed(function):
 
 def per_epoch_seconds(X, y, sfreq, n_epochs, repeats):
     ours = EEGNetClassifier(
-        max_epochs=n_epochs, batch_size=16, lr_schedule=None, random_state=0, verbose=0
+        max_epochs=n_epochs,
+        batch_size=16,
+        lr_schedule=None,
+        random_state=0,
+        verbose=False,
     )
     bare = NeuralNetClassifier(
         EEGNet,
@@ -49,7 +53,7 @@ def per_epoch_seconds(X, y, sfreq, n_epochs, repeats):
         batch_size=16,
         train_split=None,
         iterator_train__shuffle=True,
-        verbose=0,
+        verbose=False,
     )
     y_index = np.searchsorted(np.unique(y), y)
     info = mne.create_info(X.shape[1], sfreq, "eeg")
@@ -80,7 +84,7 @@ def _interleaved_medians(runs, repeats):
 
 def cross_validation_seconds(epochs, repeats, n_epochs):
     on_epochs = EEGNetClassifier(
-        max_epochs=n_epochs, batch_size=16, random_state=0, verbose=0
+        max_epochs=n_epochs, batch_size=16, random_state=0, verbose=False
     )
     # The same network as on Epochs: the info gives the kernels the sampling rate.
     on_arrays = clone(on_epochs).set_params(info=epochs.info)

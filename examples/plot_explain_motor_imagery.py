@@ -22,8 +22,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 import mne_xai
+from mne_xai.attribution import explain_spectrum
 from mne_xai.datasets import load_eegbci
-from mne_xai.explain import explain_spectrum
 from mne_xai.viz import (
     plot_attribution_joint,
     plot_band_topomaps,
@@ -46,7 +46,7 @@ train, test = train_test_split(
 )
 # Dropout 0.25 rather than 0.5 suits such a small training set.
 clf = mne_xai.EEGNetClassifier(
-    max_epochs=100, batch_size=8, module__dropout=0.25, random_state=0, verbose=0
+    max_epochs=100, batch_size=8, module__dropout=0.25, random_state=0, verbose=False
 )
 clf.fit(epochs[train])
 print(f"Held-out accuracy: {clf.score(epochs[test]):.2f} (chance 0.50)")
@@ -84,7 +84,7 @@ plot_attribution_joint(
 # %%
 # Which frequencies drive the decision
 # ------------------------------------
-# :func:`~mne_xai.explain.explain_spectrum` explains the network as a function
+# :func:`~mne_xai.attribution.explain_spectrum` explains the network as a function
 # of the Fourier coefficients of each trial: gradient x input there sums, per
 # channel, to gradient x input in time. We sum its relevance magnitude over the
 # theta, mu and beta bands.

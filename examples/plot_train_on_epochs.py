@@ -39,7 +39,7 @@ csp_scores = cross_val_score(csp_lda, epochs.copy().crop(1, 2), y, cv=cv)
 # lengths, and sets its batch size and number of epochs from the number of
 # training epochs, so that small data sets still get enough optimizer steps.
 imagery = epochs.copy().crop(0, 4)
-eegnet = EEGNetClassifier(random_state=0, verbose=0)
+eegnet = EEGNetClassifier(random_state=0, verbose=False)
 eegnet_scores = cross_val_score(eegnet, imagery, y, cv=cv)
 chance = np.bincount(y).max() / len(y)
 print(

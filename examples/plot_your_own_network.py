@@ -91,7 +91,7 @@ clf = mne_xai.EEGNetClassifier(
     max_epochs=40,
     batch_size=8,
     random_state=0,
-    verbose=0,
+    verbose=False,
 )
 clf.fit(epochs[train])
 print(type(clf.module_).__name__, "around", type(clf.module_.module).__name__)

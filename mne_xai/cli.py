@@ -55,7 +55,7 @@ def demo(args):
     csp_epochs = epochs.copy().crop(1.0, 2.0)
     net_epochs = epochs.copy().crop(0.0, 4.0)
     network_params = dict(
-        max_epochs=args.max_epochs, batch_size=8, lr=3e-3, random_state=0, verbose=0
+        max_epochs=args.max_epochs, batch_size=8, lr=3e-3, random_state=0, verbose=False
     )
     candidates = [
         ("CSP+LDA (1-2 s)", _csp_lda, csp_epochs),
@@ -125,7 +125,7 @@ def _save_explanations(estimator, epochs, output):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .explain import explain, explain_spectrum
+    from .attribution import explain, explain_spectrum
     from .viz import (
         plot_attribution_joint,
         plot_band_topomaps,

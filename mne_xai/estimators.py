@@ -1,5 +1,6 @@
 """scikit-learn classifiers that train EEG networks on mne.Epochs through skorch."""
 
+import functools
 import inspect
 import math
 import re
@@ -8,7 +9,7 @@ import sys
 import mne
 import numpy as np
 import torch
-from mne.utils import _check_option, _validate_type, logger
+from mne.utils import _check_option, _validate_type, logger, use_log_level, warn
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
@@ -103,6 +104,31 @@ class MaxNormConstraint(Callback):
 _ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
 
+def _log_level(verbose):
+    """MNE's meaning of ``verbose``, mapping skorch's old 0 and 1 with a warning."""
+    if isinstance(verbose, int) and not isinstance(verbose, bool) and verbose in (0, 1):
+        warn(
+            f"verbose={verbose} follows skorch's meaning, which is deprecated: "
+            "verbose now takes MNE's values, as every mne_xai function does "
+            f"(use verbose={bool(verbose)}, a level such as 'warning', or None).",
+            FutureWarning,
+        )
+        return bool(verbose)
+    _validate_type(verbose, (bool, str, "int-like", None), "verbose")
+    return verbose
+
+
+def _at_own_log_level(method):
+    """Run ``method`` at the estimator's ``verbose`` level (None: MNE's current one)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with use_log_level(_log_level(self.verbose)):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class PlainPrintLog(PrintLog):
     """skorch's table of training progress, coloured only on a terminal.
 
@@ -186,9 +212,12 @@ _ESTIMATOR_PARAMS_DOC = """
         Where the network runs, e.g. ``"cpu"`` or ``"cuda"``.
     callbacks : list of skorch callbacks | None
         Extra callbacks (as ``(name, callback)`` tuples or callbacks).
-    verbose : int
-        0 is silent; 1 prints a line of progress per training epoch (coloured
-        only on a terminal).
+    verbose : bool | str | int | None
+        MNE's logging level while training, as in every mne_xai function: at
+        ``"info"`` (True) and below, a line of progress per training epoch
+        (coloured only on a terminal) goes to MNE's logger; False or
+        ``"warning"`` trains silently. None follows
+        :func:`mne.set_log_level`.
     train_split : callable | None
         A skorch train/validation splitter; overrides ``validation_fraction``.
     classes : array-like | None
@@ -276,7 +305,7 @@ class _EEGClassifier(NeuralNetClassifier):
         info=None,
         device="cpu",
         callbacks=None,
-        verbose=1,
+        verbose=None,
         train_split=None,
         classes=None,
         iterator_train__shuffle=True,
@@ -310,7 +339,7 @@ class _EEGClassifier(NeuralNetClassifier):
     def get_default_callbacks(self):
         """Return skorch's defaults plus max-norm, LR schedule and early stopping."""
         callbacks = [
-            (name, PlainPrintLog() if name == "print_log" else callback)
+            (name, PlainPrintLog(sink=logger.info) if name == "print_log" else callback)
             for name, callback in super().get_default_callbacks()
         ]
         callbacks.append(("max_norm", MaxNormConstraint()))
@@ -329,15 +358,13 @@ class _EEGClassifier(NeuralNetClassifier):
                 (
                     "early_stopping",
                     EarlyStopping(
-                        patience=self.n_iter_no_change, load_best=True, sink=self._sink
+                        patience=self.n_iter_no_change,
+                        load_best=True,
+                        sink=logger.info,
                     ),
                 )
             )
         return callbacks
-
-    def _sink(self, message):
-        if self.verbose:
-            print(message)
 
     def _check_params(self):
         _check_option("lr_schedule", self.lr_schedule, ("cosine", None))
@@ -547,6 +574,7 @@ class _EEGClassifier(NeuralNetClassifier):
         return array, np.searchsorted(classes, y).astype(np.int64)
 
     # -- training -------------------------------------------------------------
+    @_at_own_log_level
     def fit(self, X, y=None, groups=None, **fit_params):
         """Train the network.
 
@@ -582,7 +610,7 @@ class _EEGClassifier(NeuralNetClassifier):
         self.seed_ = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max
         )
-        self._sink(
+        logger.info(
             f"Training on {len(array)} epochs: batch size {self.batch_size_}, "
             f"{self.max_epochs_} epochs."
         )
@@ -592,6 +620,7 @@ class _EEGClassifier(NeuralNetClassifier):
             # NeuralNet.fit would call our partial_fit, which converts data.
             return NeuralNetClassifier.partial_fit(self, array, targets, **fit_params)
 
+    @_at_own_log_level
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train the network for one pass over ``X``, continuing from where it is.
 

@@ -12,8 +12,8 @@ import numpy as np
 from mne.time_frequency import EpochsSpectrum, Spectrum
 from mne.utils import _validate_type, verbose
 
-from .explain import explain
-from .explain.postprocess import channel_importance
+from .attribution import explain
+from .attribution.postprocess import channel_importance
 
 _DEFAULT_BANDS = {
     "theta (4-8 Hz)": (4.0, 8.0),
@@ -108,7 +108,7 @@ def plot_class_topomaps(
         importance); an Evoked gives one map.
     absolute : bool
         Sum the magnitude of relevance over time (see
-        :func:`mne_xai.explain.channel_importance`); False sums signed
+        :func:`mne_xai.attribution.channel_importance`); False sums signed
         relevance.
     tmin, tmax : float | None
         Time window summed over, in seconds; None means the epoch's edges.
@@ -297,7 +297,7 @@ def plot_band_topomaps(
 
     :meth:`mne.time_frequency.Spectrum.plot_topomap` assumes power in V²/Hz
     and scales EEG by 1e12; this plots the relevance of
-    :func:`mne_xai.explain.explain_spectrum` as it is, summed over each band's
+    :func:`mne_xai.attribution.explain_spectrum` as it is, summed over each band's
     frequencies (the band's share of the decision).
 
     Parameters

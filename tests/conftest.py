@@ -61,7 +61,7 @@ def fitted_eegnet(eegbci_epochs):
 
     epochs = eegbci_epochs.copy().crop(*IMAGERY_WINDOW)
     return EEGNetClassifier(
-        max_epochs=20, batch_size=16, random_state=0, verbose=0
+        max_epochs=20, batch_size=16, random_state=0, verbose=False
     ).fit(epochs)
 
 
@@ -73,7 +73,7 @@ def fitted_icnn(eegbci_epochs):
 
     epochs = eegbci_epochs.copy().crop(*IMAGERY_WINDOW)
     return InterpretableCNNClassifier(
-        max_epochs=20, batch_size=16, random_state=0, verbose=0
+        max_epochs=20, batch_size=16, random_state=0, verbose=False
     ).fit(epochs)
 
 

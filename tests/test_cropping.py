@@ -100,7 +100,7 @@ def test_epochs_input():
 
 def test_sklearn_api():
     clf = CroppedClassifier(
-        EEGNetClassifier(max_epochs=1, verbose=0), window_length=0.5, sfreq=SFREQ
+        EEGNetClassifier(max_epochs=1, verbose=False), window_length=0.5, sfreq=SFREQ
     )
     params = clf.get_params(deep=True)
     assert params["estimator__max_epochs"] == 1
@@ -124,7 +124,7 @@ def test_cross_val_score_and_pickle():
     info = mne.create_info(3, SFREQ, "eeg")
     epochs = mne.EpochsArray(data, info, verbose=False)
     clf = CroppedClassifier(
-        EEGNetClassifier(max_epochs=2, batch_size=16, random_state=0, verbose=0),
+        EEGNetClassifier(max_epochs=2, batch_size=16, random_state=0, verbose=False),
         window_length=0.5,
         window_step=0.25,
     )
@@ -210,7 +210,7 @@ def test_windows_of_an_epoch_share_a_group():
     """Estimators whose fit takes groups get each window's epoch as its group."""
     data, y = _ramp_epochs(n_epochs=8)
     clf = CroppedClassifier(
-        EEGNetClassifier(max_epochs=1, verbose=0),
+        EEGNetClassifier(max_epochs=1, verbose=False),
         window_length=0.4,
         window_step=0.2,
         sfreq=SFREQ,
@@ -233,7 +233,7 @@ def test_cropped_eegnet_learns_motor_imagery(eegbci_epochs):
     y = eegbci_epochs.events[:, 2]
     train, test = next(StratifiedKFold(3, shuffle=True, random_state=0).split(y, y))
     clf = CroppedClassifier(
-        EEGNetClassifier(max_epochs=20, batch_size=32, random_state=0, verbose=0),
+        EEGNetClassifier(max_epochs=20, batch_size=32, random_state=0, verbose=False),
         window_length=1.0,
         window_step=0.25,
         tmin=0.0,

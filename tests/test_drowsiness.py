@@ -53,7 +53,7 @@ def test_interpretable_cnn_beats_chance_on_held_out_subject(drowsiness_epochs):
         max_epochs=8,
         batch_size=50,
         random_state=0,
-        verbose=0,
+        verbose=False,
     ).fit(train)
     # The held-out subject is balanced, so chance is 0.5; 0.68 is five binomial
     # standard deviations above it for its 188 epochs.

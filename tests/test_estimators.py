@@ -19,7 +19,7 @@ from skorch.exceptions import NotInitializedError
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
 
 ESTIMATORS = [EEGNetClassifier, InterpretableCNNClassifier]
-FAST = dict(max_epochs=3, batch_size=8, verbose=0, random_state=0)
+FAST = dict(max_epochs=3, batch_size=8, verbose=False, random_state=0)
 
 
 def _arrays_info(n_channels, sfreq=64.0):
@@ -45,7 +45,7 @@ def test_learns_separable_arrays_and_keeps_label_coding(
     X, y = synthetic_arrays
     labels = np.array(["left", "right"])[y]
     clf = estimator_class(
-        max_epochs=30, batch_size=8, lr=5e-3, verbose=0, random_state=0
+        max_epochs=30, batch_size=8, lr=5e-3, verbose=False, random_state=0
     )
     clf.fit(X, labels)
     assert list(clf.classes_) == ["left", "right"]
@@ -164,19 +164,23 @@ def test_pickle_and_saved_params_give_identical_predictions(synthetic_arrays, tm
 
 def test_max_norm_holds_after_training(synthetic_arrays):
     X, y = synthetic_arrays
-    clf = EEGNetClassifier(max_epochs=5, lr=0.1, batch_size=8, verbose=0).fit(X * 50, y)
+    clf = EEGNetClassifier(max_epochs=5, lr=0.1, batch_size=8, verbose=False).fit(
+        X * 50, y
+    )
     assert clf.module_.spatial_conv.weight.flatten(1).norm(dim=1).max() <= 1 + 1e-5
     assert clf.module_.classifier.weight.norm(dim=1).max() <= 0.25 + 1e-5
 
 
 def test_cosine_schedule_and_early_stopping(synthetic_arrays):
     X, y = synthetic_arrays
-    clf = InterpretableCNNClassifier(max_epochs=10, verbose=0, random_state=0).fit(X, y)
+    clf = InterpretableCNNClassifier(max_epochs=10, verbose=False, random_state=0).fit(
+        X, y
+    )
     learning_rates = clf.history[:, "event_lr"]
     assert learning_rates[0] == pytest.approx(1e-3)
     assert np.all(np.diff(learning_rates) < 0)
     constant = InterpretableCNNClassifier(
-        max_epochs=3, lr_schedule=None, verbose=0
+        max_epochs=3, lr_schedule=None, verbose=False
     ).fit(X, y)
     assert "event_lr" not in constant.history[-1]
 
@@ -187,7 +191,7 @@ def test_cosine_schedule_and_early_stopping(synthetic_arrays):
         early_stopping=True,
         n_iter_no_change=3,
         validation_fraction=0.25,
-        verbose=0,
+        verbose=False,
         random_state=0,
     ).fit(X, y)
     n_epochs = len(stopping.history)
@@ -198,12 +202,23 @@ def test_cosine_schedule_and_early_stopping(synthetic_arrays):
 
 
 def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys):
+    """verbose has MNE's meaning: a level, None following mne.set_log_level."""
     X, y = synthetic_arrays
-    InterpretableCNNClassifier(max_epochs=2, verbose=0).fit(X, y)
+    InterpretableCNNClassifier(max_epochs=2, verbose=False).fit(X, y)
     assert capsys.readouterr().out == ""
-    InterpretableCNNClassifier(max_epochs=2, verbose=1).fit(X, y)
+    InterpretableCNNClassifier(max_epochs=2, verbose=True).fit(X, y)
     out = capsys.readouterr().out
     assert "train_loss" in out and out.count("\n") >= 4
+    with mne.utils.use_log_level("warning"):
+        InterpretableCNNClassifier(max_epochs=2).fit(X, y)
+    assert capsys.readouterr().out == ""
+    with mne.utils.use_log_level("info"):
+        InterpretableCNNClassifier(max_epochs=2).fit(X, y)
+    assert "train_loss" in capsys.readouterr().out
+    # skorch's old meaning of 0 (silent) keeps working, with a warning.
+    with pytest.warns(FutureWarning, match="verbose=False"):
+        InterpretableCNNClassifier(max_epochs=2, verbose=0).fit(X, y)
+    assert "train_loss" not in capsys.readouterr().out
 
 
 # -- clear errors --------------------------------------------------------------
@@ -295,14 +310,14 @@ def test_eegnet_learns_motor_imagery_above_chance(eegbci_epochs):
         epochs.decimate(2)
     train, test = epochs[::2], epochs[1::2]
     clf = EEGNetClassifier(max_epochs=60, batch_size=8, lr=3e-3, random_state=0)
-    clf.set_params(verbose=0).fit(train)
+    clf.set_params(verbose=False).fit(train)
     # 22 held-out trials: the probability of >= 17 correct by chance is below 1%.
     assert clf.score(test) >= 17 / 22
 
 
 @pytest.mark.parametrize("estimator_class", ESTIMATORS)
 def test_cross_validation_on_epochs_equals_arrays(estimator_class, imagery_epochs):
-    clf = estimator_class(max_epochs=4, batch_size=16, random_state=0, verbose=0)
+    clf = estimator_class(max_epochs=4, batch_size=16, random_state=0, verbose=False)
     y = imagery_epochs.events[:, 2]
     cv = StratifiedKFold(3)
     on_epochs = cross_val_score(clf, imagery_epochs, y, cv=cv)
@@ -325,7 +340,7 @@ def test_early_stopping_keeps_groups_on_one_side(synthetic_arrays):
     X, y = synthetic_arrays
     groups = np.repeat(np.arange(10), 4)  # e.g. four windows cut from each trial
     clf = InterpretableCNNClassifier(
-        max_epochs=2, early_stopping=True, validation_fraction=0.25, verbose=0
+        max_epochs=2, early_stopping=True, validation_fraction=0.25, verbose=False
     ).fit(X, y, groups=groups)
     train, valid = clf.get_split_datasets(X, np.searchsorted(clf.classes_, y))
     assert set(groups[train.indices]).isdisjoint(groups[valid.indices])

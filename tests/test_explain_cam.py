@@ -10,8 +10,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from mne_xai import explain, list_methods
-from mne_xai.explain._registry import get_method
-from mne_xai.explain.cam import _full_gradient_decomposition
+from mne_xai.attribution._registry import get_method
+from mne_xai.attribution.cam import _full_gradient_decomposition
 
 N_EPOCHS = 3
 CAM_METHODS = ["grad_cam", "grad_cam_plus_plus", "layer_cam", "score_cam"]

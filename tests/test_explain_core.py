@@ -37,7 +37,7 @@ def tiny_array_estimator():
     y = np.repeat([0, 1], 16)
     X[y == 1, 0] *= 3
     return EEGNetClassifier(
-        max_epochs=2, batch_size=16, random_state=0, verbose=0, module__F1=2
+        max_epochs=2, batch_size=16, random_state=0, verbose=False, module__F1=2
     ).fit(X, y)
 
 
@@ -161,7 +161,7 @@ def test_true_target_of_a_model_trained_on_event_names(synthetic_arrays):
     info = mne.create_info(X.shape[1], 64.0, "eeg")
     epochs = mne.EpochsArray(X, info, events, event_id=event_id, verbose=False)
     estimator = EEGNetClassifier(
-        max_epochs=2, batch_size=16, random_state=0, verbose=0, module__F1=2
+        max_epochs=2, batch_size=16, random_state=0, verbose=False, module__F1=2
     ).fit(epochs, np.array(["hands", "feet"])[y])
     kwargs = dict(method="saliency", absolute=False, verbose=False)
     true = explain(estimator, epochs, target="true", **kwargs)

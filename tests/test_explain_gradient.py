@@ -7,7 +7,7 @@ from captum.attr import DeepLift, DeepLiftShap, IntegratedGradients
 from torch import nn
 
 from mne_xai import explain, list_methods
-from mne_xai.explain._registry import get_method
+from mne_xai.attribution._registry import get_method
 
 N_EPOCHS = 4
 

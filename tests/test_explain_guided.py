@@ -9,8 +9,8 @@ from captum.attr import GuidedBackprop as CaptumGuidedBackprop
 from torch import nn
 
 from mne_xai import explain
-from mne_xai.explain._registry import get_method
-from mne_xai.explain.guided import guided_backprop_gradient
+from mne_xai.attribution._registry import get_method
+from mne_xai.attribution.guided import guided_backprop_gradient
 from mne_xai.models import EEGNet
 
 N_CHANNELS, N_TIMES = 3, 16

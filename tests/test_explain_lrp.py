@@ -11,8 +11,8 @@ from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule, EpsilonRule
 from torch import nn
 
 from mne_xai import explain
-from mne_xai.explain._propagation import fold_batch_norms
-from mne_xai.explain._registry import get_method
+from mne_xai.attribution._propagation import fold_batch_norms
+from mne_xai.attribution._registry import get_method
 from mne_xai.models import EEGNet, InterpretableCNN
 
 N_CHANNELS, N_TIMES = 3, 16

@@ -9,8 +9,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from mne_xai import EEGNetClassifier, explain, list_methods
-from mne_xai.explain._registry import get_method
-from mne_xai.explain.spectral import FourierInput
+from mne_xai.attribution._registry import get_method
+from mne_xai.attribution.spectral import FourierInput
 
 N_CHANNELS, N_TIMES = 4, 32
 RULE_METHODS = [
@@ -87,7 +87,7 @@ def _fit(activation):
         max_epochs=1,
         batch_size=8,
         random_state=0,
-        verbose=0,
+        verbose=False,
     )
     return clf.fit(X, y)
 

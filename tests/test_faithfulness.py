@@ -68,7 +68,7 @@ def montage_epochs():
 def linear_estimator(montage_epochs):
     """A fitted estimator whose network is replaced by a known linear score."""
     estimator = InterpretableCNNClassifier(
-        max_epochs=1, batch_size=8, random_state=0, verbose=0
+        max_epochs=1, batch_size=8, random_state=0, verbose=False
     ).fit(montage_epochs)
     weights = np.random.default_rng(1).standard_normal((N_CHANNELS, N_TIMES)) * 1e5
     estimator.module_ = linear_network(estimator, weights)

@@ -317,7 +317,7 @@ def test_trained_network_deeplift_recovers_the_ground_truth(classifier, kind):
     )
     train, test = epochs[:80], epochs[80:]
     estimator = classifier(
-        max_epochs=30, batch_size=16, lr=3e-3, random_state=0, verbose=0
+        max_epochs=30, batch_size=16, lr=3e-3, random_state=0, verbose=False
     ).fit(train)
     assert estimator.score(test, test.events[:, 2]) > 0.9
     scores = {

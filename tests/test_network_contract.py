@@ -13,7 +13,7 @@ from mne_xai import CroppedClassifier, EEGNetClassifier, as_network
 from mne_xai.evaluate import deletion_curve
 from mne_xai.models import EEGNet
 
-FAST = dict(max_epochs=3, batch_size=8, verbose=0, random_state=0)
+FAST = dict(max_epochs=3, batch_size=8, verbose=False, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,9 @@ def epochs():
     X[y == 2, 0] *= 3
     info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
     events = np.column_stack([np.arange(24) * 200, np.zeros(24, int), y])
-    return mne.EpochsArray(X * 1e-5, info, events, event_id=dict(a=1, b=2), verbose=0)
+    return mne.EpochsArray(
+        X * 1e-5, info, events, event_id=dict(a=1, b=2), verbose=False
+    )
 
 
 def test_cropped_classifier_is_explained_on_whole_epochs(epochs):
@@ -82,7 +84,7 @@ def test_plain_skorch_classifier_with_its_channels(epochs):
         max_epochs=2,
         batch_size=8,
         train_split=None,
-        verbose=0,
+        verbose=False,
     ).fit(X, y)
     with pytest.raises(ValueError, match="does not know its channels"):
         mne_xai.explain(net, X, "saliency")
@@ -102,3 +104,20 @@ def test_what_is_not_a_network_is_refused():
         from sklearn.linear_model import LogisticRegression
 
         as_network(LogisticRegression())
+
+
+def test_attribution_package_is_reachable_beside_the_function():
+    """The package of methods has its own name; the old one warns, the function stays."""
+    assert callable(mne_xai.explain)
+    assert mne_xai.attribution.register_method.__module__.startswith(
+        "mne_xai.attribution"
+    )
+    with pytest.warns(FutureWarning, match="mne_xai.attribution.register_method"):
+        from mne_xai.explain import register_method
+    assert register_method is mne_xai.attribution.register_method
+    from mne_xai.explain.gradient import Saliency
+
+    assert Saliency is mne_xai.attribution.gradient.Saliency
+    # Importing the deprecated module must not replace the function.
+    assert callable(mne_xai.explain)
+    assert not isinstance(mne_xai.explain, type(mne_xai))

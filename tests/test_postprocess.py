@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mne_xai.explain import (
+from mne_xai.attribution import (
     channel_importance,
     explain,
     modality_importance,

@@ -15,6 +15,8 @@ from skorch.exceptions import NotInitializedError  # noqa: E402
 from torch import nn  # noqa: E402
 
 from mne_xai import EEGNetClassifier, explain  # noqa: E402
+from mne_xai.attribution import AttributionMethod, register_method  # noqa: E402
+from mne_xai.attribution._registry import _METHODS  # noqa: E402
 from mne_xai.evaluate import (  # noqa: E402
     SanityCheckResult,
     data_randomization_check,
@@ -25,8 +27,6 @@ from mne_xai.evaluate import (  # noqa: E402
     target_randomization_check,
 )
 from mne_xai.evaluate.sanity import SIMILARITY_METRICS  # noqa: E402
-from mne_xai.explain import AttributionMethod, register_method  # noqa: E402
-from mne_xai.explain._registry import _METHODS  # noqa: E402
 from mne_xai.simulation import simulate_epochs  # noqa: E402
 
 # A few epochs keep every check to a second or two on one core.
@@ -110,7 +110,7 @@ def channel_data():
 def _reader(X, y, module=ChannelReader):
     """An estimator around a fixed network (no training: max_epochs=0)."""
     return EEGNetClassifier(
-        module=module, max_epochs=0, lr_schedule=None, random_state=0, verbose=0
+        module=module, max_epochs=0, lr_schedule=None, random_state=0, verbose=False
     ).fit(X, y)
 
 
@@ -291,7 +291,7 @@ def test_target_randomization_explains_another_class(channel_reader, channel_dat
 def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
     X, y = synthetic_arrays
     estimator = EEGNetClassifier(
-        max_epochs=3, batch_size=20, random_state=0, verbose=0, module__F1=2
+        max_epochs=3, batch_size=20, random_state=0, verbose=False, module__F1=2
     ).fit(X, y)
     snapshot = _snapshot(estimator)
     params = estimator.get_params()
@@ -400,7 +400,7 @@ def test_saliency_is_not_class_specific_on_a_two_class_eegnet():
         "spatial", n_epochs=120, snr=1.0, random_state=0, verbose=False
     )
     estimator = EEGNetClassifier(
-        max_epochs=30, batch_size=16, lr=3e-3, random_state=0, verbose=0
+        max_epochs=30, batch_size=16, lr=3e-3, random_state=0, verbose=False
     ).fit(epochs[:80])
     saliency, signed = (
         target_randomization_check(

@@ -13,7 +13,7 @@ from mne_xai import EEGNetClassifier
 from mne_xai.evaluate import deletion_curve, perturbation_test
 from mne_xai.evaluate.faithfulness._shortcuts import _ClassScorer
 
-FAST = dict(max_epochs=5, batch_size=8, verbose=0, random_state=0)
+FAST = dict(max_epochs=5, batch_size=8, verbose=False, random_state=0)
 
 
 class BatchSizeReshapeNet(nn.Module):

@@ -6,8 +6,8 @@ import torch
 from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
 
 from mne_xai import InterpretableCNNClassifier, explain, list_methods
-from mne_xai.explain import explain_spectrum
-from mne_xai.explain.spectral import (
+from mne_xai.attribution import explain_spectrum
+from mne_xai.attribution.spectral import (
     FourierInput,
     fold_fourier,
     from_fourier,
@@ -148,7 +148,7 @@ def alpha_classifier():
     for channel in ALPHA_CHANNELS:
         X[y == 1, names.index(channel)] += alpha[y == 1]
     clf = InterpretableCNNClassifier(
-        info=info, max_epochs=30, random_state=0, verbose=0
+        info=info, max_epochs=30, random_state=0, verbose=False
     ).fit(X, y)
     assert clf.score(X, y) > 0.9
     return clf, X, y

@@ -10,11 +10,11 @@ from skorch.callbacks import LRScheduler
 
 import mne_xai
 from mne_xai import CroppedClassifier, EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai.attribution import modality_importance
 from mne_xai.estimators import training_schedule
-from mne_xai.explain import modality_importance
 
 ESTIMATORS = [EEGNetClassifier, InterpretableCNNClassifier]
-FAST = dict(max_epochs=3, batch_size=8, verbose=0, random_state=0)
+FAST = dict(max_epochs=3, batch_size=8, verbose=False, random_state=0)
 
 
 def _epochs(X, y, ch_types="eeg", sfreq=64.0, tmin=0.0):
@@ -47,7 +47,7 @@ def test_explicit_values_are_kept_and_the_other_follows():
 
 def test_fit_records_the_schedule_it_used(synthetic_arrays):
     X, y = synthetic_arrays
-    clf = EEGNetClassifier(max_epochs=4, verbose=0, random_state=0).fit(X, y)
+    clf = EEGNetClassifier(max_epochs=4, verbose=False, random_state=0).fit(X, y)
     assert clf.get_params()["batch_size"] == "auto"
     assert (clf.batch_size_, clf.max_epochs_) == training_schedule(len(X), "auto", 4)
     assert len(clf.history) == 4
@@ -122,7 +122,7 @@ def test_other_modalities_are_used_when_asked(synthetic_arrays):
 def test_unsorted_classes_parameter_keeps_labels_right(synthetic_arrays):
     X, y = synthetic_arrays
     labels = np.array([3, 2])[y]
-    trained = dict(max_epochs=30, batch_size=8, lr=5e-3, verbose=0, random_state=0)
+    trained = dict(max_epochs=30, batch_size=8, lr=5e-3, verbose=False, random_state=0)
     reference = InterpretableCNNClassifier(**trained).fit(X, labels)
     assert reference.score(X, labels) >= 0.9
     clf = InterpretableCNNClassifier(classes=[3, 2], **trained).fit(X, labels)
@@ -190,7 +190,12 @@ def test_restored_model_keeps_training_statistics(synthetic_arrays, tmp_path):
     np.testing.assert_array_equal(restored.data_mean_, clf.data_mean_)
     maps = [
         mne_xai.explain(
-            model, X[:4], "integrated_gradients", baseline="mean", target=1, verbose=0
+            model,
+            X[:4],
+            "integrated_gradients",
+            baseline="mean",
+            target=1,
+            verbose=False,
         ).get_data()
         for model in (clf, restored, pickle.loads(pickle.dumps(clf)))
     ]
@@ -202,7 +207,7 @@ def test_restored_model_keeps_training_statistics(synthetic_arrays, tmp_path):
 def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
     X, y = synthetic_arrays
     epochs = _epochs(X, y + 2)  # MNE event codes 2 and 3
-    clf = EEGNetClassifier(lr=5e-3, verbose=0, random_state=0)
+    clf = EEGNetClassifier(lr=5e-3, verbose=False, random_state=0)
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         clf.partial_fit(epochs)
     clf.partial_fit(epochs[:20], classes=[3, 2])
@@ -215,7 +220,7 @@ def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
     with pytest.raises(ValueError, match=r"labels \[7\] not in classes_"):
         clf.partial_fit(X, np.full(len(X), 7))
     # A sequence of calls reproduces with the same random_state.
-    again = EEGNetClassifier(lr=5e-3, verbose=0, random_state=0)
+    again = EEGNetClassifier(lr=5e-3, verbose=False, random_state=0)
     again.partial_fit(epochs[:20], classes=[2, 3])
     for _ in range(30):
         again.partial_fit(epochs)
@@ -227,7 +232,7 @@ def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
 # -- output for people and logs ------------------------------------------------------
 def test_logs_hold_no_terminal_control_codes(synthetic_arrays, capsys):
     X, y = synthetic_arrays
-    EEGNetClassifier(max_epochs=3, batch_size=8, verbose=1).fit(X, y)
+    EEGNetClassifier(max_epochs=3, batch_size=8, verbose=True).fit(X, y)
     clf = EEGNetClassifier(**FAST).fit(X, y)
     mne_xai.explain(clf, X, "saliency", target=0, batch_size=4, verbose=True)
     out, err = capsys.readouterr()
@@ -256,7 +261,9 @@ def test_epochs_not_preloaded_stream_from_disk(mne_data, fitted_eegnet):
     assert 0 < len(loaded) < len(events)
     for average in (True, False):
         streamed = mne_xai.explain(fitted_eegnet, lazy, average=average, verbose=False)
-        expected = mne_xai.explain(fitted_eegnet, loaded, average=average, verbose=0)
+        expected = mne_xai.explain(
+            fitted_eegnet, loaded, average=average, verbose=False
+        )
         np.testing.assert_allclose(streamed.get_data(), expected.get_data(), rtol=1e-6)
     curve = mne_xai.evaluate.deletion_curve(
         fitted_eegnet, lazy, method="saliency", n_steps=2, verbose=False

@@ -25,12 +25,12 @@ from torch import nn
 from user_networks import ConvTransformer, Deep4Net, ShallowFBCSPNet
 
 from mne_xai import EEGNetClassifier, explain, list_methods
+from mne_xai.attribution._registry import get_method, methods_without_rules
 from mne_xai.evaluate import (
     deletion_curve,
     parameter_randomization_check,
     perturbation_test,
 )
-from mne_xai.explain._registry import get_method, methods_without_rules
 from mne_xai.models import ScaledInput
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
@@ -214,7 +214,7 @@ def fitted(epochs):
                 max_epochs=MAX_EPOCHS,
                 batch_size=16,
                 random_state=0,
-                verbose=0,
+                verbose=False,
                 **TRAINING.get(name, {}),
             ).fit(epochs)
         return cache[name]
@@ -628,7 +628,7 @@ def test_parameter_randomization_refuses_weights_used_in_functions(epochs):
         max_epochs=1,
         batch_size=16,
         random_state=0,
-        verbose=0,
+        verbose=False,
     ).fit(epochs)
     # The two layers are never called: randomizing the called layers would
     # leave their trained weights in place, so the check refuses.

@@ -4,7 +4,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from mne_xai import explain, list_methods
-from mne_xai.explain import explain_spectrum
+from mne_xai.attribution import explain_spectrum
 from mne_xai.viz import (
     plot_attribution_joint,
     plot_band_topomaps,

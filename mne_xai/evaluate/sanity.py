@@ -43,14 +43,14 @@ from .._convert import InputData
 from .._graph import trace_layers
 from .._progress import progress_bar
 from .._random import seeded_torch
-from ..estimators import _EEGClassifier
-from ..explain import explain
-from ..explain._core import (
+from ..attribution import explain
+from ..attribution._core import (
     Request,
     _evaluation_mode,
     _module_on,
     prepare_request,
 )
+from ..estimators import _EEGClassifier
 from .localization import _map_data
 
 #: Similarity measures between two maps of an epoch, by name.
@@ -984,7 +984,7 @@ def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
     shuffled = rng.permutation(np.asarray(y_train))
     randomized = clone(estimator)
     if logger.level > logging.INFO:
-        randomized.set_params(verbose=0)
+        randomized.set_params(verbose=False)
     randomized.set_params(**(params or {}))
     logger.info(f"Training a {type(estimator).__name__} on shuffled labels.")
     randomized.fit(X_train, shuffled)

@@ -9,8 +9,8 @@ from sklearn.utils import Bunch
 from ..._checks import check_positive_int
 from ..._convert import InputData, check_scale
 from ..._progress import progress_bar
-from ...explain import explain
-from ...explain._core import (
+from ...attribution import explain
+from ...attribution._core import (
     _evaluation_mode,
     _event_id,
     _module_on,

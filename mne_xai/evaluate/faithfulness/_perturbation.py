@@ -9,7 +9,7 @@ from sklearn.utils import Bunch
 
 from ..._checks import check_positive_int
 from ..._network import as_network
-from ...explain.postprocess import _per_map_zscore
+from ...attribution.postprocess import _per_map_zscore
 from ._baselines import (
     _baseline_values,
     _check_baseline,
@@ -351,7 +351,7 @@ def deletion_test(
 
     See Also
     --------
-    deletion_curve, mne_xai.explain.zscore_attribution, mne_xai.explain.smooth_attribution
+    deletion_curve, mne_xai.attribution.zscore_attribution, mne_xai.attribution.smooth_attribution
 
     Notes
     -----

@@ -87,7 +87,7 @@ def check_layers(module, calls, supported, method):
 #: ``AccumulateGrad`` is the input itself. Indexing is taken to use fixed
 #: indices: indices computed from the input (an argmax) carry no gradient and
 #: cannot be seen. The Fourier transforms and complex packing of
-#: :func:`~mne_xai.explain.explain_spectrum` are fixed orthogonal maps, through
+#: :func:`~mne_xai.attribution.explain_spectrum` are fixed orthogonal maps, through
 #: which LRP passes relevance by LRP-0, as DFT-LRP does.
 _PLAIN_LINEAR_OPS = frozenset(
     {

@@ -45,7 +45,7 @@ class AttributionMethod(ABC):
         Whether the method replaces the backward pass of some layers by rules
         of its own (guided backpropagation, LRP, DeepLIFT). Such a method
         checks the network's computation with
-        :func:`~mne_xai.explain._propagation.check_computation` and refuses
+        :func:`~mne_xai.attribution._propagation.check_computation` and refuses
         operations its rules do not handle; the others are valid for any
         differentiable network.
     network : torch.nn.Module

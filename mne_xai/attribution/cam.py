@@ -293,7 +293,7 @@ class GradCAM(_FeatureMapMethod):
         layer : str | None
             Name of the module whose feature maps are weighed, e.g.
             ``"separable_elu"``; None picks the default layer (the output of
-            the last convolution block, see :mod:`mne_xai.explain.cam`).
+            the last convolution block, see :mod:`mne_xai.attribution.cam`).
         relu : bool
             Keep only positive evidence for the class, as in the paper; False
             also shows where the layer speaks against it.
@@ -322,7 +322,7 @@ class GuidedGradCAM(GradCAM, _RectifiedGradient):
 
     The Grad-CAM map (with its ReLU), interpolated to the input's samples, is
     multiplied by the guided-backpropagation gradient
-    (:class:`~mne_xai.explain.guided.GuidedBackprop`, whose rule is applied at
+    (:class:`~mne_xai.attribution.guided.GuidedBackprop`, whose rule is applied at
     EEGNet's ELUs as well as at ReLUs, and which refuses the networks it has
     no rule for). Grad-CAM says *when* the class is supported, guided
     backpropagation adds *where*: the product differs across channels although
@@ -348,7 +348,7 @@ class GuidedGradCAM(GradCAM, _RectifiedGradient):
         layer : str | None
             Name of the module whose feature maps are weighed, e.g.
             ``"separable_elu"``; None picks the default layer (the output of
-            the last convolution block, see :mod:`mne_xai.explain.cam`).
+            the last convolution block, see :mod:`mne_xai.attribution.cam`).
 
         Returns
         -------
@@ -402,7 +402,7 @@ class GradCAMPlusPlus(_FeatureMapMethod):
         layer : str | None
             Name of the module whose feature maps are weighed, e.g.
             ``"separable_elu"``; None picks the default layer (the output of
-            the last convolution block, see :mod:`mne_xai.explain.cam`).
+            the last convolution block, see :mod:`mne_xai.attribution.cam`).
         relu : bool
             Keep only the positive part of the map, as in the paper.
 
@@ -461,7 +461,7 @@ class LayerCAM(_FeatureMapMethod):
         layer : str | None
             Name of the module whose feature maps are weighed, e.g.
             ``"separable_elu"``; None picks the default layer (the output of
-            the last convolution block, see :mod:`mne_xai.explain.cam`).
+            the last convolution block, see :mod:`mne_xai.attribution.cam`).
         relu : bool
             Keep only the positive part of the map, as in the paper.
 
@@ -518,7 +518,7 @@ class ScoreCAM(_FeatureMapMethod):
         layer : str | None
             Name of the module whose feature maps are weighed, e.g.
             ``"separable_elu"``; None picks the default layer (the output of
-            the last convolution block, see :mod:`mne_xai.explain.cam`).
+            the last convolution block, see :mod:`mne_xai.attribution.cam`).
         relu : bool
             Keep only the positive part of the map, as in the paper.
         softmax : bool

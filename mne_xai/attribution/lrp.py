@@ -3,7 +3,7 @@
 The network is copied with batch norm folded into its neighbouring layers,
 then one forward and one backward pass carry the target logit down to the
 input, each layer redistributing the relevance of its outputs to its inputs
-by its rule (see :mod:`mne_xai.explain._propagation` for the machinery).
+by its rule (see :mod:`mne_xai.attribution._propagation` for the machinery).
 """
 
 from functools import partial

@@ -221,7 +221,7 @@ def explain(
         global NumPy and torch random states are neither used nor changed.
     %(verbose)s
     **params
-        Parameters of the method (see its class in :mod:`mne_xai.explain`).
+        Parameters of the method (see its class in :mod:`mne_xai.attribution`).
         A ``baseline`` may be ``"zeros"``, ``"mean"`` (the mean training
         epoch) or an array of shape ``(n_channels, n_times)`` or
         ``(n_baselines, n_channels, n_times)``, in the data's unit.
