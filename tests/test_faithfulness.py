@@ -180,8 +180,7 @@ def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epoc
             n_patches=10,
             **kwargs,
         )
-    assert np.isnan(patches.mean_correlation).all()
-    assert patches.mean_correlation.shape == (5,)
+    assert np.isnan(patches.mean_correlation)
 
 
 def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
@@ -270,6 +269,57 @@ def test_outputs_are_reproducible_silent_and_independent_of_batching(
     captured = capsys.readouterr()
     assert "Evaluating 6 epochs" in captured.out
     assert "\r" not in captured.err  # no progress bar redrawn in a log
+
+
+def test_every_measure_gives_a_consistent_result_with_a_table(
+    linear_estimator, montage_epochs
+):
+    """One result type per measure, each with to_frame(); mean_correlation a float."""
+    kwargs = dict(target=0, random_state=0, verbose=False)
+    n_epochs = len(montage_epochs)
+    patches = perturbation_test(
+        linear_estimator,
+        montage_epochs,
+        "saliency",
+        patch_fractions=(0.1, 0.3),
+        n_patches=8,
+        **kwargs,
+    )
+    channels = channel_perturbation_test(
+        linear_estimator, montage_epochs, "saliency", **kwargs
+    )
+    for result in (patches, channels):
+        assert isinstance(result.mean_correlation, float)
+        assert result.mean_correlation == pytest.approx(np.nanmean(result.correlation))
+    table = patches.to_frame()
+    assert len(table) == n_epochs * 2
+    assert list(table.columns) == [
+        "epoch",
+        "patch_fraction",
+        "target",
+        "patch_length",
+        "correlation",
+    ]
+    per_length = table.groupby("patch_fraction").correlation.mean()
+    np.testing.assert_allclose(per_length, np.nanmean(patches.correlation, axis=0))
+    np.testing.assert_array_equal(channels.to_frame().correlation, channels.correlation)
+    curve = deletion_curve(
+        linear_estimator, montage_epochs, "saliency", n_steps=4, **kwargs
+    )
+    table = curve.to_frame()
+    assert len(table) == n_epochs * 5
+    # Row e * 5 + k is epoch e at step k.
+    np.testing.assert_array_equal(
+        table.score.to_numpy().reshape(n_epochs, 5), curve.scores
+    )
+    np.testing.assert_array_equal(table.fraction[:5], curve.fractions)
+    np.testing.assert_array_equal(table.aopc[::5], curve.aopc)
+    deletion = deletion_test(linear_estimator, montage_epochs, "saliency", **kwargs)
+    table = deletion.to_frame()
+    assert len(table) == n_epochs
+    np.testing.assert_array_equal(table.score_deleted, deletion.score_deleted)
+    for result in (patches, channels, curve, deletion):
+        assert repr(result).startswith(f"<{type(result).__name__} | {n_epochs} epochs")
 
 
 def test_deletion_test(linear_estimator, montage_epochs):

@@ -13,6 +13,7 @@ from mne.utils import _validate_type, logger, verbose
 
 from .._checks import check_positive_int
 from .._convert import check_scale
+from .._docs import fill_doc
 from .._network import as_network
 from .._progress import progress_bar
 from ._registry import get_method
@@ -176,6 +177,7 @@ def _resolve_baseline(estimator, baseline, device, shape):
 
 
 @verbose
+@fill_doc
 def explain(
     estimator,
     epochs,
@@ -193,35 +195,21 @@ def explain(
 
     Parameters
     ----------
-    estimator : EEGNetClassifier | InterpretableCNNClassifier
-        A fitted estimator of mne_xai.
-    epochs : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
-        The data to explain, matching the training data in channels, rate and length.
-    method : str
-        The attribution method; :func:`mne_xai.list_methods` lists them.
-    target : None | "true" | int | str | array-like, shape (n_epochs,)
-        The class whose logit is explained: None explains each epoch's
-        predicted class; ``"true"`` its own class (from the events); a class
-        label of the estimator or an event name of the epochs (e.g. ``"feet"``);
-        or an int index into ``estimator.classes_`` when it is not a label.
-        A sequence gives one such class per epoch.
+    %(estimator)s
+    %(epochs)s
+    %(method)s
+    %(target)s
     average : bool
         If True, return the average over epochs as :class:`mne.EvokedArray`,
         computed batch by batch so memory grows with ``batch_size`` only.
-    batch_size : int
-        Number of epochs explained at once.
-    device : str | torch.device | None
-        Where to compute; None uses the estimator's device.
-    random_state : int | None
-        Seed for stochastic methods (noise, random baselines, path positions).
-        Each epoch draws from its own generator, seeded by ``random_state``
-        and the epoch's data, so an epoch's map is the same whatever
-        ``batch_size`` and whatever other epochs are explained with it
-        (identical epochs get identical draws). None draws a fresh seed. The
-        global NumPy and torch random states are neither used nor changed.
+    %(batch_size)s
+    %(device)s
+    %(random_state)s
+        An epoch's generator is seeded by ``random_state`` and the epoch's
+        data, so its map is the same whatever other epochs are explained
+        with it (identical epochs get identical draws).
     %(verbose)s
-    **params
-        Parameters of the method (see its class in :mod:`mne_xai.attribution`).
+    %(method_params)s
         A ``baseline`` may be ``"zeros"``, ``"mean"`` (the mean training
         epoch) or an array of shape ``(n_channels, n_times)`` or
         ``(n_baselines, n_channels, n_times)``, in the data's unit.

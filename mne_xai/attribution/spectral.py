@@ -6,6 +6,7 @@ from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
 from mne.utils import _validate_type, verbose
 from torch import nn
 
+from .._docs import fill_doc
 from ._core import _module_on, prepare_request, run_method
 
 
@@ -138,6 +139,7 @@ class FourierInput(nn.Module):
 
 
 @verbose
+@fill_doc
 def explain_spectrum(
     estimator,
     epochs,
@@ -162,36 +164,26 @@ def explain_spectrum(
 
     Parameters
     ----------
-    estimator : EEGNetClassifier | InterpretableCNNClassifier
-        A fitted estimator of mne_xai.
-    epochs : mne.Epochs | list of mne.Epochs | array
-        The data to explain, shaped ``(n_epochs, n_channels, n_times)`` and
-        matching the training data.
+    %(estimator)s
+    %(epochs)s
     method : str
         The attribution method (see :func:`mne_xai.list_methods`), applied to
         the coefficients. Gradient×input, integrated gradients and DeepLIFT
         keep their summation property (see Notes); a gradient (``"saliency"``)
         gives the sensitivity of the logit to each frequency.
-    target : None | "true" | int | str
-        The class explained, as in :func:`mne_xai.explain`.
+    %(target)s
     average : bool
         Return the average over epochs as a
         :class:`~mne.time_frequency.SpectrumArray` instead of an
         :class:`~mne.time_frequency.EpochsSpectrumArray`.
-    batch_size : int
-        Number of epochs explained at once.
-    device : str | torch.device | None
-        Where to compute; None uses the estimator's device.
-    random_state : int | None
-        Seed for stochastic methods, combined with each epoch's data so that an
-        epoch's map does not depend on its batch (as in :func:`mne_xai.explain`).
-    verbose : bool | str | int | None
-        Control verbosity of the logging output (progress over batches); None
-        uses MNE's level.
-    **params
-        Parameters of the method. A ``baseline`` array is given in the time
-        domain, like the data; ``"zeros"`` and ``"mean"`` mean what they mean
-        for :func:`mne_xai.explain`.
+    %(batch_size)s
+    %(device)s
+    %(random_state)s
+    %(verbose)s
+    %(method_params)s
+        A ``baseline`` array is given in the time domain, like the data;
+        ``"zeros"`` and ``"mean"`` mean what they mean for
+        :func:`mne_xai.explain`.
 
     Returns
     -------

@@ -1,6 +1,10 @@
 """Measures of how far attribution maps can be trusted."""
 
 from .faithfulness import (
+    ChannelPerturbationTestResult,
+    CurveResult,
+    DeletionTestResult,
+    PerturbationTestResult,
     channel_perturbation_test,
     deletion_curve,
     deletion_test,
@@ -42,6 +46,10 @@ __all__ = [
     "top_k_precision",
 ]
 __all__ += [
+    "ChannelPerturbationTestResult",
+    "CurveResult",
+    "DeletionTestResult",
+    "PerturbationTestResult",
     "channel_perturbation_test",
     "deletion_curve",
     "deletion_test",

@@ -34,9 +34,21 @@ References
 from ._baselines import BASELINES
 from ._curves import deletion_curve, insertion_curve
 from ._perturbation import channel_perturbation_test, deletion_test, perturbation_test
+from ._results import (
+    ChannelPerturbationTestResult,
+    CurveResult,
+    DeletionTestResult,
+    FaithfulnessResult,
+    PerturbationTestResult,
+)
 
 __all__ = [
     "BASELINES",
+    "ChannelPerturbationTestResult",
+    "CurveResult",
+    "DeletionTestResult",
+    "FaithfulnessResult",
+    "PerturbationTestResult",
     "channel_perturbation_test",
     "deletion_curve",
     "deletion_test",

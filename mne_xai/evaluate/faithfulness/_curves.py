@@ -3,13 +3,13 @@
 import numpy as np
 import torch
 from mne.utils import _check_option, verbose
-from sklearn.utils import Bunch
 
 from ..._checks import check_positive_int
+from ..._docs import fill_doc
 from ..._network import as_network
 from ._baselines import _baseline_values, _check_baseline, _interpolated_variants
 from ._batches import _evaluation_batches
-from ._docs import _fill_parameters
+from ._results import CurveResult
 
 _ORDERS = ("most_relevant_first", "least_relevant_first")
 _UNITS = ("feature", "channel")
@@ -99,7 +99,7 @@ def _curve(
         targets.append(item.target.cpu().numpy())
     curves = np.concatenate(curves).astype(np.float64)
     change = curves[:, :1] - curves if kind == "deletion" else curves - curves[:, :1]
-    return Bunch(
+    return CurveResult(
         fractions=counts / n_units,
         scores=curves,
         aopc=change.mean(axis=1),
@@ -128,12 +128,13 @@ def _interpolated_curve(kind, item, rank, counts):
 _CURVE_NOTES = """
     Returns
     -------
-    curve : sklearn.utils.Bunch
+    curve : CurveResult
         ``fractions`` (n_steps + 1,): the fraction of features (or channels)
         {what} at each step; ``scores`` (n_epochs, n_steps + 1): the target
         logit at each step; ``aopc`` (n_epochs,): the area over the
         perturbation curve {aopc}; ``target`` (n_epochs,): the index in
-        ``estimator.classes_`` of the class scored.
+        ``estimator.classes_`` of the class scored. ``to_frame()`` gives one
+        row per epoch and step.
 
     See Also
     --------
@@ -156,7 +157,7 @@ _CURVE_NOTES = """
 
 
 @verbose
-@_fill_parameters
+@fill_doc
 def deletion_curve(
     estimator,
     epochs,
@@ -184,7 +185,11 @@ def deletion_curve(
 
     Parameters
     ----------
-    COMMON_PARAMETERS
+    %(estimator)s
+    %(epochs)s
+    %(method_evaluated)s
+    %(attribution_given)s
+    %(target)s
     order : "most_relevant_first" | "least_relevant_first"
         Which end of the ranking is removed first.
     unit : "feature" | "channel"
@@ -195,7 +200,12 @@ def deletion_curve(
     baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces removed samples (see :mod:`mne_xai.evaluate.faithfulness`);
         ``"interpolate"`` needs ``unit="channel"``.
-    RUN_PARAMETERS
+    %(batch_size)s
+    %(device)s
+    %(random_state)s
+    %(shortcuts)s
+    %(verbose)s
+    %(method_params)s
     """
     return _curve(
         "deletion",
@@ -217,7 +227,7 @@ def deletion_curve(
 
 
 @verbose
-@_fill_parameters
+@fill_doc
 def insertion_curve(
     estimator,
     epochs,
@@ -245,7 +255,11 @@ def insertion_curve(
 
     Parameters
     ----------
-    COMMON_PARAMETERS
+    %(estimator)s
+    %(epochs)s
+    %(method_evaluated)s
+    %(attribution_given)s
+    %(target)s
     order : "most_relevant_first" | "least_relevant_first"
         Which end of the ranking is inserted first.
     unit : "feature" | "channel"
@@ -258,7 +272,12 @@ def insertion_curve(
         :mod:`mne_xai.evaluate.faithfulness`); ``"interpolate"`` needs
         ``unit="channel"`` and fills missing channels from the inserted ones
         (zeros before any is inserted).
-    RUN_PARAMETERS
+    %(batch_size)s
+    %(device)s
+    %(random_state)s
+    %(shortcuts)s
+    %(verbose)s
+    %(method_params)s
     """
     return _curve(
         "insertion",

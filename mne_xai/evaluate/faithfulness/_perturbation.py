@@ -5,9 +5,9 @@ import torch
 import torch.nn.functional as F
 from mne.utils import _validate_type, verbose, warn
 from scipy.ndimage import uniform_filter1d
-from sklearn.utils import Bunch
 
 from ..._checks import check_positive_int
+from ..._docs import fill_doc
 from ..._network import as_network
 from ...attribution.postprocess import _per_map_zscore
 from ._baselines import (
@@ -17,7 +17,11 @@ from ._baselines import (
     _replace,
 )
 from ._batches import _evaluation_batches
-from ._docs import _fill_parameters
+from ._results import (
+    ChannelPerturbationTestResult,
+    DeletionTestResult,
+    PerturbationTestResult,
+)
 
 
 def _pearson(relevance, drop):
@@ -30,12 +34,13 @@ def _pearson(relevance, drop):
 
 
 def _mean_correlation(correlation, what):
-    """Mean over epochs (axis 0) of correlations that may be NaN.
+    """Mean of the correlations that are defined (not NaN), over every epoch.
 
-    Warns, instead of NumPy's "Mean of empty slice", when every epoch's
-    correlation is undefined: the relevance (or the score) did not vary over
-    ``what`` in any epoch.
+    Warns, instead of NumPy's "Mean of empty slice", when a column of
+    ``correlation`` (a patch length) is undefined in every epoch: the
+    relevance (or the score) did not vary over ``what`` in any epoch.
     """
+    correlation = correlation.reshape(len(correlation), -1)
     defined = ~np.isnan(correlation)
     if (~defined).all(axis=0).any():
         warn(
@@ -44,15 +49,11 @@ def _mean_correlation(correlation, what):
             'example, are constant over channels, and occlusion with mode="channel" '
             "over time."
         )
-    total = np.where(defined, correlation, 0).sum(axis=0)
-    count = defined.sum(axis=0)
-    return np.divide(
-        total, count, out=np.full(np.shape(total), np.nan), where=count > 0
-    )
+    return float(correlation[defined].mean()) if defined.any() else np.nan
 
 
 @verbose
-@_fill_parameters
+@fill_doc
 def perturbation_test(
     estimator,
     epochs,
@@ -81,7 +82,11 @@ def perturbation_test(
 
     Parameters
     ----------
-    COMMON_PARAMETERS
+    %(estimator)s
+    %(epochs)s
+    %(method_evaluated)s
+    %(attribution_given)s
+    %(target)s
     patch_fractions : sequence of float
         Patch lengths as fractions of the epoch length, in (0, 1]; Cui et al.
         use 0.1 to 0.5.
@@ -90,18 +95,27 @@ def perturbation_test(
     baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces the patch; ``"interpolate"`` fills it with the channel
         interpolated from all other channels.
-    RUN_PARAMETERS
+    %(batch_size)s
+    %(device)s
+    %(random_state)s
+    %(shortcuts)s
+    %(verbose)s
+    %(method_params)s
 
     Returns
     -------
-    result : sklearn.utils.Bunch
+    result : PerturbationTestResult
         ``correlation`` (n_epochs, n_fractions): per epoch and patch length,
         the correlation between summed relevance and score drop (NaN where
-        either is constant); ``mean_correlation`` (n_fractions,): its mean
-        over epochs; ``relevance`` and ``score_drop`` (n_epochs, n_fractions,
-        n_patches): the raw pairs; ``channel`` and ``start`` (same shape):
-        where each patch was; ``patch_length`` (n_fractions,): in samples;
-        ``target`` (n_epochs,): the class index scored.
+        either is constant); ``mean_correlation``: its mean over epochs and
+        patch lengths (a float, as in :func:`channel_perturbation_test`;
+        ``result.to_frame().groupby("patch_fraction").correlation.mean()``
+        gives it per patch length); ``relevance`` and ``score_drop``
+        (n_epochs, n_fractions, n_patches): the raw pairs; ``channel`` and
+        ``start`` (same shape): where each patch was; ``patch_fractions`` and
+        ``patch_length`` (n_fractions,): the patch lengths, as fractions and
+        in samples; ``target`` (n_epochs,): the class index scored.
+        ``to_frame()`` gives one row per epoch and patch length.
 
     See Also
     --------
@@ -191,15 +205,18 @@ def perturbation_test(
         results["channel"].append(channel)
         results["start"].append(start)
         results["target"].append(item.target.cpu().numpy())
-    result = Bunch(**{key: np.concatenate(value) for key, value in results.items()})
+    result = PerturbationTestResult(
+        **{key: np.concatenate(value) for key, value in results.items()},
+        patch_fractions=fractions,
+        patch_length=lengths,
+    )
     result.correlation = _pearson(result.relevance, result.score_drop)
     result.mean_correlation = _mean_correlation(result.correlation, "patches")
-    result.patch_length = lengths
     return result
 
 
 @verbose
-@_fill_parameters
+@fill_doc
 def channel_perturbation_test(
     estimator,
     epochs,
@@ -224,20 +241,30 @@ def channel_perturbation_test(
 
     Parameters
     ----------
-    COMMON_PARAMETERS
+    %(estimator)s
+    %(epochs)s
+    %(method_evaluated)s
+    %(attribution_given)s
+    %(target)s
     baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces the channel; ``"interpolate"`` interpolates it from all
         other channels, which asks whether the channel carries information its
         neighbours do not.
-    RUN_PARAMETERS
+    %(batch_size)s
+    %(device)s
+    %(random_state)s
+    %(shortcuts)s
+    %(verbose)s
+    %(method_params)s
 
     Returns
     -------
-    result : sklearn.utils.Bunch
+    result : ChannelPerturbationTestResult
         ``correlation`` (n_epochs,): the Pearson correlation over channels
         (NaN where either side is constant); ``mean_correlation``: its mean
-        over epochs; ``relevance`` and ``score_drop`` (n_epochs, n_channels):
-        the raw pairs; ``target`` (n_epochs,): the class index scored.
+        over epochs (a float); ``relevance`` and ``score_drop`` (n_epochs,
+        n_channels): the raw pairs; ``target`` (n_epochs,): the class index
+        scored. ``to_frame()`` gives one row per epoch.
 
     See Also
     --------
@@ -284,18 +311,18 @@ def channel_perturbation_test(
         drops.append(-changes.cpu().numpy())
         relevance.append(item.attribution.sum(dim=2).cpu().numpy())
         targets.append(item.target.cpu().numpy())
-    result = Bunch(
+    result = ChannelPerturbationTestResult(
         relevance=np.concatenate(relevance).astype(np.float64),
         score_drop=np.concatenate(drops).astype(np.float64),
         target=np.concatenate(targets),
     )
     result.correlation = _pearson(result.relevance, result.score_drop)
-    result.mean_correlation = float(_mean_correlation(result.correlation, "channels"))
+    result.mean_correlation = _mean_correlation(result.correlation, "channels")
     return result
 
 
 @verbose
-@_fill_parameters
+@fill_doc
 def deletion_test(
     estimator,
     epochs,
@@ -326,7 +353,11 @@ def deletion_test(
 
     Parameters
     ----------
-    COMMON_PARAMETERS
+    %(estimator)s
+    %(epochs)s
+    %(method_evaluated)s
+    %(attribution_given)s
+    %(target)s
     threshold : float
         Z-score above which a (smoothed) sample is removed.
     channel_threshold : float
@@ -337,17 +368,22 @@ def deletion_test(
     baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces removed samples; ``"interpolate"`` applies to the
         channel-level test only (the sample-level test then uses zeros).
-    RUN_PARAMETERS
+    %(batch_size)s
+    %(device)s
+    %(random_state)s
+    %(shortcuts)s
+    %(verbose)s
+    %(method_params)s
 
     Returns
     -------
-    result : sklearn.utils.Bunch
+    result : DeletionTestResult
         Per epoch: ``score`` (the target logit of the intact epoch),
         ``score_deleted`` and ``score_random`` (after removing the relevant and
         as many random samples), ``fraction_deleted``; and
         ``channel_score_deleted``, ``channel_score_random``,
         ``n_channels_deleted`` for the channel-level test; ``target``, the
-        class index scored.
+        class index scored. ``to_frame()`` gives one row per epoch.
 
     See Also
     --------
@@ -448,7 +484,9 @@ def deletion_test(
         results["channel_score_random"].append(scores[1, :, 1])
         results["n_channels_deleted"].append(channel_relevant.sum(axis=1))
         results["target"].append(item.target.cpu().numpy())
-    return Bunch(**{key: np.concatenate(value) for key, value in results.items()})
+    return DeletionTestResult(
+        **{key: np.concatenate(value) for key, value in results.items()}
+    )
 
 
 def _same_count_at_random(selected, rngs):
