@@ -72,6 +72,91 @@ shortcuts : bool
     failure to build or verify them falls back to the network itself,
     with a log line. False always uses the network (slower; for checks)."""
 
+docdict["sanity_estimator"] = """\
+estimator : EEGNetClassifier | InterpretableCNNClassifier
+    A fitted estimator of mne_xai. It is not modified: randomization happens
+    on copies."""
+
+docdict["sanity_verdict"] = """\
+metric : "spearman_abs" | "spearman" | "ssim" | "pearson"
+    The measure of :func:`~mne_xai.evaluate.map_similarity` the verdict rests
+    on. The default, Spearman rank correlation of absolute values, asks
+    whether the same samples still matter most, whatever their sign.
+threshold : float
+    The method passes when the mean of ``metric`` over epochs falls below
+    this value (see :class:`~mne_xai.evaluate.SanityCheckResult`). The default
+    0.4 lies below what the input alone gives: maps that multiply a gradient
+    by the input (gradient x input, integrated gradients, DeepLIFT, LRP) keep
+    a rank correlation of absolute values of about 0.5 even with a random
+    network and fail, as Adebayo et al. noted for gradient x input, whose
+    maps stay dominated by the input; their signed correlations
+    (``metric="spearman"``) fall to about 0."""
+
+docdict["X_predict"] = """\
+X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+    Data matching the training data in channels, rate and length."""
+
+docdict["inputs_target"] = """\
+inputs : torch.Tensor, shape (batch, n_channels, n_times)
+    The data.
+target : torch.Tensor of int64, shape (batch,)
+    The class explained for each epoch."""
+
+docdict["cam_layer"] = """\
+layer : str | None
+    Name of the module whose feature maps are weighed, e.g.
+    ``"separable_elu"``; None picks the default layer (the output of
+    the last convolution block, see :mod:`mne_xai.attribution.cam`)."""
+
+docdict["cam_relu"] = """\
+relu : bool
+    Keep only the positive part of the map, as in the paper; False keeps
+    its negative part too."""
+
+docdict["cam_attribution"] = """\
+attribution : torch.Tensor, shape (batch, n_channels, n_times)
+    The map on the input's samples (the same on every channel when
+    the layer has no channel axis)."""
+
+docdict["attribution_maps"] = """\
+attribution : mne.Epochs | mne.Evoked | array, shape (n_epochs, ...)
+    Attribution maps, e.g. from :func:`mne_xai.explain`."""
+
+docdict["ground_truth_maps"] = """\
+ground_truth : mne.Epochs | mne.Evoked | array, shape (n_epochs, ...)
+    Non-negative ground truth of the same shape, e.g. from
+    :func:`mne_xai.simulation.simulate_epochs`."""
+
+docdict["attribution_time_courses"] = """\
+attribution : mne.Epochs | mne.Evoked | array, shape (n_epochs, n_ch, n_times)
+    Attribution maps, e.g. from :func:`mne_xai.explain`."""
+
+docdict["ground_truth_time_courses"] = """\
+ground_truth : mne.Epochs | mne.Evoked | array, shape (n_epochs, n_ch, n_times)
+    Non-negative ground truth of the same shape, e.g. from
+    :func:`mne_xai.simulation.simulate_epochs`."""
+
+docdict["relevance_sign"] = """\
+sign : "absolute_value" | "positive"
+    Relevance is the attribution's magnitude, or its positive part."""
+
+docdict["mask_threshold"] = """\
+threshold : float
+    The mask holds the features whose ground truth is at least
+    ``threshold`` times its epoch's maximum; in (0, 1]."""
+
+docdict["ref_arras2022"] = """\
+.. [1] Arras L, Osman A, Samek W (2022). CLEVR-XAI: A benchmark dataset for
+       the ground truth evaluation of neural network explanations.
+       Information Fusion 81, 14-40.
+       https://doi.org/10.1016/j.inffus.2021.11.008"""
+
+docdict["ref_sujatha_ravindran2023"] = """\
+.. [1] Sujatha Ravindran A, Contreras-Vidal J (2023). An empirical
+       comparison of deep learning explainability approaches for EEG using
+       simulated ground truth. Scientific Reports 13, 17709.
+       https://doi.org/10.1038/s41598-023-43871-8"""
+
 
 def _indentation(docstring):
     """Return the indentation of a docstring's body (its lines after the first)."""

@@ -5,15 +5,11 @@ import numpy as np
 import pandas as pd
 from mne.utils import _check_option, _validate_type, logger, verbose
 
+from ._docs import fill_doc
+from ._simulation_kinds import _KINDS, FREQUENCY_BANDS, _post_stimulus
 from .datasets import _builtin_montage
 
-FREQUENCY_BANDS = {
-    "theta": (4.0, 8.0),
-    "alpha": (8.0, 13.0),
-    "beta": (13.0, 30.0),
-    "gamma": (30.0, 45.0),
-}
-"""The frequency bands (Hz) that ``bands`` may name in :func:`simulate_epochs`."""
+__all__ = ["FREQUENCY_BANDS", "simulate_epochs"]
 
 # The 32 channels of the 10-20 system in common 32-electrode caps.
 _DEFAULT_CH_NAMES = (
@@ -21,12 +17,9 @@ _DEFAULT_CH_NAMES = (
     "TP9 CP5 CP1 CP2 CP6 TP10 P7 P3 Pz P4 P8 PO9 O1 Oz O2 PO10"
 ).split()
 
-_DEFAULT_BAND_ORDER = ("alpha", "beta", "theta", "gamma")
 _BACKGROUND_RMS = 10e-6  # volts: a typical amplitude of the ongoing scalp EEG
 _SOURCE_SPACING = 10.0  # mm between the dipoles of the volume source space
 _CORTEX_DEPTH = 0.025  # m below the inner skull that holds the background sources
-_FEATURE_RADIUS = 0.065  # m from the sphere centre to a feature dipole
-_FEATURE_WIDTH = 0.2  # s, width of an ERP window
 _forward_cache = {}
 
 
@@ -74,30 +67,6 @@ def _head_model(info):
     return _forward_cache[key]
 
 
-def _feature_pattern(head, azimuth, elevation):
-    """Scalp pattern of a radial dipole in the direction (azimuth, elevation).
-
-    Angles are in radians in head coordinates: azimuth 0 points right (+x),
-    pi / 2 to the nose (+y); elevation pi / 2 points up (+z).
-    """
-    direction = np.array(
-        [
-            np.cos(elevation) * np.cos(azimuth),
-            np.cos(elevation) * np.sin(azimuth),
-            np.sin(elevation),
-        ]
-    )
-    target = head["centre"] + _FEATURE_RADIUS * direction
-    index = np.argmin(np.linalg.norm(head["source_pos"] - target, axis=1))
-    position = head["source_pos"][index]
-    radial = position - head["centre"]
-    orientation = radial / np.linalg.norm(radial)
-    pattern = head["gain"][:, index] @ orientation
-    # Unit peak, positive where the projection is strongest.
-    pattern = pattern / pattern[np.argmax(np.abs(pattern))]
-    return pattern, position
-
-
 def _pink_background(head, n_epochs, n_times, sfreq, exponent, rng):
     """1/f^exponent noise from cortical dipoles, seen through the head model."""
     # Twice the length, then crop, so the circular spectrum does not wrap the end
@@ -123,16 +92,6 @@ def _hann_envelopes(times, starts, stops):
     inside = (phase >= 0) & (phase <= 1)
     envelopes = np.where(inside, np.sin(np.pi * phase) ** 2, 0.0)
     return envelopes / envelopes.max(axis=1, keepdims=True)
-
-
-def _band_limited_noise(n_epochs, n_times, sfreq, fmins, fmaxs, rng):
-    """Gaussian noise restricted to [fmin, fmax] per epoch, unit variance."""
-    n_fft = 2 * n_times
-    spectrum = np.fft.rfft(rng.standard_normal((n_epochs, n_fft)))
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sfreq)
-    in_band = (freqs >= fmins[:, np.newaxis]) & (freqs <= fmaxs[:, np.newaxis])
-    noise = np.fft.irfft(spectrum * in_band, n=n_fft)[:, :n_times]
-    return noise / noise.std(axis=1, keepdims=True)
 
 
 def _check_window_list(windows, n_classes, times, name="windows"):
@@ -164,59 +123,6 @@ def _check_window_list(windows, n_classes, times, name="windows"):
     return windows
 
 
-def _default_windows(kind, n_classes, tmin, tmax):
-    """ERP windows in equal parts of the post-stimulus interval, or one shared one."""
-    # The post-stimulus interval, or the whole epoch if it has none.
-    start = max(tmin, 0.0) if tmax > 0 else tmin
-    post = tmax - start
-    if kind == "spectral":
-        return np.tile([start + 0.1 * post, start + 0.9 * post], (n_classes, 1))
-    n_slots = n_classes if kind == "temporal" else 1
-    slot = post / n_slots
-    # At most half a part, so that jittered windows of two classes stay apart.
-    width = min(_FEATURE_WIDTH, slot / 2)
-    centres = start + slot * (np.arange(n_slots) + 0.5)
-    windows = np.column_stack([centres - width / 2, centres + width / 2])
-    return np.tile(windows, (n_classes // n_slots, 1))
-
-
-def _check_bands(bands, n_classes, sfreq):
-    if bands is None:
-        if n_classes > len(_DEFAULT_BAND_ORDER):
-            raise ValueError(
-                f"Only {len(_DEFAULT_BAND_ORDER)} named bands exist; give bands= "
-                f"with one (fmin, fmax) per class for {n_classes} classes."
-            )
-        bands = list(_DEFAULT_BAND_ORDER[:n_classes])
-    _validate_type(bands, (list, tuple), "bands")
-    if len(bands) != n_classes:
-        raise ValueError(
-            f"bands must hold one band per class ({n_classes}), got {len(bands)}."
-        )
-    names, edges = [], []
-    for band in bands:
-        _validate_type(band, (str, list, tuple), "each band")
-        if isinstance(band, str):
-            _check_option("band", band, tuple(FREQUENCY_BANDS))
-            names.append(band)
-            edges.append(FREQUENCY_BANDS[band])
-        else:
-            fmin, fmax = (float(edge) for edge in band)
-            names.append(f"{fmin:g}-{fmax:g}Hz")
-            edges.append((fmin, fmax))
-    edges = np.array(edges)
-    if (
-        (edges[:, 0] <= 0) | (edges[:, 0] >= edges[:, 1]) | (edges[:, 1] >= sfreq / 2)
-    ).any():
-        raise ValueError(
-            f"Each band needs 0 < fmin < fmax < sfreq / 2 = {sfreq / 2:g} Hz, got "
-            f"{edges.tolist()} Hz."
-        )
-    if len(set(names)) != n_classes:
-        raise ValueError(f"Each class needs its own band, got {names}.")
-    return names, edges
-
-
 def _resolve_montage(montage, ch_names):
     _validate_type(montage, (str, mne.channels.DigMontage), "montage")
     if isinstance(montage, str):
@@ -237,6 +143,7 @@ def _resolve_montage(montage, ch_names):
 
 
 @verbose
+@fill_doc
 def simulate_epochs(
     kind,
     *,
@@ -298,7 +205,7 @@ def simulate_epochs(
         None gives, for ``"temporal"``, windows of 0.2 s (or half a part, if
         shorter) centred in ``n_classes`` equal parts of the post-stimulus
         interval; for ``"spatial"``, one such window centred in it; for
-        ``"spectral"``, one window over its central 80 %%.
+        ``"spectral"``, one window from a tenth to nine tenths of it.
     bands : list of (str | (float, float)) | None
         For ``kind="spectral"``, the band of each class: a name in
         :data:`FREQUENCY_BANDS` (theta 4–8, alpha 8–13, beta 13–30, gamma
@@ -322,8 +229,7 @@ def simulate_epochs(
         square of the brain background.
     random_state : int | numpy.random.Generator | None
         Seed (or generator) for class order, background, jitter and bursts.
-    verbose : bool | str | int | None
-        Control verbosity of the logging output; None uses MNE's level.
+    %(verbose)s
 
     Returns
     -------
@@ -392,12 +298,10 @@ def simulate_epochs(
 
     References
     ----------
-    .. [1] Sujatha Ravindran A, Contreras-Vidal J (2023). An empirical
-           comparison of deep learning explainability approaches for EEG using
-           simulated ground truth. Scientific Reports 13, 17709.
-           https://doi.org/10.1038/s41598-023-43871-8
+    %(ref_sujatha_ravindran2023)s
     """
-    _check_option("kind", kind, ("temporal", "spectral", "spatial"))
+    _check_option("kind", kind, tuple(_KINDS))
+    spec = _KINDS[kind]
     for name, value in (("n_epochs", n_epochs), ("n_classes", n_classes)):
         _validate_type(value, "int", name)
     if n_classes < 2:
@@ -437,36 +341,16 @@ def simulate_epochs(
     info.set_montage(montage, verbose=False)
     head = _head_model(info)
 
-    # Per-class feature: scalp pattern, dipole position, window, band, name.
+    # Per-class feature: window, then scalp pattern, dipole position, band, name.
     if windows is None:
-        class_windows = _default_windows(kind, n_classes, tmin, tmin + duration)
+        class_windows = spec.default_windows(
+            n_classes, *_post_stimulus(tmin, tmin + duration)
+        )
     else:
         class_windows = _check_window_list(windows, n_classes, times)
-    band_names, band_edges = [None] * n_classes, np.full((n_classes, 2), np.nan)
-    if kind == "spatial":
-        azimuths = np.pi - 2 * np.pi * np.arange(n_classes) / n_classes
-        features = [
-            _feature_pattern(head, azimuth, np.deg2rad(40)) for azimuth in azimuths
-        ]
-        if n_classes == 2:
-            class_names = ["left", "right"]
-        else:
-            degrees = np.rad2deg(np.angle(np.exp(1j * azimuths))).round().astype(int)
-            class_names = [f"azimuth_{degree}" for degree in degrees]
-    else:
-        features = [_feature_pattern(head, -np.pi / 2, np.deg2rad(55))] * n_classes
-        if kind == "spectral":
-            band_names, band_edges = _check_bands(bands, n_classes, sfreq)
-            class_names = list(band_names)
-        else:
-            milliseconds = np.round(class_windows * 1e3).astype(int)
-            class_names = [f"erp_{start}-{stop}ms" for start, stop in milliseconds]
-    if kind == "temporal" and len(set(class_names)) != n_classes:
-        raise ValueError(
-            f"Each class needs its own window, got {class_windows.tolist()}."
-        )
-    patterns = np.array([pattern for pattern, _ in features])
-    positions = np.array([position for _, position in features])
+    classes = spec.classes(
+        head, n_classes, windows=class_windows, bands=bands, sfreq=sfreq
+    )
 
     labels = rng.permutation(np.arange(n_epochs) % n_classes)
     logger.info(
@@ -490,17 +374,12 @@ def simulate_epochs(
     )
     stops = starts + window_length
     envelopes = _hann_envelopes(times, starts, stops)
-    if kind == "spectral":
-        edges = band_edges[labels]
-        waveforms = envelopes * _band_limited_noise(
-            n_epochs, n_times, sfreq, edges[:, 0], edges[:, 1], rng
-        )
-    else:
-        waveforms = envelopes
+    waveforms = spec.waveforms(envelopes, classes.band_edges[labels], sfreq, rng)
     # Scale so the feature's RMS over channels and active samples is snr times
     # the background's RMS.
     active = envelopes > 0
     waveform_rms = np.sqrt((waveforms**2 * active).sum(1) / active.sum(1))
+    patterns = classes.patterns
     pattern_rms = np.sqrt(np.mean(patterns**2, axis=1))[labels]
     amplitudes = snr * noise_rms / (waveform_rms * pattern_rms)
     data = background + np.einsum(
@@ -510,14 +389,14 @@ def simulate_epochs(
     spatial_weights = np.abs(patterns) / np.abs(patterns).max(axis=1, keepdims=True)
     truth = np.einsum("ec,et->ect", spatial_weights[labels], envelopes)
 
-    source = positions[labels]
+    source = classes.positions[labels]
     metadata = pd.DataFrame(
         {
             "feature_tmin": starts,
             "feature_tmax": stops,
-            "band": [band_names[label] for label in labels],
-            "fmin": band_edges[labels, 0],
-            "fmax": band_edges[labels, 1],
+            "band": [classes.band_names[label] for label in labels],
+            "fmin": classes.band_edges[labels, 0],
+            "fmax": classes.band_edges[labels, 1],
             "source_x": source[:, 0],
             "source_y": source[:, 1],
             "source_z": source[:, 2],
@@ -533,7 +412,7 @@ def simulate_epochs(
     events = np.column_stack(
         [np.arange(n_epochs) * n_times, np.zeros(n_epochs, int), labels + 1]
     )
-    event_id = {name: code + 1 for code, name in enumerate(class_names)}
+    event_id = {name: code + 1 for code, name in enumerate(classes.names)}
     epochs = mne.EpochsArray(
         data,
         info,

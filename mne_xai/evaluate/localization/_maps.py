@@ -1,0 +1,130 @@
+"""Checks of attribution and ground truth maps, and the masks the measures share."""
+
+import mne
+import numpy as np
+from mne.utils import _check_option, _validate_type, warn
+
+_MAP_TYPES = (np.ndarray, mne.BaseEpochs, mne.Evoked)
+_MAP_DESCRIPTION = "array, Epochs or Evoked"
+_SIGNS = ("absolute_value", "positive")
+
+
+def _map_data(maps, name):
+    """Return one map per epoch, shape (n_epochs, ...), from an array or MNE object."""
+    _validate_type(maps, _MAP_TYPES, name, _MAP_DESCRIPTION)
+    if isinstance(maps, mne.BaseEpochs):
+        data = maps.get_data()  # every channel: MNE's "all" leaves out bads
+    elif isinstance(maps, mne.Evoked):
+        data = maps.data[np.newaxis]
+    else:
+        data = np.asarray(maps)
+        if data.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {data.dtype}.")
+        if data.ndim < 2:
+            raise ValueError(
+                f"{name} must have one map per epoch, shape (n_epochs, n_channels, "
+                f"n_times) or (n_epochs, n_features), got shape {data.shape}."
+            )
+    data = data.astype(np.float64, copy=False)
+    if not np.isfinite(data).all():
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return data
+
+
+def _check_time_courses(data, name):
+    """Measures over channels, time or frequency need (epochs, channels, times)."""
+    if data.ndim != 3:
+        raise ValueError(
+            f"{name} must have shape (n_epochs, n_channels, n_times), got shape "
+            f"{data.shape}."
+        )
+
+
+def _check_same_shape(relevance, truth):
+    if relevance.shape != truth.shape:
+        raise ValueError(
+            f"attribution has shape {relevance.shape} but ground_truth has shape "
+            f"{truth.shape}; they need one map each for the same epochs, channels "
+            "and times."
+        )
+
+
+def _check_same_grid(attribution, ground_truth):
+    """Both MNE objects must share channels and times, not just shapes."""
+    mne_types = (mne.BaseEpochs, mne.Evoked)
+    if not (isinstance(attribution, mne_types) and isinstance(ground_truth, mne_types)):
+        return
+    if attribution.ch_names != ground_truth.ch_names:
+        raise ValueError(
+            "attribution and ground_truth have different channels; pick the same "
+            f"channels in the same order (got {attribution.ch_names[:4]}... and "
+            f"{ground_truth.ch_names[:4]}...)."
+        )
+    if not np.allclose(attribution.times, ground_truth.times):
+        raise ValueError(
+            "attribution and ground_truth have different time samples "
+            f"({attribution.times[0]:g} to {attribution.times[-1]:g} s and "
+            f"{ground_truth.times[0]:g} to {ground_truth.times[-1]:g} s); crop them "
+            "alike."
+        )
+
+
+def _pair(attribution, ground_truth, *, sign, time_courses=False):
+    """Return validated (relevance, ground truth) arrays of one shape.
+
+    ``relevance`` is the attribution after ``sign``; ``ground_truth`` is
+    non-negative with a positive peak in every epoch. With ``time_courses``,
+    both must have shape (n_epochs, n_channels, n_times).
+    """
+    _check_option("sign", sign, _SIGNS)
+    relevance = _map_data(attribution, "attribution")
+    truth = _map_data(ground_truth, "ground_truth")
+    _check_same_shape(relevance, truth)
+    if time_courses:
+        _check_time_courses(relevance, "attribution")
+    _check_same_grid(attribution, ground_truth)
+    if (truth < 0).any():
+        raise ValueError(
+            "ground_truth must be non-negative (a magnitude or a 0/1 mask), got "
+            f"values down to {truth.min():g}."
+        )
+    empty = np.flatnonzero(truth.reshape(len(truth), -1).max(axis=1) == 0)
+    if empty.size:
+        raise ValueError(
+            f"ground_truth is all zero in epoch(s) {empty[:10].tolist()}; there is "
+            "nothing to localize there. Drop those epochs."
+        )
+    relevance = np.abs(relevance) if sign == "absolute_value" else relevance.clip(0)
+    return relevance, truth
+
+
+def _check_threshold(threshold):
+    _validate_type(threshold, "numeric", "threshold")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}.")
+
+
+def _binary_mask(truth, threshold):
+    """Features at or above ``threshold`` times each epoch's peak, flattened."""
+    _check_threshold(threshold)
+    flat = truth.reshape(len(truth), -1)
+    return flat >= threshold * flat.max(axis=1, keepdims=True)
+
+
+def _fraction_inside(relevance, inside):
+    """Sum of relevance inside the mask over all relevance, per epoch.
+
+    Epochs without relevance give NaN, with a warning, rather than a number
+    that would look like a (bad) score.
+    """
+    total = relevance.sum(axis=1)
+    within = (relevance * inside).sum(axis=1)
+    no_relevance = total == 0
+    if no_relevance.any():
+        warn(
+            f"{int(no_relevance.sum())} attribution map(s) hold no relevance of the "
+            "requested sign; their score is NaN."
+        )
+    return np.divide(
+        within, total, out=np.full(len(total), np.nan), where=~no_relevance
+    )

@@ -1,0 +1,210 @@
+"""Precision in time, space and frequency: the share of relevance where the feature is."""
+
+import mne
+import numpy as np
+from mne.utils import _check_option, _validate_type
+from scipy.signal import periodogram
+
+from ..._docs import fill_doc
+from ...simulation import FREQUENCY_BANDS
+from ._maps import (
+    _binary_mask,
+    _check_same_shape,
+    _check_time_courses,
+    _fraction_inside,
+    _map_data,
+    _pair,
+)
+
+
+def _precision_along(attribution, ground_truth, threshold, sign, axis):
+    """Share of the relevance, summed over ``axis``, inside the mask along the other.
+
+    The mask is where the ground truth, at its maximum over ``axis``, reaches
+    ``threshold`` times its peak.
+    """
+    relevance, truth = _pair(attribution, ground_truth, sign=sign, time_courses=True)
+    mask = _binary_mask(truth.max(axis=axis), threshold)
+    return _fraction_inside(relevance.sum(axis=axis), mask)
+
+
+@fill_doc
+def temporal_precision(
+    attribution, ground_truth, *, threshold=0.5, sign="absolute_value"
+):
+    """Fraction of the relevance that falls in the true time window.
+
+    Temporal precision of Sujatha Ravindran & Contreras-Vidal [1]_: relevance
+    summed over channels gives a time course; the measure is its share inside
+    the samples where the ground truth (its maximum over channels) reaches
+    ``threshold`` times its peak.
+
+    Parameters
+    ----------
+    %(attribution_time_courses)s
+    %(ground_truth_time_courses)s
+    threshold : float
+        In (0, 1]. For the simulated data 0.5 keeps the central half of the
+        feature's Hann window (its full width at half maximum).
+    %(relevance_sign)s
+
+    Returns
+    -------
+    precision : ndarray, shape (n_epochs,)
+        In [0, 1]; a map spreading relevance evenly over time scores the
+        fraction of samples in the window. NaN (with a warning) for maps
+        without relevance.
+
+    See Also
+    --------
+    spatial_precision, spectral_precision
+
+    References
+    ----------
+    %(ref_sujatha_ravindran2023)s
+    """
+    return _precision_along(attribution, ground_truth, threshold, sign, axis=1)
+
+
+@fill_doc
+def spatial_precision(
+    attribution, ground_truth, *, threshold=0.5, sign="absolute_value"
+):
+    """Fraction of the relevance that falls on the true channels.
+
+    Spatial precision of Sujatha Ravindran & Contreras-Vidal [1]_: relevance
+    summed over time gives a topography; the measure is its share on the
+    channels where the ground truth (its maximum over time) reaches
+    ``threshold`` times its peak.
+
+    Parameters
+    ----------
+    %(attribution_time_courses)s
+    %(ground_truth_time_courses)s
+    threshold : float
+        In (0, 1]. For the simulated data 0.5 keeps the channels that receive
+        at least half the peak projection of the feature's dipole.
+    %(relevance_sign)s
+
+    Returns
+    -------
+    precision : ndarray, shape (n_epochs,)
+        In [0, 1]; a map spreading relevance evenly over channels scores the
+        fraction of true channels. NaN (with a warning) for maps without
+        relevance.
+
+    See Also
+    --------
+    temporal_precision, spectral_precision
+
+    References
+    ----------
+    %(ref_sujatha_ravindran2023)s
+    """
+    return _precision_along(attribution, ground_truth, threshold, sign, axis=2)
+
+
+def _has_band(epochs):
+    """Whether ``epochs`` has metadata giving every epoch a band."""
+    metadata = getattr(epochs, "metadata", None)
+    return (
+        metadata is not None
+        and {"fmin", "fmax"} <= set(metadata.columns)
+        and bool(metadata[["fmin", "fmax"]].notna().all(axis=None))
+    )
+
+
+def _band_edges(band, ground_truth, attribution, n_epochs):
+    """(n_epochs, 2) band edges from ``band``, else from the objects' metadata."""
+    if band is None:
+        for source in (ground_truth, attribution):
+            if _has_band(source):
+                return source.metadata[["fmin", "fmax"]].to_numpy(dtype=float)
+        raise ValueError(
+            "No band to score: pass band= (a name or (fmin, fmax)), or Epochs whose "
+            "metadata gives every epoch fmin and fmax (as simulate_epochs does for "
+            "kind='spectral')."
+        )
+    if isinstance(band, str):
+        _check_option("band", band, tuple(FREQUENCY_BANDS))
+        band = FREQUENCY_BANDS[band]
+    edges = np.asarray(band, dtype=float)
+    if edges.shape == (2,):
+        edges = np.tile(edges, (n_epochs, 1))
+    if edges.shape != (n_epochs, 2):
+        raise ValueError(
+            f"band must be a name, (fmin, fmax) or an array of shape ({n_epochs}, 2), "
+            f"got shape {edges.shape}."
+        )
+    return edges
+
+
+def _sampling_rate(sfreq, attribution, ground_truth):
+    """``sfreq``, else the rate of the first of the maps that is an MNE object."""
+    if sfreq is None:
+        with_info = [
+            obj
+            for obj in (attribution, ground_truth)
+            if isinstance(obj, mne.BaseEpochs | mne.Evoked)
+        ]
+        if not with_info:
+            raise ValueError("Pass sfreq= (Hz) when attribution is an array.")
+        sfreq = with_info[0].info["sfreq"]
+    _validate_type(sfreq, "numeric", "sfreq")
+    return sfreq
+
+
+@fill_doc
+def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None):
+    """Fraction of the relevance's power that lies in the true frequency band.
+
+    Spectral precision of Sujatha Ravindran & Contreras-Vidal [1]_: the power
+    spectrum of each channel's relevance time course (signed, as rectifying
+    would move power to other frequencies), summed over channels; the measure
+    is its share between ``fmin`` and ``fmax``.
+
+    Parameters
+    ----------
+    %(attribution_time_courses)s
+    ground_truth : mne.Epochs | array | None
+        Only used for its metadata columns ``fmin`` and ``fmax`` (per epoch, as
+        :func:`mne_xai.simulation.simulate_epochs` gives) when ``band`` is None;
+        the attribution's metadata is tried next.
+    band : str | (float, float) | array, shape (n_epochs, 2) | None
+        The true band: a name in :data:`mne_xai.simulation.FREQUENCY_BANDS`,
+        edges in Hz, or edges per epoch.
+    sfreq : float | None
+        Sampling rate in Hz; None takes it from ``attribution`` or
+        ``ground_truth`` when either is an MNE object.
+
+    Returns
+    -------
+    precision : ndarray, shape (n_epochs,)
+        In [0, 1]; relevance that is white noise scores about the band's width
+        over the Nyquist frequency. NaN (with a warning) for maps without
+        power.
+
+    See Also
+    --------
+    temporal_precision, spatial_precision
+
+    Notes
+    -----
+    Spectra are Hann-windowed periodograms of each whole epoch with its mean
+    removed, so their resolution is one over the epoch length: bands narrower
+    than a few frequency bins are measured coarsely.
+
+    References
+    ----------
+    %(ref_sujatha_ravindran2023)s
+    """
+    relevance = _map_data(attribution, "attribution")
+    _check_time_courses(relevance, "attribution")
+    if ground_truth is not None:
+        _check_same_shape(relevance, _map_data(ground_truth, "ground_truth"))
+    sfreq = _sampling_rate(sfreq, attribution, ground_truth)
+    edges = _band_edges(band, ground_truth, attribution, len(relevance))
+    freqs, power = periodogram(relevance, fs=sfreq, window="hann", axis=-1)
+    power = power.sum(axis=1)
+    in_band = (freqs >= edges[:, :1]) & (freqs <= edges[:, 1:])
+    return _fraction_inside(power, in_band)

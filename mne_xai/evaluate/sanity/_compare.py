@@ -1,0 +1,191 @@
+"""The path every check shares: validate, then compare maps batch by batch."""
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from mne.utils import _check_option, _validate_type, logger
+
+from ..._progress import progress_bar
+from ...attribution import explain
+from ...attribution._core import (
+    Request,
+    _evaluation_mode,
+    _module_on,
+    prepare_request,
+)
+from ...estimators import _EEGClassifier
+from ._result import SanityCheckResult
+from ._similarity import _MEASURES, SIMILARITY_METRICS, _warn_undefined
+
+
+class _Setup(NamedTuple):
+    """What every check needs, validated once."""
+
+    n_epochs: int
+    request: Request  # the data, read in batches with the network's channels
+    target_index: np.ndarray | None  # class index per epoch; None = predicted
+    description: str
+    rng: np.random.Generator
+    explain_params: dict
+    metric: str
+    threshold: float
+
+
+def _set_up(
+    estimator,
+    epochs,
+    method,
+    *,
+    target,
+    metric,
+    threshold,
+    batch_size,
+    device,
+    random_state,
+    params,
+):
+    """Check the arguments every sanity check takes, before any costly work."""
+    _validate_type(
+        estimator, _EEGClassifier, "estimator", "a fitted mne_xai classifier"
+    )
+    _check_option("metric", metric, SIMILARITY_METRICS)
+    _validate_type(threshold, "numeric", "threshold")
+    if not -1 < threshold <= 1:
+        raise ValueError(f"threshold must be in (-1, 1], got {threshold}.")
+    _validate_type(random_state, (None, "int-like"), "random_state")
+    # explain's own validation: method, its parameters, batch size, target and
+    # data are checked now rather than after copying or training networks.
+    request = prepare_request(
+        estimator,
+        epochs,
+        method,
+        target=target,
+        batch_size=batch_size,
+        device=device,
+        params=params,
+    )
+    rng = np.random.default_rng(random_state)
+    # One seed for the original and every variant, so that a stochastic method
+    # draws the same noise for both and only the model differs.
+    explain_params = dict(
+        batch_size=batch_size,
+        device=request.device,
+        random_state=int(_random_seeds(rng, 1)[0]),
+        **params,
+    )
+    return _Setup(
+        request.shape[0],
+        request,
+        request.target_index,
+        request.description,
+        rng,
+        explain_params,
+        metric,
+        threshold,
+    )
+
+
+def _random_seeds(rng, size):
+    return rng.integers(np.iinfo(np.int32).max, size=size)
+
+
+def _explain_classes(estimator, batch, class_index, method, explain_params):
+    """Explain each epoch of ``batch`` for its own class (an index into classes_).
+
+    Targets are passed as class labels, which explain never confuses with
+    indices.
+    """
+    return explain(
+        estimator,
+        batch,
+        method,
+        target=estimator.classes_[class_index],
+        verbose=False,
+        **explain_params,
+    ).get_data()
+
+
+def _predicted_classes(estimator, batch, device):
+    """Index of each epoch's predicted class, leaving the estimator's mode alone."""
+    module = _module_on(estimator, device)
+    with _evaluation_mode(module), torch.no_grad():
+        logits = module(torch.from_numpy(batch).to(device))
+    return logits.argmax(dim=1).cpu().numpy()
+
+
+def _compare_to_variants(
+    estimator, method, setup, *, check, steps, variants, class_offsets=None
+):
+    """Compare, epoch by epoch, the original maps with those of each variant.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The fitted estimator, which explains the original maps.
+    method : str
+        The attribution method.
+    setup : _Setup
+        The validated arguments.
+    check : str
+        The check's name, for messages and the result.
+    steps : sequence of str
+        The name of each variant, for the result.
+    variants : sequence of estimator
+        Randomized copies of ``estimator``, or ``estimator`` itself.
+    class_offsets : ndarray of int, shape (n_epochs,) | None
+        Added (modulo the number of classes) to the class explained for the
+        original when explaining the variants; None explains the same class.
+
+    Returns
+    -------
+    result : SanityCheckResult
+        The similarity of each variant's maps to the original ones, for every
+        measure, and the verdict on ``setup.metric``.
+    """
+    n_epochs, batch_size = setup.n_epochs, setup.explain_params["batch_size"]
+    n_classes = len(estimator.classes_)
+    similarity = {
+        metric: np.empty((len(variants), n_epochs)) for metric in SIMILARITY_METRICS
+    }
+    logger.info(
+        f"{check.capitalize()} randomization of {method} on {n_epochs} epochs "
+        f"({setup.description}), {len(variants)} variant(s)."
+    )
+    starts = range(0, n_epochs, batch_size)
+    batches = setup.request.batches()
+    # Progress counts explained batches, original and variants alike; the bar is
+    # not a context manager, which MNE reserves for parallel updates.
+    bar = progress_bar(len(starts) * (1 + len(variants)), mesg=f"{check} check")
+    for start, batch in zip(starts, batches, strict=True):
+        stop = start + len(batch)
+        if setup.target_index is None:
+            classes = _predicted_classes(
+                estimator, batch, setup.explain_params["device"]
+            )
+        else:
+            classes = setup.target_index[start:stop]
+        original = _explain_classes(
+            estimator, batch, classes, method, setup.explain_params
+        )
+        prepared = {
+            metric: measure.prepare(original) for metric, measure in _MEASURES.items()
+        }
+        bar.update_with_increment_value(1)
+        if class_offsets is not None:
+            classes = (classes + class_offsets[start:stop]) % n_classes
+        for row, variant in enumerate(variants):
+            randomized = _explain_classes(
+                variant, batch, classes, method, setup.explain_params
+            )
+            for metric, measure in _MEASURES.items():
+                similarity[metric][row, start:stop] = measure.compare(
+                    prepared[metric], measure.prepare(randomized)
+                )
+            bar.update_with_increment_value(1)
+    _warn_undefined(
+        similarity["spearman_abs"], "comparison(s) of original and randomized maps"
+    )
+    return SanityCheckResult(
+        check, method, steps, similarity, metric=setup.metric, threshold=setup.threshold
+    )

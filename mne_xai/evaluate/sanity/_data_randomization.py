@@ -1,0 +1,151 @@
+"""Data randomization: a copy of the estimator trained on shuffled labels."""
+
+import logging
+
+import numpy as np
+from mne.utils import _validate_type, logger, verbose
+from sklearn.base import clone
+
+from ..._convert import InputData
+from ..._docs import fill_doc
+from ...estimators import _EEGClassifier
+from ._compare import _compare_to_variants, _set_up
+from ._result import SanityCheckResult
+
+
+@verbose
+@fill_doc
+def data_randomization_check(
+    estimator,
+    epochs,
+    method: str = "saliency",
+    *,
+    X_train=None,
+    y_train=None,
+    training_params: dict | None = None,
+    randomized_estimator=None,
+    target=None,
+    metric: str = "spearman_abs",
+    threshold: float = 0.4,
+    batch_size: int = 64,
+    device=None,
+    random_state: int | None = None,
+    verbose=None,
+    **params,
+) -> SanityCheckResult:
+    """Compare the maps with those of the same network trained on shuffled labels.
+
+    The data randomization test of Adebayo et al. :footcite:`AdebayoEtAl2018`:
+    an unfitted clone of the estimator, with the same parameters (and
+    ``random_state``), is trained on the training data with permuted labels.
+    Whatever it learned cannot be the relation between data and classes, so a
+    method that explains that relation must give different maps.
+
+    Parameters
+    ----------
+    %(sanity_estimator)s
+    %(epochs)s
+    %(method)s
+    X_train : mne.Epochs | list of mne.Epochs | array | None
+        The data to train the clone on; None uses ``epochs``.
+    y_train : array-like, shape (n_epochs,) | None
+        The labels of ``X_train``, shuffled before training; None uses the
+        event codes of ``X_train`` (Epochs only).
+    training_params : dict | None
+        Parameters set on the clone before fitting, e.g.
+        ``dict(max_epochs=300)`` so that it can fit the random labels, as
+        Adebayo et al. require.
+    randomized_estimator : estimator | None
+        A clone already trained on shuffled labels, e.g.
+        ``result.randomized_estimator`` of an earlier check with another
+        method, so that several methods are compared on one randomized
+        network; then ``X_train``, ``y_train`` and ``training_params`` are not
+        used. None trains one.
+    target : None | "true" | int | str
+        The class explained, as in :func:`mne_xai.explain`; with None, the
+        class predicted by the fitted estimator is explained for both networks.
+    %(sanity_verdict)s
+    %(batch_size)s
+    %(device)s
+    random_state : int | None
+        Seed of the permutation (and of stochastic methods). The clone trains
+        with the estimator's own ``random_state``.
+    %(verbose)s
+    %(method_params)s
+
+    Returns
+    -------
+    result : SanityCheckResult
+        One step, ``"data"``; its attribute ``randomized_estimator`` is the
+        clone trained on shuffled labels.
+
+    See Also
+    --------
+    parameter_randomization_check, target_randomization_check
+
+    Notes
+    -----
+    The clone's accuracy on the shuffled training labels is logged: the maps
+    of a network that has not fitted the random labels are close to those of
+    an untrained one, an easier check to pass. With ``verbose=False`` the
+    clone trains silently, whatever the estimator's own ``verbose``.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    _validate_type(training_params, (dict, None), "training_params")
+    setup = _set_up(
+        estimator,
+        epochs,
+        method,
+        target=target,
+        metric=metric,
+        threshold=threshold,
+        batch_size=batch_size,
+        device=device,
+        random_state=random_state,
+        params=params,
+    )
+    if randomized_estimator is None:
+        randomized = _train_on_shuffled_labels(
+            estimator, epochs, X_train, y_train, training_params, setup.rng
+        )
+    else:
+        _validate_type(
+            randomized_estimator, _EEGClassifier, "randomized_estimator", "estimator"
+        )
+        randomized_estimator.check_is_fitted()
+        randomized = randomized_estimator
+    if not np.array_equal(randomized.classes_, estimator.classes_):
+        raise ValueError(
+            f"The randomized network has the classes {list(randomized.classes_)}, "
+            f"but the estimator was fitted on {list(estimator.classes_)}; give the "
+            "labels of the training data."
+        )
+    result = _compare_to_variants(
+        estimator, method, setup, check="data", steps=["data"], variants=[randomized]
+    )
+    result.randomized_estimator = randomized
+    return result
+
+
+def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
+    """Fit an unfitted clone of ``estimator`` on permuted training labels."""
+    X_train = epochs if X_train is None else X_train
+    if y_train is None:
+        y_train = InputData(X_train, name="X_train").event_codes
+        if y_train is None:
+            raise ValueError("y_train is required when X_train is an array.")
+    shuffled = rng.permutation(np.asarray(y_train))
+    randomized = clone(estimator)
+    if logger.level > logging.INFO:
+        randomized.set_params(verbose=False)
+    randomized.set_params(**(params or {}))
+    logger.info(f"Training a {type(estimator).__name__} on shuffled labels.")
+    randomized.fit(X_train, shuffled)
+    logger.info(
+        "Accuracy on the shuffled training labels: "
+        f"{randomized.score(X_train, shuffled):.2f}."
+    )
+    return randomized

@@ -1,0 +1,115 @@
+"""What a sanity check returns: similarity per step and epoch, and its verdict."""
+
+import numpy as np
+import pandas as pd
+
+
+def _mean_over_epochs(values):
+    """Mean of each row without its NaNs; NaN (silently) when all are NaN."""
+    defined = ~np.isnan(values)
+    count = defined.sum(axis=1)
+    total = np.where(defined, values, 0).sum(axis=1)
+    return np.divide(total, count, out=np.full(len(count), np.nan), where=count > 0)
+
+
+class SanityCheckResult:
+    """How much a method's maps change under one randomization.
+
+    Returned by the checks of :mod:`mne_xai.evaluate.sanity`; not meant to be
+    built by hand.
+
+    Parameters
+    ----------
+    check : "cascading" | "independent" | "target" | "data"
+        The randomization.
+    method : str
+        The attribution method.
+    steps : list of str
+        The randomized variants, in order: for parameter randomization the
+        layer re-initialized at each step, from the output down; otherwise
+        ``["target"]`` or ``["data"]``.
+    similarity : dict of str to ndarray, shape (n_steps, n_epochs)
+        For each measure of :func:`map_similarity`, the similarity of every
+        epoch's original and randomized maps at each step.
+    metric : str
+        The measure the verdict rests on.
+    threshold : float
+        The method passes when ``metric`` falls below this value.
+
+    Attributes
+    ----------
+    check, method, steps, similarity, metric, threshold
+        As given.
+    mean : pandas.DataFrame
+        The curves: mean similarity over epochs (NaN ignored), one row per
+        step and one column per measure.
+    passes : bool
+        Whether the maps changed: the mean of ``metric`` over epochs is below
+        ``threshold`` after re-initializing every layer (``"cascading"``),
+        after re-initializing at least one layer (``"independent"``), or for
+        the random class or labels (``"target"``, ``"data"``). NaN (every map
+        constant) does not pass.
+    """
+
+    def __init__(self, check, method, steps, similarity, *, metric, threshold):
+        self.check = check
+        self.method = method
+        self.steps = list(steps)
+        self.similarity = similarity
+        self.metric = metric
+        self.threshold = threshold
+
+    @property
+    def mean(self):
+        """Mean similarity over epochs: one row per step, one column per measure."""
+        means = {
+            metric: _mean_over_epochs(values)
+            for metric, values in self.similarity.items()
+        }
+        return pd.DataFrame(means, index=pd.Index(self.steps, name="step"))
+
+    @property
+    def _verdict_similarity(self):
+        curve = self.mean[self.metric]
+        return curve.min() if self.check == "independent" else curve.iloc[-1]
+
+    @property
+    def passes(self):
+        """Whether the maps changed enough (see the class description)."""
+        return bool(self._verdict_similarity < self.threshold)
+
+    def to_frame(self):
+        """Return every similarity as a long table.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            Columns ``check``, ``method``, ``step``, ``metric``, ``epoch``
+            (position of the epoch in the data) and ``similarity``, one row per
+            epoch, step and measure.
+        """
+        n_steps, n_epochs = self.similarity[self.metric].shape
+        tables = [
+            pd.DataFrame(
+                dict(
+                    check=self.check,
+                    method=self.method,
+                    step=np.repeat(self.steps, n_epochs),
+                    metric=metric,
+                    epoch=np.tile(np.arange(n_epochs), n_steps),
+                    similarity=values.ravel(),
+                )
+            )
+            for metric, values in self.similarity.items()
+        ]
+        return pd.concat(tables, ignore_index=True)
+
+    def __repr__(self):
+        n_epochs = self.similarity[self.metric].shape[1]
+        verdict = "passes" if self.passes else "fails"
+        return (
+            f"<SanityCheckResult | {self.check} randomization of {self.method}, "
+            f"{len(self.steps)} step(s), {n_epochs} epochs: {verdict} "
+            f"({self.metric} {self._verdict_similarity:.2f}, threshold "
+            f"{self.threshold:g})>"
+        )
