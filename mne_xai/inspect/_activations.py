@@ -1,0 +1,239 @@
+"""Activations of a network's layers for a set of epochs, streamed over batches."""
+
+from dataclasses import dataclass
+
+import mne
+import numpy as np
+import torch
+from mne.utils import logger, verbose
+
+from .._checks import check_positive_int
+from .._convert import check_scale
+from .._docs import fill_doc
+from .._graph import named_layers
+from .._network import as_network
+from .._progress import progress_bar
+from ..attribution._core import _evaluation_mode, _module_on
+
+
+def find_layer(module, layer):
+    """Return the name and module of a layer given by name or as a module.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    layer : str | torch.nn.Module
+        The layer's name in ``module.named_modules()`` (e.g. ``"block1.2"``)
+        or the layer itself.
+
+    Returns
+    -------
+    name : str
+        The layer's name.
+    layer : torch.nn.Module
+        The layer.
+    """
+    layers = dict(named_layers(module, "leaves"))
+    layers.update(
+        (name, submodule) for name, submodule in module.named_modules() if name
+    )
+    if isinstance(layer, torch.nn.Module):
+        for name, submodule in layers.items():
+            if submodule is layer:
+                return name, submodule
+        raise ValueError(
+            f"The module {type(layer).__name__} is not a layer of this network."
+        )
+    if not isinstance(layer, str) or layer not in layers:
+        raise ValueError(
+            f"No layer named {layer!r}; the network's layers are "
+            f"{sorted(layers, key=list(layers).index)}."
+        )
+    return layer, layers[layer]
+
+
+@dataclass
+class LayerActivations:
+    """The output of one layer for each epoch.
+
+    Attributes
+    ----------
+    data : ndarray of float32, shape (n_epochs, ...)
+        The layer's output per epoch, in the layer's own shape.
+    layer : str
+        The layer's name in the network.
+    sfreq : float | None
+        The rate of the layer's last axis when it is time (the input's rate
+        times the ratio of lengths, as pooling and strides leave it), else
+        None.
+    tmin : float
+        The time of the input's first sample (0 for arrays).
+    events : ndarray of int, shape (n_epochs, 3) | None
+        The epochs' events (None for arrays).
+    event_id : dict | None
+        The epochs' event names.
+    metadata : pandas.DataFrame | None
+        The epochs' metadata.
+    """
+
+    data: np.ndarray
+    layer: str
+    sfreq: float | None
+    tmin: float
+    events: np.ndarray | None
+    event_id: dict | None
+    metadata: object
+
+    def to_epochs(self):
+        """Return the activations as :class:`mne.EpochsArray`, one channel per unit.
+
+        Every axis but the first and last is flattened into units, named by
+        their indices (``"3"``, or ``"3-0"`` for several axes), of type
+        ``misc`` (not data channels: pass ``picks="misc"`` to ``average``
+        and the plotting methods); the last axis is time at :attr:`sfreq`.
+
+        Returns
+        -------
+        epochs : mne.EpochsArray
+            The activations with the epochs' events, event_id and metadata.
+        """
+        if self.sfreq is None:
+            raise ValueError(
+                f"The output of layer {self.layer!r} has no time axis (shape "
+                f"{self.data.shape[1:]}); use .data."
+            )
+        unit_shape = self.data.shape[1:-1]
+        names = ["-".join(map(str, index)) for index in np.ndindex(*unit_shape)]
+        data = self.data.reshape(len(self.data), len(names), -1)
+        info = mne.create_info(names or ["0"], self.sfreq, "misc")
+        return mne.EpochsArray(
+            data.astype(np.float64),
+            info,
+            events=self.events,
+            event_id=self.event_id,
+            tmin=self.tmin,
+            metadata=self.metadata,
+            baseline=None,
+            verbose=False,
+        )
+
+
+def batch_outputs(network, data, layer, *, batch_size, device):
+    """Yield each batch of ``data`` with the output of ``layer`` for it.
+
+    Parameters
+    ----------
+    network : object
+        A fitted classifier, as :func:`mne_xai.as_network` returns it.
+    data : InputData
+        The data, as the network takes it.
+    layer : torch.nn.Module
+        A layer of ``network.module_`` (on the CPU copy; it is found again on
+        ``device``).
+    batch_size : int
+        Number of epochs per forward pass.
+    device : torch.device
+        Where to compute.
+
+    Yields
+    ------
+    batch : torch.Tensor, shape (batch, n_channels, n_times)
+        The input batch on ``device``.
+    output : torch.Tensor
+        The layer's output for the batch, detached.
+    """
+    module = _module_on(network, device)
+    if module is not network.module_:
+        # The copy on ``device`` holds its own layers, at the same names.
+        name, _ = find_layer(network.module_, layer)
+        _, layer = find_layer(module, name)
+    captured = []
+    handle = layer.register_forward_hook(
+        lambda _layer, _inputs, output: captured.append(output.detach())
+    )
+    n_batches = -(-data.shape[0] // batch_size)
+    try:
+        with _evaluation_mode(module), torch.no_grad():
+            for index, batch in enumerate(
+                progress_bar(
+                    data.batches(batch_size), max_value=n_batches, mesg="activations"
+                )
+            ):
+                if index == 0:
+                    check_scale(batch, network.data_std_)
+                inputs = torch.from_numpy(batch).to(device)
+                captured.clear()
+                module(inputs)
+                if not captured:
+                    raise RuntimeError(
+                        "The layer was not called in the network's forward pass."
+                    )
+                yield inputs, captured[0]
+    finally:
+        handle.remove()
+
+
+@verbose
+@fill_doc
+def layer_activations(
+    estimator, epochs, layer, *, batch_size=64, device=None, verbose=None
+):
+    """Return the output of one layer for each epoch, computed batch by batch.
+
+    Parameters
+    ----------
+    %(estimator)s
+    %(epochs)s
+    layer : str | torch.nn.Module
+        The layer, by its name in ``estimator.module_.named_modules()`` (e.g.
+        ``"block1.2"``) or as the module itself. An unknown name is refused
+        with the list of the network's layers.
+    %(batch_size)s
+    %(device)s
+    %(verbose)s
+
+    Returns
+    -------
+    activations : LayerActivations
+        The outputs (``.data``) with the epochs' events, event_id and
+        metadata; ``.to_epochs()`` gives an :class:`mne.EpochsArray` with one
+        channel per unit when the layer keeps a time axis.
+
+    Notes
+    -----
+    The network runs in evaluation mode (batch norm with its running
+    statistics, no dropout), so an epoch's activations do not depend on the
+    other epochs of its batch. Only one batch of inputs is held at a time;
+    the activations of every epoch are returned.
+    """
+    network = as_network(estimator)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    name, module_layer = find_layer(network.module_, layer)
+    data = network._check_prediction_input(epochs)
+    device = torch.device(device if device is not None else network.device)
+    logger.info(
+        f"Computing the activations of layer {name!r} for {data.shape[0]} epochs"
+    )
+    outputs = [
+        output.float().cpu().numpy()
+        for _, output in batch_outputs(
+            network, data, module_layer, batch_size=batch_size, device=device
+        )
+    ]
+    outputs = np.concatenate(outputs)
+    n_times = data.shape[2]
+    # A last axis no longer than the input's and at least two samples long is
+    # taken as time (convolutions and pooling shorten it); a dense layer's
+    # output is not.
+    is_time = outputs.ndim >= 3 and 1 < outputs.shape[-1] <= n_times
+    sfreq = network._sfreq * outputs.shape[-1] / n_times if is_time else None
+    return LayerActivations(
+        data=outputs,
+        layer=name,
+        sfreq=sfreq,
+        tmin=data.tmin if data.tmin is not None else 0.0,
+        events=data.events,
+        event_id=data.event_id,
+        metadata=data.metadata,
+    )
