@@ -1,0 +1,171 @@
+"""The docstring text the classifiers of :mod:`mne_xai.estimators` share.
+
+Their parameters, attributes and notes are the same but for the default
+network, which :func:`classifier_docstring` fills in.
+"""
+
+_PARAMETERS = """
+    Parameters
+    ----------
+    module : subclass of torch.nn.Module | torch.nn.Module | None
+        The network class; ``None`` means {module}. It is built at ``fit`` with
+        the shapes of the data under the names its constructor takes:
+        ``n_channels``, ``n_classes``, ``n_times``, ``sfreq`` and
+        ``input_scale`` (as :mod:`mne_xai.models` name them) or braindecode's
+        ``n_chans``, ``n_outputs``, ``n_times``, ``sfreq`` and ``chs_info``;
+        plus any ``module__<name>`` parameter (e.g. ``module__F1=4``), which
+        ``get_params``/``set_params`` and ``GridSearchCV`` see like any other
+        parameter. A network that takes no ``input_scale`` is wrapped in
+        :class:`~mne_xai.models.ScaledInput`, so it also sees unit-variance
+        input. An instance is used as it is.
+    criterion : subclass of torch.nn.Module
+        The loss, applied to the logits.
+    optimizer : subclass of torch.optim.Optimizer
+        The optimizer; its options are set with ``optimizer__<name>``.
+    lr : float
+        Learning rate.
+    max_epochs : int | "auto"
+        Number of passes over the training data. ``"auto"`` gives at least
+        1,000 optimizer steps, within 20 to 500 epochs (see
+        :func:`mne_xai.estimators.training_schedule`); the number used is
+        ``max_epochs_``.
+    batch_size : int | "auto"
+        Number of epochs per mini-batch (for training and prediction).
+        ``"auto"`` grows with the square root of the number of training
+        epochs, as a power of two from 8 to 64; the size used is
+        ``batch_size_``.
+    picks : str | list of str | list of int | slice | None
+        Channels of Epochs to train on, as in MNE (names, channel types such as
+        ``["eeg", "eog"]``, indices, or ``"all"``). None means the good data
+        channels: EEG (and MEG, sEEG, ECoG, DBS, fNIRS) without stimulus,
+        EOG, ECG, EMG or misc channels and without the channels in
+        ``info["bads"]`` (a log line names those). Stimulus channels hold the
+        events, and so the labels: pick them only to show that leak. Data
+        given later are read from the same channels, by name. Arrays are used
+        as they are.
+    scaling : "auto" | float
+        Factor applied to the data before the first layer. MNE stores volts, which
+        networks train poorly on; ``"auto"`` uses one over the standard deviation
+        of the training data, so the network sees unit variance whatever unit the
+        data came in. The factor is stored in the module (``input_scale``), so
+        the fitted module takes data in the unit it was given, and attributions
+        are with respect to that data.
+    lr_schedule : "cosine" | None
+        ``"cosine"`` anneals the learning rate to zero over the training
+        epochs (a :class:`skorch.callbacks.LRScheduler`); ``None`` keeps it
+        constant. :meth:`partial_fit` keeps it constant.
+    early_stopping : bool
+        If True, hold out a stratified ``validation_fraction`` of the training
+        data, stop when the validation loss has not improved for
+        ``n_iter_no_change`` epochs, and restore the best weights.
+    validation_fraction : float
+        Fraction of the training data held out when ``early_stopping=True``.
+    n_iter_no_change : int
+        Patience of early stopping, in epochs.
+    random_state : int | None
+        Seed for weight initialization, shuffling, dropout and the validation
+        split. An int makes training reproducible on the CPU; the global torch
+        random state is left untouched.
+    info : mne.Info | None
+        Measurement info for data given as arrays: its sampling rate sets the
+        kernel lengths and it becomes ``info_``. Ignored when fitting on Epochs.
+    device : str | torch.device
+        Where the network runs, e.g. ``"cpu"`` or ``"cuda"``.
+    callbacks : list of skorch callbacks | None
+        Extra callbacks (as ``(name, callback)`` tuples or callbacks).
+    verbose : bool | str | int | None
+        MNE's logging level while training, as in every mne_xai function: at
+        ``"info"`` (True) and below, a line of progress per training epoch
+        (coloured only on a terminal) goes to MNE's logger; False or
+        ``"warning"`` trains silently. None follows
+        :func:`mne.set_log_level`.
+    train_split : callable | None
+        A skorch train/validation splitter; overrides ``validation_fraction``.
+    classes : array-like | None
+        The class labels, in any order (``classes_`` holds them sorted);
+        inferred from ``y`` when None.
+    **kwargs
+        Any other :class:`skorch.NeuralNetClassifier` parameter, and
+        ``module__<name>``, ``optimizer__<name>``, ``iterator_train__<name>``
+        prefixed parameters.
+
+    Attributes
+    ----------
+    classes_ : ndarray, shape (n_classes,)
+        The class labels, as given in ``y`` (or the event codes of the Epochs).
+    info_ : mne.Info | None
+        The measurement info of the channels trained on (None for arrays
+        without ``info``).
+    ch_names_ : list of str | None
+        The channels trained on, in the network's order (None for arrays
+        without ``info``).
+    event_id_ : dict | None
+        The event names of the training Epochs (None for arrays), so that
+        targets given by name resolve on any selection of epochs.
+    batch_size_, max_epochs_ : int
+        The batch size and number of epochs used (see ``batch_size``).
+    module_ : torch.nn.Module
+        The trained network. It maps data in the training unit, shape
+        ``(batch, n_channels, n_times)``, to one logit per class.
+    input_scale_ : float
+        The factor applied to the data before the first layer.
+    n_channels_, n_times_ : int
+        Shape of one training epoch.
+    data_mean_ : ndarray, shape (n_channels, n_times)
+        The mean training epoch (a baseline for attribution methods).
+    data_std_ : float
+        The standard deviation of the training data; data given later that
+        differ from it by more than a factor of 100 (e.g. volts instead of
+        microvolts) get a warning.
+    history : skorch.History
+        Per-epoch losses and timings.
+"""
+
+_NOTES = """
+    Notes
+    -----
+    ``fit`` accepts :class:`mne.Epochs`, a list of Epochs (what scikit-learn's
+    cross-validation hands over when it indexes an Epochs object) or an array
+    of shape ``(n_epochs, n_channels, n_times)``. With Epochs and ``y=None``,
+    the labels are ``epochs.events[:, 2]``. ``predict`` returns labels in the
+    same coding as ``y``. Data given at prediction must match training in
+    channels (names and order, for Epochs), sampling rate and number of samples.
+
+    By default the batch size and the number of epochs follow the size of
+    the training set (:func:`mne_xai.estimators.training_schedule`), so that
+    30 trials and 100,000 both train for enough optimizer steps.
+
+    The fitted parameters can be stored with ``save_params`` and restored into
+    a new estimator with ``initialize(X, y)`` followed by ``load_params``
+    (loading is weights-only, so a file cannot run code). The statistics of
+    the training data that predictions and attributions depend on (input
+    scale, mean epoch, standard deviation) are buffers of ``module_``, so they
+    travel with ``save_params`` as with pickling.
+"""
+
+
+def classifier_docstring(summary, module, see_also):
+    """Assemble a classifier's docstring around the shared sections.
+
+    Parameters
+    ----------
+    summary : str
+        The docstring's summary and description, ending with a newline.
+    module : str
+        What ``module=None`` means: a reference to the default network class.
+    see_also : list of str
+        The names under See Also.
+
+    Returns
+    -------
+    docstring : str
+        The summary, Parameters and Attributes, See Also, and Notes.
+    """
+    see_also = "".join(f"    {name}\n" for name in see_also)
+    return (
+        summary
+        + _PARAMETERS.format(module=module)
+        + "\n    See Also\n    --------\n"
+        + see_also
+        + _NOTES
+    )

@@ -1,0 +1,110 @@
+"""Building the network an estimator trains, from the user's class or instance.
+
+A network class is called with the shapes of the training data under the
+names its constructor takes: those of :mod:`mne_xai.models` or braindecode's.
+The statistics of the training data become buffers of the network, so that
+``save_params``/``load_params`` and pickling carry them with the weights.
+"""
+
+import inspect
+
+import torch
+from torch import Tensor
+
+from .models import ScaledInput
+
+#: The names a constructor may take each value under: mne_xai's first, then
+#: braindecode's. ``input_scale`` goes only to networks that scale their input
+#: themselves; the others are wrapped in ScaledInput.
+_ARGUMENT_NAMES = {
+    "n_channels": ("n_channels", "n_chans"),
+    "n_classes": ("n_classes", "n_outputs"),
+    "n_times": ("n_times",),
+    "sfreq": ("sfreq",),
+    "input_scale": ("input_scale",),
+    "chs_info": ("chs_info",),
+}
+
+
+def constructor_arguments(module_class, values, module_params):
+    """Keyword arguments of a network class: data shapes and ``module__`` ones.
+
+    Parameters
+    ----------
+    module_class : subclass of torch.nn.Module
+        The network class.
+    values : dict
+        The value of each key of ``_ARGUMENT_NAMES``; None leaves it out.
+    module_params : dict
+        The estimator's ``module__<name>`` parameters, without the prefix;
+        they override the shapes.
+
+    Returns
+    -------
+    kwargs : dict
+        Each value under the first of its names the constructor takes. A
+        constructor with ``**kwargs`` gets the values it does not name under
+        mne_xai's names, except ``chs_info``: mne_xai's networks take no such
+        argument, so only a constructor that names it gets it.
+    """
+    parameters = inspect.signature(module_class).parameters
+    takes_any = any(
+        parameter.kind is inspect.Parameter.VAR_KEYWORD
+        for parameter in parameters.values()
+    )
+    kwargs = {}
+    for key, names in _ARGUMENT_NAMES.items():
+        name = next((name for name in names if name in parameters), None)
+        if name is None and takes_any and key != "chs_info":
+            name = names[0]
+        if name is not None and values[key] is not None:
+            kwargs[name] = values[key]
+    kwargs.update(module_params)
+    return kwargs
+
+
+def build_network(module, statistics, shapes, module_params, instantiate):
+    """Build the network and store the training statistics in it.
+
+    Parameters
+    ----------
+    module : subclass of torch.nn.Module | torch.nn.Module
+        The network class, or an instance, used as it is apart from its
+        ``input_scale`` buffer if it has one.
+    statistics : dict
+        The training data's ``mean`` epoch, ``std`` and ``input_scale``.
+    shapes : dict
+        ``n_channels``, ``n_classes``, ``n_times``, ``sfreq`` and ``chs_info``
+        (None for data without info).
+    module_params : dict
+        The estimator's ``module__<name>`` parameters, without the prefix.
+    instantiate : callable
+        ``instantiate(module_class, kwargs)`` builds the class (skorch's
+        ``initialized_instance``).
+
+    Returns
+    -------
+    network : torch.nn.Module
+        The network, in a :class:`~mne_xai.models.ScaledInput` unless it
+        scales its input itself, with the buffers ``training_mean`` and
+        ``training_std``.
+    """
+    if isinstance(module, torch.nn.Module):
+        network = module
+        scales_itself = isinstance(getattr(module, "input_scale", None), Tensor)
+        if scales_itself:
+            network.input_scale.fill_(statistics["input_scale"])
+    else:
+        values = dict(shapes, input_scale=statistics["input_scale"])
+        kwargs = constructor_arguments(module, values, module_params)
+        scales_itself = "input_scale" in kwargs
+        network = instantiate(module, kwargs)
+    if not scales_itself:
+        network = ScaledInput(network, statistics["input_scale"])
+    network.register_buffer(
+        "training_mean", torch.as_tensor(statistics["mean"], dtype=torch.float32)
+    )
+    network.register_buffer(
+        "training_std", torch.tensor(statistics["std"], dtype=torch.float64)
+    )
+    return network

@@ -1,0 +1,173 @@
+"""Prediction of the estimators of :mod:`mne_xai.estimators` on new data.
+
+New data are checked against the training data (channels, sampling rate,
+length and scale) before the network sees them.
+"""
+
+import numpy as np
+import torch
+
+from ._convert import InputData, check_matches_training, check_scale
+from ._docs import fill_doc
+
+
+class _PredictionMixin:
+    """Predict, score and adapt batch norm on Epochs or arrays.
+
+    Mixed into ``_EEGClassifier`` before :class:`skorch.NeuralNetClassifier`,
+    whose ``predict_proba`` and ``score`` it wraps; it reads the attributes
+    that ``fit`` learns (``ch_names_``, ``info_``, ``n_channels_``, ...).
+    """
+
+    def _check_prediction_input(self, X):
+        """Check X against training without reading its data.
+
+        Returns
+        -------
+        data : InputData
+            X with the training channels picked, read lazily.
+        """
+        self.check_is_fitted()
+        self._check_initialized_data()
+        data = InputData(X, ch_names=self.ch_names_)
+        check_matches_training(
+            data,
+            train_info=self.info_,
+            n_channels=self.n_channels_,
+            n_times=self.n_times_,
+            train_tmin=self.tmin_,
+        )
+        return data
+
+    def _prediction_data(self, X):
+        if isinstance(X, torch.utils.data.Dataset):
+            # skorch's own scoring callbacks predict on its internal datasets,
+            # which hold data converted and checked by fit already.
+            return X
+        array = self._check_prediction_input(X).array()
+        check_scale(array, self.data_std_)
+        return array
+
+    def adapt_batch_norm(self, X):
+        """Re-estimate batch-norm statistics on unlabeled data (AdaBN).
+
+        Each batch-norm layer, in the order the network runs them, gets the
+        mean and (biased) variance of its input over all of ``X``, as batch
+        norm in training mode computes them on ``X`` as one batch. This adapts
+        a network trained on some subjects to a new subject without its labels
+        (Li et al. 2018, "Adaptive batch normalization for practical domain
+        adaptation", Pattern Recognition, doi:10.1016/j.patcog.2018.03.005),
+        which is what InterpretableCNN's original code does implicitly by
+        normalizing a held-out subject with its own batch statistics.
+        Afterwards the outputs of an epoch again do not depend on its batch.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+            Unlabeled data of the domain to adapt to, matching the training
+            data in channels, rate and length.
+
+        Returns
+        -------
+        self : instance of the estimator
+            The estimator, adapted in place (use ``copy.deepcopy`` first to
+            keep the original).
+        """
+        data = self._prediction_data(X)
+        batch_norms = [
+            module
+            for module in self.module_.modules()
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm)
+        ]
+        for batch_norm in batch_norms:
+            # Later layers see the already adapted earlier ones, as in a single
+            # training-mode pass; sums over batches give the statistics of all X.
+            count, total, total_squares = 0, 0.0, 0.0
+
+            def accumulate(module, inputs):
+                nonlocal count, total, total_squares
+                values = inputs[0].detach().double().transpose(0, 1).flatten(1)
+                count += values.shape[1]
+                total = total + values.sum(1)
+                total_squares = total_squares + (values**2).sum(1)
+
+            handle = batch_norm.register_forward_pre_hook(accumulate)
+            try:
+                for _ in self.forward_iter(data):
+                    pass
+            finally:
+                handle.remove()
+            mean = total / count
+            batch_norm.running_mean.copy_(mean)
+            batch_norm.running_var.copy_((total_squares / count - mean**2).clamp(min=0))
+        return self
+
+    @fill_doc
+    def predict_proba(self, X):
+        """Return class probabilities.
+
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        proba : ndarray, shape (n_epochs, n_classes)
+            Probabilities, columns ordered as ``classes_``.
+        """
+        return super().predict_proba(self._prediction_data(X))
+
+    @fill_doc
+    def decision_function(self, X):
+        """Return the network's logits (class scores before the softmax).
+
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        logits : ndarray, shape (n_epochs, n_classes)
+            Logits, columns ordered as ``classes_``.
+        """
+        data = self._prediction_data(X)
+        return np.concatenate([y.cpu().numpy() for y in self.forward_iter(data)])
+
+    @fill_doc
+    def predict(self, X):
+        """Return the most probable class of each epoch.
+
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        y_pred : ndarray, shape (n_epochs,)
+            Labels in the coding of ``classes_``.
+        """
+        best = self.decision_function(X).argmax(axis=1)
+        return self.classes_[best]
+
+    def score(self, X, y=None, sample_weight=None):
+        """Return the accuracy on ``X``.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+            Test data.
+        y : array-like | None
+            True labels; with Epochs, None means ``epochs.events[:, 2]``.
+        sample_weight : array-like | None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy.
+        """
+        if y is None:
+            y = InputData(X).event_codes
+            if y is None:
+                raise ValueError("y is required when X is an array.")
+        return super().score(X, y, sample_weight=sample_weight)

@@ -1,0 +1,188 @@
+"""How the estimators train: the automatic schedule, skorch callbacks, log levels.
+
+The estimators of :mod:`mne_xai.estimators` use these; the public names are
+also importable from there.
+"""
+
+import functools
+import math
+import re
+import sys
+
+import numpy as np
+import torch
+from mne.utils import _validate_type, logger, use_log_level, warn
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PrintLog
+
+from ._progress import _on_terminal
+
+#: The training budget of ``max_epochs="auto"``, in optimizer steps (see
+#: :func:`training_schedule`). EEGNet on 36 trials learned fully in about 500
+#: steps (batch 8 x 100 epochs, or batch 32 x 250); twice that leaves a margin
+#: for harder data, and costs seconds on small data sets.
+MIN_TRAINING_STEPS = 1000
+#: Bounds of ``max_epochs="auto"``: every epoch is seen at least this often on
+#: large data (the cosine schedule needs a few passes), and tiny data with a
+#: large explicit batch do not loop for ever.
+MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS = 20, 500
+#: Bounds of ``batch_size="auto"``: below 8 batch-norm statistics are noisy;
+#: above 64 compact EEG networks generalize worse and gain no speed on CPUs.
+MIN_AUTO_BATCH, MAX_AUTO_BATCH = 8, 64
+
+
+def training_schedule(n_samples, batch_size="auto", max_epochs="auto"):
+    """Batch size and number of epochs that train on ``n_samples`` examples.
+
+    The rule behind ``batch_size="auto"`` and ``max_epochs="auto"``. What a
+    network learns depends on how many optimizer steps it takes, not on how
+    many passes over the data: with 36 training trials, 100 epochs at batch 32
+    are 200 steps and leave EEGNet undertrained, while the same epochs at batch
+    8 are 500 steps. So:
+
+    - the batch size grows like the square root of the number of examples,
+      rounded to a power of two within [8, 64] (8 up to about 128 examples, 32
+      for about 1,000, 64 from about 2,900), so small data sets still get
+      several steps per pass and large ones use efficient batches;
+    - the number of epochs is what gives at least ``MIN_TRAINING_STEPS``
+      optimizer steps, within [20, 500]: small data sets are seen often, large
+      ones at least 20 times. The cosine learning-rate schedule spans them.
+
+    An explicit value is kept as it is; the other follows from it.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of training examples (windows, for cropped training).
+    batch_size : int | "auto"
+        The estimator's ``batch_size``.
+    max_epochs : int | "auto"
+        The estimator's ``max_epochs``.
+
+    Returns
+    -------
+    batch_size : int
+        The batch size used.
+    max_epochs : int
+        The number of epochs used.
+    """
+    if batch_size == "auto":
+        power = round(math.log2(math.sqrt(n_samples)))
+        batch_size = int(np.clip(2**power, MIN_AUTO_BATCH, MAX_AUTO_BATCH))
+    if max_epochs == "auto":
+        steps_per_epoch = math.ceil(n_samples / min(batch_size, n_samples))
+        max_epochs = math.ceil(MIN_TRAINING_STEPS / steps_per_epoch)
+        max_epochs = int(np.clip(max_epochs, MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS))
+    return int(batch_size), int(max_epochs)
+
+
+class MaxNormConstraint(Callback):
+    """Apply the module's max-norm weight constraints after every optimizer step.
+
+    The networks declare their constraints (``module.max_norm``) and enforce them
+    with ``module.apply_max_norm()``, as Keras' ``max_norm`` does after each
+    update. Modules without constraints are left alone.
+    """
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):  # noqa: D102
+        if training and hasattr(net.module_, "apply_max_norm"):
+            net.module_.apply_max_norm()
+
+
+_ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class PlainPrintLog(PrintLog):
+    """skorch's table of training progress, coloured only on a terminal.
+
+    skorch colours the best values with ANSI codes, which end up as
+    escape sequences in log files and notebooks' saved outputs.
+    """
+
+    def format_row(self, row, key, color):  # noqa: D102
+        formatted = super().format_row(row, key, color)
+        if isinstance(formatted, str) and not _on_terminal(sys.stdout):
+            formatted = _ANSI_CODE.sub("", formatted)
+        return formatted
+
+
+def training_callbacks(estimator, default_callbacks):
+    """Return skorch's default callbacks with those the estimators add.
+
+    Parameters
+    ----------
+    estimator : instance of the estimator
+        The estimator being initialized; its ``lr_schedule``,
+        ``max_epochs_``, ``incremental_``, ``early_stopping`` and
+        ``n_iter_no_change`` decide the callbacks.
+    default_callbacks : list of (str, skorch.callbacks.Callback)
+        skorch's defaults, whose progress table is made :class:`PlainPrintLog`.
+
+    Returns
+    -------
+    callbacks : list of (str, skorch.callbacks.Callback)
+        The defaults, max-norm constraints, the cosine learning-rate schedule
+        (not for :meth:`partial_fit`) and early stopping, as set.
+    """
+    callbacks = [
+        (name, PlainPrintLog(sink=logger.info) if name == "print_log" else callback)
+        for name, callback in default_callbacks
+    ]
+    callbacks.append(("max_norm", MaxNormConstraint()))
+    if estimator.lr_schedule == "cosine" and not estimator.incremental_:
+        callbacks.append(
+            (
+                "lr_scheduler",
+                LRScheduler(
+                    torch.optim.lr_scheduler.CosineAnnealingLR,
+                    T_max=estimator.max_epochs_,
+                ),
+            )
+        )
+    if estimator.early_stopping:
+        callbacks.append(
+            (
+                "early_stopping",
+                EarlyStopping(
+                    patience=estimator.n_iter_no_change,
+                    load_best=True,
+                    sink=logger.info,
+                ),
+            )
+        )
+    return callbacks
+
+
+def _log_level(verbose):
+    """MNE's meaning of ``verbose``, mapping skorch's old 0 and 1 with a warning."""
+    if isinstance(verbose, int) and not isinstance(verbose, bool) and verbose in (0, 1):
+        warn(
+            f"verbose={verbose} follows skorch's meaning, which is deprecated: "
+            "verbose now takes MNE's values, as every mne_xai function does "
+            f"(use verbose={bool(verbose)}, a level such as 'warning', or None).",
+            FutureWarning,
+        )
+        return bool(verbose)
+    _validate_type(verbose, (bool, str, "int-like", None), "verbose")
+    return verbose
+
+
+def at_own_log_level(method):
+    """Run ``method`` at the estimator's ``verbose`` level (None: MNE's current one).
+
+    Parameters
+    ----------
+    method : callable
+        A method of an estimator with a ``verbose`` parameter.
+
+    Returns
+    -------
+    wrapper : callable
+        ``method``, run under :func:`mne.utils.use_log_level`.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with use_log_level(_log_level(self.verbose)):
+            return method(self, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,214 @@
+"""Feature layers of class activation maps: which layer, its maps, its time grid.
+
+A CAM is computed on the feature maps of one layer (see
+:mod:`mne_xai.attribution.cam` for how the default layer is chosen) and
+placed back on the input's times through :class:`TimeGrid`, the receptive-field
+centers of the layer's samples.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from mne.utils import _check_option, _validate_type
+from torch import nn
+
+from .._graph import (
+    ANY_CONVOLUTION,
+    NONLINEARITIES,
+    SLIDING_WINDOWS,
+    record_calls,
+    trace_layers,
+)
+from ._registry import AttributionMethod
+
+
+def _time_entry(size):
+    """Return the time (last) entry of a kernel size, stride or padding."""
+    return size[-1] if isinstance(size, tuple | list) else size
+
+
+@dataclass(frozen=True)
+class TimeGrid:
+    """Where a layer's time samples sit on the input's time axis.
+
+    Layer sample ``j`` is computed from input samples centered on
+    ``first_center + j * step`` (the center of its receptive field). Linear
+    interpolation between these centers puts a layer map back on the input's
+    samples without shifting it in time. For "same"-padded convolutions
+    followed by pooling (EEGNet) this equals
+    ``torch.nn.functional.interpolate(mode="linear", align_corners=False)``
+    when the pooling divides the number of samples;
+    after unpadded convolutions (InterpretableCNN's temporal kernel of half a
+    second) the first layer sample sits a quarter of a second into the epoch,
+    which resampling the whole axis would ignore. Input samples before the
+    first center or after the last take the value of the nearest layer sample.
+    """
+
+    first_center: float
+    step: float
+
+    def upsample(self, maps, n_times):
+        """Interpolate ``maps`` (..., n_layer_times) to (..., n_times)."""
+        n_layer_times = maps.shape[-1]
+        times = torch.arange(n_times, dtype=maps.dtype, device=maps.device)
+        position = ((times - self.first_center) / self.step).clamp(0, n_layer_times - 1)
+        left = position.floor().long()
+        right = (left + 1).clamp(max=n_layer_times - 1)
+        weight = position - left
+        return maps[..., left] * (1 - weight) + maps[..., right] * weight
+
+
+def time_grid(calls, layer):
+    """Compose the sliding windows called up to ``layer`` into its time grid."""
+    first_center, step = 0.0, 1.0
+    n_layer_times = calls[0].input.shape[-1]
+    for call in calls:
+        if call.input.shape[-1] != n_layer_times:
+            raise _unaligned(layer, call)
+        if isinstance(call.module, SLIDING_WINDOWS):
+            module = call.module
+            kernel = _time_entry(module.kernel_size)
+            stride = _time_entry(module.stride)
+            span = _time_entry(getattr(module, "dilation", 1)) * (kernel - 1)
+            if module.padding == "same":
+                left_padding, total_padding = span // 2, span
+            elif module.padding == "valid":
+                left_padding = total_padding = 0
+            else:
+                left_padding = _time_entry(module.padding)
+                total_padding = 2 * left_padding
+            first_center += (span / 2 - left_padding) * step
+            step *= stride
+            n_layer_times = (n_layer_times + total_padding - span - 1) // stride + 1
+        if call.output.shape[-1] != n_layer_times:
+            raise _unaligned(layer, call)
+        if call.name == layer:
+            return TimeGrid(first_center, step)
+
+
+def _unaligned(layer, call):
+    return ValueError(
+        f"Cannot place the samples of layer {layer!r} on the input's times: "
+        f"{call.name!r} ({type(call.module).__name__}) changes the time axis "
+        "(the last one) in a way other than a convolution or pooling window. "
+        "Choose a layer before it."
+    )
+
+
+def default_layer(calls):
+    """Name the first nonlinearity after the last convolution, else that convolution."""
+    # A convolution that leaves one time sample is a classifier, not a feature map.
+    convolutions = [
+        index
+        for index, call in enumerate(calls)
+        if isinstance(call.module, ANY_CONVOLUTION) and call.output.shape[-1] > 1
+    ]
+    if not convolutions:
+        raise ValueError(
+            "The network has no convolution layer, so there are no feature maps "
+            "for a class activation map; pass layer=<name of a module>."
+        )
+    last_convolution = calls[convolutions[-1]]
+    for call in calls[convolutions[-1] + 1 :]:
+        if call.output.ndim != last_convolution.output.ndim:
+            break  # flattened: the block is over
+        if isinstance(call.module, NONLINEARITIES):
+            return call.name
+    return last_convolution.name
+
+
+def feature_maps(tensor):
+    """Feature maps as (batch, maps, height, time); Conv1d maps get height 1."""
+    return tensor.unsqueeze(2) if tensor.ndim == 3 else tensor
+
+
+@dataclass(frozen=True)
+class FeatureLayer:
+    """A layer whose outputs are feature maps (batch, maps, height, time)."""
+
+    name: str
+    module: nn.Module
+    grid: TimeGrid
+
+
+def forward_recording(module, inputs, layers):
+    """Return the logits of ``inputs`` and the output of ``layers`` in that pass."""
+    with record_calls(module, layers) as calls:
+        logits = module(inputs)
+    return logits, {call.module: call.output for call in calls}
+
+
+def target_logits(logits, target):
+    """Select the logit of each epoch's target class, shape (batch,)."""
+    return logits.gather(1, target.reshape(-1, 1)).squeeze(1)
+
+
+class FeatureMapMethod(AttributionMethod):
+    """Layer choice, activations, gradients and upsampling shared by the CAMs."""
+
+    layerwise = True
+
+    _calls = None
+
+    def _layer_calls(self, inputs):
+        """List the leaf-module calls of a forward pass (traced once per explainer)."""
+        if self._calls is None:
+            self._calls = trace_layers(self.module, inputs[:1])
+        return self._calls
+
+    def _feature_layer(self, inputs, layer):
+        """Resolve ``layer`` (None for the default) to a :class:`FeatureLayer`."""
+        _validate_type(layer, (str, None), "layer")
+        calls = self._layer_calls(inputs)
+        if layer is None:
+            layer = default_layer(calls)
+        _check_option("layer", layer, [call.name for call in calls])
+        call = next(call for call in calls if call.name == layer)
+        n_channels, n_times = inputs.shape[1:]
+        first = calls[0]
+        if first.input.shape[-1] != n_times:
+            # e.g. braindecode's (batch, channels, time, 1) layout: the maps'
+            # last axis would not be time, and the map would not say when.
+            raise ValueError(
+                f"The network's first layer {first.name!r} receives shape "
+                f"{tuple(first.input.shape)}, whose last axis is not the input's "
+                f"{n_times} time samples; class activation maps need time on the "
+                "last axis of the feature maps. Use a gradient method (e.g. "
+                "integrated_gradients or saliency) for this network."
+            )
+        if call.output.shape[-1] < 2:
+            raise ValueError(
+                f"Layer {layer!r} returns shape {tuple(call.output.shape)}: a "
+                "single time sample, so its map cannot say when. Choose a layer "
+                "before time is pooled away."
+            )
+        one_dimensional = call.output.ndim == 3  # Conv1d maps: (batch, maps, time)
+        if not one_dimensional and (
+            call.output.ndim != 4 or call.output.shape[2] not in (1, n_channels)
+        ):
+            raise ValueError(
+                f"Layer {layer!r} returns shape {tuple(call.output.shape)}; class "
+                "activation maps need feature maps (batch, maps, time) or (batch, "
+                f"maps, height, time) with height 1 (after the spatial convolution) "
+                f"or {n_channels} (one row per channel). Choose a convolution "
+                "block's layer."
+            )
+        return FeatureLayer(layer, call.module, time_grid(calls, layer))
+
+    def _activations_and_gradients(self, inputs, target, layer):
+        """Return the layer's feature maps and the target logit's gradient on them."""
+        with torch.enable_grad():
+            logits, outputs = forward_recording(
+                self.module, inputs.detach().requires_grad_(), [layer.module]
+            )
+            activations = outputs[layer.module]
+            (gradients,) = torch.autograd.grad(
+                target_logits(logits, target).sum(), activations
+            )
+        return feature_maps(activations.detach()), feature_maps(gradients)
+
+    @staticmethod
+    def _on_inputs(layer_map, grid, inputs):
+        """Put a (batch, height, n_layer_times) map on the input's samples."""
+        upsampled = grid.upsample(layer_map, inputs.shape[-1])
+        return upsampled.expand(-1, inputs.shape[1], -1)
