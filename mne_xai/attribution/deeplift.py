@@ -22,6 +22,7 @@ from captum.attr import DeepLift as _CaptumDeepLift
 # type: private, but the one list that says what captum handles.
 from captum.attr._core.deep_lift import SUPPORTED_NON_LINEAR
 
+from .._docs import fill_doc
 from .._graph import MAX_POOLING
 from ._propagation import LINEAR_LAYER_OPS, check_computation
 from ._registry import AttributionMethod, register_method
@@ -98,15 +99,13 @@ class DeepLift(_Rescale):
 
     name = "deeplift"
 
+    @fill_doc
     def attribute(self, inputs, target, *, baseline="zeros"):
         """Return DeepLIFT contributions with respect to the baseline.
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
         baseline : "zeros" | "mean" | array, shape (n_channels, n_times)
             The reference epoch (resolved by :func:`mne_xai.explain`).
 
@@ -139,15 +138,13 @@ class DeepLiftShap(_Rescale):
 
     name = "deeplift_shap"
 
+    @fill_doc
     def attribute(self, inputs, target, *, baseline="zeros"):
         """Return DeepLIFT contributions averaged over the baselines.
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
         baseline : "zeros" | "mean" | array, shape ([n_baselines,] n_channels, n_times)
             The baseline distribution (resolved by :func:`mne_xai.explain`).
 

@@ -7,6 +7,7 @@ from captum.attr import Saliency as _CaptumSaliency
 from mne.utils import _check_option, _validate_type
 
 from .._checks import check_positive_int
+from .._docs import fill_doc
 from ._registry import AttributionMethod, get_method, list_methods, register_method
 
 
@@ -51,15 +52,13 @@ class Saliency(AttributionMethod):
 
     name = "saliency"
 
+    @fill_doc
     def attribute(self, inputs, target, *, absolute=True):
         """Return the (absolute) gradient of the target logit.
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
         absolute : bool
             Return the absolute value of the gradient.
 
@@ -91,15 +90,13 @@ class GradientXInput(AttributionMethod):
 
     name = "gradient_x_input"
 
+    @fill_doc
     def attribute(self, inputs, target):
         """Return gradient times input.
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
 
         Returns
         -------
@@ -128,15 +125,13 @@ class IntegratedGradients(AttributionMethod):
 
     name = "integrated_gradients"
 
+    @fill_doc
     def attribute(self, inputs, target, *, steps=50, baseline="zeros"):
         """Integrate the gradient from the baseline to each epoch.
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
         steps : int
             Number of points of the Gauss-Legendre rule along the path.
         baseline : "zeros" | "mean" | array, shape (n_channels, n_times)
@@ -187,6 +182,7 @@ class SmoothGrad(AttributionMethod):
     name = "smoothgrad"
     stochastic = True
 
+    @fill_doc
     def attribute(
         self,
         inputs,
@@ -203,16 +199,13 @@ class SmoothGrad(AttributionMethod):
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
         base_method : str
             The registered method applied to the noisy copies, e.g.
             ``"saliency"``, ``"gradient_x_input"`` or ``"integrated_gradients"``.
         noise_level : float
             Standard deviation of the noise as a fraction of each epoch's
-            standard deviation. Smilkov et al. recommend 10-20 % of the input's
+            standard deviation. Smilkov et al. recommend 10-20 %% of the input's
             range, which for Gaussian-like EEG is about 0.5 to 1.5 standard
             deviations. 0 gives the base method itself.
         n_samples : int
@@ -316,6 +309,7 @@ class GradientShap(AttributionMethod):
     name = "gradient_shap"
     stochastic = True
 
+    @fill_doc
     def attribute(
         self, inputs, target, *, n_samples=20, noise_std=0.0, baseline="zeros"
     ):
@@ -323,10 +317,7 @@ class GradientShap(AttributionMethod):
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
         n_samples : int
             Number of random draws per epoch.
         noise_std : float

@@ -8,6 +8,7 @@ nonlinearity, or with a rectifier called as a function in ``forward``
 plain gradient.
 """
 
+from .._docs import fill_doc
 from .._graph import LINEAR_LAYERS, MAX_POOLING, RECTIFIERS, trace_layers
 from ._propagation import (
     LINEAR_LAYER_OPS,
@@ -113,15 +114,13 @@ class GuidedBackprop(_RectifiedGradient):
 
     name = "guided_backprop"
 
+    @fill_doc
     def attribute(self, inputs, target):
         """Return the guided-backpropagation gradient.
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
 
         Returns
         -------
@@ -157,15 +156,13 @@ class Deconvolution(_RectifiedGradient):
 
     name = "deconvolution"
 
+    @fill_doc
     def attribute(self, inputs, target):
         """Return the deconvolution map.
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
 
         Returns
         -------

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from mne.utils import _check_option, _validate_type
 from torch import nn
 
+from .._docs import fill_doc
 from .._graph import (
     AVERAGE_POOLING,
     CONVOLUTIONS,
@@ -264,15 +265,13 @@ class LRPEpsilon(_RelevancePropagation):
 
     name = "lrp_epsilon"
 
+    @fill_doc
     def attribute(self, inputs, target, *, epsilon=0.01):
         """Return the LRP-ε relevance.
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
         epsilon : float
             The stabilizer, in the unit of the layers' outputs (batch norm keeps
             them of order one in these networks). Positive.
@@ -331,15 +330,13 @@ class LRPZPlus(_RelevancePropagation):
 
     name = "lrp_zplus"
 
+    @fill_doc
     def attribute(self, inputs, target):
         """Return the LRP-z+ relevance.
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
 
         Returns
         -------
@@ -354,15 +351,13 @@ class LRPZPlus(_RelevancePropagation):
 class _AlphaBeta(_RelevancePropagation):
     """Base of the αβ methods, whose rule name is ``name`` without ``lrp_``."""
 
+    @fill_doc
     def attribute(self, inputs, target):
         """Return the LRP-αβ relevance.
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
 
         Returns
         -------
@@ -436,6 +431,7 @@ class LRPComposite(_RelevancePropagation):
 
     name = "lrp_composite"
 
+    @fill_doc
     def attribute(
         self, inputs, target, *, epsilon=0.01, conv_rule="zplus", first_rule="wsquare"
     ):
@@ -443,10 +439,7 @@ class LRPComposite(_RelevancePropagation):
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
         epsilon : float
             The stabilizer of the ε rule on dense layers (and wherever
             ``"epsilon"`` is chosen). Positive.

@@ -4,6 +4,7 @@ import torch
 from captum.attr import FeatureAblation as _CaptumFeatureAblation
 from mne.utils import _check_option, _validate_type
 
+from .._docs import fill_doc
 from ._registry import AttributionMethod, register_method
 from .gradient import _single_baseline
 
@@ -56,15 +57,13 @@ class Occlusion(AttributionMethod):
 
     name = "occlusion"
 
+    @fill_doc
     def attribute(self, inputs, target, *, mode="channel", window=32, baseline="zeros"):
         """Return the drop of the target logit when each patch is occluded.
 
         Parameters
         ----------
-        inputs : torch.Tensor, shape (batch, n_channels, n_times)
-            The data.
-        target : torch.Tensor of int64, shape (batch,)
-            The class explained for each epoch.
+        %(inputs_target)s
         mode : "channel" | "time" | "channel_time"
             Occlude whole channels, time windows of all channels together, or
             time windows of each channel separately.
