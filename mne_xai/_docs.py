@@ -72,11 +72,6 @@ shortcuts : bool
     failure to build or verify them falls back to the network itself,
     with a log line. False always uses the network (slower; for checks)."""
 
-docdict["sanity_estimator"] = """\
-estimator : EEGNetClassifier | InterpretableCNNClassifier
-    A fitted estimator of mne_xai. It is not modified: randomization happens
-    on copies."""
-
 docdict["sanity_verdict"] = """\
 metric : "spearman_abs" | "spearman" | "ssim" | "pearson"
     The measure of :func:`~mne_xai.evaluate.map_similarity` the verdict rests
@@ -156,6 +151,13 @@ docdict["ref_sujatha_ravindran2023"] = """\
        comparison of deep learning explainability approaches for EEG using
        simulated ground truth. Scientific Reports 13, 17709.
        https://doi.org/10.1038/s41598-023-43871-8"""
+
+docdict["unit_layer"] = """\
+layer : str | torch.nn.Module
+    The layer, by its name in ``estimator.module_.named_modules()`` or as
+    the module (see :func:`~mne_xai.inspect.find_layer`), called once per
+    forward pass. Its units are the second axis of its output: the feature
+    maps of a convolution, the features of a dense layer."""
 
 
 def _indentation(docstring):

@@ -10,7 +10,12 @@ from skorch import NeuralNetClassifier
 
 import mne_xai
 from mne_xai import CroppedClassifier, EEGNetClassifier, as_network
-from mne_xai.evaluate import deletion_curve
+from mne_xai.evaluate import (
+    data_randomization_check,
+    deletion_curve,
+    parameter_randomization_check,
+    target_randomization_check,
+)
 from mne_xai.models import EEGNet
 
 FAST = dict(max_epochs=3, batch_size=8, verbose=False, random_state=0)
@@ -97,6 +102,47 @@ def test_plain_skorch_classifier_with_its_channels(epochs):
     )
     again = mne_xai.explain(network, reordered, "gradient_x_input", target=1)
     np.testing.assert_allclose(again.get_data(), maps.get_data(), rtol=1e-5)
+
+
+def _skorch_eegnet(X, y, seed):
+    return NeuralNetClassifier(
+        EEGNet,
+        module__n_channels=4,
+        module__n_classes=2,
+        module__n_times=128,
+        module__sfreq=64.0,
+        module__input_scale=1e5,
+        max_epochs=2,
+        batch_size=8,
+        train_split=None,
+        verbose=False,
+        iterator_train__shuffle=False,
+    ).fit(X, y)
+
+
+def test_sanity_checks_run_on_any_network_of_the_contract(epochs):
+    """Randomization needs copies of the module only; retraining needs our estimator."""
+    X = epochs.get_data().astype(np.float32)
+    y = epochs.events[:, 2] - 1
+    torch.manual_seed(0)
+    network = as_network(_skorch_eegnet(X, y, 0), info=epochs.info)
+    kwargs = dict(random_state=0, verbose=False)
+    cascading = parameter_randomization_check(network, epochs, "saliency", **kwargs)
+    layers = [name for name, _ in network.module_.named_modules() if name]
+    assert set(cascading.steps) <= set(layers) and len(cascading.steps) >= 4
+    # Every parameter re-initialized: the maps have little left of the original.
+    assert cascading.mean.iloc[-1, 0] < 0.9
+    cropped = CroppedClassifier(EEGNetClassifier(**FAST)).fit(epochs)
+    target = target_randomization_check(cropped, epochs, "saliency", **kwargs)
+    assert target.similarity[target.metric].shape == (1, len(epochs))
+    with pytest.raises(TypeError, match="randomized_estimator"):
+        data_randomization_check(network, epochs, "saliency")
+    torch.manual_seed(1)
+    shuffled = _skorch_eegnet(X, np.random.default_rng(0).permutation(y), 1)
+    data = data_randomization_check(
+        network, epochs, "saliency", randomized_estimator=shuffled, **kwargs
+    )
+    assert data.steps == ["data"]
 
 
 def test_what_is_not_a_network_is_refused():

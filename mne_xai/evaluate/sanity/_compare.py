@@ -14,7 +14,6 @@ from ...attribution._core import (
     _module_on,
     prepare_request,
 )
-from ...estimators import _EEGClassifier
 from ._result import SanityCheckResult
 from ._similarity import _MEASURES, SIMILARITY_METRICS, _warn_undefined
 
@@ -46,9 +45,6 @@ def _set_up(
     params,
 ):
     """Check the arguments every sanity check takes, before any costly work."""
-    _validate_type(
-        estimator, _EEGClassifier, "estimator", "a fitted mne_xai classifier"
-    )
     _check_option("metric", metric, SIMILARITY_METRICS)
     _validate_type(threshold, "numeric", "threshold")
     if not -1 < threshold <= 1:

@@ -8,6 +8,7 @@ from sklearn.base import clone
 
 from ..._convert import InputData
 from ..._docs import fill_doc
+from ..._network import as_network
 from ...estimators import _EEGClassifier
 from ._compare import _compare_to_variants, _set_up
 from ._result import SanityCheckResult
@@ -43,7 +44,11 @@ def data_randomization_check(
 
     Parameters
     ----------
-    %(sanity_estimator)s
+    estimator : estimator
+        A fitted estimator of mne_xai, which is cloned and trained again on
+        shuffled labels; with ``randomized_estimator`` given, any fitted
+        network of the model contract (see :func:`mne_xai.as_network`). It is
+        not modified.
     %(epochs)s
     %(method)s
     X_train : mne.Epochs | list of mne.Epochs | array | None
@@ -95,6 +100,16 @@ def data_randomization_check(
     .. footbibliography::
     """
     _validate_type(training_params, (dict, None), "training_params")
+    if randomized_estimator is None:
+        # The network is trained again: only an estimator of mne_xai knows how.
+        _validate_type(
+            estimator,
+            _EEGClassifier,
+            "estimator",
+            "an mne_xai estimator (or pass randomized_estimator, trained on "
+            "shuffled labels)",
+        )
+    estimator = as_network(estimator)
     setup = _set_up(
         estimator,
         epochs,
@@ -112,11 +127,11 @@ def data_randomization_check(
             estimator, epochs, X_train, y_train, training_params, setup.rng
         )
     else:
-        _validate_type(
-            randomized_estimator, _EEGClassifier, "randomized_estimator", "estimator"
-        )
-        randomized_estimator.check_is_fitted()
-        randomized = randomized_estimator
+        # A foreign network trained on the same channels as the estimator.
+        try:
+            randomized = as_network(randomized_estimator, info=estimator.info_)
+        except TypeError as err:
+            raise TypeError(f"randomized_estimator: {err}") from None
     if not np.array_equal(randomized.classes_, estimator.classes_):
         raise ValueError(
             f"The randomized network has the classes {list(randomized.classes_)}, "

@@ -7,24 +7,26 @@ from mne.utils import _check_option, verbose
 
 from ..._docs import fill_doc
 from ..._graph import trace_layers
+from ..._network import as_network
 from ..._random import seeded_torch
 from ...attribution._core import _evaluation_mode
 from ._compare import _compare_to_variants, _random_seeds, _set_up
 from ._result import SanityCheckResult
 
 
-def _parameterized_layers(estimator):
+def _parameterized_layers(estimator, epoch_shape):
     """Names of the layers that hold parameters, in the order the forward pass runs.
 
     Registration order need not be the order of ``forward``, so the order is
-    traced during one forward pass, on a copy of the network.
+    traced during one forward pass of an epoch of ``epoch_shape`` (n_channels,
+    n_times), on a copy of the network.
     """
     module = copy.deepcopy(estimator.module_)
     device = next(module.parameters()).device
     with _evaluation_mode(module):
         calls = trace_layers(
             module,
-            torch.zeros(1, estimator.n_channels_, estimator.n_times_, device=device),
+            torch.zeros(1, *epoch_shape, device=device),
             "parameterized",
             keep_tensors=False,
         )
@@ -112,7 +114,8 @@ def parameter_randomization_check(
 
     Parameters
     ----------
-    %(sanity_estimator)s
+    %(estimator)s
+        It is not modified: randomization happens on copies.
     %(epochs)s
     %(method)s
     mode : "cascading" | "independent"
@@ -165,6 +168,7 @@ def parameter_randomization_check(
     .. footbibliography::
     """
     _check_option("mode", mode, ("cascading", "independent"))
+    estimator = as_network(estimator)
     setup = _set_up(
         estimator,
         epochs,
@@ -177,7 +181,7 @@ def parameter_randomization_check(
         random_state=random_state,
         params=params,
     )
-    layers = _parameterized_layers(estimator)
+    layers = _parameterized_layers(estimator, setup.request.shape[1:])
     steps, variants = zip(
         *_randomized_estimators(
             estimator,

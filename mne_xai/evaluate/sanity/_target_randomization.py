@@ -3,6 +3,7 @@
 from mne.utils import verbose
 
 from ..._docs import fill_doc
+from ..._network import as_network
 from ._compare import _compare_to_variants, _set_up
 from ._result import SanityCheckResult
 
@@ -32,7 +33,8 @@ def target_randomization_check(
 
     Parameters
     ----------
-    %(sanity_estimator)s
+    %(estimator)s
+        It is not modified: randomization happens on copies.
     %(epochs)s
     %(method)s
     target : None | "true" | int | str
@@ -77,6 +79,7 @@ def target_randomization_check(
     ----------
     .. footbibliography::
     """
+    estimator = as_network(estimator)
     setup = _set_up(
         estimator,
         epochs,
