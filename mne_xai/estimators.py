@@ -385,6 +385,35 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             )
         return self
 
+    def set_params(self, **params):
+        """Set parameters; a new ``device`` moves a fitted network there.
+
+        skorch applies ``device`` only when the network is built, so a fitted
+        estimator would keep its network where it was trained. Here the
+        network, the loss and the optimizer's state follow the parameter, so
+        a model trained on a GPU can be used on a CPU and back.
+
+        Parameters
+        ----------
+        **params
+            Estimator parameters, as for any scikit-learn estimator.
+
+        Returns
+        -------
+        self : instance of the estimator
+            The estimator.
+        """
+        super().set_params(**params)
+        if "device" in params and getattr(self, "initialized_", False):
+            device = torch.device(self.device)
+            self.module_.to(device)
+            self.criterion_.to(device)
+            for state in self.optimizer_.state.values():
+                for key, value in state.items():
+                    if isinstance(value, torch.Tensor):
+                        state[key] = value.to(device)
+        return self
+
     def _seeded(self):
         """Seed torch with ``seed_``, leaving the global random state as it was."""
         return seeded_torch(self.seed_, self.device)

@@ -366,3 +366,48 @@ def test_adapt_batch_norm_normalizes_with_the_new_data(synthetic_arrays):
     np.testing.assert_allclose(clf.decision_function(shifted), expected, atol=1e-4)
     with pytest.raises(ValueError, match="channels"):
         clf.adapt_batch_norm(X[:, :3])
+
+
+def test_a_fitted_network_moves_with_the_device_parameter(synthetic_arrays):
+    """set_params(device=...) moves the network, the loss and the optimizer state.
+
+    No GPU is needed to check the move: PyTorch's "meta" device stands in for
+    it (tensors there have shapes but no data).
+    """
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**{**FAST, "lr_schedule": None}).fit(X, y)
+    state = clf.optimizer_.state
+    assert state and all(
+        value.device.type == "cpu"
+        for values in state.values()
+        for value in values.values()
+        if isinstance(value, torch.Tensor)
+    )
+    moved = clf.set_params(device="meta")
+    assert moved is clf
+    tensors = [*clf.module_.parameters(), *clf.module_.buffers()]
+    tensors += [
+        value
+        for values in clf.optimizer_.state.values()
+        for value in values.values()
+        if isinstance(value, torch.Tensor)
+    ]
+    assert {tensor.device.type for tensor in tensors} == {"meta"}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_train_explain_and_evaluate_on_cuda(synthetic_arrays):
+    import mne_xai
+    from mne_xai.evaluate import deletion_curve
+
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
+    assert next(clf.module_.parameters()).is_cuda
+    on_gpu = mne_xai.explain(clf, X[:4], "deeplift", target=0, verbose=False)
+    curve = deletion_curve(clf, X[:4], "saliency", n_steps=4, verbose=False)
+    clf.set_params(device="cpu")
+    on_cpu = mne_xai.explain(clf, X[:4], "deeplift", target=0, verbose=False)
+    np.testing.assert_allclose(
+        on_gpu.get_data(), on_cpu.get_data(), rtol=1e-3, atol=1e-6
+    )
+    assert np.isfinite(curve.aopc).all()

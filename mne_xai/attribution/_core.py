@@ -51,7 +51,8 @@ def _module_on(estimator, device):
     """Return the fitted module on ``device``, copied if it lives elsewhere."""
     module = estimator.module_
     current = next(module.parameters()).device
-    if current == device:
+    # "cuda" names whichever GPU is current, which a module on "cuda:0" is on.
+    if current.type == device.type and device.index in (None, current.index):
         return module
     return copy.deepcopy(module).to(device)
 
