@@ -192,3 +192,63 @@ def fill_doc(obj):
                 f"Could not fill the docstring of {obj!r}: {err}"
             ) from err
     return obj
+
+
+# Many recordings (mne_xai.recordings). Appended after fill_doc: entries are
+# read when a function is decorated, after this module is imported.
+
+docdict["recordings"] = """\
+recordings : list of (mne.Epochs | path-like)
+    The recordings: Epochs, or paths of epochs ``.fif`` files, each read in
+    its own task with ``mne.read_epochs(path, preload=False)`` so that only
+    the batches being computed are in memory. A missing file is an error
+    before any work starts; a file that is not Epochs, when it is read."""
+
+docdict["recording_ids"] = """\
+ids : list of hashable | None
+    One id per recording, in order. None takes them from ``id_column``, else
+    from the file name (without ``.fif`` and an ``-epo`` or ``_epo``
+    suffix), else the recording's position in ``recordings``. Ids must be
+    unique.
+id_column : str | None
+    A metadata column holding the recording's id (e.g. ``"subject"``), the
+    same in all of its epochs."""
+
+docdict["n_jobs_recordings"] = """\
+n_jobs : int | None
+    Number of recordings processed at once, one :mod:`joblib` task per
+    recording; -1 uses all cores. None means 1 unless inside a joblib
+    context such as ``with joblib.parallel_backend("dask"):``, which then
+    decides (Dask uses all threads of the cluster's workers)."""
+
+docdict["recording_results"] = """\
+results : RecordingResults
+    A dict from recording id to result, in the order of ``recordings``,
+    complete: if any recording fails, or a worker dies, the call raises
+    and returns nothing. ``results.to_frame()`` stacks the results' tables
+    with the recording id in a first column (``id_column``, or
+    ``"recording"``)."""
+
+docdict["recordings_notes"] = """\
+Each recording is one task of :class:`joblib.Parallel`, run on joblib's
+active backend (loky processes by default; a Dask cluster inside
+``with joblib.parallel_backend("dask"):``). The estimator is pickled once
+per call and unpickled once per worker thread (Dask scatters it to the
+workers once); a recording's data go only to the worker that processes it,
+which drops them when it is done. Results equal those of the serial run
+(``n_jobs=1``) when random draws are seeded with ``random_state``.
+
+In each task, torch's intra-op threads are set to the machine's cores
+divided by the number of tasks that run on it at once (at least 1), and
+restored afterwards, so that workers do not oversubscribe the cores: 2
+workers on 8 cores use 4 threads each; on Dask, the threads of all workers
+on a host share its cores. The serial run keeps torch's own setting, as do
+tasks of joblib's threading backend, where the setting is shared by the
+threads of one process.
+
+The calls for each recording log warnings only (their progress bars and
+info lines would interleave), unless ``verbose="debug"``. Progress over
+recordings is a progress bar when serial, joblib's messages otherwise.
+A worker that dies (e.g. out of memory) fails the call with an error that
+names the recordings not done; Dask may first retry the recording on
+another worker."""

@@ -6,5 +6,25 @@ objects where the result lives on channels, times or frequencies.
 """
 
 from ._activations import LayerActivations, find_layer, layer_activations
+from ._maximization import ActivationMaximization, maximize_activation
+from ._pruning import PruningCurve, pruning_curve
+from ._samples import BestSamples, best_samples
+from ._sensitivity import UnitSensitivity, unit_sensitivity
+from ._voting import GroupScorer, group_predictions, make_group_scorer
 
-__all__ = ["LayerActivations", "find_layer", "layer_activations"]
+__all__ = [
+    "ActivationMaximization",
+    "BestSamples",
+    "GroupScorer",
+    "LayerActivations",
+    "PruningCurve",
+    "UnitSensitivity",
+    "best_samples",
+    "find_layer",
+    "group_predictions",
+    "layer_activations",
+    "make_group_scorer",
+    "maximize_activation",
+    "pruning_curve",
+    "unit_sensitivity",
+]

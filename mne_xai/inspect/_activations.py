@@ -119,7 +119,7 @@ class LayerActivations:
         )
 
 
-def batch_outputs(network, data, layer, *, batch_size, device):
+def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
     """Yield each batch of ``data`` with the output of ``layer`` for it.
 
     Parameters
@@ -128,13 +128,16 @@ def batch_outputs(network, data, layer, *, batch_size, device):
         A fitted classifier, as :func:`mne_xai.as_network` returns it.
     data : InputData
         The data, as the network takes it.
-    layer : torch.nn.Module
+    layer : torch.nn.Module | None
         A layer of ``network.module_`` (on the CPU copy; it is found again on
-        ``device``).
+        ``device``), or None for the network's output (the logits).
     batch_size : int
         Number of epochs per forward pass.
     device : torch.device
         Where to compute.
+    n_batches : int | None
+        How many batches ``data.batches(batch_size)`` yields, for the progress
+        bar; None counts those of ``data.shape[0]`` epochs.
 
     Yields
     ------
@@ -144,7 +147,9 @@ def batch_outputs(network, data, layer, *, batch_size, device):
         The layer's output for the batch, detached.
     """
     module = _module_on(network, device)
-    if module is not network.module_:
+    if layer is None:
+        layer = module
+    elif module is not network.module_:
         # The copy on ``device`` holds its own layers, at the same names.
         name, _ = find_layer(network.module_, layer)
         _, layer = find_layer(module, name)
@@ -152,7 +157,8 @@ def batch_outputs(network, data, layer, *, batch_size, device):
     handle = layer.register_forward_hook(
         lambda _layer, _inputs, output: captured.append(output.detach())
     )
-    n_batches = -(-data.shape[0] // batch_size)
+    if n_batches is None:
+        n_batches = -(-data.shape[0] // batch_size)
     try:
         with _evaluation_mode(module), torch.no_grad():
             for index, batch in enumerate(
@@ -237,3 +243,83 @@ def layer_activations(
         event_id=data.event_id,
         metadata=data.metadata,
     )
+
+
+def decision_score(logits):
+    """Return each epoch's predicted-class logit minus the mean of its logits.
+
+    The softmax ignores what is added to every logit alike, so the centred
+    logit of the predicted class is the part of the output that decides.
+    """
+    predicted = logits.argmax(dim=1, keepdim=True)
+    return (logits.gather(1, predicted) - logits.mean(dim=1, keepdim=True))[:, 0]
+
+
+def decision_gradients(network, data, layer, *, batch_size, device, mesg):
+    """Yield, batch by batch, a layer's input and output and the decision's gradient.
+
+    Parameters
+    ----------
+    network : object
+        A fitted classifier, as :func:`mne_xai.as_network` returns it.
+    data : InputData
+        The data, as the network takes it.
+    layer : str
+        The name of a layer of ``network.module_``, called once per forward
+        pass.
+    batch_size : int
+        Number of epochs per pass.
+    device : torch.device
+        Where to compute.
+    mesg : str
+        Label of the progress bar.
+
+    Yields
+    ------
+    layer_input, layer_output : torch.Tensor
+        What the layer received and returned for the batch, detached.
+    gradient : torch.Tensor
+        The gradient of :func:`decision_score` (summed over the batch) with
+        respect to ``layer_output``.
+    """
+    module = _module_on(network, device)
+    name, layer = find_layer(module, layer)
+    captured = {}
+
+    def capture(_layer, inputs, output):
+        if "output" in captured:
+            raise ValueError(
+                f"Layer {name!r} is called more than once per forward pass; its "
+                "units have no single output to inspect."
+            )
+        captured["input"] = inputs[0].detach()
+        # A leaf of its own: the gradient stops here, whether or not the
+        # network's parameters require gradients.
+        captured["output"] = output.detach().requires_grad_()
+        return captured["output"]
+
+    handle = layer.register_forward_hook(capture)
+    n_batches = -(-data.shape[0] // batch_size)
+    try:
+        with _evaluation_mode(module), torch.enable_grad():
+            for index, batch in enumerate(
+                progress_bar(data.batches(batch_size), max_value=n_batches, mesg=mesg)
+            ):
+                if index == 0:
+                    check_scale(batch, network.data_std_)
+                captured.clear()
+                logits = module(torch.from_numpy(batch).to(device))
+                if "output" not in captured:
+                    raise RuntimeError(
+                        f"Layer {name!r} was not called in the network's forward pass."
+                    )
+                (gradient,) = torch.autograd.grad(
+                    decision_score(logits).sum(), captured["output"], allow_unused=True
+                )
+                if gradient is None:
+                    raise ValueError(
+                        f"The output of layer {name!r} does not reach the logits."
+                    )
+                yield captured["input"], captured["output"].detach(), gradient
+    finally:
+        handle.remove()

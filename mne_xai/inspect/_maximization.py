@@ -1,0 +1,396 @@
+"""Activation maximization: the input a network scores highest for a class."""
+
+from dataclasses import dataclass
+
+import mne
+import numpy as np
+import pandas as pd
+import torch
+from mne.time_frequency import SpectrumArray
+from mne.utils import _check_option, _validate_type, logger, verbose
+
+from .._checks import check_positive_int
+from .._docs import fill_doc
+from .._network import as_network
+from .._progress import progress_bar
+from ..attribution._core import (
+    _array_info,
+    _evaluation_mode,
+    _module_on,
+    _target_index,
+)
+from ..attribution.spectral import from_fourier
+from ._samples import class_names
+
+
+@dataclass
+class ActivationMaximization:
+    """Inputs that maximize a class's logit, from several random starts.
+
+    Attributes
+    ----------
+    evoked : mne.EvokedArray
+        The input of the restart that reached the highest objective, on the
+        training channels, in the data's unit (``nave=1``).
+    restarts : mne.EpochsArray
+        The optimized input of every restart, one epoch each, under the
+        event name of the target class; ``metadata`` holds each restart's
+        ``objective``, ``logit`` (of the target class) and
+        ``penalty_scale`` (the logit units of its penalties).
+    spectrum : mne.time_frequency.SpectrumArray
+        The power spectral density (Welch) of the inputs, averaged over the
+        restarts.
+    logits : ndarray, shape (n_restarts, n_classes)
+        The network's logits for each optimized input, columns ordered as
+        ``classes_``.
+    objective : ndarray, shape (n_restarts,)
+        The final objective of each restart: the target logit minus the
+        weighted penalties, in logit units (see
+        :func:`maximize_activation`).
+    history : ndarray, shape (n_steps, n_restarts)
+        The objective of each restart before each step, to check convergence.
+    target : object
+        The class, as in the estimator's ``classes_``.
+    """
+
+    evoked: mne.EvokedArray
+    restarts: mne.EpochsArray
+    spectrum: SpectrumArray
+    logits: np.ndarray
+    objective: np.ndarray
+    history: np.ndarray
+    target: object
+
+
+def _input_statistics(network):
+    """Return the shape of a training epoch and the training data's std."""
+    n_channels = getattr(network, "n_channels_", None)
+    n_times = getattr(network, "n_times_", None)
+    data_std = getattr(network, "data_std_", None)
+    if n_channels is None or n_times is None or not data_std:
+        raise ValueError(
+            "Activation maximization needs the shape of a training epoch "
+            "(n_channels_, n_times_) and the scale of the training data "
+            f"(data_std_), which this {type(network).__name__} does not record; "
+            "train the network with an estimator of mne_xai (module=<your "
+            "network>) to get them."
+        )
+    return int(n_channels), int(n_times), float(data_std)
+
+
+def spectral_amplitude(n_times, sfreq, spectral_prior):
+    """Return the amplitude of each packed Fourier coefficient under the prior.
+
+    Parameters
+    ----------
+    n_times : int
+        Length of the input.
+    sfreq : float
+        Its sampling rate.
+    spectral_prior : "1/f" | None
+        ``"1/f"``: power inversely proportional to frequency, below the
+        lowest resolved frequency held at its value; None: flat (white).
+
+    Returns
+    -------
+    amplitude : ndarray of float32, shape (n_times,)
+        The amplitude of the coefficients in the packing of
+        :func:`mne_xai.attribution.spectral.to_fourier`, scaled so that white
+        coefficients of unit variance give a signal of unit variance.
+    """
+    freqs = np.fft.rfftfreq(n_times, 1.0 / sfreq)
+    # The packing holds the real part of every bin, then the imaginary part
+    # of the bins between DC and Nyquist.
+    n_imaginary = (n_times - 1) // 2
+    freqs = np.concatenate([freqs, freqs[1 : 1 + n_imaginary]])
+    if spectral_prior is None:
+        amplitude = np.ones(n_times)
+    else:
+        amplitude = 1.0 / np.sqrt(np.maximum(freqs, sfreq / n_times))
+    return (amplitude / np.sqrt(np.mean(amplitude**2))).astype(np.float32)
+
+
+class _Objective(torch.nn.Module):
+    """The class score and the penalties of inputs given by whitened coefficients.
+
+    The input is ``data_std * from_fourier(amplitude * coefficients)``: white
+    coefficients give noise with the training data's standard deviation and
+    the prior's spectrum, and their mean square is the negative log-density
+    (up to constants) of that Gaussian noise, the norm penalty.
+    """
+
+    def __init__(self, module, target, amplitude, data_std, penalties):
+        super().__init__()
+        self.module = module
+        self.target = target
+        self.register_buffer("amplitude", amplitude)
+        self.data_std = data_std
+        self.norm_penalty, self.smoothness_penalty = penalties
+
+    def forward(self, coefficients):
+        """Return the target logit, the penalty and the input of each restart."""
+        n_times = coefficients.shape[-1]
+        inputs = self.data_std * from_fourier(self.amplitude * coefficients, n_times)
+        logit = self.module(inputs)[:, self.target]
+        steps = torch.diff(inputs / self.data_std, dim=-1)
+        penalty = self.norm_penalty * coefficients.pow(2).mean(
+            dim=(1, 2)
+        ) + self.smoothness_penalty * steps.pow(2).mean(dim=(1, 2))
+        return logit, penalty, inputs
+
+
+def _penalty_scale(objective, coefficients):
+    """Return the logit's sensitivity at each start: the unit of the penalties.
+
+    With the penalty ``scale * mean(c ** 2)`` and ``scale = sqrt(n) * |grad|
+    / 2`` (``n`` values, ``grad`` the logit's gradient in ``c``), a network
+    linear in ``c`` has its optimum at root mean square 1: the training
+    data's amplitude, whatever the scale of the logits.
+    """
+    logit, _, _ = objective(coefficients)
+    # Restarts are independent: the gradient of their sum holds each one's.
+    (gradient,) = torch.autograd.grad(logit.sum(), coefficients)
+    scale = gradient.flatten(1).norm(dim=1) * np.sqrt(gradient[0].numel()) / 2
+    if not torch.all(scale > 0):
+        raise ValueError(
+            "The target logit does not change near the starting noise (its "
+            "gradient is zero), so there is no direction to ascend; the network "
+            "may be dead (e.g. every ReLU off) at the data's amplitude."
+        )
+    return scale.detach()
+
+
+def _check_penalty(value, name):
+    _validate_type(value, "numeric", name)
+    if not value >= 0:
+        raise ValueError(f"{name} must be zero or positive, got {value}.")
+    return float(value)
+
+
+@verbose
+@fill_doc
+def maximize_activation(
+    estimator,
+    target,
+    *,
+    n_restarts=5,
+    n_steps=300,
+    lr=0.1,
+    norm_penalty=1.0,
+    smoothness_penalty=1.0,
+    spectral_prior="1/f",
+    random_state=None,
+    device=None,
+    verbose=None,
+):
+    """Find inputs the network scores highest for a class.
+
+    Activation maximization :footcite:`ErhanEtAl2009,SimonyanEtAl2014` as
+    Truong et al. applied it to EEG :footcite:`TruongMakeigDelorme2021`:
+    starting from random noise, an input epoch is optimized by gradient
+    ascent to maximize the logit of ``target``, under penalties that keep it
+    EEG-like: its norm, its roughness and, with ``spectral_prior="1/f"``, its
+    departure from the 1/f spectrum of EEG background activity
+    :footcite:`OlahEtAl2017`.
+
+    Parameters
+    ----------
+    %(estimator)s
+        The network must record the shape of its training epochs and the
+        standard deviation of its training data, as the estimators of mne_xai
+        do.
+    target : int | str
+        The class: a label of ``estimator.classes_``, an event name of the
+        training epochs (e.g. ``"feet"``), or an index into ``classes_``.
+    n_restarts : int
+        Number of random starts, optimized together as one batch.
+    n_steps : int
+        Number of gradient steps.
+    lr : float
+        Learning rate of the Adam optimizer on the whitened coefficients
+        (which start with unit variance); it is annealed to zero along a
+        cosine over the steps.
+    norm_penalty : float
+        Weight of the input's mean squared whitened coefficient (see Notes).
+        For a network linear near the data, the optimum then has the
+        training data's amplitude divided by ``norm_penalty``, whatever the
+        scale of the network's logits.
+    smoothness_penalty : float
+        Weight of the mean squared difference between successive samples, in
+        units of the training data's standard deviation: a penalty on fast
+        fluctuations :footcite:`MahendranVedaldi2016`. Zero switches it off.
+    spectral_prior : "1/f" | None
+        ``"1/f"`` makes the norm penalty that of Gaussian noise whose power
+        falls as 1/f, and starts from such noise; None makes it white (the
+        plain L2 norm of the input, relative to the training data's variance).
+    random_state : int | None
+        Seed of the starting noise; None draws a fresh seed. Restart ``i``
+        starts from the same noise whatever ``n_restarts``. The global NumPy
+        and torch random states are neither used nor changed.
+    %(device)s
+    %(verbose)s
+
+    Returns
+    -------
+    result : ActivationMaximization
+        The best input (``.evoked``), every restart (``.restarts``), their
+        mean spectrum (``.spectrum``), final logits, objectives and the
+        objective over steps.
+
+    Notes
+    -----
+    The input is parameterized by whitened Fourier coefficients ``c``: the
+    input is ``data_std_ * F(a * c)`` where ``F`` is the inverse orthonormal
+    real Fourier transform and ``a`` the amplitude of the prior's spectrum
+    (power proportional to 1/f, or flat), scaled so that white ``c`` of unit
+    variance give noise of the training data's variance. The objective of
+    each restart is::
+
+        logit[target] - s * (norm_penalty * mean(c ** 2)
+                             + smoothness_penalty * mean(diff(x / data_std_) ** 2))
+
+    where ``s = sqrt(n) * |grad| / 2`` is the penalty scale of the restart:
+    ``|grad|`` is the norm of the gradient of the target logit with respect
+    to ``c`` at the starting noise, and ``n`` the number of values of an
+    input. Weighing the penalties in units of the network's own sensitivity
+    makes them independent of the scale of its logits (a fixed weight would
+    let a network with large logits drive the input far beyond the data's
+    amplitude): for a linear network, the optimum without smoothness penalty
+    has whitened coefficients of root mean square ``1 / norm_penalty``.
+
+    The norm term is, up to constants, the negative log-density of the
+    prior's Gaussian noise, so the result is a maximum a posteriori input of
+    that prior; with a linear network and no smoothness penalty the optimum
+    is the network's weight vector filtered by the prior's power spectrum
+    (itself when white). The parameterization also preconditions gradient
+    ascent as in feature visualization :footcite:`OlahEtAl2017`.
+
+    The network is not linear: different starts can reach different inputs
+    (e.g. oscillations of different phases). ``.evoked`` is the restart with
+    the highest objective rather than their mean, in which such inputs
+    cancel; ``.spectrum`` averages their power, which does not depend on
+    phase. Maximizing one logit may raise the others too: compare
+    ``.logits`` across classes.
+
+    The network runs in evaluation mode; its weights are not changed.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    network = as_network(estimator)
+    n_restarts = check_positive_int(n_restarts, "n_restarts")
+    n_steps = check_positive_int(n_steps, "n_steps")
+    _validate_type(lr, "numeric", "lr")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr}.")
+    penalties = (
+        _check_penalty(norm_penalty, "norm_penalty"),
+        _check_penalty(smoothness_penalty, "smoothness_penalty"),
+    )
+    _check_option("spectral_prior", spectral_prior, ("1/f", None))
+    _validate_type(random_state, (None, "int-like"), "random_state")
+    n_channels, n_times, data_std = _input_statistics(network)
+    target_index = _target_index(network, target, getattr(network, "event_id_", None))
+    device = torch.device(device if device is not None else network.device)
+    sfreq = network._sfreq
+
+    generator = torch.Generator().manual_seed(
+        int(np.random.SeedSequence(random_state).generate_state(1)[0])
+    )
+    start = torch.randn((n_restarts, n_channels, n_times), generator=generator)
+    coefficients = start.to(device).requires_grad_()
+    amplitude = torch.from_numpy(spectral_amplitude(n_times, sfreq, spectral_prior))
+    optimizer = torch.optim.Adam([coefficients], lr=float(lr))
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, n_steps)
+    label = network.classes_[target_index]
+    logger.info(
+        f"Maximizing the logit of class {label!r} from {n_restarts} random "
+        f"start(s) over {n_steps} steps."
+    )
+    history = np.empty((n_steps, n_restarts))
+    module = _module_on(network, device)
+    with _evaluation_mode(module):
+        objective = _Objective(
+            module, target_index, amplitude.to(device), data_std, penalties
+        )
+        scale = _penalty_scale(objective, coefficients)
+        for step in progress_bar(range(n_steps), mesg="activation maximization"):
+            logit, penalty, _ = objective(coefficients)
+            values = logit - scale * penalty
+            # Gradients of the coefficients only: the network's own parameters
+            # (and their .grad) are left as they are.
+            (gradient,) = torch.autograd.grad(-values.sum(), coefficients)
+            coefficients.grad = gradient
+            optimizer.step()
+            schedule.step()
+            history[step] = values.detach().cpu().numpy()
+        with torch.no_grad():
+            _, penalty, inputs = objective(coefficients)
+            logits = module(inputs)
+    logits = logits.cpu().numpy().astype(np.float64)
+    objective = logits[:, target_index] - (scale * penalty).cpu().numpy()
+    return _result(
+        network,
+        inputs.cpu().numpy().astype(np.float64),
+        objective,
+        logits,
+        history,
+        target_index,
+        scale.cpu().numpy().astype(np.float64),
+    )
+
+
+def _result(network, inputs, objective, logits, history, target_index, scale):
+    """Wrap the optimized inputs as MNE objects."""
+    info = (
+        network.info_
+        if network.info_ is not None
+        else _array_info(network, inputs.shape)
+    )
+    tmin = getattr(network, "tmin_", None) or 0.0
+    name = class_names(network)[target_index]
+    restarts = mne.EpochsArray(
+        inputs,
+        info,
+        events=np.column_stack(
+            [
+                np.arange(len(inputs)),
+                np.zeros(len(inputs), int),
+                np.ones(len(inputs), int),
+            ]
+        ),
+        event_id={name: 1},
+        tmin=tmin,
+        metadata=pd.DataFrame(
+            {
+                "objective": objective,
+                "logit": logits[:, target_index],
+                "penalty_scale": scale,
+            }
+        ),
+        baseline=None,
+        verbose=False,
+    )
+    best = int(np.argmax(objective))
+    evoked = mne.EvokedArray(
+        inputs[best],
+        info,
+        tmin=tmin,
+        comment=f"maximizes {name} (best of {len(inputs)} restarts)",
+        nave=1,
+        verbose=False,
+    )
+    psd = restarts.compute_psd(method="welch", picks="all", verbose=False)
+    spectrum = SpectrumArray(
+        psd.get_data().mean(axis=0), psd.info, psd.freqs, verbose=False
+    )
+    return ActivationMaximization(
+        evoked=evoked,
+        restarts=restarts,
+        spectrum=spectrum,
+        logits=logits,
+        objective=objective,
+        history=history,
+        target=network.classes_[target_index],
+    )

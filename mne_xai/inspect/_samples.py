@@ -1,0 +1,244 @@
+"""The real epochs a network finds most typical of each class, and their spectra."""
+
+from dataclasses import dataclass
+
+import mne
+import numpy as np
+import torch
+from mne.time_frequency import SpectrumArray
+from mne.utils import _check_option, _validate_type, logger, verbose
+
+from .._checks import check_positive_int
+from .._docs import fill_doc
+from .._network import as_network
+from ..attribution._core import _array_info, _event_id, _resolve_target
+from ._activations import batch_outputs
+
+
+def class_names(network):
+    """Name of each class of a network: its event name when known, else its label.
+
+    Parameters
+    ----------
+    network : object
+        A fitted classifier, as :func:`mne_xai.as_network` returns it.
+
+    Returns
+    -------
+    names : list
+        One per class, in the order of ``classes_``: the event name of the
+        training epochs whose code is the label (e.g. ``"feet"`` for 3), or
+        the label itself.
+    """
+    names = {
+        code: name for name, code in (getattr(network, "event_id_", None) or {}).items()
+    }
+    return [names.get(label, label) for label in np.asarray(network.classes_).tolist()]
+
+
+def class_log_odds(logits):
+    """Log-odds of each class against the others, from logits.
+
+    Parameters
+    ----------
+    logits : ndarray, shape (n_epochs, n_classes)
+        The network's logits.
+
+    Returns
+    -------
+    log_odds : ndarray, shape (n_epochs, n_classes)
+        ``log(p / (1 - p))`` of each class's softmax probability ``p``,
+        computed from the logits as ``logit - logsumexp(other logits)`` so
+        that it does not saturate where ``p`` rounds to 1.
+    """
+    logits = torch.as_tensor(logits, dtype=torch.float64)
+    n_classes = logits.shape[1]
+    others = torch.stack(
+        [
+            torch.logsumexp(logits[:, np.arange(n_classes) != index], dim=1)
+            for index in range(n_classes)
+        ],
+        dim=1,
+    )
+    return (logits - others).numpy()
+
+
+@dataclass
+class BestSamples:
+    """The epochs a network scores highest for each class.
+
+    Attributes
+    ----------
+    indices : dict
+        Class name (see ``epochs``) to the indices, best first, of its top
+        epochs in the epochs given.
+    epochs : dict
+        Class name to its top epochs, as :class:`mne.Epochs` in the order of
+        ``indices``. Names are the event names of the training epochs where
+        the estimator knows them, else the class labels.
+    spectra : dict
+        Class name to the difference, in dB, between the mean log power
+        spectral density of its top epochs and that of the other candidate
+        epochs, as :class:`mne.time_frequency.SpectrumArray` (positive where
+        the top epochs have more power).
+    scores : ndarray, shape (n_epochs, n_classes)
+        The log-odds of each class for every epoch, columns ordered as
+        ``classes_``.
+    candidates : dict
+        Class name to the indices of the epochs ranked for it.
+    """
+
+    indices: dict
+    epochs: dict
+    spectra: dict
+    scores: np.ndarray
+    candidates: dict
+
+
+def _as_epochs(epochs, data, network):
+    """Return the data as one Epochs object whose indices are those of ``data``."""
+    if isinstance(epochs, mne.BaseEpochs):
+        return epochs
+    if data.info is not None:
+        return mne.concatenate_epochs(list(epochs), verbose=False)
+    return mne.EpochsArray(
+        np.asarray(epochs, dtype=np.float64),
+        _array_info(network, data.shape),
+        baseline=None,
+        verbose=False,
+    )
+
+
+def _candidates(network, data, among):
+    """Return the indices of the epochs ranked for each class."""
+    n_epochs, n_classes = data.shape[0], len(network.classes_)
+    if among == "all":
+        return [np.arange(n_epochs)] * n_classes
+    if data.events is None:
+        raise ValueError(
+            'among="class" ranks the epochs of each class, which arrays do not '
+            'label; pass Epochs, or among="all" to rank every epoch.'
+        )
+    true_class, _ = _resolve_target(
+        network, "true", n_epochs, data.event_codes, _event_id(network, data)
+    )
+    return [np.flatnonzero(true_class == index) for index in range(n_classes)]
+
+
+@verbose
+@fill_doc
+def best_samples(
+    estimator,
+    epochs,
+    *,
+    k=10,
+    among="class",
+    fmin=0.0,
+    fmax=np.inf,
+    batch_size=64,
+    device=None,
+    verbose=None,
+):
+    """Find the epochs the network scores highest for each class.
+
+    The real-data counterpart of activation maximization
+    :footcite:`TruongMakeigDelorme2021`: for each class, the ``k`` epochs
+    with the highest class score are the network's prototypes of that class.
+    Their power spectrum is compared with that of the other epochs, to show
+    which frequencies set them apart.
+
+    Parameters
+    ----------
+    %(estimator)s
+    %(epochs)s
+    k : int
+        Number of epochs kept per class.
+    among : "class" | "all"
+        ``"class"`` ranks for each class the epochs of that class (from the
+        events) and compares the top ``k`` with the rest of the class: what
+        the network keys on within a class. ``"all"`` ranks every epoch and
+        compares the top ``k`` with all the others (which also holds the
+        difference between the classes). Arrays need ``"all"``.
+    fmin, fmax : float
+        Frequency range of the spectra, in Hz.
+    %(batch_size)s
+    %(device)s
+    %(verbose)s
+
+    Returns
+    -------
+    result : BestSamples
+        Per class: the indices and the Epochs of its top epochs, and the
+        difference of their log spectrum from the rest's; the class scores
+        of every epoch.
+
+    Notes
+    -----
+    The class score is the log-odds of the class's softmax probability,
+    ``log(p / (1 - p))``, computed from the logits: it ranks the epochs as the
+    probability does, without the ties of probabilities that round to 1, and
+    unlike a raw logit it does not favour epochs that raise every class's
+    logit. The network runs in evaluation mode, batch by batch.
+
+    Spectra are Welch power spectral densities from
+    :meth:`mne.Epochs.compute_psd` on the network's channels. The difference
+    is the mean of ``10 * log10(power)`` over the top epochs minus that over
+    the other candidates, so one epoch with large power does not dominate
+    it. Its values are in dB: read them with ``get_data()``; MNE's plotting
+    methods take spectra for power in V²/Hz and would scale them.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    network = as_network(estimator)
+    k = check_positive_int(k, "k")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    _check_option("among", among, ("class", "all"))
+    _validate_type(fmin, "numeric", "fmin")
+    _validate_type(fmax, "numeric", "fmax")
+    data = network._check_prediction_input(epochs)
+    names = class_names(network)
+    candidates = _candidates(network, data, among)
+    for name, indices in zip(names, candidates, strict=True):
+        if len(indices) <= k:
+            raise ValueError(
+                f"k={k} leaves no other epochs of class {name!r} to compare with "
+                f"({len(indices)} candidate epochs); choose k below {len(indices)}."
+            )
+    device = torch.device(device if device is not None else network.device)
+    logger.info(f"Scoring {data.shape[0]} epochs for {len(names)} classes")
+    logits = np.concatenate(
+        [
+            output.double().cpu().numpy()
+            for _, output in batch_outputs(
+                network, data, None, batch_size=batch_size, device=device
+            )
+        ]
+    )
+    scores = class_log_odds(logits)
+    all_epochs = _as_epochs(epochs, data, network)
+    psd = all_epochs.compute_psd(
+        method="welch",
+        fmin=fmin,
+        fmax=fmax,
+        picks=data.info.ch_names if data.info is not None else "all",
+        verbose=False,
+    )
+    log_power = 10 * np.log10(psd.get_data())
+    indices, top_epochs, spectra = {}, {}, {}
+    for index, (name, ranked) in enumerate(zip(names, candidates, strict=True)):
+        order = ranked[np.argsort(-scores[ranked, index], kind="stable")]
+        indices[name], rest = order[:k], order[k:]
+        top_epochs[name] = all_epochs[indices[name]]
+        difference = log_power[indices[name]].mean(axis=0) - log_power[rest].mean(
+            axis=0
+        )
+        spectra[name] = SpectrumArray(difference, psd.info, psd.freqs, verbose=False)
+    return BestSamples(
+        indices=indices,
+        epochs=top_epochs,
+        spectra=spectra,
+        scores=scores,
+        candidates=dict(zip(names, candidates, strict=True)),
+    )

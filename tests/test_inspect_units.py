@@ -1,0 +1,305 @@
+"""Units of a layer: amplitude vs phase sensitivity, and pruning curves."""
+
+import logging
+
+import mne
+import numpy as np
+import pytest
+import torch
+from scipy.signal import firwin
+from skorch import NeuralNetClassifier
+from torch import nn
+
+from mne_xai import EEGNetClassifier, as_network
+from mne_xai.inspect._pruning import _Ablation, pruning_curve
+from mne_xai.inspect._sensitivity import (
+    _check_bands,
+    _PerturbedData,
+    unit_sensitivity,
+)
+
+SFREQ = 128.0
+ALPHA = (8.0, 13.0)
+
+
+class BandDetector(nn.Module):
+    """Two units that filter channel 0 in the alpha band (one with each sign).
+
+    ``kind`` decides what follows the filter: nothing (``"linear"``: the
+    filtered signal, which follows the band's amplitude and phase alike),
+    squaring and averaging over the whole epoch (``"energy"``: the band's
+    power, blind to its phase) or a saturating tanh (``"phase"``: about the
+    sign of the filtered signal, blind to its amplitude).
+    """
+
+    def __init__(self, kind="linear", gain=50.0):
+        super().__init__()
+        taps = firwin(65, ALPHA, pass_zero=False, fs=SFREQ)
+        self.bandpass = nn.Conv1d(1, 2, len(taps), bias=False)
+        with torch.no_grad():
+            self.bandpass.weight[:, 0] = torch.tensor(np.stack([taps, -taps]))
+        self.kind, self.gain = kind, gain
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.saturate = nn.Tanh()
+        self.classifier = nn.Linear(2, 2)
+
+    def forward(self, x):
+        y = self.bandpass(x[:, :1])
+        if self.kind == "energy":
+            y = self.pool(y**2)
+        elif self.kind == "phase":
+            y = self.saturate(self.gain * y)
+        return self.classifier(y.mean(dim=-1))
+
+
+@pytest.fixture(scope="module")
+def alpha_epochs():
+    """Channel 0 carries a 10 Hz rhythm of random phase and amplitude, in noise."""
+    rng = np.random.default_rng(0)
+    n_epochs, n_times = 20, 256
+    times = np.arange(n_times) / SFREQ
+    data = 0.3 * rng.standard_normal((n_epochs, 2, n_times))
+    phase = rng.uniform(0, 2 * np.pi, (n_epochs, 1))
+    amplitude = rng.uniform(0.5, 2, (n_epochs, 1))
+    data[:, 0] += amplitude * np.cos(2 * np.pi * 10 * times + phase)
+    info = mne.create_info(["Oz", "Cz"], SFREQ, "eeg")
+    return mne.EpochsArray(data, info, verbose=False)
+
+
+def _detector(kind, info):
+    net = NeuralNetClassifier(BandDetector, module__kind=kind, classes=[0, 1])
+    return as_network(net.initialize(), info=info)
+
+
+# -- amplitude vs phase sensitivity -----------------------------------------------
+@pytest.mark.parametrize(
+    "kind, layer, expected",
+    [("phase", "saturate", "phase"), ("energy", "pool", "amplitude")],
+)
+def test_units_built_for_amplitude_or_phase_are_classified_so(
+    alpha_epochs, kind, layer, expected
+):
+    network = _detector(kind, alpha_epochs.info)
+    result = unit_sensitivity(network, alpha_epochs, layer, random_state=0)
+    summary = result.summary()
+    assert list(summary["class"]) == [expected, expected]
+    # The units filter the alpha band, so that is where they respond.
+    assert list(summary["band"]) == ["alpha", "alpha"]
+    assert list(summary["band_class"]) == [expected, expected]
+    alpha = result.to_frame().query("band == 'alpha'")
+    assert (alpha["class"] == expected).all()
+    assert (np.abs(alpha["log_ratio"]) > np.log(3)).all()
+
+
+def test_a_linear_filter_follows_amplitude_and_phase_alike(alpha_epochs):
+    """Both perturbations move the input equally far, so a linear unit is mixed."""
+    network = _detector("linear", alpha_epochs.info)
+    result = unit_sensitivity(network, alpha_epochs, "bandpass", random_state=0)
+    assert list(result.summary()["class"]) == ["mixed", "mixed"]
+    alpha = result.to_frame().query("band == 'alpha'")
+    np.testing.assert_allclose(alpha["log_ratio"], 0, atol=0.25)
+    # The two units are the same filter with opposite signs.
+    np.testing.assert_allclose(result.amplitude[0], result.amplitude[1], rtol=1e-6)
+
+
+def test_amplitude_and_phase_perturbations_are_equally_large(alpha_epochs):
+    data = as_network(
+        _detector("linear", alpha_epochs.info), info=alpha_epochs.info
+    )._check_prediction_input(alpha_epochs)
+    n_draws = 40
+    perturbed = _PerturbedData(data, {"alpha": ALPHA}, SFREQ, n_draws, 0.5, seed=0)
+    batches = list(perturbed.batches(64))
+    clean, copies = batches[0], batches[1:]
+    energy = {"amplitude": 0.0, "phase": 0.0}
+    for index, copy in enumerate(copies):
+        _, kind = perturbed.variant(index)
+        energy[kind] += np.sum((copy - clean) ** 2)
+        # Each channel moves with its own alpha content: the noise channel
+        # far less than the one carrying the rhythm.
+        assert np.sum((copy - clean)[:, 1] ** 2) < np.sum((copy - clean)[:, 0] ** 2)
+    assert energy["amplitude"] / energy["phase"] == pytest.approx(1, abs=0.15)
+
+
+def test_results_do_not_depend_on_batch_size(alpha_epochs):
+    network = _detector("energy", alpha_epochs.info)
+    whole, split = (
+        unit_sensitivity(
+            network, alpha_epochs, "pool", n_draws=2, batch_size=size, random_state=3
+        )
+        for size in (64, 7)
+    )
+    np.testing.assert_allclose(whole.amplitude, split.amplitude, rtol=1e-5)
+    np.testing.assert_allclose(whole.phase, split.phase, rtol=1e-5)
+    other_seed = unit_sensitivity(
+        network, alpha_epochs, "pool", n_draws=2, random_state=4
+    )
+    assert not np.allclose(whole.amplitude, other_seed.amplitude)
+
+
+def test_on_eegbci_pooled_units_follow_the_mu_and_beta_amplitude(
+    fitted_icnn, imagery_epochs
+):
+    """InterpretableCNN averages rectified band-passed maps over the epoch."""
+    pooled = unit_sensitivity(
+        fitted_icnn, imagery_epochs, "global_pool", n_draws=2, random_state=0
+    ).summary()
+    assert (pooled["class"] == "amplitude").mean() >= 0.75
+    # The data are filtered 7-30 Hz: the units follow the mu (alpha) and beta
+    # rhythms, none the gamma band the filter removed.
+    assert pooled["band"].isin(["alpha", "beta"]).mean() >= 0.9
+    assert "gamma" not in set(pooled["band"])
+    # Before the rectifier the maps are linear filters of the input: mixed.
+    linear = unit_sensitivity(
+        fitted_icnn, imagery_epochs, "depthwise_conv", n_draws=2, random_state=0
+    )
+    assert set(linear.summary()["class"]) == {"mixed"}
+    table = linear.to_frame()
+    assert len(table) == 32 * 4
+    assert set(table.columns) >= {"amplitude_sensitivity", "phase_sensitivity"}
+    title = linear.plot(show=False).axes[0].get_title()
+    assert title == "Amplitude vs phase sensitivity, layer 'depthwise_conv'"
+
+
+def test_sensitivity_errors(alpha_epochs):
+    network = _detector("energy", alpha_epochs.info)
+    with pytest.raises(ValueError, match="No layer named 'nope'.*'pool'"):
+        unit_sensitivity(network, alpha_epochs, "nope")
+    with pytest.raises(ValueError, match=r"Band 'high' \(50-70 Hz\).*Nyquist.*64 Hz"):
+        unit_sensitivity(network, alpha_epochs, "pool", bands={"high": (50, 70)})
+    with pytest.raises(ValueError, match="narrower than the frequency resolution"):
+        unit_sensitivity(network, alpha_epochs, "pool", bands={"thin": (10, 10.2)})
+    with pytest.raises(ValueError, match="0 < low < high"):
+        unit_sensitivity(network, alpha_epochs, "pool", bands={"bad": (12, 8)})
+    with pytest.raises(ValueError, match="ratio must be above 1"):
+        unit_sensitivity(network, alpha_epochs, "pool", ratio=1)
+    with pytest.raises(ValueError, match=r"phase_std must be in \(0, pi\]"):
+        unit_sensitivity(network, alpha_epochs, "pool", phase_std=4)
+    # Default bands above the Nyquist frequency are left out, not refused.
+    assert list(_check_bands(None, 64.0, 128)) == ["theta", "alpha", "beta"]
+
+
+# -- pruning ----------------------------------------------------------------------
+@pytest.fixture
+def small_eegnet(synthetic_arrays):
+    X, y = synthetic_arrays
+    return EEGNetClassifier(
+        max_epochs=5, batch_size=8, verbose=False, random_state=0
+    ).fit(X, y)
+
+
+def test_on_eegbci_ranked_units_cost_more_accuracy_than_random_ones(
+    fitted_icnn, imagery_epochs
+):
+    curve = pruning_curve(
+        fitted_icnn, imagery_epochs, "relu", n_random=6, random_state=0
+    )
+    # Nothing removed: the estimator's own accuracy.
+    assert curve.accuracy["sensitivity"][0] == pytest.approx(
+        fitted_icnn.score(imagery_epochs)
+    )
+    area = curve.area
+    for order in ("sensitivity", "attribution"):
+        assert area[order] < area["random"].mean() - area["random"].std()
+    # Removing the units after the rectifier by their mean output commutes
+    # with the batch norm that follows (an affine map per unit).
+    after_norm = pruning_curve(
+        fitted_icnn, imagery_epochs, "batch_norm", n_random=6, random_state=0
+    )
+    for order in ("sensitivity", "attribution"):
+        np.testing.assert_array_equal(after_norm.orders[order], curve.orders[order])
+        np.testing.assert_allclose(after_norm.accuracy[order], curve.accuracy[order])
+
+
+@pytest.mark.parametrize("ablation", ["zero", "mean"])
+def test_pruning_nothing_or_everything(small_eegnet, synthetic_arrays, ablation):
+    X, y = synthetic_arrays
+    curve = pruning_curve(
+        small_eegnet, X, "separable_elu", y, ablation=ablation, n_random=3
+    )
+    assert curve.n_units == 16
+    unpruned = small_eegnet.score(X, y)
+    curves = np.vstack([*curve.accuracy.values(), curve.random_accuracy])
+    np.testing.assert_allclose(curves[:, 0], unpruned)
+    # With every unit removed the network's input no longer reaches the
+    # logits: one class for every epoch.
+    assert curves[0, -1] in {np.mean(y == label) for label in (0, 1)}
+    np.testing.assert_allclose(curves[:, -1], curves[0, -1])
+    table = curve.to_frame()
+    assert len(table) == (2 + 3) * 17
+    assert set(table["order"]) == {"sensitivity", "attribution", "random"}
+
+
+def test_scoring_several_masks_per_pass_is_exact(
+    small_eegnet, synthetic_arrays, monkeypatch
+):
+    X, y = synthetic_arrays
+    batched = pruning_curve(small_eegnet, X, "spatial_elu", y, random_state=1)
+    monkeypatch.setattr(_Ablation, "masks_per_pass", lambda *args: 1)
+    one_by_one = pruning_curve(small_eegnet, X, "spatial_elu", y, random_state=1)
+    np.testing.assert_array_equal(batched.random_orders, one_by_one.random_orders)
+    np.testing.assert_allclose(batched.random_accuracy, one_by_one.random_accuracy)
+    for order in batched.accuracy:
+        np.testing.assert_allclose(batched.accuracy[order], one_by_one.accuracy[order])
+
+
+class SkipNet(nn.Module):
+    """A network that adds the input's mean back after the layer inspected."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 3, 5)
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(3, 2)
+
+    def forward(self, x):
+        features = self.relu(self.conv(x)).mean(dim=-1)
+        return self.classifier(features + x.mean(dim=(1, 2))[:, None])
+
+
+def test_a_network_that_mixes_copies_is_scored_one_mask_at_a_time(
+    synthetic_arrays, caplog
+):
+    X, y = synthetic_arrays
+    info = mne.create_info(4, SFREQ, "eeg")
+    net = NeuralNetClassifier(SkipNet, classes=[0, 1]).initialize()
+    with caplog.at_level(logging.INFO, logger="mne"):
+        curve = pruning_curve(
+            as_network(net, info=info), X, "relu", y, n_random=2, verbose=True
+        )
+    assert "Scoring one mask per pass: after layer 'relu'" in caplog.text
+    module, inputs = net.module_, torch.from_numpy(X)
+    with torch.no_grad():
+        predicted = module(inputs).argmax(dim=1)
+        # Every unit removed: the rectified maps are their mean over epochs.
+        features = module.relu(module.conv(inputs)).mean(dim=0).mean(dim=-1)
+        pruned = module.classifier(features + inputs.mean(dim=(1, 2))[:, None])
+    assert curve.accuracy["attribution"][0] == pytest.approx(
+        np.mean(predicted.numpy() == y)
+    )
+    assert curve.accuracy["attribution"][-1] == pytest.approx(
+        np.mean(pruned.argmax(dim=1).numpy() == y)
+    )
+
+
+def test_pruning_plot_given_orders_and_errors(small_eegnet, synthetic_arrays):
+    X, y = synthetic_arrays
+    curve = pruning_curve(
+        small_eegnet, X, "separable_elu", y, scores={"index": np.arange(16)}, n_random=2
+    )
+    np.testing.assert_array_equal(curve.orders["index"], np.arange(16)[::-1])
+    assert set(curve.area) == {"sensitivity", "attribution", "index", "random"}
+    fig = curve.plot(show=False)
+    axes = fig.axes[0]
+    assert axes.get_title() == "Pruning the 16 units of layer 'separable_elu'"
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("units removed", "accuracy")
+    assert "PruningCurve | layer 'separable_elu', 16 units" in repr(curve)
+    with pytest.raises(ValueError, match="pass y with arrays"):
+        pruning_curve(small_eegnet, X, "separable_elu")
+    with pytest.raises(ValueError, match=r"y must hold one class per epoch \(40\)"):
+        pruning_curve(small_eegnet, X, "separable_elu", y[:5])
+    with pytest.raises(ValueError, match="Invalid value for the 'ablation'"):
+        pruning_curve(small_eegnet, X, "separable_elu", y, ablation="noise")
+    with pytest.raises(ValueError, match=r"scores\['random'\] must hold one score"):
+        pruning_curve(small_eegnet, X, "separable_elu", y, scores={"random": [1]})
+    with pytest.raises(ValueError, match="No layer named 'block9'"):
+        pruning_curve(small_eegnet, X, "block9", y)
