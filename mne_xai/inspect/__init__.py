@@ -10,6 +10,8 @@ from ._maximization import ActivationMaximization, maximize_activation
 from ._pruning import PruningCurve, pruning_curve
 from ._samples import BestSamples, best_samples
 from ._sensitivity import UnitSensitivity, unit_sensitivity
+from ._spatial import SpatialPatterns, spatial_patterns
+from ._temporal import TemporalFilters, plot_temporal_filters, temporal_filters
 from ._voting import GroupScorer, group_predictions, make_group_scorer
 
 __all__ = [
@@ -18,6 +20,8 @@ __all__ = [
     "GroupScorer",
     "LayerActivations",
     "PruningCurve",
+    "SpatialPatterns",
+    "TemporalFilters",
     "UnitSensitivity",
     "best_samples",
     "find_layer",
@@ -25,6 +29,9 @@ __all__ = [
     "layer_activations",
     "make_group_scorer",
     "maximize_activation",
+    "plot_temporal_filters",
     "pruning_curve",
+    "spatial_patterns",
+    "temporal_filters",
     "unit_sensitivity",
 ]

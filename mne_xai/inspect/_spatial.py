@@ -1,0 +1,449 @@
+"""Spatial filters of a network and their patterns (Haufe et al. 2014)."""
+
+from dataclasses import dataclass
+
+import mne
+import numpy as np
+import pandas as pd
+import torch
+from mne.utils import _check_option, logger, verbose
+
+from .._checks import check_positive_int
+from .._docs import fill_doc
+from .._graph import CONVOLUTIONS, trace_layers
+from .._network import as_network
+from ..attribution._core import _evaluation_mode
+from ._activations import decision_gradients
+
+# Relative error up to which the layers before a spatial layer count as linear
+# and as keeping the EEG channels apart (float32 arithmetic).
+_LINEARITY_TOLERANCE = 1e-4
+
+
+# -- the spatial layer ------------------------------------------------------------
+@dataclass
+class _SpatialLayer:
+    """A convolution whose units each sum all EEG channels of its input maps.
+
+    Its input is read as maps ``(batch, n_maps, n_channels, n_times)`` and
+    its weights as ``(n_units, maps_per_group, n_channels)``: unit ``u`` reads
+    the maps of group ``u // units_per_group`` (grouped convolution).
+    """
+
+    name: str
+    module: torch.nn.Module
+    channel_axis: int  # axis of the layer's input holding the channels
+
+    def maps(self, layer_input):
+        """Return the layer's input as ``(batch, n_maps, n_channels, n_times)``."""
+        if self.module.weight.ndim == 3:  # Conv1d: the channels are its inputs
+            return layer_input.unsqueeze(1)
+        return layer_input if self.channel_axis == 2 else layer_input.transpose(2, 3)
+
+    def unit_outputs(self, layer_output):
+        """Return the layer's output as ``(batch, n_units, n_times)``."""
+        if self.module.weight.ndim == 3:
+            return layer_output
+        return layer_output.squeeze(self.channel_axis)
+
+    def weights(self):
+        """Return the weights as ``(n_units, maps_per_group, n_channels)``, float64."""
+        weight = self.module.weight.detach().cpu().double()
+        if weight.ndim == 3:
+            return weight[:, None, :, 0]
+        return weight.squeeze(5 - self.channel_axis)
+
+
+def _channel_axis(call, n_channels):
+    """Return the axis of ``call``'s input that the layer sums whole, or None."""
+    layer = call.module
+    shape_in, shape_out = call.input.shape, call.output.shape
+    if layer.weight.ndim == 3:
+        spans = (
+            layer.in_channels == n_channels
+            and layer.kernel_size == (1,)
+            and layer.groups == 1
+            and shape_out[-1] == shape_in[-1]
+        )
+        return 1 if spans else None
+    for axis, other in ((2, 3), (3, 2)):
+        kernel = layer.kernel_size
+        if (
+            shape_in[axis] == kernel[axis - 2] == n_channels
+            and kernel[other - 2] == 1
+            and shape_out[axis] == 1
+            and shape_out[other] == shape_in[other]
+        ):
+            return axis
+    return None
+
+
+def find_spatial_layer(module, example):
+    """Return the first layer called whose units are spatial filters of the EEG.
+
+    A spatial filter layer is a convolution whose kernel spans all the
+    channels of its input with width 1 in time (``nn.Conv2d``), or a
+    ``nn.Conv1d`` of kernel 1 over the channels, and before which the
+    network is linear and keeps the channels apart (checked on ``example``).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, in evaluation mode.
+    example : torch.Tensor, shape (1, n_channels, n_times)
+        One epoch it accepts.
+
+    Returns
+    -------
+    layer : _SpatialLayer
+        The layer and how to read it.
+    """
+    n_channels = example.shape[1]
+    convolutions = [
+        layer for layer in module.modules() if isinstance(layer, CONVOLUTIONS)
+    ]
+    calls = trace_layers(module, example, convolutions)
+    for call in calls:
+        axis = _channel_axis(call, n_channels)
+        if axis is not None:
+            layer = _SpatialLayer(call.name, call.module, axis)
+            _check_front_end(module, layer, example)
+            return layer
+    raise ValueError(
+        f"The network has no spatial filter layer: no convolution sums all "
+        f"{n_channels} input channels with a kernel of width 1 in time (as "
+        "EEGNet's depthwise spatial convolution or InterpretableCNN's pointwise "
+        "convolution do), so its units have no spatial filters. Convolutions "
+        f"called: {[f'{call.name} ({type(call.module).__name__})' for call in calls]}."
+    )
+
+
+class _FrontEndReached(Exception):
+    """Stops a forward pass at the spatial layer's input."""
+
+
+def _maps_before(module, layer, inputs):
+    """Return the spatial layer's input maps for ``inputs``, from the network."""
+    captured = []
+
+    def stop(_layer, args):
+        captured.append(args[0])
+        raise _FrontEndReached
+
+    handle = layer.module.register_forward_pre_hook(stop)
+    try:
+        module(inputs)
+    except _FrontEndReached:
+        pass
+    finally:
+        handle.remove()
+    return layer.maps(captured[0])
+
+
+@torch.no_grad()
+def _check_front_end(module, layer, example):
+    """Refuse unless the layers before ``layer`` are linear and keep channels apart.
+
+    Only then is each unit's weight vector a spatial filter of the EEG: the
+    unit's output is its weighted sum of the channels, each filtered alike.
+    """
+    n_channels = example.shape[1]
+    eye = torch.eye(n_channels, dtype=example.dtype, device=example.device)
+    # Zeros, the epoch, twice the epoch and each of its channels alone, one
+    # pass each: a network may pass several rows per epoch (windows).
+    inputs = torch.cat([0 * example, example, 2 * example, example * eye[:, :, None]])
+    maps = torch.stack([_maps_before(module, layer, epoch[None]) for epoch in inputs])
+    change = maps[1:] - maps[0]
+    response, doubled, single = change[0], change[1], change[2:]
+    tolerance = _LINEARITY_TOLERANCE * float(response.abs().amax())
+    # single: (input channel, rows, maps, channel of the maps, times)
+    leaked = single * (1 - eye)[:, None, None, :, None]
+    if not tolerance > 0 or (
+        float((doubled - 2 * response).abs().amax()) > 2 * tolerance
+        or float((single.sum(dim=0) - response).abs().amax()) > tolerance
+    ):
+        raise ValueError(
+            f"The layers before the spatial layer {layer.name!r} are not linear in "
+            "the input (a nonlinearity or a constant output comes first), so its "
+            "weights are no spatial filters of the EEG channels."
+        )
+    if float(leaked.abs().amax()) > tolerance:
+        raise ValueError(
+            f"The layers before the spatial layer {layer.name!r} mix the EEG "
+            "channels, so its weights are no spatial filters of the channels."
+        )
+
+
+# -- filters, patterns and their contributions ------------------------------------
+@dataclass
+class SpatialPatterns:
+    """The spatial filters of a network's units, their patterns and contributions.
+
+    Component ``i`` (time point ``i`` of :attr:`filters` and :attr:`patterns`,
+    row ``i`` of :attr:`ranking`) is the ``i``-th most contributing: the
+    weights with which one unit of the spatial layer sums the channels of one
+    of its input maps.
+
+    Attributes
+    ----------
+    filters : mne.EvokedArray
+        The spatial filters, one "time point" per component (at 1 Hz from 0,
+        as :meth:`mne.decoding.CSP.plot_patterns` builds them), on the
+        training channels; plot with ``plot_topomap(times=..., scalings=1)``.
+    patterns : mne.EvokedArray
+        The activation patterns of the filters :footcite:`HaufeEtAl2014`, in
+        the same layout: how each channel of the filtered data covaries with
+        the unit, per unit of the unit's output.
+    ranking : pandas.DataFrame
+        One row per component, most contributing first: ``unit`` (output
+        channel of the layer), ``input_map`` (the map of the layer's input the
+        filter reads, e.g. EEGNet's temporal filter), ``contribution`` (mean
+        absolute first-order contribution to the decision, in logits) and
+        ``rank`` (1 for the largest).
+    layer : str
+        The name of the spatial layer in the network.
+    """
+
+    filters: mne.EvokedArray
+    patterns: mne.EvokedArray
+    ranking: pd.DataFrame
+    layer: str
+
+    def plot(self, n_components=4, *, kind="patterns", show=True):
+        """Plot the topographies of the most contributing components.
+
+        Parameters
+        ----------
+        n_components : int
+            Number of components, from the most contributing on.
+        kind : "patterns" | "filters"
+            Which maps to plot.
+        show : bool
+            Show the figure.
+
+        Returns
+        -------
+        fig : matplotlib.figure.Figure
+            One topomap per component, titled with its unit and contribution.
+        """
+        import matplotlib.pyplot as plt
+
+        n_components = min(
+            check_positive_int(n_components, "n_components"), len(self.ranking)
+        )
+        _check_option("kind", kind, ("patterns", "filters"))
+        evoked = getattr(self, kind)
+        fig, axes = plt.subplots(
+            1,
+            n_components,
+            figsize=(2.2 * n_components, 2.6),
+            layout="constrained",
+            squeeze=False,
+        )
+        # Which input map a filter reads matters when units read several.
+        several = self.ranking.input_map.nunique() > 1
+        map_names = ", map {}" if several else ""
+        for index, (ax, row) in enumerate(
+            zip(axes[0], self.ranking.itertuples(), strict=False)
+        ):
+            mne.viz.plot_topomap(
+                evoked.data[:, index], evoked.info, axes=ax, show=False
+            )
+            ax.set_title(
+                f"unit {row.unit}{map_names.format(row.input_map)}\n"
+                f"contribution {row.contribution:.2g}",
+                fontsize="small",
+            )
+        fig.suptitle(f"Spatial {kind} of {self.layer!r}")
+        if show:
+            plt.show()
+        return fig
+
+
+def _montage_info(network, data):
+    """Return the training channels' info at 1 Hz (one sample per component)."""
+    info = network.info_ if network.info_ is not None else data.info
+    if info is None:
+        raise ValueError(
+            "The network's channels are unknown (it was fitted on arrays without "
+            "info): give the epochs as mne.Epochs, or fit it with info=epochs.info."
+        )
+    info = info.copy()
+    with info._unlock():
+        info["sfreq"] = 1.0
+    return info
+
+
+@verbose
+@fill_doc
+def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=None):
+    """Return the spatial filters of a network, their patterns and contributions.
+
+    Parameters
+    ----------
+    %(estimator)s
+    %(epochs)s
+        The patterns are computed from the covariance of these epochs.
+    %(batch_size)s
+    %(device)s
+    %(verbose)s
+
+    Returns
+    -------
+    spatial : SpatialPatterns
+        The filters and patterns as :class:`mne.EvokedArray` (one "time
+        point" per component, most contributing first) and their ranking.
+
+    See Also
+    --------
+    temporal_filters
+
+    Notes
+    -----
+    The spatial layer is the first one called whose kernel spans all the
+    channels of its input with width 1 in time (EEGNet's depthwise spatial
+    convolution, InterpretableCNN's pointwise convolution, the spatial
+    convolution of ShallowFBCSPNet), or a ``nn.Conv1d`` of kernel 1 over the
+    channels. The layers before it (scaling, temporal convolutions, batch
+    norm) must be linear and keep the channels apart, which is checked on the
+    network itself: each unit then sums, with its weights ``w``, every
+    channel of its input maps ``x`` (the EEG filtered by the temporal filter
+    before it, if any). A network without such a layer is refused.
+
+    **Patterns.** A filter shows how the network extracts a signal, not where
+    the signal is: its weights also cancel noise. The pattern
+    ``a = Cov(x) w / Var(w^T x)`` :footcite:`HaufeEtAl2014` is the forward
+    model of the unit's signal, the covariance of each channel with it, as
+    :class:`mne.decoding.CSP` computes ``patterns_``; it is what to read as a
+    topography. ``Cov(x)`` is the covariance of the given epochs, filtered and
+    scaled as the network's input maps, over epochs and times. When a unit
+    reads several maps (ShallowFBCSPNet's spatial convolution reads every
+    temporal filter), each map gives one component, with the covariance taken
+    across all its maps.
+
+    **Contributions.** A component's contribution is the mean over epochs
+    of ``|sum_t g(t) s(t)|``, the first-order Taylor estimate
+    :footcite:`MolchanovEtAl2017` of how much the decision changes when the
+    component's signal ``s = w^T x`` is removed from the unit, where ``g`` is
+    the gradient of the decision with respect to the unit's output. The
+    decision is each epoch's predicted-class logit minus the mean of its
+    logits (the part of the logits the softmax sees). A unit's bias, a
+    constant, belongs to no component.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    network = as_network(estimator)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    data = network._check_prediction_input(epochs)
+    info = _montage_info(network, data)
+    device = torch.device(device if device is not None else network.device)
+    home = next(network.module_.parameters()).device
+    example = torch.from_numpy(next(data.batches(1))).to(home)
+    with _evaluation_mode(network.module_):
+        layer = find_spatial_layer(network.module_, example)
+    weights = layer.weights()
+    logger.info(
+        f"Spatial patterns of layer {layer.name!r}: {weights.shape[0]} units "
+        f"reading {weights.shape[1]} map(s) each, from {data.shape[0]} epochs"
+    )
+    covariance, contributions = _covariance_and_contributions(
+        network, data, layer, batch_size=batch_size, device=device
+    )
+    patterns = _patterns(layer, covariance)
+    order = np.argsort(-contributions, kind="stable")
+    n_units, per_group, n_channels = weights.shape
+    units, maps_read = np.divmod(np.arange(n_units * per_group), per_group)
+    units_per_group = n_units // layer.module.groups
+    ranking = pd.DataFrame(
+        {
+            "unit": units,
+            "input_map": units // units_per_group * per_group + maps_read,
+            "contribution": contributions,
+        }
+    ).iloc[order]
+    ranking["rank"] = np.arange(1, len(order) + 1)
+    filters = weights.reshape(n_units * per_group, n_channels).numpy()
+    return SpatialPatterns(
+        filters=mne.EvokedArray(
+            filters[order].T, info, tmin=0, comment=f"spatial filters of {layer.name}"
+        ),
+        patterns=mne.EvokedArray(
+            patterns[order].T, info, tmin=0, comment=f"spatial patterns of {layer.name}"
+        ),
+        ranking=ranking.reset_index(drop=True),
+        layer=layer.name,
+    )
+
+
+def _covariance_and_contributions(network, data, layer, *, batch_size, device):
+    """Return the covariance of each group's maps and each component's contribution.
+
+    Returns
+    -------
+    covariance : torch.Tensor of float64, shape (n_groups, n, n)
+        Over epochs and times, of the maps a group of units reads, ``n =
+        maps_per_group * n_channels`` (map-major).
+    contributions : ndarray, shape (n_units * maps_per_group,)
+        Mean over epochs of ``|sum_t g s|``, unit-major.
+    """
+    weights = layer.weights()
+    n_units, per_group, n_channels = weights.shape
+    n_groups, width = layer.module.groups, per_group * n_channels
+    kernel = weights.reshape(n_groups, -1, per_group, n_channels).float().to(device)
+    sums = torch.zeros(n_groups, width, dtype=torch.float64, device=device)
+    products = torch.zeros(n_groups, width, width, dtype=torch.float64, device=device)
+    contributions = torch.zeros(n_groups, n_units // n_groups, per_group, device=device)
+    n_samples = 0
+    for layer_input, _, gradient in decision_gradients(
+        network,
+        data,
+        layer.name,
+        batch_size=batch_size,
+        device=device,
+        mesg="spatial patterns",
+    ):
+        maps = layer.maps(layer_input)
+        n_batch, n_times = maps.shape[0], maps.shape[-1]
+        maps = maps.reshape(n_batch, n_groups, per_group, n_channels, n_times)
+        unit_gradient = layer.unit_outputs(gradient).reshape(
+            n_batch, n_groups, -1, n_times
+        )
+        # sum_t g(t) s(t), with s = w^T x the signal of each (unit, map).
+        contributions += (
+            torch.einsum("bgut,bgjct,gujc->bguj", unit_gradient, maps, kernel)
+            .abs()
+            .sum(dim=0)
+        )
+        flat = maps.reshape(n_batch, n_groups, width, n_times).double()
+        sums += flat.sum(dim=(0, 3))
+        products += torch.einsum("bgit,bgjt->gij", flat, flat)
+        n_samples += n_batch * n_times
+    mean = sums / n_samples
+    covariance = products / n_samples - mean[:, :, None] * mean[:, None, :]
+    contributions = contributions.double().cpu().flatten() / data.shape[0]
+    return covariance.cpu(), contributions.numpy()
+
+
+def _patterns(layer, covariance):
+    """Return ``Cov(x) w / Var(w^T x)`` of each unit, per map it reads.
+
+    Returns
+    -------
+    patterns : ndarray, shape (n_units * maps_per_group, n_channels)
+        Unit-major, as the contributions.
+    """
+    weights = layer.weights()
+    n_units, per_group, n_channels = weights.shape
+    filters = weights.reshape(layer.module.groups, -1, per_group * n_channels)
+    projected = torch.einsum("gij,guj->gui", covariance, filters)
+    variance = (projected * filters).sum(dim=-1, keepdim=True)
+    constant = np.flatnonzero(variance.flatten() <= 0)
+    if constant.size:
+        raise ValueError(
+            f"Units {constant.tolist()} of layer {layer.name!r} output a constant "
+            "on these epochs (their weights or inputs are zero): a constant has no "
+            "pattern."
+        )
+    return (projected / variance).reshape(n_units * per_group, n_channels).numpy()

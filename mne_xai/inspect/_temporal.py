@@ -1,0 +1,371 @@
+"""Frequency responses of a network's temporal filters, their passbands and use."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from mne.utils import _validate_type, logger, verbose
+
+from .._checks import check_positive_int
+from .._docs import fill_doc
+from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, trace_layers
+from .._network import as_network
+from ..attribution._core import _evaluation_mode
+from ._activations import decision_gradients
+
+# Half power: the -3 dB edges of a passband.
+_HALF_POWER = 1 / np.sqrt(2)
+
+
+@dataclass
+class TemporalFilters:
+    """The kernels of a network's first temporal convolution, as filters.
+
+    Arrays and rows are in the order of the layer's output channels (kernel
+    ``k`` is output channel ``k``).
+
+    Attributes
+    ----------
+    kernels : ndarray, shape (n_kernels, n_taps)
+        The layer's weights, as the layer stores them.
+    freqs : ndarray, shape (n_freqs,)
+        Frequencies from 0 to the Nyquist frequency of the layer's input, in
+        Hz.
+    magnitude : ndarray, shape (n_kernels, n_freqs)
+        The gain ``|H(f)|`` of each kernel, in the unit of its weights.
+    passbands : pandas.DataFrame
+        One row per kernel: ``kernel``, ``peak_freq`` (frequency of the
+        largest gain), ``low_freq`` and ``high_freq`` (the -3 dB edges of
+        the band around the peak, 0 or Nyquist when the gain stays above
+        half power), ``contribution`` (mean absolute first-order
+        contribution of the kernel's output to the decision, in logits) and
+        ``rank`` (1 for the largest); the last two are missing (NaN,
+        ``pd.NA``) when no epochs were given.
+    sfreq : float
+        Sampling rate of the layer's input, in Hz.
+    layer : str
+        The layer's name in the network.
+    """
+
+    kernels: np.ndarray
+    freqs: np.ndarray
+    magnitude: np.ndarray
+    passbands: pd.DataFrame
+    sfreq: float
+    layer: str
+
+
+def _time_axis(call, n_channels):
+    """Return the axis along which ``call``'s convolution filters each map in time.
+
+    None when the layer is no temporal filter bank: its kernels must be
+    longer than one sample in time only, and each output map must read one
+    input map (``in_channels == groups``). In a ``nn.Conv2d`` the other axis
+    holds the EEG channels (its length is ``n_channels``) or has been summed
+    away (length 1).
+    """
+    layer = call.module
+    if layer.in_channels != layer.groups:
+        return None
+    kernel = layer.kernel_size
+    if layer.weight.ndim == 3:
+        return 2 if kernel[0] > 1 else None
+    for axis, other in ((3, 2), (2, 3)):
+        if (
+            kernel[axis - 2] > 1
+            and kernel[other - 2] == 1
+            and call.input.shape[other] in (1, n_channels)
+        ):
+            return axis
+    return None
+
+
+def find_temporal_layer(module, example):
+    """Return the first convolution called that filters maps in time.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, in evaluation mode.
+    example : torch.Tensor, shape (1, n_channels, n_times)
+        One epoch it accepts.
+
+    Returns
+    -------
+    call : LayerCall
+        The layer's call, with the tensors it received and returned.
+    axis : int
+        The time axis of its input.
+    decimation : int
+        The product of the strides of the pooling and convolution layers
+        called before it: the input's rate divided by the layer's.
+    """
+    sliding = [
+        layer for layer in module.modules() if isinstance(layer, SLIDING_WINDOWS)
+    ]
+    calls = trace_layers(module, example, sliding)
+    decimation = 1
+    for call in calls:
+        axis = (
+            _time_axis(call, example.shape[1])
+            if isinstance(call.module, CONVOLUTIONS)
+            else None
+        )
+        if axis is not None:
+            return call, axis, decimation
+        decimation *= int(np.max(call.module.stride))
+    convolutions = [call for call in calls if isinstance(call.module, CONVOLUTIONS)]
+    raise ValueError(
+        "The network has no temporal filters: no convolution filters its maps "
+        "in time alone, one kernel per map (as EEGNet's first convolution or "
+        "InterpretableCNN's depthwise convolution do). Convolutions called: "
+        f"{[f'{call.name} ({type(call.module).__name__})' for call in convolutions]}."
+    )
+
+
+def _frequency_response(kernels, dilation, freqs, sfreq):
+    """Return ``|H(f)|`` of each kernel, its taps ``dilation`` samples apart."""
+    taps = np.arange(kernels.shape[1]) * dilation
+    return np.abs(kernels @ np.exp(-2j * np.pi * np.outer(taps, freqs) / sfreq))
+
+
+def _crossing(freqs, gain, inside, outside):
+    """Return the frequency between bins ``inside`` and ``outside`` at half power."""
+    fraction = (gain[inside] - _HALF_POWER) / (gain[inside] - gain[outside])
+    return freqs[inside] + fraction * (freqs[outside] - freqs[inside])
+
+
+def _passband(freqs, magnitude):
+    """Return the peak frequency and -3 dB edges of one gain curve."""
+    gain = magnitude / magnitude.max()
+    peak = int(gain.argmax())
+    below = np.flatnonzero(gain[:peak] < _HALF_POWER)
+    above = peak + 1 + np.flatnonzero(gain[peak + 1 :] < _HALF_POWER)
+    low = (
+        freqs[0] if not below.size else _crossing(freqs, gain, below[-1] + 1, below[-1])
+    )
+    high = (
+        freqs[-1] if not above.size else _crossing(freqs, gain, above[0] - 1, above[0])
+    )
+    return freqs[peak], low, high
+
+
+def _kernel_contributions(network, data, layer, *, batch_size, device):
+    """Return the mean absolute Taylor contribution of each output map of ``layer``."""
+    total = 0
+    for _, output, gradient in decision_gradients(
+        network, data, layer, batch_size=batch_size, device=device, mesg="contributions"
+    ):
+        total = total + (gradient * output).flatten(2).sum(dim=2).abs().sum(dim=0)
+    return total.double().cpu().numpy() / data.shape[0]
+
+
+@verbose
+@fill_doc
+def temporal_filters(
+    estimator,
+    epochs=None,
+    *,
+    n_freqs=256,
+    batch_size=64,
+    device=None,
+    verbose=None,
+):
+    """Return the frequency responses of a network's temporal filters.
+
+    Parameters
+    ----------
+    %(estimator)s
+    epochs : mne.Epochs | list of mne.Epochs | array | None
+        Data on which to measure how much each kernel is used, matching the
+        training data in channels, rate and length; None leaves the
+        contributions out (NaN). The network's input shape is then taken
+        from the estimator.
+    n_freqs : int
+        Number of frequencies from 0 Hz to the Nyquist frequency, evenly
+        spaced (at least 2).
+    %(batch_size)s
+    %(device)s
+    %(verbose)s
+
+    Returns
+    -------
+    filters : TemporalFilters
+        The kernels, their gains and a table of passbands and contributions.
+
+    See Also
+    --------
+    plot_temporal_filters, spatial_patterns
+
+    Notes
+    -----
+    The temporal layer is the first convolution called whose kernels are
+    longer than one sample in time only, each reading one map: EEGNet's
+    first convolution, InterpretableCNN's depthwise convolution, the temporal
+    convolution of ShallowFBCSPNet. Its kernels are finite impulse response
+    filters at the sampling rate of its input (the epochs' rate divided by
+    the strides of any pooling or convolution before the layer). The gain is the magnitude of the kernel's
+    discrete-time Fourier transform, as :func:`scipy.signal.freqz` computes
+    it; a convolution layer correlates with its kernel, which flips the
+    phase but leaves the gain unchanged. Batch norm and input scaling
+    multiply a map by a constant, so the passbands are those of the kernels
+    alone. The band of a kernel is the one around its largest gain, between
+    the frequencies where the gain falls to half power (-3 dB).
+
+    A kernel's contribution is the mean over epochs of ``|sum g y|``, the sum
+    over its output map ``y`` (every channel and time) of the map times the
+    gradient ``g`` of the decision (the predicted-class logit minus the mean
+    logit): the first-order Taylor estimate :footcite:`MolchanovEtAl2017` of
+    how much the decision changes when the map is removed.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    network = as_network(estimator)
+    n_freqs = check_positive_int(n_freqs, "n_freqs")
+    if n_freqs < 2:
+        raise ValueError(f"n_freqs must be at least 2, got {n_freqs}.")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if network._sfreq is None:
+        raise ValueError(
+            "The network's sampling rate is unknown: give the classifier the "
+            "info of its channels (as_network(net, info=epochs.info))."
+        )
+    data = None
+    if epochs is not None:
+        data = network._check_prediction_input(epochs)
+        example = next(data.batches(1))
+    elif network.n_channels_ is None or network.n_times_ is None:
+        raise ValueError(
+            "The network's input shape is unknown: pass epochs to temporal_filters."
+        )
+    else:
+        example = np.zeros((1, network.n_channels_, network.n_times_), np.float32)
+    home = next(network.module_.parameters()).device
+    with _evaluation_mode(network.module_):
+        call, axis, decimation = find_temporal_layer(
+            network.module_, torch.from_numpy(example).to(home)
+        )
+    layer = call.module
+    kernels = layer.weight.detach().cpu().double().numpy()
+    kernels = kernels.reshape(len(kernels), -1)
+    sfreq = network._sfreq / decimation
+    freqs = np.linspace(0, sfreq / 2, n_freqs)
+    magnitude = _frequency_response(kernels, layer.dilation[axis - 2], freqs, sfreq)
+    logger.info(
+        f"Frequency responses of the {len(kernels)} kernels of layer {call.name!r} "
+        f"at {sfreq:g} Hz"
+    )
+    passbands = pd.DataFrame(
+        [_passband(freqs, gain) for gain in magnitude],
+        columns=["peak_freq", "low_freq", "high_freq"],
+    )
+    passbands.insert(0, "kernel", np.arange(len(kernels)))
+    passbands["contribution"] = np.nan
+    passbands["rank"] = pd.array([pd.NA] * len(kernels), dtype="Int64")
+    if data is not None:
+        device = torch.device(device if device is not None else network.device)
+        contributions = _kernel_contributions(
+            network, data, call.name, batch_size=batch_size, device=device
+        )
+        passbands["contribution"] = contributions
+        passbands["rank"] = (
+            pd.Series(contributions).rank(ascending=False, method="first")
+        ).astype("Int64")
+    return TemporalFilters(
+        kernels=kernels,
+        freqs=freqs,
+        magnitude=magnitude,
+        passbands=passbands,
+        sfreq=sfreq,
+        layer=call.name,
+    )
+
+
+def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, show=True):
+    """Plot the gain of each temporal filter, in dB relative to its peak.
+
+    Parameters
+    ----------
+    filters : TemporalFilters
+        The output of :func:`temporal_filters`.
+    n_highlight : int
+        With contributions known, the number of most contributing kernels
+        drawn in colour and named in the legend; the others are grey. Without
+        them, every kernel is drawn in colour, and named when there are at
+        most 10 (the colours stay distinct).
+    floor : float
+        The lowest gain shown, in dB (negative).
+    axes : matplotlib.axes.Axes | None
+        Where to draw; None makes a new figure.
+    show : bool
+        Show the figure.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure.
+    """
+    import matplotlib.pyplot as plt
+
+    _validate_type(filters, TemporalFilters, "filters")
+    n_highlight = check_positive_int(n_highlight, "n_highlight")
+    _validate_type(floor, "numeric", "floor")
+    if not floor < 0:
+        raise ValueError(f"floor must be a negative gain in dB, got {floor}.")
+    if axes is None:
+        fig, axes = plt.subplots(figsize=(8.0, 4.0), layout="constrained")
+    else:
+        fig = axes.figure
+    peak = filters.magnitude.max(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        gain = 20 * np.log10(filters.magnitude / peak)
+    table = filters.passbands
+    ranked = table["rank"].notna().all()
+    # The most contributing kernels are drawn last, on top.
+    order = table.sort_values("rank", ascending=False).index if ranked else table.index
+    colours = plt.get_cmap("tab10")
+    named = len(table) <= colours.N
+    # Drawn first, listed last in the legend (which lists the lines reversed).
+    axes.axhline(-3, color="k", ls="--", lw=0.8, label="-3 dB")
+    for kernel in order:
+        row = table.loc[kernel]
+        label = f"kernel {kernel}: peak {row.peak_freq:.1f} Hz"
+        if not ranked:
+            axes.plot(
+                filters.freqs,
+                gain[kernel],
+                lw=1,
+                color=colours(kernel % colours.N),
+                label=label if named else None,
+            )
+        elif row["rank"] <= n_highlight:
+            axes.plot(
+                filters.freqs,
+                gain[kernel],
+                lw=2,
+                color=colours(int(row["rank"]) - 1),
+                label=f"{label} (rank {int(row['rank'])})",
+            )
+        else:
+            axes.plot(filters.freqs, gain[kernel], lw=0.8, color="0.75")
+    axes.set(
+        xlim=(filters.freqs[0], filters.freqs[-1]),
+        ylim=(floor, 3),
+        xlabel="Frequency (Hz)",
+        ylabel="Gain relative to the peak (dB)",
+        title=f"Temporal filters of layer {filters.layer!r}",
+    )
+    handles, labels = axes.get_legend_handles_labels()
+    axes.legend(
+        handles[::-1],
+        labels[::-1],
+        fontsize="small",
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1),
+    )
+    if show:
+        plt.show()
+    return fig

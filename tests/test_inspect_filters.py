@@ -1,0 +1,426 @@
+"""Spatial filters and patterns, and temporal filters, of a network's units."""
+
+import copy
+
+import matplotlib
+import mne
+import numpy as np
+import pytest
+import torch
+from scipy.signal import firwin, freqz
+from scipy.stats import spearmanr
+from torch import nn
+from user_networks import ConvTransformer, ShallowFBCSPNet
+
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai.datasets import _builtin_montage
+from mne_xai.inspect import (
+    SpatialPatterns,
+    TemporalFilters,
+    plot_temporal_filters,
+    spatial_patterns,
+    temporal_filters,
+)
+
+matplotlib.use("Agg")
+
+# Synthetic epochs: a few channels of the 10-20 system, white sources.
+CH_NAMES = ["Fp1", "Fp2", "C3", "Cz", "C4", "P3", "P4", "Oz"]
+SFREQ, N_TIMES, N_EPOCHS = 128.0, 256, 40
+
+
+def _planted_source(seed=0):
+    """Epochs of one source with a known pattern in spatially correlated noise.
+
+    The source's amplitude tells the two classes apart. Source and noise are
+    white, so any temporal filter leaves their covariances in proportion.
+
+    Returns
+    -------
+    epochs : mne.EpochsArray
+        The epochs, in volts.
+    pattern : ndarray, shape (n_channels,)
+        How the source projects to the channels.
+    noise_covariance : ndarray, shape (n_channels, n_channels)
+        The covariance of the noise.
+    """
+    rng = np.random.default_rng(seed)
+    n_channels = len(CH_NAMES)
+    pattern = rng.standard_normal(n_channels)
+    mixing = rng.standard_normal((n_channels, n_channels))
+    labels = np.repeat([0, 1], N_EPOCHS // 2)
+    source = rng.standard_normal((N_EPOCHS, N_TIMES)) * (1 + labels[:, None])
+    noise = np.einsum(
+        "ck,ekt->ect", mixing, rng.standard_normal((N_EPOCHS, n_channels, N_TIMES))
+    )
+    data = 1e-6 * (pattern[:, None] * source[:, None] + noise)
+    info = mne.create_info(CH_NAMES, SFREQ, "eeg")
+    info.set_montage(_builtin_montage("1020"))
+    events = np.column_stack(
+        [np.arange(N_EPOCHS) * N_TIMES, np.zeros(N_EPOCHS, int), labels + 1]
+    )
+    epochs = mne.EpochsArray(
+        data, info, events, event_id={"low": 1, "high": 2}, verbose=False
+    )
+    return epochs, pattern, mixing @ mixing.T
+
+
+def _fit(estimator_class, X, y=None, **params):
+    """An estimator trained for one step: its weights are set by hand below."""
+    return estimator_class(
+        max_epochs=1, batch_size=len(X), random_state=0, verbose=False, **params
+    ).fit(X, y)
+
+
+class PointwiseNet(nn.Module):
+    """InterpretableCNN written with ``nn.Conv1d``: channel mixing, then depthwise."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.pointwise = nn.Conv1d(n_chans, 4, 1)
+        self.depthwise = nn.Conv1d(4, 4, 9, groups=4)
+        self.elu = nn.ELU()
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.dense = nn.Linear(4, n_outputs)
+
+    def forward(self, x):
+        x = self.pool(self.elu(self.depthwise(self.pointwise(x))))
+        return self.dense(x.flatten(1))
+
+
+# How to reach the spatial weights of unit 0 for input map 0 in each network
+# (the others that unit reads are zeroed), and the name of its temporal layer.
+def _eegnet_unit0(module):
+    return module.spatial_conv.weight[0, 0, :, 0]
+
+
+def _icnn_unit0(module):
+    return module.pointwise_conv.weight[0, 0, :, 0]
+
+
+def _shallow_unit0(module):
+    module.module.conv_spat.weight[0] = 0
+    return module.module.conv_spat.weight[0, 0, 0, :]
+
+
+def _transformer_unit0(module):
+    module.module.conv_spat.weight[0] = 0
+    return module.module.conv_spat.weight[0, 0, :, 0]
+
+
+def _pointwise_unit0(module):
+    return module.module.pointwise.weight[0, :, 0]
+
+
+NETWORKS = {
+    "eegnet": (EEGNetClassifier, {}, _eegnet_unit0, "temporal_conv"),
+    "icnn": (InterpretableCNNClassifier, {}, _icnn_unit0, "depthwise_conv"),
+    "shallow": (
+        EEGNetClassifier,
+        {"module": ShallowFBCSPNet},
+        _shallow_unit0,
+        "module.conv_time",
+    ),
+    "transformer": (
+        EEGNetClassifier,
+        {"module": ConvTransformer},
+        _transformer_unit0,
+        "module.conv_time",
+    ),
+    "pointwise": (
+        EEGNetClassifier,
+        {"module": PointwiseNet},
+        _pointwise_unit0,
+        "module.depthwise",
+    ),
+}
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_pattern_of_the_optimal_filter_is_the_planted_pattern(network):
+    """Haufe et al.: the filter cancels the noise, its pattern shows the source."""
+    epochs, pattern, noise_covariance = _planted_source()
+    estimator_class, params, unit0, _ = NETWORKS[network]
+    estimator = _fit(estimator_class, epochs, **params)
+    # The filter that extracts the source best from this noise (and looks
+    # nothing like the source's pattern).
+    optimal = np.linalg.solve(noise_covariance, pattern)
+    with torch.no_grad():
+        unit0(estimator.module_).copy_(torch.as_tensor(optimal))
+    assert abs(np.corrcoef(optimal, pattern)[0, 1]) < 0.8
+
+    spatial = spatial_patterns(estimator, epochs, verbose=False)
+    assert isinstance(spatial, SpatialPatterns)
+    ranking = spatial.ranking
+    (index,) = np.flatnonzero((ranking.unit == 0) & (ranking.input_map == 0))
+    np.testing.assert_allclose(spatial.filters.data[:, index], optimal, rtol=1e-5)
+    assert np.corrcoef(spatial.patterns.data[:, index], pattern)[0, 1] > 0.99
+    assert spatial.patterns.ch_names == CH_NAMES
+    np.testing.assert_array_equal(spatial.patterns.times, np.arange(len(ranking)))
+
+
+# -- networks whose units are no spatial filters ------------------------------------
+class SpatioTemporalNet(nn.Module):
+    """Its first convolution mixes channels and time at once."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, (n_chans, 5))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dense = nn.Linear(4, n_outputs)
+
+    def forward(self, x):
+        return self.dense(self.pool(self.conv(x.unsqueeze(1))).flatten(1))
+
+
+class NonlinearFrontNet(nn.Module):
+    """A nonlinearity between its temporal and spatial convolutions."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.temporal = nn.Conv2d(1, 4, (1, 5))
+        self.elu = nn.ELU()
+        self.spatial = nn.Conv2d(4, 4, (n_chans, 1))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dense = nn.Linear(4, n_outputs)
+
+    def forward(self, x):
+        x = self.spatial(self.elu(self.temporal(x.unsqueeze(1))))
+        return self.dense(self.pool(x).flatten(1))
+
+
+class MixedChannelsNet(nn.Module):
+    """A dense layer mixes the channels before a pointwise Conv1d."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.mix = nn.Linear(n_chans, n_chans)
+        self.pointwise = nn.Conv1d(n_chans, 4, 1)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.dense = nn.Linear(4, n_outputs)
+
+    def forward(self, x):
+        x = self.pointwise(self.mix(x.transpose(1, 2)).transpose(1, 2))
+        return self.dense(self.pool(x).flatten(1))
+
+
+@pytest.mark.parametrize(
+    "module, match",
+    [
+        (SpatioTemporalNet, "no spatial filter layer: no convolution sums all 8"),
+        (NonlinearFrontNet, "before the spatial layer 'module.spatial' are not linear"),
+        (MixedChannelsNet, "before the spatial layer 'module.pointwise' mix the EEG"),
+    ],
+)
+def test_networks_without_spatial_filters_are_refused(module, match):
+    epochs, _, _ = _planted_source()
+    estimator = _fit(EEGNetClassifier, epochs, module=module)
+    with pytest.raises(ValueError, match=match):
+        spatial_patterns(estimator, epochs, verbose=False)
+
+
+def test_bad_arguments_are_refused_with_what_to_do(fitted_icnn, imagery_epochs):
+    epochs, _, _ = _planted_source()
+    on_arrays = _fit(InterpretableCNNClassifier, epochs.get_data(), epochs.events[:, 2])
+    with pytest.raises(ValueError, match="channels are unknown.*as mne.Epochs"):
+        spatial_patterns(on_arrays, epochs.get_data(), verbose=False)
+    with pytest.raises(ValueError, match="n_freqs must be at least 2, got 1"):
+        temporal_filters(fitted_icnn, n_freqs=1, verbose=False)
+    filters = temporal_filters(fitted_icnn, verbose=False)
+    with pytest.raises(ValueError, match="floor must be a negative gain in dB"):
+        plot_temporal_filters(filters, floor=3, show=False)
+    with pytest.raises(ValueError, match="time samples but the estimator was fitted"):
+        spatial_patterns(fitted_icnn, imagery_epochs.crop(tmax=1.0), verbose=False)
+
+
+# -- temporal filters ----------------------------------------------------------------
+@pytest.mark.parametrize("network", NETWORKS)
+def test_gain_is_the_frequency_response_of_the_layers_kernels(network):
+    epochs, _, _ = _planted_source()
+    estimator_class, params, _, layer_name = NETWORKS[network]
+    estimator = _fit(estimator_class, epochs, **params)
+    filters = temporal_filters(estimator, n_freqs=300, verbose=False)
+    assert isinstance(filters, TemporalFilters)
+    assert filters.layer == layer_name
+    assert filters.sfreq == SFREQ
+    weight = estimator.module_.get_submodule(layer_name).weight.detach().numpy()
+    np.testing.assert_array_equal(filters.kernels, weight.reshape(len(weight), -1))
+    np.testing.assert_allclose(filters.freqs, np.linspace(0, SFREQ / 2, 300))
+    for kernel, gain in zip(filters.kernels, filters.magnitude, strict=True):
+        _, response = freqz(kernel, worN=filters.freqs, fs=SFREQ)
+        np.testing.assert_allclose(gain, np.abs(response), rtol=1e-6, atol=1e-9)
+
+
+def test_passbands_are_the_half_power_band_around_the_peak(fitted_eegnet):
+    filters = temporal_filters(fitted_eegnet, n_freqs=1024, verbose=False)
+    half_power = filters.magnitude.max(axis=1) / np.sqrt(2)
+    for row, kernel, level in zip(
+        filters.passbands.itertuples(), filters.kernels, half_power, strict=True
+    ):
+        assert row.low_freq < row.peak_freq < row.high_freq
+        _, edges = freqz(kernel, worN=[row.low_freq, row.high_freq], fs=filters.sfreq)
+        np.testing.assert_allclose(np.abs(edges), level, rtol=0.01)
+        inside = np.linspace(row.low_freq, row.high_freq, 200)[1:-1]
+        _, passband = freqz(kernel, worN=inside, fs=filters.sfreq)
+        assert np.abs(passband).min() >= level * 0.99
+    assert filters.passbands.contribution.isna().all()
+    assert filters.passbands["rank"].isna().all()
+
+
+def test_designed_band_pass_kernels_are_reported_in_their_band(fitted_eegnet):
+    estimator = copy.deepcopy(fitted_eegnet)
+    weight = estimator.module_.temporal_conv.weight
+    sfreq = estimator.info_["sfreq"]
+    bands = [(8.0, 30.0), (35.0, 60.0)]
+    with torch.no_grad():
+        for kernel, band in enumerate(bands):
+            design = firwin(weight.shape[-1], band, pass_zero=False, fs=sfreq)
+            weight[kernel, 0, 0] = torch.as_tensor(design)
+    passbands = temporal_filters(estimator, verbose=False).passbands
+    for kernel, (low, high) in enumerate(bands):
+        row = passbands.loc[kernel]
+        # firwin's cutoffs are at half gain (-6 dB): -3 dB lies inside them.
+        assert low < row.low_freq < row.peak_freq < row.high_freq < high
+
+
+def test_networks_without_temporal_filters_are_refused():
+    epochs, _, _ = _planted_source()
+    estimator = _fit(EEGNetClassifier, epochs, module=SpatioTemporalNet)
+    with pytest.raises(
+        ValueError, match=r"no temporal filters.*'module\.conv \(Conv2d\)'"
+    ):
+        temporal_filters(estimator, verbose=False)
+
+
+# -- on EEGBCI motor imagery ------------------------------------------------------------
+# The shared fixtures stop after 20 epochs, with EEGNet still near chance.
+# These learn the task (at 80 Hz, which keeps it short; EEGNet with a larger
+# step than the default), each beside a twin trained on shuffled labels.
+TRAINING = {
+    "eegnet": (EEGNetClassifier, {"max_epochs": 40, "batch_size": 8, "lr": 3e-3}),
+    "icnn": (InterpretableCNNClassifier, {"max_epochs": 60, "batch_size": 8}),
+}
+
+
+@pytest.fixture(scope="module")
+def motor_epochs(eegbci_epochs):
+    """EEGBCI hands vs feet, 0.5-2.5 s after the cue, resampled to 80 Hz."""
+    return eegbci_epochs.copy().crop(0.5, 2.5).resample(80.0)
+
+
+@pytest.fixture(scope="module", params=list(TRAINING))
+def trained(request, motor_epochs):
+    """A network trained on the task, and its twin trained on shuffled labels."""
+    estimator_class, params = TRAINING[request.param]
+    labels = motor_epochs.events[:, 2]
+    shuffled = np.random.default_rng(0).permutation(labels)
+    return [
+        estimator_class(random_state=0, verbose=False, **params).fit(motor_epochs, y)
+        for y in (labels, shuffled)
+    ]
+
+
+def _sensorimotor(info):
+    """Channels within 5.5 cm of C3, Cz or C4: the FC, C and CP rows of 10-10."""
+    positions = np.array([ch["loc"][:3] for ch in info["chs"]])
+    centres = positions[[info.ch_names.index(name) for name in ("C3", "Cz", "C4")]]
+    distances = np.linalg.norm(positions[:, None] - centres, axis=-1).min(axis=1)
+    return distances < 0.055
+
+
+def _sensorimotor_share(maps, spatial, region):
+    """Share of each map's power over ``region``, averaged with the contributions."""
+    share = (maps.data[region] ** 2).sum(axis=0) / (maps.data**2).sum(axis=0)
+    return np.average(share, weights=spatial.ranking.contribution)
+
+
+def test_leading_patterns_sit_over_sensorimotor_cortex(trained, motor_epochs):
+    network, shuffled = trained
+    spatial = spatial_patterns(network, motor_epochs, verbose=False)
+    region = _sensorimotor(spatial.patterns.info)
+    inside = {
+        name for name, near in zip(motor_epochs.ch_names, region, strict=True) if near
+    }
+    assert {"FC3", "C1", "CPz", "C6"} <= inside and not {"F3", "P4", "T7"} & inside
+    # The top-ranked pattern peaks over the sensorimotor strip.
+    assert region[np.abs(spatial.patterns.data[:, 0]).argmax()]
+    share = _sensorimotor_share(spatial.patterns, spatial, region)
+    # Controls: the filters themselves (which also cancel noise, Haufe et al.)
+    # and the patterns of a network that learned nothing about the task.
+    control = spatial_patterns(shuffled, motor_epochs, verbose=False)
+    assert share > _sensorimotor_share(spatial.filters, spatial, region)
+    assert share > _sensorimotor_share(control.patterns, control, region)
+    fig = spatial.plot(3, show=False)
+    units = [ax.get_title().split("\n")[0].split(",")[0] for ax in fig.axes[:3]]
+    assert units == [f"unit {unit}" for unit in spatial.ranking.unit[:3]]
+
+
+def test_most_used_temporal_filters_pass_mu_and_beta(trained, motor_epochs):
+    filters = temporal_filters(trained[0], motor_epochs, verbose=False)
+    passbands = filters.passbands.sort_values("rank")
+    assert passbands.peak_freq.head(2).between(8, 30).all()
+    in_band = passbands.peak_freq.between(8, 30)
+    assert np.average(in_band, weights=passbands.contribution) > 0.8
+
+
+def _decision(module, data, predicted):
+    """The predicted class's logit minus the mean logit, per epoch."""
+    with torch.no_grad():
+        logits = module.eval()(data)
+    return logits[np.arange(len(data)), predicted] - logits.mean(dim=1)
+
+
+def test_contributions_rank_units_as_removing_them_does(trained, motor_epochs):
+    network = trained[0]
+    data = torch.as_tensor(motor_epochs.get_data(), dtype=torch.float32)
+    predicted = network.module_.eval()(data).argmax(dim=1)
+    before = _decision(network.module_, data, predicted)
+    spatial = spatial_patterns(network, motor_epochs, verbose=False)
+    filters = temporal_filters(network, motor_epochs, verbose=False)
+    for layer, units, contributions in (
+        (spatial.layer, spatial.ranking.unit, spatial.ranking.contribution),
+        (filters.layer, filters.passbands.kernel, filters.passbands.contribution),
+    ):
+        effects = []
+        for unit in units:
+            module = copy.deepcopy(network.module_)
+            with torch.no_grad():
+                module.get_submodule(layer).weight[unit] = 0
+            after = _decision(module, data, predicted)
+            effects.append(float((after - before).abs().mean()))
+        assert spearmanr(contributions, effects).statistic > 0.7
+
+
+def test_results_do_not_depend_on_the_batch_size(fitted_icnn, imagery_epochs):
+    one = spatial_patterns(fitted_icnn, imagery_epochs, batch_size=7, verbose=False)
+    all_ = spatial_patterns(fitted_icnn, imagery_epochs, batch_size=64, verbose=False)
+    np.testing.assert_allclose(one.patterns.data, all_.patterns.data, rtol=1e-4)
+    np.testing.assert_allclose(
+        one.ranking.contribution, all_.ranking.contribution, rtol=1e-4
+    )
+    small = temporal_filters(fitted_icnn, imagery_epochs, batch_size=7, verbose=False)
+    large = temporal_filters(fitted_icnn, imagery_epochs, verbose=False)
+    np.testing.assert_allclose(
+        small.passbands.contribution, large.passbands.contribution, rtol=1e-4
+    )
+
+
+def test_plot_temporal_filters_names_the_most_used_and_fits(
+    fitted_icnn, imagery_epochs
+):
+    filters = temporal_filters(fitted_icnn, imagery_epochs, verbose=False)
+    fig = plot_temporal_filters(filters, n_highlight=3, show=False)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "Frequency (Hz)" and "(dB)" in ax.get_ylabel()
+    assert "depthwise_conv" in ax.get_title()
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    top = filters.passbands.sort_values("rank").kernel.head(3)
+    assert [entry.split(":")[0] for entry in legend[:3]] == [f"kernel {k}" for k in top]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_legend().get_texts()]
+    texts += ax.get_xticklabels() + ax.get_yticklabels()
+    for text in texts:
+        extent = text.get_window_extent(renderer)
+        assert fig.bbox.x0 <= extent.x0 and extent.x1 <= fig.bbox.x1, text
+        assert fig.bbox.y0 <= extent.y0 and extent.y1 <= fig.bbox.y1, text
