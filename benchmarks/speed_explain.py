@@ -34,6 +34,7 @@ import torch
 
 from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai.datasets import load_eegbci
+from mne_xai.inspect import learn_patterns
 
 SMOOTHGRAD_SAMPLES = 20  # the defaults of smoothgrad and gradient_shap
 NOISE_LEVEL = 0.5
@@ -160,6 +161,8 @@ def speed_table(args):
         params = dict(target=target_kind)
         if name == "deeplift_shap":
             params["baseline"] = shap_baselines
+        if name.startswith("pattern_"):
+            params["patterns"] = learn_patterns(estimator, batch, verbose=False)
         label = name if target_kind else f"{name} (target=None)"
 
         def ours(name=name, params=params):

@@ -17,6 +17,7 @@ import torch  # noqa: E402
 from skorch.exceptions import NotInitializedError  # noqa: E402
 
 from mne_xai import EEGNetClassifier, explain, list_methods  # noqa: E402
+from mne_xai.inspect import learn_patterns
 
 N_EPOCHS = 8
 
@@ -286,8 +287,11 @@ def test_average_memory_does_not_grow_with_epochs(tiny_array_estimator):
 
 def test_every_method_runs(tiny_array_estimator):
     X = np.random.default_rng(3).standard_normal((3, 4, 64)).astype(np.float32)
+    # PatternNet and PatternAttribution need patterns learned from data.
+    patterns = learn_patterns(tiny_array_estimator, X, verbose=False)
     for method in list_methods():
-        attribution = explain(tiny_array_estimator, X, method, verbose=False)
+        params = {"patterns": patterns} if method.startswith("pattern_") else {}
+        attribution = explain(tiny_array_estimator, X, method, verbose=False, **params)
         data = attribution.get_data()
         assert data.shape == X.shape and np.isfinite(data).all(), method
 

@@ -25,7 +25,13 @@ RULE_METHODS = [
     "lrp_composite",
     "deeplift",
     "deeplift_shap",
+    "pattern_net",
+    "pattern_attribution",
 ]
+# Methods whose rules need patterns learned from data: they are refused like the
+# others, and run, with patterns, in tests/test_attribution_patterns.py.
+LEARNED_RULES = ["pattern_net", "pattern_attribution"]
+FIXED_RULES = [method for method in RULE_METHODS if method not in LEARNED_RULES]
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
 
 
@@ -154,7 +160,7 @@ def test_smoothgrad_refuses_a_base_method_with_rules(functional_elu):
 
 
 # -- (2) the same network with nn.ELU modules --------------------------------------
-@pytest.mark.parametrize("method", RULE_METHODS)
+@pytest.mark.parametrize("method", FIXED_RULES)
 def test_module_elu_is_explained(module_elu, method):
     attribution = _explain(module_elu, method).get_data()
     assert np.isfinite(attribution).all() and np.abs(attribution).max() > 0
@@ -244,7 +250,7 @@ class FunctionalConvolution(SmallNet):
         return self.classifier(self.flatten(self.pool(x)))
 
 
-@pytest.mark.parametrize("method", RULE_METHODS)
+@pytest.mark.parametrize("method", FIXED_RULES)
 def test_functional_linear_layer_needs_a_module_for_lrp_only(method):
     """A convolution outside a module is linear: the rules that keep the gradient
     of linear layers pass it, LRP's rules for convolutions need a module."""
@@ -267,7 +273,7 @@ class FunctionalMaxPool(SmallNet):
         return self.classifier(self.flatten(F.max_pool2d(x, (1, 4))))
 
 
-@pytest.mark.parametrize("method", RULE_METHODS)
+@pytest.mark.parametrize("method", FIXED_RULES)
 def test_functional_max_pooling_needs_a_module_for_deeplift_only(method):
     """Guided backprop and LRP keep the gradient of max pooling; DeepLIFT's rule
     for it (captum's) applies to nn.MaxPool modules."""
@@ -279,7 +285,7 @@ def test_functional_max_pooling_needs_a_module_for_deeplift_only(method):
         assert torch.isfinite(_attribute(method, module)).all()
 
 
-@pytest.mark.parametrize("method", RULE_METHODS)
+@pytest.mark.parametrize("method", FIXED_RULES)
 def test_fourier_input_is_linear(method):
     """explain_spectrum's inverse Fourier transform in front of the network is
     linear, so it does not stand in the way of any method."""

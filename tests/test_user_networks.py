@@ -31,6 +31,7 @@ from mne_xai.evaluate import (
     parameter_randomization_check,
     perturbation_test,
 )
+from mne_xai.inspect import learn_patterns
 from mne_xai.models import ScaledInput
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
@@ -67,6 +68,7 @@ class Refused:
 # 1, 1): a map there would be constant. They refuse, naming the layout.
 CAM_LAYOUT = Refused(r"whose last axis is not the input's \d+ time samples")
 CAM_METHODS = ["grad_cam", "grad_cam_plus_plus", "layer_cam", "score_cam"]
+PATTERN_METHODS = ["pattern_net", "pattern_attribution"]
 LRP_METHODS = [
     "lrp",
     "lrp_epsilon",
@@ -119,6 +121,7 @@ EXPECTED = {
         # captum's rescale rule is only attached to nonlinearity modules.
         "deeplift": SHALLOW_LOG,
         "deeplift_shap": SHALLOW_LOG,
+        **dict.fromkeys(PATTERN_METHODS, SHALLOW_LOG),
         "full_grad": FULL_GRAD_LAYOUT,
         **dict.fromkeys(CAM_METHODS, CAM_LAYOUT),
         **dict.fromkeys(GRADIENT_FAMILY, RUNS),
@@ -132,6 +135,8 @@ EXPECTED = {
         # nn.ELU and nn.MaxPool2d are modules captum's DeepLift handles.
         "deeplift": RUNS,
         "deeplift_shap": RUNS,
+        # Patterns of every convolution and dense layer, learned from the data.
+        **dict.fromkeys(PATTERN_METHODS, RUNS),
         # The guided part is valid; the Grad-CAM factor refuses the layout.
         "guided_grad_cam": CAM_LAYOUT,
         "full_grad": FULL_GRAD_LAYOUT,
@@ -145,6 +150,7 @@ EXPECTED = {
         **dict.fromkeys(LRP_METHODS, TRANSFORMER_LAYER_NORM),
         "deeplift": TRANSFORMER_LAYER_NORM_OP,
         "deeplift_shap": TRANSFORMER_LAYER_NORM_OP,
+        **dict.fromkeys(PATTERN_METHODS, TRANSFORMER_LAYER_NORM),
         # Layer norm has a bias FullGrad does not know how to count.
         "full_grad": Refused(
             r"FullGrad cannot tell the bias of layer "
@@ -267,6 +273,8 @@ def test_network_trains_behind_the_input_scaling(fitted, epochs, name):
 def test_method_explains_or_refuses(fitted, explained, name, method, outcome):
     clf = fitted(name)
     params = PARAMS.get(method, {})
+    if method in PATTERN_METHODS and not isinstance(outcome, Refused):
+        params = {"patterns": learn_patterns(clf, explained, verbose=False)}
     if isinstance(outcome, Refused):
         with pytest.raises(ValueError, match=outcome.match):
             explain(clf, explained, method, target="true", verbose=False, **params)

@@ -6,7 +6,7 @@ baselines and MNE outputs.
 """
 
 # Importing the method modules registers their methods.
-from . import cam, deeplift, gradient, guided, lrp, perturbation  # noqa: F401
+from . import cam, deeplift, gradient, guided, lrp, pattern, perturbation  # noqa: F401
 from ._core import explain
 from ._registry import AttributionMethod, list_methods, register_method
 from .postprocess import (

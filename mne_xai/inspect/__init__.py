@@ -5,7 +5,9 @@ whole, on the model contract of :func:`mne_xai.as_network`, and return MNE
 objects where the result lives on channels, times or frequencies.
 """
 
+from ..attribution.pattern import NetworkPatterns
 from ._activations import LayerActivations, find_layer, layer_activations
+from ._attribution_patterns import attribution_patterns, learn_patterns
 from ._maximization import ActivationMaximization, maximize_activation
 from ._pruning import PruningCurve, pruning_curve
 from ._samples import BestSamples, best_samples
@@ -19,14 +21,17 @@ __all__ = [
     "BestSamples",
     "GroupScorer",
     "LayerActivations",
+    "NetworkPatterns",
     "PruningCurve",
     "SpatialPatterns",
     "TemporalFilters",
     "UnitSensitivity",
+    "attribution_patterns",
     "best_samples",
     "find_layer",
     "group_predictions",
     "layer_activations",
+    "learn_patterns",
     "make_group_scorer",
     "maximize_activation",
     "plot_temporal_filters",

@@ -1,0 +1,334 @@
+"""Patterns of attributions, and PatternNet / PatternAttribution, against exact results."""
+
+import mne
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from mne_xai import EEGNetClassifier, explain
+from mne_xai.attribution.pattern import NetworkPatterns
+from mne_xai.inspect import attribution_patterns, learn_patterns
+
+N_CHANNELS, N_TIMES = 6, 16
+METHODS = ("pattern_net", "pattern_attribution")
+
+
+def _estimator(module, X, y):
+    """An estimator around ``module``, built without training (weights set by hand)."""
+    return EEGNetClassifier(
+        module=module, max_epochs=0, random_state=0, verbose=False
+    ).fit(X, y)
+
+
+def _linear_network(epochs, filter_, bias=0.0):
+    """A network whose class-1 logit is ``<filter_, x> + bias`` (class 0: zero)."""
+    clf = _estimator(nn.Sequential(nn.Flatten(), nn.Linear(96, 2)), epochs, None)
+    linear = clf.module_.module[1]
+    scale = float(clf.module_.input_scale)  # ScaledInput multiplies x by it first
+    with torch.no_grad():
+        linear.weight.zero_()
+        linear.weight[1] = torch.as_tensor(np.repeat(filter_, N_TIMES) / scale)
+        linear.bias.zero_()
+        linear.bias[1] = bias
+    return clf
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """Epochs with a source of known forward pattern under spatially correlated noise.
+
+    Each time sample is ``x_t = p s_t + n_t``: the planted pattern ``p`` times a
+    source ``s_t`` (sign set by the class), plus noise of covariance ``N``
+    shared by the channels. The network's filter is the one that extracts
+    ``s`` best, ``w ∝ N⁻¹ p``, which points elsewhere than ``p``.
+    """
+    rng = np.random.default_rng(0)
+    n_epochs = 200
+    pattern = np.array([1.0, 0.8, 0.3, 0.0, -0.2, 0.0])
+    mixing = rng.standard_normal((N_CHANNELS, N_CHANNELS)) + 2 * np.eye(N_CHANNELS)
+    noise_covariance = mixing @ mixing.T
+    y = np.repeat([0, 1], n_epochs // 2)
+    source = rng.standard_normal((n_epochs, N_TIMES)) + (2 * y[:, None] - 1)
+    noise = np.einsum("ij,ejt->eit", mixing, rng.standard_normal((n_epochs, 6, 16)))
+    data = 1e-6 * (pattern[None, :, None] * source[:, None] + noise)
+    info = mne.create_info([f"EEG{i}" for i in range(N_CHANNELS)], 100.0, "eeg")
+    events = np.column_stack([np.arange(n_epochs), np.zeros(n_epochs, int), y + 1])
+    metadata = pd.DataFrame({"trial": np.arange(n_epochs)})
+    epochs = mne.EpochsArray(
+        data,
+        info,
+        events,
+        event_id={"left": 1, "right": 2},
+        metadata=metadata,
+        verbose=False,
+    )
+    filter_ = np.linalg.solve(noise_covariance, pattern)
+    return epochs, _linear_network(epochs, filter_), pattern
+
+
+def _correlation(a, b):
+    return np.corrcoef(a, b)[0, 1]
+
+
+def test_pattern_view_recovers_the_planted_pattern(planted):
+    """The saliency of a linear network is its filter w; its pattern C w is p.
+
+    With data covariance C = var(s) p pᵀ + N and w = N⁻¹ p, C w = p (var(s) pᵀw
+    + 1): the planted pattern, at every time sample, while w itself is not.
+    """
+    epochs, clf, pattern = planted
+    saliency = explain(
+        clf, epochs, "saliency", target="right", absolute=False, average=True
+    )
+    patterns = attribution_patterns(
+        clf, epochs, "saliency", target="right", verbose=False
+    )
+    assert isinstance(patterns, mne.EvokedArray)
+    assert patterns.ch_names == epochs.ch_names and patterns.nave == len(epochs)
+    np.testing.assert_allclose(patterns.times, epochs.times)
+    for t in range(N_TIMES):
+        assert _correlation(patterns.data[:, t], pattern) > 0.99
+        assert _correlation(saliency.data[:, t], pattern) < 0.6
+    # Signed by default: the pattern of |gradient| would lose the sign of p.
+    np.testing.assert_allclose(
+        patterns.data,
+        np.cov(np.moveaxis(epochs.get_data(), 1, 0).reshape(N_CHANNELS, -1))
+        @ saliency.data,
+        rtol=1e-5,
+    )
+
+
+def test_per_epoch_patterns_keep_the_epochs_and_average_to_the_mean(planted):
+    epochs, clf, _ = planted
+    subset = epochs[::10]
+    per_epoch = attribution_patterns(
+        clf, subset, "gradient_x_input", target="true", average=False, verbose=False
+    )
+    assert isinstance(per_epoch, mne.EpochsArray)
+    assert per_epoch.get_data().shape == subset.get_data().shape
+    np.testing.assert_array_equal(per_epoch.events, subset.events)
+    assert per_epoch.event_id == subset.event_id
+    np.testing.assert_array_equal(per_epoch.metadata["trial"], subset.metadata["trial"])
+    # The covariance is shared, so the pattern of the mean map is the mean pattern.
+    averaged = attribution_patterns(
+        clf, subset, "gradient_x_input", target="true", batch_size=3, verbose=False
+    )
+    np.testing.assert_allclose(
+        averaged.data, per_epoch.get_data().mean(axis=0), rtol=1e-5
+    )
+    assert averaged.comment.startswith("pattern of gradient_x_input")
+
+
+def test_pattern_methods_of_a_linear_network_are_exact(planted):
+    """PatternNet = a f(x) and PatternAttribution = w ⊙ a f(x) for f(x) = wᵀx + b.
+
+    The dense layer's pattern is a = C w / (wᵀ C w) (linear estimator; C the
+    covariance of the flattened epochs), so wᵀa = 1 and PatternAttribution
+    sums to f(x). The network sees the data in volts times ScaledInput's
+    factor s ≈ 1e6: the pattern learned on s x is s a, and s must be divided
+    out again (the gradient would multiply by s instead).
+    """
+    epochs, _, _ = planted
+    spatial_filter = np.random.default_rng(2).standard_normal(N_CHANNELS)
+    clf = _linear_network(epochs, spatial_filter, bias=0.3)
+    X = epochs.get_data().reshape(len(epochs), -1)
+    filter_ = clf.module_.module[1].weight[1].detach().double().numpy() * float(
+        clf.module_.input_scale
+    )
+    covariance = np.cov(X.T)
+    a = covariance @ filter_ / (filter_ @ covariance @ filter_)
+    logit = X @ filter_ + 0.3
+    patterns = learn_patterns(clf, epochs, batch_size=32, verbose=False)
+    assert patterns.estimators == {"module.1": "linear"}
+    maps = {
+        method: explain(clf, epochs, method, target="right", patterns=patterns)
+        .get_data()
+        .reshape(len(epochs), -1)
+        for method in METHODS
+    }
+    scale = np.abs(a[None] * logit[:, None]).max()
+    np.testing.assert_allclose(
+        maps["pattern_net"], a[None] * logit[:, None], atol=1e-5 * scale
+    )
+    expected = (filter_ * a)[None] * logit[:, None]
+    np.testing.assert_allclose(
+        maps["pattern_attribution"], expected, atol=1e-5 * np.abs(expected).max()
+    )
+    np.testing.assert_allclose(
+        maps["pattern_attribution"].sum(axis=1), logit, rtol=1e-4
+    )
+
+
+class _TwoLayers(nn.Module):
+    """Conv1d (channels to units, per time sample) → ReLU → dense logits."""
+
+    def __init__(self, n_units=5):
+        super().__init__()
+        self.units = nn.Conv1d(N_CHANNELS, n_units, 1)
+        self.relu = nn.ReLU()
+        self.flatten = nn.Flatten()
+        self.classifier = nn.Linear(n_units * N_TIMES, 2)
+
+    def forward(self, x):
+        return self.classifier(self.flatten(self.relu(self.units(x))))
+
+
+def _pattern(inputs, outputs, active, weight):
+    """Kindermans' pattern of one unit from samples (rows): inputs, bias-free outputs."""
+    mean_y = outputs.mean()
+    mean_x = inputs[active].mean(axis=0)
+    mean_xy = (inputs[active] * outputs[active, None]).mean(axis=0)
+    covariance = mean_xy - mean_x * mean_y
+    return covariance / (weight @ covariance)
+
+
+def test_two_layer_relu_network_matches_a_hand_computed_reference():
+    """Both methods on Conv1d → ReLU → Linear, computed by hand in NumPy.
+
+    The convolution (kernel 1) feeds a ReLU: its units' patterns use the
+    two-component estimator over all (epoch, time) samples, E₊ where the unit
+    is active. The dense layer gets the linear one. The backward pass starts
+    from the logit, goes through the dense patterns (or weights ⊙ patterns),
+    is gated where the ReLU was active, and goes through the unit patterns.
+    """
+    rng = np.random.default_rng(1)
+    X = (1e-5 * rng.standard_normal((60, N_CHANNELS, N_TIMES))).astype(np.float32)
+    y = np.repeat([0, 1], 30)
+    clf = _estimator(_TwoLayers(), X, y)
+    network, scale = clf.module_.module, float(clf.module_.input_scale)
+    W1 = network.units.weight.detach().double().numpy()[:, :, 0]
+    b1 = network.units.bias.detach().double().numpy()
+    W2 = network.classifier.weight.detach().double().numpy()
+    b2 = network.classifier.bias.detach().double().numpy()
+
+    scaled = scale * X.astype(np.float64)
+    samples = np.moveaxis(scaled, 1, 2).reshape(-1, N_CHANNELS)  # (epoch, time) rows
+    y1 = samples @ W1.T
+    A1 = np.array(
+        [_pattern(samples, y1[:, k], y1[:, k] + b1[k] > 0, W1[k]) for k in range(5)]
+    )
+    z = np.einsum("kc,ect->ekt", W1, scaled) + b1[None, :, None]
+    hidden = np.maximum(z, 0).reshape(len(X), -1)
+    y2 = hidden @ W2.T
+    everywhere = np.ones(len(X), bool)
+    A2 = np.array([_pattern(hidden, y2[:, c], everywhere, W2[c]) for c in (0, 1)])
+    target = np.array([0, 1] * 30)
+    logit = (y2 + b2)[np.arange(len(X)), target]
+
+    def reference(dense, units, unit_scale):
+        signal = (dense[target] * logit[:, None]).reshape(len(X), 5, N_TIMES)
+        signal = signal * (z > 0)
+        return np.einsum("kc,ekt->ect", units, signal) * unit_scale
+
+    expected = {
+        "pattern_net": reference(A2, A1, 1 / scale),
+        "pattern_attribution": reference(W2 * A2, W1 * A1, 1.0),
+    }
+    patterns = learn_patterns(clf, X, batch_size=16, verbose=False)
+    assert patterns.estimators == {
+        "module.units": "two_component",
+        "module.classifier": "linear",
+    }
+    for method in METHODS:
+        maps = explain(clf, X, method, target=target, patterns=patterns).get_data()
+        np.testing.assert_allclose(
+            maps, expected[method], atol=1e-4 * np.abs(expected[method]).max()
+        )
+
+
+def test_eegnet_patterns_are_learned_per_layer_and_batch_independent(
+    fitted_eegnet, imagery_epochs
+):
+    patterns = learn_patterns(fitted_eegnet, imagery_epochs, verbose=False)
+    assert patterns.n_epochs == len(imagery_epochs)
+    # Layers feeding an ELU (through folded batch norm) get the two-component
+    # estimator; EEGNet's temporal and depthwise convolutions feed convolutions.
+    assert patterns.estimators == {
+        "temporal_conv": "linear",
+        "spatial_conv": "two_component",
+        "separable_depthwise": "linear",
+        "separable_pointwise": "two_component",
+        "classifier": "linear",
+    }
+    for name, pattern in patterns.patterns.items():
+        weight = patterns.weights[name]
+        assert pattern.shape == weight.shape
+        # Every pattern is normalized so that its unit reads it out as 1: wᵀa = 1.
+        read_out = (weight * pattern).reshape(len(weight), -1).sum(axis=1)
+        live = np.abs(pattern).reshape(len(weight), -1).max(axis=1) > 0
+        assert live.mean() > 0.5, name
+        np.testing.assert_allclose(read_out[live], 1, rtol=1e-4, err_msg=name)
+    small_batches = learn_patterns(
+        fitted_eegnet, imagery_epochs, batch_size=7, verbose=False
+    )
+    for name, pattern in patterns.patterns.items():
+        np.testing.assert_allclose(
+            small_batches.patterns[name],
+            pattern,
+            rtol=1e-4,
+            atol=1e-6 * abs(pattern).max(),
+        )
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("network", ["fitted_eegnet", "fitted_icnn"])
+def test_methods_explain_both_networks_as_mne_objects(
+    request, imagery_epochs, network, method
+):
+    clf = request.getfixturevalue(network)
+    explained = imagery_epochs[:6]
+    patterns = learn_patterns(clf, imagery_epochs, verbose=False)
+    attribution = explain(clf, explained, method, patterns=patterns, batch_size=4)
+    data = attribution.get_data()
+    assert isinstance(attribution, mne.EpochsArray)
+    assert data.shape == explained.get_data().shape
+    assert np.isfinite(data).all() and np.abs(data).max() > 0
+    np.testing.assert_array_equal(attribution.events, explained.events)
+    # The same maps whatever the batch.
+    one_by_one = explain(clf, explained, method, patterns=patterns, batch_size=1)
+    np.testing.assert_allclose(
+        one_by_one.get_data(), data, rtol=1e-4, atol=1e-6 * np.abs(data).max()
+    )
+
+
+def test_pattern_methods_refuse_missing_or_foreign_patterns(
+    planted, fitted_eegnet, imagery_epochs
+):
+    epochs, clf, _ = planted
+    with pytest.raises(ValueError, match="needs the patterns.*learn_patterns"):
+        explain(clf, epochs[:2], "pattern_net")
+    with pytest.raises(TypeError, match="patterns must be an instance of"):
+        explain(clf, epochs[:2], "pattern_attribution", patterns={"module.1": 1})
+    foreign = learn_patterns(clf, epochs, verbose=False)
+    other = _estimator(nn.Sequential(nn.Flatten(), nn.Linear(96, 2)), epochs, None)
+    with pytest.raises(
+        ValueError, match="'module.1' had other weights.*learn_patterns"
+    ):
+        explain(other, epochs[:2], "pattern_net", patterns=foreign)
+    assert isinstance(foreign, NetworkPatterns)
+    with pytest.raises(ValueError, match="'temporal_conv' has no pattern"):
+        explain(
+            fitted_eegnet, imagery_epochs[:2], "pattern_attribution", patterns=foreign
+        )
+
+
+def test_unsupported_layers_are_refused_by_name(planted):
+    epochs, _, _ = planted
+    tanh = nn.Sequential(nn.Flatten(), nn.Linear(96, 8), nn.Tanh(), nn.Linear(8, 2))
+    clf = _estimator(tanh, epochs, None)
+    with pytest.raises(
+        ValueError, match=r"learn_patterns has no rule for layer 'module\.2' \(Tanh\)"
+    ):
+        learn_patterns(clf, epochs, verbose=False)
+
+
+def test_attribution_patterns_checks_its_arguments(planted):
+    epochs, clf, _ = planted
+    with pytest.raises(ValueError, match="Invalid value for the 'method'"):
+        attribution_patterns(clf, epochs, "no_such_method", verbose=False)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        attribution_patterns(clf, epochs, batch_size=0, verbose=False)
+    with pytest.raises(TypeError, match="unknown parameter"):
+        attribution_patterns(clf, epochs, "saliency", steps=3, verbose=False)
