@@ -3,7 +3,7 @@
 import sys
 from types import ModuleType
 
-from . import attribution, datasets, evaluate, models, simulation
+from . import attribution, datasets, evaluate, inspect, models, simulation
 from ._network import as_network
 from .attribution import explain, list_methods
 from .cropping import CroppedClassifier
@@ -38,6 +38,7 @@ __all__ = [
     "datasets",
     "evaluate",
     "explain",
+    "inspect",
     "list_methods",
     "models",
     "simulation",
