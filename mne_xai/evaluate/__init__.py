@@ -11,6 +11,7 @@ from .faithfulness import (
     insertion_curve,
     perturbation_test,
 )
+from .group import RelevanceClusterTestResult, relevance_cluster_test
 from .localization import (
     cosine_similarity,
     localization_scores,
@@ -65,3 +66,4 @@ __all__ += [
     "structural_similarity",
     "target_randomization_check",
 ]
+__all__ += ["RelevanceClusterTestResult", "relevance_cluster_test"]

@@ -1,0 +1,299 @@
+"""The cluster-based permutation test of attribution maps over subjects."""
+
+import warnings
+
+import mne
+import numpy as np
+from mne.utils import _check_option, _validate_type, logger, verbose, warn
+
+from ..._docs import fill_doc
+from ._adjacency import _channel_adjacency
+from ._inputs import (
+    _check_evoked_list,
+    _check_parameters,
+    _cluster_forming_threshold,
+    _matched,
+    _normalized,
+    _smallest_p_value,
+)
+from ._result import RelevanceClusterTestResult
+
+_NULL_DESCRIPTION = '"zero", None or a list of Evoked (one null map per subject)'
+
+
+def _t_statistic(differences):
+    """MNE's one-sample t, 0 where every subject's difference is the same zero.
+
+    Samples that are zero in every map and null (e.g. where a method's maps
+    vanish) have no variance; their t is 0/0, which would otherwise warn and
+    give NaN.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_values = mne.stats.ttest_1samp_no_p(differences)
+    return np.where(np.isnan(t_values), 0.0, t_values)
+
+
+@verbose
+@fill_doc
+def relevance_cluster_test(
+    evokeds,
+    null=None,
+    *,
+    normalize="mass",
+    adjacency="auto",
+    n_permutations=1024,
+    threshold=None,
+    tail=1,
+    alpha=0.05,
+    random_state=None,
+    n_jobs=None,
+    verbose=None,
+):
+    """Test where and when relevance is above a null, across subjects.
+
+    A cluster-based permutation test :footcite:`MarisOostenveld2007` of the
+    paired differences ``subject map − null map``, one pair per subject,
+    with MNE's :func:`mne.stats.spatio_temporal_cluster_1samp_test`: samples
+    whose t-value over subjects passes ``threshold`` form clusters with their
+    neighbours in time and space (channel adjacency from the montage), and
+    the sum of a cluster's t-values is compared with the largest cluster of
+    each random sign flip of the subjects' differences. The p-value of a
+    cluster controls the family-wise error over every channel and time.
+
+    Parameters
+    ----------
+    evokeds : list of mne.Evoked
+        One attribution map per subject, all on the same channels and
+        times, e.g. ``mne_xai.explain(estimator, epochs["left"],
+        target="left", average=True)`` on that subject's epochs. See Notes
+        for signed maps and magnitudes.
+    null : list of mne.Evoked | "zero" | None
+        The null map of each subject, in the same order: the same network
+        and target on the subject's epochs of another class, the same
+        method through a network trained on shuffled labels, or the
+        ``"random"`` method (see Notes for which answers which question).
+        ``"zero"`` or None tests the maps against zero, which suits maps
+        that are contrasts already (one class's map minus another's).
+    normalize : "mass" | None
+        ``"mass"`` divides every map (subject's and null's, each on its own)
+        by its mean magnitude over channels and times, so each is a
+        distribution of relevance with mean magnitude 1: the test then asks
+        where a subject's share of relevance exceeds the null's, whatever
+        the scale of the method, network or subject. This is required for
+        the ``"random"`` method (unit-less values) and advised for a
+        shuffled-label network (whose logits have another scale). None
+        tests the values as they are.
+    adjacency : "auto" | None | array | scipy.sparse matrix
+        Which channels are neighbours. ``"auto"`` takes them from the
+        montage (:func:`mne.channels.find_ch_adjacency`) and refuses channels
+        without positions. None makes no channel a neighbour of another, so
+        clusters run over time within a channel. A matrix of shape
+        ``(n_channels, n_channels)`` is used as given. Maps of a single
+        channel (e.g. Oz) are tested over time with
+        :func:`mne.stats.permutation_cluster_1samp_test`, whatever this is.
+    n_permutations : int | "all"
+        Number of random sign flips; when it reaches the number of distinct
+        flips (``2 ** n_subjects``, or half that for ``tail=0``), MNE runs
+        the exact test over all of them.
+    threshold : float | None
+        The t-value that puts a sample in a cluster (negative for
+        ``tail=-1``). None uses MNE's default, the t-value of p = 0.05 (per
+        tail) with ``n_subjects - 1`` degrees of freedom.
+    tail : 1 | 0 | -1
+        1 finds relevance above the null, -1 below it, 0 either.
+    alpha : float
+        Level below which a cluster's p-value is significant.
+    random_state : int | numpy.random.Generator | None
+        Seed of the sign flips (MNE's ``rng``).
+    n_jobs : int | None
+        Number of jobs for the permutations (MNE's ``n_jobs``).
+    %(verbose)s
+
+    Returns
+    -------
+    result : RelevanceClusterTestResult
+        The t-map and every cluster as MNE objects, their p-values, time
+        windows and channels, and :meth:`~RelevanceClusterTestResult.to_frame`.
+
+    See Also
+    --------
+    mne.grand_average
+    mne.stats.spatio_temporal_cluster_1samp_test
+
+    Notes
+    -----
+    **Which null.** The sign-flip test is valid when, without the effect
+    asked about, a subject's map and its null map are drawn alike, so that
+    their difference is symmetric around zero. Hence:
+
+    - **The other class's epochs** (the same network and target, e.g. the
+      ``"left"`` logit explained on the subject's ``"right"`` epochs): what
+      the classes share (background EEG, the network's response to any
+      input, padding at the edges) is in both maps and cancels, so a
+      cluster is where relevance comes from what tells the classes apart.
+      Valid for one network explaining many subjects (e.g. held-out subjects
+      of a cross-subject network), and cheap.
+    - **A network trained on shuffled labels** (same architecture, training
+      and method, on the same epochs) keeps what a method shows whatever
+      the network learned: the input's own structure, which gradient ×
+      input, DeepLIFT and LRP carry :footcite:`AdebayoEtAl2018`, and the
+      architecture's (receptive fields, padding). A cluster is where
+      relevance is due to what the network learned about the labels. Valid
+      when each subject (or fold) has its own pair of networks, trained
+      independently; one shuffled network shared by every subject makes its
+      quirks look like effects. It costs a second training per network.
+    - **The random method** :footcite:`CuiEtAl2023` is the chance level:
+      with ``normalize="mass"``, relevance spread evenly. For magnitudes the
+      test asks where relevance is concentrated, which any network's is
+      (where its receptive fields overlap), so it tells where the network
+      looks, not that what it learned is there. For signed maps its average
+      is zero: the same null as ``"zero"``, with noise added.
+    - **Zero** tests signed maps for consistently positive evidence. A
+      network's relevance is not zero-mean even on data without any
+      feature (on simulated featureless epochs, the DeepLIFT maps of one
+      EEGNet gave significant clusters against zero), so keep it for maps
+      that are contrasts already, e.g. one class's map minus the other's.
+
+    **Signed maps or magnitudes.** ``explain(..., average=True)`` averages
+    signed relevance, where evidence against the class cancels evidence for
+    it. To ask where relevance is large whatever its sign, average
+    magnitudes, e.g. ``explain(..., average=False).apply_function(np.abs)
+    .average()``, for the subjects and the nulls alike. Magnitudes are
+    positive, so they are above a zero null everywhere they are non-zero:
+    test them against null maps, never against ``"zero"``.
+
+    **Design.** Subjects must be independent draws: maps of held-out
+    subjects of one network trained on other subjects, or each subject's
+    own network. Leave-one-subject-out networks share most of their
+    training data, so their maps are not fully independent; read such a
+    test as descriptive. With ``n`` subjects the smallest attainable
+    p-value is ``2 ** -n`` one-sided and ``2 ** -(n - 1)`` two-sided, so at
+    ``alpha=0.05`` a one-sided test needs 5 subjects and a two-sided one 6.
+
+    A cluster says that relevance is above the null somewhere in it, not at
+    each of its samples: its extent in time and space is not itself tested
+    :footcite:`MarisOostenveld2007`. Crop the maps to the interval of
+    interest first (``evoked.crop``) for more power there.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    evokeds = _check_evoked_list(evokeds, "evokeds")
+    n_subjects = len(evokeds)
+    _check_option("normalize", normalize, ("mass", None))
+    _check_parameters(n_subjects, n_permutations, threshold, tail, alpha)
+    reference = evokeds[0]
+    evokeds = [
+        _matched(evoked, reference, f"evokeds[{index}]")
+        for index, evoked in enumerate(evokeds)
+    ]
+    maps = np.array(
+        [
+            _normalized(evoked.data, normalize, f"evokeds[{index}]")
+            for index, evoked in enumerate(evokeds)
+        ]
+    )
+    _validate_type(null, (str, list, tuple, None), "null", _NULL_DESCRIPTION)
+    if isinstance(null, str) or null is None:
+        _check_option("null", null, ("zero", None))
+        null_kind, null_maps = "zero", np.zeros_like(maps)
+        if (maps >= 0).all():
+            warn(
+                "Every map is non-negative (magnitudes?), so against a zero null "
+                "all relevance is 'above the null'. Pass null maps instead: of "
+                "another class's epochs, of a network trained on shuffled labels, "
+                "or of the 'random' method."
+            )
+    else:
+        null = _check_evoked_list(null, "null")
+        if len(null) != n_subjects:
+            raise ValueError(
+                f"null must hold one map per subject ({n_subjects}), got {len(null)}."
+            )
+        null_kind = "maps"
+        null_maps = np.array(
+            [
+                _normalized(
+                    _matched(evoked, reference, f"null[{index}]").data,
+                    normalize,
+                    f"null[{index}]",
+                )
+                for index, evoked in enumerate(null)
+            ]
+        )
+    adjacency_matrix, adjacency_story = _channel_adjacency(reference.info, adjacency)
+    if threshold is None:
+        threshold = _cluster_forming_threshold(n_subjects, tail)
+    _, exact, n_flips = _smallest_p_value(n_subjects, n_permutations, tail)
+    logger.info(
+        f"Cluster test over {n_subjects} subjects vs {null_kind} null "
+        f"({adjacency_story}), t threshold {threshold:.3g}, "
+        f"{n_flips if exact else n_permutations} sign flips"
+        f"{' (exact)' if exact else ''}."
+    )
+    # MNE's layout: (observations, times, channels).
+    differences = (maps - null_maps).transpose(0, 2, 1)
+    common = dict(
+        stat_fun=_t_statistic,
+        threshold=threshold,
+        n_permutations=n_permutations,
+        tail=tail,
+        n_jobs=n_jobs,
+        out_type="mask",
+        rng=random_state,
+        verbose=verbose,
+    )
+    with warnings.catch_warnings():
+        # No sample beyond the threshold is an answer (nothing above the
+        # null), reported in the result; not a reason to warn.
+        warnings.filterwarnings("ignore", message="No clusters found")
+        if adjacency_matrix is None:
+            test = mne.stats.permutation_cluster_1samp_test
+            t_obs, clusters, p_values, h0 = test(differences[..., 0], **common)
+        else:
+            test = mne.stats.spatio_temporal_cluster_1samp_test
+            t_obs, clusters, p_values, h0 = test(
+                differences, adjacency=adjacency_matrix, **common
+            )
+    # (n_channels, n_times) masks from MNE's (n_times, n_channels) boolean
+    # masks, or from tuples of slices over time for one channel.
+    masks = []
+    for cluster in clusters:
+        mask = np.zeros(t_obs.shape, bool)
+        mask[cluster] = True
+        masks.append(mask.reshape(len(reference.times), -1).T)
+    t_map = t_obs.reshape(len(reference.times), -1).T
+    masses = np.array([t_map[mask].sum() for mask in masks])
+    order = np.lexsort((-np.abs(masses), p_values)) if masks else []
+    info = reference.info
+    tmin = reference.times[0]
+
+    def evoked_of(data, comment):
+        return mne.EvokedArray(
+            data, info, tmin=tmin, comment=comment, nave=n_subjects, verbose=False
+        )
+
+    result = RelevanceClusterTestResult(
+        t_values=evoked_of(t_map, f"t over {n_subjects} subjects (map - null)"),
+        clusters=[masks[index] for index in order],
+        p_values=np.asarray(p_values)[order] if masks else np.array([]),
+        masses=masses[order] if masks else np.array([]),
+        grand_average=evoked_of(
+            maps.mean(axis=0), f"grand average of {reference.comment or 'relevance'}"
+        ),
+        null_average=(
+            None if null_kind == "zero" else evoked_of(null_maps.mean(axis=0), "null")
+        ),
+        alpha=float(alpha),
+        threshold=float(threshold),
+        tail=tail,
+        n_subjects=n_subjects,
+        n_permutations=n_flips if exact else int(n_permutations),
+        h0=h0,
+        null=null_kind,
+        normalize=normalize,
+        adjacency=adjacency_story,
+    )
+    logger.info(repr(result))
+    return result

@@ -1,0 +1,391 @@
+"""Group-level cluster tests of attribution maps over subjects."""
+
+import matplotlib
+import mne
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from mne_xai import EEGNetClassifier, explain
+from mne_xai.datasets import _builtin_montage
+from mne_xai.evaluate import RelevanceClusterTestResult, relevance_cluster_test
+from mne_xai.simulation import simulate_epochs
+
+matplotlib.use("Agg")
+
+SFREQ = 128.0
+N_TIMES = 40
+PLANTED_CHANNELS = ["O1", "Oz", "O2"]
+PLANTED_SAMPLES = slice(15, 25)
+
+
+@pytest.fixture(scope="module")
+def eeg_info():
+    """16 channels of the 10-20 system with positions."""
+    names = "Fp1 Fp2 F3 Fz F4 C3 Cz C4 P3 Pz P4 O1 Oz O2 T7 T8".split()
+    info = mne.create_info(names, SFREQ, "eeg")
+    info.set_montage(_builtin_montage("1020"))
+    return info
+
+
+def _maps(info, n_subjects, *, effect=0.0, seed=0, channels=PLANTED_CHANNELS):
+    """Noise maps per subject, with ``effect`` added on the planted samples."""
+    rng = np.random.default_rng(seed)
+    data = rng.standard_normal((n_subjects, info["nchan"], N_TIMES))
+    rows = [info["ch_names"].index(name) for name in channels]
+    data[:, rows, PLANTED_SAMPLES] += effect
+    return [mne.EvokedArray(d, info, tmin=0.0, verbose=False) for d in data]
+
+
+def _test(maps, null="zero", **kwargs):
+    kwargs = dict(normalize=None, random_state=0, verbose=False) | kwargs
+    return relevance_cluster_test(maps, null, **kwargs)
+
+
+# --- Mechanics on synthetic maps -------------------------------------------
+
+
+@pytest.mark.parametrize("null_kind", ["zero", "maps"])
+def test_planted_effect_is_recovered(eeg_info, null_kind):
+    maps = _maps(eeg_info, 8, effect=2.0)
+    null = "zero" if null_kind == "zero" else _maps(eeg_info, 8, seed=1)
+    result = _test(maps, null)
+    assert isinstance(result, RelevanceClusterTestResult)
+    assert len(result.significant) == 1
+    (tmin, tmax), channels = result.time_windows[0], result.channels[0]
+    times = maps[0].times[PLANTED_SAMPLES]
+    # The cluster's window is the planted one, give or take a noise sample.
+    assert abs(tmin - times[0]) <= 1.5 / SFREQ
+    assert abs(tmax - times[-1]) <= 1.5 / SFREQ
+    assert set(PLANTED_CHANNELS) <= set(channels)
+    planted = np.zeros(result.mask.shape, bool)
+    rows = [eeg_info["ch_names"].index(name) for name in PLANTED_CHANNELS]
+    planted[np.ix_(rows, np.arange(N_TIMES)[PLANTED_SAMPLES])] = True
+    assert (result.mask & planted).sum() / planted.sum() >= 0.9
+    assert (result.mask & planted).sum() / result.mask.sum() >= 0.8
+    # 8 subjects, one-sided: the exact test over all 2 ** 8 sign flips.
+    assert result.n_permutations == 256
+    assert 1 / 256 <= result.p_values[0] < 0.05
+    assert result.null == null_kind
+    assert result.adjacency == "channel neighbours from the montage"
+
+
+def test_result_objects_are_mne_and_tables(eeg_info):
+    maps = _maps(eeg_info, 8, effect=2.0)
+    result = _test(maps)
+    assert isinstance(result.t_values, mne.EvokedArray)
+    assert result.t_values.ch_names == eeg_info["ch_names"]
+    np.testing.assert_allclose(result.t_values.times, maps[0].times)
+    data = np.array([evoked.data for evoked in maps])
+    expected_t = stats.ttest_1samp(data, 0).statistic
+    np.testing.assert_allclose(result.t_values.data, expected_t)
+    # With normalize=None the grand average is MNE's.
+    np.testing.assert_allclose(
+        result.grand_average.data, mne.grand_average(maps).data, atol=1e-12
+    )
+    assert result.null_average is None
+    (cluster,) = result.significant_clusters
+    assert isinstance(cluster, mne.EvokedArray)
+    inside = result.clusters[result.significant[0]]
+    np.testing.assert_array_equal(cluster.data[inside], result.t_values.data[inside])
+    assert (cluster.data[~inside] == 0).all()
+    assert "p = " in cluster.comment
+
+    table = result.to_frame()
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.columns) == [
+        "cluster",
+        "p_value",
+        "significant",
+        "tmin",
+        "tmax",
+        "channels",
+        "n_channels",
+        "n_samples",
+        "mass",
+    ]
+    assert len(table) == len(result.clusters)
+    assert table["p_value"].is_monotonic_increasing
+    first = table.iloc[0]
+    assert first["significant"] and first["n_samples"] == inside.sum()
+    assert first["mass"] == pytest.approx(result.t_values.data[inside].sum())
+    assert (first["tmin"], first["tmax"]) == result.time_windows[0]
+    assert "1 significant" in repr(result)
+
+    # The clusters are ready for MNE's plots.
+    time = maps[0].times[20]
+    result.t_values.plot_topomap(
+        times=time, mask=result.mask, scalings=1, units="t", show=False
+    )
+    cluster.plot_image(scalings=1, units=dict(eeg="t"), show=False)
+    matplotlib.pyplot.close("all")
+    with pytest.raises(IndexError, match="cluster"):
+        result.cluster_evoked(len(result.clusters))
+
+
+def test_no_effect_no_significant_cluster(eeg_info):
+    result = _test(_maps(eeg_info, 8), _maps(eeg_info, 8, seed=1))
+    assert len(result.significant) == 0
+    assert not result.mask.any()
+    assert result.time_windows == [] and result.significant_clusters == []
+    assert "0 significant" in repr(result)
+
+
+def test_family_wise_error_rate_is_alpha():
+    """Without an effect, the chance of any significant cluster stays at alpha."""
+    info = mne.create_info(["P3", "Pz", "P4", "O1", "Oz", "O2"], SFREQ, "eeg")
+    info.set_montage(_builtin_montage("1020"))
+    rng = np.random.default_rng(0)
+    n_runs, rejections = 60, 0
+    for _ in range(n_runs):
+        # Six subjects: the exact test over 2 ** 6 sign flips, quick to run.
+        maps, null = (
+            [mne.EvokedArray(rng.standard_normal((6, 20)), info) for _ in range(6)]
+            for _ in range(2)
+        )
+        result = relevance_cluster_test(maps, null, random_state=0, verbose=False)
+        rejections += len(result.significant) > 0
+    # Binomial(60, 0.05) exceeds 7 with probability below 0.01.
+    assert rejections <= 7, rejections
+
+
+def test_negative_tail_finds_relevance_below_null(eeg_info):
+    maps = _maps(eeg_info, 8, effect=-2.0)
+    assert len(_test(maps, tail=1).significant) == 0
+    below = _test(maps, tail=-1)
+    assert len(below.significant) == 1 and below.threshold < 0
+    assert below.masses[0] < 0
+    both = _test(maps, tail=0)
+    assert len(both.significant) == 1
+
+
+def test_single_channel_is_tested_over_time():
+    info = mne.create_info(["Oz"], SFREQ, "eeg")
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((8, 1, N_TIMES))
+    data[:, :, PLANTED_SAMPLES] += 2.0
+    maps = [mne.EvokedArray(d, info, tmin=-0.1, verbose=False) for d in data]
+    # No montage is needed for one channel.
+    result = _test(maps)
+    assert result.adjacency.startswith("one channel (Oz)")
+    assert len(result.significant) == 1
+    times = maps[0].times[PLANTED_SAMPLES]
+    tmin, tmax = result.time_windows[0]
+    assert abs(tmin - times[0]) <= 1.5 / SFREQ
+    assert abs(tmax - times[-1]) <= 1.5 / SFREQ
+    assert result.channels == [["Oz"]]
+    assert result.t_values.data.shape == (1, N_TIMES)
+
+
+def test_adjacency_without_positions(eeg_info):
+    bare = mne.create_info(eeg_info["ch_names"], SFREQ, "eeg")
+    maps = [
+        mne.EvokedArray(evoked.data, bare, verbose=False)
+        for evoked in _maps(eeg_info, 8, effect=2.0)
+    ]
+    with pytest.raises(ValueError, match="positions.*set_montage.*adjacency=None"):
+        _test(maps)
+    # None: each channel on its own; the planted channels form one cluster each.
+    result = _test(maps, adjacency=None)
+    assert result.adjacency.startswith("none")
+    assert all(len(channels) == 1 for channels in result.channels)
+    assert {channels[0] for channels in result.channels} == set(PLANTED_CHANNELS)
+    # An explicit matrix is used as given: the three planted channels linked.
+    matrix = np.zeros((16, 16))
+    rows = [eeg_info["ch_names"].index(name) for name in PLANTED_CHANNELS]
+    matrix[np.ix_(rows, rows)] = 1
+    linked = _test(maps, adjacency=matrix)
+    assert linked.adjacency == "given adjacency matrix"
+    assert sorted(linked.channels[0]) == sorted(PLANTED_CHANNELS)
+    with pytest.raises(ValueError, match=r"adjacency must be \(16, 16\)"):
+        _test(maps, adjacency=np.zeros((3, 3)))
+
+
+def test_normalize_mass_compares_shares(eeg_info):
+    """Null maps in another unit (e.g. the random method's) are compared by share."""
+    maps = _maps(eeg_info, 8, effect=2.0)
+    positive = [evoked.copy().apply_function(np.abs) for evoked in maps]
+    rng = np.random.default_rng(3)
+    # Null maps a thousand times larger, spread evenly: raw values are all
+    # below them, shares are not.
+    null = [
+        mne.EvokedArray(1e3 * np.abs(rng.standard_normal((16, N_TIMES))), eeg_info)
+        for _ in maps
+    ]
+    assert len(_test(positive, null).significant) == 0
+    shares = _test(positive, null, normalize="mass")
+    assert len(shares.significant) == 1
+    assert set(PLANTED_CHANNELS) <= set(shares.channels[0])
+    np.testing.assert_allclose(np.abs(shares.grand_average.data).mean(), 1.0)
+
+
+def test_channel_order_does_not_matter(eeg_info):
+    maps = _maps(eeg_info, 8, effect=2.0)
+    shuffled = [
+        evoked.copy().reorder_channels(evoked.ch_names[::-1]) for evoked in maps
+    ]
+    reference = _test(maps)
+    mixed = _test(maps[:4] + shuffled[4:])
+    np.testing.assert_allclose(mixed.t_values.data, reference.t_values.data)
+    np.testing.assert_array_equal(mixed.p_values, reference.p_values)
+
+
+def test_random_state_fixes_the_sign_flips(eeg_info):
+    maps = _maps(eeg_info, 12, effect=0.8)
+    first = _test(maps, n_permutations=200, random_state=1)
+    again = _test(maps, n_permutations=200, random_state=1)
+    np.testing.assert_array_equal(first.p_values, again.p_values)
+    assert first.n_permutations == 200
+
+
+def test_clear_errors(eeg_info):
+    maps = _maps(eeg_info, 8)
+    other_channels = maps[3].copy().drop_channels(["Fp1"])
+    with pytest.raises(ValueError, match=r"evokeds\[3\].*missing \['Fp1'\]"):
+        _test(maps[:3] + [other_channels] + maps[4:])
+    shorter = maps[2].copy().crop(0, 0.2)
+    with pytest.raises(ValueError, match=r"evokeds\[2\] has other times"):
+        _test(maps[:2] + [shorter] + maps[3:])
+    shifted = maps[1].copy().shift_time(0.5)
+    with pytest.raises(ValueError, match=r"evokeds\[1\] has other times"):
+        _test(maps[:1] + [shifted] + maps[2:])
+    with pytest.raises(ValueError, match=r"null\[5\] has other channels"):
+        _test(maps, maps[:5] + [other_channels] + maps[6:])
+    with pytest.raises(ValueError, match="one map per subject \\(8\\), got 7"):
+        _test(maps, maps[:7])
+    with pytest.raises(TypeError, match="null"):
+        _test(maps, 0.0)
+    with pytest.raises(ValueError, match="null"):
+        _test(maps, "random")
+    with pytest.raises(TypeError, match=r"evokeds\[0\] must be an instance of Evoked"):
+        _test([m.data for m in maps])
+    bad = maps[0].copy()
+    bad.data[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"evokeds\[0\] holds NaN"):
+        _test([bad] + maps[1:])
+    zero = maps[4].copy()
+    zero.data[:] = 0
+    with pytest.raises(ValueError, match=r"evokeds\[4\] is zero everywhere"):
+        _test(maps[:4] + [zero] + maps[5:], normalize="mass")
+    with pytest.raises(ValueError, match="threshold must be positive"):
+        _test(maps, threshold=-2.0)
+    with pytest.raises(ValueError, match="alpha"):
+        _test(maps, alpha=1.5)
+    with pytest.raises(ValueError, match="normalize"):
+        _test(maps, normalize="zscore")
+
+
+@pytest.mark.parametrize(
+    "n_subjects, tail, message",
+    [
+        (1, 1, "needs 2 or more"),
+        (4, 1, "16 distinct permutations.*Use 5 or more subjects"),
+        (5, 0, "16 distinct.*Use 6 or more subjects, a one-sided test"),
+    ],
+)
+def test_too_few_subjects(eeg_info, n_subjects, tail, message):
+    with pytest.raises(ValueError, match=message):
+        _test(_maps(eeg_info, n_subjects), tail=tail)
+
+
+def test_too_few_permutations(eeg_info):
+    with pytest.raises(ValueError, match="n_permutations=10.*draw more"):
+        _test(_maps(eeg_info, 8), n_permutations=10)
+
+
+def test_zero_null_warns_for_magnitudes(eeg_info):
+    magnitudes = [m.copy().apply_function(np.abs) for m in _maps(eeg_info, 8)]
+    with pytest.warns(RuntimeWarning, match="non-negative"):
+        result = _test(magnitudes)
+    assert len(result.significant) == 1  # everything is "above zero"
+
+
+# --- Simulated subjects, trained network ------------------------------------
+
+N_TEST_SUBJECTS = 8
+
+
+@pytest.fixture(scope="module")
+def simulated_network():
+    """EEGNet trained on two simulated subjects, and eight new subjects.
+
+    One network trained on other subjects and explained on held-out ones: the
+    maps of different subjects are independent given the network, as the
+    sign-flip test needs, and one training keeps the test short.
+    """
+    settings = dict(snr=1.0, n_epochs=100, verbose=False)
+    train = mne.concatenate_epochs(
+        [
+            simulate_epochs("spatial", random_state=seed, **settings)[0]
+            for seed in (100, 101)
+        ],
+        verbose=False,
+    )
+    clf = EEGNetClassifier(max_epochs=10, batch_size=32, random_state=0, verbose=False)
+    clf.fit(train)
+    settings["n_epochs"] = 40
+    subjects = [
+        simulate_epochs("spatial", random_state=seed, **settings)
+        for seed in range(N_TEST_SUBJECTS)
+    ]
+    featureless = [
+        simulate_epochs("spatial", random_state=seed, **(settings | dict(snr=0.0)))[0]
+        for seed in range(N_TEST_SUBJECTS)
+    ]
+    return clf, subjects, featureless
+
+
+def _class_contrast(clf, subject_epochs, target, other):
+    """The target logit's relevance on its own class's epochs, and on the other's."""
+    maps = [
+        explain(clf, e[target], target=target, average=True) for e in subject_epochs
+    ]
+    null = [explain(clf, e[other], target=target, average=True) for e in subject_epochs]
+    return maps, null
+
+
+@pytest.mark.parametrize("target, other", [("left", "right"), ("right", "left")])
+def test_cluster_covers_simulated_ground_truth(simulated_network, target, other):
+    clf, subjects, _ = simulated_network
+    assert np.mean([clf.score(epochs) for epochs, _ in subjects]) > 0.9
+    maps, null = _class_contrast(clf, [epochs for epochs, _ in subjects], target, other)
+    result = relevance_cluster_test(maps, null, random_state=0, verbose=False)
+    assert len(result.significant) >= 1
+    mask = result.mask
+
+    # What tells the classes apart is both features: the target's, and the
+    # other class's, whose relevance for the target is negative on the other
+    # class's epochs. Its ground truth is the larger of the two.
+    truths = {
+        name: mne.grand_average([gt[name].average() for _, gt in subjects]).data
+        for name in (target, other)
+    }
+    truth = np.maximum(*(values / values.max() for values in truths.values()))
+    # Coverage: the core of each feature (at least half its peak) is in the
+    # clusters.
+    for values in truths.values():
+        core = values >= 0.5 * values.max()
+        assert (mask & core).sum() / core.sum() >= 0.9
+    # Little else, in time: the clusters lie within the features' window (as
+    # jittered over the epochs); by chance only ~25 % of samples would.
+    metadata = pd.concat([epochs.metadata for epochs, _ in subjects])
+    times = result.t_values.times
+    window = (times >= metadata["feature_tmin"].min()) & (
+        times <= metadata["feature_tmax"].max()
+    )
+    assert (mask & window).sum() / mask.sum() >= 0.95
+    # And in time and space: 80 % of the clusters' samples carry at least 5 %
+    # of a feature's peak, which only ~13 % of all samples do.
+    support = truth >= 0.05
+    assert support.mean() < 0.2
+    assert (mask & support).sum() / mask.sum() >= 0.8
+
+
+def test_no_cluster_without_simulated_feature(simulated_network):
+    """The same network on featureless subjects: no relevance beyond the null."""
+    clf, _, featureless = simulated_network
+    for target, other in [("left", "right"), ("right", "left")]:
+        maps, null = _class_contrast(clf, featureless, target, other)
+        result = relevance_cluster_test(maps, null, random_state=0, verbose=False)
+        assert len(result.significant) == 0, (target, result.to_frame().head())
