@@ -1,0 +1,371 @@
+"""A network trained on log-power spectra, and its relevance per frequency.
+
+Truong et al. compared networks given raw EEG with networks given its
+spectrum. :class:`SpectralClassifier` trains a network of mne_xai on the
+spectra of :class:`~mne_xai.spectral_input.LogPowerSpectrum`, and
+:func:`explain_spectral_classifier` returns its attributions at the channels
+and frequencies of its input.
+"""
+
+import warnings
+
+import mne
+from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
+from mne.utils import _validate_type, logger, use_log_level, verbose
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from .._convert import InputData
+from .._docs import fill_doc
+from ..attribution import explain
+from ..attribution._registry import get_method
+from ..estimators import EEGNetClassifier
+from ..spectral_input import LogPowerSpectrum
+
+
+class SpectralClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Train a network on the log-power spectra of epochs.
+
+    ``spectrum`` turns each epoch into log-power spectra and ``estimator``, a
+    network classifier of mne_xai, learns from them, reading the frequency
+    axis where it would read time: this is the spectral-feature input that
+    Truong et al. compared with raw EEG :footcite:`TruongEtAl2021`. Unlike a
+    :class:`~sklearn.pipeline.Pipeline` of the two, it builds the network with
+    kernels of a chosen width in Hz, and it can be explained per channel and
+    frequency with :func:`explain_spectral_classifier`.
+
+    Parameters
+    ----------
+    estimator : classifier | None
+        A network classifier with an ``info`` parameter, e.g.
+        :class:`~mne_xai.EEGNetClassifier` (None) or
+        :class:`~mne_xai.InterpretableCNNClassifier`. It is cloned at ``fit``,
+        its ``info`` set to the spectra's (see Notes), and fitted on the
+        spectra as arrays.
+    spectrum : mne_xai.spectral_input.LogPowerSpectrum | None
+        The spectra; None means ``LogPowerSpectrum()`` (Welch with one-second
+        segments, 1 to 40 Hz every 0.25 Hz). Give
+        ``spectrum=LogPowerSpectrum(sfreq=...)`` for arrays.
+    hz_per_second : float
+        The span of spectrum, in Hz, that the network takes for one second
+        (see Notes). The default 8 makes the half-second first kernels of
+        EEGNet and InterpretableCNN span 4 Hz, the width of the alpha band.
+
+    Attributes
+    ----------
+    spectrum_ : LogPowerSpectrum
+        The fitted transformer.
+    estimator_ : classifier
+        The network fitted on the spectra.
+    classes_ : ndarray, shape (n_classes,)
+        The class labels (those of ``estimator_``).
+    freqs_ : ndarray, shape (n_freqs,)
+        The frequencies of the network's input, in Hz.
+    info_ : mne.Info | None
+        The measurement info of the training channels (None for arrays).
+    network_sfreq_ : float
+        The sampling rate the network was built for: frequency bins per
+        ``hz_per_second`` Hz.
+    network_info_ : mne.Info
+        The info given to ``estimator``: the channels, at ``network_sfreq_``.
+
+    See Also
+    --------
+    mne_xai.spectral_input.LogPowerSpectrum
+    explain_spectral_classifier
+
+    Notes
+    -----
+    The networks of mne_xai set their kernel lengths in seconds from the
+    sampling rate of their input (EEGNet's and InterpretableCNN's first
+    kernels last half a second, 64 samples at 128 Hz). On a spectrum, one
+    second stands for ``hz_per_second`` Hz: the network is built for
+    ``network_sfreq_ = hz_per_second / step``, with ``step`` the spacing of
+    the frequencies, so a kernel of ``s`` seconds covers ``s * hz_per_second``
+    Hz however densely the spectrum is sampled (17 bins for EEGNet's first
+    kernel with the default spectrum, sampled every 0.25 Hz).
+
+    Convolutions and pooling treat every position alike: these networks were
+    built to find a waveform whenever it occurs, and on a spectrum they find
+    a spectral shape wherever it lies. EEGNet tells where only through its
+    last layer, which sees the input pooled by 32 samples (every 8 Hz with
+    the default spectrum); this is why the default spectrum is sampled four
+    times more densely than its resolution: sampled once per Hz, 1 to 40 Hz
+    are pooled into a single position and EEGNet cannot tell two equally
+    wide bands apart. InterpretableCNN averages over its whole input, so it
+    responds to spectral shapes only, wherever they lie.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    def __init__(self, estimator=None, spectrum=None, *, hz_per_second=8.0):
+        self.estimator = estimator
+        self.spectrum = spectrum
+        self.hz_per_second = hz_per_second
+
+    def fit(self, X, y=None):
+        """Compute the spectra of ``X`` and train the network on them.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+            Training epochs (arrays need ``LogPowerSpectrum(sfreq=...)``).
+        y : array-like, shape (n_epochs,) | None
+            Labels; with Epochs, None means ``epochs.events[:, 2]``.
+
+        Returns
+        -------
+        self : SpectralClassifier
+            The fitted classifier.
+        """
+        estimator = EEGNetClassifier() if self.estimator is None else self.estimator
+        if "info" not in estimator.get_params():
+            raise TypeError(
+                f"SpectralClassifier needs a network classifier with an info "
+                f"parameter (EEGNetClassifier, InterpretableCNNClassifier), got "
+                f"{type(estimator).__name__}: the network learns its kernel widths "
+                "from info['sfreq']."
+            )
+        _validate_type(self.hz_per_second, "numeric", "hz_per_second")
+        if not self.hz_per_second > 0:
+            raise ValueError(
+                f"hz_per_second must be positive, got {self.hz_per_second}."
+            )
+        spectrum = LogPowerSpectrum() if self.spectrum is None else self.spectrum
+        _validate_type(spectrum, LogPowerSpectrum, "spectrum")
+        y = _labels(X, y)
+        self.spectrum_ = clone(spectrum).fit(X)
+        self.freqs_ = self.spectrum_.freqs_
+        if len(self.freqs_) < 2:
+            raise ValueError(
+                f"The spectrum holds {len(self.freqs_)} frequency between fmin and "
+                "fmax; a network needs several."
+            )
+        self.info_ = self.spectrum_.info_
+        step = self.freqs_[1] - self.freqs_[0]
+        self.network_sfreq_ = float(self.hz_per_second / step)
+        if self.info_ is None:
+            ch_names = [f"ch{index:03d}" for index in range(self.spectrum_.n_channels_)]
+            ch_types = "misc"
+        else:
+            ch_names, ch_types = self.info_.ch_names, self.info_.get_channel_types()
+        self.network_info_ = mne.create_info(ch_names, self.network_sfreq_, ch_types)
+        logger.info(
+            f"Training on log-power spectra of {len(self.freqs_)} frequencies "
+            f"({self.freqs_[0]:g} to {self.freqs_[-1]:g} Hz, {step:g} Hz "
+            f"apart), read by the network at {self.network_sfreq_:g} bins per second."
+        )
+        self.estimator_ = clone(estimator).set_params(info=self.network_info_)
+        self.estimator_.fit(self.spectrum_.transform(X), y)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def _spectra(self, X):
+        check_is_fitted(self, "estimator_")
+        return self.spectrum_.transform(X)
+
+    @fill_doc
+    def predict_proba(self, X):
+        """Return class probabilities.
+
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        proba : ndarray, shape (n_epochs, n_classes)
+            Probabilities, columns ordered as ``classes_``.
+        """
+        return self.estimator_.predict_proba(self._spectra(X))
+
+    @fill_doc
+    def decision_function(self, X):
+        """Return the network's logits.
+
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        logits : ndarray, shape (n_epochs, n_classes)
+            Logits, columns ordered as ``classes_``.
+        """
+        return self.estimator_.decision_function(self._spectra(X))
+
+    @fill_doc
+    def predict(self, X):
+        """Return the most probable class of each epoch.
+
+        Parameters
+        ----------
+        %(X_predict)s
+
+        Returns
+        -------
+        y_pred : ndarray, shape (n_epochs,)
+            Labels in the coding of ``classes_``.
+        """
+        return self.estimator_.predict(self._spectra(X))
+
+    @fill_doc
+    def score(self, X, y=None, sample_weight=None):
+        """Return the accuracy on ``X``.
+
+        Parameters
+        ----------
+        %(X_predict)s
+        y : array-like | None
+            True labels; with Epochs, None means ``epochs.events[:, 2]``.
+        sample_weight : array-like | None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy.
+        """
+        y = _labels(X, y)
+        return super().score(X, y, sample_weight=sample_weight)
+
+
+def _labels(X, y):
+    """Return ``y``, or the event codes of Epochs when it is None."""
+    if y is None:
+        y = InputData(X).event_codes
+        if y is None:
+            raise ValueError("y is required when X is an array.")
+    return y
+
+
+def _network_input(estimator, X):
+    """Return the spectra of ``X`` as the network reads them, with the events.
+
+    For Epochs, an :class:`mne.EpochsArray` with ``network_info_`` (frequency
+    bins as samples at ``network_sfreq_``) and the epochs' events, event_id
+    and metadata, which :func:`mne_xai.explain` keeps; for arrays, the array.
+    """
+    spectra = estimator._spectra(X)
+    data = InputData(X)
+    if data.info is None:
+        return spectra
+    with warnings.catch_warnings():
+        # The events are the input's, in its order (e.g. epochs[[3, 1, 2]]):
+        # MNE's warning would be about the user's selection, not about us.
+        warnings.filterwarnings("ignore", message=".*not chronologically ordered")
+        return mne.EpochsArray(
+            spectra,
+            estimator.network_info_,
+            events=data.events,
+            event_id=data.event_id,
+            metadata=data.metadata,
+            baseline=None,
+            verbose=False,
+        )
+
+
+@verbose
+@fill_doc
+def explain_spectral_classifier(
+    estimator,
+    epochs,
+    method="deeplift",
+    *,
+    target=None,
+    average=False,
+    batch_size=64,
+    device=None,
+    random_state=None,
+    verbose=None,
+    **params,
+):
+    """Explain a network trained on spectra, per channel and frequency.
+
+    The spectra of ``epochs`` are explained with :func:`mne_xai.explain` on
+    the fitted network (``estimator.estimator_``), and the relevance of each
+    input value is returned at its channel and frequency.
+
+    Parameters
+    ----------
+    estimator : SpectralClassifier
+        The fitted classifier.
+    epochs : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+        The data in time, matching the training data in channels and rate.
+    %(method)s
+    %(target)s
+    average : bool
+        Return the average over epochs as a
+        :class:`~mne.time_frequency.SpectrumArray` instead of an
+        :class:`~mne.time_frequency.EpochsSpectrumArray`.
+    %(batch_size)s
+    %(device)s
+    %(random_state)s
+    %(verbose)s
+    %(method_params)s
+        A ``baseline`` defaults to ``"mean"``, the mean training spectrum:
+        zero log-power (1 V²/Hz) is no reference for EEG. An array baseline is
+        a spectrum, shape ``(n_channels, n_freqs)``, in dB.
+
+    Returns
+    -------
+    relevance : EpochsSpectrumArray | SpectrumArray
+        Relevance of each channel and frequency (``estimator.freqs_``), in the
+        method's unit (e.g. logit for DeepLIFT, logit per dB for gradients),
+        with the info of the training channels (for arrays, EEG channels
+        named ``ch000``, ``ch001``, ...) and, per epoch, the epochs' events,
+        event_id and metadata.
+
+    See Also
+    --------
+    mne_xai.attribution.explain_spectrum :
+        The relevance of frequencies to a network trained on raw epochs.
+
+    Notes
+    -----
+    Signed methods give positive relevance to power that raises the target
+    class's logit. With a baseline, relevance compares each epoch's spectrum
+    with the baseline's: a band whose power lies below the mean counts too,
+    when that absence is evidence for the class. Values carry the method's
+    unit; :meth:`~mne.time_frequency.SpectrumArray.plot_topomap` scales EEG
+    channels as if they were power, so use
+    :func:`mne_xai.viz.plot_band_topomaps` for maps in the true unit.
+    """
+    _validate_type(estimator, SpectralClassifier, "estimator")
+    check_is_fitted(estimator, "estimator_")
+    if "baseline" in get_method(method).parameters():
+        params.setdefault("baseline", "mean")
+    spectra = _network_input(estimator, epochs)
+    relevance = explain(
+        estimator.estimator_,
+        spectra,
+        method,
+        target=target,
+        average=average,
+        batch_size=batch_size,
+        device=device,
+        random_state=random_state,
+        **params,
+    )
+    info = estimator.info_
+    if info is None:
+        # Spectra need data channels; arrays of mne_xai are EEG.
+        info = mne.create_info(
+            estimator.network_info_.ch_names, estimator.spectrum_.sfreq_, "eeg"
+        )
+    if average:
+        return SpectrumArray(relevance.data, info, estimator.freqs_, verbose=False)
+    is_epochs = isinstance(spectra, mne.BaseEpochs)
+    result = EpochsSpectrumArray(
+        relevance.get_data(),
+        info,
+        estimator.freqs_,
+        events=spectra.events if is_epochs else None,
+        event_id=spectra.event_id if is_epochs else None,
+        verbose=False,
+    )
+    with use_log_level(False):
+        result.metadata = spectra.metadata if is_epochs else None
+    return result

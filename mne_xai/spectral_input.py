@@ -1,0 +1,287 @@
+"""Log-power spectra of epochs, as the input of a network.
+
+A network trained on spectra reads the frequency axis where it would read
+time: :class:`mne_xai.inspect.SpectralClassifier` trains one and
+:func:`mne_xai.inspect.explain_spectral_classifier` explains it.
+"""
+
+import numpy as np
+from mne.time_frequency import psd_array_multitaper, psd_array_welch
+from mne.utils import _check_option, _validate_type
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._convert import InputData, check_matches_training, training_channels
+
+
+class LogPowerSpectrum(TransformerMixin, BaseEstimator):
+    """Turn epochs into log-power spectra, the input of a spectral network.
+
+    Each channel of each epoch becomes its power spectral density in
+    decibels, ``10 * log10(psd)`` with ``psd`` in the data's unit squared per
+    Hz (V²/Hz for MNE's EEG), at the frequencies from ``fmin`` to ``fmax``:
+    an array ``(n_epochs, n_channels, n_freqs)`` that a network reads as it
+    reads ``(n_epochs, n_channels, n_times)``. The spectra are those of
+    :func:`mne.time_frequency.psd_array_welch` (Welch's averaged periodograms
+    :footcite:`Welch1967`) or :func:`mne.time_frequency.psd_array_multitaper`,
+    as :meth:`mne.Epochs.compute_psd` gives them with the same settings; they
+    are the spectral input of Truong et al. :footcite:`TruongEtAl2021`.
+
+    Parameters
+    ----------
+    fmin, fmax : float
+        The frequencies kept, in Hz (both ends included). ``fmax`` may not
+        exceed the Nyquist frequency, half the sampling rate.
+    method : "welch" | "multitaper"
+        How the spectrum is estimated.
+    n_fft : int | None
+        Welch only: the length of each segment's FFT, at least ``n_per_seg``;
+        longer segments are zero-padded, which samples the spectrum every
+        ``sfreq / n_fft`` Hz (an interpolation: the resolution stays
+        ``sfreq / n_per_seg``). None means ``4 * n_per_seg`` (every 0.25 Hz
+        for one-second segments), so that a network pooling along the
+        frequency axis can still tell neighbouring bands apart (see
+        :class:`mne_xai.inspect.SpectralClassifier`).
+    n_per_seg : int | None
+        Welch only: samples per segment, each tapered by ``window``. None
+        means one second of data (1 Hz resolution), or the whole epoch if it
+        is shorter.
+    n_overlap : int | None
+        Welch only: samples shared by consecutive segments. None means half a
+        segment, the usual 50 % overlap of Welch.
+    window : str | tuple
+        Welch only: the taper of each segment (see
+        :func:`scipy.signal.get_window`).
+    bandwidth : float | None
+        Multitaper only: the bandwidth of the tapers in Hz; None uses MNE's
+        default. The resolution is one over the epoch's duration.
+    picks : str | list | slice | None
+        Channels of Epochs to use, as in MNE. None means the good data
+        channels (those the estimators of mne_xai train on). Ignored for
+        arrays, which are taken whole.
+    sfreq : float | None
+        Sampling rate, in Hz, of data given as arrays. Ignored for Epochs,
+        whose ``info`` gives it.
+    n_jobs : int | None
+        Jobs computing the spectra in parallel, as in MNE.
+
+    Attributes
+    ----------
+    freqs_ : ndarray, shape (n_freqs,)
+        The frequencies of the spectra, in Hz.
+    sfreq_ : float
+        The sampling rate of the training data.
+    info_ : mne.Info | None
+        The measurement info of the picked channels (None for arrays).
+    ch_names_ : list of str | None
+        The picked channels; transformed Epochs must hold them.
+    n_channels_ : int
+        Number of channels.
+    n_fft_, n_per_seg_, n_overlap_ : int | None
+        The Welch settings used (None for multitaper).
+
+    See Also
+    --------
+    mne_xai.inspect.SpectralClassifier
+    mne.Epochs.compute_psd
+
+    Notes
+    -----
+    In dB, a gain that differs between channels or subjects is an offset,
+    and the 1/f background spans tens of dB instead of orders of magnitude.
+    Zero power (a flat channel) has no log and is refused.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+
+    def __init__(
+        self,
+        fmin=1.0,
+        fmax=40.0,
+        *,
+        method="welch",
+        n_fft=None,
+        n_per_seg=None,
+        n_overlap=None,
+        window="hamming",
+        bandwidth=None,
+        picks=None,
+        sfreq=None,
+        n_jobs=None,
+    ):
+        self.fmin = fmin
+        self.fmax = fmax
+        self.method = method
+        self.n_fft = n_fft
+        self.n_per_seg = n_per_seg
+        self.n_overlap = n_overlap
+        self.window = window
+        self.bandwidth = bandwidth
+        self.picks = picks
+        self.sfreq = sfreq
+        self.n_jobs = n_jobs
+
+    def _check_params(self, sfreq, n_times):
+        """Check the settings for data at ``sfreq``; return Welch's segments."""
+        _check_option("method", self.method, ("welch", "multitaper"))
+        _validate_type(self.fmin, "numeric", "fmin")
+        _validate_type(self.fmax, "numeric", "fmax")
+        if not 0 <= self.fmin < self.fmax:
+            raise ValueError(
+                f"Need 0 <= fmin < fmax, got fmin={self.fmin} and fmax={self.fmax}."
+            )
+        if self.fmax > sfreq / 2:
+            raise ValueError(
+                f"fmax={self.fmax} Hz is above the Nyquist frequency of the data "
+                f"({sfreq / 2:g} Hz, half the sampling rate of {sfreq:g} Hz); lower "
+                "fmax."
+            )
+        if self.method == "multitaper":
+            return None, None, None
+        n_per_seg = self.n_per_seg
+        if n_per_seg is None:
+            n_per_seg = min(int(round(sfreq)), n_times)
+        _validate_type(n_per_seg, "int-like", "n_per_seg", "an integer or None")
+        if not 1 < n_per_seg <= n_times:
+            raise ValueError(
+                f"n_per_seg must be between 2 and the epochs' length ({n_times} "
+                f"samples), got {n_per_seg}."
+            )
+        n_fft = 4 * n_per_seg if self.n_fft is None else self.n_fft
+        _validate_type(n_fft, "int-like", "n_fft", "an integer or None")
+        if n_fft < n_per_seg:
+            raise ValueError(
+                f"n_fft must be at least n_per_seg={n_per_seg}, got {n_fft}."
+            )
+        n_overlap = n_per_seg // 2 if self.n_overlap is None else self.n_overlap
+        _validate_type(n_overlap, "int-like", "n_overlap", "an integer or None")
+        if not 0 <= n_overlap < n_per_seg:
+            raise ValueError(
+                f"n_overlap must be in [0, n_per_seg={n_per_seg}), got {n_overlap}."
+            )
+        return int(n_fft), int(n_per_seg), int(n_overlap)
+
+    def _log_power(self, data):
+        """Return the log-power spectra of an array of epochs, and their frequencies."""
+        settings = dict(fmin=self.fmin, fmax=self.fmax, n_jobs=self.n_jobs)
+        if self.method == "welch":
+            power, freqs = psd_array_welch(
+                data.astype(np.float64),
+                self.sfreq_,
+                n_fft=self.n_fft_,
+                n_per_seg=self.n_per_seg_,
+                n_overlap=self.n_overlap_,
+                window=self.window,
+                verbose=False,
+                **settings,
+            )
+        else:
+            power, freqs = psd_array_multitaper(
+                data.astype(np.float64),
+                self.sfreq_,
+                bandwidth=self.bandwidth,
+                verbose=False,
+                **settings,
+            )
+        if len(freqs) == 0:
+            # Welch says so itself; multitaper returns an empty spectrum.
+            raise ValueError(
+                f"No frequencies found between fmin={self.fmin} and "
+                f"fmax={self.fmax} Hz; widen the range."
+            )
+        flat = np.flatnonzero((power <= 0).any(axis=(0, 2)))
+        if len(flat):
+            names = [self._channel_name(index) for index in flat]
+            raise ValueError(
+                f"Channel(s) {names} have zero power at some frequency (flat or "
+                "zeroed data), whose log is -inf; leave them out (picks) or drop "
+                "those epochs."
+            )
+        return 10 * np.log10(power), freqs
+
+    def _channel_name(self, index):
+        return str(index) if self.ch_names_ is None else self.ch_names_[index]
+
+    def _input(self, X, ch_names=None):
+        """Return X as InputData and its sampling rate."""
+        data = InputData(X, ch_names=ch_names)
+        if data.info is not None:
+            return data, data.info["sfreq"]
+        if self.sfreq is None:
+            raise ValueError(
+                "X is an array, which carries no sampling rate: pass "
+                "LogPowerSpectrum(sfreq=...) in Hz, or give mne.Epochs."
+            )
+        _validate_type(self.sfreq, "numeric", "sfreq")
+        if not self.sfreq > 0:
+            raise ValueError(f"sfreq must be positive, got {self.sfreq}.")
+        return data, float(self.sfreq)
+
+    def fit(self, X, y=None):
+        """Learn the channels, sampling rate and frequencies of the spectra.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+            Training data; arrays need the ``sfreq`` parameter.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : LogPowerSpectrum
+            The fitted transformer.
+        """
+        data, sfreq = self._input(X)
+        if data.info is not None:
+            data.pick(training_channels(data.info, self.picks))
+        self.sfreq_ = sfreq
+        self.info_ = data.info
+        self.ch_names_ = None if data.info is None else list(data.info.ch_names)
+        self.n_channels_ = data.shape[1]
+        self.n_fft_, self.n_per_seg_, self.n_overlap_ = self._check_params(
+            sfreq, data.shape[2]
+        )
+        # The frequencies depend only on the settings and the length: one epoch
+        # gives them without reading the rest.
+        _, self.freqs_ = self._log_power(next(data.batches(1)))
+        return self
+
+    def transform(self, X):
+        """Return the log-power spectrum of every epoch.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
+            Data with the training channels and sampling rate.
+
+        Returns
+        -------
+        spectra : ndarray, shape (n_epochs, n_channels, n_freqs)
+            Power in dB (``10 * log10`` of the data's unit squared per Hz) at
+            :attr:`freqs_`.
+        """
+        check_is_fitted(self, "freqs_")
+        data, _ = self._input(X, ch_names=self.ch_names_)
+        # Any length that gives the training frequencies will do, so the
+        # length is checked through the frequencies below.
+        check_matches_training(
+            data,
+            train_info=self.info_,
+            n_channels=self.n_channels_,
+            n_times=data.shape[2],
+        )
+        if self.n_per_seg_ is not None and data.shape[2] < self.n_per_seg_:
+            raise ValueError(
+                f"X has {data.shape[2]} time samples, fewer than one Welch segment "
+                f"(n_per_seg={self.n_per_seg_}) of the training data."
+            )
+        spectra, freqs = self._log_power(data.array())
+        if not np.array_equal(freqs, self.freqs_):
+            raise ValueError(
+                f"X gives {len(freqs)} frequencies but the training data gave "
+                f"{len(self.freqs_)}; give epochs of the training length."
+            )
+        return spectra

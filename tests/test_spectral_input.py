@@ -1,0 +1,285 @@
+"""Log-power spectra as a network's input, and relevance per channel and frequency."""
+
+import pickle
+
+import numpy as np
+import pytest
+from mne.time_frequency import (
+    EpochsSpectrumArray,
+    SpectrumArray,
+    psd_array_multitaper,
+    psd_array_welch,
+)
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai.inspect import (
+    SpectralClassifier,
+    explain_spectral_classifier,
+)
+from mne_xai.simulation import simulate_epochs
+from mne_xai.spectral_input import LogPowerSpectrum
+
+# Two narrow bands, so that together they hold a small share of the spectrum.
+SIMULATED_BANDS = [(8.0, 12.0), (20.0, 24.0)]
+
+
+@pytest.fixture(scope="module")
+def spectral_epochs():
+    """Simulated epochs whose classes differ only in the band of a burst."""
+    epochs, _ = simulate_epochs(
+        "spectral",
+        n_epochs=160,
+        bands=SIMULATED_BANDS,
+        duration=2.0,
+        tmin=0.0,
+        random_state=0,
+        verbose=False,
+    )
+    return epochs
+
+
+@pytest.fixture(scope="module")
+def fitted_spectral(spectral_epochs):
+    """EEGNet trained briefly on the spectra of the first 120 simulated epochs."""
+    estimator = EEGNetClassifier(max_epochs=20, random_state=0, verbose=False)
+    return SpectralClassifier(estimator).fit(spectral_epochs[:120])
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(method="welch", n_fft=640, n_per_seg=160, n_overlap=80),
+        dict(method="welch", n_fft=80, n_per_seg=80, n_overlap=0, window="hann"),
+        dict(method="multitaper", bandwidth=4.0),
+    ],
+)
+def test_log_power_equals_mne_psd(imagery_epochs, settings):
+    epochs = imagery_epochs[:5]
+    transformer = LogPowerSpectrum(fmin=4.0, fmax=35.0, **settings).fit(epochs)
+    spectra = transformer.transform(epochs)
+    data, sfreq = epochs.get_data(picks="eeg"), epochs.info["sfreq"]
+    method = settings.pop("method")
+    psd_array = psd_array_welch if method == "welch" else psd_array_multitaper
+    power, freqs = psd_array(
+        data, sfreq, fmin=4.0, fmax=35.0, verbose=False, **settings
+    )
+    np.testing.assert_array_equal(transformer.freqs_, freqs)
+    assert spectra.shape == (5, len(epochs.ch_names), len(freqs))
+    # The data are read as float32, as the networks read them.
+    np.testing.assert_allclose(spectra, 10 * np.log10(power), atol=1e-4)
+    # Epochs.compute_psd gives the same spectra.
+    spectrum = epochs.compute_psd(
+        method, fmin=4.0, fmax=35.0, verbose=False, **settings
+    )
+    np.testing.assert_allclose(spectra, 10 * np.log10(spectrum.get_data()), atol=1e-4)
+    # An array with its sampling rate gives the same spectra.
+    from_array = LogPowerSpectrum(fmin=4.0, fmax=35.0, sfreq=sfreq, method=method)
+    from_array.set_params(**settings)
+    np.testing.assert_allclose(from_array.fit_transform(data), spectra, atol=1e-4)
+
+
+def test_default_segments_are_one_second_sampled_every_quarter_hz(imagery_epochs):
+    transformer = LogPowerSpectrum().fit(imagery_epochs[:2])
+    sfreq = int(imagery_epochs.info["sfreq"])
+    assert transformer.n_per_seg_ == sfreq
+    assert transformer.n_overlap_ == sfreq // 2
+    assert transformer.n_fft_ == 4 * sfreq
+    np.testing.assert_allclose(transformer.freqs_, np.arange(1.0, 40.01, 0.25))
+
+
+def test_picks_leave_out_bad_channels_and_match_by_name(imagery_epochs):
+    epochs = imagery_epochs[:4].copy()
+    epochs.info["bads"] = [epochs.ch_names[0]]
+    transformer = LogPowerSpectrum().fit(epochs)
+    assert transformer.ch_names_ == epochs.ch_names[1:]
+    # Channels are read by name, whatever their order in new epochs.
+    reordered = epochs.copy().reorder_channels(epochs.ch_names[::-1])
+    np.testing.assert_allclose(
+        transformer.transform(reordered), transformer.transform(epochs), atol=1e-5
+    )
+    # A list of Epochs, as cross-validation hands it over, gives the same.
+    as_list = [epochs[index] for index in range(len(epochs))]
+    np.testing.assert_allclose(
+        transformer.transform(as_list), transformer.transform(epochs), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(fmax=81.0), "above the Nyquist frequency .*80 Hz"),
+        (dict(fmin=30.0, fmax=20.0), "fmin < fmax"),
+        (dict(n_per_seg=1000), "n_per_seg must be between 2 and the epochs' len"),
+        (dict(n_fft=100), "n_fft must be at least n_per_seg=160"),
+        (dict(n_overlap=160), r"n_overlap must be in \[0, n_per_seg=160\)"),
+        (dict(method="stft"), "method"),
+        (dict(fmin=10.1, fmax=10.2, n_fft=160), "No frequencies found between"),
+        (dict(fmin=10.1, fmax=10.2, method="multitaper"), "No frequencies found"),
+    ],
+)
+def test_bad_settings_are_refused(imagery_epochs, params, match):
+    with pytest.raises(ValueError, match=match):
+        LogPowerSpectrum(**params).fit(imagery_epochs[:2])
+
+
+def test_arrays_need_a_sampling_rate(synthetic_arrays):
+    X, _ = synthetic_arrays
+    with pytest.raises(ValueError, match="pass LogPowerSpectrum\\(sfreq=...\\)"):
+        LogPowerSpectrum().fit(X)
+    # Nyquist is checked against the rate given with the arrays.
+    with pytest.raises(ValueError, match="Nyquist frequency of the data \\(16 Hz"):
+        LogPowerSpectrum(sfreq=32.0).fit(X)
+
+
+def test_data_unlike_training_are_refused(imagery_epochs):
+    epochs = imagery_epochs[:3]
+    transformer = LogPowerSpectrum(method="multitaper").fit(epochs)
+    with pytest.raises(ValueError, match="lacks 1 channel"):
+        transformer.transform(epochs.copy().drop_channels(epochs.ch_names[:1]))
+    with pytest.raises(ValueError, match="give epochs of the training length"):
+        transformer.transform(epochs.copy().crop(0.5, 1.5))
+    with pytest.raises(ValueError, match="sampled at 80.0 Hz"):
+        transformer.transform(epochs.copy().resample(80.0, verbose=False))
+    flat = epochs.copy()
+    flat._data[:, 2] = 0.0
+    with pytest.raises(ValueError, match=f"{epochs.ch_names[2]}.*zero power"):
+        transformer.transform(flat)
+
+
+def test_clone_and_nested_params():
+    clf = SpectralClassifier(
+        EEGNetClassifier(lr=0.01), LogPowerSpectrum(fmax=30.0), hz_per_second=6.0
+    )
+    params = clf.get_params(deep=True)
+    assert params["spectrum__fmax"] == 30.0
+    assert params["estimator__lr"] == 0.01
+    assert params["hz_per_second"] == 6.0
+    copy = clone(clf).set_params(spectrum__fmax=35.0, estimator__lr=0.1)
+    assert copy.spectrum.fmax == 35.0 and copy.estimator.lr == 0.1
+    # The original is untouched and nothing fitted is copied.
+    assert clf.spectrum.fmax == 30.0 and clf.estimator.lr == 0.01
+    assert not hasattr(copy, "estimator_")
+    params = LogPowerSpectrum(fmin=2.0, n_fft=64, picks="eeg").get_params()
+    assert clone(LogPowerSpectrum(**params)).get_params() == params
+
+
+@pytest.mark.parametrize(
+    "n_fft, estimator, hz_per_second",
+    [
+        (128, EEGNetClassifier, 8.0),
+        (512, EEGNetClassifier, 8.0),
+        (512, InterpretableCNNClassifier, 4.0),
+    ],
+)
+def test_kernels_span_the_same_band_at_any_frequency_step(
+    spectral_epochs, n_fft, estimator, hz_per_second
+):
+    clf = SpectralClassifier(
+        estimator(max_epochs=0, verbose=False),
+        LogPowerSpectrum(n_fft=n_fft),
+        hz_per_second=hz_per_second,
+    ).fit(spectral_epochs[:20])
+    step = spectral_epochs.info["sfreq"] / n_fft
+    np.testing.assert_allclose(np.diff(clf.freqs_), step)
+    assert clf.network_sfreq_ == pytest.approx(hz_per_second / step)
+    assert clf.estimator_.info_["sfreq"] == clf.network_sfreq_
+    # Both networks' first kernels last half a second: hz_per_second / 2 Hz.
+    module = clf.estimator_.module_
+    conv = getattr(module, "temporal_conv", None) or module.depthwise_conv
+    kernel_hz = conv.kernel_size[1] * step
+    assert abs(kernel_hz - hz_per_second / 2) <= step
+
+
+def test_classifier_refuses_what_it_cannot_build(spectral_epochs):
+    epochs = spectral_epochs[:20]
+    with pytest.raises(TypeError, match="needs a network classifier with an info"):
+        SpectralClassifier(LogisticRegression()).fit(epochs)
+    with pytest.raises(ValueError, match="hz_per_second must be positive"):
+        SpectralClassifier(hz_per_second=0).fit(epochs)
+    one_bin = LogPowerSpectrum(fmin=10.0, fmax=10.5, n_fft=128)
+    with pytest.raises(ValueError, match="holds 1 frequency"):
+        SpectralClassifier(spectrum=one_bin).fit(epochs)
+    with pytest.raises(TypeError, match="spectrum must be an instance of"):
+        SpectralClassifier(spectrum="welch").fit(epochs)
+
+
+def test_spectral_model_learns_and_its_relevance_lies_in_the_bands(
+    fitted_spectral, spectral_epochs
+):
+    test = spectral_epochs[120:]
+    assert fitted_spectral.score(test) >= 0.9
+    relevance = explain_spectral_classifier(fitted_spectral, test, target="true")
+    assert isinstance(relevance, EpochsSpectrumArray)
+    np.testing.assert_array_equal(relevance.freqs, fitted_spectral.freqs_)
+    assert relevance.ch_names == test.ch_names
+    np.testing.assert_array_equal(relevance.events, test.events)
+    assert relevance.metadata["band"].tolist() == test.metadata["band"].tolist()
+    # The ground truth: the classes differ in the simulated bands only. The
+    # one-second Hamming segments smear each band's edges (main lobe +-2 Hz):
+    # "near" a band allows 1 Hz on either side.
+    freqs = relevance.freqs
+    in_band = np.zeros(len(freqs), bool)
+    near_band = np.zeros(len(freqs), bool)
+    for fmin, fmax in set(
+        zip(test.metadata["fmin"], test.metadata["fmax"], strict=True)
+    ):
+        in_band |= (freqs >= fmin) & (freqs <= fmax)
+        near_band |= (freqs >= fmin - 1) & (freqs <= fmax + 1)
+    for band in test.event_id:
+        # Each frequency's contribution to the logit, over channels and epochs.
+        profile = relevance[band].get_data().sum(axis=1).mean(axis=0)
+        magnitude = np.abs(profile)
+        assert in_band[np.argmax(magnitude)], (
+            f"{band}: peak at {freqs[magnitude.argmax()]}"
+        )
+        share = magnitude[near_band].sum() / magnitude.sum()
+        assert share >= 0.9 > near_band.mean(), band
+        # Power in the bands is evidence for the true class.
+        assert profile[in_band].sum() > 0
+
+
+def test_deeplift_sums_to_the_logit_difference_from_the_mean_spectrum(
+    fitted_spectral, spectral_epochs
+):
+    test = spectral_epochs[120:130]
+    relevance = explain_spectral_classifier(
+        fitted_spectral, test, target=0, verbose=False
+    )
+    network = fitted_spectral.estimator_
+    logits = fitted_spectral.decision_function(test)[:, 0]
+    baseline = network.decision_function(network.data_mean_[np.newaxis])[0, 0]
+    np.testing.assert_allclose(
+        relevance.get_data().sum(axis=(1, 2)), logits - baseline, rtol=1e-3, atol=1e-4
+    )
+    average = explain_spectral_classifier(
+        fitted_spectral, test, target=0, average=True, verbose=False
+    )
+    assert isinstance(average, SpectrumArray)
+    np.testing.assert_allclose(
+        average.get_data(), relevance.get_data().mean(axis=0), atol=1e-6
+    )
+
+
+def test_arrays_cross_validation_and_pickle(spectral_epochs, fitted_spectral):
+    X = spectral_epochs.get_data()[:60]
+    y = spectral_epochs.events[:60, 2]
+    clf = SpectralClassifier(
+        EEGNetClassifier(max_epochs=5, random_state=0, verbose=False),
+        LogPowerSpectrum(sfreq=spectral_epochs.info["sfreq"]),
+    ).fit(X, y)
+    relevance = explain_spectral_classifier(clf, X[:4], method="saliency")
+    assert relevance.get_data().shape == (4, X.shape[1], len(clf.freqs_))
+    assert relevance.ch_names == [f"ch{index:03d}" for index in range(X.shape[1])]
+    with pytest.raises(ValueError, match="y is required"):
+        clf.fit(X)
+    # Epochs, indexed by scikit-learn into lists of Epochs, cost one fit a fold.
+    scores = cross_val_score(clf, spectral_epochs[:60], cv=2)
+    assert scores.shape == (2,) and np.all(scores >= 0.5)
+    restored = pickle.loads(pickle.dumps(fitted_spectral))
+    test = spectral_epochs[120:]
+    np.testing.assert_allclose(
+        restored.predict_proba(test), fitted_spectral.predict_proba(test), atol=1e-6
+    )
