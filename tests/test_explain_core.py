@@ -17,7 +17,8 @@ import torch  # noqa: E402
 from skorch.exceptions import NotInitializedError  # noqa: E402
 
 from mne_xai import EEGNetClassifier, explain, list_methods  # noqa: E402
-from mne_xai.inspect import learn_patterns
+from mne_xai.attribution import explain_spectrum  # noqa: E402
+from mne_xai.inspect import learn_patterns  # noqa: E402
 
 N_EPOCHS = 8
 
@@ -262,6 +263,12 @@ def test_arrays_without_info(tiny_array_estimator):
     np.testing.assert_allclose(
         evoked.data, attribution.get_data().mean(0), rtol=1e-5, atol=1e-7
     )
+    # Made-up channels are data channels: MNE averages them, spectra take them.
+    np.testing.assert_allclose(attribution.average().data, evoked.data, rtol=1e-6)
+    spectrum = explain_spectrum(
+        tiny_array_estimator, X, "gradient_x_input", target=1, average=True
+    )
+    assert spectrum.ch_names == attribution.ch_names
 
 
 def _average_peak_memory(estimator, n_epochs):

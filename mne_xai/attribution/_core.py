@@ -334,7 +334,9 @@ def _array_info(estimator, shape):
     if estimator.info_ is not None:
         return estimator.info_
     names = [f"ch{index:03d}" for index in range(shape[1])]
-    return mne.create_info(names, estimator._sfreq, "misc")
+    # Data channels, so that MNE's averages and spectra take them (they leave
+    # misc channels out); without positions, nothing maps them on a scalp.
+    return mne.create_info(names, estimator._sfreq, "eeg")
 
 
 def prepare_request(estimator, epochs, method, *, target, batch_size, device, params):
