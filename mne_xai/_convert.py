@@ -223,6 +223,20 @@ class InputData:
             yield batch
 
 
+def labels_or_events(X, y):
+    """Return ``y``, or the event codes of Epochs when ``y`` is None.
+
+    With Epochs, scikit-learn's ``y=None`` means the events' codes, as in
+    ``fit``; arrays carry none, so they need ``y``.
+    """
+    if y is not None:
+        return y
+    codes = InputData(X).event_codes
+    if codes is None:
+        raise ValueError("y is required when X is an array.")
+    return codes
+
+
 def _as_array(X, name):
     _validate_type(
         X, (np.ndarray, list, tuple), name, "Epochs, list of Epochs or array"

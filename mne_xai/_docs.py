@@ -159,6 +159,12 @@ layer : str | torch.nn.Module
     forward pass. Its units are the second axis of its output: the feature
     maps of a convolution, the features of a dense layer."""
 
+docdict["score_labels"] = """\
+y : array-like | None
+    True labels; with Epochs, None means ``epochs.events[:, 2]``.
+sample_weight : array-like | None
+    Sample weights."""
+
 
 def _indentation(docstring):
     """Return the indentation of a docstring's body (its lines after the first)."""

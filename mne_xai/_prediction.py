@@ -7,7 +7,7 @@ length and scale) before the network sees them.
 import numpy as np
 import torch
 
-from ._convert import InputData, check_matches_training, check_scale
+from ._convert import InputData, check_matches_training, check_scale, labels_or_events
 from ._docs import fill_doc
 
 
@@ -149,25 +149,18 @@ class _PredictionMixin:
         best = self.decision_function(X).argmax(axis=1)
         return self.classes_[best]
 
+    @fill_doc
     def score(self, X, y=None, sample_weight=None):
         """Return the accuracy on ``X``.
 
         Parameters
         ----------
-        X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
-            Test data.
-        y : array-like | None
-            True labels; with Epochs, None means ``epochs.events[:, 2]``.
-        sample_weight : array-like | None
-            Sample weights.
+        %(X_predict)s
+        %(score_labels)s
 
         Returns
         -------
         score : float
             Mean accuracy.
         """
-        if y is None:
-            y = InputData(X).event_codes
-            if y is None:
-                raise ValueError("y is required when X is an array.")
-        return super().score(X, y, sample_weight=sample_weight)
+        return super().score(X, labels_or_events(X, y), sample_weight=sample_weight)

@@ -6,7 +6,8 @@ from mne.utils import _validate_type
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from ._convert import InputData, check_matches_training
+from ._convert import InputData, check_matches_training, labels_or_events
+from ._docs import fill_doc
 
 
 class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -271,6 +272,7 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
 
+    @fill_doc
     def score(self, X, y=None, sample_weight=None):
         """Return the accuracy on ``X``.
 
@@ -278,18 +280,11 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ----------
         X : mne.Epochs | list of mne.Epochs | ndarray
             Test epochs, matching the training epochs.
-        y : array-like | None
-            True labels; with Epochs, None means ``epochs.events[:, 2]``.
-        sample_weight : array-like | None
-            Sample weights.
+        %(score_labels)s
 
         Returns
         -------
         score : float
-            Mean accuracy over epochs.
+            Mean accuracy.
         """
-        if y is None:
-            y = InputData(X).event_codes
-            if y is None:
-                raise ValueError("y is required when X is an array.")
-        return super().score(X, y, sample_weight=sample_weight)
+        return super().score(X, labels_or_events(X, y), sample_weight=sample_weight)

@@ -15,7 +15,7 @@ from mne.utils import _validate_type, logger, use_log_level, verbose
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._convert import InputData
+from .._convert import InputData, labels_or_events
 from .._docs import fill_doc
 from ..attribution import explain
 from ..attribution._registry import get_method
@@ -135,7 +135,7 @@ class SpectralClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
         spectrum = LogPowerSpectrum() if self.spectrum is None else self.spectrum
         _validate_type(spectrum, LogPowerSpectrum, "spectrum")
-        y = _labels(X, y)
+        y = labels_or_events(X, y)
         self.spectrum_ = clone(spectrum).fit(X)
         self.freqs_ = self.spectrum_.freqs_
         if len(self.freqs_) < 2:
@@ -218,27 +218,14 @@ class SpectralClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         %(X_predict)s
-        y : array-like | None
-            True labels; with Epochs, None means ``epochs.events[:, 2]``.
-        sample_weight : array-like | None
-            Sample weights.
+        %(score_labels)s
 
         Returns
         -------
         score : float
             Mean accuracy.
         """
-        y = _labels(X, y)
-        return super().score(X, y, sample_weight=sample_weight)
-
-
-def _labels(X, y):
-    """Return ``y``, or the event codes of Epochs when it is None."""
-    if y is None:
-        y = InputData(X).event_codes
-        if y is None:
-            raise ValueError("y is required when X is an array.")
-    return y
+        return super().score(X, labels_or_events(X, y), sample_weight=sample_weight)
 
 
 def _network_input(estimator, X):
