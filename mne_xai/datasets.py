@@ -87,7 +87,7 @@ def load_eegbci(
     raw.annotations.rename(_EEGBCI_TASKS[task]["labels"])
     if l_freq is not None or h_freq is not None:
         raw.filter(l_freq, h_freq, skip_by_annotation="edge", verbose=verbose)
-    return mne.Epochs(
+    epochs = mne.Epochs(
         raw,
         event_id=list(_EEGBCI_TASKS[task]["labels"].values()),
         tmin=tmin,
@@ -97,6 +97,10 @@ def load_eegbci(
         preload=True,
         verbose=verbose,
     )
+    # MNE builds the names from a set, whose order changes from run to run
+    # (PYTHONHASHSEED); ordered by code, legends and loops over event_id agree.
+    epochs.event_id = dict(sorted(epochs.event_id.items(), key=lambda item: item[1]))
+    return epochs
 
 
 def _data_root(path, relative):
