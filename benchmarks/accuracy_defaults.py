@@ -271,9 +271,9 @@ def load_datasets(args):
 
 
 # -- evaluation -----------------------------------------------------------------
-def make_estimators(dataset, seed):
-    """{name: (unfitted estimator, the data it sees)} at the defaults."""
-    network = dict(random_state=seed, verbose=False)
+def make_estimators(dataset, seed, device):
+    """{name: (unfitted estimator, the data it sees)} at the defaults, on ``device``."""
+    network = dict(random_state=seed, device=device, verbose=False)
     estimators = {
         "EEGNet": (EEGNetClassifier(**network), dataset.epochs),
         "InterpretableCNN": (InterpretableCNNClassifier(**network), dataset.epochs),
@@ -313,10 +313,16 @@ def log_band_power(epochs):
     return np.log(spectrum.get_data().sum(axis=-1))
 
 
-def evaluate(dataset, seed, explain, rows, explanation_rows):
+def synchronize():
+    """Wait for queued GPU work, so that a timing includes it (no-op on CPU)."""
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+def evaluate(dataset, seed, explain, rows, explanation_rows, device):
     folds = dataset.folds(seed)
     y = dataset.y
-    estimators = make_estimators(dataset, seed)
+    estimators = make_estimators(dataset, seed, device)
     # Per network and method, the importance of every fold; the held-out band
     # powers and labels of every fold, for the reference.
     importances = {name: [] for name in EXPLAINED_NETWORKS}
@@ -327,8 +333,10 @@ def evaluate(dataset, seed, explain, rows, explanation_rows):
             test_labels.append(y[test])
         for name, (estimator, X) in estimators.items():
             fitted = clone(estimator)
+            synchronize()
             start = time.perf_counter()
             fitted.fit(X[train], y[train])
+            synchronize()
             fit_time = time.perf_counter() - start
             accuracy = fitted.score(X[test], y[test])
             batch_size = fitted_setting(fitted, "batch_size_")
@@ -547,7 +555,12 @@ def parse_args():
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument("--output", type=Path, help="folder for the CSV files")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument(
+        "--device", default="cpu", help='where networks train and run, e.g. "cuda"'
+    )
     args = parser.parse_args()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: CUDA is not available on this machine.")
     if args.seeds is None:
         args.seeds = QUICK["seeds"] if args.quick else [0, 1, 2]
     if args.sizes is None:
@@ -569,14 +582,14 @@ def main():
     warnings.filterwarnings("ignore", category=FutureWarning)
     rows, explanation_rows, per_seed_tables = [], [], {}
     log(
-        f"seeds {' '.join(map(str, args.seeds))}; every table is printed when its "
-        "data set is done"
+        f"seeds {' '.join(map(str, args.seeds))}; networks on {args.device}; every "
+        "table is printed when its data set is done"
     )
     for dataset in load_datasets(args):
         log(f"{dataset.title}: {describe_epochs(dataset.epochs)}")
         explain = args.explain and dataset.key == "hands_vs_feet"
         for seed in args.seeds:
-            evaluate(dataset, seed, explain, rows, explanation_rows)
+            evaluate(dataset, seed, explain, rows, explanation_rows, args.device)
         results = pd.DataFrame(rows)
         explanations = pd.DataFrame(explanation_rows)
         selected = results[results.dataset == dataset.key]

@@ -75,7 +75,12 @@ def main():
     parser.add_argument(
         "--n-jobs", type=int, default=1, help="folds trained in parallel (default 1)"
     )
+    parser.add_argument(
+        "--device", default="cpu", help='where networks train and run, e.g. "cuda"'
+    )
     args = parser.parse_args()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: CUDA is not available on this machine.")
     torch.set_num_threads(1)
     mne.set_log_level("WARNING")
 
@@ -93,6 +98,7 @@ def main():
         module__depth_multiplier=2,
         module__kernel_length=64,
         random_state=0,
+        device=args.device,
         verbose=False,
     )
     cv = LeaveOneGroupOut()
@@ -116,7 +122,10 @@ def main():
             for s in test_subjects
         ]
     )
-    print("Leave-one-subject-out accuracy, InterpretableCNNClassifier on Oz")
+    print(
+        "Leave-one-subject-out accuracy, InterpretableCNNClassifier on Oz, "
+        f"trained on {args.device}"
+    )
     print("batch-norm statistics: running (training subjects) | test subject")
     header = (
         f"{'subject':>8} {'epochs':>7} {'running':>8} {'test subj.':>10} {'chance':>7}"

@@ -104,7 +104,9 @@ def csp_importance(train):
 
 def network(seed, args):
     params = {"max_epochs": 40} if args.quick else {}
-    return EEGNetClassifier(random_state=seed, verbose=False, **params)
+    return EEGNetClassifier(
+        random_state=seed, device=args.device, verbose=False, **params
+    )
 
 
 def method_params(method, args):
@@ -229,7 +231,12 @@ def main():
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds")
     parser.add_argument("--quick", action="store_true", help="one seed, short training")
     parser.add_argument("--output", help="CSV file for every ρ (per seed)")
+    parser.add_argument(
+        "--device", default="cpu", help='where networks train and run, e.g. "cuda"'
+    )
     args = parser.parse_args()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: CUDA is not available on this machine.")
     torch.set_num_threads(1)
     epochs = load_eegbci(
         1,
@@ -241,6 +248,7 @@ def main():
         verbose=False,
     )
     mne.set_log_level("WARNING")
+    log(f"EEGNet trains and runs on {args.device}")
     tables, reliabilities, accuracies = [], [], []
     for seed in range(1 if args.quick else args.seeds):
         table, reliability, accuracy = run_seed(epochs, seed, args)

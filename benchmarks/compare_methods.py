@@ -98,10 +98,15 @@ WHY_COMPOSITE_LEADS = (
 )
 
 
-def network(name, **params):
-    """A network with the settings used throughout (overridable)."""
+def network(name, device, **params):
+    """A network with the settings used throughout (overridable), on ``device``."""
     settings = dict(
-        max_epochs=40, batch_size=16, lr=3e-3, random_state=SEED, verbose=False
+        max_epochs=40,
+        batch_size=16,
+        lr=3e-3,
+        random_state=SEED,
+        device=device,
+        verbose=False,
     )
     return NETWORKS[name](**{**settings, **params})
 
@@ -129,7 +134,7 @@ def localization(args, rows):
         chance = float((test_truth.get_data() >= 0.5).mean())
         data = f"{kind} SNR {snr:g}"
         for name in NETWORKS:
-            estimator = network(name).fit(train)
+            estimator = network(name, args.device).fit(train)
             accuracy = estimator.score(test, test.events[:, 2])
             log(f"localization: {data}, {name} accuracy {accuracy:.2f}")
             common = dict(network=name, evaluation="localization", data=data)
@@ -217,7 +222,9 @@ def fit_real_networks(args):
     train, test = eegbci()
     tests["EEGBCI"] = test
     for name in NETWORKS:
-        fitted[name, "EEGBCI"] = network(name, max_epochs=args.eegbci_epochs).fit(train)
+        fitted[name, "EEGBCI"] = network(
+            name, args.device, max_epochs=args.eegbci_epochs
+        ).fit(train)
     epochs = load_drowsiness()
     held_out = epochs.metadata["subject"].to_numpy() == 1
     test = epochs[np.flatnonzero(held_out)]
@@ -226,6 +233,7 @@ def fit_real_networks(args):
         # The authors' recipe (see benchmarks/accuracy_drowsiness.py).
         estimator = network(
             name,
+            args.device,
             optimizer=torch.optim.Adam,
             lr=1e-3,
             max_epochs=11,
@@ -493,6 +501,7 @@ def log(message):
 
 
 def measure_all(args):
+    log(f"networks train and run on {args.device}")
     rows = []
     localization(args, rows)
     fitted, tests, accuracy_rows = fit_real_networks(args)
@@ -520,7 +529,12 @@ def main():
         type=Path,
         help="write the tables and figure from an earlier run's compare_methods.csv",
     )
+    parser.add_argument(
+        "--device", default="cpu", help='where networks train and run, e.g. "cuda"'
+    )
     args = parser.parse_args()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: CUDA is not available on this machine.")
     torch.set_num_threads(args.threads)
     mne.set_log_level("ERROR")
     args.output.mkdir(parents=True, exist_ok=True)

@@ -75,9 +75,11 @@ def drowsiness(n_subjects):
     return epochs, labels, list(LeaveOneGroupOut().split(labels, groups=subjects))
 
 
-def models(seed, max_epochs):
+def models(seed, max_epochs, device):
     """The same EEGNet on raw epochs and on spectra."""
-    network = EEGNetClassifier(random_state=seed, max_epochs=max_epochs, verbose=False)
+    network = EEGNetClassifier(
+        random_state=seed, max_epochs=max_epochs, device=device, verbose=False
+    )
     return {"raw": network, "spectra": SpectralClassifier(clone(network))}
 
 
@@ -93,13 +95,13 @@ def band_shares(relevance, labels, freqs):
     return shares
 
 
-def evaluate(name, epochs, labels, folds, seeds, max_epochs):
+def evaluate(name, epochs, labels, folds, seeds, max_epochs, device):
     """Print accuracies per seed and input, then the spectral model's bands."""
-    print(f"\n== {name}: {len(labels)} epochs, {len(folds)} folds ==")
+    print(f"\n== {name}: {len(labels)} epochs, {len(folds)} folds, on {device} ==")
     accuracies = {"raw": [], "spectra": []}
     relevance, relevance_labels = [], []
     for seed in seeds:
-        for kind, model in models(seed, max_epochs).items():
+        for kind, model in models(seed, max_epochs, device).items():
             start = time.perf_counter()
             fold_scores = []
             for train, test in folds:
@@ -156,7 +158,12 @@ def main():
     parser.add_argument(
         "--quick", action="store_true", help="a fast check that the script runs"
     )
+    parser.add_argument(
+        "--device", default="cpu", help='where networks train and run, e.g. "cuda"'
+    )
     args = parser.parse_args()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: CUDA is not available on this machine.")
     if not 2 <= args.subjects <= 11:
         parser.error("--subjects must be between 2 and 11.")
     torch.set_num_threads(1)
@@ -168,7 +175,11 @@ def main():
     start = time.perf_counter()
     if "eegbci" in args.datasets:
         evaluate(
-            "EEGBCI subject 1, hands vs feet", *eegbci(n_splits), seeds, max_epochs
+            "EEGBCI subject 1, hands vs feet",
+            *eegbci(n_splits),
+            seeds,
+            max_epochs,
+            args.device,
         )
     if "drowsiness" in args.datasets:
         evaluate(
@@ -176,6 +187,7 @@ def main():
             *drowsiness(subjects),
             seeds,
             max_epochs,
+            args.device,
         )
     print(f"\nTotal time: {time.perf_counter() - start:.0f} s")
 

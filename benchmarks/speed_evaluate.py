@@ -43,17 +43,25 @@ PATCH_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5)
 N_PATCHES = 100
 
 
+def synchronize():
+    """Wait for queued GPU work, so that a timing includes it (no-op on CPU)."""
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def median_seconds(function, repeats):
     function()  # warm-up
     times = []
     for _ in range(repeats):
+        synchronize()
         start = time.perf_counter()
         function()
+        synchronize()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
-def quantus_pixel_flipping(module, data, attribution, target):
+def quantus_pixel_flipping(module, data, attribution, target, device):
     try:
         import quantus
     except ImportError:
@@ -71,14 +79,14 @@ def quantus_pixel_flipping(module, data, attribution, target):
         x_batch=data,
         y_batch=target,
         a_batch=attribution,
-        device="cpu",
+        device=device,
         batch_size=64,
         channel_first=True,
         softmax=False,
     )
 
 
-def cui_loop(module, data, attribution, target):
+def cui_loop(module, data, attribution, target, device):
     """Cui et al.'s perturbation test as their published code runs it.
 
     Their procedure, re-implemented: the network in float64 without
@@ -88,13 +96,14 @@ def cui_loop(module, data, attribution, target):
     norm use the statistics of the whole batch are left out: batch norm here
     is in evaluation mode.)
     """
-    module = copy.deepcopy(module).double().eval()
+    module = copy.deepcopy(module).to(device).double().eval()
     rng = np.random.default_rng(0)
     n_channels, n_times = data.shape[1:]
     with torch.no_grad():
         for epoch, maps, label in zip(data, attribution, target, strict=True):
             epoch = epoch.astype(np.float64)
-            score = module(torch.from_numpy(epoch[None]))[0, label].numpy()
+            score = module(torch.from_numpy(epoch[None]).to(device))[0, label]
+            score = score.cpu().numpy()
             for fraction in PATCH_FRACTIONS:
                 length = 2 * int(np.round(fraction * n_times / 2))
                 channels = rng.integers(n_channels, size=N_PATCHES)
@@ -108,19 +117,21 @@ def cui_loop(module, data, attribution, target):
                     relevance[k] = maps[channel, patch].sum()
                     copies[k] = epoch
                     copies[k, channel, patch] = 0
-                scores = module(torch.from_numpy(copies))[:, label].numpy()
+                scores = module(torch.from_numpy(copies).to(device))[:, label]
+                scores = scores.cpu().numpy()
                 np.corrcoef(relevance, score - scores)
             copies = np.repeat(epoch[None], n_channels, axis=0)
             copies[np.arange(n_channels), np.arange(n_channels)] = 0
-            scores = module(torch.from_numpy(copies))[:, label].numpy()
+            scores = module(torch.from_numpy(copies).to(device))[:, label]
+            scores = scores.cpu().numpy()
             np.corrcoef(maps.mean(axis=1), score - scores)
 
 
 def deletion_benchmark(args):
     epochs = load_eegbci(1, "hands_vs_feet", verbose=False).crop(0.5, 2.5)
-    estimator = EEGNetClassifier(max_epochs=2, random_state=0, verbose=False).fit(
-        epochs
-    )
+    estimator = EEGNetClassifier(
+        max_epochs=2, random_state=0, device=args.device, verbose=False
+    ).fit(epochs)
     attribution = explain(estimator, epochs, "gradient_x_input", verbose=False)
     n_epochs = len(epochs)
     ours = median_seconds(
@@ -134,7 +145,7 @@ def deletion_benchmark(args):
     data = epochs.get_data().astype(np.float32)
     target = estimator.decision_function(epochs).argmax(axis=1)
     quantus_run = quantus_pixel_flipping(
-        module, data, attribution.get_data().astype(np.float32), target
+        module, data, attribution.get_data().astype(np.float32), target, args.device
     )
     if quantus_run is None:
         print("quantus is not installed: `pip install quantus` to compare.")
@@ -145,7 +156,7 @@ def deletion_benchmark(args):
         rows.append(("quantus PixelFlipping", n_epochs / seconds))
     print(
         f"\n{N_STEPS}-step deletion curve, EEGBCI {data.shape[1]} ch x "
-        f"{data.shape[2]} samples, EEGNet, {n_epochs} epochs"
+        f"{data.shape[2]} samples, EEGNet, {n_epochs} epochs, on {args.device}"
     )
     print(f"{'':28s}{'epochs/s':>10s}{'ratio':>8s}")
     for name, rate in rows:
@@ -162,7 +173,8 @@ def perturbation_benchmark(args):
     labels = np.tile([0, 1], args.n_epochs // 2 + 1)[: args.n_epochs]
     print(
         f"\nPerturbation test (5 x {N_PATCHES} patches + {n_channels} channels), "
-        f"{n_channels} ch x {n_times} samples, {args.n_epochs} epochs, ms per epoch"
+        f"{n_channels} ch x {n_times} samples, {args.n_epochs} epochs, on "
+        f"{args.device}, ms per epoch"
     )
     print(
         f"{'':18s}{'ours':>8s}{'Cui loop':>10s}{'ratio':>8s}{'Cui paper':>11s}"
@@ -172,7 +184,9 @@ def perturbation_benchmark(args):
         ("EEGNet", EEGNetClassifier),
         ("InterpretableCNN", InterpretableCNNClassifier),
     ):
-        estimator = classifier(max_epochs=1, random_state=0, verbose=False, info=info)
+        estimator = classifier(
+            max_epochs=1, random_state=0, verbose=False, info=info, device=args.device
+        )
         estimator.fit(data, labels)
         ours, loop = perturbation_seconds(estimator, data, args)
         paper = CUI_SECONDS_PER_EPOCH[name]
@@ -200,7 +214,9 @@ def perturbation_seconds(estimator, data, args):
     maps = attribution.get_data()
     n_loop = args.n_loop_epochs
     loop = median_seconds(
-        lambda: cui_loop(module, data[:n_loop], maps[:n_loop], target[:n_loop]),
+        lambda: cui_loop(
+            module, data[:n_loop], maps[:n_loop], target[:n_loop], args.device
+        ),
         args.repeats,
     )
     return seconds, loop / n_loop
@@ -213,7 +229,12 @@ def main():
     parser.add_argument("--n-epochs", type=int, default=32)
     parser.add_argument("--n-loop-epochs", type=int, default=2)
     parser.add_argument("--skip-deletion", action="store_true")
+    parser.add_argument(
+        "--device", default="cpu", help='where networks train and run, e.g. "cuda"'
+    )
     args = parser.parse_args()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: CUDA is not available on this machine.")
     torch.set_num_threads(args.threads)
     if not args.skip_deletion:
         deletion_benchmark(args)

@@ -94,6 +94,12 @@ def captum_methods(module, inputs, target, shap_baselines):
     }
 
 
+def synchronize():
+    """Wait for queued GPU work, so that a timing includes it (no-op on CPU)."""
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def interleaved_medians(functions, repeats):
     """Median wall time of each function, run in turn so that they share the load.
 
@@ -107,8 +113,10 @@ def interleaved_medians(functions, repeats):
     order = list(functions)
     for round_index in range(repeats):
         for name in order if round_index % 2 == 0 else order[::-1]:
+            synchronize()
             start = time.perf_counter()
             functions[name]()
+            synchronize()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 
@@ -120,16 +128,22 @@ def speed_table(args):
         f"{len(epochs.times)} samples at {epochs.info['sfreq']:g} Hz"
     )
     estimator = EEGNetClassifier(
-        max_epochs=5, batch_size=16, random_state=0, verbose=False
+        max_epochs=5, batch_size=16, random_state=0, device=args.device, verbose=False
     )
     estimator.fit(epochs)
     batch = epochs[: args.n_epochs]
     n = len(batch)
     module = estimator.module_.eval()
-    inputs = torch.as_tensor(batch.get_data(), dtype=torch.float32).requires_grad_()
-    target = torch.as_tensor(np.searchsorted(estimator.classes_, batch.events[:, 2]))
+    inputs = torch.as_tensor(
+        batch.get_data(), dtype=torch.float32, device=args.device
+    ).requires_grad_()
+    target = torch.as_tensor(
+        np.searchsorted(estimator.classes_, batch.events[:, 2]), device=args.device
+    )
     shap_baselines = epochs[-N_SHAP_BASELINES:].get_data().astype(np.float32)
-    captum = captum_methods(module, inputs, target, torch.as_tensor(shap_baselines))
+    captum = captum_methods(
+        module, inputs, target, torch.as_tensor(shap_baselines, device=args.device)
+    )
 
     graph = module.inference_graph()
 
@@ -142,7 +156,8 @@ def speed_table(args):
             graph(inputs)
 
     print(
-        f"{n} epochs in one batch, {torch.get_num_threads()} torch thread(s), "
+        f"{n} epochs in one batch on {args.device}, {torch.get_num_threads()} "
+        "torch thread(s), "
         f"medians of {args.repeats} interleaved runs. 'ours/captum' is a ratio of "
         "times (below 1: ours is faster); 'fwd net' and 'fwd graph' are the time "
         "of ours in plain forward passes of the batch through the network and "
@@ -208,7 +223,9 @@ def memory_table(args):
     X = rng.standard_normal((32, n_channels, n_times)).astype(np.float32)
     y = np.repeat([0, 1], 16)
     info = mne.create_info(n_channels, sfreq, "eeg")
-    estimator = EEGNetClassifier(max_epochs=1, verbose=False, random_state=0, info=info)
+    estimator = EEGNetClassifier(
+        max_epochs=1, verbose=False, random_state=0, info=info, device=args.device
+    )
     estimator.fit(X, y)
     print(
         f"\nPeak traced memory of explain(average=True), saliency, generated "
@@ -234,7 +251,12 @@ def main():
     parser.add_argument(
         "--methods", nargs="+", help="time only these methods (default: all)"
     )
+    parser.add_argument(
+        "--device", default="cpu", help='where networks train and run, e.g. "cuda"'
+    )
     args = parser.parse_args()
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: CUDA is not available on this machine.")
     torch.set_num_threads(args.threads)
     mne.set_log_level("WARNING")
     # captum warns at every DeepLift call that it sets hooks.
