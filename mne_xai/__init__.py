@@ -3,7 +3,7 @@
 import sys
 from types import ModuleType
 
-from . import attribution, datasets, evaluate, inspect, models, simulation
+from . import attribution, datasets, evaluate, inspect, models, recordings, simulation
 from ._network import as_network
 from .attribution import explain, list_methods
 from .cropping import CroppedClassifier
@@ -41,5 +41,6 @@ __all__ = [
     "inspect",
     "list_methods",
     "models",
+    "recordings",
     "simulation",
 ]

@@ -1,0 +1,33 @@
+"""Explain and evaluate many recordings at once, on many cores or a Dask cluster.
+
+Each recording (an :class:`mne.Epochs`, or a ``.fif`` file read lazily in the
+worker) is one task of :class:`joblib.Parallel`, so ``n_jobs`` has the meaning
+it has in MNE and scikit-learn, and the same calls run on a
+:mod:`dask.distributed` cluster inside ``with joblib.parallel_backend("dask")``.
+There is no scheduler here: joblib and Dask decide where tasks run, retry
+them (Dask) and report progress.
+
+What is specific to a task of this module:
+
+- the fitted estimator is pickled once per call and unpickled once per worker
+  thread, not once per recording (Dask copies it to every worker once, where
+  it survives the loss of any one worker);
+- torch's intra-op threads are set for the task so that the workers of one
+  machine share its cores instead of each using all of them;
+- a recording's data are read in its task and dropped when the task ends, so
+  a worker holds one recording at a time; the explanation and evaluation
+  functions stream over batches within it;
+- results are gathered by recording id, in the order of the input, and the
+  call either returns all of them or raises.
+"""
+
+from ._calls import evaluate_recordings, explain_recordings
+from ._map import map_recordings
+from ._results import RecordingResults
+
+__all__ = [
+    "RecordingResults",
+    "evaluate_recordings",
+    "explain_recordings",
+    "map_recordings",
+]

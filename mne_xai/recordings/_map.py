@@ -1,0 +1,205 @@
+"""One task per recording, serially or with joblib: :func:`~mne_xai.recordings.map_recordings`."""
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import joblib
+from joblib.parallel import (
+    LokyBackend,
+    SequentialBackend,
+    ThreadingBackend,
+    get_active_backend,
+)
+from mne.utils import _validate_type, logger, verbose
+
+from .._docs import fill_doc
+from .._progress import progress_bar
+from ._results import RecordingResults
+from ._sources import _check_recordings, _check_unique, _named
+from ._workers import (
+    _concurrency,
+    _dask_client,
+    _run_recording,
+    _Shipped,
+    _task_log_level,
+)
+
+
+def _parallel_setup(n_jobs):
+    """Return joblib's backend and its number of workers; (None, 1) to run serially."""
+    _validate_type(n_jobs, ("int-like", None), "n_jobs")
+    backend, context_n_jobs = get_active_backend()
+    if n_jobs is None and context_n_jobs is None:
+        return None, 1  # MNE's meaning: None is 1 outside a joblib context
+    if os.getenv("MNE_FORCE_SERIAL", "").lower() in ("true", "1"):
+        return None, 1
+    n_workers = joblib.effective_n_jobs(n_jobs)
+    if n_workers == 1 and isinstance(
+        backend, SequentialBackend | LokyBackend | ThreadingBackend
+    ):
+        return None, 1
+    return backend, n_workers
+
+
+class _Call(NamedTuple):
+    """A function applied to each recording: what its tasks share."""
+
+    function: Callable
+    sources: list
+    labels: list
+    id_column: str | None
+    params: dict
+
+    @property
+    def name(self):
+        """The function's name, for log lines."""
+        return getattr(self.function, "__name__", type(self.function).__name__)
+
+    def task_args(self, position, estimator, concurrency, level):
+        """Return the arguments of :func:`_run_recording` for one recording."""
+        return (
+            self.function,
+            estimator,
+            self.sources[position],
+            position,
+            self.labels[position],
+            self.id_column,
+            self.params,
+            concurrency,
+            level,
+        )
+
+
+def _serial(call, estimator):
+    """Run the tasks one after the other in this process, with a progress bar."""
+    level = _task_log_level()
+    logger.info(
+        f"Running {call.name} on {len(call.sources)} recordings, one at a time."
+    )
+    done = {}
+    for position in progress_bar(range(len(call.sources)), mesg="Recordings"):
+        _, recording_id, result = _run_recording(
+            *call.task_args(position, estimator, None, level)
+        )
+        done[position] = (recording_id, result)
+    return done
+
+
+@verbose
+@fill_doc
+def map_recordings(
+    function: Callable,
+    estimator,
+    recordings: Sequence,
+    *,
+    ids: Sequence | None = None,
+    id_column: str | None = None,
+    n_jobs: int | None = None,
+    verbose=None,
+    **params,
+) -> RecordingResults:
+    """Call a function of an estimator and Epochs on each of many recordings.
+
+    ``function(estimator, epochs, **params)`` runs once per recording, in
+    parallel with ``n_jobs``: the calling convention of :func:`mne_xai.explain`
+    and of the measures of :mod:`mne_xai.evaluate`, which
+    :func:`~mne_xai.recordings.explain_recordings` and :func:`~mne_xai.recordings.evaluate_recordings` use.
+
+    Parameters
+    ----------
+    function : callable
+        Called as ``function(estimator, epochs, **params)`` for each
+        recording. With ``n_jobs`` other than 1 it must be picklable: a
+        function defined at the top level of a module.
+    estimator : object
+        Passed to ``function`` as it is: usually a fitted classifier; an
+        unfitted one if ``function`` trains a model per recording.
+    %(recordings)s
+    %(recording_ids)s
+    %(n_jobs_recordings)s
+    %(verbose)s
+    **params
+        Keyword arguments of ``function``.
+
+    Returns
+    -------
+    %(recording_results)s
+
+    Notes
+    -----
+    %(recordings_notes)s
+    """
+    _validate_type(function, "callable", "function")
+    sources, labels = _check_recordings(recordings, ids, id_column)
+    call = _Call(function, sources, labels, id_column, params)
+    backend, n_workers = _parallel_setup(n_jobs)
+    if backend is None:
+        done = _serial(call, estimator)
+    else:
+        done = _parallel(call, estimator, backend, n_workers)
+    n_recordings = len(sources)
+    if len(done) != n_recordings:  # joblib raised; this only guards against a bug
+        raise RuntimeError(
+            f"Only {len(done)} of {n_recordings} recordings were processed; no "
+            "results are returned."
+        )
+    ordered = [done[position] for position in range(n_recordings)]
+    if id_column is not None:
+        _check_unique([rid for rid, _ in ordered], f"values of {id_column!r}")
+    return RecordingResults(ordered, id_name=id_column or "recording")
+
+
+def _parallel(call, estimator, backend, n_workers):
+    """Run the tasks with joblib; return every result, or raise naming the missing."""
+    n_recordings = len(call.sources)
+    concurrency = _concurrency(backend, n_workers, n_recordings)
+    threads = "" if concurrency is None else " (torch threads set per worker)"
+    logger.info(
+        f"Running {call.name} on {n_recordings} recordings with {n_workers} "
+        f"workers of joblib's {type(backend).__name__}{threads}."
+    )
+    try:
+        shipped = _Shipped(estimator)
+    except Exception as err:
+        raise TypeError(
+            f"The estimator ({type(estimator).__name__}) could not be pickled for "
+            f"the workers ({type(err).__name__}: {err}); use n_jobs=1."
+        ) from err
+    # On Dask, the estimator goes to every worker once. Replicas on every
+    # worker, rather than joblib's automatic scatter to one, keep it available
+    # when a worker dies, so that Dask can retry that worker's recordings.
+    client = _dask_client(backend)
+    if client is not None:
+        shipped = client.scatter(shipped, broadcast=True, hash=False)
+    level = _task_log_level()
+    parallel = joblib.Parallel(
+        n_jobs=n_workers,
+        return_as="generator_unordered",
+        verbose=5 if logger.level <= logging.INFO else 0,
+    )
+    task = joblib.delayed(_run_recording)
+    done = {}
+    try:
+        tasks = (
+            task(*call.task_args(position, shipped, concurrency, level))
+            for position in range(n_recordings)
+        )
+        for position, recording_id, result in parallel(tasks):
+            done[position] = (recording_id, result)
+    except Exception as err:
+        if hasattr(err, "_mne_xai_recording"):
+            raise  # a recording's own error, which names it
+        not_done = [call.labels[p] for p in range(n_recordings) if p not in done]
+        raise RuntimeError(
+            f"The parallel run stopped after {len(done)} of {n_recordings} "
+            f"recordings ({type(err).__name__}: {err}). Not done: "
+            f"{_named(not_done)}. No results are returned. A worker may have died "
+            "(e.g. out of memory, or a crash in native code); run those "
+            "recordings with n_jobs=1 to see what happens."
+        ) from err
+    finally:
+        if client is not None:
+            shipped.release()
+    return done

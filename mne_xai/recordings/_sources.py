@@ -1,0 +1,136 @@
+"""The recordings: checked in the calling process, read in the worker."""
+
+import os
+from pathlib import Path
+
+import mne
+import numpy as np
+import pandas as pd
+from mne.utils import _validate_type
+
+#: Suffixes MNE gives epochs files, left out of the id taken from a file name.
+_EPOCHS_SUFFIXES = ("-epo", "_epo")
+#: How many recordings an error message names before summarising the rest.
+_N_NAMED = 10
+
+
+def _file_id(path):
+    """Return the id of an epochs file: its name without ``.fif`` and ``-epo``."""
+    name = Path(path).name
+    for extension in (".fif.gz", ".fif"):
+        if name.endswith(extension):
+            name = name[: -len(extension)]
+            break
+    for suffix in _EPOCHS_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _check_recordings(recordings, ids, id_column):
+    """Validate the recordings and return what the tasks need to find them.
+
+    Returns
+    -------
+    sources : list of mne.BaseEpochs | str
+        Each recording, as Epochs or as the path of its file.
+    labels : list of hashable
+        Each recording's id, or (with ``id_column``, whose values are only
+        known once the file is read) how error messages name it.
+    """
+    _validate_type(recordings, (list, tuple), "recordings", "list of Epochs or paths")
+    if not recordings:
+        raise ValueError("recordings is empty; give at least one Epochs or file.")
+    _validate_type(id_column, (None, str), "id_column")
+    if ids is not None and id_column is not None:
+        raise ValueError(
+            "Give the recording ids either as ids or as id_column, not both."
+        )
+    sources, labels, missing = [], [], []
+    for position, recording in enumerate(recordings):
+        _validate_type(
+            recording,
+            (mne.BaseEpochs, "path-like"),
+            f"recordings[{position}]",
+            "mne.Epochs or the path of an epochs .fif file",
+        )
+        if isinstance(recording, mne.BaseEpochs):
+            sources.append(recording)
+            labels.append(position)
+        else:
+            path = os.fspath(recording)
+            if not Path(path).is_file():
+                missing.append(f"recordings[{position}]: {path}")
+            sources.append(path)
+            labels.append(_file_id(path))
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} recording file(s) do not exist: {_named(missing)}."
+        )
+    if ids is not None:
+        _validate_type(ids, (list, tuple, np.ndarray, pd.Index), "ids")
+        ids = list(ids)
+        if len(ids) != len(sources):
+            raise ValueError(
+                f"ids holds {len(ids)} ids for {len(sources)} recordings; give one "
+                "per recording."
+            )
+        labels = ids
+    if id_column is None:
+        _check_unique(labels, "ids" if ids is not None else "file names")
+    return sources, labels
+
+
+def _check_unique(ids, where):
+    """Raise if two recordings share an id."""
+    seen, repeated = set(), []
+    for recording_id in ids:
+        if recording_id in seen and recording_id not in repeated:
+            repeated.append(recording_id)
+        seen.add(recording_id)
+    if repeated:
+        raise ValueError(
+            f"Recording ids must be unique; the {where} give {_named(repeated)} "
+            "more than once. Pass ids=[...] or id_column= (a metadata column)."
+        )
+
+
+def _named(items):
+    """Return the first few items of a list as text, then how many more there are."""
+    shown = ", ".join(str(item) for item in items[:_N_NAMED])
+    if len(items) > _N_NAMED:
+        shown += f" and {len(items) - _N_NAMED} more"
+    return shown
+
+
+def _read_recording(source, label):
+    """Return the recording's Epochs: as given, or read without their data."""
+    if isinstance(source, mne.BaseEpochs):
+        return source
+    try:
+        return mne.read_epochs(source, preload=False, verbose=False)
+    except Exception as err:
+        raise ValueError(
+            f"Recording {label!r} ({source}) could not be read as mne.Epochs: "
+            f"{type(err).__name__}: {err}"
+        ) from err
+
+
+def _metadata_id(epochs, id_column, label):
+    """Return the single value of ``id_column`` in the recording's metadata."""
+    metadata = epochs.metadata
+    if metadata is None or id_column not in metadata.columns:
+        columns = [] if metadata is None else list(metadata.columns)
+        raise ValueError(
+            f"Recording {label!r} has no metadata column id_column={id_column!r} "
+            f"(its columns: {columns or 'no metadata'})."
+        )
+    values = pd.unique(metadata[id_column])
+    if len(values) != 1:
+        raise ValueError(
+            f"The metadata column {id_column!r} of recording {label!r} holds "
+            f"{len(values)} values ({_named(list(values))}); a recording id must "
+            "be the same in every epoch."
+        )
+    value = values[0]
+    return value.item() if isinstance(value, np.generic) else value

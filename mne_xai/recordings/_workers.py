@@ -1,0 +1,161 @@
+"""What runs in a worker: the task, the estimator it receives, its torch threads."""
+
+import hashlib
+import logging
+import sys
+import threading
+from contextlib import contextmanager
+
+import joblib
+import torch
+from joblib.parallel import LokyBackend, MultiprocessingBackend
+from mne.utils import logger, use_log_level
+
+from ._sources import _metadata_id, _read_recording
+
+try:  # a dependency of joblib since 1.6; bundled with it before
+    import cloudpickle
+except ImportError:  # pragma: no cover
+    from joblib.externals import cloudpickle
+
+
+# The estimator, shipped once per worker
+
+
+class _Shipped:
+    """A pickled object, sent to the workers and unpickled once per thread.
+
+    Process backends pickle a task's arguments with each task: the pickle of
+    the estimator is then copied per task (a few hundred kB for the networks
+    of mne_xai), but unpickled only once per worker thread. On Dask it is
+    scattered to every worker once (see ``_map._parallel``).
+    """
+
+    __slots__ = ("data", "key")
+
+    def __init__(self, value):
+        self.data = cloudpickle.dumps(value)
+        self.key = hashlib.blake2b(self.data, digest_size=16).hexdigest()
+
+    def __getstate__(self):
+        return self.data, self.key
+
+    def __setstate__(self, state):
+        self.data, self.key = state
+
+
+# One object per thread: a network must not be run by two threads at once
+# (explanation toggles its training mode).
+_unpickled = threading.local()
+
+
+def _unship(value):
+    """Return the object a task works with, unpickled once per thread."""
+    if not isinstance(value, _Shipped):
+        return value
+    if getattr(_unpickled, "key", None) != value.key:
+        _unpickled.value = None  # free the previous object before loading the next
+        _unpickled.value = cloudpickle.loads(value.data)
+        _unpickled.key = value.key
+    return _unpickled.value
+
+
+# Torch threads, so that workers do not oversubscribe their machine's cores
+
+
+def _concurrency(backend, n_workers, n_tasks):
+    """How many tasks may run at once on a worker's machine, for its torch threads.
+
+    Returns None (leave torch's threads alone) for threads of one process,
+    where torch's setting is shared; an int for workers on this machine; and
+    for Dask, a dict from worker address to the number of threads of all
+    workers on that worker's host.
+    """
+    if isinstance(backend, LokyBackend | MultiprocessingBackend):
+        return max(1, min(n_workers, n_tasks))
+    client = _dask_client(backend)
+    if client is None:
+        return None
+    from distributed.comm import get_address_host
+
+    threads = client.nthreads()  # worker address -> threads
+    hosts = {address: get_address_host(address) for address in threads}
+    per_host = {}
+    for address, n_threads in threads.items():
+        per_host[hosts[address]] = per_host.get(hosts[address], 0) + n_threads
+    return {address: per_host[host] for address, host in hosts.items()}
+
+
+def _torch_threads_for(concurrency):
+    """Torch threads for a task that shares its machine with ``concurrency`` tasks."""
+    if concurrency is None:
+        return None
+    if isinstance(concurrency, dict):
+        from distributed import get_worker
+
+        worker = get_worker()
+        concurrency = concurrency.get(worker.address, worker.state.nthreads)
+    return max(1, joblib.cpu_count() // concurrency)
+
+
+@contextmanager
+def _torch_threads(concurrency):
+    """Set torch's intra-op threads for one task, and restore them after."""
+    threads = _torch_threads_for(concurrency)
+    if threads is None:
+        yield None
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        torch.set_num_threads(previous)
+
+
+# The task
+
+
+def _run_recording(
+    function, estimator, source, position, label, id_column, params, concurrency, level
+):
+    """Process one recording: read it, call ``function``, return its result."""
+    with use_log_level(level), _torch_threads(concurrency):
+        recording_id = label
+        try:
+            epochs = _read_recording(source, label)
+            if id_column is not None:
+                recording_id = _metadata_id(epochs, id_column, label)
+            result = function(_unship(estimator), epochs, **params)
+        except Exception as err:
+            # The error is the function's own (a user may catch its type);
+            # the note says which recording raised it, in any worker.
+            if hasattr(err, "add_note"):
+                err.add_note(f"Raised by recording {recording_id!r}.")
+            try:
+                err._mne_xai_recording = recording_id
+            except AttributeError:  # pragma: no cover (an exception with slots)
+                pass
+            raise
+    return position, recording_id, result
+
+
+def _task_log_level():
+    """Return the log level of the tasks: warnings only, unless debugging.
+
+    A task's own progress bars and log lines would interleave, one set per
+    recording (and per worker); the bar or joblib's messages over recordings
+    say how far the call is.
+    """
+    level = logger.level
+    return level if level <= logging.DEBUG else max(level, logging.WARNING)
+
+
+def _dask_client(backend):
+    """Return the client of joblib's Dask backend; None for other backends."""
+    dask_module = sys.modules.get("joblib._dask")  # imported by the Dask backend
+    if dask_module is None or not isinstance(
+        backend, dask_module.DaskDistributedBackend
+    ):
+        return None
+    return backend.client

@@ -1,0 +1,481 @@
+"""Explanation and evaluation over many recordings: serial, loky and Dask.
+
+Workers are started once: loky's executor is reused by every call with
+``n_jobs=2``, and the Dask cluster is a module fixture. The test that kills a
+loky worker runs after the other loky tests, and the one that kills a Dask
+worker last.
+"""
+
+import logging
+import os
+import tracemalloc
+from pathlib import Path
+
+import joblib
+import mne
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from mne.utils import catch_logging
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+from mne_xai import EEGNetClassifier
+from mne_xai.evaluate import CurveResult, deletion_curve
+from mne_xai.recordings import (
+    RecordingResults,
+    evaluate_recordings,
+    explain_recordings,
+    map_recordings,
+)
+from mne_xai.recordings._workers import _torch_threads
+from mne_xai.simulation import simulate_epochs
+
+N_RECORDINGS, N_EPOCHS = 4, 8
+SUBJECTS = [f"S{index}" for index in range(N_RECORDINGS)]
+
+
+def _simulate(seed, n_epochs=N_EPOCHS):
+    epochs, _ = simulate_epochs(
+        "temporal", n_epochs=n_epochs, snr=2.0, random_state=seed, verbose=False
+    )
+    epochs.metadata["subject"] = SUBJECTS[seed % N_RECORDINGS]
+    return epochs
+
+
+@pytest.fixture(scope="module")
+def recording_files(tmp_path_factory):
+    """Simulated recordings, one subject per file, as MNE names epochs files."""
+    folder = tmp_path_factory.mktemp("recordings")
+    paths = []
+    for seed in range(N_RECORDINGS):
+        path = folder / f"sub-{seed:02d}_epo.fif"
+        _simulate(seed).save(path, verbose=False)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A network trained briefly on simulated epochs of the recordings' kind."""
+    return EEGNetClassifier(
+        max_epochs=2, batch_size=16, random_state=0, verbose=False
+    ).fit(_simulate(10, n_epochs=32))
+
+
+@pytest.fixture(scope="module")
+def serial_maps(fitted, recording_files):
+    return explain_recordings(
+        fitted, recording_files, "deeplift", random_state=0, verbose=False
+    )
+
+
+@pytest.fixture(scope="module")
+def serial_curves(fitted, recording_files):
+    return evaluate_recordings(
+        fitted,
+        recording_files,
+        "deletion_curve",
+        method="saliency",
+        n_steps=4,
+        random_state=0,
+        verbose=False,
+    )
+
+
+def _assert_same_maps(results, expected):
+    assert list(results) == list(expected)
+    for recording_id, evoked in expected.items():
+        np.testing.assert_array_equal(results[recording_id].data, evoked.data)
+        assert results[recording_id].nave == evoked.nave
+
+
+# Functions run in the workers: module-level, so that workers can import them.
+
+
+def _import_package():
+    import mne_xai.recordings  # noqa: F401
+
+
+def _process_and_estimator(estimator, epochs):
+    return os.getpid(), id(estimator)
+
+
+def _torch_thread_count(estimator, epochs):
+    return torch.get_num_threads()
+
+
+def _n_epochs(estimator, epochs):
+    return len(epochs)
+
+
+def _exit_for_subject(estimator, epochs, subject):
+    """Kill the worker when processing ``subject``'s recording."""
+    if epochs.metadata["subject"].iloc[0] == subject:
+        os._exit(1)
+    return len(epochs)
+
+
+def _exit_once_for_subject(estimator, epochs, subject, marker):
+    """Kill the worker the first time ``subject``'s recording is processed."""
+    if epochs.metadata["subject"].iloc[0] == subject and not Path(marker).exists():
+        Path(marker).touch()
+        os._exit(1)
+    return len(epochs)
+
+
+# Serial: ids, tables, errors
+
+
+def test_ids_from_file_names_metadata_positions_and_given(fitted, recording_files):
+    """Ids come from the file name, a metadata column, the position or ids=."""
+    stems = [f"sub-{seed:02d}" for seed in range(N_RECORDINGS)]
+    by_file = map_recordings(_n_epochs, fitted, recording_files)
+    assert by_file.ids == stems and list(by_file.values()) == [N_EPOCHS] * 4
+    by_column = map_recordings(_n_epochs, fitted, recording_files, id_column="subject")
+    assert by_column.ids == SUBJECTS and by_column.id_name == "subject"
+    epochs = [_simulate(seed) for seed in range(2)]
+    assert map_recordings(_n_epochs, fitted, epochs).ids == [0, 1]
+    given = map_recordings(_n_epochs, fitted, epochs, ids=["a", "b"])
+    assert given == {"a": N_EPOCHS, "b": N_EPOCHS}
+    table = given.to_frame()
+    assert list(table.columns) == ["recording", "value"]
+    assert table["recording"].tolist() == ["a", "b"]
+
+
+def test_explain_recordings_gives_evokeds_and_a_table(serial_maps, fitted):
+    assert isinstance(serial_maps, RecordingResults)
+    assert serial_maps.ids == [f"sub-{seed:02d}" for seed in range(N_RECORDINGS)]
+    for evoked in serial_maps.values():
+        assert isinstance(evoked, mne.EvokedArray)
+        assert evoked.nave == N_EPOCHS
+    table = serial_maps.to_frame()
+    n_times = len(serial_maps["sub-00"].times)
+    assert table.shape[0] == N_RECORDINGS * n_times
+    assert list(table.columns[:2]) == ["recording", "time"]
+    # Attributions keep their true values: no scaling of EEG to µV.
+    first = table[table["recording"] == "sub-00"]
+    np.testing.assert_allclose(
+        first[serial_maps["sub-00"].ch_names].to_numpy(), serial_maps["sub-00"].data.T
+    )
+    assert len(mne.grand_average(list(serial_maps.values())).times) == n_times
+
+
+def test_evaluate_recordings_table_has_recording_ids(serial_curves, recording_files):
+    assert all(isinstance(r, CurveResult) for r in serial_curves.values())
+    table = serial_curves.to_frame()
+    assert table.columns[0] == "recording"
+    # Each recording's rows are its own result's table, in input order.
+    for recording_id, result in serial_curves.items():
+        rows = table[table["recording"] == recording_id].drop(columns="recording")
+        pd.testing.assert_frame_equal(rows.reset_index(drop=True), result.to_frame())
+    assert table["recording"].unique().tolist() == serial_curves.ids
+
+
+def test_evaluate_recordings_takes_the_measure_itself(fitted, recording_files):
+    results = evaluate_recordings(
+        fitted,
+        recording_files[:1],
+        deletion_curve,
+        method="saliency",
+        n_steps=4,
+        random_state=0,
+    )
+    expected = deletion_curve(
+        fitted,
+        mne.read_epochs(recording_files[0], verbose=False),
+        "saliency",
+        n_steps=4,
+        random_state=0,
+        verbose=False,
+    )
+    np.testing.assert_array_equal(results["sub-00"].scores, expected.scores)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(measure="relevance_mass_accuracy"), ValueError, "deletion_curve"),
+        (dict(measure="deletion_curve", method="nope"), ValueError, "nope"),
+        (
+            dict(measure="deletion_curve", method="saliency", attribution=np.ones(3)),
+            ValueError,
+            "each recording needs its own maps",
+        ),
+    ],
+)
+def test_evaluate_recordings_refuses_at_the_door(
+    fitted, recording_files, kwargs, error, match
+):
+    with pytest.raises(error, match=match):
+        evaluate_recordings(fitted, recording_files, **kwargs)
+
+
+def test_unfitted_estimator_fails_before_any_recording(recording_files):
+    with pytest.raises(Exception, match="(?i)not initialized|fit"):
+        explain_recordings(EEGNetClassifier(), recording_files)
+
+
+@pytest.mark.filterwarnings("ignore:This filename .* does not conform")
+def test_missing_and_unreadable_files_are_named(fitted, recording_files, tmp_path):
+    missing = tmp_path / "sub-99_epo.fif"
+    with pytest.raises(FileNotFoundError, match="sub-99_epo.fif"):
+        explain_recordings(fitted, [*recording_files, missing])
+    with pytest.raises(TypeError, match=r"recordings\[1\]"):
+        explain_recordings(fitted, [recording_files[0], 3])
+    # A raw file is no Epochs: the error names the recording and its file.
+    raw_path = tmp_path / "sub-98_raw.fif"
+    epochs = _simulate(0)
+    mne.io.RawArray(epochs.get_data()[0], epochs.info, verbose=False).save(
+        raw_path, verbose=False
+    )
+    with pytest.raises(ValueError, match="sub-98_raw.*could not be read as mne.Epochs"):
+        explain_recordings(fitted, [recording_files[0], raw_path])
+
+
+def test_ids_must_be_unique(fitted, recording_files, tmp_path):
+    copy = tmp_path / recording_files[0].name
+    copy.write_bytes(recording_files[0].read_bytes())
+    with pytest.raises(ValueError, match="sub-00.*more than once.*ids="):
+        map_recordings(_n_epochs, fitted, [recording_files[0], copy])
+    with pytest.raises(ValueError, match="ids holds 1 ids for 2"):
+        map_recordings(_n_epochs, fitted, [recording_files[0], copy], ids=["a"])
+    mixed = _simulate(0)
+    mixed.metadata["subject"] = ["S0", "S1"] * (N_EPOCHS // 2)
+    with pytest.raises(ValueError, match="2 values.*same in every epoch"):
+        map_recordings(_n_epochs, fitted, [mixed], id_column="subject")
+    with pytest.raises(ValueError, match="no metadata column.*'session'"):
+        map_recordings(_n_epochs, fitted, [mixed], id_column="session")
+
+
+def test_a_recording_error_names_the_recording(fitted, recording_files):
+    """The function's own error keeps its type, with a note naming the recording."""
+    with pytest.raises(ValueError, match="baseline") as info:
+        explain_recordings(
+            fitted, recording_files, "integrated_gradients", baseline="nope"
+        )
+    assert "Raised by recording 'sub-00'." in info.value.__notes__
+
+
+def test_memory_does_not_grow_with_recordings(fitted, recording_files, tmp_path):
+    """Recordings are read one at a time: the working memory is one recording's."""
+    big = tmp_path / "big_epo.fif"
+    _simulate(0, n_epochs=32).save(big, verbose=False)  # 1 MB of data
+    paths = []
+    for index in range(6):
+        paths.append(tmp_path / f"r{index}_epo.fif")
+        paths[-1].write_bytes(big.read_bytes())
+    explain_recordings(fitted, paths[:1], "saliency", batch_size=4)  # warm up
+    working = []
+    for n_recordings in (2, 6):
+        tracemalloc.start()
+        results = explain_recordings(
+            fitted, paths[:n_recordings], "saliency", batch_size=4
+        )
+        held, peak = tracemalloc.get_traced_memory()  # held: the results
+        tracemalloc.stop()
+        working.append(peak - held)
+        del results
+    assert working[1] < 1.2 * working[0]
+    assert working[1] < 32 * 32 * 128 * 8  # less than one recording's data
+
+
+def test_torch_threads_are_restored():
+    before = torch.get_num_threads()
+    with _torch_threads(10**6) as threads:  # more tasks than cores
+        assert threads == 1 == torch.get_num_threads()
+    assert torch.get_num_threads() == before
+    with _torch_threads(None) as threads:  # threads of one process: untouched
+        assert threads is None and torch.get_num_threads() == before
+
+
+# loky: joblib's default backend
+
+
+def test_loky_results_equal_serial(fitted, recording_files, serial_maps, serial_curves):
+    maps = explain_recordings(
+        fitted, recording_files, "deeplift", random_state=0, n_jobs=2
+    )
+    _assert_same_maps(maps, serial_maps)
+    curves = evaluate_recordings(
+        fitted,
+        recording_files,
+        "deletion_curve",
+        method="saliency",
+        n_steps=4,
+        random_state=0,
+        n_jobs=2,
+    )
+    pd.testing.assert_frame_equal(curves.to_frame(), serial_curves.to_frame())
+    # In-memory Epochs are sent to the workers, with the same results.
+    epochs = [mne.read_epochs(path, verbose=False) for path in recording_files]
+    in_memory = explain_recordings(
+        fitted, epochs, "deeplift", random_state=0, n_jobs=2, ids=serial_maps.ids
+    )
+    _assert_same_maps(in_memory, serial_maps)
+
+
+def test_loky_sends_the_estimator_once_per_worker_and_sets_threads(
+    fitted, recording_files
+):
+    results = map_recordings(_process_and_estimator, fitted, recording_files, n_jobs=2)
+    pids = {pid for pid, _ in results.values()}
+    assert os.getpid() not in pids
+    for pid in pids:  # one unpickled estimator per worker
+        assert len({obj for p, obj in results.values() if p == pid}) == 1
+    threads = map_recordings(_torch_thread_count, fitted, recording_files, n_jobs=2)
+    expected = max(1, joblib.cpu_count() // 2)
+    assert set(threads.values()) == {expected}
+    serial = map_recordings(_torch_thread_count, fitted, recording_files[:1])
+    assert serial["sub-00"] == torch.get_num_threads()  # serial: torch's own
+
+
+def test_progress_is_logged(fitted, recording_files, capfd):
+    with catch_logging() as log:
+        map_recordings(_n_epochs, fitted, recording_files, verbose=True)
+    assert "Running _n_epochs on 4 recordings, one at a time" in log.getvalue()
+    capfd.readouterr()
+    map_recordings(_n_epochs, fitted, recording_files, n_jobs=2, verbose=True)
+    assert "[Parallel(n_jobs=2)]: Done" in "".join(capfd.readouterr())
+    map_recordings(_n_epochs, fitted, recording_files, n_jobs=2, verbose=False)
+    assert "Parallel" not in "".join(capfd.readouterr())
+
+
+def test_loky_recording_error_keeps_its_type_and_names_it(fitted, recording_files):
+    with pytest.raises(ValueError, match="baseline") as info:
+        explain_recordings(
+            fitted,
+            recording_files,
+            "integrated_gradients",
+            baseline="nope",
+            n_jobs=2,
+        )
+    assert any("Raised by recording" in note for note in info.value.__notes__)
+
+
+def _simulated_cv_data():
+    epochs = _simulate(20, n_epochs=24)
+    return epochs, epochs.events[:, 2]
+
+
+def _cross_val(n_jobs):
+    epochs, y = _simulated_cv_data()
+    classifier = EEGNetClassifier(
+        max_epochs=2, batch_size=8, random_state=0, verbose=False
+    )
+    return cross_val_score(
+        classifier,
+        epochs,
+        y,
+        cv=StratifiedKFold(2),
+        scoring="neg_log_loss",
+        n_jobs=n_jobs,
+    )
+
+
+@pytest.fixture(scope="module")
+def serial_cv_scores():
+    return _cross_val(None)
+
+
+def test_cross_val_score_on_loky(serial_cv_scores):
+    # Training sums gradients over torch threads, whose number differs in the
+    # workers: the last bits of the weights may differ, nothing more.
+    np.testing.assert_allclose(_cross_val(2), serial_cv_scores, rtol=1e-5)
+
+
+def test_dead_loky_worker_fails_the_call_naming_recordings_not_done(
+    fitted, recording_files
+):
+    with pytest.raises(RuntimeError, match="Not done: .*S2.*No results") as info:
+        map_recordings(
+            _exit_for_subject,
+            fitted,
+            recording_files,
+            ids=SUBJECTS,
+            n_jobs=2,
+            subject="S2",
+        )
+    assert "TerminatedWorkerError" in str(info.value)
+
+
+# Dask: the same calls on a local cluster
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        # Workers import the package once, here, rather than in the first test.
+        client.run(_import_package)
+        yield client
+
+
+def test_dask_results_equal_serial(
+    dask_client, fitted, recording_files, serial_maps, serial_curves
+):
+    with joblib.parallel_backend("dask"):
+        maps = explain_recordings(fitted, recording_files, "deeplift", random_state=0)
+        curves = evaluate_recordings(
+            fitted,
+            recording_files,
+            "deletion_curve",
+            method="saliency",
+            n_steps=4,
+            random_state=0,
+        )
+        where = map_recordings(_process_and_estimator, fitted, recording_files)
+    _assert_same_maps(maps, serial_maps)
+    pd.testing.assert_frame_equal(curves.to_frame(), serial_curves.to_frame())
+    assert os.getpid() not in {pid for pid, _ in where.values()}
+
+
+def test_dask_recording_error_keeps_its_type_and_names_it(
+    dask_client, fitted, recording_files, tmp_path
+):
+    not_epochs = tmp_path / "sub-97_epo.fif"
+    not_epochs.write_bytes(b"not a fif file")
+    with joblib.parallel_backend("dask"):
+        with pytest.raises(ValueError, match="sub-97.*could not be read") as info:
+            explain_recordings(fitted, [*recording_files, not_epochs])
+    assert "Raised by recording 'sub-97'." in info.value.__notes__
+
+
+def test_dask_sets_torch_threads_per_host(dask_client, fitted, recording_files):
+    with joblib.parallel_backend("dask"):
+        threads = map_recordings(_torch_thread_count, fitted, recording_files)
+    # Two single-threaded workers on this machine share its cores.
+    assert set(threads.values()) == {max(1, joblib.cpu_count() // 2)}
+
+
+def test_cross_val_score_on_dask(dask_client, serial_cv_scores):
+    with joblib.parallel_backend("dask"):
+        scores = _cross_val(2)
+    np.testing.assert_allclose(scores, serial_cv_scores, rtol=1e-5)
+
+
+def test_dask_retries_a_recording_whose_worker_died(
+    dask_client, fitted, recording_files, tmp_path
+):
+    marker = tmp_path / "died-once"
+    with joblib.parallel_backend("dask"):
+        results = map_recordings(
+            _exit_once_for_subject,
+            fitted,
+            recording_files,
+            id_column="subject",
+            subject="S1",
+            marker=str(marker),
+        )
+    assert marker.exists()  # a worker did die
+    assert results == dict.fromkeys(SUBJECTS, N_EPOCHS)
