@@ -67,6 +67,7 @@ import mne
 import numpy as np
 import pandas as pd
 import torch
+from _timing import synchronize
 from mne.decoding import CSP
 from scipy.stats import spearmanr, ttest_ind
 from sklearn.base import clone
@@ -311,12 +312,6 @@ def log_band_power(epochs):
     """Log of the 7-30 Hz power of every epoch and channel."""
     spectrum = epochs.compute_psd(fmin=BAND[0], fmax=BAND[1], verbose=False)
     return np.log(spectrum.get_data().sum(axis=-1))
-
-
-def synchronize():
-    """Wait for queued GPU work, so that a timing includes it (no-op on CPU)."""
-    if torch.cuda.is_initialized():
-        torch.cuda.synchronize()
 
 
 def evaluate(dataset, seed, explain, rows, explanation_rows, device):

@@ -26,6 +26,7 @@ import time
 import mne
 import numpy as np
 import torch
+from _timing import synchronize
 from mne.decoding import CSP
 from sklearn.base import clone
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -88,12 +89,6 @@ def make_methods(epochs, device):
             epochs,
         ),
     }
-
-
-def synchronize():
-    """Wait for queued GPU work, so that a timing includes it (no-op on CPU)."""
-    if torch.cuda.is_initialized():
-        torch.cuda.synchronize()
 
 
 def evaluate(name, estimator, X, y, folds):

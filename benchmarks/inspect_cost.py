@@ -35,7 +35,6 @@ only the rows whose tool name starts with one of the given words (e.g.
 """
 
 import argparse
-import statistics
 import time
 import warnings
 
@@ -46,6 +45,7 @@ import numpy as np
 import pandas as pd
 import scipy.signal
 import torch
+from _timing import interleaved_medians
 from mne.time_frequency import psd_array_welch
 
 from mne_xai import EEGNetClassifier, explain
@@ -151,33 +151,6 @@ FOOTNOTES = {
     "from the mean training spectrum, for the true class. Ours returns an "
     "EpochsSpectrumArray on the training channels and frequencies.",
 }
-
-
-def _synchronize():
-    """Wait for queued GPU work, so that a timing includes it (no-op on CPU)."""
-    if torch.cuda.is_initialized():
-        torch.cuda.synchronize()
-
-
-def interleaved_medians(functions, repeats):
-    """Median wall time of each function, run in turn so that they share the load.
-
-    Each function runs once to warm up, then ``repeats`` rounds run every
-    function once, in reverse order every other round (what runs just before
-    affects the caches); on a busy machine this keeps the ratios fair.
-    """
-    for function in functions.values():
-        function()
-    times = {name: [] for name in functions}
-    order = list(functions)
-    for round_index in range(repeats):
-        for name in order if round_index % 2 == 0 else order[::-1]:
-            _synchronize()
-            start = time.perf_counter()
-            functions[name]()
-            _synchronize()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 class HandWritten:

@@ -27,6 +27,7 @@ import warnings
 import mne
 import numpy as np
 import torch
+from _timing import synchronize
 
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain
 from mne_xai.datasets import load_eegbci
@@ -41,12 +42,6 @@ CUI_SECONDS_PER_EPOCH = {"EEGNet": 4.1, "InterpretableCNN": 0.18}
 CUI_SHAPE = (30, 384, 128.0)  # channels, samples, Hz
 PATCH_FRACTIONS = (0.1, 0.2, 0.3, 0.4, 0.5)
 N_PATCHES = 100
-
-
-def synchronize():
-    """Wait for queued GPU work, so that a timing includes it (no-op on CPU)."""
-    if torch.cuda.is_initialized():
-        torch.cuda.synchronize()
 
 
 def median_seconds(function, repeats):

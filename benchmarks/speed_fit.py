@@ -16,6 +16,7 @@ import time
 import mne
 import numpy as np
 import torch
+from _timing import synchronize
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from skorch import NeuralNetClassifier
@@ -25,17 +26,11 @@ from mne_xai.datasets import load_eegbci
 from mne_xai.models import EEGNet
 
 
-def _synchronize():
-    """Wait for queued GPU work, so that a timing includes it (no-op on CPU)."""
-    if torch.cuda.is_initialized():
-        torch.cuda.synchronize()
-
-
 def _timed(function):
-    _synchronize()
+    synchronize()
     start = time.perf_counter()
     function()
-    _synchronize()
+    synchronize()
     return time.perf_counter() - start
 
 
