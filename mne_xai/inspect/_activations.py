@@ -323,3 +323,43 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
                 yield captured["input"], captured["output"].detach(), gradient
     finally:
         handle.remove()
+
+
+def unit_output(output, name):
+    """Return a layer's output as (batch, n_units, n_positions), units on axis 1."""
+    if not isinstance(output, torch.Tensor) or output.ndim < 2:
+        raise ValueError(
+            f"Layer {name!r} returns {type(output).__name__} "
+            f"{tuple(getattr(output, 'shape', ()))}; its units must be the second "
+            "axis of a tensor of shape (batch, n_units, ...)."
+        )
+    return output.reshape(len(output), output.shape[1], -1)
+
+
+def unit_contributions(
+    network, data, layer, *, reference=0.0, batch_size, device, mesg
+):
+    """Return each unit's first-order contribution to the decision, over epochs.
+
+    A unit's contribution in an epoch is ``sum((a - r) * g)`` over its
+    positions, with ``a`` its activation, ``r`` the ``reference`` it would be
+    replaced by and ``g`` the gradient of :func:`decision_score`: the
+    first-order change of the decision were the unit replaced (Molchanov et
+    al. 2017).
+
+    Returns
+    -------
+    mean_magnitude, mean : ndarray of float64, shape (n_units,)
+        The mean over epochs of the contribution's magnitude, and of the
+        contribution itself.
+    """
+    magnitude = signed = 0
+    for _, output, gradient in decision_gradients(
+        network, data, layer, batch_size=batch_size, device=device, mesg=mesg
+    ):
+        changes = unit_output((output - reference) * gradient, layer)
+        contribution = changes.sum(dim=2).double().cpu()
+        magnitude = magnitude + contribution.abs().sum(dim=0)
+        signed = signed + contribution.sum(dim=0)
+    n_epochs = data.shape[0]
+    return (magnitude / n_epochs).numpy(), (signed / n_epochs).numpy()

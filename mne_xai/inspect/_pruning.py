@@ -18,8 +18,7 @@ from ..attribution._core import (
     _module_on,
     _resolve_target,
 )
-from ._activations import batch_outputs, decision_gradients, find_layer
-from ._sensitivity import unit_output
+from ._activations import batch_outputs, find_layer, unit_contributions, unit_output
 
 #: Largest relative difference between a pass scoring several masks and
 #: passes scoring one, for the batched passes to be trusted (float rounding
@@ -176,29 +175,6 @@ def _mean_output(network, data, layer, name, *, batch_size, device):
         batch_total = output.double().sum(dim=0)
         total = batch_total if total is None else total + batch_total
     return (total / data.shape[0]).float()
-
-
-def _unit_importance(network, data, name, reference, *, batch_size, device):
-    """Return each ranked order's score per unit, from gradient x activation."""
-    sensitivity = attribution = None
-    for _, output, gradient in decision_gradients(
-        network, data, name, batch_size=batch_size, device=device, mesg="ranking"
-    ):
-        unit_output(output, name)
-        # The first-order change of the decision score were the unit replaced.
-        contribution = (
-            ((output - reference) * gradient).flatten(2).sum(dim=2).double().cpu()
-        )
-        if sensitivity is None:
-            sensitivity = torch.zeros(contribution.shape[1], dtype=torch.float64)
-            attribution = torch.zeros_like(sensitivity)
-        sensitivity += contribution.abs().sum(dim=0)
-        attribution += contribution.sum(dim=0)
-    n_epochs = data.shape[0]
-    return {
-        "sensitivity": (sensitivity / n_epochs).numpy(),
-        "attribution": (attribution / n_epochs).numpy(),
-    }
 
 
 def _ablation_masks(orders):
@@ -428,9 +404,19 @@ def pruning_curve(
             network, data, module_layer, name, batch_size=batch_size, device=device
         )
     logger.info(f"Ranking the units of layer {name!r} on {n_epochs} epochs")
-    importance = _unit_importance(
-        network, data, name, reference, batch_size=batch_size, device=device
+    # Molchanov et al.'s criterion (the magnitude), and gradient x activation
+    # at the layer (signed): the first-order change of the decision score were
+    # the unit replaced.
+    sensitivity, attribution = unit_contributions(
+        network,
+        data,
+        name,
+        reference=reference,
+        batch_size=batch_size,
+        device=device,
+        mesg="ranking",
     )
+    importance = {"sensitivity": sensitivity, "attribution": attribution}
     n_units = len(importance["sensitivity"])
     for order, values in (scores or {}).items():
         values = np.asarray(values, dtype=float)

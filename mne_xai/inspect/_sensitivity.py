@@ -12,7 +12,7 @@ from .._checks import check_positive_int
 from .._docs import fill_doc
 from .._network import as_network
 from ..attribution._core import _epoch_generators
-from ._activations import batch_outputs, find_layer
+from ._activations import batch_outputs, find_layer, unit_output
 
 #: Classical EEG bands in Hz, lower edge included and upper edge excluded.
 DEFAULT_BANDS = {
@@ -310,17 +310,6 @@ class _PerturbedData:
                 factor = np.exp(1j * scaled if kind == "phase" else scaled)
                 change = (analytic * (factor[:, np.newaxis] - 1)).real
                 yield (batch + change).astype(np.float32)
-
-
-def unit_output(output, name):
-    """Return a layer's output as (batch, n_units, n_positions), units on axis 1."""
-    if not isinstance(output, torch.Tensor) or output.ndim < 2:
-        raise ValueError(
-            f"Layer {name!r} returns {type(output).__name__} "
-            f"{tuple(getattr(output, 'shape', ()))}; its units must be the second "
-            "axis of a tensor of shape (batch, n_units, ...)."
-        )
-    return output.reshape(len(output), output.shape[1], -1)
 
 
 @verbose

@@ -12,7 +12,7 @@ from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, trace_layers
 from .._network import as_network
 from ..attribution._core import _evaluation_mode
-from ._activations import decision_gradients
+from ._activations import unit_contributions
 
 # Half power: the -3 dB edges of a passband.
 _HALF_POWER = 1 / np.sqrt(2)
@@ -151,16 +151,6 @@ def _passband(freqs, magnitude):
     return freqs[peak], low, high
 
 
-def _kernel_contributions(network, data, layer, *, batch_size, device):
-    """Return the mean absolute Taylor contribution of each output map of ``layer``."""
-    total = 0
-    for _, output, gradient in decision_gradients(
-        network, data, layer, batch_size=batch_size, device=device, mesg="contributions"
-    ):
-        total = total + (gradient * output).flatten(2).sum(dim=2).abs().sum(dim=0)
-    return total.double().cpu().numpy() / data.shape[0]
-
-
 @verbose
 @fill_doc
 def temporal_filters(
@@ -267,8 +257,13 @@ def temporal_filters(
     passbands["rank"] = pd.array([pd.NA] * len(kernels), dtype="Int64")
     if data is not None:
         device = torch.device(device if device is not None else network.device)
-        contributions = _kernel_contributions(
-            network, data, call.name, batch_size=batch_size, device=device
+        contributions, _ = unit_contributions(
+            network,
+            data,
+            call.name,
+            batch_size=batch_size,
+            device=device,
+            mesg="contributions",
         )
         passbands["contribution"] = contributions
         passbands["rank"] = (
