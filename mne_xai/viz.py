@@ -6,11 +6,18 @@ volts. These helpers plot with ``scalings=1`` and a unit label, as MNE's
 ``SpatialFilter.plot_patterns`` does for patterns.
 """
 
+import functools
+import re
+
 import matplotlib.pyplot as plt
 import mne
 import numpy as np
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import text_to_path
+from matplotlib.ticker import MaxNLocator
 from mne.time_frequency import EpochsSpectrum, Spectrum
 from mne.utils import _validate_type, verbose
+from mne.viz.utils import plt_show
 
 from .attribution import explain
 from .attribution.postprocess import channel_importance
@@ -21,9 +28,119 @@ _DEFAULT_BANDS = {
     "beta (13-30 Hz)": (13.0, 30.0),
 }
 
+#: Side of one topomap, in inches: large enough for 64 sensors, small enough
+#: that a comparison of seven methods fits a screen.
+_MAP_SIZE = 1.5
+#: Widest row label, in inches, before it wraps onto more lines: the names
+#: of the registered methods fit on one line.
+_ROW_LABEL_WIDTH = 1.6
+#: Room for a colorbar with its ticks and label, in inches.
+_COLORBAR_WIDTH = 0.9
+#: Longest colorbar, in inches: a bar as tall as seven rows of maps is no
+#: easier to read than a short one.
+_COLORBAR_LENGTH = 2.4
+#: Font sizes of figure titles, of the titles above columns of maps, and of
+#: the captions under the maps.
+_TITLE_SIZE, _COLUMN_TITLE_SIZE, _CAPTION_SIZE = "large", "medium", "small"
+#: Places where a label may break onto a new line: after spaces, underscores,
+#: slashes and hyphens, so method names break between their words.
+_BREAK_AFTER = re.compile(r"(?<=[\s_/-])")
 
-def _plot_topomap_rows(rows, info, *, row_labels, column_labels, units, show):
-    """Draw topomaps in a grid, with one colour scale and colorbar per row.
+
+@functools.lru_cache(maxsize=4096)
+def _text_width(text, fontsize="medium"):
+    """Return the width of the widest line of ``text`` in inches, on any backend."""
+    font = FontProperties(size=fontsize)
+    outline = max(
+        text_to_path.get_text_width_height_descent(line, font, ismath=False)[0]
+        for line in text.split("\n")
+    )
+    # Hinting draws text up to 5% wider than its outline at some sizes and
+    # resolutions (Agg at 100 dpi); the margin keeps wrapped text inside.
+    return 1.06 * outline / 72
+
+
+def _lines(text):
+    """Return the number of lines of ``text``."""
+    return text.count("\n") + 1
+
+
+def _text_height(text, fontsize="medium"):
+    """Return the height of ``text`` in inches, at matplotlib's line spacing."""
+    return _lines(text) * 1.2 * FontProperties(size=fontsize).get_size() / 72
+
+
+def _wrap_greedy(text, width, fontsize):
+    """Fill each line of ``text`` up to ``width`` inches before the next."""
+    lines = []
+    for paragraph in text.split("\n"):
+        # Outlines have no kerning, so a line is as wide as its pieces together.
+        line, line_width = "", 0.0
+        for token in _BREAK_AFTER.split(paragraph):
+            if line_width + _text_width(token.rstrip(), fontsize) <= width:
+                line += token
+                line_width += _text_width(token, fontsize)
+                continue
+            if line.strip():
+                lines.append(line.rstrip())
+            while len(token) > 1 and _text_width(token.rstrip(), fontsize) > width:
+                cut = max(
+                    [
+                        end
+                        for end in range(1, len(token))
+                        if _text_width(token[:end], fontsize) <= width
+                    ],
+                    default=1,
+                )
+                lines.append(token[:cut])
+                token = token[cut:]
+            line, line_width = token, _text_width(token, fontsize)
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def _wrap_text(text, width, fontsize="medium"):
+    """Break ``text`` into lines no wider than ``width`` inches.
+
+    Lines break after spaces, underscores, slashes and hyphens; a word wider
+    than ``width`` on its own is cut where it reaches the edge. The lines are
+    balanced: as few as at ``width``, at the narrowest width that keeps them
+    so few, so that "alpha/mu (8-13 Hz)" breaks before the bracket rather
+    than leave "Hz)" alone.
+    """
+    wrapped = _wrap_greedy(text, width, fontsize)
+    n_lines = _lines(wrapped)
+    # Narrower than its longest word, a text would be cut inside words.
+    narrow = max(
+        _text_width(token.rstrip(), fontsize)
+        for paragraph in text.split("\n")
+        for token in _BREAK_AFTER.split(paragraph)
+    )
+    if n_lines == _lines(text) or narrow >= width:
+        return wrapped
+    wide = width
+    while wide - narrow > 0.02:
+        middle = (narrow + wide) / 2
+        if _lines(_wrap_greedy(text, middle, fontsize)) > n_lines:
+            narrow = middle
+        else:
+            wide = middle
+    return _wrap_greedy(text, wide, fontsize)
+
+
+def _add_title(fig, title, caption=None):
+    """Write a figure title, and a caption below the axes, wrapped to the figure."""
+    width = fig.get_figwidth() - 0.2
+    if title:
+        fig.suptitle(_wrap_text(title, width, _TITLE_SIZE), fontsize=_TITLE_SIZE)
+    if caption:
+        fig.supxlabel(_wrap_text(caption, width, _CAPTION_SIZE), fontsize=_CAPTION_SIZE)
+
+
+def _plot_topomap_rows(
+    rows, info, *, row_labels, column_labels, units, shared, title, caption, show
+):
+    """Draw topomaps in a grid whose labels, titles and colorbars all fit.
 
     Parameters
     ----------
@@ -32,51 +149,109 @@ def _plot_topomap_rows(rows, info, *, row_labels, column_labels, units, show):
     info : mne.Info
         Channels of the maps, with positions.
     row_labels, column_labels : list of str | None
-        Written left of each row and above each column of the first row.
+        Written left of each row and above each column of the first row;
+        long ones wrap.
     units : str
         Colorbar label.
+    shared : bool
+        One colour scale and one colorbar for the whole figure; False gives
+        each row its own scale and colorbar (for rows in different units).
+    title, caption : str | None
+        Written above the maps and below them.
     show : bool
         Show the figure.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
-        ``n_rows * n_columns`` topomap axes, then one colorbar axes per row.
+        ``n_rows * n_columns`` topomap axes, then the colorbar axes (one, or
+        one per row).
     """
     n_columns = len(rows[0])
+    label_size = plt.rcParams["axes.labelsize"]
+    if row_labels is not None:
+        row_labels = [
+            _wrap_text(label, _ROW_LABEL_WIDTH, label_size) for label in row_labels
+        ]
+    if column_labels is not None:
+        column_labels = [
+            _wrap_text(label, _MAP_SIZE - 0.1, _COLUMN_TITLE_SIZE)
+            for label in column_labels
+        ]
+    # Size the figure around the maps, so that labels add room, not shrink them.
+    label_width = (
+        0.0
+        if row_labels is None
+        else max(_text_width(label, label_size) for label in row_labels)
+    )
+    width = 0.3 + label_width + n_columns * _MAP_SIZE + _COLORBAR_WIDTH
+    header = 0.0 if column_labels is None else 0.2 * max(map(_lines, column_labels))
+    if title:
+        header += 0.25 * _lines(_wrap_text(title, width - 0.2, _TITLE_SIZE))
+    footer = 0.0
+    if caption:
+        footer = 0.2 * _lines(_wrap_text(caption, width - 0.2, _CAPTION_SIZE))
     fig, axes = plt.subplots(
         len(rows),
         n_columns,
-        figsize=(0.8 + 2.2 * n_columns, 2.2 * len(rows)),
+        figsize=(width, 0.2 + header + len(rows) * _MAP_SIZE + footer),
         squeeze=False,
-        layout="constrained",
+        # Constrained layout that closes the gaps fixed-aspect maps leave, and
+        # makes room for every label.
+        layout="compressed",
     )
-    for row_index, (maps, row_axes) in enumerate(zip(rows, axes, strict=True)):
-        # A signed row gets a symmetric diverging scale so zero stays white.
+
+    def scale(maps):
+        # Signed maps get a symmetric diverging scale so zero stays white.
         limit = float(np.abs(maps).max()) or 1.0
-        signed = bool((maps < 0).any())
-        vlim, cmap = ((-limit, limit), "RdBu_r") if signed else ((0, limit), "Reds")
+        return ((-limit, limit), "RdBu_r") if (maps < 0).any() else ((0, limit), "Reds")
+
+    if shared:
+        vlim, cmap = scale(np.concatenate(rows))
+    shrink = min(0.9, _COLORBAR_LENGTH / (len(rows) * _MAP_SIZE)) if shared else 0.8
+    # A label longer than its colorbar would run past the figure's edge.
+    units = _wrap_text(units, shrink * _MAP_SIZE * (len(rows) if shared else 1))
+    for row_index, (maps, row_axes) in enumerate(zip(rows, axes, strict=True)):
+        if not shared:
+            vlim, cmap = scale(maps)
         for values, ax in zip(maps, row_axes, strict=True):
             image, _ = mne.viz.plot_topomap(
                 values, info, axes=ax, vlim=vlim, cmap=cmap, contours=0, show=False
             )
-        fig.colorbar(image, ax=list(row_axes), label=units, shrink=0.8)
+        if not shared:
+            fig.colorbar(image, ax=list(row_axes), label=units, shrink=shrink)
         if row_labels is not None:
-            row_axes[0].text(
-                -0.1,
-                0.5,
-                row_labels[row_index],
-                transform=row_axes[0].transAxes,
-                rotation=90,
-                ha="right",
-                va="center",
+            row_axes[0].set_ylabel(
+                row_labels[row_index], rotation=0, ha="right", va="center"
             )
+    if shared:
+        fig.colorbar(image, ax=axes.ravel().tolist(), label=units, shrink=shrink)
     if column_labels is not None:
         for ax, label in zip(axes[0], column_labels, strict=True):
-            ax.set_title(label)
+            ax.set_title(label, fontsize=_COLUMN_TITLE_SIZE)
+    _add_title(fig, title, caption)
+    # Compressing the grid moves the column titles after the figure title was
+    # placed; a first pass here lets the drawing's own pass place them apart.
+    fig.get_layout_engine().execute(fig)
     if show:
         plt.show()
     return fig
+
+
+def _target_text(target):
+    """Say which class was explained (see :func:`mne_xai.explain`)."""
+    if target is None:
+        return "predicted class"
+    if isinstance(target, str) and target == "true":
+        return "true class"
+    return f"class {target}" if np.ndim(target) == 0 else "given classes"
+
+
+def _window_text(attribution, tmin, tmax):
+    """Say which time window was summed over, in seconds."""
+    tmin = attribution.times[0] if tmin is None else tmin
+    tmax = attribution.times[-1] if tmax is None else tmax
+    return f"{tmin:g}-{tmax:g} s"
 
 
 def _class_maps(importance):
@@ -96,6 +271,7 @@ def plot_class_topomaps(
     tmax=None,
     ch_type="eeg",
     units="relevance (a.u.)",
+    title=None,
     show=True,
 ):
     """Plot the channel importance of each class as topomaps on one scale.
@@ -117,6 +293,10 @@ def plot_class_topomaps(
     units : str
         Colorbar label; say what the method's values are (e.g.
         ``"logit"`` for integrated gradients).
+    title : str | None
+        Figure title; None says what is shown (with the method and target of
+        an Evoked from :func:`mne_xai.explain`). A caption below the maps says
+        how the importance was computed.
     show : bool
         Show the figure.
 
@@ -129,12 +309,27 @@ def plot_class_topomaps(
         attribution, absolute=absolute, tmin=tmin, tmax=tmax
     ).pick(ch_type)
     names, maps = _class_maps(importance)
+    evoked = isinstance(attribution, mne.Evoked)
+    if title is None and evoked:
+        title = "Channel importance" + (
+            f" of {attribution.comment}" if attribution.comment else ""
+        )
+    elif title is None:
+        title = "Channel importance per class"
+    summed = "|relevance|" if absolute else "relevance"
+    caption = f"{summed} summed over {_window_text(attribution, tmin, tmax)}"
+    if not evoked:
+        caption += " per epoch, averaged over each class's epochs; one colour scale"
     return _plot_topomap_rows(
         [maps],
         importance.info,
         row_labels=None,
-        column_labels=names,
+        # An Evoked's one map is named in the title.
+        column_labels=None if evoked else names,
         units=units,
+        shared=True,
+        title=title,
+        caption=caption + ".",
         show=show,
     )
 
@@ -152,6 +347,7 @@ def plot_method_comparison(
     ch_type="eeg",
     batch_size=64,
     random_state=None,
+    title=None,
     show=True,
     verbose=None,
 ):
@@ -181,14 +377,18 @@ def plot_method_comparison(
     normalize : bool
         Divide each row by its largest absolute value, so methods with
         different units (gradients in logit per volt, relevance in logit)
-        share one colour scale. False keeps the true values, each row with its
-        own colour scale.
+        share one colour scale and one colorbar; the columns of a row share
+        the divisor, so they compare as before. The caption of the figure
+        says so. False keeps the true values, each row with its own colour
+        scale and colorbar.
     ch_type : str
         The channel type plotted.
     batch_size : int
         Number of epochs explained at once.
     random_state : int | None
         Seed of stochastic methods.
+    title : str | None
+        Figure title; None says what is compared.
     show : bool
         Show the figure.
     verbose : bool | str | int | None
@@ -198,7 +398,8 @@ def plot_method_comparison(
     Returns
     -------
     fig : matplotlib.figure.Figure
-        ``len(methods) * n_columns`` topomap axes, then one colorbar per row.
+        ``len(methods) * n_columns`` topomap axes, then one colorbar (one per
+        row with ``normalize=False``).
     """
     _validate_type(epochs, mne.BaseEpochs, "epochs")
     _validate_type(methods, (list, tuple), "methods", "list of method names")
@@ -235,13 +436,32 @@ def plot_method_comparison(
         if normalize:
             maps = maps / (np.abs(maps).max() or 1.0)
         rows.append(maps)
-    units = "relative importance" if normalize else "relevance (method's unit)"
+    summed = "|relevance|" if absolute else "relevance"
+    caption = f"Each map: {summed} summed over " + (
+        "time, averaged over the class's epochs."
+        if windows is None
+        else "the window, averaged over the epochs."
+    )
+    if normalize:
+        units = "fraction of the method's maximum"
+        caption += (
+            " Each method's maps are divided by their largest value, so "
+            "methods in different units share one colour scale."
+        )
+    else:
+        units = "relevance (method's unit)"
+        caption += " Each method on its own scale, in its own unit."
+    if title is None:
+        title = f"Channel importance by method ({_target_text(target)})"
     return _plot_topomap_rows(
         rows,
         attribution.info,
         row_labels=list(methods),
         column_labels=column_labels,
         units=units,
+        shared=normalize,
+        title=title,
+        caption=caption,
         show=show,
     )
 
@@ -268,20 +488,39 @@ def plot_attribution_joint(
     Returns
     -------
     fig : matplotlib.figure.Figure
-        The joint plot.
+        The joint plot; its colorbar is labelled with ``units``.
     """
     _validate_type(evoked, mne.Evoked, "evoked")
     channel_types = set(evoked.get_channel_types())
-    return evoked.plot_joint(
+    title = evoked.comment if title is None else title
+    fig = evoked.plot_joint(
         times=times,
-        title=evoked.comment if title is None else title,
+        # MNE's title would not wrap; ours is set below, fitted to the figure.
+        title=None,
         ts_args=dict(
             scalings={t: 1 for t in channel_types},
             units={t: units for t in channel_types},
         ),
         topomap_args=dict(scalings={t: 1 for t in channel_types}, units=units),
-        show=show,
+        show=False,
     )
+    # MNE leaves its colorbar unlabelled; the values are in ``units`` too.
+    (colorbar,) = {
+        image.colorbar
+        for ax in fig.axes
+        for image in ax.images
+        if image.colorbar is not None
+    }
+    # MNE ticks every contour level, which crowds a colorbar this short.
+    colorbar.locator = MaxNLocator(nbins=4)
+    colorbar.update_ticks()
+    _add_title(fig, title)
+    # The label wraps to the colorbar's length, known once the layout ran.
+    fig.get_layout_engine().execute(fig)
+    length = colorbar.ax.get_position().height * fig.get_figheight()
+    colorbar.set_label(_wrap_text(units, length))
+    plt_show(show)
+    return fig
 
 
 def plot_band_topomaps(
@@ -291,6 +530,7 @@ def plot_band_topomaps(
     absolute=False,
     ch_type="eeg",
     units="relevance (a.u.)",
+    title=None,
     show=True,
 ):
     """Plot the relevance of frequency bands as topomaps, in the true unit.
@@ -314,6 +554,9 @@ def plot_band_topomaps(
         The channel type plotted.
     units : str
         Colorbar label.
+    title : str | None
+        Figure title; None says what is shown. A caption below the maps says
+        how the bands were summed.
     show : bool
         Show the figure.
 
@@ -343,11 +586,17 @@ def plot_band_topomaps(
                 f"has a bin every {freqs[1] - freqs[0]:g} Hz from 0 to {freqs[-1]:g}."
             )
         maps.append(relevance[:, in_band].sum(axis=1))
+    caption = "Each map: relevance summed over the band's frequencies"
+    if isinstance(spectrum, EpochsSpectrum):
+        caption += (", magnitude" if absolute else "") + ", averaged over epochs"
     return _plot_topomap_rows(
         [np.array(maps)],
         spectrum.info,
         row_labels=None,
         column_labels=list(bands),
         units=units,
+        shared=True,
+        title="Relevance per frequency band" if title is None else title,
+        caption=caption + "; one colour scale.",
         show=show,
     )

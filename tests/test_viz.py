@@ -46,6 +46,8 @@ def test_class_topomaps_one_map_per_class(attribution):
     codes = attribution.events[:, 2]
     largest = max(importance[codes == code].mean(0).max() for code in (2, 3))
     assert colorbar.get_ylim() == pytest.approx((0, largest), rel=1e-5)
+    assert fig.get_suptitle() == "Channel importance per class"
+    assert "|relevance| summed over 0.5-2.5 s" in fig.get_supxlabel()
 
 
 def test_class_topomaps_of_an_evoked(fitted_eegnet, few_epochs):
@@ -54,6 +56,8 @@ def test_class_topomaps_of_an_evoked(fitted_eegnet, few_epochs):
     assert len(fig.axes) == 2
     low, high = fig.axes[1].get_ylim()
     assert low == pytest.approx(-high)  # signed maps get a symmetric scale
+    title = fig.get_suptitle().replace("\n", " ")  # wrapped to the figure
+    assert title == f"Channel importance of {evoked.comment}"
 
 
 def _methods():
@@ -71,27 +75,31 @@ def test_method_comparison_grid(fitted_eegnet, few_epochs, windows):
         fitted_eegnet, few_epochs, methods, windows=windows, show=False, verbose=False
     )
     n_maps = len(methods) * len(column_titles)
-    assert len(fig.axes) == n_maps + len(methods)  # one colorbar per row
+    assert len(fig.axes) == n_maps + 1  # one colorbar for the whole figure
     assert [ax.get_title() for ax in fig.axes[: len(column_titles)]] == column_titles
-    row_labels = [fig.axes[row * len(column_titles)].texts[0] for row in range(2)][
-        : len(methods)
-    ]
-    assert [text.get_text() for text in row_labels] == methods
-    # Normalized rows: each colour scale ends at 1.
-    for limits in _colorbar_limits(fig, n_maps):
-        assert limits == pytest.approx((0, 1))
+    row_labels = [fig.axes[row * len(column_titles)].get_ylabel() for row in range(2)]
+    assert row_labels[: len(methods)] == methods
+    # Normalized rows share one colour scale, which ends at 1, and say so.
+    assert _colorbar_limits(fig, n_maps) == [pytest.approx((0, 1))]
+    assert {ax.images[0].get_clim() for ax in fig.axes[:n_maps]} == {(0, 1)}
+    assert "share one colour scale" in fig.get_supxlabel().replace("\n", " ")
+    assert "true class" in fig.get_suptitle()
 
 
 def test_method_comparison_true_units(fitted_eegnet, few_epochs):
     fig = plot_method_comparison(
         fitted_eegnet,
         few_epochs,
-        ["saliency"],
+        ["saliency", "gradient_x_input"],
         normalize=False,
         show=False,
         verbose=False,
     )
-    assert _colorbar_limits(fig, 2)[0][1] > 1  # logit per volt: large numbers
+    # Methods in different units keep their own scale and colorbar, per row.
+    saliency, gradient_x_input = _colorbar_limits(fig, 4)
+    assert saliency[1] > 1  # logit per volt: large numbers
+    assert saliency != gradient_x_input
+    assert "own scale" in fig.get_supxlabel()
 
 
 @pytest.mark.parametrize(
@@ -107,10 +115,14 @@ def test_joint_plot_in_true_units(attribution):
     fig = plot_attribution_joint(
         attribution["feet"].average(), units="logit/V", show=False
     )
-    (butterfly,) = [ax for ax in fig.axes if "logit/V" in ax.get_ylabel()]
+    (colorbar,) = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    (butterfly,) = [
+        ax for ax in fig.axes if ax is not colorbar and ax.get_ylabel() == "logit/V"
+    ]
     # scalings=1: the axis shows the values themselves, not microvolts.
     data = attribution["feet"].average().data
     assert butterfly.get_ylim()[1] == pytest.approx(data.max(), rel=0.2)
+    assert colorbar.get_ylabel() == "logit/V"
 
 
 def test_band_topomaps(fitted_eegnet, few_epochs):

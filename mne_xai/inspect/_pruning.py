@@ -125,33 +125,54 @@ class PruningCurve:
         Returns
         -------
         fig : matplotlib.figure.Figure
-            One line per ranking; the mean of the random orders with a band
-            of one standard deviation either side; the accuracy of always
-            predicting the most frequent class dashed.
+            One line per ranking, named with its area (see :attr:`area`);
+            the mean of the random orders with a band of one standard
+            deviation either side; the accuracy of always predicting the most
+            frequent class dashed.
         """
         import matplotlib.pyplot as plt
         from mne.viz.utils import plt_show
 
+        from ..viz import _wrap_text
+
         if axes is None:
             _, axes = plt.subplots(figsize=(8, 4), layout="constrained")
         n_pruned = np.arange(self.n_units + 1)
-        for order, curve in self.accuracy.items():
-            axes.plot(n_pruned, curve, marker=".", label=f"{order} order")
+        area = self.area
+        # Rankings often agree; markers and dashes that differ keep every
+        # ranking visible where their curves lie on top of each other.
+        styles = zip("osD^v<>", ["-", "--", ":", "-."] * 2, strict=False)
+        for (order, curve), (marker, linestyle) in zip(
+            self.accuracy.items(), styles, strict=False
+        ):
+            axes.plot(
+                n_pruned,
+                curve,
+                marker=marker,
+                markersize=4,
+                linestyle=linestyle,
+                label=_wrap_text(f"{order} order (area {area[order]:.2f})", 2.2),
+            )
         mean = self.random_accuracy.mean(axis=0)
         std = self.random_accuracy.std(axis=0)
-        label = f"random ({len(self.random_accuracy)}), mean ± SD"
+        label = (
+            f"random ({len(self.random_accuracy)}), mean ± SD\n"
+            f"(area {area['random'].mean():.2f})"
+        )
         axes.plot(n_pruned, mean, color="0.3", label=label)
         axes.fill_between(n_pruned, mean - std, mean + std, color="0.3", alpha=0.2)
         axes.axhline(
             self.chance, color="k", linestyle="--", linewidth=1, label="majority class"
         )
+        title = f"Pruning the {self.n_units} units of layer {self.layer!r}"
         axes.set(
             xlabel="units removed",
             ylabel="accuracy",
-            title=f"Pruning the {self.n_units} units of layer {self.layer!r}",
+            # The legend takes about 2.5 inches beside the axes.
+            title=_wrap_text(title, axes.figure.get_figwidth() - 2.5, "large"),
             xlim=(0, self.n_units),
         )
-        axes.legend(loc="upper left", bbox_to_anchor=(1, 1))
+        axes.legend(loc="upper left", bbox_to_anchor=(1, 1), fontsize="small")
         plt_show(show)
         return axes.figure
 

@@ -142,16 +142,20 @@ class UnitSensitivity:
         fig : matplotlib.figure.Figure
             The log2 ratio of amplitude to phase sensitivity per unit (rows,
             labelled with the unit's class over all bands) and band
-            (columns): red for amplitude, blue for phase; the lines on the
-            colour bar mark the classification threshold :attr:`ratio`.
+            (columns, labelled with their edges in Hz): red for amplitude,
+            blue for phase; the lines on the colour bar mark the
+            classification threshold :attr:`ratio`.
         """
         import matplotlib.pyplot as plt
         from mne.viz.utils import plt_show
 
+        from ..viz import _wrap_text
+
         n_units, n_bands = self.amplitude.shape
         if axes is None:
             _, axes = plt.subplots(
-                figsize=(2 + 1.2 * n_bands, 1.5 + 0.25 * n_units), layout="constrained"
+                figsize=(3.2 + 1.0 * n_bands, 1.6 + 0.25 * n_units),
+                layout="constrained",
             )
         with np.errstate(divide="ignore", invalid="ignore"):
             log2_ratio = np.log2(self.amplitude / self.phase)
@@ -166,14 +170,25 @@ class UnitSensitivity:
         axes.set_yticks(
             np.arange(n_units), [f"{unit} ({kind})" for unit, kind in classes.items()]
         )
-        axes.set_xticks(np.arange(n_bands), list(self.bands))
+        axes.set_xticks(
+            np.arange(n_bands),
+            [
+                f"{_wrap_text(name, 0.9)}\n{low:g}-{high:g} Hz"
+                for name, (low, high) in self.bands.items()
+            ],
+        )
+        title = f"Amplitude vs phase sensitivity, layer {self.layer!r}"
         axes.set(
-            xlabel="band",
+            xlabel="frequency band",
             ylabel="unit (class over all bands)",
-            title=f"Amplitude vs phase sensitivity, layer {self.layer!r}",
+            # The colorbar takes about 1.5 inches beside the axes.
+            title=_wrap_text(title, axes.figure.get_figwidth() - 1.5, "large"),
         )
         colorbar = axes.figure.colorbar(
-            image, ax=axes, label="log2(amplitude / phase sensitivity)"
+            image,
+            ax=axes,
+            label="log2(amplitude / phase sensitivity)\n"
+            f"black lines: class thresholds (ratio {self.ratio:g})",
         )
         for level in (-threshold, threshold):
             colorbar.ax.axhline(level, color="k", linewidth=1)

@@ -224,40 +224,45 @@ class SpatialPatterns:
         Returns
         -------
         fig : matplotlib.figure.Figure
-            One topomap per component, titled with its unit and contribution.
+            One topomap per component, titled with its unit and contribution,
+            each divided by its largest absolute value (filters and patterns
+            have no common unit across units), then one colorbar.
         """
-        import matplotlib.pyplot as plt
+        from ..viz import _plot_topomap_rows
 
         n_components = min(
             check_positive_int(n_components, "n_components"), len(self.ranking)
         )
         _check_option("kind", kind, ("patterns", "filters"))
         evoked = getattr(self, kind)
-        fig, axes = plt.subplots(
-            1,
-            n_components,
-            figsize=(2.2 * n_components, 2.6),
-            layout="constrained",
-            squeeze=False,
+        maps = evoked.data[:, :n_components].T
+        # A unit whose weights are all zero keeps its blank map.
+        maps = maps / np.abs(maps).max(axis=1, keepdims=True).clip(
+            min=np.finfo(float).tiny
         )
         # Which input map a filter reads matters when units read several.
         several = self.ranking.input_map.nunique() > 1
-        map_names = ", map {}" if several else ""
-        for index, (ax, row) in enumerate(
-            zip(axes[0], self.ranking.itertuples(), strict=False)
-        ):
-            mne.viz.plot_topomap(
-                evoked.data[:, index], evoked.info, axes=ax, show=False
-            )
-            ax.set_title(
-                f"unit {row.unit}{map_names.format(row.input_map)}\n"
-                f"contribution {row.contribution:.2g}",
-                fontsize="small",
-            )
-        fig.suptitle(f"Spatial {kind} of {self.layer!r}")
-        if show:
-            plt.show()
-        return fig
+        titles = [
+            f"unit {row.unit}"
+            + (f", map {row.input_map}" if several else "")
+            + f"\n{row.contribution:.2g} logit"
+            for row in self.ranking.iloc[:n_components].itertuples()
+        ]
+        return _plot_topomap_rows(
+            [maps],
+            evoked.info,
+            row_labels=None,
+            column_labels=titles,
+            units=f"normalized {kind[:-1]}",
+            shared=True,
+            title=f"Spatial {kind} of layer {self.layer!r}, most contributing first",
+            caption=(
+                "Each map divided by its largest |value|. Above it: the unit and its "
+                "contribution, the mean absolute first-order change of the "
+                "decision, in logits, were the unit's signal removed."
+            ),
+            show=show,
+        )
 
 
 def _montage_info(network, data):

@@ -305,6 +305,8 @@ def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, sho
     """
     import matplotlib.pyplot as plt
 
+    from ..viz import _wrap_text
+
     _validate_type(filters, TemporalFilters, "filters")
     n_highlight = check_positive_int(n_highlight, "n_highlight")
     _validate_type(floor, "numeric", "floor")
@@ -346,12 +348,14 @@ def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, sho
             )
         else:
             axes.plot(filters.freqs, gain[kernel], lw=0.8, color="0.75")
+    title = f"Temporal filters of layer {filters.layer!r}"
     axes.set(
         xlim=(filters.freqs[0], filters.freqs[-1]),
         ylim=(floor, 3),
         xlabel="Frequency (Hz)",
         ylabel="Gain relative to the peak (dB)",
-        title=f"Temporal filters of layer {filters.layer!r}",
+        # The legend takes about 2.5 inches beside the axes.
+        title=_wrap_text(title, fig.get_figwidth() - 2.5, "large"),
     )
     handles, labels = axes.get_legend_handles_labels()
     axes.legend(

@@ -7,9 +7,27 @@ from mne.viz.utils import plt_show
 from ._result import SanityCheckResult
 from ._similarity import SIMILARITY_METRICS
 
+_TITLES = {
+    "cascading": "Cascading parameter randomization",
+    "independent": "Independent parameter randomization",
+    "target": "Target randomization",
+    "data": "Data randomization",
+}
+_STEP_LABELS = {
+    "cascading": "layers re-initialized, from the output down (cumulative)",
+    "independent": "layer re-initialized (one at a time)",
+    "target": "maps explaining a random other class",
+    "data": "maps of a network trained on shuffled labels",
+}
+
 
 def plot_sanity_check(
-    results, *, metric: str | None = None, axes=None, show: bool = True
+    results,
+    *,
+    metric: str | None = None,
+    axes=None,
+    title: str | None = None,
+    show: bool = True,
 ):
     """Plot similarity curves of one or several sanity checks.
 
@@ -21,6 +39,8 @@ def plot_sanity_check(
         The measure plotted; None plots the one the verdict rests on.
     axes : matplotlib.axes.Axes | None
         Where to draw; None makes a new figure.
+    title : str | None
+        Title of the axes; None names the check.
     show : bool
         Show the figure.
 
@@ -29,9 +49,13 @@ def plot_sanity_check(
     fig : matplotlib.figure.Figure
         Mean similarity per step (one point for checks with one step), with a
         band from the 25th to the 75th percentile over epochs, and the
-        verdict's threshold as a dashed line.
+        verdict's threshold as a dashed line; the legend, outside the axes,
+        names the methods, the band and the threshold.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    from ...viz import _text_height, _text_width, _wrap_text
 
     if isinstance(results, SanityCheckResult):
         results = [results]
@@ -40,11 +64,18 @@ def plot_sanity_check(
         raise ValueError("results is empty; give at least one SanityCheckResult.")
     for index, result in enumerate(results):
         _validate_type(result, SanityCheckResult, f"results[{index}]")
+    _validate_type(title, (str, None), "title")
     first = results[0]
     metric = first.metric if metric is None else metric
     _check_option("metric", metric, SIMILARITY_METRICS)
+    # Layer names of nested networks run long; wrapped, they stay on the figure.
+    step_labels = [_wrap_text(step, 1.5) for step in first.steps]
     if axes is None:
-        _, axes = plt.subplots(figsize=(6, 3.5), layout="constrained")
+        # Room under the axes for the tick labels, slanted at 45 degrees.
+        below = max(
+            _text_width(label) + _text_height(label) for label in step_labels
+        ) / np.sqrt(2)
+        _, axes = plt.subplots(figsize=(7.5, 3.2 + below), layout="constrained")
     positions = np.arange(len(first.steps))
     for result in results:
         if result.steps != first.steps:
@@ -54,19 +85,49 @@ def plot_sanity_check(
                 "one network together."
             )
         (line,) = axes.plot(
-            positions, result.mean[metric], marker="o", label=result.method
+            positions,
+            result.mean[metric],
+            marker="o",
+            label=_wrap_text(result.method, 2.0, "small"),
         )
         low, high = np.nanpercentile(result.similarity[metric], [25, 75], axis=1)
         axes.fill_between(positions, low, high, color=line.get_color(), alpha=0.2)
-    axes.set_xticks(positions, first.steps, rotation=45, ha="right")
+    axes.set_xticks(
+        positions,
+        step_labels,
+        rotation=45,
+        ha="right",
+        rotation_mode="anchor",
+    )
     if metric == first.metric:
-        axes.axhline(first.threshold, color="k", linestyle="--", linewidth=1)
+        axes.axhline(
+            first.threshold,
+            color="k",
+            linestyle="--",
+            linewidth=1,
+            label=f"threshold {first.threshold:g}\n(passes below)",
+        )
     axes.axhline(0, color="0.7", linewidth=0.5)
+    figure_width = axes.figure.get_figwidth()
     axes.set(
-        xlabel=f"{first.check} randomization",
-        ylabel=f"similarity ({metric})",
+        xlabel=_wrap_text(_STEP_LABELS.get(first.check, first.check), figure_width),
+        ylabel=f"similarity to the original maps\n({metric}, mean over epochs)",
         ylim=(-1.05, 1.05),
     )
-    axes.legend(loc="best")
+    title = (
+        f"{_TITLES.get(first.check, first.check)} sanity check"
+        if title is None
+        else title
+    )
+    # The legend takes about a third of the width beside the axes.
+    axes.set_title(_wrap_text(title, 0.6 * figure_width, "large"))
+    handles, _ = axes.get_legend_handles_labels()
+    band = Patch(color="0.5", alpha=0.3, label="25th-75th percentile\nover epochs")
+    axes.legend(
+        handles=[*handles, band],
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1),
+        fontsize="small",
+    )
     plt_show(show)
     return axes.figure

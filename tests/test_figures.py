@@ -1,0 +1,279 @@
+"""Every figure of the package is readable: no text runs off the figure, no
+title or label lies on another, however long the names it shows."""
+
+import dataclasses
+from itertools import combinations
+from unittest import mock
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from mne_xai import EEGNetClassifier, explain  # noqa: E402
+from mne_xai.attribution import explain_spectrum, register_method  # noqa: E402
+from mne_xai.attribution._registry import _METHODS  # noqa: E402
+from mne_xai.attribution.gradient import Saliency  # noqa: E402
+from mne_xai.evaluate import (  # noqa: E402
+    SanityCheckResult,
+    parameter_randomization_check,
+    plot_sanity_check,
+)
+from mne_xai.inspect import (  # noqa: E402
+    plot_temporal_filters,
+    pruning_curve,
+    spatial_patterns,
+    temporal_filters,
+    unit_sensitivity,
+)
+from mne_xai.simulation import simulate_epochs  # noqa: E402
+from mne_xai.viz import (  # noqa: E402
+    plot_attribution_joint,
+    plot_band_topomaps,
+    plot_class_topomaps,
+    plot_method_comparison,
+)
+
+LONG_METHOD = "user_registered_attribution_method_with_a_really_long_name"
+LONG_LAYER = "encoder.blocks.3.depthwise_temporal_convolution_with_a_long_name"
+LONG_CLASSES = {
+    "imagined movement of the left hand": 1,
+    "imagined movement of the right hand": 2,
+}
+
+
+class LongNamedSaliency(Saliency):
+    """Saliency under a very long name, as a user's own method might be called."""
+
+    name = LONG_METHOD
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def epochs():
+    """Small simulated epochs: 32 EEG channels, 1 s at 64 Hz, two classes."""
+    epochs, _ = simulate_epochs(
+        "spatial", n_epochs=16, sfreq=64.0, duration=1.0, random_state=0, verbose=False
+    )
+    return epochs
+
+
+@pytest.fixture(scope="module")
+def clf(epochs):
+    """An EEGNet trained for one pass: figures need a network, not a good one."""
+    return EEGNetClassifier(
+        max_epochs=1, batch_size=8, random_state=0, verbose=False
+    ).fit(epochs)
+
+
+@pytest.fixture(scope="module")
+def long_named_method():
+    register_method(LongNamedSaliency)
+    yield LONG_METHOD
+    del _METHODS[LONG_METHOD]
+
+
+def _drawn_texts(fig):
+    """Draw ``fig`` and return the texts that were drawn, with something to read."""
+    drawn = []
+    draw = Text.draw
+
+    def recording_draw(text, renderer):
+        if text.get_visible() and text.get_text().strip():
+            drawn.append(text)
+        return draw(text, renderer)
+
+    with mock.patch.object(Text, "draw", recording_draw):
+        fig.canvas.draw()
+    return drawn
+
+
+def _titles_and_labels(fig):
+    """Figure and axes titles, axis and colorbar labels, row labels, legends."""
+    texts = list(fig.texts)
+    for ax in fig.axes:
+        texts += [ax.title, ax._left_title, ax._right_title]
+        texts += [ax.xaxis.label, ax.yaxis.label]
+        if ax.get_legend() is not None:
+            texts += ax.get_legend().get_texts()
+    return texts
+
+
+def assert_readable(fig):
+    """Assert that every drawn text lies inside ``fig`` and labels do not overlap."""
+    drawn = _drawn_texts(fig)
+    assert drawn, "nothing was drawn"
+    renderer = fig.canvas.get_renderer()
+    extents = {text: text.get_window_extent(renderer) for text in drawn}
+    width, height = fig.bbox.width, fig.bbox.height
+    # Half a pixel of rounding either side.
+    outside = [
+        f"{text.get_text()!r} at {np.round(extent.extents, 1)}"
+        for text, extent in extents.items()
+        if extent.x0 < -0.5
+        or extent.y0 < -0.5
+        or extent.x1 > width + 0.5
+        or extent.y1 > height + 0.5
+    ]
+    assert not outside, (
+        f"text outside the {width:g} x {height:g} px figure: " + "; ".join(outside)
+    )
+    labels = [text for text in _titles_and_labels(fig) if text in extents]
+    overlapping = [
+        f"{first.get_text()!r} and {second.get_text()!r}"
+        for first, second in combinations(labels, 2)
+        if extents[first].overlaps(extents[second])
+    ]
+    assert not overlapping, "overlapping labels: " + "; ".join(overlapping)
+
+
+def test_assert_readable_catches_clipped_and_overlapping_text():
+    fig, ax = plt.subplots(figsize=(3, 2), layout="constrained")
+    ax.set_ylabel("inside")
+    assert_readable(fig)
+    ax.text(-0.5, 0.5, "runs off the left edge", transform=ax.transAxes)
+    with pytest.raises(AssertionError, match="runs off the left edge"):
+        assert_readable(fig)
+    fig, ax = plt.subplots(figsize=(3, 2), layout="constrained")
+    ax.set_title("a title")
+    fig.text(
+        *ax.title.get_position(), "on the title", transform=ax.title.get_transform()
+    )
+    with pytest.raises(AssertionError, match="overlapping labels"):
+        assert_readable(fig)
+
+
+@pytest.mark.parametrize("long_names", [False, True])
+def test_class_topomaps(clf, epochs, long_names):
+    epochs = epochs.copy()
+    if long_names:
+        epochs.event_id = LONG_CLASSES
+    attribution = explain(clf, epochs, "saliency", target="true", verbose=False)
+    units = "relevance in logit per volt of the input" if long_names else "logit/V"
+    assert_readable(plot_class_topomaps(attribution, units=units, show=False))
+    evoked = attribution.average()
+    assert_readable(plot_class_topomaps(evoked, absolute=False, show=False))
+
+
+@pytest.mark.parametrize(
+    "methods, windows, normalize",
+    [
+        (["saliency", "gradient_x_input", "integrated_gradients"], None, True),
+        ([LONG_METHOD, "grad_cam_plus_plus"], [(0.0, 0.25), (0.25, 0.5)], True),
+        ([LONG_METHOD, "gradient_x_input"], None, False),
+    ],
+)
+def test_method_comparison(clf, epochs, long_named_method, methods, windows, normalize):
+    fig = plot_method_comparison(
+        clf,
+        epochs,
+        methods,
+        windows=windows,
+        normalize=normalize,
+        show=False,
+        verbose=False,
+    )
+    assert_readable(fig)
+
+
+@pytest.mark.parametrize("long_names", [False, True])
+def test_attribution_joint(clf, epochs, long_names, long_named_method):
+    method = LONG_METHOD if long_names else "saliency"
+    evoked = explain(clf, epochs, method, average=True, verbose=False)
+    units = "relevance in logit per volt of the input" if long_names else "logit/V"
+    assert_readable(plot_attribution_joint(evoked, units=units, show=False))
+
+
+@pytest.mark.parametrize("long_names", [False, True])
+def test_band_topomaps(clf, epochs, long_names):
+    spectrum = explain_spectrum(clf, epochs, "saliency")
+    bands = {"theta": (4, 8), "alpha": (8, 13), "beta": (13, 30)}
+    if long_names:
+        bands = {
+            f"{name} band, as a user names it ({low}-{high} Hz)": (low, high)
+            for name, (low, high) in bands.items()
+        }
+    assert_readable(plot_band_topomaps(spectrum, bands, show=False))
+
+
+@pytest.mark.parametrize("long_names", [False, True])
+def test_sanity_check(clf, epochs, long_names):
+    result = parameter_randomization_check(
+        clf, epochs[:4], "saliency", random_state=0, verbose=False
+    )
+    results = [result]
+    if long_names:
+        steps = [f"{LONG_LAYER}.{step}" for step in result.steps]
+        results = [
+            SanityCheckResult(
+                result.check,
+                method,
+                steps,
+                result.similarity,
+                metric=result.metric,
+                threshold=result.threshold,
+            )
+            for method in (LONG_METHOD, "saliency")
+        ]
+    assert_readable(plot_sanity_check(results, show=False))
+
+
+@pytest.fixture(scope="module")
+def inspected(clf, epochs):
+    """The inspections of the network, computed once."""
+    return dict(
+        sensitivity=unit_sensitivity(
+            clf, epochs, "separable_pool", n_draws=1, random_state=0, verbose=False
+        ),
+        pruning=pruning_curve(
+            clf, epochs, "separable_pool", n_random=2, random_state=0, verbose=False
+        ),
+        spatial=spatial_patterns(clf, epochs, verbose=False),
+        temporal=temporal_filters(clf, epochs, verbose=False),
+    )
+
+
+@pytest.mark.parametrize("long_names", [False, True])
+def test_unit_sensitivity(inspected, long_names):
+    sensitivity = inspected["sensitivity"]
+    if long_names:
+        bands = {
+            f"{name} band as a user names it": band
+            for name, band in sensitivity.bands.items()
+        }
+        sensitivity = dataclasses.replace(sensitivity, layer=LONG_LAYER, bands=bands)
+    assert_readable(sensitivity.plot(show=False))
+
+
+@pytest.mark.parametrize("long_names", [False, True])
+def test_pruning_curve(inspected, long_names):
+    curve = inspected["pruning"]
+    if long_names:
+        accuracy = {f"{LONG_METHOD} {order}": a for order, a in curve.accuracy.items()}
+        curve = dataclasses.replace(curve, layer=LONG_LAYER, accuracy=accuracy)
+    assert_readable(curve.plot(show=False))
+
+
+@pytest.mark.parametrize("kind, long_names", [("patterns", False), ("filters", True)])
+def test_spatial_patterns(inspected, kind, long_names):
+    spatial = inspected["spatial"]
+    if long_names:
+        spatial = dataclasses.replace(spatial, layer=LONG_LAYER)
+    assert_readable(spatial.plot(4, kind=kind, show=False))
+
+
+@pytest.mark.parametrize("long_names", [False, True])
+def test_temporal_filters(inspected, long_names):
+    filters = inspected["temporal"]
+    if long_names:
+        filters = dataclasses.replace(filters, layer=LONG_LAYER)
+    assert_readable(plot_temporal_filters(filters, show=False))
