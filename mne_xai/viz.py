@@ -6,19 +6,23 @@ volts. These helpers plot with ``scalings=1`` and a unit label, as MNE's
 ``SpatialFilter.plot_patterns`` does for patterns.
 """
 
-import functools
-import re
-
 import matplotlib.pyplot as plt
 import mne
 import numpy as np
-from matplotlib.font_manager import FontProperties
-from matplotlib.textpath import text_to_path
 from matplotlib.ticker import MaxNLocator
 from mne.time_frequency import EpochsSpectrum, Spectrum
 from mne.utils import _validate_type, verbose
 from mne.viz.utils import plt_show
 
+from ._figure_text import (
+    _CAPTION_SIZE,
+    _COLUMN_TITLE_SIZE,
+    _TITLE_SIZE,
+    _add_title,
+    _lines,
+    _text_width,
+    _wrap_text,
+)
 from .attribution import explain
 from .attribution.postprocess import channel_importance
 
@@ -39,102 +43,6 @@ _COLORBAR_WIDTH = 0.9
 #: Longest colorbar, in inches: a bar as tall as seven rows of maps is no
 #: easier to read than a short one.
 _COLORBAR_LENGTH = 2.4
-#: Font sizes of figure titles, of the titles above columns of maps, and of
-#: the captions under the maps.
-_TITLE_SIZE, _COLUMN_TITLE_SIZE, _CAPTION_SIZE = "large", "medium", "small"
-#: Places where a label may break onto a new line: after spaces, underscores,
-#: slashes and hyphens, so method names break between their words.
-_BREAK_AFTER = re.compile(r"(?<=[\s_/-])")
-
-
-@functools.lru_cache(maxsize=4096)
-def _text_width(text, fontsize="medium"):
-    """Return the width of the widest line of ``text`` in inches, on any backend."""
-    font = FontProperties(size=fontsize)
-    outline = max(
-        text_to_path.get_text_width_height_descent(line, font, ismath=False)[0]
-        for line in text.split("\n")
-    )
-    # Hinting draws text up to 5% wider than its outline at some sizes and
-    # resolutions (Agg at 100 dpi); the margin keeps wrapped text inside.
-    return 1.06 * outline / 72
-
-
-def _lines(text):
-    """Return the number of lines of ``text``."""
-    return text.count("\n") + 1
-
-
-def _text_height(text, fontsize="medium"):
-    """Return the height of ``text`` in inches, at matplotlib's line spacing."""
-    return _lines(text) * 1.2 * FontProperties(size=fontsize).get_size() / 72
-
-
-def _wrap_greedy(text, width, fontsize):
-    """Fill each line of ``text`` up to ``width`` inches before the next."""
-    lines = []
-    for paragraph in text.split("\n"):
-        # Outlines have no kerning, so a line is as wide as its pieces together.
-        line, line_width = "", 0.0
-        for token in _BREAK_AFTER.split(paragraph):
-            if line_width + _text_width(token.rstrip(), fontsize) <= width:
-                line += token
-                line_width += _text_width(token, fontsize)
-                continue
-            if line.strip():
-                lines.append(line.rstrip())
-            while len(token) > 1 and _text_width(token.rstrip(), fontsize) > width:
-                cut = max(
-                    [
-                        end
-                        for end in range(1, len(token))
-                        if _text_width(token[:end], fontsize) <= width
-                    ],
-                    default=1,
-                )
-                lines.append(token[:cut])
-                token = token[cut:]
-            line, line_width = token, _text_width(token, fontsize)
-        lines.append(line.rstrip())
-    return "\n".join(lines)
-
-
-def _wrap_text(text, width, fontsize="medium"):
-    """Break ``text`` into lines no wider than ``width`` inches.
-
-    Lines break after spaces, underscores, slashes and hyphens; a word wider
-    than ``width`` on its own is cut where it reaches the edge. The lines are
-    balanced: as few as at ``width``, at the narrowest width that keeps them
-    so few, so that "alpha/mu (8-13 Hz)" breaks before the bracket rather
-    than leave "Hz)" alone.
-    """
-    wrapped = _wrap_greedy(text, width, fontsize)
-    n_lines = _lines(wrapped)
-    # Narrower than its longest word, a text would be cut inside words.
-    narrow = max(
-        _text_width(token.rstrip(), fontsize)
-        for paragraph in text.split("\n")
-        for token in _BREAK_AFTER.split(paragraph)
-    )
-    if n_lines == _lines(text) or narrow >= width:
-        return wrapped
-    wide = width
-    while wide - narrow > 0.02:
-        middle = (narrow + wide) / 2
-        if _lines(_wrap_greedy(text, middle, fontsize)) > n_lines:
-            narrow = middle
-        else:
-            wide = middle
-    return _wrap_greedy(text, wide, fontsize)
-
-
-def _add_title(fig, title, caption=None):
-    """Write a figure title, and a caption below the axes, wrapped to the figure."""
-    width = fig.get_figwidth() - 0.2
-    if title:
-        fig.suptitle(_wrap_text(title, width, _TITLE_SIZE), fontsize=_TITLE_SIZE)
-    if caption:
-        fig.supxlabel(_wrap_text(caption, width, _CAPTION_SIZE), fontsize=_CAPTION_SIZE)
 
 
 def _plot_topomap_rows(

@@ -133,7 +133,7 @@ class PruningCurve:
         import matplotlib.pyplot as plt
         from mne.viz.utils import plt_show
 
-        from ..viz import _wrap_text
+        from .._figure_text import _wrap_text
 
         if axes is None:
             _, axes = plt.subplots(figsize=(8, 4), layout="constrained")

@@ -149,7 +149,7 @@ class UnitSensitivity:
         import matplotlib.pyplot as plt
         from mne.viz.utils import plt_show
 
-        from ..viz import _wrap_text
+        from .._figure_text import _wrap_text
 
         n_units, n_bands = self.amplitude.shape
         if axes is None:

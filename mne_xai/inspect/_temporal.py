@@ -305,7 +305,7 @@ def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, sho
     """
     import matplotlib.pyplot as plt
 
-    from ..viz import _wrap_text
+    from .._figure_text import _wrap_text
 
     _validate_type(filters, TemporalFilters, "filters")
     n_highlight = check_positive_int(n_highlight, "n_highlight")

@@ -55,7 +55,7 @@ def plot_sanity_check(
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    from ...viz import _text_height, _text_width, _wrap_text
+    from ..._figure_text import _text_height, _text_width, _wrap_text
 
     if isinstance(results, SanityCheckResult):
         results = [results]
