@@ -401,6 +401,11 @@ def plot_attribution_joint(
     _validate_type(evoked, mne.Evoked, "evoked")
     channel_types = set(evoked.get_channel_types())
     title = evoked.comment if title is None else title
+    topomap_args = dict(scalings={t: 1 for t in channel_types}, units=units)
+    if evoked.data.min() >= 0:
+        # Magnitudes have no sign: a one-sided scale from zero, not a
+        # diverging one centred on values the data never take.
+        topomap_args.update(cmap="Reds", vlim=(0, evoked.data.max()))
     fig = evoked.plot_joint(
         times=times,
         # MNE's title would not wrap; ours is set below, fitted to the figure.
@@ -409,7 +414,7 @@ def plot_attribution_joint(
             scalings={t: 1 for t in channel_types},
             units={t: units for t in channel_types},
         ),
-        topomap_args=dict(scalings={t: 1 for t in channel_types}, units=units),
+        topomap_args=topomap_args,
         show=False,
     )
     # MNE leaves its colorbar unlabelled; the values are in ``units`` too.
@@ -419,14 +424,21 @@ def plot_attribution_joint(
         for image in ax.images
         if image.colorbar is not None
     }
+    # MNE sizes its colorbar for a scale symmetric about zero; follow the maps'.
+    colorbar.update_normal(colorbar.mappable)
     # MNE ticks every contour level, which crowds a colorbar this short.
     colorbar.locator = MaxNLocator(nbins=4)
     colorbar.update_ticks()
     _add_title(fig, title)
-    # The label wraps to the colorbar's length, known once the layout ran.
+    # The label wraps to the colorbar's length, known once the layout ran; a
+    # word longer than the bar goes above it instead of being cut.
     fig.get_layout_engine().execute(fig)
     length = colorbar.ax.get_position().height * fig.get_figheight()
-    colorbar.set_label(_wrap_text(units, length))
+    longest_word = max(_text_width(word) for word in units.split())
+    if longest_word <= length:
+        colorbar.set_label(_wrap_text(units, length))
+    else:
+        colorbar.ax.set_title(units, fontsize="medium", loc="right")
     plt_show(show)
     return fig
 

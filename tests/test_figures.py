@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import mne  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
@@ -191,6 +192,19 @@ def test_attribution_joint(clf, epochs, long_names, long_named_method):
     evoked = explain(clf, epochs, method, average=True, verbose=False)
     units = "relevance in logit per volt of the input" if long_names else "logit/V"
     assert_readable(plot_attribution_joint(evoked, units=units, show=False))
+
+
+def test_attribution_joint_of_magnitudes(clf, epochs):
+    """Magnitudes get a scale from zero, and a unit longer than the bar fits."""
+    attribution = explain(clf, epochs, "saliency", verbose=False)
+    evoked = mne.EvokedArray(
+        np.abs(attribution.get_data()).mean(axis=0), attribution.info
+    )
+    fig = plot_attribution_joint(evoked, units="|relevance|", show=False)
+    assert_readable(fig)
+    (image, *_) = (image for ax in fig.axes for image in ax.images)
+    assert image.colorbar.vmin == 0 == image.get_clim()[0]
+    assert image.get_cmap().name == "Reds"
 
 
 @pytest.mark.parametrize("long_names", [False, True])
