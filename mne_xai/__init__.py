@@ -3,7 +3,17 @@
 import sys
 from types import ModuleType
 
-from . import attribution, datasets, evaluate, inspect, models, recordings, simulation
+from . import (
+    attribution,
+    datasets,
+    evaluate,
+    inspect,
+    models,
+    recordings,
+    report,
+    simulation,
+    viz,
+)
 from ._network import as_network
 from .attribution import explain, list_methods
 from .cropping import CroppedClassifier
@@ -42,5 +52,7 @@ __all__ = [
     "list_methods",
     "models",
     "recordings",
+    "report",
     "simulation",
+    "viz",
 ]

@@ -8,17 +8,6 @@ from pathlib import Path
 import numpy as np
 
 
-def _csp_lda():
-    from mne.decoding import CSP
-    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-    from sklearn.pipeline import make_pipeline
-
-    return make_pipeline(
-        CSP(n_components=4, reg=None, log=True, norm_trace=False),
-        LinearDiscriminantAnalysis(),
-    )
-
-
 def _cross_validate(name, make_estimator, epochs, y, cv):
     """Fit and score one estimator per fold, printing a line of progress per fold."""
     scores = []
@@ -41,6 +30,7 @@ def demo(args):
 
     from . import EEGNetClassifier, InterpretableCNNClassifier
     from .datasets import load_eegbci
+    from .report._accuracy import csp_lda
 
     mne.set_log_level("WARNING")
     print(
@@ -58,7 +48,7 @@ def demo(args):
         max_epochs=args.max_epochs, batch_size=8, lr=3e-3, random_state=0, verbose=False
     )
     candidates = [
-        ("CSP+LDA (1-2 s)", _csp_lda, csp_epochs),
+        ("CSP+LDA (1-2 s)", lambda: csp_lda(len(csp_epochs.ch_names)), csp_epochs),
         (
             "EEGNetClassifier (0-4 s)",
             lambda: EEGNetClassifier(**network_params),
@@ -92,30 +82,20 @@ def demo(args):
 
 
 def _print_trust(estimator, epochs):
-    """Print faithfulness (deletion AOPC) and a model-randomization sanity check."""
-    from .evaluate import deletion_curve, parameter_randomization_check
+    """Print how far to trust each method: deletion and randomization, read together."""
+    from .evaluate import trust_summary
 
-    print(
-        "\nCan the maps be trusted? Deletion: the 64-step curve of the true-class "
-        "logit as the most relevant samples are zeroed (AOPC: mean drop, higher is "
-        "more faithful). Sanity: Spearman similarity of |maps| once every layer "
-        "is re-initialized (passes below 0.4).",
-        flush=True,
+    print("\nCan the maps be trusted?", flush=True)
+    summary = trust_summary(
+        estimator,
+        epochs,
+        ["saliency", "gradient_x_input", "deeplift", "lrp_epsilon"],
+        random_state=0,
+        verbose=False,
     )
-    print(f"{'method':<22} {'AOPC':>8} {'sanity':>8} {'verdict':>8}")
-    for method in ("random", "saliency", "gradient_x_input", "deeplift", "lrp_epsilon"):
-        curve = deletion_curve(
-            estimator, epochs, method, target="true", random_state=0, verbose=False
-        )
-        if method == "random":
-            print(f"{method:<22} {curve.aopc.mean():>8.3f}")
-            continue
-        sanity = parameter_randomization_check(
-            estimator, epochs, method, target="true", random_state=0, verbose=False
-        )
-        similarity = sanity.mean["spearman_abs"].iloc[-1]
-        verdict = "passes" if sanity.passes else "fails"
-        print(f"{method:<22} {curve.aopc.mean():>8.3f} {similarity:>8.2f} {verdict:>8}")
+    print(summary)
+    print()
+    print(summary.describe())
 
 
 def _save_explanations(estimator, epochs, output):
@@ -141,19 +121,123 @@ def _save_explanations(estimator, epochs, output):
     methods = ["saliency", "gradient_x_input", "integrated_gradients", "deeplift"]
     methods += ["lrp_epsilon", "guided_backprop", "guided_grad_cam"]
     figures = {
-        "deeplift_class_topomaps.png": plot_class_topomaps(deeplift, show=False),
+        # DeepLIFT's contributions add up to the logit's change: their unit.
+        "deeplift_class_topomaps.png": plot_class_topomaps(
+            deeplift, units="logit", show=False
+        ),
         "deeplift_joint.png": plot_attribution_joint(
-            deeplift.average(), title="DeepLIFT, true class", show=False
+            deeplift.average(), units="logit", title="DeepLIFT, true class", show=False
         ),
         "method_comparison.png": plot_method_comparison(
             estimator, epochs, methods, show=False
         ),
-        "spectral_relevance_bands.png": plot_band_topomaps(spectrum, show=False),
+        "spectral_relevance_bands.png": plot_band_topomaps(
+            spectrum, units="relevance (logit)", show=False
+        ),
     }
     for name, figure in figures.items():
         figure.savefig(output / name, dpi=120)
         plt.close(figure)
         print(f"  saved {output / name}")
+
+
+def report(args):
+    """Write the HTML report of a network on an epochs file or a data set."""
+    import mne
+
+    from .report._command import run_report
+
+    mne.set_log_level("WARNING" if args.quiet else "INFO")
+    try:
+        run_report(
+            args.input,
+            args.output,
+            model=args.model,
+            save_model=args.save_model,
+            methods=args.methods,
+            cv=args.cv,
+            format=args.format,
+            estimator=args.estimator,
+            max_epochs=args.max_epochs,
+            checks=args.checks,
+            overwrite=args.overwrite,
+        )
+    except (ValueError, TypeError, OSError) as err:
+        # Bad files, data and arguments: one line that says what to fix.
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(f"mne-xai report: error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_report_parser(commands):
+    from .report import DEFAULT_METHODS
+    from .report._command import ESTIMATORS
+    from .report._inputs import DATASETS, FORMATS
+
+    parser = commands.add_parser(
+        "report",
+        help="write an HTML report: accuracy, explanations, how far to trust them",
+        description="Cross-validate a network on epochs (with chance and CSP+LDA), "
+        "explain it, run the trust checks and write one HTML page "
+        "(mne_xai.report.make_report). The data are checked before training; the "
+        "output is written to a temporary file and renamed at the end.",
+        epilog="INPUT is an epochs file or a built-in data set: "
+        + "; ".join(DATASETS.values())
+        + ". Other formats: read the epochs with MNE in Python and save them with "
+        "epochs.save('name-epo.fif').",
+    )
+    parser.add_argument("input", metavar="INPUT", help="epochs file or data set")
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help="the HTML file to write"
+    )
+    parser.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        help="format of INPUT (default: from its extension: "
+        + ", ".join(
+            f"{ext} {name}" for name, (_, exts) in FORMATS.items() for ext in exts
+        )
+        + ")",
+    )
+    parser.add_argument(
+        "--model", type=Path, help="a fitted estimator saved with pickle, to explain"
+    )
+    parser.add_argument(
+        "--save-model", type=Path, help="save the fitted estimator here (pickle)"
+    )
+    parser.add_argument(
+        "--estimator",
+        choices=ESTIMATORS,
+        help="the network to train when no --model is given (default: eegnet)",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        help="training epochs of the network (default: its own schedule)",
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(DEFAULT_METHODS),
+        metavar="METHOD",
+        help=f"attribution methods (default: {' '.join(DEFAULT_METHODS)})",
+    )
+    parser.add_argument(
+        "--cv", type=int, default=5, help="cross-validation folds (default: 5)"
+    )
+    parser.add_argument(
+        "--no-checks",
+        dest="checks",
+        action="store_false",
+        help="skip the trust checks (deletion and randomization)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace existing output files"
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="print errors and warnings only"
+    )
 
 
 def main(argv=None):
@@ -180,8 +264,9 @@ def main(argv=None):
         default=Path("mne_xai_output"),
         help="folder for the figures (created if needed)",
     )
+    _add_report_parser(commands)
     args = parser.parse_args(argv)
-    return {"demo": demo}[args.command](args)
+    return {"demo": demo, "report": report}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from .sanity import (
     structural_similarity,
     target_randomization_check,
 )
+from .trust import TrustSummary, trust_summary
 
 __all__ = [
     "cosine_similarity",
@@ -67,3 +68,4 @@ __all__ += [
     "target_randomization_check",
 ]
 __all__ += ["RelevanceClusterTestResult", "relevance_cluster_test"]
+__all__ += ["TrustSummary", "trust_summary"]

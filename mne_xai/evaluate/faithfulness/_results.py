@@ -65,6 +65,59 @@ class CurveResult(FaithfulnessResult):
     _per_level = {"scores": "score"}
     _headline = "aopc"
 
+    def plot(self, *, label=None, axes=None, show=True):
+        """Plot the mean curve over epochs, with its spread between epochs.
+
+        Parameters
+        ----------
+        label : str | None
+            Legend entry (e.g. the method), followed by the mean AOPC; None
+            leaves the curve out of the legend.
+        axes : matplotlib.axes.Axes | None
+            Where to draw, e.g. the axes of another curve to compare methods;
+            None makes a new figure.
+        show : bool
+            Show the figure.
+
+        Returns
+        -------
+        fig : matplotlib.figure.Figure
+            The change of the target logit from the first step (the intact
+            epoch for deletion, the baseline for insertion) against the
+            fraction of the epoch perturbed: the mean over epochs, with a band
+            from the 25th to the 75th percentile. Changes rather than logits
+            are averaged so that epochs starting from different logits share
+            one curve; its mean height is the mean AOPC (negated for
+            deletion).
+        """
+        import matplotlib.pyplot as plt
+        from mne.viz.utils import plt_show
+
+        from ..._figure_text import _wrap_text
+
+        if axes is None:
+            _, axes = plt.subplots(figsize=(6, 3.5), layout="constrained")
+        change = self.scores - self.scores[:, :1]
+        if label is not None:
+            # The legend sits inside the axes: long names wrap to a part of it.
+            width = 0.4 * axes.get_position().width * axes.figure.get_figwidth()
+            label = _wrap_text(
+                f"{label} (AOPC {np.nanmean(self.aopc):.2f})", width, "small"
+            )
+        (line,) = axes.plot(self.fractions, np.nanmean(change, axis=0), label=label)
+        low, high = np.nanpercentile(change, [25, 75], axis=0)
+        axes.fill_between(self.fractions, low, high, color=line.get_color(), alpha=0.15)
+        axes.axhline(0, color="0.7", linewidth=0.5)
+        axes.set(
+            xlabel="fraction of the epoch perturbed",
+            ylabel="change in target logit",
+            xlim=(0, 1),
+        )
+        if label is not None:
+            axes.legend(loc="best", fontsize="small")
+        plt_show(show)
+        return axes.figure
+
 
 class PerturbationTestResult(FaithfulnessResult):
     """The result of :func:`~mne_xai.evaluate.perturbation_test`."""

@@ -49,6 +49,20 @@ class SanityCheckResult:
         after re-initializing at least one layer (``"independent"``), or for
         the random class or labels (``"target"``, ``"data"``). NaN (every map
         constant) does not pass.
+
+    Notes
+    -----
+    The threshold is a convention, not a boundary: a similarity just above
+    it means that the maps share part of their ranking, and failing says
+    nothing about what they share. Maps that multiply a gradient by the
+    input share the input's magnitude whatever the network
+    :footcite:`AdebayoEtAl2018`; :func:`~mne_xai.evaluate.trust_summary`
+    measures how much of a map survives randomization because of the input,
+    and reads the check beside deletion.
+
+    References
+    ----------
+    .. footbibliography::
     """
 
     def __init__(self, check, method, steps, similarity, *, metric, threshold):
@@ -106,10 +120,10 @@ class SanityCheckResult:
 
     def __repr__(self):
         n_epochs = self.similarity[self.metric].shape[1]
-        verdict = "passes" if self.passes else "fails"
+        verdict = "passes (maps change" if self.passes else "fails (maps stay similar"
         return (
             f"<SanityCheckResult | {self.check} randomization of {self.method}, "
-            f"{len(self.steps)} step(s), {n_epochs} epochs: {verdict} "
-            f"({self.metric} {self._verdict_similarity:.2f}, threshold "
+            f"{len(self.steps)} step(s), {n_epochs} epochs: {verdict}: "
+            f"{self.metric} {self._verdict_similarity:.2f}, threshold "
             f"{self.threshold:g})>"
         )

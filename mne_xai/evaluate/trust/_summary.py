@@ -1,0 +1,302 @@
+"""Run deletion and randomization on each method and read them together."""
+
+import time
+
+import numpy as np
+import pandas as pd
+from mne.utils import _check_option, _validate_type, logger, verbose
+
+from ..._docs import fill_doc
+from ..._network import as_network
+from ...attribution import list_methods
+from ..faithfulness import deletion_curve
+from ..sanity import parameter_randomization_check
+from ._input_similarity import _input_similarities, _partial_correlation
+from ._readings import (
+    ANCHOR,
+    _advice,
+    _deletion_reading,
+    _gain_reading,
+    _leaves_range,
+    _mean_interval,
+    _randomization_reading,
+    _reading,
+)
+from ._result import TrustSummary
+
+
+def check_method_names(methods):
+    """Return ``methods`` as a list, checked to name known methods once each."""
+    _validate_type(methods, (list, tuple), "methods", "list of method names")
+    if not methods:
+        raise ValueError("methods is empty; give at least one method name.")
+    for index, method in enumerate(methods):
+        _validate_type(method, str, f"methods[{index}]")
+        _check_option(f"methods[{index}]", method, list_methods())
+    duplicated = sorted({m for m in methods if list(methods).count(m) > 1})
+    if duplicated:
+        raise ValueError(f"methods lists {duplicated} more than once.")
+    return list(methods)
+
+
+def _class_names(estimator, epochs):
+    """Event name of each class of the estimator, where the data or training name it."""
+    event_id = {
+        **(getattr(estimator, "event_id_", None) or {}),
+        **(getattr(epochs, "event_id", None) or {}),
+    }
+    names = {code: name for name, code in event_id.items()}
+    return [str(names.get(label, label)) for label in estimator.classes_]
+
+
+def _class_gains(gain, target, names):
+    """Mean gain over random deletion per class, with its interval and reading."""
+    rows = []
+    for index in np.unique(target):
+        values = gain[target == index]
+        mean, low, high = _mean_interval(values)
+        rows.append(
+            {
+                "class": names[index],
+                "n_epochs": len(values),
+                "n_better": int((values > 0).sum()),
+                "gain": mean,
+                "gain_low": low,
+                "gain_high": high,
+                "deletion": _gain_reading(low, high),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@verbose
+@fill_doc
+def trust_summary(
+    estimator,
+    epochs,
+    methods: list[str] | tuple[str, ...],
+    *,
+    target="true",
+    n_steps: int = 64,
+    baseline: str = "zeros",
+    threshold: float = 0.4,
+    batch_size: int = 64,
+    device=None,
+    random_state: int | None = None,
+    verbose=None,
+) -> TrustSummary:
+    """Read deletion and randomization together: how far to trust each method.
+
+    For each method, the deletion curve (:func:`deletion_curve`) is compared,
+    epoch by epoch, with the deletion of samples in random order (the
+    ``"random"`` method, the chance anchor); the cascading
+    :func:`parameter_randomization_check` tells whether the map changes once
+    every layer is re-initialized; and, to tell why a map may not change, the
+    fully randomized network's map is compared with the input's own magnitude
+    :footcite:`AdebayoEtAl2018`. Each method then gets a reading a user can
+    act on (see Notes).
+
+    Parameters
+    ----------
+    %(estimator)s
+    %(epochs)s
+    methods : list of str
+        The attribution methods (see :func:`mne_xai.list_methods`);
+        ``"random"`` is the anchor and always included.
+    %(target)s
+        The default explains each epoch's own class.
+    n_steps : int
+        Number of deletion steps (see :func:`deletion_curve`).
+    baseline : "zeros" | "mean" | "noise"
+        What replaces deleted samples (see :func:`deletion_curve`).
+    threshold : float
+        The randomization check's cut on the Spearman correlation of absolute
+        values (see :func:`parameter_randomization_check`); it is also applied
+        to the similarity left beyond the input's magnitude.
+    %(batch_size)s
+    %(device)s
+    random_state : int | None
+        Seed of the random deletion order, the re-initialization and
+        stochastic methods; None draws one.
+    %(verbose)s
+
+    Returns
+    -------
+    summary : TrustSummary
+        ``summary.table`` has one row per method (the index), the anchor
+        ``"random"`` first, with columns ``aopc`` and ``aopc_std`` (mean and
+        standard deviation over epochs of the area over the deletion curve,
+        in logit), ``aopc_random`` (the anchor's mean); ``gain``,
+        ``gain_low``, ``gain_high`` (mean over epochs of the method's AOPC
+        minus the anchor's, and its 95 percent confidence interval);
+        ``range_low``, ``range_high`` (the range of the logit over the
+        intact and the fully deleted epochs), ``range_excursion`` and
+        ``peak`` (how far the deletion curves leave that range, in widths of
+        the range, and the logit farthest out); ``similarity``, ``similarity_low``,
+        ``similarity_high`` (mean Spearman correlation of |map| between the
+        trained and the fully randomized network, and its interval);
+        ``input_similarity`` (the randomized map against the input's
+        magnitude ``|x|``) and ``input_similarity_trained`` (the trained map
+        against it); ``beyond_input`` (the mean partial correlation of the
+        trained and randomized maps given ``|x|``); the labels ``deletion``
+        and ``randomization``; ``advice``, what to do with the maps, in one
+        sentence; and ``reading``, the advice and the evidence in words.
+        ``summary.class_gains`` holds the gain per class, and the deletion
+        curves and sanity checks themselves are kept for plotting.
+
+    See Also
+    --------
+    deletion_curve, parameter_randomization_check, map_similarity
+
+    Notes
+    -----
+    The readings follow from four rules, none tuned to a data set:
+
+    1. **Deletion**, per class (each epoch is explained for its class, and
+       the deleted epoch itself can favour a class): a class is *above
+       random* when the 95 percent confidence interval (t distribution over
+       its epochs) of the paired gain over random deletion lies above 0,
+       *below random* when it lies below 0, and *no better than random*
+       otherwise. A method gets the label its classes share, or *mixed*.
+    2. Deletion is a fair test only while the deleted epochs stay near the
+       data. The reading warns when the logit along a curve leaves the range
+       between the intact and the fully deleted epochs by more than that
+       range is wide: zeroing isolated samples cuts holes in the signal, and
+       the network's answer to them, not the map, then drives the AOPC.
+    3. **Randomization**: the map *changes* when its similarity after
+       re-initializing every layer is below ``threshold``, the check's
+       documented cut. The cut is a convention, not a boundary: a map at
+       0.44 shares part of its ranking with the random network's map, and
+       the question is what it shares. Maps that multiply a gradient by the
+       input (gradient x input, integrated gradients, DeepLIFT, LRP on
+       piecewise-linear networks) share ``|x|`` whatever the weights, as
+       Adebayo et al. found. When the similarity's interval spans the cut,
+       the reading says so.
+    4. A map that does not change *keeps the input's structure* when the
+       partial correlation of the trained and randomized maps given ``|x|``
+       (what they share beyond the input's magnitude) falls below the same
+       cut; otherwise it *keeps structure the weights do not explain* (the
+       architecture's, or the method's own).
+
+    Deletion and randomization can rank methods in opposite orders:
+    zeroing the large samples that input-weighted maps rank first moves the
+    score most, while the same weighting keeps those maps similar after
+    randomization. A map that beats random deletion and keeps the input's
+    structure is best read as "where the signal was large and the network
+    was sensitive"; compare it with saliency, the gradient alone. The random
+    anchor's maps do not depend on the network at all and are not put
+    through the randomization check.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    # The anchor is always computed; it is not a method to check.
+    checked = [m for m in check_method_names(methods) if m != "random"]
+    estimator = as_network(estimator)
+    if random_state is None:
+        # One seed for every step, so that the maps compared with |x| come from
+        # the very network the randomization check re-initialized.
+        random_state = int(np.random.default_rng().integers(np.iinfo(np.int32).max))
+    _validate_type(random_state, "int-like", "random_state")
+    common = dict(target=target, batch_size=batch_size, device=device, verbose=False)
+    deletion = dict(common, n_steps=n_steps, baseline=baseline)
+    start = time.perf_counter()
+    curves = {
+        "random": deletion_curve(
+            estimator, epochs, "random", random_state=random_state, **deletion
+        )
+    }
+    anchor = curves["random"].aopc
+    if len(anchor) < 2:
+        raise ValueError(
+            f"trust_summary needs at least 2 epochs for its intervals, got "
+            f"{len(anchor)}."
+        )
+    logger.info(
+        f"Trust summary on {len(anchor)} epochs: random deletion (the anchor), "
+        f"{time.perf_counter() - start:.1f} s"
+    )
+    names = _class_names(estimator, epochs)
+    rows = {
+        "random": dict(
+            aopc=anchor.mean(),
+            aopc_std=anchor.std(),
+            aopc_random=anchor.mean(),
+            deletion=ANCHOR,
+        )
+    }
+    class_gains, checks = {}, {}
+    for method in checked:
+        start = time.perf_counter()
+        curve = curves[method] = deletion_curve(
+            estimator, epochs, method, random_state=random_state, **deletion
+        )
+        checks[method] = parameter_randomization_check(
+            estimator,
+            epochs,
+            method,
+            threshold=threshold,
+            random_state=random_state,
+            **common,
+        )
+        similarities = _input_similarities(
+            estimator,
+            epochs,
+            method,
+            target=target,
+            threshold=threshold,
+            batch_size=batch_size,
+            device=device,
+            random_state=random_state,
+        )
+        gain = curve.aopc - anchor
+        class_gains[method] = _class_gains(gain, curve.target, names)
+        gain_mean, gain_low, gain_high = _mean_interval(gain)
+        range_excursion, peak = _leaves_range(curve.scores)
+        similarity, similarity_low, similarity_high = _mean_interval(
+            similarities["maps"]
+        )
+        beyond_input = np.nanmean(_partial_correlation(**similarities))
+        rows[method] = dict(
+            aopc=curve.aopc.mean(),
+            aopc_std=curve.aopc.std(),
+            aopc_random=anchor.mean(),
+            gain=gain_mean,
+            gain_low=gain_low,
+            gain_high=gain_high,
+            range_excursion=range_excursion,
+            peak=peak,
+            range_low=curve.scores[:, [0, -1]].min(),
+            range_high=curve.scores[:, [0, -1]].max(),
+            similarity=similarity,
+            similarity_low=similarity_low,
+            similarity_high=similarity_high,
+            input_similarity=np.nanmean(similarities["randomized_input"]),
+            input_similarity_trained=np.nanmean(similarities["trained_input"]),
+            beyond_input=beyond_input,
+            deletion=_deletion_reading(class_gains[method]["deletion"]),
+            randomization=_randomization_reading(similarity, beyond_input, threshold),
+        )
+        logger.info(
+            f"  {method}: deletion {rows[method]['deletion']}; randomization: "
+            f"{rows[method]['randomization']} ({time.perf_counter() - start:.1f} s)"
+        )
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "method"
+    class_table = pd.concat(class_gains, names=["method", None]).droplevel(1)
+    table["advice"] = [_advice(row) for _, row in table.iterrows()]
+    table["reading"] = [
+        _reading(row, class_table.loc[[method]], threshold)
+        if method != "random"
+        else _reading(row, None, threshold)
+        for method, row in table.iterrows()
+    ]
+    return TrustSummary(
+        table,
+        class_table.reset_index(),
+        names,
+        curves,
+        checks,
+        threshold=threshold,
+    )

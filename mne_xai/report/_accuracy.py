@@ -1,0 +1,160 @@
+"""The overview and accuracy sections: network, chance and CSP+LDA in the same folds."""
+
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from mne.utils import logger, use_log_level
+from sklearn.base import clone
+from sklearn.dummy import DummyClassifier
+from sklearn.model_selection import StratifiedKFold, check_cv
+
+from ._text import HOW_TO_READ
+
+
+def csp_lda(n_channels):
+    """CSP+LDA as in MNE's motor imagery example, for ``n_channels`` channels."""
+    from mne.decoding import CSP
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(
+        CSP(n_components=min(4, n_channels), reg=None, log=True, norm_trace=False),
+        LinearDiscriminantAnalysis(),
+    )
+
+
+def _splitter(cv, random_state):
+    if isinstance(cv, bool):
+        raise TypeError("cv must be an int or a cross-validation splitter.")
+    if isinstance(cv, int | np.integer):
+        if cv < 2:
+            raise ValueError(f"cv must be at least 2 folds, got {cv}.")
+        return StratifiedKFold(int(cv), shuffle=True, random_state=random_state)
+    return check_cv(cv, classifier=True)
+
+
+def _add_overview(context, fitted, splitter):
+    epochs, plan = context.epochs, context.plan
+    classes, counts = np.unique(context.y, return_counts=True)
+    names = {code: name for name, code in epochs.event_id.items()}
+    facts = {
+        "epochs": ", ".join(
+            f"{names.get(label, label)}: {count}"
+            for label, count in zip(classes, counts, strict=True)
+        ),
+        "channels read": ", ".join(
+            f"{count} {kind}" for kind, count in plan.ch_types.items()
+        ),
+        "times": f"{epochs.tmin:g} to {epochs.tmax:g} s at {epochs.info['sfreq']:g} Hz",
+        "network": type(context.estimator).__name__,
+        "training": (
+            "given fitted; cross-validated afresh with its parameters"
+            if fitted
+            else f"cross-validated ({splitter.get_n_splits()} folds), then fitted "
+            "on all epochs"
+        ),
+        "methods": ", ".join(context.methods),
+    }
+    context.paragraph("overview", title="What this page shows")
+    context.add_table(
+        pd.DataFrame({"": list(facts.values())}, index=list(facts)),
+        "Data and model",
+        "overview",
+        header=False,
+    )
+
+
+def _cross_validate(context, splitter):
+    """Accuracy per fold of the network, chance and CSP+LDA, in the same folds."""
+    epochs, y, plan = context.epochs, context.y, context.plan
+    eeg = [n for n in plan.ch_names if epochs.get_channel_types([n])[0] == "eeg"]
+    reference = None
+    if len(eeg) < 2:
+        reference = (
+            f"the network reads {len(eeg)} EEG channel(s); CSP needs two or more"
+        )
+    eeg_data = epochs.get_data(picks=eeg) if reference is None else None
+    rows = []
+    folds = list(splitter.split(np.zeros((len(y), 1)), y))
+    for fold, (train, test) in enumerate(folds, 1):
+        start = time.perf_counter()
+        network = clone(context.estimator).fit(epochs[train], y[train])
+        row = {
+            "fold": fold,
+            "network": network.score(epochs[test], y[test]),
+            "chance": DummyClassifier(strategy="most_frequent")
+            .fit(train[:, None], y[train])
+            .score(test[:, None], y[test]),
+        }
+        if reference is None:
+            # CSP logs its covariance estimation at the info level.
+            with use_log_level(False):
+                row["CSP+LDA"] = (
+                    csp_lda(len(eeg))
+                    .fit(eeg_data[train], y[train])
+                    .score(eeg_data[test], y[test])
+                )
+        rows.append(row)
+        logger.info(
+            f"  fold {fold}/{len(folds)}: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in row.items() if k != "fold")
+            + f" ({time.perf_counter() - start:.1f} s)"
+        )
+    return pd.DataFrame(rows).set_index("fold"), reference
+
+
+def _plot_accuracy(scores):
+    fig, ax = plt.subplots(figsize=(5, 3), layout="constrained")
+    columns = [c for c in scores if c != "chance"]
+    for position, column in enumerate(columns):
+        ax.plot(
+            np.full(len(scores), position), scores[column], "o", alpha=0.6, color="C0"
+        )
+        ax.plot(
+            [position - 0.25, position + 0.25],
+            [scores[column].mean()] * 2,
+            color="k",
+            linewidth=2,
+        )
+    ax.axhline(scores["chance"].mean(), color="0.4", linestyle="--", label="chance")
+    ax.set_xticks(range(len(columns)), columns)
+    ax.set(
+        xlim=(-0.6, len(columns) - 0.4),
+        ylim=(0, 1.02),
+        ylabel="accuracy per fold",
+        title="Accuracy per fold (dots) and mean (bar)",
+    )
+    ax.legend(loc="lower right")
+    return fig
+
+
+def _add_accuracy(context, splitter, fitted):
+    scores, why_no_reference = _cross_validate(context, splitter)
+    summary = scores.agg(["mean", "std"]).rename(index={"std": "standard deviation"})
+    reference = (
+        HOW_TO_READ["csp_reference"]
+        if why_no_reference is None
+        else f"No CSP+LDA reference: {why_no_reference}."
+    )
+    explained = (
+        "The maps explain the network as given (fitted before this report)."
+        if fitted
+        else "The maps explain a network trained on all epochs."
+    )
+    measured = ", ".join(
+        f"{column} {scores[column].mean():.2f} ± {scores[column].std():.2f}"
+        for column in scores
+    )
+    context.paragraph(
+        "accuracy",
+        n_splits=len(scores),
+        measured=measured,
+        reference=reference,
+        explained=explained,
+    )
+    context.add_figures([_plot_accuracy(scores)], "Accuracy per fold", "accuracy")
+    context.add_table(
+        pd.concat([scores, summary]), "Scores", "accuracy", float_format="{:.3f}".format
+    )

@@ -1,0 +1,140 @@
+"""What a report needs from the data, checked before any network is trained."""
+
+from collections import Counter
+from typing import NamedTuple
+
+import mne
+import numpy as np
+from mne.utils import _validate_type
+from sklearn.base import is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from .._convert import training_channels
+from .._network import as_network
+
+#: Fewest channels of one type that make a topomap worth drawing.
+MIN_TOPOMAP_CHANNELS = 3
+
+
+class DataPlan(NamedTuple):
+    """What the data allow: the channels used and how maps can be drawn."""
+
+    ch_names: list  # the channels the network reads
+    ch_types: Counter  # how many of them each channel type has
+    topomap_type: str | None  # the channel type of topomaps; None: no topomaps
+    why_no_topomaps: str | None  # the reason, in words, when there are none
+
+
+def is_fitted(estimator):
+    """Whether ``estimator`` is fitted (scikit-learn's test)."""
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
+def _used_channels(estimator, epochs, fitted):
+    """Names of the channels the network reads from ``epochs``.
+
+    A fitted network reads its training channels, which the epochs must hold;
+    an unfitted one will pick them as MNE's decoders do (its ``picks``).
+    """
+    if fitted:
+        network = as_network(estimator)
+        # Raises, naming what differs, when the epochs do not match training.
+        if network.info_ is None:
+            raise ValueError(
+                "The fitted estimator was trained on arrays, so it does not know its "
+                "channels; the report needs one trained on mne.Epochs."
+            )
+        network._check_prediction_input(epochs[:1])
+        return list(network.info_.ch_names)
+    picks = estimator.get_params().get("picks") if is_classifier(estimator) else None
+    try:
+        return training_channels(epochs.info, picks)
+    except ValueError as err:
+        found = Counter(epochs.get_channel_types())
+        raise ValueError(
+            f"The epochs have no data channels the network can read (channel types "
+            f"{dict(found)}; bads {epochs.info['bads']}). Give the EEG channels "
+            "their type with epochs.set_channel_types({name: 'eeg'}), or choose "
+            f"them with the estimator's picks. ({err})"
+        ) from None
+
+
+def _unplaced(info, ch_names):
+    """Return the channels of ``ch_names`` without a position on the head."""
+    positions = {ch["ch_name"]: ch["loc"][:3] for ch in info["chs"]}
+    return [
+        name
+        for name in ch_names
+        if not np.isfinite(positions[name]).all() or not np.any(positions[name])
+    ]
+
+
+def check_data(estimator, epochs, y, n_splits, fitted):
+    """Check the data before any training; say what the report can show.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The classifier, fitted or not.
+    epochs : mne.Epochs
+        The data.
+    y : ndarray
+        One label per epoch.
+    n_splits : int | None
+        Number of cross-validation folds, None when no folds are run.
+    fitted : bool
+        Whether ``estimator`` is fitted.
+
+    Returns
+    -------
+    plan : DataPlan
+        The channels read, and whether and how topomaps are drawn.
+    """
+    _validate_type(epochs, mne.BaseEpochs, "epochs", "mne.Epochs")
+    if len(y) != len(epochs):
+        raise ValueError(f"y has {len(y)} labels for {len(epochs)} epochs.")
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise ValueError(
+            f"The epochs hold one class only ({classes.tolist()}); a classifier "
+            "needs at least two."
+        )
+    if n_splits is not None and counts.min() < n_splits:
+        raise ValueError(
+            f"Class {classes[counts.argmin()]!r} has {counts.min()} epoch(s), fewer "
+            f"than the {n_splits} cross-validation folds; lower cv."
+        )
+    ch_names = _used_channels(estimator, epochs, fitted)
+    ch_types = Counter(
+        epochs.get_channel_types(picks=[epochs.ch_names.index(n) for n in ch_names])
+    )
+    topomap_type, count = ch_types.most_common(1)[0]
+    if count < MIN_TOPOMAP_CHANNELS:
+        return DataPlan(
+            ch_names,
+            ch_types,
+            None,
+            f"the network reads {len(ch_names)} channel(s) "
+            f"({', '.join(ch_names[:MIN_TOPOMAP_CHANNELS])}); a topomap needs at "
+            f"least {MIN_TOPOMAP_CHANNELS} channels of one type",
+        )
+    placed = [
+        name
+        for name in ch_names
+        if epochs.get_channel_types(picks=[name])[0] == topomap_type
+    ]
+    unplaced = _unplaced(epochs.info, placed)
+    if unplaced:
+        shown = ", ".join(unplaced[:5]) + (" ..." if len(unplaced) > 5 else "")
+        raise ValueError(
+            f"{len(unplaced)} of the {len(placed)} {topomap_type} channels have no "
+            f"position ({shown}), and the report's topomaps need them. Set a montage "
+            "first, e.g. epochs.set_montage('standard_1020') (see "
+            "mne.channels.get_builtin_montages()), and save the epochs again."
+        )
+    return DataPlan(ch_names, ch_types, topomap_type, None)

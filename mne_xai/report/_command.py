@@ -1,0 +1,169 @@
+"""What ``mne-xai report`` does: read, train or load, report, and write atomically."""
+
+import os
+import pickle
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from mne.utils import logger
+
+from ..evaluate.trust._summary import check_method_names
+from ._checks import is_fitted
+from ._inputs import read_input
+from ._make import make_report
+
+#: The networks ``--estimator`` names.
+ESTIMATORS = ("eegnet", "interpretable_cnn")
+
+
+class CommandError(ValueError):
+    """A problem with the command's arguments or files; the message says what."""
+
+
+def _check_output(path, overwrite, suffixes, what):
+    path = Path(path)
+    if not path.name.endswith(suffixes):
+        raise CommandError(
+            f"{what} {str(path)!r} must end with {' or '.join(suffixes)}."
+        )
+    if path.exists() and not overwrite:
+        raise CommandError(f"{str(path)!r} exists; pass --overwrite to replace it.")
+    if not path.parent.is_dir():
+        raise CommandError(f"the folder of {str(path)!r} does not exist.")
+    return path
+
+
+def _new_estimator(name, max_epochs):
+    from .. import EEGNetClassifier, InterpretableCNNClassifier
+
+    classes = dict(
+        eegnet=EEGNetClassifier, interpretable_cnn=InterpretableCNNClassifier
+    )
+    # The report logs a line per fold; the per-epoch table would bury it.
+    return classes[name](
+        max_epochs="auto" if max_epochs is None else max_epochs,
+        random_state=0,
+        verbose=False,
+    )
+
+
+def _load_model(path):
+    path = Path(path)
+    if not path.is_file():
+        raise CommandError(f"no model file {str(path)!r}.")
+    try:
+        with path.open("rb") as file:
+            estimator = pickle.load(file)
+    except Exception as err:
+        # Unpickling fails in many ways (UnpicklingError, EOFError, missing
+        # classes ...); each means the file is no saved model.
+        raise CommandError(
+            f"cannot load {path.name!r} as a saved model: {err or type(err).__name__}"
+        ) from None
+    if not is_fitted(estimator):
+        raise CommandError(f"{path.name!r} holds no fitted estimator.")
+    return estimator
+
+
+def _temporary_beside(path, stack):
+    """Make a file in ``path``'s folder, removed on exit unless renamed before."""
+    handle, name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix="".join(path.suffixes), dir=path.parent
+    )
+    os.close(handle)
+    temporary = Path(name)
+    # mkstemp makes the file private; the output gets the permissions of any
+    # new file.
+    umask = os.umask(0)
+    os.umask(umask)
+    temporary.chmod(0o666 & ~umask)
+    stack.callback(temporary.unlink, missing_ok=True)
+    return temporary
+
+
+def run_report(
+    source,
+    output,
+    *,
+    model=None,
+    save_model=None,
+    methods,
+    cv,
+    format=None,
+    estimator=None,
+    max_epochs=None,
+    checks=True,
+    overwrite=False,
+):
+    """Write the report of a network on a data set to ``output``.
+
+    Parameters
+    ----------
+    source : str
+        An epochs file or a built-in data set (see ``mne-xai report --help``).
+    output : path-like
+        The HTML file to write.
+    model : path-like | None
+        A pickled fitted estimator to explain; None trains a new one.
+    save_model : path-like | None
+        Where to pickle the fitted estimator.
+    methods : list of str
+        The attribution methods.
+    cv : int
+        Number of cross-validation folds.
+    format : str | None
+        The input file's format; None tells it from the extension.
+    estimator : "eegnet" | "interpretable_cnn" | None
+        The network trained when no model is given (None: EEGNet).
+    max_epochs : int | None
+        Training epochs of a new network; None keeps its own schedule.
+    checks : bool
+        Run the trust checks.
+    overwrite : bool
+        Replace existing output files.
+
+    Notes
+    -----
+    Arguments and data are checked before any training; the files are
+    written to temporary files in their folders and renamed at the end, so a
+    failure leaves nothing half-written.
+    """
+    if model is not None and (estimator is not None or max_epochs is not None):
+        raise CommandError(
+            "--model explains a saved network; --estimator and --max-epochs choose "
+            "a new one: give one or the other."
+        )
+    check_method_names(methods)
+    output = _check_output(output, overwrite, (".html",), "the output")
+    if save_model is not None:
+        save_model = _check_output(save_model, overwrite, (".pkl",), "--save-model")
+    network = (
+        _load_model(model)
+        if model is not None
+        else _new_estimator(estimator or "eegnet", max_epochs)
+    )
+    epochs = read_input(source, format)
+    logger.info(f"Read {source}: {len(epochs)} epochs, {len(epochs.ch_names)} channels")
+    report = make_report(
+        network,
+        epochs,
+        methods=methods,
+        cv=cv,
+        checks=checks,
+        title=f"{type(network).__name__} on {Path(str(source)).name}",
+    )
+    with ExitStack() as stack:
+        written = []
+        temporary = _temporary_beside(output, stack)
+        report.save(temporary, open_browser=False, overwrite=True, verbose=False)
+        written.append((temporary, output))
+        if save_model is not None:
+            temporary = _temporary_beside(save_model, stack)
+            with temporary.open("wb") as file:
+                pickle.dump(network, file)
+            written.append((temporary, save_model))
+        for temporary, final in written:
+            temporary.replace(final)
+    logger.info(f"Wrote {output}" + (f" and {save_model}" if save_model else ""))
+    return output

@@ -1,0 +1,64 @@
+"""What every section of the report needs, and the log line of each stage."""
+
+import html
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import matplotlib.pyplot as plt
+import mne
+import numpy as np
+from mne.utils import logger
+
+from ._text import HOW_TO_READ, SECTIONS
+
+
+@contextmanager
+def _stage(name):
+    """Log one line when a stage ends, with its duration."""
+    start = time.perf_counter()
+    yield
+    logger.info(f"{name} ({time.perf_counter() - start:.1f} s)")
+
+
+@dataclass
+class _Context:
+    """What every section needs: the data, the network, the report."""
+
+    report: mne.Report
+    epochs: mne.BaseEpochs
+    y: np.ndarray
+    plan: object
+    methods: list
+    random_state: int | None
+    estimator: object
+    attributions: dict = field(default_factory=dict)
+    refused: dict = field(default_factory=dict)
+
+    def paragraph(self, key, title="How to read this", **values):
+        text = HOW_TO_READ[key].format(**values)
+        self.add_html(f"<p>{html.escape(text)}</p>", title, key)
+
+    def note(self, key, text):
+        self.add_html(f"<p><em>{html.escape(text)}</em></p>", "Not shown", key)
+
+    def add_html(self, content, title, key):
+        self.report.add_html(content, title=title, section=SECTIONS[key], tags=(key,))
+
+    def add_table(self, table, title, key, **to_html):
+        content = table.to_html(
+            classes="table table-sm table-hover", border=0, justify="left", **to_html
+        )
+        self.add_html(content, title, key)
+
+    def add_figures(self, figures, title, key, caption=None):
+        """Add one figure, or several as a slider, and close them."""
+        self.report.add_figure(
+            figures if len(figures) > 1 else figures[0],
+            title=title,
+            caption=caption,
+            section=SECTIONS[key],
+            tags=(key,),
+        )
+        for figure in figures:
+            plt.close(figure)

@@ -1,0 +1,250 @@
+"""The explanation sections: maps per class, over time, per frequency and channel type.
+
+Also the spatial patterns of a network's filters, read from its weights.
+"""
+
+from dataclasses import replace
+
+import matplotlib.pyplot as plt
+import mne
+import numpy as np
+from mne.utils import logger, use_log_level
+
+from ..attribution import explain, explain_spectrum, modality_importance
+from ..inspect import spatial_patterns
+from ..viz import (
+    plot_attribution_joint,
+    plot_band_topomaps,
+    plot_class_topomaps,
+    plot_method_comparison,
+)
+from ._text import HOW_TO_READ
+
+_UNITS = "relevance (method's unit)"
+
+
+def _explain_all(context):
+    """Explain every method once; a method the network refuses is noted."""
+    for method in context.methods:
+        try:
+            context.attributions[method] = explain(
+                context.estimator,
+                context.epochs,
+                method,
+                target=context.y,
+                random_state=context.random_state,
+                verbose=False,
+            )
+        except ValueError as err:
+            context.refused[method] = str(err)
+            logger.info(f"  {method} refused: {err}")
+    if not context.attributions:
+        raise ValueError(
+            "The network refuses every method asked for: "
+            + " ".join(f"{m}: {e}" for m, e in context.refused.items())
+        )
+
+
+def _add_maps(context):
+    plan, methods = context.plan, list(context.attributions)
+    context.paragraph("maps")
+    for method, reason in context.refused.items():
+        context.note("maps", f"{method} is not shown: {reason}")
+    if plan.topomap_type is None:
+        context.note("maps", f"No topomaps: {plan.why_no_topomaps}.")
+        return
+    comparison = plot_method_comparison(
+        context.estimator,
+        context.epochs,
+        methods,
+        target=context.y,
+        ch_type=plan.topomap_type,
+        random_state=context.random_state,
+        title="Channel importance per class, each method on its own relative scale",
+        show=False,
+        verbose=False,
+    )
+    context.add_figures([comparison], "All methods, relative scale", "maps")
+    context.add_figures(
+        [
+            plot_class_topomaps(
+                attribution,
+                ch_type=plan.topomap_type,
+                units=_UNITS,
+                title=f"{method}: channel importance per class",
+                show=False,
+            )
+            for method, attribution in context.attributions.items()
+        ],
+        "Each method in its unit",
+        "maps",
+        caption=[f"{method}" for method in methods],
+    )
+
+
+def _mean_magnitude(attribution, pick):
+    """Mean |relevance| over epochs, as an Evoked of the picked channels."""
+    attribution = attribution.copy().pick(pick)
+    return mne.EvokedArray(
+        np.abs(attribution.get_data()).mean(axis=0),
+        attribution.info,
+        tmin=attribution.tmin,
+        comment="mean |relevance|",
+        nave=len(attribution),
+    )
+
+
+def _plot_time_course(evoked, title):
+    """Mean |relevance| against time, for data too few channels for topomaps."""
+    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    for name, values in zip(evoked.ch_names, evoked.data, strict=True):
+        ax.plot(evoked.times, values, label=name)
+    ax.set(xlabel="time (s)", ylabel=f"|{_UNITS}|", title=title)
+    ax.legend(loc="upper right", fontsize="small")
+    return fig
+
+
+def _add_time(context):
+    plan = context.plan
+    context.paragraph(
+        "time",
+        topomaps="" if plan.topomap_type is None else ", with topomaps at its peaks",
+    )
+    figures = []
+    for method, attribution in context.attributions.items():
+        title = f"{method}: mean |relevance| over epochs"
+        if plan.topomap_type is None:
+            evoked = _mean_magnitude(attribution, "data")
+            figures.append(_plot_time_course(evoked, title))
+        else:
+            evoked = _mean_magnitude(attribution, plan.topomap_type)
+            # plot_joint logs that the maps have no projectors; they need none.
+            with use_log_level(False):
+                figures.append(
+                    plot_attribution_joint(
+                        evoked, units="|relevance|", title=title, show=False
+                    )
+                )
+    context.add_figures(
+        figures, "Mean relevance magnitude", "time", caption=list(context.attributions)
+    )
+
+
+def _plot_frequency_relevance(spectrum, y, event_names):
+    """Relevance magnitude summed over channels, against frequency, per class."""
+    relevance, freqs = spectrum.get_data(return_freqs=True)
+    magnitude = np.abs(relevance).sum(axis=1)
+    fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
+    for label in np.unique(y):
+        ax.plot(
+            freqs,
+            magnitude[y == label].mean(axis=0),
+            label=str(event_names.get(label, label)),
+        )
+    ax.set(
+        xlabel="frequency (Hz)",
+        ylabel="|relevance| (logit),\nsummed over channels",
+        title="Relevance per frequency (gradient x input on the spectrum)",
+        xlim=(freqs[0], freqs[-1]),
+    )
+    ax.legend(loc="upper right", title="class")
+    return fig
+
+
+def _add_spectrum(context):
+    plan = context.plan
+    try:
+        spectrum = explain_spectrum(
+            context.estimator,
+            context.epochs,
+            target=context.y,
+            random_state=context.random_state,
+            verbose=False,
+        )
+    except ValueError as err:
+        context.note("spectrum", f"Spectral relevance could not be computed: {err}")
+        return
+    names = {code: name for name, code in context.epochs.event_id.items()}
+    freqs = spectrum.freqs
+    bands = (
+        HOW_TO_READ["spectrum_bands"]
+        if plan.topomap_type is not None
+        else f"no band topomaps: {plan.why_no_topomaps}."
+    )
+    context.paragraph("spectrum", resolution=freqs[1] - freqs[0], bands=bands)
+    figures = [_plot_frequency_relevance(spectrum, context.y, names)]
+    if plan.topomap_type is not None:
+        figures.append(
+            plot_band_topomaps(
+                spectrum,
+                absolute=True,
+                ch_type=plan.topomap_type,
+                units="|relevance| (logit)",
+                title="Relevance per band",
+                show=False,
+            )
+        )
+    for figure, title in zip(
+        figures, ["Relevance per frequency", "Relevance per band"], strict=False
+    ):
+        context.add_figures([figure], title, "spectrum")
+
+
+def _add_modality(context):
+    types = context.plan.ch_types
+    if len(types) < 2:
+        (kind,) = types
+        context.note(
+            "modality",
+            f"The network reads one channel type ({kind}), so there is no share of "
+            "relevance between types to show.",
+        )
+        return
+    method, attribution = next(iter(context.attributions.items()))
+    context.paragraph("modality", method=method)
+    table = modality_importance(attribution, kind="global")
+    table["relevance per channel"] = table["relevance"] / table["n_channels"]
+    context.add_table(
+        table.set_index(["class", "channel_type"]),
+        "Share of relevance per channel type",
+        "modality",
+        float_format="{:.3g}".format,
+    )
+
+
+def _add_patterns(context):
+    plan = context.plan
+    if plan.topomap_type is None:
+        context.note("patterns", f"No pattern topomaps: {plan.why_no_topomaps}.")
+        return
+    try:
+        patterns = spatial_patterns(context.estimator, context.epochs, verbose=False)
+    except ValueError as err:
+        context.note("patterns", f"The network has no spatial patterns to show: {err}")
+        return
+    context.paragraph("patterns")
+    # A topomap shows one channel type; the filters of a network that also
+    # reads, say, EOG weigh that channel too, which the table keeps.
+    on_scalp = replace(
+        patterns,
+        filters=patterns.filters.copy().pick(plan.topomap_type),
+        patterns=patterns.patterns.copy().pick(plan.topomap_type),
+    )
+    context.add_figures(
+        [on_scalp.plot(n_components=min(4, len(patterns.ranking)), show=False)],
+        "Most contributing patterns",
+        "patterns",
+    )
+    context.add_table(
+        patterns.ranking.head(8)
+        .set_index("rank")
+        .rename(
+            columns={
+                "input_map": "input map (temporal filter)",
+                "contribution": "contribution (logit)",
+            }
+        ),
+        f"Units of layer {patterns.layer}, by contribution",
+        "patterns",
+        float_format="{:.3g}".format,
+    )

@@ -1,0 +1,105 @@
+"""The trust section: the trust summary's table, readings and curves."""
+
+import html
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .._figure_text import _wrap_text
+from ..evaluate import CurveResult, plot_sanity_check, trust_summary
+
+_TRUST_COLUMNS = {
+    "similarity": "similarity after randomization",
+    "input_similarity": "randomized map vs |x|",
+    "beyond_input": "similarity beyond |x|",
+    "randomization": "randomization",
+}
+
+
+def _trust_table(summary):
+    """Lay the summary out for the page: deletion per class, then randomization."""
+    gains = summary.class_gains.assign(
+        text=[
+            f"{row.gain:+.2f} ({row.deletion})"
+            for row in summary.class_gains.itertuples()
+        ]
+    ).pivot(index="method", columns="class", values="text")
+    gains.columns = [f"gain, {name}" for name in gains.columns]
+    table = summary.table[["aopc"]].rename(columns={"aopc": "AOPC"}).join(gains)
+    table = table.join(
+        summary.table[list(_TRUST_COLUMNS)].rename(columns=_TRUST_COLUMNS)
+    )
+    # The anchor has no gain nor randomization: blank cells, not NaN.
+    return (
+        table.map(lambda value: f"{value:.2f}" if isinstance(value, float) else value)
+        .replace("nan", "")
+        .fillna("")
+    )
+
+
+def _class_curve(curve, index):
+    """Return the deletion curve of the epochs of one class."""
+    keep = curve.target == index
+    return CurveResult(
+        fractions=curve.fractions,
+        scores=curve.scores[keep],
+        aopc=curve.aopc[keep],
+        target=curve.target[keep],
+    )
+
+
+def _plot_deletion(summary):
+    """Plot deletion curves per class, since the zeroed epoch can favour a class."""
+    targets = np.unique(summary.deletion_curves["random"].target)
+    fig, axes = plt.subplots(
+        1,
+        len(targets),
+        figsize=(1 + 4.5 * len(targets), 4),
+        layout="constrained",
+        squeeze=False,
+        sharey=True,
+    )
+    for ax, index in zip(axes[0], targets, strict=True):
+        for method, curve in summary.deletion_curves.items():
+            _class_curve(curve, index).plot(label=method, axes=ax, show=False)
+        ax.set(
+            title=_wrap_text(f"{summary.class_names[index]} epochs", 4),
+            xlabel="fraction of samples set to zero,\nmost relevant first",
+        )
+    for ax in axes[0, 1:]:
+        ax.set_ylabel("")
+    fig.suptitle("Deletion curves: mean over a class's epochs, 25th-75th percentile")
+    return fig
+
+
+def _add_trust(context, checks):
+    context.paragraph("trust")
+    if not checks:
+        context.note("trust", "The checks were not run (checks=False).")
+        return
+    methods = [m for m in context.attributions if m != "random"]
+    try:
+        summary = trust_summary(
+            context.estimator,
+            context.epochs,
+            methods,
+            target=context.y,
+            random_state=context.random_state,
+        )
+    except ValueError as err:
+        context.note("trust", f"The checks could not run on this network: {err}")
+        return
+    context.add_table(_trust_table(summary), "Summary", "trust")
+    context.add_html(f"<p>{html.escape(summary.legend)}</p>", "The columns", "trust")
+    readings = "".join(
+        f"<li><strong>{html.escape(method)}: {html.escape(row.advice)}</strong>"
+        f"{html.escape(row.reading.removeprefix(row.advice))}</li>"
+        for method, row in summary.table.iterrows()
+    )
+    context.add_html(f"<ul>{readings}</ul>", "Readings", "trust")
+    context.add_figures([_plot_deletion(summary)], "Deletion curves", "trust")
+    context.add_figures(
+        [plot_sanity_check(list(summary.sanity_checks.values()), show=False)],
+        "Randomization curves",
+        "trust",
+    )

@@ -1,0 +1,338 @@
+"""make_report and ``mne-xai report``: the page, its refusals, and a real browser."""
+
+import os
+import pickle
+import shutil
+
+import matplotlib
+import matplotlib.pyplot as plt
+import mne
+import pandas as pd
+import pytest
+import torch
+
+from mne_xai import EEGNetClassifier
+from mne_xai import explain as mne_xai_explain
+from mne_xai.cli import main
+from mne_xai.report import make_report
+from mne_xai.report._text import SECTIONS
+from mne_xai.simulation import simulate_epochs
+
+matplotlib.use("Agg")
+
+CHROMIUM = "/usr/bin/chromium"
+METHODS = ["saliency", "gradient_x_input"]
+#: How many images each section holds at least, in the report of ``page``.
+IMAGES = {
+    "overview": 0,
+    "accuracy": 1,
+    "maps": 1 + len(METHODS),
+    "time": len(METHODS),
+    "spectrum": 2,
+    "modality": 0,
+    "trust": 2,
+    "patterns": 1,
+}
+
+
+def _network(**params):
+    return EEGNetClassifier(
+        max_epochs=3, batch_size=8, random_state=0, verbose=False, **params
+    )
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    """Simulated two-class EEG with positions."""
+    epochs, _ = simulate_epochs(
+        "spatial",
+        n_epochs=40,
+        sfreq=64.0,
+        duration=1.0,
+        snr=2.0,
+        random_state=0,
+        verbose=False,
+    )
+    return epochs
+
+
+@pytest.fixture(scope="module")
+def made(simulated):
+    """A report added to one that holds an element already."""
+    report = mne.Report(title="My analysis", verbose=False)
+    report.add_html("<p>earlier work</p>", title="Earlier work")
+    network = _network()
+    result = make_report(
+        network, simulated, methods=METHODS, cv=2, report=report, verbose=False
+    )
+    return report, result, network
+
+
+@pytest.fixture(scope="module")
+def page(made, tmp_path_factory):
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    made[1].save(path, open_browser=False, verbose=False)
+    return path
+
+
+def _contents(report):
+    titles, _, htmls = report.get_contents()
+    return dict(zip(titles, htmls, strict=True))
+
+
+def test_report_adds_every_section_to_the_given_report(made):
+    report, result, network = made
+    assert result is report
+    titles = list(_contents(report))
+    assert titles == ["Earlier work", *SECTIONS.values()]
+    # The unfitted estimator was fitted on all epochs, so it can be saved.
+    assert network.classes_.tolist() == [1, 2]
+
+
+def test_report_sections_hold_their_numbers(made):
+    contents = _contents(made[0])
+    assert "CSP+LDA" in contents["Accuracy"] and "chance" in contents["Accuracy"]
+    assert "How to read this" in contents["Accuracy"]
+    assert "one channel type (eeg)" in contents["Modality importance"]
+    trust = contents["How far to trust the maps"]
+    assert "chance anchor" in trust
+    for method in METHODS:
+        assert method in trust
+        assert method in contents["Attribution maps per class"]
+    assert "Units of layer spatial_conv" in contents["Spatial patterns"]
+
+
+def test_modality_importance_of_eeg_and_eog(simulated):
+    eog = mne.EpochsArray(
+        simulated.get_data(picks=["Fp1"]) * 3,
+        mne.create_info(["EOG"], simulated.info["sfreq"], "eog"),
+        events=simulated.events,
+        event_id=simulated.event_id,
+        tmin=simulated.tmin,
+        verbose=False,
+    )
+    epochs = simulated.copy().add_channels([eog], force_update_info=True)
+    network = _network(picks=["eeg", "eog"]).fit(epochs)
+    report = make_report(
+        network, epochs, methods=["saliency"], cv=2, checks=False, verbose=False
+    )
+    modality = _contents(report)["Modality importance"]
+    assert "Share of relevance per channel type" in modality
+    assert "eog" in modality and "eeg" in modality
+    assert "<img" in _contents(report)["Spatial patterns"]
+
+
+def test_fitted_single_channel_network_is_explained_as_given(simulated):
+    """One channel: no topomaps, no CSP, no modality split, each said why."""
+    oz = simulated.copy().pick(["Oz"])
+    network = _network().fit(oz)
+    weights = {k: v.clone() for k, v in network.module_.state_dict().items()}
+    report = make_report(
+        network, oz, methods=["saliency"], cv=2, checks=False, verbose=False
+    )
+    contents = _contents(report)
+    assert "given fitted" in contents["Overview"]
+    assert "CSP needs two or more" in contents["Accuracy"]
+    assert (
+        "a topomap needs at least 3 channels" in contents["Attribution maps per class"]
+    )
+    assert "one channel type (eeg)" in contents["Modality importance"]
+    assert "checks=False" in contents["How far to trust the maps"]
+    assert "<img" in contents["Relevance over time"]
+    for name, values in network.module_.state_dict().items():
+        torch.testing.assert_close(values, weights[name])
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda e: e.set_montage(None), "no position"),
+        (lambda e: e[e.events[:, 2] == 1], "one class only"),
+        (lambda e: e.set_channel_types({n: "misc" for n in e.ch_names}), "no data"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:The unit for channel")
+def test_bad_data_are_refused_before_training(simulated, change, match):
+    network = _network()
+    with pytest.raises(ValueError, match=match):
+        make_report(network, change(simulated.copy()), methods=METHODS, cv=2)
+    assert not hasattr(network, "module_")
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(methods=["nope"]), r"'methods\[0\]' parameter"),
+        (dict(methods=[]), "methods is empty"),
+        (dict(cv=30), "fewer than the 30 cross-validation folds"),
+        (dict(cv=1), "at least 2 folds"),
+        (dict(report="report.html"), "report must be an instance of"),
+    ],
+)
+def test_bad_arguments_are_refused(simulated, params, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make_report(_network(), simulated, **params)
+
+
+def test_array_data_are_refused(simulated):
+    with pytest.raises(TypeError, match="epochs must be an instance of mne.Epochs"):
+        make_report(_network(), simulated.get_data())
+
+
+def test_report_figures_are_readable_with_long_names(made, simulated):
+    """The report's own figures keep long class and method names on the page."""
+    from test_figures import LONG_CLASSES, LongNamedSaliency, assert_readable
+
+    from mne_xai.attribution import explain_spectrum, register_method
+    from mne_xai.attribution._registry import _METHODS
+    from mne_xai.evaluate import trust_summary
+    from mne_xai.report._accuracy import _plot_accuracy
+    from mne_xai.report._maps import (
+        _mean_magnitude,
+        _plot_frequency_relevance,
+        _plot_time_course,
+    )
+    from mne_xai.report._trust_section import _plot_deletion
+
+    network = made[2]
+    epochs = simulated.copy()
+    epochs.event_id = LONG_CLASSES
+    register_method(LongNamedSaliency)
+    try:
+        summary = trust_summary(
+            network, epochs, [LongNamedSaliency.name], random_state=0, verbose=False
+        )
+        attribution = mne_xai_explain(network, epochs, LongNamedSaliency.name)
+    finally:
+        del _METHODS[LongNamedSaliency.name]
+    spectrum = explain_spectrum(network, epochs, target="true", verbose=False)
+    scores = pd.DataFrame(
+        {"network": [0.8, 0.9], "chance": [0.5, 0.5], "CSP+LDA": [0.9, 1.0]}
+    )
+    names = {code: name for name, code in LONG_CLASSES.items()}
+    figures = [
+        _plot_deletion(summary),
+        _plot_accuracy(scores),
+        _plot_frequency_relevance(spectrum, epochs.events[:, 2], names),
+        _plot_time_course(
+            _mean_magnitude(attribution, ["Oz", "Pz"]), f"{LongNamedSaliency.name}"
+        ),
+    ]
+    for figure in figures:
+        assert_readable(figure)
+        plt.close(figure)
+
+
+# -- the command ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def epochs_file(simulated, tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "sim-epo.fif"
+    simulated.save(path, verbose=False)
+    return path
+
+
+def _run(capsys, *args):
+    code = main(["report", *map(str, args), "--quiet"])
+    return code, capsys.readouterr().err
+
+
+def _bad_files(folder, simulated):
+    corrupt = folder / "corrupt-epo.fif"
+    corrupt.write_bytes(b"not a fif file")
+    unplaced = folder / "unplaced-epo.fif"
+    simulated.copy().set_montage(None).save(unplaced, verbose=False)
+    existing = folder / "existing.html"
+    existing.write_text("keep me")
+    not_a_model = folder / "model.pkl"
+    not_a_model.write_bytes(b"not a pickle")
+    return corrupt, unplaced, existing, not_a_model
+
+
+@pytest.mark.parametrize(
+    "case, match",
+    [
+        ("missing", "no such file"),
+        ("corrupt", "cannot read 'corrupt-epo.fif' as fif epochs"),
+        ("unplaced", "have no position"),
+        ("existing", "exists; pass --overwrite"),
+        ("method", "Invalid value for the 'methods[0]' parameter"),
+        ("model", "cannot load 'model.pkl' as a saved model"),
+    ],
+)
+def test_command_errors_in_one_line_and_writes_nothing(
+    tmp_path, capsys, simulated, epochs_file, case, match
+):
+    corrupt, unplaced, existing, not_a_model = _bad_files(tmp_path, simulated)
+    before = sorted(tmp_path.iterdir())
+    inputs = dict(
+        missing=tmp_path / "missing-epo.fif",
+        corrupt=corrupt,
+        unplaced=unplaced,
+        existing=epochs_file,
+        method=epochs_file,
+        model=epochs_file,
+    )
+    output = existing if case == "existing" else tmp_path / "out.html"
+    extra = dict(method=["--methods", "nope"], model=["--model", not_a_model])
+    code, err = _run(
+        capsys, inputs[case], "-o", output, "--cv", "2", *extra.get(case, [])
+    )
+    assert code == 1
+    assert err.startswith("mne-xai report: error: ") and match in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert sorted(tmp_path.iterdir()) == before
+    assert existing.read_text() == "keep me"
+
+
+def test_command_writes_the_report_and_the_model(tmp_path, capsys, epochs_file):
+    output, model = tmp_path / "out.html", tmp_path / "model.pkl"
+    options = ["--cv", "2", "--methods", "saliency", "--no-checks"]
+    code, err = _run(
+        capsys, epochs_file, "-o", output, "--max-epochs", "2", "--save-model", model,
+        *options,
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pkl", "out.html"]
+    assert "How far to trust the maps" in output.read_text()
+    with model.open("rb") as file:
+        assert pickle.load(file).classes_.tolist() == [1, 2]
+
+
+# -- in a browser -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser():
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        message = f"Chromium not found at {CHROMIUM} (Debian's chromium package)."
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as driver:
+        chromium = driver.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def test_report_opens_in_a_browser_with_every_section(browser, page):
+    tab = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(page.as_uri(), wait_until="load")
+    for key, title in SECTIONS.items():
+        section = tab.locator(".accordion-item.section").filter(
+            has=tab.locator(f"#accordion-header-{title.replace(' ', '_')}")
+        )
+        assert section.count() == 1, title
+        heading = section.locator(".accordion-header span.me-auto a").first
+        assert heading.inner_text().strip() == title
+        widths = section.locator("img").evaluate_all(
+            "images => images.map(image => image.complete ? image.naturalWidth : 0)"
+        )
+        assert len(widths) >= IMAGES[key], title
+        assert all(width > 0 for width in widths), title
+    assert errors == []
+    tab.close()

@@ -1,0 +1,314 @@
+"""trust_summary: deletion against random and randomization, read together."""
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from mne_xai import EEGNetClassifier
+from mne_xai.attribution import register_method
+from mne_xai.attribution._registry import _METHODS
+from mne_xai.attribution.perturbation import RandomAttribution
+from mne_xai.evaluate import TrustSummary, map_similarity, trust_summary
+from mne_xai.evaluate.trust._input_similarity import _partial_correlation
+from mne_xai.evaluate.trust._readings import (
+    ABOVE,
+    BELOW,
+    CHANGES,
+    KEEPS_INPUT,
+    KEEPS_OTHER,
+    MIXED,
+    NO_BETTER,
+    UNDEFINED,
+    _advice,
+    _deletion_reading,
+    _gain_reading,
+    _leaves_range,
+    _randomization_reading,
+    _reading,
+)
+from mne_xai.simulation import simulate_epochs
+
+matplotlib.use("Agg")
+
+THRESHOLD = 0.4
+
+
+class _CopyOfRandom(RandomAttribution):
+    """The random map under another name: no better than random, by construction."""
+
+    name = "copy_of_random"
+
+
+@pytest.fixture(scope="module")
+def copy_of_random():
+    register_method(_CopyOfRandom)
+    yield _CopyOfRandom.name
+    del _METHODS[_CopyOfRandom.name]
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    """A network trained briefly on simulated two-class EEG with a spatial feature."""
+    epochs, _ = simulate_epochs(
+        "spatial",
+        n_epochs=40,
+        sfreq=64.0,
+        duration=1.0,
+        snr=2.0,
+        random_state=0,
+        verbose=False,
+    )
+    network = EEGNetClassifier(max_epochs=10, random_state=0, verbose=False)
+    return network.fit(epochs), epochs
+
+
+@pytest.fixture(scope="module")
+def summary(simulated, copy_of_random):
+    network, epochs = simulated
+    return trust_summary(
+        network,
+        epochs,
+        ["saliency", "gradient_x_input", copy_of_random],
+        random_state=0,
+        verbose=False,
+    )
+
+
+def test_random_is_the_anchor(summary):
+    table = summary.to_frame()
+    assert table.index[0] == "random"
+    anchor = table.loc["random"]
+    assert anchor["deletion"] == "anchor"
+    assert np.isnan(anchor["similarity"])
+    assert "chance anchor" in anchor["reading"]
+    assert "random" not in summary.sanity_checks
+    np.testing.assert_allclose(
+        anchor["aopc"], summary.deletion_curves["random"].aopc.mean()
+    )
+    assert (table["aopc_random"] == anchor["aopc"]).all()
+
+
+def test_no_better_than_random_is_read_as_such(summary, copy_of_random):
+    """A map that equals the anchor's gains nothing, and depends on no weights."""
+    row = summary.table.loc[copy_of_random]
+    assert row["gain"] == 0
+    gains = summary.class_gains.query("method == @copy_of_random")
+    assert (gains["gain"] == 0).all() and (gains["n_better"] == 0).all()
+    assert row["deletion"] == NO_BETTER
+    assert summary.class_names == ["left", "right"]
+    # The same seeds give the same map whatever the weights: similarity 1,
+    # nothing of it from the input.
+    np.testing.assert_allclose(row["similarity"], 1)
+    assert abs(row["input_similarity"]) < 0.2
+    assert row["randomization"] == KEEPS_OTHER
+    assert "no better than random" in row["reading"]
+    assert "not specific to what this network learned" in row["reading"]
+
+
+def test_times_input_map_mirrors_input_after_randomization(summary):
+    gradient_x_input = summary.table.loc["gradient_x_input"]
+    saliency = summary.table.loc["saliency"]
+    # The randomized map of gradient x input ranks samples as |x| does, and
+    # the trained and randomized maps share little beyond it.
+    assert gradient_x_input["input_similarity"] > gradient_x_input["similarity"]
+    assert (
+        gradient_x_input["beyond_input"] < THRESHOLD <= gradient_x_input["similarity"]
+    )
+    assert gradient_x_input["randomization"] == KEEPS_INPUT
+    assert "keeps the input's structure" in gradient_x_input["reading"]
+    assert "compare with saliency" in gradient_x_input["reading"]
+    # The gradient alone does not mirror the input, and changes.
+    assert saliency["input_similarity"] < gradient_x_input["input_similarity"] / 2
+    assert saliency["randomization"] == CHANGES
+
+
+def test_similarities_are_those_of_the_check(summary):
+    """The maps compared with |x| come from the network the check randomized."""
+    for method, check in summary.sanity_checks.items():
+        np.testing.assert_allclose(
+            summary.table.loc[method, "similarity"],
+            check.mean["spearman_abs"].iloc[-1],
+        )
+        assert check.check == "cascading" and check.threshold == THRESHOLD
+
+
+def test_gain_is_paired_over_epochs(summary):
+    anchor = summary.deletion_curves["random"].aopc
+    for method in summary.sanity_checks:
+        gain = summary.deletion_curves[method].aopc - anchor
+        np.testing.assert_allclose(summary.table.loc[method, "gain"], gain.mean())
+        low, high = summary.table.loc[method, ["gain_low", "gain_high"]]
+        assert low <= gain.mean() <= high
+
+
+@pytest.mark.parametrize(
+    "low, high, expected",
+    [(0.1, 0.5, ABOVE), (-0.5, -0.1, BELOW), (-0.1, 0.3, NO_BETTER), (0, 0, NO_BETTER)],
+)
+def test_gain_reading_follows_the_interval(low, high, expected):
+    assert _gain_reading(low, high) == expected
+
+
+def test_deletion_reading_of_classes():
+    assert _deletion_reading([ABOVE, ABOVE]) == ABOVE
+    assert _deletion_reading([NO_BETTER]) == NO_BETTER
+    assert _deletion_reading([ABOVE, BELOW]) == MIXED
+    assert _deletion_reading([ABOVE, NO_BETTER]) == MIXED
+
+
+@pytest.mark.parametrize(
+    "similarity, beyond_input, expected",
+    [
+        (0.1, 0.05, CHANGES),
+        (0.44, 0.1, KEEPS_INPUT),
+        (0.9, 0.8, KEEPS_OTHER),
+        (np.nan, np.nan, UNDEFINED),
+    ],
+)
+def test_randomization_reading_follows_the_numbers(similarity, beyond_input, expected):
+    assert _randomization_reading(similarity, beyond_input, THRESHOLD) == expected
+
+
+def _row(**values):
+    row = dict(
+        aopc=1.0,
+        aopc_std=0.5,
+        aopc_random=0.5,
+        gain=0.5,
+        gain_low=0.3,
+        gain_high=0.7,
+        range_low=-1.0,
+        range_high=2.0,
+        range_excursion=0.0,
+        peak=2.0,
+        similarity=0.2,
+        similarity_low=0.1,
+        similarity_high=0.3,
+        input_similarity=0.1,
+        input_similarity_trained=0.1,
+        beyond_input=0.15,
+        deletion=ABOVE,
+        randomization=CHANGES,
+    )
+    row.update(values)
+    return pd.Series(row)
+
+
+_CLASSES = pd.DataFrame(
+    {
+        "class": ["left", "right"],
+        "n_epochs": [10, 10],
+        "n_better": [9, 8],
+        "gain": [0.4, 0.6],
+        "gain_low": [0.2, 0.3],
+        "gain_high": [0.6, 0.9],
+        "deletion": [ABOVE, ABOVE],
+    }
+)
+
+
+def test_reading_says_what_to_do_and_why():
+    row = _row()
+    text = _reading(row, _CLASSES, THRESHOLD)
+    assert text.startswith(_advice(row))
+    assert _advice(row) == "Both checks support reading it as what drove the decision."
+    assert "left +0.40 [+0.20, +0.60], better in 9 of 10 epochs" in text
+    assert "below the cut 0.4" in text
+    # No warning about the curve, no grey zone, when the numbers do not ask.
+    assert "outside" not in text and "matter of degree" not in text
+
+
+def test_reading_explains_the_grey_zone_and_the_holes():
+    text = _reading(
+        _row(
+            similarity=0.44,
+            similarity_low=0.38,
+            similarity_high=0.5,
+            beyond_input=0.05,
+            randomization=KEEPS_INPUT,
+            range_excursion=3.0,
+            peak=-10.0,
+        ),
+        _CLASSES,
+        THRESHOLD,
+    )
+    assert text.startswith("Read it as 'where the signal was large")
+    assert "spans the cut 0.4" in text
+    assert "reaches -10.0, outside -1.0 to 2.0" in text
+
+
+def test_mixed_deletion_names_the_classes():
+    classes = _CLASSES.assign(deletion=[ABOVE, BELOW], gain_high=[0.6, -0.1])
+    text = _reading(_row(deletion=MIXED), classes, THRESHOLD)
+    assert "above random for left, below random for right" in text
+    assert text.startswith("Read its maps only for the classes where it beats random")
+
+
+def test_partial_correlation_removes_the_shared_input():
+    """Maps that share only |x| correlate, and not once |x| is accounted for."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20, 8, 200))
+    trained = x * rng.uniform(0.5, 1.5, x.shape)
+    randomized = x * rng.uniform(0.5, 1.5, x.shape)
+    maps = map_similarity(trained, randomized)
+    assert (maps > 0.3).all()
+    beyond = _partial_correlation(
+        maps, map_similarity(trained, x), map_similarity(randomized, x)
+    )
+    assert np.abs(beyond).max() < 0.1
+    # Maps that share more than the input keep what they share.
+    shared = x * rng.uniform(0.5, 1.5, x.shape)
+    same = _partial_correlation(
+        map_similarity(shared, shared * 1.01),
+        map_similarity(shared, x),
+        map_similarity(shared, x),
+    )
+    np.testing.assert_allclose(same, 1, atol=1e-6)
+
+
+def test_leaves_range_measures_the_excursion():
+    inside = np.array([[3.0, 2.0, 1.0, 0.0], [2.0, 1.5, 0.5, 0.0]])
+    assert _leaves_range(inside) == (0.0, 3.0)
+    outside = np.array([[3.0, 10.0, 1.0, 0.0], [2.0, 1.5, -6.0, 0.0]])
+    excursion, peak = _leaves_range(outside)
+    assert (excursion, peak) == (pytest.approx(7 / 3), 10.0)
+
+
+def test_summary_prints_and_plots(summary):
+    text = repr(summary)
+    assert text.startswith("<TrustSummary | 3 method(s), 40 epochs")
+    assert "gain left/right" in text
+    for method in ("random", "saliency", "gradient_x_input"):
+        assert method in text
+    described = summary.describe(width=70)
+    assert "Deletion zeroes the samples" in described
+    assert max(len(line) for line in described.splitlines()) <= 70
+    assert isinstance(summary, TrustSummary)
+    fig = summary.deletion_curves["saliency"].plot(label="saliency", show=False)
+    ax = fig.axes[0]
+    assert ax.get_legend().get_texts()[0].get_text().startswith("saliency (AOPC")
+    curve = summary.deletion_curves["saliency"]
+    change = curve.scores - curve.scores[:, :1]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), change.mean(axis=0))
+
+
+@pytest.mark.parametrize(
+    "methods, match",
+    [
+        ([], "methods is empty"),
+        (["saliency", "nope"], "Invalid value for the 'methods"),
+        (["saliency", "saliency"], "more than once"),
+        ("saliency", "methods must be an instance of"),
+    ],
+)
+def test_bad_methods_are_refused(simulated, methods, match):
+    network, epochs = simulated
+    with pytest.raises((ValueError, TypeError), match=match):
+        trust_summary(network, epochs, methods)
+
+
+def test_one_epoch_is_refused(simulated):
+    network, epochs = simulated
+    with pytest.raises(ValueError, match="at least 2 epochs"):
+        trust_summary(network, epochs[:1], ["saliency"], verbose=False)
