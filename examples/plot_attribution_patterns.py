@@ -1,9 +1,9 @@
 """
 .. _ex-attribution-patterns:
 
-==============================================================
+===============================================================
 Filters or patterns? Reading attribution maps like CSP patterns
-==============================================================
+===============================================================
 
 A gradient-type attribution such as DeepLIFT says how the network *reads* an
 epoch: it is a backward model, like a spatial filter. Haufe et al. (2014)

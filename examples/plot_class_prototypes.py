@@ -1,7 +1,7 @@
 """
-==================================================================
+===================================================================
 What a drowsiness network wants: prototypes, best samples and votes
-==================================================================
+===================================================================
 
 Driver drowsiness from one occipital channel (Oz; Cui et al. 2022): alert and
 drowsy 3-s epochs of 11 subjects. We train :class:`mne_xai.InterpretableCNNClassifier`

@@ -1,9 +1,9 @@
 """
 .. _ex-network-filters:
 
-=============================================================
+==============================================================
 What EEGNet learned: its spatial patterns and temporal filters
-=============================================================
+==============================================================
 
 EEGNet starts like filter-bank CSP: temporal convolutions are band-pass
 filters, and the depthwise convolution after them sums the channels of each

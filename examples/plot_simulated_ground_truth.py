@@ -1,9 +1,9 @@
 """
 .. _ex-simulated-ground-truth:
 
-=================================================
+==================================================
 Simulated EEG whose discriminative signal is known
-=================================================
+==================================================
 
 To score an attribution method we need data where we know what a classifier
 should use. :func:`mne_xai.simulation.simulate_epochs` simulates EEG through a

@@ -1,9 +1,9 @@
 """
 .. _ex-spectral-input:
 
-====================================================
+=====================================================
 A network on spectra: accuracy and relevance per band
-====================================================
+=====================================================
 
 Truong et al. (2021) trained the same kind of network on raw EEG and on its
 spectral features. :class:`mne_xai.inspect.LogPowerSpectrum` turns epochs into

@@ -1,7 +1,7 @@
 """
-=================================================
+==================================================
 Train EEGNet on mne.Epochs with scikit-learn tools
-=================================================
+==================================================
 
 EEGBCI subject 1 imagines moving both hands or both feet. We train
 :class:`mne_xai.EEGNetClassifier` directly on the :class:`mne.Epochs`, compare it
@@ -29,7 +29,9 @@ cv = ShuffleSplit(5, test_size=0.2, random_state=42)
 # %%
 # CSP+LDA on 1-2 s, as in MNE's own CSP example.
 csp_lda = make_pipeline(CSP(n_components=4, log=True), LinearDiscriminantAnalysis())
-csp_scores = cross_val_score(csp_lda, epochs.copy().crop(1, 2), y, cv=cv)
+csp_scores = cross_val_score(
+    csp_lda, epochs.copy().crop(1, 2).get_data(copy=False), y, cv=cv
+)
 
 # %%
 # EEGNet on the imagery period, with its defaults. The estimator takes the

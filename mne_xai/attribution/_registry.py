@@ -129,8 +129,9 @@ class AttributionMethod(ABC):
 
         Returns
         -------
-        draws : torch.Tensor, shape (batch, *size)
-            Of the type and on the device of ``inputs``.
+        draws : torch.Tensor
+            Of shape ``(batch, *size)``, of the type and on the device of
+            ``inputs``.
         """
         return self._draw(
             inputs,

@@ -9,7 +9,9 @@ from ._base import EEGModule, same_padding, scaled_length
 
 
 class EEGNet(EEGModule):
-    """EEGNet, a compact convolutional network for EEG :footcite:`LawhernEtAl2018`.
+    """EEGNet, a compact convolutional network for EEG.
+
+    The network of Lawhern et al. :footcite:`LawhernEtAl2018`.
 
     The published EEGNet-F1,D architecture: a temporal convolution (``F1``
     filters of about half a second), a depthwise spatial convolution (``D``

@@ -6,7 +6,9 @@ from ._base import EEGModule, scaled_length
 
 
 class InterpretableCNN(EEGModule):
-    """The interpretable CNN of Cui et al. for driver drowsiness :footcite:`CuiEtAl2022`.
+    """The interpretable CNN of Cui et al. for driver drowsiness.
+
+    The network of Cui et al. :footcite:`CuiEtAl2022`.
 
     A pointwise convolution mixes all channels into ``n_spatial`` maps (with
     bias), a depthwise temporal convolution gives ``depth_multiplier`` filters

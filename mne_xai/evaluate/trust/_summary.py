@@ -133,7 +133,7 @@ def trust_summary(
         intact and the fully deleted epochs), ``range_excursion`` and
         ``peak`` (how far the deletion curves leave that range, in widths of
         the range, and the logit farthest out); ``similarity``, ``similarity_low``,
-        ``similarity_high`` (mean Spearman correlation of |map| between the
+        ``similarity_high`` (mean Spearman correlation of ``|map|`` between the
         trained and the fully randomized network, and its interval);
         ``input_similarity`` (the randomized map against the input's
         magnitude ``|x|``) and ``input_similarity_trained`` (the trained map

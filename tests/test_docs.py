@@ -1,0 +1,198 @@
+"""The documentation cannot drift from the code: methods, API reference, gallery.
+
+These check the sources of the site, not a build of it (``make doc`` builds it).
+"""
+
+import importlib
+import inspect
+import math
+import re
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+import mne_xai
+from mne_xai.attribution._registry import get_method
+
+# The page writer is a Sphinx extension (sphinx and numpydoc are in the test extra).
+DOC = Path(__file__).parents[1] / "doc"
+EXAMPLES = Path(__file__).parents[1] / "examples"
+sys.path.insert(0, str(DOC / "sphinxext"))
+method_pages = importlib.import_module("method_pages")
+
+SUBPACKAGES = [
+    "mne_xai",
+    "mne_xai.attribution",
+    "mne_xai.evaluate",
+    "mne_xai.inspect",
+    "mne_xai.recordings",
+    "mne_xai.simulation",
+    "mne_xai.datasets",
+    "mne_xai.viz",
+    "mne_xai.models",
+    "mne_xai.report",
+]
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+    values = method_pages.read_benchmark(DOC / method_pages.BENCHMARK_CSV)
+    return method_pages.BenchmarkTable(values, mne_xai.list_methods())
+
+
+def _public_objects(module_name):
+    """Functions and classes a user reaches by name in the module."""
+    module = importlib.import_module(module_name)
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [
+            name
+            for name, obj in vars(module).items()
+            if not name.startswith("_")
+            and getattr(obj, "__module__", None) == module_name
+        ]
+    objects = {name: getattr(module, name) for name in names}
+    return {
+        name: obj
+        for name, obj in objects.items()
+        if inspect.isfunction(obj) or inspect.isclass(obj)
+    }
+
+
+def _api_objects():
+    """The objects the autosummary tables of api.rst document."""
+    text = (DOC / "api.rst").read_text()
+    documented = []
+    for block in re.findall(
+        r"\.\. autosummary::\n(?:   :.*\n)*\n((?:   \S.*\n)+)", text
+    ):
+        for name in block.split():
+            obj = mne_xai
+            for part in name.split("."):
+                obj = getattr(obj, part, None) or importlib.import_module(
+                    f"{obj.__name__}.{part}"
+                )
+            documented.append(obj)
+    return documented
+
+
+@pytest.mark.parametrize("module_name", SUBPACKAGES)
+def test_api_reference_lists_every_public_name(module_name):
+    documented = _api_objects()
+    missing = [
+        f"{module_name}.{name}"
+        for name, obj in _public_objects(module_name).items()
+        if not any(obj is other for other in documented)
+    ]
+    assert not missing, f"add to doc/api.rst: {missing}"
+
+
+def test_api_reference_names_every_method():
+    table = (DOC / "api.rst").read_text()
+    for name in mne_xai.list_methods():
+        cls = get_method(name)
+        assert re.search(
+            rf"^``{name}``\s+:class:`{cls.__module__}\.{cls.__qualname__}`$",
+            table,
+            re.M,
+        ), name
+
+
+@pytest.mark.parametrize("name", mne_xai.list_methods())
+def test_method_page(name, benchmark):
+    cls = get_method(name)
+    guide = (DOC / method_pages.GUIDE).read_text()
+    page, problems = method_pages.method_page(name, benchmark, guide)
+    assert not problems
+    assert f".. autoclass:: {cls.__module__}.{cls.__qualname__}" in page
+    # Each parameter with its default and the description from ``attribute``.
+    for parameter, (default, kind, description) in method_pages.documented_parameters(
+        cls
+    ).items():
+        assert kind is not None and description, parameter
+        assert f"``{parameter}`` : {kind}, default" in page
+        assert description[0] in page
+        assert f"{parameter}={default!r}".replace("'", '"') in page
+    # "When to use it" includes the method's own section of the guide.
+    start, end = method_pages.guide_markers(name)
+    assert guide.count(start) == 1 and guide.count(end) == 1
+    assert guide.index(start) < guide.index(end)
+    assert f":start-after: {start}" in page and f":end-before: {end}" in page
+    # "What the trust checks found": a table, or a plain statement.
+    if name in benchmark.scored:
+        assert ".. list-table::" in page
+    else:
+        assert f"``{name}`` was not in the benchmark" in page
+
+
+def test_method_page_values_come_from_the_benchmark(benchmark):
+    """The localization cell is the mean of the method's simulations, ranked."""
+    values = benchmark.values
+    simulations = benchmark.simulations
+    rma = {
+        method: sum(
+            values[("EEGNet", "localization", data, method, "RMA")]
+            for data in simulations
+        )
+        / len(simulations)
+        for method in benchmark.scored
+    }
+    best = max(rma, key=rma.get)
+    row = next(benchmark.rows(best))
+    assert row[0].startswith("Localization: relevance mass accuracy")
+    assert row[2] == f"{rma[best]:.2f} (1st of {len(benchmark.scored)})"
+    worst = min(rma, key=rma.get)
+    rank = sum(value > rma[worst] for value in rma.values()) + 1
+    ordinal = method_pages._ordinal(rank)
+    assert next(benchmark.rows(worst))[2].endswith(f"({ordinal} of {len(rma)})")
+    assert not math.isnan(rma[best])
+
+
+@pytest.mark.parametrize(
+    "rank, ordinal",
+    [
+        (1, "1st"),
+        (2, "2nd"),
+        (3, "3rd"),
+        (4, "4th"),
+        (11, "11th"),
+        (12, "12th"),
+        (13, "13th"),
+        (21, "21st"),
+        (22, "22nd"),
+    ],
+)
+def test_ordinal(rank, ordinal):
+    assert method_pages._ordinal(rank) == ordinal
+
+
+def test_alias_points_to_the_benchmarked_method(benchmark):
+    aliases = {
+        name
+        for name in mne_xai.list_methods()
+        if name not in benchmark.scored
+        and method_pages._same_computation(name, sorted(benchmark.scored))
+    }
+    assert "lrp" in aliases
+    guide = (DOC / method_pages.GUIDE).read_text()
+    page, _ = method_pages.method_page("lrp", benchmark, guide)
+    assert ":ref:`method-lrp_epsilon`" in page
+
+
+@pytest.mark.parametrize("gallery", ["fast", "full"])
+def test_gallery_runs_the_examples_it_should(gallery, monkeypatch):
+    monkeypatch.setenv("MNE_XAI_DOC_GALLERY", gallery)
+    conf = runpy.run_path(str(DOC / "conf.py"))
+    examples = sorted(path.name for path in EXAMPLES.glob("plot_*.py"))
+    slow = set(conf["SLOW_EXAMPLES"])
+    assert slow <= set(examples), "SLOW_EXAMPLES names a missing example"
+    pattern = re.compile(conf["sphinx_gallery_conf"]["filename_pattern"])
+    run = {name for name in examples if pattern.search(str(EXAMPLES / name))}
+    assert run == (set(examples) if gallery == "full" else set(examples) - slow)
+
+
+def test_gallery_order_lists_every_example():
+    order = importlib.import_module("gallery_order").ORDER
+    assert sorted(order) == sorted(path.name for path in EXAMPLES.glob("plot_*.py"))
