@@ -85,3 +85,20 @@ def synthetic_arrays():
     y = np.repeat([0, 1], 20)
     X[y == 1, 0] *= 3
     return X, y
+
+
+@pytest.fixture(scope="session")
+def spatial_epochs():
+    """Simulated two-class EEG (40 epochs, 1 s at 64 Hz) with a spatial feature."""
+    from mne_xai.simulation import simulate_epochs
+
+    epochs, _ = simulate_epochs(
+        "spatial",
+        n_epochs=40,
+        sfreq=64.0,
+        duration=1.0,
+        snr=2.0,
+        random_state=0,
+        verbose=False,
+    )
+    return epochs

@@ -16,7 +16,6 @@ from mne_xai import explain as mne_xai_explain
 from mne_xai.cli import main
 from mne_xai.report import make_report
 from mne_xai.report._text import SECTIONS
-from mne_xai.simulation import simulate_epochs
 
 matplotlib.use("Agg")
 
@@ -42,28 +41,13 @@ def _network(**params):
 
 
 @pytest.fixture(scope="module")
-def simulated():
-    """Simulated two-class EEG with positions."""
-    epochs, _ = simulate_epochs(
-        "spatial",
-        n_epochs=40,
-        sfreq=64.0,
-        duration=1.0,
-        snr=2.0,
-        random_state=0,
-        verbose=False,
-    )
-    return epochs
-
-
-@pytest.fixture(scope="module")
-def made(simulated):
+def made(spatial_epochs):
     """A report added to one that holds an element already."""
     report = mne.Report(title="My analysis", verbose=False)
     report.add_html("<p>earlier work</p>", title="Earlier work")
     network = _network()
     result = make_report(
-        network, simulated, methods=METHODS, cv=2, report=report, verbose=False
+        network, spatial_epochs, methods=METHODS, cv=2, report=report, verbose=False
     )
     return report, result, network
 
@@ -102,16 +86,16 @@ def test_report_sections_hold_their_numbers(made):
     assert "Units of layer spatial_conv" in contents["Spatial patterns"]
 
 
-def test_modality_importance_of_eeg_and_eog(simulated):
+def test_modality_importance_of_eeg_and_eog(spatial_epochs):
     eog = mne.EpochsArray(
-        simulated.get_data(picks=["Fp1"]) * 3,
-        mne.create_info(["EOG"], simulated.info["sfreq"], "eog"),
-        events=simulated.events,
-        event_id=simulated.event_id,
-        tmin=simulated.tmin,
+        spatial_epochs.get_data(picks=["Fp1"]) * 3,
+        mne.create_info(["EOG"], spatial_epochs.info["sfreq"], "eog"),
+        events=spatial_epochs.events,
+        event_id=spatial_epochs.event_id,
+        tmin=spatial_epochs.tmin,
         verbose=False,
     )
-    epochs = simulated.copy().add_channels([eog], force_update_info=True)
+    epochs = spatial_epochs.copy().add_channels([eog], force_update_info=True)
     network = _network(picks=["eeg", "eog"]).fit(epochs)
     report = make_report(
         network, epochs, methods=["saliency"], cv=2, checks=False, verbose=False
@@ -122,9 +106,9 @@ def test_modality_importance_of_eeg_and_eog(simulated):
     assert "<img" in _contents(report)["Spatial patterns"]
 
 
-def test_fitted_single_channel_network_is_explained_as_given(simulated):
+def test_fitted_single_channel_network_is_explained_as_given(spatial_epochs):
     """One channel: no topomaps, no CSP, no modality split, each said why."""
-    oz = simulated.copy().pick(["Oz"])
+    oz = spatial_epochs.copy().pick(["Oz"])
     network = _network().fit(oz)
     weights = {k: v.clone() for k, v in network.module_.state_dict().items()}
     report = make_report(
@@ -152,10 +136,10 @@ def test_fitted_single_channel_network_is_explained_as_given(simulated):
     ],
 )
 @pytest.mark.filterwarnings("ignore:The unit for channel")
-def test_bad_data_are_refused_before_training(simulated, change, match):
+def test_bad_data_are_refused_before_training(spatial_epochs, change, match):
     network = _network()
     with pytest.raises(ValueError, match=match):
-        make_report(network, change(simulated.copy()), methods=METHODS, cv=2)
+        make_report(network, change(spatial_epochs.copy()), methods=METHODS, cv=2)
     assert not hasattr(network, "module_")
 
 
@@ -169,17 +153,17 @@ def test_bad_data_are_refused_before_training(simulated, change, match):
         (dict(report="report.html"), "report must be an instance of"),
     ],
 )
-def test_bad_arguments_are_refused(simulated, params, match):
+def test_bad_arguments_are_refused(spatial_epochs, params, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        make_report(_network(), simulated, **params)
+        make_report(_network(), spatial_epochs, **params)
 
 
-def test_array_data_are_refused(simulated):
+def test_array_data_are_refused(spatial_epochs):
     with pytest.raises(TypeError, match="epochs must be an instance of mne.Epochs"):
-        make_report(_network(), simulated.get_data())
+        make_report(_network(), spatial_epochs.get_data())
 
 
-def test_report_figures_are_readable_with_long_names(made, simulated):
+def test_report_figures_are_readable_with_long_names(made, spatial_epochs):
     """The report's own figures keep long class and method names on the page."""
     from test_figures import LONG_CLASSES, LongNamedSaliency, assert_readable
 
@@ -195,7 +179,7 @@ def test_report_figures_are_readable_with_long_names(made, simulated):
     from mne_xai.report._trust_section import _plot_deletion
 
     network = made[2]
-    epochs = simulated.copy()
+    epochs = spatial_epochs.copy()
     epochs.event_id = LONG_CLASSES
     register_method(LongNamedSaliency)
     try:
@@ -225,9 +209,9 @@ def test_report_figures_are_readable_with_long_names(made, simulated):
 
 # -- the command ------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def epochs_file(simulated, tmp_path_factory):
+def epochs_file(spatial_epochs, tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "sim-epo.fif"
-    simulated.save(path, verbose=False)
+    spatial_epochs.save(path, verbose=False)
     return path
 
 
@@ -236,11 +220,11 @@ def _run(capsys, *args):
     return code, capsys.readouterr().err
 
 
-def _bad_files(folder, simulated):
+def _bad_files(folder, spatial_epochs):
     corrupt = folder / "corrupt-epo.fif"
     corrupt.write_bytes(b"not a fif file")
     unplaced = folder / "unplaced-epo.fif"
-    simulated.copy().set_montage(None).save(unplaced, verbose=False)
+    spatial_epochs.copy().set_montage(None).save(unplaced, verbose=False)
     existing = folder / "existing.html"
     existing.write_text("keep me")
     not_a_model = folder / "model.pkl"
@@ -260,9 +244,9 @@ def _bad_files(folder, simulated):
     ],
 )
 def test_command_errors_in_one_line_and_writes_nothing(
-    tmp_path, capsys, simulated, epochs_file, case, match
+    tmp_path, capsys, spatial_epochs, epochs_file, case, match
 ):
-    corrupt, unplaced, existing, not_a_model = _bad_files(tmp_path, simulated)
+    corrupt, unplaced, existing, not_a_model = _bad_files(tmp_path, spatial_epochs)
     before = sorted(tmp_path.iterdir())
     inputs = dict(
         missing=tmp_path / "missing-epo.fif",

@@ -27,7 +27,6 @@ from mne_xai.evaluate.trust._readings import (
     _randomization_reading,
     _reading,
 )
-from mne_xai.simulation import simulate_epochs
 
 matplotlib.use("Agg")
 
@@ -48,19 +47,10 @@ def copy_of_random():
 
 
 @pytest.fixture(scope="module")
-def simulated():
+def simulated(spatial_epochs):
     """A network trained briefly on simulated two-class EEG with a spatial feature."""
-    epochs, _ = simulate_epochs(
-        "spatial",
-        n_epochs=40,
-        sfreq=64.0,
-        duration=1.0,
-        snr=2.0,
-        random_state=0,
-        verbose=False,
-    )
     network = EEGNetClassifier(max_epochs=10, random_state=0, verbose=False)
-    return network.fit(epochs), epochs
+    return network.fit(spatial_epochs), spatial_epochs
 
 
 @pytest.fixture(scope="module")
