@@ -86,6 +86,32 @@ def _random_seeds(rng, size):
     return rng.integers(np.iinfo(np.int32).max, size=size)
 
 
+def _explained_batches(estimator, setup):
+    """Yield each batch of the request with its position and the classes to explain.
+
+    Yields
+    ------
+    start, stop : int
+        The batch's epochs in the data.
+    batch : torch.Tensor
+        The batch.
+    classes : array of int
+        The class index explained in each epoch: the target's, or the class
+        the estimator predicts.
+    """
+    start = 0
+    for batch in setup.request.batches():
+        stop = start + len(batch)
+        if setup.target_index is None:
+            classes = _predicted_classes(
+                estimator, batch, setup.explain_params["device"]
+            )
+        else:
+            classes = setup.target_index[start:stop]
+        yield start, stop, batch, classes
+        start = stop
+
+
 def _explain_classes(estimator, batch, class_index, method, explain_params):
     """Explain each epoch of ``batch`` for its own class (an index into classes_).
 
@@ -148,19 +174,11 @@ def _compare_to_variants(
         f"{check.capitalize()} randomization of {method} on {n_epochs} epochs "
         f"({setup.description}), {len(variants)} variant(s)."
     )
-    starts = range(0, n_epochs, batch_size)
-    batches = setup.request.batches()
+    n_batches = len(range(0, n_epochs, batch_size))
     # Progress counts explained batches, original and variants alike; the bar is
     # not a context manager, which MNE reserves for parallel updates.
-    bar = progress_bar(len(starts) * (1 + len(variants)), mesg=f"{check} check")
-    for start, batch in zip(starts, batches, strict=True):
-        stop = start + len(batch)
-        if setup.target_index is None:
-            classes = _predicted_classes(
-                estimator, batch, setup.explain_params["device"]
-            )
-        else:
-            classes = setup.target_index[start:stop]
+    bar = progress_bar(n_batches * (1 + len(variants)), mesg=f"{check} check")
+    for start, stop, batch, classes in _explained_batches(estimator, setup):
         original = _explain_classes(
             estimator, batch, classes, method, setup.explain_params
         )

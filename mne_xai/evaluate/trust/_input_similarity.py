@@ -5,7 +5,7 @@ import numpy as np
 from ..sanity import map_similarity
 from ..sanity._compare import (
     _explain_classes,
-    _predicted_classes,
+    _explained_batches,
     _random_seeds,
     _set_up,
 )
@@ -65,15 +65,7 @@ def _input_similarities(
         estimator, layers, _random_seeds(setup.rng, len(layers)), cascading=True
     )
     similarities = {"maps": [], "trained_input": [], "randomized_input": []}
-    start = 0
-    for batch in setup.request.batches():
-        stop = start + len(batch)
-        if setup.target_index is None:
-            classes = _predicted_classes(
-                estimator, batch, setup.explain_params["device"]
-            )
-        else:
-            classes = setup.target_index[start:stop]
+    for _, _, batch, classes in _explained_batches(estimator, setup):
         trained, random_maps = (
             _explain_classes(network, batch, classes, method, setup.explain_params)
             for network in (estimator, randomized)
@@ -85,5 +77,4 @@ def _input_similarities(
             randomized_input=(random_maps, batch),
         ).items():
             similarities[key].append(map_similarity(first, second))
-        start = stop
     return {key: np.concatenate(values) for key, values in similarities.items()}
