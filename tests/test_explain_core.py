@@ -17,7 +17,7 @@ import torch  # noqa: E402
 from skorch.exceptions import NotInitializedError  # noqa: E402
 
 from mne_xai import EEGNetClassifier, explain, list_methods  # noqa: E402
-from mne_xai.attribution import explain_spectrum  # noqa: E402
+from mne_xai.attribution import explain_spectrum, method_unit  # noqa: E402
 from mne_xai.inspect import learn_patterns  # noqa: E402
 
 N_EPOCHS = 8
@@ -314,3 +314,22 @@ def test_epochs_in_any_order_keep_it_without_warnings(fitted_eegnet, few_epochs)
     np.testing.assert_allclose(
         attribution.get_data(), in_order.get_data()[order], rtol=1e-5
     )
+
+
+def test_method_units_follow_what_the_values_measure():
+    eeg = mne.create_info(["C3", "EOG"], 100.0, ["eeg", "eog"])
+    mixed = mne.create_info(["C3", "MEG0111"], 100.0, ["eeg", "mag"])
+    # Shares of the logit, whatever the input's unit.
+    for method in ("gradient_x_input", "integrated_gradients", "deeplift", "lrp"):
+        assert method_unit(method, eeg) == "logit"
+    # Gradients: logit per unit of the input, volts for EEG and EOG alike.
+    assert method_unit("saliency", eeg) == "logit/V"
+    assert method_unit("guided_backprop", eeg) == "logit/V"
+    assert method_unit("saliency", mixed) == "logit/(input unit)"
+    assert method_unit("saliency") == "logit/(input unit)"
+    assert method_unit("pattern_net", eeg) == "V"
+    # Maps of a layer's units: guided Grad-CAM is no gradient of the input.
+    for method in ("grad_cam", "guided_grad_cam", "random"):
+        assert method_unit(method, eeg) == "a.u."
+    with pytest.raises(ValueError, match="Invalid value for the 'method'"):
+        method_unit("gradient", eeg)

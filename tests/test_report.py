@@ -199,7 +199,9 @@ def test_report_figures_are_readable_with_long_names(made, spatial_epochs):
         _plot_accuracy(scores),
         _plot_frequency_relevance(spectrum, epochs.events[:, 2], names),
         _plot_time_course(
-            _mean_magnitude(attribution, ["Oz", "Pz"]), f"{LongNamedSaliency.name}"
+            _mean_magnitude(attribution, ["Oz", "Pz"]),
+            f"{LongNamedSaliency.name}",
+            "|relevance| (logit per volt of the input)",
         ),
     ]
     for figure in figures:

@@ -18,10 +18,12 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
+import mne
 from numpydoc.docscrape import NumpyDocString
 from sphinx.util import logging
 
 import mne_xai
+from mne_xai.attribution import method_unit
 from mne_xai.attribution._registry import get_method
 from mne_xai.evaluate import parameter_randomization_check
 
@@ -363,6 +365,12 @@ def _properties(cls):
             "- Its result does not depend on how the network is divided into layers, "
             "so it runs on the network's faster ``inference_graph()`` when there is one."
         )
+    # EEG and EOG channels are in volts, the unit MNE keeps.
+    eeg = mne.create_info(["Cz"], 100.0, "eeg")
+    lines.append(
+        f"- Its values are in {method_unit(cls.name, eeg)} on EEG "
+        "(:func:`mne_xai.attribution.method_unit`)."
+    )
     if cls.stochastic:
         lines.append(
             "- It draws random numbers: pass ``random_state`` to "

@@ -8,7 +8,7 @@ baselines and MNE outputs.
 # Importing the method modules registers their methods.
 from . import cam, deeplift, gradient, guided, lrp, pattern, perturbation  # noqa: F401
 from ._core import explain
-from ._registry import AttributionMethod, list_methods, register_method
+from ._registry import AttributionMethod, list_methods, method_unit, register_method
 from .postprocess import (
     channel_importance,
     modality_importance,
@@ -19,7 +19,13 @@ from .postprocess import (
 )
 from .spectral import explain_spectrum
 
-__all__ = ["AttributionMethod", "explain", "list_methods", "register_method"]
+__all__ = [
+    "AttributionMethod",
+    "explain",
+    "list_methods",
+    "method_unit",
+    "register_method",
+]
 __all__ += [
     "channel_importance",
     "explain_spectrum",

@@ -147,6 +147,9 @@ class FeatureMapMethod(AttributionMethod):
     """Layer choice, activations, gradients and upsampling shared by the CAMs."""
 
     layerwise = True
+    # Maps of a layer's units, not of the input: guided Grad-CAM's gradient
+    # factor does not make them logit per volt.
+    unit = "a.u."
 
     _calls = None
 

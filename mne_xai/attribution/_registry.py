@@ -4,6 +4,7 @@ import inspect
 from abc import ABC, abstractmethod
 
 import torch
+from mne.defaults import DEFAULTS
 from mne.utils import _check_option
 
 _METHODS = {}
@@ -48,6 +49,13 @@ class AttributionMethod(ABC):
         :func:`~mne_xai.attribution._propagation.check_computation` and refuses
         operations its rules do not handle; the others are valid for any
         differentiable network.
+    unit : str
+        What the values measure: ``"logit"`` where they are shares of (or
+        differences of) the target logit, ``"logit/{input}"`` for gradients
+        (logit per unit of the input), ``"{input}"`` for a signal in the
+        input's unit, ``"a.u."`` where the scale carries no unit (class
+        activation maps, random maps). :func:`method_unit` fills in the input's
+        unit.
     network : torch.nn.Module
         The network as given.
     module : torch.nn.Module
@@ -59,6 +67,7 @@ class AttributionMethod(ABC):
     """
 
     name = None
+    unit = "a.u."
     stochastic = False
     layerwise = False
     propagation_rules = False
@@ -236,3 +245,31 @@ def get_method(name):
     """Return the method class registered as ``name`` (clear error if unknown)."""
     _check_option("method", name, list_methods())
     return _METHODS[name]
+
+
+def method_unit(method, info=None):
+    """Return the unit of a method's values, e.g. ``"logit"`` or ``"logit/V"``.
+
+    Parameters
+    ----------
+    method : str
+        A registered method.
+    info : mne.Info | None
+        The channels the network reads. When they share one SI unit (volts for
+        EEG, EOG, EMG, ECG), gradients are given per that unit; otherwise per
+        ``"input unit"``.
+
+    Returns
+    -------
+    unit : str
+        The unit, for axis and colorbar labels.
+    """
+    unit = get_method(method).unit
+    input_unit = "input unit"
+    if info is not None:
+        units = {DEFAULTS["si_units"].get(kind) for kind in info.get_channel_types()}
+        if len(units) == 1 and None not in units:
+            input_unit = units.pop()
+    if " " in input_unit and "/{input}" in unit:
+        input_unit = f"({input_unit})"
+    return unit.format(input=input_unit)

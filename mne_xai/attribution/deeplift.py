@@ -63,6 +63,7 @@ def _running_captum(module):
 class _Rescale(AttributionMethod):
     """Base of the DeepLIFT methods: captum's DeepLift, the network checked once."""
 
+    unit = "logit"
     propagation_rules = True
     _checked = False
 

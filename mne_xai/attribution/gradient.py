@@ -51,6 +51,7 @@ class Saliency(AttributionMethod):
     """
 
     name = "saliency"
+    unit = "logit/{input}"
 
     @fill_doc
     def attribute(self, inputs, target, *, absolute=True):
@@ -89,6 +90,7 @@ class GradientXInput(AttributionMethod):
     """
 
     name = "gradient_x_input"
+    unit = "logit"
 
     @fill_doc
     def attribute(self, inputs, target):
@@ -124,6 +126,7 @@ class IntegratedGradients(AttributionMethod):
     """
 
     name = "integrated_gradients"
+    unit = "logit"
 
     @fill_doc
     def attribute(self, inputs, target, *, steps=50, baseline="zeros"):
@@ -180,6 +183,7 @@ class SmoothGrad(AttributionMethod):
     """
 
     name = "smoothgrad"
+    unit = "logit/{input}"
     stochastic = True
 
     @fill_doc
@@ -307,6 +311,7 @@ class GradientShap(AttributionMethod):
     """
 
     name = "gradient_shap"
+    unit = "logit"
     stochastic = True
 
     @fill_doc

@@ -72,6 +72,7 @@ def guided_backprop_gradient(module, inputs, target):
 class _RectifiedGradient(AttributionMethod):
     """The gradient with a rule at every rectifier, the network checked once."""
 
+    unit = "logit/{input}"
     propagation_rules = True
     _rules = None
 

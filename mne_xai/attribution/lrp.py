@@ -153,6 +153,7 @@ def _check_epsilon(epsilon):
 class _RelevancePropagation(AttributionMethod):
     """Base of the LRP methods: prepares the network once, then propagates."""
 
+    unit = "logit"
     layerwise = True
     propagation_rules = True
 

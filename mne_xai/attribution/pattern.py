@@ -346,6 +346,7 @@ class PatternNet(_PatternPropagation):
     """
 
     name = "pattern_net"
+    unit = "{input}"
     signal = True
 
 
@@ -368,6 +369,7 @@ class PatternAttribution(_PatternPropagation):
     """
 
     name = "pattern_attribution"
+    unit = "logit"
     signal = False
 
 

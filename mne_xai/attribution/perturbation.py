@@ -56,6 +56,7 @@ class Occlusion(AttributionMethod):
     """
 
     name = "occlusion"
+    unit = "logit"
 
     @fill_doc
     def attribute(self, inputs, target, *, mode="channel", window=32, baseline="zeros"):

@@ -10,7 +10,7 @@ import mne
 import numpy as np
 from mne.utils import logger, use_log_level
 
-from ..attribution import explain, explain_spectrum, modality_importance
+from ..attribution import explain, explain_spectrum, method_unit, modality_importance
 from ..inspect import spatial_patterns
 from ..viz import (
     plot_attribution_joint,
@@ -19,8 +19,6 @@ from ..viz import (
     plot_method_comparison,
 )
 from ._text import HOW_TO_READ
-
-_UNITS = "relevance (method's unit)"
 
 
 def _explain_all(context):
@@ -70,7 +68,7 @@ def _add_maps(context):
             plot_class_topomaps(
                 attribution,
                 ch_type=plan.topomap_type,
-                units=_UNITS,
+                units=f"relevance ({method_unit(method, attribution.info)})",
                 title=f"{method}: channel importance per class",
                 show=False,
             )
@@ -94,12 +92,12 @@ def _mean_magnitude(attribution, pick):
     )
 
 
-def _plot_time_course(evoked, title):
+def _plot_time_course(evoked, title, units):
     """Mean |relevance| against time, for data too few channels for topomaps."""
     fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
     for name, values in zip(evoked.ch_names, evoked.data, strict=True):
         ax.plot(evoked.times, values, label=name)
-    ax.set(xlabel="time (s)", ylabel=f"|{_UNITS}|", title=title)
+    ax.set(xlabel="time (s)", ylabel=units, title=title)
     ax.legend(loc="upper right", fontsize="small")
     return fig
 
@@ -113,17 +111,16 @@ def _add_time(context):
     figures = []
     for method, attribution in context.attributions.items():
         title = f"{method}: mean |relevance| over epochs"
+        units = f"|relevance| ({method_unit(method, attribution.info)})"
         if plan.topomap_type is None:
             evoked = _mean_magnitude(attribution, "data")
-            figures.append(_plot_time_course(evoked, title))
+            figures.append(_plot_time_course(evoked, title, units))
         else:
             evoked = _mean_magnitude(attribution, plan.topomap_type)
             # plot_joint logs that the maps have no projectors; they need none.
             with use_log_level(False):
                 figures.append(
-                    plot_attribution_joint(
-                        evoked, units="|relevance|", title=title, show=False
-                    )
+                    plot_attribution_joint(evoked, units=units, title=title, show=False)
                 )
     context.add_figures(
         figures, "Mean relevance magnitude", "time", caption=list(context.attributions)
