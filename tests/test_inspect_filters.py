@@ -424,3 +424,26 @@ def test_plot_temporal_filters_names_the_most_used_and_fits(
         extent = text.get_window_extent(renderer)
         assert fig.bbox.x0 <= extent.x0 and extent.x1 <= fig.bbox.x1, text
         assert fig.bbox.y0 <= extent.y0 and extent.y1 <= fig.bbox.y1, text
+
+
+def test_patterns_of_a_network_reading_eeg_and_eog_map_one_type(spatial_epochs):
+    eog = mne.EpochsArray(
+        spatial_epochs.get_data(picks=["Fp1"]),
+        mne.create_info(["EOG"], spatial_epochs.info["sfreq"], "eog"),
+        events=spatial_epochs.events,
+        tmin=spatial_epochs.tmin,
+        verbose=False,
+    )
+    epochs = spatial_epochs.copy().add_channels([eog], force_update_info=True)
+    network = EEGNetClassifier(
+        picks=["eeg", "eog"], max_epochs=1, random_state=0, verbose=False
+    ).fit(epochs)
+    patterns = spatial_patterns(network, epochs, verbose=False)
+    assert "EOG" in patterns.patterns.ch_names
+    fig = patterns.plot(2, show=False)
+    (axes, *_) = fig.axes
+    # The scalp maps hold the EEG channels only: one sensor marker each.
+    assert len(axes.collections[-1].get_offsets()) == len(spatial_epochs.ch_names)
+    with pytest.raises(ValueError, match="ch_type"):
+        patterns.plot(ch_type="mag", show=False)
+    matplotlib.pyplot.close(fig)

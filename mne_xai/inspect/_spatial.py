@@ -209,7 +209,7 @@ class SpatialPatterns:
     ranking: pd.DataFrame
     layer: str
 
-    def plot(self, n_components=4, *, kind="patterns", show=True):
+    def plot(self, n_components=4, *, kind="patterns", ch_type=None, show=True):
         """Plot the topographies of the most contributing components.
 
         Parameters
@@ -218,6 +218,10 @@ class SpatialPatterns:
             Number of components, from the most contributing on.
         kind : "patterns" | "filters"
             Which maps to plot.
+        ch_type : str | None
+            The channel type to map, when the network reads several (EEG beside
+            EOG, say: a scalp map shows one type). None maps the only type, or
+            EEG among several.
         show : bool
             Show the figure.
 
@@ -235,6 +239,16 @@ class SpatialPatterns:
         )
         _check_option("kind", kind, ("patterns", "filters"))
         evoked = getattr(self, kind)
+        types = evoked.get_channel_types(unique=True)
+        if ch_type is None:
+            if len(types) > 1 and "eeg" not in types:
+                raise ValueError(
+                    f"The network reads channels of types {types}; a scalp map "
+                    "shows one: pass ch_type."
+                )
+            ch_type = types[0] if len(types) == 1 else "eeg"
+        _check_option("ch_type", ch_type, types)
+        evoked = evoked.copy().pick(ch_type)
         maps = evoked.data[:, :n_components].T
         # A unit whose weights are all zero keeps its blank map.
         maps = maps / np.abs(maps).max(axis=1, keepdims=True).clip(

@@ -3,8 +3,6 @@
 Also the spatial patterns of a network's filters, read from its weights.
 """
 
-from dataclasses import replace
-
 import matplotlib.pyplot as plt
 import mne
 import numpy as np
@@ -222,13 +220,13 @@ def _add_patterns(context):
     context.paragraph("patterns")
     # A topomap shows one channel type; the filters of a network that also
     # reads, say, EOG weigh that channel too, which the table keeps.
-    on_scalp = replace(
-        patterns,
-        filters=patterns.filters.copy().pick(plan.topomap_type),
-        patterns=patterns.patterns.copy().pick(plan.topomap_type),
+    figure = patterns.plot(
+        n_components=min(4, len(patterns.ranking)),
+        ch_type=plan.topomap_type,
+        show=False,
     )
     context.add_figures(
-        [on_scalp.plot(n_components=min(4, len(patterns.ranking)), show=False)],
+        [figure],
         "Most contributing patterns",
         "patterns",
     )
