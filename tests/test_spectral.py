@@ -192,3 +192,30 @@ def test_fourier_input_runs_on_the_network_inference_graph():
     coefficients = torch.randn(3, 4, 64)
     torch.testing.assert_close(graph(coefficients), wrapper(coefficients))
     assert FourierInput(network.train(), 64).inference_graph().module is network
+
+
+def test_channels_a_spectrum_cannot_hold_are_left_out_with_their_share(
+    spatial_epochs,
+):
+    eog = mne.EpochsArray(
+        spatial_epochs.get_data(picks=["Fp1"]),
+        mne.create_info(["EOG"], spatial_epochs.info["sfreq"], "eog"),
+        events=spatial_epochs.events,
+        tmin=spatial_epochs.tmin,
+        verbose=False,
+    )
+    epochs = spatial_epochs.copy().add_channels([eog], force_update_info=True)
+    network = InterpretableCNNClassifier(
+        picks=["eeg", "eog"], max_epochs=1, random_state=0, verbose=False
+    ).fit(epochs)
+    in_time = explain(network, epochs, "gradient_x_input", verbose=False).get_data()
+    with pytest.warns(RuntimeWarning, match=r"relevance of \['EOG'\] \(\d+% of the"):
+        spectrum = explain_spectrum(network, epochs, "gradient_x_input", average=True)
+    assert spectrum.ch_names == spatial_epochs.ch_names
+    # Gradient x input sums over frequencies to its sum over time, per channel.
+    np.testing.assert_allclose(
+        spectrum.get_data().sum(axis=-1),
+        in_time.mean(axis=0)[:-1].sum(axis=-1),
+        rtol=1e-3,
+        atol=1e-4 * np.abs(in_time).mean(axis=0).sum(axis=-1).max(),
+    )

@@ -1,9 +1,11 @@
 """Frequency-resolved relevance: attribution to the input's Fourier coefficients."""
 
+import mne
 import numpy as np
 import torch
+from mne.io.pick import _picks_to_idx
 from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
-from mne.utils import _validate_type, verbose
+from mne.utils import _validate_type, verbose, warn
 from torch import nn
 
 from .._docs import fill_doc
@@ -138,6 +140,32 @@ class FourierInput(nn.Module):
         return self if graph is self.module else FourierInput(graph, self.n_times)
 
 
+def _data_channels(info, relevance):
+    """Keep the channels an MNE Spectrum can hold, saying what relevance is left out.
+
+    MNE's spectra hold data channels only (EEG, MEG, ...): a network that also
+    reads EOG or EMG gets their relevance left out, with a warning of its share.
+    """
+    data = _picks_to_idx(info, "data", exclude=(), allow_empty=True)
+    if len(data) == info["nchan"]:
+        return info, relevance
+    others = [name for index, name in enumerate(info.ch_names) if index not in data]
+    if not len(data):
+        raise ValueError(
+            f"An MNE Spectrum holds data channels (EEG, MEG, ...) only; the network "
+            f"reads none ({others}): explain it in time with mne_xai.explain."
+        )
+    magnitude = np.abs(relevance)
+    total = magnitude.sum()
+    share = np.delete(magnitude, data, axis=-2).sum() / total if total else 0.0
+    warn(
+        f"An MNE Spectrum holds data channels only: the relevance of {others} "
+        f"({share:.0%} of the total |relevance|) is left out of it. "
+        "mne_xai.attribution.modality_importance gives each channel type's share."
+    )
+    return mne.pick_info(info, data), relevance[..., data, :]
+
+
 @verbose
 @fill_doc
 def explain_spectrum(
@@ -190,7 +218,9 @@ def explain_spectrum(
     relevance : EpochsSpectrumArray | SpectrumArray
         Relevance of each channel and frequency (``np.fft.rfftfreq(n_times,
         1 / sfreq)``, a resolution of one over the epoch duration), with the
-        input's info and, per epoch, its events, event_id and metadata.
+        input's info and, per epoch, its events, event_id and metadata. MNE's
+        spectra hold data channels only: the relevance of other channels the
+        network reads (EOG, EMG, ...) is left out, with a warning of its share.
 
     Notes
     -----
@@ -241,11 +271,12 @@ def explain_spectrum(
     )
     relevance = fold_fourier(attribution)
     freqs = np.fft.rfftfreq(n_times, 1.0 / request.info["sfreq"])
+    info, relevance = _data_channels(request.info, relevance)
     if average:
-        return SpectrumArray(relevance, request.info, freqs, verbose=False)
+        return SpectrumArray(relevance, info, freqs, verbose=False)
     spectrum = EpochsSpectrumArray(
         relevance,
-        request.info,
+        info,
         freqs,
         events=request.data.events,
         event_id=request.data.event_id,
