@@ -102,3 +102,17 @@ def spatial_epochs():
         verbose=False,
     )
     return epochs
+
+
+@pytest.fixture(scope="session")
+def spatial_epochs_with_eog(spatial_epochs):
+    """The simulated spatial epochs plus an EOG channel (Fp1's signal, tripled)."""
+    eog = mne.EpochsArray(
+        spatial_epochs.get_data(picks=["Fp1"]) * 3,
+        mne.create_info(["EOG"], spatial_epochs.info["sfreq"], "eog"),
+        events=spatial_epochs.events,
+        event_id=spatial_epochs.event_id,
+        tmin=spatial_epochs.tmin,
+        verbose=False,
+    )
+    return spatial_epochs.copy().add_channels([eog], force_update_info=True)

@@ -426,15 +426,10 @@ def test_plot_temporal_filters_names_the_most_used_and_fits(
         assert fig.bbox.y0 <= extent.y0 and extent.y1 <= fig.bbox.y1, text
 
 
-def test_patterns_of_a_network_reading_eeg_and_eog_map_one_type(spatial_epochs):
-    eog = mne.EpochsArray(
-        spatial_epochs.get_data(picks=["Fp1"]),
-        mne.create_info(["EOG"], spatial_epochs.info["sfreq"], "eog"),
-        events=spatial_epochs.events,
-        tmin=spatial_epochs.tmin,
-        verbose=False,
-    )
-    epochs = spatial_epochs.copy().add_channels([eog], force_update_info=True)
+def test_patterns_of_a_network_reading_eeg_and_eog_map_one_type(
+    spatial_epochs, spatial_epochs_with_eog
+):
+    epochs = spatial_epochs_with_eog
     network = EEGNetClassifier(
         picks=["eeg", "eog"], max_epochs=1, random_state=0, verbose=False
     ).fit(epochs)

@@ -86,16 +86,8 @@ def test_report_sections_hold_their_numbers(made):
     assert "Units of layer spatial_conv" in contents["Spatial patterns"]
 
 
-def test_modality_importance_of_eeg_and_eog(spatial_epochs):
-    eog = mne.EpochsArray(
-        spatial_epochs.get_data(picks=["Fp1"]) * 3,
-        mne.create_info(["EOG"], spatial_epochs.info["sfreq"], "eog"),
-        events=spatial_epochs.events,
-        event_id=spatial_epochs.event_id,
-        tmin=spatial_epochs.tmin,
-        verbose=False,
-    )
-    epochs = spatial_epochs.copy().add_channels([eog], force_update_info=True)
+def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
+    epochs = spatial_epochs_with_eog
     network = _network(picks=["eeg", "eog"]).fit(epochs)
     report = make_report(
         network, epochs, methods=["saliency"], cv=2, checks=False, verbose=False

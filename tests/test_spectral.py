@@ -195,16 +195,9 @@ def test_fourier_input_runs_on_the_network_inference_graph():
 
 
 def test_channels_a_spectrum_cannot_hold_are_left_out_with_their_share(
-    spatial_epochs,
+    spatial_epochs, spatial_epochs_with_eog
 ):
-    eog = mne.EpochsArray(
-        spatial_epochs.get_data(picks=["Fp1"]),
-        mne.create_info(["EOG"], spatial_epochs.info["sfreq"], "eog"),
-        events=spatial_epochs.events,
-        tmin=spatial_epochs.tmin,
-        verbose=False,
-    )
-    epochs = spatial_epochs.copy().add_channels([eog], force_update_info=True)
+    epochs = spatial_epochs_with_eog
     network = InterpretableCNNClassifier(
         picks=["eeg", "eog"], max_epochs=1, random_state=0, verbose=False
     ).fit(epochs)
