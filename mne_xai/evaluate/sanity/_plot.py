@@ -69,7 +69,9 @@ def plot_sanity_check(
     metric = first.metric if metric is None else metric
     _check_option("metric", metric, SIMILARITY_METRICS)
     # Layer names of nested networks run long; wrapped, they stay on the figure.
-    step_labels = [_wrap_text(step, 1.5) for step in first.steps]
+    # Only long ones wrap: slanted labels of two lines collide with their
+    # neighbours in narrow axes, while labels of one line lie side by side.
+    step_labels = [_wrap_text(step, 2.5) for step in first.steps]
     if axes is None:
         # Room under the axes for the tick labels, slanted at 45 degrees.
         below = max(
@@ -108,9 +110,11 @@ def plot_sanity_check(
             label=f"threshold {first.threshold:g}\n(passes below)",
         )
     axes.axhline(0, color="0.7", linewidth=0.5)
-    figure_width = axes.figure.get_figwidth()
+    # The axes' share of the figure, of which the legend beside them takes
+    # about a quarter: titles wrap to it, also in axes the caller laid out.
+    axes_width = axes.get_position().width * axes.figure.get_figwidth()
     axes.set(
-        xlabel=_wrap_text(_STEP_LABELS.get(first.check, first.check), figure_width),
+        xlabel=_wrap_text(_STEP_LABELS.get(first.check, first.check), axes_width),
         ylabel=f"similarity to the original maps\n({metric}, mean over epochs)",
         ylim=(-1.05, 1.05),
     )
@@ -119,8 +123,7 @@ def plot_sanity_check(
         if title is None
         else title
     )
-    # The legend takes about a third of the width beside the axes.
-    axes.set_title(_wrap_text(title, 0.6 * figure_width, "large"))
+    axes.set_title(_wrap_text(title, 0.75 * axes_width, "large"))
     handles, _ = axes.get_legend_handles_labels()
     band = Patch(color="0.5", alpha=0.3, label="25th-75th percentile\nover epochs")
     axes.legend(
