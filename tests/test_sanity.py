@@ -233,6 +233,21 @@ def test_fully_random_network_gives_unrelated_gradient_maps(fitted_eegnet, few_e
     assert "passes" in repr(result) and "cascading" in repr(result)
 
 
+def test_maps_are_compared_with_the_input_magnitude(fitted_eegnet, few_epochs):
+    result = parameter_randomization_check(
+        fitted_eegnet, few_epochs, "gradient_x_input", random_state=0, verbose=False
+    )
+    assert result.input_similarity.shape == (1 + len(result.steps), N_EPOCHS)
+    maps = explain(fitted_eegnet, few_epochs, "gradient_x_input", verbose=False)
+    np.testing.assert_allclose(
+        result.input_similarity[0],
+        map_similarity(maps.get_data(), few_epochs.get_data()),
+        rtol=1e-5,
+    )
+    # Gradient x input keeps |x| in its maps whatever the weights.
+    assert np.mean(result.input_similarity[-1]) > 0.3
+
+
 def test_randomization_is_reproducible(fitted_eegnet, few_epochs):
     two_epochs = few_epochs[:2]
     first, again, other = (

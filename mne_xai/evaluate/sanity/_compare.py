@@ -14,6 +14,7 @@ from ...attribution._core import (
     _module_on,
     prepare_request,
 )
+from ..localization import _map_data
 from ._result import SanityCheckResult
 from ._similarity import _MEASURES, SIMILARITY_METRICS, _warn_undefined
 
@@ -170,6 +171,10 @@ def _compare_to_variants(
     similarity = {
         metric: np.empty((len(variants), n_epochs)) for metric in SIMILARITY_METRICS
     }
+    # Each map against the input's magnitude: whether a map that survives
+    # randomization merely mirrors the data (ranks of |x|, as spearman_abs).
+    magnitude = _MEASURES["spearman_abs"]
+    input_similarity = np.empty((1 + len(variants), n_epochs))
     logger.info(
         f"{check.capitalize()} randomization of {method} on {n_epochs} epochs "
         f"({setup.description}), {len(variants)} variant(s)."
@@ -185,6 +190,10 @@ def _compare_to_variants(
         prepared = {
             metric: measure.prepare(original) for metric, measure in _MEASURES.items()
         }
+        prepared_input = magnitude.prepare(_map_data(batch, "epochs"))
+        input_similarity[0, start:stop] = magnitude.compare(
+            prepared_input, prepared["spearman_abs"]
+        )
         bar.update_with_increment_value(1)
         if class_offsets is not None:
             classes = (classes + class_offsets[start:stop]) % n_classes
@@ -192,14 +201,27 @@ def _compare_to_variants(
             randomized = _explain_classes(
                 variant, batch, classes, method, setup.explain_params
             )
+            prepared_randomized = {
+                metric: measure.prepare(randomized)
+                for metric, measure in _MEASURES.items()
+            }
             for metric, measure in _MEASURES.items():
                 similarity[metric][row, start:stop] = measure.compare(
-                    prepared[metric], measure.prepare(randomized)
+                    prepared[metric], prepared_randomized[metric]
                 )
+            input_similarity[1 + row, start:stop] = magnitude.compare(
+                prepared_input, prepared_randomized["spearman_abs"]
+            )
             bar.update_with_increment_value(1)
     _warn_undefined(
         similarity["spearman_abs"], "comparison(s) of original and randomized maps"
     )
     return SanityCheckResult(
-        check, method, steps, similarity, metric=setup.metric, threshold=setup.threshold
+        check,
+        method,
+        steps,
+        similarity,
+        metric=setup.metric,
+        threshold=setup.threshold,
+        input_similarity=input_similarity,
     )

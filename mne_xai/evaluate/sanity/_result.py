@@ -35,10 +35,15 @@ class SanityCheckResult:
         The measure the verdict rests on.
     threshold : float
         The method passes when ``metric`` falls below this value.
+    input_similarity : ndarray, shape (1 + n_steps, n_epochs) | None
+        Spearman correlation of each epoch's |map| with the input's magnitude
+        |x|: the original maps (row 0), then the maps at each step. A map that
+        stays similar after randomization because it mirrors the data shows
+        here (see :func:`mne_xai.evaluate.trust_summary`).
 
     Attributes
     ----------
-    check, method, steps, similarity, metric, threshold
+    check, method, steps, similarity, metric, threshold, input_similarity
         As given.
     mean : pandas.DataFrame
         The curves: mean similarity over epochs (NaN ignored), one row per
@@ -65,13 +70,24 @@ class SanityCheckResult:
     .. footbibliography::
     """
 
-    def __init__(self, check, method, steps, similarity, *, metric, threshold):
+    def __init__(
+        self,
+        check,
+        method,
+        steps,
+        similarity,
+        *,
+        metric,
+        threshold,
+        input_similarity=None,
+    ):
         self.check = check
         self.method = method
         self.steps = list(steps)
         self.similarity = similarity
         self.metric = metric
         self.threshold = threshold
+        self.input_similarity = input_similarity
 
     @property
     def mean(self):

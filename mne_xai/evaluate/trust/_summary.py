@@ -11,7 +11,7 @@ from ..._network import as_network
 from ...attribution import list_methods
 from ..faithfulness import deletion_curve
 from ..sanity import parameter_randomization_check
-from ._input_similarity import _input_similarities, _partial_correlation
+from ._input_similarity import _partial_correlation
 from ._readings import (
     ANCHOR,
     _advice,
@@ -240,15 +240,12 @@ def trust_summary(
             random_state=random_state,
             **common,
         )
-        similarities = _input_similarities(
-            estimator,
-            epochs,
-            method,
-            target=target,
-            threshold=threshold,
-            batch_size=batch_size,
-            device=device,
-            random_state=random_state,
+        check = checks[method]
+        # After the last step every layer is re-initialized.
+        similarities = dict(
+            maps=check.similarity["spearman_abs"][-1],
+            trained_input=check.input_similarity[0],
+            randomized_input=check.input_similarity[-1],
         )
         gain = curve.aopc - anchor
         class_gains[method] = _class_gains(gain, curve.target, names)
