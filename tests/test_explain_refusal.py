@@ -285,6 +285,82 @@ def test_functional_max_pooling_needs_a_module_for_deeplift_only(method):
         assert torch.isfinite(_attribute(method, module)).all()
 
 
+# -- (4) modules of other libraries that only reshape --------------------------------
+class Ensure4d(nn.Module):
+    """braindecode's Ensure4d: trailing axes added to a 4-d tensor."""
+
+    def forward(self, x):
+        while x.ndim < 4:
+            x = x.unsqueeze(-1)
+        return x
+
+
+class Permute(nn.Module):
+    """Axes reordered, as einops' Rearrange does; no parameters."""
+
+    def __init__(self, *dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return x.permute(*self.dims)
+
+
+class Square(nn.Module):
+    """A nonlinearity in a module of the user's, without parameters."""
+
+    def forward(self, x):
+        return x * x
+
+
+class WithOwnModules(SmallNet):
+    """SmallNet with its reshapes (and, optionally, its nonlinearity) in modules
+    of the user's: (batch, chans, time) -> (batch, chans, time, 1) -> (batch, 1,
+    chans, time), as braindecode's networks begin."""
+
+    def __init__(self, *args, square=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ensure4d = Ensure4d()
+        self.channels_first = Permute(0, 3, 1, 2)
+        if square:
+            self.elu = Square()
+
+    def forward(self, x):
+        x = self.channels_first(self.ensure4d(x * self.input_scale))
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x))))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+@pytest.mark.parametrize("method", FIXED_RULES)
+def test_reshaping_modules_of_other_libraries_are_explained(method):
+    """Their operations are checked in the graph, and the maps are those of the
+    same network with the reshapes written in forward. Guided Grad-CAM's class
+    activation map needs time on the last axis of every layer up to its own."""
+    own_modules, plain = _untrained(WithOwnModules), _untrained()
+    if method == "guided_grad_cam":
+        with pytest.raises(ValueError, match=r"'ensure4d' \(Ensure4d\) changes the"):
+            _attribute(method, own_modules)
+        return
+    torch.testing.assert_close(
+        _attribute(method, own_modules), _attribute(method, plain)
+    )
+
+
+@pytest.mark.parametrize("method", FIXED_RULES)
+def test_nonlinear_module_of_the_user_is_refused(method):
+    module = _untrained(WithOwnModules, square=True)
+    match = f"{method} has no rule for .*(module 'elu' \\(Square\\)|layer 'elu')"
+    with pytest.raises(ValueError, match=match):
+        _attribute(method, module)
+
+
+def test_pattern_methods_keep_refusing_modules_of_the_user():
+    """Patterns find the layers feeding a rectifier through shared storage,
+    which a module that copies as it reshapes would hide."""
+    with pytest.raises(ValueError, match=r"no rule for layer 'ensure4d' \(Ensure4d\)"):
+        _attribute("pattern_net", _untrained(WithOwnModules))
+
+
 @pytest.mark.parametrize("method", FIXED_RULES)
 def test_fourier_input_is_linear(method):
     """explain_spectrum's inverse Fourier transform in front of the network is

@@ -48,7 +48,7 @@ _CHANNELWISE_LINEAR = AVERAGE_POOLING + PASS_THROUGH + (nn.Flatten,)
 _VALID_METHODS_NOTE = "Methods without per-layer rules are valid for this network: "
 
 
-def check_layers(module, calls, supported, method):
+def check_layers(module, calls, supported, method, *, own_layers_by_graph=False):
     """Refuse a network with a layer the method has no rule for.
 
     Parameters
@@ -61,9 +61,25 @@ def check_layers(module, calls, supported, method):
         Layer types the method handles (subclasses included).
     method : str
         Name of the method, for the error message.
+    own_layers_by_graph : bool
+        Whether to accept, without a rule, layers without parameters that are
+        not PyTorch's (braindecode's ``Ensure4d``, einops' ``Rearrange``, a
+        user's ``Squeeze``): their operations are then left to
+        :func:`check_computation`, which accepts reshapes and other linear
+        operations and refuses the rest by name. For methods whose rules pass
+        the gradient through such operations unchanged.
+
+    Returns
+    -------
+    layers : list of torch.nn.Module
+        The layers of ``calls`` that the method's rules handle, for
+        :func:`check_computation`.
     """
+    handled = []
     for call in calls:
-        if not isinstance(call.module, supported):
+        if isinstance(call.module, supported):
+            handled.append(call.module)
+        elif not (own_layers_by_graph and _own_parameter_free(call.module)):
             allowed = ", ".join(sorted({kind.__name__ for kind in supported}))
             raise ValueError(
                 f"{method} has no rule for layer {call.name!r} "
@@ -78,6 +94,18 @@ def check_layers(module, calls, supported, method):
                 f"{method} cannot see how module {name!r} uses its own parameters; "
                 "build the network from layer modules."
             )
+    return handled
+
+
+def _own_parameter_free(layer):
+    """Whether ``layer`` is defined outside PyTorch and holds no parameters.
+
+    PyTorch's own layers are known by their class (a ``Tanh`` is refused as
+    such); another library's or the user's module is known only by what it
+    computes, which the autograd graph shows.
+    """
+    defined_in_torch = type(layer).__module__.split(".")[0] == "torch"
+    return not defined_in_torch and next(layer.parameters(), None) is None
 
 
 #: Autograd operations linear in the input and without weights of their own:

@@ -35,11 +35,17 @@ def _rectifier_rules(module, inputs, rule, method):
     calls = trace_layers(module, inputs[:1])
     # Both methods keep the ordinary gradient of linear layers and of max
     # pooling, which routes it to the winning input.
-    check_layers(module, calls, LINEAR_LAYERS + MAX_POOLING + RECTIFIERS, method)
+    ruled = check_layers(
+        module,
+        calls,
+        LINEAR_LAYERS + MAX_POOLING + RECTIFIERS,
+        method,
+        own_layers_by_graph=True,
+    )
     check_computation(
         module,
         inputs,
-        [call.module for call in calls],
+        ruled,
         method,
         functional_ops=LINEAR_LAYER_OPS | MAX_POOL_OPS,
     )

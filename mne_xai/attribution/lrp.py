@@ -169,11 +169,13 @@ class _RelevancePropagation(AttributionMethod):
             if isinstance(layer, RECTIFIERS):
                 layer.inplace = False
         calls = trace_layers(network, inputs[:1])
-        check_layers(network, calls, _SUPPORTED, self.name)
+        ruled = check_layers(
+            network, calls, _SUPPORTED, self.name, own_layers_by_graph=True
+        )
         check_computation(
             network,
             inputs,
-            [call.module for call in calls],
+            ruled,
             self.name,
             functional_ops=MAX_POOL_OPS,
         )
@@ -218,7 +220,9 @@ _DOCS = {
     the standard treatment of pointwise monotonic activations (they neither
     mix units nor change which inputs drove a unit), including ELU's negative
     branch, whose units keep the relevance they receive; dropout,
-    reshapes and the networks' input scaling pass it through too. Average
+    reshapes and the networks' input scaling pass it through too, as do
+    modules of other libraries or of the user that hold no parameters and
+    only reshape (braindecode's ``Ensure4d``, einops' ``Rearrange``). Average
     pooling, a linear layer with fixed weights, splits relevance in proportion
     to its inputs under every rule (z+ and αβ would drop or double it there);
     max pooling gives it to the winning input. The logit is explained, not a

@@ -114,11 +114,13 @@ def prepare_network(module, inputs, method):
         if isinstance(layer, RECTIFIERS):
             layer.inplace = False
     calls = trace_layers(network, inputs[:1])
-    check_layers(network, calls, _SUPPORTED, method)
+    # Strict: a module of the user's that copies as it reshapes would hide
+    # which layers feed a rectifier (found by shared storage, below).
+    ruled = check_layers(network, calls, _SUPPORTED, method)
     check_computation(
         network,
         inputs,
-        [call.module for call in calls],
+        ruled,
         method,
         functional_ops=MAX_POOL_OPS,
     )
