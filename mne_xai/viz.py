@@ -255,15 +255,16 @@ def plot_method_comparison(
     ch_type="eeg",
     batch_size=64,
     random_state=None,
+    attributions=None,
     title=None,
     show=True,
     verbose=None,
 ):
     """Compare attribution methods side by side: rows of topomaps per method.
 
-    Each method is run with :func:`mne_xai.explain`; each cell shows the
-    channel importance (relevance summed over a time window, averaged over
-    epochs).
+    Each method is run with :func:`mne_xai.explain` (unless its maps are given
+    in ``attributions``); each cell shows the channel importance (relevance
+    summed over a time window, averaged over epochs).
 
     Parameters
     ----------
@@ -295,6 +296,11 @@ def plot_method_comparison(
         Number of epochs explained at once.
     random_state : int | None
         Seed of stochastic methods.
+    attributions : dict of str -> mne.Epochs | None
+        Maps already returned by :func:`mne_xai.explain` for ``epochs``
+        (``average=False``), by method name: these methods are shown from them
+        instead of being explained again; ``target`` and ``random_state`` do
+        not apply to them.
     title : str | None
         Figure title; None says what is compared.
     show : bool
@@ -315,16 +321,29 @@ def plot_method_comparison(
         raise ValueError("methods is empty; give at least one method name.")
     if windows is not None:
         _validate_type(windows, (list, tuple), "windows", "list of (tmin, tmax)")
+    attributions = {} if attributions is None else attributions
+    _validate_type(attributions, dict, "attributions", "dict of method -> Epochs")
+    for method, given in attributions.items():
+        _validate_type(given, mne.BaseEpochs, f"attributions[{method!r}]")
+        if len(given) != len(epochs):
+            raise ValueError(
+                f"attributions[{method!r}] holds {len(given)} epochs, epochs "
+                f"{len(epochs)}: give the maps explain returned for these epochs."
+            )
     rows = []
     for method in methods:
-        attribution = explain(
-            estimator,
-            epochs,
-            method,
-            target=target,
-            batch_size=batch_size,
-            random_state=random_state,
-        ).pick(ch_type)
+        if method in attributions:
+            attribution = attributions[method].copy()
+        else:
+            attribution = explain(
+                estimator,
+                epochs,
+                method,
+                target=target,
+                batch_size=batch_size,
+                random_state=random_state,
+            )
+        attribution.pick(ch_type)
         if windows is None:
             column_labels, maps = _class_maps(
                 channel_importance(attribution, absolute=absolute)

@@ -102,6 +102,40 @@ def test_method_comparison_true_units(fitted_eegnet, few_epochs):
     assert "own scale" in fig.get_supxlabel()
 
 
+def test_method_comparison_reuses_given_maps(fitted_eegnet, few_epochs, monkeypatch):
+    methods = _methods()
+    explained = plot_method_comparison(
+        fitted_eegnet, few_epochs, methods, show=False, verbose=False
+    )
+    attributions = {
+        method: explain(fitted_eegnet, few_epochs, method, target="true", verbose=False)
+        for method in methods
+    }
+
+    def no_explain(*args, **kwargs):
+        raise AssertionError("explained again")
+
+    monkeypatch.setattr("mne_xai.viz.explain", no_explain)
+    given = plot_method_comparison(
+        fitted_eegnet, few_epochs, methods, attributions=attributions, show=False
+    )
+    for ax_explained, ax_given in zip(explained.axes, given.axes, strict=True):
+        for image_explained, image_given in zip(
+            ax_explained.images, ax_given.images, strict=True
+        ):
+            np.testing.assert_allclose(
+                image_given.get_array(), image_explained.get_array()
+            )
+    with pytest.raises(ValueError, match="holds 2 epochs"):
+        plot_method_comparison(
+            fitted_eegnet,
+            few_epochs,
+            methods,
+            attributions={methods[0]: attributions[methods[0]][:2]},
+            show=False,
+        )
+
+
 @pytest.mark.parametrize(
     "methods, error, match",
     [([], ValueError, "methods is empty"), (["nonsense"], ValueError, "method")],

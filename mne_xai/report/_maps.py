@@ -56,6 +56,7 @@ def _add_maps(context):
         target=context.y,
         ch_type=plan.topomap_type,
         random_state=context.random_state,
+        attributions=context.attributions,
         title="Channel importance per class, each method on its own relative scale",
         show=False,
         verbose=False,
