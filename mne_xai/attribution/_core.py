@@ -76,8 +76,12 @@ def _event_id(estimator, data):
 
     A selection of epochs (``epochs[[0, 3]]``) may lose the names of classes
     it does not hold; the estimator remembers the names it was trained with.
+    Arrays have no names.
     """
-    return {**(getattr(estimator, "event_id_", None) or {}), **(data.event_id or {})}
+    return {
+        **(getattr(estimator, "event_id_", None) or {}),
+        **(getattr(data, "event_id", None) or {}),
+    }
 
 
 def _resolve_target(estimator, target, n_epochs, events, event_id):

@@ -9,6 +9,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 from ..._docs import fill_doc
 from ..._network import as_network
 from ...attribution import list_methods
+from ...attribution._core import _event_id
 from ..faithfulness import deletion_curve
 from ..sanity import parameter_randomization_check
 from ._input_similarity import _partial_correlation
@@ -41,11 +42,7 @@ def check_method_names(methods):
 
 def _class_names(estimator, epochs):
     """Event name of each class of the estimator, where the data or training name it."""
-    event_id = {
-        **(getattr(estimator, "event_id_", None) or {}),
-        **(getattr(epochs, "event_id", None) or {}),
-    }
-    names = {code: name for name, code in event_id.items()}
+    names = {code: name for name, code in _event_id(estimator, epochs).items()}
     return [str(names.get(label, label)) for label in estimator.classes_]
 
 
