@@ -68,16 +68,14 @@ import numpy as np
 import pandas as pd
 import torch
 from _timing import synchronize
-from mne.decoding import CSP
 from scipy.stats import spearmanr, ttest_ind
 from sklearn.base import clone
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.model_selection import LeaveOneGroupOut, ShuffleSplit, StratifiedKFold
-from sklearn.pipeline import Pipeline
 
 from mne_xai import CroppedClassifier, EEGNetClassifier, InterpretableCNNClassifier
 from mne_xai import explain as explain_attribution
 from mne_xai.datasets import load_drowsiness, load_eegbci
+from mne_xai.report._accuracy import csp_lda
 from mne_xai.simulation import simulate_epochs
 
 # In the order they run: the longest last.
@@ -123,16 +121,6 @@ class DataSet:
     @property
     def multichannel(self):
         return len(self.epochs.ch_names) > 1
-
-
-def make_csp_lda():
-    """CSP+LDA as in MNE's motor-imagery example."""
-    return Pipeline(
-        [
-            ("CSP", CSP(n_components=4, reg=None, log=True, norm_trace=False)),
-            ("LDA", LinearDiscriminantAnalysis()),
-        ]
-    )
 
 
 def default_window_length():
@@ -286,7 +274,10 @@ def make_estimators(dataset, seed, device):
             cropped,
         )
     if dataset.multichannel:
-        estimators[CSP_NAME] = (make_csp_lda(), dataset.epochs.get_data(copy=False))
+        estimators[CSP_NAME] = (
+            csp_lda(len(dataset.epochs.ch_names)),
+            dataset.epochs.get_data(copy=False),
+        )
     return estimators
 
 

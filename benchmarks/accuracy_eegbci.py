@@ -27,15 +27,13 @@ import mne
 import numpy as np
 import torch
 from _timing import synchronize
-from mne.decoding import CSP
 from sklearn.base import clone
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.model_selection import ShuffleSplit
-from sklearn.pipeline import Pipeline
 
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
 from mne_xai.cropping import CroppedClassifier
 from mne_xai.datasets import load_eegbci
+from mne_xai.report._accuracy import csp_lda
 
 # Reported in shared/data/README.md for braindecode's EEGNet on this protocol.
 BRAINDECODE_EEGNET = 0.689
@@ -44,28 +42,21 @@ RANDOM_STATE = 0
 WINDOWS = dict(window_length=1.0, window_step=0.25, tmin=0.0, tmax=4.0)
 
 
-def make_csp_lda():
-    """CSP+LDA exactly as in MNE's example."""
-    return Pipeline(
-        [
-            ("CSP", CSP(n_components=4, reg=None, log=True, norm_trace=False)),
-            ("LDA", LinearDiscriminantAnalysis()),
-        ]
-    )
-
-
 def make_methods(epochs, device):
     """Return {name: (estimator, data it is evaluated on)}."""
     csp_epochs = epochs.copy().crop(tmin=1.0, tmax=2.0)
     network = dict(random_state=RANDOM_STATE, device=device, verbose=False)
     return {
         "CSP+LDA (MNE example, 1-2 s)": (
-            make_csp_lda(),
+            csp_lda(len(epochs.ch_names)),
             csp_epochs.get_data(copy=False),
         ),
         # The networks' windows and averaging given to CSP+LDA, so the table
         # shows what the protocol change is worth without a network.
-        "CSP+LDA, cropped": (CroppedClassifier(make_csp_lda(), **WINDOWS), epochs),
+        "CSP+LDA, cropped": (
+            CroppedClassifier(csp_lda(len(epochs.ch_names)), **WINDOWS),
+            epochs,
+        ),
         "EEGNet, braindecode settings (1-2 s)": (
             EEGNetClassifier(
                 max_epochs=100, batch_size=8, lr=1e-3, lr_schedule=None, **network
