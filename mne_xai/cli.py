@@ -84,12 +84,13 @@ def demo(args):
 def _print_trust(estimator, epochs):
     """Print how far to trust each method: deletion and randomization, read together."""
     from .evaluate import trust_summary
+    from .report import DEFAULT_METHODS
 
     print("\nCan the maps be trusted?", flush=True)
     summary = trust_summary(
         estimator,
         epochs,
-        ["saliency", "gradient_x_input", "deeplift", "lrp_epsilon"],
+        DEFAULT_METHODS,
         random_state=0,
         verbose=False,
     )
