@@ -141,8 +141,7 @@ def _plot_topomap_rows(
     # Compressing the grid moves the column titles after the figure title was
     # placed; a first pass here lets the drawing's own pass place them apart.
     fig.get_layout_engine().execute(fig)
-    if show:
-        plt.show()
+    plt_show(show)
     return fig
 
 

@@ -304,6 +304,7 @@ def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, sho
         The figure.
     """
     import matplotlib.pyplot as plt
+    from mne.viz.utils import plt_show
 
     from .._figure_text import _wrap_text
 
@@ -365,6 +366,5 @@ def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, sho
         loc="upper left",
         bbox_to_anchor=(1.02, 1),
     )
-    if show:
-        plt.show()
+    plt_show(show)
     return fig
