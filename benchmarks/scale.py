@@ -414,11 +414,11 @@ def report(figures, n, n_workers, cluster_workers, loky_memory, dask_memory):
         )
     task_ms = seconds_per_recording * 1e3
     print(
-        f"\nEstimator: {shipping['size_kb']:.0f} kB pickled once per call; a loky "
-        f"task copies it ({shipping['per_task_copy_ms']:.2f} ms, "
+        f"\nEstimator: {shipping['size_kb']:.0f} kB pickled once per call; each "
+        f"task (loky and Dask) copies it ({shipping['per_task_copy_ms']:.2f} ms, "
         f"{shipping['per_task_copy_ms'] / task_ms:.2%} of a task's "
         f"{task_ms:.0f} ms), each worker unpickles it once "
-        f"({shipping['unpickle_ms']:.1f} ms); Dask copies it to each worker once."
+        f"({shipping['unpickle_ms']:.1f} ms)."
     )
     efficiency = dask_speedup / n_workers
     total = 10_000 * seconds_per_recording / (cluster_workers * efficiency)

@@ -28,7 +28,7 @@ from mne_xai.recordings import (
     explain_recordings,
     map_recordings,
 )
-from mne_xai.recordings._workers import _torch_threads
+from mne_xai.recordings._workers import _Shipped, _torch_threads
 from mne_xai.simulation import simulate_epochs
 
 N_RECORDINGS, N_EPOCHS = 4, 8
@@ -462,6 +462,13 @@ def test_cross_val_score_on_dask(dask_client, serial_cv_scores):
     with joblib.parallel_backend("dask"):
         scores = _cross_val(2)
     np.testing.assert_allclose(scores, serial_cv_scores, rtol=1e-5)
+
+
+def test_dask_sends_the_estimator_with_each_task():
+    """joblib's Dask backend scatters weak-referenceable arguments to one worker,
+    whose death loses them; the estimator's pickle must travel with the task."""
+    dask_backend = pytest.importorskip("joblib._dask")
+    assert not dask_backend.is_weakrefable(_Shipped(object()))
 
 
 def test_dask_retries_a_recording_whose_worker_died(

@@ -10,8 +10,8 @@ them (Dask) and report progress.
 What is specific to a task of this module:
 
 - the fitted estimator is pickled once per call and unpickled once per worker
-  thread, not once per recording (Dask copies it to every worker once, where
-  it survives the loss of any one worker);
+  thread, not once per recording (on Dask it travels with each task, so that
+  a recording whose worker died can be retried);
 - torch's intra-op threads are set for the task so that the workers of one
   machine share its cores instead of each using all of them;
 - a recording's data are read in its task and dropped when the task ends, so

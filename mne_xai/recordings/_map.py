@@ -20,7 +20,6 @@ from ._results import RecordingResults
 from ._sources import _check_recordings, _check_unique, _named
 from ._workers import (
     _concurrency,
-    _dask_client,
     _run_recording,
     _Shipped,
     _task_log_level,
@@ -167,12 +166,11 @@ def _parallel(call, estimator, backend, n_workers):
             f"The estimator ({type(estimator).__name__}) could not be pickled for "
             f"the workers ({type(err).__name__}: {err}); use n_jobs=1."
         ) from err
-    # On Dask, the estimator goes to every worker once. Replicas on every
-    # worker, rather than joblib's automatic scatter to one, keep it available
-    # when a worker dies, so that Dask can retry that worker's recordings.
-    client = _dask_client(backend)
-    if client is not None:
-        shipped = client.scatter(shipped, broadcast=True, hash=False)
+    # Each task carries the pickle (a _Shipped is not weak-referenceable, so
+    # joblib's Dask backend does not scatter it): the scheduler keeps it with
+    # the task, so Dask can retry a dead worker's recordings. Scattered data
+    # can be lost with a worker, and Dask's memory manager drops extra
+    # replicas, so a broadcast scatter did not survive a worker's death.
     level = _task_log_level()
     parallel = joblib.Parallel(
         n_jobs=n_workers,
@@ -199,7 +197,4 @@ def _parallel(call, estimator, backend, n_workers):
             "(e.g. out of memory, or a crash in native code); run those "
             "recordings with n_jobs=1 to see what happens."
         ) from err
-    finally:
-        if client is not None:
-            shipped.release()
     return done

@@ -25,10 +25,11 @@ except ImportError:  # pragma: no cover
 class _Shipped:
     """A pickled object, sent to the workers and unpickled once per thread.
 
-    Process backends pickle a task's arguments with each task: the pickle of
-    the estimator is then copied per task (a few hundred kB for the networks
-    of mne_xai), but unpickled only once per worker thread. On Dask it is
-    scattered to every worker once (see ``_map._parallel``).
+    Backends pickle a task's arguments with each task: the pickle of the
+    estimator is then copied per task (a few hundred kB for the networks of
+    mne_xai), but unpickled only once per worker thread. Without
+    ``__weakref__`` (``__slots__``), joblib's Dask backend sends it with each
+    task rather than scattering it to one worker, whose death would lose it.
     """
 
     __slots__ = ("data", "key")
