@@ -11,7 +11,31 @@ from ._convert import InputData, check_matches_training, check_scale, labels_or_
 from ._docs import fill_doc
 
 
-class _PredictionMixin:
+class _ScoreMixin:
+    """Score Epochs against their event codes when no labels are given.
+
+    Mixed in before :class:`sklearn.base.ClassifierMixin`, whose ``score`` it
+    wraps.
+    """
+
+    @fill_doc
+    def score(self, X, y=None, sample_weight=None):
+        """Return the accuracy on ``X``.
+
+        Parameters
+        ----------
+        %(X_predict)s
+        %(score_labels)s
+
+        Returns
+        -------
+        score : float
+            Mean accuracy.
+        """
+        return super().score(X, labels_or_events(X, y), sample_weight=sample_weight)
+
+
+class _PredictionMixin(_ScoreMixin):
     """Predict, score and adapt batch norm on Epochs or arrays.
 
     Mixed into ``_EEGClassifier`` before :class:`skorch.NeuralNetClassifier`,
@@ -148,19 +172,3 @@ class _PredictionMixin:
         """
         best = self.decision_function(X).argmax(axis=1)
         return self.classes_[best]
-
-    @fill_doc
-    def score(self, X, y=None, sample_weight=None):
-        """Return the accuracy on ``X``.
-
-        Parameters
-        ----------
-        %(X_predict)s
-        %(score_labels)s
-
-        Returns
-        -------
-        score : float
-            Mean accuracy.
-        """
-        return super().score(X, labels_or_events(X, y), sample_weight=sample_weight)

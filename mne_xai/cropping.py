@@ -6,11 +6,13 @@ from mne.utils import _validate_type
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from ._convert import InputData, check_matches_training, labels_or_events
-from ._docs import fill_doc
+from ._convert import InputData, check_matches_training
+from ._prediction import _ScoreMixin
 
 
-class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class CroppedClassifier(
+    MetaEstimatorMixin, _ScoreMixin, ClassifierMixin, BaseEstimator
+):
     """Train a classifier on windows cut from each epoch; average them to predict.
 
     Every training epoch is cut into overlapping windows of ``window_length``
@@ -271,20 +273,3 @@ class CroppedClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
-
-    @fill_doc
-    def score(self, X, y=None, sample_weight=None):
-        """Return the accuracy on ``X``.
-
-        Parameters
-        ----------
-        X : mne.Epochs | list of mne.Epochs | ndarray
-            Test epochs, matching the training epochs.
-        %(score_labels)s
-
-        Returns
-        -------
-        score : float
-            Mean accuracy.
-        """
-        return super().score(X, labels_or_events(X, y), sample_weight=sample_weight)

@@ -17,13 +17,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._convert import InputData, labels_or_events
 from .._docs import fill_doc
+from .._prediction import _ScoreMixin
 from ..attribution import explain
 from ..attribution._registry import get_method
 from ..estimators import EEGNetClassifier
 from ..spectral_input import LogPowerSpectrum
 
 
-class SpectralClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class SpectralClassifier(
+    MetaEstimatorMixin, _ScoreMixin, ClassifierMixin, BaseEstimator
+):
     """Train a network on the log-power spectra of epochs.
 
     ``spectrum`` turns each epoch into log-power spectra and ``estimator``, a
@@ -210,22 +213,6 @@ class SpectralClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Labels in the coding of ``classes_``.
         """
         return self.estimator_.predict(self._spectra(X))
-
-    @fill_doc
-    def score(self, X, y=None, sample_weight=None):
-        """Return the accuracy on ``X``.
-
-        Parameters
-        ----------
-        %(X_predict)s
-        %(score_labels)s
-
-        Returns
-        -------
-        score : float
-            Mean accuracy.
-        """
-        return super().score(X, labels_or_events(X, y), sample_weight=sample_weight)
 
 
 def _network_input(estimator, X):
