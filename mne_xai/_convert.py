@@ -311,20 +311,83 @@ def check_matches_training(data, *, train_info, n_channels, n_times, train_tmin=
         )
 
 
+def unit_groups(info):
+    """Group the channels by their unit, each group named by its channel types.
+
+    Parameters
+    ----------
+    info : mne.Info | None
+        The channels; None means one group.
+
+    Returns
+    -------
+    groups : dict of str -> ndarray of bool | None
+        For each unit, its channel types joined by ``"+"`` (e.g. ``"eeg+eog"``
+        for volts, ``"mag"`` for tesla), and a mask of its channels; None when
+        every channel is in one unit.
+    """
+    if info is None:
+        return None
+    units = np.array([ch["unit"] for ch in info["chs"]])
+    if len(set(units)) == 1:
+        return None
+    types = np.array(info.get_channel_types())
+    return {
+        "+".join(dict.fromkeys(types[units == unit])): units == unit
+        for unit in dict.fromkeys(units)
+    }
+
+
+def std_per_unit(array, info):
+    """Return the standard deviation of the data, the channels of each unit their own.
+
+    Parameters
+    ----------
+    array : ndarray, shape (n_epochs, n_channels, n_times)
+        The data.
+    info : mne.Info | None
+        Their channels; None means one unit.
+
+    Returns
+    -------
+    std : float | ndarray, shape (n_channels,)
+        The standard deviation over all epochs, times and channels when the
+        channels share one unit; otherwise, for each channel, that of the
+        channels in its unit (e.g. magnetometers in T, EEG and EOG in V).
+    """
+    groups = unit_groups(info)
+    if groups is None:
+        return float(np.std(array, dtype=np.float64))
+    std = np.empty(array.shape[1])
+    for channels in groups.values():
+        std[channels] = np.std(array[:, channels], dtype=np.float64)
+    return std
+
+
 def check_scale(batch, train_std, name="X"):
     """Warn when data are orders of magnitude from the training data's scale.
 
     A network trained on microvolts and given volts (or the reverse) sees an
     almost constant input and returns one answer for every epoch, silently.
+    ``train_std`` is :func:`std_per_unit` of the training data.
     """
-    if train_std is None or not train_std > 0:
+    if train_std is None or not np.all(np.asarray(train_std) > 0):
         return
-    std = float(np.std(batch, dtype=np.float64))
-    ratio = std / train_std
+    if np.ndim(train_std):
+        # Channels in different units: each against its unit's training std.
+        std = np.std(batch, axis=(0, 2), dtype=np.float64)
+        ratio = float(np.median(std / train_std))
+        found = f"standard deviations {ratio:.3g} times those of the training data"
+    else:
+        std = float(np.std(batch, dtype=np.float64))
+        ratio = std / train_std
+        found = (
+            f"a standard deviation of {std:.3g}, {ratio:.3g} times that of the "
+            f"training data ({train_std:.3g})"
+        )
     if not 1 / SCALE_TOLERANCE <= ratio <= SCALE_TOLERANCE:
         warnings.warn(
-            f"{name} has a standard deviation of {std:.3g}, {ratio:.3g} times that of "
-            f"the training data ({train_std:.3g}): are they in different units "
+            f"{name} has {found}: are they in different units "
             "(e.g. volts and microvolts)? The network's outputs are meaningless "
             "unless the data are given in the training unit.",
             RuntimeWarning,

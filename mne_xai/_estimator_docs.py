@@ -47,9 +47,13 @@ _PARAMETERS = """
         Factor applied to the data before the first layer. MNE stores volts, which
         networks train poorly on; ``"auto"`` uses one over the standard deviation
         of the training data, so the network sees unit variance whatever unit the
-        data came in. The factor is stored in the module (``input_scale``), so
-        the fitted module takes data in the unit it was given, and attributions
-        are with respect to that data.
+        data came in. Channels in several units (e.g. MEG magnetometers in T,
+        gradiometers in T/m and EEG in V) get a factor per unit, as MNE's
+        decoders scale each channel type: one factor for all would leave the
+        channels of the smaller unit invisible to the network. A number is
+        applied to every channel. The factors are stored in the module
+        (``input_scale``), so the fitted module takes data in the unit it was
+        given, and attributions are with respect to that data.
     lr_schedule : "cosine" | None
         ``"cosine"`` anneals the learning rate to zero over the training
         epochs (a :class:`skorch.callbacks.LRScheduler`); ``None`` keeps it
@@ -107,16 +111,18 @@ _PARAMETERS = """
     module_ : torch.nn.Module
         The trained network. It maps data in the training unit, shape
         ``(batch, n_channels, n_times)``, to one logit per class.
-    input_scale_ : float
-        The factor applied to the data before the first layer.
+    input_scale_ : float | ndarray, shape (n_channels,)
+        The factor applied to the data before the first layer; one per channel
+        when the channels came in several units.
     n_channels_, n_times_ : int
         Shape of one training epoch.
     data_mean_ : ndarray, shape (n_channels, n_times)
         The mean training epoch (a baseline for attribution methods).
-    data_std_ : float
-        The standard deviation of the training data; data given later that
-        differ from it by more than a factor of 100 (e.g. volts instead of
-        microvolts) get a warning.
+    data_std_ : float | ndarray, shape (n_channels,)
+        The standard deviation of the training data (for each channel, that of
+        the channels in its unit, when there are several units); data given
+        later that differ from it by more than a factor of 100 (e.g. volts
+        instead of microvolts) get a warning.
     history : skorch.History
         Per-epoch losses and timings.
 """

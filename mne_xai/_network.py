@@ -11,7 +11,8 @@ mne_xai have themselves):
   ``_sfreq``, its sampling rate;
 - ``n_channels_``, ``n_times_``: the shape of one input epoch (None if unknown);
 - ``data_mean_`` (the mean training epoch, for ``baseline="mean"``) and
-  ``data_std_`` (to warn about data in another unit), None if unknown;
+  ``data_std_`` (to warn about data in another unit; a float, or one value
+  per channel for channels in several units), None if unknown;
 - ``device``: where the module lives;
 - ``_check_prediction_input(X)``: the transform from the user's data (Epochs,
   lists of Epochs, arrays) to the network's input, as an

@@ -8,10 +8,12 @@ The statistics of the training data become buffers of the network, so that
 
 import inspect
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from .models import ScaledInput
+from .models import EEGModule, ScaledInput
+from .models._base import input_scale_buffer
 
 #: The names a constructor may take each value under: mne_xai's first, then
 #: braindecode's. ``input_scale`` goes only to networks that scale their input
@@ -72,7 +74,8 @@ def build_network(module, statistics, shapes, module_params, instantiate):
         The network class, or an instance, used as it is apart from its
         ``input_scale`` buffer if it has one.
     statistics : dict
-        The training data's ``mean`` epoch, ``std`` and ``input_scale``.
+        The training data's ``mean`` epoch, ``std`` and ``input_scale`` (each
+        a number, or per channel for channels in several units).
     shapes : dict
         ``n_channels``, ``n_classes``, ``n_times``, ``sfreq`` and ``chs_info``
         (None for data without info).
@@ -86,21 +89,36 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     -------
     network : torch.nn.Module
         The network, in a :class:`~mne_xai.models.ScaledInput` unless it
-        scales its input itself, with the buffers ``training_mean`` and
-        ``training_std``.
+        scales its input itself (by one factor per channel, where channels
+        in several units need their own, for networks other than mne_xai's), with the
+        buffers ``training_mean`` and ``training_std``.
     """
+    input_scale = statistics["input_scale"]
+    # mne_xai's networks take one factor per channel; others that scale their
+    # input take one number: they get 1 and a ScaledInput applies the factors.
+    takes_factors = isinstance(module, EEGModule) or (
+        isinstance(module, type) and issubclass(module, EEGModule)
+    )
+    factors_outside = bool(np.ndim(input_scale)) and not takes_factors
+    own_scale = 1.0 if factors_outside else input_scale
     if isinstance(module, torch.nn.Module):
         network = module
         scales_itself = isinstance(getattr(module, "input_scale", None), Tensor)
-        if scales_itself:
-            network.input_scale.fill_(statistics["input_scale"])
+        if scales_itself and takes_factors:
+            network.input_scale = input_scale_buffer(
+                own_scale, shapes["n_channels"]
+            ).to(network.input_scale)
+        elif scales_itself:
+            network.input_scale.fill_(own_scale)
     else:
-        values = dict(shapes, input_scale=statistics["input_scale"])
+        values = dict(shapes, input_scale=own_scale)
         kwargs = constructor_arguments(module, values, module_params)
         scales_itself = "input_scale" in kwargs
+        # A module__input_scale of the user's is their own scaling: kept alone.
+        factors_outside &= "input_scale" not in module_params
         network = instantiate(module, kwargs)
-    if not scales_itself:
-        network = ScaledInput(network, statistics["input_scale"])
+    if not scales_itself or factors_outside:
+        network = ScaledInput(network, input_scale)
     network.register_buffer(
         "training_mean", torch.as_tensor(statistics["mean"], dtype=torch.float32)
     )

@@ -11,7 +11,13 @@ from skorch import NeuralNetClassifier
 from skorch.exceptions import NotInitializedError
 from torch.utils.data import Subset
 
-from ._convert import InputData, check_scale, training_channels
+from ._convert import (
+    InputData,
+    check_scale,
+    std_per_unit,
+    training_channels,
+    unit_groups,
+)
 from ._estimator_docs import classifier_docstring
 from ._network_building import build_network
 from ._prediction import _PredictionMixin
@@ -32,6 +38,33 @@ from ._training import (  # noqa: F401
     training_schedule,
 )
 from .models import EEGNet, InterpretableCNN
+
+
+def _unit_variance_scale(std, info):
+    """Return the factor, or the factors per unit, giving the data unit variance."""
+    if np.ndim(std) == 0:
+        if std == 0:
+            raise ValueError("X is constant; cannot scale it to unit variance.")
+        return 1.0 / std
+    group_std = {name: std[channels][0] for name, channels in unit_groups(info).items()}
+    constant = [name for name, value in group_std.items() if value == 0]
+    if constant:
+        raise ValueError(
+            f"The {', '.join(constant)} channels of X are constant; cannot scale "
+            "them to unit variance (leave them out with picks)."
+        )
+    logger.info(
+        "Scaling the channels of each unit to unit variance: "
+        + ", ".join(f"{name} x {1 / value:.3g}" for name, value in group_std.items())
+        + "."
+    )
+    return 1.0 / std
+
+
+def _number_or_channels(buffer):
+    """Return a module's statistic as a float, or one value per channel."""
+    values = buffer.detach().cpu().numpy().astype(np.float64)
+    return float(values) if values.ndim == 0 else values.ravel()
 
 
 class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
@@ -157,8 +190,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
 
     @property
     def input_scale_(self):
-        """The factor applied to the data before the first layer."""
-        return float(self.module_.input_scale)
+        """The factor applied to the data before the first layer (or per channel)."""
+        return _number_or_channels(self.module_.input_scale)
 
     @property
     def data_mean_(self):
@@ -167,8 +200,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
 
     @property
     def data_std_(self):
-        """The standard deviation of the training data."""
-        return float(self.module_.training_std)
+        """The standard deviation of the training data (or of each channel's unit)."""
+        return _number_or_channels(self.module_.training_std)
 
     def initialize(self, X=None, y=None):
         """Initialize the network, learning its shape from ``X`` and ``y`` if given.
@@ -250,11 +283,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.batch_size_, self.max_epochs_ = training_schedule(
             len(array), self.batch_size, self.max_epochs
         )
-        std = float(np.std(array, dtype=np.float64))
+        std = std_per_unit(array, info)
         if self.scaling == "auto":
-            if std == 0:
-                raise ValueError("X is constant; cannot scale it to unit variance.")
-            input_scale = 1.0 / std
+            input_scale = _unit_variance_scale(std, info)
         else:
             input_scale = float(self.scaling)
         self.incremental_ = False

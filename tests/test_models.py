@@ -70,16 +70,27 @@ def test_interpretable_cnn_matches_the_paper():
     assert module.batch_norm.track_running_stats
 
 
-def test_input_scale_is_applied_first():
+# One factor, or one per channel (channels in several units: V, T, T/m).
+CHANNEL_SCALES = [1e6, [1e6, 1e13, 1e11]]
+
+
+@pytest.mark.parametrize("input_scale", CHANNEL_SCALES)
+def test_input_scale_is_applied_first(input_scale):
     torch.manual_seed(0)
-    module = InterpretableCNN(3, 2, 100, 100.0, input_scale=1e6).eval()
+    module = InterpretableCNN(3, 2, 100, 100.0, input_scale=input_scale).eval()
     reference = InterpretableCNN(3, 2, 100, 100.0).eval()
     reference.load_state_dict(
         {k: v for k, v in module.state_dict().items() if k != "input_scale"},
         strict=False,
     )
     x = torch.randn(4, 3, 100)
-    torch.testing.assert_close(module(x * 1e-6), reference(x))
+    factors = torch.tensor(input_scale, dtype=torch.float64).reshape(-1, 1)
+    torch.testing.assert_close(module((x / factors).float()), reference(x))
+
+
+def test_input_scale_needs_one_factor_per_channel():
+    with pytest.raises(ValueError, match="one factor per channel"):
+        EEGNet(3, 2, 64, input_scale=[1.0, 2.0])
 
 
 def test_max_norm_is_enforced():
@@ -121,10 +132,10 @@ def test_wrong_input_shape_is_refused(model_class):
         module(torch.randn(2, 5, 128))
 
 
-def _trained_like_eegnet(n_channels=6, n_times=160, sfreq=160.0, D=2):
+def _trained_like_eegnet(n_channels=6, n_times=160, sfreq=160.0, D=2, scale=1e5):
     """An EEGNet with non-trivial batch norm statistics, scale and affine terms."""
     torch.manual_seed(0)
-    module = EEGNet(n_channels, 3, n_times, sfreq, D=D, input_scale=1e5)
+    module = EEGNet(n_channels, 3, n_times, sfreq, D=D, input_scale=scale)
     with torch.no_grad():
         for batch_norm in (module.temporal_bn, module.spatial_bn):
             batch_norm.weight.uniform_(0.5, 2)
@@ -134,12 +145,14 @@ def _trained_like_eegnet(n_channels=6, n_times=160, sfreq=160.0, D=2):
     return module.eval()
 
 
-@pytest.mark.parametrize("D", [1, 2, 3])
-def test_spatial_first_eegnet_is_the_same_function(D):
-    module = _trained_like_eegnet(D=D)
+@pytest.mark.parametrize(
+    "D, scale", [(1, 1e5), (2, 1e5), (3, 1e5), (2, [1e5] * 3 + [1e12] * 3)]
+)
+def test_spatial_first_eegnet_is_the_same_function(D, scale):
+    module = _trained_like_eegnet(D=D, scale=scale)
     graph = module.inference_graph()
     assert isinstance(graph, SpatialFirstEEGNet)
-    x = (torch.randn(4, 6, 160) * 1e-5).requires_grad_()
+    x = (torch.randn(4, 6, 160) / module.input_scale).requires_grad_()
     logits = module(x)
     torch.testing.assert_close(graph(x), logits, rtol=1e-5, atol=1e-5)
     # Same input gradient, and the same values reach the nonlinearities.

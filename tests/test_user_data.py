@@ -6,6 +6,7 @@ import pickle
 import mne
 import numpy as np
 import pytest
+import torch
 from skorch.callbacks import LRScheduler
 
 import mne_xai
@@ -168,6 +169,117 @@ def test_data_in_another_unit_warn(synthetic_arrays):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         clf.predict(microvolts * 3)
+
+
+def _several_units(n_epochs=80, seed=0):
+    """EEG and EOG (V), and gradiometers (T/m) holding the class difference.
+
+    As MEG and EEG recorded together: 4 EEG channels of std 1e-5, 2 EOG of
+    1e-4, 4 gradiometers of 1e-11, the first three times louder in class 2.
+    """
+    rng = np.random.default_rng(seed)
+    y = np.repeat([1, 2], n_epochs // 2)
+    X = rng.standard_normal((n_epochs, 10, 64))
+    X[:, :4] *= 1e-5
+    X[:, 4:6] *= 1e-4
+    X[:, 6:] *= 1e-11
+    X[y == 2, 6] *= 3
+    types = ["eeg"] * 4 + ["eog"] * 2 + ["grad"] * 4
+    info = mne.create_info([f"CH{i}" for i in range(10)], 64.0, types)
+    events = np.column_stack([np.arange(n_epochs) * 100, np.zeros(n_epochs, int), y])
+    return mne.EpochsArray(X, info, events=events, verbose=False)
+
+
+def test_each_unit_is_scaled_to_unit_variance(caplog):
+    epochs = _several_units()
+    with caplog.at_level(logging.INFO, logger="mne"):
+        clf = EEGNetClassifier(
+            picks=["eeg", "eog", "grad"], **dict(FAST, verbose="info")
+        ).fit(epochs)
+    assert "eeg+eog x" in caplog.text and "grad x" in caplog.text
+    X = epochs.get_data()
+    volts, tesla_per_m = slice(0, 6), slice(6, 10)
+    # Channels sharing a unit share a factor, which keeps their relative size.
+    for channels in (volts, tesla_per_m):
+        assert np.ptp(clf.input_scale_[channels]) == 0
+        assert np.std(X[:, channels]) * clf.input_scale_[channels][0] == (
+            pytest.approx(1, rel=1e-5)
+        )
+        np.testing.assert_allclose(clf.data_std_[channels], np.std(X[:, channels]))
+    # Data in another unit still warn; the same data do not.
+    with pytest.warns(RuntimeWarning, match="different units"):
+        clf.predict(X * 1e6)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf.predict(epochs)
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_a_class_difference_in_the_smaller_unit_is_learned(estimator_class):
+    # One factor for all channels made the gradiometers 1e-6 of the EEG: the
+    # networks stayed at chance (0.45-0.55) where they now learn.
+    epochs = _several_units()
+    train, test = np.arange(80) % 4 != 0, np.arange(80) % 4 == 0
+    clf = estimator_class(max_epochs=20, verbose=False, random_state=0)
+    clf.fit(epochs[train])
+    assert clf.score(epochs[test]) >= 0.8
+
+
+class _NumberScaledNetwork(torch.nn.Module):
+    """A user's network that scales its input by one number, as it documents."""
+
+    def __init__(self, n_channels, n_classes, n_times, input_scale=1.0):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.readout = torch.nn.Linear(n_channels * n_times, n_classes)
+
+    def forward(self, x):
+        return self.readout((x * self.input_scale).flatten(1))
+
+
+def test_networks_scaling_by_one_number_get_the_factors_outside():
+    epochs = _several_units()
+    clf = EEGNetClassifier(_NumberScaledNetwork, **FAST).fit(epochs)
+    assert isinstance(clf.module_, mne_xai.models.ScaledInput)
+    assert float(clf.module_.module.input_scale) == 1.0
+    np.testing.assert_allclose(
+        clf.module_.input_scale.numpy().ravel(), clf.input_scale_, rtol=1e-6
+    )
+    # A scaling of the user's own is theirs alone.
+    own = EEGNetClassifier(_NumberScaledNetwork, module__input_scale=1e5, **FAST)
+    assert not isinstance(own.fit(epochs).module_, mne_xai.models.ScaledInput)
+
+
+def test_maximized_input_has_each_units_amplitude():
+    epochs = _several_units()
+    clf = EEGNetClassifier(**FAST).fit(epochs)
+    result = mne_xai.inspect.maximize_activation(
+        clf, 2, n_restarts=1, n_steps=5, random_state=0, verbose=False
+    )
+    data = result.evoked.data
+    volts, tesla_per_m = data[:4], data[4:]  # picks: EEG and gradiometers
+    # Noise at the training amplitude of each unit, not 1e-5 everywhere.
+    assert 1e-6 < np.std(volts) < 1e-4
+    assert 1e-12 < np.std(tesla_per_m) < 1e-10
+
+
+def test_restored_model_keeps_the_factors_of_each_unit(tmp_path):
+    epochs = _several_units()
+    clf = InterpretableCNNClassifier(**FAST).fit(epochs)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    other = mne.EpochsArray(
+        epochs.get_data()[::8] * 3.0, epochs.info, events=epochs.events[::8]
+    )  # another scale than training: the restored factors are training's
+    restored = InterpretableCNNClassifier(**FAST).initialize(other)
+    restored.load_params(f_params=tmp_path / "params.pt")
+    for model in (restored, pickle.loads(pickle.dumps(clf))):
+        np.testing.assert_array_equal(model.input_scale_, clf.input_scale_)
+        np.testing.assert_array_equal(model.data_std_, clf.data_std_)
+        np.testing.assert_array_equal(
+            model.predict_proba(epochs), clf.predict_proba(epochs)
+        )
 
 
 def test_epochs_starting_at_another_time_warn(synthetic_arrays):

@@ -67,7 +67,7 @@ def _input_statistics(network):
     n_channels = getattr(network, "n_channels_", None)
     n_times = getattr(network, "n_times_", None)
     data_std = getattr(network, "data_std_", None)
-    if n_channels is None or n_times is None or not data_std:
+    if n_channels is None or n_times is None or data_std is None:
         raise ValueError(
             "Activation maximization needs the shape of a training epoch "
             "(n_channels_, n_times_) and the scale of the training data "
@@ -75,7 +75,10 @@ def _input_statistics(network):
             "train the network with an estimator of mne_xai (module=<your "
             "network>) to get them."
         )
-    return int(n_channels), int(n_times), float(data_std)
+    data_std = torch.as_tensor(np.asarray(data_std, dtype=np.float32))
+    if data_std.ndim:  # one per channel: channels in several units
+        data_std = data_std.reshape(-1, 1)
+    return int(n_channels), int(n_times), data_std
 
 
 def spectral_amplitude(n_times, sfreq, spectral_prior):
@@ -243,7 +246,8 @@ def maximize_activation(
     input is ``data_std_ * F(a * c)`` where ``F`` is the inverse orthonormal
     real Fourier transform and ``a`` the amplitude of the prior's spectrum
     (power proportional to 1/f, or flat), scaled so that white ``c`` of unit
-    variance give noise of the training data's variance. The objective of
+    variance give noise of the training data's variance (of each unit's
+    channels, when they came in several units). The objective of
     each restart is::
 
         logit[target] - s * (norm_penalty * mean(c ** 2)
@@ -312,7 +316,7 @@ def maximize_activation(
     module = _module_on(network, device)
     with _evaluation_mode(module):
         objective = _Objective(
-            module, target_index, amplitude.to(device), data_std, penalties
+            module, target_index, amplitude.to(device), data_std.to(device), penalties
         )
         scale = _penalty_scale(objective, coefficients)
         for step in progress_bar(range(n_steps), mesg="activation maximization"):

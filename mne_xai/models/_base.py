@@ -21,6 +21,24 @@ def same_padding(kernel_length):
     return (0, kernel_length // 2)
 
 
+def input_scale_buffer(input_scale, n_channels=None):
+    """Return the input scaling as a buffer multiplying ``(batch, n_channels, n_times)``.
+
+    One factor gives a scalar; one factor per channel (channels in different
+    units) gives shape ``(n_channels, 1)``.
+    """
+    scale = torch.as_tensor(input_scale, dtype=torch.float32)
+    if scale.ndim == 0:
+        return scale
+    if scale.ndim != 1 or n_channels not in (None, len(scale)):
+        expected = "" if n_channels is None else f" of {n_channels}"
+        raise ValueError(
+            f"input_scale must be a number or one factor per channel (a 1-D "
+            f"array{expected}), got shape {tuple(scale.shape)}."
+        )
+    return scale.reshape(-1, 1)
+
+
 class EEGModule(nn.Module):
     """Base of the networks: takes ``(batch, n_channels, n_times)``, returns logits.
 
@@ -34,10 +52,12 @@ class EEGModule(nn.Module):
         Number of time samples per epoch.
     sfreq : float
         Sampling frequency in Hz; kernel lengths scale with it.
-    input_scale : float
-        Factor applied to the input before the first layer. The estimators set it
-        so that data in volts reach the first layer with unit variance, which keeps
-        every attribution on the scale of the data the user passed.
+    input_scale : float | array-like, shape (n_channels,)
+        Factor applied to the input before the first layer, or one factor per
+        channel. The estimators set it so that data in volts reach the first
+        layer with unit variance (the channels of each unit their own, when
+        they come in several units), which keeps every attribution on the scale
+        of the data the user passed.
     """
 
     #: Parameter name -> maximum L2 norm of each output unit's weights, enforced
@@ -61,9 +81,7 @@ class EEGModule(nn.Module):
         self.n_classes = int(n_classes)
         self.n_times = int(n_times)
         self.sfreq = float(sfreq)
-        self.register_buffer(
-            "input_scale", torch.tensor(float(input_scale), dtype=torch.float32)
-        )
+        self.register_buffer("input_scale", input_scale_buffer(input_scale, n_channels))
 
     def _check_input(self, x):
         if x.ndim != 3 or x.shape[1] != self.n_channels or x.shape[2] != self.n_times:
@@ -114,16 +132,14 @@ class ScaledInput(nn.Module):
     ----------
     module : torch.nn.Module
         The network, mapping scaled input to logits.
-    input_scale : float
-        Factor applied to the input before ``module``.
+    input_scale : float | array-like, shape (n_channels,)
+        Factor applied to the input before ``module``, or one factor per channel.
     """
 
     def __init__(self, module, input_scale):
         super().__init__()
         self.module = module
-        self.register_buffer(
-            "input_scale", torch.tensor(float(input_scale), dtype=torch.float32)
-        )
+        self.register_buffer("input_scale", input_scale_buffer(input_scale))
 
     def forward(self, x):  # noqa: D102
         return self.module(x * self.input_scale)

@@ -46,8 +46,9 @@ class EEGNet(EEGModule):
         (17 samples at 128 Hz, i.e. 500 ms after the first pooling).
     dropout : float
         Dropout probability (0.5 within-subject, 0.25 cross-subject in the paper).
-    input_scale : float
-        Factor applied to the input before the first layer (see the estimators).
+    input_scale : float | array-like, shape (n_channels,)
+        Factor applied to the input before the first layer, or one factor per
+        channel (see the estimators).
 
     Notes
     -----
@@ -208,7 +209,7 @@ class SpatialFirstEEGNet(nn.Module):
                 nn.Conv1d, network.n_channels, n_maps, 1, bias=False, **factory
             )
             self.spatial_filter.weight.copy_(
-                (weights * network.input_scale).unsqueeze(-1)
+                (weights * network.input_scale.reshape(-1)).unsqueeze(-1)
             )
             self.temporal_filter = skip_init(
                 nn.Conv1d,

@@ -32,8 +32,9 @@ class InterpretableCNN(EEGModule):
         Temporal filters per spatial map, d in the paper.
     kernel_length : int | None
         Temporal kernel length in samples; ``None`` means half a second.
-    input_scale : float
-        Factor applied to the input before the first layer (see the estimators).
+    input_scale : float | array-like, shape (n_channels,)
+        Factor applied to the input before the first layer, or one factor per
+        channel (see the estimators).
 
     Notes
     -----
