@@ -240,6 +240,23 @@ def test_modality_importance_counts_bad_channels(multimodal):
     pd.testing.assert_frame_equal(modality_importance(multimodal), expected)
 
 
+def test_modality_importance_warns_across_units():
+    """Maps per volt and per tesla/metre do not add up; maps in logits do."""
+    rng = np.random.default_rng(0)
+    ch_types = ["eeg"] * 3 + ["grad"] * 2
+    attribution = _attribution_epochs(rng.standard_normal((4, 5, 10)), ch_types)
+    with pytest.warns(RuntimeWarning, match=r"several units \(T/m, V\).*saliency"):
+        modality_importance(attribution)
+
+
+def test_modality_importance_of_one_unit_does_not_warn(multimodal):
+    import warnings
+
+    with warnings.catch_warnings():  # EEG, EOG and EMG are all in volts
+        warnings.simplefilter("error")
+        modality_importance(multimodal)
+
+
 def test_modality_importance_needs_epochs(multimodal):
     with pytest.raises(TypeError, match="attribution must be an instance of Epochs"):
         modality_importance(multimodal.average())

@@ -17,8 +17,11 @@ References
 
 import mne
 import numpy as np
+from mne.defaults import DEFAULTS
 from mne.utils import _check_option, _time_mask, _validate_type, warn
 from scipy.ndimage import uniform_filter1d
+
+from ._registry import get_method, list_methods
 
 _ATTRIBUTION_TYPES = (mne.BaseEpochs, mne.Evoked)
 _ATTRIBUTION_DESCRIPTION = "Epochs or Evoked (e.g. from mne_xai.explain)"
@@ -297,6 +300,22 @@ def _event_names(epochs):
     return [names.get(code, str(code)) for code in epochs.events[:, 2]]
 
 
+def _warn_if_units_differ(channel_types):
+    """Warn that maps per unit of input do not compare across units."""
+    units = sorted({DEFAULTS["si_units"].get(kind, kind) for kind in channel_types})
+    if len(units) < 2:
+        return
+    per_input_unit = [
+        name for name in list_methods() if "{input}" in get_method(name).unit
+    ]
+    warn(
+        f"The channels are in several units ({', '.join(units)}). Shares of maps "
+        "in logits (e.g. gradient x input, integrated gradients, DeepLIFT, LRP) "
+        "compare across them; shares of maps per unit of input do not: "
+        f"{', '.join(per_input_unit)}."
+    )
+
+
 def modality_importance(attribution, *, kind="local", absolute=True):
     """Share of relevance carried by each channel type (EEG, EOG, EMG...).
 
@@ -332,6 +351,11 @@ def modality_importance(attribution, *, kind="local", absolute=True):
     by ``n_channels`` to compare the relevance per channel. Channels marked bad
     in ``attribution.info["bads"]`` count like the others.
 
+    For channels in several units (MEG and EEG), shares compare only maps in
+    logits (gradient x input, integrated gradients, DeepLIFT, LRP, ...); a
+    map per unit of input (saliency: logit per volt on EEG, per tesla on
+    magnetometers) gets a warning, as its shares mix units.
+
     References
     ----------
     .. footbibliography::
@@ -350,6 +374,7 @@ def modality_importance(attribution, *, kind="local", absolute=True):
     relevance = np.abs(data) if absolute else data
     per_channel = relevance.sum(axis=-1)
     unique_types = list(dict.fromkeys(channel_types))
+    _warn_if_units_differ(unique_types)
     rows = pd.DataFrame(
         {
             "epoch": np.repeat(np.arange(len(data)), len(unique_types)),
