@@ -15,16 +15,16 @@ from torch import Tensor
 from .models import EEGModule, ScaledInput
 from .models._base import input_scale_buffer
 
-#: The names a constructor may take each value under: mne_xai's first, then
-#: braindecode's. ``input_scale`` goes only to networks that scale their input
-#: themselves; the others are wrapped in ScaledInput.
+#: The name of each value in mne_xai's networks and in braindecode's (None:
+#: the convention has no such argument). ``input_scale`` goes only to networks
+#: that scale their input themselves; the others are wrapped in ScaledInput.
 _ARGUMENT_NAMES = {
     "n_channels": ("n_channels", "n_chans"),
     "n_classes": ("n_classes", "n_outputs"),
-    "n_times": ("n_times",),
-    "sfreq": ("sfreq",),
-    "input_scale": ("input_scale",),
-    "chs_info": ("chs_info",),
+    "n_times": ("n_times", "n_times"),
+    "sfreq": ("sfreq", "sfreq"),
+    "input_scale": ("input_scale", None),
+    "chs_info": (None, "chs_info"),
 }
 
 
@@ -44,21 +44,27 @@ def constructor_arguments(module_class, values, module_params):
     Returns
     -------
     kwargs : dict
-        Each value under the first of its names the constructor takes. A
-        constructor with ``**kwargs`` gets the values it does not name under
-        mne_xai's names, except ``chs_info``: mne_xai's networks take no such
-        argument, so only a constructor that names it gets it.
+        Each value under the name the constructor gives it, in either
+        convention. A constructor with ``**kwargs`` also gets the values it
+        does not name, in its own convention: braindecode's if it names
+        ``n_chans`` or ``n_outputs`` (braindecode's networks pass ``**kwargs``
+        on and refuse names they do not know, such as ``input_scale``),
+        mne_xai's otherwise (a subclass forwarding ``**kwargs`` to one of
+        mne_xai's networks).
     """
     parameters = inspect.signature(module_class).parameters
     takes_any = any(
         parameter.kind is inspect.Parameter.VAR_KEYWORD
         for parameter in parameters.values()
     )
+    own_names, braindecode_names = map(set, zip(*_ARGUMENT_NAMES.values(), strict=True))
+    # 0: mne_xai's names, 1: braindecode's (the index in _ARGUMENT_NAMES).
+    convention = 1 if (braindecode_names - own_names) & set(parameters) else 0
     kwargs = {}
     for key, names in _ARGUMENT_NAMES.items():
         name = next((name for name in names if name in parameters), None)
-        if name is None and takes_any and key != "chs_info":
-            name = names[0]
+        if name is None and takes_any:
+            name = names[convention]
         if name is not None and values[key] is not None:
             kwargs[name] = values[key]
     kwargs.update(module_params)

@@ -295,15 +295,17 @@ class Ensure4d(nn.Module):
         return x
 
 
-class Permute(nn.Module):
-    """Axes reordered, as einops' Rearrange does; no parameters."""
+class Rearrange(nn.Module):
+    """Axes reordered as einops' Rearrange does: a permutation, then a reshape,
+    which autograd records as ReshapeAliasBackward0 when it cannot be a view."""
 
     def __init__(self, *dims):
         super().__init__()
         self.dims = dims
 
     def forward(self, x):
-        return x.permute(*self.dims)
+        permuted = x.permute(*self.dims)
+        return permuted.reshape(permuted.shape)
 
 
 class Square(nn.Module):
@@ -321,7 +323,10 @@ class WithOwnModules(SmallNet):
     def __init__(self, *args, square=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.ensure4d = Ensure4d()
-        self.channels_first = Permute(0, 3, 1, 2)
+        # Through braindecode's (batch, 1, time, chans) to (batch, 1, chans, time).
+        self.channels_first = nn.Sequential(
+            Rearrange(0, 3, 2, 1), Rearrange(0, 1, 3, 2)
+        )
         if square:
             self.elu = Square()
 
@@ -346,6 +351,12 @@ def test_reshaping_modules_of_other_libraries_are_explained(method):
     )
 
 
+def test_rearrange_reshapes_by_alias():
+    """The operation einops leaves in the graph, which the check must know."""
+    x = torch.randn(2, 3, 5, 1, requires_grad=True)
+    assert type(Rearrange(0, 3, 2, 1)(x).grad_fn).__name__ == "ReshapeAliasBackward0"
+
+
 @pytest.mark.parametrize("method", FIXED_RULES)
 def test_nonlinear_module_of_the_user_is_refused(method):
     module = _untrained(WithOwnModules, square=True)
@@ -367,3 +378,63 @@ def test_fourier_input_is_linear(method):
     linear, so it does not stand in the way of any method."""
     module = FourierInput(_untrained(), N_TIMES)
     assert torch.isfinite(_attribute(method, module)).all()
+
+
+# -- (5) DeepLIFT where captum's rules do not hold ------------------------------------
+DEEPLIFT_METHODS = ["deeplift", "deeplift_shap"]
+
+
+class MaxPooled(SmallNet):
+    """SmallNet with max pooling (windows of 4 every ``stride``) after its ELU,
+    as braindecode's EEGInceptionMI max-pools (windows of 3 every 1)."""
+
+    def __init__(self, n_channels, n_classes, n_times, *, stride=4):
+        super().__init__(n_channels, n_classes, n_times)
+        self.pool = nn.MaxPool2d((1, 4), stride=(1, stride))
+        n_pooled = (n_times - 4) // stride + 1
+        self.classifier = nn.Linear(4 * n_pooled, n_classes)
+
+
+class ReusedElu(SmallNet):
+    """SmallNet applying its one ELU module twice, as braindecode's EEGTCNet does."""
+
+    def forward(self, x):
+        x = (x * self.input_scale).unsqueeze(1)
+        x = self.elu(self.spatial(x))
+        x = self.elu(self.batch_norm(self.temporal(x)))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+def _summation_error(module, attribution):
+    delta = _logits(module, _data()) - _logits(module, ZEROS.expand_as(_data()))
+    return (attribution.sum(dim=(1, 2)) - delta).abs().max()
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_pools_windows_that_do_not_overlap(method):
+    module = _untrained(MaxPooled)
+    assert _summation_error(module, _attribute(method, module)) < 1e-10
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refuses_overlapping_max_pooling(method):
+    with pytest.raises(ValueError, match=r"windows of \(1, 4\) every \(1, 1\)"):
+        _attribute(method, _untrained(MaxPooled, stride=1))
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refuses_maps_that_miss_summation_to_delta(method, monkeypatch):
+    """The last guard, for a rule that no check foresaw: here the overlapping
+    pooling with its check switched off. captum's map misses the delta by far."""
+    module = _untrained(MaxPooled, stride=1)
+    monkeypatch.setattr(
+        "mne_xai.attribution.deeplift._check_pooling_windows", lambda *args: None
+    )
+    with pytest.raises(ValueError, match=r"sum to .*, not to f\(x\) - f\(baseline\)"):
+        _attribute(method, module)
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refuses_a_nonlinearity_called_twice(method):
+    with pytest.raises(ValueError, match=r"called more often in forward: 'elu' \(2"):
+        _attribute(method, _untrained(ReusedElu))

@@ -269,6 +269,33 @@ def test_network_trains_behind_the_input_scaling(fitted, epochs, name):
 
 
 # -- every method on every network ---------------------------------------------
+class PassesKwargsOn(nn.Module):
+    """Named as braindecode names its networks, which take the shapes they do
+    not name through ``**kwargs`` and refuse any other name (its
+    EEGModuleMixin)."""
+
+    def __init__(self, n_chans=None, n_outputs=None, n_times=None, **kwargs):
+        super().__init__()
+        unexpected = set(kwargs) - {"sfreq", "chs_info", "input_window_seconds"}
+        if unexpected:
+            raise TypeError(f"Unexpected keyword arguments: {unexpected}")
+        self.sfreq, self.chs_info = kwargs.get("sfreq"), kwargs.get("chs_info")
+        self.readout = nn.Linear(n_chans * n_times, n_outputs)
+
+    def forward(self, x):  # noqa: D102
+        return self.readout(x.flatten(1))
+
+
+def test_network_passing_kwargs_on_gets_braindecode_names(epochs):
+    """mne_xai's input_scale would reach braindecode's networks as an unknown
+    name (their EEGNet failed to build); they get only their own names."""
+    clf = EEGNetClassifier(PassesKwargsOn, max_epochs=1, verbose=False).fit(epochs)
+    assert isinstance(clf.module_, ScaledInput)
+    network = clf.module_.module
+    assert network.sfreq == epochs.info["sfreq"]
+    assert [ch["ch_name"] for ch in network.chs_info] == epochs.ch_names
+
+
 @pytest.mark.parametrize("name, method, outcome", list(_cases()))
 def test_method_explains_or_refuses(fitted, explained, name, method, outcome):
     clf = fitted(name)

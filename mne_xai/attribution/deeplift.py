@@ -10,23 +10,84 @@ multiplier equals the gradient. Each nonlinearity is a module used once, as
 captum requires. The tests check summation-to-delta on both networks. A
 network computing any other nonlinear operation, e.g. ``torch.nn.functional.elu``
 called in ``forward`` rather than an ``nn.ELU`` module, would get its plain
-gradient there and lose summation-to-delta, and is refused.
+gradient there and lose summation-to-delta, and is refused; so is a
+nonlinearity module called more than once (captum keeps one input per module)
+and max pooling with overlapping windows (captum's rule then misses the
+delta, as on braindecode's EEGInceptionMI). Last, every map is checked to sum
+to ``f(x) - f(baseline)``, and refused where it does not.
 """
 
 import warnings
+from collections import Counter
 from contextlib import contextmanager
 
+import torch
 from captum.attr import DeepLift as _CaptumDeepLift
 
 # captum's table of the module types its DeepLift has rules for, matched by exact
 # type: private, but the one list that says what captum handles.
 from captum.attr._core.deep_lift import SUPPORTED_NON_LINEAR
+from torch import nn
 
 from .._docs import fill_doc
-from .._graph import MAX_POOLING
-from ._propagation import LINEAR_LAYER_OPS, check_computation
-from ._registry import AttributionMethod, register_method
+from .._graph import MAX_POOLING, trace_layers
+from ._cam_layers import target_logits
+from ._propagation import _VALID_METHODS_NOTE, LINEAR_LAYER_OPS, check_computation
+from ._registry import AttributionMethod, methods_without_rules, register_method
 from .gradient import _mean_over, _single_baseline
+
+#: Largest error of summation-to-delta, relative to the size of the logits
+#: (float32 sums of thousands of contributions stay far below it).
+SUMMATION_TOLERANCE = 1e-3
+
+
+def _check_called_once(module, inputs, layers, method):
+    """Refuse nonlinearity modules called more than once in a forward pass.
+
+    captum keeps one input and output per module for its rule, so a module
+    reused (one ``nn.ELU()`` applied after several layers) breaks it.
+    """
+    counts = Counter(
+        call.name
+        for call in trace_layers(module, inputs[:1], layers, keep_tensors=False)
+    )
+    reused = [
+        f"{name!r} ({count} times)" for name, count in counts.items() if count > 1
+    ]
+    if reused:
+        raise ValueError(
+            f"{method} needs each nonlinearity to be a module called once; these "
+            f"are called more often in forward: {', '.join(reused)}. Give each "
+            f"call its own module. {_VALID_METHODS_NOTE}"
+            f"{', '.join(methods_without_rules())}."
+        )
+
+
+def _check_pooling_windows(module, method):
+    """Refuse max pooling whose windows overlap, where captum's rule fails.
+
+    captum's max-pooling multipliers sum to the change of the pooled output
+    only when each input sample belongs to one window (stride >= kernel).
+    """
+    for name, layer in module.named_modules():
+        if not isinstance(layer, MAX_POOLING):
+            continue
+        n_axes = 1 if isinstance(layer, nn.MaxPool1d) else 2
+        kernel = _per_axis(layer.kernel_size, n_axes)
+        stride = _per_axis(layer.stride or layer.kernel_size, n_axes)
+        if any(step < size for step, size in zip(stride, kernel, strict=True)):
+            raise ValueError(
+                f"{method}'s rule for max pooling holds for windows that do not "
+                f"overlap, but {name!r} ({type(layer).__name__}) pools windows of "
+                f"{layer.kernel_size} every {layer.stride}, so its maps would not "
+                "sum to f(x) - f(baseline). "
+                f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
+            )
+
+
+def _per_axis(size, n_axes):
+    """Return a kernel size or stride as one entry per pooled axis."""
+    return tuple(size) if isinstance(size, tuple | list) else (size,) * n_axes
 
 
 @contextmanager
@@ -75,11 +136,42 @@ class _Rescale(AttributionMethod):
                 for layer in self.module.modules()
                 if type(layer) in SUPPORTED_NON_LINEAR
             ]
+            _check_called_once(self.module, inputs, layers, self.name)
+            _check_pooling_windows(self.module, self.name)
             check_computation(
                 self.module, inputs, layers, self.name, functional_ops=LINEAR_LAYER_OPS
             )
             self._checked = True
         return _CaptumDeepLift(self.module)
+
+    def _attribute(self, explainer, inputs, baseline, target):
+        """Return captum's DeepLift map, refused where it does not sum to the delta.
+
+        Summation-to-delta holds whenever every rule applies. A map that misses
+        it comes from a rule that does not hold on this network, which the
+        checks of the layers and operations did not catch (seen on
+        braindecode's EEGInceptionMI, whose inception modules max-pool), and
+        is not given.
+        """
+        attribution, error = explainer.attribute(
+            inputs, baselines=baseline, target=target, return_convergence_delta=True
+        )
+        with torch.no_grad():
+            logits = self.module(torch.cat([inputs, baseline.expand_as(inputs)]))
+        difference = target_logits(
+            logits[: len(inputs)] - logits[len(inputs) :], target
+        )
+        scale = logits.abs().amax(dim=1).reshape(2, -1).sum(dim=0)
+        worst = int(torch.argmax(error.abs() / scale))
+        if error.abs()[worst] > SUMMATION_TOLERANCE * scale[worst]:
+            total = float(difference[worst] - error[worst])
+            raise ValueError(
+                f"{self.name}'s contributions of an epoch sum to {total:.4g}, not to "
+                f"f(x) - f(baseline) = {float(difference[worst]):.4g}: one of captum's "
+                "rules does not hold on this network, so its maps would be wrong. "
+                f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
+            )
+        return attribution
 
 
 @register_method
@@ -117,9 +209,7 @@ class DeepLift(_Rescale):
         """
         baseline = _single_baseline(baseline, self.name)
         with _running_captum(self.module):
-            return self._explainer(inputs).attribute(
-                inputs, baselines=baseline, target=target
-            )
+            return self._attribute(self._explainer(inputs), inputs, baseline, target)
 
 
 @register_method
@@ -161,8 +251,8 @@ class DeepLiftShap(_Rescale):
         explainer = self._explainer(inputs)
 
         def attribute_baseline(index):
-            return explainer.attribute(
-                inputs, baselines=baseline[index : index + 1], target=target
+            return self._attribute(
+                explainer, inputs, baseline[index : index + 1], target
             )
 
         with _running_captum(self.module):
