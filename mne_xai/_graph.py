@@ -6,6 +6,7 @@ that folding rests on, and named families of layer types from which each
 method composes the layers it handles.
 """
 
+import copy
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 from torch.nn.modules.pooling import _AvgPoolNd, _MaxPoolNd
+from torch.nn.utils import parametrize
 
 # -- families of layer types ------------------------------------------------------
 # The concrete classes are those the methods' arithmetic is written for; a
@@ -46,8 +48,17 @@ ELEMENTWISE_NONLINEARITIES = RECTIFIERS + (
 # PReLU may learn a slope per channel: it acts on each value alone only in the
 # layout of channels it was built for.
 NONLINEARITIES = ELEMENTWISE_NONLINEARITIES + (nn.PReLU,)
-#: Layers that return their input unchanged in evaluation mode.
-PASS_THROUGH = (nn.Identity, nn.Dropout)
+#: Layers that return their input unchanged in evaluation mode: the identity
+#: and every dropout (Dropout, Dropout1d/2d/3d, AlphaDropout, ...).
+PASS_THROUGH = (
+    nn.Identity,
+    nn.Dropout,
+    nn.Dropout1d,
+    nn.Dropout2d,
+    nn.Dropout3d,
+    nn.AlphaDropout,
+    nn.FeatureAlphaDropout,
+)
 #: Layers that pass values on unchanged in evaluation mode, at most reshaped.
 SHAPE_ONLY = PASS_THROUGH + (nn.Flatten, nn.Unflatten)
 #: Layers that are linear maps of their input (up to a bias) in evaluation mode.
@@ -59,6 +70,50 @@ ANY_CONVOLUTION = (_ConvNd,)
 ANY_BATCH_NORM = (_BatchNorm,)
 #: Modules that slide a window along their input's last axis.
 SLIDING_WINDOWS = ANY_CONVOLUTION + (_AvgPoolNd, _MaxPoolNd)
+
+
+# -- parametrized weights ---------------------------------------------------------
+def without_parametrizations(module):
+    """Return ``module``, or a copy whose parametrized weights are plain parameters.
+
+    torch's parametrizations (braindecode's max-norm constraints) compute a
+    weight from other parameters at every access, in modules hidden inside the
+    layer. In evaluation mode the weight is fixed: the copy holds its current
+    value, computes the same function, and is a plain layer that rules and
+    layer checks can see. The original module is not touched.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        ``module`` itself if nothing in it is parametrized, else the copy.
+    """
+    if not any(parametrize.is_parametrized(layer) for layer in module.modules()):
+        return module
+    plain = copy.deepcopy(module)
+    parametrized = [
+        layer for layer in plain.modules() if parametrize.is_parametrized(layer)
+    ]
+    for layer in parametrized:
+        weights = {
+            name: nn.Parameter(
+                getattr(layer, name).detach().clone(),
+                requires_grad=layer.parametrizations[name].original.requires_grad,
+            )
+            for name in layer.parametrizations
+        }
+        # torch's remove_parametrizations would delete the weight's property
+        # from the parametrized class, which the copy shares with the
+        # original: the copy gets back the layer's own class instead.
+        layer.__class__ = type(layer).__bases__[0]
+        del layer._modules["parametrizations"]
+        for name, weight in weights.items():
+            layer.register_parameter(name, weight)
+    return plain
 
 
 # -- layers in call order ---------------------------------------------------------

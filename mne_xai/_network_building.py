@@ -131,4 +131,36 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     network.register_buffer(
         "training_std", torch.tensor(statistics["std"], dtype=torch.float64)
     )
+    _check_logits(network, shapes)
     return network
+
+
+def _check_logits(network, shapes):
+    """Refuse a network that does not return one logit per class for each epoch.
+
+    The loss and every method read ``(batch, n_classes)``; a time-resolved
+    output (braindecode's TCN) would otherwise fail deep inside skorch.
+    """
+    epoch = torch.zeros(1, shapes["n_channels"], shapes["n_times"])
+    # The training statistics were just stored on the CPU; skorch moves the
+    # whole network to its device next.
+    network.cpu()
+    was_training = network.training
+    network.eval()  # one epoch: batch norm in training mode needs more
+    try:
+        with torch.no_grad():
+            output = network(epoch)
+    finally:
+        network.train(was_training)
+    expected = (1, shapes["n_classes"])
+    if not isinstance(output, torch.Tensor) or tuple(output.shape) != expected:
+        found = (
+            f"shape {tuple(output.shape)}"
+            if isinstance(output, torch.Tensor)
+            else f"a {type(output).__name__}"
+        )
+        raise ValueError(
+            f"The network returns {found} for one epoch; the estimators need one "
+            f"logit per class, shape (batch, {shapes['n_classes']}). Reduce its "
+            "output to that shape (e.g. average a time-resolved output over time)."
+        )

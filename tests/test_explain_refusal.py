@@ -438,3 +438,61 @@ def test_deeplift_refuses_maps_that_miss_summation_to_delta(method, monkeypatch)
 def test_deeplift_refuses_a_nonlinearity_called_twice(method):
     with pytest.raises(ValueError, match=r"called more often in forward: 'elu' \(2"):
         _attribute(method, _untrained(ReusedElu))
+
+
+# -- (6) weights computed by torch parametrizations ---------------------------------
+class MaxNorm(nn.Module):
+    """A max-norm constraint as braindecode writes it: a torch parametrization."""
+
+    def forward(self, weight):
+        return torch.renorm(weight, p=2, dim=0, maxnorm=0.5)
+
+
+def _parametrized():
+    module = _untrained()
+    for layer in (module.spatial, module.classifier):
+        torch.nn.utils.parametrize.register_parametrization(layer, "weight", MaxNorm())
+    return module
+
+
+@pytest.mark.parametrize("method", FIXED_RULES)
+def test_parametrized_weights_are_explained_as_their_values(method):
+    """braindecode's EEGNet, EEGNeX and ATCNet constrain weights this way; rule
+    methods refused them ("cannot see how module ... uses its own
+    parameters"). The maps are those of the network holding the weights'
+    values, and the network keeps its parametrizations."""
+    module = _parametrized()
+    plain = _untrained()
+    plain.load_state_dict(
+        {
+            name.replace("parametrizations.weight.original", "weight"): value
+            for name, value in module.state_dict().items()
+        }
+    )
+    for layer in (plain.spatial, plain.classifier):
+        with torch.no_grad():
+            layer.weight.copy_(MaxNorm()(layer.weight))
+    torch.testing.assert_close(_attribute(method, module), _attribute(method, plain))
+    assert torch.nn.utils.parametrize.is_parametrized(module.spatial, "weight")
+    torch.testing.assert_close(module(_data()), plain(_data()))
+
+
+class SpatialDropout(SmallNet):
+    """SmallNet with dropout of whole feature maps, as ATCNet and EEGInception use."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dropout = nn.Dropout2d(0.5)
+
+    def forward(self, x):
+        x = (x * self.input_scale).unsqueeze(1)
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x))))
+        return self.classifier(self.flatten(self.pool(self.dropout(x))))
+
+
+@pytest.mark.parametrize("method", FIXED_RULES)
+def test_every_dropout_is_the_identity_in_evaluation(method):
+    """Dropout2d was refused by name ("no rule for layer"), as it is not nn.Dropout."""
+    torch.testing.assert_close(
+        _attribute(method, _untrained(SpatialDropout)), _attribute(method, _untrained())
+    )

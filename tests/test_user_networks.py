@@ -671,3 +671,22 @@ def test_parameter_randomization_refuses_weights_used_in_functions(epochs):
         parameter_randomization_check(
             clf, epochs[:2], "saliency", random_state=0, verbose=False
         )
+
+
+class TimeResolved(nn.Module):
+    """A network scoring every time sample, as braindecode's TCN does."""
+
+    def __init__(self, n_chans=None, n_outputs=None, n_times=None):
+        super().__init__()
+        self.conv = nn.Conv1d(n_chans, n_outputs, 5, padding=2)
+
+    def forward(self, x):  # noqa: D102
+        return self.conv(x)
+
+
+def test_network_without_one_logit_per_class_is_refused(epochs):
+    """skorch failed inside the loss: 'Expected target size [8, 280], got [8]'."""
+    clf = EEGNetClassifier(TimeResolved, max_epochs=1, verbose=False)
+    match = r"returns shape \(1, 2, \d+\) for one epoch; .* shape \(batch, 2\)"
+    with pytest.raises(ValueError, match=match):
+        clf.fit(epochs)

@@ -36,6 +36,7 @@ from .._graph import (
     batch_norm_affine,
     named_layers,
     trace_layers,
+    without_parametrizations,
 )
 from ._registry import methods_without_rules
 
@@ -505,7 +506,8 @@ def fold_batch_norms(module, inputs):
     folded : torch.nn.Module
         The copy, in evaluation mode, with parameters that do not require grad.
     """
-    folded = copy.deepcopy(module).eval().requires_grad_(False)
+    folded = copy.deepcopy(without_parametrizations(module))
+    folded.eval().requires_grad_(False)
     calls = trace_layers(folded, inputs[:1])
     producer = {id(call.output): call for call in calls}
     consumers = {}

@@ -7,6 +7,8 @@ import torch
 from mne.defaults import DEFAULTS
 from mne.utils import _check_option
 
+from .._graph import without_parametrizations
+
 _METHODS = {}
 
 
@@ -77,7 +79,7 @@ class AttributionMethod(ABC):
         self.network = module
         inference_graph = getattr(module, "inference_graph", None)
         if self.layerwise or inference_graph is None:
-            self.module = module
+            self.module = without_parametrizations(module)
         else:
             self.module = inference_graph()
 
