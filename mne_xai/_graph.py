@@ -72,6 +72,17 @@ ANY_BATCH_NORM = (_BatchNorm,)
 SLIDING_WINDOWS = ANY_CONVOLUTION + (_AvgPoolNd, _MaxPoolNd)
 
 
+def foreign_parameter_free(layer):
+    """Whether ``layer`` is defined outside PyTorch and holds no parameters.
+
+    PyTorch's own layers are known by their class (a ``Tanh`` is refused as
+    such); another library's or the user's module is known only by what it
+    computes, which the autograd graph shows.
+    """
+    defined_in_torch = type(layer).__module__.split(".")[0] == "torch"
+    return not defined_in_torch and next(layer.parameters(), None) is None
+
+
 # -- parametrized weights ---------------------------------------------------------
 def without_parametrizations(module):
     """Return ``module``, or a copy whose parametrized weights are plain parameters.
@@ -102,7 +113,10 @@ def without_parametrizations(module):
         weights = {
             name: nn.Parameter(
                 getattr(layer, name).detach().clone(),
-                requires_grad=layer.parametrizations[name].original.requires_grad,
+                requires_grad=any(
+                    parameter.requires_grad
+                    for parameter in layer.parametrizations[name].parameters()
+                ),
             )
             for name in layer.parametrizations
         }

@@ -280,7 +280,7 @@ def test_full_gradient_decomposition_is_complete(request, imagery_epochs, networ
     [
         ("fitted_eegnet", "no_such_layer", "Invalid value for the 'layer'"),
         ("fitted_eegnet", "classifier", "feature maps"),
-        ("fitted_icnn", "global_pool", "a single time sample"),
+        ("fitted_icnn", "global_pool", "one sample on the last axis"),
     ],
 )
 def test_layer_errors(request, imagery_epochs, fixture, layer, match):

@@ -340,12 +340,9 @@ class WithOwnModules(SmallNet):
 def test_reshaping_modules_of_other_libraries_are_explained(method):
     """Their operations are checked in the graph, and the maps are those of the
     same network with the reshapes written in forward. Guided Grad-CAM's class
-    activation map needs time on the last axis of every layer up to its own."""
+    activation map finds time back on the last axis after them (it refused
+    them as moving time away)."""
     own_modules, plain = _untrained(WithOwnModules), _untrained()
-    if method == "guided_grad_cam":
-        with pytest.raises(ValueError, match=r"'ensure4d' \(Ensure4d\) changes the"):
-            _attribute(method, own_modules)
-        return
     torch.testing.assert_close(
         _attribute(method, own_modules), _attribute(method, plain)
     )
@@ -448,30 +445,33 @@ class MaxNorm(nn.Module):
         return torch.renorm(weight, p=2, dim=0, maxnorm=0.5)
 
 
-def _parametrized():
+PARAMETRIZATIONS = {
+    "max_norm": lambda layer: torch.nn.utils.parametrize.register_parametrization(
+        layer, "weight", MaxNorm()
+    ),
+    # weight_norm's weight comes from two parameters (original0, original1).
+    "weight_norm": torch.nn.utils.parametrizations.weight_norm,
+}
+
+
+def _parametrized(kind):
     module = _untrained()
     for layer in (module.spatial, module.classifier):
-        torch.nn.utils.parametrize.register_parametrization(layer, "weight", MaxNorm())
+        PARAMETRIZATIONS[kind](layer)
     return module
 
 
+@pytest.mark.parametrize("kind", PARAMETRIZATIONS)
 @pytest.mark.parametrize("method", FIXED_RULES)
-def test_parametrized_weights_are_explained_as_their_values(method):
-    """braindecode's EEGNet, EEGNeX and ATCNet constrain weights this way; rule
-    methods refused them ("cannot see how module ... uses its own
-    parameters"). The maps are those of the network holding the weights'
-    values, and the network keeps its parametrizations."""
-    module = _parametrized()
-    plain = _untrained()
-    plain.load_state_dict(
-        {
-            name.replace("parametrizations.weight.original", "weight"): value
-            for name, value in module.state_dict().items()
-        }
-    )
-    for layer in (plain.spatial, plain.classifier):
-        with torch.no_grad():
-            layer.weight.copy_(MaxNorm()(layer.weight))
+def test_parametrized_weights_are_explained_as_their_values(method, kind):
+    """braindecode's EEGNet, EEGNeX and ATCNet constrain weights this way (TIDNet
+    normalizes them); rule methods refused them ("cannot see how module ...
+    uses its own parameters"). The maps are those of the network holding the
+    weights' values, and the network keeps its parametrizations."""
+    module, plain = _parametrized(kind), _untrained()
+    with torch.no_grad():
+        for name in ("spatial", "classifier"):
+            getattr(plain, name).weight.copy_(getattr(module, name).weight)
     torch.testing.assert_close(_attribute(method, module), _attribute(method, plain))
     assert torch.nn.utils.parametrize.is_parametrized(module.spatial, "weight")
     torch.testing.assert_close(module(_data()), plain(_data()))
@@ -496,3 +496,36 @@ def test_every_dropout_is_the_identity_in_evaluation(method):
     torch.testing.assert_close(
         _attribute(method, _untrained(SpatialDropout)), _attribute(method, _untrained())
     )
+
+
+@pytest.mark.parametrize(
+    "method", ["grad_cam", "grad_cam_plus_plus", "layer_cam", "score_cam", "full_grad"]
+)
+def test_class_activation_maps_find_time_after_reshaping_modules(method):
+    """braindecode's EEGNet begins (batch, chans, time) -> (batch, chans, time, 1)
+    -> (batch, 1, chans, time); its CAMs were refused at the first reshape."""
+    torch.testing.assert_close(
+        _attribute(method, _untrained(WithOwnModules)), _attribute(method, _untrained())
+    )
+
+
+class TimeOnThirdAxis(SmallNet):
+    """Feature maps (batch, maps, time, 1), as braindecode's Deep4Net has them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ensure4d = Ensure4d()
+        self.spatial = nn.Conv2d(1, 4, (1, N_CHANNELS), bias=False)
+        self.temporal = nn.Conv2d(4, 4, (5, 1), padding=(2, 0), bias=False)
+        self.pool = nn.AvgPool2d((4, 1))
+
+    def forward(self, x):
+        x = Rearrange(0, 3, 2, 1)(self.ensure4d(x * self.input_scale))
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x))))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+@pytest.mark.parametrize("method", ["grad_cam", "full_grad"])
+def test_class_activation_maps_refuse_time_off_the_last_axis(method):
+    with pytest.raises(ValueError, match=r"one sample on the last axis"):
+        _attribute(method, _untrained(TimeOnThirdAxis))

@@ -76,3 +76,32 @@ def test_unknown_layers_are_refused_with_the_list(fitted_eegnet, imagery_epochs)
         layer_activations(fitted_eegnet, imagery_epochs[:2], "conv9")
     with pytest.raises(ValueError, match="not a layer of this network"):
         find_layer(fitted_eegnet.module_, torch.nn.Linear(2, 2))
+
+
+class CombinedConv(torch.nn.Module):
+    """braindecode's CombinedConv: the kernels of two convolution layers,
+    combined and applied in a function; the layers themselves never run."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.conv_time = torch.nn.Conv1d(1, 1, 5, padding=2, bias=False)
+        self.readout = torch.nn.Linear(n_channels * n_times, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        batch, channels, times = x.shape
+        flat = (x * self.input_scale).reshape(batch * channels, 1, times)
+        filtered = torch.nn.functional.conv1d(flat, self.conv_time.weight, padding=2)
+        return self.readout(filtered.reshape(batch, -1))
+
+
+@pytest.mark.parametrize("inspect", ["layer_activations", "unit_sensitivity"])
+def test_layer_never_called_is_refused(synthetic_arrays, inspect):
+    """It raised a RuntimeError that did not say why the layer was not called."""
+    import mne_xai.inspect
+    from mne_xai import EEGNetClassifier
+
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(CombinedConv, max_epochs=1, verbose=False).fit(X, y)
+    with pytest.raises(ValueError, match=r"'conv_time' \(Conv1d\) is not called"):
+        getattr(mne_xai.inspect, inspect)(clf, X[:4], "conv_time", verbose=False)

@@ -429,3 +429,36 @@ def test_saliency_is_not_class_specific_on_a_two_class_eegnet():
     assert signed.similarity["spearman"].mean() < -0.9
     assert signed.similarity["spearman_abs"].mean() > 0.9  # same samples matter
     assert signed.passes
+
+
+class WeightNormalized(nn.Module):
+    """A network whose convolution's weight a torch parametrization computes."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.conv = nn.utils.parametrizations.weight_norm(
+            nn.Conv1d(n_channels, 4, 5, padding=2)
+        )
+        self.elu = nn.ELU()
+        self.readout = nn.Linear(4 * n_times, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        return self.readout(self.elu(self.conv(x * self.input_scale)).flatten(1))
+
+
+def test_parameter_randomization_redraws_parametrized_weights(channel_data):
+    """Such layers were refused: their ParametrizationList has no reset_parameters."""
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=WeightNormalized, max_epochs=5, random_state=0, verbose=False
+    ).fit(X, y)
+    trained = clf.module_.conv.weight.detach().clone()
+    result = parameter_randomization_check(
+        clf, X, "gradient_x_input", random_state=0, verbose=False
+    )
+    assert result.steps == ["readout", "conv"]
+    assert np.all(result.similarity["spearman"][-1] < 0.9)
+    # The fitted network keeps its weights and its parametrization.
+    torch.testing.assert_close(clf.module_.conv.weight, trained)
+    assert nn.utils.parametrize.is_parametrized(clf.module_.conv)

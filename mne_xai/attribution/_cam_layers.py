@@ -16,6 +16,7 @@ from .._graph import (
     ANY_CONVOLUTION,
     NONLINEARITIES,
     SLIDING_WINDOWS,
+    foreign_parameter_free,
     record_calls,
     trace_layers,
 )
@@ -59,10 +60,21 @@ class TimeGrid:
 
 
 def time_grid(calls, layer):
-    """Compose the sliding windows called up to ``layer`` into its time grid."""
+    """Compose the sliding windows called up to ``layer`` into its time grid.
+
+    Time must stay on the last axis of every layer's input and output, except
+    in parameter-free modules of other libraries (braindecode's ``Ensure4d``,
+    einops' ``Rearrange``), which may move it away as long as the next layer
+    finds it back on the last axis with its length: braindecode's EEGNet goes
+    from (batch, channels, time) through (batch, channels, time, 1) to
+    (batch, 1, channels, time).
+    """
     first_center, step = 0.0, 1.0
     n_layer_times = calls[0].input.shape[-1]
     for call in calls:
+        moves_time = not isinstance(call.module, SLIDING_WINDOWS)
+        if moves_time and foreign_parameter_free(call.module) and call.name != layer:
+            continue
         if call.input.shape[-1] != n_layer_times:
             raise _unaligned(layer, call)
         if isinstance(call.module, SLIDING_WINDOWS):
@@ -89,9 +101,11 @@ def time_grid(calls, layer):
 def _unaligned(layer, call):
     return ValueError(
         f"Cannot place the samples of layer {layer!r} on the input's times: "
-        f"{call.name!r} ({type(call.module).__name__}) changes the time axis "
-        "(the last one) in a way other than a convolution or pooling window. "
-        "Choose a layer before it."
+        f"{call.name!r} ({type(call.module).__name__}) receives shape "
+        f"{tuple(call.input.shape)} and returns {tuple(call.output.shape)}, so "
+        "time is not on the last axis there, or changes in a way other than a "
+        "convolution or pooling window. Choose a layer before it, or a gradient "
+        "method (e.g. integrated_gradients or saliency)."
     )
 
 
@@ -104,6 +118,17 @@ def default_layer(calls):
         if isinstance(call.module, ANY_CONVOLUTION) and call.output.shape[-1] > 1
     ]
     if not convolutions:
+        flat = [call for call in calls if isinstance(call.module, ANY_CONVOLUTION)]
+        if flat:
+            # e.g. braindecode's Deep4Net: (batch, maps, time, 1) after its
+            # spatial convolution, the classifier a convolution to (.., 1, 1).
+            raise ValueError(
+                f"The network's convolutions return feature maps with one sample on "
+                f"the last axis (e.g. {flat[0].name!r}: "
+                f"{tuple(flat[0].output.shape)}); class activation maps need time "
+                "on the last axis. Use a gradient method (e.g. "
+                "integrated_gradients or saliency) for this network."
+            )
         raise ValueError(
             "The network has no convolution layer, so there are no feature maps "
             "for a class activation map; pass layer=<name of a module>."
@@ -181,9 +206,12 @@ class FeatureMapMethod(AttributionMethod):
             )
         if call.output.shape[-1] < 2:
             raise ValueError(
-                f"Layer {layer!r} returns shape {tuple(call.output.shape)}: a "
-                "single time sample, so its map cannot say when. Choose a layer "
-                "before time is pooled away."
+                f"Layer {layer!r} returns shape {tuple(call.output.shape)}, with "
+                "one sample on the last axis, where class activation maps need "
+                "time: time is pooled away there, or on another axis (as in "
+                "braindecode's (batch, maps, time, 1) layout). Choose a layer with "
+                "time on the last axis, or a gradient method (e.g. "
+                "integrated_gradients or saliency)."
             )
         one_dimensional = call.output.ndim == 3  # Conv1d maps: (batch, maps, time)
         if not one_dimensional and (

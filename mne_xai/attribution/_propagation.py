@@ -34,6 +34,7 @@ from .._graph import (
     PASS_THROUGH,
     LayerCall,
     batch_norm_affine,
+    foreign_parameter_free,
     named_layers,
     trace_layers,
     without_parametrizations,
@@ -80,7 +81,7 @@ def check_layers(module, calls, supported, method, *, own_layers_by_graph=False)
     for call in calls:
         if isinstance(call.module, supported):
             handled.append(call.module)
-        elif not (own_layers_by_graph and _own_parameter_free(call.module)):
+        elif not (own_layers_by_graph and foreign_parameter_free(call.module)):
             allowed = ", ".join(sorted({kind.__name__ for kind in supported}))
             raise ValueError(
                 f"{method} has no rule for layer {call.name!r} "
@@ -96,17 +97,6 @@ def check_layers(module, calls, supported, method, *, own_layers_by_graph=False)
                 "build the network from layer modules."
             )
     return handled
-
-
-def _own_parameter_free(layer):
-    """Whether ``layer`` is defined outside PyTorch and holds no parameters.
-
-    PyTorch's own layers are known by their class (a ``Tanh`` is refused as
-    such); another library's or the user's module is known only by what it
-    computes, which the autograd graph shows.
-    """
-    defined_in_torch = type(layer).__module__.split(".")[0] == "torch"
-    return not defined_in_torch and next(layer.parameters(), None) is None
 
 
 #: Autograd operations linear in the input and without weights of their own:

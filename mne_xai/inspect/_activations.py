@@ -16,6 +16,17 @@ from .._progress import progress_bar
 from ..attribution._core import _evaluation_mode, _module_on
 
 
+def _not_called(layer, module):
+    """Return the error for a layer that the forward pass never calls."""
+    name = next(name for name, child in module.named_modules() if child is layer)
+    return ValueError(
+        f"Layer {name!r} ({type(layer).__name__}) is not called in the network's "
+        "forward pass: its parameters are used in a function of another module "
+        "(as braindecode's CombinedConv uses those of its convolutions), or not at "
+        "all. Choose a layer that forward calls."
+    )
+
+
 def find_layer(module, layer):
     """Return the name and module of a layer given by name or as a module.
 
@@ -172,9 +183,7 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
                 captured.clear()
                 module(inputs)
                 if not captured:
-                    raise RuntimeError(
-                        "The layer was not called in the network's forward pass."
-                    )
+                    raise _not_called(layer, module)
                 yield inputs, captured[0]
     finally:
         handle.remove()
@@ -310,9 +319,7 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
                 captured.clear()
                 logits = module(torch.from_numpy(batch).to(device))
                 if "output" not in captured:
-                    raise RuntimeError(
-                        f"Layer {name!r} was not called in the network's forward pass."
-                    )
+                    raise _not_called(layer, module)
                 (gradient,) = torch.autograd.grad(
                     decision_score(logits).sum(), captured["output"], allow_unused=True
                 )

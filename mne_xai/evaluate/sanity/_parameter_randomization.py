@@ -6,7 +6,7 @@ import torch
 from mne.utils import _check_option, verbose
 
 from ..._docs import fill_doc
-from ..._graph import trace_layers
+from ..._graph import trace_layers, without_parametrizations
 from ..._network import as_network
 from ..._random import seeded_torch
 from ...attribution._core import _evaluation_mode
@@ -21,7 +21,7 @@ def _parameterized_layers(estimator, epoch_shape):
     traced during one forward pass of an epoch of ``epoch_shape`` (n_channels,
     n_times), on a copy of the network.
     """
-    module = copy.deepcopy(estimator.module_)
+    module = copy.deepcopy(without_parametrizations(estimator.module_))
     device = next(module.parameters()).device
     with _evaluation_mode(module):
         calls = trace_layers(
@@ -80,9 +80,12 @@ def _randomized_estimators(estimator, layers, seeds, *, cascading):
     random parameters in cascading and independent randomization.
     """
     device = next(estimator.module_.parameters()).device
-    module = estimator.module_
+    # Weights that parametrizations compute (braindecode's max-norm) become
+    # plain parameters, which the layers' reset_parameters re-draws.
+    trained = without_parametrizations(estimator.module_)
+    module = trained
     for name, seed in reversed(list(zip(layers, seeds, strict=True))):
-        module = copy.deepcopy(module if cascading else estimator.module_)
+        module = copy.deepcopy(module if cascading else trained)
         with seeded_torch(seed, device):
             module.get_submodule(name).reset_parameters()
         yield name, _with_module(estimator, module)
