@@ -403,3 +403,18 @@ def test_stochastic_map_of_an_epoch_ignores_its_batch(
     scale = np.abs(whole).max()
     np.testing.assert_allclose(alone[0], whole[2], rtol=1e-4, atol=1e-5 * scale)
     np.testing.assert_allclose(reordered[1], whole[2], rtol=1e-4, atol=1e-5 * scale)
+
+
+def test_integrated_gradients_warns_until_the_integral_converges(
+    fitted_icnn, imagery_epochs
+):
+    """A map whose sum misses completeness says so (InterpretableCNN's ReLU kinks
+    need many steps); once converged it is silent."""
+    import warnings
+
+    epochs = _first_epochs(imagery_epochs)
+    with pytest.warns(RuntimeWarning, match=r"miss completeness by up to .* steps=2"):
+        explain(fitted_icnn, epochs, "integrated_gradients", steps=2, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        explain(fitted_icnn, epochs, "integrated_gradients", steps=128, verbose=False)
