@@ -76,7 +76,7 @@ def time_grid(calls, layer):
         if moves_time and foreign_parameter_free(call.module) and call.name != layer:
             continue
         if call.input.shape[-1] != n_layer_times:
-            raise _unaligned(layer, call)
+            raise _unaligned(layer, call, "receives", call.input, n_layer_times)
         if isinstance(call.module, SLIDING_WINDOWS):
             module = call.module
             kernel = _time_entry(module.kernel_size)
@@ -93,19 +93,21 @@ def time_grid(calls, layer):
             step *= stride
             n_layer_times = (n_layer_times + total_padding - span - 1) // stride + 1
         if call.output.shape[-1] != n_layer_times:
-            raise _unaligned(layer, call)
+            raise _unaligned(layer, call, "returns", call.output, n_layer_times)
         if call.name == layer:
             return TimeGrid(first_center, step)
 
 
-def _unaligned(layer, call):
+def _unaligned(layer, call, verb, tensor, n_layer_times):
     return ValueError(
         f"Cannot place the samples of layer {layer!r} on the input's times: "
-        f"{call.name!r} ({type(call.module).__name__}) receives shape "
-        f"{tuple(call.input.shape)} and returns {tuple(call.output.shape)}, so "
-        "time is not on the last axis there, or changes in a way other than a "
-        "convolution or pooling window. Choose a layer before it, or a gradient "
-        "method (e.g. integrated_gradients or saliency)."
+        f"{call.name!r} ({type(call.module).__name__}) {verb} shape "
+        f"{tuple(tensor.shape)} where the layers before it leave {n_layer_times} "
+        "time samples on the last axis. Time moved to another axis, changed in a "
+        "way other than a convolution or pooling window, or runs through "
+        "parallel branches (as in inception modules), which the time grid does "
+        "not follow. Choose a layer before it, or a gradient method (e.g. "
+        "integrated_gradients or saliency)."
     )
 
 

@@ -1,0 +1,169 @@
+"""Does every method explain braindecode's own networks correctly, or refuse them?
+
+Each network of ``--networks`` (braindecode's classes, by name) is built by
+``EEGNetClassifier(module=<class>)`` and trained for two epochs on EEGBCI
+subject 1, hands vs feet, 12 sensorimotor channels, 0-4 s (two epochs of
+training: what is checked is the computation, not the accuracy). Every
+attribution method then explains two epochs (PatternNet and
+PatternAttribution with patterns learned on the training epochs). Each cell
+of the table is:
+
+- ``ok``: the method ran and gave finite maps; for the methods with an
+  invariant, the largest error of it, relative to the logits, follows:
+  integrated gradients' completeness and DeepLIFT's summation-to-delta
+  (sum of the map = f(x) - f(0)); ``warned`` where integrated gradients'
+  integral had not converged at the default 50 steps and mne_xai said so;
+- ``refused``: a ``ValueError`` that says why (the text is printed below the
+  table, once per distinct reason);
+- ``CRASH``: any other exception, which is a defect of mne_xai.
+
+The anchor is the invariant: a DeepLIFT map that runs but misses it by more
+than 1%, or an integrated-gradients map that misses it silently, is marked
+``WRONG``. Needs braindecode (``pip install braindecode``), which
+mne_xai does not depend on. Run::
+
+    OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/braindecode_networks.py
+
+It takes about two minutes for the default networks.
+"""
+
+import argparse
+import time
+import warnings
+from collections import defaultdict
+
+import mne
+import numpy as np
+import torch
+
+from mne_xai import EEGNetClassifier, explain, list_methods
+from mne_xai.attribution._registry import get_method
+from mne_xai.datasets import load_eegbci
+from mne_xai.inspect import learn_patterns
+
+NETWORKS = (
+    "EEGNet",
+    "ShallowFBCSPNet",
+    "Deep4Net",
+    "EEGNeX",
+    "EEGConformer",
+    "ATCNet",
+    "EEGInceptionMI",
+    "EEGInceptionERP",
+    "EEGITNet",
+    "EEGTCNet",
+    "TIDNet",
+    "TSception",
+    "SCCNet",
+    "CTNet",
+    "SincShallowNet",
+)
+CHANNELS = [
+    "C3",
+    "Cz",
+    "C4",
+    "FC3",
+    "FCz",
+    "FC4",
+    "CP3",
+    "CPz",
+    "CP4",
+    "Fz",
+    "Pz",
+    "Oz",
+]
+INVARIANTS = ("integrated_gradients", "deeplift")
+TOLERANCE = 0.01
+
+
+def invariant_error(estimator, epochs, attribution):
+    """Largest |sum(map) - (f(x) - f(0))|, relative to the logits' size."""
+    data = epochs.get_data()
+    target = np.searchsorted(estimator.classes_, epochs.events[:, 2])
+    rows = np.arange(len(data))
+    logits = estimator.decision_function(data)
+    zero = estimator.decision_function(np.zeros_like(data))
+    delta = logits[rows, target] - zero[rows, target]
+    scale = np.abs(logits).max(axis=1) + np.abs(zero).max(axis=1)
+    return float(np.max(np.abs(attribution.sum(axis=(1, 2)) - delta) / scale))
+
+
+def cell(estimator, training, explained, method):
+    """Run one method on one network; return the table cell and any reason."""
+    params = {}
+    if "patterns" in get_method(method).parameters():
+        try:
+            params["patterns"] = learn_patterns(estimator, training, verbose=False)
+        except ValueError as error:
+            return "refused", str(error)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            attribution = explain(
+                estimator,
+                explained,
+                method,
+                target="true",
+                random_state=0,
+                verbose=False,
+                **params,
+            ).get_data()
+    except ValueError as error:
+        return "refused", str(error)
+    except Exception as error:  # noqa: BLE001 - any other exception is the defect
+        return "CRASH", f"{type(error).__name__}: {error}"
+    if not np.isfinite(attribution).all():
+        return "CRASH", "non-finite values in the map"
+    if method not in INVARIANTS:
+        return "ok", None
+    error = invariant_error(estimator, explained, attribution)
+    warned = any("miss completeness" in str(warning.message) for warning in caught)
+    if error <= TOLERANCE:
+        verdict = "ok"
+    elif method == "integrated_gradients" and warned:
+        verdict = "warned"
+    else:
+        verdict = "WRONG"
+    return f"{verdict} {error:.0e}", None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--networks", nargs="+", default=NETWORKS)
+    args = parser.parse_args()
+    import braindecode.models
+
+    mne.set_log_level("ERROR")
+    warnings.filterwarnings("ignore")
+    epochs = load_eegbci(1, "hands_vs_feet", tmin=0.0, tmax=4.0 - 1 / 160)
+    epochs = epochs.pick(CHANNELS)
+    training, explained = epochs[:20], epochs[20:22]
+    methods = [name for name in list_methods() if name != "lrp"]  # lrp = lrp_epsilon
+    print(f"braindecode {braindecode.__version__}, torch {torch.__version__}")
+    reasons = defaultdict(list)
+    counts = defaultdict(int)
+    for name in args.networks:
+        start = time.perf_counter()
+        estimator = EEGNetClassifier(
+            module=getattr(braindecode.models, name),
+            max_epochs=2,
+            batch_size=8,
+            random_state=0,
+            verbose=False,
+        ).fit(training)
+        print(f"\n{name}")
+        for method in methods:
+            result, reason = cell(estimator, training, explained, method)
+            counts[result.split()[0]] += 1
+            print(f"  {method:22s} {result}")
+            if reason is not None:
+                reasons[reason.split(";")[0].split(". ")[0]].append(f"{name}/{method}")
+        print(f"  ({time.perf_counter() - start:.0f} s)")
+    print("\nReasons given:")
+    for reason, cases in reasons.items():
+        print(f"- {reason} [{len(cases)}: {', '.join(cases[:3])}...]")
+    print("\nTotals: " + ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())))
+
+
+if __name__ == "__main__":
+    main()
