@@ -94,10 +94,11 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     Returns
     -------
     network : torch.nn.Module
-        The network, in a :class:`~mne_xai.models.ScaledInput` unless it
-        scales its input itself (by one factor per channel, where channels
-        in several units need their own, for networks other than mne_xai's), with the
-        buffers ``training_mean`` and ``training_std``.
+        The network, with the buffers ``training_mean`` and ``training_std``,
+        in a :class:`~mne_xai.models.ScaledInput` unless it scales its input
+        itself. Networks other than mne_xai's scale by one number: where the
+        channels of several units need a factor each, the ScaledInput applies
+        them.
     """
     input_scale = statistics["input_scale"]
     # mne_xai's networks take one factor per channel; others that scale their

@@ -164,7 +164,8 @@ class _Rescale(AttributionMethod):
         scale = logits.abs().amax(dim=1).reshape(2, -1).sum(dim=0)
         worst = int(torch.argmax(error.abs() / scale))
         if error.abs()[worst] > SUMMATION_TOLERANCE * scale[worst]:
-            total = float(difference[worst] - error[worst])
+            # captum's error is the sum of the map minus the difference.
+            total = float(difference[worst] + error[worst])
             raise ValueError(
                 f"{self.name}'s contributions of an epoch sum to {total:.4g}, not to "
                 f"f(x) - f(baseline) = {float(difference[worst]):.4g}: one of captum's "

@@ -120,10 +120,10 @@ class IntegratedGradients(AttributionMethod):
     The gradient averaged along the straight path from a baseline to the
     epoch, times the difference between them. Values are in logit units and
     satisfy completeness: they add up to the logit of the epoch minus the
-    logit of the baseline (up to the error of the integration rule, which falls
-    quickly with ``steps``; a warning says when it exceeds 1% of the logits). The baseline defines what "no evidence" means: the
-    default zero signal, the mean training epoch (``baseline="mean"``) or any
-    epoch-shaped array.
+    logit of the baseline, up to the error of the integration rule, which falls
+    quickly with ``steps`` (a warning says when it exceeds 1% of the logits).
+    The baseline defines what "no evidence" means: the default zero signal,
+    the mean training epoch (``baseline="mean"``) or any epoch-shaped array.
 
     References
     ----------
