@@ -427,8 +427,14 @@ def test_deeplift_refuses_maps_that_miss_summation_to_delta(method, monkeypatch)
     monkeypatch.setattr(
         "mne_xai.attribution.deeplift._check_pooling_windows", lambda *args: None
     )
-    with pytest.raises(ValueError, match=r"sum to .*, not to f\(x\) - f\(baseline\)"):
+    with pytest.raises(
+        ValueError, match=r"sum to .*, not to f\(x\) - f\(baseline\)"
+    ) as error:
         _attribute(method, module)
+    # The message gives the true difference of logits, of one of the epochs.
+    stated = float(re.search(r"f\(baseline\) = (\S+):", str(error.value)).group(1))
+    delta = _logits(module, _data()) - _logits(module, ZEROS.expand_as(_data()))
+    assert np.isclose(delta.detach().numpy(), stated, rtol=1e-3).any()
 
 
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)

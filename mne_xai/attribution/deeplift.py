@@ -31,10 +31,9 @@ from torch import nn
 
 from .._docs import fill_doc
 from .._graph import MAX_POOLING, trace_layers
-from ._cam_layers import target_logits
 from ._propagation import _VALID_METHODS_NOTE, LINEAR_LAYER_OPS, check_computation
 from ._registry import AttributionMethod, methods_without_rules, register_method
-from .gradient import _mean_over, _single_baseline
+from .gradient import _mean_over, _single_baseline, summation_error
 
 #: Largest error of summation-to-delta, relative to the size of the logits
 #: (float32 sums of thousands of contributions stay far below it).
@@ -148,28 +147,22 @@ class _Rescale(AttributionMethod):
         """Return captum's DeepLift map, refused where it does not sum to the delta.
 
         Summation-to-delta holds whenever every rule applies. A map that misses
-        it comes from a rule that does not hold on this network, which the
-        checks of the layers and operations did not catch (seen on
-        braindecode's EEGInceptionMI, whose inception modules max-pool), and
-        is not given.
+        it comes from a rule that does not hold on this network and that the
+        checks of layers and operations did not foresee (overlapping max
+        pooling was found this way, on braindecode's EEGInceptionMI), and is
+        not given.
         """
-        attribution, error = explainer.attribute(
-            inputs, baselines=baseline, target=target, return_convergence_delta=True
+        attribution = explainer.attribute(inputs, baselines=baseline, target=target)
+        error, total, difference = summation_error(
+            self.module, inputs, baseline, target, attribution
         )
-        with torch.no_grad():
-            logits = self.module(torch.cat([inputs, baseline.expand_as(inputs)]))
-        difference = target_logits(
-            logits[: len(inputs)] - logits[len(inputs) :], target
-        )
-        scale = logits.abs().amax(dim=1).reshape(2, -1).sum(dim=0)
-        worst = int(torch.argmax(error.abs() / scale))
-        if error.abs()[worst] > SUMMATION_TOLERANCE * scale[worst]:
-            # captum's error is the sum of the map minus the difference.
-            total = float(difference[worst] + error[worst])
+        worst = int(torch.argmax(error))
+        if error[worst] > SUMMATION_TOLERANCE:
             raise ValueError(
-                f"{self.name}'s contributions of an epoch sum to {total:.4g}, not to "
-                f"f(x) - f(baseline) = {float(difference[worst]):.4g}: one of captum's "
-                "rules does not hold on this network, so its maps would be wrong. "
+                f"{self.name}'s contributions of an epoch sum to "
+                f"{float(total[worst]):.4g}, not to f(x) - f(baseline) = "
+                f"{float(difference[worst]):.4g}: one of captum's rules does not "
+                "hold on this network, so its maps would be wrong. "
                 f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
             )
         return attribution

@@ -22,6 +22,42 @@ def _single_baseline(baseline, method):
     return baseline
 
 
+@fill_doc
+def summation_error(module, inputs, baseline, target, attribution):
+    """Measure how far each map's sum is from ``f(x) - f(baseline)``.
+
+    The invariant of integrated gradients (completeness) and DeepLIFT
+    (summation-to-delta), from one forward pass of the epochs and the baseline.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    %(inputs_target)s
+    baseline : torch.Tensor, shape (1, n_channels, n_times)
+        The baseline.
+    attribution : torch.Tensor, shape (batch, n_channels, n_times)
+        The maps.
+
+    Returns
+    -------
+    error : torch.Tensor, shape (batch,)
+        ``|sum(map) - (f(x) - f(baseline))|`` over the size of the logits
+        (the largest absolute logit of the epoch plus that of the baseline).
+    total : torch.Tensor, shape (batch,)
+        The sum of each map.
+    difference : torch.Tensor, shape (batch,)
+        ``f(x) - f(baseline)`` for each epoch's target class.
+    """
+    with torch.no_grad():
+        logits = module(torch.cat([inputs, baseline]))
+    epoch_logits, baseline_logits = logits[: len(inputs)], logits[len(inputs) :]
+    difference = (epoch_logits - baseline_logits).gather(1, target[:, None])[:, 0]
+    total = attribution.detach().sum(dim=(1, 2))
+    scale = epoch_logits.abs().amax(dim=1) + baseline_logits.abs().amax()
+    return (total - difference).abs() / scale, total, difference
+
+
 def _mean_over(n_variants, attribute_variant):
     """Mean of ``attribute_variant(index)`` over ``range(n_variants)``, kept as a sum.
 
@@ -152,30 +188,29 @@ class IntegratedGradients(AttributionMethod):
         """
         steps = check_positive_int(steps, "steps")
         baseline = _single_baseline(baseline, self.name)
-        attribution, error = _CaptumIntegratedGradients(self.module).attribute(
+        attribution = _CaptumIntegratedGradients(self.module).attribute(
             inputs,
             baselines=baseline,
             target=target,
             n_steps=steps,
             internal_batch_size=len(inputs),  # one path point per pass
-            return_convergence_delta=True,
         )
-        self._warn_if_not_converged(inputs, baseline, error, steps)
+        self._warn_if_not_converged(inputs, baseline, target, attribution, steps)
         return attribution
 
     _warned = False
 
-    def _warn_if_not_converged(self, inputs, baseline, error, steps):
+    def _warn_if_not_converged(self, inputs, baseline, target, attribution, steps):
         """Warn, once per explainer, where the sum misses completeness.
 
         The error of the integration rule depends on the network: smooth
         ones converge in a few steps, sharp ones (many ReLUs, max pooling)
         need more.
         """
-        with torch.no_grad():
-            logits = self.module(torch.cat([inputs, baseline]))
-        scale = logits[: len(inputs)].abs().amax(dim=1) + logits[-1].abs().amax()
-        relative = float((error.abs() / scale).max())
+        error, _, _ = summation_error(
+            self.module, inputs, baseline, target, attribution
+        )
+        relative = float(error.max())
         if relative > COMPLETENESS_TOLERANCE and not self._warned:
             self._warned = True
             warn(
