@@ -18,6 +18,11 @@ of the table is:
 - ``CRASH``: any other exception, which is a defect of mne_xai; a network
   that the estimator cannot build counts all its methods as ``not built``.
 
+With ``--evaluate``, every function of :mod:`mne_xai.evaluate` and
+:mod:`mne_xai.inspect` (the layer-wise ones on the first convolution that
+``forward`` calls) runs on each network too, each cell ``ok``, ``refused`` or
+``CRASH`` as above.
+
 The anchor is the invariant: a DeepLIFT map that runs but misses it by more
 than 1%, or an integrated-gradients map that misses it silently, is marked
 ``WRONG``. Needs braindecode (``pip install braindecode``), which
@@ -25,7 +30,8 @@ mne_xai does not depend on. Run::
 
     OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/braindecode_networks.py
 
-It takes about two minutes for the default networks.
+It takes about 4 minutes on one core for the default networks (10 with
+``--evaluate``).
 """
 
 import argparse
@@ -38,6 +44,10 @@ import numpy as np
 import torch
 
 from mne_xai import EEGNetClassifier, explain, list_methods
+from mne_xai import evaluate as ev
+from mne_xai import inspect as ins
+from mne_xai._graph import ANY_CONVOLUTION, trace_layers
+from mne_xai.attribution import explain_spectrum
 from mne_xai.attribution._registry import get_method
 from mne_xai.datasets import load_eegbci
 from mne_xai.inspect import learn_patterns
@@ -128,9 +138,72 @@ def cell(estimator, training, explained, method):
     return f"{verdict} {error:.0e}", None
 
 
+def evaluations(estimator, training, explained):
+    """Name and call of each evaluation and inspection, on a few epochs."""
+    module = estimator.module_.eval()
+    example = torch.as_tensor(explained.get_data()[:1], dtype=torch.float32)
+    calls = trace_layers(module, example, keep_tensors=False)
+    layer = next(
+        (call.name for call in calls if isinstance(call.module, ANY_CONVOLUTION)),
+        None,
+    )
+    quiet = dict(verbose=False)
+    return {
+        "deletion_curve": lambda: ev.deletion_curve(
+            estimator, explained, method="saliency", n_steps=4, **quiet
+        ),
+        "perturbation_test": lambda: ev.perturbation_test(
+            estimator, explained, method="saliency", n_patches=10, **quiet
+        ),
+        "channel_perturbation_test": lambda: ev.channel_perturbation_test(
+            estimator, explained, method="saliency", **quiet
+        ),
+        "parameter_randomization_check": lambda: ev.parameter_randomization_check(
+            estimator, explained, "saliency", random_state=0, **quiet
+        ),
+        "target_randomization_check": lambda: ev.target_randomization_check(
+            estimator, explained, "saliency", **quiet
+        ),
+        "explain_spectrum": lambda: explain_spectrum(
+            estimator, explained, "integrated_gradients", **quiet
+        ),
+        "layer_activations": lambda: ins.layer_activations(
+            estimator, explained, layer, **quiet
+        ),
+        "unit_sensitivity": lambda: ins.unit_sensitivity(
+            estimator, explained, layer, n_draws=1, **quiet
+        ),
+        "pruning_curve": lambda: ins.pruning_curve(
+            estimator, explained, layer, n_random=1, **quiet
+        ),
+        "spatial_patterns": lambda: ins.spatial_patterns(estimator, training, **quiet),
+        "temporal_filters": lambda: ins.temporal_filters(estimator, **quiet),
+        "maximize_activation": lambda: ins.maximize_activation(
+            estimator, estimator.classes_[0], n_restarts=1, n_steps=3, **quiet
+        ),
+        "attribution_patterns": lambda: ins.attribution_patterns(
+            estimator, training, "gradient_x_input", **quiet
+        ),
+    }
+
+
+def run(call):
+    """Run one evaluation: the table cell and any reason."""
+    try:
+        call()
+    except ValueError as error:
+        return "refused", str(error)
+    except Exception as error:  # noqa: BLE001 - any other exception is the defect
+        return "CRASH", f"{type(error).__name__}: {error}"
+    return "ok", None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--networks", nargs="+", default=NETWORKS)
+    parser.add_argument(
+        "--evaluate", action="store_true", help="also run evaluate and inspect"
+    )
     args = parser.parse_args()
     import braindecode.models
 
@@ -158,12 +231,19 @@ def main():
             counts["not built"] += len(methods)
             print(f"  not built: {type(error).__name__}: {error}")
             continue
-        for method in methods:
-            result, reason = cell(estimator, training, explained, method)
+        results = {
+            method: cell(estimator, training, explained, method) for method in methods
+        }
+        if args.evaluate:
+            results.update(
+                (what, run(call))
+                for what, call in evaluations(estimator, training, explained).items()
+            )
+        for what, (result, reason) in results.items():
             counts[result.split()[0]] += 1
-            print(f"  {method:22s} {result}")
+            print(f"  {what:29s} {result}")
             if reason is not None:
-                reasons[reason.split(";")[0].split(". ")[0]].append(f"{name}/{method}")
+                reasons[reason.split(";")[0].split(". ")[0]].append(f"{name}/{what}")
         print(f"  ({time.perf_counter() - start:.0f} s)")
     print("\nReasons given:")
     for reason, cases in reasons.items():
