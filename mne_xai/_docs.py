@@ -240,8 +240,9 @@ Each recording is one task of :class:`joblib.Parallel`, run on joblib's
 active backend (loky processes by default; a Dask cluster inside
 ``with joblib.parallel_backend("dask"):``). The estimator is pickled once
 per call and unpickled once per worker thread (on Dask it travels with each
-task, so that Dask can retry the recordings of a worker that died); a recording's data go only to the worker that processes it,
-which drops them when it is done. Results equal those of the serial run
+task, so that Dask can retry the recordings of a worker that died); a
+recording's data go only to the worker that processes it, which drops them
+when it is done. Results equal those of the serial run
 (``n_jobs=1``) when random draws are seeded with ``random_state``.
 
 In each task, torch's intra-op threads are set to the machine's cores

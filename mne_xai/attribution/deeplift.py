@@ -21,13 +21,13 @@ import warnings
 from collections import Counter
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from captum.attr import DeepLift as _CaptumDeepLift
 
 # captum's table of the module types its DeepLift has rules for, matched by exact
 # type: private, but the one list that says what captum handles.
 from captum.attr._core.deep_lift import SUPPORTED_NON_LINEAR
-from torch import nn
 
 from .._docs import fill_doc
 from .._graph import MAX_POOLING, trace_layers
@@ -71,10 +71,8 @@ def _check_pooling_windows(module, method):
     for name, layer in module.named_modules():
         if not isinstance(layer, MAX_POOLING):
             continue
-        n_axes = 1 if isinstance(layer, nn.MaxPool1d) else 2
-        kernel = _per_axis(layer.kernel_size, n_axes)
-        stride = _per_axis(layer.stride or layer.kernel_size, n_axes)
-        if any(step < size for step, size in zip(stride, kernel, strict=True)):
+        # Sizes are ints or one per axis; numpy broadcasts an int to every axis.
+        if np.any(np.less(layer.stride or layer.kernel_size, layer.kernel_size)):
             raise ValueError(
                 f"{method}'s rule for max pooling holds for windows that do not "
                 f"overlap, but {name!r} ({type(layer).__name__}) pools windows of "
@@ -82,11 +80,6 @@ def _check_pooling_windows(module, method):
                 "sum to f(x) - f(baseline). "
                 f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
             )
-
-
-def _per_axis(size, n_axes):
-    """Return a kernel size or stride as one entry per pooled axis."""
-    return tuple(size) if isinstance(size, tuple | list) else (size,) * n_axes
 
 
 @contextmanager

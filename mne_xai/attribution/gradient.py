@@ -8,6 +8,7 @@ from mne.utils import _check_option, _validate_type, warn
 
 from .._checks import check_positive_int
 from .._docs import fill_doc
+from ._cam_layers import target_logits
 from ._registry import AttributionMethod, get_method, list_methods, register_method
 
 
@@ -52,7 +53,7 @@ def summation_error(module, inputs, baseline, target, attribution):
     with torch.no_grad():
         logits = module(torch.cat([inputs, baseline]))
     epoch_logits, baseline_logits = logits[: len(inputs)], logits[len(inputs) :]
-    difference = (epoch_logits - baseline_logits).gather(1, target[:, None])[:, 0]
+    difference = target_logits(epoch_logits - baseline_logits, target)
     total = attribution.detach().sum(dim=(1, 2))
     scale = epoch_logits.abs().amax(dim=1) + baseline_logits.abs().amax()
     return (total - difference).abs() / scale, total, difference
