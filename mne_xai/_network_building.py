@@ -140,20 +140,30 @@ def _check_logits(network, shapes):
     """Refuse a network that does not return one logit per class for each epoch.
 
     The loss and every method read ``(batch, n_classes)``; a time-resolved
-    output (braindecode's TCN) would otherwise fail deep inside skorch.
+    output (braindecode's TCN) would otherwise fail deep inside skorch. A
+    network ending in a softmax is refused too: cross-entropy would apply a
+    second softmax, which flattens the gradients it trains with and squeezes
+    ``predict_proba`` towards uniform, silently.
     """
-    epoch = torch.zeros(1, shapes["n_channels"], shapes["n_times"])
+    n_channels, n_times = shapes["n_channels"], shapes["n_times"]
+    # A zero epoch and a noise epoch of the training data's amplitude: logits
+    # do not sum to one for both unless the network ends in a softmax. The
+    # noise has its own generator, so the user's random state is untouched.
+    generator = torch.Generator().manual_seed(0)
+    noise = torch.randn(1, n_channels, n_times, generator=generator)
+    noise = noise * network.training_std.float().reshape(-1, 1)
+    probes = torch.cat([torch.zeros_like(noise), noise])
     # The training statistics were just stored on the CPU; skorch moves the
     # whole network to its device next.
     network.cpu()
     was_training = network.training
-    network.eval()  # one epoch: batch norm in training mode needs more
+    network.eval()  # batch norm in training mode would mix the two probes
     try:
         with torch.no_grad():
-            output = network(epoch)
+            output = network(probes)
     finally:
         network.train(was_training)
-    expected = (1, shapes["n_classes"])
+    expected = (2, shapes["n_classes"])
     if not isinstance(output, torch.Tensor) or tuple(output.shape) != expected:
         found = (
             f"shape {tuple(output.shape)}"
@@ -161,7 +171,16 @@ def _check_logits(network, shapes):
             else f"a {type(output).__name__}"
         )
         raise ValueError(
-            f"The network returns {found} for one epoch; the estimators need one "
+            f"The network returns {found} for two epochs; the estimators need one "
             f"logit per class, shape (batch, {shapes['n_classes']}). Reduce its "
             "output to that shape (e.g. average a time-resolved output over time)."
+        )
+    if output.min() >= 0 and torch.allclose(
+        output.sum(dim=1), torch.ones_like(output[:, 0])
+    ):
+        raise ValueError(
+            "The network returns probabilities (each row is non-negative and sums "
+            "to one: it ends in a softmax), but the estimators train it with "
+            "cross-entropy on logits and the attribution methods explain logits. "
+            "Remove the final softmax (a log-softmax may stay)."
         )

@@ -687,6 +687,37 @@ class TimeResolved(nn.Module):
 def test_network_without_one_logit_per_class_is_refused(epochs):
     """skorch failed inside the loss: 'Expected target size [8, 280], got [8]'."""
     clf = EEGNetClassifier(TimeResolved, max_epochs=1, verbose=False)
-    match = r"returns shape \(1, 2, \d+\) for one epoch; .* shape \(batch, 2\)"
+    match = r"returns shape \(2, 2, \d+\) for two epochs; .* shape \(batch, 2\)"
     with pytest.raises(ValueError, match=match):
         clf.fit(epochs)
+
+
+class EndsInSoftmax(nn.Module):
+    """A network returning class probabilities, as skorch's own examples do."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.conv = nn.Conv1d(n_chans, n_outputs, 5)
+
+    def forward(self, x):  # noqa: D102
+        return torch.softmax(self.conv(x).mean(dim=-1), dim=1)
+
+
+class EndsInLogSoftmax(EndsInSoftmax):
+    """Log-probabilities, as braindecode's networks returned before 0.8."""
+
+    def forward(self, x):  # noqa: D102
+        return torch.log_softmax(self.conv(x).mean(dim=-1), dim=1)
+
+
+def test_network_returning_probabilities_is_refused(epochs):
+    """Cross-entropy softmaxed them again: predict_proba stayed within 0.27-0.73."""
+    clf = EEGNetClassifier(EndsInSoftmax, max_epochs=1, verbose=False)
+    with pytest.raises(ValueError, match="returns probabilities .* final softmax"):
+        clf.fit(epochs)
+    # Log-probabilities are logits up to a constant per row: the softmax of
+    # predict_proba gives back their exponential.
+    clf = EEGNetClassifier(EndsInLogSoftmax, max_epochs=1, verbose=False).fit(epochs)
+    np.testing.assert_allclose(
+        clf.predict_proba(epochs), np.exp(clf.decision_function(epochs)), rtol=1e-4
+    )
