@@ -36,14 +36,32 @@ def test_eval_outputs_do_not_depend_on_the_batch(model_class):
 
 
 @pytest.mark.parametrize(
-    ("sfreq", "expected"), [(128.0, 65), (256.0, 129), (160.0, 81)]
+    ("sfreq", "expected"),
+    [(128.0, 65), (160.0, 81), (250.0, 125), (256.0, 129), (512.0, 257), (1000.0, 501)],
 )
-def test_eegnet_kernels_keep_their_duration(sfreq, expected):
-    module = EEGNet(4, 2, 512, sfreq)
+def test_eegnet_keeps_its_durations(sfreq, expected):
+    """Kernels and poolings last as long at any rate as at the paper's 128 Hz."""
+    module = EEGNet(4, 2, int(2 * sfreq), sfreq)
     assert module.temporal_conv.kernel_size == (1, expected)
-    assert module.separable_depthwise.kernel_size[1] == (
-        int(round(16 * sfreq / 128)) | 1
-    )
+    pool = module.spatial_pool.kernel_size[1]
+    pooled_sfreq = sfreq / pool
+    assert 24 <= pooled_sfreq <= 40  # 32 Hz in the paper
+    separable_seconds = module.separable_depthwise.kernel_size[1] / pooled_sfreq
+    assert 0.45 <= separable_seconds <= 0.6
+    # Beyond the temporal kernel, the same number of weights as at 128 Hz when
+    # the rate is a multiple of it: a faster recording is not a bigger network.
+    if sfreq % 128 == 0:
+        reference = EEGNet(4, 2, 256, 128.0)
+        for name in ("separable_depthwise", "classifier"):
+            weights = getattr(module, name).weight
+            assert weights.shape == getattr(reference, name).weight.shape
+
+
+def test_eegnet_pools_short_epochs_less():
+    """A 0.2 s epoch at 512 Hz keeps one time sample after both poolings."""
+    module = EEGNet(4, 2, 102, 512.0).eval()
+    assert module.spatial_pool.kernel_size == (1, 12)
+    assert module(torch.randn(3, 4, 102)).shape == (3, 2)
 
 
 def test_eegnet_is_eegnet_8_2():
@@ -110,6 +128,10 @@ def test_max_norm_is_enforced():
     ("kwargs", "match"),
     [
         (dict(n_channels=4, n_classes=2, n_times=16), "n_times >= 32"),
+        (
+            dict(n_channels=4, n_classes=2, n_times=100, sfreq=512.0, pool_length=16),
+            "pools time by 128 at 512 Hz and needs n_times >= 128",
+        ),
         (dict(n_channels=0, n_classes=2, n_times=64), "n_channels"),
         (dict(n_channels=4, n_classes=1, n_times=64), "n_classes"),
         (dict(n_channels=4, n_classes=2, n_times=64, sfreq=-1.0), "sfreq"),

@@ -5,7 +5,7 @@ from torch import nn
 from torch.nn.utils import skip_init
 
 from .._graph import batch_norm_affine
-from ._base import EEGModule, same_padding, scaled_length
+from ._base import REFERENCE_SFREQ, EEGModule, same_padding, scaled_length
 
 
 class EEGNet(EEGModule):
@@ -16,9 +16,18 @@ class EEGNet(EEGModule):
     The published EEGNet-F1,D architecture: a temporal convolution (``F1``
     filters of about half a second), a depthwise spatial convolution (``D``
     spatial filters per temporal filter, max-norm 1), batch norm, ELU, average
-    pooling by 4 and dropout; then a separable convolution (depthwise temporal
-    followed by pointwise to ``F2`` maps), batch norm, ELU, average pooling by 8
-    and dropout; and a dense layer (max-norm 0.25) giving one logit per class.
+    pooling by 4 (at 128 Hz) and dropout; then a separable convolution
+    (depthwise temporal followed by pointwise to ``F2`` maps), batch norm, ELU,
+    average pooling by 8 and dropout; and a dense layer (max-norm 0.25) giving
+    one logit per class.
+
+    The paper defines the network at 128 Hz. At other rates it keeps its
+    durations: the temporal kernel stays half a second long, and at rates of
+    about 192 Hz and more the first pooling grows by a whole factor (16 at
+    512 Hz), so that the separable convolution and the dense layer see the
+    signal at about 32 and 4 Hz as in the paper, with as many weights. Without
+    it, a 512 Hz recording would give the network four times as many
+    separable-kernel and dense weights to learn from the same trials.
 
     Parameters
     ----------
@@ -27,10 +36,11 @@ class EEGNet(EEGModule):
     n_classes : int
         Number of classes.
     n_times : int
-        Number of time samples per epoch (at least 32).
+        Number of time samples per epoch (at least 8 times ``pool_length``:
+        32 at 128 Hz).
     sfreq : float
-        Sampling frequency in Hz. Kernel lengths given at 128 Hz in the paper
-        (64 and 16 samples) are converted to this rate, keeping their duration.
+        Sampling frequency in Hz. The temporal kernel given at 128 Hz in the
+        paper (64 samples) is converted to this rate, keeping its duration.
     F1 : int
         Number of temporal filters.
     D : int
@@ -42,8 +52,14 @@ class EEGNet(EEGModule):
         rounded up to an odd number of samples so that the zero padding that
         keeps the length is symmetric (65 samples at 128 Hz).
     separable_kernel_length : int | None
-        Kernel length of the separable convolution (odd); ``None`` means 1/8 s
-        (17 samples at 128 Hz, i.e. 500 ms after the first pooling).
+        Kernel length of the separable convolution (odd), in samples of the
+        pooled signal; ``None`` means half a second of it, rounded up to an odd
+        number (17 samples at 128 and 512 Hz, 21 at 160 Hz).
+    pool_length : int | None
+        The first pooling, in samples; ``None`` means 4 times the whole number
+        nearest ``sfreq / 128`` (at least 4: 4 at 128 and 160 Hz, 8 at 256 Hz,
+        16 at 512 Hz), or less (at least 4) in epochs too short for it to be
+        followed by the second pooling, by 8.
     dropout : float
         Dropout probability (0.5 within-subject, 0.25 cross-subject in the paper).
     input_scale : float | array-like, shape (n_channels,)
@@ -77,19 +93,26 @@ class EEGNet(EEGModule):
         F2=None,
         kernel_length=None,
         separable_kernel_length=None,
+        pool_length=None,
         dropout=0.5,
         input_scale=1.0,
     ):
         super().__init__(n_channels, n_classes, n_times, sfreq, input_scale)
-        if n_times < 32:
+        if pool_length is None:
+            # No shorter than the paper's, and short epochs keep a time sample.
+            pool_length = 4 * max(1, round(sfreq / REFERENCE_SFREQ))
+            pool_length = max(4, min(pool_length, n_times // 8))
+        if n_times < 8 * pool_length:
             raise ValueError(
-                f"EEGNet pools time by 32 and needs n_times >= 32, got {n_times}."
+                f"EEGNet pools time by {8 * pool_length} at {sfreq:g} Hz and needs "
+                f"n_times >= {8 * pool_length}, got {n_times}."
             )
         F2 = F1 * D if F2 is None else F2
         # Odd kernels make Keras' "same" padding symmetric (64 -> 65 at 128 Hz).
         kernel_length = kernel_length or scaled_length(64, sfreq) | 1
+        pooled_sfreq = sfreq / pool_length
         separable_kernel_length = (
-            separable_kernel_length or scaled_length(16, sfreq) | 1
+            separable_kernel_length or scaled_length(16, 4 * pooled_sfreq) | 1
         )
         self.temporal_conv = nn.Conv2d(
             1, F1, (1, kernel_length), padding=same_padding(kernel_length), bias=False
@@ -100,7 +123,7 @@ class EEGNet(EEGModule):
         )
         self.spatial_bn = nn.BatchNorm2d(F1 * D)
         self.spatial_elu = nn.ELU()
-        self.spatial_pool = nn.AvgPool2d((1, 4))
+        self.spatial_pool = nn.AvgPool2d((1, pool_length))
         self.spatial_dropout = nn.Dropout(dropout)
         self.separable_depthwise = nn.Conv2d(
             F1 * D,
@@ -116,7 +139,7 @@ class EEGNet(EEGModule):
         self.separable_pool = nn.AvgPool2d((1, 8))
         self.separable_dropout = nn.Dropout(dropout)
         self.flatten = nn.Flatten()
-        self.classifier = nn.Linear(F2 * (n_times // 4 // 8), n_classes)
+        self.classifier = nn.Linear(F2 * (n_times // pool_length // 8), n_classes)
 
     def forward(self, x):
         """Map ``(batch, n_channels, n_times)`` to ``(batch, n_classes)`` logits."""
