@@ -111,6 +111,7 @@ class EEGNet(EEGModule):
         # Odd kernels make Keras' "same" padding symmetric (64 -> 65 at 128 Hz).
         kernel_length = kernel_length or scaled_length(64, sfreq) | 1
         pooled_sfreq = sfreq / pool_length
+        # The paper's 16 samples at its pooled 32 Hz, i.e. half a second.
         separable_kernel_length = (
             separable_kernel_length or scaled_length(16, 4 * pooled_sfreq) | 1
         )
