@@ -92,8 +92,8 @@ def invariant_error(estimator, epochs, attribution):
     data = epochs.get_data()
     target = np.searchsorted(estimator.classes_, epochs.events[:, 2])
     rows = np.arange(len(data))
-    logits = estimator.decision_function(data)
-    zero = estimator.decision_function(np.zeros_like(data))
+    logits = estimator._logits(data)
+    zero = estimator._logits(np.zeros_like(data))
     delta = logits[rows, target] - zero[rows, target]
     scale = np.abs(logits).max(axis=1) + np.abs(zero).max(axis=1)
     return float(np.max(np.abs(attribution.sum(axis=(1, 2)) - delta) / scale))

@@ -138,7 +138,7 @@ def deletion_benchmark(args):
     rows = [("mne_xai deletion_curve", n_epochs / ours)]
     module = estimator.module_.eval()
     data = epochs.get_data().astype(np.float32)
-    target = estimator.decision_function(epochs).argmax(axis=1)
+    target = estimator.predict_proba(epochs).argmax(axis=1)
     quantus_run = quantus_pixel_flipping(
         module, data, attribution.get_data().astype(np.float32), target, args.device
     )
@@ -205,7 +205,7 @@ def perturbation_seconds(estimator, data, args):
 
     seconds = median_seconds(ours, args.repeats) / len(data)
     module = estimator.module_.eval()
-    target = estimator.decision_function(data).argmax(axis=1)
+    target = estimator.predict_proba(data).argmax(axis=1)
     maps = attribution.get_data()
     n_loop = args.n_loop_epochs
     loop = median_seconds(

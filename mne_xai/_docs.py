@@ -91,6 +91,12 @@ docdict["X_predict"] = """\
 X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
     Data matching the training data in channels, rate and length."""
 
+docdict["decision_scores"] = """\
+For two classes, as for scikit-learn's classifiers, one score per epoch:
+the difference of the two logits, the log-odds of ``classes_[1]`` (positive
+values predict it), which scorers such as ``"roc_auc"`` read. For more
+classes, the logits, columns ordered as ``classes_``."""
+
 docdict["inputs_target"] = """\
 inputs : torch.Tensor, shape (batch, n_channels, n_times)
     The data.

@@ -48,8 +48,10 @@ def as_network(estimator, *, info=None):
         :class:`~mne_xai.InterpretableCNNClassifier` (returned as it is), a
         fitted :class:`~mne_xai.CroppedClassifier`, a
         :class:`~sklearn.pipeline.Pipeline` whose last step is one of these
-        and whose other steps are ``"passthrough"``, or any fitted skorch
-        classifier (e.g. braindecode's ``EEGClassifier``).
+        and whose other steps are ``"passthrough"``, any fitted skorch
+        classifier (e.g. braindecode's ``EEGClassifier``), or a fitted
+        :class:`~sklearn.model_selection.GridSearchCV` (or another search)
+        whose ``best_estimator_`` is one of these.
     info : mne.Info | None
         The channels a foreign skorch classifier was trained on, in its
         input's order; Epochs are then read from these channels by name and
@@ -84,6 +86,8 @@ def as_network(estimator, *, info=None):
                 "Explain pipeline[-1] on pipeline[:-1].transform(epochs) instead."
             )
         return as_network(estimator.steps[-1][1], info=info)
+    if hasattr(estimator, "best_estimator_"):  # a search, refitted on all data
+        return as_network(estimator.best_estimator_, info=info)
     if isinstance(estimator, CroppedClassifier):
         return _CroppedNetwork(estimator)
     if isinstance(estimator, NeuralNet):
@@ -91,7 +95,8 @@ def as_network(estimator, *, info=None):
     raise TypeError(
         f"Cannot explain a {type(estimator).__name__}: explain needs a fitted "
         "network (an mne_xai estimator, a CroppedClassifier, a Pipeline ending in "
-        "one, or a skorch classifier)."
+        "one, a skorch classifier, or a search over one of these fitted with "
+        "refit=True)."
     )
 
 

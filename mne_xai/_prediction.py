@@ -11,6 +11,17 @@ from ._convert import InputData, check_matches_training, check_scale, labels_or_
 from ._docs import fill_doc
 
 
+def decision_scores(logits):
+    """Return logits as ``decision_function`` gives them: 1-D for two classes.
+
+    scikit-learn's scorers (``"roc_auc"``, ``"average_precision"``) read a
+    binary classifier's ``decision_function`` as one score per sample,
+    positive for ``classes_[1]``; the difference of the two logits is that
+    score, the log-odds of ``classes_[1]`` (what ``LogisticRegression`` gives).
+    """
+    return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+
 class _ScoreMixin:
     """Score Epochs against their event codes when no labels are given.
 
@@ -141,9 +152,14 @@ class _PredictionMixin(_ScoreMixin):
         """
         return super().predict_proba(self._prediction_data(X))
 
+    def _logits(self, X):
+        """Return the network's logits, one column per class of ``classes_``."""
+        data = self._prediction_data(X)
+        return np.concatenate([y.cpu().numpy() for y in self.forward_iter(data)])
+
     @fill_doc
     def decision_function(self, X):
-        """Return the network's logits (class scores before the softmax).
+        """Return the network's class scores (logits), as scikit-learn shapes them.
 
         Parameters
         ----------
@@ -151,11 +167,10 @@ class _PredictionMixin(_ScoreMixin):
 
         Returns
         -------
-        logits : ndarray, shape (n_epochs, n_classes)
-            Logits, columns ordered as ``classes_``.
+        scores : ndarray, shape (n_epochs,) | (n_epochs, n_classes)
+            %(decision_scores)s
         """
-        data = self._prediction_data(X)
-        return np.concatenate([y.cpu().numpy() for y in self.forward_iter(data)])
+        return decision_scores(self._logits(X))
 
     @fill_doc
     def predict(self, X):
@@ -170,5 +185,5 @@ class _PredictionMixin(_ScoreMixin):
         y_pred : ndarray, shape (n_epochs,)
             Labels in the coding of ``classes_``.
         """
-        best = self.decision_function(X).argmax(axis=1)
+        best = self._logits(X).argmax(axis=1)
         return self.classes_[best]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import (
     GridSearchCV,
     KFold,
@@ -56,9 +57,41 @@ def test_learns_separable_arrays_and_keeps_label_coding(
     assert proba.shape == (40, 2)
     np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-5)
     np.testing.assert_allclose(
-        proba, torch.softmax(torch.from_numpy(clf.decision_function(X)), 1), rtol=1e-4
+        proba, torch.softmax(torch.from_numpy(clf._logits(X)), 1), rtol=1e-4
     )
     assert clf.score(X, labels) >= 0.9
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_decision_function_is_shaped_for_scikit_learn_scorers(
+    estimator_class, synthetic_arrays
+):
+    X, y = synthetic_arrays
+    clf = estimator_class(**FAST).fit(X, y)
+    # Two classes: one score per epoch, the log-odds of classes_[1].
+    scores = clf.decision_function(X)
+    proba = clf.predict_proba(X)
+    assert scores.shape == (40,)
+    np.testing.assert_allclose(
+        scores, np.log(proba[:, 1] / proba[:, 0]), rtol=1e-3, atol=1e-4
+    )
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[(scores > 0) * 1])
+    folds = StratifiedKFold(2)
+    auc = cross_val_score(clone(clf), X, y, cv=folds, scoring="roc_auc")
+    expected = [
+        roc_auc_score(
+            y[test], clone(clf).fit(X[train], y[train]).decision_function(X[test])
+        )
+        for train, test in folds.split(X, y)
+    ]
+    np.testing.assert_allclose(auc, expected)
+    # More classes: one logit per class, as predict_proba.
+    three = np.arange(40) % 3
+    clf.fit(X, three)
+    assert clf.decision_function(X).shape == (40, 3)
+    np.testing.assert_array_equal(
+        clf.predict(X), clf.decision_function(X).argmax(axis=1)
+    )
 
 
 def test_epochs_labels_default_to_event_codes(synthetic_arrays):
@@ -359,11 +392,11 @@ def test_adapt_batch_norm_normalizes_with_the_new_data(synthetic_arrays):
     module.train()
     with torch.no_grad():
         expected = module(torch.from_numpy(shifted)).numpy()
-    before = clf.decision_function(shifted)
+    before = clf._logits(shifted)
     assert not np.allclose(before, expected, atol=1e-3)
     clf.set_params(batch_size=7)  # statistics must not depend on the batches
     assert clf.adapt_batch_norm(shifted) is clf
-    np.testing.assert_allclose(clf.decision_function(shifted), expected, atol=1e-4)
+    np.testing.assert_allclose(clf._logits(shifted), expected, atol=1e-4)
     with pytest.raises(ValueError, match="channels"):
         clf.adapt_batch_norm(X[:, :3])
 

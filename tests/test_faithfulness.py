@@ -542,7 +542,7 @@ def test_perturbation_tests_equal_the_plain_network(
     # InterpretableCNN's head pools the whole epoch (scored from the changed
     # window); EEGNet's goes through its later layers.
     assert len(heads) >= 2 and set(heads) == {network == "icnn"}
-    scale = np.abs(estimator.decision_function(epochs)).max()
+    scale = np.abs(estimator._logits(epochs)).max()
     if baseline == "noise":
         # Windows of several epochs are scored together, yet each epoch's
         # drops do not depend on the others.

@@ -67,7 +67,7 @@ def test_to_epochs_keeps_time_and_events(fitted_eegnet, imagery_epochs):
     with pytest.raises(ValueError, match="no time axis"):
         logits.to_epochs()
     np.testing.assert_allclose(
-        logits.data, fitted_eegnet.decision_function(epochs), rtol=1e-5, atol=1e-5
+        logits.data, fitted_eegnet._logits(epochs), rtol=1e-5, atol=1e-5
     )
 
 

@@ -127,7 +127,7 @@ def test_smoothness_penalty_removes_fast_fluctuations(linear_network):
 
 def test_maximize_eegnet_beats_real_epochs(fitted_eegnet, imagery_epochs):
     feet = list(fitted_eegnet.classes_).index(imagery_epochs.event_id["feet"])
-    real = fitted_eegnet.decision_function(imagery_epochs["feet"])[:, feet]
+    real = fitted_eegnet._logits(imagery_epochs["feet"])[:, feet]
     module = fitted_eegnet.module_
     before = {name: value.clone() for name, value in module.state_dict().items()}
     gradients = [

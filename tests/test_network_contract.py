@@ -4,6 +4,7 @@ import mne
 import numpy as np
 import pytest
 import torch
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from skorch import NeuralNetClassifier
@@ -41,7 +42,7 @@ def test_cropped_classifier_is_explained_on_whole_epochs(epochs):
     with torch.no_grad():
         logits = network.module_.eval()(data).numpy()
     # The explained score is the mean window logit; it ranks classes like predict.
-    window_logits = cropped.estimator_.decision_function(
+    window_logits = cropped.estimator_._logits(
         cropped._windows(epochs.get_data().astype(np.float32), epochs.info)
     )
     np.testing.assert_allclose(
@@ -143,6 +144,20 @@ def test_sanity_checks_run_on_any_network_of_the_contract(epochs):
         network, epochs, "saliency", randomized_estimator=shuffled, **kwargs
     )
     assert data.steps == ["data"]
+
+
+def test_a_search_is_explained_through_its_refitted_best_estimator(epochs):
+    grid = {"module__F1": [2, 4]}
+    y = epochs.events[:, 2]
+    search = GridSearchCV(EEGNetClassifier(**FAST), grid, cv=2).fit(epochs, y)
+    assert as_network(search) is search.best_estimator_
+    np.testing.assert_array_equal(
+        mne_xai.explain(search, epochs, verbose=False).get_data(),
+        mne_xai.explain(search.best_estimator_, epochs, verbose=False).get_data(),
+    )
+    not_refit = GridSearchCV(EEGNetClassifier(**FAST), grid, cv=2, refit=False)
+    with pytest.raises(TypeError, match="GridSearchCV.*refit=True"):
+        as_network(not_refit.fit(epochs, y))
 
 
 def test_what_is_not_a_network_is_refused():

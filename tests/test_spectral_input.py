@@ -249,8 +249,8 @@ def test_deeplift_sums_to_the_logit_difference_from_the_mean_spectrum(
         fitted_spectral, test, target=0, verbose=False
     )
     network = fitted_spectral.estimator_
-    logits = fitted_spectral.decision_function(test)[:, 0]
-    baseline = network.decision_function(network.data_mean_[np.newaxis])[0, 0]
+    logits = network._logits(fitted_spectral._spectra(test))[:, 0]
+    baseline = network._logits(network.data_mean_[np.newaxis])[0, 0]
     np.testing.assert_allclose(
         relevance.get_data().sum(axis=(1, 2)), logits - baseline, rtol=1e-3, atol=1e-4
     )

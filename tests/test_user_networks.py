@@ -719,5 +719,5 @@ def test_network_returning_probabilities_is_refused(epochs):
     # predict_proba gives back their exponential.
     clf = EEGNetClassifier(EndsInLogSoftmax, max_epochs=1, verbose=False).fit(epochs)
     np.testing.assert_allclose(
-        clf.predict_proba(epochs), np.exp(clf.decision_function(epochs)), rtol=1e-4
+        clf.predict_proba(epochs), np.exp(clf._logits(epochs)), rtol=1e-4
     )

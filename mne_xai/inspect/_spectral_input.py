@@ -186,7 +186,7 @@ class SpectralClassifier(
 
     @fill_doc
     def decision_function(self, X):
-        """Return the network's logits.
+        """Return the network's class scores (logits), as scikit-learn shapes them.
 
         Parameters
         ----------
@@ -194,8 +194,8 @@ class SpectralClassifier(
 
         Returns
         -------
-        logits : ndarray, shape (n_epochs, n_classes)
-            Logits, columns ordered as ``classes_``.
+        scores : ndarray, shape (n_epochs,) | (n_epochs, n_classes)
+            %(decision_scores)s
         """
         return self.estimator_.decision_function(self._spectra(X))
 
