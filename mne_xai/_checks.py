@@ -1,5 +1,6 @@
 """Argument checks shared across the package, beside MNE's own."""
 
+import torch
 from mne.utils import _validate_type
 
 
@@ -22,3 +23,23 @@ def check_positive_int(value, name):
     if value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value}.")
     return int(value)
+
+
+def returns_probabilities(outputs):
+    """Whether a network's outputs are probabilities: it ends in a softmax.
+
+    Logits are rows of any sign and sum; a softmax gives rows that are
+    non-negative and sum to one, which logits of several epochs never all do.
+
+    Parameters
+    ----------
+    outputs : torch.Tensor, shape (n_epochs, n_classes)
+        The network's outputs for a few epochs.
+
+    Returns
+    -------
+    probabilities : bool
+        True if every row is non-negative and sums to one.
+    """
+    sums = outputs.sum(dim=1)
+    return bool(outputs.min() >= 0) and torch.allclose(sums, torch.ones_like(sums))

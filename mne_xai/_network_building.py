@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._checks import returns_probabilities
 from .models import EEGModule, ScaledInput
 from .models._base import input_scale_buffer
 
@@ -175,9 +176,7 @@ def _check_logits(network, shapes):
             f"logit per class, shape (batch, {shapes['n_classes']}). Reduce its "
             "output to that shape (e.g. average a time-resolved output over time)."
         )
-    if output.min() >= 0 and torch.allclose(
-        output.sum(dim=1), torch.ones_like(output[:, 0])
-    ):
+    if returns_probabilities(output):
         raise ValueError(
             "The network returns probabilities (each row is non-negative and sums "
             "to one: it ends in a softmax), but the estimators train it with "

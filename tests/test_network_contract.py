@@ -1,5 +1,7 @@
 """The model contract: explain and evaluate any fitted network we can read."""
 
+import warnings
+
 import mne
 import numpy as np
 import pytest
@@ -158,6 +160,41 @@ def test_a_search_is_explained_through_its_refitted_best_estimator(epochs):
     not_refit = GridSearchCV(EEGNetClassifier(**FAST), grid, cv=2, refit=False)
     with pytest.raises(TypeError, match="GridSearchCV.*refit=True"):
         as_network(not_refit.fit(epochs, y))
+
+
+class _SmallNet(torch.nn.Module):
+    """A network of skorch's examples: logits, or probabilities for NLLLoss."""
+
+    def __init__(self, softmax):
+        super().__init__()
+        self.softmax = softmax
+        self.conv = torch.nn.Conv1d(4, 3, 9)
+        self.dense = torch.nn.Linear(3, 2)
+
+    def forward(self, x):
+        logits = self.dense(self.conv(x * 1e5).square().mean(dim=-1))
+        return torch.softmax(logits, dim=-1) if self.softmax else logits
+
+
+@pytest.mark.parametrize("softmax", [True, False])
+def test_a_foreign_network_returning_probabilities_is_explained_with_a_warning(
+    epochs, softmax
+):
+    net = NeuralNetClassifier(
+        _SmallNet,
+        module__softmax=softmax,
+        # skorch's default NLLLoss takes probabilities (it logs them itself).
+        criterion=torch.nn.NLLLoss if softmax else torch.nn.CrossEntropyLoss,
+        max_epochs=2,
+        train_split=None,
+        verbose=False,
+    ).fit(epochs.get_data().astype(np.float32), epochs.events[:, 2] - 1)
+    network = as_network(net, info=epochs.info)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mne_xai.explain(network, epochs, method="saliency", verbose=False)
+    said = [str(warning.message) for warning in caught]
+    assert any("returns probabilities" in message for message in said) == softmax
 
 
 def test_what_is_not_a_network_is_refused():

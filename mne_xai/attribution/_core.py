@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import mne
 import numpy as np
 import torch
-from mne.utils import _validate_type, logger, verbose
+from mne.utils import _validate_type, logger, verbose, warn
 
-from .._checks import check_positive_int
+from .._checks import check_positive_int, returns_probabilities
 from .._convert import check_scale
 from .._docs import fill_doc
 from .._network import as_network
@@ -391,6 +391,27 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
     )
 
 
+def _warn_if_probabilities(module, inputs, method):
+    """Warn when the network ends in a softmax: its maps explain probabilities.
+
+    The estimators of mne_xai refuse such networks when they build them; a
+    skorch classifier fitted elsewhere (skorch's default ``NLLLoss`` wants
+    probabilities) reaches the methods with its softmax. ``inputs`` are the
+    first epochs of the data.
+    """
+    with torch.no_grad():
+        outputs = module(inputs)
+    if returns_probabilities(outputs):
+        warn(
+            f"The network returns probabilities (every row of its output is "
+            f"non-negative and sums to one: it ends in a softmax), so {method} "
+            "explains the probability of each class, not its logit as the maps' "
+            "unit says. Probabilities saturate near 0 and 1, where maps fade "
+            "whatever the evidence. For logits, explain the network without its "
+            "final softmax (trained with CrossEntropyLoss)."
+        )
+
+
 def run_method(module, batches, request, *, average, random_state):
     """Run a method over batches: the one loop every attribution goes through.
 
@@ -430,6 +451,8 @@ def run_method(module, batches, request, *, average, random_state):
         for batch in progress_bar(batches, max_value=n_batches, mesg=name):
             inputs = torch.from_numpy(batch).to(request.device).requires_grad_()
             stop = start + len(inputs)
+            if start == 0:
+                _warn_if_probabilities(explainer.module, inputs[:2], name)
             if stochastic:
                 explainer.generators = _epoch_generators(batch, seed, request.device)
             if request.target_index is None:
