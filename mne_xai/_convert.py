@@ -282,6 +282,13 @@ def check_matches_training(data, *, train_info, n_channels, n_times, train_tmin=
     train_tmin : float | None
         Start time of the training epochs; a different start only warns, as
         the network cannot tell.
+
+    Warns
+    -----
+    RuntimeWarning
+        When the epochs start at another time than the training epochs, or
+        when channels the network reads are marked bad in the data but were
+        good in training (a broken electrode of a new recording).
     """
     name, shape, info = data.name, data.shape, data.info
     if shape[1] != n_channels:
@@ -306,6 +313,20 @@ def check_matches_training(data, *, train_info, n_channels, n_times, train_tmin=
             f"{name} starts at {data.tmin:g} s but the training epochs started at "
             f"{train_tmin:g} s; the network sees other times of the trial than it "
             "was trained on. Crop the epochs like the training data.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    newly_bad = [
+        ch
+        for ch in info.ch_names
+        if ch in info["bads"] and ch not in train_info["bads"]
+    ]
+    if newly_bad:
+        warnings.warn(
+            f"Channel(s) {', '.join(newly_bad)} of {name} are marked bad but were "
+            "good in the training data; the network reads them as they are. "
+            "Repair them first (epochs.interpolate_bads()) or train without them "
+            "(picks).",
             RuntimeWarning,
             stacklevel=3,
         )

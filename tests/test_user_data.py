@@ -2,6 +2,7 @@
 
 import logging
 import pickle
+import warnings
 
 import mne
 import numpy as np
@@ -107,6 +108,24 @@ def test_bad_channels_are_left_out_with_a_log_line(imagery_epochs, caplog):
     assert len(mne_xai.explain(clf, epochs[:2], verbose=False).ch_names) == 62
     chosen = EEGNetClassifier(picks=["C3", "Cz", "C4"], **FAST).fit(epochs)
     assert chosen.ch_names_ == ["C3", "Cz", "C4"]
+
+
+def test_channels_bad_in_new_data_but_read_by_the_network_warn(
+    fitted_eegnet, imagery_epochs
+):
+    broken = imagery_epochs.copy()
+    broken.info["bads"] = ["C4"]  # a channel the network was trained on
+    with pytest.warns(RuntimeWarning, match="C4 of X are marked bad"):
+        fitted_eegnet.predict(broken)
+    with pytest.warns(RuntimeWarning, match="C4 of X are marked bad"):
+        mne_xai.explain(fitted_eegnet, broken[:2], verbose=False)
+    # Bad in training too: left out then, and not read now.
+    epochs = imagery_epochs.copy()
+    epochs.info["bads"] = ["C3"]
+    clf = EEGNetClassifier(**FAST).fit(epochs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(epochs)
 
 
 def test_other_modalities_are_used_when_asked(synthetic_arrays):
