@@ -32,8 +32,10 @@ target : None | "true" | int | str | array-like, shape (n_epochs,)
     The class whose logit is explained: None explains each epoch's
     predicted class; ``"true"`` its own class (from the events); a class
     label of the estimator or an event name of the epochs (e.g. ``"feet"``);
-    or an int index into ``estimator.classes_`` when it is not a label.
-    A sequence gives one such class per epoch."""
+    or an int index into ``estimator.classes_`` when it is not a label (an
+    int that is a label and also another class's index, such as 1 with
+    classes 1 and 2, is read as the label, with a warning). A sequence
+    gives one such class per epoch."""
 
 docdict["batch_size"] = """\
 batch_size : int

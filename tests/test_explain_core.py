@@ -148,6 +148,23 @@ def test_bad_targets_raise(fitted_eegnet, few_epochs, target, match):
         explain(fitted_eegnet, few_epochs, "saliency", target=target, verbose=False)
 
 
+def test_a_target_that_is_a_class_and_another_index_warns(synthetic_arrays):
+    """With classes 1 and 2, target=1 is class 1 (index 0), said out loud."""
+    X, y = synthetic_arrays
+    estimator = EEGNetClassifier(
+        max_epochs=1, batch_size=16, random_state=0, verbose=False, module__F1=2
+    ).fit(X, y + 1)
+    kwargs = dict(method="saliency", absolute=False, verbose=False)
+    with pytest.warns(RuntimeWarning, match="index of class 2; the class is"):
+        class_one = explain(estimator, X[:4], target=1, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        index_zero = explain(estimator, X[:4], target=0, **kwargs)
+        class_two = explain(estimator, X[:4], target=2, **kwargs)
+    np.testing.assert_array_equal(class_one.get_data(), index_zero.get_data())
+    assert not np.allclose(class_one.get_data(), class_two.get_data())
+
+
 def test_true_target_needs_events(tiny_array_estimator):
     X = np.zeros((2, 4, 64), np.float32)
     with pytest.raises(ValueError, match='target="true" needs Epochs'):

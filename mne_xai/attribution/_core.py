@@ -140,8 +140,19 @@ def _target_index(estimator, target, event_id):
         'None, "true", a class or an index, or one of those per epoch',
     )
     index = _class_index(estimator, target, event_id)
-    if index is None and not isinstance(target, str) and 0 <= target < n_classes:
+    also_an_index = not isinstance(target, str) and 0 <= target < n_classes
+    if index is None and also_an_index:
         index = int(target)
+    elif also_an_index and index != target:
+        # With event codes 1 and 2 as classes, target=1 is class 1 (index 0):
+        # a loop over range(n_classes) would explain it twice and never 2.
+        other = np.asarray(estimator.classes_)[int(target)].tolist()
+        warn(
+            f"target={target!r} is a class of the estimator (index {index}) and "
+            f"also the index of class {other!r}; the class is explained. To "
+            "explain each class, loop over estimator.classes_ (or event names), "
+            "not over indices."
+        )
     if index is None:
         raise ValueError(
             f"target={target!r} is neither a class of the estimator "
