@@ -31,7 +31,7 @@ import torch
 from mne.utils import _validate_type
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNet
+from skorch import NeuralNet, NeuralNetBinaryClassifier
 
 from ._convert import InputData, check_matches_training
 from .cropping import CroppedClassifier
@@ -130,6 +130,31 @@ class WindowAverage(torch.nn.Module):
         return logits.reshape(len(self.starts), len(x), -1).mean(dim=0)
 
 
+class BinaryLogOdds(torch.nn.Module):
+    """A binary classifier's single score as one logit per class.
+
+    skorch's ``NeuralNetBinaryClassifier`` trains a network returning one
+    score per epoch, the log-odds ``z`` of ``classes_[1]``. Returning ``(-z,
+    z)``, the log-odds of each class, makes the explained logit of a class its
+    own evidence, and the larger one the class the classifier predicts (at its
+    default threshold of 0.5).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, returning shape ``(batch,)`` or ``(batch, 1)``.
+    """
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+        self.train(module.training)
+
+    def forward(self, x):  # noqa: D102
+        score = self.module(x).reshape(len(x), 1)
+        return torch.cat([-score, score], dim=1)
+
+
 class _CroppedNetwork:
     """A fitted CroppedClassifier, as a network of whole epochs."""
 
@@ -168,6 +193,8 @@ class _SkorchNetwork:
     def __init__(self, net, info):
         net.check_is_fitted()
         self.module_ = net.module_
+        if isinstance(net, NeuralNetBinaryClassifier):
+            self.module_ = BinaryLogOdds(net.module_)
         self.classes_ = np.asarray(net.classes_)
         self.info_ = info
         self._sfreq = None if info is None else info["sfreq"]

@@ -9,7 +9,7 @@ import torch
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
-from skorch import NeuralNetClassifier
+from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
 
 import mne_xai
 from mne_xai import CroppedClassifier, EEGNetClassifier, as_network
@@ -195,6 +195,44 @@ def test_a_foreign_network_returning_probabilities_is_explained_with_a_warning(
         mne_xai.explain(network, epochs, method="saliency", verbose=False)
     said = [str(warning.message) for warning in caught]
     assert any("returns probabilities" in message for message in said) == softmax
+
+
+class _OneScoreNet(torch.nn.Module):
+    """A binary network of skorch's NeuralNetBinaryClassifier: one score per epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(4, 3, 9)
+        self.relu = torch.nn.ReLU()
+        self.pool = torch.nn.AdaptiveAvgPool1d(1)
+        self.dense = torch.nn.Linear(3, 1)
+
+    def forward(self, x):
+        return self.dense(self.pool(self.relu(self.conv(x * 1e5)))[..., 0])[:, 0]
+
+
+def test_a_binary_classifier_with_one_score_is_explained_per_class(epochs):
+    X = epochs.get_data().astype(np.float32)
+    torch.manual_seed(0)
+    net = NeuralNetBinaryClassifier(
+        _OneScoreNet, max_epochs=3, train_split=None, verbose=False
+    ).fit(X, (epochs.events[:, 2] - 1).astype(np.float32))
+    network = as_network(net, info=epochs.info)
+    with torch.no_grad():
+        score = net.module_(torch.from_numpy(X))
+        zero_score = net.module_(torch.zeros_like(torch.from_numpy(X)))
+    kwargs = dict(method="deeplift", verbose=False)
+    second = mne_xai.explain(network, epochs, target=1, **kwargs).get_data()
+    first = mne_xai.explain(network, epochs, target=0, **kwargs).get_data()
+    # The explained logit of classes_[1] is the network's score; of classes_[0],
+    # its negative (the log-odds of each class).
+    np.testing.assert_allclose(
+        second.sum(axis=(1, 2)), score - zero_score, rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(first, -second, rtol=1e-5, atol=1e-9)
+    predicted = mne_xai.explain(network, epochs, **kwargs).get_data()
+    chosen = np.where(net.predict(X)[:, None, None] == 1, second, first)
+    np.testing.assert_allclose(predicted, chosen, rtol=1e-5, atol=1e-9)
 
 
 def test_what_is_not_a_network_is_refused():

@@ -127,7 +127,27 @@ def _resolve_target(estimator, target, n_epochs, events, event_id):
         ]
         return np.array(index, np.int64), "given class of each epoch"
     index = _target_index(estimator, target, event_id)
+    _warn_if_also_an_index(estimator, target, index)
     return np.full(n_epochs, index, np.int64), f"class {estimator.classes_[index]}"
+
+
+def _warn_if_also_an_index(estimator, target, index):
+    """Warn when an int target read as a class label is another class's index.
+
+    With event codes 1 and 2 as classes, ``target=1`` is class 1 (index 0): a
+    loop over ``range(n_classes)`` would explain it twice and never class 2.
+    Sequences of targets are left alone: they are labels, such as ``y``.
+    """
+    if isinstance(target, str) or not 0 <= target < len(estimator.classes_):
+        return
+    if index != target:
+        other = np.asarray(estimator.classes_)[int(target)].tolist()
+        warn(
+            f"target={target!r} is a class of the estimator (index {index}) and "
+            f"also the index of class {other!r}; the class is explained. To "
+            "explain each class, loop over estimator.classes_ (or event names), "
+            "not over indices."
+        )
 
 
 def _target_index(estimator, target, event_id):
@@ -140,19 +160,8 @@ def _target_index(estimator, target, event_id):
         'None, "true", a class or an index, or one of those per epoch',
     )
     index = _class_index(estimator, target, event_id)
-    also_an_index = not isinstance(target, str) and 0 <= target < n_classes
-    if index is None and also_an_index:
+    if index is None and not isinstance(target, str) and 0 <= target < n_classes:
         index = int(target)
-    elif also_an_index and index != target:
-        # With event codes 1 and 2 as classes, target=1 is class 1 (index 0):
-        # a loop over range(n_classes) would explain it twice and never 2.
-        other = np.asarray(estimator.classes_)[int(target)].tolist()
-        warn(
-            f"target={target!r} is a class of the estimator (index {index}) and "
-            f"also the index of class {other!r}; the class is explained. To "
-            "explain each class, loop over estimator.classes_ (or event names), "
-            "not over indices."
-        )
     if index is None:
         raise ValueError(
             f"target={target!r} is neither a class of the estimator "
