@@ -393,7 +393,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             ):
                 raise ValueError(
                     f"classes={list(classes)} differ from those of the first call "
-                    f"({list(self.classes_)})."
+                    f"({np.asarray(self.classes_).tolist()})."
                 )
             data = self._check_prediction_input(X)
             if y is None:

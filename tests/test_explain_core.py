@@ -165,6 +165,30 @@ def test_a_target_that_is_a_class_and_another_index_warns(synthetic_arrays):
     assert not np.allclose(class_one.get_data(), class_two.get_data())
 
 
+@pytest.mark.parametrize("labels", ["codes", "names"])
+def test_a_target_may_be_an_event_tag_as_in_epochs_selection(synthetic_arrays, labels):
+    """``target="hands"`` selects events named "imagery/hands", as epochs["hands"]."""
+    X, y = synthetic_arrays
+    event_id = {"imagery/hands": 2, "imagery/feet": 3}
+    events = np.column_stack([np.arange(len(X)) * 100, np.zeros_like(y), y + 2])
+    info = mne.create_info(X.shape[1], 64.0, "eeg")
+    epochs = mne.EpochsArray(X, info, events, event_id=event_id, verbose=False)
+    names = np.array(list(event_id))[y]
+    estimator = EEGNetClassifier(
+        max_epochs=1, batch_size=16, random_state=0, verbose=False, module__F1=2
+    ).fit(epochs, None if labels == "codes" else names)
+    kwargs = dict(method="saliency", absolute=False, verbose=False)
+    by_name = explain(estimator, epochs, target="imagery/hands", **kwargs)
+    by_tag = explain(estimator, epochs, target="hands", **kwargs)
+    np.testing.assert_array_equal(by_tag.get_data(), by_name.get_data())
+    feet = explain(estimator, epochs, target="feet", **kwargs)
+    assert not np.allclose(feet.get_data(), by_name.get_data())
+    with pytest.raises(ValueError, match="of several classes"):
+        explain(estimator, epochs, target="imagery", **kwargs)
+    with pytest.raises(ValueError, match="an event name \\(or tag\\)"):
+        explain(estimator, epochs, target="tongue", **kwargs)
+
+
 def test_true_target_needs_events(tiny_array_estimator):
     X = np.zeros((2, 4, 64), np.float32)
     with pytest.raises(ValueError, match='target="true" needs Epochs'):

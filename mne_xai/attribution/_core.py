@@ -111,7 +111,7 @@ def _resolve_target(estimator, target, n_epochs, events, event_id):
             raise ValueError(
                 f'target="true": event codes {unknown} and their names in '
                 f"event_id {event_id} are not among the estimator's classes "
-                f"{list(estimator.classes_)}."
+                f"{np.asarray(estimator.classes_).tolist()}."
             )
         return index.astype(np.int64), "true class"
     if isinstance(target, list | tuple | np.ndarray):
@@ -160,15 +160,35 @@ def _target_index(estimator, target, event_id):
         'None, "true", a class or an index, or one of those per epoch',
     )
     index = _class_index(estimator, target, event_id)
+    if index is None and isinstance(target, str):
+        index = _tagged_class_index(estimator, target, event_id)
     if index is None and not isinstance(target, str) and 0 <= target < n_classes:
         index = int(target)
     if index is None:
         raise ValueError(
             f"target={target!r} is neither a class of the estimator "
-            f"({list(estimator.classes_)}), an event name of the epochs, nor an "
-            f"index below {n_classes}."
+            f"({np.asarray(estimator.classes_).tolist()}), an event name (or tag) "
+            f"of the epochs, nor an index below {n_classes}."
         )
     return index
+
+
+def _tagged_class_index(estimator, tag, event_id):
+    """Index of the class whose event names hold ``tag``, as ``epochs[tag]`` selects.
+
+    MNE selects ``epochs["hands"]`` among events named ``"imagery/hands"`` by
+    their "/"-separated tags; a target does the same. None if no event name
+    holds the tag.
+    """
+    names = mne.event.match_event_names(event_id, [tag], on_missing="ignore")
+    indices = {_class_index(estimator, name, event_id) for name in names}
+    indices.discard(None)
+    if len(indices) > 1:
+        raise ValueError(
+            f"target={tag!r} selects the events {names}, of several classes; "
+            "name one class."
+        )
+    return indices.pop() if indices else None
 
 
 def _resolve_baseline(estimator, baseline, device, shape):

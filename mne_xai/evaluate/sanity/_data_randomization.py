@@ -133,10 +133,11 @@ def data_randomization_check(
         except TypeError as err:
             raise TypeError(f"randomized_estimator: {err}") from None
     if not np.array_equal(randomized.classes_, estimator.classes_):
+        theirs = np.asarray(randomized.classes_).tolist()
+        ours = np.asarray(estimator.classes_).tolist()
         raise ValueError(
-            f"The randomized network has the classes {list(randomized.classes_)}, "
-            f"but the estimator was fitted on {list(estimator.classes_)}; give the "
-            "labels of the training data."
+            f"The randomized network has the classes {theirs}, but the estimator "
+            f"was fitted on {ours}; give the labels of the training data."
         )
     result = _compare_to_variants(
         estimator, method, setup, check="data", steps=["data"], variants=[randomized]
