@@ -162,6 +162,14 @@ def _check_logits(network, shapes):
     try:
         with torch.no_grad():
             output = network(probes)
+    except RuntimeError as err:
+        raise ValueError(
+            f"The network failed on two epochs of shape {tuple(probes.shape)} "
+            "(batch, n_channels, n_times), the input the estimators give it: "
+            f"{err}. A network written for (batch, 1, n_channels, n_times), as "
+            "ports of Keras models are, adds that axis itself (x.unsqueeze(1) "
+            "in forward)."
+        ) from err
     finally:
         network.train(was_training)
     expected = (2, shapes["n_classes"])

@@ -721,3 +721,22 @@ def test_network_returning_probabilities_is_refused(epochs):
     np.testing.assert_allclose(
         clf.predict_proba(epochs), np.exp(clf._logits(epochs)), rtol=1e-4
     )
+
+
+class TakesFourAxes(torch.nn.Module):
+    """A port of a Keras network: it expects (batch, 1, n_channels, n_times)."""
+
+    def __init__(self, n_channels, n_classes):
+        super().__init__()
+        self.temporal = torch.nn.Conv2d(1, 2, (1, 5))
+        self.spatial = torch.nn.Conv2d(2, n_classes, (n_channels, 1))
+
+    def forward(self, x):  # noqa: D102
+        return self.spatial(self.temporal(x)).mean(dim=(2, 3))
+
+
+def test_network_failing_on_the_input_shape_says_what_it_was_given(epochs):
+    """torch's error alone spoke of channels of an input the user never made."""
+    clf = EEGNetClassifier(TakesFourAxes, max_epochs=1, verbose=False)
+    with pytest.raises(ValueError, match=r"two epochs of shape \(2, .*unsqueeze\(1\)"):
+        clf.fit(epochs)
