@@ -43,3 +43,40 @@ def returns_probabilities(outputs):
     """
     sums = outputs.sum(dim=1)
     return bool(outputs.min() >= 0) and torch.allclose(sums, torch.ones_like(sums))
+
+
+def check_device(device, default=None):
+    """Return the torch device to compute on, or say clearly why there is none.
+
+    torch's own failure on a CPU build asked for ``device="cuda"`` is an
+    ``AssertionError`` ("Torch not compiled with CUDA enabled").
+
+    Parameters
+    ----------
+    device : str | torch.device | None
+        The device asked for; None means ``default``.
+    default : str | torch.device | None
+        The fitted network's device.
+
+    Returns
+    -------
+    device : torch.device | None
+        The device; None if both are None (skorch's "leave the tensors
+        where they are").
+    """
+    device = device if device is not None else default
+    if device is None:
+        return None
+    device = torch.device(device)
+    available = {
+        "cuda": torch.cuda.is_available,
+        "mps": torch.backends.mps.is_available,
+    }.get(device.type, lambda: True)
+    if not available():
+        cpu_build = device.type == "cuda" and torch.version.cuda is None
+        build = " (this torch is a CPU build)" if cpu_build else ""
+        raise ValueError(
+            f"device={str(device)!r}, but torch finds no {device.type} device on "
+            f"this machine{build}; use device='cpu'."
+        )
+    return device

@@ -121,6 +121,7 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     else:
         values = dict(shapes, input_scale=own_scale)
         kwargs = constructor_arguments(module, values, module_params)
+        _check_required_arguments(module, kwargs)
         scales_itself = "input_scale" in kwargs
         # A module__input_scale of the user's is their own scaling: kept alone.
         factors_outside &= "input_scale" not in module_params
@@ -135,6 +136,28 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     )
     _check_logits(network, shapes)
     return network
+
+
+def _check_required_arguments(module_class, kwargs):
+    """Name the constructor arguments nothing gives, and how to give them."""
+    parameters = inspect.signature(module_class).parameters.values()
+    missing = [
+        parameter.name
+        for parameter in parameters
+        if parameter.default is inspect.Parameter.empty
+        and parameter.kind
+        in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        and parameter.name not in kwargs
+    ]
+    if missing:
+        raise TypeError(
+            f"{module_class.__name__} needs the argument(s) {', '.join(missing)}, "
+            "which the estimators do not derive from the data (they give the "
+            "shapes: n_channels/n_chans, n_classes/n_outputs, n_times, sfreq, "
+            "chs_info); pass them as "
+            + ", ".join(f"module__{name}=<value>" for name in missing)
+            + "."
+        )
 
 
 def _check_logits(network, shapes):

@@ -11,6 +11,7 @@ from skorch import NeuralNetClassifier
 from skorch.exceptions import NotInitializedError
 from torch.utils.data import Subset
 
+from ._checks import check_device
 from ._convert import (
     InputData,
     check_scale,
@@ -145,6 +146,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 f"{self.validation_fraction}."
             )
         _validate_type(self.info, (None, mne.Info), "info")
+        check_device(self.device)
 
     def initialize_module(self):
         """Build the network with the shapes learned from the training data.
@@ -434,9 +436,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self : instance of the estimator
             The estimator.
         """
+        # Checked first, so that a device the machine lacks changes nothing.
+        device = check_device(params["device"]) if "device" in params else None
         super().set_params(**params)
-        if "device" in params and getattr(self, "initialized_", False):
-            device = torch.device(self.device)
+        if device is not None and getattr(self, "initialized_", False):
             self.module_.to(device)
             self.criterion_.to(device)
             for state in self.optimizer_.state.values():

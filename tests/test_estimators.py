@@ -444,3 +444,25 @@ def test_train_explain_and_evaluate_on_cuda(synthetic_arrays):
         on_gpu.get_data(), on_cpu.get_data(), rtol=1e-3, atol=1e-6
     )
     assert np.isfinite(curve.aopc).all()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_device_the_machine_lacks_is_refused_clearly(synthetic_arrays):
+    """torch's own failure was an AssertionError: "Torch not compiled with CUDA"."""
+    import mne_xai
+    from mne_xai.evaluate import deletion_curve
+
+    X, y = synthetic_arrays
+    match = "device='cuda', but torch finds no cuda device"
+    with pytest.raises(ValueError, match=match):
+        EEGNetClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match=match):
+        clf.set_params(device="cuda")
+    clf.set_params(device="cpu")
+    with pytest.raises(ValueError, match=match):
+        mne_xai.explain(clf, X[:2], device="cuda", verbose=False)
+    with pytest.raises(ValueError, match=match):
+        deletion_curve(clf, X[:2], "saliency", device="cuda", verbose=False)
+    with pytest.raises(ValueError, match=match):
+        mne_xai.inspect.layer_activations(clf, X[:2], "spatial_conv", device="cuda")

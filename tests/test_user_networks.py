@@ -740,3 +740,25 @@ def test_network_failing_on_the_input_shape_says_what_it_was_given(epochs):
     clf = EEGNetClassifier(TakesFourAxes, max_epochs=1, verbose=False)
     with pytest.raises(ValueError, match=r"two epochs of shape \(2, .*unsqueeze\(1\)"):
         clf.fit(epochs)
+
+
+class NeedsWidth(nn.Module):
+    """A network with an argument the data cannot give."""
+
+    def __init__(self, n_chans, n_outputs, width):
+        super().__init__()
+        self.conv = nn.Conv1d(n_chans, width, 5)
+        self.dense = nn.Linear(width, n_outputs)
+
+    def forward(self, x):  # noqa: D102
+        return self.dense(self.conv(x).mean(dim=-1))
+
+
+def test_a_constructor_argument_nothing_gives_is_named_with_its_parameter(epochs):
+    clf = EEGNetClassifier(NeedsWidth, max_epochs=1, verbose=False)
+    with pytest.raises(TypeError, match=r"NeedsWidth needs the argument\(s\) width.*"):
+        clf.fit(epochs)
+    with pytest.raises(TypeError, match=r"module__width=<value>"):
+        clf.fit(epochs)
+    clf.set_params(module__width=3).fit(epochs)
+    assert clf.module_.module.conv.out_channels == 3

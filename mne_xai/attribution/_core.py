@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from mne.utils import _validate_type, logger, verbose, warn
 
-from .._checks import check_positive_int, returns_probabilities
+from .._checks import check_device, check_positive_int, returns_probabilities
 from .._convert import check_scale
 from .._docs import fill_doc
 from .._network import as_network
@@ -408,7 +408,7 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
     target_index, description = _resolve_target(
         estimator, target, data.shape[0], data.event_codes, _event_id(estimator, data)
     )
-    device = torch.device(device if device is not None else estimator.device)
+    device = check_device(device, estimator.device)
     params = dict(params)
     if "baseline" in allowed:
         params["baseline"] = _resolve_baseline(

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from mne.utils import logger, verbose
 
-from .._checks import check_positive_int
+from .._checks import check_device, check_positive_int
 from .._convert import check_scale
 from .._docs import fill_doc
 from .._graph import named_layers
@@ -226,7 +226,7 @@ def layer_activations(
     batch_size = check_positive_int(batch_size, "batch_size")
     name, module_layer = find_layer(network.module_, layer)
     data = network._check_prediction_input(epochs)
-    device = torch.device(device if device is not None else network.device)
+    device = check_device(device, network.device)
     logger.info(
         f"Computing the activations of layer {name!r} for {data.shape[0]} epochs"
     )

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from mne.utils import logger, verbose
 
-from .._checks import check_positive_int
+from .._checks import check_device, check_positive_int
 from .._convert import check_scale
 from .._docs import fill_doc
 from .._graph import DENSE, record_calls
@@ -312,7 +312,7 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
     network = as_network(estimator)
     batch_size = check_positive_int(batch_size, "batch_size")
     data = network._check_prediction_input(epochs)
-    device = torch.device(device if device is not None else network.device)
+    device = check_device(device, network.device)
     module = _module_on(network, device)
     logger.info(f"Learning the layers' patterns from {data.shape[0]} epochs")
     statistics = None

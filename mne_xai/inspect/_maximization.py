@@ -9,7 +9,7 @@ import torch
 from mne.time_frequency import SpectrumArray
 from mne.utils import _check_option, _validate_type, logger, verbose
 
-from .._checks import check_positive_int
+from .._checks import check_device, check_positive_int
 from .._docs import fill_doc
 from .._network import as_network
 from .._progress import progress_bar
@@ -296,7 +296,7 @@ def maximize_activation(
     _validate_type(random_state, (None, "int-like"), "random_state")
     n_channels, n_times, data_std = _input_statistics(network)
     target_index = _target_index(network, target, getattr(network, "event_id_", None))
-    device = torch.device(device if device is not None else network.device)
+    device = check_device(device, network.device)
     sfreq = network._sfreq
 
     generator = torch.Generator().manual_seed(

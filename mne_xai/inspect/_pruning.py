@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 from mne.utils import _check_option, _validate_type, logger, verbose
 
-from .._checks import check_positive_int
+from .._checks import check_device, check_positive_int
 from .._convert import check_scale
 from .._docs import fill_doc
 from .._network import as_network
@@ -418,7 +418,7 @@ def pruning_curve(
         data.event_codes,
         _event_id(network, data),
     )
-    device = torch.device(device if device is not None else network.device)
+    device = check_device(device, network.device)
     reference = 0.0
     if ablation == "mean":
         reference = _mean_output(

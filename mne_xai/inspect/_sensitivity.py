@@ -8,7 +8,7 @@ import torch
 from mne.utils import _validate_type, logger, verbose
 from scipy.optimize import brentq
 
-from .._checks import check_positive_int
+from .._checks import check_device, check_positive_int
 from .._docs import fill_doc
 from .._network import as_network
 from ..attribution._core import _epoch_generators
@@ -440,7 +440,7 @@ def unit_sensitivity(
     bands = _check_bands(bands, sfreq, data.shape[2])
     seed = np.random.SeedSequence(random_state).entropy
     perturbed = _PerturbedData(data, bands, sfreq, n_draws, float(phase_std), seed)
-    device = torch.device(device if device is not None else network.device)
+    device = check_device(device, network.device)
     logger.info(
         f"Perturbing the amplitude and phase of {len(bands)} band(s) "
         f"{n_draws} time(s) in {data.shape[0]} epochs for layer {name!r}"

@@ -6,7 +6,7 @@ import torch
 from mne.utils import _validate_type, logger
 from sklearn.utils import Bunch
 
-from ..._checks import check_positive_int
+from ..._checks import check_device, check_positive_int
 from ..._convert import InputData, check_scale
 from ..._progress import progress_bar
 from ...attribution import explain
@@ -80,7 +80,7 @@ def _evaluation_batches(
     target_index, description = _resolve_target(
         estimator, target, shape[0], inputs.event_codes, _event_id(estimator, inputs)
     )
-    device = torch.device(device if device is not None else estimator.device)
+    device = check_device(device, estimator.device)
     module = _module_on(estimator, device)
     seeds = np.random.SeedSequence(random_state)
     # explain draws per epoch from this seed and the epoch's data, so maps do
