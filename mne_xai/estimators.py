@@ -463,6 +463,15 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """Train for ``max_epochs_`` epochs unless told otherwise."""
+        if "sample_weight" in fit_params:
+            # skorch hands fit parameters to the network's forward, which
+            # would fail with "unexpected keyword argument 'sample_weight'".
+            raise TypeError(
+                "sample_weight is not supported: the loss weighs every epoch "
+                "alike. To weigh classes of different sizes, pass "
+                "criterion__weight=torch.tensor(weights), one per class of "
+                "classes_ (balanced: n_epochs / (n_classes * class_counts))."
+            )
         epochs = self.max_epochs_ if epochs is None else epochs
         return super().fit_loop(X, y, epochs=epochs, **fit_params)
 

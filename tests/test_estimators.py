@@ -466,3 +466,16 @@ def test_a_device_the_machine_lacks_is_refused_clearly(synthetic_arrays):
         deletion_curve(clf, X[:2], "saliency", device="cuda", verbose=False)
     with pytest.raises(ValueError, match=match):
         mne_xai.inspect.layer_activations(clf, X[:2], "spatial_conv", device="cuda")
+
+
+def test_sample_weight_is_refused_with_the_class_weight_alternative(synthetic_arrays):
+    """skorch passed it to the network's forward: "unexpected keyword argument"."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST)
+    with pytest.raises(TypeError, match="sample_weight is not supported.*criterion__"):
+        clf.fit(X, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(TypeError, match="sample_weight is not supported"):
+        clf.partial_fit(X, y, classes=[0, 1], sample_weight=np.ones(len(y)))
+    # The alternative it names trains.
+    weighted = EEGNetClassifier(criterion__weight=torch.tensor([1.0, 3.0]), **FAST)
+    assert weighted.fit(X, y).criterion_.weight.tolist() == [1.0, 3.0]
