@@ -4,6 +4,7 @@ import warnings
 
 import mne
 import numpy as np
+import torch
 from mne.io.pick import _picks_to_idx
 from mne.utils import _validate_type, logger
 
@@ -239,8 +240,13 @@ def labels_or_events(X, y):
 
 def _as_array(X, name):
     _validate_type(
-        X, (np.ndarray, list, tuple), name, "Epochs, list of Epochs or array"
+        X,
+        (np.ndarray, list, tuple, torch.Tensor),
+        name,
+        "Epochs, list of Epochs, array or torch tensor",
     )
+    if isinstance(X, torch.Tensor):  # skorch takes tensors; so do we, on any device
+        X = X.detach().cpu().numpy()
     data = np.asarray(X)
     if data.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {data.dtype}.")

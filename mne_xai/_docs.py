@@ -93,7 +93,8 @@ threshold : float
 
 docdict["X_predict"] = """\
 X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
-    Data matching the training data in channels, rate and length."""
+    Data matching the training data in channels, rate and length. A torch
+    tensor is read as an array."""
 
 docdict["decision_scores"] = """\
 For two classes, as for scikit-learn's classifiers, one score per epoch:

@@ -479,3 +479,16 @@ def test_sample_weight_is_refused_with_the_class_weight_alternative(synthetic_ar
     # The alternative it names trains.
     weighted = EEGNetClassifier(criterion__weight=torch.tensor([1.0, 3.0]), **FAST)
     assert weighted.fit(X, y).criterion_.weight.tolist() == [1.0, 3.0]
+
+
+def test_torch_tensors_are_read_as_arrays(synthetic_arrays):
+    """skorch takes tensors; the estimators refused them as not an array."""
+    X, y = synthetic_arrays
+    from_arrays = EEGNetClassifier(**FAST).fit(X, y)
+    from_tensors = EEGNetClassifier(**FAST).fit(
+        torch.from_numpy(X), torch.from_numpy(y)
+    )
+    np.testing.assert_array_equal(
+        from_tensors.predict_proba(torch.from_numpy(X)), from_arrays.predict_proba(X)
+    )
+    assert list(from_tensors.classes_) == list(from_arrays.classes_)
