@@ -12,6 +12,10 @@ from mne.utils import _validate_type, logger
 #: factor before a warning says the units probably differ. Subjects and sessions
 #: differ by a few times; volts and microvolts by a million.
 SCALE_TOLERANCE = 100.0
+#: The variance of the epochs' mean values across epochs (drifting offsets) may
+#: reach this many times the variance within epochs before a warning says they
+#: drown the EEG (real epochs, raw or filtered, stay below 0.25).
+OFFSET_RATIO = 10.0
 
 
 def _epochs_list(X):
@@ -389,6 +393,58 @@ def std_per_unit(array, info):
     for channels in groups.values():
         std[channels] = np.std(array[:, channels], dtype=np.float64)
     return std
+
+
+def check_offsets(array, ch_names=None, name="X"):
+    """Warn when offsets drifting from epoch to epoch drown the signal.
+
+    Unfiltered recordings (DC-coupled amplifiers) carry offsets far larger than
+    the EEG that drift between epochs. Scaled to unit variance, the network
+    then sees the drift and an EEG too small to learn from: on simulated
+    epochs whose offsets drifted 50 times the signal, both networks were at
+    chance (0.95 without them). Offsets that stay the same in every epoch did
+    little harm (0.94) and are left alone, as are log-power spectra, whose
+    mean is large but steady. Real epochs, raw or filtered, keep the variance
+    of their means across epochs below a quarter of the variance within
+    epochs; the warning starts at ``OFFSET_RATIO`` times it, in any channel.
+
+    Parameters
+    ----------
+    array : ndarray, shape (n_epochs, n_channels, n_times)
+        The training data.
+    ch_names : list of str | None
+        Their channel names, to name the channels in the warning.
+    name : str
+        The data's name in the warning.
+    """
+    means = array.mean(axis=2, dtype=np.float64)
+    mean_square_of_means = np.mean(np.square(means), axis=0)
+    drift = mean_square_of_means - np.square(means.mean(axis=0))
+    # Summed in chunks of epochs: a float64 copy of a large training set at
+    # once would double its memory.
+    mean_square = sum(
+        np.square(chunk, dtype=np.float64).sum(axis=(0, 2))
+        for chunk in np.array_split(array, -(-len(array) // 1024))
+    ) / (array.shape[0] * array.shape[2])
+    within = mean_square - mean_square_of_means
+    dominated = np.flatnonzero(drift > OFFSET_RATIO * within)
+    if len(dominated) == 0:
+        return
+    if ch_names is None:
+        ch_names = [f"ch{index}" for index in range(array.shape[1])]
+    listed = ", ".join(ch_names[index] for index in dominated[:5])
+    more = f" and {len(dominated) - 5} more" if len(dominated) > 5 else ""
+    warnings.warn(
+        f"The mean values of {name}'s epochs (DC offsets) drift from epoch to "
+        f"epoch with over {OFFSET_RATIO:g} times the variance of the signal "
+        f"within epochs, in {len(dominated)} channel(s) ({listed}{more}): the "
+        "network sees the drift rather than the EEG and may learn nothing. "
+        "High-pass filter the continuous data (raw.filter(l_freq=0.5, "
+        "h_freq=None)) or baseline-correct the epochs (epochs.apply_baseline()) "
+        "before training.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def check_scale(batch, train_std, name="X"):

@@ -14,6 +14,7 @@ from torch.utils.data import Subset
 from ._checks import check_device
 from ._convert import (
     InputData,
+    check_offsets,
     check_scale,
     std_per_unit,
     training_channels,
@@ -269,8 +270,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         classes = labels if self.classes is None else unique_labels(self.classes)
         if len(classes) < 2:
             raise ValueError(
-                f"y holds a single class ({classes[0]!r}); a classifier needs at "
-                "least two."
+                f"y holds a single class ({classes.tolist()[0]!r}); a classifier "
+                "needs at least two."
             )
         unknown = np.setdiff1d(labels, classes)
         if len(unknown):
@@ -282,6 +283,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.event_id_ = data.event_id
         self.tmin_ = data.tmin
         self.n_channels_, self.n_times_ = array.shape[1:]
+        check_offsets(array, self.ch_names_)
         self.batch_size_, self.max_epochs_ = training_schedule(
             len(array), self.batch_size, self.max_epochs
         )

@@ -128,6 +128,35 @@ def test_channels_bad_in_new_data_but_read_by_the_network_warn(
         clf.predict(epochs)
 
 
+def test_offsets_drowning_the_eeg_warn_at_fit(imagery_epochs):
+    """Unfiltered DC offsets drifting 50x the EEG: the networks were at chance."""
+    rng = np.random.default_rng(0)
+    data = imagery_epochs.get_data()
+    drift = rng.normal(0, 50 * data.std(), size=(len(data), data.shape[1], 1))
+    drifting = mne.EpochsArray(
+        data + drift,
+        imagery_epochs.info,
+        imagery_epochs.events,
+        tmin=imagery_epochs.tmin,
+        verbose=False,
+    )
+    match = r"drift from epoch to epoch .* in 64 channel\(s\) \(FC5, .*filter"
+    with pytest.warns(RuntimeWarning, match=match):
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(drifting)
+    # Real epochs, a fixed offset, and the drift once baseline-corrected are quiet.
+    fixed = mne.EpochsArray(
+        data + drift[:1],
+        imagery_epochs.info,
+        imagery_epochs.events,
+        tmin=imagery_epochs.tmin,
+        verbose=False,
+    )
+    for epochs in (imagery_epochs, fixed, drifting.apply_baseline((None, None))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+
+
 def test_other_modalities_are_used_when_asked(synthetic_arrays):
     X, y = synthetic_arrays
     epochs = _epochs(X, y + 1, ch_types=["eeg", "eeg", "eog", "emg"])
