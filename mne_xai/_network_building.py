@@ -189,9 +189,9 @@ def _check_logits(network, shapes):
         raise ValueError(
             f"The network failed on two epochs of shape {tuple(probes.shape)} "
             "(batch, n_channels, n_times), the input the estimators give it: "
-            f"{err}. A network written for (batch, 1, n_channels, n_times), as "
-            "ports of Keras models are, adds that axis itself (x.unsqueeze(1) "
-            "in forward)."
+            f"{err}. If it was written for (batch, 1, n_channels, n_times), as "
+            "ports of Keras models are, add that axis in its forward "
+            "(x.unsqueeze(1))."
         ) from err
     finally:
         network.train(was_training)

@@ -738,7 +738,9 @@ class TakesFourAxes(torch.nn.Module):
 def test_network_failing_on_the_input_shape_says_what_it_was_given(epochs):
     """torch's error alone spoke of channels of an input the user never made."""
     clf = EEGNetClassifier(TakesFourAxes, max_epochs=1, verbose=False)
-    with pytest.raises(ValueError, match=r"two epochs of shape \(2, .*unsqueeze\(1\)"):
+    with pytest.raises(
+        ValueError, match=r"two epochs of shape \(2, .*\(x.unsqueeze\(1\)\)"
+    ):
         clf.fit(epochs)
 
 
