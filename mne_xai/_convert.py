@@ -435,30 +435,32 @@ def check_offsets(array, ch_names=None, name="X"):
     if np.median(ratio) <= OFFSET_RATIO:
         return
     dominated = np.flatnonzero(ratio > OFFSET_RATIO)
-    if ch_names is None:
-        ch_names = [f"ch{index}" for index in range(array.shape[1])]
-    listed = ", ".join(ch_names[index] for index in dominated[:5])
-    more = f" and {len(dominated) - 5} more" if len(dominated) > 5 else ""
+    where = f"{len(dominated)} of {len(ratio)} channels"
+    if ch_names is not None:
+        more = f" and {len(dominated) - 5} more" if len(dominated) > 5 else ""
+        where += f" ({', '.join(ch_names[i] for i in dominated[:5])}{more})"
     warnings.warn(
         f"The mean values of {name}'s epochs (DC offsets) drift from epoch to "
         f"epoch with over {OFFSET_RATIO:g} times the variance of the signal "
-        f"within epochs, in {len(dominated)} channel(s) ({listed}{more}): the "
-        "network sees the drift rather than the EEG and may learn nothing. "
-        "High-pass filter the continuous data (raw.filter(l_freq=0.5, "
-        "h_freq=None)) or baseline-correct the epochs (epochs.apply_baseline()) "
-        "before training.",
+        f"within epochs, in {where}: the network sees the drift rather than the "
+        "EEG (trained on it, it may learn nothing). High-pass filter the "
+        "continuous data (raw.filter(l_freq=0.5, h_freq=None)) or baseline-"
+        "correct the epochs (epochs.apply_baseline()) first.",
         RuntimeWarning,
         stacklevel=3,
     )
 
 
-def check_scale(batch, train_std, name="X"):
-    """Warn when data are orders of magnitude from the training data's scale.
+def check_amplitudes(batch, train_std, name="X"):
+    """Warn when data are orders of magnitude from the training data's scale, or drift.
 
     A network trained on microvolts and given volts (or the reverse) sees an
     almost constant input and returns one answer for every epoch, silently.
-    ``train_std`` is :func:`std_per_unit` of the training data.
+    ``train_std`` is :func:`std_per_unit` of the training data. Epochs whose
+    offsets drift (unfiltered data, when training had filtered ones) stay
+    within that scale, and are found by :func:`check_offsets`.
     """
+    check_offsets(batch, name=name)
     if train_std is None or not np.all(np.asarray(train_std) > 0):
         return
     if np.ndim(train_std):

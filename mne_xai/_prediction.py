@@ -7,7 +7,12 @@ length and scale) before the network sees them.
 import numpy as np
 import torch
 
-from ._convert import InputData, check_matches_training, check_scale, labels_or_events
+from ._convert import (
+    InputData,
+    check_amplitudes,
+    check_matches_training,
+    labels_or_events,
+)
 from ._docs import fill_doc
 
 
@@ -80,7 +85,7 @@ class _PredictionMixin(_ScoreMixin):
             # which hold data converted and checked by fit already.
             return X
         array = self._check_prediction_input(X).array()
-        check_scale(array, self.data_std_)
+        check_amplitudes(array, self.data_std_)
         return array
 
     def adapt_batch_norm(self, X):

@@ -14,8 +14,8 @@ from torch.utils.data import Subset
 from ._checks import check_device
 from ._convert import (
     InputData,
+    check_amplitudes,
     check_offsets,
-    check_scale,
     std_per_unit,
     training_channels,
     unit_groups,
@@ -411,7 +411,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                     f"y holds labels {unknown} not in classes_={self.classes_}."
                 )
             array, targets = data.array(), np.searchsorted(self.classes_, y)
-            check_scale(array, self.data_std_)
+            check_amplitudes(array, self.data_std_)
         # Each call draws from its own seed, so a sequence of calls reproduces.
         self.seed_ = check_random_state(self.seed_).randint(np.iinfo(np.int32).max)
         with self._seeded():

@@ -12,7 +12,7 @@ import torch
 from mne.utils import _validate_type, logger, verbose, warn
 
 from .._checks import check_device, check_positive_int, returns_probabilities
-from .._convert import check_scale
+from .._convert import check_amplitudes
 from .._docs import fill_doc
 from .._network import as_network
 from .._progress import progress_bar
@@ -369,7 +369,7 @@ class Request:
         """Yield the data batch by batch, warning if its unit differs from training."""
         for index, batch in enumerate(self.data.batches(self.batch_size)):
             if index == 0:
-                check_scale(batch, self.train_std)
+                check_amplitudes(batch, self.train_std)
             yield batch
 
 

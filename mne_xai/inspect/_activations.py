@@ -8,7 +8,7 @@ import torch
 from mne.utils import logger, verbose
 
 from .._checks import check_device, check_positive_int
-from .._convert import check_scale
+from .._convert import check_amplitudes
 from .._docs import fill_doc
 from .._graph import named_layers
 from .._network import as_network
@@ -178,7 +178,7 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
                 )
             ):
                 if index == 0:
-                    check_scale(batch, network.data_std_)
+                    check_amplitudes(batch, network.data_std_)
                 inputs = torch.from_numpy(batch).to(device)
                 captured.clear()
                 module(inputs)
@@ -315,7 +315,7 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
                 progress_bar(data.batches(batch_size), max_value=n_batches, mesg=mesg)
             ):
                 if index == 0:
-                    check_scale(batch, network.data_std_)
+                    check_amplitudes(batch, network.data_std_)
                 captured.clear()
                 logits = module(torch.from_numpy(batch).to(device))
                 if "output" not in captured:

@@ -16,7 +16,7 @@ import torch
 from mne.utils import logger, verbose
 
 from .._checks import check_device, check_positive_int
-from .._convert import check_scale
+from .._convert import check_amplitudes
 from .._docs import fill_doc
 from .._graph import DENSE, record_calls
 from .._network import as_network
@@ -322,7 +322,7 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
     )
     for index, batch in enumerate(batches):
         if index == 0:
-            check_scale(batch, network.data_std_)
+            check_amplitudes(batch, network.data_std_)
         inputs = torch.from_numpy(batch).to(device)
         if statistics is None:
             statistics = _PatternStatistics(module, inputs)

@@ -8,7 +8,7 @@ import torch
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_device, check_positive_int
-from .._convert import check_scale
+from .._convert import check_amplitudes
 from .._docs import fill_doc
 from .._network import as_network
 from .._progress import progress_bar
@@ -287,7 +287,7 @@ def _accuracies(network, data, name, masks, target, reference, batch_size, devic
             data.batches(batch_size), max_value=n_batches, mesg="pruning"
         ):
             if per_pass is None:
-                check_scale(batch, network.data_std_)
+                check_amplitudes(batch, network.data_std_)
             inputs = torch.from_numpy(batch).to(device)
             truth = torch.from_numpy(target[start : start + len(batch)]).to(device)
             start += len(batch)

@@ -7,7 +7,7 @@ from mne.utils import _validate_type, logger
 from sklearn.utils import Bunch
 
 from ..._checks import check_device, check_positive_int
-from ..._convert import InputData, check_scale
+from ..._convert import InputData, check_amplitudes
 from ..._progress import progress_bar
 from ...attribution import explain
 from ...attribution._core import (
@@ -100,7 +100,7 @@ def _evaluation_batches(
             data = torch.from_numpy(batch).to(device)
             stop = start + len(data)
             if scorer is None:
-                check_scale(batch, estimator.data_std_)
+                check_amplitudes(batch, estimator.data_std_)
                 scorer = _ClassScorer(module, data, pass_size, shortcuts=shortcuts)
             logits = scorer.forward(data)
             if target_index is None:
