@@ -244,6 +244,12 @@ def labels_or_events(X, y):
 
 
 def _as_array(X, name):
+    if isinstance(X, mne.Evoked):
+        raise TypeError(
+            f"{name} is an Evoked, an average the network was not trained on and "
+            "whose decision is not that of its epochs. Give the epochs; for the "
+            "average of their maps, use explain(..., average=True)."
+        )
     _validate_type(
         X,
         (np.ndarray, list, tuple, torch.Tensor),

@@ -271,6 +271,9 @@ def test_bad_data_raise(fitted_icnn, few_epochs):
     fewer = few_epochs.copy().drop_channels(["C3"])
     with pytest.raises(ValueError, match="channels"):
         explain(fitted_icnn, fewer, "saliency", verbose=False)
+    # An average is not an epoch the network decides on.
+    with pytest.raises(TypeError, match=r"is an Evoked.*average=True"):
+        explain(fitted_icnn, few_epochs.average(), "saliency", verbose=False)
 
 
 # -- progress, arrays, memory -------------------------------------------------
