@@ -402,7 +402,32 @@ def std_per_unit(array, info):
     return std
 
 
-def check_offsets(array, ch_names=None, name="X"):
+def channel_moments(array):
+    """Return each epoch's channel means and each channel's mean square.
+
+    Parameters
+    ----------
+    array : ndarray, shape (n_epochs, n_channels, n_times)
+        The data.
+
+    Returns
+    -------
+    epoch_means : ndarray, shape (n_epochs, n_channels)
+        The mean over time of each channel in each epoch.
+    mean_square : ndarray, shape (n_channels,)
+        The mean of each channel's squared values over epochs and times.
+    """
+    epoch_means, square_sums = [], 0.0
+    # In chunks of epochs: a float64 copy of a large array at once would
+    # double its memory.
+    for chunk in np.array_split(array, -(-len(array) // 1024)):
+        chunk = chunk.astype(np.float64)
+        epoch_means.append(chunk.mean(axis=2))
+        square_sums = square_sums + np.square(chunk).sum(axis=(0, 2))
+    return np.concatenate(epoch_means), square_sums / (array.shape[0] * array.shape[2])
+
+
+def check_offsets(array, ch_names=None, name="X", moments=None):
     """Warn when offsets drifting from epoch to epoch drown the signal.
 
     Unfiltered recordings (DC-coupled amplifiers) carry offsets far larger than
@@ -420,21 +445,17 @@ def check_offsets(array, ch_names=None, name="X"):
     Parameters
     ----------
     array : ndarray, shape (n_epochs, n_channels, n_times)
-        The training data.
+        The data.
     ch_names : list of str | None
         Their channel names, to name the channels in the warning.
     name : str
         The data's name in the warning.
+    moments : tuple | None
+        :func:`channel_moments` of ``array``, when already computed.
     """
-    means = array.mean(axis=2, dtype=np.float64)
-    mean_square_of_means = np.mean(np.square(means), axis=0)
-    drift = mean_square_of_means - np.square(means.mean(axis=0))
-    # Summed in chunks of epochs: a float64 copy of a large training set at
-    # once would double its memory.
-    mean_square = sum(
-        np.square(chunk, dtype=np.float64).sum(axis=(0, 2))
-        for chunk in np.array_split(array, -(-len(array) // 1024))
-    ) / (array.shape[0] * array.shape[2])
+    epoch_means, mean_square = channel_moments(array) if moments is None else moments
+    mean_square_of_means = np.mean(np.square(epoch_means), axis=0)
+    drift = mean_square_of_means - np.square(epoch_means.mean(axis=0))
     within = mean_square - mean_square_of_means
     ratio = drift / np.maximum(within, np.finfo(float).tiny)  # 0 for flat channels
     # The median: one drifting channel barely changes the scale of the others.
@@ -466,16 +487,21 @@ def check_amplitudes(batch, train_std, name="X"):
     offsets drift (unfiltered data, when training had filtered ones) stay
     within that scale, and are found by :func:`check_offsets`.
     """
-    check_offsets(batch, name=name)
+    # One pass over the data gives both checks what they read.
+    moments = channel_moments(batch)
+    check_offsets(batch, name=name, moments=moments)
     if train_std is None or not np.all(np.asarray(train_std) > 0):
         return
+    epoch_means, mean_square = moments
+    channel_means = epoch_means.mean(axis=0)
     if np.ndim(train_std):
         # Channels in different units: each against its unit's training std.
-        std = np.std(batch, axis=(0, 2), dtype=np.float64)
+        std = np.sqrt(np.maximum(mean_square - np.square(channel_means), 0.0))
         ratio = float(np.median(std / train_std))
         found = f"standard deviations {ratio:.3g} times those of the training data"
     else:
-        std = float(np.std(batch, dtype=np.float64))
+        variance = mean_square.mean() - np.square(channel_means.mean())
+        std = float(np.sqrt(max(variance, 0.0)))
         ratio = std / train_std
         found = (
             f"a standard deviation of {std:.3g}, {ratio:.3g} times that of the "
