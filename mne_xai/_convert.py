@@ -80,6 +80,36 @@ def training_channels(info, picks):
     return [info.ch_names[index] for index in indices]
 
 
+def map_info(info):
+    """Return the info for maps computed on data as the network read them.
+
+    A projector that is not active (e.g. an average reference added with
+    ``projection=True``) was not applied to what the network read. MNE applies
+    such projectors to whatever carries them, on ``apply_proj`` and by default
+    when reading from disk (:func:`mne.read_evokeds`, :func:`mne.read_epochs`),
+    which would re-reference relevance, filters and optimized inputs as if they
+    were potentials. So maps keep only the projectors already applied.
+
+    Parameters
+    ----------
+    info : mne.Info
+        The info of the data (or of the training data).
+
+    Returns
+    -------
+    info : mne.Info
+        The same info, or a copy without its inactive projectors.
+    """
+    if all(projector["active"] for projector in info["projs"]):
+        return info
+    info = info.copy()
+    with info._unlock():
+        info["projs"] = [
+            projector for projector in info["projs"] if projector["active"]
+        ]
+    return info
+
+
 class InputData:
     """Data given to a fitted network, as the network takes it, read lazily.
 

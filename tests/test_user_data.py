@@ -128,6 +128,30 @@ def test_channels_bad_in_new_data_but_read_by_the_network_warn(
         clf.predict(epochs)
 
 
+def test_maps_keep_no_projector_that_mne_would_apply_to_them(
+    fitted_eegnet, imagery_epochs, tmp_path
+):
+    # An average reference added as a projector is not applied to what the
+    # network reads; MNE applies it on reading a file back, so a saliency map
+    # (non-negative) would come back re-referenced, with negative values.
+    epochs = imagery_epochs.copy().set_eeg_reference(projection=True, verbose=False)
+    assert not epochs.info["projs"][0]["active"]
+    evoked = mne_xai.explain(fitted_eegnet, epochs[:4], "saliency", average=True)
+    maps = mne_xai.explain(fitted_eegnet, epochs[:4], "saliency")
+    assert evoked.info["projs"] == [] and maps.info["projs"] == []
+    evoked.save(tmp_path / "saliency-ave.fif")
+    read = mne.read_evokeds(tmp_path / "saliency-ave.fif", verbose=False)[0]
+    np.testing.assert_allclose(read.data, evoked.data, rtol=1e-6)
+    assert read.data.min() >= 0
+    # Spatial filters follow the same rule.
+    patterns = mne_xai.inspect.spatial_patterns(fitted_eegnet, epochs[:8])
+    assert patterns.filters.info["projs"] == []
+    # Projectors already applied describe the data the maps were computed on.
+    applied = epochs.copy().apply_proj(verbose=False)
+    kept = mne_xai.explain(fitted_eegnet, applied[:4], "saliency", average=True)
+    assert [p["active"] for p in kept.info["projs"]] == [True]
+
+
 def test_offsets_drowning_the_eeg_warn(imagery_epochs, fitted_eegnet):
     """Unfiltered DC offsets drifting 50x the EEG: the networks were at chance."""
     rng = np.random.default_rng(0)

@@ -12,7 +12,7 @@ import torch
 from mne.utils import _validate_type, logger, verbose, warn
 
 from .._checks import check_device, check_positive_int, returns_probabilities
-from .._convert import check_amplitudes
+from .._convert import check_amplitudes, map_info
 from .._docs import fill_doc
 from .._network import as_network
 from .._progress import progress_bar
@@ -265,7 +265,9 @@ def explain(
         Relevance of each channel and time sample, with the input's info
         (montage), events, event_id, tmin and metadata, so that
         ``attribution["feet"].average()`` and ``attribution.plot_image()`` work.
-        Values carry the method's true unit (e.g. logit for relevance methods,
+        Projectors not yet applied to the input (e.g. an average reference added
+        with ``projection=True``) are left out: MNE would apply them to the map
+        when reading it from disk. Values carry the method's true unit (e.g. logit for relevance methods,
         logit per unit of input for gradients): plot with ``scalings=1``.
 
     Notes
@@ -376,7 +378,7 @@ class Request:
 def _array_info(estimator, shape):
     """Info for attributions of arrays: the estimator's, or made-up channels."""
     if estimator.info_ is not None:
-        return estimator.info_
+        return map_info(estimator.info_)
     names = [f"ch{index:03d}" for index in range(shape[1])]
     # Data channels, so that MNE's averages and spectra take them (they leave
     # misc channels out); without positions, nothing maps them on a scalp.
@@ -422,7 +424,9 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
         method_class,
         params,
         data,
-        data.info if data.info is not None else _array_info(estimator, data.shape),
+        map_info(data.info)
+        if data.info is not None
+        else _array_info(estimator, data.shape),
         estimator.data_std_,
         target_index,
         description,

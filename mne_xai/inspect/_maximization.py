@@ -347,11 +347,7 @@ def maximize_activation(
 
 def _result(network, inputs, objective, logits, history, target_index, scale):
     """Wrap the optimized inputs as MNE objects."""
-    info = (
-        network.info_
-        if network.info_ is not None
-        else _array_info(network, inputs.shape)
-    )
+    info = _array_info(network, inputs.shape)
     tmin = getattr(network, "tmin_", None) or 0.0
     name = class_names(network)[target_index]
     restarts = mne.EpochsArray(

@@ -9,6 +9,7 @@ import torch
 from mne.utils import _check_option, logger, verbose
 
 from .._checks import check_device, check_positive_int
+from .._convert import map_info
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, trace_layers
 from .._network import as_network
@@ -287,7 +288,7 @@ def _montage_info(network, data):
             "The network's channels are unknown (it was fitted on arrays without "
             "info): give the epochs as mne.Epochs, or fit it with info=epochs.info."
         )
-    info = info.copy()
+    info = map_info(info).copy()
     with info._unlock():
         info["sfreq"] = 1.0
     return info

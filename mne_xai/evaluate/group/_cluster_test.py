@@ -6,6 +6,7 @@ import mne
 import numpy as np
 from mne.utils import _check_option, _validate_type, logger, verbose, warn
 
+from ..._convert import map_info
 from ..._docs import fill_doc
 from ._adjacency import _channel_adjacency
 from ._inputs import (
@@ -266,7 +267,7 @@ def relevance_cluster_test(
     t_map = t_obs.reshape(len(reference.times), -1).T
     masses = np.array([t_map[mask].sum() for mask in masks])
     order = np.lexsort((-np.abs(masses), p_values)) if masks else []
-    info = reference.info
+    info = map_info(reference.info)
     tmin = reference.times[0]
 
     def evoked_of(data, comment):
