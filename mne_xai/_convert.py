@@ -333,8 +333,9 @@ def check_matches_training(data, *, train_info, n_channels, n_times, train_tmin=
     Warns
     -----
     RuntimeWarning
-        When the epochs start at another time than the training epochs, or
-        when channels the network reads are marked bad in the data but were
+        When the epochs start at another time than the training epochs, were
+        filtered to another pass band (``info["highpass"]``, ``info["lowpass"]``),
+        or when channels the network reads are marked bad in the data but were
         good in training (a broken electrode of a new recording).
     """
     name, shape, info = data.name, data.shape, data.info
@@ -360,6 +361,20 @@ def check_matches_training(data, *, train_info, n_channels, n_times, train_tmin=
             f"{name} starts at {data.tmin:g} s but the training epochs started at "
             f"{train_tmin:g} s; the network sees other times of the trial than it "
             "was trained on. Crop the epochs like the training data.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    passband, train_passband = (
+        (float(i["highpass"]), float(i["lowpass"])) for i in (info, train_info)
+    )
+    if not np.allclose(passband, train_passband):
+        warnings.warn(
+            f"{name} was filtered at {passband[0]:g}-{passband[1]:g} Hz but the "
+            f"training data at {train_passband[0]:g}-{train_passband[1]:g} Hz "
+            "(info['highpass'], info['lowpass']); the network reads other "
+            "frequencies than it learned from. Filter the epochs like the "
+            f"training data (epochs.filter({train_passband[0]:g}, "
+            f"{train_passband[1]:g})).",
             RuntimeWarning,
             stacklevel=3,
         )
