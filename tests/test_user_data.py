@@ -128,15 +128,26 @@ def test_channels_bad_in_new_data_but_read_by_the_network_warn(
         clf.predict(epochs)
 
 
-def test_data_filtered_to_another_band_warn(fitted_eegnet, imagery_epochs):
-    # A network trained on 7-30 Hz lost 0.2 of accuracy on the same EEGBCI
-    # trials filtered at 1-40 Hz, without a word.
+def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epochs):
+    # On EEGBCI, a network trained on 7-30 Hz lost 0.2 of accuracy on the same
+    # trials at 1-40 Hz, and one trained on average-referenced epochs fell to
+    # chance on them as recorded, both without a word.
     narrower = imagery_epochs.copy().filter(8.0, 13.0, verbose=False)
-    match = r"filtered at 8-13 Hz but the training data at 7-30 Hz.*filter\(7, 30\)"
+    match = r"pass band 8-13 Hz \(training: 7-30 Hz\).*epochs.filter\(7, 30\)"
     with pytest.warns(RuntimeWarning, match=match):
         fitted_eegnet.predict(narrower)
     with pytest.warns(RuntimeWarning, match=match):
         mne_xai.explain(fitted_eegnet, narrower[:2], verbose=False)
+    average = imagery_epochs.copy().set_eeg_reference("average", verbose=False)
+    match = r"reference a custom reference \(e.g. average\) \(training: the rec"
+    with pytest.warns(RuntimeWarning, match=match):
+        fitted_eegnet.predict(average)
+    trained_on_average = EEGNetClassifier(**FAST).fit(average)
+    with pytest.warns(RuntimeWarning, match="reference the recording's reference"):
+        trained_on_average.predict(imagery_epochs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trained_on_average.predict(average)
 
 
 def test_maps_keep_no_projector_that_mne_would_apply_to_them(
@@ -447,7 +458,7 @@ def test_logs_hold_no_terminal_control_codes(synthetic_arrays, capsys):
 # -- Epochs read from disk ------------------------------------------------------------
 # The lazily read raw is unfiltered and the network was trained on 7-30 Hz;
 # what is compared here is streaming against loading the same epochs.
-@pytest.mark.filterwarnings("ignore:X was filtered at:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:X was prepared otherwise:RuntimeWarning")
 def test_epochs_not_preloaded_stream_from_disk(mne_data, fitted_eegnet):
     run = mne.datasets.eegbci.load_data(1, [6], path=mne_data, update_path=False)
     raw = mne.io.read_raw_edf(run[0], preload=False, verbose=False)
