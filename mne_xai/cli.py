@@ -3,6 +3,7 @@
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -149,20 +150,33 @@ def report(args):
     from .report._command import run_report
 
     mne.set_log_level("WARNING" if args.quiet else "INFO")
+
+    show_warning = warnings.showwarning
+
+    def print_warning(message, category, *args, **kwargs):
+        # Warnings about the data and the network (RuntimeWarning, as MNE's) in
+        # one line, as the errors: their source line is no help to the reader.
+        if issubclass(category, RuntimeWarning):
+            print(f"mne-xai report: warning: {message}", file=sys.stderr)
+        else:
+            show_warning(message, category, *args, **kwargs)
+
     try:
-        run_report(
-            args.input,
-            args.output,
-            model=args.model,
-            save_model=args.save_model,
-            methods=args.methods,
-            cv=args.cv,
-            format=args.format,
-            estimator=args.estimator,
-            max_epochs=args.max_epochs,
-            checks=args.checks,
-            overwrite=args.overwrite,
-        )
+        with warnings.catch_warnings():
+            warnings.showwarning = print_warning
+            run_report(
+                args.input,
+                args.output,
+                model=args.model,
+                save_model=args.save_model,
+                methods=args.methods,
+                cv=args.cv,
+                format=args.format,
+                estimator=args.estimator,
+                max_epochs=args.max_epochs,
+                checks=args.checks,
+                overwrite=args.overwrite,
+            )
     except (ValueError, TypeError, OSError) as err:
         # Bad files, data and arguments: one line that says what to fix.
         message = " ".join(str(err).split()) or type(err).__name__

@@ -2,11 +2,14 @@
 
 import os
 import pickle
+import re
 import shutil
+from math import comb
 
 import matplotlib
 import matplotlib.pyplot as plt
 import mne
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -15,6 +18,7 @@ from mne_xai import EEGNetClassifier
 from mne_xai import explain as mne_xai_explain
 from mne_xai.cli import main
 from mne_xai.report import make_report
+from mne_xai.report._accuracy import chance_test
 from mne_xai.report._text import SECTIONS
 
 matplotlib.use("Agg")
@@ -35,9 +39,8 @@ IMAGES = {
 
 
 def _network(**params):
-    return EEGNetClassifier(
-        max_epochs=3, batch_size=8, random_state=0, verbose=False, **params
-    )
+    params = dict(max_epochs=3, batch_size=8, random_state=0, verbose=False) | params
+    return EEGNetClassifier(**params)
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +120,46 @@ def test_fitted_single_channel_network_is_explained_as_given(spatial_epochs):
     assert "<img" in contents["Relevance over time"]
     for name, values in network.module_.state_dict().items():
         torch.testing.assert_close(values, weights[name])
+
+
+def test_the_page_says_whether_the_network_beats_chance(spatial_epochs):
+    learned = make_report(
+        _network(max_epochs=20),
+        spatial_epochs,
+        methods=["saliency"],
+        cv=2,
+        checks=False,
+        verbose=False,
+    )
+    accuracy = _contents(learned)["Accuracy"]
+    assert re.search(r"The network beats chance: 3\d of 40 held-out epochs", accuracy)
+    assert "alert" not in accuracy
+    # Labels independent of the data (half of each simulated class gets each
+    # label): nothing to learn, and the maps must not be read.
+    y = spatial_epochs.events[:, 2]
+    shuffled = np.empty_like(y)
+    shuffled[np.argsort(y, kind="stable")] = np.tile([1, 2], len(y) // 2)
+    with pytest.warns(RuntimeWarning, match="does not beat chance"):
+        at_chance = make_report(
+            _network(max_epochs=20),
+            spatial_epochs,
+            y=shuffled,
+            methods=["saliency"],
+            cv=2,
+            checks=False,
+            verbose=False,
+        )
+    accuracy = _contents(at_chance)["Accuracy"]
+    assert "alert-danger" in accuracy and "do not interpret them" in accuracy
+
+
+def test_chance_test_pools_the_folds():
+    # 14 of 20 right against a chance rate of 0.5: P(X >= 14) for X ~ B(20, 0.5).
+    n_correct, n_tested, rate, p_value = chance_test(
+        np.array([0.6, 0.8]), np.array([0.5, 0.5]), np.array([10, 10])
+    )
+    assert (n_correct, n_tested, rate) == (14, 20, 0.5)
+    assert p_value == pytest.approx(sum(comb(20, k) for k in range(14, 21)) / 2**20)
 
 
 @pytest.mark.parametrize(
@@ -269,7 +312,10 @@ def test_command_writes_the_report_and_the_model(tmp_path, capsys, epochs_file):
         capsys, epochs_file, "-o", output, "--max-epochs", "2", "--save-model", model,
         *options,
     )  # fmt: skip
-    assert (code, err) == (0, "")
+    # Two epochs of training leave the network at chance, and it says so in
+    # one line, as errors are said.
+    assert code == 0 and err.count("\n") == 1
+    assert err.startswith("mne-xai report: warning: The network does not beat chance")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pkl", "out.html"]
     assert "How far to trust the maps" in output.read_text()
     with model.open("rb") as file:

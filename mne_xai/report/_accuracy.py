@@ -1,16 +1,21 @@
 """The overview and accuracy sections: network, chance and CSP+LDA in the same folds."""
 
+import html
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from mne.utils import logger, use_log_level
+from mne.utils import logger, use_log_level, warn
+from scipy.stats import binomtest
 from sklearn.base import clone
 from sklearn.dummy import DummyClassifier
 from sklearn.model_selection import StratifiedKFold, check_cv
 
 from ._text import HOW_TO_READ
+
+#: The network beats chance when the binomial test's p-value is below this.
+CHANCE_ALPHA = 0.05
 
 
 def csp_lda(n_channels):
@@ -67,7 +72,11 @@ def _add_overview(context, fitted, splitter):
 
 
 def _cross_validate(context, splitter):
-    """Accuracy per fold of the network, chance and CSP+LDA, in the same folds."""
+    """Accuracy per fold of the network, chance and CSP+LDA, in the same folds.
+
+    Returns the scores, why there is no CSP+LDA reference (or None) and the
+    number of epochs each fold tested.
+    """
     epochs, y, plan = context.epochs, context.y, context.plan
     eeg = [n for n in plan.ch_names if epochs.get_channel_types([n])[0] == "eeg"]
     reference = None
@@ -78,6 +87,7 @@ def _cross_validate(context, splitter):
     eeg_data = epochs.get_data(picks=eeg) if reference is None else None
     rows = []
     folds = list(splitter.split(np.zeros((len(y), 1)), y))
+    tested = np.array([len(test) for _, test in folds])
     for fold, (train, test) in enumerate(folds, 1):
         start = time.perf_counter()
         network = clone(context.estimator).fit(epochs[train], y[train])
@@ -102,7 +112,39 @@ def _cross_validate(context, splitter):
             + ", ".join(f"{k} {v:.2f}" for k, v in row.items() if k != "fold")
             + f" ({time.perf_counter() - start:.1f} s)"
         )
-    return pd.DataFrame(rows).set_index("fold"), reference
+    return pd.DataFrame(rows).set_index("fold"), reference, tested
+
+
+def chance_test(accuracy, chance, tested):
+    """Test whether the network's held-out predictions beat chance.
+
+    A one-sided binomial test of the correct predictions pooled over folds
+    against the chance rate (Combrisson & Jerbi 2015): with few epochs, an
+    accuracy well above the chance rate can still be luck.
+
+    Parameters
+    ----------
+    accuracy, chance : array, shape (n_folds,)
+        The network's and chance's accuracy in each fold.
+    tested : array of int, shape (n_folds,)
+        The number of epochs each fold tested.
+
+    Returns
+    -------
+    n_correct : int
+        Correct predictions, pooled over folds.
+    n_tested : int
+        Predictions, pooled over folds.
+    chance_rate : float
+        Chance's accuracy over the same predictions.
+    p_value : float
+        The probability of at least ``n_correct`` right by chance.
+    """
+    n_tested = int(tested.sum())
+    n_correct = int(round(float(np.dot(accuracy, tested))))
+    chance_rate = float(np.dot(chance, tested)) / n_tested
+    p_value = binomtest(n_correct, n_tested, chance_rate, alternative="greater").pvalue
+    return n_correct, n_tested, chance_rate, float(p_value)
 
 
 def _plot_accuracy(scores):
@@ -131,7 +173,7 @@ def _plot_accuracy(scores):
 
 
 def _add_accuracy(context, splitter, fitted):
-    scores, why_no_reference = _cross_validate(context, splitter)
+    scores, why_no_reference, tested = _cross_validate(context, splitter)
     summary = scores.agg(["mean", "std"]).rename(index={"std": "standard deviation"})
     reference = (
         HOW_TO_READ["csp_reference"]
@@ -154,7 +196,38 @@ def _add_accuracy(context, splitter, fitted):
         reference=reference,
         explained=explained,
     )
+    _add_chance_verdict(context, scores, tested)
     context.add_figures([_plot_accuracy(scores)], "Accuracy per fold", "accuracy")
     context.add_table(
         pd.concat([scores, summary]), "Scores", "accuracy", float_format="{:.3f}".format
+    )
+
+
+def _add_chance_verdict(context, scores, tested):
+    """Say whether the network beats chance; warn loudly when it does not."""
+    n_correct, n_tested, chance_rate, p_value = chance_test(
+        scores["network"].to_numpy(), scores["chance"].to_numpy(), tested
+    )
+    evidence = (
+        f"{n_correct} of {n_tested} held-out epochs right, against "
+        f"{chance_rate:.2f} of them by chance (one-sided binomial test, "
+        f"p = {p_value:.2g})"
+    )
+    if p_value < CHANCE_ALPHA:
+        context.add_html(
+            f"<p>The network beats chance: {html.escape(evidence)}.</p>",
+            "Does the network beat chance?",
+            "accuracy",
+        )
+        return
+    text = (
+        f"The network does not beat chance: {evidence}. Its maps below explain "
+        "noise, not evidence in the data; do not interpret them."
+    )
+    warn(text)
+    context.add_html(
+        f'<div class="alert alert-danger" role="alert"><strong>'
+        f"{html.escape(text)}</strong></div>",
+        "Does the network beat chance?",
+        "accuracy",
     )

@@ -99,7 +99,11 @@ def make_report(
     reports the network, chance (the most frequent class of each training
     fold) and CSP+LDA (:class:`mne.decoding.CSP` and linear discriminant
     analysis, as in MNE's motor imagery example) in the same folds, when the
-    network reads two or more EEG channels. Modality importance is shown
+    network reads two or more EEG channels. It says whether the network beats
+    chance, by a one-sided binomial test of the held-out predictions pooled
+    over folds against chance's rate (Combrisson & Jerbi 2015), at p < 0.05;
+    a network that does not gets a warning on the page and a
+    ``RuntimeWarning``, because its maps explain noise. Modality importance is shown
     when the network reads more than one channel type, and spatial patterns
     when the network has a spatial filter layer
     (:func:`mne_xai.inspect.spatial_patterns`); otherwise the page says why
