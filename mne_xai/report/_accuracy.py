@@ -75,7 +75,7 @@ def _cross_validate(context, splitter):
     """Accuracy per fold of the network, chance and CSP+LDA, in the same folds.
 
     Returns the scores, why there is no CSP+LDA reference (or None) and the
-    number of epochs each fold tested.
+    held-out indices of each fold.
     """
     epochs, y, plan = context.epochs, context.y, context.plan
     eeg = [n for n in plan.ch_names if epochs.get_channel_types([n])[0] == "eeg"]
@@ -87,7 +87,6 @@ def _cross_validate(context, splitter):
     eeg_data = epochs.get_data(picks=eeg) if reference is None else None
     rows = []
     folds = list(splitter.split(np.zeros((len(y), 1)), y))
-    tested = np.array([len(test) for _, test in folds])
     for fold, (train, test) in enumerate(folds, 1):
         start = time.perf_counter()
         network = clone(context.estimator).fit(epochs[train], y[train])
@@ -112,22 +111,25 @@ def _cross_validate(context, splitter):
             + ", ".join(f"{k} {v:.2f}" for k, v in row.items() if k != "fold")
             + f" ({time.perf_counter() - start:.1f} s)"
         )
-    return pd.DataFrame(rows).set_index("fold"), reference, tested
+    return pd.DataFrame(rows).set_index("fold"), reference, [t for _, t in folds]
 
 
-def chance_test(accuracy, chance, tested):
+def chance_test(accuracy, chance, held_out):
     """Test whether the network's held-out predictions beat chance.
 
     A one-sided binomial test of the correct predictions pooled over folds
     against the chance rate (Combrisson & Jerbi 2015): with few epochs, an
-    accuracy well above the chance rate can still be luck.
+    accuracy well above the chance rate can still be luck. Folds that test an
+    epoch more than once (e.g. :class:`~sklearn.model_selection.ShuffleSplit`)
+    count as many trials as there are distinct epochs, since repeated
+    predictions of one epoch are not independent evidence.
 
     Parameters
     ----------
     accuracy, chance : array, shape (n_folds,)
         The network's and chance's accuracy in each fold.
-    tested : array of int, shape (n_folds,)
-        The number of epochs each fold tested.
+    held_out : list of array of int
+        The epochs each fold tested.
 
     Returns
     -------
@@ -140,9 +142,11 @@ def chance_test(accuracy, chance, tested):
     p_value : float
         The probability of at least ``n_correct`` right by chance.
     """
-    n_tested = int(tested.sum())
-    n_correct = int(round(float(np.dot(accuracy, tested))))
-    chance_rate = float(np.dot(chance, tested)) / n_tested
+    tested = np.array([len(indices) for indices in held_out])
+    accuracy_rate = float(np.dot(accuracy, tested)) / tested.sum()
+    chance_rate = float(np.dot(chance, tested)) / tested.sum()
+    n_tested = len(np.unique(np.concatenate(held_out)))
+    n_correct = int(round(accuracy_rate * n_tested))
     p_value = binomtest(n_correct, n_tested, chance_rate, alternative="greater").pvalue
     return n_correct, n_tested, chance_rate, float(p_value)
 
@@ -173,7 +177,7 @@ def _plot_accuracy(scores):
 
 
 def _add_accuracy(context, splitter, fitted):
-    scores, why_no_reference, tested = _cross_validate(context, splitter)
+    scores, why_no_reference, held_out = _cross_validate(context, splitter)
     summary = scores.agg(["mean", "std"]).rename(index={"std": "standard deviation"})
     reference = (
         HOW_TO_READ["csp_reference"]
@@ -196,17 +200,17 @@ def _add_accuracy(context, splitter, fitted):
         reference=reference,
         explained=explained,
     )
-    _add_chance_verdict(context, scores, tested)
+    _add_chance_verdict(context, scores, held_out)
     context.add_figures([_plot_accuracy(scores)], "Accuracy per fold", "accuracy")
     context.add_table(
         pd.concat([scores, summary]), "Scores", "accuracy", float_format="{:.3f}".format
     )
 
 
-def _add_chance_verdict(context, scores, tested):
+def _add_chance_verdict(context, scores, held_out):
     """Say whether the network beats chance; warn loudly when it does not."""
     n_correct, n_tested, chance_rate, p_value = chance_test(
-        scores["network"].to_numpy(), scores["chance"].to_numpy(), tested
+        scores["network"].to_numpy(), scores["chance"].to_numpy(), held_out
     )
     evidence = (
         f"{n_correct} of {n_tested} held-out epochs right, against "

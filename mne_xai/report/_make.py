@@ -101,7 +101,8 @@ def make_report(
     analysis, as in MNE's motor imagery example) in the same folds, when the
     network reads two or more EEG channels. It says whether the network beats
     chance, by a one-sided binomial test of the held-out predictions pooled
-    over folds against chance's rate (Combrisson & Jerbi 2015), at p < 0.05;
+    over folds (as many trials as distinct held-out epochs) against chance's
+    rate (Combrisson & Jerbi 2015), at p < 0.05;
     a network that does not gets a warning on the page and a
     ``RuntimeWarning``, because its maps explain noise. Modality importance is shown
     when the network reads more than one channel type, and spatial patterns
