@@ -326,19 +326,30 @@ _REFERENCES = {
 def _preparation(info):
     """Return what an info records of how its data were prepared, as phrases.
 
-    Compared as text (``:g`` keeps six significant digits), so a filter edge
-    rounded differently on the way through a file does not count as another.
+    Each key maps to ``(phrase, where MNE records it)``. Phrases are compared
+    as text (``:g`` keeps six significant digits), so a filter edge rounded
+    differently on the way through a file does not count as another. Only
+    active projectors changed the data; inactive ones are not applied to
+    what the network reads.
     """
+    applied = sorted(p["desc"] for p in info["projs"] if p["active"])
     return {
-        "pass band": f"{info['highpass']:g}-{info['lowpass']:g} Hz",
-        "reference": _REFERENCES[int(info["custom_ref_applied"])],
+        "pass band": (
+            f"{info['highpass']:g}-{info['lowpass']:g} Hz",
+            "info['highpass'], info['lowpass']",
+        ),
+        "reference": (
+            _REFERENCES[int(info["custom_ref_applied"])],
+            "info['custom_ref_applied']",
+        ),
+        "projectors applied": (", ".join(applied) or "none", "info['projs']"),
     }
 
 
 def _check_same_preparation(info, train_info, name):
-    """Warn when data were filtered or referenced otherwise than the training data.
+    """Warn when data were filtered, referenced or projected otherwise than in training.
 
-    Either changes what every channel holds, and the network cannot tell: on
+    Each changes what every channel holds, and the network cannot tell: on
     EEGBCI, a network trained on 7-30 Hz scored 0.72 instead of 0.91 on the
     same trials at 1-40 Hz, and one trained on average-referenced epochs
     scored 0.56 (chance) instead of 0.96 on them as recorded.
@@ -351,15 +362,20 @@ def _check_same_preparation(info, train_info, name):
         "pass band": f"epochs.filter({train_info['highpass']:g}, "
         f"{train_info['lowpass']:g})",
         "reference": "epochs.set_eeg_reference() as for the training data",
+        "projectors applied": "epochs.add_proj(...).apply_proj() as for the "
+        "training data",
     }
     warnings.warn(
         f"{name} was prepared otherwise than the training data: "
         + "; ".join(
-            f"{key} {given[key]} (training: {trained[key]})" for key in differences
+            f"{key} {given[key][0]} against {trained[key][0]} in training "
+            f"({given[key][1]})"
+            for key in differences
         )
-        + " (info['highpass'], info['lowpass'], info['custom_ref_applied']). The "
-        "network reads other signals than it learned from; prepare the data like "
-        "the training data (" + "; ".join(fixes[key] for key in differences) + ").",
+        + ". The network reads other signals than it learned from; prepare the "
+        "data like the training data ("
+        + "; ".join(fixes[key] for key in differences)
+        + ").",
         RuntimeWarning,
         stacklevel=4,
     )
@@ -384,9 +400,11 @@ def check_matches_training(data, *, train_info, n_channels, n_times, train_tmin=
     -----
     RuntimeWarning
         When the epochs start at another time than the training epochs, were
-        filtered to another pass band (``info["highpass"]``, ``info["lowpass"]``)
-        or referenced otherwise (``info["custom_ref_applied"]``), or when channels the network reads are marked bad in the data but were
-        good in training (a broken electrode of a new recording).
+        filtered to another pass band (``info["highpass"]``, ``info["lowpass"]``),
+        referenced otherwise (``info["custom_ref_applied"]``) or with other
+        projectors applied (``info["projs"]``), or when channels the network
+        reads are marked bad in the data but were good in training (a broken
+        electrode of a new recording).
     """
     name, shape, info = data.name, data.shape, data.info
     if shape[1] != n_channels:

@@ -133,21 +133,29 @@ def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epoch
     # trials at 1-40 Hz, and one trained on average-referenced epochs fell to
     # chance on them as recorded, both without a word.
     narrower = imagery_epochs.copy().filter(8.0, 13.0, verbose=False)
-    match = r"pass band 8-13 Hz \(training: 7-30 Hz\).*epochs.filter\(7, 30\)"
+    match = r"pass band 8-13 Hz against 7-30 Hz in training.*epochs.filter\(7, 30\)"
     with pytest.warns(RuntimeWarning, match=match):
         fitted_eegnet.predict(narrower)
     with pytest.warns(RuntimeWarning, match=match):
         mne_xai.explain(fitted_eegnet, narrower[:2], verbose=False)
     average = imagery_epochs.copy().set_eeg_reference("average", verbose=False)
-    match = r"reference a custom reference \(e.g. average\) \(training: the rec"
+    match = r"reference a custom reference \(e.g. average\) against the recording's"
     with pytest.warns(RuntimeWarning, match=match):
         fitted_eegnet.predict(average)
     trained_on_average = EEGNetClassifier(**FAST).fit(average)
-    with pytest.warns(RuntimeWarning, match="reference the recording's reference"):
+    with pytest.warns(
+        RuntimeWarning, match="reference the recording's reference against a custom"
+    ):
         trained_on_average.predict(imagery_epochs)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         trained_on_average.predict(average)
+    # The same average reference as an applied projector: the reference
+    # itself stays "as recorded" in info, the projector says what was done.
+    projected = imagery_epochs.copy().set_eeg_reference(projection=True).apply_proj()
+    match = "projectors applied Average EEG reference against none in training"
+    with pytest.warns(RuntimeWarning, match=match):
+        fitted_eegnet.predict(projected)
 
 
 def test_maps_keep_no_projector_that_mne_would_apply_to_them(
@@ -170,7 +178,8 @@ def test_maps_keep_no_projector_that_mne_would_apply_to_them(
     assert patterns.filters.info["projs"] == []
     # Projectors already applied describe the data the maps were computed on.
     applied = epochs.copy().apply_proj(verbose=False)
-    kept = mne_xai.explain(fitted_eegnet, applied[:4], "saliency", average=True)
+    with pytest.warns(RuntimeWarning, match="projectors applied Average EEG"):
+        kept = mne_xai.explain(fitted_eegnet, applied[:4], "saliency", average=True)
     assert [p["active"] for p in kept.info["projs"]] == [True]
 
 
