@@ -134,11 +134,11 @@ def chance_test(accuracy, chance, held_out):
     Returns
     -------
     n_correct : int
-        Correct predictions, pooled over folds.
+        The accuracy pooled over folds times ``n_tested``, rounded.
     n_tested : int
-        Predictions, pooled over folds.
+        The number of distinct held-out epochs.
     chance_rate : float
-        Chance's accuracy over the same predictions.
+        Chance's accuracy pooled over folds.
     p_value : float
         The probability of at least ``n_correct`` right by chance.
     """
