@@ -9,6 +9,8 @@ worker last.
 import logging
 import os
 import tracemalloc
+import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import joblib
@@ -107,6 +109,25 @@ def _torch_thread_count(estimator, epochs):
 
 def _n_epochs(estimator, epochs):
     return len(epochs)
+
+
+def _warn_for_subject(estimator, epochs, subject):
+    """Warn twice about ``subject``'s recording, as explain warns about data."""
+    if epochs.metadata["subject"].iloc[0] == subject:
+        for _ in range(2):
+            warnings.warn(f"odd data of {subject}", RuntimeWarning, stacklevel=2)
+    return len(epochs)
+
+
+def _warnings_by_recording(recording_files, **backend):
+    """Run ``_warn_for_subject``; return the warnings that reached this process."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with joblib.parallel_backend(**backend) if backend else nullcontext():
+            map_recordings(
+                _warn_for_subject, None, recording_files, subject="S1", n_jobs=2
+            )
+    return [str(w.message) for w in caught if "odd data" in str(w.message)]
 
 
 def _exit_for_subject(estimator, epochs, subject):
@@ -315,6 +336,17 @@ def test_loky_results_equal_serial(fitted, recording_files, serial_maps, serial_
     _assert_same_maps(in_memory, serial_maps)
 
 
+def test_warnings_of_a_recording_reach_the_caller_with_its_id(recording_files):
+    # Serial and from loky's worker processes: once per recording (the
+    # worker raised it twice), named, and catchable by the caller.
+    expected = ["odd data of S1 (recording 'sub-01')"]
+    assert _warnings_by_recording(recording_files, backend="sequential") == expected
+    assert _warnings_by_recording(recording_files) == expected
+    # Threads share this process's warnings: they arrive as raised.
+    threaded = _warnings_by_recording(recording_files, backend="threading")
+    assert threaded and set(threaded) == {"odd data of S1"}
+
+
 def test_loky_sends_the_estimator_once_per_worker_and_sets_threads(
     fitted, recording_files
 ):
@@ -449,6 +481,13 @@ def test_dask_recording_error_keeps_its_type_and_names_it(
         with pytest.raises(ValueError, match="sub-97.*could not be read") as info:
             explain_recordings(fitted, [*recording_files, not_epochs])
     assert "Raised by recording 'sub-97'." in info.value.__notes__
+
+
+def test_dask_warnings_reach_the_caller_with_the_recording_id(
+    dask_client, recording_files
+):
+    messages = _warnings_by_recording(recording_files, backend="dask")
+    assert messages == ["odd data of S1 (recording 'sub-01')"]
 
 
 def test_dask_sets_torch_threads_per_host(dask_client, fitted, recording_files):

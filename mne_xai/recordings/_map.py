@@ -8,11 +8,12 @@ from typing import NamedTuple
 import joblib
 from joblib.parallel import (
     LokyBackend,
+    MultiprocessingBackend,
     SequentialBackend,
     ThreadingBackend,
     get_active_backend,
 )
-from mne.utils import _validate_type, logger, verbose
+from mne.utils import _validate_type, logger, verbose, warn
 
 from .._docs import fill_doc
 from .._progress import progress_bar
@@ -20,6 +21,7 @@ from ._results import RecordingResults
 from ._sources import _check_recordings, _check_unique, _named
 from ._workers import (
     _concurrency,
+    _dask_client,
     _run_recording,
     _Shipped,
     _task_log_level,
@@ -56,7 +58,7 @@ class _Call(NamedTuple):
         """The function's name, for log lines."""
         return getattr(self.function, "__name__", type(self.function).__name__)
 
-    def task_args(self, position, estimator, concurrency, level):
+    def task_args(self, position, estimator, concurrency, level, record_warnings):
         """Return the arguments of :func:`_run_recording` for one recording."""
         return (
             self.function,
@@ -68,6 +70,7 @@ class _Call(NamedTuple):
             self.params,
             concurrency,
             level,
+            record_warnings,
         )
 
 
@@ -79,10 +82,10 @@ def _serial(call, estimator):
     )
     done = {}
     for position in progress_bar(range(len(call.sources)), mesg="Recordings"):
-        _, recording_id, result = _run_recording(
-            *call.task_args(position, estimator, None, level)
+        _, *outcome = _run_recording(
+            *call.task_args(position, estimator, None, level, True)
         )
-        done[position] = (recording_id, result)
+        done[position] = outcome
     return done
 
 
@@ -146,8 +149,15 @@ def map_recordings(
         )
     ordered = [done[position] for position in range(n_recordings)]
     if id_column is not None:
-        _check_unique([rid for rid, _ in ordered], f"values of {id_column!r}")
-    return RecordingResults(ordered, id_name=id_column or "recording")
+        _check_unique([rid for rid, _, _ in ordered], f"values of {id_column!r}")
+    for recording_id, _, raised in ordered:
+        for category, message in raised:
+            # The id last, so that filters on the message's start still match.
+            warn(f"{message} (recording {recording_id!r})", category)
+    return RecordingResults(
+        [(rid, result) for rid, result, _ in ordered],
+        id_name=id_column or "recording",
+    )
 
 
 def _parallel(call, estimator, backend, n_workers):
@@ -172,6 +182,7 @@ def _parallel(call, estimator, backend, n_workers):
     # can be lost with a worker, and Dask's memory manager drops extra
     # replicas, so a broadcast scatter did not survive a worker's death.
     level = _task_log_level()
+    record_warnings = _one_task_per_process(backend)
     parallel = joblib.Parallel(
         n_jobs=n_workers,
         return_as="generator_unordered",
@@ -181,11 +192,13 @@ def _parallel(call, estimator, backend, n_workers):
     done = {}
     try:
         tasks = (
-            task(*call.task_args(position, shipped, concurrency, level))
+            task(
+                *call.task_args(position, shipped, concurrency, level, record_warnings)
+            )
             for position in range(n_recordings)
         )
-        for position, recording_id, result in parallel(tasks):
-            done[position] = (recording_id, result)
+        for position, *outcome in parallel(tasks):
+            done[position] = outcome
     except Exception as err:
         if hasattr(err, "_mne_xai_recording"):
             raise  # a recording's own error, which names it
@@ -198,3 +211,16 @@ def _parallel(call, estimator, backend, n_workers):
             "recordings with n_jobs=1 to see what happens."
         ) from err
     return done
+
+
+def _one_task_per_process(backend):
+    """Whether each worker process runs one task at a time (so it records warnings).
+
+    loky and multiprocessing workers do; threads of this process do not, and
+    their warnings reach the caller directly; Dask workers do when each has
+    one thread (otherwise their warnings stay in the workers' logs).
+    """
+    if isinstance(backend, LokyBackend | MultiprocessingBackend):
+        return True
+    client = _dask_client(backend)
+    return client is not None and set(client.nthreads().values()) == {1}

@@ -4,6 +4,7 @@ import hashlib
 import logging
 import sys
 import threading
+import warnings
 from contextlib import contextmanager
 
 import joblib
@@ -117,11 +118,59 @@ def _torch_threads(concurrency):
 # The task
 
 
+@contextmanager
+def _recorded_warnings(record):
+    """Record a task's warnings, to be raised again by the calling process.
+
+    A worker process's warnings would otherwise go to its own stderr (or a
+    Dask worker's log), out of the caller's reach. The process's filters still
+    decide what is shown (an "error" filter still raises in the task);
+    entering ``catch_warnings`` resets their once-per-location memory, so each
+    recording reports its own warnings. Deprecation warnings are meant for
+    developers and are shown where they were raised, as before. Recording
+    replaces the process's ``showwarning`` for the task's duration, which is
+    safe only where one task runs at a time: this process serially, or a
+    worker process of one thread.
+    """
+    caught = []
+    if not record:
+        yield caught
+        return
+    with warnings.catch_warnings():
+        show = warnings.showwarning
+
+        def keep(message, category, *args, **kwargs):
+            if issubclass(category, DeprecationWarning | PendingDeprecationWarning):
+                show(message, category, *args, **kwargs)
+            else:
+                caught.append((category, str(message)))
+
+        warnings.showwarning = keep
+        yield caught
+
+
 def _run_recording(
-    function, estimator, source, position, label, id_column, params, concurrency, level
+    function,
+    estimator,
+    source,
+    position,
+    label,
+    id_column,
+    params,
+    concurrency,
+    level,
+    record_warnings,
 ):
-    """Process one recording: read it, call ``function``, return its result."""
-    with use_log_level(level), _torch_threads(concurrency):
+    """Process one recording: read it, call ``function``, return its result.
+
+    Returns the position, the recording's id, the result and the distinct
+    warnings the call raised, as ``(category, message)`` in order.
+    """
+    with (
+        use_log_level(level),
+        _torch_threads(concurrency),
+        _recorded_warnings(record_warnings) as caught,
+    ):
         recording_id = label
         try:
             epochs = _read_recording(source, label)
@@ -138,7 +187,7 @@ def _run_recording(
             except AttributeError:  # pragma: no cover (an exception with slots)
                 pass
             raise
-    return position, recording_id, result
+    return position, recording_id, result, list(dict.fromkeys(caught))
 
 
 def _task_log_level():
