@@ -48,7 +48,7 @@ def made(spatial_epochs):
     """A report added to one that holds an element already."""
     report = mne.Report(title="My analysis", verbose=False)
     report.add_html("<p>earlier work</p>", title="Earlier work")
-    network = _network()
+    network = _network(max_epochs=20)  # enough to beat chance on these epochs
     result = make_report(
         network, spatial_epochs, methods=METHODS, cv=2, report=report, verbose=False
     )
@@ -79,6 +79,7 @@ def test_report_adds_every_section_to_the_given_report(made):
 def test_report_sections_hold_their_numbers(made):
     contents = _contents(made[0])
     assert "CSP+LDA" in contents["Accuracy"] and "chance" in contents["Accuracy"]
+    assert "The network beats chance" in contents["Accuracy"]
     assert "How to read this" in contents["Accuracy"]
     assert "one channel type (eeg)" in contents["Modality importance"]
     trust = contents["How far to trust the maps"]
