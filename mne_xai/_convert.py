@@ -366,7 +366,8 @@ def _check_same_preparation(info, train_info, name):
         "training data",
     }
     warnings.warn(
-        f"{name} was prepared otherwise than the training data: "
+        f"{name} was prepared otherwise than the training data, as their infos "
+        "record it: "
         + "; ".join(
             f"{key} {given[key][0]} against {trained[key][0]} in training "
             f"({given[key][1]})"
