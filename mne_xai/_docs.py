@@ -268,7 +268,8 @@ The calls for each recording log warnings only (their progress bars and
 info lines would interleave), unless ``verbose="debug"``. The warnings a
 recording raises (e.g. data filtered otherwise than the training data) reach
 the caller once per recording, followed by its id, after all recordings are
-done, in their order, as MNE's warnings (``verbose="error"`` silences them); from workers too (loky or multiprocessing processes, and
+done (or one failed), in their order, as MNE's warnings (``verbose="error"``
+silences them); from workers too (loky or multiprocessing processes, and
 Dask workers of one thread each). Threads of this process (joblib's
 threading backend) share its warnings, which then arrive as raised; a Dask
 worker running several threads keeps them in its log. Progress over

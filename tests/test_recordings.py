@@ -130,6 +130,13 @@ def _warnings_by_recording(recording_files, **backend):
     return [str(w.message) for w in caught if "odd data" in str(w.message)]
 
 
+def _warn_then_fail(estimator, epochs):
+    """Warn about S1's recording, fail on S2's."""
+    if epochs.metadata["subject"].iloc[0] == "S2":
+        raise ValueError("S2 fails")
+    return _warn_for_subject(estimator, epochs, "S1")
+
+
 def _exit_for_subject(estimator, epochs, subject):
     """Kill the worker when processing ``subject``'s recording."""
     if epochs.metadata["subject"].iloc[0] == subject:
@@ -342,6 +349,10 @@ def test_warnings_of_a_recording_reach_the_caller_with_its_id(recording_files):
     expected = ["odd data of S1 (recording 'sub-01')"]
     assert _warnings_by_recording(recording_files, backend="sequential") == expected
     assert _warnings_by_recording(recording_files) == expected
+    # A recording that fails after one that warned: the warning still arrives.
+    with pytest.warns(RuntimeWarning, match=r"odd data of S1 \(recording 'sub-01'\)"):
+        with pytest.raises(ValueError, match="S2 fails"):
+            map_recordings(_warn_then_fail, None, recording_files)
     # Threads share this process's warnings: they arrive as raised.
     threaded = _warnings_by_recording(recording_files, backend="threading")
     assert threaded and set(threaded) == {"odd data of S1"}

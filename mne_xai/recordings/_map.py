@@ -74,19 +74,26 @@ class _Call(NamedTuple):
         )
 
 
-def _serial(call, estimator):
+def _serial(call, estimator, done):
     """Run the tasks one after the other in this process, with a progress bar."""
     level = _task_log_level()
     logger.info(
         f"Running {call.name} on {len(call.sources)} recordings, one at a time."
     )
-    done = {}
     for position in progress_bar(range(len(call.sources)), mesg="Recordings"):
         _, *outcome = _run_recording(
             *call.task_args(position, estimator, None, level, True)
         )
         done[position] = outcome
-    return done
+
+
+def _raise_recorded_warnings(done):
+    """Raise the warnings the recordings done raised, in their order, with their id."""
+    for position in sorted(done):
+        recording_id, _, raised = done[position]
+        for category, message in raised:
+            # The id last, so that filters on the message's start still match.
+            warn(f"{message} (recording {recording_id!r})", category)
 
 
 @verbose
@@ -137,10 +144,15 @@ def map_recordings(
     sources, labels = _check_recordings(recordings, ids, id_column)
     call = _Call(function, sources, labels, id_column, params)
     backend, n_workers = _parallel_setup(n_jobs)
-    if backend is None:
-        done = _serial(call, estimator)
-    else:
-        done = _parallel(call, estimator, backend, n_workers)
+    done = {}  # position -> (recording id, result, warnings raised)
+    try:
+        if backend is None:
+            _serial(call, estimator, done)
+        else:
+            _parallel(call, estimator, backend, n_workers, done)
+    finally:
+        # Also when a recording failed: those done before it had their say.
+        _raise_recorded_warnings(done)
     n_recordings = len(sources)
     if len(done) != n_recordings:  # joblib raised; this only guards against a bug
         raise RuntimeError(
@@ -150,18 +162,14 @@ def map_recordings(
     ordered = [done[position] for position in range(n_recordings)]
     if id_column is not None:
         _check_unique([rid for rid, _, _ in ordered], f"values of {id_column!r}")
-    for recording_id, _, raised in ordered:
-        for category, message in raised:
-            # The id last, so that filters on the message's start still match.
-            warn(f"{message} (recording {recording_id!r})", category)
     return RecordingResults(
         [(rid, result) for rid, result, _ in ordered],
         id_name=id_column or "recording",
     )
 
 
-def _parallel(call, estimator, backend, n_workers):
-    """Run the tasks with joblib; return every result, or raise naming the missing."""
+def _parallel(call, estimator, backend, n_workers, done):
+    """Run the tasks with joblib into ``done``, or raise naming the missing."""
     n_recordings = len(call.sources)
     concurrency = _concurrency(backend, n_workers, n_recordings)
     threads = "" if concurrency is None else " (torch threads set per worker)"
@@ -189,7 +197,6 @@ def _parallel(call, estimator, backend, n_workers):
         verbose=5 if logger.level <= logging.INFO else 0,
     )
     task = joblib.delayed(_run_recording)
-    done = {}
     try:
         tasks = (
             task(
@@ -210,7 +217,6 @@ def _parallel(call, estimator, backend, n_workers):
             "(e.g. out of memory, or a crash in native code); run those "
             "recordings with n_jobs=1 to see what happens."
         ) from err
-    return done
 
 
 def _one_task_per_process(backend):
