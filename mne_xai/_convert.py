@@ -323,26 +323,27 @@ _REFERENCES = {
 }
 
 
+#: Where MNE records each step of :func:`_preparation`.
+_RECORDED_IN = {
+    "pass band": "info['highpass'], info['lowpass']",
+    "reference": "info['custom_ref_applied']",
+    "projectors applied": "info['projs']",
+}
+
+
 def _preparation(info):
     """Return what an info records of how its data were prepared, as phrases.
 
-    Each key maps to ``(phrase, where MNE records it)``. Phrases are compared
-    as text (``:g`` keeps six significant digits), so a filter edge rounded
-    differently on the way through a file does not count as another. Only
-    active projectors changed the data; inactive ones are not applied to
-    what the network reads.
+    Phrases are compared as text (``:g`` keeps six significant digits), so a
+    filter edge rounded differently on the way through a file does not count
+    as another. Only active projectors changed the data; inactive ones are not
+    applied to what the network reads.
     """
     applied = sorted(p["desc"] for p in info["projs"] if p["active"])
     return {
-        "pass band": (
-            f"{info['highpass']:g}-{info['lowpass']:g} Hz",
-            "info['highpass'], info['lowpass']",
-        ),
-        "reference": (
-            _REFERENCES[int(info["custom_ref_applied"])],
-            "info['custom_ref_applied']",
-        ),
-        "projectors applied": (", ".join(applied) or "none", "info['projs']"),
+        "pass band": f"{info['highpass']:g}-{info['lowpass']:g} Hz",
+        "reference": _REFERENCES[int(info["custom_ref_applied"])],
+        "projectors applied": ", ".join(applied) or "none",
     }
 
 
@@ -369,8 +370,8 @@ def _check_same_preparation(info, train_info, name):
         f"{name} was prepared otherwise than the training data, as their infos "
         "record it: "
         + "; ".join(
-            f"{key} {given[key][0]} against {trained[key][0]} in training "
-            f"({given[key][1]})"
+            f"{key} {given[key]} against {trained[key]} in training "
+            f"({_RECORDED_IN[key]})"
             for key in differences
         )
         + ". The network reads other signals than it learned from; prepare the "

@@ -8,7 +8,6 @@ from typing import NamedTuple
 import joblib
 from joblib.parallel import (
     LokyBackend,
-    MultiprocessingBackend,
     SequentialBackend,
     ThreadingBackend,
     get_active_backend,
@@ -21,7 +20,7 @@ from ._results import RecordingResults
 from ._sources import _check_recordings, _check_unique, _named
 from ._workers import (
     _concurrency,
-    _dask_client,
+    _one_task_per_process,
     _run_recording,
     _Shipped,
     _task_log_level,
@@ -217,16 +216,3 @@ def _parallel(call, estimator, backend, n_workers, done):
             "(e.g. out of memory, or a crash in native code); run those "
             "recordings with n_jobs=1 to see what happens."
         ) from err
-
-
-def _one_task_per_process(backend):
-    """Whether each worker process runs one task at a time (so it records warnings).
-
-    loky and multiprocessing workers do; threads of this process do not, and
-    their warnings reach the caller directly; Dask workers do when each has
-    one thread (otherwise their warnings stay in the workers' logs).
-    """
-    if isinstance(backend, LokyBackend | MultiprocessingBackend):
-        return True
-    client = _dask_client(backend)
-    return client is not None and set(client.nthreads().values()) == {1}

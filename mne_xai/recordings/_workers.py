@@ -88,6 +88,19 @@ def _concurrency(backend, n_workers, n_tasks):
     return {address: per_host[host] for address, host in hosts.items()}
 
 
+def _one_task_per_process(backend):
+    """Whether each worker process runs one task at a time (so it records warnings).
+
+    loky and multiprocessing workers do; threads of this process do not, and
+    their warnings reach the caller directly; Dask workers do when each has
+    one thread (otherwise their warnings stay in the workers' logs).
+    """
+    if isinstance(backend, LokyBackend | MultiprocessingBackend):
+        return True
+    client = _dask_client(backend)
+    return client is not None and set(client.nthreads().values()) == {1}
+
+
 def _torch_threads_for(concurrency):
     """Torch threads for a task that shares its machine with ``concurrency`` tasks."""
     if concurrency is None:
