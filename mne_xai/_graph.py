@@ -83,6 +83,34 @@ def foreign_parameter_free(layer):
     return not defined_in_torch and next(layer.parameters(), None) is None
 
 
+# -- copies -----------------------------------------------------------------------
+def copy_module(module):
+    """Return a deep copy of ``module``, whatever its last forward pass left on it.
+
+    A tensor that a forward pass computes and keeps as an attribute (torch's
+    legacy ``weight_norm`` keeps the weight so) carries its graph, and
+    ``copy.deepcopy`` refuses such tensors. The copy gets their values; its
+    own forward passes compute them again.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+
+    Returns
+    -------
+    copy : torch.nn.Module
+        The copy, sharing nothing with ``module``.
+    """
+    computed = {
+        id(value): value.detach().clone()
+        for layer in module.modules()
+        for value in vars(layer).values()
+        if isinstance(value, torch.Tensor) and value.grad_fn is not None
+    }
+    return copy.deepcopy(module, memo=computed)
+
+
 # -- parametrized weights ---------------------------------------------------------
 def without_parametrizations(module):
     """Return ``module``, or a copy whose parametrized weights are plain parameters.
@@ -105,7 +133,7 @@ def without_parametrizations(module):
     """
     if not any(parametrize.is_parametrized(layer) for layer in module.modules()):
         return module
-    plain = copy.deepcopy(module)
+    plain = copy_module(module)
     parametrized = [
         layer for layer in plain.modules() if parametrize.is_parametrized(layer)
     ]

@@ -1,6 +1,9 @@
 """The shared path of every method, through ``mne_xai.explain``: MNE outputs,
 targets, batching, errors, progress and memory."""
 
+import copy
+import queue
+import threading
 import tracemalloc
 import warnings
 
@@ -246,6 +249,84 @@ def test_explaining_leaves_the_module_as_it_was(tiny_array_estimator):
         module.eval()
     np.testing.assert_array_equal(in_train_mode.get_data(), in_eval_mode.get_data())
 
+
+
+def _pause_each_forward_of(thread, paused, resume):
+    """A forward pre-hook: a forward pass run by ``thread`` waits for ``resume``."""
+
+    def hook(module, args):
+        if threading.current_thread() is thread:
+            paused.put("forward")
+            resume.get(timeout=60)
+
+    return hook
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deeplift", "lrp_epsilon"])
+def test_other_threads_predict_and_explain_while_a_method_runs(
+    tiny_array_estimator, method
+):
+    # At every forward pass of the method's thread, its hooks are in place;
+    # this thread then predicts and takes saliency maps with the same estimator.
+    estimator = copy.deepcopy(tiny_array_estimator)
+    X = np.random.default_rng(1).standard_normal((3, 4, 64)).astype(np.float32)
+    proba = estimator.predict_proba(X)
+    saliency = explain(estimator, X, "saliency", verbose=False).get_data()
+    alone = explain(estimator, X, method, verbose=False).get_data()
+    paused, resume, outcome = queue.Queue(), queue.Queue(), {}
+
+    def explain_in_thread():
+        try:
+            outcome["maps"] = explain(estimator, X, method, verbose=False).get_data()
+        except Exception as error:  # reported below, in the test's thread
+            outcome["error"] = error
+        finally:
+            paused.put("done")
+
+    thread = threading.Thread(target=explain_in_thread, daemon=True)
+    # On the last layer, which EEGNet's inference graph for propagation shares.
+    estimator.module_.classifier.register_forward_pre_hook(
+        _pause_each_forward_of(thread, paused, resume)
+    )
+    thread.start()
+    probes = []
+    while paused.get(timeout=60) == "forward":
+        try:
+            probes.append(
+                (
+                    estimator.predict_proba(X),
+                    explain(estimator, X, "saliency", verbose=False).get_data(),
+                )
+            )
+        except Exception as error:
+            probes.append(error)
+        resume.put(None)
+    thread.join()
+    assert probes
+    for probe in probes:
+        assert not isinstance(probe, Exception), probe
+        np.testing.assert_array_equal(probe[0], proba)
+        np.testing.assert_array_equal(probe[1], saliency)
+    assert "error" not in outcome, outcome.get("error")
+    np.testing.assert_array_equal(outcome["maps"], alone)
+
+
+@pytest.mark.filterwarnings("ignore:.*weight_norm.* is deprecated:FutureWarning")
+def test_networks_with_torchs_legacy_weight_norm_are_explained_again(
+    tiny_array_estimator,
+):
+    """Methods run on a copy of the network; the legacy weight_norm keeps a weight
+    computed by the last forward pass, which copy.deepcopy refuses."""
+    estimator = copy.deepcopy(tiny_array_estimator)
+    torch.nn.utils.weight_norm(estimator.module_.classifier)
+    X = np.random.default_rng(1).standard_normal((3, 4, 64)).astype(np.float32)
+    for method in ("saliency", "integrated_gradients", "saliency"):
+        np.testing.assert_allclose(
+            explain(estimator, X, method, verbose=False).get_data(),
+            explain(tiny_array_estimator, X, method, verbose=False).get_data(),
+            rtol=1e-4,
+            atol=1e-10,
+        )
 
 # -- errors -------------------------------------------------------------------
 def test_unknown_method_and_parameter_raise(fitted_icnn, few_epochs):

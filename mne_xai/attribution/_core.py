@@ -1,9 +1,7 @@
 """The shared path of every attribution method: batches, targets, baselines, outputs."""
 
-import copy
 import hashlib
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import mne
@@ -14,6 +12,7 @@ from mne.utils import _validate_type, logger, verbose, warn
 from .._checks import check_device, check_positive_int, returns_probabilities
 from .._convert import check_amplitudes, map_info
 from .._docs import fill_doc
+from .._graph import copy_module
 from .._network import as_network
 from .._progress import progress_bar
 from ._registry import get_method
@@ -36,25 +35,17 @@ def _epoch_generators(batch, seed, device):
     return generators
 
 
-@contextmanager
-def _evaluation_mode(module):
-    """Put the module in eval mode (batch-independent outputs), then restore it."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield module
-    finally:
-        module.train(was_training)
+def private_module(estimator, device):
+    """Return a copy of the fitted module on ``device``, in evaluation mode.
 
-
-def _module_on(estimator, device):
-    """Return the fitted module on ``device``, copied if it lives elsewhere."""
-    module = estimator.module_
-    current = next(module.parameters()).device
-    # "cuda" names whichever GPU is current, which a module on "cuda:0" is on.
-    if current.type == device.type and device.index in (None, current.index):
-        return module
-    return copy.deepcopy(module).to(device)
+    Methods hook the module they run and switch it to evaluation mode (batch
+    norm with running statistics, no dropout: an epoch's output does not depend
+    on its batch). They do so on a copy, so that the estimator's own module is
+    never touched and other threads may predict or explain with it meanwhile;
+    on the shared module, one thread's saliency maps went through another's
+    guided-backprop rules, and predictions failed in captum's hooks.
+    """
+    return copy_module(estimator.module_).to(device).eval()
 
 
 def _class_index(estimator, label, aliases):
@@ -275,6 +266,8 @@ def explain(
     The network is explained in evaluation mode (batch norm with running
     statistics, no dropout), so an epoch's attribution does not depend on the
     other epochs in its batch. Methods explain the class logit, not a softmax.
+    They run on a copy of the network: the estimator is left as it was, and
+    other threads may predict or explain with it meanwhile.
     """
     request = prepare_request(
         estimator,
@@ -286,7 +279,7 @@ def explain(
         params=params,
     )
     _validate_type(average, bool, "average")
-    module = _module_on(request.network, request.device)
+    module = private_module(request.network, request.device)
     result = run_method(
         module,
         request.batches(),
@@ -462,7 +455,8 @@ def run_method(module, batches, request, *, average, random_state):
     Parameters
     ----------
     module : torch.nn.Module
-        The network on ``request.device``; it is put in evaluation mode.
+        The network on ``request.device``, in evaluation mode, for the method
+        alone to hook (see :func:`private_module`).
     batches : iterable of ndarray, shape (batch, n_channels, n_times)
         Consecutive batches of the data, as the network takes them.
     request : Request
@@ -489,27 +483,26 @@ def run_method(module, batches, request, *, average, random_state):
     if stochastic:
         _validate_type(random_state, (None, "int-like"), "random_state")
         seed = np.random.SeedSequence(random_state).entropy
-    with _evaluation_mode(module):
-        explainer = request.method_class(module)
-        n_batches = -(-n_epochs // request.batch_size)
-        for batch in progress_bar(batches, max_value=n_batches, mesg=name):
-            inputs = torch.from_numpy(batch).to(request.device).requires_grad_()
-            stop = start + len(inputs)
-            if start == 0:
-                _warn_if_probabilities(explainer.module, inputs[:2], name)
-            if stochastic:
-                explainer.generators = _epoch_generators(batch, seed, request.device)
-            if request.target_index is None:
-                with torch.no_grad():
-                    target = explainer.module(inputs).argmax(dim=1)
-            else:
-                target = torch.from_numpy(request.target_index[start:stop])
-                target = target.to(request.device)
-            attribution = explainer.attribute(inputs, target, **request.params)
-            attribution = attribution.detach()
-            if average:
-                total += attribution.sum(dim=0, dtype=torch.float64)
-            else:
-                per_epoch[start:stop] = attribution.cpu().numpy()
-            start = stop
+    explainer = request.method_class(module)
+    n_batches = -(-n_epochs // request.batch_size)
+    for batch in progress_bar(batches, max_value=n_batches, mesg=name):
+        inputs = torch.from_numpy(batch).to(request.device).requires_grad_()
+        stop = start + len(inputs)
+        if start == 0:
+            _warn_if_probabilities(explainer.module, inputs[:2], name)
+        if stochastic:
+            explainer.generators = _epoch_generators(batch, seed, request.device)
+        if request.target_index is None:
+            with torch.no_grad():
+                target = explainer.module(inputs).argmax(dim=1)
+        else:
+            target = torch.from_numpy(request.target_index[start:stop])
+            target = target.to(request.device)
+        attribution = explainer.attribute(inputs, target, **request.params)
+        attribution = attribution.detach()
+        if average:
+            total += attribution.sum(dim=0, dtype=torch.float64)
+        else:
+            per_epoch[start:stop] = attribution.cpu().numpy()
+        start = stop
     return (total / n_epochs).cpu().numpy() if average else per_epoch

@@ -19,7 +19,6 @@ plain gradient. :func:`check_computation` walks the autograd graph of one
 forward pass and refuses such operations, for every method with rules.
 """
 
-import copy
 import re
 from contextlib import contextmanager
 
@@ -34,6 +33,7 @@ from .._graph import (
     PASS_THROUGH,
     LayerCall,
     batch_norm_affine,
+    copy_module,
     foreign_parameter_free,
     named_layers,
     trace_layers,
@@ -496,7 +496,7 @@ def fold_batch_norms(module, inputs):
     folded : torch.nn.Module
         The copy, in evaluation mode, with parameters that do not require grad.
     """
-    folded = copy.deepcopy(without_parametrizations(module))
+    folded = copy_module(without_parametrizations(module))
     folded.eval().requires_grad_(False)
     calls = trace_layers(folded, inputs[:1])
     producer = {id(call.output): call for call in calls}

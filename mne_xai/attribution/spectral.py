@@ -9,7 +9,7 @@ from mne.utils import _validate_type, verbose, warn
 from torch import nn
 
 from .._docs import fill_doc
-from ._core import _module_on, prepare_request, run_method
+from ._core import prepare_request, private_module, run_method
 
 
 def _fourier_weights(n_times):
@@ -264,7 +264,8 @@ def explain_spectrum(
             to_fourier(baseline.cpu().numpy())
         ).to(request.device)
     n_times = request.shape[2]
-    module = FourierInput(_module_on(request.network, request.device), n_times)
+    module = FourierInput(private_module(request.network, request.device), n_times)
+    module.eval()
     batches = (to_fourier(batch) for batch in request.batches())
     attribution = run_method(
         module, batches, request, average=average, random_state=random_state

@@ -13,7 +13,7 @@ from .._docs import fill_doc
 from .._graph import named_layers
 from .._network import as_network
 from .._progress import progress_bar
-from ..attribution._core import _evaluation_mode, _module_on
+from ..attribution._core import private_module
 
 
 def _not_called(layer, module):
@@ -140,8 +140,8 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
     data : InputData
         The data, as the network takes it.
     layer : torch.nn.Module | None
-        A layer of ``network.module_`` (on the CPU copy; it is found again on
-        ``device``), or None for the network's output (the logits).
+        A layer of ``network.module_`` (found again, by its name, in the copy
+        that runs), or None for the network's output (the logits).
     batch_size : int
         Number of epochs per forward pass.
     device : torch.device
@@ -157,11 +157,11 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
     output : torch.Tensor
         The layer's output for the batch, detached.
     """
-    module = _module_on(network, device)
+    module = private_module(network, device)
     if layer is None:
         layer = module
-    elif module is not network.module_:
-        # The copy on ``device`` holds its own layers, at the same names.
+    else:
+        # The private copy holds its own layers, at the same names.
         name, _ = find_layer(network.module_, layer)
         _, layer = find_layer(module, name)
     captured = []
@@ -171,7 +171,7 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
     if n_batches is None:
         n_batches = -(-data.shape[0] // batch_size)
     try:
-        with _evaluation_mode(module), torch.no_grad():
+        with torch.no_grad():
             for index, batch in enumerate(
                 progress_bar(
                     data.batches(batch_size), max_value=n_batches, mesg="activations"
@@ -291,7 +291,7 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
         The gradient of :func:`decision_score` (summed over the batch) with
         respect to ``layer_output``.
     """
-    module = _module_on(network, device)
+    module = private_module(network, device)
     name, layer = find_layer(module, layer)
     captured = {}
 
@@ -310,7 +310,7 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
     handle = layer.register_forward_hook(capture)
     n_batches = -(-data.shape[0] // batch_size)
     try:
-        with _evaluation_mode(module), torch.enable_grad():
+        with torch.enable_grad():
             for index, batch in enumerate(
                 progress_bar(data.batches(batch_size), max_value=n_batches, mesg=mesg)
             ):

@@ -21,7 +21,7 @@ from .._docs import fill_doc
 from .._graph import DENSE, record_calls
 from .._network import as_network
 from .._progress import progress_bar
-from ..attribution._core import _module_on, explain
+from ..attribution._core import explain, private_module
 from ..attribution._registry import get_method
 from ..attribution.lrp import _linear_map
 from ..attribution.pattern import NetworkPatterns, prepare_network
@@ -313,7 +313,7 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
     batch_size = check_positive_int(batch_size, "batch_size")
     data = network._check_prediction_input(epochs)
     device = check_device(device, network.device)
-    module = _module_on(network, device)
+    module = private_module(network, device)
     logger.info(f"Learning the layers' patterns from {data.shape[0]} epochs")
     statistics = None
     n_batches = -(-data.shape[0] // batch_size)

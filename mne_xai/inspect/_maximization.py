@@ -15,9 +15,8 @@ from .._network import as_network
 from .._progress import progress_bar
 from ..attribution._core import (
     _array_info,
-    _evaluation_mode,
-    _module_on,
     _target_index,
+    private_module,
 )
 from ..attribution.spectral import from_fourier
 from ._samples import class_names
@@ -313,25 +312,24 @@ def maximize_activation(
         f"start(s) over {n_steps} steps."
     )
     history = np.empty((n_steps, n_restarts))
-    module = _module_on(network, device)
-    with _evaluation_mode(module):
-        objective = _Objective(
-            module, target_index, amplitude.to(device), data_std.to(device), penalties
-        )
-        scale = _penalty_scale(objective, coefficients)
-        for step in progress_bar(range(n_steps), mesg="activation maximization"):
-            logit, penalty, _ = objective(coefficients)
-            values = logit - scale * penalty
-            # Gradients of the coefficients only: the network's own parameters
-            # (and their .grad) are left as they are.
-            (gradient,) = torch.autograd.grad(-values.sum(), coefficients)
-            coefficients.grad = gradient
-            optimizer.step()
-            schedule.step()
-            history[step] = values.detach().cpu().numpy()
-        with torch.no_grad():
-            _, penalty, inputs = objective(coefficients)
-            logits = module(inputs)
+    module = private_module(network, device)
+    objective = _Objective(
+        module, target_index, amplitude.to(device), data_std.to(device), penalties
+    )
+    scale = _penalty_scale(objective, coefficients)
+    for step in progress_bar(range(n_steps), mesg="activation maximization"):
+        logit, penalty, _ = objective(coefficients)
+        values = logit - scale * penalty
+        # Gradients of the coefficients only: the network's own parameters
+        # (and their .grad) are left as they are.
+        (gradient,) = torch.autograd.grad(-values.sum(), coefficients)
+        coefficients.grad = gradient
+        optimizer.step()
+        schedule.step()
+        history[step] = values.detach().cpu().numpy()
+    with torch.no_grad():
+        _, penalty, inputs = objective(coefficients)
+        logits = module(inputs)
     logits = logits.cpu().numpy().astype(np.float64)
     objective = logits[:, target_index] - (scale * penalty).cpu().numpy()
     return _result(

@@ -13,10 +13,9 @@ from .._docs import fill_doc
 from .._network import as_network
 from .._progress import progress_bar
 from ..attribution._core import (
-    _evaluation_mode,
     _event_id,
-    _module_on,
     _resolve_target,
+    private_module,
 )
 from ._activations import batch_outputs, find_layer, unit_contributions, unit_output
 
@@ -275,14 +274,14 @@ class _Ablation:
 
 def _accuracies(network, data, name, masks, target, reference, batch_size, device):
     """Accuracy of the network unpruned, then under each mask."""
-    module = _module_on(network, device)
+    module = private_module(network, device)
     _, layer = find_layer(module, name)
     ablation = _Ablation(module, layer, name, reference)
     masks = torch.as_tensor(masks, device=device)
     correct = np.zeros(1 + len(masks))
     per_pass, start = None, 0
     n_batches = -(-data.shape[0] // batch_size)
-    with _evaluation_mode(module), torch.no_grad():
+    with torch.no_grad():
         for batch in progress_bar(
             data.batches(batch_size), max_value=n_batches, mesg="pruning"
         ):

@@ -13,7 +13,7 @@ from .._convert import map_info
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, trace_layers
 from .._network import as_network
-from ..attribution._core import _evaluation_mode
+from ..attribution._core import private_module
 from ._activations import decision_gradients
 
 # Relative error up to which the layers before a spatial layer count as linear
@@ -361,8 +361,7 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     device = check_device(device, network.device)
     home = next(network.module_.parameters()).device
     example = torch.from_numpy(next(data.batches(1))).to(home)
-    with _evaluation_mode(network.module_):
-        layer = find_spatial_layer(network.module_, example)
+    layer = find_spatial_layer(private_module(network, home), example)
     weights = layer.weights()
     logger.info(
         f"Spatial patterns of layer {layer.name!r}: {weights.shape[0]} units "

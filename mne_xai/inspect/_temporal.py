@@ -11,7 +11,7 @@ from .._checks import check_device, check_positive_int
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, trace_layers
 from .._network import as_network
-from ..attribution._core import _evaluation_mode
+from ..attribution._core import private_module
 from ._activations import unit_contributions
 
 # Half power: the -3 dB edges of a passband.
@@ -234,10 +234,9 @@ def temporal_filters(
     else:
         example = np.zeros((1, network.n_channels_, network.n_times_), np.float32)
     home = next(network.module_.parameters()).device
-    with _evaluation_mode(network.module_):
-        call, axis, decimation = find_temporal_layer(
-            network.module_, torch.from_numpy(example).to(home)
-        )
+    call, axis, decimation = find_temporal_layer(
+        private_module(network, home), torch.from_numpy(example).to(home)
+    )
     layer = call.module
     kernels = layer.weight.detach().cpu().double().numpy()
     kernels = kernels.reshape(len(kernels), -1)

@@ -46,8 +46,8 @@ class _Shipped:
         self.data, self.key = state
 
 
-# One object per thread: a network must not be run by two threads at once
-# (explanation toggles its training mode).
+# One object per thread, as per process: what a task does to its estimator (a
+# function given to map_recordings may change it) stays out of other tasks.
 _unpickled = threading.local()
 
 

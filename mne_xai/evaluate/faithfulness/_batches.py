@@ -11,10 +11,9 @@ from ..._convert import InputData, check_amplitudes
 from ..._progress import progress_bar
 from ...attribution import explain
 from ...attribution._core import (
-    _evaluation_mode,
     _event_id,
-    _module_on,
     _resolve_target,
+    private_module,
 )
 from ._shortcuts import _ClassScorer
 
@@ -81,7 +80,7 @@ def _evaluation_batches(
         estimator, target, shape[0], inputs.event_codes, _event_id(estimator, inputs)
     )
     device = check_device(device, estimator.device)
-    module = _module_on(estimator, device)
+    module = private_module(estimator, device)
     seeds = np.random.SeedSequence(random_state)
     # explain draws per epoch from this seed and the epoch's data, so maps do
     # not depend on how the epochs are batched.
@@ -94,7 +93,7 @@ def _evaluation_batches(
     )
     n_batches = -(-shape[0] // batch_size)
     start = 0
-    with _evaluation_mode(module), torch.inference_mode():
+    with torch.inference_mode():
         scorer = None
         for batch in progress_bar(data_batches, max_value=n_batches, mesg=mesg):
             data = torch.from_numpy(batch).to(device)

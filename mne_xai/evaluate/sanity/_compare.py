@@ -10,9 +10,8 @@ from ..._progress import progress_bar
 from ...attribution import explain
 from ...attribution._core import (
     Request,
-    _evaluation_mode,
-    _module_on,
     prepare_request,
+    private_module,
 )
 from ..localization import _map_data
 from ._result import SanityCheckResult
@@ -130,9 +129,9 @@ def _explain_classes(estimator, batch, class_index, method, explain_params):
 
 
 def _predicted_classes(estimator, batch, device):
-    """Index of each epoch's predicted class, leaving the estimator's mode alone."""
-    module = _module_on(estimator, device)
-    with _evaluation_mode(module), torch.no_grad():
+    """Index of each epoch's predicted class."""
+    module = private_module(estimator, device)
+    with torch.no_grad():
         logits = module(torch.from_numpy(batch).to(device))
     return logits.argmax(dim=1).cpu().numpy()
 

@@ -1,15 +1,13 @@
 """Model parameter randomization: re-initialize layers from the output down."""
 
-import copy
-
 import torch
 from mne.utils import _check_option, verbose
 
 from ..._docs import fill_doc
-from ..._graph import trace_layers, without_parametrizations
+from ..._graph import copy_module, trace_layers, without_parametrizations
 from ..._network import as_network
 from ..._random import seeded_torch
-from ...attribution._core import _evaluation_mode
+from ...attribution._core import private_module
 from ._compare import _compare_to_variants, _random_seeds, _set_up
 from ._result import SanityCheckResult
 
@@ -21,15 +19,14 @@ def _parameterized_layers(estimator, epoch_shape):
     traced during one forward pass of an epoch of ``epoch_shape`` (n_channels,
     n_times), on a copy of the network.
     """
-    module = copy.deepcopy(without_parametrizations(estimator.module_))
-    device = next(module.parameters()).device
-    with _evaluation_mode(module):
-        calls = trace_layers(
-            module,
-            torch.zeros(1, *epoch_shape, device=device),
-            "parameterized",
-            keep_tensors=False,
-        )
+    device = next(estimator.module_.parameters()).device
+    module = without_parametrizations(private_module(estimator, device))
+    calls = trace_layers(
+        module,
+        torch.zeros(1, *epoch_shape, device=device),
+        "parameterized",
+        keep_tensors=False,
+    )
     # Names as get_submodule takes them, in which the network itself is "".
     paths = {layer: name for name, layer in module.named_modules()}
     layers = list(dict.fromkeys(paths[call.module] for call in calls))
@@ -85,7 +82,7 @@ def _randomized_estimators(estimator, layers, seeds, *, cascading):
     trained = without_parametrizations(estimator.module_)
     module = trained
     for name, seed in reversed(list(zip(layers, seeds, strict=True))):
-        module = copy.deepcopy(module if cascading else trained)
+        module = copy_module(module if cascading else trained)
         with seeded_torch(seed, device):
             module.get_submodule(name).reset_parameters()
         yield name, _with_module(estimator, module)
