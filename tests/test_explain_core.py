@@ -250,7 +250,6 @@ def test_explaining_leaves_the_module_as_it_was(tiny_array_estimator):
     np.testing.assert_array_equal(in_train_mode.get_data(), in_eval_mode.get_data())
 
 
-
 def _pause_each_forward_of(thread, paused, resume):
     """A forward pre-hook: a forward pass run by ``thread`` waits for ``resume``."""
 
@@ -327,6 +326,7 @@ def test_networks_with_torchs_legacy_weight_norm_are_explained_again(
             rtol=1e-4,
             atol=1e-10,
         )
+
 
 # -- errors -------------------------------------------------------------------
 def test_unknown_method_and_parameter_raise(fitted_icnn, few_epochs):
