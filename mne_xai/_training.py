@@ -88,6 +88,26 @@ class MaxNormConstraint(Callback):
             net.module_.apply_max_norm()
 
 
+class StopOnDivergence(Callback):
+    """Stop training with an error as soon as a loss is not a finite number.
+
+    A NaN or infinite loss drives an update that makes the weights NaN; the
+    network then gives one class to every input, and skorch would train on
+    and return it without a word.
+    """
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):  # noqa: D102
+        if loss is None or torch.isfinite(loss).all():
+            return
+        kind = "training" if training else "validation"
+        raise RuntimeError(
+            f"Training diverged: the {kind} loss was {loss.item()} in epoch "
+            f"{len(net.history)}, at lr={net.lr:g}; the network's weights are "
+            "no longer usable. Train with a lower lr (or, for a network of "
+            "your own, check that its forward pass stays finite)."
+        )
+
+
 _ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -120,7 +140,8 @@ def training_callbacks(estimator, default_callbacks):
     Returns
     -------
     callbacks : list of (str, skorch.callbacks.Callback)
-        The defaults, max-norm constraints, the cosine learning-rate schedule
+        The defaults, max-norm constraints, a stop with an error when the loss
+        is no longer finite, the cosine learning-rate schedule
         (not for :meth:`partial_fit`) and early stopping, as set.
     """
     callbacks = [
@@ -128,6 +149,7 @@ def training_callbacks(estimator, default_callbacks):
         for name, callback in default_callbacks
     ]
     callbacks.append(("max_norm", MaxNormConstraint()))
+    callbacks.append(("stop_on_divergence", StopOnDivergence()))
     if estimator.lr_schedule == "cosine" and not estimator.incremental_:
         callbacks.append(
             (

@@ -234,6 +234,20 @@ def test_cosine_schedule_and_early_stopping(synthetic_arrays):
     assert stopping.train_split is None  # the parameter is left as given
 
 
+@pytest.mark.parametrize(
+    "estimator_class", [EEGNetClassifier, InterpretableCNNClassifier]
+)
+def test_training_that_diverges_stops_with_an_error(synthetic_arrays, estimator_class):
+    """At lr=1000 the loss became NaN in epoch 3, and the network returned gave one
+    class to every epoch, without a word."""
+    X, y = synthetic_arrays
+    diverging = estimator_class(max_epochs=20, lr=1e3, random_state=0, verbose=False)
+    with pytest.raises(
+        RuntimeError, match=r"diverged: the training loss was (nan|-?inf) "
+    ):
+        diverging.fit(X, y)
+
+
 def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys):
     """verbose has MNE's meaning: a level, None following mne.set_log_level."""
     X, y = synthetic_arrays
