@@ -21,7 +21,14 @@ from skorch.exceptions import NotInitializedError  # noqa: E402
 
 from mne_xai import EEGNetClassifier, explain, list_methods  # noqa: E402
 from mne_xai.attribution import explain_spectrum, method_unit  # noqa: E402
-from mne_xai.inspect import learn_patterns  # noqa: E402
+from mne_xai.evaluate import parameter_randomization_check  # noqa: E402
+from mne_xai.inspect import (  # noqa: E402
+    learn_patterns,
+    maximize_activation,
+    pruning_curve,
+    spatial_patterns,
+    temporal_filters,
+)
 
 N_EPOCHS = 8
 
@@ -426,6 +433,72 @@ def test_every_method_runs(tiny_array_estimator):
         attribution = explain(tiny_array_estimator, X, method, verbose=False, **params)
         data = attribution.get_data()
         assert data.shape == X.shape and np.isfinite(data).all(), method
+
+
+def test_methods_differentiate_inside_the_callers_inference_mode(tiny_array_estimator):
+    """22 of 25 methods failed with torch's "does not require grad" there."""
+    X = np.random.default_rng(3).standard_normal((3, 4, 64)).astype(np.float32)
+    patterns = learn_patterns(tiny_array_estimator, X, verbose=False)
+    for method in list_methods():
+        params = {"patterns": patterns} if method.startswith("pattern_") else {}
+        outside = explain(
+            tiny_array_estimator, X, method, random_state=0, verbose=False, **params
+        )
+        with torch.inference_mode():
+            inside = explain(
+                tiny_array_estimator, X, method, random_state=0, verbose=False, **params
+            )
+        np.testing.assert_allclose(
+            inside.get_data(), outside.get_data(), err_msg=method
+        )
+
+
+def _leaves(value):
+    """The numbers in ``value``, whether an array or (nested) dicts of them."""
+    if isinstance(value, dict):
+        return np.concatenate([_leaves(item) for item in value.values()])
+    return np.ravel(value)
+
+
+@pytest.mark.parametrize("grad_mode", [torch.no_grad, torch.inference_mode])
+def test_inspection_differentiates_inside_the_callers_grad_mode(
+    fitted_eegnet, few_epochs, grad_mode
+):
+    """Each of these failed in inference mode, and maximize_activation under no_grad."""
+    calls = {
+        "explain_spectrum": lambda: explain_spectrum(
+            fitted_eegnet, few_epochs, "saliency", verbose=False
+        ).get_data(),
+        "learn_patterns": lambda: (
+            learn_patterns(fitted_eegnet, few_epochs, verbose=False).patterns
+        ),
+        "maximize_activation": lambda: (
+            maximize_activation(
+                fitted_eegnet, target="hands", n_steps=3, random_state=0, verbose=False
+            ).evoked.data
+        ),
+        "pruning_curve": lambda: (
+            pruning_curve(
+                fitted_eegnet, few_epochs, "spatial_conv", n_random=1, verbose=False
+            ).accuracy
+        ),
+        "spatial_patterns": lambda: (
+            spatial_patterns(fitted_eegnet, few_epochs, verbose=False).patterns.data
+        ),
+        "temporal_filters": lambda: (
+            temporal_filters(fitted_eegnet, few_epochs, verbose=False).magnitude
+        ),
+        "parameter_randomization_check": lambda: (
+            parameter_randomization_check(
+                fitted_eegnet, few_epochs, random_state=0, verbose=False
+            ).similarity
+        ),
+    }
+    for name, call in calls.items():
+        outside = call()
+        with grad_mode():
+            inside = call()
+        np.testing.assert_allclose(_leaves(inside), _leaves(outside), err_msg=name)
 
 
 def test_epochs_in_any_order_keep_it_without_warnings(fitted_eegnet, few_epochs):

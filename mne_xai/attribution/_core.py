@@ -1,5 +1,6 @@
 """The shared path of every attribution method: batches, targets, baselines, outputs."""
 
+import functools
 import hashlib
 import warnings
 from dataclasses import dataclass
@@ -33,6 +34,23 @@ def _epoch_generators(batch, seed, device):
         generator.manual_seed(int(sequence.generate_state(1, np.uint64)[0]))
         generators.append(generator)
     return generators
+
+
+def autograd_on(function):
+    """Decorate a function that differentiates a network: autograd is on inside.
+
+    Methods differentiate the network and trace its autograd graph, whatever
+    grad mode the caller is in; a caller's ``torch.inference_mode()`` (common
+    around inference code) made them fail with torch's "does not require
+    grad", and ``torch.no_grad()`` made activation maximization fail.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with torch.inference_mode(False), torch.enable_grad():
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def private_module(estimator, device):
@@ -212,6 +230,7 @@ def _resolve_baseline(estimator, baseline, device, shape):
     )
 
 
+@autograd_on
 @verbose
 @fill_doc
 def explain(
@@ -267,7 +286,9 @@ def explain(
     statistics, no dropout), so an epoch's attribution does not depend on the
     other epochs in its batch. Methods explain the class logit, not a softmax.
     They run on a copy of the network: the estimator is left as it was, and
-    other threads may predict or explain with it meanwhile.
+    other threads may predict or explain with it meanwhile. Autograd is on
+    inside, also within the caller's ``torch.no_grad()`` or
+    ``torch.inference_mode()``.
     """
     request = prepare_request(
         estimator,

@@ -9,7 +9,7 @@ from mne.utils import _validate_type, verbose, warn
 from torch import nn
 
 from .._docs import fill_doc
-from ._core import prepare_request, private_module, run_method
+from ._core import autograd_on, prepare_request, private_module, run_method
 
 
 def _fourier_weights(n_times):
@@ -166,6 +166,7 @@ def _data_channels(info, relevance):
     return mne.pick_info(info, data), relevance[..., data, :]
 
 
+@autograd_on
 @verbose
 @fill_doc
 def explain_spectrum(

@@ -21,7 +21,7 @@ from .._docs import fill_doc
 from .._graph import DENSE, record_calls
 from .._network import as_network
 from .._progress import progress_bar
-from ..attribution._core import explain, private_module
+from ..attribution._core import autograd_on, explain, private_module
 from ..attribution._registry import get_method
 from ..attribution.lrp import _linear_map
 from ..attribution.pattern import NetworkPatterns, prepare_network
@@ -256,6 +256,7 @@ class _PatternStatistics:
         return NetworkPatterns(patterns, dict(self.estimators), weights, self.n_epochs)
 
 
+@autograd_on
 @verbose
 @fill_doc
 def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=None):

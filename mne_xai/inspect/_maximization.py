@@ -16,6 +16,7 @@ from .._progress import progress_bar
 from ..attribution._core import (
     _array_info,
     _target_index,
+    autograd_on,
     private_module,
 )
 from ..attribution.spectral import from_fourier
@@ -169,6 +170,7 @@ def _check_penalty(value, name):
     return float(value)
 
 
+@autograd_on
 @verbose
 @fill_doc
 def maximize_activation(

@@ -15,6 +15,7 @@ from .._progress import progress_bar
 from ..attribution._core import (
     _event_id,
     _resolve_target,
+    autograd_on,
     private_module,
 )
 from ._activations import batch_outputs, find_layer, unit_contributions, unit_output
@@ -302,6 +303,7 @@ def _accuracies(network, data, name, masks, target, reference, batch_size, devic
     return correct / data.shape[0]
 
 
+@autograd_on
 @verbose
 @fill_doc
 def pruning_curve(

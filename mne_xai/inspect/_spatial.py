@@ -13,7 +13,7 @@ from .._convert import map_info
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, trace_layers
 from .._network import as_network
-from ..attribution._core import private_module
+from ..attribution._core import autograd_on, private_module
 from ._activations import decision_gradients
 
 # Relative error up to which the layers before a spatial layer count as linear
@@ -294,6 +294,7 @@ def _montage_info(network, data):
     return info
 
 
+@autograd_on
 @verbose
 @fill_doc
 def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=None):

@@ -11,7 +11,7 @@ from .._checks import check_device, check_positive_int
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, trace_layers
 from .._network import as_network
-from ..attribution._core import private_module
+from ..attribution._core import autograd_on, private_module
 from ._activations import unit_contributions
 
 # Half power: the -3 dB edges of a passband.
@@ -151,6 +151,7 @@ def _passband(freqs, magnitude):
     return freqs[peak], low, high
 
 
+@autograd_on
 @verbose
 @fill_doc
 def temporal_filters(

@@ -127,17 +127,18 @@ def _evaluation_batches(
 
 
 def _explain_batch(estimator, batch, target, method, random_state, device, params):
-    """Attributions of a batch through mne_xai.explain, each for its own class."""
-    # Enabling gradients again inside the evaluation's inference mode.
-    with torch.inference_mode(False), torch.enable_grad():
-        return explain(
-            estimator,
-            batch,
-            method,
-            target=estimator.classes_[target.cpu().numpy()],
-            batch_size=len(batch),
-            device=device,
-            random_state=random_state,
-            verbose=False,
-            **params,
-        ).get_data()
+    """Attributions of a batch through mne_xai.explain, each for its own class.
+
+    explain turns autograd on again inside the evaluation's inference mode.
+    """
+    return explain(
+        estimator,
+        batch,
+        method,
+        target=estimator.classes_[target.cpu().numpy()],
+        batch_size=len(batch),
+        device=device,
+        random_state=random_state,
+        verbose=False,
+        **params,
+    ).get_data()

@@ -7,7 +7,7 @@ from ..._docs import fill_doc
 from ..._graph import copy_module, trace_layers, without_parametrizations
 from ..._network import as_network
 from ..._random import seeded_torch
-from ...attribution._core import private_module
+from ...attribution._core import autograd_on, private_module
 from ._compare import _compare_to_variants, _random_seeds, _set_up
 from ._result import SanityCheckResult
 
@@ -88,6 +88,7 @@ def _randomized_estimators(estimator, layers, seeds, *, cascading):
         yield name, _with_module(estimator, module)
 
 
+@autograd_on
 @verbose
 @fill_doc
 def parameter_randomization_check(
