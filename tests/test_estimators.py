@@ -248,6 +248,19 @@ def test_training_that_diverges_stops_with_an_error(synthetic_arrays, estimator_
         diverging.fit(X, y)
 
 
+def test_module_parameters_set_after_fit_apply_at_the_next_fit(synthetic_arrays):
+    """skorch rebuilt the network untrained: predictions went from 1.0 to chance."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=5, random_state=0, verbose=False).fit(X, y)
+    proba = clf.predict_proba(X)
+    clf.set_params(module__dropout=0.25)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    assert clf.get_params()["module__dropout"] == 0.25
+    assert clone(clf).get_params()["module__dropout"] == 0.25
+    assert clf.module_.spatial_dropout.p == 0.5
+    assert clf.fit(X, y).module_.spatial_dropout.p == 0.25
+
+
 def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys):
     """verbose has MNE's meaning: a level, None following mne.set_log_level."""
     X, y = synthetic_arrays
