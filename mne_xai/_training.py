@@ -132,8 +132,8 @@ def training_callbacks(estimator, default_callbacks):
     ----------
     estimator : instance of the estimator
         The estimator being initialized; its ``lr_schedule``,
-        ``max_epochs_``, ``incremental_``, ``early_stopping`` and
-        ``n_iter_no_change`` decide the callbacks.
+        ``max_epochs_``, ``incremental_`` (both set at fit), ``early_stopping``
+        and ``n_iter_no_change`` decide the callbacks.
     default_callbacks : list of (str, skorch.callbacks.Callback)
         skorch's defaults, whose progress table is made :class:`PlainPrintLog`.
 
@@ -150,13 +150,16 @@ def training_callbacks(estimator, default_callbacks):
     ]
     callbacks.append(("max_norm", MaxNormConstraint()))
     callbacks.append(("stop_on_divergence", StopOnDivergence()))
-    if estimator.lr_schedule == "cosine" and not estimator.incremental_:
+    # Before fit (set_params routing a callback's parameter), the schedule is
+    # not known yet; fit initializes the callbacks again.
+    incremental = getattr(estimator, "incremental_", False)
+    if estimator.lr_schedule == "cosine" and not incremental:
         callbacks.append(
             (
                 "lr_scheduler",
                 LRScheduler(
                     torch.optim.lr_scheduler.CosineAnnealingLR,
-                    T_max=estimator.max_epochs_,
+                    T_max=getattr(estimator, "max_epochs_", None),
                 ),
             )
         )

@@ -261,6 +261,16 @@ def test_module_parameters_set_after_fit_apply_at_the_next_fit(synthetic_arrays)
     assert clf.fit(X, y).module_.spatial_dropout.p == 0.25
 
 
+def test_callback_parameters_are_set_before_fit_and_kept(synthetic_arrays):
+    """Setting any callbacks__ parameter failed with "no attribute 'incremental_'"."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=4, verbose=False)
+    clf.set_params(callbacks__print_log__floatfmt=".2f")
+    clf.set_params(callbacks__lr_scheduler__T_max=2).fit(X, y)
+    assert dict(clf.callbacks_)["print_log"].floatfmt == ".2f"
+    np.testing.assert_allclose(clf.history[:, "event_lr"][:3], [1e-3, 5e-4, 0])
+
+
 def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys):
     """verbose has MNE's meaning: a level, None following mne.set_log_level."""
     X, y = synthetic_arrays
