@@ -166,7 +166,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         )
         self.module_ = build_network(
             module,
-            self._training_statistics,
+            self._training_statistics_,
             shapes,
             self.get_params_for("module"),
             self.initialized_instance,
@@ -293,7 +293,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         else:
             input_scale = float(self.scaling)
         self.incremental_ = False
-        self._training_statistics = dict(
+        # Ends in "_" as fitted state: skorch takes any attribute that does not
+        # for a parameter (get_params, and clone, would carry the data along).
+        self._training_statistics_ = dict(
             mean=array.mean(axis=0), std=std, input_scale=input_scale
         )
         return array, np.searchsorted(classes, y).astype(np.int64)

@@ -271,6 +271,19 @@ def test_callback_parameters_are_set_before_fit_and_kept(synthetic_arrays):
     np.testing.assert_allclose(clf.history[:, "event_lr"][:3], [1e-3, 5e-4, 0])
 
 
+@pytest.mark.parametrize(
+    "estimator_class", [EEGNetClassifier, InterpretableCNNClassifier]
+)
+def test_fitting_adds_no_parameter(synthetic_arrays, estimator_class):
+    """The training statistics were a parameter, which clone carried along."""
+    X, y = synthetic_arrays
+    clf = estimator_class(max_epochs=1, verbose=False)
+    parameters = set(clf.get_params(deep=False))
+    clf.fit(X, y)
+    assert set(clf.get_params(deep=False)) == parameters
+    assert not set(vars(clone(clf))) - set(vars(estimator_class()))
+
+
 def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys):
     """verbose has MNE's meaning: a level, None following mne.set_log_level."""
     X, y = synthetic_arrays
