@@ -257,8 +257,12 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             )
         return data, info, y
 
-    def _learn_data(self, data, info, y):
-        """Learn classes, channels, shapes and statistics from training data."""
+    def _learn_data(self, data, info, y, classes=None):
+        """Learn classes, channels, shapes and statistics from training data.
+
+        ``classes`` (partial_fit's argument) takes the place of the ``classes``
+        parameter, which is left as the user set it.
+        """
         if y.dtype == object and len({isinstance(label, str) for label in y}) > 1:
             kinds = sorted({type(label).__name__ for label in y})
             raise ValueError(
@@ -267,7 +271,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             )
         check_classification_targets(y)
         labels = unique_labels(y)
-        classes = labels if self.classes is None else unique_labels(self.classes)
+        if classes is None:
+            classes = self.classes
+        classes = labels if classes is None else unique_labels(classes)
         if len(classes) < 2:
             raise ValueError(
                 f"y holds a single class ({classes.tolist()[0]!r}); a classifier "
@@ -382,11 +388,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                     "set with the classes parameter): later chunks may hold "
                     "labels the first does not."
                 )
-            if classes is not None:
-                self.set_params(classes=classes)
             data, info, y = self._training_data(X, y)
             self.validation_groups_ = None
-            array, targets = self._learn_data(data, info, y)
+            array, targets = self._learn_data(data, info, y, classes)
             self.incremental_ = True
             self.seed_ = check_random_state(self.random_state).randint(
                 np.iinfo(np.int32).max
