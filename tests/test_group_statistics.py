@@ -1,5 +1,7 @@
 """Group-level cluster tests of attribution maps over subjects."""
 
+import itertools
+
 import matplotlib
 import mne
 import numpy as np
@@ -148,6 +150,45 @@ def test_family_wise_error_rate_is_alpha():
         rejections += len(result.significant) > 0
     # Binomial(60, 0.05) exceeds 7 with probability below 0.01.
     assert rejections <= 7, rejections
+
+
+def _largest_cluster_mass(maps, tail):
+    """The mass of the most extreme cluster of the maps (0 without a cluster)."""
+    masses = _test(maps, tail=tail, n_permutations="all").masses
+    if not len(masses):
+        return 0.0
+    return masses.max() if tail == 1 else masses.min()
+
+
+@pytest.mark.parametrize("tail, n_permutations", [(1, "all"), (-1, 1024)])
+def test_exact_one_sided_p_values_count_every_sign_flip_once(
+    eeg_info, tail, n_permutations
+):
+    """MNE's exact one-sided test counted the observed flips twice and never the
+    flip of every subject: five subjects with an overwhelming effect got
+    p = 2 / 32, not significant ("all" drew 30 flips at random)."""
+    n_subjects = 5
+    maps = _maps(eeg_info, n_subjects, effect=3.0 * tail)
+    result = _test(maps, tail=tail, n_permutations=n_permutations)
+    assert result.n_permutations == len(result.h0) == 2**n_subjects
+    assert result.p_values[0] == pytest.approx(1 / 2**n_subjects)
+    # Every p-value equals the share of all 32 sign flips whose largest
+    # cluster is at least as extreme as the cluster's mass.
+    flips = []
+    for signs in itertools.product([1, -1], repeat=n_subjects):
+        flipped = [
+            m.copy().apply_function(lambda d, s=s: s * d)
+            for m, s in zip(maps, signs, strict=True)
+        ]
+        flips.append(_largest_cluster_mass(flipped, tail))
+    flips = np.array(flips)
+    beyond = (
+        flips[:, None] >= result.masses
+        if tail == 1
+        else flips[:, None] <= result.masses
+    )
+    np.testing.assert_allclose(result.p_values, beyond.mean(axis=0))
+    np.testing.assert_allclose(np.sort(result.h0), np.sort(flips))
 
 
 def test_negative_tail_finds_relevance_below_null(eeg_info):

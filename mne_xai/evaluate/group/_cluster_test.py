@@ -34,6 +34,29 @@ def _t_statistic(differences):
     return np.where(np.isnan(t_values), 0.0, t_values)
 
 
+def _with_every_flip(p_values, h0, masses, flipped_h0, tail):
+    """Mend MNE's exact one-sided null, which misses the flip of every subject.
+
+    MNE (1.13) enumerates the flips as ``bin_perm_rep(n)[1:]``: it leaves out
+    the flip of every sign (all zeros) instead of the identity (all ones),
+    whose statistic, the observed one, then stands twice in ``h0``, first and
+    last, and counts twice in every p-value. The smallest p-value became
+    ``2 / 2 ** n``: five subjects with an overwhelming effect were not
+    significant at 0.05. Here the last entry becomes the statistic of the
+    sign-flipped maps (``flipped_h0``, from MNE's test of them; empty when
+    they form no cluster), and the p-values count it instead.
+    """
+    # Equal up to rounding: the identity's statistic is computed again.
+    if not np.isclose(h0[-1], h0[0], rtol=1e-9, atol=0):
+        return p_values, h0  # the flips are enumerated otherwise: nothing to mend
+    mended = np.append(h0[:-1], flipped_h0[0] if len(flipped_h0) else 0.0)
+    # The observed statistic (first) counts for every cluster, as in MNE; the
+    # others are compared with each cluster's mass.
+    others = mended[1:, None]
+    beyond = others >= masses if tail == 1 else others <= masses
+    return (1 + beyond.sum(axis=0)) / len(mended), mended
+
+
 @verbose
 @fill_doc
 def relevance_cluster_test(
@@ -94,8 +117,10 @@ def relevance_cluster_test(
         :func:`mne.stats.permutation_cluster_1samp_test`, whatever this is.
     n_permutations : int | "all"
         Number of random sign flips; when it reaches the number of distinct
-        flips (``2 ** n_subjects``, or half that for ``tail=0``), MNE runs
-        the exact test over all of them.
+        flips (``2 ** n_subjects``, or half that for ``tail=0``), the test is
+        exact, over all of them. (MNE's exact one-sided test counts the
+        observed flips twice and leaves out the flip of every subject, which
+        doubled the smallest p-value; that flip is counted here instead.)
     threshold : float | None
         The t-value that puts a sample in a cluster (negative for
         ``tail=-1``). None uses MNE's default, the t-value of p = 0.05 (per
@@ -238,25 +263,29 @@ def relevance_cluster_test(
     common = dict(
         stat_fun=_t_statistic,
         threshold=threshold,
-        n_permutations=n_permutations,
+        # MNE reads "all" as one flip short of all of them, drawn at random.
+        n_permutations=n_flips if exact else n_permutations,
         tail=tail,
         n_jobs=n_jobs,
         out_type="mask",
         rng=random_state,
         verbose=verbose,
     )
-    with warnings.catch_warnings():
-        # No sample beyond the threshold is an answer (nothing above the
-        # null), reported in the result; not a reason to warn.
-        warnings.filterwarnings("ignore", message="No clusters found")
-        if adjacency_matrix is None:
-            test = mne.stats.permutation_cluster_1samp_test
-            t_obs, clusters, p_values, h0 = test(differences[..., 0], **common)
-        else:
-            test = mne.stats.spatio_temporal_cluster_1samp_test
-            t_obs, clusters, p_values, h0 = test(
-                differences, adjacency=adjacency_matrix, **common
+
+    def test(differences, **params):
+        with warnings.catch_warnings():
+            # No sample beyond the threshold is an answer (nothing above the
+            # null), reported in the result; not a reason to warn.
+            warnings.filterwarnings("ignore", message="No clusters found")
+            if adjacency_matrix is None:
+                return mne.stats.permutation_cluster_1samp_test(
+                    differences[..., 0], **{**common, **params}
+                )
+            return mne.stats.spatio_temporal_cluster_1samp_test(
+                differences, adjacency=adjacency_matrix, **{**common, **params}
             )
+
+    t_obs, clusters, p_values, h0 = test(differences)
     # (n_channels, n_times) masks from MNE's (n_times, n_channels) boolean
     # masks, or from tuples of slices over time for one channel.
     masks = []
@@ -266,6 +295,10 @@ def relevance_cluster_test(
         masks.append(mask.reshape(len(reference.times), -1).T)
     t_map = t_obs.reshape(len(reference.times), -1).T
     masses = np.array([t_map[mask].sum() for mask in masks])
+    if exact and tail != 0 and masks:
+        # One more forward of MNE's test, without flips, for the mended null.
+        flipped_h0 = test(-differences, n_permutations=1)[3]
+        p_values, h0 = _with_every_flip(p_values, h0, masses, flipped_h0, tail)
     order = np.lexsort((-np.abs(masses), p_values)) if masks else []
     info = map_info(reference.info)
     tmin = reference.times[0]
