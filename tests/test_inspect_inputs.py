@@ -337,6 +337,30 @@ def test_mean_probability_vote(drowsiness):
         group_predictions(clf, epochs, [0, 1], verbose=False)
 
 
+def test_labels_as_event_names_and_epochs_without_a_group(drowsiness):
+    """Names for a network trained on event codes scored 0 (no label matched a
+    class); epochs of no group were left out of every group without a word."""
+    clf, epochs = drowsiness
+    epochs = epochs.copy()
+    # Blocks of one class each, three per class.
+    block = 10 * epochs.events[:, 2] + np.arange(len(epochs)) % 3
+    epochs.metadata = epochs.metadata.assign(block=block)
+    names = {code: name for name, code in epochs.event_id.items()}
+    as_names = [names[code] for code in epochs.events[:, 2]]
+    by_codes = group_predictions(clf, epochs, "block", verbose=False)
+    by_names = group_predictions(clf, epochs, "block", y=as_names, verbose=False)
+    pd.testing.assert_frame_equal(by_names, by_codes)
+    scorer = make_group_scorer("block")
+    assert scorer(clf, epochs, as_names) == scorer(clf, epochs)
+    assert by_codes["correct"].mean() > 0.5
+    with pytest.raises(ValueError, match=r"labels \['asleep'\] that are neither"):
+        group_predictions(clf, epochs, "block", y=["asleep"] * len(epochs))
+    groups = epochs.metadata["block"].to_numpy().astype(object)
+    groups[:3] = None
+    with pytest.raises(ValueError, match="3 of .* epochs have no group"):
+        group_predictions(clf, epochs, groups, verbose=False)
+
+
 def test_group_scorer_in_cross_validation(drowsiness_path):
     epochs = load_drowsiness(drowsiness_path, subjects=[2, 7], verbose=False)
     metadata = epochs.metadata

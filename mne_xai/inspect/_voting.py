@@ -6,7 +6,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._convert import InputData
 from .._docs import fill_doc
-from ..attribution._core import _event_id, _resolve_target
+from ..attribution._core import _class_index, _event_id, _resolve_target
 
 _VOTES = ("mean_proba", "majority")
 
@@ -25,35 +25,57 @@ def _group_of_each_epoch(data, groups):
                 f"The epochs' metadata has no column {groups!r}; its columns are "
                 f"{list(metadata.columns)}."
             )
-        return metadata[groups].to_numpy()
-    _validate_type(
-        groups, (list, tuple, np.ndarray, pd.Series), "groups", "str or array-like"
-    )
-    groups = np.asarray(groups)
-    if groups.shape != (data.shape[0],):
-        raise ValueError(
-            f"groups must hold one value per epoch ({data.shape[0]}), got shape "
-            f"{groups.shape}."
+        values = metadata[groups].to_numpy()
+    else:
+        _validate_type(
+            groups, (list, tuple, np.ndarray, pd.Series), "groups", "str or array-like"
         )
-    return groups
+        values = np.asarray(groups)
+        if values.shape != (data.shape[0],):
+            raise ValueError(
+                f"groups must hold one value per epoch ({data.shape[0]}), got shape "
+                f"{values.shape}."
+            )
+    missing = pd.isna(values)
+    if missing.any():
+        # pandas' groupby would leave these epochs out of every group.
+        raise ValueError(
+            f"{missing.sum()} of {len(values)} epochs have no group (None or NaN); "
+            "give each epoch its group, or leave those epochs out."
+        )
+    return values
 
 
 def _true_labels(estimator, data, y):
     """Return the class of each epoch (``y``, or from the events), None if unknown."""
-    if y is not None:
-        y = np.asarray(y)
-        if y.shape != (data.shape[0],):
-            raise ValueError(
-                f"y must hold one label per epoch ({data.shape[0]}), got shape "
-                f"{y.shape}."
-            )
-        return y
-    if data.events is None:
-        return None
-    index, _ = _resolve_target(
-        estimator, "true", data.shape[0], data.event_codes, _event_id(estimator, data)
+    classes = np.asarray(estimator.classes_)
+    event_id = _event_id(estimator, data)
+    if y is None:
+        if data.events is None:
+            return None
+        index, _ = _resolve_target(
+            estimator, "true", data.shape[0], data.event_codes, event_id
+        )
+        return classes[index]
+    y = np.asarray(y)
+    if y.shape != (data.shape[0],):
+        raise ValueError(
+            f"y must hold one label per epoch ({data.shape[0]}), got shape {y.shape}."
+        )
+    # Event names for a network trained on event codes, or the reverse.
+    aliases = {**event_id, **{code: name for name, code in event_id.items()}}
+    index = {
+        label: _class_index(estimator, label, aliases) for label in set(y.tolist())
+    }
+    unknown = sorted(
+        str(label) for label, position in index.items() if position is None
     )
-    return np.asarray(estimator.classes_)[index]
+    if unknown:
+        raise ValueError(
+            f"y holds labels {unknown} that are neither classes of the estimator "
+            f"({classes.tolist()}) nor event names of the epochs ({event_id})."
+        )
+    return classes[[index[label] for label in y.tolist()]]
 
 
 @verbose
@@ -80,7 +102,8 @@ def group_predictions(
         The group of each epoch: the name of a column of the epochs'
         metadata (e.g. ``"subject"``), or one value per epoch.
     y : array-like, shape (n_epochs,) | None
-        The true labels; with Epochs, None takes them from the events.
+        The true labels, as the estimator's classes or as the epochs' event
+        names; with Epochs, None takes them from the events.
     vote : "mean_proba" | "majority"
         ``"mean_proba"`` predicts the class of highest mean probability over
         the group's epochs (soft voting); ``"majority"`` the class predicted
