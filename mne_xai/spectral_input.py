@@ -264,7 +264,14 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
             :attr:`freqs_`.
         """
         check_is_fitted(self, "freqs_")
-        data, _ = self._input(X, ch_names=self.ch_names_)
+        data, sfreq = self._input(X, ch_names=self.ch_names_)
+        # Fitted on arrays, there is no training info to compare rates with.
+        if sfreq != self.sfreq_:
+            raise ValueError(
+                f"X is sampled at {sfreq} Hz but the spectra were fitted at "
+                f"{self.sfreq_} Hz; resample it (e.g. epochs.resample"
+                f"({self.sfreq_:g})), or it reads as other frequencies."
+            )
         # Any length that gives the training frequencies will do, so the
         # length is checked through the frequencies below.
         check_matches_training(

@@ -2,6 +2,7 @@
 
 import pickle
 
+import mne
 import numpy as np
 import pytest
 from mne.time_frequency import (
@@ -132,6 +133,12 @@ def test_arrays_need_a_sampling_rate(synthetic_arrays):
     # Nyquist is checked against the rate given with the arrays.
     with pytest.raises(ValueError, match="Nyquist frequency of the data \\(16 Hz"):
         LogPowerSpectrum(sfreq=32.0).fit(X)
+    # Epochs at another rate read as other frequencies (10 Hz at 128 Hz as
+    # 12.5 Hz at 160 Hz); they were transformed without a word.
+    fitted = LogPowerSpectrum(sfreq=160.0).fit(np.repeat(X, 5, axis=2))
+    other_rate = mne.EpochsArray(X, mne.create_info(4, 128.0, "eeg"), verbose=False)
+    with pytest.raises(ValueError, match="sampled at 128.0 Hz .* fitted at 160.0 Hz"):
+        fitted.transform(other_rate)
 
 
 def test_data_unlike_training_are_refused(imagery_epochs):
