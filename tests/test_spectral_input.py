@@ -135,8 +135,10 @@ def test_arrays_need_a_sampling_rate(synthetic_arrays):
         LogPowerSpectrum(sfreq=32.0).fit(X)
     # Epochs at another rate read as other frequencies (10 Hz at 128 Hz as
     # 12.5 Hz at 160 Hz); they were transformed without a word.
-    fitted = LogPowerSpectrum(sfreq=160.0).fit(np.repeat(X, 5, axis=2))
-    other_rate = mne.EpochsArray(X, mne.create_info(4, 128.0, "eeg"), verbose=False)
+    longer = np.repeat(X, 5, axis=2)
+    fitted = LogPowerSpectrum(sfreq=160.0).fit(longer)
+    info = mne.create_info(4, 128.0, "eeg")
+    other_rate = mne.EpochsArray(longer, info, verbose=False)
     with pytest.raises(ValueError, match="sampled at 128.0 Hz .* fitted at 160.0 Hz"):
         fitted.transform(other_rate)
 
