@@ -210,6 +210,24 @@ def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
         estimator.module_ = original
     error = {key: np.linalg.norm(drop) for key, drop in drops.items()}
     assert error["interpolate"] < 0.1 * error["zeros"]
+    # A channel marked bad is still read by the network, and still a source of
+    # the interpolation (it failed: MNE's positions leave out bad channels).
+    marked = montage_epochs.copy()
+    marked.info["bads"] = ["Fz"]
+    estimator.module_ = linear_network(estimator, weights)
+    try:
+        with pytest.warns(RuntimeWarning, match="marked bad but were good"):
+            with_bad = channel_perturbation_test(
+                estimator,
+                marked,
+                attribution=marked,
+                target=0,
+                baseline="interpolate",
+                verbose=False,
+            ).score_drop[:, channel]
+    finally:
+        estimator.module_ = original
+    np.testing.assert_allclose(with_bad, drops["interpolate"], rtol=1e-5)
 
     curve = deletion_curve(
         estimator,

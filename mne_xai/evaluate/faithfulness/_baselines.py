@@ -76,7 +76,8 @@ class _Interpolator:
                 'baseline="interpolate" interpolates EEG channels from EEG channels; '
                 f"the data also hold {others[:5]}. Pick EEG channels only."
             )
-        positions = info._get_channel_positions()
+        # Every channel the network reads; MNE's default leaves out bad ones.
+        positions = info._get_channel_positions(picks=eeg)
         if not np.isfinite(positions).all() or np.allclose(positions, 0):
             raise ValueError(
                 'baseline="interpolate" needs channel positions; set a montage '
