@@ -57,9 +57,11 @@ class CroppedClassifier(
     classes_ : ndarray, shape (n_classes,)
         The class labels (those of ``estimator_``).
     info_ : mne.Info | None
-        The measurement info of the training Epochs (None for arrays).
+        The measurement info of the training Epochs, on the channels the
+        estimator reads (None for arrays).
     n_channels_, n_times_ : int
-        Shape of one training epoch; predicted epochs must match it.
+        Number of those channels, and of samples per training epoch; predicted
+        epochs must have them.
     tmin_ : float
         Time of the first sample of the training epochs (0 for arrays).
     window_starts_ : ndarray of int, shape (n_windows,)
@@ -208,8 +210,7 @@ class CroppedClassifier(
         self.window_starts_, self.window_samples_ = self._window_starts(
             data.shape[2], sfreq, first_time
         )
-        self.info_, self.tmin_ = info, first_time
-        self.n_channels_, self.n_times_ = data.shape[1:]
+        self.tmin_, self.n_times_ = first_time, data.shape[2]
         n_windows = len(self.window_starts_)
         mne.utils.logger.info(
             f"Training on {n_windows} windows of {self.window_samples_} samples "
@@ -223,6 +224,13 @@ class CroppedClassifier(
             self._windows(data, info), np.repeat(y, n_windows), **fit_params
         )
         self.classes_ = self.estimator_.classes_
+        # The estimator picks the channels it reads (not EOG, by default): new
+        # data need only those.
+        read = getattr(self.estimator_, "ch_names_", None)
+        if info is not None and read is not None and read != info.ch_names:
+            info = mne.pick_info(info, [info.ch_names.index(name) for name in read])
+        self.info_ = info
+        self.n_channels_ = data.shape[1] if info is None else info["nchan"]
         return self
 
     def predict_proba(self, X):

@@ -186,6 +186,22 @@ def test_predict_errors():
         clf.predict([epochs[:2], shifted[2:]])
 
 
+def test_only_the_channels_the_network_reads_are_needed():
+    """Trained on epochs with EOG, which EEGNet leaves out by default, it refused
+    to predict epochs without EOG (explain accepted them)."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4", "EOG"], SFREQ, ["eeg"] * 3 + ["eog"])
+    with_eog = mne.EpochsArray(rng.standard_normal((8, 4, 101)) * 1e-5, info)
+    y = np.arange(8) % 2
+    clf = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
+        window_length=0.5,
+    ).fit(with_eog, y)
+    without_eog = with_eog.copy().drop_channels(["EOG"])
+    assert_allclose(clf.predict_proba(without_eog), clf.predict_proba(with_eog))
+    assert clf.info_.ch_names == ["C3", "Cz", "C4"] and clf.n_channels_ == 3
+
+
 def test_windows_match_mne_crop(eegbci_epochs):
     """Windows are exactly what Epochs.crop cuts on real EEG."""
     epochs = eegbci_epochs[:3]
