@@ -335,6 +335,20 @@ def test_networks_with_torchs_legacy_weight_norm_are_explained_again(
         )
 
 
+def test_networks_that_cannot_be_copied_are_explained_in_place(tiny_array_estimator):
+    """A module holding a lock (or an open file, a logging writer) cannot be
+    deep-copied; it was explained before methods ran on copies, and still is."""
+    estimator = copy.deepcopy(tiny_array_estimator)
+    estimator.module_.writer_lock = threading.Lock()
+    X = np.random.default_rng(1).standard_normal((3, 4, 64)).astype(np.float32)
+    for method in ("saliency", "guided_backprop", "deeplift"):
+        np.testing.assert_allclose(
+            explain(estimator, X, method, verbose=False).get_data(),
+            explain(tiny_array_estimator, X, method, verbose=False).get_data(),
+            rtol=1e-5,
+        )
+
+
 # -- errors -------------------------------------------------------------------
 def test_unknown_method_and_parameter_raise(fitted_icnn, few_epochs):
     with pytest.raises(ValueError, match="Invalid value for the 'method'.*saliency"):

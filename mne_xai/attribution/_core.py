@@ -62,8 +62,19 @@ def private_module(estimator, device):
     never touched and other threads may predict or explain with it meanwhile;
     on the shared module, one thread's saliency maps went through another's
     guided-backprop rules, and predictions failed in captum's hooks.
+
+    A network holding what cannot be copied (a lock, an open file, a logging
+    writer) is used in place, as it is, and said so.
     """
-    return copy_module(estimator.module_).to(device).eval()
+    module = estimator.module_
+    try:
+        module = copy_module(module)
+    except Exception as error:  # deepcopy fails in as many ways as objects
+        logger.info(
+            f"The network cannot be copied ({type(error).__name__}: {error}); it "
+            "is run in place, so no other thread may use it meanwhile."
+        )
+    return module.to(device).eval()
 
 
 def _class_index(estimator, label, aliases):
