@@ -166,6 +166,7 @@ class _CroppedNetwork:
             self.window_network.module_, cropped.window_starts_, cropped.window_samples_
         )
         self.classes_ = cropped.classes_
+        self.event_id_ = cropped.event_id_
         self.info_ = self.window_network.info_
         self._sfreq = self.window_network._sfreq
         self.n_channels_, self.n_times_ = cropped.n_channels_, cropped.n_times_

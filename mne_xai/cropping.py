@@ -64,6 +64,9 @@ class CroppedClassifier(
         epochs must have them.
     tmin_ : float
         Time of the first sample of the training epochs (0 for arrays).
+    event_id_ : dict | None
+        The event names of the training Epochs (None for arrays), by which
+        targets and class names are read.
     window_starts_ : ndarray of int, shape (n_windows,)
         Sample index, within an epoch, of the start of each window.
     window_samples_ : int
@@ -211,6 +214,7 @@ class CroppedClassifier(
             data.shape[2], sfreq, first_time
         )
         self.tmin_, self.n_times_ = first_time, data.shape[2]
+        self.event_id_ = inputs.event_id
         n_windows = len(self.window_starts_)
         mne.utils.logger.info(
             f"Training on {n_windows} windows of {self.window_samples_} samples "

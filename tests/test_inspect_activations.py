@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
+from mne_xai import CroppedClassifier, EEGNetClassifier
 from mne_xai.inspect import find_layer, layer_activations
 
 
@@ -52,9 +53,11 @@ def test_to_epochs_keeps_time_and_events(fitted_eegnet, imagery_epochs):
     epochs = imagery_epochs[:6]
     pooled = layer_activations(fitted_eegnet, epochs, "spatial_pool", verbose=False)
     n_units, n_pooled = pooled.data.shape[1], pooled.data.shape[-1]
-    assert pooled.sfreq == pytest.approx(
-        epochs.info["sfreq"] * n_pooled / len(epochs.times)
-    )
+    # Pooling by 4 at 160 Hz; each value stands at the centre of its 4 samples
+    # (the ratio of lengths gave 39.9 Hz).
+    sfreq = epochs.info["sfreq"]
+    assert pooled.sfreq == sfreq / 4
+    assert pooled.tmin == pytest.approx(epochs.tmin + 1.5 / sfreq)
     as_epochs = pooled.to_epochs()
     assert as_epochs.get_data().shape == (6, n_units, n_pooled)
     assert as_epochs.info["sfreq"] == pytest.approx(pooled.sfreq)
@@ -64,11 +67,40 @@ def test_to_epochs_keeps_time_and_events(fitted_eegnet, imagery_epochs):
     assert as_epochs["feet"].average(picks="misc").data.shape == (n_units, n_pooled)
     logits = layer_activations(fitted_eegnet, epochs, "classifier", verbose=False)
     assert logits.sfreq is None
-    with pytest.raises(ValueError, match="no time axis"):
+    with pytest.raises(ValueError, match="no time axis at a known rate"):
         logits.to_epochs()
     np.testing.assert_allclose(
         logits.data, fitted_eegnet._logits(epochs), rtol=1e-5, atol=1e-5
     )
+
+
+def test_time_after_a_valid_convolution_keeps_the_rate(fitted_icnn, imagery_epochs):
+    """InterpretableCNN's unpadded convolution shortens 321 samples to 241: the
+    ratio of lengths gave 120 Hz at 160 Hz, and to_epochs stretched time."""
+    epochs = imagery_epochs[:4]
+    kernel = fitted_icnn.module_.depthwise_conv.kernel_size[-1]
+    activations = layer_activations(
+        fitted_icnn, epochs, "depthwise_conv", verbose=False
+    )
+    sfreq = epochs.info["sfreq"]
+    assert activations.sfreq == sfreq
+    assert activations.tmin == pytest.approx(epochs.tmin + (kernel - 1) / 2 / sfreq)
+    # The last sample is the centre of the last window (MNE puts the first
+    # sample on its grid: within half a sample for an even kernel).
+    times = activations.to_epochs().times
+    last_centre = epochs.times[-1] - (kernel - 1) / 2 / sfreq
+    assert times[-1] == pytest.approx(last_centre, abs=0.5 / sfreq + 1e-9)
+
+
+def test_a_network_run_on_windows_is_refused(imagery_epochs):
+    epochs = imagery_epochs[:6]
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
+        window_length=1.0,
+        window_step=0.5,
+    ).fit(epochs)
+    with pytest.raises(ValueError, match="runs 3 times per epoch"):
+        layer_activations(cropped, epochs, "module.spatial_pool", verbose=False)
 
 
 def test_unknown_layers_are_refused_with_the_list(fitted_eegnet, imagery_epochs):

@@ -9,7 +9,7 @@ from mne.time_frequency import SpectrumArray
 from sklearn.model_selection import LeaveOneGroupOut, cross_val_score
 from skorch import NeuralNetClassifier
 
-from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai import CroppedClassifier, EEGNetClassifier, InterpretableCNNClassifier
 from mne_xai.datasets import load_drowsiness
 from mne_xai.inspect import (
     best_samples,
@@ -178,6 +178,21 @@ def test_maximize_is_reproducible(fitted_icnn):
 
     np.testing.assert_array_equal(run(1), run(1))
     assert not np.allclose(run(1), run(2))
+
+
+def test_maximize_networks_without_event_names(synthetic_arrays, imagery_epochs):
+    """Integer labels without event names failed after the whole optimization
+    (MNE's event names are strings); a CroppedClassifier refused its event names."""
+    X, y = synthetic_arrays
+    on_arrays = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    result = maximize_activation(on_arrays.fit(X, y + 1), 2, n_steps=2, verbose=False)
+    assert list(result.restarts.event_id) == ["2"]
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
+        window_length=1.0,
+    ).fit(imagery_epochs[:6])
+    result = maximize_activation(cropped, "feet", n_steps=2, verbose=False)
+    assert list(result.restarts.event_id) == ["feet"]
 
 
 def test_maximize_refuses_bad_input(fitted_icnn, synthetic_arrays):

@@ -200,6 +200,8 @@ def _tagged_class_index(estimator, tag, event_id):
     their "/"-separated tags; a target does the same. None if no event name
     holds the tag.
     """
+    if not event_id:  # arrays, or a network that kept no event names
+        return None
     names = mne.event.match_event_names(event_id, [tag], on_missing="ignore")
     indices = {_class_index(estimator, name, event_id) for name in names}
     indices.discard(None)

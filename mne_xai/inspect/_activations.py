@@ -64,6 +64,63 @@ def find_layer(module, layer):
     return layer, layers[layer]
 
 
+def _last_axis(attribute):
+    """Return a layer attribute's value along the last (time) axis."""
+    return attribute[-1] if isinstance(attribute, tuple) else attribute
+
+
+def _time_axis(module, layer, example):
+    """Step and offset, in input samples, of ``layer``'s last axis as time.
+
+    Each convolution and pooling called before it (and in it) multiplies the
+    step by its stride and shifts the first output to the centre of its
+    first window (a "valid" convolution of 64 samples starts 31.5 samples
+    in). None when the last axis changes length otherwise (a reshape, or an
+    operation that is not a layer), so that it is not time as far as known.
+    """
+    calls = []
+
+    def record(called, args, output):
+        if (
+            args
+            and isinstance(args[0], torch.Tensor)
+            and isinstance(output, torch.Tensor)
+        ):
+            calls.append((called, args[0].shape[-1], output.shape[-1]))
+
+    leaves = [
+        child for child in module.modules() if next(child.children(), None) is None
+    ]
+    handles = [leaf.register_forward_hook(record) for leaf in leaves]
+    try:
+        with torch.no_grad():
+            module(example)
+    finally:
+        for handle in handles:
+            handle.remove()
+    inside = set(layer.modules())
+    last = max(index for index, (called, _, _) in enumerate(calls) if called in inside)
+    step, offset = 1, 0.0
+    for called, n_in, n_out in calls[: last + 1]:
+        if hasattr(called, "kernel_size") and hasattr(called, "stride"):
+            kernel, stride = _last_axis(called.kernel_size), _last_axis(called.stride)
+            dilation = _last_axis(getattr(called, "dilation", 1))
+            padding = _last_axis(called.padding)
+            span = dilation * (kernel - 1)
+            if padding == "same":
+                padding, expected = span // 2, n_in
+            else:
+                padding = 0 if padding == "valid" else padding
+                expected = (n_in + 2 * padding - span - 1) // stride + 1
+            if n_out != expected:
+                return None
+            offset += (span / 2 - padding) * step
+            step *= stride
+        elif n_in != n_out:
+            return None
+    return step, offset
+
+
 @dataclass
 class LayerActivations:
     """The output of one layer for each epoch.
@@ -75,11 +132,13 @@ class LayerActivations:
     layer : str
         The layer's name in the network.
     sfreq : float | None
-        The rate of the layer's last axis when it is time (the input's rate
-        times the ratio of lengths, as pooling and strides leave it), else
-        None.
+        The rate of the layer's last axis when it is time: the input's rate
+        divided by the strides of the convolutions and poolings before it.
+        None when the last axis is not time (or not known to be), or the
+        network's sampling rate is unknown.
     tmin : float
-        The time of the input's first sample (0 for arrays).
+        The time of the last axis' first sample: the input's (0 for arrays),
+        moved to the centre of the first window of those layers.
     events : ndarray of int, shape (n_epochs, 3) | None
         The epochs' events (None for arrays).
     event_id : dict | None
@@ -111,8 +170,8 @@ class LayerActivations:
         """
         if self.sfreq is None:
             raise ValueError(
-                f"The output of layer {self.layer!r} has no time axis (shape "
-                f"{self.data.shape[1:]}); use .data."
+                f"The output of layer {self.layer!r} has no time axis at a known "
+                f"rate (shape {self.data.shape[1:]}); use .data."
             )
         unit_shape = self.data.shape[1:-1]
         names = ["-".join(map(str, index)) for index in np.ndindex(*unit_shape)]
@@ -237,17 +296,28 @@ def layer_activations(
         )
     ]
     outputs = np.concatenate(outputs)
-    n_times = data.shape[2]
-    # A last axis no longer than the input's and at least two samples long is
-    # taken as time (convolutions and pooling shorten it); a dense layer's
-    # output is not.
-    is_time = outputs.ndim >= 3 and 1 < outputs.shape[-1] <= n_times
-    sfreq = network._sfreq * outputs.shape[-1] / n_times if is_time else None
+    if len(outputs) != data.shape[0]:
+        raise ValueError(
+            f"Layer {name!r} runs {len(outputs) // data.shape[0]} times per epoch "
+            "(a CroppedClassifier runs its network on each window), so its outputs "
+            "are not one per epoch. Give the window network (cropped.estimator_) "
+            "epochs cropped to one window."
+        )
+    tmin = data.tmin if data.tmin is not None else 0.0
+    sfreq = None
+    if outputs.ndim >= 3 and network._sfreq is not None:
+        module = private_module(network, device)
+        example = torch.from_numpy(next(data.batches(1))).to(device)
+        time_axis = _time_axis(module, find_layer(module, name)[1], example)
+        if time_axis is not None:
+            step, offset = time_axis
+            sfreq = network._sfreq / step
+            tmin += offset / network._sfreq
     return LayerActivations(
         data=outputs,
         layer=name,
         sfreq=sfreq,
-        tmin=data.tmin if data.tmin is not None else 0.0,
+        tmin=tmin,
         events=data.events,
         event_id=data.event_id,
         metadata=data.metadata,

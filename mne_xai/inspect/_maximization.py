@@ -349,7 +349,8 @@ def _result(network, inputs, objective, logits, history, target_index, scale):
     """Wrap the optimized inputs as MNE objects."""
     info = _array_info(network, inputs.shape)
     tmin = getattr(network, "tmin_", None) or 0.0
-    name = class_names(network)[target_index]
+    # MNE's event names are strings; a class without one is named by its label.
+    name = str(class_names(network)[target_index])
     restarts = mne.EpochsArray(
         inputs,
         info,
