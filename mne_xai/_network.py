@@ -28,7 +28,7 @@ included) with the ``info`` of its input channels.
 import mne
 import numpy as np
 import torch
-from mne.utils import _validate_type
+from mne.utils import _validate_type, warn
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetBinaryClassifier
@@ -220,3 +220,32 @@ class _SkorchNetwork:
                 n_times=data.shape[2],
             )
         return data
+
+
+def sampling_rate(network, what):
+    """Return the network's sampling rate, warning when it was assumed.
+
+    The estimators size their kernels for 128 Hz, the published rate, when
+    fitted on arrays without ``info``: frequencies then hold only if the data
+    were sampled at 128 Hz, which nothing records.
+
+    Parameters
+    ----------
+    network : object
+        A fitted classifier, as :func:`as_network` returns it.
+    what : str
+        What is given in Hz, for the warning.
+
+    Returns
+    -------
+    sfreq : float | None
+        The rate, None when unknown.
+    """
+    if network._sfreq is not None and network.info_ is None:
+        warn(
+            f"The network was fitted on arrays without info, so its sampling rate "
+            f"is taken as {network._sfreq:g} Hz, the rate its kernels were sized "
+            f"for; {what} hold at that rate only. Fit it on Epochs, or with "
+            "info=mne.create_info(ch_names, sfreq, 'eeg'), to use your rate."
+        )
+    return network._sfreq

@@ -483,11 +483,13 @@ def plot_band_topomaps(
     spectrum : mne.time_frequency.Spectrum | mne.time_frequency.EpochsSpectrum
         Frequency-resolved relevance; epochs are averaged.
     bands : dict | None
-        Band name to ``(fmin, fmax)`` in Hz, both included; None uses theta,
-        alpha/mu and beta.
+        Band name to ``(fmin, fmax)`` in Hz, both included, except a bin on an
+        edge two bands share, which counts in the higher band only (so that
+        the bands add up); None uses theta, alpha/mu and beta.
     absolute : bool
         Take the magnitude of each epoch's relevance before averaging, so that
-        relevance of opposite signs in different epochs does not cancel.
+        relevance of opposite signs in different epochs does not cancel (of
+        an averaged Spectrum, the magnitude of the average).
     ch_type : str
         The channel type plotted.
     units : str
@@ -510,14 +512,19 @@ def plot_band_topomaps(
     _validate_type(bands, dict, "bands", "dict of name: (fmin, fmax)")
     _validate_type(absolute, bool, "absolute")
     spectrum = spectrum.copy().pick(ch_type)
-    relevance, freqs = spectrum.get_data(return_freqs=True)
+    # Bad channels too: the network read them, and the info keeps them.
+    relevance, freqs = spectrum.get_data(exclude=(), return_freqs=True)
     if absolute:
         relevance = np.abs(relevance)
     if isinstance(spectrum, EpochsSpectrum):
         relevance = relevance.mean(axis=0)
+    # A bin on an edge two bands share (8 Hz: theta 4-8, alpha 8-13) counts in
+    # the higher band only, so that the bands' relevance adds up.
+    lower_edges = {fmin for fmin, _ in bands.values()}
     maps = []
     for name, (fmin, fmax) in bands.items():
-        in_band = (freqs >= fmin) & (freqs <= fmax)
+        upper = freqs < fmax if fmax in lower_edges else freqs <= fmax
+        in_band = (freqs >= fmin) & upper
         if not in_band.any():
             raise ValueError(
                 f"Band {name!r} ({fmin}-{fmax} Hz) holds no frequency; the spectrum "
@@ -527,6 +534,8 @@ def plot_band_topomaps(
     caption = "Each map: relevance summed over the band's frequencies"
     if isinstance(spectrum, EpochsSpectrum):
         caption += (", magnitude" if absolute else "") + ", averaged over epochs"
+    elif absolute:
+        caption += ", magnitude of the average given"
     return _plot_topomap_rows(
         [np.array(maps)],
         spectrum.info,

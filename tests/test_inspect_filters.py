@@ -267,6 +267,18 @@ def test_passbands_are_the_half_power_band_around_the_peak(fitted_eegnet):
     assert filters.passbands["rank"].isna().all()
 
 
+def test_a_rate_assumed_for_arrays_is_said(synthetic_arrays):
+    """Fitted on 160 Hz arrays without info, the network is taken at 128 Hz:
+    every pass band was scaled by 0.8, without a word."""
+    X, y = synthetic_arrays
+    on_arrays = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    with pytest.warns(RuntimeWarning, match="taken as 128 Hz"):
+        temporal_filters(on_arrays.fit(X, y), verbose=False)
+    info = mne.create_info(X.shape[1], 160.0, "eeg")
+    with_info = EEGNetClassifier(max_epochs=1, info=info, verbose=False).fit(X, y)
+    assert temporal_filters(with_info, verbose=False).sfreq == 160.0
+
+
 def test_designed_band_pass_kernels_are_reported_in_their_band(fitted_eegnet):
     estimator = copy.deepcopy(fitted_eegnet)
     weight = estimator.module_.temporal_conv.weight

@@ -1,4 +1,5 @@
 import matplotlib.pyplot as plt
+import mne
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -174,3 +175,26 @@ def test_band_topomaps(fitted_eegnet, few_epochs):
     assert fig.axes[2].get_ylim()[1] == pytest.approx(largest, rel=1e-5)
     with pytest.raises(ValueError, match="holds no frequency"):
         plot_band_topomaps(spectrum, {"ultra": (100, 200)}, show=False)
+
+
+def test_band_maps_add_up_and_keep_bad_channels(fitted_eegnet, few_epochs, monkeypatch):
+    """Bands sharing an edge counted its bin twice (8 and 13 Hz), so the bands'
+    relevance did not add up; a bad channel made the plot fail."""
+    spectrum = explain_spectrum(fitted_eegnet, few_epochs, "saliency").average()
+    spectrum.info["bads"] = [spectrum.ch_names[0]]
+    drawn = []
+    plot_topomap = mne.viz.plot_topomap
+    monkeypatch.setattr(
+        mne.viz,
+        "plot_topomap",
+        lambda data, *args, **kwargs: (
+            drawn.append(np.asarray(data)),
+            plot_topomap(data, *args, **kwargs),
+        )[1],
+    )
+    bands = {"theta": (4, 8), "alpha": (8, 13), "beta": (13, 30)}
+    plot_band_topomaps(spectrum, bands, show=False)
+    relevance, freqs = spectrum.get_data(exclude=(), return_freqs=True)
+    in_4_to_30 = relevance[:, (freqs >= 4) & (freqs <= 30)].sum(axis=1)
+    assert len(drawn) == 3 and drawn[0].shape == (len(spectrum.ch_names),)
+    np.testing.assert_allclose(np.sum(drawn, axis=0), in_4_to_30, rtol=1e-6)

@@ -11,7 +11,7 @@ from .._checks import check_device, check_positive_int
 from .._convert import check_amplitudes
 from .._docs import fill_doc
 from .._graph import named_layers
-from .._network import as_network
+from .._network import as_network, sampling_rate
 from .._progress import progress_bar
 from ..attribution._core import private_module
 
@@ -305,7 +305,7 @@ def layer_activations(
         )
     tmin = data.tmin if data.tmin is not None else 0.0
     sfreq = None
-    if outputs.ndim >= 3 and network._sfreq is not None:
+    if outputs.ndim >= 3 and sampling_rate(network, "the activations' times"):
         module = private_module(network, device)
         example = torch.from_numpy(next(data.batches(1))).to(device)
         time_axis = _time_axis(module, find_layer(module, name)[1], example)

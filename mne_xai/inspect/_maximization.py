@@ -11,7 +11,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_device, check_positive_int
 from .._docs import fill_doc
-from .._network import as_network
+from .._network import as_network, sampling_rate
 from .._progress import progress_bar
 from ..attribution._core import (
     _array_info,
@@ -298,7 +298,7 @@ def maximize_activation(
     n_channels, n_times, data_std = _input_statistics(network)
     target_index = _target_index(network, target, getattr(network, "event_id_", None))
     device = check_device(device, network.device)
-    sfreq = network._sfreq
+    sfreq = sampling_rate(network, "the spectra and the 1/f prior")
 
     generator = torch.Generator().manual_seed(
         int(np.random.SeedSequence(random_state).generate_state(1)[0])

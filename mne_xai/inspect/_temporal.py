@@ -10,7 +10,7 @@ from mne.utils import _validate_type, logger, verbose
 from .._checks import check_device, check_positive_int
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, trace_layers
-from .._network import as_network
+from .._network import as_network, sampling_rate
 from ..attribution._core import autograd_on, private_module
 from ._activations import unit_contributions
 
@@ -219,7 +219,7 @@ def temporal_filters(
     if n_freqs < 2:
         raise ValueError(f"n_freqs must be at least 2, got {n_freqs}.")
     batch_size = check_positive_int(batch_size, "batch_size")
-    if network._sfreq is None:
+    if sampling_rate(network, "the filters' frequencies") is None:
         raise ValueError(
             "The network's sampling rate is unknown: give the classifier the "
             "info of its channels (as_network(net, info=epochs.info))."
