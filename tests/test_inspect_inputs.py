@@ -185,7 +185,10 @@ def test_maximize_networks_without_event_names(synthetic_arrays, imagery_epochs)
     (MNE's event names are strings); a CroppedClassifier refused its event names."""
     X, y = synthetic_arrays
     on_arrays = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
-    result = maximize_activation(on_arrays.fit(X, y + 1), 2, n_steps=2, verbose=False)
+    with pytest.warns(RuntimeWarning, match="taken as 128 Hz"):
+        result = maximize_activation(
+            on_arrays.fit(X, y + 1), 2, n_steps=2, verbose=False
+        )
     assert list(result.restarts.event_id) == ["2"]
     cropped = CroppedClassifier(
         EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),

@@ -136,6 +136,16 @@ def test_smooth_spreads_an_impulse_over_the_window(attribution):
     np.testing.assert_allclose(smoothed.sum(axis=-1), attribution.get_data().sum(-1))
 
 
+@pytest.mark.parametrize("n_samples", [3, 7, 11])
+def test_smooth_keeps_an_odd_window_as_given(attribution, n_samples):
+    """Python's round() took 1.5 to 2: 3, 7 and 11 samples became 5, 9 and 13."""
+    attribution._data[:] = 0.0
+    attribution._data[:, 2, 25] = 1.0
+    window = n_samples / attribution.info["sfreq"]
+    smoothed = smooth_attribution(attribution, window=window).get_data()
+    assert np.count_nonzero(smoothed[0, 2]) == n_samples
+
+
 @pytest.mark.parametrize("window", [0.0, -0.1, 10.0])
 def test_smooth_rejects_bad_windows(attribution, window):
     with pytest.raises(ValueError, match="window must be"):
@@ -238,6 +248,16 @@ def test_modality_importance_counts_bad_channels(multimodal):
     expected = modality_importance(multimodal)
     multimodal.info["bads"] = ["ch0", "ch4"]  # one EEG and one EOG channel
     pd.testing.assert_frame_equal(modality_importance(multimodal), expected)
+
+
+def test_modality_importance_of_zero_maps_warns(multimodal):
+    """All-zero maps gave NaN shares without a word (the shares sum to one)."""
+    multimodal._data[1] = 0.0
+    with pytest.warns(RuntimeWarning, match="1 epoch.*sums to zero"):
+        shares = modality_importance(multimodal)
+    by_epoch = shares.groupby("epoch")["share"]
+    assert by_epoch.apply(lambda share: share.isna().all()).tolist()[1]
+    np.testing.assert_allclose(by_epoch.sum().drop(1), 1)
 
 
 def test_modality_importance_warns_across_units():

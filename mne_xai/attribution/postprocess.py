@@ -157,9 +157,9 @@ def smooth_attribution(attribution, window=0.05):
     attribution : mne.Epochs | mne.Evoked
         Attribution maps, e.g. from :func:`mne_xai.explain`.
     window : float
-        Width of the moving average in seconds. It is rounded to an odd number
-        of samples so the window is centred on each sample; a window of one
-        sample or less leaves the maps unchanged.
+        Width of the moving average in seconds. It is rounded to the nearest
+        odd number of samples (up on a tie) so the window is centred on each
+        sample; a window under two samples leaves the maps unchanged.
 
     Returns
     -------
@@ -175,7 +175,8 @@ def smooth_attribution(attribution, window=0.05):
             f"window must be positive and at most the epoch duration ({duration:g} "
             f"s), got {window} s."
         )
-    n_samples = 2 * int(round(window * attribution.info["sfreq"] / 2)) + 1
+    # The nearest odd number (round() takes halves to even: 3 samples became 5).
+    n_samples = 2 * int(np.floor(window * attribution.info["sfreq"] / 2)) + 1
     return _transformed(
         attribution,
         lambda data: uniform_filter1d(data, n_samples, axis=-1, mode="nearest"),
@@ -392,7 +393,13 @@ def modality_importance(attribution, *, kind="local", absolute=True):
             ["class", "channel_type", "n_channels"], as_index=False, sort=False
         )["relevance"].sum()
     group = "epoch" if kind == "local" else "class"
-    rows["share"] = rows["relevance"] / rows.groupby(group)["relevance"].transform(
-        "sum"
-    )
+    totals = rows.groupby(group)["relevance"].transform("sum")
+    if (totals == 0).any():
+        # As zscore_attribution does for constant maps: say why shares are NaN.
+        warn(
+            f"The relevance of {rows.loc[totals == 0, group].nunique()} {group}(s) "
+            "sums to zero over all channel types (e.g. a dead network's maps), so "
+            "their shares are undefined (NaN)."
+        )
+    rows["share"] = rows["relevance"] / totals.where(totals != 0)
     return rows
