@@ -124,6 +124,11 @@ def _band_limited_noise(n_epochs, n_times, sfreq, fmins, fmaxs, rng):
     spectrum = np.fft.rfft(rng.standard_normal((n_epochs, n_fft)))
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sfreq)
     in_band = (freqs >= fmins[:, np.newaxis]) & (freqs <= fmaxs[:, np.newaxis])
+    if not in_band.any(axis=1).all():
+        raise ValueError(
+            f"A band holds no frequency of {n_times} samples at {sfreq:g} Hz (bins "
+            f"{freqs[1]:g} Hz apart); widen it, or lengthen the epochs."
+        )
     noise = np.fft.irfft(spectrum * in_band, n=n_fft)[:, :n_times]
     return noise / noise.std(axis=1, keepdims=True)
 

@@ -320,6 +320,8 @@ def simulate_epochs(
         ("sensor_noise", sensor_noise),
     ):
         _validate_type(value, "numeric", name)
+        if not np.isfinite(value):  # NaN passed every comparison below
+            raise ValueError(f"{name} must be a finite number, got {value}.")
     for name, value in (
         ("snr", snr),
         ("jitter", jitter),

@@ -241,6 +241,10 @@ def test_64_channels_fast():
         (dict(kind="temporal", n_classes=1), "at least 2"),
         (dict(kind="temporal", n_epochs=1), "at least n_classes"),
         (dict(kind="temporal", snr=-1.0), "snr must be non-negative"),
+        # NaN passed the checks and gave all-NaN data; so did a band between bins.
+        (dict(kind="temporal", snr=float("nan")), "snr must be a finite number"),
+        (dict(kind="temporal", jitter=float("nan")), "jitter must be a finite"),
+        (dict(kind="spectral", bands=[(10.1, 10.4), "beta"]), "holds no frequency"),
         (dict(kind="spectral", n_classes=5), "one \\(fmin, fmax\\) per class"),
         (dict(kind="spectral", bands=["alpha", "delta"]), "band"),
         (dict(kind="spectral", bands=["alpha", "alpha"]), "its own band"),
