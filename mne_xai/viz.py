@@ -393,7 +393,13 @@ def plot_method_comparison(
 
 
 def plot_attribution_joint(
-    evoked, *, times="peaks", units="relevance (a.u.)", title=None, show=True
+    evoked,
+    *,
+    times="peaks",
+    ch_type=None,
+    units="relevance (a.u.)",
+    title=None,
+    show=True,
 ):
     """Plot an averaged attribution as butterfly plus topomaps, unscaled.
 
@@ -404,6 +410,10 @@ def plot_attribution_joint(
         ``attribution["feet"].average()``).
     times : "peaks" | float | list of float
         Times of the topomaps (see :meth:`mne.Evoked.plot_joint`).
+    ch_type : str | None
+        The channel type plotted (a network may read EOG beside EEG; MNE's
+        joint plot shows one type). None plots the only type, or EEG among
+        several.
     units : str
         Label of the values (e.g. ``"logit"``).
     title : str | None
@@ -417,7 +427,16 @@ def plot_attribution_joint(
         The joint plot; its colorbar is labelled with ``units``.
     """
     _validate_type(evoked, mne.Evoked, "evoked")
-    channel_types = set(evoked.get_channel_types())
+    channel_types = list(dict.fromkeys(evoked.get_channel_types()))
+    if ch_type is None:
+        if len(channel_types) > 1 and "eeg" not in channel_types:
+            raise ValueError(
+                f"The maps hold several channel types {channel_types}; pass the "
+                "one to plot as ch_type."
+            )
+        ch_type = channel_types[0] if len(channel_types) == 1 else "eeg"
+    evoked = evoked.copy().pick(ch_type)
+    channel_types = {ch_type}
     title = evoked.comment if title is None else title
     topomap_args = dict(scalings={t: 1 for t in channel_types}, units=units)
     if evoked.data.min() >= 0:

@@ -160,6 +160,25 @@ def test_joint_plot_in_true_units(attribution):
     assert colorbar.get_ylabel() == "logit/V"
 
 
+def test_joint_plot_of_maps_with_eog(attribution):
+    """Maps of a network reading EOG beside EEG failed in MNE's joint plot
+    ("Number of axes (1) must match number of channel types (2)")."""
+    evoked = attribution["feet"].average()
+    eog = mne.EvokedArray(
+        evoked.data[:1], mne.create_info(["EOG"], evoked.info["sfreq"], "eog")
+    )
+    both = evoked.copy().add_channels([eog], force_update_info=True)
+    fig = plot_attribution_joint(both, units="logit/V", show=False)
+    # The EEG channels, as for the maps without EOG.
+    alone = plot_attribution_joint(evoked, units="logit/V", show=False)
+    assert len(fig.axes) == len(alone.axes)
+    no_eeg = mne.EvokedArray(
+        evoked.data[:2], mne.create_info(["EOG", "EMG"], 100.0, ["eog", "emg"])
+    )
+    with pytest.raises(ValueError, match="several channel types"):
+        plot_attribution_joint(no_eeg, show=False)
+
+
 def test_band_topomaps(fitted_eegnet, few_epochs):
     spectrum = explain_spectrum(fitted_eegnet, few_epochs, "saliency")
     bands = {"mu": (8, 13), "beta": (13, 30)}
