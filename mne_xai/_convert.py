@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from mne.io.constants import FIFF
 from mne.io.pick import _picks_to_idx
-from mne.utils import _validate_type, logger
+from mne.utils import _check_option, _validate_type, logger
 
 #: The input's standard deviation may differ from the training data's by this
 #: factor before a warning says the units probably differ. Subjects and sessions
@@ -617,3 +617,31 @@ def check_amplitudes(batch, train_std, name="X"):
             RuntimeWarning,
             stacklevel=3,
         )
+
+
+def one_channel_type(evoked, ch_type):
+    """Return ``evoked`` on one channel type, the one a scalp map can show.
+
+    Parameters
+    ----------
+    evoked : mne.Evoked
+        Maps, possibly of several channel types (a network reading EOG beside
+        EEG).
+    ch_type : str | None
+        The type; None takes the only type, or EEG among several.
+
+    Returns
+    -------
+    evoked : mne.Evoked
+        A copy holding the channels of that type.
+    """
+    types = evoked.get_channel_types(unique=True)
+    if ch_type is None:
+        if len(types) > 1 and "eeg" not in types:
+            raise ValueError(
+                f"The maps hold channels of types {types}; a scalp map shows one: "
+                "pass ch_type."
+            )
+        ch_type = types[0] if len(types) == 1 else "eeg"
+    _check_option("ch_type", ch_type, types)
+    return evoked.copy().pick(ch_type)

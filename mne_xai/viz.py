@@ -14,6 +14,7 @@ from mne.time_frequency import EpochsSpectrum, Spectrum
 from mne.utils import _validate_type, verbose
 from mne.viz.utils import plt_show
 
+from ._convert import one_channel_type
 from ._figure_text import (
     _CAPTION_SIZE,
     _COLUMN_TITLE_SIZE,
@@ -427,16 +428,8 @@ def plot_attribution_joint(
         The joint plot; its colorbar is labelled with ``units``.
     """
     _validate_type(evoked, mne.Evoked, "evoked")
-    channel_types = list(dict.fromkeys(evoked.get_channel_types()))
-    if ch_type is None:
-        if len(channel_types) > 1 and "eeg" not in channel_types:
-            raise ValueError(
-                f"The maps hold several channel types {channel_types}; pass the "
-                "one to plot as ch_type."
-            )
-        ch_type = channel_types[0] if len(channel_types) == 1 else "eeg"
-    evoked = evoked.copy().pick(ch_type)
-    channel_types = {ch_type}
+    evoked = one_channel_type(evoked, ch_type)
+    channel_types = set(evoked.get_channel_types())
     title = evoked.comment if title is None else title
     topomap_args = dict(scalings={t: 1 for t in channel_types}, units=units)
     if evoked.data.min() >= 0:

@@ -175,7 +175,7 @@ def test_joint_plot_of_maps_with_eog(attribution):
     no_eeg = mne.EvokedArray(
         evoked.data[:2], mne.create_info(["EOG", "EMG"], 100.0, ["eog", "emg"])
     )
-    with pytest.raises(ValueError, match="several channel types"):
+    with pytest.raises(ValueError, match="a scalp map shows one"):
         plot_attribution_joint(no_eeg, show=False)
 
 

@@ -9,7 +9,7 @@ import torch
 from mne.utils import _check_option, logger, verbose
 
 from .._checks import check_device, check_positive_int
-from .._convert import map_info
+from .._convert import map_info, one_channel_type
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, trace_layers
 from .._network import as_network
@@ -239,17 +239,7 @@ class SpatialPatterns:
             check_positive_int(n_components, "n_components"), len(self.ranking)
         )
         _check_option("kind", kind, ("patterns", "filters"))
-        evoked = getattr(self, kind)
-        types = evoked.get_channel_types(unique=True)
-        if ch_type is None:
-            if len(types) > 1 and "eeg" not in types:
-                raise ValueError(
-                    f"The network reads channels of types {types}; a scalp map "
-                    "shows one: pass ch_type."
-                )
-            ch_type = types[0] if len(types) == 1 else "eeg"
-        _check_option("ch_type", ch_type, types)
-        evoked = evoked.copy().pick(ch_type)
+        evoked = one_channel_type(getattr(self, kind), ch_type)
         maps = evoked.data[:, :n_components].T
         # A unit whose weights are all zero keeps its blank map.
         maps = maps / np.abs(maps).max(axis=1, keepdims=True).clip(
