@@ -10,7 +10,7 @@ from mne.utils import logger, verbose
 from .._checks import check_device, check_positive_int
 from .._convert import check_amplitudes
 from .._docs import fill_doc
-from .._graph import named_layers
+from .._graph import named_layers, trace_layers
 from .._network import as_network, sampling_rate
 from .._progress import progress_bar
 from ..attribution._core import private_module
@@ -78,30 +78,15 @@ def _time_axis(module, layer, example):
     in). None when the last axis changes length otherwise (a reshape, or an
     operation that is not a layer), so that it is not time as far as known.
     """
-    calls = []
-
-    def record(called, args, output):
-        if (
-            args
-            and isinstance(args[0], torch.Tensor)
-            and isinstance(output, torch.Tensor)
-        ):
-            calls.append((called, args[0].shape[-1], output.shape[-1]))
-
-    leaves = [
-        child for child in module.modules() if next(child.children(), None) is None
-    ]
-    handles = [leaf.register_forward_hook(record) for leaf in leaves]
     try:
-        with torch.no_grad():
-            module(example)
-    finally:
-        for handle in handles:
-            handle.remove()
+        calls = trace_layers(module, example)
+    except ValueError:  # a layer that does not map one tensor to one tensor
+        return None
     inside = set(layer.modules())
-    last = max(index for index, (called, _, _) in enumerate(calls) if called in inside)
+    last = max(index for index, call in enumerate(calls) if call.module in inside)
     step, offset = 1, 0.0
-    for called, n_in, n_out in calls[: last + 1]:
+    for call in calls[: last + 1]:
+        called, n_in, n_out = call.module, call.input.shape[-1], call.output.shape[-1]
         if hasattr(called, "kernel_size") and hasattr(called, "stride"):
             kernel, stride = _last_axis(called.kernel_size), _last_axis(called.stride)
             dilation = _last_axis(getattr(called, "dilation", 1))
