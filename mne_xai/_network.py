@@ -25,6 +25,8 @@ network, and any skorch classifier (braindecode's ``EEGClassifier``
 included) with the ``info`` of its input channels.
 """
 
+import math
+
 import mne
 import numpy as np
 import torch
@@ -134,24 +136,37 @@ class BinaryLogOdds(torch.nn.Module):
     """A binary classifier's single score as one logit per class.
 
     skorch's ``NeuralNetBinaryClassifier`` trains a network returning one
-    score per epoch, the log-odds ``z`` of ``classes_[1]``. Returning ``(-z,
-    z)``, the log-odds of each class, makes the explained logit of a class its
-    own evidence, and the larger one the class the classifier predicts (at its
-    default threshold of 0.5).
+    score per epoch, the log-odds ``z`` of ``classes_[1]``, and predicts
+    ``classes_[1]`` when its probability exceeds ``threshold``. Returning
+    ``(-s, s)`` with ``s = z - logit(threshold)``, the log-odds of each class
+    measured from the decision threshold, makes the explained logit of a class
+    its own evidence, and the larger one the class the classifier predicts.
+    The shift is a constant: gradients, and maps against a baseline, are those
+    of ``z``.
 
     Parameters
     ----------
     module : torch.nn.Module
         The network, returning shape ``(batch,)`` or ``(batch, 1)``.
+    threshold : float
+        The classifier's decision threshold on the probability of
+        ``classes_[1]``, in (0, 1).
     """
 
-    def __init__(self, module):
+    def __init__(self, module, threshold=0.5):
         super().__init__()
+        if not 0 < threshold < 1:
+            raise ValueError(
+                f"The classifier's threshold must lie strictly between 0 and 1, "
+                f"got {threshold}: at {threshold} it predicts one class whatever "
+                "the input, and no map can say why."
+            )
         self.module = module
+        self.offset = math.log(threshold / (1 - threshold))
         self.train(module.training)
 
     def forward(self, x):  # noqa: D102
-        score = self.module(x).reshape(len(x), 1)
+        score = self.module(x).reshape(len(x), 1) - self.offset
         return torch.cat([-score, score], dim=1)
 
 
@@ -195,7 +210,7 @@ class _SkorchNetwork:
         net.check_is_fitted()
         self.module_ = net.module_
         if isinstance(net, NeuralNetBinaryClassifier):
-            self.module_ = BinaryLogOdds(net.module_)
+            self.module_ = BinaryLogOdds(net.module_, net.threshold)
         self.classes_ = np.asarray(net.classes_)
         self.info_ = info
         self._sfreq = None if info is None else info["sfreq"]

@@ -211,12 +211,15 @@ class _OneScoreNet(torch.nn.Module):
         return self.dense(self.pool(self.relu(self.conv(x * 1e5)))[..., 0])[:, 0]
 
 
-def test_a_binary_classifier_with_one_score_is_explained_per_class(epochs):
+@pytest.mark.parametrize("threshold", ["default", "median"])
+def test_a_binary_classifier_with_one_score_is_explained_per_class(epochs, threshold):
     X = epochs.get_data().astype(np.float32)
     torch.manual_seed(0)
     net = NeuralNetBinaryClassifier(
         _OneScoreNet, max_epochs=3, train_split=None, verbose=False
     ).fit(X, (epochs.events[:, 2] - 1).astype(np.float32))
+    if threshold == "median":  # half the epochs on each side of the threshold
+        net.threshold = float(np.median(net.predict_proba(X)[:, 1]))
     network = as_network(net, info=epochs.info)
     with torch.no_grad():
         score = net.module_(torch.from_numpy(X))
@@ -230,8 +233,12 @@ def test_a_binary_classifier_with_one_score_is_explained_per_class(epochs):
         second.sum(axis=(1, 2)), score - zero_score, rtol=1e-4, atol=1e-5
     )
     np.testing.assert_allclose(first, -second, rtol=1e-5, atol=1e-9)
+    # The predicted class is the one the classifier predicts at its threshold.
     predicted = mne_xai.explain(network, epochs, **kwargs).get_data()
-    chosen = np.where(net.predict(X)[:, None, None] == 1, second, first)
+    predicted_class = net.predict(X)
+    if threshold == "median":
+        assert predicted_class.mean() == 0.5
+    chosen = np.where(predicted_class[:, None, None] == 1, second, first)
     np.testing.assert_allclose(predicted, chosen, rtol=1e-5, atol=1e-9)
 
 
