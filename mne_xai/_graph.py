@@ -7,6 +7,7 @@ method composes the layers it handles.
 """
 
 import copy
+import functools
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -70,6 +71,24 @@ ANY_CONVOLUTION = (_ConvNd,)
 ANY_BATCH_NORM = (_BatchNorm,)
 #: Modules that slide a window along their input's last axis.
 SLIDING_WINDOWS = ANY_CONVOLUTION + (_AvgPoolNd, _MaxPoolNd)
+
+
+def autograd_on(function):
+    """Decorate a function that trains or differentiates a network: autograd is on.
+
+    Training, attribution methods and inspections differentiate the network
+    and trace its autograd graph, whatever grad mode the caller is in; a
+    caller's ``torch.inference_mode()`` (common around inference code) made
+    them fail with torch's "does not require grad", and ``torch.no_grad()``
+    made activation maximization fail.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with torch.inference_mode(False), torch.enable_grad():
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 def foreign_parameter_free(layer):

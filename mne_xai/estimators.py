@@ -21,6 +21,7 @@ from ._convert import (
     unit_groups,
 )
 from ._estimator_docs import classifier_docstring
+from ._graph import autograd_on
 from ._network_building import build_network
 from ._prediction import _PredictionMixin
 from ._random import seeded_torch
@@ -308,6 +309,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
 
     # -- training -------------------------------------------------------------
     @at_own_log_level
+    @autograd_on
     def fit(self, X, y=None, groups=None, **fit_params):
         """Train the network.
 
@@ -354,6 +356,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             return NeuralNetClassifier.partial_fit(self, array, targets, **fit_params)
 
     @at_own_log_level
+    @autograd_on
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train the network for one pass over ``X``, continuing from where it is.
 

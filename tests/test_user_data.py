@@ -453,6 +453,25 @@ def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
     )
 
 
+@pytest.mark.parametrize("grad_mode", [torch.no_grad, torch.inference_mode])
+def test_training_inside_the_callers_grad_mode_trains_as_outside(
+    synthetic_arrays, grad_mode
+):
+    """fit and partial_fit switch autograd on, as inference code often turns it off."""
+    X, y = synthetic_arrays
+    outside = EEGNetClassifier(**FAST).fit(X, y).decision_function(X)
+    with grad_mode():
+        clf = EEGNetClassifier(**FAST).fit(X, y)
+        inside = clf.decision_function(X)
+        clf.partial_fit(X, y)
+        cropped = CroppedClassifier(EEGNetClassifier(**FAST), sfreq=128).fit(X, y)
+    np.testing.assert_allclose(inside, outside, rtol=1e-5)
+    # What was trained inside is an ordinary network: it trains on outside.
+    clf.partial_fit(X, y)
+    assert len(clf.history) == FAST["max_epochs"] + 2
+    assert cropped.score(X, y) > 0.5
+
+
 # -- output for people and logs ------------------------------------------------------
 def test_logs_hold_no_terminal_control_codes(synthetic_arrays, capsys):
     X, y = synthetic_arrays

@@ -1,6 +1,5 @@
 """The shared path of every attribution method: batches, targets, baselines, outputs."""
 
-import functools
 import hashlib
 import warnings
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from mne.utils import _validate_type, logger, verbose, warn
 from .._checks import check_device, check_positive_int, returns_probabilities
 from .._convert import check_amplitudes, map_info
 from .._docs import fill_doc
-from .._graph import copy_module
+from .._graph import autograd_on, copy_module
 from .._network import as_network
 from .._progress import progress_bar
 from ._registry import get_method
@@ -34,23 +33,6 @@ def _epoch_generators(batch, seed, device):
         generator.manual_seed(int(sequence.generate_state(1, np.uint64)[0]))
         generators.append(generator)
     return generators
-
-
-def autograd_on(function):
-    """Decorate a function that differentiates a network: autograd is on inside.
-
-    Methods differentiate the network and trace its autograd graph, whatever
-    grad mode the caller is in; a caller's ``torch.inference_mode()`` (common
-    around inference code) made them fail with torch's "does not require
-    grad", and ``torch.no_grad()`` made activation maximization fail.
-    """
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with torch.inference_mode(False), torch.enable_grad():
-            return function(*args, **kwargs)
-
-    return wrapper
 
 
 def private_module(estimator, device):

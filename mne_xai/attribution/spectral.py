@@ -9,7 +9,8 @@ from mne.utils import _validate_type, verbose, warn
 from torch import nn
 
 from .._docs import fill_doc
-from ._core import autograd_on, prepare_request, private_module, run_method
+from .._graph import autograd_on
+from ._core import prepare_request, private_module, run_method
 
 
 def _fourier_weights(n_times):

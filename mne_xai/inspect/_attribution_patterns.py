@@ -18,10 +18,10 @@ from mne.utils import logger, verbose
 from .._checks import check_device, check_positive_int
 from .._convert import check_amplitudes
 from .._docs import fill_doc
-from .._graph import DENSE, record_calls
+from .._graph import DENSE, autograd_on, record_calls
 from .._network import as_network
 from .._progress import progress_bar
-from ..attribution._core import autograd_on, explain, private_module
+from ..attribution._core import explain, private_module
 from ..attribution._registry import get_method
 from ..attribution.lrp import _linear_map
 from ..attribution.pattern import NetworkPatterns, prepare_network

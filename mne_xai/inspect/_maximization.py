@@ -11,12 +11,12 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_device, check_positive_int
 from .._docs import fill_doc
+from .._graph import autograd_on
 from .._network import as_network, sampling_rate
 from .._progress import progress_bar
 from ..attribution._core import (
     _array_info,
     _target_index,
-    autograd_on,
     private_module,
 )
 from ..attribution.spectral import from_fourier

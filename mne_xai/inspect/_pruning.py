@@ -10,12 +10,12 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 from .._checks import check_device, check_positive_int
 from .._convert import check_amplitudes
 from .._docs import fill_doc
+from .._graph import autograd_on
 from .._network import as_network
 from .._progress import progress_bar
 from ..attribution._core import (
     _event_id,
     _resolve_target,
-    autograd_on,
     private_module,
 )
 from ._activations import batch_outputs, find_layer, unit_contributions, unit_output

@@ -11,9 +11,9 @@ from mne.utils import _check_option, logger, verbose
 from .._checks import check_device, check_positive_int
 from .._convert import map_info, one_channel_type
 from .._docs import fill_doc
-from .._graph import CONVOLUTIONS, trace_layers
+from .._graph import CONVOLUTIONS, autograd_on, trace_layers
 from .._network import as_network
-from ..attribution._core import autograd_on, private_module
+from ..attribution._core import private_module
 from ._activations import decision_gradients
 
 # Relative error up to which the layers before a spatial layer count as linear

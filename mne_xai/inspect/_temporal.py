@@ -9,9 +9,9 @@ from mne.utils import _validate_type, logger, verbose
 
 from .._checks import check_device, check_positive_int
 from .._docs import fill_doc
-from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, trace_layers
+from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
 from .._network import as_network, sampling_rate
-from ..attribution._core import autograd_on, private_module
+from ..attribution._core import private_module
 from ._activations import unit_contributions
 
 # Half power: the -3 dB edges of a passband.

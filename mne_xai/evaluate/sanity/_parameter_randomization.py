@@ -4,10 +4,10 @@ import torch
 from mne.utils import _check_option, verbose
 
 from ..._docs import fill_doc
-from ..._graph import copy_module, trace_layers, without_parametrizations
+from ..._graph import autograd_on, copy_module, trace_layers, without_parametrizations
 from ..._network import as_network
 from ..._random import seeded_torch
-from ...attribution._core import autograd_on, private_module
+from ...attribution._core import private_module
 from ._compare import _compare_to_variants, _random_seeds, _set_up
 from ._result import SanityCheckResult
 
