@@ -81,6 +81,16 @@ def training_channels(info, picks):
     return [info.ch_names[index] for index in indices]
 
 
+def array_info(n_channels, sfreq):
+    """Return the info of arrays read without one: made-up EEG channels.
+
+    Data channels, so that MNE's averages and spectra take them (they leave
+    misc channels out); without positions, nothing maps them on a scalp.
+    """
+    names = [f"ch{index:03d}" for index in range(n_channels)]
+    return mne.create_info(names, float(sfreq), "eeg")
+
+
 def map_info(info):
     """Return the info for maps computed on data as the network read them.
 

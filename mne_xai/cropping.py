@@ -6,7 +6,7 @@ from mne.utils import _validate_type
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from ._convert import InputData, check_matches_training
+from ._convert import InputData, array_info, check_matches_training
 from ._prediction import _ScoreMixin
 
 
@@ -48,7 +48,10 @@ class CroppedClassifier(
         time 0.
     sfreq : float | None
         Sampling frequency of data given as arrays, which converts seconds to
-        samples. Ignored when fitting on Epochs, whose ``info`` gives it.
+        samples. An estimator with an ``info`` parameter left at None (ours)
+        is given the windows' rate through it, with made-up EEG channel names,
+        so that its network sizes its kernels for that rate. Ignored when
+        fitting on Epochs, whose ``info`` gives it.
 
     Attributes
     ----------
@@ -224,7 +227,12 @@ class CroppedClassifier(
         if has_fit_parameter(self.estimator, "groups"):
             # Windows of one epoch stay on one side of an inner validation split.
             fit_params["groups"] = np.repeat(np.arange(len(data)), n_windows)
-        self.estimator_ = clone(self.estimator).fit(
+        estimator = clone(self.estimator)
+        if info is None and estimator.get_params().get("info", False) is None:
+            # Windows of arrays carry no rate: without one, our estimators size
+            # their kernels for 128 Hz, whatever sfreq says.
+            estimator.set_params(info=array_info(data.shape[1], sfreq))
+        self.estimator_ = estimator.fit(
             self._windows(data, info), np.repeat(y, n_windows), **fit_params
         )
         self.classes_ = self.estimator_.classes_

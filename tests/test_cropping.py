@@ -1,4 +1,5 @@
 import pickle
+import warnings
 
 import mne
 import numpy as np
@@ -200,6 +201,28 @@ def test_only_the_channels_the_network_reads_are_needed():
     without_eog = with_eog.copy().drop_channels(["EOG"])
     assert_allclose(clf.predict_proba(without_eog), clf.predict_proba(with_eog))
     assert clf.info_.ch_names == ["C3", "Cz", "C4"] and clf.n_channels_ == 3
+
+
+def test_windows_of_arrays_are_read_at_the_given_rate():
+    """On arrays, the inner network sized its kernels for 128 Hz whatever sfreq
+    said, and its filters were reported at 128 Hz."""
+    from mne_xai.inspect import temporal_filters
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 3, 512)).astype(np.float32)
+    y = np.arange(8) % 2
+    inner = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    on_arrays = CroppedClassifier(inner, sfreq=256).fit(X, y)
+    info = mne.create_info(3, 256.0, "eeg")
+    on_epochs = CroppedClassifier(inner).fit(mne.EpochsArray(X, info), y)
+    kernel = on_epochs.estimator_.module_.temporal_conv.kernel_size
+    assert kernel == (1, 129)  # EEGNet's 0.5 s kernel at 256 Hz
+    assert on_arrays.estimator_.module_.temporal_conv.kernel_size == kernel
+    assert on_arrays.info_ is None and clone(on_arrays).estimator.info is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no rate is assumed
+        filters = temporal_filters(on_arrays, verbose=False)
+    assert filters.sfreq == 256
 
 
 def test_windows_match_mne_crop(eegbci_epochs):

@@ -10,7 +10,7 @@ import torch
 from mne.utils import _validate_type, logger, verbose, warn
 
 from .._checks import check_device, check_positive_int, returns_probabilities
-from .._convert import check_amplitudes, map_info
+from .._convert import array_info, check_amplitudes, map_info
 from .._docs import fill_doc
 from .._graph import autograd_on, copy_module
 from .._network import as_network
@@ -388,10 +388,7 @@ def _array_info(estimator, shape):
     """Info for attributions of arrays: the estimator's, or made-up channels."""
     if estimator.info_ is not None:
         return map_info(estimator.info_)
-    names = [f"ch{index:03d}" for index in range(shape[1])]
-    # Data channels, so that MNE's averages and spectra take them (they leave
-    # misc channels out); without positions, nothing maps them on a scalp.
-    return mne.create_info(names, estimator._sfreq, "eeg")
+    return array_info(shape[1], estimator._sfreq)
 
 
 def prepare_request(estimator, epochs, method, *, target, batch_size, device, params):
