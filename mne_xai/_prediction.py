@@ -112,13 +112,34 @@ class _PredictionMixin(_ScoreMixin):
         self : instance of the estimator
             The estimator, adapted in place (use ``copy.deepcopy`` first to
             keep the original).
+
+        Raises
+        ------
+        ValueError
+            If the network has no batch norm keeping running statistics.
         """
         data = self._prediction_data(X)
-        batch_norms = [
-            module
-            for module in self.module_.modules()
+        batch_norms = {
+            name: module
+            for name, module in self.module_.named_modules()
             if isinstance(module, torch.nn.modules.batchnorm._BatchNorm)
+        }
+        if not batch_norms:
+            raise ValueError(
+                "The network has no batch normalization: there are no statistics "
+                "to adapt."
+            )
+        without_statistics = [
+            name for name, module in batch_norms.items() if module.running_mean is None
         ]
+        if without_statistics:
+            raise ValueError(
+                f"Batch norm {', '.join(without_statistics)} keeps no running "
+                "statistics (track_running_stats=False): it normalizes every batch "
+                "by its own statistics, so there is nothing to adapt, and its "
+                "outputs depend on the other epochs of a batch."
+            )
+        batch_norms = list(batch_norms.values())
         for batch_norm in batch_norms:
             # Later layers see the already adapted earlier ones, as in a single
             # training-mode pass; sums over batches give the statistics of all X.

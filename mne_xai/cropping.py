@@ -259,6 +259,12 @@ class CroppedClassifier(
         proba : ndarray, shape (n_epochs, n_classes)
             Mean window probability, columns ordered as ``classes_``.
         """
+        windows, n_epochs = self._prediction_windows(X)
+        proba = self.estimator_.predict_proba(windows)
+        return proba.reshape(n_epochs, len(self.window_starts_), -1).mean(axis=1)
+
+    def _prediction_windows(self, X):
+        """Check X against the training epochs; return its windows and length."""
         check_is_fitted(self, "estimator_")
         inputs = self._data(
             X, ch_names=None if self.info_ is None else self.info_.ch_names
@@ -275,8 +281,33 @@ class CroppedClassifier(
                 f"X starts at {first_time:g} s but the training epochs started at "
                 f"{self.tmin_:g} s; the windows would fall at other times."
             )
-        proba = self.estimator_.predict_proba(self._windows(data, info))
-        return proba.reshape(len(data), len(self.window_starts_), -1).mean(axis=1)
+        return self._windows(data, info), len(data)
+
+    def adapt_batch_norm(self, X):
+        """Re-estimate batch-norm statistics on the windows of unlabeled epochs.
+
+        The estimator's ``adapt_batch_norm`` (AdaBN) applied to every window
+        of ``X``, the windows the network reads when predicting ``X``.
+
+        Parameters
+        ----------
+        X : mne.Epochs | list of mne.Epochs | ndarray
+            Unlabeled epochs of the domain to adapt to, matching the training
+            epochs.
+
+        Returns
+        -------
+        self : CroppedClassifier
+            The classifier, adapted in place.
+        """
+        windows, _ = self._prediction_windows(X)
+        if not hasattr(self.estimator_, "adapt_batch_norm"):
+            raise TypeError(
+                f"{type(self.estimator_).__name__} has no adapt_batch_norm; "
+                "EEGNetClassifier and InterpretableCNNClassifier have."
+            )
+        self.estimator_.adapt_batch_norm(windows)
+        return self
 
     def predict(self, X):
         """Return the class with the highest mean window probability.

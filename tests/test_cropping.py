@@ -4,6 +4,7 @@ import warnings
 import mne
 import numpy as np
 import pytest
+import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
@@ -223,6 +224,31 @@ def test_windows_of_arrays_are_read_at_the_given_rate():
         warnings.simplefilter("error")  # no rate is assumed
         filters = temporal_filters(on_arrays, verbose=False)
     assert filters.sfreq == 256
+
+
+def test_adapt_batch_norm_adapts_to_the_windows_of_new_epochs():
+    """AdaBN on a cropped classifier: statistics of all windows the network reads."""
+    from mne_xai import InterpretableCNNClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 3, 200)).astype(np.float32)
+    y = np.arange(8) % 2
+    clf = CroppedClassifier(
+        InterpretableCNNClassifier(max_epochs=1, random_state=0, verbose=False),
+        sfreq=SFREQ,
+    ).fit(X, y)
+    shifted = X * 2.5 + 0.5
+    windows, _ = clf._prediction_windows(shifted)
+    module = clf.estimator_.module_
+    module.train()  # batch norm on all windows at once is the reference
+    with torch.no_grad():
+        expected = torch.softmax(module(torch.from_numpy(windows)), dim=1).numpy()
+    expected = expected.reshape(8, len(clf.window_starts_), 2).mean(axis=1)
+    assert not np.allclose(clf.predict_proba(shifted), expected, atol=1e-3)
+    assert clf.adapt_batch_norm(shifted) is clf
+    assert_allclose(clf.predict_proba(shifted), expected, atol=1e-5)
+    with pytest.raises(TypeError, match="MeanClassifier has no adapt_batch_norm"):
+        CroppedClassifier(MeanClassifier(), sfreq=SFREQ).fit(X, y).adapt_batch_norm(X)
 
 
 def test_windows_match_mne_crop(eegbci_epochs):

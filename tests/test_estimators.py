@@ -451,6 +451,42 @@ def test_adapt_batch_norm_normalizes_with_the_new_data(synthetic_arrays):
         clf.adapt_batch_norm(X[:, :3])
 
 
+class _NormalizedEachBatch(torch.nn.Module):
+    """Batch norm without running statistics: every batch by its own."""
+
+    def __init__(self, n_channels, n_classes):
+        super().__init__()
+        self.norm = torch.nn.BatchNorm1d(n_channels, track_running_stats=False)
+        self.dense = torch.nn.Linear(n_channels, n_classes)
+
+    def forward(self, x):
+        return self.dense(self.norm(x).mean(dim=2))
+
+
+class _NoBatchNorm(_NormalizedEachBatch):
+    def __init__(self, n_channels, n_classes):
+        super().__init__(n_channels, n_classes)
+        self.norm = torch.nn.Identity()
+
+
+@pytest.mark.parametrize(
+    "module, match",
+    [
+        (_NormalizedEachBatch, "norm keeps no running statistics"),
+        (_NoBatchNorm, "no batch normalization"),
+    ],
+)
+def test_adapt_batch_norm_refuses_networks_with_nothing_to_adapt(
+    synthetic_arrays, module, match
+):
+    """A batch norm without running statistics failed with an AttributeError;
+    a network without batch norm was "adapted" without a word."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(module=module, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match=match):
+        clf.adapt_batch_norm(X)
+
+
 def test_a_fitted_network_moves_with_the_device_parameter(synthetic_arrays):
     """set_params(device=...) moves the network, the loss and the optimizer state.
 
