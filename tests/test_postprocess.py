@@ -190,11 +190,14 @@ def test_time_importance_sums_over_channels(attribution, picks):
     np.testing.assert_allclose(importance.get_data()[:, 0], np.abs(data).sum(axis=1))
 
 
-def test_time_importance_counts_bad_channels(attribution):
+@pytest.mark.parametrize("picks", [None, "eeg", [0, 1, 2]])
+def test_time_importance_counts_bad_channels(attribution, picks):
+    """With picks by type, MNE's default left the bad channels out."""
     marked = attribution.copy()
     marked.info["bads"] = [marked.ch_names[0]]
     np.testing.assert_allclose(
-        time_importance(marked).get_data(), time_importance(attribution).get_data()
+        time_importance(marked, picks=picks).get_data(),
+        time_importance(attribution, picks=picks).get_data(),
     )
 
 

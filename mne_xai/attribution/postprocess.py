@@ -18,6 +18,7 @@ References
 import mne
 import numpy as np
 from mne.defaults import DEFAULTS
+from mne.io.pick import _picks_to_idx
 from mne.utils import _check_option, _time_mask, _validate_type, warn
 from scipy.ndimage import uniform_filter1d
 
@@ -274,7 +275,8 @@ def time_importance(attribution, *, absolute=True, picks=None):
         Sum the magnitude of relevance; with False, sum the signed relevance.
     picks : str | list | slice | None
         Channels to sum over (MNE picks: names, indices or types such as
-        ``"eeg"``); None means all channels.
+        ``"eeg"``); None means all channels. Channels marked bad are included:
+        the network read them.
 
     Returns
     -------
@@ -286,9 +288,10 @@ def time_importance(attribution, *, absolute=True, picks=None):
     """
     _check_attribution(attribution)
     _validate_type(absolute, bool, "absolute")
-    # MNE's "all" leaves out channels marked bad; every channel carries relevance.
+    # MNE's picks leave out channels marked bad; the network read them, so they
+    # carry relevance like every other channel.
     data = attribution.get_data(
-        np.arange(attribution.info["nchan"]) if picks is None else picks
+        _picks_to_idx(attribution.info, picks, none="all", exclude=())
     )
     summed = (np.abs(data) if absolute else data).sum(axis=-2, keepdims=True)
     info = mne.create_info(["importance"], attribution.info["sfreq"], "misc")
