@@ -59,7 +59,8 @@ def _post_stimulus(tmin, tmax):
 def _erp_windows(n_classes, start, length, n_slots):
     """ERP windows centred in ``n_slots`` equal parts, repeated over the classes."""
     slot = length / n_slots
-    # At most half a part, so that jittered windows of two classes stay apart.
+    # At most half a part: windows of two classes stay apart by half a part
+    # (simulate_epochs warns when the jitter can close that gap).
     width = min(_FEATURE_WIDTH, slot / 2)
     centres = start + slot * (np.arange(n_slots) + 0.5)
     windows = np.column_stack([centres - width / 2, centres + width / 2])

@@ -3,7 +3,7 @@
 import mne
 import numpy as np
 import pandas as pd
-from mne.utils import _check_option, _validate_type, logger, verbose
+from mne.utils import _check_option, _validate_type, logger, verbose, warn
 
 from ._docs import fill_doc
 from ._simulation_kinds import _KINDS, FREQUENCY_BANDS, _post_stimulus
@@ -20,6 +20,8 @@ _DEFAULT_CH_NAMES = (
 _BACKGROUND_RMS = 10e-6  # volts: a typical amplitude of the ongoing scalp EEG
 _SOURCE_SPACING = 10.0  # mm between the dipoles of the volume source space
 _CORTEX_DEPTH = 0.025  # m below the inner skull that holds the background sources
+#: The shortest feature window: a Hann window of fewer samples is (nearly) all zero.
+_MIN_FEATURE_SAMPLES = 4
 _forward_cache = {}
 
 
@@ -108,16 +110,16 @@ def _check_window_list(windows, n_classes, times, name="windows"):
         raise ValueError(f"{name} must be (tmin, tmax) pairs, got {windows.tolist()}.")
     sample = times[1] - times[0]
     epoch_start, epoch_stop = times[0], times[-1] + sample
-    # Four samples at least, so that the Hann window has non-zero samples.
     bad = (
-        (windows[:, 1] - windows[:, 0] < 4 * sample)
+        (windows[:, 1] - windows[:, 0] < _MIN_FEATURE_SAMPLES * sample)
         | (windows[:, 0] < epoch_start)
         | (windows[:, 1] > epoch_stop)
     )
     if bad.any():
         raise ValueError(
             f"Each window must satisfy {epoch_start:g} <= tmin < tmax <= "
-            f"{epoch_stop:g} s (the epoch) and span 4 samples or more, got "
+            f"{epoch_stop:g} s (the epoch) and span {_MIN_FEATURE_SAMPLES} samples "
+            f"or more, got "
             f"{windows[bad].tolist()}."
         )
     return windows
@@ -140,6 +142,28 @@ def _resolve_montage(montage, ch_names):
     if len(ch_names) < 3:
         raise ValueError(f"Simulate at least 3 channels, got {len(ch_names)}.")
     return montage, list(ch_names)
+
+
+def _warn_if_jittered_windows_meet(class_windows, jitter):
+    """Warn when two classes' ERP windows can overlap once jittered.
+
+    In temporal simulations the window is what tells the classes apart; two
+    windows closer than twice the jitter overlap in some epochs, where time
+    does not tell those classes apart.
+    """
+    order = np.argsort(class_windows[:, 0])
+    ordered = class_windows[order]
+    gaps = ordered[1:, 0] - ordered[:-1, 1]
+    meeting = np.flatnonzero(gaps < 2 * jitter - 1e-9)  # touching is apart
+    if len(meeting):
+        first = meeting[0]
+        warn(
+            f"The ERP windows of classes {order[first]} and {order[first + 1]} are "
+            f"{max(gaps[first], 0) * 1e3:.0f} ms apart, less than twice the jitter "
+            f"({2 * jitter * 1e3:.0f} ms): {len(meeting)} pair(s) of classes overlap "
+            "in time in some epochs. Lengthen the epochs, simulate fewer classes, "
+            "or lower jitter."
+        )
 
 
 @verbose
@@ -205,7 +229,9 @@ def simulate_epochs(
         None gives, for ``"temporal"``, windows of 0.2 s (or half a part, if
         shorter) centred in ``n_classes`` equal parts of the post-stimulus
         interval; for ``"spatial"``, one such window centred in it; for
-        ``"spectral"``, one window from a tenth to nine tenths of it.
+        ``"spectral"``, one window from a tenth to nine tenths of it. A
+        window must span 4 samples or more (so must the defaults: too many
+        classes in too short epochs are refused).
     bands : list of (str | (float, float)) | None
         For ``kind="spectral"``, the band of each class: a name in
         :data:`FREQUENCY_BANDS` (theta 4–8, alpha 8–13, beta 13–30, gamma
@@ -214,7 +240,9 @@ def simulate_epochs(
     jitter : float
         The feature's window is shifted by a random amount drawn uniformly from
         ``[-jitter, jitter]`` seconds in each epoch (then kept inside the
-        epoch), so the ground truth differs between epochs.
+        epoch), so the ground truth differs between epochs. For ``"temporal"``,
+        a warning says when two classes' windows are closer than twice the
+        jitter, so that their features overlap in time in some epochs.
     montage : str | mne.channels.DigMontage
         Electrode positions: a built-in montage name (``"standard_1020"`` and
         ``"standard_1005"`` work whatever the MNE version) or a montage.
@@ -348,11 +376,22 @@ def simulate_epochs(
         class_windows = spec.default_windows(
             n_classes, *_post_stimulus(tmin, tmin + duration)
         )
+        shortest = np.diff(class_windows, axis=1).min()
+        if shortest < _MIN_FEATURE_SAMPLES / sfreq:
+            raise ValueError(
+                f"The default windows of {n_classes} {kind} classes in {duration:g} "
+                f"s epochs last {shortest * 1e3:.0f} ms, under the "
+                f"{_MIN_FEATURE_SAMPLES} samples a Hann-shaped feature needs; "
+                "simulate longer epochs, fewer classes or a higher sfreq, or give "
+                "windows."
+            )
     else:
         class_windows = _check_window_list(windows, n_classes, times)
     classes = spec.classes(
         head, n_classes, windows=class_windows, bands=bands, sfreq=sfreq
     )
+    if kind == "temporal":
+        _warn_if_jittered_windows_meet(class_windows, jitter)
 
     labels = rng.permutation(np.arange(n_epochs) % n_classes)
     logger.info(

@@ -1,6 +1,8 @@
 """Simulated EEG: the class difference is where, when and in the band the truth says."""
 
+import re
 import time
+import warnings
 
 import mne
 import numpy as np
@@ -137,6 +139,37 @@ def test_temporal_erp_in_each_class_window():
         assert window["feature_tmin"] <= evoked.times[sample] <= window["feature_tmax"]
 
 
+@pytest.mark.parametrize(
+    "n_classes, jitter, meets",
+    [(10, 0.02, False), (12, 0.02, True), (12, 0.01, False)],
+)
+def test_warns_when_jittered_class_windows_overlap(n_classes, jitter, meets):
+    """Default windows for 12 classes in 0.8 s are 33 ms apart, and the default
+    jitter (20 ms each way) made neighbouring classes' ERPs overlap in time."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        epochs, _ = simulate_epochs(
+            "temporal",
+            n_epochs=n_classes,
+            n_classes=n_classes,
+            jitter=jitter,
+            random_state=0,
+            verbose=False,
+        )
+    said = [str(warning.message) for warning in caught]
+    assert any("overlap in time" in message for message in said) == meets
+    # The windows before jitter, in ms, from the event names "erp_<start>-<stop>ms".
+    windows = np.array(
+        [
+            re.fullmatch(r"erp_(-?\d+)-(-?\d+)ms", name).groups()
+            for name in epochs.event_id
+        ],
+        dtype=float,
+    )
+    gaps = windows[1:, 0] - windows[:-1, 1]
+    assert (gaps.min() < 2 * jitter * 1e3) == meets
+
+
 @pytest.mark.parametrize("n_classes", [2, 4])
 def test_spectral_burst_power_sits_in_its_band(n_classes):
     epochs, _ = simulate_epochs(
@@ -254,6 +287,7 @@ def test_64_channels_fast():
         (dict(kind="temporal", windows=[(0.3, 0.2), (0.4, 0.5)]), "tmin < tmax"),
         (dict(kind="temporal", windows=[(0.1, 0.11), (0.4, 0.5)]), "4 samples"),
         (dict(kind="temporal", windows=(0.1, 0.3)), "its own window"),
+        (dict(kind="temporal", n_classes=20, n_epochs=20), "default windows of 20"),
         (dict(kind="temporal", ch_names=["Cz", "XYZ1"]), "not in the montage"),
         (dict(kind="temporal", montage="no_such_cap"), "montage"),
         (dict(kind="temporal", duration=0.01), "at least 8"),
