@@ -25,17 +25,27 @@ _MIN_FEATURE_SAMPLES = 4
 _forward_cache = {}
 
 
-def _head_model(info):
+def _head_model(info, montage):
     """Sphere head model, cortical gain and source positions for these electrodes.
 
-    The model is deterministic, so it is computed once per set of electrode
-    positions and kept for the rest of the process.
+    The sphere is fitted to every electrode of the montage: the head is the
+    same whichever channels are simulated (and three channels are too few
+    points to fit a sphere to). The model is deterministic, so it is computed
+    once per montage and set of electrodes, and kept for the rest of the
+    process.
     """
     positions = np.array([ch["loc"][:3] for ch in info["chs"]])
-    key = (tuple(info["ch_names"]), positions.round(6).tobytes())
+    cap = mne.create_info(montage.ch_names, info["sfreq"], "eeg")
+    cap.set_montage(montage, verbose=False)
+    cap_positions = np.array([ch["loc"][:3] for ch in cap["chs"]])
+    key = (
+        tuple(info["ch_names"]),
+        positions.round(6).tobytes(),
+        cap_positions.round(6).tobytes(),
+    )
     if key not in _forward_cache:
         logger.info(f"Computing a sphere head model for {len(positions)} EEG channels")
-        sphere = mne.make_sphere_model("auto", "auto", info, verbose=False)
+        sphere = mne.make_sphere_model("auto", "auto", cap, verbose=False)
         source_space = mne.setup_volume_source_space(
             pos=_SOURCE_SPACING, sphere=sphere, mindist=5.0, verbose=False
         )
@@ -369,7 +379,7 @@ def simulate_epochs(
 
     info = mne.create_info(ch_names, float(sfreq), "eeg")
     info.set_montage(montage, verbose=False)
-    head = _head_model(info)
+    head = _head_model(info, montage)
 
     # Per-class feature: window, then scalp pattern, dipole position, band, name.
     if windows is None:

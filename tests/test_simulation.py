@@ -220,6 +220,17 @@ def test_spatial_source_over_its_hemisphere():
         assert sign * x[truth_topography.argmax()] > 0
 
 
+def test_three_channels_are_simulated_on_the_head_of_the_whole_cap():
+    """MNE cannot fit a sphere to three electrodes: C3, Cz, C4 failed."""
+    epochs, truth = simulate_epochs(
+        "spatial", n_epochs=40, ch_names=["C3", "Cz", "C4"], random_state=0
+    )
+    assert epochs.ch_names == ["C3", "Cz", "C4"]
+    for side, channel in (("left", "C3"), ("right", "C4")):
+        truth_topography = truth[side].get_data().max(axis=(0, 2))
+        assert epochs.ch_names[truth_topography.argmax()] == channel
+
+
 def test_spatial_many_classes_spread_around_the_head():
     epochs, truth = simulate_epochs("spatial", n_epochs=40, n_classes=4, random_state=0)
     assert list(epochs.event_id) == [
