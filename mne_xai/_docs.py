@@ -112,7 +112,9 @@ docdict["cam_layer"] = """\
 layer : str | None
     Name of the module whose feature maps are weighed, e.g.
     ``"separable_elu"``; None picks the default layer (the output of
-    the last convolution block, see :mod:`mne_xai.attribution.cam`)."""
+    the last convolution block, see :mod:`mne_xai.attribution.cam`). In a
+    wrapped network (a CroppedClassifier's windows), the wrapper's prefix
+    (``"module."``) may be left out."""
 
 docdict["cam_relu"] = """\
 relu : bool
@@ -165,8 +167,10 @@ docdict["ref_sujatha_ravindran2023"] = """\
 
 docdict["unit_layer"] = """\
 layer : str | torch.nn.Module
-    The layer, by its name in ``estimator.module_.named_modules()`` or as
-    the module (see :func:`~mne_xai.inspect.find_layer`), called once per
+    The layer, by its name in ``estimator.module_.named_modules()`` (a
+    wrapper's prefix, such as a CroppedClassifier's ``"module."``, may be
+    left out) or as the module (see :func:`~mne_xai.inspect.find_layer`),
+    called once per
     forward pass. Its units are the second axis of its output: the feature
     maps of a convolution, the features of a dense layer."""
 

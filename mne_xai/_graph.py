@@ -91,6 +91,21 @@ def autograd_on(function):
     return wrapper
 
 
+def layer_name(name, names):
+    """Return the name among ``names`` that the user's ``name`` refers to.
+
+    A wrapper (a CroppedClassifier's window average, a binary classifier's
+    log-odds, the input scaling of a network of one's own) prefixes the names
+    of the network it wraps: ``"separable_pool"`` means
+    ``"module.separable_pool"`` when only one name ends with it. Otherwise the
+    name is returned as given, for the caller to refuse.
+    """
+    if name in names:
+        return name
+    inside = [candidate for candidate in names if candidate.endswith(f".{name}")]
+    return inside[0] if len(inside) == 1 else name
+
+
 def foreign_parameter_free(layer):
     """Whether ``layer`` is defined outside PyTorch and holds no parameters.
 

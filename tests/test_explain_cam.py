@@ -312,6 +312,29 @@ class Conv1dNet(nn.Module):
         return self.classifier(self.flatten(self.pool(hidden)))
 
 
+class Wrapped(nn.Module):
+    """A wrapper, as a CroppedClassifier's or ScaledInput's: names get "module."."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        return self.module(x)
+
+
+def test_a_wrapped_networks_layer_is_found_without_the_prefix():
+    torch.manual_seed(0)
+    net = Conv1dNet().eval()
+    inputs, target = torch.randn(N_EPOCHS, 5, 32), torch.tensor([0, 1, 1])
+    expected = get_method("grad_cam")(net).attribute(inputs, target, layer="relu")
+    for name in ("module.relu", "relu"):
+        maps = get_method("grad_cam")(Wrapped(net)).attribute(
+            inputs, target, layer=name
+        )
+        torch.testing.assert_close(maps, expected)
+
+
 class Conv2dTwin(nn.Module):
     """The same computation as Conv1dNet with Conv2d layers (weights copied)."""
 

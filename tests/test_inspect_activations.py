@@ -99,8 +99,10 @@ def test_a_network_run_on_windows_is_refused(imagery_epochs):
         window_length=1.0,
         window_step=0.5,
     ).fit(epochs)
-    with pytest.raises(ValueError, match="runs 3 times per epoch"):
-        layer_activations(cropped, epochs, "module.spatial_pool", verbose=False)
+    # The window network's own name, without the wrapper's "module." prefix.
+    for name in ("module.spatial_pool", "spatial_pool"):
+        with pytest.raises(ValueError, match="runs 3 times per epoch"):
+            layer_activations(cropped, epochs, name, verbose=False)
 
 
 def test_unknown_layers_are_refused_with_the_list(fitted_eegnet, imagery_epochs):

@@ -17,6 +17,7 @@ from .._graph import (
     NONLINEARITIES,
     SLIDING_WINDOWS,
     foreign_parameter_free,
+    layer_name,
     record_calls,
     trace_layers,
 )
@@ -190,9 +191,9 @@ class FeatureMapMethod(AttributionMethod):
         """Resolve ``layer`` (None for the default) to a :class:`FeatureLayer`."""
         _validate_type(layer, (str, None), "layer")
         calls = self._layer_calls(inputs)
-        if layer is None:
-            layer = default_layer(calls)
-        _check_option("layer", layer, [call.name for call in calls])
+        names = [call.name for call in calls]
+        layer = default_layer(calls) if layer is None else layer_name(layer, names)
+        _check_option("layer", layer, names)
         call = next(call for call in calls if call.name == layer)
         n_channels, n_times = inputs.shape[1:]
         first = calls[0]

@@ -10,7 +10,7 @@ from mne.utils import logger, verbose
 from .._checks import check_device, check_positive_int
 from .._convert import check_amplitudes
 from .._docs import fill_doc
-from .._graph import named_layers, trace_layers
+from .._graph import layer_name, named_layers, trace_layers
 from .._network import as_network, sampling_rate
 from .._progress import progress_bar
 from ..attribution._core import private_module
@@ -36,7 +36,9 @@ def find_layer(module, layer):
         The network.
     layer : str | torch.nn.Module
         The layer's name in ``module.named_modules()`` (e.g. ``"block1.2"``)
-        or the layer itself.
+        or the layer itself. A name may leave out the prefix of a wrapper
+        (``"separable_pool"`` for ``"module.separable_pool"``) when only one
+        layer's name ends with it.
 
     Returns
     -------
@@ -56,6 +58,8 @@ def find_layer(module, layer):
         raise ValueError(
             f"The module {type(layer).__name__} is not a layer of this network."
         )
+    if isinstance(layer, str):
+        layer = layer_name(layer, layers)
     if not isinstance(layer, str) or layer not in layers:
         raise ValueError(
             f"No layer named {layer!r}; the network's layers are "
