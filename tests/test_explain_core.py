@@ -146,6 +146,23 @@ def test_target_selects_the_class(fitted_eegnet, few_epochs, kind):
     )
 
 
+@pytest.mark.parametrize("container", [pd.Series, torch.as_tensor, np.asarray])
+def test_a_target_per_epoch_may_be_any_array_like(fitted_eegnet, few_epochs, container):
+    """A pandas Series (e.g. a metadata column) or a tensor of labels was refused;
+    a 0-d array or tensor is one target for all epochs."""
+    labels = few_epochs.events[:, 2]
+
+    def maps(target):
+        return explain(
+            fitted_eegnet, few_epochs, "saliency", target=target, verbose=False
+        ).get_data()
+
+    np.testing.assert_array_equal(maps(container(labels)), maps("true"))
+    if container is not pd.Series:
+        single = container(labels)[0]
+        np.testing.assert_array_equal(maps(single), maps(int(labels[0])))
+
+
 @pytest.mark.parametrize(
     "target, match",
     [(2, None), (5, "index below 2"), (-1, "index below 2"), ("left", "neither")],

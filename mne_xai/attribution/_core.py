@@ -116,6 +116,12 @@ def _resolve_target(estimator, target, n_epochs, events, event_id):
                 f"{np.asarray(estimator.classes_).tolist()}."
             )
         return index.astype(np.int64), "true class"
+    if isinstance(target, torch.Tensor):
+        target = target.cpu().numpy()
+    elif hasattr(target, "__array__") and not np.isscalar(target):
+        target = np.asarray(target)  # a pandas Series or Index, e.g. y
+    if isinstance(target, np.ndarray) and target.ndim == 0:
+        target = target.item()
     if isinstance(target, list | tuple | np.ndarray):
         if len(target) != n_epochs:
             raise ValueError(
