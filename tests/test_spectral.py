@@ -5,7 +5,7 @@ import pytest
 import torch
 from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
 
-from mne_xai import InterpretableCNNClassifier, explain, list_methods
+from mne_xai import InterpretableCNNClassifier, as_network, explain, list_methods
 from mne_xai.attribution import explain_spectrum
 from mne_xai.attribution.spectral import (
     FourierInput,
@@ -40,7 +40,7 @@ def test_fourier_packing_is_orthonormal_and_invertible(n_times):
     # A pure sinusoid on a bin lands in that bin only, once folded.
     frequency_bin = 3
     sinusoid = np.cos(2 * np.pi * frequency_bin * np.arange(n_times) / n_times + 0.4)
-    folded = fold_fourier(to_fourier(sinusoid) ** 2)
+    folded = fold_fourier(torch.from_numpy(to_fourier(sinusoid)) ** 2).numpy()
     assert folded.shape == (n_times // 2 + 1,)
     assert np.argmax(folded) == frequency_bin
     assert folded[frequency_bin] == pytest.approx(folded.sum(), rel=1e-5)
@@ -53,17 +53,60 @@ def few_epochs(imagery_epochs):
 
 def test_gradient_is_fourier_transform_of_time_gradient(fitted_eegnet, few_epochs):
     # x = F^T c with F orthonormal, so d logit / d c = F (d logit / d x): the
-    # composite network's gradient must be the time gradient's coefficients.
+    # composite network's gradient must be the time gradient's coefficients,
+    # each bin's the magnitude of its (real, imaginary) pair.
     time_gradient = explain(
         fitted_eegnet, few_epochs, "saliency", target="true", absolute=False
     ).get_data()
-    spectrum = explain_spectrum(
-        fitted_eegnet, few_epochs, "saliency", target="true", absolute=False
-    )
-    expected = fold_fourier(to_fourier(time_gradient))
+    spectrum = explain_spectrum(fitted_eegnet, few_epochs, "saliency", target="true")
+    coefficients = torch.from_numpy(to_fourier(time_gradient))
+    expected = fold_fourier(coefficients, magnitude=True).numpy()
     np.testing.assert_allclose(
         spectrum.get_data(), expected, atol=1e-4 * np.abs(expected).max()
     )
+    with pytest.raises(ValueError, match="no sign"):
+        explain_spectrum(fitted_eegnet, few_epochs, "saliency", absolute=False)
+
+
+class _LinearOnOneSinusoid(torch.nn.Module):
+    """logit = <w, x> with w a 10 Hz sinusoid of a given phase (100 Hz, 2 s)."""
+
+    def __init__(self, phase):
+        super().__init__()
+        times = np.arange(200) / 100.0
+        weights = np.cos(2 * np.pi * 10 * times + phase)
+        self.weights = torch.nn.Parameter(torch.tensor(weights, dtype=torch.float32))
+
+    def forward(self, x):
+        score = (x[:, 0] * self.weights).sum(dim=1, keepdim=True)
+        return torch.cat([-score, score], dim=1)
+
+
+@pytest.mark.parametrize("method", ["saliency", "smoothgrad"])
+def test_a_gradient_per_frequency_does_not_depend_on_phase(method):
+    """The sum of a gradient's real and imaginary parts swung by sqrt(2) with the
+    phase of the sinusoid the network reads (and its signed sum could be 0)."""
+    from skorch import NeuralNetClassifier
+
+    info = mne.create_info(["Cz"], 100.0, "eeg")
+    data = np.random.default_rng(0).standard_normal((2, 1, 200)).astype(np.float32)
+    at_10_hz = []
+    for phase in np.linspace(0, np.pi, 5):
+        net = NeuralNetClassifier(
+            _LinearOnOneSinusoid, module__phase=phase, classes=[0, 1]
+        )
+        network = as_network(net.initialize(), info=info)
+        spectrum = explain_spectrum(
+            network, data, method, target=1, average=True, random_state=0
+        )
+        at_10_hz.append(spectrum.get_data()[0, spectrum.freqs == 10.0].item())
+    np.testing.assert_allclose(at_10_hz, at_10_hz[0], rtol=1e-4)
+    assert at_10_hz[0] > 0
+
+
+def test_class_activation_maps_are_refused_in_frequency(fitted_eegnet, few_epochs):
+    with pytest.raises(ValueError, match="no counterpart in frequency"):
+        explain_spectrum(fitted_eegnet, few_epochs, "grad_cam")
 
 
 def test_outputs_are_mne_spectra(fitted_eegnet, few_epochs):

@@ -468,7 +468,7 @@ def _warn_if_probabilities(module, inputs, method):
         )
 
 
-def run_method(module, batches, request, *, average, random_state):
+def run_method(module, batches, request, *, average, random_state, transform=None):
     """Run a method over batches: the one loop every attribution goes through.
 
     Parameters
@@ -485,18 +485,21 @@ def run_method(module, batches, request, *, average, random_state):
     random_state : int | None
         Seed for stochastic methods, combined with each epoch's data so that
         an epoch's draws do not depend on its batch; None draws a fresh seed.
+    transform : callable | None
+        Applied to each batch's maps, epoch by epoch, before they are kept or
+        averaged (e.g. folding Fourier coefficients into frequencies); it may
+        change their last axis.
 
     Returns
     -------
     attribution : ndarray of float64
         Shape ``(n_epochs, n_channels, n_times)``, or ``(n_channels, n_times)``
-        with ``average=True``.
+        with ``average=True`` (``n_times`` as ``transform`` leaves it).
     """
     n_epochs = request.shape[0]
     name = request.method_class.name
     logger.info(f"Explaining {n_epochs} epochs with {name} ({request.description}).")
-    total = torch.zeros(request.shape[1:], dtype=torch.float64, device=request.device)
-    per_epoch = None if average else np.empty(request.shape, np.float64)
+    total, per_epoch = 0, None
     start = 0
     stochastic = request.method_class.stochastic
     if stochastic:
@@ -519,9 +522,13 @@ def run_method(module, batches, request, *, average, random_state):
             target = target.to(request.device)
         attribution = explainer.attribute(inputs, target, **request.params)
         attribution = attribution.detach()
+        if transform is not None:
+            attribution = transform(attribution)
         if average:
-            total += attribution.sum(dim=0, dtype=torch.float64)
+            total = total + attribution.sum(dim=0, dtype=torch.float64)
         else:
+            if per_epoch is None:
+                per_epoch = np.empty((n_epochs, *attribution.shape[1:]), np.float64)
             per_epoch[start:stop] = attribution.cpu().numpy()
         start = stop
     return (total / n_epochs).cpu().numpy() if average else per_epoch

@@ -1,5 +1,7 @@
 """Frequency-resolved relevance: attribution to the input's Fourier coefficients."""
 
+import functools
+
 import mne
 import numpy as np
 import torch
@@ -10,6 +12,7 @@ from torch import nn
 
 from .._docs import fill_doc
 from .._graph import autograd_on
+from ._cam_layers import FeatureMapMethod
 from ._core import prepare_request, private_module, run_method
 
 
@@ -85,24 +88,33 @@ def from_fourier(coefficients, n_times):
     return torch.fft.irfft(spectrum, n=n_times, dim=-1, norm="ortho")
 
 
-def fold_fourier(relevance):
-    """Relevance per frequency: the sum over each bin's real and imaginary parts.
+def fold_fourier(relevance, magnitude=False):
+    """Relevance per frequency, from that of each bin's real and imaginary parts.
 
     Parameters
     ----------
-    relevance : ndarray, shape (..., n_times)
+    relevance : torch.Tensor, shape (..., n_times)
         Relevance of the packed coefficients of :func:`to_fourier`.
+    magnitude : bool
+        Return the magnitude of each bin's pair, ``sqrt(real**2 + imag**2)``,
+        instead of its sum. A gradient's pair is a complex number: its sum
+        depends on the phase of the signal the network responds to (a
+        sinusoid's weight swings by up to sqrt(2), and its signed sum can be
+        0), its magnitude does not. Shares of the logit add up, and are summed.
 
     Returns
     -------
-    relevance : ndarray, shape (..., n_times // 2 + 1)
+    relevance : torch.Tensor, shape (..., n_times // 2 + 1)
         Relevance of each one-sided frequency bin.
     """
     n_times = relevance.shape[-1]
     n_freqs = n_times // 2 + 1
-    folded = relevance[..., :n_freqs].copy()
-    folded[..., 1 : n_times - n_freqs + 1] += relevance[..., n_freqs:]
-    return folded
+    real = relevance[..., :n_freqs]
+    # No imaginary part at DC (and Nyquist, for an even length).
+    imaginary = nn.functional.pad(
+        relevance[..., n_freqs:], (1, 2 * n_freqs - n_times - 1)
+    )
+    return torch.hypot(real, imaginary) if magnitude else real + imaginary
 
 
 class FourierInput(nn.Module):
@@ -167,6 +179,35 @@ def _data_channels(info, relevance):
     return mne.pick_info(info, data), relevance[..., data, :]
 
 
+def _folds_by_magnitude(request):
+    """Whether a method's maps fold into frequencies by magnitude (else by sum).
+
+    Maps that are shares of the logit add up over a bin's real and imaginary
+    parts. A gradient (or a signal, PatternNet's) is a complex number per bin,
+    whose phase-free size is its magnitude, with no sign. Class activation maps
+    place relevance in the time of the network's feature maps, which has no
+    counterpart in frequency.
+    """
+    method = request.method_class
+    if issubclass(method, FeatureMapMethod):
+        raise ValueError(
+            f"{method.name} places relevance in the time of the network's feature "
+            "maps, which has no counterpart in frequency; explain it in time with "
+            "mne_xai.explain, or use gradient_x_input, integrated_gradients or "
+            "deeplift here."
+        )
+    if method.unit not in ("logit/{input}", "{input}"):
+        return False
+    if request.params.get("absolute") is False:
+        raise ValueError(
+            f"absolute=False: the {method.name} map of a frequency is the "
+            "magnitude of a complex number (its real and imaginary parts), which "
+            "has no sign. Leave absolute at True, or use a signed share of the "
+            "logit (gradient_x_input, integrated_gradients, deeplift)."
+        )
+    return True
+
+
 @autograd_on
 @verbose
 @fill_doc
@@ -190,7 +231,8 @@ def explain_spectrum(
     attribution method explains that composite network at the coefficients of
     each epoch :footcite:`VielhabenEtAl2024`. The relevance of a frequency is
     the sum of the relevance of the real and imaginary parts of its
-    coefficient.
+    coefficient, for methods whose maps are shares of the logit; for
+    gradients (and PatternNet's signal), the magnitude of that pair.
 
     Parameters
     ----------
@@ -199,8 +241,10 @@ def explain_spectrum(
     method : str
         The attribution method (see :func:`mne_xai.list_methods`), applied to
         the coefficients. Gradient×input, integrated gradients and DeepLIFT
-        keep their summation property (see Notes); a gradient (``"saliency"``)
-        gives the sensitivity of the logit to each frequency.
+        keep their summation property (see Notes); a gradient (``"saliency"``,
+        SmoothGrad, guided backprop) gives the sensitivity of the logit to each
+        frequency, whatever its phase (unsigned). Class activation maps are
+        refused: they place relevance in time.
     %(target)s
     average : bool
         Return the average over epochs as a
@@ -233,7 +277,9 @@ def explain_spectrum(
     over samples (the same total per channel), and integrated gradients or
     DeepLIFT from a baseline sum to the same logit difference as in time. The
     gradient with respect to the coefficients is the Fourier transform of the
-    time-domain gradient.
+    time-domain gradient; its magnitude per bin does not depend on the phase
+    of the signal the network responds to (the sum of its parts did, by up to
+    a factor of sqrt(2), and its signed sum could be 0).
 
     Relevance is signed for signed methods. Values carry the method's true
     unit, but :meth:`~mne.time_frequency.SpectrumArray.plot_topomap` scales
@@ -268,11 +314,16 @@ def explain_spectrum(
     n_times = request.shape[2]
     module = FourierInput(private_module(request.network, request.device), n_times)
     module.eval()
+    magnitude = _folds_by_magnitude(request)
     batches = (to_fourier(batch) for batch in request.batches())
-    attribution = run_method(
-        module, batches, request, average=average, random_state=random_state
+    relevance = run_method(
+        module,
+        batches,
+        request,
+        average=average,
+        random_state=random_state,
+        transform=functools.partial(fold_fourier, magnitude=magnitude),
     )
-    relevance = fold_fourier(attribution)
     freqs = np.fft.rfftfreq(n_times, 1.0 / request.info["sfreq"])
     info, relevance = _data_channels(request.info, relevance)
     if average:
