@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from mne.io.constants import FIFF
 from mne.io.pick import _picks_to_idx
-from mne.utils import _check_option, _validate_type, logger
+from mne.utils import _check_option, _validate_type, logger, warn
 
 #: The input's standard deviation may differ from the training data's by this
 #: factor before a warning says the units probably differ. Subjects and sessions
@@ -121,6 +121,52 @@ def map_info(info):
     return info
 
 
+def _merged_event_id(parts, name):
+    """Return the event names of several Epochs, which must code them alike.
+
+    Each part names only the events it holds (scikit-learn hands over one
+    Epochs per epoch); the first part's names alone would leave the others'
+    events unnamed.
+    """
+    merged = {}
+    for index, part in enumerate(parts):
+        for event, code in part.event_id.items():
+            if merged.setdefault(event, code) != code:
+                raise ValueError(
+                    f"{name}[{index}] codes event {event!r} as {code}, an earlier "
+                    f"part as {merged[event]}; give Epochs that code their events "
+                    "alike (see mne.epochs.combine_event_ids or set events)."
+                )
+    codes = list(merged.values())
+    if len(set(codes)) < len(codes):
+        shared = sorted({code for code in codes if codes.count(code) > 1})
+        raise ValueError(
+            f"The parts of {name} give event codes {shared} different names "
+            f"({merged}); give Epochs that name their events alike."
+        )
+    return merged
+
+
+def _concatenated_events(parts):
+    """Return the events of several Epochs, shifted apart where their samples meet.
+
+    Separate recordings repeat sample numbers, which one Epochs object refuses;
+    each part then moves past the previous one, as in
+    :func:`mne.concatenate_epochs`. Parts of one recording keep their samples.
+    """
+    events = np.concatenate([part.events for part in parts])
+    if len(np.unique(events[:, 0])) == len(events):
+        return events
+    shifted, end = [], None
+    for part in parts:
+        part_events = part.events.copy()
+        if end is not None:
+            part_events[:, 0] += max(0, end + 1 - part_events[:, 0].min())
+        end = part_events[:, 0].max()
+        shifted.append(part_events)
+    return np.concatenate(shifted)
+
+
 class InputData:
     """Data given to a fitted network, as the network takes it, read lazily.
 
@@ -172,15 +218,13 @@ class InputData:
                 # Rejection decides which epochs exist; MNE reads every epoch once
                 # (without keeping it) to apply it, as its own get_data would.
                 epochs.drop_bad(verbose=False)
-        self.info = first.info
-        self.event_id, self.tmin = first.event_id, first.tmin
+        self.info, self.tmin = first.info, first.tmin
         # No copies of one Epochs' events: memory of averaged explanations must
         # not grow with the number of epochs.
-        self.events = (
-            first.events
-            if len(self._epochs) == 1
-            else np.concatenate([e.events for e in self._epochs])
-        )
+        self.event_id, self.events = first.event_id, first.events
+        if len(self._epochs) > 1:
+            self.event_id = _merged_event_id(self._epochs, name)
+            self.events = _concatenated_events(self._epochs)
         self.shape = (len(self.events), len(self.info.ch_names), len(first.times))
         if self.shape[0] == 0:
             raise ValueError(f"{name} holds no epochs.")
@@ -270,18 +314,78 @@ class InputData:
             yield batch
 
 
-def labels_or_events(X, y):
+def events_as_trained(codes, event_id, trained_event_id):
+    """Return event codes in the coding of the training epochs, matched by name.
+
+    Files code the same events differently (EEGLAB numbers them from 1, a FIF
+    keeps the recording's codes): "hands" may be 2 in the epochs given and 3 in
+    the training epochs, where 2 was "feet". When the epochs' events are all
+    named as in training, the names decide. When none is (events renamed for
+    display, or another task), the codes are taken as they are, with a warning
+    naming both; when only some are, the classes cannot be matched and the
+    labels must be given.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n_epochs,) | None
+        The epochs' event codes.
+    event_id : dict | None
+        The epochs' event names.
+    trained_event_id : dict | None
+        The event names of the training epochs (the estimator's ``event_id_``).
+
+    Returns
+    -------
+    codes : ndarray of int, shape (n_epochs,) | None
+        The codes the training epochs give the same events.
+    """
+    if codes is None or not event_id or not trained_event_id:
+        return codes
+    names = {code: name for name, code in event_id.items()}
+    present = {int(code): names.get(int(code)) for code in np.unique(codes)}
+    known = {code: name for code, name in present.items() if name in trained_event_id}
+    if not known:
+        warn(
+            f"None of the events of these epochs ({', '.join(map(str, present.values()))}) "
+            f"is named as in training ({', '.join(trained_event_id)}); their codes "
+            "are taken as the training codes. Give the labels explicitly (y, or "
+            "target) if the codes mean other classes."
+        )
+        return codes
+    if len(known) < len(present):
+        unknown = sorted(
+            str(name) for name in present.values() if name not in known.values()
+        )
+        raise ValueError(
+            f"The events {unknown} of these epochs are not among those the network "
+            f"was trained on ({', '.join(trained_event_id)}), so their classes cannot "
+            "be matched by name. To use the codes as they are, give the labels "
+            "explicitly: y=epochs.events[:, 2] (or target=...)."
+        )
+    recoded = {code: trained_event_id[name] for code, name in known.items()}
+    if any(code != new for code, new in recoded.items()):
+        logger.info(
+            "Matched the epochs' events to the training events by name: "
+            + ", ".join(
+                f"{present[code]} {code} -> {new}" for code, new in recoded.items()
+            )
+        )
+    return np.array([recoded[int(code)] for code in codes])
+
+
+def labels_or_events(X, y, trained_event_id=None):
     """Return ``y``, or the event codes of Epochs when ``y`` is None.
 
     With Epochs, scikit-learn's ``y=None`` means the events' codes, as in
-    ``fit``; arrays carry none, so they need ``y``.
+    ``fit``, in the coding of the training epochs (see
+    :func:`events_as_trained`); arrays carry none, so they need ``y``.
     """
     if y is not None:
         return y
-    codes = InputData(X).event_codes
-    if codes is None:
+    data = InputData(X)
+    if data.event_codes is None:
         raise ValueError("y is required when X is an array.")
-    return codes
+    return events_as_trained(data.event_codes, data.event_id, trained_event_id)
 
 
 def _as_array(X, name):

@@ -48,7 +48,8 @@ class _ScoreMixin:
         score : float
             Mean accuracy.
         """
-        return super().score(X, labels_or_events(X, y), sample_weight=sample_weight)
+        y = labels_or_events(X, y, getattr(self, "event_id_", None))
+        return super().score(X, y, sample_weight=sample_weight)
 
 
 class _PredictionMixin(_ScoreMixin):

@@ -16,6 +16,7 @@ from ._convert import (
     InputData,
     check_amplitudes,
     check_offsets,
+    events_as_trained,
     std_per_unit,
     training_channels,
     unit_groups,
@@ -412,7 +413,17 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             if y is None:
                 if data.events is None:
                     raise ValueError("y is required when X is an array.")
-                y = data.event_codes
+                # Each call may hold events the earlier ones did not name.
+                named = set((self.event_id_ or {}).values())
+                self.event_id_ = {
+                    **{
+                        event: code
+                        for event, code in (data.event_id or {}).items()
+                        if code not in named
+                    },
+                    **(self.event_id_ or {}),
+                } or None
+                y = events_as_trained(data.event_codes, data.event_id, self.event_id_)
             y = np.asarray(y)
             unknown = np.setdiff1d(unique_labels(y), self.classes_)
             if len(unknown):

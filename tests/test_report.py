@@ -154,6 +154,35 @@ def test_the_page_says_whether_the_network_beats_chance(spatial_epochs):
     assert "alert-danger" in accuracy and "do not interpret them" in accuracy
 
 
+def test_a_given_network_is_itself_tested_against_chance(spatial_epochs):
+    """The verdict was about copies retrained in the folds: a given network
+    whose labels were coded the other way round (2 % right) "beat chance"."""
+    y = spatial_epochs.events[:, 2]
+    swapped = _network(max_epochs=20).fit(spatial_epochs, 3 - y)
+    assert swapped.score(spatial_epochs) < 0.2
+    with pytest.warns(RuntimeWarning, match="given .* does not beat chance"):
+        report = make_report(
+            swapped,
+            spatial_epochs,
+            methods=["saliency"],
+            cv=2,
+            checks=False,
+            verbose=False,
+        )
+    accuracy = _contents(report)["Accuracy"]
+    assert "alert-danger" in accuracy and "training accuracy" in accuracy
+    # Another file coding the same events otherwise: matched by name.
+    network = _network(max_epochs=20).fit(spatial_epochs)
+    recoded = spatial_epochs.copy()
+    recoded.events[:, 2] = y + 10
+    recoded.event_id = {name: code + 10 for name, code in recoded.event_id.items()}
+    report = make_report(
+        network, recoded, methods=["saliency"], cv=2, checks=False, verbose=False
+    )
+    accuracy = _contents(report)["Accuracy"]
+    assert "The network given (the one explained) beats chance" in accuracy
+
+
 def test_chance_test_pools_the_folds():
     # 14 of 20 right against a chance rate of 0.5: P(X >= 14) for X ~ B(20, 0.5).
     folds = [np.arange(10), np.arange(10, 20)]

@@ -426,6 +426,74 @@ def test_restored_model_keeps_training_statistics(synthetic_arrays, tmp_path):
     np.testing.assert_allclose(maps[2], maps[0], rtol=1e-5, atol=1e-12)
 
 
+# -- event codes of other files ----------------------------------------------------
+def _named(X, y, event_id):
+    epochs = _epochs(X, y)
+    epochs.event_id = event_id
+    return epochs
+
+
+@pytest.fixture
+def fif_coded(synthetic_arrays):
+    """A network trained on feet = 2, hands = 3 (MNE's EEGBCI coding)."""
+    X, y = synthetic_arrays
+    epochs = _named(X, y + 2, {"feet": 2, "hands": 3})
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 30, "lr": 5e-3}).fit(epochs)
+    return clf, epochs
+
+
+def test_events_coded_otherwise_are_matched_by_name(fif_coded, synthetic_arrays):
+    """EEGLAB numbers events from 1: hands (2 there) was read as the model's 2,
+    feet, and the maps of "true" classes explained the other class."""
+    clf, fif = fif_coded
+    X, y = synthetic_arrays
+    eeglab = _named(X, y + 1, {"feet": 1, "hands": 2})
+    assert clf.score(eeglab) == clf.score(fif) > 0.5
+    kwargs = dict(method="saliency", target="true", verbose=False)
+    np.testing.assert_array_equal(
+        mne_xai.explain(clf, eeglab, **kwargs).get_data(),
+        mne_xai.explain(clf, fif, **kwargs).get_data(),
+    )
+    # A selection holding one class, and a list of one-epoch Epochs (what
+    # scikit-learn hands over), are matched the same way.
+    assert clf.score(eeglab["hands"]) == clf.score(fif["hands"])
+    assert clf.score([eeglab[i] for i in range(len(eeglab))]) == clf.score(fif)
+    # Events partly unknown to the network cannot be matched.
+    mixed = _named(X, y + 1, {"feet": 1, "rest": 2})
+    with pytest.raises(ValueError, match=r"events \['rest'\].*y=epochs.events"):
+        clf.score(mixed)
+    # Events renamed altogether keep their codes, with a warning.
+    renamed = _named(X, y + 2, {"both feet": 2, "both hands": 3})
+    with pytest.warns(RuntimeWarning, match="None of the events"):
+        assert clf.score(renamed) == clf.score(fif)
+
+
+def test_a_list_of_epochs_of_several_recordings_is_explained(fif_coded):
+    """Each part named only its own events, and two recordings repeat sample
+    numbers: explain failed in MNE after computing every map."""
+    clf, fif = fif_coded
+    parts = [fif["feet"][:3], fif["hands"][:3], fif[:2]]  # fif[:2] repeats samples
+    attribution = mne_xai.explain(clf, parts, "saliency", target="true", verbose=False)
+    assert attribution.event_id == {"feet": 2, "hands": 3}
+    np.testing.assert_array_equal(
+        attribution.events[:, 2], np.concatenate([p.events[:, 2] for p in parts])
+    )
+    assert len(np.unique(attribution.events[:, 0])) == 8
+    expected = mne_xai.explain(
+        clf,
+        mne.concatenate_epochs(parts, verbose=False),
+        "saliency",
+        target="true",
+        verbose=False,
+    )
+    np.testing.assert_array_equal(attribution.get_data(), expected.get_data())
+    recoded = fif[:3].copy()
+    recoded.event_id = {"feet": 1, "hands": 3}
+    recoded.events[:, 2] = np.where(recoded.events[:, 2] == 2, 1, 3)
+    with pytest.raises(ValueError, match="codes event 'feet' as 1"):
+        clf.predict([fif[:3], recoded])
+
+
 # -- incremental training ----------------------------------------------------------
 def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
     X, y = synthetic_arrays

@@ -10,7 +10,7 @@ import torch
 from mne.utils import _validate_type, logger, verbose, warn
 
 from .._checks import check_device, check_positive_int, returns_probabilities
-from .._convert import array_info, check_amplitudes, map_info
+from .._convert import array_info, check_amplitudes, events_as_trained, map_info
 from .._docs import fill_doc
 from .._graph import autograd_on, copy_module
 from .._network import as_network
@@ -74,20 +74,34 @@ def _class_index(estimator, label, aliases):
 
 
 def _event_id(estimator, data):
-    """Event names of the data, completed by those of the training epochs.
+    """Event names of the estimator's classes, completed by those of the data.
 
-    A selection of epochs (``epochs[[0, 3]]``) may lose the names of classes
-    it does not hold; the estimator remembers the names it was trained with.
-    Arrays have no names.
+    The names of the training epochs decide (a selection such as
+    ``epochs[[0, 3]]`` loses the names of classes it does not hold, and
+    another file may code the same names otherwise); the data add names of
+    their own only for codes the training epochs did not name. Arrays have no
+    names.
     """
+    trained = getattr(estimator, "event_id_", None) or {}
+    named = set(trained.values())
+    own = getattr(data, "event_id", None) or {}
     return {
-        **(getattr(estimator, "event_id_", None) or {}),
-        **(getattr(data, "event_id", None) or {}),
+        **{name: code for name, code in own.items() if code not in named},
+        **trained,
     }
 
 
-def _resolve_target(estimator, target, n_epochs, events, event_id):
+def _resolve_target(estimator, target, data):
     """Class indices per epoch, or None to explain the predicted class.
+
+    Parameters
+    ----------
+    estimator : object
+        A fitted classifier, as :func:`as_network` returns it.
+    target : None | "true" | label | index | array-like
+        As :func:`explain` takes it.
+    data : InputData
+        The epochs explained.
 
     Returns
     -------
@@ -96,15 +110,19 @@ def _resolve_target(estimator, target, n_epochs, events, event_id):
     description : str
         What was explained, for the comment of averaged outputs.
     """
+    n_epochs, event_id = data.shape[0], _event_id(estimator, data)
     if target is None:
         return None, "predicted class"
     if isinstance(target, str) and target == "true":
-        if events is None:
+        if data.event_codes is None:
             raise ValueError(
                 'target="true" needs Epochs (their events hold the true labels); '
                 "with arrays, pass the class to explain."
             )
-        names = {code: name for name, code in (event_id or {}).items()}
+        events = events_as_trained(
+            data.event_codes, data.event_id, getattr(estimator, "event_id_", None)
+        )
+        names = {code: name for name, code in event_id.items()}
         index = np.array([_class_index(estimator, code, names) for code in events])
         if any(i is None for i in index):
             unknown = sorted(
@@ -419,9 +437,7 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
         )
     estimator = as_network(estimator)
     data = estimator._check_prediction_input(epochs)
-    target_index, description = _resolve_target(
-        estimator, target, data.shape[0], data.event_codes, _event_id(estimator, data)
-    )
+    target_index, description = _resolve_target(estimator, target, data)
     device = check_device(device, estimator.device)
     params = dict(params)
     if "baseline" in allowed:

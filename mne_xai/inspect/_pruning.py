@@ -14,7 +14,6 @@ from .._graph import autograd_on
 from .._network import as_network
 from .._progress import progress_bar
 from ..attribution._core import (
-    _event_id,
     _resolve_target,
     private_module,
 )
@@ -412,13 +411,7 @@ def pruning_curve(
         raise ValueError(
             f"y must hold one class per epoch ({n_epochs}), got shape {np.shape(y)}."
         )
-    target, _ = _resolve_target(
-        network,
-        "true" if y is None else np.asarray(y),
-        n_epochs,
-        data.event_codes,
-        _event_id(network, data),
-    )
+    target, _ = _resolve_target(network, "true" if y is None else np.asarray(y), data)
     device = check_device(device, network.device)
     reference = 0.0
     if ablation == "mean":

@@ -11,7 +11,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 from .._checks import check_device, check_positive_int
 from .._docs import fill_doc
 from .._network import as_network
-from ..attribution._core import _array_info, _event_id, _resolve_target
+from ..attribution._core import _array_info, _resolve_target
 from ._activations import batch_outputs
 
 
@@ -119,9 +119,7 @@ def _candidates(network, data, among):
             'among="class" ranks the epochs of each class, which arrays do not '
             'label; pass Epochs, or among="all" to rank every epoch.'
         )
-    true_class, _ = _resolve_target(
-        network, "true", n_epochs, data.event_codes, _event_id(network, data)
-    )
+    true_class, _ = _resolve_target(network, "true", data)
     return [np.flatnonzero(true_class == index) for index in range(n_classes)]
 
 

@@ -53,9 +53,7 @@ def _true_labels(estimator, data, y):
     if y is None:
         if data.events is None:
             return None
-        index, _ = _resolve_target(
-            estimator, "true", data.shape[0], data.event_codes, event_id
-        )
+        index, _ = _resolve_target(estimator, "true", data)
         return classes[index]
     y = np.asarray(y)
     if y.shape != (data.shape[0],):

@@ -200,33 +200,62 @@ def _add_accuracy(context, splitter, fitted):
         reference=reference,
         explained=explained,
     )
-    _add_chance_verdict(context, scores, held_out)
+    if fitted:
+        _add_given_network_verdict(context, scores)
+    else:
+        _add_chance_verdict(context, scores, held_out, "The network")
     context.add_figures([_plot_accuracy(scores)], "Accuracy per fold", "accuracy")
     context.add_table(
         pd.concat([scores, summary]), "Scores", "accuracy", float_format="{:.3f}".format
     )
 
 
-def _add_chance_verdict(context, scores, held_out):
-    """Say whether the network beats chance; warn loudly when it does not."""
+def _add_given_network_verdict(context, scores):
+    """Say whether the network given, the one explained, beats chance here.
+
+    The folds train copies with its parameters, not the network explained;
+    that network is scored on all epochs, which may have been its training
+    data (the page cannot know), and is warned about when even then it does
+    not beat chance (labels coded otherwise, another subject, another task).
+    """
+    accuracy = context.estimator.score(context.epochs, context.y)
+    majority = np.unique(context.y, return_counts=True)[1].max() / len(context.y)
+    everything = [np.arange(len(context.y))]
+    _add_chance_verdict(
+        context,
+        pd.DataFrame({"network": [accuracy], "chance": [majority]}),
+        everything,
+        "The network given (the one explained)",
+        tested="epochs right",
+        caveat=(
+            " If these epochs were among its training data, this is its training "
+            "accuracy; the folds above train copies with its parameters."
+        ),
+    )
+
+
+def _add_chance_verdict(
+    context, scores, held_out, subject, tested="held-out epochs right", caveat=""
+):
+    """Say whether ``subject`` beats chance; warn loudly when it does not."""
     n_correct, n_tested, chance_rate, p_value = chance_test(
         scores["network"].to_numpy(), scores["chance"].to_numpy(), held_out
     )
     evidence = (
-        f"{n_correct} of {n_tested} held-out epochs right, against "
+        f"{n_correct} of {n_tested} {tested}, against "
         f"{chance_rate:.2f} of them by chance (one-sided binomial test, "
         f"p = {p_value:.2g})"
     )
     if p_value < CHANCE_ALPHA:
         context.add_html(
-            f"<p>The network beats chance: {html.escape(evidence)}.</p>",
+            f"<p>{subject} beats chance: {html.escape(evidence)}.{caveat}</p>",
             "Does the network beat chance?",
             "accuracy",
         )
         return
     text = (
-        f"The network does not beat chance: {evidence}. Its maps below explain "
-        "noise, not evidence in the data; do not interpret them."
+        f"{subject} does not beat chance: {evidence}. Its maps below explain "
+        f"noise, not evidence in the data; do not interpret them.{caveat}"
     )
     warn(text)
     context.add_html(

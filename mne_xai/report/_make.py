@@ -5,6 +5,7 @@ import numpy as np
 from mne.utils import _validate_type, verbose
 from sklearn.model_selection import StratifiedKFold
 
+from .._convert import labels_or_events
 from .._docs import fill_doc
 from ..evaluate.trust._summary import check_method_names
 from ._accuracy import _add_accuracy, _add_overview, _splitter
@@ -116,9 +117,12 @@ def make_report(
     _validate_type(title, (None, str), "title")
     _validate_type(report, (None, mne.Report), "report")
     _validate_type(epochs, mne.BaseEpochs, "epochs", "mne.Epochs")
-    y = epochs.events[:, 2] if y is None else np.asarray(y)
-    splitter = _splitter(cv, random_state)
     fitted = is_fitted(estimator)
+    # A fitted network's classes are the events of its training epochs, which
+    # another file may code otherwise: events are matched to them by name.
+    trained_event_id = getattr(estimator, "event_id_", None) if fitted else None
+    y = np.asarray(labels_or_events(epochs, y, trained_event_id))
+    splitter = _splitter(cv, random_state)
     n_splits = (
         splitter.get_n_splits() if isinstance(splitter, StratifiedKFold) else None
     )

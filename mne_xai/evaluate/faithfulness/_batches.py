@@ -11,7 +11,6 @@ from ..._convert import InputData, check_amplitudes
 from ..._progress import progress_bar
 from ...attribution import explain
 from ...attribution._core import (
-    _event_id,
     _resolve_target,
     private_module,
 )
@@ -76,9 +75,7 @@ def _evaluation_batches(
         estimator, epochs, method, attribution, batch_size, params
     )
     shape, info = inputs.shape, inputs.info
-    target_index, description = _resolve_target(
-        estimator, target, shape[0], inputs.event_codes, _event_id(estimator, inputs)
-    )
+    target_index, description = _resolve_target(estimator, target, inputs)
     device = check_device(device, estimator.device)
     module = private_module(estimator, device)
     seeds = np.random.SeedSequence(random_state)
