@@ -192,6 +192,8 @@ class _CroppedNetwork:
 
     def _check_prediction_input(self, X):
         ch_names = getattr(self.window_network, "ch_names_", None)
+        if self.cropped.info_ is None:  # trained on arrays: read by position
+            ch_names = None
         data = InputData(X, ch_names=ch_names)
         check_matches_training(
             data,

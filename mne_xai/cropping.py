@@ -281,6 +281,8 @@ class CroppedClassifier(
                 f"X starts at {first_time:g} s but the training epochs started at "
                 f"{self.tmin_:g} s; the windows would fall at other times."
             )
+        if self.info_ is None:  # trained on arrays: the windows stay arrays
+            info = None
         return self._windows(data, info), len(data)
 
     def adapt_batch_norm(self, X):

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
+import mne_xai
 from mne_xai import EEGNetClassifier
 from mne_xai.cropping import CroppedClassifier
 
@@ -220,6 +221,14 @@ def test_windows_of_arrays_are_read_at_the_given_rate():
     assert kernel == (1, 129)  # EEGNet's 0.5 s kernel at 256 Hz
     assert on_arrays.estimator_.module_.temporal_conv.kernel_size == kernel
     assert on_arrays.info_ is None and clone(on_arrays).estimator.info is None
+    # Epochs are read as arrays are, by position, as the estimator reads them.
+    epochs = mne.EpochsArray(X, mne.create_info(["C3", "Cz", "C4"], 256.0, "eeg"))
+    assert_allclose(on_arrays.predict_proba(epochs), on_arrays.predict_proba(X))
+    explained = [
+        mne_xai.explain(on_arrays, data, "saliency", target=1, verbose=False)
+        for data in (X, epochs)
+    ]
+    assert_allclose(explained[1].get_data(), explained[0].get_data())
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no rate is assumed
         filters = temporal_filters(on_arrays, verbose=False)
