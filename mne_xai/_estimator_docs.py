@@ -17,7 +17,10 @@ _PARAMETERS = """
         ``get_params``/``set_params`` and ``GridSearchCV`` see like any other
         parameter. A network that takes no ``input_scale`` is wrapped in
         :class:`~mne_xai.models.ScaledInput`, so it also sees unit-variance
-        input. An instance is used as it is.
+        input. An instance is copied at ``fit`` and the copy trained, from the
+        weights it has (a pretrained network is fine-tuned); the instance
+        itself is left as given, so clones and folds start from the same
+        weights.
     criterion : subclass of torch.nn.Module
         The loss, applied to the logits.
     optimizer : subclass of torch.optim.Optimizer

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from ._checks import returns_probabilities
+from ._graph import copy_module
 from .models import EEGModule, ScaledInput
 from .models._base import input_scale_buffer
 
@@ -78,8 +79,9 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     Parameters
     ----------
     module : subclass of torch.nn.Module | torch.nn.Module
-        The network class, or an instance, used as it is apart from its
-        ``input_scale`` buffer if it has one.
+        The network class, or an instance, of which a copy is trained (with
+        the weights it has) and given the ``input_scale`` of the data if it
+        has that buffer.
     statistics : dict
         The training data's ``mean`` epoch, ``std`` and ``input_scale`` (each
         a number, or per channel for channels in several units).
@@ -110,7 +112,10 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     factors_outside = bool(np.ndim(input_scale)) and not takes_factors
     own_scale = 1.0 if factors_outside else input_scale
     if isinstance(module, torch.nn.Module):
-        network = module
+        # A copy: the instance is a parameter, which fitting must leave as
+        # given; trained in place, every clone (each fold of a cross-validation)
+        # started from weights already trained on its test epochs.
+        network = copy_module(module)
         scales_itself = isinstance(getattr(module, "input_scale", None), Tensor)
         if scales_itself and takes_factors:
             network.input_scale = input_scale_buffer(

@@ -443,10 +443,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     def set_params(self, **params):
         """Set parameters; a fitted network is kept, and a new ``device`` moves it.
 
-        skorch rebuilds the network, untrained, when a module parameter (e.g.
-        ``module__dropout``) is set on a fitted estimator, which then predicts
-        at chance without a word. As in scikit-learn, the fitted network is
-        kept here, and module parameters take effect at the next ``fit``.
+        skorch rebuilds the network, untrained, when ``module`` or a module
+        parameter (e.g. ``module__dropout``) is set on a fitted estimator,
+        which then predicts at chance without a word. As in scikit-learn, the
+        fitted network is kept here, and they take effect at the next ``fit``.
 
         skorch applies ``device`` only when the network is built, so a fitted
         estimator would keep its network where it was trained. Here the
@@ -466,7 +466,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         # Checked first, so that a device the machine lacks changes nothing.
         device = check_device(params["device"]) if "device" in params else None
         if getattr(self, "initialized_", False):
-            module_params = [key for key in params if key.startswith("module__")]
+            module_params = [
+                key for key in params if key == "module" or key.startswith("module__")
+            ]
             for key in module_params:
                 # Stored as skorch stores them; checked when the network is built.
                 setattr(self, key, params.pop(key))

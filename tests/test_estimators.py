@@ -1,3 +1,4 @@
+import copy
 import pickle
 
 import mne
@@ -18,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.exceptions import NotInitializedError
 
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai.models import EEGNet, InterpretableCNN
 
 ESTIMATORS = [EEGNetClassifier, InterpretableCNNClassifier]
 FAST = dict(max_epochs=3, batch_size=8, verbose=False, random_state=0)
@@ -259,6 +261,29 @@ def test_module_parameters_set_after_fit_apply_at_the_next_fit(synthetic_arrays)
     assert clone(clf).get_params()["module__dropout"] == 0.25
     assert clf.module_.spatial_dropout.p == 0.5
     assert clf.fit(X, y).module_.spatial_dropout.p == 0.25
+    # So is the network itself.
+    clf = EEGNetClassifier(max_epochs=5, random_state=0, verbose=False).fit(X, y)
+    proba = clf.predict_proba(X)
+    clf.set_params(module=InterpretableCNN)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    assert isinstance(clf.module_, EEGNet)
+    assert isinstance(clf.fit(X, y).module_, InterpretableCNN)
+
+
+def test_a_network_instance_is_left_as_given(synthetic_arrays):
+    """The instance was trained in place: a clone of the fitted estimator, each
+    fold of a cross-validation, started from weights trained on its test data."""
+    X, y = synthetic_arrays
+    instance = EEGNet(n_channels=4, n_classes=2, n_times=64)
+    weights = copy.deepcopy(instance.state_dict())
+    kwargs = dict(max_epochs=5, random_state=0, verbose=False)
+    clf = EEGNetClassifier(module=instance, **kwargs).fit(X, y)
+    assert clf.module_ is not instance
+    assert set(instance.state_dict()) == set(weights)  # no buffer added
+    for name, values in instance.state_dict().items():
+        torch.testing.assert_close(values, weights[name])
+    refitted = clone(clf).fit(X, y)
+    np.testing.assert_array_equal(refitted.predict_proba(X), clf.predict_proba(X))
 
 
 def test_callback_parameters_are_set_before_fit_and_kept(synthetic_arrays):
