@@ -122,8 +122,10 @@ def map_recordings(
         recording. With ``n_jobs`` other than 1 it must be picklable: a
         function defined at the top level of a module.
     estimator : object
-        Passed to ``function`` as it is: usually a fitted classifier; an
-        unfitted one if ``function`` trains a model per recording.
+        Usually a fitted classifier; an unfitted one if ``function`` trains a
+        model per recording. Each call gets a copy of its own, so what one
+        recording's call does to it (training) stays out of the others and
+        out of the object given.
     %(recordings)s
     %(recording_ids)s
     %(n_jobs_recordings)s

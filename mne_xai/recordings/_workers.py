@@ -1,9 +1,8 @@
 """What runs in a worker: the task, the estimator it receives, its torch threads."""
 
-import hashlib
+import copy
 import logging
 import sys
-import threading
 import warnings
 from contextlib import contextmanager
 
@@ -20,46 +19,48 @@ except ImportError:  # pragma: no cover
     from joblib.externals import cloudpickle
 
 
-# The estimator, shipped once per worker
+# The estimator: a copy per task
 
 
 class _Shipped:
-    """A pickled object, sent to the workers and unpickled once per thread.
+    """A pickled object, sent to the workers and unpickled by each task.
 
     Backends pickle a task's arguments with each task: the pickle of the
     estimator is then copied per task (a few hundred kB for the networks of
-    mne_xai), but unpickled only once per worker thread. Without
-    ``__weakref__`` (``__slots__``), joblib's Dask backend sends it with each
-    task rather than scattering it to one worker, whose death would lose it.
+    mne_xai). Without ``__weakref__`` (``__slots__``), joblib's Dask backend
+    sends it with each task rather than scattering it to one worker, whose
+    death would lose it.
     """
 
-    __slots__ = ("data", "key")
+    __slots__ = ("data",)
 
     def __init__(self, value):
         self.data = cloudpickle.dumps(value)
-        self.key = hashlib.blake2b(self.data, digest_size=16).hexdigest()
 
     def __getstate__(self):
-        return self.data, self.key
+        return self.data
 
     def __setstate__(self, state):
-        self.data, self.key = state
+        self.data = state
 
 
-# One object per thread, as per process: what a task does to its estimator (a
-# function given to map_recordings may change it) stays out of other tasks.
-_unpickled = threading.local()
+def _own_copy(value):
+    """Return the estimator a task works with: a copy of its own.
 
-
-def _unship(value):
-    """Return the object a task works with, unpickled once per thread."""
-    if not isinstance(value, _Shipped):
+    A function given to map_recordings may change its estimator (train it on
+    the recording): on one shared object, every recording's result was the
+    model of the last one (serial), or of another on the same thread.
+    """
+    if isinstance(value, _Shipped):
+        return cloudpickle.loads(value.data)
+    try:
+        return copy.deepcopy(value)
+    except Exception as err:  # e.g. a lock: run on the object itself
+        logger.info(
+            f"The estimator could not be copied ({type(err).__name__}: {err}); "
+            "every recording uses the object itself."
+        )
         return value
-    if getattr(_unpickled, "key", None) != value.key:
-        _unpickled.value = None  # free the previous object before loading the next
-        _unpickled.value = cloudpickle.loads(value.data)
-        _unpickled.key = value.key
-    return _unpickled.value
 
 
 # Torch threads, so that workers do not oversubscribe their machine's cores
@@ -189,7 +190,7 @@ def _run_recording(
             epochs = _read_recording(source, label)
             if id_column is not None:
                 recording_id = _metadata_id(epochs, id_column, label)
-            result = function(_unship(estimator), epochs, **params)
+            result = function(_own_copy(estimator), epochs, **params)
         except Exception as err:
             # The error is the function's own (a user may catch its type);
             # the note says which recording raised it, in any worker.
