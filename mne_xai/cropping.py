@@ -176,7 +176,9 @@ class CroppedClassifier(
         windows = windows.reshape(-1, *windows.shape[2:])
         if info is None:
             return np.ascontiguousarray(windows)
-        return mne.EpochsArray(windows, info, tmin=0.0, verbose=False)
+        # proj=False: a projector the epochs hold but have not applied (an
+        # average reference added with projection=True) stays unapplied.
+        return mne.EpochsArray(windows, info, tmin=0.0, proj=False, verbose=False)
 
     def fit(self, X, y=None):
         """Fit the estimator on the windows of every epoch.

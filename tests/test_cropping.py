@@ -260,6 +260,29 @@ def test_adapt_batch_norm_adapts_to_the_windows_of_new_epochs():
         CroppedClassifier(MeanClassifier(), sfreq=SFREQ).fit(X, y).adapt_batch_norm(X)
 
 
+def test_windows_keep_the_projectors_of_the_epochs_unapplied():
+    """An average reference added with projection=True was applied to every
+    window, in training and prediction, unlike the estimators on epochs."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], SFREQ, "eeg")
+    info.set_montage("standard_1020")
+    plain = mne.EpochsArray(rng.standard_normal((8, 4, 101)) * 1e-5, info)
+    with_projector = plain.copy().set_eeg_reference(projection=True)
+    y = np.arange(8) % 2
+    clf = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
+        window_length=0.5,
+    )
+    fitted = clf.fit(with_projector, y)
+    assert_allclose(
+        fitted.predict_proba(with_projector), fitted.predict_proba(plain.get_data())
+    )
+    assert_allclose(
+        fitted.predict_proba(with_projector),
+        clone(clf).fit(plain, y).predict_proba(plain),
+    )
+
+
 def test_windows_match_mne_crop(eegbci_epochs):
     """Windows are exactly what Epochs.crop cuts on real EEG."""
     epochs = eegbci_epochs[:3]
