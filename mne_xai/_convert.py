@@ -373,19 +373,36 @@ def events_as_trained(codes, event_id, trained_event_id):
     return np.array([recoded[int(code)] for code in codes])
 
 
-def labels_or_events(X, y, trained_event_id=None):
-    """Return ``y``, or the event codes of Epochs when ``y`` is None.
+def labels_or_events(X, y, trained_event_id=None, classes=None):
+    """Return ``y``, or the labels of Epochs' events when ``y`` is None.
 
     With Epochs, scikit-learn's ``y=None`` means the events' codes, as in
     ``fit``, in the coding of the training epochs (see
-    :func:`events_as_trained`); arrays carry none, so they need ``y``.
+    :func:`events_as_trained`); arrays carry none, so they need ``y``. Given
+    the ``classes`` of a fitted estimator, a code that is not a class is read
+    as its event name (a network trained on names); labels of which none is a
+    class are refused, as they would score 0.
     """
     if y is not None:
         return y
     data = InputData(X)
     if data.event_codes is None:
         raise ValueError("y is required when X is an array.")
-    return events_as_trained(data.event_codes, data.event_id, trained_event_id)
+    codes = events_as_trained(data.event_codes, data.event_id, trained_event_id)
+    if classes is None:
+        return codes
+    known = set(np.asarray(classes).tolist())
+    names = {code: name for name, code in (trained_event_id or data.event_id).items()}
+    labels = [
+        code if code in known else names.get(code, code) for code in codes.tolist()
+    ]
+    if not known & set(labels):
+        raise ValueError(
+            f"None of the events of X ({sorted(set(labels), key=str)}) is a class "
+            f"of the estimator ({sorted(known, key=str)}): it was trained on other "
+            "labels. Give them as y."
+        )
+    return np.asarray(labels)
 
 
 def _as_array(X, name):

@@ -48,7 +48,9 @@ class _ScoreMixin:
         score : float
             Mean accuracy.
         """
-        y = labels_or_events(X, y, getattr(self, "event_id_", None))
+        y = labels_or_events(
+            X, y, getattr(self, "event_id_", None), getattr(self, "classes_", None)
+        )
         return super().score(X, y, sample_weight=sample_weight)
 
 

@@ -468,6 +468,21 @@ def test_events_coded_otherwise_are_matched_by_name(fif_coded, synthetic_arrays)
         assert clf.score(renamed) == clf.score(fif)
 
 
+def test_scoring_epochs_without_labels_reads_their_events_as_the_classes(
+    fif_coded, synthetic_arrays
+):
+    """A network trained on other labels scored 0 on its own epochs; one trained
+    on event names failed on a mix of strings and numbers."""
+    clf, fif = fif_coded
+    X, y = synthetic_arrays
+    names = np.array(["feet", "hands"])[y]
+    by_name = EEGNetClassifier(**{**FAST, "max_epochs": 30, "lr": 5e-3}).fit(fif, names)
+    assert by_name.score(fif) == by_name.score(fif, names) > 0.5
+    by_index = EEGNetClassifier(**FAST).fit(fif, y)
+    with pytest.raises(ValueError, match=r"None of the events of X .*\(\[0, 1\]\)"):
+        by_index.score(fif)
+
+
 def test_a_list_of_epochs_of_several_recordings_is_explained(fif_coded):
     """Each part named only its own events, and two recordings repeat sample
     numbers: explain failed in MNE after computing every map."""
