@@ -42,6 +42,23 @@ def _check_same_recording(first, other, where):
             f"{where} is sampled at {other.info['sfreq']} Hz but the first Epochs at "
             f"{first.info['sfreq']} Hz."
         )
+    # One time axis: a network reads sample k of every epoch as the same time.
+    if len(other.times) != len(first.times) or not np.isclose(
+        other.tmin, first.tmin, atol=0.5 / first.info["sfreq"]
+    ):
+        raise ValueError(
+            f"{where} spans {other.tmin:g} to {other.times[-1]:g} s but the first "
+            f"Epochs {first.tmin:g} to {first.times[-1]:g} s; crop them to a common "
+            "time axis."
+        )
+    for edge in ("highpass", "lowpass"):
+        if not np.isclose(other.info[edge], first.info[edge]):
+            raise ValueError(
+                f"{where} is filtered {other.info['highpass']:g}-"
+                f"{other.info['lowpass']:g} Hz but the first Epochs "
+                f"{first.info['highpass']:g}-{first.info['lowpass']:g} Hz; filter "
+                "them alike."
+            )
 
 
 def _check_finite(data, name, where=""):

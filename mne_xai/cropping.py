@@ -115,17 +115,6 @@ class CroppedClassifier(
         self.tmax = tmax
         self.sfreq = sfreq
 
-    def _data(self, X, ch_names=None):
-        """Return X as InputData, checked to lie on one time axis."""
-        if isinstance(X, list | tuple):
-            first_times = {getattr(epochs, "tmin", None) for epochs in X}
-            if len(first_times) > 1:
-                raise ValueError(
-                    f"The Epochs in X start at different times {sorted(first_times)}"
-                    "; crop them to a common time axis."
-                )
-        return InputData(X, ch_names=ch_names)
-
     @staticmethod
     def _seconds_to_samples(name, value, sfreq):
         _validate_type(value, "numeric", name, '"auto" or a number of seconds')
@@ -195,7 +184,7 @@ class CroppedClassifier(
         self : CroppedClassifier
             The fitted classifier.
         """
-        inputs = self._data(X)
+        inputs = InputData(X)
         data, info, first_time = inputs.array(), inputs.info, inputs.tmin or 0.0
         if y is None:
             if inputs.events is None:
@@ -268,7 +257,7 @@ class CroppedClassifier(
     def _prediction_windows(self, X):
         """Check X against the training epochs; return its windows and length."""
         check_is_fitted(self, "estimator_")
-        inputs = self._data(
+        inputs = InputData(
             X, ch_names=None if self.info_ is None else self.info_.ch_names
         )
         check_matches_training(

@@ -185,7 +185,7 @@ def test_predict_errors():
         clf.predict(shifted)
     with pytest.raises(ValueError, match="channels"):
         clf.predict(epochs.copy().rename_channels({"C3": "Cz"}))
-    with pytest.raises(ValueError, match="start at different times"):
+    with pytest.raises(ValueError, match="crop them to a common time axis"):
         clf.predict([epochs[:2], shifted[2:]])
 
 

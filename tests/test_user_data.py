@@ -507,6 +507,17 @@ def test_a_list_of_epochs_of_several_recordings_is_explained(fif_coded):
     recoded.events[:, 2] = np.where(recoded.events[:, 2] == 2, 1, 3)
     with pytest.raises(ValueError, match="codes event 'feet' as 1"):
         clf.predict([fif[:3], recoded])
+    # Parts must share one time axis and one filter: only the first was read.
+    late = fif[:3].copy().shift_time(0.5)
+    shorter = fif[:3].copy().crop(0, 0.5)
+    filtered = fif[:3].copy().filter(1, 20, verbose=False)
+    for part, match in [
+        (late, "common time axis"),
+        (shorter, "common time axis"),
+        (filtered, "filter them alike"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            clf.predict([fif[:3], part])
 
 
 # -- incremental training ----------------------------------------------------------
