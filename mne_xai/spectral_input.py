@@ -5,13 +5,20 @@ time: :class:`mne_xai.inspect.SpectralClassifier` trains one and
 :func:`mne_xai.inspect.explain_spectral_classifier` explains it.
 """
 
+import warnings
+
 import numpy as np
 from mne.time_frequency import psd_array_multitaper, psd_array_welch
 from mne.utils import _check_option, _validate_type
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._convert import InputData, check_matches_training, training_channels
+from ._convert import (
+    SCALE_TOLERANCE,
+    InputData,
+    check_matches_training,
+    training_channels,
+)
 
 
 class LogPowerSpectrum(TransformerMixin, BaseEstimator):
@@ -61,7 +68,8 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         arrays, which are taken whole.
     sfreq : float | None
         Sampling rate, in Hz, of data given as arrays. Ignored for Epochs,
-        whose ``info`` gives it.
+        whose ``info`` gives it. Once fitted, arrays given without it are taken
+        at the training rate.
     n_jobs : int | None
         Jobs computing the spectra in parallel, as in MNE.
 
@@ -71,6 +79,10 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         The frequencies of the spectra, in Hz.
     sfreq_ : float
         The sampling rate of the training data.
+    power_level_ : float
+        The mean power, in dB, of the first training epoch: data whose power
+        is over 40 dB from it (a factor of 100 in amplitude) get a warning
+        that their unit probably differs.
     info_ : mne.Info | None
         The measurement info of the picked channels (None for arrays).
     ch_names_ : list of str | None
@@ -204,11 +216,17 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
     def _channel_name(self, index):
         return str(index) if self.ch_names_ is None else self.ch_names_[index]
 
-    def _input(self, X, ch_names=None):
-        """Return X as InputData and its sampling rate."""
+    def _input(self, X, ch_names=None, fitted_sfreq=None):
+        """Return X as InputData and its sampling rate.
+
+        Arrays are at ``sfreq``, or, once fitted, at the training rate, as
+        arrays given to a fitted estimator are.
+        """
         data = InputData(X, ch_names=ch_names)
         if data.info is not None:
             return data, data.info["sfreq"]
+        if self.sfreq is None and fitted_sfreq is not None:
+            return data, fitted_sfreq
         if self.sfreq is None:
             raise ValueError(
                 "X is an array, which carries no sampling rate: pass "
@@ -245,8 +263,10 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
             sfreq, data.shape[2]
         )
         # The frequencies depend only on the settings and the length: one epoch
-        # gives them without reading the rest.
-        _, self.freqs_ = self._log_power(next(data.batches(1)))
+        # gives them without reading the rest, and the level of its power, to
+        # tell data in another unit later.
+        spectrum, self.freqs_ = self._log_power(next(data.batches(1)))
+        self.power_level_ = float(spectrum.mean())
         return self
 
     def transform(self, X):
@@ -264,7 +284,7 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
             :attr:`freqs_`.
         """
         check_is_fitted(self, "freqs_")
-        data, sfreq = self._input(X, ch_names=self.ch_names_)
+        data, sfreq = self._input(X, ch_names=self.ch_names_, fitted_sfreq=self.sfreq_)
         # Fitted on arrays, there is no training info to compare rates with.
         if sfreq != self.sfreq_:
             raise ValueError(
@@ -290,5 +310,17 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"X gives {len(freqs)} frequencies but the training data gave "
                 f"{len(self.freqs_)}; give epochs of the training length."
+            )
+        # In dB, another unit is an offset, which the network's check of
+        # amplitudes does not see: volts and microvolts are 120 dB apart.
+        offset = float(spectra.mean()) - self.power_level_
+        if abs(offset) > 20 * np.log10(SCALE_TOLERANCE):
+            warnings.warn(
+                f"The power of X is {offset:+.0f} dB from the training data's: are "
+                "they in different units (e.g. volts and microvolts, 120 dB "
+                "apart)? The network's outputs are meaningless unless the data are "
+                "given in the training unit.",
+                RuntimeWarning,
+                stacklevel=2,
             )
         return spectra

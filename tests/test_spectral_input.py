@@ -12,6 +12,7 @@ from mne.time_frequency import (
     psd_array_welch,
 )
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
@@ -156,6 +157,14 @@ def test_data_unlike_training_are_refused(imagery_epochs):
     flat._data[:, 2] = 0.0
     with pytest.raises(ValueError, match=f"{epochs.ch_names[2]}.*zero power"):
         transformer.transform(flat)
+    # In dB another unit is an offset, which the network's amplitude check did
+    # not see: spectra of microvolts were classified as one class, silently.
+    with pytest.warns(RuntimeWarning, match=r"\+120 dB from the training data"):
+        transformer.transform(epochs.get_data() * 1e6)
+    # Arrays are taken at the training rate, as the estimators take them.
+    np.testing.assert_allclose(
+        transformer.transform(epochs.get_data()), transformer.transform(epochs)
+    )
 
 
 def test_clone_and_nested_params():
@@ -208,6 +217,9 @@ def test_classifier_refuses_what_it_cannot_build(spectral_epochs):
         SpectralClassifier(LogisticRegression()).fit(epochs)
     with pytest.raises(ValueError, match="hz_per_second must be positive"):
         SpectralClassifier(hz_per_second=0).fit(epochs)
+    for predict in ("predict", "predict_proba", "decision_function"):
+        with pytest.raises(NotFittedError):  # was an AttributeError
+            getattr(SpectralClassifier(), predict)(epochs)
     one_bin = LogPowerSpectrum(fmin=10.0, fmax=10.5, n_fft=128)
     with pytest.raises(ValueError, match="holds 1 frequency"):
         SpectralClassifier(spectrum=one_bin).fit(epochs)

@@ -182,7 +182,8 @@ class SpectralClassifier(
         proba : ndarray, shape (n_epochs, n_classes)
             Probabilities, columns ordered as ``classes_``.
         """
-        return self.estimator_.predict_proba(self._spectra(X))
+        spectra = self._spectra(X)  # checks that it is fitted first
+        return self.estimator_.predict_proba(spectra)
 
     @fill_doc
     def decision_function(self, X):
@@ -197,7 +198,8 @@ class SpectralClassifier(
         scores : ndarray, shape (n_epochs,) | (n_epochs, n_classes)
             %(decision_scores)s
         """
-        return self.estimator_.decision_function(self._spectra(X))
+        spectra = self._spectra(X)
+        return self.estimator_.decision_function(spectra)
 
     @fill_doc
     def predict(self, X):
@@ -212,7 +214,8 @@ class SpectralClassifier(
         y_pred : ndarray, shape (n_epochs,)
             Labels in the coding of ``classes_``.
         """
-        return self.estimator_.predict(self._spectra(X))
+        spectra = self._spectra(X)
+        return self.estimator_.predict(spectra)
 
 
 def _network_input(estimator, X):
