@@ -217,6 +217,12 @@ def test_classifier_refuses_what_it_cannot_build(spectral_epochs):
         SpectralClassifier(LogisticRegression()).fit(epochs)
     with pytest.raises(ValueError, match="hz_per_second must be positive"):
         SpectralClassifier(hz_per_second=0).fit(epochs)
+    # The estimator's picks choose the spectra's channels (EOG was left out).
+    with_eog = epochs.copy().set_channel_types({epochs.ch_names[0]: "eog"})
+    estimator = EEGNetClassifier(picks=["eeg", "eog"], max_epochs=1, verbose=False)
+    fitted = SpectralClassifier(estimator).fit(with_eog)
+    assert fitted.spectrum_.ch_names_ == with_eog.ch_names
+    assert fitted.estimator_.ch_names_ == with_eog.ch_names
     for predict in ("predict", "predict_proba", "decision_function"):
         with pytest.raises(NotFittedError):  # was an AttributeError
             getattr(SpectralClassifier(), predict)(epochs)

@@ -44,7 +44,8 @@ class SpectralClassifier(
         :class:`~mne_xai.EEGNetClassifier` (None) or
         :class:`~mne_xai.InterpretableCNNClassifier`. It is cloned at ``fit``,
         its ``info`` set to the spectra's (see Notes), and fitted on the
-        spectra as arrays.
+        spectra as arrays. Its ``picks`` choose the channels of the spectra,
+        unless ``spectrum`` has its own.
     spectrum : mne_xai.spectral_input.LogPowerSpectrum | None
         The spectra; None means ``LogPowerSpectrum()`` (Welch with one-second
         segments, 1 to 40 Hz every 0.25 Hz). Give
@@ -138,6 +139,11 @@ class SpectralClassifier(
             )
         spectrum = LogPowerSpectrum() if self.spectrum is None else self.spectrum
         _validate_type(spectrum, LogPowerSpectrum, "spectrum")
+        # The estimator's channels (picks=["eeg", "eog"]) are the spectra's,
+        # unless the spectrum picks its own: the estimator reads what it gets.
+        picks = estimator.get_params().get("picks")
+        if spectrum.picks is None and picks is not None:
+            spectrum = clone(spectrum).set_params(picks=picks)
         y = labels_or_events(X, y)
         self.spectrum_ = clone(spectrum).fit(X)
         self.freqs_ = self.spectrum_.freqs_
