@@ -6,7 +6,12 @@ from mne.utils import _validate_type
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from ._convert import InputData, array_info, check_matches_training
+from ._convert import (
+    InputData,
+    array_info,
+    check_matches_training,
+    training_channels,
+)
 from ._prediction import _ScoreMixin
 
 
@@ -185,6 +190,11 @@ class CroppedClassifier(
             The fitted classifier.
         """
         inputs = InputData(X)
+        picks = self.estimator.get_params().get("picks", "all")
+        if inputs.info is not None and picks != "all":
+            # Only the channels the estimator will read are cut into windows
+            # (not a stimulus channel, nor a bad one that may hold NaN).
+            inputs.pick(training_channels(inputs.info, picks))
         data, info, first_time = inputs.array(), inputs.info, inputs.tmin or 0.0
         if y is None:
             if inputs.events is None:

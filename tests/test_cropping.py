@@ -205,6 +205,23 @@ def test_only_the_channels_the_network_reads_are_needed():
     assert clf.info_.ch_names == ["C3", "Cz", "C4"] and clf.n_channels_ == 3
 
 
+def test_only_the_channels_the_estimator_reads_are_cut():
+    """Every channel was read and cut into windows: a bad channel holding NaN
+    failed the fit, though the estimator leaves bad channels out."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4", "STI"], SFREQ, ["eeg"] * 3 + ["stim"])
+    data = rng.standard_normal((8, 4, 101)) * 1e-5
+    data[:, 1] = np.nan
+    epochs = mne.EpochsArray(data, info, verbose=False)
+    epochs.info["bads"] = ["Cz"]
+    clf = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
+        window_length=0.5,
+    ).fit(epochs, np.arange(8) % 2)
+    assert clf.info_.ch_names == clf.estimator_.ch_names_ == ["C3", "C4"]
+    assert np.isfinite(clf.predict_proba(epochs)).all()
+
+
 def test_windows_of_arrays_are_read_at_the_given_rate():
     """On arrays, the inner network sized its kernels for 128 Hz whatever sfreq
     said, and its filters were reported at 128 Hz."""
