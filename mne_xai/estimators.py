@@ -504,7 +504,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             raise TypeError(
                 "sample_weight is not supported: the loss weighs every epoch "
                 "alike. To weigh classes of different sizes, pass "
-                "criterion__weight=torch.tensor(weights), one per class of "
+                "criterion__weight=torch.tensor(weights, dtype=torch.float32), one "
+                "per class of "
                 "classes_ (balanced: n_epochs / (n_classes * class_counts))."
             )
         epochs = self.max_epochs_ if epochs is None else epochs

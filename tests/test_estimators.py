@@ -583,12 +583,16 @@ def test_sample_weight_is_refused_with_the_class_weight_alternative(synthetic_ar
     """skorch passed it to the network's forward: "unexpected keyword argument"."""
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST)
-    with pytest.raises(TypeError, match="sample_weight is not supported.*criterion__"):
+    with pytest.raises(TypeError, match=r"not supported.*dtype=torch.float32"):
         clf.fit(X, y, sample_weight=np.ones(len(y)))
     with pytest.raises(TypeError, match="sample_weight is not supported"):
         clf.partial_fit(X, y, classes=[0, 1], sample_weight=np.ones(len(y)))
-    # The alternative it names trains.
-    weighted = EEGNetClassifier(criterion__weight=torch.tensor([1.0, 3.0]), **FAST)
+    # The alternative it names trains, with weights computed in NumPy (float64,
+    # which torch's loss refused when the message left the dtype out).
+    weights = len(y) / (2 * np.bincount(y) * np.array([1.0, 1 / 3]))
+    weighted = EEGNetClassifier(
+        criterion__weight=torch.tensor(weights, dtype=torch.float32), **FAST
+    )
     assert weighted.fit(X, y).criterion_.weight.tolist() == [1.0, 3.0]
 
 
