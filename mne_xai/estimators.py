@@ -334,6 +334,17 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             The fitted estimator.
         """
         data, info, y = self._training_data(X, y)
+        if self.warm_start and getattr(self, "initialized_", False):
+            # The network is kept: the data must be of its shape and classes.
+            self._check_prediction_input(X)
+            unknown = np.setdiff1d(unique_labels(y), self.classes_)
+            if len(unknown):
+                raise ValueError(
+                    f"warm_start=True keeps the network, built for classes_="
+                    f"{np.asarray(self.classes_).tolist()}, but y holds labels "
+                    f"{unknown.tolist()}; fit with warm_start=False to build one "
+                    "for them."
+                )
         if groups is not None:
             groups = np.asarray(groups)
             if groups.shape != y.shape:

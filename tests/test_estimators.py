@@ -270,6 +270,21 @@ def test_module_parameters_set_after_fit_apply_at_the_next_fit(synthetic_arrays)
     assert isinstance(clf.fit(X, y).module_, InterpretableCNN)
 
 
+def test_warm_start_refuses_data_its_network_was_not_built_for(synthetic_arrays):
+    """A new class failed in torch ("Target 2 is out of bounds") after classes_
+    had been replaced, leaving predictions relabelled."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(warm_start=True, **FAST).fit(X, y)
+    proba = clf.predict_proba(X)
+    with pytest.raises(ValueError, match=r"built for classes_=\[0, 1\].*\[2\]"):
+        clf.fit(X, np.where(y == 1, 2, y))
+    with pytest.raises(ValueError, match="channel"):
+        clf.fit(X[:, :3], y)
+    assert list(clf.classes_) == [0, 1]
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    assert len(clf.fit(X, y).history) == 2 * FAST["max_epochs"]  # training goes on
+
+
 def test_a_network_instance_is_left_as_given(synthetic_arrays):
     """The instance was trained in place: a clone of the fitted estimator, each
     fold of a cross-validation, started from weights trained on its test data."""
