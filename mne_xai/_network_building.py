@@ -6,6 +6,7 @@ The statistics of the training data become buffers of the network, so that
 ``save_params``/``load_params`` and pickling carry them with the weights.
 """
 
+import hashlib
 import inspect
 
 import numpy as np
@@ -73,6 +74,19 @@ def constructor_arguments(module_class, values, module_params):
     return kwargs
 
 
+def channels_digest(ch_names, n_channels):
+    """Return a fixed-size digest of the channels a network reads, in order.
+
+    Kept as a buffer of the network (``training_channels``), it travels with
+    ``save_params`` and pickling as the training statistics do, so that a
+    network restored on data of other channels, or in another order, is
+    caught rather than read channel by channel against the wrong weights.
+    """
+    text = "\n".join(ch_names) if ch_names is not None else f"{n_channels} channels"
+    digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+    return torch.tensor(list(digest), dtype=torch.uint8)
+
+
 def build_network(module, statistics, shapes, module_params, instantiate):
     """Build the network and store the training statistics in it.
 
@@ -86,8 +100,8 @@ def build_network(module, statistics, shapes, module_params, instantiate):
         The training data's ``mean`` epoch, ``std`` and ``input_scale`` (each
         a number, or per channel for channels in several units).
     shapes : dict
-        ``n_channels``, ``n_classes``, ``n_times``, ``sfreq`` and ``chs_info``
-        (None for data without info).
+        ``n_channels``, ``n_classes``, ``n_times``, ``sfreq``, ``chs_info``
+        and ``ch_names`` (None for data without info).
     module_params : dict
         The estimator's ``module__<name>`` parameters, without the prefix.
     instantiate : callable
@@ -97,7 +111,8 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     Returns
     -------
     network : torch.nn.Module
-        The network, with the buffers ``training_mean`` and ``training_std``,
+        The network, with the buffers ``training_mean``, ``training_std`` and
+        ``training_channels`` (see :func:`channels_digest`),
         in a :class:`~mne_xai.models.ScaledInput` unless it scales its input
         itself. Networks other than mne_xai's scale by one number: where the
         channels of several units need a factor each, the ScaledInput applies
@@ -138,6 +153,9 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     )
     network.register_buffer(
         "training_std", torch.tensor(statistics["std"], dtype=torch.float64)
+    )
+    network.register_buffer(
+        "training_channels", channels_digest(shapes["ch_names"], shapes["n_channels"])
     )
     _check_logits(network, shapes)
     return network

@@ -23,7 +23,7 @@ from ._convert import (
 )
 from ._estimator_docs import classifier_docstring
 from ._graph import autograd_on
-from ._network_building import build_network
+from ._network_building import build_network, channels_digest
 from ._prediction import _PredictionMixin
 from ._random import seeded_torch
 
@@ -165,6 +165,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             n_times=self.n_times_,
             sfreq=self._sfreq,
             chs_info=None if self.info_ is None else self.info_["chs"],
+            ch_names=self.ch_names_,
         )
         self.module_ = build_network(
             module,
@@ -229,6 +230,30 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         if X is not None:
             self._learn_data(*self._training_data(X, y))
         return super().initialize()
+
+    def load_params(self, *args, **kwargs):
+        """Load saved parameters into the initialized network (see skorch).
+
+        The network's weights are tied to the channels, in order, of the data
+        it was initialized with: parameters saved from a network of other
+        channels, or of the same in another order, are refused rather than
+        read against the wrong weights.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            As for :meth:`skorch.NeuralNet.load_params`.
+        """
+        super().load_params(*args, **kwargs)
+        expected = channels_digest(self.ch_names_, self.n_channels_)
+        if not torch.equal(self.module_.training_channels.cpu(), expected):
+            raise ValueError(
+                "The parameters were saved from a network of other channels, or "
+                "of the same in another order, than the data given to initialize "
+                f"({self.n_channels_} channels, starting {(self.ch_names_ or [])[:3]}"
+                "); initialize with epochs of the training channels in the "
+                "training order (or pickle the whole estimator)."
+            )
 
     def _training_data(self, X, y):
         """Convert and check training data; return (data, info, y)."""

@@ -392,6 +392,19 @@ def test_restored_model_keeps_the_factors_of_each_unit(tmp_path):
         )
 
 
+def test_a_restored_network_refuses_channels_in_another_order(tmp_path):
+    """Initialized on the same epochs with channels sorted by name, the saved
+    weights were read against the wrong channels (13 % of predictions changed)."""
+    epochs = _several_units()
+    clf = InterpretableCNNClassifier(**FAST).fit(epochs)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    reordered = epochs.copy().reorder_channels(epochs.ch_names[::-1])
+    assert reordered.ch_names != epochs.ch_names
+    restored = InterpretableCNNClassifier(**FAST).initialize(reordered)
+    with pytest.raises(ValueError, match="other channels, or of the same in another"):
+        restored.load_params(f_params=tmp_path / "params.pt")
+
+
 def test_epochs_starting_at_another_time_warn(synthetic_arrays):
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST).fit(_epochs(X, y + 1))
