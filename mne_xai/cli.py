@@ -39,7 +39,16 @@ def demo(args):
         "7-30 Hz; data through mne.datasets.eegbci (MNE_DATA).",
         flush=True,
     )
-    epochs = load_eegbci(args.subject, "hands_vs_feet")
+    try:
+        epochs = load_eegbci(args.subject, "hands_vs_feet")
+    except OSError as err:  # no data here and no network (requests' errors too)
+        message = " ".join(str(err).split()) or type(err).__name__
+        print(
+            f"mne-xai demo: error: cannot read EEGBCI subject {args.subject} "
+            f"({message}); set MNE_DATA to a folder holding MNE-eegbci-data.",
+            file=sys.stderr,
+        )
+        return 1
     y = epochs.events[:, 2]
     cv = ShuffleSplit(args.n_splits, test_size=0.2, random_state=42)
     # CSP uses 1-2 s as in MNE's CSP example; the networks see the imagery period.

@@ -62,19 +62,23 @@ def load_eegbci(
     -------
     epochs : mne.Epochs
         Preloaded EEG epochs with the 10-05 montage and event_id mapping the
-        task's two classes (e.g. ``{"hands": 2, "feet": 3}``).
+        task's two classes (e.g. ``{"feet": 2, "hands": 3}``).
 
     Notes
     -----
     Cite Schalk et al. 2004 (BCI2000) and Goldberger et al. 2000 (PhysioNet).
     """
+    _validate_type(subject, "int-like", "subject")
     _check_option("task", task, tuple(_EEGBCI_TASKS))
     task_runs = _EEGBCI_TASKS[task]["runs"]
     runs = list(task_runs if runs is None else runs)
     wrong = sorted(set(runs) - set(task_runs))
-    if wrong:
+    if wrong or not runs or len(set(runs)) < len(runs):
+        # A run given twice gives each of its epochs twice, which then fall on
+        # both sides of a cross-validation split.
         raise ValueError(
-            f"Runs {wrong} are not {task} runs; use a subset of {task_runs}."
+            f"runs must be a subset of the {task} runs {task_runs}, each once; "
+            f"got {runs}."
         )
     files = mne.datasets.eegbci.load_data(
         subject, runs, path=path, update_path=False, verbose=verbose
@@ -142,6 +146,7 @@ def load_drowsiness(path=None, subjects=None, *, verbose=None):
     """
     import pandas as pd
 
+    _validate_type(path, ("path-like", None), "path")
     file = _data_root(path, Path("drowsiness") / "drowsiness_oz.npz")
     if file.is_dir():
         file = file / "drowsiness_oz.npz"
@@ -152,8 +157,8 @@ def load_drowsiness(path=None, subjects=None, *, verbose=None):
     if subjects is not None:
         _validate_type(subjects, (list, tuple, np.ndarray), "subjects")
         missing = sorted(set(subjects) - set(subject.tolist()))
-        if missing:
-            raise ValueError(f"Unknown subjects {missing}; available: 1 to 11.")
+        if missing or not len(subjects):
+            raise ValueError(f"subjects must be among 1 to 11, got {list(subjects)}.")
         keep = np.isin(subject, subjects)
         data, labels, subject = data[keep], labels[keep], subject[keep]
     logger.info(f"Loaded {len(data)} drowsiness epochs from {file}.")

@@ -36,8 +36,11 @@ def test_load_drowsiness(drowsiness_path):
         assert (codes == 1).sum() == (codes == 2).sum(), f"subject {subject}"
     some = load_drowsiness(drowsiness_path, subjects=[2, 7], verbose=False)
     assert set(some.metadata["subject"]) == {2, 7}
-    with pytest.raises(ValueError, match="Unknown subjects"):
-        load_drowsiness(drowsiness_path, subjects=[12], verbose=False)
+    for subjects in ([12], []):  # no subject failed later, on no events
+        with pytest.raises(ValueError, match="subjects must be among 1 to 11"):
+            load_drowsiness(drowsiness_path, subjects=subjects, verbose=False)
+    with pytest.raises(TypeError, match="path must be"):  # subjects as first
+        load_drowsiness([1], verbose=False)
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ import pickle
 import re
 import shutil
 from math import comb
+from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -313,12 +314,16 @@ def _bad_files(folder, spatial_epochs):
         ("existing", "exists; pass --overwrite"),
         ("method", "Invalid value for the 'methods[0]' parameter"),
         ("model", "cannot load 'model.pkl' as a saved model"),
+        ("folder", "is a folder"),
+        ("untrained", "--max-epochs must be 1 or more"),
+        ("unwritable", "cannot write '/proc/out.html'"),  # after all the work
     ],
 )
 def test_command_errors_in_one_line_and_writes_nothing(
     tmp_path, capsys, spatial_epochs, epochs_file, case, match
 ):
     corrupt, unplaced, existing, not_a_model = _bad_files(tmp_path, spatial_epochs)
+    (tmp_path / "folder.html").mkdir()
     before = sorted(tmp_path.iterdir())
     inputs = dict(
         missing=tmp_path / "missing-epo.fif",
@@ -327,9 +332,21 @@ def test_command_errors_in_one_line_and_writes_nothing(
         existing=epochs_file,
         method=epochs_file,
         model=epochs_file,
+        folder=epochs_file,
+        untrained=epochs_file,
+        unwritable=tmp_path / "missing-epo.fif",  # found unwritable before reading
     )
-    output = existing if case == "existing" else tmp_path / "out.html"
-    extra = dict(method=["--methods", "nope"], model=["--model", not_a_model])
+    output = {
+        "existing": existing,
+        "folder": tmp_path / "folder.html",
+        "unwritable": Path("/proc/out.html"),  # no file can be made there
+    }.get(case, tmp_path / "out.html")
+    extra = dict(
+        method=["--methods", "nope"],
+        model=["--model", not_a_model],
+        folder=["--overwrite"],
+        untrained=["--max-epochs", "0"],
+    )
     code, err = _run(
         capsys, inputs[case], "-o", output, "--cv", "2", *extra.get(case, [])
     )
@@ -395,3 +412,17 @@ def test_report_opens_in_a_browser_with_every_section(browser, page):
         assert all(width > 0 for width in widths), title
     assert errors == []
     tab.close()
+
+
+def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):
+    """Without the data and the network, the demo printed requests' traceback."""
+    import mne_xai.datasets
+
+    def no_network(*args, **kwargs):
+        raise OSError("Max retries exceeded with url: physionet.org")
+
+    monkeypatch.setattr(mne_xai.datasets, "load_eegbci", no_network)
+    assert main(["demo", "--output", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mne-xai demo: error: cannot read EEGBCI subject 1")
+    assert "MNE_DATA" in err and err.count("\n") == 1

@@ -27,6 +27,8 @@ def _check_output(path, overwrite, suffixes, what):
         raise CommandError(
             f"{what} {str(path)!r} must end with {' or '.join(suffixes)}."
         )
+    if path.is_dir():
+        raise CommandError(f"{str(path)!r} is a folder.")
     if path.exists() and not overwrite:
         raise CommandError(f"{str(path)!r} exists; pass --overwrite to replace it.")
     if not path.parent.is_dir():
@@ -68,9 +70,14 @@ def _load_model(path):
 
 def _temporary_beside(path, stack):
     """Make a file in ``path``'s folder, removed on exit unless renamed before."""
-    handle, name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix="".join(path.suffixes), dir=path.parent
-    )
+    try:
+        handle, name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix="".join(path.suffixes), dir=path.parent
+        )
+    except OSError as err:
+        raise CommandError(
+            f"cannot write {str(path)!r}: {err.strerror or err}."
+        ) from None
     os.close(handle)
     temporary = Path(name)
     # mkstemp makes the file private; the output gets the permissions of any
@@ -135,6 +142,8 @@ def run_report(
             "a new one: give one or the other."
         )
     check_method_names(methods)
+    if max_epochs is not None and max_epochs < 1:
+        raise CommandError(f"--max-epochs must be 1 or more, got {max_epochs}.")
     output = _check_output(output, overwrite, (".html",), "the output")
     if save_model is not None:
         save_model = _check_output(save_model, overwrite, (".pkl",), "--save-model")
@@ -143,27 +152,28 @@ def run_report(
         if model is not None
         else _new_estimator(estimator or "eegnet", max_epochs)
     )
-    epochs = read_input(source, format)
-    logger.info(f"Read {source}: {len(epochs)} epochs, {len(epochs.ch_names)} channels")
-    report = make_report(
-        network,
-        epochs,
-        methods=methods,
-        cv=cv,
-        checks=checks,
-        title=f"{type(network).__name__} on {Path(str(source)).name}",
-    )
     with ExitStack() as stack:
-        written = []
-        temporary = _temporary_beside(output, stack)
-        report.save(temporary, open_browser=False, overwrite=True, verbose=False)
-        written.append((temporary, output))
+        # The files are made before the work, so an unwritable folder is found
+        # in a second rather than after minutes of training.
+        outputs = [output] + ([] if save_model is None else [save_model])
+        temporaries = [_temporary_beside(path, stack) for path in outputs]
+        epochs = read_input(source, format)
+        logger.info(
+            f"Read {source}: {len(epochs)} epochs, {len(epochs.ch_names)} channels"
+        )
+        report = make_report(
+            network,
+            epochs,
+            methods=methods,
+            cv=cv,
+            checks=checks,
+            title=f"{type(network).__name__} on {Path(str(source)).name}",
+        )
+        report.save(temporaries[0], open_browser=False, overwrite=True, verbose=False)
         if save_model is not None:
-            temporary = _temporary_beside(save_model, stack)
-            with temporary.open("wb") as file:
+            with temporaries[1].open("wb") as file:
                 pickle.dump(network, file)
-            written.append((temporary, save_model))
-        for temporary, final in written:
+        for temporary, final in zip(temporaries, outputs, strict=True):
             temporary.replace(final)
     logger.info(f"Wrote {output}" + (f" and {save_model}" if save_model else ""))
     return output
