@@ -502,11 +502,19 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         # Checked first, so that a device the machine lacks changes nothing.
         device = check_device(params["device"]) if "device" in params else None
         if getattr(self, "initialized_", False):
-            module_params = [
-                key for key in params if key == "module" or key.startswith("module__")
+            # Module parameters wait for the next fit; those of the data
+            # iterators apply at the next pass (skorch's set_params failed on
+            # them with "Something went wrong").
+            stored = [
+                key
+                for key in params
+                if key == "module"
+                or key.startswith(
+                    ("module__", "iterator_train__", "iterator_valid__", "dataset__")
+                )
             ]
-            for key in module_params:
-                # Stored as skorch stores them; checked when the network is built.
+            for key in stored:
+                # Stored as skorch stores them; checked when next used.
                 setattr(self, key, params.pop(key))
                 self._params_to_validate.add(key)
         super().set_params(**params)

@@ -268,6 +268,9 @@ def test_module_parameters_set_after_fit_apply_at_the_next_fit(synthetic_arrays)
     np.testing.assert_array_equal(clf.predict_proba(X), proba)
     assert isinstance(clf.module_, EEGNet)
     assert isinstance(clf.fit(X, y).module_, InterpretableCNN)
+    # The data iterators' parameters apply at the next pass (skorch failed).
+    clf.set_params(iterator_train__shuffle=False)
+    assert clf.get_params_for("iterator_train")["shuffle"] is False
 
 
 def test_warm_start_refuses_data_its_network_was_not_built_for(synthetic_arrays):
