@@ -287,6 +287,16 @@ class InputData:
         return pd.concat([e.metadata for e in self._epochs], ignore_index=True)
 
     @property
+    def selection(self):
+        """Where one Epochs' epochs stand among its events, and its drop log.
+
+        None for arrays and lists (whose parts each have their own).
+        """
+        if self._epochs is None or len(self._epochs) > 1:
+            return None, None
+        return self._epochs[0].selection, self._epochs[0].drop_log
+
+    @property
     def event_codes(self):
         """The event code of each epoch (``events[:, 2]``), None for arrays."""
         return None if self.events is None else self.events[:, 2]

@@ -113,6 +113,22 @@ def test_average_is_the_mean_of_the_epochs(fitted_eegnet, few_epochs, target):
     assert ("predicted class" if target is None else feet) in evoked.comment
 
 
+def test_maps_keep_the_trials_of_their_epochs(fitted_eegnet, few_epochs):
+    """Selection, drop log and the metadata's index started afresh at 0, so maps
+    were tied to the wrong trials; the spectrum shared the input's events."""
+    epochs = few_epochs.copy()
+    epochs.metadata = pd.DataFrame({"trial": np.arange(len(epochs))})
+    subset = epochs[[1, 3, 4]]
+    subset.drop([0], reason="USER", verbose=False)
+    attribution = explain(fitted_eegnet, subset, "saliency", verbose=False)
+    np.testing.assert_array_equal(attribution.selection, subset.selection)
+    assert list(attribution.metadata.index) == list(subset.metadata.index)
+    assert attribution.drop_log == subset.drop_log
+    spectrum = explain_spectrum(fitted_eegnet, subset, "saliency", verbose=False)
+    spectrum.events[:, 2] = 99
+    assert (subset.events[:, 2] != 99).all()
+
+
 # -- targets ----------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["predicted", "true", "label", "event", "index"])
 def test_target_selects_the_class(fitted_eegnet, few_epochs, kind):

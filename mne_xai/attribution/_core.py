@@ -341,6 +341,9 @@ def explain(
         # The events are the input's, in its order (e.g. epochs[[3, 1, 2]]):
         # MNE's warning would be about the user's selection, not about us.
         warnings.filterwarnings("ignore", message=".*not chronologically ordered")
+        # The selection and drop log keep each map tied to its trial, as
+        # epochs.selection, metadata's index and plot_drop_log tie them.
+        selection, drop_log = data.selection
         return mne.EpochsArray(
             result,
             info,
@@ -348,6 +351,8 @@ def explain(
             tmin=data.tmin or 0.0,
             event_id=data.event_id,
             metadata=data.metadata,
+            selection=selection,
+            drop_log=drop_log,
             baseline=None,
             proj=False,
             verbose=False,

@@ -332,7 +332,7 @@ def explain_spectrum(
         relevance,
         info,
         freqs,
-        events=request.data.events,
+        events=request.data.events.copy(),  # the input's own, untouched
         event_id=request.data.event_id,
         verbose=False,
     )
