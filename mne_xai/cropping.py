@@ -53,9 +53,10 @@ class CroppedClassifier(
         time 0.
     sfreq : float | None
         Sampling frequency of data given as arrays, which converts seconds to
-        samples. An estimator with an ``info`` parameter left at None (ours)
-        is given the windows' rate through it, with made-up EEG channel names,
-        so that its network sizes its kernels for that rate. Ignored when
+        samples. Every ``info`` parameter of the estimator left at None (ours,
+        also inside a Pipeline or a GridSearchCV) is given the windows' rate,
+        with made-up EEG channel names, so that its network sizes its kernels
+        for that rate. Ignored when
         fitting on Epochs, whose ``info`` gives it.
 
     Attributes
@@ -229,10 +230,17 @@ class CroppedClassifier(
             # Windows of one epoch stay on one side of an inner validation split.
             fit_params["groups"] = np.repeat(np.arange(len(data)), n_windows)
         estimator = clone(self.estimator)
-        if info is None and estimator.get_params().get("info", False) is None:
+        if info is None:
             # Windows of arrays carry no rate: without one, our estimators size
-            # their kernels for 128 Hz, whatever sfreq says.
-            estimator.set_params(info=array_info(data.shape[1], sfreq))
+            # their kernels for 128 Hz, whatever sfreq says. Every info left at
+            # None is given it, also inside a Pipeline or a GridSearchCV.
+            unset = [
+                key
+                for key, value in estimator.get_params().items()
+                if (key == "info" or key.endswith("__info")) and value is None
+            ]
+            windows_info = array_info(data.shape[1], sfreq)
+            estimator.set_params(**dict.fromkeys(unset, windows_info))
         self.estimator_ = estimator.fit(
             self._windows(data, info), np.repeat(y, n_windows), **fit_params
         )

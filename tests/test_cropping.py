@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
 
 import mne_xai
 from mne_xai import EEGNetClassifier
@@ -237,6 +238,9 @@ def test_windows_of_arrays_are_read_at_the_given_rate():
     kernel = on_epochs.estimator_.module_.temporal_conv.kernel_size
     assert kernel == (1, 129)  # EEGNet's 0.5 s kernel at 256 Hz
     assert on_arrays.estimator_.module_.temporal_conv.kernel_size == kernel
+    # Also for the network inside a Pipeline.
+    in_pipeline = CroppedClassifier(make_pipeline(inner), sfreq=256).fit(X, y)
+    assert in_pipeline.estimator_[-1].module_.temporal_conv.kernel_size == kernel
     assert on_arrays.info_ is None and clone(on_arrays).estimator.info is None
     # Epochs are read as arrays are, by position, as the estimator reads them.
     epochs = mne.EpochsArray(X, mne.create_info(["C3", "Cz", "C4"], 256.0, "eeg"))
