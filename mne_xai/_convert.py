@@ -517,9 +517,17 @@ def _check_same_preparation(info, train_info, name):
     differences = [key for key in given if given[key] != trained[key]]
     if not differences:
         return
+    # MNE takes None for no edge: 0 Hz and Nyquist are no filter, and
+    # filter(0, nyquist) fails.
+    low = train_info["highpass"] or None
+    high = train_info["lowpass"] if train_info["lowpass"] < info["sfreq"] / 2 else None
     fixes = {
-        "pass band": f"epochs.filter({train_info['highpass']:g}, "
-        f"{train_info['lowpass']:g})",
+        "pass band": (
+            "the epochs unfiltered, as in training"
+            if low is None and high is None
+            else f"epochs.filter({low if low is None else f'{low:g}'}, "
+            f"{high if high is None else f'{high:g}'})"
+        ),
         "reference": "epochs.set_eeg_reference() as for the training data",
         "projectors applied": "epochs.add_proj(...).apply_proj() as for the "
         "training data",

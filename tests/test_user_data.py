@@ -138,6 +138,20 @@ def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epoch
         fitted_eegnet.predict(narrower)
     with pytest.warns(RuntimeWarning, match=match):
         mne_xai.explain(fitted_eegnet, narrower[:2], verbose=False)
+    # The fix it names runs: 0 Hz and Nyquist are no edge (filter(0, 80) failed).
+    info = mne.create_info(imagery_epochs.ch_names, imagery_epochs.info["sfreq"], "eeg")
+    high_only = mne.EpochsArray(imagery_epochs.get_data(), info, verbose=False)
+    high_only.filter(4.0, None, verbose=False)
+    trained_high = EEGNetClassifier(**FAST).fit(high_only, imagery_epochs.events[:, 2])
+    data = mne.EpochsArray(imagery_epochs.get_data(), info, verbose=False)
+    with pytest.warns(RuntimeWarning, match=r"epochs.filter\(4, None\)"):
+        trained_high.predict(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the fix silences it
+        trained_high.predict(data.copy().filter(4, None, verbose=False))
+    unfiltered = EEGNetClassifier(**FAST).fit(data, imagery_epochs.events[:, 2])
+    with pytest.warns(RuntimeWarning, match="the epochs unfiltered, as in training"):
+        unfiltered.predict(high_only)
     average = imagery_epochs.copy().set_eeg_reference("average", verbose=False)
     match = r"reference a custom reference \(e.g. average\) against the recording's"
     with pytest.warns(RuntimeWarning, match=match):
