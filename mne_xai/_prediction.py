@@ -31,8 +31,15 @@ class _ScoreMixin:
     """Score Epochs against their event codes when no labels are given.
 
     Mixed in before :class:`sklearn.base.ClassifierMixin`, whose ``score`` it
-    wraps.
+    wraps. It also tells scikit-learn's tags that the input is 3-D (epochs,
+    channels, times), not a 2-D table.
     """
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
 
     @fill_doc
     def score(self, X, y=None, sample_weight=None):

@@ -288,6 +288,24 @@ def test_warm_start_refuses_data_its_network_was_not_built_for(synthetic_arrays)
     assert len(clf.fit(X, y).history) == 2 * FAST["max_epochs"]  # training goes on
 
 
+def test_scikit_learn_tags_say_the_input_is_three_dimensional():
+    """The tags said 2-D tables, which scikit-learn's checks then fed them."""
+    from sklearn.utils import get_tags
+
+    from mne_xai import CroppedClassifier
+    from mne_xai.inspect import SpectralClassifier
+
+    for estimator in (
+        EEGNetClassifier(),
+        InterpretableCNNClassifier(),
+        CroppedClassifier(EEGNetClassifier()),
+        SpectralClassifier(),
+    ):
+        tags = get_tags(estimator)
+        assert tags.estimator_type == "classifier"
+        assert tags.input_tags.three_d_array and not tags.input_tags.two_d_array
+
+
 def test_a_network_instance_is_left_as_given(synthetic_arrays):
     """The instance was trained in place: a clone of the fitted estimator, each
     fold of a cross-validation, started from weights trained on its test data."""
