@@ -106,7 +106,7 @@ def check_data(estimator, epochs, y, n_splits, fitted):
         )
     if n_splits is not None and counts.min() < n_splits:
         raise ValueError(
-            f"Class {classes[counts.argmin()]!r} has {counts.min()} epoch(s), fewer "
+            f"Class {classes[counts.argmin()].item()!r} has {counts.min()} epoch(s), fewer "
             f"than the {n_splits} cross-validation folds; lower cv."
         )
     ch_names = _used_channels(estimator, epochs, fitted)
