@@ -124,16 +124,22 @@ def test_fitted_single_channel_network_is_explained_as_given(spatial_epochs):
         torch.testing.assert_close(values, weights[name])
 
 
-def test_the_page_says_whether_the_network_beats_chance(spatial_epochs):
-    learned = make_report(
-        _network(max_epochs=20),
-        spatial_epochs,
+def _accuracy_section(estimator, epochs, **kwargs):
+    """The Accuracy section of a quick report (one method, two folds, no checks)."""
+    report = make_report(
+        estimator,
+        epochs,
         methods=["saliency"],
         cv=2,
         checks=False,
         verbose=False,
+        **kwargs,
     )
-    accuracy = _contents(learned)["Accuracy"]
+    return _contents(report)["Accuracy"]
+
+
+def test_the_page_says_whether_the_network_beats_chance(spatial_epochs):
+    accuracy = _accuracy_section(_network(max_epochs=20), spatial_epochs)
     assert re.search(r"The network beats chance: 3\d of 40 held-out epochs", accuracy)
     assert "alert" not in accuracy
     # Labels independent of the data (half of each simulated class gets each
@@ -142,16 +148,9 @@ def test_the_page_says_whether_the_network_beats_chance(spatial_epochs):
     shuffled = np.empty_like(y)
     shuffled[np.argsort(y, kind="stable")] = np.tile([1, 2], len(y) // 2)
     with pytest.warns(RuntimeWarning, match="does not beat chance"):
-        at_chance = make_report(
-            _network(max_epochs=20),
-            spatial_epochs,
-            y=shuffled,
-            methods=["saliency"],
-            cv=2,
-            checks=False,
-            verbose=False,
+        accuracy = _accuracy_section(
+            _network(max_epochs=20), spatial_epochs, y=shuffled
         )
-    accuracy = _contents(at_chance)["Accuracy"]
     assert "alert-danger" in accuracy and "do not interpret them" in accuracy
 
 
@@ -162,25 +161,14 @@ def test_a_given_network_is_itself_tested_against_chance(spatial_epochs):
     swapped = _network(max_epochs=20).fit(spatial_epochs, 3 - y)
     assert swapped.score(spatial_epochs) < 0.2
     with pytest.warns(RuntimeWarning, match="given .* does not beat chance"):
-        report = make_report(
-            swapped,
-            spatial_epochs,
-            methods=["saliency"],
-            cv=2,
-            checks=False,
-            verbose=False,
-        )
-    accuracy = _contents(report)["Accuracy"]
+        accuracy = _accuracy_section(swapped, spatial_epochs)
     assert "alert-danger" in accuracy and "training accuracy" in accuracy
     # Another file coding the same events otherwise: matched by name.
     network = _network(max_epochs=20).fit(spatial_epochs)
     recoded = spatial_epochs.copy()
     recoded.events[:, 2] = y + 10
     recoded.event_id = {name: code + 10 for name, code in recoded.event_id.items()}
-    report = make_report(
-        network, recoded, methods=["saliency"], cv=2, checks=False, verbose=False
-    )
-    accuracy = _contents(report)["Accuracy"]
+    accuracy = _accuracy_section(network, recoded)
     assert "The network given (the one explained) beats chance" in accuracy
 
 
