@@ -419,17 +419,18 @@ def labels_or_events(X, y, trained_event_id=None, classes=None):
     if classes is None:
         return codes
     known = set(np.asarray(classes).tolist())
+    if set(codes.tolist()) <= known:
+        return codes
     names = {code: name for name, code in (trained_event_id or data.event_id).items()}
-    labels = [
-        code if code in known else names.get(code, code) for code in codes.tolist()
-    ]
-    if not known & set(labels):
-        raise ValueError(
-            f"None of the events of X ({sorted(set(labels), key=str)}) is a class "
-            f"of the estimator ({sorted(known, key=str)}): it was trained on other "
-            "labels. Give them as y."
-        )
-    return np.asarray(labels)
+    labels = [names.get(code, code) for code in codes.tolist()]
+    if set(labels) <= known:  # a network trained on event names
+        return np.asarray(labels)
+    raise ValueError(
+        f"The events of X (codes {sorted(set(codes.tolist()))}, names "
+        f"{sorted(set(map(str, labels)))}) are not all classes of the estimator "
+        f"({sorted(known, key=str)}): it was trained on other labels. Give them "
+        "as y."
+    )
 
 
 def _as_array(X, name):

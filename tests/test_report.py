@@ -124,8 +124,8 @@ def test_fitted_single_channel_network_is_explained_as_given(spatial_epochs):
         torch.testing.assert_close(values, weights[name])
 
 
-def _accuracy_section(estimator, epochs, **kwargs):
-    """The Accuracy section of a quick report (one method, two folds, no checks)."""
+def _quick_report(estimator, epochs, **kwargs):
+    """The sections of a quick report (one method, two folds, no checks)."""
     report = make_report(
         estimator,
         epochs,
@@ -135,11 +135,11 @@ def _accuracy_section(estimator, epochs, **kwargs):
         verbose=False,
         **kwargs,
     )
-    return _contents(report)["Accuracy"]
+    return _contents(report)
 
 
 def test_the_page_says_whether_the_network_beats_chance(spatial_epochs):
-    accuracy = _accuracy_section(_network(max_epochs=20), spatial_epochs)
+    accuracy = _quick_report(_network(max_epochs=20), spatial_epochs)["Accuracy"]
     assert re.search(r"The network beats chance: 3\d of 40 held-out epochs", accuracy)
     assert "alert" not in accuracy
     # Labels independent of the data (half of each simulated class gets each
@@ -148,9 +148,8 @@ def test_the_page_says_whether_the_network_beats_chance(spatial_epochs):
     shuffled = np.empty_like(y)
     shuffled[np.argsort(y, kind="stable")] = np.tile([1, 2], len(y) // 2)
     with pytest.warns(RuntimeWarning, match="does not beat chance"):
-        accuracy = _accuracy_section(
-            _network(max_epochs=20), spatial_epochs, y=shuffled
-        )
+        at_chance = _quick_report(_network(max_epochs=20), spatial_epochs, y=shuffled)
+    accuracy = at_chance["Accuracy"]
     assert "alert-danger" in accuracy and "do not interpret them" in accuracy
 
 
@@ -161,15 +160,18 @@ def test_a_given_network_is_itself_tested_against_chance(spatial_epochs):
     swapped = _network(max_epochs=20).fit(spatial_epochs, 3 - y)
     assert swapped.score(spatial_epochs) < 0.2
     with pytest.warns(RuntimeWarning, match="given .* does not beat chance"):
-        accuracy = _accuracy_section(swapped, spatial_epochs)
+        accuracy = _quick_report(swapped, spatial_epochs)["Accuracy"]
     assert "alert-danger" in accuracy and "training accuracy" in accuracy
     # Another file coding the same events otherwise: matched by name.
     network = _network(max_epochs=20).fit(spatial_epochs)
     recoded = spatial_epochs.copy()
     recoded.events[:, 2] = y + 10
     recoded.event_id = {name: code + 10 for name, code in recoded.event_id.items()}
-    accuracy = _accuracy_section(network, recoded)
-    assert "The network given (the one explained) beats chance" in accuracy
+    contents = _quick_report(network, recoded)
+    assert "The network given (the one explained) beats chance" in contents["Accuracy"]
+    counts = {name: (y == code).sum() for name, code in spatial_epochs.event_id.items()}
+    for name, count in counts.items():  # classes named as in the file
+        assert f"{name}: {count}" in contents["Overview"]
 
 
 def test_chance_test_pools_the_folds():

@@ -506,7 +506,12 @@ def test_scoring_epochs_without_labels_reads_their_events_as_the_classes(
     by_name = EEGNetClassifier(**{**FAST, "max_epochs": 30, "lr": 5e-3}).fit(fif, names)
     assert by_name.score(fif) == by_name.score(fif, names) > 0.5
     by_index = EEGNetClassifier(**FAST).fit(fif, y)
-    with pytest.raises(ValueError, match=r"None of the events of X .*\(\[0, 1\]\)"):
+    shifted = EEGNetClassifier(**FAST).fit(fif, fif.events[:, 2] - 1)  # 1 and 2
+    with pytest.raises(ValueError, match="not all classes"):  # was [2, 'hands']
+        shifted.score(fif)
+    with pytest.raises(
+        ValueError, match=r"not all classes of the estimator \(\[0, 1\]\)"
+    ):
         by_index.score(fif)
 
 

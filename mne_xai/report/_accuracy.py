@@ -43,7 +43,7 @@ def _splitter(cv, random_state):
 def _add_overview(context, fitted, splitter):
     epochs, plan = context.epochs, context.plan
     classes, counts = np.unique(context.y, return_counts=True)
-    names = {code: name for name, code in epochs.event_id.items()}
+    names = context.class_names
     facts = {
         "epochs": ", ".join(
             f"{names.get(label, label)}: {count}"

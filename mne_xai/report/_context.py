@@ -10,6 +10,7 @@ import mne
 import numpy as np
 from mne.utils import logger
 
+from ..attribution._core import _event_id
 from ._text import HOW_TO_READ, SECTIONS
 
 
@@ -34,6 +35,16 @@ class _Context:
     estimator: object
     attributions: dict = field(default_factory=dict)
     refused: dict = field(default_factory=dict)
+
+    @property
+    def class_names(self):
+        """The event name of each label of ``y``, in the network's coding.
+
+        A fitted network's labels are the events of its training epochs,
+        which the file read may code otherwise (see ``events_as_trained``).
+        """
+        event_id = _event_id(self.estimator, self.epochs)
+        return {code: name for name, code in event_id.items()}
 
     def paragraph(self, key, title="How to read this", **values):
         text = HOW_TO_READ[key].format(**values)

@@ -121,7 +121,8 @@ def make_report(
     # A fitted network's classes are the events of its training epochs, which
     # another file may code otherwise: events are matched to them by name.
     trained_event_id = getattr(estimator, "event_id_", None) if fitted else None
-    y = np.asarray(labels_or_events(epochs, y, trained_event_id))
+    classes = getattr(estimator, "classes_", None) if fitted else None
+    y = np.asarray(labels_or_events(epochs, y, trained_event_id, classes))
     splitter = _splitter(cv, random_state)
     n_splits = (
         splitter.get_n_splits() if isinstance(splitter, StratifiedKFold) else None

@@ -160,7 +160,7 @@ def _add_spectrum(context):
     except ValueError as err:
         context.note("spectrum", f"Spectral relevance could not be computed: {err}")
         return
-    names = {code: name for name, code in context.epochs.event_id.items()}
+    names = context.class_names
     freqs = spectrum.freqs
     bands = (
         HOW_TO_READ["spectrum_bands"]
