@@ -107,6 +107,35 @@ def test_a_gradient_per_frequency_does_not_depend_on_phase(method):
 def test_class_activation_maps_are_refused_in_frequency(fitted_eegnet, few_epochs):
     with pytest.raises(ValueError, match="no counterpart in frequency"):
         explain_spectrum(fitted_eegnet, few_epochs, "grad_cam")
+    with pytest.raises(ValueError, match="grad_cam places relevance in the time"):
+        explain_spectrum(
+            fitted_eegnet, few_epochs, "smoothgrad", base_method="grad_cam"
+        )
+
+
+def test_smoothgrad_folds_as_the_method_it_averages(fitted_eegnet, few_epochs):
+    """SmoothGrad of gradient x input was folded as a gradient (by magnitude):
+    unsigned, and no longer adding up to gradient x input's totals."""
+    kwargs = dict(target="true", verbose=False)
+    plain = explain_spectrum(fitted_eegnet, few_epochs, "gradient_x_input", **kwargs)
+    smoothed = explain_spectrum(
+        fitted_eegnet,
+        few_epochs,
+        "smoothgrad",
+        base_method="gradient_x_input",
+        noise_level=0.0,
+        n_samples=1,
+        **kwargs,
+    )
+    np.testing.assert_allclose(
+        smoothed.get_data(),
+        plain.get_data(),
+        atol=1e-6 * np.abs(plain.get_data()).max(),
+    )
+    with pytest.raises(ValueError, match="no sign"):
+        explain_spectrum(
+            fitted_eegnet, few_epochs, "smoothgrad", base_params={"absolute": False}
+        )
 
 
 def test_outputs_are_mne_spectra(fitted_eegnet, few_epochs):

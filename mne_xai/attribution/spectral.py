@@ -14,6 +14,7 @@ from .._docs import fill_doc
 from .._graph import autograd_on
 from ._cam_layers import FeatureMapMethod
 from ._core import prepare_request, private_module, run_method
+from ._registry import get_method
 
 
 def _fourier_weights(n_times):
@@ -184,26 +185,35 @@ def _folds_by_magnitude(request):
 
     Maps that are shares of the logit add up over a bin's real and imaginary
     parts. A gradient (or a signal, PatternNet's) is a complex number per bin,
-    whose phase-free size is its magnitude, with no sign. Class activation maps
-    place relevance in the time of the network's feature maps, which has no
+    whose phase-free size is its magnitude, with no sign. A method averaging
+    another over noisy copies (SmoothGrad) folds as that method does, and its
+    squared variants as powers, which add. Class activation maps place
+    relevance in the time of the network's feature maps, which has no
     counterpart in frequency.
     """
-    method = request.method_class
-    if issubclass(method, FeatureMapMethod):
+    method, params = request.method_class, request.params
+    settings = {**method.parameters(), **params}
+    maps = get_method(settings["base_method"]) if "base_method" in settings else method
+    if issubclass(maps, FeatureMapMethod):
         raise ValueError(
-            f"{method.name} places relevance in the time of the network's feature "
+            f"{maps.name} places relevance in the time of the network's feature "
             "maps, which has no counterpart in frequency; explain it in time with "
             "mne_xai.explain, or use gradient_x_input, integrated_gradients or "
             "deeplift here."
         )
-    if method.unit not in ("logit/{input}", "{input}"):
+    if settings.get("variant", "smoothgrad") != "smoothgrad":
+        return False  # mean squares and variances: powers, which add
+    if maps.unit not in ("logit/{input}", "{input}"):
         return False
-    if request.params.get("absolute") is False:
+    if settings.get("absolute") is False or (
+        maps is not method
+        and (params.get("base_params") or {}).get("absolute") is False
+    ):
         raise ValueError(
-            f"absolute=False: the {method.name} map of a frequency is the "
-            "magnitude of a complex number (its real and imaginary parts), which "
-            "has no sign. Leave absolute at True, or use a signed share of the "
-            "logit (gradient_x_input, integrated_gradients, deeplift)."
+            f"absolute=False: the {maps.name} map of a frequency is the magnitude "
+            "of a complex number (its real and imaginary parts), which has no "
+            "sign. Leave absolute at True, or use a signed share of the logit "
+            "(gradient_x_input, integrated_gradients, deeplift)."
         )
     return True
 
@@ -332,7 +342,8 @@ def explain_spectrum(
         relevance,
         info,
         freqs,
-        events=request.data.events.copy(),  # the input's own, untouched
+        # The input's own events, untouched (arrays have none).
+        events=None if request.data.events is None else request.data.events.copy(),
         event_id=request.data.event_id,
         verbose=False,
     )
