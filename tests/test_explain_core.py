@@ -174,6 +174,10 @@ def test_a_target_per_epoch_may_be_any_array_like(fitted_eegnet, few_epochs, con
         ).get_data()
 
     np.testing.assert_array_equal(maps(container(labels)), maps("true"))
+    # Codes of a file coded otherwise (feet 1, hands 2): 2 is a class, 1 is not,
+    # and was read as index 1 (hands).
+    with pytest.raises(ValueError, match=r"also \['1'\], which are not"):
+        maps(container(labels - 1))
     if container is not pd.Series:
         single = container(labels)[0]
         np.testing.assert_array_equal(maps(single), maps(int(labels[0])))

@@ -146,12 +146,27 @@ def _resolve_target(estimator, target, data):
                 f"target holds {len(target)} classes for {n_epochs} epochs; give one "
                 "per epoch, or a single class for all."
             )
-        indices = {}  # each distinct target is resolved once
-        index = [
-            indices.setdefault(value, _target_index(estimator, value, event_id))
-            for value in np.asarray(target).tolist()
-        ]
-        return np.array(index, np.int64), "given class of each epoch"
+        values = np.asarray(target).tolist()
+        # Labels (such as y) or indices, never a mix: the codes of a file coded
+        # otherwise were read partly as classes and partly as indices.
+        as_labels = {v: _class_index(estimator, v, event_id) for v in set(values)}
+        if any(index is not None for index in as_labels.values()):
+            unknown = sorted(str(v) for v, index in as_labels.items() if index is None)
+            if unknown:
+                raise ValueError(
+                    f"target holds classes of the estimator and also {unknown}, "
+                    "which are not; a target per epoch holds labels (classes or "
+                    "event names) or indices, not both."
+                )
+            return (
+                np.array([as_labels[v] for v in values], np.int64),
+                "given class of each epoch",
+            )
+        indices = {v: _target_index(estimator, v, event_id) for v in set(values)}
+        return (
+            np.array([indices[v] for v in values], np.int64),
+            "given class of each epoch",
+        )
     index = _target_index(estimator, target, event_id)
     _warn_if_also_an_index(estimator, target, index)
     return np.full(n_epochs, index, np.int64), f"class {estimator.classes_[index]}"
