@@ -71,6 +71,19 @@ def _number_or_channels(buffer):
     return float(values) if values.ndim == 0 else values.ravel()
 
 
+def _checked_groups(groups, y):
+    """Return ``groups`` as an array of one value per epoch (or None)."""
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    if groups.shape != np.shape(y):
+        raise ValueError(
+            f"groups must hold one value per epoch ({len(y)}), got shape "
+            f"{groups.shape}."
+        )
+    return groups
+
+
 class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     _default_module = None
 
@@ -358,26 +371,16 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self : instance of the estimator
             The fitted estimator.
         """
-        data, info, y = self._training_data(X, y)
         if self.warm_start and getattr(self, "initialized_", False):
-            # The network is kept: the data must be of its shape and classes.
-            self._check_prediction_input(X)
-            unknown = np.setdiff1d(unique_labels(y), self.classes_)
-            if len(unknown):
-                raise ValueError(
-                    f"warm_start=True keeps the network, built for classes_="
-                    f"{np.asarray(self.classes_).tolist()}, but y holds labels "
-                    f"{unknown.tolist()}; fit with warm_start=False to build one "
-                    "for them."
+            # The network, its classes and its input scaling are kept.
+            array, targets = self._continued_training_data(X, y)
+            self.validation_groups_ = _checked_groups(groups, targets)
+            with self._seeded():
+                return NeuralNetClassifier.partial_fit(
+                    self, array, targets, **fit_params
                 )
-        if groups is not None:
-            groups = np.asarray(groups)
-            if groups.shape != y.shape:
-                raise ValueError(
-                    f"groups must hold one value per epoch ({len(y)}), got shape "
-                    f"{groups.shape}."
-                )
-        self.validation_groups_ = groups
+        data, info, y = self._training_data(X, y)
+        self.validation_groups_ = _checked_groups(groups, y)
         array, targets = self._learn_data(data, info, y)
         self.seed_ = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max
@@ -445,29 +448,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                     f"classes={list(classes)} differ from those of the first call "
                     f"({np.asarray(self.classes_).tolist()})."
                 )
-            data = self._check_prediction_input(X)
-            if y is None:
-                if data.events is None:
-                    raise ValueError("y is required when X is an array.")
-                # Each call may hold events the earlier ones did not name.
-                named = set((self.event_id_ or {}).values())
-                self.event_id_ = {
-                    **{
-                        event: code
-                        for event, code in (data.event_id or {}).items()
-                        if code not in named
-                    },
-                    **(self.event_id_ or {}),
-                } or None
-                y = events_as_trained(data.event_codes, data.event_id, self.event_id_)
-            y = np.asarray(y)
-            unknown = np.setdiff1d(unique_labels(y), self.classes_)
-            if len(unknown):
-                raise ValueError(
-                    f"y holds labels {unknown} not in classes_={self.classes_}."
-                )
-            array, targets = data.array(), np.searchsorted(self.classes_, y)
-            check_amplitudes(array, self.data_std_)
+            array, targets = self._continued_training_data(X, y)
         # Each call draws from its own seed, so a sequence of calls reproduces.
         self.seed_ = check_random_state(self.seed_).randint(np.iinfo(np.int32).max)
         with self._seeded():
@@ -475,6 +456,41 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 self, array, targets.astype(np.int64), epochs=1, **fit_params
             )
         return self
+
+    def _continued_training_data(self, X, y):
+        """Convert data to train the kept network on (``partial_fit``, warm start).
+
+        The data must be of the network's channels and classes; events are
+        matched to the classes by name, and names of new events are kept.
+        """
+        data = self._check_prediction_input(X)
+        event_id = self.event_id_
+        if y is None:
+            if data.events is None:
+                raise ValueError("y is required when X is an array.")
+            # Each call may hold events the earlier ones did not name.
+            named = set((event_id or {}).values())
+            event_id = {
+                **{
+                    event: code
+                    for event, code in (data.event_id or {}).items()
+                    if code not in named
+                },
+                **(event_id or {}),
+            } or None
+            y = events_as_trained(data.event_codes, data.event_id, event_id)
+        y = np.asarray(y)
+        unknown = np.setdiff1d(unique_labels(y), self.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"y holds labels {unknown.tolist()} the network was not built for "
+                f"(classes_={np.asarray(self.classes_).tolist()}); fit it afresh "
+                "(warm_start=False) to build one for them."
+            )
+        array = data.array()
+        check_amplitudes(array, self.data_std_)
+        self.event_id_ = event_id
+        return array, np.searchsorted(self.classes_, y)
 
     def set_params(self, **params):
         """Set parameters; a fitted network is kept, and a new ``device`` moves it.

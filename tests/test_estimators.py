@@ -279,13 +279,23 @@ def test_warm_start_refuses_data_its_network_was_not_built_for(synthetic_arrays)
     X, y = synthetic_arrays
     clf = EEGNetClassifier(warm_start=True, **FAST).fit(X, y)
     proba = clf.predict_proba(X)
-    with pytest.raises(ValueError, match=r"built for classes_=\[0, 1\].*\[2\]"):
+    with pytest.raises(ValueError, match=r"labels \[2\] the network was not built for"):
         clf.fit(X, np.where(y == 1, 2, y))
     with pytest.raises(ValueError, match="channel"):
         clf.fit(X[:, :3], y)
     assert list(clf.classes_) == [0, 1]
     np.testing.assert_array_equal(clf.predict_proba(X), proba)
     assert len(clf.fit(X, y).history) == 2 * FAST["max_epochs"]  # training goes on
+    # Epochs coded otherwise are matched by name, as in partial_fit: their raw
+    # codes retrained the kept network on swapped labels.
+    from test_user_data import _named
+
+    original = _named(X, y + 2, {"feet": 2, "hands": 3})
+    named = EEGNetClassifier(warm_start=True, **FAST).fit(original)
+    swapped = _named(X, 3 - y, {"feet": 3, "hands": 2})
+    named.fit(swapped)
+    assert named.event_id_ == {"feet": 2, "hands": 3}  # was the file's coding
+    assert named.score(swapped) == named.score(original)
 
 
 def test_scikit_learn_tags_say_the_input_is_three_dimensional():

@@ -567,7 +567,7 @@ def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
     assert len(clf.history) == 31
     assert "lr_scheduler" not in dict(clf.callbacks_)
     assert clf.score(epochs) >= 0.9
-    with pytest.raises(ValueError, match=r"labels \[7\] not in classes_"):
+    with pytest.raises(ValueError, match=r"labels \[7\] the network was not built"):
         clf.partial_fit(X, np.full(len(X), 7))
     # A sequence of calls reproduces with the same random_state.
     again = EEGNetClassifier(lr=5e-3, verbose=False, random_state=0)
