@@ -139,29 +139,27 @@ def map_info(info):
 
 
 def _merged_event_id(parts, name):
-    """Return the event names of several Epochs, which must code them alike.
+    """Return the event names of several Epochs, and why they conflict (or None).
 
     Each part names only the events it holds (scikit-learn hands over one
     Epochs per epoch); the first part's names alone would leave the others'
-    events unnamed.
+    events unnamed. Parts that code events differently have no common names:
+    their codes mean different things, which matters only where events are
+    read as labels.
     """
     merged = {}
     for index, part in enumerate(parts):
         for event, code in part.event_id.items():
             if merged.setdefault(event, code) != code:
-                raise ValueError(
+                return None, (
                     f"{name}[{index}] codes event {event!r} as {code}, an earlier "
-                    f"part as {merged[event]}; give Epochs that code their events "
-                    "alike (see mne.epochs.combine_event_ids or set events)."
+                    f"part as {merged[event]}"
                 )
     codes = list(merged.values())
     if len(set(codes)) < len(codes):
         shared = sorted({code for code in codes if codes.count(code) > 1})
-        raise ValueError(
-            f"The parts of {name} give event codes {shared} different names "
-            f"({merged}); give Epochs that name their events alike."
-        )
-    return merged
+        return None, f"the parts of {name} give event codes {shared} different names"
+    return merged, None
 
 
 def _concatenated_events(parts):
@@ -222,6 +220,7 @@ class InputData:
         self.name = name
         self._epochs = _epochs_list(X)
         self.info = self.events = self.event_id = self.tmin = None
+        self._event_conflict = None
         self._picks = None
         if self._epochs is None:
             self._array = _as_array(X, name)
@@ -240,7 +239,7 @@ class InputData:
         # not grow with the number of epochs.
         self.event_id, self.events = first.event_id, first.events
         if len(self._epochs) > 1:
-            self.event_id = _merged_event_id(self._epochs, name)
+            self.event_id, self._event_conflict = _merged_event_id(self._epochs, name)
             self.events = _concatenated_events(self._epochs)
         self.shape = (len(self.events), len(self.info.ch_names), len(first.times))
         if self.shape[0] == 0:
@@ -298,8 +297,20 @@ class InputData:
 
     @property
     def event_codes(self):
-        """The event code of each epoch (``events[:, 2]``), None for arrays."""
-        return None if self.events is None else self.events[:, 2]
+        """The event code of each epoch (``events[:, 2]``), None for arrays.
+
+        Raises when the parts of a list code their events differently: the
+        codes are then no labels.
+        """
+        if self.events is None:
+            return None
+        if self._event_conflict is not None:
+            raise ValueError(
+                f"{self._event_conflict}: their events cannot be read as labels. "
+                "Give the labels explicitly (y, or target), or Epochs that code "
+                "their events alike (see mne.epochs.combine_event_ids)."
+            )
+        return self.events[:, 2]
 
     def _read(self, epochs, item):
         if epochs.preload:

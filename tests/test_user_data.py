@@ -537,8 +537,16 @@ def test_a_list_of_epochs_of_several_recordings_is_explained(fif_coded):
     recoded = fif[:3].copy()
     recoded.event_id = {"feet": 1, "hands": 3}
     recoded.events[:, 2] = np.where(recoded.events[:, 2] == 2, 1, 3)
+    # Events coded differently are refused where read as labels, not before.
+    mixed = [fif[:3], recoded]
+    np.testing.assert_array_equal(
+        clf.predict(mixed), clf.predict(mne.concatenate_epochs([fif[:3], fif[:3]]))
+    )
+    with pytest.raises(ValueError, match="codes event 'feet' as 1.*labels"):
+        clf.score(mixed)
     with pytest.raises(ValueError, match="codes event 'feet' as 1"):
-        clf.predict([fif[:3], recoded])
+        mne_xai.explain(clf, mixed, "saliency", target="true", verbose=False)
+    assert clf.score(mixed, np.r_[fif[:3].events[:, 2], fif[:3].events[:, 2]]) >= 0
     # Parts must share one time axis and one filter: only the first was read.
     late = fif[:3].copy().shift_time(0.5)
     shorter = fif[:3].copy().crop(0, 0.5)
