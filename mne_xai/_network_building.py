@@ -11,6 +11,7 @@ import inspect
 
 import numpy as np
 import torch
+from mne.utils import warn
 from torch import Tensor
 
 from ._checks import returns_probabilities
@@ -87,6 +88,19 @@ def channels_digest(ch_names, n_channels):
     return torch.tensor(list(digest), dtype=torch.uint8)
 
 
+def _digest_of_older_checkpoints(module, state_dict, prefix, *args):
+    """Let parameters saved before the channel digest existed load, unchecked."""
+    key = f"{prefix}training_channels"
+    if key not in state_dict:
+        warn(
+            "These parameters were saved without the digest of their channels "
+            "(by an earlier version of mne_xai): that the data given to "
+            "initialize hold the training channels in the training order is "
+            "not checked."
+        )
+        state_dict[key] = module.training_channels.clone()
+
+
 def build_network(module, statistics, shapes, module_params, instantiate):
     """Build the network and store the training statistics in it.
 
@@ -157,6 +171,7 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     network.register_buffer(
         "training_channels", channels_digest(shapes["ch_names"], shapes["n_channels"])
     )
+    network.register_load_state_dict_pre_hook(_digest_of_older_checkpoints)
     _check_logits(network, shapes)
     return network
 

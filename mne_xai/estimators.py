@@ -263,8 +263,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             raise ValueError(
                 "The parameters were saved from a network of other channels, or "
                 "of the same in another order, than the data given to initialize "
-                f"({self.n_channels_} channels, starting {(self.ch_names_ or [])[:3]}"
-                "); initialize with epochs of the training channels in the "
+                f"({self.n_channels_} channels"
+                + (f", starting {self.ch_names_[:3]}" if self.ch_names_ else "")
+                + "); initialize with data of the training channels in the "
                 "training order (or pickle the whole estimator)."
             )
 

@@ -417,6 +417,16 @@ def test_a_restored_network_refuses_channels_in_another_order(tmp_path):
     restored = InterpretableCNNClassifier(**FAST).initialize(reordered)
     with pytest.raises(ValueError, match="other channels, or of the same in another"):
         restored.load_params(f_params=tmp_path / "params.pt")
+    # Parameters saved before the digest existed still load, with a warning.
+    older = torch.load(tmp_path / "params.pt", weights_only=True)
+    del older["training_channels"]
+    torch.save(older, tmp_path / "older.pt")
+    restored = InterpretableCNNClassifier(**FAST).initialize(epochs)
+    with pytest.warns(RuntimeWarning, match="saved without the digest"):
+        restored.load_params(f_params=tmp_path / "older.pt")
+    np.testing.assert_array_equal(
+        restored.predict_proba(epochs), clf.predict_proba(epochs)
+    )
 
 
 def test_epochs_starting_at_another_time_warn(synthetic_arrays):
