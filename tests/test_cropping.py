@@ -245,10 +245,15 @@ def test_windows_of_arrays_are_read_at_the_given_rate():
     # Epochs are read as arrays are, by position, as the estimator reads them.
     epochs = mne.EpochsArray(X, mne.create_info(["C3", "Cz", "C4"], 256.0, "eeg"))
     assert_allclose(on_arrays.predict_proba(epochs), on_arrays.predict_proba(X))
-    explained = [
-        mne_xai.explain(on_arrays, data, "saliency", target=1, verbose=False)
-        for data in (X, epochs)
-    ]
+    filtered = epochs.copy()  # as if filtered: a pass band is recorded
+    with filtered.info._unlock():
+        filtered.info["lowpass"] = 40.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no pass band of made-up windows compared
+        explained = [
+            mne_xai.explain(on_arrays, data, "saliency", target=1, verbose=False)
+            for data in (X, filtered)
+        ]
     assert_allclose(explained[1].get_data(), explained[0].get_data())
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no rate is assumed
