@@ -119,13 +119,16 @@ for steps in (16, 64, 256):
     print(f"{steps:3d} steps: sum {total.sum():.3f}, f(x) - f(0) = {delta:.3f}")
 
 # %%
+# The sums approach ``f(x) - f(0)`` only at 256 steps (explain warns when maps
+# miss completeness), so the maps below use 256.
+#
 # We explain the feet trials (the maps keep their events, so ``attribution
 # ["feet"]`` selects them as in the Epochs). The scalp maps show the relevance
 # per sample, averaged over the trials and over 0.5-s windows, in logit units
 # (plot with ``scalings=1``: the values are not volts). Positive relevance
 # speaks for "feet".
 attribution = mne_xai.explain(
-    clf, epochs["feet"], "integrated_gradients", target="true", steps=64, verbose=False
+    clf, epochs["feet"], "integrated_gradients", target="true", steps=256, verbose=False
 )
 attribution["feet"].average().plot_topomap(
     times=[0.75, 1.25, 1.75, 2.25],

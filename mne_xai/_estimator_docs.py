@@ -91,6 +91,9 @@ _PARAMETERS = """
     classes : array-like | None
         The class labels, in any order (``classes_`` holds them sorted);
         inferred from ``y`` when None.
+    iterator_train__shuffle : bool
+        Shuffle the training epochs at every pass (torch's ``DataLoader``
+        does not by default; epochs often come sorted by class or time).
     **kwargs
         Any other :class:`skorch.NeuralNetClassifier` parameter, and
         ``module__<name>``, ``optimizer__<name>``, ``iterator_train__<name>``

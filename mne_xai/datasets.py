@@ -6,6 +6,8 @@ import mne
 import numpy as np
 from mne.utils import _check_option, _validate_type, logger, verbose
 
+__all__ = ["load_drowsiness", "load_eegbci"]
+
 _EEGBCI_TASKS = {
     "hands_vs_feet": {"runs": (6, 10, 14), "labels": {"T1": "hands", "T2": "feet"}},
     "left_vs_right": {"runs": (4, 8, 12), "labels": {"T1": "left", "T2": "right"}},

@@ -388,7 +388,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         )
         logger.info(
             f"Training on {len(array)} epochs: batch size {self.batch_size_}, "
-            f"{self.max_epochs_} epochs."
+            f"{self.max_epochs_} epoch{'s' * (self.max_epochs_ != 1)}."
         )
         with self._seeded():
             if not self.warm_start or not self.initialized_:

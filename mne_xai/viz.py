@@ -27,6 +27,13 @@ from ._figure_text import (
 from .attribution import explain
 from .attribution.postprocess import channel_importance
 
+__all__ = [
+    "plot_attribution_joint",
+    "plot_band_topomaps",
+    "plot_class_topomaps",
+    "plot_method_comparison",
+]
+
 _DEFAULT_BANDS = {
     "theta (4-8 Hz)": (4.0, 8.0),
     "alpha/mu (8-13 Hz)": (8.0, 13.0),

@@ -308,7 +308,7 @@ def maximize_activation(
     amplitude = torch.from_numpy(spectral_amplitude(n_times, sfreq, spectral_prior))
     optimizer = torch.optim.Adam([coefficients], lr=float(lr))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, n_steps)
-    label = network.classes_[target_index]
+    label = np.asarray(network.classes_)[target_index].item()
     logger.info(
         f"Maximizing the logit of class {label!r} from {n_restarts} random "
         f"start(s) over {n_steps} steps."
