@@ -80,3 +80,29 @@ def check_device(device, default=None):
             f"this machine{build}; use device='cpu'."
         )
     return device
+
+
+def compute_device(device, network):
+    """Return the device a function computes on: ``device``, else the network's.
+
+    skorch's ``device=None`` leaves the module where its user put it (e.g. on a
+    GPU); its parameters then say where, so that the inputs join them rather
+    than stay on the CPU beside a module on the GPU.
+
+    Parameters
+    ----------
+    device : str | torch.device | None
+        The device asked for.
+    network : object
+        A fitted classifier, as :func:`mne_xai.as_network` returns it.
+
+    Returns
+    -------
+    device : torch.device
+        The device.
+    """
+    chosen = check_device(device, network.device)
+    if chosen is None:
+        parameter = next(network.module_.parameters(), None)
+        chosen = torch.device("cpu") if parameter is None else parameter.device
+    return chosen

@@ -91,6 +91,26 @@ def autograd_on(function):
     return wrapper
 
 
+@contextmanager
+def full_float32():
+    """Compute float32 in full precision on GPUs, then restore torch's settings.
+
+    On Ampere and later NVIDIA GPUs, torch runs cuDNN convolutions in TF32 by
+    default (10-bit mantissas): DeepLIFT's sums then missed the change of the
+    logit by about 1e-3 instead of 1e-7, and its check refused maps that are
+    right. Attributions are computed without TF32; training keeps it.
+    """
+    convolutions = torch.backends.cudnn.allow_tf32
+    products = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = convolutions
+        torch.backends.cuda.matmul.allow_tf32 = products
+
+
 def layer_name(name, names):
     """Return the name among ``names`` that the user's ``name`` refers to.
 

@@ -13,15 +13,16 @@ def seeded_torch(seed, device):
     ----------
     seed : int
         The seed.
-    device : str | torch.device
-        The device whose CUDA generator is forked too, when it is a GPU.
+    device : str | torch.device | None
+        The device whose CUDA generator is forked too, when it is a GPU; None
+        (skorch's "leave the module where it is") forks every GPU's.
     """
-    device = torch.device(device)
     devices = []
-    if device.type == "cuda":
-        devices = [
-            device.index if device.index is not None else torch.cuda.current_device()
-        ]
+    if device is None:
+        devices = list(range(torch.cuda.device_count()))
+    elif torch.device(device).type == "cuda":
+        index = torch.device(device).index
+        devices = [index if index is not None else torch.cuda.current_device()]
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(int(seed))
         yield

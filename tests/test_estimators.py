@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
 from skorch.exceptions import NotInitializedError
 
+import mne_xai
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
 from mne_xai.models import EEGNet, InterpretableCNN
 
@@ -558,6 +559,27 @@ def test_adapt_batch_norm_refuses_networks_with_nothing_to_adapt(
         clf.adapt_batch_norm(X)
 
 
+def test_device_none_leaves_the_network_where_it_is(synthetic_arrays):
+    """skorch's device=None ("no conversion") failed in fit with a TypeError;
+    functions then took None for the device of their inputs."""
+    from mne_xai.attribution._core import prepare_request
+
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**{**FAST, "device": None}).fit(X, y)
+    request = prepare_request(
+        clf, X[:2], "saliency", target=0, batch_size=2, device=None, params={}
+    )
+    assert request.device == next(clf.module_.parameters()).device
+    maps = mne_xai.explain(clf, X[:2], "smoothgrad", target=0, random_state=0)
+    again = EEGNetClassifier(**FAST).fit(X, y)
+    np.testing.assert_allclose(
+        maps.get_data(),
+        mne_xai.explain(
+            again, X[:2], "smoothgrad", target=0, random_state=0
+        ).get_data(),
+    )
+
+
 def test_a_fitted_network_moves_with_the_device_parameter(synthetic_arrays):
     """set_params(device=...) moves the network, the loss and the optimizer state.
 
@@ -587,7 +609,6 @@ def test_a_fitted_network_moves_with_the_device_parameter(synthetic_arrays):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_train_explain_and_evaluate_on_cuda(synthetic_arrays):
-    import mne_xai
     from mne_xai.evaluate import deletion_curve
 
     X, y = synthetic_arrays
@@ -606,7 +627,6 @@ def test_train_explain_and_evaluate_on_cuda(synthetic_arrays):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_a_device_the_machine_lacks_is_refused_clearly(synthetic_arrays):
     """torch's own failure was an AssertionError: "Torch not compiled with CUDA"."""
-    import mne_xai
     from mne_xai.evaluate import deletion_curve
 
     X, y = synthetic_arrays

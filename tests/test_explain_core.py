@@ -129,6 +129,28 @@ def test_maps_keep_the_trials_of_their_epochs(fitted_eegnet, few_epochs):
     assert (subset.events[:, 2] != 99).all()
 
 
+def test_maps_are_computed_without_tf32(tiny_array_estimator, monkeypatch):
+    """TF32 on recent GPUs (cuDNN's default) made DeepLIFT's sums miss by 1e-3,
+    and its check refused right maps; torch's settings are restored after."""
+    from mne_xai.attribution.gradient import Saliency
+
+    seen = []
+
+    def recording(self, inputs, target, **params):
+        seen.append(
+            (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+        )
+        return original(self, inputs, target, **params)
+
+    original = Saliency.attribute
+    monkeypatch.setattr(Saliency, "attribute", recording)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
+    X = np.random.default_rng(0).standard_normal((2, 4, 64)).astype(np.float32)
+    explain(tiny_array_estimator, X, "saliency", target=0, verbose=False)
+    assert seen == [(False, False)]
+    assert torch.backends.cudnn.allow_tf32
+
+
 # -- targets ----------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["predicted", "true", "label", "event", "index"])
 def test_target_selects_the_class(fitted_eegnet, few_epochs, kind):

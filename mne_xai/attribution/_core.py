@@ -9,27 +9,32 @@ import numpy as np
 import torch
 from mne.utils import _validate_type, logger, verbose, warn
 
-from .._checks import check_device, check_positive_int, returns_probabilities
+from .._checks import (
+    check_positive_int,
+    compute_device,
+    returns_probabilities,
+)
 from .._convert import array_info, check_amplitudes, events_as_trained, map_info
 from .._docs import fill_doc
-from .._graph import autograd_on, copy_module
+from .._graph import autograd_on, copy_module, full_float32
 from .._network import as_network
 from .._progress import progress_bar
 from ._registry import get_method
 
 
-def _epoch_generators(batch, seed, device):
+def _epoch_generators(batch, seed):
     """One torch generator per epoch, seeded by ``seed`` and the epoch's data.
 
     Seeding from the epoch's bytes rather than its position gives an epoch the
     same draws whatever the batch size and the other epochs explained with it;
-    the generators are local, so global random states are left untouched.
+    the generators are local, so global random states are left untouched. They
+    draw on the CPU, whatever the device (see ``AttributionMethod._draw``).
     """
     generators = []
     for epoch in batch:
         digest = hashlib.blake2b(epoch.tobytes(), digest_size=8).digest()
         sequence = np.random.SeedSequence([seed, int.from_bytes(digest, "little")])
-        generator = torch.Generator(device=device)
+        generator = torch.Generator()
         generator.manual_seed(int(sequence.generate_state(1, np.uint64)[0]))
         generators.append(generator)
     return generators
@@ -458,7 +463,7 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
     estimator = as_network(estimator)
     data = estimator._check_prediction_input(epochs)
     target_index, description = _resolve_target(estimator, target, data)
-    device = check_device(device, estimator.device)
+    device = compute_device(device, estimator)
     params = dict(params)
     if "baseline" in allowed:
         params["baseline"] = _resolve_baseline(
@@ -543,28 +548,31 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
         seed = np.random.SeedSequence(random_state).entropy
     explainer = request.method_class(module)
     n_batches = -(-n_epochs // request.batch_size)
-    for batch in progress_bar(batches, max_value=n_batches, mesg=name):
-        inputs = torch.from_numpy(batch).to(request.device).requires_grad_()
-        stop = start + len(inputs)
-        if start == 0:
-            _warn_if_probabilities(explainer.module, inputs[:2], name)
-        if stochastic:
-            explainer.generators = _epoch_generators(batch, seed, request.device)
-        if request.target_index is None:
-            with torch.no_grad():
-                target = explainer.module(inputs).argmax(dim=1)
-        else:
-            target = torch.from_numpy(request.target_index[start:stop])
-            target = target.to(request.device)
-        attribution = explainer.attribute(inputs, target, **request.params)
-        attribution = attribution.detach()
-        if transform is not None:
-            attribution = transform(attribution)
-        if average:
-            total = total + attribution.sum(dim=0, dtype=torch.float64)
-        else:
-            if per_epoch is None:
-                per_epoch = np.empty((n_epochs, *attribution.shape[1:]), np.float64)
-            per_epoch[start:stop] = attribution.cpu().numpy()
-        start = stop
+    # Maps meet invariants (DeepLIFT adds up to the change of the logit) to
+    # float32 precision, which TF32 on recent GPUs does not give.
+    with full_float32():
+        for batch in progress_bar(batches, max_value=n_batches, mesg=name):
+            inputs = torch.from_numpy(batch).to(request.device).requires_grad_()
+            stop = start + len(inputs)
+            if start == 0:
+                _warn_if_probabilities(explainer.module, inputs[:2], name)
+            if stochastic:
+                explainer.generators = _epoch_generators(batch, seed)
+            if request.target_index is None:
+                with torch.no_grad():
+                    target = explainer.module(inputs).argmax(dim=1)
+            else:
+                target = torch.from_numpy(request.target_index[start:stop])
+                target = target.to(request.device)
+            attribution = explainer.attribute(inputs, target, **request.params)
+            attribution = attribution.detach()
+            if transform is not None:
+                attribution = transform(attribution)
+            if average:
+                total = total + attribution.sum(dim=0, dtype=torch.float64)
+            else:
+                if per_epoch is None:
+                    per_epoch = np.empty((n_epochs, *attribution.shape[1:]), np.float64)
+                per_epoch[start:stop] = attribution.cpu().numpy()
+            start = stop
     return (total / n_epochs).cpu().numpy() if average else per_epoch

@@ -121,10 +121,7 @@ class AttributionMethod(ABC):
         return self._draw(
             inputs,
             lambda generator: torch.randn(
-                inputs.shape[1:],
-                generator=generator,
-                dtype=inputs.dtype,
-                device=inputs.device,
+                inputs.shape[1:], generator=generator, dtype=inputs.dtype
             ),
         )
 
@@ -146,9 +143,7 @@ class AttributionMethod(ABC):
         """
         return self._draw(
             inputs,
-            lambda generator: torch.rand(
-                size, generator=generator, dtype=inputs.dtype, device=inputs.device
-            ),
+            lambda generator: torch.rand(size, generator=generator, dtype=inputs.dtype),
         )
 
     def randint(self, inputs, high):
@@ -168,13 +163,16 @@ class AttributionMethod(ABC):
         """
         return self._draw(
             inputs,
-            lambda generator: torch.randint(
-                high, (), generator=generator, device=inputs.device
-            ),
+            lambda generator: torch.randint(high, (), generator=generator),
         )
 
     def _draw(self, inputs, draw):
-        """Stack ``draw(generator)`` over the epochs of ``inputs``."""
+        """Stack ``draw(generator)`` over the epochs of ``inputs``, on their device.
+
+        Draws are made on the CPU and moved: a GPU's generator draws other
+        numbers than the CPU's from the same seed, and maps of one seed must
+        not depend on the device.
+        """
         generators = self.generators
         if generators is None:
             generators = [None] * len(inputs)
@@ -183,7 +181,9 @@ class AttributionMethod(ABC):
                 f"{self.name} has {len(generators)} generators for a batch of "
                 f"{len(inputs)} epochs."
             )
-        return torch.stack([draw(generator) for generator in generators])
+        return torch.stack([draw(generator) for generator in generators]).to(
+            inputs.device
+        )
 
     @classmethod
     def parameters(cls):

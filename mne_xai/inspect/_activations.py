@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from mne.utils import logger, verbose
 
-from .._checks import check_device, check_positive_int
+from .._checks import check_positive_int, compute_device
 from .._convert import check_amplitudes
 from .._docs import fill_doc
 from .._graph import layer_name, named_layers, trace_layers
@@ -274,7 +274,7 @@ def layer_activations(
     batch_size = check_positive_int(batch_size, "batch_size")
     name, module_layer = find_layer(network.module_, layer)
     data = network._check_prediction_input(epochs)
-    device = check_device(device, network.device)
+    device = compute_device(device, network)
     logger.info(
         f"Computing the activations of layer {name!r} for {data.shape[0]} epochs"
     )

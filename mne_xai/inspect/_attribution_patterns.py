@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from mne.utils import logger, verbose
 
-from .._checks import check_device, check_positive_int
+from .._checks import check_positive_int, compute_device
 from .._convert import check_amplitudes
 from .._docs import fill_doc
 from .._graph import DENSE, autograd_on, record_calls
@@ -313,7 +313,7 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
     network = as_network(estimator)
     batch_size = check_positive_int(batch_size, "batch_size")
     data = network._check_prediction_input(epochs)
-    device = check_device(device, network.device)
+    device = compute_device(device, network)
     module = private_module(network, device)
     logger.info(f"Learning the layers' patterns from {data.shape[0]} epochs")
     statistics = None

@@ -9,7 +9,7 @@ import torch
 from mne.time_frequency import SpectrumArray
 from mne.utils import _check_option, _validate_type, logger, verbose
 
-from .._checks import check_device, check_positive_int
+from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._graph import autograd_on
 from .._network import as_network, sampling_rate
@@ -297,7 +297,7 @@ def maximize_activation(
     _validate_type(random_state, (None, "int-like"), "random_state")
     n_channels, n_times, data_std = _input_statistics(network)
     target_index = _target_index(network, target, getattr(network, "event_id_", None))
-    device = check_device(device, network.device)
+    device = compute_device(device, network)
     sfreq = sampling_rate(network, "the spectra and the 1/f prior")
 
     generator = torch.Generator().manual_seed(

@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 from mne.utils import _check_option, _validate_type, logger, verbose
 
-from .._checks import check_device, check_positive_int
+from .._checks import check_positive_int, compute_device
 from .._convert import check_amplitudes
 from .._docs import fill_doc
 from .._graph import autograd_on
@@ -412,7 +412,7 @@ def pruning_curve(
             f"y must hold one class per epoch ({n_epochs}), got shape {np.shape(y)}."
         )
     target, _ = _resolve_target(network, "true" if y is None else np.asarray(y), data)
-    device = check_device(device, network.device)
+    device = compute_device(device, network)
     reference = 0.0
     if ablation == "mean":
         reference = _mean_output(

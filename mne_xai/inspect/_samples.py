@@ -8,7 +8,7 @@ import torch
 from mne.time_frequency import SpectrumArray
 from mne.utils import _check_option, _validate_type, logger, verbose
 
-from .._checks import check_device, check_positive_int
+from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._network import as_network
 from ..attribution._core import _array_info, _resolve_target
@@ -204,7 +204,7 @@ def best_samples(
                 f"k={k} leaves no other epochs of class {name!r} to compare with "
                 f"({len(indices)} candidate epochs); choose k below {len(indices)}."
             )
-    device = check_device(device, network.device)
+    device = compute_device(device, network)
     logger.info(f"Scoring {data.shape[0]} epochs for {len(names)} classes")
     logits = np.concatenate(
         [

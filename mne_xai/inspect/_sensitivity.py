@@ -8,7 +8,7 @@ import torch
 from mne.utils import _validate_type, logger, verbose
 from scipy.optimize import brentq
 
-from .._checks import check_device, check_positive_int
+from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._network import as_network
 from ..attribution._core import _epoch_generators
@@ -303,7 +303,7 @@ class _PerturbedData:
         n_times = self.data.shape[2]
         for batch in self.data.batches(batch_size):
             yield batch
-            generators = _epoch_generators(batch, self.seed, "cpu")
+            generators = _epoch_generators(batch, self.seed)
             # One draw of z per band, draw and kind for each epoch, in the
             # order of the variants: the same whatever the batch.
             noise = np.stack(
@@ -440,7 +440,7 @@ def unit_sensitivity(
     bands = _check_bands(bands, sfreq, data.shape[2])
     seed = np.random.SeedSequence(random_state).entropy
     perturbed = _PerturbedData(data, bands, sfreq, n_draws, float(phase_std), seed)
-    device = check_device(device, network.device)
+    device = compute_device(device, network)
     logger.info(
         f"Perturbing the amplitude and phase of {len(bands)} band(s) "
         f"{n_draws} time(s) in {data.shape[0]} epochs for layer {name!r}"

@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 from mne.utils import _check_option, logger, verbose
 
-from .._checks import check_device, check_positive_int
+from .._checks import check_positive_int, compute_device
 from .._convert import map_info, one_channel_type
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, autograd_on, trace_layers
@@ -349,7 +349,7 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     batch_size = check_positive_int(batch_size, "batch_size")
     data = network._check_prediction_input(epochs)
     info = _montage_info(network, data)
-    device = check_device(device, network.device)
+    device = compute_device(device, network)
     home = next(network.module_.parameters()).device
     example = torch.from_numpy(next(data.batches(1))).to(home)
     layer = find_spatial_layer(private_module(network, home), example)

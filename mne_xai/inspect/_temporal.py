@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 from mne.utils import _validate_type, logger, verbose
 
-from .._checks import check_device, check_positive_int
+from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
 from .._network import as_network, sampling_rate
@@ -256,7 +256,7 @@ def temporal_filters(
     passbands["contribution"] = np.nan
     passbands["rank"] = pd.array([pd.NA] * len(kernels), dtype="Int64")
     if data is not None:
-        device = check_device(device, network.device)
+        device = compute_device(device, network)
         contributions, _ = unit_contributions(
             network,
             data,

@@ -6,7 +6,7 @@ import torch
 from mne.utils import _validate_type, logger
 from sklearn.utils import Bunch
 
-from ..._checks import check_device, check_positive_int
+from ..._checks import check_positive_int, compute_device
 from ..._convert import InputData, check_amplitudes
 from ..._progress import progress_bar
 from ...attribution import explain
@@ -76,7 +76,7 @@ def _evaluation_batches(
     )
     shape, info = inputs.shape, inputs.info
     target_index, description = _resolve_target(estimator, target, inputs)
-    device = check_device(device, estimator.device)
+    device = compute_device(device, estimator)
     module = private_module(estimator, device)
     seeds = np.random.SeedSequence(random_state)
     # explain draws per epoch from this seed and the epoch's data, so maps do

@@ -67,8 +67,10 @@ def _curve(
             )
         counts = np.round(np.linspace(0, n_units, n_steps + 1)).astype(int)
         ranking = relevance if order == "least_relevant_first" else -relevance
-        # rank 0 is the unit perturbed first
-        order_of_units = ranking.argsort(dim=1)
+        # rank 0 is the unit perturbed first; ties (e.g. channels of equal
+        # relevance) by position, on every device (GPUs sort short rows
+        # unstably)
+        order_of_units = torch.argsort(ranking, dim=1, stable=True)
         rank = torch.empty_like(order_of_units).scatter_(
             1,
             order_of_units,
