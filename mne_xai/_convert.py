@@ -352,6 +352,31 @@ class InputData:
             yield batch
 
 
+def named_events(trained_event_id, event_id):
+    """Return the training epochs' event names, completed by those of other epochs.
+
+    The training names decide (another file may code the same names
+    otherwise); the other epochs add names only for codes training did not
+    name.
+
+    Parameters
+    ----------
+    trained_event_id : dict | None
+        The event names of the training epochs (the estimator's ``event_id_``).
+    event_id : dict | None
+        The event names of the epochs given.
+
+    Returns
+    -------
+    event_id : dict
+        The merged names (empty when neither names its events).
+    """
+    trained = trained_event_id or {}
+    named = set(trained.values())
+    own = {name: code for name, code in (event_id or {}).items() if code not in named}
+    return {**own, **trained}
+
+
 def events_as_trained(codes, event_id, trained_event_id):
     """Return event codes in the coding of the training epochs, matched by name.
 

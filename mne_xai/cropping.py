@@ -56,8 +56,7 @@ class CroppedClassifier(
         samples. Every ``info`` parameter of the estimator left at None (ours,
         also inside a Pipeline or a GridSearchCV) is given the windows' rate,
         with made-up EEG channel names, so that its network sizes its kernels
-        for that rate. Ignored when
-        fitting on Epochs, whose ``info`` gives it.
+        for that rate. Ignored when fitting on Epochs, whose ``info`` gives it.
 
     Attributes
     ----------

@@ -17,6 +17,7 @@ from ._convert import (
     check_amplitudes,
     check_offsets,
     events_as_trained,
+    named_events,
     std_per_unit,
     training_channels,
     unit_groups,
@@ -470,15 +471,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             if data.events is None:
                 raise ValueError("y is required when X is an array.")
             # Each call may hold events the earlier ones did not name.
-            named = set((event_id or {}).values())
-            event_id = {
-                **{
-                    event: code
-                    for event, code in (data.event_id or {}).items()
-                    if code not in named
-                },
-                **(event_id or {}),
-            } or None
+            event_id = named_events(event_id, data.event_id) or None
             y = events_as_trained(data.event_codes, data.event_id, event_id)
         y = np.asarray(y)
         unknown = np.setdiff1d(unique_labels(y), self.classes_)
@@ -566,8 +559,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "sample_weight is not supported: the loss weighs every epoch "
                 "alike. To weigh classes of different sizes, pass "
                 "criterion__weight=torch.tensor(weights, dtype=torch.float32), one "
-                "per class of "
-                "classes_ (balanced: n_epochs / (n_classes * class_counts))."
+                "per class of classes_ (balanced: n_epochs / (n_classes * "
+                "class_counts))."
             )
         epochs = self.max_epochs_ if epochs is None else epochs
         return super().fit_loop(X, y, epochs=epochs, **fit_params)

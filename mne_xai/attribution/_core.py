@@ -14,7 +14,13 @@ from .._checks import (
     compute_device,
     returns_probabilities,
 )
-from .._convert import array_info, check_amplitudes, events_as_trained, map_info
+from .._convert import (
+    array_info,
+    check_amplitudes,
+    events_as_trained,
+    map_info,
+    named_events,
+)
 from .._docs import fill_doc
 from .._graph import autograd_on, copy_module, full_float32
 from .._network import as_network
@@ -81,19 +87,13 @@ def _class_index(estimator, label, aliases):
 def _event_id(estimator, data):
     """Event names of the estimator's classes, completed by those of the data.
 
-    The names of the training epochs decide (a selection such as
-    ``epochs[[0, 3]]`` loses the names of classes it does not hold, and
-    another file may code the same names otherwise); the data add names of
-    their own only for codes the training epochs did not name. Arrays have no
-    names.
+    A selection such as ``epochs[[0, 3]]`` loses the names of classes it does
+    not hold, which the estimator remembers (see :func:`named_events`). Arrays
+    have no names.
     """
-    trained = getattr(estimator, "event_id_", None) or {}
-    named = set(trained.values())
-    own = getattr(data, "event_id", None) or {}
-    return {
-        **{name: code for name, code in own.items() if code not in named},
-        **trained,
-    }
+    return named_events(
+        getattr(estimator, "event_id_", None), getattr(data, "event_id", None)
+    )
 
 
 def _resolve_target(estimator, target, data):
@@ -154,24 +154,18 @@ def _resolve_target(estimator, target, data):
         values = np.asarray(target).tolist()
         # Labels (such as y) or indices, never a mix: the codes of a file coded
         # otherwise were read partly as classes and partly as indices.
-        as_labels = {v: _class_index(estimator, v, event_id) for v in set(values)}
-        if any(index is not None for index in as_labels.values()):
-            unknown = sorted(str(v) for v, index in as_labels.items() if index is None)
-            if unknown:
-                raise ValueError(
-                    f"target holds classes of the estimator and also {unknown}, "
-                    "which are not; a target per epoch holds labels (classes or "
-                    "event names) or indices, not both."
-                )
-            return (
-                np.array([as_labels[v] for v in values], np.int64),
-                "given class of each epoch",
+        indices = {v: _class_index(estimator, v, event_id) for v in set(values)}
+        if all(index is None for index in indices.values()):  # indices, checked
+            indices = {v: _target_index(estimator, v, event_id) for v in indices}
+        unknown = sorted(str(v) for v, index in indices.items() if index is None)
+        if unknown:
+            raise ValueError(
+                f"target holds classes of the estimator and also {unknown}, "
+                "which are not; a target per epoch holds labels (classes or "
+                "event names) or indices, not both."
             )
-        indices = {v: _target_index(estimator, v, event_id) for v in set(values)}
-        return (
-            np.array([indices[v] for v in values], np.int64),
-            "given class of each epoch",
-        )
+        index = np.array([indices[v] for v in values], np.int64)
+        return index, "given class of each epoch"
     index = _target_index(estimator, target, event_id)
     _warn_if_also_an_index(estimator, target, index)
     return np.full(n_epochs, index, np.int64), f"class {estimator.classes_[index]}"

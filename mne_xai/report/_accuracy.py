@@ -201,7 +201,7 @@ def _add_accuracy(context, splitter, fitted):
         explained=explained,
     )
     if fitted:
-        _add_given_network_verdict(context, scores)
+        _add_given_network_verdict(context)
     else:
         _add_chance_verdict(context, scores, held_out, "The network")
     context.add_figures([_plot_accuracy(scores)], "Accuracy per fold", "accuracy")
@@ -210,7 +210,7 @@ def _add_accuracy(context, splitter, fitted):
     )
 
 
-def _add_given_network_verdict(context, scores):
+def _add_given_network_verdict(context):
     """Say whether the network given, the one explained, beats chance here.
 
     The folds train copies with its parameters, not the network explained;
