@@ -13,6 +13,7 @@ from torch import nn
 from mne_xai import explain
 from mne_xai.attribution._propagation import fold_batch_norms
 from mne_xai.attribution._registry import get_method
+from mne_xai.attribution.pattern import prepare_network
 from mne_xai.models import EEGNet, InterpretableCNN
 
 N_CHANNELS, N_TIMES = 3, 16
@@ -85,7 +86,7 @@ def _randomize_batch_norms(module, shift=True):
     """Give batch norms trained-looking statistics (zero shift if not ``shift``)."""
     generator = torch.Generator().manual_seed(1)
     for layer in module.modules():
-        if isinstance(layer, nn.BatchNorm2d):
+        if isinstance(layer, nn.BatchNorm1d | nn.BatchNorm2d):
             size = layer.num_features
             layer.running_var.copy_(torch.rand(size, generator=generator) + 0.5)
             layer.weight.data.copy_(torch.rand(size, generator=generator) + 0.5)
@@ -327,6 +328,48 @@ def test_unfoldable_batch_norm_is_refused(layers, match):
     module(_data())  # materialize the lazy layer
     with pytest.raises(ValueError, match=match):
         _lrp("lrp_epsilon", module.eval(), _data(), TARGET)
+
+
+class _SkipAroundBatchNorm(nn.Module):
+    """relu(bn(h)) + relu(h): folding bn into the convolution also rescales h."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(N_CHANNELS, 4, 5, padding=2, bias=False)
+        self.bn = nn.BatchNorm1d(4)
+        self.relu, self.skip_relu = nn.ReLU(), nn.ReLU()
+        self.classifier = nn.Linear(4 * N_TIMES, 2)
+
+    def forward(self, x):
+        h = self.conv(x)
+        return self.classifier((self.relu(self.bn(h)) + self.skip_relu(h)).flatten(1))
+
+
+class _SharedConvolution(nn.Module):
+    """One convolution read by two batch norms: folding rescales it twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(N_CHANNELS, 4, 5, padding=2, bias=False)
+        self.bn_a, self.bn_b = nn.BatchNorm1d(4), nn.BatchNorm1d(4)
+        self.relu_a, self.relu_b = nn.ReLU(), nn.ReLU()
+        self.classifier = nn.Linear(8 * N_TIMES, 2)
+
+    def forward(self, x):
+        a = self.relu_a(self.bn_a(self.conv(x)))
+        b = self.relu_b(self.bn_b(self.conv(-x)))
+        return self.classifier(torch.cat([a, b], 1).flatten(1))
+
+
+@pytest.mark.parametrize("network_class", [_SkipAroundBatchNorm, _SharedConvolution])
+def test_batch_norm_next_to_a_shared_layer_is_not_folded(network_class):
+    torch.manual_seed(0)
+    module = _randomize_batch_norms(network_class().double())
+    match = "changes this network's logits"
+    with pytest.raises(ValueError, match=match):
+        _lrp("lrp_epsilon", module, _data(), TARGET)
+    with pytest.raises(ValueError, match=match):
+        prepare_network(module, _data(), "learn_patterns")
 
 
 @pytest.mark.parametrize(

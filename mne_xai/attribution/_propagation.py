@@ -528,4 +528,31 @@ def fold_batch_norms(module, inputs):
             _fold_into_next(following[0].module, between, scale, shift, call.output)
         parent_name, _, attribute = call.name.rpartition(".")
         setattr(folded.get_submodule(parent_name), attribute, nn.Identity())
+    _check_same_function(module, folded, inputs)
     return folded
+
+
+def _check_same_function(module, folded, inputs):
+    """Refuse a folded copy whose logits differ from the network's.
+
+    Folding rescales the layer next to each batch norm, which is right only if
+    nothing else reads that layer's output or calls it: a skip connection
+    around the batch norm, a convolution shared by two branches or a second
+    head reading the batch norm's output go through functions that the traced
+    module calls do not show, and the copy would compute another function,
+    whose relevance would be returned as the network's.
+    """
+    with torch.no_grad():
+        expected = module(inputs)
+        obtained = folded(inputs)
+    tolerance = 1e-4 * float(expected.abs().max()) + 1e-6
+    error = float((obtained - expected).abs().max())
+    if error > tolerance:
+        raise ValueError(
+            "Folding batch norm into its neighbouring layers changes this "
+            f"network's logits (by up to {error:.3g}): a layer next to a batch "
+            "norm is also used elsewhere (a skip connection around the batch "
+            "norm, a layer shared by several branches, or a batch norm output "
+            "read twice). Relevance propagation cannot explain it; use a "
+            "gradient method (e.g. integrated_gradients)."
+        )
