@@ -295,6 +295,30 @@ def test_network_without_convolution_needs_a_layer():
         get_method("layer_cam")(module).attribute(torch.ones(1, 2, 4), CLASS_0)
 
 
+class ReusedReLUNet(nn.Module):
+    """One nn.ReLU called before and after pooling: two time resolutions."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(2, 3, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.pool = nn.AvgPool1d(2)
+        self.conv2 = nn.Conv1d(3, 3, 3, padding=1)
+        self.classifier = nn.Linear(6, 2)
+
+    def forward(self, x):
+        x = self.pool(self.relu(self.conv1(x)))
+        return self.classifier(self.relu(self.conv2(x)).flatten(1))
+
+
+@pytest.mark.parametrize("method", ["grad_cam", "layer_cam", "score_cam"])
+def test_a_layer_called_twice_is_refused(method):
+    torch.manual_seed(0)
+    module = ReusedReLUNet().eval()
+    with pytest.raises(ValueError, match="'relu' is called 2 times"):
+        get_method(method)(module).attribute(torch.randn(1, 2, 4), CLASS_0, layer="relu")
+
+
 class Conv1dNet(nn.Module):
     """Spatial then depthwise temporal Conv1d, ReLU, pooling, dense."""
 

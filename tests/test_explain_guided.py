@@ -89,6 +89,19 @@ def test_rule_at_elu(method):
 
 
 @pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+def test_in_place_rectifiers_get_the_rule(method):
+    """An in-place ReLU's input is its output: the deconvnet became guided backprop."""
+    module = _relu_convnet()
+    expected = _attribute(method, module, _data())
+    for layer in module.modules():
+        if isinstance(layer, nn.ReLU):
+            layer.inplace = True
+    torch.testing.assert_close(_attribute(method, module, _data()), expected)
+    # The rule's run leaves the network as it was given.
+    assert all(layer.inplace for layer in module if isinstance(layer, nn.ReLU))
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
 def test_eegnet_maps_differ_from_gradient_where_captum_does_not(method):
     """captum hooks only ReLU and returns EEGNet's plain gradient; we do not."""
     torch.manual_seed(0)

@@ -372,6 +372,25 @@ def test_batch_norm_next_to_a_shared_layer_is_not_folded(network_class):
         prepare_network(module, _data(), "learn_patterns")
 
 
+def test_first_layer_called_again_deeper_is_refused():
+    class Reused(nn.Module):
+        """One convolution reads the input, then its own (rectified) output."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(N_CHANNELS, N_CHANNELS, 3, padding=1, bias=False)
+            self.relu = nn.ReLU()
+            self.classifier = nn.Linear(N_CHANNELS * N_TIMES, 2, bias=False)
+
+        def forward(self, x):
+            x = self.conv(self.relu(self.conv(x)))
+            return self.classifier(x.flatten(1))
+
+    torch.manual_seed(0)
+    with pytest.raises(ValueError, match="'conv' is called both as the network's"):
+        _lrp("lrp_composite", Reused().double().eval(), _data(), TARGET)
+
+
 @pytest.mark.parametrize(
     "layer", [nn.Sigmoid(), nn.Tanh(), nn.Softplus(), nn.LogSoftmax(dim=1)]
 )

@@ -194,6 +194,14 @@ class FeatureMapMethod(AttributionMethod):
         names = [call.name for call in calls]
         layer = default_layer(calls) if layer is None else layer_name(layer, names)
         _check_option("layer", layer, names)
+        if names.count(layer) > 1:
+            # One module, several feature maps (e.g. one nn.ReLU used twice): the
+            # maps would come from one call and their times from another.
+            raise ValueError(
+                f"Layer {layer!r} is called {names.count(layer)} times in a forward "
+                "pass, so it has no single feature map; give each call its own "
+                "module, or choose another layer with layer=."
+            )
         call = next(call for call in calls if call.name == layer)
         n_channels, n_times = inputs.shape[1:]
         first = calls[0]

@@ -396,12 +396,20 @@ def _rules_in_forward(rules):
         # The output is detached so that only the rule carries the gradient.
         return _ModifiedBackward.apply(layer_inputs[0], output.detach(), rules[layer])
 
+    # An in-place layer's input is its output: the rule would read the
+    # activated values, and the gradient it returns would flow back through
+    # the layer's own backward (deconvolution became guided backprop).
+    in_place = [layer for layer in rules if getattr(layer, "inplace", False)]
+    for layer in in_place:
+        layer.inplace = False
     handles = [layer.register_forward_hook(hook) for layer in rules]
     try:
         yield
     finally:
         for handle in handles:
             handle.remove()
+        for layer in in_place:
+            layer.inplace = True
 
 
 def target_gradient(module, inputs, target, rules=None):

@@ -164,10 +164,6 @@ class _RelevancePropagation(AttributionMethod):
     def _prepare(self, inputs):
         """Fold batch norm into a copy of the module and name each layer's role."""
         network = fold_batch_norms(self.module, inputs)
-        for layer in network.modules():
-            # An in-place activation would overwrite the input its rule needs.
-            if isinstance(layer, RECTIFIERS):
-                layer.inplace = False
         calls = trace_layers(network, inputs[:1])
         ruled = check_layers(
             network, calls, _SUPPORTED, self.name, own_layers_by_graph=True
@@ -184,11 +180,21 @@ class _RelevancePropagation(AttributionMethod):
             if isinstance(call.module, DENSE + CONVOLUTIONS):
                 first = not any(role == "first" for role in roles.values())
                 dense = isinstance(call.module, DENSE)
-                roles[call.module] = "first" if first else "dense" if dense else "conv"
+                role = "first" if first else "dense" if dense else "conv"
             elif isinstance(call.module, AVERAGE_POOLING):
-                roles[call.module] = "pool"
+                role = "pool"
             elif isinstance(call.module, RECTIFIERS):
-                roles[call.module] = "activation"
+                role = "activation"
+            else:
+                continue
+            # Rules are attached to modules: one called as the first layer and
+            # again deeper would get a single rule for both places.
+            if roles.setdefault(call.module, role) != role:
+                raise ValueError(
+                    f"{self.name} applies one rule per layer, but layer "
+                    f"{call.name!r} is called both as the network's first layer and "
+                    "deeper in it; give each call its own module."
+                )
         return network, roles
 
     def _propagate(self, inputs, target, *, first, conv, dense, epsilon):
