@@ -177,6 +177,33 @@ def test_lrp_zero_is_gradient_times_input_on_relu_networks(network):
     np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-8)
 
 
+class _InPlaceResidual(nn.Module):
+    """torchvision's residual block: the batch norm's output is added to in place."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(N_CHANNELS, N_CHANNELS, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm1d(N_CHANNELS)
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(N_CHANNELS * N_TIMES, 2, bias=False)
+
+    def forward(self, x):
+        out = self.bn(self.conv(x))
+        out += x
+        return self.classifier(self.relu(out).flatten(1))
+
+
+def test_lrp_zero_is_gradient_times_input_through_an_in_place_residual():
+    torch.manual_seed(0)
+    module = _randomize_batch_norms(_InPlaceResidual().double(), shift=False)
+    data = _data()
+    inputs = data.clone().requires_grad_()
+    logits = module(inputs).gather(1, TARGET[:, None]).sum()
+    (gradient,) = torch.autograd.grad(logits, inputs)
+    relevance = _lrp("lrp_epsilon", module, data, TARGET, epsilon=1e-12)
+    np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-8)
+
+
 # -- signs ---------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["lrp_zplus", "lrp_alpha1_beta0"])
 def test_positive_rules_give_non_negative_relevance(method):

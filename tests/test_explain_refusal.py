@@ -535,3 +535,59 @@ class TimeOnThirdAxis(SmallNet):
 def test_class_activation_maps_refuse_time_off_the_last_axis(method):
     with pytest.raises(ValueError, match=r"one sample on the last axis"):
         _attribute(method, _untrained(TimeOnThirdAxis))
+
+
+class _RandomInEvaluation(SmallNet):
+    """``F.dropout`` keeps ``training=True`` by default, in evaluation mode too."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(F.dropout(x, 0.3))
+
+
+class _BatchStatistics(SmallNet):
+    """Batch norm without running statistics normalizes by the batch's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.batch_norm = nn.BatchNorm2d(4, track_running_stats=False)
+
+
+@pytest.mark.parametrize(
+    "module, match",
+    [
+        (_RandomInEvaluation, "other outputs for the same epochs in a second pass"),
+        (_BatchStatistics, "depends on the other epochs in its batch"),
+    ],
+)
+@pytest.mark.parametrize("method", ["saliency", "guided_backprop", "grad_cam"])
+def test_a_network_that_is_not_a_function_of_each_epoch_is_refused(
+    module, match, method
+):
+    X, y = _arrays()
+    clf = EEGNetClassifier(
+        module=module, max_epochs=1, batch_size=8, random_state=0, verbose=False
+    ).fit(X, y)
+    with pytest.raises(ValueError, match=match):
+        _explain(clf, method)
+
+
+def test_a_network_returning_a_tuple_is_refused_clearly():
+    import mne
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    class WithFeatures(SmallNet):
+        def forward(self, x):
+            return super().forward(x), x
+
+    net = NeuralNetClassifier(
+        WithFeatures,
+        module__n_channels=N_CHANNELS,
+        module__n_classes=2,
+        module__n_times=N_TIMES,
+        classes=[0, 1],
+    ).initialize()
+    network = as_network(net, info=mne.create_info(N_CHANNELS, 128.0, "eeg"))
+    with pytest.raises(ValueError, match="returns a tuple; saliency explains"):
+        _explain(network, "saliency")

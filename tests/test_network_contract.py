@@ -163,28 +163,39 @@ def test_a_search_is_explained_through_its_refitted_best_estimator(epochs):
 
 
 class _SmallNet(torch.nn.Module):
-    """A network of skorch's examples: logits, or probabilities for NLLLoss."""
+    """A network of skorch's examples: logits, or (log-)probabilities for NLLLoss."""
 
-    def __init__(self, softmax):
+    def __init__(self, output):
         super().__init__()
-        self.softmax = softmax
+        self.output = output
         self.conv = torch.nn.Conv1d(4, 3, 9)
         self.dense = torch.nn.Linear(3, 2)
 
     def forward(self, x):
         logits = self.dense(self.conv(x * 1e5).square().mean(dim=-1))
-        return torch.softmax(logits, dim=-1) if self.softmax else logits
+        if self.output == "logits":
+            return logits
+        return getattr(torch, self.output)(logits, dim=-1)
 
 
-@pytest.mark.parametrize("softmax", [True, False])
+@pytest.mark.parametrize(
+    "output, said",
+    [
+        ("logits", None),
+        ("softmax", "returns probabilities"),
+        ("log_softmax", "returns log-probabilities"),
+    ],
+)
 def test_a_foreign_network_returning_probabilities_is_explained_with_a_warning(
-    epochs, softmax
+    epochs, output, said
 ):
     net = NeuralNetClassifier(
         _SmallNet,
-        module__softmax=softmax,
+        module__output=output,
         # skorch's default NLLLoss takes probabilities (it logs them itself).
-        criterion=torch.nn.NLLLoss if softmax else torch.nn.CrossEntropyLoss,
+        criterion=torch.nn.NLLLoss
+        if output == "softmax"
+        else torch.nn.CrossEntropyLoss,
         max_epochs=2,
         train_split=None,
         verbose=False,
@@ -193,8 +204,11 @@ def test_a_foreign_network_returning_probabilities_is_explained_with_a_warning(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         mne_xai.explain(network, epochs, method="saliency", verbose=False)
-    said = [str(warning.message) for warning in caught]
-    assert any("returns probabilities" in message for message in said) == softmax
+    messages = [str(warning.message) for warning in caught]
+    assert [m for m in messages if "returns" in m and "probabilities" in m] == [
+        m for m in messages if said is not None and said in m
+    ]
+    assert said is None or any(said in m for m in messages)
 
 
 class _OneScoreNet(torch.nn.Module):

@@ -124,6 +124,15 @@ def _resolve_target(estimator, target, data):
                 'target="true" needs Epochs (their events hold the true labels); '
                 "with arrays, pass the class to explain."
             )
+        # Missing from estimators saved before it was recorded: those read
+        # events as labels.
+        if not getattr(estimator, "events_are_labels_", True):
+            raise ValueError(
+                'target="true" reads the events of the epochs as classes, but the '
+                "estimator was trained on labels y that are not the events of its "
+                "training Epochs (neither their codes nor their names); pass the "
+                "class of each epoch as target (e.g. target=y)."
+            )
         events = events_as_trained(
             data.event_codes, data.event_id, getattr(estimator, "event_id_", None)
         )
@@ -423,7 +432,7 @@ class Request:
         """Yield the data batch by batch, warning if its unit differs from training."""
         for index, batch in enumerate(self.data.batches(self.batch_size)):
             if index == 0:
-                check_amplitudes(batch, self.train_std)
+                check_amplitudes(batch, self.train_std, self.network.info_)
             yield batch
 
 
@@ -482,24 +491,70 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
     )
 
 
-def _warn_if_probabilities(module, inputs, method):
-    """Warn when the network ends in a softmax: its maps explain probabilities.
+def _check_outputs(module, inputs, method):
+    """Refuse a network whose outputs are not one epoch's logits; warn of probabilities.
 
-    The estimators of mne_xai refuse such networks when they build them; a
-    skorch classifier fitted elsewhere (skorch's default ``NLLLoss`` wants
-    probabilities) reaches the methods with its softmax. ``inputs`` are the
-    first epochs of the data.
+    Maps are a function of one epoch through a fixed network. A network that
+    stays random in evaluation mode (``torch.nn.functional.dropout`` keeps its
+    default ``training=True``) or that mixes the epochs of a batch (batch norm
+    without running statistics) gives maps that change from call to call or
+    with the batch size, which gradient methods would return without a sign of
+    it. Two passes over the first epochs, and the first epoch alone, show both.
+    The estimators of mne_xai refuse a final softmax when they build their
+    networks; a skorch classifier fitted elsewhere (skorch's default ``NLLLoss``
+    wants probabilities) reaches the methods with its softmax or log-softmax.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, in evaluation mode.
+    inputs : torch.Tensor
+        The first epochs of the data (two or more show batch dependence).
+    method : str
+        Name of the method, for messages.
     """
     with torch.no_grad():
         outputs = module(inputs)
+        if not isinstance(outputs, torch.Tensor) or outputs.ndim != 2:
+            found = (
+                f"shape {tuple(outputs.shape)}"
+                if isinstance(outputs, torch.Tensor)
+                else f"a {type(outputs).__name__}"
+            )
+            raise ValueError(
+                f"The network returns {found}; {method} explains networks that "
+                "return logits of shape (batch, n_classes). Wrap it in a module "
+                "that returns only those (e.g. the first element of a tuple)."
+            )
+        tolerance = 1e-4 * float(outputs.abs().max()) + 1e-6
+        if float((module(inputs) - outputs).abs().max()) > tolerance:
+            raise ValueError(
+                "The network gives other outputs for the same epochs in a second "
+                "pass, in evaluation mode: something in it stays random (e.g. "
+                "torch.nn.functional.dropout without training=self.training), so "
+                f"{method} would explain one random draw. Make its evaluation "
+                "mode deterministic."
+            )
+        if float((module(inputs[:1]) - outputs[:1]).abs().max()) > tolerance:
+            raise ValueError(
+                "The network's output for an epoch depends on the other epochs in "
+                "its batch (e.g. batch norm without running statistics, "
+                "track_running_stats=False), so a map would change with the batch "
+                f"and mix in the other epochs; {method} cannot explain it. Use "
+                "normalization with running statistics."
+            )
+    kind = None
     if returns_probabilities(outputs):
+        kind = "probabilities (every row is non-negative and sums to one: it ends in a softmax)"
+    elif returns_probabilities(outputs.double().exp()):
+        kind = "log-probabilities (every row's exponentials sum to one: it ends in a log-softmax)"
+    if kind is not None:
         warn(
-            f"The network returns probabilities (every row of its output is "
-            f"non-negative and sums to one: it ends in a softmax), so {method} "
-            "explains the probability of each class, not its logit as the maps' "
-            "unit says. Probabilities saturate near 0 and 1, where maps fade "
-            "whatever the evidence. For logits, explain the network without its "
-            "final softmax (trained with CrossEntropyLoss)."
+            f"The network returns {kind}, so {method} explains them, not the "
+            "logit of each class as the maps' unit says. They saturate near 0 and "
+            "1 (or 0 and minus infinity), where maps fade whatever the evidence. "
+            "For logits, explain the network without its final softmax or "
+            "log-softmax (trained with CrossEntropyLoss)."
         )
 
 
@@ -549,7 +604,7 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
             inputs = torch.from_numpy(batch).to(request.device).requires_grad_()
             stop = start + len(inputs)
             if start == 0:
-                _warn_if_probabilities(explainer.module, inputs[:2], name)
+                _check_outputs(explainer.module, inputs[:4], name)
             if stochastic:
                 explainer.generators = _epoch_generators(batch, seed)
             if request.target_index is None:

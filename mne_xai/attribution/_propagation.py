@@ -380,7 +380,9 @@ class _ModifiedBackward(torch.autograd.Function):
     def forward(ctx, layer_input, layer_output, rule):
         ctx.save_for_backward(layer_input, layer_output)
         ctx.rule = rule
-        return layer_output.view_as(layer_output)
+        # A copy, not a view: networks may add to a layer's output in place
+        # (torchvision's ``out += identity``), which autograd forbids on views.
+        return layer_output.clone()
 
     @staticmethod
     def backward(ctx, grad_output):
