@@ -316,7 +316,9 @@ def test_a_layer_called_twice_is_refused(method):
     torch.manual_seed(0)
     module = ReusedReLUNet().eval()
     with pytest.raises(ValueError, match="'relu' is called 2 times"):
-        get_method(method)(module).attribute(torch.randn(1, 2, 4), CLASS_0, layer="relu")
+        get_method(method)(module).attribute(
+            torch.randn(1, 2, 4), CLASS_0, layer="relu"
+        )
 
 
 class Conv1dNet(nn.Module):
