@@ -83,6 +83,13 @@ def _plot_topomap_rows(
         ``n_rows * n_columns`` topomap axes, then the colorbar axes (one, or
         one per row).
     """
+    if "grad" in info.get_channel_types() and any((maps < 0).any() for maps in rows):
+        raise ValueError(
+            "Signed maps cannot be drawn on planar gradiometers: MNE draws each "
+            "pair as the root mean square of its two channels, which is positive "
+            "whatever their sign. Plot magnitudes (absolute=True), or another "
+            "channel type (ch_type)."
+        )
     n_columns = len(rows[0])
     label_size = plt.rcParams["axes.labelsize"]
     if row_labels is not None:
@@ -173,9 +180,15 @@ def _class_maps(importance):
     """Mean importance per class (event name) of per-epoch importance Epochs."""
     if isinstance(importance, mne.Evoked):
         return [importance.comment or "average"], importance.data[np.newaxis, :, 0]
-    names = [name for name in importance.event_id if len(importance[name])]
-    maps = [importance[name].get_data()[..., 0].mean(axis=0) for name in names]
-    return names, np.array(maps)
+    # By code, not importance[name]: MNE's tags would give "move" the epochs of
+    # "move/fast" too.
+    codes = importance.events[:, 2]
+    data = importance.get_data()[..., 0]
+    present = {
+        name: code for name, code in importance.event_id.items() if code in codes
+    }
+    maps = [data[codes == code].mean(axis=0) for code in present.values()]
+    return list(present), np.array(maps)
 
 
 def plot_class_topomaps(

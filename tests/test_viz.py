@@ -5,8 +5,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from mne_xai import explain, list_methods
-from mne_xai.attribution import explain_spectrum
+from mne_xai.attribution import channel_importance, explain_spectrum
 from mne_xai.viz import (
+    _class_maps,
     plot_attribution_joint,
     plot_band_topomaps,
     plot_class_topomaps,
@@ -49,6 +50,41 @@ def test_class_topomaps_one_map_per_class(attribution):
     assert colorbar.get_ylim() == pytest.approx((0, largest), rel=1e-5)
     assert fig.get_suptitle() == "Channel importance per class"
     assert "|relevance| summed over 0.5-2.5 s" in fig.get_supxlabel()
+
+
+def test_class_maps_select_classes_by_code_not_by_tag(attribution):
+    """MNE's tags gave "move" the epochs of "move/fast" too."""
+    tagged = attribution.copy()
+    tagged.event_id = {"move": 2, "move/fast": 3}
+    importance = channel_importance(tagged)
+    names, maps = _class_maps(importance)
+    assert names == ["move", "move/fast"]
+    codes, data = tagged.events[:, 2], importance.get_data()[..., 0]
+    for code, class_map in zip((2, 3), maps, strict=True):
+        np.testing.assert_allclose(class_map, data[codes == code].mean(axis=0))
+
+
+def _planar_gradiometer_maps(n_pairs=8):
+    """Signed maps on pairs of planar gradiometers placed around a spiral."""
+    names = [f"MEG {pair:03d}{end}" for pair in range(n_pairs) for end in (2, 3)]
+    info = mne.create_info(names, 100.0, "grad")
+    for index, channel in enumerate(info["chs"]):
+        pair = index // 2
+        angle, radius = 2 * np.pi * pair / n_pairs, 0.03 + 0.005 * pair
+        channel["loc"][:3] = [radius * np.cos(angle), radius * np.sin(angle), 0.04]
+        channel["loc"][3:12] = np.eye(3)[[index % 2, 1 - index % 2, 2]].ravel()
+    data = np.random.default_rng(0).standard_normal((4, len(names), 10))
+    events = np.c_[np.arange(4), np.zeros(4, int), [1, 2, 1, 2]]
+    return mne.EpochsArray(data, info, events=events, verbose=False)
+
+
+def test_signed_maps_are_not_drawn_on_gradiometer_pairs():
+    """MNE merges a pair by its root mean square: two negative channels drew red."""
+    maps = _planar_gradiometer_maps()
+    with pytest.raises(ValueError, match="planar gradiometers"):
+        plot_class_topomaps(maps, absolute=False, ch_type="grad", show=False)
+    fig = plot_class_topomaps(maps, ch_type="grad", show=False)
+    assert len(fig.axes) == 3
 
 
 def test_class_topomaps_of_an_evoked(fitted_eegnet, few_epochs):
