@@ -42,7 +42,12 @@ class SmallNet(nn.Module):
     function is called in ``forward`` in its place, as many hand-written networks do.
     """
 
-    FUNCTIONS = {"elu": F.elu, "tanh": torch.tanh, "square": lambda x: x * x}
+    FUNCTIONS = {
+        "elu": F.elu,
+        "tanh": torch.tanh,
+        "square": lambda x: x * x,
+        "rectifier_by_hand": lambda x: x * (x > 0),
+    }
 
     def __init__(
         self,
@@ -233,8 +238,9 @@ class Normalized(SmallNet):
             r"MulBackward0 \(a product of two tensors that both depend on the input",
         ),
         (_untrained(Normalized), r"DivBackward0 \(a division by a tensor that depends"),
+        (_untrained(activation="rectifier_by_hand"), "the step function 'gt'"),
     ],
-    ids=["tanh", "square", "division"],
+    ids=["tanh", "square", "division", "rectifier_by_hand"],
 )
 def test_unhandled_operation_is_refused(method, module, match):
     with pytest.raises(ValueError, match=f"{method} has no rule for .*{match}"):

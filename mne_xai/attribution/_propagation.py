@@ -24,6 +24,7 @@ from contextlib import contextmanager
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from .._graph import (
     AVERAGE_POOLING,
@@ -186,6 +187,51 @@ MAX_POOL_OPS = frozenset(
 )
 
 
+#: Step functions of their input: their outputs carry no gradient, so the
+#: autograd graph does not show them (a rectifier written ``x * (x > 0)`` looks
+#: like a product with a constant there).
+_STEP_FUNCTIONS = frozenset(
+    {
+        "gt",
+        "lt",
+        "ge",
+        "le",
+        "eq",
+        "ne",
+        "greater",
+        "less",
+        "greater_equal",
+        "less_equal",
+        "sign",
+        "sgn",
+        "signbit",
+        "heaviside",
+        "argmax",
+        "argmin",
+        "round",
+        "floor",
+        "ceil",
+        "trunc",
+    }
+)
+
+
+class _StepFunctionRecorder(TorchFunctionMode):
+    """Record the step functions called in a forward pass, with their tensor arguments."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "").strip("_")
+        if name in _STEP_FUNCTIONS:
+            arguments = (*args, *(kwargs or {}).values())
+            tensors = [arg for arg in arguments if isinstance(arg, torch.Tensor)]
+            self.calls.append((name, tensors))
+        return func(*args, **(kwargs or {}))
+
+
 def _operation_name(kind):
     """Write an autograd node's kind as a function name: ``LogSoftmax`` -> ``log_softmax``."""
     return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", kind).lower()
@@ -284,6 +330,9 @@ def _forward_with_layer_nodes(module, inputs, layers):
     calls : dict of Node -> (torch.nn.Module, list of Node | None)
         For each call, the node of its output, mapped to the layer and the
         nodes of its inputs.
+    steps : list of (str, list of torch.Tensor)
+        The step functions called (see :data:`_STEP_FUNCTIONS`), each with
+        its tensor arguments.
     """
     calls, pending = {}, []
 
@@ -301,12 +350,12 @@ def _forward_with_layer_nodes(module, inputs, layers):
     handles = [layer.register_forward_pre_hook(before) for layer in layers]
     handles += [layer.register_forward_hook(after) for layer in layers]
     try:
-        with torch.enable_grad():
+        with torch.enable_grad(), _StepFunctionRecorder() as steps:
             logits = module(inputs)
     finally:
         for handle in handles:
             handle.remove()
-    return logits, calls
+    return logits, calls, steps.calls
 
 
 def check_computation(module, inputs, layers, method, *, functional_ops):
@@ -344,10 +393,21 @@ def check_computation(module, inputs, layers, method, *, functional_ops):
     names = {layer: name for name, layer in named_layers(module)}
     # Leaf modules are recorded too, to say which one computes a refused node.
     inputs = inputs[:1].detach().requires_grad_()
-    logits, calls = _forward_with_layer_nodes(module, inputs, layers | set(names))
+    logits, calls, steps = _forward_with_layer_nodes(
+        module, inputs, layers | set(names)
+    )
     if logits.grad_fn is None:
         return
     depending = _depending_on(_consumers(logits.grad_fn), inputs)
+    for step, tensors in steps:
+        if any(tensor is inputs or tensor.grad_fn in depending for tensor in tensors):
+            raise ValueError(
+                f"{method} has no rule for the step function {step!r} of a tensor "
+                "that depends on the input, called in forward (e.g. a rectifier "
+                "written x * (x > 0)): its output carries no gradient, so the "
+                "map would follow the plain gradient there. "
+                f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
+            )
     stack, seen = [logits.grad_fn], set()
     while stack:
         node = stack.pop()
