@@ -436,7 +436,46 @@ def events_as_trained(codes, event_id, trained_event_id):
     return np.array([recoded[int(code)] for code in codes])
 
 
-def labels_or_events(X, y, trained_event_id=None, classes=None):
+#: Why events are not read as labels for a network trained on other labels.
+EVENTS_ARE_NOT_LABELS = (
+    "The estimator was trained on labels y that are not the events of its "
+    "training Epochs (neither their codes nor their names), so the events of X "
+    "cannot be read as its classes; pass the labels as y."
+)
+
+
+def labels_match_events(data, y):
+    """Whether training labels are the events of the training data.
+
+    ``y`` is taken for the events when it holds their codes or their names,
+    as ``fit`` without ``y``, or scikit-learn's cross-validation passing
+    ``y[train]`` with ``epochs[train]``, gives them. Other labels (e.g. codes
+    renumbered from 0) say nothing of what the events of other epochs are.
+
+    Parameters
+    ----------
+    data : InputData
+        The training data.
+    y : array-like, shape (n_epochs,)
+        The training labels.
+
+    Returns
+    -------
+    match : bool
+        False when the labels are not the events; True also for arrays, whose
+        labels no events contradict.
+    """
+    if data.events is None:
+        return True
+    if data._event_conflict is not None:  # parts coding events otherwise
+        return False
+    labels = np.asarray(y).tolist()
+    codes = data.events[:, 2].tolist()
+    names = {code: name for name, code in (data.event_id or {}).items()}
+    return labels in (codes, [names.get(code) for code in codes])
+
+
+def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_labels=True):
     """Return ``y``, or the labels of Epochs' events when ``y`` is None.
 
     With Epochs, scikit-learn's ``y=None`` means the events' codes, as in
@@ -444,10 +483,15 @@ def labels_or_events(X, y, trained_event_id=None, classes=None):
     :func:`events_as_trained`); arrays carry none, so they need ``y``. Given
     the ``classes`` of a fitted estimator, a code that is not a class is read
     as its event name (a network trained on names); labels of which none is a
-    class are refused, as they would score 0.
+    class are refused, as they would score 0. An estimator trained on labels
+    other than the events (``events_are_labels=False``, see
+    :func:`labels_match_events`) needs ``y``: its classes may share the
+    events' codes and mean other events.
     """
     if y is not None:
         return y
+    if not events_are_labels:
+        raise ValueError(EVENTS_ARE_NOT_LABELS)
     data = InputData(X)
     if data.event_codes is None:
         raise ValueError("y is required when X is an array.")
@@ -654,8 +698,13 @@ def check_matches_training(data, *, train_info, n_channels, n_times, train_tmin=
         )
 
 
-def unit_groups(info):
-    """Group the channels by their unit, each group named by its channel types.
+def type_groups(info):
+    """Group the channels by their channel type, as MNE's decoders scale them.
+
+    Types, not units: MNE stores EEG, EOG, ECG, EMG and fNIRS CW amplitude all
+    in volts, at amplitudes from about 1e-5 (EEG) to 1 (fNIRS), and a scale
+    shared by the types of one unit drowned the EEG beside them (cross-validated
+    accuracy fell from 0.98 to chance with an EOG of 300 µV or an ECG of 1 mV).
 
     Parameters
     ----------
@@ -665,40 +714,35 @@ def unit_groups(info):
     Returns
     -------
     groups : dict of str -> ndarray of bool | None
-        For each unit, its channel types joined by ``"+"`` (e.g. ``"eeg+eog"``
-        for volts, ``"mag"`` for tesla), and a mask of its channels; None when
-        every channel is in one unit.
+        For each channel type (``"eeg"``, ``"eog"``, ``"mag"``, ...), a mask of
+        its channels; None when every channel is of one type.
     """
     if info is None:
         return None
-    units = np.array([ch["unit"] for ch in info["chs"]])
-    if len(set(units)) == 1:
-        return None
     types = np.array(info.get_channel_types())
-    return {
-        "+".join(dict.fromkeys(types[units == unit])): units == unit
-        for unit in dict.fromkeys(units)
-    }
+    if len(set(types)) == 1:
+        return None
+    return {kind: types == kind for kind in dict.fromkeys(types)}
 
 
-def std_per_unit(array, info):
-    """Return the standard deviation of the data, the channels of each unit their own.
+def std_per_type(array, info):
+    """Return the standard deviation of the data, the channels of each type their own.
 
     Parameters
     ----------
     array : ndarray, shape (n_epochs, n_channels, n_times)
         The data.
     info : mne.Info | None
-        Their channels; None means one unit.
+        Their channels; None means one type.
 
     Returns
     -------
     std : float | ndarray, shape (n_channels,)
         The standard deviation over all epochs, times and channels when the
-        channels share one unit; otherwise, for each channel, that of the
-        channels in its unit (e.g. magnetometers in T, EEG and EOG in V).
+        channels share one type; otherwise, for each channel, that of the
+        channels of its type (see :func:`type_groups`).
     """
-    groups = unit_groups(info)
+    groups = type_groups(info)
     if groups is None:
         return float(np.std(array, dtype=np.float64))
     std = np.empty(array.shape[1])
@@ -783,38 +827,64 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
     )
 
 
-def check_amplitudes(batch, train_std, name="X"):
+def check_amplitudes(batch, train_std, info=None, name="X"):
     """Warn when data are orders of magnitude from the training data's scale, or drift.
 
     A network trained on microvolts and given volts (or the reverse) sees an
     almost constant input and returns one answer for every epoch, silently.
-    ``train_std`` is :func:`std_per_unit` of the training data. Epochs whose
-    offsets drift (unfiltered data, when training had filtered ones) stay
-    within that scale, and are found by :func:`check_offsets`.
+    Each group of channels scaled together in training is compared with its
+    own training scale: one median over all channels missed EEG given in
+    microvolts beside more MEG channels. Epochs whose offsets drift
+    (unfiltered data, when training had filtered ones) stay within that
+    scale, and are found by :func:`check_offsets`.
+
+    Parameters
+    ----------
+    batch : ndarray, shape (n_epochs, n_channels, n_times)
+        The data.
+    train_std : float | ndarray, shape (n_channels,) | None
+        :func:`std_per_type` of the training data; None checks only offsets.
+    info : mne.Info | None
+        The training channels, to name the type of those in another unit.
+    name : str
+        The data's name in the warning.
     """
     # One pass over the data gives both checks what they read.
     moments = channel_moments(batch)
     check_offsets(batch, name=name, moments=moments)
-    if train_std is None or not np.all(np.asarray(train_std) > 0):
+    if train_std is None:
         return
     epoch_means, mean_square = moments
     channel_means = epoch_means.mean(axis=0)
-    if np.ndim(train_std):
-        # Channels in different units: each against its unit's training std.
-        std = np.sqrt(np.maximum(mean_square - np.square(channel_means), 0.0))
-        ratio = float(np.median(std / train_std))
-        found = f"standard deviations {ratio:.3g} times those of the training data"
-    else:
-        variance = mean_square.mean() - np.square(channel_means.mean())
-        std = float(np.sqrt(max(variance, 0.0)))
-        ratio = std / train_std
-        found = (
-            f"a standard deviation of {std:.3g}, {ratio:.3g} times that of the "
-            f"training data ({train_std:.3g})"
+    train_std = np.broadcast_to(np.asarray(train_std, np.float64), channel_means.shape)
+    # Training gave each channel its group's std: channels sharing a value
+    # were scaled together, by type (or by unit, in models fitted before).
+    groups = [train_std == value for value in dict.fromkeys(train_std.tolist())]
+    types = None if info is None else np.array(info.get_channel_types())
+    found = []
+    for channels in groups:
+        expected = train_std[channels][0]
+        if expected == 0:  # a constant type, scaled by the user's number
+            continue
+        variance = mean_square[channels].mean() - channel_means[channels].mean() ** 2
+        std = np.sqrt(max(variance, 0.0))
+        ratio = std / expected
+        if 1 / SCALE_TOLERANCE <= ratio <= SCALE_TOLERANCE:
+            continue
+        where = ""
+        if len(groups) > 1:
+            where = (
+                f" in {channels.sum()} of its channels"
+                if types is None
+                else f" in its {'+'.join(dict.fromkeys(types[channels]))} channels"
+            )
+        found.append(
+            f"a standard deviation of {std:.3g}{where}, {ratio:.3g} times that of "
+            f"the training data ({expected:.3g})"
         )
-    if not 1 / SCALE_TOLERANCE <= ratio <= SCALE_TOLERANCE:
+    if found:
         warnings.warn(
-            f"{name} has {found}: are they in different units "
+            f"{name} has {'; and '.join(found)}: are they in different units "
             "(e.g. volts and microvolts)? The network's outputs are meaningless "
             "unless the data are given in the training unit.",
             RuntimeWarning,

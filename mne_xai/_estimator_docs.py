@@ -50,10 +50,12 @@ _PARAMETERS = """
         Factor applied to the data before the first layer. MNE stores volts, which
         networks train poorly on; ``"auto"`` uses one over the standard deviation
         of the training data, so the network sees unit variance whatever unit the
-        data came in. Channels in several units (e.g. MEG magnetometers in T,
-        gradiometers in T/m and EEG in V) get a factor per unit, as MNE's
-        decoders scale each channel type: one factor for all would leave the
-        channels of the smaller unit invisible to the network. A number is
+        data came in. Channels of several types (e.g. MEG magnetometers in T,
+        gradiometers in T/m, EEG and EOG both in V) get a factor per channel
+        type, as MNE's decoders scale them: one factor for all would leave the
+        channels of the smaller amplitude invisible to the network, as EEG of
+        10 µV beside an EOG of 300 µV or an ECG of 1 mV. Channels of one type
+        share a factor, which keeps their relative amplitudes. A number is
         applied to every channel. The factors are stored in the module
         (``input_scale``), so the fitted module takes data in the unit it was
         given, and attributions are with respect to that data.
@@ -112,6 +114,12 @@ _PARAMETERS = """
     event_id_ : dict | None
         The event names of the training Epochs (None for arrays), so that
         targets given by name resolve on any selection of epochs.
+    events_are_labels_ : bool
+        Whether the events of Epochs are read as class labels: True when ``y``
+        was None or the training Epochs' event codes or names (and for arrays,
+        whose labels no events contradict). When False, the classes may share
+        codes with the events and mean others, so ``score`` needs ``y`` and
+        explanations of ``target="true"`` are refused.
     batch_size_, max_epochs_ : int
         The batch size and number of epochs used (see ``batch_size``).
     module_ : torch.nn.Module
@@ -119,16 +127,16 @@ _PARAMETERS = """
         ``(batch, n_channels, n_times)``, to one logit per class.
     input_scale_ : float | ndarray, shape (n_channels,)
         The factor applied to the data before the first layer; one per channel
-        when the channels came in several units.
+        when the channels are of several types.
     n_channels_, n_times_ : int
         Shape of one training epoch.
     data_mean_ : ndarray, shape (n_channels, n_times)
         The mean training epoch (a baseline for attribution methods).
     data_std_ : float | ndarray, shape (n_channels,)
         The standard deviation of the training data (for each channel, that of
-        the channels in its unit, when there are several units); data given
-        later that differ from it by more than a factor of 100 (e.g. volts
-        instead of microvolts) get a warning.
+        the channels of its type, when there are several types); data given
+        later whose channels of a type differ from it by more than a factor of
+        100 (e.g. volts instead of microvolts) get a warning naming the type.
     history : skorch.History
         Per-epoch losses and timings.
 """

@@ -12,7 +12,7 @@ mne_xai have themselves):
 - ``n_channels_``, ``n_times_``: the shape of one input epoch (None if unknown);
 - ``data_mean_`` (the mean training epoch, for ``baseline="mean"``) and
   ``data_std_`` (to warn about data in another unit; a float, or one value
-  per channel for channels in several units), None if unknown;
+  per channel for channels of several types), None if unknown;
 - ``device``: where the module lives;
 - ``_check_prediction_input(X)``: the transform from the user's data (Epochs,
   lists of Epochs, arrays) to the network's input, as an
@@ -182,6 +182,8 @@ class _CroppedNetwork:
         )
         self.classes_ = cropped.classes_
         self.event_id_ = cropped.event_id_
+        # Missing from classifiers pickled before it was recorded.
+        self.events_are_labels_ = getattr(cropped, "events_are_labels_", True)
         self.info_ = self.window_network.info_
         self._sfreq = self.window_network._sfreq
         self.n_channels_, self.n_times_ = cropped.n_channels_, cropped.n_times_
@@ -225,18 +227,22 @@ class _SkorchNetwork:
     def _check_prediction_input(self, X):
         ch_names = None if self.info_ is None else list(self.info_.ch_names)
         data = InputData(X, ch_names=ch_names)
-        if data.info is None and self.info_ is None:
-            raise ValueError(
-                "This skorch classifier does not know its channels: pass "
-                "as_network(net, info=epochs.info) to explain it on arrays."
-            )
-        if data.info is None:
-            check_matches_training(
-                data,
-                train_info=None,
-                n_channels=self.n_channels_,
-                n_times=data.shape[2],
-            )
+        if self.info_ is None:
+            if data.info is None:
+                raise ValueError(
+                    "This skorch classifier does not know its channels: pass "
+                    "as_network(net, info=epochs.info) to explain it on arrays."
+                )
+            return data  # nothing known of the training data to compare with
+        # Epochs are checked against info as the estimators of mne_xai check
+        # them (rate, pass band, reference); skorch records neither the
+        # length nor the start time of its training epochs.
+        check_matches_training(
+            data,
+            train_info=self.info_,
+            n_channels=self.n_channels_,
+            n_times=data.shape[2],
+        )
         return data
 
 

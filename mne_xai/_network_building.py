@@ -88,6 +88,21 @@ def channels_digest(ch_names, n_channels):
     return torch.tensor(list(digest), dtype=torch.uint8)
 
 
+def _scales_of_older_checkpoints(module, state_dict, prefix, *args):
+    """Let parameters saved with one scale for several channel types load as saved.
+
+    Before each channel type got its own factor, the types sharing a unit (EEG
+    and EOG, in volts) shared one factor and one training std, saved as single
+    numbers; the network takes them as they are, and reads its input as it
+    was trained.
+    """
+    for name in ("input_scale", "training_std"):
+        saved = state_dict.get(f"{prefix}{name}")
+        buffer = getattr(module, name, None)
+        if saved is not None and saved.ndim == 0 and isinstance(buffer, Tensor):
+            setattr(module, name, buffer.new_empty(()))
+
+
 def _digest_of_older_checkpoints(module, state_dict, prefix, *args):
     """Let parameters saved before the channel digest existed load, unchecked."""
     key = f"{prefix}training_channels"
@@ -112,7 +127,7 @@ def build_network(module, statistics, shapes, module_params, instantiate):
         has that buffer.
     statistics : dict
         The training data's ``mean`` epoch, ``std`` and ``input_scale`` (each
-        a number, or per channel for channels in several units).
+        a number, or per channel for channels of several types).
     shapes : dict
         ``n_channels``, ``n_classes``, ``n_times``, ``sfreq``, ``chs_info``
         and ``ch_names`` (None for data without info).
@@ -129,7 +144,7 @@ def build_network(module, statistics, shapes, module_params, instantiate):
         ``training_channels`` (see :func:`channels_digest`),
         in a :class:`~mne_xai.models.ScaledInput` unless it scales its input
         itself. Networks other than mne_xai's scale by one number: where the
-        channels of several units need a factor each, the ScaledInput applies
+        channels of several types need a factor each, the ScaledInput applies
         them.
     """
     input_scale = statistics["input_scale"]
@@ -172,6 +187,7 @@ def build_network(module, statistics, shapes, module_params, instantiate):
         "training_channels", channels_digest(shapes["ch_names"], shapes["n_channels"])
     )
     network.register_load_state_dict_pre_hook(_digest_of_older_checkpoints)
+    network.register_load_state_dict_pre_hook(_scales_of_older_checkpoints)
     _check_logits(network, shapes)
     return network
 

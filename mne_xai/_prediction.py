@@ -56,7 +56,11 @@ class _ScoreMixin:
             Mean accuracy.
         """
         y = labels_or_events(
-            X, y, getattr(self, "event_id_", None), getattr(self, "classes_", None)
+            X,
+            y,
+            getattr(self, "event_id_", None),
+            getattr(self, "classes_", None),
+            getattr(self, "events_are_labels_", True),
         )
         return super().score(X, y, sample_weight=sample_weight)
 
@@ -95,7 +99,7 @@ class _PredictionMixin(_ScoreMixin):
             # which hold data converted and checked by fit already.
             return X
         array = self._check_prediction_input(X).array()
-        check_amplitudes(array, self.data_std_)
+        check_amplitudes(array, self.data_std_, self.info_)
         return array
 
     def adapt_batch_norm(self, X):

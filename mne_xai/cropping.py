@@ -10,6 +10,7 @@ from ._convert import (
     InputData,
     array_info,
     check_matches_training,
+    labels_match_events,
     training_channels,
 )
 from ._prediction import _ScoreMixin
@@ -75,6 +76,11 @@ class CroppedClassifier(
     event_id_ : dict | None
         The event names of the training Epochs (None for arrays), by which
         targets and class names are read.
+    events_are_labels_ : bool
+        Whether the events of Epochs are read as class labels: True when ``y``
+        was None or the training Epochs' event codes or names (and for arrays).
+        When False, ``score`` needs ``y`` and explanations of ``target="true"``
+        are refused.
     window_starts_ : ndarray of int, shape (n_windows,)
         Sample index, within an epoch, of the start of each window.
     window_samples_ : int
@@ -219,6 +225,7 @@ class CroppedClassifier(
         )
         self.tmin_, self.n_times_ = first_time, data.shape[2]
         self.event_id_ = inputs.event_id
+        self.events_are_labels_ = labels_match_events(inputs, y)
         n_windows = len(self.window_starts_)
         mne.utils.logger.info(
             f"Training on {n_windows} windows of {self.window_samples_} samples "

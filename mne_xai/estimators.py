@@ -13,14 +13,16 @@ from torch.utils.data import Subset
 
 from ._checks import check_device
 from ._convert import (
+    EVENTS_ARE_NOT_LABELS,
     InputData,
     check_amplitudes,
     check_offsets,
     events_as_trained,
+    labels_match_events,
     named_events,
-    std_per_unit,
+    std_per_type,
     training_channels,
-    unit_groups,
+    type_groups,
 )
 from ._estimator_docs import classifier_docstring
 from ._graph import autograd_on
@@ -46,12 +48,15 @@ from .models import EEGNet, InterpretableCNN
 
 
 def _unit_variance_scale(std, info):
-    """Return the factor, or the factors per unit, giving the data unit variance."""
+    """Return the factor, or one per channel type, giving the data unit variance.
+
+    ``std`` is :func:`~mne_xai._convert.std_per_type` of the data.
+    """
     if np.ndim(std) == 0:
         if std == 0:
             raise ValueError("X is constant; cannot scale it to unit variance.")
         return 1.0 / std
-    group_std = {name: std[channels][0] for name, channels in unit_groups(info).items()}
+    group_std = {name: std[channels][0] for name, channels in type_groups(info).items()}
     constant = [name for name, value in group_std.items() if value == 0]
     if constant:
         raise ValueError(
@@ -59,7 +64,7 @@ def _unit_variance_scale(std, info):
             "them to unit variance (leave them out with picks)."
         )
     logger.info(
-        "Scaling the channels of each unit to unit variance: "
+        "Scaling the channels of each type to unit variance: "
         + ", ".join(f"{name} x {1 / value:.3g}" for name, value in group_std.items())
         + "."
     )
@@ -83,6 +88,44 @@ def _checked_groups(groups, y):
             f"{groups.shape}."
         )
     return groups
+
+
+def _check_stratified_split(targets, classes, validation_fraction):
+    """Refuse training data a stratified validation split cannot divide.
+
+    scikit-learn's own errors name a class by its index in ``classes`` and
+    speak of groups and of a test size the user never set.
+
+    Parameters
+    ----------
+    targets : ndarray of int, shape (n_epochs,)
+        Index in ``classes`` of each training epoch's class.
+    classes : ndarray, shape (n_classes,)
+        The class labels.
+    validation_fraction : float
+        The fraction of the epochs held out.
+    """
+    present, counts = np.unique(targets, return_counts=True)
+    single = np.asarray(classes)[present[counts < 2]].tolist()
+    if single:
+        raise ValueError(
+            "early_stopping=True holds out a stratified validation_fraction "
+            f"({validation_fraction}) of the training epochs, which needs at least 2 "
+            "epochs of each class (one to train on, one to validate), but class"
+            f"{'es' * (len(single) > 1)} {', '.join(map(repr, single))} "
+            f"{'have' if len(single) > 1 else 'has'} only 1. Give more epochs of "
+            "each class, or set early_stopping=False."
+        )
+    # The sizes scikit-learn's split takes, each of which must hold every class.
+    n_valid = int(np.ceil(validation_fraction * len(targets)))
+    if min(n_valid, len(targets) - n_valid) < len(present):
+        raise ValueError(
+            "early_stopping=True holds out validation_fraction="
+            f"{validation_fraction} of the {len(targets)} training epochs "
+            f"({n_valid}), and keeps {len(targets) - n_valid} to train on; each "
+            f"part needs an epoch of each of the {len(present)} classes. Change "
+            "validation_fraction, give more epochs, or set early_stopping=False."
+        )
 
 
 class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
@@ -220,7 +263,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
 
     @property
     def data_std_(self):
-        """The standard deviation of the training data (or of each channel's unit)."""
+        """The standard deviation of the training data (or of each channel's type)."""
         return _number_or_channels(self.module_.training_std)
 
     def initialize(self, X=None, y=None):
@@ -329,13 +372,14 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.info_ = info
         self.ch_names_ = None if info is None else list(info.ch_names)
         self.event_id_ = data.event_id
+        self.events_are_labels_ = labels_match_events(data, y)
         self.tmin_ = data.tmin
         self.n_channels_, self.n_times_ = array.shape[1:]
         check_offsets(array, self.ch_names_)
         self.batch_size_, self.max_epochs_ = training_schedule(
             len(array), self.batch_size, self.max_epochs
         )
-        std = std_per_unit(array, info)
+        std = std_per_type(array, info)
         if self.scaling == "auto":
             input_scale = _unit_variance_scale(std, info)
         else:
@@ -464,12 +508,20 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
 
         The data must be of the network's channels and classes; events are
         matched to the classes by name, and names of new events are kept.
+        Events are not read as labels once the network learned other labels.
         """
         data = self._check_prediction_input(X)
         event_id = self.event_id_
-        if y is None:
-            if data.events is None:
-                raise ValueError("y is required when X is an array.")
+        # Missing from estimators pickled before it was recorded, which read
+        # events as labels.
+        events_are_labels = getattr(self, "events_are_labels_", True)
+        if y is not None:
+            events_are_labels = events_are_labels and labels_match_events(data, y)
+        elif data.events is None:
+            raise ValueError("y is required when X is an array.")
+        elif not events_are_labels:
+            raise ValueError(EVENTS_ARE_NOT_LABELS)
+        else:
             # Each call may hold events the earlier ones did not name.
             event_id = named_events(event_id, data.event_id) or None
             y = events_as_trained(data.event_codes, data.event_id, event_id)
@@ -482,8 +534,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "(warm_start=False) to build one for them."
             )
         array = data.array()
-        check_amplitudes(array, self.data_std_)
+        check_amplitudes(array, self.data_std_, self.info_)
         self.event_id_ = event_id
+        self.events_are_labels_ = events_are_labels
         return array, np.searchsorted(self.classes_, y)
 
     def set_params(self, **params):
@@ -570,6 +623,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         if not (self.train_split is None and self.early_stopping):
             return super().get_split_datasets(X, y, **fit_params)
         if self.validation_groups_ is None:
+            _check_stratified_split(y, self.classes_, self.validation_fraction)
             splitter = StratifiedShuffleSplit(
                 1, test_size=self.validation_fraction, random_state=self.seed_
             )

@@ -673,3 +673,104 @@ def test_torch_tensors_are_read_as_arrays(synthetic_arrays):
         from_tensors.predict_proba(torch.from_numpy(X)), from_arrays.predict_proba(X)
     )
     assert list(from_tensors.classes_) == list(from_arrays.classes_)
+
+
+def test_labels_other_than_the_events_are_not_read_from_events(synthetic_arrays):
+    """Labels renumbered from the event codes were read back from the events.
+
+    Event 1 ("rest") is class 0 here: scoring "rest" epochs without y gave
+    0.0, target="true" explained class 1, and class names read [0, "rest"].
+    """
+    from mne_xai.evaluate.trust._summary import _class_names
+    from mne_xai.inspect._samples import class_names
+
+    X, y = synthetic_arrays
+    epochs = _synthetic_epochs(X, y)  # codes y + 1, named "rest" and "move"
+    rest = epochs["rest"]
+    clf = EEGNetClassifier(**FAST).fit(epochs, y)
+    with pytest.raises(ValueError, match="not the events.*pass the labels as y"):
+        clf.score(rest)
+    assert clf.events_are_labels_ is False
+    zeros = np.zeros(len(rest), int)
+    assert clf.score(rest, zeros) == np.mean(clf.predict(rest) == 0)
+    with pytest.raises(ValueError, match=r'target="true".*\(e\.g\. target=y\)'):
+        mne_xai.explain(clf, rest, target="true", verbose=False)
+    # Event names are no classes either: "rest" (code 1) explained class 1.
+    with pytest.raises(ValueError, match="'rest'"):
+        mne_xai.explain(clf, rest, target="rest", verbose=False)
+    assert class_names(clf) == [0, 1]
+    assert _class_names(clf, rest) == ["0", "1"]
+    # Continued training reads no events as labels either.
+    with pytest.raises(ValueError, match="pass the labels as y"):
+        clf.partial_fit(epochs)
+    cropped = mne_xai.CroppedClassifier(
+        EEGNetClassifier(**{**FAST, "max_epochs": 1}), window_length=0.5
+    ).fit(epochs, y)
+    assert cropped.events_are_labels_ is False
+    with pytest.raises(ValueError, match="pass the labels as y"):
+        cropped.score(rest)
+    with pytest.raises(ValueError, match='target="true"'):
+        mne_xai.explain(cropped, rest, target="true", verbose=False)
+    # Warm start on labels other than the events stops reading events as labels.
+    warm = EEGNetClassifier(warm_start=True, **FAST).fit(epochs)
+    assert warm.fit(epochs, epochs.events[:, 2]).events_are_labels_
+    assert not warm.fit(epochs, 3 - epochs.events[:, 2]).events_are_labels_
+
+
+def test_labels_that_are_the_events_are_read_from_events(synthetic_arrays):
+    """Events' codes or names as y, as cross-validation passes them, stay labels."""
+    from mne_xai._convert import InputData
+    from mne_xai.attribution._core import _resolve_target
+
+    X, y = synthetic_arrays
+    epochs = _synthetic_epochs(X, y)
+    codes, names = epochs.events[:, 2], np.array(["rest", "move"])[y]
+    for labels in (names, codes, None):
+        clf = EEGNetClassifier(**FAST).fit(epochs, labels)
+        assert clf.events_are_labels_
+        given = codes if labels is None else labels
+        assert clf.score(epochs) == clf.score(epochs, given)
+    parts = [epochs[:20], epochs[20:]]
+    assert EEGNetClassifier(**FAST).fit(parts, codes).events_are_labels_
+    folds = cross_validate(
+        EEGNetClassifier(**FAST),
+        epochs,
+        codes,
+        cv=StratifiedKFold(2),
+        return_estimator=True,
+    )
+    assert all(fold.events_are_labels_ for fold in folds["estimator"])
+    chunks = EEGNetClassifier(**FAST)
+    chunks.partial_fit(epochs[::2], codes[::2], classes=[1, 2])
+    assert chunks.partial_fit(epochs[1::2]).events_are_labels_
+    index, _ = _resolve_target(chunks, "true", InputData(epochs))
+    np.testing.assert_array_equal(index, y)
+    # Estimators pickled before the attribute existed read events as labels.
+    del clf.events_are_labels_
+    old = pickle.loads(pickle.dumps(clf))
+    assert old.score(epochs) == old.score(epochs, codes)
+    index, _ = _resolve_target(old, "true", InputData(epochs))
+    np.testing.assert_array_equal(index, y)
+    cropped = mne_xai.CroppedClassifier(
+        EEGNetClassifier(**{**FAST, "max_epochs": 1}), window_length=0.5
+    ).fit(epochs)
+    del cropped.events_are_labels_
+    assert mne_xai.as_network(cropped).events_are_labels_
+    assert cropped.score(epochs) == cropped.score(epochs, codes)
+
+
+@pytest.mark.parametrize(
+    "labels, fraction, match",
+    [
+        # scikit-learn named class 4 by its index (3) and spoke of groups.
+        (np.r_[np.repeat([1, 2, 3], 13), 4], 0.2, r"each class.*class 4 has only 1"),
+        (np.repeat([1, 2, 3, 4, 5], 8), 0.05, r"epochs \(2\).*each of the 5 classes"),
+    ],
+)
+def test_early_stopping_explains_classes_too_small_to_split(
+    synthetic_arrays, labels, fraction, match
+):
+    X, _ = synthetic_arrays
+    clf = EEGNetClassifier(early_stopping=True, validation_fraction=fraction, **FAST)
+    with pytest.raises(ValueError, match=rf"early_stopping=True.*{match}.*False"):
+        clf.fit(X, labels)

@@ -158,9 +158,9 @@ def test_a_given_network_is_itself_tested_against_chance(spatial_epochs):
     whose labels were coded the other way round (2 % right) "beat chance"."""
     y = spatial_epochs.events[:, 2]
     swapped = _network(max_epochs=20).fit(spatial_epochs, 3 - y)
-    assert swapped.score(spatial_epochs) < 0.2
+    assert swapped.score(spatial_epochs, y) < 0.2
     with pytest.warns(RuntimeWarning, match="given .* does not beat chance"):
-        accuracy = _quick_report(swapped, spatial_epochs)["Accuracy"]
+        accuracy = _quick_report(swapped, spatial_epochs, y=y)["Accuracy"]
     assert "alert-danger" in accuracy and "training accuracy" in accuracy
     # Another file coding the same events otherwise: matched by name.
     network = _network(max_epochs=20).fit(spatial_epochs)

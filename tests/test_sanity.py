@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import mne  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -462,3 +463,24 @@ def test_parameter_randomization_redraws_parametrized_weights(channel_data):
     # The fitted network keeps its weights and its parametrization.
     torch.testing.assert_close(clf.module_.conv.weight, trained)
     assert nn.utils.parametrize.is_parametrized(clf.module_.conv)
+
+
+def test_per_unit_maps_of_channels_in_several_units_are_refused():
+    """Saliency is per tesla on MEG and per volt on EEG: ranks compared the units."""
+    from mne_xai.evaluate import deletion_test
+
+    types = ["mag", "mag", "grad", "grad", "eeg", "eeg"]
+    scales = np.array([1e-13, 1e-13, 1e-11, 1e-11, 1e-5, 1e-5])
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((8, len(types), 64)) * scales[:, np.newaxis]
+    info = mne.create_info([f"ch{index}" for index in range(len(types))], 64.0, types)
+    events = np.c_[np.arange(8), np.zeros(8, int), np.arange(8) % 2 + 1]
+    epochs = mne.EpochsArray(data, info, events=events, verbose=False)
+    clf = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False).fit(epochs)
+    match = "saliency gives logit per unit of input.*mag, grad, eeg"
+    with pytest.raises(ValueError, match=match):
+        parameter_randomization_check(clf, epochs, "saliency", verbose=False)
+    with pytest.raises(ValueError, match=match):
+        deletion_test(clf, epochs, "saliency", verbose=False)
+    # Maps in logit are comparable across channels.
+    deletion_test(clf, epochs[:2], "gradient_x_input", verbose=False)

@@ -89,8 +89,12 @@ def _event_id(estimator, data):
 
     A selection such as ``epochs[[0, 3]]`` loses the names of classes it does
     not hold, which the estimator remembers (see :func:`named_events`). Arrays
-    have no names.
+    have no names, and neither has an estimator trained on labels that are not
+    the events (``events_are_labels_``): an event's name says nothing of its
+    class there.
     """
+    if not getattr(estimator, "events_are_labels_", True):
+        return {}
     return named_events(
         getattr(estimator, "event_id_", None), getattr(data, "event_id", None)
     )

@@ -275,3 +275,34 @@ def method_unit(method, info=None):
     if " " in input_unit and "/{input}" in unit:
         input_unit = f"({input_unit})"
     return unit.format(input=input_unit)
+
+
+def check_comparable_across_channels(method, info, purpose):
+    """Refuse maps in logit per unit of input where channels of several units meet.
+
+    Gradients are per unit of each channel's input: per tesla on magnetometers,
+    per tesla per metre on gradiometers, per volt on EEG. Ranking or comparing
+    such maps across channels compares the units (every magnetometer outranked
+    every EEG channel), so functions that do refuse them for such networks.
+
+    Parameters
+    ----------
+    method : str
+        A registered method.
+    info : mne.Info | None
+        The channels the network reads.
+    purpose : str
+        What compares the channels, for the message.
+    """
+    if info is None or "{input}" not in get_method(method).unit:
+        return
+    types = info.get_channel_types()
+    units = {DEFAULTS["si_units"].get(kind, kind) for kind in types}
+    if len(units) > 1:
+        raise ValueError(
+            f"{method} gives logit per unit of input, and the network reads "
+            f"channels in several units ({', '.join(dict.fromkeys(types))}): "
+            f"{purpose} would compare the units rather than the relevance. Use a "
+            "method whose maps are in logit (gradient_x_input, "
+            "integrated_gradients, deeplift), or a network of one channel type."
+        )

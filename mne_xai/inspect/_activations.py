@@ -226,7 +226,7 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
                 )
             ):
                 if index == 0:
-                    check_amplitudes(batch, network.data_std_)
+                    check_amplitudes(batch, network.data_std_, network.info_)
                 inputs = torch.from_numpy(batch).to(device)
                 captured.clear()
                 module(inputs)
@@ -374,7 +374,7 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
                 progress_bar(data.batches(batch_size), max_value=n_batches, mesg=mesg)
             ):
                 if index == 0:
-                    check_amplitudes(batch, network.data_std_)
+                    check_amplitudes(batch, network.data_std_, network.info_)
                 captured.clear()
                 logits = module(torch.from_numpy(batch).to(device))
                 if "output" not in captured:

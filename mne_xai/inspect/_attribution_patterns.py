@@ -323,7 +323,7 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
     )
     for index, batch in enumerate(batches):
         if index == 0:
-            check_amplitudes(batch, network.data_std_)
+            check_amplitudes(batch, network.data_std_, network.info_)
         inputs = torch.from_numpy(batch).to(device)
         if statistics is None:
             statistics = _PatternStatistics(module, inputs)

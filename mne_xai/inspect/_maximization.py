@@ -76,7 +76,7 @@ def _input_statistics(network):
             "network>) to get them."
         )
     data_std = torch.as_tensor(np.asarray(data_std, dtype=np.float32))
-    if data_std.ndim:  # one per channel: channels in several units
+    if data_std.ndim:  # one per channel: channels of several types
         data_std = data_std.reshape(-1, 1)
     return int(n_channels), int(n_times), data_std
 
@@ -247,8 +247,8 @@ def maximize_activation(
     input is ``data_std_ * F(a * c)`` where ``F`` is the inverse orthonormal
     real Fourier transform and ``a`` the amplitude of the prior's spectrum
     (power proportional to 1/f, or flat), scaled so that white ``c`` of unit
-    variance give noise of the training data's variance (of each unit's
-    channels, when they came in several units). The objective of
+    variance give noise of the training data's variance (of each type's
+    channels, when they are of several types). The objective of
     each restart is::
 
         logit[target] - s * (norm_penalty * mean(c ** 2)

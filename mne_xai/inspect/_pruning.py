@@ -286,7 +286,7 @@ def _accuracies(network, data, name, masks, target, reference, batch_size, devic
             data.batches(batch_size), max_value=n_batches, mesg="pruning"
         ):
             if per_pass is None:
-                check_amplitudes(batch, network.data_std_)
+                check_amplitudes(batch, network.data_std_, network.info_)
             inputs = torch.from_numpy(batch).to(device)
             truth = torch.from_numpy(target[start : start + len(batch)]).to(device)
             start += len(batch)

@@ -28,12 +28,16 @@ def class_names(network):
     names : list
         One per class, in the order of ``classes_``: the event name of the
         training epochs whose code is the label (e.g. ``"feet"`` for 3), or
-        the label itself.
+        the label itself (always, for a network trained on labels other than
+        the events, which may share their codes).
     """
+    labels = np.asarray(network.classes_).tolist()
+    if not getattr(network, "events_are_labels_", True):
+        return labels
     names = {
         code: name for name, code in (getattr(network, "event_id_", None) or {}).items()
     }
-    return [names.get(label, label) for label in np.asarray(network.classes_).tolist()]
+    return [names.get(label, label) for label in labels]
 
 
 def class_log_odds(logits):

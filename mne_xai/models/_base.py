@@ -24,8 +24,8 @@ def same_padding(kernel_length):
 def input_scale_buffer(input_scale, n_channels=None):
     """Return the input scaling as a buffer multiplying ``(batch, n_channels, n_times)``.
 
-    One factor gives a scalar; one factor per channel (channels in different
-    units) gives shape ``(n_channels, 1)``.
+    One factor gives a scalar; one factor per channel (channels of several
+    types) gives shape ``(n_channels, 1)``.
     """
     scale = torch.as_tensor(input_scale, dtype=torch.float32)
     if scale.ndim == 0:
@@ -55,8 +55,8 @@ class EEGModule(nn.Module):
     input_scale : float | array-like, shape (n_channels,)
         Factor applied to the input before the first layer, or one factor per
         channel. The estimators set it so that data in volts reach the first
-        layer with unit variance (the channels of each unit their own, when
-        they come in several units), which keeps every attribution on the scale
+        layer with unit variance (the channels of each type their own, when
+        they are of several types), which keeps every attribution on the scale
         of the data the user passed.
     """
 

@@ -122,7 +122,10 @@ def make_report(
     # another file may code otherwise: events are matched to them by name.
     trained_event_id = getattr(estimator, "event_id_", None) if fitted else None
     classes = getattr(estimator, "classes_", None) if fitted else None
-    y = np.asarray(labels_or_events(epochs, y, trained_event_id, classes))
+    events_are_labels = not fitted or getattr(estimator, "events_are_labels_", True)
+    y = np.asarray(
+        labels_or_events(epochs, y, trained_event_id, classes, events_are_labels)
+    )
     splitter = _splitter(cv, random_state)
     n_splits = (
         splitter.get_n_splits() if isinstance(splitter, StratifiedKFold) else None

@@ -14,6 +14,7 @@ from ...attribution._core import (
     _resolve_target,
     private_module,
 )
+from ...attribution._registry import check_comparable_across_channels
 from ._shortcuts import _ClassScorer
 
 # Perturbed variants are scored in forward passes of at least this many epochs
@@ -31,6 +32,12 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
             "computed already), not both and not neither."
         )
     data = estimator._check_prediction_input(epochs)
+    if method is not None:
+        check_comparable_across_channels(
+            method,
+            data.info if data.info is not None else estimator.info_,
+            "ordering the samples of all channels by relevance",
+        )
     if attribution is not None:
         if params:
             raise TypeError(
@@ -96,7 +103,7 @@ def _evaluation_batches(
             data = torch.from_numpy(batch).to(device)
             stop = start + len(data)
             if scorer is None:
-                check_amplitudes(batch, estimator.data_std_)
+                check_amplitudes(batch, estimator.data_std_, estimator.info_)
                 scorer = _ClassScorer(module, data, pass_size, shortcuts=shortcuts)
             logits = scorer.forward(data)
             if target_index is None:

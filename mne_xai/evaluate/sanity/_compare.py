@@ -13,6 +13,7 @@ from ...attribution._core import (
     prepare_request,
     private_module,
 )
+from ...attribution._registry import check_comparable_across_channels
 from ..localization import _map_data
 from ._result import SanityCheckResult
 from ._similarity import _MEASURES, SIMILARITY_METRICS, _warn_undefined
@@ -60,6 +61,9 @@ def _set_up(
         batch_size=batch_size,
         device=device,
         params=params,
+    )
+    check_comparable_across_channels(
+        method, request.info, "the similarity of maps over their channels"
     )
     rng = np.random.default_rng(random_state)
     # One seed for the original and every variant, so that a stochastic method

@@ -41,8 +41,14 @@ def check_method_names(methods):
 
 
 def _class_names(estimator, epochs):
-    """Event name of each class of the estimator, where the data or training name it."""
-    names = {code: name for name, code in _event_id(estimator, epochs).items()}
+    """Event name of each class of the estimator, where the data or training name it.
+
+    Classes learned from labels other than the events keep their labels: the
+    events' codes may equal them and name other classes.
+    """
+    names = {}
+    if getattr(estimator, "events_are_labels_", True):
+        names = {code: name for name, code in _event_id(estimator, epochs).items()}
     return [str(names.get(label, label)) for label in estimator.classes_]
 
 
