@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 import mne_xai
 from mne_xai import EEGNetClassifier
 from mne_xai.cropping import CroppedClassifier
+from mne_xai.datasets import _builtin_montage
 
 SFREQ = 100.0
 
@@ -291,7 +292,7 @@ def test_windows_keep_the_projectors_of_the_epochs_unapplied():
     window, in training and prediction, unlike the estimators on epochs."""
     rng = np.random.default_rng(0)
     info = mne.create_info(["C3", "Cz", "C4", "Pz"], SFREQ, "eeg")
-    info.set_montage("standard_1020")
+    info.set_montage(_builtin_montage("1020"))
     plain = mne.EpochsArray(rng.standard_normal((8, 4, 101)) * 1e-5, info)
     with_projector = plain.copy().set_eeg_reference(projection=True)
     y = np.arange(8) % 2

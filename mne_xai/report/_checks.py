@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._convert import training_channels
 from .._network import as_network
+from ..datasets import _builtin_montage
 
 #: Fewest channels of one type that make a topomap worth drawing.
 MIN_TOPOMAP_CHANNELS = 3
@@ -134,7 +135,7 @@ def check_data(estimator, epochs, y, n_splits, fitted):
         raise ValueError(
             f"{len(unplaced)} of the {len(placed)} {topomap_type} channels have no "
             f"position ({shown}), and the report's topomaps need them. Set a montage "
-            "first, e.g. epochs.set_montage('standard_1020') (see "
+            f"first, e.g. epochs.set_montage({_builtin_montage('1020')!r}) (see "
             "mne.channels.get_builtin_montages()), and save the epochs again."
         )
     return DataPlan(ch_names, ch_types, topomap_type, None)

@@ -8,6 +8,8 @@ import torch
 from mne.channels.interpolation import _make_interpolation_matrix
 from mne.utils import _check_option, warn
 
+from ...datasets import _builtin_montage
+
 BASELINES = ("zeros", "mean", "noise", "interpolate")
 _MAX_INTERPOLATION_OPERATORS = 4096
 
@@ -81,7 +83,7 @@ class _Interpolator:
         if not np.isfinite(positions).all() or np.allclose(positions, 0):
             raise ValueError(
                 'baseline="interpolate" needs channel positions; set a montage '
-                "(e.g. epochs.set_montage('standard_1005'))."
+                f"(e.g. epochs.set_montage({_builtin_montage('1005')!r}))."
             )
         origin = mne.bem._check_origin("auto", info)
         key = (tuple(info.ch_names), positions.round(6).tobytes())
