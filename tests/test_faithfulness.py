@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from mne_xai import InterpretableCNNClassifier
+from mne_xai import InterpretableCNNClassifier, explain
 from mne_xai.datasets import _builtin_montage
 from mne_xai.evaluate.faithfulness import (
     BASELINES,
@@ -644,3 +644,27 @@ def test_old_baseline_spelling_warns(linear_estimator, montage_epochs):
         )
     new = deletion_curve(linear_estimator, montage_epochs, "saliency", n_steps=2)
     np.testing.assert_array_equal(old.scores, new.scores)
+
+
+def test_given_maps_are_read_by_channel_name_and_checked_in_time(
+    linear_estimator, montage_epochs
+):
+    """Maps and epochs both reordered were read by position: AOPC fell to chance."""
+    maps = explain(linear_estimator, montage_epochs, "gradient_x_input", target=0)
+    expected = deletion_curve(
+        linear_estimator, montage_epochs, attribution=maps, target=0, verbose=False
+    )
+    order = montage_epochs.ch_names[::-1]
+    reordered = deletion_curve(
+        linear_estimator,
+        montage_epochs.copy().reorder_channels(order),
+        attribution=maps.copy().reorder_channels(order),
+        target=0,
+        verbose=False,
+    )
+    np.testing.assert_allclose(reordered.aopc, expected.aopc, rtol=1e-5)
+    late = maps.copy().shift_time(0.5)
+    with pytest.raises(ValueError, match="attribution starts at 0.5 s"):
+        deletion_curve(
+            linear_estimator, montage_epochs, attribution=late, target=0, verbose=False
+        )

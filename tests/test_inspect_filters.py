@@ -189,6 +189,15 @@ class NonlinearFrontNet(nn.Module):
         return self.dense(self.pool(x).flatten(1))
 
 
+class RectifiedFrontNet(NonlinearFrontNet):
+    """A ReLU without bias before it: doubling and single channels pass it."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__(n_chans, n_outputs, n_times)
+        self.temporal = nn.Conv2d(1, 4, (1, 5), bias=False)
+        self.elu = nn.ReLU()
+
+
 class MixedChannelsNet(nn.Module):
     """A dense layer mixes the channels before a pointwise Conv1d."""
 
@@ -209,6 +218,7 @@ class MixedChannelsNet(nn.Module):
     [
         (SpatioTemporalNet, "no spatial filter layer: no convolution sums all 8"),
         (NonlinearFrontNet, "before the spatial layer 'module.spatial' are not linear"),
+        (RectifiedFrontNet, "before the spatial layer 'module.spatial' are not linear"),
         (MixedChannelsNet, "before the spatial layer 'module.pointwise' mix the EEG"),
     ],
 )

@@ -190,6 +190,9 @@ def test_maximize_networks_without_event_names(synthetic_arrays, imagery_epochs)
             on_arrays.fit(X, y + 1), 2, n_steps=2, verbose=False
         )
     assert list(result.restarts.event_id) == ["2"]
+    # A loop over range(n_classes) maximized class 1 twice, silently.
+    with pytest.warns(RuntimeWarning, match="also the index of class 2"):
+        maximize_activation(on_arrays, 1, n_steps=2, verbose=False)
     cropped = CroppedClassifier(
         EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
         window_length=1.0,

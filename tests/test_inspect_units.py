@@ -303,3 +303,31 @@ def test_pruning_plot_given_orders_and_errors(small_eegnet, synthetic_arrays):
         pruning_curve(small_eegnet, X, "separable_elu", y, scores={"random": [1]})
     with pytest.raises(ValueError, match="No layer named 'block9'"):
         pruning_curve(small_eegnet, X, "block9", y)
+
+
+def test_the_mean_of_a_unit_is_taken_over_every_window(synthetic_arrays):
+    """Over windows, the removed unit's mean was n_windows times too large."""
+    from mne_xai import CroppedClassifier, EEGNetClassifier, as_network
+    from mne_xai.inspect._pruning import _mean_output
+
+    X, y = synthetic_arrays
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
+        window_length=0.375,
+        window_step=0.0625,
+        sfreq=128.0,
+    ).fit(X, y)
+    network = as_network(cropped)
+    data = network._check_prediction_input(X)
+    outputs = []
+    layer = network.window_network.module_.spatial_elu
+    handle = layer.register_forward_hook(lambda *args: outputs.append(args[-1]))
+    with torch.no_grad():
+        cropped.predict(X)
+    handle.remove()
+    rows = torch.cat(outputs)
+    assert len(rows) > len(X)  # several windows per epoch
+    mean = _mean_output(
+        network, data, layer, "spatial_elu", batch_size=64, device=torch.device("cpu")
+    )
+    torch.testing.assert_close(mean, rows.mean(dim=0), rtol=1e-4, atol=1e-6)

@@ -484,3 +484,17 @@ def test_per_unit_maps_of_channels_in_several_units_are_refused():
         deletion_test(clf, epochs, "saliency", verbose=False)
     # Maps in logit are comparable across channels.
     deletion_test(clf, epochs[:2], "gradient_x_input", verbose=False)
+
+
+def test_similarity_of_mne_maps_needs_the_same_channels_and_times():
+    """Identical maps with channels reversed were compared by position (0.1)."""
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
+    data = np.random.default_rng(0).standard_normal((3, 4, 16))
+    maps = mne.EpochsArray(data, info, verbose=False)
+    np.testing.assert_allclose(map_similarity(maps, maps.copy()), 1.0)
+    reversed_maps = maps.copy().reorder_channels(maps.ch_names[::-1])
+    for similarity in (map_similarity, structural_similarity):
+        with pytest.raises(ValueError, match="different channels"):
+            similarity(maps, reversed_maps)
+        with pytest.raises(ValueError, match="different time samples"):
+            similarity(maps, maps.copy().shift_time(0.5))

@@ -16,7 +16,9 @@ from .._network import as_network, sampling_rate
 from .._progress import progress_bar
 from ..attribution._core import (
     _array_info,
+    _event_id,
     _target_index,
+    _warn_if_also_an_index,
     private_module,
 )
 from ..attribution.spectral import from_fourier
@@ -296,7 +298,8 @@ def maximize_activation(
     _check_option("spectral_prior", spectral_prior, ("1/f", None))
     _validate_type(random_state, (None, "int-like"), "random_state")
     n_channels, n_times, data_std = _input_statistics(network)
-    target_index = _target_index(network, target, getattr(network, "event_id_", None))
+    target_index = _target_index(network, target, _event_id(network, None))
+    _warn_if_also_an_index(network, target, target_index)
     device = compute_device(device, network)
     sfreq = sampling_rate(network, "the spectra and the 1/f prior")
 

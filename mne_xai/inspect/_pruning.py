@@ -187,14 +187,16 @@ class PruningCurve:
 
 def _mean_output(network, data, layer, name, *, batch_size, device):
     """Return the layer's mean output over the epochs, shape (n_units, ...)."""
-    total = None
+    total, n_rows = None, 0
     for _, output in batch_outputs(
         network, data, layer, batch_size=batch_size, device=device
     ):
         unit_output(output, name)
         batch_total = output.double().sum(dim=0)
         total = batch_total if total is None else total + batch_total
-    return (total / data.shape[0]).float()
+        # A network may run the layer on several rows per epoch (windows).
+        n_rows += output.shape[0]
+    return (total / n_rows).float()
 
 
 def _ablation_masks(orders):

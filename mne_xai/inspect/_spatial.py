@@ -150,17 +150,21 @@ def _check_front_end(module, layer, example):
     """
     n_channels = example.shape[1]
     eye = torch.eye(n_channels, dtype=example.dtype, device=example.device)
-    # Zeros, the epoch, twice the epoch and each of its channels alone, one
-    # pass each: a network may pass several rows per epoch (windows).
-    inputs = torch.cat([0 * example, example, 2 * example, example * eye[:, :, None]])
+    # Zeros, the epoch, twice the epoch, its negative (a rectifier passes the
+    # first two) and each of its channels alone, one pass each: a network may
+    # pass several rows per epoch (windows).
+    inputs = torch.cat(
+        [0 * example, example, 2 * example, -example, example * eye[:, :, None]]
+    )
     maps = torch.stack([_maps_before(module, layer, epoch[None]) for epoch in inputs])
     change = maps[1:] - maps[0]
-    response, doubled, single = change[0], change[1], change[2:]
+    response, doubled, negated, single = change[0], change[1], change[2], change[3:]
     tolerance = _LINEARITY_TOLERANCE * float(response.abs().amax())
     # single: (input channel, rows, maps, channel of the maps, times)
     leaked = single * (1 - eye)[:, None, None, :, None]
     if not tolerance > 0 or (
         float((doubled - 2 * response).abs().amax()) > 2 * tolerance
+        or float((negated + response).abs().amax()) > tolerance
         or float((single.sum(dim=0) - response).abs().amax()) > tolerance
     ):
         raise ValueError(

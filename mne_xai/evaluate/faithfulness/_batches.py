@@ -47,7 +47,17 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
         _validate_type(
             attribution, (mne.BaseEpochs, np.ndarray), "attribution", "Epochs or array"
         )
-        attribution = InputData(attribution, name="attribution")
+        # Maps as Epochs are read by channel name, as the epochs are: maps of
+        # the same epochs in another channel order scored as chance.
+        ch_names = None if data.info is None else list(data.info.ch_names)
+        attribution = InputData(attribution, ch_names=ch_names, name="attribution")
+        if None not in (attribution.tmin, data.tmin) and not np.isclose(
+            attribution.tmin, data.tmin
+        ):
+            raise ValueError(
+                f"attribution starts at {attribution.tmin:g} s but epochs at "
+                f"{data.tmin:g} s; pass maps of these epochs' times."
+            )
         if attribution.shape != data.shape:
             raise ValueError(
                 f"attribution has shape {attribution.shape} but epochs have shape "

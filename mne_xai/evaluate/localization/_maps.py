@@ -49,20 +49,23 @@ def _check_same_shape(relevance, truth):
         )
 
 
-def _check_same_grid(attribution, ground_truth):
+def _check_same_grid(attribution, ground_truth, names=("attribution", "ground_truth")):
     """Both MNE objects must share channels and times, not just shapes."""
     mne_types = (mne.BaseEpochs, mne.Evoked)
     if not (isinstance(attribution, mne_types) and isinstance(ground_truth, mne_types)):
         return
+    first, second = names
     if attribution.ch_names != ground_truth.ch_names:
         raise ValueError(
-            "attribution and ground_truth have different channels; pick the same "
+            f"{first} and {second} have different channels; pick the same "
             f"channels in the same order (got {attribution.ch_names[:4]}... and "
             f"{ground_truth.ch_names[:4]}...)."
         )
-    if not np.allclose(attribution.times, ground_truth.times):
+    if attribution.times.shape != ground_truth.times.shape or not np.allclose(
+        attribution.times, ground_truth.times
+    ):
         raise ValueError(
-            "attribution and ground_truth have different time samples "
+            f"{first} and {second} have different time samples "
             f"({attribution.times[0]:g} to {attribution.times[-1]:g} s and "
             f"{ground_truth.times[0]:g} to {ground_truth.times[-1]:g} s); crop them "
             "alike."

@@ -9,6 +9,7 @@ from scipy.ndimage import gaussian_filter
 from scipy.stats import rankdata
 
 from ..localization import _map_data
+from ..localization._maps import _check_same_grid
 
 #: Similarity measures between two maps of an epoch, by name.
 SIMILARITY_METRICS = ("spearman_abs", "spearman", "ssim", "pearson")
@@ -96,6 +97,8 @@ _MEASURES = {
 
 def _map_pair(maps, other_maps):
     """Return both maps as validated float arrays (n_epochs, n_channels, n_times)."""
+    # MNE maps are compared sample by sample: same channels and times, in order.
+    _check_same_grid(maps, other_maps, names=("maps", "other_maps"))
     first = _map_data(maps, "maps")
     second = _map_data(other_maps, "other_maps")
     if first.shape != second.shape:
