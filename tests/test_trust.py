@@ -255,6 +255,10 @@ def test_partial_correlation_removes_the_shared_input():
         map_similarity(shared, x),
     )
     np.testing.assert_allclose(same, 1, atol=1e-6)
+    # A map that is the input (a model-independent control) shares nothing
+    # beyond it: it read as NaN, which the reading took for other structure.
+    itself = map_similarity(x, x)
+    np.testing.assert_array_equal(_partial_correlation(itself, itself, itself), 0)
 
 
 def test_leaves_range_measures_the_excursion():
@@ -290,6 +294,7 @@ def test_summary_prints_and_plots(summary):
         (["saliency", "nope"], "Invalid value for the 'methods"),
         (["saliency", "saliency"], "more than once"),
         ("saliency", "methods must be an instance of"),
+        (["random"], 'holds only "random", the anchor'),
     ],
 )
 def test_bad_methods_are_refused(simulated, methods, match):

@@ -17,7 +17,10 @@ epoch, how similar the two maps are:
 
 A method passes a check when its maps change, i.e. when their similarity drops
 below a threshold (see :class:`SanityCheckResult`). Passing is necessary, not
-sufficient: random maps pass every check; the faithfulness and localization
+sufficient: maps that change with the weights may still point at the wrong
+samples (noise drawn afresh for every network would pass; the checks give the
+original and every variant one seed, so the ``"random"`` method, whose maps do
+not depend on the network, fails them). The faithfulness and localization
 measures of :mod:`mne_xai.evaluate` tell whether the maps are right.
 
 References

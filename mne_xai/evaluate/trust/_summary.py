@@ -196,6 +196,11 @@ def trust_summary(
     """
     # The anchor is always computed; it is not a method to check.
     checked = [m for m in check_method_names(methods) if m != "random"]
+    if not checked:
+        raise ValueError(
+            'methods holds only "random", the anchor every method is compared '
+            "with; name the methods to summarize (e.g. ['saliency', 'deeplift'])."
+        )
     estimator = as_network(estimator)
     if random_state is None:
         # One seed for every step, so that the maps compared with |x| come from
