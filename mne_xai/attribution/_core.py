@@ -554,8 +554,8 @@ def _check_outputs(module, inputs, method):
         kind = "log-probabilities (every row's exponentials sum to one: it ends in a log-softmax)"
     if kind is not None:
         warn(
-            f"The network returns {kind}, so {method} explains them, not the "
-            "logit of each class as the maps' unit says. They saturate near 0 and "
+            f"The network returns {kind}, so {method} works on them, not on the "
+            "logit of each class as its results say. They saturate near 0 and "
             "1 (or 0 and minus infinity), where maps fade whatever the evidence. "
             "For logits, explain the network without its final softmax or "
             "log-softmax (trained with CrossEntropyLoss)."

@@ -13,7 +13,17 @@ from .._docs import fill_doc
 from .._graph import layer_name, named_layers, trace_layers
 from .._network import as_network, sampling_rate
 from .._progress import progress_bar
-from ..attribution._core import private_module
+from ..attribution._core import _check_outputs, private_module
+
+
+def _check_logits(module, data, device):
+    """Check, on the first epochs, that the network returns logits of each epoch.
+
+    Functions reading the network's output as logits (scores, decision
+    gradients) would read the probabilities of a final softmax as logits.
+    """
+    first = next(iter(data.batches(4)))
+    _check_outputs(module, torch.from_numpy(first).to(device), "this function")
 
 
 def _not_called(layer, module):
@@ -207,6 +217,7 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
     """
     module = private_module(network, device)
     if layer is None:
+        _check_logits(module, data, device)
         layer = module
     else:
         # The private copy holds its own layers, at the same names.
@@ -225,9 +236,9 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
                     data.batches(batch_size), max_value=n_batches, mesg="activations"
                 )
             ):
+                inputs = torch.from_numpy(batch).to(device)
                 if index == 0:
                     check_amplitudes(batch, network.data_std_, network.info_)
-                inputs = torch.from_numpy(batch).to(device)
                 captured.clear()
                 module(inputs)
                 if not captured:
@@ -351,6 +362,7 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
         respect to ``layer_output``.
     """
     module = private_module(network, device)
+    _check_logits(module, data, device)
     name, layer = find_layer(module, layer)
     captured = {}
 
@@ -373,10 +385,11 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
             for index, batch in enumerate(
                 progress_bar(data.batches(batch_size), max_value=n_batches, mesg=mesg)
             ):
+                inputs = torch.from_numpy(batch).to(device)
                 if index == 0:
                     check_amplitudes(batch, network.data_std_, network.info_)
                 captured.clear()
-                logits = module(torch.from_numpy(batch).to(device))
+                logits = module(inputs)
                 if "output" not in captured:
                     raise _not_called(layer, module)
                 (gradient,) = torch.autograd.grad(
