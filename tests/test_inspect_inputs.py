@@ -413,3 +413,11 @@ def test_group_scorer_in_cross_validation(drowsiness_path):
     )
     assert as_list == table["correct"].mean()
     assert scores[1] == pytest.approx(as_list)
+
+
+def test_spectra_of_arrays_say_their_rate_is_assumed(synthetic_arrays):
+    """Spectra of arrays were computed at an assumed 128 Hz without a word."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False).fit(X, y)
+    with pytest.warns(RuntimeWarning, match="taken as 128 Hz"):
+        best_samples(clf, X, k=2, among="all", verbose=False)

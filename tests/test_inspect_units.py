@@ -331,3 +331,15 @@ def test_the_mean_of_a_unit_is_taken_over_every_window(synthetic_arrays):
         network, data, layer, "spatial_elu", batch_size=64, device=torch.device("cpu")
     )
     torch.testing.assert_close(mean, rows.mean(dim=0), rtol=1e-4, atol=1e-6)
+
+
+def test_bands_are_read_at_the_rate_of_the_epochs_given(synthetic_arrays):
+    """A network fitted on arrays assumes 128 Hz; Epochs say their own rate."""
+    from mne_xai import EEGNetClassifier
+
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False).fit(X, y)
+    slow = mne.EpochsArray(X, mne.create_info(4, 32.0, "eeg"), verbose=False)
+    result = unit_sensitivity(clf, slow, "spatial_elu", random_state=0)
+    # At 32 Hz, bands end below the 16 Hz Nyquist frequency (beta was kept).
+    assert max(high for _, high in result.bands.values()) <= 16

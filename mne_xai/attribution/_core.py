@@ -23,7 +23,7 @@ from .._convert import (
 )
 from .._docs import fill_doc
 from .._graph import autograd_on, copy_module, full_float32
-from .._network import as_network
+from .._network import as_network, sampling_rate
 from .._progress import progress_bar
 from ._registry import get_method
 
@@ -444,7 +444,9 @@ def _array_info(estimator, shape):
     """Info for attributions of arrays: the estimator's, or made-up channels."""
     if estimator.info_ is not None:
         return map_info(estimator.info_)
-    return array_info(shape[1], estimator._sfreq)
+    return array_info(
+        shape[1], sampling_rate(estimator, "the times and frequencies of the results")
+    )
 
 
 def prepare_request(estimator, epochs, method, *, target, batch_size, device, params):

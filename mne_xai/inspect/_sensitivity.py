@@ -10,7 +10,7 @@ from scipy.optimize import brentq
 
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
-from .._network import as_network
+from .._network import as_network, sampling_rate
 from ..attribution._core import _epoch_generators
 from ._activations import batch_outputs, find_layer, unit_output
 
@@ -429,9 +429,12 @@ def unit_sensitivity(
     _validate_type(random_state, (None, "int-like"), "random_state")
     name, module_layer = find_layer(network.module_, layer)
     data = network._check_prediction_input(epochs)
-    sfreq = network._sfreq
-    if sfreq is None and data.info is not None:
+    # The data's own rate where they have one: a network fitted on arrays only
+    # assumes one (128 Hz), and 256 Hz alpha read as theta.
+    if data.info is not None:
         sfreq = data.info["sfreq"]
+    else:
+        sfreq = sampling_rate(network, "the bands")
     if sfreq is None:
         raise ValueError(
             "The sampling rate is unknown (arrays given to a network without an "
