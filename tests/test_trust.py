@@ -145,6 +145,16 @@ def test_deletion_reading_of_classes():
     assert _deletion_reading([NO_BETTER]) == NO_BETTER
     assert _deletion_reading([ABOVE, BELOW]) == MIXED
     assert _deletion_reading([ABOVE, NO_BETTER]) == MIXED
+    # No class to read: "mixed" advised reading the classes that beat random.
+    assert _deletion_reading([BELOW, NO_BETTER]) == BELOW
+    assert _deletion_reading([NO_BETTER, NO_BETTER, BELOW]) == BELOW
+
+
+def test_a_ranking_below_random_is_said_whatever_the_randomization():
+    """A sign-flipped gradient x input got the input-structure advice."""
+    for randomization in (CHANGES, KEEPS_INPUT, KEEPS_OTHER):
+        advice = _advice(dict(deletion=BELOW, randomization=randomization))
+        assert advice.startswith("Its ranking points away")
 
 
 @pytest.mark.parametrize(

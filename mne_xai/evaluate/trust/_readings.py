@@ -65,7 +65,12 @@ def _gain_reading(gain_low, gain_high):
 def _deletion_reading(class_readings):
     """One label for a method from those of its classes."""
     labels = set(class_readings)
-    return labels.pop() if len(labels) == 1 else MIXED
+    if len(labels) == 1:
+        return labels.pop()
+    # Mixed means some classes to read; without one above random, there are none.
+    if ABOVE in labels:
+        return MIXED
+    return BELOW if BELOW in labels else NO_BETTER
 
 
 def _randomization_reading(similarity, beyond_input, threshold):
@@ -147,7 +152,7 @@ _ADVICE = {
         "It reflects the network but does not single out what the score rests on: "
         "read it as where the network is sensitive, not as what drove the decision."
     ),
-    (BELOW, CHANGES): (
+    BELOW: (
         "Its ranking points away from what drives the score: check the explained "
         "class and the sign of its values before reading it."
     ),
@@ -192,6 +197,8 @@ def _advice(row):
     """Say what to do with a method's maps, from its two labels."""
     if row["deletion"] == ANCHOR:
         return "Compare every method's deletion with this one."
+    if row["deletion"] == BELOW:  # whatever the randomization check says
+        return _ADVICE[BELOW]
     randomization = row["randomization"]
     return _ADVICE.get((row["deletion"], randomization), _ADVICE.get(randomization))
 
