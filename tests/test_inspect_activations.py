@@ -43,7 +43,7 @@ def test_activations_equal_one_forward_pass_whatever_the_batch(
         verbose=False,
     )
     np.testing.assert_allclose(small.data, expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(small.data, large.data, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(small.data, large.data, rtol=1e-5, atol=1e-6)
     assert small.layer == large.layer == "spatial_elu"
     np.testing.assert_array_equal(small.events, epochs.events)
     pd.testing.assert_frame_equal(small.metadata, epochs.metadata)
