@@ -1,13 +1,23 @@
 """Seeding torch without touching the caller's random state."""
 
+import threading
 from contextlib import contextmanager
 
 import torch
+
+# torch has one default generator per process, which every thread draws from:
+# two seeded trainings on threads (joblib's threading backend, a Dask cluster
+# of threads) interleaved their draws and restored each other's states, so
+# their results changed from run to run and the caller's state was lost.
+_DEFAULT_GENERATORS = threading.RLock()
 
 
 @contextmanager
 def seeded_torch(seed, device):
     """Seed torch's generators on the CPU and ``device``, then restore them.
+
+    Seeded work runs one thread at a time in a process (re-entrant in one
+    thread), so that it draws the same numbers as when run alone.
 
     Parameters
     ----------
@@ -23,6 +33,6 @@ def seeded_torch(seed, device):
     elif torch.device(device).type == "cuda":
         index = torch.device(device).index
         devices = [index if index is not None else torch.cuda.current_device()]
-    with torch.random.fork_rng(devices=devices):
+    with _DEFAULT_GENERATORS, torch.random.fork_rng(devices=devices):
         torch.manual_seed(int(seed))
         yield

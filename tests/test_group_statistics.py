@@ -430,3 +430,37 @@ def test_no_cluster_without_simulated_feature(simulated_network):
         maps, null = _class_contrast(clf, featureless, target, other)
         result = relevance_cluster_test(maps, null, random_state=0, verbose=False)
         assert len(result.significant) == 0, (target, result.to_frame().head())
+
+
+def test_maps_of_several_methods_are_warned_of(eeg_info):
+    """A group of DeepLIFT and saliency maps was tested without a word: the
+    difference of the methods' scales came out as a significant cluster."""
+    maps = _maps(eeg_info, 6, effect=2.0)
+    for index, evoked in enumerate(maps):
+        method = "deeplift" if index < 3 else "saliency"
+        evoked.comment = f"{method} (predicted class)"
+    with pytest.warns(RuntimeWarning, match=r"deeplift: evokeds \[0, 1, 2\]; sal"):
+        _test(maps)
+    # One method, and comments of the user's own, are not judged.
+    for evoked in maps:
+        evoked.comment = "deeplift (predicted class)"
+    _test(maps)
+    for index, evoked in enumerate(maps):
+        evoked.comment = f"subject {index}"
+    _test(maps)
+
+
+def test_bad_channels_of_any_subject_are_tested_and_said(eeg_info):
+    """The result kept the first subject's bad channels (so MNE's figures hid
+    a tested channel) and ignored the others': it depended on the order."""
+    maps = _maps(eeg_info, 8, effect=2.0)
+    maps[0].info["bads"] = ["Oz"]
+    with pytest.warns(RuntimeWarning, match=r"Oz in evokeds \[0\]"):
+        first = _test(maps)
+    with pytest.warns(RuntimeWarning, match=r"Oz in evokeds \[7\]"):
+        last = _test(maps[1:] + maps[:1])
+    for result in (first, last):
+        assert result.t_values.info["bads"] == []
+        assert result.grand_average.info["bads"] == []
+    np.testing.assert_allclose(first.t_values.data, last.t_values.data)
+    assert "Oz" in np.array(eeg_info["ch_names"])[first.clusters[0].any(axis=1)]

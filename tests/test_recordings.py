@@ -555,3 +555,52 @@ def test_dask_retries_a_recording_whose_worker_died(
         )
     assert marker.exists()  # a worker did die
     assert results == dict.fromkeys(SUBJECTS, N_EPOCHS)
+
+
+def _trained_weights(estimator, epochs):
+    return estimator.fit(epochs).module_.temporal_conv.weight.detach().clone()
+
+
+def test_seeded_training_on_threads_equals_serial(recording_files):
+    """torch's one default generator is shared by the threads of a process: two
+    seeded fits on threads interleaved their draws and restored each other's
+    states, so the networks changed from run to run and the caller's random
+    state was lost."""
+    estimator = EEGNetClassifier(
+        max_epochs=1, batch_size=8, random_state=0, verbose=False
+    )
+    serial = map_recordings(_trained_weights, estimator, recording_files)
+    torch.manual_seed(123)
+    expected_draw = torch.rand(3)
+    torch.manual_seed(123)
+    with joblib.parallel_backend("threading", n_jobs=2):
+        threaded = map_recordings(_trained_weights, estimator, recording_files)
+    assert torch.equal(torch.rand(3), expected_draw)
+    for recording_id, weights in serial.items():
+        torch.testing.assert_close(threaded[recording_id], weights, rtol=0, atol=0)
+
+
+def test_dask_workers_on_threads_of_this_process_leave_warnings_alone(
+    recording_files,
+):
+    """Workers of a LocalCluster without processes are threads of the caller:
+    recording their warnings swapped one process-wide showwarning from two
+    threads at once, which lost the warnings and left the caller's silenced."""
+    distributed = pytest.importorskip("distributed")
+    showwarning = warnings.showwarning
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        messages = _warnings_by_recording(
+            recording_files, backend="dask", client=client
+        )
+    assert warnings.showwarning is showwarning
+    # As on joblib's threads, the warnings arrive as raised.
+    assert messages and set(messages) == {"odd data of S1"}

@@ -2,6 +2,7 @@
 
 import copy
 import logging
+import os
 import sys
 import warnings
 from contextlib import contextmanager
@@ -94,12 +95,19 @@ def _one_task_per_process(backend):
 
     loky and multiprocessing workers do; threads of this process do not, and
     their warnings reach the caller directly; Dask workers do when each has
-    one thread (otherwise their warnings stay in the workers' logs).
+    one thread and a process of its own (otherwise their warnings stay in the
+    workers' logs). Workers of a ``LocalCluster(processes=False)`` are threads
+    of this process: recording there swapped one process-wide
+    ``showwarning`` from two threads at once, which gave one recording's
+    warnings to another, lost them, and left the caller's warnings silenced.
     """
     if isinstance(backend, LokyBackend | MultiprocessingBackend):
         return True
     client = _dask_client(backend)
-    return client is not None and set(client.nthreads().values()) == {1}
+    if client is None or set(client.nthreads().values()) != {1}:
+        return False
+    worker_pids = list(client.run(os.getpid).values())
+    return os.getpid() not in worker_pids and len(set(worker_pids)) == len(worker_pids)
 
 
 def _torch_threads_for(concurrency):

@@ -11,11 +11,13 @@ from ..._docs import fill_doc
 from ._adjacency import _channel_adjacency
 from ._inputs import (
     _check_evoked_list,
+    _check_one_method,
     _check_parameters,
     _cluster_forming_threshold,
     _matched,
     _normalized,
     _smallest_p_value,
+    _unmarked_bads,
 )
 from ._result import RelevanceClusterTestResult
 
@@ -214,6 +216,8 @@ def relevance_cluster_test(
         _matched(evoked, reference, f"evokeds[{index}]")
         for index, evoked in enumerate(evokeds)
     ]
+    _check_one_method(evokeds)
+    _unmarked_bads(evokeds)
     maps = np.array(
         [
             _normalized(evoked.data, normalize, f"evokeds[{index}]")
@@ -300,7 +304,8 @@ def relevance_cluster_test(
         flipped_h0 = test(-differences, n_permutations=1)[3]
         p_values, h0 = _with_every_flip(p_values, h0, masses, flipped_h0, tail)
     order = np.lexsort((-np.abs(masses), p_values)) if masks else []
-    info = map_info(reference.info)
+    info = map_info(reference.info).copy()
+    info["bads"] = []
     tmin = reference.times[0]
 
     def evoked_of(data, comment):

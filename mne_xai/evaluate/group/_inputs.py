@@ -2,8 +2,10 @@
 
 import mne
 import numpy as np
-from mne.utils import _check_option, _validate_type
+from mne.utils import _check_option, _validate_type, warn
 from scipy import stats
+
+from ...attribution._registry import list_methods
 
 
 def _check_evoked_list(evokeds, name):
@@ -39,6 +41,47 @@ def _matched(evoked, reference, label):
     if not np.isfinite(evoked.data).all():
         raise ValueError(f"{label} holds NaN or infinite values.")
     return evoked
+
+
+def _check_one_method(evokeds):
+    """Warn when explain's comments say that the maps come from several methods.
+
+    Relevance of one method is not on the scale of another's (nor signed
+    alike), so a test over subjects mixing them finds their differences. The
+    method is read from the comment :func:`mne_xai.explain` gives averaged maps,
+    ``"<method> (<target>)"``; maps with other comments are not judged.
+    """
+    methods = {}
+    for index, evoked in enumerate(evokeds):
+        name = (evoked.comment or "").split(" (", 1)[0]
+        if name in list_methods():
+            methods.setdefault(name, []).append(index)
+    if len(methods) > 1:
+        which = "; ".join(f"{name}: evokeds {idx}" for name, idx in methods.items())
+        warn(
+            f"The maps come from different attribution methods ({which}). "
+            "Relevance of one method is not on another's scale, so the test "
+            "would find their differences; test the maps of one method."
+        )
+
+
+def _unmarked_bads(evokeds):
+    """Warn of channels marked bad in some maps, which are tested as the others.
+
+    The result marks none bad, whatever the order of the subjects: the test
+    reads every channel, and MNE's figures hide bad channels.
+    """
+    bads = {}
+    for index, evoked in enumerate(evokeds):
+        for name in evoked.info["bads"]:
+            bads.setdefault(name, []).append(index)
+    if bads:
+        which = "; ".join(f"{name} in evokeds {idx}" for name, idx in bads.items())
+        warn(
+            f"Channels marked bad in some maps ({which}) are tested as the "
+            "others, and the result marks no channel bad. To leave them out, "
+            "drop them from every map first (evoked.drop_channels)."
+        )
 
 
 def _normalized(data, how, label):
