@@ -25,6 +25,7 @@ network, and any skorch classifier (braindecode's ``EEGClassifier``
 included) with the ``info`` of its input channels.
 """
 
+import copy
 import math
 
 import mne
@@ -187,6 +188,7 @@ class _CroppedNetwork:
         self.info_ = self.window_network.info_
         self._sfreq = self.window_network._sfreq
         self.n_channels_, self.n_times_ = cropped.n_channels_, cropped.n_times_
+        self.tmin_ = cropped.tmin_
         # The mean training window is no epoch: a "mean" baseline is refused.
         self.data_mean_ = None
         self.data_std_ = getattr(self.window_network, "data_std_", None)
@@ -203,7 +205,7 @@ class _CroppedNetwork:
             train_info=self.cropped.info_,
             n_channels=len(ch_names) if ch_names else self.n_channels_,
             n_times=self.n_times_,
-            train_tmin=self.cropped.tmin_,
+            train_tmin=self.tmin_,
         )
         return data
 
@@ -217,12 +219,15 @@ class _SkorchNetwork:
         if isinstance(net, NeuralNetBinaryClassifier):
             self.module_ = BinaryLogOdds(net.module_, net.threshold)
         self.classes_ = np.asarray(net.classes_)
-        self.info_ = info
-        self._sfreq = None if info is None else info["sfreq"]
-        self.n_channels_ = None if info is None else len(info.ch_names)
+        self._read_channels(info)
         self.n_times_ = None
         self.data_mean_ = self.data_std_ = None
         self.device = net.device
+
+    def _read_channels(self, info):
+        self.info_ = info
+        self._sfreq = None if info is None else info["sfreq"]
+        self.n_channels_ = None if info is None else len(info.ch_names)
 
     def _check_prediction_input(self, X):
         ch_names = None if self.info_ is None else list(self.info_.ch_names)
@@ -244,6 +249,38 @@ class _SkorchNetwork:
             n_times=data.shape[2],
         )
         return data
+
+
+def reading_channels(network, info):
+    """Return ``network``, told the channels of Epochs it was wrapped without.
+
+    A skorch classifier wrapped without ``info`` reads Epochs by position and
+    refuses arrays, whose channels it cannot know. Functions that check Epochs
+    once and then explain them batch by batch as arrays (the evaluations) give
+    it the Epochs' info, so that it explains the batches as
+    :func:`mne_xai.explain` explains the Epochs.
+
+    Parameters
+    ----------
+    network : object
+        A fitted classifier, as :func:`as_network` returns it.
+    info : mne.Info | None
+        The info of the Epochs, None for arrays.
+
+    Returns
+    -------
+    network : object
+        ``network`` itself, or a copy sharing its module that reads the
+        channels of ``info``.
+    """
+    # Networks that know their channels, or read arrays as they are (the
+    # estimators of mne_xai fitted on arrays), are used as they are.
+    known = network.info_ is not None or not isinstance(network, _SkorchNetwork)
+    if known or info is None:
+        return network
+    network = copy.copy(network)
+    network._read_channels(info)
+    return network
 
 
 def sampling_rate(network, what):

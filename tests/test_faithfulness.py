@@ -668,3 +668,33 @@ def test_given_maps_are_read_by_channel_name_and_checked_in_time(
         deletion_curve(
             linear_estimator, montage_epochs, attribution=late, target=0, verbose=False
         )
+
+
+def test_a_skorch_network_wrapped_without_info_is_evaluated_on_epochs(montage_epochs):
+    """A skorch network fitted on arrays, evaluated on Epochs, was told to pass info.
+
+    explain reads the Epochs themselves; the measures read them as explain does.
+    """
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    weights = np.random.default_rng(1).standard_normal((N_CHANNELS, N_TIMES)) * 1e5
+    net = NeuralNetClassifier(
+        LinearScore, module__weights=weights, classes=[1, 2]
+    ).initialize()
+    told = as_network(net, info=montage_epochs.info)
+    kwargs = dict(target=0, random_state=0, verbose=False)
+    for measure, extra in [
+        (deletion_curve, dict(n_steps=4)),
+        (perturbation_test, dict(patch_fractions=(0.1,), n_patches=4)),
+        (channel_perturbation_test, {}),
+    ]:
+        expected = measure(told, montage_epochs, "gradient_x_input", **extra, **kwargs)
+        result = measure(net, montage_epochs, "gradient_x_input", **extra, **kwargs)
+        np.testing.assert_array_equal(
+            result.to_frame().to_numpy(), expected.to_frame().to_numpy()
+        )
+    # Arrays carry no channels: the network still needs them.
+    with pytest.raises(ValueError, match="does not know its channels"):
+        deletion_curve(net, montage_epochs.get_data(), "gradient_x_input", **kwargs)

@@ -297,3 +297,29 @@ def test_postprocess_real_attribution(fitted_eegnet, imagery_epochs):
     importance = channel_importance(processed)["feet"].average()
     assert importance.data.shape == (64, 1)
     assert np.all(importance.data >= 0) and importance.data.max() > 0
+
+
+@pytest.mark.parametrize(
+    "name", ["zscore", "threshold_fraction", "threshold_z", "time_importance"]
+)
+@pytest.mark.parametrize("averaged", [False, True])
+def test_pooling_channels_of_several_units_warns(name, averaged):
+    """Maps per volt and per tesla were z-scored, ranked and summed together silently.
+
+    A saliency map on magnetometers (logit per tesla) is some 1e8 times that on
+    EEG (logit per volt): the top tenth of the map held every magnetometer sample.
+    """
+    import warnings
+
+    rng = np.random.default_rng(0)
+    ch_types = ["eeg"] * 3 + ["mag"] * 2
+    data = rng.standard_normal((4, 5, 10))
+    data[:, 3:] *= 1e8
+    attribution = _attribution_epochs(data, ch_types)
+    attribution = attribution.average() if averaged else attribution
+    with pytest.warns(RuntimeWarning, match=r"several units \(T, V\).*saliency"):
+        PROCESSORS[name](attribution)
+    with warnings.catch_warnings():  # one unit: nothing to warn about
+        warnings.simplefilter("error")
+        PROCESSORS[name](attribution.copy().pick("eeg"))
+        time_importance(attribution, picks="eeg")

@@ -85,6 +85,7 @@ def test_report_sections_hold_their_numbers(made):
     assert "one channel type (eeg)" in contents["Modality importance"]
     trust = contents["How far to trust the maps"]
     assert "chance anchor" in trust
+    assert "target randomization" in trust  # a column of the trust table
     for method in METHODS:
         assert method in trust
         assert method in contents["Attribution maps per class"]

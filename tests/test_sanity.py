@@ -498,3 +498,47 @@ def test_similarity_of_mne_maps_needs_the_same_channels_and_times():
             similarity(maps, reversed_maps)
         with pytest.raises(ValueError, match="different time samples"):
             similarity(maps, maps.copy().shift_time(0.5))
+
+
+def test_checks_read_epochs_of_a_skorch_network_wrapped_without_info(channel_data):
+    """A skorch network fitted on arrays, checked on Epochs, was told to pass info.
+
+    explain reads the Epochs themselves; the checks read them as explain does.
+    """
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    X, y = channel_data
+    epochs = mne.EpochsArray(
+        X,
+        mne.create_info(["C3", "Cz", "C4"], 40.0, "eeg"),
+        events=np.c_[np.arange(len(y)), np.zeros(len(y), int), y + 1],
+        verbose=False,
+    )
+
+    def channel_reader_net():
+        return NeuralNetClassifier(
+            ChannelReader,
+            module__n_channels=3,
+            module__n_classes=3,
+            module__n_times=40,
+            module__sfreq=40.0,
+            module__input_scale=1.0,
+            classes=[1, 2, 3],
+        ).initialize()
+
+    net, shuffled = channel_reader_net(), channel_reader_net()
+    told = as_network(net, info=epochs.info)
+    kwargs = dict(method="gradient_x_input", random_state=0, verbose=False)
+    for check, extra in [
+        (parameter_randomization_check, {}),
+        (target_randomization_check, {}),
+        (data_randomization_check, dict(randomized_estimator=shuffled)),
+    ]:
+        expected = check(told, epochs, **extra, **kwargs)
+        result = check(net, epochs, **extra, **kwargs)
+        for metric in SIMILARITY_METRICS:
+            np.testing.assert_array_equal(
+                result.similarity[metric], expected.similarity[metric]
+            )

@@ -1,11 +1,14 @@
 """trust_summary: deletion against random and randomization, read together."""
 
 import matplotlib
+import mne
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+from skorch import NeuralNetBinaryClassifier
 
-from mne_xai import EEGNetClassifier
+from mne_xai import EEGNetClassifier, as_network
 from mne_xai.attribution import register_method
 from mne_xai.attribution._registry import _METHODS
 from mne_xai.attribution.perturbation import RandomAttribution
@@ -15,10 +18,12 @@ from mne_xai.evaluate.trust._readings import (
     ABOVE,
     BELOW,
     CHANGES,
+    CLASS_SPECIFIC,
     KEEPS_INPUT,
     KEEPS_OTHER,
     MIXED,
     NO_BETTER,
+    SAME_FOR_EVERY_CLASS,
     UNDEFINED,
     _advice,
     _deletion_reading,
@@ -188,8 +193,12 @@ def _row(**values):
         input_similarity=0.1,
         input_similarity_trained=0.1,
         beyond_input=0.15,
+        target_similarity=-0.8,
+        target_similarity_low=-0.9,
+        target_similarity_high=-0.7,
         deletion=ABOVE,
         randomization=CHANGES,
+        target_randomization=CLASS_SPECIFIC,
     )
     row.update(values)
     return pd.Series(row)
@@ -212,7 +221,10 @@ def test_reading_says_what_to_do_and_why():
     row = _row()
     text = _reading(row, _CLASSES, THRESHOLD)
     assert text.startswith(_advice(row))
-    assert _advice(row) == "Both checks support reading it as what drove the decision."
+    assert _advice(row) == (
+        "Deletion and both randomizations support reading it as what drove the "
+        "decision."
+    )
     assert "left +0.40 [+0.20, +0.60], better in 9 of 10 epochs" in text
     assert "below the cut 0.4" in text
     # No warning about the curve, no grey zone, when the numbers do not ask.
@@ -317,3 +329,91 @@ def test_one_epoch_is_refused(simulated):
     network, epochs = simulated
     with pytest.raises(ValueError, match="at least 2 epochs"):
         trust_summary(network, epochs[:1], ["saliency"], verbose=False)
+
+
+class _OneScore(torch.nn.Module):
+    """One score per epoch, as skorch's NeuralNetBinaryClassifier trains them."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(4, 3, 9)
+        self.dense = torch.nn.Linear(3, 1)
+
+    def forward(self, x):  # noqa: D102
+        return self.dense(self.conv(x * 1e5).square().mean(dim=-1))[:, 0]
+
+
+@pytest.fixture(scope="module")
+def one_score_network():
+    """A binary skorch network whose two logits are a score and its negative."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
+    events = np.c_[np.arange(8), np.zeros(8, int), np.arange(8) % 2]
+    epochs = mne.EpochsArray(
+        rng.standard_normal((8, 4, 64)) * 1e-5,
+        info,
+        events=events,
+        event_id=dict(left=0, right=1),
+        verbose=False,
+    )
+    torch.manual_seed(0)
+    return NeuralNetBinaryClassifier(_OneScore).initialize(), epochs
+
+
+def test_maps_the_same_for_every_class_are_read_as_such(one_score_network):
+    """Saliency of logits s and -s is |grad s| for both classes, which the summary
+    did not check: it could advise reading such maps as what drove the decision.
+    """
+    net, epochs = one_score_network
+    summary = trust_summary(
+        as_network(net, info=epochs.info),
+        epochs,
+        ["saliency", "gradient_x_input"],
+        n_steps=4,
+        random_state=0,
+        verbose=False,
+    )
+    saliency = summary.table.loc["saliency"]
+    np.testing.assert_allclose(saliency["target_similarity"], 1)
+    assert saliency["target_randomization"] == SAME_FOR_EVERY_CLASS
+    assert "same whichever class is explained" in saliency["advice"]
+    assert "other class is much the same (signed Spearman 1.00" in saliency["reading"]
+    # Gradient x input flips sign with the class: it tells the classes apart.
+    signed = summary.table.loc["gradient_x_input"]
+    np.testing.assert_allclose(signed["target_similarity"], -1)
+    assert signed["target_randomization"] == CLASS_SPECIFIC
+    assert "whichever class" not in signed["advice"]
+    assert "specific to the explained class" in signed["reading"]
+    check = summary.target_checks["saliency"]
+    assert check.check == "target" and check.threshold == THRESHOLD
+    assert "other class" in repr(summary) and "other class" in summary.legend
+
+
+def test_a_map_the_same_for_every_class_is_not_read_as_the_decision():
+    row = _row(target_similarity=0.95, target_randomization=SAME_FOR_EVERY_CLASS)
+    assert _advice(row).startswith("Its maps are the same whichever class")
+    assert "drove the decision" not in _advice(row)
+    # The other advice stands, and the class caveat follows it.
+    row = _row(
+        deletion=NO_BETTER,
+        randomization=KEEPS_OTHER,
+        target_randomization=SAME_FOR_EVERY_CLASS,
+    )
+    assert _advice(row).startswith("Its pattern is not specific")
+    assert _advice(row).endswith("not why it chose this class over another.")
+
+
+def test_a_skorch_network_wrapped_without_info_is_summarized_on_epochs(
+    one_score_network,
+):
+    """A skorch network fitted on arrays, summarized on Epochs, was told to pass info.
+
+    explain reads the Epochs themselves; the summary reads them as explain does.
+    """
+    net, epochs = one_score_network
+    kwargs = dict(
+        methods=["gradient_x_input"], n_steps=4, random_state=0, verbose=False
+    )
+    expected = trust_summary(as_network(net, info=epochs.info), epochs, **kwargs)
+    summary = trust_summary(net, epochs, **kwargs)
+    pd.testing.assert_frame_equal(summary.table, expected.table)

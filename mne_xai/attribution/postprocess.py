@@ -26,6 +26,10 @@ from ._registry import get_method, list_methods
 
 _ATTRIBUTION_TYPES = (mne.BaseEpochs, mne.Evoked)
 _ATTRIBUTION_DESCRIPTION = "Epochs or Evoked (e.g. from mne_xai.explain)"
+_ONE_TYPE_AT_A_TIME = (
+    " For such maps, process one channel type at a time, e.g. "
+    "attribution.copy().pick('eeg')."
+)
 
 
 def _check_attribution(attribution):
@@ -84,11 +88,24 @@ def zscore_attribution(attribution):
         unit standard deviation over all its channels and times. Constant maps
         (e.g. a dead network's gradient) become zeros, with a warning.
 
+    Notes
+    -----
+    For channels in several units (MEG and EEG), the mean and standard
+    deviation pool maps in logits (gradient x input, integrated gradients,
+    DeepLIFT, LRP, ...); a map per unit of input (saliency: logit per volt on
+    EEG, per tesla on magnetometers) gets a warning, as the channels of the
+    larger unit would set its scale.
+
     References
     ----------
     .. footbibliography::
     """
     _check_attribution(attribution)
+    _warn_if_units_differ(
+        attribution.info,
+        "z-scoring each map over all its channels",
+        remedy=_ONE_TYPE_AT_A_TIME,
+    )
     return _transformed(attribution, _per_map_zscore)
 
 
@@ -114,6 +131,13 @@ def threshold_attribution(attribution, *, fraction=None, z=None):
     thresholded : mne.Epochs | mne.Evoked
         A copy holding the kept samples with their original values and zeros
         elsewhere.
+
+    Notes
+    -----
+    Samples are ranked over all the channels of a map. For channels in several
+    units (MEG and EEG), that holds for maps in logits; a map per unit of
+    input (saliency) gets a warning, as the channels of one unit would be kept
+    before any of another.
     """
     _check_attribution(attribution)
     if (fraction is None) == (z is None):
@@ -129,6 +153,11 @@ def threshold_attribution(attribution, *, fraction=None, z=None):
         _validate_type(z, "numeric", "z")
         if z < 0:
             raise ValueError(f"z must be non-negative, got {z}.")
+    _warn_if_units_differ(
+        attribution.info,
+        "ranking each map's samples over all its channels",
+        remedy=_ONE_TYPE_AT_A_TIME,
+    )
 
     def keep_most_relevant(data):
         if z is not None:
@@ -285,14 +314,25 @@ def time_importance(attribution, *, absolute=True, picks=None):
         course, with the input's times, events and metadata; plot it with
         ``importance.plot(picks="misc")`` or
         ``importance.plot_image(picks="misc")``.
+
+    Notes
+    -----
+    Summing over channels in several units (MEG and EEG) holds for maps in
+    logits; a map per unit of input (saliency) gets a warning, as its sum
+    would follow the channels of the larger unit: pick one channel type.
     """
     _check_attribution(attribution)
     _validate_type(absolute, bool, "absolute")
     # MNE's picks leave out channels marked bad; the network read them, so they
     # carry relevance like every other channel.
-    data = attribution.get_data(
-        _picks_to_idx(attribution.info, picks, none="all", exclude=())
+    picks = _picks_to_idx(attribution.info, picks, none="all", exclude=())
+    _warn_if_units_differ(
+        attribution.info,
+        "summing over channels",
+        picks=picks,
+        remedy=" For such maps, sum one channel type at a time, e.g. picks='eeg'.",
     )
+    data = attribution.get_data(picks)
     summed = (np.abs(data) if absolute else data).sum(axis=-2, keepdims=True)
     info = mne.create_info(["importance"], attribution.info["sfreq"], "misc")
     return _like(attribution, summed, info, tmin=attribution.times[0])
@@ -304,8 +344,25 @@ def _event_names(epochs):
     return [names.get(code, str(code)) for code in epochs.events[:, 2]]
 
 
-def _warn_if_units_differ(channel_types):
-    """Warn that maps per unit of input do not compare across units."""
+def _warn_if_units_differ(info, purpose, *, picks=None, remedy=""):
+    """Warn that maps per unit of input do not compare across units.
+
+    Epochs of maps do not say which method made them, so the warning names
+    the methods it concerns.
+
+    Parameters
+    ----------
+    info : mne.Info
+        The info of the maps.
+    purpose : str
+        What compares the channels, for the message, e.g. "z-scoring".
+    picks : array of int | None
+        The channels compared; None means every channel, bads included.
+    remedy : str
+        What to do instead, appended to the message.
+    """
+    picks = np.arange(info["nchan"]) if picks is None else picks
+    channel_types = info.get_channel_types(picks)
     units = sorted({DEFAULTS["si_units"].get(kind, kind) for kind in channel_types})
     if len(units) < 2:
         return
@@ -313,10 +370,11 @@ def _warn_if_units_differ(channel_types):
         name for name in list_methods() if "{input}" in get_method(name).unit
     ]
     warn(
-        f"The channels are in several units ({', '.join(units)}). Shares of maps "
-        "in logits (e.g. gradient x input, integrated gradients, DeepLIFT, LRP) "
-        "compare across them; shares of maps per unit of input do not: "
-        f"{', '.join(per_input_unit)}."
+        f"The channels are in several units ({', '.join(units)}), and {purpose} "
+        "compares them: that holds for maps in logits (e.g. gradient x input, "
+        "integrated gradients, DeepLIFT, LRP), but not for maps per unit of input "
+        f"({', '.join(per_input_unit)}), where it compares the units rather than "
+        f"the relevance.{remedy}"
     )
 
 
@@ -378,7 +436,9 @@ def modality_importance(attribution, *, kind="local", absolute=True):
     relevance = np.abs(data) if absolute else data
     per_channel = relevance.sum(axis=-1)
     unique_types = list(dict.fromkeys(channel_types))
-    _warn_if_units_differ(unique_types)
+    _warn_if_units_differ(
+        attribution.info, "the share of each channel type", picks=picks
+    )
     rows = pd.DataFrame(
         {
             "epoch": np.repeat(np.arange(len(data)), len(unique_types)),

@@ -13,6 +13,8 @@ _TRUST_COLUMNS = {
     "input_similarity": "randomized map vs |x|",
     "beyond_input": "similarity beyond |x|",
     "randomization": "randomization",
+    "target_similarity": "similarity to another class's map",
+    "target_randomization": "target randomization",
 }
 
 

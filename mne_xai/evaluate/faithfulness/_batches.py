@@ -8,6 +8,7 @@ from sklearn.utils import Bunch
 
 from ..._checks import check_positive_int, compute_device
 from ..._convert import InputData, check_amplitudes
+from ..._network import reading_channels
 from ..._progress import progress_bar
 from ...attribution import explain
 from ...attribution._core import (
@@ -92,6 +93,9 @@ def _evaluation_batches(
         estimator, epochs, method, attribution, batch_size, params
     )
     shape, info = inputs.shape, inputs.info
+    # The batches are explained as arrays, which a network wrapped without info
+    # reads only once told the channels of the Epochs given.
+    estimator = reading_channels(estimator, info)
     target_index, description = _resolve_target(estimator, target, inputs)
     device = compute_device(device, estimator)
     module = private_module(estimator, device)

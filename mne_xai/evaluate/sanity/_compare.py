@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from mne.utils import _check_option, _validate_type, logger
 
+from ..._network import reading_channels
 from ..._progress import progress_bar
 from ...attribution import explain
 from ...attribution._core import (
@@ -171,6 +172,11 @@ def _compare_to_variants(
     """
     n_epochs, batch_size = setup.n_epochs, setup.explain_params["batch_size"]
     n_classes = len(estimator.classes_)
+    # The batches are explained as arrays, which a network wrapped without info
+    # reads only once told the channels of the Epochs given.
+    info = setup.request.data.info
+    estimator = reading_channels(estimator, info)
+    variants = [reading_channels(variant, info) for variant in variants]
     similarity = {
         metric: np.empty((len(variants), n_epochs)) for metric in SIMILARITY_METRICS
     }

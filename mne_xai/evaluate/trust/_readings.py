@@ -1,8 +1,9 @@
 """The reading rules: labels, intervals, and the words that read the numbers.
 
-Each method gets two labels, one from deletion against random deletion and
-one from randomization, and a reading: advice on what to do with its maps,
-then the evidence (see :func:`trust_summary`, Notes, for the rules).
+Each method gets three labels, one from deletion against random deletion,
+one from parameter randomization and one from target randomization, and a
+reading: advice on what to do with its maps, then the evidence (see
+:func:`trust_summary`, Notes, for the rules).
 """
 
 import numpy as np
@@ -25,6 +26,7 @@ CHANGES, KEEPS_INPUT, KEEPS_OTHER, UNDEFINED = (
     "keeps structure the weights do not explain",
     "undefined",
 )
+CLASS_SPECIFIC, SAME_FOR_EVERY_CLASS = "class-specific", "same for every class"
 
 _LEGEND = """\
 Deletion zeroes the samples a map ranks highest first ({n_steps} steps) and
@@ -38,7 +40,9 @@ and "beyond |x|" is what the two maps share once |x| is accounted for (a
 partial correlation). Maps that multiply by the input keep its structure
 whatever the weights, and zeroing the large samples they rank first moves the
 logit most: they can rank first on deletion and still stay similar after
-randomization."""
+randomization. Target randomization explains a random other class; "other
+class" is the signed Spearman correlation of the two maps (below the cut: the
+map is specific to the explained class)."""
 
 
 def _mean_interval(values):
@@ -83,6 +87,13 @@ def _randomization_reading(similarity, beyond_input, threshold):
     if beyond_input < threshold:
         return KEEPS_INPUT
     return KEEPS_OTHER
+
+
+def _target_reading(similarity, threshold):
+    """Whether the map changes when another class is explained."""
+    if np.isnan(similarity):
+        return UNDEFINED
+    return CLASS_SPECIFIC if similarity < threshold else SAME_FOR_EVERY_CLASS
 
 
 def _leaves_range(scores):
@@ -135,6 +146,22 @@ _RANDOMIZATION_TEXT = {
     UNDEFINED: "Randomization: its maps are constant, so the check is undefined.",
 }
 
+_TARGET_TEXT = {
+    CLASS_SPECIFIC: (
+        "Target randomization: the map of a random other class differs (signed "
+        "Spearman {target_similarity:.2f}, 95% CI {target_similarity_low:.2f} to "
+        "{target_similarity_high:.2f}, below the cut {threshold:g}), so it is "
+        "specific to the explained class."
+    ),
+    SAME_FOR_EVERY_CLASS: (
+        "Target randomization: the map of a random other class is much the same "
+        "(signed Spearman {target_similarity:.2f}, 95% CI "
+        "{target_similarity_low:.2f} to {target_similarity_high:.2f}, cut "
+        "{threshold:g}; Sujatha Ravindran & Contreras-Vidal 2023)."
+    ),
+    UNDEFINED: "Target randomization: undefined, as its maps are constant.",
+}
+
 _GREY_ZONE_TEXT = (
     " The similarity's 95% CI ({similarity_low:.2f} to {similarity_high:.2f}) "
     "spans the cut {threshold:g}: whether the map changes is a matter of degree "
@@ -146,7 +173,10 @@ _INPUT_PICTURE = (
     "the network learned alone; compare with saliency, the gradient alone."
 )
 _ADVICE = {
-    (ABOVE, CHANGES): "Both checks support reading it as what drove the decision.",
+    (ABOVE, CHANGES): (
+        "Deletion and both randomizations support reading it as what drove the "
+        "decision."
+    ),
     (MIXED, CHANGES): "Read its maps only for the classes where it beats random.",
     (NO_BETTER, CHANGES): (
         "It reflects the network but does not single out what the score rests on: "
@@ -162,6 +192,10 @@ _ADVICE = {
         "whose map changes."
     ),
     UNDEFINED: "Its maps carry no ranking to read.",
+    SAME_FOR_EVERY_CLASS: (
+        "Its maps are the same whichever class is explained: they show where the "
+        "network is sensitive, not why it chose this class over another."
+    ),
 }
 
 _ANCHOR_TEXT = (
@@ -194,13 +228,19 @@ def _deletion_text(row, class_rows):
 
 
 def _advice(row):
-    """Say what to do with a method's maps, from its two labels."""
+    """Say what to do with a method's maps, from its three labels."""
     if row["deletion"] == ANCHOR:
         return "Compare every method's deletion with this one."
-    if row["deletion"] == BELOW:  # whatever the randomization check says
+    if row["deletion"] == BELOW:  # whatever the randomization checks say
         return _ADVICE[BELOW]
     randomization = row["randomization"]
-    return _ADVICE.get((row["deletion"], randomization), _ADVICE.get(randomization))
+    advice = _ADVICE.get((row["deletion"], randomization), _ADVICE.get(randomization))
+    if row["target_randomization"] != SAME_FOR_EVERY_CLASS:
+        return advice
+    # Maps that pass the other checks still do not argue for one class.
+    if (row["deletion"], randomization) == (ABOVE, CHANGES):
+        return _ADVICE[SAME_FOR_EVERY_CLASS]
+    return f"{advice} {_ADVICE[SAME_FOR_EVERY_CLASS]}"
 
 
 def _reading(row, class_rows, threshold):
@@ -214,4 +254,5 @@ def _reading(row, class_rows, threshold):
     text += " " + _RANDOMIZATION_TEXT[row["randomization"]].format(**values)
     if row["similarity_low"] <= threshold <= row["similarity_high"]:
         text += _GREY_ZONE_TEXT.format(**values)
+    text += " " + _TARGET_TEXT[row["target_randomization"]].format(**values)
     return text

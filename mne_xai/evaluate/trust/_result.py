@@ -26,8 +26,10 @@ class TrustSummary:
     sanity_checks : dict of str to SanityCheckResult
         The cascading randomization of every method (not of ``"random"``);
         plot them with :func:`plot_sanity_check`.
+    target_checks : dict of str to SanityCheckResult
+        The target randomization of every method (not of ``"random"``).
     threshold : float
-        The cut of the randomization check.
+        The cut of the randomization checks.
     """
 
     def __init__(
@@ -38,6 +40,7 @@ class TrustSummary:
         deletion_curves,
         sanity_checks,
         *,
+        target_checks,
         threshold,
     ):
         self.table = table
@@ -45,6 +48,7 @@ class TrustSummary:
         self.class_names = class_names
         self.deletion_curves = deletion_curves
         self.sanity_checks = sanity_checks
+        self.target_checks = target_checks
         self.threshold = threshold
 
     @property
@@ -96,18 +100,20 @@ class TrustSummary:
             f"<TrustSummary | {len(self.table) - 1} method(s), {n_epochs} epochs, "
             f"randomization cut {self.threshold:g}>",
             f"{'method':<22} {'AOPC':>6} {f'gain {classes}':>{width}} "
-            f"{'similarity':>10} {'|x|':>5} {'beyond':>6}  deletion; randomization",
+            f"{'similarity':>10} {'|x|':>5} {'beyond':>6} {'other class':>11}  "
+            "deletion; randomization; target randomization",
         ]
         for method, row in self.table.iterrows():
             if row["deletion"] == ANCHOR:
                 lines.append(
-                    f"{method:<22} {row['aopc']:>6.2f} {'':>{width + 24}}  anchor"
+                    f"{method:<22} {row['aopc']:>6.2f} {'':>{width + 36}}  anchor"
                 )
                 continue
             lines.append(
                 f"{method:<22} {row['aopc']:>6.2f} {gains[method]:>{width}} "
                 f"{row['similarity']:>10.2f} {row['input_similarity']:>5.2f} "
-                f"{row['beyond_input']:>6.2f}  {row['deletion']}; "
-                f"{row['randomization']}"
+                f"{row['beyond_input']:>6.2f} {row['target_similarity']:>11.2f}  "
+                f"{row['deletion']}; {row['randomization']}; "
+                f"{row['target_randomization']}"
             )
         return "\n".join(lines)

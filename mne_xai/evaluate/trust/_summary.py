@@ -1,4 +1,4 @@
-"""Run deletion and randomization on each method and read them together."""
+"""Run deletion and the randomizations on each method and read them together."""
 
 import time
 
@@ -11,7 +11,7 @@ from ..._network import as_network
 from ...attribution import list_methods
 from ...attribution._core import _event_id
 from ..faithfulness import deletion_curve
-from ..sanity import parameter_randomization_check
+from ..sanity import parameter_randomization_check, target_randomization_check
 from ._input_similarity import _partial_correlation
 from ._readings import (
     ANCHOR,
@@ -22,6 +22,7 @@ from ._readings import (
     _mean_interval,
     _randomization_reading,
     _reading,
+    _target_reading,
 )
 from ._result import TrustSummary
 
@@ -94,10 +95,12 @@ def trust_summary(
     epoch by epoch, with the deletion of samples in random order (the
     ``"random"`` method, the chance anchor); the cascading
     :func:`parameter_randomization_check` tells whether the map changes once
-    every layer is re-initialized; and, to tell why a map may not change, the
+    every layer is re-initialized; to tell why a map may not change, the
     fully randomized network's map is compared with the input's own magnitude
-    :footcite:`AdebayoEtAl2018`. Each method then gets a reading a user can
-    act on (see Notes).
+    :footcite:`AdebayoEtAl2018`; and :func:`target_randomization_check`
+    tells whether the map changes when another class is explained
+    :footcite:`SujathaRavindranContrerasVidal2023`. Each method then gets a
+    reading a user can act on (see Notes).
 
     Parameters
     ----------
@@ -115,7 +118,8 @@ def trust_summary(
     threshold : float
         The randomization check's cut on the Spearman correlation of absolute
         values (see :func:`parameter_randomization_check`); it is also applied
-        to the similarity left beyond the input's magnitude.
+        to the similarity left beyond the input's magnitude, and to the signed
+        Spearman correlation of the target randomization check.
     %(batch_size)s
     %(device)s
     random_state : int | None
@@ -141,19 +145,24 @@ def trust_summary(
         ``input_similarity`` (the randomized map against the input's
         magnitude ``|x|``) and ``input_similarity_trained`` (the trained map
         against it); ``beyond_input`` (the mean partial correlation of the
-        trained and randomized maps given ``|x|``); the labels ``deletion``
-        and ``randomization``; ``advice``, what to do with the maps, in one
-        sentence; and ``reading``, the advice and the evidence in words.
-        ``summary.class_gains`` holds the gain per class, and the deletion
-        curves and sanity checks themselves are kept for plotting.
+        trained and randomized maps given ``|x|``); ``target_similarity``,
+        ``target_similarity_low``, ``target_similarity_high`` (mean signed
+        Spearman correlation of the maps of the explained class and of a
+        random other class, and its interval); the labels ``deletion``,
+        ``randomization`` and ``target_randomization``; ``advice``, what to do
+        with the maps, in one sentence; and ``reading``, the advice and the
+        evidence in words. ``summary.class_gains`` holds the gain per class,
+        and the deletion curves and sanity checks themselves are kept for
+        plotting.
 
     See Also
     --------
-    deletion_curve, parameter_randomization_check, map_similarity
+    deletion_curve, parameter_randomization_check, target_randomization_check,
+    map_similarity
 
     Notes
     -----
-    The readings follow from four rules, none tuned to a data set:
+    The readings follow from five rules, none tuned to a data set:
 
     1. **Deletion**, per class (each epoch is explained for its class, and
        the deleted epoch itself can favour a class): a class is *above
@@ -180,6 +189,15 @@ def trust_summary(
        (what they share beyond the input's magnitude) falls below the same
        cut; otherwise it *keeps structure the weights do not explain* (the
        architecture's, or the method's own).
+    5. **Target randomization**: the map is *class-specific* when the signed
+       Spearman correlation of its maps for the explained class and for a
+       random other class falls below ``threshold``, and the *same for every
+       class* otherwise. Signed, because the other class's map of a two-class
+       network is often the same map with its sign flipped, which is
+       class-specific; saliency, an absolute value, cannot flip and is the
+       same for both classes of such a network. A map that is the same for
+       every class shows where the network is sensitive, not why it chose the
+       explained class, whatever the other checks say.
 
     Deletion and randomization can rank methods in opposite orders:
     zeroing the large samples that input-weighted maps rank first moves the
@@ -188,7 +206,9 @@ def trust_summary(
     structure is best read as "where the signal was large and the network
     was sensitive"; compare it with saliency, the gradient alone. The random
     anchor's maps do not depend on the network at all and are not put
-    through the randomization check.
+    through the randomization checks. Target randomization adds two passes
+    of each method (the maps of the explained and of another class) to the
+    one per layer that parameter randomization takes.
 
     References
     ----------
@@ -234,7 +254,7 @@ def trust_summary(
             deletion=ANCHOR,
         )
     }
-    class_gains, checks = {}, {}
+    class_gains, checks, target_checks = {}, {}, {}
     for method in checked:
         start = time.perf_counter()
         curve = curves[method] = deletion_curve(
@@ -249,6 +269,17 @@ def trust_summary(
             **common,
         )
         check = checks[method]
+        target_check = target_checks[method] = target_randomization_check(
+            estimator,
+            epochs,
+            method,
+            threshold=threshold,
+            random_state=random_state,
+            **common,
+        )
+        target_similarity, target_low, target_high = _mean_interval(
+            target_check.similarity[target_check.metric][0]
+        )
         # After the last step every layer is re-initialized.
         similarities = dict(
             maps=check.similarity["spearman_abs"][-1],
@@ -280,12 +311,18 @@ def trust_summary(
             input_similarity=np.nanmean(similarities["randomized_input"]),
             input_similarity_trained=np.nanmean(similarities["trained_input"]),
             beyond_input=beyond_input,
+            target_similarity=target_similarity,
+            target_similarity_low=target_low,
+            target_similarity_high=target_high,
             deletion=_deletion_reading(class_gains[method]["deletion"]),
             randomization=_randomization_reading(similarity, beyond_input, threshold),
+            target_randomization=_target_reading(target_similarity, threshold),
         )
         logger.info(
             f"  {method}: deletion {rows[method]['deletion']}; randomization: "
-            f"{rows[method]['randomization']} ({time.perf_counter() - start:.1f} s)"
+            f"{rows[method]['randomization']}; target randomization: "
+            f"{rows[method]['target_randomization']} "
+            f"({time.perf_counter() - start:.1f} s)"
         )
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "method"
@@ -303,5 +340,6 @@ def trust_summary(
         names,
         curves,
         checks,
+        target_checks=target_checks,
         threshold=threshold,
     )
