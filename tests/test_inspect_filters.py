@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 from torch import nn
 from user_networks import ConvTransformer, ShallowFBCSPNet
 
-from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain
 from mne_xai.datasets import _builtin_montage
 from mne_xai.inspect import (
     SpatialPatterns,
@@ -464,3 +464,70 @@ def test_patterns_of_a_network_reading_eeg_and_eog_map_one_type(
     with pytest.raises(ValueError, match="ch_type"):
         patterns.plot(ch_type="mag", show=False)
     matplotlib.pyplot.close(fig)
+
+
+@pytest.mark.parametrize(
+    "layer, kernel, dead",
+    # A zeroed temporal kernel leaves its two units constant maps (batch norm's
+    # shift), whose covariance is rounding.
+    [("spatial_conv", 3, [3]), ("temporal_conv", 0, [0, 1])],
+)
+def test_a_dead_unit_has_a_zero_pattern_and_is_named(layer, kernel, dead):
+    """A unit with zero weights made spatial_patterns fail."""
+    import re
+
+    epochs, _, _ = _planted_source()
+    estimator = _fit(EEGNetClassifier, epochs)
+    alive = spatial_patterns(estimator, epochs, verbose=False)
+    with torch.no_grad():
+        estimator.module_.get_submodule(layer).weight[kernel] = 0
+    named = re.escape(f"Unit(s) {dead} of layer 'spatial_conv' output a constant")
+    with pytest.warns(RuntimeWarning, match=named):
+        spatial = spatial_patterns(estimator, epochs, verbose=False)
+
+    def by_unit(result):
+        return result.patterns.data[:, np.argsort(result.ranking.unit.to_numpy())]
+
+    patterns = by_unit(spatial)
+    others = np.setdiff1d(np.arange(len(alive.ranking)), dead)
+    assert np.all(patterns[:, dead] == 0)
+    np.testing.assert_allclose(
+        patterns[:, others], by_unit(alive)[:, others], rtol=1e-6, atol=1e-9
+    )
+
+
+class TakesFourAxes(nn.Module):
+    """A port of a Keras network: it expects (batch, 1, n_channels, n_times)."""
+
+    def __init__(self, n_channels, n_classes=2):
+        super().__init__()
+        self.temporal = nn.Conv2d(1, 2, (1, 5), bias=False)
+        self.spatial = nn.Conv2d(2, 4, (n_channels, 1))
+        self.dense = nn.Linear(4, n_classes)
+
+    def forward(self, x):
+        return self.dense(self.spatial(self.temporal(x)).mean(dim=(2, 3)))
+
+
+def test_a_network_taking_four_axes_is_refused_with_the_shape_it_is_given():
+    """A skorch network written for (batch, 1, n_channels, n_times) failed with
+    torch's IndexError of a dimension the user never made."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    epochs, _, _ = _planted_source()
+    net = NeuralNetClassifier(
+        TakesFourAxes, module__n_channels=len(CH_NAMES), classes=[0, 1]
+    ).initialize()
+    network = as_network(net, info=epochs.info)
+    for function in (spatial_patterns, temporal_filters, explain):
+        with pytest.raises(
+            ValueError, match=r"shape \(\d, 8, 256\).*\(batch, 1, n_channels, n_times\)"
+        ):
+            function(network, epochs, verbose=False)
+    # The remedy the error gives.
+    net.module_ = nn.Sequential(nn.Unflatten(1, (1, len(CH_NAMES))), net.module_)
+    network = as_network(net, info=epochs.info)
+    assert spatial_patterns(network, epochs, verbose=False).layer == "1.spatial"
+    assert temporal_filters(network, epochs, verbose=False).layer == "1.temporal"

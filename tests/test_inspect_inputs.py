@@ -421,3 +421,122 @@ def test_spectra_of_arrays_say_their_rate_is_assumed(synthetic_arrays):
     clf = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False).fit(X, y)
     with pytest.warns(RuntimeWarning, match="taken as 128 Hz"):
         best_samples(clf, X, k=2, among="all", verbose=False)
+
+
+def test_maximized_input_of_a_cropped_classifier_has_the_training_times():
+    """A CroppedClassifier's input started at 0 s, whatever its epochs' tmin."""
+    rng = np.random.default_rng(0)
+    events = np.column_stack([np.arange(20), np.zeros(20, int), np.repeat([1, 2], 10)])
+    epochs = mne.EpochsArray(
+        rng.standard_normal((20, N_CHANNELS, N_TIMES)) * 1e-5,
+        mne.create_info(N_CHANNELS, SFREQ, "eeg"),
+        events,
+        tmin=-0.25,
+        event_id={"a": 1, "b": 2},
+        verbose=False,
+    )
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
+        window_length=0.5,
+    ).fit(epochs)
+    result = maximize_activation(
+        cropped, "b", n_restarts=1, n_steps=2, random_state=0, verbose=False
+    )
+    np.testing.assert_allclose(result.evoked.times, epochs.times)
+    np.testing.assert_allclose(result.restarts.times, epochs.times)
+
+
+def test_best_samples_without_event_labels_or_with_one_class(synthetic_arrays):
+    """Trained on labels other than the events, best_samples advised a target
+    parameter it does not take; with one class given it advised k below 0."""
+    X, y = synthetic_arrays
+    events = np.column_stack([np.arange(len(X)), np.zeros(len(X), int), y + 1])
+    epochs = mne.EpochsArray(
+        X * 1e-5,
+        mne.create_info(X.shape[1], 128.0, "eeg"),
+        events,
+        event_id={"a": 1, "b": 2},
+        verbose=False,
+    )
+    on_labels = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    on_labels.fit(epochs, y=y)
+    assert not on_labels.events_are_labels_
+    with pytest.raises(ValueError, match='not the events.*pass among="all"') as error:
+        best_samples(on_labels, epochs, k=2, verbose=False)
+    assert "target" not in str(error.value)
+    result = best_samples(on_labels, epochs, k=2, among="all", verbose=False)
+    assert list(result.indices) == [0, 1]
+    on_events = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    on_events.fit(epochs)
+    with pytest.raises(ValueError, match="'b' has 0 candidate.*among=\"all\"") as error:
+        best_samples(on_events, epochs["a"], k=2, verbose=False)
+    assert "below" not in str(error.value)
+    # Ranked among all, the epochs of one class rank within it.
+    result = best_samples(on_events, epochs["a"], k=2, among="all", verbose=False)
+    assert len(result.indices["b"]) == 2
+    with pytest.raises(ValueError, match="1 candidate epoch.*at least two epochs"):
+        best_samples(on_events, epochs[:1], k=1, among="all", verbose=False)
+
+
+class SingleScore(torch.nn.Module):
+    """One score per epoch, as skorch's NeuralNetBinaryClassifier trains."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.linear(x.pow(2).mean(dim=-1))[:, 0]
+
+
+def test_best_samples_of_a_binary_classifier_are_scored_by_its_log_odds(
+    synthetic_arrays,
+):
+    """Read as the logits (-s, s) of two classes, the scores were 2 s, s
+    measured from the decision threshold."""
+    from skorch import NeuralNetBinaryClassifier
+
+    from mne_xai import as_network
+
+    X, y = synthetic_arrays
+    net = NeuralNetBinaryClassifier(
+        SingleScore, max_epochs=1, train_split=None, threshold=0.7, verbose=0
+    ).fit(X, y.astype(np.float32))
+    network = as_network(net, info=mne.create_info(X.shape[1], 128.0, "eeg"))
+    result = best_samples(network, X, k=2, among="all", verbose=False)
+    with torch.no_grad():
+        score = net.module_(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(
+        result.scores, np.column_stack([-score, score]), rtol=1e-5, atol=1e-6
+    )
+    proba = net.predict_proba(X)
+    np.testing.assert_allclose(
+        result.scores[:, 1], np.log(proba[:, 1] / proba[:, 0]), atol=1e-4
+    )
+    # Over a CroppedClassifier's windows: their mean score.
+    from mne_xai.inspect._samples import _class_scores
+
+    cropped = CroppedClassifier(
+        NeuralNetBinaryClassifier(SingleScore, max_epochs=1, train_split=None),
+        window_length=0.25,
+        sfreq=128.0,
+    ).fit(X, y.astype(np.float32))
+    network = as_network(cropped)
+    n_samples = cropped.window_samples_
+    with torch.no_grad():
+        logits = network.module_(torch.from_numpy(X)).numpy()
+        score = np.mean(
+            [
+                cropped.estimator_.module_(
+                    torch.from_numpy(X[..., start : start + n_samples])
+                ).numpy()
+                for start in cropped.window_starts_
+            ],
+            axis=0,
+        )
+    np.testing.assert_allclose(
+        _class_scores(network, logits),
+        np.column_stack([-score, score]),
+        rtol=1e-5,
+        atol=1e-6,
+    )

@@ -305,18 +305,26 @@ def test_pruning_plot_given_orders_and_errors(small_eegnet, synthetic_arrays):
         pruning_curve(small_eegnet, X, "block9", y)
 
 
-def test_the_mean_of_a_unit_is_taken_over_every_window(synthetic_arrays):
-    """Over windows, the removed unit's mean was n_windows times too large."""
-    from mne_xai import CroppedClassifier, EEGNetClassifier, as_network
-    from mne_xai.inspect._pruning import _mean_output
+@pytest.fixture
+def small_cropped(synthetic_arrays):
+    """A CroppedClassifier of several windows per epoch, trained one epoch."""
+    from mne_xai import CroppedClassifier
 
-    X, y = synthetic_arrays
-    cropped = CroppedClassifier(
+    return CroppedClassifier(
         EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
         window_length=0.375,
         window_step=0.0625,
         sfreq=128.0,
-    ).fit(X, y)
+    ).fit(*synthetic_arrays)
+
+
+def test_the_mean_of_a_unit_is_taken_over_every_window(synthetic_arrays, small_cropped):
+    """Over windows, the removed unit's mean was n_windows times too large."""
+    from mne_xai import as_network
+    from mne_xai.inspect._pruning import _mean_output
+
+    X, _ = synthetic_arrays
+    cropped = small_cropped
     network = as_network(cropped)
     data = network._check_prediction_input(X)
     outputs = []
@@ -343,3 +351,26 @@ def test_bands_are_read_at_the_rate_of_the_epochs_given(synthetic_arrays):
     result = unit_sensitivity(clf, slow, "spatial_elu", random_state=0)
     # At 32 Hz, bands end below the 16 Hz Nyquist frequency (beta was kept).
     assert max(high for _, high in result.bands.values()) <= 16
+
+
+def test_sensitivities_do_not_depend_on_the_number_of_windows(
+    synthetic_arrays, small_cropped
+):
+    """Over a CroppedClassifier's windows they grew as sqrt(n_windows)."""
+    import copy
+
+    X, _ = synthetic_arrays
+    results = []
+    # The same window, once or four times: the units' outputs are the same.
+    for n_windows in (1, 4):
+        repeated = copy.deepcopy(small_cropped)
+        repeated.window_starts_ = np.zeros(n_windows, int)
+        results.append(
+            unit_sensitivity(
+                repeated, X, "spatial_elu", bands={"alpha": ALPHA}, random_state=0
+            )
+        )
+    for kind in ("amplitude", "phase"):
+        values = [getattr(result, kind) for result in results]
+        assert np.isfinite(values[0]).any()
+        np.testing.assert_allclose(values[1], values[0], rtol=1e-6)

@@ -520,7 +520,21 @@ def _check_outputs(module, inputs, method):
         Name of the method, for messages.
     """
     with torch.no_grad():
-        outputs = module(inputs)
+        try:
+            outputs = module(inputs)
+        except (IndexError, RuntimeError) as err:
+            # A network written for another input shape fails deep in torch.
+            n_channels = inputs.shape[1]
+            raise ValueError(
+                f"The network failed on epochs of shape {tuple(inputs.shape)}, "
+                "(batch, n_channels, n_times), the input mne_xai gives every "
+                f"network: {err}. If it was written for (batch, 1, n_channels, "
+                "n_times), as ports of Keras models are, add that axis in its "
+                "forward (x.unsqueeze(1)), or give a copy of the classifier whose "
+                "module adds it: net = copy.deepcopy(net); net.module_ = "
+                f"torch.nn.Sequential(torch.nn.Unflatten(1, (1, {n_channels})), "
+                "net.module_)."
+            ) from err
         if not isinstance(outputs, torch.Tensor) or outputs.ndim != 2:
             found = (
                 f"shape {tuple(outputs.shape)}"

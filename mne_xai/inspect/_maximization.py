@@ -33,7 +33,8 @@ class ActivationMaximization:
     ----------
     evoked : mne.EvokedArray
         The input of the restart that reached the highest objective, on the
-        training channels, in the data's unit (``nave=1``).
+        training channels and times (from the training epochs' ``tmin``), in
+        the data's unit (``nave=1``).
     restarts : mne.EpochsArray
         The optimized input of every restart, one epoch each, under the
         event name of the target class; ``metadata`` holds each restart's

@@ -10,7 +10,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
-from .._network import as_network
+from .._network import BinaryLogOdds, WindowAverage, as_network
 from ..attribution._core import _array_info, _resolve_target
 from ._activations import batch_outputs
 
@@ -65,6 +65,20 @@ def class_log_odds(logits):
         dim=1,
     )
     return (logits - others).numpy()
+
+
+def _class_scores(network, logits):
+    """Return the log-odds of each class from the network's logits."""
+    module = network.module_
+    if isinstance(module, WindowAverage):
+        module = module.module
+    if isinstance(module, BinaryLogOdds):
+        # Its logits are (-s, s), s measured from the decision threshold, whose
+        # class log-odds are 2 s: the network's own score z is s plus the
+        # threshold's log-odds, that of classes_[1] (-z that of classes_[0]).
+        log_odds = logits[:, 1] + module.offset
+        return np.column_stack([-log_odds, log_odds])
+    return class_log_odds(logits)
 
 
 @dataclass
@@ -123,8 +137,41 @@ def _candidates(network, data, among):
             'among="class" ranks the epochs of each class, which arrays do not '
             'label; pass Epochs, or among="all" to rank every epoch.'
         )
+    # Missing from estimators saved before it was recorded: those read events
+    # as labels.
+    if not getattr(network, "events_are_labels_", True):
+        raise ValueError(
+            'among="class" reads the class of each epoch from its events, but the '
+            "estimator was trained on labels y that are not the events of its "
+            'training Epochs; pass among="all" to rank every epoch (given only '
+            "the epochs of one class, e.g. epochs[y == label], that ranks them "
+            "within the class)."
+        )
     true_class, _ = _resolve_target(network, "true", data)
     return [np.flatnonzero(true_class == index) for index in range(n_classes)]
+
+
+def _check_k(k, names, candidates, among):
+    """Refuse a k that leaves a class no other candidate epoch to compare with."""
+    for name, indices in zip(names, candidates, strict=True):
+        n_candidates = len(indices)
+        if n_candidates > k:
+            continue
+        if n_candidates > 1:
+            raise ValueError(
+                f"k={k} leaves no other epochs of class {name!r} to compare with "
+                f"({n_candidates} candidate epochs); choose k below {n_candidates}."
+            )
+        advice = (
+            'give epochs holding at least two of each class, or pass among="all" '
+            "to rank every epoch for every class"
+            if among == "class"
+            else "give at least two epochs"
+        )
+        raise ValueError(
+            f"Class {name!r} has {n_candidates} candidate epoch(s), too few to "
+            f"compare its top epochs with others whatever k; {advice}."
+        )
 
 
 @verbose
@@ -180,7 +227,10 @@ def best_samples(
     ``log(p / (1 - p))``, computed from the logits: it ranks the epochs as the
     probability does, without the ties of probabilities that round to 1, and
     unlike a raw logit it does not favour epochs that raise every class's
-    logit. The network runs in evaluation mode, batch by batch.
+    logit. The score of a class of skorch's ``NeuralNetBinaryClassifier`` is
+    the log-odds of its sigmoid probability: the network's single output for
+    ``classes_[1]``, its negative for ``classes_[0]``. The network runs in
+    evaluation mode, batch by batch.
 
     Spectra are Welch power spectral densities from
     :meth:`mne.Epochs.compute_psd` on the network's channels. The difference
@@ -202,12 +252,7 @@ def best_samples(
     data = network._check_prediction_input(epochs)
     names = class_names(network)
     candidates = _candidates(network, data, among)
-    for name, indices in zip(names, candidates, strict=True):
-        if len(indices) <= k:
-            raise ValueError(
-                f"k={k} leaves no other epochs of class {name!r} to compare with "
-                f"({len(indices)} candidate epochs); choose k below {len(indices)}."
-            )
+    _check_k(k, names, candidates, among)
     device = compute_device(device, network)
     logger.info(f"Scoring {data.shape[0]} epochs for {len(names)} classes")
     logits = np.concatenate(
@@ -218,7 +263,7 @@ def best_samples(
             )
         ]
     )
-    scores = class_log_odds(logits)
+    scores = _class_scores(network, logits)
     all_epochs = _as_epochs(epochs, data, network)
     psd = all_epochs.compute_psd(
         method="welch",

@@ -388,7 +388,8 @@ def unit_sensitivity(
     Notes
     -----
     A unit's sensitivity to a kind of perturbation is its mean absolute output
-    change (over epochs, draws and the positions of its output) divided by the
+    change (over epochs, draws and the positions of its output, and over the
+    windows of a :class:`~mne_xai.CroppedClassifier`) divided by the
     standard deviation of its output over the data, so units of different
     scales compare. Each perturbation replaces one band of every epoch by a
     copy whose envelope is multiplied by a smooth log-normal factor, or whose
@@ -449,7 +450,7 @@ def unit_sensitivity(
         f"{n_draws} time(s) in {data.shape[0]} epochs for layer {name!r}"
     )
     n_batches = perturbed.n_batches(batch_size)
-    group, changes = 1 + perturbed.n_variants, None
+    group, changes, n_rows = 1 + perturbed.n_variants, None, 0
     for index, (_, output) in enumerate(
         batch_outputs(
             network,
@@ -471,10 +472,12 @@ def unit_sensitivity(
                 sums = np.zeros((2, output.shape[1]))
             centred = clean - shift
             sums += [centred.sum(axis=(0, 2)), (centred**2).sum(axis=(0, 2))]
+            # Rows, not epochs: a CroppedClassifier's layers run on every window.
+            n_rows += len(clean)
             continue
         band, kind = perturbed.variant(index % group - 1)
         changes[band, KINDS.index(kind)] += np.abs(output - clean).sum(axis=(0, 2))
-    n_values = data.shape[0] * clean.shape[2]
+    n_values = n_rows * clean.shape[2]
     spread = np.sqrt(np.maximum(sums[1] / n_values - (sums[0] / n_values) ** 2, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
         sensitivity = (

@@ -6,7 +6,7 @@ import mne
 import numpy as np
 import pandas as pd
 import torch
-from mne.utils import _check_option, logger, verbose
+from mne.utils import _check_option, logger, verbose, warn
 
 from .._checks import check_positive_int, compute_device
 from .._convert import map_info, one_channel_type
@@ -14,11 +14,12 @@ from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, autograd_on, trace_layers
 from .._network import as_network
 from ..attribution._core import private_module
-from ._activations import decision_gradients
+from ._activations import _check_logits, decision_gradients
 
 # Relative error up to which the layers before a spatial layer count as linear
 # and as keeping the EEG channels apart (float32 arithmetic).
 _LINEARITY_TOLERANCE = 1e-4
+_FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
 
 # -- the spatial layer ------------------------------------------------------------
@@ -334,7 +335,10 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     scaled as the network's input maps, over epochs and times. When a unit
     reads several maps (ShallowFBCSPNet's spatial convolution reads every
     temporal filter), each map gives one component, with the covariance taken
-    across all its maps.
+    across all its maps. A unit whose output is constant on the epochs (its
+    weights are zero, or the maps it reads are constant) has no pattern: it
+    gets zeros, as :class:`mne.decoding.LinearModel` gives a zero filter, and
+    a warning names it.
 
     **Contributions.** A component's contribution is the mean over epochs
     of ``|sum_t g(t) s(t)|``, the first-order Taylor estimate
@@ -356,16 +360,18 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     device = compute_device(device, network)
     home = next(network.module_.parameters()).device
     example = torch.from_numpy(next(data.batches(1))).to(home)
-    layer = find_spatial_layer(private_module(network, home), example)
+    module = private_module(network, home)
+    _check_logits(module, data, home)
+    layer = find_spatial_layer(module, example)
     weights = layer.weights()
     logger.info(
         f"Spatial patterns of layer {layer.name!r}: {weights.shape[0]} units "
         f"reading {weights.shape[1]} map(s) each, from {data.shape[0]} epochs"
     )
-    covariance, contributions = _covariance_and_contributions(
+    covariance, mean, contributions = _covariance_and_contributions(
         network, data, layer, batch_size=batch_size, device=device
     )
-    patterns = _patterns(layer, covariance)
+    patterns = _patterns(layer, covariance, mean)
     order = np.argsort(-contributions, kind="stable")
     n_units, per_group, n_channels = weights.shape
     units, maps_read = np.divmod(np.arange(n_units * per_group), per_group)
@@ -399,6 +405,8 @@ def _covariance_and_contributions(network, data, layer, *, batch_size, device):
     covariance : torch.Tensor of float64, shape (n_groups, n, n)
         Over epochs and times, of the maps a group of units reads, ``n =
         maps_per_group * n_channels`` (map-major).
+    mean : torch.Tensor of float64, shape (n_groups, n)
+        The mean of those maps.
     contributions : ndarray, shape (n_units * maps_per_group,)
         Mean over epochs of ``|sum_t g s|``, unit-major.
     """
@@ -409,7 +417,7 @@ def _covariance_and_contributions(network, data, layer, *, batch_size, device):
     sums = torch.zeros(n_groups, width, dtype=torch.float64, device=device)
     products = torch.zeros(n_groups, width, width, dtype=torch.float64, device=device)
     contributions = torch.zeros(n_groups, n_units // n_groups, per_group, device=device)
-    n_samples = 0
+    n_samples, shift = 0, None
     for layer_input, _, gradient in decision_gradients(
         network,
         data,
@@ -431,17 +439,25 @@ def _covariance_and_contributions(network, data, layer, *, batch_size, device):
             .sum(dim=0)
         )
         flat = maps.reshape(n_batch, n_groups, width, n_times).double()
+        if shift is None:
+            # Sums about the first batch's mean keep the covariance accurate
+            # when a map's mean is large against its spread: that of a
+            # constant map (a zeroed kernel before batch norm) stays zero.
+            shift = flat.mean(dim=(0, 3))
+        flat = flat - shift[..., None]
         sums += flat.sum(dim=(0, 3))
         products += torch.einsum("bgit,bgjt->gij", flat, flat)
         n_samples += n_batch * n_times
     mean = sums / n_samples
     covariance = products / n_samples - mean[:, :, None] * mean[:, None, :]
     contributions = contributions.double().cpu().flatten() / data.shape[0]
-    return covariance.cpu(), contributions.numpy()
+    return covariance.cpu(), (mean + shift).cpu(), contributions.numpy()
 
 
-def _patterns(layer, covariance):
+def _patterns(layer, covariance, mean):
     """Return ``Cov(x) w / Var(w^T x)`` of each unit, per map it reads.
+
+    A unit whose output is constant gets a zero pattern, with a warning.
 
     Returns
     -------
@@ -453,11 +469,18 @@ def _patterns(layer, covariance):
     filters = weights.reshape(layer.module.groups, -1, per_group * n_channels)
     projected = torch.einsum("gij,guj->gui", covariance, filters)
     variance = (projected * filters).sum(dim=-1, keepdim=True)
-    constant = np.flatnonzero(variance.flatten() <= 0)
-    if constant.size:
-        raise ValueError(
-            f"Units {constant.tolist()} of layer {layer.name!r} output a constant "
-            "on these epochs (their weights or inputs are zero): a constant has no "
-            "pattern."
+    # Below the float32 rounding of the unit's output, its variance is that of
+    # a constant: zero weights, or maps that are constant.
+    power = covariance.diagonal(dim1=1, dim2=2).sum(dim=1) + mean.pow(2).sum(dim=1)
+    scale = filters.pow(2).sum(dim=-1, keepdim=True) * power[:, None, None]
+    constant = variance <= _FLOAT32_EPS**2 * scale
+    dead = np.flatnonzero(constant.flatten())
+    if dead.size:
+        warn(
+            f"Unit(s) {dead.tolist()} of layer {layer.name!r} output a constant on "
+            "these epochs (their weights are zero, or the maps they read are "
+            "constant); a constant has no pattern: theirs are zero, as "
+            "mne.decoding.LinearModel gives a zero filter."
         )
-    return (projected / variance).reshape(n_units * per_group, n_channels).numpy()
+    patterns = torch.where(constant, 0.0, projected / variance)
+    return patterns.reshape(n_units * per_group, n_channels).numpy()

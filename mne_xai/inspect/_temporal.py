@@ -12,7 +12,7 @@ from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
 from .._network import as_network, sampling_rate
 from ..attribution._core import private_module
-from ._activations import unit_contributions
+from ._activations import _check_logits, unit_contributions
 
 # Half power: the -3 dB edges of a passband.
 _HALF_POWER = 1 / np.sqrt(2)
@@ -235,8 +235,11 @@ def temporal_filters(
     else:
         example = np.zeros((1, network.n_channels_, network.n_times_), np.float32)
     home = next(network.module_.parameters()).device
+    module = private_module(network, home)
+    if data is not None:
+        _check_logits(module, data, home)
     call, axis, decimation = find_temporal_layer(
-        private_module(network, home), torch.from_numpy(example).to(home)
+        module, torch.from_numpy(example).to(home)
     )
     layer = call.module
     kernels = layer.weight.detach().cpu().double().numpy()
