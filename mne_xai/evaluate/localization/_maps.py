@@ -42,19 +42,26 @@ def _check_time_courses(data, name):
 
 def _check_same_shape(relevance, truth):
     if relevance.shape != truth.shape:
+        average = (
+            " For an average map (an Evoked), average the ground truth alike "
+            "(ground_truth.average())."
+            if len(relevance) == 1 and relevance.shape[1:] == truth.shape[1:]
+            else ""
+        )
         raise ValueError(
             f"attribution has shape {relevance.shape} but ground_truth has shape "
             f"{truth.shape}; they need one map each for the same epochs, channels "
-            "and times."
+            f"and times.{average}"
         )
 
 
 def _check_same_grid(attribution, ground_truth, names=("attribution", "ground_truth")):
-    """Both MNE objects must share channels and times, not just shapes."""
+    """Both MNE objects must share channels and times, and epochs, not just shapes."""
     mne_types = (mne.BaseEpochs, mne.Evoked)
     if not (isinstance(attribution, mne_types) and isinstance(ground_truth, mne_types)):
         return
     first, second = names
+    _check_same_epochs(attribution, ground_truth, names)
     if attribution.ch_names != ground_truth.ch_names:
         raise ValueError(
             f"{first} and {second} have different channels; pick the same "
@@ -69,6 +76,38 @@ def _check_same_grid(attribution, ground_truth, names=("attribution", "ground_tr
             f"({attribution.times[0]:g} to {attribution.times[-1]:g} s and "
             f"{ground_truth.times[0]:g} to {ground_truth.times[-1]:g} s); crop them "
             "alike."
+        )
+
+
+def _check_same_epochs(attribution, ground_truth, names):
+    """Epochs are paired by position: refuse two that hold them in another order.
+
+    Maps explained class by class and concatenated pair each epoch with
+    another's ground truth (a perfect map then scored at chance). MNE's
+    ``selection`` names each epoch of the original; events are compared where
+    both objects name their classes alike (maps built with ``EpochsArray``
+    and no events carry placeholder ones).
+    """
+    both = isinstance(attribution, mne.BaseEpochs) and isinstance(
+        ground_truth, mne.BaseEpochs
+    )
+    if not both or len(attribution) != len(ground_truth):
+        return
+    selections = attribution.selection, ground_truth.selection
+    reordered = not np.array_equal(*selections) and np.array_equal(
+        *map(np.sort, selections)
+    )
+    relabelled = attribution.event_id == ground_truth.event_id and not np.array_equal(
+        attribution.events[:, 2], ground_truth.events[:, 2]
+    )
+    if reordered or relabelled:
+        first, second = names
+        raise ValueError(
+            f"{first} and {second} hold other epochs, or the same epochs in "
+            f"another order (their {'selection' if reordered else 'events'} "
+            "differ), and maps are paired by position: each would be compared "
+            f"with another epoch's. Keep the epochs of {second} in its order, "
+            "e.g. explain the whole Epochs at once, or index both alike."
         )
 
 

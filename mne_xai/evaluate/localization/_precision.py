@@ -9,6 +9,7 @@ from ..._docs import fill_doc
 from ...simulation import FREQUENCY_BANDS
 from ._maps import (
     _binary_mask,
+    _check_same_grid,
     _check_same_shape,
     _check_time_courses,
     _fraction_inside,
@@ -114,7 +115,7 @@ def _has_band(epochs):
     )
 
 
-def _band_edges(band, ground_truth, attribution, n_epochs):
+def _band_edges(band, ground_truth, attribution, n_epochs, sfreq):
     """(n_epochs, 2) band edges from ``band``, else from the objects' metadata."""
     if band is None:
         for source in (ground_truth, attribution):
@@ -125,32 +126,54 @@ def _band_edges(band, ground_truth, attribution, n_epochs):
             "metadata gives every epoch fmin and fmax (as simulate_epochs does for "
             "kind='spectral')."
         )
-    if isinstance(band, str):
-        _check_option("band", band, tuple(FREQUENCY_BANDS))
-        band = FREQUENCY_BANDS[band]
+    names = [band] if isinstance(band, str) else band
+    if all(isinstance(name, str) for name in names):  # a name, or one per epoch
+        for name in names:
+            _check_option("band", name, tuple(FREQUENCY_BANDS))
+        band = [FREQUENCY_BANDS[name] for name in names]
     edges = np.asarray(band, dtype=float)
-    if edges.shape == (2,):
-        edges = np.tile(edges, (n_epochs, 1))
+    if edges.shape in ((2,), (1, 2)):
+        edges = np.tile(edges.reshape(2), (n_epochs, 1))
     if edges.shape != (n_epochs, 2):
         raise ValueError(
-            f"band must be a name, (fmin, fmax) or an array of shape ({n_epochs}, 2), "
-            f"got shape {edges.shape}."
+            "band must be a name, (fmin, fmax), a name per epoch or an array of "
+            f"shape ({n_epochs}, 2), got shape {edges.shape}."
+        )
+    # A band outside (0, Nyquist] or reversed scores 0 or 1 whatever the map.
+    nyquist = sfreq / 2
+    valid = (edges[:, 0] >= 0) & (edges[:, 0] < edges[:, 1]) & (edges[:, 1] <= nyquist)
+    if not valid.all():
+        fmin, fmax = edges[np.flatnonzero(~valid)[0]]
+        raise ValueError(
+            f"band ({fmin:g}, {fmax:g}) Hz is not a band of these maps: bands need "
+            f"0 <= fmin < fmax <= {nyquist:g} Hz (the Nyquist frequency at "
+            f"{sfreq:g} Hz)."
         )
     return edges
 
 
 def _sampling_rate(sfreq, attribution, ground_truth):
     """``sfreq``, else the rate of the first of the maps that is an MNE object."""
+    rates = {
+        obj.info["sfreq"]
+        for obj in (attribution, ground_truth)
+        if isinstance(obj, mne.BaseEpochs | mne.Evoked)
+    }
     if sfreq is None:
-        with_info = [
-            obj
-            for obj in (attribution, ground_truth)
-            if isinstance(obj, mne.BaseEpochs | mne.Evoked)
-        ]
-        if not with_info:
+        if not rates:
             raise ValueError("Pass sfreq= (Hz) when attribution is an array.")
-        sfreq = with_info[0].info["sfreq"]
+        if len(rates) > 1:
+            raise ValueError(
+                f"attribution and ground_truth have different sampling rates "
+                f"({sorted(rates)} Hz); resample them alike."
+            )
+        return rates.pop()
     _validate_type(sfreq, "numeric", "sfreq")
+    if rates and rates != {sfreq}:
+        raise ValueError(
+            f"sfreq={sfreq:g} contradicts the maps' own rate ({rates.pop():g} Hz), "
+            "which is used when sfreq is None; leave it out."
+        )
     return sfreq
 
 
@@ -170,12 +193,13 @@ def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None)
         Only used for its metadata columns ``fmin`` and ``fmax`` (per epoch, as
         :func:`mne_xai.simulation.simulate_epochs` gives) when ``band`` is None;
         the attribution's metadata is tried next.
-    band : str | (float, float) | array, shape (n_epochs, 2) | None
+    band : str | (float, float) | list of str | array, shape (n_epochs, 2) | None
         The true band: a name in :data:`mne_xai.simulation.FREQUENCY_BANDS`,
-        edges in Hz, or edges per epoch.
+        edges in Hz, or a name or edges per epoch; within
+        ``0 <= fmin < fmax <= sfreq / 2``.
     sfreq : float | None
         Sampling rate in Hz; None takes it from ``attribution`` or
-        ``ground_truth`` when either is an MNE object.
+        ``ground_truth`` when either is an MNE object (given, it must agree).
 
     Returns
     -------
@@ -202,8 +226,9 @@ def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None)
     _check_time_courses(relevance, "attribution")
     if ground_truth is not None:
         _check_same_shape(relevance, _map_data(ground_truth, "ground_truth"))
+        _check_same_grid(attribution, ground_truth)
     sfreq = _sampling_rate(sfreq, attribution, ground_truth)
-    edges = _band_edges(band, ground_truth, attribution, len(relevance))
+    edges = _band_edges(band, ground_truth, attribution, len(relevance), sfreq)
     freqs, power = periodogram(relevance, fs=sfreq, window="hann", axis=-1)
     power = power.sum(axis=1)
     in_band = (freqs >= edges[:, :1]) & (freqs <= edges[:, 1:])
