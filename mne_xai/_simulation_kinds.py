@@ -26,28 +26,37 @@ _FEATURE_RADIUS = 0.065  # m from the sphere centre to a feature dipole
 _FEATURE_WIDTH = 0.2  # s, width of an ERP window
 
 
-def _feature_pattern(head, azimuth, elevation):
-    """Scalp pattern of a radial dipole in the direction (azimuth, elevation).
+def _feature_patterns(head, azimuths, elevation):
+    """Scalp patterns of radial dipoles in the directions (azimuth, elevation).
 
     Angles are in radians in head coordinates: azimuth 0 points right (+x),
-    pi / 2 to the nose (+y); elevation pi / 2 points up (+z).
+    pi / 2 to the nose (+y); elevation pi / 2 points up (+z). Each direction
+    gets the source nearest its point ``_FEATURE_RADIUS`` from the centre that
+    no earlier direction took: sources are 10 mm apart, so directions closer
+    than that would otherwise share a dipole, and their classes be the same.
     """
-    direction = np.array(
+    azimuths = np.atleast_1d(azimuths)
+    directions = np.column_stack(
         [
-            np.cos(elevation) * np.cos(azimuth),
-            np.cos(elevation) * np.sin(azimuth),
-            np.sin(elevation),
+            np.cos(elevation) * np.cos(azimuths),
+            np.cos(elevation) * np.sin(azimuths),
+            np.full(len(azimuths), np.sin(elevation)),
         ]
     )
-    target = head["centre"] + _FEATURE_RADIUS * direction
-    index = np.argmin(np.linalg.norm(head["source_pos"] - target, axis=1))
-    position = head["source_pos"][index]
-    radial = position - head["centre"]
-    orientation = radial / np.linalg.norm(radial)
-    pattern = head["gain"][:, index] @ orientation
+    targets = head["centre"] + _FEATURE_RADIUS * directions
+    distances = np.linalg.norm(head["source_pos"] - targets[:, np.newaxis], axis=2)
+    indices = []
+    for distance in distances:
+        distance[indices] = np.inf
+        indices.append(np.argmin(distance))
+    positions = head["source_pos"][indices]
+    radial = positions - head["centre"]
+    orientations = radial / np.linalg.norm(radial, axis=1, keepdims=True)
+    patterns = np.einsum("cdo,do->dc", head["gain"][:, indices], orientations)
     # Unit peak, positive where the projection is strongest.
-    pattern = pattern / pattern[np.argmax(np.abs(pattern))]
-    return pattern, position
+    peaks = np.abs(patterns).argmax(axis=1)
+    patterns /= patterns[np.arange(len(patterns)), peaks, np.newaxis]
+    return patterns, positions
 
 
 def _post_stimulus(tmin, tmax):
@@ -90,17 +99,17 @@ def _check_bands(bands, n_classes, sfreq):
                 f"with one (fmin, fmax) per class for {n_classes} classes."
             )
         bands = list(_DEFAULT_BAND_ORDER[:n_classes])
-    _validate_type(bands, (list, tuple), "bands")
+    _validate_type(bands, (list, tuple, np.ndarray), "bands")
     if len(bands) != n_classes:
         raise ValueError(
             f"bands must hold one band per class ({n_classes}), got {len(bands)}."
         )
     names, edges = [], []
     for band in bands:
-        _validate_type(band, (str, list, tuple), "each band")
+        _validate_type(band, (str, list, tuple, np.ndarray), "each band")
         if isinstance(band, str):
             _check_option("band", band, tuple(FREQUENCY_BANDS))
-            names.append(band)
+            names.append(str(band))  # not numpy.str_
             edges.append(FREQUENCY_BANDS[band])
         else:
             fmin, fmax = (float(edge) for edge in band)
@@ -114,8 +123,12 @@ def _check_bands(bands, n_classes, sfreq):
             f"Each band needs 0 < fmin < fmax < sfreq / 2 = {sfreq / 2:g} Hz, got "
             f"{edges.tolist()} Hz."
         )
-    if len(set(names)) != n_classes:
-        raise ValueError(f"Each class needs its own band, got {names}.")
+    # Compare edges, not names: "alpha" and (8, 13) are one band.
+    if len(np.unique(edges, axis=0)) != n_classes:
+        raise ValueError(
+            f"Each class needs its own band, got {names}, i.e. {edges.tolist()} Hz; "
+            "give the classes bands with different edges."
+        )
     return names, edges
 
 
@@ -146,8 +159,8 @@ class _Classes(NamedTuple):
 
 def _midline_source(head, n_classes):
     """Return the pattern and position of one parietal midline source, per class."""
-    pattern, position = _feature_pattern(head, -np.pi / 2, np.deg2rad(55))
-    return np.tile(pattern, (n_classes, 1)), np.tile(position, (n_classes, 1))
+    patterns, positions = _feature_patterns(head, -np.pi / 2, np.deg2rad(55))
+    return np.tile(patterns, (n_classes, 1)), np.tile(positions, (n_classes, 1))
 
 
 def _no_bands(n_classes):
@@ -175,14 +188,17 @@ def _classes_by_band(head, n_classes, *, windows, bands, sfreq):
 def _classes_by_source(head, n_classes, *, windows, bands, sfreq):
     """Spatial: sources spread evenly in azimuth, from the left (pi) round."""
     azimuths = np.pi - 2 * np.pi * np.arange(n_classes) / n_classes
-    features = [_feature_pattern(head, azimuth, np.deg2rad(40)) for azimuth in azimuths]
     if n_classes == 2:
         names = ["left", "right"]
     else:
         degrees = np.rad2deg(np.angle(np.exp(1j * azimuths))).round().astype(int)
         names = [f"azimuth_{degree}" for degree in degrees]
-    patterns = np.array([pattern for pattern, _ in features])
-    positions = np.array([position for _, position in features])
+    if len(set(names)) != n_classes:
+        raise ValueError(
+            f"Spatial classes are named after their azimuth in whole degrees, so "
+            f"{n_classes} classes would share names; simulate at most 360."
+        )
+    patterns, positions = _feature_patterns(head, azimuths, np.deg2rad(40))
     return _Classes(names, patterns, positions, *_no_bands(n_classes))
 
 

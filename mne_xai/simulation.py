@@ -1,5 +1,7 @@
 """Simulated EEG epochs whose discriminative signal is known exactly."""
 
+import numbers
+
 import mne
 import numpy as np
 import pandas as pd
@@ -106,9 +108,9 @@ def _hann_envelopes(times, starts, stops):
     return envelopes / envelopes.max(axis=1, keepdims=True)
 
 
-def _check_window_list(windows, n_classes, times, name="windows"):
-    _validate_type(windows, (list, tuple), name)
-    if len(windows) == 2 and all(isinstance(edge, int | float) for edge in windows):
+def _check_window_list(windows, n_classes, epoch, sfreq, name="windows"):
+    _validate_type(windows, (list, tuple, np.ndarray), name)
+    if len(windows) == 2 and all(isinstance(edge, numbers.Real) for edge in windows):
         windows = [windows] * n_classes
     if len(windows) != n_classes:
         raise ValueError(
@@ -118,10 +120,9 @@ def _check_window_list(windows, n_classes, times, name="windows"):
     windows = np.array(windows, dtype=float)
     if windows.shape != (n_classes, 2):
         raise ValueError(f"{name} must be (tmin, tmax) pairs, got {windows.tolist()}.")
-    sample = times[1] - times[0]
-    epoch_start, epoch_stop = times[0], times[-1] + sample
+    epoch_start, epoch_stop = epoch
     bad = (
-        (windows[:, 1] - windows[:, 0] < _MIN_FEATURE_SAMPLES * sample)
+        (windows[:, 1] - windows[:, 0] < _MIN_FEATURE_SAMPLES / sfreq)
         | (windows[:, 0] < epoch_start)
         | (windows[:, 1] > epoch_stop)
     )
@@ -145,13 +146,13 @@ def _resolve_montage(montage, ch_names):
     if ch_names is None:
         has_default = set(_DEFAULT_CH_NAMES) <= set(montage.ch_names)
         ch_names = list(_DEFAULT_CH_NAMES) if has_default else list(montage.ch_names)
-    _validate_type(ch_names, (list, tuple), "ch_names")
+    _validate_type(ch_names, (list, tuple, np.ndarray), "ch_names")
     missing = [name for name in ch_names if name not in montage.ch_names]
     if missing:
         raise ValueError(f"Channels {missing} are not in the montage.")
     if len(ch_names) < 3:
         raise ValueError(f"Simulate at least 3 channels, got {len(ch_names)}.")
-    return montage, list(ch_names)
+    return montage, [str(name) for name in ch_names]  # not numpy.str_
 
 
 def _warn_if_jittered_windows_meet(class_windows, jitter):
@@ -234,19 +235,22 @@ def simulate_epochs(
         Time of the first sample, in seconds relative to the event.
     duration : float
         Length of each epoch in seconds.
-    windows : list of (float, float) | (float, float) | None
+    windows : array-like of (float, float) | (float, float) | None
         The time window (s) of each class's feature, or one window for all.
         None gives, for ``"temporal"``, windows of 0.2 s (or half a part, if
         shorter) centred in ``n_classes`` equal parts of the post-stimulus
         interval; for ``"spatial"``, one such window centred in it; for
         ``"spectral"``, one window from a tenth to nine tenths of it. A
-        window must span 4 samples or more (so must the defaults: too many
+        window must lie in the epoch, from its first sample to ``duration``
+        later, and span 4 samples or more (so must the defaults: too many
         classes in too short epochs are refused).
-    bands : list of (str | (float, float)) | None
+    bands : array-like of (str | (float, float)) | None
         For ``kind="spectral"``, the band of each class: a name in
         :data:`FREQUENCY_BANDS` (theta 4–8, alpha 8–13, beta 13–30, gamma
         30–45 Hz) or ``(fmin, fmax)`` in Hz. None gives alpha, beta, theta,
-        gamma to classes 0, 1, 2, 3 in that order. Ignored for other kinds.
+        gamma to classes 0, 1, 2, 3 in that order. Each class needs a band
+        of its own edges: ``"alpha"`` and ``(8, 13)`` are the same band.
+        Ignored for other kinds.
     jitter : float
         The feature's window is shifted by a random amount drawn uniformly from
         ``[-jitter, jitter]`` seconds in each epoch (then kept inside the
@@ -256,7 +260,7 @@ def simulate_epochs(
     montage : str | mne.channels.DigMontage
         Electrode positions: a built-in montage name (``"standard_1020"`` and
         ``"standard_1005"`` work whatever the MNE version) or a montage.
-    ch_names : list of str | None
+    ch_names : array-like of str | None
         Channels to simulate, all in ``montage``. None uses 32 channels of the
         10-20 system (Fp1 ... PO10) when the montage has them, else all of its
         channels.
@@ -323,7 +327,11 @@ def simulate_epochs(
 
     Features come from radial dipoles 65 mm from the sphere centre. Every
     epoch carries only its own class's feature, so the classes differ in the
-    features alone.
+    features alone. Each spatial class has a dipole of its own: the one
+    nearest its place on the ring that no earlier class took, so with more
+    classes than about 30 (the ring is some 30 dipoles round) some lie a
+    dipole or two off the ring; ``source_x``, ``source_y``, ``source_z`` give
+    where. At most 360 spatial classes are simulated.
 
     Average referencing gives each feature's pattern a broad negative part
     holding, summed over channels, as much magnitude as its positive peak. A
@@ -372,8 +380,12 @@ def simulate_epochs(
         raise ValueError(
             f"duration * sfreq gives {n_times} samples; simulate at least 8."
         )
-    # The sample grid MNE puts the epochs on (tmin rounded to a sample).
-    times = (np.round(tmin * sfreq) + np.arange(n_times)) / sfreq
+    # The sample grid MNE puts the epochs on (tmin rounded to a sample), and the
+    # epoch it covers: to one sample after the last, so a window can end at
+    # tmin + duration (the Hann envelope is zero at its ends).
+    first = np.round(tmin * sfreq)
+    times = (first + np.arange(n_times)) / sfreq
+    epoch = times[0], (first + n_times) / sfreq
     montage, ch_names = _resolve_montage(montage, ch_names)
     rng = np.random.default_rng(random_state)
 
@@ -396,7 +408,7 @@ def simulate_epochs(
                 "windows."
             )
     else:
-        class_windows = _check_window_list(windows, n_classes, times)
+        class_windows = _check_window_list(windows, n_classes, epoch, sfreq)
     classes = spec.classes(
         head, n_classes, windows=class_windows, bands=bands, sfreq=sfreq
     )
@@ -417,13 +429,15 @@ def simulate_epochs(
     background -= background.mean(axis=1, keepdims=True)
     noise_rms = np.sqrt(np.mean(background**2))
 
-    # Feature time course per epoch, in its jittered window.
-    shifts = rng.uniform(-jitter, jitter, n_epochs)
-    window_length = np.diff(class_windows[labels], axis=1)[:, 0]
-    starts = np.clip(
-        class_windows[labels, 0] + shifts, times[0], times[-1] - window_length
+    # Feature time course per epoch, in its jittered window. A window that the
+    # jitter pushed out of the epoch is moved back in, whole; one inside is left
+    # exactly as it is, so that without jitter the metadata match the names.
+    epoch_windows = (
+        class_windows[labels] + rng.uniform(-jitter, jitter, n_epochs)[:, np.newaxis]
     )
-    stops = starts + window_length
+    epoch_windows -= np.clip(epoch_windows[:, 1:] - epoch[1], 0, None)
+    epoch_windows += np.clip(epoch[0] - epoch_windows[:, :1], 0, None)
+    starts, stops = epoch_windows.T
     envelopes = _hann_envelopes(times, starts, stops)
     waveforms = spec.waveforms(envelopes, classes.band_edges[labels], sfreq, rng)
     # Scale so the feature's RMS over channels and active samples is snr times

@@ -307,3 +307,96 @@ def test_64_channels_fast():
 def test_bad_arguments(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         simulate_epochs(n_epochs=kwargs.pop("n_epochs", 10), **kwargs)
+
+
+@pytest.mark.parametrize("bands", [["alpha", (8, 13)], [(4.0, 8.0), "theta"]])
+def test_same_band_under_two_names_is_refused(bands):
+    """Bands were told apart by name: alpha and (8, 13) made two equal classes."""
+    with pytest.raises(ValueError, match="its own band"):
+        simulate_epochs("spectral", n_epochs=4, bands=bands)
+
+
+@pytest.mark.parametrize("n_classes", [28, 33])
+def test_every_spatial_class_has_its_own_source(n_classes):
+    """Classes whose places on the ring snapped to one dipole were identical."""
+    epochs, truth = simulate_epochs(
+        "spatial", n_epochs=n_classes, n_classes=n_classes, sfreq=64.0, random_state=0
+    )
+    labels = epochs.events[:, 2]
+    assert sorted(labels) == list(range(1, n_classes + 1))  # one epoch per class
+    sources = epochs.metadata[["source_x", "source_y", "source_z"]].to_numpy()
+    assert len(np.unique(sources, axis=0)) == n_classes
+    topographies = truth.get_data().max(axis=2)
+    assert len(np.unique(topographies.round(9), axis=0)) == n_classes
+    # Each dipole stays near its place: about the level of the ring.
+    np.testing.assert_allclose(np.median(sources[:, 2]), sources[:, 2], atol=0.015)
+
+
+def test_too_many_spatial_classes_to_name_are_refused():
+    with pytest.raises(ValueError, match="at most 360"):
+        simulate_epochs("spatial", n_epochs=361, n_classes=361, sfreq=64.0)
+
+
+@pytest.mark.parametrize(
+    "sfreq, window", [(128.0, (0.6, 0.796875)), (100.0, (0.6, 0.8))]
+)
+def test_window_ending_with_the_epoch_is_placed_as_named(sfreq, window):
+    """A window accepted up to one sample after the last was moved a sample early."""
+    epochs, truth = simulate_epochs(
+        "temporal",
+        n_epochs=4,
+        sfreq=sfreq,
+        windows=[(0.1, 0.3), window],
+        jitter=0.0,
+        random_state=0,
+    )
+    assert truth.times[0] + 1.0 == pytest.approx(window[1])  # the epoch's end
+    name = f"erp_{round(window[0] * 1e3)}-{round(window[1] * 1e3)}ms"
+    metadata = truth[name].metadata
+    assert (metadata["feature_tmin"] == window[0]).all()
+    assert (metadata["feature_tmax"] == window[1]).all()
+    # The Hann envelope reaches zero one sample after the last.
+    envelope = truth[name].get_data().max(axis=1)
+    assert (envelope[:, -1] > 0).all()
+    inside = truth.times > window[0]
+    assert (envelope[:, inside] > 0).all() and (envelope[:, ~inside] == 0).all()
+
+
+def test_jitter_keeps_whole_windows_in_the_epoch():
+    window = (0.55, 0.75)
+    epochs, _ = simulate_epochs(
+        "spatial", n_epochs=40, windows=window, jitter=0.3, random_state=0
+    )
+    metadata = epochs.metadata
+    stop = epochs.times[-1] + 1 / epochs.info["sfreq"]
+    assert metadata["feature_tmin"].min() >= epochs.times[0]
+    assert metadata["feature_tmax"].max() <= stop + 1e-12
+    # Some windows were pushed against the end, and moved back whole.
+    assert np.isclose(metadata["feature_tmax"], stop).sum() > 5
+    np.testing.assert_allclose(metadata["feature_tmax"] - metadata["feature_tmin"], 0.2)
+
+
+def test_arrays_are_accepted_for_windows_bands_and_channels():
+    """NumPy arrays for windows or ch_names raised a TypeError."""
+    epochs, _ = simulate_epochs(
+        "temporal",
+        n_epochs=4,
+        windows=np.array([[0.1, 0.3], [0.5, 0.7]]),
+        ch_names=np.array(["C3", "Cz", "C4"]),
+    )
+    assert list(epochs.event_id) == ["erp_100-300ms", "erp_500-700ms"]
+    assert epochs.ch_names == ["C3", "Cz", "C4"]
+    assert all(type(name) is str for name in epochs.ch_names)
+    epochs, _ = simulate_epochs(
+        "spectral", n_epochs=4, bands=np.array([[8, 13], [13, 30]])
+    )
+    assert list(epochs.event_id) == ["8-13Hz", "13-30Hz"]
+    epochs, _ = simulate_epochs(
+        "spatial", n_epochs=4, windows=np.array([0.3, 0.5]), jitter=0.0
+    )
+    assert (epochs.metadata["feature_tmin"] == 0.3).all()
+    # Their content is checked as that of lists.
+    with pytest.raises(ValueError, match="one \\(tmin, tmax\\) per class"):
+        simulate_epochs("temporal", n_epochs=4, windows=np.array([[0.1, 0.3]]))
+    with pytest.raises(ValueError, match="not in the montage"):
+        simulate_epochs("temporal", n_epochs=4, ch_names=np.array(["Cz", "XYZ1"]))
