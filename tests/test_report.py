@@ -417,3 +417,75 @@ def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.startswith("mne-xai demo: error: cannot read EEGBCI subject 1")
     assert "MNE_DATA" in err and err.count("\n") == 1
+
+
+def test_maps_per_class_follow_the_labels_given(spatial_epochs, monkeypatch):
+    """With labels other than the events (make_report(clf, epochs, y)), the maps
+    per class were grouped by the epochs' events: each column mixed classes."""
+    import mne_xai.report._maps as report_maps
+
+    epochs = spatial_epochs.copy()
+    y = np.where(epochs.events[:, 2] == epochs.event_id["left"], "left", "right")
+    rng = np.random.default_rng(0)
+    epochs.events[:, 2] = rng.choice([1, 4], len(epochs))
+    epochs.event_id = {"stim/A": 1, "stim/B": 4}
+    drawn = {}
+
+    def spy(attribution, **kwargs):
+        drawn[kwargs["title"]] = attribution
+        return plt.figure()
+
+    monkeypatch.setattr(report_maps, "plot_class_topomaps", spy)
+    with pytest.warns(RuntimeWarning, match="does not beat chance"):
+        make_report(
+            _network(max_epochs=1), epochs, y, methods=METHODS, cv=2, checks=False
+        )
+    assert len(drawn) == len(METHODS)
+    for attribution in drawn.values():
+        assert set(attribution.event_id) == {"left", "right"}
+        names = {code: name for name, code in attribution.event_id.items()}
+        assert [names[code] for code in attribution.events[:, 2]] == y.tolist()
+    assert set(epochs.event_id) == {"stim/A", "stim/B"}  # the epochs are left alone
+
+
+def _meg_epochs(n_positions=12, n_epochs=40):
+    """Magnetometers and planar gradiometer pairs at a layout's positions."""
+    layout = mne.channels.read_layout("Vectorview-all")
+    names, kinds, positions = [], [], []
+    for name in [name for name in layout.names if name.endswith("1")][:n_positions]:
+        x, y = layout.pos[layout.names.index(name)][:2]
+        for suffix, kind in (("1", "mag"), ("2", "grad"), ("3", "grad")):
+            names.append(name[:-1].replace(" ", "") + suffix)
+            kinds.append(kind)
+            positions.append(np.array([x - 0.5, y - 0.5, 0.3]) * 0.15)
+    info = mne.create_info(names, 64.0, kinds)
+    for channel, position in zip(info["chs"], positions, strict=True):
+        channel["loc"][:3] = position
+        channel["loc"][3:12] = np.eye(3).ravel()
+    rng = np.random.default_rng(0)
+    labels = np.repeat([1, 2], n_epochs // 2)
+    data = rng.standard_normal((n_epochs, len(names), 64))
+    data[labels == 2, 0] += 3 * np.sin(2 * np.pi * 10 * np.arange(64) / 64)
+    data *= np.where(np.array(kinds) == "mag", 1e-13, 1e-11)[:, np.newaxis]
+    events = np.c_[np.arange(n_epochs) * 100, np.zeros(n_epochs, int), labels]
+    return mne.EpochsArray(
+        data, info, events=events, event_id={"a": 1, "b": 2}, verbose=False
+    )
+
+
+def test_report_of_magnetometers_and_gradiometers():
+    """The report of MEG data failed at its last section (signed patterns on
+    gradiometers) after all the work; saliency, per unit of input, set the
+    shares of channel types (0.98 magnetometers) and, refused by the trust
+    checks, left every other method unchecked."""
+    with pytest.warns(RuntimeWarning, match="does not beat chance"):
+        report = make_report(
+            _network(max_epochs=1), _meg_epochs(), methods=METHODS, cv=2
+        )
+    contents = _contents(report)
+    trust = contents["How far to trust the maps"]
+    assert "saliency is not checked: saliency gives logit per unit of input" in trust
+    assert "gradient_x_input" in trust and "target randomization" in trust
+    assert "gradient_x_input" in contents["Modality importance"]
+    patterns = contents["Spatial patterns"]
+    assert "<img" in patterns and "No pattern topomaps" not in patterns

@@ -11,6 +11,7 @@ import numpy as np
 from mne.utils import logger
 
 from ..attribution._core import _event_id
+from ..attribution._registry import check_comparable_across_channels
 from ._text import HOW_TO_READ, SECTIONS
 
 
@@ -45,6 +46,22 @@ class _Context:
         """
         event_id = _event_id(self.estimator, self.epochs)
         return {code: name for name, code in event_id.items()}
+
+    def comparable_across_channels(self, purpose):
+        """Return the explained methods whose maps compare across the channels.
+
+        Returns the methods that do, and the reason each other one does not
+        (maps per unit of input on channels of several units).
+        """
+        comparable, refused = [], {}
+        for method, attribution in self.attributions.items():
+            try:
+                check_comparable_across_channels(method, attribution.info, purpose)
+            except ValueError as err:
+                refused[method] = str(err)
+            else:
+                comparable.append(method)
+        return comparable, refused
 
     def paragraph(self, key, title="How to read this", **values):
         text = HOW_TO_READ[key].format(**values)

@@ -23,13 +23,16 @@ def _explain_all(context):
     """Explain every method once; a method the network refuses is noted."""
     for method in context.methods:
         try:
-            context.attributions[method] = explain(
+            attribution = explain(
                 context.estimator,
                 context.epochs,
                 method,
                 target=context.y,
                 random_state=context.random_state,
                 verbose=False,
+            )
+            context.attributions[method] = _grouped_by_class(
+                attribution, context.y, context.class_names
             )
         except ValueError as err:
             context.refused[method] = str(err)
@@ -39,6 +42,23 @@ def _explain_all(context):
             "The network refuses every method asked for: "
             + " ".join(f"{m}: {e}" for m, e in context.refused.items())
         )
+
+
+def _grouped_by_class(attribution, y, class_names):
+    """Return the maps with the classes of ``y`` as their events.
+
+    The per-class figures and tables group epochs by their events, which are
+    not the classes explained when ``y`` gives other labels.
+    """
+    labels, codes = np.unique(y, return_inverse=True)
+    events = attribution.events.copy()  # may be the epochs' own array
+    events[:, 2] = codes + 1
+    attribution.events = events
+    attribution.event_id = {
+        str(class_names.get(label, label)): code
+        for code, label in enumerate(labels.tolist(), start=1)
+    }
+    return attribution
 
 
 def _add_maps(context):
@@ -196,9 +216,15 @@ def _add_modality(context):
             "relevance between types to show.",
         )
         return
-    method, attribution = next(iter(context.attributions.items()))
+    comparable, refused = context.comparable_across_channels(
+        "the share of each channel type"
+    )
+    if not comparable:
+        context.note("modality", " ".join(refused.values()))
+        return
+    method = comparable[0]
     context.paragraph("modality", method=method)
-    table = modality_importance(attribution, kind="global")
+    table = modality_importance(context.attributions[method], kind="global")
     table["relevance per channel"] = table["relevance"] / table["n_channels"]
     context.add_table(
         table.set_index(["class", "channel_type"]),
@@ -220,17 +246,20 @@ def _add_patterns(context):
         return
     context.paragraph("patterns")
     # A topomap shows one channel type; the filters of a network that also
-    # reads, say, EOG weigh that channel too, which the table keeps.
-    figure = patterns.plot(
-        n_components=min(4, len(patterns.ranking)),
-        ch_type=plan.topomap_type,
-        show=False,
-    )
-    context.add_figures(
-        [figure],
-        "Most contributing patterns",
-        "patterns",
-    )
+    # reads, say, EOG weigh that channel too, which the table keeps. Patterns
+    # are signed, which planar gradiometers (drawn as the RMS of each pair)
+    # cannot show: magnetometers stand in for them where there are some.
+    ch_type = plan.topomap_type
+    if ch_type == "grad" and "mag" in plan.ch_types:
+        ch_type = "mag"
+    try:
+        figure = patterns.plot(
+            n_components=min(4, len(patterns.ranking)), ch_type=ch_type, show=False
+        )
+    except ValueError as err:
+        context.note("patterns", f"No pattern topomaps: {err}")
+    else:
+        context.add_figures([figure], "Most contributing patterns", "patterns")
     context.add_table(
         patterns.ranking.head(8)
         .set_index("rank")

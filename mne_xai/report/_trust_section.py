@@ -79,7 +79,12 @@ def _add_trust(context, checks):
     if not checks:
         context.note("trust", "The checks were not run (checks=False).")
         return
-    methods = [m for m in context.attributions if m != "random"]
+    methods, refused = context.comparable_across_channels("the trust checks")
+    for method, reason in refused.items():
+        context.note("trust", f"{method} is not checked: {reason}")
+    methods = [method for method in methods if method != "random"]
+    if not methods:
+        return
     try:
         summary = trust_summary(
             context.estimator,
