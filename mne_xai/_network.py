@@ -95,11 +95,21 @@ def as_network(estimator, *, info=None):
         return _CroppedNetwork(estimator)
     if isinstance(estimator, NeuralNet):
         return _SkorchNetwork(estimator, info)
+    # Imported here: mne_xai.inspect builds on this module.
+    from .inspect import SpectralClassifier
+
+    advice = ""
+    if isinstance(estimator, SpectralClassifier):
+        # Its network reads spectra, not the epochs given here.
+        advice = (
+            " A SpectralClassifier's network reads spectra: explain it per "
+            "channel and frequency with mne_xai.inspect.explain_spectral_classifier."
+        )
     raise TypeError(
         f"Cannot explain a {type(estimator).__name__}: explain needs a fitted "
         "network (an mne_xai estimator, a CroppedClassifier, a Pipeline ending in "
         "one, a skorch classifier, or a search over one of these fitted with "
-        "refit=True)."
+        f"refit=True).{advice}"
     )
 
 

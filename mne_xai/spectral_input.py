@@ -30,9 +30,10 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
     an array ``(n_epochs, n_channels, n_freqs)`` that a network reads as it
     reads ``(n_epochs, n_channels, n_times)``. The spectra are those of
     :func:`mne.time_frequency.psd_array_welch` (Welch's averaged periodograms
-    :footcite:`Welch1967`) or :func:`mne.time_frequency.psd_array_multitaper`,
-    as :meth:`mne.Epochs.compute_psd` gives them with the same settings; they
-    are the spectral input of Truong et al. :footcite:`TruongEtAl2021`.
+    :footcite:`Welch1967`) or :func:`mne.time_frequency.psd_array_multitaper`
+    with ``normalization="full"``, as :meth:`mne.Epochs.compute_psd` gives
+    them with the same settings; they are the spectral input of Truong et al.
+    :footcite:`TruongEtAl2021`.
 
     Parameters
     ----------
@@ -194,6 +195,10 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
                 data.astype(np.float64),
                 self.sfreq_,
                 bandwidth=self.bandwidth,
+                # MNE's default ("length") leaves the power per sample, sfreq
+                # times (10 * log10(sfreq) dB) above the density in V²/Hz that
+                # Welch gives and the docstring promises.
+                normalization="full",
                 verbose=False,
                 **settings,
             )

@@ -284,3 +284,18 @@ def test_channels_a_spectrum_cannot_hold_are_left_out_with_their_share(
         rtol=1e-3,
         atol=1e-4 * np.abs(in_time).mean(axis=0).sum(axis=-1).max(),
     )
+
+
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("occlusion", dict(mode="time", window=8)),
+        ("occlusion", dict(mode="channel")),
+        ("smoothgrad", dict(base_method="occlusion", n_samples=1)),
+    ],
+)
+def test_occlusion_is_refused_in_frequency(fitted_eegnet, few_epochs, method, params):
+    """Occlusion's windows ran over the packed coefficients (the real parts, then
+    the imaginary parts), so relevance landed on bins the network does not read."""
+    with pytest.raises(ValueError, match="occlusion in frequency would replace runs"):
+        explain_spectrum(fitted_eegnet, few_epochs, method, **params)

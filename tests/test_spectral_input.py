@@ -14,9 +14,10 @@ from mne.time_frequency import (
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import GridSearchCV, cross_val_score
 
-from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain
+from mne_xai.attribution import explain_spectrum
 from mne_xai.inspect import (
     SpectralClassifier,
     explain_spectral_classifier,
@@ -65,8 +66,12 @@ def test_log_power_equals_mne_psd(imagery_epochs, settings):
     data, sfreq = epochs.get_data(picks="eeg"), epochs.info["sfreq"]
     method = settings.pop("method")
     psd_array = psd_array_welch if method == "welch" else psd_array_multitaper
+    mne_settings = dict(settings)
+    if method == "multitaper":
+        # A density in V²/Hz, as Welch's (MNE's default normalization is not).
+        mne_settings["normalization"] = "full"
     power, freqs = psd_array(
-        data, sfreq, fmin=4.0, fmax=35.0, verbose=False, **settings
+        data, sfreq, fmin=4.0, fmax=35.0, verbose=False, **mne_settings
     )
     np.testing.assert_array_equal(transformer.freqs_, freqs)
     assert spectra.shape == (5, len(epochs.ch_names), len(freqs))
@@ -74,7 +79,7 @@ def test_log_power_equals_mne_psd(imagery_epochs, settings):
     np.testing.assert_allclose(spectra, 10 * np.log10(power), atol=1e-4)
     # Epochs.compute_psd gives the same spectra.
     spectrum = epochs.compute_psd(
-        method, fmin=4.0, fmax=35.0, verbose=False, **settings
+        method, fmin=4.0, fmax=35.0, verbose=False, **mne_settings
     )
     np.testing.assert_allclose(spectra, 10 * np.log10(spectrum.get_data()), atol=1e-4)
     # An array with its sampling rate gives the same spectra.
@@ -310,3 +315,65 @@ def test_arrays_cross_validation_and_pickle(spectral_epochs, fitted_spectral):
     np.testing.assert_allclose(
         restored.predict_proba(test), fitted_spectral.predict_proba(test), atol=1e-6
     )
+
+
+@pytest.mark.parametrize("sfreq", [100.0, 256.0])
+@pytest.mark.parametrize("method", ["welch", "multitaper"])
+def test_white_noise_has_its_theoretical_density(method, sfreq):
+    """Multitaper spectra were 10 * log10(sfreq) dB above Welch's: MNE's default
+    normalization gives power per sample, not the documented V²/Hz."""
+    sigma = 1e-5
+    X = sigma * np.random.default_rng(0).standard_normal((10, 2, int(4 * sfreq)))
+    spectra = LogPowerSpectrum(sfreq=sfreq, method=method).fit_transform(X)
+    # The variance spreads evenly over the one-sided band from 0 to sfreq / 2.
+    expected = 10 * np.log10(sigma**2 / (sfreq / 2))
+    # The mean of the power, not of its log, which is biased low.
+    assert 10 * np.log10(np.mean(10 ** (spectra / 10))) == pytest.approx(
+        expected, abs=0.2
+    )
+
+
+def test_relevance_of_channels_a_spectrum_cannot_hold_is_left_out(spectral_epochs):
+    """explain_spectral_classifier crashed with MNE's channel-count error when
+    the network read an EOG channel; explain_spectrum leaves it out."""
+    epochs = spectral_epochs[:20]
+    eog = epochs.ch_names[0]
+    with_eog = epochs.copy().set_channel_types({eog: "eog"})
+    clf = SpectralClassifier(
+        EEGNetClassifier(picks=["eeg", "eog"], max_epochs=1, verbose=False)
+    ).fit(with_eog)
+    test = with_eog[:4]
+    match = rf"relevance of \['{eog}'\] \(\d+% of the total"
+    with pytest.warns(RuntimeWarning, match=match):
+        relevance = explain_spectral_classifier(clf, test)
+    assert relevance.ch_names == epochs.ch_names[1:]
+    with pytest.warns(RuntimeWarning, match=match):
+        average = explain_spectral_classifier(clf, test, average=True)
+    assert average.ch_names == epochs.ch_names[1:]
+    np.testing.assert_allclose(
+        average.get_data(), relevance.get_data().mean(axis=0), atol=1e-6
+    )
+    # The data channels keep their relevance, as the network's own maps give it.
+    maps = explain(clf.estimator_, clf._spectra(test), "deeplift", baseline="mean")
+    np.testing.assert_allclose(
+        relevance.get_data(), maps.get_data()[:, 1:], rtol=1e-5, atol=1e-7
+    )
+
+
+def test_a_search_is_explained_through_its_best_spectral_classifier(
+    spectral_epochs,
+):
+    """A fitted search was refused ("must be an instance of SpectralClassifier"),
+    and explain was given no hint that a SpectralClassifier needs its own call."""
+    epochs = spectral_epochs[:20]
+    clf = SpectralClassifier(EEGNetClassifier(max_epochs=1, verbose=False))
+    search = GridSearchCV(clf, {"hz_per_second": [8.0]}, cv=2)
+    search.fit(epochs, epochs.events[:, 2])
+    test = epochs[:4]
+    np.testing.assert_array_equal(
+        explain_spectral_classifier(search, test).get_data(),
+        explain_spectral_classifier(search.best_estimator_, test).get_data(),
+    )
+    for function in (explain, explain_spectrum):
+        with pytest.raises(TypeError, match="with mne_xai.inspect.explain_spectral"):
+            function(search.best_estimator_, test)

@@ -15,6 +15,7 @@ from .._graph import autograd_on
 from ._cam_layers import FeatureMapMethod
 from ._core import prepare_request, private_module, run_method
 from ._registry import get_method
+from .perturbation import Occlusion
 
 
 def _fourier_weights(n_times):
@@ -189,17 +190,29 @@ def _folds_by_magnitude(request):
     another over noisy copies (SmoothGrad) folds as that method does, and its
     squared variants as powers, which add. Class activation maps place
     relevance in the time of the network's feature maps, which has no
-    counterpart in frequency.
+    counterpart in frequency; occlusion's patches would be runs of the packed
+    coefficients, whose real and imaginary parts lie n_times // 2 apart.
     """
     method, params = request.method_class, request.params
     settings = {**method.parameters(), **params}
     maps = get_method(settings["base_method"]) if "base_method" in settings else method
+    why = None
     if issubclass(maps, FeatureMapMethod):
+        why = (
+            "places relevance in the time of the network's feature maps, which has "
+            "no counterpart in frequency"
+        )
+    elif issubclass(maps, Occlusion):
+        why = (
+            "in frequency would replace runs of the packed Fourier coefficients (the "
+            "real parts of all frequencies, then their imaginary parts), not bands: a "
+            "patch mixes parts of different frequencies and misplaces relevance"
+        )
+    if why is not None:
         raise ValueError(
-            f"{maps.name} places relevance in the time of the network's feature "
-            "maps, which has no counterpart in frequency; explain it in time with "
-            "mne_xai.explain, or use gradient_x_input, integrated_gradients or "
-            "deeplift here."
+            f"{maps.name} {why}. Explain it in time with mne_xai.explain, or use "
+            "gradient_x_input, integrated_gradients or deeplift here: their "
+            "relevance of the frequencies sums to the same totals as in time."
         )
     if settings.get("variant", "smoothgrad") != "smoothgrad":
         return False  # mean squares and variances: powers, which add
@@ -254,7 +267,8 @@ def explain_spectrum(
         keep their summation property (see Notes); a gradient (``"saliency"``,
         SmoothGrad, guided backprop) gives the sensitivity of the logit to each
         frequency, whatever its phase (unsigned). Class activation maps are
-        refused: they place relevance in time.
+        refused, as they place relevance in time, and so is occlusion, whose
+        patches would be runs of coefficients rather than bands.
     %(target)s
     average : bool
         Return the average over epochs as a

@@ -20,6 +20,7 @@ from .._docs import fill_doc
 from .._prediction import _ScoreMixin
 from ..attribution import explain
 from ..attribution._registry import get_method
+from ..attribution.spectral import _data_channels
 from ..estimators import EEGNetClassifier
 from ..spectral_input import LogPowerSpectrum
 
@@ -274,7 +275,9 @@ def explain_spectral_classifier(
     Parameters
     ----------
     estimator : SpectralClassifier
-        The fitted classifier.
+        The fitted classifier, or a fitted
+        :class:`~sklearn.model_selection.GridSearchCV` (or another search)
+        whose ``best_estimator_`` is one.
     epochs : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
         The data in time, matching the training data in channels and rate.
     %(method)s
@@ -299,7 +302,9 @@ def explain_spectral_classifier(
         method's unit (e.g. logit for DeepLIFT, logit per dB for gradients),
         with the info of the training channels (for arrays, EEG channels
         named ``ch000``, ``ch001``, ...) and, per epoch, the epochs' events,
-        event_id and metadata.
+        event_id and metadata. MNE's spectra hold data channels only: the
+        relevance of other channels the network reads (EOG, EMG, ...) is left
+        out, with a warning of its share.
 
     See Also
     --------
@@ -316,6 +321,8 @@ def explain_spectral_classifier(
     channels as if they were power, so use
     :func:`mne_xai.viz.plot_band_topomaps` for maps in the true unit.
     """
+    if hasattr(estimator, "best_estimator_"):  # a search, refitted on all data
+        estimator = estimator.best_estimator_
     _validate_type(estimator, SpectralClassifier, "estimator")
     check_is_fitted(estimator, "estimator_")
     if "baseline" in get_method(method).parameters():
@@ -338,11 +345,14 @@ def explain_spectral_classifier(
         info = mne.create_info(
             estimator.network_info_.ch_names, estimator.spectrum_.sfreq_, "eeg"
         )
+    info, relevance = _data_channels(
+        info, relevance.data if average else relevance.get_data()
+    )
     if average:
-        return SpectrumArray(relevance.data, info, estimator.freqs_, verbose=False)
+        return SpectrumArray(relevance, info, estimator.freqs_, verbose=False)
     is_epochs = isinstance(spectra, mne.BaseEpochs)
     result = EpochsSpectrumArray(
-        relevance.get_data(),
+        relevance,
         info,
         estimator.freqs_,
         events=spectra.events if is_epochs else None,
