@@ -26,6 +26,7 @@ from ._figure_text import (
 )
 from .attribution import explain
 from .attribution.postprocess import channel_importance
+from .datasets import _builtin_montage
 
 __all__ = [
     "plot_attribution_joint",
@@ -51,10 +52,80 @@ _COLORBAR_WIDTH = 0.9
 #: Longest colorbar, in inches: a bar as tall as seven rows of maps is no
 #: easier to read than a short one.
 _COLORBAR_LENGTH = 2.4
+#: Fewest sensor positions a topomap interpolates between (MNE's fails with an
+#: IndexError on one).
+_MIN_TOPOMAP_POSITIONS = 3
+#: What to plot instead of topomaps of too few channels, formatted with the
+#: channel type.
+_TIME_COURSE = (
+    "Plot the relevance against time instead, unscaled, with MNE's Evoked.plot: "
+    "e.g. attribution.average().plot(scalings=dict({ch_type}=1), "
+    "units=dict({ch_type}='relevance')), or evoked.plot(...) for an Evoked."
+)
+
+
+def _sensor_positions(info):
+    """Return each channel's position, and whether it has one on the head."""
+    positions = np.array([channel["loc"][:3] for channel in info["chs"]])
+    return positions, np.isfinite(positions).all(axis=1) & positions.any(axis=1)
+
+
+def _check_topomap(info, signed, instead=""):
+    """Refuse maps that MNE's topomaps cannot draw, or would draw wrongly.
+
+    Parameters
+    ----------
+    info : mne.Info
+        The maps' channels, of one type.
+    signed : bool
+        Whether the maps hold negative values.
+    instead : str
+        What to plot instead when there are too few positions, formatted with
+        ``ch_type``.
+    """
+    ch_type = info.get_channel_types()[0]
+    positions, placed = _sensor_positions(info)
+    # A pair of planar gradiometers shares one position, drawn as one value.
+    n_positions = len(np.unique(positions[placed], axis=0)) + int((~placed).sum())
+    if n_positions < _MIN_TOPOMAP_POSITIONS:
+        shown = ", ".join(info.ch_names[:5])
+        raise ValueError(
+            f"A topomap interpolates between {_MIN_TOPOMAP_POSITIONS} or more sensor "
+            f"positions; these {ch_type} maps have {n_positions} ({shown}). "
+            + instead.format(ch_type=ch_type)
+        )
+    if not placed.all():
+        unplaced = np.array(info.ch_names)[~placed].tolist()
+        shown = ", ".join(unplaced[:5]) + (" ..." if len(unplaced) > 5 else "")
+        raise ValueError(
+            f"{len(unplaced)} of the {len(placed)} {ch_type} channels have no "
+            f"position ({shown}), and a topomap places each channel on the head. Set "
+            f"a montage on the data before explaining them, e.g. "
+            f"epochs.set_montage({_builtin_montage('1020')!r}) (see "
+            "mne.channels.get_builtin_montages()), or drop those channels."
+        )
+    if ch_type == "grad" and signed:
+        raise ValueError(
+            "Signed maps cannot be drawn on planar gradiometers: MNE draws each "
+            "pair as the root mean square of its two channels, which is positive "
+            "whatever their sign. Plot magnitudes (absolute=True, or "
+            "evoked.copy().apply_function(np.abs)), or another channel type "
+            "(ch_type)."
+        )
 
 
 def _plot_topomap_rows(
-    rows, info, *, row_labels, column_labels, units, shared, title, caption, show
+    rows,
+    info,
+    *,
+    row_labels,
+    column_labels,
+    units,
+    shared,
+    title,
+    caption,
+    show,
+    instead="",
 ):
     """Draw topomaps in a grid whose labels, titles and colorbars all fit.
 
@@ -76,6 +147,9 @@ def _plot_topomap_rows(
         Written above the maps and below them.
     show : bool
         Show the figure.
+    instead : str
+        What to plot instead when the channels are too few for topomaps (see
+        :func:`_check_topomap`).
 
     Returns
     -------
@@ -83,13 +157,7 @@ def _plot_topomap_rows(
         ``n_rows * n_columns`` topomap axes, then the colorbar axes (one, or
         one per row).
     """
-    if "grad" in info.get_channel_types() and any((maps < 0).any() for maps in rows):
-        raise ValueError(
-            "Signed maps cannot be drawn on planar gradiometers: MNE draws each "
-            "pair as the root mean square of its two channels, which is positive "
-            "whatever their sign. Plot magnitudes (absolute=True), or another "
-            "channel type (ch_type)."
-        )
+    _check_topomap(info, any((maps < 0).any() for maps in rows), instead)
     n_columns = len(rows[0])
     label_size = plt.rcParams["axes.labelsize"]
     if row_labels is not None:
@@ -259,6 +327,7 @@ def plot_class_topomaps(
         title=title,
         caption=caption + ".",
         show=show,
+        instead=_TIME_COURSE,
     )
 
 
@@ -410,6 +479,7 @@ def plot_method_comparison(
         title=title,
         caption=caption,
         show=show,
+        instead=_TIME_COURSE,
     )
 
 
@@ -428,7 +498,9 @@ def plot_attribution_joint(
     ----------
     evoked : mne.Evoked
         Averaged attribution (``mne_xai.explain(..., average=True)`` or
-        ``attribution["feet"].average()``).
+        ``attribution["feet"].average()``). Channels in ``info["bads"]`` are
+        shown too, since the network read them. Signed maps of planar
+        gradiometers are refused (MNE draws each pair as a positive magnitude).
     times : "peaks" | float | list of float
         Times of the topomaps (see :meth:`mne.Evoked.plot_joint`).
     ch_type : str | None
@@ -449,10 +521,15 @@ def plot_attribution_joint(
     """
     _validate_type(evoked, mne.Evoked, "evoked")
     evoked = one_channel_type(evoked, ch_type)
+    signed = evoked.data.min() < 0
+    _check_topomap(evoked.info, signed, _TIME_COURSE)
+    # MNE's joint plot leaves bad channels out, yet the network read them and
+    # the colour scale below counts them: show them, as the other maps here do.
+    evoked.info["bads"] = []
     channel_types = set(evoked.get_channel_types())
     title = evoked.comment if title is None else title
     topomap_args = dict(scalings={t: 1 for t in channel_types}, units=units)
-    if evoked.data.min() >= 0:
+    if not signed:
         # Magnitudes have no sign: a one-sided scale from zero, not a
         # diverging one centred on values the data never take.
         topomap_args.update(cmap="Reds", vlim=(0, evoked.data.max()))
@@ -578,4 +655,9 @@ def plot_band_topomaps(
         title="Relevance per frequency band" if title is None else title,
         caption=caption + "; one colour scale.",
         show=show,
+        # Spectrum.plot would scale relevance as power (V²/Hz to µV²/Hz).
+        instead=(
+            "Plot the relevance against frequency instead, unscaled: "
+            "spectrum.get_data(return_freqs=True) returns it with its frequencies."
+        ),
     )

@@ -253,3 +253,102 @@ def test_band_maps_add_up_and_keep_bad_channels(fitted_eegnet, few_epochs, monke
     in_4_to_30 = relevance[:, (freqs >= 4) & (freqs <= 30)].sum(axis=1)
     assert len(drawn) == 3 and drawn[0].shape == (len(spectrum.ch_names),)
     np.testing.assert_allclose(np.sum(drawn, axis=0), in_4_to_30, rtol=1e-6)
+
+
+def _synthetic_maps(ch_names=("Fz", "Cz", "Pz", "Oz", "C3", "C4"), montage=True):
+    """Magnitude maps of two classes of three epochs, without any network."""
+    from mne_xai.datasets import _builtin_montage
+
+    info = mne.create_info(list(ch_names), 100.0, "eeg")
+    if montage:
+        info.set_montage(_builtin_montage("1020"), on_missing="ignore")
+    data = np.abs(np.random.default_rng(0).standard_normal((6, len(ch_names), 50)))
+    events = np.c_[np.arange(6), np.zeros(6, int), [1, 2] * 3]
+    return mne.EpochsArray(
+        data, info, events=events, event_id=dict(left=1, right=2), verbose=False
+    )
+
+
+#: Every function of mne_xai.viz that draws topomaps, given synthetic maps.
+_TOPOMAP_PLOTS = {
+    "class_topomaps": lambda maps: plot_class_topomaps(maps, show=False),
+    "joint": lambda maps: plot_attribution_joint(maps.average(), show=False),
+    "band_topomaps": lambda maps: plot_band_topomaps(
+        mne.time_frequency.SpectrumArray(
+            maps.get_data().mean(axis=0), maps.info, np.arange(50.0)
+        ),
+        {"alpha": (8, 13)},
+        show=False,
+    ),
+    "method_comparison": lambda maps: plot_method_comparison(
+        None, maps, ["saliency"], attributions={"saliency": maps}, show=False
+    ),
+}
+
+
+@pytest.mark.parametrize("plot", list(_TOPOMAP_PLOTS))
+def test_topomaps_refuse_too_few_positions(plot):
+    """One channel (a drowsiness Oz recording) failed inside MNE with IndexError."""
+    _TOPOMAP_PLOTS[plot](_synthetic_maps())  # six channels draw
+    with pytest.raises(ValueError, match=r"3 or more sensor positions.*have 1 \(Oz\)"):
+        _TOPOMAP_PLOTS[plot](_synthetic_maps(["Oz"]))
+
+
+def test_topomaps_count_a_gradiometer_pair_once():
+    pairs = _planar_gradiometer_maps(n_pairs=2)
+    pairs.apply_function(np.abs)
+    with pytest.raises(ValueError, match="have 2 "):
+        plot_class_topomaps(pairs, ch_type="grad", show=False)
+
+
+@pytest.mark.parametrize("plot", list(_TOPOMAP_PLOTS))
+def test_topomaps_refuse_channels_without_positions(plot):
+    """Maps without a montage failed with "No digitization points found"."""
+    with pytest.raises(ValueError, match=r"6 of the 6 .*set_montage\('colin27_1020'"):
+        _TOPOMAP_PLOTS[plot](_synthetic_maps(montage=False))
+    # A channel the montage does not know would be drawn at a made-up place.
+    unknown = ["Fz", "Cz", "Pz", "Oz", "C3", "XYZ"]
+    with pytest.raises(ValueError, match=r"1 of the 6 eeg channels .*\(XYZ\)"):
+        _TOPOMAP_PLOTS[plot](_synthetic_maps(unknown))
+
+
+def test_joint_plot_refuses_signed_maps_on_gradiometer_pairs():
+    """The joint plot drew signed gradiometer maps as positive magnitudes (the
+    pairs' root mean square) on a 0..max scale; the topomaps refused them."""
+    evoked = _planar_gradiometer_maps().average()
+    # MNE places the pairs of a joint plot by name, from its Neuromag layout.
+    layout = mne.channels.read_layout("Vectorview-grad").names
+    evoked.rename_channels(dict(zip(evoked.ch_names, layout, strict=False)))
+    assert evoked.data.min() < 0
+    with pytest.raises(ValueError, match="planar gradiometers"):
+        plot_attribution_joint(evoked, times=[0.05], show=False)
+    magnitudes = evoked.copy().apply_function(np.abs)
+    fig = plot_attribution_joint(magnitudes, times=[0.05], show=False)
+    (topomap,) = [ax for ax in fig.axes if ax.images]
+    assert topomap.images[0].get_clim() == (0, magnitudes.data.max())
+
+
+def test_joint_plot_shows_bad_channels():
+    """A bad channel, left out of MNE's joint plot, set its colour scale: the
+    scale reached 5 while the largest value drawn was 2."""
+    evoked = _synthetic_maps().average()
+    evoked.data[:] = 0.1
+    evoked.data[1, 10], evoked.data[2, 30] = 2.0, 5.0
+    evoked.info["bads"] = ["Pz"]
+    fig = plot_attribution_joint(
+        evoked, times=[evoked.times[30]], units="logit", show=False
+    )
+    (colorbar,) = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    (butterfly,) = [
+        ax for ax in fig.axes if ax is not colorbar and ax.get_ylabel() == "logit"
+    ]
+    (topomap,) = [ax for ax in fig.axes if ax.images]
+    traces = [
+        line.get_ydata() for line in butterfly.lines if len(line.get_ydata()) == 50
+    ]
+    assert len(traces) == len(evoked.ch_names)
+    assert np.max(traces) == colorbar.get_ylim()[1] == 5.0
+    assert topomap.images[0].get_clim() == (0, 5.0)
+    # Every channel is marked on the map, the bad one too.
+    assert max(len(c.get_offsets()) for c in topomap.collections) == 6
+    assert evoked.info["bads"] == ["Pz"]  # the caller's Evoked is left as it was

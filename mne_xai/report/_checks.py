@@ -13,9 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._convert import training_channels
 from .._network import as_network
 from ..datasets import _builtin_montage
-
-#: Fewest channels of one type that make a topomap worth drawing.
-MIN_TOPOMAP_CHANNELS = 3
+from ..viz import _MIN_TOPOMAP_POSITIONS, _sensor_positions
 
 
 class DataPlan(NamedTuple):
@@ -67,12 +65,9 @@ def _used_channels(estimator, epochs, fitted):
 
 def _unplaced(info, ch_names):
     """Return the channels of ``ch_names`` without a position on the head."""
-    positions = {ch["ch_name"]: ch["loc"][:3] for ch in info["chs"]}
-    return [
-        name
-        for name in ch_names
-        if not np.isfinite(positions[name]).all() or not np.any(positions[name])
-    ]
+    _, placed = _sensor_positions(info)
+    unplaced = set(np.array(info.ch_names)[~placed].tolist())
+    return [name for name in ch_names if name in unplaced]
 
 
 def check_data(estimator, epochs, y, n_splits, fitted):
@@ -115,14 +110,14 @@ def check_data(estimator, epochs, y, n_splits, fitted):
         epochs.get_channel_types(picks=[epochs.ch_names.index(n) for n in ch_names])
     )
     topomap_type, count = ch_types.most_common(1)[0]
-    if count < MIN_TOPOMAP_CHANNELS:
+    if count < _MIN_TOPOMAP_POSITIONS:
         return DataPlan(
             ch_names,
             ch_types,
             None,
             f"the network reads {len(ch_names)} channel(s) "
-            f"({', '.join(ch_names[:MIN_TOPOMAP_CHANNELS])}); a topomap needs at "
-            f"least {MIN_TOPOMAP_CHANNELS} channels of one type",
+            f"({', '.join(ch_names[:_MIN_TOPOMAP_POSITIONS])}); a topomap needs at "
+            f"least {_MIN_TOPOMAP_POSITIONS} channels of one type",
         )
     placed = [
         name
