@@ -195,7 +195,10 @@ class _PredictionMixin(_ScoreMixin):
     def _logits(self, X):
         """Return the network's logits, one column per class of ``classes_``."""
         data = self._prediction_data(X)
-        return np.concatenate([y.cpu().numpy() for y in self.forward_iter(data)])
+        # skorch's cached training predictions keep their graph.
+        return np.concatenate(
+            [y.detach().cpu().numpy() for y in self.forward_iter(data)]
+        )
 
     @fill_doc
     def decision_function(self, X):
@@ -226,4 +229,9 @@ class _PredictionMixin(_ScoreMixin):
             Labels in the coding of ``classes_``.
         """
         best = self._logits(X).argmax(axis=1)
+        if isinstance(X, torch.utils.data.Dataset):
+            # skorch's scoring callbacks compare with the targets it trains on,
+            # which are indices of classes_; labels would score 0 against
+            # indices (classes 2 and 3) or fail (names).
+            return best
         return self.classes_[best]

@@ -160,6 +160,9 @@ def training_callbacks(estimator, default_callbacks):
                 LRScheduler(
                     torch.optim.lr_scheduler.CosineAnnealingLR,
                     T_max=getattr(estimator, "max_epochs_", None),
+                    # Each fit runs its own schedule; skorch would carry it on
+                    # from the length of the history (continued training).
+                    last_epoch=-1,
                 ),
             )
         )

@@ -421,6 +421,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             # The network, its classes and its input scaling are kept.
             array, targets = self._continued_training_data(X, y)
             self.validation_groups_ = _checked_groups(groups, targets)
+            self.batch_size_, self.max_epochs_ = training_schedule(
+                len(array), self.batch_size, self.max_epochs
+            )
+            self._restart_training(incremental=False)
             with self._seeded():
                 return NeuralNetClassifier.partial_fit(
                     self, array, targets, **fit_params
@@ -495,6 +499,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                     f"({np.asarray(self.classes_).tolist()})."
                 )
             array, targets = self._continued_training_data(X, y)
+            if not self.incremental_:  # after fit: leave its schedule
+                self._restart_training(incremental=True)
         # Each call draws from its own seed, so a sequence of calls reproduces.
         self.seed_ = check_random_state(self.seed_).randint(np.iinfo(np.int32).max)
         with self._seeded():
@@ -502,6 +508,20 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 self, array, targets.astype(np.int64), epochs=1, **fit_params
             )
         return self
+
+    def _restart_training(self, incremental):
+        """Train the kept network from ``lr`` again, by a schedule of its own.
+
+        The cosine schedule of the last fit ends at a learning rate of zero,
+        where a continued fit (warm start) spent its first epoch and
+        partial_fit its pass. The weights are kept; the optimizer starts
+        afresh from ``lr`` (and its parameter groups), and the callbacks
+        follow the training to come: a cosine over ``max_epochs_`` for a
+        warm-start fit, a constant rate for partial_fit.
+        """
+        self.incremental_ = incremental
+        self.initialize_optimizer()
+        self.initialize_callbacks()
 
     def _continued_training_data(self, X, y):
         """Convert data to train the kept network on (``partial_fit``, warm start).

@@ -774,3 +774,45 @@ def test_early_stopping_explains_classes_too_small_to_split(
     clf = EEGNetClassifier(early_stopping=True, validation_fraction=fraction, **FAST)
     with pytest.raises(ValueError, match=rf"early_stopping=True.*{match}.*False"):
         clf.fit(X, labels)
+
+
+@pytest.mark.parametrize("coding", ["codes", "names"])
+def test_validation_scores_compare_classes_with_classes(synthetic_arrays, coding):
+    """skorch's scoring callbacks compare predictions with the class indices it
+    trains on: labels coded 2 and 3 scored 0.0 every epoch, and names failed
+    the fit ("Mix of label input types")."""
+    from skorch.callbacks import EpochScoring
+
+    X, y = synthetic_arrays
+    labels = y + 2 if coding == "codes" else np.array(["rest", "move"])[y]
+    clf = EEGNetClassifier(
+        **{**FAST, "max_epochs": 15},
+        early_stopping=True,
+        validation_fraction=0.25,
+        callbacks=[EpochScoring("accuracy", on_train=True, name="train_acc")],
+    ).fit(_synthetic_epochs(X, y), labels)
+    # Accuracy of a network that learned (0.0 when classes met indices).
+    assert clf.history[-1, "valid_acc"] > 0.5
+    assert clf.history[-1, "train_acc"] > 0.5
+
+
+def test_continued_training_starts_its_own_schedule(synthetic_arrays):
+    """A warm-start fit ran the old number of epochs and spent its first at a
+    learning rate of 0 (the end of the last cosine); partial_fit after fit
+    trained at the schedule's rates (0 first), not at a constant lr."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(warm_start=True, **{**FAST, "max_epochs": 2}).fit(X, y)
+    before = clf.module_.temporal_conv.weight.detach().clone()
+    clf.set_params(max_epochs=5).fit(X, y)
+    assert len(clf.history) == 2 + 5
+    np.testing.assert_allclose(clf.history[2:3, "event_lr"], [1e-3])
+    assert np.all(np.diff(clf.history[2:, "event_lr"]) < 0)
+    assert not torch.equal(clf.module_.temporal_conv.weight, before)
+
+    fitted = EEGNetClassifier(**FAST).fit(X, y)
+    before = fitted.module_.temporal_conv.weight.detach().clone()
+    fitted.partial_fit(X, y)
+    fitted.partial_fit(X, y)
+    assert not torch.equal(fitted.module_.temporal_conv.weight, before)
+    assert "event_lr" not in fitted.history[-1]
+    assert [group["lr"] for group in fitted.optimizer_.param_groups] == [1e-3]
