@@ -2,7 +2,7 @@
 
 import mne
 import numpy as np
-from mne.utils import _validate_type
+from mne.utils import _validate_type, logger, use_log_level
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
@@ -14,6 +14,7 @@ from ._convert import (
     training_channels,
 )
 from ._prediction import _ScoreMixin
+from ._training import _log_level
 
 
 class CroppedClassifier(
@@ -227,10 +228,12 @@ class CroppedClassifier(
         self.event_id_ = inputs.event_id
         self.events_are_labels_ = labels_match_events(inputs, y)
         n_windows = len(self.window_starts_)
-        mne.utils.logger.info(
-            f"Training on {n_windows} windows of {self.window_samples_} samples "
-            f"from each of {len(data)} epochs."
-        )
+        # At the level of the estimator, which logs the training itself.
+        with use_log_level(_log_level(self.estimator.get_params().get("verbose"))):
+            logger.info(
+                f"Training on {n_windows} windows of {self.window_samples_} "
+                f"samples from each of {len(data)} epochs."
+            )
         fit_params = {}
         if has_fit_parameter(self.estimator, "groups"):
             # Windows of one epoch stay on one side of an inner validation split.

@@ -365,3 +365,19 @@ def test_cropped_eegnet_learns_motor_imagery(eegbci_epochs):
     ).fit(eegbci_epochs[train])
     chance = np.mean(y[test] == np.bincount(y[test]).argmax())
     assert clf.score(eegbci_epochs[test]) > chance + 0.15
+
+
+def test_the_windows_are_logged_at_the_estimator_level(capsys):
+    """The number of windows was logged at MNE's level whatever the estimator's
+    verbose, so silent fits (and every GridSearchCV worker) printed it."""
+    from mne.utils import catch_logging, use_log_level
+
+    data, y = _ramp_epochs()
+    with use_log_level("info"):
+        for verbose, logged in ((False, False), (True, True)):
+            estimator = EEGNetClassifier(max_epochs=1, verbose=verbose)
+            with catch_logging() as log:
+                CroppedClassifier(estimator, window_length=0.5, sfreq=SFREQ).fit(
+                    data.astype(np.float32), y
+                )
+            assert ("windows of 50 samples" in log.getvalue()) is logged
