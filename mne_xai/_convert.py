@@ -630,7 +630,9 @@ def _check_same_preparation(info, train_info, name):
     )
 
 
-def check_matches_training(data, *, train_info, n_channels, n_times, train_tmin=None):
+def check_matches_training(
+    data, *, train_info, n_channels, n_times, train_tmin=None, train_sfreq=None
+):
     """Raise a clear error when data differ from what the network was trained on.
 
     Parameters
@@ -644,6 +646,9 @@ def check_matches_training(data, *, train_info, n_channels, n_times, train_tmin=
     train_tmin : float | None
         Start time of the training epochs; a different start only warns, as
         the network cannot tell.
+    train_sfreq : float | None
+        The training rate where no training info gives it (arrays fitted
+        with a rate), checked against the rate of Epochs.
 
     Warns
     -----
@@ -666,13 +671,15 @@ def check_matches_training(data, *, train_info, n_channels, n_times, train_tmin=
             f"{name} has {shape[2]} time samples but the estimator was fitted on "
             f"{n_times}; crop or resample the epochs like the training data."
         )
-    if info is None or train_info is None:
-        return
-    if info["sfreq"] != train_info["sfreq"]:
+    if train_info is not None:
+        train_sfreq = train_info["sfreq"]
+    if info is not None and train_sfreq is not None and info["sfreq"] != train_sfreq:
         raise ValueError(
             f"{name} is sampled at {info['sfreq']} Hz but the estimator was fitted at "
-            f"{train_info['sfreq']} Hz; resample the epochs."
+            f"{train_sfreq} Hz; resample the epochs."
         )
+    if info is None or train_info is None:
+        return
     if train_tmin is not None and not np.isclose(data.tmin, train_tmin):
         warnings.warn(
             f"{name} starts at {data.tmin:g} s but the training epochs started at "

@@ -196,7 +196,12 @@ class _CroppedNetwork:
         # Missing from classifiers pickled before it was recorded.
         self.events_are_labels_ = getattr(cropped, "events_are_labels_", True)
         self.info_ = self.window_network.info_
+        # A network of the user's own, fitted on arrays, knows no rate; the
+        # classifier cut its windows at one (given, not assumed).
         self._sfreq = self.window_network._sfreq
+        self._sfreq_given = self._sfreq is None and hasattr(cropped, "sfreq_")
+        if self._sfreq_given:
+            self._sfreq = cropped.sfreq_
         self.n_channels_, self.n_times_ = cropped.n_channels_, cropped.n_times_
         self.tmin_ = cropped.tmin_
         # The mean training window is no epoch: a "mean" baseline is refused.
@@ -216,6 +221,7 @@ class _CroppedNetwork:
             n_channels=len(ch_names) if ch_names else self.n_channels_,
             n_times=self.n_times_,
             train_tmin=self.tmin_,
+            train_sfreq=self._sfreq,
         )
         return data
 
@@ -312,7 +318,8 @@ def sampling_rate(network, what):
     sfreq : float | None
         The rate, None when unknown.
     """
-    if network._sfreq is not None and network.info_ is None:
+    assumed = network.info_ is None and not getattr(network, "_sfreq_given", False)
+    if network._sfreq is not None and assumed:
         warn(
             f"The network was fitted on arrays without info, so its sampling rate "
             f"is taken as {network._sfreq:g} Hz, the rate its kernels were sized "

@@ -4,6 +4,7 @@ import mne
 import numpy as np
 from mne.utils import _validate_type, logger, use_log_level
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from ._convert import (
@@ -15,6 +16,12 @@ from ._convert import (
 )
 from ._prediction import _ScoreMixin
 from ._training import _log_level
+from .estimators import _EEGClassifier
+
+
+def _final_step(estimator):
+    """Return the classifier that reads the windows: a Pipeline's last step."""
+    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
 
 
 class CroppedClassifier(
@@ -69,6 +76,9 @@ class CroppedClassifier(
     info_ : mne.Info | None
         The measurement info of the training Epochs, on the channels the
         estimator reads (None for arrays).
+    sfreq_ : float
+        The sampling rate the windows were cut at (of the Epochs, or
+        ``sfreq``); predicted Epochs must have it.
     n_channels_, n_times_ : int
         Number of those channels, and of samples per training epoch; predicted
         epochs must have them.
@@ -145,6 +155,8 @@ class CroppedClassifier(
         tmax = last_time if self.tmax is None else self.tmax
         _validate_type(tmin, "numeric", "tmin")
         _validate_type(tmax, "numeric", "tmax")
+        if tmin >= tmax:
+            raise ValueError(f"tmin={tmin} must be below tmax={tmax}.")
         start = int(round((tmin - first_time) * sfreq))
         stop = int(round((tmax - first_time) * sfreq)) + 1
         if start < 0 or stop > n_times:
@@ -197,7 +209,8 @@ class CroppedClassifier(
             The fitted classifier.
         """
         inputs = InputData(X)
-        picks = self.estimator.get_params().get("picks", "all")
+        network = _final_step(self.estimator)
+        picks = network.get_params().get("picks", "all")
         if inputs.info is not None and picks != "all":
             # Only the channels the estimator will read are cut into windows
             # (not a stimulus channel, nor a bad one that may hold NaN).
@@ -228,16 +241,21 @@ class CroppedClassifier(
         self.event_id_ = inputs.event_id
         self.events_are_labels_ = labels_match_events(inputs, y)
         n_windows = len(self.window_starts_)
-        # At the level of the estimator, which logs the training itself.
-        with use_log_level(_log_level(self.estimator.get_params().get("verbose"))):
+        # At the level of our estimator, which logs the training itself (other
+        # estimators' verbose has other meanings).
+        verbose = network.verbose if isinstance(network, _EEGClassifier) else None
+        with use_log_level(_log_level(verbose)):
             logger.info(
                 f"Training on {n_windows} windows of {self.window_samples_} "
                 f"samples from each of {len(data)} epochs."
             )
         fit_params = {}
-        if has_fit_parameter(self.estimator, "groups"):
+        if has_fit_parameter(network, "groups"):
             # Windows of one epoch stay on one side of an inner validation split.
-            fit_params["groups"] = np.repeat(np.arange(len(data)), n_windows)
+            key = "groups"
+            if network is not self.estimator:  # a Pipeline routes it by step
+                key = f"{self.estimator.steps[-1][0]}__groups"
+            fit_params[key] = np.repeat(np.arange(len(data)), n_windows)
         estimator = clone(self.estimator)
         if info is None:
             # Windows of arrays carry no rate: without one, our estimators size
@@ -256,10 +274,10 @@ class CroppedClassifier(
         self.classes_ = self.estimator_.classes_
         # The estimator picks the channels it reads (not EOG, by default): new
         # data need only those.
-        read = getattr(self.estimator_, "ch_names_", None)
+        read = getattr(_final_step(self.estimator_), "ch_names_", None)
         if info is not None and read is not None and read != info.ch_names:
             info = mne.pick_info(info, [info.ch_names.index(name) for name in read])
-        self.info_ = info
+        self.info_, self.sfreq_ = info, sfreq
         self.n_channels_ = data.shape[1] if info is None else info["nchan"]
         return self
 
@@ -292,6 +310,8 @@ class CroppedClassifier(
             train_info=self.info_,
             n_channels=self.n_channels_,
             n_times=self.n_times_,
+            # Missing from classifiers pickled before it was recorded.
+            train_sfreq=getattr(self, "sfreq_", None),
         )
         data, info, first_time = inputs.array(), inputs.info, inputs.tmin or 0.0
         if not np.isclose(first_time, self.tmin_):

@@ -381,3 +381,65 @@ def test_the_windows_are_logged_at_the_estimator_level(capsys):
                     data.astype(np.float32), y
                 )
             assert ("windows of 50 samples" in log.getvalue()) is logged
+
+
+class _WindowNet(torch.nn.Module):
+    """A network of the user's own, reading 2 channels x 50 samples."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = torch.nn.Linear(2 * 50, 2)
+
+    def forward(self, x):
+        return self.dense(x.flatten(1))
+
+
+def test_a_classifier_fitted_on_arrays_keeps_their_rate():
+    """Fitted on arrays at 100 Hz, it explained them with a network of the
+    user's own only through a TypeError, and took Epochs at 200 Hz (windows of
+    half the trained duration) without a word."""
+    from skorch import NeuralNetClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((8, 2, 200)).astype(np.float32), np.arange(8) % 2
+    net = NeuralNetClassifier(
+        _WindowNet,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+    )
+    clf = CroppedClassifier(net, window_length=0.5, window_step=0.25, sfreq=SFREQ)
+    clf.fit(X, y)
+    maps = mne_xai.explain(clf, X, "gradient_x_input", target=1, verbose=False)
+    assert maps.info["sfreq"] == SFREQ and maps.get_data().shape == X.shape
+    fast = mne.EpochsArray(X, mne.create_info(2, 2 * SFREQ, "eeg"), verbose=False)
+    for use in (clf.predict, lambda X: mne_xai.explain(clf, X, verbose=False)):
+        with pytest.raises(ValueError, match="sampled at 200.0 Hz .* fitted at 100.0"):
+            use(fast)
+
+
+def test_a_pipeline_reads_the_windows_as_its_network_would(synthetic_arrays):
+    """Inside a Pipeline, early stopping split windows of one trial between
+    training and validation (all 41 validation trials of EEGBCI had training
+    windows), and the network's picks were ignored (EOG cut into windows)."""
+    X, y = synthetic_arrays
+    info = mne.create_info(["C3", "Cz", "C4", "EOG"], 64.0, ["eeg"] * 3 + ["eog"])
+    epochs = mne.EpochsArray(X, info, verbose=False)
+    network = EEGNetClassifier(
+        max_epochs=1, early_stopping=True, verbose=False, random_state=0
+    )
+    clf = CroppedClassifier(make_pipeline(network), window_length=0.5).fit(epochs, y)
+    fitted = clf.estimator_[-1]
+    windows_per_trial = len(clf.window_starts_)
+    assert len(fitted.validation_groups_) == len(X) * windows_per_trial
+    assert clf.info_.ch_names == ["C3", "Cz", "C4"]
+    assert clf.predict(epochs.copy().pick(["C3", "Cz", "C4"])).shape == (len(X),)
+
+
+def test_tmin_above_tmax_is_named():
+    data, y = _ramp_epochs()
+    with pytest.raises(ValueError, match="tmin=1.0 must be below tmax=0.0"):
+        CroppedClassifier(MeanClassifier(), sfreq=SFREQ, tmin=1.0, tmax=0.0).fit(
+            data, y
+        )

@@ -542,3 +542,22 @@ def test_checks_read_epochs_of_a_skorch_network_wrapped_without_info(channel_dat
             np.testing.assert_array_equal(
                 result.similarity[metric], expected.similarity[metric]
             )
+
+
+def test_data_randomization_trains_a_cropped_classifier_again(synthetic_arrays):
+    """It refused a CroppedClassifier, which clones and refits as any estimator."""
+    from mne_xai import CroppedClassifier, EEGNetClassifier
+    from mne_xai.evaluate import data_randomization_check
+
+    X, y = synthetic_arrays
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, verbose=False, random_state=0),
+        window_length=0.5,
+        sfreq=64.0,
+    ).fit(X, y)
+    result = data_randomization_check(
+        cropped, X[:6], "saliency", X_train=X, y_train=y, random_state=0, verbose=False
+    )
+    assert isinstance(result.randomized_estimator, CroppedClassifier)
+    assert result.randomized_estimator is not cropped
+    assert np.isfinite(result.similarity["spearman_abs"]).all()

@@ -9,6 +9,7 @@ from sklearn.base import clone
 from ..._convert import InputData
 from ..._docs import fill_doc
 from ..._network import as_network
+from ...cropping import CroppedClassifier
 from ...estimators import _EEGClassifier
 from ._compare import _compare_to_variants, _set_up
 from ._result import SanityCheckResult
@@ -104,12 +105,12 @@ def data_randomization_check(
         # The network is trained again: only an estimator of mne_xai knows how.
         _validate_type(
             estimator,
-            _EEGClassifier,
+            (_EEGClassifier, CroppedClassifier),
             "estimator",
             "an mne_xai estimator (or pass randomized_estimator, trained on "
             "shuffled labels)",
         )
-    estimator = as_network(estimator)
+    original, estimator = estimator, as_network(estimator)
     setup = _set_up(
         estimator,
         epochs,
@@ -123,9 +124,10 @@ def data_randomization_check(
         params=params,
     )
     if randomized_estimator is None:
-        randomized = _train_on_shuffled_labels(
-            estimator, epochs, X_train, y_train, training_params, setup.rng
+        randomized_estimator = _train_on_shuffled_labels(
+            original, epochs, X_train, y_train, training_params, setup.rng
         )
+        randomized = as_network(randomized_estimator)
     else:
         # A foreign network trained on the same channels as the estimator.
         try:
@@ -142,7 +144,7 @@ def data_randomization_check(
     result = _compare_to_variants(
         estimator, method, setup, check="data", steps=["data"], variants=[randomized]
     )
-    result.randomized_estimator = randomized
+    result.randomized_estimator = randomized_estimator
     return result
 
 
@@ -155,8 +157,14 @@ def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
             raise ValueError("y_train is required when X_train is an array.")
     shuffled = rng.permutation(np.asarray(y_train))
     randomized = clone(estimator)
-    if logger.level > logging.INFO:
-        randomized.set_params(verbose=False)
+    if logger.level > logging.INFO:  # the estimator's, or a CroppedClassifier's
+        randomized.set_params(
+            **{
+                name: False
+                for name in randomized.get_params()
+                if name.split("__")[-1] == "verbose"
+            }
+        )
     randomized.set_params(**(params or {}))
     logger.info(f"Training a {type(estimator).__name__} on shuffled labels.")
     randomized.fit(X_train, shuffled)
