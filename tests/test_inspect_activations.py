@@ -139,3 +139,116 @@ def test_layer_never_called_is_refused(synthetic_arrays, inspect):
     clf = EEGNetClassifier(CombinedConv, max_epochs=1, verbose=False).fit(X, y)
     with pytest.raises(ValueError, match=r"'conv_time' \(Conv1d\) is not called"):
         getattr(mne_xai.inspect, inspect)(clf, X[:4], "conv_time", verbose=False)
+
+
+def _small_epochs(n_channels=4, n_times=128, sfreq=128.0, tmin=-0.25):
+    """Eight epochs of noise, two classes."""
+    import mne
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info(n_channels, sfreq, "eeg")
+    data = rng.standard_normal((8, n_channels, n_times)) * 1e-5
+    events = np.column_stack([np.arange(8), np.zeros(8, int), np.arange(8) % 2 + 1])
+    return mne.EpochsArray(
+        data, info, events, tmin, {"a": 1, "b": 2}, baseline=None, verbose=False
+    )
+
+
+def _untrained(module, epochs):
+    """An initialized skorch classifier of ``module``, with the epochs' info."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(module, max_epochs=0, train_split=None, classes=[0, 1])
+    return as_network(net.initialize(), info=epochs.info)
+
+
+class SharedELU(torch.nn.Module):
+    """One ELU module used after two convolutions, at two rates."""
+
+    def __init__(self):
+        super().__init__()
+        self.temporal = torch.nn.Conv2d(1, 2, (1, 9), bias=False)  # 128 -> 120
+        self.pool = torch.nn.AvgPool2d((1, 4))  # 120 -> 30
+        self.elu = torch.nn.ELU()
+        self.fc = torch.nn.Linear(2 * 4 * 30, 2)
+
+    def forward(self, x):  # noqa: D102
+        x = self.pool(self.elu(self.temporal(x.unsqueeze(1))))
+        return self.fc(self.elu(x).flatten(1))
+
+
+def test_a_layer_called_twice_is_refused():
+    """The first call's data came with the last call's time axis, silently."""
+    epochs = _small_epochs()
+    network = _untrained(SharedELU, epochs)
+    with pytest.raises(ValueError, match="'elu' is called more than once"):
+        layer_activations(network, epochs, "elu", verbose=False)
+
+
+class TimeLost(torch.nn.Module):
+    """A convolution whose output's last axis is not the input's time at a known
+    rate: time on axis 2 (braindecode's ShallowFBCSPNet layout), or decimated by
+    a function of forward."""
+
+    def __init__(self, mode):
+        super().__init__()
+        self.mode = mode
+        kernel = (9, 1) if mode == "time_on_axis_2" else (1, 9)
+        self.conv = torch.nn.Conv2d(1, 2, kernel, bias=False)
+        self.act = torch.nn.ELU()
+        self.fc = torch.nn.LazyLinear(2)
+        self(torch.zeros(1, 4, 128))
+
+    def forward(self, x):  # noqa: D102
+        x = x.unsqueeze(1)
+        if self.mode == "time_on_axis_2":
+            x = x.transpose(2, 3)  # (batch, 1, n_times, n_channels)
+        elif self.mode == "sliced":
+            x = x[..., ::4]
+        x = self.conv(x)
+        if self.mode == "functional_pool":
+            x = torch.nn.functional.avg_pool2d(x, (1, 4))
+        return self.fc(self.act(x).flatten(1))
+
+
+@pytest.mark.parametrize("mode", ["time_on_axis_2", "sliced", "functional_pool"])
+def test_an_unknown_time_axis_has_no_rate(mode):
+    """The channels were taken as time at the input's rate, and a decimation by
+    a function was missed: to_epochs gave times that were not the layer's."""
+    epochs = _small_epochs()
+    network = _untrained(lambda: TimeLost(mode), epochs)
+    activations = layer_activations(network, epochs, "act", verbose=False)
+    assert activations.sfreq is None
+    with pytest.raises(ValueError, match="no time axis at a known rate"):
+        activations.to_epochs()
+
+
+class Pooled(torch.nn.Module):
+    """A temporal convolution and a pooling of 8: 16 Hz at 128 Hz."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, (1, 9), bias=False)  # 128 -> 120
+        self.pool = torch.nn.AvgPool2d((1, 8))  # 120 -> 15
+        self.fc = torch.nn.Linear(2 * 4 * 15, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.pool(self.conv(x.unsqueeze(1))).flatten(1))
+
+
+def test_to_epochs_keeps_the_times_between_the_samples_of_the_layer():
+    """MNE rounded tmin to the layer's sample grid: times were off by up to a
+    sample of the layer (half a sample, 31 ms, here)."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(Pooled, epochs)
+    pooled = layer_activations(network, epochs, "pool", verbose=False)
+    assert pooled.sfreq == 16
+    # The centre of the first window: 4 samples of the convolution, then 3.5
+    # of its output.
+    assert pooled.tmin == pytest.approx(-0.25 + (4 + 3.5) / 128)
+    np.testing.assert_allclose(
+        pooled.to_epochs().times, pooled.tmin + np.arange(15) / 16, atol=1e-12
+    )

@@ -531,3 +531,79 @@ def test_a_network_taking_four_axes_is_refused_with_the_shape_it_is_given():
     network = as_network(net, info=epochs.info)
     assert spatial_patterns(network, epochs, verbose=False).layer == "1.spatial"
     assert temporal_filters(network, epochs, verbose=False).layer == "1.temporal"
+
+
+class PooledBeforeFilters(nn.Module):
+    """One temporal kernel after a pooling over channels, or after a decimation
+    of time by a function of forward."""
+
+    def __init__(self, mode, n_channels=4, n_times=256):
+        super().__init__()
+        self.mode = mode
+        self.channel_pool = nn.MaxPool2d((n_channels, 1))
+        self.temporal = nn.Conv2d(1, 1, (1, 33), bias=False)
+        n_rows = 1 if mode == "channel_pool" else n_channels
+        n_samples = n_times if mode == "channel_pool" else n_times // 2
+        self.head = nn.Linear(n_rows * (n_samples - 32), 2)
+
+    def forward(self, x):  # noqa: D102
+        x = x.unsqueeze(1)
+        if self.mode == "channel_pool":
+            x = self.channel_pool(x)  # max over channels: time is untouched
+        else:
+            x = nn.functional.avg_pool2d(x, (1, 2))  # 128 Hz to 64 Hz
+        return self.head(self.temporal(x).flatten(1))
+
+
+def _with_kernel(mode, kernel, sfreq=128.0):
+    """An untrained classifier of PooledBeforeFilters with ``kernel``, and epochs."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info(4, sfreq, "eeg")
+    epochs = mne.EpochsArray(
+        rng.standard_normal((8, 4, 256)) * 1e-5,
+        info,
+        np.column_stack([np.arange(8), np.zeros(8, int), np.arange(8) % 2 + 1]),
+        verbose=False,
+    )
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(
+        lambda: PooledBeforeFilters(mode), max_epochs=0, train_split=None
+    )
+    net.set_params(classes=[1, 2]).initialize()
+    with torch.no_grad():
+        net.module_.temporal.weight[:] = torch.as_tensor(kernel, dtype=torch.float32)
+    return as_network(net, info=info), epochs
+
+
+def test_pooling_over_channels_is_no_decimation_of_time():
+    """The largest stride on any axis was taken as time's: a 10 Hz kernel after
+    a pooling over 4 channels was reported at 2.5 Hz."""
+    kernel = firwin(33, [8, 12], pass_zero=False, fs=128.0)
+    network, epochs = _with_kernel("channel_pool", kernel)
+    filters = temporal_filters(network, epochs, n_freqs=1025, verbose=False)
+    assert filters.sfreq == 128
+    assert filters.passbands.peak_freq[0] == pytest.approx(10, abs=0.5)
+
+
+def test_time_decimated_by_a_function_is_refused():
+    """A decimation by F.avg_pool2d before the layer was missed: a 10 Hz kernel
+    at 64 Hz was reported at 20 Hz."""
+    kernel = firwin(33, [8, 12], pass_zero=False, fs=64.0)
+    network, epochs = _with_kernel("functional", kernel)
+    with pytest.raises(ValueError, match="rate of the input of layer 'temporal'"):
+        temporal_filters(network, epochs, verbose=False)
+
+
+def test_a_zero_kernel_has_no_band_and_is_named():
+    """An all-zero kernel was reported as an all-pass filter (peak 0 Hz, band
+    0 to Nyquist), with only numpy's warning of a division."""
+    network, epochs = _with_kernel("channel_pool", np.zeros(33))
+    with pytest.warns(RuntimeWarning, match=r"Kernel\(s\) \[0\] of layer 'temporal'"):
+        filters = temporal_filters(network, epochs, verbose=False)
+    row = filters.passbands.loc[0, ["peak_freq", "low_freq", "high_freq"]]
+    assert row.isna().all()
+    plot_temporal_filters(filters, show=False)

@@ -374,3 +374,42 @@ def test_sensitivities_do_not_depend_on_the_number_of_windows(
         values = [getattr(result, kind) for result in results]
         assert np.isfinite(values[0]).any()
         np.testing.assert_allclose(values[1], values[0], rtol=1e-6)
+
+
+class _Logit(nn.Module):
+    """A logistic regression returning one logit per epoch, for skorch's
+    binary classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4 * 16, 1)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(x.flatten(1))[:, 0]
+
+
+def test_votes_are_the_estimators_predictions():
+    """Votes were the class of highest probability, not ``predict``'s: with a
+    decision threshold (skorch's NeuralNetBinaryClassifier) they differ."""
+    from skorch import NeuralNetBinaryClassifier
+
+    from mne_xai.inspect import group_predictions
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 4, 16)).astype(np.float32)
+    y = np.arange(40) % 2
+    torch.manual_seed(0)
+    net = NeuralNetBinaryClassifier(
+        _Logit, max_epochs=0, train_split=None, threshold=0.1
+    ).initialize()
+    predicted = net.predict(X)
+    # The threshold changes some epochs' class.
+    assert (predicted != net.predict_proba(X).argmax(axis=1)).any()
+    groups = np.repeat(["a", "b", "c", "d"], 10)
+    table = group_predictions(net, X, groups, y=y, vote="majority", verbose=False)
+    for group in "abcd":
+        mine = groups == group
+        assert table.loc[group, "votes_1"] == pytest.approx(predicted[mine].mean())
+        assert table.loc[group, "epoch_accuracy"] == pytest.approx(
+            (predicted[mine] == y[mine]).mean()
+        )

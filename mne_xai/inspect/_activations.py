@@ -10,7 +10,7 @@ from mne.utils import logger, verbose
 from .._checks import check_positive_int, compute_device
 from .._convert import check_amplitudes
 from .._docs import fill_doc
-from .._graph import layer_name, named_layers, trace_layers
+from .._graph import DENSE, SLIDING_WINDOWS, layer_name, named_layers, trace_layers
 from .._network import as_network, sampling_rate
 from .._progress import progress_bar
 from ..attribution._core import _check_outputs, private_module
@@ -34,6 +34,15 @@ def _not_called(layer, module):
         "forward pass: its parameters are used in a function of another module "
         "(as braindecode's CombinedConv uses those of its convolutions), or not at "
         "all. Choose a layer that forward calls."
+    )
+
+
+def _called_more_than_once(name):
+    """Return the error for a layer that the forward pass calls several times."""
+    return ValueError(
+        f"Layer {name!r} is called more than once per forward pass; its units have "
+        "no single output to inspect. Give each call its own module (e.g. one "
+        "nn.ELU per place it is used)."
     )
 
 
@@ -83,25 +92,40 @@ def _last_axis(attribute):
     return attribute[-1] if isinstance(attribute, tuple) else attribute
 
 
-def _time_axis(module, layer, example):
-    """Step and offset, in input samples, of ``layer``'s last axis as time.
+def time_along_calls(calls, n_times):
+    """Step and offset, in input samples, of the last axis as time around each call.
 
-    Each convolution and pooling called before it (and in it) multiplies the
-    step by its stride and shifts the first output to the centre of its
+    The last axis is followed from the network's input, ``n_times`` samples
+    long: each call must receive it at the length the calls before it
+    return, each convolution or pooling multiplies the step by its stride
+    along the last axis and shifts the first output to the centre of its
     first window (a "valid" convolution of 64 samples starts 31.5 samples
-    in). None when the last axis changes length otherwise (a reshape, or an
-    operation that is not a layer), so that it is not time as far as known.
+    in), and any other layer must keep its length. Where this breaks (a
+    function of ``forward`` that decimates, slices or reshapes, such as
+    ``F.avg_pool2d``, a layer that mixes the axis, or a network whose last
+    axis is not time), time is unknown from there on.
+
+    Parameters
+    ----------
+    calls : list of LayerCall
+        Layer calls in order, with their tensors (from ``trace_layers``).
+    n_times : int
+        Length of the network input's last (time) axis.
+
+    Returns
+    -------
+    steps : list of (int, float) | None, length len(calls) + 1
+        Entry ``i`` describes the input of ``calls[i]``, the last entry the
+        output of the last call; None where time is unknown.
     """
-    try:
-        calls = trace_layers(module, example)
-    except ValueError:  # a layer that does not map one tensor to one tensor
-        return None
-    inside = set(layer.modules())
-    last = max(index for index, call in enumerate(calls) if call.module in inside)
-    step, offset = 1, 0.0
-    for call in calls[: last + 1]:
+    steps = []
+    length, step, offset = n_times, 1, 0.0
+    for call in calls:
         called, n_in, n_out = call.module, call.input.shape[-1], call.output.shape[-1]
-        if hasattr(called, "kernel_size") and hasattr(called, "stride"):
+        if n_in != length:
+            break
+        steps.append((step, offset))
+        if isinstance(called, SLIDING_WINDOWS):
             kernel, stride = _last_axis(called.kernel_size), _last_axis(called.stride)
             dilation = _last_axis(getattr(called, "dilation", 1))
             padding = _last_axis(called.padding)
@@ -112,12 +136,30 @@ def _time_axis(module, layer, example):
                 padding = 0 if padding == "valid" else padding
                 expected = (n_in + 2 * padding - span - 1) // stride + 1
             if n_out != expected:
-                return None
+                break
             offset += (span / 2 - padding) * step
             step *= stride
-        elif n_in != n_out:
-            return None
-    return step, offset
+        elif isinstance(called, DENSE) or n_in != n_out:
+            break
+        length = n_out
+    else:
+        steps.append((step, offset))
+    return steps + [None] * (len(calls) + 1 - len(steps))
+
+
+def _time_axis(module, layer, example):
+    """Step and offset, in input samples, of ``layer``'s last axis as time.
+
+    None when the last axis is not known to be time (see
+    :func:`time_along_calls`) at the end of the layer's last call.
+    """
+    try:
+        calls = trace_layers(module, example)
+    except ValueError:  # a layer that does not map one tensor to one tensor
+        return None
+    inside = set(layer.modules())
+    last = max(index for index, call in enumerate(calls) if call.module in inside)
+    return time_along_calls(calls[: last + 1], example.shape[-1])[-1]
 
 
 @dataclass
@@ -165,7 +207,17 @@ class LayerActivations:
         Returns
         -------
         epochs : mne.EpochsArray
-            The activations with the epochs' events, event_id and metadata.
+            The activations with the epochs' events, event_id and metadata,
+            their first time :attr:`tmin`.
+
+        Notes
+        -----
+        MNE starts epochs at a whole number of samples: given :attr:`tmin`,
+        it would round it to ``1 / sfreq``, which at a pooled layer's rate
+        (2.5 Hz) moves time by up to a sample (0.4 s), and could drop the
+        last sample. The epochs are made at 0 s and their times then moved
+        to :attr:`tmin`. Saved to FIF, epochs keep the index of their first
+        sample only: read back, their times are rounded again.
         """
         if self.sfreq is None:
             raise ValueError(
@@ -181,11 +233,11 @@ class LayerActivations:
             info,
             events=self.events,
             event_id=self.event_id,
-            tmin=self.tmin,
+            tmin=0.0,
             metadata=self.metadata,
             baseline=None,
             verbose=False,
-        )
+        ).shift_time(self.tmin, relative=False)
 
 
 def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
@@ -218,7 +270,7 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
     module = private_module(network, device)
     if layer is None:
         _check_logits(module, data, device)
-        layer = module
+        name, layer = type(module).__name__, module
     else:
         # The private copy holds its own layers, at the same names.
         name, _ = find_layer(network.module_, layer)
@@ -243,6 +295,10 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
                 module(inputs)
                 if not captured:
                     raise _not_called(layer, module)
+                if len(captured) > 1:
+                    # Each call has its own output (and time axis): returning one
+                    # of them would pass it off as the layer's.
+                    raise _called_more_than_once(name)
                 yield inputs, captured[0]
     finally:
         handle.remove()
@@ -368,10 +424,7 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
 
     def capture(_layer, inputs, output):
         if "output" in captured:
-            raise ValueError(
-                f"Layer {name!r} is called more than once per forward pass; its "
-                "units have no single output to inspect."
-            )
+            raise _called_more_than_once(name)
         captured["input"] = inputs[0].detach()
         # A leaf of its own: the gradient stops here, whether or not the
         # network's parameters require gradients.

@@ -5,14 +5,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from mne.utils import _validate_type, logger, verbose
+from mne.utils import _validate_type, logger, verbose, warn
 
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
 from .._network import as_network, sampling_rate
 from ..attribution._core import private_module
-from ._activations import _check_logits, unit_contributions
+from ._activations import _check_logits, time_along_calls, unit_contributions
 
 # Half power: the -3 dB edges of a passband.
 _HALF_POWER = 1 / np.sqrt(2)
@@ -38,7 +38,8 @@ class TemporalFilters:
         One row per kernel: ``kernel``, ``peak_freq`` (frequency of the
         largest gain), ``low_freq`` and ``high_freq`` (the -3 dB edges of
         the band around the peak, 0 or Nyquist when the gain stays above
-        half power), ``contribution`` (mean absolute first-order
+        half power; NaN for a kernel whose weights are all zero),
+        ``contribution`` (mean absolute first-order
         contribution of the kernel's output to the decision, in logits) and
         ``rank`` (1 for the largest); the last two are missing (NaN,
         ``pd.NA``) when no epochs were given.
@@ -81,6 +82,28 @@ def _time_axis(call, n_channels):
     return None
 
 
+def _decimation(call, axis, time, n_times):
+    """Return the input's rate divided by the rate of ``call``'s input along ``axis``.
+
+    ``time`` is the step of the input's last axis (see ``time_along_calls``),
+    None when unknown. A time axis as long as the network's input keeps
+    every sample, wherever it is (ShallowFBCSPNet filters time on axis 2).
+    """
+    if time is not None and axis == call.input.ndim - 1:
+        return time[0]
+    n_samples = call.input.shape[axis]
+    if n_samples == n_times:
+        return 1
+    raise ValueError(
+        f"The sampling rate of the input of layer {call.name!r} is unknown: its "
+        f"time axis (axis {axis}) has {n_samples} samples, which the strides of "
+        f"the layers called before it do not make of the input's {n_times}. A "
+        "function of the network's forward (not a layer) decimates or slices time, "
+        "as F.avg_pool2d or x[..., ::2] do; do it with a layer (e.g. "
+        "nn.AvgPool2d) so that its stride is known."
+    )
+
+
 def find_temporal_layer(module, example):
     """Return the first convolution called that filters maps in time.
 
@@ -98,23 +121,23 @@ def find_temporal_layer(module, example):
     axis : int
         The time axis of its input.
     decimation : int
-        The product of the strides of the pooling and convolution layers
-        called before it: the input's rate divided by the layer's.
+        The product of the strides along time of the pooling and convolution
+        layers called before it: the input's rate divided by the layer's.
     """
     sliding = [
         layer for layer in module.modules() if isinstance(layer, SLIDING_WINDOWS)
     ]
     calls = trace_layers(module, example, sliding)
-    decimation = 1
-    for call in calls:
+    # The last entry, the output of the last call, is no layer's input.
+    times = time_along_calls(calls, example.shape[-1])[:-1]
+    for call, time in zip(calls, times, strict=True):
         axis = (
             _time_axis(call, example.shape[1])
             if isinstance(call.module, CONVOLUTIONS)
             else None
         )
         if axis is not None:
-            return call, axis, decimation
-        decimation *= int(np.max(call.module.stride))
+            return call, axis, _decimation(call, axis, time, example.shape[-1])
     convolutions = [call for call in calls if isinstance(call.module, CONVOLUTIONS)]
     raise ValueError(
         "The network has no temporal filters: no convolution filters its maps "
@@ -137,7 +160,13 @@ def _crossing(freqs, gain, inside, outside):
 
 
 def _passband(freqs, magnitude):
-    """Return the peak frequency and -3 dB edges of one gain curve."""
+    """Return the peak frequency and -3 dB edges of one gain curve.
+
+    NaN for a kernel of zero gain (all its weights zero): it passes no
+    frequency, so it has no peak or band.
+    """
+    if not magnitude.max() > 0:
+        return np.nan, np.nan, np.nan
     gain = magnitude / magnitude.max()
     peak = int(gain.argmax())
     below = np.flatnonzero(gain[:peak] < _HALF_POWER)
@@ -256,6 +285,13 @@ def temporal_filters(
         columns=["peak_freq", "low_freq", "high_freq"],
     )
     passbands.insert(0, "kernel", np.arange(len(kernels)))
+    dead = np.flatnonzero(~(magnitude.max(axis=1) > 0))
+    if dead.size:
+        warn(
+            f"Kernel(s) {dead.tolist()} of layer {call.name!r} are zero (all "
+            "their weights are 0): they pass no frequency, so their peak and band "
+            "are NaN."
+        )
     passbands["contribution"] = np.nan
     passbands["rank"] = pd.array([pd.NA] * len(kernels), dtype="Int64")
     if data is not None:
@@ -321,7 +357,8 @@ def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, sho
     else:
         fig = axes.figure
     peak = filters.magnitude.max(axis=1, keepdims=True)
-    with np.errstate(divide="ignore"):
+    # A zero kernel (0 / 0) is not drawn.
+    with np.errstate(divide="ignore", invalid="ignore"):
         gain = 20 * np.log10(filters.magnitude / peak)
     table = filters.passbands
     ranked = table["rank"].notna().all()

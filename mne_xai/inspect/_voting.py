@@ -76,6 +76,18 @@ def _true_labels(estimator, data, y):
     return classes[[index[label] for label in y.tolist()]]
 
 
+def _class_indices(classes, labels):
+    """Return the index in ``classes`` of each predicted label."""
+    index = {label: position for position, label in enumerate(classes.tolist())}
+    unknown = sorted({str(label) for label in labels.tolist() if label not in index})
+    if unknown:
+        raise ValueError(
+            f"The estimator's predict returns labels {unknown} that are not among "
+            f"its classes_ ({classes.tolist()}); fix the estimator's classes_."
+        )
+    return np.array([index[label] for label in labels.tolist()], dtype=int)
+
+
 @verbose
 @fill_doc
 def group_predictions(
@@ -114,8 +126,10 @@ def group_predictions(
         One row per group (the index, sorted), with ``n_epochs``,
         ``predicted`` (the group's vote), ``proba_<class>`` (mean
         probability) and ``votes_<class>`` (fraction of epochs predicted as
-        the class). With known labels also ``true`` (the group's class, None
-        when its epochs hold several), ``correct`` (whether the vote is the
+        the class by the estimator's ``predict``, which may differ from the
+        class of highest probability, e.g. with a decision threshold).
+        With known labels also ``true`` (the group's class, None when its
+        epochs hold several), ``correct`` (whether the vote is the
         group's class; missing for groups of several classes) and
         ``epoch_accuracy`` (the fraction of the group's epochs predicted
         right, e.g. the per-subject accuracy).
@@ -130,7 +144,10 @@ def group_predictions(
     labels = _true_labels(estimator, data, y)
     classes = np.asarray(estimator.classes_)
     proba = np.asarray(estimator.predict_proba(epochs), dtype=np.float64)
-    predicted = proba.argmax(axis=1)
+    # The estimator's own predictions, not the class of highest probability:
+    # they differ where predict applies a threshold (skorch's
+    # NeuralNetBinaryClassifier) or a decision rule of its own.
+    predicted = _class_indices(classes, estimator.predict(epochs))
     frame = pd.DataFrame({"group": group_of_epoch})
     for index, label in enumerate(classes):
         frame[f"proba_{label}"] = proba[:, index]
