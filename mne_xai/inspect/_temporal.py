@@ -10,7 +10,7 @@ from mne.utils import _validate_type, logger, verbose, warn
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
-from .._network import as_network, sampling_rate
+from .._network import WindowAverage, as_network, sampling_rate
 from ..attribution._core import private_module
 from ._activations import _check_logits, time_along_calls, unit_contributions
 
@@ -128,8 +128,12 @@ def find_temporal_layer(module, example):
         layer for layer in module.modules() if isinstance(layer, SLIDING_WINDOWS)
     ]
     calls = trace_layers(module, example, sliding)
+    # A CroppedClassifier's network reads windows cut from the epoch: a crop,
+    # at the epoch's rate, from which time is followed.
+    n_times = module.n_samples if isinstance(module, WindowAverage) else None
+    n_times = n_times or example.shape[-1]
     # The last entry, the output of the last call, is no layer's input.
-    times = time_along_calls(calls, example.shape[-1])[:-1]
+    times = time_along_calls(calls, n_times)[:-1]
     for call, time in zip(calls, times, strict=True):
         axis = (
             _time_axis(call, example.shape[1])
@@ -137,7 +141,7 @@ def find_temporal_layer(module, example):
             else None
         )
         if axis is not None:
-            return call, axis, _decimation(call, axis, time, example.shape[-1])
+            return call, axis, _decimation(call, axis, time, n_times)
     convolutions = [call for call in calls if isinstance(call.module, CONVOLUTIONS)]
     raise ValueError(
         "The network has no temporal filters: no convolution filters its maps "
