@@ -428,7 +428,11 @@ class LRPComposite(_RelevancePropagation):
     which sees the EEG, uses ``first_rule``. The default w² rule
     :footcite:`MontavonEtAl2017` suits inputs that are real-valued and
     unbounded, as EEG is: a sample's relevance then follows the squared
-    weights of the first layer and not the sign of the data. Values are in
+    weights of the first layer (its bias is left out, as in the published
+    rule; zennit's ``WSquare`` squares it too) and not the sign of the data.
+    With ``first_rule="flat"`` and ``conv_rule="alpha1_beta0"`` this is
+    zennit's ``EpsilonPlusFlat`` (its ``ZPlus`` counts positive biases, which
+    ``conv_rule="zplus"`` leaves out). Values are in
     units of the logit. Under ``first_rule="wsquare"`` or ``"flat"``, a
     sample exactly equal to zero gets no relevance (the rule's relevance is
     handed down as a gradient, to be multiplied by the sample again).
