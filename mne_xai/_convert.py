@@ -61,12 +61,18 @@ def _check_same_recording(first, other, where):
             )
 
 
-def _check_finite(data, name, where=""):
-    if not np.isfinite(data).all():
-        raise ValueError(
-            f"{name} contains NaN or infinite values{where}; drop or repair those "
-            "epochs (e.g. with epochs.drop or interpolate_bads) before using them."
-        )
+def _check_finite(data, name, first=0):
+    """Raise naming the epochs of ``data`` (epoch ``first`` onwards) not finite."""
+    if np.isfinite(data).all():
+        return
+    # Named by their position in all the data, not in the batch checked.
+    bad = first + np.flatnonzero(~np.isfinite(data).reshape(len(data), -1).all(1))
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    raise ValueError(
+        f"{name} contains NaN or infinite values in epoch(s) "
+        f"{', '.join(map(str, bad[:5]))}{more}; drop or repair those epochs (e.g. "
+        "with epochs.drop or interpolate_bads) before using them."
+    )
 
 
 def training_channels(info, picks):
@@ -332,23 +338,30 @@ class InputData:
         _check_finite(data, self.name)
         return data
 
+    def _read_range(self, start, stop):
+        """Read epochs ``start`` to ``stop`` (excluded), across the parts of a list."""
+        if self._epochs is None:
+            return self._array[start:stop]
+        pieces, first = [], 0
+        for epochs in self._epochs:
+            last = first + len(epochs)
+            if first < stop and start < last:
+                item = slice(max(start - first, 0), min(stop, last) - first)
+                pieces.append(self._read(epochs, item))
+            first = last
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
     def batches(self, batch_size):
-        """Yield consecutive float32 batches, reading one batch at a time."""
-        if self._epochs is None or len(self._epochs) > 1:
-            data = self.array()
+        """Yield consecutive float32 batches, reading one batch at a time.
 
-            def read(start, stop):
-                return data[start:stop]
-        else:
-
-            def read(start, stop):
-                return self._read(self._epochs[0], slice(start, stop))
-
+        Batches of a list of Epochs may span its parts; each part is read only
+        where a batch needs it, so that non-preloaded parts are never read whole.
+        """
         for start in range(0, self.shape[0], batch_size):
-            batch = np.asarray(read(start, start + batch_size), dtype=np.float32)
-            _check_finite(
-                batch, self.name, f" in epochs {start} to {start + len(batch) - 1}"
+            batch = np.asarray(
+                self._read_range(start, start + batch_size), dtype=np.float32
             )
+            _check_finite(batch, self.name, first=start)
             yield batch
 
 
@@ -666,17 +679,19 @@ def check_matches_training(
             f"{name} has {shape[1]} channels but the estimator was fitted on "
             f"{n_channels}."
         )
-    if shape[2] != n_times:
-        raise ValueError(
-            f"{name} has {shape[2]} time samples but the estimator was fitted on "
-            f"{n_times}; crop or resample the epochs like the training data."
-        )
     if train_info is not None:
         train_sfreq = train_info["sfreq"]
+    # The rate first: epochs resampled otherwise also have another number of
+    # samples, and the rate says what to do about it.
     if info is not None and train_sfreq is not None and info["sfreq"] != train_sfreq:
         raise ValueError(
             f"{name} is sampled at {info['sfreq']} Hz but the estimator was fitted at "
             f"{train_sfreq} Hz; resample the epochs."
+        )
+    if shape[2] != n_times:
+        raise ValueError(
+            f"{name} has {shape[2]} time samples but the estimator was fitted on "
+            f"{n_times}; crop or resample the epochs like the training data."
         )
     if info is None or train_info is None:
         return
@@ -808,6 +823,11 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
         The data's name in the warning.
     moments : tuple | None
         :func:`channel_moments` of ``array``, when already computed.
+
+    Returns
+    -------
+    warned : bool
+        Whether it warned.
     """
     epoch_means, mean_square = channel_moments(array) if moments is None else moments
     mean_square_of_means = np.mean(np.square(epoch_means), axis=0)
@@ -816,7 +836,7 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
     ratio = drift / np.maximum(within, np.finfo(float).tiny)  # 0 for flat channels
     # The median: one drifting channel barely changes the scale of the others.
     if np.median(ratio) <= OFFSET_RATIO:
-        return
+        return False
     dominated = np.flatnonzero(ratio > OFFSET_RATIO)
     where = f"{len(dominated)} of {len(ratio)} channels"
     if ch_names is not None:
@@ -832,6 +852,7 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
         RuntimeWarning,
         stacklevel=3,
     )
+    return True
 
 
 def check_amplitudes(batch, train_std, info=None, name="X"):
@@ -855,12 +876,17 @@ def check_amplitudes(batch, train_std, info=None, name="X"):
         The training channels, to name the type of those in another unit.
     name : str
         The data's name in the warning.
+
+    Returns
+    -------
+    warned : bool
+        Whether it warned, so that callers checking batch after batch can stop.
     """
     # One pass over the data gives both checks what they read.
     moments = channel_moments(batch)
-    check_offsets(batch, name=name, moments=moments)
+    warned = check_offsets(batch, name=name, moments=moments)
     if train_std is None:
-        return
+        return warned
     epoch_means, mean_square = moments
     channel_means = epoch_means.mean(axis=0)
     train_std = np.broadcast_to(np.asarray(train_std, np.float64), channel_means.shape)
@@ -897,6 +923,7 @@ def check_amplitudes(batch, train_std, info=None, name="X"):
             RuntimeWarning,
             stacklevel=3,
         )
+    return warned or bool(found)
 
 
 def one_channel_type(evoked, ch_type):

@@ -613,3 +613,119 @@ def test_method_units_follow_what_the_values_measure():
         assert method_unit(method, eeg) == "a.u."
     with pytest.raises(ValueError, match="Invalid value for the 'method'"):
         method_unit("gradient", eeg)
+
+
+# -- units, lazy lists, targets and error messages ----------------------------
+@pytest.fixture(scope="module")
+def tiny_epochs_estimator():
+    """A small EEGNet fitted on synthetic Epochs (events 1 and 2), and the Epochs."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
+    data = rng.standard_normal((32, 4, 64)) * 1e-5
+    codes = np.repeat([1, 2], 16)
+    data[codes == 2, 0] *= 3
+    events = np.c_[np.arange(32) * 100, np.zeros(32, int), codes]
+    epochs = mne.EpochsArray(data, info, events=events, tmin=0.0, verbose=False)
+    estimator = EEGNetClassifier(
+        max_epochs=1, batch_size=16, random_state=0, verbose=False, module__F1=2
+    ).fit(epochs)
+    return estimator, epochs
+
+
+def _unit_warnings(record):
+    return [w for w in record if "different units" in str(w.message)]
+
+
+def test_every_batch_is_checked_for_another_unit_warning_once(tiny_epochs_estimator):
+    estimator, epochs = tiny_epochs_estimator
+    in_microvolts = mne.EpochsArray(
+        epochs.get_data() * 1e6, epochs.info, events=epochs.events, verbose=False
+    )
+    # The first batches are in volts; only the later part is in microvolts.
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        explain(
+            estimator, [epochs, in_microvolts], "saliency", batch_size=8, verbose=False
+        )
+    assert len(_unit_warnings(record)) == 1
+    # Every batch in another unit still gives one warning, not one per batch.
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        explain(estimator, in_microvolts, "saliency", batch_size=8, verbose=False)
+    assert len(_unit_warnings(record)) == 1
+
+
+def test_a_list_of_lazy_epochs_is_read_batch_by_batch(
+    tiny_epochs_estimator, tmp_path, monkeypatch
+):
+    estimator, epochs = tiny_epochs_estimator
+    fname = tmp_path / "tiny-epo.fif"
+    epochs.save(fname, verbose=False)
+    parts = [mne.read_epochs(fname, preload=False, verbose=False) for _ in range(2)]
+    reads = []
+    get_data = mne.BaseEpochs.get_data
+
+    def spy(self, *args, **kwargs):
+        data = get_data(self, *args, **kwargs)
+        reads.append(len(data))
+        return data
+
+    monkeypatch.setattr(mne.BaseEpochs, "get_data", spy)
+    # Batches of 5 span the two parts of 32 epochs.
+    lazy = explain(estimator, parts, "saliency", batch_size=5, verbose=False)
+    assert reads and max(reads) <= 5
+    monkeypatch.undo()
+    whole = explain(
+        estimator, mne.concatenate_epochs([epochs, epochs]), "saliency", verbose=False
+    )
+    np.testing.assert_allclose(lazy.get_data(), whole.get_data(), rtol=1e-5)
+
+
+def test_targets_of_another_shape_or_as_floats(tiny_epochs_estimator):
+    estimator, epochs = tiny_epochs_estimator
+    with pytest.raises(ValueError, match=r"shape \(32, 1\).*1-D"):
+        explain(estimator, epochs, target=epochs.events[:, 2:3], verbose=False)
+    # Float labels (e.g. y read from a table) are classes, alone or per epoch.
+    as_int = explain(estimator, epochs, target=2, verbose=False).get_data()
+    for target in (2.0, np.full(len(epochs), 2.0)):
+        attribution = explain(estimator, epochs, target=target, verbose=False)
+        np.testing.assert_array_equal(attribution.get_data(), as_int)
+    # But no float is an index (0 is one, classes are 1 and 2).
+    for target in (0.0, np.full(len(epochs), 0.0)):
+        with pytest.raises(ValueError, match="nor an integer index below 2"):
+            explain(estimator, epochs, target=target, verbose=False)
+
+
+def test_not_finite_data_name_their_epochs(tiny_epochs_estimator):
+    estimator, epochs = tiny_epochs_estimator
+    broken = epochs.copy()
+    broken._data[[5, 6], 1, 3] = np.inf
+    # Named among all epochs, not in their batch.
+    with pytest.raises(ValueError, match=r"infinite values in epoch\(s\) 5, 6;"):
+        explain(estimator, broken, batch_size=4, verbose=False)
+
+
+def test_negative_random_state_is_named(tiny_epochs_estimator):
+    estimator, epochs = tiny_epochs_estimator
+    with pytest.raises(ValueError, match="random_state must be None or a non-neg"):
+        explain(estimator, epochs, "smoothgrad", random_state=-1, n_samples=2)
+
+
+@pytest.mark.parametrize(
+    "name, suggestion",
+    [("DeepLIFT", "'deeplift'"), ("integrated-gradients", "'integrated_gradients'")],
+)
+def test_unknown_methods_suggest_the_closest(tiny_epochs_estimator, name, suggestion):
+    estimator, epochs = tiny_epochs_estimator
+    with pytest.raises(ValueError, match=f"Did you mean {suggestion}"):
+        explain(estimator, epochs, name, verbose=False)
+    # Nothing is suggested when nothing is close.
+    with pytest.raises(ValueError, match=r"instead\.$"):
+        explain(estimator, epochs, "ig", verbose=False)
+
+
+def test_another_sampling_rate_is_named_before_the_samples(tiny_epochs_estimator):
+    estimator, epochs = tiny_epochs_estimator
+    resampled = epochs.copy().resample(32.0, verbose=False)
+    with pytest.raises(ValueError, match="sampled at 32.0 Hz.*fitted at 64.0 Hz"):
+        explain(estimator, resampled, verbose=False)

@@ -1,6 +1,7 @@
 """The shared path of every attribution method: batches, targets, baselines, outputs."""
 
 import hashlib
+import operator
 import warnings
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from .._checks import (
     returns_probabilities,
 )
 from .._convert import (
+    SCALE_TOLERANCE,
     array_info,
     check_amplitudes,
     events_as_trained,
@@ -159,6 +161,12 @@ def _resolve_target(estimator, target, data):
     if isinstance(target, np.ndarray) and target.ndim == 0:
         target = target.item()
     if isinstance(target, list | tuple | np.ndarray):
+        if np.ndim(target) != 1:
+            raise ValueError(
+                f"target has shape {np.shape(target)}; give a single class, or a "
+                "1-D sequence of one class per epoch (e.g. epochs.events[:, 2], "
+                "not epochs.events[:, 2:3]; or target.ravel())."
+            )
         if len(target) != n_epochs:
             raise ValueError(
                 f"target holds {len(target)} classes for {n_epochs} epochs; give one "
@@ -191,7 +199,7 @@ def _warn_if_also_an_index(estimator, target, index):
     loop over ``range(n_classes)`` would explain it twice and never class 2.
     Sequences of targets are left alone: they are labels, such as ``y``.
     """
-    if isinstance(target, str) or not 0 <= target < len(estimator.classes_):
+    if not _is_index(target) or not 0 <= target < len(estimator.classes_):
         return
     if index != target:
         other = np.asarray(estimator.classes_)[int(target)].tolist()
@@ -203,25 +211,39 @@ def _warn_if_also_an_index(estimator, target, index):
         )
 
 
+def _is_index(value):
+    """Whether ``value`` is an integer (not a string, nor a float such as 2.0)."""
+    try:
+        operator.index(value)
+    except TypeError:
+        return False
+    return True
+
+
 def _target_index(estimator, target, event_id):
-    """Index in ``classes_`` of one target: a class label, an event name or an index."""
+    """Index in ``classes_`` of one target: a class label, an event name or an index.
+
+    Floats are taken as class labels, as in a target per epoch (e.g. ``y`` read
+    as floats from a table) and as scikit-learn takes labels; only integers are
+    indices, as a float index such as 1.5 has no meaning.
+    """
     n_classes = len(estimator.classes_)
     _validate_type(
         target,
-        ("int-like", str),
+        ("numeric", str),
         "target",
         'None, "true", a class or an index, or one of those per epoch',
     )
     index = _class_index(estimator, target, event_id)
     if index is None and isinstance(target, str):
         index = _tagged_class_index(estimator, target, event_id)
-    if index is None and not isinstance(target, str) and 0 <= target < n_classes:
+    if index is None and _is_index(target) and 0 <= target < n_classes:
         index = int(target)
     if index is None:
         raise ValueError(
             f"target={target!r} is neither a class of the estimator "
             f"({np.asarray(estimator.classes_).tolist()}), an event name (or tag) "
-            f"of the epochs, nor an index below {n_classes}."
+            f"of the epochs, nor an integer index below {n_classes}."
         )
     return index
 
@@ -246,8 +268,13 @@ def _tagged_class_index(estimator, tag, event_id):
     return indices.pop() if indices else None
 
 
-def _resolve_baseline(estimator, baseline, device, shape):
-    """Baseline as a tensor of shape (n_baselines, *shape), shape of an epoch."""
+def _resolve_baseline(estimator, baseline, device, data):
+    """Baseline as a tensor of shape (n_baselines, *shape), shape of an epoch.
+
+    Arrays are read on the network's channels, in their order (as the data
+    are, whatever the order of the Epochs given); Epochs and Evoked by name.
+    """
+    shape = data.shape[1:]
     if isinstance(baseline, str):
         if baseline == "zeros":
             array = np.zeros(shape, np.float32)
@@ -262,8 +289,14 @@ def _resolve_baseline(estimator, baseline, device, shape):
             raise ValueError(
                 f'baseline must be "zeros", "mean" or an array, got {baseline!r}.'
             )
+    elif isinstance(baseline, mne.BaseEpochs | mne.Evoked):
+        names = None if data.info is None else data.info.ch_names
+        array = baseline.get_data(picks=names)
     else:
         array = np.asarray(baseline, dtype=np.float32)
+        _warn_if_reordered(data, array)
+        _check_baseline_scale(array, estimator.data_std_)
+    array = np.asarray(array, dtype=np.float32)
     if array.shape[-2:] != shape or array.ndim not in (2, 3):
         raise ValueError(
             f"baseline must have shape {shape} or (n_baselines, *{shape}), got "
@@ -274,6 +307,44 @@ def _resolve_baseline(estimator, baseline, device, shape):
     return torch.as_tensor(array, dtype=torch.float32, device=device).reshape(
         -1, *shape
     )
+
+
+def _warn_if_reordered(data, array):
+    """Warn that an array baseline follows the network's channel order.
+
+    Given Epochs whose channels are those of the network in another order,
+    a baseline built from them (``epochs.get_data().mean(0)``) is in their
+    order, and would be read against other channels.
+    """
+    epochs = getattr(data, "_epochs", None)
+    given = None if epochs is None else epochs[0].ch_names
+    read = None if data.info is None else data.info.ch_names
+    if given is None or given == read or len(given) != array.shape[-2]:
+        return
+    warn(
+        "The baseline array is read in the network's channel order "
+        f"({', '.join(read[:3])}, ...), not in that of the Epochs given "
+        f"({', '.join(given[:3])}, ...). Give it in the network's order, or as "
+        "Epochs or Evoked, which are read by channel name."
+    )
+
+
+def _check_baseline_scale(array, train_std):
+    """Warn of a baseline far larger than the data, e.g. in microvolts.
+
+    A baseline may be much smaller than the data (zeros, a mean epoch), so
+    only the other way is checked.
+    """
+    if train_std is None:
+        return
+    rms = np.sqrt(np.mean(np.square(array.reshape(-1, *array.shape[-2:])), axis=(0, 2)))
+    ratio = rms / np.broadcast_to(np.asarray(train_std, np.float64), rms.shape)
+    if np.nanmax(ratio) > SCALE_TOLERANCE:
+        warn(
+            f"The baseline is {np.nanmax(ratio):.3g} times the training data's "
+            "standard deviation: is it in another unit (e.g. microvolts for "
+            "volts)? Give it in the unit of the data."
+        )
 
 
 @autograd_on
@@ -312,13 +383,17 @@ def explain(
     %(verbose)s
     %(method_params)s
         A ``baseline`` may be ``"zeros"``, ``"mean"`` (the mean training
-        epoch) or an array of shape ``(n_channels, n_times)`` or
-        ``(n_baselines, n_channels, n_times)``, in the data's unit.
+        epoch of the first fit, which continued training keeps), an array
+        of shape ``(n_channels, n_times)`` or ``(n_baselines, n_channels,
+        n_times)`` on the network's channels in the network's order
+        (``ch_names_``), or Evoked or Epochs, read by channel name; in the
+        data's unit.
 
     Returns
     -------
     attribution : mne.EpochsArray | mne.EvokedArray
-        Relevance of each channel and time sample, with the input's info
+        Relevance of each channel and time sample, on the network's channels
+        in the network's order, with the input's info
         (montage), events, event_id, tmin and metadata, so that
         ``attribution["feet"].average()`` and ``attribution.plot_image()`` work.
         Projectors not yet applied to the input (e.g. an average reference added
@@ -433,10 +508,15 @@ class Request:
         return self.data.shape
 
     def batches(self):
-        """Yield the data batch by batch, warning if its unit differs from training."""
-        for index, batch in enumerate(self.data.batches(self.batch_size)):
-            if index == 0:
-                check_amplitudes(batch, self.train_std, self.network.info_)
+        """Yield the data batch by batch, warning if its unit differs from training.
+
+        Every batch is checked: the parts of a list of Epochs (e.g. two
+        subjects) may be in different units. One warning per call is enough.
+        """
+        warned = False
+        for batch in self.data.batches(self.batch_size):
+            if not warned:
+                warned = check_amplitudes(batch, self.train_std, self.network.info_)
             yield batch
 
 
@@ -476,10 +556,7 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
     params = dict(params)
     if "baseline" in allowed:
         params["baseline"] = _resolve_baseline(
-            estimator,
-            params.get("baseline", allowed["baseline"]),
-            device,
-            data.shape[1:],
+            estimator, params.get("baseline", allowed["baseline"]), device, data
         )
     return Request(
         estimator,
@@ -612,8 +689,13 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
     total, per_epoch = 0, None
     start = 0
     stochastic = request.method_class.stochastic
+    _validate_type(random_state, (None, "int-like"), "random_state")
+    # numpy's own error for a negative seed names no argument.
+    if random_state is not None and random_state < 0:
+        raise ValueError(
+            f"random_state must be None or a non-negative integer, got {random_state}."
+        )
     if stochastic:
-        _validate_type(random_state, (None, "int-like"), "random_state")
         seed = np.random.SeedSequence(random_state).entropy
     explainer = request.method_class(module)
     n_batches = -(-n_epochs // request.batch_size)

@@ -1,5 +1,6 @@
 """The one registry of attribution methods, and the class every method derives from."""
 
+import difflib
 import inspect
 from abc import ABC, abstractmethod
 
@@ -245,7 +246,19 @@ def methods_without_rules():
 
 def get_method(name):
     """Return the method class registered as ``name`` (clear error if unknown)."""
-    _check_option("method", name, list_methods())
+    try:
+        _check_option("method", name, list_methods())
+    except ValueError as error:
+        if not isinstance(name, str):
+            raise
+        # Case-insensitive, so that "DeepLIFT" finds "deeplift"; among 25 names
+        # the closest are what a user looks for.
+        lower = {method.lower(): method for method in _METHODS}
+        close = difflib.get_close_matches(name.lower(), lower, n=3)
+        if not close:
+            raise
+        suggestions = " or ".join(repr(lower[method]) for method in close)
+        raise ValueError(f"{error} Did you mean {suggestions}?") from None
     return _METHODS[name]
 
 
