@@ -1,6 +1,7 @@
 """Methods with per-layer rules refuse what their rules do not handle, by name."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -622,3 +623,27 @@ def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
         explain(clf, reordered, "deeplift", baseline=reordered.get_data()[0])
     with pytest.warns(RuntimeWarning, match="another unit"):
         explain(clf, epochs, "deeplift", baseline=reference * 1e6, verbose=False)
+
+
+def test_event_codes_read_as_indices_of_other_classes_warn(synthetic_arrays):
+    """A network trained on event names read epochs.events[:, 2] as indices:
+    with {"right": 0, "left": 1} every epoch explained the other class."""
+    import mne
+
+    X, _ = synthetic_arrays
+    y = np.repeat(["right", "left"], len(X) // 2)
+    events = np.c_[np.arange(len(X)), np.zeros(len(X), int), (y == "left").astype(int)]
+    epochs = mne.EpochsArray(
+        X * 1e-5,
+        mne.create_info(4, 64.0, "eeg"),
+        events=events,
+        event_id={"right": 0, "left": 1},
+        verbose=False,
+    )
+    clf = EEGNetClassifier(max_epochs=1, verbose=False, random_state=0).fit(epochs, y)
+    with pytest.warns(RuntimeWarning, match=r"0 -> 'left' \(event 'right'\)"):
+        explain(clf, epochs, "saliency", target=epochs.events[:, 2], verbose=False)
+    # Indices that agree with the events, and target="true", say nothing.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explain(clf, epochs, "saliency", target="true", verbose=False)

@@ -178,6 +178,7 @@ def _resolve_target(estimator, target, data):
         indices = {v: _class_index(estimator, v, event_id) for v in set(values)}
         if all(index is None for index in indices.values()):  # indices, checked
             indices = {v: _target_index(estimator, v, event_id) for v in indices}
+            _warn_if_also_event_codes(estimator, indices, event_id)
         unknown = sorted(str(v) for v, index in indices.items() if index is None)
         if unknown:
             raise ValueError(
@@ -208,6 +209,30 @@ def _warn_if_also_an_index(estimator, target, index):
             f"also the index of class {other!r}; the class is explained. To "
             "explain each class, loop over estimator.classes_ (or event names), "
             "not over indices."
+        )
+
+
+def _warn_if_also_event_codes(estimator, indices, event_id):
+    """Warn when targets read as indices are the event codes of other classes.
+
+    A network trained on event names has no integer classes: the codes of
+    ``epochs.events[:, 2]`` given as targets are read as indices, which name
+    other classes than the events do (``{"right": 0, "left": 1}`` against
+    classes ``["left", "right"]``).
+    """
+    names = {code: name for name, code in event_id.items()}
+    classes = np.asarray(estimator.classes_).tolist()
+    others = {
+        value: (names[value], classes[index])
+        for value, index in indices.items()
+        if value in names and names[value] != classes[index]
+    }
+    if others and set(indices) <= set(names):
+        read = ", ".join(f"{v} -> {c!r} (event {n!r})" for v, (n, c) in others.items())
+        warn(
+            f"The targets are read as indices of classes_ ({read}), but they are "
+            "also event codes of other classes. To explain each epoch's event, "
+            'pass target="true" or the event names.'
         )
 
 
