@@ -121,7 +121,9 @@ def _explain(estimator, method, **params):
 
 def _valid_methods(message):
     """The methods an error message names as valid for the network."""
-    listed = re.search(r"valid for this network: ([^.]*)\.", message).group(1)
+    listed = re.search(
+        r"may apply to this network \(each checks it in turn\): ([^.]*)\.", message
+    ).group(1)
     return set(listed.split(", "))
 
 

@@ -317,7 +317,9 @@ def test_method_explains_or_refuses(fitted, explained, name, method, outcome):
 
 
 def _listed_methods(message):
-    listed = re.search(r"valid for this network: ([^.]*)\.", message)
+    listed = re.search(
+        r"may apply to this network \(each checks it in turn\): ([^.]*)\.", message
+    )
     return None if listed is None else listed.group(1).split(", ")
 
 

@@ -48,7 +48,11 @@ from ._registry import methods_without_rules
 _CHANNELWISE_LINEAR = AVERAGE_POOLING + PASS_THROUGH + (nn.Flatten,)
 
 
-_VALID_METHODS_NOTE = "Methods without per-layer rules are valid for this network: "
+# Each of them checks the network in turn (CAMs refuse some layouts).
+_VALID_METHODS_NOTE = (
+    "Methods without per-layer rules may apply to this network (each checks it "
+    "in turn): "
+)
 
 
 def check_layers(module, calls, supported, method, *, own_layers_by_graph=False):
