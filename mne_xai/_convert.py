@@ -926,6 +926,28 @@ def check_amplitudes(batch, train_std, info=None, name="X"):
     return warned or bool(found)
 
 
+def checked_batches(data, batch_size, train_std, info=None):
+    """Yield ``data.batches(batch_size)``, warning if a batch is in another unit.
+
+    Every batch is checked until one warns: the parts of a list of Epochs
+    (e.g. two subjects) may be in different units. One warning is enough.
+
+    Parameters
+    ----------
+    data : InputData
+        The data.
+    batch_size : int
+        Epochs per batch.
+    train_std, info
+        As for :func:`check_amplitudes`.
+    """
+    warned = False
+    for batch in data.batches(batch_size):
+        if not warned:
+            warned = check_amplitudes(batch, train_std, info)
+        yield batch
+
+
 def one_channel_type(evoked, ch_type):
     """Return ``evoked`` on one channel type, the one a scalp map can show.
 

@@ -729,3 +729,28 @@ def test_another_sampling_rate_is_named_before_the_samples(tiny_epochs_estimator
     resampled = epochs.copy().resample(32.0, verbose=False)
     with pytest.raises(ValueError, match="sampled at 32.0 Hz.*fitted at 64.0 Hz"):
         explain(estimator, resampled, verbose=False)
+
+
+def test_inspection_checks_every_batch_for_another_unit(
+    tiny_epochs_estimator,
+):
+    """Inspect functions checked the unit of their first batch only: a later
+    part in microvolts was read without a word. (Evaluations explain each
+    batch, and explain checks it.)"""
+    from mne_xai.inspect import attribution_patterns, layer_activations, pruning_curve
+
+    estimator, epochs = tiny_epochs_estimator
+    in_microvolts = mne.EpochsArray(
+        epochs.get_data() * 1e6, epochs.info, events=epochs.events, verbose=False
+    )
+    both = [epochs, in_microvolts]
+    calls = [
+        lambda: layer_activations(estimator, both, "spatial_elu", batch_size=8),
+        lambda: pruning_curve(estimator, both, "spatial_elu", batch_size=8),
+        lambda: attribution_patterns(estimator, both, batch_size=8),
+    ]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            call()
+        assert _unit_warnings(record)  # once per pass over the data

@@ -18,7 +18,7 @@ from .._checks import (
 from .._convert import (
     SCALE_TOLERANCE,
     array_info,
-    check_amplitudes,
+    checked_batches,
     events_as_trained,
     map_info,
     named_events,
@@ -538,11 +538,9 @@ class Request:
         Every batch is checked: the parts of a list of Epochs (e.g. two
         subjects) may be in different units. One warning per call is enough.
         """
-        warned = False
-        for batch in self.data.batches(self.batch_size):
-            if not warned:
-                warned = check_amplitudes(batch, self.train_std, self.network.info_)
-            yield batch
+        yield from checked_batches(
+            self.data, self.batch_size, self.train_std, self.network.info_
+        )
 
 
 def _array_info(estimator, shape):

@@ -8,7 +8,7 @@ import torch
 from mne.utils import logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import check_amplitudes
+from .._convert import checked_batches
 from .._docs import fill_doc
 from .._graph import DENSE, SLIDING_WINDOWS, layer_name, named_layers, trace_layers
 from .._network import as_network, sampling_rate
@@ -283,14 +283,12 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
         n_batches = -(-data.shape[0] // batch_size)
     try:
         with torch.no_grad():
-            for index, batch in enumerate(
-                progress_bar(
-                    data.batches(batch_size), max_value=n_batches, mesg="activations"
-                )
+            for batch in progress_bar(
+                checked_batches(data, batch_size, network.data_std_, network.info_),
+                max_value=n_batches,
+                mesg="activations",
             ):
                 inputs = torch.from_numpy(batch).to(device)
-                if index == 0:
-                    check_amplitudes(batch, network.data_std_, network.info_)
                 captured.clear()
                 module(inputs)
                 if not captured:
@@ -435,12 +433,12 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
     n_batches = -(-data.shape[0] // batch_size)
     try:
         with torch.enable_grad():
-            for index, batch in enumerate(
-                progress_bar(data.batches(batch_size), max_value=n_batches, mesg=mesg)
+            for batch in progress_bar(
+                checked_batches(data, batch_size, network.data_std_, network.info_),
+                max_value=n_batches,
+                mesg=mesg,
             ):
                 inputs = torch.from_numpy(batch).to(device)
-                if index == 0:
-                    check_amplitudes(batch, network.data_std_, network.info_)
                 captured.clear()
                 logits = module(inputs)
                 if "output" not in captured:

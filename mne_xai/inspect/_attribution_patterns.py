@@ -16,7 +16,7 @@ import torch
 from mne.utils import logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import check_amplitudes
+from .._convert import checked_batches
 from .._docs import fill_doc
 from .._graph import DENSE, autograd_on, record_calls
 from .._network import as_network
@@ -319,11 +319,11 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
     statistics = None
     n_batches = -(-data.shape[0] // batch_size)
     batches = progress_bar(
-        data.batches(batch_size), max_value=n_batches, mesg="patterns"
+        checked_batches(data, batch_size, network.data_std_, network.info_),
+        max_value=n_batches,
+        mesg="patterns",
     )
-    for index, batch in enumerate(batches):
-        if index == 0:
-            check_amplitudes(batch, network.data_std_, network.info_)
+    for batch in batches:
         inputs = torch.from_numpy(batch).to(device)
         if statistics is None:
             statistics = _PatternStatistics(module, inputs)

@@ -8,7 +8,7 @@ import torch
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import check_amplitudes
+from .._convert import checked_batches
 from .._docs import fill_doc
 from .._graph import autograd_on
 from .._network import as_network
@@ -285,10 +285,10 @@ def _accuracies(network, data, name, masks, target, reference, batch_size, devic
     n_batches = -(-data.shape[0] // batch_size)
     with torch.no_grad():
         for batch in progress_bar(
-            data.batches(batch_size), max_value=n_batches, mesg="pruning"
+            checked_batches(data, batch_size, network.data_std_, network.info_),
+            max_value=n_batches,
+            mesg="pruning",
         ):
-            if per_pass is None:
-                check_amplitudes(batch, network.data_std_, network.info_)
             inputs = torch.from_numpy(batch).to(device)
             truth = torch.from_numpy(target[start : start + len(batch)]).to(device)
             start += len(batch)

@@ -7,7 +7,7 @@ from mne.utils import _validate_type, logger
 from sklearn.utils import Bunch
 
 from ..._checks import check_positive_int, compute_device
-from ..._convert import InputData, check_amplitudes
+from ..._convert import InputData, checked_batches
 from ..._network import reading_channels
 from ..._progress import progress_bar
 from ...attribution import explain
@@ -105,7 +105,9 @@ def _evaluation_batches(
     explain_seed = int(seeds.generate_state(1)[0])
     pass_size = max(batch_size, _MIN_VARIANTS_PER_PASS)
     logger.info(f"Evaluating {shape[0]} epochs ({description}).")
-    data_batches = inputs.batches(batch_size)
+    data_batches = checked_batches(
+        inputs, batch_size, estimator.data_std_, estimator.info_
+    )
     attribution_batches = (
         None if attribution is None else attribution.batches(batch_size)
     )
@@ -117,7 +119,6 @@ def _evaluation_batches(
             data = torch.from_numpy(batch).to(device)
             stop = start + len(data)
             if scorer is None:
-                check_amplitudes(batch, estimator.data_std_, estimator.info_)
                 scorer = _ClassScorer(module, data, pass_size, shortcuts=shortcuts)
             logits = scorer.forward(data)
             if target_index is None:
