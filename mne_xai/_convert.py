@@ -279,6 +279,11 @@ class InputData:
         return self
 
     @property
+    def given_ch_names(self):
+        """The channels of the Epochs given, in their order, before any pick."""
+        return None if self._epochs is None else self._epochs[0].ch_names
+
+    @property
     def metadata(self):
         """The epochs' metadata (None for arrays, or when an Epochs has none)."""
         if self._epochs is None:

@@ -341,8 +341,7 @@ def _warn_if_reordered(data, array):
     a baseline built from them (``epochs.get_data().mean(0)``) is in their
     order, and would be read against other channels.
     """
-    epochs = getattr(data, "_epochs", None)
-    given = None if epochs is None else epochs[0].ch_names
+    given = data.given_ch_names
     read = None if data.info is None else data.info.ch_names
     if given is None or given == read or len(given) != array.shape[-2]:
         return
