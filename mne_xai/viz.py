@@ -70,6 +70,14 @@ def _sensor_positions(info):
     return positions, np.isfinite(positions).all(axis=1) & positions.any(axis=1)
 
 
+def _n_topomap_positions(info):
+    """Return how many values a topomap of ``info``'s channels interpolates."""
+    positions, placed = _sensor_positions(info)
+    # A pair of planar gradiometers shares one position, drawn as one value;
+    # a channel without a position counts as one (refused later, by name).
+    return len(np.unique(positions[placed], axis=0)) + int((~placed).sum())
+
+
 def _check_topomap(info, signed, instead=""):
     """Refuse maps that MNE's topomaps cannot draw, or would draw wrongly.
 
@@ -84,9 +92,7 @@ def _check_topomap(info, signed, instead=""):
         ``ch_type``.
     """
     ch_type = info.get_channel_types()[0]
-    positions, placed = _sensor_positions(info)
-    # A pair of planar gradiometers shares one position, drawn as one value.
-    n_positions = len(np.unique(positions[placed], axis=0)) + int((~placed).sum())
+    n_positions = _n_topomap_positions(info)
     if n_positions < _MIN_TOPOMAP_POSITIONS:
         shown = ", ".join(info.ch_names[:5])
         raise ValueError(
@@ -94,6 +100,7 @@ def _check_topomap(info, signed, instead=""):
             f"positions; these {ch_type} maps have {n_positions} ({shown}). "
             + instead.format(ch_type=ch_type)
         )
+    _, placed = _sensor_positions(info)
     if not placed.all():
         unplaced = np.array(info.ch_names)[~placed].tolist()
         shown = ", ".join(unplaced[:5]) + (" ..." if len(unplaced) > 5 else "")

@@ -20,6 +20,7 @@ from mne_xai import explain as mne_xai_explain
 from mne_xai.cli import main
 from mne_xai.report import make_report
 from mne_xai.report._accuracy import chance_test
+from mne_xai.report._checks import check_data
 from mne_xai.report._text import SECTIONS
 
 matplotlib.use("Agg")
@@ -115,9 +116,7 @@ def test_fitted_single_channel_network_is_explained_as_given(spatial_epochs):
     contents = _contents(report)
     assert "given fitted" in contents["Overview"]
     assert "CSP needs two or more" in contents["Accuracy"]
-    assert (
-        "a topomap needs at least 3 channels" in contents["Attribution maps per class"]
-    )
+    assert "a topomap needs at least 3" in contents["Attribution maps per class"]
     assert "one channel type (eeg)" in contents["Modality importance"]
     assert "checks=False" in contents["How far to trust the maps"]
     assert "<img" in contents["Relevance over time"]
@@ -489,3 +488,14 @@ def test_report_of_magnetometers_and_gradiometers():
     assert "gradient_x_input" in contents["Modality importance"]
     patterns = contents["Spatial patterns"]
     assert "<img" in patterns and "No pattern topomaps" not in patterns
+
+
+def test_topomap_plan_counts_sensor_positions_not_channels():
+    """Two gradiometer pairs are four channels at two positions: the plan
+    promised topomaps that the figure then refused."""
+    epochs = _meg_epochs(n_positions=2).pick("grad")
+    plan = check_data(_network(), epochs, epochs.events[:, 2], 2, fitted=False)
+    assert plan.topomap_type is None
+    assert "at 2 sensor position(s)" in plan.why_no_topomaps
+    three = _meg_epochs(n_positions=3).pick("grad")
+    assert check_data(_network(), three, three.events[:, 2], 2, False).topomap_type

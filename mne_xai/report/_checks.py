@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._convert import training_channels
 from .._network import as_network
 from ..datasets import _builtin_montage
-from ..viz import _MIN_TOPOMAP_POSITIONS, _sensor_positions
+from ..viz import _MIN_TOPOMAP_POSITIONS, _n_topomap_positions, _sensor_positions
 
 
 class DataPlan(NamedTuple):
@@ -109,26 +109,29 @@ def check_data(estimator, epochs, y, n_splits, fitted):
     ch_types = Counter(
         epochs.get_channel_types(picks=[epochs.ch_names.index(n) for n in ch_names])
     )
-    topomap_type, count = ch_types.most_common(1)[0]
-    if count < _MIN_TOPOMAP_POSITIONS:
+    topomap_type = ch_types.most_common(1)[0][0]
+    of_type = [
+        name
+        for name in ch_names
+        if epochs.get_channel_types(picks=[name])[0] == topomap_type
+    ]
+    n_positions = _n_topomap_positions(
+        mne.pick_info(epochs.info, [epochs.ch_names.index(name) for name in of_type])
+    )
+    if n_positions < _MIN_TOPOMAP_POSITIONS:
         return DataPlan(
             ch_names,
             ch_types,
             None,
             f"the network reads {len(ch_names)} channel(s) "
-            f"({', '.join(ch_names[:_MIN_TOPOMAP_POSITIONS])}); a topomap needs at "
-            f"least {_MIN_TOPOMAP_POSITIONS} channels of one type",
+            f"({', '.join(ch_names[:5])}) at {n_positions} sensor position(s) of "
+            f"one type; a topomap needs at least {_MIN_TOPOMAP_POSITIONS}",
         )
-    placed = [
-        name
-        for name in ch_names
-        if epochs.get_channel_types(picks=[name])[0] == topomap_type
-    ]
-    unplaced = _unplaced(epochs.info, placed)
+    unplaced = _unplaced(epochs.info, of_type)
     if unplaced:
         shown = ", ".join(unplaced[:5]) + (" ..." if len(unplaced) > 5 else "")
         raise ValueError(
-            f"{len(unplaced)} of the {len(placed)} {topomap_type} channels have no "
+            f"{len(unplaced)} of the {len(of_type)} {topomap_type} channels have no "
             f"position ({shown}), and the report's topomaps need them. Set a montage "
             f"first, e.g. epochs.set_montage({_builtin_montage('1020')!r}) (see "
             "mne.channels.get_builtin_montages()), and save the epochs again."
