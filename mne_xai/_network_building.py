@@ -171,10 +171,16 @@ def build_network(module, statistics, shapes, module_params, instantiate):
         values = dict(shapes, input_scale=own_scale)
         kwargs = constructor_arguments(module, values, module_params)
         _check_required_arguments(module, kwargs)
-        scales_itself = "input_scale" in kwargs
         # A module__input_scale of the user's is their own scaling: kept alone.
         factors_outside &= "input_scale" not in module_params
         network = instantiate(module, kwargs)
+        # A constructor that names input_scale uses it; one that only takes
+        # **kwargs may drop it, and then the data must be scaled outside.
+        scales_itself = "input_scale" in kwargs and (
+            "input_scale" in inspect.signature(module).parameters
+            or "input_scale" in module_params
+            or isinstance(getattr(network, "input_scale", None), Tensor)
+        )
     if not scales_itself or factors_outside:
         network = ScaledInput(network, input_scale)
     network.register_buffer(

@@ -766,3 +766,22 @@ def test_a_constructor_argument_nothing_gives_is_named_with_its_parameter(epochs
         clf.fit(epochs)
     clf.set_params(module__width=3).fit(epochs)
     assert clf.module_.module.conv.out_channels == 3
+
+
+class TakesAnyKeyword(nn.Module):
+    """mne_xai's names, and ``**kwargs`` to accept (and drop) anything else."""
+
+    def __init__(self, n_channels, n_classes, n_times, **kwargs):
+        super().__init__()
+        self.readout = nn.Linear(n_channels * n_times, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        return self.readout(x.flatten(1))
+
+
+def test_network_dropping_input_scale_in_kwargs_is_scaled_outside(epochs):
+    """input_scale reached such a network through **kwargs and was taken as
+    its own scaling: it trained on raw volts (logits ~1e-6)."""
+    clf = EEGNetClassifier(TakesAnyKeyword, max_epochs=1, verbose=False).fit(epochs)
+    assert isinstance(clf.module_, ScaledInput)
+    assert np.all(np.asarray(clf.input_scale_) > 1e3)  # volts to unit variance
