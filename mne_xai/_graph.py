@@ -15,6 +15,12 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
+from torch.nn.modules.padding import (
+    _CircularPadNd,
+    _ConstantPadNd,
+    _ReflectionPadNd,
+    _ReplicationPadNd,
+)
 from torch.nn.modules.pooling import _AvgPoolNd, _MaxPoolNd
 from torch.nn.utils import parametrize
 
@@ -62,6 +68,10 @@ PASS_THROUGH = (
 )
 #: Layers that pass values on unchanged in evaluation mode, at most reshaped.
 SHAPE_ONLY = PASS_THROUGH + (nn.Flatten, nn.Unflatten)
+#: Layers that pad their input with a constant (ZeroPad1d, ...), with copies
+#: of its edge samples (reflection, replication) or of its other end
+#: (circular): each is one call of ``torch.nn.functional.pad``.
+PADDING = (_ConstantPadNd, _ReflectionPadNd, _ReplicationPadNd, _CircularPadNd)
 #: Layers that are linear maps of their input (up to a bias) in evaluation mode.
 LINEAR_LAYERS = CONVOLUTIONS + DENSE + BATCH_NORMS + AVERAGE_POOLING + SHAPE_ONLY
 # Every convolution and batch norm, whatever its number of dimensions

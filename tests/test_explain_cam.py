@@ -397,3 +397,46 @@ def test_cams_on_conv1d_feature_maps_equal_their_conv2d_twin(method):
     two_d = get_method(method)(twin).attribute(inputs, target, **params)
     assert one_d.abs().amax() > 0
     torch.testing.assert_close(one_d, two_d, rtol=1e-4, atol=1e-5)
+
+
+class ConvolutionHead(nn.Module):
+    """Conv1dNet with its dense classifier as a convolution spanning all pooled
+    times, as braindecode's conv_classifier: logits of shape (batch, 2, 1)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.spatial, self.temporal = net.spatial, net.temporal
+        self.relu, self.pool = net.relu, net.pool
+        n_pooled = net.classifier.in_features // 4
+        self.classifier = nn.Conv1d(4, 2, n_pooled)
+        self.flatten = nn.Flatten()
+        with torch.no_grad():
+            self.classifier.weight.copy_(net.classifier.weight.reshape(2, 4, -1))
+            self.classifier.bias.copy_(net.classifier.bias)
+
+    def forward(self, x):
+        hidden = self.pool(self.relu(self.temporal(self.spatial(x))))
+        return self.flatten(self.classifier(hidden))
+
+
+def test_full_grad_leaves_out_a_convolution_head_as_a_dense_one():
+    """The head's bias term has one value per map, no time to draw; the
+    decomposition still adds up to the logit, and the map is that of the same
+    network with a dense head (it refused the network)."""
+    torch.manual_seed(0)
+    net = Conv1dNet().eval()
+    head = ConvolutionHead(net).eval()
+    inputs = torch.randn(N_EPOCHS, 5, 32)
+    target = torch.tensor([0, 1, 1])
+    with torch.no_grad():
+        logits = head(inputs)
+    torch.testing.assert_close(logits, net(inputs))
+    input_term, bias_terms = _full_gradient_decomposition(head, inputs, target)
+    assert bias_terms["classifier"].shape == (N_EPOCHS, 2, 1)
+    total = input_term.sum(dim=(1, 2)) + sum(
+        term.flatten(1).sum(dim=1) for term in bias_terms.values()
+    )
+    torch.testing.assert_close(total, logits.gather(1, target[:, None])[:, 0])
+    expected = get_method("full_grad")(net).attribute(inputs, target)
+    maps = get_method("full_grad")(head).attribute(inputs, target)
+    torch.testing.assert_close(maps, expected)

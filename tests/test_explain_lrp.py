@@ -493,3 +493,115 @@ def test_explain_icnn_zplus_conserves_the_logit(fitted_icnn, some_imagery_epochs
     with torch.no_grad():
         logits = module(data).max(dim=1).values.numpy()
     np.testing.assert_allclose(attribution.sum(axis=(1, 2)), logits, rtol=1e-3)
+
+
+class _Padded(nn.Module):
+    """A bias-free ReLU network whose convolution reads a padded input, padded
+    by ``pad`` (a module) or, if ``functional``, by the same torch.nn.functional.pad
+    call in forward."""
+
+    def __init__(self, pad, functional=False):
+        super().__init__()
+        self.pad, self.functional = pad, functional
+        self.conv = nn.Conv1d(N_CHANNELS, 4, 5, bias=False)
+        self.relu = nn.ReLU()
+        self.pool = nn.AvgPool1d(2)
+        self.classifier = nn.Linear(4 * N_TIMES // 2, 2, bias=False)
+
+    def forward(self, x):
+        if self.functional:
+            x = nn.functional.pad(x, self.pad.padding, **self._pad_mode())
+        else:
+            x = self.pad(x)
+        return self.classifier(self.pool(self.relu(self.conv(x))).flatten(1))
+
+    def _pad_mode(self):
+        if isinstance(self.pad, nn.ReflectionPad1d):
+            return {"mode": "reflect"}
+        if isinstance(self.pad, nn.ReplicationPad1d):
+            return {"mode": "replicate"}
+        return {"value": self.pad.value}
+
+
+@pytest.mark.parametrize(
+    "pad",
+    [
+        nn.ZeroPad1d(2),
+        nn.ConstantPad1d(2, 0.0),
+        nn.ReflectionPad1d(2),
+        nn.ReplicationPad1d(2),
+        nn.ConstantPad1d(2, 1.0),
+    ],
+    ids=lambda pad: f"{type(pad).__name__}({getattr(pad, 'value', '')})",
+)
+def test_padding_modules_are_explained_as_functional_pad(pad):
+    """Padding modules were refused while the same F.pad in forward was not.
+    Padding is linear (up to a constant): LRP-0 is gradient x input, and on a
+    bias-free network it conserves the logit unless the padding constant, like
+    a bias, absorbs relevance."""
+    data = _data()
+    torch.manual_seed(0)
+    module = _Padded(pad).double().eval()
+    functional = copy.deepcopy(module)
+    functional.functional = True
+    inputs = data.clone().requires_grad_()
+    logits = module(inputs).gather(1, TARGET[:, None])[:, 0]
+    (gradient,) = torch.autograd.grad(logits.sum(), inputs)
+    relevance = _lrp("lrp_epsilon", module, data, TARGET, epsilon=1e-12)
+    torch.testing.assert_close(relevance, gradient * data)
+    torch.testing.assert_close(
+        relevance, _lrp("lrp_epsilon", functional, data, TARGET, epsilon=1e-12)
+    )
+    for method in ("lrp_zplus", "guided_backprop", "deconvolution"):
+        torch.testing.assert_close(
+            _lrp(method, module, data, TARGET), _lrp(method, functional, data, TARGET)
+        )
+    # DeepLIFT refuses maps that miss summation-to-delta.
+    zeros = torch.zeros_like(data[:1])
+    torch.testing.assert_close(
+        _lrp("deeplift", module, inputs, TARGET, baseline=zeros),
+        _lrp("deeplift", functional, inputs, TARGET, baseline=zeros),
+    )
+    conserved = torch.allclose(relevance.sum(dim=(1, 2)), logits.detach())
+    assert conserved == (getattr(pad, "value", 0.0) == 0.0)
+
+
+class _Crop(nn.Module):
+    """braindecode's Chomp1d: the last samples cropped, as a copy."""
+
+    def forward(self, x):
+        return x[:, :, :-2].contiguous()
+
+
+class _CroppedBeforeBatchNorm(nn.Module):
+    """Convolution, crop, batch norm, ReLU, dense: a block of braindecode's TCN."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(N_CHANNELS, 4, 3, padding=2, bias=False)
+        self.crop = _Crop()
+        self.bn = nn.BatchNorm1d(4)
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(4 * N_TIMES, 2, bias=False)
+
+    def forward(self, x):
+        return self.classifier(self.relu(self.bn(self.crop(self.conv(x)))).flatten(1))
+
+
+def test_batch_norm_after_a_crop_is_folded_into_the_convolution():
+    """A per-channel affine map commutes with cropping time: the batch norm
+    is folded into the convolution before the crop (it was refused, as
+    following no convolution), and the convolution feeds the ReLU through the
+    copying crop, for the patterns' two-component estimator."""
+    torch.manual_seed(0)
+    module = _randomize_batch_norms(_CroppedBeforeBatchNorm().double())
+    data = _data()
+    folded = fold_batch_norms(module, data)
+    assert isinstance(folded.bn, nn.Identity) and folded.conv.bias is not None
+    inputs = data.clone().requires_grad_()
+    logits = module(inputs).gather(1, TARGET[:, None])[:, 0]
+    (gradient,) = torch.autograd.grad(logits.sum(), inputs)
+    relevance = _lrp("lrp_epsilon", module, data, TARGET, epsilon=1e-12)
+    torch.testing.assert_close(relevance, gradient * data)
+    _, _, estimators = prepare_network(module, data, "learn_patterns")
+    assert estimators == {"conv": "two_component", "classifier": "linear"}

@@ -371,13 +371,6 @@ def test_nonlinear_module_of_the_user_is_refused(method):
         _attribute(method, module)
 
 
-def test_pattern_methods_keep_refusing_modules_of_the_user():
-    """Patterns find the layers feeding a rectifier through shared storage,
-    which a module that copies as it reshapes would hide."""
-    with pytest.raises(ValueError, match=r"no rule for layer 'ensure4d' \(Ensure4d\)"):
-        _attribute("pattern_net", _untrained(WithOwnModules))
-
-
 @pytest.mark.parametrize("method", FIXED_RULES)
 def test_fourier_input_is_linear(method):
     """explain_spectrum's inverse Fourier transform in front of the network is
@@ -649,3 +642,39 @@ def test_event_codes_read_as_indices_of_other_classes_warn(synthetic_arrays):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         explain(clf, epochs, "saliency", target="true", verbose=False)
+
+
+@pytest.mark.parametrize("method", LEARNED_RULES)
+def test_pattern_methods_explain_reshaping_modules_of_other_libraries(method):
+    """Reshapes carry the signal on unchanged: with the same patterns, the maps
+    are those of the same network with the reshapes written in forward (the
+    modules were refused)."""
+    from mne_xai.attribution.pattern import NetworkPatterns, prepare_network
+
+    own_modules, plain = _untrained(WithOwnModules), _untrained()
+    _, layers, estimators = prepare_network(plain, _data(), method)
+    assert prepare_network(own_modules, _data(), method)[2] == estimators
+    rng = np.random.default_rng(0)
+    weights = {name: layer.weight.detach().numpy() for name, layer in layers.items()}
+    patterns = NetworkPatterns(
+        {name: rng.standard_normal(weight.shape) for name, weight in weights.items()},
+        estimators,
+        weights,
+        n_epochs=1,
+    )
+    torch.testing.assert_close(
+        _attribute(method, own_modules, patterns=patterns),
+        _attribute(method, plain, patterns=patterns),
+    )
+
+
+def test_unfoldable_batch_norm_names_the_layer_it_follows():
+    """It said the batch norm followed no convolution, also where a crop came
+    in between; it names what it follows instead."""
+    module = nn.Sequential(
+        nn.Conv1d(N_CHANNELS, 2, 3), nn.ReLU(), nn.BatchNorm1d(2), nn.Conv1d(2, 2, 1)
+    )
+    module = nn.Sequential(*module, nn.Flatten(), nn.Linear(2 * (N_TIMES - 2), 2))
+    match = r"Batch norm '2' is applied to the output of layer '1' \(ReLU\)"
+    with pytest.raises(ValueError, match=match):
+        _attribute("lrp_epsilon", module.double().eval())

@@ -31,8 +31,8 @@ from .._graph import (
     BATCH_NORMS,
     CONVOLUTIONS,
     DENSE,
+    PADDING,
     PASS_THROUGH,
-    LayerCall,
     batch_norm_affine,
     copy_module,
     foreign_parameter_free,
@@ -74,7 +74,9 @@ def check_layers(module, calls, supported, method, *, own_layers_by_graph=False)
         user's ``Squeeze``): their operations are then left to
         :func:`check_computation`, which accepts reshapes and other linear
         operations and refuses the rest by name. For methods whose rules pass
-        the gradient through such operations unchanged.
+        the gradient through such operations unchanged. Padding layers are
+        always left to it: each is a call of ``torch.nn.functional.pad``,
+        judged as that call is in ``forward``.
 
     Returns
     -------
@@ -86,7 +88,10 @@ def check_layers(module, calls, supported, method, *, own_layers_by_graph=False)
     for call in calls:
         if isinstance(call.module, supported):
             handled.append(call.module)
-        elif not (own_layers_by_graph and foreign_parameter_free(call.module)):
+        elif not (
+            isinstance(call.module, PADDING)
+            or (own_layers_by_graph and foreign_parameter_free(call.module))
+        ):
             allowed = ", ".join(sorted({kind.__name__ for kind in supported}))
             raise ValueError(
                 f"{method} has no rule for layer {call.name!r} "
@@ -547,16 +552,49 @@ def _fold_into_next(dense, between, scale, shift, example):
     dense.bias = nn.Parameter(bias)
 
 
+def _commutes_with_affine(call, scale, shift):
+    """Whether ``call``'s layer maps ``scale * x + shift`` to ``scale * layer(x) + shift``.
+
+    Layers of other libraries that only crop or reshape within channels
+    (braindecode's ``Chomp1d`` between a convolution and its batch norm) move
+    values without mixing channels or adding new ones, so a per-channel
+    affine map passes through them. It is checked on the traced input, and
+    the folded network's logits are checked later.
+    """
+    layer_input, layer_output = call.input, call.output
+    if not (
+        foreign_parameter_free(call.module)
+        # A layer returning its input shows nothing of what produced it.
+        and layer_output is not layer_input
+        and layer_input.ndim >= 2
+        and layer_output.ndim >= 2
+        and layer_input.shape[1] == layer_output.shape[1] == len(scale)
+    ):
+        return False
+
+    def affine(tensor):
+        channels = (1, -1) + (1,) * (tensor.ndim - 2)
+        return tensor * scale.reshape(channels) + shift.reshape(channels)
+
+    with torch.no_grad():
+        moved = call.module(affine(layer_input))
+    return moved.shape == layer_output.shape and torch.allclose(
+        moved, affine(layer_output)
+    )
+
+
 def fold_batch_norms(module, inputs):
     """Copy ``module`` with every batch norm folded into a neighbouring layer.
 
     In evaluation mode batch norm is the affine map ``scale * x + shift`` per
     channel. It is folded into the convolution or dense layer that produces its
-    input; or, where a nonlinearity comes first (InterpretableCNN's
-    ReLU → batch norm → pooling → dense), into the next dense layer through the
-    pooling and flatten layers in between. Folded batch norms become
-    :class:`torch.nn.Identity`, so the copy computes the same function in
-    evaluation mode with fewer layers; the original module is not touched.
+    input, also through layers that only crop or reshape within channels
+    (braindecode's ``Chomp1d``); or, where a nonlinearity comes first
+    (InterpretableCNN's ReLU → batch norm → pooling → dense), into the next
+    dense layer through the pooling and flatten layers in between. Folded
+    batch norms become :class:`torch.nn.Identity`, so the copy computes the
+    same function in evaluation mode with fewer layers; the original module
+    is not touched.
 
     Parameters
     ----------
@@ -582,9 +620,9 @@ def fold_batch_norms(module, inputs):
             continue
         scale, shift = batch_norm_affine(call.module, call.name)
         previous = producer.get(id(call.input))
-        if isinstance(previous, LayerCall) and isinstance(
-            previous.module, CONVOLUTIONS + DENSE
-        ):
+        while previous is not None and _commutes_with_affine(previous, scale, shift):
+            previous = producer.get(id(previous.input))
+        if previous is not None and isinstance(previous.module, CONVOLUTIONS + DENSE):
             _fold_into_previous(previous.module, scale, shift)
         else:
             between, following = [], consumers.get(id(call.output), [])
@@ -594,10 +632,17 @@ def fold_batch_norms(module, inputs):
                 between.append(following[0].module)
                 following = consumers.get(id(following[0].output), [])
             if not (len(following) == 1 and isinstance(following[0].module, DENSE)):
+                source = (
+                    "an operation called in forward, or the input"
+                    if previous is None
+                    else f"layer {previous.name!r} ({type(previous.module).__name__})"
+                )
                 raise ValueError(
-                    f"Batch norm {call.name!r} follows no convolution or dense "
-                    "layer and feeds no dense layer through pooling, so it cannot "
-                    "be folded for relevance propagation."
+                    f"Batch norm {call.name!r} is applied to the output of {source}, "
+                    "not to that of a convolution or dense layer (directly or "
+                    "through layers that only crop or reshape it), and feeds no "
+                    "dense layer through pooling, so it cannot be folded for "
+                    "relevance propagation."
                 )
             _fold_into_next(following[0].module, between, scale, shift, call.output)
         parent_name, _, attribute = call.name.rpartition(".")

@@ -389,7 +389,9 @@ class FullGrad(FeatureMapMethod):
     - Batch norm in evaluation mode contributes its effective bias
       ``beta - gamma * running_mean / sqrt(running_var + eps)``.
     - Dense layers have no time axis and are left out of the map, as in the
-      authors' code (their terms are still part of the decomposition).
+      authors' code (their terms are still part of the decomposition); so are
+      layers with one sample per feature map, such as a convolution spanning
+      all remaining times as classifier.
     - EEGNet's ELU is not piecewise linear; its implicit biases are not
       included, so the terms do not add up to the logit exactly.
 
@@ -418,8 +420,11 @@ class FullGrad(FeatureMapMethod):
         )
         saliency = _min_max_scale(input_term.abs(), dims=(1, 2))
         for name, bias_term in bias_terms.items():
-            if bias_term.ndim == 2:
-                continue  # a dense layer: no time axis to draw
+            if bias_term[0, 0].numel() == 1:
+                # A dense layer, or a convolution spanning all remaining times
+                # (braindecode's conv_classifier): one value per map, no time
+                # axis to draw.
+                continue
             layer = self._feature_layer(inputs, name)
             term = _min_max_scale(feature_maps(bias_term).abs(), dims=(1, 2, 3))
             term = term.sum(dim=1)

@@ -228,7 +228,11 @@ _DOCS = {
     branch, whose units keep the relevance they receive; dropout,
     reshapes and the networks' input scaling pass it through too, as do
     modules of other libraries or of the user that hold no parameters and
-    only reshape (braindecode's ``Ensure4d``, einops' ``Rearrange``). Average
+    only reshape (braindecode's ``Ensure4d``, einops' ``Rearrange``). Padding,
+    as a module or as ``torch.nn.functional.pad``, passes relevance on as its
+    gradient: reflected or replicated samples give theirs back to the samples
+    they copy; padding with a constant other than zero acts as a bias, whose
+    relevance is absorbed. Average
     pooling, a linear layer with fixed weights, splits relevance in proportion
     to its inputs under every rule (z+ and αβ would drop or double it there);
     max pooling gives it to the winning input. The logit is explained, not a

@@ -31,6 +31,7 @@ from .._graph import (
 from ._propagation import (
     MAX_POOL_OPS,
     _consumers,
+    _forward_with_layer_nodes,
     check_computation,
     check_layers,
     fold_batch_norms,
@@ -47,6 +48,12 @@ _SUPPORTED = PATTERN_LAYERS + RECTIFIERS + AVERAGE_POOLING + MAX_POOLING + SHAPE
 # Products and quotients with a constant, whose backward pass is replaced (see
 # _ScalingsInverted); the numbered variants are tensor (0) and scalar (1) operands.
 _SCALINGS = re.compile(r"(Mul|Div)Backward[01]")
+# Autograd operations that carry each value of their input on unchanged:
+# reshapes, selections (a crop) and copies.
+_CARRYING = re.compile(
+    r"(View|UnsafeView|ReshapeAlias|AsStrided|Permute|Transpose|T|Squeeze|"
+    r"Unsqueeze|Slice|Select|Clone|ToCopy)Backward\d*"
+)
 
 
 @dataclass
@@ -81,8 +88,31 @@ class NetworkPatterns:
     n_epochs: int
 
 
-def _storage(tensor):
-    return tensor.untyped_storage().data_ptr()
+def _feeding_rectifiers(network, inputs, layers):
+    """Return the ``layers`` whose output a rectifier reads, at most reshaped.
+
+    One forward pass records the autograd nodes of the layers' outputs and of
+    the rectifiers' inputs; from each rectifier's input, the graph is walked
+    down through operations that carry values unchanged (reshapes and crops,
+    in ``forward`` or in modules such as braindecode's ``Ensure4d`` and
+    ``Chomp1d``, copies included).
+    """
+    rectifiers = {layer for layer in network.modules() if isinstance(layer, RECTIFIERS)}
+    _, calls, _ = _forward_with_layer_nodes(
+        network, inputs[:1].detach().requires_grad_(), set(layers) | rectifiers
+    )
+    outputs = {node: layer for node, (layer, _) in calls.items() if layer in layers}
+    fed = set()
+    for layer, sources in calls.values():
+        if layer not in rectifiers:
+            continue
+        for node in sources:
+            while node is not None and node not in outputs:
+                carrying = _CARRYING.fullmatch(type(node).__name__)
+                node = node.next_functions[0][0] if carrying else None
+            if node is not None:
+                fed.add(outputs[node])
+    return fed
 
 
 def prepare_network(module, inputs, method):
@@ -105,8 +135,8 @@ def prepare_network(module, inputs, method):
         The convolution and dense layers of the copy, in call order.
     estimators : dict of str -> str
         ``"two_component"`` for the layers whose output feeds a rectifier
-        (directly, or through reshapes and layers that return their input),
-        ``"linear"`` for the others.
+        (directly, or through reshapes, crops and layers that return their
+        input), ``"linear"`` for the others.
     """
     network = fold_batch_norms(module, inputs)
     for layer in network.modules():
@@ -114,9 +144,10 @@ def prepare_network(module, inputs, method):
         if isinstance(layer, RECTIFIERS):
             layer.inplace = False
     calls = trace_layers(network, inputs[:1])
-    # Strict: a module of the user's that copies as it reshapes would hide
-    # which layers feed a rectifier (found by shared storage, below).
-    ruled = check_layers(network, calls, _SUPPORTED, method)
+    # Parameter-free modules of other libraries are judged by their
+    # operations, as functions in forward are: reshapes carry the signal on
+    # unchanged, as their gradient does.
+    ruled = check_layers(network, calls, _SUPPORTED, method, own_layers_by_graph=True)
     check_computation(
         network,
         inputs,
@@ -132,13 +163,9 @@ def prepare_network(module, inputs, method):
             f"{method} learns one pattern per layer, but layer(s) {repeated} are "
             "called more than once in a forward pass; give each call its own module."
         )
-    # A view shares its tensor's storage: a rectifier reading the output of a
-    # layer, reshaped or not, reads that storage.
-    rectified = {
-        _storage(call.input) for call in calls if isinstance(call.module, RECTIFIERS)
-    }
+    fed = _feeding_rectifiers(network, inputs, {call.module for call in pattern_calls})
     estimators = {
-        call.name: "two_component" if _storage(call.output) in rectified else "linear"
+        call.name: "two_component" if call.module in fed else "linear"
         for call in pattern_calls
     }
     return network, {call.name: call.module for call in pattern_calls}, estimators
@@ -319,11 +346,13 @@ _NOTES = """Notes
     (e.g. EEGNet's temporal convolution, which feeds the spatial one) the
     linear estimator. At the rectifiers the signal passes where the unit was
     active (input above zero), as the two-component model puts no signal in
-    the negative branch (also ELU's). Pooling, dropout and reshapes pass it
-    as their gradient, as in the original method; products with a constant
-    (the estimators' input scaling) pass it through their exact pattern,
-    the inverse of the constant. Other layers, and nonlinear operations or
-    layers with weights called as functions in ``forward``, are refused."""
+    the negative branch (also ELU's). Pooling, dropout, padding and reshapes
+    (also in parameter-free modules of other libraries, such as braindecode's
+    ``Ensure4d``) pass it as their gradient, as in the original method;
+    products with a constant (the estimators' input scaling) pass it through
+    their exact pattern, the inverse of the constant. Other layers, and
+    nonlinear operations or layers with weights called as functions in
+    ``forward``, are refused."""
 
 
 @register_method
