@@ -16,7 +16,10 @@ mne_xai have themselves):
 - ``device``: where the module lives;
 - ``_check_prediction_input(X)``: the transform from the user's data (Epochs,
   lists of Epochs, arrays) to the network's input, as an
-  :class:`~mne_xai._convert.InputData` read lazily.
+  :class:`~mne_xai._convert.InputData` read lazily;
+- ``predicted_index(data)``, only for a network whose prediction is not the
+  class of its highest logit: the index in ``classes_`` of the class it
+  predicts for each epoch of that InputData, which ``target=None`` explains.
 
 :func:`as_network` gives other classifiers these names: a
 :class:`~mne_xai.CroppedClassifier` (whole epochs, explained through the mean
@@ -39,6 +42,9 @@ from skorch import NeuralNet, NeuralNetBinaryClassifier
 from ._convert import InputData, check_matches_training
 from .cropping import CroppedClassifier
 from .estimators import _EEGClassifier
+
+# Epochs read at a time to predict, as many as explain's default batch_size.
+_PREDICTION_BATCH_SIZE = 64
 
 
 def as_network(estimator, *, info=None):
@@ -71,8 +77,10 @@ def as_network(estimator, *, info=None):
     -----
     A CroppedClassifier predicts an epoch by averaging the class
     probabilities of its windows. Its explanations are of the mean of the
-    window logits, the linear average that attribution rules pass through;
-    both rank the classes alike unless windows disagree strongly.
+    window logits, the linear average that attribution rules pass through.
+    Both rank the classes alike unless windows disagree strongly; even then,
+    ``target=None`` explains the class the classifier predicts (of the
+    highest mean probability), not that of the highest mean logit.
     """
     _validate_type(info, (None, mne.Info), "info")
     if isinstance(estimator, _EEGClassifier | _CroppedNetwork | _SkorchNetwork):
@@ -224,6 +232,31 @@ class _CroppedNetwork:
             train_sfreq=self._sfreq,
         )
         return data
+
+    def predicted_index(self, data):
+        """Return the index in ``classes_`` of the class predicted for each epoch.
+
+        The classifier's own prediction, of the highest mean window
+        probability, which the highest mean window logit (``module_``) need
+        not be when windows disagree.
+
+        Parameters
+        ----------
+        data : InputData
+            Epochs, as ``_check_prediction_input`` returns them.
+
+        Returns
+        -------
+        index : ndarray of int64, shape (n_epochs,)
+            Index in ``classes_`` of each epoch's predicted class.
+        """
+        # Batches of the network's input, read on the training time axis: the
+        # windows of every epoch at once would hold n_windows times the data.
+        proba = [
+            self.cropped.predict_proba(batch)
+            for batch in data.batches(_PREDICTION_BATCH_SIZE)
+        ]
+        return np.concatenate(proba).argmax(axis=1)
 
 
 class _SkorchNetwork:

@@ -54,7 +54,9 @@ class CroppedClassifier(
     window_step : float | "auto"
         Time between the starts of consecutive windows, in seconds. ``"auto"``
         is an eighth of the window length (0.25 s for 2 s windows), which gives
-        about nine windows per epoch at ``window_length="auto"``.
+        nine or ten windows per epoch at ``window_length="auto"``. When the step
+        does not divide the span, a last window ends on ``tmax``, closer to the
+        one before it.
     tmin, tmax : float | None
         The part of each epoch windows are cut from, in seconds on the epochs'
         time axis (both ends included, as in :meth:`mne.Epochs.crop`). None
@@ -93,7 +95,8 @@ class CroppedClassifier(
         When False, ``score`` needs ``y`` and explanations of ``target="true"``
         are refused.
     window_starts_ : ndarray of int, shape (n_windows,)
-        Sample index, within an epoch, of the start of each window.
+        Sample index, within an epoch, of the start of each window: every
+        ``window_step``, and the last window ending on ``tmax``.
     window_samples_ : int
         Number of samples in a window.
 
@@ -105,8 +108,14 @@ class CroppedClassifier(
     Notes
     -----
     Predicted epochs must have the channels, sampling rate, length and start
-    time of the training epochs, so that the windows fall at the same times.
-    Windows of one epoch overlap. When the estimator's ``fit`` takes
+    time of the training epochs, so that the windows fall at the same times;
+    arrays, which carry no time, are read on the time axis of the training
+    epochs, as the estimators of mne_xai read them.
+
+    Windows of one epoch overlap, and together they read every sample from
+    ``tmin`` to ``tmax``: the last one ends on ``tmax`` even when
+    ``window_step`` does not divide the span, so it may be closer to the one
+    before it than the others are. When the estimator's ``fit`` takes
     ``groups`` (as the estimators of mne_xai do), each window's epoch is passed
     as its group, so a validation split made by the estimator itself (e.g.
     ``early_stopping=True``) holds out whole epochs rather than windows that
@@ -177,7 +186,13 @@ class CroppedClassifier(
                 f"No window of {self.window_length} s fits between tmin={tmin} and "
                 f"tmax={tmax} s; shorten window_length or widen tmin, tmax."
             )
-        return np.arange(start, stop - window_samples + 1, step), window_samples
+        last = stop - window_samples
+        starts = np.arange(start, last + 1, step)
+        if starts[-1] != last:
+            # A step that does not divide the span leaves its end unread; a last
+            # window ending on tmax reads it, as braindecode's cropped decoding.
+            starts = np.append(starts, last)
+        return starts, window_samples
 
     def _windows(self, data, info):
         """Cut every epoch into windows, epoch-major; wrap them like the input."""
@@ -313,10 +328,11 @@ class CroppedClassifier(
             # Missing from classifiers pickled before it was recorded.
             train_sfreq=getattr(self, "sfreq_", None),
         )
-        data, info, first_time = inputs.array(), inputs.info, inputs.tmin or 0.0
-        if not np.isclose(first_time, self.tmin_):
+        data, info = inputs.array(), inputs.info
+        # Arrays carry no time: they are read on the training epochs' time axis.
+        if inputs.tmin is not None and not np.isclose(inputs.tmin, self.tmin_):
             raise ValueError(
-                f"X starts at {first_time:g} s but the training epochs started at "
+                f"X starts at {inputs.tmin:g} s but the training epochs started at "
                 f"{self.tmin_:g} s; the windows would fall at other times."
             )
         if self.info_ is None:  # trained on arrays: the windows stay arrays

@@ -43,9 +43,14 @@ def _ramp_epochs(n_epochs=4, n_channels=2, n_times=101):
 @pytest.mark.parametrize(
     "params, starts",
     [
-        (dict(window_length=0.5, window_step=0.25), [0, 25, 50]),
-        (dict(window_length=0.5, window_step=0.2), [0, 20, 40]),
-        (dict(window_length=0.2, window_step=0.1, tmin=0.5, tmax=0.9), [50, 60, 70]),
+        # A last window ends on the last sample of the span (100, or 90).
+        (dict(window_length=0.5, window_step=0.25), [0, 25, 50, 51]),
+        (dict(window_length=0.5, window_step=0.2), [0, 20, 40, 51]),
+        (dict(window_length=0.5, window_step=0.25, tmin=0.01), [1, 26, 51]),
+        (
+            dict(window_length=0.2, window_step=0.1, tmin=0.5, tmax=0.9),
+            [50, 60, 70, 71],
+        ),
         (dict(window_length=1.01, window_step=0.5), [0]),
     ],
 )
@@ -68,13 +73,13 @@ def test_predict_averages_windows():
     clf = CroppedClassifier(
         MeanClassifier(), window_length=0.5, window_step=0.25, sfreq=SFREQ
     ).fit(data, y)
-    # Window means are 0.245, 0.495, 0.745 s; epoch 1 is scaled by a half.
-    expected = np.mean([0.245, 0.495, 0.745]) * np.array([1, 0.5, 1, 1])
+    # Window means are 0.245, 0.495, 0.745, 0.755 s; epoch 1 is scaled by a half.
+    expected = np.mean([0.245, 0.495, 0.745, 0.755]) * np.array([1, 0.5, 1, 1])
     proba = clf.predict_proba(data)
     assert_allclose(proba[:, 1], expected)
     assert_allclose(proba.sum(axis=1), 1)
-    assert_array_equal(clf.predict(data), [0, 0, 0, 0])
-    assert clf.score(data, [0, 0, 0, 0]) == 1.0
+    assert_array_equal(clf.predict(data), [1, 0, 1, 1])
+    assert clf.score(data, [1, 0, 1, 1]) == 1.0
 
 
 def test_epochs_input():
@@ -88,13 +93,13 @@ def test_epochs_input():
         MeanClassifier(), window_length=0.5, window_step=0.25, tmin=0.0
     ).fit(epochs)
     # tmin is on the epochs' time axis: 0 s is sample 20.
-    assert_array_equal(clf.window_starts_, [20, 45])
+    assert_array_equal(clf.window_starts_, [20, 45, 51])
     windows = clf.estimator_.X_fit_
     assert isinstance(windows, mne.EpochsArray)
     assert windows.ch_names == info.ch_names
     assert windows.info["sfreq"] == SFREQ
     assert_array_equal(clf.classes_, [1, 2])
-    assert_array_equal(clf.estimator_.y_fit_, np.repeat(y + 1, 2))
+    assert_array_equal(clf.estimator_.y_fit_, np.repeat(y + 1, 3))
     assert clf.info_["sfreq"] == SFREQ
     # A list of Epochs (what scikit-learn's indexing gives) works like Epochs.
     assert_allclose(
@@ -318,7 +323,7 @@ def test_windows_match_mne_crop(eegbci_epochs):
     ).fit(epochs, [0, 1, 0])
     sfreq = epochs.info["sfreq"]
     windows = clf.estimator_.X_fit_.get_data()
-    assert len(clf.window_starts_) == 7
+    assert len(clf.window_starts_) == 8  # every 0.5 s, and one ending at 4 s
     for index, start in enumerate(clf.window_starts_):
         tmin = epochs.times[start]
         expected = (
@@ -340,7 +345,7 @@ def test_windows_of_an_epoch_share_a_group():
         sfreq=SFREQ,
     ).fit(data, y)
     n_windows = len(clf.window_starts_)
-    assert n_windows == 4
+    assert n_windows == 5
     assert_array_equal(
         clf.estimator_.validation_groups_, np.repeat(np.arange(8), n_windows)
     )
@@ -443,3 +448,119 @@ def test_tmin_above_tmax_is_named():
         CroppedClassifier(MeanClassifier(), sfreq=SFREQ, tmin=1.0, tmax=0.0).fit(
             data, y
         )
+
+
+def test_windows_read_the_span_up_to_tmax():
+    """A step that did not divide the span left its end unread: 0.5 s windows
+    every 0.2 s of 101 samples never read the last 11 (0.11 s)."""
+    data, y = _ramp_epochs()
+    data[1] *= 0.5
+    for params, n_windows, last_sample in [
+        (dict(window_length=0.5, window_step=0.2), 4, 100),
+        (dict(window_length=0.3, window_step=0.2, tmin=0.1, tmax=0.85), 4, 85),
+        (dict(window_length=0.5, window_step=0.25, tmin=0.01), 3, 100),  # aligned
+    ]:
+        clf = CroppedClassifier(MeanClassifier(), sfreq=SFREQ, **params).fit(data, y)
+        starts, n_samples = clf.window_starts_, clf.window_samples_
+        assert len(starts) == n_windows
+        assert len(np.unique(starts)) == n_windows
+        assert starts[-1] + n_samples - 1 == last_sample
+        read = np.zeros(data.shape[2], bool)
+        for start in starts:
+            read[start : start + n_samples] = True
+        assert read[starts[0] : last_sample + 1].all()
+        # The last window of every epoch holds the last sample of the span.
+        windows = clf.estimator_.X_fit_
+        assert_allclose(
+            windows[n_windows - 1 :: n_windows, :, -1], data[..., last_sample]
+        )
+        # Predictions are still the mean over the unevenly spaced windows.
+        expected = np.mean(
+            [
+                clf.estimator_.predict_proba(data[..., start : start + n_samples])
+                for start in starts
+            ],
+            axis=0,
+        )
+        assert_allclose(clf.predict_proba(data), expected, rtol=1e-6)
+
+
+def test_arrays_are_read_on_the_training_time_axis():
+    """Trained on Epochs starting at -0.2 s, predict refused their data given as
+    an array ("X starts at 0 s"), which explain and the estimators read."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4"], SFREQ, "eeg")
+    epochs = mne.EpochsArray(
+        rng.standard_normal((8, 3, 101)) * 1e-5, info, tmin=-0.2, verbose=False
+    )
+    y = np.arange(8) % 2
+    network = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    clf = CroppedClassifier(network, window_length=0.5).fit(epochs, y)
+    plain = clone(network).fit(epochs, y)
+    array = epochs.get_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_allclose(clf.predict_proba(array), clf.predict_proba(epochs))
+        assert_array_equal(clf.predict(array), clf.predict(epochs))
+        maps = mne_xai.explain(clf, array, "saliency", verbose=False)
+        plain.predict(array)  # as an estimator fitted on these epochs reads it
+    assert_allclose(
+        maps.get_data(),
+        mne_xai.explain(clf, epochs, "saliency", verbose=False).get_data(),
+    )
+
+
+class _FirstSampleVote(torch.nn.Module):
+    """Logits (10 v, 2 - 2 v) of a window whose first sample is v."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.tensor([10.0, -2.0]))
+        self.bias = torch.nn.Parameter(torch.tensor([0.0, 2.0]))
+
+    def forward(self, x):  # noqa: D102
+        return x[:, 0, :1] * self.weight + self.bias
+
+
+def test_target_none_explains_the_class_cropped_predicts():
+    """explain(target=None) explained the class of the highest mean window logit,
+    not the highest mean window probability that predict returns: with one
+    window sure of class 0 and three leaning to class 1, maps of class 0 for
+    an epoch predicted as class 1."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai._network import as_network
+    from mne_xai.attribution._core import _resolve_target
+
+    # Windows start at samples 0, 25, 50 and 51 (the last ending on the last
+    # sample); only the first window of epoch 0 starts on a 1.
+    X = np.zeros((2, 1, 101), np.float32)
+    X[0, 0, 0] = 1.0
+    net = NeuralNetClassifier(
+        _FirstSampleVote,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=0,
+        train_split=None,
+    )
+    cropped = CroppedClassifier(
+        net, window_length=0.5, window_step=0.25, sfreq=SFREQ
+    ).fit(X, np.array([0, 1]))
+    assert_array_equal(cropped.window_starts_, [0, 25, 50, 51])
+    network = as_network(cropped)
+    with torch.no_grad():
+        mean_logits = network.module_(torch.from_numpy(X)).numpy()
+    # The explained function is the mean of the window logits, uneven starts too.
+    assert_allclose(mean_logits, [[2.5, 1.5], [0.0, 2.0]], rtol=1e-6)
+    assert_array_equal(mean_logits.argmax(axis=1), [0, 1])
+    assert_array_equal(cropped.predict(X), [1, 1])
+    maps = mne_xai.explain(cropped, X, "saliency", verbose=False).get_data()
+    predicted = mne_xai.explain(
+        cropped, X, "saliency", target=cropped.predict(X), verbose=False
+    ).get_data()
+    other = mne_xai.explain(cropped, X, "saliency", target=0, verbose=False)
+    assert_allclose(maps, predicted)
+    assert not np.allclose(maps[0], other.get_data()[0])
+    # The evaluations resolve target=None on the same path.
+    data = network._check_prediction_input(X)
+    target_index, _ = _resolve_target(network, None, data)
+    assert_array_equal(cropped.classes_[target_index], cropped.predict(X))

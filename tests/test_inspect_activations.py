@@ -101,7 +101,7 @@ def test_a_network_run_on_windows_is_refused(imagery_epochs):
     ).fit(epochs)
     # The window network's own name, without the wrapper's "module." prefix.
     for name in ("module.spatial_pool", "spatial_pool"):
-        with pytest.raises(ValueError, match="runs 3 times per epoch"):
+        with pytest.raises(ValueError, match="runs 4 times per epoch"):
             layer_activations(cropped, epochs, name, verbose=False)
 
 

@@ -103,7 +103,7 @@ def _event_id(estimator, data):
 
 
 def _resolve_target(estimator, target, data):
-    """Class indices per epoch, or None to explain the predicted class.
+    """Class indices per epoch, or None to explain each epoch's highest logit.
 
     Parameters
     ----------
@@ -117,13 +117,20 @@ def _resolve_target(estimator, target, data):
     Returns
     -------
     target_index : ndarray of int64, shape (n_epochs,) | None
-        Index in ``classes_`` of the class explained for each epoch.
+        Index in ``classes_`` of the class explained for each epoch. None for
+        the predicted class of a network that predicts the class of its
+        highest logit, found batch by batch.
     description : str
         What was explained, for the comment of averaged outputs.
     """
     n_epochs, event_id = data.shape[0], _event_id(estimator, data)
     if target is None:
-        return None, "predicted class"
+        # A network that predicts otherwise than by its highest logit (a
+        # CroppedClassifier averages window probabilities) says which class.
+        predicted_index = getattr(estimator, "predicted_index", None)
+        if predicted_index is None:
+            return None, "predicted class"
+        return predicted_index(data).astype(np.int64), "predicted class"
     if isinstance(target, str) and target == "true":
         if data.event_codes is None:
             raise ValueError(
