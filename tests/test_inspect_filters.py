@@ -607,3 +607,105 @@ def test_a_zero_kernel_has_no_band_and_is_named():
     row = filters.passbands.loc[0, ["peak_freq", "low_freq", "high_freq"]]
     assert row.isna().all()
     plot_temporal_filters(filters, show=False)
+
+
+class CombinedConv(nn.Module):
+    """braindecode's CombinedConv: one convolution with the product of the
+    kernels of conv_time and conv_spat, which are never called."""
+
+    def __init__(self, n_channels, n_filters, n_taps):
+        super().__init__()
+        self.conv_time = nn.Conv2d(1, n_filters, (n_taps, 1))
+        self.conv_spat = nn.Conv2d(n_filters, n_filters, (1, n_channels), bias=False)
+
+    def forward(self, x):  # noqa: D102
+        weight = (
+            (self.conv_time.weight * self.conv_spat.weight.permute(1, 0, 2, 3))
+            .sum(0)
+            .unsqueeze(1)
+        )
+        bias = self.conv_spat.weight.squeeze(2).sum(-1) @ self.conv_time.bias
+        return nn.functional.conv2d(x, weight, bias)
+
+
+class CombinedShallow(nn.Module):
+    """ShallowFBCSPNet's layout (batch, 1, time, channels), its first block run
+    combined as braindecode does, or as its two layers (``combined=False``)."""
+
+    def __init__(self, n_chans, n_outputs, n_times, combined=True):
+        super().__init__()
+        self.combined = combined
+        self.conv_time_spat = CombinedConv(n_chans, 4, 33)
+        self.bnorm = nn.BatchNorm2d(4)
+        self.elu = nn.ELU()
+        self.readout = nn.Linear(4 * (n_times - 32), n_outputs)
+
+    def forward(self, x):  # noqa: D102
+        x = x.transpose(1, 2).unsqueeze(1)
+        block = self.conv_time_spat
+        x = block(x) if self.combined else block.conv_spat(block.conv_time(x))
+        return self.readout(self.elu(self.bnorm(x)).flatten(1))
+
+
+def _combined_and_split():
+    """The combined network with a 8-16 Hz kernel first, its split twin, epochs."""
+    epochs, _, _ = _planted_source()
+    combined = _fit(EEGNetClassifier, epochs, module=CombinedShallow)
+    # As the layer stores it, in float32.
+    kernel = firwin(33, [8, 16], pass_zero=False, fs=SFREQ).astype(np.float32)
+    with torch.no_grad():
+        combined.module_.module.conv_time_spat.conv_time.weight[0, 0, :, 0] = (
+            torch.as_tensor(kernel)
+        )
+    split = copy.deepcopy(combined)
+    split.module_.module.combined = False
+    return combined, split, kernel, epochs
+
+
+def test_temporal_filters_of_a_combined_convolution():
+    """braindecode's ShallowFBCSPNet and Deep4Net were said to have no temporal
+    filters: their CombinedConv never calls conv_time."""
+    combined, split, kernel, epochs = _combined_and_split()
+    filters = temporal_filters(combined, epochs, n_freqs=129, verbose=False)
+    assert filters.layer == "module.conv_time_spat.conv_time"
+    assert filters.sfreq == SFREQ
+    # 129 frequencies from 0 to 64 Hz are those of a 256-point FFT at 128 Hz.
+    np.testing.assert_allclose(
+        filters.magnitude[0], np.abs(np.fft.rfft(kernel, 256)), rtol=1e-6, atol=1e-9
+    )
+    assert 8 < filters.passbands.peak_freq[0] < 16
+    # The contributions are those of the same layers, called.
+    expected = temporal_filters(split, epochs, n_freqs=129, verbose=False)
+    assert np.all(filters.passbands.contribution > 0)
+    np.testing.assert_allclose(
+        filters.passbands.contribution, expected.passbands.contribution, rtol=1e-4
+    )
+
+
+def test_spatial_patterns_of_a_combined_convolution():
+    """Each unit of conv_spat sums every channel of every temporal filter's map:
+    one spatial filter per unit and map, as when the layers are called."""
+    combined, split, _, epochs = _combined_and_split()
+    spatial = spatial_patterns(combined, epochs, verbose=False)
+    expected = spatial_patterns(split, epochs, verbose=False)
+    assert spatial.layer == "module.conv_time_spat.conv_spat"
+    assert len(spatial.ranking) == 4 * 4
+    np.testing.assert_allclose(
+        spatial.ranking.contribution, expected.ranking.contribution, rtol=1e-4
+    )
+    np.testing.assert_array_equal(spatial.ranking.unit, expected.ranking.unit)
+    np.testing.assert_allclose(spatial.patterns.data, expected.patterns.data, rtol=1e-4)
+
+
+def test_convolutions_combined_in_the_networks_forward_are_named():
+    """The refusals listed the convolutions called only, as if there were no
+    other: this ShallowFBCSPNet combines its two in its own forward."""
+    epochs, _, _ = _planted_source()
+    estimator = _fit(
+        EEGNetClassifier, epochs, module=ShallowFBCSPNet, module__combined_conv=True
+    )
+    never_called = r"\['module.conv_time', 'module.conv_spat'\] are never called"
+    with pytest.raises(ValueError, match=f"no temporal filters.*{never_called}"):
+        temporal_filters(estimator, verbose=False)
+    with pytest.raises(ValueError, match=f"no spatial filter layer.*{never_called}"):
+        spatial_patterns(estimator, epochs, verbose=False)

@@ -561,3 +561,78 @@ def test_data_randomization_trains_a_cropped_classifier_again(synthetic_arrays):
     assert isinstance(result.randomized_estimator, CroppedClassifier)
     assert result.randomized_estimator is not cropped
     assert np.isfinite(result.similarity["spearman_abs"]).all()
+
+
+class CombinedConv(nn.Module):
+    """braindecode's CombinedConv: one convolution with the product of the
+    kernels of conv_time and conv_spat, which are never called."""
+
+    def __init__(self, n_channels, n_filters, n_taps):
+        super().__init__()
+        self.conv_time = nn.Conv2d(1, n_filters, (n_taps, 1))
+        self.conv_spat = nn.Conv2d(n_filters, n_filters, (1, n_channels), bias=False)
+
+    def forward(self, x):  # noqa: D102
+        weight = (
+            (self.conv_time.weight * self.conv_spat.weight.permute(1, 0, 2, 3))
+            .sum(0)
+            .unsqueeze(1)
+        )
+        bias = self.conv_spat.weight.squeeze(2).sum(-1) @ self.conv_time.bias
+        return nn.functional.conv2d(x, weight, bias)
+
+
+class CombinedShallow(nn.Module):
+    """ShallowFBCSPNet's layout: (batch, 1, time, channels), combined first block."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.input_scale = input_scale
+        self.conv_time_spat = CombinedConv(n_channels, 4, 5)
+        self.bnorm = nn.BatchNorm2d(4)
+        self.elu = nn.ELU()
+        self.readout = nn.Conv2d(4, n_classes, (n_times - 4, 1))
+
+    def forward(self, x):  # noqa: D102
+        x = (x * self.input_scale).transpose(1, 2).unsqueeze(1)
+        return self.readout(self.elu(self.bnorm(self.conv_time_spat(x))))[:, :, 0, 0]
+
+
+def test_parameter_randomization_reaches_weights_used_in_a_module_function(
+    channel_data,
+):
+    """braindecode's ShallowFBCSPNet and Deep4Net were refused: their CombinedConv
+    uses the weights of conv_time and conv_spat without calling them."""
+    from mne_xai.evaluate.sanity._parameter_randomization import (
+        _randomization_units,
+        _randomized_estimators,
+    )
+
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=CombinedShallow, max_epochs=5, random_state=0, verbose=False
+    ).fit(X, y)
+    for mode in ("cascading", "independent"):
+        result = parameter_randomization_check(
+            clf, X, "saliency", mode=mode, random_state=0, verbose=False
+        )
+        assert result.steps == ["readout", "bnorm", "conv_time_spat"]
+    # Randomizing the combined layer alone changes the maps (0.05; batch norm,
+    # which returns to the identity, 0.99).
+    assert result.mean.loc["conv_time_spat", "spearman"] < 0.5
+    assert result.mean.loc["bnorm", "spearman"] > 0.9
+    units = _randomization_units(clf, X.shape[1:])
+    assert units == [
+        ("conv_time_spat", ["conv_time_spat.conv_time", "conv_time_spat.conv_spat"]),
+        ("bnorm", ["bnorm"]),
+        ("readout", ["readout"]),
+    ]
+    # Each cascading step re-draws the parameters under its name, and only them.
+    previous = dict(clf.module_.named_parameters())
+    for step, randomized in _randomized_estimators(
+        clf, units, [1, 2, 3], cascading=True
+    ):
+        current = dict(randomized.module_.named_parameters())
+        changed = [name for name in current if not current[name].equal(previous[name])]
+        assert changed == [name for name in current if name.startswith(f"{step}.")]
+        previous = current

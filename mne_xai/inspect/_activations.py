@@ -1,5 +1,6 @@
 """Activations of a network's layers for a set of epochs, streamed over batches."""
 
+import types
 from dataclasses import dataclass
 
 import mne
@@ -10,7 +11,14 @@ from mne.utils import logger, verbose
 from .._checks import check_positive_int, compute_device
 from .._convert import checked_batches
 from .._docs import fill_doc
-from .._graph import DENSE, SLIDING_WINDOWS, layer_name, named_layers, trace_layers
+from .._graph import (
+    CONVOLUTIONS,
+    DENSE,
+    SLIDING_WINDOWS,
+    layer_name,
+    named_layers,
+    trace_layers,
+)
 from .._network import as_network, sampling_rate
 from .._progress import progress_bar
 from ..attribution._core import _check_outputs, private_module
@@ -26,14 +34,109 @@ def _check_logits(module, data, device):
     _check_outputs(module, torch.from_numpy(first).to(device), "this function")
 
 
+def _call_children(self, x):
+    """Forward of a module that calls its children in order."""
+    for child in self.children():
+        x = child(x)
+    return x
+
+
+@torch.no_grad()
+def call_combined_layers(module, example):
+    """Make ``module`` call the layers whose parameters a module combines.
+
+    braindecode's CombinedConv convolves once with the product of the kernels
+    of its ``conv_time`` and ``conv_spat`` layers and calls neither, so the
+    output of a temporal filter or the input of a spatial unit is never
+    computed, and cannot be hooked. A module that calls none of the modules
+    inside it but uses its children's parameters, and computes what calling
+    its children in order computes (checked on ``example`` and on noise), is
+    made to call them: ``module``, a private copy, then computes the same
+    function through its layers.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The private copy of the network, changed in place.
+    example : torch.Tensor, shape (1, n_channels, n_times)
+        One epoch it accepts.
+    """
+    modules = list(module.modules())
+    called = {
+        call.module
+        for call in trace_layers(module, example, modules, keep_tensors=False)
+    }
+    combining = [
+        layer
+        for layer in called
+        if not any(inner in called for inner in list(layer.modules())[1:])
+        and any(
+            next(child.parameters(), None) is not None for child in layer.children()
+        )
+    ]
+    if not combining:
+        return
+    # Noise beside the epoch, which may be zeros: the function is compared on
+    # an input that every weight affects.
+    generator = torch.Generator(example.device).manual_seed(0)
+    noise = torch.randn(
+        example.shape, generator=generator, dtype=example.dtype, device=example.device
+    )
+    try:
+        calls = trace_layers(module, torch.cat([example, noise]), combining)
+    except ValueError:  # a module that does not map one tensor to one tensor
+        return
+    for layer in combining:
+        if all(_calls_its_children(call) for call in calls if call.module is layer):
+            layer.forward = types.MethodType(_call_children, layer)
+
+
+def _calls_its_children(call):
+    """Whether ``call`` returned what its module's children, called in order, do."""
+    try:
+        chained = _call_children(call.module, call.input)
+    except RuntimeError:  # the children do not chain (their shapes)
+        return False
+    # Relative to the output's range: float32 sums in another order.
+    tolerance = 1e-4 * float(call.output.abs().amax())
+    return chained.shape == call.output.shape and torch.allclose(
+        chained, call.output, rtol=0, atol=tolerance
+    )
+
+
 def _not_called(layer, module):
     """Return the error for a layer that the forward pass never calls."""
     name = next(name for name, child in module.named_modules() if child is layer)
     return ValueError(
         f"Layer {name!r} ({type(layer).__name__}) is not called in the network's "
         "forward pass: its parameters are used in a function of another module "
-        "(as braindecode's CombinedConv uses those of its convolutions), or not at "
-        "all. Choose a layer that forward calls."
+        "that also calls other layers (as a network whose forward convolves with "
+        "a layer's weight), or not at all. Choose a layer that forward calls."
+    )
+
+
+def uncalled_convolutions(module, calls):
+    """Return a sentence naming the convolutions of ``module`` missing from ``calls``.
+
+    Empty when every convolution is called. Those that are not hold weights
+    used in a function (the product of two layers' kernels, say) that
+    :func:`call_combined_layers` could not run as the layers themselves: a
+    refusal saying the network has no such convolution would be wrong.
+    """
+    called = {call.module for call in calls}
+    names = [
+        name
+        for name, layer in module.named_modules()
+        if isinstance(layer, CONVOLUTIONS) and layer not in called
+    ]
+    if not names:
+        return ""
+    return (
+        f" Convolutions {names} are never called: the network uses their weights "
+        "in a function of a forward that also calls other layers, or that computes "
+        "something else than calling them in order, so what they filter is not "
+        "known. Call them as layers, or from a module of their own that only "
+        "combines them (as braindecode's CombinedConv does)."
     )
 
 
@@ -268,6 +371,7 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
         The layer's output for the batch, detached.
     """
     module = private_module(network, device)
+    call_combined_layers(module, torch.from_numpy(next(data.batches(1))).to(device))
     if layer is None:
         _check_logits(module, data, device)
         name, layer = type(module).__name__, module
@@ -362,6 +466,7 @@ def layer_activations(
     if outputs.ndim >= 3 and sampling_rate(network, "the activations' times"):
         module = private_module(network, device)
         example = torch.from_numpy(next(data.batches(1))).to(device)
+        call_combined_layers(module, example)
         time_axis = _time_axis(module, find_layer(module, name)[1], example)
         if time_axis is not None:
             step, offset = time_axis
@@ -417,6 +522,7 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
     """
     module = private_module(network, device)
     _check_logits(module, data, device)
+    call_combined_layers(module, torch.from_numpy(next(data.batches(1))).to(device))
     name, layer = find_layer(module, layer)
     captured = {}
 

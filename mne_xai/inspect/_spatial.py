@@ -14,7 +14,12 @@ from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, autograd_on, trace_layers
 from .._network import as_network
 from ..attribution._core import private_module
-from ._activations import _check_logits, decision_gradients
+from ._activations import (
+    _check_logits,
+    call_combined_layers,
+    decision_gradients,
+    uncalled_convolutions,
+)
 
 # Relative error up to which the layers before a spatial layer count as linear
 # and as keeping the EEG channels apart (float32 arithmetic).
@@ -117,6 +122,7 @@ def find_spatial_layer(module, example):
         "EEGNet's depthwise spatial convolution or InterpretableCNN's pointwise "
         "convolution do), so its units have no spatial filters. Convolutions "
         f"called: {[f'{call.name} ({type(call.module).__name__})' for call in calls]}."
+        + uncalled_convolutions(module, calls)
     )
 
 
@@ -320,11 +326,14 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     channels of its input with width 1 in time (EEGNet's depthwise spatial
     convolution, InterpretableCNN's pointwise convolution, the spatial
     convolution of ShallowFBCSPNet), or a ``nn.Conv1d`` of kernel 1 over the
-    channels. The layers before it (scaling, temporal convolutions, batch
-    norm) must be linear and keep the channels apart, which is checked on the
-    network itself: each unit then sums, with its weights ``w``, every
-    channel of its input maps ``x`` (the EEG filtered by the temporal filter
-    before it, if any). A network without such a layer is refused.
+    channels (braindecode's ``CombinedConv``, which convolves once with the
+    product of the kernels of ``conv_time`` and ``conv_spat``, is run as those
+    two layers, whose function it computes). The layers before it (scaling,
+    temporal convolutions, batch norm) must be linear and keep the channels
+    apart, which is checked on the network itself: each unit then sums, with its
+    weights ``w``, every channel of its input maps ``x`` (the EEG filtered by
+    the temporal filter before it, if any). A network without such a layer is
+    refused.
 
     **Patterns.** A filter shows how the network extracts a signal, not where
     the signal is: its weights also cancel noise. The pattern
@@ -362,6 +371,7 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     example = torch.from_numpy(next(data.batches(1))).to(home)
     module = private_module(network, home)
     _check_logits(module, data, home)
+    call_combined_layers(module, example)
     layer = find_spatial_layer(module, example)
     weights = layer.weights()
     logger.info(

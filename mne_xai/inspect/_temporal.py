@@ -12,7 +12,13 @@ from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
 from .._network import WindowAverage, as_network, sampling_rate
 from ..attribution._core import private_module
-from ._activations import _check_logits, time_along_calls, unit_contributions
+from ._activations import (
+    _check_logits,
+    call_combined_layers,
+    time_along_calls,
+    uncalled_convolutions,
+    unit_contributions,
+)
 
 # Half power: the -3 dB edges of a passband.
 _HALF_POWER = 1 / np.sqrt(2)
@@ -144,10 +150,11 @@ def find_temporal_layer(module, example):
             return call, axis, _decimation(call, axis, time, n_times)
     convolutions = [call for call in calls if isinstance(call.module, CONVOLUTIONS)]
     raise ValueError(
-        "The network has no temporal filters: no convolution filters its maps "
-        "in time alone, one kernel per map (as EEGNet's first convolution or "
+        "The network has no temporal filters: no convolution called filters its "
+        "maps in time alone, one kernel per map (as EEGNet's first convolution or "
         "InterpretableCNN's depthwise convolution do). Convolutions called: "
         f"{[f'{call.name} ({type(call.module).__name__})' for call in convolutions]}."
+        + uncalled_convolutions(module, calls)
     )
 
 
@@ -224,18 +231,21 @@ def temporal_filters(
 
     Notes
     -----
-    The temporal layer is the first convolution called whose kernels are
-    longer than one sample in time only, each reading one map: EEGNet's
-    first convolution, InterpretableCNN's depthwise convolution, the temporal
-    convolution of ShallowFBCSPNet. Its kernels are finite impulse response
-    filters at the sampling rate of its input (the epochs' rate divided by
-    the strides of any pooling or convolution before the layer). The gain is the magnitude of the kernel's
-    discrete-time Fourier transform, as :func:`scipy.signal.freqz` computes
-    it; a convolution layer correlates with its kernel, which flips the
-    phase but leaves the gain unchanged. Batch norm and input scaling
-    multiply a map by a constant, so the passbands are those of the kernels
-    alone. The band of a kernel is the one around its largest gain, between
-    the frequencies where the gain falls to half power (-3 dB).
+    The temporal layer is the first convolution called whose kernels are longer
+    than one sample in time only, each reading one map: EEGNet's first
+    convolution, InterpretableCNN's depthwise convolution, the temporal
+    convolution of ShallowFBCSPNet (in braindecode's ShallowFBCSPNet and
+    Deep4Net, ``conv_time``, whose kernels ``CombinedConv`` applies combined
+    with those of ``conv_spat``: a module computing what calling its layers in
+    order computes is run as those layers). Its kernels are finite impulse
+    response filters at the sampling rate of its input (the epochs' rate divided
+    by the strides of any pooling or convolution before the layer). The gain is
+    the magnitude of the kernel's discrete-time Fourier transform, as
+    :func:`scipy.signal.freqz` computes it; a convolution layer correlates with
+    its kernel, which flips the phase but leaves the gain unchanged. Batch norm
+    and input scaling multiply a map by a constant, so the passbands are those
+    of the kernels alone. The band of a kernel is the one around its largest
+    gain, between the frequencies where the gain falls to half power (-3 dB).
 
     A kernel's contribution is the mean over epochs of ``|sum g y|``, the sum
     over its output map ``y`` (every channel and time) of the map times the
@@ -271,9 +281,9 @@ def temporal_filters(
     module = private_module(network, home)
     if data is not None:
         _check_logits(module, data, home)
-    call, axis, decimation = find_temporal_layer(
-        module, torch.from_numpy(example).to(home)
-    )
+    example = torch.from_numpy(example).to(home)
+    call_combined_layers(module, example)
+    call, axis, decimation = find_temporal_layer(module, example)
     layer = call.module
     kernels = layer.weight.detach().cpu().double().numpy()
     kernels = kernels.reshape(len(kernels), -1)

@@ -12,49 +12,80 @@ from ._compare import _compare_to_variants, _random_seeds, _set_up
 from ._result import SanityCheckResult
 
 
-def _parameterized_layers(estimator, epoch_shape):
-    """Names of the layers that hold parameters, in the order the forward pass runs.
+def _randomization_units(estimator, epoch_shape):
+    """Return the units re-initialized one at a time, in the order they run.
 
-    Registration order need not be the order of ``forward``, so the order is
-    traced during one forward pass of an epoch of ``epoch_shape`` (n_channels,
-    n_times), on a copy of the network.
+    A layer holding parameters is a unit when the forward pass calls it.
+    Parameters that a module uses in a function of its forward, without
+    calling the layers holding them (braindecode's ``CombinedConv`` convolves
+    with the product of two layers' kernels), act where that module runs: the
+    nearest module called above those layers is their unit. Registration
+    order need not be the order of ``forward``, so the order is traced during
+    one forward pass of an epoch of ``epoch_shape`` (n_channels, n_times), on
+    a copy of the network.
+
+    Returns
+    -------
+    units : list of (str, list of str)
+        The name of each unit (as the steps show it) and the names of the
+        layers it re-initializes, as ``get_submodule`` takes them.
     """
     device = next(estimator.module_.parameters()).device
     module = without_parametrizations(private_module(estimator, device))
     calls = trace_layers(
         module,
         torch.zeros(1, *epoch_shape, device=device),
-        "parameterized",
+        list(module.modules()),
         keep_tensors=False,
     )
     # Names as get_submodule takes them, in which the network itself is "".
     paths = {layer: name for name, layer in module.named_modules()}
-    layers = list(dict.fromkeys(paths[call.module] for call in calls))
-    for name in layers:
-        layer = module.get_submodule(name)
+    # A module is recorded when it returns, so a container follows the layers
+    # it calls; the network itself comes last.
+    called = list(dict.fromkeys(paths[call.module] for call in calls))
+    units = {}
+    for name, layer in module.named_modules():
+        if next(layer.parameters(recurse=False), None) is None:
+            continue
         if not hasattr(layer, "reset_parameters"):
             raise ValueError(
                 f"Layer {name!r} ({type(layer).__name__}) holds parameters but has "
                 "no reset_parameters() method, so it cannot be re-initialized; "
                 "give it one that draws the layer's initial parameters."
             )
-    # Weights used in a function (e.g. a convolution with the product of two
-    # layers' kernels) belong to layers that are never called: re-drawing the
-    # called ones would leave them trained, and the check would pass unearned.
-    uncalled = [
-        name
-        for name, layer in module.named_modules()
-        if next(layer.parameters(recurse=False), None) is not None
-        and name not in layers
+        owner = name
+        while owner not in called:
+            owner = owner.rpartition(".")[0]
+        units.setdefault(owner, []).append(name)
+    for owner, layers in units.items():
+        uncalled = [name for name in layers if name != owner]
+        # Layers with parameters that the owner calls run before or after the
+        # function, which has no single place among them; re-drawing only
+        # them would leave the others trained, and the check pass unearned.
+        prefix = f"{owner}." if owner else ""
+        mixed = [
+            prefix + name
+            for name, layer in module.get_submodule(owner).named_modules()
+            if name
+            and prefix + name in called
+            and next(layer.parameters(), None) is not None
+        ]
+        if uncalled and mixed:
+            raise ValueError(
+                f"Layers {uncalled} hold parameters that the network uses without "
+                "calling the layers, in a function of the forward of "
+                f"{owner or type(module).__name__!r}, which also calls layers with "
+                f"parameters ({mixed}): where those parameters act among the "
+                "layers is unknown, so they cannot be randomized in the order the "
+                "layers run. Call them as modules, or use them in a module of their "
+                "own (as braindecode's CombinedConv does), or use the data or "
+                "target randomization checks."
+            )
+    return [
+        (owner or type(module).__name__, units[owner])
+        for owner in called
+        if owner in units
     ]
-    if uncalled:
-        raise ValueError(
-            f"Layers {uncalled} hold parameters that the network uses without "
-            "calling the layers (in a function of its forward), so randomizing "
-            "layers in the order they run cannot reach them; call them as modules "
-            "or use the data or target randomization checks."
-        )
-    return layers
 
 
 def _with_module(estimator, module):
@@ -70,10 +101,10 @@ def _with_module(estimator, module):
     return shallow
 
 
-def _randomized_estimators(estimator, layers, seeds, *, cascading):
-    """Yield copies of the estimator with layers re-initialized, from the output down.
+def _randomized_estimators(estimator, units, seeds, *, cascading):
+    """Yield copies of the estimator with units re-initialized, from the output down.
 
-    Each layer is re-initialized with its own seed, so a layer gets the same
+    Each unit is re-initialized with its own seed, so a unit gets the same
     random parameters in cascading and independent randomization.
     """
     device = next(estimator.module_.parameters()).device
@@ -81,10 +112,11 @@ def _randomized_estimators(estimator, layers, seeds, *, cascading):
     # plain parameters, which the layers' reset_parameters re-draws.
     trained = without_parametrizations(estimator.module_)
     module = trained
-    for name, seed in reversed(list(zip(layers, seeds, strict=True))):
+    for (name, layers), seed in reversed(list(zip(units, seeds, strict=True))):
         module = copy_module(module if cascading else trained)
         with seeded_torch(seed, device):
-            module.get_submodule(name).reset_parameters()
+            for layer in layers:
+                module.get_submodule(layer).reset_parameters()
         yield name, _with_module(estimator, module)
 
 
@@ -140,9 +172,9 @@ def parameter_randomization_check(
     Returns
     -------
     result : SanityCheckResult
-        Similarity per epoch at each step (``result.steps`` names the layer
-        re-initialized at that step), the curves ``result.mean`` and the
-        verdict ``result.passes``.
+        Similarity per epoch at each step (``result.steps`` names the layer,
+        or the module using its layers' parameters, re-initialized at that
+        step), the curves ``result.mean`` and the verdict ``result.passes``.
 
     See Also
     --------
@@ -159,6 +191,15 @@ def parameter_randomization_check(
     keep the running statistics learned in training, even when layers before
     them changed, so that each randomized network is the trained one with
     exactly the chosen layers replaced.
+
+    Parameters that a module uses in a function of its forward, without
+    calling the layers holding them, are re-initialized where that module
+    runs: braindecode's ShallowFBCSPNet and Deep4Net convolve once with the
+    product of the kernels of ``conv_time`` and ``conv_spat``, so one step,
+    named after their ``CombinedConv`` module (``conv_time_spat``),
+    re-initializes both layers. Such parameters used by a module that also
+    calls layers with parameters (in the network's own forward, say) have no
+    place in the order and are refused.
 
     Each randomized network is a copy of the fitted one, all of which are kept
     while the epochs are streamed in batches: memory grows with the number of
@@ -182,12 +223,12 @@ def parameter_randomization_check(
         random_state=random_state,
         params=params,
     )
-    layers = _parameterized_layers(estimator, setup.request.shape[1:])
+    units = _randomization_units(estimator, setup.request.shape[1:])
     steps, variants = zip(
         *_randomized_estimators(
             estimator,
-            layers,
-            _random_seeds(setup.rng, len(layers)),
+            units,
+            _random_seeds(setup.rng, len(units)),
             cascading=mode == "cascading",
         ),
         strict=True,
