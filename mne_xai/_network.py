@@ -144,11 +144,14 @@ class WindowAverage(torch.nn.Module):
         self.train(module.training)
 
     def forward(self, x):  # noqa: D102
-        windows = torch.cat(
-            [x[..., start : start + self.n_samples] for start in self.starts]
+        # Epoch-major: the windows of a batch's first half stay in the first
+        # half, as DeepLIFT needs (it runs inputs and baselines as one batch
+        # and pairs the halves at every nonlinearity).
+        windows = torch.stack(
+            [x[..., start : start + self.n_samples] for start in self.starts], dim=1
         )
-        logits = self.module(windows)
-        return logits.reshape(len(self.starts), len(x), -1).mean(dim=0)
+        logits = self.module(windows.flatten(0, 1))
+        return logits.reshape(len(x), len(self.starts), -1).mean(dim=1)
 
 
 class BinaryLogOdds(torch.nn.Module):

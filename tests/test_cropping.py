@@ -564,3 +564,25 @@ def test_target_none_explains_the_class_cropped_predicts():
     data = network._check_prediction_input(X)
     target_index, _ = _resolve_target(network, None, data)
     assert_array_equal(cropped.classes_[target_index], cropped.predict(X))
+
+
+@pytest.mark.parametrize("window_step", [1.0, 0.5, 0.25])  # 2, 3 and 5 windows
+def test_deeplift_sums_to_delta_whatever_the_number_of_windows(window_step):
+    """Windows stacked window-major broke DeepLIFT's pairing of inputs with
+    baselines: refused for an even number of windows (10 on EEGBCI's 2 s
+    epochs since the last window ends on tmax)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, 4, 256)) * 1e-5
+    y = np.arange(12) % 2
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
+        window_length=1.0,
+        window_step=window_step,
+        sfreq=128.0,
+    ).fit(X, y)
+    maps = mne_xai.explain(cropped, X[:3], "deeplift", target=1, verbose=False)
+    module = mne_xai._network.as_network(cropped).module_.eval()
+    with torch.no_grad():
+        logits = module(torch.as_tensor(X[:3], dtype=torch.float32))[:, 1]
+        delta = logits - module(torch.zeros(3, 4, 256))[:, 1]
+    assert_allclose(maps.get_data().sum(axis=(1, 2)), delta.numpy(), rtol=1e-3)
