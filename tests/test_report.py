@@ -18,8 +18,9 @@ import torch
 from mne_xai import EEGNetClassifier
 from mne_xai import explain as mne_xai_explain
 from mne_xai.cli import main
+from mne_xai.cropping import CroppedClassifier
 from mne_xai.report import make_report
-from mne_xai.report._accuracy import chance_test
+from mne_xai.report._accuracy import _describe, chance_test
 from mne_xai.report._checks import check_data
 from mne_xai.report._text import SECTIONS
 
@@ -499,3 +500,18 @@ def test_topomap_plan_counts_sensor_positions_not_channels():
     assert "at 2 sensor position(s)" in plan.why_no_topomaps
     three = _meg_epochs(n_positions=3).pick("grad")
     assert check_data(_network(), three, three.events[:, 2], 2, False).topomap_type
+
+
+def test_overview_names_the_network_inside_the_estimator():
+    """EEGNetClassifier(module=MyNet) was shown as "EEGNetClassifier"."""
+
+    class MyNet(torch.nn.Module):
+        pass
+
+    assert _describe(EEGNetClassifier()) == "EEGNetClassifier"
+    assert _describe(EEGNetClassifier(module=MyNet)) == (
+        "EEGNetClassifier (network MyNet)"
+    )
+    assert _describe(CroppedClassifier(EEGNetClassifier(module=MyNet))) == (
+        "CroppedClassifier of EEGNetClassifier (network MyNet)"
+    )

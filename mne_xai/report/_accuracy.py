@@ -40,6 +40,23 @@ def _splitter(cv, random_state):
     return check_cv(cv, classifier=True)
 
 
+def _describe(estimator):
+    """Name the estimator and, where it has one, the network or estimator inside."""
+    name = type(estimator).__name__
+    params = estimator.get_params(deep=False)
+    if params.get("module") is not None:  # a network of the user's
+        module = params["module"]
+        module_name = (
+            module.__name__ if isinstance(module, type) else type(module).__name__
+        )
+        return f"{name} (network {module_name})"
+    if "steps" in params:
+        return f"{name} ending in {_describe(params['steps'][-1][1])}"
+    if "estimator" in params:  # CroppedClassifier, searches
+        return f"{name} of {_describe(params['estimator'])}"
+    return name
+
+
 def _add_overview(context, fitted, splitter):
     epochs, plan = context.epochs, context.plan
     classes, counts = np.unique(context.y, return_counts=True)
@@ -53,7 +70,7 @@ def _add_overview(context, fitted, splitter):
             f"{count} {kind}" for kind, count in plan.ch_types.items()
         ),
         "times": f"{epochs.tmin:g} to {epochs.tmax:g} s at {epochs.info['sfreq']:g} Hz",
-        "network": type(context.estimator).__name__,
+        "network": _describe(context.estimator),
         "training": (
             "given fitted; cross-validated afresh with its parameters"
             if fitted
