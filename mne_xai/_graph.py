@@ -8,6 +8,7 @@ method composes the layers it handles.
 
 import copy
 import functools
+import types
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -37,6 +38,10 @@ AVERAGE_POOLING = (
     nn.AdaptiveAvgPool2d,
 )
 MAX_POOLING = (nn.MaxPool1d, nn.MaxPool2d)
+#: Max pooling whose windows follow from the output size: each is one call of
+#: ``torch.nn.functional.adaptive_max_pool1d`` or ``2d``, with no kernel or
+#: stride to read.
+ADAPTIVE_MAX_POOLING = (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)
 #: Nonlinearities that are the identity for positive inputs.
 RECTIFIERS = (nn.ReLU, nn.LeakyReLU, nn.ELU)
 #: Nonlinearities that act on each value alone, whatever the shape of the input.
@@ -351,6 +356,81 @@ def trace_layers(module, inputs, layers="leaves", *, keep_tensors=True):
         with torch.no_grad():
             module(inputs)
     return calls
+
+
+# -- layers combined in a function ------------------------------------------------
+def _call_children(self, x):
+    """Forward of a module that calls its children in order."""
+    for child in self.children():
+        x = child(x)
+    return x
+
+
+@torch.no_grad()
+def call_combined_layers(module, example):
+    """Make ``module`` call the layers whose parameters a module combines.
+
+    braindecode's CombinedConv convolves once with the product of the kernels
+    of its ``conv_time`` and ``conv_spat`` layers and calls neither, so rules,
+    hooks and randomization meet one module whose arithmetic nothing knows,
+    and the output of a temporal filter is never computed. A module that
+    calls none of the modules inside it but uses its children's parameters,
+    and computes what calling its children in order computes (checked on
+    ``example`` and on noise), is made to call them: ``module`` then computes
+    the same function through its layers.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A private copy of the network, in evaluation mode, changed in place.
+    example : torch.Tensor, shape (1, n_channels, n_times)
+        One epoch it accepts. A network failing on it is left as it is, for
+        the caller's checks of the output to name the failure.
+    """
+    modules = list(module.modules())
+    try:
+        called = {
+            call.module
+            for call in trace_layers(module, example, modules, keep_tensors=False)
+        }
+    except (IndexError, RuntimeError):  # written for another input shape
+        return
+    combining = [
+        layer
+        for layer in called
+        if not any(inner in called for inner in list(layer.modules())[1:])
+        and any(
+            next(child.parameters(), None) is not None for child in layer.children()
+        )
+    ]
+    if not combining:
+        return
+    # Noise beside the epoch, which may be zeros: the function is compared on
+    # an input that every weight affects.
+    generator = torch.Generator(example.device).manual_seed(0)
+    noise = torch.randn(
+        example.shape, generator=generator, dtype=example.dtype, device=example.device
+    )
+    try:
+        calls = trace_layers(module, torch.cat([example, noise]), combining)
+    except ValueError:  # a module that does not map one tensor to one tensor
+        return
+    for layer in combining:
+        if all(_calls_its_children(call) for call in calls if call.module is layer):
+            layer.forward = types.MethodType(_call_children, layer)
+
+
+def _calls_its_children(call):
+    """Whether ``call`` returned what its module's children, called in order, do."""
+    try:
+        chained = _call_children(call.module, call.input)
+    except RuntimeError:  # the children do not chain (their shapes)
+        return False
+    # Relative to the output's range: float32 sums in another order.
+    tolerance = 1e-4 * float(call.output.abs().amax())
+    return chained.shape == call.output.shape and torch.allclose(
+        chained, call.output, rtol=0, atol=tolerance
+    )
 
 
 # -- batch norm -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from torch.nn import functional as F
 
 from mne_xai import explain, list_methods
 from mne_xai.attribution._registry import get_method
-from mne_xai.attribution.cam import _full_gradient_decomposition
+from mne_xai.attribution.cam import _full_gradient_decomposition, _min_max_scale
 
 N_EPOCHS = 3
 CAM_METHODS = ["grad_cam", "grad_cam_plus_plus", "layer_cam", "score_cam"]
@@ -440,3 +440,50 @@ def test_full_grad_leaves_out_a_convolution_head_as_a_dense_one():
     expected = get_method("full_grad")(net).attribute(inputs, target)
     maps = get_method("full_grad")(head).attribute(inputs, target)
     torch.testing.assert_close(maps, expected)
+
+
+class TokenwiseLinearNet(nn.Module):
+    """A strided convolution makes tokens, a dense layer runs on each of them
+    (batch, tokens, features), as in transformer-style networks."""
+
+    def __init__(self, n_tokens, n_features):
+        super().__init__()
+        self.conv = nn.Conv1d(3, n_features, 32 // n_tokens, stride=32 // n_tokens)
+        self.token_linear = nn.Linear(n_features, n_features)
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(n_tokens * n_features, 2)
+
+    def forward(self, x):
+        tokens = self.conv(x).transpose(1, 2)
+        return self.classifier(self.relu(self.token_linear(tokens)).flatten(1))
+
+
+@pytest.mark.parametrize("n_tokens", [4, 8])
+def test_full_grad_adds_a_tokenwise_dense_bias_on_the_features(n_tokens):
+    """A dense layer's bias is added along the last axis, not axis 1: with it
+    the decomposition adds up to the logit (it missed it, or crashed when tokens
+    and features differ in number), and the term, with no time axis, is left out
+    of the map like any dense layer's."""
+    torch.manual_seed(0)
+    net = TokenwiseLinearNet(n_tokens, n_features=8).eval()
+    inputs = torch.randn(N_EPOCHS, 3, 32)
+    target = torch.tensor([0, 1, 1])
+    input_term, bias_terms = _full_gradient_decomposition(net, inputs, target)
+    hidden = net.token_linear(net.conv(inputs).transpose(1, 2))
+    logits = net.classifier(net.relu(hidden).flatten(1))
+    (gradient,) = torch.autograd.grad(logits.gather(1, target[:, None]).sum(), hidden)
+    torch.testing.assert_close(
+        bias_terms["token_linear"], gradient * net.token_linear.bias
+    )
+    total = input_term.sum(dim=(1, 2)) + sum(
+        term.flatten(1).sum(dim=1) for term in bias_terms.values()
+    )
+    torch.testing.assert_close(total, logits.gather(1, target[:, None])[:, 0])
+    method = get_method("full_grad")(net)
+    conv_term = _min_max_scale(bias_terms["conv"].abs(), dims=(1, 2))
+    expected = _min_max_scale(input_term.abs(), dims=(1, 2)) + method._on_inputs(
+        conv_term.sum(dim=1, keepdim=True),
+        method._feature_layer(inputs, "conv").grid,
+        inputs,
+    )
+    torch.testing.assert_close(method.attribute(inputs, target), expected)

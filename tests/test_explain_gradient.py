@@ -413,8 +413,50 @@ def test_integrated_gradients_warns_until_the_integral_converges(
     import warnings
 
     epochs = _first_epochs(imagery_epochs)
-    with pytest.warns(RuntimeWarning, match=r"miss completeness by up to .* steps=2"):
+    with pytest.warns(
+        RuntimeWarning, match=r"miss completeness with steps=2: .* has not converged"
+    ):
         explain(fitted_icnn, epochs, "integrated_gradients", steps=2, verbose=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         explain(fitted_icnn, epochs, "integrated_gradients", steps=128, verbose=False)
+
+
+class _Standardizing(nn.Module):
+    """Each epoch standardized in forward, as users write it, then a ReLU network."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv1d(3, 4, 5, padding=2)
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(4 * 16, 2)
+
+    def forward(self, x):
+        x = (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + 1e-6)
+        return self.classifier(self.relu(self.conv(x)).flatten(1))
+
+
+def test_integrated_gradients_says_when_the_baseline_is_the_problem():
+    """The network is constant along the path from the zero epoch beyond a few
+    millionths of it: the change of the logit happens before the first point of
+    the rule. The warning advised a larger steps, which hardly helps, and gave
+    the error as a share of the logits, not of the change missed; it now gives
+    the change and its missed share, and names the baseline."""
+    module = _Standardizing().double().eval()
+    inputs = torch.randn(3, 3, 16, generator=torch.Generator().manual_seed(0))
+    inputs, target = inputs.double().requires_grad_(), torch.tensor([0, 1, 1])
+    zeros = torch.zeros(1, 3, 16, dtype=torch.float64)
+    method = get_method("integrated_gradients")(module)
+    with pytest.warns(RuntimeWarning) as record:
+        maps = method.attribute(inputs, target, baseline=zeros)
+    (message,) = [str(warning.message) for warning in record]
+    with torch.no_grad():
+        change = (module(inputs) - module(zeros)).gather(1, target[:, None])[:, 0]
+    missed = ((maps.sum(dim=(1, 2)) - change).abs() / change.abs()).detach()
+    assert any(
+        f"{100 * float(share):.0f}% of it unexplained" in message for share in missed
+    )
+    assert "not smooth at the baseline" in message
+    assert "Choose another baseline" in message
+    assert "larger steps will hardly help" in message

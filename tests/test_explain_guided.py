@@ -182,3 +182,39 @@ def test_explain_eegnet(fitted_eegnet, some_imagery_epochs, method):
         data, data[:1], rtol=1e-4, atol=1e-6 * np.abs(data).max()
     )
     assert same_for_all == (method == "deconvolution")
+
+
+class _MaxOverTime(nn.Module):
+    """Convolution, ReLU, maximum over time (``pool``), ReLU network head."""
+
+    def __init__(self, pool):
+        super().__init__()
+        torch.manual_seed(0)
+        self.pool = pool
+        self.conv = nn.Conv1d(N_CHANNELS, 4, 5, padding=2)
+        self.relu = nn.ReLU()
+        self.adaptive = nn.AdaptiveMaxPool1d(1)
+        self.classifier = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.relu(self.conv(x))
+        if self.pool == "module":
+            x = self.adaptive(x)
+        elif self.pool == "function":
+            x = nn.functional.adaptive_max_pool1d(x, 1)
+        elif self.pool == "max":
+            x = x.max(-1).values
+        else:
+            x = x.amax(-1)
+        return self.classifier(x.flatten(1))
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+@pytest.mark.parametrize("pool", ["module", "max", "amax"])
+def test_max_over_time_is_max_pooling(method, pool):
+    """nn.AdaptiveMaxPool1d and x.max(-1) / x.amax(-1) were refused although
+    F.adaptive_max_pool1d, which routes the gradient the same way, ran: the
+    maps are the same."""
+    expected = _attribute(method, _MaxOverTime("function").double(), _data())
+    maps = _attribute(method, _MaxOverTime(pool).double(), _data())
+    torch.testing.assert_close(maps, expected)

@@ -605,3 +605,46 @@ def test_batch_norm_after_a_crop_is_folded_into_the_convolution():
     torch.testing.assert_close(relevance, gradient * data)
     _, _, estimators = prepare_network(module, data, "learn_patterns")
     assert estimators == {"conv": "two_component", "classifier": "linear"}
+
+
+class _MaxOverTime(nn.Module):
+    """Convolution, ReLU, then a maximum over time written in one of four ways."""
+
+    def __init__(self, pool):
+        super().__init__()
+        self.pool = pool
+        self.conv = nn.Conv1d(N_CHANNELS, 4, 5, padding=2, bias=False)
+        self.relu = nn.ReLU()
+        self.adaptive = nn.AdaptiveMaxPool1d(4)
+        self.classifier = nn.Linear(4 if pool in ("max", "amax") else 16, 2, bias=False)
+
+    def forward(self, x):
+        x = self.relu(self.conv(x))
+        if self.pool == "module":
+            x = self.adaptive(x)
+        elif self.pool == "function":
+            x = nn.functional.adaptive_max_pool1d(x, 4)
+        elif self.pool == "max":
+            x = x.max(-1).values
+        else:
+            x = x.amax(-1)
+        return self.classifier(x.flatten(1))
+
+
+@pytest.mark.parametrize("pool", ["module", "function", "max", "amax"])
+def test_max_over_time_is_max_pooling(pool):
+    """nn.AdaptiveMaxPool1d and x.max(-1) / x.amax(-1) route relevance as
+    F.adaptive_max_pool1d does (they were refused): LRP-0 is gradient x input
+    on this bias-free ReLU network, and relevance is conserved."""
+    torch.manual_seed(0)
+    module, data = _MaxOverTime(pool).double().eval(), _data()
+    target = _positive_class(module, data)
+    inputs = data.clone().requires_grad_()
+    (gradient,) = torch.autograd.grad(
+        module(inputs).gather(1, target[:, None]).sum(), inputs
+    )
+    relevance = _lrp("lrp_epsilon", module, data, target, epsilon=1e-12)
+    np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-10)
+    np.testing.assert_allclose(
+        relevance.sum(dim=(1, 2)), _target_logits(module, data, target), rtol=1e-6
+    )

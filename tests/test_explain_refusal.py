@@ -678,3 +678,119 @@ def test_unfoldable_batch_norm_names_the_layer_it_follows():
     match = r"Batch norm '2' is applied to the output of layer '1' \(ReLU\)"
     with pytest.raises(ValueError, match=match):
         _attribute("lrp_epsilon", module.double().eval())
+
+
+# -- computations from the input out of autograd's sight ------------------------------
+class ScaledOutOfAutograd(SmallNet):
+    """SmallNet on each epoch divided by its standard deviation, computed as
+    written, or without gradient (``scale``), as "preprocessing in the model" often
+    is; ``"max_norm"`` renormalizes a weight in forward under no_grad instead."""
+
+    def __init__(
+        self,
+        n_channels,
+        n_classes,
+        n_times,
+        sfreq=128.0,
+        input_scale=1.0,
+        *,
+        scale="no_grad",
+    ):
+        super().__init__(n_channels, n_classes, n_times, sfreq, input_scale)
+        self.scale = scale
+
+    def forward(self, x):
+        if self.scale == "no_grad":
+            with torch.no_grad():
+                scale = x.std(dim=(1, 2), keepdim=True)
+            x = x / scale
+        elif self.scale == "detach":
+            x = x / x.std(dim=(1, 2), keepdim=True).detach()
+        elif self.scale == "item":
+            x = torch.stack([epoch / epoch.std().item() for epoch in x])
+        elif self.scale == "with_gradient":
+            x = x / x.std(dim=(1, 2), keepdim=True)
+        else:
+            with torch.no_grad():
+                weight = self.classifier.weight
+                weight.copy_(torch.renorm(weight, p=2, dim=0, maxnorm=0.25))
+        return super().forward(x)
+
+
+def _fit_scaled(scale):
+    X, y = _arrays()
+    return EEGNetClassifier(
+        module=ScaledOutOfAutograd,
+        module__scale=scale,
+        max_epochs=1,
+        batch_size=8,
+        random_state=0,
+        verbose=False,
+    ).fit(X, y)
+
+
+GRADIENT_FREE = ["occlusion", "random", "score_cam"]
+
+
+def test_registry_marks_the_methods_that_differentiate():
+    from mne_xai.attribution._registry import methods_without_gradient
+
+    assert methods_without_gradient() == GRADIENT_FREE
+
+
+@pytest.mark.parametrize(
+    ("scale", "cause"),
+    [
+        ("no_grad", r"'torch\.Tensor\.std under torch\.no_grad\(\)'"),
+        ("detach", r"'torch\.Tensor\.detach'"),
+        ("item", r"as Python numbers, with 'torch\.Tensor\.item'"),
+    ],
+)
+def test_statistics_of_the_input_without_gradient_are_refused(scale, cause):
+    """The network is scale-invariant: its derivative along the epoch is 0, but
+    the gradient of its logit without the division's dependence on the input
+    gave 80% of the logit there, and every gradient method returned its maps
+    without a word. Methods that only run the network forward still run."""
+    clf = _fit_scaled(scale)
+    for method in list_methods():
+        if method in GRADIENT_FREE:
+            _explain(clf, method)
+            continue
+        with pytest.raises(ValueError, match=cause) as error:
+            _explain(clf, method)
+        assert "is not the derivative of the network" in str(error.value)
+        assert str(error.value).endswith(f"{', '.join(GRADIENT_FREE)}.")
+
+
+@pytest.mark.parametrize(
+    ("scale", "methods"),
+    [
+        # Rule methods refuse the division itself.
+        ("with_gradient", ["saliency", "integrated_gradients", "grad_cam"]),
+        ("max_norm", ["saliency", "integrated_gradients", "lrp_epsilon", "deeplift"]),
+    ],
+)
+def test_statistics_with_gradient_and_max_norm_in_forward_run(scale, methods):
+    """The same division with gradient, and no_grad on parameters only (a max-norm
+    constraint applied in forward), derive nothing out of autograd's sight."""
+    clf = _fit_scaled(scale)
+    for method in methods:
+        _explain(clf, method)
+
+
+class OwnGain(SmallNet):
+    """SmallNet multiplying its maps by a parameter of its own, in forward."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gain = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return super().forward(x) * self.gain
+
+
+def test_module_using_its_own_parameters_is_named_with_its_class():
+    """The refusal named the module by its attribute only ('module', the
+    name the estimators' input scaling gives the user's network)."""
+    with pytest.raises(ValueError, match=r"\(OwnGain\) uses its own parameters"):
+        _attribute("lrp_epsilon", _untrained(OwnGain))

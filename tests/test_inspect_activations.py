@@ -252,3 +252,32 @@ def test_to_epochs_keeps_the_times_between_the_samples_of_the_layer():
     np.testing.assert_allclose(
         pooled.to_epochs().times, pooled.tmin + np.arange(15) / 16, atol=1e-12
     )
+
+
+class Recurrent(torch.nn.Module):
+    """An LSTM over time, read at its last step: nn.LSTM returns a tuple."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(4, 3, batch_first=True)
+        self.fc = torch.nn.Linear(3, 2)
+
+    def forward(self, x):  # noqa: D102
+        output, _ = self.lstm(x.transpose(1, 2))
+        return self.fc(output[:, -1])
+
+
+@pytest.mark.parametrize(
+    "inspect", ["layer_activations", "unit_sensitivity", "pruning_curve"]
+)
+def test_layer_returning_a_tuple_is_refused(inspect):
+    """The hooks failed with "'tuple' object has no attribute 'detach'"."""
+    import mne_xai.inspect
+
+    epochs = _small_epochs()
+    network = _untrained(Recurrent, epochs)
+    params = {"y": epochs.events[:, 2] - 1} if inspect == "pruning_curve" else {}
+    with pytest.raises(ValueError, match=r"'lstm' \(LSTM\) does not map one tensor"):
+        getattr(mne_xai.inspect, inspect)(
+            network, epochs, "lstm", verbose=False, **params
+        )

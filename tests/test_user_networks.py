@@ -25,6 +25,7 @@ from torch import nn
 from user_networks import ConvTransformer, Deep4Net, ShallowFBCSPNet
 
 from mne_xai import EEGNetClassifier, explain, list_methods
+from mne_xai._graph import call_combined_layers
 from mne_xai.attribution._registry import get_method, methods_without_rules
 from mne_xai.evaluate import (
     deletion_curve,
@@ -162,6 +163,13 @@ EXPECTED = {
         **dict.fromkeys(GRADIENT_FAMILY, RUNS),
     },
 }
+# braindecode's Deep4Net (0.8 on) holds its temporal and spatial convolutions
+# in a CombinedConv, which convolves once with the product of their kernels:
+# Deep4 trained above, with its two convolutions moved into one (the same
+# weights, the same function). LRP and PatternNet refused it (batch norm after
+# an operation called in forward); every method now runs it as its two layers,
+# so it is the split Deep4 to every method, maps included.
+EXPECTED["deep4_combined"] = EXPECTED["deep4"]
 # Cheap settings for the expensive methods.
 PARAMS = {
     "integrated_gradients": {"steps": 16},
@@ -208,12 +216,27 @@ def explained(epochs):
     return epochs[np.sort(picks)]
 
 
+def _combined_twin(split, n_times):
+    """Fitted Deep4 with its convolutions in a CombinedConv, as braindecode's."""
+    clf = copy.deepcopy(split)
+    network = Deep4Net(64, 2, n_times, SFREQ, combined_conv=True)
+    state = {
+        re.sub(r"^(conv_time|conv_spat)\.", r"conv_time_spat.\1.", key): value
+        for key, value in split.module_.module.state_dict().items()
+    }
+    network.load_state_dict(state)
+    clf.module_.module = network.train(split.module_.module.training)
+    return clf
+
+
 @pytest.fixture(scope="module")
 def fitted(epochs):
     """A function returning each network trained on ``epochs`` (trained once)."""
     cache = {}
 
     def fit(name):
+        if name == "deep4_combined" and name not in cache:
+            cache[name] = _combined_twin(fit("deep4"), len(epochs.times))
         if name not in cache:
             cache[name] = EEGNetClassifier(
                 module=NETWORKS[name],
@@ -299,21 +322,36 @@ def test_network_passing_kwargs_on_gets_braindecode_names(epochs):
 @pytest.mark.parametrize("name, method, outcome", list(_cases()))
 def test_method_explains_or_refuses(fitted, explained, name, method, outcome):
     clf = fitted(name)
-    params = PARAMS.get(method, {})
-    if method in PATTERN_METHODS and not isinstance(outcome, Refused):
-        params = {"patterns": learn_patterns(clf, explained, verbose=False)}
     if isinstance(outcome, Refused):
         with pytest.raises(ValueError, match=outcome.match):
-            explain(clf, explained, method, target="true", verbose=False, **params)
+            explain(
+                clf,
+                explained,
+                method,
+                target="true",
+                verbose=False,
+                **PARAMS.get(method, {}),
+            )
         return
-    attribution = explain(
-        clf, explained, method, target="true", random_state=0, verbose=False, **params
-    )
+    attribution = _explain_runs(clf, explained, method)
     data = attribution.get_data()
     assert data.shape == explained.get_data().shape
     assert attribution.ch_names == explained.ch_names
     assert np.isfinite(data).all() and np.abs(data).max() > 0
     INVARIANTS.get(method, lambda *args: None)(clf, explained, data)
+    if name == "deep4_combined":
+        split = _explain_runs(fitted("deep4"), explained, method).get_data()
+        np.testing.assert_allclose(data, split, atol=1e-4 * np.abs(split).max())
+
+
+def _explain_runs(clf, explained, method):
+    """The map of a method that explains ``clf``, patterns learned if needed."""
+    params = PARAMS.get(method, {})
+    if method in PATTERN_METHODS:
+        params = {"patterns": learn_patterns(clf, explained, verbose=False)}
+    return explain(
+        clf, explained, method, target="true", random_state=0, verbose=False, **params
+    )
 
 
 def _listed_methods(message):
@@ -500,12 +538,15 @@ CONSERVING = [
 ]
 
 
+@pytest.mark.parametrize("name", ["deep4", "deep4_combined"])
 @pytest.mark.parametrize(
     "method, params",
     CONSERVING,
     ids=[f"{m}-{'-'.join(map(str, p.values()))}" for m, p in CONSERVING],
 )
-def test_lrp_conserves_relevance_without_biases(fitted, explained, method, params):
+def test_lrp_conserves_relevance_without_biases(
+    fitted, explained, method, params, name
+):
     """On Deep4 with every bias zero, the relevance sums to the logit.
 
     Batch norm with zero running mean and shift folds into a pure scaling, ELU
@@ -513,9 +554,13 @@ def test_lrp_conserves_relevance_without_biases(fitted, explained, method, param
     the rules redistribute it in full when no bias absorbs any (ε made
     negligible). Deep4 trained has biases (its first convolution, batch norm
     folded into the convolutions, the classifier): the maps of the fitted
-    network are only checked to be finite above.
+    network are only checked to be finite above. The method runs on the
+    module here, which explain would first make call the layers of a
+    CombinedConv.
     """
-    module = _double(fitted("deep4"))
+    module = _double(fitted(name))
+    x = explained.get_data()
+    call_combined_layers(module, torch.as_tensor(x[:1]))
     with torch.no_grad():
         for layer in module.modules():
             if isinstance(layer, nn.BatchNorm2d):
@@ -523,8 +568,7 @@ def test_lrp_conserves_relevance_without_biases(fitted, explained, method, param
                 layer.bias.zero_()
             elif isinstance(getattr(layer, "bias", None), torch.Tensor):
                 layer.bias.zero_()
-    x = explained.get_data()
-    target = _target(fitted("deep4"), explained)
+    target = _target(fitted(name), explained)
     relevance = get_method(method)(module).attribute(
         torch.as_tensor(x).requires_grad_(), torch.as_tensor(target), **params
     )
@@ -785,3 +829,24 @@ def test_network_dropping_input_scale_in_kwargs_is_scaled_outside(epochs):
     clf = EEGNetClassifier(TakesAnyKeyword, max_epochs=1, verbose=False).fit(epochs)
     assert isinstance(clf.module_, ScaledInput)
     assert np.all(np.asarray(clf.input_scale_) > 1e3)  # volts to unit variance
+
+
+def test_parameter_randomization_of_a_combined_convolution(fitted, explained):
+    """braindecode's CombinedConv is run as its two layers, as every method runs
+    it: two steps, and the same randomized networks as Deep4 calling them."""
+    results = {
+        name: parameter_randomization_check(
+            fitted(name), explained[:2], "saliency", random_state=0, verbose=False
+        )
+        for name in ("deep4", "deep4_combined")
+    }
+    split, combined = results["deep4"], results["deep4_combined"]
+    assert combined.steps[-2:] == [
+        "module.conv_time_spat.conv_spat",
+        "module.conv_time_spat.conv_time",
+    ]
+    assert [
+        re.sub(r"conv_time_spat\.", "", step) for step in combined.steps
+    ] == split.steps
+    for key, values in split.similarity.items():
+        np.testing.assert_allclose(combined.similarity[key], values, atol=1e-4)

@@ -54,6 +54,52 @@ def _to_time_by_channels(x):
     return x.unsqueeze(-1).permute(0, 3, 2, 1)
 
 
+class CombinedConv(nn.Module):
+    """braindecode's CombinedConv (``braindecode.modules``), as written there.
+
+    The temporal and the spatial convolution of Shallow and Deep4 (braindecode
+    0.8 on), applied as one convolution with the product of their kernels: the
+    two ``nn.Conv2d`` layers hold the weights and are never called.
+    """
+
+    def __init__(
+        self,
+        in_chans,
+        n_filters_time=40,
+        n_filters_spat=40,
+        filter_time_length=25,
+        bias_time=True,
+        bias_spat=True,
+    ):
+        super().__init__()
+        self.bias_time = bias_time
+        self.bias_spat = bias_spat
+        self.conv_time = nn.Conv2d(
+            1, n_filters_time, (filter_time_length, 1), bias=bias_time, stride=1
+        )
+        self.conv_spat = nn.Conv2d(
+            n_filters_time, n_filters_spat, (1, in_chans), bias=bias_spat, stride=1
+        )
+
+    def forward(self, x):  # noqa: D102
+        combined_weight = (
+            (self.conv_time.weight * self.conv_spat.weight.permute(1, 0, 2, 3))
+            .sum(0)
+            .unsqueeze(1)
+        )
+        bias = None
+        if self.bias_time:
+            bias = (
+                self.conv_spat.weight.squeeze()
+                .sum(-1)
+                .mm(self.conv_time.bias.unsqueeze(-1))
+                .squeeze()
+            )
+        if self.bias_spat:
+            bias = self.conv_spat.bias if bias is None else bias + self.conv_spat.bias
+        return nn.functional.conv2d(x, weight=combined_weight, bias=bias, stride=(1, 1))
+
+
 class ShallowFBCSPNet(nn.Module):
     """Shallow ConvNet (Schirrmeister et al. 2017), small.
 
@@ -174,6 +220,11 @@ class Deep4Net(nn.Module):
         Max-pooling window and stride, in samples.
     drop_prob : float
         Dropout before the convolutions of blocks 2 to 4.
+    combined_conv : bool
+        Hold the temporal and spatial convolutions in a :class:`CombinedConv`
+        module, ``conv_time_spat``, as braindecode's Deep4Net does (0.8 on):
+        the same function, through one convolution with the product of their
+        kernels.
     """
 
     def __init__(
@@ -188,13 +239,21 @@ class Deep4Net(nn.Module):
         filter_seconds=0.04,
         pool_length=3,
         drop_prob=0.5,
+        combined_conv=False,
     ):
         super().__init__()
         _check_shapes(type(self).__name__, n_chans, n_outputs, n_times)
         kernel = _samples(filter_seconds, sfreq, minimum=2)
         pool = (pool_length, 1)
-        self.conv_time = nn.Conv2d(1, n_filters[0], (kernel, 1))
-        self.conv_spat = nn.Conv2d(n_filters[0], n_filters[0], (1, n_chans), bias=False)
+        if combined_conv:
+            self.conv_time_spat = CombinedConv(
+                n_chans, n_filters[0], n_filters[0], kernel, bias_spat=False
+            )
+        else:
+            self.conv_time = nn.Conv2d(1, n_filters[0], (kernel, 1))
+            self.conv_spat = nn.Conv2d(
+                n_filters[0], n_filters[0], (1, n_chans), bias=False
+            )
         self.bnorm = nn.BatchNorm2d(n_filters[0])
         self.conv_nonlin = nn.ELU()
         self.pool = nn.MaxPool2d(pool, stride=pool)
@@ -226,8 +285,13 @@ class Deep4Net(nn.Module):
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
+    def _first_block(self, x):
+        if hasattr(self, "conv_time_spat"):
+            return self.conv_time_spat(x)
+        return self.conv_spat(self.conv_time(x))
+
     def forward(self, x):  # noqa: D102
-        x = self.bnorm(self.conv_spat(self.conv_time(_to_time_by_channels(x))))
+        x = self.bnorm(self._first_block(_to_time_by_channels(x)))
         x = self.pool_nonlin(self.pool(self.conv_nonlin(x)))
         x = self.conv_classifier(self.blocks(x))
         return x[:, :, 0, 0]

@@ -24,10 +24,16 @@ from .._convert import (
     named_events,
 )
 from .._docs import fill_doc
-from .._graph import autograd_on, copy_module, full_float32
+from .._graph import (
+    autograd_on,
+    call_combined_layers,
+    copy_module,
+    full_float32,
+)
 from .._network import as_network, sampling_rate
 from .._progress import progress_bar
-from ._registry import get_method
+from ._propagation import check_gradient_path
+from ._registry import get_method, list_methods, method_differentiates
 
 
 def _epoch_generators(batch, seed):
@@ -48,7 +54,7 @@ def _epoch_generators(batch, seed):
     return generators
 
 
-def private_module(estimator, device):
+def private_module(estimator, device, example=None):
     """Return a copy of the fitted module on ``device``, in evaluation mode.
 
     Methods hook the module they run and switch it to evaluation mode (batch
@@ -58,8 +64,29 @@ def private_module(estimator, device):
     on the shared module, one thread's saliency maps went through another's
     guided-backprop rules, and predictions failed in captum's hooks.
 
+    Given an ``example``, a module that computes what calling its layers in
+    order computes, with their parameters combined in a function
+    (braindecode's CombinedConv), is made to call them (see
+    :func:`~mne_xai._graph.call_combined_layers`): every method and
+    inspection then meets the same layers.
+
     A network holding what cannot be copied (a lock, an open file, a logging
     writer) is used in place, as it is, and said so.
+
+    Parameters
+    ----------
+    estimator : object
+        A fitted classifier, as :func:`mne_xai.as_network` returns it.
+    device : torch.device
+        Where to compute.
+    example : ndarray | torch.Tensor, shape (n_epochs, n_channels, n_times) | None
+        Epochs the network accepts, of which the first is traced. None for a
+        caller that only reads the network's outputs, which are the same.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        The copy (or the network itself, when it cannot be copied).
     """
     module = estimator.module_
     try:
@@ -69,7 +96,11 @@ def private_module(estimator, device):
             f"The network cannot be copied ({type(error).__name__}: {error}); it "
             "is run in place, so no other thread may use it meanwhile."
         )
-    return module.to(device).eval()
+        return module.to(device).eval()
+    module = module.to(device).eval()
+    if example is not None:
+        call_combined_layers(module, torch.as_tensor(example[:1], device=device))
+    return module
 
 
 def _class_index(estimator, label, aliases):
@@ -452,7 +483,9 @@ def explain(
         params=params,
     )
     _validate_type(average, bool, "average")
-    module = private_module(request.network, request.device)
+    module = private_module(
+        request.network, request.device, next(request.data.batches(1))
+    )
     result = run_method(
         module,
         request.batches(),
@@ -615,6 +648,9 @@ def _check_outputs(module, inputs, method):
     The estimators of mne_xai refuse a final softmax when they build their
     networks; a skorch classifier fitted elsewhere (skorch's default ``NLLLoss``
     wants probabilities) reaches the methods with its softmax or log-softmax.
+    For a method that differentiates the network, a pass over the first epoch
+    shows whether autograd sees all of the computation from the input (see
+    :func:`~mne_xai.attribution._propagation.check_gradient_path`).
 
     Parameters
     ----------
@@ -669,6 +705,8 @@ def _check_outputs(module, inputs, method):
                 f"and mix in the other epochs; {method} cannot explain it. Use "
                 "normalization with running statistics."
             )
+    if method in list_methods() and method_differentiates(method):
+        check_gradient_path(module, inputs, method)
     kind = None
     if returns_probabilities(outputs):
         kind = "probabilities (every row is non-negative and sums to one: it ends in a softmax)"

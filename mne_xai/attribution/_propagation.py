@@ -24,9 +24,10 @@ from contextlib import contextmanager
 
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
+from torch.overrides import TorchFunctionMode, resolve_name
 
 from .._graph import (
+    ADAPTIVE_MAX_POOLING,
     AVERAGE_POOLING,
     BATCH_NORMS,
     CONVOLUTIONS,
@@ -40,7 +41,7 @@ from .._graph import (
     trace_layers,
     without_parametrizations,
 )
-from ._registry import methods_without_rules
+from ._registry import methods_without_gradient, methods_without_rules
 
 #: Layers that are linear maps of their input and keep channels apart, through
 #: which batch norm can be folded into the next dense layer. Flatten, but not
@@ -74,9 +75,11 @@ def check_layers(module, calls, supported, method, *, own_layers_by_graph=False)
         user's ``Squeeze``): their operations are then left to
         :func:`check_computation`, which accepts reshapes and other linear
         operations and refuses the rest by name. For methods whose rules pass
-        the gradient through such operations unchanged. Padding layers are
-        always left to it: each is a call of ``torch.nn.functional.pad``,
-        judged as that call is in ``forward``.
+        the gradient through such operations unchanged. Padding layers and
+        adaptive max pooling are always left to it: each is a call of one
+        function (``torch.nn.functional.pad``,
+        ``torch.nn.functional.adaptive_max_pool1d``), judged as that call is
+        in ``forward``.
 
     Returns
     -------
@@ -89,7 +92,7 @@ def check_layers(module, calls, supported, method, *, own_layers_by_graph=False)
         if isinstance(call.module, supported):
             handled.append(call.module)
         elif not (
-            isinstance(call.module, PADDING)
+            isinstance(call.module, PADDING + ADAPTIVE_MAX_POOLING)
             or (own_layers_by_graph and foreign_parameter_free(call.module))
         ):
             allowed = ", ".join(sorted({kind.__name__ for kind in supported}))
@@ -103,7 +106,8 @@ def check_layers(module, calls, supported, method, *, own_layers_by_graph=False)
     for name, child in named_layers(module, "parameterized"):
         if child not in leaves:
             raise ValueError(
-                f"{method} cannot see how module {name!r} uses its own parameters; "
+                f"{method} cannot see how module {name!r} ({type(child).__name__}) "
+                "uses its own parameters; "
                 "build the network from layer modules."
             )
     return handled
@@ -186,12 +190,17 @@ _BATCH_NORM_OPS = frozenset({"NativeBatchNorm", "CudnnBatchNorm", "MiopenBatchNo
 LINEAR_LAYER_OPS = (frozenset(_PRODUCTS) - {"Mul"}) | _BATCH_NORM_OPS
 #: Max pooling, whose gradient routes everything to the winning input: the
 #: rule of guided backpropagation and LRP; DeepLIFT's rule needs the module.
+#: A maximum over an axis (``x.max(-1)``, ``x.amax(-1)``) is max pooling with
+#: one window spanning it (``amax`` shares the gradient between tied inputs,
+#: whose values are equal, so relevance is conserved as well).
 MAX_POOL_OPS = frozenset(
     {
         "MaxPool2DWithIndices",
         "MaxPool3DWithIndices",
         "AdaptiveMaxPool2D",
         "AdaptiveMaxPool3D",
+        "Max",
+        "Amax",
     }
 )
 
@@ -239,6 +248,160 @@ class _StepFunctionRecorder(TorchFunctionMode):
             tensors = [arg for arg in arguments if isinstance(arg, torch.Tensor)]
             self.calls.append((name, tensors))
         return func(*args, **(kwargs or {}))
+
+
+#: Functions whose output's values do not depend on their arguments' values,
+#: only on their shape, type and device: ``torch.zeros_like(x)``,
+#: ``x.new_zeros(n)``.
+_VALUE_FREE = re.compile(r"(_like|^new_\w+)$")
+#: Functions whose arguments after the first are such templates:
+#: ``mask.expand_as(x)``, ``weight.to(x)``.
+_TEMPLATE_ARGUMENTS = frozenset(
+    {"type_as", "expand_as", "view_as", "reshape_as", "to", "broadcast_to"}
+)
+#: Reads of a tensor's values as Python numbers, out of autograd's sight.
+_PYTHON_NUMBERS = frozenset({"item", "tolist", "__float__", "__complex__"})
+
+
+def _tensors(value):
+    """List the tensors in ``value`` and the lists and tuples in it."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [tensor for item in value for tensor in _tensors(item)]
+    if isinstance(value, dict):
+        return _tensors(list(value.values()))
+    return []
+
+
+def _real_valued(tensor):
+    # Booleans and integers (masks, indices) are step functions of the input:
+    # their derivative is zero almost everywhere, as autograd takes it.
+    return tensor.is_floating_point() or tensor.is_complex()
+
+
+def _function_name(func):
+    """Name a function as called: ``torch.Tensor.detach``, ``torch.Tensor.data``."""
+    name = resolve_name(func) or getattr(func, "__name__", repr(func))
+    return name.removesuffix(".__get__")
+
+
+class _GradientCutRecorder(TorchFunctionMode):
+    """Follow what a forward pass computes from its input, and where autograd loses it.
+
+    Every function called in the pass whose arguments include a tensor
+    computed from ``inputs`` makes its outputs *derived* too. A real-valued
+    derived output is *cut* when autograd does not see how it depends on the
+    input: computed from a derived tensor that requires grad, it does not
+    require grad itself (``x.detach()``, ``x.data``) or was computed with
+    grad disabled (inside ``torch.no_grad()``, in place or not); or it is
+    computed from a cut tensor. Values read as Python numbers (``.item()``)
+    are lost the same way. Functions of parameters and buffers alone (a
+    max-norm constraint applied in ``forward`` under ``torch.no_grad()``)
+    derive nothing from the input.
+
+    Parameters
+    ----------
+    inputs : torch.Tensor
+        The input of the pass, requiring grad.
+
+    Attributes
+    ----------
+    cuts : dict of int -> str
+        For each cut tensor's ``id``, the function that first cut its path.
+    numbers : list of str
+        The functions that read derived values as Python numbers.
+    """
+
+    def __init__(self, inputs):
+        super().__init__()
+        # Strong references: the ids stay those of the recorded tensors.
+        self.derived = {id(inputs): inputs}
+        self.cuts = {}
+        self.numbers = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
+        name = getattr(func, "__name__", "")
+        if _VALUE_FREE.search(name):
+            return result
+        sources = args[:1] if name in _TEMPLATE_ARGUMENTS else (*args, *kwargs.values())
+        derived = [tensor for tensor in _tensors(sources) if id(tensor) in self.derived]
+        if not derived:
+            return result
+        cut = next((self.cuts[id(t)] for t in derived if id(t) in self.cuts), None)
+        if name in _PYTHON_NUMBERS and _real_valued(derived[0]):
+            if cut is not None or derived[0].requires_grad:
+                self.numbers.append(_function_name(func))
+            return result
+        outputs = _tensors(result)
+        if result is None or name.endswith("_"):
+            # In place (x[:, 0] = y, x.div_(y)): the first argument is the output.
+            outputs += _tensors(args[:1])
+        tracked = any(tensor.requires_grad for tensor in derived)
+        for output in outputs:
+            self.derived[id(output)] = output
+            if not _real_valued(output):
+                continue
+            if cut is None and tracked:
+                if not torch.is_grad_enabled():
+                    cut = f"{_function_name(func)} under torch.no_grad()"
+                elif not output.requires_grad:
+                    cut = _function_name(func)
+            if cut is not None:
+                self.cuts[id(output)] = cut
+        return result
+
+
+def check_gradient_path(module, inputs, method):
+    """Refuse a network part of whose computation from the input autograd does not see.
+
+    A ``forward`` that computes statistics of its input without gradient
+    (``with torch.no_grad(): scale = x.std()``, ``x.std().detach()``,
+    ``x.std().item()``) and uses them on the way to the logits has an
+    autograd gradient that is not the derivative of the function it
+    computes: dividing by that scale makes the network scale-invariant,
+    whose derivative along the epoch is zero, but the gradient gives most of
+    the logit there. Every map built from the gradient (saliency, integrated
+    gradients, relevance propagation) would explain another function.
+    One forward pass on one epoch, recorded by
+    :class:`_GradientCutRecorder`, finds such paths.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, in evaluation mode.
+    inputs : torch.Tensor
+        A batch it accepts (its first epoch is used).
+    method : str
+        Name of the method, for the error message.
+    """
+    inputs = inputs[:1].detach().requires_grad_()
+    with torch.enable_grad(), _GradientCutRecorder(inputs) as recorder:
+        logits = module(inputs)
+    cut = recorder.cuts.get(id(logits))
+    if cut is not None:
+        problem = (
+            "computes part of its output from the input without gradient, in "
+            f"{cut!r} called in forward (e.g. statistics of the epoch computed in "
+            "torch.no_grad() or detached)"
+        )
+    elif recorder.numbers:
+        problem = (
+            "reads values computed from the input as Python numbers, with "
+            f"{recorder.numbers[0]!r} called in forward"
+        )
+    else:
+        return
+    raise ValueError(
+        f"The network {problem}: autograd does not see how those values depend on "
+        "the input, so its gradient is not the derivative of the network and "
+        f"{method}, built on that gradient, would explain another function. "
+        "Compute them with gradient (without torch.no_grad(), .detach() or "
+        ".item()), or preprocess the data outside the network. Methods that do "
+        f"not differentiate the network: {', '.join(methods_without_gradient())}."
+    )
 
 
 def _operation_name(kind):

@@ -52,6 +52,15 @@ class AttributionMethod(ABC):
         :func:`~mne_xai.attribution._propagation.check_computation` and refuses
         operations its rules do not handle; the others are valid for any
         differentiable network.
+    differentiates : bool
+        Whether the method differentiates the network (methods with
+        propagation rules always do). Such a method is refused for a network
+        that computes part of its output from the input out of autograd's
+        sight (see
+        :func:`~mne_xai.attribution._propagation.check_gradient_path`). True
+        unless the method says otherwise: one that only runs the network
+        forward (occlusion, Score-CAM) sets it to False, so that a new method
+        is checked unless it declares it needs no gradient.
     unit : str
         What the values measure: ``"logit"`` where they are shares of (or
         differences of) the target logit, ``"logit/{input}"`` for gradients
@@ -74,6 +83,7 @@ class AttributionMethod(ABC):
     stochastic = False
     layerwise = False
     propagation_rules = False
+    differentiates = True
     generators = None
 
     def __init__(self, module):
@@ -242,6 +252,35 @@ def methods_without_rules():
         Sorted names of the methods valid for any differentiable network.
     """
     return [name for name in list_methods() if not _METHODS[name].propagation_rules]
+
+
+def method_differentiates(method):
+    """Whether a registered method differentiates the network.
+
+    Parameters
+    ----------
+    method : str
+        The name of a registered method.
+
+    Returns
+    -------
+    differentiates : bool
+        True for methods built on gradients (plain or through propagation
+        rules), False for those that only run the network forward.
+    """
+    cls = get_method(method)
+    return cls.differentiates or cls.propagation_rules
+
+
+def methods_without_gradient():
+    """Return the names of the methods that do not differentiate the network.
+
+    Returns
+    -------
+    names : list of str
+        Sorted names of the methods valid for any network, differentiable or not.
+    """
+    return [name for name in list_methods() if not method_differentiates(name)]
 
 
 def get_method(name):

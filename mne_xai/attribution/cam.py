@@ -271,6 +271,7 @@ class ScoreCAM(FeatureMapMethod):
     """
 
     name = "score_cam"
+    differentiates = False
 
     @fill_doc
     def attribute(self, inputs, target, *, layer=None, relu=True, softmax=True):
@@ -356,7 +357,12 @@ def _full_gradient_decomposition(module, inputs, target):
     bias_terms = {}
     for layer, gradient in zip(called, gradients[1:], strict=True):
         name, bias = biases[layer]
-        bias_terms[name] = gradient * bias.reshape(-1, *[1] * (gradient.ndim - 2))
+        if not isinstance(layer, DENSE):
+            # Convolutions and batch norms add their bias along axis 1 (the
+            # maps); a dense layer adds it along the last axis, also when it
+            # runs on each token of (batch, tokens, features).
+            bias = bias.reshape(-1, *[1] * (gradient.ndim - 2))
+        bias_terms[name] = gradient * bias
     return gradients[0] * inputs.detach(), bias_terms
 
 
@@ -390,6 +396,8 @@ class FullGrad(FeatureMapMethod):
       ``beta - gamma * running_mean / sqrt(running_var + eps)``.
     - Dense layers have no time axis and are left out of the map, as in the
       authors' code (their terms are still part of the decomposition); so are
+      dense layers applied to each token of (batch, tokens, features), as in
+      transformer-style networks, whose output's last axis is features, and
       layers with one sample per feature map, such as a convolution spanning
       all remaining times as classifier.
     - EEGNet's ELU is not piecewise linear; its implicit biases are not
@@ -420,10 +428,15 @@ class FullGrad(FeatureMapMethod):
         )
         saliency = _min_max_scale(input_term.abs(), dims=(1, 2))
         for name, bias_term in bias_terms.items():
-            if bias_term[0, 0].numel() == 1:
-                # A dense layer, or a convolution spanning all remaining times
-                # (braindecode's conv_classifier): one value per map, no time
-                # axis to draw.
+            if (
+                isinstance(self.module.get_submodule(name), DENSE)
+                or bias_term[0, 0].numel() == 1
+            ):
+                # A dense layer mixes its input's last axis, whatever that was,
+                # so its output has no time axis to draw, also when it runs on
+                # each token of (batch, tokens, features); nor has a
+                # convolution spanning all remaining times (braindecode's
+                # conv_classifier), with one value per map.
                 continue
             layer = self._feature_layer(inputs, name)
             term = _min_max_scale(feature_maps(bias_term).abs(), dims=(1, 2, 3))

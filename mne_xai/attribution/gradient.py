@@ -1,5 +1,6 @@
 """Gradient-based attribution methods, computed with captum."""
 
+import numpy as np
 import torch
 from captum.attr import InputXGradient as _CaptumInputXGradient
 from captum.attr import IntegratedGradients as _CaptumIntegratedGradients
@@ -206,18 +207,52 @@ class IntegratedGradients(AttributionMethod):
 
         The error of the integration rule depends on the network: smooth
         ones converge in a few steps, sharp ones (many ReLUs, max pooling)
-        need more.
+        need more. A network that changes abruptly next to the baseline (one
+        that standardizes each epoch is undefined at the zero epoch, and
+        constant along the path beyond a few millionths of it) puts the
+        change of the logit before the rule's first point: more steps hardly
+        help there, another baseline does.
         """
-        error, _, _ = summation_error(
+        error, total, difference = summation_error(
             self.module, inputs, baseline, target, attribution
         )
-        relative = float(error.max())
-        if relative > COMPLETENESS_TOLERANCE and not self._warned:
-            self._warned = True
+        worst = int(error.argmax())
+        if error[worst] <= COMPLETENESS_TOLERANCE or self._warned:
+            return
+        self._warned = True
+        total, difference = float(total[worst]), float(difference[worst])
+        message = (
+            f"integrated_gradients' maps miss completeness with steps={steps}: "
+            f"the map of an epoch sums to {total:.3g} where its target logit "
+            f"changes by f(x) - f(baseline) = {difference:.3g}"
+        )
+        if difference != 0:
+            missed = abs(total - difference) / abs(difference)
+            message += f", {100 * missed:.0f}% of it unexplained"
+        # The first point of the Gauss-Legendre rule captum integrates with.
+        first = float(np.polynomial.legendre.leggauss(steps)[0][0] + 1) / 2
+        with torch.no_grad():
+            start = baseline + first * (inputs[worst : worst + 1] - baseline)
+            logits = self.module(torch.cat([baseline, start]))
+        early = float(target_logits(logits[1:] - logits[:1], target[worst : worst + 1]))
+        # Most of the change, on a stretch much shorter than the path (a few
+        # steps put the first point far along, where a smooth network has changed).
+        if abs(early) > max(0.5, 10 * first) * abs(difference):
             warn(
-                f"integrated_gradients' maps miss completeness by up to "
-                f"{100 * relative:.1f}% of the logits with steps={steps}: the path "
-                "integral has not converged on this network; pass a larger steps."
+                f"{message}. Of that change, {early:.3g} happens between the "
+                f"baseline and the path's first point, {100 * first:.2g}% of the "
+                "way: the network is not smooth at the baseline (e.g. it "
+                "standardizes each epoch, which the zero epoch makes undefined), "
+                "and a larger steps will hardly help. Choose another baseline "
+                '(baseline="mean" or an epoch-shaped array).'
+            )
+        else:
+            warn(
+                f"{message}. The path integral has not converged on this network: "
+                "pass a larger steps. If the error does not fall with it, the "
+                "network changes abruptly on the path, e.g. near the baseline: "
+                'choose another baseline (baseline="mean" or an epoch-shaped '
+                "array)."
             )
 
 

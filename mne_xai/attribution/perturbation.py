@@ -57,6 +57,7 @@ class Occlusion(AttributionMethod):
 
     name = "occlusion"
     unit = "logit"
+    differentiates = False
 
     @fill_doc
     def attribute(self, inputs, target, *, mode="channel", window=32, baseline="zeros"):
@@ -109,6 +110,7 @@ class RandomAttribution(AttributionMethod):
     """
 
     name = "random"
+    differentiates = False
     stochastic = True
 
     def attribute(self, inputs, target):

@@ -1,6 +1,5 @@
 """Activations of a network's layers for a set of epochs, streamed over batches."""
 
-import types
 from dataclasses import dataclass
 
 import mne
@@ -34,76 +33,6 @@ def _check_logits(module, data, device):
     _check_outputs(module, torch.from_numpy(first).to(device), "this function")
 
 
-def _call_children(self, x):
-    """Forward of a module that calls its children in order."""
-    for child in self.children():
-        x = child(x)
-    return x
-
-
-@torch.no_grad()
-def call_combined_layers(module, example):
-    """Make ``module`` call the layers whose parameters a module combines.
-
-    braindecode's CombinedConv convolves once with the product of the kernels
-    of its ``conv_time`` and ``conv_spat`` layers and calls neither, so the
-    output of a temporal filter or the input of a spatial unit is never
-    computed, and cannot be hooked. A module that calls none of the modules
-    inside it but uses its children's parameters, and computes what calling
-    its children in order computes (checked on ``example`` and on noise), is
-    made to call them: ``module``, a private copy, then computes the same
-    function through its layers.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        The private copy of the network, changed in place.
-    example : torch.Tensor, shape (1, n_channels, n_times)
-        One epoch it accepts.
-    """
-    modules = list(module.modules())
-    called = {
-        call.module
-        for call in trace_layers(module, example, modules, keep_tensors=False)
-    }
-    combining = [
-        layer
-        for layer in called
-        if not any(inner in called for inner in list(layer.modules())[1:])
-        and any(
-            next(child.parameters(), None) is not None for child in layer.children()
-        )
-    ]
-    if not combining:
-        return
-    # Noise beside the epoch, which may be zeros: the function is compared on
-    # an input that every weight affects.
-    generator = torch.Generator(example.device).manual_seed(0)
-    noise = torch.randn(
-        example.shape, generator=generator, dtype=example.dtype, device=example.device
-    )
-    try:
-        calls = trace_layers(module, torch.cat([example, noise]), combining)
-    except ValueError:  # a module that does not map one tensor to one tensor
-        return
-    for layer in combining:
-        if all(_calls_its_children(call) for call in calls if call.module is layer):
-            layer.forward = types.MethodType(_call_children, layer)
-
-
-def _calls_its_children(call):
-    """Whether ``call`` returned what its module's children, called in order, do."""
-    try:
-        chained = _call_children(call.module, call.input)
-    except RuntimeError:  # the children do not chain (their shapes)
-        return False
-    # Relative to the output's range: float32 sums in another order.
-    tolerance = 1e-4 * float(call.output.abs().amax())
-    return chained.shape == call.output.shape and torch.allclose(
-        chained, call.output, rtol=0, atol=tolerance
-    )
-
-
 def _not_called(layer, module):
     """Return the error for a layer that the forward pass never calls."""
     name = next(name for name, child in module.named_modules() if child is layer)
@@ -120,8 +49,9 @@ def uncalled_convolutions(module, calls):
 
     Empty when every convolution is called. Those that are not hold weights
     used in a function (the product of two layers' kernels, say) that
-    :func:`call_combined_layers` could not run as the layers themselves: a
-    refusal saying the network has no such convolution would be wrong.
+    :func:`~mne_xai._graph.call_combined_layers` could not run as the layers
+    themselves: a refusal saying the network has no such convolution would be
+    wrong.
     """
     called = {call.module for call in calls}
     names = [
@@ -138,6 +68,42 @@ def uncalled_convolutions(module, calls):
         "known. Call them as layers, or from a module of their own that only "
         "combines them (as braindecode's CombinedConv does)."
     )
+
+
+def hook_output(layer, name, hook):
+    """Register ``hook(inputs, output)`` to run after each call of ``layer``.
+
+    The inspections read a layer's units on the axes of its output: a layer
+    that returns something else (an ``nn.LSTM`` returns its output and its
+    states) is refused, as explain's methods refuse it.
+
+    Parameters
+    ----------
+    layer : torch.nn.Module
+        The layer.
+    name : str
+        Its name, for the error message.
+    hook : callable
+        Called with the layer's inputs (a tuple) and its output, a tensor; what
+        it returns, if not None, replaces the output.
+
+    Returns
+    -------
+    handle : torch.utils.hooks.RemovableHandle
+        Removes the hook.
+    """
+
+    def checked(_layer, inputs, output):
+        if not isinstance(output, torch.Tensor):
+            raise ValueError(
+                f"Layer {name!r} ({type(layer).__name__}) does not map one tensor "
+                f"to one tensor: it returns a {type(output).__name__}, whose units "
+                "cannot be inspected. Choose a layer that returns a tensor (e.g. one "
+                "after it, or a module that returns the part the network uses)."
+            )
+        return hook(inputs, output)
+
+    return layer.register_forward_hook(checked)
 
 
 def _called_more_than_once(name):
@@ -370,8 +336,7 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
     output : torch.Tensor
         The layer's output for the batch, detached.
     """
-    module = private_module(network, device)
-    call_combined_layers(module, torch.from_numpy(next(data.batches(1))).to(device))
+    module = private_module(network, device, next(data.batches(1)))
     if layer is None:
         _check_logits(module, data, device)
         name, layer = type(module).__name__, module
@@ -380,8 +345,8 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
         name, _ = find_layer(network.module_, layer)
         _, layer = find_layer(module, name)
     captured = []
-    handle = layer.register_forward_hook(
-        lambda _layer, _inputs, output: captured.append(output.detach())
+    handle = hook_output(
+        layer, name, lambda _inputs, output: captured.append(output.detach())
     )
     if n_batches is None:
         n_batches = -(-data.shape[0] // batch_size)
@@ -464,9 +429,8 @@ def layer_activations(
     tmin = data.tmin if data.tmin is not None else 0.0
     sfreq = None
     if outputs.ndim >= 3 and sampling_rate(network, "the activations' times"):
-        module = private_module(network, device)
         example = torch.from_numpy(next(data.batches(1))).to(device)
-        call_combined_layers(module, example)
+        module = private_module(network, device, example)
         time_axis = _time_axis(module, find_layer(module, name)[1], example)
         if time_axis is not None:
             step, offset = time_axis
@@ -520,13 +484,12 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
         The gradient of :func:`decision_score` (summed over the batch) with
         respect to ``layer_output``.
     """
-    module = private_module(network, device)
+    module = private_module(network, device, next(data.batches(1)))
     _check_logits(module, data, device)
-    call_combined_layers(module, torch.from_numpy(next(data.batches(1))).to(device))
     name, layer = find_layer(module, layer)
     captured = {}
 
-    def capture(_layer, inputs, output):
+    def capture(inputs, output):
         if "output" in captured:
             raise _called_more_than_once(name)
         captured["input"] = inputs[0].detach()
@@ -535,7 +498,7 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
         captured["output"] = output.detach().requires_grad_()
         return captured["output"]
 
-    handle = layer.register_forward_hook(capture)
+    handle = hook_output(layer, name, capture)
     n_batches = -(-data.shape[0] // batch_size)
     try:
         with torch.enable_grad():

@@ -314,7 +314,7 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
     batch_size = check_positive_int(batch_size, "batch_size")
     data = network._check_prediction_input(epochs)
     device = compute_device(device, network)
-    module = private_module(network, device)
+    module = private_module(network, device, next(data.batches(1)))
     logger.info(f"Learning the layers' patterns from {data.shape[0]} epochs")
     statistics = None
     n_batches = -(-data.shape[0] // batch_size)

@@ -17,7 +17,13 @@ from ..attribution._core import (
     _resolve_target,
     private_module,
 )
-from ._activations import batch_outputs, find_layer, unit_contributions, unit_output
+from ._activations import (
+    batch_outputs,
+    find_layer,
+    hook_output,
+    unit_contributions,
+    unit_output,
+)
 
 #: Largest relative difference between a pass scoring several masks and
 #: passes scoring one, for the batched passes to be trusted (float rounding
@@ -231,12 +237,12 @@ class _Ablation:
     def logits(self, inputs, masks):
         """Return the logits under each mask, shape (n_masks, batch, n_classes)."""
 
-        def hook(_layer, _inputs, output):
+        def hook(_inputs, output):
             kept = masks.reshape((len(masks), 1, -1) + (1,) * (output.ndim - 2))
             deviation = (output - self.reference).unsqueeze(0) * kept
             return (self.reference + deviation).flatten(0, 1)
 
-        handle = self.layer.register_forward_hook(hook)
+        handle = hook_output(self.layer, self.name, hook)
         try:
             return self.module(inputs).reshape(len(masks), len(inputs), -1)
         finally:
@@ -276,7 +282,7 @@ class _Ablation:
 
 def _accuracies(network, data, name, masks, target, reference, batch_size, device):
     """Accuracy of the network unpruned, then under each mask."""
-    module = private_module(network, device)
+    module = private_module(network, device, next(data.batches(1)))
     _, layer = find_layer(module, name)
     ablation = _Ablation(module, layer, name, reference)
     masks = torch.as_tensor(masks, device=device)

@@ -16,7 +16,6 @@ from .._network import as_network
 from ..attribution._core import private_module
 from ._activations import (
     _check_logits,
-    call_combined_layers,
     decision_gradients,
     uncalled_convolutions,
 )
@@ -369,9 +368,8 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     device = compute_device(device, network)
     home = next(network.module_.parameters()).device
     example = torch.from_numpy(next(data.batches(1))).to(home)
-    module = private_module(network, home)
+    module = private_module(network, home, example)
     _check_logits(module, data, home)
-    call_combined_layers(module, example)
     layer = find_spatial_layer(module, example)
     weights = layer.weights()
     logger.info(

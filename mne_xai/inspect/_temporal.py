@@ -14,7 +14,6 @@ from .._network import WindowAverage, as_network, sampling_rate
 from ..attribution._core import private_module
 from ._activations import (
     _check_logits,
-    call_combined_layers,
     time_along_calls,
     uncalled_convolutions,
     unit_contributions,
@@ -278,11 +277,10 @@ def temporal_filters(
     else:
         example = np.zeros((1, network.n_channels_, network.n_times_), np.float32)
     home = next(network.module_.parameters()).device
-    module = private_module(network, home)
+    example = torch.from_numpy(example).to(home)
+    module = private_module(network, home, example)
     if data is not None:
         _check_logits(module, data, home)
-    example = torch.from_numpy(example).to(home)
-    call_combined_layers(module, example)
     call, axis, decimation = find_temporal_layer(module, example)
     layer = call.module
     kernels = layer.weight.detach().cpu().double().numpy()

@@ -15,10 +15,11 @@ from ._result import SanityCheckResult
 def _randomization_units(estimator, epoch_shape):
     """Return the units re-initialized one at a time, in the order they run.
 
-    A layer holding parameters is a unit when the forward pass calls it.
-    Parameters that a module uses in a function of its forward, without
-    calling the layers holding them (braindecode's ``CombinedConv`` convolves
-    with the product of two layers' kernels), act where that module runs: the
+    A layer holding parameters is a unit when the forward pass calls it, as
+    the methods run the network (see :func:`private_module`: braindecode's
+    ``CombinedConv`` calls its ``conv_time`` and ``conv_spat`` there, two
+    units). Parameters that a module uses in a function of its forward,
+    without calling the layers holding them, act where that module runs: the
     nearest module called above those layers is their unit. Registration
     order need not be the order of ``forward``, so the order is traced during
     one forward pass of an epoch of ``epoch_shape`` (n_channels, n_times), on
@@ -31,13 +32,9 @@ def _randomization_units(estimator, epoch_shape):
         layers it re-initializes, as ``get_submodule`` takes them.
     """
     device = next(estimator.module_.parameters()).device
-    module = without_parametrizations(private_module(estimator, device))
-    calls = trace_layers(
-        module,
-        torch.zeros(1, *epoch_shape, device=device),
-        list(module.modules()),
-        keep_tensors=False,
-    )
+    example = torch.zeros(1, *epoch_shape, device=device)
+    module = without_parametrizations(private_module(estimator, device, example))
+    calls = trace_layers(module, example, list(module.modules()), keep_tensors=False)
     # Names as get_submodule takes them, in which the network itself is "".
     paths = {layer: name for name, layer in module.named_modules()}
     # A module is recorded when it returns, so a container follows the layers
@@ -192,14 +189,17 @@ def parameter_randomization_check(
     them changed, so that each randomized network is the trained one with
     exactly the chosen layers replaced.
 
-    Parameters that a module uses in a function of its forward, without
-    calling the layers holding them, are re-initialized where that module
-    runs: braindecode's ShallowFBCSPNet and Deep4Net convolve once with the
-    product of the kernels of ``conv_time`` and ``conv_spat``, so one step,
-    named after their ``CombinedConv`` module (``conv_time_spat``),
-    re-initializes both layers. Such parameters used by a module that also
-    calls layers with parameters (in the network's own forward, say) have no
-    place in the order and are refused.
+    braindecode's ShallowFBCSPNet and Deep4Net convolve once with the product
+    of the kernels of ``conv_time`` and ``conv_spat``, in their
+    ``CombinedConv`` module, which computes what calling the two layers in
+    order computes: the network is run as those layers, as the methods run it,
+    and each is a step (``conv_time_spat.conv_spat``, then
+    ``conv_time_spat.conv_time``). Other parameters that a module uses in a
+    function of its forward, without calling the layers holding them, are
+    re-initialized where that module runs, in one step named after it. Such
+    parameters used by a module that also calls layers with parameters (in
+    the network's own forward, say) have no place in the order and are
+    refused.
 
     Each randomized network is a copy of the fitted one, all of which are kept
     while the epochs are streamed in batches: memory grows with the number of
