@@ -299,3 +299,138 @@ def test_occlusion_is_refused_in_frequency(fitted_eegnet, few_epochs, method, pa
     the imaginary parts), so relevance landed on bins the network does not read."""
     with pytest.raises(ValueError, match="occlusion in frequency would replace runs"):
         explain_spectrum(fitted_eegnet, few_epochs, method, **params)
+
+
+class _ReadsOnly10Hz(torch.nn.Module):
+    """Reads each channel through its 10 Hz cosine and sine only (128 Hz, 1 s),
+    then a ReLU, a convolution and a dense layer: its logits do not depend on
+    any other Fourier bin."""
+
+    def __init__(self):
+        super().__init__()
+        times = torch.arange(128) / 128.0
+        kernels = torch.stack(
+            [torch.cos(2 * np.pi * 10 * times), torch.sin(2 * np.pi * 10 * times)]
+        )
+        self.band = torch.nn.Conv1d(4, 8, 128, groups=4, bias=False)
+        self.band.weight = torch.nn.Parameter(0.1 * kernels.repeat(4, 1)[:, None])
+        self.relu = torch.nn.ReLU()
+        self.conv = torch.nn.Conv1d(1, 3, 3)
+        self.conv.weight = torch.nn.Parameter(
+            torch.tensor([[[1.0, -0.5, 0.3]], [[-0.2, 1.0, 0.5]], [[0.4, 0.4, -1.0]]])
+        )
+        self.conv.bias = torch.nn.Parameter(torch.full((3,), 0.1))
+        self.relu_deep = torch.nn.ReLU()
+        self.dense = torch.nn.Linear(18, 2)
+        self.dense.weight = torch.nn.Parameter(torch.linspace(-1, 1, 36).reshape(2, 18))
+
+    def forward(self, x):
+        features = self.relu(self.band(x)).flatten(1)[:, None]
+        return self.dense(self.relu_deep(self.conv(features)).flatten(1))
+
+
+class _ReadsOnly10HzAfterSpatialFilter(_ReadsOnly10Hz):
+    """The same behind a spatial filter with a bias, as many networks start:
+    LRP-epsilon put 33 % of its relevance outside 10 Hz."""
+
+    def __init__(self):
+        super().__init__()
+        self.spatial = torch.nn.Conv1d(4, 4, 1)
+        self.spatial.weight = torch.nn.Parameter(
+            torch.eye(4)[..., None] + 0.3 * torch.ones(4, 4, 1)
+        )
+        self.spatial.bias = torch.nn.Parameter(torch.full((4,), 0.5))
+
+    def forward(self, x):
+        return super().forward(self.spatial(x))
+
+
+@pytest.fixture(
+    scope="module", params=[_ReadsOnly10Hz, _ReadsOnly10HzAfterSpatialFilter]
+)
+def network_reading_10_hz(request):
+    from skorch import NeuralNetClassifier
+
+    from mne_xai.inspect import learn_patterns
+
+    info = mne.create_info(4, 128.0, "eeg")
+    data = np.random.default_rng(0).standard_normal((20, 4, 128)).astype(np.float32)
+    net = NeuralNetClassifier(request.param, classes=[0, 1])
+    network = as_network(net.initialize(), info=info)
+    return network, data, learn_patterns(network, data)
+
+
+# Refused: maps in time, occlusion's runs of coefficients, LRP's relevance
+# per sample (every rule), PatternAttribution's products.
+_REFUSED_IN_FREQUENCY = {
+    "full_grad",
+    "grad_cam",
+    "grad_cam_plus_plus",
+    "guided_grad_cam",
+    "layer_cam",
+    "score_cam",
+    "occlusion",
+    "lrp",
+    "lrp_epsilon",
+    "lrp_zplus",
+    "lrp_alpha1_beta0",
+    "lrp_alpha2_beta1",
+    "lrp_composite",
+    "pattern_attribution",
+}
+
+
+@pytest.mark.parametrize(
+    "method, params, refused",
+    [(method, {}, method in _REFUSED_IN_FREQUENCY) for method in list_methods()]
+    + [
+        ("lrp_composite", dict(first_rule="epsilon"), True),
+        ("smoothgrad", dict(base_method="lrp_epsilon"), True),
+        ("smoothgrad", dict(base_method="deeplift"), False),
+    ],
+)
+def test_methods_in_frequency_keep_relevance_in_the_band_the_network_reads(
+    network_reading_10_hz, method, params, refused
+):
+    """LRP-z+, alpha-beta and composite put 66-98 % of their relevance on bins
+    these networks cannot read, LRP-epsilon 33 % behind a spatial filter:
+    folded through the inverse transform by LRP-0, relevance / sample is no
+    derivative that the filters band-limit. Gradients and DeepLIFT's
+    multipliers are."""
+    network, data, patterns = network_reading_10_hz
+    if method.startswith("pattern_"):
+        params = dict(params, patterns=patterns)
+    kwargs = dict(target=1, random_state=0, **params)
+    if refused:
+        with pytest.raises(ValueError, match="valid in frequency: .*deeplift"):
+            explain_spectrum(network, data[:4], method, **kwargs)
+        return
+    relevance = np.abs(explain_spectrum(network, data[:4], method, **kwargs).get_data())
+    if method in ("random", "pattern_net"):
+        # A control, and the estimated signal (wherever the data vary with the
+        # units' outputs, not only where the filters read; see below).
+        return
+    assert relevance[..., 10].sum() > 0.99 * relevance.sum()
+
+
+def test_pattern_net_in_frequency_is_the_spectrum_of_its_signal(
+    fitted_eegnet, few_epochs
+):
+    """The patterns, keyed by the network's layer names, were looked up under
+    the names FourierInput prefixes, so pattern_net was always refused; and the
+    inverse transform's division by constants passed the signal as a pattern
+    would, doubling it at every bin but DC and Nyquist."""
+    from mne_xai.inspect import learn_patterns
+
+    patterns = learn_patterns(fitted_eegnet, few_epochs)
+    kwargs = dict(target="true", patterns=patterns)
+    spectrum = explain_spectrum(fitted_eegnet, few_epochs, "pattern_net", **kwargs)
+    signal = explain(fitted_eegnet, few_epochs, "pattern_net", **kwargs).get_data()
+    expected = fold_fourier(torch.from_numpy(to_fourier(signal)), magnitude=True)
+    np.testing.assert_allclose(
+        spectrum.get_data(), expected.numpy(), atol=1e-4 * expected.abs().max().item()
+    )
+    # Parseval: the signal's energy per channel is the same in both domains.
+    np.testing.assert_allclose(
+        (spectrum.get_data() ** 2).sum(-1), (signal**2).sum(-1), rtol=1e-3
+    )

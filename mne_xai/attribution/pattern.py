@@ -26,6 +26,7 @@ from .._graph import (
     MAX_POOLING,
     RECTIFIERS,
     SHAPE_ONLY,
+    named_layers,
     trace_layers,
 )
 from ._propagation import (
@@ -115,6 +116,20 @@ def _feeding_rectifiers(network, inputs, layers):
     return fed
 
 
+def _user_network(network):
+    """Return the user's network in ``network``: itself, or the one it feeds signals.
+
+    :func:`~mne_xai.attribution.explain_spectrum` puts an inverse Fourier
+    transform in front of the network (``FourierInput``), which would prefix
+    the names of the layers the patterns were learned for, and whose products
+    by constants belong to the transform, not to the network.
+    """
+    # Imported here: the spectral module imports the methods it refuses.
+    from .spectral import FourierInput
+
+    return network.module if isinstance(network, FourierInput) else network
+
+
 def prepare_network(module, inputs, method):
     """Copy ``module`` with batch norm folded, check it, and find its pattern layers.
 
@@ -132,7 +147,9 @@ def prepare_network(module, inputs, method):
     network : torch.nn.Module
         The copy, in evaluation mode, with parameters that do not require grad.
     layers : dict of str -> torch.nn.Module
-        The convolution and dense layers of the copy, in call order.
+        The convolution and dense layers of the copy, in call order, named as
+        in the user's network (also behind explain_spectrum's inverse Fourier
+        transform).
     estimators : dict of str -> str
         ``"two_component"`` for the layers whose output feeds a rectifier
         (directly, or through reshapes, crops and layers that return their
@@ -156,19 +173,28 @@ def prepare_network(module, inputs, method):
         functional_ops=MAX_POOL_OPS,
     )
     pattern_calls = [call for call in calls if isinstance(call.module, PATTERN_LAYERS)]
-    names = [call.name for call in pattern_calls]
+    # The names the patterns are learned and looked up by.
+    layers = [call.module for call in pattern_calls]
+    named = {
+        layer: name for name, layer in named_layers(_user_network(network), layers)
+    }
+    names = [named[call.module] for call in pattern_calls]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(
             f"{method} learns one pattern per layer, but layer(s) {repeated} are "
             "called more than once in a forward pass; give each call its own module."
         )
-    fed = _feeding_rectifiers(network, inputs, {call.module for call in pattern_calls})
+    fed = _feeding_rectifiers(network, inputs, set(layers))
     estimators = {
-        call.name: "two_component" if call.module in fed else "linear"
+        named[call.module]: "two_component" if call.module in fed else "linear"
         for call in pattern_calls
     }
-    return network, {call.name: call.module for call in pattern_calls}, estimators
+    return (
+        network,
+        {named[call.module]: call.module for call in pattern_calls},
+        estimators,
+    )
 
 
 def _check_patterns(patterns, layers, method):
@@ -242,7 +268,14 @@ class _ScalingsInverted(nn.Module):
         # Kept to scale the backward pass without a second forward pass.
         self.logits = logits.detach()
         if logits.grad_fn is not None:
-            for node in _consumers(logits.grad_fn):
+            nodes = _consumers(logits.grad_fn).keys()
+            if x.grad_fn is not None:
+                # What computed the input (explain_spectrum's inverse Fourier
+                # transform, orthogonal as a whole) passes the signal as its
+                # gradient, which is its inverse: its products are not the
+                # network's.
+                nodes -= _consumers(x.grad_fn).keys()
+            for node in nodes:
                 if _SCALINGS.fullmatch(type(node).__name__):
                     node.register_hook(self._inverse(node))
         return logits
@@ -297,7 +330,13 @@ class _PatternPropagation(AttributionMethod):
             for layer in network.modules()
             if isinstance(layer, RECTIFIERS)
         )
-        return _ScalingsInverted(network, self.signal), rules
+        # Behind explain_spectrum's inverse Fourier transform, the network's
+        # own products by constants are inverted, not the transform's.
+        scalings = _ScalingsInverted(_user_network(network), self.signal)
+        if scalings.network is network:
+            return scalings, scalings, rules
+        network.module = scalings
+        return network, scalings, rules
 
     def attribute(self, inputs, target, *, patterns=None):
         """Pass each epoch's target logit back through the patterns.
@@ -320,9 +359,9 @@ class _PatternPropagation(AttributionMethod):
         # One preparation (fold, check, rules) per patterns, shared by batches.
         if self._prepared is None or self._prepared[0] is not patterns:
             self._prepared = (patterns, *self._prepare(inputs, patterns))
-        _, network, rules = self._prepared
+        _, network, scalings, rules = self._prepared
         backward = target_gradient(network, inputs, target, rules)
-        logit = network.logits.gather(1, target.reshape(-1, 1).to(inputs.device))
+        logit = scalings.logits.gather(1, target.reshape(-1, 1).to(inputs.device))
         return backward * logit.reshape((-1,) + (1,) * (inputs.ndim - 1))
 
 
