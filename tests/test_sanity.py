@@ -644,3 +644,56 @@ def test_parameter_randomization_reaches_weights_used_in_a_module_function(
         changed = [name for name in current if not current[name].equal(previous[name])]
         assert changed == [name for name in current if name.startswith(f"{step}.")]
         previous = current
+
+
+class Attends(nn.Module):
+    """A convolution, torch's own multi-head attention, and a readout."""
+
+    def __init__(self, n_channels, n_classes, n_times):
+        super().__init__()
+        self.conv = nn.Conv1d(n_channels, 8, 8, stride=8)
+        self.attention = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.readout = nn.Linear(8, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        tokens = self.conv(x).transpose(1, 2)
+        return self.readout(self.attention(tokens, tokens, tokens)[0].mean(1))
+
+
+def test_parameter_randomization_redraws_torch_multihead_attention(channel_data):
+    """torch's MultiheadAttention draws its parameters with _reset_parameters:
+    the check (and trust_summary with it) refused every network holding one,
+    asking the user to give the torch class a reset_parameters."""
+    from mne_xai.evaluate.sanity._parameter_randomization import (
+        _randomization_units,
+        _randomized_estimators,
+    )
+
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=Attends, max_epochs=2, random_state=0, verbose=False
+    ).fit(X, y)
+    units = _randomization_units(clf, X.shape[1:])
+    # out_proj's weight is used by the attention's function, not called.
+    assert units[1] == (
+        "module.attention",
+        ["module.attention", "module.attention.out_proj"],
+    )
+    trained = dict(clf.module_.named_parameters())
+    _, randomized = list(
+        _randomized_estimators(clf, units, [1, 2, 3], cascading=False)
+    )[1]
+    changed = {
+        name
+        for name, value in randomized.module_.named_parameters()
+        if not value.equal(trained[name])
+    }
+    assert {
+        "module.attention.in_proj_weight",
+        "module.attention.out_proj.weight",
+    } <= changed
+    assert all(name.startswith("module.attention.") for name in changed)
+    result = parameter_randomization_check(
+        clf, X, "saliency", random_state=0, verbose=False
+    )
+    assert result.steps[-3:] == ["module.readout", "module.attention", "module.conv"]

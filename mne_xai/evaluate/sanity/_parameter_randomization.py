@@ -12,6 +12,16 @@ from ._compare import _compare_to_variants, _random_seeds, _set_up
 from ._result import SanityCheckResult
 
 
+def _initializer(layer):
+    """Return the method that draws ``layer``'s initial parameters, or None.
+
+    torch's own ``nn.MultiheadAttention`` calls it ``_reset_parameters``.
+    """
+    return getattr(layer, "reset_parameters", None) or getattr(
+        layer, "_reset_parameters", None
+    )
+
+
 def _randomization_units(estimator, epoch_shape):
     """Return the units re-initialized one at a time, in the order they run.
 
@@ -44,7 +54,7 @@ def _randomization_units(estimator, epoch_shape):
     for name, layer in module.named_modules():
         if next(layer.parameters(recurse=False), None) is None:
             continue
-        if not hasattr(layer, "reset_parameters"):
+        if _initializer(layer) is None:
             raise ValueError(
                 f"Layer {name!r} ({type(layer).__name__}) holds parameters but has "
                 "no reset_parameters() method, so it cannot be re-initialized; "
@@ -113,7 +123,7 @@ def _randomized_estimators(estimator, units, seeds, *, cascading):
         module = copy_module(module if cascading else trained)
         with seeded_torch(seed, device):
             for layer in layers:
-                module.get_submodule(layer).reset_parameters()
+                _initializer(module.get_submodule(layer))()
         yield name, _with_module(estimator, module)
 
 
@@ -181,7 +191,8 @@ def parameter_randomization_check(
     -----
     The layers are the modules that hold parameters (convolutions, batch norm,
     linear layers), in the order the forward pass runs them. Re-initializing a
-    layer calls its ``reset_parameters``, as when the network is built: random
+    layer calls its ``reset_parameters`` (``_reset_parameters`` for torch's
+    ``nn.MultiheadAttention``), as when the network is built: random
     weights for convolutions and linear layers. Batch norm returns to scale 1,
     shift 0, running mean 0 and running variance 1, so in evaluation mode it
     passes its input through. Batch norm layers that are not re-initialized
