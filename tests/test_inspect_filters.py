@@ -10,7 +10,7 @@ import torch
 from scipy.signal import firwin, freqz
 from scipy.stats import spearmanr
 from torch import nn
-from user_networks import ConvTransformer, ShallowFBCSPNet
+from user_networks import CombinedConv, ConvTransformer, ShallowFBCSPNet
 
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain
 from mne_xai.datasets import _builtin_montage
@@ -609,25 +609,6 @@ def test_a_zero_kernel_has_no_band_and_is_named():
     plot_temporal_filters(filters, show=False)
 
 
-class CombinedConv(nn.Module):
-    """braindecode's CombinedConv: one convolution with the product of the
-    kernels of conv_time and conv_spat, which are never called."""
-
-    def __init__(self, n_channels, n_filters, n_taps):
-        super().__init__()
-        self.conv_time = nn.Conv2d(1, n_filters, (n_taps, 1))
-        self.conv_spat = nn.Conv2d(n_filters, n_filters, (1, n_channels), bias=False)
-
-    def forward(self, x):  # noqa: D102
-        weight = (
-            (self.conv_time.weight * self.conv_spat.weight.permute(1, 0, 2, 3))
-            .sum(0)
-            .unsqueeze(1)
-        )
-        bias = self.conv_spat.weight.squeeze(2).sum(-1) @ self.conv_time.bias
-        return nn.functional.conv2d(x, weight, bias)
-
-
 class CombinedShallow(nn.Module):
     """ShallowFBCSPNet's layout (batch, 1, time, channels), its first block run
     combined as braindecode does, or as its two layers (``combined=False``)."""
@@ -635,7 +616,7 @@ class CombinedShallow(nn.Module):
     def __init__(self, n_chans, n_outputs, n_times, combined=True):
         super().__init__()
         self.combined = combined
-        self.conv_time_spat = CombinedConv(n_chans, 4, 33)
+        self.conv_time_spat = CombinedConv(n_chans, 4, 4, 33, bias_spat=False)
         self.bnorm = nn.BatchNorm2d(4)
         self.elu = nn.ELU()
         self.readout = nn.Linear(4 * (n_times - 32), n_outputs)

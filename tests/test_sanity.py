@@ -14,6 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from scipy.stats import pearsonr, spearmanr  # noqa: E402
 from skorch.exceptions import NotInitializedError  # noqa: E402
 from torch import nn  # noqa: E402
+from user_networks import CombinedConv  # noqa: E402
 
 from mne_xai import EEGNetClassifier, explain  # noqa: E402
 from mne_xai.attribution import AttributionMethod, register_method  # noqa: E402
@@ -563,32 +564,13 @@ def test_data_randomization_trains_a_cropped_classifier_again(synthetic_arrays):
     assert np.isfinite(result.similarity["spearman_abs"]).all()
 
 
-class CombinedConv(nn.Module):
-    """braindecode's CombinedConv: one convolution with the product of the
-    kernels of conv_time and conv_spat, which are never called."""
-
-    def __init__(self, n_channels, n_filters, n_taps):
-        super().__init__()
-        self.conv_time = nn.Conv2d(1, n_filters, (n_taps, 1))
-        self.conv_spat = nn.Conv2d(n_filters, n_filters, (1, n_channels), bias=False)
-
-    def forward(self, x):  # noqa: D102
-        weight = (
-            (self.conv_time.weight * self.conv_spat.weight.permute(1, 0, 2, 3))
-            .sum(0)
-            .unsqueeze(1)
-        )
-        bias = self.conv_spat.weight.squeeze(2).sum(-1) @ self.conv_time.bias
-        return nn.functional.conv2d(x, weight, bias)
-
-
 class CombinedShallow(nn.Module):
     """ShallowFBCSPNet's layout: (batch, 1, time, channels), combined first block."""
 
     def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
         super().__init__()
         self.input_scale = input_scale
-        self.conv_time_spat = CombinedConv(n_channels, 4, 5)
+        self.conv_time_spat = CombinedConv(n_channels, 4, 4, 5, bias_spat=False)
         self.bnorm = nn.BatchNorm2d(4)
         self.elu = nn.ELU()
         self.readout = nn.Conv2d(4, n_classes, (n_times - 4, 1))
