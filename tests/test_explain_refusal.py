@@ -3,6 +3,7 @@
 import re
 import warnings
 
+import mne
 import numpy as np
 import pytest
 import torch
@@ -12,6 +13,7 @@ from torch.nn import functional as F
 from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai.attribution._registry import get_method
 from mne_xai.attribution.spectral import FourierInput
+from mne_xai.inspect import maximize_activation, pruning_curve
 
 N_CHANNELS, N_TIMES = 4, 32
 RULE_METHODS = [
@@ -794,3 +796,31 @@ def test_module_using_its_own_parameters_is_named_with_its_class():
     name the estimators' input scaling gives the user's network)."""
     with pytest.raises(ValueError, match=r"\(OwnGain\) uses its own parameters"):
         _attribute("lrp_epsilon", _untrained(OwnGain))
+
+
+@pytest.mark.parametrize("scale", ["no_grad", "with_gradient"])
+def test_inspect_functions_following_gradients_refuse_them_too(scale):
+    """Pruning's ranking of units (decision gradients) and activation
+    maximization follow autograd's gradient, which is not the network's
+    derivative when its input statistics are computed without gradient."""
+    X, y = _arrays()
+    epochs = mne.EpochsArray(X * 1e-5, mne.create_info(N_CHANNELS, 128.0, "eeg"))
+    estimator = EEGNetClassifier(
+        module=ScaledOutOfAutograd,
+        module__scale=scale,
+        max_epochs=1,
+        random_state=0,
+        verbose=False,
+    ).fit(epochs, y)
+    calls = [
+        lambda: pruning_curve(
+            estimator, epochs, "temporal", y, n_random=1, verbose=False
+        ),
+        lambda: maximize_activation(estimator, 0, n_steps=2, verbose=False),
+    ]
+    for call in calls:
+        if scale == "no_grad":
+            with pytest.raises(ValueError, match="without gradient"):
+                call()
+        else:
+            call()

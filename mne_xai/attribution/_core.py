@@ -636,7 +636,7 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
     )
 
 
-def _check_outputs(module, inputs, method):
+def _check_outputs(module, inputs, method, *, differentiates=None):
     """Refuse a network whose outputs are not one epoch's logits; warn of probabilities.
 
     Maps are a function of one epoch through a fixed network. A network that
@@ -660,7 +660,12 @@ def _check_outputs(module, inputs, method):
         The first epochs of the data (two or more show batch dependence).
     method : str
         Name of the method, for messages.
+    differentiates : bool | None
+        Whether the caller differentiates the network; None reads it from the
+        registry for a method's name.
     """
+    if differentiates is None:
+        differentiates = method in list_methods() and method_differentiates(method)
     with torch.no_grad():
         try:
             outputs = module(inputs)
@@ -705,7 +710,7 @@ def _check_outputs(module, inputs, method):
                 f"and mix in the other epochs; {method} cannot explain it. Use "
                 "normalization with running statistics."
             )
-    if method in list_methods() and method_differentiates(method):
+    if differentiates:
         check_gradient_path(module, inputs, method)
     kind = None
     if returns_probabilities(outputs):

@@ -23,14 +23,20 @@ from .._progress import progress_bar
 from ..attribution._core import _check_outputs, private_module
 
 
-def _check_logits(module, data, device):
+def _check_logits(module, data, device, *, differentiates=False):
     """Check, on the first epochs, that the network returns logits of each epoch.
 
     Functions reading the network's output as logits (scores, decision
-    gradients) would read the probabilities of a final softmax as logits.
+    gradients) would read the probabilities of a final softmax as logits;
+    those that differentiate it also need autograd to see all of it.
     """
     first = next(iter(data.batches(4)))
-    _check_outputs(module, torch.from_numpy(first).to(device), "this function")
+    _check_outputs(
+        module,
+        torch.from_numpy(first).to(device),
+        "this function",
+        differentiates=differentiates,
+    )
 
 
 def _not_called(layer, module):
@@ -485,7 +491,7 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
         respect to ``layer_output``.
     """
     module = private_module(network, device, next(data.batches(1)))
-    _check_logits(module, data, device)
+    _check_logits(module, data, device, differentiates=True)
     name, layer = find_layer(module, layer)
     captured = {}
 

@@ -21,6 +21,7 @@ from ..attribution._core import (
     _warn_if_also_an_index,
     private_module,
 )
+from ..attribution._propagation import check_gradient_path
 from ..attribution.spectral import from_fourier
 from ._samples import class_names
 
@@ -319,6 +320,8 @@ def maximize_activation(
     )
     history = np.empty((n_steps, n_restarts))
     module = private_module(network, device)
+    # The ascent follows autograd's gradient: it must be the network's.
+    check_gradient_path(module, start[:1].to(device), "maximize_activation")
     objective = _Objective(
         module, target_index, amplitude.to(device), data_std.to(device), penalties
     )
