@@ -1,6 +1,7 @@
 """The ``mne-xai`` command."""
 
 import argparse
+import signal
 import sys
 import time
 import warnings
@@ -31,7 +32,7 @@ def demo(args):
 
     from . import EEGNetClassifier, InterpretableCNNClassifier
     from .datasets import load_eegbci
-    from .report._accuracy import CHANCE_ALPHA, chance_test, csp_lda
+    from .report._accuracy import CHANCE_ALPHA, chance_level, chance_test, csp_lda
 
     mne.set_log_level("WARNING")
     print(
@@ -77,12 +78,9 @@ def demo(args):
         scores = _cross_validate(name, make_estimator, data, y, cv)
         results[name] = (scores, time.perf_counter() - start)
 
-    # Chance as the report takes it: the training folds' most frequent class,
-    # scored on each held-out fold.
+    # Chance as the report takes it: always answering the most frequent class.
     folds = list(cv.split(np.zeros((len(y), 1)), y))
-    chance = np.array(
-        [np.mean(y[test] == np.bincount(y[train]).argmax()) for train, test in folds]
-    )
+    chance = np.full(len(folds), chance_level(y))
     print(f"\n{'method':<26} {'accuracy':>15} {'time (s)':>9}  beats chance?")
     beats_chance = {}
     for name, (scores, seconds) in results.items():
@@ -98,8 +96,8 @@ def demo(args):
     print(f"{'chance (majority class)':<26} {chance.mean():>7.3f}")
     print(
         f"\n{args.n_splits} shuffle splits, 20% test, random_state=42; chance is "
-        "the training folds' most frequent class; one-sided binomial test of the "
-        "held-out predictions."
+        "always answering the most frequent class of all epochs; one-sided "
+        "binomial test of the held-out predictions."
     )
 
     print("\nExplaining EEGNet trained on all epochs:", flush=True)
@@ -184,12 +182,16 @@ def report(args):
     mne.set_log_level("WARNING" if args.quiet else "INFO")
 
     show_warning = warnings.showwarning
+    printed = set()
 
     def print_warning(message, category, *args, **kwargs):
         # Warnings about the data and the network (RuntimeWarning, as MNE's) in
         # one line, as the errors: their source line is no help to the reader.
+        # Once each: a check of the data warns at every call of the network.
         if issubclass(category, RuntimeWarning):
-            print(f"mne-xai report: warning: {message}", file=sys.stderr)
+            if str(message) not in printed:
+                printed.add(str(message))
+                print(f"mne-xai report: warning: {message}", file=sys.stderr)
         else:
             show_warning(message, category, *args, **kwargs)
 
@@ -287,6 +289,10 @@ def _add_report_parser(commands):
     )
 
 
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)  # the shell's exit status of a killed process
+
+
 def main(argv=None):
     """Run the ``mne-xai`` command line."""
     parser = argparse.ArgumentParser(
@@ -313,7 +319,15 @@ def main(argv=None):
     )
     _add_report_parser(commands)
     args = parser.parse_args(argv)
-    return {"demo": demo, "report": report}[args.command](args)
+    # SIGTERM exits as Ctrl-C does, through the cleanup of the files being written.
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        return {"demo": demo, "report": report}[args.command](args)
+    except KeyboardInterrupt:
+        print(f"mne-xai {args.command}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

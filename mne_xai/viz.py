@@ -564,15 +564,17 @@ def plot_attribution_joint(
     colorbar.locator = MaxNLocator(nbins=4)
     colorbar.update_ticks()
     _add_title(fig, title)
-    # The label wraps to the colorbar's length, known once the layout ran; a
-    # word longer than the bar goes above it instead of being cut.
+    # The label wraps to the colorbar's length, known once the layout ran and
+    # the bar took its aspect. It is small: at the medium size, "|relevance|"
+    # is longer than the bar, and above the bar it runs into the topomaps.
     fig.get_layout_engine().execute(fig)
+    colorbar.ax.apply_aspect()
     length = colorbar.ax.get_position().height * fig.get_figheight()
-    longest_word = max(_text_width(word) for word in units.split())
+    longest_word = max(_text_width(word, "small") for word in units.split())
     if longest_word <= length:
-        colorbar.set_label(_wrap_text(units, length))
+        colorbar.set_label(_wrap_text(units, length, "small"), fontsize="small")
     else:
-        colorbar.ax.set_title(units, fontsize="medium", loc="right")
+        colorbar.ax.set_title(units, fontsize="small", loc="right")
     plt_show(show)
     return fig
 

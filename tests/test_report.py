@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.base import clone
 
 from mne_xai import EEGNetClassifier
 from mne_xai import explain as mne_xai_explain
 from mne_xai.cli import main
 from mne_xai.cropping import CroppedClassifier
 from mne_xai.report import make_report
-from mne_xai.report._accuracy import _describe, chance_test
+from mne_xai.report._accuracy import _describe, chance_level, chance_test
 from mne_xai.report._checks import check_data
 from mne_xai.report._text import SECTIONS
 
@@ -88,6 +89,8 @@ def test_report_sections_hold_their_numbers(made):
     trust = contents["How far to trust the maps"]
     assert "chance anchor" in trust
     assert "target randomization" in trust  # a column of the trust table
+    # Wide tables scroll inside their card (the trust table ran past it).
+    assert '<div class="table-responsive">' in trust
     for method in METHODS:
         assert method in trust
         assert method in contents["Attribution maps per class"]
@@ -119,6 +122,9 @@ def test_fitted_single_channel_network_is_explained_as_given(spatial_epochs):
     assert "CSP needs two or more" in contents["Accuracy"]
     assert "a topomap needs at least 3" in contents["Attribution maps per class"]
     assert "one channel type (eeg)" in contents["Modality importance"]
+    # Its reading guide does not describe topomaps it does not show.
+    maps = contents["Attribution maps per class"]
+    assert "three or more sensor positions" in maps and "first figure" not in maps
     assert "checks=False" in contents["How far to trust the maps"]
     assert "<img" in contents["Relevance over time"]
     for name, values in network.module_.state_dict().items():
@@ -193,7 +199,7 @@ def test_chance_test_pools_the_folds():
     "change, match",
     [
         (lambda e: e.set_montage(None), "no position"),
-        (lambda e: e[e.events[:, 2] == 1], "one class only"),
+        (lambda e: e[e.events[:, 2] == 1], r"one class only \('left' \(code 1\)\)"),
         (lambda e: e.set_channel_types({n: "misc" for n in e.ch_names}), "no data"),
     ],
 )
@@ -210,7 +216,10 @@ def test_bad_data_are_refused_before_training(spatial_epochs, change, match):
     [
         (dict(methods=["nope"]), r"'methods\[0\]' parameter"),
         (dict(methods=[]), "methods is empty"),
-        (dict(cv=30), r"Class (1|2) has \d+ epoch\(s\), fewer than the 30 cross"),
+        (
+            dict(cv=30),
+            r"Class '(left|right)' \(code (1|2)\) has \d+ epoch\(s\), fewer than the 30",
+        ),
         (dict(cv=1), "at least 2 folds"),
         (dict(report="report.html"), "report must be an instance of"),
     ],
@@ -515,3 +524,303 @@ def test_overview_names_the_network_inside_the_estimator():
     assert _describe(CroppedClassifier(EEGNetClassifier(module=MyNet))) == (
         "CroppedClassifier of EEGNetClassifier (network MyNet)"
     )
+
+
+def _spy_on_fits(monkeypatch):
+    """Record the channels every EEGNetClassifier fitted reads."""
+    read, fit = [], EEGNetClassifier.fit
+
+    def recording_fit(self, X, y=None, **params):
+        fit(self, X, y, **params)
+        read.append(list(self.ch_names_))
+        return self
+
+    monkeypatch.setattr(EEGNetClassifier, "fit", recording_fit)
+    return read
+
+
+@pytest.mark.filterwarnings("ignore:The network")
+def test_folds_train_on_the_channels_the_network_reads(spatial_epochs, monkeypatch):
+    """A network fitted on 8 of 32 channels was explained on its 8, but the
+    folds' copies (picks=None) read all 32: the accuracy was another network's."""
+    eight = spatial_epochs.ch_names[:8]
+    fitted = _network(max_epochs=1).fit(spatial_epochs.copy().pick(eight))
+    read = _spy_on_fits(monkeypatch)
+    overview = _quick_report(fitted, spatial_epochs)["Overview"]
+    assert "8 eeg" in overview
+    assert read == [eight, eight]  # the two folds
+    # Picks by index name the same channels in the folds as in the final fit.
+    read.clear()
+    _quick_report(_network(max_epochs=1, picks=[0, 2, 5]), spatial_epochs)
+    assert read == [["Fp1", "F7", "F4"]] * 3
+
+
+def _balanced(epochs, n_per_class):
+    codes = epochs.events[:, 2]
+    keep = np.concatenate([np.flatnonzero(codes == c)[:n_per_class] for c in (1, 2)])
+    return epochs[np.sort(keep)]
+
+
+@pytest.mark.filterwarnings("ignore:The network")
+def test_chance_is_the_majority_class_of_all_epochs(spatial_epochs):
+    """Chance as the training folds' majority was the held-out folds' minority:
+    0.36 for 7 epochs of each class in 5 folds, and 9 of 14 right beat it."""
+    assert chance_level([1, 1, 2]) == pytest.approx(2 / 3)
+    assert chance_level(["a", "b"] * 7) == 0.5
+    report = make_report(
+        _network(max_epochs=1),
+        _balanced(spatial_epochs, 7),
+        methods=["saliency"],
+        cv=5,
+        checks=False,
+        verbose=False,
+    )
+    accuracy = _contents(report)["Accuracy"]
+    assert "chance 0.50 ± 0.00" in accuracy
+    assert "against 0.50 of them by chance" in accuracy
+
+
+def _with_values(epochs, value, epoch_index, ch_names):
+    data = epochs.get_data()
+    data[np.ix_(epoch_index, [epochs.ch_names.index(n) for n in ch_names])] = value
+    return mne.EpochsArray(
+        data, epochs.info, epochs.events, epochs.tmin, epochs.event_id, verbose=False
+    )
+
+
+def test_non_finite_values_are_refused_naming_channels_and_epochs(spatial_epochs):
+    """NaN in one channel of every epoch was found in the first fold, named as
+    epochs 0-4 "and 17 more" of its training set, without the channel, and the
+    advice (drop the epochs) would have dropped them all."""
+    network = _network()
+    every = np.arange(len(spatial_epochs))
+    nan_channel = _with_values(spatial_epochs, np.nan, every, ["Cz"])
+    with pytest.raises(
+        ValueError,
+        match=r"1 channel\(s\) the network reads \(Cz\) "
+        r"hold NaN or infinite values in 40 of the 40 epochs",
+    ) as err:
+        make_report(network, nan_channel, methods=["saliency"], cv=2)
+    assert "mark Cz bad" in str(err.value) and "drop" not in str(err.value)
+    assert not hasattr(network, "module_")
+    two = _with_values(spatial_epochs, np.inf, [3, 37], ["Fz", "Pz"])
+    with pytest.raises(ValueError, match=r"in 2 of the 40 epochs \(epoch\(s\) 3, 37"):
+        make_report(network, two, methods=["saliency"], cv=2)
+    # A bad channel is not read: its values do not matter.
+    nan_channel.info["bads"] = ["Cz"]
+    y = nan_channel.events[:, 2]
+    assert "Cz" not in check_data(network, nan_channel, y, 2, False).ch_names
+
+
+class _TanhNet(torch.nn.Module):
+    """A network calling tanh in forward, which propagation rules refuse."""
+
+    def __init__(self, n_channels, n_classes, n_times, **kwargs):
+        super().__init__()
+        self.spatial = torch.nn.Conv1d(n_channels, 2, 1)
+        self.classifier = torch.nn.Linear(2 * n_times, n_classes)
+
+    def forward(self, x):
+        return self.classifier(torch.tanh(self.spatial(x)).flatten(1))
+
+
+@pytest.mark.filterwarnings("ignore:The network")
+def test_overview_and_log_say_which_methods_were_refused(spatial_epochs):
+    """A refused method was listed under "methods" and counted in the log."""
+    network = _network(module=_TanhNet, max_epochs=1)
+    with mne.utils.catch_logging() as log:
+        report = make_report(
+            network,
+            spatial_epochs,
+            methods=["saliency", "lrp_epsilon"],
+            cv=2,
+            checks=False,
+            verbose=True,
+        )
+    overview = _contents(report)["Overview"]
+    assert "saliency; refused: lrp_epsilon (why, under Attribution maps" in overview
+    assert "Explained with saliency; refused: lrp_epsilon (" in log.getvalue()
+
+
+@pytest.mark.filterwarnings("ignore:The network")
+def test_report_learns_the_patterns_of_pattern_methods(spatial_epochs, monkeypatch):
+    """PatternNet and PatternAttribution were refused after all the training,
+    with advice in Python (learn_patterns) a command-line user cannot follow."""
+    from mne_xai.inspect import learn_patterns
+    from mne_xai.report import _maps
+
+    learned = []
+
+    def recording_learn(estimator, epochs, **params):
+        learned.append((estimator, len(epochs)))
+        return learn_patterns(estimator, epochs, **params)
+
+    monkeypatch.setattr(_maps, "learn_patterns", recording_learn)
+    network = _network(max_epochs=1)
+    methods = ["pattern_net", "pattern_attribution"]
+    contents = _contents(
+        make_report(network, spatial_epochs, methods=methods, cv=2, checks=False)
+    )
+    assert learned == [(network, 40)]  # once, from the epochs it was fitted on
+    assert "pattern_net, pattern_attribution" in contents["Overview"]
+    assert "refused" not in contents["Overview"]
+    # A network whose layers cannot have patterns is refused before training.
+    tanh = _network(module=_TanhNet, max_epochs=1)
+    for estimator in (tanh, clone(tanh).fit(spatial_epochs)):
+        with pytest.raises(ValueError, match="pattern_net cannot explain this net"):
+            make_report(estimator, spatial_epochs, methods=["saliency", "pattern_net"])
+    assert not hasattr(tanh, "module_")
+    # The trust checks leave out the pattern methods, not every method.
+    contents = _contents(
+        make_report(network, spatial_epochs, methods=["saliency", "pattern_net"], cv=2)
+    )
+    trust = contents["How far to trust the maps"]
+    assert "pattern_net is not checked: its patterns" in trust
+    assert "The checks could not run" not in trust and "Readings" in trust
+
+
+# -- what the command says --------------------------------------------------------
+def _raw_file(folder):
+    path = folder / "recording_raw.fif"
+    info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    mne.io.RawArray(np.zeros((2, 200)), info, verbose=False).save(path, verbose=False)
+    return path
+
+
+def _logistic_regression_file(folder):
+    from sklearn.linear_model import LogisticRegression
+
+    path = folder / "logreg.pkl"
+    with path.open("wb") as file:
+        pickle.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), file)
+    return path
+
+
+@pytest.mark.parametrize(
+    "case, match",
+    [
+        ("dataset", "expected eegbci:SUBJECT[:TASK], such as eegbci:1"),
+        ("raw", "it holds continuous data (a Raw file, as mne.io.read_raw"),
+        ("eeglab", "it is not an EEGLAB .set file"),
+        ("model", "'logreg.pkl': Cannot explain a LogisticRegression"),
+    ],
+)
+def test_command_says_what_it_expected(
+    tmp_path, capsys, monkeypatch, epochs_file, case, match
+):
+    """The errors cut the data set's form to "expected eegbci", gave the reader's
+    error for a Raw file or a FIF read as EEGLAB, and asked for the labels of a
+    pickled model that is no network."""
+    monkeypatch.chdir(tmp_path)  # "eegbci" names no file here
+    args = dict(
+        dataset=["eegbci"],
+        raw=[_raw_file(tmp_path)],
+        eeglab=[epochs_file, "--format", "eeglab"],
+        model=[epochs_file, "--model", _logistic_regression_file(tmp_path)],
+    )[case]
+    code, err = _run(capsys, *args, "-o", tmp_path / "out.html", "--cv", "2")
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("mne-xai report: error: ") and match in err
+
+
+def test_channels_all_marked_bad_are_said_to_be(spatial_epochs):
+    """The error asked to set channel types that were right, listing every bad."""
+    epochs = spatial_epochs.copy()
+    epochs.info["bads"] = list(epochs.ch_names)
+    network = _network()
+    with pytest.raises(ValueError, match="channels the network would read") as error:
+        make_report(network, epochs, methods=METHODS, cv=2)
+    message = str(error.value)
+    assert f"({len(epochs.ch_names)} eeg) are marked bad" in message
+    assert "set_channel_types" not in message and epochs.ch_names[-1] not in message
+    assert not hasattr(network, "module_")
+
+
+def test_skipped_trust_checks_are_said_in_both_terms():
+    """The page named the Python parameter only, not the option that skips them."""
+    from mne_xai.report._trust_section import _add_trust
+
+    class Page:
+        def __init__(self):
+            self.notes = []
+
+        def paragraph(self, key):
+            pass
+
+        def note(self, key, text):
+            self.notes.append(text)
+
+    page = Page()
+    _add_trust(page, checks=False)
+    assert page.notes == ["The trust checks were not run (checks=False, --no-checks)."]
+
+
+def test_command_prints_each_warning_once(tmp_path, capsys, monkeypatch):
+    """A data check run at every call of the network printed its warning 5 times."""
+    import warnings
+
+    def warning_twice(*args, **kwargs):
+        # From two lines, as from two calls of the network.
+        warnings.warn("prepared otherwise", RuntimeWarning, stacklevel=1)
+        warnings.warn("prepared otherwise", RuntimeWarning, stacklevel=1)
+        warnings.warn("another", RuntimeWarning, stacklevel=1)
+
+    monkeypatch.setattr("mne_xai.report._command.run_report", warning_twice)
+    code, err = _run(capsys, "in-epo.fif", "-o", tmp_path / "out.html")
+    assert code == 0
+    assert err.splitlines() == [
+        "mne-xai report: warning: prepared otherwise",
+        "mne-xai report: warning: another",
+    ]
+
+
+def test_command_interrupted_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    """Ctrl-C printed a traceback of some sixty lines."""
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("mne_xai.report._command.read_input", interrupted)
+    code, err = _run(capsys, "in-epo.fif", "-o", tmp_path / "out.html")
+    assert (code, err) == (130, "mne-xai report: interrupted\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_command_terminated_leaves_no_file(tmp_path, monkeypatch):
+    """SIGTERM left the hidden temporary output (.out.html.XXXX.html) behind."""
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+
+    def terminated(*args):
+        # Without a handler of main's, the signal would end the test run.
+        assert callable(signal.getsignal(signal.SIGTERM))
+        assert len(list(tmp_path.iterdir())) == 1  # the temporary output
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr("mne_xai.report._command.read_input", terminated)
+    with pytest.raises(SystemExit) as exit:
+        main(["report", "in-epo.fif", "-o", str(tmp_path / "out.html"), "--quiet"])
+    assert exit.value.code == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_relevance_over_time_labels_its_colour_bar_clear_of_the_topomaps(
+    spatial_epochs,
+):
+    """The colour bar's label ran into the last topomap's time."""
+    from test_figures import assert_readable
+
+    from mne_xai.viz import plot_attribution_joint
+
+    rng = np.random.default_rng(0)
+    magnitude = mne.EvokedArray(
+        np.abs(rng.standard_normal((len(spatial_epochs.ch_names), 64))),
+        spatial_epochs.info,
+    )
+    fig = plot_attribution_joint(
+        magnitude, units="|relevance| (logit/V)", title="saliency", show=False
+    )
+    assert_readable(fig)
+    plt.close(fig)

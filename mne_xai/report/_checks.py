@@ -5,14 +5,19 @@ from typing import NamedTuple
 
 import mne
 import numpy as np
+from mne.io.pick import _picks_to_idx
 from mne.utils import _validate_type
-from sklearn.base import is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from .._convert import training_channels
 from .._network import as_network
+from ..attribution import explain
+from ..attribution._registry import get_method
 from ..datasets import _builtin_montage
+from ..estimators import _EEGClassifier
+from ..inspect import learn_patterns
 from ..viz import _MIN_TOPOMAP_POSITIONS, _n_topomap_positions, _sensor_positions
 
 
@@ -54,6 +59,22 @@ def _used_channels(estimator, epochs, fitted):
     try:
         return training_channels(epochs.info, picks)
     except ValueError as err:
+        try:
+            # The same picks, bad channels included.
+            marked = _picks_to_idx(
+                epochs.info, picks, none="data", exclude=(), allow_empty=True
+            )
+        except ValueError:  # picks that name no channel
+            marked = []
+        if len(marked):
+            counts = Counter(epochs.get_channel_types(picks=marked))
+            raise ValueError(
+                "All the channels the network would read ("
+                + ", ".join(f"{count} {kind}" for kind, count in counts.items())
+                + ") are marked bad in epochs.info['bads'], so none is left: clear "
+                "the bads, or keep only the truly bad channels in them "
+                "(epochs.info['bads'] = [...]), and save the epochs again."
+            ) from None
         found = Counter(epochs.get_channel_types())
         raise ValueError(
             f"The epochs have no data channels the network can read (channel types "
@@ -63,6 +84,76 @@ def _used_channels(estimator, epochs, fitted):
         ) from None
 
 
+def needs_patterns(method):
+    """Whether ``method`` passes the decision back through learned patterns."""
+    return "patterns" in get_method(method).parameters()
+
+
+def _check_patterns_possible(estimator, epochs, y, methods, fitted):
+    """Refuse the pattern methods, before training, for a network without patterns.
+
+    The report learns the patterns once the network is trained; whether its
+    layers can have them depends on its architecture only, so an unfitted
+    network of this package is built, untrained, and patterns learned and
+    explained with on two epochs. Other unfitted estimators, which the report
+    cannot build without training them, are refused at the explanation stage.
+    """
+    asked = [method for method in methods if needs_patterns(method)]
+    if not asked:
+        return
+    if fitted:
+        network = estimator
+    elif isinstance(estimator, _EEGClassifier):
+        network = clone(estimator).initialize(epochs, y)
+    else:
+        return
+    sample = epochs[:2]
+    try:
+        patterns = learn_patterns(network, sample, verbose=False)
+        for method in asked:
+            explain(network, sample, method, patterns=patterns, verbose=False)
+    except ValueError as err:
+        raise ValueError(
+            f"{' and '.join(asked)} cannot explain this network, whose layers "
+            "cannot have the patterns the report would learn for them from the "
+            f"epochs (mne_xai.inspect.learn_patterns): {err}"
+        ) from None
+
+
+def _listed(names):
+    return ", ".join(map(str, names[:5])) + (
+        f" and {len(names) - 5} more" if len(names) > 5 else ""
+    )
+
+
+def _check_finite(epochs, ch_names):
+    """Refuse NaN or infinite values in the channels read, saying where they are.
+
+    Training would find them only once a fold has begun, naming epochs by
+    their place in its training set; and a channel that holds them in every
+    epoch is to be marked bad, not every epoch dropped.
+    """
+    finite = np.isfinite(epochs.get_data(picks=ch_names)).all(axis=2)
+    if finite.all():
+        return
+    channels = np.array(ch_names)[~finite.all(axis=0)].tolist()
+    affected = np.flatnonzero(~finite.all(axis=1)).tolist()
+    mark = f"mark {_listed(channels)} bad (epochs.info['bads'] += {channels})"
+    drop = "drop those epochs (epochs.drop(indices))"
+    if len(affected) == len(epochs):
+        fix = mark
+    elif len(channels) == 1:
+        fix = f"{mark} or {drop}"
+    else:
+        fix = drop
+    raise ValueError(
+        f"{len(channels)} channel(s) the network reads ({_listed(channels)}) hold "
+        f"NaN or infinite values in {len(affected)} of the {len(epochs)} epochs "
+        f"(epoch(s) {_listed(affected)}, counted from 0); {fix}, and save the "
+        "epochs again."
+    )
+
+
 def _unplaced(info, ch_names):
     """Return the channels of ``ch_names`` without a position on the head."""
     _, placed = _sensor_positions(info)
@@ -70,7 +161,7 @@ def _unplaced(info, ch_names):
     return [name for name in ch_names if name in unplaced]
 
 
-def check_data(estimator, epochs, y, n_splits, fitted):
+def check_data(estimator, epochs, y, n_splits, fitted, methods=()):
     """Check the data before any training; say what the report can show.
 
     Parameters
@@ -85,6 +176,9 @@ def check_data(estimator, epochs, y, n_splits, fitted):
         Number of cross-validation folds, None when no folds are run.
     fitted : bool
         Whether ``estimator`` is fitted.
+    methods : list of str
+        The attribution methods asked for; those needing patterns are refused
+        here for a network that cannot have them.
 
     Returns
     -------
@@ -95,17 +189,28 @@ def check_data(estimator, epochs, y, n_splits, fitted):
     if len(y) != len(epochs):
         raise ValueError(f"y has {len(y)} labels for {len(epochs)} epochs.")
     classes, counts = np.unique(y, return_counts=True)
+    # Named by their events where the labels are the events' codes: EEGLAB
+    # numbers its events from 1, so a code alone says little.
+    names = {}
+    if np.array_equal(y, epochs.events[:, 2]):
+        names = {code: name for name, code in epochs.event_id.items()}
+    shown = [
+        f"{names[label]!r} (code {label})" if label in names else repr(label)
+        for label in classes.tolist()
+    ]
     if len(classes) < 2:
         raise ValueError(
-            f"The epochs hold one class only ({classes.tolist()}); a classifier "
+            f"The epochs hold one class only ({', '.join(shown)}); a classifier "
             "needs at least two."
         )
     if n_splits is not None and counts.min() < n_splits:
         raise ValueError(
-            f"Class {classes[counts.argmin()].item()!r} has {counts.min()} epoch(s), fewer "
+            f"Class {shown[counts.argmin()]} has {counts.min()} epoch(s), fewer "
             f"than the {n_splits} cross-validation folds; lower cv."
         )
     ch_names = _used_channels(estimator, epochs, fitted)
+    _check_finite(epochs, ch_names)
+    _check_patterns_possible(estimator, epochs, y, methods, fitted)
     ch_types = Counter(
         epochs.get_channel_types(picks=[epochs.ch_names.index(n) for n in ch_names])
     )

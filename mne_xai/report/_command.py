@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mne.utils import logger
 
+from .._network import as_network
 from ..evaluate.trust._summary import check_method_names
 from ._checks import is_fitted
 from ._inputs import read_input
@@ -63,6 +64,11 @@ def _load_model(path):
         raise CommandError(
             f"cannot load {path.name!r} as a saved model: {err or type(err).__name__}"
         ) from None
+    try:
+        # Checked first: another object fails later, on its labels or data.
+        as_network(estimator)
+    except (TypeError, ValueError) as err:
+        raise CommandError(f"{path.name!r}: {err}") from None
     if not is_fitted(estimator):
         raise CommandError(f"{path.name!r} holds no fitted estimator.")
     return estimator

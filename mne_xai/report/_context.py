@@ -17,9 +17,14 @@ from ._text import HOW_TO_READ, SECTIONS
 
 @contextmanager
 def _stage(name):
-    """Log one line when a stage ends, with its duration."""
+    """Log one line when a stage ends, with its duration.
+
+    ``name`` is a str, or a callable returning it when the stage ends, for a
+    line that tells the stage's outcome.
+    """
     start = time.perf_counter()
     yield
+    name = name() if callable(name) else name
     logger.info(f"{name} ({time.perf_counter() - start:.1f} s)")
 
 
@@ -63,8 +68,16 @@ class _Context:
                 comparable.append(method)
         return comparable, refused
 
-    def paragraph(self, key, title="How to read this", **values):
-        text = HOW_TO_READ[key].format(**values)
+    def explained(self):
+        """Say which methods were explained and which the network refused."""
+        text = ", ".join(self.attributions)
+        if self.refused:
+            text += f"; refused: {', '.join(self.refused)}"
+        return text
+
+    def paragraph(self, key, title="How to read this", *, text=None, **values):
+        """Add the section's text (or the one named ``text``) of HOW_TO_READ."""
+        text = HOW_TO_READ[text or key].format(**values)
         self.add_html(f"<p>{html.escape(text)}</p>", title, key)
 
     def note(self, key, text):
@@ -77,7 +90,9 @@ class _Context:
         content = table.to_html(
             classes="table table-sm table-hover", border=0, justify="left", **to_html
         )
-        self.add_html(content, title, key)
+        # Bootstrap's wrapper (loaded by mne.Report) scrolls a wide table
+        # inside its card rather than past it.
+        self.add_html(f'<div class="table-responsive">{content}</div>', title, key)
 
     def add_figures(self, figures, title, key, caption=None):
         """Add one figure, or several as a slider, and close them."""

@@ -31,20 +31,27 @@ class InputError(ValueError):
     """The input cannot be read as epochs; the message says why."""
 
 
+def _spec_form(name):
+    """How a data set is named, as in :data:`DATASETS`: ``eegbci:SUBJECT[:TASK]``."""
+    return DATASETS[name].partition(": ")[0]
+
+
 def _dataset(spec):
     """Load a built-in data set from a spec such as ``eegbci:1:hands_vs_feet``."""
     name, _, rest = spec.partition(":")
     parts = rest.split(":") if rest else []
     try:
         if name == "eegbci":
-            if not 1 <= len(parts) <= 2:
-                raise ValueError(f"expected {DATASETS['eegbci'].split(':')[0]}")
+            if not 1 <= len(parts) <= 2 or not parts[0].isdigit():
+                raise ValueError(f"expected {_spec_form(name)}, such as eegbci:1")
             epochs = load_eegbci(int(parts[0]), *parts[1:], verbose=False)
             return epochs.crop(*_EEGBCI_WINDOW)
-        if len(parts) > 1:
-            raise ValueError("expected drowsiness or drowsiness:1,2,3")
-        subjects = [int(part) for part in parts[0].split(",")] if parts else None
-        return load_drowsiness(subjects=subjects, verbose=False)
+        subjects = parts[0].split(",") if parts else []
+        if len(parts) > 1 or not all(map(str.isdigit, subjects)):
+            raise ValueError(
+                f"expected {_spec_form(name)}, such as drowsiness or drowsiness:1,2,3"
+            )
+        return load_drowsiness(subjects=list(map(int, subjects)) or None, verbose=False)
     except (ValueError, FileNotFoundError, OSError) as err:
         raise InputError(f"cannot load the data set {spec!r}: {err}") from None
 
@@ -72,6 +79,31 @@ def _format_of(path, format):
     )
 
 
+def _other_kind(path, format):
+    """Say what a file the epochs reader refused holds instead, when it can tell.
+
+    Returns None when the file is no other kind of file this knows of.
+    """
+    if format == "eeglab":
+        with path.open("rb") as file:
+            # Every MAT file EEGLAB writes (v5 or v7.3) starts with this text.
+            if file.read(6) != b"MATLAB":
+                return "it is not an EEGLAB .set file (those are MATLAB files)."
+        return None
+    try:
+        # Only the header is read; a Raw file warns when not named *raw.fif.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mne.io.read_raw_fif(path, verbose=False)
+    except Exception:
+        return None
+    return (
+        "it holds continuous data (a Raw file, as mne.io.read_raw reads it), and "
+        "the report needs epochs: cut it into epochs in Python and save them, e.g. "
+        "mne.Epochs(raw, events, event_id, tmin, tmax).save('name-epo.fif')."
+    )
+
+
 def read_input(source, format=None):
     """Read epochs from a file or a built-in data set.
 
@@ -92,8 +124,8 @@ def read_input(source, format=None):
     path = Path(source)
     if not path.is_file():
         raise InputError(
-            f"{str(source)!r}: no such file, and no data set (eegbci:SUBJECT[:TASK] "
-            "or drowsiness[:SUBJECTS]; see mne-xai report --help)."
+            f"{str(source)!r}: no such file, and no data set "
+            f"({' or '.join(map(_spec_form, DATASETS))}; see mne-xai report --help)."
         )
     format = _format_of(path, format)
     reader = FORMATS[format][0]
@@ -110,7 +142,7 @@ def read_input(source, format=None):
         message = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise InputError(
             f"cannot read {path.name!r} as {format} epochs: "
-            f"{message or type(err).__name__}"
+            f"{_other_kind(path, format) or message or type(err).__name__}"
         ) from None
     for warning in caught:
         warnings.warn_explicit(

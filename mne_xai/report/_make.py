@@ -8,7 +8,7 @@ from sklearn.model_selection import StratifiedKFold
 from .._convert import labels_or_events
 from .._docs import fill_doc
 from ..evaluate.trust._summary import check_method_names
-from ._accuracy import _add_accuracy, _add_overview, _splitter
+from ._accuracy import _add_accuracy, _add_overview, _cross_validate, _splitter
 from ._checks import check_data, is_fitted
 from ._context import _Context, _stage
 from ._maps import (
@@ -54,9 +54,9 @@ def make_report(
         A classifier of mne_xai (or any that meets the model contract, see
         :func:`mne_xai.as_network`). Unfitted, a clone of it is
         cross-validated and the estimator itself is then fitted on all epochs
-        (so it can be saved afterwards); fitted, a clone of its parameters is
-        cross-validated for the accuracy section and the fitted estimator is
-        explained as it is.
+        (so it can be saved afterwards); fitted, a clone of its parameters,
+        reading the channels it was trained on, is cross-validated for the
+        accuracy section and the fitted estimator is explained as it is.
     epochs : mne.Epochs
         The data, with channel positions (topomaps need them when the network
         reads three or more channels of one type).
@@ -66,6 +66,8 @@ def make_report(
     methods : list of str
         The attribution methods (see :func:`mne_xai.list_methods`). A method
         the network refuses is left out, with its reason on the page.
+        PatternNet and PatternAttribution get the patterns of the network's
+        layers learned from the epochs (:func:`mne_xai.inspect.learn_patterns`).
     cv : int | cross-validation generator
         Folds of the accuracy section: an int gives stratified, shuffled
         folds (seeded with ``random_state``).
@@ -95,16 +97,17 @@ def make_report(
     Notes
     -----
     The data are checked before anything is trained: at least two classes,
-    every class in every fold, data channels the network can read and, for
-    the topomaps, positions for those channels. The accuracy section
-    reports the network, chance (the most frequent class of each training
-    fold) and CSP+LDA (:class:`mne.decoding.CSP` and linear discriminant
-    analysis, as in MNE's motor imagery example) in the same folds, when the
-    network reads two or more EEG channels. It says whether the network beats
-    chance, by a one-sided binomial test of the held-out predictions pooled
-    over folds (as many trials as distinct held-out epochs) against chance's
-    rate (Combrisson & Jerbi 2015), at p < 0.05;
-    a network that does not gets a warning on the page and a
+    every class in every fold, data channels the network can read, finite
+    values in them, layers that can have patterns for the methods that need
+    them and, for the topomaps, positions for those channels. The accuracy
+    section reports the network, chance (always answering the most frequent
+    class of all epochs) and CSP+LDA (:class:`mne.decoding.CSP` and linear
+    discriminant analysis, as in MNE's motor imagery example) in the same
+    folds, when the network reads two or more EEG channels. It says whether
+    the network beats chance, by a one-sided binomial test of the held-out
+    predictions pooled over folds (as many trials as distinct held-out
+    epochs) against chance's rate (Combrisson & Jerbi 2015), at p < 0.05; a
+    network that does not gets a warning on the page and a
     ``RuntimeWarning``, because its maps explain noise. Modality importance is shown
     when the network reads more than one channel type, and spatial patterns
     when the network has a spatial filter layer
@@ -131,21 +134,23 @@ def make_report(
         splitter.get_n_splits() if isinstance(splitter, StratifiedKFold) else None
     )
     with _stage(f"Checked {len(epochs)} epochs"):
-        plan = check_data(estimator, epochs, y, n_splits, fitted)
+        plan = check_data(estimator, epochs, y, n_splits, fitted, methods)
     if report is None:
         report = mne.Report(
             title=title or f"{type(estimator).__name__} on {len(epochs)} epochs",
             verbose=False,
         )
     context = _Context(report, epochs, y, plan, methods, random_state, estimator)
-    _add_overview(context, fitted, splitter)
     with _stage(f"Accuracy in {splitter.get_n_splits()} folds"):
-        _add_accuracy(context, splitter, fitted)
+        cross_validation = _cross_validate(context, splitter)
     if not fitted:
         with _stage("Fitted the network on all epochs"):
             estimator.fit(epochs, y)
-    with _stage(f"Explained with {len(methods)} method(s)"):
+    with _stage(lambda: f"Explained with {context.explained()}"):
         _explain_all(context)
+    # The overview names the methods explained, known only now.
+    _add_overview(context, fitted, splitter)
+    _add_accuracy(context, cross_validation, fitted)
     with _stage("Attribution maps"):
         _add_maps(context)
         _add_time(context)

@@ -9,20 +9,35 @@ import numpy as np
 from mne.utils import logger, use_log_level
 
 from ..attribution import explain, explain_spectrum, method_unit, modality_importance
-from ..inspect import spatial_patterns
+from ..inspect import learn_patterns, spatial_patterns
 from ..viz import (
     plot_attribution_joint,
     plot_band_topomaps,
     plot_class_topomaps,
     plot_method_comparison,
 )
+from ._checks import needs_patterns
 from ._text import HOW_TO_READ
 
 
 def _explain_all(context):
-    """Explain every method once; a method the network refuses is noted."""
+    """Explain every method once; a method the network refuses is noted.
+
+    Methods passing the decision back through patterns (PatternNet,
+    PatternAttribution) get them learned from the epochs the network was
+    fitted on, as Kindermans et al. do: all epochs when the report fitted
+    it, the epochs given (representative of what is explained) otherwise.
+    """
+    patterns = None
     for method in context.methods:
+        params = {}
         try:
+            if needs_patterns(method):
+                if patterns is None:  # learned once, for both methods
+                    patterns = learn_patterns(
+                        context.estimator, context.epochs, verbose=False
+                    )
+                params["patterns"] = patterns
             attribution = explain(
                 context.estimator,
                 context.epochs,
@@ -30,6 +45,7 @@ def _explain_all(context):
                 target=context.y,
                 random_state=context.random_state,
                 verbose=False,
+                **params,
             )
             context.attributions[method] = _grouped_by_class(
                 attribution, context.y, context.class_names
@@ -63,7 +79,8 @@ def _grouped_by_class(attribution, y, class_names):
 
 def _add_maps(context):
     plan, methods = context.plan, list(context.attributions)
-    context.paragraph("maps")
+    topomaps = plan.topomap_type is not None
+    context.paragraph("maps", text=None if topomaps else "maps_without_topomaps")
     for method, reason in context.refused.items():
         context.note("maps", f"{method} is not shown: {reason}")
     if plan.topomap_type is None:

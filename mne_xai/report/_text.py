@@ -24,8 +24,9 @@ HOW_TO_READ = {
         "Mean accuracy over folds, ± its standard deviation: {measured}. "
         "Each of the {n_splits} folds trains a fresh copy of the network on the "
         "other folds' epochs and scores it on its own (the fraction of epochs "
-        "classified correctly). Chance is what always answering the training "
-        "folds' most frequent class scores. {reference} An explanation of a "
+        "classified correctly). Chance is what always answering the most "
+        "frequent class of all epochs scores (one over the number of classes "
+        "when they are balanced). {reference} An explanation of a "
         "network that does not beat chance explains noise: trust the maps below "
         "only as far as the accuracy is above chance. {explained}"
     ),
@@ -33,6 +34,12 @@ HOW_TO_READ = {
         "CSP+LDA is the classical reference for motor imagery: common spatial "
         "patterns of band power, then a linear discriminant, trained and tested in "
         "the same folds on the same channels and times."
+    ),
+    "maps_without_topomaps": (
+        "Maps of relevance on the scalp need channels at three or more sensor "
+        "positions, which these are not (see below). Where in time each channel "
+        "carries relevance is in the next section; which methods to believe, in "
+        "the trust section."
     ),
     "maps": (
         "Each topomap shows, for one class (column), how much every channel "

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._figure_text import _wrap_text
 from ..evaluate import CurveResult, plot_sanity_check, trust_summary
+from ._checks import needs_patterns
 
 _TRUST_COLUMNS = {
     "similarity": "similarity after randomization",
@@ -77,12 +78,20 @@ def _plot_deletion(summary):
 def _add_trust(context, checks):
     context.paragraph("trust")
     if not checks:
-        context.note("trust", "The checks were not run (checks=False).")
+        context.note(
+            "trust", "The trust checks were not run (checks=False, --no-checks)."
+        )
         return
     methods, refused = context.comparable_across_channels("the trust checks")
     for method, reason in refused.items():
         context.note("trust", f"{method} is not checked: {reason}")
-    methods = [method for method in methods if method != "random"]
+    for method in filter(needs_patterns, methods):
+        context.note(
+            "trust",
+            f"{method} is not checked: its patterns would have to be learned again "
+            "for every randomized network, which the checks do not do.",
+        )
+    methods = [m for m in methods if m != "random" and not needs_patterns(m)]
     if not methods:
         return
     try:
