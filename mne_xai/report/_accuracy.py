@@ -183,8 +183,10 @@ def chance_test(accuracy, chance, held_out):
 
     Parameters
     ----------
-    accuracy, chance : array, shape (n_folds,)
-        The network's and chance's accuracy in each fold.
+    accuracy : array, shape (n_folds,)
+        The network's accuracy in each fold.
+    chance : float
+        The chance rate (see :func:`chance_level`).
     held_out : list of array of int
         The epochs each fold tested.
 
@@ -194,18 +196,15 @@ def chance_test(accuracy, chance, held_out):
         The accuracy pooled over folds times ``n_tested``, rounded.
     n_tested : int
         The number of distinct held-out epochs.
-    chance_rate : float
-        Chance's accuracy pooled over folds.
     p_value : float
         The probability of at least ``n_correct`` right by chance.
     """
     tested = np.array([len(indices) for indices in held_out])
     accuracy_rate = float(np.dot(accuracy, tested)) / tested.sum()
-    chance_rate = float(np.dot(chance, tested)) / tested.sum()
     n_tested = len(np.unique(np.concatenate(held_out)))
     n_correct = int(round(accuracy_rate * n_tested))
-    p_value = binomtest(n_correct, n_tested, chance_rate, alternative="greater").pvalue
-    return n_correct, n_tested, chance_rate, float(p_value)
+    p_value = binomtest(n_correct, n_tested, chance, alternative="greater").pvalue
+    return n_correct, n_tested, float(p_value)
 
 
 def _plot_accuracy(scores):
@@ -280,7 +279,7 @@ def _add_given_network_verdict(context):
     everything = [np.arange(len(context.y))]
     _add_chance_verdict(
         context,
-        pd.DataFrame({"network": [accuracy], "chance": [chance_level(context.y)]}),
+        pd.DataFrame({"network": [accuracy]}),
         everything,
         "The network given (the one explained)",
         tested="epochs right",
@@ -295,12 +294,13 @@ def _add_chance_verdict(
     context, scores, held_out, subject, tested="held-out epochs right", caveat=""
 ):
     """Say whether ``subject`` beats chance; warn loudly when it does not."""
-    n_correct, n_tested, chance_rate, p_value = chance_test(
-        scores["network"].to_numpy(), scores["chance"].to_numpy(), held_out
+    chance = chance_level(context.y)
+    n_correct, n_tested, p_value = chance_test(
+        scores["network"].to_numpy(), chance, held_out
     )
     evidence = (
         f"{n_correct} of {n_tested} {tested}, against "
-        f"{chance_rate:.2f} of them by chance (one-sided binomial test, "
+        f"{chance:.2f} of them by chance (one-sided binomial test, "
         f"p = {p_value:.2g})"
     )
     if p_value < CHANCE_ALPHA:
