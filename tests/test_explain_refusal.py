@@ -824,3 +824,26 @@ def test_inspect_functions_following_gradients_refuse_them_too(scale):
                 call()
         else:
             call()
+
+
+# -- (7) DeepLIFT's rescale rule on element-wise activations captum does not list -----
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+@pytest.mark.parametrize(
+    "activation", [nn.GELU(), nn.SiLU(), nn.Mish(), nn.PReLU(4), nn.Hardswish()]
+)
+def test_deeplift_rescales_other_elementwise_activations(method, activation):
+    """Where captum would pass their plain gradient (and the map was refused),
+    the rescale rule applies and maps sum to the delta. From a zero reference,
+    through batch norm still at zero mean, the rescale of PReLU (linear on each
+    side of 0) is its slope, so the map is the gradient x input; that of the
+    curved activations is not."""
+    module = _untrained()
+    module.elu = activation.double()
+    attribution = _attribute(method, module)
+    assert _summation_error(module, attribution) < 1e-10
+    inputs = _data().requires_grad_()
+    (gradient,) = torch.autograd.grad(_logits(module, inputs).sum(), inputs)
+    piecewise_linear = isinstance(activation, nn.PReLU)
+    assert piecewise_linear == torch.allclose(
+        attribution, gradient * inputs.detach(), atol=1e-12
+    )

@@ -1,8 +1,9 @@
 """DeepLIFT (rescale rule) and DeepLIFT-SHAP, computed with captum.
 
 captum's DeepLift replaces the gradient of every ``nn.ReLU`` and ``nn.ELU``
-module by the rescale multiplier ``Δoutput / Δinput`` and back-propagates
-through everything else with ordinary gradients. That is the rescale rule for
+module (and of the other element-wise activations of torch, see
+:data:`RESCALED_ACTIVATIONS`) by the rescale multiplier ``Δoutput / Δinput``
+and back-propagates through everything else with ordinary gradients. That is the rescale rule for
 EEGNet and InterpretableCNN: their other operations (the ``input_scale``
 product, convolutions, batch norm in evaluation mode, average pooling, dropout
 in evaluation mode, flattening, the linear layer) are affine, for which the
@@ -26,8 +27,10 @@ import torch
 from captum.attr import DeepLift as _CaptumDeepLift
 
 # captum's table of the module types its DeepLift has rules for, matched by exact
-# type: private, but the one list that says what captum handles.
-from captum.attr._core.deep_lift import SUPPORTED_NON_LINEAR
+# type, and its rescale rule: private, but the one list that says what captum
+# handles and the rule it applies to activations.
+from captum.attr._core.deep_lift import SUPPORTED_NON_LINEAR, nonlinear
+from torch import nn
 
 from .._docs import fill_doc
 from .._graph import MAX_POOLING, trace_layers
@@ -38,6 +41,47 @@ from .gradient import _mean_over, _single_baseline, summation_error
 #: Largest error of summation-to-delta, relative to the size of the logits
 #: (float32 sums of thousands of contributions stay far below it).
 SUMMATION_TOLERANCE = 1e-3
+
+#: Element-wise activations of torch missing from captum's table (which has
+#: ReLU, ELU, LeakyReLU, sigmoid, tanh and softplus). The rescale rule needs
+#: nothing but that each output sample is a function of the input sample at the
+#: same place, so captum's rule for those holds for these too (PReLU's learned
+#: slopes included); without them captum would pass their plain gradient and
+#: the maps of transformer-style networks (GELU, SiLU) would be refused.
+RESCALED_ACTIVATIONS = (
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.SELU,
+    nn.CELU,
+    nn.PReLU,
+    nn.RReLU,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Hardtanh,
+    nn.ReLU6,
+    nn.Softsign,
+    nn.LogSigmoid,
+    nn.Tanhshrink,
+)
+
+
+class _CaptumRescale(_CaptumDeepLift):
+    """captum's DeepLift, its rescale rule also on :data:`RESCALED_ACTIVATIONS`."""
+
+    def _is_non_linear(self, module):
+        return super()._is_non_linear(module) or type(module) in RESCALED_ACTIVATIONS
+
+    def _backward_hook(self, module, grad_input, grad_output):
+        if type(module) in SUPPORTED_NON_LINEAR:
+            return super()._backward_hook(module, grad_input, grad_output)
+        # The inputs and outputs captum's forward hooks kept for this call; the
+        # module is called once (checked), as in captum's own hook.
+        multipliers = nonlinear(
+            module, module.input, module.output, grad_input, grad_output, eps=self.eps
+        )
+        del module.input, module.output
+        return multipliers
 
 
 def _check_called_once(module, inputs, layers, method):
@@ -127,6 +171,7 @@ class _Rescale(AttributionMethod):
                 layer
                 for layer in self.module.modules()
                 if type(layer) in SUPPORTED_NON_LINEAR
+                or type(layer) in RESCALED_ACTIVATIONS
             ]
             _check_called_once(self.module, inputs, layers, self.name)
             _check_pooling_windows(self.module, self.name)
@@ -134,7 +179,7 @@ class _Rescale(AttributionMethod):
                 self.module, inputs, layers, self.name, functional_ops=LINEAR_LAYER_OPS
             )
             self._checked = True
-        return _CaptumDeepLift(self.module)
+        return _CaptumRescale(self.module)
 
     def _attribute(self, explainer, inputs, baseline, target):
         """Return captum's DeepLift map, refused where it does not sum to the delta.
@@ -166,9 +211,9 @@ class DeepLift(_Rescale):
     """DeepLIFT with the rescale rule :footcite:`ShrikumarEtAl2017`.
 
     Explains the difference between the target logit of an epoch and that of
-    a baseline by propagating multipliers: at each ELU or ReLU the ratio of the
-    change of its output to the change of its input (instead of the local
-    gradient), elsewhere the gradient. Values are in logit units and add up
+    a baseline by propagating multipliers: at each activation (ELU, ReLU,
+    GELU, ...) the ratio of the change of its output to the change of its
+    input (instead of the local gradient), elsewhere the gradient. Values are in logit units and add up
     exactly to ``f(x) - f(baseline)`` (summation-to-delta). Cui et al. list it
     among the methods to use on EEG networks :footcite:`CuiEtAl2023`.
 
