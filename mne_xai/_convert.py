@@ -1,4 +1,7 @@
-"""The one place where MNE objects become arrays (and arrays become MNE objects)."""
+"""The one place where MNE objects become arrays (and arrays get an MNE info).
+
+Results become MNE objects in :mod:`mne_xai._outputs`.
+"""
 
 import warnings
 
@@ -8,6 +11,8 @@ import torch
 from mne.io.constants import FIFF
 from mne.io.pick import _picks_to_idx
 from mne.utils import _check_option, _validate_type, logger, warn
+
+from ._outputs import trials_of
 
 #: The input's standard deviation may differ from the training data's by this
 #: factor before a warning says the units probably differ. Subjects and sessions
@@ -29,6 +34,38 @@ def _epochs_list(X):
             _validate_type(item, mne.BaseEpochs, f"X[{index}]")
         return list(X)
     return None
+
+
+def check_same_epochs(attribution, epochs, names):
+    """Epochs are paired by position: refuse two that hold them in another order.
+
+    Maps explained class by class and concatenated pair each epoch with
+    another's ground truth or data (a perfect map then scored at chance). MNE's
+    ``selection`` names each epoch of the original; events are compared where
+    both objects name their classes alike (maps built with ``EpochsArray``
+    and no events carry placeholder ones).
+    """
+    both = isinstance(attribution, mne.BaseEpochs) and isinstance(
+        epochs, mne.BaseEpochs
+    )
+    if not both or len(attribution) != len(epochs):
+        return
+    selections = attribution.selection, epochs.selection
+    reordered = not np.array_equal(*selections) and np.array_equal(
+        *map(np.sort, selections)
+    )
+    relabelled = attribution.event_id == epochs.event_id and not np.array_equal(
+        attribution.events[:, 2], epochs.events[:, 2]
+    )
+    if reordered or relabelled:
+        first, second = names
+        raise ValueError(
+            f"{first} and {second} hold other epochs, or the same epochs in "
+            f"another order (their {'selection' if reordered else 'events'} "
+            "differ), and maps are paired by position: each would be compared "
+            f"with another epoch's. Give {first} in the order of {second}, e.g. "
+            "explain the whole Epochs at once, or index both alike."
+        )
 
 
 def _check_same_recording(first, other, where):
@@ -297,14 +334,15 @@ class InputData:
         return pd.concat([e.metadata for e in self._epochs], ignore_index=True)
 
     @property
-    def selection(self):
-        """Where one Epochs' epochs stand among its events, and its drop log.
+    def trials(self):
+        """What ties each epoch to its trial (see :func:`mne_xai._outputs.trials_of`).
 
-        None for arrays and lists (whose parts each have their own).
+        Lists of Epochs have no one selection and drop log (each part has its
+        own); arrays have none of it.
         """
-        if self._epochs is None or len(self._epochs) > 1:
-            return None, None
-        return self._epochs[0].selection, self._epochs[0].drop_log
+        if self._epochs is not None and len(self._epochs) == 1:
+            return trials_of(self._epochs[0])
+        return dict(events=self.events, event_id=self.event_id, metadata=self.metadata)
 
     @property
     def event_codes(self):

@@ -58,6 +58,14 @@ docdict["method_params"] = """\
 **params
     Parameters of the method (see its class in :mod:`mne_xai.attribution`)."""
 
+docdict["removal_method_params"] = """\
+**params
+    Parameters of the method (see its class in :mod:`mne_xai.attribution`),
+    but ``baseline``, which is what replaces removed samples here: methods
+    that take a reference epoch (integrated gradients, DeepLIFT, the SHAP
+    methods) explain from their default one. To explain from another, pass
+    the maps of :func:`mne_xai.explain` as ``attribution``."""
+
 docdict["method_evaluated"] = """\
 method : str | None
     The attribution method to evaluate (see :func:`mne_xai.list_methods`);

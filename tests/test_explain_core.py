@@ -754,3 +754,30 @@ def test_inspection_checks_every_batch_for_another_unit(
             warnings.simplefilter("always")
             call()
         assert _unit_warnings(record)  # once per pass over the data
+
+
+def test_one_event_code_as_target_of_a_network_trained_on_names(synthetic_arrays):
+    """A code given as one target for all epochs is read as an index, as codes
+    per epoch are: where it is the code of another class's event, it warned
+    per epoch but silently explained the other class for one code; a code
+    beyond the indices says to name the event."""
+    X, y = synthetic_arrays
+    info = mne.create_info(X.shape[1], 64.0, "eeg")
+    kwargs = dict(method="saliency", absolute=False, verbose=False)
+    names = np.array(["hands", "feet"])[y]  # classes_ sorted: feet, hands
+    for event_id, code, message in [
+        ({"hands": 0, "feet": 1}, 1, r"1 -> 'hands' \(event 'feet'\)"),
+        ({"hands": 1, "feet": 2}, 2, "It is the code of event 'feet': pass the"),
+    ]:
+        codes = np.array(list(event_id.values()))[y]
+        events = np.column_stack([np.arange(len(X)) * 100, np.zeros_like(y), codes])
+        epochs = mne.EpochsArray(X, info, events, event_id=event_id, verbose=False)
+        estimator = EEGNetClassifier(
+            max_epochs=1, batch_size=16, random_state=0, verbose=False, module__F1=2
+        ).fit(epochs, names)
+        if code in range(len(estimator.classes_)):
+            with pytest.warns(RuntimeWarning, match=message):
+                explain(estimator, epochs, target=code, **kwargs)
+        else:
+            with pytest.raises(ValueError, match=message):
+                explain(estimator, epochs, target=code, **kwargs)

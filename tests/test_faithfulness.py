@@ -698,3 +698,52 @@ def test_a_skorch_network_wrapped_without_info_is_evaluated_on_epochs(montage_ep
     # Arrays carry no channels: the network still needs them.
     with pytest.raises(ValueError, match="does not know its channels"):
         deletion_curve(net, montage_epochs.get_data(), "gradient_x_input", **kwargs)
+
+
+@pytest.mark.parametrize(
+    "measure", [deletion_curve, perturbation_test, channel_perturbation_test]
+)
+def test_given_maps_of_epochs_in_another_order_are_refused(
+    linear_estimator, montage_epochs, measure
+):
+    """Maps explained class by class and concatenated were paired with other
+    epochs (AOPC 6.3 instead of 25.7 on a linear network), as the localization
+    measures refuse."""
+    kwargs = dict(method="gradient_x_input", target=0, verbose=False)
+    parts = mne.concatenate_epochs(
+        [explain(linear_estimator, montage_epochs[name], **kwargs) for name in "ab"],
+        verbose=False,
+    )
+    with pytest.raises(ValueError, match="the same epochs in another order"):
+        measure(
+            linear_estimator, montage_epochs, attribution=parts, target=0, verbose=False
+        )
+
+
+def test_units_of_equal_relevance_are_perturbed_in_random_order(
+    linear_estimator, montage_epochs
+):
+    """A map that ranks nothing (equal on every channel, as class activation
+    maps are) was deleted channel by channel in their order: it scored as
+    perfect for a network reading the first channel, as worthless for one
+    reading the last. In random order, half the score is lost on average."""
+    epochs = mne.concatenate_epochs([montage_epochs] * 10, verbose=False)
+    constant = np.ones((len(epochs), N_CHANNELS, N_TIMES))
+    for channel in (0, N_CHANNELS - 1):
+        weights = np.zeros((N_CHANNELS, N_TIMES))
+        weights[channel] = 1e5
+        estimator = copy.copy(linear_estimator)
+        estimator.module_ = linear_network(linear_estimator, weights)
+        curve = deletion_curve(
+            estimator,
+            epochs,
+            attribution=constant,
+            target=0,
+            unit="channel",
+            n_steps=N_CHANNELS,
+            random_state=0,
+            verbose=False,
+        )
+        # The share of the epoch's score lost, averaged over the steps.
+        lost = curve.aopc / curve.scores[:, 0]
+        assert 0.4 < lost.mean() < 0.6, channel

@@ -114,3 +114,49 @@ def test_one_target_per_epoch(fitted_eegnet, imagery_epochs):
         mne_xai.explain(fitted_eegnet, epochs, "saliency", target=["feet", "hands"])
     with pytest.raises(ValueError, match="target='legs'"):
         mne_xai.explain(fitted_eegnet, epochs, "saliency", target=["legs"] * 6)
+
+
+class TemperatureNet(nn.Module):
+    """InterpretableCNN's layout (time pooled whole before the dense layer), a
+    dense bias dwarfing what one channel changes, and logits doubled in forward
+    after the dense layer, where the shortcut's pooled head cannot see it."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.temporal = nn.Conv2d(1, 4, (1, 9), padding=(0, 4), bias=False)
+        self.spatial = nn.Conv2d(4, 8, (n_channels, 1), groups=4, bias=False)
+        self.activation = nn.ELU()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dense = nn.Linear(8, n_classes)
+
+    def forward(self, x):
+        x = (x * self.input_scale)[:, None]
+        hidden = self.activation(self.spatial(self.temporal(x)))
+        return 2 * self.dense(self.pool(hidden).flatten(1))
+
+
+def test_window_shortcut_checked_against_the_changes_not_the_logits(data, caplog):
+    """The check of the window shortcut allowed errors of 1e-3 of the largest
+    logit: with a bias of 5, every score drop halved passed it."""
+    from mne_xai.evaluate import channel_perturbation_test
+
+    X, y = data
+    clf = EEGNetClassifier(module=TemperatureNet, **FAST).fit(X, y)
+    with torch.no_grad():
+        clf.module_.dense.bias[:] = torch.tensor([5.0, -5.0])
+        clf.module_.dense.weight *= 0.01  # one channel changes a logit little
+    with caplog.at_level(logging.DEBUG, logger="mne"):
+        fast, plain = (
+            channel_perturbation_test(
+                clf,
+                X,
+                "gradient_x_input",
+                target=0,
+                shortcuts=shortcuts,
+                verbose="debug",
+            ).score_drop
+            for shortcuts in (True, False)
+        )
+    assert "Window scores (pooled linear head)" in caplog.text
+    np.testing.assert_allclose(fast, plain, rtol=1e-3, atol=1e-6)

@@ -2,7 +2,6 @@
 
 import hashlib
 import operator
-import warnings
 from dataclasses import dataclass
 
 import mne
@@ -31,6 +30,7 @@ from .._graph import (
     full_float32,
 )
 from .._network import as_network, sampling_rate
+from .._outputs import epochs_array, evoked_array
 from .._progress import progress_bar
 from ._propagation import check_gradient_path
 from ._registry import get_method, list_methods, method_differentiates
@@ -228,6 +228,8 @@ def _resolve_target(estimator, target, data):
         return index, "given class of each epoch"
     index = _target_index(estimator, target, event_id)
     _warn_if_also_an_index(estimator, target, index)
+    if _class_index(estimator, target, event_id) is None:  # read as an index
+        _warn_if_also_event_codes(estimator, {target: index}, event_id)
     return np.full(n_epochs, index, np.int64), f"class {estimator.classes_[index]}"
 
 
@@ -254,9 +256,9 @@ def _warn_if_also_event_codes(estimator, indices, event_id):
     """Warn when targets read as indices are the event codes of other classes.
 
     A network trained on event names has no integer classes: the codes of
-    ``epochs.events[:, 2]`` given as targets are read as indices, which name
-    other classes than the events do (``{"right": 0, "left": 1}`` against
-    classes ``["left", "right"]``).
+    ``epochs.events[:, 2]`` (or one code, for all epochs) given as targets are
+    read as indices, which name other classes than the events do
+    (``{"right": 0, "left": 1}`` against classes ``["left", "right"]``).
     """
     names = {code: name for name, code in event_id.items()}
     classes = np.asarray(estimator.classes_).tolist()
@@ -303,10 +305,17 @@ def _target_index(estimator, target, event_id):
     if index is None and _is_index(target) and 0 <= target < n_classes:
         index = int(target)
     if index is None:
+        # An event code of a network trained on event names is no class.
+        names = {code: name for name, code in (event_id or {}).items()}
+        advice = (
+            f" It is the code of event {names[target]!r}: pass the event name."
+            if _is_index(target) and target in names
+            else ""
+        )
         raise ValueError(
             f"target={target!r} is neither a class of the estimator "
             f"({np.asarray(estimator.classes_).tolist()}), an event name (or tag) "
-            f"of the epochs, nor an integer index below {n_classes}."
+            f"of the epochs, nor an integer index below {n_classes}.{advice}"
         )
     return index
 
@@ -456,12 +465,16 @@ def explain(
     attribution : mne.EpochsArray | mne.EvokedArray
         Relevance of each channel and time sample, on the network's channels
         in the network's order, with the input's info
-        (montage), events, event_id, tmin and metadata, so that
-        ``attribution["feet"].average()`` and ``attribution.plot_image()`` work.
-        Projectors not yet applied to the input (e.g. an average reference added
-        with ``projection=True``) are left out: MNE would apply them to the map
-        when reading it from disk. Values carry the method's true unit (e.g. logit for relevance methods,
-        logit per unit of input for gradients): plot with ``scalings=1``.
+        (montage), events, event_id, times, metadata, selection and drop
+        log, so that ``attribution["feet"].average()`` and MNE's figures work.
+        Projectors not yet applied to the input (e.g. an average reference
+        added with ``projection=True``) are left out: MNE would apply them to
+        the map when reading it from disk. Values carry the method's true unit
+        (e.g. logit for relevance methods, logit per unit of input for
+        gradients), but MNE's figures scale channels by their type, EEG as
+        volts (times 1e6, labelled µV): pass ``scalings=1`` and ``units``,
+        e.g. ``attribution.plot_image(scalings=dict(eeg=1),
+        units=dict(eeg="logit"))``, or use :mod:`mne_xai.viz`, which does.
 
     Notes
     -----
@@ -495,34 +508,14 @@ def explain(
     )
     data, info = request.data, request.info
     if average:
-        return mne.EvokedArray(
+        return evoked_array(
             result,
             info,
-            tmin=data.tmin or 0.0,
+            data.tmin,
             comment=f"{method} ({request.description})",
             nave=request.shape[0],
-            verbose=False,
         )
-    with warnings.catch_warnings():
-        # The events are the input's, in its order (e.g. epochs[[3, 1, 2]]):
-        # MNE's warning would be about the user's selection, not about us.
-        warnings.filterwarnings("ignore", message=".*not chronologically ordered")
-        # The selection and drop log keep each map tied to its trial, as
-        # epochs.selection, metadata's index and plot_drop_log tie them.
-        selection, drop_log = data.selection
-        return mne.EpochsArray(
-            result,
-            info,
-            events=data.events,
-            tmin=data.tmin or 0.0,
-            event_id=data.event_id,
-            metadata=data.metadata,
-            selection=selection,
-            drop_log=drop_log,
-            baseline=None,
-            proj=False,
-            verbose=False,
-        )
+    return epochs_array(result, info, data.tmin, **data.trials)
 
 
 @dataclass

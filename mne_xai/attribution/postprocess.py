@@ -22,6 +22,7 @@ from mne.io.pick import _picks_to_idx
 from mne.utils import _check_option, _time_mask, _validate_type, warn
 from scipy.ndimage import uniform_filter1d
 
+from .._outputs import epochs_array, evoked_array, trials_of
 from ._registry import get_method, list_methods
 
 _ATTRIBUTION_TYPES = (mne.BaseEpochs, mne.Evoked)
@@ -229,27 +230,12 @@ def _time_window(attribution, tmin, tmax):
 
 
 def _like(attribution, data, info, tmin):
-    """Build an Epochs or Evoked like ``attribution`` (events, metadata) from data."""
+    """Build an Epochs or Evoked like ``attribution`` (trials, nave) from data."""
     if isinstance(attribution, mne.Evoked):
-        return mne.EvokedArray(
-            data,
-            info,
-            tmin=tmin,
-            comment=attribution.comment,
-            nave=attribution.nave,
-            verbose=False,
+        return evoked_array(
+            data, info, tmin, comment=attribution.comment, nave=attribution.nave
         )
-    return mne.EpochsArray(
-        data,
-        info,
-        events=attribution.events,
-        tmin=tmin,
-        event_id=attribution.event_id,
-        metadata=attribution.metadata,
-        baseline=None,
-        proj=False,
-        verbose=False,
-    )
+    return epochs_array(data, info, tmin, **trials_of(attribution))
 
 
 def channel_importance(attribution, *, absolute=True, tmin=None, tmax=None):

@@ -6,12 +6,12 @@ import mne
 import numpy as np
 import torch
 from mne.io.pick import _picks_to_idx
-from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
 from mne.utils import _validate_type, verbose, warn
 from torch import nn
 
 from .._docs import fill_doc
 from .._graph import autograd_on
+from .._outputs import spectrum_array
 from ._cam_layers import FeatureMapMethod
 from ._core import prepare_request, private_module, run_method
 from ._registry import get_method, list_methods
@@ -409,16 +409,10 @@ def explain_spectrum(
     )
     freqs = np.fft.rfftfreq(n_times, 1.0 / request.info["sfreq"])
     info, relevance = _data_channels(request.info, relevance)
-    if average:
-        return SpectrumArray(relevance, info, freqs, verbose=False)
-    spectrum = EpochsSpectrumArray(
+    return spectrum_array(
         relevance,
         info,
         freqs,
-        # The input's own events, untouched (arrays have none).
-        events=None if request.data.events is None else request.data.events.copy(),
-        event_id=request.data.event_id,
-        verbose=False,
+        trials=request.data.trials,
+        nave=request.shape[0] if average else None,
     )
-    spectrum.metadata = request.data.metadata
-    return spectrum

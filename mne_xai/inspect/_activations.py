@@ -19,6 +19,7 @@ from .._graph import (
     trace_layers,
 )
 from .._network import as_network, sampling_rate
+from .._outputs import epochs_array
 from .._progress import progress_bar
 from ..attribution._core import _check_outputs, private_module
 
@@ -261,6 +262,11 @@ class LayerActivations:
         The epochs' event names.
     metadata : pandas.DataFrame | None
         The epochs' metadata.
+    selection : ndarray of int | None
+        Where the epochs stand among the events of their Epochs (None for
+        arrays and lists of Epochs).
+    drop_log : tuple | None
+        The Epochs' drop log (None for arrays and lists of Epochs).
     """
 
     data: np.ndarray
@@ -270,6 +276,8 @@ class LayerActivations:
     events: np.ndarray | None
     event_id: dict | None
     metadata: object
+    selection: np.ndarray | None = None
+    drop_log: tuple | None = None
 
     def to_epochs(self):
         """Return the activations as :class:`mne.EpochsArray`, one channel per unit.
@@ -282,8 +290,8 @@ class LayerActivations:
         Returns
         -------
         epochs : mne.EpochsArray
-            The activations with the epochs' events, event_id and metadata,
-            their first time :attr:`tmin`.
+            The activations with the epochs' events, event_id, metadata,
+            selection and drop log, their first time :attr:`tmin`.
 
         Notes
         -----
@@ -303,16 +311,16 @@ class LayerActivations:
         names = ["-".join(map(str, index)) for index in np.ndindex(*unit_shape)]
         data = self.data.reshape(len(self.data), len(names), -1)
         info = mne.create_info(names or ["0"], self.sfreq, "misc")
-        return mne.EpochsArray(
+        return epochs_array(
             data.astype(np.float64),
             info,
+            self.tmin,
             events=self.events,
             event_id=self.event_id,
-            tmin=0.0,
             metadata=self.metadata,
-            baseline=None,
-            verbose=False,
-        ).shift_time(self.tmin, relative=False)
+            selection=self.selection,
+            drop_log=self.drop_log,
+        )
 
 
 def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
@@ -447,9 +455,7 @@ def layer_activations(
         layer=name,
         sfreq=sfreq,
         tmin=tmin,
-        events=data.events,
-        event_id=data.event_id,
-        metadata=data.metadata,
+        **data.trials,
     )
 
 

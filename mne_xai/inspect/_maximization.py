@@ -13,6 +13,7 @@ from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._graph import autograd_on
 from .._network import as_network, sampling_rate
+from .._outputs import epochs_array, evoked_array, spectrum_array
 from .._progress import progress_bar
 from ..attribution._core import (
     _array_info,
@@ -355,12 +356,13 @@ def maximize_activation(
 def _result(network, inputs, objective, logits, history, target_index, scale):
     """Wrap the optimized inputs as MNE objects."""
     info = _array_info(network, inputs.shape)
-    tmin = getattr(network, "tmin_", None) or 0.0
+    tmin = getattr(network, "tmin_", None)
     # MNE's event names are strings; a class without one is named by its label.
     name = str(class_names(network)[target_index])
-    restarts = mne.EpochsArray(
+    restarts = epochs_array(
         inputs,
         info,
+        tmin,
         events=np.column_stack(
             [
                 np.arange(len(inputs)),
@@ -369,7 +371,6 @@ def _result(network, inputs, objective, logits, history, target_index, scale):
             ]
         ),
         event_id={name: 1},
-        tmin=tmin,
         metadata=pd.DataFrame(
             {
                 "objective": objective,
@@ -377,21 +378,19 @@ def _result(network, inputs, objective, logits, history, target_index, scale):
                 "penalty_scale": scale,
             }
         ),
-        baseline=None,
-        verbose=False,
     )
     best = int(np.argmax(objective))
-    evoked = mne.EvokedArray(
+    evoked = evoked_array(
         inputs[best],
         info,
-        tmin=tmin,
+        tmin,
         comment=f"maximizes {name} (best of {len(inputs)} restarts)",
         nave=1,
-        verbose=False,
     )
     psd = restarts.compute_psd(method="welch", picks="all", verbose=False)
-    spectrum = SpectrumArray(
-        psd.get_data().mean(axis=0), psd.info, psd.freqs, verbose=False
+    # Every channel, those marked bad too (MNE's default leaves them out).
+    spectrum = spectrum_array(
+        psd.get_data(exclude=()).mean(axis=0), psd.info, psd.freqs, nave=len(inputs)
     )
     return ActivationMaximization(
         evoked=evoked,

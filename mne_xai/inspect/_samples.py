@@ -272,7 +272,9 @@ def best_samples(
         picks=data.info.ch_names if data.info is not None else "all",
         verbose=False,
     )
-    log_power = 10 * np.log10(psd.get_data())
+    # Every channel the network read, those marked bad too (MNE's default
+    # leaves them out, and the spectra would not match psd.info).
+    log_power = 10 * np.log10(psd.get_data(exclude=()))
     indices, top_epochs, spectra = {}, {}, {}
     for index, (name, ranked) in enumerate(zip(names, candidates, strict=True)):
         order = ranked[np.argsort(-scores[ranked, index], kind="stable")]

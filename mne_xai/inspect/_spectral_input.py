@@ -7,16 +7,14 @@ spectra of :class:`~mne_xai.spectral_input.LogPowerSpectrum`, and
 and frequencies of its input.
 """
 
-import warnings
-
 import mne
-from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
-from mne.utils import _validate_type, logger, use_log_level, verbose
+from mne.utils import _validate_type, logger, verbose
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .._convert import InputData, labels_or_events
 from .._docs import fill_doc
+from .._outputs import epochs_array, spectrum_array, trials_of
 from .._prediction import _ScoreMixin
 from ..attribution import explain
 from ..attribution._registry import get_method
@@ -229,26 +227,15 @@ def _network_input(estimator, X):
     """Return the spectra of ``X`` as the network reads them, with the events.
 
     For Epochs, an :class:`mne.EpochsArray` with ``network_info_`` (frequency
-    bins as samples at ``network_sfreq_``) and the epochs' events, event_id
-    and metadata, which :func:`mne_xai.explain` keeps; for arrays, the array.
+    bins as samples at ``network_sfreq_``) and what ties the epochs to their
+    trials (events, metadata, selection), which :func:`mne_xai.explain` keeps;
+    for arrays, the array.
     """
     spectra = estimator._spectra(X)
     data = InputData(X)
     if data.info is None:
         return spectra
-    with warnings.catch_warnings():
-        # The events are the input's, in its order (e.g. epochs[[3, 1, 2]]):
-        # MNE's warning would be about the user's selection, not about us.
-        warnings.filterwarnings("ignore", message=".*not chronologically ordered")
-        return mne.EpochsArray(
-            spectra,
-            estimator.network_info_,
-            events=data.events,
-            event_id=data.event_id,
-            metadata=data.metadata,
-            baseline=None,
-            verbose=False,
-        )
+    return epochs_array(spectra, estimator.network_info_, 0.0, **data.trials)
 
 
 @verbose
@@ -328,7 +315,7 @@ def explain_spectral_classifier(
     if "baseline" in get_method(method).parameters():
         params.setdefault("baseline", "mean")
     spectra = _network_input(estimator, epochs)
-    relevance = explain(
+    maps = explain(
         estimator.estimator_,
         spectra,
         method,
@@ -345,20 +332,11 @@ def explain_spectral_classifier(
         info = mne.create_info(
             estimator.network_info_.ch_names, estimator.spectrum_.sfreq_, "eeg"
         )
-    info, relevance = _data_channels(
-        info, relevance.data if average else relevance.get_data()
-    )
-    if average:
-        return SpectrumArray(relevance, info, estimator.freqs_, verbose=False)
-    is_epochs = isinstance(spectra, mne.BaseEpochs)
-    result = EpochsSpectrumArray(
+    info, relevance = _data_channels(info, maps.data if average else maps.get_data())
+    return spectrum_array(
         relevance,
         info,
         estimator.freqs_,
-        events=spectra.events if is_epochs else None,
-        event_id=spectra.event_id if is_epochs else None,
-        verbose=False,
+        trials=trials_of(spectra) if isinstance(spectra, mne.BaseEpochs) else None,
+        nave=maps.nave if average else None,
     )
-    with use_log_level(False):
-        result.metadata = spectra.metadata if is_epochs else None
-    return result

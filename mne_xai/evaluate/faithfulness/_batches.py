@@ -7,7 +7,7 @@ from mne.utils import _validate_type, logger
 from sklearn.utils import Bunch
 
 from ..._checks import check_positive_int, compute_device
-from ..._convert import InputData, checked_batches
+from ..._convert import InputData, check_same_epochs, checked_batches
 from ..._network import reading_channels
 from ..._progress import progress_bar
 from ...attribution import explain
@@ -48,6 +48,7 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
         _validate_type(
             attribution, (mne.BaseEpochs, np.ndarray), "attribution", "Epochs or array"
         )
+        check_same_epochs(attribution, epochs, ("attribution", "epochs"))
         # Maps as Epochs are read by channel name, as the epochs are: maps of
         # the same epochs in another channel order scored as chance.
         ch_names = None if data.info is None else list(data.info.ch_names)

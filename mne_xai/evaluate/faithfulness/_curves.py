@@ -67,10 +67,18 @@ def _curve(
             )
         counts = np.round(np.linspace(0, n_units, n_steps + 1)).astype(int)
         ranking = relevance if order == "least_relevant_first" else -relevance
-        # rank 0 is the unit perturbed first; ties (e.g. channels of equal
-        # relevance) by position, on every device (GPUs sort short rows
-        # unstably)
-        order_of_units = torch.argsort(ranking, dim=1, stable=True)
+        # rank 0 is the unit perturbed first. Ties (channels of a class
+        # activation map, equal on every channel; zeros of a ReLU network) go
+        # in random order, from each epoch's own generator: by position, a map
+        # that cannot rank them would score by which channel the network reads.
+        # The sort is stable on every device (GPUs sort short rows unstably).
+        shuffled = torch.as_tensor(
+            np.stack([rng.permutation(n_units) for rng in item.rngs]),
+            device=ranking.device,
+        )
+        order_of_units = shuffled.gather(
+            1, torch.argsort(ranking.gather(1, shuffled), dim=1, stable=True)
+        )
         rank = torch.empty_like(order_of_units).scatter_(
             1,
             order_of_units,
@@ -145,7 +153,9 @@ _CURVE_NOTES = """
     Notes
     -----
     Features are ranked per epoch by their signed attribution (relevance for
-    the target class), or channels by their attribution summed over time.
+    the target class), or channels by their attribution summed over time;
+    units of equal attribution are perturbed in random order
+    (``random_state``).
     Step ``k`` perturbs the first ``round(k * n / n_steps)`` of the ``n``
     ranked units, so a curve costs ``n_steps + 1`` evaluations of the network
     per epoch, evaluated together. With ``"most_relevant_first"`` a faithful
@@ -207,7 +217,7 @@ def deletion_curve(
     %(random_state)s
     %(shortcuts)s
     %(verbose)s
-    %(method_params)s
+    %(removal_method_params)s
     """
     return _curve(
         "deletion",
@@ -279,7 +289,7 @@ def insertion_curve(
     %(random_state)s
     %(shortcuts)s
     %(verbose)s
-    %(method_params)s
+    %(removal_method_params)s
     """
     return _curve(
         "insertion",

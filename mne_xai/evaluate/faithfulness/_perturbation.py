@@ -100,7 +100,7 @@ def perturbation_test(
     %(random_state)s
     %(shortcuts)s
     %(verbose)s
-    %(method_params)s
+    %(removal_method_params)s
 
     Returns
     -------
@@ -255,7 +255,7 @@ def channel_perturbation_test(
     %(random_state)s
     %(shortcuts)s
     %(verbose)s
-    %(method_params)s
+    %(removal_method_params)s
 
     Returns
     -------
@@ -373,7 +373,7 @@ def deletion_test(
     %(random_state)s
     %(shortcuts)s
     %(verbose)s
-    %(method_params)s
+    %(removal_method_params)s
 
     Returns
     -------

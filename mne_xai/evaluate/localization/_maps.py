@@ -4,6 +4,8 @@ import mne
 import numpy as np
 from mne.utils import _check_option, _validate_type, warn
 
+from ..._convert import check_same_epochs
+
 _MAP_TYPES = (np.ndarray, mne.BaseEpochs, mne.Evoked)
 _MAP_DESCRIPTION = "array, Epochs or Evoked"
 _SIGNS = ("absolute_value", "positive")
@@ -61,7 +63,7 @@ def _check_same_grid(attribution, ground_truth, names=("attribution", "ground_tr
     if not (isinstance(attribution, mne_types) and isinstance(ground_truth, mne_types)):
         return
     first, second = names
-    _check_same_epochs(attribution, ground_truth, names)
+    check_same_epochs(attribution, ground_truth, names)
     if attribution.ch_names != ground_truth.ch_names:
         raise ValueError(
             f"{first} and {second} have different channels; pick the same "
@@ -76,38 +78,6 @@ def _check_same_grid(attribution, ground_truth, names=("attribution", "ground_tr
             f"({attribution.times[0]:g} to {attribution.times[-1]:g} s and "
             f"{ground_truth.times[0]:g} to {ground_truth.times[-1]:g} s); crop them "
             "alike."
-        )
-
-
-def _check_same_epochs(attribution, ground_truth, names):
-    """Epochs are paired by position: refuse two that hold them in another order.
-
-    Maps explained class by class and concatenated pair each epoch with
-    another's ground truth (a perfect map then scored at chance). MNE's
-    ``selection`` names each epoch of the original; events are compared where
-    both objects name their classes alike (maps built with ``EpochsArray``
-    and no events carry placeholder ones).
-    """
-    both = isinstance(attribution, mne.BaseEpochs) and isinstance(
-        ground_truth, mne.BaseEpochs
-    )
-    if not both or len(attribution) != len(ground_truth):
-        return
-    selections = attribution.selection, ground_truth.selection
-    reordered = not np.array_equal(*selections) and np.array_equal(
-        *map(np.sort, selections)
-    )
-    relabelled = attribution.event_id == ground_truth.event_id and not np.array_equal(
-        attribution.events[:, 2], ground_truth.events[:, 2]
-    )
-    if reordered or relabelled:
-        first, second = names
-        raise ValueError(
-            f"{first} and {second} hold other epochs, or the same epochs in "
-            f"another order (their {'selection' if reordered else 'events'} "
-            "differ), and maps are paired by position: each would be compared "
-            f"with another epoch's. Keep the epochs of {second} in its order, "
-            "e.g. explain the whole Epochs at once, or index both alike."
         )
 
 

@@ -1,0 +1,153 @@
+"""Results as MNE objects, on the input's times and tied to its trials.
+
+MNE rounds the ``tmin`` given to ``EpochsArray`` and ``EvokedArray`` to a
+whole number of samples, so the maps of epochs whose times are off that grid
+(shifted by a trigger delay, decimated with an offset) would move by up to
+half a sample, and could gain a time point their data do not have. Results
+are made at 0 s and their times then moved, as ``shift_time`` keeps them.
+
+The events, event names, metadata, selection and drop log of the input keep
+each result tied to its trial, as ``epochs.selection``, the metadata's index
+and ``plot_drop_log`` tie the input's epochs.
+"""
+
+import warnings
+
+import mne
+from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
+from mne.utils import use_log_level
+
+
+def trials_of(epochs):
+    """Return what ties each epoch of ``epochs`` to its trial.
+
+    Parameters
+    ----------
+    epochs : mne.BaseEpochs | mne.time_frequency.EpochsSpectrum
+        Epochs, or spectra of epochs.
+
+    Returns
+    -------
+    trials : dict
+        Their ``events``, ``event_id``, ``metadata``, ``selection`` and
+        ``drop_log``, the keywords of :func:`epochs_array`.
+    """
+    return dict(
+        events=epochs.events,
+        event_id=epochs.event_id,
+        metadata=epochs.metadata,
+        selection=epochs.selection,
+        drop_log=epochs.drop_log,
+    )
+
+
+def epochs_array(data, info, tmin, *, events=None, event_id=None, **trials):
+    """Return data as :class:`mne.EpochsArray` starting exactly at ``tmin``.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_epochs, n_channels, n_times)
+        The data.
+    info : mne.Info
+        Their channels.
+    tmin : float | None
+        The time of the first sample (None: 0 s, as for arrays).
+    events, event_id : ndarray | dict | None
+        The input's (None for arrays).
+    **trials
+        ``metadata``, ``selection`` and ``drop_log`` (see :func:`trials_of`).
+
+    Returns
+    -------
+    epochs : mne.EpochsArray
+        The data, unprojected and without baseline correction.
+    """
+    with warnings.catch_warnings():
+        # The events are the input's, in its order (e.g. epochs[[3, 1, 2]]):
+        # MNE's warning would be about the user's selection, not about us.
+        warnings.filterwarnings("ignore", message=".*not chronologically ordered")
+        epochs = mne.EpochsArray(
+            data,
+            info,
+            # Events are copied: the result must not change with the input's.
+            events=None if events is None else events.copy(),
+            event_id=event_id,
+            tmin=0.0,
+            baseline=None,
+            proj=False,
+            verbose=False,
+            **trials,
+        )
+    return epochs.shift_time(tmin or 0.0, relative=False)
+
+
+def evoked_array(data, info, tmin, *, comment, nave):
+    """Return data as :class:`mne.EvokedArray` starting exactly at ``tmin``.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_times)
+        The data.
+    info : mne.Info
+        Their channels.
+    tmin : float | None
+        The time of the first sample (None: 0 s, as for arrays).
+    comment : str
+        What the data are.
+    nave : int
+        The number of epochs averaged.
+
+    Returns
+    -------
+    evoked : mne.EvokedArray
+        The data.
+    """
+    evoked = mne.EvokedArray(
+        data, info, tmin=0.0, comment=comment, nave=nave, verbose=False
+    )
+    return evoked.shift_time(tmin or 0.0, relative=False)
+
+
+def spectrum_array(data, info, freqs, *, trials=None, nave=None):
+    """Return spectra as MNE's spectrum arrays, tied to their epochs.
+
+    Parameters
+    ----------
+    data : ndarray, shape ([n_epochs,] n_channels, n_freqs)
+        The spectra of each epoch, or their average.
+    info : mne.Info
+        Their channels.
+    freqs : ndarray, shape (n_freqs,)
+        Their frequencies.
+    trials : dict | None
+        For spectra of each epoch, what ties them to their trials (see
+        :func:`trials_of`; None for arrays).
+    nave : int | None
+        For an average, the number of epochs averaged.
+
+    Returns
+    -------
+    spectrum : mne.time_frequency.EpochsSpectrumArray | mne.time_frequency.SpectrumArray
+        An EpochsSpectrumArray for spectra of each epoch, else a SpectrumArray.
+    """
+    if data.ndim == 2:
+        spectrum = SpectrumArray(data, info, freqs, verbose=False)
+        spectrum.nave = nave
+        return spectrum
+    trials = trials or {}
+    events = trials.get("events")
+    spectrum = EpochsSpectrumArray(
+        data,
+        info,
+        freqs,
+        events=None if events is None else events.copy(),
+        event_id=trials.get("event_id"),
+        verbose=False,
+    )
+    # Set after construction, as the constructor takes none of them.
+    for name in ("selection", "drop_log"):
+        if trials.get(name) is not None:
+            setattr(spectrum, name, trials[name])
+    with use_log_level(False):
+        spectrum.metadata = trials.get("metadata")
+    return spectrum

@@ -1,0 +1,113 @@
+"""Results as MNE objects: on the input's own times, tied to its trials."""
+
+import numpy as np
+import pytest
+
+from mne_xai import EEGNetClassifier, explain
+from mne_xai.attribution import channel_importance, explain_spectrum, time_importance
+from mne_xai.inspect import (
+    SpectralClassifier,
+    attribution_patterns,
+    best_samples,
+    explain_spectral_classifier,
+    layer_activations,
+    maximize_activation,
+)
+from mne_xai.simulation import simulate_epochs
+
+
+def _fit(epochs):
+    return EEGNetClassifier(max_epochs=2, random_state=0, verbose=False).fit(epochs)
+
+
+@pytest.mark.parametrize(
+    "shift",
+    [
+        0.003,  # a trigger delay corrected, 3 ms
+        0.5 / 64,  # half a sample, as decimate(2, offset=1) leaves the times
+    ],
+)
+def test_maps_keep_times_off_the_sample_grid(spatial_epochs, shift):
+    """MNE rounds a tmin given to EpochsArray to whole samples: maps moved by
+    up to half a sample (and got a time point more than their samples)."""
+    epochs = spatial_epochs.copy().shift_time(shift)
+    estimator = _fit(epochs)
+    maps = explain(estimator, epochs, "saliency")
+    for result in (
+        maps,
+        explain(estimator, epochs, "saliency", average=True),
+        time_importance(maps),
+        attribution_patterns(estimator, epochs),
+        maximize_activation(estimator, 0, n_restarts=1, n_steps=2).evoked,
+    ):
+        assert len(result.times) == len(epochs.times)
+        np.testing.assert_allclose(result.times, epochs.times, atol=1e-9)
+    assert maps.copy().crop(0.5, 0.7).get_data().shape[-1] == len(
+        epochs.copy().crop(0.5, 0.7).times
+    )
+
+
+def test_results_keep_the_selection_and_drop_log(spatial_epochs):
+    """What ties a map to its trial (epochs.selection, the drop log) was lost
+    by every result but explain's own: spectra, importances, activations."""
+    estimator = _fit(spatial_epochs)
+    subset = spatial_epochs[1::3]
+    maps = explain(estimator, subset, "saliency")
+    results = {
+        "explain_spectrum": explain_spectrum(estimator, subset, "saliency"),
+        "channel_importance": channel_importance(maps),
+        "time_importance": time_importance(maps),
+        "layer_activations": layer_activations(
+            estimator, subset, "spatial_pool"
+        ).to_epochs(),
+    }
+    for name, result in results.items():
+        np.testing.assert_array_equal(result.selection, subset.selection, err_msg=name)
+        assert result.drop_log == subset.drop_log, name
+
+
+def test_averaged_spectra_say_how_many_epochs(spatial_epochs):
+    """Averaged spectra had no nave (MNE's EpochsSpectrum.average sets it)."""
+    average = explain_spectrum(
+        _fit(spatial_epochs), spatial_epochs[:7], "saliency", average=True
+    )
+    assert average.nave == 7
+
+
+def test_spectral_classifier_results_keep_trials_and_nave():
+    epochs, _ = simulate_epochs(
+        "spectral", n_epochs=24, duration=1.0, random_state=0, verbose=False
+    )
+    classifier = SpectralClassifier(
+        EEGNetClassifier(max_epochs=2, random_state=0, verbose=False)
+    ).fit(epochs)
+    subset = epochs[::4]
+    relevance = explain_spectral_classifier(classifier, subset, "saliency")
+    np.testing.assert_array_equal(relevance.selection, subset.selection)
+    assert relevance.drop_log == subset.drop_log
+    average = explain_spectral_classifier(classifier, subset, "saliency", average=True)
+    assert average.nave == len(subset)
+
+
+@pytest.mark.filterwarnings("ignore:.*marked bad:RuntimeWarning")
+@pytest.mark.parametrize("marked_bad", ["after_training", "in_training"])
+def test_inspection_reads_channels_marked_bad(spatial_epochs, marked_bad):
+    """Spectra of channels the network reads but MNE's picks leave out (bads)
+    failed with MNE's "number of channels in data" error."""
+    epochs = spatial_epochs.copy()
+    bad = [epochs.ch_names[3]]
+    if marked_bad == "in_training":
+        epochs.info["bads"] = bad
+        # Channels named explicitly are read, bad or not.
+        estimator = EEGNetClassifier(
+            picks=epochs.ch_names, max_epochs=2, random_state=0, verbose=False
+        ).fit(epochs)
+    else:
+        estimator = _fit(epochs)
+        epochs.info["bads"] = bad
+    assert bad[0] in estimator.ch_names_
+    for spectrum in best_samples(estimator, epochs, k=2).spectra.values():
+        assert spectrum.ch_names == estimator.ch_names_
+        assert np.isfinite(spectrum.get_data()).all()
+    spectrum = maximize_activation(estimator, 0, n_restarts=1, n_steps=2).spectrum
+    assert spectrum.ch_names == estimator.ch_names_
