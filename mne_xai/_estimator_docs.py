@@ -130,6 +130,9 @@ _PARAMETERS = """
         when the channels are of several types.
     n_channels_, n_times_ : int
         Shape of one training epoch.
+    tmin_ : float | None
+        The time of the training epochs' first sample (None for arrays);
+        Epochs given later that start elsewhere get a warning.
     data_mean_ : ndarray, shape (n_channels, n_times)
         The mean training epoch (a baseline for attribution methods).
     data_std_ : float | ndarray, shape (n_channels,)

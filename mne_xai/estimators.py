@@ -1,5 +1,7 @@
 """scikit-learn classifiers that train EEG networks on mne.Epochs through skorch."""
 
+import inspect
+
 import mne
 import numpy as np
 import torch
@@ -26,7 +28,7 @@ from ._convert import (
 )
 from ._estimator_docs import classifier_docstring
 from ._graph import autograd_on
-from ._network_building import build_network, channels_digest
+from ._network_building import build_network, channels_digest, classes_digest
 from ._prediction import _PredictionMixin
 from ._random import seeded_torch
 
@@ -75,6 +77,19 @@ def _number_or_channels(buffer):
     """Return a module's statistic as a float, or one value per channel."""
     values = buffer.detach().cpu().numpy().astype(np.float64)
     return float(values) if values.ndim == 0 else values.ravel()
+
+
+_MISSING = object()
+
+
+def _same_value(first, second):
+    """Whether two parameter values are equal (the same object, if unorderable)."""
+    if first is second:
+        return True
+    try:
+        return bool(first == second)
+    except (TypeError, ValueError):  # e.g. arrays of several values
+        return False
 
 
 def _checked_groups(groups, y):
@@ -221,17 +236,58 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             n_classes=len(self.classes_),
             n_times=self.n_times_,
             sfreq=self._sfreq,
+            sfreq_assumed=self.info_ is None,
             chs_info=None if self.info_ is None else self.info_["chs"],
             ch_names=self.ch_names_,
+            classes=self.classes_,
         )
+        module_params = self.get_params_for("module")
         self.module_ = build_network(
             module,
             self._training_statistics_,
             shapes,
-            self.get_params_for("module"),
+            module_params,
             self.initialized_instance,
         )
+        # What the network was built with, for warm starts to check.
+        self._built_with_ = dict(module_params, module=self.module)
         return self
+
+    def _check_built_with(self):
+        """Refuse continued training when module parameters changed since the build.
+
+        A warm start or partial fit continues the network it has; parameters
+        set since (e.g. ``module__F1``) would say they apply, and be ignored.
+        """
+        current = dict(self.get_params_for("module"), module=self.module)
+        # Missing from estimators pickled before it was recorded.
+        built = getattr(self, "_built_with_", current)
+        module = self.module if self.module is not None else self._default_module
+        # A parameter first set to its default changes nothing.
+        defaults = (
+            {
+                name: parameter.default
+                for name, parameter in inspect.signature(module).parameters.items()
+            }
+            if isinstance(module, type)
+            else {}
+        )
+        changed = sorted(
+            key
+            for key in built.keys() | current.keys()
+            if not _same_value(
+                built.get(key, defaults.get(key, _MISSING)),
+                current.get(key, defaults.get(key, _MISSING)),
+            )
+        )
+        if changed:
+            names = ", ".join(k if k == "module" else f"module__{k}" for k in changed)
+            raise ValueError(
+                f"{names} changed since the network was built, and continued "
+                "training (warm_start=True, partial_fit) keeps that network; fit "
+                "with warm_start=False (or a clone) to build one with the new "
+                "parameters."
+            )
 
     def _check_initialized_data(self):
         if not hasattr(self, "n_channels_"):
@@ -292,16 +348,31 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         """Load saved parameters into the initialized network (see skorch).
 
         The network's weights are tied to the channels, in order, of the data
-        it was initialized with: parameters saved from a network of other
-        channels, or of the same in another order, are refused rather than
-        read against the wrong weights.
+        it was initialized with, and its outputs to the classes: parameters
+        saved from a network of other channels (or of the same in another
+        order), or of other classes (e.g. event codes given for a network
+        trained on event names), are refused rather than read against the
+        wrong weights or as the wrong classes.
 
         Parameters
         ----------
         *args, **kwargs
             As for :meth:`skorch.NeuralNet.load_params`.
         """
-        super().load_params(*args, **kwargs)
+        classes = np.asarray(self.classes_).tolist()
+        try:
+            super().load_params(*args, **kwargs)
+        except RuntimeError as error:
+            if "size mismatch" not in str(error):
+                raise
+            raise ValueError(
+                "The parameters were saved from a network of another shape than "
+                f"the one initialized ({self.n_channels_} channels, {self.n_times_} "
+                f"samples, classes {classes}); initialize with data of the "
+                "training channels and times, and labels of every training class "
+                "(classes= names those the data lack), or pickle the whole "
+                "estimator."
+            ) from error
         expected = channels_digest(self.ch_names_, self.n_channels_)
         if not torch.equal(self.module_.training_channels.cpu(), expected):
             raise ValueError(
@@ -311,6 +382,18 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 + (f", starting {self.ch_names_[:3]}" if self.ch_names_ else "")
                 + "); initialize with data of the training channels in the "
                 "training order (or pickle the whole estimator)."
+            )
+        if not torch.equal(
+            self.module_.training_classes.cpu(), classes_digest(self.classes_)
+        ):
+            # Event codes for a network trained on event names sort otherwise:
+            # every output would be read as another class.
+            raise ValueError(
+                "The parameters were saved from a network of other classes than "
+                f"the labels given to initialize ({classes}): its outputs would be "
+                "read as other classes. Initialize with labels of the training "
+                "classes (e.g. y=event names for a network trained on them), or "
+                "pickle the whole estimator."
             )
 
     def _training_data(self, X, y):
@@ -419,6 +502,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         """
         if self.warm_start and getattr(self, "initialized_", False):
             # The network, its classes and its input scaling are kept.
+            self._check_built_with()
             array, targets = self._continued_training_data(X, y)
             self.validation_groups_ = _checked_groups(groups, targets)
             self.batch_size_, self.max_epochs_ = training_schedule(
@@ -474,6 +558,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self : instance of the estimator
             The estimator, trained one more epoch.
         """
+        # A chunk comes without groups: those of an earlier fit belong to
+        # other data, which the validation split would read this chunk by.
+        self.validation_groups_ = None
         if not getattr(self, "initialized_", False) or not hasattr(self, "module_"):
             if classes is None and self.classes is None:
                 raise ValueError(
@@ -482,7 +569,6 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                     "labels the first does not."
                 )
             data, info, y = self._training_data(X, y)
-            self.validation_groups_ = None
             array, targets = self._learn_data(data, info, y, classes)
             self.incremental_ = True
             self.seed_ = check_random_state(self.random_state).randint(
@@ -498,6 +584,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                     f"classes={list(classes)} differ from those of the first call "
                     f"({np.asarray(self.classes_).tolist()})."
                 )
+            self._check_built_with()
             array, targets = self._continued_training_data(X, y)
             if not self.incremental_:  # after fit: leave its schedule
                 self._restart_training(incremental=True)
@@ -565,7 +652,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         skorch rebuilds the network, untrained, when ``module`` or a module
         parameter (e.g. ``module__dropout``) is set on a fitted estimator,
         which then predicts at chance without a word. As in scikit-learn, the
-        fitted network is kept here, and they take effect at the next ``fit``.
+        fitted network is kept here, and they take effect at the next ``fit``
+        (which ``warm_start=True`` and :meth:`partial_fit`, continuing the
+        network they have, refuse).
 
         skorch applies ``device`` only when the network is built, so a fitted
         estimator would keep its network where it was trained. Here the
@@ -615,11 +704,20 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         return seeded_torch(self.seed_, self.device)
 
     def get_iterator(self, dataset, training=False):
-        """Batch with ``batch_size_``, the size chosen at fit."""
-        if self.batch_size != "auto":
-            return super().get_iterator(dataset, training=training)
+        """Batch with ``batch_size_``, the size chosen at fit.
+
+        Prediction leaves torch's global random state as it was: a data loader
+        draws a seed from it at every pass, even when nothing is shuffled, so
+        a user's seeded torch code gave other numbers after ``predict``.
+        """
         prefix = "iterator_train" if training else "iterator_valid"
-        kwargs = {"batch_size": self.batch_size_, **self.get_params_for(prefix)}
+        kwargs = self.get_params_for(prefix)
+        batch_size = self.batch_size_ if self.batch_size == "auto" else self.batch_size
+        kwargs.setdefault("batch_size", batch_size)
+        if kwargs["batch_size"] == -1:  # skorch's "all at once"
+            kwargs["batch_size"] = len(dataset)
+        if not training:
+            kwargs.setdefault("generator", torch.Generator())
         iterator = self.iterator_train if training else self.iterator_valid
         return iterator(dataset, **kwargs)
 

@@ -359,20 +359,22 @@ def test_fitting_adds_no_parameter(synthetic_arrays, estimator_class):
 def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys):
     """verbose has MNE's meaning: a level, None following mne.set_log_level."""
     X, y = synthetic_arrays
-    InterpretableCNNClassifier(max_epochs=2, verbose=False).fit(X, y)
+    # Arrays with their rate, as fitting without it warns (on stdout too).
+    info = mne.create_info(X.shape[1], 128.0, "eeg")
+    InterpretableCNNClassifier(info=info, max_epochs=2, verbose=False).fit(X, y)
     assert capsys.readouterr().out == ""
-    InterpretableCNNClassifier(max_epochs=2, verbose=True).fit(X, y)
+    InterpretableCNNClassifier(info=info, max_epochs=2, verbose=True).fit(X, y)
     out = capsys.readouterr().out
     assert "train_loss" in out and out.count("\n") >= 4
     with mne.utils.use_log_level("warning"):
-        InterpretableCNNClassifier(max_epochs=2).fit(X, y)
+        InterpretableCNNClassifier(info=info, max_epochs=2).fit(X, y)
     assert capsys.readouterr().out == ""
     with mne.utils.use_log_level("info"):
-        InterpretableCNNClassifier(max_epochs=2).fit(X, y)
+        InterpretableCNNClassifier(info=info, max_epochs=2).fit(X, y)
     assert "train_loss" in capsys.readouterr().out
     # skorch's old meaning of 0 (silent) keeps working, with a warning.
     with pytest.warns(FutureWarning, match="verbose=False"):
-        InterpretableCNNClassifier(max_epochs=2, verbose=0).fit(X, y)
+        InterpretableCNNClassifier(info=info, max_epochs=2, verbose=0).fit(X, y)
     assert "train_loss" not in capsys.readouterr().out
 
 
@@ -816,3 +818,48 @@ def test_continued_training_starts_its_own_schedule(synthetic_arrays):
     assert not torch.equal(fitted.module_.temporal_conv.weight, before)
     assert "event_lr" not in fitted.history[-1]
     assert [group["lr"] for group in fitted.optimizer_.param_groups] == [1e-3]
+
+
+def test_partial_fit_after_grouped_fit_splits_its_chunk_alone(synthetic_arrays):
+    """The groups of fit's data were kept for partial_fit's chunk: another size
+    failed in scikit-learn, the same size was split by the old data's groups."""
+    X, y = synthetic_arrays
+    groups = np.repeat(np.arange(10), 4)
+    clf = InterpretableCNNClassifier(
+        max_epochs=2, early_stopping=True, validation_fraction=0.25, verbose=False
+    ).fit(X, y, groups=groups)
+    clf.partial_fit(X[::2], y[::2])
+    assert clf.validation_groups_ is None
+    assert len(clf.history[-1, "batches"]) > 0
+
+
+def test_continued_training_refuses_module_parameters_set_since(synthetic_arrays):
+    """set_params(module__F1=4) then a warm fit said F1=4 and trained the old
+    network of F1=8 on."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=1, warm_start=True, verbose=False).fit(X, y)
+    clf.set_params(module__F1=8)  # the default: nothing changes
+    clf.fit(X, y)
+    clf.set_params(module__F1=4)
+    for train in (clf.fit, clf.partial_fit):
+        with pytest.raises(
+            ValueError, match="module__F1 changed since the network was built"
+        ):
+            train(X, y)
+    assert clf.module_.temporal_conv.out_channels == 8
+    clf.set_params(warm_start=False).fit(X, y)
+    assert clf.module_.temporal_conv.out_channels == 4
+
+
+def test_prediction_leaves_torch_random_state_alone(synthetic_arrays):
+    """Each prediction drew one number from torch's global generator (its data
+    loader's seed), so seeded torch code of the user's changed after predict."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False).fit(X, y)
+    for predict in (clf.predict_proba, clf.predict, clf.decision_function):
+        state = torch.get_rng_state()
+        predict(X)
+        assert torch.equal(torch.get_rng_state(), state), predict.__name__
+    state = torch.get_rng_state()
+    clf.score(X, y)
+    assert torch.equal(torch.get_rng_state(), state)
