@@ -586,3 +586,53 @@ def test_deeplift_sums_to_delta_whatever_the_number_of_windows(window_step):
         logits = module(torch.as_tensor(X[:3], dtype=torch.float32))[:, 1]
         delta = logits - module(torch.zeros(3, 4, 256))[:, 1]
     assert_allclose(maps.get_data().sum(axis=(1, 2)), delta.numpy(), rtol=1e-3)
+
+
+def test_unit_contributions_are_taken_per_epoch_over_its_windows(spatial_epochs):
+    """An epoch's decision is the mean of its windows' logits, so a unit changes
+    it by its changes summed over the windows; their magnitudes were summed
+    instead (up to 2.5 times the contribution, and another pruning order)."""
+    from mne_xai.inspect import pruning_curve, temporal_filters
+
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=3, random_state=0, verbose=False),
+        window_length=0.5,
+        window_step=0.125,
+    ).fit(spatial_epochs)
+    module = mne_xai.as_network(cropped).module_.eval()
+    n_windows = len(cropped.window_starts_)
+    data = torch.as_tensor(spatial_epochs.get_data(), dtype=torch.float32)
+
+    def per_window_changes(layer, reference):
+        """First-order change of each epoch's decision per window and unit."""
+        captured = {}
+
+        def keep(module, inputs, output):
+            captured["output"] = output.detach().requires_grad_()
+            return captured["output"]
+
+        handle = layer.register_forward_hook(keep)
+        logits = module(data)
+        handle.remove()
+        decision = logits.gather(1, logits.argmax(1, keepdim=True))[:, 0]
+        (gradient,) = torch.autograd.grad(
+            (decision - logits.mean(1)).sum(), captured["output"]
+        )
+        output = captured["output"].detach()
+        changes = ((output - reference(output)) * gradient).sum(dim=(2, 3))
+        return changes.reshape(len(data), n_windows, -1).double().numpy()
+
+    network = module.module
+    changes = per_window_changes(network.spatial_elu, lambda a: a.mean(0))
+    pruning = pruning_curve(
+        cropped, spatial_epochs, "spatial_elu", n_random=1, random_state=0
+    )
+    expected = np.abs(changes.sum(axis=1)).mean(axis=0)
+    assert not np.allclose(np.abs(changes).sum(axis=1).mean(axis=0), expected)
+    assert_allclose(pruning.importance["sensitivity"], expected, rtol=1e-4)
+    changes = per_window_changes(network.temporal_conv, lambda a: 0.0)
+    assert_allclose(
+        temporal_filters(cropped, spatial_epochs).passbands.contribution,
+        np.abs(changes.sum(axis=1)).mean(axis=0),
+        rtol=1e-4,
+    )

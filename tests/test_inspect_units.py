@@ -413,3 +413,20 @@ def test_votes_are_the_estimators_predictions():
         assert table.loc[group, "epoch_accuracy"] == pytest.approx(
             (predicted[mine] == y[mine]).mean()
         )
+
+
+def test_pruning_reads_y_as_labels_and_names_it(small_eegnet, synthetic_arrays):
+    """y went through explain's targets: a label no class named "target", and
+    an estimator trained on labels other than the events asked for target=y."""
+    X, y = synthetic_arrays
+    with pytest.raises(ValueError, match=r"y holds \['left'\], which are neither"):
+        pruning_curve(small_eegnet, X, "separable_elu", ["left"] * len(X))
+    # Integers are labels too, never indices (classes 1 and 2: 0 is none).
+    shifted = EEGNetClassifier(max_epochs=1, verbose=False).fit(X, y + 1)
+    with pytest.raises(ValueError, match=r"y holds \['0'\]"):
+        pruning_curve(shifted, X, "separable_elu", y)
+    events = np.column_stack([np.arange(len(X)), np.zeros(len(X), int), y + 5])
+    epochs = mne.EpochsArray(X, mne.create_info(4, 128.0, "eeg"), events)
+    other_labels = EEGNetClassifier(max_epochs=1, verbose=False).fit(epochs, 1 - y)
+    with pytest.raises(ValueError, match="pass the labels as y"):
+        pruning_curve(other_labels, epochs, "separable_elu")

@@ -221,9 +221,13 @@ def maximize_activation(
         cosine over the steps.
     norm_penalty : float
         Weight of the input's mean squared whitened coefficient (see Notes).
-        For a network linear near the data, the optimum then has the
-        training data's amplitude divided by ``norm_penalty``, whatever the
-        scale of the network's logits.
+        For a network linear near the data, the optimum's whitened
+        coefficients then have a root mean square of ``1 / norm_penalty``,
+        whatever the scale of the network's logits: with
+        ``spectral_prior=None``, the training data's amplitude divided by
+        ``norm_penalty``; with ``"1/f"``, an amplitude that depends on the
+        frequencies the network prefers (larger for low ones, which the
+        prior lets through).
     smoothness_penalty : float
         Weight of the mean squared difference between successive samples, in
         units of the training data's standard deviation: a penalty on fast
@@ -306,10 +310,18 @@ def maximize_activation(
     device = compute_device(device, network)
     sfreq = sampling_rate(network, "the spectra and the 1/f prior")
 
-    generator = torch.Generator().manual_seed(
-        int(np.random.SeedSequence(random_state).generate_state(1)[0])
+    # A generator per restart: torch fills one tensor in blocks of 16 values,
+    # so the last values of a restart drawn with others changed with their
+    # number.
+    start = torch.stack(
+        [
+            torch.randn(
+                (n_channels, n_times),
+                generator=torch.Generator().manual_seed(int(seed.generate_state(1)[0])),
+            )
+            for seed in np.random.SeedSequence(random_state).spawn(n_restarts)
+        ]
     )
-    start = torch.randn((n_restarts, n_channels, n_times), generator=generator)
     coefficients = start.to(device).requires_grad_()
     amplitude = torch.from_numpy(spectral_amplitude(n_times, sfreq, spectral_prior))
     optimizer = torch.optim.Adam([coefficients], lr=float(lr))

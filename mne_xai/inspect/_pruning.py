@@ -8,12 +8,14 @@ import torch
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import checked_batches
+from .._convert import EVENTS_ARE_NOT_LABELS, checked_batches
 from .._docs import fill_doc
 from .._graph import autograd_on
 from .._network import as_network
 from .._progress import progress_bar
 from ..attribution._core import (
+    _class_index,
+    _event_id,
     _resolve_target,
     private_module,
 )
@@ -311,6 +313,28 @@ def _accuracies(network, data, name, masks, target, reference, batch_size, devic
 
 
 @autograd_on
+def _class_indices(network, y, data):
+    """Index in ``classes_`` of each epoch's class: of ``y``, or of its event.
+
+    ``y`` holds labels (classes or their event names), never indices, unlike
+    the targets of :func:`mne_xai.explain`.
+    """
+    if y is None:
+        if not getattr(network, "events_are_labels_", True):
+            raise ValueError(EVENTS_ARE_NOT_LABELS)
+        return _resolve_target(network, "true", data)[0]
+    event_id = _event_id(network, data)
+    labels = np.asarray(y).tolist()
+    indices = {label: _class_index(network, label, event_id) for label in labels}
+    unknown = sorted(str(label) for label, index in indices.items() if index is None)
+    if unknown:
+        raise ValueError(
+            f"y holds {unknown}, which are neither classes of the estimator "
+            f"({np.asarray(network.classes_).tolist()}) nor their event names."
+        )
+    return np.array([indices[label] for label in labels], np.int64)
+
+
 @verbose
 @fill_doc
 def pruning_curve(
@@ -419,7 +443,7 @@ def pruning_curve(
         raise ValueError(
             f"y must hold one class per epoch ({n_epochs}), got shape {np.shape(y)}."
         )
-    target, _ = _resolve_target(network, "true" if y is None else np.asarray(y), data)
+    target = _class_indices(network, y, data)
     device = compute_device(device, network)
     reference = 0.0
     if ablation == "mean":

@@ -17,6 +17,7 @@ from ..attribution._core import private_module
 from ._activations import (
     _check_logits,
     decision_gradients,
+    sum_per_epoch,
     uncalled_convolutions,
 )
 
@@ -426,7 +427,7 @@ def _covariance_and_contributions(network, data, layer, *, batch_size, device):
     products = torch.zeros(n_groups, width, width, dtype=torch.float64, device=device)
     contributions = torch.zeros(n_groups, n_units // n_groups, per_group, device=device)
     n_samples, shift = 0, None
-    for layer_input, _, gradient in decision_gradients(
+    for layer_input, _, gradient, n_epochs in decision_gradients(
         network,
         data,
         layer.name,
@@ -441,11 +442,8 @@ def _covariance_and_contributions(network, data, layer, *, batch_size, device):
             n_batch, n_groups, -1, n_times
         )
         # sum_t g(t) s(t), with s = w^T x the signal of each (unit, map).
-        contributions += (
-            torch.einsum("bgut,bgjct,gujc->bguj", unit_gradient, maps, kernel)
-            .abs()
-            .sum(dim=0)
-        )
+        signal = torch.einsum("bgut,bgjct,gujc->bguj", unit_gradient, maps, kernel)
+        contributions += sum_per_epoch(signal, n_epochs).abs().sum(dim=0)
         flat = maps.reshape(n_batch, n_groups, width, n_times).double()
         if shift is None:
             # Sums about the first batch's mean keep the covariance accurate
