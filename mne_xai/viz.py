@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import mne
 import numpy as np
 from matplotlib.ticker import MaxNLocator
+from mne.channels.layout import _pair_grad_sensors
 from mne.time_frequency import EpochsSpectrum, Spectrum
 from mne.utils import _validate_type, verbose
 from mne.viz.utils import plt_show
@@ -24,9 +25,12 @@ from ._figure_text import (
     _text_width,
     _wrap_text,
 )
+from ._network import as_network
 from .attribution import explain
-from .attribution.postprocess import channel_importance
+from .attribution._core import _event_id, _target_index
+from .attribution.postprocess import _time_window, channel_importance
 from .datasets import _builtin_montage
+from .inspect._samples import class_names
 
 __all__ = [
     "plot_attribution_joint",
@@ -121,6 +125,30 @@ def _check_topomap(info, signed, instead=""):
         )
 
 
+def _sum_gradiometer_pairs(rows, info):
+    """Give both channels of each planar gradiometer pair the sum of the two.
+
+    MNE draws a pair as the root mean square of its channels, as for power;
+    relevance magnitudes add up instead (the maps say "summed over"), and
+    the colour scale, set from single channels, reached values no pair was
+    drawn with. The root mean square of two equal values is that value, so
+    MNE then draws each pair's sum. Maps on pairs are magnitudes (see
+    :func:`_check_topomap`).
+    """
+    if "grad" not in info.get_channel_types():
+        return rows  # MNE warns of no pairs otherwise
+    pairs = _pair_grad_sensors(info, topomap_coords=False, raise_error=False)
+    if not len(pairs):
+        return rows
+    summed = []
+    for maps in rows:
+        maps = maps.copy()
+        pair_sums = maps[:, pairs].reshape(len(maps), -1, 2).sum(axis=-1)
+        maps[:, pairs] = np.repeat(pair_sums, 2, axis=-1)
+        summed.append(maps)
+    return summed
+
+
 def _plot_topomap_rows(
     rows,
     info,
@@ -165,6 +193,7 @@ def _plot_topomap_rows(
         one per row).
     """
     _check_topomap(info, any((maps < 0).any() for maps in rows), instead)
+    rows = _sum_gradiometer_pairs(rows, info)
     n_columns = len(rows[0])
     label_size = plt.rcParams["axes.labelsize"]
     if row_labels is not None:
@@ -235,20 +264,30 @@ def _plot_topomap_rows(
     return fig
 
 
-def _target_text(target):
-    """Say which class was explained (see :func:`mne_xai.explain`)."""
+def _target_text(target, estimator):
+    """Say which class was explained (see :func:`mne_xai.explain`), by name.
+
+    An index (``target=0``) is named by its class, as explain reads it.
+    """
     if target is None:
         return "predicted class"
     if isinstance(target, str) and target == "true":
         return "true class"
-    return f"class {target}" if np.ndim(target) == 0 else "given classes"
+    if np.ndim(target) != 0:
+        return "given classes"
+    network = as_network(estimator)
+    index = _target_index(network, target, _event_id(network, None))
+    return f"class {class_names(network)[index]}"
 
 
 def _window_text(attribution, tmin, tmax):
-    """Say which time window was summed over, in seconds."""
-    tmin = attribution.times[0] if tmin is None else tmin
-    tmax = attribution.times[-1] if tmax is None else tmax
-    return f"{tmin:g}-{tmax:g} s"
+    """Say which time window was summed over: its first and last samples, in s.
+
+    The window asked for may reach beyond the epochs (``tmin=0`` on epochs
+    from 0.5 s), where nothing is summed.
+    """
+    times = attribution.times[_time_window(attribution, tmin, tmax)]
+    return f"{times[0]:g}-{times[-1]:g} s"
 
 
 def _class_maps(importance):
@@ -445,7 +484,9 @@ def plot_method_comparison(
                 channel_importance(attribution, absolute=absolute)
             )
         else:
-            column_labels = [f"{tmin:g}-{tmax:g} s" for tmin, tmax in windows]
+            column_labels = [
+                _window_text(attribution, tmin, tmax) for tmin, tmax in windows
+            ]
             maps = np.array(
                 [
                     channel_importance(
@@ -475,7 +516,14 @@ def plot_method_comparison(
         units = "relevance (method's unit)"
         caption += " Each method on its own scale, in its own unit."
     if title is None:
-        title = f"Channel importance by method ({_target_text(target)})"
+        given = [method for method in methods if method in attributions]
+        explained = (
+            "maps given"
+            if len(given) == len(methods)
+            else _target_text(target, estimator)
+            + (f"; {', '.join(given)} as given" if given else "")
+        )
+        title = f"Channel importance by method ({explained})"
     return _plot_topomap_rows(
         rows,
         attribution.info,
@@ -605,9 +653,10 @@ def plot_band_topomaps(
         edge two bands share, which counts in the higher band only (so that
         the bands add up); None uses theta, alpha/mu and beta.
     absolute : bool
-        Take the magnitude of each epoch's relevance before averaging, so that
-        relevance of opposite signs in different epochs does not cancel (of
-        an averaged Spectrum, the magnitude of the average).
+        Take the magnitude of each epoch's band relevance (summed over the
+        band's frequencies) before averaging, so that relevance of opposite
+        signs in different epochs does not cancel (of an averaged Spectrum,
+        the magnitude of its band relevance).
     ch_type : str
         The channel type plotted.
     units : str
@@ -632,10 +681,6 @@ def plot_band_topomaps(
     spectrum = spectrum.copy().pick(ch_type)
     # Bad channels too: the network read them, and the info keeps them.
     relevance, freqs = spectrum.get_data(exclude=(), return_freqs=True)
-    if absolute:
-        relevance = np.abs(relevance)
-    if isinstance(spectrum, EpochsSpectrum):
-        relevance = relevance.mean(axis=0)
     # A bin on an edge two bands share (8 Hz: theta 4-8, alpha 8-13) counts in
     # the higher band only, so that the bands' relevance adds up.
     lower_edges = {fmin for fmin, _ in bands.values()}
@@ -648,7 +693,11 @@ def plot_band_topomaps(
                 f"Band {name!r} ({fmin}-{fmax} Hz) holds no frequency; the spectrum "
                 f"has a bin every {freqs[1] - freqs[0]:g} Hz from 0 to {freqs[-1]:g}."
             )
-        maps.append(relevance[:, in_band].sum(axis=1))
+        # The band's relevance, then its magnitude: bins of opposite signs
+        # within a band make up its share of the decision together.
+        band = relevance[..., in_band].sum(axis=-1)
+        band = np.abs(band) if absolute else band
+        maps.append(band.mean(axis=0) if isinstance(spectrum, EpochsSpectrum) else band)
     caption = "Each map: relevance summed over the band's frequencies"
     if isinstance(spectrum, EpochsSpectrum):
         caption += (", magnitude" if absolute else "") + ", averaged over epochs"

@@ -690,3 +690,22 @@ def test_convolutions_combined_in_the_networks_forward_are_named():
         temporal_filters(estimator, verbose=False)
     with pytest.raises(ValueError, match=f"no spatial filter layer.*{never_called}"):
         spatial_patterns(estimator, epochs, verbose=False)
+
+
+def test_patterns_are_drawn_where_the_epochs_put_their_channels(spatial_epochs):
+    """Patterns took the training info's positions, the attribution maps those
+    of the epochs given: a network trained before a montage was set drew its
+    patterns nowhere, and one trained on another montage drew them mirrored."""
+    unplaced = spatial_epochs.copy()
+    unplaced.set_montage(None)
+    estimator = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    estimator.fit(unplaced)
+    patterns = spatial_patterns(estimator, spatial_epochs, verbose=False).patterns
+    np.testing.assert_array_equal(
+        patterns.info._get_channel_positions(),
+        spatial_epochs.info._get_channel_positions(),
+    )
+    maps = explain(estimator, spatial_epochs, "saliency", average=True)
+    np.testing.assert_array_equal(
+        patterns.info._get_channel_positions(), maps.info._get_channel_positions()
+    )

@@ -822,3 +822,44 @@ def test_relevance_over_time_labels_its_colour_bar_clear_of_the_topomaps(
     )
     assert_readable(fig)
     plt.close(fig)
+
+
+def test_relevance_per_frequency_counts_bad_channels(made, spatial_epochs):
+    """The network reads channels the epochs mark bad; MNE's get_data left
+    them out of the line (4 percent of the relevance on EEGBCI), not out of
+    the band maps beside it."""
+    from mne_xai.attribution import explain_spectrum
+    from mne_xai.report._maps import _plot_frequency_relevance
+
+    spectrum = explain_spectrum(made[2], spatial_epochs, target="true", verbose=False)
+    spectrum.info["bads"] = spectrum.ch_names[:3]
+    y = spatial_epochs.events[:, 2]
+    figure = _plot_frequency_relevance(spectrum, y, {})
+    every_channel = np.abs(spectrum.get_data(exclude=())).sum(axis=1)
+    np.testing.assert_allclose(
+        figure.axes[0].lines[0].get_ydata(),
+        every_channel[y == np.unique(y)[0]].mean(axis=0),
+        rtol=1e-6,
+    )
+    plt.close(figure)
+
+
+def test_maps_equal_on_every_channel_get_no_topomaps(spatial_epochs):
+    """Grad-CAM at EEGNet's default layer gives every channel the same map: the
+    report drew it as a uniform scalp under "how much every channel
+    contributed", and as a joint plot of 32 overlapping lines."""
+    network = _network().fit(spatial_epochs)
+    report = make_report(
+        network,
+        spatial_epochs,
+        methods=["grad_cam", "saliency"],
+        cv=2,
+        checks=False,
+        verbose=False,
+    )
+    contents = _contents(report)
+    maps = contents["Attribution maps per class"]
+    assert "grad_cam has no topomaps: it gives every channel the same" in maps
+    # One comparison figure and saliency's own maps, none for Grad-CAM.
+    assert maps.count("<img") == 2
+    assert contents["Relevance over time"].count("<img") == 2

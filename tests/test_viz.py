@@ -352,3 +352,87 @@ def test_joint_plot_shows_bad_channels():
     # Every channel is marked on the map, the bad one too.
     assert max(len(c.get_offsets()) for c in topomap.collections) == 6
     assert evoked.info["bads"] == ["Pz"]  # the caller's Evoked is left as it was
+
+
+def test_band_magnitude_is_that_of_each_epochs_band_relevance(
+    fitted_eegnet, few_epochs, monkeypatch
+):
+    """absolute=True took the magnitude of each frequency bin before summing the
+    band (2.5 times the channel means of the band's relevance described)."""
+    spectrum = explain_spectrum(fitted_eegnet, few_epochs, "gradient_x_input")
+    drawn = []
+    plot_topomap = mne.viz.plot_topomap
+    monkeypatch.setattr(
+        mne.viz,
+        "plot_topomap",
+        lambda data, *args, **kwargs: (
+            drawn.append(np.asarray(data)),
+            plot_topomap(data, *args, **kwargs),
+        )[1],
+    )
+    plot_band_topomaps(spectrum, {"alpha": (8, 13)}, absolute=True, show=False)
+    relevance, freqs = spectrum.get_data(return_freqs=True)
+    band = relevance[..., (freqs >= 8) & (freqs <= 13)].sum(axis=-1)
+    np.testing.assert_allclose(drawn[0], np.abs(band).mean(axis=0), rtol=1e-6)
+
+
+def test_windows_are_named_by_the_samples_summed(attribution):
+    """A window asked for beyond the epochs (0-1 s on epochs from 0.5 s) was
+    captioned 0-1 s, though 0.5-1 s was summed: half as long as 1-2 s."""
+    fig = plot_class_topomaps(attribution, tmin=0.0, tmax=1.0, show=False)
+    text = " ".join(t.get_text() for t in fig.texts)
+    assert "0.5-1 s" in text and "0-1 s" not in text
+
+
+def test_comparison_title_names_the_class_explained(
+    fitted_eegnet, few_epochs, attribution
+):
+    """target=0 (the index of "feet", code 2) was titled "class 0"; maps given
+    were titled with the target argument, which they ignore."""
+    kwargs = dict(windows=[(0.0, 1.0), (1.0, 2.0)], show=False)
+    fig = plot_method_comparison(
+        fitted_eegnet, few_epochs, ["saliency"], target=0, **kwargs
+    )
+    assert fig._suptitle.get_text().endswith("(class feet)")
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["0.5-1 s", "1-2 s"]
+    fig = plot_method_comparison(
+        fitted_eegnet,
+        few_epochs,
+        ["saliency"],
+        attributions={"saliency": attribution},
+        **kwargs,
+    )
+    assert fig._suptitle.get_text().endswith("(maps given)")
+
+
+def test_gradiometer_pairs_are_drawn_as_their_sum(monkeypatch):
+    """MNE draws a pair as the root mean square of its channels: two pairs of
+    relevance 1 in total, split (1, 0) and (0.5, 0.5), were drawn at 0.71 and
+    0.5 on a colour scale up to 1."""
+    from mne.channels.layout import _merge_ch_data
+
+    n_pairs = 8
+    names = [f"MEG {p:03d}{e}" for p in range(n_pairs) for e in (2, 3)]
+    info = mne.create_info(names, 100.0, "grad")
+    for index, channel in enumerate(info["chs"]):
+        angle, radius = 2 * np.pi * (index // 2) / n_pairs, 0.03 + 0.0025 * index
+        channel["loc"][:3] = [radius * np.cos(angle), radius * np.sin(angle), 0.04]
+        channel["loc"][3:12] = np.eye(3)[[index % 2, 1 - index % 2, 2]].ravel()
+    data = np.zeros((2, len(names), 10))
+    data[:, 0] = 0.1  # pair 0: (1, 0) summed over time
+    data[:, 2:4] = 0.05  # pair 1: (0.5, 0.5)
+    events = np.c_[np.arange(2), np.zeros(2, int), [1, 1]]
+    maps = mne.EpochsArray(data, info, events=events, event_id={"a": 1})
+    drawn = []
+    plot_topomap = mne.viz.plot_topomap
+    monkeypatch.setattr(
+        mne.viz,
+        "plot_topomap",
+        lambda data, *args, **kwargs: (
+            drawn.append(_merge_ch_data(np.asarray(data), "grad", [])[0]),
+            plot_topomap(data, *args, **kwargs),
+        )[1],
+    )
+    fig = plot_class_topomaps(maps, ch_type="grad", units="logit", show=False)
+    np.testing.assert_allclose(drawn[0][:2], [1.0, 1.0])
+    assert fig.axes[0].images[0].get_clim() == pytest.approx((0.0, 1.0))

@@ -107,10 +107,11 @@ class GradCAM(_GradientCAM):
     Each feature map ``A_k`` of the layer gets the weight ``alpha_k``, the
     gradient of the target logit averaged over the map's samples, and the
     map is ``ReLU(sum_k alpha_k A_k)``; without the ReLU (``relu=False``) it
-    also shows where the layer speaks against the class. Values are in logit
-    units: for a network that averages the layer over time before a linear
-    read-out (the ReLU of InterpretableCNN), the map before the ReLU, summed
-    over the layer's samples, is the target logit up to a constant. Sujatha
+    also shows where the layer speaks against the class. Values are in
+    arbitrary units (``a.u.`` on figures), but for a network that averages the
+    layer over time before a linear read-out (the ReLU of InterpretableCNN):
+    there the map before the ReLU, summed over the layer's samples, is the
+    target logit up to a constant. Sujatha
     Ravindran & Contreras-Vidal :footcite:`SujathaRavindranContrerasVidal2023`
     compare it with eleven other methods on EEG networks.
 

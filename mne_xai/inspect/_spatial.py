@@ -282,8 +282,14 @@ class SpatialPatterns:
 
 
 def _montage_info(network, data):
-    """Return the training channels' info at 1 Hz (one sample per component)."""
-    info = network.info_ if network.info_ is not None else data.info
+    """Return the training channels' info at 1 Hz (one sample per component).
+
+    The positions are those of the epochs given, by channel name, as the maps
+    of :func:`mne_xai.explain` take them; arrays fall back on the training
+    info. (The training info first drew patterns of a network trained on
+    another montage, or on none, apart from its attribution maps.)
+    """
+    info = data.info if data.info is not None else network.info_
     if info is None:
         raise ValueError(
             "The network's channels are unknown (it was fitted on arrays without "

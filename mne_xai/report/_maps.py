@@ -4,10 +4,10 @@ Also the spatial patterns of a network's filters, read from its weights.
 """
 
 import matplotlib.pyplot as plt
-import mne
 import numpy as np
 from mne.utils import logger, use_log_level
 
+from .._outputs import evoked_array
 from ..attribution import explain, explain_spectrum, method_unit, modality_importance
 from ..inspect import learn_patterns, spatial_patterns
 from ..viz import (
@@ -77,8 +77,14 @@ def _grouped_by_class(attribution, y, class_names):
     return attribution
 
 
+def _same_on_every_channel(attribution):
+    """Whether every channel holds the same map (it says when, not where)."""
+    data = attribution.get_data()
+    return bool(np.all(data == data[:, :1]))
+
+
 def _add_maps(context):
-    plan, methods = context.plan, list(context.attributions)
+    plan = context.plan
     topomaps = plan.topomap_type is not None
     context.paragraph("maps", text=None if topomaps else "maps_without_topomaps")
     for method, reason in context.refused.items():
@@ -86,6 +92,24 @@ def _add_maps(context):
     if plan.topomap_type is None:
         context.note("maps", f"No topomaps: {plan.why_no_topomaps}.")
         return
+    # Class activation maps of a layer after the network combines the channels
+    # give every channel the same relevance: a topomap would draw a uniform
+    # scalp as if every channel contributed alike.
+    mapped = {
+        method: attribution
+        for method, attribution in context.attributions.items()
+        if not _same_on_every_channel(attribution)
+    }
+    for method in context.attributions.keys() - mapped.keys():
+        context.note(
+            "maps",
+            f"{method} has no topomaps: it gives every channel the same relevance "
+            "(its layer comes after the network combines the channels), so it "
+            "tells when, not where; see its time course.",
+        )
+    if not mapped:
+        return
+    methods = list(mapped)
     comparison = plot_method_comparison(
         context.estimator,
         context.epochs,
@@ -93,7 +117,7 @@ def _add_maps(context):
         target=context.y,
         ch_type=plan.topomap_type,
         random_state=context.random_state,
-        attributions=context.attributions,
+        attributions=mapped,
         title="Channel importance per class, each method on its own relative scale",
         show=False,
         verbose=False,
@@ -108,7 +132,7 @@ def _add_maps(context):
                 title=f"{method}: channel importance per class",
                 show=False,
             )
-            for method, attribution in context.attributions.items()
+            for method, attribution in mapped.items()
         ],
         "Each method in its unit",
         "maps",
@@ -119,10 +143,10 @@ def _add_maps(context):
 def _mean_magnitude(attribution, pick):
     """Mean |relevance| over epochs, as an Evoked of the picked channels."""
     attribution = attribution.copy().pick(pick)
-    return mne.EvokedArray(
+    return evoked_array(
         np.abs(attribution.get_data()).mean(axis=0),
         attribution.info,
-        tmin=attribution.tmin,
+        attribution.tmin,
         comment="mean |relevance|",
         nave=len(attribution),
     )
@@ -148,8 +172,12 @@ def _add_time(context):
     for method, attribution in context.attributions.items():
         title = f"{method}: mean |relevance| over epochs"
         units = f"|relevance| ({method_unit(method, attribution.info)})"
-        if plan.topomap_type is None:
+        if plan.topomap_type is None or _same_on_every_channel(attribution):
             evoked = _mean_magnitude(attribution, "data")
+            if plan.topomap_type is not None:  # one line for all channels
+                evoked = evoked.pick([0]).rename_channels(
+                    {evoked.ch_names[0]: "every channel"}
+                )
             figures.append(_plot_time_course(evoked, title, units))
         else:
             evoked = _mean_magnitude(attribution, plan.topomap_type)
@@ -165,7 +193,9 @@ def _add_time(context):
 
 def _plot_frequency_relevance(spectrum, y, event_names):
     """Relevance magnitude summed over channels, against frequency, per class."""
-    relevance, freqs = spectrum.get_data(return_freqs=True)
+    # Every channel the network read: MNE's default leaves out those marked
+    # bad, which the band topomaps beside it show.
+    relevance, freqs = spectrum.get_data(exclude=(), return_freqs=True)
     magnitude = np.abs(relevance).sum(axis=1)
     fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
     for label in np.unique(y):
