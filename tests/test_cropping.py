@@ -636,3 +636,48 @@ def test_unit_contributions_are_taken_per_epoch_over_its_windows(spatial_epochs)
         np.abs(changes.sum(axis=1)).mean(axis=0),
         rtol=1e-4,
     )
+
+
+def test_sanity_checks_compare_the_samples_the_windows_read(spatial_epochs):
+    """Windows leaving part of the epoch out give every map zeros there, under
+    any weights or class: compared on whole epochs, maps of independent noise
+    agreed (Spearman of magnitudes 0.68), and every method failed the checks."""
+    from mne_xai.evaluate import map_similarity, target_randomization_check
+
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=2, random_state=0, verbose=False),
+        window_length=0.5,
+        window_step=0.25,
+        tmin=0.0,
+        tmax=0.75,
+    ).fit(spatial_epochs)
+    epochs = spatial_epochs[:6]
+    check = target_randomization_check(
+        cropped,
+        epochs,
+        "saliency",
+        target=cropped.classes_[0],
+        metric="spearman_abs",
+        random_state=0,
+    )
+    read = np.zeros(len(epochs.times), bool)
+    for start in cropped.window_starts_:
+        read[start : start + cropped.window_samples_] = True
+    assert 0 < read.sum() < len(read)
+    # Two classes: the other class is class 1 for every epoch.
+    maps = [
+        mne_xai.explain(cropped, epochs, "saliency", target=label).get_data()
+        for label in cropped.classes_
+    ]
+    expected = map_similarity(maps[0][..., read], maps[1][..., read])
+    assert_allclose(check.similarity["spearman_abs"][0], expected, rtol=1e-6)
+
+
+def test_mean_baseline_refusal_names_no_private_class(synthetic_arrays):
+    """The refusal said "which this _CroppedNetwork does not know"."""
+    X, y = synthetic_arrays
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, verbose=False), window_length=0.375, sfreq=128.0
+    ).fit(X, y)
+    with pytest.raises(ValueError, match=r"a CroppedClassifier learns windows\); use"):
+        mne_xai.explain(cropped, X[:2], "integrated_gradients", baseline="mean")

@@ -604,3 +604,33 @@ def test_dask_workers_on_threads_of_this_process_leave_warnings_alone(
     assert warnings.showwarning is showwarning
     # As on joblib's threads, the warnings arrive as raised.
     assert messages and set(messages) == {"odd data of S1"}
+
+
+def test_stacked_tables_keep_the_labels_of_their_rows(fitted, recording_files):
+    """Stacking dropped every table's index, the method of a trust summary and
+    the group of group_predictions: rows told apart by position only."""
+    from mne_xai.inspect import group_predictions
+
+    def halves(estimator, epochs):
+        epochs.metadata = pd.DataFrame(
+            {"block": np.where(np.arange(len(epochs)) < len(epochs) // 2, "A", "B")}
+        )
+        return group_predictions(estimator, epochs, "block")
+
+    results = map_recordings(halves, fitted, recording_files[:2], verbose=False)
+    table = results.to_frame()
+    assert table.columns[:2].tolist() == ["recording", "block"]
+    for recording, result in results.items():
+        rows = table[table["recording"] == recording].drop(columns="recording")
+        pd.testing.assert_frame_equal(
+            rows.reset_index(drop=True), result.reset_index()
+        )
+
+
+def test_multiprocessing_backend_runs_the_recordings(fitted, recording_files):
+    """Its workers cannot yield results as they finish, which every run asked
+    of them: it failed whatever the recordings."""
+    with joblib.parallel_config(backend="multiprocessing", n_jobs=2):
+        maps = explain_recordings(fitted, recording_files[:2], "saliency", n_jobs=2)
+    serial = explain_recordings(fitted, recording_files[:2], "saliency")
+    _assert_same_maps(maps, serial)

@@ -353,9 +353,11 @@ def _resolve_baseline(estimator, baseline, device, data):
         elif baseline == "mean":
             array = getattr(estimator, "data_mean_", None)
             if array is None:
+                # A CroppedClassifier trained on windows has no mean epoch.
                 raise ValueError(
                     'baseline="mean" needs the mean training epoch, which this '
-                    f"{type(estimator).__name__} does not know; pass an array."
+                    "network does not know (a CroppedClassifier learns windows); "
+                    'use "zeros" or pass an array, e.g. epochs.average().'
                 )
         else:
             raise ValueError(

@@ -194,7 +194,12 @@ def _parallel(call, estimator, backend, n_workers, done):
     record_warnings = _one_task_per_process(backend)
     parallel = joblib.Parallel(
         n_jobs=n_workers,
-        return_as="generator_unordered",
+        # Results as they finish where the backend can yield them (loky,
+        # threads, Dask), all at the end otherwise (multiprocessing): each
+        # says its position.
+        return_as=(
+            "generator_unordered" if backend.supports_return_generator else "list"
+        ),
         verbose=5 if logger.level <= logging.INFO else 0,
     )
     task = joblib.delayed(_run_recording)

@@ -80,16 +80,26 @@ class RecordingResults(dict):
         )
 
 
+def _with_labels_as_columns(frame):
+    """Return the table with a named index as columns (stacking drops the index).
+
+    A named index labels rows (the method of a trust summary, the group of
+    ``group_predictions``); an unnamed one numbers them.
+    """
+    named = any(name is not None for name in frame.index.names)
+    return frame.reset_index(drop=not named)
+
+
 def _as_frame(result, recording_id):
     """One recording's result as a new DataFrame."""
     if hasattr(result, "to_frame"):
-        return result.to_frame().reset_index(drop=True)
+        return _with_labels_as_columns(result.to_frame())
     if hasattr(result, "to_data_frame"):
         # Attributions carry their true unit: no scaling to µV, fT, ...
         ch_types = result.get_channel_types(unique=True)
         return result.to_data_frame(scalings=dict.fromkeys(ch_types, 1.0))
     if isinstance(result, pd.DataFrame):
-        return result.reset_index(drop=True)
+        return _with_labels_as_columns(result)
     if isinstance(result, numbers.Number):
         return pd.DataFrame({"value": [result]})
     raise TypeError(

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from mne.utils import _check_option, _validate_type, logger
 
-from ..._network import reading_channels
+from ..._network import reading_channels, samples_read
 from ..._progress import progress_bar
 from ...attribution import explain
 from ...attribution._core import (
@@ -177,6 +177,12 @@ def _compare_to_variants(
     info = setup.request.data.info
     estimator = reading_channels(estimator, info)
     variants = [reading_channels(variant, info) for variant in variants]
+    read = samples_read(estimator, setup.request.data.shape[-1])
+
+    def explained(network, batch, classes):
+        maps = _explain_classes(network, batch, classes, method, setup.explain_params)
+        return maps if read is None else maps[..., read]
+
     similarity = {
         metric: np.empty((len(variants), n_epochs)) for metric in SIMILARITY_METRICS
     }
@@ -193,13 +199,14 @@ def _compare_to_variants(
     # not a context manager, which MNE reserves for parallel updates.
     bar = progress_bar(n_batches * (1 + len(variants)), mesg=f"{check} check")
     for start, stop, batch, classes in _explained_batches(estimator, setup):
-        original = _explain_classes(
-            estimator, batch, classes, method, setup.explain_params
-        )
+        original = explained(estimator, batch, classes)
         prepared = {
             metric: measure.prepare(original) for metric, measure in _MEASURES.items()
         }
-        prepared_input = magnitude.prepare(_map_data(batch, "epochs"))
+        batch_data = _map_data(batch, "epochs")
+        prepared_input = magnitude.prepare(
+            batch_data if read is None else batch_data[..., read]
+        )
         input_similarity[0, start:stop] = magnitude.compare(
             prepared_input, prepared["spearman_abs"]
         )
@@ -207,9 +214,7 @@ def _compare_to_variants(
         if class_offsets is not None:
             classes = (classes + class_offsets[start:stop]) % n_classes
         for row, variant in enumerate(variants):
-            randomized = _explain_classes(
-                variant, batch, classes, method, setup.explain_params
-            )
+            randomized = explained(variant, batch, classes)
             prepared_randomized = {
                 metric: measure.prepare(randomized)
                 for metric, measure in _MEASURES.items()
