@@ -312,7 +312,6 @@ def _accuracies(network, data, name, masks, target, reference, batch_size, devic
     return correct / data.shape[0]
 
 
-@autograd_on
 def _class_indices(network, y, data):
     """Index in ``classes_`` of each epoch's class: of ``y``, or of its event.
 
@@ -335,6 +334,7 @@ def _class_indices(network, y, data):
     return np.array([indices[label] for label in labels], np.int64)
 
 
+@autograd_on
 @verbose
 @fill_doc
 def pruning_curve(
