@@ -622,9 +622,7 @@ def test_stacked_tables_keep_the_labels_of_their_rows(fitted, recording_files):
     assert table.columns[:2].tolist() == ["recording", "block"]
     for recording, result in results.items():
         rows = table[table["recording"] == recording].drop(columns="recording")
-        pd.testing.assert_frame_equal(
-            rows.reset_index(drop=True), result.reset_index()
-        )
+        pd.testing.assert_frame_equal(rows.reset_index(drop=True), result.reset_index())
 
 
 def test_multiprocessing_backend_runs_the_recordings(fitted, recording_files):

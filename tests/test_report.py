@@ -133,15 +133,8 @@ def test_fitted_single_channel_network_is_explained_as_given(spatial_epochs):
 
 def _quick_report(estimator, epochs, **kwargs):
     """The sections of a quick report (one method, two folds, no checks)."""
-    report = make_report(
-        estimator,
-        epochs,
-        methods=["saliency"],
-        cv=2,
-        checks=False,
-        verbose=False,
-        **kwargs,
-    )
+    kwargs = dict(methods=["saliency"], cv=2, checks=False, verbose=False) | kwargs
+    report = make_report(estimator, epochs, **kwargs)
     return _contents(report)
 
 
@@ -849,15 +842,7 @@ def test_maps_equal_on_every_channel_get_no_topomaps(spatial_epochs):
     report drew it as a uniform scalp under "how much every channel
     contributed", and as a joint plot of 32 overlapping lines."""
     network = _network().fit(spatial_epochs)
-    report = make_report(
-        network,
-        spatial_epochs,
-        methods=["grad_cam", "saliency"],
-        cv=2,
-        checks=False,
-        verbose=False,
-    )
-    contents = _contents(report)
+    contents = _quick_report(network, spatial_epochs, methods=["grad_cam", "saliency"])
     maps = contents["Attribution maps per class"]
     assert "grad_cam has no topomaps: it gives every channel the same" in maps
     # One comparison figure and saliency's own maps, none for Grad-CAM.

@@ -22,6 +22,20 @@ def _close_figures():
 
 
 @pytest.fixture
+def drawn(monkeypatch):
+    """The data of every topomap drawn, as mne.viz.plot_topomap receives it."""
+    data_drawn = []
+    plot_topomap = mne.viz.plot_topomap
+
+    def recording(data, *args, **kwargs):
+        data_drawn.append(np.asarray(data))
+        return plot_topomap(data, *args, **kwargs)
+
+    monkeypatch.setattr(mne.viz, "plot_topomap", recording)
+    return data_drawn
+
+
+@pytest.fixture
 def few_epochs(imagery_epochs):
     return imagery_epochs[:8]
 
@@ -232,21 +246,11 @@ def test_band_topomaps(fitted_eegnet, few_epochs):
         plot_band_topomaps(spectrum, {"ultra": (100, 200)}, show=False)
 
 
-def test_band_maps_add_up_and_keep_bad_channels(fitted_eegnet, few_epochs, monkeypatch):
+def test_band_maps_add_up_and_keep_bad_channels(fitted_eegnet, few_epochs, drawn):
     """Bands sharing an edge counted its bin twice (8 and 13 Hz), so the bands'
     relevance did not add up; a bad channel made the plot fail."""
     spectrum = explain_spectrum(fitted_eegnet, few_epochs, "saliency").average()
     spectrum.info["bads"] = [spectrum.ch_names[0]]
-    drawn = []
-    plot_topomap = mne.viz.plot_topomap
-    monkeypatch.setattr(
-        mne.viz,
-        "plot_topomap",
-        lambda data, *args, **kwargs: (
-            drawn.append(np.asarray(data)),
-            plot_topomap(data, *args, **kwargs),
-        )[1],
-    )
     bands = {"theta": (4, 8), "alpha": (8, 13), "beta": (13, 30)}
     plot_band_topomaps(spectrum, bands, show=False)
     relevance, freqs = spectrum.get_data(exclude=(), return_freqs=True)
@@ -355,21 +359,11 @@ def test_joint_plot_shows_bad_channels():
 
 
 def test_band_magnitude_is_that_of_each_epochs_band_relevance(
-    fitted_eegnet, few_epochs, monkeypatch
+    fitted_eegnet, few_epochs, drawn
 ):
     """absolute=True took the magnitude of each frequency bin before summing the
     band (2.5 times the channel means of the band's relevance described)."""
     spectrum = explain_spectrum(fitted_eegnet, few_epochs, "gradient_x_input")
-    drawn = []
-    plot_topomap = mne.viz.plot_topomap
-    monkeypatch.setattr(
-        mne.viz,
-        "plot_topomap",
-        lambda data, *args, **kwargs: (
-            drawn.append(np.asarray(data)),
-            plot_topomap(data, *args, **kwargs),
-        )[1],
-    )
     plot_band_topomaps(spectrum, {"alpha": (8, 13)}, absolute=True, show=False)
     relevance, freqs = spectrum.get_data(return_freqs=True)
     band = relevance[..., (freqs >= 8) & (freqs <= 13)].sum(axis=-1)
@@ -405,7 +399,7 @@ def test_comparison_title_names_the_class_explained(
     assert fig._suptitle.get_text().endswith("(maps given)")
 
 
-def test_gradiometer_pairs_are_drawn_as_their_sum(monkeypatch):
+def test_gradiometer_pairs_are_drawn_as_their_sum(drawn):
     """MNE draws a pair as the root mean square of its channels: two pairs of
     relevance 1 in total, split (1, 0) and (0.5, 0.5), were drawn at 0.71 and
     0.5 on a colour scale up to 1."""
@@ -423,16 +417,8 @@ def test_gradiometer_pairs_are_drawn_as_their_sum(monkeypatch):
     data[:, 2:4] = 0.05  # pair 1: (0.5, 0.5)
     events = np.c_[np.arange(2), np.zeros(2, int), [1, 1]]
     maps = mne.EpochsArray(data, info, events=events, event_id={"a": 1})
-    drawn = []
-    plot_topomap = mne.viz.plot_topomap
-    monkeypatch.setattr(
-        mne.viz,
-        "plot_topomap",
-        lambda data, *args, **kwargs: (
-            drawn.append(_merge_ch_data(np.asarray(data), "grad", [])[0]),
-            plot_topomap(data, *args, **kwargs),
-        )[1],
-    )
     fig = plot_class_topomaps(maps, ch_type="grad", units="logit", show=False)
-    np.testing.assert_allclose(drawn[0][:2], [1.0, 1.0])
+    # MNE merges each pair into one value, as it draws it.
+    merged = _merge_ch_data(drawn[0], "grad", [])[0]
+    np.testing.assert_allclose(merged[:2], [1.0, 1.0])
     assert fig.axes[0].images[0].get_clim() == pytest.approx((0.0, 1.0))
