@@ -17,9 +17,10 @@ mne_xai have themselves):
 - ``_check_prediction_input(X)``: the transform from the user's data (Epochs,
   lists of Epochs, arrays) to the network's input, as an
   :class:`~mne_xai._convert.InputData` read lazily;
-- ``predicted_index(data)``, only for a network whose prediction is not the
-  class of its highest logit: the index in ``classes_`` of the class it
-  predicts for each epoch of that InputData, which ``target=None`` explains.
+- ``predicted_index(data)`` and ``class_probabilities(data)``, only for a
+  network whose prediction is not the softmax of its logits: the index in
+  ``classes_`` of the class it predicts for each epoch of that InputData
+  (which ``target=None`` explains), and its probability of each class.
 
 :func:`as_network` gives other classifiers these names: a
 :class:`~mne_xai.CroppedClassifier` (whole epochs, explained through the mean
@@ -253,13 +254,32 @@ class _CroppedNetwork:
         index : ndarray of int64, shape (n_epochs,)
             Index in ``classes_`` of each epoch's predicted class.
         """
+        return self.class_probabilities(data).argmax(axis=1)
+
+    def class_probabilities(self, data):
+        """Return the classifier's probability of each class for each epoch.
+
+        The mean over windows of their softmax probabilities, as
+        ``predict_proba`` gives them.
+
+        Parameters
+        ----------
+        data : InputData
+            Epochs, as ``_check_prediction_input`` returns them.
+
+        Returns
+        -------
+        proba : ndarray, shape (n_epochs, n_classes)
+            Columns in the order of ``classes_``.
+        """
         # Batches of the network's input, read on the training time axis: the
         # windows of every epoch at once would hold n_windows times the data.
-        proba = [
-            self.cropped.predict_proba(batch)
-            for batch in data.batches(_PREDICTION_BATCH_SIZE)
-        ]
-        return np.concatenate(proba).argmax(axis=1)
+        return np.concatenate(
+            [
+                self.cropped.predict_proba(batch)
+                for batch in data.batches(_PREDICTION_BATCH_SIZE)
+            ]
+        )
 
 
 class _SkorchNetwork:

@@ -681,3 +681,19 @@ def test_mean_baseline_refusal_names_no_private_class(synthetic_arrays):
     ).fit(X, y)
     with pytest.raises(ValueError, match=r"a CroppedClassifier learns windows\); use"):
         mne_xai.explain(cropped, X[:2], "integrated_gradients", baseline="mean")
+
+
+def test_best_samples_score_epochs_as_the_classifier_predicts(spatial_epochs):
+    """Scores were the log-odds of the mean window logit, up to 0.48 from the
+    classifier's own probabilities (the mean of its windows'), and ranked
+    epochs otherwise where windows disagree."""
+    from mne_xai.inspect import best_samples
+
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=2, random_state=0, verbose=False),
+        window_length=0.5,
+        window_step=0.125,
+    ).fit(spatial_epochs)
+    proba = cropped.predict_proba(spatial_epochs).astype(np.float64)
+    samples = best_samples(cropped, spatial_epochs, k=3)
+    assert_allclose(samples.scores, np.log(proba / (1 - proba)), rtol=1e-5)

@@ -513,32 +513,18 @@ def test_best_samples_of_a_binary_classifier_are_scored_by_its_log_odds(
     np.testing.assert_allclose(
         result.scores[:, 1], np.log(proba[:, 1] / proba[:, 0]), atol=1e-4
     )
-    # Over a CroppedClassifier's windows: their mean score.
-    from mne_xai.inspect._samples import _class_scores
-
+    # Over a CroppedClassifier's windows: the log-odds of its probabilities,
+    # the mean of its windows', as it predicts.
     cropped = CroppedClassifier(
         NeuralNetBinaryClassifier(SingleScore, max_epochs=1, train_split=None),
         window_length=0.25,
         sfreq=128.0,
     ).fit(X, y.astype(np.float32))
-    network = as_network(cropped)
-    n_samples = cropped.window_samples_
-    with torch.no_grad():
-        logits = network.module_(torch.from_numpy(X)).numpy()
-        score = np.mean(
-            [
-                cropped.estimator_.module_(
-                    torch.from_numpy(X[..., start : start + n_samples])
-                ).numpy()
-                for start in cropped.window_starts_
-            ],
-            axis=0,
-        )
+    proba = cropped.predict_proba(X).astype(np.float64)
     np.testing.assert_allclose(
-        _class_scores(network, logits),
-        np.column_stack([-score, score]),
+        best_samples(cropped, X, k=2, among="all", verbose=False).scores,
+        np.log(proba / (1 - proba)),
         rtol=1e-5,
-        atol=1e-6,
     )
 
 

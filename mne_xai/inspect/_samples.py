@@ -10,7 +10,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
-from .._network import BinaryLogOdds, WindowAverage, as_network
+from .._network import BinaryLogOdds, as_network
 from ..attribution._core import _array_info, _resolve_target
 from ._activations import batch_outputs
 
@@ -67,11 +67,28 @@ def class_log_odds(logits):
     return (logits - others).numpy()
 
 
-def _class_scores(network, logits):
-    """Return the log-odds of each class from the network's logits."""
+def _class_scores(network, data, batch_size, device):
+    """Return the log-odds of each class for each epoch, as the network predicts.
+
+    A CroppedClassifier predicts by the mean of its windows' probabilities,
+    not by the softmax of their mean logit (up to 0.48 apart in log-odds,
+    and another ranking where windows disagree): its probabilities are read.
+    """
+    probabilities = getattr(network, "class_probabilities", None)
+    if probabilities is not None:
+        # Probabilities that round to 0 or 1 saturate the log-odds: clipped
+        # to float64's resolution, they tie rather than become infinite.
+        proba = np.clip(probabilities(data).astype(np.float64), 1e-15, 1 - 1e-15)
+        return np.log(proba) - np.log1p(-proba)
+    logits = np.concatenate(
+        [
+            output.double().cpu().numpy()
+            for _, output in batch_outputs(
+                network, data, None, batch_size=batch_size, device=device
+            )
+        ]
+    )
     module = network.module_
-    if isinstance(module, WindowAverage):
-        module = module.module
     if isinstance(module, BinaryLogOdds):
         # Its logits are (-s, s), s measured from the decision threshold, whose
         # class log-odds are 2 s: the network's own score z is s plus the
@@ -255,15 +272,7 @@ def best_samples(
     _check_k(k, names, candidates, among)
     device = compute_device(device, network)
     logger.info(f"Scoring {data.shape[0]} epochs for {len(names)} classes")
-    logits = np.concatenate(
-        [
-            output.double().cpu().numpy()
-            for _, output in batch_outputs(
-                network, data, None, batch_size=batch_size, device=device
-            )
-        ]
-    )
-    scores = _class_scores(network, logits)
+    scores = _class_scores(network, data, batch_size, device)
     all_epochs = _as_epochs(epochs, data, network)
     psd = all_epochs.compute_psd(
         method="welch",
