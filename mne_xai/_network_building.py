@@ -118,24 +118,29 @@ def _scales_of_older_checkpoints(module, state_dict, prefix, *args):
             setattr(module, name, buffer.new_empty(()))
 
 
+#: The digests of older checkpoints: buffer name, what it stands for, and what
+#: goes unchecked without it.
+_DIGESTS = {
+    "training_channels": (
+        "channels",
+        "that the data given to initialize hold the training channels in the "
+        "training order",
+    ),
+    "training_classes": (
+        "classes",
+        "that the labels given to initialize are the training classes",
+    ),
+}
+
+
 def _digests_of_older_checkpoints(module, state_dict, prefix, *args):
     """Let parameters saved before their digests existed load, unchecked."""
-    for name, what in [
-        (
-            "training_channels",
-            "channels: that the data given to initialize hold "
-            "the training channels in the training order",
-        ),
-        (
-            "training_classes",
-            "classes: that the labels given to initialize are the training classes",
-        ),
-    ]:
+    for name, (kind, unchecked) in _DIGESTS.items():
         key = f"{prefix}{name}"
         if key not in state_dict:
             warn(
-                "These parameters were saved without the digest of their "
-                f"{what} (by an earlier version of mne_xai) is not checked."
+                f"These parameters were saved without the digest of their {kind} "
+                f"(by an earlier version of mne_xai): {unchecked} is not checked."
             )
             state_dict[key] = getattr(module, name).clone()
 

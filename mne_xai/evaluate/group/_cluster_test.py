@@ -8,6 +8,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose, warn
 
 from ..._convert import map_info
 from ..._docs import fill_doc
+from ..._outputs import evoked_array
 from ._adjacency import _channel_adjacency
 from ._inputs import (
     _check_evoked_list,
@@ -315,9 +316,7 @@ def relevance_cluster_test(
     tmin = reference.times[0]
 
     def evoked_of(data, comment):
-        return mne.EvokedArray(
-            data, info, tmin=tmin, comment=comment, nave=n_subjects, verbose=False
-        )
+        return evoked_array(data, info, tmin, comment=comment, nave=n_subjects)
 
     result = RelevanceClusterTestResult(
         t_values=evoked_of(t_map, f"t over {n_subjects} subjects (map - null)"),
