@@ -222,20 +222,7 @@ class _CroppedNetwork:
         self.device = self.window_network.device
 
     def _check_prediction_input(self, X):
-        ch_names = getattr(self.window_network, "ch_names_", None)
-        if self.cropped.info_ is None:  # trained on arrays: read by position
-            ch_names = None
-        data = InputData(X, ch_names=ch_names)
-        check_matches_training(
-            data,
-            # Trained on arrays, the windows' info is made up: nothing to compare.
-            train_info=self.cropped.info_,
-            n_channels=len(ch_names) if ch_names else self.n_channels_,
-            n_times=self.n_times_,
-            train_tmin=self.tmin_,
-            train_sfreq=self._sfreq,
-        )
-        return data
+        return self.cropped._checked_input(X)
 
     def predicted_index(self, data):
         """Return the index in ``classes_`` of the class predicted for each epoch.

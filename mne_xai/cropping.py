@@ -316,6 +316,16 @@ class CroppedClassifier(
 
     def _prediction_windows(self, X):
         """Check X against the training epochs; return its windows and length."""
+        inputs = self._checked_input(X)
+        info = None if self.info_ is None else inputs.info
+        return self._windows(inputs.array(), info), inputs.shape[0]
+
+    def _checked_input(self, X):
+        """Return X as InputData, checked against the training epochs.
+
+        What the classifier predicts and what is explained of it are read
+        alike: the windows fall at the training epochs' times or nowhere.
+        """
         check_is_fitted(self, "estimator_")
         inputs = InputData(
             X, ch_names=None if self.info_ is None else self.info_.ch_names
@@ -328,16 +338,13 @@ class CroppedClassifier(
             # Missing from classifiers pickled before it was recorded.
             train_sfreq=getattr(self, "sfreq_", None),
         )
-        data, info = inputs.array(), inputs.info
         # Arrays carry no time: they are read on the training epochs' time axis.
         if inputs.tmin is not None and not np.isclose(inputs.tmin, self.tmin_):
             raise ValueError(
                 f"X starts at {inputs.tmin:g} s but the training epochs started at "
                 f"{self.tmin_:g} s; the windows would fall at other times."
             )
-        if self.info_ is None:  # trained on arrays: the windows stay arrays
-            info = None
-        return self._windows(data, info), len(data)
+        return inputs
 
     def adapt_batch_norm(self, X):
         """Re-estimate batch-norm statistics on the windows of unlabeled epochs.

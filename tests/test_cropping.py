@@ -697,3 +697,22 @@ def test_best_samples_score_epochs_as_the_classifier_predicts(spatial_epochs):
     proba = cropped.predict_proba(spatial_epochs).astype(np.float64)
     samples = best_samples(cropped, spatial_epochs, k=3)
     assert_allclose(samples.scores, np.log(proba / (1 - proba)), rtol=1e-5)
+
+
+@pytest.mark.parametrize("trained_on", ["epochs", "arrays"])
+def test_explain_refuses_epochs_starting_elsewhere_as_predict_does(trained_on):
+    """Epochs starting at 0.2 s were explained on windows at other times of the
+    trial: without a word when trained on arrays (read as starting at 0 s),
+    with a warning when trained on Epochs, where predict refused both."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4"], SFREQ, "eeg")
+    data = rng.standard_normal((8, 3, 101)) * 1e-5
+    epochs = mne.EpochsArray(data, info, tmin=-0.2, verbose=False)
+    y = np.arange(8) % 2
+    network = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    X = epochs if trained_on == "epochs" else data
+    clf = CroppedClassifier(network, window_length=0.5, sfreq=SFREQ).fit(X, y)
+    later = mne.EpochsArray(data, info, tmin=0.2, verbose=False)
+    for call in (clf.predict, lambda X: mne_xai.explain(clf, X, verbose=False)):
+        with pytest.raises(ValueError, match="starts at 0.2 s"):
+            call(later)
