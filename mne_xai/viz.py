@@ -651,7 +651,9 @@ def plot_band_topomaps(
     bands : dict | None
         Band name to ``(fmin, fmax)`` in Hz, both included, except a bin on an
         edge two bands share, which counts in the higher band only (so that
-        the bands add up); None uses theta, alpha/mu and beta.
+        the bands add up); None uses theta, alpha/mu and beta. A band reaching
+        past the spectrum is summed over the frequencies it holds, which its
+        label gives.
     absolute : bool
         Take the magnitude of each epoch's band relevance (summed over the
         band's frequencies) before averaging, so that relevance of opposite
@@ -684,15 +686,23 @@ def plot_band_topomaps(
     # A bin on an edge two bands share (8 Hz: theta 4-8, alpha 8-13) counts in
     # the higher band only, so that the bands' relevance adds up.
     lower_edges = {fmin for fmin, _ in bands.values()}
-    maps = []
+    maps, labels = [], []
     for name, (fmin, fmax) in bands.items():
         upper = freqs < fmax if fmax in lower_edges else freqs <= fmax
         in_band = (freqs >= fmin) & upper
         if not in_band.any():
             raise ValueError(
                 f"Band {name!r} ({fmin}-{fmax} Hz) holds no frequency; the spectrum "
-                f"has a bin every {freqs[1] - freqs[0]:g} Hz from 0 to {freqs[-1]:g}."
+                f"has a bin every {freqs[1] - freqs[0]:g} Hz from {freqs[0]:g} to "
+                f"{freqs[-1]:g} Hz."
             )
+        # A band reaching past the spectrum is summed over the part it holds,
+        # which its label says.
+        summed = freqs[in_band][[0, -1]]
+        past_spectrum = fmin < freqs[0] or fmax > freqs[-1]
+        labels.append(
+            f"{name} ({summed[0]:g}-{summed[1]:g} Hz)" if past_spectrum else name
+        )
         # The band's relevance, then its magnitude: bins of opposite signs
         # within a band make up its share of the decision together.
         band = relevance[..., in_band].sum(axis=-1)
@@ -707,7 +717,7 @@ def plot_band_topomaps(
         [np.array(maps)],
         spectrum.info,
         row_labels=None,
-        column_labels=list(bands),
+        column_labels=labels,
         units=units,
         shared=True,
         title="Relevance per frequency band" if title is None else title,

@@ -259,6 +259,23 @@ def test_band_maps_add_up_and_keep_bad_channels(fitted_eegnet, few_epochs, drawn
     np.testing.assert_allclose(np.sum(drawn, axis=0), in_4_to_30, rtol=1e-6)
 
 
+def test_bands_past_the_spectrum_say_what_they_sum(drawn):
+    """On a 1-40 Hz spectrum (a SpectralClassifier's), delta 0.5-4 Hz and gamma
+    30-100 Hz were summed over 1-4 and 30-40 Hz under their own names, and a
+    band of no bin was said to miss a spectrum "from 0"."""
+    maps = _synthetic_maps()
+    freqs = np.arange(1.0, 40.5, 0.5)
+    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
+    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    bands = {"delta": (0.5, 4), "alpha": (8, 13), "gamma": (30, 100)}
+    fig = plot_band_topomaps(spectrum, bands, show=False)
+    titles = [ax.get_title() for ax in fig.axes[:3]]
+    assert titles == ["delta (1-4 Hz)", "alpha", "gamma (30-40 Hz)"]
+    np.testing.assert_allclose(drawn[0], relevance[:, freqs <= 4].sum(axis=1))
+    with pytest.raises(ValueError, match="every 0.5 Hz from 1 to 40 Hz"):
+        plot_band_topomaps(spectrum, {"slow": (0.1, 0.5)}, show=False)
+
+
 def _synthetic_maps(ch_names=("Fz", "Cz", "Pz", "Oz", "C3", "C4"), montage=True):
     """Magnitude maps of two classes of three epochs, without any network."""
     from mne_xai.datasets import _builtin_montage
