@@ -36,18 +36,22 @@ from ._propagation import check_gradient_path
 from ._registry import get_method, list_methods, method_differentiates
 
 
-def _epoch_generators(batch, seed):
+def _epoch_generators(batch, seed, key=()):
     """One torch generator per epoch, seeded by ``seed`` and the epoch's data.
 
     Seeding from the epoch's bytes rather than its position gives an epoch the
     same draws whatever the batch size and the other epochs explained with it;
     the generators are local, so global random states are left untouched. They
     draw on the CPU, whatever the device (see ``AttributionMethod._draw``).
+    ``key`` (non-negative integers) names what the draws are for, so that each
+    gets its own whatever the order in which they are made.
     """
     generators = []
     for epoch in batch:
         digest = hashlib.blake2b(epoch.tobytes(), digest_size=8).digest()
-        sequence = np.random.SeedSequence([seed, int.from_bytes(digest, "little")])
+        sequence = np.random.SeedSequence(
+            [seed, int.from_bytes(digest, "little"), *key]
+        )
         generator = torch.Generator()
         generator.manual_seed(int(sequence.generate_state(1, np.uint64)[0]))
         generators.append(generator)

@@ -301,30 +301,37 @@ class _PerturbedData:
     def batches(self, batch_size):
         """Yield each batch of epochs, then its perturbed copies."""
         n_times = self.data.shape[2]
+        n_per_band = self.n_draws * len(KINDS)
         for batch in self.data.batches(batch_size):
             yield batch
-            generators = _epoch_generators(batch, self.seed)
-            # One draw of z per band, draw and kind for each epoch, in the
-            # order of the variants: the same whatever the batch.
-            noise = np.stack(
-                [
-                    torch.randn((self.n_variants, n_times), generator=generator).numpy()
-                    for generator in generators
-                ],
-                axis=1,
-            ).astype(np.float64)
             spectrum = np.fft.fft(batch.astype(np.float64), axis=-1)
-            for index, noise_variant in enumerate(noise):
-                band, kind = self.variant(index)
-                if index % (self.n_draws * len(KINDS)) == 0:
-                    analytic = np.fft.ifft(spectrum * self.analytic_masks[band])
-                smooth = np.fft.irfft(
-                    np.fft.rfft(noise_variant) * self.smoothing[band], n=n_times
-                )
-                scaled = self.scales[kind] * smooth
-                factor = np.exp(1j * scaled if kind == "phase" else scaled)
-                change = (analytic * (factor[:, np.newaxis] - 1)).real
-                yield (batch + change).astype(np.float32)
+            for band, edges in enumerate(self.bands.values()):
+                analytic = np.fft.ifft(spectrum * self.analytic_masks[band])
+                # The draws of z of each epoch and band, by draw and kind, come
+                # from the epoch and the band's edges: the same whatever the
+                # batch and the other bands asked for.
+                key = np.asarray(edges, np.float64).view(np.uint64).tolist()
+                generators = _epoch_generators(batch, self.seed, key)
+                noise = np.stack(
+                    [
+                        torch.randn((n_per_band, n_times), generator=g).numpy()
+                        for g in generators
+                    ],
+                    axis=1,
+                ).astype(np.float64)
+                for index, noise_variant in enumerate(noise):
+                    yield self._perturbed(
+                        batch, analytic, noise_variant, band, KINDS[index % len(KINDS)]
+                    )
+
+    def _perturbed(self, batch, analytic, noise, band, kind):
+        """Return the batch with the band's analytic signal modulated by ``noise``."""
+        n_times = batch.shape[-1]
+        smooth = np.fft.irfft(np.fft.rfft(noise) * self.smoothing[band], n=n_times)
+        scaled = self.scales[kind] * smooth
+        factor = np.exp(1j * scaled if kind == "phase" else scaled)
+        change = (analytic * (factor[:, np.newaxis] - 1)).real
+        return (batch + change).astype(np.float32)
 
 
 @verbose
@@ -394,7 +401,14 @@ def unit_sensitivity(
     scales compare. Each perturbation replaces one band of every epoch by a
     copy whose envelope is multiplied by a smooth log-normal factor, or whose
     phase is shifted by a smooth normal one, the same on every channel; the
-    rest of the spectrum is untouched.
+    rest of the signal is kept as it is. The factors vary within the epoch,
+    so the perturbed band spreads by up to half its width on either side (on
+    EEGBCI, a quarter to two fifths of the change lies outside the band),
+    where it meets the signal of the neighbouring frequencies. A unit pooling
+    their power with the band's therefore shows some phase sensitivity: the
+    energy of the whole signal, a pure energy detector, had a phase
+    sensitivity of 0.15 to 0.4 times its amplitude sensitivity on EEGBCI
+    (0 on band-limited data).
 
     The two perturbations move the input equally far, which makes the ratio
     of the sensitivities meaningful: changing the log-amplitude or the phase
@@ -409,9 +423,9 @@ def unit_sensitivity(
     difference becomes significant, while the question is whether one kind
     dominates.
 
-    The perturbation of each epoch is drawn from a generator seeded by
-    ``random_state`` and the epoch's data, so results do not depend on
-    ``batch_size``. The network runs in evaluation mode on one batch of
+    The perturbation of each epoch and band is drawn from a generator seeded
+    by ``random_state``, the epoch's data and the band's edges, so results do
+    not depend on ``batch_size`` nor on the other bands asked for. The network runs in evaluation mode on one batch of
     epochs and its perturbed copies at a time.
 
     References
