@@ -8,6 +8,7 @@ import mne
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from skorch.callbacks import LRScheduler
 
 import mne_xai
@@ -555,17 +556,29 @@ def test_a_list_of_epochs_of_several_recordings_is_explained(fif_coded):
     with pytest.raises(ValueError, match="codes event 'feet' as 1"):
         mne_xai.explain(clf, mixed, "saliency", target="true", verbose=False)
     assert clf.score(mixed, np.r_[fif[:3].events[:, 2], fif[:3].events[:, 2]]) >= 0
-    # Parts must share one time axis and one filter: only the first was read.
+    # Parts must share one time axis, one preparation and the same bad channels:
+    # only the first part's info was compared with training (a re-referenced
+    # second part, or one marking a channel the network reads bad, passed
+    # without the warning each gets alone).
     late = fif[:3].copy().shift_time(0.5)
     shorter = fif[:3].copy().crop(0, 0.5)
     filtered = fif[:3].copy().filter(1, 20, verbose=False)
+    referenced = fif[:3].copy().set_eeg_reference(verbose=False)
+    projected = fif[:3].copy().set_eeg_reference(projection=True, verbose=False)
+    projected.apply_proj(verbose=False)
+    bad = fif[:3].copy()
+    bad.info["bads"] = [clf.ch_names_[0]]
     for part, match in [
         (late, "common time axis"),
         (shorter, "common time axis"),
-        (filtered, "filter them alike"),
+        (filtered, "pass band 1-20 Hz against"),
+        (referenced, "reference a custom reference"),
+        (projected, "projectors applied Average EEG reference"),
+        (bad, f"marks \\['{clf.ch_names_[0]}'\\] bad but the first Epochs \\[\\]"),
     ]:
-        with pytest.raises(ValueError, match=match):
-            clf.predict([fif[:3], part])
+        for method in (clf.predict, clone(clf).fit, lambda X: mne_xai.explain(clf, X)):
+            with pytest.raises(ValueError, match=match):
+                method([fif[:3], part])
 
 
 # -- incremental training ----------------------------------------------------------
