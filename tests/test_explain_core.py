@@ -205,6 +205,38 @@ def test_a_target_per_epoch_may_be_any_array_like(fitted_eegnet, few_epochs, con
         np.testing.assert_array_equal(maps(single), maps(int(labels[0])))
 
 
+def test_target_codes_of_epochs_coded_otherwise_warn(fitted_eegnet, few_epochs):
+    """In a file coding hands 2 and feet 3 (training: feet 2, hands 3), its own
+    codes as target explained the other class of every epoch, silently."""
+    assert fitted_eegnet.event_id_ == {"feet": 2, "hands": 3}
+    swapped = few_epochs.copy()
+    swapped.events[:, 2] = 5 - swapped.events[:, 2]
+    swapped.event_id = {"feet": 3, "hands": 2}
+
+    def maps(epochs, target):
+        return explain(
+            fitted_eegnet, epochs, "saliency", target=target, verbose=False
+        ).get_data()
+
+    match = "2 is 'feet' to the estimator but 'hands' in the epochs"
+    with pytest.warns(RuntimeWarning, match=match):
+        codes = maps(swapped, swapped.events[:, 2])
+    # Read as the estimator's classes, as documented: the other class.
+    np.testing.assert_array_equal(codes, maps(few_epochs, swapped.events[:, 2]))
+    with pytest.warns(RuntimeWarning, match=match):
+        maps(swapped, 2)
+    # The labels of pruning_curve are read alike.
+    with pytest.warns(RuntimeWarning, match=match):
+        pruning_curve(
+            fitted_eegnet, swapped, "separable_elu", swapped.events[:, 2], n_random=1
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(maps(swapped, "true"), maps(few_epochs, "true"))
+        maps(few_epochs, few_epochs.events[:, 2])
+        maps(swapped, "feet")
+
+
 @pytest.mark.parametrize(
     "target, match",
     [(2, None), (5, "index below 2"), (-1, "index below 2"), ("left", "neither")],

@@ -228,13 +228,51 @@ def _resolve_target(estimator, target, data):
                 "which are not; a target per epoch holds labels (classes or "
                 "event names) or indices, not both."
             )
+        else:
+            _warn_if_events_coded_otherwise(estimator, indices, data)
         index = np.array([indices[v] for v in values], np.int64)
         return index, "given class of each epoch"
     index = _target_index(estimator, target, event_id)
     _warn_if_also_an_index(estimator, target, index)
     if _class_index(estimator, target, event_id) is None:  # read as an index
         _warn_if_also_event_codes(estimator, {target: index}, event_id)
+    else:
+        _warn_if_events_coded_otherwise(estimator, {target: index}, data)
     return np.full(n_epochs, index, np.int64), f"class {estimator.classes_[index]}"
+
+
+def _warn_if_events_coded_otherwise(estimator, indices, data):
+    """Warn when target codes name other events in the epochs than in training.
+
+    Targets are the estimator's classes: code 2 of a network trained on
+    ``hands=2, feet=3`` is hands, also in a file coding ``feet=2``, where
+    ``epochs.events[:, 2]`` as target explained the other class of every
+    epoch. ``target="true"`` matches events by name.
+    """
+    trained = getattr(estimator, "event_id_", None)
+    given = getattr(data, "event_id", None)
+    if not trained or not given or not getattr(estimator, "events_are_labels_", True):
+        return
+    trained_names = {code: name for name, code in trained.items()}
+    given_names = {code: name for name, code in given.items()}
+    classes = np.asarray(estimator.classes_).tolist()
+    others = {
+        value: (given_names[value], trained_names[classes[index]])
+        for value, index in indices.items()
+        if value in given_names
+        and classes[index] in trained_names
+        and given_names[value] != trained_names[classes[index]]
+    }
+    if others:
+        read = ", ".join(
+            f"{value} is {trained!r} to the estimator but {given!r} in the epochs"
+            for value, (given, trained) in others.items()
+        )
+        warn(
+            f"The targets are read as the estimator's classes ({read}): the epochs "
+            "code their events otherwise than the training epochs. To explain "
+            'each epoch\'s event, pass target="true" or the event names.'
+        )
 
 
 def _warn_if_also_an_index(estimator, target, index):

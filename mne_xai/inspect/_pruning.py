@@ -17,6 +17,7 @@ from ..attribution._core import (
     _class_index,
     _event_id,
     _resolve_target,
+    _warn_if_events_coded_otherwise,
     private_module,
 )
 from ._activations import (
@@ -331,6 +332,7 @@ def _class_indices(network, y, data):
             f"y holds {unknown}, which are neither classes of the estimator "
             f"({np.asarray(network.classes_).tolist()}) nor their event names."
         )
+    _warn_if_events_coded_otherwise(network, indices, data)
     return np.array([indices[label] for label in labels], np.int64)
 
 
