@@ -52,6 +52,8 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
         # Maps as Epochs are read by channel name, as the epochs are: maps of
         # the same epochs in another channel order scored as chance.
         ch_names = None if data.info is None else list(data.info.ch_names)
+        if isinstance(attribution, np.ndarray) and ch_names is not None:
+            _check_array_channel_order(data, ch_names)
         attribution = InputData(attribution, ch_names=ch_names, name="attribution")
         if None not in (attribution.tmin, data.tmin) and not np.isclose(
             attribution.tmin, data.tmin
@@ -67,6 +69,25 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
                 "and times."
             )
     return data, attribution
+
+
+def _check_array_channel_order(data, ch_names):
+    """Refuse maps as an array when its channels could follow two orders.
+
+    An array's maps are read on the network's channels, in the order of
+    :func:`mne_xai.explain`'s output; epochs holding those channels in
+    another order may have had their maps computed in theirs (AOPC 0.74
+    became -0.01, silently).
+    """
+    given = [name for name in data.given_ch_names if name in ch_names]
+    if given != ch_names:
+        raise ValueError(
+            "The epochs hold the network's channels in another order than the "
+            f"network ({given[:4]}... against {ch_names[:4]}...), so an array of "
+            "maps could follow either. Pass the maps as Epochs (as explain "
+            "returns them; read by channel name), or the epochs in the network's "
+            "order: epochs.copy().reorder_channels(maps.ch_names)."
+        )
 
 
 def _evaluation_batches(
