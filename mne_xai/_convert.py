@@ -136,7 +136,9 @@ def training_channels(info, picks):
         Channels to use, as in MNE (names, types such as ``["eeg", "eog"]``,
         indices, ``"all"``). None means the good data channels: EEG, MEG, sEEG,
         ECoG, DBS and fNIRS, without stimulus, EOG, ECG, EMG or misc channels
-        and without the channels in ``info["bads"]``.
+        and without the channels in ``info["bads"]``. Types and ``"all"``
+        leave bad channels out too (with a log line); names and indices keep
+        them.
 
     Returns
     -------
@@ -144,13 +146,17 @@ def training_channels(info, picks):
         The picked channel names, in the info's order.
     """
     indices = _picks_to_idx(info, picks, none="data", exclude="bads")
-    if picks is None:
-        bads = [name for name in info["bads"] if name in info.ch_names]
-        if bads:
-            logger.info(
-                f"Leaving out {len(bads)} channel(s) marked bad: {', '.join(bads)} "
-                "(pass picks to choose channels yourself)."
-            )
+    # As in MNE, channel types and "all" leave bad channels out; names and
+    # indices keep them.
+    left_out = np.setdiff1d(
+        _picks_to_idx(info, picks, none="data", exclude=()), indices
+    )
+    if len(left_out):
+        bads = [info.ch_names[index] for index in left_out]
+        logger.info(
+            f"Leaving out {len(bads)} channel(s) marked bad: {', '.join(bads)} "
+            "(pass their names in picks to train on them)."
+        )
     return [info.ch_names[index] for index in indices]
 
 

@@ -42,7 +42,8 @@ _PARAMETERS = """
         ``["eeg", "eog"]``, indices, or ``"all"``). None means the good data
         channels: EEG (and MEG, sEEG, ECoG, DBS, fNIRS) without stimulus,
         EOG, ECG, EMG or misc channels and without the channels in
-        ``info["bads"]`` (a log line names those). Stimulus channels hold the
+        ``info["bads"]`` (a log line names those). As in MNE, channel types and
+        ``"all"`` leave the bad channels out too; names and indices keep them. Stimulus channels hold the
         events, and so the labels: pick them only to show that leak. Data
         given later are read from the same channels, by name. Arrays are used
         as they are.

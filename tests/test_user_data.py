@@ -109,6 +109,14 @@ def test_bad_channels_are_left_out_with_a_log_line(imagery_epochs, caplog):
     assert len(mne_xai.explain(clf, epochs[:2], verbose=False).ch_names) == 62
     chosen = EEGNetClassifier(picks=["C3", "Cz", "C4"], **FAST).fit(epochs)
     assert chosen.ch_names_ == ["C3", "Cz", "C4"]
+    # "all" and channel types leave them out as MNE does, without a word before.
+    for picks in ("all", ["eeg"]):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="mne"):
+            clf = EEGNetClassifier(**{**FAST, "verbose": None, "picks": picks})
+            clf.fit(epochs)
+        assert "Leaving out 2 channel(s) marked bad: C3, Cz" in caplog.text
+        assert clf.n_channels_ == 62
 
 
 def test_channels_bad_in_new_data_but_read_by_the_network_warn(
