@@ -705,6 +705,33 @@ def _check_same_preparation(info, train_info, name):
     )
 
 
+def _check_same_channel_types(info, train_info, name):
+    """Warn when channels the network reads have another type than in training.
+
+    The network reads them as it learned them, but what is made of its maps
+    follows the types given: with C3 typed EOG, ``maps.average()`` and the
+    topomaps left its relevance out, silently.
+    """
+    trained = dict(
+        zip(train_info.ch_names, train_info.get_channel_types(), strict=True)
+    )
+    changed = [
+        f"{ch} ({kind} here, {trained[ch]} in training)"
+        for ch, kind in zip(info.ch_names, info.get_channel_types(), strict=True)
+        if ch in trained and kind != trained[ch]
+    ]
+    if changed:
+        warnings.warn(
+            f"Channel(s) of {name} have another type than in training: "
+            f"{', '.join(changed)}. The network reads them as before, but maps "
+            "carry the types given, and MNE's averages and topomaps leave out "
+            "channels that are not data channels; set the types as in training "
+            "(epochs.set_channel_types).",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
 def check_matches_training(
     data, *, train_info, n_channels, n_times, train_tmin=None, train_sfreq=None
 ):
@@ -731,9 +758,9 @@ def check_matches_training(
         When the epochs start at another time than the training epochs, were
         filtered to another pass band (``info["highpass"]``, ``info["lowpass"]``),
         referenced otherwise (``info["custom_ref_applied"]``) or with other
-        projectors applied (``info["projs"]``), or when channels the network
-        reads are marked bad in the data but were good in training (a broken
-        electrode of a new recording).
+        projectors applied (``info["projs"]``), when channels the network reads
+        have another type, or are marked bad in the data but were good in
+        training (a broken electrode of a new recording).
     """
     name, shape, info = data.name, data.shape, data.info
     if shape[1] != n_channels:
@@ -766,6 +793,7 @@ def check_matches_training(
             stacklevel=3,
         )
     _check_same_preparation(info, train_info, name)
+    _check_same_channel_types(info, train_info, name)
     newly_bad = [
         ch
         for ch in info.ch_names

@@ -137,6 +137,21 @@ def test_channels_bad_in_new_data_but_read_by_the_network_warn(
         clf.predict(epochs)
 
 
+def test_channels_typed_otherwise_than_in_training_warn(fitted_eegnet, imagery_epochs):
+    """C3 typed EOG was read as the EEG it was, but its maps carried the EOG type,
+    and their average left C3's relevance out, without a word."""
+    retyped = imagery_epochs[:2].copy().set_channel_types({"C3": "eog"})
+    match = r"another type than in training: C3 \(eog here, eeg in training\)"
+    with pytest.warns(RuntimeWarning, match=match):
+        np.testing.assert_array_equal(
+            fitted_eegnet.predict_proba(retyped),
+            fitted_eegnet.predict_proba(imagery_epochs[:2]),
+        )
+    with pytest.warns(RuntimeWarning, match=match):
+        maps = mne_xai.explain(fitted_eegnet, retyped, verbose=False)
+    assert "C3" not in maps.average().ch_names  # what the warning is about
+
+
 def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epochs):
     # On EEGBCI, a network trained on 7-30 Hz lost 0.2 of accuracy on the same
     # trials at 1-40 Hz, and one trained on average-referenced epochs fell to
