@@ -1,6 +1,7 @@
 """Sanity checks (Adebayo et al. 2018): maps must change with the model and target."""
 
 import copy
+import warnings
 
 import matplotlib
 
@@ -464,6 +465,60 @@ def test_parameter_randomization_redraws_parametrized_weights(channel_data):
     # The fitted network keeps its weights and its parametrization.
     torch.testing.assert_close(clf.module_.conv.weight, trained)
     assert nn.utils.parametrize.is_parametrized(clf.module_.conv)
+
+
+class LegacyWeightNormalized(WeightNormalized):
+    """The same network under torch's older weight_norm, which recomputes the
+    convolution's weight from weight_g and weight_v before every pass."""
+
+    def __init__(self, **shape):
+        super().__init__(**shape)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # deprecated in torch
+            self.conv = nn.utils.weight_norm(
+                nn.Conv1d(shape["n_channels"], 4, 5, padding=2)
+            )
+
+
+class ScaledLinear(nn.Linear):
+    """A linear layer with a learned gain its inherited reset_parameters skips."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.gain = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x) * self.gain
+
+
+class ScaledReadout(WeightNormalized):
+    def __init__(self, **shape):
+        super().__init__(**shape)
+        self.readout = ScaledLinear(4 * shape["n_times"], shape["n_classes"])
+
+
+@pytest.mark.parametrize(
+    "module, layer, kept",
+    [
+        (LegacyWeightNormalized, "conv", r"\['weight_g', 'weight_v'\]"),
+        (ScaledReadout, "readout", r"\['gain'\]"),
+    ],
+)
+def test_layers_whose_initializer_leaves_parameters_trained_are_refused(
+    channel_data, module, layer, kept
+):
+    """Their 'randomized' copies were the trained network (logits unchanged at
+    every step): saliency similarity 1.00, reported as failing the check."""
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=module, max_epochs=2, random_state=0, verbose=False
+    ).fit(X, y)
+    before = copy.deepcopy(clf.module_.state_dict())
+    match = f"Layer '{layer}'.*leaves parameter\\(s\\) {kept} as they are"
+    with pytest.raises(ValueError, match=match):
+        parameter_randomization_check(clf, X, "saliency", verbose=False)
+    for key, value in clf.module_.state_dict().items():
+        torch.testing.assert_close(value, before[key])  # the network is untouched
 
 
 def test_per_unit_maps_of_channels_in_several_units_are_refused():

@@ -22,6 +22,40 @@ def _initializer(layer):
     )
 
 
+def _check_initializer_draws_every_parameter(layer, name, device):
+    """Refuse a layer whose initializer leaves some of its parameters as they are.
+
+    torch's older ``torch.nn.utils.weight_norm`` computes ``weight`` from
+    ``weight_g`` and ``weight_v`` before every forward pass, so that
+    ``reset_parameters`` re-draws a weight the next pass overwrites; a layer
+    adding a parameter to an inherited ``reset_parameters`` keeps it trained.
+    Either left the network trained: maps unchanged at every step, and saliency
+    reported as failing. Each parameter of ``layer`` (a copy) is set to NaN
+    first; one still NaN afterwards was not drawn. The layer is restored
+    after (a network that cannot be copied is traced in place).
+    """
+    parameters = dict(layer.named_parameters(recurse=False))
+    tensors = [*parameters.values(), *layer.buffers(recurse=False)]
+    saved = [tensor.detach().clone() for tensor in tensors]
+    with torch.no_grad(), seeded_torch(0, device):
+        for parameter in parameters.values():
+            parameter.fill_(float("nan"))
+        _initializer(layer)()
+        kept = [key for key, value in parameters.items() if torch.isnan(value).any()]
+        for tensor, value in zip(tensors, saved, strict=True):
+            tensor.copy_(value)
+    if kept:
+        raise ValueError(
+            f"Layer {name!r} ({type(layer).__name__}): its reset_parameters() "
+            f"leaves parameter(s) {kept} as they are, so randomizing it would "
+            "leave it trained. Draw every parameter in reset_parameters (for "
+            "weight normalization, use torch.nn.utils.parametrizations."
+            "weight_norm, whose weight is re-drawn, rather than the older "
+            "torch.nn.utils.weight_norm), or use the data or target "
+            "randomization checks."
+        )
+
+
 def _randomization_units(estimator, epoch_shape):
     """Return the units re-initialized one at a time, in the order they run.
 
@@ -60,6 +94,7 @@ def _randomization_units(estimator, epoch_shape):
                 "no reset_parameters() method, so it cannot be re-initialized; "
                 "give it one that draws the layer's initial parameters."
             )
+        _check_initializer_draws_every_parameter(layer, name, device)
         owner = name
         while owner not in called:
             owner = owner.rpartition(".")[0]
