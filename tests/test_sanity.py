@@ -521,6 +521,42 @@ def test_layers_whose_initializer_leaves_parameters_trained_are_refused(
         torch.testing.assert_close(value, before[key])  # the network is untouched
 
 
+class ReadsTheStart(nn.Module):
+    """A network reading the first 40 samples of each epoch, as pooling without
+    padding leaves the end of an epoch out (braindecode's Deep4Net: 38 of 641)."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.conv = nn.Conv1d(n_channels, 4, 5)
+        self.readout = nn.Linear(4 * 36, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        hidden = torch.tanh(self.conv(x[..., :40] * self.input_scale))
+        return self.readout(hidden.flatten(1))
+
+
+def test_checks_compare_the_samples_the_network_reads(synthetic_arrays):
+    """Every map is zero on samples the network never reads, under any weights
+    or class: those shared zeros made maps agree whatever they showed."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(
+        module=ReadsTheStart, max_epochs=2, random_state=0, verbose=False
+    ).fit(X, y)
+    check = target_randomization_check(
+        clf, X[:8], "saliency", target=0, random_state=0, verbose=False
+    )
+    maps = [
+        explain(clf, X[:8], "saliency", target=label, verbose=False).get_data()
+        for label in (0, 1)
+    ]
+    assert np.all(maps[0][..., 40:] == 0)
+    expected = map_similarity(maps[0][..., :40], maps[1][..., :40])
+    np.testing.assert_allclose(check.similarity["spearman_abs"][0], expected)
+    everywhere = map_similarity(maps[0], maps[1])
+    assert np.all(everywhere > expected + 0.1)  # what the zeros added
+
+
 def test_per_unit_maps_of_channels_in_several_units_are_refused():
     """Saliency is per tesla on MEG and per volt on EEG: ranks compared the units."""
     from mne_xai.evaluate import deletion_test
