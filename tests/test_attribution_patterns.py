@@ -314,6 +314,32 @@ def test_pattern_methods_refuse_missing_or_foreign_patterns(
         )
 
 
+def test_checks_changing_the_network_refuse_pattern_methods_for_what_they_are(
+    planted,
+):
+    """The patterns, learned for this very network, were refused for each
+    randomized copy as "not learned for this network: learn_patterns(...)"."""
+    from mne_xai.evaluate import (
+        data_randomization_check,
+        parameter_randomization_check,
+        target_randomization_check,
+    )
+
+    epochs, clf, _ = planted
+    patterns = learn_patterns(clf, epochs, verbose=False)
+    for check, kwargs in (
+        (parameter_randomization_check, {}),
+        (data_randomization_check, dict(randomized_estimator=clf)),
+    ):
+        with pytest.raises(ValueError, match="learned again for every such network"):
+            check(clf, epochs[:4], "pattern_attribution", patterns=patterns, **kwargs)
+    # The network is kept: the patterns hold.
+    result = target_randomization_check(
+        clf, epochs[:4], "pattern_net", patterns=patterns, verbose=False
+    )
+    assert result.similarity["spearman"].shape == (1, 4)
+
+
 def test_unsupported_layers_are_refused_by_name(planted):
     epochs, _, _ = planted
     tanh = nn.Sequential(nn.Flatten(), nn.Linear(96, 8), nn.Tanh(), nn.Linear(8, 2))

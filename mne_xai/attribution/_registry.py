@@ -272,6 +272,25 @@ def method_differentiates(method):
     return cls.differentiates or cls.propagation_rules
 
 
+def needs_patterns(method):
+    """Whether a registered method passes the decision back through learned patterns.
+
+    Such patterns (:func:`mne_xai.inspect.learn_patterns`) belong to one
+    network's weights: a network with other weights needs its own.
+
+    Parameters
+    ----------
+    method : str
+        The name of a registered method.
+
+    Returns
+    -------
+    needs : bool
+        True for PatternNet and PatternAttribution.
+    """
+    return "patterns" in get_method(method).parameters()
+
+
 def methods_without_gradient():
     """Return the names of the methods that do not differentiate the network.
 

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._convert import training_channels
 from .._network import as_network
 from ..attribution import explain
-from ..attribution._registry import get_method
+from ..attribution._registry import needs_patterns
 from ..datasets import _builtin_montage
 from ..estimators import _EEGClassifier
 from ..inspect import learn_patterns
@@ -82,11 +82,6 @@ def _used_channels(estimator, epochs, fitted):
             "their type with epochs.set_channel_types({name: 'eeg'}), or choose "
             f"them with the estimator's picks. ({err})"
         ) from None
-
-
-def needs_patterns(method):
-    """Whether ``method`` passes the decision back through learned patterns."""
-    return "patterns" in get_method(method).parameters()
 
 
 def _check_patterns_possible(estimator, epochs, y, methods, fitted):

@@ -9,6 +9,7 @@ from mne.utils import logger, use_log_level
 
 from .._outputs import evoked_array
 from ..attribution import explain, explain_spectrum, method_unit, modality_importance
+from ..attribution._registry import needs_patterns
 from ..inspect import learn_patterns, spatial_patterns
 from ..viz import (
     plot_attribution_joint,
@@ -16,7 +17,6 @@ from ..viz import (
     plot_class_topomaps,
     plot_method_comparison,
 )
-from ._checks import needs_patterns
 from ._text import HOW_TO_READ
 
 

@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .._figure_text import _wrap_text
+from ..attribution._registry import needs_patterns
 from ..evaluate import CurveResult, plot_sanity_check, trust_summary
-from ._checks import needs_patterns
 
 _TRUST_COLUMNS = {
     "similarity": "similarity after randomization",

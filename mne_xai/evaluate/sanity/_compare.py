@@ -14,7 +14,7 @@ from ...attribution._core import (
     prepare_request,
     private_module,
 )
-from ...attribution._registry import check_comparable_across_channels
+from ...attribution._registry import check_comparable_across_channels, needs_patterns
 from ..localization import _map_data
 from ._result import SanityCheckResult
 from ._similarity import _MEASURES, SIMILARITY_METRICS, _warn_undefined
@@ -31,6 +31,23 @@ class _Setup(NamedTuple):
     explain_params: dict
     metric: str
     threshold: float
+
+
+def refuse_learned_patterns(method, check):
+    """Refuse PatternNet and PatternAttribution in a check that changes the network.
+
+    Their patterns belong to the trained weights; explain refused them for
+    every randomized copy as "not learned for this network", though they
+    were, which the user could not act on.
+    """
+    if needs_patterns(method):
+        raise ValueError(
+            f"The {check} check explains networks with other weights than the "
+            f"fitted one, and {method}'s patterns are learned for one network's "
+            "weights: they would have to be learned again for every such network, "
+            "which the check does not do. Check the method with "
+            "target_randomization_check, which keeps the network."
+        )
 
 
 def _set_up(

@@ -11,7 +11,7 @@ from ..._docs import fill_doc
 from ..._network import as_network
 from ...cropping import CroppedClassifier
 from ...estimators import _EEGClassifier
-from ._compare import _compare_to_variants, _set_up
+from ._compare import _compare_to_variants, _set_up, refuse_learned_patterns
 from ._result import SanityCheckResult
 
 
@@ -111,6 +111,7 @@ def data_randomization_check(
             "shuffled labels)",
         )
     original, estimator = estimator, as_network(estimator)
+    refuse_learned_patterns(method, "data randomization")
     setup = _set_up(
         estimator,
         epochs,

@@ -8,7 +8,12 @@ from ..._graph import autograd_on, copy_module, trace_layers, without_parametriz
 from ..._network import as_network
 from ..._random import seeded_torch
 from ...attribution._core import private_module
-from ._compare import _compare_to_variants, _random_seeds, _set_up
+from ._compare import (
+    _compare_to_variants,
+    _random_seeds,
+    _set_up,
+    refuse_learned_patterns,
+)
 from ._result import SanityCheckResult
 
 
@@ -257,6 +262,7 @@ def parameter_randomization_check(
     """
     _check_option("mode", mode, ("cascading", "independent"))
     estimator = as_network(estimator)
+    refuse_learned_patterns(method, "parameter randomization")
     setup = _set_up(
         estimator,
         epochs,
