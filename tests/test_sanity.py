@@ -521,6 +521,27 @@ def test_layers_whose_initializer_leaves_parameters_trained_are_refused(
         torch.testing.assert_close(value, before[key])  # the network is untouched
 
 
+class WithUnusedHead(WeightNormalized):
+    """An auxiliary head that the forward pass never calls."""
+
+    def __init__(self, **shape):
+        super().__init__(**shape)
+        self.aux = nn.Linear(3, 1)
+
+
+def test_parameter_randomization_skips_layers_the_logits_do_not_reach(channel_data):
+    """An unused layer with parameters was refused as one "the network uses
+    without calling", which it does not."""
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=WithUnusedHead, max_epochs=2, random_state=0, verbose=False
+    ).fit(X, y)
+    result = parameter_randomization_check(
+        clf, X, "saliency", random_state=0, verbose=False
+    )
+    assert result.steps == ["readout", "conv"]
+
+
 class ReadsTheStart(nn.Module):
     """A network reading the first 40 samples of each epoch, as pooling without
     padding leaves the end of an epoch out (braindecode's Deep4Net: 38 of 641)."""

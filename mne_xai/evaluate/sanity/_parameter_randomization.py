@@ -1,7 +1,7 @@
 """Model parameter randomization: re-initialize layers from the output down."""
 
 import torch
-from mne.utils import _check_option, verbose
+from mne.utils import _check_option, logger, verbose
 
 from ..._docs import fill_doc
 from ..._graph import autograd_on, copy_module, trace_layers, without_parametrizations
@@ -61,6 +61,31 @@ def _check_initializer_draws_every_parameter(layer, name, device):
         )
 
 
+def _parameters_reaching_the_logits(module, example):
+    """Return the parameters of ``module`` on which its logits depend.
+
+    Frozen parameters count too: they are made to require gradients for one
+    pass, then restored.
+    """
+    parameters = list(module.parameters())
+    frozen = [parameter for parameter in parameters if not parameter.requires_grad]
+    try:
+        for parameter in frozen:
+            parameter.requires_grad_(True)
+        with torch.enable_grad():
+            gradients = torch.autograd.grad(
+                module(example).sum(), parameters, allow_unused=True
+            )
+    finally:
+        for parameter in frozen:
+            parameter.requires_grad_(False)
+    return {
+        parameter
+        for parameter, gradient in zip(parameters, gradients, strict=True)
+        if gradient is not None
+    }
+
+
 def _randomization_units(estimator, epoch_shape):
     """Return the units re-initialized one at a time, in the order they run.
 
@@ -89,9 +114,15 @@ def _randomization_units(estimator, epoch_shape):
     # A module is recorded when it returns, so a container follows the layers
     # it calls; the network itself comes last.
     called = list(dict.fromkeys(paths[call.module] for call in calls))
+    reaching = _parameters_reaching_the_logits(module, example)
     units = {}
     for name, layer in module.named_modules():
-        if next(layer.parameters(recurse=False), None) is None:
+        own = list(layer.parameters(recurse=False))
+        if not own:
+            continue
+        if not any(parameter in reaching for parameter in own):
+            # An auxiliary head the forward pass never uses changes no map.
+            logger.info(f"Layer {name!r} does not reach the logits: not randomized.")
             continue
         if _initializer(layer) is None:
             raise ValueError(
