@@ -89,7 +89,8 @@ filters = temporal_filters(clf, epochs, verbose=False)
 print(filters.passbands.sort_values("rank").round(2))
 
 # %%
-# The most used filters pass the mu and beta rhythms. The data hold nothing
+# The most used filters pass the mu rhythm (about 12 Hz); those passing beta
+# contribute little to the decisions. The data hold nothing
 # below 7 Hz or above 30 Hz, so the gains there were never trained: read a
 # filter's response only where the data have power.
 plot_temporal_filters(filters, n_highlight=3)

@@ -153,7 +153,8 @@ _NOTES = """
     of shape ``(n_epochs, n_channels, n_times)``. With Epochs and ``y=None``,
     the labels are ``epochs.events[:, 2]``. ``predict`` returns labels in the
     same coding as ``y``. Data given at prediction must match training in
-    channels (names and order, for Epochs), sampling rate and number of samples.
+    channels (by name for Epochs, which may hold others or another order; by
+    position for arrays), sampling rate and number of samples.
 
     By default the batch size and the number of epochs follow the size of
     the training set (:func:`mne_xai.estimators.training_schedule`), so that

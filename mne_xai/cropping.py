@@ -54,7 +54,9 @@ class CroppedClassifier(
     window_step : float | "auto"
         Time between the starts of consecutive windows, in seconds. ``"auto"``
         is an eighth of the window length (0.25 s for 2 s windows), which gives
-        nine or ten windows per epoch at ``window_length="auto"``. When the step
+        nine or ten windows per epoch at ``window_length="auto"`` from spans of
+        up to 4 s (more from longer ones: 14 from EEGBCI's -1 to 4 s epochs,
+        whose windows stay 2 s long). When the step
         does not divide the span, a last window ends on ``tmax``, closer to the
         one before it.
     tmin, tmax : float | None

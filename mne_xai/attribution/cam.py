@@ -110,8 +110,9 @@ class GradCAM(_GradientCAM):
     also shows where the layer speaks against the class. Values are in
     arbitrary units (``a.u.`` on figures), but for a network that averages the
     layer over time before a linear read-out (the ReLU of InterpretableCNN):
-    there the map before the ReLU, summed over the layer's samples, is the
-    target logit up to a constant. Sujatha
+    there the map before the ReLU, summed over the layer's own samples, is
+    the target logit up to a constant (the map returned is stretched to the
+    input's samples, whose sum need not keep this). Sujatha
     Ravindran & Contreras-Vidal :footcite:`SujathaRavindranContrerasVidal2023`
     compare it with eleven other methods on EEG networks.
 
@@ -223,7 +224,8 @@ class LayerCAM(_GradientCAM):
     is weighed by its own positive gradient instead of the map's average
     gradient. Where the gradient is the same at every sample of a map and
     positive (a layer followed by global average pooling and a linear layer
-    with positive weights) this equals Grad-CAM. Values are in logit units.
+    with positive weights) this equals Grad-CAM. Values are in arbitrary units
+    (``a.u.`` on figures), as Grad-CAM's.
 
     Notes
     -----
