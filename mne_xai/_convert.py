@@ -102,6 +102,12 @@ def _check_same_recording(first, other, where):
             )
             + "; prepare them alike (filter, reference, projectors)."
         )
+    if not _same_baseline(other.baseline, first.baseline, first.info["sfreq"]):
+        raise ValueError(
+            f"{where} was baseline-corrected over {_baseline_text(other.baseline)} "
+            f"but the first Epochs over {_baseline_text(first.baseline)}; correct "
+            "them alike (epochs.apply_baseline)."
+        )
     if sorted(other.info["bads"]) != sorted(first.info["bads"]):
         raise ValueError(
             f"{where} marks {sorted(other.info['bads'])} bad but the first Epochs "
@@ -109,6 +115,44 @@ def _check_same_recording(first, other, where):
             "part, or repair them with interpolate_bads(), as "
             "mne.concatenate_epochs requires."
         )
+
+
+def _same_baseline(baseline, other, sfreq):
+    """Whether two ``epochs.baseline`` values are the same, to half a sample."""
+    if baseline is None or other is None:
+        return baseline is other
+    return np.allclose(baseline, other, atol=0.5 / sfreq, rtol=0)
+
+
+def _baseline_text(baseline):
+    if baseline is None:
+        return "nothing (baseline=None)"
+    return f"{baseline[0]:g} to {baseline[1]:g} s"
+
+
+def _check_same_baseline(data, train_baseline, name):
+    """Warn when Epochs were baseline-corrected otherwise than in training.
+
+    Subtracting another period's mean shifts every channel by its own offset,
+    which the network cannot tell from signal: on unfiltered EEGBCI, a network
+    trained with ``baseline=(0, 0.5)`` scored 0.87 instead of 0.93 on the same
+    trials without it.
+    """
+    if _same_baseline(data.baseline, train_baseline, data.info["sfreq"]):
+        return
+    fix = (
+        "read the epochs without baseline correction (baseline=None)"
+        if train_baseline is None
+        else f"epochs.apply_baseline(({train_baseline[0]:g}, {train_baseline[1]:g}))"
+    )
+    warnings.warn(
+        f"{name} was baseline-corrected over {_baseline_text(data.baseline)}, "
+        f"the training epochs over {_baseline_text(train_baseline)} "
+        f"(epochs.baseline): the network reads other offsets than it learned "
+        f"from; {fix}, as for the training data.",
+        RuntimeWarning,
+        stacklevel=4,
+    )
 
 
 def _check_finite(data, name, first=0):
@@ -281,7 +325,7 @@ class InputData:
     def __init__(self, X, *, ch_names=None, name="X"):
         self.name = name
         self._epochs = _epochs_list(X)
-        self.info = self.events = self.event_id = self.tmin = None
+        self.info = self.events = self.event_id = self.tmin = self.baseline = None
         self._event_conflict = None
         self._picks = None
         if self._epochs is None:
@@ -297,6 +341,7 @@ class InputData:
                 # (without keeping it) to apply it, as its own get_data would.
                 epochs.drop_bad(verbose=False)
         self.info, self.tmin = first.info, first.tmin
+        self.baseline = first.baseline
         # No copies of one Epochs' events: memory of averaged explanations must
         # not grow with the number of epochs.
         self.event_id, self.events = first.event_id, first.events
@@ -732,8 +777,20 @@ def _check_same_channel_types(info, train_info, name):
         )
 
 
+#: ``train_baseline`` of an estimator that did not record it (fitted on
+#: arrays, or pickled before it was recorded): nothing to compare.
+BASELINE_UNKNOWN = "unknown"
+
+
 def check_matches_training(
-    data, *, train_info, n_channels, n_times, train_tmin=None, train_sfreq=None
+    data,
+    *,
+    train_info,
+    n_channels,
+    n_times,
+    train_tmin=None,
+    train_sfreq=None,
+    train_baseline=BASELINE_UNKNOWN,
 ):
     """Raise a clear error when data differ from what the network was trained on.
 
@@ -751,12 +808,14 @@ def check_matches_training(
     train_sfreq : float | None
         The training rate where no training info gives it (arrays fitted
         with a rate), checked against the rate of Epochs.
+    train_baseline : tuple of float | None | "unknown"
+        The training epochs' ``baseline``; a different one only warns.
 
     Warns
     -----
     RuntimeWarning
         When the epochs start at another time than the training epochs, were
-        filtered to another pass band (``info["highpass"]``, ``info["lowpass"]``),
+        baseline-corrected otherwise, filtered to another pass band (``info["highpass"]``, ``info["lowpass"]``),
         referenced otherwise (``info["custom_ref_applied"]``) or with other
         projectors applied (``info["projs"]``), when channels the network reads
         have another type, or are marked bad in the data but were good in
@@ -793,6 +852,8 @@ def check_matches_training(
             stacklevel=3,
         )
     _check_same_preparation(info, train_info, name)
+    if not isinstance(train_baseline, str):  # recorded
+        _check_same_baseline(data, train_baseline, name)
     _check_same_channel_types(info, train_info, name)
     newly_bad = [
         ch

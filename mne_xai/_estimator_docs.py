@@ -134,6 +134,10 @@ _PARAMETERS = """
     tmin_ : float | None
         The time of the training epochs' first sample (None for arrays);
         Epochs given later that start elsewhere get a warning.
+    baseline_ : tuple of float | None
+        The training epochs' ``baseline`` (None for arrays, or when they were
+        not baseline-corrected); Epochs given later that were corrected over
+        another period get a warning.
     data_mean_ : ndarray, shape (n_channels, n_times)
         The mean training epoch (a baseline for attribution methods).
     data_std_ : float | ndarray, shape (n_channels,)

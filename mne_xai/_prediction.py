@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ._convert import (
+    BASELINE_UNKNOWN,
     InputData,
     check_amplitudes,
     check_matches_training,
@@ -90,6 +91,8 @@ class _PredictionMixin(_ScoreMixin):
             n_channels=self.n_channels_,
             n_times=self.n_times_,
             train_tmin=self.tmin_,
+            # Missing from estimators pickled before it was recorded.
+            train_baseline=getattr(self, "baseline_", BASELINE_UNKNOWN),
         )
         return data
 

@@ -8,6 +8,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from ._convert import (
+    BASELINE_UNKNOWN,
     InputData,
     array_info,
     check_matches_training,
@@ -88,6 +89,9 @@ class CroppedClassifier(
         epochs must have them.
     tmin_ : float
         Time of the first sample of the training epochs (0 for arrays).
+    baseline_ : tuple of float | None
+        The training epochs' ``baseline`` (None for arrays); Epochs given
+        later that were corrected over another period get a warning.
     event_id_ : dict | None
         The event names of the training Epochs (None for arrays), by which
         targets and class names are read.
@@ -255,6 +259,7 @@ class CroppedClassifier(
             data.shape[2], sfreq, first_time
         )
         self.tmin_, self.n_times_ = first_time, data.shape[2]
+        self.baseline_ = inputs.baseline
         self.event_id_ = inputs.event_id
         self.events_are_labels_ = labels_match_events(inputs, y)
         n_windows = len(self.window_starts_)
@@ -337,8 +342,9 @@ class CroppedClassifier(
             train_info=self.info_,
             n_channels=self.n_channels_,
             n_times=self.n_times_,
-            # Missing from classifiers pickled before it was recorded.
+            # Missing from classifiers pickled before they were recorded.
             train_sfreq=getattr(self, "sfreq_", None),
+            train_baseline=getattr(self, "baseline_", BASELINE_UNKNOWN),
         )
         # Arrays carry no time: they are read on the training epochs' time axis.
         if inputs.tmin is not None and not np.isclose(inputs.tmin, self.tmin_):

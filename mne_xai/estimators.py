@@ -456,7 +456,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.ch_names_ = None if info is None else list(info.ch_names)
         self.event_id_ = data.event_id
         self.events_are_labels_ = labels_match_events(data, y)
-        self.tmin_ = data.tmin
+        self.tmin_, self.baseline_ = data.tmin, data.baseline
         self.n_channels_, self.n_times_ = array.shape[1:]
         check_offsets(array, self.ch_names_)
         self.batch_size_, self.max_epochs_ = training_schedule(
