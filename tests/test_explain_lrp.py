@@ -204,6 +204,84 @@ def test_lrp_zero_is_gradient_times_input_through_an_in_place_residual():
     np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-8)
 
 
+class _StandardizedConv(nn.Conv1d):
+    """Weight standardization: the forward convolves with another weight."""
+
+    def forward(self, x):  # noqa: D102
+        weight = self.weight - self.weight.mean(dim=(1, 2), keepdim=True)
+        return self._conv_forward(x, weight / weight.std(), self.bias)
+
+
+class _ReusesInPlaceOutput(nn.Module):
+    """``a = relu_(h); a + h``: 2 relu(h), but relu(h) + h out of place."""
+
+    def __init__(self, conv=nn.Conv1d, in_place=True):
+        super().__init__()
+        self.conv = conv(N_CHANNELS, 4, 3, padding=1, bias=False)
+        self.relu = nn.ReLU(inplace=in_place)
+        self.classifier = nn.Linear(4 * N_TIMES, 2, bias=False)
+
+    def forward(self, x):  # noqa: D102
+        hidden = self.conv(x)
+        return self.classifier((self.relu(hidden) + hidden).flatten(1))
+
+
+@pytest.mark.parametrize(
+    "network, methods, match",
+    [
+        (
+            _ReusesInPlaceOutput(conv=_StandardizedConv, in_place=False),
+            ["lrp_epsilon", "lrp_zplus", "lrp_composite"],
+            r"layer 'conv' \(_StandardizedConv\) computes otherwise",
+        ),
+        (
+            _ReusesInPlaceOutput(),
+            ["lrp_epsilon", "lrp_zplus", "guided_backprop", "deconvolution"],
+            "changes a tensor in place.*that it reads again",
+        ),
+    ],
+)
+def test_networks_the_rules_would_misread_are_refused(network, methods, match):
+    """LRP-0 of a standardized convolution kept 1 percent of the logit; with
+    the in-place ReLU run out of place, z+ summed to half the logits."""
+    torch.manual_seed(0)
+    module = network.double().eval()
+    for method in methods:
+        with pytest.raises(ValueError, match=match):
+            _lrp(method, module, _data(), TARGET)
+    # Out of place and with its own weights, the network is explained.
+    torch.manual_seed(0)
+    plain = _ReusesInPlaceOutput(in_place=False).double().eval()
+    relevance = _lrp("lrp_epsilon", plain, _data(), TARGET, epsilon=1e-12)
+    np.testing.assert_allclose(
+        relevance.sum(dim=(1, 2)), _target_logits(plain, _data(), TARGET), rtol=1e-6
+    )
+
+
+class _CentresItsInput(nn.Module):
+    """Subtracts a stored mean before the first layer (an affine, not linear, map)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.randn(N_CHANNELS, 1))
+        self.conv = nn.Conv1d(N_CHANNELS, 4, 3, padding=1, bias=False)
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(4 * N_TIMES, 2, bias=False)
+
+    def forward(self, x):  # noqa: D102
+        return self.classifier(self.relu(self.conv(x - self.mean)).flatten(1))
+
+
+@pytest.mark.parametrize("method", ["lrp_epsilon", "lrp_zplus", "lrp_composite"])
+def test_a_constant_added_outside_the_layers_is_refused(method):
+    """Relevance was divided by the centred input, x / (x - mean): LRP-0 summed
+    to 0.23 for a logit of 0.19, and the composite flipped two signs in three."""
+    torch.manual_seed(0)
+    module = _CentresItsInput().double().eval()
+    with pytest.raises(ValueError, match="a constant .* added to a tensor"):
+        _lrp(method, module, _data(), TARGET)
+
+
 # -- signs ---------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["lrp_zplus", "lrp_alpha1_beta0"])
 def test_positive_rules_give_non_negative_relevance(method):

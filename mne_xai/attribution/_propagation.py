@@ -530,7 +530,25 @@ def _forward_with_layer_nodes(module, inputs, layers):
     return logits, calls, steps.calls
 
 
-def check_computation(module, inputs, layers, method, *, functional_ops):
+def _adds_a_constant(node, depending):
+    """Whether ``node`` adds a constant to a tensor (or subtracts one).
+
+    A constant is what does not depend on the input: a number, a buffer or a
+    parameter.
+    """
+    if type(node).__name__.rstrip("0123456789").removesuffix("Backward") not in (
+        "Add",
+        "Sub",
+        "Rsub",
+    ):
+        return False
+    operands = [child for child, _ in node.next_functions]
+    return len(operands) < 2 or any(child not in depending for child in operands)
+
+
+def check_computation(
+    module, inputs, layers, method, *, functional_ops, refuse_shifts=False
+):
     """Refuse a network that computes, outside ``layers``, what ``method`` has no rule for.
 
     Rules are attached to layer modules, but a ``forward`` may compute with
@@ -560,6 +578,13 @@ def check_computation(module, inputs, layers, method, *, functional_ops):
         functions called in ``forward``: :data:`LINEAR_LAYER_OPS` where the
         rules keep the gradient of linear layers, :data:`MAX_POOL_OPS` where
         they keep that of max pooling.
+    refuse_shifts : bool
+        Also refuse adding a constant outside ``layers`` (``x - self.mean``,
+        ``h + self.offset``), for rules that pass relevance through sums in
+        proportion to the values: the share of the constant goes nowhere, and
+        the rest is divided by the shifted values (with ``x - mu`` before the
+        first layer, relevance by ``x / (x - mu)``, which flipped the sign of
+        LRP maps).
     """
     layers = set(layers)
     names = {layer: name for name, layer in named_layers(module)}
@@ -591,6 +616,11 @@ def check_computation(module, inputs, layers, method, *, functional_ops):
             stack.extend(source for source in sources if source is not None)
             continue
         problem = _unhandled(node, depending, functional_ops)
+        if problem is None and refuse_shifts and _adds_a_constant(node, depending):
+            problem = (
+                "a constant (a number, buffer or parameter; fold it into the "
+                "next layer's bias) added to a tensor that depends on the input"
+            )
         if problem is not None:
             where = (
                 " called in forward"
@@ -646,6 +676,29 @@ def _rules_in_forward(rules):
             layer.inplace = True
 
 
+def check_same_function_out_of_place(plain, out_of_place):
+    """Refuse a network whose in-place layers change a tensor it reads again.
+
+    The rules need each layer's input intact, so in-place layers run out of
+    place while they apply. For ``a = relu_(h); a + h`` that computes
+    ``relu(h) + h`` instead of ``2 relu(h)``: the maps explained another
+    function (z+ summed to half the logits).
+
+    Parameters
+    ----------
+    plain, out_of_place : torch.Tensor
+        The network's logits as it is, and with its layers out of place.
+    """
+    scale = max(plain.abs().max().item(), 1e-30)
+    if (plain - out_of_place).abs().max().item() > 1e-4 * scale:
+        raise ValueError(
+            "The network changes a tensor in place (a layer with inplace=True) "
+            "that it reads again afterwards; the propagation rules need each "
+            "layer's input intact, and run out of place, the network computes "
+            "another function. Build it with inplace=False."
+        )
+
+
 def target_gradient(module, inputs, target, rules=None):
     """Gradient of each epoch's target logit, with some layers' backward replaced.
 
@@ -669,6 +722,10 @@ def target_gradient(module, inputs, target, rules=None):
         Shaped like ``inputs``.
     """
     inputs = inputs.detach().requires_grad_()
+    in_place = [layer for layer in rules or {} if getattr(layer, "inplace", False)]
+    if in_place:
+        with torch.no_grad():
+            plain = module(inputs)
     with torch.enable_grad():
         with _rules_in_forward(rules or {}):
             logits = module(inputs)
@@ -677,6 +734,8 @@ def target_gradient(module, inputs, target, rules=None):
                 "The network must return logits of shape (batch, n_classes), got "
                 f"{tuple(logits.shape)}."
             )
+        if in_place:
+            check_same_function_out_of_place(plain, logits.detach())
         selected = logits.gather(1, target.reshape(-1, 1).to(logits.device))
         (gradient,) = torch.autograd.grad(selected.sum(), inputs)
     return gradient

@@ -35,11 +35,12 @@ from ._propagation import (
     _forward_with_layer_nodes,
     check_computation,
     check_layers,
+    check_same_function_out_of_place,
     fold_batch_norms,
     target_gradient,
 )
 from ._registry import AttributionMethod, register_method
-from .lrp import _linear_map, _transpose
+from .lrp import _linear_map, _transpose, check_layers_use_their_weights
 
 #: Layers that get a pattern: their weights are what the patterns replace.
 PATTERN_LAYERS = CONVOLUTIONS + DENSE
@@ -156,10 +157,17 @@ def prepare_network(module, inputs, method):
         input), ``"linear"`` for the others.
     """
     network = fold_batch_norms(module, inputs)
-    for layer in network.modules():
-        # An in-place rectifier would overwrite the output the statistics need.
-        if isinstance(layer, RECTIFIERS):
-            layer.inplace = False
+    # An in-place rectifier would overwrite the output the statistics need.
+    in_place = [
+        layer
+        for layer in network.modules()
+        if isinstance(layer, RECTIFIERS) and layer.inplace
+    ]
+    for layer in in_place:
+        layer.inplace = False
+    if in_place:
+        with torch.no_grad():
+            check_same_function_out_of_place(module(inputs), network(inputs))
     calls = trace_layers(network, inputs[:1])
     # Parameter-free modules of other libraries are judged by their
     # operations, as functions in forward are: reshapes carry the signal on
@@ -172,6 +180,7 @@ def prepare_network(module, inputs, method):
         method,
         functional_ops=MAX_POOL_OPS,
     )
+    check_layers_use_their_weights(network, inputs, method)
     pattern_calls = [call for call in calls if isinstance(call.module, PATTERN_LAYERS)]
     # The names the patterns are learned and looked up by.
     layers = [call.module for call in pattern_calls]
