@@ -23,6 +23,12 @@ SCALE_TOLERANCE = 100.0
 #: before a warning says they drown the EEG (real epochs, raw or filtered, stay
 #: below 2 in every channel).
 OFFSET_RATIO = 10.0
+#: How many times the signal's standard deviation within epochs an offset that
+#: stays the same in every epoch may reach, in the median channel, before a
+#: warning: on simulated epochs with a 10 Hz burst, both networks learned it
+#: at 50 times (EEGNet 1.00, InterpretableCNN 0.95) and were at chance at 500
+#: times (a DC-coupled amplifier's tens of millivolts are thousands of times).
+STEADY_OFFSET_RATIO = 100.0
 
 
 def _epochs_list(X):
@@ -957,8 +963,11 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
     then sees the drift and an EEG too small to learn from: on simulated
     epochs whose offsets drifted 50 times the signal, both networks were at
     chance (0.95 without them). Offsets that stay the same in every epoch did
-    little harm (0.94) and are left alone, as are log-power spectra, whose
-    mean is large but steady. In real epochs, raw or filtered, the variance
+    little harm up to 50 times the signal (0.94), as in log-power spectra,
+    whose mean is large but steady; at hundreds of times, as DC-coupled
+    amplifiers give, the networks learned nothing, and a warning starts at
+    ``STEADY_OFFSET_RATIO`` times the standard deviation within epochs (in
+    the median channel). In real epochs, raw or filtered, the variance
     of the means across epochs stays below twice the variance within epochs
     in every channel (1 s windows of unfiltered EEGBCI: 1.8); the warning
     starts when it exceeds ``OFFSET_RATIO`` times it in most channels (the
@@ -987,7 +996,22 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
     ratio = drift / np.maximum(within, np.finfo(float).tiny)  # 0 for flat channels
     # The median: one drifting channel barely changes the scale of the others.
     if np.median(ratio) <= OFFSET_RATIO:
-        return False
+        steady = np.square(epoch_means.mean(axis=0))
+        steady_ratio = steady / np.maximum(within, np.finfo(float).tiny)
+        if np.median(steady_ratio) <= STEADY_OFFSET_RATIO**2:
+            return False
+        warnings.warn(
+            f"{name}'s channels carry a steady offset (DC) over "
+            f"{STEADY_OFFSET_RATIO:g} times the signal's standard deviation within "
+            f"epochs, in {np.sum(steady_ratio > STEADY_OFFSET_RATIO**2)} of "
+            f"{len(steady_ratio)} channels: the EEG is a small ripple on it, and "
+            "networks trained on such data learned nothing. Baseline-correct the "
+            "epochs (epochs.apply_baseline()) or high-pass filter the continuous "
+            "data (raw.filter(l_freq=0.5, h_freq=None)) first.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return True
     dominated = np.flatnonzero(ratio > OFFSET_RATIO)
     where = f"{len(dominated)} of {len(ratio)} channels"
     if ch_names is not None:

@@ -41,7 +41,7 @@ def training_schedule(n_samples, batch_size="auto", max_epochs="auto"):
 
     - the batch size grows like the square root of the number of examples,
       rounded to a power of two within [8, 64] (8 below 128 examples, 16 from
-      128, 32 from 512, 64 from 2,048), so small data sets still get
+      128, 32 from 513, 64 from 2,048), so small data sets still get
       several steps per pass and large ones use efficient batches;
     - the number of epochs is what gives at least ``MIN_TRAINING_STEPS``
       optimizer steps, within [20, 500]: small data sets are seen often, large

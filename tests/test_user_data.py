@@ -287,6 +287,16 @@ def test_offsets_drowning_the_eeg_warn(imagery_epochs, fitted_eegnet):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    # A steady offset of a DC-coupled amplifier (50 mV, thousands of times the
+    # EEG): both networks stayed at chance (0.50) where they learned without it.
+    dc_coupled = mne.EpochsArray(
+        data + 0.05, imagery_epochs.info, imagery_epochs.events, verbose=False
+    )
+    match = r"steady offset \(DC\) over 100 times .* in 64 of 64 channels"
+    with pytest.warns(RuntimeWarning, match=match):
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(dc_coupled)
+    with pytest.warns(RuntimeWarning, match=match):
+        fitted_eegnet.predict(dc_coupled)
 
 
 def test_other_modalities_are_used_when_asked(synthetic_arrays):
