@@ -310,35 +310,6 @@ class _SkorchNetwork:
         return data
 
 
-def samples_read(network, n_times):
-    """Return which samples of an epoch the network reads, None for all of them.
-
-    A CroppedClassifier whose windows leave parts of the epoch out gives
-    those samples no relevance under any method, weights or labels: maps
-    compared there agree whatever they show (two noise maps with the same
-    zeros: Spearman 0.68), so comparisons keep the samples read.
-
-    Parameters
-    ----------
-    network : object
-        A fitted classifier, as :func:`as_network` returns it.
-    n_times : int
-        Samples per epoch.
-
-    Returns
-    -------
-    read : ndarray of bool, shape (n_times,) | None
-        True where a window reads the sample; None when every sample is read.
-    """
-    module = getattr(network, "module_", None)
-    if not isinstance(module, WindowAverage):
-        return None
-    read = np.zeros(n_times, bool)
-    for start in module.starts:
-        read[start : start + module.n_samples] = True
-    return None if read.all() else read
-
-
 def reading_channels(network, info):
     """Return ``network``, told the channels of Epochs it was wrapped without.
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from mne.utils import _check_option, _validate_type, logger
 
-from ..._network import WindowAverage, reading_channels, samples_read
+from ..._network import WindowAverage, reading_channels
 from ..._progress import progress_bar
 from ...attribution import explain
 from ...attribution._core import (
@@ -178,8 +178,12 @@ def _samples_read(estimator, request):
     rectifier or a max-pool can stop one epoch's gradient where the network
     reads.
     """
+    n_times = request.data.shape[-1]
     if isinstance(estimator.module_, WindowAverage):
-        return samples_read(estimator, request.data.shape[-1])
+        read = np.zeros(n_times, bool)
+        for start in estimator.module_.starts:
+            read[start : start + estimator.module_.n_samples] = True
+        return None if read.all() else read
     module = private_module(estimator, request.device)
     inputs = torch.from_numpy(next(request.data.batches(_PROBE_EPOCHS)))
     inputs = inputs.to(request.device).requires_grad_()
@@ -192,7 +196,7 @@ def _samples_read(estimator, request):
     reached = np.flatnonzero(gradient.abs().sum(dim=(0, 1)).cpu().numpy())
     if len(reached) == 0:  # a constant network: nothing to compare on
         return None
-    read = np.zeros(inputs.shape[-1], bool)
+    read = np.zeros(n_times, bool)
     read[reached[0] : reached[-1] + 1] = True
     return None if read.all() else read
 
