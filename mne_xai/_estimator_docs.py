@@ -30,8 +30,9 @@ _PARAMETERS = """
     max_epochs : int | "auto"
         Number of passes over the training data. ``"auto"`` gives at least
         1,000 optimizer steps, within 20 to 500 epochs (see
-        :func:`mne_xai.estimators.training_schedule`); the number used is
-        ``max_epochs_``.
+        :func:`mne_xai.estimators.training_schedule`, applied to the epochs
+        trained on, without those ``early_stopping`` holds out); the number
+        used is ``max_epochs_``.
     batch_size : int | "auto"
         Number of epochs per mini-batch (for training and prediction).
         ``"auto"`` grows with the square root of the number of training

@@ -1,6 +1,7 @@
 """scikit-learn classifiers that train EEG networks on mne.Epochs through skorch."""
 
 import inspect
+import math
 
 import mne
 import numpy as np
@@ -105,6 +106,16 @@ def _checked_groups(groups, y):
     return groups
 
 
+def _n_validation(n_epochs, validation_fraction):
+    """Return the number of epochs scikit-learn's stratified split holds out."""
+    return math.ceil(validation_fraction * n_epochs)
+
+
+def _n_group_folds(validation_fraction):
+    """Return the number of folds of which one holds out ``validation_fraction``."""
+    return max(2, round(1 / validation_fraction))
+
+
 def _check_stratified_split(targets, classes, validation_fraction):
     """Refuse training data a stratified validation split cannot divide.
 
@@ -132,7 +143,7 @@ def _check_stratified_split(targets, classes, validation_fraction):
             "each class, or set early_stopping=False."
         )
     # The sizes scikit-learn's split takes, each of which must hold every class.
-    n_valid = int(np.ceil(validation_fraction * len(targets)))
+    n_valid = _n_validation(len(targets), validation_fraction)
     if min(n_valid, len(targets) - n_valid) < len(present):
         raise ValueError(
             "early_stopping=True holds out validation_fraction="
@@ -460,7 +471,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.n_channels_, self.n_times_ = array.shape[1:]
         check_offsets(array, self.ch_names_)
         self.batch_size_, self.max_epochs_ = training_schedule(
-            len(array), self.batch_size, self.max_epochs
+            self._n_stepped_on(len(array)), self.batch_size, self.max_epochs
         )
         std = std_per_type(array, info)
         if self.scaling == "auto":
@@ -506,7 +517,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             array, targets = self._continued_training_data(X, y)
             self.validation_groups_ = _checked_groups(groups, targets)
             self.batch_size_, self.max_epochs_ = training_schedule(
-                len(array), self.batch_size, self.max_epochs
+                self._n_stepped_on(len(array)), self.batch_size, self.max_epochs
             )
             self._restart_training(incremental=False)
             with self._seeded():
@@ -736,6 +747,19 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         epochs = self.max_epochs_ if epochs is None else epochs
         return super().fit_loop(X, y, epochs=epochs, **fit_params)
 
+    def _n_stepped_on(self, n_epochs):
+        """How many of the training epochs the optimizer steps through.
+
+        The validation part of ``early_stopping=True`` is held out of the
+        steps, so the schedule follows the rest (as a user's ``train_split``
+        cannot say its size, it is not subtracted).
+        """
+        if not (self.train_split is None and self.early_stopping):
+            return n_epochs
+        if self.validation_groups_ is None:
+            return n_epochs - _n_validation(n_epochs, self.validation_fraction)
+        return round(n_epochs * (1 - 1 / _n_group_folds(self.validation_fraction)))
+
     def get_split_datasets(self, X, y=None, **fit_params):
         """Hold out a stratified validation set when ``early_stopping=True``."""
         if not (self.train_split is None and self.early_stopping):
@@ -746,10 +770,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 1, test_size=self.validation_fraction, random_state=self.seed_
             )
         else:
-            # One fold of k holds out about validation_fraction of the groups.
-            n_splits = max(2, round(1 / self.validation_fraction))
             splitter = StratifiedGroupKFold(
-                n_splits, shuffle=True, random_state=self.seed_
+                _n_group_folds(self.validation_fraction),
+                shuffle=True,
+                random_state=self.seed_,
             )
         train, valid = next(
             splitter.split(np.zeros(len(y)), y, groups=self.validation_groups_)

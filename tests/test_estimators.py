@@ -20,6 +20,7 @@ from skorch.exceptions import NotInitializedError
 
 import mne_xai
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai._training import MIN_TRAINING_STEPS
 from mne_xai.models import EEGNet, InterpretableCNN
 
 ESTIMATORS = [EEGNetClassifier, InterpretableCNNClassifier]
@@ -505,6 +506,25 @@ def test_early_stopping_keeps_groups_on_one_side(synthetic_arrays):
     assert set(y[valid.indices]) == {0, 1}
     with pytest.raises(ValueError, match="one value per epoch"):
         clf.fit(X, y, groups=groups[:-1])
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_schedule_follows_the_epochs_early_stopping_trains_on(
+    synthetic_arrays, grouped
+):
+    X, y = synthetic_arrays  # 40 epochs; 32 left to train on
+    groups = np.repeat(np.arange(20), 2) if grouped else None
+    clf = InterpretableCNNClassifier(
+        batch_size=8,
+        early_stopping=True,
+        n_iter_no_change=1,
+        lr_schedule=None,
+        verbose=False,
+        random_state=0,
+    ).fit(X, y, groups=groups)
+    steps_per_epoch = sum("train_loss" in batch for batch in clf.history[0, "batches"])
+    assert steps_per_epoch == 4  # 40 epochs would take 5
+    assert clf.max_epochs_ * steps_per_epoch == MIN_TRAINING_STEPS
 
 
 def test_adapt_batch_norm_normalizes_with_the_new_data(synthetic_arrays):
