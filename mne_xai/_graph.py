@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.jit import ScriptModule
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd
 from torch.nn.modules.padding import (
@@ -249,6 +250,37 @@ class LayerCall:
     module: nn.Module
     input: torch.Tensor | None = None
     output: torch.Tensor | None = None
+
+
+def check_hookable(module):
+    """Refuse a TorchScript network, whose layers take no hooks.
+
+    mne_xai checks what a network computes, explains it and inspects it
+    through hooks on its layers; torch fails inside them with
+    "register_forward_hook is not supported on ScriptModules", and copying or
+    training a compiled network fails as obscurely.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    """
+    scripted = next(
+        (
+            name
+            for name, layer in module.named_modules()
+            if isinstance(layer, ScriptModule)
+        ),
+        None,
+    )
+    if scripted is not None:
+        where = "The network" if scripted == "" else f"The network's layer {scripted!r}"
+        raise TypeError(
+            f"{where} is TorchScript (compiled by torch.jit.script or "
+            "torch.jit.trace), whose layers cannot be hooked: mne_xai reaches "
+            "into a network's layers to check, explain and inspect what it "
+            "computes. Give the torch.nn.Module it was compiled from."
+        )
 
 
 def _is_leaf(layer):

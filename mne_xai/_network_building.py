@@ -15,7 +15,7 @@ from mne.utils import warn
 from torch import Tensor
 
 from ._checks import returns_probabilities
-from ._graph import copy_module
+from ._graph import check_hookable, copy_module
 from .models import EEGModule, ScaledInput
 from .models._base import input_scale_buffer
 
@@ -188,6 +188,7 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     factors_outside = bool(np.ndim(input_scale)) and not takes_factors
     own_scale = 1.0 if factors_outside else input_scale
     if isinstance(module, torch.nn.Module):
+        check_hookable(module)
         # A copy: the instance is a parameter, which fitting must leave as
         # given; trained in place, every clone (each fold of a cross-validation)
         # started from weights already trained on its test epochs.

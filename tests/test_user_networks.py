@@ -32,7 +32,7 @@ from mne_xai.evaluate import (
     parameter_randomization_check,
     perturbation_test,
 )
-from mne_xai.inspect import learn_patterns
+from mne_xai.inspect import layer_activations, learn_patterns
 from mne_xai.models import ScaledInput
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
@@ -764,6 +764,24 @@ def test_network_returning_probabilities_is_refused(epochs):
     np.testing.assert_allclose(
         clf.predict_proba(epochs), np.exp(clf._logits(epochs)), rtol=1e-4
     )
+
+
+def test_torchscript_network_is_refused_with_what_to_give(epochs, explained):
+    """torch failed inside: "can't optimize a non-leaf Tensor" at fit and
+    "register_forward_hook is not supported on ScriptModules" in DeepLIFT."""
+    network = EndsInSoftmax(len(epochs.ch_names), 2, len(epochs.times)).conv
+    scripted = torch.jit.script(
+        nn.Sequential(network, nn.AdaptiveAvgPool1d(1), nn.Flatten())
+    )
+    match = "TorchScript .* Give the torch.nn.Module it was compiled from"
+    with pytest.raises(TypeError, match=match):
+        EEGNetClassifier(scripted, max_epochs=1, verbose=False).fit(epochs)
+    clf = EEGNetClassifier(max_epochs=1, verbose=False).fit(epochs)
+    clf.module_.spatial_conv = torch.jit.script(clf.module_.spatial_conv)
+    with pytest.raises(TypeError, match="layer 'spatial_conv' is TorchScript"):
+        explain(clf, explained, method="deeplift")
+    with pytest.raises(TypeError, match=match):
+        layer_activations(clf, explained, "spatial_conv")
 
 
 class TakesFourAxes(torch.nn.Module):

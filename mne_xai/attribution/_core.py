@@ -26,6 +26,7 @@ from .._docs import fill_doc
 from .._graph import (
     autograd_on,
     call_combined_layers,
+    check_hookable,
     copy_module,
     full_float32,
 )
@@ -93,6 +94,7 @@ def private_module(estimator, device, example=None):
         The copy (or the network itself, when it cannot be copied).
     """
     module = estimator.module_
+    check_hookable(module)
     try:
         module = copy_module(module)
     except Exception as error:  # deepcopy fails in as many ways as objects
