@@ -189,6 +189,15 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     own_scale = 1.0 if factors_outside else input_scale
     if isinstance(module, torch.nn.Module):
         check_hookable(module)
+        if module_params:
+            names = ", ".join(f"module__{name}" for name in module_params)
+            raise ValueError(
+                f"{names} would build the network, but module is an instance of "
+                f"{type(module).__name__}, built already, whose copy is trained "
+                "as it is. Pass the class (module="
+                f"{type(module).__name__}) with these parameters, or build the "
+                "instance with them."
+            )
         # A copy: the instance is a parameter, which fitting must leave as
         # given; trained in place, every clone (each fold of a cross-validation)
         # started from weights already trained on its test epochs.

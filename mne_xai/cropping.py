@@ -25,6 +25,13 @@ def _final_step(estimator):
     return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
 
 
+def _final_step_parameter(estimator, name):
+    """Return the key of the final step's parameter ``name`` in ``estimator``."""
+    if isinstance(estimator, Pipeline):
+        return f"{estimator.steps[-1][0]}__{name}"
+    return name
+
+
 class CroppedClassifier(
     MetaEstimatorMixin, _ScoreMixin, ClassifierMixin, BaseEstimator
 ):
@@ -232,10 +239,12 @@ class CroppedClassifier(
         inputs = InputData(X)
         network = _final_step(self.estimator)
         picks = network.get_params().get("picks", "all")
-        if inputs.info is not None and picks != "all":
+        picked = None
+        if inputs.info is not None and not (isinstance(picks, str) and picks == "all"):
             # Only the channels the estimator will read are cut into windows
             # (not a stimulus channel, nor a bad one that may hold NaN).
-            inputs.pick(training_channels(inputs.info, picks))
+            picked = training_channels(inputs.info, picks)
+            inputs.pick(picked)
         data, info, first_time = inputs.array(), inputs.info, inputs.tmin or 0.0
         if y is None:
             if inputs.events is None:
@@ -274,11 +283,13 @@ class CroppedClassifier(
         fit_params = {}
         if has_fit_parameter(network, "groups"):
             # Windows of one epoch stay on one side of an inner validation split.
-            key = "groups"
-            if network is not self.estimator:  # a Pipeline routes it by step
-                key = f"{self.estimator.steps[-1][0]}__groups"
+            key = _final_step_parameter(self.estimator, "groups")
             fit_params[key] = np.repeat(np.arange(len(data)), n_windows)
         estimator = clone(self.estimator)
+        if picked is not None:
+            # The windows hold the picked channels alone, among which indices
+            # or a slice would pick again.
+            estimator.set_params(**{_final_step_parameter(estimator, "picks"): picked})
         if info is None:
             # Windows of arrays carry no rate: without one, our estimators size
             # their kernels for 128 Hz, whatever sfreq says. Every info left at

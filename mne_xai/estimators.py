@@ -154,6 +154,28 @@ def _check_stratified_split(targets, classes, validation_fraction):
         )
 
 
+def _check_array_holds_picks(info, picks):
+    """Refuse an array holding channels that ``picks`` would leave out of Epochs.
+
+    An array is read whole, by position: picking from it would leave arrays
+    given at prediction ambiguous. Read whole, an array of ``epochs.get_data()``
+    trains on the stimulus channel, which holds the labels (cross-validated
+    accuracy 0.975 on noise), or on bad channels.
+    """
+    picked = training_channels(info, picks)
+    left_out = [name for name in info.ch_names if name not in picked]
+    if left_out:
+        raise ValueError(
+            f"X is an array of every channel of info, but picks={picks!r} leaves "
+            f"out {', '.join(left_out[:5])}{' ...' * (len(left_out) > 5)} "
+            "(stimulus channels hold the labels; bad channels and other types are "
+            "left out of Epochs). Give the array of the picked channels and their "
+            "info (epochs.get_data(picks=...), epochs.copy().pick(...).info), fit "
+            "on the Epochs, or pass picks=info.ch_names to train on every channel "
+            "of X."
+        )
+
+
 class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     _default_module = None
 
@@ -261,23 +283,36 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             self.initialized_instance,
         )
         # What the network was built with, for warm starts to check.
-        self._built_with_ = dict(module_params, module=self.module)
+        self._built_with_ = self._build_parameters()
         return self
 
+    def _build_parameters(self):
+        """Return the parameters the network and its input were built with."""
+        return {
+            **{
+                f"module__{key}": value
+                for key, value in self.get_params_for("module").items()
+            },
+            "module": self.module,
+            # Which channels, at which scale, give which classes' logits.
+            **{name: getattr(self, name) for name in ("picks", "scaling", "classes")},
+        }
+
     def _check_built_with(self):
-        """Refuse continued training when module parameters changed since the build.
+        """Refuse continued training when parameters changed since the build.
 
         A warm start or partial fit continues the network it has; parameters
-        set since (e.g. ``module__F1``) would say they apply, and be ignored.
+        set since (e.g. ``module__F1``, ``picks``) would say they apply, and
+        be ignored.
         """
-        current = dict(self.get_params_for("module"), module=self.module)
+        current = self._build_parameters()
         # Missing from estimators pickled before it was recorded.
         built = getattr(self, "_built_with_", current)
         module = self.module if self.module is not None else self._default_module
         # A parameter first set to its default changes nothing.
         defaults = (
             {
-                name: parameter.default
+                f"module__{name}": parameter.default
                 for name, parameter in inspect.signature(module).parameters.items()
             }
             if isinstance(module, type)
@@ -292,7 +327,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             )
         )
         if changed:
-            names = ", ".join(k if k == "module" else f"module__{k}" for k in changed)
+            names = ", ".join(changed)
             raise ValueError(
                 f"{names} changed since the network was built, and continued "
                 "training (warm_start=True, partial_fit) keeps that network; fit "
@@ -379,9 +414,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             raise ValueError(
                 "The parameters were saved from a network of another shape than "
                 f"the one initialized ({self.n_channels_} channels, {self.n_times_} "
-                f"samples, classes {classes}); initialize with data of the "
-                "training channels and times, and labels of every training class "
-                "(classes= names those the data lack), or pickle the whole "
+                f"samples at {self._sfreq:g} Hz, classes {classes}); kernel "
+                "lengths follow the sampling rate. Initialize with data of the "
+                "training channels, times and rate, and labels of every training "
+                "class (classes= names those the data lack), or pickle the whole "
                 "estimator."
             ) from error
         expected = channels_digest(self.ch_names_, self.n_channels_)
@@ -434,6 +470,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             raise ValueError(
                 f"info has {len(info.ch_names)} channels but X has {data.shape[1]}."
             )
+        if data.info is None and info is not None:
+            _check_array_holds_picks(info, self.picks)
         return data, info, y
 
     def _learn_data(self, data, info, y, classes=None):
@@ -745,7 +783,12 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "class_counts))."
             )
         epochs = self.max_epochs_ if epochs is None else epochs
-        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            # skorch leaves the network in training mode: called directly,
+            # module_ then drew dropout and moved its batch-norm statistics.
+            self.module_.eval()
 
     def _n_stepped_on(self, n_epochs):
         """How many of the training epochs the optimizer steps through.

@@ -871,6 +871,49 @@ def test_continued_training_refuses_module_parameters_set_since(synthetic_arrays
     assert clf.module_.temporal_conv.out_channels == 4
 
 
+@pytest.mark.parametrize(
+    "changed",
+    [dict(picks=["EEG000", "EEG001"]), dict(scaling=1.0), dict(classes=[0, 1, 2])],
+)
+def test_continued_training_refuses_data_parameters_set_since(
+    synthetic_arrays, changed
+):
+    """A warm fit after set_params(picks=...) kept every channel, silently."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=1, warm_start=True, verbose=False).fit(X, y)
+    clf.set_params(**changed)
+    (name,) = changed
+    for train in (clf.fit, clf.partial_fit):
+        with pytest.raises(ValueError, match=f"^{name} changed since"):
+            train(X, y)
+
+
+def test_module_parameters_of_an_instance_are_refused(synthetic_arrays):
+    """module__dropout=0.9 with an instance trained the same network as 0.0."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(
+        module=EEGNet(4, 2, 64), module__dropout=0.9, max_epochs=1, verbose=False
+    )
+    with pytest.raises(ValueError, match="module__dropout would build .* class"):
+        clf.fit(X, y)
+
+
+def test_fitted_network_is_left_in_evaluation_mode(synthetic_arrays):
+    """skorch left module_ training: called directly, it drew dropout (logits
+    0.5 from decision_function) and moved its batch-norm statistics."""
+    X, y = synthetic_arrays
+    for early_stopping in (False, True):
+        clf = EEGNetClassifier(
+            max_epochs=2, early_stopping=early_stopping, verbose=False, random_state=0
+        ).fit(X, y)
+        assert not clf.module_.training
+        with torch.no_grad():
+            logits = clf.module_(torch.from_numpy(X)).numpy()
+        np.testing.assert_allclose(logits, clf._logits(X), atol=1e-5)
+    clf.partial_fit(X, y)
+    assert not clf.module_.training
+
+
 def test_prediction_leaves_torch_random_state_alone(synthetic_arrays):
     """Each prediction drew one number from torch's global generator (its data
     loader's seed), so seeded torch code of the user's changed after predict."""

@@ -96,6 +96,35 @@ def test_stimulus_channel_is_never_trained_on_by_default(imagery_epochs):
     assert "STI 014" in leaky.ch_names_
 
 
+def test_array_of_every_channel_is_refused_where_picks_leave_some_out(
+    imagery_epochs,
+):
+    """Arrays with info=epochs.info trained on STI 014 (0.975 on noise)."""
+    epochs = _with_stim_channel(imagery_epochs)
+    X, y = epochs.get_data(), epochs.events[:, 2]
+    clf = EEGNetClassifier(info=epochs.info, **FAST)
+    with pytest.raises(ValueError, match="picks=None leaves out STI 014 .*picks="):
+        clf.fit(X, y)
+    bad = imagery_epochs.copy()
+    bad.info["bads"] = ["C3"]
+    with pytest.raises(ValueError, match="leaves out C3 "):
+        clf.set_params(info=bad.info).fit(bad.get_data(), y)
+    every = clf.set_params(info=epochs.info, picks=epochs.ch_names).fit(X, y)
+    assert every.ch_names_ == epochs.ch_names
+
+
+@pytest.mark.parametrize(
+    "picks", [slice(1, 4), [1, 2, 3], np.array([1, 2, 3]), ["C3", "Cz", "C4"]]
+)
+def test_cropped_classifier_picks_channels_once(imagery_epochs, picks):
+    """Indices and slices were applied again to the picked windows: slice(1, 4)
+    trained on two channels, [1, 2, 3] failed with an IndexError."""
+    epochs = imagery_epochs.copy().pick(["Fz", "C3", "Cz", "C4", "Pz", "Oz"])
+    cropped = CroppedClassifier(EEGNetClassifier(picks=picks, **FAST)).fit(epochs)
+    assert cropped.estimator_.ch_names_ == ["C3", "Cz", "C4"]
+    assert cropped.estimator.picks is picks  # the parameter is left as given
+
+
 def test_bad_channels_are_left_out_with_a_log_line(imagery_epochs, caplog):
     epochs = imagery_epochs.copy()
     epochs.info["bads"] = ["C3", "Cz"]
@@ -493,6 +522,20 @@ def test_a_restored_network_refuses_channels_in_another_order(tmp_path):
     np.testing.assert_array_equal(
         restored.predict_proba(epochs), clf.predict_proba(epochs)
     )
+
+
+def test_a_restored_network_of_another_rate_names_the_rate(tmp_path):
+    """The refusal named channels, samples and classes, which all matched."""
+    epochs = _several_units()
+    clf = EEGNetClassifier(**FAST).fit(epochs)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    faster = epochs.copy()
+    with faster.info._unlock():
+        faster.info["sfreq"] *= 2
+    restored = EEGNetClassifier(**FAST).initialize(faster)
+    match = rf"samples at {faster.info['sfreq']:g} Hz.*follow the sampling rate"
+    with pytest.raises(ValueError, match=match):
+        restored.load_params(f_params=tmp_path / "params.pt")
 
 
 def test_epochs_starting_at_another_time_warn(synthetic_arrays):
