@@ -145,6 +145,10 @@ class WindowAverage(torch.nn.Module):
         self.train(module.training)
 
     def forward(self, x):  # noqa: D102
+        return self.window_logits(x).mean(dim=1)
+
+    def window_logits(self, x):
+        """Return the logits of each window, shape (batch, n_windows, n_classes)."""
         # Epoch-major: the windows of a batch's first half stay in the first
         # half, as DeepLIFT needs (it runs inputs and baselines as one batch
         # and pairs the halves at every nonlinearity).
@@ -152,7 +156,11 @@ class WindowAverage(torch.nn.Module):
             [x[..., start : start + self.n_samples] for start in self.starts], dim=1
         )
         logits = self.module(windows.flatten(0, 1))
-        return logits.reshape(len(x), len(self.starts), -1).mean(dim=1)
+        return logits.reshape(len(x), len(self.starts), -1)
+
+    def class_probabilities(self, x):
+        """Return the mean of the windows' probabilities, as the classifier predicts."""
+        return self.window_logits(x).softmax(dim=-1).mean(dim=1)
 
 
 class BinaryLogOdds(torch.nn.Module):

@@ -360,6 +360,27 @@ def test_the_mean_of_a_unit_is_taken_over_every_window(synthetic_arrays, small_c
     torch.testing.assert_close(mean, rows.mean(dim=0), rtol=1e-4, atol=1e-6)
 
 
+def test_pruning_scores_a_cropped_classifier_as_it_predicts(
+    synthetic_arrays, small_cropped
+):
+    """The highest mean window logit was scored, not the classifier's highest
+    mean window probability: unpruned, 1.00 against a score of 0.95."""
+    import copy
+
+    from mne_xai import as_network
+
+    X, y = synthetic_arrays
+    cropped = copy.deepcopy(small_cropped)
+    with torch.no_grad():  # confident windows, whose logits and votes differ
+        cropped.estimator_.module_.classifier.weight.mul_(50)
+    with torch.no_grad():
+        mean_logit = as_network(cropped).module_(torch.from_numpy(X)).argmax(dim=1)
+    assert (mean_logit.numpy() != cropped.predict(X)).any()
+    curve = pruning_curve(cropped, X, "spatial_elu", y, n_random=1, random_state=0)
+    for accuracy in curve.accuracy.values():
+        assert accuracy[0] == cropped.score(X, y)
+
+
 def test_bands_are_read_at_the_rate_of_the_epochs_given(synthetic_arrays):
     """A network fitted on arrays assumes 128 Hz; Epochs say their own rate."""
     from mne_xai import EEGNetClassifier

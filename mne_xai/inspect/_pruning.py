@@ -11,7 +11,7 @@ from .._checks import check_positive_int, compute_device
 from .._convert import EVENTS_ARE_NOT_LABELS, checked_batches
 from .._docs import fill_doc
 from .._graph import autograd_on
-from .._network import as_network
+from .._network import WindowAverage, as_network
 from .._progress import progress_bar
 from ..attribution._core import (
     _class_index,
@@ -230,15 +230,15 @@ class _Ablation:
     For each row of a mask array, the layer's output is repeated with the
     units masked out replaced by ``reference`` (0 or the mean output), so the
     network after the layer sees one copy of the batch per mask, stacked.
-    Nothing of the network is changed outside :meth:`logits`.
+    Nothing of the network is changed outside :meth:`scores`.
     """
 
     def __init__(self, module, layer, name, reference):
         self.module, self.layer, self.name = module, layer, name
         self.reference = reference
 
-    def logits(self, inputs, masks):
-        """Return the logits under each mask, shape (n_masks, batch, n_classes)."""
+    def scores(self, inputs, masks):
+        """Return the decision scores under each mask, (n_masks, batch, n_classes)."""
 
         def hook(_inputs, output):
             kept = masks.reshape((len(masks), 1, -1) + (1,) * (output.ndim - 2))
@@ -247,11 +247,12 @@ class _Ablation:
 
         handle = hook_output(self.layer, self.name, hook)
         try:
-            return self.module(inputs).reshape(len(masks), len(inputs), -1)
+            scores = decision_scores(self.module, inputs)
+            return scores.reshape(len(masks), len(inputs), -1)
         finally:
             handle.remove()
 
-    def masks_per_pass(self, inputs, logits, masks):
+    def masks_per_pass(self, inputs, scores, masks):
         """How many masks one pass can score: one per unit if exact, else one.
 
         Scoring several masks in one pass computes the network up to the
@@ -264,14 +265,14 @@ class _Ablation:
             return 1
         probe = torch.stack([torch.ones_like(masks[0]), masks[0]])
         try:
-            together = self.logits(inputs, probe)
-            alone = self.logits(inputs, probe[1:])[0]
+            together = self.scores(inputs, probe)
+            alone = self.scores(inputs, probe[1:])[0]
         except (RuntimeError, ValueError) as err:
             logger.info(f"Scoring one mask per pass: after layer {self.name!r}, {err}")
             return 1
-        scale = max(logits.abs().max().item(), alone.abs().max().item(), 1e-30)
+        scale = max(scores.abs().max().item(), alone.abs().max().item(), 1e-30)
         difference = max(
-            (together[0] - logits).abs().max().item(),
+            (together[0] - scores).abs().max().item(),
             (together[1] - alone).abs().max().item(),
         )
         if difference > _BATCHED_TOLERANCE * scale:
@@ -281,6 +282,18 @@ class _Ablation:
             )
             return 1
         return masks.shape[1]
+
+
+def decision_scores(module, inputs):
+    """Return scores whose highest is the class the classifier predicts.
+
+    A CroppedClassifier predicts the highest mean window probability, which
+    the highest mean window logit (its module's output) need not be when
+    windows disagree.
+    """
+    if isinstance(module, WindowAverage):
+        return module.class_probabilities(inputs)
+    return module(inputs)
 
 
 def _accuracies(network, data, name, masks, target, reference, batch_size, device):
@@ -301,13 +314,13 @@ def _accuracies(network, data, name, masks, target, reference, batch_size, devic
             inputs = torch.from_numpy(batch).to(device)
             truth = torch.from_numpy(target[start : start + len(batch)]).to(device)
             start += len(batch)
-            logits = module(inputs)
-            correct[0] += (logits.argmax(dim=1) == truth).sum().item()
+            scores = decision_scores(module, inputs)
+            correct[0] += (scores.argmax(dim=1) == truth).sum().item()
             if per_pass is None:
-                per_pass = ablation.masks_per_pass(inputs, logits, masks)
+                per_pass = ablation.masks_per_pass(inputs, scores, masks)
             for first in range(0, len(masks), per_pass):
                 chunk = masks[first : first + per_pass]
-                predicted = ablation.logits(inputs, chunk).argmax(dim=2)
+                predicted = ablation.scores(inputs, chunk).argmax(dim=2)
                 hits = (predicted == truth).sum(dim=1).cpu().numpy()
                 correct[1 + first : 1 + first + len(chunk)] += hits
     return correct / data.shape[0]
