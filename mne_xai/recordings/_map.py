@@ -2,6 +2,7 @@
 
 import logging
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
@@ -12,7 +13,7 @@ from joblib.parallel import (
     ThreadingBackend,
     get_active_backend,
 )
-from mne.utils import _validate_type, logger, verbose, warn
+from mne.utils import _validate_type, logger, verbose
 
 from .._docs import fill_doc
 from .._progress import progress_bar
@@ -92,7 +93,11 @@ def _raise_recorded_warnings(done):
         recording_id, _, raised = done[position]
         for category, message in raised:
             # The id last, so that filters on the message's start still match.
-            warn(f"{message} (recording {recording_id!r})", category)
+            # Not MNE's warn, which is silent above its WARNING level: the task
+            # ran at the caller's level, so what it raised was to be shown.
+            warnings.warn(
+                f"{message} (recording {recording_id!r})", category, stacklevel=2
+            )
 
 
 @verbose
