@@ -125,7 +125,10 @@ layer : str | None
     ``"separable_elu"``; None picks the default layer (the output of
     the last convolution block, see :mod:`mne_xai.attribution.cam`). In a
     wrapped network (a CroppedClassifier's windows), the wrapper's prefix
-    (``"module."``) may be left out."""
+    (``"module."``) may be left out. A layer that some of the input's paths
+    to the logits bypass (parallel branches joined after it, a skip
+    connection around it) is refused: its map would leave their evidence
+    out."""
 
 docdict["cam_relu"] = """\
 relu : bool

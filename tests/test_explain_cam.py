@@ -321,6 +321,42 @@ def test_a_layer_called_twice_is_refused(method):
         )
 
 
+class TwoBranchNet(nn.Module):
+    """Two same-padded convolution branches joined by concatenation."""
+
+    def __init__(self, n_channels=2, n_times=32):
+        super().__init__()
+        self.conv_a = nn.Conv1d(n_channels, 2, 5, padding=2)
+        self.relu_a = nn.ReLU()
+        self.conv_b = nn.Conv1d(n_channels, 2, 5, padding=2)
+        self.relu_b = nn.ReLU()
+        self.pool = nn.AvgPool1d(4)
+        self.classifier = nn.Linear(4 * (n_times // 4), 2)
+
+    def forward(self, x):
+        branches = torch.cat(
+            [self.relu_a(self.conv_a(x)), self.relu_b(self.conv_b(x))], 1
+        )
+        return self.classifier(self.pool(branches).flatten(1))
+
+
+@pytest.mark.parametrize(
+    "method", ["grad_cam", "layer_cam", "score_cam", "guided_grad_cam"]
+)
+def test_a_layer_that_other_paths_bypass_is_refused(method):
+    """The default layer, in the branch called last, left out the other's
+    evidence: maps at a bump every epoch held, zero where the classes differ."""
+    torch.manual_seed(0)
+    module = TwoBranchNet().eval()
+    inputs = torch.randn(N_EPOCHS, 2, 32)
+    explainer = get_method(method)(module)
+    for layer in (None, "relu_a"):
+        with pytest.raises(ValueError, match="other paths than layer 'relu_"):
+            explainer.attribute(inputs, CLASS_0.expand(N_EPOCHS), layer=layer)
+    maps = explainer.attribute(inputs, CLASS_0.expand(N_EPOCHS), layer="pool")
+    assert maps.shape == inputs.shape
+
+
 class Conv1dNet(nn.Module):
     """Spatial then depthwise temporal Conv1d, ReLU, pooling, dense."""
 

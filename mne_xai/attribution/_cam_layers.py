@@ -181,6 +181,10 @@ class FeatureMapMethod(AttributionMethod):
 
     _calls = None
 
+    def __init__(self, module):
+        super().__init__(module)
+        self._layers_checked = set()
+
     def _layer_calls(self, inputs):
         """List the leaf-module calls of a forward pass (traced once per explainer)."""
         if self._calls is None:
@@ -236,6 +240,53 @@ class FeatureMapMethod(AttributionMethod):
                 "block's layer."
             )
         return FeatureLayer(layer, call.module, time_grid(calls, layer))
+
+    def _check_every_path_through(self, inputs, layer):
+        """Refuse a layer that some of the input's paths to the logits bypass.
+
+        A class activation map explains the logits through one layer's feature
+        maps. Parallel branches joined after it, or a skip connection around
+        it, carry evidence the map leaves out: on two same-padded branches, the
+        default layer (in the branch called last) showed a bump every epoch
+        holds and nothing of the other branch's class evidence. With the
+        layer's output held constant (detached), no logit may still change
+        with the input.
+        """
+        if layer.name in self._layers_checked:
+            return
+
+        def held(_module, _inputs, output):
+            return output.detach()
+
+        example = inputs[:2].detach().requires_grad_()
+        handle = layer.module.register_forward_hook(held)
+        try:
+            with torch.enable_grad():
+                logits = self.module(example)
+                bypassing = logits.requires_grad and any(
+                    gradient is not None and bool(gradient.abs().max() > 0)
+                    for gradient in (
+                        torch.autograd.grad(
+                            logits[:, index].sum(),
+                            example,
+                            retain_graph=True,
+                            allow_unused=True,
+                        )[0]
+                        for index in range(logits.shape[1])
+                    )
+                )
+        finally:
+            handle.remove()
+        if bypassing:
+            raise ValueError(
+                f"The logits depend on the input through other paths than layer "
+                f"{layer.name!r} (parallel branches joined after it, or a skip "
+                "connection around it), whose evidence its class activation map "
+                "would leave out. Choose a layer every path goes through, after "
+                "the branches join (layer=), or a gradient method (e.g. "
+                "integrated_gradients or saliency)."
+            )
+        self._layers_checked.add(layer.name)
 
     def _activations_and_gradients(self, inputs, target, layer):
         """Return the layer's feature maps and the target logit's gradient on them."""

@@ -86,6 +86,7 @@ class _GradientCAM(FeatureMapMethod):
     def _layer_map(self, inputs, target, layer, relu):
         """Return the map on the layer's samples (batch, height, time) and the layer."""
         layer = self._feature_layer(inputs, layer)
+        self._check_every_path_through(inputs, layer)
         activations, gradients = self._activations_and_gradients(inputs, target, layer)
         return _rectify(self._combine(activations, gradients), relu), layer
 
@@ -295,6 +296,7 @@ class ScoreCAM(FeatureMapMethod):
         """
         _validate_type(softmax, bool, "softmax")
         layer = self._feature_layer(inputs, layer)
+        self._check_every_path_through(inputs, layer)
         with torch.no_grad():
             _, outputs = forward_recording(self.module, inputs, [layer.module])
             activations = feature_maps(outputs[layer.module])
