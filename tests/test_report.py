@@ -4,6 +4,7 @@ import os
 import pickle
 import re
 import shutil
+import warnings
 from math import comb
 from pathlib import Path
 
@@ -172,6 +173,22 @@ def test_a_given_network_is_itself_tested_against_chance(spatial_epochs):
     counts = {name: (y == code).sum() for name, code in spatial_epochs.event_id.items()}
     for name, count in counts.items():  # classes named as in the file
         assert f"{name}: {count}" in contents["Overview"]
+
+
+def test_a_file_coding_the_classes_the_other_way_round_explains_without_warning(
+    spatial_epochs,
+):
+    """The report passed labels already matched by name as targets, and
+    explain warned that they named the other events, advising target="true"."""
+    network = _network(max_epochs=2).fit(spatial_epochs)
+    swapped = spatial_epochs.copy()
+    swapped.events[:, 2] = 3 - swapped.events[:, 2]
+    swapped.event_id = {name: 3 - code for name, code in swapped.event_id.items()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _quick_report(network, swapped)
+    messages = [str(warning.message) for warning in caught]
+    assert not [message for message in messages if "targets are read" in message]
 
 
 def test_chance_test_pools_the_folds():
@@ -748,7 +765,6 @@ def test_skipped_trust_checks_are_said_in_both_terms():
 
 def test_command_prints_each_warning_once(tmp_path, capsys, monkeypatch):
     """A data check run at every call of the network printed its warning 5 times."""
-    import warnings
 
     def warning_twice(*args, **kwargs):
         # From two lines, as from two calls of the network.

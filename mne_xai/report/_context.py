@@ -39,8 +39,19 @@ class _Context:
     methods: list
     random_state: int | None
     estimator: object
+    labels_from_events: bool = False
     attributions: dict = field(default_factory=dict)
     refused: dict = field(default_factory=dict)
+
+    @property
+    def target(self):
+        """What to explain for each epoch: its class, as ``explain`` reads it.
+
+        Labels read from the events are in the network's coding, which the
+        file may code otherwise; ``"true"`` matches them by name, where
+        passing the codes warned that they mean other events in the file.
+        """
+        return "true" if self.labels_from_events else self.y
 
     @property
     def class_names(self):

@@ -126,6 +126,7 @@ def make_report(
     trained_event_id = getattr(estimator, "event_id_", None) if fitted else None
     classes = getattr(estimator, "classes_", None) if fitted else None
     events_are_labels = not fitted or getattr(estimator, "events_are_labels_", True)
+    labels_from_events = y is None
     y = np.asarray(
         labels_or_events(epochs, y, trained_event_id, classes, events_are_labels)
     )
@@ -140,7 +141,16 @@ def make_report(
             title=title or f"{type(estimator).__name__} on {len(epochs)} epochs",
             verbose=False,
         )
-    context = _Context(report, epochs, y, plan, methods, random_state, estimator)
+    context = _Context(
+        report,
+        epochs,
+        y,
+        plan,
+        methods,
+        random_state,
+        estimator,
+        labels_from_events=labels_from_events,
+    )
     with _stage(f"Accuracy in {splitter.get_n_splits()} folds"):
         cross_validation = _cross_validate(context, splitter)
     if not fitted:

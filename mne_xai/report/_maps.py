@@ -42,7 +42,7 @@ def _explain_all(context):
                 context.estimator,
                 context.epochs,
                 method,
-                target=context.y,
+                target=context.target,
                 random_state=context.random_state,
                 verbose=False,
                 **params,
@@ -114,7 +114,7 @@ def _add_maps(context):
         context.estimator,
         context.epochs,
         methods,
-        target=context.y,
+        target=context.target,
         ch_type=plan.topomap_type,
         random_state=context.random_state,
         attributions=mapped,
@@ -220,7 +220,7 @@ def _add_spectrum(context):
         spectrum = explain_spectrum(
             context.estimator,
             context.epochs,
-            target=context.y,
+            target=context.target,
             random_state=context.random_state,
             verbose=False,
         )

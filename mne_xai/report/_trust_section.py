@@ -99,7 +99,7 @@ def _add_trust(context, checks):
             context.estimator,
             context.epochs,
             methods,
-            target=context.y,
+            target=context.target,
             random_state=context.random_state,
         )
     except ValueError as err:
