@@ -10,6 +10,22 @@ from pathlib import Path
 import numpy as np
 
 
+def _int_in(low, high=None):
+    """Return an argparse type reading an integer from ``low`` to ``high``."""
+
+    def read(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
+            raise argparse.ArgumentTypeError(f"{value} is not {bounds}")
+        return value
+
+    return read
+
+
 def _cross_validate(name, make_estimator, epochs, y, cv):
     """Fit and score one estimator per fold, printing a line of progress per fold."""
     scores = []
@@ -304,12 +320,17 @@ def main(argv=None):
         "demo",
         help="cross-validate EEGNet and InterpretableCNN against CSP+LDA on EEGBCI",
     )
-    demo_parser.add_argument("--subject", type=int, default=1, help="EEGBCI subject")
     demo_parser.add_argument(
-        "--n-splits", type=int, default=5, help="number of shuffle splits"
+        "--subject", type=_int_in(1, 109), default=1, help="EEGBCI subject (1-109)"
     )
     demo_parser.add_argument(
-        "--max-epochs", type=int, default=60, help="training epochs of the networks"
+        "--n-splits", type=_int_in(1), default=5, help="number of shuffle splits"
+    )
+    demo_parser.add_argument(
+        "--max-epochs",
+        type=_int_in(1),
+        default=60,
+        help="training epochs of the networks",
     )
     demo_parser.add_argument(
         "--output",

@@ -436,6 +436,24 @@ def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):
     assert "MNE_DATA" in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    "argument, match",
+    [
+        (["--subject", "0"], "--subject: 0 is not from 1 to 109"),
+        (["--n-splits", "0"], "--n-splits: 0 is not 1 or more"),
+        (["--max-epochs", "0"], "--max-epochs: 0 is not 1 or more"),
+    ],
+)
+def test_demo_refuses_arguments_out_of_range_in_one_line(capsys, argument, match):
+    """--subject 0 gave a traceback; --n-splits 0 trained every network, then
+    failed; --max-epochs 0 printed the accuracies of untrained networks."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", *argument])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == f"mne-xai demo: error: argument {match}"
+
+
 def test_maps_per_class_follow_the_labels_given(spatial_epochs, monkeypatch):
     """With labels other than the events (make_report(clf, epochs, y)), the maps
     per class were grouped by the epochs' events: each column mixed classes."""
