@@ -683,6 +683,19 @@ def test_mean_baseline_refusal_names_no_private_class(synthetic_arrays):
         mne_xai.explain(cropped, X[:2], "integrated_gradients", baseline="mean")
 
 
+@pytest.mark.parametrize("method", ["grad_cam", "score_cam", "full_grad"])
+def test_class_activation_maps_name_the_windows_as_their_refusal(
+    synthetic_arrays, method
+):
+    """The refusal blamed the network's first layer for a layout it has not."""
+    X, y = synthetic_arrays
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, verbose=False), window_length=0.375, sfreq=128.0
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="CroppedClassifier's feature maps .* window"):
+        mne_xai.explain(cropped, X[:2], method)
+
+
 def test_best_samples_score_epochs_as_the_classifier_predicts(spatial_epochs):
     """Scores were the log-odds of the mean window logit, up to 0.48 from the
     classifier's own probabilities (the mean of its windows'), and ranked

@@ -21,6 +21,7 @@ from .._graph import (
     record_calls,
     trace_layers,
 )
+from .._network import WindowAverage
 from ._registry import AttributionMethod
 
 
@@ -208,6 +209,15 @@ class FeatureMapMethod(AttributionMethod):
             )
         call = next(call for call in calls if call.name == layer)
         n_channels, n_times = inputs.shape[1:]
+        if isinstance(self.module, WindowAverage):
+            raise ValueError(
+                "A CroppedClassifier's feature maps are those of each window it "
+                "averages, on the window's times, not the epoch's; class "
+                "activation maps have no single time grid for them. Use a "
+                "gradient method (e.g. integrated_gradients or saliency), or "
+                "explain the window network (cropped.estimator_) on epochs cropped "
+                "to one window."
+            )
         first = calls[0]
         if first.input.shape[-1] != n_times:
             # e.g. braindecode's (batch, channels, time, 1) layout: the maps'
