@@ -160,6 +160,42 @@ def test_pattern_of_the_optimal_filter_is_the_planted_pattern(network):
 
 
 # -- networks whose units are no spatial filters ------------------------------------
+class ChannelNormNet(PointwiseNet):
+    """PointwiseNet after a batch norm over the EEG channels: a gain each."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__(n_chans, n_outputs, n_times)
+        self.channel_norm = nn.BatchNorm1d(n_chans)
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(self.channel_norm(x))
+
+
+def test_patterns_are_of_the_eeg_when_channels_are_scaled_apart():
+    """A batch norm over the channels scaled the pattern of each channel by its
+    gain: the planted topography was lost (C3 for Pz)."""
+    epochs, pattern, noise_covariance = _planted_source()
+    estimator = _fit(EEGNetClassifier, epochs, module=ChannelNormNet)
+    network = estimator.module_.module
+    gains = np.geomspace(0.05, 20, len(CH_NAMES))
+    optimal = np.linalg.solve(noise_covariance, pattern)
+    with torch.no_grad():
+        network.channel_norm.running_mean.zero_()
+        network.channel_norm.running_var.fill_(1.0 - network.channel_norm.eps)
+        network.channel_norm.weight.copy_(torch.as_tensor(gains))
+        network.channel_norm.bias.zero_()
+        network.pointwise.weight[0, :, 0] = torch.as_tensor(optimal / gains)
+    spatial = spatial_patterns(estimator, epochs, verbose=False)
+    ranking = spatial.ranking
+    (index,) = np.flatnonzero(ranking.unit == 0)
+    # The filter of the EEG, and its pattern, up to one factor.
+    eeg_filter = spatial.filters.data[:, index]
+    np.testing.assert_allclose(
+        eeg_filter / eeg_filter[0], optimal / optimal[0], rtol=1e-4
+    )
+    assert np.corrcoef(spatial.patterns.data[:, index], pattern)[0, 1] > 0.99
+
+
 class SpatioTemporalNet(nn.Module):
     """Its first convolution mixes channels and time at once."""
 
@@ -213,10 +249,22 @@ class MixedChannelsNet(nn.Module):
         return self.dense(self.pool(x).flatten(1))
 
 
+class ChannelKernelsNet(PointwiseNet):
+    """A kernel of its own for each channel before the pointwise convolution."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__(n_chans, n_outputs, n_times)
+        self.per_channel = nn.Conv1d(n_chans, n_chans, 5, groups=n_chans)
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(self.per_channel(x))
+
+
 @pytest.mark.parametrize(
     "module, match",
     [
         (SpatioTemporalNet, "no spatial filter layer: no convolution sums all 8"),
+        (ChannelKernelsNet, "'module.pointwise' filter the EEG channels with diff"),
         (NonlinearFrontNet, "before the spatial layer 'module.spatial' are not linear"),
         (RectifiedFrontNet, "before the spatial layer 'module.spatial' are not linear"),
         (MixedChannelsNet, "before the spatial layer 'module.pointwise' mix the EEG"),

@@ -40,6 +40,9 @@ class _SpatialLayer:
     name: str
     module: torch.nn.Module
     channel_axis: int  # axis of the layer's input holding the channels
+    # Gain of each channel in each input map, relative to the median channel's
+    # (see _channel_gains); None until measured.
+    channel_gains: torch.Tensor | None = None
 
     def maps(self, layer_input):
         """Return the layer's input as ``(batch, n_maps, n_channels, n_times)``."""
@@ -59,6 +62,14 @@ class _SpatialLayer:
         if weight.ndim == 3:
             return weight[:, None, :, 0]
         return weight.squeeze(5 - self.channel_axis)
+
+    def gains_per_weight(self):
+        """Return the channel gains in the layout of :meth:`weights`."""
+        n_units, per_group, n_channels = self.weights().shape
+        groups = self.module.groups
+        gains = self.channel_gains.reshape(groups, 1, per_group, n_channels)
+        gains = gains.expand(groups, n_units // groups, per_group, n_channels)
+        return gains.reshape(n_units, per_group, n_channels)
 
 
 def _channel_axis(call, n_channels):
@@ -115,6 +126,7 @@ def find_spatial_layer(module, example):
         if axis is not None:
             layer = _SpatialLayer(call.name, call.module, axis)
             _check_front_end(module, layer, example)
+            layer.channel_gains = _channel_gains(module, layer, example)
             return layer
     raise ValueError(
         f"The network has no spatial filter layer: no convolution sums all "
@@ -184,6 +196,52 @@ def _check_front_end(module, layer, example):
             f"The layers before the spatial layer {layer.name!r} mix the EEG "
             "channels, so its weights are no spatial filters of the channels."
         )
+
+
+@torch.no_grad()
+def _channel_gains(module, layer, example):
+    """Return each channel's gain in each input map, relative to the median's.
+
+    The layers before the spatial layer may scale channels apart (channel
+    types each to unit variance, a batch norm over the channels): a filter of
+    the maps then weighs each channel by its gain too, and a pattern of the
+    maps carries the gain of each channel, not the EEG's topography (EOG
+    against C3 was 12 times too small, the scale ratio of the two types). One
+    signal on every channel shows each gain: the channel's response is that
+    of the map's reference channel times the gain. Channels filtered by
+    different kernels, with no common signal, are refused.
+
+    Returns
+    -------
+    gains : torch.Tensor of float64, shape (n_maps, n_channels)
+        Signed; exactly one where all channels are scaled alike.
+    """
+    generator = torch.Generator().manual_seed(0)
+    signal = torch.randn(example.shape[-1], generator=generator, dtype=torch.float64)
+    common = (signal * example.double().std()).to(example).expand_as(example)
+    response = _maps_before(module, layer, common) - _maps_before(
+        module, layer, 0 * example
+    )
+    # (maps, channels, samples of every row and time)
+    response = response.double().permute(1, 2, 0, 3).flatten(2).cpu()
+    norms = response.norm(dim=2)
+    reference = response[torch.arange(len(response)), norms.argmax(dim=1)]
+    energy = (reference * reference).sum(dim=1, keepdim=True)
+    gains = torch.where(
+        energy > 0, (response * reference[:, None]).sum(dim=2) / energy, 1.0
+    )
+    residual = (response - gains[..., None] * reference[:, None]).norm(dim=2)
+    if bool((residual > _LINEARITY_TOLERANCE * norms.amax(dim=1, keepdim=True)).any()):
+        raise ValueError(
+            f"The layers before the spatial layer {layer.name!r} filter the EEG "
+            "channels with different kernels, so its units sum no common signal "
+            "of the channels and its weights are no spatial filters of the EEG."
+        )
+    typical = gains.abs().median(dim=1, keepdim=True).values
+    gains = torch.where(typical > 0, gains / typical, 1.0)
+    if bool(((gains - 1).abs() <= _LINEARITY_TOLERANCE).all()):
+        return torch.ones_like(gains)  # alike: read as given, bit for bit
+    return gains
 
 
 # -- filters, patterns and their contributions ------------------------------------
@@ -347,7 +405,13 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     model of the unit's signal, the covariance of each channel with it, as
     :class:`mne.decoding.CSP` computes ``patterns_``; it is what to read as a
     topography. ``Cov(x)`` is the covariance of the given epochs, filtered and
-    scaled as the network's input maps, over epochs and times. When a unit
+    scaled as the network's input maps, over epochs and times. Where the
+    layers before scale the channels apart (each channel type to unit
+    variance, a batch norm over the channels), each channel's gain, measured
+    by one signal passed on every channel, is taken out: the filters apply to
+    the EEG and the patterns are in its units, up to one factor per input map
+    (the median channel's gain). Layers filtering the channels with different
+    kernels are refused. When a unit
     reads several maps (ShallowFBCSPNet's spatial convolution reads every
     temporal filter), each map gives one component, with the covariance taken
     across all its maps. A unit whose output is constant on the epochs (its
@@ -386,9 +450,13 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     covariance, mean, contributions = _covariance_and_contributions(
         network, data, layer, batch_size=batch_size, device=device
     )
-    patterns = _patterns(layer, covariance, mean)
-    order = np.argsort(-contributions, kind="stable")
     n_units, per_group, n_channels = weights.shape
+    # Filters of the EEG and patterns in its units (up to one factor per map):
+    # the maps hold each channel times its gain.
+    gains = layer.gains_per_weight().reshape(n_units * per_group, n_channels)
+    patterns = _patterns(layer, covariance, mean)
+    patterns = np.where(gains == 0, 0.0, patterns / np.where(gains == 0, 1.0, gains))
+    order = np.argsort(-contributions, kind="stable")
     units, maps_read = np.divmod(np.arange(n_units * per_group), per_group)
     units_per_group = n_units // layer.module.groups
     ranking = pd.DataFrame(
@@ -399,7 +467,7 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
         }
     ).iloc[order]
     ranking["rank"] = np.arange(1, len(order) + 1)
-    filters = weights.reshape(n_units * per_group, n_channels).numpy()
+    filters = (weights.reshape(n_units * per_group, n_channels) * gains).numpy()
     return SpatialPatterns(
         filters=mne.EvokedArray(
             filters[order].T, info, tmin=0, comment=f"spatial filters of {layer.name}"
