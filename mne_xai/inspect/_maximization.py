@@ -53,7 +53,11 @@ class ActivationMaximization:
         weighted penalties, in logit units (see
         :func:`maximize_activation`).
     history : ndarray, shape (n_steps, n_restarts)
-        The objective of each restart before each step, to check convergence.
+        The objective of each restart before each step. The learning rate
+        anneals to zero, so a flat end shows that the steps stopped, not that
+        they reached the optimum (on a linear network, 300 steps at
+        ``lr=0.1`` ended flat with the input 11 percent from it, at the
+        right shape): to check, compare with a run of more ``n_steps``.
     target : object
         The class, as in the estimator's ``classes_``.
     """
