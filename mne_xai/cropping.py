@@ -294,11 +294,23 @@ class CroppedClassifier(
             # Windows of arrays carry no rate: without one, our estimators size
             # their kernels for 128 Hz, whatever sfreq says. Every info left at
             # None is given it, also inside a Pipeline or a GridSearchCV.
-            unset = [
-                key
+            infos = {
+                key: value
                 for key, value in estimator.get_params().items()
-                if (key == "info" or key.endswith("__info")) and value is None
-            ]
+                if key == "info" or key.endswith("__info")
+            }
+            unset = [key for key, value in infos.items() if value is None]
+            other_rates = {
+                key: value["sfreq"]
+                for key, value in infos.items()
+                if isinstance(value, mne.Info) and value["sfreq"] != sfreq
+            }
+            if other_rates:
+                raise ValueError(
+                    f"Windows are cut at sfreq={sfreq:g} Hz, but the estimator's "
+                    + ", ".join(f"{k} says {v:g} Hz" for k, v in other_rates.items())
+                    + ", for which its network would be built. Give one rate."
+                )
             windows_info = array_info(data.shape[1], sfreq)
             estimator.set_params(**dict.fromkeys(unset, windows_info))
         self.estimator_ = estimator.fit(
