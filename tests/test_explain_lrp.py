@@ -477,6 +477,44 @@ def test_batch_norm_next_to_a_shared_layer_is_not_folded(network_class):
         prepare_network(module, _data(), "learn_patterns")
 
 
+class _TwinBranches(nn.Module):
+    """Two copies of one convolution on the input, as inception modules have."""
+
+    def __init__(self, n_branches):
+        super().__init__()
+        torch.manual_seed(0)
+        convolution = nn.Conv1d(N_CHANNELS, 2, 5, padding=2)
+        self.branches = nn.ModuleList(
+            [copy.deepcopy(convolution) for _ in range(n_branches)]
+        )
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(2 * N_TIMES, 2)
+
+    def forward(self, x):
+        features = self.relu(self.branches[0](x))
+        for branch in self.branches[1:]:
+            features = features + self.relu(branch(x))
+        return self.classifier(features.flatten(1))
+
+
+@pytest.mark.parametrize("first_rule", ["wsquare", "flat", "epsilon"])
+def test_composite_gives_every_convolution_on_the_input_its_first_rule(first_rule):
+    """Only the first called got it: the second of two input branches was
+    explained with the deep layers' z+ on the raw EEG."""
+    one = _TwinBranches(1).double().eval()
+    two = _TwinBranches(2).double().eval()
+    with torch.no_grad():  # the same function: two halves of one branch
+        two.classifier.weight.copy_(one.classifier.weight / 2)
+        two.classifier.bias.copy_(one.classifier.bias)
+    data = _data()
+    torch.testing.assert_close(two(data), one(data))
+    maps = [
+        _lrp("lrp_composite", network, data, TARGET, first_rule=first_rule)
+        for network in (one, two)
+    ]
+    torch.testing.assert_close(maps[1], maps[0])
+
+
 def test_first_layer_called_again_deeper_is_refused():
     class Reused(nn.Module):
         """One convolution reads the input, then its own (rectified) output."""

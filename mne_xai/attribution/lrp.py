@@ -112,6 +112,58 @@ def check_layers_use_their_weights(network, inputs, method):
         )
 
 
+def _calls_reading_the_input(network, inputs, calls):
+    """Say of each call of a weighted layer whether it reads the network's input.
+
+    Its input comes from the EEG through no other convolution or dense layer
+    (scaling and padding may come between): it gets the composite's
+    first-layer rule. Parallel branches on the input (inception modules) have
+    several such calls; counting only the first called gave the others the
+    rule of the deep layers, z+ on the raw EEG.
+
+    With every weighted layer's output held constant (detached), a call's
+    input depends on the network's input only through no weighted layer.
+
+    Returns
+    -------
+    reads_input : dict of torch.nn.Module to list of bool
+        For each weighted layer, one flag per call, in the order of calls.
+    """
+    weighted = {
+        call.module for call in calls if isinstance(call.module, DENSE + CONVOLUTIONS)
+    }
+    received = {layer: [] for layer in weighted}
+
+    def record(layer, args):
+        received[layer].append(args[0])
+
+    def hold(_layer, _args, output):
+        return output.detach()
+
+    def reads(tensor, example):
+        return (
+            tensor.requires_grad
+            and torch.autograd.grad(
+                tensor.sum(), example, retain_graph=True, allow_unused=True
+            )[0]
+            is not None
+        )
+
+    handles = [layer.register_forward_pre_hook(record) for layer in weighted]
+    handles += [layer.register_forward_hook(hold) for layer in weighted]
+    example = inputs[:1].detach().requires_grad_()
+    try:
+        with torch.enable_grad():
+            network(example)
+            return {
+                layer: [reads(tensor, example) for tensor in tensors]
+                for layer, tensors in received.items()
+            }
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def _transpose(linear_map, signal, like):
     """Apply the transpose of ``linear_map`` to ``signal``, giving ``like``'s shape."""
     probe = torch.zeros_like(like, requires_grad=True)
@@ -234,10 +286,11 @@ class _RelevancePropagation(AttributionMethod):
         )
         check_layers_use_their_weights(network, inputs, self.name)
         roles = {}
+        reads_input = _calls_reading_the_input(network, inputs, calls)
         for call in calls:
             if isinstance(call.module, DENSE + CONVOLUTIONS):
-                first = not any(role == "first" for role in roles.values())
                 dense = isinstance(call.module, DENSE)
+                first = reads_input[call.module].pop(0)
                 role = "first" if first else "dense" if dense else "conv"
             elif isinstance(call.module, AVERAGE_POOLING):
                 role = "pool"
@@ -487,7 +540,8 @@ class LRPComposite(_RelevancePropagation):
     Dense layers use the ε rule, which keeps the signed, class-specific
     relevance of the top layers; convolutions use ``conv_rule`` (z+ or αβ,
     which give smoother maps resting on positive evidence); the first layer,
-    which sees the EEG, uses ``first_rule``. The default w² rule
+    which sees the EEG, uses ``first_rule`` (every layer that reads it, in
+    parallel branches on the input). The default w² rule
     :footcite:`MontavonEtAl2017` suits inputs that are real-valued and
     unbounded, as EEG is: a sample's relevance then follows the squared
     weights of the first layer (its bias is left out, as in the published
