@@ -601,6 +601,32 @@ def labels_match_events(data, y):
     return labels in (codes, [names.get(code) for code in codes])
 
 
+def start_time(data, estimator):
+    """Return when the epochs of ``data`` start, in seconds.
+
+    Epochs say it; arrays are read as the training epochs were, sample for
+    sample, so their results start at the training start (0 s for a network
+    trained on arrays): at 0 s, maps of the epochs of a network trained from
+    -0.5 s put every peak half a second late.
+
+    Parameters
+    ----------
+    data : InputData
+        The data, as ``_check_prediction_input`` returns them.
+    estimator : object
+        The fitted classifier, as :func:`mne_xai.as_network` presents it.
+
+    Returns
+    -------
+    tmin : float
+        The time of the first sample.
+    """
+    if data.tmin is not None:
+        return data.tmin
+    trained = getattr(estimator, "tmin_", None)
+    return 0.0 if trained is None else float(trained)
+
+
 def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_labels=True):
     """Return ``y``, or the labels of Epochs' events when ``y`` is None.
 

@@ -517,6 +517,27 @@ def test_arrays_without_info(tiny_array_estimator):
     assert spectrum.ch_names == attribution.ch_names
 
 
+def test_maps_of_arrays_start_when_the_training_epochs_did(fitted_icnn, few_epochs):
+    """Arrays of Epochs starting at -0.5 s gave maps starting at 0 s, with
+    the training channels and montage: every peak half a second late."""
+    from mne_xai.inspect import layer_activations
+
+    assert fitted_icnn.tmin_ != 0
+    for average in (False, True):
+        of_epochs, of_array = (
+            explain(fitted_icnn, data, "saliency", average=average, verbose=False)
+            for data in (few_epochs, few_epochs.get_data())
+        )
+        np.testing.assert_array_equal(of_array.times, of_epochs.times)
+        np.testing.assert_allclose(of_array.get_data(), of_epochs.get_data())
+    layer = "depthwise_conv"
+    activations = [
+        layer_activations(fitted_icnn, data, layer, verbose=False)
+        for data in (few_epochs, few_epochs.get_data())
+    ]
+    assert activations[1].tmin == activations[0].tmin
+
+
 def _average_peak_memory(estimator, n_epochs):
     """Peak traced memory of an averaged explanation of random Epochs."""
     rng = np.random.default_rng(0)

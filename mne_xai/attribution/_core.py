@@ -21,6 +21,7 @@ from .._convert import (
     events_as_trained,
     map_info,
     named_events,
+    start_time,
 )
 from .._docs import fill_doc
 from .._graph import (
@@ -553,15 +554,16 @@ def explain(
         random_state=random_state,
     )
     data, info = request.data, request.info
+    tmin = start_time(data, request.network)
     if average:
         return evoked_array(
             result,
             info,
-            data.tmin,
+            tmin,
             comment=f"{method} ({request.description})",
             nave=request.shape[0],
         )
-    return epochs_array(result, info, data.tmin, **data.trials)
+    return epochs_array(result, info, tmin, **data.trials)
 
 
 @dataclass

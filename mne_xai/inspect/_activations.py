@@ -8,7 +8,7 @@ import torch
 from mne.utils import logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import checked_batches
+from .._convert import checked_batches, start_time
 from .._docs import fill_doc
 from .._graph import (
     CONVOLUTIONS,
@@ -440,7 +440,7 @@ def layer_activations(
             "are not one per epoch. Give the window network (cropped.estimator_) "
             "epochs cropped to one window."
         )
-    tmin = data.tmin if data.tmin is not None else 0.0
+    tmin = start_time(data, network)
     sfreq = None
     if outputs.ndim >= 3 and sampling_rate(network, "the activations' times"):
         example = torch.from_numpy(next(data.batches(1))).to(device)
