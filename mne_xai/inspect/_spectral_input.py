@@ -165,7 +165,11 @@ class SpectralClassifier(
             f"({self.freqs_[0]:g} to {self.freqs_[-1]:g} Hz, {step:g} Hz "
             f"apart), read by the network at {self.network_sfreq_:g} bins per second."
         )
-        self.estimator_ = clone(estimator).set_params(info=self.network_info_)
+        params = dict(info=self.network_info_)
+        if "picks" in estimator.get_params():
+            # The spectra hold the picked channels alone: it reads them all.
+            params["picks"] = ch_names
+        self.estimator_ = clone(estimator).set_params(**params)
         self.estimator_.fit(self.spectrum_.transform(X), y)
         self.classes_ = self.estimator_.classes_
         return self
