@@ -224,6 +224,7 @@ def report(args):
                 format=args.format,
                 estimator=args.estimator,
                 max_epochs=args.max_epochs,
+                picks=args.picks,
                 checks=args.checks,
                 overwrite=args.overwrite,
             )
@@ -280,6 +281,14 @@ def _add_report_parser(commands):
         "--max-epochs",
         type=int,
         help="training epochs of the network (default: its own schedule)",
+    )
+    parser.add_argument(
+        "--picks",
+        nargs="+",
+        metavar="CHANNEL",
+        help="channels the network reads: names or types (e.g. eeg eog), or all "
+        "(default: the good data channels; bad, stimulus, EOG, ECG, EMG and misc "
+        "channels left out)",
     )
     parser.add_argument(
         "--methods",

@@ -382,6 +382,27 @@ def test_command_writes_the_report_and_the_model(tmp_path, capsys, epochs_file):
         assert pickle.load(file).classes_.tolist() == [1, 2]
 
 
+def test_command_picks_the_channels_the_network_reads(
+    tmp_path, capsys, spatial_epochs_with_eog
+):
+    """Its log advised passing names in picks, which the command had not."""
+    data = tmp_path / "eog-epo.fif"
+    spatial_epochs_with_eog.save(data, verbose=False)
+    model = tmp_path / "model.pkl"
+    options = ["--cv", "2", "--methods", "saliency", "--no-checks", "--max-epochs", "1"]
+    code, err = _run(
+        capsys, data, "-o", tmp_path / "out.html", "--save-model", model,
+        "--picks", "eeg", "eog", *options,
+    )  # fmt: skip
+    assert code == 0, err
+    with model.open("rb") as file:
+        read = pickle.load(file).ch_names_
+    assert read == spatial_epochs_with_eog.ch_names and "EOG" in " ".join(read)
+    code, err = _run(capsys, data, "-o", tmp_path / "again.html", "--model", model,
+                     "--picks", "all")  # fmt: skip
+    assert code == 1 and "--estimator, --max-epochs and --picks choose" in err
+
+
 # -- in a browser -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser():

@@ -37,15 +37,19 @@ def _check_output(path, overwrite, suffixes, what):
     return path
 
 
-def _new_estimator(name, max_epochs):
+def _new_estimator(name, max_epochs, picks):
     from .. import EEGNetClassifier, InterpretableCNNClassifier
 
     classes = dict(
         eegnet=EEGNetClassifier, interpretable_cnn=InterpretableCNNClassifier
     )
+    # "--picks all" means MNE's "all"; other words are names or channel types.
+    if picks is not None and list(picks) == ["all"]:
+        picks = "all"
     # The report logs a line per fold; the per-epoch table would bury it.
     return classes[name](
         max_epochs="auto" if max_epochs is None else max_epochs,
+        picks=picks,
         random_state=0,
         verbose=False,
     )
@@ -106,6 +110,7 @@ def run_report(
     format=None,
     estimator=None,
     max_epochs=None,
+    picks=None,
     checks=True,
     overwrite=False,
 ):
@@ -131,6 +136,9 @@ def run_report(
         The network trained when no model is given (None: EEGNet).
     max_epochs : int | None
         Training epochs of a new network; None keeps its own schedule.
+    picks : list of str | None
+        Channels a new network reads: names, channel types, or ``["all"]``;
+        None means the good data channels (see the estimators' ``picks``).
     checks : bool
         Run the trust checks.
     overwrite : bool
@@ -142,10 +150,11 @@ def run_report(
     written to temporary files in their folders and renamed at the end, so a
     failure leaves nothing half-written.
     """
-    if model is not None and (estimator is not None or max_epochs is not None):
+    new_network = (estimator, max_epochs, picks)
+    if model is not None and any(value is not None for value in new_network):
         raise CommandError(
-            "--model explains a saved network; --estimator and --max-epochs choose "
-            "a new one: give one or the other."
+            "--model explains a saved network; --estimator, --max-epochs and "
+            "--picks choose a new one: give one or the other."
         )
     check_method_names(methods)
     if max_epochs is not None and max_epochs < 1:
@@ -156,7 +165,7 @@ def run_report(
     network = (
         _load_model(model)
         if model is not None
-        else _new_estimator(estimator or "eegnet", max_epochs)
+        else _new_estimator(estimator or "eegnet", max_epochs, picks)
     )
     with ExitStack() as stack:
         # The files are made before the work, so an unwritable folder is found
