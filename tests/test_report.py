@@ -102,11 +102,25 @@ def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
     epochs = spatial_epochs_with_eog
     network = _network(picks=["eeg", "eog"]).fit(epochs)
     report = make_report(
-        network, epochs, methods=["saliency"], cv=2, checks=False, verbose=False
+        network,
+        epochs,
+        methods=["saliency", "gradient_x_input"],
+        cv=2,
+        checks=False,
+        verbose=False,
     )
     modality = _contents(report)["Modality importance"]
     assert "Share of relevance per channel type" in modality
     assert "eog" in modality and "eeg" in modality
+    # Per volt, but with EOG scaled apart from EEG, saliency's shares would
+    # compare the scales: those of gradient x input are shown.
+    alone = make_report(
+        network, epochs, methods=["saliency"], cv=2, checks=False, verbose=False
+    )
+    assert (
+        "saliency gives logit per unit of input"
+        in _contents(alone)["Modality importance"]
+    )
     assert "<img" in _contents(report)["Spatial patterns"]
 
 

@@ -599,6 +599,26 @@ def test_per_unit_maps_of_channels_in_several_units_are_refused():
     deletion_test(clf, epochs[:2], "gradient_x_input", verbose=False)
 
 
+def test_per_unit_maps_of_types_scaled_apart_are_refused():
+    """EEG and EMG are both in volts, but scaled apart: after every layer was
+    randomized, saliency kept a similarity of 0.73 from the EMG's smaller
+    factor alone, and the trust summary advised against it."""
+    types = ["eeg"] * 3 + ["emg"] * 3
+    scales = np.array([1e-5] * 3 + [1e-3] * 3)
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((8, len(types), 64)) * scales[:, np.newaxis]
+    info = mne.create_info([f"ch{index}" for index in range(len(types))], 64.0, types)
+    events = np.c_[np.arange(8), np.zeros(8, int), np.arange(8) % 2 + 1]
+    epochs = mne.EpochsArray(data, info, events=events, verbose=False)
+    clf = EEGNetClassifier(
+        picks=["eeg", "emg"], max_epochs=1, random_state=0, verbose=False
+    ).fit(epochs)
+    assert len(set(np.round(clf.input_scale_, 3))) == 2  # one factor per type
+    match = "saliency gives logit per unit of input.*types \\(eeg, emg\\)"
+    with pytest.raises(ValueError, match=match):
+        parameter_randomization_check(clf, epochs, "saliency", verbose=False)
+
+
 def test_similarity_of_mne_maps_needs_the_same_channels_and_times():
     """Identical maps with channels reversed were compared by position (0.1)."""
     info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")

@@ -349,12 +349,16 @@ def method_unit(method, info=None):
 
 
 def check_comparable_across_channels(method, info, purpose):
-    """Refuse maps in logit per unit of input where channels of several units meet.
+    """Refuse maps in logit per unit of input where channels of several types meet.
 
     Gradients are per unit of each channel's input: per tesla on magnetometers,
-    per tesla per metre on gradiometers, per volt on EEG. Ranking or comparing
-    such maps across channels compares the units (every magnetometer outranked
-    every EEG channel), so functions that do refuse them for such networks.
+    per tesla per metre on gradiometers, per volt on EEG; and per unit of what
+    the network reads, which mne_xai's estimators scale type by type (each to
+    unit variance). Ranking or comparing such maps across types compares the
+    units or the scales (every magnetometer outranked every EEG channel; after
+    every layer was randomized, saliency of EEG and EMG, both in volts, kept a
+    similarity of 0.73 from the EMG's 100 times smaller factor), so functions
+    that do refuse them for such networks.
 
     Parameters
     ----------
@@ -367,13 +371,13 @@ def check_comparable_across_channels(method, info, purpose):
     """
     if info is None or "{input}" not in get_method(method).unit:
         return
-    types = info.get_channel_types()
-    units = {DEFAULTS["si_units"].get(kind, kind) for kind in types}
-    if len(units) > 1:
+    types = list(dict.fromkeys(info.get_channel_types()))
+    if len(types) > 1:
         raise ValueError(
             f"{method} gives logit per unit of input, and the network reads "
-            f"channels in several units ({', '.join(dict.fromkeys(types))}): "
-            f"{purpose} would compare the units rather than the relevance. Use a "
-            "method whose maps are in logit (gradient_x_input, "
-            "integrated_gradients, deeplift), or a network of one channel type."
+            f"channels of several types ({', '.join(types)}), each in its unit "
+            f"and scaled apart: {purpose} would compare the units and scales "
+            "rather than the relevance. Use a method whose maps are in logit "
+            "(gradient_x_input, integrated_gradients, deeplift), or a network of "
+            "one channel type."
         )

@@ -399,10 +399,14 @@ def modality_importance(attribution, *, kind="local", absolute=True):
     by ``n_channels`` to compare the relevance per channel. Channels marked bad
     in ``attribution.info["bads"]`` count like the others.
 
-    For channels in several units (MEG and EEG), shares compare only maps in
-    logits (gradient x input, integrated gradients, DeepLIFT, LRP, ...); a
-    map per unit of input (saliency: logit per volt on EEG, per tesla on
-    magnetometers) gets a warning, as its shares mix units.
+    Shares compare only maps in logits (gradient x input, integrated
+    gradients, DeepLIFT, LRP, ...) across channel types. A map per unit of
+    input (saliency: logit per volt on EEG, per tesla on magnetometers) mixes
+    the types' units, and their scales too: mne_xai's estimators scale each
+    type apart, so even EEG and EMG, both in volts, do not compare (saliency
+    gave EEG 0.99 where integrated gradients gave 0.51). Maps do not say
+    which method made them: channels in several units get a warning, one unit
+    does not.
 
     References
     ----------
