@@ -651,9 +651,9 @@ def plot_band_topomaps(
     bands : dict | None
         Band name to ``(fmin, fmax)`` in Hz, both included, except a bin on an
         edge two bands share, which counts in the higher band only (so that
-        the bands add up); None uses theta, alpha/mu and beta. A band reaching
-        past the spectrum is summed over the frequencies it holds, which its
-        label gives.
+        the bands add up); None uses those of theta, alpha/mu and beta that
+        the spectrum reaches. A band reaching past the spectrum is summed over
+        the frequencies it holds, which its label gives.
     absolute : bool
         Take the magnitude of each epoch's band relevance (summed over the
         band's frequencies) before averaging, so that relevance of opposite
@@ -677,12 +677,19 @@ def plot_band_topomaps(
     _validate_type(
         spectrum, (Spectrum, EpochsSpectrum), "spectrum", "Spectrum or EpochsSpectrum"
     )
-    bands = _DEFAULT_BANDS if bands is None else bands
-    _validate_type(bands, dict, "bands", "dict of name: (fmin, fmax)")
+    _validate_type(bands, (dict, None), "bands", "dict of name: (fmin, fmax)")
     _validate_type(absolute, bool, "absolute")
     spectrum = spectrum.copy().pick(ch_type)
     # Bad channels too: the network read them, and the info keeps them.
     relevance, freqs = spectrum.get_data(exclude=(), return_freqs=True)
+    if bands is None:
+        # The EEG bands the spectrum reaches (at 10 Hz, as fNIRS is sampled,
+        # theta alone): data sampled slowly hold no alpha or beta to show.
+        bands = {
+            name: (fmin, fmax)
+            for name, (fmin, fmax) in _DEFAULT_BANDS.items()
+            if fmin < freqs[-1]
+        } or _DEFAULT_BANDS
     # A bin on an edge two bands share (8 Hz: theta 4-8, alpha 8-13) counts in
     # the higher band only, so that the bands' relevance adds up.
     lower_edges = {fmin for fmin, _ in bands.values()}

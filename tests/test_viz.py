@@ -276,6 +276,20 @@ def test_bands_past_the_spectrum_say_what_they_sum(drawn):
         plot_band_topomaps(spectrum, {"slow": (0.1, 0.5)}, show=False)
 
 
+def test_default_bands_are_those_the_spectrum_reaches(drawn):
+    """At 10 Hz (fNIRS), alpha and beta held no frequency: the report failed
+    after training, on bands the user never asked for."""
+    maps = _synthetic_maps()
+    freqs = np.arange(0.0, 5.1, 0.1)  # 10 Hz data: up to 5 Hz
+    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
+    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    fig = plot_band_topomaps(spectrum, show=False)
+    assert fig.axes[0].get_title().replace("\n", " ") == "theta (4-8 Hz) (4-5 Hz)"
+    assert len(drawn) == 1
+    with pytest.raises(ValueError, match="holds no frequency"):
+        plot_band_topomaps(spectrum, {"beta": (13, 30)}, show=False)
+
+
 def _synthetic_maps(ch_names=("Fz", "Cz", "Pz", "Oz", "C3", "C4"), montage=True):
     """Magnitude maps of two classes of three epochs, without any network."""
     from mne_xai.datasets import _builtin_montage
