@@ -1165,7 +1165,25 @@ def one_channel_type(evoked, ch_type):
     evoked : mne.Evoked
         A copy holding the channels of that type.
     """
-    types = evoked.get_channel_types(unique=True)
+    return evoked.copy().pick(scalp_channel_type(evoked, ch_type))
+
+
+def scalp_channel_type(inst, ch_type):
+    """Return the channel type of ``inst`` that a scalp map is to show.
+
+    Parameters
+    ----------
+    inst : mne.Evoked | mne.BaseEpochs | mne.time_frequency.Spectrum
+        Maps, possibly of several channel types.
+    ch_type : str | None
+        The type asked for; None takes the only type, or EEG among several.
+
+    Returns
+    -------
+    ch_type : str
+        A type of ``inst``'s channels.
+    """
+    types = inst.get_channel_types(unique=True)
     if ch_type is None:
         if len(types) > 1 and "eeg" not in types:
             raise ValueError(
@@ -1174,4 +1192,4 @@ def one_channel_type(evoked, ch_type):
             )
         ch_type = types[0] if len(types) == 1 else "eeg"
     _check_option("ch_type", ch_type, types)
-    return evoked.copy().pick(ch_type)
+    return ch_type

@@ -15,7 +15,7 @@ from mne.time_frequency import EpochsSpectrum, Spectrum
 from mne.utils import _validate_type, verbose
 from mne.viz.utils import plt_show
 
-from ._convert import one_channel_type
+from ._convert import one_channel_type, scalp_channel_type
 from ._figure_text import (
     _CAPTION_SIZE,
     _COLUMN_TITLE_SIZE,
@@ -311,7 +311,7 @@ def plot_class_topomaps(
     absolute=True,
     tmin=None,
     tmax=None,
-    ch_type="eeg",
+    ch_type=None,
     units="relevance (a.u.)",
     title=None,
     show=True,
@@ -330,8 +330,9 @@ def plot_class_topomaps(
         relevance.
     tmin, tmax : float | None
         Time window summed over, in seconds; None means the epoch's edges.
-    ch_type : str
-        The channel type plotted (one topomap per type, as in MNE).
+    ch_type : str | None
+        The channel type plotted (one topomap per type, as in MNE); None
+        takes the only type, or EEG among several.
     units : str
         Colorbar label; say what the method's values are (e.g.
         ``"logit"`` for integrated gradients).
@@ -349,7 +350,8 @@ def plot_class_topomaps(
     """
     importance = channel_importance(
         attribution, absolute=absolute, tmin=tmin, tmax=tmax
-    ).pick(ch_type)
+    )
+    importance.pick(scalp_channel_type(importance, ch_type))
     names, maps = _class_maps(importance)
     evoked = isinstance(attribution, mne.Evoked)
     if title is None and evoked:
@@ -387,7 +389,7 @@ def plot_method_comparison(
     windows=None,
     absolute=True,
     normalize=True,
-    ch_type="eeg",
+    ch_type=None,
     batch_size=64,
     random_state=None,
     attributions=None,
@@ -425,8 +427,9 @@ def plot_method_comparison(
         the divisor, so they compare as before. The caption of the figure
         says so. False keeps the true values, each row with its own colour
         scale and colorbar.
-    ch_type : str
-        The channel type plotted.
+    ch_type : str | None
+        The channel type plotted; None takes the only type, or EEG among
+        several.
     batch_size : int
         Number of epochs explained at once.
     random_state : int | None
@@ -478,7 +481,7 @@ def plot_method_comparison(
                 batch_size=batch_size,
                 random_state=random_state,
             )
-        attribution.pick(ch_type)
+        attribution.pick(scalp_channel_type(attribution, ch_type))
         if windows is None:
             column_labels, maps = _class_maps(
                 channel_importance(attribution, absolute=absolute)
@@ -632,7 +635,7 @@ def plot_band_topomaps(
     bands=None,
     *,
     absolute=False,
-    ch_type="eeg",
+    ch_type=None,
     units="relevance (a.u.)",
     title=None,
     show=True,
@@ -659,8 +662,9 @@ def plot_band_topomaps(
         band's frequencies) before averaging, so that relevance of opposite
         signs in different epochs does not cancel (of an averaged Spectrum,
         the magnitude of its band relevance).
-    ch_type : str
-        The channel type plotted.
+    ch_type : str | None
+        The channel type plotted; None takes the only type, or EEG among
+        several.
     units : str
         Colorbar label.
     title : str | None
@@ -679,7 +683,7 @@ def plot_band_topomaps(
     )
     _validate_type(bands, (dict, None), "bands", "dict of name: (fmin, fmax)")
     _validate_type(absolute, bool, "absolute")
-    spectrum = spectrum.copy().pick(ch_type)
+    spectrum = spectrum.copy().pick(scalp_channel_type(spectrum, ch_type))
     # Bad channels too: the network read them, and the info keeps them.
     relevance, freqs = spectrum.get_data(exclude=(), return_freqs=True)
     if bands is None:

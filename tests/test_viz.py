@@ -101,6 +101,23 @@ def test_signed_maps_are_not_drawn_on_gradiometer_pairs():
     assert len(fig.axes) == 3
 
 
+def test_topomaps_of_maps_without_eeg_take_their_type_or_say_to_choose():
+    """ch_type defaulted to "eeg": on MEG, MNE's "picks ('eeg') could not be
+    interpreted as channel names" came from inside."""
+    gradiometers = _planar_gradiometer_maps()
+    gradiometers.apply_function(np.abs)
+    spectrum = mne.time_frequency.SpectrumArray(
+        gradiometers.get_data().mean(axis=0), gradiometers.info, np.arange(10.0)
+    )
+    plot_class_topomaps(gradiometers, show=False)  # their only type
+    plot_band_topomaps(spectrum, {"alpha": (2, 4)}, show=False)
+    magnetometers = gradiometers.copy().pick([0]).rename_channels({"MEG 0002": "M"})
+    magnetometers.set_channel_types({"M": "mag"})
+    both = gradiometers.copy().add_channels([magnetometers], force_update_info=True)
+    with pytest.raises(ValueError, match=r"types \['grad', 'mag'\].*pass ch_type"):
+        plot_class_topomaps(both, show=False)
+
+
 def test_class_topomaps_of_an_evoked(fitted_eegnet, few_epochs):
     evoked = explain(fitted_eegnet, few_epochs, "saliency", absolute=False).average()
     fig = plot_class_topomaps(evoked, absolute=False, show=False)
