@@ -124,6 +124,24 @@ def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
     assert "<img" in _contents(report)["Spatial patterns"]
 
 
+def test_csp_reference_reads_the_networks_brain_channels_of_any_type(spatial_epochs):
+    """Only EEG channels were read: on sEEG (or MEG) there was no reference,
+    and on EEG with MEG it was trained on the few EEG channels alone."""
+    seeg = spatial_epochs.copy()
+    seeg.set_channel_types(dict.fromkeys(seeg.ch_names, "seeg"), verbose=False)
+    accuracy = _quick_report(_network(max_epochs=2), seeg)["Accuracy"]
+    assert "CSP+LDA" in accuracy and "No CSP+LDA reference" not in accuracy
+    from mne_xai.report._accuracy import _csp_channels
+
+    mixed = spatial_epochs.copy()
+    names = mixed.ch_names
+    mixed.set_channel_types(
+        {**dict.fromkeys(names[:3], "eog"), **dict.fromkeys(names[3:6], "emg")},
+        verbose=False,
+    )
+    assert _csp_channels(mixed, names) == names[6:]  # EEG, not EOG or EMG
+
+
 def test_fitted_single_channel_network_is_explained_as_given(spatial_epochs):
     """One channel: no topomaps, no CSP, no modality split, each said why."""
     oz = spatial_epochs.copy().pick(["Oz"])

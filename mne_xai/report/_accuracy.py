@@ -2,6 +2,7 @@
 
 import html
 import time
+from collections import Counter
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -106,6 +107,25 @@ def _fold_inputs(context):
     )
 
 
+#: Channel types of brain electrophysiology, whose band power CSP reads.
+_CSP_TYPES = ("eeg", "mag", "grad", "csd", "seeg", "ecog", "dbs")
+
+
+def _csp_channels(epochs, ch_names):
+    """Return the channels of the CSP+LDA reference.
+
+    Those of the network's most numerous electrophysiological type: CSP's
+    covariances mix no units (magnetometers and EEG), and EOG or EMG are no
+    brain sources. On EEG with EOG, the EEG; on MEG, the gradiometers.
+    """
+    types = dict(zip(ch_names, epochs.get_channel_types(list(ch_names)), strict=True))
+    counts = Counter(kind for kind in types.values() if kind in _CSP_TYPES)
+    if not counts:
+        return []
+    kind = counts.most_common(1)[0][0]
+    return [name for name, of in types.items() if of == kind]
+
+
 def _cross_validate(context, splitter):
     """Accuracy per fold of the network, chance and CSP+LDA, in the same folds.
 
@@ -113,13 +133,14 @@ def _cross_validate(context, splitter):
     held-out indices of each fold.
     """
     epochs, y, plan = context.epochs, context.y, context.plan
-    eeg = [n for n in plan.ch_names if epochs.get_channel_types([n])[0] == "eeg"]
+    csp_channels = _csp_channels(epochs, plan.ch_names)
     reference = None
-    if len(eeg) < 2:
+    if len(csp_channels) < 2:
         reference = (
-            f"the network reads {len(eeg)} EEG channel(s); CSP needs two or more"
+            f"the network reads {len(csp_channels)} channel(s) of one type of "
+            f"{', '.join(_CSP_TYPES)}; CSP needs two or more"
         )
-    eeg_data = epochs.get_data(picks=eeg) if reference is None else None
+    csp_data = epochs.get_data(picks=csp_channels) if reference is None else None
     read, make_network = _fold_inputs(context)
     chance = chance_level(y)
     rows = []
@@ -136,9 +157,9 @@ def _cross_validate(context, splitter):
             # CSP logs its covariance estimation at the info level.
             with use_log_level(False):
                 row["CSP+LDA"] = (
-                    csp_lda(len(eeg))
-                    .fit(eeg_data[train], y[train])
-                    .score(eeg_data[test], y[test])
+                    csp_lda(len(csp_channels))
+                    .fit(csp_data[train], y[train])
+                    .score(csp_data[test], y[test])
                 )
         rows.append(row)
         logger.info(

@@ -103,7 +103,9 @@ def make_report(
     section reports the network, chance (always answering the most frequent
     class of all epochs) and CSP+LDA (:class:`mne.decoding.CSP` and linear
     discriminant analysis, as in MNE's motor imagery example) in the same
-    folds, when the network reads two or more EEG channels. It says whether
+    folds, on the channels of the network's most numerous brain channel type
+    (EEG, MEG magnetometers or gradiometers, sEEG, ECoG...) when it reads two
+    or more. It says whether
     the network beats chance, by a one-sided binomial test of the held-out
     predictions pooled over folds (as many trials as distinct held-out
     epochs) against chance's rate (Combrisson & Jerbi 2015), at p < 0.05; a

@@ -33,7 +33,8 @@ HOW_TO_READ = {
     "csp_reference": (
         "CSP+LDA is the classical reference for motor imagery: common spatial "
         "patterns of band power, then a linear discriminant, trained and tested in "
-        "the same folds on the EEG channels the network reads, at the same times."
+        "the same folds on the channels of the network's most numerous brain "
+        "channel type (EEG, or gradiometers on MEG), at the same times."
     ),
     "maps_without_topomaps": (
         "Maps of relevance on the scalp need channels at three or more sensor "
