@@ -101,27 +101,15 @@ def test_report_sections_hold_their_numbers(made):
 def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
     epochs = spatial_epochs_with_eog
     network = _network(picks=["eeg", "eog"]).fit(epochs)
-    report = make_report(
-        network,
-        epochs,
-        methods=["saliency", "gradient_x_input"],
-        cv=2,
-        checks=False,
-        verbose=False,
-    )
-    modality = _contents(report)["Modality importance"]
+    contents = _quick_report(network, epochs, methods=["saliency", "gradient_x_input"])
+    modality = contents["Modality importance"]
     assert "Share of relevance per channel type" in modality
     assert "eog" in modality and "eeg" in modality
     # Per volt, but with EOG scaled apart from EEG, saliency's shares would
     # compare the scales: those of gradient x input are shown.
-    alone = make_report(
-        network, epochs, methods=["saliency"], cv=2, checks=False, verbose=False
-    )
-    assert (
-        "saliency gives logit per unit of input"
-        in _contents(alone)["Modality importance"]
-    )
-    assert "<img" in _contents(report)["Spatial patterns"]
+    alone = _quick_report(network, epochs)["Modality importance"]
+    assert "saliency gives logit per unit of input" in alone
+    assert "<img" in contents["Spatial patterns"]
 
 
 def test_csp_reference_reads_the_networks_brain_channels_of_any_type(spatial_epochs):
