@@ -119,6 +119,13 @@ def test_csp_reference_reads_the_networks_brain_channels_of_any_type(spatial_epo
     seeg.set_channel_types(dict.fromkeys(seeg.ch_names, "seeg"), verbose=False)
     accuracy = _quick_report(_network(max_epochs=2), seeg)["Accuracy"]
     assert "CSP+LDA" in accuracy and "No CSP+LDA reference" not in accuracy
+    # ECoG too, whose maps MNE's joint plot cannot draw (it failed after the
+    # training): the mean over the channels stands in.
+    ecog = spatial_epochs.copy()
+    ecog.set_channel_types(dict.fromkeys(ecog.ch_names, "ecog"), verbose=False)
+    contents = _quick_report(_network(max_epochs=2), ecog)
+    assert "No CSP+LDA reference" not in contents["Accuracy"]
+    assert "<img" in contents["Relevance over time"]
     from mne_xai.report._accuracy import _csp_channels
 
     mixed = spatial_epochs.copy()

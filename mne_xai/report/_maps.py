@@ -4,6 +4,7 @@ Also the spatial patterns of a network's filters, read from its weights.
 """
 
 import matplotlib.pyplot as plt
+import mne
 import numpy as np
 from mne.utils import logger, use_log_level
 
@@ -162,6 +163,13 @@ def _plot_time_course(evoked, title, units):
     return fig
 
 
+def _every_channel(evoked):
+    """Return the mean over ``evoked``'s channels as one channel, "every channel"."""
+    data = evoked.data.mean(axis=0, keepdims=True)
+    info = mne.create_info(["every channel"], evoked.info["sfreq"], "misc")
+    return mne.EvokedArray(data, info, tmin=evoked.tmin, verbose=False)
+
+
 def _add_time(context):
     plan = context.plan
     context.paragraph(
@@ -175,17 +183,21 @@ def _add_time(context):
         if plan.topomap_type is None or _same_on_every_channel(attribution):
             evoked = _mean_magnitude(attribution, "data")
             if plan.topomap_type is not None:  # one line for all channels
-                evoked = evoked.pick([0]).rename_channels(
-                    {evoked.ch_names[0]: "every channel"}
-                )
+                evoked = _every_channel(evoked)
             figures.append(_plot_time_course(evoked, title, units))
-        else:
-            evoked = _mean_magnitude(attribution, plan.topomap_type)
+            continue
+        evoked = _mean_magnitude(attribution, plan.topomap_type)
+        try:
             # plot_joint logs that the maps have no projectors; they need none.
             with use_log_level(False):
                 figures.append(
                     plot_attribution_joint(evoked, units=units, title=title, show=False)
                 )
+        except ValueError as err:
+            # MNE's joint plot does not draw every channel type (ECoG): the
+            # mean over the channels stands in for it.
+            logger.info(f"  no joint plot of {method}: {err}")
+            figures.append(_plot_time_course(_every_channel(evoked), title, units))
     context.add_figures(
         figures, "Mean relevance magnitude", "time", caption=list(context.attributions)
     )
