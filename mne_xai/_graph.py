@@ -390,6 +390,38 @@ def trace_layers(module, inputs, layers="leaves", *, keep_tensors=True):
     return calls
 
 
+@contextmanager
+def outputs_held(layers):
+    """Hold the outputs of ``layers`` constant (detached) while the context is open.
+
+    Whether the input still reaches a tensor of a forward pass run inside
+    (see :func:`input_gradient`) then says whether it does so through other
+    paths than these layers.
+    """
+
+    def held(_layer, _inputs, output):
+        return output.detach()
+
+    handles = [layer.register_forward_hook(held) for layer in layers]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def input_gradient(tensor, inputs):
+    """Return the gradient of ``tensor``'s sum with respect to ``inputs``.
+
+    ``None`` when no differentiable path joins them.
+    """
+    if not tensor.requires_grad:
+        return None
+    return torch.autograd.grad(
+        tensor.sum(), inputs, retain_graph=True, allow_unused=True
+    )[0]
+
+
 # -- layers combined in a function ------------------------------------------------
 def _call_children(self, x):
     """Forward of a module that calls its children in order."""

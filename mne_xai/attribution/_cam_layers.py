@@ -17,7 +17,9 @@ from .._graph import (
     NONLINEARITIES,
     SLIDING_WINDOWS,
     foreign_parameter_free,
+    input_gradient,
     layer_name,
+    outputs_held,
     record_calls,
     trace_layers,
 )
@@ -264,29 +266,14 @@ class FeatureMapMethod(AttributionMethod):
         """
         if layer.name in self._layers_checked:
             return
-
-        def held(_module, _inputs, output):
-            return output.detach()
-
         example = inputs[:2].detach().requires_grad_()
-        handle = layer.module.register_forward_hook(held)
-        try:
-            with torch.enable_grad():
-                logits = self.module(example)
-                bypassing = logits.requires_grad and any(
-                    gradient is not None and bool(gradient.abs().max() > 0)
-                    for gradient in (
-                        torch.autograd.grad(
-                            logits[:, index].sum(),
-                            example,
-                            retain_graph=True,
-                            allow_unused=True,
-                        )[0]
-                        for index in range(logits.shape[1])
-                    )
-                )
-        finally:
-            handle.remove()
+        with outputs_held([layer.module]), torch.enable_grad():
+            logits = self.module(example)
+            gradients = [input_gradient(logit, example) for logit in logits.T]
+        bypassing = any(
+            gradient is not None and bool(gradient.abs().max() > 0)
+            for gradient in gradients
+        )
         if bypassing:
             raise ValueError(
                 f"The logits depend on the input through other paths than layer "

@@ -21,6 +21,8 @@ from .._graph import (
     MAX_POOLING,
     RECTIFIERS,
     SHAPE_ONLY,
+    input_gradient,
+    outputs_held,
     trace_layers,
 )
 from ._propagation import (
@@ -137,26 +139,15 @@ def _calls_reading_the_input(network, inputs, calls):
     def record(layer, args):
         received[layer].append(args[0])
 
-    def hold(_layer, _args, output):
-        return output.detach()
-
-    def reads(tensor, example):
-        return (
-            tensor.requires_grad
-            and torch.autograd.grad(
-                tensor.sum(), example, retain_graph=True, allow_unused=True
-            )[0]
-            is not None
-        )
-
     handles = [layer.register_forward_pre_hook(record) for layer in weighted]
-    handles += [layer.register_forward_hook(hold) for layer in weighted]
     example = inputs[:1].detach().requires_grad_()
     try:
-        with torch.enable_grad():
+        with outputs_held(weighted), torch.enable_grad():
             network(example)
             return {
-                layer: [reads(tensor, example) for tensor in tensors]
+                layer: [
+                    input_gradient(tensor, example) is not None for tensor in tensors
+                ]
                 for layer, tensors in received.items()
             }
     finally:
