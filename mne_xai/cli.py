@@ -237,6 +237,7 @@ def report(args):
 
 
 def _add_report_parser(commands):
+    from .attribution import list_methods
     from .report import DEFAULT_METHODS
     from .report._command import ESTIMATORS
     from .report._inputs import DATASETS, FORMATS
@@ -279,7 +280,7 @@ def _add_report_parser(commands):
     )
     parser.add_argument(
         "--max-epochs",
-        type=int,
+        type=_int_in(1),
         help="training epochs of the network (default: its own schedule)",
     )
     parser.add_argument(
@@ -294,11 +295,12 @@ def _add_report_parser(commands):
         "--methods",
         nargs="+",
         default=list(DEFAULT_METHODS),
+        choices=list_methods(),
         metavar="METHOD",
         help=f"attribution methods (default: {' '.join(DEFAULT_METHODS)})",
     )
     parser.add_argument(
-        "--cv", type=int, default=5, help="cross-validation folds (default: 5)"
+        "--cv", type=_int_in(2), default=5, help="cross-validation folds (default: 5)"
     )
     parser.add_argument(
         "--no-checks",

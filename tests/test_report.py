@@ -347,10 +347,8 @@ def _bad_files(folder, spatial_epochs):
         ("corrupt", "cannot read 'corrupt-epo.fif' as fif epochs"),
         ("unplaced", "have no position"),
         ("existing", "exists; pass --overwrite"),
-        ("method", "Invalid value for the 'methods[0]' parameter"),
         ("model", "cannot load 'model.pkl' as a saved model"),
         ("folder", "is a folder"),
-        ("untrained", "--max-epochs must be 1 or more"),
         ("unwritable", "cannot write '/proc/out.html'"),  # after all the work
     ],
 )
@@ -365,10 +363,8 @@ def test_command_errors_in_one_line_and_writes_nothing(
         corrupt=corrupt,
         unplaced=unplaced,
         existing=epochs_file,
-        method=epochs_file,
         model=epochs_file,
         folder=epochs_file,
-        untrained=epochs_file,
         unwritable=tmp_path / "missing-epo.fif",  # found unwritable before reading
     )
     output = {
@@ -377,10 +373,8 @@ def test_command_errors_in_one_line_and_writes_nothing(
         "unwritable": Path("/proc/out.html"),  # no file can be made there
     }.get(case, tmp_path / "out.html")
     extra = dict(
-        method=["--methods", "nope"],
         model=["--model", not_a_model],
         folder=["--overwrite"],
-        untrained=["--max-epochs", "0"],
     )
     code, err = _run(
         capsys, inputs[case], "-o", output, "--cv", "2", *extra.get(case, [])
@@ -500,6 +494,27 @@ def test_demo_refuses_arguments_out_of_range_in_one_line(capsys, argument, match
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == f"mne-xai demo: error: argument {match}"
+
+
+@pytest.mark.parametrize(
+    "argument, match",
+    [
+        (["--methods", "salincy"], "--methods: invalid choice: 'salincy'"),
+        (["--cv", "1"], "--cv: 1 is not 2 or more"),
+        (["--max-epochs", "0"], "--max-epochs: 0 is not 1 or more"),
+    ],
+)
+def test_report_refuses_arguments_in_command_line_terms(
+    tmp_path, capsys, epochs_file, argument, match
+):
+    """A misspelled method was refused as "the 'methods[0]' parameter", and
+    --cv 1 as "cv must be at least 2 folds", after the data were read."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(epochs_file), "-o", str(tmp_path / "out.html"), *argument])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith(f"mne-xai report: error: argument {match}")
+    assert not (tmp_path / "out.html").exists()
 
 
 def test_maps_per_class_follow_the_labels_given(spatial_epochs, monkeypatch):

@@ -157,8 +157,6 @@ def run_report(
             "--picks choose a new one: give one or the other."
         )
     check_method_names(methods)
-    if max_epochs is not None and max_epochs < 1:
-        raise CommandError(f"--max-epochs must be 1 or more, got {max_epochs}.")
     output = _check_output(output, overwrite, (".html",), "the output")
     if save_model is not None:
         save_model = _check_output(save_model, overwrite, (".pkl",), "--save-model")
