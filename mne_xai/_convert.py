@@ -548,8 +548,9 @@ def events_as_trained(codes, event_id, trained_event_id):
         raise ValueError(
             f"The events {unknown} of these epochs are not among those the network "
             f"was trained on ({', '.join(trained_event_id)}), so their classes cannot "
-            "be matched by name. To use the codes as they are, give the labels "
-            "explicitly: y=epochs.events[:, 2] (or target=...)."
+            f"be matched by name. Keep the epochs of the trained events "
+            f"(epochs[{sorted(known.values())}]), or, to use the codes as they "
+            "are, give the labels explicitly: y=epochs.events[:, 2] (or target=...)."
         )
     recoded = {code: trained_event_id[name] for code, name in known.items()}
     if any(code != new for code, new in recoded.items()):

@@ -606,8 +606,10 @@ def test_events_coded_otherwise_are_matched_by_name(fif_coded, synthetic_arrays)
     assert clf.score([eeglab[i] for i in range(len(eeglab))]) == clf.score(fif)
     # Events partly unknown to the network cannot be matched.
     mixed = _named(X, y + 1, {"feet": 1, "rest": 2})
-    with pytest.raises(ValueError, match=r"events \['rest'\].*y=epochs.events"):
+    with pytest.raises(ValueError, match=r"events \['rest'\].*y=epochs.events") as err:
         clf.score(mixed)
+    assert "Keep the epochs of the trained events (epochs[['feet']])" in str(err.value)
+    assert clf.score(mixed[["feet"]]) == clf.score(fif["feet"])
     # Events renamed altogether keep their codes, with a warning.
     renamed = _named(X, y + 2, {"both feet": 2, "both hands": 3})
     with pytest.warns(RuntimeWarning, match="None of the events"):
