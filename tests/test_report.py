@@ -776,6 +776,14 @@ def _raw_file(folder):
     return path
 
 
+def _evoked_file(folder):
+    path = folder / "average-epo.fif"  # named as epochs, holding an Evoked
+    info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    with pytest.warns(RuntimeWarning, match="naming conventions"):
+        mne.EvokedArray(np.zeros((2, 20)), info).save(path, verbose=False)
+    return path
+
+
 def _logistic_regression_file(folder):
     from sklearn.linear_model import LogisticRegression
 
@@ -790,6 +798,8 @@ def _logistic_regression_file(folder):
     [
         ("dataset", "expected eegbci:SUBJECT[:TASK], such as eegbci:1"),
         ("raw", "it holds continuous data (a Raw file, as mne.io.read_raw"),
+        ("evoked", "it holds averages (an Evoked file, as mne.read_evokeds"),
+        ("folder", "'folder-epo.fif' is a folder, not an epochs file"),
         ("eeglab", "it is not an EEGLAB .set file"),
         ("model", "'logreg.pkl': Cannot explain a LogisticRegression"),
     ],
@@ -799,11 +809,15 @@ def test_command_says_what_it_expected(
 ):
     """The errors cut the data set's form to "expected eegbci", gave the reader's
     error for a Raw file or a FIF read as EEGLAB, and asked for the labels of a
-    pickled model that is no network."""
+    pickled model that is no network. An Evoked file failed with "Could not find
+    event data", and a folder named as epochs as "no such file"."""
     monkeypatch.chdir(tmp_path)  # "eegbci" names no file here
+    (tmp_path / "folder-epo.fif").mkdir()
     args = dict(
         dataset=["eegbci"],
         raw=[_raw_file(tmp_path)],
+        evoked=[_evoked_file(tmp_path)],
+        folder=["folder-epo.fif"],
         eeglab=[epochs_file, "--format", "eeglab"],
         model=[epochs_file, "--model", _logistic_regression_file(tmp_path)],
     )[case]

@@ -90,18 +90,26 @@ def _other_kind(path, format):
             if file.read(6) != b"MATLAB":
                 return "it is not an EEGLAB .set file (those are MATLAB files)."
         return None
-    try:
-        # Only the header is read; a Raw file warns when not named *raw.fif.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            mne.io.read_raw_fif(path, verbose=False)
-    except Exception:
-        return None
-    return (
-        "it holds continuous data (a Raw file, as mne.io.read_raw reads it), and "
-        "the report needs epochs: cut it into epochs in Python and save them, e.g. "
-        "mne.Epochs(raw, events, event_id, tmin, tmax).save('name-epo.fif')."
-    )
+    kinds = {
+        "continuous data (a Raw file, as mne.io.read_raw reads it), and the report "
+        "needs epochs: cut it into epochs in Python and save them, e.g. "
+        "mne.Epochs(raw, events, event_id, tmin, tmax).save('name-epo.fif').": (
+            mne.io.read_raw_fif
+        ),
+        "averages (an Evoked file, as mne.read_evokeds reads it), and the report "
+        "needs the single epochs they average.": mne.read_evokeds,
+    }
+    for kind, reader in kinds.items():
+        try:
+            # A Raw file is read as its header only, and warns when not named
+            # *raw.fif; an Evoked file likewise.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                reader(path, verbose=False)
+        except Exception:
+            continue
+        return f"it holds {kind}"
+    return None
 
 
 def read_input(source, format=None):
@@ -122,6 +130,8 @@ def read_input(source, format=None):
     if is_dataset(source):
         return _dataset(str(source))
     path = Path(source)
+    if path.is_dir():
+        raise InputError(f"{str(source)!r} is a folder, not an epochs file.")
     if not path.is_file():
         raise InputError(
             f"{str(source)!r}: no such file, and no data set "
