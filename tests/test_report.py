@@ -109,6 +109,8 @@ def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
     # compare the scales: those of gradient x input are shown.
     alone = _quick_report(network, epochs)["Modality importance"]
     assert "saliency gives logit per unit of input" in alone
+    maps = contents["Attribution maps per class"]
+    assert "logit/V for gradients" in maps and "show the 32 eeg channels only" in maps
     assert "<img" in contents["Spatial patterns"]
 
 
@@ -585,6 +587,11 @@ def test_report_of_magnetometers_and_gradiometers():
     assert "saliency is not checked: saliency gives logit per unit of input" in trust
     assert "gradient_x_input" in trust and "target randomization" in trust
     assert "gradient_x_input" in contents["Modality importance"]
+    # The topomaps draw the gradiometers alone, and the page said "logit per
+    # volt" of MEG without saying either.
+    maps = contents["Attribution maps per class"]
+    assert "show the 24 grad channels only" in maps and "(12 mag)" in maps
+    assert "logit/(input unit) for gradients" in maps and "volt" not in maps
     patterns = contents["Spatial patterns"]
     assert "<img" in patterns and "No pattern topomaps" not in patterns
 

@@ -87,7 +87,14 @@ def _same_on_every_channel(attribution):
 def _add_maps(context):
     plan = context.plan
     topomaps = plan.topomap_type is not None
-    context.paragraph("maps", text=None if topomaps else "maps_without_topomaps")
+    network_info = mne.pick_info(
+        context.epochs.info, mne.pick_channels(context.epochs.ch_names, plan.ch_names)
+    )
+    context.paragraph(
+        "maps",
+        text=None if topomaps else "maps_without_topomaps",
+        gradient_unit=method_unit("saliency", network_info),
+    )
     for method, reason in context.refused.items():
         context.note("maps", f"{method} is not shown: {reason}")
     if plan.topomap_type is None:
@@ -110,6 +117,19 @@ def _add_maps(context):
         )
     if not mapped:
         return
+    if len(plan.ch_types) > 1:
+        others = ", ".join(
+            f"{count} {kind}"
+            for kind, count in plan.ch_types.items()
+            if kind != plan.topomap_type
+        )
+        context.note(
+            "maps",
+            f"The topomaps show the {plan.ch_types[plan.topomap_type]} "
+            f"{plan.topomap_type} channels only, the network's most numerous type; "
+            f"the relevance of its other channels ({others}) is in the modality "
+            "section.",
+        )
     methods = list(mapped)
     comparison = plot_method_comparison(
         context.estimator,

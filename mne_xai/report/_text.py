@@ -49,7 +49,7 @@ HOW_TO_READ = {
         "figure each row (method) is divided by its largest value, so compare where "
         "methods put relevance, not how much. The slider shows each method in its "
         "own unit: logit for methods whose values add up to the score (gradient x "
-        "input, integrated gradients, DeepLIFT, LRP), logit per volt for gradients "
+        "input, integrated gradients, DeepLIFT, LRP), {gradient_unit} for gradients "
         "(saliency). Methods differ by design: saliency shows where the score is "
         "sensitive; methods that multiply by the input weigh that sensitivity by "
         "the signal's amplitude, so channels with large signals stand out in them. "
