@@ -212,6 +212,21 @@ class _StandardizedConv(nn.Conv1d):
         return self._conv_forward(x, weight / weight.std(), self.bias)
 
 
+class _RectifyingConv(nn.Conv1d):
+    """A convolution with its activation inside its forward."""
+
+    def forward(self, x):  # noqa: D102
+        return torch.relu(super().forward(x))
+
+
+class _LoggingConv(nn.Conv1d):
+    """A forward of its own that computes what its class does."""
+
+    def forward(self, x):  # noqa: D102
+        self.calls = getattr(self, "calls", 0) + 1
+        return super().forward(x)
+
+
 class _ReusesInPlaceOutput(nn.Module):
     """``a = relu_(h); a + h``: 2 relu(h), but relu(h) + h out of place."""
 
@@ -235,6 +250,12 @@ class _ReusesInPlaceOutput(nn.Module):
             r"layer 'conv' \(_StandardizedConv\) computes otherwise",
         ),
         (
+            # Guided backprop gave the plain gradient through the hidden ReLU.
+            _ReusesInPlaceOutput(conv=_RectifyingConv, in_place=False),
+            ["guided_backprop", "deconvolution", "lrp_epsilon", "pattern_net"],
+            r"layer 'conv' \(_RectifyingConv\) computes otherwise",
+        ),
+        (
             _ReusesInPlaceOutput(),
             ["lrp_epsilon", "lrp_zplus", "guided_backprop", "deconvolution"],
             "changes a tensor in place.*that it reads again",
@@ -249,13 +270,21 @@ def test_networks_the_rules_would_misread_are_refused(network, methods, match):
     for method in methods:
         with pytest.raises(ValueError, match=match):
             _lrp(method, module, _data(), TARGET)
-    # Out of place and with its own weights, the network is explained.
-    torch.manual_seed(0)
-    plain = _ReusesInPlaceOutput(in_place=False).double().eval()
-    relevance = _lrp("lrp_epsilon", plain, _data(), TARGET, epsilon=1e-12)
-    np.testing.assert_allclose(
-        relevance.sum(dim=(1, 2)), _target_logits(plain, _data(), TARGET), rtol=1e-6
-    )
+    # Out of place and with its own weights, the network is explained, also
+    # where a layer's forward of its own computes what its class does.
+    for conv in (nn.Conv1d, _LoggingConv):
+        torch.manual_seed(0)
+        plain = _ReusesInPlaceOutput(conv=conv, in_place=False).double().eval()
+        relevance = _lrp("lrp_epsilon", plain, _data(), TARGET, epsilon=1e-12)
+        np.testing.assert_allclose(
+            relevance.sum(dim=(1, 2)),
+            _target_logits(plain, _data(), TARGET),
+            rtol=1e-6,
+        )
+        guided = _lrp("guided_backprop", plain, _data(), TARGET)
+        if conv is nn.Conv1d:
+            expected = guided
+        np.testing.assert_array_equal(guided, expected)
 
 
 class _CentresItsInput(nn.Module):

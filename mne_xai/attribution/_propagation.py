@@ -546,6 +546,80 @@ def _adds_a_constant(node, depending):
     return len(operands) < 2 or any(child not in depending for child in operands)
 
 
+def _torch_class(layer):
+    """Return the first of PyTorch's layer classes among those of ``layer``.
+
+    Not the class that ``torch.nn.utils.parametrize`` makes of a parametrized
+    layer's own: that one keeps the ``forward`` it is given.
+    """
+    return next(
+        kind
+        for kind in type(layer).__mro__
+        if kind.__module__.startswith("torch.nn.modules.")
+    )
+
+
+def check_layers_compute_as_their_class(module, inputs, layers, method):
+    """Refuse subclasses of PyTorch layers whose ``forward`` computes otherwise.
+
+    A rule is chosen by a layer's class and applied to its call as to that
+    class's function. A subclass whose ``forward`` does more (a convolution
+    that rectifies its output, or standardizes its weight) would have its
+    call passed with the class's rule, its own operations unseen: guided
+    backprop then gave the plain gradient through the rectification, and
+    LRP-0 of a standardized convolution kept 1 percent of the logit. A layer
+    whose ``forward`` only constrains its stored weight in place
+    (braindecode's max-norm convolutions) computes as its class, and passes.
+    Each output is compared as the layer returns it, before any in-place
+    layer after it changes it.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, in evaluation mode.
+    inputs : torch.Tensor
+        A batch it accepts (its first epoch is run).
+    layers : iterable of torch.nn.Module
+        The layers the method's rules handle.
+    method : str
+        Name of the method, for the error message.
+    """
+    names = {layer: name for name, layer in module.named_modules()}
+    overriding = {
+        layer: _torch_class(layer)
+        for layer in set(layers)
+        if type(layer).forward is not _torch_class(layer).forward
+    }
+    differing = []
+
+    def compare(layer, layer_inputs, output):
+        # A copy: an in-place layer's class would change the input again.
+        expected = overriding[layer].forward(layer, layer_inputs[0].clone())
+        scale = max(output.abs().max().item(), 1e-30)
+        if (
+            expected.shape != output.shape
+            or (expected - output).abs().max().item() > 1e-4 * scale
+        ):
+            differing.append(f"{names[layer]!r} ({type(layer).__name__})")
+
+    handles = [layer.register_forward_hook(compare) for layer in overriding]
+    try:
+        with torch.no_grad():
+            module(inputs[:1])
+    finally:
+        for handle in handles:
+            handle.remove()
+    if differing:
+        raise ValueError(
+            f"{method} applies its rule for each layer's class, but layer "
+            f"{differing[0]} computes otherwise (its forward changes its weight "
+            "or its output: weight standardization, a mask, a crop, an "
+            "activation). Store the weight it uses (e.g. with "
+            "torch.nn.utils.parametrize) and apply other operations as layers of "
+            "their own, or explain it with a gradient method."
+        )
+
+
 def check_computation(
     module, inputs, layers, method, *, functional_ops, refuse_shifts=False
 ):
@@ -587,6 +661,7 @@ def check_computation(
         LRP maps).
     """
     layers = set(layers)
+    check_layers_compute_as_their_class(module, inputs, layers, method)
     names = {layer: name for name, layer in named_layers(module)}
     # Leaf modules are recorded too, to say which one computes a refused node.
     inputs = inputs[:1].detach().requires_grad_()

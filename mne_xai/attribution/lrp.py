@@ -58,62 +58,6 @@ def _linear_map(layer, weight):
     return partial(layer._conv_forward, weight=weight, bias=None)
 
 
-def check_layers_use_their_weights(network, inputs, method):
-    """Refuse layers that compute with other weights than they hold.
-
-    Rules redistribute relevance with a layer's ``weight`` and ``bias``; a
-    subclass whose ``forward`` standardizes or masks its weight convolves with
-    another one (LRP-0 then kept 1 percent of the logit). A layer whose
-    ``forward`` only constrains its stored weight in place (braindecode's
-    max-norm convolutions) computes with what it holds, and passes. Each
-    output is compared as the layer returns it, before any in-place layer
-    after it changes it.
-
-    Parameters
-    ----------
-    network : torch.nn.Module
-        The network the rules run on.
-    inputs : torch.Tensor
-        A batch it accepts (its first epoch is run).
-    method : str
-        Name of the method, for the error message.
-    """
-    names = {layer: name for name, layer in network.named_modules()}
-    other_weights = []
-
-    def compare(layer, layer_inputs, output):
-        if isinstance(layer, nn.Linear):
-            expected = F.linear(layer_inputs[0], layer.weight, layer.bias)
-        else:
-            expected = layer._conv_forward(layer_inputs[0], layer.weight, layer.bias)
-        scale = max(output.abs().max().item(), 1e-30)
-        if (
-            expected.shape != output.shape
-            or (expected - output).abs().max().item() > 1e-4 * scale
-        ):
-            other_weights.append(f"{names[layer]!r} ({type(layer).__name__})")
-
-    handles = [
-        layer.register_forward_hook(compare)
-        for layer in network.modules()
-        if isinstance(layer, CONVOLUTIONS + DENSE)
-    ]
-    try:
-        with torch.no_grad():
-            network(inputs[:1])
-    finally:
-        for handle in handles:
-            handle.remove()
-    if other_weights:
-        raise ValueError(
-            f"{method} redistributes relevance with each layer's weight and bias, "
-            f"but layer {other_weights[0]} computes otherwise (its forward changes "
-            "them or its output: weight standardization, a mask, a crop). Store "
-            "the weight it uses (e.g. with torch.nn.utils.parametrize) and crop "
-            "outside the layer, or explain it with a gradient method."
-        )
-
-
 def _calls_reading_the_input(network, inputs, calls):
     """Say of each call of a weighted layer whether it reads the network's input.
 
@@ -275,7 +219,6 @@ class _RelevancePropagation(AttributionMethod):
             functional_ops=MAX_POOL_OPS,
             refuse_shifts=True,
         )
-        check_layers_use_their_weights(network, inputs, self.name)
         roles = {}
         reads_input = _calls_reading_the_input(network, inputs, calls)
         for call in calls:

@@ -40,7 +40,7 @@ from ._propagation import (
     target_gradient,
 )
 from ._registry import AttributionMethod, register_method
-from .lrp import _linear_map, _transpose, check_layers_use_their_weights
+from .lrp import _linear_map, _transpose
 
 #: Layers that get a pattern: their weights are what the patterns replace.
 PATTERN_LAYERS = CONVOLUTIONS + DENSE
@@ -180,7 +180,6 @@ def prepare_network(module, inputs, method):
         method,
         functional_ops=MAX_POOL_OPS,
     )
-    check_layers_use_their_weights(network, inputs, method)
     pattern_calls = [call for call in calls if isinstance(call.module, PATTERN_LAYERS)]
     # The names the patterns are learned and looked up by.
     layers = [call.module for call in pattern_calls]
