@@ -346,11 +346,20 @@ class InputData:
                 # Rejection decides which epochs exist; MNE reads every epoch once
                 # (without keeping it) to apply it, as its own get_data would.
                 epochs.drop_bad(verbose=False)
+            if len(epochs) and np.iscomplexobj(epochs.get_data(item=[0], copy=False)):
+                # Read as float32, complex values lost their imaginary part.
+                raise TypeError(
+                    f"{name} must hold real numbers, got complex Epochs (an "
+                    "analytic signal?); pass e.g. its envelope: "
+                    "mne.EpochsArray(np.abs(epochs.get_data()), epochs.info, "
+                    "epochs.events, epochs.tmin, epochs.event_id)."
+                )
         self.info, self.tmin = first.info, first.tmin
         self.baseline = first.baseline
         # No copies of one Epochs' events: memory of averaged explanations must
-        # not grow with the number of epochs.
-        self.event_id, self.events = first.event_id, first.events
+        # not grow with the number of epochs. The names are copied: fitted
+        # estimators keep them, and combine_event_ids changes them in place.
+        self.event_id, self.events = dict(first.event_id), first.events
         if len(self._epochs) > 1:
             self.event_id, self._event_conflict = _merged_event_id(self._epochs, name)
             self.events = _concatenated_events(self._epochs)
@@ -435,7 +444,8 @@ class InputData:
         if epochs.preload:
             data = epochs._data[item]
             return data if self._picks is None else data[:, self._picks]
-        picks = "all" if self._picks is None else self._picks
+        # Indices, not "all": MNE leaves the bad channels out of "all".
+        picks = np.arange(len(epochs.ch_names)) if self._picks is None else self._picks
         return epochs.get_data(picks=picks, item=item, verbose=False)
 
     def array(self):

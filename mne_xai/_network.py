@@ -292,7 +292,7 @@ class _SkorchNetwork:
         self.device = net.device
 
     def _read_channels(self, info):
-        self.info_ = info
+        self.info_ = None if info is None else info.copy()
         self._sfreq = None if info is None else info["sfreq"]
         self.n_channels_ = None if info is None else len(info.ch_names)
 

@@ -322,7 +322,10 @@ class CroppedClassifier(
         read = getattr(_final_step(self.estimator_), "ch_names_", None)
         if info is not None and read is not None and read != info.ch_names:
             info = mne.pick_info(info, [info.ch_names.index(name) for name in read])
-        self.info_, self.sfreq_ = info, sfreq
+        # A copy: the Epochs may change in place after fit (reordered channels
+        # gave the explanations another order), and the training must not.
+        self.info_ = None if info is None else info.copy()
+        self.sfreq_ = sfreq
         self.n_channels_ = data.shape[1] if info is None else info["nchan"]
         return self
 

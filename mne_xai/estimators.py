@@ -501,7 +501,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             raise ValueError(f"y holds labels {unknown} not in classes={classes}.")
         array = data.array()
         self.classes_inferred_ = classes
-        self.info_ = info
+        # Copies: the user's Epochs may change in place after fit (a new
+        # reference, a reorder), and the record of the training must not.
+        self.info_ = None if info is None else info.copy()
         self.ch_names_ = None if info is None else list(info.ch_names)
         self.event_id_ = data.event_id
         self.events_are_labels_ = labels_match_events(data, y)

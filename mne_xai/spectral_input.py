@@ -261,7 +261,7 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         if data.info is not None:
             data.pick(training_channels(data.info, self.picks))
         self.sfreq_ = sfreq
-        self.info_ = data.info
+        self.info_ = None if data.info is None else data.info.copy()
         self.ch_names_ = None if data.info is None else list(data.info.ch_names)
         self.n_channels_ = data.shape[1]
         self.n_fft_, self.n_per_seg_, self.n_overlap_ = self._check_params(

@@ -123,7 +123,7 @@ def test_info_parameter_sets_kernel_lengths(synthetic_arrays):
     X, y = synthetic_arrays
     info = _arrays_info(4, sfreq=256.0)
     clf = EEGNetClassifier(info=info, **FAST).fit(X, y)
-    assert clf.info_ is info
+    assert clf.info_.ch_names == info.ch_names and clf.info_["sfreq"] == 256.0
     assert clf.module_.temporal_conv.kernel_size == (1, 129)
     assert EEGNetClassifier(**FAST).fit(X, y).module_.temporal_conv.kernel_size == (
         1,
@@ -406,6 +406,19 @@ def test_bad_training_input_is_refused(synthetic_arrays, X_change, y_change, mat
     X, y = synthetic_arrays
     with pytest.raises((ValueError, TypeError), match=match):
         EEGNetClassifier(**FAST).fit(X_change(X), y_change(y))
+
+
+def test_complex_epochs_are_refused(synthetic_arrays):
+    """Epochs of an analytic signal trained on their real part, with NumPy's
+    ComplexWarning as the only sign (arrays were refused)."""
+    X, y = synthetic_arrays
+    info = mne.create_info(X.shape[1], 64.0, "eeg")
+    epochs = mne.EpochsArray(X * (1 + 1j) * 1e-6, info, verbose=False)
+    with pytest.raises(TypeError, match="X must hold real numbers, got complex"):
+        EEGNetClassifier(**FAST).fit(epochs, y)
+    clf = EEGNetClassifier(**FAST).fit(mne.EpochsArray(X * 1e-6, info), y)
+    with pytest.raises(TypeError, match="got complex Epochs"):
+        mne_xai.explain(clf, epochs, verbose=False)
 
 
 @pytest.mark.parametrize("X", ["data.fif", {"X": 1}, 3.0])

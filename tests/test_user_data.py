@@ -257,6 +257,40 @@ def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epoch
         fitted_eegnet.predict(projected)
 
 
+def test_training_epochs_changed_in_place_after_fit_change_nothing(spatial_epochs):
+    """The estimators kept the training Epochs' own Info: reordering them in
+    place relabelled maps of arrays and reordered a CroppedClassifier's
+    channels (maps 72 percent of their peak away), a channel marked bad in
+    place silenced the warning on new epochs with it bad, and
+    combine_event_ids renamed the classes."""
+    epochs = spatial_epochs.copy()
+    new = spatial_epochs.copy()[:4]
+    eegnet = EEGNetClassifier(**FAST).fit(epochs)
+    cropped = CroppedClassifier(
+        EEGNetClassifier(**FAST), window_length=0.75, window_step=0.125
+    ).fit(epochs)
+    kwargs = dict(method="saliency", verbose=False)
+    before = {
+        "cropped": mne_xai.explain(cropped, new, **kwargs),
+        "arrays": mne_xai.explain(eegnet, new.get_data(), **kwargs),
+    }
+    event_id = dict(eegnet.event_id_)
+    epochs.reorder_channels(epochs.ch_names[::-1])
+    epochs.info["bads"] = ["C4"]
+    mne.epochs.combine_event_ids(epochs, list(event_id), {"both": 12}, copy=False)
+    after = {
+        "cropped": mne_xai.explain(cropped, new, **kwargs),
+        "arrays": mne_xai.explain(eegnet, new.get_data(), **kwargs),
+    }
+    for name in before:
+        assert after[name].ch_names == before[name].ch_names == new.ch_names
+        np.testing.assert_array_equal(after[name].get_data(), before[name].get_data())
+    assert eegnet.event_id_ == cropped.event_id_ == event_id
+    new.info["bads"] = ["C4"]
+    with pytest.warns(RuntimeWarning, match="C4 of X are marked bad"):
+        eegnet.predict(new)
+
+
 def test_maps_keep_no_projector_that_mne_would_apply_to_them(
     fitted_eegnet, imagery_epochs, tmp_path
 ):
@@ -752,11 +786,16 @@ def test_logs_hold_no_terminal_control_codes(synthetic_arrays, capsys):
 # -- Epochs read from disk ------------------------------------------------------------
 # The lazily read raw is unfiltered and the network was trained on 7-30 Hz;
 # what is compared here is streaming against loading the same epochs.
+# A channel the network reads is marked bad in the file: MNE leaves bads out of
+# get_data(picks="all"), and the epochs read lazily lost C3 (the network then
+# failed on 63 channels, and one trained on them read 63 of its 64 names).
 @pytest.mark.filterwarnings("ignore:X was prepared otherwise:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:.*marked bad:RuntimeWarning")
 def test_epochs_not_preloaded_stream_from_disk(mne_data, fitted_eegnet):
     run = mne.datasets.eegbci.load_data(1, [6], path=mne_data, update_path=False)
     raw = mne.io.read_raw_edf(run[0], preload=False, verbose=False)
     mne.datasets.eegbci.standardize(raw)
+    raw.info["bads"] = ["C3"]
     events, event_id = mne.events_from_annotations(
         raw, event_id=dict(T1=2, T2=3), verbose=False
     )
@@ -783,6 +822,11 @@ def test_epochs_not_preloaded_stream_from_disk(mne_data, fitted_eegnet):
         fitted_eegnet, loaded, method="saliency", n_steps=2, verbose=False
     )
     np.testing.assert_allclose(curve.scores, reference.scores, rtol=1e-6)
+    trained = EEGNetClassifier(**FAST, picks=lazy.ch_names).fit(lazy)
+    assert trained.n_channels_ == len(trained.ch_names_) == len(lazy.ch_names)
+    np.testing.assert_allclose(
+        trained.predict_proba(lazy), trained.predict_proba(loaded), rtol=1e-6
+    )
 
 
 def test_progress_bar_is_drawn_on_a_terminal_only(monkeypatch):
