@@ -388,7 +388,16 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         """
         if X is not None:
             self._learn_data(*self._training_data(X, y))
+            # Training continued from here (load_params, then partial_fit or a
+            # warm start) draws from it.
+            self._draw_seed()
         return super().initialize()
+
+    def _draw_seed(self):
+        """Draw ``seed_``, the seed of the training to come, from ``random_state``."""
+        self.seed_ = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max
+        )
 
     def load_params(self, *args, **kwargs):
         """Load saved parameters into the initialized network (see skorch).
@@ -567,9 +576,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         data, info, y = self._training_data(X, y)
         self.validation_groups_ = _checked_groups(groups, y)
         array, targets = self._learn_data(data, info, y)
-        self.seed_ = check_random_state(self.random_state).randint(
-            np.iinfo(np.int32).max
-        )
+        self._draw_seed()
         logger.info(
             f"Training on {len(array)} epochs: batch size {self.batch_size_}, "
             f"{self.max_epochs_} epoch{'s' * (self.max_epochs_ != 1)}."
@@ -622,9 +629,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             data, info, y = self._training_data(X, y)
             array, targets = self._learn_data(data, info, y, classes)
             self.incremental_ = True
-            self.seed_ = check_random_state(self.random_state).randint(
-                np.iinfo(np.int32).max
-            )
+            self._draw_seed()
             with self._seeded():
                 self.initialize()
         else:

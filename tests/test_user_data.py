@@ -533,6 +533,15 @@ def test_restored_model_keeps_the_factors_of_each_unit(tmp_path):
         np.testing.assert_array_equal(
             model.predict_proba(epochs), clf.predict_proba(epochs)
         )
+    # Training continues from the restored network, reproducibly (it failed:
+    # no attribute 'seed_').
+    continued = []
+    for _ in range(2):
+        again = InterpretableCNNClassifier(**FAST).initialize(other)
+        again.load_params(f_params=tmp_path / "params.pt")
+        continued.append(again.partial_fit(epochs).predict_proba(epochs))
+    np.testing.assert_array_equal(*continued)
+    assert not np.array_equal(continued[0], clf.predict_proba(epochs))
 
 
 def test_a_restored_network_refuses_channels_in_another_order(tmp_path):
