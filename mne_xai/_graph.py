@@ -283,6 +283,31 @@ def check_hookable(module):
         )
 
 
+def check_float32(module):
+    """Refuse a network whose weights are of another type than float32.
+
+    mne_xai gives every network its epochs in float32, and torch fails on
+    float64 weights with "Input type (float) and bias type (double) should
+    be the same", deep in the first layer.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    """
+    kinds = {
+        parameter.dtype
+        for parameter in module.parameters()
+        if parameter.is_floating_point()
+    }
+    if kinds - {torch.float32}:
+        other = ", ".join(sorted(str(kind).removeprefix("torch.") for kind in kinds))
+        raise TypeError(
+            f"The network's weights are {other}, and mne_xai gives networks their "
+            "epochs in float32. Convert it with module.float()."
+        )
+
+
 def _is_leaf(layer):
     return next(layer.children(), None) is None
 

@@ -8,6 +8,7 @@ The statistics of the training data become buffers of the network, so that
 
 import hashlib
 import inspect
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ from mne.utils import warn
 from torch import Tensor
 
 from ._checks import returns_probabilities
-from ._graph import check_hookable, copy_module
+from ._graph import check_float32, check_hookable, copy_module
 from .models import EEGModule, ScaledInput
 from .models._base import input_scale_buffer
 
@@ -148,6 +149,9 @@ def _digests_of_older_checkpoints(module, state_dict, prefix, *args):
 def build_network(module, statistics, shapes, module_params, instantiate):
     """Build the network and store the training statistics in it.
 
+    The network is built in float32, the type of the data the estimators
+    give it, whatever torch's default type (``torch.set_default_dtype``).
+
     Parameters
     ----------
     module : subclass of torch.nn.Module | torch.nn.Module
@@ -179,6 +183,23 @@ def build_network(module, statistics, shapes, module_params, instantiate):
         channels of several types need a factor each, the ScaledInput applies
         them.
     """
+    with _float32_by_default():
+        return _build(module, statistics, shapes, module_params, instantiate)
+
+
+@contextmanager
+def _float32_by_default():
+    """Make torch's default floating type float32 while the context is open."""
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(default)
+
+
+def _build(module, statistics, shapes, module_params, instantiate):
+    """Build the network of :func:`build_network` (see there)."""
     input_scale = statistics["input_scale"]
     # mne_xai's networks take one factor per channel; others that scale their
     # input take one number: they get 1 and a ScaledInput applies the factors.
@@ -249,6 +270,7 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     network.register_buffer("training_classes", classes_digest(shapes["classes"]))
     network.register_load_state_dict_pre_hook(_digests_of_older_checkpoints)
     network.register_load_state_dict_pre_hook(_scales_of_older_checkpoints)
+    check_float32(network)
     _check_logits(network, shapes)
     return network
 

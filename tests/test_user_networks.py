@@ -32,7 +32,7 @@ from mne_xai.evaluate import (
     parameter_randomization_check,
     perturbation_test,
 )
-from mne_xai.inspect import layer_activations, learn_patterns
+from mne_xai.inspect import layer_activations, learn_patterns, maximize_activation
 from mne_xai.models import ScaledInput
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
@@ -782,6 +782,38 @@ def test_torchscript_network_is_refused_with_what_to_give(epochs, explained):
         explain(clf, explained, method="deeplift")
     with pytest.raises(TypeError, match=match):
         layer_activations(clf, explained, "spatial_conv")
+
+
+@pytest.fixture
+def float64_by_default():
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(torch.float32)
+
+
+def test_networks_compute_in_float32_whatever_torchs_default(
+    epochs, explained, float64_by_default
+):
+    """Under torch.set_default_dtype(torch.float64), fit failed at its first
+    batch, and the randomization checks and maximize_activation made float64
+    inputs for float32 networks; each in torch's words."""
+    clf = EEGNetClassifier(max_epochs=1, verbose=False, random_state=0).fit(epochs)
+    assert {p.dtype for p in clf.module_.parameters()} == {torch.float32}
+    explain(clf, explained, method="deeplift")
+    parameter_randomization_check(clf, explained, "saliency", random_state=0)
+    maximize_activation(clf, 0, n_restarts=1, n_steps=2, random_state=0)
+
+
+def test_network_in_float64_is_refused_with_the_conversion(epochs, explained):
+    """explain blamed the input's shape ("add that axis in its forward")."""
+    network = EndsInLogSoftmax(len(epochs.ch_names), 2, len(epochs.times)).double()
+    match = r"weights are float64, .* Convert it with module.float\(\)"
+    with pytest.raises(TypeError, match=match):
+        EEGNetClassifier(network, max_epochs=1, verbose=False).fit(epochs)
+    clf = EEGNetClassifier(max_epochs=1, verbose=False).fit(epochs)
+    clf.module_.double()
+    with pytest.raises(TypeError, match=match):
+        explain(clf, explained, method="saliency")
 
 
 class TakesFourAxes(torch.nn.Module):

@@ -27,6 +27,7 @@ from .._docs import fill_doc
 from .._graph import (
     autograd_on,
     call_combined_layers,
+    check_float32,
     check_hookable,
     copy_module,
     full_float32,
@@ -96,6 +97,7 @@ def private_module(estimator, device, example=None):
     """
     module = estimator.module_
     check_hookable(module)
+    check_float32(module)
     try:
         module = copy_module(module)
     except Exception as error:  # deepcopy fails in as many ways as objects

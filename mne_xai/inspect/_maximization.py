@@ -321,6 +321,7 @@ def maximize_activation(
         [
             torch.randn(
                 (n_channels, n_times),
+                dtype=torch.float32,
                 generator=torch.Generator().manual_seed(int(seed.generate_state(1)[0])),
             )
             for seed in np.random.SeedSequence(random_state).spawn(n_restarts)

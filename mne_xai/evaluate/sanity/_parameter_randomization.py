@@ -106,7 +106,7 @@ def _randomization_units(estimator, epoch_shape):
         layers it re-initializes, as ``get_submodule`` takes them.
     """
     device = next(estimator.module_.parameters()).device
-    example = torch.zeros(1, *epoch_shape, device=device)
+    example = torch.zeros(1, *epoch_shape, device=device, dtype=torch.float32)
     module = without_parametrizations(private_module(estimator, device, example))
     calls = trace_layers(module, example, list(module.modules()), keep_tensors=False)
     # Names as get_submodule takes them, in which the network itself is "".
