@@ -197,7 +197,11 @@ class BinaryLogOdds(torch.nn.Module):
         self.train(module.training)
 
     def forward(self, x):  # noqa: D102
-        score = self.module(x).reshape(len(x), 1) - self.offset
+        score = self.module(x).reshape(len(x), 1)
+        if self.offset:
+            # Not at the default threshold, 0.5: a constant added to the score
+            # has no relevance rule of LRP's, which then refuses it.
+            score = score - self.offset
         return torch.cat([-score, score], dim=1)
 
 

@@ -256,6 +256,15 @@ def test_a_binary_classifier_with_one_score_is_explained_per_class(epochs, thres
         assert predicted_class.mean() == 0.5
     chosen = np.where(predicted_class[:, None, None] == 1, second, first)
     np.testing.assert_allclose(predicted, chosen, rtol=1e-5, atol=1e-9)
+    # LRP refused every binary classifier: the wrapper subtracted a shift of 0
+    # at the default threshold. Off it, the shift is a constant LRP has no
+    # rule for.
+    if threshold == "default":
+        relevance = mne_xai.explain(network, epochs, method="lrp_epsilon", target=1)
+        assert np.corrcoef(relevance.get_data().ravel(), second.ravel())[0, 1] > 0.9
+    else:
+        with pytest.raises(ValueError, match="no rule for a constant"):
+            mne_xai.explain(network, epochs, method="lrp_epsilon", target=1)
 
 
 def test_what_is_not_a_network_is_refused():
