@@ -267,6 +267,33 @@ def test_a_binary_classifier_with_one_score_is_explained_per_class(epochs, thres
             mne_xai.explain(network, epochs, method="lrp_epsilon", target=1)
 
 
+class _OneColumnNet(_OneScoreNet):
+    def forward(self, x):
+        return super().forward(x)[:, None]
+
+
+class _BinaryCrossEntropy(torch.nn.BCEWithLogitsLoss):
+    def forward(self, scores, y):
+        return super().forward(scores[:, 0], y.float())
+
+
+def test_network_of_fewer_logits_than_classes_is_refused(epochs):
+    """A NeuralNetClassifier trained with binary cross-entropy on one column:
+    the score of classes_[1] was explained as the logit of classes_[0]."""
+    X = epochs.get_data().astype(np.float32)
+    net = NeuralNetClassifier(
+        _OneColumnNet,
+        criterion=_BinaryCrossEntropy,
+        max_epochs=1,
+        train_split=None,
+        verbose=False,
+    ).fit(X, epochs.events[:, 2] - 1)
+    network = as_network(net, info=epochs.info)
+    for target in (None, 0):
+        with pytest.raises(ValueError, match="returns 1 logit.* of 2 classes"):
+            mne_xai.explain(network, epochs, "saliency", target=target)
+
+
 def test_what_is_not_a_network_is_refused():
     with pytest.raises(TypeError, match="Cannot explain a LogisticRegression"):
         from sklearn.linear_model import LogisticRegression

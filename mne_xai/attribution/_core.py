@@ -679,7 +679,7 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
     )
 
 
-def _check_outputs(module, inputs, method, *, differentiates=None):
+def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=None):
     """Refuse a network whose outputs are not one epoch's logits; warn of probabilities.
 
     Maps are a function of one epoch through a fixed network. A network that
@@ -706,6 +706,9 @@ def _check_outputs(module, inputs, method, *, differentiates=None):
     differentiates : bool | None
         Whether the caller differentiates the network; None reads it from the
         registry for a method's name.
+    n_classes : int | None
+        The number of the classifier's classes, which the logits must match
+        (None: not checked).
     """
     if differentiates is None:
         differentiates = method in list_methods() and method_differentiates(method)
@@ -735,6 +738,14 @@ def _check_outputs(module, inputs, method, *, differentiates=None):
                 f"The network returns {found}; {method} explains networks that "
                 "return logits of shape (batch, n_classes). Wrap it in a module "
                 "that returns only those (e.g. the first element of a tuple)."
+            )
+        if n_classes is not None and outputs.shape[1] != n_classes:
+            raise ValueError(
+                f"The network returns {outputs.shape[1]} logit(s) per epoch for a "
+                f"classifier of {n_classes} classes, so {method} cannot tell which "
+                "logit is whose. A network of one score for two classes is "
+                "trained by skorch's NeuralNetBinaryClassifier, whose score "
+                "mne_xai explains for each class."
             )
         tolerance = 1e-4 * float(outputs.abs().max()) + 1e-6
         if float((module(inputs) - outputs).abs().max()) > tolerance:
@@ -821,7 +832,12 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
             inputs = torch.from_numpy(batch).to(request.device).requires_grad_()
             stop = start + len(inputs)
             if start == 0:
-                _check_outputs(explainer.module, inputs[:4], name)
+                _check_outputs(
+                    explainer.module,
+                    inputs[:4],
+                    name,
+                    n_classes=len(request.network.classes_),
+                )
             if stochastic:
                 explainer.generators = _epoch_generators(batch, seed)
             if request.target_index is None:
