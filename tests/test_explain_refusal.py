@@ -38,6 +38,21 @@ FIXED_RULES = [method for method in RULE_METHODS if method not in LEARNED_RULES]
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
 
 
+class _Swish(torch.autograd.Function):
+    """x * sigmoid(x) with its derivative written out, as memory-saving code does."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * torch.sigmoid(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        sigmoid = torch.sigmoid(x)
+        return grad_output * sigmoid * (1 + x * (1 - sigmoid))
+
+
 class SmallNet(nn.Module):
     """A small EEGNet: spatial and temporal convolutions, batch norm, ELU, pooling.
 
@@ -50,6 +65,7 @@ class SmallNet(nn.Module):
         "tanh": torch.tanh,
         "square": lambda x: x * x,
         "rectifier_by_hand": lambda x: x * (x > 0),
+        "swish_function": _Swish.apply,
     }
 
     def __init__(
@@ -160,6 +176,19 @@ def test_functional_elu_is_explained_by_gradient_methods(
 ):
     attribution = _explain(functional_elu, method, **params).get_data()
     assert np.isfinite(attribution).all() and np.abs(attribution).max() > 0
+
+
+def test_autograd_function_is_explained_by_its_own_gradient():
+    """torch runs a Function's forward without grad: every gradient method
+    refused the network as computing its output "without gradient"."""
+    swish = _fit("swish_function")
+    X, _ = _arrays()
+    saliency = explain(swish, X[:4], "saliency", target=0, verbose=False)
+    inputs = torch.from_numpy(X[:4]).requires_grad_()
+    (gradient,) = torch.autograd.grad(swish.module_(inputs)[:, 0].sum(), inputs)
+    np.testing.assert_allclose(saliency.get_data(), gradient.abs(), rtol=1e-5)
+    with pytest.raises(ValueError, match="lrp_epsilon has no rule for .*'_swish'"):
+        explain(swish, X[:4], "lrp_epsilon", target=0, verbose=False)
 
 
 def test_smoothgrad_refuses_a_base_method_with_rules(functional_elu):

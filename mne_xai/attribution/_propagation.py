@@ -286,6 +286,16 @@ def _function_name(func):
     return name.removesuffix(".__get__")
 
 
+def _by_custom_function(tensor):
+    """Whether ``tensor`` is the output of a ``torch.autograd.Function``.
+
+    torch runs the function's ``forward`` without grad, and its output has
+    the gradient the function's ``backward`` gives: the recorder saw the
+    operations inside as cut from the input, and autograd does not.
+    """
+    return isinstance(tensor.grad_fn, torch.autograd.function.BackwardCFunction)
+
+
 class _GradientCutRecorder(TorchFunctionMode):
     """Follow what a forward pass computes from its input, and where autograd loses it.
 
@@ -330,7 +340,14 @@ class _GradientCutRecorder(TorchFunctionMode):
         derived = [tensor for tensor in _tensors(sources) if id(tensor) in self.derived]
         if not derived:
             return result
-        cut = next((self.cuts[id(t)] for t in derived if id(t) in self.cuts), None)
+        cut = next(
+            (
+                self.cuts[id(t)]
+                for t in derived
+                if id(t) in self.cuts and not _by_custom_function(t)
+            ),
+            None,
+        )
         if name in _PYTHON_NUMBERS and _real_valued(derived[0]):
             if cut is not None or derived[0].requires_grad:
                 self.numbers.append(_function_name(func))
