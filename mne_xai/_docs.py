@@ -272,7 +272,9 @@ per call and unpickled once per worker thread (on Dask it travels with each
 task, so that Dask can retry the recordings of a worker that died); a
 recording's data go only to the worker that processes it, which drops them
 when it is done. Results equal those of the serial run
-(``n_jobs=1``) when random draws are seeded with ``random_state``.
+(``n_jobs=1``) when random draws are seeded with ``random_state``; a task
+that trains a network matches it to float precision only, as torch's sums
+follow its number of threads (see below).
 
 In each task, torch's intra-op threads are set to the machine's cores
 divided by the number of tasks that run on it at once (at least 1), and
@@ -284,11 +286,11 @@ threads of one process.
 
 The calls for each recording log warnings only (their progress bars and
 info lines would interleave), unless ``verbose="debug"``. The warnings a
-recording raises (e.g. data filtered otherwise than the training data) reach
+recording raises (e.g. data filtered otherwise than the training data, or
+in other units: these checks of the data warn whatever ``verbose``) reach
 the caller once per recording, followed by its id, after all recordings are
-done (or one failed), in their order, as MNE's warnings (``verbose="error"``
-silences them); from workers too (loky or multiprocessing processes, and
-Dask workers of one thread each). Threads of this process (joblib's
+done (or one failed), in their order; from workers too (loky or
+multiprocessing processes, and Dask workers of one thread each). Threads of this process (joblib's
 threading backend) share its warnings, which then arrive as raised; a Dask
 worker running several threads keeps them in its log. Progress over
 recordings is a progress bar when serial, joblib's messages otherwise.
