@@ -756,11 +756,16 @@ def _check_same_preparation(info, train_info, name):
     EEGBCI, a network trained on 7-30 Hz scored 0.72 instead of 0.91 on the
     same trials at 1-40 Hz, and one trained on average-referenced epochs
     scored 0.56 (chance) instead of 0.96 on them as recorded.
+
+    Returns
+    -------
+    alike : bool
+        Whether the infos record the same preparation (no warning).
     """
     given, trained = _preparation(info), _preparation(train_info)
     differences = [key for key in given if given[key] != trained[key]]
     if not differences:
-        return
+        return True
     # MNE takes None for no edge: 0 Hz and Nyquist are no filter, and
     # filter(0, nyquist) fails.
     low = train_info["highpass"] or None
@@ -788,6 +793,69 @@ def _check_same_preparation(info, train_info, name):
         "data like the training data ("
         + "; ".join(fixes[key] for key in differences)
         + ").",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+    return False
+
+
+def eeg_reference(array, info):
+    """Say which reference the EEG channels of ``array`` show, where they show one.
+
+    ``info["custom_ref_applied"]`` says only whether a custom reference was
+    set, not which: a network trained on average-referenced EEGBCI epochs
+    scored 0.64 on them referenced to Iz, with no word from the infos. The
+    data show two references: an average reference makes the EEG channels
+    sum to zero at every sample, and a reference to one channel makes that
+    channel zero.
+
+    Parameters
+    ----------
+    array : ndarray, shape (n_epochs, n_channels, n_times)
+        Epochs of the channels of ``info``.
+    info : mne.Info
+        Their info.
+
+    Returns
+    -------
+    reference : str | None
+        ``"average"``, the name of the channel referenced to, or None when
+        the data show neither (or hold fewer than two EEG channels).
+    """
+    eeg = mne.pick_types(info, meg=False, eeg=True, exclude=())
+    data = array[:, eeg]
+    scale = float(np.abs(data).max()) if data.size else 0.0
+    if len(eeg) < 2 or scale == 0:
+        return None
+    # Float32 sums of zero-sum channels miss zero by about 1e-7 of the scale.
+    tolerance = 1e-4 * scale
+    zero = np.flatnonzero(np.abs(data).max(axis=(0, 2)) <= tolerance)
+    if len(zero) == 1:
+        return info.ch_names[eeg[zero[0]]]
+    if np.abs(data.sum(axis=1, dtype=np.float64)).max() <= tolerance:
+        return "average"
+    return None
+
+
+def _reference_text(reference):
+    if reference is None:
+        return "neither an average reference nor a reference to one channel"
+    if reference == "average":
+        return "an average reference (the EEG channels sum to zero)"
+    return f"a reference to {reference} (which holds zeros)"
+
+
+def _check_same_eeg_reference(data, train_reference, name):
+    """Warn when the EEG shows another reference than the training EEG did."""
+    # One epoch shows it (and keeps the reading of lazy epochs batch by batch).
+    reference = eeg_reference(next(data.batches(1)), data.info)
+    if reference == train_reference:
+        return
+    warnings.warn(
+        f"{name}'s EEG shows {_reference_text(reference)}, the training EEG "
+        f"{_reference_text(train_reference)}: every channel holds another signal "
+        "than the network learned from. Reference the epochs as the training "
+        "epochs were (epochs.set_eeg_reference).",
         RuntimeWarning,
         stacklevel=4,
     )
@@ -823,6 +891,8 @@ def _check_same_channel_types(info, train_info, name):
 #: ``train_baseline`` of an estimator that did not record it (fitted on
 #: arrays, or pickled before it was recorded): nothing to compare.
 BASELINE_UNKNOWN = "unknown"
+#: ``train_reference`` of an estimator that did not record it.
+REFERENCE_UNKNOWN = "unknown"
 
 
 def check_matches_training(
@@ -834,6 +904,7 @@ def check_matches_training(
     train_tmin=None,
     train_sfreq=None,
     train_baseline=BASELINE_UNKNOWN,
+    train_reference=REFERENCE_UNKNOWN,
 ):
     """Raise a clear error when data differ from what the network was trained on.
 
@@ -853,14 +924,18 @@ def check_matches_training(
         with a rate), checked against the rate of Epochs.
     train_baseline : tuple of float | None | "unknown"
         The training epochs' ``baseline``; a different one only warns.
+    train_reference : str | None
+        The reference the training EEG showed (see :func:`eeg_reference`),
+        or ``"unknown"``; a different one only warns.
 
     Warns
     -----
     RuntimeWarning
         When the epochs start at another time than the training epochs, were
-        baseline-corrected otherwise, filtered to another pass band (``info["highpass"]``, ``info["lowpass"]``),
-        referenced otherwise (``info["custom_ref_applied"]``) or with other
-        projectors applied (``info["projs"]``), when channels the network reads
+        baseline-corrected otherwise, filtered to another pass band
+        (``info["highpass"]``, ``info["lowpass"]``), referenced otherwise
+        (``info["custom_ref_applied"]``, or the reference the EEG shows), with
+        other projectors applied (``info["projs"]``), when channels the network reads
         have another type, or are marked bad in the data but were good in
         training (a broken electrode of a new recording).
     """
@@ -894,7 +969,10 @@ def check_matches_training(
             RuntimeWarning,
             stacklevel=3,
         )
-    _check_same_preparation(info, train_info, name)
+    prepared_alike = _check_same_preparation(info, train_info, name)
+    # Where the infos differ already, their warning says it.
+    if prepared_alike and train_reference != REFERENCE_UNKNOWN:
+        _check_same_eeg_reference(data, train_reference, name)
     if not isinstance(train_baseline, str):  # recorded
         _check_same_baseline(data, train_baseline, name)
     _check_same_channel_types(info, train_info, name)

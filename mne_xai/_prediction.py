@@ -9,6 +9,7 @@ import torch
 
 from ._convert import (
     BASELINE_UNKNOWN,
+    REFERENCE_UNKNOWN,
     InputData,
     check_amplitudes,
     check_matches_training,
@@ -93,6 +94,7 @@ class _PredictionMixin(_ScoreMixin):
             train_tmin=self.tmin_,
             # Missing from estimators pickled before it was recorded.
             train_baseline=getattr(self, "baseline_", BASELINE_UNKNOWN),
+            train_reference=getattr(self, "eeg_reference_", REFERENCE_UNKNOWN),
         )
         return data
 

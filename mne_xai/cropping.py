@@ -9,9 +9,11 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from ._convert import (
     BASELINE_UNKNOWN,
+    REFERENCE_UNKNOWN,
     InputData,
     array_info,
     check_matches_training,
+    eeg_reference,
     labels_match_events,
     training_channels,
 )
@@ -325,6 +327,10 @@ class CroppedClassifier(
         # A copy: the Epochs may change in place after fit (reordered channels
         # gave the explanations another order), and the training must not.
         self.info_ = None if info is None else info.copy()
+        self.eeg_reference_ = None
+        if info is not None:
+            read = [inputs.info.ch_names.index(name) for name in info.ch_names]
+            self.eeg_reference_ = eeg_reference(data[:, read], info)
         self.sfreq_ = sfreq
         self.n_channels_ = data.shape[1] if info is None else info["nchan"]
         return self
@@ -371,6 +377,7 @@ class CroppedClassifier(
             # Missing from classifiers pickled before they were recorded.
             train_sfreq=getattr(self, "sfreq_", None),
             train_baseline=getattr(self, "baseline_", BASELINE_UNKNOWN),
+            train_reference=getattr(self, "eeg_reference_", REFERENCE_UNKNOWN),
         )
         # Arrays carry no time: they are read on the training epochs' time axis.
         if inputs.tmin is not None and not np.isclose(inputs.tmin, self.tmin_):

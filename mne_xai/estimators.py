@@ -20,6 +20,7 @@ from ._convert import (
     InputData,
     check_amplitudes,
     check_offsets,
+    eeg_reference,
     events_as_trained,
     labels_match_events,
     named_events,
@@ -518,6 +519,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.events_are_labels_ = labels_match_events(data, y)
         self.tmin_, self.baseline_ = data.tmin, data.baseline
         self.n_channels_, self.n_times_ = array.shape[1:]
+        self.eeg_reference_ = None if info is None else eeg_reference(array, info)
         check_offsets(array, self.ch_names_)
         self.batch_size_, self.max_epochs_ = training_schedule(
             self._n_stepped_on(len(array)), self.batch_size, self.max_epochs

@@ -249,6 +249,14 @@ def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epoch
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         trained_on_average.predict(average)
+    # Custom references the infos cannot tell apart: the data show them.
+    # Trained on the average reference, EEGBCI epochs referenced to Iz scored
+    # 0.64 without a word.
+    assert trained_on_average.eeg_reference_ == "average"
+    for channels, shown in ((["Iz"], "a reference to Iz"), (["T9", "T10"], "neither")):
+        other = imagery_epochs.copy().set_eeg_reference(channels, verbose=False)
+        with pytest.warns(RuntimeWarning, match=f"X's EEG shows {shown}.* average"):
+            trained_on_average.predict(other)
     # The same average reference as an applied projector: the reference
     # itself stays "as recorded" in info, the projector says what was done.
     projected = imagery_epochs.copy().set_eeg_reference(projection=True).apply_proj()
