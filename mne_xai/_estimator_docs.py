@@ -139,6 +139,11 @@ _PARAMETERS = """
         The training epochs' ``baseline`` (None for arrays, or when they were
         not baseline-corrected); Epochs given later that were corrected over
         another period get a warning.
+    eeg_reference_ : str | None
+        The reference the training EEG shows: ``"average"`` (the EEG channels
+        sum to zero), the name of the channel referenced to (it holds zeros),
+        or None (neither, or data without info). Epochs given later that show
+        another get a warning.
     data_mean_ : ndarray, shape (n_channels, n_times)
         The mean training epoch (a baseline for attribution methods).
     data_std_ : float | ndarray, shape (n_channels,)

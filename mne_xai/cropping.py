@@ -101,6 +101,10 @@ class CroppedClassifier(
     baseline_ : tuple of float | None
         The training epochs' ``baseline`` (None for arrays); Epochs given
         later that were corrected over another period get a warning.
+    eeg_reference_ : str | None
+        The reference the training EEG shows, as for the estimators
+        (``"average"``, a channel's name, or None); Epochs given later that
+        show another get a warning.
     event_id_ : dict | None
         The event names of the training Epochs (None for arrays), by which
         targets and class names are read.
