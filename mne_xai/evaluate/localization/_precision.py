@@ -204,8 +204,9 @@ def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None)
     Returns
     -------
     precision : ndarray, shape (n_epochs,)
-        In [0, 1]; relevance that is white noise scores about the band's width
-        over the Nyquist frequency. NaN (with a warning) for maps without
+        In [0, 1]; relevance that is white noise scores the share of the
+        frequency bins from 0 Hz to the Nyquist frequency that lie in the band
+        (edges included: 6 of 65 for 8-13 Hz in 1 s at 128 Hz). NaN (with a warning) for maps without
         power.
 
     See Also
