@@ -701,6 +701,22 @@ def test_class_activation_maps_name_the_windows_as_their_refusal(
         mne_xai.explain(cropped, X[:2], method)
 
 
+@pytest.mark.parametrize("method", ["pattern_net", "pattern_attribution"])
+def test_pattern_methods_refuse_the_mean_of_windows(synthetic_arrays, method):
+    """Every window was passed back from the epoch's mean logit: against the
+    mean of the windows' own maps, the map of an epoch had a correlation of
+    -0.89 and 0.03 of its magnitude."""
+    from mne_xai.inspect import learn_patterns
+
+    X, y = synthetic_arrays
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, verbose=False), window_length=0.375, sfreq=128.0
+    ).fit(X, y)
+    patterns = learn_patterns(cropped, X)
+    with pytest.raises(ValueError, match="passes each window's own logit back"):
+        mne_xai.explain(cropped, X[:2], method, patterns=patterns)
+
+
 def test_best_samples_score_epochs_as_the_classifier_predicts(spatial_epochs):
     """Scores were the log-odds of the mean window logit, up to 0.48 from the
     classifier's own probabilities (the mean of its windows'), and ranked

@@ -29,6 +29,7 @@ from .._graph import (
     named_layers,
     trace_layers,
 )
+from .._network import WindowAverage
 from ._propagation import (
     MAX_POOL_OPS,
     _consumers,
@@ -324,6 +325,18 @@ class _PatternPropagation(AttributionMethod):
     _prepared = None
 
     def _prepare(self, inputs, patterns):
+        if isinstance(self.module, WindowAverage):
+            # The backward pass through the mean of the windows would start
+            # every window from the epoch's mean logit: maps of the wrong sign
+            # where that mean and a window's logit differ in sign.
+            raise ValueError(
+                f"{self.name} passes each window's own logit back through the "
+                "patterns, and a CroppedClassifier explains the mean of the "
+                "windows' logits, which is not what passes back. Use a gradient "
+                "or relevance method (e.g. integrated_gradients or lrp_epsilon), "
+                "or explain the window network (cropped.estimator_) on epochs "
+                "cropped to one window."
+            )
         network, layers, _ = prepare_network(self.module, inputs, self.name)
         _check_patterns(patterns, layers, self.name)
         rules = {}
