@@ -470,3 +470,29 @@ def test_pruning_reads_y_as_labels_and_names_it(small_eegnet, synthetic_arrays):
     other_labels = EEGNetClassifier(max_epochs=1, verbose=False).fit(epochs, 1 - y)
     with pytest.raises(ValueError, match="pass the labels as y"):
         pruning_curve(other_labels, epochs, "separable_elu")
+
+
+class _FirstSamples(nn.Module):
+    """Logits that are each window's first sample: one class per channel."""
+
+    def forward(self, x):
+        return x[..., 0]
+
+
+def test_decisions_of_windows_are_those_the_cropped_classifier_predicts():
+    """The units of the class of the highest mean window logit were scored
+    (spatial_patterns, temporal_filters), where the classifier predicts by the
+    mean of its windows' probabilities (6 of 90 epochs of a 3-class one)."""
+    from mne_xai._network import WindowAverage
+    from mne_xai.inspect._activations import _logits_and_prediction
+
+    # One window of [20, 0, 0] and three of [0, 1, 0]: mean logits favour
+    # class 0 (5 against 0.75), mean probabilities class 1 (0.43 against 0.41).
+    windows = torch.tensor([[20.0, 0.0, 0.0]] + [[0.0, 1.0, 0.0]] * 3)
+    epochs = windows.T[None]  # (1 epoch, 3 channels, 4 samples)
+    module = WindowAverage(_FirstSamples(), starts=range(4), n_samples=1)
+    logits, predicted = _logits_and_prediction(module, epochs)
+    torch.testing.assert_close(logits, module(epochs))
+    assert logits.argmax(dim=1).item() == 0
+    assert predicted.item() == module.class_probabilities(epochs).argmax(dim=1).item()
+    assert predicted.item() == 1
