@@ -171,7 +171,7 @@ def _quick_report(estimator, epochs, **kwargs):
 def test_the_page_says_whether_the_network_beats_chance(spatial_epochs):
     accuracy = _quick_report(_network(max_epochs=20), spatial_epochs)["Accuracy"]
     assert re.search(r"The network beats chance: 3\d of 40 held-out epochs", accuracy)
-    assert "alert" not in accuracy
+    assert "alert" not in accuracy and "so p is optimistic" in accuracy
     # Labels independent of the data (half of each simulated class gets each
     # label): nothing to learn, and the maps must not be read.
     y = spatial_epochs.events[:, 2]
@@ -181,6 +181,8 @@ def test_the_page_says_whether_the_network_beats_chance(spatial_epochs):
         at_chance = _quick_report(_network(max_epochs=20), spatial_epochs, y=shuffled)
     accuracy = at_chance["Accuracy"]
     assert "alert-danger" in accuracy and "do not interpret them" in accuracy
+    # The trust readings followed as if the maps were worth reading.
+    assert "does not beat chance" in at_chance["How far to trust the maps"]
 
 
 def test_a_given_network_is_itself_tested_against_chance(spatial_epochs):
@@ -673,7 +675,7 @@ def test_chance_is_the_majority_class_of_all_epochs(spatial_epochs):
     )
     accuracy = _contents(report)["Accuracy"]
     assert "chance 0.50 ± 0.00" in accuracy
-    assert "against 0.50 of them by chance" in accuracy
+    assert "against a rate of 0.50 by chance" in accuracy
 
 
 def _with_values(epochs, value, epoch_index, ch_names):

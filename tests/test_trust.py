@@ -309,6 +309,33 @@ def test_summary_prints_and_plots(summary):
     np.testing.assert_allclose(ax.lines[0].get_ydata(), change.mean(axis=0))
 
 
+def test_report_figures_give_each_method_one_colour(summary):
+    """Deletion curves took random deletion as the first colour of the cycle,
+    so that saliency was orange beside the randomization curves' blue."""
+    from matplotlib.colors import to_rgba
+
+    from mne_xai.evaluate import plot_sanity_check
+    from mne_xai.report._trust_section import _plot_deletion
+
+    deletion = _plot_deletion(summary).axes[0]
+    randomization = plot_sanity_check(
+        list(summary.sanity_checks.values()), show=False
+    ).axes[0]
+
+    def colours(ax):
+        return {
+            line.get_label().split("(")[0].strip(): to_rgba(line.get_color())
+            for line in ax.lines
+            if not line.get_label().startswith(("_", "threshold"))
+        }
+
+    in_deletion, in_randomization = colours(deletion), colours(randomization)
+    assert {"saliency", "gradient_x_input"} <= set(in_randomization)
+    for method, colour in in_randomization.items():
+        assert in_deletion[method] == colour
+    assert in_deletion["random"] not in in_randomization.values()
+
+
 @pytest.mark.parametrize(
     "methods, match",
     [

@@ -62,9 +62,16 @@ def _plot_deletion(summary):
         squeeze=False,
         sharey=True,
     )
+    # Each method in the colour the randomization curves beside give it (the
+    # default cycle over the methods checked), random deletion in grey.
+    methods = [method for method in summary.deletion_curves if method != "random"]
+    colors = {method: f"C{index % 10}" for index, method in enumerate(methods)}
+    colors["random"] = "0.5"
     for ax, index in zip(axes[0], targets, strict=True):
         for method, curve in summary.deletion_curves.items():
-            _class_curve(curve, index).plot(label=method, axes=ax, show=False)
+            _class_curve(curve, index).plot(
+                label=method, color=colors[method], axes=ax, show=False
+            )
         ax.set(
             title=_wrap_text(f"{summary.class_names[index]} epochs", 4),
             xlabel="fraction of samples set to zero,\nmost relevant first",
@@ -77,6 +84,14 @@ def _plot_deletion(summary):
 
 def _add_trust(context, checks):
     context.paragraph("trust")
+    if context.beats_chance is False:
+        context.add_html(
+            '<div class="alert alert-danger" role="alert">The network does not '
+            "beat chance (see the accuracy section): its maps explain noise, and "
+            "no reading below makes them worth interpreting.</div>",
+            "The network does not beat chance",
+            "trust",
+        )
     if not checks:
         context.note(
             "trust", "The trust checks were not run (checks=False, --no-checks)."

@@ -65,7 +65,7 @@ class CurveResult(FaithfulnessResult):
     _per_level = {"scores": "score"}
     _headline = "aopc"
 
-    def plot(self, *, label=None, axes=None, show=True):
+    def plot(self, *, label=None, color=None, axes=None, show=True):
         """Plot the mean curve over epochs, with its spread between epochs.
 
         Parameters
@@ -73,6 +73,9 @@ class CurveResult(FaithfulnessResult):
         label : str | None
             Legend entry (e.g. the method), followed by the mean AOPC; None
             leaves the curve out of the legend.
+        color : color | None
+            The curve's colour (any matplotlib colour); None takes the next
+            of the axes' cycle.
         axes : matplotlib.axes.Axes | None
             Where to draw, e.g. the axes of another curve to compare methods;
             None makes a new figure.
@@ -104,7 +107,9 @@ class CurveResult(FaithfulnessResult):
             label = _wrap_text(
                 f"{label} (AOPC {np.nanmean(self.aopc):.2f})", width, "small"
             )
-        (line,) = axes.plot(self.fractions, np.nanmean(change, axis=0), label=label)
+        (line,) = axes.plot(
+            self.fractions, np.nanmean(change, axis=0), label=label, color=color
+        )
         low, high = np.nanpercentile(change, [25, 75], axis=0)
         axes.fill_between(self.fractions, low, high, color=line.get_color(), alpha=0.15)
         axes.axhline(0, color="0.7", linewidth=0.5)
