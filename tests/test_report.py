@@ -96,6 +96,13 @@ def test_report_sections_hold_their_numbers(made):
         assert method in trust
         assert method in contents["Attribution maps per class"]
     assert "Units of layer spatial_conv" in contents["Spatial patterns"]
+    # The band topomaps left out, without a word, most of the relevance.
+    shares = re.search(
+        r"show 4-30 Hz, which holds (\d+)% of the \|relevance\|; (\d+)% lies "
+        r"below 4 Hz and (\d+)% above 30 Hz",
+        contents["Spectral relevance"],
+    )
+    assert abs(sum(map(int, shares.groups())) - 100) <= 2
 
 
 def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
