@@ -231,6 +231,19 @@ def test_reading_says_what_to_do_and_why():
     assert "outside" not in text and "matter of degree" not in text
 
 
+def test_reading_says_when_the_other_class_has_the_map_sign_flipped():
+    """A map whose other-class map is its negative was called specific to the
+    explained class, where the report's topomaps of |map| looked the same for
+    both classes."""
+    flipped = _reading(_row(), _CLASSES, THRESHOLD)
+    assert "specific to the explained class" in flipped
+    assert "this map with its sign flipped" in flipped
+    unrelated = _row(
+        target_similarity=0.05, target_similarity_low=-0.1, target_similarity_high=0.2
+    )
+    assert "sign flipped" not in _reading(unrelated, _CLASSES, THRESHOLD)
+
+
 def test_reading_explains_the_grey_zone_and_the_holes():
     text = _reading(
         _row(

@@ -162,6 +162,15 @@ _TARGET_TEXT = {
     UNDEFINED: "Target randomization: undefined, as its maps are constant.",
 }
 
+# Appended where the other class's map is this one with its sign flipped: in
+# two-class networks the logits often move in opposite ways, and maps of |x|
+# (the report's topomaps) then look alike for every class.
+_SIGN_FLIPPED_TEXT = (
+    " It is this map with its sign flipped (the whole CI below -{threshold:g}): "
+    "the same samples count for the explained class and against the other, so "
+    "only the sign tells the classes apart; the magnitude is the same for both."
+)
+
 _GREY_ZONE_TEXT = (
     " The similarity's 95% CI ({similarity_low:.2f} to {similarity_high:.2f}) "
     "spans the cut {threshold:g}: whether the map changes is a matter of degree "
@@ -255,4 +264,6 @@ def _reading(row, class_rows, threshold):
     if row["similarity_low"] <= threshold <= row["similarity_high"]:
         text += _GREY_ZONE_TEXT.format(**values)
     text += " " + _TARGET_TEXT[row["target_randomization"]].format(**values)
+    if row["target_similarity_high"] < -threshold:
+        text += _SIGN_FLIPPED_TEXT.format(**values)
     return text
