@@ -406,6 +406,23 @@ def test_joint_plot_shows_bad_channels():
     assert evoked.info["bads"] == ["Pz"]  # the caller's Evoked is left as it was
 
 
+def test_joint_plot_of_magnitudes_maps_where_relevance_peaks():
+    """MNE's peaks of the spread across channels put two of three topomaps at
+    the baseline, where the maps held 5 and 7 percent of their peak."""
+    evoked = _synthetic_maps().average()
+    evoked.data[:] = 0.01
+    for sample, height in ((10, 1.0), (25, 3.0), (40, 2.0)):
+        evoked.data[:, sample - 2 : sample + 3] += height * np.hanning(5)
+    evoked.data[0, 3] = 0.5  # one channel apart from the others, nothing more
+    fig = plot_attribution_joint(evoked, units="logit", show=False)
+    drawn = sorted(
+        float(ax.get_title().split()[0])
+        for ax in fig.axes
+        if ax.images and ax.get_title()
+    )
+    np.testing.assert_allclose(drawn, evoked.times[[10, 25, 40]])
+
+
 def test_band_magnitude_is_that_of_each_epochs_band_relevance(
     fitted_eegnet, few_epochs, drawn
 ):
