@@ -325,7 +325,11 @@ def _add_modality(context):
         context.note("modality", " ".join(refused.values()))
         return
     method = comparable[0]
-    context.paragraph("modality", method=method)
+    context.paragraph(
+        "modality",
+        method=method,
+        unit=method_unit(method, context.attributions[method].info),
+    )
     table = modality_importance(context.attributions[method], kind="global")
     table["relevance per channel"] = table["relevance"] / table["n_channels"]
     context.add_table(

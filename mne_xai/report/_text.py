@@ -76,7 +76,8 @@ HOW_TO_READ = {
         "The share of relevance each channel type carries, per class (magnitude of "
         "{method} relevance summed over the type's channels and all times, over the "
         "sum for all types). A type with more channels gathers more relevance; "
-        "the relevance per channel is in the table."
+        "the relevance per channel is in the table. Relevance there is in "
+        "{unit}, summed over the class's epochs too."
     ),
     "trust": (
         "Two checks with different questions. Deletion: are the samples a map ranks "
