@@ -112,7 +112,7 @@ def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
     modality = contents["Modality importance"]
     assert "Share of relevance per channel type" in modality
     # The table's sums over the class's epochs had neither unit nor that said.
-    assert "in logit, summed over the class's epochs too" in modality
+    assert "Relevance there is in logit, summed over the class" in modality
     assert "eog" in modality and "eeg" in modality
     # Per volt, but with EOG scaled apart from EEG, saliency's shares would
     # compare the scales: those of gradient x input are shown.
