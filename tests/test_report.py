@@ -111,6 +111,8 @@ def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
     contents = _quick_report(network, epochs, methods=["saliency", "gradient_x_input"])
     modality = contents["Modality importance"]
     assert "Share of relevance per channel type" in modality
+    # The terminal alone said that the spectrum leaves the EOG out.
+    assert "relevance of [&#x27;EOG&#x27;]" in contents["Spectral relevance"]
     # The table's sums over the class's epochs had neither unit nor that said.
     assert "Relevance there is in logit, summed over the class" in modality
     assert "eog" in modality and "eeg" in modality
@@ -862,6 +864,8 @@ def test_skipped_trust_checks_are_said_in_both_terms():
     from mne_xai.report._trust_section import _add_trust
 
     class Page:
+        beats_chance = True
+
         def __init__(self):
             self.notes = []
 

@@ -2,6 +2,7 @@
 
 import html
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -94,6 +95,29 @@ class _Context:
 
     def note(self, key, text):
         self.add_html(f"<p><em>{html.escape(text)}</em></p>", "Not shown", key)
+
+    @contextmanager
+    def warnings_noted(self, key):
+        """Put the warnings of the block on the page too, in section ``key``.
+
+        What the terminal says of a section (EOG left out of the spectrum,
+        comparisons the checks could not make), the reader of the page learns
+        there as well. The warnings are passed on.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        said = set()
+        for warning in caught:
+            text = " ".join(str(warning.message).split())
+            if (warning.category, text) in said:  # e.g. a check of every batch
+                continue
+            said.add((warning.category, text))
+            if issubclass(warning.category, RuntimeWarning):
+                self.add_html(f"<p><em>{html.escape(text)}</em></p>", "Warning", key)
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
 
     def add_html(self, content, title, key):
         self.report.add_html(content, title=title, section=SECTIONS[key], tags=(key,))

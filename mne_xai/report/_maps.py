@@ -250,13 +250,14 @@ def _plot_frequency_relevance(spectrum, y, event_names):
 def _add_spectrum(context):
     plan = context.plan
     try:
-        spectrum = explain_spectrum(
-            context.estimator,
-            context.epochs,
-            target=context.target,
-            random_state=context.random_state,
-            verbose=False,
-        )
+        with context.warnings_noted("spectrum"):
+            spectrum = explain_spectrum(
+                context.estimator,
+                context.epochs,
+                target=context.target,
+                random_state=context.random_state,
+                verbose=False,
+            )
     except ValueError as err:
         context.note("spectrum", f"Spectral relevance could not be computed: {err}")
         return

@@ -110,13 +110,14 @@ def _add_trust(context, checks):
     if not methods:
         return
     try:
-        summary = trust_summary(
-            context.estimator,
-            context.epochs,
-            methods,
-            target=context.target,
-            random_state=context.random_state,
-        )
+        with context.warnings_noted("trust"):
+            summary = trust_summary(
+                context.estimator,
+                context.epochs,
+                methods,
+                target=context.target,
+                random_state=context.random_state,
+            )
     except ValueError as err:
         context.note("trust", f"The checks could not run on this network: {err}")
         return
