@@ -139,6 +139,9 @@ def test_csp_reference_reads_the_networks_brain_channels_of_any_type(spatial_epo
     contents = _quick_report(_network(max_epochs=2), ecog)
     assert "No CSP+LDA reference" not in contents["Accuracy"]
     assert "<img" in contents["Relevance over time"]
+    # Contacts inside the head were interpolated across a scalp disc.
+    maps = contents["Attribution maps per class"]
+    assert "No topomaps: the network reads ecog contacts, inside the head" in maps
     from mne_xai.report._accuracy import _csp_channels
 
     mixed = spatial_epochs.copy()

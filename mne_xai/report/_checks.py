@@ -156,6 +156,10 @@ def _unplaced(info, ch_names):
     return [name for name in ch_names if name in unplaced]
 
 
+#: Channel types whose contacts lie inside the head: no scalp topomaps.
+_INTRACRANIAL = ("seeg", "ecog", "dbs")
+
+
 def check_data(estimator, epochs, y, n_splits, fitted, methods=()):
     """Check the data before any training; say what the report can show.
 
@@ -210,6 +214,14 @@ def check_data(estimator, epochs, y, n_splits, fitted, methods=()):
         epochs.get_channel_types(picks=[epochs.ch_names.index(n) for n in ch_names])
     )
     topomap_type = ch_types.most_common(1)[0][0]
+    if topomap_type in _INTRACRANIAL:
+        return DataPlan(
+            ch_names,
+            ch_types,
+            None,
+            f"the network reads {topomap_type} contacts, inside the head, which a "
+            "scalp topomap would interpolate across as if they lay on the scalp",
+        )
     of_type = [
         name
         for name in ch_names
