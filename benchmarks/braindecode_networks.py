@@ -30,8 +30,9 @@ mne_xai does not depend on. Run::
 
     OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/braindecode_networks.py
 
-It takes about 4 minutes on one core for the default networks (10 with
-``--evaluate``).
+It takes about 4 minutes on one core for the default networks, and about half
+an hour with ``--evaluate`` (23 minutes of it for EEGInceptionMI, on a 2-core
+machine shared with other work).
 """
 
 import argparse
