@@ -661,9 +661,11 @@ def test_method_units_follow_what_the_values_measure():
     assert method_unit("saliency", mixed) == "logit/(input unit)"
     assert method_unit("saliency") == "logit/(input unit)"
     assert method_unit("pattern_net", eeg) == "V"
-    # Maps of a layer's units: guided Grad-CAM is no gradient of the input.
-    for method in ("grad_cam", "guided_grad_cam", "random"):
+    # Maps of a layer's units.
+    for method in ("grad_cam", "random"):
         assert method_unit(method, eeg) == "a.u."
+    # Guided Grad-CAM: Grad-CAM (logit) times guided backprop (logit/V).
+    assert method_unit("guided_grad_cam", eeg) == "logit^2/V"
     with pytest.raises(ValueError, match="Invalid value for the 'method'"):
         method_unit("gradient", eeg)
 

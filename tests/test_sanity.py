@@ -625,6 +625,10 @@ def test_per_unit_maps_of_types_scaled_apart_are_refused():
     match = "saliency gives logit per unit of input.*types \\(eeg, emg\\)"
     with pytest.raises(ValueError, match=match):
         parameter_randomization_check(clf, epochs, "saliency", verbose=False)
+    # Guided Grad-CAM, guided backprop times Grad-CAM, took Grad-CAM's "a.u."
+    # and passed: its EOG/EEG ratio went from 0.92 to 0.23 with the EOG x 4.
+    with pytest.raises(ValueError, match="guided_grad_cam gives logit per unit"):
+        parameter_randomization_check(clf, epochs, "guided_grad_cam", verbose=False)
 
 
 def test_similarity_of_mne_maps_needs_the_same_channels_and_times():

@@ -157,6 +157,9 @@ class GuidedGradCAM(GradCAM, _RectifiedGradient):
     """
 
     name = "guided_grad_cam"
+    # Not Grad-CAM's "a.u.": per unit of input, its maps of channels of
+    # several types compare their scales, which the checks then refuse.
+    unit = "logit^2/{input}"
 
     @fill_doc
     def attribute(self, inputs, target, *, layer=None):

@@ -376,10 +376,14 @@ class LRPZPlus(_RelevancePropagation):
     weights and negative inputs through negative weights), in proportion to
     them; biases are ignored, so relevance is conserved from the logit to the
     input. Values are in units of the logit and, on ReLU networks, share its
-    sign: a positive logit yields a non-negative map. This is αβ with α=1,
-    β=0 without biases. On ELU networks (EEGNet) units in ELU's negative branch
-    carry relevance too; those without any positive contribution cannot pass
-    it on, so the map then sums to less than the logit.
+    sign: a positive logit yields a non-negative map (a CroppedClassifier's
+    windows each keep the sign of their own logit). This is αβ with α=1,
+    β=0 without biases. Relevance is lost where a unit receives no positive
+    contribution, which happens where a layer reads inputs of both signs: on
+    ELU networks (EEGNet), units in ELU's negative branch; on
+    InterpretableCNN of one channel, whose pointwise convolution feeds the
+    depthwise one without a rectifier between them, half the logit. The map
+    then sums to less than the logit.
 
     %(notes)s
 
