@@ -346,7 +346,9 @@ class InputData:
                 # Rejection decides which epochs exist; MNE reads every epoch once
                 # (without keeping it) to apply it, as its own get_data would.
                 epochs.drop_bad(verbose=False)
-            if len(epochs) and np.iscomplexobj(epochs.get_data(item=[0], copy=False)):
+            if len(epochs) and np.iscomplexobj(
+                epochs.get_data(item=[0], copy=False, verbose=False)
+            ):
                 # Read as float32, complex values lost their imaginary part.
                 raise TypeError(
                     f"{name} must hold real numbers, got complex Epochs (an "

@@ -6,7 +6,7 @@ import math
 import mne
 import numpy as np
 import torch
-from mne.utils import _check_option, _validate_type, logger
+from mne.utils import _check_option, _validate_type, logger, warn
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
@@ -792,8 +792,19 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "class_counts))."
             )
         epochs = self.max_epochs_ if epochs is None else epochs
+        before = len(self.history)
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            # skorch swallows it and keeps the network as it is: fit returned
+            # a network trained 2 epochs of 40 without a word, and a
+            # cross-validation went on with that fold's score.
+            warn(
+                f"Training was interrupted after {len(self.history) - before} of "
+                f"{epochs} epochs; the network is only partly trained (skorch "
+                "keeps it so that it can be used or trained on)."
+            )
+            raise
         finally:
             # skorch leaves the network in training mode: called directly,
             # module_ then drew dropout and moved its batch-norm statistics.

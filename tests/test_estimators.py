@@ -939,3 +939,20 @@ def test_prediction_leaves_torch_random_state_alone(synthetic_arrays):
     state = torch.get_rng_state()
     clf.score(X, y)
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_interrupted_training_says_how_far_it_went(synthetic_arrays):
+    """skorch swallows Ctrl-C: fit returned a network trained 2 epochs of 40
+    without a word, and a cross-validation went on with that fold's score."""
+    from skorch.callbacks import Callback
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 2:
+                raise KeyboardInterrupt
+
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**dict(FAST, max_epochs=10), callbacks=[Interrupt()])
+    with pytest.warns(RuntimeWarning, match="interrupted after 2 of 10 epochs"):
+        clf.fit(X, y)
+    assert len(clf.history) == 2 and not clf.module_.training
