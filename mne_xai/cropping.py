@@ -19,6 +19,7 @@ from ._convert import (
 )
 from ._prediction import _ScoreMixin
 from ._training import _log_level
+from ._warnings import warnings_once
 from .estimators import _EEGClassifier
 
 
@@ -353,8 +354,11 @@ class CroppedClassifier(
         proba : ndarray, shape (n_epochs, n_classes)
             Mean window probability, columns ordered as ``classes_``.
         """
-        windows, n_epochs = self._prediction_windows(X)
-        proba = self.estimator_.predict_proba(windows)
+        # The estimator checks the windows against its training windows, as
+        # this classifier checked the epochs: a warning of both is one warning.
+        with warnings_once():
+            windows, n_epochs = self._prediction_windows(X)
+            proba = self.estimator_.predict_proba(windows)
         return proba.reshape(n_epochs, len(self.window_starts_), -1).mean(axis=1)
 
     def _prediction_windows(self, X):
@@ -408,13 +412,14 @@ class CroppedClassifier(
         self : CroppedClassifier
             The classifier, adapted in place.
         """
-        windows, _ = self._prediction_windows(X)
         if not hasattr(self.estimator_, "adapt_batch_norm"):
             raise TypeError(
                 f"{type(self.estimator_).__name__} has no adapt_batch_norm; "
                 "EEGNetClassifier and InterpretableCNNClassifier have."
             )
-        self.estimator_.adapt_batch_norm(windows)
+        with warnings_once():
+            windows, _ = self._prediction_windows(X)
+            self.estimator_.adapt_batch_norm(windows)
         return self
 
     def predict(self, X):

@@ -750,3 +750,19 @@ def test_explain_refuses_epochs_starting_elsewhere_as_predict_does(trained_on):
     for call in (clf.predict, lambda X: mne_xai.explain(clf, X, verbose=False)):
         with pytest.raises(ValueError, match="starts at 0.2 s"):
             call(later)
+
+
+def test_a_data_warning_is_given_once_for_the_epochs_and_their_windows():
+    """The classifier checks the epochs, its network the windows: one warning."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["Cz", "C3", "C4"], SFREQ, "eeg")
+    epochs = mne.EpochsArray(rng.standard_normal((6, 3, 200)) * 1e-5, info)
+    clf = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    ).fit(epochs, np.arange(6) % 2)
+    epochs.info["bads"] = ["C3"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.predict_proba(epochs)
+    bad_channel = [w for w in caught if "marked bad" in str(w.message)]
+    assert len(bad_channel) == 1

@@ -2,7 +2,6 @@
 
 import html
 import time
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -11,6 +10,7 @@ import mne
 import numpy as np
 from mne.utils import logger
 
+from .._warnings import warnings_once
 from ..attribution._core import _event_id
 from ..attribution._registry import check_comparable_across_channels
 from ._text import HOW_TO_READ, SECTIONS
@@ -104,20 +104,12 @@ class _Context:
         comparisons the checks could not make), the reader of the page learns
         there as well. The warnings are passed on.
         """
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with warnings_once() as passed_on:
             yield
-        said = set()
-        for warning in caught:
-            text = " ".join(str(warning.message).split())
-            if (warning.category, text) in said:  # e.g. a check of every batch
-                continue
-            said.add((warning.category, text))
+        for warning in passed_on:
             if issubclass(warning.category, RuntimeWarning):
-                self.add_html(f"<p><em>{html.escape(text)}</em></p>", "Warning", key)
-            warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
+                text = html.escape(" ".join(str(warning.message).split()))
+                self.add_html(f"<p><em>{text}</em></p>", "Warning", key)
 
     def add_html(self, content, title, key):
         self.report.add_html(content, title=title, section=SECTIONS[key], tags=(key,))
