@@ -666,6 +666,16 @@ def test_method_units_follow_what_the_values_measure():
         assert method_unit(method, eeg) == "a.u."
     # Guided Grad-CAM: Grad-CAM (logit) times guided backprop (logit/V).
     assert method_unit("guided_grad_cam", eeg) == "logit^2/V"
+    # SmoothGrad's follow its base method, squared for squares and variances.
+    assert method_unit("smoothgrad", eeg) == "logit/V"
+    gradient_x_input = dict(base_method="gradient_x_input")
+    assert method_unit("smoothgrad", eeg, gradient_x_input) == "logit"
+    assert method_unit("smoothgrad", mixed, dict(variant="vargrad")) == (
+        "logit^2/(input unit)^2"
+    )
+    squares = dict(base_method="guided_grad_cam", variant="smoothgrad_sq")
+    assert method_unit("smoothgrad", eeg, squares) == "logit^4/V^2"
+    assert method_unit("smoothgrad", eeg, dict(base_method="grad_cam")) == "a.u."
     with pytest.raises(ValueError, match="Invalid value for the 'method'"):
         method_unit("gradient", eeg)
 

@@ -119,7 +119,7 @@ def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
     # Per volt, but with EOG scaled apart from EEG, saliency's shares would
     # compare the scales: those of gradient x input are shown.
     alone = _quick_report(network, epochs)["Modality importance"]
-    assert "saliency gives logit per unit of input" in alone
+    assert "saliency gives maps in logit/V" in alone
     maps = contents["Attribution maps per class"]
     assert "logit/V for gradients" in maps and "show the 32 eeg channels only" in maps
     assert "<img" in contents["Spatial patterns"]
@@ -600,7 +600,7 @@ def test_report_of_magnetometers_and_gradiometers():
         )
     contents = _contents(report)
     trust = contents["How far to trust the maps"]
-    assert "saliency is not checked: saliency gives logit per unit of input" in trust
+    assert "saliency is not checked: saliency gives maps in logit/(input" in trust
     assert "gradient_x_input" in trust and "target randomization" in trust
     assert "gradient_x_input" in contents["Modality importance"]
     # The topomaps draw the gradiometers alone, and the page said "logit per

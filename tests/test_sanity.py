@@ -598,7 +598,7 @@ def test_per_unit_maps_of_channels_in_several_units_are_refused():
     events = np.c_[np.arange(8), np.zeros(8, int), np.arange(8) % 2 + 1]
     epochs = mne.EpochsArray(data, info, events=events, verbose=False)
     clf = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False).fit(epochs)
-    match = "saliency gives logit per unit of input.*mag, grad, eeg"
+    match = "saliency gives maps in logit/\\(input unit\\).*mag, grad, eeg"
     with pytest.raises(ValueError, match=match):
         parameter_randomization_check(clf, epochs, "saliency", verbose=False)
     with pytest.raises(ValueError, match=match):
@@ -622,13 +622,23 @@ def test_per_unit_maps_of_types_scaled_apart_are_refused():
         picks=["eeg", "emg"], max_epochs=1, random_state=0, verbose=False
     ).fit(epochs)
     assert len(set(np.round(clf.input_scale_, 3))) == 2  # one factor per type
-    match = "saliency gives logit per unit of input.*types \\(eeg, emg\\)"
+    match = "saliency gives maps in logit/V.*types \\(eeg, emg\\)"
     with pytest.raises(ValueError, match=match):
         parameter_randomization_check(clf, epochs, "saliency", verbose=False)
     # Guided Grad-CAM, guided backprop times Grad-CAM, took Grad-CAM's "a.u."
     # and passed: its EOG/EEG ratio went from 0.92 to 0.23 with the EOG x 4.
-    with pytest.raises(ValueError, match="guided_grad_cam gives logit per unit"):
+    with pytest.raises(ValueError, match="guided_grad_cam gives maps in logit\\^2/V"):
         parameter_randomization_check(clf, epochs, "guided_grad_cam", verbose=False)
+    # SmoothGrad of gradient x input is in logit: compared, not refused.
+    result = parameter_randomization_check(
+        clf,
+        epochs[:2],
+        "smoothgrad",
+        base_method="gradient_x_input",
+        n_samples=2,
+        verbose=False,
+    )
+    assert np.isfinite(result.similarity["spearman_abs"]).all()
 
 
 def test_similarity_of_mne_maps_needs_the_same_channels_and_times():

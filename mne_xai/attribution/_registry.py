@@ -67,7 +67,8 @@ class AttributionMethod(ABC):
         (logit per unit of the input), ``"{input}"`` for a signal in the
         input's unit, ``"a.u."`` where the scale carries no unit (class
         activation maps, random maps). :func:`method_unit` fills in the input's
-        unit.
+        unit; a method whose unit follows its parameters overrides
+        :meth:`unit_of`.
     network : torch.nn.Module
         The network as given.
     module : torch.nn.Module
@@ -197,6 +198,22 @@ class AttributionMethod(ABC):
         )
 
     @classmethod
+    def unit_of(cls, params=None):
+        """Return the unit of the values computed with ``params``.
+
+        Parameters
+        ----------
+        params : dict | None
+            The method's parameters, as given to :func:`mne_xai.explain`.
+
+        Returns
+        -------
+        unit : str
+            The unit, with ``"{input}"`` for the input's (see ``unit``).
+        """
+        return cls.unit
+
+    @classmethod
     def parameters(cls):
         """Return the method's keyword parameters and their defaults."""
         signature = inspect.signature(cls.attribute)
@@ -320,7 +337,7 @@ def get_method(name):
     return _METHODS[name]
 
 
-def method_unit(method, info=None):
+def method_unit(method, info=None, params=None):
     """Return the unit of a method's values, e.g. ``"logit"`` or ``"logit/V"``.
 
     Parameters
@@ -331,25 +348,28 @@ def method_unit(method, info=None):
         The channels the network reads. When they share one SI unit (volts for
         EEG, EOG, EMG, ECG), gradients are given per that unit; otherwise per
         ``"input unit"``.
+    params : dict | None
+        The method's parameters, where its unit follows them (e.g. SmoothGrad's
+        base method).
 
     Returns
     -------
     unit : str
         The unit, for axis and colorbar labels.
     """
-    unit = get_method(method).unit
+    unit = get_method(method).unit_of(params)
     input_unit = "input unit"
     if info is not None:
         units = {DEFAULTS["si_units"].get(kind) for kind in info.get_channel_types()}
         if len(units) == 1 and None not in units:
             input_unit = units.pop()
-    if " " in input_unit and "/{input}" in unit:
+    if " " in input_unit and ("/{input}" in unit or "{input}^" in unit):
         input_unit = f"({input_unit})"
     return unit.format(input=input_unit)
 
 
-def check_comparable_across_channels(method, info, purpose):
-    """Refuse maps in logit per unit of input where channels of several types meet.
+def check_comparable_across_channels(method, info, purpose, params=None):
+    """Refuse maps per unit of input where channels of several types meet.
 
     Gradients are per unit of each channel's input: per tesla on magnetometers,
     per tesla per metre on gradiometers, per volt on EEG; and per unit of what
@@ -368,14 +388,17 @@ def check_comparable_across_channels(method, info, purpose):
         The channels the network reads.
     purpose : str
         What compares the channels, for the message.
+    params : dict | None
+        The method's parameters (see :func:`method_unit`).
     """
-    if info is None or "{input}" not in get_method(method).unit:
+    if info is None or "{input}" not in get_method(method).unit_of(params):
         return
     types = list(dict.fromkeys(info.get_channel_types()))
     if len(types) > 1:
         raise ValueError(
-            f"{method} gives logit per unit of input, and the network reads "
-            f"channels of several types ({', '.join(types)}), each in its unit "
+            f"{method} gives maps in {method_unit(method, info, params)}, and the "
+            f"network reads channels of several types ({', '.join(types)}), each "
+            "in its unit "
             f"and scaled apart: {purpose} would compare the units and scales "
             "rather than the relevance. Use a method whose maps are in logit "
             "(gradient_x_input, integrated_gradients, deeplift), or a network of "

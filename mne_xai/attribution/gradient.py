@@ -286,6 +286,29 @@ class SmoothGrad(AttributionMethod):
     unit = "logit/{input}"
     stochastic = True
 
+    @classmethod
+    def unit_of(cls, params=None):
+        """Return the base method's unit, squared for squares and variances.
+
+        Parameters
+        ----------
+        params : dict | None
+            SmoothGrad's parameters.
+
+        Returns
+        -------
+        unit : str
+            The unit of the combined maps.
+        """
+        params = params or {}
+        base_method = params.get("base_method", "saliency")
+        if base_method == cls.name or base_method not in list_methods():
+            return cls.unit  # explain refuses such a base method by name
+        unit = get_method(base_method).unit_of(params.get("base_params"))
+        if params.get("variant", "smoothgrad") == "smoothgrad" or unit == "a.u.":
+            return unit
+        return "/".join(_squared(factor) for factor in unit.split("/"))
+
     @fill_doc
     def attribute(
         self,
@@ -381,6 +404,12 @@ class SmoothGrad(AttributionMethod):
         if "baseline" in allowed:
             base_params["baseline"] = baseline
         return base_params
+
+
+def _squared(factor):
+    """Return a unit's factor squared: ``"logit"`` -> ``"logit^2"``."""
+    base, _, power = factor.partition("^")
+    return f"{base}^{2 * int(power or 1)}"
 
 
 @register_method

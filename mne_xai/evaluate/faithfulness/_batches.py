@@ -38,6 +38,7 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
             method,
             data.info if data.info is not None else estimator.info_,
             "ordering the samples of all channels by relevance",
+            params,
         )
     if attribution is not None:
         if params:

@@ -81,7 +81,7 @@ def _set_up(
         params=params,
     )
     check_comparable_across_channels(
-        method, request.info, "the similarity of maps over their channels"
+        method, request.info, "the similarity of maps over their channels", params
     )
     rng = np.random.default_rng(random_state)
     # One seed for the original and every variant, so that a stochastic method
