@@ -171,6 +171,12 @@ def copy_module(module):
     -------
     copy : torch.nn.Module
         The copy, sharing nothing with ``module``.
+
+    Raises
+    ------
+    TypeError
+        If the network holds what cannot be copied (a lock, an open file),
+        saying so, where ``copy.deepcopy`` names only the object.
     """
     computed = {
         id(value): value.detach().clone()
@@ -178,7 +184,16 @@ def copy_module(module):
         for value in vars(layer).values()
         if isinstance(value, torch.Tensor) and value.grad_fn is not None
     }
-    return copy.deepcopy(module, memo=computed)
+    try:
+        return copy.deepcopy(module, memo=computed)
+    except Exception as error:  # deepcopy fails in as many ways as objects
+        raise TypeError(
+            f"The network cannot be copied ({type(error).__name__}: {error}), and "
+            "this works on a copy (batch norm folded, weights randomized, a "
+            "module instance trained). Keep what cannot be copied (a lock, an "
+            "open file, a logger's handler) outside the network, or give its "
+            "class a __deepcopy__ that leaves it out."
+        ) from error
 
 
 # -- parametrized weights ---------------------------------------------------------

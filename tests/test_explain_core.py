@@ -449,6 +449,21 @@ def test_networks_hard_to_copy_are_explained_as_their_plain_twins(
         )
 
 
+def test_what_needs_a_copy_says_why_a_network_cannot_be_copied(tiny_array_estimator):
+    """Folding batch norm and randomizing weights need a copy: pickle's words
+    ("cannot pickle '_thread.lock' object") said neither that nor the fix."""
+    from mne_xai.evaluate import parameter_randomization_check
+
+    estimator = copy.deepcopy(tiny_array_estimator)
+    _with_a_lock(estimator.module_)
+    X = np.random.default_rng(1).standard_normal((3, 4, 64)).astype(np.float32)
+    match = "network cannot be copied.*_thread.lock.*outside the network"
+    with pytest.raises(TypeError, match=match):
+        explain(estimator, X, "lrp_epsilon", verbose=False)
+    with pytest.raises(TypeError, match=match):
+        parameter_randomization_check(estimator, X, "saliency", verbose=False)
+
+
 # -- errors -------------------------------------------------------------------
 def test_unknown_method_and_parameter_raise(fitted_icnn, few_epochs):
     with pytest.raises(ValueError, match="Invalid value for the 'method'.*saliency"):

@@ -100,9 +100,10 @@ def private_module(estimator, device, example=None):
     check_float32(module)
     try:
         module = copy_module(module)
-    except Exception as error:  # deepcopy fails in as many ways as objects
+    except TypeError as error:
+        cause = error.__cause__ or error
         logger.info(
-            f"The network cannot be copied ({type(error).__name__}: {error}); it "
+            f"The network cannot be copied ({type(cause).__name__}: {cause}); it "
             "is run in place, so no other thread may use it meanwhile."
         )
         return module.to(device).eval()
