@@ -14,6 +14,7 @@ and ``plot_drop_log`` tie the input's epochs.
 import warnings
 
 import mne
+from mne.io.pick import _picks_to_idx
 from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
 from mne.utils import use_log_level
 
@@ -106,6 +107,27 @@ def evoked_array(data, info, tmin, *, comment, nave):
         data, info, tmin=0.0, comment=comment, nave=nave, verbose=False
     )
     return evoked.shift_time(tmin or 0.0, relative=False)
+
+
+def spectrum_channels(info):
+    """Return the channels of ``info`` that an MNE Spectrum holds, bad ones too.
+
+    MNE's spectra hold data channels (EEG, MEG, ...) only: of a network that
+    also reads EOG or ECG, a spectrum of all its channels would name them
+    while its rows shifted by one.
+
+    Parameters
+    ----------
+    info : mne.Info
+        The channels.
+
+    Returns
+    -------
+    ch_names : list of str
+        The data channels, in the order of ``info``.
+    """
+    picks = _picks_to_idx(info, "data", exclude=(), allow_empty=True)
+    return [info.ch_names[index] for index in picks]
 
 
 def spectrum_array(data, info, freqs, *, trials=None, nave=None):

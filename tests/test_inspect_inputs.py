@@ -550,3 +550,36 @@ def test_a_restart_starts_from_the_same_noise_whatever_their_number():
         ).restarts.get_data()[0]
 
     np.testing.assert_array_equal(first_restart(1), first_restart(3))
+
+
+def test_spectra_of_a_network_reading_eog_name_their_rows():
+    """An MNE spectrum holds data channels only: with EOG read first, the
+    spectra named it while their rows shifted by one (C3 held Cz's values)."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((20, N_CHANNELS, N_TIMES)) * 1e-5
+    info = mne.create_info(["EOG", "C3", "Cz", "C4"], SFREQ, ["eog"] + ["eeg"] * 3)
+    events = np.column_stack([np.arange(20), np.zeros(20, int), np.repeat([1, 2], 10)])
+    epochs = mne.EpochsArray(
+        data, info, events, event_id={"a": 1, "b": 2}, verbose=False
+    )
+    clf = EEGNetClassifier(
+        module=LinearLogits, picks=["eeg", "eog"], max_epochs=1, verbose=False
+    ).fit(epochs)
+    maximized = maximize_activation(
+        clf, "a", n_restarts=2, n_steps=2, random_state=0, verbose=False
+    )
+    restarts = maximized.restarts.compute_psd(method="welch", picks="all")
+    assert maximized.spectrum.ch_names == ["C3", "Cz", "C4"]
+    np.testing.assert_allclose(
+        maximized.spectrum.get_data(picks=["C3", "Cz", "C4"]),
+        restarts.get_data(picks="all").mean(axis=0)[1:],
+    )
+    psd = epochs.compute_psd(method="welch", picks="all", verbose=False)
+    result = best_samples(clf, epochs, k=3, among="all")
+    log_power = 10 * np.log10(psd.get_data(picks="all"))
+    top = result.indices["a"]
+    rest = np.setdiff1d(np.arange(20), top)
+    difference = log_power[top].mean(axis=0) - log_power[rest].mean(axis=0)
+    np.testing.assert_allclose(
+        result.spectra["a"].get_data(picks=["C3", "Cz", "C4"]), difference[1:]
+    )

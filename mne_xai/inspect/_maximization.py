@@ -13,7 +13,7 @@ from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._graph import autograd_on
 from .._network import as_network, sampling_rate
-from .._outputs import epochs_array, evoked_array, spectrum_array
+from .._outputs import epochs_array, evoked_array, spectrum_array, spectrum_channels
 from .._progress import progress_bar
 from ..attribution._core import (
     _array_info,
@@ -43,8 +43,8 @@ class ActivationMaximization:
         ``objective``, ``logit`` (of the target class) and
         ``penalty_scale`` (the logit units of its penalties).
     spectrum : mne.time_frequency.SpectrumArray
-        The power spectral density (Welch) of the inputs, averaged over the
-        restarts.
+        The power spectral density (Welch) of the inputs' data channels (an
+        MNE spectrum holds no EOG, ECG or EMG), averaged over the restarts.
     logits : ndarray, shape (n_restarts, n_classes)
         The network's logits for each optimized input, columns ordered as
         ``classes_``.
@@ -404,8 +404,11 @@ def _result(network, inputs, objective, logits, history, target_index, scale):
         comment=f"maximizes {name} (best of {len(inputs)} restarts)",
         nave=1,
     )
-    psd = restarts.compute_psd(method="welch", picks="all", verbose=False)
-    # Every channel, those marked bad too (MNE's default leaves them out).
+    psd = restarts.compute_psd(
+        method="welch", picks=spectrum_channels(restarts.info), verbose=False
+    )
+    # Every channel of the spectrum, those marked bad too (MNE's default
+    # leaves them out).
     spectrum = spectrum_array(
         psd.get_data(exclude=()).mean(axis=0), psd.info, psd.freqs, nave=len(inputs)
     )

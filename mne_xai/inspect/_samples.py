@@ -11,6 +11,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._network import BinaryLogOdds, as_network
+from .._outputs import spectrum_channels
 from ..attribution._core import _array_info, _resolve_target
 from ._activations import batch_outputs
 
@@ -250,7 +251,8 @@ def best_samples(
     evaluation mode, batch by batch.
 
     Spectra are Welch power spectral densities from
-    :meth:`mne.Epochs.compute_psd` on the network's channels. The difference
+    :meth:`mne.Epochs.compute_psd` on the network's data channels (an MNE
+    spectrum holds no EOG, ECG or EMG). The difference
     is the mean of ``10 * log10(power)`` over the top epochs minus that over
     the other candidates, so one epoch with large power does not dominate
     it. Its values are in dB: read them with ``get_data()``; MNE's plotting
@@ -278,10 +280,10 @@ def best_samples(
         method="welch",
         fmin=fmin,
         fmax=fmax,
-        picks=data.info.ch_names if data.info is not None else "all",
+        picks=spectrum_channels(all_epochs.info if data.info is None else data.info),
         verbose=False,
     )
-    # Every channel the network read, those marked bad too (MNE's default
+    # Every channel of the spectrum, those marked bad too (MNE's default
     # leaves them out, and the spectra would not match psd.info).
     log_power = 10 * np.log10(psd.get_data(exclude=()))
     indices, top_epochs, spectra = {}, {}, {}
