@@ -583,3 +583,29 @@ def test_spectra_of_a_network_reading_eog_name_their_rows():
     np.testing.assert_allclose(
         result.spectra["a"].get_data(picks=["C3", "Cz", "C4"]), difference[1:]
     )
+
+
+def test_votes_of_a_pipeline_trained_on_other_labels_are_refused_without_y():
+    """The record of what the labels are was read on the Pipeline, which has
+    none: the events were taken for the classes (accuracy 0.0 for 1.0)."""
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.default_rng(0)
+    codes = np.repeat([1, 2], 10)
+    epochs = mne.EpochsArray(
+        rng.standard_normal((20, N_CHANNELS, N_TIMES)) * 1e-5,
+        mne.create_info(N_CHANNELS, SFREQ, "eeg"),
+        np.column_stack([np.arange(20), np.zeros(20, int), codes]),
+        verbose=False,
+    )
+    pipeline = make_pipeline(EEGNetClassifier(max_epochs=1, verbose=False))
+    pipeline.fit(epochs, 3 - codes)
+    groups = np.arange(20) % 4
+    with pytest.raises(ValueError, match='target="true" reads the events'):
+        group_predictions(pipeline, epochs, groups, verbose=False)
+    table = group_predictions(pipeline, epochs, groups, y=3 - codes, verbose=False)
+    predicted = pipeline.predict(epochs)
+    expected = [
+        np.mean(predicted[groups == g] == (3 - codes)[groups == g]) for g in range(4)
+    ]
+    np.testing.assert_allclose(table["epoch_accuracy"], expected)

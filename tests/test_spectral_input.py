@@ -21,6 +21,7 @@ from mne_xai.attribution import explain_spectrum
 from mne_xai.inspect import (
     SpectralClassifier,
     explain_spectral_classifier,
+    group_predictions,
 )
 from mne_xai.simulation import simulate_epochs
 from mne_xai.spectral_input import LogPowerSpectrum
@@ -377,3 +378,34 @@ def test_a_search_is_explained_through_its_best_spectral_classifier(
     for function in (explain, explain_spectrum):
         with pytest.raises(TypeError, match="with mne_xai.inspect.explain_spectral"):
             function(search.best_estimator_, test)
+
+
+def test_events_are_not_read_as_classes_of_other_labels(spectral_epochs):
+    """Trained on labels other than the events, target="true", a score without
+    y and the votes of groups read the events as classes (accuracy 0.0 where
+    the classifier reached 1.0): the network inside was fitted on arrays."""
+    epochs = spectral_epochs[:20]
+    codes = epochs.events[:, 2]
+    labels = codes.min() + codes.max() - codes  # the two classes swapped
+    clf = SpectralClassifier(EEGNetClassifier(max_epochs=1, verbose=False))
+    clf.fit(epochs, labels)
+    assert not clf.events_are_labels_
+    match = 'target="true" reads the events of the epochs as classes'
+    with pytest.raises(ValueError, match=match):
+        explain_spectral_classifier(clf, epochs[:2], "saliency", target="true")
+    with pytest.raises(ValueError, match=match):
+        group_predictions(clf, epochs, np.arange(20) % 2, verbose=False)
+    with pytest.raises(ValueError, match="cannot be read as its classes"):
+        clf.score(epochs)
+    by_labels = group_predictions(
+        clf, epochs, np.arange(20) % 2, y=labels, verbose=False
+    )
+    assert by_labels["n_epochs"].sum() == 20
+    # Trained on the events, the events are its classes.
+    clf.fit(epochs)
+    assert clf.events_are_labels_ and clf.event_id_ == epochs.event_id
+    relevance = explain_spectral_classifier(clf, epochs[:2], "saliency", target="true")
+    expected = explain_spectral_classifier(
+        clf, epochs[:2], "saliency", target=epochs[:2].events[:, 2]
+    )
+    np.testing.assert_allclose(relevance.get_data(), expected.get_data())

@@ -12,11 +12,12 @@ from mne.utils import _validate_type, logger, verbose
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._convert import InputData, labels_or_events
+from .._convert import InputData, labels_match_events, labels_or_events
 from .._docs import fill_doc
 from .._outputs import epochs_array, spectrum_array, trials_of
 from .._prediction import _ScoreMixin
 from ..attribution import explain
+from ..attribution._core import _resolve_target
 from ..attribution._registry import get_method
 from ..attribution.spectral import _data_channels
 from ..estimators import EEGNetClassifier
@@ -71,6 +72,12 @@ class SpectralClassifier(
         ``hz_per_second`` Hz.
     network_info_ : mne.Info
         The info given to ``estimator``: the channels, at ``network_sfreq_``.
+    event_id_ : dict | None
+        The event names of the training epochs (None for arrays).
+    events_are_labels_ : bool
+        Whether the training labels were the events of the training epochs
+        (their codes or names); if not, ``target="true"`` and scoring without
+        ``y`` refuse to read events as classes.
 
     See Also
     --------
@@ -144,6 +151,11 @@ class SpectralClassifier(
         if spectrum.picks is None and picks is not None:
             spectrum = clone(spectrum).set_params(picks=picks)
         y = labels_or_events(X, y)
+        # The network is fitted on arrays, which carry no events: what the
+        # labels are of the epochs' events is recorded here.
+        inputs = InputData(X)
+        self.event_id_ = inputs.event_id
+        self.events_are_labels_ = labels_match_events(inputs, y)
         self.spectrum_ = clone(spectrum).fit(X)
         self.freqs_ = self.spectrum_.freqs_
         if len(self.freqs_) < 2:
@@ -318,6 +330,11 @@ def explain_spectral_classifier(
     check_is_fitted(estimator, "estimator_")
     if "baseline" in get_method(method).parameters():
         params.setdefault("baseline", "mean")
+    if isinstance(target, str) and target == "true":
+        # The network was fitted on arrays: this classifier knows whether the
+        # events are its classes.
+        index, _ = _resolve_target(estimator, "true", InputData(epochs))
+        target = estimator.classes_[index]
     spectra = _network_input(estimator, epochs)
     maps = explain(
         estimator.estimator_,
