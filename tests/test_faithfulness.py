@@ -357,6 +357,40 @@ def test_deletion_test(linear_estimator, montage_epochs):
     assert (result.n_channels_deleted > 0).all()
 
 
+def test_deletion_test_smooths_over_the_duration_at_the_data_rate(montage_epochs):
+    """Fitted on arrays, the network's rate is taken as 128 Hz: Epochs at
+    256 Hz were smoothed over 11 samples (43 ms), not the 80 ms asked."""
+    from scipy.ndimage import uniform_filter1d
+    from skorch import NeuralNetClassifier
+
+    data, codes = montage_epochs.get_data(), montage_epochs.events[:, 2]
+    on_arrays = InterpretableCNNClassifier(max_epochs=1, verbose=False)
+    on_arrays.fit(data, codes)
+    info = montage_epochs.info.copy()
+    with info._unlock():
+        info["sfreq"] = 256.0
+    epochs = mne.EpochsArray(data, info, montage_epochs.events, verbose=False)
+    maps = np.random.default_rng(0).standard_normal(data.shape)
+    result = deletion_test(on_arrays, epochs, attribution=maps, smoothing=0.08)
+    zscores = (maps - maps.mean(axis=(1, 2), keepdims=True)) / maps.std(
+        axis=(1, 2), keepdims=True
+    )
+    smoothed = uniform_filter1d(zscores, 21, axis=-1, mode="nearest")  # 80 ms
+    np.testing.assert_allclose(result.fraction_deleted, (smoothed > 1).mean((1, 2)))
+    # A skorch network without info failed on Epochs (a rate of None); on
+    # arrays, nothing gives the rate.
+    network = NeuralNetClassifier(
+        on_arrays.module_,
+        criterion=torch.nn.CrossEntropyLoss,
+        classes=on_arrays.classes_,
+        train_split=None,
+    ).initialize()
+    foreign = deletion_test(network, epochs, attribution=maps, smoothing=0.08)
+    np.testing.assert_allclose(foreign.fraction_deleted, result.fraction_deleted)
+    with pytest.raises(ValueError, match="smoothing is a duration"):
+        deletion_test(network, data, attribution=maps, target=0)
+
+
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [

@@ -7,8 +7,9 @@ from mne.utils import _validate_type, verbose, warn
 from scipy.ndimage import uniform_filter1d
 
 from ..._checks import check_positive_int
+from ..._convert import InputData
 from ..._docs import fill_doc
-from ..._network import as_network
+from ..._network import as_network, sampling_rate
 from ...attribution.postprocess import _per_map_zscore
 from ._baselines import (
     _baseline_values,
@@ -321,6 +322,25 @@ def channel_perturbation_test(
     return result
 
 
+def _rate_of(epochs, estimator):
+    """Return the sampling rate of the data: that of Epochs, else the network's.
+
+    A network fitted on arrays takes its kernels' rate (128 Hz) for theirs,
+    which Epochs at another rate belie: 80 ms were smoothed as 43 ms at 256 Hz.
+    """
+    info = InputData(epochs).info
+    if info is not None:
+        return info["sfreq"]
+    sfreq = sampling_rate(estimator, "the smoothing's durations")
+    if sfreq is None:
+        raise ValueError(
+            "smoothing is a duration, but neither the arrays nor the network give "
+            "a sampling rate: pass Epochs, wrap the network with "
+            "mne_xai.as_network(net, info=epochs.info), or pass smoothing=0."
+        )
+    return sfreq
+
+
 @verbose
 @fill_doc
 def deletion_test(
@@ -364,7 +384,8 @@ def deletion_test(
         Z-score, over channels, above which a channel is removed.
     smoothing : float
         Width in seconds of the moving average applied to the z-scored maps
-        (Cui et al.: 10 samples at 128 Hz); 0 disables it.
+        (Cui et al.: 10 samples at 128 Hz), at the sampling rate of Epochs
+        (of the network, for arrays); 0 disables it.
     baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces removed samples; ``"interpolate"`` applies to the
         channel-level test only (the sample-level test then uses zeros).
@@ -395,6 +416,13 @@ def deletion_test(
     reported here, consistently with the other measures (the probability is
     its softmax with the other logits).
 
+    The z-scores are smoothed as they are, so negative relevance beside a peak
+    lowers it. The heatmaps of Cui et al.'s published code clip the z-scores
+    from below at the threshold before smoothing, which removes every sample
+    within half a window of one above it: on a simulated 3-class EEGNet, 6.1
+    %% of the samples for gradient x input where this test removes 2.4 %%.
+    Compare fractions removed across the two with care.
+
     References
     ----------
     .. footbibliography::
@@ -406,8 +434,10 @@ def deletion_test(
     _validate_type(smoothing, "numeric", "smoothing")
     if smoothing < 0:
         raise ValueError(f"smoothing must be a duration >= 0 s, got {smoothing}.")
-    sfreq = estimator._sfreq
-    window = 2 * int(round(smoothing * sfreq / 2)) + 1
+    window = 1
+    if smoothing > 0:
+        sfreq = _rate_of(epochs, estimator)
+        window = 2 * int(round(smoothing * sfreq / 2)) + 1
     items = _evaluation_batches(
         estimator,
         epochs,
