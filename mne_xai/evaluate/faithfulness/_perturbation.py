@@ -420,7 +420,8 @@ def deletion_test(
     lowers it. The heatmaps of Cui et al.'s published code clip the z-scores
     from below at the threshold before smoothing, which removes every sample
     within half a window of one above it: on a simulated 3-class EEGNet, 6.1
-    %% of the samples for gradient x input where this test removes 2.4 %%.
+    percent of the samples for gradient x input, where this test removes 2.4
+    percent.
     Compare fractions removed across the two with care.
 
     References
