@@ -11,6 +11,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
 from skorch.exceptions import NotInitializedError
 from torch.utils.data import Subset
 
@@ -49,6 +50,19 @@ from ._training import (  # noqa: F401
     training_schedule,
 )
 from .models import EEGNet, InterpretableCNN
+
+
+def _stopped_by_a_callback(interrupt):
+    """Whether a callback raised ``interrupt`` to end training, not the user.
+
+    skorch's callbacks stop training by raising KeyboardInterrupt in their
+    own code (EarlyStopping does, on every early stop); a Ctrl-C arrives
+    wherever the training was, almost always deep inside torch.
+    """
+    traceback = interrupt.__traceback__
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return isinstance(traceback.tb_frame.f_locals.get("self"), Callback)
 
 
 def _unit_variance_scale(std, info):
@@ -795,13 +809,17 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         before = len(self.history)
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
+            if _stopped_by_a_callback(interrupt):
+                raise  # skorch's EarlyStopping ends training so, as it should
             # skorch swallows it and keeps the network as it is: fit returned
             # a network trained 2 epochs of 40 without a word, and a
             # cross-validation went on with that fold's score.
+            # The epoch interrupted has its row in the history already.
+            trained = sum("train_loss" in row for row in self.history[before:])
             warn(
-                f"Training was interrupted after {len(self.history) - before} of "
-                f"{epochs} epochs; the network is only partly trained (skorch "
+                f"Training was interrupted after {trained} of {epochs} epochs; "
+                "the network is only partly trained (skorch "
                 "keeps it so that it can be used or trained on)."
             )
             raise

@@ -1,5 +1,6 @@
 import copy
 import pickle
+import warnings
 
 import mne
 import numpy as np
@@ -946,13 +947,31 @@ def test_interrupted_training_says_how_far_it_went(synthetic_arrays):
     without a word, and a cross-validation went on with that fold's score."""
     from skorch.callbacks import Callback
 
-    class Interrupt(Callback):
-        def on_epoch_end(self, net, **kwargs):
-            if len(net.history) == 2:
-                raise KeyboardInterrupt
+    class CtrlCInThirdEpoch(Callback):
+        def on_train_begin(self, net, **kwargs):
+            def press(module, inputs, output):
+                if len(net.history) == 3:
+                    raise KeyboardInterrupt
+
+            net.module_.register_forward_hook(press)
 
     X, y = synthetic_arrays
-    clf = EEGNetClassifier(**dict(FAST, max_epochs=10), callbacks=[Interrupt()])
+    clf = EEGNetClassifier(**dict(FAST, max_epochs=10), callbacks=[CtrlCInThirdEpoch()])
     with pytest.warns(RuntimeWarning, match="interrupted after 2 of 10 epochs"):
         clf.fit(X, y)
-    assert len(clf.history) == 2 and not clf.module_.training
+    assert len(clf.history) == 3 and not clf.module_.training
+
+
+def test_early_stopping_is_not_taken_for_an_interruption(synthetic_arrays):
+    """skorch's EarlyStopping raises KeyboardInterrupt: every early stop
+    warned that the network was only partly trained."""
+    X, y = synthetic_arrays
+    noise_labels = np.random.default_rng(0).permutation(y)  # nothing to learn
+    clf = EEGNetClassifier(
+        **dict(FAST, max_epochs=30), early_stopping=True, n_iter_no_change=1
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X, noise_labels)
+    assert len(clf.history) < 30  # it stopped early
+    assert not [w for w in caught if "interrupted" in str(w.message)]
