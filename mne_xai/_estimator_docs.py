@@ -22,7 +22,9 @@ _PARAMETERS = """
         itself is left as given, so clones and folds start from the same
         weights.
     criterion : subclass of torch.nn.Module
-        The loss, applied to the logits.
+        The loss, applied to the logits. ``predict_proba`` gives their softmax
+        whatever the loss, unless skorch's ``predict_nonlinearity`` is set.
+        ``torch.nn.NLLLoss``, which reads log-probabilities, is refused.
     optimizer : subclass of torch.optim.Optimizer
         The optimizer; its options are set with ``optimizer__<name>``.
     lr : float

@@ -2,6 +2,7 @@
 
 import inspect
 import math
+from functools import partial
 
 import mne
 import numpy as np
@@ -270,6 +271,35 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             )
         _validate_type(self.info, (None, mne.Info), "info")
         check_device(self.device)
+
+    def initialize_criterion(self):
+        """Build the loss; refuse one that reads probabilities."""
+        super().initialize_criterion()
+        if isinstance(self.criterion_, torch.nn.NLLLoss):
+            # skorch feeds NLLLoss the log of the network's output, taking it
+            # for probabilities: the log of logits is NaN, which read as a
+            # training diverging at any learning rate.
+            raise TypeError(
+                "criterion=NLLLoss reads log-probabilities, which skorch takes as "
+                "the log of the network's output; the networks of mne_xai return "
+                "logits. Use torch.nn.CrossEntropyLoss, which is NLLLoss of the "
+                "log-softmax of the logits."
+            )
+        return self
+
+    def _get_predict_nonlinearity(self):
+        """Return the softmax of the logits, whatever the loss, for ``"auto"``.
+
+        skorch's ``"auto"`` applies a softmax for CrossEntropyLoss only and
+        passes any other loss's outputs on as probabilities; these networks
+        return logits (one that ends in a softmax is refused), so with a
+        focal or margin loss predict_proba gave logits (rows summing to -0.3).
+        """
+        if isinstance(self.predict_nonlinearity, str) and (
+            self.predict_nonlinearity == "auto"
+        ):
+            return partial(torch.softmax, dim=-1)
+        return super()._get_predict_nonlinearity()
 
     def initialize_module(self):
         """Build the network with the shapes learned from the training data.

@@ -975,3 +975,19 @@ def test_early_stopping_is_not_taken_for_an_interruption(synthetic_arrays):
         clf.fit(X, noise_labels)
     assert len(clf.history) < 30  # it stopped early
     assert not [w for w in caught if "interrupted" in str(w.message)]
+
+
+def test_probabilities_are_the_softmax_of_the_logits_whatever_the_loss(
+    synthetic_arrays,
+):
+    """skorch's "auto" applies a softmax for CrossEntropyLoss only: with a
+    margin loss, predict_proba gave logits (negative, rows not summing to 1)."""
+    from scipy.special import softmax
+
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST, criterion=torch.nn.MultiMarginLoss).fit(X, y)
+    proba = clf.predict_proba(X)
+    logits = clf.forward(X).numpy()  # the module's outputs, as trained
+    np.testing.assert_allclose(proba, softmax(logits, axis=1), rtol=1e-5, atol=1e-7)
+    with pytest.raises(TypeError, match="NLLLoss reads log-probabilities"):
+        EEGNetClassifier(**FAST, criterion=torch.nn.NLLLoss).fit(X, y)
