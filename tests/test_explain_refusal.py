@@ -435,6 +435,26 @@ class ReusedElu(SmallNet):
         return self.classifier(self.flatten(self.pool(x)))
 
 
+class TimeMajorElu(SmallNet):
+    """SmallNet applying its ELU to a (time, batch, features) tensor, as
+    recurrent and transformer layers take them."""
+
+    def forward(self, x):
+        x = self.batch_norm(self.temporal(self.spatial(x.unsqueeze(1))))
+        x = self.elu(x.flatten(1, 2).permute(2, 0, 1)).permute(1, 2, 0)
+        return self.classifier(self.flatten(self.pool(x.unsqueeze(2))))
+
+
+class FoldedElu(SmallNet):
+    """SmallNet applying its ELU to the epochs' feature maps folded into the
+    batch, epoch-major ((batch * maps, time)), which splits as captum needs."""
+
+    def forward(self, x):
+        x = self.batch_norm(self.temporal(self.spatial(x.unsqueeze(1))))
+        x = self.elu(x.reshape(-1, x.shape[-1])).reshape(x.shape)
+        return self.classifier(self.flatten(self.pool(x)))
+
+
 def _summation_error(module, attribution):
     delta = _logits(module, _data()) - _logits(module, ZEROS.expand_as(_data()))
     return (attribution.sum(dim=(1, 2)) - delta).abs().max()
@@ -474,6 +494,27 @@ def test_deeplift_refuses_maps_that_miss_summation_to_delta(method, monkeypatch)
 def test_deeplift_refuses_a_nonlinearity_called_twice(method):
     with pytest.raises(ValueError, match=r"called more often in forward: 'elu' \(2"):
         _attribute(method, _untrained(ReusedElu))
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+@pytest.mark.parametrize("n_times", [N_TIMES, N_TIMES + 1])
+def test_deeplift_refuses_a_nonlinearity_of_time_major_tensors(method, n_times):
+    """captum splits the epochs from their baselines along the first dimension:
+    torch's "size of tensor a must match" on an odd number of samples."""
+    torch.manual_seed(0)
+    module = TimeMajorElu(N_CHANNELS, 2, n_times).double().eval()
+    inputs = torch.randn(5, N_CHANNELS, n_times, dtype=torch.float64)
+    match = r"otherwise: 'elu' \(shape \(\d+, 2, 4\) for 2 epochs\)"
+    with pytest.raises(ValueError, match=match):
+        get_method(method)(module).attribute(
+            inputs.requires_grad_(), TARGET, baseline=torch.zeros_like(inputs[:1])
+        )
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_explains_a_nonlinearity_of_epochs_folded_into_the_batch(method):
+    module = _untrained(FoldedElu)
+    assert _summation_error(module, _attribute(method, module)) < 1e-10
 
 
 # -- (6) weights computed by torch parametrizations ---------------------------------

@@ -84,16 +84,23 @@ class _CaptumRescale(_CaptumDeepLift):
         return multipliers
 
 
-def _check_called_once(module, inputs, layers, method):
-    """Refuse nonlinearity modules called more than once in a forward pass.
+def _check_layer_calls(module, inputs, layers, method):
+    """Refuse layers that captum's rules cannot follow, as they are called.
 
     captum keeps one input and output per module for its rule, so a module
-    reused (one ``nn.ELU()`` applied after several layers) breaks it.
+    reused (one ``nn.ELU()`` applied after several layers) breaks it. It also
+    runs the epochs and their baselines as one batch and splits what each
+    hooked layer receives in two along the first dimension, which must then
+    be the epochs: on a time-major ``(time, batch, features)`` tensor it paired
+    the first half of the samples with the second (torch's "size of tensor a
+    (30) must match the size of tensor b (29)" on an odd number of samples).
     """
-    counts = Counter(
-        call.name
-        for call in trace_layers(module, inputs[:1], layers, keep_tensors=False)
-    )
+    # Two probes sharing their first epoch: where a layer's first half of
+    # rows changes with the second epoch, captum's split mixes the epochs.
+    first = inputs[:1]
+    probes = [torch.cat([first, first]), torch.cat([first, 2 * first + 1])]
+    calls, other_calls = (trace_layers(module, probe, layers) for probe in probes)
+    counts = Counter(call.name for call in calls)
     reused = [
         f"{name!r} ({count} times)" for name, count in counts.items() if count > 1
     ]
@@ -104,6 +111,42 @@ def _check_called_once(module, inputs, layers, method):
             f"call its own module. {_VALID_METHODS_NOTE}"
             f"{', '.join(methods_without_rules())}."
         )
+    mixed = [
+        f"{call.name!r} (shape {tuple(call.input.shape)} for 2 epochs)"
+        for call, other in zip(calls, other_calls, strict=True)
+        if not _halves_are_the_epochs(call.input, other.input)
+    ]
+    if mixed:
+        raise ValueError(
+            f"{method} runs the epochs beside their baselines in one batch and "
+            "splits what each nonlinearity and pooling receives in two halves "
+            "along its first dimension, which must be those of the epochs and of "
+            f"the baselines; these layers receive the epochs otherwise: "
+            f"{', '.join(mixed)}. Put the batch first around them (e.g. permute "
+            "a (time, batch, features) tensor). "
+            f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
+        )
+
+
+def _halves_are_the_epochs(received, received_otherwise):
+    """Whether a layer's input splits in halves of the first and second epoch.
+
+    ``received`` and ``received_otherwise`` are what the layer got from two
+    epochs, the second of which differs between them: the first half must not
+    change, as it does where the first dimension is time (time-major tensors).
+    A first dimension folding the epochs with other axes, epoch-major
+    (``(batch * channels, ...)``), splits as captum needs.
+    """
+    if not isinstance(received, torch.Tensor) or received.ndim == 0:
+        return False
+    half, odd = divmod(received.shape[0], 2)
+    if odd:
+        return False
+    # Not bit-equal: kernels may round one epoch otherwise beside another.
+    scale = received.abs().max()
+    return torch.allclose(
+        received[:half], received_otherwise[:half], rtol=1e-4, atol=1e-5 * scale
+    )
 
 
 def _check_pooling_windows(module, method):
@@ -173,7 +216,7 @@ class _Rescale(AttributionMethod):
                 if type(layer) in SUPPORTED_NON_LINEAR
                 or type(layer) in RESCALED_ACTIVATIONS
             ]
-            _check_called_once(self.module, inputs, layers, self.name)
+            _check_layer_calls(self.module, inputs, layers, self.name)
             _check_pooling_windows(self.module, self.name)
             check_computation(
                 self.module, inputs, layers, self.name, functional_ops=LINEAR_LAYER_OPS
