@@ -357,6 +357,16 @@ def test_epochs_in_another_order_are_refused(kind):
         spectral_precision(per_class, truth)
     # The same epochs in the same order, or picked alike, are scored.
     assert len(localization_scores(perfect[::2], truth[::2])) == 4
+    # Other epochs of one class share their events: paired with the truth of
+    # the next epochs, a perfect map scored 0.09 mass accuracy for 0.16.
+    first = truth[names[0]]
+    with pytest.raises(ValueError, match="hold other epochs"):
+        localization_scores(first[:-1], first[1:])
+    # Maps built with EpochsArray carry no selection of their own.
+    built = mne.EpochsArray(
+        first[1:].get_data(), first.info, first[1:].events, tmin=first.tmin
+    )
+    assert len(localization_scores(built, first[1:])) == 3
 
 
 def test_spectral_precision_refuses_bands_and_rates_the_maps_do_not_have():
