@@ -66,7 +66,9 @@ _PARAMETERS = """
     lr_schedule : "cosine" | None
         ``"cosine"`` anneals the learning rate to zero over the training
         epochs (a :class:`skorch.callbacks.LRScheduler`); ``None`` keeps it
-        constant. :meth:`partial_fit` keeps it constant.
+        constant. :meth:`partial_fit` keeps it constant. A
+        :class:`~skorch.callbacks.LRScheduler` among ``callbacks`` replaces
+        the cosine schedule.
     early_stopping : bool
         If True, hold out a stratified ``validation_fraction`` of the training
         data, stop when the validation loss has not improved for

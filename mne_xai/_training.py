@@ -153,7 +153,15 @@ def training_callbacks(estimator, default_callbacks):
     # Before fit (set_params routing a callback's parameter), the schedule is
     # not known yet; fit initializes the callbacks again.
     incremental = getattr(estimator, "incremental_", False)
-    if estimator.lr_schedule == "cosine" and not incremental:
+    own_schedule = _learning_rate_schedulers(estimator.callbacks)
+    if estimator.lr_schedule == "cosine" and own_schedule:
+        # Both would set the learning rate each epoch, the cosine's factor
+        # scaling the user's (StepLR's 0.01, 0.005 became 0.0094, 0.0038).
+        logger.info(
+            f"The learning-rate schedule of callbacks ({own_schedule[0]}) replaces "
+            "the default cosine schedule."
+        )
+    elif estimator.lr_schedule == "cosine" and not incremental:
         callbacks.append(
             (
                 "lr_scheduler",
@@ -178,6 +186,18 @@ def training_callbacks(estimator, default_callbacks):
             )
         )
     return callbacks
+
+
+def _learning_rate_schedulers(callbacks):
+    """Name the learning-rate schedulers among a user's callbacks."""
+    found = []
+    for callback in callbacks or ():
+        callback = callback[1] if isinstance(callback, tuple) else callback
+        kind = callback if isinstance(callback, type) else type(callback)
+        if issubclass(kind, LRScheduler):
+            policy = getattr(callback, "policy", None)
+            found.append(getattr(policy, "__name__", str(policy)))
+    return found
 
 
 def _log_level(verbose):

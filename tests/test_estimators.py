@@ -209,6 +209,25 @@ def test_max_norm_holds_after_training(synthetic_arrays):
     assert clf.module_.classifier.weight.norm(dim=1).max() <= 0.25 + 1e-5
 
 
+@pytest.mark.parametrize("name", [None, "lr_scheduler"])
+def test_a_schedule_of_the_users_callbacks_replaces_the_cosine(synthetic_arrays, name):
+    """Both set the learning rate: StepLR's 0.01, 0.005 became 0.0094, 0.0038;
+    named "lr_scheduler", it failed as a duplicate name the user never gave."""
+    from skorch.callbacks import LRScheduler
+
+    X, y = synthetic_arrays
+    step = LRScheduler(torch.optim.lr_scheduler.StepLR, step_size=2, gamma=0.5)
+    clf = EEGNetClassifier(
+        **dict(FAST, max_epochs=6, lr=0.01),
+        callbacks=[step if name is None else (name, step)],
+    ).fit(X, y)
+    used = [group["lr"] for group in clf.optimizer_.param_groups]
+    assert used == pytest.approx([0.01 * 0.5**3])
+    np.testing.assert_allclose(
+        clf.history[:, "event_lr"], [0.01, 0.01, 0.005, 0.005, 0.0025, 0.0025]
+    )
+
+
 def test_cosine_schedule_and_early_stopping(synthetic_arrays):
     X, y = synthetic_arrays
     clf = InterpretableCNNClassifier(max_epochs=10, verbose=False, random_state=0).fit(
