@@ -4,6 +4,7 @@ import mne
 import numpy as np
 from mne.utils import _validate_type, logger, use_log_level
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
@@ -24,14 +25,42 @@ from .estimators import _EEGClassifier
 
 
 def _final_step(estimator):
-    """Return the classifier that reads the windows: a Pipeline's last step."""
-    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    """Return the classifier that reads the windows.
+
+    That of a Pipeline is its last step; that of a search its estimator, or
+    once fitted its best (read on the search, a network's ``picks`` were not
+    found, and a stimulus channel was cut into the windows and required).
+    """
+    if isinstance(estimator, Pipeline):
+        return _final_step(estimator.steps[-1][1])
+    if isinstance(estimator, BaseSearchCV):
+        return _final_step(getattr(estimator, "best_estimator_", estimator.estimator))
+    return estimator
 
 
 def _final_step_parameter(estimator, name):
     """Return the key of the final step's parameter ``name`` in ``estimator``."""
     if isinstance(estimator, Pipeline):
-        return f"{estimator.steps[-1][0]}__{name}"
+        last, step = estimator.steps[-1]
+        return f"{last}__{_final_step_parameter(step, name)}"
+    if isinstance(estimator, BaseSearchCV):
+        return f"estimator__{_final_step_parameter(estimator.estimator, name)}"
+    return name
+
+
+def _fit_parameter(estimator, name):
+    """Return the key under which ``fit`` passes ``name`` to the final step.
+
+    None inside a search, whose ``fit`` passes its parameters to every
+    candidate's ``fit`` under their own names (a search's ``groups`` are
+    those of its folds).
+    """
+    if isinstance(estimator, Pipeline):
+        last, step = estimator.steps[-1]
+        key = _fit_parameter(step, name)
+        return None if key is None else f"{last}__{key}"
+    if isinstance(estimator, BaseSearchCV):
+        return None
     return name
 
 
@@ -288,9 +317,9 @@ class CroppedClassifier(
                 f"samples from each of {len(data)} epochs."
             )
         fit_params = {}
-        if has_fit_parameter(network, "groups"):
+        key = _fit_parameter(self.estimator, "groups")
+        if key is not None and has_fit_parameter(network, "groups"):
             # Windows of one epoch stay on one side of an inner validation split.
-            key = _final_step_parameter(self.estimator, "groups")
             fit_params[key] = np.repeat(np.arange(len(data)), n_windows)
         estimator = clone(self.estimator)
         if picked is not None:

@@ -766,3 +766,27 @@ def test_a_data_warning_is_given_once_for_the_epochs_and_their_windows():
         clf.predict_proba(epochs)
     bad_channel = [w for w in caught if "marked bad" in str(w.message)]
     assert len(bad_channel) == 1
+
+
+def test_a_search_reads_the_channels_of_its_network():
+    """Read on the search, the network's picks were not found: the stimulus
+    channel was cut into the windows, required at predict, and explain failed
+    with "X has 9 channels but the estimator was fitted on 8"."""
+    from sklearn.model_selection import GridSearchCV
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4", "STI 014"], SFREQ, ["eeg"] * 3 + ["stim"])
+    codes = np.arange(8) % 2 + 1
+    data = rng.standard_normal((8, 4, 200)) * 1e-5
+    data[:, 3] = codes[:, None]
+    events = np.column_stack([np.arange(8), np.zeros(8, int), codes])
+    epochs = mne.EpochsArray(data, info, events, verbose=False)
+    search = GridSearchCV(
+        EEGNetClassifier(max_epochs=1, verbose=False), {"lr": [1e-3]}, cv=2
+    )
+    clf = CroppedClassifier(search, window_length=1.0).fit(epochs)
+    assert clf.info_.ch_names == ["C3", "Cz", "C4"]
+    without_stim = epochs.copy().pick(["C3", "Cz", "C4"])
+    assert_array_equal(clf.predict(without_stim), clf.predict(epochs))
+    maps = mne_xai.explain(clf, epochs[:2], "saliency", verbose=False)
+    assert maps.ch_names == ["C3", "Cz", "C4"]
