@@ -99,7 +99,7 @@ result.t_values.plot_topomap(
 axes[1].set_title(f"t, cluster {window[0]:.2f}-{window[1]:.2f} s")
 truth.plot_topomap(
     times=centre, axes=axes[2], scalings=1, units="a.u.", cmap="Reds",
-    colorbar=False, show=False,
+    vlim=(0, None), colorbar=False, show=False,
 )  # fmt: skip
 axes[2].set_title("Simulated ground truth, both")
 

@@ -59,8 +59,9 @@ print(spatial.ranking.head())
 spatial.plot(4, kind="filters")
 
 # %%
-# ... while their patterns lie over the sensorimotor cortex, around C3, Cz and
-# C4, where imagined movements desynchronize the mu and beta rhythms.
+# ... while their patterns lie over the fronto-central and central channels
+# of the sensorimotor cortex (FC3 and C3 on the left, FC4 on the right), where
+# imagined movements desynchronize the mu and beta rhythms.
 spatial.plot(4)
 
 # %%

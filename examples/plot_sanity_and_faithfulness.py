@@ -83,13 +83,16 @@ for result in sanity:
 
 # %%
 # Saliency falls below the cut as the top layers are randomized (to about 0.5
-# with the classifier or the last batch norm random, 0.1 or less from the
-# fourth layer down): at the end its map is entirely the network's. Gradient × input and DeepLIFT stay near 0.5 on the
-# absolute maps and "fail": they multiply a gradient by the input, and the
-# input's large samples keep large relevance whatever the network. Adebayo et
-# al. saw the same for gradient × input and integrated gradients. The signed
-# correlation (right) tells the rest: it falls to about zero for them too, so
-# *which samples argue for or against the class* is the network's doing.
+# with the classifier or the last batch norm random, and to about 0.1 further
+# down): at the end its map is entirely the network's. Gradient × input and
+# DeepLIFT stay near 0.5 on the absolute maps and "fail": they multiply a
+# gradient by the input, and the input's large samples keep large relevance
+# whatever the network. Adebayo et al. saw the same for gradient × input and
+# integrated gradients. The signed correlation (right) tells the rest: it
+# falls to about zero for them too, so *which samples argue for or against
+# the class* is the network's doing. The random map, drawn from its seed
+# whatever the network, stays at 1 and fails: it is the reference of the
+# faithfulness tests below, not of this check.
 
 # %%
 # Faithfulness: the perturbation test
@@ -143,12 +146,12 @@ for method, curve in curves.items():
     print(f"{method:>16}: AOPC over all epochs {curve.aopc.mean():.2f}")
 
 # %%
-# The first steps change the logit little, and not always downwards (for
-# saliency on the hands epochs it first rises). Beyond them the epochs,
-# with a large part of their samples at zero, are unlike any the network was
-# trained on, and for gradient × input and DeepLIFT its logits run away in a
-# direction that depends on the class: far above the starting point for one
-# class, far below zero for the other. The two classes' AOPCs of about ±20
+# Already the first step, 1/64 of the samples set to zero, moves the logit by
+# several units, and not always downwards: epochs with a part of their
+# samples at zero are unlike any the network was trained on. For gradient ×
+# input and DeepLIFT its logits then run away in a direction that depends on
+# the class: far above the starting point for one class, far below zero for
+# the other. The two classes' AOPCs of about ±20
 # cancel in the mean over all epochs, which falls below the random map's and
 # would rank saliency first: here the mean AOPC does not rank the methods.
 # Read deletion curves class by class and look at their first steps; the
