@@ -1,5 +1,7 @@
 """Invariants of the captum-backed methods: gradient, DeepLIFT, perturbation."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -437,6 +439,39 @@ class _Standardizing(nn.Module):
         return self.classifier(self.relu(self.conv(x)).flatten(1))
 
 
+class _LogPower(nn.Module):
+    """The log power of two spatial filters: steep near the zero epoch, but smooth."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.spatial = nn.Linear(3, 2)
+        self.classifier = nn.Linear(2, 2)
+
+    def forward(self, x):
+        power = self.spatial(x.transpose(1, 2)).pow(2).mean(1)
+        return self.classifier(torch.log(power + 1e-4))
+
+
+def test_integrated_gradients_advice_follows_the_error_with_more_steps():
+    """Whether more steps help was guessed from the change before the rule's
+    first point: on a network taking a log, the warning named the baseline
+    while 64 steps brought the error from 22 to 1.6 percent."""
+    module = _LogPower().double().eval()
+    inputs = torch.randn(3, 3, 16, generator=torch.Generator().manual_seed(0))
+    inputs, target = inputs.double().requires_grad_(), torch.tensor([0, 1, 1])
+    zeros = torch.zeros(1, 3, 16, dtype=torch.float64)
+    method = get_method("integrated_gradients")(module)
+    with pytest.warns(RuntimeWarning) as record:
+        method.attribute(inputs, target, steps=8, baseline=zeros)
+    (message,) = [str(warning.message) for warning in record]
+    errors = re.search(
+        r"is (\S+) of the logits with steps=8, (\S+) with steps=32", message
+    )
+    assert "pass a larger steps" in message
+    assert float(errors.group(2)) < float(errors.group(1)) / 100
+
+
 def test_integrated_gradients_says_when_the_baseline_is_the_problem():
     """The network is constant along the path from the zero epoch beyond a few
     millionths of it: the change of the logit happens before the first point of
@@ -457,6 +492,5 @@ def test_integrated_gradients_says_when_the_baseline_is_the_problem():
     assert any(
         f"{100 * float(share):.0f}% of it unexplained" in message for share in missed
     )
-    assert "not smooth at the baseline" in message
+    assert "More steps hardly help" in message
     assert "Choose another baseline" in message
-    assert "larger steps will hardly help" in message

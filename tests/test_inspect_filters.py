@@ -657,6 +657,46 @@ def test_a_zero_kernel_has_no_band_and_is_named():
     plot_temporal_filters(filters, show=False)
 
 
+class BiasedTemporalFirst(nn.Module):
+    """A biased temporal convolution, then spatial filters: braindecode's order."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.temporal = nn.Conv2d(1, 3, (1, 9))
+        self.spatial = nn.Conv2d(3, 2, (4, 1))
+        self.head = nn.Linear(2 * 248, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.head(self.spatial(self.temporal(x.unsqueeze(1))).flatten(1))
+
+
+def test_an_affine_front_end_on_volts_is_linear():
+    """Its bias of 0.1 beside a response of 1e-5 left float32 rounding of
+    7e-4 of the response, and the front end was refused as not linear."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info(4, 128.0, "eeg")
+    data = rng.standard_normal((8, 4, 256))
+    events = np.column_stack([np.arange(8), np.zeros(8, int), np.arange(8) % 2 + 1])
+    net = NeuralNetClassifier(BiasedTemporalFirst, max_epochs=0, train_split=None)
+    network = as_network(net.set_params(classes=[1, 2]).initialize(), info=info)
+    patterns = [
+        spatial_patterns(
+            network, mne.EpochsArray(data * scale, info, events, verbose=False)
+        ).patterns.data
+        for scale in (1e-5, 1.0)
+    ]
+    # Patterns, covariances over variances, do not depend on the unit; the
+    # components are ranked by contribution, which may order near ties alike.
+    for column in patterns[0].T:
+        closest = np.abs(patterns[1] - column[:, None]).max(axis=0).min()
+        assert closest < 1e-3 * np.abs(column).max()
+
+
 class CombinedShallow(nn.Module):
     """ShallowFBCSPNet's layout (batch, 1, time, channels), its first block run
     combined as braindecode does, or as its two layers (``combined=False``)."""

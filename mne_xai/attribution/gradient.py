@@ -1,6 +1,5 @@
 """Gradient-based attribution methods, computed with captum."""
 
-import numpy as np
 import torch
 from captum.attr import InputXGradient as _CaptumInputXGradient
 from captum.attr import IntegratedGradients as _CaptumIntegratedGradients
@@ -207,11 +206,13 @@ class IntegratedGradients(AttributionMethod):
 
         The error of the integration rule depends on the network: smooth
         ones converge in a few steps, sharp ones (many ReLUs, max pooling)
-        need more. A network that changes abruptly next to the baseline (one
-        that standardizes each epoch is undefined at the zero epoch, and
-        constant along the path beyond a few millionths of it) puts the
-        change of the logit before the rule's first point: more steps hardly
-        help there, another baseline does.
+        need more. A network that changes abruptly on the path (one that
+        standardizes each epoch is undefined at the zero epoch, and constant
+        along the path beyond a few millionths of it) keeps its error however
+        many steps: another baseline helps there. Which of the two it is, the
+        worst epoch explained again with four times the steps tells (a
+        network steep near the baseline but smooth, taking the log of its
+        input, fell from 22 to 1.6 percent unexplained with 16 then 64 steps).
         """
         error, total, difference = summation_error(
             self.module, inputs, baseline, target, attribution
@@ -229,30 +230,33 @@ class IntegratedGradients(AttributionMethod):
         if difference != 0:
             missed = abs(total - difference) / abs(difference)
             message += f", {100 * missed:.0f}% of it unexplained"
-        # The first point of the Gauss-Legendre rule captum integrates with.
-        first = float(np.polynomial.legendre.leggauss(steps)[0][0] + 1) / 2
-        with torch.no_grad():
-            start = baseline + first * (inputs[worst : worst + 1] - baseline)
-            logits = self.module(torch.cat([baseline, start]))
-        early = float(target_logits(logits[1:] - logits[:1], target[worst : worst + 1]))
-        # Most of the change, on a stretch much shorter than the path (a few
-        # steps put the first point far along, where a smooth network has changed).
-        if abs(early) > max(0.5, 10 * first) * abs(difference):
+        epoch, its_target = inputs[worst : worst + 1], target[worst : worst + 1]
+        more = 4 * steps
+        finer = _CaptumIntegratedGradients(self.module).attribute(
+            epoch,
+            baselines=baseline,
+            target=its_target,
+            n_steps=more,
+            internal_batch_size=more,
+        )
+        finer_error = float(
+            summation_error(self.module, epoch, baseline, its_target, finer)[0][0]
+        )
+        relative = f"{float(error[worst]):.2g} of the logits with steps={steps}, " + (
+            f"{finer_error:.2g} with steps={more}"
+        )
+        if finer_error <= float(error[worst]) / 2:
             warn(
-                f"{message}. Of that change, {early:.3g} happens between the "
-                f"baseline and the path's first point, {100 * first:.2g}% of the "
-                "way: the network is not smooth at the baseline (e.g. it "
-                "standardizes each epoch, which the zero epoch makes undefined), "
-                "and a larger steps will hardly help. Choose another baseline "
-                '(baseline="mean" or an epoch-shaped array).'
+                f"{message}. The path integral has not converged on this network: "
+                f"pass a larger steps (the error of this epoch is {relative})."
             )
         else:
             warn(
-                f"{message}. The path integral has not converged on this network: "
-                "pass a larger steps. If the error does not fall with it, the "
-                "network changes abruptly on the path, e.g. near the baseline: "
-                'choose another baseline (baseline="mean" or an epoch-shaped '
-                "array)."
+                f"{message}. More steps hardly help (the error of this epoch is "
+                f"{relative}): the network changes abruptly on the path, e.g. at "
+                "the baseline (it standardizes each epoch, which the zero epoch "
+                'makes undefined). Choose another baseline (baseline="mean" or an '
+                "epoch-shaped array)."
             )
 
 

@@ -168,6 +168,15 @@ def _check_front_end(module, layer, example):
     unit's output is its weighted sum of the channels, each filtered alike.
     """
     n_channels = example.shape[1]
+    # An affine front end's offset (a bias) may dwarf its response to an
+    # epoch in volts: 1e-5 against 0.1 left float32 rounding of 7e-4 of the
+    # response, taken for a nonlinearity. The probe is scaled to respond as
+    # much as the offset is large; linear layers answer alike at any scale.
+    at_zero = _maps_before(module, layer, 0 * example)
+    offset = at_zero.abs().amax()
+    response = (_maps_before(module, layer, example) - at_zero).abs().amax()
+    if offset > response > 0:
+        example = example * float(offset / response)
     eye = torch.eye(n_channels, dtype=example.dtype, device=example.device)
     # Zeros, the epoch, twice the epoch, its negative (a rectifier passes the
     # first two) and each of its channels alone, one pass each: a network may
