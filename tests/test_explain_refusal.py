@@ -611,6 +611,29 @@ def test_class_activation_maps_refuse_time_off_the_last_axis(method):
         _attribute(method, _untrained(TimeOnThirdAxis))
 
 
+class TimeOffTheLastAxisInTheLastBlock(SmallNet):
+    """SmallNet's time-last block, then a block with time on the third axis."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.second = nn.Conv2d(4, 4, (5, 1), padding=(2, 0))
+        self.second_elu = nn.ELU()
+
+    def forward(self, x):
+        x = (x * self.input_scale).unsqueeze(1)
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x))))
+        x = self.second_elu(self.second(x.transpose(2, 3)))  # (batch, 4, time, 1)
+        return self.classifier(self.flatten(self.pool(x.transpose(2, 3))))
+
+
+@pytest.mark.parametrize("method", ["grad_cam", "layer_cam"])
+def test_the_default_layer_is_the_last_block_or_a_refusal(method):
+    """The last block's maps have time on the third axis: the first block was
+    explained in its place, in silence."""
+    with pytest.raises(ValueError, match=r"last convolution .*'second'"):
+        _attribute(method, _untrained(TimeOffTheLastAxisInTheLastBlock))
+
+
 class _RandomInEvaluation(SmallNet):
     """``F.dropout`` keeps ``training=True`` by default, in evaluation mode too."""
 

@@ -116,30 +116,35 @@ def _unaligned(layer, call, verb, tensor, n_layer_times):
 
 
 def default_layer(calls):
-    """Name the first nonlinearity after the last convolution, else that convolution."""
-    # A convolution that leaves one time sample is a classifier, not a feature map.
+    """Name the first nonlinearity after the last convolution, else that convolution.
+
+    A convolution whose output has one sample on every axis after the maps is
+    a classifier, not a feature map. The last convolution with feature maps
+    must have time last: where it does not, an earlier block was taken in
+    silence, and explained in place of the last.
+    """
     convolutions = [
         index
         for index, call in enumerate(calls)
-        if isinstance(call.module, ANY_CONVOLUTION) and call.output.shape[-1] > 1
+        if isinstance(call.module, ANY_CONVOLUTION)
+        and any(size > 1 for size in call.output.shape[2:])
     ]
     if not convolutions:
-        flat = [call for call in calls if isinstance(call.module, ANY_CONVOLUTION)]
-        if flat:
-            # e.g. braindecode's Deep4Net: (batch, maps, time, 1) after its
-            # spatial convolution, the classifier a convolution to (.., 1, 1).
-            raise ValueError(
-                f"The network's convolutions return feature maps with one sample on "
-                f"the last axis (e.g. {flat[0].name!r}: "
-                f"{tuple(flat[0].output.shape)}); class activation maps need time "
-                "on the last axis. Use a gradient method (e.g. "
-                "integrated_gradients or saliency) for this network."
-            )
         raise ValueError(
-            "The network has no convolution layer, so there are no feature maps "
-            "for a class activation map; pass layer=<name of a module>."
+            "The network has no convolution layer with feature maps, so there are "
+            "none for a class activation map; pass layer=<name of a module>."
         )
     last_convolution = calls[convolutions[-1]]
+    if last_convolution.output.shape[-1] <= 1:
+        # e.g. braindecode's Deep4Net: (batch, maps, time, 1) after its
+        # spatial convolution, the classifier a convolution to (.., 1, 1).
+        raise ValueError(
+            f"The network's last convolution returns feature maps with one sample "
+            f"on the last axis ({last_convolution.name!r}: "
+            f"{tuple(last_convolution.output.shape)}); class activation maps need "
+            "time on the last axis. Use a gradient method (e.g. "
+            "integrated_gradients or saliency) for this network."
+        )
     for call in calls[convolutions[-1] + 1 :]:
         if call.output.ndim != last_convolution.output.ndim:
             break  # flattened: the block is over
