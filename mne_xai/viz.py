@@ -291,6 +291,22 @@ def _window_text(attribution, tmin, tmax):
     return f"{times[0]:g}-{times[-1]:g} s"
 
 
+def _check_same_channels(attribution, first, method, first_method):
+    """Refuse maps of other channels than the first row's, naming them."""
+    if set(attribution.ch_names) != set(first.ch_names):
+        missing = sorted(set(first.ch_names) - set(attribution.ch_names))
+        extra = sorted(set(attribution.ch_names) - set(first.ch_names))
+        differences = [
+            f"{what} channels {names}"
+            for what, names in (("lack", missing), ("hold the other", extra))
+            if names
+        ]
+        raise ValueError(
+            f"Beside those of {first_method}, the maps of {method} "
+            f"{' and '.join(differences)}: give maps of the same channels."
+        )
+
+
 def _class_maps(importance):
     """Mean importance per class (event name) of per-epoch importance Epochs."""
     if isinstance(importance, mne.Evoked):
@@ -469,7 +485,7 @@ def plot_method_comparison(
                 f"attributions[{method!r}] holds {len(given)} epochs, epochs "
                 f"{len(epochs)}: give the maps explain returned for these epochs."
             )
-    rows = []
+    rows, first = [], None
     for method in methods:
         if method in attributions:
             attribution = attributions[method].copy()
@@ -483,10 +499,27 @@ def plot_method_comparison(
                 random_state=random_state,
             )
         attribution.pick(scalp_channel_type(attribution, ch_type))
+        if rows:
+            # Every row is drawn on the first row's sensors and under its
+            # columns: maps given in another channel or class order were drawn
+            # on the wrong sensors (C3's relevance at CP2), or under the other
+            # class.
+            _check_same_channels(attribution, first, method, methods[0])
+            attribution.reorder_channels(first.ch_names)
+        else:
+            first = attribution
         if windows is None:
-            column_labels, maps = _class_maps(
+            labels, maps = _class_maps(
                 channel_importance(attribution, absolute=absolute)
             )
+            if not rows:
+                column_labels = labels
+            elif set(labels) != set(column_labels):
+                raise ValueError(
+                    f"The maps of {method} hold the classes {labels}, those of "
+                    f"{methods[0]} {column_labels}: give maps of the same epochs."
+                )
+            maps = maps[[labels.index(label) for label in column_labels]]
         else:
             column_labels = [
                 _window_text(attribution, tmin, tmax) for tmin, tmax in windows
@@ -530,7 +563,7 @@ def plot_method_comparison(
         title = f"Channel importance by method ({explained})"
     return _plot_topomap_rows(
         rows,
-        attribution.info,
+        first.info,
         row_labels=list(methods),
         column_labels=column_labels,
         units=units,

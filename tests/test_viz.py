@@ -202,6 +202,37 @@ def test_method_comparison_reuses_given_maps(fitted_eegnet, few_epochs, monkeypa
             attributions={methods[0]: attributions[methods[0]][:2]},
             show=False,
         )
+    # Maps given in another channel and class order are drawn as the first
+    # row's: they were drawn on other sensors, under the other class.
+    names = list(few_epochs.event_id)
+    reordered = mne.concatenate_epochs(
+        [attributions[methods[1]][name] for name in names[::-1]], verbose=False
+    ).reorder_channels(few_epochs.ch_names[::-1])
+    again = plot_method_comparison(
+        fitted_eegnet,
+        few_epochs,
+        methods,
+        attributions={**attributions, methods[1]: reordered},
+        show=False,
+    )
+    for ax_given, ax_again in zip(given.axes, again.axes, strict=True):
+        for image_given, image_again in zip(
+            ax_given.images, ax_again.images, strict=True
+        ):
+            np.testing.assert_allclose(
+                image_again.get_array(), image_given.get_array(), rtol=1e-6
+            )
+    with pytest.raises(ValueError, match=r"lack channels \['Fz'\]"):
+        plot_method_comparison(
+            fitted_eegnet,
+            few_epochs,
+            methods,
+            attributions={
+                **attributions,
+                methods[1]: attributions[methods[1]].copy().drop_channels("Fz"),
+            },
+            show=False,
+        )
 
 
 @pytest.mark.parametrize(
