@@ -233,12 +233,14 @@ def array_info(n_channels, sfreq):
 def map_info(info):
     """Return the info for maps computed on data as the network read them.
 
-    A projector that is not active (e.g. an average reference added with
-    ``projection=True``) was not applied to what the network read. MNE applies
-    such projectors to whatever carries them, on ``apply_proj`` and by default
-    when reading from disk (:func:`mne.read_evokeds`, :func:`mne.read_epochs`),
-    which would re-reference relevance, filters and optimized inputs as if they
-    were potentials. So maps keep only the projectors already applied.
+    Maps are no potentials, and projectors are for potentials: MNE applies an
+    inactive one (an average reference added with ``projection=True``) on
+    ``apply_proj`` and by default when reading from disk
+    (:func:`mne.read_evokeds`, :func:`mne.read_epochs`), and
+    :func:`mne.read_epochs` applies an active one again, as data read back are
+    taken to be projected. Either would re-reference relevance, filters and
+    optimized inputs (a map read back lost 7 percent of its peak, and sums of
+    magnitudes turned negative). So maps carry no projector.
 
     Parameters
     ----------
@@ -248,15 +250,13 @@ def map_info(info):
     Returns
     -------
     info : mne.Info
-        The same info, or a copy without its inactive projectors.
+        The same info, or a copy without its projectors.
     """
-    if all(projector["active"] for projector in info["projs"]):
+    if not info["projs"]:
         return info
     info = info.copy()
     with info._unlock():
-        info["projs"] = [
-            projector for projector in info["projs"] if projector["active"]
-        ]
+        info["projs"] = []
     return info
 
 
