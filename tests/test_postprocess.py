@@ -136,12 +136,15 @@ def test_smooth_spreads_an_impulse_over_the_window(attribution):
     np.testing.assert_allclose(smoothed.sum(axis=-1), attribution.get_data().sum(-1))
 
 
-@pytest.mark.parametrize("n_samples", [3, 7, 11])
-def test_smooth_keeps_an_odd_window_as_given(attribution, n_samples):
-    """Python's round() took 1.5 to 2: 3, 7 and 11 samples became 5, 9 and 13."""
-    attribution._data[:] = 0.0
-    attribution._data[:, 2, 25] = 1.0
-    window = n_samples / attribution.info["sfreq"]
+@pytest.mark.parametrize(
+    "n_samples, window", [(3, 0.03), (7, 0.07), (11, 0.11), (59, 0.58)]
+)
+def test_smooth_keeps_an_odd_window_as_given(n_samples, window):
+    """Python's round() took 1.5 to 2: 3, 7 and 11 samples became 5, 9 and 13;
+    0.58 s at 100 Hz, 57.99... samples in floats, became 57."""
+    attribution = _attribution_epochs(np.zeros((2, 5, 100)))
+    assert attribution.info["sfreq"] == 100
+    attribution._data[:, 2, 50] = 1.0
     smoothed = smooth_attribution(attribution, window=window).get_data()
     assert np.count_nonzero(smoothed[0, 2]) == n_samples
 

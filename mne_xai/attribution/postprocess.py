@@ -206,8 +206,10 @@ def smooth_attribution(attribution, window=0.05):
             f"window must be positive and at most the epoch duration ({duration:g} "
             f"s), got {window} s."
         )
-    # The nearest odd number (round() takes halves to even: 3 samples became 5).
-    n_samples = 2 * int(np.floor(window * attribution.info["sfreq"] / 2)) + 1
+    # The nearest odd number (round() takes halves to even: 3 samples became 5),
+    # of the length rounded past float error (0.58 s at 100 Hz is 57.99...).
+    length = round(window * attribution.info["sfreq"], 9)
+    n_samples = 2 * int(np.floor(length / 2)) + 1
     return _transformed(
         attribution,
         lambda data: uniform_filter1d(data, n_samples, axis=-1, mode="nearest"),
