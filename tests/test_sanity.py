@@ -360,12 +360,43 @@ def test_plot_draws_one_line_per_result(channel_reader, channel_data, edge_detec
     ]
     fig = plot_sanity_check(results, show=False)
     assert isinstance(fig, Figure)
-    assert [line.get_label() for line in fig.axes[0].get_lines()][:2] == [
+    legend = fig.axes[0].get_legend()
+    assert [text.get_text() for text in legend.get_texts()][:2] == [
         "gradient_x_input",
         edge_detector,
     ]
     assert isinstance(results[0], SanityCheckResult)
     assert list(results[0].mean.columns) == list(SIMILARITY_METRICS)
+    # One step: the band between the quartiles, of no width, is drawn as a bar.
+    similarity = results[0].similarity[results[0].metric]
+    low, high = np.nanpercentile(similarity, [25, 75])
+    bar = fig.axes[0].containers[0]
+    np.testing.assert_allclose(
+        sorted(bar.lines[2][0].get_segments()[0][:, 1]), [low, high]
+    )
+
+
+def test_plot_draws_each_threshold_and_refuses_other_checks(
+    channel_reader, channel_data
+):
+    """A method passing at its threshold of 0.5 sat above the first result's
+    line at 0.4; a cascading and an independent check shared one title."""
+    X, _ = channel_data
+    strict = target_randomization_check(channel_reader, X, "saliency", verbose=False)
+    lenient = target_randomization_check(
+        channel_reader, X, "gradient_x_input", threshold=0.5, verbose=False
+    )
+    fig = plot_sanity_check([strict, lenient], show=False)
+    dashed = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"]
+    assert sorted(line.get_ydata()[0] for line in dashed) == [0.4, 0.5]
+    cascading = parameter_randomization_check(
+        channel_reader, X[:4], "saliency", verbose=False
+    )
+    independent = parameter_randomization_check(
+        channel_reader, X[:4], "saliency", mode="independent", verbose=False
+    )
+    with pytest.raises(ValueError, match="results\\[1\\] holds the independent"):
+        plot_sanity_check([cascading, independent], show=False)
 
 
 # -- errors ------------------------------------------------------------------------------

@@ -79,13 +79,20 @@ def plot_sanity_check(
         ) / np.sqrt(2)
         _, axes = plt.subplots(figsize=(7.5, 3.2 + below), layout="constrained")
     positions = np.arange(len(first.steps))
-    for result in results:
-        if result.steps != first.steps:
+    for index, result in enumerate(results):
+        # Cascading and independent checks share their steps: a mix was drawn
+        # under the first one's title, both lines named by the method alone.
+        if result.check != first.check or result.steps != first.steps:
             raise ValueError(
-                f"results[{results.index(result)}] has steps {result.steps}, "
-                f"results[0] has {first.steps}; plot results of one check on "
-                "one network together."
+                f"results[{index}] holds the {result.check} check of steps "
+                f"{result.steps}, results[0] the {first.check} check of "
+                f"{first.steps}; plot results of one check on one network together."
             )
+    # One threshold line where the verdicts share it; else each its own, in
+    # its method's colour (a method passing at 0.5 sat above a line at 0.4).
+    verdicts = {(result.metric, result.threshold) for result in results}
+    shared = len(verdicts) == 1
+    for result in results:
         (line,) = axes.plot(
             positions,
             result.mean[metric],
@@ -93,7 +100,28 @@ def plot_sanity_check(
             label=_wrap_text(result.method, 2.0, "small"),
         )
         low, high = np.nanpercentile(result.similarity[metric], [25, 75], axis=1)
-        axes.fill_between(positions, low, high, color=line.get_color(), alpha=0.2)
+        if len(positions) == 1:  # a band of one step has no width
+            mean = result.mean[metric]
+            axes.errorbar(
+                positions,
+                mean,
+                yerr=[mean - low, high - mean],
+                fmt="none",
+                color=line.get_color(),
+                alpha=0.4,
+                capsize=8,
+                linewidth=6,
+            )
+        else:
+            axes.fill_between(positions, low, high, color=line.get_color(), alpha=0.2)
+        if not shared and metric == result.metric:
+            axes.axhline(
+                result.threshold,
+                color=line.get_color(),
+                linestyle="--",
+                linewidth=1,
+                label=f"its threshold {result.threshold:g}\n(passes below)",
+            )
     axes.set_xticks(
         positions,
         step_labels,
@@ -101,7 +129,7 @@ def plot_sanity_check(
         ha="right",
         rotation_mode="anchor",
     )
-    if metric == first.metric:
+    if shared and metric == first.metric:
         axes.axhline(
             first.threshold,
             color="k",
