@@ -124,8 +124,9 @@ layer : str | None
     Name of the module whose feature maps are weighed, e.g.
     ``"separable_elu"``; None picks the default layer (the output of
     the last convolution block, see :mod:`mne_xai.attribution.cam`). In a
-    wrapped network (a CroppedClassifier's windows), the wrapper's prefix
-    (``"module."``) may be left out. A layer that some of the input's paths
+    wrapped network, the wrapper's prefix (``"module."``) may be left out. A
+    CroppedClassifier is refused: the feature maps of its windows have no
+    single time grid on the epoch. A layer that some of the input's paths
     to the logits bypass (parallel branches joined after it, a skip
     connection around it) is refused: its map would leave their evidence
     out."""

@@ -204,10 +204,12 @@ def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None)
     Returns
     -------
     precision : ndarray, shape (n_epochs,)
-        In [0, 1]; relevance that is white noise scores the share of the
-        frequency bins from 0 Hz to the Nyquist frequency that lie in the band
-        (edges included: 6 of 65 for 8-13 Hz in 1 s at 128 Hz). NaN (with a warning) for maps without
-        power.
+        In [0, 1]; relevance that is white noise scores about the share of
+        the frequency bins from 0 Hz to the Nyquist frequency that lie in the
+        band (edges included), with the Nyquist bin at half weight and none at
+        0 Hz (the periodogram is one-sided and detrended): 6 of 63.5 for 8-13
+        Hz in 1 s at 128 Hz, 0.0945 measured. NaN (with a warning) for maps
+        without power.
 
     See Also
     --------
