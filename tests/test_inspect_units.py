@@ -496,3 +496,27 @@ def test_decisions_of_windows_are_those_the_cropped_classifier_predicts():
     assert logits.argmax(dim=1).item() == 0
     assert predicted.item() == module.class_probabilities(epochs).argmax(dim=1).item()
     assert predicted.item() == 1
+
+
+def test_a_unit_responding_at_float_noise_is_insensitive():
+    """A unit tuned above every band responded at float noise (both under
+    1e-5 standard deviations) and was called mixed."""
+    from mne_xai.inspect import UnitSensitivity
+
+    result = UnitSensitivity(
+        layer="unit",
+        bands={"alpha": (8, 13), "beta": (13, 30)},
+        amplitude=np.array([[3e-6, 8e-6], [1.7, 0.02]]),
+        phase=np.array([[6e-6, 2e-6], [0.6, 0.02]]),
+        ratio=2.0,
+    )
+    table = result.to_frame()
+    assert table["class"].tolist() == [
+        "insensitive",
+        "insensitive",
+        "amplitude",
+        "mixed",
+    ]
+    summary = result.summary()
+    assert summary["class"].tolist() == ["insensitive", "amplitude"]
+    assert summary["band"].isna().tolist() == [True, False]

@@ -24,6 +24,11 @@ DEFAULT_BANDS = {
 KINDS = ("amplitude", "phase")
 UNIT_CLASSES = ("amplitude", "phase", "mixed", "insensitive")
 
+#: Sum of the two sensitivities, in standard deviations of the unit's output,
+#: below which a unit is insensitive: a unit tuned above every band responded
+#: at float noise (both under 1e-5) and was called "mixed".
+RESPONSE_FLOOR = 1e-3
+
 
 @dataclass
 class UnitSensitivity:
@@ -60,8 +65,9 @@ class UnitSensitivity:
         with np.errstate(divide="ignore", invalid="ignore"):
             log_ratio = np.log(amplitude / phase)
         threshold = np.log(self.ratio)
+        silent = np.isnan(log_ratio) | (amplitude + phase < RESPONSE_FLOOR)
         kind = np.select(
-            [np.isnan(log_ratio), log_ratio > threshold, log_ratio < -threshold],
+            [silent, log_ratio > threshold, log_ratio < -threshold],
             ["insensitive", "amplitude", "phase"],
             "mixed",
         )
@@ -77,8 +83,9 @@ class UnitSensitivity:
             second axis), ``band``, ``amplitude_sensitivity``,
             ``phase_sensitivity``, ``log_ratio`` (natural log of amplitude over
             phase sensitivity) and ``class`` (``"amplitude"``, ``"phase"``,
-            ``"mixed"``, or ``"insensitive"`` for a unit that does not
-            respond at all).
+            ``"mixed"``, or ``"insensitive"`` for a unit whose two
+            sensitivities sum to less than 0.001, its output changing by less
+            than a thousandth of its standard deviation).
         """
         n_units, n_bands = self.amplitude.shape
         log_ratio, kind = self._classify(self.amplitude, self.phase)
@@ -110,7 +117,7 @@ class UnitSensitivity:
         amplitude, phase = self.amplitude.sum(axis=1), self.phase.sum(axis=1)
         log_ratio, kind = self._classify(amplitude, phase)
         total = self.amplitude + self.phase
-        responds = ~np.isnan(log_ratio)
+        responds = kind != "insensitive"
         best = np.argmax(np.where(np.isnan(total), -np.inf, total), axis=1)
         band_kind = self._classify(self.amplitude, self.phase)[1]
         return pd.DataFrame(
