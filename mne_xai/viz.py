@@ -193,6 +193,15 @@ def _plot_topomap_rows(
         ``n_rows * n_columns`` topomap axes, then the colorbar axes (one, or
         one per row).
     """
+    for label, maps in zip(row_labels or [None] * len(rows), rows, strict=True):
+        if not np.isfinite(maps).all():
+            # One NaN sample made a colour scale of NaN, blanking every map
+            # of the figure without a word.
+            raise ValueError(
+                f"The maps{f' of {label}' if label else ''} hold NaN or infinite "
+                "values (e.g. an epoch of NaN data): drop those epochs or "
+                "channels before plotting."
+            )
     _check_topomap(info, any((maps < 0).any() for maps in rows), instead)
     rows = _sum_gradiometer_pairs(rows, info)
     n_columns = len(rows[0])

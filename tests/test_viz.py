@@ -66,6 +66,13 @@ def test_class_topomaps_one_map_per_class(attribution):
     assert "|relevance| summed over 0.5-2.5 s" in fig.get_supxlabel()
 
 
+def test_maps_with_nan_are_refused_not_drawn_blank(attribution):
+    """One NaN sample made the colour scale NaN and blanked every map."""
+    attribution._data[0, 3, 10] = np.nan
+    with pytest.raises(ValueError, match="hold NaN or infinite values"):
+        plot_class_topomaps(attribution, show=False)
+
+
 def test_class_maps_select_classes_by_code_not_by_tag(attribution):
     """MNE's tags gave "move" the epochs of "move/fast" too."""
     tagged = attribution.copy()
