@@ -478,6 +478,44 @@ def test_full_grad_leaves_out_a_convolution_head_as_a_dense_one():
     torch.testing.assert_close(maps, expected)
 
 
+class PerChannelFrontNet(nn.Module):
+    """A batch norm of the input and a depthwise convolution keep the channels
+    apart on axis 1 of (batch, channels, time); a 1x1 convolution mixes them."""
+
+    def __init__(self):
+        super().__init__()
+        self.input_bn = nn.BatchNorm1d(4)
+        self.depthwise = nn.Conv1d(4, 4, 5, padding=2, groups=4, bias=False)
+        self.spatial = nn.Conv1d(4, 3, 1, bias=False)
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(3 * 32, 2)
+
+    def forward(self, x):
+        maps = self.spatial(self.depthwise(self.input_bn(x)))
+        return self.classifier(self.relu(maps).flatten(1))
+
+
+def test_full_grad_keeps_a_bias_of_one_channel_on_that_channel():
+    """A batch norm's bias on channel 2 alone was spread over all channels, the
+    (batch, channels, time) rows summed as if they were maps."""
+    torch.manual_seed(0)
+    net = PerChannelFrontNet().eval()
+    with torch.no_grad():
+        net.input_bn.bias.zero_()
+        net.input_bn.bias[2] = 1.0
+    inputs = torch.randn(N_EPOCHS, 4, 32)
+    target = torch.tensor([0, 1, 1])
+    method = get_method("full_grad")(net)
+    _, bias_terms = _full_gradient_decomposition(net, inputs, target)
+    assert bias_terms["input_bn"].abs().sum(dim=-1)[:, [0, 1, 3]].max() == 0
+    input_only = _min_max_scale(
+        _full_gradient_decomposition(net, inputs, target)[0].abs(), dims=(1, 2)
+    )
+    from_bias = method.attribute(inputs, target) - input_only
+    per_channel = from_bias.abs().sum(dim=-1)
+    assert per_channel[:, [0, 1, 3]].max() < 1e-6 < per_channel[:, 2].min()
+
+
 class TokenwiseLinearNet(nn.Module):
     """A strided convolution makes tokens, a dense layer runs on each of them
     (batch, tokens, features), as in transformer-style networks."""

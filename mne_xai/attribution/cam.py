@@ -396,7 +396,9 @@ class FullGrad(FeatureMapMethod):
       axis, where the paper sums over an image's colour channels), so the
       map differs across channels. Bias terms of layers after the spatial
       convolution are the same on every channel and say *when*; those
-      before it (EEGNet's ``temporal_bn``) keep one row per channel.
+      before it (EEGNet's ``temporal_bn``, a batch norm or depthwise
+      convolution of a ``(batch, channels, time)`` input) keep one row per
+      channel.
     - Bias terms are interpolated along time only, linearly between the
       receptive-field centers of the layer's samples (the paper resizes
       bilinearly with aligned corners).
@@ -447,7 +449,32 @@ class FullGrad(FeatureMapMethod):
                 # conv_classifier), with one value per map.
                 continue
             layer = self._feature_layer(inputs, name)
+            if self._rows_are_channels(inputs, layer.module):
+                # (batch, channels, time) before the channels are mixed (a
+                # batch norm of the input, a depthwise convolution): summed as
+                # maps, a bias of one channel was spread over all of them.
+                bias_term = bias_term[:, None]
             term = _min_max_scale(feature_maps(bias_term).abs(), dims=(1, 2, 3))
             term = term.sum(dim=1)
             saliency = saliency + self._on_inputs(term, layer.grid, inputs)
         return saliency
+
+    @torch.no_grad()
+    def _rows_are_channels(self, inputs, module):
+        """Whether a layer's (batch, rows, time) output has one row per channel.
+
+        So it is when each input channel alone changes its own row and no
+        other, as before any layer that mixes the channels.
+        """
+        n_channels = inputs.shape[1]
+        epoch = inputs[:1].detach()
+        eye = torch.eye(n_channels, dtype=epoch.dtype, device=epoch.device)
+        probes = torch.cat([0 * epoch, epoch * eye[:, :, None]])
+        output = forward_recording(self.module, probes, [module])[1][module]
+        if output.ndim != 3 or output.shape[1] != n_channels:
+            return False
+        changed = (output[1:] - output[0]).abs().amax(dim=-1)  # (channel, row)
+        return bool(changed.any()) and torch.equal(
+            changed > 1e-6 * changed.max(),
+            torch.eye(n_channels, dtype=torch.bool, device=changed.device),
+        )
