@@ -496,6 +496,17 @@ def test_plot_temporal_filters_names_the_most_used_and_fits(
         assert fig.bbox.y0 <= extent.y0 and extent.y1 <= fig.bbox.y1, text
 
 
+def test_every_highlighted_kernel_has_its_colour(fitted_icnn, imagery_epochs):
+    """tab10 was indexed by rank: ranks 10 to 16 shared its last colour."""
+    filters = temporal_filters(fitted_icnn, imagery_epochs, verbose=False)
+    n_kernels = len(filters.passbands)
+    assert n_kernels > 10
+    fig = plot_temporal_filters(filters, n_highlight=n_kernels, show=False)
+    ranked = [line for line in fig.axes[0].get_lines() if "rank" in line.get_label()]
+    assert len(ranked) == n_kernels
+    assert len({tuple(line.get_color()) for line in ranked}) == n_kernels
+
+
 def test_patterns_of_a_network_reading_eeg_and_eog_map_one_type(
     spatial_epochs, spatial_epochs_with_eog
 ):

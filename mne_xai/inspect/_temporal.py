@@ -378,6 +378,11 @@ def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, sho
     order = table.sort_values("rank", ascending=False).index if ranked else table.index
     colours = plt.get_cmap("tab10")
     named = len(table) <= colours.N
+    # Ten colours, or one per rank of a continuous map beyond (ranks 10 to 16
+    # shared tab10's last colour).
+    highlights = (
+        colours if n_highlight <= colours.N else plt.get_cmap("turbo", n_highlight)
+    )
     # Drawn first, listed last in the legend (which lists the lines reversed).
     axes.axhline(-3, color="k", ls="--", lw=0.8, label="-3 dB")
     for kernel in order:
@@ -396,7 +401,7 @@ def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, sho
                 filters.freqs,
                 gain[kernel],
                 lw=2,
-                color=colours(int(row["rank"]) - 1),
+                color=highlights(int(row["rank"]) - 1),
                 label=f"{label} (rank {int(row['rank'])})",
             )
         else:
