@@ -204,6 +204,15 @@ class BinaryLogOdds(torch.nn.Module):
             score = score - self.offset
         return torch.cat([-score, score], dim=1)
 
+    def output_probabilities(self, outputs):
+        """Return the classifier's probabilities of the classes from the outputs.
+
+        The softmax of ``(-s, s)`` is ``sigmoid(2 s)``, not the classifier's
+        ``sigmoid(z)``: methods weighing by probabilities read them here.
+        """
+        positive = torch.sigmoid(outputs[:, 1:] + self.offset)
+        return torch.cat([1 - positive, positive], dim=1)
+
 
 class _CroppedNetwork:
     """A fitted CroppedClassifier, as a network of whole epochs."""

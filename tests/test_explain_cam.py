@@ -561,3 +561,43 @@ def test_full_grad_adds_a_tokenwise_dense_bias_on_the_features(n_tokens):
         inputs,
     )
     torch.testing.assert_close(method.attribute(inputs, target), expected)
+
+
+class OneScoreNet(nn.Module):
+    """A convolution, a ReLU and one score per epoch: a binary classifier."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv1d(5, 3, 5, padding=2)
+        self.relu = nn.ReLU()
+        self.score = nn.Linear(3 * 32, 1)
+
+    def forward(self, x):
+        return self.score(self.relu(self.conv(x)).flatten(1))
+
+
+class ZeroAndScore(nn.Module):
+    """The same score as the logits (0, z): their softmax is (1 - p, p)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        score = self.net(x)
+        return torch.cat([torch.zeros_like(score), score], dim=1)
+
+
+def test_score_cam_weighs_a_binary_classifier_by_its_probability():
+    """The softmax of the two log-odds (-z, z) is sigmoid(2 z), not the
+    classifier's probability sigmoid(z): the maps were off by 6.5 percent."""
+    from mne_xai._network import BinaryLogOdds
+
+    net = OneScoreNet().eval()
+    inputs = torch.randn(N_EPOCHS, 5, 32)
+    target = torch.tensor([0, 1, 1])
+    method = get_method("score_cam")
+    maps = method(BinaryLogOdds(net)).attribute(inputs, target, layer="relu")
+    expected = method(ZeroAndScore(net)).attribute(inputs, target, layer="net.relu")
+    torch.testing.assert_close(maps, expected)

@@ -310,7 +310,14 @@ class ScoreCAM(FeatureMapMethod):
             for map_index in range(activations.shape[1]):
                 logits = self.module(inputs * masks[:, map_index])
                 if softmax:
-                    logits = logits.softmax(dim=1)
+                    # A binary classifier of one score gives its own (the
+                    # softmax of its two logits was sigmoid(2 z)).
+                    probabilities = getattr(self.module, "output_probabilities", None)
+                    logits = (
+                        logits.softmax(dim=1)
+                        if probabilities is None
+                        else probabilities(logits)
+                    )
                 scores.append(target_logits(logits, target))
             # A constant feature map scales to an all-zero mask: it tests nothing.
             informative = masks.amax(dim=(2, 3)) > 0
