@@ -385,11 +385,14 @@ def plot_class_topomaps(
             f" of {attribution.comment}" if attribution.comment else ""
         )
     elif title is None:
-        title = "Channel importance per class"
+        title = "Channel importance per class of epochs"
     summed = "|relevance|" if absolute else "relevance"
     caption = f"{summed} summed over {_window_text(attribution, tmin, tmax)}"
     if not evoked:
-        caption += " per epoch, averaged over each class's epochs; one colour scale"
+        caption += (
+            " per epoch, averaged over the epochs of each event (the maps of the "
+            "class each epoch was explained for, its target); one colour scale"
+        )
     return _plot_topomap_rows(
         [maps],
         importance.info,

@@ -62,7 +62,11 @@ def test_class_topomaps_one_map_per_class(attribution):
     codes = attribution.events[:, 2]
     largest = max(importance[codes == code].mean(0).max() for code in (2, 3))
     assert colorbar.get_ylim() == pytest.approx((0, largest), rel=1e-5)
-    assert fig.get_suptitle() == "Channel importance per class"
+    # The columns are the epochs' events, not the classes the maps explain.
+    assert fig.get_suptitle() == "Channel importance per class of epochs"
+    assert "the class each epoch was explained for" in " ".join(
+        fig.get_supxlabel().split()
+    )
     assert "|relevance| summed over 0.5-2.5 s" in fig.get_supxlabel()
 
 
