@@ -634,6 +634,34 @@ def test_the_default_layer_is_the_last_block_or_a_refusal(method):
         _attribute(method, _untrained(TimeOffTheLastAxisInTheLastBlock))
 
 
+class Checkpointed(SmallNet):
+    """SmallNet recomputing its first block in backward (torch.utils.checkpoint)."""
+
+    def forward(self, x):
+        from torch.utils.checkpoint import checkpoint
+
+        def block(inputs):
+            return self.elu(self.batch_norm(self.temporal(self.spatial(inputs))))
+
+        x = checkpoint(block, (x * self.input_scale).unsqueeze(1), use_reentrant=False)
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "lrp_epsilon"])
+def test_rules_on_a_checkpointed_network_are_refused_by_name(method):
+    """torch's CheckpointError ("A different number of tensors was saved")
+    said nothing of the method or what to do."""
+    X, y = _arrays()
+    estimator = EEGNetClassifier(
+        module=Checkpointed, max_epochs=1, random_state=0, verbose=False
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="recomputes part of its forward pass"):
+        explain(estimator, X[:2], method, verbose=False)
+    assert np.isfinite(
+        explain(estimator, X[:2], "saliency", verbose=False).get_data()
+    ).all()
+
+
 class _RandomInEvaluation(SmallNet):
     """``F.dropout`` keeps ``training=True`` by default, in evaluation mode too."""
 

@@ -8,6 +8,7 @@ import mne
 import numpy as np
 import torch
 from mne.utils import _validate_type, logger, verbose, warn
+from torch.utils.checkpoint import CheckpointError
 
 from .._checks import (
     check_positive_int,
@@ -35,8 +36,13 @@ from .._graph import (
 from .._network import as_network, sampling_rate
 from .._outputs import epochs_array, evoked_array
 from .._progress import progress_bar
-from ._propagation import check_gradient_path
-from ._registry import get_method, list_methods, method_differentiates
+from ._propagation import _VALID_METHODS_NOTE, check_gradient_path
+from ._registry import (
+    get_method,
+    list_methods,
+    method_differentiates,
+    methods_without_rules,
+)
 
 
 def _epoch_generators(batch, seed, key=()):
@@ -847,7 +853,17 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
             else:
                 target = torch.from_numpy(request.target_index[start:stop])
                 target = target.to(request.device)
-            attribution = explainer.attribute(inputs, target, **request.params)
+            try:
+                attribution = explainer.attribute(inputs, target, **request.params)
+            except CheckpointError as error:
+                raise ValueError(
+                    f"{name} changes what the network's layers compute in the "
+                    "backward pass, and the network recomputes part of its forward "
+                    "pass there (torch.utils.checkpoint), which then differs from "
+                    f"the forward pass ({str(error).splitlines()[0]}). Explain the "
+                    f"network without checkpointing, or use another method. "
+                    f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
+                ) from error
             attribution = attribution.detach()
             if transform is not None:
                 attribution = transform(attribution)
