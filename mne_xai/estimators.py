@@ -621,15 +621,24 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 )
         data, info, y = self._training_data(X, y)
         self.validation_groups_ = _checked_groups(groups, y)
-        array, targets = self._learn_data(data, info, y)
-        self._draw_seed()
-        logger.info(
-            f"Training on {len(array)} epochs: batch size {self.batch_size_}, "
-            f"{self.max_epochs_} epoch{'s' * (self.max_epochs_ != 1)}."
-        )
+        try:
+            array, targets = self._learn_data(data, info, y)
+            self._draw_seed()
+            logger.info(
+                f"Training on {len(array)} epochs: batch size {self.batch_size_}, "
+                f"{self.max_epochs_} epoch{'s' * (self.max_epochs_ != 1)}."
+            )
+            with self._seeded():
+                if not self.warm_start or not self.initialized_:
+                    self.initialize()
+        except BaseException:
+            # Stopped between learning the data and training (an error, a
+            # Ctrl-C): the network would look fitted, with random weights or
+            # the last fit's weights for this data's shapes.
+            self.__dict__.pop("module_", None)
+            self.initialized_ = False
+            raise
         with self._seeded():
-            if not self.warm_start or not self.initialized_:
-                self.initialize()
             # NeuralNet.fit would call our partial_fit, which converts data.
             return NeuralNetClassifier.partial_fit(self, array, targets, **fit_params)
 

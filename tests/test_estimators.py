@@ -1010,3 +1010,25 @@ def test_probabilities_are_the_softmax_of_the_logits_whatever_the_loss(
     np.testing.assert_allclose(proba, softmax(logits, axis=1), rtol=1e-5, atol=1e-7)
     with pytest.raises(TypeError, match="NLLLoss reads log-probabilities"):
         EEGNetClassifier(**FAST, criterion=torch.nn.NLLLoss).fit(X, y)
+
+
+def test_a_fit_stopped_before_training_leaves_no_fitted_looking_network(
+    synthetic_arrays, monkeypatch
+):
+    """Ctrl-C while the optimizer was built left a network that predicted with
+    random weights (or the last fit's, for other shapes), as if fitted."""
+    from skorch.exceptions import NotInitializedError
+
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+
+    def press_ctrl_c(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(EEGNetClassifier, "initialize_optimizer", press_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X[:, :, :100], y)
+    monkeypatch.undo()
+    with pytest.raises(NotInitializedError):
+        clf.predict(X[:, :, :100])
+    assert clf.fit(X, y).predict(X).shape == y.shape
