@@ -66,8 +66,12 @@ class Refused:
 # The CAMs need feature maps with time on the last axis. In braindecode's
 # Shallow and Deep4 time is on the third axis (input (batch, channels, time,
 # 1)) and the classifier is a convolution whose output is (batch, n_classes,
-# 1, 1): a map there would be constant. They refuse, naming the layout.
-CAM_LAYOUT = Refused(r"whose last axis is not the input's \d+ time samples")
+# 1, 1): a map there would be constant. They refuse, naming the layout: of
+# the last convolution for the default layer, of the first layer for FullGrad.
+CAM_LAYOUT = Refused(
+    r"(whose last axis is not the input's \d+ time samples"
+    r"|returns feature maps with one sample on the last axis)"
+)
 CAM_METHODS = ["grad_cam", "grad_cam_plus_plus", "layer_cam", "score_cam"]
 PATTERN_METHODS = ["pattern_net", "pattern_attribution"]
 LRP_METHODS = [
