@@ -624,23 +624,33 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         try:
             array, targets = self._learn_data(data, info, y)
             self._draw_seed()
-            logger.info(
-                f"Training on {len(array)} epochs: batch size {self.batch_size_}, "
-                f"{self.max_epochs_} epoch{'s' * (self.max_epochs_ != 1)}."
-            )
-            with self._seeded():
+        except BaseException:
+            self._forget_network()
+            raise
+        logger.info(
+            f"Training on {len(array)} epochs: batch size {self.batch_size_}, "
+            f"{self.max_epochs_} epoch{'s' * (self.max_epochs_ != 1)}."
+        )
+        # One seeded stream for the initialization and the training after it.
+        with self._seeded():
+            try:
                 if not self.warm_start or not self.initialized_:
                     self.initialize()
-        except BaseException:
-            # Stopped between learning the data and training (an error, a
-            # Ctrl-C): the network would look fitted, with random weights or
-            # the last fit's weights for this data's shapes.
-            self.__dict__.pop("module_", None)
-            self.initialized_ = False
-            raise
-        with self._seeded():
+            except BaseException:
+                self._forget_network()
+                raise
             # NeuralNet.fit would call our partial_fit, which converts data.
             return NeuralNetClassifier.partial_fit(self, array, targets, **fit_params)
+
+    def _forget_network(self):
+        """Leave no network that looks fitted after a fit stopped before training.
+
+        Stopped between learning the data and training (an error, a Ctrl-C),
+        the network had random weights, or the last fit's weights for this
+        data's shapes.
+        """
+        self.__dict__.pop("module_", None)
+        self.initialized_ = False
 
     @at_own_log_level
     @autograd_on

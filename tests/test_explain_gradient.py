@@ -453,18 +453,24 @@ class _LogPower(nn.Module):
         return self.classifier(torch.log(power + 1e-4))
 
 
-def test_integrated_gradients_advice_follows_the_error_with_more_steps():
-    """Whether more steps help was guessed from the change before the rule's
-    first point: on a network taking a log, the warning named the baseline
-    while 64 steps brought the error from 22 to 1.6 percent."""
-    module = _LogPower().double().eval()
+def _integrated_gradients_warning(module, **params):
+    """Explain three random epochs against zeros; return the one warning given."""
+    module = module.double().eval()
     inputs = torch.randn(3, 3, 16, generator=torch.Generator().manual_seed(0))
     inputs, target = inputs.double().requires_grad_(), torch.tensor([0, 1, 1])
     zeros = torch.zeros(1, 3, 16, dtype=torch.float64)
     method = get_method("integrated_gradients")(module)
     with pytest.warns(RuntimeWarning) as record:
-        method.attribute(inputs, target, steps=8, baseline=zeros)
+        maps = method.attribute(inputs, target, baseline=zeros, **params)
     (message,) = [str(warning.message) for warning in record]
+    return message, maps, inputs, target, zeros
+
+
+def test_integrated_gradients_advice_follows_the_error_with_more_steps():
+    """Whether more steps help was guessed from the change before the rule's
+    first point: on a network taking a log, the warning named the baseline
+    while 64 steps brought the error from 22 to 1.6 percent."""
+    message, *_ = _integrated_gradients_warning(_LogPower(), steps=8)
     errors = re.search(
         r"is (\S+) of the logits with steps=8, (\S+) with steps=32", message
     )
@@ -479,13 +485,7 @@ def test_integrated_gradients_says_when_the_baseline_is_the_problem():
     the error as a share of the logits, not of the change missed; it now gives
     the change and its missed share, and names the baseline."""
     module = _Standardizing().double().eval()
-    inputs = torch.randn(3, 3, 16, generator=torch.Generator().manual_seed(0))
-    inputs, target = inputs.double().requires_grad_(), torch.tensor([0, 1, 1])
-    zeros = torch.zeros(1, 3, 16, dtype=torch.float64)
-    method = get_method("integrated_gradients")(module)
-    with pytest.warns(RuntimeWarning) as record:
-        maps = method.attribute(inputs, target, baseline=zeros)
-    (message,) = [str(warning.message) for warning in record]
+    message, maps, inputs, target, zeros = _integrated_gradients_warning(module)
     with torch.no_grad():
         change = (module(inputs) - module(zeros)).gather(1, target[:, None])[:, 0]
     missed = ((maps.sum(dim=(1, 2)) - change).abs() / change.abs()).detach()
