@@ -456,7 +456,7 @@ class FullGrad(FeatureMapMethod):
                 # conv_classifier), with one value per map.
                 continue
             layer = self._feature_layer(inputs, name)
-            if self._rows_are_channels(inputs, layer.module):
+            if bias_term.ndim == 3 and self._rows_are_channels(inputs, layer):
                 # (batch, channels, time) before the channels are mixed (a
                 # batch norm of the input, a depthwise convolution): summed as
                 # maps, a bias of one channel was spread over all of them.
@@ -467,21 +467,25 @@ class FullGrad(FeatureMapMethod):
         return saliency
 
     @torch.no_grad()
-    def _rows_are_channels(self, inputs, module):
+    def _rows_are_channels(self, inputs, layer):
         """Whether a layer's (batch, rows, time) output has one row per channel.
 
         So it is when each input channel alone changes its own row and no
-        other, as before any layer that mixes the channels.
+        other, as before any layer that mixes the channels. Probed once per
+        layer, on the first epoch explained.
         """
-        n_channels = inputs.shape[1]
-        epoch = inputs[:1].detach()
-        eye = torch.eye(n_channels, dtype=epoch.dtype, device=epoch.device)
-        probes = torch.cat([0 * epoch, epoch * eye[:, :, None]])
-        output = forward_recording(self.module, probes, [module])[1][module]
-        if output.ndim != 3 or output.shape[1] != n_channels:
-            return False
-        changed = (output[1:] - output[0]).abs().amax(dim=-1)  # (channel, row)
-        return bool(changed.any()) and torch.equal(
-            changed > 1e-6 * changed.max(),
-            torch.eye(n_channels, dtype=torch.bool, device=changed.device),
-        )
+        known = self.__dict__.setdefault("_channel_rows", {})
+        if layer.name not in known:
+            n_channels = inputs.shape[1]
+            epoch = inputs[:1].detach()
+            eye = torch.eye(n_channels, dtype=epoch.dtype, device=epoch.device)
+            probes = torch.cat([0 * epoch, epoch * eye[:, :, None]])
+            output = forward_recording(self.module, probes, [layer.module])[1]
+            output = output[layer.module]
+            changed = (output[1:] - output[0]).abs().amax(dim=-1)  # (channel, row)
+            known[layer.name] = (
+                output.shape[1] == n_channels
+                and bool(changed.any())
+                and torch.equal(changed > 1e-6 * changed.max(), eye.bool())
+            )
+        return known[layer.name]
