@@ -3,11 +3,11 @@
 import numpy as np
 import pandas as pd
 from mne.utils import _check_option, _validate_type, logger, verbose
-from sklearn.pipeline import Pipeline
 
 from .._convert import InputData
 from .._docs import fill_doc
 from ..attribution._core import _class_index, _event_id, _resolve_target
+from ..cropping import _final_step
 
 _VOTES = ("mean_proba", "majority")
 
@@ -47,26 +47,11 @@ def _group_of_each_epoch(data, groups):
     return values
 
 
-def _labelling(estimator):
-    """Return the estimator that records how its labels relate to the events.
-
-    That of a Pipeline is its last step, of a search its best estimator:
-    read on the outer object, the record was missing and the events were
-    taken for classes that they were not.
-    """
-    while not hasattr(estimator, "events_are_labels_"):
-        if isinstance(estimator, Pipeline):
-            estimator = estimator[-1]
-        elif hasattr(estimator, "best_estimator_"):
-            estimator = estimator.best_estimator_
-        else:
-            break
-    return estimator
-
-
 def _true_labels(estimator, data, y):
     """Return the class of each epoch (``y``, or from the events), None if unknown."""
-    estimator = _labelling(estimator)
+    # The record of how labels relate to the events is kept by the network:
+    # a Pipeline's last step, a search's best estimator.
+    estimator = _final_step(estimator)
     classes = np.asarray(estimator.classes_)
     event_id = _event_id(estimator, data)
     if y is None:
