@@ -634,6 +634,30 @@ def test_the_default_layer_is_the_last_block_or_a_refusal(method):
         _attribute(method, _untrained(TimeOffTheLastAxisInTheLastBlock))
 
 
+class GlobalPoolingThenReLU(SmallNet):
+    """The last convolution's maps are pooled over time before the network's ReLU."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.global_pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.relu = nn.ReLU()
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.temporal(self.spatial((x * self.input_scale).unsqueeze(1)))
+        return self.head(self.relu(self.global_pool(x)).flatten(1))
+
+
+def test_the_default_layer_stops_where_time_is_pooled_away():
+    """The ReLU after global pooling was chosen, then refused for having no time."""
+    network = _untrained(GlobalPoolingThenReLU)
+    default = _attribute("grad_cam", network)
+    assert default.shape == _data().shape and default.abs().max() > 0
+    np.testing.assert_array_equal(
+        default, _attribute("grad_cam", network, layer="temporal")
+    )
+
+
 class Checkpointed(SmallNet):
     """SmallNet recomputing its first block in backward (torch.utils.checkpoint)."""
 

@@ -118,6 +118,10 @@ def _unaligned(layer, call, verb, tensor, n_layer_times):
 def default_layer(calls):
     """Name the first nonlinearity after the last convolution, else that convolution.
 
+    The nonlinearity must be in the convolution's block: before the maps are
+    flattened or their time is pooled away (a ReLU after global pooling has no
+    time to map).
+
     A convolution whose output has one sample on every axis after the maps is
     a classifier, not a feature map. The last convolution with feature maps
     must have time last: where it does not, an earlier block was taken in
@@ -146,8 +150,11 @@ def default_layer(calls):
             "integrated_gradients or saliency) for this network."
         )
     for call in calls[convolutions[-1] + 1 :]:
-        if call.output.ndim != last_convolution.output.ndim:
-            break  # flattened: the block is over
+        if (
+            call.output.ndim != last_convolution.output.ndim
+            or call.output.shape[-1] <= 1
+        ):
+            break  # flattened or pooled over time: the block is over
         if isinstance(call.module, NONLINEARITIES):
             return call.name
     return last_convolution.name
