@@ -1,5 +1,6 @@
 """Loaders that return mne.Epochs for the recordings used in examples and benchmarks."""
 
+from numbers import Integral
 from pathlib import Path
 
 import mne
@@ -47,7 +48,7 @@ def load_eegbci(
     task : "hands_vs_feet" | "left_vs_right"
         Imagined movement of both fists vs both feet (runs 6, 10, 14) or of the
         left vs right fist (runs 4, 8, 12).
-    runs : list of int | None
+    runs : int | list of int | None
         A subset of the task's runs; None means all three.
     tmin, tmax : float
         Epoch limits in seconds around the cue.
@@ -73,7 +74,9 @@ def load_eegbci(
     _validate_type(subject, "int-like", "subject")
     _check_option("task", task, tuple(_EEGBCI_TASKS))
     task_runs = _EEGBCI_TASKS[task]["runs"]
-    runs = list(task_runs if runs is None else runs)
+    _validate_type(runs, ("int-like", list, tuple, np.ndarray, None), "runs")
+    runs = task_runs if runs is None else runs
+    runs = [int(runs)] if isinstance(runs, Integral) else list(runs)
     wrong = sorted(set(runs) - set(task_runs))
     if wrong or not runs or len(set(runs)) < len(runs):
         # A run given twice gives each of its epochs twice, which then fall on
@@ -82,9 +85,20 @@ def load_eegbci(
             f"runs must be a subset of the {task} runs {task_runs}, each once; "
             f"got {runs}."
         )
-    files = mne.datasets.eegbci.load_data(
-        subject, runs, path=path, update_path=False, verbose=verbose
-    )
+    try:
+        files = mne.datasets.eegbci.load_data(
+            subject, runs, path=path, update_path=False, verbose=verbose
+        )
+    except OSError as error:  # requests' errors: offline, or no such file online
+        where = (
+            f"under {path}"
+            if path is not None
+            else "in MNE's data folder (MNE_DATASETS_EEGBCI_PATH, then MNE_DATA)"
+        )
+        raise OSError(
+            f"EEGBCI subject {subject}, runs {runs} are not {where}, and downloading "
+            f"them failed: {error}"
+        ) from error
     raw = mne.concatenate_raws(
         [mne.io.read_raw_edf(f, preload=True, verbose=verbose) for f in files]
     )
@@ -137,7 +151,8 @@ def load_drowsiness(path=None, subjects=None, *, verbose=None):
     Returns
     -------
     epochs : mne.EpochsArray
-        3-s epochs of channel Oz at 128 Hz in volts, event_id
+        3-s epochs of channel Oz at 128 Hz in volts, low-passed at 50 Hz by
+        the data set's authors (recorded in ``info["lowpass"]``), event_id
         ``{"alert": 1, "drowsy": 2}``, and ``metadata`` with a ``subject`` column
         (use it as ``groups`` for leave-one-subject-out cross-validation).
 
@@ -176,4 +191,9 @@ def load_drowsiness(path=None, subjects=None, *, verbose=None):
         metadata=pd.DataFrame({"subject": subject}),
         verbose=verbose,
     )
+    with epochs.info._unlock():
+        # The data set was low-passed at 50 Hz (its power from 52 to 64 Hz is
+        # 1e-8 of the alpha band's); recorded, the preparation check does not
+        # take 0 to 64 Hz for the training band.
+        epochs.info["lowpass"] = 50.0
     return epochs.set_montage(_builtin_montage("1020"), verbose=verbose)

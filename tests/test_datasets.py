@@ -4,7 +4,10 @@ import os
 import subprocess
 import sys
 
+import mne
+import numpy as np
 import pytest
+import requests
 
 from mne_xai.datasets import load_eegbci
 
@@ -36,8 +39,27 @@ def test_eegbci_event_names_keep_one_order_whatever_the_hash_seed(mne_data):
         (dict(runs=[]), ValueError, "each once"),  # an IndexError
         (dict(runs=[4]), ValueError, "subset of the hands_vs_feet runs"),
         (dict(subject="1"), TypeError, "subject must be"),  # a format error
+        (dict(runs="6"), TypeError, "runs must be"),
     ],
 )
 def test_eegbci_arguments_are_checked(mne_data, kwargs, error, match):
     with pytest.raises(error, match=match):
         load_eegbci(**{"subject": 1, **kwargs}, path=mne_data, verbose=False)
+
+
+def test_eegbci_takes_one_run_as_an_int(mne_data):
+    """``runs=6`` failed as "'int' object is not iterable"."""
+    one = load_eegbci(1, runs=6, path=mne_data, verbose=False)
+    listed = load_eegbci(1, runs=[6], path=mne_data, verbose=False)
+    np.testing.assert_array_equal(one.get_data(), listed.get_data())
+
+
+def test_eegbci_files_that_cannot_be_downloaded_are_named(monkeypatch, tmp_path):
+    """Offline, a subject missing on disk failed as requests' NameResolutionError."""
+
+    def offline(*args, **kwargs):
+        raise requests.ConnectionError("Failed to resolve 'physionet.org'")
+
+    monkeypatch.setattr(mne.datasets.eegbci, "load_data", offline)
+    with pytest.raises(OSError, match=r"subject 2, runs \[6\] are not under .*resolve"):
+        load_eegbci(2, runs=[6], path=tmp_path, verbose=False)

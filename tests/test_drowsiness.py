@@ -43,6 +43,19 @@ def test_load_drowsiness(drowsiness_path):
         load_drowsiness([1], verbose=False)
 
 
+def test_the_recorded_pass_band_is_the_data_s(drowsiness_epochs):
+    """Recorded as 0 to 64 Hz, the data low-passed at 50 Hz were taken for
+    unfiltered by the check that new epochs are prepared as in training."""
+    assert drowsiness_epochs.info["lowpass"] == 50.0
+    spectrum = drowsiness_epochs.compute_psd(
+        "welch", n_fft=384, window="hann", verbose=False
+    )
+    power = np.median(spectrum.get_data(), axis=(0, 1))
+    freqs = spectrum.freqs
+    above = power[freqs > 52].mean() / power[(freqs > 8) & (freqs < 13)].mean()
+    assert above < 1e-6
+
+
 @pytest.mark.slow
 def test_interpretable_cnn_beats_chance_on_held_out_subject(drowsiness_epochs):
     subjects = drowsiness_epochs.metadata["subject"].to_numpy()
