@@ -436,15 +436,20 @@ def outputs_held(layers):
 
     Whether the input still reaches a tensor of a forward pass run inside
     (see :func:`input_gradient`) then says whether it does so through other
-    paths than these layers.
+    paths than these layers. The held outputs are leaves of their own, listed
+    in the yielded list as they are computed, so whether a tensor depends on
+    them can be asked too.
     """
+    held_outputs = []
 
     def held(_layer, _inputs, output):
-        return output.detach()
+        held_outputs.append(output.detach().requires_grad_())
+        # A copy, which the network may change in place (a leaf may not be).
+        return held_outputs[-1].clone()
 
     handles = [layer.register_forward_hook(held) for layer in layers]
     try:
-        yield
+        yield held_outputs
     finally:
         for handle in handles:
             handle.remove()
