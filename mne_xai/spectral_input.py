@@ -62,7 +62,9 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         :func:`scipy.signal.get_window`).
     bandwidth : float | None
         Multitaper only: the bandwidth of the tapers in Hz; None uses MNE's
-        default. The resolution is one over the epoch's duration.
+        default, eight over the epoch's duration (4 Hz for 2-s epochs). Power
+        within half the bandwidth of a frequency is smoothed together, so this
+        is the resolution; the bins are one over the duration apart.
     picks : str | list | slice | None
         Channels of Epochs to use, as in MNE. None means the good data
         channels (those the estimators of mne_xai train on). Ignored for

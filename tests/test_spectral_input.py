@@ -296,6 +296,44 @@ def test_deeplift_sums_to_the_logit_difference_from_the_mean_spectrum(
     )
 
 
+def test_epochs_as_baseline_are_read_as_their_spectra(fitted_spectral, spectral_epochs):
+    """Epochs in time were handed to the network as if they were spectra: a
+    shape error, or volts read as decibels where times and bins are as many."""
+    test, reference = spectral_epochs[120:125], spectral_epochs[130:131]
+    relevance = explain_spectral_classifier(
+        fitted_spectral, test, target=0, baseline=reference, verbose=False
+    )
+    network = fitted_spectral.estimator_
+    logits = network._logits(fitted_spectral._spectra(test))[:, 0]
+    baseline = network._logits(fitted_spectral._spectra(reference))[0, 0]
+    np.testing.assert_allclose(
+        relevance.get_data().sum(axis=(1, 2)), logits - baseline, rtol=1e-3, atol=1e-4
+    )
+    with pytest.raises(TypeError, match="pass the Epochs"):
+        explain_spectral_classifier(
+            fitted_spectral, test, baseline=reference.average(), verbose=False
+        )
+
+
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("gradient_x_input", {}),
+        ("lrp_epsilon", {}),
+        ("smoothgrad", dict(base_method="gradient_x_input")),
+    ],
+)
+def test_methods_measuring_from_zero_decibels_are_refused(
+    fitted_spectral, spectral_epochs, method, params
+):
+    """Power of EEG lies near -100 dB: gradient x input gave the one band that
+    separates the classes a negative relevance 27 times the true one."""
+    with pytest.raises(ValueError, match="whose zero .* is no reference"):
+        explain_spectral_classifier(
+            fitted_spectral, spectral_epochs[:2], method, verbose=False, **params
+        )
+
+
 def test_arrays_cross_validation_and_pickle(spectral_epochs, fitted_spectral):
     X = spectral_epochs.get_data()[:60]
     y = spectral_epochs.events[:60, 2]

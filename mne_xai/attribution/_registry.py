@@ -61,6 +61,12 @@ class AttributionMethod(ABC):
         unless the method says otherwise: one that only runs the network
         forward (occlusion, Score-CAM) sets it to False, so that a new method
         is checked unless it declares it needs no gradient.
+    from_zero : bool
+        Whether the values weigh the input by its distance from zero, with no
+        baseline to choose (gradient × input, LRP, FullGrad's input term):
+        they mean something only where an input of zero means no signal, as
+        volts of EEG do and decibels of power do not. A method for which this
+        follows its parameters overrides :meth:`from_zero_of`.
     unit : str
         What the values measure: ``"logit"`` where they are shares of (or
         differences of) the target logit, ``"logit/{input}"`` for gradients
@@ -85,6 +91,7 @@ class AttributionMethod(ABC):
     layerwise = False
     propagation_rules = False
     differentiates = True
+    from_zero = False
     generators = None
 
     def __init__(self, module):
@@ -212,6 +219,22 @@ class AttributionMethod(ABC):
             The unit, with ``"{input}"`` for the input's (see ``unit``).
         """
         return cls.unit
+
+    @classmethod
+    def from_zero_of(cls, params=None):
+        """Return whether the values computed with ``params`` measure from zero.
+
+        Parameters
+        ----------
+        params : dict | None
+            The method's parameters, as given to :func:`mne_xai.explain`.
+
+        Returns
+        -------
+        from_zero : bool
+            See ``from_zero``.
+        """
+        return cls.from_zero
 
     @classmethod
     def parameters(cls):

@@ -426,6 +426,7 @@ class FullGrad(FeatureMapMethod):
     """
 
     name = "full_grad"
+    from_zero = True
 
     @fill_doc
     def attribute(self, inputs, target):

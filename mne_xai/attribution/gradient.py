@@ -128,6 +128,7 @@ class GradientXInput(AttributionMethod):
 
     name = "gradient_x_input"
     unit = "logit"
+    from_zero = True
 
     @fill_doc
     def attribute(self, inputs, target):
@@ -305,13 +306,41 @@ class SmoothGrad(AttributionMethod):
             The unit of the combined maps.
         """
         params = params or {}
-        base_method = params.get("base_method", "saliency")
-        if base_method == cls.name or base_method not in list_methods():
-            return cls.unit  # explain refuses such a base method by name
-        unit = get_method(base_method).unit_of(params.get("base_params"))
+        base_method = cls._base_method(params)
+        if base_method is None:
+            return cls.unit
+        unit = base_method.unit_of(params.get("base_params"))
         if params.get("variant", "smoothgrad") == "smoothgrad" or unit == "a.u.":
             return unit
         return "/".join(_squared(factor) for factor in unit.split("/"))
+
+    @classmethod
+    def from_zero_of(cls, params=None):
+        """Return whether the base method measures from zero.
+
+        Parameters
+        ----------
+        params : dict | None
+            SmoothGrad's parameters.
+
+        Returns
+        -------
+        from_zero : bool
+            The base method's ``from_zero``.
+        """
+        params = params or {}
+        base_method = cls._base_method(params)
+        if base_method is None:
+            return cls.from_zero
+        return base_method.from_zero_of(params.get("base_params"))
+
+    @classmethod
+    def _base_method(cls, params):
+        """Return the base method's class; None for one explain refuses by name."""
+        base_method = params.get("base_method", "saliency")
+        if base_method == cls.name or base_method not in list_methods():
+            return None
+        return get_method(base_method)
 
     @fill_doc
     def attribute(

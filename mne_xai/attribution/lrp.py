@@ -215,6 +215,7 @@ class _RelevancePropagation(AttributionMethod):
     unit = "logit"
     layerwise = True
     propagation_rules = True
+    from_zero = True
 
     def __init__(self, module):
         super().__init__(module)

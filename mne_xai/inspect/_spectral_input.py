@@ -254,6 +254,19 @@ def _network_input(estimator, X):
     return epochs_array(spectra, estimator.network_info_, 0.0, **data.trials)
 
 
+def _spectral_baseline(estimator, baseline):
+    """Return the baseline as the network reads it: Epochs as their spectra."""
+    if isinstance(baseline, mne.Evoked):
+        raise TypeError(
+            "baseline is an Evoked, an average in time, whose spectrum is not "
+            'the mean spectrum of its epochs; pass the Epochs, "mean" or a '
+            "spectrum in dB, shape (n_channels, n_freqs)."
+        )
+    if isinstance(baseline, mne.BaseEpochs):
+        return _network_input(estimator, baseline)
+    return baseline
+
+
 @verbose
 @fill_doc
 def explain_spectral_classifier(
@@ -296,7 +309,10 @@ def explain_spectral_classifier(
     %(method_params)s
         A ``baseline`` defaults to ``"mean"``, the mean training spectrum:
         zero log-power (1 V²/Hz) is no reference for EEG. An array baseline is
-        a spectrum, shape ``(n_channels, n_freqs)``, in dB.
+        a spectrum, shape ``(n_channels, n_freqs)``, in dB; Epochs are taken in
+        time, as ``epochs`` are. Methods that measure each input from zero
+        without a baseline (gradient × input, LRP, FullGrad) are refused for
+        that reason.
 
     Returns
     -------
@@ -328,8 +344,20 @@ def explain_spectral_classifier(
         estimator = estimator.best_estimator_
     _validate_type(estimator, SpectralClassifier, "estimator")
     check_is_fitted(estimator, "estimator_")
-    if "baseline" in get_method(method).parameters():
-        params.setdefault("baseline", "mean")
+    method_class = get_method(method)
+    if method_class.from_zero_of(params):
+        raise ValueError(
+            f"{method!r} weighs each input value by its distance from zero, but "
+            "the network reads log-power in dB, whose zero (1 V²/Hz) is no "
+            "reference: EEG lies near -100 dB, and the map's signs would follow "
+            "that arbitrary origin. Use a method with a baseline, such as "
+            "'deeplift' or 'integrated_gradients' (the mean training spectrum by "
+            "default), or a gradient ('saliency')."
+        )
+    if "baseline" in method_class.parameters():
+        params["baseline"] = _spectral_baseline(
+            estimator, params.get("baseline", "mean")
+        )
     if isinstance(target, str) and target == "true":
         # The network was fitted on arrays: this classifier knows whether the
         # events are its classes.
