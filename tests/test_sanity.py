@@ -251,6 +251,39 @@ def test_maps_are_compared_with_the_input_magnitude(fitted_eegnet, few_epochs):
     assert np.mean(result.input_similarity[-1]) > 0.3
 
 
+def test_the_input_magnitude_is_taken_in_each_channel_type_s_unit():
+    """In raw SI units every EEG sample (1e-5 V) outranked every magnetometer
+    sample (1e-13 T): on MEG+EEG the reading of gradient x input flipped."""
+    rng = np.random.default_rng(0)
+    types = ["eeg"] * 4 + ["mag"] * 4
+    info = mne.create_info(len(types), 128.0, types)
+    data = rng.standard_normal((24, len(types), 128))
+    data *= np.where(np.array(types) == "eeg", 1e-5, 1e-13)[:, np.newaxis]
+    y = np.repeat([0, 1], 12)
+    data[y == 1, 4] *= 3
+    events = np.c_[np.arange(len(y)), np.zeros(len(y), int), y + 1]
+    epochs = mne.EpochsArray(data, info, events=events, verbose=False)
+    estimator = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    estimator.fit(epochs)
+    result = parameter_randomization_check(
+        estimator,
+        epochs[:N_EPOCHS],
+        "gradient_x_input",
+        mode="independent",
+        random_state=0,
+        verbose=False,
+    )
+    maps = explain(estimator, epochs[:N_EPOCHS], "gradient_x_input", verbose=False)
+    in_units = epochs[:N_EPOCHS].get_data() / estimator.data_std_[:, np.newaxis]
+    np.testing.assert_allclose(
+        result.input_similarity[0],
+        map_similarity(maps.get_data(), in_units),
+        rtol=1e-5,
+    )
+    raw = map_similarity(maps.get_data(), epochs[:N_EPOCHS].get_data())
+    assert np.abs(result.input_similarity[0] - raw).max() > 0.1
+
+
 def test_randomization_is_reproducible(fitted_eegnet, few_epochs):
     two_epochs = few_epochs[:2]
     first, again, other = (

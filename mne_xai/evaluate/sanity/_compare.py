@@ -238,6 +238,10 @@ def _compare_to_variants(
     # The batches are explained as arrays, which a network wrapped without info
     # reads only once told the channels of the Epochs given.
     info = setup.request.data.info
+    # |x| in the network's units: raw SI units rank every EEG sample (1e-5 V)
+    # above every gradiometer's (1e-11 T/m).
+    data_std = getattr(estimator, "data_std_", None)
+    data_std = 1.0 if data_std is None else np.reshape(data_std, (-1, 1))
     estimator = reading_channels(estimator, info)
     variants = [reading_channels(variant, info) for variant in variants]
     read = _samples_read(estimator, setup.request)
@@ -266,7 +270,7 @@ def _compare_to_variants(
         prepared = {
             metric: measure.prepare(original) for metric, measure in _MEASURES.items()
         }
-        batch_data = _map_data(batch, "epochs")
+        batch_data = _map_data(batch, "epochs") / data_std
         prepared_input = magnitude.prepare(
             batch_data if read is None else batch_data[..., read]
         )
