@@ -796,3 +796,21 @@ def test_units_of_equal_relevance_are_perturbed_in_random_order(
         # The share of the epoch's score lost, averaged over the steps.
         lost = curve.aopc / curve.scores[:, 0]
         assert 0.4 < lost.mean() < 0.6, channel
+
+
+def test_maps_given_in_several_units_warn():
+    """deletion_curve refused method="saliency" on EEG+MEG but ranked the same
+    maps, given as attribution, across units without a word."""
+    rng = np.random.default_rng(0)
+    types = ["eeg"] * 4 + ["mag"] * 4
+    data = rng.standard_normal((8, len(types), N_TIMES))
+    data *= np.where(np.array(types) == "eeg", 1e-5, 1e-13)[:, np.newaxis]
+    y = np.repeat([0, 1], 4)
+    events = np.c_[np.arange(len(y)), np.zeros(len(y), int), y + 1]
+    info = mne.create_info(len(types), 128.0, types)
+    epochs = mne.EpochsArray(data, info, events=events, verbose=False)
+    estimator = InterpretableCNNClassifier(max_epochs=1, random_state=0, verbose=False)
+    estimator.fit(epochs)
+    maps = explain(estimator, epochs, "saliency", verbose=False)
+    with pytest.warns(RuntimeWarning, match=r"several units \(T, V\).*ordering"):
+        deletion_curve(estimator, epochs, attribution=maps)

@@ -16,6 +16,7 @@ from ...attribution._core import (
     private_module,
 )
 from ...attribution._registry import check_comparable_across_channels
+from ...attribution.postprocess import _warn_if_units_differ
 from ._shortcuts import _ClassScorer
 
 # Perturbed variants are scored in forward passes of at least this many epochs
@@ -50,6 +51,11 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
             attribution, (mne.BaseEpochs, np.ndarray), "attribution", "Epochs or array"
         )
         check_same_epochs(attribution, epochs, ("attribution", "epochs"))
+        info = data.info if data.info is not None else estimator.info_
+        if info is not None:
+            _warn_if_units_differ(
+                info, "ordering the samples of all channels by relevance"
+            )
         # Maps as Epochs are read by channel name, as the epochs are: maps of
         # the same epochs in another channel order scored as chance.
         ch_names = None if data.info is None else list(data.info.ch_names)

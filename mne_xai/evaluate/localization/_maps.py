@@ -5,6 +5,7 @@ import numpy as np
 from mne.utils import _check_option, _validate_type, warn
 
 from ..._convert import check_same_epochs
+from ...attribution.postprocess import _warn_if_units_differ
 
 _MAP_TYPES = (np.ndarray, mne.BaseEpochs, mne.Evoked)
 _MAP_DESCRIPTION = "array, Epochs or Evoked"
@@ -95,6 +96,10 @@ def _pair(attribution, ground_truth, *, sign, time_courses=False):
     if time_courses:
         _check_time_courses(relevance, "attribution")
     _check_same_grid(attribution, ground_truth)
+    if isinstance(attribution, mne.BaseEpochs | mne.Evoked):
+        _warn_if_units_differ(
+            attribution.info, "scoring the relevance of all channels together"
+        )
     if (truth < 0).any():
         raise ValueError(
             "ground_truth must be non-negative (a magnitude or a 0/1 mask), got "
