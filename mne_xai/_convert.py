@@ -593,6 +593,50 @@ EVENTS_ARE_NOT_LABELS = (
 )
 
 
+def unreadable_event_codes(event_id, classes, trained_event_id):
+    """Event codes of Epochs that cannot be read as an estimator's classes.
+
+    An estimator trained on Epochs knows their events (``trained_event_id``).
+    One trained on arrays, or a skorch network fitted elsewhere, learned
+    labels of unknown meaning: ``LabelEncoder`` gives classes 0 to K-1,
+    which share codes with MNE's events 1 to K and mean others (code 2,
+    "left", read as class 2, "right"), also on every selection of epochs
+    whose codes happen to be classes. Its classes are matched to events by
+    name only (a network trained on event names).
+
+    Parameters
+    ----------
+    event_id : dict | None
+        The event names and codes of the Epochs.
+    classes : array-like
+        The estimator's classes.
+    trained_event_id : dict | None
+        The event names of the training Epochs, if the estimator knows them.
+
+    Returns
+    -------
+    codes : list of int
+        The codes of events whose name is no class; empty when the events can
+        be read.
+    """
+    if trained_event_id or not event_id:
+        return []
+    known = set(np.asarray(classes).tolist())
+    return sorted(code for name, code in event_id.items() if name not in known)
+
+
+def events_not_classes_message(codes, event_id, classes):
+    """Say why the events of Epochs cannot be read as classes (see above)."""
+    return (
+        f"The estimator was not fitted on Epochs, so its classes "
+        f"{np.asarray(classes).tolist()} say nothing of what the events of Epochs "
+        f"are: events {event_id} are matched to classes by name only, and codes "
+        f"{codes} name none (labels renumbered, e.g. by LabelEncoder, would be "
+        "read as other events). Give the classes themselves (labels of "
+        "classes_, or indices), or fit on the Epochs."
+    )
+
+
 def labels_match_events(data, y):
     """Whether training labels are the events of the training data.
 
@@ -673,6 +717,12 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
     codes = events_as_trained(data.event_codes, data.event_id, trained_event_id)
     if classes is None:
         return codes
+    unreadable = unreadable_event_codes(data.event_id, classes, trained_event_id)
+    if unreadable:
+        raise ValueError(
+            events_not_classes_message(unreadable, data.event_id, classes)
+            + " Or pass y."
+        )
     known = set(np.asarray(classes).tolist())
     if set(codes.tolist()) <= known:
         return codes

@@ -125,7 +125,9 @@ _PARAMETERS = """
         was None or the training Epochs' event codes or names (and for arrays,
         whose labels no events contradict). When False, the classes may share
         codes with the events and mean others, so ``score`` needs ``y`` and
-        explanations of ``target="true"`` are refused.
+        explanations of ``target="true"`` are refused. Fitted on arrays, the
+        estimator knows no events: those of Epochs are matched to its classes
+        by name only (classes that are event names), never by code.
     batch_size_, max_epochs_ : int
         The batch size and number of epochs used (see ``batch_size``).
     module_ : torch.nn.Module

@@ -249,6 +249,14 @@ def test_bad_targets_raise(fitted_eegnet, few_epochs, target, match):
         explain(fitted_eegnet, few_epochs, "saliency", target=target, verbose=False)
 
 
+def test_an_event_that_is_no_class_is_named_as_such(fitted_eegnet, few_epochs):
+    """It was said to be no event name of the epochs, which it was."""
+    epochs = few_epochs.copy()
+    epochs.event_id = {**epochs.event_id, "tongue": 9}
+    with pytest.raises(ValueError, match="is an event of the epochs, but not a class"):
+        explain(fitted_eegnet, epochs, "saliency", target="tongue", verbose=False)
+
+
 def test_a_target_that_is_a_class_and_another_index_warns(synthetic_arrays):
     """With classes 1 and 2, target=1 is class 1 (index 0), said out loud."""
     X, y = synthetic_arrays
@@ -289,6 +297,46 @@ def test_a_target_may_be_an_event_tag_as_in_epochs_selection(synthetic_arrays, l
         explain(estimator, epochs, target="imagery", **kwargs)
     with pytest.raises(ValueError, match="an event name \\(or tag\\)"):
         explain(estimator, epochs, target="tongue", **kwargs)
+
+
+def test_events_of_a_network_fitted_on_arrays_are_matched_by_name_only(
+    synthetic_arrays,
+):
+    """Fitted on labels 0, 1, 2 (LabelEncoder's) and given Epochs coded rest=1,
+    left=2 (right=3 left out): "left" was explained as class 2's logit, "true"
+    explained every epoch for another class, and score read the events as
+    those classes."""
+    X, y = synthetic_arrays
+    y = np.arange(len(X)) % 3
+    info = mne.create_info(X.shape[1], 64.0, "eeg")
+    estimator = EEGNetClassifier(
+        info=info, max_epochs=1, random_state=0, verbose=False, module__F1=2
+    ).fit(X, y)
+    codes = np.where(np.arange(len(X)) % 2, 1, 0) + 1  # rest=1, left=2
+    events = np.column_stack([np.arange(len(X)) * 100, np.zeros_like(y), codes])
+    epochs = mne.EpochsArray(
+        X, info, events, event_id={"rest": 1, "left": 2}, verbose=False
+    )
+    kwargs = dict(method="saliency", verbose=False)
+    for target in ("left", "true"):
+        with pytest.raises(ValueError, match="matched to classes by name only"):
+            explain(estimator, epochs, target=target, **kwargs)
+    with pytest.raises(ValueError, match="matched to classes by name only"):
+        estimator.score(epochs)
+    assert estimator.score(epochs, y) == estimator.score(X, y)
+    explain(estimator, epochs, target=1, **kwargs)  # a class, as given
+
+
+def test_a_target_taken_from_classes_does_not_warn_of_indices(synthetic_arrays):
+    """A loop over classes_, as the warning advises, warned at its first class."""
+    X, y = synthetic_arrays
+    estimator = EEGNetClassifier(
+        max_epochs=1, batch_size=16, random_state=0, verbose=False, module__F1=2
+    ).fit(X, y + 1)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*index of class")
+        for target in estimator.classes_:
+            explain(estimator, X[:2], "saliency", target=target, verbose=False)
 
 
 def test_true_target_needs_events(tiny_array_estimator):

@@ -20,9 +20,11 @@ from .._convert import (
     array_info,
     checked_batches,
     events_as_trained,
+    events_not_classes_message,
     map_info,
     named_events,
     start_time,
+    unreadable_event_codes,
 )
 from .._docs import fill_doc
 from .._graph import (
@@ -144,9 +146,11 @@ def _event_id(estimator, data):
     """
     if not getattr(estimator, "events_are_labels_", True):
         return {}
-    return named_events(
-        getattr(estimator, "event_id_", None), getattr(data, "event_id", None)
-    )
+    trained = getattr(estimator, "event_id_", None)
+    given = getattr(data, "event_id", None)
+    if unreadable_event_codes(given, estimator.classes_, trained):
+        return {}
+    return named_events(trained, given)
 
 
 def _resolve_target(estimator, target, data):
@@ -192,6 +196,16 @@ def _resolve_target(estimator, target, data):
                 "estimator was trained on labels y that are not the events of its "
                 "training Epochs (neither their codes nor their names); pass the "
                 "class of each epoch as target (e.g. target=y)."
+            )
+        unreadable = unreadable_event_codes(
+            data.event_id, estimator.classes_, getattr(estimator, "event_id_", None)
+        )
+        if unreadable:
+            raise ValueError(
+                'target="true" reads the events of the epochs as classes. '
+                + events_not_classes_message(
+                    unreadable, data.event_id, estimator.classes_
+                )
             )
         events = events_as_trained(
             data.event_codes, data.event_id, getattr(estimator, "event_id_", None)
@@ -244,7 +258,7 @@ def _resolve_target(estimator, target, data):
             _warn_if_events_coded_otherwise(estimator, indices, data)
         index = np.array([indices[v] for v in values], np.int64)
         return index, "given class of each epoch"
-    index = _target_index(estimator, target, event_id)
+    index = _target_index(estimator, target, event_id, getattr(data, "event_id", None))
     _warn_if_also_an_index(estimator, target, index)
     if _class_index(estimator, target, event_id) is None:  # read as an index
         _warn_if_also_event_codes(estimator, {target: index}, event_id)
@@ -292,9 +306,15 @@ def _warn_if_also_an_index(estimator, target, index):
 
     With event codes 1 and 2 as classes, ``target=1`` is class 1 (index 0): a
     loop over ``range(n_classes)`` would explain it twice and never class 2.
-    Sequences of targets are left alone: they are labels, such as ``y``.
+    Sequences of targets are left alone: they are labels, such as ``y``; so
+    are NumPy integers, which come from arrays such as ``classes_`` (a loop
+    over it is what the warning advises), where ``range`` gives Python ints.
     """
-    if not _is_index(target) or not 0 <= target < len(estimator.classes_):
+    if (
+        not _is_index(target)
+        or isinstance(target, np.integer)
+        or not 0 <= target < len(estimator.classes_)
+    ):
         return
     if index != target:
         other = np.asarray(estimator.classes_)[int(target)].tolist()
@@ -339,12 +359,14 @@ def _is_index(value):
     return True
 
 
-def _target_index(estimator, target, event_id):
+def _target_index(estimator, target, event_id, given_event_id=None):
     """Index in ``classes_`` of one target: a class label, an event name or an index.
 
     Floats are taken as class labels, as in a target per epoch (e.g. ``y`` read
     as floats from a table) and as scikit-learn takes labels; only integers are
-    indices, as a float index such as 1.5 has no meaning.
+    indices, as a float index such as 1.5 has no meaning. ``given_event_id``,
+    the events of the epochs explained, says why one of their names is no
+    class.
     """
     n_classes = len(estimator.classes_)
     _validate_type(
@@ -358,6 +380,21 @@ def _target_index(estimator, target, event_id):
         index = _tagged_class_index(estimator, target, event_id)
     if index is None and _is_index(target) and 0 <= target < n_classes:
         index = int(target)
+    if index is None and isinstance(target, str) and target in (given_event_id or {}):
+        trained = getattr(estimator, "event_id_", None)
+        unreadable = unreadable_event_codes(given_event_id, estimator.classes_, trained)
+        if unreadable:
+            raise ValueError(
+                f"target={target!r}: "
+                + events_not_classes_message(
+                    unreadable, given_event_id, estimator.classes_
+                )
+            )
+        raise ValueError(
+            f"target={target!r} is an event of the epochs, but not a class the "
+            f"estimator was trained on ({sorted(trained or {})} of its training "
+            f"events, classes {np.asarray(estimator.classes_).tolist()})."
+        )
     if index is None:
         # An event code of a network trained on event names is no class.
         names = {code: name for name, code in (event_id or {}).items()}
