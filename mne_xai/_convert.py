@@ -242,6 +242,11 @@ def map_info(info):
     optimized inputs (a map read back lost 7 percent of its peak, and sums of
     magnitudes turned negative). So maps carry no projector.
 
+    Nor bad channels: the network read them as they are, and their maps are
+    its relevance there, which MNE's figures would hide and
+    :func:`mne.grand_average` would replace by an interpolation of the
+    neighbours' (65 percent off at C3).
+
     Parameters
     ----------
     info : mne.Info
@@ -250,13 +255,14 @@ def map_info(info):
     Returns
     -------
     info : mne.Info
-        The same info, or a copy without its projectors.
+        The same info, or a copy without its projectors and bad channels.
     """
-    if not info["projs"]:
+    if not info["projs"] and not info["bads"]:
         return info
     info = info.copy()
     with info._unlock():
         info["projs"] = []
+    info["bads"] = []
     return info
 
 

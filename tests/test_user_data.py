@@ -156,7 +156,13 @@ def test_channels_bad_in_new_data_but_read_by_the_network_warn(
     with pytest.warns(RuntimeWarning, match="C4 of X are marked bad"):
         fitted_eegnet.predict(broken)
     with pytest.warns(RuntimeWarning, match="C4 of X are marked bad"):
-        mne_xai.explain(fitted_eegnet, broken[:2], verbose=False)
+        maps = mne_xai.explain(fitted_eegnet, broken[:2], verbose=False)
+    # Its maps are the network's relevance there: marked bad, MNE's grand
+    # average replaced them by an interpolation of the neighbours'.
+    assert maps.info["bads"] == []
+    evoked = maps.average()
+    grand = mne.grand_average([evoked, evoked])
+    np.testing.assert_allclose(grand.data, evoked.data)
     # Bad in training too: left out then, and not read now.
     epochs = imagery_epochs.copy()
     epochs.info["bads"] = ["C3"]

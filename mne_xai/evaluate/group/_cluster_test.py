@@ -312,7 +312,6 @@ def relevance_cluster_test(
         p_values, h0 = _with_every_flip(p_values, h0, masses, flipped_h0, tail)
     order = np.lexsort((-np.abs(masses), p_values)) if masks else []
     info = map_info(reference.info).copy()
-    info["bads"] = []
     tmin = reference.times[0]
 
     def evoked_of(data, comment):
