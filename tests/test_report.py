@@ -984,3 +984,58 @@ def test_maps_equal_on_every_channel_get_no_topomaps(spatial_epochs):
     # One comparison figure and saliency's own maps, none for Grad-CAM.
     assert maps.count("<img") == 2
     assert contents["Relevance over time"].count("<img") == 2
+
+
+def test_epochs_read_from_disk_without_preloading(epochs_file):
+    """MNE's "requires epochs data to be loaded" ended the report."""
+    epochs = mne.read_epochs(epochs_file, preload=False, verbose=False)
+    network = _network(max_epochs=1)
+    report = make_report(network, epochs, methods=["saliency"], cv=2, checks=False)
+    assert list(_contents(report)) == list(SECTIONS.values())
+    assert network.classes_.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "picks, match",
+    [
+        (["c3"], r"The picks \['c3'\] select none of the epochs' channels"),
+        ("eog", r"The picks 'eog' select none of the epochs' channels"),
+    ],
+)
+def test_picks_selecting_no_channel_are_named(spatial_epochs, picks, match):
+    """They were told to set channel types that were right."""
+    with pytest.raises(ValueError, match=match):
+        make_report(_network(picks=picks), spatial_epochs, methods=METHODS, cv=2)
+
+
+def test_labels_a_fitted_network_was_not_trained_on_are_refused(spatial_epochs):
+    """The folds trained for a minute, then every method was refused."""
+    two = spatial_epochs.copy()
+    fitted = _network(max_epochs=1).fit(two)
+    y = two.events[:, 2].copy()
+    y[:4] = 9
+    with pytest.raises(ValueError, match=r"y holds label\(s\) \[9\] that the fitted"):
+        make_report(fitted, two, y, methods=METHODS, cv=2)
+
+
+def test_the_random_anchor_is_said_not_to_be_checked():
+    from mne_xai.report._trust_section import _add_trust
+
+    class Page:
+        beats_chance = True
+
+        def __init__(self):
+            self.notes = []
+
+        def paragraph(self, key):
+            pass
+
+        def note(self, key, text):
+            self.notes.append(text)
+
+        def comparable_across_channels(self, purpose):
+            return ["random"], {}
+
+    page = Page()
+    _add_trust(page, checks=True)
+    assert page.notes and page.notes[0].startswith("random is not checked")

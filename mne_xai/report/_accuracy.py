@@ -101,8 +101,10 @@ def _fold_inputs(context):
     ch_names = list(context.plan.ch_names)
     params = context.estimator.get_params()
     picks = {key: ch_names for key in params if key.rpartition("__")[2] == "picks"}
+    # Training reads every epoch: Epochs not in memory are loaded once here
+    # (MNE picks channels of loaded data only).
     return (
-        context.epochs.copy().pick(ch_names),
+        context.epochs.copy().load_data().pick(ch_names),
         lambda: clone(context.estimator).set_params(**picks),
     )
 

@@ -59,13 +59,27 @@ def _used_channels(estimator, epochs, fitted):
     try:
         return training_channels(epochs.info, picks)
     except ValueError as err:
+        found = Counter(epochs.get_channel_types())
+        named = (
+            [str(pick) for pick in picks]  # the command line's NumPy strings
+            if isinstance(picks, list | tuple | np.ndarray)
+            else picks
+        )
         try:
             # The same picks, bad channels included.
             marked = _picks_to_idx(
                 epochs.info, picks, none="data", exclude=(), allow_empty=True
             )
-        except ValueError:  # picks that name no channel
-            marked = []
+        except ValueError as picks_error:  # a name of no channel, or one twice
+            raise ValueError(
+                f"The picks {named!r} do not select channels of the epochs: "
+                f"{picks_error}"
+            ) from None
+        if not len(marked) and picks is not None:
+            raise ValueError(
+                f"The picks {named!r} select none of the epochs' channels "
+                f"(channel types {dict(found)}); check their names and types."
+            ) from None
         if len(marked):
             counts = Counter(epochs.get_channel_types(picks=marked))
             raise ValueError(
@@ -75,7 +89,6 @@ def _used_channels(estimator, epochs, fitted):
                 "the bads, or keep only the truly bad channels in them "
                 "(epochs.info['bads'] = [...]), and save the epochs again."
             ) from None
-        found = Counter(epochs.get_channel_types())
         raise ValueError(
             f"The epochs have no data channels the network can read (channel types "
             f"{dict(found)}; bads {epochs.info['bads']}). Give the EEG channels "
@@ -202,6 +215,16 @@ def check_data(estimator, epochs, y, n_splits, fitted, methods=()):
             f"The epochs hold one class only ({', '.join(shown)}); a classifier "
             "needs at least two."
         )
+    if fitted:
+        trained = set(np.asarray(as_network(estimator).classes_).tolist())
+        untrained = [label for label in classes.tolist() if label not in trained]
+        if untrained:
+            raise ValueError(
+                f"y holds label(s) {untrained} that the fitted network was not "
+                f"trained on (its classes {sorted(trained, key=str)}); keep the "
+                "epochs of its classes (e.g. epochs[list_of_event_names]), or give "
+                "an unfitted estimator to train on every class."
+            )
     if n_splits is not None and counts.min() < n_splits:
         raise ValueError(
             f"Class {shown[counts.argmin()]} has {counts.min()} epoch(s), fewer "

@@ -61,8 +61,11 @@ def make_report(
         The data, with channel positions (topomaps need them when the network
         reads three or more channels of one type).
     y : array-like, shape (n_epochs,) | None
-        The labels; None means ``epochs.events[:, 2]``. Maps explain each
-        epoch's label.
+        The labels; None means the epochs' events: their codes
+        (``epochs.events[:, 2]``) for an unfitted estimator, and for a fitted
+        one the classes they name, matched by event name (a file coding
+        ``hands`` as 3 where training coded it 2 is read right, where its codes
+        as ``y`` would swap the classes). Maps explain each epoch's label.
     methods : list of str
         The attribution methods (see :func:`mne_xai.list_methods`). A method
         the network refuses is left out, with its reason on the page.

@@ -106,6 +106,12 @@ def _add_trust(context, checks):
             f"{method} is not checked: its patterns would have to be learned again "
             "for every randomized network, which the checks do not do.",
         )
+    if "random" in methods:
+        context.note(
+            "trust",
+            "random is not checked: it is the anchor the checks compare every "
+            "other method with (random deletion), not a map to trust.",
+        )
     methods = [m for m in methods if m != "random" and not needs_patterns(m)]
     if not methods:
         return
