@@ -92,8 +92,8 @@ ax.set(ylabel="AOPC (logit)", title="Deletion curve per subject (C1: held out)")
 # On a cluster
 # ------------
 # The same calls run on a :mod:`dask.distributed` cluster through joblib's
-# Dask backend (``pip install distributed``); the estimator is copied to each
-# worker once, and a recording whose worker dies is retried on another::
+# Dask backend (``pip install distributed``); the estimator travels with each
+# recording's task, and a recording whose worker dies is retried on another::
 #
 #     from dask.distributed import Client
 #     import joblib

@@ -269,8 +269,9 @@ docdict["recordings_notes"] = """\
 Each recording is one task of :class:`joblib.Parallel`, run on joblib's
 active backend (loky processes by default; a Dask cluster inside
 ``with joblib.parallel_backend("dask"):``). The estimator is pickled once
-per call and unpickled once per worker thread (on Dask it travels with each
-task, so that Dask can retry the recordings of a worker that died); a
+per call and unpickled in each task, a copy of its own for every recording
+(on Dask it travels with each task, so that Dask can retry the recordings
+of a worker that died); a
 recording's data go only to the worker that processes it, which drops them
 when it is done. Results equal those of the serial run
 (``n_jobs=1``) when random draws are seeded with ``random_state``; a task

@@ -724,6 +724,12 @@ def test_method_units_follow_what_the_values_measure():
     assert method_unit("saliency", mixed) == "logit/(input unit)"
     assert method_unit("saliency") == "logit/(input unit)"
     assert method_unit("pattern_net", eeg) == "V"
+    # Compound units in parentheses: logit/T/m read as logit/(T m).
+    gradiometers = mne.create_info(["MEG0112", "MEG0113"], 100.0, "grad")
+    assert method_unit("saliency", gradiometers) == "logit/(T/m)"
+    assert method_unit("guided_grad_cam", gradiometers) == "logit^2/(T/m)"
+    assert method_unit("gradient_x_input", gradiometers) == "logit"
+    assert method_unit("pattern_net", gradiometers) == "T/m"
     # Maps of a layer's units.
     for method in ("grad_cam", "random"):
         assert method_unit(method, eeg) == "a.u."

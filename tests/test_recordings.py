@@ -240,6 +240,30 @@ def test_evaluate_recordings_refuses_at_the_door(
         evaluate_recordings(fitted, recording_files, **kwargs)
 
 
+def test_parameters_the_method_does_not_take_are_refused_at_the_door(
+    fitted, recording_files, monkeypatch
+):
+    """They failed once the workers ran, blamed on a recording."""
+    monkeypatch.setattr(
+        "mne_xai.recordings._calls.map_recordings",
+        lambda *args, **kwargs: pytest.fail("the recordings were run"),
+    )
+    match = r"'integrated_gradients' got unknown parameter\(s\) \['(n_steps|stepz)'\]"
+    with pytest.raises(TypeError, match=match):
+        explain_recordings(
+            fitted, recording_files, "integrated_gradients", n_steps=8, batch_size=4
+        )
+    with pytest.raises(TypeError, match=match):
+        evaluate_recordings(
+            fitted,
+            recording_files,
+            "deletion_curve",
+            method="integrated_gradients",
+            n_steps=3,  # the curve's own parameter
+            stepz=8,
+        )
+
+
 def test_unfitted_estimator_fails_before_any_recording(recording_files):
     with pytest.raises(Exception, match="(?i)not initialized|fit"):
         explain_recordings(EEGNetClassifier(), recording_files)

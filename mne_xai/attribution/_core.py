@@ -678,6 +678,19 @@ def _array_info(estimator, shape):
     )
 
 
+def check_method_parameters(method, params):
+    """Refuse parameters the method does not take; return the method's class."""
+    method_class = get_method(method)
+    allowed = method_class.parameters()
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise TypeError(
+            f"Method {method!r} got unknown parameter(s) {unknown}; it accepts "
+            f"{sorted(allowed) or 'none'}."
+        )
+    return method_class
+
+
 def prepare_request(estimator, epochs, method, *, target, batch_size, device, params):
     """Check a request to explain ``epochs``; resolve its targets and baseline.
 
@@ -690,14 +703,8 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
         Everything :func:`run_method` needs.
     """
     batch_size = check_positive_int(batch_size, "batch_size")
-    method_class = get_method(method)
+    method_class = check_method_parameters(method, params)
     allowed = method_class.parameters()
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise TypeError(
-            f"Method {method!r} got unknown parameter(s) {unknown}; it accepts "
-            f"{sorted(allowed) or 'none'}."
-        )
     estimator = as_network(estimator)
     data = estimator._check_prediction_input(epochs)
     target_index, description = _resolve_target(estimator, target, data)

@@ -386,7 +386,9 @@ def method_unit(method, info=None, params=None):
         units = {DEFAULTS["si_units"].get(kind) for kind in info.get_channel_types()}
         if len(units) == 1 and None not in units:
             input_unit = units.pop()
-    if " " in input_unit and ("/{input}" in unit or "{input}^" in unit):
+    # "logit/T/m" reads as logit/(T m), "logit/input unit^2" as of "unit" only.
+    compound = " " in input_unit or "/" in input_unit
+    if compound and ("/{input}" in unit or "{input}^" in unit):
         input_unit = f"({input_unit})"
     return unit.format(input=input_unit)
 

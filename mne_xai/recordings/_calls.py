@@ -9,7 +9,7 @@ from .. import evaluate as _evaluate
 from .._docs import fill_doc
 from .._network import as_network
 from ..attribution import explain
-from ..attribution._registry import get_method
+from ..attribution._core import check_method_parameters
 from ._map import map_recordings
 from ._results import RecordingResults
 
@@ -77,7 +77,10 @@ def explain_recordings(
     %(recordings_notes)s
     """
     _check_fitted_network(estimator)
-    get_method(method)
+    explain_arguments = inspect.signature(explain).parameters
+    check_method_parameters(
+        method, {k: v for k, v in explain_params.items() if k not in explain_arguments}
+    )
     _validate_type(average, bool, "average")
     return map_recordings(
         explain,
@@ -172,7 +175,15 @@ def evaluate_recordings(
     _check_fitted_network(estimator)
     method = measure_params.get("method")
     if isinstance(method, str):
-        get_method(method)
+        # The measures of mne_xai pass the parameters they do not take to it.
+        own = inspect.signature(measure).parameters
+        ours = any(
+            measure is getattr(_evaluate, name) for name in _recording_measures()
+        )
+        check_method_parameters(
+            method,
+            {k: v for k, v in measure_params.items() if k not in own} if ours else {},
+        )
     return map_recordings(
         measure,
         estimator,
