@@ -162,6 +162,7 @@ def _plot_topomap_rows(
     caption,
     show,
     instead="",
+    normalize_rows=False,
 ):
     """Draw topomaps in a grid whose labels, titles and colorbars all fit.
 
@@ -186,6 +187,9 @@ def _plot_topomap_rows(
     instead : str
         What to plot instead when the channels are too few for topomaps (see
         :func:`_check_topomap`).
+    normalize_rows : bool
+        Divide each row by its largest absolute value as drawn (gradiometer
+        pairs summed), so that a colour scale of fractions ends at 1.
 
     Returns
     -------
@@ -204,6 +208,8 @@ def _plot_topomap_rows(
             )
     _check_topomap(info, any((maps < 0).any() for maps in rows), instead)
     rows = _sum_gradiometer_pairs(rows, info)
+    if normalize_rows:
+        rows = [maps / (np.abs(maps).max() or 1.0) for maps in rows]
     n_columns = len(rows[0])
     label_size = plt.rcParams["axes.labelsize"]
     if row_labels is not None:
@@ -358,7 +364,9 @@ def plot_class_topomaps(
         Time window summed over, in seconds; None means the epoch's edges.
     ch_type : str | None
         The channel type plotted (one topomap per type, as in MNE); None
-        takes the only type, or EEG among several.
+        takes the only type, or EEG among several. Each pair of planar
+        gradiometers is drawn as the sum of its two channels' values
+        (relevance adds up), where MNE draws power's root mean square.
     units : str
         Colorbar label; say what the method's values are (e.g.
         ``"logit"`` for integrated gradients).
@@ -458,7 +466,8 @@ def plot_method_comparison(
         scale and colorbar.
     ch_type : str | None
         The channel type plotted; None takes the only type, or EEG among
-        several.
+        several. Each pair of planar gradiometers is drawn as the sum of its
+        two channels' values, as in :func:`plot_class_topomaps`.
     batch_size : int
         Number of epochs explained at once.
     random_state : int | None
@@ -546,8 +555,6 @@ def plot_method_comparison(
                     for tmin, tmax in windows
                 ]
             )
-        if normalize:
-            maps = maps / (np.abs(maps).max() or 1.0)
         rows.append(maps)
     summed = "|relevance|" if absolute else "relevance"
     caption = f"Each map: {summed} summed over " + (
@@ -584,6 +591,7 @@ def plot_method_comparison(
         caption=caption,
         show=show,
         instead=_TIME_COURSE,
+        normalize_rows=normalize,
     )
 
 
@@ -614,7 +622,9 @@ def plot_attribution_joint(
         Averaged attribution (``mne_xai.explain(..., average=True)`` or
         ``attribution["feet"].average()``). Channels in ``info["bads"]`` are
         shown too, since the network read them. Signed maps of planar
-        gradiometers are refused (MNE draws each pair as a positive magnitude).
+        gradiometers are refused: MNE's joint plot draws each pair as the root
+        mean square of its two channels, a positive magnitude (where
+        :func:`plot_class_topomaps` draws their sum).
     times : "peaks" | float | list of float
         Times of the topomaps (see :meth:`mne.Evoked.plot_joint`). ``"peaks"``
         of magnitudes (no negative value) are the three highest peaks of

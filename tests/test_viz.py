@@ -112,6 +112,17 @@ def test_signed_maps_are_not_drawn_on_gradiometer_pairs():
     assert len(fig.axes) == 3
 
 
+def test_normalized_comparison_of_gradiometers_ends_at_one():
+    """Rows were divided by their largest channel, then pairs summed: the colour
+    scale labelled "fraction of the method's maximum" reached 1.19."""
+    maps = _planar_gradiometer_maps()
+    maps.apply_function(np.abs)
+    fig = plot_method_comparison(
+        None, maps, ["saliency"], attributions={"saliency": maps}, show=False
+    )
+    assert fig.axes[-1].get_ylim() == pytest.approx((0.0, 1.0))
+
+
 def test_topomaps_of_maps_without_eeg_take_their_type_or_say_to_choose():
     """ch_type defaulted to "eeg": on MEG, MNE's "picks ('eeg') could not be
     interpreted as channel names" came from inside."""
