@@ -537,7 +537,10 @@ def explain(
     %(target)s
     average : bool
         If True, return the average over epochs as :class:`mne.EvokedArray`,
-        computed batch by batch so memory grows with ``batch_size`` only.
+        computed batch by batch so memory grows with ``batch_size`` only. It
+        keeps every channel the network reads, where MNE's
+        :meth:`mne.Epochs.average` of the returned maps keeps data channels
+        only (pass ``picks="all"`` to keep the EOG, ECG or EMG relevance).
     %(batch_size)s
     %(device)s
     %(random_state)s
