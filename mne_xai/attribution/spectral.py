@@ -361,6 +361,13 @@ def explain_spectrum(
     PatternAttribution multiplies weights and patterns sample by sample, a
     product the transform does not carry over.
 
+    SmoothGrad's noise is white, so the same in time and in orthonormal
+    coefficients, but its standard deviation is taken over the coefficients:
+    it counts an offset common to every channel, which the standard deviation
+    over channels and times leaves out (a 50 µV offset made the noise 4.5
+    times larger). High-pass filter the epochs first, or lower
+    ``noise_level``.
+
     Relevance is signed for signed methods. Values carry the method's true
     unit, but :meth:`~mne.time_frequency.SpectrumArray.plot_topomap` scales
     EEG channels by 1e12 (it assumes power in V²/Hz); use
