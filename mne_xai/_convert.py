@@ -599,7 +599,7 @@ EVENTS_ARE_NOT_LABELS = (
 )
 
 
-def unreadable_event_codes(event_id, classes, trained_event_id):
+def unreadable_event_codes(event_id, codes, classes, trained_event_id):
     """Event codes of Epochs that cannot be read as an estimator's classes.
 
     An estimator trained on Epochs knows their events (``trained_event_id``).
@@ -614,6 +614,8 @@ def unreadable_event_codes(event_id, classes, trained_event_id):
     ----------
     event_id : dict | None
         The event names and codes of the Epochs.
+    codes : array-like of int | None
+        The codes to read (of the epochs at hand); None reads none.
     classes : array-like
         The estimator's classes.
     trained_event_id : dict | None
@@ -622,13 +624,13 @@ def unreadable_event_codes(event_id, classes, trained_event_id):
     Returns
     -------
     codes : list of int
-        The codes of events whose name is no class; empty when the events can
-        be read.
+        The codes whose event name is no class; empty when they can be read.
     """
-    if trained_event_id or not event_id:
+    if trained_event_id or codes is None:
         return []
+    names = {code: name for name, code in (event_id or {}).items()}
     known = set(np.asarray(classes).tolist())
-    return sorted(code for name, code in event_id.items() if name not in known)
+    return sorted({int(code) for code in codes if names.get(code) not in known})
 
 
 def events_not_classes_message(codes, event_id, classes):
@@ -723,7 +725,9 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
     codes = events_as_trained(data.event_codes, data.event_id, trained_event_id)
     if classes is None:
         return codes
-    unreadable = unreadable_event_codes(data.event_id, classes, trained_event_id)
+    unreadable = unreadable_event_codes(
+        data.event_id, data.event_codes, classes, trained_event_id
+    )
     if unreadable:
         raise ValueError(
             events_not_classes_message(unreadable, data.event_id, classes)

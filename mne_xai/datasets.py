@@ -74,7 +74,8 @@ def load_eegbci(
     _validate_type(subject, "int-like", "subject")
     _check_option("task", task, tuple(_EEGBCI_TASKS))
     task_runs = _EEGBCI_TASKS[task]["runs"]
-    _validate_type(runs, ("int-like", list, tuple, np.ndarray, None), "runs")
+    if isinstance(runs, str):  # iterable, but of characters
+        raise TypeError(f"runs must be an int or a list of int, got {runs!r}.")
     runs = task_runs if runs is None else runs
     runs = [int(runs)] if isinstance(runs, Integral) else list(runs)
     wrong = sorted(set(runs) - set(task_runs))

@@ -52,6 +52,8 @@ def test_eegbci_takes_one_run_as_an_int(mne_data):
     one = load_eegbci(1, runs=6, path=mne_data, verbose=False)
     listed = load_eegbci(1, runs=[6], path=mne_data, verbose=False)
     np.testing.assert_array_equal(one.get_data(), listed.get_data())
+    ranged = load_eegbci(1, runs=range(6, 11, 4), path=mne_data, verbose=False)
+    assert len(ranged) == 30
 
 
 def test_eegbci_files_that_cannot_be_downloaded_are_named(monkeypatch, tmp_path):

@@ -266,6 +266,9 @@ def test_a_target_that_is_a_class_and_another_index_warns(synthetic_arrays):
     kwargs = dict(method="saliency", absolute=False, verbose=False)
     with pytest.warns(RuntimeWarning, match="index of class 2; the class is"):
         class_one = explain(estimator, X[:4], target=1, **kwargs)
+    # An index from NumPy (np.argmax) is warned of too, not taken for a label.
+    with pytest.warns(RuntimeWarning, match="index of class 2; the class is"):
+        explain(estimator, X[:4], target=np.int64(1), **kwargs)
     with warnings.catch_warnings():
         # Arrays of a network fitted on arrays also say their rate is assumed.
         warnings.filterwarnings("error", message=".*index of class")
@@ -325,18 +328,18 @@ def test_events_of_a_network_fitted_on_arrays_are_matched_by_name_only(
         estimator.score(epochs)
     assert estimator.score(epochs, y) == estimator.score(X, y)
     explain(estimator, epochs, target=1, **kwargs)  # a class, as given
-
-
-def test_a_target_taken_from_classes_does_not_warn_of_indices(synthetic_arrays):
-    """A loop over classes_, as the warning advises, warned at its first class."""
-    X, y = synthetic_arrays
-    estimator = EEGNetClassifier(
-        max_epochs=1, batch_size=16, random_state=0, verbose=False, module__F1=2
-    ).fit(X, y + 1)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", message=".*index of class")
-        for target in estimator.classes_:
-            explain(estimator, X[:2], "saliency", target=target, verbose=False)
+    with pytest.raises(ValueError, match="matched to classes by name only"):
+        estimator.partial_fit(epochs)  # "left" was trained as class 2
+    # Classes that are event names are matched by them; a name whose epochs
+    # were dropped stops nothing.
+    names = np.array(["rest", "left", "right"])[y]
+    by_names = EEGNetClassifier(
+        info=info, max_epochs=1, random_state=0, verbose=False, module__F1=2
+    ).fit(X, names)
+    kept = epochs.copy().drop(codes == 2, verbose=False)  # no "left" left
+    assert "left" in kept.event_id
+    rest = np.full((codes == 1).sum(), "rest")
+    assert by_names.score(kept) == by_names.score(X[codes == 1], rest)
 
 
 def test_true_target_needs_events(tiny_array_estimator):

@@ -284,6 +284,43 @@ def test_the_input_magnitude_is_taken_in_each_channel_type_s_unit():
     assert np.abs(result.input_similarity[0] - raw).max() > 0.1
 
 
+def test_a_network_without_training_statistics_ranks_x_per_type_too():
+    """A skorch network records no data_std_: |x| was ranked in raw SI units."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    class Linear(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dense = nn.Linear(8 * 32, 2)
+
+        def forward(self, x):
+            # Each type to unit scale, as a network trained on them would.
+            x = torch.cat([x[:, :4] * 1e5, x[:, 4:] * 1e13], dim=1)
+            return self.dense(x.flatten(1))
+
+    rng = np.random.default_rng(0)
+    types = ["eeg"] * 4 + ["mag"] * 4
+    info = mne.create_info(len(types), 128.0, types)
+    data = rng.standard_normal((N_EPOCHS, len(types), 32))
+    data *= np.where(np.array(types) == "eeg", 1e-5, 1e-13)[:, np.newaxis]
+    epochs = mne.EpochsArray(data, info, verbose=False)
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(Linear, classes=[0, 1]).initialize()
+    network = as_network(net, info=info)
+    result = parameter_randomization_check(
+        network, epochs, "gradient_x_input", target=0, random_state=0, verbose=False
+    )
+    maps = explain(network, epochs, "gradient_x_input", target=0, verbose=False)
+    per_type = data.copy()
+    for channels in (slice(0, 4), slice(4, 8)):  # EEG, then magnetometers
+        per_type[:, channels] /= data[:, channels].std(axis=(1, 2))[:, None, None]
+    np.testing.assert_allclose(
+        result.input_similarity[0], map_similarity(maps.get_data(), per_type), rtol=1e-5
+    )
+
+
 def test_randomization_is_reproducible(fitted_eegnet, few_epochs):
     two_epochs = few_epochs[:2]
     first, again, other = (

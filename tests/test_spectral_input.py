@@ -296,6 +296,21 @@ def test_deeplift_sums_to_the_logit_difference_from_the_mean_spectrum(
     )
 
 
+def test_targets_by_event_name(fitted_spectral, spectral_epochs):
+    """The network inside is fitted on arrays of spectra, which match events by
+    name only: an event name was refused, though this classifier knows them."""
+    test = spectral_epochs[120:124]
+    name, code = next(iter(spectral_epochs.event_id.items()))
+    by_name = explain_spectral_classifier(
+        fitted_spectral, test, target=name, verbose=False
+    )
+    index = list(fitted_spectral.classes_).index(code)
+    by_index = explain_spectral_classifier(
+        fitted_spectral, test, target=index, verbose=False
+    )
+    np.testing.assert_array_equal(by_name.get_data(), by_index.get_data())
+
+
 def test_epochs_as_baseline_are_read_as_their_spectra(fitted_spectral, spectral_epochs):
     """Epochs in time were handed to the network as if they were spectra: a
     shape error, or volts read as decibels where times and bins are as many."""
@@ -309,10 +324,26 @@ def test_epochs_as_baseline_are_read_as_their_spectra(fitted_spectral, spectral_
     np.testing.assert_allclose(
         relevance.get_data().sum(axis=(1, 2)), logits - baseline, rtol=1e-3, atol=1e-4
     )
-    with pytest.raises(TypeError, match="pass the Epochs"):
+    with pytest.raises(TypeError, match="one epoch for a method with one baseline"):
         explain_spectral_classifier(
             fitted_spectral, test, baseline=reference.average(), verbose=False
         )
+    # A list of Epochs, as epochs may be, is read alike.
+    several = spectral_epochs[130:134]
+    as_list = [several[:2], several[2:]]
+    np.testing.assert_allclose(
+        *(
+            explain_spectral_classifier(
+                fitted_spectral,
+                test,
+                "deeplift_shap",
+                target=0,
+                baseline=baseline,
+                verbose=False,
+            ).get_data()
+            for baseline in (several, as_list)
+        )
+    )
 
 
 @pytest.mark.parametrize(

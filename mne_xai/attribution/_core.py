@@ -148,8 +148,11 @@ def _event_id(estimator, data):
         return {}
     trained = getattr(estimator, "event_id_", None)
     given = getattr(data, "event_id", None)
-    if unreadable_event_codes(given, estimator.classes_, trained):
-        return {}
+    if not trained and given:
+        # Fitted on arrays: events are its classes by name only (see
+        # unreadable_event_codes).
+        classes = set(np.asarray(estimator.classes_).tolist())
+        return {name: code for name, code in given.items() if name in classes}
     return named_events(trained, given)
 
 
@@ -198,7 +201,10 @@ def _resolve_target(estimator, target, data):
                 "class of each epoch as target (e.g. target=y)."
             )
         unreadable = unreadable_event_codes(
-            data.event_id, estimator.classes_, getattr(estimator, "event_id_", None)
+            data.event_id,
+            data.event_codes,
+            estimator.classes_,
+            getattr(estimator, "event_id_", None),
         )
         if unreadable:
             raise ValueError(
@@ -306,23 +312,20 @@ def _warn_if_also_an_index(estimator, target, index):
 
     With event codes 1 and 2 as classes, ``target=1`` is class 1 (index 0): a
     loop over ``range(n_classes)`` would explain it twice and never class 2.
-    Sequences of targets are left alone: they are labels, such as ``y``; so
-    are NumPy integers, which come from arrays such as ``classes_`` (a loop
-    over it is what the warning advises), where ``range`` gives Python ints.
+    Sequences of targets are left alone: they are labels, such as ``y``. A
+    single integer from ``classes_`` cannot be told from an index (both may
+    be NumPy integers, e.g. of ``np.argmax``), so it is warned of too.
     """
-    if (
-        not _is_index(target)
-        or isinstance(target, np.integer)
-        or not 0 <= target < len(estimator.classes_)
-    ):
+    if not _is_index(target) or not 0 <= target < len(estimator.classes_):
         return
     if index != target:
         other = np.asarray(estimator.classes_)[int(target)].tolist()
         warn(
             f"target={target!r} is a class of the estimator (index {index}) and "
-            f"also the index of class {other!r}; the class is explained. To "
-            "explain each class, loop over estimator.classes_ (or event names), "
-            "not over indices."
+            f"also the index of class {other!r}; the class is explained, as "
+            "wanted when looping over estimator.classes_. An index that is also "
+            "a class is never read as an index: to explain each class, loop over "
+            "estimator.classes_ (or event names), not over indices."
         )
 
 
@@ -382,7 +385,9 @@ def _target_index(estimator, target, event_id, given_event_id=None):
         index = int(target)
     if index is None and isinstance(target, str) and target in (given_event_id or {}):
         trained = getattr(estimator, "event_id_", None)
-        unreadable = unreadable_event_codes(given_event_id, estimator.classes_, trained)
+        unreadable = unreadable_event_codes(
+            given_event_id, [given_event_id[target]], estimator.classes_, trained
+        )
         if unreadable:
             raise ValueError(
                 f"target={target!r}: "

@@ -259,10 +259,13 @@ def _spectral_baseline(estimator, baseline):
     if isinstance(baseline, mne.Evoked):
         raise TypeError(
             "baseline is an Evoked, an average in time, whose spectrum is not "
-            'the mean spectrum of its epochs; pass the Epochs, "mean" or a '
-            "spectrum in dB, shape (n_channels, n_freqs)."
+            "the mean spectrum of its epochs; pass Epochs (one epoch for a method "
+            "with one baseline, such as deeplift; several for deeplift_shap or "
+            'gradient_shap), "mean" or a spectrum in dB, shape (n_channels, '
+            "n_freqs)."
         )
-    if isinstance(baseline, mne.BaseEpochs):
+    parts = baseline if isinstance(baseline, list | tuple) else [baseline]
+    if parts and all(isinstance(part, mne.BaseEpochs) for part in parts):
         return _network_input(estimator, baseline)
     return baseline
 
@@ -358,10 +361,11 @@ def explain_spectral_classifier(
         params["baseline"] = _spectral_baseline(
             estimator, params.get("baseline", "mean")
         )
-    if isinstance(target, str) and target == "true":
-        # The network was fitted on arrays: this classifier knows whether the
-        # events are its classes.
-        index, _ = _resolve_target(estimator, "true", InputData(epochs))
+    if target is not None:
+        # The network was fitted on arrays of spectra: this classifier knows
+        # the events, their names, and whether they are its classes.
+        index, _ = _resolve_target(estimator, target, InputData(epochs))
+        # Labels per epoch: a single one could also read as an index.
         target = estimator.classes_[index]
     spectra = _network_input(estimator, epochs)
     maps = explain(

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from mne.utils import _check_option, _validate_type, logger
 
+from ..._convert import std_per_type
 from ..._network import WindowAverage, reading_channels
 from ..._progress import progress_bar
 from ...attribution import explain
@@ -204,6 +205,20 @@ def _samples_read(estimator, request):
     return None if read.all() else read
 
 
+def _in_type_units(data, info, data_std):
+    """Express the data in units of each channel type's standard deviation.
+
+    In raw SI units every EEG sample (1e-5 V) outranks every gradiometer's
+    (1e-11 T/m). The training data's deviation where the network records it,
+    else each epoch's own, type by type.
+    """
+    if data_std is None:
+        data_std = np.array([std_per_type(epoch[np.newaxis], info) for epoch in data])
+        data_std = np.where(data_std > 0, data_std, 1.0)
+        return data / data_std.reshape(len(data), -1, 1)
+    return data / np.reshape(data_std, (-1, 1))
+
+
 def _compare_to_variants(
     estimator, method, setup, *, check, steps, variants, class_offsets=None
 ):
@@ -238,10 +253,7 @@ def _compare_to_variants(
     # The batches are explained as arrays, which a network wrapped without info
     # reads only once told the channels of the Epochs given.
     info = setup.request.data.info
-    # |x| in the network's units: raw SI units rank every EEG sample (1e-5 V)
-    # above every gradiometer's (1e-11 T/m).
     data_std = getattr(estimator, "data_std_", None)
-    data_std = 1.0 if data_std is None else np.reshape(data_std, (-1, 1))
     estimator = reading_channels(estimator, info)
     variants = [reading_channels(variant, info) for variant in variants]
     read = _samples_read(estimator, setup.request)
@@ -270,7 +282,7 @@ def _compare_to_variants(
         prepared = {
             metric: measure.prepare(original) for metric, measure in _MEASURES.items()
         }
-        batch_data = _map_data(batch, "epochs") / data_std
+        batch_data = _in_type_units(_map_data(batch, "epochs"), info, data_std)
         prepared_input = magnitude.prepare(
             batch_data if read is None else batch_data[..., read]
         )

@@ -38,8 +38,8 @@ class SanityCheckResult:
     input_similarity : ndarray, shape (1 + n_steps, n_epochs) | None
         Spearman correlation of each epoch's ``|map|`` with the input's
         magnitude ``|x|``, in units of the training data's standard deviation
-        (of each channel type): the original maps (row 0), then the maps at
-        each step. A map that
+        of each channel type (of each epoch's, for a network that records
+        none): the original maps (row 0), then the maps at each step. A map that
         stays similar after randomization because it mirrors the data shows
         here (see :func:`mne_xai.evaluate.trust_summary`).
 
