@@ -48,7 +48,7 @@ from .estimators import _EEGClassifier
 _PREDICTION_BATCH_SIZE = 64
 
 
-def as_network(estimator, *, info=None):
+def as_network(estimator, *, info=None, event_id=None):
     """Return what explain and evaluate need from a fitted classifier.
 
     Parameters
@@ -67,6 +67,15 @@ def as_network(estimator, *, info=None):
         input's order; Epochs are then read from these channels by name and
         the maps carry this info. Ignored for the estimators of mne_xai, which
         know their channels.
+    event_id : dict | None
+        The event names of a foreign skorch classifier's classes, as
+        ``{name: class}`` (e.g. ``{"left": 0, "right": 1}`` for a network
+        trained on ``LabelEncoder``'s labels of those events). Events of
+        Epochs are then read as its classes by name, as for the estimators of
+        mne_xai trained on Epochs (``target="true"``, ``score`` without
+        ``y``). None: a network fitted on arrays says nothing of what its
+        classes are, so events are matched to them by name only, where its
+        classes are event names. Ignored for the estimators of mne_xai.
 
     Returns
     -------
@@ -84,6 +93,7 @@ def as_network(estimator, *, info=None):
     highest mean probability), not that of the highest mean logit.
     """
     _validate_type(info, (None, mne.Info), "info")
+    _validate_type(event_id, (None, dict), "event_id")
     if isinstance(estimator, _EEGClassifier | _CroppedNetwork | _SkorchNetwork):
         return estimator
     if isinstance(estimator, Pipeline):
@@ -97,13 +107,13 @@ def as_network(estimator, *, info=None):
                 f"{transforming}); attributions need the network's own input. "
                 "Explain pipeline[-1] on pipeline[:-1].transform(epochs) instead."
             )
-        return as_network(estimator.steps[-1][1], info=info)
+        return as_network(estimator.steps[-1][1], info=info, event_id=event_id)
     if hasattr(estimator, "best_estimator_"):  # a search, refitted on all data
-        return as_network(estimator.best_estimator_, info=info)
+        return as_network(estimator.best_estimator_, info=info, event_id=event_id)
     if isinstance(estimator, CroppedClassifier):
         return _CroppedNetwork(estimator)
     if isinstance(estimator, NeuralNet):
-        return _SkorchNetwork(estimator, info)
+        return _SkorchNetwork(estimator, info, event_id)
     # Imported here: mne_xai.inspect builds on this module.
     from .inspect import SpectralClassifier
 
@@ -293,12 +303,23 @@ class _CroppedNetwork:
 class _SkorchNetwork:
     """A skorch classifier trained on arrays of some channels."""
 
-    def __init__(self, net, info):
+    def __init__(self, net, info, event_id=None):
         net.check_is_fitted()
         self.module_ = net.module_
         if isinstance(net, NeuralNetBinaryClassifier):
             self.module_ = BinaryLogOdds(net.module_, net.threshold)
         self.classes_ = np.asarray(net.classes_)
+        if event_id is not None:
+            others = sorted(
+                set(event_id.values()) - set(self.classes_.tolist()), key=str
+            )
+            if others:
+                raise ValueError(
+                    f"event_id maps names to {others}, which are not classes of "
+                    f"the network ({self.classes_.tolist()}); give each name the "
+                    "class it was trained as."
+                )
+        self.event_id_ = event_id
         self._read_channels(info)
         self.n_times_ = None
         self.data_mean_ = self.data_std_ = None

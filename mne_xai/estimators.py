@@ -847,6 +847,12 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         kwargs.setdefault("batch_size", batch_size)
         if kwargs["batch_size"] == -1:  # skorch's "all at once"
             kwargs["batch_size"] = len(dataset)
+        if training and len(dataset) % kwargs["batch_size"] == 1 < len(dataset):
+            # A last batch of one epoch: batch norm in training needs more than
+            # one value per channel, and InterpretableCNN's, after a convolution
+            # spanning the epoch, has one per epoch ("Expected more than 1
+            # value per channel"). Shuffled, the epoch is in the other passes.
+            kwargs.setdefault("drop_last", True)
         if not training:
             kwargs.setdefault("generator", torch.Generator())
         iterator = self.iterator_train if training else self.iterator_valid
@@ -910,10 +916,19 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 1, test_size=self.validation_fraction, random_state=self.seed_
             )
         else:
+            n_folds = _n_group_folds(self.validation_fraction)
+            n_groups = len(np.unique(self.validation_groups_))
+            if n_groups < n_folds:  # scikit-learn's error spoke of n_splits
+                raise ValueError(
+                    "early_stopping=True holds out whole groups (e.g. the windows "
+                    "of one trial) as its validation_fraction "
+                    f"({self.validation_fraction}): one of {n_folds} folds of groups, "
+                    f"which needs at least {n_folds} groups, got {n_groups}. Give "
+                    "more epochs, raise validation_fraction, or set "
+                    "early_stopping=False."
+                )
             splitter = StratifiedGroupKFold(
-                _n_group_folds(self.validation_fraction),
-                shuffle=True,
-                random_state=self.seed_,
+                n_folds, shuffle=True, random_state=self.seed_
             )
         train, valid = next(
             splitter.split(np.zeros(len(y)), y, groups=self.validation_groups_)

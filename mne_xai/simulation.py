@@ -482,7 +482,9 @@ def simulate_epochs(
         data,
         info,
         events=events,
-        tmin=tmin,
+        # On the grid: MNE rounds tmin and tmax apart, and from half a sample
+        # (-0.125 s at 100 Hz) its times were one sample short of the data.
+        tmin=times[0],
         event_id=event_id,
         metadata=metadata,
         verbose=False,
@@ -492,7 +494,7 @@ def simulate_epochs(
         truth,
         epochs.info,
         events=events,
-        tmin=tmin,
+        tmin=times[0],
         event_id=event_id,
         metadata=metadata.copy(),
         verbose=False,

@@ -539,6 +539,10 @@ def test_early_stopping_keeps_groups_on_one_side(synthetic_arrays):
     assert set(y[valid.indices]) == {0, 1}
     with pytest.raises(ValueError, match="one value per epoch"):
         clf.fit(X, y, groups=groups[:-1])
+    # Four groups cannot make five folds: scikit-learn spoke of n_splits.
+    few = np.repeat(np.arange(4), 10)
+    with pytest.raises(ValueError, match="needs at least 5 groups, got 4"):
+        clf.set_params(validation_fraction=0.2).fit(X, y, groups=few)
 
 
 @pytest.mark.parametrize("grouped", [False, True])
@@ -1032,3 +1036,19 @@ def test_a_fit_stopped_before_training_leaves_no_fitted_looking_network(
     with pytest.raises(NotInitializedError):
         clf.predict(X[:, :, :100])
     assert clf.fit(X, y).predict(X).shape == y.shape
+
+
+def test_epochs_one_kernel_long_train_and_their_cams_refuse():
+    """InterpretableCNN's batch norm after a convolution spanning the epoch failed
+    on a last batch of one epoch; its CAMs silently explained the spatial filters
+    (the block before) in place of the last block."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((17, 4, 64)).astype(np.float32)  # 17 = 2 * 8 + 1
+    y = np.arange(17) % 2
+    estimator = InterpretableCNNClassifier(
+        max_epochs=1, batch_size=8, random_state=0, verbose=False
+    )
+    with pytest.warns(RuntimeWarning, match="built for 128 Hz"):
+        estimator.fit(X, y)  # the kernel is half a second: 64 samples
+    with pytest.raises(ValueError, match="one sample on the last axis"):
+        mne_xai.explain(estimator, X[:2], "grad_cam", verbose=False)

@@ -142,9 +142,12 @@ def test_eegnet_rejects_bad_shapes(kwargs, match):
         EEGNet(**kwargs)
 
 
-def test_interpretable_cnn_needs_a_kernel_worth_of_samples():
-    with pytest.raises(ValueError, match="kernel_length"):
+def test_short_epochs_are_told_what_to_change():
+    """The refusals named no setting: a CroppedClassifier's window_length, say."""
+    with pytest.raises(ValueError, match="window_length.*module__kernel_length"):
         InterpretableCNN(1, 2, 50, 128.0)
+    with pytest.raises(ValueError, match="window_length.*module__pool_length"):
+        EEGNet(4, 2, 26, 128.0)
 
 
 @pytest.mark.parametrize("model_class", MODELS)

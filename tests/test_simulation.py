@@ -400,3 +400,16 @@ def test_arrays_are_accepted_for_windows_bands_and_channels():
         simulate_epochs("temporal", n_epochs=4, windows=np.array([[0.1, 0.3]]))
     with pytest.raises(ValueError, match="not in the montage"):
         simulate_epochs("temporal", n_epochs=4, ch_names=np.array(["Cz", "XYZ1"]))
+
+
+@pytest.mark.parametrize("sfreq, tmin", [(100.0, -0.125), (250.0, -0.25)])
+def test_a_start_half_a_sample_off_the_grid_keeps_every_sample(sfreq, tmin):
+    """MNE rounds tmin and tmax apart: the times were one sample short of the
+    data, and a network fitted on the epochs refused them at predict."""
+    epochs, truth = simulate_epochs(
+        "temporal", n_epochs=4, sfreq=sfreq, tmin=tmin, random_state=0
+    )
+    n_times = round(sfreq)  # the default duration, one second
+    for simulated in (epochs, truth):
+        assert simulated.get_data().shape[-1] == len(simulated.times) == n_times
+    assert abs(epochs.times[0] - tmin) <= 0.5 / sfreq + 1e-9

@@ -406,7 +406,8 @@ def test_maps_the_same_for_every_class_are_read_as_such(one_score_network):
     """
     net, epochs = one_score_network
     summary = trust_summary(
-        as_network(net, info=epochs.info),
+        # Its classes are named, so the events are its classes (target="true").
+        as_network(net, info=epochs.info, event_id=epochs.event_id),
         epochs,
         ["saliency", "gradient_x_input"],
         n_steps=4,
@@ -452,8 +453,22 @@ def test_a_skorch_network_wrapped_without_info_is_summarized_on_epochs(
     """
     net, epochs = one_score_network
     kwargs = dict(
-        methods=["gradient_x_input"], n_steps=4, random_state=0, verbose=False
+        methods=["gradient_x_input"],
+        target=epochs.events[:, 2],  # its classes, which it cannot name
+        n_steps=4,
+        random_state=0,
+        verbose=False,
     )
     expected = trust_summary(as_network(net, info=epochs.info), epochs, **kwargs)
     summary = trust_summary(net, epochs, **kwargs)
     pd.testing.assert_frame_equal(summary.table, expected.table)
+
+
+def test_the_classes_of_a_skorch_network_are_named_or_refused(one_score_network):
+    """Fitted elsewhere on labels 0 and 1, it cannot read events as its classes
+    unless told their names; names of other classes are refused."""
+    net, epochs = one_score_network
+    with pytest.raises(ValueError, match="matched to classes by name only"):
+        trust_summary(as_network(net, info=epochs.info), epochs, ["saliency"])
+    with pytest.raises(ValueError, match=r"maps names to \[2\], which are not"):
+        as_network(net, event_id={"left": 1, "right": 2})

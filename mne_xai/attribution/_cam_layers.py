@@ -14,6 +14,7 @@ from torch import nn
 
 from .._graph import (
     ANY_CONVOLUTION,
+    DENSE,
     NONLINEARITIES,
     SLIDING_WINDOWS,
     foreign_parameter_free,
@@ -122,16 +123,25 @@ def default_layer(calls):
     flattened or their time is pooled away (a ReLU after global pooling has no
     time to map).
 
-    A convolution whose output has one sample on every axis after the maps is
-    a classifier, not a feature map. The last convolution with feature maps
-    must have time last: where it does not, an earlier block was taken in
-    silence, and explained in place of the last.
+    A convolution whose output has one sample on every axis after the maps,
+    with no weighted layer after it, is a classifier, not a feature map. The
+    last convolution with feature maps must have time last: where it does
+    not, an earlier block was taken in silence, and explained in place of the
+    last (also where the last block's convolution spans the whole epoch, as
+    InterpretableCNN's on epochs one kernel long).
     """
+
+    def classifier(index):
+        call = calls[index]
+        return all(size == 1 for size in call.output.shape[2:]) and not any(
+            isinstance(later.module, ANY_CONVOLUTION + DENSE)
+            for later in calls[index + 1 :]
+        )
+
     convolutions = [
         index
         for index, call in enumerate(calls)
-        if isinstance(call.module, ANY_CONVOLUTION)
-        and any(size > 1 for size in call.output.shape[2:])
+        if isinstance(call.module, ANY_CONVOLUTION) and not classifier(index)
     ]
     if not convolutions:
         raise ValueError(

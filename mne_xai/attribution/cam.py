@@ -121,10 +121,12 @@ class GradCAM(_GradientCAM):
     -----
     After the spatial convolution of EEGNet and InterpretableCNN the map has no
     channel axis: it is the same on every channel and tells *when*, not
-    *where*. Its time resolution is the layer's (one layer sample per 4 input
-    samples at EEGNet's default layer, after the first pooling, and one per
-    input sample in InterpretableCNN), interpolated linearly between the
-    receptive-field centers of the layer's samples.
+    *where*. Its time resolution is the layer's (at EEGNet's default layer,
+    after the first pooling, one layer sample per ``pool_length`` input
+    samples: 4 below 192 Hz, then 4 times the rate over 128 Hz, rounded, so
+    some 30 ms;
+    one per input sample in InterpretableCNN), interpolated linearly between
+    the receptive-field centers of the layer's samples.
 
     References
     ----------

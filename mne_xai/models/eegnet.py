@@ -105,7 +105,9 @@ class EEGNet(EEGModule):
         if n_times < 8 * pool_length:
             raise ValueError(
                 f"EEGNet pools time by {8 * pool_length} at {sfreq:g} Hz and needs "
-                f"n_times >= {8 * pool_length}, got {n_times}."
+                f"n_times >= {8 * pool_length}, got {n_times}. Give longer epochs "
+                "(or a CroppedClassifier longer windows: window_length), or a "
+                "smaller pool_length (module__pool_length of the estimators)."
             )
         F2 = F1 * D if F2 is None else F2
         # Odd kernels make Keras' "same" padding symmetric (64 -> 65 at 128 Hz).

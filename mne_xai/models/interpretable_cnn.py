@@ -67,7 +67,9 @@ class InterpretableCNN(EEGModule):
         if n_times < kernel_length:
             raise ValueError(
                 f"InterpretableCNN needs n_times >= kernel_length ({kernel_length} "
-                f"samples at {sfreq:g} Hz), got {n_times}."
+                f"samples at {sfreq:g} Hz), got {n_times}. Give longer epochs (or a "
+                "CroppedClassifier longer windows: window_length), or a shorter "
+                "kernel_length (module__kernel_length of the estimators)."
             )
         n_temporal = n_spatial * depth_multiplier
         self.pointwise_conv = nn.Conv2d(1, n_spatial, (n_channels, 1))
