@@ -629,9 +629,18 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         except BaseException:
             self._forget_network()
             raise
+        stepped = self._n_stepped_on(len(array))
+        # Whole groups are held out, so their share is known to a group.
+        about = "about " if self.validation_groups_ is not None else ""
+        held_out = (
+            f" ({about}{len(array) - stepped} more held out to validate)"
+            if stepped < len(array)
+            else ""
+        )
         logger.info(
-            f"Training on {len(array)} epochs: batch size {self.batch_size_}, "
-            f"{self.max_epochs_} epoch{'s' * (self.max_epochs_ != 1)}."
+            f"Training on {about if held_out else ''}{stepped} epochs{held_out}: "
+            f"batch size {self.batch_size_}, {self.max_epochs_} "
+            f"epoch{'s' * (self.max_epochs_ != 1)}."
         )
         # One seeded stream for the initialization and the training after it.
         with self._seeded():

@@ -1052,3 +1052,16 @@ def test_epochs_one_kernel_long_train_and_their_cams_refuse():
         estimator.fit(X, y)  # the kernel is half a second: 64 samples
     with pytest.raises(ValueError, match="one sample on the last axis"):
         mne_xai.explain(estimator, X[:2], "grad_cam", verbose=False)
+
+
+def test_the_log_counts_the_epochs_trained_on(synthetic_arrays):
+    """With early stopping it counted the held-out epochs as trained on."""
+    from mne.utils import catch_logging
+
+    X, y = synthetic_arrays
+    estimator = EEGNetClassifier(
+        max_epochs=1, early_stopping=True, random_state=0, verbose=True, module__F1=2
+    )
+    with catch_logging() as log, pytest.warns(RuntimeWarning, match="128 Hz"):
+        estimator.fit(X, y)
+    assert "Training on 32 epochs (8 more held out to validate)" in log.getvalue()

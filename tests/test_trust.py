@@ -238,6 +238,8 @@ def test_reading_says_when_the_other_class_has_the_map_sign_flipped():
     flipped = _reading(_row(), _CLASSES, THRESHOLD)
     assert "specific to the explained class" in flipped
     assert "this map with its sign flipped" in flipped
+    # At -0.66, the classes' magnitudes differed by 0.6 to 1.8 times: "much like".
+    assert "much like this map" in flipped and "the same for both" not in flipped
     unrelated = _row(
         target_similarity=0.05, target_similarity_low=-0.1, target_similarity_high=0.2
     )
@@ -311,7 +313,7 @@ def test_summary_prints_and_plots(summary):
     for method in ("random", "saliency", "gradient_x_input"):
         assert method in text
     described = summary.describe(width=70)
-    assert "Deletion zeroes the samples" in described
+    assert "Deletion removes the samples" in described
     assert max(len(line) for line in described.splitlines()) <= 70
     assert isinstance(summary, TrustSummary)
     fig = summary.deletion_curves["saliency"].plot(label="saliency", show=False)
@@ -472,3 +474,24 @@ def test_the_classes_of_a_skorch_network_are_named_or_refused(one_score_network)
         trust_summary(as_network(net, info=epochs.info), epochs, ["saliency"])
     with pytest.raises(ValueError, match=r"maps names to \[2\], which are not"):
         as_network(net, event_id={"left": 1, "right": 2})
+
+
+def test_the_texts_name_what_deletion_puts_in_place():
+    """The legend and the range warning said "zeroes" whatever the baseline."""
+    from types import SimpleNamespace
+
+    curves = {"random": SimpleNamespace(fractions=np.linspace(0, 1, 11))}
+    for baseline, words in [("zeros", "set to zero"), ("noise", "replaced by noise")]:
+        summary = TrustSummary(
+            None,
+            None,
+            None,
+            curves,
+            None,
+            target_checks=None,
+            threshold=0.4,
+            baseline=baseline,
+        )
+        assert f"first (10 steps; they\nare {words}" in summary.legend
+        reading = _reading(_row(range_excursion=2.0), _CLASSES, THRESHOLD, baseline)
+        assert f"samples {words}" in reading and "cut holes" in reading

@@ -28,17 +28,24 @@ CHANGES, KEEPS_INPUT, KEEPS_OTHER, UNDEFINED = (
 )
 CLASS_SPECIFIC, SAME_FOR_EVERY_CLASS = "class-specific", "same for every class"
 
+#: What deletion puts in place of a sample, by baseline, for the texts.
+_DELETES = {
+    "zeros": "set to zero",
+    "mean": "set to the mean training epoch",
+    "noise": "replaced by noise of each channel's spread",
+}
+
 _LEGEND = """\
-Deletion zeroes the samples a map ranks highest first ({n_steps} steps) and
-follows the explained class's logit; AOPC is its mean drop (logit), and the
+Deletion removes the samples a map ranks highest first ({n_steps} steps; they
+are {deletes}) and follows the explained class's logit; AOPC is its mean drop (logit), and the
 gain is the AOPC minus that of random deletion, epoch by epoch, with 95%
-intervals per class (the zeroed epoch itself can favour a class).
+intervals per class (the fully deleted epoch itself can favour a class).
 Randomization re-initializes every layer; similarity is the Spearman
 correlation of |map| before and after (1: same ranking, 0: unrelated; cut
 {threshold:g}); "|x|" compares the randomized map with the input's magnitude,
 and "beyond |x|" is what the two maps share once |x| is accounted for (a
 partial correlation). Maps that multiply by the input keep its structure
-whatever the weights, and zeroing the large samples they rank first moves the
+whatever the weights, and deleting the large samples they rank first moves the
 logit most: they can rank first on deletion and still stay similar after
 randomization. Target randomization explains a random other class; "other
 class" is the signed Spearman correlation of the two maps (below the cut: the
@@ -120,9 +127,9 @@ def _leaves_range(scores):
 
 _RANGE_TEXT = (
     " Along the curve its logit reaches {peak:.1f}, outside {range_low:.1f} to "
-    "{range_high:.1f} (the intact and fully deleted epochs): zeroing samples cuts "
-    "holes the network answers with scores real epochs do not get, so the AOPC "
-    "measures that answer as much as the map."
+    "{range_high:.1f} (the intact and fully deleted epochs): samples {deletes} "
+    "cut holes the network answers with scores real epochs do not get, so the "
+    "AOPC measures that answer as much as the map."
 )
 
 _RANDOMIZATION_TEXT = {
@@ -166,9 +173,10 @@ _TARGET_TEXT = {
 # two-class networks the logits often move in opposite ways, and maps of |x|
 # (the report's topomaps) then look alike for every class.
 _SIGN_FLIPPED_TEXT = (
-    " It is this map with its sign flipped (the whole CI below -{threshold:g}): "
-    "the same samples count for the explained class and against the other, so "
-    "only the sign tells the classes apart; the magnitude is the same for both."
+    " It is much like this map with its sign flipped (the whole CI below "
+    "-{threshold:g}; -1 would be exactly that): the samples that count for the "
+    "explained class largely count against the other, so mostly the sign tells "
+    "the classes apart, and their magnitudes are alike."
 )
 
 _GREY_ZONE_TEXT = (
@@ -252,9 +260,9 @@ def _advice(row):
     return f"{advice} {_ADVICE[SAME_FOR_EVERY_CLASS]}"
 
 
-def _reading(row, class_rows, threshold):
+def _reading(row, class_rows, threshold, baseline="zeros"):
     """Put one method's numbers in words: what to do, then the evidence."""
-    values = dict(row, threshold=threshold)
+    values = dict(row, threshold=threshold, deletes=_DELETES[baseline])
     if row["deletion"] == ANCHOR:
         return f"{_advice(row)} {_ANCHOR_TEXT.format(**values)}"
     text = f"{_advice(row)} {_deletion_text(row, class_rows)}"

@@ -2,7 +2,7 @@
 
 import textwrap
 
-from ._readings import _LEGEND, ANCHOR
+from ._readings import _DELETES, _LEGEND, ANCHOR
 
 
 class TrustSummary:
@@ -30,6 +30,8 @@ class TrustSummary:
         The target randomization of every method (not of ``"random"``).
     threshold : float
         The cut of the randomization checks.
+    baseline : str
+        What replaced the deleted samples.
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class TrustSummary:
         *,
         target_checks,
         threshold,
+        baseline="zeros",
     ):
         self.table = table
         self.class_gains = class_gains
@@ -50,12 +53,17 @@ class TrustSummary:
         self.sanity_checks = sanity_checks
         self.target_checks = target_checks
         self.threshold = threshold
+        self.baseline = baseline
 
     @property
     def legend(self):
         """What the numbers mean, in one paragraph."""
         n_steps = len(self.deletion_curves["random"].fractions) - 1
-        return _LEGEND.format(threshold=self.threshold, n_steps=n_steps)
+        return _LEGEND.format(
+            threshold=self.threshold,
+            n_steps=n_steps,
+            deletes=_DELETES[self.baseline],
+        )
 
     def to_frame(self):
         """Return the table.

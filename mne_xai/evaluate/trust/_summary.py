@@ -329,7 +329,7 @@ def trust_summary(
     class_table = pd.concat(class_gains, names=["method", None]).droplevel(1)
     table["advice"] = [_advice(row) for _, row in table.iterrows()]
     table["reading"] = [
-        _reading(row, class_table.loc[[method]], threshold)
+        _reading(row, class_table.loc[[method]], threshold, baseline)
         if method != "random"
         else _reading(row, None, threshold)
         for method, row in table.iterrows()
@@ -342,4 +342,5 @@ def trust_summary(
         checks,
         target_checks=target_checks,
         threshold=threshold,
+        baseline=baseline,
     )
