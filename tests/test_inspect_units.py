@@ -175,8 +175,11 @@ def test_on_eegbci_pooled_units_follow_the_mu_and_beta_amplitude(
     table = linear.to_frame()
     assert len(table) == 32 * 4
     assert set(table.columns) >= {"amplitude_sensitivity", "phase_sensitivity"}
-    title = linear.plot(show=False).axes[0].get_title()
+    fig = linear.plot(show=False)
+    title = fig.axes[0].get_title()
     assert title == "Amplitude vs phase sensitivity, layer 'depthwise_conv'"
+    # Every unit is within the thresholds: their lines sat on the bar's ends.
+    assert fig.axes[1].get_ylim()[1] > np.log2(linear.ratio) * 1.2
 
 
 def test_sensitivity_errors(alpha_epochs):

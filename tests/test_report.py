@@ -1039,3 +1039,24 @@ def test_the_random_anchor_is_said_not_to_be_checked():
     page = Page()
     _add_trust(page, checks=True)
     assert page.notes and page.notes[0].startswith("random is not checked")
+
+
+def test_the_chance_verdict_names_only_the_references_on_the_page():
+    """On one channel, with no CSP+LDA on the page, it said to compare with it."""
+    from mne_xai.report._accuracy import _add_chance_verdict
+
+    class Page:
+        y = np.repeat([1, 2], 10)
+
+        def add_html(self, html, title, section):
+            self.text = html
+
+    folds = [np.arange(10), np.arange(10, 20)]
+    for columns, named in [
+        ({"network": [0.9, 0.9]}, False),
+        ({"network": [0.9, 0.9], "CSP+LDA": [0.8, 0.8]}, True),
+    ]:
+        page = Page()
+        _add_chance_verdict(page, pd.DataFrame(columns), folds, "The network")
+        assert ("CSP+LDA" in page.text) == named
+        assert "compare with" in page.text and "more folds" in page.text

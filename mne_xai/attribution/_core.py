@@ -270,7 +270,10 @@ def _resolve_target(estimator, target, data):
         _warn_if_also_event_codes(estimator, {target: index}, event_id)
     else:
         _warn_if_events_coded_otherwise(estimator, {target: index}, data)
-    return np.full(n_epochs, index, np.int64), f"class {estimator.classes_[index]}"
+    label = estimator.classes_[index]
+    names = {code: name for name, code in event_id.items()}
+    # Named as the user names it ("right"), not by its code (3).
+    return np.full(n_epochs, index, np.int64), f"class {names.get(label, label)}"
 
 
 def _warn_if_events_coded_otherwise(estimator, indices, data):

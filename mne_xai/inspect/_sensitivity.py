@@ -112,7 +112,8 @@ class UnitSensitivity:
             spectrum covered), their ``log_ratio`` and ``class`` by the rule
             of :attr:`ratio`; ``band``, the band with the largest sum of both
             sensitivities, and ``band_class``, the unit's class in that band
-            (None and ``"insensitive"`` for a unit that does not respond).
+            (missing, NaN, and ``"insensitive"`` for a unit that does not
+            respond).
         """
         amplitude, phase = self.amplitude.sum(axis=1), self.phase.sum(axis=1)
         log_ratio, kind = self._classify(amplitude, phase)
@@ -167,8 +168,10 @@ class UnitSensitivity:
         with np.errstate(divide="ignore", invalid="ignore"):
             log2_ratio = np.log2(self.amplitude / self.phase)
         threshold = np.log2(self.ratio)
+        # Room beyond the thresholds, whose lines sat on the bar's ends when
+        # every unit was within them.
         limit = max(
-            np.abs(log2_ratio[np.isfinite(log2_ratio)]).max(initial=0), threshold
+            np.abs(log2_ratio[np.isfinite(log2_ratio)]).max(initial=0), 1.5 * threshold
         )
         image = axes.imshow(
             log2_ratio, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit

@@ -323,10 +323,11 @@ def _add_chance_verdict(
     )
     # Noirhomme et al. 2014: on data without signal, such p-values fell
     # below 0.05 in 5 of 43 cross-validated reports.
+    compare = "with CSP+LDA and " if "CSP+LDA" in scores else ""
     dependence = (
         "; the test counts the epochs as independent trials, which the "
         "predictions of one fold's network are not, so p is optimistic: compare "
-        "with CSP+LDA and with more folds"
+        f"{compare}with more folds"
         if len(held_out) > 1
         else ""
     )
