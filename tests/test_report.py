@@ -1060,3 +1060,22 @@ def test_the_chance_verdict_names_only_the_references_on_the_page():
         _add_chance_verdict(page, pd.DataFrame(columns), folds, "The network")
         assert ("CSP+LDA" in page.text) == named
         assert "compare with" in page.text and "more folds" in page.text
+
+
+def test_folds_by_groups(spatial_epochs):
+    """Leave-one-subject-out failed with scikit-learn's "The 'groups' parameter
+    should not be None": there was no way to pass them."""
+    from sklearn.model_selection import LeaveOneGroupOut
+
+    groups = np.arange(len(spatial_epochs)) % 2  # two "subjects"
+    with pytest.raises(ValueError, match="splits by groups: pass groups"):
+        make_report(_network(), spatial_epochs, cv=LeaveOneGroupOut())
+    report = make_report(
+        _network(max_epochs=1),
+        spatial_epochs,
+        methods=["saliency"],
+        cv=LeaveOneGroupOut(),
+        groups=groups,
+        checks=False,
+    )
+    assert "Each of the 2 folds" in _contents(report)[SECTIONS["accuracy"]]

@@ -30,7 +30,20 @@ def csp_lda(n_channels):
     )
 
 
-def _splitter(cv, random_state):
+def folds_of(splitter, y, groups):
+    """Return the (train, test) indices of each fold of ``splitter``."""
+    try:
+        return list(splitter.split(np.zeros((len(y), 1)), y, groups))
+    except ValueError as err:
+        if groups is None and "groups" in str(err):  # scikit-learn's own words
+            raise ValueError(
+                f"cv={splitter!r} splits by groups: pass groups, one per epoch "
+                "(e.g. groups=epochs.metadata['subject'] for leave-one-subject-out)."
+            ) from None
+        raise
+
+
+def splitter_of(cv, random_state):
     if isinstance(cv, bool):
         raise TypeError("cv must be an int or a cross-validation splitter.")
     if isinstance(cv, int | np.integer):
@@ -57,7 +70,7 @@ def _describe(estimator):
     return name
 
 
-def _add_overview(context, fitted, splitter):
+def _add_overview(context, fitted, n_folds):
     epochs, plan = context.epochs, context.plan
     classes, counts = np.unique(context.y, return_counts=True)
     names = context.class_names
@@ -74,8 +87,7 @@ def _add_overview(context, fitted, splitter):
         "training": (
             "given fitted; cross-validated afresh with its parameters"
             if fitted
-            else f"cross-validated ({splitter.get_n_splits()} folds), then fitted "
-            "on all epochs"
+            else f"cross-validated ({n_folds} folds), then fitted on all epochs"
         ),
         "methods explained": context.explained()
         + (f" (why, under {SECTIONS['maps']})" if context.refused else ""),
@@ -128,7 +140,7 @@ def _csp_channels(epochs, ch_names):
     return [name for name, of in types.items() if of == kind]
 
 
-def _cross_validate(context, splitter):
+def _cross_validate(context, folds):
     """Accuracy per fold of the network, chance and CSP+LDA, in the same folds.
 
     Returns the scores, why there is no CSP+LDA reference (or None) and the
@@ -146,7 +158,6 @@ def _cross_validate(context, splitter):
     read, make_network = _fold_inputs(context)
     chance = chance_level(y)
     rows = []
-    folds = list(splitter.split(np.zeros((len(y), 1)), y))
     for fold, (train, test) in enumerate(folds, 1):
         start = time.perf_counter()
         network = make_network().fit(read[train], y[train])

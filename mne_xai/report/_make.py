@@ -8,7 +8,13 @@ from sklearn.model_selection import StratifiedKFold
 from .._convert import labels_or_events
 from .._docs import fill_doc
 from ..evaluate.trust._summary import check_method_names
-from ._accuracy import _add_accuracy, _add_overview, _cross_validate, _splitter
+from ._accuracy import (
+    _add_accuracy,
+    _add_overview,
+    _cross_validate,
+    folds_of,
+    splitter_of,
+)
 from ._checks import check_data, is_fitted
 from ._context import _Context, _stage
 from ._maps import (
@@ -36,6 +42,7 @@ def make_report(
     *,
     methods: list[str] | tuple[str, ...] = DEFAULT_METHODS,
     cv=5,
+    groups=None,
     checks: bool = True,
     title: str | None = None,
     report: mne.Report | None = None,
@@ -74,6 +81,10 @@ def make_report(
     cv : int | cross-validation generator
         Folds of the accuracy section: an int gives stratified, shuffled
         folds (seeded with ``random_state``).
+    groups : array-like, shape (n_epochs,) | None
+        The group of each epoch, for a ``cv`` that splits by groups (e.g.
+        :class:`~sklearn.model_selection.LeaveOneGroupOut` with
+        ``groups=epochs.metadata["subject"]``, leave-one-subject-out).
     checks : bool
         Run the trust checks (:func:`mne_xai.evaluate.trust_summary`), the
         longest stage after training.
@@ -135,7 +146,9 @@ def make_report(
     y = np.asarray(
         labels_or_events(epochs, y, trained_event_id, classes, events_are_labels)
     )
-    splitter = _splitter(cv, random_state)
+    if groups is not None and len(groups) != len(epochs):
+        raise ValueError(f"groups has {len(groups)} values for {len(epochs)} epochs.")
+    splitter = splitter_of(cv, random_state)
     n_splits = (
         splitter.get_n_splits() if isinstance(splitter, StratifiedKFold) else None
     )
@@ -146,6 +159,7 @@ def make_report(
             title=title or f"{type(estimator).__name__} on {len(epochs)} epochs",
             verbose=False,
         )
+    folds = folds_of(splitter, y, groups)
     context = _Context(
         report,
         epochs,
@@ -156,15 +170,15 @@ def make_report(
         estimator,
         labels_from_events=labels_from_events,
     )
-    with _stage(f"Accuracy in {splitter.get_n_splits()} folds"):
-        cross_validation = _cross_validate(context, splitter)
+    with _stage(f"Accuracy in {len(folds)} folds"):
+        cross_validation = _cross_validate(context, folds)
     if not fitted:
         with _stage("Fitted the network on all epochs"):
             estimator.fit(epochs, y)
     with _stage(lambda: f"Explained with {context.explained()}"):
         _explain_all(context)
     # The overview names the methods explained, known only now.
-    _add_overview(context, fitted, splitter)
+    _add_overview(context, fitted, len(folds))
     _add_accuracy(context, cross_validation, fitted)
     with _stage("Attribution maps"):
         _add_maps(context)
