@@ -814,3 +814,25 @@ def test_maps_given_in_several_units_warn():
     maps = explain(estimator, epochs, "saliency", verbose=False)
     with pytest.warns(RuntimeWarning, match=r"several units \(T, V\).*ordering"):
         deletion_curve(estimator, epochs, attribution=maps)
+
+
+def test_deletion_test_on_one_channel_has_no_channel_level_test():
+    """The channel z-scores of one channel warned "constant maps" for every
+    epoch, and the channel test removed nothing and scored as if it had."""
+    import warnings
+
+    from mne_xai import EEGNetClassifier
+
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((8, 1, N_TIMES)) * 1e-5
+    events = np.c_[np.arange(8), np.zeros(8, int), np.arange(8) % 2 + 1]
+    info = mne.create_info(["Oz"], 128.0, "eeg")
+    epochs = mne.EpochsArray(data, info, events=events, verbose=False)
+    estimator = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    estimator.fit(epochs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = deletion_test(estimator, epochs, "saliency")
+    assert np.isnan(result.channel_score_deleted).all()
+    assert np.isnan(result.channel_score_random).all()
+    assert np.isfinite(result.score_deleted).all()

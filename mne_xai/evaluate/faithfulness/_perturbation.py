@@ -403,8 +403,10 @@ def deletion_test(
         ``score_deleted`` and ``score_random`` (after removing the relevant and
         as many random samples), ``fraction_deleted``; and
         ``channel_score_deleted``, ``channel_score_random``,
-        ``n_channels_deleted`` for the channel-level test; ``target``, the
-        class index scored. ``to_frame()`` gives one row per epoch.
+        ``n_channels_deleted`` for the channel-level test (NaN scores for a
+        network reading one channel, which has no channels to rank);
+        ``target``, the class index scored. ``to_frame()`` gives one row per
+        epoch.
 
     See Also
     --------
@@ -470,10 +472,13 @@ def deletion_test(
             _per_map_zscore(maps), window, axis=-1, mode="nearest"
         )
         relevant = smoothed > threshold
-        channel_relevance = maps.mean(axis=2)[..., None]
-        channel_relevant = (
-            _per_map_zscore(channel_relevance)[..., 0] > channel_threshold
-        )
+        if n_channels == 1:  # nothing to rank: z-scores of one value warned
+            channel_relevant = np.zeros((n_epochs, 1), bool)
+        else:
+            channel_relevance = maps.mean(axis=2)[..., None]
+            channel_relevant = (
+                _per_map_zscore(channel_relevance)[..., 0] > channel_threshold
+            )
         random_features = _same_count_at_random(
             relevant.reshape(n_epochs, -1), item.rngs
         )
@@ -511,6 +516,8 @@ def deletion_test(
         results["score_deleted"].append(scores[0, :, 0])
         results["score_random"].append(scores[0, :, 1])
         results["fraction_deleted"].append(relevant.mean(axis=(1, 2)))
+        if n_channels == 1:
+            scores[1] = np.nan  # no channel-level test, rather than a null one
         results["channel_score_deleted"].append(scores[1, :, 0])
         results["channel_score_random"].append(scores[1, :, 1])
         results["n_channels_deleted"].append(channel_relevant.sum(axis=1))
