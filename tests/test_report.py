@@ -862,23 +862,29 @@ def test_channels_all_marked_bad_are_said_to_be(spatial_epochs):
     assert not hasattr(network, "module_")
 
 
+class _TrustPage:
+    """What the trust section writes on: its notes, for methods asked for."""
+
+    beats_chance = True
+
+    def __init__(self, methods=()):
+        self.notes, self.methods = [], list(methods)
+
+    def paragraph(self, key):
+        pass
+
+    def note(self, key, text):
+        self.notes.append(text)
+
+    def comparable_across_channels(self, purpose):
+        return self.methods, {}
+
+
 def test_skipped_trust_checks_are_said_in_both_terms():
     """The page named the Python parameter only, not the option that skips them."""
     from mne_xai.report._trust_section import _add_trust
 
-    class Page:
-        beats_chance = True
-
-        def __init__(self):
-            self.notes = []
-
-        def paragraph(self, key):
-            pass
-
-        def note(self, key, text):
-            self.notes.append(text)
-
-    page = Page()
+    page = _TrustPage()
     _add_trust(page, checks=False)
     assert page.notes == ["The trust checks were not run (checks=False, --no-checks)."]
 
@@ -1019,24 +1025,10 @@ def test_labels_a_fitted_network_was_not_trained_on_are_refused(spatial_epochs):
 
 
 def test_the_random_anchor_is_said_not_to_be_checked():
+    """With only the anchor asked for, the trust section stayed empty."""
     from mne_xai.report._trust_section import _add_trust
 
-    class Page:
-        beats_chance = True
-
-        def __init__(self):
-            self.notes = []
-
-        def paragraph(self, key):
-            pass
-
-        def note(self, key, text):
-            self.notes.append(text)
-
-        def comparable_across_channels(self, purpose):
-            return ["random"], {}
-
-    page = Page()
+    page = _TrustPage(["random"])
     _add_trust(page, checks=True)
     assert page.notes and page.notes[0].startswith("random is not checked")
 

@@ -222,18 +222,7 @@ class AttributionMethod(ABC):
 
     @classmethod
     def from_zero_of(cls, params=None):
-        """Return whether the values computed with ``params`` measure from zero.
-
-        Parameters
-        ----------
-        params : dict | None
-            The method's parameters, as given to :func:`mne_xai.explain`.
-
-        Returns
-        -------
-        from_zero : bool
-            See ``from_zero``.
-        """
+        """Return ``from_zero`` for ``params``, given as to :meth:`unit_of`."""
         return cls.from_zero
 
     @classmethod

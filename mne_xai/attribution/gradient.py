@@ -316,18 +316,7 @@ class SmoothGrad(AttributionMethod):
 
     @classmethod
     def from_zero_of(cls, params=None):
-        """Return whether the base method measures from zero.
-
-        Parameters
-        ----------
-        params : dict | None
-            SmoothGrad's parameters.
-
-        Returns
-        -------
-        from_zero : bool
-            The base method's ``from_zero``.
-        """
+        """Return the base method's ``from_zero`` (``params`` as in :meth:`unit_of`)."""
         params = params or {}
         base_method = cls._base_method(params)
         if base_method is None:
