@@ -599,8 +599,10 @@ EVENTS_ARE_NOT_LABELS = (
 )
 
 
-def unreadable_event_codes(event_id, codes, classes, trained_event_id):
-    """Event codes of Epochs that cannot be read as an estimator's classes.
+def check_events_are_classes(
+    event_id, codes, classes, trained_event_id, *, asked="", fix=""
+):
+    """Refuse event codes of Epochs that cannot be read as an estimator's classes.
 
     An estimator trained on Epochs knows their events (``trained_event_id``).
     One trained on arrays, or a skorch network fitted elsewhere, learned
@@ -614,35 +616,29 @@ def unreadable_event_codes(event_id, codes, classes, trained_event_id):
     ----------
     event_id : dict | None
         The event names and codes of the Epochs.
-    codes : array-like of int | None
-        The codes to read (of the epochs at hand); None reads none.
+    codes : array-like of int
+        The codes to read (of the epochs at hand).
     classes : array-like
         The estimator's classes.
     trained_event_id : dict | None
         The event names of the training Epochs, if the estimator knows them.
-
-    Returns
-    -------
-    codes : list of int
-        The codes whose event name is no class; empty when they can be read.
+    asked, fix : str
+        What read the events, and what else to do, around the message.
     """
-    if trained_event_id or codes is None:
-        return []
+    if trained_event_id:
+        return
     names = {code: name for name, code in (event_id or {}).items()}
     known = set(np.asarray(classes).tolist())
-    return sorted({int(code) for code in codes if names.get(code) not in known})
-
-
-def events_not_classes_message(codes, event_id, classes):
-    """Say why the events of Epochs cannot be read as classes (see above)."""
-    return (
-        f"The estimator was not fitted on Epochs, so its classes "
-        f"{np.asarray(classes).tolist()} say nothing of what the events of Epochs "
-        f"are: events {event_id} are matched to classes by name only, and codes "
-        f"{codes} name none (labels renumbered, e.g. by LabelEncoder, would be "
-        "read as other events). Give the classes themselves (labels of "
-        "classes_, or indices), or fit on the Epochs."
-    )
+    unreadable = sorted({int(code) for code in codes if names.get(code) not in known})
+    if unreadable:
+        raise ValueError(
+            f"{asked}The estimator was not fitted on Epochs, so its classes "
+            f"{np.asarray(classes).tolist()} say nothing of what the events of "
+            f"Epochs are: events {event_id} are matched to classes by name only, "
+            f"and codes {unreadable} name none (labels renumbered, e.g. by "
+            "LabelEncoder, would be read as other events). Give the classes "
+            f"themselves (labels of classes_, or indices), or fit on the Epochs.{fix}"
+        )
 
 
 def labels_match_events(data, y):
@@ -725,14 +721,9 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
     codes = events_as_trained(data.event_codes, data.event_id, trained_event_id)
     if classes is None:
         return codes
-    unreadable = unreadable_event_codes(
-        data.event_id, data.event_codes, classes, trained_event_id
+    check_events_are_classes(
+        data.event_id, data.event_codes, classes, trained_event_id, fix=" Or pass y."
     )
-    if unreadable:
-        raise ValueError(
-            events_not_classes_message(unreadable, data.event_id, classes)
-            + " Or pass y."
-        )
     known = set(np.asarray(classes).tolist())
     if set(codes.tolist()) <= known:
         return codes

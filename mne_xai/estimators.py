@@ -21,16 +21,15 @@ from ._convert import (
     EVENTS_ARE_NOT_LABELS,
     InputData,
     check_amplitudes,
+    check_events_are_classes,
     check_offsets,
     eeg_reference,
     events_as_trained,
-    events_not_classes_message,
     labels_match_events,
     named_events,
     std_per_type,
     training_channels,
     type_groups,
-    unreadable_event_codes,
 )
 from ._estimator_docs import classifier_docstring
 from ._graph import autograd_on
@@ -761,14 +760,13 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         elif not events_are_labels:
             raise ValueError(EVENTS_ARE_NOT_LABELS)
         else:
-            unreadable = unreadable_event_codes(
-                data.event_id, data.event_codes, self.classes_, event_id
+            check_events_are_classes(  # fitted on arrays: labels are no events
+                data.event_id,
+                data.event_codes,
+                self.classes_,
+                event_id,
+                fix=" Or pass y.",
             )
-            if unreadable:  # fitted on arrays, whose labels are no events
-                raise ValueError(
-                    events_not_classes_message(unreadable, data.event_id, self.classes_)
-                    + " Or pass y."
-                )
             # Each call may hold events the earlier ones did not name.
             event_id = named_events(event_id, data.event_id) or None
             y = events_as_trained(data.event_codes, data.event_id, event_id)

@@ -18,13 +18,12 @@ from .._checks import (
 from .._convert import (
     SCALE_TOLERANCE,
     array_info,
+    check_events_are_classes,
     checked_batches,
     events_as_trained,
-    events_not_classes_message,
     map_info,
     named_events,
     start_time,
-    unreadable_event_codes,
 )
 from .._docs import fill_doc
 from .._graph import (
@@ -150,7 +149,7 @@ def _event_id(estimator, data):
     given = getattr(data, "event_id", None)
     if not trained and given:
         # Fitted on arrays: events are its classes by name only (see
-        # unreadable_event_codes).
+        # check_events_are_classes).
         classes = set(np.asarray(estimator.classes_).tolist())
         return {name: code for name, code in given.items() if name in classes}
     return named_events(trained, given)
@@ -200,19 +199,13 @@ def _resolve_target(estimator, target, data):
                 "training Epochs (neither their codes nor their names); pass the "
                 "class of each epoch as target (e.g. target=y)."
             )
-        unreadable = unreadable_event_codes(
+        check_events_are_classes(
             data.event_id,
             data.event_codes,
             estimator.classes_,
             getattr(estimator, "event_id_", None),
+            asked='target="true" reads the events of the epochs as classes. ',
         )
-        if unreadable:
-            raise ValueError(
-                'target="true" reads the events of the epochs as classes. '
-                + events_not_classes_message(
-                    unreadable, data.event_id, estimator.classes_
-                )
-            )
         events = events_as_trained(
             data.event_codes, data.event_id, getattr(estimator, "event_id_", None)
         )
@@ -388,16 +381,13 @@ def _target_index(estimator, target, event_id, given_event_id=None):
         index = int(target)
     if index is None and isinstance(target, str) and target in (given_event_id or {}):
         trained = getattr(estimator, "event_id_", None)
-        unreadable = unreadable_event_codes(
-            given_event_id, [given_event_id[target]], estimator.classes_, trained
+        check_events_are_classes(
+            given_event_id,
+            [given_event_id[target]],
+            estimator.classes_,
+            trained,
+            asked=f"target={target!r}: ",
         )
-        if unreadable:
-            raise ValueError(
-                f"target={target!r}: "
-                + events_not_classes_message(
-                    unreadable, given_event_id, estimator.classes_
-                )
-            )
         raise ValueError(
             f"target={target!r} is an event of the epochs, but not a class the "
             f"estimator was trained on ({sorted(trained or {})} of its training "
