@@ -72,8 +72,8 @@ def as_network(estimator, *, info=None, event_id=None):
         ``{name: class}`` (e.g. ``{"left": 0, "right": 1}`` for a network
         trained on ``LabelEncoder``'s labels of those events). Events of
         Epochs are then read as its classes by name, as for the estimators of
-        mne_xai trained on Epochs (``target="true"``, ``score`` without
-        ``y``). None: a network fitted on arrays says nothing of what its
+        mne_xai trained on Epochs (``target="true"``, targets by event
+        name). None: a network fitted on arrays says nothing of what its
         classes are, so events are matched to them by name only, where its
         classes are event names. Ignored for the estimators of mne_xai.
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from mne.utils import _validate_type, logger, use_log_level, warn
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PrintLog
+from torch.utils.data import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 from ._progress import _on_terminal
 
@@ -69,10 +70,61 @@ def training_schedule(n_samples, batch_size="auto", max_epochs="auto"):
         power = round(math.log2(math.sqrt(n_samples)))
         batch_size = int(np.clip(2**power, MIN_AUTO_BATCH, MAX_AUTO_BATCH))
     if max_epochs == "auto":
-        steps_per_epoch = math.ceil(n_samples / min(batch_size, n_samples))
+        steps_per_epoch = n_training_batches(n_samples, min(batch_size, n_samples))
         max_epochs = math.ceil(MIN_TRAINING_STEPS / steps_per_epoch)
         max_epochs = int(np.clip(max_epochs, MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS))
     return int(batch_size), int(max_epochs)
+
+
+def n_training_batches(n_samples, batch_size):
+    """Return the number of batches in a training pass (see :class:`NoBatchOfOne`)."""
+    n_batches = math.ceil(n_samples / batch_size)
+    return n_batches - 1 if n_batches > 1 and n_samples % batch_size == 1 else n_batches
+
+
+class NoBatchOfOne(Sampler):
+    """Batches of ``batch_size`` indices of ``sampler``; a last one of one joins the one before.
+
+    Batch norm in training needs more than one value per channel, and
+    InterpretableCNN's, after a convolution spanning the epoch, has one per
+    epoch ("Expected more than 1 value per channel"). Dropping that epoch
+    instead would leave it out of every pass when nothing is shuffled, and
+    out of ``partial_fit``'s single pass.
+    """
+
+    def __init__(self, sampler, batch_size):
+        self.sampler = sampler
+        self.batch_size = batch_size
+
+    def __iter__(self):
+        batches = list(BatchSampler(self.sampler, self.batch_size, drop_last=False))
+        if len(batches) > 1 and len(batches[-1]) == 1:
+            batches[-2].extend(batches.pop())
+        return iter(batches)
+
+    def __len__(self):
+        return n_training_batches(len(self.sampler), self.batch_size)
+
+
+def without_a_batch_of_one(dataset, loader_kwargs):
+    """Return a training ``DataLoader``'s arguments with no last batch of one epoch.
+
+    Left as they are where the user chose the sampling (``sampler``,
+    ``batch_sampler``) or ``drop_last``, or where no batch of one arises.
+    """
+    n_samples, batch_size = len(dataset), loader_kwargs["batch_size"]
+    chosen = {"sampler", "batch_sampler", "drop_last"} & set(loader_kwargs)
+    if chosen or n_training_batches(n_samples, batch_size) == math.ceil(
+        n_samples / batch_size
+    ):
+        return loader_kwargs
+    kwargs = dict(loader_kwargs)
+    if kwargs.pop("shuffle", False):
+        sampler = RandomSampler(dataset, generator=kwargs.get("generator"))
+    else:
+        sampler = SequentialSampler(dataset)
+    kwargs["batch_sampler"] = NoBatchOfOne(sampler, kwargs.pop("batch_size"))
+    return kwargs
 
 
 class MaxNormConstraint(Callback):

@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 from skorch.exceptions import NotInitializedError
-from torch.utils.data import Subset
+from torch.utils.data import DataLoader, Subset
 
 from ._checks import check_device
 from ._convert import (
@@ -50,6 +50,7 @@ from ._training import (  # noqa: F401
     at_own_log_level,
     training_callbacks,
     training_schedule,
+    without_a_batch_of_one,
 )
 from .models import EEGNet, InterpretableCNN
 
@@ -854,12 +855,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         kwargs.setdefault("batch_size", batch_size)
         if kwargs["batch_size"] == -1:  # skorch's "all at once"
             kwargs["batch_size"] = len(dataset)
-        if training and len(dataset) % kwargs["batch_size"] == 1 < len(dataset):
-            # A last batch of one epoch: batch norm in training needs more than
-            # one value per channel, and InterpretableCNN's, after a convolution
-            # spanning the epoch, has one per epoch ("Expected more than 1
-            # value per channel"). Shuffled, the epoch is in the other passes.
-            kwargs.setdefault("drop_last", True)
+        if training and self.iterator_train is DataLoader:
+            kwargs = without_a_batch_of_one(dataset, kwargs)
         if not training:
             kwargs.setdefault("generator", torch.Generator())
         iterator = self.iterator_train if training else self.iterator_valid

@@ -1054,6 +1054,24 @@ def test_epochs_one_kernel_long_train_and_their_cams_refuse():
         mne_xai.explain(estimator, X[:2], "grad_cam", verbose=False)
 
 
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_a_last_batch_of_one_joins_the_batch_before(shuffle):
+    """It was dropped: unshuffled, the 17th epoch was never trained on."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((17, 4, 128)).astype(np.float32)
+    estimator = EEGNetClassifier(
+        max_epochs=2,
+        batch_size=8,
+        iterator_train__shuffle=shuffle,
+        random_state=0,
+        verbose=False,
+        module__F1=2,
+    ).fit(X, np.arange(17) % 2)
+    for epoch in estimator.history:
+        sizes = [batch["train_batch_size"] for batch in epoch["batches"]]
+        assert sizes == [8, 9]
+
+
 def test_the_log_counts_the_epochs_trained_on(synthetic_arrays):
     """With early stopping it counted the held-out epochs as trained on."""
     from mne.utils import catch_logging

@@ -658,6 +658,31 @@ def test_the_default_layer_stops_where_time_is_pooled_away():
     )
 
 
+class SqueezeAndExcitation(SmallNet):
+    """A squeeze-and-excitation gate on the last block: 1x1 convolutions on the
+    globally pooled maps, with a weighted layer (the classifier) after them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.squeeze = nn.AdaptiveAvgPool2d((1, 1))
+        self.reduce = nn.Conv2d(4, 2, 1)
+        self.expand = nn.Conv2d(2, 4, 1)
+
+    def forward(self, x):
+        x = self.elu(self.temporal(self.spatial((x * self.input_scale).unsqueeze(1))))
+        gate = torch.sigmoid(self.expand(F.relu(self.reduce(self.squeeze(x)))))
+        return self.classifier(self.flatten(self.pool(x * gate)))
+
+
+def test_the_default_layer_passes_over_convolutions_of_pooled_maps():
+    """The gate's (batch, 4, 1, 1) convolution was read as the last block's
+    feature maps, and Grad-CAM refused the network."""
+    network = _untrained(SqueezeAndExcitation)
+    np.testing.assert_array_equal(
+        _attribute("grad_cam", network), _attribute("grad_cam", network, layer="elu")
+    )
+
+
 class Checkpointed(SmallNet):
     """SmallNet recomputing its first block in backward (torch.utils.checkpoint)."""
 

@@ -240,6 +240,8 @@ def test_reading_says_when_the_other_class_has_the_map_sign_flipped():
     assert "this map with its sign flipped" in flipped
     # At -0.66, the classes' magnitudes differed by 0.6 to 1.8 times: "much like".
     assert "much like this map" in flipped and "the same for both" not in flipped
+    # A signed Spearman below -0.4 leaves that of |map| near 0.1: no claim on it.
+    assert "magnitudes" not in flipped
     unrelated = _row(
         target_similarity=0.05, target_similarity_low=-0.1, target_similarity_high=0.2
     )
@@ -365,6 +367,25 @@ def test_bad_methods_are_refused(simulated, methods, match):
     network, epochs = simulated
     with pytest.raises((ValueError, TypeError), match=match):
         trust_summary(network, epochs, methods)
+
+
+def test_the_deletion_baseline_is_checked_before_any_work(simulated):
+    """ "zero", the old spelling deletion accepts, failed with a KeyError after
+    all the maps were computed; "interpolate" replaces whole channels only."""
+    network, epochs = simulated
+    with pytest.raises(ValueError, match="Invalid value for the 'baseline'"):
+        trust_summary(network, epochs, ["saliency"], baseline="interpolate")
+    with pytest.warns(FutureWarning, match='"zero" is deprecated'):
+        summary = trust_summary(
+            network,
+            epochs[:4],
+            ["saliency"],
+            baseline="zero",
+            n_steps=2,
+            random_state=0,
+            verbose=False,
+        )
+    assert summary.baseline == "zeros" and "set to zero" in summary.legend
 
 
 def test_one_epoch_is_refused(simulated):

@@ -123,17 +123,24 @@ def default_layer(calls):
     flattened or their time is pooled away (a ReLU after global pooling has no
     time to map).
 
-    A convolution whose output has one sample on every axis after the maps,
-    with no weighted layer after it, is a classifier, not a feature map. The
+    A convolution whose output has one sample on every axis after the maps
+    is no feature map where its input has one too (a squeeze-and-excitation
+    block, a 1x1 head on pooled maps) or no weighted layer follows it (a
+    classifier). The
     last convolution with feature maps must have time last: where it does
     not, an earlier block was taken in silence, and explained in place of the
     last (also where the last block's convolution spans the whole epoch, as
     InterpretableCNN's on epochs one kernel long).
     """
 
-    def classifier(index):
+    def one_sample(tensor):
+        return all(size == 1 for size in tensor.shape[2:])
+
+    def feature_map(index):
         call = calls[index]
-        return all(size == 1 for size in call.output.shape[2:]) and not any(
+        if not one_sample(call.output):
+            return True
+        return not one_sample(call.input) and any(
             isinstance(later.module, ANY_CONVOLUTION + DENSE)
             for later in calls[index + 1 :]
         )
@@ -141,7 +148,7 @@ def default_layer(calls):
     convolutions = [
         index
         for index, call in enumerate(calls)
-        if isinstance(call.module, ANY_CONVOLUTION) and not classifier(index)
+        if isinstance(call.module, ANY_CONVOLUTION) and feature_map(index)
     ]
     if not convolutions:
         raise ValueError(

@@ -123,8 +123,8 @@ class GradCAM(_GradientCAM):
     channel axis: it is the same on every channel and tells *when*, not
     *where*. Its time resolution is the layer's (at EEGNet's default layer,
     after the first pooling, one layer sample per ``pool_length`` input
-    samples: 4 below 192 Hz, then 4 times the rate over 128 Hz, rounded, so
-    some 30 ms;
+    samples: 4 below 192 Hz, then 4 times the rate over 128 Hz rounded to a
+    whole number, so 21 to 42 ms from 100 Hz up;
     one per input sample in InterpretableCNN), interpolated linearly between
     the receptive-field centers of the layer's samples.
 

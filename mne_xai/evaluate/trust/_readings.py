@@ -176,7 +176,7 @@ _SIGN_FLIPPED_TEXT = (
     " It is much like this map with its sign flipped (the whole CI below "
     "-{threshold:g}; -1 would be exactly that): the samples that count for the "
     "explained class largely count against the other, so mostly the sign tells "
-    "the classes apart, and their magnitudes are alike."
+    "the classes apart."
 )
 
 _GREY_ZONE_TEXT = (

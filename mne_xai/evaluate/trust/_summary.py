@@ -11,9 +11,11 @@ from ..._network import as_network
 from ...attribution import list_methods
 from ...attribution._core import _event_id
 from ..faithfulness import deletion_curve
+from ..faithfulness._baselines import _check_baseline
 from ..sanity import parameter_randomization_check, target_randomization_check
 from ._input_similarity import _partial_correlation
 from ._readings import (
+    _DELETES,
     ANCHOR,
     _advice,
     _deletion_reading,
@@ -227,6 +229,10 @@ def trust_summary(
         # the very network the randomization check re-initialized.
         random_state = int(np.random.default_rng().integers(np.iinfo(np.int32).max))
     _validate_type(random_state, "int-like", "random_state")
+    # Checked before any work: the readings name what deletion replaces samples
+    # by, and "interpolate" replaces whole channels only.
+    baseline = _check_baseline(baseline)
+    _check_option("baseline", baseline, tuple(_DELETES))
     common = dict(target=target, batch_size=batch_size, device=device, verbose=False)
     deletion = dict(common, n_steps=n_steps, baseline=baseline)
     start = time.perf_counter()
