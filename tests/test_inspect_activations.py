@@ -105,6 +105,28 @@ def test_a_network_run_on_windows_is_refused(imagery_epochs):
             layer_activations(cropped, epochs, name, verbose=False)
 
 
+def test_one_window_gives_the_times_of_the_window(imagery_epochs):
+    """The activations took the epoch's first time and no rate, as if the
+    window started the epoch."""
+    epochs = imagery_epochs[:6]
+    sfreq = epochs.info["sfreq"]
+    n_samples = len(epochs.times) // 2
+    tmin = float(epochs.times[10])
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
+        window_length=n_samples / sfreq,
+        tmin=tmin,
+        tmax=tmin + (n_samples - 1) / sfreq,
+    ).fit(epochs)
+    assert list(cropped.window_starts_) == [10]
+    activations = layer_activations(cropped, epochs, "temporal_conv", verbose=False)
+    # A "same"-padded convolution keeps the input's times.
+    assert activations.sfreq == sfreq
+    np.testing.assert_allclose(
+        activations.to_epochs().times, epochs.times[10 : 10 + n_samples]
+    )
+
+
 def test_unknown_layers_are_refused_with_the_list(fitted_eegnet, imagery_epochs):
     with pytest.raises(ValueError, match=r"No layer named 'conv9'.*spatial_conv"):
         layer_activations(fitted_eegnet, imagery_epochs[:2], "conv9")

@@ -282,6 +282,31 @@ def test_bad_arguments_are_refused(spatial_epochs, params, match):
         make_report(_network(), spatial_epochs, **params)
 
 
+def test_what_cannot_be_reported_is_refused_before_training(spatial_epochs):
+    """An unfitted SpectralClassifier trained every fold before its refusal; a
+    network wrapped by as_network met scikit-learn's "is not an estimator"."""
+    from mne_xai.inspect import LogPowerSpectrum, SpectralClassifier
+
+    spectral = SpectralClassifier(_network(), LogPowerSpectrum(fmax=30.0))
+    with pytest.raises(TypeError, match="explain_spectral_classifier"):
+        make_report(spectral, spatial_epochs, methods=METHODS, cv=2)
+    assert not hasattr(spectral, "estimator_")
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    X = spatial_epochs.get_data().astype(np.float32)
+    net = NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(X[0].size, 2)),
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+    ).fit(X, (spatial_epochs.events[:, 2] == 2).astype(np.int64))
+    wrapped = as_network(net, info=spatial_epochs.info)
+    with pytest.raises(TypeError, match="not the network as_network wraps"):
+        make_report(wrapped, spatial_epochs)
+
+
 def test_array_data_are_refused(spatial_epochs):
     with pytest.raises(TypeError, match="epochs must be an instance of mne.Epochs"):
         make_report(_network(), spatial_epochs.get_data())

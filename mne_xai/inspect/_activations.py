@@ -445,7 +445,13 @@ def layer_activations(
     if outputs.ndim >= 3 and sampling_rate(network, "the activations' times"):
         example = torch.from_numpy(next(data.batches(1))).to(device)
         module = private_module(network, device, example)
-        time_axis = _time_axis(module, find_layer(module, name)[1], example)
+        layer = find_layer(module, name)[1]
+        if isinstance(module, WindowAverage):  # of one window, as checked above
+            start = module.starts[0]
+            tmin += start / network._sfreq
+            example = example[..., start : start + module.n_samples]
+            module = module.module
+        time_axis = _time_axis(module, layer, example)
         if time_axis is not None:
             step, offset = time_axis
             sfreq = network._sfreq / step

@@ -19,7 +19,7 @@ from .._checks import check_positive_int, compute_device
 from .._convert import checked_batches
 from .._docs import fill_doc
 from .._graph import DENSE, autograd_on, record_calls
-from .._network import as_network
+from .._network import WindowAverage, as_network
 from .._progress import progress_bar
 from ..attribution._core import explain, private_module
 from ..attribution._registry import get_method
@@ -311,6 +311,17 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
     .. footbibliography::
     """
     network = as_network(estimator)
+    if isinstance(network.module_, WindowAverage):
+        # Keyed by the window network's layers under the average, they fit no
+        # network that the pattern methods explain.
+        raise ValueError(
+            "The pattern methods explain a CroppedClassifier's window network, "
+            "not the mean of its windows, so learn the patterns of that network: "
+            "learn_patterns(cropped.estimator_, windows), with windows the epochs "
+            "cropped to the window length (e.g. epochs.copy().crop(tmin, tmin + "
+            "cropped.window_samples_ / sfreq, include_tmax=False)), and explain "
+            "cropped.estimator_ on such windows."
+        )
     batch_size = check_positive_int(batch_size, "batch_size")
     data = network._check_prediction_input(epochs)
     device = compute_device(device, network)

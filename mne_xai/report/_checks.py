@@ -9,6 +9,7 @@ from mne.io.pick import _picks_to_idx
 from mne.utils import _validate_type
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._convert import training_channels
@@ -17,7 +18,7 @@ from ..attribution import explain
 from ..attribution._registry import needs_patterns
 from ..datasets import _builtin_montage
 from ..estimators import _EEGClassifier
-from ..inspect import learn_patterns
+from ..inspect import SpectralClassifier, learn_patterns
 from ..viz import _MIN_TOPOMAP_POSITIONS, _n_topomap_positions, _sensor_positions
 
 
@@ -28,6 +29,22 @@ class DataPlan(NamedTuple):
     ch_types: Counter  # how many of them each channel type has
     topomap_type: str | None  # the channel type of topomaps; None: no topomaps
     why_no_topomaps: str | None  # the reason, in words, when there are none
+
+
+def check_reportable(estimator):
+    """Refuse, before any training, what the report cannot cross-validate or explain."""
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "get_params")):
+        raise TypeError(
+            f"The report cross-validates the estimator, so it needs a scikit-learn "
+            f"classifier; got a {type(estimator).__name__}. Pass the estimator "
+            "itself (an mne_xai estimator, a CroppedClassifier, or a Pipeline or "
+            "search ending in one), not the network as_network wraps; a wrapped "
+            "network is explained and evaluated with mne_xai.explain and "
+            "mne_xai.evaluate."
+        )
+    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    if isinstance(final, SpectralClassifier):
+        as_network(final)  # raises, saying how to explain it
 
 
 def is_fitted(estimator):

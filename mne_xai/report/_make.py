@@ -15,7 +15,7 @@ from ._accuracy import (
     folds_of,
     splitter_of,
 )
-from ._checks import check_data, is_fitted
+from ._checks import check_data, check_reportable, is_fitted
 from ._context import _Context, _stage
 from ._maps import (
     _add_maps,
@@ -58,8 +58,10 @@ def make_report(
     Parameters
     ----------
     estimator : estimator
-        A classifier of mne_xai (or any that meets the model contract, see
-        :func:`mne_xai.as_network`). Unfitted, a clone of it is
+        A classifier of mne_xai, a :class:`~mne_xai.CroppedClassifier`, or a
+        Pipeline or search ending in one (a scikit-learn estimator, which
+        the report cross-validates; a network wrapped by
+        :func:`mne_xai.as_network` is not one). Unfitted, a clone of it is
         cross-validated and the estimator itself is then fitted on all epochs
         (so it can be saved afterwards); fitted, a clone of its parameters,
         reading the channels it was trained on, is cross-validated for the
@@ -136,6 +138,7 @@ def make_report(
     _validate_type(title, (None, str), "title")
     _validate_type(report, (None, mne.Report), "report")
     _validate_type(epochs, mne.BaseEpochs, "epochs", "mne.Epochs")
+    check_reportable(estimator)
     fitted = is_fitted(estimator)
     # A fitted network's classes are the events of its training epochs, which
     # another file may code otherwise: events are matched to them by name.

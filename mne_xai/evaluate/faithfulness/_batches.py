@@ -17,6 +17,7 @@ from ...attribution._core import (
 )
 from ...attribution._registry import check_comparable_across_channels
 from ...attribution.postprocess import _warn_if_units_differ
+from .._samples_read import samples_read
 from ._shortcuts import _ClassScorer
 
 # Perturbed variants are scored in forward passes of at least this many epochs
@@ -116,7 +117,8 @@ def _evaluation_batches(
     ``attribution`` (tensor, same shape), ``target`` (int64 tensor of class
     indices), ``score`` (the target logit of the unperturbed epochs) and
     ``rngs`` (one numpy Generator per epoch, so draws do not depend on how
-    epochs are batched).
+    epochs are batched) and ``read`` (the samples the network reads, None for
+    all; see :func:`~mne_xai.evaluate._samples_read.samples_read`).
     """
     inputs, attribution = _check_inputs(
         estimator, epochs, method, attribution, batch_size, params
@@ -148,6 +150,7 @@ def _evaluation_batches(
             data = torch.from_numpy(batch).to(device)
             stop = start + len(data)
             if scorer is None:
+                read = samples_read(module, data)
                 scorer = _ClassScorer(module, data, pass_size, shortcuts=shortcuts)
             logits = scorer.forward(data)
             if target_index is None:
@@ -170,6 +173,7 @@ def _evaluation_batches(
                 scorer=scorer,
                 info=info if info is not None else estimator.info_,
                 module=module,
+                read=read,
             )
             start = stop
 

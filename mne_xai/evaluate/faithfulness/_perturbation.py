@@ -369,7 +369,11 @@ def deletion_test(
     time-averaged relevance has a z-score above ``channel_threshold`` are
     removed. As a chance reference, the same number of samples (or channels)
     chosen at random is removed too. A faithful attribution lowers the target
-    logit more than the random removal does.
+    logit more than the random removal does. Samples the network never reads
+    (outside the windows of a :class:`~mne_xai.CroppedClassifier` with
+    ``tmin``/``tmax``) are left out of the z-scores, the removal and the
+    random draw: removed at random, they change nothing (see
+    :func:`deletion_curve`).
 
     Parameters
     ----------
@@ -401,7 +405,8 @@ def deletion_test(
     result : DeletionTestResult
         Per epoch: ``score`` (the target logit of the intact epoch),
         ``score_deleted`` and ``score_random`` (after removing the relevant and
-        as many random samples), ``fraction_deleted``; and
+        as many random samples), ``fraction_deleted`` (of the samples the
+        network reads); and
         ``channel_score_deleted``, ``channel_score_random``,
         ``n_channels_deleted`` for the channel-level test (NaN scores for a
         network reading one channel, which has no channels to rank);
@@ -467,7 +472,11 @@ def deletion_test(
     results = {key: [] for key in keys}
     for item in items:
         n_epochs, n_channels, n_times = item.data.shape
-        maps = item.attribution.double().cpu().numpy()
+        # Only the samples the network reads are z-scored, selected and drawn
+        # at random (see deletion_curve): unread ones, removed at random,
+        # change nothing.
+        read = np.ones(n_times, bool) if item.read is None else item.read
+        maps = item.attribution.double().cpu().numpy()[..., read]
         smoothed = uniform_filter1d(
             _per_map_zscore(maps), window, axis=-1, mode="nearest"
         )
@@ -483,7 +492,10 @@ def deletion_test(
             relevant.reshape(n_epochs, -1), item.rngs
         )
         random_channels = _same_count_at_random(channel_relevant, item.rngs)
-        removed = np.stack([relevant, random_features.reshape(relevant.shape)], axis=1)
+        removed = np.zeros((n_epochs, 2, n_channels, n_times), bool)
+        removed[..., read] = np.stack(
+            [relevant, random_features.reshape(relevant.shape)], axis=1
+        )
         channels_removed = np.stack([channel_relevant, random_channels], axis=1)
         sample_baseline = "zeros" if baseline == "interpolate" else baseline
         variants = _replace(

@@ -7,7 +7,7 @@ import torch
 from mne.utils import _check_option, _validate_type, logger
 
 from ..._convert import std_per_type
-from ..._network import WindowAverage, reading_channels
+from ..._network import reading_channels
 from ..._progress import progress_bar
 from ...attribution import explain
 from ...attribution._core import (
@@ -16,6 +16,7 @@ from ...attribution._core import (
     private_module,
 )
 from ...attribution._registry import check_comparable_across_channels, needs_patterns
+from .._samples_read import PROBE_EPOCHS, samples_read
 from ..localization import _map_data
 from ._result import SanityCheckResult
 from ._similarity import _MEASURES, SIMILARITY_METRICS, _warn_undefined
@@ -159,52 +160,6 @@ def _predicted_classes(estimator, batch, device):
     return logits.argmax(dim=1).cpu().numpy()
 
 
-#: Epochs whose input gradients say which samples a network reads.
-_PROBE_EPOCHS = 8
-
-
-def _samples_read(estimator, request):
-    """Return which samples of an epoch the network reads, None for all of them.
-
-    Samples a network never reads (the end of an epoch that pooling without
-    padding drops: 38 of 641 in braindecode's Deep4Net; the windows a
-    CroppedClassifier leaves out) get no relevance under any weights or
-    class, and maps that agree there agree whatever they show (saliency
-    after randomizing every layer of Deep4Net: 0.46 against 0.35 on the
-    samples read, a failure instead of a pass). The samples read are found
-    by the gradient of the logits (projected on random weights, so that no
-    class cancels another) with respect to the first epochs: samples at the
-    start and end of the epoch that no gradient reaches are left out.
-    Samples inside are kept, as a rectifier or a max-pool can stop one
-    epoch's gradient where the network reads; but not those between the
-    windows of a CroppedClassifier, which are known. Both are needed there: a
-    window network that drops the end of each window left the end of the
-    epoch unread, and its saliency failed after every layer was randomized
-    (0.49 against 0.26 on the samples read).
-    """
-    n_times = request.data.shape[-1]
-    module = private_module(estimator, request.device)
-    inputs = torch.from_numpy(next(request.data.batches(_PROBE_EPOCHS)))
-    inputs = inputs.to(request.device).requires_grad_()
-    with torch.enable_grad():
-        logits = module(inputs)
-        weights = torch.randn(
-            logits.shape[1], generator=torch.Generator().manual_seed(0)
-        )
-        (gradient,) = torch.autograd.grad((logits * weights.to(logits)).sum(), inputs)
-    reached = np.flatnonzero(gradient.abs().sum(dim=(0, 1)).cpu().numpy())
-    if len(reached) == 0:  # a constant network: nothing to compare on
-        return None
-    read = np.zeros(n_times, bool)
-    read[reached[0] : reached[-1] + 1] = True
-    if isinstance(estimator.module_, WindowAverage):
-        in_windows = np.zeros(n_times, bool)
-        for start in estimator.module_.starts:
-            in_windows[start : start + estimator.module_.n_samples] = True
-        read &= in_windows
-    return None if read.all() else read
-
-
 def _in_type_units(data, info, data_std):
     """Express the data in units of each channel type's standard deviation.
 
@@ -256,7 +211,11 @@ def _compare_to_variants(
     data_std = getattr(estimator, "data_std_", None)
     estimator = reading_channels(estimator, info)
     variants = [reading_channels(variant, info) for variant in variants]
-    read = _samples_read(estimator, setup.request)
+    probe = next(setup.request.data.batches(PROBE_EPOCHS))
+    read = samples_read(
+        private_module(estimator, setup.request.device),
+        torch.from_numpy(probe).to(setup.request.device),
+    )
 
     def explained(network, batch, classes):
         maps = _explain_classes(network, batch, classes, method, setup.explain_params)
