@@ -164,5 +164,8 @@ except ValueError as error:
 # %%
 # A network trained elsewhere, e.g. with braindecode's ``EEGClassifier`` or
 # plain skorch, is explained through :func:`mne_xai.as_network` with the
-# :class:`mne.Info` of its input channels:
-# ``mne_xai.explain(mne_xai.as_network(net, info=epochs.info), epochs, ...)``.
+# :class:`mne.Info` of its input channels, and the factor its training data
+# were scaled by from volts (``scaling=1e6`` for microvolts, as braindecode's
+# examples scale them; nothing records a foreign network's unit):
+# ``mne_xai.explain(mne_xai.as_network(net, info=epochs.info, scaling=1e6),
+# epochs, ...)``.

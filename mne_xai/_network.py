@@ -43,12 +43,13 @@ from skorch import NeuralNet, NeuralNetBinaryClassifier
 from ._convert import InputData, check_matches_training
 from .cropping import CroppedClassifier
 from .estimators import _EEGClassifier
+from .models import ScaledInput
 
 # Epochs read at a time to predict, as many as explain's default batch_size.
 _PREDICTION_BATCH_SIZE = 64
 
 
-def as_network(estimator, *, info=None, event_id=None):
+def as_network(estimator, *, info=None, event_id=None, scaling=None):
     """Return what explain and evaluate need from a fitted classifier.
 
     Parameters
@@ -76,6 +77,17 @@ def as_network(estimator, *, info=None, event_id=None):
         name). None: a network fitted on arrays says nothing of what its
         classes are, so events are matched to them by name only, where its
         classes are event names. Ignored for the estimators of mne_xai.
+    scaling : float | None
+        The factor a foreign skorch classifier's training data were multiplied
+        by from MNE's units (volts for EEG): ``1e6`` for a network trained on
+        microvolts, as braindecode's examples scale them. Data given (Epochs,
+        and arrays) are then in MNE's units, multiplied by it before the
+        network, and attributions are with respect to those data. None: data
+        are given in the unit the network was trained on, which nothing
+        records; Epochs in volts given to a network trained on microvolts
+        are read a million times too small, and every output is that of a
+        flat epoch, without warning. Ignored for the estimators of mne_xai,
+        which record their training data's scale.
 
     Returns
     -------
@@ -94,6 +106,9 @@ def as_network(estimator, *, info=None, event_id=None):
     """
     _validate_type(info, (None, mne.Info), "info")
     _validate_type(event_id, (None, dict), "event_id")
+    _validate_type(scaling, (None, "numeric"), "scaling")
+    if scaling is not None and not (np.isfinite(scaling) and scaling > 0):
+        raise ValueError(f"scaling must be a positive number, got {scaling}.")
     if isinstance(estimator, _EEGClassifier | _CroppedNetwork | _SkorchNetwork):
         return estimator
     if isinstance(estimator, Pipeline):
@@ -107,13 +122,17 @@ def as_network(estimator, *, info=None, event_id=None):
                 f"{transforming}); attributions need the network's own input. "
                 "Explain pipeline[-1] on pipeline[:-1].transform(epochs) instead."
             )
-        return as_network(estimator.steps[-1][1], info=info, event_id=event_id)
+        return as_network(
+            estimator.steps[-1][1], info=info, event_id=event_id, scaling=scaling
+        )
     if hasattr(estimator, "best_estimator_"):  # a search, refitted on all data
-        return as_network(estimator.best_estimator_, info=info, event_id=event_id)
+        return as_network(
+            estimator.best_estimator_, info=info, event_id=event_id, scaling=scaling
+        )
     if isinstance(estimator, CroppedClassifier):
         return _CroppedNetwork(estimator)
     if isinstance(estimator, NeuralNet):
-        return _SkorchNetwork(estimator, info, event_id)
+        return _SkorchNetwork(estimator, info, event_id, scaling)
     # Imported here: mne_xai.inspect builds on this module.
     from .inspect import SpectralClassifier
 
@@ -303,11 +322,13 @@ class _CroppedNetwork:
 class _SkorchNetwork:
     """A skorch classifier trained on arrays of some channels."""
 
-    def __init__(self, net, info, event_id=None):
+    def __init__(self, net, info, event_id=None, scaling=None):
         net.check_is_fitted()
         self.module_ = net.module_
+        if scaling is not None:
+            self.module_ = ScaledInput(self.module_, float(scaling))
         if isinstance(net, NeuralNetBinaryClassifier):
-            self.module_ = BinaryLogOdds(net.module_, net.threshold)
+            self.module_ = BinaryLogOdds(self.module_, net.threshold)
         self.classes_ = np.asarray(net.classes_)
         if event_id is not None:
             others = sorted(
@@ -382,6 +403,25 @@ def reading_channels(network, info):
     network = copy.copy(network)
     network._read_channels(info)
     return network
+
+
+def check_reads_time(network, tool):
+    """Refuse a network whose last input axis is frequency, not time.
+
+    A :class:`~mne_xai.inspect.SpectralClassifier`'s ``estimator_`` reads
+    log-power spectra as if they were time series at ``network_sfreq_``:
+    filters, bands and 1/f priors computed on that axis would be read as
+    time and Hz, and are wrong.
+    """
+    if getattr(network, "reads_spectra_", False):
+        raise ValueError(
+            f"{tool} reads the network's input as time, and this network (a "
+            "SpectralClassifier's estimator_) reads log-power spectra, whose last "
+            "axis is frequency. Explain it with "
+            "mne_xai.inspect.explain_spectral_classifier; spatial_patterns, "
+            "layer_activations and pruning_curve take it with "
+            "spectral.spectrum_.transform(epochs)."
+        )
 
 
 def sampling_rate(network, what):

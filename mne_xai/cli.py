@@ -51,6 +51,15 @@ def demo(args):
     from .report._accuracy import CHANCE_ALPHA, chance_level, chance_test, csp_lda
 
     mne.set_log_level("WARNING")
+    try:  # before the minutes of training, not after
+        args.output.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        print(
+            f"mne-xai demo: error: cannot write the figures to {args.output} "
+            f"({err.strerror or type(err).__name__}); choose another --output.",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"EEGBCI subject {args.subject}, imagined hands vs feet (runs 6, 10, 14), "
         "7-30 Hz; data through mne.datasets.eegbci (MNE_DATA).",
@@ -161,7 +170,6 @@ def _save_explanations(estimator, epochs, output):
         plot_method_comparison,
     )
 
-    output.mkdir(parents=True, exist_ok=True)
     deeplift = explain(estimator, epochs, "deeplift", target="true", verbose=True)
     spectrum = explain_spectrum(
         estimator, epochs, "gradient_x_input", target="true", average=True
@@ -225,6 +233,7 @@ def report(args):
                 estimator=args.estimator,
                 max_epochs=args.max_epochs,
                 picks=args.picks,
+                groups=None if args.groups == "none" else args.groups,
                 checks=args.checks,
                 overwrite=args.overwrite,
             )
@@ -301,6 +310,13 @@ def _add_report_parser(commands):
     )
     parser.add_argument(
         "--cv", type=_int_in(2), default=5, help="cross-validation folds (default: 5)"
+    )
+    parser.add_argument(
+        "--groups",
+        default="auto",
+        metavar="COLUMN",
+        help="metadata column whose groups (e.g. subject) each stay in one fold, or "
+        "none to mix them (default: subject, where the metadata hold several)",
     )
     parser.add_argument(
         "--no-checks",

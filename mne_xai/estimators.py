@@ -618,9 +618,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             )
             self._restart_training(incremental=False)
             with self._seeded():
-                return NeuralNetClassifier.partial_fit(
-                    self, array, targets, **fit_params
-                )
+                return self._train(array, targets, **fit_params)
         data, info, y = self._training_data(X, y)
         self.validation_groups_ = _checked_groups(groups, y)
         try:
@@ -651,7 +649,23 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 self._forget_network()
                 raise
             # NeuralNet.fit would call our partial_fit, which converts data.
-            return NeuralNetClassifier.partial_fit(self, array, targets, **fit_params)
+            return self._train(array, targets, **fit_params)
+
+    def _train(self, array, targets, **fit_params):
+        """Train through skorch's partial_fit, and end on a user's Ctrl-C.
+
+        skorch swallows a KeyboardInterrupt and returns the network as it is:
+        fit returned a network trained 2 epochs of 40, a cross-validation went
+        on with that fold's score, and the command line wrote its report and
+        exited 0. ``fit_loop`` keeps the user's interrupt (not a callback's
+        early stop) for this method to raise once skorch has ended training.
+        """
+        self._user_interrupt = None
+        NeuralNetClassifier.partial_fit(self, array, targets, **fit_params)
+        interrupt, self._user_interrupt = self._user_interrupt, None
+        if interrupt is not None:
+            raise interrupt
+        return self
 
     def _forget_network(self):
         """Leave no network that looks fitted after a fit stopped before training.
@@ -723,10 +737,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         # Each call draws from its own seed, so a sequence of calls reproduces.
         self.seed_ = check_random_state(self.seed_).randint(np.iinfo(np.int32).max)
         with self._seeded():
-            NeuralNetClassifier.partial_fit(
-                self, array, targets.astype(np.int64), epochs=1, **fit_params
-            )
-        return self
+            return self._train(array, targets.astype(np.int64), epochs=1, **fit_params)
 
     def _restart_training(self, incremental):
         """Train the kept network from ``lr`` again, by a schedule of its own.
@@ -881,9 +892,6 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         except KeyboardInterrupt as interrupt:
             if _stopped_by_a_callback(interrupt):
                 raise  # skorch's EarlyStopping ends training so, as it should
-            # skorch swallows it and keeps the network as it is: fit returned
-            # a network trained 2 epochs of 40 without a word, and a
-            # cross-validation went on with that fold's score.
             # The epoch interrupted has its row in the history already.
             trained = sum("train_loss" in row for row in self.history[before:])
             warn(
@@ -891,6 +899,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "the network is only partly trained (skorch "
                 "keeps it so that it can be used or trained on)."
             )
+            self._user_interrupt = interrupt  # skorch swallows it: see _train
             raise
         finally:
             # skorch leaves the network in training mode: called directly,

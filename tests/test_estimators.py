@@ -965,9 +965,12 @@ def test_prediction_leaves_torch_random_state_alone(synthetic_arrays):
     assert torch.equal(torch.get_rng_state(), state)
 
 
-def test_interrupted_training_says_how_far_it_went(synthetic_arrays):
+@pytest.mark.parametrize("call", ["fit", "partial_fit"])
+def test_interrupted_training_says_how_far_it_went_and_ends(synthetic_arrays, call):
     """skorch swallows Ctrl-C: fit returned a network trained 2 epochs of 40
-    without a word, and a cross-validation went on with that fold's score."""
+    without a word, and a cross-validation went on with that fold's score
+    (with the warning, it still went on: the command line wrote its report and
+    exited 0)."""
     from skorch.callbacks import Callback
 
     class CtrlCInThirdEpoch(Callback):
@@ -980,8 +983,13 @@ def test_interrupted_training_says_how_far_it_went(synthetic_arrays):
 
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**dict(FAST, max_epochs=10), callbacks=[CtrlCInThirdEpoch()])
-    with pytest.warns(RuntimeWarning, match="interrupted after 2 of 10 epochs"):
-        clf.fit(X, y)
+    if call == "partial_fit":  # its third call is interrupted, in its first epoch
+        clf.partial_fit(X, y, classes=np.unique(y)).partial_fit(X, y)
+        expected = "interrupted after 0 of 1 epochs"
+    else:
+        expected = "interrupted after 2 of 10 epochs"
+    with pytest.warns(RuntimeWarning, match=expected), pytest.raises(KeyboardInterrupt):
+        getattr(clf, call)(X, y)
     assert len(clf.history) == 3 and not clf.module_.training
 
 

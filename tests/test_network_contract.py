@@ -107,6 +107,33 @@ def test_plain_skorch_classifier_with_its_channels(epochs):
     np.testing.assert_allclose(again.get_data(), maps.get_data(), rtol=1e-5)
 
 
+def test_a_network_trained_on_microvolts_reads_volts_at_its_scaling(epochs):
+    """Given Epochs in volts, a network trained on microvolts saw flat epochs
+    (one output for all), silently; scaling=1e6 says how it was trained."""
+    X = epochs.get_data().astype(np.float32) * 1e6
+    y = epochs.events[:, 2] - 1
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(X[0].size, 2)),
+        max_epochs=3,
+        train_split=None,
+        verbose=False,
+    ).fit(X, y)
+    in_volts = as_network(net, info=epochs.info, scaling=1e6)
+    maps = mne_xai.explain(in_volts, epochs, "gradient_x_input", target=1)
+    # On the microvolt arrays, the network itself: the same map, per volt.
+    expected = mne_xai.explain(
+        as_network(net, info=epochs.info), X, "gradient_x_input", target=1
+    )
+    np.testing.assert_allclose(maps.get_data(), expected.get_data(), rtol=1e-4)
+    data = torch.from_numpy(epochs.get_data()).float()
+    with torch.no_grad():
+        logits = in_volts.module_(data)
+        np.testing.assert_allclose(logits, net.module_(torch.from_numpy(X)), rtol=1e-4)
+    with pytest.raises(ValueError, match="scaling must be a positive number"):
+        as_network(net, info=epochs.info, scaling=-1e6)
+
+
 def _skorch_eegnet(X, y, seed):
     return NeuralNetClassifier(
         EEGNet,

@@ -478,3 +478,30 @@ def test_events_are_not_read_as_classes_of_other_labels(spectral_epochs):
         clf, epochs[:2], "saliency", target=epochs[:2].events[:, 2]
     )
     np.testing.assert_allclose(relevance.get_data(), expected.get_data())
+
+
+def test_tools_reading_time_refuse_the_network_of_spectra(
+    fitted_spectral, spectral_epochs
+):
+    """Given estimator_, they read its frequency axis as time: kernels "peaking
+    at 16 Hz" of a 32 Hz input, bands of frequency bins, a 1/f prior over
+    frequency."""
+    from mne_xai.inspect import (
+        layer_activations,
+        maximize_activation,
+        temporal_filters,
+        unit_sensitivity,
+    )
+
+    network = fitted_spectral.estimator_
+    spectra = fitted_spectral.spectrum_.transform(spectral_epochs[:8])
+    calls = [
+        lambda: temporal_filters(network),
+        lambda: unit_sensitivity(network, spectra, "spatial_conv"),
+        lambda: maximize_activation(network, target=0, n_steps=1),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="reads log-power spectra"):
+            call()
+    activations = layer_activations(network, spectra, "temporal_conv", verbose=False)
+    assert activations.sfreq is None and activations.data.shape[0] == 8

@@ -442,7 +442,13 @@ def layer_activations(
         )
     tmin = start_time(data, network)
     sfreq = None
-    if outputs.ndim >= 3 and sampling_rate(network, "the activations' times"):
+    # The last axis of a spectral network's layers is frequency: no times.
+    reads_time = not getattr(network, "reads_spectra_", False)
+    if (
+        outputs.ndim >= 3
+        and reads_time
+        and sampling_rate(network, "the activations' times")
+    ):
         example = torch.from_numpy(next(data.batches(1))).to(device)
         module = private_module(network, device, example)
         layer = find_layer(module, name)[1]

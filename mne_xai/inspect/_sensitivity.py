@@ -10,7 +10,7 @@ from scipy.optimize import brentq
 
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
-from .._network import as_network, sampling_rate
+from .._network import as_network, check_reads_time, sampling_rate
 from ..attribution._core import _epoch_generators
 from ._activations import batch_outputs, find_layer, unit_output
 
@@ -443,6 +443,7 @@ def unit_sensitivity(
     .. footbibliography::
     """
     network = as_network(estimator)
+    check_reads_time(network, "unit_sensitivity")
     batch_size = check_positive_int(batch_size, "batch_size")
     n_draws = check_positive_int(n_draws, "n_draws")
     _validate_type(phase_std, "numeric", "phase_std")

@@ -60,7 +60,11 @@ class SpectralClassifier(
     spectrum_ : LogPowerSpectrum
         The fitted transformer.
     estimator_ : classifier
-        The network fitted on the spectra.
+        The network fitted on the spectra. Its ``reads_spectra_`` is True:
+        the tools that read the input's last axis as time
+        (:func:`temporal_filters`, :func:`unit_sensitivity`,
+        :func:`maximize_activation`) refuse it, and
+        :func:`layer_activations` gives its layers no times.
     classes_ : ndarray, shape (n_classes,)
         The class labels (those of ``estimator_``).
     freqs_ : ndarray, shape (n_freqs,)
@@ -183,6 +187,8 @@ class SpectralClassifier(
             params["picks"] = ch_names
         self.estimator_ = clone(estimator).set_params(**params)
         self.estimator_.fit(self.spectrum_.transform(X), y)
+        # Its "time" axis is frequency: the tools reading time refuse it.
+        self.estimator_.reads_spectra_ = True
         self.classes_ = self.estimator_.classes_
         return self
 

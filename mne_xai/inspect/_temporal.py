@@ -10,7 +10,7 @@ from mne.utils import _validate_type, logger, verbose, warn
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
-from .._network import WindowAverage, as_network, sampling_rate
+from .._network import WindowAverage, as_network, check_reads_time, sampling_rate
 from ..attribution._core import private_module
 from ._activations import (
     _check_logits,
@@ -257,6 +257,7 @@ def temporal_filters(
     .. footbibliography::
     """
     network = as_network(estimator)
+    check_reads_time(network, "temporal_filters")
     n_freqs = check_positive_int(n_freqs, "n_freqs")
     if n_freqs < 2:
         raise ValueError(f"n_freqs must be at least 2, got {n_freqs}.")

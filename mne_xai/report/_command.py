@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from mne.utils import logger
+from sklearn.model_selection import StratifiedGroupKFold
 
 from .._network import as_network
 from ..evaluate.trust._summary import check_method_names
@@ -35,6 +36,32 @@ def _check_output(path, overwrite, suffixes, what):
     if not path.parent.is_dir():
         raise CommandError(f"the folder of {str(path)!r} does not exist.")
     return path
+
+
+def _fold_groups(epochs, column):
+    """Return each epoch's group in ``column`` of the metadata, or None."""
+    metadata = epochs.metadata
+    if column == "auto":
+        several = (
+            metadata is not None
+            and "subject" in metadata
+            and metadata["subject"].nunique() > 1
+        )
+        column = "subject" if several else None
+    if column is None:
+        return None
+    if metadata is None or column not in metadata:
+        found = [] if metadata is None else list(metadata.columns)
+        raise CommandError(
+            f"--groups {column}: the epochs' metadata hold no such column "
+            f"(columns: {found}); name one, or give --groups none."
+        )
+    groups = metadata[column].to_numpy()
+    logger.info(
+        f"Folds keep the epochs of each {column} together "
+        f"({len(set(groups.tolist()))} groups; --groups none mixes them)."
+    )
+    return groups
 
 
 def _new_estimator(name, max_epochs, picks):
@@ -111,6 +138,7 @@ def run_report(
     estimator=None,
     max_epochs=None,
     picks=None,
+    groups="auto",
     checks=True,
     overwrite=False,
 ):
@@ -139,6 +167,10 @@ def run_report(
     picks : list of str | None
         Channels a new network reads: names, channel types, or ``["all"]``;
         None means the good data channels (see the estimators' ``picks``).
+    groups : str | None
+        The metadata column whose groups (e.g. subjects) each stay in one
+        fold; ``"auto"`` takes ``"subject"`` where the metadata hold several
+        subjects, None mixes the epochs of every group across folds.
     checks : bool
         Run the trust checks.
     overwrite : bool
@@ -174,11 +206,17 @@ def run_report(
         logger.info(
             f"Read {source}: {len(epochs)} epochs, {len(epochs.ch_names)} channels"
         )
+        fold_groups = _fold_groups(epochs, groups)
+        if fold_groups is not None:
+            # Epochs of one subject are alike: folds mixing them measure the
+            # network on subjects it was trained on.
+            cv = StratifiedGroupKFold(cv, shuffle=True, random_state=0)
         report = make_report(
             network,
             epochs,
             methods=methods,
             cv=cv,
+            groups=fold_groups,
             checks=checks,
             title=f"{type(network).__name__} on {Path(str(source)).name}",
         )
