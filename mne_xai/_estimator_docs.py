@@ -181,7 +181,12 @@ _NOTES = """
     (loading is weights-only, so a file cannot run code). The statistics of
     the training data that predictions and attributions depend on (input
     scale, mean epoch, standard deviation) are buffers of ``module_``, so they
-    travel with ``save_params`` as with pickling.
+    travel with ``save_params`` as with pickling. What ``initialize`` learns
+    from its data is checked against the saved network: the channels in
+    order, the classes, and the events naming them (Epochs given to
+    ``initialize`` must hold the training events, with an epoch of each
+    class). ``tmin_``, ``baseline_`` and ``eeg_reference_``, which only warn,
+    are those of the data given to ``initialize``.
 """
 
 

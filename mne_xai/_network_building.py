@@ -104,6 +104,28 @@ def classes_digest(classes):
     return _digest(map(str, np.asarray(classes).tolist()))
 
 
+def events_digest(event_id, classes):
+    """Return a fixed-size digest of the events that name a network's classes.
+
+    Kept as a buffer (``training_events``) as :func:`channels_digest` is.
+    ``target="true"`` and targets given by event name are resolved through the
+    training Epochs' events, which ``initialize`` learns from its data: a
+    network restored with Epochs naming fewer classes refused the events of
+    the others as never trained on, and one whose events code the classes
+    otherwise would explain other classes.
+    """
+    if event_id is None:
+        return _digest(["no events"])
+    named = set(map(str, np.asarray(classes).tolist()))
+    return _digest(
+        sorted(
+            f"{name}={code}"
+            for name, code in event_id.items()
+            if str(code) in named or name in named
+        )
+    )
+
+
 def _scales_of_older_checkpoints(module, state_dict, prefix, *args):
     """Let parameters saved with one scale for several channel types load as saved.
 
@@ -130,6 +152,11 @@ _DIGESTS = {
     "training_classes": (
         "classes",
         "that the labels given to initialize are the training classes",
+    ),
+    "training_events": (
+        "events",
+        "that the events of the data given to initialize name the classes as in "
+        "training",
     ),
 }
 
@@ -163,7 +190,8 @@ def build_network(module, statistics, shapes, module_params, instantiate):
         a number, or per channel for channels of several types).
     shapes : dict
         ``n_channels``, ``n_classes``, ``n_times``, ``sfreq``, ``chs_info``
-        and ``ch_names`` (None for data without info), ``classes``, and
+        and ``ch_names`` (None for data without info), ``classes``,
+        ``event_id`` (None for data without events), and
         ``sfreq_assumed`` (whether ``sfreq`` is the default of arrays without
         info).
     module_params : dict
@@ -175,9 +203,10 @@ def build_network(module, statistics, shapes, module_params, instantiate):
     Returns
     -------
     network : torch.nn.Module
-        The network, with the buffers ``training_mean``, ``training_std`` and
-        ``training_channels`` and ``training_classes`` (see
-        :func:`channels_digest` and :func:`classes_digest`),
+        The network, with the buffers ``training_mean``, ``training_std``,
+        ``training_channels``, ``training_classes`` and ``training_events``
+        (see :func:`channels_digest`, :func:`classes_digest` and
+        :func:`events_digest`),
         in a :class:`~mne_xai.models.ScaledInput` unless it scales its input
         itself. Networks other than mne_xai's scale by one number: where the
         channels of several types need a factor each, the ScaledInput applies
@@ -268,6 +297,9 @@ def _build(module, statistics, shapes, module_params, instantiate):
         "training_channels", channels_digest(shapes["ch_names"], shapes["n_channels"])
     )
     network.register_buffer("training_classes", classes_digest(shapes["classes"]))
+    network.register_buffer(
+        "training_events", events_digest(shapes["event_id"], shapes["classes"])
+    )
     network.register_load_state_dict_pre_hook(_digests_of_older_checkpoints)
     network.register_load_state_dict_pre_hook(_scales_of_older_checkpoints)
     check_float32(network)

@@ -33,7 +33,12 @@ from ._convert import (
 )
 from ._estimator_docs import classifier_docstring
 from ._graph import autograd_on
-from ._network_building import build_network, channels_digest, classes_digest
+from ._network_building import (
+    build_network,
+    channels_digest,
+    classes_digest,
+    events_digest,
+)
 from ._prediction import _PredictionMixin
 from ._random import seeded_torch
 
@@ -320,6 +325,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             chs_info=None if self.info_ is None else self.info_["chs"],
             ch_names=self.ch_names_,
             classes=self.classes_,
+            event_id=self.event_id_,
         )
         module_params = self.get_params_for("module")
         self.module_ = build_network(
@@ -497,6 +503,19 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "read as other classes. Initialize with labels of the training "
                 "classes (e.g. y=event names for a network trained on them), or "
                 "pickle the whole estimator."
+            )
+        if not torch.equal(
+            self.module_.training_events.cpu(),
+            events_digest(self.event_id_, self.classes_),
+        ):
+            raise ValueError(
+                "The parameters were saved from a network whose training Epochs "
+                "named its classes by other events than the data given to "
+                f"initialize ({self.event_id_}): target='true', targets by event "
+                "name and score would read their events as other classes, or "
+                "refuse them. Initialize with Epochs holding the training events "
+                "(their event_id, with an epoch of each class), or pickle the "
+                "whole estimator."
             )
 
     def _training_data(self, X, y):

@@ -105,6 +105,9 @@ def test_plain_skorch_classifier_with_its_channels(epochs):
     )
     again = mne_xai.explain(network, reordered, "gradient_x_input", target=1)
     np.testing.assert_allclose(again.get_data(), maps.get_data(), rtol=1e-5)
+    # The refusal named a CroppedClassifier's windows as the reason.
+    with pytest.raises(ValueError, match="skorch records no statistics"):
+        mne_xai.explain(network, X, "integrated_gradients", baseline="mean")
 
 
 def test_a_network_trained_on_microvolts_reads_volts_at_its_scaling(epochs):

@@ -1023,6 +1023,29 @@ def test_a_restored_network_refuses_other_classes(synthetic_arrays, tmp_path):
         restored.load_params(f_params=tmp_path / "older.pt")
 
 
+def test_a_restored_network_refuses_epochs_naming_fewer_classes(
+    spatial_epochs, tmp_path
+):
+    """Initialized with Epochs of one event and classes=[1, 2], as the error
+    of another shape advises, the network took their event_id: target="true"
+    and score then refused the other class's event as never trained on."""
+    clf = EEGNetClassifier(**FAST).fit(spatial_epochs)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    left = spatial_epochs["left"]
+    one_event = mne.EpochsArray(
+        left.get_data(), left.info, left.events, event_id={"left": 1}, verbose=False
+    )
+    lacking = EEGNetClassifier(classes=[1, 2], **FAST).initialize(one_event)
+    with pytest.raises(ValueError, match="named its classes by other events"):
+        lacking.load_params(f_params=tmp_path / "params.pt")
+    restored = EEGNetClassifier(**FAST).initialize(spatial_epochs[:10])
+    restored.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_array_equal(
+        mne_xai.explain(restored, spatial_epochs, "saliency", target="true").get_data(),
+        mne_xai.explain(clf, spatial_epochs, "saliency", target="true").get_data(),
+    )
+
+
 def test_fitting_arrays_without_info_says_the_rate_is_assumed(synthetic_arrays):
     """Arrays through a Pipeline (after mne.decoding.Scaler) built a network for
     128 Hz whatever their rate, silently (0.65 accuracy on 500 Hz data against

@@ -34,7 +34,7 @@ from .._graph import (
     copy_module,
     full_float32,
 )
-from .._network import as_network, sampling_rate
+from .._network import WindowAverage, as_network, sampling_rate
 from .._outputs import epochs_array, evoked_array
 from .._progress import progress_bar
 from ._propagation import _VALID_METHODS_NOTE, check_gradient_path
@@ -442,11 +442,15 @@ def _resolve_baseline(estimator, baseline, device, data):
         elif baseline == "mean":
             array = getattr(estimator, "data_mean_", None)
             if array is None:
-                # A CroppedClassifier trained on windows has no mean epoch.
+                why = (
+                    "a CroppedClassifier learns windows"
+                    if isinstance(estimator.module_, WindowAverage)
+                    else "skorch records no statistics of its training data"
+                )
                 raise ValueError(
                     'baseline="mean" needs the mean training epoch, which this '
-                    "network does not know (a CroppedClassifier learns windows); "
-                    'use "zeros" or pass an array, e.g. epochs.average().'
+                    f'network does not know ({why}); use "zeros" or pass an '
+                    "array, e.g. epochs.average()."
                 )
         else:
             raise ValueError(
