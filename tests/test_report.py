@@ -307,6 +307,25 @@ def test_what_cannot_be_reported_is_refused_before_training(spatial_epochs):
         make_report(wrapped, spatial_epochs)
 
 
+def test_the_page_says_which_samples_a_cropped_network_reads(spatial_epochs):
+    """It gave the epoch's times only: relevance outside the windows read as
+    "no evidence there", and CSP+LDA was said to read "the same times"."""
+    cropped = CroppedClassifier(
+        _network(), window_length=0.5, window_step=0.25, tmin=0.0, tmax=0.75
+    )
+    report = make_report(
+        cropped, spatial_epochs, methods=["saliency"], cv=2, checks=False
+    )
+    page = " ".join(_contents(report).values())
+    start, stop = (
+        spatial_epochs.times[cropped.window_starts_[0]],
+        spatial_epochs.times[cropped.window_starts_[-1] + cropped.window_samples_ - 1],
+    )
+    n_windows = len(cropped.window_starts_)
+    assert f"{n_windows} window(s) of 0.5 s, together {start:g} to {stop:g} s" in page
+    assert "those samples are not read" in page and "same times" not in page
+
+
 def test_array_data_are_refused(spatial_epochs):
     with pytest.raises(TypeError, match="epochs must be an instance of mne.Epochs"):
         make_report(_network(), spatial_epochs.get_data())

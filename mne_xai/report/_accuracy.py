@@ -84,6 +84,7 @@ def _add_overview(context, fitted, n_folds):
         ),
         "times": f"{epochs.tmin:g} to {epochs.tmax:g} s at {epochs.info['sfreq']:g} Hz",
         "network": _describe(context.estimator),
+        "windows read": context.windows_read(),
         "training": (
             "given fitted; cross-validated afresh with its parameters"
             if fitted
@@ -92,6 +93,7 @@ def _add_overview(context, fitted, n_folds):
         "methods explained": context.explained()
         + (f" (why, under {SECTIONS['maps']})" if context.refused else ""),
     }
+    facts = {name: fact for name, fact in facts.items() if fact is not None}
     context.paragraph("overview", title="What this page shows")
     context.add_table(
         pd.DataFrame({"": list(facts.values())}, index=list(facts)),

@@ -10,6 +10,7 @@ import mne
 import numpy as np
 from mne.utils import logger
 
+from .._network import WindowAverage, as_network
 from .._warnings import warnings_once
 from ..attribution._core import _event_id
 from ..attribution._registry import check_comparable_across_channels
@@ -87,6 +88,18 @@ class _Context:
         if self.refused:
             text += f"; refused: {', '.join(self.refused)}"
         return text
+
+    def windows_read(self):
+        """Say which samples a CroppedClassifier reads; None for other networks."""
+        module = as_network(self.estimator).module_
+        if not isinstance(module, WindowAverage):
+            return None
+        times, sfreq = self.epochs.times, self.epochs.info["sfreq"]
+        last = module.starts[-1] + module.n_samples - 1
+        return (
+            f"{len(module.starts)} window(s) of {module.n_samples / sfreq:g} s, "
+            f"together {times[module.starts[0]]:g} to {times[last]:g} s"
+        )
 
     def paragraph(self, key, title="How to read this", *, text=None, **values):
         """Add the section's text (or the one named ``text``) of HOW_TO_READ."""

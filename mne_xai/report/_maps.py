@@ -193,9 +193,14 @@ def _every_channel(evoked):
 
 def _add_time(context):
     plan = context.plan
+    windows = context.windows_read()
     context.paragraph(
         "time",
         topomaps="" if plan.topomap_type is None else ", with topomaps at its peaks",
+        unread=""
+        if windows is None
+        else f" The network reads {windows}: outside them relevance is zero because "
+        "those samples are not read, not because they carry no evidence.",
     )
     figures = []
     for method, attribution in context.attributions.items():

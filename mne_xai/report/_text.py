@@ -34,7 +34,7 @@ HOW_TO_READ = {
         "CSP+LDA is the classical reference for motor imagery: common spatial "
         "patterns of band power, then a linear discriminant, trained and tested in "
         "the same folds on the channels of the network's most numerous brain "
-        "channel type (EEG, or gradiometers on MEG), at the same times."
+        "channel type (EEG, or gradiometers on MEG), on the whole epochs."
     ),
     "maps_without_topomaps": (
         "Maps of relevance on the scalp need channels at three or more sensor "
@@ -60,6 +60,7 @@ HOW_TO_READ = {
         "time, averaged over epochs (one line per channel){topomaps}, in the "
         "method's unit. Magnitudes are averaged because relevance on "
         "oscillations alternates in sign from sample to sample and would cancel."
+        "{unread}"
     ),
     "spectrum": (
         "Which frequencies the network used: the network is explained as a function "
