@@ -86,6 +86,14 @@ class _PredictionMixin(_ScoreMixin):
         self.check_is_fitted()
         self._check_initialized_data()
         data = InputData(X, ch_names=self.ch_names_)
+        if getattr(self, "reads_spectra_", False) and data.info is not None:
+            if data.info["sfreq"] != self.info_["sfreq"]:  # epochs, not spectra
+                raise ValueError(
+                    "This network (a SpectralClassifier's estimator_) reads "
+                    "log-power spectra, not epochs: give it "
+                    "spectral.spectrum_.transform(epochs), or use the "
+                    "SpectralClassifier itself."
+                )
         check_matches_training(
             data,
             train_info=self.info_,

@@ -817,6 +817,12 @@ def test_data_randomization_trains_a_cropped_classifier_again(synthetic_arrays):
     assert isinstance(result.randomized_estimator, CroppedClassifier)
     assert result.randomized_estimator is not cropped
     assert np.isfinite(result.similarity["spearman_abs"]).all()
+    # scikit-learn's "Invalid parameter" came after the maps, with no hint.
+    with pytest.raises(ValueError, match="prefix its parameters with estimator__"):
+        data_randomization_check(
+            cropped, X[:6], "saliency", X_train=X, y_train=y,
+            training_params=dict(max_epochs=2),
+        )  # fmt: skip
 
 
 class CombinedShallow(nn.Module):

@@ -505,3 +505,16 @@ def test_tools_reading_time_refuse_the_network_of_spectra(
             call()
     activations = layer_activations(network, spectra, "temporal_conv", verbose=False)
     assert activations.sfreq is None and activations.data.shape[0] == 8
+    # Epochs given to it were to be resampled to the rate of its spectra.
+    with pytest.raises(ValueError, match="reads log-power spectra, not epochs"):
+        network.predict(spectral_epochs[:2])
+
+
+def test_data_randomization_refuses_the_spectral_classifier_with_its_reason(
+    fitted_spectral, spectral_epochs
+):
+    """It said a SpectralClassifier is no mne_xai estimator."""
+    from mne_xai.evaluate import data_randomization_check
+
+    with pytest.raises(TypeError, match="explain_spectral_classifier"):
+        data_randomization_check(fitted_spectral, spectral_epochs[:4], "saliency")

@@ -101,16 +101,18 @@ def data_randomization_check(
     .. footbibliography::
     """
     _validate_type(training_params, (dict, None), "training_params")
+    # First, so that a network no method explains is refused with its reason.
+    original, estimator = estimator, as_network(estimator)
     if randomized_estimator is None:
         # The network is trained again: only an estimator of mne_xai knows how.
         _validate_type(
-            estimator,
+            original,
             (_EEGClassifier, CroppedClassifier),
             "estimator",
             "an mne_xai estimator (or pass randomized_estimator, trained on "
             "shuffled labels)",
         )
-    original, estimator = estimator, as_network(estimator)
+        _check_training_params(original, training_params)
     refuse_learned_patterns(method, "data randomization")
     setup = _set_up(
         estimator,
@@ -147,6 +149,20 @@ def data_randomization_check(
     )
     result.randomized_estimator = randomized_estimator
     return result
+
+
+def _check_training_params(estimator, params):
+    """Refuse, before any work, parameters the clone to train does not take."""
+    try:
+        clone(estimator).set_params(**(params or {}))
+    except ValueError as error:
+        hint = ""
+        if isinstance(estimator, CroppedClassifier):
+            hint = (
+                " A CroppedClassifier trains its estimator: prefix its parameters "
+                "with estimator__ (e.g. estimator__max_epochs)."
+            )
+        raise ValueError(f"training_params: {error}{hint}") from error
 
 
 def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
