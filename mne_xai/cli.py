@@ -348,22 +348,28 @@ def main(argv=None):
         help="cross-validate EEGNet and InterpretableCNN against CSP+LDA on EEGBCI",
     )
     demo_parser.add_argument(
-        "--subject", type=_int_in(1, 109), default=1, help="EEGBCI subject (1-109)"
+        "--subject",
+        type=_int_in(1, 109),
+        default=1,
+        help="EEGBCI subject, 1-109 (default: 1)",
     )
     demo_parser.add_argument(
-        "--n-splits", type=_int_in(1), default=5, help="number of shuffle splits"
+        "--n-splits",
+        type=_int_in(1),
+        default=5,
+        help="number of shuffle splits (default: 5)",
     )
     demo_parser.add_argument(
         "--max-epochs",
         type=_int_in(1),
         default=60,
-        help="training epochs of the networks",
+        help="training epochs of the networks (default: 60)",
     )
     demo_parser.add_argument(
         "--output",
         type=Path,
         default=Path("mne_xai_output"),
-        help="folder for the figures (created if needed)",
+        help="folder for the figures, created if needed (default: mne_xai_output)",
     )
     _add_report_parser(commands)
     args = parser.parse_args(argv)

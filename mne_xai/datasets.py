@@ -72,6 +72,8 @@ def load_eegbci(
     Cite Schalk et al. 2004 (BCI2000) and Goldberger et al. 2000 (PhysioNet).
     """
     _validate_type(subject, "int-like", "subject")
+    if not 1 <= subject <= 109:  # MNE's registry error named a file S000R06.edf
+        raise ValueError(f"subject must be from 1 to 109, got {subject}.")
     _check_option("task", task, tuple(_EEGBCI_TASKS))
     task_runs = _EEGBCI_TASKS[task]["runs"]
     if isinstance(runs, str):  # iterable, but of characters

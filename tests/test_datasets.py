@@ -39,6 +39,8 @@ def test_eegbci_event_names_keep_one_order_whatever_the_hash_seed(mne_data):
         (dict(runs=[]), ValueError, "each once"),  # an IndexError
         (dict(runs=[4]), ValueError, "subset of the hands_vs_feet runs"),
         (dict(subject="1"), TypeError, "subject must be"),  # a format error
+        (dict(subject=0), ValueError, "from 1 to 109, got 0"),  # "S000R06.edf"
+        (dict(subject=110), ValueError, "from 1 to 109, got 110"),
         (dict(runs="6"), TypeError, "runs must be"),
     ],
 )

@@ -406,7 +406,7 @@ def _bad_files(folder, spatial_epochs):
     "case, match",
     [
         ("missing", "no such file"),
-        ("corrupt", "cannot read 'corrupt-epo.fif' as fif epochs"),
+        ("corrupt", "cannot read 'corrupt-epo.fif' as fif epochs: it is not a FIF"),
         ("unplaced", "have no position"),
         ("existing", "exists; pass --overwrite"),
         ("model", "cannot load 'model.pkl' as a saved model"),

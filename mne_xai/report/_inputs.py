@@ -90,6 +90,11 @@ def _other_kind(path, format):
             if file.read(6) != b"MATLAB":
                 return "it is not an EEGLAB .set file (those are MATLAB files)."
         return None
+    if not path.name.endswith(".gz"):
+        with path.open("rb") as file:
+            # Every FIF file starts with the tag of its file ID (kind 100).
+            if file.read(4) != (100).to_bytes(4, "big"):
+                return "it is not a FIF file (it is empty, or of another format)."
     kinds = {
         "continuous data (a Raw file, as mne.io.read_raw reads it), and the report "
         "needs epochs: cut it into epochs in Python and save them, e.g. "
