@@ -637,7 +637,9 @@ def check_events_are_classes(
             f"Epochs are: events {event_id} are matched to classes by name only, "
             f"and codes {unreadable} name none (labels renumbered, e.g. by "
             "LabelEncoder, would be read as other events). Give the classes "
-            f"themselves (labels of classes_, or indices), or fit on the Epochs.{fix}"
+            "themselves (labels of classes_, or indices), fit on the Epochs, or, "
+            "for a network wrapped by as_network, name its classes: "
+            f"as_network(net, event_id={{name: class}}).{fix}"
         )
 
 
