@@ -769,7 +769,23 @@ def test_best_samples_score_epochs_as_the_classifier_predicts(spatial_epochs):
     ).fit(spatial_epochs)
     proba = cropped.predict_proba(spatial_epochs).astype(np.float64)
     samples = best_samples(cropped, spatial_epochs, k=3)
-    assert_allclose(samples.scores, np.log(proba / (1 - proba)), rtol=1e-5)
+    assert_allclose(samples.scores, np.log(proba / (1 - proba)), rtol=1e-5, atol=1e-6)
+    # Confident windows: float32 probabilities round to 1, and their log-odds
+    # tied at the top (13 epochs), ranked by index.
+    classifier = cropped.estimator_.module_.classifier
+    with torch.no_grad():
+        classifier.weight.mul_(64)
+        classifier.bias.mul_(64)
+    data = torch.from_numpy(spatial_epochs.get_data()).float()
+    with torch.no_grad():
+        windows = mne_xai.as_network(cropped).module_.eval().window_logits(data)
+    log_mean = torch.logsumexp(windows.double().log_softmax(-1), dim=1) - np.log(
+        windows.shape[1]
+    )
+    exact = (log_mean - torch.log(-torch.expm1(log_mean))).numpy()
+    assert (cropped.predict_proba(spatial_epochs) == 1).any()  # saturated
+    scores = best_samples(cropped, spatial_epochs, k=3).scores
+    assert_allclose(scores, exact, rtol=1e-6)
 
 
 @pytest.mark.parametrize("trained_on", ["epochs", "arrays"])

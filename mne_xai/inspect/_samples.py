@@ -10,7 +10,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
-from .._network import BinaryLogOdds, as_network
+from .._network import BinaryLogOdds, WindowAverage, as_network
 from .._outputs import spectrum_channels
 from ..attribution._core import _array_info, _resolve_target
 from ._activations import batch_outputs
@@ -46,26 +46,30 @@ def class_log_odds(logits):
 
     Parameters
     ----------
-    logits : ndarray, shape (n_epochs, n_classes)
-        The network's logits.
+    logits : ndarray, shape (n_epochs, n_classes) | (n_epochs, n_windows, n_classes)
+        The network's logits; with windows (a CroppedClassifier's), the
+        probability of a class is the mean of the windows' softmax
+        probabilities, as the classifier predicts.
 
     Returns
     -------
     log_odds : ndarray, shape (n_epochs, n_classes)
-        ``log(p / (1 - p))`` of each class's softmax probability ``p``,
-        computed from the logits as ``logit - logsumexp(other logits)`` so
-        that it does not saturate where ``p`` rounds to 1.
+        ``log(p / (1 - p))`` of each class's probability ``p``, computed from
+        log-probabilities (``logsumexp`` over windows and the other classes)
+        so that it does not saturate where ``p`` rounds to 1.
     """
     logits = torch.as_tensor(logits, dtype=torch.float64)
-    n_classes = logits.shape[1]
+    log_p = (logits if logits.ndim == 3 else logits[:, None]).log_softmax(dim=-1)
+    n_classes = log_p.shape[-1]
+    own = torch.logsumexp(log_p, dim=1)
     others = torch.stack(
         [
-            torch.logsumexp(logits[:, np.arange(n_classes) != index], dim=1)
+            torch.logsumexp(log_p[..., np.arange(n_classes) != index].flatten(1), dim=1)
             for index in range(n_classes)
         ],
         dim=1,
     )
-    return (logits - others).numpy()
+    return (own - others).numpy()
 
 
 def _class_scores(network, data, batch_size, device):
@@ -73,28 +77,29 @@ def _class_scores(network, data, batch_size, device):
 
     A CroppedClassifier predicts by the mean of its windows' probabilities,
     not by the softmax of their mean logit (up to 0.48 apart in log-odds,
-    and another ranking where windows disagree): its probabilities are read.
+    and another ranking where windows disagree): its windows' logits are
+    read. Its float32 probabilities tied the most confident epochs (13 at the
+    top), ranked then by index.
     """
-    probabilities = getattr(network, "class_probabilities", None)
-    if probabilities is not None:
-        # Probabilities that round to 0 or 1 saturate the log-odds: clipped
-        # to float64's resolution, they tie rather than become infinite.
-        proba = np.clip(probabilities(data).astype(np.float64), 1e-15, 1 - 1e-15)
-        return np.log(proba) - np.log1p(-proba)
+    module = network.module_
+    windows = module if isinstance(module, WindowAverage) else None
     logits = np.concatenate(
         [
-            output.double().cpu().numpy()
-            for _, output in batch_outputs(
-                network, data, None, batch_size=batch_size, device=device
+            output.double().cpu().numpy().reshape(len(batch), -1, output.shape[-1])
+            for batch, output in batch_outputs(
+                network,
+                data,
+                None if windows is None else windows.module,
+                batch_size=batch_size,
+                device=device,
             )
         ]
     )
-    module = network.module_
     if isinstance(module, BinaryLogOdds):
         # Its logits are (-s, s), s measured from the decision threshold, whose
         # class log-odds are 2 s: the network's own score z is s plus the
         # threshold's log-odds, that of classes_[1] (-z that of classes_[0]).
-        log_odds = logits[:, 1] + module.offset
+        log_odds = logits[:, 0, 1] + module.offset
         return np.column_stack([-log_odds, log_odds])
     return class_log_odds(logits)
 
