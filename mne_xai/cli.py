@@ -3,6 +3,7 @@
 import argparse
 import signal
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -53,6 +54,7 @@ def demo(args):
     mne.set_log_level("WARNING")
     try:  # before the minutes of training, not after
         args.output.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=args.output).close()  # an existing folder too
     except OSError as err:
         print(
             f"mne-xai demo: error: cannot write the figures to {args.output} "

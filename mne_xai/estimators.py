@@ -679,9 +679,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         exited 0. ``fit_loop`` keeps the user's interrupt (not a callback's
         early stop) for this method to raise once skorch has ended training.
         """
-        self._user_interrupt = None
+        self._user_interrupt_ = None
         NeuralNetClassifier.partial_fit(self, array, targets, **fit_params)
-        interrupt, self._user_interrupt = self._user_interrupt, None
+        interrupt, self._user_interrupt_ = self._user_interrupt_, None
         if interrupt is not None:
             raise interrupt
         return self
@@ -918,7 +918,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "the network is only partly trained (skorch "
                 "keeps it so that it can be used or trained on)."
             )
-            self._user_interrupt = interrupt  # skorch swallows it: see _train
+            self._user_interrupt_ = interrupt  # skorch swallows it: see _train
             raise
         finally:
             # skorch leaves the network in training mode: called directly,

@@ -682,7 +682,7 @@ def test_removal_at_random_draws_among_the_samples_the_windows_read(spatial_epoc
     """Samples outside the windows change nothing when removed: drawn there,
     the random anchor and the random removal were easy to beat by a map that
     knows nothing but where the windows are (AOPC 0.139 against 0.109)."""
-    from mne_xai.evaluate import deletion_curve, deletion_test
+    from mne_xai.evaluate import deletion_curve, deletion_test, perturbation_test
 
     cropped = CroppedClassifier(
         EEGNetClassifier(max_epochs=2, random_state=0, verbose=False),
@@ -708,6 +708,11 @@ def test_removal_at_random_draws_among_the_samples_the_windows_read(spatial_epoc
     random_drop = test.score.mean() - test.score_random.mean()
     assert random_drop > 0
     assert test.score_deleted.mean() > test.score_random.mean() - 0.25 * random_drop
+    # Patches were drawn on samples no window reads too, where nothing drops.
+    patches = perturbation_test(cropped, epochs, attribution=windows_only, **kwargs)
+    first, last = np.flatnonzero(read)[[0, -1]]
+    assert patches.start.min() >= first
+    assert (patches.start + patches.patch_length[:, None]).max() <= last + 1
 
 
 def test_mean_baseline_refusal_names_no_private_class(synthetic_arrays):

@@ -17,6 +17,7 @@ from mne_xai.evaluate import (
     data_randomization_check,
     deletion_curve,
     parameter_randomization_check,
+    perturbation_test,
     target_randomization_check,
 )
 from mne_xai.models import EEGNet
@@ -108,6 +109,17 @@ def test_plain_skorch_classifier_with_its_channels(epochs):
     # The refusal named a CroppedClassifier's windows as the reason.
     with pytest.raises(ValueError, match="skorch records no statistics"):
         mne_xai.explain(network, X, "integrated_gradients", baseline="mean")
+    # Epochs of another length: torch's "mat1 and mat2 shapes" in evaluations.
+    linear = NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 128, 2)),
+        max_epochs=1,
+        train_split=None,
+        verbose=False,
+    ).fit(X, y)
+    shorter = mne.EpochsArray(X[..., :100], epochs.info, verbose=False)
+    for evaluate in (perturbation_test, deletion_curve, parameter_randomization_check):
+        with pytest.raises(ValueError, match="another length than it was trained"):
+            evaluate(as_network(linear, info=epochs.info), shorter, "saliency")
 
 
 def test_a_network_trained_on_microvolts_reads_volts_at_its_scaling(epochs):

@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
 
 from mne_xai import EEGNetClassifier
 from mne_xai import explain as mne_xai_explain
@@ -291,6 +293,12 @@ def test_what_cannot_be_reported_is_refused_before_training(spatial_epochs):
     with pytest.raises(TypeError, match="explain_spectral_classifier"):
         make_report(spectral, spatial_epochs, methods=METHODS, cv=2)
     assert not hasattr(spectral, "estimator_")
+    search = GridSearchCV(
+        make_pipeline(spectral), {"spectralclassifier__hz_per_second": [8.0]}, cv=2
+    )
+    with pytest.raises(TypeError, match="explain_spectral_classifier"):
+        make_report(search, spatial_epochs, methods=METHODS, cv=2)
+    assert not hasattr(search, "best_estimator_")
     from skorch import NeuralNetClassifier
 
     from mne_xai import as_network
@@ -504,10 +512,12 @@ def test_command_keeps_each_subject_in_one_fold(
         return mne.Report()
 
     monkeypatch.setattr(command, "make_report", record)
-    for extra in ([], ["--groups", "none"], ["--groups", "session"]):
+    for extra in ([], ["--groups", "none"], ["--cv", "6"], ["--groups", "session"]):
         code, err = _run(capsys, data, "-o", tmp_path / "out.html", "--overwrite",
                          "--cv", "2", *extra)  # fmt: skip
-    grouped, mixed = calls
+    grouped, mixed, fewer_groups_than_folds = calls
+    # Four subjects for six folds: each fold holds out one (sklearn refused).
+    assert fewer_groups_than_folds["cv"].get_n_splits() == 4
     assert code == 1 and "--groups session: the epochs' metadata hold no such" in err
     assert mixed["groups"] is None and mixed["cv"] == 2
     subjects = epochs.metadata["subject"].to_numpy()
@@ -586,6 +596,15 @@ def test_demo_checks_its_output_before_training(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.startswith(f"mne-xai demo: error: cannot write the figures to {a_file}")
     assert err.count("\n") == 1
+    # An existing folder it may not write in (tests run as root, who may).
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    assert main(["demo", "--output", str(tmp_path)]) == 1
+    assert "Permission denied" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

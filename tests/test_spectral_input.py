@@ -486,6 +486,7 @@ def test_tools_reading_time_refuse_the_network_of_spectra(
     """Given estimator_, they read its frequency axis as time: kernels "peaking
     at 16 Hz" of a 32 Hz input, bands of frequency bins, a 1/f prior over
     frequency."""
+    from mne_xai.attribution import explain_spectrum
     from mne_xai.inspect import (
         layer_activations,
         maximize_activation,
@@ -496,6 +497,7 @@ def test_tools_reading_time_refuse_the_network_of_spectra(
     network = fitted_spectral.estimator_
     spectra = fitted_spectral.spectrum_.transform(spectral_epochs[:8])
     calls = [
+        lambda: explain_spectrum(network, spectra),
         lambda: temporal_filters(network),
         lambda: unit_sensitivity(network, spectra, "spatial_conv"),
         lambda: maximize_activation(network, target=0, n_steps=1),

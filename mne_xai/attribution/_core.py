@@ -777,7 +777,10 @@ def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=Non
             raise ValueError(
                 f"The network failed on epochs of shape {tuple(inputs.shape)}, "
                 "(batch, n_channels, n_times), the input mne_xai gives every "
-                f"network: {err}. If it was written for (batch, 1, n_channels, "
+                f"network: {err}. Epochs of other channels or another length "
+                "than it was trained on fail so (a skorch network fitted "
+                "elsewhere records neither). If it was written for "
+                "(batch, 1, n_channels, "
                 "n_times), as ports of Keras models are, add that axis in its "
                 "forward (x.unsqueeze(1)), or give a copy of the classifier whose "
                 "module adds it: net = copy.deepcopy(net); net.module_ = "

@@ -11,6 +11,7 @@ from torch import nn
 
 from .._docs import fill_doc
 from .._graph import autograd_on
+from .._network import as_network, check_reads_time
 from .._outputs import spectrum_array
 from ._cam_layers import FeatureMapMethod
 from ._core import prepare_request, private_module, run_method
@@ -382,6 +383,7 @@ def explain_spectrum(
     .. footbibliography::
     """
     _validate_type(average, bool, "average")
+    check_reads_time(as_network(estimator), "explain_spectrum")
     request = prepare_request(
         estimator,
         epochs,

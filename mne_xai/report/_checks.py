@@ -42,7 +42,13 @@ def check_reportable(estimator):
             "network is explained and evaluated with mne_xai.explain and "
             "mne_xai.evaluate."
         )
-    final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+    final = estimator
+    while (
+        isinstance(final, Pipeline)
+        or hasattr(final, "param_grid")
+        or (hasattr(final, "param_distributions"))
+    ):  # the network of a Pipeline or a search
+        final = final.steps[-1][1] if isinstance(final, Pipeline) else final.estimator
     if isinstance(final, SpectralClassifier):
         as_network(final)  # raises, saying how to explain it
 

@@ -57,6 +57,11 @@ def _fold_groups(epochs, column):
             f"(columns: {found}); name one, or give --groups none."
         )
     groups = metadata[column].to_numpy()
+    if len(set(groups.tolist())) < 2:
+        raise CommandError(
+            f"--groups {column}: every epoch is in one group; folds need two or "
+            "more (or give --groups none)."
+        )
     logger.info(
         f"Folds keep the epochs of each {column} together "
         f"({len(set(groups.tolist()))} groups; --groups none mixes them)."
@@ -210,7 +215,12 @@ def run_report(
         if fold_groups is not None:
             # Epochs of one subject are alike: folds mixing them measure the
             # network on subjects it was trained on.
-            cv = StratifiedGroupKFold(cv, shuffle=True, random_state=0)
+            n_groups = len(set(fold_groups.tolist()))
+            if n_groups < cv:
+                logger.info(
+                    f"{n_groups} groups for {cv} folds: each fold holds out one group."
+                )
+            cv = StratifiedGroupKFold(min(cv, n_groups), shuffle=True, random_state=0)
         report = make_report(
             network,
             epochs,

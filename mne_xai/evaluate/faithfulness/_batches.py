@@ -12,6 +12,7 @@ from ..._network import reading_channels
 from ..._progress import progress_bar
 from ...attribution import explain
 from ...attribution._core import (
+    _check_outputs,
     _resolve_target,
     private_module,
 )
@@ -150,6 +151,7 @@ def _evaluation_batches(
             data = torch.from_numpy(batch).to(device)
             stop = start + len(data)
             if scorer is None:
+                _check_outputs(module, data, mesg, differentiates=False)
                 read = samples_read(module, data)
                 scorer = _ClassScorer(module, data, pass_size, shortcuts=shortcuts)
             logits = scorer.forward(data)

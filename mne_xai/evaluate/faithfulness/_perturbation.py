@@ -90,7 +90,10 @@ def perturbation_test(
     %(target)s
     patch_fractions : sequence of float
         Patch lengths as fractions of the epoch length, in (0, 1]; Cui et al.
-        use 0.1 to 0.5.
+        use 0.1 to 0.5. For a network that reads part of the epoch only (a
+        :class:`~mne_xai.CroppedClassifier` with ``tmin``/``tmax``), of the
+        span it reads, where the patches are drawn (see
+        :func:`deletion_curve`).
     n_patches : int
         Number of random patches per epoch and patch length (100 in Cui et al.).
     baseline : "zeros" | "mean" | "noise" | "interpolate"
@@ -165,7 +168,15 @@ def perturbation_test(
     results = dict(relevance=[], score_drop=[], channel=[], start=[], target=[])
     for item in items:
         n_epochs, n_channels, n_times = item.data.shape
-        lengths = np.maximum(1, np.round(fractions * n_times).astype(int))
+        # Patches lie within the span the network reads (see deletion_curve):
+        # one on samples it never reads drops nothing whatever its relevance.
+        first, last = (
+            (0, n_times - 1)
+            if item.read is None
+            else (np.flatnonzero(item.read)[[0, -1]])
+        )
+        span = last - first + 1
+        lengths = np.maximum(1, np.round(fractions * span).astype(int))
         # Each epoch draws from its own generator: the same patches whatever
         # the batch it falls in.
         channel = np.stack(
@@ -174,10 +185,10 @@ def perturbation_test(
                 for rng in item.rngs
             ]
         )
-        start = np.stack(
+        start = first + np.stack(
             [
                 rng.integers(
-                    n_times - lengths[:, None] + 1, size=(len(lengths), n_patches)
+                    span - lengths[:, None] + 1, size=(len(lengths), n_patches)
                 )
                 for rng in item.rngs
             ]

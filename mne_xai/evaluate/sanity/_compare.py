@@ -12,6 +12,7 @@ from ..._progress import progress_bar
 from ...attribution import explain
 from ...attribution._core import (
     Request,
+    _check_outputs,
     prepare_request,
     private_module,
 )
@@ -211,11 +212,11 @@ def _compare_to_variants(
     data_std = getattr(estimator, "data_std_", None)
     estimator = reading_channels(estimator, info)
     variants = [reading_channels(variant, info) for variant in variants]
-    probe = next(setup.request.data.batches(PROBE_EPOCHS))
-    read = samples_read(
-        private_module(estimator, setup.request.device),
-        torch.from_numpy(probe).to(setup.request.device),
-    )
+    probe = torch.from_numpy(next(setup.request.data.batches(PROBE_EPOCHS)))
+    module = private_module(estimator, setup.request.device)
+    probe = probe.to(setup.request.device)
+    _check_outputs(module, probe, method, differentiates=False)
+    read = samples_read(module, probe)
 
     def explained(network, batch, classes):
         maps = _explain_classes(network, batch, classes, method, setup.explain_params)

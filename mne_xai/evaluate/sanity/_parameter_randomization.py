@@ -7,7 +7,7 @@ from ..._docs import fill_doc
 from ..._graph import autograd_on, copy_module, trace_layers, without_parametrizations
 from ..._network import as_network
 from ..._random import seeded_torch
-from ...attribution._core import private_module
+from ...attribution._core import _check_outputs, private_module
 from ._compare import (
     _compare_to_variants,
     _random_seeds,
@@ -108,6 +108,7 @@ def _randomization_units(estimator, epoch_shape):
     device = next(estimator.module_.parameters()).device
     example = torch.zeros(1, *epoch_shape, device=device, dtype=torch.float32)
     module = without_parametrizations(private_module(estimator, device, example))
+    _check_outputs(module, example, "parameter randomization", differentiates=False)
     calls = trace_layers(module, example, list(module.modules()), keep_tensors=False)
     # Names as get_submodule takes them, in which the network itself is "".
     paths = {layer: name for name, layer in module.named_modules()}
