@@ -3,6 +3,7 @@
 import mne
 import numpy as np
 import pytest
+import torch
 from scipy.stats import pearsonr
 from sklearn.metrics import roc_auc_score
 
@@ -180,6 +181,48 @@ def test_spectral_precision_hand_made():
         noise, band=np.tile([13.0, 30.0], (50, 1)), sfreq=sfreq
     )
     np.testing.assert_allclose(precision.mean(), 17 / 64, rtol=0.1)
+
+
+class _PowerAt10Hz(torch.nn.Module):
+    """A network whose class-1 logit is the 10 Hz power of its input, in 1 s."""
+
+    def __init__(self):
+        super().__init__()
+        times = torch.arange(128) / 128.0
+        waves = [torch.cos(20 * np.pi * times), torch.sin(20 * np.pi * times)]
+        self.waves = torch.nn.Parameter(torch.stack(waves))  # skorch needs one
+
+    def forward(self, x):
+        power = torch.einsum("bct,kt->bck", x, self.waves).square().sum(dim=(1, 2))
+        return torch.stack([torch.zeros_like(power), power], dim=1)
+
+
+def test_spectral_precision_of_spectral_relevance():
+    """gradient x input holds its power at 0 and 20 Hz in time: it scored 0.05
+    for 8-13 Hz, below white noise (0.10), on a network reading 10 Hz alone."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+    from mne_xai.attribution import explain_spectrum
+
+    rng = np.random.default_rng(0)
+    times = np.arange(128) / 128.0
+    phases = rng.uniform(0, 2 * np.pi, (20, 4, 1))
+    data = rng.standard_normal((20, 4, 128)) + 2 * np.sin(20 * np.pi * times + phases)
+    net = NeuralNetClassifier(_PowerAt10Hz, classes=[0, 1]).initialize()
+    network = as_network(net, info=mne.create_info(4, 128.0, "eeg"))
+    kwargs = dict(target=1, verbose=False)
+    in_time = explain(network, data.astype(np.float32), "gradient_x_input", **kwargs)
+    assert spectral_precision(in_time, band=(8, 13)).mean() < 0.1
+    spectral = explain_spectrum(
+        network, data.astype(np.float32), "gradient_x_input", **kwargs
+    )
+    np.testing.assert_allclose(
+        spectral_precision(spectral, band=(8, 13)), 1.0, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        spectral_precision(spectral, band=(13, 30)), 0.0, atol=1e-6
+    )
 
 
 def test_spectral_precision_reads_band_from_simulated_metadata():
@@ -404,3 +447,6 @@ def test_maps_of_several_units_scored_together_warn():
     truth[:, 0, 4:8] = 1.0
     with pytest.warns(RuntimeWarning, match=r"several units \(T, V\).*saliency"):
         relevance_mass_accuracy(maps, truth)
+    # spectral_precision, which read the maps without the others' checks.
+    with pytest.warns(RuntimeWarning, match=r"several units \(T, V\)"):
+        spectral_precision(maps, band=(8, 13))

@@ -373,7 +373,11 @@ def explain_spectrum(
     unit, but :meth:`~mne.time_frequency.SpectrumArray.plot_topomap` scales
     EEG channels by 1e12 (it assumes power in V²/Hz); use
     :func:`mne_xai.viz.plot_band_topomaps` for maps in the true unit, and
-    ``agg_fun=np.sum`` for the relevance of a band.
+    ``agg_fun=np.sum`` for the relevance of a band. Its
+    :meth:`~mne.time_frequency.SpectrumArray.plot` draws power in dB, the log
+    of values that are relevance here, negative for half the bins of a signed
+    method (spikes to -3000 "dB", and a warning of dead channels): plot
+    ``spectrum.get_data(return_freqs=True)`` instead, as the report does.
 
     Coefficients are computed batch by batch, so memory grows with
     ``batch_size``, as for :func:`mne_xai.explain`.

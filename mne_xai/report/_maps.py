@@ -303,7 +303,8 @@ def _outside_the_bands(spectrum):
     data = np.abs(spectrum.get_data())
     magnitude = data.reshape(-1, data.shape[-1]).sum(axis=0)
     low = min(fmin for fmin, _ in _DEFAULT_BANDS.values())
-    high = max(fmax for _, fmax in _DEFAULT_BANDS.values())
+    # The bands drawn stop at the Nyquist frequency (at 20 Hz, theta and 8-10 Hz).
+    high = min(max(fmax for _, fmax in _DEFAULT_BANDS.values()), spectrum.freqs[-1])
     total = magnitude.sum()
     below = magnitude[spectrum.freqs < low].sum() / total
     above = magnitude[spectrum.freqs > high].sum() / total

@@ -6,6 +6,7 @@ from mne.utils import _check_option, _validate_type
 from scipy.signal import periodogram
 
 from ..._docs import fill_doc
+from ...attribution.postprocess import _warn_if_units_differ
 from ...simulation import FREQUENCY_BANDS
 from ._maps import (
     _binary_mask,
@@ -184,11 +185,16 @@ def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None)
     Spectral precision of Sujatha Ravindran & Contreras-Vidal [1]_: the power
     spectrum of each channel's relevance time course (signed, as rectifying
     would move power to other frequencies), summed over channels; the measure
-    is its share between ``fmin`` and ``fmax``.
+    is its share between ``fmin`` and ``fmax``. Given the spectral relevance
+    of :func:`~mne_xai.attribution.explain_spectrum` (relevance of each
+    frequency bin), the share of its magnitude in the band.
 
     Parameters
     ----------
-    %(attribution_time_courses)s
+    attribution : mne.Epochs | mne.Evoked | array, shape (n_epochs, n_channels, n_times) | mne.time_frequency.EpochsSpectrum
+        Attribution maps in time, or the spectral relevance of
+        :func:`~mne_xai.attribution.explain_spectrum` (``average=False``),
+        which the Notes say when to prefer.
     ground_truth : mne.Epochs | array | None
         Only used for its metadata columns ``fmin`` and ``fmax`` (per epoch, as
         :func:`mne_xai.simulation.simulate_epochs` gives) when ``band`` is None;
@@ -221,12 +227,30 @@ def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None)
     removed, so their resolution is one over the epoch length: bands narrower
     than a few frequency bins are measured coarsely.
 
+    The spectrum of a map in time is that of the map, not of the evidence:
+    maps that multiply a gradient by the input (gradient x input, integrated
+    gradients, DeepLIFT, LRP) multiply two signals that oscillate at the
+    band's frequency ``f``, and so hold their power at 0 Hz and ``2 f``;
+    rectified maps (|gradient|) do too. On a network whose logit is the 10 Hz
+    power of its input, gradient x input scored 0.05 for 8-13 Hz, below a map
+    of white noise (0.10), where all its relevance was at 10 Hz. In time,
+    compare only signed gradient maps (saliency with ``absolute=False``,
+    guided backprop); to ask which frequencies a method's relevance is on,
+    score :func:`~mne_xai.attribution.explain_spectrum`'s output, where
+    gradient x input scored 1.0.
+
     References
     ----------
     %(ref_sujatha_ravindran2023)s
     """
+    if isinstance(
+        attribution, mne.time_frequency.EpochsSpectrum | mne.time_frequency.Spectrum
+    ):
+        return _spectral_relevance_precision(attribution, ground_truth, band)
     relevance = _map_data(attribution, "attribution")
     _check_time_courses(relevance, "attribution")
+    if isinstance(attribution, mne.BaseEpochs | mne.Evoked):
+        _warn_if_units_differ(attribution.info, "summing the power of all channels")
     if ground_truth is not None:
         _check_same_shape(relevance, _map_data(ground_truth, "ground_truth"))
         _check_same_grid(attribution, ground_truth)
@@ -236,3 +260,21 @@ def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None)
     power = power.sum(axis=1)
     in_band = (freqs >= edges[:, :1]) & (freqs <= edges[:, 1:])
     return _fraction_inside(power, in_band)
+
+
+def _spectral_relevance_precision(spectrum, ground_truth, band):
+    """Share of spectral relevance's magnitude in the band, per epoch."""
+    relevance, freqs = spectrum.get_data(exclude=(), return_freqs=True)
+    if relevance.ndim == 2:  # an average: one map
+        relevance = relevance[np.newaxis]
+    _warn_if_units_differ(spectrum.info, "summing the relevance of all channels")
+    if ground_truth is not None and len(_map_data(ground_truth, "ground_truth")) != len(
+        relevance
+    ):
+        raise ValueError(
+            "attribution and ground_truth hold different numbers of epochs."
+        )
+    sfreq = spectrum.info["sfreq"]
+    edges = _band_edges(band, ground_truth, spectrum, len(relevance), sfreq)
+    in_band = (freqs >= edges[:, :1]) & (freqs <= edges[:, 1:])
+    return _fraction_inside(np.abs(relevance).sum(axis=1), in_band)
