@@ -643,12 +643,9 @@ def test_unit_contributions_are_taken_per_epoch_over_its_windows(spatial_epochs)
     )
 
 
-def test_sanity_checks_compare_the_samples_the_windows_read(spatial_epochs):
-    """Windows leaving part of the epoch out give every map zeros there, under
-    any weights or class: compared on whole epochs, maps of independent noise
-    agreed (Spearman of magnitudes 0.68), and every method failed the checks."""
-    from mne_xai.evaluate import map_similarity, target_randomization_check
-
+@pytest.fixture(scope="module")
+def cropped_on_a_span(spatial_epochs):
+    """A CroppedClassifier whose windows read 0 to 0.75 s, and those samples."""
     cropped = CroppedClassifier(
         EEGNetClassifier(max_epochs=2, random_state=0, verbose=False),
         window_length=0.5,
@@ -656,6 +653,22 @@ def test_sanity_checks_compare_the_samples_the_windows_read(spatial_epochs):
         tmin=0.0,
         tmax=0.75,
     ).fit(spatial_epochs)
+    read = np.zeros(len(spatial_epochs.times), bool)
+    for start in cropped.window_starts_:
+        read[start : start + cropped.window_samples_] = True
+    assert 0 < read.sum() < len(read)
+    return cropped, read
+
+
+def test_sanity_checks_compare_the_samples_the_windows_read(
+    cropped_on_a_span, spatial_epochs
+):
+    """Windows leaving part of the epoch out give every map zeros there, under
+    any weights or class: compared on whole epochs, maps of independent noise
+    agreed (Spearman of magnitudes 0.68), and every method failed the checks."""
+    from mne_xai.evaluate import map_similarity, target_randomization_check
+
+    cropped, read = cropped_on_a_span
     epochs = spatial_epochs[:6]
     check = target_randomization_check(
         cropped,
@@ -665,10 +678,6 @@ def test_sanity_checks_compare_the_samples_the_windows_read(spatial_epochs):
         metric="spearman_abs",
         random_state=0,
     )
-    read = np.zeros(len(epochs.times), bool)
-    for start in cropped.window_starts_:
-        read[start : start + cropped.window_samples_] = True
-    assert 0 < read.sum() < len(read)
     # Two classes: the other class is class 1 for every epoch.
     maps = [
         mne_xai.explain(cropped, epochs, "saliency", target=label).get_data()
@@ -678,24 +687,16 @@ def test_sanity_checks_compare_the_samples_the_windows_read(spatial_epochs):
     assert_allclose(check.similarity["spearman_abs"][0], expected, rtol=1e-6)
 
 
-def test_removal_at_random_draws_among_the_samples_the_windows_read(spatial_epochs):
+def test_removal_at_random_draws_among_the_samples_the_windows_read(
+    cropped_on_a_span, spatial_epochs
+):
     """Samples outside the windows change nothing when removed: drawn there,
     the random anchor and the random removal were easy to beat by a map that
     knows nothing but where the windows are (AOPC 0.139 against 0.109)."""
     from mne_xai.evaluate import deletion_curve, deletion_test, perturbation_test
 
-    cropped = CroppedClassifier(
-        EEGNetClassifier(max_epochs=2, random_state=0, verbose=False),
-        window_length=0.5,
-        window_step=0.25,
-        tmin=0.0,
-        tmax=0.75,
-    ).fit(spatial_epochs)
+    cropped, read = cropped_on_a_span
     epochs = spatial_epochs[:20]
-    read = np.zeros(len(epochs.times), bool)
-    for start in cropped.window_starts_:
-        read[start : start + cropped.window_samples_] = True
-    assert 0 < read.sum() < len(read)
     noise = np.random.default_rng(0).standard_normal(epochs.get_data().shape)
     windows_only = read + 1e-3 * noise
     kwargs = dict(target="true", random_state=0)
