@@ -66,8 +66,12 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
     info : mne.Info | None
         The channels a foreign skorch classifier was trained on, in its
         input's order; Epochs are then read from these channels by name and
-        the maps carry this info. Ignored for the estimators of mne_xai, which
-        know their channels.
+        the maps carry this info. None: Epochs are read by position, their
+        channels taken to be the network's in its order, and arrays are
+        refused. skorch records neither the length nor the start of its
+        training epochs: give epochs cut as the training data were (a network
+        that pools over time adaptively reads others without an error).
+        Ignored for the estimators of mne_xai, which know their channels.
     event_id : dict | None
         The event names of a foreign skorch classifier's classes, as
         ``{name: class}`` (e.g. ``{"left": 0, "right": 1}`` for a network

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from mne.utils import catch_logging
+from mne.utils import catch_logging, logger
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from mne_xai import EEGNetClassifier
@@ -606,6 +606,44 @@ def test_seeded_training_on_threads_equals_serial(recording_files):
     assert torch.equal(torch.rand(3), expected_draw)
     for recording_id, weights in serial.items():
         torch.testing.assert_close(threaded[recording_id], weights, rtol=0, atol=0)
+
+
+def test_tasks_on_threads_of_this_process_leave_the_log_level_alone(
+    fitted, recording_files
+):
+    """Each task set MNE's one log level and put it back; overlapping, they left
+    the caller at WARNING (A saves INFO, B saves WARNING, A restores INFO, B
+    restores WARNING), and tasks logged at the caller's INFO meanwhile."""
+    previous = mne.set_log_level("INFO", return_old_level=True)
+    try:
+        with joblib.parallel_backend("threading", n_jobs=2):
+            levels = map_recordings(_slow_log_level, fitted, recording_files)
+        assert logger.level == logging.INFO
+        assert set(levels.values()) == {logging.WARNING}  # the tasks' own
+    finally:
+        mne.set_log_level(previous)
+
+
+def test_recordings_read_by_position_must_share_the_channel_order(recording_files):
+    """A network fitted on arrays read a recording exported in another channel
+    order against the wrong weights, and its map was averaged by name."""
+    epochs = mne.read_epochs(recording_files[0], verbose=False)
+    reordered = epochs.copy().reorder_channels(epochs.ch_names[::-1])
+    on_arrays = EEGNetClassifier(
+        max_epochs=1, batch_size=8, random_state=0, verbose=False
+    ).fit(epochs.get_data(), epochs.events[:, 2])
+    with pytest.raises(ValueError, match="reads each recording's channels by position"):
+        explain_recordings(on_arrays, [epochs, reordered], "saliency")
+    maps = explain_recordings(on_arrays, [epochs, epochs.copy()], "saliency")
+    assert len(maps) == 2
+
+
+def _slow_log_level(estimator, epochs):
+    """Return the log level a task sees, after long enough for tasks to overlap."""
+    import time
+
+    time.sleep(0.2)
+    return logger.level
 
 
 def test_dask_workers_on_threads_of_this_process_leave_warnings_alone(

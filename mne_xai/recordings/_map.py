@@ -4,6 +4,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import NamedTuple
 
 import joblib
@@ -13,18 +14,24 @@ from joblib.parallel import (
     ThreadingBackend,
     get_active_backend,
 )
-from mne.utils import _validate_type, logger, verbose
+from mne.utils import _validate_type, logger, use_log_level, verbose
 
 from .._docs import fill_doc
 from .._progress import progress_bar
 from ._results import RecordingResults
-from ._sources import _check_recordings, _check_unique, _named
+from ._sources import (
+    _check_channel_order,
+    _check_recordings,
+    _check_unique,
+    _named,
+)
 from ._workers import (
     _concurrency,
     _one_task_per_process,
     _run_recording,
     _Shipped,
     _task_log_level,
+    _threads_of_this_process,
 )
 
 
@@ -148,6 +155,7 @@ def map_recordings(
     """
     _validate_type(function, "callable", "function")
     sources, labels = _check_recordings(recordings, ids, id_column)
+    _check_channel_order(sources, labels, estimator)
     call = _Call(function, sources, labels, id_column, params)
     backend, n_workers = _parallel_setup(n_jobs)
     done = {}  # position -> (recording id, result, warnings raised)
@@ -197,6 +205,7 @@ def _parallel(call, estimator, backend, n_workers, done):
     # replicas, so a broadcast scatter did not survive a worker's death.
     level = _task_log_level()
     record_warnings = _one_task_per_process(backend)
+    in_process = _threads_of_this_process(backend)
     parallel = joblib.Parallel(
         n_jobs=n_workers,
         # Results as they finish where the backend can yield them (loky,
@@ -208,15 +217,19 @@ def _parallel(call, estimator, backend, n_workers, done):
         verbose=5 if logger.level <= logging.INFO else 0,
     )
     task = joblib.delayed(_run_recording)
+    task_level = None if in_process else level
     try:
         tasks = (
             task(
-                *call.task_args(position, shipped, concurrency, level, record_warnings)
+                *call.task_args(
+                    position, shipped, concurrency, task_level, record_warnings
+                )
             )
             for position in range(n_recordings)
         )
-        for position, *outcome in parallel(tasks):
-            done[position] = outcome
+        with use_log_level(level) if in_process else nullcontext():
+            for position, *outcome in parallel(tasks):
+                done[position] = outcome
     except Exception as err:
         if hasattr(err, "_mne_xai_recording"):
             raise  # a recording's own error, which names it

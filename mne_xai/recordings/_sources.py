@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from mne.utils import _validate_type
 
+from .._network import as_network
+
 #: Suffixes MNE gives epochs files, left out of the id taken from a file name.
 _EPOCHS_SUFFIXES = ("-epo", "_epo")
 #: How many recordings an error message names before summarising the rest.
@@ -101,6 +103,41 @@ def _named(items):
     if len(items) > _N_NAMED:
         shown += f" and {len(items) - _N_NAMED} more"
     return shown
+
+
+def _check_channel_order(sources, labels, estimator):
+    """Refuse recordings whose channels differ in order, read by position.
+
+    A network that does not know its channels (fitted on arrays, or a skorch
+    network wrapped without ``info``) reads each recording's channels in their
+    order: one exported in another order was read against the wrong weights,
+    and its map, named by its own channels, averaged by name with the others'.
+    """
+    try:
+        network = as_network(estimator)
+    except (TypeError, ValueError):
+        return  # refused with its reason by the function called
+    if not hasattr(network, "module_") or network.info_ is not None:
+        return  # unfitted (each task trains it), or reading channels by name
+    first_label, first = None, None
+    for source, label in zip(sources, labels, strict=True):
+        ch_names = (
+            source.ch_names
+            if isinstance(source, mne.BaseEpochs)
+            else mne.io.read_info(source, verbose=False).ch_names
+        )
+        if first is None:
+            first_label, first = label, ch_names
+        elif ch_names != first:
+            raise ValueError(
+                f"Recording {label!r} holds other channels, or the same in another "
+                f"order, than recording {first_label!r} ({ch_names[:3]}... against "
+                f"{first[:3]}...), and the network does not know its channels, so "
+                "it reads each recording's channels by position. Fit it on Epochs "
+                "(or wrap a skorch network with as_network(net, info=...)) to read "
+                "them by name, or reorder the recordings alike "
+                "(epochs.reorder_channels)."
+            )
 
 
 def _read_recording(source, label):

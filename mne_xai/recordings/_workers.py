@@ -5,11 +5,11 @@ import logging
 import os
 import sys
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import joblib
 import torch
-from joblib.parallel import LokyBackend, MultiprocessingBackend
+from joblib.parallel import LokyBackend, MultiprocessingBackend, ThreadingBackend
 from mne.utils import logger, use_log_level
 
 from ._sources import _metadata_id, _read_recording
@@ -110,6 +110,20 @@ def _one_task_per_process(backend):
     return os.getpid() not in worker_pids and len(set(worker_pids)) == len(worker_pids)
 
 
+def _threads_of_this_process(backend):
+    """Whether the tasks run as threads of this process.
+
+    They do with joblib's threading backend, and as the workers of a Dask
+    ``LocalCluster(processes=False)``. MNE's log level is one for the process: tasks that each set it and put it
+    back, overlapping, left the caller at WARNING (A saves INFO, B saves
+    WARNING, A restores INFO, B restores WARNING).
+    """
+    if isinstance(backend, ThreadingBackend):
+        return True
+    client = _dask_client(backend)
+    return client is not None and os.getpid() in client.run(os.getpid).values()
+
+
 def _torch_threads_for(concurrency):
     """Torch threads for a task that shares its machine with ``concurrency`` tasks."""
     if concurrency is None:
@@ -189,7 +203,8 @@ def _run_recording(
     warnings the call raised, as ``(category, message)`` in order.
     """
     with (
-        use_log_level(level),
+        # None: the caller set it for all the tasks, threads of its process.
+        nullcontext() if level is None else use_log_level(level),
         _torch_threads(concurrency),
         _recorded_warnings(record_warnings) as caught,
     ):
