@@ -231,7 +231,7 @@ def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None)
     maps that multiply a gradient by the input (gradient x input, integrated
     gradients, DeepLIFT, LRP) multiply two signals that oscillate at the
     band's frequency ``f``, and so hold their power at 0 Hz and ``2 f``;
-    rectified maps (|gradient|) do too. On a network whose logit is the 10 Hz
+    rectified maps (``|gradient|``) do too. On a network whose logit is the 10 Hz
     power of its input, gradient x input scored 0.05 for 8-13 Hz, below a map
     of white noise (0.10), where all its relevance was at 10 Hz. In time,
     compare only signed gradient maps (saliency with ``absolute=False``,
