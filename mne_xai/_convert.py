@@ -638,7 +638,7 @@ def check_events_are_classes(
             f"and codes {unreadable} name none (labels renumbered, e.g. by "
             "LabelEncoder, would be read as other events). Give the classes "
             "themselves (labels of classes_, or indices), fit on the Epochs, or, "
-            "for a network wrapped by as_network, name its classes: "
+            "for a skorch network fitted elsewhere, name its classes: "
             f"as_network(net, event_id={{name: class}}).{fix}"
         )
 

@@ -193,7 +193,10 @@ class WindowAverage(torch.nn.Module):
 
     def class_probabilities(self, x):
         """Return the mean of the windows' probabilities, as the classifier predicts."""
-        return self.window_logits(x).softmax(dim=-1).mean(dim=1)
+        logits = self.window_logits(x)
+        if isinstance(self.module, BinaryLogOdds):  # (-s, s): not its probabilities
+            logits = self.module.probability_logits(logits)
+        return logits.softmax(dim=-1).mean(dim=1)
 
 
 class BinaryLogOdds(torch.nn.Module):
@@ -237,14 +240,18 @@ class BinaryLogOdds(torch.nn.Module):
             score = score - self.offset
         return torch.cat([-score, score], dim=1)
 
-    def output_probabilities(self, outputs):
-        """Return the classifier's probabilities of the classes from the outputs.
+    def probability_logits(self, outputs):
+        """Return logits whose softmax is the classifier's probabilities: ``(0, z)``.
 
-        The softmax of ``(-s, s)`` is ``sigmoid(2 s)``, not the classifier's
-        ``sigmoid(z)``: methods weighing by probabilities read them here.
+        The softmax of the outputs ``(-s, s)`` is ``sigmoid(2 s)``, not the
+        classifier's ``sigmoid(z)``: what reads probabilities reads these.
         """
-        positive = torch.sigmoid(outputs[:, 1:] + self.offset)
-        return torch.cat([1 - positive, positive], dim=1)
+        score = outputs[..., 1:] + self.offset
+        return torch.cat([torch.zeros_like(score), score], dim=-1)
+
+    def output_probabilities(self, outputs):
+        """Return the classifier's probabilities of the classes from the outputs."""
+        return self.probability_logits(outputs).softmax(dim=-1)
 
 
 class _CroppedNetwork:

@@ -325,7 +325,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             chs_info=None if self.info_ is None else self.info_["chs"],
             ch_names=self.ch_names_,
             classes=self.classes_,
-            event_id=self.event_id_,
+            # Events name the classes only where they are its labels.
+            event_id=self.event_id_ if self.events_are_labels_ else None,
         )
         module_params = self.get_params_for("module")
         self.module_ = build_network(
@@ -504,9 +505,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "classes (e.g. y=event names for a network trained on them), or "
                 "pickle the whole estimator."
             )
+        named_by = self.event_id_ if self.events_are_labels_ else None
         if not torch.equal(
-            self.module_.training_events.cpu(),
-            events_digest(self.event_id_, self.classes_),
+            self.module_.training_events.cpu(), events_digest(named_by, self.classes_)
         ):
             raise ValueError(
                 "The parameters were saved from a network whose training Epochs "

@@ -358,3 +358,42 @@ def test_attribution_package_is_reachable_beside_the_function():
     # Importing the deprecated module must not replace the function.
     assert callable(mne_xai.explain)
     assert not isinstance(mne_xai.explain, type(mne_xai))
+
+
+class _LinearScore(torch.nn.Module):
+    """One score per window of 64 samples, as NeuralNetBinaryClassifier trains."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4 * 64, 1)
+
+    def forward(self, x):
+        return self.linear(x.flatten(1))[:, 0]
+
+
+def test_a_cropped_binary_classifier_is_scored_by_its_probabilities():
+    """Its windows' outputs (-s, s) were read through a softmax, sigmoid(2 s),
+    not the classifier's sigmoid(z): best_samples' scores were 1.96 off
+    logit(predict_proba), and the mean window probability (pruning's score)
+    disagreed with predict on 24 of 60 epochs at threshold 0.3."""
+    from mne_xai.inspect import best_samples
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4, 128)).astype(np.float32)
+    y = (rng.random(60) < 0.5).astype(np.float32)
+    X[y == 1, 0] += 0.5
+    torch.manual_seed(0)
+    net = NeuralNetBinaryClassifier(
+        _LinearScore, max_epochs=5, lr=0.05, threshold=0.3, train_split=None, verbose=0
+    )
+    cropped = CroppedClassifier(
+        net, window_length=0.5, window_step=0.25, sfreq=128.0
+    ).fit(X, y)
+    proba = cropped.predict_proba(X).astype(np.float64)
+    scores = best_samples(cropped, X, k=3, among="all").scores
+    np.testing.assert_allclose(scores, np.log(proba / (1 - proba)), atol=1e-5)
+    with torch.no_grad():
+        mean_window = (
+            as_network(cropped).module_.eval().class_probabilities(torch.from_numpy(X))
+        )
+    np.testing.assert_allclose(mean_window.numpy(), proba, atol=1e-6)

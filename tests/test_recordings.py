@@ -624,7 +624,9 @@ def test_tasks_on_threads_of_this_process_leave_the_log_level_alone(
         mne.set_log_level(previous)
 
 
-def test_recordings_read_by_position_must_share_the_channel_order(recording_files):
+def test_recordings_read_by_position_must_share_the_channel_order(
+    recording_files, tmp_path
+):
     """A network fitted on arrays read a recording exported in another channel
     order against the wrong weights, and its map was averaged by name."""
     epochs = mne.read_epochs(recording_files[0], verbose=False)
@@ -636,6 +638,14 @@ def test_recordings_read_by_position_must_share_the_channel_order(recording_file
         explain_recordings(on_arrays, [epochs, reordered], "saliency")
     maps = explain_recordings(on_arrays, [epochs, epochs.copy()], "saliency")
     assert len(maps) == 2
+    # A function of the user's may read the channels its own way.
+    counts = map_recordings(_n_epochs, on_arrays, [epochs, reordered])
+    assert list(counts.values()) == [len(epochs)] * 2
+    # A file that is not FIF is named by its task, as for any network.
+    not_fif = tmp_path / "sub-97-epo.fif"
+    not_fif.write_text("not a fif file")
+    with pytest.raises(ValueError, match="sub-97.*could not be read as mne.Epochs"):
+        explain_recordings(on_arrays, [epochs, not_fif], "saliency")
 
 
 def _slow_log_level(estimator, epochs):

@@ -1040,6 +1040,14 @@ def test_a_restored_network_refuses_epochs_naming_fewer_classes(
         lacking.load_params(f_params=tmp_path / "params.pt")
     restored = EEGNetClassifier(**FAST).initialize(spatial_epochs[:10])
     restored.load_params(f_params=tmp_path / "params.pt")
+    # Labels that are not the events: no event names a class, nothing to check.
+    labels = np.arange(len(spatial_epochs)) % 2 + 1
+    other = EEGNetClassifier(**FAST).fit(spatial_epochs, labels)
+    other.save_params(f_params=tmp_path / "other.pt")
+    of_left = labels[spatial_epochs.events[:, 2] == 1]
+    EEGNetClassifier(**FAST).initialize(one_event, of_left).load_params(
+        f_params=tmp_path / "other.pt"
+    )
     np.testing.assert_array_equal(
         mne_xai.explain(restored, spatial_epochs, "saliency", target="true").get_data(),
         mne_xai.explain(clf, spatial_epochs, "saliency", target="true").get_data(),

@@ -83,24 +83,23 @@ def _class_scores(network, data, batch_size, device):
     """
     module = network.module_
     windows = module if isinstance(module, WindowAverage) else None
-    logits = np.concatenate(
+    scorer = module if windows is None else windows.module
+    logits = torch.cat(
         [
-            output.double().cpu().numpy().reshape(len(batch), -1, output.shape[-1])
+            output.double().cpu().reshape(len(batch), -1, output.shape[-1])
             for batch, output in batch_outputs(
                 network,
                 data,
-                None if windows is None else windows.module,
+                None if windows is None else scorer,
                 batch_size=batch_size,
                 device=device,
             )
         ]
     )
-    if isinstance(module, BinaryLogOdds):
+    if isinstance(scorer, BinaryLogOdds):
         # Its logits are (-s, s), s measured from the decision threshold, whose
-        # class log-odds are 2 s: the network's own score z is s plus the
-        # threshold's log-odds, that of classes_[1] (-z that of classes_[0]).
-        log_odds = logits[:, 0, 1] + module.offset
-        return np.column_stack([-log_odds, log_odds])
+        # softmax is not the classifier's probability, sigmoid(z).
+        logits = scorer.probability_logits(logits)
     return class_log_odds(logits)
 
 

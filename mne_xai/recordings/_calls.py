@@ -12,13 +12,15 @@ from ..attribution import explain
 from ..attribution._core import check_method_parameters
 from ._map import map_recordings
 from ._results import RecordingResults
+from ._sources import _check_channel_order, _check_recordings
 
 
-def _check_fitted_network(estimator):
+def _check_at_the_door(estimator, recordings, ids, id_column):
     """Fail at the door, not once per recording, on what cannot be explained."""
     network = as_network(estimator)  # refuses what is no network, or unfitted
     if hasattr(network, "check_is_fitted"):  # skorch's check, as in predict
         network.check_is_fitted()
+    _check_channel_order(*_check_recordings(recordings, ids, id_column), network)
 
 
 @verbose
@@ -76,7 +78,7 @@ def explain_recordings(
     -----
     %(recordings_notes)s
     """
-    _check_fitted_network(estimator)
+    _check_at_the_door(estimator, recordings, ids, id_column)
     explain_arguments = inspect.signature(explain).parameters
     check_method_parameters(
         method, {k: v for k, v in explain_params.items() if k not in explain_arguments}
@@ -172,7 +174,7 @@ def evaluate_recordings(
             "attribution cannot be given to evaluate_recordings: each recording "
             "needs its own maps. Pass method= to compute them per recording."
         )
-    _check_fitted_network(estimator)
+    _check_at_the_door(estimator, recordings, ids, id_column)
     method = measure_params.get("method")
     if isinstance(method, str):
         # The measures of mne_xai pass the parameters they do not take to it.

@@ -19,12 +19,7 @@ from mne.utils import _validate_type, logger, use_log_level, verbose
 from .._docs import fill_doc
 from .._progress import progress_bar
 from ._results import RecordingResults
-from ._sources import (
-    _check_channel_order,
-    _check_recordings,
-    _check_unique,
-    _named,
-)
+from ._sources import _check_recordings, _check_unique, _named
 from ._workers import (
     _concurrency,
     _one_task_per_process,
@@ -155,7 +150,6 @@ def map_recordings(
     """
     _validate_type(function, "callable", "function")
     sources, labels = _check_recordings(recordings, ids, id_column)
-    _check_channel_order(sources, labels, estimator)
     call = _Call(function, sources, labels, id_column, params)
     backend, n_workers = _parallel_setup(n_jobs)
     done = {}  # position -> (recording id, result, warnings raised)

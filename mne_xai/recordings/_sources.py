@@ -8,8 +8,6 @@ import numpy as np
 import pandas as pd
 from mne.utils import _validate_type
 
-from .._network import as_network
-
 #: Suffixes MNE gives epochs files, left out of the id taken from a file name.
 _EPOCHS_SUFFIXES = ("-epo", "_epo")
 #: How many recordings an error message names before summarising the rest.
@@ -105,27 +103,26 @@ def _named(items):
     return shown
 
 
-def _check_channel_order(sources, labels, estimator):
+def _check_channel_order(sources, labels, network):
     """Refuse recordings whose channels differ in order, read by position.
 
-    A network that does not know its channels (fitted on arrays, or a skorch
-    network wrapped without ``info``) reads each recording's channels in their
-    order: one exported in another order was read against the wrong weights,
-    and its map, named by its own channels, averaged by name with the others'.
+    A fitted network that does not know its channels (fitted on arrays, or a
+    skorch network wrapped without ``info``) reads each recording's channels
+    in their order: one exported in another order was read against the wrong
+    weights, and its map, named by its own channels, averaged by name with the
+    others'. Networks that know their channels read them by name.
     """
-    try:
-        network = as_network(estimator)
-    except (TypeError, ValueError):
-        return  # refused with its reason by the function called
-    if not hasattr(network, "module_") or network.info_ is not None:
-        return  # unfitted (each task trains it), or reading channels by name
+    if network.info_ is not None:
+        return
     first_label, first = None, None
     for source, label in zip(sources, labels, strict=True):
-        ch_names = (
-            source.ch_names
-            if isinstance(source, mne.BaseEpochs)
-            else mne.io.read_info(source, verbose=False).ch_names
-        )
+        if isinstance(source, mne.BaseEpochs):
+            ch_names = source.ch_names
+        else:
+            try:
+                ch_names = mne.io.read_info(source, verbose=False).ch_names
+            except Exception:  # its task says why it cannot be read, naming it
+                continue
         if first is None:
             first_label, first = label, ch_names
         elif ch_names != first:

@@ -229,15 +229,17 @@ def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None)
 
     The spectrum of a map in time is that of the map, not of the evidence:
     maps that multiply a gradient by the input (gradient x input, integrated
-    gradients, DeepLIFT, LRP) multiply two signals that oscillate at the
-    band's frequency ``f``, and so hold their power at 0 Hz and ``2 f``;
+    gradients, DeepLIFT, and LRP on piecewise-linear networks) multiply two
+    signals that oscillate at the band's frequency ``f``, and so hold their
+    power at 0 Hz and ``2 f``;
     rectified maps (``|gradient|``) do too. On a network whose logit is the 10 Hz
     power of its input, gradient x input scored 0.05 for 8-13 Hz, below a map
     of white noise (0.10), where all its relevance was at 10 Hz. In time,
     compare only signed gradient maps (saliency with ``absolute=False``,
     guided backprop); to ask which frequencies a method's relevance is on,
     score :func:`~mne_xai.attribution.explain_spectrum`'s output, where
-    gradient x input scored 1.0.
+    gradient x input scored 1.0 (LRP's rules have no spectral form there:
+    its time maps have no frequency score).
 
     References
     ----------
