@@ -1173,11 +1173,13 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
     mean_square_of_means = np.mean(np.square(epoch_means), axis=0)
     drift = mean_square_of_means - np.square(epoch_means.mean(axis=0))
     within = mean_square - mean_square_of_means
-    ratio = drift / np.maximum(within, np.finfo(float).tiny)  # 0 for flat channels
+    with np.errstate(over="ignore"):  # constant channels (a stimulus channel)
+        ratio = drift / np.maximum(within, np.finfo(float).tiny)  # 0 when flat
     # The median: one drifting channel barely changes the scale of the others.
     if np.median(ratio) <= OFFSET_RATIO:
         steady = np.square(epoch_means.mean(axis=0))
-        steady_ratio = steady / np.maximum(within, np.finfo(float).tiny)
+        with np.errstate(over="ignore"):
+            steady_ratio = steady / np.maximum(within, np.finfo(float).tiny)
         if np.median(steady_ratio) <= STEADY_OFFSET_RATIO**2:
             return False
         warnings.warn(

@@ -16,7 +16,8 @@ docdict["estimator"] = """\
 estimator : estimator
     A fitted classifier that meets the model contract (see
     :func:`mne_xai.as_network`): an estimator of mne_xai, a
-    :class:`~mne_xai.CroppedClassifier`, a Pipeline ending in one, or a
+    :class:`~mne_xai.CroppedClassifier`, a Pipeline ending in one whose other
+    steps are ``"passthrough"`` (the network's own input is explained), or a
     skorch or braindecode classifier."""
 
 docdict["epochs"] = """\

@@ -116,16 +116,7 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
     if isinstance(estimator, _EEGClassifier | _CroppedNetwork | _SkorchNetwork):
         return estimator
     if isinstance(estimator, Pipeline):
-        steps = estimator.steps[:-1]
-        transforming = [
-            name for name, step in steps if step not in ("passthrough", None)
-        ]
-        if transforming:
-            raise ValueError(
-                f"The Pipeline transforms the data before the network (steps "
-                f"{transforming}); attributions need the network's own input. "
-                "Explain pipeline[-1] on pipeline[:-1].transform(epochs) instead."
-            )
+        check_passthrough(estimator)
         return as_network(
             estimator.steps[-1][1], info=info, event_id=event_id, scaling=scaling
         )
@@ -153,6 +144,19 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
         "one, a skorch classifier, or a search over one of these fitted with "
         f"refit=True).{advice}"
     )
+
+
+def check_passthrough(pipeline):
+    """Refuse a Pipeline whose steps before the network transform the data."""
+    transforming = [
+        name for name, step in pipeline.steps[:-1] if step not in ("passthrough", None)
+    ]
+    if transforming:
+        raise ValueError(
+            f"The Pipeline transforms the data before the network (steps "
+            f"{transforming}); attributions need the network's own input. "
+            "Explain pipeline[-1] on pipeline[:-1].transform(epochs) instead."
+        )
 
 
 class WindowAverage(torch.nn.Module):

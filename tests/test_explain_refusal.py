@@ -281,6 +281,14 @@ def test_unhandled_operation_is_refused(method, module, match):
         _attribute(method, module)
 
 
+@pytest.mark.parametrize("method", ["deeplift", "lrp_epsilon"])
+def test_a_function_with_a_module_rule_is_refused_naming_the_module(method):
+    """F.elu in forward read as "no rule for elu", where the rules cover nn.ELU."""
+    with pytest.raises(ValueError, match=r"Call it as a module \(torch.nn.ELU\)"):
+        _attribute(method, _untrained(activation="elu"))
+    assert _attribute(method, _untrained()).abs().sum() > 0  # nn.ELU
+
+
 class FunctionalConvolution(SmallNet):
     """The spatial convolution called as a function on the layer's weight."""
 

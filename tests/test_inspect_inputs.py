@@ -525,6 +525,7 @@ def test_best_samples_of_a_binary_classifier_are_scored_by_its_log_odds(
         best_samples(cropped, X, k=2, among="all", verbose=False).scores,
         np.log(proba / (1 - proba)),
         rtol=1e-5,
+        atol=1e-6,  # predict_proba's float32
     )
 
 

@@ -293,6 +293,12 @@ def test_what_cannot_be_reported_is_refused_before_training(spatial_epochs):
     with pytest.raises(TypeError, match="explain_spectral_classifier"):
         make_report(spectral, spatial_epochs, methods=METHODS, cv=2)
     assert not hasattr(spectral, "estimator_")
+    from sklearn.preprocessing import FunctionTransformer
+
+    scaled = make_pipeline(FunctionTransformer(), _network())
+    with pytest.raises(ValueError, match="transforms the data before the network"):
+        make_report(scaled, spatial_epochs, methods=METHODS, cv=2)
+    assert not hasattr(scaled[-1], "module_")  # it trained every fold first
     search = GridSearchCV(
         make_pipeline(spectral), {"spectralclassifier__hz_per_second": [8.0]}, cv=2
     )

@@ -426,6 +426,17 @@ def _operation_name(kind):
     return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", kind).lower()
 
 
+#: Functions called in forward whose module the rules cover, by autograd node.
+_MODULE_OF_FUNCTION = {
+    "Elu": "torch.nn.ELU",
+    "Relu": "torch.nn.ReLU",
+    "LeakyRelu": "torch.nn.LeakyReLU",
+    "AvgPool1D": "torch.nn.AvgPool1d",
+    "AvgPool2D": "torch.nn.AvgPool2d",
+    "MaxPool2DWithIndices": "torch.nn.MaxPool2d",
+}
+
+
 def _unhandled(node, depending, functional_ops):
     """Describe ``node`` if the rules do not handle it, else return None.
 
@@ -719,9 +730,17 @@ def check_computation(
                 if layer is None
                 else f" in module {names[layer]!r} ({type(layer).__name__})"
             )
+            module = _MODULE_OF_FUNCTION.get(
+                re.sub(r"Backward\d*$", "", type(node).__name__)
+            )
+            as_module = (
+                f" Call it as a module ({module}), which the rules cover."
+                if module is not None and layer is None
+                else ""
+            )
             raise ValueError(
                 f"{method} has no rule for {problem}{where}, so it cannot explain "
-                "this network (its map would follow the plain gradient there). "
+                f"this network (its map would follow the plain gradient there).{as_module} "
                 f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
             )
         stack.extend(child for child, _ in node.next_functions if child is not None)

@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._convert import training_channels
-from .._network import as_network
+from .._network import as_network, check_passthrough
 from ..attribution import explain
 from ..attribution._registry import needs_patterns
 from ..datasets import _builtin_montage
@@ -43,12 +43,13 @@ def check_reportable(estimator):
             "mne_xai.evaluate."
         )
     final = estimator
-    while (
-        isinstance(final, Pipeline)
-        or hasattr(final, "param_grid")
-        or (hasattr(final, "param_distributions"))
-    ):  # the network of a Pipeline or a search
-        final = final.steps[-1][1] if isinstance(final, Pipeline) else final.estimator
+    searches = ("param_grid", "param_distributions")
+    while isinstance(final, Pipeline) or any(hasattr(final, a) for a in searches):
+        if isinstance(final, Pipeline):
+            check_passthrough(final)
+            final = final.steps[-1][1]
+        else:  # the network of a search
+            final = final.estimator
     if isinstance(final, SpectralClassifier):
         as_network(final)  # raises, saying how to explain it
 

@@ -59,7 +59,8 @@ def make_report(
     ----------
     estimator : estimator
         A classifier of mne_xai, a :class:`~mne_xai.CroppedClassifier`, or a
-        Pipeline or search ending in one (a scikit-learn estimator, which
+        Pipeline (of ``"passthrough"`` steps before it) or search ending in
+        one (a scikit-learn estimator, which
         the report cross-validates; a network wrapped by
         :func:`mne_xai.as_network` is not one). Unfitted, a clone of it is
         cross-validated and the estimator itself is then fitted on all epochs
