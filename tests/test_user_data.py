@@ -1067,3 +1067,18 @@ def test_fitting_arrays_without_info_says_the_rate_is_assumed(synthetic_arrays):
         fitted = EEGNetClassifier(info=info, **FAST).fit(X, y)
     # Kernels of half a second at the given rate.
     assert fitted.module_.temporal_conv.kernel_size[-1] in (250, 251)
+
+
+def test_a_constant_channel_raises_no_overflow():
+    """A channel constant within every epoch (a stimulus channel at its level)
+    gave NumPy's "overflow encountered in divide" from the offset check."""
+    from mne_xai._convert import check_offsets
+
+    rng = np.random.default_rng(0)
+    array = rng.standard_normal((10, 3, 64))
+    array[:, 2] = np.arange(10)[:, None]  # one value per epoch
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        check_offsets(array[:, :2])
+        with np.errstate(over="raise"):
+            check_offsets(array)
