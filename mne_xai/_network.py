@@ -197,10 +197,13 @@ class WindowAverage(torch.nn.Module):
 
     def class_probabilities(self, x):
         """Return the mean of the windows' probabilities, as the classifier predicts."""
-        logits = self.window_logits(x)
+        return self.mean_probabilities(self.window_logits(x))
+
+    def mean_probabilities(self, window_logits):
+        """Return the mean of the windows' probabilities, given their logits."""
         if isinstance(self.module, BinaryLogOdds):  # (-s, s): not its probabilities
-            logits = self.module.probability_logits(logits)
-        return logits.softmax(dim=-1).mean(dim=1)
+            window_logits = self.module.probability_logits(window_logits)
+        return window_logits.softmax(dim=-1).mean(dim=1)
 
 
 class BinaryLogOdds(torch.nn.Module):

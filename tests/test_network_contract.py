@@ -377,6 +377,7 @@ def test_a_cropped_binary_classifier_is_scored_by_its_probabilities():
     logit(predict_proba), and the mean window probability (pruning's score)
     disagreed with predict on 24 of 60 epochs at threshold 0.3."""
     from mne_xai.inspect import best_samples
+    from mne_xai.inspect._activations import _logits_and_prediction
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 4, 128)).astype(np.float32)
@@ -392,8 +393,10 @@ def test_a_cropped_binary_classifier_is_scored_by_its_probabilities():
     proba = cropped.predict_proba(X).astype(np.float64)
     scores = best_samples(cropped, X, k=3, among="all").scores
     np.testing.assert_allclose(scores, np.log(proba / (1 - proba)), atol=1e-5)
+    module = as_network(cropped).module_.eval()
     with torch.no_grad():
-        mean_window = (
-            as_network(cropped).module_.eval().class_probabilities(torch.from_numpy(X))
-        )
+        mean_window = module.class_probabilities(torch.from_numpy(X))
+        # The class whose decision pruning's attribution order follows.
+        _, followed = _logits_and_prediction(module, torch.from_numpy(X))
     np.testing.assert_allclose(mean_window.numpy(), proba, atol=1e-6)
+    np.testing.assert_array_equal(followed.numpy(), proba.argmax(axis=1))

@@ -426,14 +426,13 @@ def _operation_name(kind):
     return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", kind).lower()
 
 
-#: Functions called in forward whose module the rules cover, by autograd node.
+#: Activations called as functions in forward whose module the rules cover, by
+#: autograd node. (Pooling is left out: max_pool1d and max_pool2d share a node,
+#: and the rules hold for some windows only.)
 _MODULE_OF_FUNCTION = {
     "Elu": "torch.nn.ELU",
     "Relu": "torch.nn.ReLU",
     "LeakyRelu": "torch.nn.LeakyReLU",
-    "AvgPool1D": "torch.nn.AvgPool1d",
-    "AvgPool2D": "torch.nn.AvgPool2d",
-    "MaxPool2DWithIndices": "torch.nn.MaxPool2d",
 }
 
 

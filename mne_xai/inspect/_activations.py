@@ -490,7 +490,7 @@ def _logits_and_prediction(module, inputs):
     """
     if isinstance(module, WindowAverage):
         windows = module.window_logits(inputs)
-        return windows.mean(dim=1), windows.softmax(dim=-1).mean(dim=1).argmax(dim=1)
+        return windows.mean(dim=1), module.mean_probabilities(windows).argmax(dim=1)
     logits = module(inputs)
     return logits, logits.argmax(dim=1)
 

@@ -42,14 +42,15 @@ def check_reportable(estimator):
             "network is explained and evaluated with mne_xai.explain and "
             "mne_xai.evaluate."
         )
-    final = estimator
+    final, in_search = estimator, False
     searches = ("param_grid", "param_distributions")
     while isinstance(final, Pipeline) or any(hasattr(final, a) for a in searches):
         if isinstance(final, Pipeline):
-            check_passthrough(final)
+            if not in_search:  # a search's grid may set the steps otherwise
+                check_passthrough(final)
             final = final.steps[-1][1]
         else:  # the network of a search
-            final = final.estimator
+            final, in_search = final.estimator, True
     if isinstance(final, SpectralClassifier):
         as_network(final)  # raises, saying how to explain it
 
