@@ -325,8 +325,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             chs_info=None if self.info_ is None else self.info_["chs"],
             ch_names=self.ch_names_,
             classes=self.classes_,
-            # Events name the classes only where they are its labels.
-            event_id=self.event_id_ if self.events_are_labels_ else None,
+            event_id=self._events_naming_classes,
         )
         module_params = self.get_params_for("module")
         self.module_ = build_network(
@@ -406,6 +405,11 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     def classes_(self):
         """The class labels, sorted (those of ``classes`` or of ``y``)."""
         return self.classes_inferred_
+
+    @property
+    def _events_naming_classes(self):
+        # Events name the classes only where they are its labels.
+        return self.event_id_ if self.events_are_labels_ else None
 
     @property
     def input_scale_(self):
@@ -505,9 +509,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "classes (e.g. y=event names for a network trained on them), or "
                 "pickle the whole estimator."
             )
-        named_by = self.event_id_ if self.events_are_labels_ else None
         if not torch.equal(
-            self.module_.training_events.cpu(), events_digest(named_by, self.classes_)
+            self.module_.training_events.cpu(),
+            events_digest(self._events_naming_classes, self.classes_),
         ):
             raise ValueError(
                 "The parameters were saved from a network whose training Epochs "
