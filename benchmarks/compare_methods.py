@@ -86,7 +86,6 @@ LOCALIZATION_MEASURES = {
     "relevance_mass_accuracy": "RMA",
     "roc_auc": "AUC",
     "relevance_rank_accuracy": "RRA",
-    "spectral_precision": "spectral precision",
 }
 SEED = 0
 # Why DeepLIFT falls behind where the LRP composite leads it; printed only when

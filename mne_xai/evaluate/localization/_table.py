@@ -5,12 +5,7 @@ import pandas as pd
 
 from ..._docs import fill_doc
 from ._masks import relevance_mass_accuracy, relevance_rank_accuracy, roc_auc
-from ._precision import (
-    _has_band,
-    spatial_precision,
-    spectral_precision,
-    temporal_precision,
-)
+from ._precision import spatial_precision, temporal_precision
 from ._similarity import cosine_similarity, pearson_correlation
 
 _MASK_MEASURES = (
@@ -43,11 +38,17 @@ def localization_scores(
     scores : pandas.DataFrame
         One row per epoch and one column per measure, named after its function:
         relevance mass and rank accuracy, ROC-AUC, temporal and spatial
-        precision, cosine similarity and Pearson correlation, and spectral
-        precision when the metadata of ``ground_truth`` or ``attribution``
-        gives every epoch a band (``fmin``, ``fmax``). When ``ground_truth`` is
-        Epochs, an ``event`` column names each epoch's condition and the index
-        is its ``selection``.
+        precision, cosine similarity and Pearson correlation. When
+        ``ground_truth`` is Epochs, an ``event`` column names each epoch's
+        condition and the index is its ``selection``.
+
+    Notes
+    -----
+    Spectral precision is not in the table: of maps in time, it scores the
+    spectrum of the map, not of the evidence, and so ranks methods by how
+    their maps are computed (see :func:`spectral_precision`). Score
+    :func:`~mne_xai.attribution.explain_spectrum`'s output with
+    :func:`spectral_precision` instead.
     """
     scores = {
         measure.__name__: measure(
@@ -57,8 +58,6 @@ def localization_scores(
     }
     for measure in _GRADED_MEASURES:
         scores[measure.__name__] = measure(attribution, ground_truth, sign=sign)
-    if _has_band(ground_truth) or _has_band(attribution):
-        scores["spectral_precision"] = spectral_precision(attribution, ground_truth)
     table = pd.DataFrame(scores)
     if isinstance(ground_truth, mne.BaseEpochs):
         names = {code: name for name, code in ground_truth.event_id.items()}
