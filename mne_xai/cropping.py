@@ -454,6 +454,11 @@ class CroppedClassifier(
     def predict(self, X):
         """Return the class with the highest mean window probability.
 
+        Around skorch's ``NeuralNetBinaryClassifier``, that is a threshold of
+        0.5 on the mean probability of ``classes_[1]``, whatever the wrapped
+        classifier's ``threshold``: to decide at another, compare
+        ``predict_proba(X)[:, 1]`` with it.
+
         Parameters
         ----------
         X : mne.Epochs | list of mne.Epochs | ndarray

@@ -9,7 +9,12 @@ from mne.time_frequency import SpectrumArray
 from sklearn.model_selection import LeaveOneGroupOut, cross_val_score
 from skorch import NeuralNetClassifier
 
-from mne_xai import CroppedClassifier, EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai import (
+    CroppedClassifier,
+    EEGNetClassifier,
+    InterpretableCNNClassifier,
+    as_network,
+)
 from mne_xai.datasets import load_drowsiness
 from mne_xai.inspect import (
     best_samples,
@@ -356,6 +361,10 @@ def test_mean_probability_vote(drowsiness):
         group_predictions(clf, epochs, "run", verbose=False)
     with pytest.raises(ValueError, match="one value per epoch"):
         group_predictions(clf, epochs, [0, 1], verbose=False)
+    # as_network's wrapper explains a classifier and cannot predict (was an
+    # AttributeError naming a private class).
+    with pytest.raises(TypeError, match="pass the fitted classifier itself"):
+        group_predictions(as_network(clf), epochs, "subject", verbose=False)
 
 
 def test_labels_as_event_names_and_epochs_without_a_group(drowsiness):
@@ -496,7 +505,6 @@ def test_best_samples_of_a_binary_classifier_are_scored_by_its_log_odds(
     measured from the decision threshold."""
     from skorch import NeuralNetBinaryClassifier
 
-    from mne_xai import as_network
 
     X, y = synthetic_arrays
     net = NeuralNetBinaryClassifier(

@@ -143,6 +143,13 @@ def group_predictions(
     make_group_scorer : The accuracy of group votes as a scikit-learn scorer.
     """
     _check_option("vote", vote, _VOTES)
+    if not hasattr(estimator, "predict_proba"):
+        # e.g. what as_network returns: it explains a classifier, it does not predict.
+        raise TypeError(
+            f"group_predictions needs a classifier with predict_proba, got "
+            f"{type(estimator).__name__}; pass the fitted classifier itself (not "
+            "as_network's wrapper of it)."
+        )
     data = InputData(epochs, name="epochs")
     group_of_epoch = _group_of_each_epoch(data, groups)
     labels = _true_labels(estimator, data, y)
