@@ -226,6 +226,23 @@ def test_maximize_refuses_bad_input(fitted_icnn, synthetic_arrays):
         maximize_activation(net, 0, verbose=False)
 
 
+def test_group_predictions_refuses_a_network_that_cannot_predict(synthetic_arrays):
+    """as_network's wrapper of a skorch classifier explains and cannot predict:
+    it was an AttributeError naming a private class."""
+    X, y = synthetic_arrays
+    net = NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 64, 2)),
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+    ).fit(X, y.astype(np.int64))
+    network = as_network(net, info=mne.create_info(4, 64.0, "eeg"))
+    groups = np.arange(len(y)) % 4
+    with pytest.raises(TypeError, match="pass the fitted classifier itself"):
+        group_predictions(network, X, groups, y=y, verbose=False)
+    assert len(group_predictions(net, X, groups, y=y, verbose=False)) == 4
+
+
 # -- the drowsiness data --------------------------------------------------------
 TRAIN_SUBJECTS, TEST_SUBJECT = [8, 9], 1
 ALPHA = (8.0, 12.0)
@@ -361,10 +378,6 @@ def test_mean_probability_vote(drowsiness):
         group_predictions(clf, epochs, "run", verbose=False)
     with pytest.raises(ValueError, match="one value per epoch"):
         group_predictions(clf, epochs, [0, 1], verbose=False)
-    # as_network's wrapper explains a classifier and cannot predict (was an
-    # AttributeError naming a private class).
-    with pytest.raises(TypeError, match="pass the fitted classifier itself"):
-        group_predictions(as_network(clf), epochs, "subject", verbose=False)
 
 
 def test_labels_as_event_names_and_epochs_without_a_group(drowsiness):
@@ -504,7 +517,6 @@ def test_best_samples_of_a_binary_classifier_are_scored_by_its_log_odds(
     """Read as the logits (-s, s) of two classes, the scores were 2 s, s
     measured from the decision threshold."""
     from skorch import NeuralNetBinaryClassifier
-
 
     X, y = synthetic_arrays
     net = NeuralNetBinaryClassifier(
