@@ -256,6 +256,11 @@ def test_chance_test_pools_the_folds():
         (lambda e: e.set_montage(None), "no position"),
         (lambda e: e[e.events[:, 2] == 1], r"one class only \('left' \(code 1\)\)"),
         (lambda e: e.set_channel_types({n: "misc" for n in e.ch_names}), "no data"),
+        # Two epochs of a class, so one per training fold: LDA's own error.
+        (
+            lambda e: e[np.flatnonzero(e.events[:, 2] == 1)[:2].tolist() + [-1, -2]],
+            "a fold trains on 1 of them, and CSP[+]LDA needs at least 2",
+        ),
     ],
 )
 @pytest.mark.filterwarnings("ignore:The unit for channel")
