@@ -18,6 +18,9 @@ This is not a test: it prints a table. Run it with the data folder of
 ``shared/data/README.md`` in ``MNE_DATA``::
 
     OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/accuracy_eegbci.py
+
+``--n-folds 2`` scores the first two of the example's ten folds only, to try
+the script in a few minutes.
 """
 
 import argparse
@@ -38,6 +41,8 @@ from mne_xai.report._accuracy import csp_lda
 # Reported in shared/data/README.md for braindecode's EEGNet on this protocol.
 BRAINDECODE_EEGNET = 0.689
 RANDOM_STATE = 0
+# MNE's example: ShuffleSplit(10, test_size=0.2, random_state=42).
+N_FOLDS = 10
 # Cropped training: 1 s windows every 0.25 s from the imagery period (13 per trial).
 WINDOWS = dict(window_length=1.0, window_step=0.25, tmin=0.0, tmax=4.0)
 
@@ -121,6 +126,14 @@ def main():
     parser.add_argument(
         "--device", default="cpu", help='where networks train and run, e.g. "cuda"'
     )
+    parser.add_argument(
+        "--n-folds",
+        type=int,
+        default=N_FOLDS,
+        choices=range(1, N_FOLDS + 1),
+        metavar=f"1-{N_FOLDS}",
+        help=f"score the first N of the example's {N_FOLDS} folds (default all)",
+    )
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error(f"--device {args.device}: CUDA is not available on this machine.")
@@ -128,7 +141,8 @@ def main():
     epochs = load_eegbci(1, "hands_vs_feet")
     y = epochs.events[:, 2]
     # The same folds as MNE's example, materialized so every method gets them.
-    folds = list(ShuffleSplit(10, test_size=0.2, random_state=42).split(y))
+    folds = list(ShuffleSplit(N_FOLDS, test_size=0.2, random_state=42).split(y))
+    folds = folds[: args.n_folds]
     chance = max(np.mean(y == y[0]), 1 - np.mean(y == y[0]))
     print(
         f"EEGBCI subject 1 hands vs feet: {len(epochs)} epochs, "

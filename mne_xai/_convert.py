@@ -565,8 +565,9 @@ def events_as_trained(codes, event_id, trained_event_id):
         warn(
             f"None of the events of these epochs ({', '.join(map(str, present.values()))}) "
             f"is named as in training ({', '.join(trained_event_id)}); their codes "
-            "are taken as the training codes. Give the labels explicitly (y, or "
-            "target) if the codes mean other classes."
+            "are taken as the training codes. If they mean other classes, name "
+            "the epochs' events as the training epochs' (epochs.event_id), or "
+            "give the labels explicitly (y, or target)."
         )
         return codes
     if len(known) < len(present):
