@@ -169,6 +169,12 @@ def main():
     }
     for name, accuracy in results.items():
         print(f"{name:<56} {accuracy:.4f}")
+    n_subjects = len(np.unique(subjects))
+    if len(test_subjects) < n_subjects:
+        print(
+            f"({len(test_subjects)} of {n_subjects} subjects held out: the means "
+            "are not comparable with the published figures, over all of them.)"
+        )
     print(f"\nTotal time: {elapsed:.0f} s")
 
 

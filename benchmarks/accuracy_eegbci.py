@@ -156,6 +156,11 @@ def main():
         print(f"{name}:", flush=True)
         results[name] = evaluate(name, estimator, X, y, folds)
     print_table(results, chance)
+    if len(folds) < N_FOLDS:
+        print(
+            f"({len(folds)} of the example's {N_FOLDS} folds: the means are not "
+            "comparable with the reported figures, over all of them.)"
+        )
     print(f"\nTotal time {(time.perf_counter() - start) / 60:.1f} min.")
 
 
