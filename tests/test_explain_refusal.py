@@ -12,6 +12,7 @@ from torch.nn import functional as F
 
 from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai.attribution._registry import get_method
+from mne_xai.attribution.deeplift import CAPTUM_RULES
 from mne_xai.attribution.spectral import FourierInput
 from mne_xai.inspect import maximize_activation, pruning_curve
 
@@ -433,6 +434,24 @@ class MaxPooled(SmallNet):
         self.classifier = nn.Linear(4 * n_pooled, n_classes)
 
 
+class MapSoftmax(SmallNet):
+    """SmallNet weighing its four feature maps by a softmax across them (as
+    attention weighs its values), an nn.Softmax module. Centred across the
+    maps, as the softmax ignores: captum's rule then sums to the delta."""
+
+    def __init__(self, n_channels, n_classes, n_times, *, centred=True):
+        super().__init__(n_channels, n_classes, n_times)
+        self.softmax = nn.Softmax(dim=1)
+        self.centred = centred
+
+    def forward(self, x):
+        x = self.batch_norm(self.temporal(self.spatial(x.unsqueeze(1))))
+        if self.centred:
+            x = x - x.mean(dim=1, keepdim=True)
+        x = self.softmax(x)
+        return self.classifier(self.flatten(self.pool(x)))
+
+
 class ReusedElu(SmallNet):
     """SmallNet applying its one ELU module twice, as braindecode's EEGTCNet does."""
 
@@ -481,6 +500,27 @@ def test_deeplift_refuses_overlapping_max_pooling(method):
 
 
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refuses_dilated_max_pooling(method):
+    """captum's rule un-pools without the dilation: torch's "invalid output_size"."""
+    module = _untrained(MaxPooled)
+    module.pool = nn.MaxPool2d((1, 2), stride=(1, 4), dilation=(1, 3))
+    with pytest.raises(ValueError, match=r"pools windows spaced by \(1, 3\)"):
+        _attribute(method, module)
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refuses_softmax(method):
+    """captum's softmax rule rescales each output by its own input's change,
+    though every output depends on every input: maps summed to the delta and
+    credited a map that barely moved (+443 against Shapley's 0 on three)."""
+    match = (
+        r"no rule for the operation 'softmax' \(SoftmaxBackward0\) in module 'softmax'"
+    )
+    with pytest.raises(ValueError, match=match):
+        _attribute(method, _untrained(MapSoftmax))
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
 def test_deeplift_refuses_maps_that_miss_summation_to_delta(method, monkeypatch):
     """The last guard, for a rule that no check foresaw: here the overlapping
     pooling with its check switched off. captum's map misses the delta by far."""
@@ -496,6 +536,30 @@ def test_deeplift_refuses_maps_that_miss_summation_to_delta(method, monkeypatch)
     stated = float(re.search(r"f\(baseline\) = (\S+):", str(error.value)).group(1))
     delta = _logits(module, _data()) - _logits(module, ZEROS.expand_as(_data()))
     assert np.isclose(delta.detach().numpy(), stated, rtol=1e-3).any()
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_judges_summation_against_the_delta_explained(method, monkeypatch):
+    """A rule no check foresaw (captum's softmax rule, let through here) missed
+    the small delta from a baseline near the epoch by a large share of it, but
+    by less than 1e-3 of the logits, the old tolerance: the maps were given."""
+    monkeypatch.setattr(
+        "mne_xai.attribution.deeplift.CAPTUM_RULES",
+        CAPTUM_RULES + (nn.Softmax,),
+    )
+    module = _untrained(MapSoftmax, centred=False)
+    inputs = _data().requires_grad_()
+    explainer = get_method(method)(module)
+    baseline = 0.9 * inputs[:1].detach()
+    with pytest.raises(ValueError, match=r"sum to .*, not to f\(x\) - f\(baseline\)"):
+        explainer.attribute(inputs[:1], TARGET[:1], baseline=baseline)
+    # Where every rule holds, the same small delta is explained.
+    module = _untrained(MaxPooled)
+    explained = get_method(method)(module).attribute(
+        inputs[:1], TARGET[:1], baseline=baseline
+    )
+    delta = module(inputs[:1]) - module(baseline)
+    assert torch.isclose(explained.sum(), delta[0, TARGET[0]], rtol=1e-6)
 
 
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
