@@ -392,7 +392,10 @@ def record_calls(module, layers="leaves", *, keep_tensors=True):
         if not (len(layer_inputs) == 1 and isinstance(output, torch.Tensor)):
             raise ValueError(
                 f"Layer {names[layer]!r} ({type(layer).__name__}) does not map one "
-                "tensor to one tensor; propagation methods cannot pass it."
+                "tensor to one tensor, so methods that follow the network layer "
+                "by layer (propagation rules, class activation maps) cannot pass "
+                "it. Methods of the whole network's gradient or output, such as "
+                "saliency, integrated_gradients or occlusion, can."
             )
         calls.append(LayerCall(names[layer], layer, layer_inputs[0], output))
 

@@ -452,6 +452,19 @@ class MapSoftmax(SmallNet):
         return self.classifier(self.flatten(self.pool(x)))
 
 
+class LogVariance(SmallNet):
+    """The log-variance of spatially filtered EEG, as CSP reads it: undefined
+    (log 0) at the zero epoch."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq=128.0, input_scale=1.0):
+        super().__init__(n_channels, n_classes, n_times, sfreq, input_scale)
+        self.classifier = nn.Linear(4, n_classes)
+
+    def forward(self, x):
+        x = self.spatial((x * self.input_scale).unsqueeze(1))[:, :, 0]
+        return self.classifier(torch.log(x.var(dim=-1)))
+
+
 class ReusedElu(SmallNet):
     """SmallNet applying its one ELU module twice, as braindecode's EEGTCNet does."""
 
@@ -485,6 +498,22 @@ class FoldedElu(SmallNet):
 def _summation_error(module, attribution):
     delta = _logits(module, _data()) - _logits(module, ZEROS.expand_as(_data()))
     return (attribution.sum(dim=(1, 2)) - delta).abs().max()
+
+
+@pytest.mark.parametrize("method", ["integrated_gradients", "gradient_shap"])
+def test_a_baseline_where_the_network_is_undefined_is_refused(method):
+    """At the zero epoch the log-variance is -inf and the logits NaN: integrated
+    gradients and GradientSHAP returned maps of no reference (GradientSHAP's
+    summing to anything from -44 to -4, without a warning)."""
+    X, y = _arrays()
+    clf = EEGNetClassifier(
+        module=LogVariance, max_epochs=1, batch_size=8, random_state=0, verbose=False
+    ).fit(X, y)
+    with pytest.raises(ValueError, match=r"output at the baseline is not a number"):
+        explain(clf, X[:2], method, target=0, verbose=False)
+    baseline = X[:4] if method == "gradient_shap" else X.mean(axis=0)
+    maps = explain(clf, X[:2], method, target=0, baseline=baseline, verbose=False)
+    assert np.isfinite(maps.get_data()).all()
 
 
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
@@ -1019,7 +1048,12 @@ def test_statistics_with_gradient_and_max_norm_in_forward_run(scale, methods):
     constraint applied in forward), derive nothing out of autograd's sight."""
     clf = _fit_scaled(scale)
     for method in methods:
-        _explain(clf, method)
+        # The division is 0 / 0 at the zero epoch: from the mean epoch.
+        params = {"baseline": "mean"} if method == "integrated_gradients" else {}
+        _explain(clf, method, **params)
+    if scale == "with_gradient":
+        with pytest.raises(ValueError, match="output at the baseline is not a number"):
+            _explain(clf, "integrated_gradients")
 
 
 class OwnGain(SmallNet):
@@ -1037,6 +1071,10 @@ def test_module_using_its_own_parameters_is_named_with_its_class():
     """The refusal named the module by its attribute only ('module', the
     name the estimators' input scaling gives the user's network)."""
     with pytest.raises(ValueError, match=r"\(OwnGain\) uses its own parameters"):
+        _attribute("lrp_epsilon", _untrained(OwnGain))
+    # It names the methods that may apply (it advised layer modules, which an
+    # attention built of nn.Linear follows and is still refused for its products).
+    with pytest.raises(ValueError, match=r"may apply to this network.*saliency"):
         _attribute("lrp_epsilon", _untrained(OwnGain))
 
 

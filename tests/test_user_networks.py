@@ -156,10 +156,11 @@ EXPECTED = {
         "deeplift": TRANSFORMER_LAYER_NORM_OP,
         "deeplift_shap": TRANSFORMER_LAYER_NORM_OP,
         **dict.fromkeys(PATTERN_METHODS, TRANSFORMER_LAYER_NORM),
-        # Layer norm has a bias FullGrad does not know how to count.
+        # Attention (and layer norm) have biases FullGrad does not know how to
+        # count; attention's are parameters of its own (in_proj_bias).
         "full_grad": Refused(
             r"FullGrad cannot tell the bias of layer "
-            r"'module\.encoder\.layers\.0\.norm1' \(LayerNorm\)"
+            r"'module\.encoder\.layers\.0\.self_attn' \(MultiheadAttention\)"
         ),
         # The front end keeps EEG Conformer's (batch, filters, 1, time): the
         # default layer is the 1x1 projection to the tokens, a real feature map.

@@ -840,6 +840,28 @@ def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=Non
         )
 
 
+def _check_baseline_outputs(module, baseline, method):
+    """Refuse a baseline at which the network's output is not a number.
+
+    The maps share out ``f(x) - f(baseline)``; a network taking the log of
+    each epoch's power is undefined at the zero epoch, and integrated
+    gradients and GradientSHAP still returned maps (of no reference).
+    """
+    with torch.no_grad():
+        # In batches: DeepLIFT-SHAP may be given many baselines.
+        outputs = torch.cat([module(chunk) for chunk in baseline.split(64)])
+    if not torch.isfinite(outputs).all():
+        raise ValueError(
+            f"The network's output at the baseline is not a number "
+            f"({outputs[~torch.isfinite(outputs)][0].item()}), so the maps of "
+            f"{method}, shares of f(x) - f(baseline), would explain a change from "
+            "nothing "
+            "defined (a network that takes the log of each epoch's power is "
+            'undefined at the zero epoch). Choose another baseline: "mean" or '
+            "an epoch-shaped array, e.g. epochs.average()."
+        )
+
+
 def run_method(module, batches, request, *, average, random_state, transform=None):
     """Run a method over batches: the one loop every attribution goes through.
 
@@ -897,6 +919,10 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
                     name,
                     n_classes=len(request.network.classes_),
                 )
+                if request.method_class.from_baseline:
+                    _check_baseline_outputs(
+                        explainer.module, request.params["baseline"], name
+                    )
             if stochastic:
                 explainer.generators = _epoch_generators(batch, seed)
             if request.target_index is None:

@@ -107,8 +107,9 @@ def check_layers(module, calls, supported, method, *, own_layers_by_graph=False)
         if child not in leaves:
             raise ValueError(
                 f"{method} cannot see how module {name!r} ({type(child).__name__}) "
-                "uses its own parameters; "
-                "build the network from layer modules."
+                "uses its own parameters (its rules need layer modules whose "
+                f"computation they know). {_VALID_METHODS_NOTE}"
+                f"{', '.join(methods_without_rules())}."
             )
     return handled
 
@@ -974,7 +975,8 @@ def fold_batch_norms(module, inputs):
                     "not to that of a convolution or dense layer (directly or "
                     "through layers that only crop or reshape it), and feeds no "
                     "dense layer through pooling, so it cannot be folded for "
-                    "relevance propagation."
+                    f"relevance propagation. {_VALID_METHODS_NOTE}"
+                    f"{', '.join(methods_without_rules())}."
                 )
             _fold_into_next(following[0].module, between, scale, shift, call.output)
         parent_name, _, attribute = call.name.rpartition(".")

@@ -67,6 +67,11 @@ class AttributionMethod(ABC):
         they mean something only where an input of zero means no signal, as
         volts of EEG do and decibels of power do not. A method for which this
         follows its parameters overrides :meth:`from_zero_of`.
+    from_baseline : bool
+        Whether the values share out the change of the target logit from a
+        ``baseline`` to the epoch (integrated gradients, DeepLIFT,
+        GradientSHAP): :func:`mne_xai.explain` refuses a baseline at which
+        the network's output is not a number.
     unit : str
         What the values measure: ``"logit"`` where they are shares of (or
         differences of) the target logit, ``"logit/{input}"`` for gradients
@@ -92,6 +97,7 @@ class AttributionMethod(ABC):
     propagation_rules = False
     differentiates = True
     from_zero = False
+    from_baseline = False
     generators = None
 
     def __init__(self, module):

@@ -353,7 +353,9 @@ def _full_gradient_decomposition(module, inputs, target):
             bias = layer.bias
         elif isinstance(layer, ANY_BATCH_NORM):
             bias = batch_norm_affine(layer, name)[1]
-        elif isinstance(getattr(layer, "bias", None), torch.Tensor):
+        elif any("bias" in key for key, _ in layer.named_parameters(recurse=False)):
+            # Also biases under other names (an LSTM's bias_ih_l0, attention's
+            # in_proj_bias), which the decomposition would leave out unsaid.
             raise ValueError(
                 f"FullGrad cannot tell the bias of layer {name!r} "
                 f"({type(layer).__name__}); it handles convolutions, dense layers "

@@ -36,16 +36,11 @@ from .._docs import fill_doc
 from .._graph import MAX_POOLING, trace_layers
 from ._propagation import _VALID_METHODS_NOTE, LINEAR_LAYER_OPS, check_computation
 from ._registry import AttributionMethod, methods_without_rules, register_method
-from .gradient import _mean_over, _single_baseline, summation_error
+from .gradient import _mean_over, _single_baseline, misses_delta, summation_error
 
-#: Largest error of summation-to-delta, relative to the delta explained: a map
-#: is judged against what it explains, and a baseline near the epoch explains
-#: a small delta (a rule off by a third of it stayed below 1e-3 of the logits).
+#: Largest error of summation-to-delta, relative to the delta explained (see
+#: :func:`~mne_xai.attribution.gradient.misses_delta`).
 SUMMATION_TOLERANCE = 1e-3
-#: ... unless the error is below this share of the logits' size, float32's
-#: rounding (at most 4e-7 on EEGNet and InterpretableCNN on EEGBCI, with
-#: baselines of zeros, the mean epoch and 0.99 of the epoch).
-SUMMATION_ROUNDING = 1e-4
 
 #: Element-wise activations of torch missing from captum's table (which has
 #: ReLU, ELU, LeakyReLU, sigmoid, tanh and softplus). The rescale rule needs
@@ -224,6 +219,7 @@ class _Rescale(AttributionMethod):
     """Base of the DeepLIFT methods: captum's DeepLift, the network checked once."""
 
     unit = "logit"
+    from_baseline = True
     propagation_rules = True
     _checked = False
 
@@ -256,8 +252,7 @@ class _Rescale(AttributionMethod):
         error, total, difference = summation_error(
             self.module, inputs, baseline, target, attribution
         )
-        missed = (total - difference).abs() > SUMMATION_TOLERANCE * difference.abs()
-        wrong = missed & (error > SUMMATION_ROUNDING)
+        wrong = misses_delta(error, total, difference, SUMMATION_TOLERANCE)
         if wrong.any():
             worst = int(torch.argmax(torch.where(wrong, error, 0)))
             raise ValueError(
