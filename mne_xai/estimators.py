@@ -642,7 +642,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             )
             self._restart_training(incremental=False)
             with self._seeded():
-                return self._train(array, targets, **fit_params)
+                self._train(array, targets, **fit_params)
+            return self._warn_if_classes_unpredicted(array, targets)
         data, info, y = self._training_data(X, y)
         self.validation_groups_ = _checked_groups(groups, y)
         try:
@@ -673,7 +674,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 self._forget_network()
                 raise
             # NeuralNet.fit would call our partial_fit, which converts data.
-            return self._train(array, targets, **fit_params)
+            self._train(array, targets, **fit_params)
+        return self._warn_if_classes_unpredicted(array, targets)
 
     def _train(self, array, targets, **fit_params):
         """Train through skorch's partial_fit, and end on a user's Ctrl-C.
@@ -689,6 +691,59 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         interrupt, self._user_interrupt_ = self._user_interrupt_, None
         if interrupt is not None:
             raise interrupt
+        return self
+
+    def _warn_if_classes_unpredicted(self, array, targets):
+        """Warn when a class is predicted for none of its own training epochs.
+
+        With unequal classes the loss is lowest for a network that gives
+        every epoch to the frequent ones: on an oddball design of four classes
+        (600, 120, 40 and 20 epochs) EEGNet predicted the two rare ones for no
+        epoch, trained or held out, and said nothing. One pass over the
+        training epochs (a fraction of one training epoch's cost) shows it.
+        Not after ``partial_fit``, whose one pass is a step of a longer training.
+
+        Returns
+        -------
+        self : instance of the estimator
+        """
+        if not self.max_epochs_:  # built, not trained
+            return self
+        predicted = NeuralNetClassifier.forward(self, array).argmax(dim=1).numpy()
+        counts = np.bincount(targets, minlength=len(self.classes_))
+        never = [
+            index
+            for index in np.flatnonzero(counts)
+            if not np.any(predicted[targets == index] == index)
+        ]
+        if not never:
+            return self
+        classes = self.classes_.tolist()
+        message = (
+            f"After training, the network predicts none of the training epochs "
+            f"of class(es) {[classes[index] for index in never]} as theirs. Its "
+            f"training epochs per class of classes_ {classes}: {counts.tolist()}; "
+            "it predicts "
+            f"{np.bincount(predicted, minlength=len(classes)).tolist()}."
+        )
+        frequent = counts[np.unique(predicted)].max()
+        if all(2 * counts[index] <= frequent for index in never):
+            weights = len(targets) / (np.count_nonzero(counts) * np.maximum(counts, 1))
+            message += (
+                " With classes this unequal the loss is lowest for a network that "
+                "predicts the frequent ones: weigh the classes, e.g. "
+                "criterion__weight=torch.tensor("
+                f"{np.round(weights, 3).tolist()}) (balanced: n_epochs / "
+                "(n_classes * count), in the order of classes_), or give more "
+                "epochs of the rare ones."
+            )
+        else:
+            message += (
+                " It has not learned to tell them apart, even on the epochs it was "
+                "trained on: check that the labels follow the data, or train "
+                "longer (max_epochs)."
+            )
+        warn(message)
         return self
 
     def _forget_network(self):

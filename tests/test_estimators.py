@@ -721,6 +721,32 @@ def test_sample_weight_is_refused_with_the_class_weight_alternative(synthetic_ar
     assert weighted.fit(X, y).criterion_.weight.tolist() == [1.0, 3.0]
 
 
+def test_a_class_never_predicted_after_training_is_warned_of(synthetic_arrays):
+    """With unequal classes the loss is lowest predicting the frequent one: the
+    rare class was predicted for none of its epochs, without a word (EEGNet on
+    an oddball design of 600, 120, 40 and 20 epochs: the two rare never)."""
+    X, y = synthetic_arrays
+    rare = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:3]]
+    match = (
+        r"predicts none of the training epochs of class\(es\) \[1\] as theirs.*"
+        r"classes_ \[0, 1\]: \[20, 3\]; it predicts \[23, 0\].*"
+        r"criterion__weight=torch.tensor\(\[0.575, 3.833\]\)"
+    )
+    with pytest.warns(RuntimeWarning, match=match):
+        clf = EEGNetClassifier(**{**FAST, "max_epochs": 20}).fit(X[rare], y[rare])
+    assert (clf.predict(X[rare]) == 0).all()
+    # Early in training it may give every epoch to the rare class: no advice
+    # to weigh the classes then.
+    with pytest.warns(
+        RuntimeWarning, match=r"\[0\] as theirs.*it predicts \[0, 23\]. It has not"
+    ):
+        EEGNetClassifier(**FAST).fit(X[rare], y[rare])
+    # Classes the network tells apart on its training epochs: no warning.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="After training")
+        EEGNetClassifier(**{**FAST, "max_epochs": 30}).fit(X, y)
+
+
 def test_torch_tensors_are_read_as_arrays(synthetic_arrays):
     """skorch takes tensors; the estimators refused them as not an array."""
     X, y = synthetic_arrays
