@@ -199,6 +199,11 @@ def _check_array_holds_picks(info, picks):
         )
 
 
+#: How the warning of :meth:`_EEGClassifier.fit` for classes predicted for
+#: none of their training epochs begins (the report's folds silence it).
+UNPREDICTED_CLASSES = "After training, the network predicts none of the training epochs"
+
+
 class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     _default_module = None
 
@@ -720,8 +725,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             return self
         classes = self.classes_.tolist()
         message = (
-            f"After training, the network predicts none of the training epochs "
-            f"of class(es) {[classes[index] for index in never]} as theirs. Its "
+            f"{UNPREDICTED_CLASSES} of class(es) "
+            f"{[classes[index] for index in never]} as theirs. Its "
             f"training epochs per class of classes_ {classes}: {counts.tolist()}; "
             "it predicts "
             f"{np.bincount(predicted, minlength=len(classes)).tolist()}."

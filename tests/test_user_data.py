@@ -1065,7 +1065,7 @@ def test_fitting_arrays_without_info_says_the_rate_is_assumed(synthetic_arrays):
         EEGNetClassifier(**FAST).fit(X, y)
     info = mne.create_info(X.shape[1], 500.0, "eeg")
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.filterwarnings("error", message=".*network is built for")
         fitted = EEGNetClassifier(info=info, **FAST).fit(X, y)
     # Kernels of half a second at the given rate.
     assert fitted.module_.temporal_conv.kernel_size[-1] in (250, 251)
