@@ -175,9 +175,11 @@ class GradientXInput(AttributionMethod):
         return _CaptumInputXGradient(self.module).attribute(inputs, target=target)
 
 
-#: Completeness error of integrated gradients, relative to the delta explained,
-#: above which the integral is reported as not converged (see
-#: :func:`misses_delta`).
+#: Completeness error of integrated gradients, relative to the logits, above
+#: which the integral is reported as not converged. Not relative to the change
+#: explained, as DeepLIFT's exact sums are judged: at 50 steps the rule missed
+#: over 1 percent of the small change of a few epochs of InterpretableCNN on
+#: EEGBCI, by under a thousandth of the logits, which no map's shape shows.
 COMPLETENESS_TOLERANCE = 0.01
 
 
@@ -189,7 +191,7 @@ class IntegratedGradients(AttributionMethod):
     epoch, times the difference between them. Values are in logit units and
     satisfy completeness: they add up to the logit of the epoch minus the
     logit of the baseline, up to the error of the integration rule, which falls
-    quickly with ``steps`` (a warning says when it misses more than 1% of the change).
+    quickly with ``steps`` (a warning says when it exceeds 1% of the logits).
     The baseline defines what "no evidence" means: the default zero signal,
     the mean training epoch (``baseline="mean"``) or any epoch-shaped array.
 
@@ -249,10 +251,9 @@ class IntegratedGradients(AttributionMethod):
         error, total, difference = summation_error(
             self.module, inputs, baseline, target, attribution
         )
-        missed = misses_delta(error, total, difference, COMPLETENESS_TOLERANCE)
-        if not missed.any() or self._warned:
+        worst = int(error.argmax())
+        if error[worst] <= COMPLETENESS_TOLERANCE or self._warned:
             return
-        worst = int(torch.where(missed, error, 0).argmax())
         self._warned = True
         total, difference = float(total[worst]), float(difference[worst])
         message = (
