@@ -601,6 +601,31 @@ def test_full_grad_refuses_biases_it_cannot_count(kind, layer):
         get_method("full_grad")(net).attribute(inputs, torch.tensor([0, 1, 1]))
 
 
+class _BufferBias(nn.Module):
+    """A fixed bias, a buffer rather than a parameter."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("bias", torch.ones(8, 1))
+
+    def forward(self, x):
+        return x + self.bias
+
+
+def test_full_grad_refuses_a_bias_held_as_a_buffer():
+    """Found by its parameters' names only, a buffer bias was left out of the
+    decomposition (sums of -0.26 for logits of -1.11)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv1d(3, 8, 5, padding=2), _BufferBias(), nn.ReLU(), nn.Flatten(),
+        nn.Linear(8 * 32, 2),
+    ).eval()  # fmt: skip
+    with pytest.raises(ValueError, match=r"cannot tell the bias of layer '1'"):
+        get_method("full_grad")(net).attribute(
+            torch.randn(N_EPOCHS, 3, 32), torch.tensor([0, 1, 1])
+        )
+
+
 class OneScoreNet(nn.Module):
     """A convolution, a ReLU and one score per epoch: a binary classifier."""
 

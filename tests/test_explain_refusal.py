@@ -511,6 +511,9 @@ def test_a_baseline_where_the_network_is_undefined_is_refused(method):
     ).fit(X, y)
     with pytest.raises(ValueError, match=r"output at the baseline is not a number"):
         explain(clf, X[:2], method, target=0, verbose=False)
+    # Also as SmoothGrad's base method, which passes its baseline on.
+    with pytest.raises(ValueError, match=r"output at the baseline is not a number"):
+        explain(clf, X[:2], "smoothgrad", target=0, base_method=method, verbose=False)
     baseline = X[:4] if method == "gradient_shap" else X.mean(axis=0)
     maps = explain(clf, X[:2], method, target=0, baseline=baseline, verbose=False)
     assert np.isfinite(maps.get_data()).all()

@@ -256,10 +256,16 @@ def test_chance_test_pools_the_folds():
         (lambda e: e.set_montage(None), "no position"),
         (lambda e: e[e.events[:, 2] == 1], r"one class only \('left' \(code 1\)\)"),
         (lambda e: e.set_channel_types({n: "misc" for n in e.ch_names}), "no data"),
-        # Two epochs of a class, so one per training fold: LDA's own error.
+        # Two epochs of each class, so one of each per training fold: LDA's
+        # own error, after the network's folds.
         (
-            lambda e: e[np.flatnonzero(e.events[:, 2] == 1)[:2].tolist() + [-1, -2]],
-            "a fold trains on 1 of them, and CSP[+]LDA needs at least 2",
+            lambda e: e[
+                np.r_[
+                    np.flatnonzero(e.events[:, 2] == 1)[:2],
+                    np.flatnonzero(e.events[:, 2] == 2)[:2],
+                ]
+            ],
+            "Fold 1 of 2 trains on 2 epochs, for 2 classes",
         ),
     ],
 )
@@ -269,6 +275,23 @@ def test_bad_data_are_refused_before_training(spatial_epochs, change, match):
     with pytest.raises(ValueError, match=match):
         make_report(network, change(spatial_epochs.copy()), methods=METHODS, cv=2)
     assert not hasattr(network, "module_")
+
+
+def test_training_folds_are_checked_for_any_splitter():
+    """The check read StratifiedKFold's counts only: another splitter stopped in
+    LDA's words after the network's folds, and one epoch of a rare class
+    (which LDA takes) was refused."""
+    from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
+
+    from mne_xai.report._accuracy import folds_of
+    from mne_xai.report._checks import check_training_folds
+
+    y = np.repeat([1, 2], 2)
+    repeated = RepeatedStratifiedKFold(n_splits=2, n_repeats=1, random_state=0)
+    with pytest.raises(ValueError, match="trains on 2 epochs, for 2 classes"):
+        check_training_folds(folds_of(repeated, y, None), y)
+    rare = np.r_[[1, 1], [2] * 20]
+    check_training_folds(folds_of(StratifiedKFold(2), rare, None), rare)
 
 
 @pytest.mark.parametrize(

@@ -840,7 +840,7 @@ def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=Non
         )
 
 
-def _check_baseline_outputs(module, baseline, method):
+def _check_baseline_outputs(module, baseline, method, batch_size):
     """Refuse a baseline at which the network's output is not a number.
 
     The maps share out ``f(x) - f(baseline)``; a network taking the log of
@@ -848,8 +848,8 @@ def _check_baseline_outputs(module, baseline, method):
     gradients and GradientSHAP still returned maps (of no reference).
     """
     with torch.no_grad():
-        # In batches: DeepLIFT-SHAP may be given many baselines.
-        outputs = torch.cat([module(chunk) for chunk in baseline.split(64)])
+        # In batches: DeepLIFT-SHAP and GradientSHAP may be given many.
+        outputs = torch.cat([module(chunk) for chunk in baseline.split(batch_size)])
     if not torch.isfinite(outputs).all():
         raise ValueError(
             f"The network's output at the baseline is not a number "
@@ -919,9 +919,12 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
                     name,
                     n_classes=len(request.network.classes_),
                 )
-                if request.method_class.from_baseline:
+                if request.method_class.from_baseline_of(request.params):
                     _check_baseline_outputs(
-                        explainer.module, request.params["baseline"], name
+                        explainer.module,
+                        request.params["baseline"],
+                        name,
+                        request.batch_size,
                     )
             if stochastic:
                 explainer.generators = _epoch_generators(batch, seed)

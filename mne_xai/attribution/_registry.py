@@ -71,7 +71,8 @@ class AttributionMethod(ABC):
         Whether the values share out the change of the target logit from a
         ``baseline`` to the epoch (integrated gradients, DeepLIFT,
         GradientSHAP): :func:`mne_xai.explain` refuses a baseline at which
-        the network's output is not a number.
+        the network's output is not a number. A method for which this follows
+        its parameters overrides :meth:`from_baseline_of`.
     unit : str
         What the values measure: ``"logit"`` where they are shares of (or
         differences of) the target logit, ``"logit/{input}"`` for gradients
@@ -230,6 +231,11 @@ class AttributionMethod(ABC):
     def from_zero_of(cls, params=None):
         """Return ``from_zero`` for ``params``, given as to :meth:`unit_of`."""
         return cls.from_zero
+
+    @classmethod
+    def from_baseline_of(cls, params=None):
+        """Return ``from_baseline`` for ``params``, given as to :meth:`unit_of`."""
+        return cls.from_baseline
 
     @classmethod
     def parameters(cls):

@@ -29,6 +29,7 @@ convolution or pooling window (such as global pooling), is refused.
 """
 
 from abc import abstractmethod
+from itertools import chain
 
 import torch
 from mne.utils import _validate_type
@@ -353,7 +354,13 @@ def _full_gradient_decomposition(module, inputs, target):
             bias = layer.bias
         elif isinstance(layer, ANY_BATCH_NORM):
             bias = batch_norm_affine(layer, name)[1]
-        elif any("bias" in key for key, _ in layer.named_parameters(recurse=False)):
+        elif isinstance(getattr(layer, "bias", None), torch.Tensor) or any(
+            "bias" in key
+            for key, _ in chain(
+                layer.named_parameters(recurse=False),
+                layer.named_buffers(recurse=False),
+            )
+        ):
             # Also biases under other names (an LSTM's bias_ih_l0, attention's
             # in_proj_bias), which the decomposition would leave out unsaid.
             raise ValueError(

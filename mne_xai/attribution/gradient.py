@@ -357,6 +357,15 @@ class SmoothGrad(AttributionMethod):
         return base_method.from_zero_of(params.get("base_params"))
 
     @classmethod
+    def from_baseline_of(cls, params=None):
+        """Return the base method's ``from_baseline`` (``params`` as in :meth:`unit_of`)."""
+        params = params or {}
+        base_method = cls._base_method(params)
+        if base_method is None:
+            return cls.from_baseline
+        return base_method.from_baseline_of(params.get("base_params"))
+
+    @classmethod
     def _base_method(cls, params):
         """Return the base method's class; None for one explain refuses by name."""
         base_method = params.get("base_method", "saliency")

@@ -1,6 +1,5 @@
 """What a report needs from the data, checked before any network is trained."""
 
-import math
 from collections import Counter
 from typing import NamedTuple
 
@@ -21,10 +20,6 @@ from ..datasets import _builtin_montage
 from ..estimators import _EEGClassifier
 from ..inspect import SpectralClassifier, learn_patterns
 from ..viz import _MIN_TOPOMAP_POSITIONS, _n_topomap_positions, _sensor_positions
-
-#: Epochs of each class that every training fold must hold: fewer, and
-#: CSP+LDA (and a network) learn a class from one epoch, or fail.
-_MIN_TRAINING_PER_CLASS = 2
 
 
 class DataPlan(NamedTuple):
@@ -260,24 +255,6 @@ def check_data(estimator, epochs, y, n_splits, fitted, methods=()):
             f"Class {shown[counts.argmin()]} has {counts.min()} epoch(s), fewer "
             f"than the {n_splits} cross-validation folds; lower cv."
         )
-    # A stratified fold holds out up to ceil(count / n_splits) of each class;
-    # with one left to train on, LDA stopped the report in its own words.
-    fewest = counts.min()
-    if n_splits is not None and (
-        fewest - math.ceil(fewest / n_splits) < _MIN_TRAINING_PER_CLASS
-    ):
-        more_folds = (
-            f" (or cv={fewest}: more folds train on more)"
-            if fewest > _MIN_TRAINING_PER_CLASS
-            else ""
-        )
-        raise ValueError(
-            f"Class {shown[counts.argmin()]} has {fewest} epochs: with "
-            f"cv={n_splits}, a fold trains on "
-            f"{fewest - math.ceil(fewest / n_splits)} of them, and CSP+LDA needs "
-            f"at least {_MIN_TRAINING_PER_CLASS} per class. Give more epochs of "
-            f"it{more_folds}."
-        )
     ch_names = _used_channels(estimator, epochs, fitted)
     _check_finite(epochs, ch_names)
     _check_patterns_possible(estimator, epochs, y, methods, fitted)
@@ -320,3 +297,28 @@ def check_data(estimator, epochs, y, n_splits, fitted, methods=()):
             "mne.channels.get_builtin_montages()), and save the epochs again."
         )
     return DataPlan(ch_names, ch_types, topomap_type, None)
+
+
+def check_training_folds(folds, y):
+    """Refuse folds that train on no more epochs than there are classes.
+
+    LDA, in the CSP+LDA reference, needs more training epochs than classes;
+    it stopped the report in its own words after the network's folds (two
+    epochs of each of two classes, in two folds). Checked on the folds
+    themselves, so for any splitter.
+
+    Parameters
+    ----------
+    folds : list of (ndarray, ndarray)
+        The (train, test) indices of each fold.
+    y : ndarray, shape (n_epochs,)
+        The labels.
+    """
+    n_classes = len(np.unique(y))
+    for number, (train, _) in enumerate(folds, 1):
+        if len(train) <= n_classes:
+            raise ValueError(
+                f"Fold {number} of {len(folds)} trains on {len(train)} epochs, for "
+                f"{n_classes} classes; the CSP+LDA reference needs more epochs than "
+                "classes. Give more epochs, or a cv whose folds train on more."
+            )

@@ -15,7 +15,7 @@ from ._accuracy import (
     folds_of,
     splitter_of,
 )
-from ._checks import check_data, check_reportable, is_fitted
+from ._checks import check_data, check_reportable, check_training_folds, is_fitted
 from ._context import _Context, _stage
 from ._maps import (
     _add_maps,
@@ -164,6 +164,7 @@ def make_report(
             verbose=False,
         )
     folds = folds_of(splitter, y, groups)
+    check_training_folds(folds, y)
     context = _Context(
         report,
         epochs,
