@@ -206,6 +206,16 @@ def test_maximize_networks_without_event_names(synthetic_arrays, imagery_epochs)
     assert list(result.restarts.event_id) == ["feet"]
 
 
+def _linear_skorch_classifier(X, y):
+    """A skorch classifier of the user's own, fitted on arrays (one linear layer)."""
+    return NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 64, 2)),
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+    ).fit(X, y.astype(np.int64))
+
+
 def test_maximize_refuses_bad_input(fitted_icnn, synthetic_arrays):
     with pytest.raises(ValueError, match="target='sleep'"):
         maximize_activation(fitted_icnn, "sleep", verbose=False)
@@ -216,12 +226,7 @@ def test_maximize_refuses_bad_input(fitted_icnn, synthetic_arrays):
     with pytest.raises(ValueError, match="n_steps must be a positive integer"):
         maximize_activation(fitted_icnn, 0, n_steps=0, verbose=False)
     X, y = synthetic_arrays
-    net = NeuralNetClassifier(
-        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 64, 2)),
-        max_epochs=1,
-        train_split=None,
-        verbose=0,
-    ).fit(X, y.astype(np.int64))
+    net = _linear_skorch_classifier(X, y)
     with pytest.raises(ValueError, match="needs the shape of a training epoch"):
         maximize_activation(net, 0, verbose=False)
 
@@ -230,12 +235,7 @@ def test_group_predictions_refuses_a_network_that_cannot_predict(synthetic_array
     """as_network's wrapper of a skorch classifier explains and cannot predict:
     it was an AttributeError naming a private class."""
     X, y = synthetic_arrays
-    net = NeuralNetClassifier(
-        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 64, 2)),
-        max_epochs=1,
-        train_split=None,
-        verbose=0,
-    ).fit(X, y.astype(np.int64))
+    net = _linear_skorch_classifier(X, y)
     network = as_network(net, info=mne.create_info(4, 64.0, "eeg"))
     groups = np.arange(len(y)) % 4
     with pytest.raises(TypeError, match="pass the fitted classifier itself"):

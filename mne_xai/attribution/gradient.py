@@ -350,20 +350,21 @@ class SmoothGrad(AttributionMethod):
     @classmethod
     def from_zero_of(cls, params=None):
         """Return the base method's ``from_zero`` (``params`` as in :meth:`unit_of`)."""
-        params = params or {}
-        base_method = cls._base_method(params)
-        if base_method is None:
-            return cls.from_zero
-        return base_method.from_zero_of(params.get("base_params"))
+        return cls._base_property("from_zero", params)
 
     @classmethod
     def from_baseline_of(cls, params=None):
         """Return the base method's ``from_baseline`` (``params`` as in :meth:`unit_of`)."""
+        return cls._base_property("from_baseline", params)
+
+    @classmethod
+    def _base_property(cls, name, params):
+        """Return the base method's ``name`` for its parameters (own, without one)."""
         params = params or {}
         base_method = cls._base_method(params)
         if base_method is None:
-            return cls.from_baseline
-        return base_method.from_baseline_of(params.get("base_params"))
+            return getattr(cls, name)
+        return getattr(base_method, f"{name}_of")(params.get("base_params"))
 
     @classmethod
     def _base_method(cls, params):
