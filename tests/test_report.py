@@ -184,6 +184,28 @@ def _quick_report(estimator, epochs, **kwargs):
     return _contents(report)
 
 
+def test_the_page_warns_of_a_class_never_predicted(spatial_epochs):
+    """Accuracy hid a network that predicts rare classes for no epoch (0.82
+    against a chance of 0.77 for one that never predicted two of four), and
+    the page drew their maps without a word."""
+    network = _network(max_epochs=20).fit(spatial_epochs)
+    with torch.no_grad():  # every epoch given to the first class
+        network.module_.classifier.bias[0] = 1e6
+    names = {code: name for name, code in spatial_epochs.event_id.items()}
+    other = names[network.classes_[1]]
+    with pytest.warns(
+        RuntimeWarning,
+        match=rf"predicts none of the epochs of class\(es\) {other} \(20 epochs\)",
+    ):
+        accuracy = _quick_report(network, spatial_epochs)["Accuracy"]
+    assert "Classes it never predicts" in accuracy
+    # A network that predicts every class gets no such warning.
+    assert (
+        "Classes it never predicts"
+        not in _quick_report(_network(max_epochs=20), spatial_epochs)["Accuracy"]
+    )
+
+
 def test_the_page_says_whether_the_network_beats_chance(spatial_epochs):
     accuracy = _quick_report(_network(max_epochs=20), spatial_epochs)["Accuracy"]
     assert re.search(r"The network beats chance: 3\d of 40 held-out epochs", accuracy)
