@@ -831,6 +831,9 @@ def test_targets_of_another_shape_or_as_floats(tiny_epochs_estimator):
     for target in (0.0, np.full(len(epochs), 0.0)):
         with pytest.raises(ValueError, match="nor an integer index below 2"):
             explain(estimator, epochs, target=target, verbose=False)
+    # "predicted", as other tools spell it, is told how to ask for it here.
+    with pytest.raises(ValueError, match=r"predicted as, pass target=None"):
+        explain(estimator, epochs, target="predicted", verbose=False)
 
 
 def test_not_finite_data_name_their_epochs(tiny_epochs_estimator):

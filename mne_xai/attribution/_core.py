@@ -396,11 +396,12 @@ def _target_index(estimator, target, event_id, given_event_id=None):
     if index is None:
         # An event code of a network trained on event names is no class.
         names = {code: name for name, code in (event_id or {}).items()}
-        advice = (
-            f" It is the code of event {names[target]!r}: pass the event name."
-            if _is_index(target) and target in names
-            else ""
-        )
+        if _is_index(target) and target in names:
+            advice = f" It is the code of event {names[target]!r}: pass the event name."
+        elif isinstance(target, str) and target.lower() in ("predicted", "pred"):
+            advice = " For the class each epoch is predicted as, pass target=None."
+        else:
+            advice = ""
         raise ValueError(
             f"target={target!r} is neither a class of the estimator "
             f"({np.asarray(estimator.classes_).tolist()}), an event name (or tag) "
