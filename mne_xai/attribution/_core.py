@@ -856,8 +856,7 @@ def _check_baseline_outputs(module, baseline, method, batch_size):
             f"The network's output at the baseline is not a number "
             f"({outputs[~torch.isfinite(outputs)][0].item()}), so the maps of "
             f"{method}, shares of f(x) - f(baseline), would explain a change from "
-            "nothing "
-            "defined (a network that takes the log of each epoch's power is "
+            "nothing defined (a network that takes the log of each epoch's power is "
             'undefined at the zero epoch). Choose another baseline: "mean" or '
             "an epoch-shaped array, e.g. epochs.average()."
         )

@@ -299,18 +299,20 @@ def _add_accuracy(context, cross_validation, fitted):
         reference=reference,
         explained=explained,
     )
+    # The network explained, on every epoch: read by both checks below.
+    predicted = np.asarray(context.estimator.predict(context.epochs))
     if fitted:
-        _add_given_network_verdict(context)
+        _add_given_network_verdict(context, predicted)
     else:
         _add_chance_verdict(context, scores, held_out, "The network")
-    _add_unpredicted_classes(context)
+    _add_unpredicted_classes(context, predicted)
     context.add_figures([_plot_accuracy(scores)], "Accuracy per fold", "accuracy")
     context.add_table(
         pd.concat([scores, summary]), "Scores", "accuracy", float_format="{:.3f}".format
     )
 
 
-def _add_unpredicted_classes(context):
+def _add_unpredicted_classes(context, predicted):
     """Warn loudly of classes the network explained predicts for none of their epochs.
 
     Accuracy hides them where classes are unequal: on a simulated oddball
@@ -319,7 +321,6 @@ def _add_unpredicted_classes(context):
     classes for no epoch, and drew their maps, which showed the frequent
     target's evidence (none of their six top channels was the true effect's).
     """
-    predicted = np.asarray(context.estimator.predict(context.epochs))
     names = context.class_names
     labels, counts = np.unique(context.y, return_counts=True)
     never = [
@@ -346,7 +347,7 @@ def _add_unpredicted_classes(context):
     )
 
 
-def _add_given_network_verdict(context):
+def _add_given_network_verdict(context, predicted):
     """Say whether the network given, the one explained, beats chance here.
 
     The folds train copies with its parameters, not the network explained;
@@ -354,7 +355,7 @@ def _add_given_network_verdict(context):
     data (the page cannot know), and is warned about when even then it does
     not beat chance (labels coded otherwise, another subject, another task).
     """
-    accuracy = context.estimator.score(context.epochs, context.y)
+    accuracy = np.mean(predicted == context.y)
     everything = [np.arange(len(context.y))]
     _add_chance_verdict(
         context,
