@@ -274,6 +274,17 @@ def test_mixed_deletion_names_the_classes():
     assert text.startswith("Read its maps only for the classes where it beats random")
 
 
+@pytest.mark.parametrize("randomization", [KEEPS_INPUT, KEEPS_OTHER])
+def test_mixed_deletion_keeps_its_class_caveat_whatever_the_randomization(
+    randomization,
+):
+    """With the map's structure kept under randomization, the advice for a
+    mixed deletion left out that some classes are not to be read at all."""
+    advice = _advice(_row(deletion=MIXED, randomization=randomization))
+    assert advice.startswith("Read its maps only for the classes where it beats")
+    assert advice.endswith(_advice(_row(deletion=ABOVE, randomization=randomization)))
+
+
 def test_partial_correlation_removes_the_shared_input():
     """Maps that share only |x| correlate, and not once |x| is accounted for."""
     rng = np.random.default_rng(0)

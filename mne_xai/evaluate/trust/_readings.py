@@ -189,12 +189,13 @@ _INPUT_PICTURE = (
     "Read it as 'where the signal was large and the net was sensitive', not as what "
     "the network learned alone; compare with saliency, the gradient alone."
 )
+_MIXED_ADVICE = "Read its maps only for the classes where it beats random."
 _ADVICE = {
     (ABOVE, CHANGES): (
         "Deletion and both randomizations support reading it as what drove the "
         "decision."
     ),
-    (MIXED, CHANGES): "Read its maps only for the classes where it beats random.",
+    (MIXED, CHANGES): _MIXED_ADVICE,
     (NO_BETTER, CHANGES): (
         "It reflects the network but does not single out what the score rests on: "
         "read it as where the network is sensitive, not as what drove the decision."
@@ -252,6 +253,9 @@ def _advice(row):
         return _ADVICE[BELOW]
     randomization = row["randomization"]
     advice = _ADVICE.get((row["deletion"], randomization), _ADVICE.get(randomization))
+    if row["deletion"] == MIXED and randomization in (KEEPS_INPUT, KEEPS_OTHER):
+        # What the randomization says holds for the classes it reads at all.
+        advice = f"{_MIXED_ADVICE} {advice}"
     if row["target_randomization"] != SAME_FOR_EVERY_CLASS:
         return advice
     # Maps that pass the other checks still do not argue for one class.
