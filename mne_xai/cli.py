@@ -256,8 +256,8 @@ def _add_report_parser(commands):
     parser = commands.add_parser(
         "report",
         help="write an HTML report: accuracy, explanations, how far to trust them",
-        description="Cross-validate a network on epochs (with chance and CSP+LDA), "
-        "explain it, run the trust checks and write one HTML page "
+        description="Cross-validate a network on epochs (with chance and two "
+        "classical references), explain it, run the trust checks and write one HTML page "
         "(mne_xai.report.make_report). The data are checked before training; the "
         "output is written to a temporary file and renamed at the end.",
         epilog="INPUT is an epochs file or a built-in data set: "

@@ -1,5 +1,6 @@
 """make_report and ``mne-xai report``: the page, its refusals, and a real browser."""
 
+import html
 import os
 import pickle
 import re
@@ -133,13 +134,13 @@ def test_csp_reference_reads_the_networks_brain_channels_of_any_type(spatial_epo
     seeg = spatial_epochs.copy()
     seeg.set_channel_types(dict.fromkeys(seeg.ch_names, "seeg"), verbose=False)
     accuracy = _quick_report(_network(max_epochs=2), seeg)["Accuracy"]
-    assert "CSP+LDA" in accuracy and "No CSP+LDA reference" not in accuracy
+    assert "CSP+LDA" in accuracy and "There is no CSP+LDA reference" not in accuracy
     # ECoG too, whose maps MNE's joint plot cannot draw (it failed after the
     # training): the mean over the channels stands in.
     ecog = spatial_epochs.copy()
     ecog.set_channel_types(dict.fromkeys(ecog.ch_names, "ecog"), verbose=False)
     contents = _quick_report(_network(max_epochs=2), ecog)
-    assert "No CSP+LDA reference" not in contents["Accuracy"]
+    assert "There is no CSP+LDA reference" not in contents["Accuracy"]
     assert "<img" in contents["Relevance over time"]
     # Contacts inside the head were interpolated across a scalp disc.
     maps = contents["Attribution maps per class"]
@@ -175,6 +176,26 @@ def test_fitted_single_channel_network_is_explained_as_given(spatial_epochs):
     assert "<img" in contents["Relevance over time"]
     for name, values in network.module_.state_dict().items():
         torch.testing.assert_close(values, weights[name])
+
+
+def test_evoked_reference_reads_the_networks_channels_even_one(spatial_epochs):
+    """CSP+LDA was the only reference: it reads band power and needs two
+    channels, so a network of one channel, or of an evoked response, had
+    nothing classical to be compared with."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from mne_xai.report._accuracy import logistic_regression_on_samples
+
+    oz = spatial_epochs.copy().pick(["Oz"])
+    folds = StratifiedKFold(2, shuffle=True, random_state=0)
+    accuracy = _quick_report(_network(), oz, cv=folds)["Accuracy"]
+    expected = cross_val_score(
+        logistic_regression_on_samples(), oz.get_data(), oz.events[:, 2], cv=folds
+    )
+    assert f"LR on samples {expected.mean():.2f} ± {expected.std(ddof=1):.2f}" in (
+        accuracy
+    )
+    assert "CSP needs two or more" in accuracy
 
 
 def _quick_report(estimator, epochs, **kwargs):
@@ -423,7 +444,12 @@ def test_report_figures_are_readable_with_long_names(made, spatial_epochs):
         del _METHODS[LongNamedSaliency.name]
     spectrum = explain_spectrum(network, epochs, target="true", verbose=False)
     scores = pd.DataFrame(
-        {"network": [0.8, 0.9], "chance": [0.5, 0.5], "CSP+LDA": [0.9, 1.0]}
+        {
+            "network": [0.8, 0.9],
+            "chance": [0.5, 0.5],
+            "CSP+LDA": [0.9, 1.0],
+            "LR on samples": [0.6, 0.7],
+        }
     )
     names = {code: name for name, code in LONG_CLASSES.items()}
     figures = [
@@ -845,10 +871,37 @@ def test_folds_train_on_the_channels_the_network_reads(spatial_epochs, monkeypat
     assert read == [["Fp1", "F7", "F4"]] * 3
 
 
-def _balanced(epochs, n_per_class):
+def _balanced(epochs, n_per_class, n_second=None):
+    """The first epochs of each class (``n_second`` of the second, if given)."""
     codes = epochs.events[:, 2]
-    keep = np.concatenate([np.flatnonzero(codes == c)[:n_per_class] for c in (1, 2)])
+    counts = (n_per_class, n_per_class if n_second is None else n_second)
+    keep = np.concatenate(
+        [np.flatnonzero(codes == c)[:n] for c, n in zip((1, 2), counts, strict=True)]
+    )
     return epochs[np.sort(keep)]
+
+
+@pytest.mark.filterwarnings("ignore:The network")
+def test_unequal_classes_are_also_scored_by_balanced_accuracy(made, spatial_epochs):
+    """The page gave accuracy only, against the majority's share (0.83 on a 5:1
+    oddball design, where the default EEGNet's balanced accuracy was 0.78)."""
+    contents = _quick_report(_network(max_epochs=20), _balanced(spatial_epochs, 20, 8))
+    accuracy = html.unescape(contents["Accuracy"])
+    assert "chance 0.71 ± 0.00" in accuracy  # accuracy's chance: 20 of 28
+    balanced = re.search(
+        r"Mean balanced accuracy over the same folds, ± its standard deviation: "
+        r"network ([\d.]+) ± [\d.]+, chance 0.50 ± 0.00, CSP\+LDA [\d.]+ ± [\d.]+, "
+        r"LR on samples [\d.]+ ± [\d.]+\. "
+        r"The network's recall of each class, over all its held-out predictions: "
+        r"\w+ ([\d.]+), \w+ ([\d.]+)\.",
+        accuracy,
+    )
+    network, *recall = map(float, balanced.groups())
+    # Both folds hold 10 and 4 epochs of the classes: the mean of the folds'
+    # balanced accuracies is the mean of the pooled recalls.
+    assert network == pytest.approx(np.mean(recall), abs=0.011)
+    assert "Balanced accuracy per fold" in accuracy
+    assert "Balanced accuracy" not in _contents(made[0])["Accuracy"]  # equal classes
 
 
 @pytest.mark.filterwarnings("ignore:The network")

@@ -1,9 +1,10 @@
-"""The overview and accuracy sections: network, chance and CSP+LDA in the same folds."""
+"""The overview and accuracy sections: network, chance and references in the same folds."""
 
 import html
 import time
 import warnings
 from collections import Counter
+from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,6 +12,7 @@ import pandas as pd
 from mne.utils import logger, use_log_level, warn
 from scipy.stats import binomtest
 from sklearn.base import clone
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, check_cv
 
 from ..estimators import UNPREDICTED_CLASSES
@@ -18,6 +20,11 @@ from ._text import HOW_TO_READ, SECTIONS
 
 #: The network beats chance when the binomial test's p-value is below this.
 CHANCE_ALPHA = 0.05
+
+
+#: The references' names, as columns of the scores.
+CSP_NAME, SAMPLES_NAME = "CSP+LDA", "LR on samples"
+REFERENCES = (CSP_NAME, SAMPLES_NAME)
 
 
 def csp_lda(n_channels):
@@ -30,6 +37,21 @@ def csp_lda(n_channels):
         CSP(n_components=min(4, n_channels), reg=None, log=True, norm_trace=False),
         LinearDiscriminantAnalysis(),
     )
+
+
+def logistic_regression_on_samples():
+    """Logistic regression on every sample of every channel, standardized.
+
+    The evoked-response reference, as in MNE's decoding tutorial: it reads
+    the time courses locked to the event, and misses oscillations not locked
+    to it, which CSP+LDA (the power of spatially filtered signals) reads.
+    """
+    from mne.decoding import Vectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(Vectorizer(), StandardScaler(), LogisticRegression())
 
 
 def folds_of(splitter, y, groups):
@@ -144,11 +166,31 @@ def _csp_channels(epochs, ch_names):
     return [name for name, of in types.items() if of == kind]
 
 
-def _cross_validate(context, folds):
-    """Accuracy per fold of the network, chance and CSP+LDA, in the same folds.
+class CrossValidation(NamedTuple):
+    """What :func:`_cross_validate` measured."""
 
-    Returns the scores, why there is no CSP+LDA reference (or None) and the
-    held-out indices of each fold.
+    #: Accuracy per fold (rows) of the network, chance and the references.
+    scores: pd.DataFrame
+    #: The same for balanced accuracy where the classes are unequal, else None.
+    balanced_scores: pd.DataFrame | None
+    #: The network's recall of each class, over all held-out predictions.
+    recall: dict
+    #: Why there is no CSP+LDA reference, or None.
+    why_no_reference: str | None
+    #: The held-out indices of each fold.
+    held_out: list
+
+
+def _cross_validate(context, folds):
+    """Score the network, chance and the references in the same folds.
+
+    The references read the whole epochs: CSP+LDA the network's channels of
+    its most numerous brain channel type, logistic regression on samples all
+    the channels the network reads (one is enough).
+
+    Where the classes are unequal, accuracy rewards answering the frequent
+    ones, so the folds are also scored by balanced accuracy (the mean recall
+    of the classes), from the same predictions.
     """
     epochs, y, plan = context.epochs, context.y, context.plan
     csp_channels = _csp_channels(epochs, plan.ch_names)
@@ -160,8 +202,10 @@ def _cross_validate(context, folds):
         )
     csp_data = epochs.get_data(picks=csp_channels) if reference is None else None
     read, make_network = _fold_inputs(context)
+    samples = read.get_data(copy=False)
     chance = chance_level(y)
-    rows = []
+    unequal = len(set(np.unique(y, return_counts=True)[1].tolist())) > 1
+    rows, balanced_rows, held_out_true, held_out_predicted = [], [], [], []
     for fold, (train, test) in enumerate(folds, 1):
         start = time.perf_counter()
         with warnings.catch_warnings():
@@ -169,26 +213,64 @@ def _cross_validate(context, folds):
             # the network explained, fitted on all epochs, warns for itself.
             warnings.filterwarnings("ignore", message=UNPREDICTED_CLASSES)
             network = make_network().fit(read[train], y[train])
-        row = {
-            "fold": fold,
-            "network": network.score(epochs[test], y[test]),
-            "chance": chance,
-        }
+        predicted = {"network": np.asarray(network.predict(epochs[test]))}
         if reference is None:
             # CSP logs its covariance estimation at the info level.
             with use_log_level(False):
-                row["CSP+LDA"] = (
+                predicted[CSP_NAME] = (
                     csp_lda(len(csp_channels))
                     .fit(csp_data[train], y[train])
-                    .score(csp_data[test], y[test])
+                    .predict(csp_data[test])
                 )
+        predicted[SAMPLES_NAME] = (
+            logistic_regression_on_samples()
+            .fit(samples[train], y[train])
+            .predict(samples[test])
+        )
+        held_out_true.append(y[test])
+        held_out_predicted.append(predicted["network"])
+        row = _fold_row(fold, accuracy_score, chance, y[test], predicted)
         rows.append(row)
+        if unequal:
+            balanced_rows.append(
+                _fold_row(
+                    fold,
+                    balanced_accuracy_score,
+                    1 / len(np.unique(y)),
+                    y[test],
+                    predicted,
+                )
+            )
         logger.info(
             f"  fold {fold}/{len(folds)}: "
             + ", ".join(f"{k} {v:.2f}" for k, v in row.items() if k != "fold")
             + f" ({time.perf_counter() - start:.1f} s)"
         )
-    return pd.DataFrame(rows).set_index("fold"), reference, [t for _, t in folds]
+    true, predicted = np.concatenate(held_out_true), np.concatenate(held_out_predicted)
+    recall = {
+        label: np.mean(predicted[true == label] == label) for label in np.unique(y)
+    }
+    return CrossValidation(
+        pd.DataFrame(rows).set_index("fold"),
+        pd.DataFrame(balanced_rows).set_index("fold") if unequal else None,
+        recall,
+        reference,
+        [test for _, test in folds],
+    )
+
+
+def _fold_row(fold, score, chance, y_true, predicted):
+    """One fold's row: ``score`` of the network, chance, then the references."""
+    return {
+        "fold": fold,
+        "network": score(y_true, predicted["network"]),
+        "chance": chance,
+        **{
+            name: score(y_true, labels)
+            for name, labels in predicted.items()
+            if name != "network"
+        },
+    }
 
 
 def chance_level(y):
@@ -276,26 +358,24 @@ def _plot_accuracy(scores):
 
 def _add_accuracy(context, cross_validation, fitted):
     """Add the accuracy section from what :func:`_cross_validate` returned."""
-    scores, why_no_reference, held_out = cross_validation
-    summary = scores.agg(["mean", "std"]).rename(index={"std": "standard deviation"})
-    reference = (
-        HOW_TO_READ["csp_reference"]
+    scores, why_no_reference = (
+        cross_validation.scores,
+        cross_validation.why_no_reference,
+    )
+    reference = HOW_TO_READ["references"].format(
+        csp=HOW_TO_READ["csp_reference"]
         if why_no_reference is None
-        else f"No CSP+LDA reference: {why_no_reference}."
+        else f"There is no CSP+LDA reference: {why_no_reference}."
     )
     explained = (
         "The maps explain the network as given (fitted before this report)."
         if fitted
         else "The maps explain a network trained on all epochs."
     )
-    measured = ", ".join(
-        f"{column} {scores[column].mean():.2f} ± {scores[column].std():.2f}"
-        for column in scores
-    )
     context.paragraph(
         "accuracy",
         n_splits=len(scores),
-        measured=measured,
+        measured=_mean_and_spread(scores),
         reference=reference,
         explained=explained,
     )
@@ -304,12 +384,54 @@ def _add_accuracy(context, cross_validation, fitted):
     if fitted:
         _add_given_network_verdict(context, predicted)
     else:
-        _add_chance_verdict(context, scores, held_out, "The network")
+        _add_chance_verdict(context, scores, cross_validation.held_out, "The network")
     _add_unpredicted_classes(context, predicted)
     context.add_figures([_plot_accuracy(scores)], "Accuracy per fold", "accuracy")
-    context.add_table(
-        pd.concat([scores, summary]), "Scores", "accuracy", float_format="{:.3f}".format
+    _add_scores_table(context, scores, "Scores")
+    if cross_validation.balanced_scores is not None:
+        _add_balanced_accuracy(context, cross_validation)
+
+
+def _mean_and_spread(scores):
+    return ", ".join(
+        f"{column} {scores[column].mean():.2f} ± {scores[column].std():.2f}"
+        for column in scores
     )
+
+
+def _add_scores_table(context, scores, title):
+    summary = scores.agg(["mean", "std"]).rename(index={"std": "standard deviation"})
+    context.add_table(
+        pd.concat([scores, summary]), title, "accuracy", float_format="{:.3f}".format
+    )
+
+
+def _add_balanced_accuracy(context, cross_validation):
+    """Score the folds as if the classes were equal (they are not).
+
+    Accuracy is judged against the majority class's share: 0.83 on a 5:1
+    oddball design, where the default EEGNet's balanced accuracy was 0.78.
+    """
+    names = context.class_names
+    labels, counts = np.unique(context.y, return_counts=True)
+    scores = cross_validation.balanced_scores
+    context.paragraph(
+        "accuracy",
+        title="Balanced accuracy (unequal classes)",
+        text="balanced_accuracy",
+        counts=", ".join(
+            f"{names.get(label, label)} {count}"
+            for label, count in zip(labels.tolist(), counts.tolist(), strict=True)
+        ),
+        chance=chance_level(context.y),
+        n_classes=len(labels),
+        measured=_mean_and_spread(scores),
+        recall=", ".join(
+            f"{names.get(label, label)} {recall:.2f}"
+            for label, recall in cross_validation.recall.items()
+        ),
+    )
+    _add_scores_table(context, scores, "Balanced accuracy per fold")
 
 
 def _add_unpredicted_classes(context, predicted):
@@ -380,7 +502,8 @@ def _add_chance_verdict(
     )
     # Noirhomme et al. 2014: on data without signal, such p-values fell
     # below 0.05 in 5 of 43 cross-validated reports.
-    compare = "with CSP+LDA and " if "CSP+LDA" in scores else ""
+    references = [name for name in REFERENCES if name in scores]
+    compare = f"with {' and '.join(references)} and " if references else ""
     dependence = (
         "; the test counts the epochs as independent trials, which the "
         "predictions of one fold's network are not, so p is optimistic: compare "

@@ -51,7 +51,7 @@ def make_report(
 ) -> mne.Report:
     """Make an HTML report of what a network learned and how far to trust it.
 
-    Cross-validates the network (with chance and a CSP+LDA reference), explains
+    Cross-validates the network (with chance and classical references), explains
     it with each method, and runs the trust checks: one page a colleague can
     read, with a plain-language "how to read this" in every section.
 
@@ -118,11 +118,16 @@ def make_report(
     values in them, layers that can have patterns for the methods that need
     them and, for the topomaps, positions for those channels. The accuracy
     section reports the network, chance (always answering the most frequent
-    class of all epochs) and CSP+LDA (:class:`mne.decoding.CSP` and linear
-    discriminant analysis, as in MNE's motor imagery example) in the same
-    folds, on the channels of the network's most numerous brain channel type
-    (EEG, MEG magnetometers or gradiometers, sEEG, ECoG...) when it reads two
-    or more. It says whether
+    class of all epochs) and two references in the same folds: CSP+LDA
+    (:class:`mne.decoding.CSP` and linear discriminant analysis, as in MNE's
+    motor imagery example), for oscillations, on the channels of the
+    network's most numerous brain channel type (EEG, MEG magnetometers or
+    gradiometers, sEEG, ECoG...) when it reads two or more; and logistic
+    regression on every sample of every channel the network reads,
+    standardized (as in MNE's decoding tutorial), for evoked responses. Where
+    the classes are unequal, it also scores the same predictions by balanced
+    accuracy (the mean recall of the classes, whose chance is one over their
+    number) and gives the network's recall of each class. It says whether
     the network beats chance, by a one-sided binomial test of the held-out
     predictions pooled over folds (as many trials as distinct held-out
     epochs) against chance's rate (Combrisson & Jerbi 2015), at p < 0.05; a

@@ -30,11 +30,32 @@ HOW_TO_READ = {
         "network that does not beat chance explains noise: trust the maps below "
         "only as far as the accuracy is above chance. {explained}"
     ),
+    "balanced_accuracy": (
+        "The classes are unequal ({counts} epochs), and accuracy rewards "
+        "answering the frequent ones: always answering the most frequent class "
+        "scores {chance:.2f}. Balanced accuracy, the mean over classes of the "
+        "share of each class's epochs classified as that class (its recall), "
+        "scores every such network 1/{n_classes}, the chance below. Mean balanced "
+        "accuracy over the same folds, ± its standard deviation: {measured}. The "
+        "network's recall of each class, over all its held-out predictions: "
+        "{recall}."
+    ),
+    "references": (
+        "Classical references are trained and tested in the same folds, on the "
+        "whole epochs. {csp} LR on samples is the reference for evoked "
+        "responses: logistic regression on every sample of every channel the "
+        "network reads, standardized (as in MNE's decoding tutorial). It reads "
+        "the time courses locked to the event, and scores near chance where the "
+        "classes differ only in oscillations not locked to it; CSP+LDA reads "
+        "the power of spatially filtered signals, whatever their phase. A "
+        "network well below the better reference has not learned what a "
+        "classical method finds in these epochs."
+    ),
     "csp_reference": (
-        "CSP+LDA is the classical reference for motor imagery: common spatial "
-        "patterns of band power, then a linear discriminant, trained and tested in "
-        "the same folds on the channels of the network's most numerous brain "
-        "channel type (EEG, or gradiometers on MEG), on the whole epochs."
+        "CSP+LDA is the reference for oscillations, as in motor imagery: common "
+        "spatial patterns of band power, then a linear discriminant, on the "
+        "channels of the network's most numerous brain channel type (EEG, or "
+        "gradiometers on MEG)."
     ),
     "maps_without_topomaps": (
         "Maps of relevance on the scalp need channels at three or more sensor "
