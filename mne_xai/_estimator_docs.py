@@ -99,6 +99,15 @@ _PARAMETERS = """
     classes : array-like | None
         The class labels, in any order (``classes_`` holds them sorted);
         inferred from ``y`` when None.
+    class_weight : dict | "balanced" | None
+        Weights of the classes in the loss, as in scikit-learn. None weighs
+        every epoch alike; ``"balanced"`` weighs each class by
+        ``n_epochs / (n_classes * class_count)``, so a rare class counts as
+        much as a frequent one; a dict maps class labels to weights (1 for
+        the classes it leaves out). They are given to the loss as its
+        ``weight`` (``torch.nn.CrossEntropyLoss`` takes it).
+        :meth:`partial_fit` refuses ``"balanced"``: a chunk's counts are not
+        the data's.
     iterator_train__shuffle : bool
         Shuffle the training epochs at every pass (torch's ``DataLoader``
         does not by default; epochs often come sorted by class or time).
@@ -130,6 +139,9 @@ _PARAMETERS = """
         by name only (classes that are event names), never by code.
     batch_size_, max_epochs_ : int
         The batch size and number of epochs used (see ``batch_size``).
+    class_weight_ : ndarray, shape (n_classes,) | None
+        The loss weight of each class of ``classes_`` (see ``class_weight``);
+        None when every epoch weighs alike.
     module_ : torch.nn.Module
         The trained network. It maps data in the training unit, shape
         ``(batch, n_channels, n_times)``, to one logit per class.

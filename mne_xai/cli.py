@@ -235,6 +235,7 @@ def report(args):
                 estimator=args.estimator,
                 max_epochs=args.max_epochs,
                 picks=args.picks,
+                class_weight=args.class_weight,
                 groups=None if args.groups == "none" else args.groups,
                 checks=args.checks,
                 overwrite=args.overwrite,
@@ -301,6 +302,12 @@ def _add_report_parser(commands):
         help="channels the network reads: names or types (e.g. eeg eog), or all "
         "(default: the good data channels; bad, stimulus, EOG, ECG, EMG and misc "
         "channels left out)",
+    )
+    parser.add_argument(
+        "--class-weight",
+        choices=["balanced"],
+        help="weigh each class by n_epochs / (n_classes * its count) in training, "
+        "so rare classes count as much (default: every epoch alike)",
     )
     parser.add_argument(
         "--methods",

@@ -10,6 +10,7 @@ import torch
 from mne.utils import _check_option, _validate_type, logger, warn
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
@@ -139,6 +140,32 @@ def _n_group_folds(validation_fraction):
     return max(2, round(1 / validation_fraction))
 
 
+def _class_weights(class_weight, classes, y):
+    """Return the loss weight of each class of ``classes``, or None (all alike).
+
+    ``"balanced"`` is scikit-learn's rule, n_epochs / (n_classes * count), so
+    every class weighs as much in the loss whatever its size; a dict maps
+    labels to weights, 1 for the classes it leaves out.
+    """
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, str):
+        absent = np.setdiff1d(classes, y)
+        if len(absent):
+            raise ValueError(
+                f'class_weight="balanced" weighs each class by its count in y, and '
+                f"classes {absent.tolist()} have no epoch there."
+            )
+    else:
+        unknown = [label for label in class_weight if label not in classes]
+        if unknown:
+            raise ValueError(
+                f"class_weight names labels {unknown} that are not classes "
+                f"{classes.tolist()}."
+            )
+    return compute_class_weight(class_weight, classes=classes, y=y)
+
+
 def _check_stratified_split(targets, classes, validation_fraction):
     """Refuse training data a stratified validation split cannot divide.
 
@@ -229,6 +256,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         verbose=None,
         train_split=None,
         classes=None,
+        class_weight=None,
         iterator_train__shuffle=True,
         **kwargs,
     ):
@@ -255,6 +283,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.info = info
+        self.class_weight = class_weight
 
     # -- set-up ---------------------------------------------------------------
     def get_default_callbacks(self):
@@ -282,11 +311,21 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 f"{self.validation_fraction}."
             )
         _validate_type(self.info, (None, mne.Info), "info")
+        _validate_type(self.class_weight, (None, str, dict), "class_weight")
+        if isinstance(self.class_weight, str):
+            _check_option("class_weight", self.class_weight, ("balanced",))
         check_device(self.device)
 
     def initialize_criterion(self):
-        """Build the loss; refuse one that reads probabilities."""
-        super().initialize_criterion()
+        """Build the loss, weighted by ``class_weight_``; refuse one that reads probabilities."""
+        weight = getattr(self, "class_weight_", None)
+        if weight is None:
+            super().initialize_criterion()
+        else:
+            self.criterion_ = self.initialized_instance(
+                self.criterion,
+                self._weighted_criterion_params(torch.as_tensor(weight).float()),
+            )
         if isinstance(self.criterion_, torch.nn.NLLLoss):
             # skorch feeds NLLLoss the log of the network's output, taking it
             # for probabilities: the log of logits is NaN, which read as a
@@ -298,6 +337,26 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "log-softmax of the logits."
             )
         return self
+
+    def _weighted_criterion_params(self, weight):
+        """Return the criterion's parameters with ``weight``, where it takes one."""
+        params = self.get_params_for("criterion")
+        if "weight" in params:
+            raise ValueError(
+                "class_weight and criterion__weight both weigh the classes; give "
+                "one of them."
+            )
+        criterion = self.criterion
+        if not (
+            isinstance(criterion, type)
+            and "weight" in inspect.signature(criterion).parameters
+        ):
+            raise TypeError(
+                f"class_weight is given to the loss as its weight parameter, which "
+                f"criterion={criterion!r} does not take (torch.nn.CrossEntropyLoss "
+                "does); weigh the classes in the loss itself."
+            )
+        return {**params, "weight": weight}
 
     def _get_predict_nonlinearity(self):
         """Return the softmax of the logits, whatever the loss, for ``"auto"``.
@@ -353,7 +412,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             },
             "module": self.module,
             # Which channels, at which scale, give which classes' logits.
-            **{name: getattr(self, name) for name in ("picks", "scaling", "classes")},
+            **{
+                name: getattr(self, name)
+                for name in ("picks", "scaling", "classes", "class_weight")
+            },
         }
 
     def _check_built_with(self):
@@ -604,6 +666,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             input_scale = _unit_variance_scale(std, info)
         else:
             input_scale = float(self.scaling)
+        self.class_weight_ = _class_weights(self.class_weight, classes, y)
         self.incremental_ = False
         # Ends in "_" as fitted state: skorch takes any attribute that does not
         # for a parameter (get_params, and clone, would carry the data along).
@@ -733,14 +796,16 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         )
         frequent = counts[np.unique(predicted)].max()
         if all(2 * counts[index] <= frequent for index in never):
-            weights = len(targets) / (np.count_nonzero(counts) * np.maximum(counts, 1))
             message += (
                 " With classes this unequal the loss is lowest for a network that "
-                "predicts the frequent ones: weigh the classes, e.g. "
-                "criterion__weight=torch.tensor("
-                f"{np.round(weights, 3).tolist()}) (balanced: n_epochs / "
-                "(n_classes * count), in the order of classes_), or give more "
-                "epochs of the rare ones."
+                "predicts the frequent ones: "
+                + (
+                    'weigh the classes (class_weight="balanced"), or give more '
+                    "epochs of the rare ones."
+                    if self.class_weight is None
+                    else f"even with class_weight={self.class_weight!r}; give more "
+                    "epochs of the rare ones, or train longer (max_epochs)."
+                )
             )
         else:
             message += (
@@ -799,6 +864,14 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                     "classes must be passed on the first call to partial_fit (or "
                     "set with the classes parameter): later chunks may hold "
                     "labels the first does not."
+                )
+            if isinstance(self.class_weight, str):  # as scikit-learn's SGDClassifier
+                raise ValueError(
+                    'class_weight="balanced" is not supported by partial_fit: a '
+                    "chunk's class counts are not those of the data. Pass weights "
+                    "per class, e.g. from sklearn.utils.class_weight."
+                    'compute_class_weight("balanced", classes=classes, y=y) on all '
+                    "the labels, as class_weight=dict(zip(classes, weights))."
                 )
             data, info, y = self._training_data(X, y)
             array, targets = self._learn_data(data, info, y, classes)
@@ -965,9 +1038,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             raise TypeError(
                 "sample_weight is not supported: the loss weighs every epoch "
                 "alike. To weigh classes of different sizes, pass "
-                "criterion__weight=torch.tensor(weights, dtype=torch.float32), one "
-                "per class of classes_ (balanced: n_epochs / (n_classes * "
-                "class_counts))."
+                'class_weight="balanced" (or a dict of a weight per class) to the '
+                "estimator."
             )
         epochs = self.max_epochs_ if epochs is None else epochs
         before = len(self.history)

@@ -708,17 +708,85 @@ def test_sample_weight_is_refused_with_the_class_weight_alternative(synthetic_ar
     """skorch passed it to the network's forward: "unexpected keyword argument"."""
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST)
-    with pytest.raises(TypeError, match=r"not supported.*dtype=torch.float32"):
+    with pytest.raises(TypeError, match=r"not supported.*class_weight=\"balanced\""):
         clf.fit(X, y, sample_weight=np.ones(len(y)))
     with pytest.raises(TypeError, match="sample_weight is not supported"):
         clf.partial_fit(X, y, classes=[0, 1], sample_weight=np.ones(len(y)))
-    # The alternative it names trains, with weights computed in NumPy (float64,
-    # which torch's loss refused when the message left the dtype out).
-    weights = len(y) / (2 * np.bincount(y) * np.array([1.0, 1 / 3]))
-    weighted = EEGNetClassifier(
-        criterion__weight=torch.tensor(weights, dtype=torch.float32), **FAST
+    # The alternative it names trains.
+    weighted = EEGNetClassifier(class_weight={1: 3.0}, **FAST).fit(X, y)
+    assert weighted.criterion_.weight.tolist() == [1.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    "labels, class_weight, expected",
+    [
+        # scikit-learn's balanced rule, n_epochs / (n_classes * count): 30 / (2 * 20)
+        # and 30 / (2 * 10), in the order of classes_.
+        ([0, 1], "balanced", [0.75, 1.5]),
+        (["rest", "task"], "balanced", [0.75, 1.5]),
+        (["rest", "task"], {"task": 4.0}, [1.0, 4.0]),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
+def test_class_weight_weighs_the_loss(synthetic_arrays, labels, class_weight, expected):
+    """Weighing unequal classes meant building a float32 torch tensor in the
+    order of classes_ by hand (criterion__weight), as the fit warning advised."""
+    X, y = synthetic_arrays
+    kept = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:10]]
+    y = np.asarray(labels)[y[kept]]
+    clf = EEGNetClassifier(class_weight=class_weight, **FAST).fit(X[kept], y)
+    np.testing.assert_allclose(clf.class_weight_, expected)
+    # The loss is the weighted mean of the epochs' cross-entropies.
+    logits = clf.forward(X[kept][:6])
+    targets = torch.as_tensor(np.searchsorted(clf.classes_, y[:6]))
+    weights = torch.tensor(expected, dtype=torch.float32)[targets]
+    per_epoch = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+    torch.testing.assert_close(
+        clf.get_loss(logits, targets), (weights * per_epoch).sum() / weights.sum()
     )
-    assert weighted.fit(X, y).criterion_.weight.tolist() == [1.0, 3.0]
+    assert EEGNetClassifier(**FAST).fit(X[kept], y).class_weight_ is None
+    # Fitted again, the weights follow the new labels.
+    clf.set_params(class_weight="balanced").fit(
+        X, np.asarray(labels)[np.repeat([0, 1], 20)]
+    )
+    np.testing.assert_allclose(clf.criterion_.weight.tolist(), [1.0, 1.0])
+
+
+def test_class_weight_errors_name_the_fix(synthetic_arrays):
+    X, y = synthetic_arrays
+    cases = [
+        ({"class_weight": "balance"}, ValueError, "Invalid value for the 'class_w"),
+        ({"class_weight": [1, 2]}, TypeError, "class_weight must be an instance"),
+        ({"class_weight": {2: 1.0}}, ValueError, r"labels \[2\] that are not classes"),
+        (
+            {"class_weight": "balanced", "criterion__weight": torch.ones(2)},
+            ValueError,
+            "give one of them",
+        ),
+        (
+            {"class_weight": "balanced", "criterion": torch.nn.MultiMarginLoss()},
+            TypeError,
+            "does not take",
+        ),
+        (
+            {"class_weight": "balanced", "classes": [0, 1, 2]},
+            ValueError,
+            r"classes \[2\] have no epoch there",
+        ),
+    ]
+    for params, error, match in cases:
+        with pytest.raises(error, match=match):
+            EEGNetClassifier(**params, **FAST).fit(X, y)
+    # As scikit-learn's SGDClassifier: a chunk's counts are not the data's.
+    with pytest.raises(ValueError, match="not supported by partial_fit"):
+        EEGNetClassifier(class_weight="balanced", **FAST).partial_fit(
+            X, y, classes=[0, 1]
+        )
+    chunked = EEGNetClassifier(class_weight={1: 2.0}, **FAST)
+    assert chunked.partial_fit(X, y, classes=[0, 1]).criterion_.weight.tolist() == [
+        1.0,
+        2.0,
+    ]
 
 
 def test_a_class_never_predicted_after_training_is_warned_of(synthetic_arrays):
@@ -730,11 +798,21 @@ def test_a_class_never_predicted_after_training_is_warned_of(synthetic_arrays):
     match = (
         r"predicts none of the training epochs of class\(es\) \[1\] as theirs.*"
         r"classes_ \[0, 1\]: \[20, 3\]; it predicts \[23, 0\].*"
-        r"criterion__weight=torch.tensor\(\[0.575, 3.833\]\)"
+        r"weigh the classes \(class_weight=\"balanced\"\)"
     )
     with pytest.warns(RuntimeWarning, match=match):
         clf = EEGNetClassifier(**{**FAST, "max_epochs": 20}).fit(X[rare], y[rare])
     assert (clf.predict(X[rare]) == 0).all()
+    # The weighing it advises: the rare class's other epochs are recognized.
+    held_out = X[y == 1][3:]
+    balanced = EEGNetClassifier(class_weight="balanced", **{**FAST, "max_epochs": 20})
+    assert np.mean(clf.predict(held_out) == 1) < 0.25
+    assert np.mean(balanced.fit(X[rare], y[rare]).predict(held_out) == 1) > 0.5
+    # Weighed and still ignored: no advice to weigh again.
+    with pytest.warns(RuntimeWarning, match=r"even with class_weight=\{1: 1.0\}"):
+        EEGNetClassifier(class_weight={1: 1.0}, **{**FAST, "max_epochs": 20}).fit(
+            X[rare], y[rare]
+        )
     # Early in training it may give every epoch to the rare class: no advice
     # to weigh the classes then.
     with pytest.warns(

@@ -576,15 +576,18 @@ def test_command_picks_the_channels_the_network_reads(
     options = ["--cv", "2", "--methods", "saliency", "--no-checks", "--max-epochs", "1"]
     code, err = _run(
         capsys, data, "-o", tmp_path / "out.html", "--save-model", model,
-        "--picks", "eeg", "eog", *options,
+        "--picks", "eeg", "eog", "--class-weight", "balanced", *options,
     )  # fmt: skip
     assert code == 0, err
     with model.open("rb") as file:
-        read = pickle.load(file).ch_names_
+        saved = pickle.load(file)
+    read = saved.ch_names_
     assert read == spatial_epochs_with_eog.ch_names and "EOG" in " ".join(read)
+    # The weighing the page advises for classes never predicted.
+    assert saved.class_weight == "balanced" and saved.class_weight_.tolist() == [1, 1]
     code, err = _run(capsys, data, "-o", tmp_path / "again.html", "--model", model,
                      "--picks", "all")  # fmt: skip
-    assert code == 1 and "--estimator, --max-epochs and --picks choose" in err
+    assert code == 1 and "--picks and --class-weight choose a new one" in err
 
 
 def test_command_keeps_each_subject_in_one_fold(

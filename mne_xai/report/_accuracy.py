@@ -458,7 +458,7 @@ def _add_unpredicted_classes(context, predicted):
         "it takes for other classes, and their trust checks score those; do not "
         "interpret them. Accuracy hides this where classes are unequal (score "
         "such data with balanced accuracy); weigh the classes in training "
-        "(criterion__weight, balanced: n_epochs / (n_classes * count))."
+        '(class_weight="balanced"; --class-weight balanced on the command line).'
     )
     warn(text)
     context.add_html(

@@ -69,7 +69,7 @@ def _fold_groups(epochs, column):
     return groups
 
 
-def _new_estimator(name, max_epochs, picks):
+def _new_estimator(name, max_epochs, picks, class_weight):
     from .. import EEGNetClassifier, InterpretableCNNClassifier
 
     classes = dict(
@@ -82,6 +82,7 @@ def _new_estimator(name, max_epochs, picks):
     return classes[name](
         max_epochs="auto" if max_epochs is None else max_epochs,
         picks=picks,
+        class_weight=class_weight,
         random_state=0,
         verbose=False,
     )
@@ -143,6 +144,7 @@ def run_report(
     estimator=None,
     max_epochs=None,
     picks=None,
+    class_weight=None,
     groups="auto",
     checks=True,
     overwrite=False,
@@ -172,6 +174,9 @@ def run_report(
     picks : list of str | None
         Channels a new network reads: names, channel types, or ``["all"]``;
         None means the good data channels (see the estimators' ``picks``).
+    class_weight : "balanced" | None
+        The class weights of a new network (see the estimators'
+        ``class_weight``).
     groups : str | None
         The metadata column whose groups (e.g. subjects) each stay in one
         fold; ``"auto"`` takes ``"subject"`` where the metadata hold several
@@ -187,11 +192,11 @@ def run_report(
     written to temporary files in their folders and renamed at the end, so a
     failure leaves nothing half-written.
     """
-    new_network = (estimator, max_epochs, picks)
+    new_network = (estimator, max_epochs, picks, class_weight)
     if model is not None and any(value is not None for value in new_network):
         raise CommandError(
-            "--model explains a saved network; --estimator, --max-epochs and "
-            "--picks choose a new one: give one or the other."
+            "--model explains a saved network; --estimator, --max-epochs, "
+            "--picks and --class-weight choose a new one: give one or the other."
         )
     check_method_names(methods)
     output = _check_output(output, overwrite, (".html",), "the output")
@@ -200,7 +205,7 @@ def run_report(
     network = (
         _load_model(model)
         if model is not None
-        else _new_estimator(estimator or "eegnet", max_epochs, picks)
+        else _new_estimator(estimator or "eegnet", max_epochs, picks, class_weight)
     )
     with ExitStack() as stack:
         # The files are made before the work, so an unwritable folder is found
