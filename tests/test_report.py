@@ -178,6 +178,42 @@ def test_fitted_single_channel_network_is_explained_as_given(spatial_epochs):
         torch.testing.assert_close(values, weights[name])
 
 
+@pytest.mark.filterwarnings("ignore:The network")
+def test_balanced_chance_counts_the_classes_each_fold_tests(monkeypatch):
+    """Folds by group may test fewer classes: the page put chance at 1/3 for a
+    fold of two, where always answering one class scores 0.5 (the network's
+    0.49 read as above chance)."""
+    from sklearn.model_selection import GroupKFold
+
+    import mne_xai.report._make as make
+    from mne_xai.simulation import simulate_epochs
+
+    epochs, _ = simulate_epochs(
+        "spatial", n_epochs=60, n_classes=3, sfreq=64.0, snr=2.0, random_state=0
+    )
+    codes = epochs.events[:, 2]
+    epochs = epochs[
+        np.sort(np.r_[np.flatnonzero(codes < 3), np.flatnonzero(codes == 3)[:6]])
+    ]
+    codes = epochs.events[:, 2]
+    # Every epoch of class 3 in group A.
+    groups = np.where((codes == 3) | (np.arange(len(codes)) % 2 == 0), "A", "B")
+    measured = {}
+    cross_validate = make._cross_validate
+    monkeypatch.setattr(
+        make,
+        "_cross_validate",
+        lambda context, folds: measured.setdefault(
+            "cv", cross_validate(context, folds)
+        ),
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="y_pred contains classes")
+        _quick_report(_network(), epochs, cv=GroupKFold(2), groups=groups)
+    chance = measured["cv"].balanced_scores["chance"].tolist()
+    assert sorted(chance) == pytest.approx([1 / 3, 1 / 2])
+
+
 def test_evoked_reference_reads_the_networks_channels_even_one(spatial_epochs):
     """CSP+LDA was the only reference: it reads band power and needs two
     channels, so a network of one channel, or of an evoked response, had
