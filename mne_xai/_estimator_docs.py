@@ -106,8 +106,9 @@ _PARAMETERS = """
         much as a frequent one; a dict maps class labels to weights (1 for
         the classes it leaves out). They are given to the loss as its
         ``weight`` (``torch.nn.CrossEntropyLoss`` takes it).
-        :meth:`partial_fit` refuses ``"balanced"``: a chunk's counts are not
-        the data's.
+        A warm-start fit weighs by the counts of the data it is given. The
+        first call of :meth:`partial_fit` refuses ``"balanced"`` (a chunk's
+        counts are not the data's); after ``fit`` it keeps that fit's weights.
     iterator_train__shuffle : bool
         Shuffle the training epochs at every pass (torch's ``DataLoader``
         does not by default; epochs often come sorted by class or time).

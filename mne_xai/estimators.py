@@ -140,12 +140,13 @@ def _n_group_folds(validation_fraction):
     return max(2, round(1 / validation_fraction))
 
 
-def _class_weights(class_weight, classes, y):
+def _class_weights(class_weight, classes, y, event_id=None):
     """Return the loss weight of each class of ``classes``, or None (all alike).
 
     ``"balanced"`` is scikit-learn's rule, n_epochs / (n_classes * count), so
     every class weighs as much in the loss whatever its size; a dict maps
-    labels to weights, 1 for the classes it leaves out.
+    labels to weights, 1 for the classes it leaves out. ``event_id`` (of the
+    training Epochs) lets a dict keyed by event names be told how to key it.
     """
     if class_weight is None:
         return None
@@ -159,11 +160,28 @@ def _class_weights(class_weight, classes, y):
     else:
         unknown = [label for label in class_weight if label not in classes]
         if unknown:
+            named = {
+                name: event_id[name] for name in unknown if name in (event_id or {})
+            }
             raise ValueError(
                 f"class_weight names labels {unknown} that are not classes "
                 f"{classes.tolist()}."
+                + (
+                    f" The classes are the events' codes ({named}): key the weights "
+                    "by code, or pass y as event names."
+                    if named
+                    else ""
+                )
             )
-    return compute_class_weight(class_weight, classes=classes, y=y)
+    weights = compute_class_weight(class_weight, classes=classes, y=y)
+    if not np.all(np.isfinite(weights) & (weights > 0)):
+        raise ValueError(
+            f"class_weight gives the classes {classes.tolist()} the weights "
+            f"{weights.tolist()}; each must be finite and positive (a batch of "
+            "epochs all of weight 0 has no loss, which reads as training diverging). "
+            "Leave out of the data a class the network should not learn."
+        )
+    return weights
 
 
 def _check_stratified_split(targets, classes, validation_fraction):
@@ -347,14 +365,18 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "one of them."
             )
         criterion = self.criterion
-        if not (
-            isinstance(criterion, type)
-            and "weight" in inspect.signature(criterion).parameters
-        ):
+        if not isinstance(criterion, type):
             raise TypeError(
-                f"class_weight is given to the loss as its weight parameter, which "
-                f"criterion={criterion!r} does not take (torch.nn.CrossEntropyLoss "
-                "does); weigh the classes in the loss itself."
+                "class_weight builds the loss with its weight parameter, so "
+                f"criterion must be a class, not the instance {criterion!r}: give "
+                "e.g. criterion=torch.nn.CrossEntropyLoss, and its options as "
+                "criterion__<name>."
+            )
+        if "weight" not in inspect.signature(criterion).parameters:
+            raise TypeError(
+                "class_weight is given to the loss as its weight parameter, which "
+                f"criterion={criterion.__name__} does not take; weigh the classes "
+                "in the loss itself."
             )
         return {**params, "weight": weight}
 
@@ -666,7 +688,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             input_scale = _unit_variance_scale(std, info)
         else:
             input_scale = float(self.scaling)
-        self.class_weight_ = _class_weights(self.class_weight, classes, y)
+        self.class_weight_ = _class_weights(
+            self.class_weight, classes, y, data.event_id
+        )
         self.incremental_ = False
         # Ends in "_" as fitted state: skorch takes any attribute that does not
         # for a parameter (get_params, and clone, would carry the data along).
@@ -705,6 +729,12 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             self._check_built_with()
             array, targets = self._continued_training_data(X, y)
             self.validation_groups_ = _checked_groups(groups, targets)
+            if getattr(self, "class_weight_", None) is not None:
+                # "balanced" follows the counts of the data trained on now.
+                self.class_weight_ = _class_weights(
+                    self.class_weight, self.classes_, self.classes_[targets]
+                )
+                self.criterion_.weight.copy_(torch.as_tensor(self.class_weight_))
             self.batch_size_, self.max_epochs_ = training_schedule(
                 self._n_stepped_on(len(array)), self.batch_size, self.max_epochs
             )

@@ -752,6 +752,21 @@ def test_class_weight_weighs_the_loss(synthetic_arrays, labels, class_weight, ex
     np.testing.assert_allclose(clf.criterion_.weight.tolist(), [1.0, 1.0])
 
 
+@pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
+def test_balanced_class_weight_follows_a_warm_refit(synthetic_arrays):
+    """A warm refit on data of other counts trained with the first fit's
+    weights: the class now rare weighed 3.3 times less than the frequent one."""
+    X, y = synthetic_arrays
+    first = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:5]]
+    second = np.r_[np.flatnonzero(y == 0)[:5], np.flatnonzero(y == 1)]
+    clf = EEGNetClassifier(class_weight="balanced", warm_start=True, **FAST)
+    np.testing.assert_allclose(clf.fit(X[first], y[first]).class_weight_, [0.625, 2.5])
+    clf.fit(X[second], y[second])
+    np.testing.assert_allclose(clf.class_weight_, [2.5, 0.625])
+    np.testing.assert_allclose(clf.criterion_.weight, [2.5, 0.625])
+
+
+@pytest.mark.filterwarnings("ignore:After training")
 def test_class_weight_errors_name_the_fix(synthetic_arrays):
     X, y = synthetic_arrays
     cases = [
@@ -764,10 +779,18 @@ def test_class_weight_errors_name_the_fix(synthetic_arrays):
             "give one of them",
         ),
         (
-            {"class_weight": "balanced", "criterion": torch.nn.MultiMarginLoss()},
+            {"class_weight": "balanced", "criterion": torch.nn.CrossEntropyLoss()},
             TypeError,
-            "does not take",
+            "must be a class, not the instance CrossEntropyLoss()",
         ),
+        (
+            {"class_weight": "balanced", "criterion": torch.nn.MSELoss},
+            TypeError,
+            "criterion=MSELoss does not take",
+        ),
+        # A batch of epochs all of weight 0 had no loss: "Training diverged".
+        ({"class_weight": {1: 0.0}}, ValueError, "each must be finite and positive"),
+        ({"class_weight": {1: -0.1}}, ValueError, "each must be finite and positive"),
         (
             {"class_weight": "balanced", "classes": [0, 1, 2]},
             ValueError,
@@ -777,6 +800,13 @@ def test_class_weight_errors_name_the_fix(synthetic_arrays):
     for params, error, match in cases:
         with pytest.raises(error, match=match):
             EEGNetClassifier(**params, **FAST).fit(X, y)
+    # Keyed by event name, on Epochs whose classes are the events' codes.
+    epochs = mne.EpochsArray(
+        X, _arrays_info(4), np.c_[np.arange(40) * 100, np.zeros(40, int), y + 1],
+        event_id={"left": 1, "right": 2}, verbose=False,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"events' codes \(\{'left': 1\}\): key"):
+        EEGNetClassifier(class_weight={"left": 2.0}, **FAST).fit(epochs)
     # As scikit-learn's SGDClassifier: a chunk's counts are not the data's.
     with pytest.raises(ValueError, match="not supported by partial_fit"):
         EEGNetClassifier(class_weight="balanced", **FAST).partial_fit(

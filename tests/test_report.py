@@ -619,8 +619,11 @@ def test_command_picks_the_channels_the_network_reads(
         saved = pickle.load(file)
     read = saved.ch_names_
     assert read == spatial_epochs_with_eog.ch_names and "EOG" in " ".join(read)
-    # The weighing the page advises for classes never predicted.
+    # The weighing the page advises for classes never predicted, and says.
     assert saved.class_weight == "balanced" and saved.class_weight_.tolist() == [1, 1]
+    page = (tmp_path / "out.html").read_text()
+    assert "class weights in training" in page
+    assert "balanced: n_epochs / (n_classes * count) per class" in page
     code, err = _run(capsys, data, "-o", tmp_path / "again.html", "--model", model,
                      "--picks", "all")  # fmt: skip
     assert code == 1 and "--picks and --class-weight choose a new one" in err

@@ -94,6 +94,20 @@ def _describe(estimator):
     return name
 
 
+def _class_weights_text(estimator):
+    """Say how the classes weigh in the loss, or None where all alike."""
+    weights = [
+        value
+        for key, value in estimator.get_params().items()
+        if key.rpartition("__")[2] == "class_weight" and value is not None
+    ]
+    if not weights:
+        return None
+    if weights[0] == "balanced":
+        return "balanced: n_epochs / (n_classes * count) per class"
+    return ", ".join(f"{label}: {weight:g}" for label, weight in weights[0].items())
+
+
 def _add_overview(context, fitted, n_folds):
     epochs, plan = context.epochs, context.plan
     classes, counts = np.unique(context.y, return_counts=True)
@@ -108,6 +122,7 @@ def _add_overview(context, fitted, n_folds):
         ),
         "times": f"{epochs.tmin:g} to {epochs.tmax:g} s at {epochs.info['sfreq']:g} Hz",
         "network": _describe(context.estimator),
+        "class weights in training": _class_weights_text(context.estimator),
         "windows read": context.windows_read(),
         "training": (
             "given fitted; cross-validated afresh with its parameters"
