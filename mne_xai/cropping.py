@@ -1,5 +1,7 @@
 """Cropped training: fit on windows cut from epochs, predict by averaging windows."""
 
+import warnings
+
 import mne
 import numpy as np
 from mne.utils import _validate_type, logger, use_log_level
@@ -21,7 +23,11 @@ from ._convert import (
 from ._prediction import _ScoreMixin
 from ._training import _log_level
 from ._warnings import warnings_once
-from .estimators import _EEGClassifier
+from .estimators import (
+    UNPREDICTED_CLASSES,
+    _EEGClassifier,
+    warn_if_classes_unpredicted,
+)
 
 
 def _final_step(estimator):
@@ -349,9 +355,12 @@ class CroppedClassifier(
                 )
             windows_info = array_info(data.shape[1], sfreq)
             estimator.set_params(**dict.fromkeys(unset, windows_info))
-        self.estimator_ = estimator.fit(
-            self._windows(data, info), np.repeat(y, n_windows), **fit_params
-        )
+        with warnings.catch_warnings():
+            # Counted in windows; the epochs are judged below, by their mean.
+            warnings.filterwarnings("ignore", message=UNPREDICTED_CLASSES)
+            self.estimator_ = estimator.fit(
+                self._windows(data, info), np.repeat(y, n_windows), **fit_params
+            )
         self.classes_ = self.estimator_.classes_
         # The estimator picks the channels it reads (not EOG, by default): new
         # data need only those.
@@ -367,6 +376,14 @@ class CroppedClassifier(
             self.eeg_reference_ = eeg_reference(data[:, read], info)
         self.sfreq_ = sfreq
         self.n_channels_ = data.shape[1] if info is None else info["nchan"]
+        fitted = _final_step(self.estimator_)
+        if isinstance(fitted, _EEGClassifier) and fitted.max_epochs_:
+            warn_if_classes_unpredicted(
+                self.predict_proba(X).argmax(axis=1),
+                np.searchsorted(self.classes_, y),
+                self.classes_,
+                fitted.class_weight,
+            )
         return self
 
     def predict_proba(self, X):

@@ -249,6 +249,63 @@ def _check_array_holds_picks(info, picks):
 UNPREDICTED_CLASSES = "After training, the network predicts none of the training epochs"
 
 
+def warn_if_classes_unpredicted(predicted, targets, classes, class_weight):
+    """Warn when a class is predicted for none of its own training epochs.
+
+    With unequal classes the loss is lowest for a network that gives every
+    epoch to the frequent ones: on an oddball design of four classes (600,
+    120, 40 and 20 epochs) EEGNet predicted the two rare ones for no epoch,
+    trained or held out, and said nothing. One pass over the training epochs
+    (a fraction of one training epoch's cost) shows it.
+
+    Parameters
+    ----------
+    predicted, targets : ndarray of int, shape (n_epochs,)
+        The predicted and true class of each training epoch, as indices into
+        ``classes``.
+    classes : ndarray, shape (n_classes,)
+        The class labels.
+    class_weight : dict | "balanced" | None
+        The estimator's ``class_weight``, for the advice.
+    """
+    counts = np.bincount(targets, minlength=len(classes))
+    never = [
+        index
+        for index in np.flatnonzero(counts)
+        if not np.any(predicted[targets == index] == index)
+    ]
+    if not never:
+        return
+    classes = np.asarray(classes).tolist()
+    message = (
+        f"{UNPREDICTED_CLASSES} of class(es) "
+        f"{[classes[index] for index in never]} as theirs. Its "
+        f"training epochs per class of classes_ {classes}: {counts.tolist()}; "
+        "it predicts "
+        f"{np.bincount(predicted, minlength=len(classes)).tolist()}."
+    )
+    frequent = counts[np.unique(predicted)].max()
+    if all(2 * counts[index] <= frequent for index in never):
+        message += (
+            " With classes this unequal the loss is lowest for a network that "
+            "predicts the frequent ones: "
+            + (
+                'weigh the classes (class_weight="balanced"), or give more '
+                "epochs of the rare ones."
+                if class_weight is None
+                else f"even with class_weight={class_weight!r}; give more "
+                "epochs of the rare ones, or train longer (max_epochs)."
+            )
+        )
+    else:
+        message += (
+            " It has not learned to tell them apart, even on the epochs it was "
+            "trained on: check that the labels follow the data, or train "
+            "longer (max_epochs)."
+        )
+    warn(message)
+
+
 class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     _default_module = None
 
@@ -792,58 +849,20 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         return self
 
     def _warn_if_classes_unpredicted(self, array, targets):
-        """Warn when a class is predicted for none of its own training epochs.
+        """Warn of classes predicted for none of their training epochs.
 
-        With unequal classes the loss is lowest for a network that gives
-        every epoch to the frequent ones: on an oddball design of four classes
-        (600, 120, 40 and 20 epochs) EEGNet predicted the two rare ones for no
-        epoch, trained or held out, and said nothing. One pass over the
-        training epochs (a fraction of one training epoch's cost) shows it.
-        Not after ``partial_fit``, whose one pass is a step of a longer training.
+        See :func:`warn_if_classes_unpredicted`. Not after ``partial_fit``,
+        whose one pass is a step of a longer training.
 
         Returns
         -------
         self : instance of the estimator
         """
-        if not self.max_epochs_:  # built, not trained
-            return self
-        predicted = NeuralNetClassifier.forward(self, array).argmax(dim=1).numpy()
-        counts = np.bincount(targets, minlength=len(self.classes_))
-        never = [
-            index
-            for index in np.flatnonzero(counts)
-            if not np.any(predicted[targets == index] == index)
-        ]
-        if not never:
-            return self
-        classes = self.classes_.tolist()
-        message = (
-            f"{UNPREDICTED_CLASSES} of class(es) "
-            f"{[classes[index] for index in never]} as theirs. Its "
-            f"training epochs per class of classes_ {classes}: {counts.tolist()}; "
-            "it predicts "
-            f"{np.bincount(predicted, minlength=len(classes)).tolist()}."
-        )
-        frequent = counts[np.unique(predicted)].max()
-        if all(2 * counts[index] <= frequent for index in never):
-            message += (
-                " With classes this unequal the loss is lowest for a network that "
-                "predicts the frequent ones: "
-                + (
-                    'weigh the classes (class_weight="balanced"), or give more '
-                    "epochs of the rare ones."
-                    if self.class_weight is None
-                    else f"even with class_weight={self.class_weight!r}; give more "
-                    "epochs of the rare ones, or train longer (max_epochs)."
-                )
+        if self.max_epochs_:  # else built, not trained
+            predicted = NeuralNetClassifier.forward(self, array).argmax(dim=1).numpy()
+            warn_if_classes_unpredicted(
+                predicted, targets, self.classes_, self.class_weight
             )
-        else:
-            message += (
-                " It has not learned to tell them apart, even on the epochs it was "
-                "trained on: check that the labels follow the data, or train "
-                "longer (max_epochs)."
-            )
-        warn(message)
         return self
 
     def _forget_network(self):

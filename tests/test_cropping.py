@@ -851,3 +851,22 @@ def test_a_search_reads_the_channels_of_its_network():
     assert_array_equal(clf.predict(without_stim), clf.predict(epochs))
     maps = mne_xai.explain(clf, epochs[:2], "saliency", verbose=False)
     assert maps.ch_names == ["C3", "Cz", "C4"]
+
+
+def test_classes_never_predicted_are_counted_in_epochs():
+    """The warning came from the network, which counts windows: a class of 2
+    epochs read as 20 "training epochs", and it judged windows, not the
+    epochs the classifier predicts."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((42, 4, 100)).astype(np.float32)
+    y = np.r_[np.zeros(40, int), np.ones(2, int)]
+    network = EEGNetClassifier(
+        max_epochs=3, batch_size=8, random_state=0, verbose=False
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = CroppedClassifier(network, window_length=0.5, sfreq=SFREQ).fit(data, y)
+    messages = [str(w.message) for w in caught if "After training" in str(w.message)]
+    assert len(messages) == 1
+    assert "classes_ [0, 1]: [40, 2]; it predicts [42, 0]" in messages[0]
+    assert (clf.predict(data) == 0).all()
