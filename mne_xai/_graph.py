@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+from mne.utils import logger
 from torch import nn
 from torch.jit import ScriptModule
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -160,7 +161,10 @@ def copy_module(module):
     A tensor that a forward pass computes and keeps as an attribute (torch's
     legacy ``weight_norm`` keeps the weight so) carries its graph, and
     ``copy.deepcopy`` refuses such tensors. The copy gets their values; its
-    own forward passes compute them again.
+    own forward passes compute them again. An attribute that cannot be copied
+    at all (a lock, an open file, a logging writer) is shared with the copy,
+    and said so: the copy computes with its own parameters and buffers. The
+    network was run in place instead, and left in evaluation mode.
 
     Parameters
     ----------
@@ -170,30 +174,58 @@ def copy_module(module):
     Returns
     -------
     copy : torch.nn.Module
-        The copy, sharing nothing with ``module``.
+        The copy, sharing with ``module`` only what cannot be copied.
 
     Raises
     ------
     TypeError
-        If the network holds what cannot be copied (a lock, an open file),
-        saying so, where ``copy.deepcopy`` names only the object.
+        If the network cannot be copied even so, saying so, where
+        ``copy.deepcopy`` names only the object.
     """
-    computed = {
+    memo = {
         id(value): value.detach().clone()
         for layer in module.modules()
         for value in vars(layer).values()
         if isinstance(value, torch.Tensor) and value.grad_fn is not None
     }
     try:
-        return copy.deepcopy(module, memo=computed)
-    except Exception as error:  # deepcopy fails in as many ways as objects
+        return copy.deepcopy(module, memo=dict(memo))
+    except Exception:  # deepcopy fails in as many ways as objects
+        pass
+    shared = _uncopyable_attributes(module)
+    try:
+        copied = copy.deepcopy(module, memo={**memo, **shared})
+    except Exception as error:
         raise TypeError(
             f"The network cannot be copied ({type(error).__name__}: {error}), and "
-            "this works on a copy (batch norm folded, weights randomized, a "
-            "module instance trained). Keep what cannot be copied (a lock, an "
-            "open file, a logger's handler) outside the network, or give its "
-            "class a __deepcopy__ that leaves it out."
+            "this works on a copy (the network as the caller has it is left "
+            "alone). Give the class of what cannot be copied a __deepcopy__, or "
+            "keep it outside the network."
         ) from error
+    logger.info(
+        "The network holds what cannot be copied "
+        f"({', '.join(sorted({type(value).__name__ for value in shared.values()}))}); "
+        "its copy shares it with the network."
+    )
+    return copied
+
+
+def _uncopyable_attributes(module):
+    """Return {id: value} of the layers' attributes that ``copy.deepcopy`` refuses.
+
+    Parameters, buffers and sub-layers are left out: the copy must own them.
+    """
+    own = ("_parameters", "_buffers", "_modules")
+    shared = {}
+    for layer in module.modules():
+        for name, value in vars(layer).items():
+            if name in own or isinstance(value, torch.Tensor):
+                continue
+            try:
+                copy.deepcopy(value)
+            except Exception:
+                shared[id(value)] = value
+    return shared
 
 
 # -- parametrized weights ---------------------------------------------------------
@@ -268,12 +300,14 @@ class LayerCall:
 
 
 def check_hookable(module):
-    """Refuse a TorchScript network, whose layers take no hooks.
+    """Refuse a compiled network (TorchScript, torch.compile), whose layers take no hooks.
 
     mne_xai checks what a network computes, explains it and inspects it
     through hooks on its layers; torch fails inside them with
     "register_forward_hook is not supported on ScriptModules", and copying or
-    training a compiled network fails as obscurely.
+    training a compiled network fails as obscurely. A ``torch.compile``
+    network failed in dynamo's words ("is already tracked for mutation"),
+    and training one in "has no attribute 'training_std'".
 
     Parameters
     ----------
@@ -295,6 +329,23 @@ def check_hookable(module):
             "torch.jit.trace), whose layers cannot be hooked: mne_xai reaches "
             "into a network's layers to check, explain and inspect what it "
             "computes. Give the torch.nn.Module it was compiled from."
+        )
+    compiled = next(
+        (
+            name
+            for name, layer in module.named_modules()
+            # torch.compile's wrapper, whose class torch keeps private.
+            if type(layer).__name__ == "OptimizedModule" and hasattr(layer, "_orig_mod")
+        ),
+        None,
+    )
+    if compiled is not None:
+        where = "The network" if compiled == "" else f"The network's layer {compiled!r}"
+        raise TypeError(
+            f"{where} is compiled by torch.compile, whose traced graph breaks on "
+            "the hooks mne_xai puts on a network's layers to check, explain and "
+            "inspect what it computes. Give the module it was compiled from, "
+            "compiled._orig_mod (it shares the compiled network's parameters)."
         )
 
 

@@ -343,7 +343,9 @@ def _check_logits(network, shapes):
     # do not sum to one for both unless the network ends in a softmax. The
     # noise has its own generator, so the user's random state is untouched.
     generator = torch.Generator().manual_seed(0)
-    noise = torch.randn(1, n_channels, n_times, generator=generator)
+    noise = torch.randn(
+        1, n_channels, n_times, generator=generator, dtype=torch.float32
+    )
     noise = noise * network.training_std.float().reshape(-1, 1)
     probes = torch.cat([torch.zeros_like(noise), noise])
     # The training statistics were just stored on the CPU; skorch moves the

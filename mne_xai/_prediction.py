@@ -16,6 +16,7 @@ from ._convert import (
     labels_or_events,
 )
 from ._docs import fill_doc
+from ._graph import check_float32
 
 
 def decision_scores(logits):
@@ -113,6 +114,7 @@ class _PredictionMixin(_ScoreMixin):
             return X
         array = self._check_prediction_input(X).array()
         check_amplitudes(array, self.data_std_, self.info_)
+        check_float32(self.module_)  # e.g. after module_.double()
         return array
 
     def adapt_batch_norm(self, X):

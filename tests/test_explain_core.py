@@ -468,7 +468,7 @@ def _with_legacy_weight_norm(module):
 
 def _with_a_lock(module):
     """A module holding a lock (or an open file, a logging writer) cannot be
-    deep-copied at all: it is explained in place, as before methods ran on copies."""
+    deep-copied as it is: its copy shares the lock."""
     module.writer_lock = threading.Lock()
 
 
@@ -482,7 +482,11 @@ def _with_a_lock(module):
             ("saliency", "integrated_gradients", "saliency"),
             1e-4,
         ),
-        (_with_a_lock, ("saliency", "guided_backprop", "deeplift"), 1e-5),
+        (
+            _with_a_lock,
+            ("saliency", "guided_backprop", "deeplift", "lrp_epsilon"),
+            1e-5,
+        ),
     ],
 )
 def test_networks_hard_to_copy_are_explained_as_their_plain_twins(
@@ -500,19 +504,35 @@ def test_networks_hard_to_copy_are_explained_as_their_plain_twins(
         )
 
 
-def test_what_needs_a_copy_says_why_a_network_cannot_be_copied(tiny_array_estimator):
-    """Folding batch norm and randomizing weights need a copy: pickle's words
-    ("cannot pickle '_thread.lock' object") said neither that nor the fix."""
+def test_a_network_holding_a_lock_is_copied_and_left_as_it_was(tiny_array_estimator):
+    """Explained in place, the network was left in evaluation mode (a user
+    training it on had no dropout), and what needs a copy (LRP's folded batch
+    norm, randomized weights) was refused."""
     from mne_xai.evaluate import parameter_randomization_check
 
     estimator = copy.deepcopy(tiny_array_estimator)
     _with_a_lock(estimator.module_)
+    estimator.module_.train()
     X = np.random.default_rng(1).standard_normal((3, 4, 64)).astype(np.float32)
-    match = "network cannot be copied.*_thread.lock.*outside the network"
-    with pytest.raises(TypeError, match=match):
-        explain(estimator, X, "lrp_epsilon", verbose=False)
-    with pytest.raises(TypeError, match=match):
-        parameter_randomization_check(estimator, X, "saliency", verbose=False)
+    explain(estimator, X, "saliency", verbose=False)
+    parameter_randomization_check(estimator, X, "saliency", verbose=False)
+    assert all(layer.training for layer in estimator.module_.modules())
+
+
+def test_a_network_that_cannot_be_copied_says_why(tiny_array_estimator):
+    """pickle's words ("cannot pickle '_thread.lock' object") said neither
+    that the methods work on a copy nor the fix."""
+
+    estimator = copy.deepcopy(tiny_array_estimator)
+
+    class Uncopyable(type(estimator.module_)):
+        def __deepcopy__(self, memo):
+            raise TypeError("cannot copy this network")
+
+    estimator.module_.__class__ = Uncopyable
+    X = np.random.default_rng(1).standard_normal((3, 4, 64)).astype(np.float32)
+    with pytest.raises(TypeError, match="network cannot be copied.*__deepcopy__"):
+        explain(estimator, X, "saliency", verbose=False)
 
 
 # -- errors -------------------------------------------------------------------

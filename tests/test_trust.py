@@ -1,5 +1,7 @@
 """trust_summary: deletion against random and randomization, read together."""
 
+from functools import partial
+
 import matplotlib
 import mne
 import numpy as np
@@ -527,3 +529,48 @@ def test_the_texts_name_what_deletion_puts_in_place():
         assert f"first (10 steps; they\nare {words}" in summary.legend
         reading = _reading(_row(range_excursion=2.0), _CLASSES, THRESHOLD, baseline)
         assert f"samples {words}" in reading and "cut holes" in reading
+
+
+@pytest.mark.filterwarnings("ignore:After training")  # the retrained copy, 6 epochs
+def test_checks_inside_the_callers_inference_mode_give_the_same_numbers(simulated):
+    """They copied the network in the caller's inference mode, and autograd
+    then refused its parameters: "Inference tensors cannot be saved for
+    backward" (explain itself worked there)."""
+    from mne_xai import evaluate
+
+    network, epochs = simulated
+    epochs = epochs[:6]
+    quiet = dict(verbose=False)
+
+    def faithfulness(check):
+        return check(network, epochs, "saliency", random_state=0, **quiet).to_frame()
+
+    checks = {
+        **{
+            name: partial(faithfulness, getattr(evaluate, name))
+            for name in (
+                "deletion_curve",
+                "insertion_curve",
+                "perturbation_test",
+                "channel_perturbation_test",
+                "deletion_test",
+            )
+        },
+        "target_randomization_check": lambda: evaluate.target_randomization_check(
+            network, epochs, random_state=0, **quiet
+        ).similarity["spearman"],
+        "data_randomization_check": lambda: evaluate.data_randomization_check(
+            network, epochs, X_train=epochs, random_state=0, **quiet
+        ).similarity["spearman_abs"],
+        "trust_summary": lambda: trust_summary(
+            network, epochs, ["saliency"], n_steps=8, random_state=0, **quiet
+        ).to_frame(),
+    }
+    for name, check in checks.items():
+        outside = check()
+        with torch.inference_mode():
+            inside = check()
+        if isinstance(outside, pd.DataFrame):
+            pd.testing.assert_frame_equal(inside, outside, obj=name)
+        else:
+            np.testing.assert_allclose(inside, outside, err_msg=name)

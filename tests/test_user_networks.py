@@ -33,7 +33,7 @@ from mne_xai.evaluate import (
     perturbation_test,
 )
 from mne_xai.inspect import layer_activations, learn_patterns, maximize_activation
-from mne_xai.models import ScaledInput
+from mne_xai.models import EEGNet, ScaledInput
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
 
@@ -789,6 +789,25 @@ def test_torchscript_network_is_refused_with_what_to_give(epochs, explained):
         layer_activations(clf, explained, "spatial_conv")
 
 
+def test_torch_compiled_network_is_refused_with_what_to_give(epochs, explained):
+    """Dynamo failed inside the hooks ("is already tracked for mutation"), and
+    fit failed in "'EEGNet' object has no attribute 'training_std'"."""
+    n_channels, n_times = len(epochs.ch_names), len(epochs.times)
+    match = r"compiled by torch.compile.*compiled._orig_mod"
+    with pytest.raises(TypeError, match=match):
+        EEGNetClassifier(
+            torch.compile(EEGNet(n_channels, 2, n_times, sfreq=epochs.info["sfreq"])),
+            max_epochs=1,
+            verbose=False,
+        ).fit(epochs)
+    clf = EEGNetClassifier(max_epochs=1, verbose=False).fit(epochs)
+    clf.module_ = torch.compile(clf.module_)
+    with pytest.raises(TypeError, match=match):
+        explain(clf, explained, method="saliency")
+    with pytest.raises(TypeError, match=match):
+        layer_activations(clf, explained, "spatial_conv")
+
+
 @pytest.fixture
 def float64_by_default():
     torch.set_default_dtype(torch.float64)
@@ -819,6 +838,9 @@ def test_network_in_float64_is_refused_with_the_conversion(epochs, explained):
     clf.module_.double()
     with pytest.raises(TypeError, match=match):
         explain(clf, explained, method="saliency")
+    # predict failed in torch's words, which the check was written to replace.
+    with pytest.raises(TypeError, match=match):
+        clf.predict(explained)
 
 
 class TakesFourAxes(torch.nn.Module):

@@ -84,8 +84,8 @@ def private_module(estimator, device, example=None):
     :func:`~mne_xai._graph.call_combined_layers`): every method and
     inspection then meets the same layers.
 
-    A network holding what cannot be copied (a lock, an open file, a logging
-    writer) is used in place, as it is, and said so.
+    What cannot be copied (a lock, an open file, a logging writer) is shared
+    with the copy (see :func:`~mne_xai._graph.copy_module`).
 
     Parameters
     ----------
@@ -100,21 +100,12 @@ def private_module(estimator, device, example=None):
     Returns
     -------
     module : torch.nn.Module
-        The copy (or the network itself, when it cannot be copied).
+        The copy.
     """
     module = estimator.module_
     check_hookable(module)
     check_float32(module)
-    try:
-        module = copy_module(module)
-    except TypeError as error:
-        cause = error.__cause__ or error
-        logger.info(
-            f"The network cannot be copied ({type(cause).__name__}: {cause}); it "
-            "is run in place, so no other thread may use it meanwhile."
-        )
-        return module.to(device).eval()
-    module = module.to(device).eval()
+    module = copy_module(module).to(device).eval()
     if example is not None:
         call_combined_layers(module, torch.as_tensor(example[:1], device=device))
     return module

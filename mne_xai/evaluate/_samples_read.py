@@ -49,7 +49,9 @@ def samples_read(module, inputs):
         probe = inputs[:PROBE_EPOCHS].clone().requires_grad_()
         logits = module(probe)
         weights = torch.randn(
-            logits.shape[1], generator=torch.Generator().manual_seed(0)
+            logits.shape[1],
+            generator=torch.Generator().manual_seed(0),
+            dtype=torch.float32,
         )
         (gradient,) = torch.autograd.grad((logits * weights.to(logits)).sum(), probe)
     reached = np.flatnonzero(gradient.abs().sum(dim=(0, 1)).cpu().numpy())

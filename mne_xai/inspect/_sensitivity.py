@@ -324,7 +324,11 @@ class _PerturbedData:
                 generators = _epoch_generators(batch, self.seed, key)
                 noise = np.stack(
                     [
-                        torch.randn((n_per_band, n_times), generator=g).numpy()
+                        # float32 whatever torch's default dtype: that draws
+                        # another stream from the same seed.
+                        torch.randn(
+                            (n_per_band, n_times), generator=g, dtype=torch.float32
+                        ).numpy()
                         for g in generators
                     ],
                     axis=1,

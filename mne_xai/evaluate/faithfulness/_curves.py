@@ -6,6 +6,7 @@ from mne.utils import _check_option, verbose
 
 from ..._checks import check_positive_int
 from ..._docs import fill_doc
+from ..._graph import autograd_on
 from ..._network import as_network
 from ._baselines import _baseline_values, _check_baseline, _interpolated_variants
 from ._batches import _evaluation_batches
@@ -190,6 +191,7 @@ _CURVE_NOTES = """
 """
 
 
+@autograd_on
 @verbose
 @fill_doc
 def deletion_curve(
@@ -260,6 +262,7 @@ def deletion_curve(
     )
 
 
+@autograd_on
 @verbose
 @fill_doc
 def insertion_curve(

@@ -9,6 +9,7 @@ from scipy.ndimage import uniform_filter1d
 from ..._checks import check_positive_int
 from ..._convert import InputData
 from ..._docs import fill_doc
+from ..._graph import autograd_on
 from ..._network import as_network, sampling_rate
 from ...attribution.postprocess import _per_map_zscore
 from ._baselines import (
@@ -53,6 +54,7 @@ def _mean_correlation(correlation, what):
     return float(correlation[defined].mean()) if defined.any() else np.nan
 
 
+@autograd_on
 @verbose
 @fill_doc
 def perturbation_test(
@@ -227,6 +229,7 @@ def perturbation_test(
     return result
 
 
+@autograd_on
 @verbose
 @fill_doc
 def channel_perturbation_test(
@@ -352,6 +355,7 @@ def _rate_of(epochs, estimator):
     return sfreq
 
 
+@autograd_on
 @verbose
 @fill_doc
 def deletion_test(

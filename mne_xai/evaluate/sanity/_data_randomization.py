@@ -8,6 +8,7 @@ from sklearn.base import clone
 
 from ..._convert import InputData
 from ..._docs import fill_doc
+from ..._graph import autograd_on
 from ..._network import as_network
 from ...cropping import CroppedClassifier
 from ...estimators import _EEGClassifier
@@ -15,6 +16,7 @@ from ._compare import _compare_to_variants, _set_up, refuse_learned_patterns
 from ._result import SanityCheckResult
 
 
+@autograd_on
 @verbose
 @fill_doc
 def data_randomization_check(

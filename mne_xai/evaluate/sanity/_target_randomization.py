@@ -3,11 +3,13 @@
 from mne.utils import verbose
 
 from ..._docs import fill_doc
+from ..._graph import autograd_on
 from ..._network import as_network
 from ._compare import _compare_to_variants, _set_up
 from ._result import SanityCheckResult
 
 
+@autograd_on
 @verbose
 @fill_doc
 def target_randomization_check(

@@ -7,6 +7,7 @@ import pandas as pd
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 from ..._docs import fill_doc
+from ..._graph import autograd_on
 from ..._network import as_network
 from ...attribution import list_methods
 from ...attribution._core import _event_id
@@ -75,6 +76,7 @@ def _class_gains(gain, target, names):
     return pd.DataFrame(rows)
 
 
+@autograd_on
 @verbose
 @fill_doc
 def trust_summary(
