@@ -8,6 +8,7 @@ method composes the layers it handles.
 
 import copy
 import functools
+import gc
 import types
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -158,13 +159,15 @@ def foreign_parameter_free(layer):
 def copy_module(module):
     """Return a deep copy of ``module``, whatever its last forward pass left on it.
 
-    A tensor that a forward pass computes and keeps as an attribute (torch's
-    legacy ``weight_norm`` keeps the weight so) carries its graph, and
-    ``copy.deepcopy`` refuses such tensors. The copy gets their values; its
-    own forward passes compute them again. An attribute that cannot be copied
-    at all (a lock, an open file, a logging writer) is shared with the copy,
-    and said so: the copy computes with its own parameters and buffers. The
-    network was run in place instead, and left in evaluation mode.
+    A tensor that a forward pass computes and keeps (torch's legacy
+    ``weight_norm`` keeps the weight so, a layer may keep a list of its
+    outputs) carries its graph, and ``copy.deepcopy`` refuses such tensors.
+    The copy gets their values; its own forward passes compute them again.
+    An attribute that cannot be copied at all (a lock, an open file, a
+    logging writer) is shared with the copy, and said so, unless it reaches
+    the network's own layers or tensors: the copy would then compute with
+    the network itself, and randomizing or folding the copy's weights would
+    change nothing it computes.
 
     Parameters
     ----------
@@ -183,49 +186,149 @@ def copy_module(module):
         ``copy.deepcopy`` names only the object.
     """
     memo = {
-        id(value): value.detach().clone()
+        id(tensor): tensor.detach().clone()
         for layer in module.modules()
-        for value in vars(layer).values()
-        if isinstance(value, torch.Tensor) and value.grad_fn is not None
+        for tensor in _graph_tensors(vars(layer).values())
     }
     try:
         return copy.deepcopy(module, memo=dict(memo))
     except Exception:  # deepcopy fails in as many ways as objects
         pass
     shared = _uncopyable_attributes(module)
-    try:
-        copied = copy.deepcopy(module, memo={**memo, **shared})
-    except Exception as error:
+    own = {
+        id(value)
+        for value in (*module.modules(), *module.parameters(), *module.buffers())
+    }
+    reaching = [name for name, value in shared.items() if _reaches(value, own)]
+    error = None
+    if not reaching:
+        try:
+            copied = copy.deepcopy(
+                module, memo={**memo, **{id(v): v for v in shared.values()}}
+            )
+        except Exception as caught:
+            error = caught
+    if reaching or error is not None:
+        cause = (
+            f"{', '.join(reaching)} cannot be copied and reach(es) the network's own "
+            "layers or weights, which a copy sharing it would compute with"
+            if reaching
+            else f"{type(error).__name__}: {error}"
+        )
         raise TypeError(
-            f"The network cannot be copied ({type(error).__name__}: {error}), and "
-            "this works on a copy (the network as the caller has it is left "
-            "alone). Give the class of what cannot be copied a __deepcopy__, or "
-            "keep it outside the network."
+            f"The network cannot be copied ({cause}), and this works on a copy "
+            "(the network as the caller has it is left alone). Give the class of "
+            "what cannot be copied a __deepcopy__, or keep it outside the network "
+            "(layers in the network's own attributes)."
         ) from error
     logger.info(
         "The network holds what cannot be copied "
-        f"({', '.join(sorted({type(value).__name__ for value in shared.values()}))}); "
-        "its copy shares it with the network."
+        f"({', '.join(sorted(shared))}); its copy shares it with the network."
     )
     return copied
 
 
+def _graph_tensors(values):
+    """Yield the tensors with a graph among ``values``, in lists, tuples and dicts too."""
+    for value in values:
+        if isinstance(value, torch.Tensor):
+            if value.grad_fn is not None:
+                yield value
+        elif isinstance(value, list | tuple):
+            yield from _graph_tensors(value)
+        elif isinstance(value, dict):
+            yield from _graph_tensors(value.values())
+
+
 def _uncopyable_attributes(module):
-    """Return {id: value} of the layers' attributes that ``copy.deepcopy`` refuses.
+    """Return {"layer.attribute...": value} of the parts ``copy.deepcopy`` refuses.
 
     Parameters, buffers and sub-layers are left out: the copy must own them.
+    Containers and plain objects that fail are searched for the parts that
+    fail (the lock in a dict of statistics, in an object that also holds a
+    layer), so that only those are shared and the rest is copied.
     """
     own = ("_parameters", "_buffers", "_modules")
     shared = {}
-    for layer in module.modules():
+
+    def search(path, value):
+        try:
+            copy.deepcopy(value, memo={id(t): t for t in _graph_tensors([value])})
+            return
+        except Exception:
+            pass
+        if isinstance(value, dict):
+            parts = value.items()
+        elif isinstance(value, list | tuple):
+            parts = enumerate(value)
+        elif _is_plain_object(value):
+            parts = _state(value).items()
+        else:
+            shared[path] = value
+            return
+        for key, part in parts:
+            search(f"{path}[{key!r}]", part)
+
+    for layer_name, layer in module.named_modules():
         for name, value in vars(layer).items():
-            if name in own or isinstance(value, torch.Tensor):
-                continue
-            try:
-                copy.deepcopy(value)
-            except Exception:
-                shared[id(value)] = value
+            if name not in own and not isinstance(value, torch.Tensor):
+                search(f"{layer_name}.{name}".lstrip("."), value)
     return shared
+
+
+def _is_plain_object(value):
+    """Whether ``value`` is an instance whose attributes are its state."""
+    return bool(_state(value)) and not isinstance(
+        value,
+        type | types.ModuleType | types.FunctionType | types.MethodType | nn.Module,
+    )
+
+
+def _state(value):
+    """Return the attributes of ``value``: its ``__dict__`` and its slots."""
+    state = dict(getattr(value, "__dict__", None) or {})
+    for kind in type(value).__mro__:
+        slots = kind.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__") and hasattr(value, name):
+                state[name] = getattr(value, name)
+    return state
+
+
+#: How many objects :func:`_reaches` follows before it gives up (and says yes).
+_MAX_REACHED = 100_000
+
+
+def _reaches(value, targets):
+    """Whether ``value`` refers, through attributes and containers, to any of ``targets``.
+
+    Objects too many to follow count as reaching: sharing is safe only
+    where it is known to be.
+    """
+    stack, seen = [value], set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(
+            item, str | bytes | int | float | complex | type | types.ModuleType
+        ):
+            continue
+        if id(item) in targets:
+            return True
+        seen.add(id(item))
+        if len(seen) > _MAX_REACHED:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+        elif isinstance(item, types.MethodType):
+            stack.append(item.__self__)
+        elif _is_plain_object(item):
+            stack.extend(_state(item).values())
+        elif not isinstance(item, types.FunctionType):
+            # What a generator's frame or a C object holds.
+            stack.extend(gc.get_referents(item))
+    return False
 
 
 # -- parametrized weights ---------------------------------------------------------

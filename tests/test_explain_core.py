@@ -519,6 +519,82 @@ def test_a_network_holding_a_lock_is_copied_and_left_as_it_was(tiny_array_estima
     assert all(layer.training for layer in estimator.module_.modules())
 
 
+class _Runner:
+    """Runs a layer under a lock, as a thread-safe wrapper would."""
+
+    def __init__(self, layer, lock):
+        self.layer, self.lock = layer, lock
+
+    def __call__(self, x):
+        return self.layer(x)
+
+
+class _RunsThroughAHolder(torch.nn.Module):
+    """Its forward reaches its layers through an object that may hold a lock,
+    and keeps its outputs in a list."""
+
+    lock = None
+
+    def __init__(self, n_channels, n_times, n_classes):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Conv1d(n_channels, 4, 9, padding=4),
+            torch.nn.ELU(),
+            torch.nn.AdaptiveAvgPool1d(4),
+            torch.nn.Flatten(),
+            torch.nn.Linear(16, n_classes),
+        )
+        self.runner = _Runner(self.body, self.lock)
+        self.outputs = []
+
+    def forward(self, x):
+        self.outputs.append(self.runner(x))
+        return self.outputs[-1]
+
+
+class _HoldsALock(_RunsThroughAHolder):
+    lock = threading.Lock()
+
+
+def test_a_copy_shares_only_what_cannot_be_copied():
+    """Sharing the whole holder of a lock made the copy compute with the
+    user's layers: parameter randomization of the copy changed nothing it
+    computed (similarity 1.00, "fails", where the lock-free twin passed at
+    0.02); and the copy appended to the user's list of outputs."""
+    from mne_xai.evaluate import parameter_randomization_check
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 4, 64)).astype(np.float32)
+    y = np.repeat([0, 1], 8)
+    results = {}
+    for network in (_RunsThroughAHolder, _HoldsALock):
+        estimator = EEGNetClassifier(
+            network, max_epochs=2, batch_size=8, random_state=0, verbose=False
+        ).fit(X, y)
+        held = estimator.module_.module  # inside the input-scaling wrapper
+        n_outputs = len(held.outputs)
+        results[network] = (
+            explain(estimator, X[:4], "saliency", verbose=False).get_data(),
+            parameter_randomization_check(
+                estimator, X[:4], "saliency", random_state=0, verbose=False
+            ).mean,
+        )
+        assert len(held.outputs) == n_outputs
+    (twin_map, twin_steps), (odd_map, odd_steps) = results.values()
+    np.testing.assert_array_equal(odd_map, twin_map)
+    pd.testing.assert_frame_equal(odd_steps, twin_steps)
+
+
+def test_what_cannot_be_copied_and_reaches_the_layers_is_refused(tiny_array_estimator):
+    """Shared with the copy, it would run the user's layers instead of the copy's."""
+    estimator = copy.deepcopy(tiny_array_estimator)
+    module = estimator.module_
+    module.layers = (layer for layer in [module.classifier])  # a generator
+    X = np.random.default_rng(1).standard_normal((3, 4, 64)).astype(np.float32)
+    with pytest.raises(TypeError, match=r"layers cannot be copied and reach\(es\)"):
+        explain(estimator, X, "saliency", verbose=False)
+
+
 def test_a_network_that_cannot_be_copied_says_why(tiny_array_estimator):
     """pickle's words ("cannot pickle '_thread.lock' object") said neither
     that the methods work on a copy nor the fix."""

@@ -37,7 +37,7 @@ def _check_initializer_draws_every_parameter(layer, name, device):
     Either left the network trained: maps unchanged at every step, and saliency
     reported as failing. Each parameter of ``layer`` (a copy) is set to NaN
     first; one still NaN afterwards was not drawn. The layer is restored
-    after (a network that cannot be copied is traced in place).
+    after.
     """
     parameters = dict(layer.named_parameters(recurse=False))
     tensors = [*parameters.values(), *layer.buffers(recurse=False)]
