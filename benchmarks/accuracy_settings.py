@@ -1,0 +1,107 @@
+"""Do hand-picked training settings close EEGNet's gap to CSP+LDA on EEGBCI hands/feet?
+
+``benchmarks/accuracy_defaults.py`` scores the defaults; on EEGBCI subject 1,
+imagined hands vs feet (45 trials, 1-2 s, ``ShuffleSplit(5, test_size=0.2,
+random_state=seed)``) they stay below CSP+LDA on some seeds. This benchmark
+asks whether the usual knobs, each set by hand on top of the defaults, change
+that, in the same folds and the same run as the defaults and CSP+LDA:
+
+- ``dropout 0.25``: EEGNet's dropout for cross-subject data (the default is
+  the paper's 0.5 for within-subject data);
+- ``weight decay 0.1``: AdamW's decay, ten times the default;
+- ``label smoothing 0.1``;
+- ``500 epochs``: the longest training ``"auto"`` gives (about 2,500 steps
+  here instead of 1,000);
+- ``lr 3e-3``: three times the default learning rate.
+
+It prints, per seed and setting, the trials missed in each fold (9 held out
+per fold) and the mean accuracy. Nothing here is a default: the defaults stay
+chosen by principle (see ``mne_xai.estimators.training_schedule``). Run::
+
+    OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/accuracy_settings.py
+
+All settings on three seeds take about 35 minutes on one core; ``--settings``
+and ``--seeds`` run fewer.
+"""
+
+import argparse
+import time
+import warnings
+
+import mne
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import ShuffleSplit
+
+from mne_xai import EEGNetClassifier
+from mne_xai.datasets import load_eegbci
+from mne_xai.report._accuracy import csp_lda
+
+N_FOLDS = 5
+SETTINGS = {
+    "defaults": {},
+    "dropout 0.25": dict(module__dropout=0.25),
+    "weight decay 0.1": dict(optimizer__weight_decay=0.1),
+    "label smoothing 0.1": dict(criterion__label_smoothing=0.1),
+    "500 epochs": dict(max_epochs=500),
+    "lr 3e-3": dict(lr=3e-3),
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS)
+    )
+    args = parser.parse_args()
+    mne.set_log_level("ERROR")
+    epochs = load_eegbci(1, "hands_vs_feet").crop(1.0, 2.0)
+    X, y = epochs.get_data(), epochs.events[:, 2]
+    print(
+        f"EEGBCI subject 1, hands/feet: {len(y)} trials, 1-2 s; "
+        f"ShuffleSplit({N_FOLDS}, test_size=0.2, random_state=seed)\n"
+    )
+    accuracy = {}
+    for seed in args.seeds:
+        folds = list(ShuffleSplit(N_FOLDS, test_size=0.2, random_state=seed).split(y))
+        candidates = {"CSP+LDA": (csp_lda(len(epochs.ch_names)), X)} | {
+            name: (
+                EEGNetClassifier(random_state=seed, verbose=False, **SETTINGS[name]),
+                epochs,
+            )
+            for name in args.settings
+        }
+        for name, (estimator, data) in candidates.items():
+            start = time.perf_counter()
+            missed = []
+            for train, test in folds:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # fit's advice, not a score
+                    fitted = clone(estimator).fit(data[train], y[train])
+                missed.append(int(np.sum(fitted.predict(data[test]) != y[test])))
+            tested = sum(len(test) for _, test in folds)
+            accuracy.setdefault(name, []).append(1 - sum(missed) / tested)
+            print(
+                f"seed {seed}  {name:20s} missed per fold {missed}, "
+                f"{sum(missed)} of {tested}: accuracy {accuracy[name][-1]:.3f} "
+                f"({time.perf_counter() - start:.0f} s)",
+                flush=True,
+            )
+    print("\nMean accuracy per seed, beside CSP+LDA in the same folds:")
+    reference = accuracy["CSP+LDA"]
+    for name, values in accuracy.items():
+        at_least = sum(v >= r for v, r in zip(values, reference, strict=True))
+        print(
+            f"  {name:20s} "
+            + " / ".join(f"{value:.3f}" for value in values)
+            + (
+                ""
+                if name == "CSP+LDA"
+                else f"  (at or above CSP+LDA on {at_least} of {len(values)} seeds)"
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
