@@ -417,39 +417,24 @@ def check_hookable(module):
     module : torch.nn.Module
         The network.
     """
-    scripted = next(
-        (
-            name
-            for name, layer in module.named_modules()
-            if isinstance(layer, ScriptModule)
-        ),
-        None,
-    )
-    if scripted is not None:
-        where = "The network" if scripted == "" else f"The network's layer {scripted!r}"
-        raise TypeError(
-            f"{where} is TorchScript (compiled by torch.jit.script or "
-            "torch.jit.trace), whose layers cannot be hooked: mne_xai reaches "
-            "into a network's layers to check, explain and inspect what it "
-            "computes. Give the torch.nn.Module it was compiled from."
-        )
-    compiled = next(
-        (
-            name
-            for name, layer in module.named_modules()
-            # torch.compile's wrapper, whose class torch keeps private.
-            if type(layer).__name__ == "OptimizedModule" and hasattr(layer, "_orig_mod")
-        ),
-        None,
-    )
-    if compiled is not None:
-        where = "The network" if compiled == "" else f"The network's layer {compiled!r}"
-        raise TypeError(
-            f"{where} is compiled by torch.compile, whose traced graph breaks on "
-            "the hooks mne_xai puts on a network's layers to check, explain and "
-            "inspect what it computes. Give the module it was compiled from, "
-            "compiled._orig_mod (it shares the compiled network's parameters)."
-        )
+    for name, layer in module.named_modules():
+        where = "The network" if name == "" else f"The network's layer {name!r}"
+        if isinstance(layer, ScriptModule):
+            raise TypeError(
+                f"{where} is TorchScript (compiled by torch.jit.script or "
+                "torch.jit.trace), whose layers cannot be hooked: mne_xai reaches "
+                "into a network's layers to check, explain and inspect what it "
+                "computes. Give the torch.nn.Module it was compiled from."
+            )
+        # torch.compile's wrapper, whose class torch keeps private.
+        if type(layer).__name__ == "OptimizedModule" and hasattr(layer, "_orig_mod"):
+            raise TypeError(
+                f"{where} is compiled by torch.compile, whose traced graph breaks "
+                "on the hooks mne_xai puts on a network's layers to check, explain "
+                "and inspect what it computes. Give the module it was compiled "
+                "from, compiled._orig_mod (it shares the compiled network's "
+                "parameters)."
+            )
 
 
 def check_float32(module):
