@@ -622,6 +622,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         try:
             super().load_params(*args, **kwargs)
         except RuntimeError as error:
+            self._check_loss_state(error)
             if "size mismatch" not in str(error):
                 raise
             raise ValueError(
@@ -668,6 +669,45 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "(their event_id, with an epoch of each class), or pickle the "
                 "whole estimator."
             )
+        self._adopt_loaded_class_weight()
+
+    def _check_loss_state(self, error):
+        """Refuse a saved loss state weighted otherwise than the loss built.
+
+        CrossEntropyLoss keeps its class weights in its state only when it has
+        some, so torch's error names a key, not the class weights.
+        """
+        message = str(error)
+        saved_weighted = 'Unexpected key(s) in state_dict: "weight"' in message
+        if not (
+            f"loading state_dict for {type(self.criterion_).__name__}:" in message
+            and (saved_weighted or 'Missing key(s) in state_dict: "weight"' in message)
+        ):
+            return
+        raise ValueError(
+            "The loss state (f_criterion) was saved from a network trained "
+            + ("with" if saved_weighted else "without")
+            + " class weights, and the loss initialized here "
+            + ("has none" if saved_weighted else "weighs the classes")
+            + f" (class_weight={self.class_weight!r}). Initialize with the "
+            "class_weight of the saved network to continue its training, or "
+            "leave f_criterion out: the loss state matters to further training "
+            "only, not to predictions or explanations."
+        ) from error
+
+    def _adopt_loaded_class_weight(self):
+        """Make ``class_weight_`` describe the class weights of a loaded loss state.
+
+        "balanced" computed at ``initialize`` follows the counts of the labels
+        given there, which may not be the training counts the saved loss
+        state carries.
+        """
+        loaded = getattr(self.criterion_, "weight", None)
+        if getattr(self, "class_weight_", None) is None or loaded is None:
+            return
+        loaded = loaded.detach().cpu().double().numpy()
+        if not np.allclose(loaded, self.class_weight_, rtol=1e-6):
+            self.class_weight_ = loaded
 
     def _training_data(self, X, y):
         """Convert and check training data; return (data, info, y)."""

@@ -766,6 +766,37 @@ def test_balanced_class_weight_follows_a_warm_refit(synthetic_arrays):
     np.testing.assert_allclose(clf.criterion_.weight, [2.5, 0.625])
 
 
+@pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
+def test_loss_state_travels_with_its_class_weights(synthetic_arrays, tmp_path):
+    """A saved loss state loaded between a weighted and an unweighted network
+    failed in torch's words (Unexpected key(s) "weight"); loaded into a
+    "balanced" network initialized on other counts, class_weight_ described
+    the counts of initialize, not the weights the loss then held."""
+    X, y = synthetic_arrays
+    rare = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:5]]
+    paths = {}
+    for class_weight in (None, "balanced"):
+        saved = EEGNetClassifier(class_weight=class_weight, **FAST)
+        saved.fit(X[rare], y[rare])
+        paths[class_weight] = dict(
+            f_params=tmp_path / f"{class_weight}.pt",
+            f_criterion=tmp_path / f"{class_weight}_loss.pt",
+        )
+        saved.save_params(**paths[class_weight])
+    for initialized, loaded, match in (
+        (None, "balanced", "trained with class weights, and the loss initialized"),
+        ("balanced", None, r"without class weights.*class_weight='balanced'"),
+    ):
+        restored = EEGNetClassifier(class_weight=initialized, **FAST)
+        with pytest.raises(ValueError, match=match):
+            restored.initialize(X, y).load_params(**paths[loaded])
+    restored = EEGNetClassifier(class_weight="balanced", **FAST).initialize(X, y)
+    np.testing.assert_allclose(restored.class_weight_, [1.0, 1.0])
+    restored.load_params(**paths["balanced"])
+    np.testing.assert_allclose(restored.criterion_.weight, [0.625, 2.5])
+    np.testing.assert_allclose(restored.class_weight_, [0.625, 2.5])
+
+
 @pytest.mark.filterwarnings("ignore:After training")
 def test_class_weight_errors_name_the_fix(synthetic_arrays):
     X, y = synthetic_arrays
