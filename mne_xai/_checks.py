@@ -67,7 +67,20 @@ def check_device(device, default=None):
     device = device if device is not None else default
     if device is None:
         return None
-    device = torch.device(device)
+    _validate_type(device, (str, "int-like", torch.device), "device")
+    try:
+        device = torch.device(device)
+    except RuntimeError as error:  # e.g. -1: "must not be negative"
+        raise ValueError(
+            f"device={device!r} names no torch device ({error}); use e.g. 'cpu', "
+            "'cuda' or 'cuda:1'."
+        ) from None
+    if device.type == "meta":
+        # Moving the network there would drop its weights for good.
+        raise ValueError(
+            "device='meta' holds the shapes of tensors but not their values: a "
+            "network moved there loses its weights. Use e.g. 'cpu' or 'cuda'."
+        )
     available = {
         "cuda": torch.cuda.is_available,
         "mps": torch.backends.mps.is_available,

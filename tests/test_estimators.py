@@ -639,12 +639,18 @@ def test_device_none_leaves_the_network_where_it_is(synthetic_arrays):
     )
 
 
-def test_a_fitted_network_moves_with_the_device_parameter(synthetic_arrays):
+def test_a_fitted_network_moves_with_the_device_parameter(
+    synthetic_arrays, monkeypatch
+):
     """set_params(device=...) moves the network, the loss and the optimizer state.
 
     No GPU is needed to check the move: PyTorch's "meta" device stands in for
-    it (tensors there have shapes but no data).
+    it (tensors there have shapes but no data), let through the check that
+    refuses it to users.
     """
+    monkeypatch.setattr(
+        mne_xai.estimators, "check_device", lambda device: torch.device(device)
+    )
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**{**FAST, "lr_schedule": None}).fit(X, y)
     state = clf.optimizer_.state
@@ -681,6 +687,28 @@ def test_train_explain_and_evaluate_on_cuda(synthetic_arrays):
         on_gpu.get_data(), on_cpu.get_data(), rtol=1e-3, atol=1e-6
     )
     assert np.isfinite(curve.aopc).all()
+
+
+@pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
+def test_a_device_that_is_none_is_refused_and_changes_nothing(synthetic_arrays):
+    """set_params(device=-1) failed in torch's words ("Device index must not be
+    negative"); device="meta" moved the network where tensors hold no values,
+    and every later prediction, on any device, failed: "Cannot copy out of
+    meta tensor"."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    for device, error, match in (
+        (-1, ValueError, r"device=-1 names no torch device.*use e.g. 'cpu'"),
+        ("gpu", ValueError, "device='gpu' names no torch device"),
+        ("meta", ValueError, "loses its weights"),
+        (1.5, TypeError, "device must be an instance of"),
+    ):
+        with pytest.raises(error, match=match):
+            clf.set_params(device=device)
+        with pytest.raises(error, match=match):
+            EEGNetClassifier(**{**FAST, "device": device}).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
