@@ -626,6 +626,78 @@ def test_full_grad_refuses_a_bias_held_as_a_buffer():
         )
 
 
+class _Offset(nn.Module):
+    """A learned offset per map, under a name other than ``bias``."""
+
+    def __init__(self):
+        super().__init__()
+        self.offset = nn.Parameter(torch.full((8, 1), 0.5))
+
+    def forward(self, x):
+        return x + self.offset
+
+
+class _CombinedConv(nn.Module):
+    """Two convolutions applied as one, as braindecode's ``CombinedConv``: the
+    parent runs ``F.conv1d`` with its children's weights, so the children are
+    never called and their biases reach the output unseen by hooks."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Conv1d(3, 8, 5, padding=2)
+        self.second = nn.Conv1d(8, 8, 1)
+
+    def forward(self, x):
+        weight = torch.einsum(
+            "om,mik->oik", self.second.weight[..., 0], self.first.weight
+        )
+        bias = self.second.weight[..., 0] @ self.first.bias + self.second.bias
+        return nn.functional.conv1d(x, weight, bias, padding=2)
+
+
+@pytest.mark.parametrize(
+    "first, match",
+    [
+        (
+            lambda: nn.Sequential(nn.Conv1d(3, 8, 5, padding=2), _Offset()),
+            r"layer '0.1' \(_Offset\): its offset reaches",
+        ),
+        (_CombinedConv, r"layer '0.first' \(Conv1d\): its weight, bias reach "),
+    ],
+)
+def test_full_grad_refuses_a_bias_no_hook_sees(first, match):
+    """A bias under another name, or applied by a parent through
+    torch.nn.functional, was left out of the decomposition without a word:
+    it then missed the logit of a ReLU network, where it is exact."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        first(), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 32, 2)
+    ).eval()  # fmt: skip
+    inputs, target = torch.randn(N_EPOCHS, 3, 32), torch.tensor([0, 1, 1])
+    with pytest.raises(ValueError, match=f"cannot tell the bias of {match}"):
+        get_method("full_grad")(net).attribute(inputs, target)
+    parameters = [p.requires_grad for p in net.parameters()]
+    net.requires_grad_(False)  # frozen, as a fine-tuned network's first layers
+    with pytest.raises(ValueError, match=f"cannot tell the bias of {match}"):
+        get_method("full_grad")(net).attribute(inputs, target)
+    assert not any(p.requires_grad for p in net.parameters()) and all(parameters)
+
+
+def test_full_grad_keeps_tensors_that_do_not_reach_the_logit():
+    """A layer's own tensors that the output does not depend on (a counter,
+    a bias of a layer never called) change no term and are not refused."""
+    torch.manual_seed(0)
+    net = TinyReLUNet(bias=True).eval()
+    net.register_buffer("seen", torch.zeros(1))
+    net.unused = nn.Conv1d(2, 2, 1)
+    inputs, target = torch.randn(N_EPOCHS, 2, 8), torch.tensor([0, 1, 1])
+    input_term, bias_terms = _full_gradient_decomposition(net, inputs, target)
+    total = input_term.sum(dim=(1, 2)) + sum(
+        term.flatten(1).sum(dim=1) for term in bias_terms.values()
+    )
+    torch.testing.assert_close(total, net(inputs).gather(1, target[:, None])[:, 0])
+
+
 class OneScoreNet(nn.Module):
     """A convolution, a ReLU and one score per epoch: a binary classifier."""
 

@@ -29,10 +29,12 @@ convolution or pooling window (such as global pooling), is refused.
 """
 
 from abc import abstractmethod
+from contextlib import contextmanager
 from itertools import chain
 
 import torch
 from mne.utils import _validate_type
+from torch import nn
 
 from .._docs import fill_doc
 from .._graph import ANY_BATCH_NORM, ANY_CONVOLUTION, DENSE, batch_norm_affine
@@ -329,6 +331,73 @@ class ScoreCAM(FeatureMapMethod):
         return self._on_inputs(_rectify(cam, relu), layer.grid, inputs)
 
 
+#: Tensors FullGrad knows to be no bias wherever they are: mne_xai's input
+#: scaling multiplies the data (see ScaledInput).
+_NO_BIAS = ("input_scale",)
+#: The layers whose weights multiply and whose biases FullGrad counts, when called.
+COUNTED_LAYERS = ANY_CONVOLUTION + DENSE + ANY_BATCH_NORM
+
+
+@contextmanager
+def _tracking_gradients(module):
+    """Make the tensors whose role FullGrad may not know require grad for a pass.
+
+    Those are the parameters of every layer and the buffers of every layer
+    but a batch norm (whose running statistics it counts, and which must not
+    require grad), except PReLU's (piecewise linear, without bias). Yields
+    ``(layer, layer name, tensor name, tensor)`` for each; the tensors that
+    did not require grad are restored after the pass.
+    """
+    tracked, changed = [], []
+    for name, layer in module.named_modules():
+        if isinstance(layer, nn.PReLU):
+            continue
+        buffers = (
+            ()
+            if isinstance(layer, ANY_BATCH_NORM)
+            else layer.named_buffers(recurse=False)
+        )
+        for key, tensor in chain(layer.named_parameters(recurse=False), buffers):
+            if key in _NO_BIAS or not tensor.is_floating_point():
+                continue
+            if not tensor.requires_grad:
+                tensor.requires_grad_()
+                changed.append(tensor)
+            tracked.append((layer, name, key, tensor))
+    try:
+        yield tracked
+    finally:
+        for tensor in changed:
+            tensor.requires_grad_(False)
+
+
+def _check_every_bias_counted(module, uncounted, gradients):
+    """Refuse tensors outside the decomposition that reach the target logit.
+
+    ``uncounted`` lists ``(layer name, tensor name)`` of the tensors of layers
+    whose biases FullGrad does not count, ``gradients`` their gradients (None
+    where the logit does not depend on them). Weights that only multiply
+    would keep the decomposition complete, but nothing tells them from a
+    bias, and a bias left out shifts every term's share without a word.
+    """
+    reaching = [
+        key for key, grad in zip(uncounted, gradients, strict=True) if grad is not None
+    ]
+    if not reaching:
+        return
+    name = reaching[0][0]
+    keys = [key for layer_name, key in reaching if layer_name == name]
+    raise ValueError(
+        f"FullGrad cannot tell the bias of layer {name!r} "
+        f"({type(module.get_submodule(name)).__name__}): its {', '.join(keys)} "
+        f"reach{'es' * (len(keys) == 1)} the output outside the convolutions, dense layers and batch norms "
+        "whose biases it counts (a tensor added to the data, a bias under another "
+        "name, weights a parent layer applies through torch.nn.functional), and "
+        "would be left out of the decomposition. Grad-CAM and integrated "
+        "gradients need no such decomposition."
+    )
+
+
 def _full_gradient_decomposition(module, inputs, target):
     """Split the target logit into input-gradient and bias-gradient terms.
 
@@ -354,34 +423,38 @@ def _full_gradient_decomposition(module, inputs, target):
             bias = layer.bias
         elif isinstance(layer, ANY_BATCH_NORM):
             bias = batch_norm_affine(layer, name)[1]
-        elif isinstance(getattr(layer, "bias", None), torch.Tensor) or any(
-            "bias" in key
-            for key, _ in chain(
-                layer.named_parameters(recurse=False),
-                layer.named_buffers(recurse=False),
-            )
-        ):
-            # Also biases under other names (an LSTM's bias_ih_l0, attention's
-            # in_proj_bias), which the decomposition would leave out unsaid.
-            raise ValueError(
-                f"FullGrad cannot tell the bias of layer {name!r} "
-                f"({type(layer).__name__}); it handles convolutions, dense layers "
-                "and batch norm."
-            )
         else:
             bias = None
         if bias is not None:
             biases[layer] = (name, bias.detach())
-    with torch.enable_grad():
+    with torch.enable_grad(), _tracking_gradients(module) as tracked:
         inputs = inputs.detach().requires_grad_()
-        logits, outputs = forward_recording(module, inputs, list(biases))
-        called = list(outputs)
+        logits, outputs = forward_recording(
+            module,
+            inputs,
+            [m for m in module.modules() if isinstance(m, COUNTED_LAYERS)],
+        )
+        called = [layer for layer in outputs if layer in biases]
+        # A counted layer not called may still reach the logit: its parent
+        # can apply its weights and bias through torch.nn.functional.
+        uncounted = [
+            (name, key, tensor)
+            for layer, name, key, tensor in tracked
+            if layer not in outputs
+        ]
         gradients = torch.autograd.grad(
             target_logits(logits, target).sum(),
-            [inputs, *(outputs[layer] for layer in called)],
+            [inputs, *(outputs[layer] for layer in called)]
+            + [tensor for *_, tensor in uncounted],
+            allow_unused=True,
         )
+    _check_every_bias_counted(
+        module,
+        [(name, key) for name, key, _ in uncounted],
+        gradients[1 + len(called) :],
+    )
     bias_terms = {}
-    for layer, gradient in zip(called, gradients[1:], strict=True):
+    for layer, gradient in zip(called, gradients[1 : 1 + len(called)], strict=True):
         name, bias = biases[layer]
         if not isinstance(layer, DENSE):
             # Convolutions and batch norms add their bias along axis 1 (the
@@ -430,6 +503,12 @@ class FullGrad(FeatureMapMethod):
       all remaining times as classifier.
     - EEGNet's ELU is not piecewise linear; its implicit biases are not
       included, so the terms do not add up to the logit exactly.
+    - A network whose logit depends on parameters or buffers of any other
+      layer (an LSTM, attention, a learned offset, a parent applying its
+      children's weights through ``torch.nn.functional``) is refused: nothing
+      tells a bias among them from a weight, and a bias left out would
+      change every term's share without a word. PReLU's slopes and
+      mne_xai's ``input_scale`` multiply and are kept.
 
     References
     ----------
