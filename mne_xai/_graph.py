@@ -10,6 +10,7 @@ import copy
 import functools
 import gc
 import types
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -191,7 +192,7 @@ def copy_module(module):
         for tensor in _graph_tensors(vars(layer).values())
     }
     try:
-        return copy.deepcopy(module, memo=dict(memo))
+        return _repoint_weak_references(module, copy.deepcopy(module, memo=dict(memo)))
     except Exception:  # deepcopy fails in as many ways as objects
         pass
     shared = _uncopyable_attributes(module)
@@ -225,6 +226,45 @@ def copy_module(module):
         "The network holds what cannot be copied "
         f"({', '.join(sorted(shared))}); its copy shares it with the network."
     )
+    return _repoint_weak_references(module, copied)
+
+
+def _repoint_weak_references(module, copied):
+    """Point the copy's weak references to the network's own parts at the copy's.
+
+    ``copy.deepcopy`` keeps a weak reference as it is, so a layer holding one
+    to another layer or weight (a child's reference to its parent, say)
+    would compute with the network rather than with the copy.
+    """
+    counterparts = {}
+    for named in ("named_modules", "named_parameters", "named_buffers"):
+        copies = dict(getattr(copied, named)(remove_duplicate=False))
+        counterparts.update(
+            (id(value), copies[name])
+            for name, value in getattr(module, named)(remove_duplicate=False)
+        )
+
+    def repointed(value):
+        if isinstance(value, weakref.WeakMethod):
+            method = value()
+            if method is not None and id(method.__self__) in counterparts:
+                owner = counterparts[id(method.__self__)]
+                return weakref.WeakMethod(types.MethodType(method.__func__, owner))
+        elif isinstance(value, weakref.ref):
+            if id(value()) in counterparts:
+                return weakref.ref(counterparts[id(value())])
+        elif isinstance(value, list | dict):
+            keys = value.keys() if isinstance(value, dict) else range(len(value))
+            for key in keys:
+                value[key] = repointed(value[key])
+        elif type(value) is tuple:
+            return tuple(repointed(part) for part in value)
+        return value
+
+    for layer in copied.modules():
+        for name, value in vars(layer).items():
+            if name not in ("_parameters", "_buffers", "_modules"):
+                vars(layer)[name] = repointed(value)
     return copied
 
 

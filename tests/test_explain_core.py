@@ -6,6 +6,7 @@ import queue
 import threading
 import tracemalloc
 import warnings
+import weakref
 
 import matplotlib
 
@@ -583,6 +584,61 @@ def test_a_copy_shares_only_what_cannot_be_copied():
     (twin_map, twin_steps), (odd_map, odd_steps) = results.values()
     np.testing.assert_array_equal(odd_map, twin_map)
     pd.testing.assert_frame_equal(odd_steps, twin_steps)
+
+
+class _Head(torch.nn.Module):
+    """A head that reaches the network's body through a weak reference (a
+    child's reference to what holds it, kept weak against a cycle)."""
+
+    def __init__(self, body, n_classes, weak):
+        super().__init__()
+        self.classifier = torch.nn.Linear(16, n_classes)
+        self.body_refs = [weakref.ref(body) if weak else body]
+
+    def forward(self, x):
+        body = self.body_refs[0]
+        return self.classifier((body() if isinstance(body, weakref.ref) else body)(x))
+
+
+def _network_reaching_its_body(weak):
+    class Network(torch.nn.Module):
+        def __init__(self, n_channels, n_times, n_classes):
+            super().__init__()
+            self.body = torch.nn.Sequential(
+                torch.nn.Conv1d(n_channels, 4, 9, padding=4),
+                torch.nn.ELU(),
+                torch.nn.AdaptiveAvgPool1d(4),
+                torch.nn.Flatten(),
+            )
+            self.head = _Head(self.body, n_classes, weak)
+
+        def forward(self, x):
+            return self.head(x)
+
+    return Network
+
+
+def test_a_copy_computes_with_its_own_layers_through_weak_references():
+    """copy.deepcopy keeps a weak reference as it is: the copy computed with
+    the user's body, so randomizing the copy's changed nothing it computed
+    (parameter randomization read similarity 1.00 on the body's layers)."""
+    from mne_xai.evaluate import parameter_randomization_check
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 4, 64)).astype(np.float32)
+    y = np.repeat([0, 1], 8)
+    results = []
+    for weak in (False, True):
+        estimator = EEGNetClassifier(
+            _network_reaching_its_body(weak), max_epochs=2, batch_size=8,
+            random_state=0, verbose=False,
+        ).fit(X, y)  # fmt: skip
+        results.append(
+            parameter_randomization_check(
+                estimator, X[:4], "saliency", random_state=0, verbose=False
+            ).mean
+        )
+    pd.testing.assert_frame_equal(results[1], results[0])
 
 
 def test_what_cannot_be_copied_and_reaches_the_layers_is_refused(tiny_array_estimator):
