@@ -1,5 +1,7 @@
 """Argument checks shared across the package, beside MNE's own."""
 
+import operator
+
 import torch
 from mne.utils import _validate_type
 
@@ -68,6 +70,11 @@ def check_device(device, default=None):
     if device is None:
         return None
     _validate_type(device, (str, "int-like", torch.device), "device")
+    if not isinstance(device, str | torch.device):
+        # torch reads an index as the current accelerator's, and fails
+        # without one in its own words.
+        index = operator.index(device)
+        device = f"{_accelerator_type()}:{index}" if index >= 0 else index
     try:
         device = torch.device(device)
     except RuntimeError as error:  # e.g. -1: "must not be negative"
@@ -93,6 +100,13 @@ def check_device(device, default=None):
             f"this machine{build}; use device='cpu'."
         )
     return device
+
+
+def _accelerator_type():
+    """Return the type of device an index names in torch: its accelerator's, or "cuda"."""
+    accelerator = getattr(torch, "accelerator", None)  # torch 2.6 and later
+    current = accelerator.current_accelerator() if accelerator else None
+    return "cuda" if current is None else current.type
 
 
 def compute_device(device, network):

@@ -255,17 +255,27 @@ def _repoint_weak_references(module, copied):
                 return weakref.ref(counterparts[id(value())])
         elif isinstance(value, list | dict):
             keys = value.keys() if isinstance(value, dict) else range(len(value))
-            for key in keys:
-                value[key] = repointed(value[key])
+            update(value, keys)
         elif type(value) is tuple:
-            return tuple(repointed(part) for part in value)
+            parts = [repointed(part) for part in value]
+            if any(new is not old for new, old in zip(parts, value, strict=True)):
+                return tuple(parts)
         return value
 
+    def update(holder, keys):
+        # Written only where changed: some dicts refuse writes (mne.Info).
+        for key in list(keys):
+            new = repointed(holder[key])
+            if new is not holder[key]:
+                holder[key] = new
+
     for layer in copied.modules():
-        for name, value in vars(layer).items():
-            if name not in ("_parameters", "_buffers", "_modules"):
-                vars(layer)[name] = repointed(value)
+        update(vars(layer), [k for k in vars(layer) if k not in _OWN_PARTS])
     return copied
+
+
+#: The attributes in which a module keeps its parameters, buffers and layers.
+_OWN_PARTS = ("_parameters", "_buffers", "_modules")
 
 
 def _graph_tensors(values):
@@ -288,7 +298,6 @@ def _uncopyable_attributes(module):
     fail (the lock in a dict of statistics, in an object that also holds a
     layer), so that only those are shared and the rest is copied.
     """
-    own = ("_parameters", "_buffers", "_modules")
     shared = {}
 
     def search(path, value):
@@ -311,7 +320,7 @@ def _uncopyable_attributes(module):
 
     for layer_name, layer in module.named_modules():
         for name, value in vars(layer).items():
-            if name not in own and not isinstance(value, torch.Tensor):
+            if name not in _OWN_PARTS and not isinstance(value, torch.Tensor):
                 search(f"{layer_name}.{name}".lstrip("."), value)
     return shared
 

@@ -723,6 +723,9 @@ def test_a_device_the_machine_lacks_is_refused_clearly(synthetic_arrays):
     clf = EEGNetClassifier(**FAST).fit(X, y)
     with pytest.raises(ValueError, match=match):
         clf.set_params(device="cuda")
+    # An index names the accelerator, which torch refused in its own words.
+    with pytest.raises(ValueError, match=match.replace("'cuda'", "'cuda:0'")):
+        clf.set_params(device=np.int64(0))
     clf.set_params(device="cpu")
     with pytest.raises(ValueError, match=match):
         mne_xai.explain(clf, X[:2], device="cuda", verbose=False)

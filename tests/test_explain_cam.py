@@ -594,6 +594,10 @@ def test_full_grad_refuses_biases_it_cannot_count(kind, layer):
     an LSTM network."""
     torch.manual_seed(0)
     net = RecurrentNet(kind).eval()
+    with torch.no_grad():  # attention's start at zero; trained, they are not
+        for name, parameter in net.sequence.named_parameters():
+            if "bias" in name:
+                parameter.uniform_(-0.5, 0.5)
     inputs = torch.randn(N_EPOCHS, 3, 32)
     with pytest.raises(
         ValueError, match=rf"cannot tell the bias of layer 'sequence' \({layer}\)"
@@ -660,9 +664,9 @@ class _CombinedConv(nn.Module):
     [
         (
             lambda: nn.Sequential(nn.Conv1d(3, 8, 5, padding=2), _Offset()),
-            r"layer '0.1' \(_Offset\): its offset reaches",
+            r"layer '0.1' \(_Offset\): with the input",
         ),
-        (_CombinedConv, r"layer '0.first' \(Conv1d\): its weight, bias reach "),
+        (_CombinedConv, r"layer '0' \(_CombinedConv\): with the input and"),
     ],
 )
 def test_full_grad_refuses_a_bias_no_hook_sees(first, match):
@@ -681,6 +685,85 @@ def test_full_grad_refuses_a_bias_no_hook_sees(first, match):
     with pytest.raises(ValueError, match=f"cannot tell the bias of {match}"):
         get_method("full_grad")(net).attribute(inputs, target)
     assert not any(p.requires_grad for p in net.parameters()) and all(parameters)
+
+
+def _relu_net():
+    return nn.Sequential(
+        nn.Conv1d(3, 8, 5, padding=2), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 32, 2)
+    )  # fmt: skip
+
+
+class _Gain(nn.Module):
+    """A learned gain per channel and a temperature: they multiply, no bias."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = _relu_net()
+        self.gain = nn.Parameter(torch.tensor([[1.5], [0.0], [-2.0]]))
+        self.temperature = nn.Parameter(torch.tensor(1.5))
+        self.tied = nn.Module()  # an uncalled holder of a tied weight
+        self.tied.weight = self.net[0].weight
+
+    def forward(self, x):
+        return self.net(x * self.gain) / self.temperature
+
+
+class _ShiftedConv(nn.Conv1d):
+    """A convolution adding a parameter of its own after its bias."""
+
+    def __init__(self):
+        super().__init__(3, 8, 5, padding=2)
+        self.shift = nn.Parameter(torch.full((8, 1), 0.7))
+
+    def forward(self, x):
+        return super().forward(x) + self.shift
+
+
+class _PlainOffset(nn.Module):
+    """An offset kept as a plain tensor attribute, not registered."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = _relu_net()
+        self.offset = torch.full((3, 1), 0.9)
+
+    def forward(self, x):
+        return self.net(x + self.offset)
+
+
+def test_full_grad_keeps_what_multiplies():
+    """Refused by their tensors reaching the logit, a gain, a temperature and
+    a tied weight were turned away though the decomposition stays exact."""
+    torch.manual_seed(0)
+    net = _Gain().eval()
+    inputs, target = torch.randn(N_EPOCHS, 3, 32), torch.tensor([0, 1, 1])
+    input_term, bias_terms = _full_gradient_decomposition(net, inputs, target)
+    total = input_term.sum(dim=(1, 2)) + sum(
+        term.flatten(1).sum(dim=1) for term in bias_terms.values()
+    )
+    torch.testing.assert_close(total, net(inputs).gather(1, target[:, None])[:, 0])
+
+
+@pytest.mark.parametrize(
+    "network, where",
+    [
+        (
+            lambda: nn.Sequential(
+                _ShiftedConv(), nn.ReLU(), nn.Flatten(), nn.Linear(256, 2)
+            ),
+            r"layer '0' \(_ShiftedConv\)",
+        ),
+        (_PlainOffset, r"an operation that forward applies before layer 'net.0'"),
+    ],
+)
+def test_full_grad_refuses_offsets_of_any_kind(network, where):
+    """A counted layer adding more than its bias, and an offset held by no
+    layer, were left out of the decomposition: off the logit by about its size."""
+    torch.manual_seed(0)
+    with pytest.raises(ValueError, match=f"cannot tell the bias of {where}"):
+        get_method("full_grad")(network().eval()).attribute(
+            torch.randn(N_EPOCHS, 3, 32), torch.tensor([0, 1, 1])
+        )
 
 
 def test_full_grad_keeps_tensors_that_do_not_reach_the_logit():

@@ -641,6 +641,20 @@ def test_a_copy_computes_with_its_own_layers_through_weak_references():
     pd.testing.assert_frame_equal(results[1], results[0])
 
 
+def test_a_network_keeping_an_info_is_copied():
+    """Repointing weak references wrote back into every dict, and mne.Info
+    refuses writes to its locked keys: a network keeping its Info could no
+    longer be copied, so not explained ("acq_pars cannot be set directly")."""
+    from mne_xai._graph import copy_module
+
+    network = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    network.info = mne.create_info(["C3", "Cz", "C4", "Pz"], 128.0, "eeg")
+    network.parts = {"info": network.info, "first": weakref.ref(network[0])}
+    copied = copy_module(network)
+    assert copied.info["ch_names"] == network.info["ch_names"]
+    assert copied.parts["first"]() is copied[0]
+
+
 def test_what_cannot_be_copied_and_reaches_the_layers_is_refused(tiny_array_estimator):
     """Shared with the copy, it would run the user's layers instead of the copy's."""
     estimator = copy.deepcopy(tiny_array_estimator)

@@ -29,12 +29,10 @@ convolution or pooling window (such as global pooling), is refused.
 """
 
 from abc import abstractmethod
-from contextlib import contextmanager
-from itertools import chain
 
 import torch
 from mne.utils import _validate_type
-from torch import nn
+from torch.func import functional_call
 
 from .._docs import fill_doc
 from .._graph import ANY_BATCH_NORM, ANY_CONVOLUTION, DENSE, batch_norm_affine
@@ -331,71 +329,87 @@ class ScoreCAM(FeatureMapMethod):
         return self._on_inputs(_rectify(cam, relu), layer.grid, inputs)
 
 
-#: Tensors FullGrad knows to be no bias wherever they are: mne_xai's input
-#: scaling multiplies the data (see ScaledInput).
-_NO_BIAS = ("input_scale",)
 #: The layers whose weights multiply and whose biases FullGrad counts, when called.
 COUNTED_LAYERS = ANY_CONVOLUTION + DENSE + ANY_BATCH_NORM
 
 
-@contextmanager
-def _tracking_gradients(module):
-    """Make the tensors whose role FullGrad may not know require grad for a pass.
+def _check_every_bias_counted(module, inputs, logits, called):
+    """Refuse a network whose logit holds offsets the decomposition leaves out.
 
-    Those are the parameters of every layer and the buffers of every layer
-    but a batch norm (whose running statistics it counts, and which must not
-    require grad), except PReLU's (piecewise linear, without bias). Yields
-    ``(layer, layer name, tensor name, tensor)`` for each; the tensors that
-    did not require grad are restored after the pass.
+    With the input at zero and the biases FullGrad counts (those of the
+    convolutions, dense layers and batch norms ``called``) at zero, a network
+    of those layers and nonlinearities that are zero at zero (ReLU, ELU) has
+    logits of exactly zero, whatever else multiplies (a gain, a mask, a
+    temperature). Anything else that adds to the data (a bias under another
+    name, a layer norm or recurrent layer, a constant, a bias a parent layer
+    applies through ``torch.nn.functional``, a nonlinearity not zero at zero)
+    leaves the probe's logits off zero, and would be left out of every term.
+    The first layer that then turns zero into something else is named, or
+    else the first layer reached by something else.
     """
-    tracked, changed = [], []
-    for name, layer in module.named_modules():
-        if isinstance(layer, nn.PReLU):
-            continue
-        buffers = (
-            ()
-            if isinstance(layer, ANY_BATCH_NORM)
-            else layer.named_buffers(recurse=False)
+    zeroed = {}
+    for layer, name in called.items():
+        zeroed |= {
+            f"{name}.{key}".lstrip("."): torch.zeros_like(getattr(layer, key))
+            for key in ("bias", "running_mean")
+            if isinstance(getattr(layer, key, None), torch.Tensor)
+        }
+    calls = []  # (layer, input off zero, output off zero), as the calls return
+
+    def note(layer, layer_inputs, output):
+        calls.append(
+            (layer, _off_zero(layer_inputs, logits), _off_zero(output, logits))
         )
-        for key, tensor in chain(layer.named_parameters(recurse=False), buffers):
-            if key in _NO_BIAS or not tensor.is_floating_point():
-                continue
-            if not tensor.requires_grad:
-                tensor.requires_grad_()
-                changed.append(tensor)
-            tracked.append((layer, name, key, tensor))
-    try:
-        yield tracked
-    finally:
-        for tensor in changed:
-            tensor.requires_grad_(False)
 
-
-def _check_every_bias_counted(module, uncounted, gradients):
-    """Refuse tensors outside the decomposition that reach the target logit.
-
-    ``uncounted`` lists ``(layer name, tensor name)`` of the tensors of layers
-    whose biases FullGrad does not count, ``gradients`` their gradients (None
-    where the logit does not depend on them). Weights that only multiply
-    would keep the decomposition complete, but nothing tells them from a
-    bias, and a bias left out shifts every term's share without a word.
-    """
-    reaching = [
-        key for key, grad in zip(uncounted, gradients, strict=True) if grad is not None
+    hooks = [
+        layer.register_forward_hook(note)
+        for layer in module.modules()
+        if layer is not module
     ]
-    if not reaching:
+    try:
+        with torch.no_grad():
+            at_zero = functional_call(module, zeroed, (torch.zeros_like(inputs[:1]),))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if not _off_zero(at_zero, logits):
         return
-    name = reaching[0][0]
-    keys = [key for layer_name, key in reaching if layer_name == name]
+    names = {layer: name for name, layer in module.named_modules()}
+    # The first call that turns zero into something else, or that receives
+    # something else from an operation outside the layers.
+    first = next(((layer, off) for layer, off, out in calls if off or out), None)
+    if first is None:
+        where = "an operation that forward applies after its last layer"
+    elif first[1]:
+        where = (
+            "an operation that forward applies before layer "
+            f"{names[first[0]]!r} ({type(first[0]).__name__})"
+        )
+    else:
+        where = f"layer {names[first[0]]!r} ({type(first[0]).__name__})"
     raise ValueError(
-        f"FullGrad cannot tell the bias of layer {name!r} "
-        f"({type(module.get_submodule(name)).__name__}): its {', '.join(keys)} "
-        f"reach{'es' * (len(keys) == 1)} the output outside the convolutions, dense layers and batch norms "
-        "whose biases it counts (a tensor added to the data, a bias under another "
-        "name, weights a parent layer applies through torch.nn.functional), and "
-        "would be left out of the decomposition. Grad-CAM and integrated "
-        "gradients need no such decomposition."
+        f"FullGrad cannot tell the bias of {where}: with the input and the biases "
+        "it counts (of convolutions, dense layers and batch norms) at zero, the "
+        f"logits are {at_zero.flatten()[:3].tolist()} rather than 0, so something "
+        "there adds to the data (a bias under another name, a layer norm or "
+        "recurrent layer, a constant, a bias a parent layer applies through "
+        "torch.nn.functional, a nonlinearity not zero at zero such as a log) and "
+        "would be left out of the decomposition. Grad-CAM and integrated gradients "
+        "need no such decomposition."
     )
+
+
+def _off_zero(output, logits):
+    """Whether an output is not zero, against the scale of ``logits``.
+
+    Outputs that are tuples (an LSTM's) are off zero if any tensor is.
+    """
+    if isinstance(output, tuple | list):
+        return any(_off_zero(part, logits) for part in output)
+    if not isinstance(output, torch.Tensor) or not output.is_floating_point():
+        return False
+    scale = logits.detach().abs().max().clamp_min(torch.finfo(logits.dtype).tiny)
+    return not bool((output.abs() <= 1e-6 * scale).all())
 
 
 def _full_gradient_decomposition(module, inputs, target):
@@ -427,34 +441,26 @@ def _full_gradient_decomposition(module, inputs, target):
             bias = None
         if bias is not None:
             biases[layer] = (name, bias.detach())
-    with torch.enable_grad(), _tracking_gradients(module) as tracked:
+    with torch.enable_grad():
         inputs = inputs.detach().requires_grad_()
         logits, outputs = forward_recording(
             module,
             inputs,
             [m for m in module.modules() if isinstance(m, COUNTED_LAYERS)],
         )
+        _check_every_bias_counted(
+            module,
+            inputs,
+            logits,
+            {layer: name for name, layer in module.named_modules() if layer in outputs},
+        )
         called = [layer for layer in outputs if layer in biases]
-        # A counted layer not called may still reach the logit: its parent
-        # can apply its weights and bias through torch.nn.functional.
-        uncounted = [
-            (name, key, tensor)
-            for layer, name, key, tensor in tracked
-            if layer not in outputs
-        ]
         gradients = torch.autograd.grad(
             target_logits(logits, target).sum(),
-            [inputs, *(outputs[layer] for layer in called)]
-            + [tensor for *_, tensor in uncounted],
-            allow_unused=True,
+            [inputs, *(outputs[layer] for layer in called)],
         )
-    _check_every_bias_counted(
-        module,
-        [(name, key) for name, key, _ in uncounted],
-        gradients[1 + len(called) :],
-    )
     bias_terms = {}
-    for layer, gradient in zip(called, gradients[1 : 1 + len(called)], strict=True):
+    for layer, gradient in zip(called, gradients[1:], strict=True):
         name, bias = biases[layer]
         if not isinstance(layer, DENSE):
             # Convolutions and batch norms add their bias along axis 1 (the
@@ -503,12 +509,14 @@ class FullGrad(FeatureMapMethod):
       all remaining times as classifier.
     - EEGNet's ELU is not piecewise linear; its implicit biases are not
       included, so the terms do not add up to the logit exactly.
-    - A network whose logit depends on parameters or buffers of any other
-      layer (an LSTM, attention, a learned offset, a parent applying its
-      children's weights through ``torch.nn.functional``) is refused: nothing
-      tells a bias among them from a weight, and a bias left out would
-      change every term's share without a word. PReLU's slopes and
-      mne_xai's ``input_scale`` multiply and are kept.
+    - A network with offsets that no convolution, dense layer or batch norm
+      holds (an LSTM's or attention's biases, a layer norm, a learned offset,
+      a bias a parent applies through ``torch.nn.functional``, a log) is
+      refused, as a bias left out would change every term's share without a
+      word. They are found by a probe: with the input and the counted biases
+      at zero, the logits of a network of counted layers and nonlinearities
+      zero at zero (ReLU, ELU, PReLU) are zero, whatever multiplies (gains,
+      masks, a temperature).
 
     References
     ----------
