@@ -158,6 +158,15 @@ _DIGESTS = {
         "that the events of the data given to initialize name the classes as in "
         "training",
     ),
+    "training_sfreq": (
+        "sampling rate",
+        "that the data given to initialize are sampled at the training rate",
+    ),
+    "training_class_counts": (
+        "class counts",
+        "that continued training follows the training data's class counts (its "
+        'schedule, "balanced" class weights)',
+    ),
 }
 
 
@@ -187,7 +196,8 @@ def build_network(module, statistics, shapes, module_params, instantiate):
         has that buffer.
     statistics : dict
         The training data's ``mean`` epoch, ``std`` and ``input_scale`` (each
-        a number, or per channel for channels of several types).
+        a number, or per channel for channels of several types), and
+        ``class_counts`` (epochs per class, in the order of the classes).
     shapes : dict
         ``n_channels``, ``n_classes``, ``n_times``, ``sfreq``, ``chs_info``
         and ``ch_names`` (None for data without info), ``classes``,
@@ -206,7 +216,8 @@ def build_network(module, statistics, shapes, module_params, instantiate):
         The network, with the buffers ``training_mean``, ``training_std``,
         ``training_channels``, ``training_classes`` and ``training_events``
         (see :func:`channels_digest`, :func:`classes_digest` and
-        :func:`events_digest`),
+        :func:`events_digest`), ``training_sfreq`` and
+        ``training_class_counts``,
         in a :class:`~mne_xai.models.ScaledInput` unless it scales its input
         itself. Networks other than mne_xai's scale by one number: where the
         channels of several types need a factor each, the ScaledInput applies
@@ -299,6 +310,12 @@ def _build(module, statistics, shapes, module_params, instantiate):
     network.register_buffer("training_classes", classes_digest(shapes["classes"]))
     network.register_buffer(
         "training_events", events_digest(shapes["event_id"], shapes["classes"])
+    )
+    network.register_buffer(
+        "training_sfreq", torch.tensor(float(shapes["sfreq"]), dtype=torch.float64)
+    )
+    network.register_buffer(
+        "training_class_counts", torch.as_tensor(statistics["class_counts"])
     )
     network.register_load_state_dict_pre_hook(_digests_of_older_checkpoints)
     network.register_load_state_dict_pre_hook(_scales_of_older_checkpoints)

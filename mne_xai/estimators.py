@@ -576,7 +576,13 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         """Initialize the network, learning its shape from ``X`` and ``y`` if given.
 
         ``fit`` calls this itself. Call it with data shaped like the training
-        data before :meth:`load_params` to restore a saved network.
+        data before :meth:`load_params` to restore a saved network. The saved
+        parameters bring what training learned from its data (the input
+        scaling, the training statistics, the class counts that the training
+        schedule and ``"balanced"`` class weights follow) and are checked
+        against the channels, sampling rate and classes of the data given
+        here, which give the rest (``tmin_``, ``baseline_``,
+        ``eeg_reference_`` and ``info_``, with its filters and projectors).
 
         Parameters
         ----------
@@ -591,7 +597,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             The initialized estimator.
         """
         if X is not None:
-            self._learn_data(*self._training_data(X, y))
+            data, info, y = self._training_data(X, y)
+            self.validation_groups_ = None  # no groups given here
+            self._learn_data(data, info, y)
             # Training continued from here (load_params, then partial_fit or a
             # warm start) draws from it.
             self._draw_seed()
@@ -606,18 +614,21 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     def load_params(self, *args, **kwargs):
         """Load saved parameters into the initialized network (see skorch).
 
-        The network's weights are tied to the channels, in order, of the data
-        it was initialized with, and its outputs to the classes: parameters
-        saved from a network of other channels (or of the same in another
-        order), or of other classes (e.g. event codes given for a network
-        trained on event names), are refused rather than read against the
-        wrong weights or as the wrong classes.
+        The network's weights are tied to the channels, in order, and the
+        sampling rate of the data it was initialized with, and its outputs to
+        the classes: parameters saved from a network of other channels (or of
+        the same in another order), of another rate, or of other classes
+        (e.g. event codes given for a network trained on event names), are
+        refused rather than read against the wrong weights or as the wrong
+        classes.
 
         Parameters
         ----------
         *args, **kwargs
             As for :meth:`skorch.NeuralNet.load_params`.
         """
+        # Before initialize, skorch's own check failed on a missing attribute.
+        self.check_is_fitted()
         classes = np.asarray(self.classes_).tolist()
         try:
             super().load_params(*args, **kwargs)
@@ -644,6 +655,17 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 + "); initialize with data of the training channels in the "
                 "training order (or pickle the whole estimator)."
             )
+        trained_at = float(self.module_.training_sfreq)
+        if trained_at != self._sfreq:
+            # Kernel lengths follow the rate, but often round alike, and a
+            # network of the user's may not depend on it at all.
+            raise ValueError(
+                f"The parameters were saved from a network trained at {trained_at:g} "
+                f"Hz, and the data given to initialize are sampled at "
+                f"{self._sfreq:g} Hz: the network would read them at the wrong "
+                "rate. Initialize with data sampled as in training (resample "
+                "them, or pass info= with the training rate for arrays)."
+            )
         if not torch.equal(
             self.module_.training_classes.cpu(), classes_digest(self.classes_)
         ):
@@ -669,7 +691,32 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "(their event_id, with an epoch of each class), or pickle the "
                 "whole estimator."
             )
-        self._adopt_loaded_class_weight()
+        self._follow_training_counts()
+
+    def _follow_training_counts(self):
+        """Take what follows the training data's size from the loaded network.
+
+        ``initialize`` computed the schedule (``batch_size_``, ``max_epochs_``)
+        and "balanced" class weights from the data given to it, which need
+        only be shaped as the training data: continued training would follow
+        their counts. The network keeps the training counts
+        (``training_class_counts``); a loaded loss state keeps its weights,
+        which ``class_weight_`` then gives.
+        """
+        counts = self.module_.training_class_counts.cpu().numpy()
+        self.batch_size_, self.max_epochs_ = training_schedule(
+            self._n_stepped_on(int(counts.sum())), self.batch_size, self.max_epochs
+        )
+        loss_weight = getattr(self.criterion_, "weight", None)
+        if self.class_weight_ is None or loss_weight is None:
+            return
+        initialized = self.class_weight_
+        if self.class_weight == "balanced":
+            self.class_weight_ = counts.sum() / (len(counts) * counts)
+        if np.allclose(loss_weight.cpu().numpy(), initialized, rtol=1e-6):
+            loss_weight.copy_(torch.as_tensor(self.class_weight_))
+        else:  # a loaded loss state
+            self.class_weight_ = loss_weight.detach().cpu().double().numpy()
 
     def _check_loss_state(self, error):
         """Refuse a saved loss state weighted otherwise than the loss built.
@@ -692,22 +739,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             + f" (class_weight={self.class_weight!r}). Initialize with the "
             "class_weight of the saved network to continue its training, or "
             "leave f_criterion out: the loss state matters to further training "
-            "only, not to predictions or explanations."
+            "only, not to predictions or explanations. (The files loaded before "
+            "it, such as f_params, were loaded.)"
         ) from error
-
-    def _adopt_loaded_class_weight(self):
-        """Make ``class_weight_`` describe the class weights of a loaded loss state.
-
-        "balanced" computed at ``initialize`` follows the counts of the labels
-        given there, which may not be the training counts the saved loss
-        state carries.
-        """
-        loaded = getattr(self.criterion_, "weight", None)
-        if getattr(self, "class_weight_", None) is None or loaded is None:
-            return
-        loaded = loaded.detach().cpu().double().numpy()
-        if not np.allclose(loaded, self.class_weight_, rtol=1e-6):
-            self.class_weight_ = loaded
 
     def _training_data(self, X, y):
         """Convert and check training data; return (data, info, y)."""
@@ -791,10 +825,14 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.incremental_ = False
         # Ends in "_" as fitted state: skorch takes any attribute that does not
         # for a parameter (get_params, and clone, would carry the data along).
+        targets = np.searchsorted(classes, y).astype(np.int64)
         self._training_statistics_ = dict(
-            mean=array.mean(axis=0), std=std, input_scale=input_scale
+            mean=array.mean(axis=0),
+            std=std,
+            input_scale=input_scale,
+            class_counts=np.bincount(targets, minlength=len(classes)),
         )
-        return array, np.searchsorted(classes, y).astype(np.int64)
+        return array, targets
 
     # -- training -------------------------------------------------------------
     @at_own_log_level
@@ -826,6 +864,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             self._check_built_with()
             array, targets = self._continued_training_data(X, y)
             self.validation_groups_ = _checked_groups(groups, targets)
+            self.module_.training_class_counts.copy_(
+                torch.as_tensor(np.bincount(targets, minlength=len(self.classes_)))
+            )
             if getattr(self, "class_weight_", None) is not None:
                 # "balanced" follows the counts of the data trained on now.
                 self.class_weight_ = _class_weights(
