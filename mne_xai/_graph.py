@@ -244,29 +244,42 @@ def _repoint_weak_references(module, copied):
             for name, value in getattr(module, named)(remove_duplicate=False)
         )
 
+    seen = set()
+
     def repointed(value):
-        if isinstance(value, weakref.WeakMethod):
-            method = value()
-            if method is not None and id(method.__self__) in counterparts:
-                owner = counterparts[id(method.__self__)]
-                return weakref.WeakMethod(types.MethodType(method.__func__, owner))
-        elif isinstance(value, weakref.ref):
-            if id(value()) in counterparts:
-                return weakref.ref(counterparts[id(value())])
+        if isinstance(value, weakref.ref):
+            counterpart = counterparts.get(id(value()))
+            return value if counterpart is None else weakref.ref(counterpart)
+        if id(value) in seen or isinstance(value, nn.Module | torch.Tensor):
+            return value
+        seen.add(id(value))
+        if isinstance(value, weakref.WeakValueDictionary):
+            update(value, list(value.keys()), lambda part: counterparts.get(id(part)))
+        elif isinstance(value, weakref.WeakKeyDictionary):
+            for key in [key for key in value.keys() if id(key) in counterparts]:
+                value[counterparts[id(key)]] = value.pop(key)
         elif isinstance(value, list | dict):
-            keys = value.keys() if isinstance(value, dict) else range(len(value))
-            update(value, keys)
-        elif type(value) is tuple:
+            update(
+                value, value.keys() if isinstance(value, dict) else range(len(value))
+            )
+        elif isinstance(value, tuple):
             parts = [repointed(part) for part in value]
             if any(new is not old for new, old in zip(parts, value, strict=True)):
-                return tuple(parts)
+                return (
+                    type(value)(*parts) if hasattr(value, "_fields") else tuple(parts)
+                )
+        elif _is_plain_object(value):
+            for name, part in _state(value).items():
+                new = repointed(part)
+                if new is not part:
+                    object.__setattr__(value, name, new)
         return value
 
-    def update(holder, keys):
+    def update(holder, keys, repoint=repointed):
         # Written only where changed: some dicts refuse writes (mne.Info).
         for key in list(keys):
-            new = repointed(holder[key])
-            if new is not holder[key]:
+            new = repoint(holder[key])
+            if new is not None and new is not holder[key]:
                 holder[key] = new
 
     for layer in copied.modules():
@@ -278,16 +291,17 @@ def _repoint_weak_references(module, copied):
 _OWN_PARTS = ("_parameters", "_buffers", "_modules")
 
 
-def _graph_tensors(values):
+def _graph_tensors(values, seen=None):
     """Yield the tensors with a graph among ``values``, in lists, tuples and dicts too."""
+    seen = set() if seen is None else seen  # containers may hold themselves
     for value in values:
         if isinstance(value, torch.Tensor):
             if value.grad_fn is not None:
                 yield value
-        elif isinstance(value, list | tuple):
-            yield from _graph_tensors(value)
-        elif isinstance(value, dict):
-            yield from _graph_tensors(value.values())
+        elif isinstance(value, list | tuple | dict) and id(value) not in seen:
+            seen.add(id(value))
+            parts = value.values() if isinstance(value, dict) else value
+            yield from _graph_tensors(parts, seen)
 
 
 def _uncopyable_attributes(module):

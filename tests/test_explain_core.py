@@ -1,7 +1,9 @@
 """The shared path of every method, through ``mne_xai.explain``: MNE outputs,
 targets, batching, errors, progress and memory."""
 
+import collections
 import copy
+import dataclasses
 import queue
 import threading
 import tracemalloc
@@ -586,21 +588,53 @@ def test_a_copy_shares_only_what_cannot_be_copied():
     pd.testing.assert_frame_equal(odd_steps, twin_steps)
 
 
+_BodyHolder = collections.namedtuple("_BodyHolder", "body")
+
+
+@dataclasses.dataclass
+class _BodyBox:
+    body: object
+
+
+#: Ways a layer may hold a weak reference to the body: wrap it, and unwrap it.
+WEAK_HOLDERS = {
+    "list": (lambda body: [weakref.ref(body)], lambda held: held[0]()),
+    "cyclic dict": (
+        lambda body: (
+            (held := {"body": weakref.ref(body)}) and held.update(me=held) or held
+        ),
+        lambda held: held["body"](),
+    ),
+    "namedtuple": (
+        lambda body: _BodyHolder(weakref.ref(body)),
+        lambda held: held.body(),
+    ),
+    "dataclass": (lambda body: _BodyBox(weakref.ref(body)), lambda held: held.body()),
+    "WeakValueDictionary": (
+        lambda body: weakref.WeakValueDictionary(body=body),
+        lambda held: held["body"],
+    ),
+}
+
+
 class _Head(torch.nn.Module):
     """A head that reaches the network's body through a weak reference (a
-    child's reference to what holds it, kept weak against a cycle)."""
+    child's reference to what holds it, kept weak against a cycle), or, in
+    the twin, through a plain one."""
 
-    def __init__(self, body, n_classes, weak):
+    def __init__(self, body, n_classes, holder):
         super().__init__()
         self.classifier = torch.nn.Linear(16, n_classes)
-        self.body_refs = [weakref.ref(body) if weak else body]
+        self.holder = holder
+        self.held = [body] if holder is None else WEAK_HOLDERS[holder][0](body)
 
     def forward(self, x):
-        body = self.body_refs[0]
-        return self.classifier((body() if isinstance(body, weakref.ref) else body)(x))
+        if self.holder is None:
+            return self.classifier(self.held[0](x))
+        return self.classifier(WEAK_HOLDERS[self.holder][1](self.held)(x))
 
 
-def _network_reaching_its_body(weak):
+def _network_reaching_its_body(holder):
     class Network(torch.nn.Module):
         def __init__(self, n_channels, n_times, n_classes):
             super().__init__()
@@ -610,7 +644,7 @@ def _network_reaching_its_body(weak):
                 torch.nn.AdaptiveAvgPool1d(4),
                 torch.nn.Flatten(),
             )
-            self.head = _Head(self.body, n_classes, weak)
+            self.head = _Head(self.body, n_classes, holder)
 
         def forward(self, x):
             return self.head(x)
@@ -618,7 +652,8 @@ def _network_reaching_its_body(weak):
     return Network
 
 
-def test_a_copy_computes_with_its_own_layers_through_weak_references():
+@pytest.mark.parametrize("holder", list(WEAK_HOLDERS))
+def test_a_copy_computes_with_its_own_layers_through_weak_references(holder):
     """copy.deepcopy keeps a weak reference as it is: the copy computed with
     the user's body, so randomizing the copy's changed nothing it computed
     (parameter randomization read similarity 1.00 on the body's layers)."""
@@ -628,9 +663,9 @@ def test_a_copy_computes_with_its_own_layers_through_weak_references():
     X = rng.standard_normal((16, 4, 64)).astype(np.float32)
     y = np.repeat([0, 1], 8)
     results = []
-    for weak in (False, True):
+    for kind in (None, holder):
         estimator = EEGNetClassifier(
-            _network_reaching_its_body(weak), max_epochs=2, batch_size=8,
+            _network_reaching_its_body(kind), max_epochs=2, batch_size=8,
             random_state=0, verbose=False,
         ).fit(X, y)  # fmt: skip
         results.append(
