@@ -162,6 +162,10 @@ _DIGESTS = {
         "sampling rate",
         "that the data given to initialize are sampled at the training rate",
     ),
+    "training_continuation": (
+        "continuation state",
+        "that partial_fit continues the saved training (its seed and optimizer state)",
+    ),
     "training_class_counts": (
         "class counts",
         "that continued training follows the training data's class counts (its "

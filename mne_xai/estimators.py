@@ -478,9 +478,37 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             module_params,
             self.initialized_instance,
         )
+        # What training continued from a restored network draws from (see
+        # save_params), kept where save_params and pickling keep the weights.
+        self.module_.register_buffer(
+            "training_continuation",
+            torch.tensor(
+                [getattr(self, "seed_", 0), int(getattr(self, "incremental_", False))]
+            ),
+        )
         # What the network was built with, for warm starts to check.
         self._built_with_ = self._build_parameters()
         return self
+
+    def save_params(self, *args, **kwargs):
+        """Save the network's parameters (see :meth:`skorch.NeuralNet.save_params`).
+
+        The network's buffers keep, beside its weights and what training
+        learned from its data, the seed the next training draws from and
+        whether training goes on by ``partial_fit``: restored, a sequence of
+        ``partial_fit`` calls continues as it would have (with the optimizer
+        state of ``f_optimizer``), rather than starting afresh.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            As for :meth:`skorch.NeuralNet.save_params`.
+        """
+        if getattr(self, "initialized_", False):
+            self.module_.training_continuation.copy_(
+                torch.tensor([self.seed_, int(self.incremental_)])
+            )
+        return super().save_params(*args, **kwargs)
 
     def _build_parameters(self):
         """Return the parameters the network and its input were built with."""
@@ -639,11 +667,12 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             raise ValueError(
                 "The parameters were saved from a network of another shape than "
                 f"the one initialized ({self.n_channels_} channels, {self.n_times_} "
-                f"samples at {self._sfreq:g} Hz, classes {classes}); kernel "
-                "lengths follow the sampling rate. Initialize with data of the "
-                "training channels, times and rate, and labels of every training "
-                "class (classes= names those the data lack), or pickle the whole "
-                "estimator."
+                f"samples at {self._sfreq:g} Hz, classes {classes}), or of "
+                "another network (module, module__ parameters); kernel lengths "
+                "follow the sampling rate. Initialize the estimator it was saved "
+                "from with data of the training channels, times and rate, and "
+                "labels of every training class (classes= names those the data "
+                "lack), or pickle the whole estimator."
             ) from error
         expected = channels_digest(self.ch_names_, self.n_channels_)
         if not torch.equal(self.module_.training_channels.cpu(), expected):
@@ -682,6 +711,15 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             self.module_.training_events.cpu(),
             events_digest(self._events_naming_classes, self.classes_),
         ):
+            if torch.equal(
+                self.module_.training_events.cpu(), events_digest(None, self.classes_)
+            ):
+                raise ValueError(
+                    "The parameters were saved from a network trained on arrays, "
+                    "without events, and the data given to initialize are Epochs "
+                    "naming its classes by events. Initialize with arrays as in "
+                    "training (and info= of the training rate and channels)."
+                )
             raise ValueError(
                 "The parameters were saved from a network whose training Epochs "
                 "named its classes by other events than the data given to "
@@ -692,6 +730,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "whole estimator."
             )
         self._follow_training_counts()
+        seed, incremental = self.module_.training_continuation.tolist()
+        self.seed_, self.incremental_ = seed, bool(incremental)
 
     def _follow_training_counts(self):
         """Take what follows the training data's size from the loaded network.

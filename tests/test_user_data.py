@@ -637,6 +637,42 @@ def test_a_restored_network_continues_training_as_trained(tmp_path):
     np.testing.assert_allclose(restored.criterion_.weight, [2 / 3, 2.0])
 
 
+def test_a_restored_partial_fit_sequence_goes_on_as_it_would_have(
+    synthetic_arrays, tmp_path
+):
+    """Restored, the next partial_fit started afresh: the loaded optimizer
+    state was dropped (Adam's steps went 12 -> 6, where they go on to 18) and
+    the seed was drawn again, so the weights differed by up to 0.03."""
+    X, y = synthetic_arrays
+    original = EEGNetClassifier(**FAST)
+    original.partial_fit(X, y, classes=[0, 1]).partial_fit(X, y)
+    files = dict(f_params=tmp_path / "params.pt", f_optimizer=tmp_path / "opt.pt")
+    original.save_params(**files)
+    restored = EEGNetClassifier(**FAST).initialize(X, y)
+    restored.load_params(**files)
+    for model in (original, restored):
+        model.partial_fit(X, y)
+    for name, value in original.module_.state_dict().items():
+        torch.testing.assert_close(restored.module_.state_dict()[name], value)
+
+
+def test_a_network_trained_on_arrays_restored_on_epochs_names_the_fix(
+    synthetic_arrays, tmp_path
+):
+    """Refused for Epochs naming the classes "by other events" than training
+    Epochs there never were, without the fix: initialize with arrays."""
+    X, y = synthetic_arrays
+    info = _epochs(X, y).info  # 64 Hz, as the Epochs below
+    clf = EEGNetClassifier(info=info, **FAST).fit(X, y + 1)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    restored = EEGNetClassifier(**FAST).initialize(_epochs(X, y + 1))
+    with pytest.raises(ValueError, match="trained on arrays.*Initialize with arrays"):
+        restored.load_params(f_params=tmp_path / "params.pt")
+    restored = EEGNetClassifier(info=info, **FAST).initialize(X, y + 1)
+    restored.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
 def test_load_params_before_initialize_says_so():
     """It failed on a missing attribute, 'classes_inferred_'."""
     with pytest.raises(NotInitializedError, match="not initialized yet"):
