@@ -532,6 +532,16 @@ class _Runner:
         return self.layer(x)
 
 
+def _small_body(n_channels):
+    """A convolution, ELU and pooling to 16 features, for the networks below."""
+    return [
+        torch.nn.Conv1d(n_channels, 4, 9, padding=4),
+        torch.nn.ELU(),
+        torch.nn.AdaptiveAvgPool1d(4),
+        torch.nn.Flatten(),
+    ]
+
+
 class _RunsThroughAHolder(torch.nn.Module):
     """Its forward reaches its layers through an object that may hold a lock,
     and keeps its outputs in a list."""
@@ -541,11 +551,7 @@ class _RunsThroughAHolder(torch.nn.Module):
     def __init__(self, n_channels, n_times, n_classes):
         super().__init__()
         self.body = torch.nn.Sequential(
-            torch.nn.Conv1d(n_channels, 4, 9, padding=4),
-            torch.nn.ELU(),
-            torch.nn.AdaptiveAvgPool1d(4),
-            torch.nn.Flatten(),
-            torch.nn.Linear(16, n_classes),
+            *_small_body(n_channels), torch.nn.Linear(16, n_classes)
         )
         self.runner = _Runner(self.body, self.lock)
         self.outputs = []
@@ -638,12 +644,7 @@ def _network_reaching_its_body(holder):
     class Network(torch.nn.Module):
         def __init__(self, n_channels, n_times, n_classes):
             super().__init__()
-            self.body = torch.nn.Sequential(
-                torch.nn.Conv1d(n_channels, 4, 9, padding=4),
-                torch.nn.ELU(),
-                torch.nn.AdaptiveAvgPool1d(4),
-                torch.nn.Flatten(),
-            )
+            self.body = torch.nn.Sequential(*_small_body(n_channels))
             self.head = _Head(self.body, n_classes, holder)
 
         def forward(self, x):

@@ -586,32 +586,27 @@ def test_a_restored_network_refuses_channels_in_another_order(tmp_path):
     )
 
 
-def test_a_restored_network_of_another_rate_names_the_rate(tmp_path):
-    """The refusal named channels, samples and classes, which all matched."""
-    epochs = _several_units()
-    clf = EEGNetClassifier(**FAST).fit(epochs)
-    clf.save_params(f_params=tmp_path / "params.pt")
-    faster = epochs.copy()
-    with faster.info._unlock():
-        faster.info["sfreq"] *= 2
-    restored = EEGNetClassifier(**FAST).initialize(faster)
-    match = rf"samples at {faster.info['sfreq']:g} Hz.*follow the sampling rate"
-    with pytest.raises(ValueError, match=match):
-        restored.load_params(f_params=tmp_path / "params.pt")
-
-
-def test_a_restored_network_of_a_rate_its_kernels_round_alike_is_refused(tmp_path):
-    """Only a kernel of another length gave another rate away: EEGNet saved at
-    one rate loaded at a rate 1 % off, and read the data at the wrong rate
-    without a word (a user's network of no kernel in Hz, at any rate)."""
+@pytest.mark.parametrize(
+    "factor, match",
+    [
+        # The refusal named channels, samples and classes, which all matched.
+        (2, r"samples at {off:g} Hz.*follow the sampling rate"),
+        # Only a kernel of another length gave another rate away: at a rate 1 %
+        # off, EEGNet's kernels round alike, and it loaded and read the data at
+        # the wrong rate without a word (as a user's network of no kernel in Hz
+        # did at any rate).
+        (1.01, r"trained at {rate:g} Hz.*sampled at {off:g}"),
+    ],
+)
+def test_a_restored_network_of_another_rate_is_refused(tmp_path, factor, match):
     epochs = _several_units()
     clf = EEGNetClassifier(**FAST).fit(epochs)
     clf.save_params(f_params=tmp_path / "params.pt")
     off = epochs.copy()
     with off.info._unlock():
-        off.info["sfreq"] *= 1.01
+        off.info["sfreq"] *= factor
     restored = EEGNetClassifier(**FAST).initialize(off)
-    match = rf"trained at {epochs.info['sfreq']:g} Hz.*sampled at {off.info['sfreq']:g}"
+    match = match.format(rate=epochs.info["sfreq"], off=off.info["sfreq"])
     with pytest.raises(ValueError, match=match):
         restored.load_params(f_params=tmp_path / "params.pt")
 
