@@ -192,9 +192,11 @@ def copy_module(module):
         for tensor in _graph_tensors(vars(layer).values())
     }
     try:
-        return _repoint_weak_references(module, copy.deepcopy(module, memo=dict(memo)))
+        copied = copy.deepcopy(module, memo=dict(memo))
     except Exception:  # deepcopy fails in as many ways as objects
-        pass
+        copied = None
+    if copied is not None:
+        return _repoint_weak_references(module, copied)
     shared = _uncopyable_attributes(module)
     own = {
         id(value)
@@ -244,15 +246,36 @@ def _repoint_weak_references(module, copied):
             for name, value in getattr(module, named)(remove_duplicate=False)
         )
 
-    seen = set()
+    # What the copy shares with the network (what deepcopy returns as it is)
+    # must not change; if it points at the network's parts, the copy would
+    # compute with them.
+    shared = {}
+    for layer in module.modules():
+        for name, value in vars(layer).items():
+            if name not in _OWN_PARTS:
+                _holds_weak_reference_to(value, counterparts, shared)
+    done = {}
 
     def repointed(value):
         if isinstance(value, weakref.ref):
             counterpart = counterparts.get(id(value()))
             return value if counterpart is None else weakref.ref(counterpart)
-        if id(value) in seen or isinstance(value, nn.Module | torch.Tensor):
+        if isinstance(value, nn.Module | torch.Tensor):
             return value
-        seen.add(id(value))
+        # A tuple is replaced, not changed: deepcopy returns one of weak
+        # references as it is, and the copy's holder then takes a new one.
+        if shared.get(id(value)) and not isinstance(value, tuple):
+            raise TypeError(
+                f"The network holds a {type(value).__name__} that its copies share "
+                "with it (copy.deepcopy returns it as it is) and that refers weakly "
+                "to the network's own layers or weights, so a copy would compute "
+                "with the network itself; this works on a copy (the network as "
+                "the caller has it is left alone). Let it be copied (no "
+                "__deepcopy__ returning itself), or hold the layers otherwise."
+            )
+        if id(value) in done or (id(value) in shared and not isinstance(value, tuple)):
+            return done.get(id(value), value)
+        done[id(value)] = value  # a container holding itself
         if isinstance(value, weakref.WeakValueDictionary):
             update(value, list(value.keys()), lambda part: counterparts.get(id(part)))
         elif isinstance(value, weakref.WeakKeyDictionary):
@@ -265,7 +288,7 @@ def _repoint_weak_references(module, copied):
         elif isinstance(value, tuple):
             parts = [repointed(part) for part in value]
             if any(new is not old for new, old in zip(parts, value, strict=True)):
-                return (
+                done[id(value)] = (
                     type(value)(*parts) if hasattr(value, "_fields") else tuple(parts)
                 )
         elif _is_plain_object(value):
@@ -273,7 +296,7 @@ def _repoint_weak_references(module, copied):
                 new = repointed(part)
                 if new is not part:
                     object.__setattr__(value, name, new)
-        return value
+        return done[id(value)]
 
     def update(holder, keys, repoint=repointed):
         # Written only where changed: some dicts refuse writes (mne.Info).
@@ -285,6 +308,41 @@ def _repoint_weak_references(module, copied):
     for layer in copied.modules():
         update(vars(layer), [k for k in vars(layer) if k not in _OWN_PARTS])
     return copied
+
+
+def _holds_weak_reference_to(value, targets, held):
+    """Whether ``value`` refers weakly to any of ``targets`` (ids to objects).
+
+    Follows what :func:`_repoint_weak_references` follows (containers, plain
+    objects, weak dictionaries), recording in ``held`` the answer for each
+    container and object met, by id.
+    """
+    if isinstance(value, weakref.ref):
+        return id(value()) in targets
+    if isinstance(value, nn.Module | torch.Tensor) or id(value) in held:
+        return held.get(id(value), False)
+    if isinstance(value, weakref.WeakValueDictionary):
+        parts, weak = list(value.values()), True
+    elif isinstance(value, weakref.WeakKeyDictionary):
+        parts, weak = list(value.keys()), True
+    elif isinstance(value, dict):
+        parts, weak = list(value.values()), False
+    elif isinstance(value, list | tuple):
+        parts, weak = list(value), False
+    elif _is_plain_object(value):
+        parts, weak = list(_state(value).values()), False
+    else:
+        return False
+    held[id(value)] = False  # a container holding itself
+    held[id(value)] = any(
+        [
+            id(part) in targets
+            if weak
+            else _holds_weak_reference_to(part, targets, held)
+            for part in parts
+        ]
+    )
+    return held[id(value)]
 
 
 #: The attributes in which a module keeps its parameters, buffers and layers.

@@ -504,7 +504,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         *args, **kwargs
             As for :meth:`skorch.NeuralNet.save_params`.
         """
-        if getattr(self, "initialized_", False):
+        if hasattr(getattr(self, "module_", None), "training_continuation"):
+            # (Networks pickled before it was kept have none.)
             self.module_.training_continuation.copy_(
                 torch.tensor([self.seed_, int(self.incremental_)])
             )
@@ -904,15 +905,16 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             self._check_built_with()
             array, targets = self._continued_training_data(X, y)
             self.validation_groups_ = _checked_groups(groups, targets)
-            self.module_.training_class_counts.copy_(
-                torch.as_tensor(np.bincount(targets, minlength=len(self.classes_)))
-            )
             if getattr(self, "class_weight_", None) is not None:
                 # "balanced" follows the counts of the data trained on now.
                 self.class_weight_ = _class_weights(
                     self.class_weight, self.classes_, self.classes_[targets]
                 )
                 self.criterion_.weight.copy_(torch.as_tensor(self.class_weight_))
+            if hasattr(self.module_, "training_class_counts"):  # else pickled before
+                self.module_.training_class_counts.copy_(
+                    torch.as_tensor(np.bincount(targets, minlength=len(self.classes_)))
+                )
             self.batch_size_, self.max_epochs_ = training_schedule(
                 self._n_stepped_on(len(array)), self.batch_size, self.max_epochs
             )

@@ -691,6 +691,36 @@ def test_a_network_keeping_an_info_is_copied():
     assert copied.parts["first"]() is copied[0]
 
 
+class _SharedContext:
+    """What deepcopy returns as it is (a context, a registry), holding weak
+    references to the network's layers."""
+
+    def __init__(self, layer):
+        self.layers = {"first": weakref.ref(layer)}
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def test_weak_references_shared_with_the_network_are_refused_not_changed():
+    """Repointing changed what the copy shares with the network: the network's
+    own context then pointed at the copy's layer, and a cross-validation
+    fold's network computed with another fold's trained layer. A tuple
+    shared by two layers was repointed for one of them only."""
+    from mne_xai._graph import copy_module
+
+    network = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2))
+    pair = (weakref.ref(network[0]),)
+    network[0].pair, network[1].pair = pair, pair
+    copied = copy_module(network)
+    assert copied[0].pair[0]() is copied[0] and copied[1].pair[0]() is copied[0]
+    assert network[1].pair[0]() is network[0]
+    network[1].context = _SharedContext(network[0])
+    with pytest.raises(TypeError, match="_SharedContext that its copies share"):
+        copy_module(network)
+    assert network[1].context.layers["first"]() is network[0]
+
+
 def test_what_cannot_be_copied_and_reaches_the_layers_is_refused(tiny_array_estimator):
     """Shared with the copy, it would run the user's layers instead of the copy's."""
     estimator = copy.deepcopy(tiny_array_estimator)

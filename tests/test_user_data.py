@@ -668,6 +668,25 @@ def test_a_network_trained_on_arrays_restored_on_epochs_names_the_fix(
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
 
 
+@pytest.mark.filterwarnings("ignore:After training")
+def test_networks_kept_before_the_training_counts_still_save_and_refit(
+    synthetic_arrays, tmp_path
+):
+    """Estimators pickled by earlier versions have networks without the new
+    buffers: save_params and a warm refit failed on the missing attribute. A
+    refused warm refit left the training counts of the data it refused."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST, class_weight="balanced", warm_start=True)
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match=r"classes \[0\] have no epoch there"):
+        clf.fit(X[y == 1], y[y == 1])
+    assert clf.module_.training_class_counts.tolist() == [20, 20]
+    for buffer in ("training_continuation", "training_class_counts"):
+        delattr(clf.module_, buffer)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    clf.fit(X, y)
+
+
 def test_load_params_before_initialize_says_so():
     """It failed on a missing attribute, 'classes_inferred_'."""
     with pytest.raises(NotInitializedError, match="not initialized yet"):

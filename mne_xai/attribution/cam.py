@@ -32,10 +32,16 @@ from abc import abstractmethod
 
 import torch
 from mne.utils import _validate_type
-from torch.func import functional_call
 
 from .._docs import fill_doc
-from .._graph import ANY_BATCH_NORM, ANY_CONVOLUTION, DENSE, batch_norm_affine
+from .._graph import (
+    ANY_BATCH_NORM,
+    ANY_CONVOLUTION,
+    DENSE,
+    NONLINEARITIES,
+    batch_norm_affine,
+    record_calls,
+)
 from ._cam_layers import (
     FeatureMapMethod,
     feature_maps,
@@ -333,85 +339,6 @@ class ScoreCAM(FeatureMapMethod):
 COUNTED_LAYERS = ANY_CONVOLUTION + DENSE + ANY_BATCH_NORM
 
 
-def _check_every_bias_counted(module, inputs, logits, called):
-    """Refuse a network whose logit holds offsets the decomposition leaves out.
-
-    With the input at zero and the biases FullGrad counts (those of the
-    convolutions, dense layers and batch norms ``called``) at zero, a network
-    of those layers and nonlinearities that are zero at zero (ReLU, ELU) has
-    logits of exactly zero, whatever else multiplies (a gain, a mask, a
-    temperature). Anything else that adds to the data (a bias under another
-    name, a layer norm or recurrent layer, a constant, a bias a parent layer
-    applies through ``torch.nn.functional``, a nonlinearity not zero at zero)
-    leaves the probe's logits off zero, and would be left out of every term.
-    The first layer that then turns zero into something else is named, or
-    else the first layer reached by something else.
-    """
-    zeroed = {}
-    for layer, name in called.items():
-        zeroed |= {
-            f"{name}.{key}".lstrip("."): torch.zeros_like(getattr(layer, key))
-            for key in ("bias", "running_mean")
-            if isinstance(getattr(layer, key, None), torch.Tensor)
-        }
-    calls = []  # (layer, input off zero, output off zero), as the calls return
-
-    def note(layer, layer_inputs, output):
-        calls.append(
-            (layer, _off_zero(layer_inputs, logits), _off_zero(output, logits))
-        )
-
-    hooks = [
-        layer.register_forward_hook(note)
-        for layer in module.modules()
-        if layer is not module
-    ]
-    try:
-        with torch.no_grad():
-            at_zero = functional_call(module, zeroed, (torch.zeros_like(inputs[:1]),))
-    finally:
-        for hook in hooks:
-            hook.remove()
-    if not _off_zero(at_zero, logits):
-        return
-    names = {layer: name for name, layer in module.named_modules()}
-    # The first call that turns zero into something else, or that receives
-    # something else from an operation outside the layers.
-    first = next(((layer, off) for layer, off, out in calls if off or out), None)
-    if first is None:
-        where = "an operation that forward applies after its last layer"
-    elif first[1]:
-        where = (
-            "an operation that forward applies before layer "
-            f"{names[first[0]]!r} ({type(first[0]).__name__})"
-        )
-    else:
-        where = f"layer {names[first[0]]!r} ({type(first[0]).__name__})"
-    raise ValueError(
-        f"FullGrad cannot tell the bias of {where}: with the input and the biases "
-        "it counts (of convolutions, dense layers and batch norms) at zero, the "
-        f"logits are {at_zero.flatten()[:3].tolist()} rather than 0, so something "
-        "there adds to the data (a bias under another name, a layer norm or "
-        "recurrent layer, a constant, a bias a parent layer applies through "
-        "torch.nn.functional, a nonlinearity not zero at zero such as a log) and "
-        "would be left out of the decomposition. Grad-CAM and integrated gradients "
-        "need no such decomposition."
-    )
-
-
-def _off_zero(output, logits):
-    """Whether an output is not zero, against the scale of ``logits``.
-
-    Outputs that are tuples (an LSTM's) are off zero if any tensor is.
-    """
-    if isinstance(output, tuple | list):
-        return any(_off_zero(part, logits) for part in output)
-    if not isinstance(output, torch.Tensor) or not output.is_floating_point():
-        return False
-    scale = logits.detach().abs().max().clamp_min(torch.finfo(logits.dtype).tiny)
-    return not bool((output.abs() <= 1e-6 * scale).all())
-
-
 def _full_gradient_decomposition(module, inputs, target):
     """Split the target logit into input-gradient and bias-gradient terms.
 
@@ -421,6 +348,12 @@ def _full_gradient_decomposition(module, inputs, target):
     (Srinivas & Fleuret's full-gradient representation). ELU is not
     piecewise linear, so for EEGNet the sum differs from the logit (the
     "implicit biases" of the nonlinearities are not included).
+
+    The decomposition is checked on every epoch: with the implicit bias
+    ``g(z) - g'(z) z`` of each nonlinearity layer added, the terms sum to the
+    logit exactly for networks of those layers, pooling and reshaping. A
+    network where they do not holds an offset or an operation the terms leave
+    out, and is refused.
 
     Returns
     -------
@@ -441,26 +374,20 @@ def _full_gradient_decomposition(module, inputs, target):
             bias = None
         if bias is not None:
             biases[layer] = (name, bias.detach())
+    nonlinearities = [m for m in module.modules() if isinstance(m, NONLINEARITIES)]
     with torch.enable_grad():
         inputs = inputs.detach().requires_grad_()
-        logits, outputs = forward_recording(
-            module,
-            inputs,
-            [m for m in module.modules() if isinstance(m, COUNTED_LAYERS)],
-        )
-        _check_every_bias_counted(
-            module,
-            inputs,
-            logits,
-            {layer: name for name, layer in module.named_modules() if layer in outputs},
-        )
-        called = [layer for layer in outputs if layer in biases]
+        with record_calls(module, [*biases, *nonlinearities]) as calls:
+            logits = module(inputs)
+        outputs = {call.module: call.output for call in calls if call.module in biases}
+        called = list(outputs)
+        nonlinear_calls = [call for call in calls if call.module not in biases]
         gradients = torch.autograd.grad(
             target_logits(logits, target).sum(),
-            [inputs, *(outputs[layer] for layer in called)],
+            [inputs, *outputs.values(), *(call.output for call in nonlinear_calls)],
         )
     bias_terms = {}
-    for layer, gradient in zip(called, gradients[1:], strict=True):
+    for layer, gradient in zip(called, gradients[1 : 1 + len(called)], strict=True):
         name, bias = biases[layer]
         if not isinstance(layer, DENSE):
             # Convolutions and batch norms add their bias along axis 1 (the
@@ -468,7 +395,59 @@ def _full_gradient_decomposition(module, inputs, target):
             # runs on each token of (batch, tokens, features).
             bias = bias.reshape(-1, *[1] * (gradient.ndim - 2))
         bias_terms[name] = gradient * bias
-    return gradients[0] * inputs.detach(), bias_terms
+    input_term = gradients[0] * inputs.detach()
+    implicit_terms = [
+        gradient * _implicit_bias(call)
+        for call, gradient in zip(
+            nonlinear_calls, gradients[1 + len(called) :], strict=True
+        )
+    ]
+    _check_decomposition(
+        target_logits(logits, target).detach(),
+        [input_term, *bias_terms.values(), *implicit_terms],
+    )
+    return input_term, bias_terms
+
+
+def _implicit_bias(call):
+    """Return ``g(z) - g'(z) z`` of a nonlinearity's call: what it adds at ``z``."""
+    z = call.input.detach().requires_grad_()
+    with torch.enable_grad():
+        output = call.module(z)
+        slope = torch.autograd.grad(output.sum(), z)[0]
+    return (output - slope * z).detach()
+
+
+def _check_decomposition(logit, terms):
+    """Refuse terms that do not sum to the target logit of each epoch.
+
+    The tolerance is float32's, relative to the terms' and the logit's size.
+    Layers that run on windows of the epochs (a cropped classifier's) give
+    terms of another batch size, whose share of each epoch is unknown: the
+    sums over the batch are compared.
+    """
+    if any(term.shape[0] != len(logit) for term in terms):
+        logit = logit.sum(dim=0, keepdim=True)
+        terms = [term.reshape(1, -1) for term in terms]
+    sums = torch.stack([term.double().flatten(1).sum(dim=1) for term in terms])
+    size = sums.abs().sum(dim=0) + logit.double().abs()
+    missed = (logit.double() - sums.sum(dim=0)).abs()
+    if bool((missed <= 1e-4 * size).all()):
+        return
+    worst = int(torch.argmax(missed / size))
+    raise ValueError(
+        "FullGrad's decomposition does not hold on this network: its terms (the "
+        "input, the biases of convolutions, dense layers and batch norms, and "
+        "what nonlinearity layers add) sum to "
+        f"{float(sums[:, worst].sum()):.4g} where the logit is "
+        f"{float(logit[worst]):.4g}. Something there adds to the data or "
+        "combines it otherwise, and would be left out of the map: a bias under "
+        "another name, a normalization other than batch norm, attention or a "
+        "recurrent layer, a bias a parent layer applies through "
+        "torch.nn.functional, a layer called twice, or a nonlinearity applied as "
+        "a function rather than a layer (e.g. a log). Grad-CAM and integrated "
+        "gradients need no such decomposition."
+    )
 
 
 @register_method
@@ -509,14 +488,14 @@ class FullGrad(FeatureMapMethod):
       all remaining times as classifier.
     - EEGNet's ELU is not piecewise linear; its implicit biases are not
       included, so the terms do not add up to the logit exactly.
-    - A network with offsets that no convolution, dense layer or batch norm
-      holds (an LSTM's or attention's biases, a layer norm, a learned offset,
-      a bias a parent applies through ``torch.nn.functional``, a log) is
-      refused, as a bias left out would change every term's share without a
-      word. They are found by a probe: with the input and the counted biases
-      at zero, the logits of a network of counted layers and nonlinearities
-      zero at zero (ReLU, ELU, PReLU) are zero, whatever multiplies (gains,
-      masks, a temperature).
+    - The decomposition is checked on every epoch: with what each
+      nonlinearity layer adds (its implicit bias ``g(z) - g'(z) z``, zero for
+      ReLU), the terms must sum to the logit. A network where they do not
+      (an LSTM's or attention's biases, a layer norm, a learned offset, a
+      bias a parent applies through ``torch.nn.functional``, a log) is
+      refused, as an offset left out would change every term's share
+      without a word. What only multiplies (gains, masks, a temperature) is
+      kept.
 
     References
     ----------
