@@ -701,19 +701,6 @@ class _PlainOffset(nn.Module):
         return self.net(x + self.offset)
 
 
-def test_full_grad_keeps_what_multiplies():
-    """Refused by their tensors reaching the logit, a gain, a temperature and
-    a tied weight were turned away though the decomposition stays exact."""
-    torch.manual_seed(0)
-    net = _Gain().eval()
-    inputs, target = torch.randn(N_EPOCHS, 3, 32), torch.tensor([0, 1, 1])
-    input_term, bias_terms = _full_gradient_decomposition(net, inputs, target)
-    total = input_term.sum(dim=(1, 2)) + sum(
-        term.flatten(1).sum(dim=1) for term in bias_terms.values()
-    )
-    torch.testing.assert_close(total, net(inputs).gather(1, target[:, None])[:, 0])
-
-
 class _LayerNormNet(nn.Module):
     """A convolution, a layer norm without bias, ReLU, a dense layer."""
 
@@ -761,14 +748,25 @@ def test_full_grad_refuses_what_no_layer_it_counts_adds(network):
         )
 
 
-def test_full_grad_keeps_tensors_that_do_not_reach_the_logit():
-    """A layer's own tensors that the output does not depend on (a counter,
-    a bias of a layer never called) change no term and are not refused."""
-    torch.manual_seed(0)
-    net = TinyReLUNet(bias=True).eval()
+def _with_unused_tensors():
+    net = TinyReLUNet(bias=True)
     net.register_buffer("seen", torch.zeros(1))
     net.unused = nn.Conv1d(2, 2, 1)
-    inputs, target = torch.randn(N_EPOCHS, 2, 8), torch.tensor([0, 1, 1])
+    return net
+
+
+@pytest.mark.parametrize(
+    "network, shape",
+    [(_Gain, (3, 32)), (_with_unused_tensors, (2, 8))],
+    ids=["what multiplies", "what the logit does not depend on"],
+)
+def test_full_grad_keeps_exact_decompositions(network, shape):
+    """Refused by their tensors reaching the logit (or by their names), a
+    gain, a temperature and a tied weight, or a counter and a layer never
+    called, were turned away though the decomposition stays exact."""
+    torch.manual_seed(0)
+    net = network().eval()
+    inputs, target = torch.randn(N_EPOCHS, *shape), torch.tensor([0, 1, 1])
     input_term, bias_terms = _full_gradient_decomposition(net, inputs, target)
     total = input_term.sum(dim=(1, 2)) + sum(
         term.flatten(1).sum(dim=1) for term in bias_terms.values()
