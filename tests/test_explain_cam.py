@@ -755,15 +755,23 @@ def _with_unused_tensors():
     return net
 
 
+def _relu_in_place():
+    net = _relu_net()
+    net[1] = nn.ReLU(inplace=True)
+    return net
+
+
 @pytest.mark.parametrize(
     "network, shape",
-    [(_Gain, (3, 32)), (_with_unused_tensors, (2, 8))],
-    ids=["what multiplies", "what the logit does not depend on"],
+    [(_Gain, (3, 32)), (_with_unused_tensors, (2, 8)), (_relu_in_place, (3, 32))],
+    ids=["what multiplies", "what the logit does not depend on", "ReLU in place"],
 )
 def test_full_grad_keeps_exact_decompositions(network, shape):
     """Refused by their tensors reaching the logit (or by their names), a
     gain, a temperature and a tied weight, or a counter and a layer never
-    called, were turned away though the decomposition stays exact."""
+    called, were turned away though the decomposition stays exact. A ReLU in
+    place overwrote the convolution's output, whose gradient then weighed its
+    bias without the ReLU's mask: the terms missed the logit, silently."""
     torch.manual_seed(0)
     net = network().eval()
     inputs, target = torch.randn(N_EPOCHS, *shape), torch.tensor([0, 1, 1])

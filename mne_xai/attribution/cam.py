@@ -378,7 +378,18 @@ def _full_gradient_decomposition(module, inputs, target):
     with torch.enable_grad():
         inputs = inputs.detach().requires_grad_()
         with record_calls(module, [*biases, *nonlinearities]) as calls:
-            logits = module(inputs)
+            # The layers after a biased one get a copy of its output, which
+            # one working in place (ReLU(inplace=True)) would otherwise
+            # overwrite, and with it the gradient that weighs the bias.
+            handles = [
+                layer.register_forward_hook(lambda _, __, output: output.clone())
+                for layer in biases
+            ]
+            try:
+                logits = module(inputs)
+            finally:
+                for handle in handles:
+                    handle.remove()
         outputs = {call.module: call.output for call in calls if call.module in biases}
         called = list(outputs)
         nonlinear_calls = [call for call in calls if call.module not in biases]
@@ -411,9 +422,9 @@ def _full_gradient_decomposition(module, inputs, target):
 
 def _implicit_bias(call):
     """Return ``g(z) - g'(z) z`` of a nonlinearity's call: what it adds at ``z``."""
-    z = call.input.detach().requires_grad_()
+    z = call.input.detach().clone().requires_grad_()
     with torch.enable_grad():
-        output = call.module(z)
+        output = call.module(z.clone())  # a layer may work in place
         slope = torch.autograd.grad(output.sum(), z)[0]
     return (output - slope * z).detach()
 
