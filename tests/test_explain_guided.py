@@ -10,7 +10,6 @@ from torch import nn
 
 from mne_xai import explain
 from mne_xai.attribution._registry import get_method
-from mne_xai.attribution.guided import guided_backprop_gradient
 from mne_xai.models import EEGNet
 
 N_CHANNELS, N_TIMES = 3, 16
@@ -115,16 +114,6 @@ def test_eegnet_maps_differ_from_gradient_where_captum_does_not(method):
     np.testing.assert_allclose(captum.detach(), gradient, rtol=1e-10)
     ours = _attribute(method, module, data, target)
     assert not torch.allclose(ours, gradient, rtol=0.1)
-
-
-def test_guided_backprop_gradient_for_other_methods():
-    """The function Guided Grad-CAM calls matches the method and leaves no hooks."""
-    module, data = _relu_convnet().eval(), _data()
-    plain = _gradient(module, data)
-    gradient = guided_backprop_gradient(module, data, TARGET)
-    np.testing.assert_allclose(gradient, _attribute("guided_backprop", module, data))
-    assert all(not layer._forward_hooks for layer in module.modules())
-    np.testing.assert_allclose(_gradient(module, data), plain)
 
 
 class _Recurrent(nn.Module):

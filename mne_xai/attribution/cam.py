@@ -335,10 +335,6 @@ class ScoreCAM(FeatureMapMethod):
         return self._on_inputs(_rectify(cam, relu), layer.grid, inputs)
 
 
-#: The layers whose weights multiply and whose biases FullGrad counts, when called.
-COUNTED_LAYERS = ANY_CONVOLUTION + DENSE + ANY_BATCH_NORM
-
-
 def _full_gradient_decomposition(module, inputs, target):
     """Split the target logit into input-gradient and bias-gradient terms.
 
@@ -346,8 +342,8 @@ def _full_gradient_decomposition(module, inputs, target):
     mode) and piecewise-linear nonlinearities such as ReLU, the target logit is
     ``sum(input_term) + sum of sum(bias_term)`` over the returned terms
     (Srinivas & Fleuret's full-gradient representation). ELU is not
-    piecewise linear, so for EEGNet the sum differs from the logit (the
-    "implicit biases" of the nonlinearities are not included).
+    piecewise linear: for EEGNet the returned terms leave out its "implicit
+    biases", so they do not sum to the logit.
 
     The decomposition is checked on every epoch: with the implicit bias
     ``g(z) - g'(z) z`` of each nonlinearity layer added, the terms sum to the
@@ -497,8 +493,9 @@ class FullGrad(FeatureMapMethod):
       transformer-style networks, whose output's last axis is features, and
       layers with one sample per feature map, such as a convolution spanning
       all remaining times as classifier.
-    - EEGNet's ELU is not piecewise linear; its implicit biases are not
-      included, so the terms do not add up to the logit exactly.
+    - EEGNet's ELU is not piecewise linear; its implicit biases are left
+      out of the map (as in the authors' code), so the map's terms do not
+      add up to the logit exactly.
     - The decomposition is checked on every epoch: with what each
       nonlinearity layer adds (its implicit bias ``g(z) - g'(z) z``, zero for
       ReLU), the terms must sum to the logit. A network where they do not

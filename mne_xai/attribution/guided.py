@@ -52,29 +52,6 @@ def _rectifier_rules(module, inputs, rule, method):
     return {call.module: rule for call in calls if isinstance(call.module, RECTIFIERS)}
 
 
-def guided_backprop_gradient(module, inputs, target):
-    """Guided-backpropagation gradient of the target logits, for use outside explain.
-
-    The network is checked at every call (methods check it once per explainer).
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        The network in evaluation mode, mapping ``inputs`` to logits.
-    inputs : torch.Tensor, shape (batch, ...)
-        The data.
-    target : torch.Tensor of int64, shape (batch,)
-        The class explained for each epoch.
-
-    Returns
-    -------
-    gradient : torch.Tensor
-        Shaped like ``inputs``; see :class:`GuidedBackprop`.
-    """
-    rules = _rectifier_rules(module, inputs, _guided_rule, "guided_backprop")
-    return target_gradient(module, inputs, target, rules)
-
-
 class _RectifiedGradient(AttributionMethod):
     """The gradient with a rule at every rectifier, the network checked once."""
 
