@@ -492,16 +492,15 @@ class InputData:
             first = last
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
-    def batches(self, batch_size):
-        """Yield consecutive float32 batches, reading one batch at a time.
+    def batches(self, batch_size, dtype=np.float32):
+        """Yield consecutive batches, reading one batch at a time.
 
         Batches of a list of Epochs may span its parts; each part is read only
         where a batch needs it, so that non-preloaded parts are never read whole.
+        They are float32, as networks take them, unless ``dtype`` says otherwise.
         """
         for start in range(0, self.shape[0], batch_size):
-            batch = np.asarray(
-                self._read_range(start, start + batch_size), dtype=np.float32
-            )
+            batch = np.asarray(self._read_range(start, start + batch_size), dtype=dtype)
             _check_finite(batch, self.name, first=start)
             yield batch
 

@@ -11,8 +11,8 @@ from ._convert import (
     BASELINE_UNKNOWN,
     REFERENCE_UNKNOWN,
     InputData,
-    check_amplitudes,
     check_matches_training,
+    checked_batches,
     labels_or_events,
 )
 from ._docs import fill_doc
@@ -28,6 +28,47 @@ def decision_scores(logits):
     score, the log-odds of ``classes_[1]`` (what ``LogisticRegression`` gives).
     """
     return logits[:, 1] - logits[:, 0] if logits.shape[1] == 2 else logits
+
+
+class StreamedData(torch.utils.data.Dataset):
+    """Data to predict on, read a batch at a time, as skorch's ``(X, y)`` batches.
+
+    skorch batches a dataset through a data loader, which needs the whole
+    array; this dataset yields the batches themselves, read by
+    :class:`~mne_xai._convert.InputData`, so that memory grows with the batch
+    size rather than with the number of epochs: Epochs that are not preloaded
+    stream from disk. The estimators' ``get_iterator`` gives it the batch size;
+    it has no items to index one by one.
+
+    Parameters
+    ----------
+    data : InputData
+        The data, checked against training.
+    train_std, info
+        The training scale and channels, to warn about data in another unit
+        (see ``check_amplitudes``).
+    """
+
+    def __init__(self, data, train_std, info):
+        self.data, self.train_std, self.info = data, train_std, info
+        self._checked = False
+
+    def __len__(self):
+        return self.data.shape[0]
+
+    def batched(self, batch_size):
+        """Yield ``(X, None)`` batches of ``batch_size`` epochs as float32 tensors.
+
+        The amplitudes are checked on the first pass only: adapting batch norm
+        reads the data once per batch-norm layer, and one warning is enough.
+        """
+        if self._checked:
+            batches = self.data.batches(batch_size)
+        else:
+            self._checked = True
+            batches = checked_batches(self.data, batch_size, self.train_std, self.info)
+        for batch in batches:
+            yield torch.from_numpy(batch), None
 
 
 class _ScoreMixin:
@@ -112,10 +153,9 @@ class _PredictionMixin(_ScoreMixin):
             # skorch's own scoring callbacks predict on its internal datasets,
             # which hold data converted and checked by fit already.
             return X
-        array = self._check_prediction_input(X).array()
-        check_amplitudes(array, self.data_std_, self.info_)
+        data = self._check_prediction_input(X)
         check_float32(self.module_)  # e.g. after module_.double()
-        return array
+        return StreamedData(data, self.data_std_, self.info_)
 
     def adapt_batch_norm(self, X):
         """Re-estimate batch-norm statistics on unlabeled data (AdaBN).

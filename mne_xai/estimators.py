@@ -40,7 +40,7 @@ from ._network_building import (
     classes_digest,
     events_digest,
 )
-from ._prediction import _PredictionMixin
+from ._prediction import StreamedData, _PredictionMixin
 from ._random import seeded_torch
 
 # The constants and callbacks are public here too, where they were defined
@@ -1185,6 +1185,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     def get_iterator(self, dataset, training=False):
         """Batch with ``batch_size_``, the size chosen at fit.
 
+        Data to predict on are read a batch at a time (``StreamedData``).
+
         Prediction leaves torch's global random state as it was: a data loader
         draws a seed from it at every pass, even when nothing is shuffled, so
         a user's seeded torch code gave other numbers after ``predict``.
@@ -1195,6 +1197,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         kwargs.setdefault("batch_size", batch_size)
         if kwargs["batch_size"] == -1:  # skorch's "all at once"
             kwargs["batch_size"] = len(dataset)
+        if isinstance(dataset, StreamedData):
+            return dataset.batched(kwargs["batch_size"])
         if training and self.iterator_train is DataLoader:
             kwargs = without_a_batch_of_one(dataset, kwargs)
         if not training:

@@ -116,3 +116,18 @@ def spatial_epochs_with_eog(spatial_epochs):
         verbose=False,
     )
     return spatial_epochs.copy().add_channels([eog], force_update_info=True)
+
+
+@pytest.fixture
+def epochs_reads(monkeypatch):
+    """The number of epochs each ``get_data`` call reads, while the test runs."""
+    reads = []
+    get_data = mne.BaseEpochs.get_data
+
+    def spy(self, *args, **kwargs):
+        data = get_data(self, *args, **kwargs)
+        reads.append(len(data))
+        return data
+
+    monkeypatch.setattr(mne.BaseEpochs, "get_data", spy)
+    return reads

@@ -1025,25 +1025,16 @@ def test_every_batch_is_checked_for_another_unit_warning_once(tiny_epochs_estima
 
 
 def test_a_list_of_lazy_epochs_is_read_batch_by_batch(
-    tiny_epochs_estimator, tmp_path, monkeypatch
+    tiny_epochs_estimator, tmp_path, epochs_reads
 ):
     estimator, epochs = tiny_epochs_estimator
     fname = tmp_path / "tiny-epo.fif"
     epochs.save(fname, verbose=False)
     parts = [mne.read_epochs(fname, preload=False, verbose=False) for _ in range(2)]
-    reads = []
-    get_data = mne.BaseEpochs.get_data
-
-    def spy(self, *args, **kwargs):
-        data = get_data(self, *args, **kwargs)
-        reads.append(len(data))
-        return data
-
-    monkeypatch.setattr(mne.BaseEpochs, "get_data", spy)
     # Batches of 5 span the two parts of 32 epochs.
+    epochs_reads.clear()
     lazy = explain(estimator, parts, "saliency", batch_size=5, verbose=False)
-    assert reads and max(reads) <= 5
-    monkeypatch.undo()
+    assert epochs_reads and max(epochs_reads) <= 5
     whole = explain(
         estimator, mne.concatenate_epochs([epochs, epochs]), "saliency", verbose=False
     )

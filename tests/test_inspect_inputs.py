@@ -322,6 +322,35 @@ def test_best_samples_among_all_and_arrays(drowsiness):
         best_samples(clf, epochs, k=200, verbose=False)
 
 
+def test_best_samples_of_lazy_epochs_read_a_batch_at_a_time(
+    drowsiness, tmp_path, epochs_reads
+):
+    """The spectra of every epoch were computed at once, from all the data."""
+    clf, epochs = drowsiness
+    fname = tmp_path / "drowsiness-epo.fif"
+    epochs.save(fname, verbose=False)
+    lazy = mne.read_epochs(fname, preload=False, verbose=False)
+    saved = mne.read_epochs(fname, verbose=False)  # in float32, as in the file
+    half = len(lazy) // 2
+    epochs_reads.clear()
+    result = best_samples(
+        clf, [lazy[:half], lazy[half:]], k=10, batch_size=16, verbose=False
+    )
+    assert epochs_reads and max(epochs_reads) <= 16 < len(epochs)
+    for name, top in result.indices.items():
+        np.testing.assert_allclose(
+            result.epochs[name].get_data(), saved[top].get_data()
+        )
+        # The model-free reference: Welch spectra of the same epochs, all at once.
+        rest = np.setdiff1d(result.candidates[name], top)
+        log_power = 10 * np.log10(saved.compute_psd(method="welch").get_data())
+        np.testing.assert_allclose(
+            result.spectra[name].get_data(),
+            log_power[top].mean(axis=0) - log_power[rest].mean(axis=0),
+            atol=1e-9,
+        )
+
+
 # -- group votes ------------------------------------------------------------------
 def _groups_with_majority(right, wrong, n_right, n_wrong):
     """Group labels: each group holds n_right epochs of ``right``, n_wrong of

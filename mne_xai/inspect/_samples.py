@@ -135,18 +135,79 @@ class BestSamples:
     candidates: dict
 
 
-def _as_epochs(epochs, data, network):
-    """Return the data as one Epochs object whose indices are those of ``data``."""
+def _epochs_at(epochs, data, network, indices):
+    """Return the epochs at ``indices`` of ``data``, in that order, as one Epochs.
+
+    Only those epochs are read: the others of Epochs that are not preloaded
+    stay on disk.
+    """
     if isinstance(epochs, mne.BaseEpochs):
-        return epochs
-    if data.info is not None:
-        return mne.concatenate_epochs(list(epochs), verbose=False)
+        return epochs[indices]
+    if data.info is not None:  # a list of Epochs: each index falls in one part
+        starts = np.cumsum([0] + [len(part) for part in epochs])
+        parts = np.searchsorted(starts, indices, side="right") - 1
+        return mne.concatenate_epochs(
+            [
+                epochs[part][[index - starts[part]]]
+                for part, index in zip(parts, indices, strict=True)
+            ],
+            verbose=False,
+        )
     return mne.EpochsArray(
-        np.asarray(epochs, dtype=np.float64),
+        np.asarray(epochs[indices], dtype=np.float64),
         _array_info(network, data.shape),
         baseline=None,
         verbose=False,
     )
+
+
+def _mean_log_spectra(data, info, groups, fmin, fmax, batch_size):
+    """Return the mean log power spectrum of each group of epochs, in dB.
+
+    The spectra are computed batch by batch and summed per group, so memory
+    does not grow with the number of epochs.
+
+    Parameters
+    ----------
+    data : InputData
+        The epochs.
+    info : mne.Info
+        Their channels.
+    groups : list of ndarray of int
+        The indices of each group's epochs.
+    fmin, fmax, batch_size
+        As for :func:`best_samples`.
+
+    Returns
+    -------
+    means : ndarray, shape (n_groups, n_channels, n_freqs)
+        Per group, the mean of ``10 * log10(power)`` over its epochs.
+    psd_info : mne.Info
+        The spectra's channels.
+    freqs : ndarray
+        Their frequencies.
+    """
+    membership = np.zeros((len(groups), data.shape[0]))
+    for group, indices in enumerate(groups):
+        membership[group, indices] = 1.0
+    sums, start = 0.0, 0
+    # In float64, as MNE computes spectra: power near the Nyquist frequency of
+    # filtered data is small enough for float32's rounding to show in dB.
+    for batch in data.batches(batch_size, dtype=np.float64):
+        psd = mne.EpochsArray(batch, info, baseline=None, verbose=False).compute_psd(
+            method="welch",
+            fmin=fmin,
+            fmax=fmax,
+            picks=spectrum_channels(info),
+            verbose=False,
+        )
+        # Every channel of the spectrum, those marked bad too (MNE's default
+        # leaves them out, and the spectra would not match psd.info).
+        log_power = 10 * np.log10(psd.get_data(exclude=()))
+        in_batch = membership[:, start : start + len(batch)]
+        sums = sums + np.einsum("ge,ecf->gcf", in_batch, log_power)
+        start += len(batch)
+    return sums / membership.sum(axis=1)[:, None, None], psd.info, psd.freqs
 
 
 def _candidates(network, data, among):
@@ -255,7 +316,8 @@ def best_samples(
     evaluation mode, batch by batch.
 
     Spectra are Welch power spectral densities from
-    :meth:`mne.Epochs.compute_psd` on the network's data channels (an MNE
+    :meth:`mne.Epochs.compute_psd`, computed batch by batch, on the network's
+    data channels (an MNE
     spectrum holds no EOG, ECG or EMG). The difference
     is the mean of ``10 * log10(power)`` over the top epochs minus that over
     the other candidates, so one epoch with large power does not dominate
@@ -279,26 +341,22 @@ def best_samples(
     device = compute_device(device, network)
     logger.info(f"Scoring {data.shape[0]} epochs for {len(names)} classes")
     scores = _class_scores(network, data, batch_size, device)
-    all_epochs = _as_epochs(epochs, data, network)
-    psd = all_epochs.compute_psd(
-        method="welch",
-        fmin=fmin,
-        fmax=fmax,
-        picks=spectrum_channels(all_epochs.info if data.info is None else data.info),
-        verbose=False,
-    )
-    # Every channel of the spectrum, those marked bad too (MNE's default
-    # leaves them out, and the spectra would not match psd.info).
-    log_power = 10 * np.log10(psd.get_data(exclude=()))
-    indices, top_epochs, spectra = {}, {}, {}
+    indices, groups = {}, []
     for index, (name, ranked) in enumerate(zip(names, candidates, strict=True)):
         order = ranked[np.argsort(-scores[ranked, index], kind="stable")]
-        indices[name], rest = order[:k], order[k:]
-        top_epochs[name] = all_epochs[indices[name]]
-        difference = log_power[indices[name]].mean(axis=0) - log_power[rest].mean(
-            axis=0
-        )
-        spectra[name] = SpectrumArray(difference, psd.info, psd.freqs, verbose=False)
+        indices[name] = order[:k]
+        groups += [order[:k], order[k:]]
+    info = _array_info(network, data.shape) if data.info is None else data.info
+    means, psd_info, freqs = _mean_log_spectra(
+        data, info, groups, fmin, fmax, batch_size
+    )
+    spectra = {
+        name: SpectrumArray(top - rest, psd_info, freqs, verbose=False)
+        for name, top, rest in zip(names, means[::2], means[1::2], strict=True)
+    }
+    top_epochs = {
+        name: _epochs_at(epochs, data, network, top) for name, top in indices.items()
+    }
     return BestSamples(
         indices=indices,
         epochs=top_epochs,
