@@ -70,6 +70,12 @@ def _fit_parameter(estimator, name):
     return name
 
 
+#: Epochs that ``predict_proba`` reads and cuts into windows at a time (as many
+#: as ``explain`` reads by default): their windows hold several times their data,
+#: and Epochs not preloaded stream from disk.
+EPOCHS_PER_PREDICTION = 64
+
+
 class CroppedClassifier(
     MetaEstimatorMixin, _ScoreMixin, ClassifierMixin, BaseEstimator
 ):
@@ -403,15 +409,19 @@ class CroppedClassifier(
         # The estimator checks the windows against its training windows, as
         # this classifier checked the epochs: a warning of both is one warning.
         with warnings_once():
-            windows, n_epochs = self._prediction_windows(X)
-            proba = self.estimator_.predict_proba(windows)
-        return proba.reshape(n_epochs, len(self.window_starts_), -1).mean(axis=1)
+            inputs, info = self._prediction_input(X)
+            proba = np.concatenate(
+                [
+                    self.estimator_.predict_proba(self._windows(batch, info))
+                    for batch in inputs.batches(EPOCHS_PER_PREDICTION)
+                ]
+            )
+        return proba.reshape(inputs.shape[0], len(self.window_starts_), -1).mean(axis=1)
 
-    def _prediction_windows(self, X):
-        """Check X against the training epochs; return its windows and length."""
+    def _prediction_input(self, X):
+        """Check X against the training epochs; return it and its windows' info."""
         inputs = self._checked_input(X)
-        info = None if self.info_ is None else inputs.info
-        return self._windows(inputs.array(), info), inputs.shape[0]
+        return inputs, None if self.info_ is None else inputs.info
 
     def _checked_input(self, X):
         """Return X as InputData, checked against the training epochs.
@@ -464,8 +474,9 @@ class CroppedClassifier(
                 "EEGNetClassifier and InterpretableCNNClassifier have."
             )
         with warnings_once():
-            windows, _ = self._prediction_windows(X)
-            self.estimator_.adapt_batch_norm(windows)
+            inputs, info = self._prediction_input(X)
+            # The statistics are those of all windows at once.
+            self.estimator_.adapt_batch_norm(self._windows(inputs.array(), info))
         return self
 
     def predict(self, X):

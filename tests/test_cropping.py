@@ -108,6 +108,27 @@ def test_epochs_input():
     assert 0 <= clf.score(epochs) <= 1
 
 
+def test_epochs_not_preloaded_are_read_a_few_at_a_time(
+    tmp_path, epochs_reads, monkeypatch
+):
+    """predict_proba read all the epochs at once and cut all their windows."""
+    data, y = _ramp_epochs(n_epochs=12)
+    data *= 1e-5 * np.arange(1, 13)[:, None, None]  # volts, one scale per epoch
+    events = np.column_stack([np.arange(12) * 200, np.zeros(12, int), y + 1])
+    info = mne.create_info(["C3", "C4"], SFREQ, "eeg")
+    epochs = mne.EpochsArray(data, info, events=events, verbose=False)
+    epochs.save(tmp_path / "ramps-epo.fif", verbose=False)
+    lazy = mne.read_epochs(tmp_path / "ramps-epo.fif", preload=False, verbose=False)
+    clf = CroppedClassifier(MeanClassifier(), window_length=0.5, window_step=0.25)
+    clf.fit(epochs)
+    monkeypatch.setattr(mne_xai.cropping, "EPOCHS_PER_PREDICTION", 5, raising=False)
+    epochs_reads.clear()
+    assert_allclose(clf.predict_proba(lazy), clf.predict_proba(epochs), rtol=1e-6)
+    # MeanClassifier reads the windows too: 4 per epoch.
+    n_windows = len(clf.window_starts_)
+    assert epochs_reads and max(epochs_reads) <= 5 * n_windows < 12 * n_windows
+
+
 def test_sklearn_api():
     clf = CroppedClassifier(
         EEGNetClassifier(max_epochs=1, verbose=False), window_length=0.5, sfreq=SFREQ
@@ -284,7 +305,7 @@ def test_adapt_batch_norm_adapts_to_the_windows_of_new_epochs():
         sfreq=SFREQ,
     ).fit(X, y)
     shifted = X * 2.5 + 0.5
-    windows, _ = clf._prediction_windows(shifted)
+    windows = clf._windows(shifted, None)
     module = clf.estimator_.module_
     module.train()  # batch norm on all windows at once is the reference
     with torch.no_grad():
