@@ -33,11 +33,10 @@ def decision_scores(logits):
 class StreamedData(torch.utils.data.Dataset):
     """Data to predict on, read a batch at a time, as skorch's ``(X, y)`` batches.
 
-    skorch batches a dataset through a data loader, which needs the whole
-    array; this dataset yields the batches themselves, read by
-    :class:`~mne_xai._convert.InputData`, so that memory grows with the batch
-    size rather than with the number of epochs: Epochs that are not preloaded
-    stream from disk. The estimators' ``get_iterator`` gives it the batch size;
+    skorch batches a dataset through a data loader, which indexes an array
+    held whole; this dataset yields the batches themselves, read by
+    ``InputData``, so that memory grows with the batch size rather than with
+    the number of epochs: Epochs that are not preloaded stream from disk. The estimators' ``get_iterator`` gives it the batch size;
     it has no items to index one by one.
 
     Parameters
