@@ -387,14 +387,13 @@ def _full_gradient_decomposition(module, inputs, target):
                 for handle in handles:
                     handle.remove()
         outputs = {call.module: call.output for call in calls if call.module in biases}
-        called = list(outputs)
         nonlinear_calls = [call for call in calls if call.module not in biases]
         gradients = torch.autograd.grad(
             target_logits(logits, target).sum(),
             [inputs, *outputs.values(), *(call.output for call in nonlinear_calls)],
         )
     bias_terms = {}
-    for layer, gradient in zip(called, gradients[1 : 1 + len(called)], strict=True):
+    for layer, gradient in zip(outputs, gradients[1 : 1 + len(outputs)], strict=True):
         name, bias = biases[layer]
         if not isinstance(layer, DENSE):
             # Convolutions and batch norms add their bias along axis 1 (the
@@ -406,7 +405,7 @@ def _full_gradient_decomposition(module, inputs, target):
     implicit_terms = [
         gradient * _implicit_bias(call)
         for call, gradient in zip(
-            nonlinear_calls, gradients[1 + len(called) :], strict=True
+            nonlinear_calls, gradients[1 + len(outputs) :], strict=True
         )
     ]
     _check_decomposition(
