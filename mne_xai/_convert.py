@@ -3,16 +3,15 @@
 Results become MNE objects in :mod:`mne_xai._outputs`.
 """
 
-import warnings
-
 import mne
 import numpy as np
 import torch
 from mne.io.constants import FIFF
 from mne.io.pick import _picks_to_idx
-from mne.utils import _check_option, _validate_type, logger, warn
+from mne.utils import _check_option, _validate_type, logger
 
 from ._outputs import trials_of
+from ._warnings import warn
 
 #: The input's standard deviation may differ from the training data's by this
 #: factor before a warning says the units probably differ. Subjects and sessions
@@ -161,13 +160,11 @@ def _check_same_baseline(data, train_baseline, name):
         if train_baseline is None
         else f"epochs.apply_baseline(({train_baseline[0]:g}, {train_baseline[1]:g}))"
     )
-    warnings.warn(
+    warn(
         f"{name} was baseline-corrected over {_baseline_text(data.baseline)}, "
         f"the training epochs over {_baseline_text(train_baseline)} "
         f"(epochs.baseline): the network reads other offsets than it learned "
         f"from; {fix}, as for the training data.",
-        RuntimeWarning,
-        stacklevel=4,
     )
 
 
@@ -340,17 +337,24 @@ class InputData:
         The epochs' event names (None for arrays).
     tmin : float | None
         Time of the first sample (None for arrays).
+    baseline : tuple of float | None | "unknown"
+        The epochs' ``baseline`` (``"unknown"`` for arrays).
     metadata : pandas.DataFrame | None
         The epochs' metadata.
+    name : str
+        The argument's name, for error messages.
     """
 
     def __init__(self, X, *, ch_names=None, name="X"):
         self.name = name
         self._epochs = _epochs_list(X)
-        self.info = self.events = self.event_id = self.tmin = self.baseline = None
+        self.info = self.events = self.event_id = self.tmin = None
         self._event_conflict = None
         self._picks = None
         if self._epochs is None:
+            # An array does not say whether it was baseline-corrected; None
+            # would say that it was not.
+            self.baseline = BASELINE_UNKNOWN
             self._array = _as_array(X, name)
             self.shape = self._array.shape
             return
@@ -362,9 +366,7 @@ class InputData:
                 # Rejection decides which epochs exist; MNE reads every epoch once
                 # (without keeping it) to apply it, as its own get_data would.
                 epochs.drop_bad(verbose=False)
-            if len(epochs) and np.iscomplexobj(
-                epochs.get_data(item=[0], copy=False, verbose=False)
-            ):
+            if len(epochs) and np.iscomplexobj(_first_epoch_or_data(epochs)):
                 # Read as float32, complex values lost their imaginary part.
                 raise TypeError(
                     f"{name} must hold real numbers, got complex Epochs (an "
@@ -771,6 +773,17 @@ def _as_array(X, name):
     return data
 
 
+def _first_epoch_or_data(epochs):
+    """Return data of ``epochs`` that give their type, reading at most one epoch.
+
+    Preloaded data say it without a read, which would cost a call per part:
+    cross-validation splits Epochs into parts of one epoch.
+    """
+    if epochs.preload:
+        return epochs._data
+    return epochs.get_data(item=[0], copy=False, verbose=False)
+
+
 def _channel_indices(info, ch_names, name):
     """Return the indices in ``info`` of the channels ``ch_names``, in order."""
     missing = [ch for ch in ch_names if ch not in info.ch_names]
@@ -846,7 +859,7 @@ def _check_same_preparation(info, train_info, name):
         "projectors applied": "epochs.add_proj(...).apply_proj() as for the "
         "training data",
     }
-    warnings.warn(
+    warn(
         f"{name} was prepared otherwise than the training data, as their infos "
         "record it: "
         + "; ".join(
@@ -858,8 +871,6 @@ def _check_same_preparation(info, train_info, name):
         "data like the training data ("
         + "; ".join(fixes[key] for key in differences)
         + ").",
-        RuntimeWarning,
-        stacklevel=4,
     )
     return False
 
@@ -916,13 +927,11 @@ def _check_same_eeg_reference(data, train_reference, name):
     reference = eeg_reference(next(data.batches(1)), data.info)
     if reference == train_reference:
         return
-    warnings.warn(
+    warn(
         f"{name}'s EEG shows {_reference_text(reference)}, the training EEG "
         f"{_reference_text(train_reference)}: every channel holds another signal "
         "than the network learned from. Reference the epochs as the training "
         "epochs were (epochs.set_eeg_reference).",
-        RuntimeWarning,
-        stacklevel=4,
     )
 
 
@@ -942,14 +951,12 @@ def _check_same_channel_types(info, train_info, name):
         if ch in trained and kind != trained[ch]
     ]
     if changed:
-        warnings.warn(
+        warn(
             f"Channel(s) of {name} have another type than in training: "
             f"{', '.join(changed)}. The network reads them as before, but maps "
             "carry the types given, and MNE's averages and topomaps leave out "
             "channels that are not data channels; set the types as in training "
             "(epochs.set_channel_types).",
-            RuntimeWarning,
-            stacklevel=4,
         )
 
 
@@ -1027,12 +1034,10 @@ def check_matches_training(
     if info is None or train_info is None:
         return
     if train_tmin is not None and not np.isclose(data.tmin, train_tmin):
-        warnings.warn(
+        warn(
             f"{name} starts at {data.tmin:g} s but the training epochs started at "
             f"{train_tmin:g} s; the network sees other times of the trial than it "
             "was trained on. Crop the epochs like the training data.",
-            RuntimeWarning,
-            stacklevel=3,
         )
     prepared_alike = _check_same_preparation(info, train_info, name)
     # Where the infos differ already, their warning says it.
@@ -1047,13 +1052,11 @@ def check_matches_training(
         if ch in info["bads"] and ch not in train_info["bads"]
     ]
     if newly_bad:
-        warnings.warn(
+        warn(
             f"Channel(s) {', '.join(newly_bad)} of {name} are marked bad but were "
             "good in the training data; the network reads them as they are. "
             "Repair them first (epochs.interpolate_bads()) or train without them "
             "(picks).",
-            RuntimeWarning,
-            stacklevel=3,
         )
 
 
@@ -1182,7 +1185,7 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
             steady_ratio = steady / np.maximum(within, np.finfo(float).tiny)
         if np.median(steady_ratio) <= STEADY_OFFSET_RATIO**2:
             return False
-        warnings.warn(
+        warn(
             f"{name}'s channels carry a steady offset (DC) over "
             f"{STEADY_OFFSET_RATIO:g} times the signal's standard deviation within "
             f"epochs, in {np.sum(steady_ratio > STEADY_OFFSET_RATIO**2)} of "
@@ -1190,8 +1193,6 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
             "networks trained on such data learned nothing. Baseline-correct the "
             "epochs (epochs.apply_baseline()) or high-pass filter the continuous "
             "data (raw.filter(l_freq=0.5, h_freq=None)) first.",
-            RuntimeWarning,
-            stacklevel=3,
         )
         return True
     dominated = np.flatnonzero(ratio > OFFSET_RATIO)
@@ -1199,15 +1200,13 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
     if ch_names is not None:
         more = f" and {len(dominated) - 5} more" if len(dominated) > 5 else ""
         where += f" ({', '.join(ch_names[i] for i in dominated[:5])}{more})"
-    warnings.warn(
+    warn(
         f"The mean values of {name}'s epochs (DC offsets) drift from epoch to "
         f"epoch with over {OFFSET_RATIO:g} times the variance of the signal "
         f"within epochs, in {where}: the network sees the drift rather than the "
         "EEG (trained on it, it may learn nothing). High-pass filter the "
         "continuous data (raw.filter(l_freq=0.5, h_freq=None)) or baseline-"
         "correct the epochs (epochs.apply_baseline()) first.",
-        RuntimeWarning,
-        stacklevel=3,
     )
     return True
 
@@ -1273,12 +1272,10 @@ def check_amplitudes(batch, train_std, info=None, name="X"):
             f"the training data ({expected:.3g})"
         )
     if found:
-        warnings.warn(
+        warn(
             f"{name} has {'; and '.join(found)}: are they in different units "
             "(e.g. volts and microvolts)? The network's outputs are meaningless "
             "unless the data are given in the training unit.",
-            RuntimeWarning,
-            stacklevel=3,
         )
     return warned or bool(found)
 
@@ -1301,7 +1298,7 @@ def checked_batches(data, batch_size, train_std, info=None):
     warned = False
     for batch in data.batches(batch_size):
         if not warned:
-            warned = check_amplitudes(batch, train_std, info)
+            warned = check_amplitudes(batch, train_std, info, data.name)
         yield batch
 
 

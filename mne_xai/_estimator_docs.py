@@ -154,10 +154,11 @@ _PARAMETERS = """
     tmin_ : float | None
         The time of the training epochs' first sample (None for arrays);
         Epochs given later that start elsewhere get a warning.
-    baseline_ : tuple of float | None
-        The training epochs' ``baseline`` (None for arrays, or when they were
-        not baseline-corrected); Epochs given later that were corrected over
-        another period get a warning.
+    baseline_ : tuple of float | None | "unknown"
+        The training epochs' ``baseline`` (None when they were not
+        baseline-corrected, ``"unknown"`` for arrays, which do not say);
+        Epochs given later that were corrected over another period get a
+        warning.
     eeg_reference_ : str | None
         The reference the training EEG shows: ``"average"`` (the EEG channels
         sum to zero), the name of the channel referenced to (it holds zeros),

@@ -1,9 +1,10 @@
-"""How a network is built: layers in call order, batch-norm folding, layer families.
+"""How a network is built: layers in call order, batch norms as affine maps, layer families.
 
 Methods read a network through the modules its forward pass calls. Here are the
 one tracer of those calls, the affine map of a batch norm in evaluation mode
-that folding rests on, and named families of layer types from which each
-method composes the layers it handles.
+(which the propagation rules fold into the layer beside it, in
+:mod:`mne_xai.attribution._propagation`), and named families of layer types
+from which each method composes the layers it handles.
 """
 
 import copy

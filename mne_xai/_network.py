@@ -35,12 +35,13 @@ import math
 import mne
 import numpy as np
 import torch
-from mne.utils import _validate_type, warn
+from mne.utils import _validate_type
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetBinaryClassifier
 
 from ._convert import InputData, check_matches_training
+from ._warnings import warn
 from .cropping import CroppedClassifier
 from .estimators import _EEGClassifier
 from .models import ScaledInput

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
-from mne.utils import warn
 from torch import Tensor
 
 from ._checks import returns_probabilities
 from ._graph import check_float32, check_hookable, copy_module
+from ._warnings import warn
 from .models import EEGModule, ScaledInput
 from .models._base import input_scale_buffer
 

@@ -11,11 +11,12 @@ import sys
 
 import numpy as np
 import torch
-from mne.utils import _validate_type, logger, use_log_level, warn
+from mne.utils import _validate_type, logger, use_log_level
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PrintLog
 from torch.utils.data import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 from ._progress import _on_terminal
+from ._warnings import warn
 
 #: The training budget of ``max_epochs="auto"``, in optimizer steps (see
 #: :func:`training_schedule`). EEGNet on 36 trials learned fully in about 500

@@ -1,7 +1,33 @@
-"""Warnings passed on once, however often a block raises them."""
+"""How mne_xai warns: at the user's line, and once however often a block warns."""
 
 import warnings
 from contextlib import contextmanager
+
+from mne.utils import warn as _mne_warn
+
+#: Packages whose frames a warning's location passes over: the user calls
+#: mne_xai directly, or through scikit-learn (cross-validation), and mne_xai
+#: reads the data through skorch's and torch's iterators and MNE's progress
+#: bars (tqdm's).
+_LIBRARIES = ("mne_xai", "mne", "skorch", "torch", "sklearn", "tqdm")
+
+
+def warn(message, category=RuntimeWarning):
+    """Warn at the first line of the call stack outside mne_xai and its libraries.
+
+    Checks run deep in a call (on each batch, inside skorch's iterators) by
+    paths of several depths; a fixed ``stacklevel`` pointed inside mne_xai on
+    all but one, and MNE's default location stops at mne_xai's first frame.
+    As MNE's own warnings, these follow the log level (``verbose``).
+
+    Parameters
+    ----------
+    message : str
+        The warning.
+    category : type of Warning
+        Its class.
+    """
+    _mne_warn(message, category, module="mne_xai", ignore_namespaces=_LIBRARIES)
 
 
 @contextmanager

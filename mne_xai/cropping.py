@@ -140,9 +140,9 @@ class CroppedClassifier(
         epochs must have them.
     tmin_ : float
         Time of the first sample of the training epochs (0 for arrays).
-    baseline_ : tuple of float | None
-        The training epochs' ``baseline`` (None for arrays); Epochs given
-        later that were corrected over another period get a warning.
+    baseline_ : tuple of float | None | "unknown"
+        The training epochs' ``baseline`` (``"unknown"`` for arrays); Epochs
+        given later that were corrected over another period get a warning.
     eeg_reference_ : str | None
         The reference the training EEG shows, as for the estimators
         (``"average"``, a channel's name, or None); Epochs given later that

@@ -7,7 +7,7 @@ from functools import partial
 import mne
 import numpy as np
 import torch
-from mne.utils import _check_option, _validate_type, logger, warn
+from mne.utils import _check_option, _validate_type, logger
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
@@ -58,6 +58,7 @@ from ._training import (  # noqa: F401
     training_schedule,
     without_a_batch_of_one,
 )
+from ._warnings import warn
 from .models import EEGNet, InterpretableCNN
 
 
@@ -75,7 +76,7 @@ def _stopped_by_a_callback(interrupt):
 
 
 def _unit_variance_scale(std, info):
-    """Return the factor, or one per channel type, giving the data unit variance.
+    """Return the factor giving the data unit variance, or per channel its type's.
 
     ``std`` is :func:`~mne_xai._convert.std_per_type` of the data.
     """
@@ -385,6 +386,12 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "validation_fraction must be in (0, 1), got "
                 f"{self.validation_fraction}."
             )
+        if self.early_stopping:
+            _validate_type(self.n_iter_no_change, "int-like", "n_iter_no_change")
+            if self.n_iter_no_change < 1:
+                raise ValueError(
+                    f"n_iter_no_change must be at least 1, got {self.n_iter_no_change}."
+                )
         _validate_type(self.info, (None, mne.Info), "info")
         _validate_type(self.class_weight, (None, str, dict), "class_weight")
         if isinstance(self.class_weight, str):
@@ -527,12 +534,13 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         }
 
     def _check_built_with(self):
-        """Refuse continued training when parameters changed since the build.
+        """Check the parameters of continued training; refuse changed ones.
 
         A warm start or partial fit continues the network it has; parameters
         set since (e.g. ``module__F1``, ``picks``) would say they apply, and
         be ignored.
         """
+        self._check_params()
         current = self._build_parameters()
         # Missing from estimators pickled before it was recorded.
         built = getattr(self, "_built_with_", current)

@@ -8,9 +8,8 @@ with a FutureWarning until the alias is removed.
 
 import sys
 
-from mne.utils import warn
-
 from . import attribution as _attribution
+from ._warnings import warn
 
 # ``import mne_xai.explain.gradient`` finds the moved modules under the old name.
 __path__ = []

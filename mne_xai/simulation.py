@@ -5,10 +5,11 @@ import numbers
 import mne
 import numpy as np
 import pandas as pd
-from mne.utils import _check_option, _validate_type, logger, verbose, warn
+from mne.utils import _check_option, _validate_type, logger, verbose
 
 from ._docs import fill_doc
 from ._simulation_kinds import _KINDS, FREQUENCY_BANDS, _post_stimulus
+from ._warnings import warn
 from .datasets import _builtin_montage
 
 __all__ = ["FREQUENCY_BANDS", "simulate_epochs"]

@@ -5,8 +5,6 @@ time: :class:`mne_xai.inspect.SpectralClassifier` trains one and
 :func:`mne_xai.inspect.explain_spectral_classifier` explains it.
 """
 
-import warnings
-
 import numpy as np
 from mne.time_frequency import psd_array_multitaper, psd_array_welch
 from mne.utils import _check_option, _validate_type
@@ -19,6 +17,7 @@ from ._convert import (
     check_matches_training,
     training_channels,
 )
+from ._warnings import warn
 
 
 class LogPowerSpectrum(TransformerMixin, BaseEstimator):
@@ -322,12 +321,10 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         # amplitudes does not see: volts and microvolts are 120 dB apart.
         offset = float(spectra.mean()) - self.power_level_
         if abs(offset) > 20 * np.log10(SCALE_TOLERANCE):
-            warnings.warn(
+            warn(
                 f"The power of X is {offset:+.0f} dB from the training data's: are "
                 "they in different units (e.g. volts and microvolts, 120 dB "
                 "apart)? The network's outputs are meaningless unless the data are "
                 "given in the training unit.",
-                RuntimeWarning,
-                stacklevel=2,
             )
         return spectra

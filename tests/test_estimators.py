@@ -464,11 +464,24 @@ def test_unfitted_estimator_is_refused(synthetic_arrays):
         ("scaling", "volts", "scaling"),
         ("scaling", -1.0, "positive"),
         ("early_stopping", "yes", "early_stopping"),
+        ("batch_size", 0, "at least 1"),
+        ("n_iter_no_change", 0, "at least 1"),
     ],
 )
 def test_bad_parameters_are_refused_at_fit(synthetic_arrays, name, value, match):
+    params = {**FAST, name: value}
+    if name == "n_iter_no_change":
+        params["early_stopping"] = True
     with pytest.raises((ValueError, TypeError), match=match):
-        EEGNetClassifier(**{**FAST, name: value}).fit(*synthetic_arrays)
+        EEGNetClassifier(**params).fit(*synthetic_arrays)
+    # Continued training checks them too: a warm start took lr_schedule="linear"
+    # and trained without a schedule, and batch_size=0 divided by zero.
+    warm = EEGNetClassifier(**FAST).fit(*synthetic_arrays)
+    with pytest.raises((ValueError, TypeError), match=match):
+        warm.set_params(warm_start=True, **params).fit(*synthetic_arrays)
+    chunks = EEGNetClassifier(**FAST).partial_fit(*synthetic_arrays, classes=[0, 1])
+    with pytest.raises((ValueError, TypeError), match=match):
+        chunks.set_params(**params).partial_fit(*synthetic_arrays)
 
 
 def test_prediction_data_must_match_training(synthetic_arrays):

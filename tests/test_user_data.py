@@ -218,6 +218,19 @@ def test_epochs_baseline_corrected_otherwise_warn(synthetic_arrays):
     cropped.fit(epochs(None), y)
     with pytest.warns(RuntimeWarning, match="the training epochs over nothing"):
         cropped.predict(epochs((0, 0.25)))
+    # Arrays do not say whether they were corrected: nothing to compare. The
+    # estimators recorded None, "not corrected", and told a user predicting on
+    # the very Epochs whose data they trained on to drop the correction.
+    corrected = epochs((0, 0.25))
+    for estimator in (
+        EEGNetClassifier(**FAST, info=corrected.info),
+        CroppedClassifier(EEGNetClassifier(**FAST), window_length=0.25, sfreq=128.0),
+    ):
+        estimator.fit(corrected.get_data(), y)
+        assert estimator.baseline_ == "unknown"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            estimator.predict(corrected)
 
 
 def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epochs):
@@ -436,11 +449,29 @@ def test_data_in_another_unit_warn(synthetic_arrays):
             clf, volts, method="saliency", target=0, n_steps=2, verbose=False
         )
     # Another subject, a few times louder, is no reason to warn.
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         clf.predict(microvolts * 3)
+
+
+def test_warnings_point_at_the_callers_line(synthetic_arrays):
+    """Data checks warned from inside mne_xai (a fixed stacklevel counted for
+    one path; checks run inside skorch's iterators), not at the user's call."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X * 20.0, y)
+    volts = mne.EpochsArray(X * 20e-6, mne.create_info(4, 128.0, "eeg"), verbose=False)
+    for call in [
+        lambda: clf.predict(volts),
+        lambda: mne_xai.explain(clf, volts, "saliency", target=0, verbose=False),
+        lambda: mne_xai.evaluate.deletion_curve(
+            clf, volts, method="saliency", target=0, n_steps=2, verbose=False
+        ),
+    ]:
+        with pytest.warns(RuntimeWarning, match="different units") as record:
+            call()
+        assert {(w.filename, w.lineno) for w in record} == {
+            (__file__, call.__code__.co_firstlineno)
+        }
 
 
 def _several_units(n_epochs=80, seed=0):

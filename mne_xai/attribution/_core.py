@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import mne
 import numpy as np
 import torch
-from mne.utils import _validate_type, logger, verbose, warn
+from mne.utils import _validate_type, logger, verbose
 from torch.utils.checkpoint import CheckpointError
 
 from .._checks import (
@@ -37,12 +37,13 @@ from .._graph import (
 from .._network import WindowAverage, as_network, sampling_rate
 from .._outputs import epochs_array, evoked_array
 from .._progress import progress_bar
-from ._propagation import _VALID_METHODS_NOTE, check_gradient_path
+from .._warnings import warn
+from ._propagation import check_gradient_path
 from ._registry import (
     get_method,
     list_methods,
     method_differentiates,
-    methods_without_rules,
+    other_methods_note,
 )
 
 
@@ -626,9 +627,9 @@ class Request:
         info, events, event_id, tmin and metadata make the MNE outputs.
     info : mne.Info
         The info of the outputs: the data's, or made up for arrays.
-    train_std : float | None
-        The standard deviation of the training data, to warn about data in
-        another unit.
+    train_std : float | ndarray | None
+        The standard deviation of the training data (of each channel's type,
+        per channel, for several types), to warn about data in another unit.
     target_index : ndarray of int64 | None
         Class index per epoch, or None to explain the predicted class.
     description : str
@@ -644,7 +645,7 @@ class Request:
     params: dict
     data: object
     info: mne.Info
-    train_std: float | None
+    train_std: float | np.ndarray | None
     target_index: np.ndarray | None
     description: str
     device: torch.device
@@ -934,7 +935,7 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
                     "pass there (torch.utils.checkpoint), which then differs from "
                     f"the forward pass ({str(error).splitlines()[0]}). Explain the "
                     f"network without checkpointing, or use another method. "
-                    f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
+                    f"{other_methods_note()}"
                 ) from error
             attribution = attribution.detach()
             if transform is not None:

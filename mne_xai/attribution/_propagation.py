@@ -41,7 +41,7 @@ from .._graph import (
     trace_layers,
     without_parametrizations,
 )
-from ._registry import methods_without_gradient, methods_without_rules
+from ._registry import methods_without_gradient, other_methods_note
 
 #: Layers that are linear maps of their input and keep channels apart, through
 #: which batch norm can be folded into the next dense layer. Flatten, but not
@@ -49,15 +49,17 @@ from ._registry import methods_without_gradient, methods_without_rules
 _CHANNELWISE_LINEAR = AVERAGE_POOLING + PASS_THROUGH + (nn.Flatten,)
 
 
-# Each of them checks the network in turn (CAMs refuse some layouts).
-_VALID_METHODS_NOTE = (
-    "Methods without per-layer rules may apply to this network (each checks it "
-    "in turn): "
-)
-
-
-def check_layers(module, calls, supported, method, *, own_layers_by_graph=False):
+def check_layers(module, calls, supported, method):
     """Refuse a network with a layer the method has no rule for.
+
+    Layers without parameters that are not PyTorch's (braindecode's
+    ``Ensure4d``, einops' ``Rearrange``, a user's ``Squeeze``) need no rule:
+    their operations are left to :func:`check_computation`, which accepts
+    reshapes and other linear operations and refuses the rest by name (the
+    rules pass the gradient through such operations unchanged). So are padding
+    layers and adaptive max pooling: each is a call of one function
+    (``torch.nn.functional.pad``, ``torch.nn.functional.adaptive_max_pool1d``),
+    judged as that call is in ``forward``.
 
     Parameters
     ----------
@@ -69,17 +71,6 @@ def check_layers(module, calls, supported, method, *, own_layers_by_graph=False)
         Layer types the method handles (subclasses included).
     method : str
         Name of the method, for the error message.
-    own_layers_by_graph : bool
-        Whether to accept, without a rule, layers without parameters that are
-        not PyTorch's (braindecode's ``Ensure4d``, einops' ``Rearrange``, a
-        user's ``Squeeze``): their operations are then left to
-        :func:`check_computation`, which accepts reshapes and other linear
-        operations and refuses the rest by name. For methods whose rules pass
-        the gradient through such operations unchanged. Padding layers and
-        adaptive max pooling are always left to it: each is a call of one
-        function (``torch.nn.functional.pad``,
-        ``torch.nn.functional.adaptive_max_pool1d``), judged as that call is
-        in ``forward``.
 
     Returns
     -------
@@ -93,13 +84,13 @@ def check_layers(module, calls, supported, method, *, own_layers_by_graph=False)
             handled.append(call.module)
         elif not (
             isinstance(call.module, PADDING + ADAPTIVE_MAX_POOLING)
-            or (own_layers_by_graph and foreign_parameter_free(call.module))
+            or foreign_parameter_free(call.module)
         ):
             allowed = ", ".join(sorted({kind.__name__ for kind in supported}))
             raise ValueError(
                 f"{method} has no rule for layer {call.name!r} "
                 f"({type(call.module).__name__}); it handles {allowed}. "
-                f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
+                f"{other_methods_note()}"
             )
     # Parameters of a container are used by its own forward, out of our sight.
     leaves = {layer for _, layer in named_layers(module)}
@@ -108,8 +99,7 @@ def check_layers(module, calls, supported, method, *, own_layers_by_graph=False)
             raise ValueError(
                 f"{method} cannot see how module {name!r} ({type(child).__name__}) "
                 "uses its own parameters (its rules need layer modules whose "
-                f"computation they know). {_VALID_METHODS_NOTE}"
-                f"{', '.join(methods_without_rules())}."
+                f"computation they know). {other_methods_note()}"
             )
     return handled
 
@@ -660,9 +650,10 @@ def check_computation(
     autograd graph from the output to the input, skipping the inside of those
     calls, every other node whose output depends on the input must be on an
     allow-list of linear operations: reshapes, selections, sums, average
-    pooling, products with at most one factor depending on the input, division
-    by a constant and batch norm in evaluation mode. Anything else, unknown
-    operations included, is refused by name.
+    pooling, products with at most one factor depending on the input and
+    division by a constant; linear layers (batch norm in evaluation mode among
+    them) and max pooling only where ``functional_ops`` lists them. Anything
+    else, unknown operations included, is refused by name.
 
     Parameters
     ----------
@@ -706,7 +697,7 @@ def check_computation(
                 "that depends on the input, called in forward (e.g. a rectifier "
                 "written x * (x > 0)): its output carries no gradient, so the "
                 "map would follow the plain gradient there. "
-                f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
+                f"{other_methods_note()}"
             )
     stack, seen = [logits.grad_fn], set()
     while stack:
@@ -730,18 +721,18 @@ def check_computation(
                 if layer is None
                 else f" in module {names[layer]!r} ({type(layer).__name__})"
             )
-            module = _MODULE_OF_FUNCTION.get(
+            module_class_name = _MODULE_OF_FUNCTION.get(
                 re.sub(r"Backward\d*$", "", type(node).__name__)
             )
             as_module = (
-                f" Call it as a module ({module}), which the rules cover."
-                if module is not None and layer is None
+                f" Call it as a module ({module_class_name}), which the rules cover."
+                if module_class_name is not None and layer is None
                 else ""
             )
             raise ValueError(
                 f"{method} has no rule for {problem}{where}, so it cannot explain "
                 f"this network (its map would follow the plain gradient there).{as_module} "
-                f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
+                f"{other_methods_note()}"
             )
         stack.extend(child for child, _ in node.next_functions if child is not None)
 
@@ -975,8 +966,7 @@ def fold_batch_norms(module, inputs):
                     "not to that of a convolution or dense layer (directly or "
                     "through layers that only crop or reshape it), and feeds no "
                     "dense layer through pooling, so it cannot be folded for "
-                    f"relevance propagation. {_VALID_METHODS_NOTE}"
-                    f"{', '.join(methods_without_rules())}."
+                    f"relevance propagation. {other_methods_note()}"
                 )
             _fold_into_next(following[0].module, between, scale, shift, call.output)
         parent_name, _, attribute = call.name.rpartition(".")

@@ -295,6 +295,18 @@ def methods_without_rules():
     return [name for name in list_methods() if not _METHODS[name].propagation_rules]
 
 
+def other_methods_note():
+    """Return the sentence naming the methods left to a user whose network a rule refuses.
+
+    Each of those methods checks the network in turn (the CAMs refuse some
+    layouts), hence "may apply".
+    """
+    return (
+        "Methods without per-layer rules may apply to this network (each checks "
+        f"it in turn): {', '.join(methods_without_rules())}."
+    )
+
+
 def method_differentiates(method):
     """Whether a registered method differentiates the network.
 

@@ -34,8 +34,8 @@ from torch import nn
 
 from .._docs import fill_doc
 from .._graph import MAX_POOLING, trace_layers
-from ._propagation import _VALID_METHODS_NOTE, LINEAR_LAYER_OPS, check_computation
-from ._registry import AttributionMethod, methods_without_rules, register_method
+from ._propagation import LINEAR_LAYER_OPS, check_computation
+from ._registry import AttributionMethod, other_methods_note, register_method
 from .gradient import _mean_over, _single_baseline, misses_delta, summation_error
 
 #: Largest error of summation-to-delta, relative to the delta explained (see
@@ -118,8 +118,7 @@ def _check_layer_calls(module, inputs, layers, method):
         raise ValueError(
             f"{method} needs each nonlinearity to be a module called once; these "
             f"are called more often in forward: {', '.join(reused)}. Give each "
-            f"call its own module. {_VALID_METHODS_NOTE}"
-            f"{', '.join(methods_without_rules())}."
+            f"call its own module. {other_methods_note()}"
         )
     mixed = [
         f"{call.name!r} (shape {tuple(call.input.shape)} for 2 epochs)"
@@ -134,7 +133,7 @@ def _check_layer_calls(module, inputs, layers, method):
             f"the baselines; these layers receive the epochs otherwise: "
             f"{', '.join(mixed)}. Put the batch first around them (e.g. permute "
             "a (time, batch, features) tensor). "
-            f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
+            f"{other_methods_note()}"
         )
 
 
@@ -180,7 +179,7 @@ def _check_pooling_windows(module, method):
             f"{method}'s rule for max pooling holds for windows that do not "
             f"overlap, with no dilation, but {name!r} ({type(layer).__name__}) "
             f"pools {problem}, so its maps would not sum to f(x) - f(baseline). "
-            f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
+            f"{other_methods_note()}"
         )
 
 
@@ -262,7 +261,7 @@ class _Rescale(AttributionMethod):
                 "hold on this network (look for in-place operations on tensors "
                 "read again, and for layers whose outputs each depend on several "
                 "of their inputs), so its maps would be wrong. "
-                f"{_VALID_METHODS_NOTE}{', '.join(methods_without_rules())}."
+                f"{other_methods_note()}"
             )
         return attribution
 

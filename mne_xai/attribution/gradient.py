@@ -4,10 +4,11 @@ import torch
 from captum.attr import InputXGradient as _CaptumInputXGradient
 from captum.attr import IntegratedGradients as _CaptumIntegratedGradients
 from captum.attr import Saliency as _CaptumSaliency
-from mne.utils import _check_option, _validate_type, warn
+from mne.utils import _check_option, _validate_type
 
 from .._checks import check_positive_int
 from .._docs import fill_doc
+from .._warnings import warn
 from ._cam_layers import target_logits
 from ._registry import AttributionMethod, get_method, list_methods, register_method
 

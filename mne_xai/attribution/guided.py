@@ -36,11 +36,7 @@ def _rectifier_rules(module, inputs, rule, method):
     # Both methods keep the ordinary gradient of linear layers and of max
     # pooling, which routes it to the winning input.
     ruled = check_layers(
-        module,
-        calls,
-        LINEAR_LAYERS + MAX_POOLING + RECTIFIERS,
-        method,
-        own_layers_by_graph=True,
+        module, calls, LINEAR_LAYERS + MAX_POOLING + RECTIFIERS, method
     )
     check_computation(
         module,

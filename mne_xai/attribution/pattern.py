@@ -173,7 +173,7 @@ def prepare_network(module, inputs, method):
     # Parameter-free modules of other libraries are judged by their
     # operations, as functions in forward are: reshapes carry the signal on
     # unchanged, as their gradient does.
-    ruled = check_layers(network, calls, _SUPPORTED, method, own_layers_by_graph=True)
+    ruled = check_layers(network, calls, _SUPPORTED, method)
     check_computation(
         network,
         inputs,

@@ -19,10 +19,11 @@ import mne
 import numpy as np
 from mne.defaults import DEFAULTS
 from mne.io.pick import _picks_to_idx
-from mne.utils import _check_option, _time_mask, _validate_type, warn
+from mne.utils import _check_option, _time_mask, _validate_type
 from scipy.ndimage import uniform_filter1d
 
 from .._outputs import epochs_array, evoked_array, trials_of
+from .._warnings import warn
 from ._registry import get_method, list_methods
 
 _ATTRIBUTION_TYPES = (mne.BaseEpochs, mne.Evoked)

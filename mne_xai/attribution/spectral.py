@@ -6,13 +6,14 @@ import mne
 import numpy as np
 import torch
 from mne.io.pick import _picks_to_idx
-from mne.utils import _validate_type, verbose, warn
+from mne.utils import _validate_type, verbose
 from torch import nn
 
 from .._docs import fill_doc
 from .._graph import autograd_on
 from .._network import as_network, check_reads_time
 from .._outputs import spectrum_array
+from .._warnings import warn
 from ._cam_layers import FeatureMapMethod
 from ._core import prepare_request, private_module, run_method
 from ._registry import get_method, list_methods

@@ -282,6 +282,7 @@ class _PerturbedData:
 
     def __init__(self, data, bands, sfreq, n_draws, phase_std, seed):
         self.data = data
+        self.name = data.name
         self.bands = bands
         self.n_draws = n_draws
         self.seed = seed

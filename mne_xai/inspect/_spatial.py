@@ -6,13 +6,14 @@ import mne
 import numpy as np
 import pandas as pd
 import torch
-from mne.utils import _check_option, logger, verbose, warn
+from mne.utils import _check_option, logger, verbose
 
 from .._checks import check_positive_int, compute_device
 from .._convert import map_info, one_channel_type
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, autograd_on, trace_layers
 from .._network import as_network
+from .._warnings import warn
 from ..attribution._core import private_module
 from ._activations import (
     _check_logits,

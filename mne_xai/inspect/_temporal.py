@@ -5,12 +5,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from mne.utils import _validate_type, logger, verbose, warn
+from mne.utils import _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
 from .._network import WindowAverage, as_network, check_reads_time, sampling_rate
+from .._warnings import warn
 from ..attribution._core import private_module
 from ._activations import (
     _check_logits,

@@ -9,12 +9,13 @@ from typing import NamedTuple
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from mne.utils import logger, use_log_level, warn
+from mne.utils import logger, use_log_level
 from scipy.stats import binomtest
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, check_cv
 
+from .._warnings import warn
 from ..estimators import UNPREDICTED_CLASSES
 from ._text import HOW_TO_READ, SECTIONS
 

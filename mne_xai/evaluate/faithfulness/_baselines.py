@@ -6,8 +6,9 @@ import mne
 import numpy as np
 import torch
 from mne.channels.interpolation import _make_interpolation_matrix
-from mne.utils import _check_option, warn
+from mne.utils import _check_option
 
+from ..._warnings import warn
 from ...datasets import _builtin_montage
 
 BASELINES = ("zeros", "mean", "noise", "interpolate")

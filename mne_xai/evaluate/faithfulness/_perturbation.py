@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mne.utils import _validate_type, verbose, warn
+from mne.utils import _validate_type, verbose
 from scipy.ndimage import uniform_filter1d
 
 from ..._checks import check_positive_int
@@ -11,6 +11,7 @@ from ..._convert import InputData
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network, sampling_rate
+from ..._warnings import warn
 from ...attribution.postprocess import _per_map_zscore
 from ._baselines import (
     _baseline_values,

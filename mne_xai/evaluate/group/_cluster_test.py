@@ -4,11 +4,12 @@ import warnings
 
 import mne
 import numpy as np
-from mne.utils import _check_option, _validate_type, logger, verbose, warn
+from mne.utils import _check_option, _validate_type, logger, verbose
 
 from ..._convert import map_info
 from ..._docs import fill_doc
 from ..._outputs import evoked_array
+from ..._warnings import warn
 from ._adjacency import _channel_adjacency
 from ._inputs import (
     _check_evoked_list,

@@ -2,9 +2,10 @@
 
 import mne
 import numpy as np
-from mne.utils import _check_option, _validate_type, warn
+from mne.utils import _check_option, _validate_type
 from scipy import stats
 
+from ..._warnings import warn
 from ...attribution._registry import list_methods
 
 

@@ -2,9 +2,10 @@
 
 import mne
 import numpy as np
-from mne.utils import _check_option, _validate_type, warn
+from mne.utils import _check_option, _validate_type
 
 from ..._convert import check_same_epochs
+from ..._warnings import warn
 from ...attribution.postprocess import _warn_if_units_differ
 
 _MAP_TYPES = (np.ndarray, mne.BaseEpochs, mne.Evoked)

@@ -1,9 +1,9 @@
 """Measures of how closely relevance follows the graded ground truth, without a mask."""
 
 import numpy as np
-from mne.utils import warn
 
 from ..._docs import fill_doc
+from ..._warnings import warn
 from ._maps import _pair
 
 

@@ -4,10 +4,11 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from mne.utils import _check_option, _validate_type, warn
+from mne.utils import _check_option, _validate_type
 from scipy.ndimage import gaussian_filter
 from scipy.stats import rankdata
 
+from ..._warnings import warn
 from ..localization import _map_data
 from ..localization._maps import _check_same_grid
 
