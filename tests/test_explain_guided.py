@@ -1,5 +1,7 @@
 """Guided backprop and deconvolution: the rule at every ReLU and ELU, captum on ReLU."""
 
+import warnings
+
 import mne
 import numpy as np
 import pytest
@@ -150,9 +152,14 @@ def some_imagery_epochs(imagery_epochs):
 
 @pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
 def test_explain_eegnet(fitted_eegnet, some_imagery_epochs, method):
-    attribution = explain(
-        fitted_eegnet, some_imagery_epochs, method, target=0, verbose=False
-    )
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        attribution = explain(
+            fitted_eegnet, some_imagery_epochs, method, target=0, verbose=False
+        )
+    # Every epoch got one map, and was not told so.
+    said = ["do not depend on the epoch" in str(w.message) for w in record]
+    assert said == ([True] if method == "deconvolution" else [])
     assert isinstance(attribution, mne.EpochsArray)
     data = attribution.get_data()
     gradient = explain(
@@ -205,5 +212,7 @@ def test_max_over_time_is_max_pooling(method, pool):
     F.adaptive_max_pool1d, which routes the gradient the same way, ran: the
     maps are the same."""
     expected = _attribute(method, _MaxOverTime("function").double(), _data())
-    maps = _attribute(method, _MaxOverTime(pool).double(), _data())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # max pooling reads the epoch
+        maps = _attribute(method, _MaxOverTime(pool).double(), _data())
     torch.testing.assert_close(maps, expected)

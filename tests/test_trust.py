@@ -265,8 +265,23 @@ def test_reading_explains_the_grey_zone_and_the_holes():
         THRESHOLD,
     )
     assert text.startswith("Read it as 'where the signal was large")
-    assert "spans the cut 0.4" in text
+    assert "(0.38 to 0.50) spans the cut 0.4: whether the map changes" in text
     assert "reaches -10.0, outside -1.0 to 2.0" in text
+    assert "differs between classes" not in text
+    # LRP-z+ on EEGNet: 0.38 [0.33, 0.44] was read "class-specific", no more said.
+    text = _reading(
+        _row(
+            target_similarity=0.38,
+            target_similarity_low=0.33,
+            target_similarity_high=0.44,
+        ),
+        _CLASSES,
+        THRESHOLD,
+    )
+    assert (
+        "(0.33 to 0.44) spans the cut 0.4: whether the map differs between classes"
+        in text
+    )
 
 
 def test_mixed_deletion_names_the_classes():

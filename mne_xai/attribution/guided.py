@@ -8,8 +8,11 @@ nonlinearity, or with a rectifier called as a function in ``forward``
 plain gradient.
 """
 
+import torch
+
 from .._docs import fill_doc
 from .._graph import LINEAR_LAYERS, MAX_POOLING, RECTIFIERS, trace_layers
+from .._warnings import warn
 from ._propagation import (
     LINEAR_LAYER_OPS,
     MAX_POOL_OPS,
@@ -129,12 +132,18 @@ class Deconvolution(_RectifiedGradient):
     negative branches play no part. Networks with other nonlinearities are
     refused, as in :class:`GuidedBackprop`.
 
+    Without max pooling (EEGNet, InterpretableCNN) the map does not depend on
+    the epoch at all: every epoch explained for a class gets the same map.
+    The method checks this on the first epoch it explains (its map against
+    that of the epoch reversed in time) and warns.
+
     References
     ----------
     .. footbibliography::
     """
 
     name = "deconvolution"
+    _checked_reads_the_epoch = False
 
     @fill_doc
     def attribute(self, inputs, target):
@@ -149,4 +158,21 @@ class Deconvolution(_RectifiedGradient):
         attribution : torch.Tensor, shape (batch, n_channels, n_times)
             The deconvolution map.
         """
-        return self._rectified_gradient(inputs, target, _deconvolution_rule)
+        maps = self._rectified_gradient(inputs, target, _deconvolution_rule)
+        if not self._checked_reads_the_epoch:
+            self._checked_reads_the_epoch = True
+            reversed_map = self._rectified_gradient(
+                inputs[:1].flip(-1), target[:1], _deconvolution_rule
+            )
+            scale = float(maps[:1].abs().max())
+            if torch.allclose(reversed_map, maps[:1], rtol=1e-4, atol=1e-6 * scale):
+                warn(
+                    "deconvolution's maps do not depend on the epoch on this "
+                    "network: the deconvnet reads the input only through max "
+                    "pooling, which the network does not have, so every epoch "
+                    "explained for a class gets the same map. It shows what "
+                    "excites the network's upper units for the class, not what it "
+                    "read in an epoch; for that, use a method that reads the "
+                    "epoch (e.g. guided_backprop or integrated_gradients)."
+                )
+        return maps

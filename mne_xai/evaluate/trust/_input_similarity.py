@@ -9,8 +9,8 @@ def _partial_correlation(maps, trained_input, randomized_input):
     The partial correlation ``(r_ab - r_ax r_bx) / sqrt((1 - r_ax²)(1 - r_bx²))``
     of the trained (a) and randomized (b) maps given the input's magnitude
     (x), per epoch; 0 where a map ranks as the input does exactly: it shares
-    nothing beyond the input then (a map equal to x read as NaN, and NaN as
-    structure "not from the input").
+    nothing beyond the input then. (The formula gives NaN there, which would
+    read as structure "not from the input".)
     """
     denominator = np.sqrt((1 - trained_input**2) * (1 - randomized_input**2))
     return np.divide(

@@ -180,9 +180,8 @@ _SIGN_FLIPPED_TEXT = (
 )
 
 _GREY_ZONE_TEXT = (
-    " The similarity's 95% CI ({similarity_low:.2f} to {similarity_high:.2f}) "
-    "spans the cut {threshold:g}: whether the map changes is a matter of degree "
-    "here."
+    " The similarity's 95% CI ({low:.2f} to {high:.2f}) spans the cut "
+    "{threshold:g}: whether the map {changes} is a matter of degree here."
 )
 
 _INPUT_PICTURE = (
@@ -264,6 +263,16 @@ def _advice(row):
     return f"{advice} {_ADVICE[SAME_FOR_EVERY_CLASS]}"
 
 
+def _grey_zone(row, similarity, threshold, changes):
+    """Say so when the CI of ``row[similarity]`` spans the cut (else "")."""
+    low, high = row[f"{similarity}_low"], row[f"{similarity}_high"]
+    if not low <= threshold <= high:
+        return ""
+    return _GREY_ZONE_TEXT.format(
+        low=low, high=high, threshold=threshold, changes=changes
+    )
+
+
 def _reading(row, class_rows, threshold, baseline="zeros"):
     """Put one method's numbers in words: what to do, then the evidence."""
     values = dict(row, threshold=threshold, deletes=_DELETES[baseline])
@@ -273,9 +282,9 @@ def _reading(row, class_rows, threshold, baseline="zeros"):
     if row["range_excursion"] > 1:
         text += _RANGE_TEXT.format(**values)
     text += " " + _RANDOMIZATION_TEXT[row["randomization"]].format(**values)
-    if row["similarity_low"] <= threshold <= row["similarity_high"]:
-        text += _GREY_ZONE_TEXT.format(**values)
+    text += _grey_zone(row, "similarity", threshold, "changes")
     text += " " + _TARGET_TEXT[row["target_randomization"]].format(**values)
+    text += _grey_zone(row, "target_similarity", threshold, "differs between classes")
     if row["target_similarity_high"] < -threshold:
         text += _SIGN_FLIPPED_TEXT.format(**values)
     return text
