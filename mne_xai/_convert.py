@@ -11,6 +11,7 @@ from mne.io.pick import _picks_to_idx
 from mne.utils import _check_option, _validate_type, logger
 
 from ._outputs import trials_of
+from ._progress import progress_bar
 from ._warnings import warn
 
 #: The input's standard deviation may differ from the training data's by this
@@ -493,6 +494,10 @@ class InputData:
                 pieces.append(self._read(epochs, item))
             first = last
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+    def n_batches(self, batch_size):
+        """Return the number of batches :meth:`batches` yields."""
+        return -(-self.shape[0] // batch_size)
 
     def batches(self, batch_size, dtype=np.float32):
         """Yield consecutive batches, reading one batch at a time.
@@ -1300,6 +1305,34 @@ def checked_batches(data, batch_size, train_std, info=None):
         if not warned:
             warned = check_amplitudes(batch, train_std, info, data.name)
         yield batch
+
+
+def network_batches(network, data, batch_size, mesg):
+    """Yield the batches of ``data`` under a progress bar, warning if in another unit.
+
+    Parameters
+    ----------
+    network : estimator
+        The fitted classifier, as :func:`mne_xai.as_network` presents it
+        (its ``data_std_`` and ``info_``).
+    data : InputData
+        The data, or an object that reads like it (``batches``, ``n_batches``,
+        ``name``).
+    batch_size : int
+        Epochs per batch.
+    mesg : str
+        The progress bar's label.
+
+    Returns
+    -------
+    batches : iterable of ndarray
+        The batches, as :meth:`InputData.batches` yields them.
+    """
+    return progress_bar(
+        checked_batches(data, batch_size, network.data_std_, network.info_),
+        max_value=data.n_batches(batch_size),
+        mesg=mesg,
+    )
 
 
 def one_channel_type(evoked, ch_type):

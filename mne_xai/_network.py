@@ -14,7 +14,7 @@ mne_xai have themselves):
   ``data_std_`` (to warn about data in another unit; a float, or one value
   per channel for channels of several types), None if unknown;
 - ``device``: where the module lives;
-- ``_check_prediction_input(X)``: the transform from the user's data (Epochs,
+- ``_check_prediction_input(X, name)``: the transform from the user's data (Epochs,
   lists of Epochs, arrays) to the network's input, as an
   :class:`~mne_xai._convert.InputData` read lazily;
 - ``predicted_index(data)`` and ``class_probabilities(data)``, only for a
@@ -290,8 +290,8 @@ class _CroppedNetwork:
         self.data_std_ = getattr(self.window_network, "data_std_", None)
         self.device = self.window_network.device
 
-    def _check_prediction_input(self, X):
-        return self.cropped._checked_input(X)
+    def _check_prediction_input(self, X, name="X"):
+        return self.cropped._checked_input(X, name)
 
     def predicted_index(self, data):
         """Return the index in ``classes_`` of the class predicted for each epoch.
@@ -370,9 +370,9 @@ class _SkorchNetwork:
         self._sfreq = None if info is None else info["sfreq"]
         self.n_channels_ = None if info is None else len(info.ch_names)
 
-    def _check_prediction_input(self, X):
+    def _check_prediction_input(self, X, name="X"):
         ch_names = None if self.info_ is None else list(self.info_.ch_names)
-        data = InputData(X, ch_names=ch_names)
+        data = InputData(X, ch_names=ch_names, name=name)
         if self.info_ is None:
             if data.info is None:
                 raise ValueError(

@@ -116,8 +116,10 @@ class _PredictionMixin(_ScoreMixin):
     that ``fit`` learns (``ch_names_``, ``info_``, ``n_channels_``, ...).
     """
 
-    def _check_prediction_input(self, X):
+    def _check_prediction_input(self, X, name="X"):
         """Check X against training without reading its data.
+
+        ``name`` is the argument's name, for messages.
 
         Returns
         -------
@@ -126,7 +128,7 @@ class _PredictionMixin(_ScoreMixin):
         """
         self.check_is_fitted()
         self._check_initialized_data()
-        data = InputData(X, ch_names=self.ch_names_)
+        data = InputData(X, ch_names=self.ch_names_, name=name)
         if getattr(self, "reads_spectra_", False) and data.info is not None:
             if data.info["sfreq"] != self.info_["sfreq"]:  # epochs, not spectra
                 raise ValueError(

@@ -423,15 +423,16 @@ class CroppedClassifier(
         inputs = self._checked_input(X)
         return inputs, None if self.info_ is None else inputs.info
 
-    def _checked_input(self, X):
+    def _checked_input(self, X, name="X"):
         """Return X as InputData, checked against the training epochs.
 
         What the classifier predicts and what is explained of it are read
         alike: the windows fall at the training epochs' times or nowhere.
+        ``name`` is the argument's name, for messages.
         """
         check_is_fitted(self, "estimator_")
         inputs = InputData(
-            X, ch_names=None if self.info_ is None else self.info_.ch_names
+            X, ch_names=None if self.info_ is None else self.info_.ch_names, name=name
         )
         check_matches_training(
             inputs,

@@ -456,18 +456,23 @@ def test_data_in_another_unit_warn(synthetic_arrays):
 
 def test_warnings_point_at_the_callers_line(synthetic_arrays):
     """Data checks warned from inside mne_xai (a fixed stacklevel counted for
-    one path; checks run inside skorch's iterators), not at the user's call."""
+    one path; checks run inside skorch's iterators), not at the user's call,
+    and named explain's epochs "X"."""
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST).fit(X * 20.0, y)
     volts = mne.EpochsArray(X * 20e-6, mne.create_info(4, 128.0, "eeg"), verbose=False)
-    for call in [
-        lambda: clf.predict(volts),
-        lambda: mne_xai.explain(clf, volts, "saliency", target=0, verbose=False),
-        lambda: mne_xai.evaluate.deletion_curve(
-            clf, volts, method="saliency", target=0, n_steps=2, verbose=False
+    for call, name in [
+        (lambda: clf.predict(volts), "X"),
+        (lambda: mne_xai.explain(clf, volts, "saliency", target=0), "epochs"),
+        (
+            lambda: mne_xai.evaluate.deletion_curve(
+                clf, volts, method="saliency", target=0, n_steps=2, verbose=False
+            ),
+            "epochs",
         ),
     ]:
-        with pytest.warns(RuntimeWarning, match="different units") as record:
+        match = f"^{name} has a standard deviation .* different units"
+        with pytest.warns(RuntimeWarning, match=match) as record:
             call()
         assert {(w.filename, w.lineno) for w in record} == {
             (__file__, call.__code__.co_firstlineno)
@@ -955,7 +960,7 @@ def test_logs_hold_no_terminal_control_codes(synthetic_arrays, capsys):
 # A channel the network reads is marked bad in the file: MNE leaves bads out of
 # get_data(picks="all"), and the epochs read lazily lost C3 (the network then
 # failed on 63 channels, and one trained on them read 63 of its 64 names).
-@pytest.mark.filterwarnings("ignore:X was prepared otherwise:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:(X|epochs) was prepared otherwise:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:.*marked bad:RuntimeWarning")
 def test_epochs_not_preloaded_stream_from_disk(mne_data, fitted_eegnet, epochs_reads):
     run = mne.datasets.eegbci.load_data(1, [6], path=mne_data, update_path=False)

@@ -8,7 +8,7 @@ import torch
 from mne.utils import logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import checked_batches, start_time
+from .._convert import network_batches, start_time
 from .._docs import fill_doc
 from .._graph import (
     CONVOLUTIONS,
@@ -20,7 +20,6 @@ from .._graph import (
 )
 from .._network import WindowAverage, as_network, sampling_rate
 from .._outputs import epochs_array
-from .._progress import progress_bar
 from ..attribution._core import _check_outputs, private_module
 
 
@@ -323,7 +322,7 @@ class LayerActivations:
         )
 
 
-def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
+def batch_outputs(network, data, layer, *, batch_size, device):
     """Yield each batch of ``data`` with the output of ``layer`` for it.
 
     Parameters
@@ -339,9 +338,6 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
         Number of epochs per forward pass.
     device : torch.device
         Where to compute.
-    n_batches : int | None
-        How many batches ``data.batches(batch_size)`` yields, for the progress
-        bar; None counts those of ``data.shape[0]`` epochs.
 
     Yields
     ------
@@ -362,15 +358,9 @@ def batch_outputs(network, data, layer, *, batch_size, device, n_batches=None):
     handle = hook_output(
         layer, name, lambda _inputs, output: captured.append(output.detach())
     )
-    if n_batches is None:
-        n_batches = -(-data.shape[0] // batch_size)
     try:
         with torch.no_grad():
-            for batch in progress_bar(
-                checked_batches(data, batch_size, network.data_std_, network.info_),
-                max_value=n_batches,
-                mesg="activations",
-            ):
+            for batch in network_batches(network, data, batch_size, "activations"):
                 inputs = torch.from_numpy(batch).to(device)
                 captured.clear()
                 module(inputs)
@@ -421,7 +411,7 @@ def layer_activations(
     network = as_network(estimator)
     batch_size = check_positive_int(batch_size, "batch_size")
     name, module_layer = find_layer(network.module_, layer)
-    data = network._check_prediction_input(epochs)
+    data = network._check_prediction_input(epochs, "epochs")
     device = compute_device(device, network)
     logger.info(
         f"Computing the activations of layer {name!r} for {data.shape[0]} epochs"
@@ -541,14 +531,9 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
         return captured["output"]
 
     handle = hook_output(layer, name, capture)
-    n_batches = -(-data.shape[0] // batch_size)
     try:
         with torch.enable_grad():
-            for batch in progress_bar(
-                checked_batches(data, batch_size, network.data_std_, network.info_),
-                max_value=n_batches,
-                mesg=mesg,
-            ):
+            for batch in network_batches(network, data, batch_size, mesg):
                 inputs = torch.from_numpy(batch).to(device)
                 captured.clear()
                 logits, predicted = _logits_and_prediction(module, inputs)

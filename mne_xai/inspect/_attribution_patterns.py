@@ -16,11 +16,10 @@ import torch
 from mne.utils import logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import checked_batches
+from .._convert import network_batches
 from .._docs import fill_doc
 from .._graph import DENSE, autograd_on, record_calls
 from .._network import WindowAverage, as_network
-from .._progress import progress_bar
 from ..attribution._core import explain, private_module
 from ..attribution._registry import get_method
 from ..attribution.lrp import _linear_map
@@ -145,7 +144,9 @@ def attribution_patterns(
     batch_size = check_positive_int(batch_size, "batch_size")
     if "absolute" in get_method(method).parameters():
         params.setdefault("absolute", False)
-    covariance = channel_covariance(network._check_prediction_input(epochs), batch_size)
+    covariance = channel_covariance(
+        network._check_prediction_input(epochs, "epochs"), batch_size
+    )
     attribution = explain(
         network,
         epochs,
@@ -323,18 +324,12 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
             "cropped.estimator_ on such windows."
         )
     batch_size = check_positive_int(batch_size, "batch_size")
-    data = network._check_prediction_input(epochs)
+    data = network._check_prediction_input(epochs, "epochs")
     device = compute_device(device, network)
     module = private_module(network, device, next(data.batches(1)))
     logger.info(f"Learning the layers' patterns from {data.shape[0]} epochs")
     statistics = None
-    n_batches = -(-data.shape[0] // batch_size)
-    batches = progress_bar(
-        checked_batches(data, batch_size, network.data_std_, network.info_),
-        max_value=n_batches,
-        mesg="patterns",
-    )
-    for batch in batches:
+    for batch in network_batches(network, data, batch_size, "patterns"):
         inputs = torch.from_numpy(batch).to(device)
         if statistics is None:
             statistics = _PatternStatistics(module, inputs)

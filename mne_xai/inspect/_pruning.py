@@ -8,11 +8,10 @@ import torch
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import EVENTS_ARE_NOT_LABELS, checked_batches
+from .._convert import EVENTS_ARE_NOT_LABELS, network_batches
 from .._docs import fill_doc
 from .._graph import autograd_on
 from .._network import WindowAverage, as_network
-from .._progress import progress_bar
 from ..attribution._core import (
     _class_index,
     _event_id,
@@ -304,13 +303,8 @@ def _accuracies(network, data, name, masks, target, reference, batch_size, devic
     masks = torch.as_tensor(masks, device=device)
     correct = np.zeros(1 + len(masks))
     per_pass, start = None, 0
-    n_batches = -(-data.shape[0] // batch_size)
     with torch.no_grad():
-        for batch in progress_bar(
-            checked_batches(data, batch_size, network.data_std_, network.info_),
-            max_value=n_batches,
-            mesg="pruning",
-        ):
+        for batch in network_batches(network, data, batch_size, "pruning"):
             inputs = torch.from_numpy(batch).to(device)
             truth = torch.from_numpy(target[start : start + len(batch)]).to(device)
             start += len(batch)
@@ -447,7 +441,7 @@ def pruning_curve(
     _check_option("ablation", ablation, ("zero", "mean"))
     _validate_type(scores, (None, dict), "scores")
     name, module_layer = find_layer(network.module_, layer)
-    data = network._check_prediction_input(epochs)
+    data = network._check_prediction_input(epochs, "epochs")
     n_epochs = data.shape[0]
     if y is None and data.events is None:
         raise ValueError(

@@ -334,7 +334,7 @@ def best_samples(
     _check_option("among", among, ("class", "all"))
     _validate_type(fmin, "numeric", "fmin")
     _validate_type(fmax, "numeric", "fmax")
-    data = network._check_prediction_input(epochs)
+    data = network._check_prediction_input(epochs, "epochs")
     names = class_names(network)
     candidates = _candidates(network, data, among)
     _check_k(k, names, candidates, among)

@@ -459,7 +459,7 @@ def unit_sensitivity(
         raise ValueError(f"ratio must be above 1, got {ratio}.")
     _validate_type(random_state, (None, "int-like"), "random_state")
     name, module_layer = find_layer(network.module_, layer)
-    data = network._check_prediction_input(epochs)
+    data = network._check_prediction_input(epochs, "epochs")
     # The data's own rate where they have one: a network fitted on arrays only
     # assumes one (128 Hz), and 256 Hz alpha read as theta.
     if data.info is not None:
@@ -479,7 +479,6 @@ def unit_sensitivity(
         f"Perturbing the amplitude and phase of {len(bands)} band(s) "
         f"{n_draws} time(s) in {data.shape[0]} epochs for layer {name!r}"
     )
-    n_batches = perturbed.n_batches(batch_size)
     group, changes, n_rows = 1 + perturbed.n_variants, None, 0
     for index, (_, output) in enumerate(
         batch_outputs(
@@ -488,7 +487,6 @@ def unit_sensitivity(
             module_layer,
             batch_size=batch_size,
             device=device,
-            n_batches=n_batches,
         )
     ):
         output = unit_output(output, name).double().cpu().numpy()

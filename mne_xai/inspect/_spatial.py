@@ -444,7 +444,7 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     """
     network = as_network(estimator)
     batch_size = check_positive_int(batch_size, "batch_size")
-    data = network._check_prediction_input(epochs)
+    data = network._check_prediction_input(epochs, "epochs")
     info = _montage_info(network, data)
     device = compute_device(device, network)
     home = next(network.module_.parameters()).device

@@ -270,7 +270,7 @@ def temporal_filters(
         )
     data = None
     if epochs is not None:
-        data = network._check_prediction_input(epochs)
+        data = network._check_prediction_input(epochs, "epochs")
         example = next(data.batches(1))
     elif network.n_channels_ is None or network.n_times_ is None:
         raise ValueError(

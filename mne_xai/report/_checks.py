@@ -78,7 +78,7 @@ def _used_channels(estimator, epochs, fitted):
                 "The fitted estimator was trained on arrays, so it does not know its "
                 "channels; the report needs one trained on mne.Epochs."
             )
-        network._check_prediction_input(epochs[:1])
+        network._check_prediction_input(epochs[:1], "epochs")
         return list(network.info_.ch_names)
     picks = estimator.get_params().get("picks") if is_classifier(estimator) else None
     try:

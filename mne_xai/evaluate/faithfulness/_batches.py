@@ -7,9 +7,8 @@ from mne.utils import _validate_type, logger
 from sklearn.utils import Bunch
 
 from ..._checks import check_positive_int, compute_device
-from ..._convert import InputData, check_same_epochs, checked_batches
+from ..._convert import InputData, check_same_epochs, network_batches
 from ..._network import reading_channels
-from ..._progress import progress_bar
 from ...attribution import explain
 from ...attribution._core import (
     _check_outputs,
@@ -35,7 +34,7 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
             "batch by batch with mne_xai.explain) or attribution (maps you "
             "computed already), not both and not neither."
         )
-    data = estimator._check_prediction_input(epochs)
+    data = estimator._check_prediction_input(epochs, "epochs")
     if method is not None:
         check_comparable_across_channels(
             method,
@@ -137,17 +136,13 @@ def _evaluation_batches(
     explain_seed = int(seeds.generate_state(1)[0])
     pass_size = max(batch_size, _MIN_VARIANTS_PER_PASS)
     logger.info(f"Evaluating {shape[0]} epochs ({description}).")
-    data_batches = checked_batches(
-        inputs, batch_size, estimator.data_std_, estimator.info_
-    )
     attribution_batches = (
         None if attribution is None else attribution.batches(batch_size)
     )
-    n_batches = -(-shape[0] // batch_size)
     start = 0
     with torch.inference_mode():
         scorer = None
-        for batch in progress_bar(data_batches, max_value=n_batches, mesg=mesg):
+        for batch in network_batches(estimator, inputs, batch_size, mesg):
             data = torch.from_numpy(batch).to(device)
             stop = start + len(data)
             if scorer is None:
