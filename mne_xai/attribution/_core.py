@@ -668,7 +668,7 @@ class Request:
         )
 
 
-def _array_info(estimator, shape):
+def output_info_for_arrays(estimator, shape):
     """Info for attributions of arrays: the estimator's, or made-up channels."""
     if estimator.info_ is not None:
         return map_info(estimator.info_)
@@ -714,18 +714,18 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
             estimator, params.get("baseline", allowed["baseline"]), device, data
         )
     return Request(
-        estimator,
-        method_class,
-        params,
-        data,
-        map_info(data.info)
+        network=estimator,
+        method_class=method_class,
+        params=params,
+        data=data,
+        info=map_info(data.info)
         if data.info is not None
-        else _array_info(estimator, data.shape),
-        estimator.data_std_,
-        target_index,
-        description,
-        device,
-        int(batch_size),
+        else output_info_for_arrays(estimator, data.shape),
+        train_std=estimator.data_std_,
+        target_index=target_index,
+        description=description,
+        device=device,
+        batch_size=int(batch_size),
     )
 
 

@@ -16,10 +16,10 @@ from .._network import as_network, check_reads_time, sampling_rate
 from .._outputs import epochs_array, evoked_array, spectrum_array, spectrum_channels
 from .._progress import progress_bar
 from ..attribution._core import (
-    _array_info,
     _event_id,
     _target_index,
     _warn_if_also_an_index,
+    output_info_for_arrays,
     private_module,
 )
 from ..attribution._propagation import check_gradient_path
@@ -373,7 +373,7 @@ def maximize_activation(
 
 def _result(network, inputs, objective, logits, history, target_index, scale):
     """Wrap the optimized inputs as MNE objects."""
-    info = _array_info(network, inputs.shape)
+    info = output_info_for_arrays(network, inputs.shape)
     tmin = getattr(network, "tmin_", None)
     # MNE's event names are strings; a class without one is named by its label.
     name = str(class_names(network)[target_index])

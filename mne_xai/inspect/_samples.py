@@ -12,7 +12,7 @@ from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._network import BinaryLogOdds, WindowAverage, as_network
 from .._outputs import spectrum_channels
-from ..attribution._core import _array_info, _resolve_target
+from ..attribution._core import _resolve_target, output_info_for_arrays
 from ._activations import batch_outputs
 
 
@@ -155,7 +155,7 @@ def _epochs_at(epochs, data, network, indices):
         )
     return mne.EpochsArray(
         np.asarray(epochs[indices], dtype=np.float64),
-        _array_info(network, data.shape),
+        output_info_for_arrays(network, data.shape),
         baseline=None,
         verbose=False,
     )
@@ -346,7 +346,9 @@ def best_samples(
         order = ranked[np.argsort(-scores[ranked, index], kind="stable")]
         indices[name] = order[:k]
         groups += [order[:k], order[k:]]
-    info = _array_info(network, data.shape) if data.info is None else data.info
+    info = (
+        output_info_for_arrays(network, data.shape) if data.info is None else data.info
+    )
     means, psd_info, freqs = _mean_log_spectra(
         data, info, groups, fmin, fmax, batch_size
     )
