@@ -114,7 +114,11 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
     _validate_type(scaling, (None, "numeric"), "scaling")
     if scaling is not None and not (np.isfinite(scaling) and scaling > 0):
         raise ValueError(f"scaling must be a positive number, got {scaling}.")
-    if isinstance(estimator, _EEGClassifier | _CroppedNetwork | _SkorchNetwork):
+    if isinstance(estimator, _EEGClassifier):
+        # Before any attribute the functions read (module_, info_, classes_).
+        estimator.check_is_fitted()
+        return estimator
+    if isinstance(estimator, _CroppedNetwork | _SkorchNetwork):
         return estimator
     if isinstance(estimator, Pipeline):
         check_passthrough(estimator)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import (
     GridSearchCV,
@@ -20,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.exceptions import NotInitializedError
 
 import mne_xai
-from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, inspect
 from mne_xai._training import MIN_TRAINING_STEPS
 from mne_xai.models import EEGNet, InterpretableCNN
 
@@ -455,6 +456,24 @@ def test_arrays_need_labels(synthetic_arrays):
 def test_unfitted_estimator_is_refused(synthetic_arrays):
     with pytest.raises(NotInitializedError):
         EEGNetClassifier().predict(synthetic_arrays[0])
+
+
+@pytest.mark.parametrize(
+    "inspection",
+    [
+        lambda clf, epochs: inspect.layer_activations(clf, epochs, "spatial_conv"),
+        lambda clf, epochs: inspect.temporal_filters(clf),
+        lambda clf, epochs: inspect.unit_sensitivity(clf, epochs, "spatial_elu"),
+        lambda clf, epochs: inspect.pruning_curve(clf, epochs, "spatial_elu"),
+        lambda clf, epochs: inspect.learn_patterns(clf, epochs),
+        lambda clf, epochs: inspect.group_predictions(clf, epochs, [0] * len(epochs)),
+    ],
+)
+def test_unfitted_estimator_is_refused_by_the_inspections(synthetic_arrays, inspection):
+    """These failed with AttributeErrors on module_, info_ or classes_inferred_."""
+    epochs = _synthetic_epochs(*synthetic_arrays)
+    with pytest.raises(NotFittedError, match="not (fitted|initialized) yet"):
+        inspection(EEGNetClassifier(), epochs)
 
 
 @pytest.mark.parametrize(

@@ -156,7 +156,7 @@ def test_channels_bad_in_new_data_but_read_by_the_network_warn(
     broken.info["bads"] = ["C4"]  # a channel the network was trained on
     with pytest.warns(RuntimeWarning, match="C4 of X are marked bad"):
         fitted_eegnet.predict(broken)
-    with pytest.warns(RuntimeWarning, match="C4 of X are marked bad"):
+    with pytest.warns(RuntimeWarning, match="C4 of epochs are marked bad"):
         maps = mne_xai.explain(fitted_eegnet, broken[:2], verbose=False)
     # Its maps are the network's relevance there: marked bad, MNE's grand
     # average replaced them by an interpolation of the neighbours'.

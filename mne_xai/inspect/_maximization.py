@@ -55,9 +55,9 @@ class ActivationMaximization:
     history : ndarray, shape (n_steps, n_restarts)
         The objective of each restart before each step. The learning rate
         anneals to zero, so a flat end shows that the steps stopped, not that
-        they reached the optimum (on a linear network, 300 steps at
-        ``lr=0.1`` ended flat with the input 11 percent from it, at the
-        right shape): to check, compare with a run of more ``n_steps``.
+        they reached the optimum (on two linear networks, 300 steps at
+        ``lr=0.1`` ended flat 11 and 33 percent short of its amplitude, at
+        the right shape): to check, compare with a run of more ``n_steps``.
     target : object
         The class, as in the estimator's ``classes_``.
     """

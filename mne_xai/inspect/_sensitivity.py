@@ -113,7 +113,11 @@ class UnitSensitivity:
             of :attr:`ratio`; ``band``, the band with the largest sum of both
             sensitivities, and ``band_class``, the unit's class in that band
             (missing, NaN, and ``"insensitive"`` for a unit that does not
-            respond).
+            respond). The perturbation of a band spreads a little into its
+            neighbours, moving amplitude and phase alike there, so the sums
+            lean to ``"mixed"``: a unit tuned to one band (a phase unit whose
+            ratio in alpha was 2.1 to 2.4) can be ``"mixed"`` over all bands.
+            For such units, read ``band_class``.
         """
         amplitude, phase = self.amplitude.sum(axis=1), self.phase.sum(axis=1)
         log_ratio, kind = self._classify(amplitude, phase)

@@ -412,9 +412,12 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     **Patterns.** A filter shows how the network extracts a signal, not where
     the signal is: its weights also cancel noise. The pattern
     ``a = Cov(x) w / Var(w^T x)`` :footcite:`HaufeEtAl2014` is the forward
-    model of the unit's signal, the covariance of each channel with it, as
-    :class:`mne.decoding.CSP` computes ``patterns_``; it is what to read as a
-    topography. ``Cov(x)`` is the covariance of the given epochs, filtered and
+    model of the unit's signal, the covariance of each channel with it; it is
+    what to read as a topography. It is computed for each unit alone, not by
+    inverting all the filters together as :class:`mne.decoding.CSP` computes
+    ``patterns_`` (``Cov(x) W (W^T Cov(x) W)^-1``), which would mix in the
+    other units' filters: a unit's pattern does not change with the units
+    beside it. ``Cov(x)`` is the covariance of the given epochs, filtered and
     scaled as the network's input maps, over epochs and times. Where the
     layers before scale the channels apart (each channel type to unit
     variance, a batch norm over the channels), each channel's gain, measured

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 from mne.utils import _check_option, _validate_type, logger, verbose
+from sklearn.utils.validation import check_is_fitted
 
 from .._convert import InputData
 from .._docs import fill_doc
@@ -150,6 +151,7 @@ def group_predictions(
             f"{type(estimator).__name__}; pass the fitted classifier itself (not "
             "as_network's wrapper of it)."
         )
+    check_is_fitted(estimator)  # before the attributes of its final step
     data = InputData(epochs, name="epochs")
     group_of_epoch = _group_of_each_epoch(data, groups)
     labels = _true_labels(estimator, data, y)
