@@ -12,7 +12,7 @@ from mne.utils import _check_option, _validate_type, logger
 
 from ._outputs import trials_of
 from ._progress import progress_bar
-from ._warnings import warn
+from ._warnings import warn, warn_data_mismatch
 
 #: The input's standard deviation may differ from the training data's by this
 #: factor before a warning says the units probably differ. Subjects and sessions
@@ -161,7 +161,7 @@ def _check_same_baseline(data, train_baseline, name):
         if train_baseline is None
         else f"epochs.apply_baseline(({train_baseline[0]:g}, {train_baseline[1]:g}))"
     )
-    warn(
+    warn_data_mismatch(
         f"{name} was baseline-corrected over {_baseline_text(data.baseline)}, "
         f"the training epochs over {_baseline_text(train_baseline)} "
         f"(epochs.baseline): the network reads other offsets than it learned "
@@ -864,7 +864,7 @@ def _check_same_preparation(info, train_info, name):
         "projectors applied": "epochs.add_proj(...).apply_proj() as for the "
         "training data",
     }
-    warn(
+    warn_data_mismatch(
         f"{name} was prepared otherwise than the training data, as their infos "
         "record it: "
         + "; ".join(
@@ -932,7 +932,7 @@ def _check_same_eeg_reference(data, train_reference, name):
     reference = eeg_reference(next(data.batches(1)), data.info)
     if reference == train_reference:
         return
-    warn(
+    warn_data_mismatch(
         f"{name}'s EEG shows {_reference_text(reference)}, the training EEG "
         f"{_reference_text(train_reference)}: every channel holds another signal "
         "than the network learned from. Reference the epochs as the training "
@@ -956,7 +956,7 @@ def _check_same_channel_types(info, train_info, name):
         if ch in trained and kind != trained[ch]
     ]
     if changed:
-        warn(
+        warn_data_mismatch(
             f"Channel(s) of {name} have another type than in training: "
             f"{', '.join(changed)}. The network reads them as before, but maps "
             "carry the types given, and MNE's averages and topomaps leave out "
@@ -1039,7 +1039,7 @@ def check_matches_training(
     if info is None or train_info is None:
         return
     if train_tmin is not None and not np.isclose(data.tmin, train_tmin):
-        warn(
+        warn_data_mismatch(
             f"{name} starts at {data.tmin:g} s but the training epochs started at "
             f"{train_tmin:g} s; the network sees other times of the trial than it "
             "was trained on. Crop the epochs like the training data.",
@@ -1057,7 +1057,7 @@ def check_matches_training(
         if ch in info["bads"] and ch not in train_info["bads"]
     ]
     if newly_bad:
-        warn(
+        warn_data_mismatch(
             f"Channel(s) {', '.join(newly_bad)} of {name} are marked bad but were "
             "good in the training data; the network reads them as they are. "
             "Repair them first (epochs.interpolate_bads()) or train without them "
@@ -1190,7 +1190,7 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
             steady_ratio = steady / np.maximum(within, np.finfo(float).tiny)
         if np.median(steady_ratio) <= STEADY_OFFSET_RATIO**2:
             return False
-        warn(
+        warn_data_mismatch(
             f"{name}'s channels carry a steady offset (DC) over "
             f"{STEADY_OFFSET_RATIO:g} times the signal's standard deviation within "
             f"epochs, in {np.sum(steady_ratio > STEADY_OFFSET_RATIO**2)} of "
@@ -1205,7 +1205,7 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
     if ch_names is not None:
         more = f" and {len(dominated) - 5} more" if len(dominated) > 5 else ""
         where += f" ({', '.join(ch_names[i] for i in dominated[:5])}{more})"
-    warn(
+    warn_data_mismatch(
         f"The mean values of {name}'s epochs (DC offsets) drift from epoch to "
         f"epoch with over {OFFSET_RATIO:g} times the variance of the signal "
         f"within epochs, in {where}: the network sees the drift rather than the "
@@ -1277,7 +1277,7 @@ def check_amplitudes(batch, train_std, info=None, name="X"):
             f"the training data ({expected:.3g})"
         )
     if found:
-        warn(
+        warn_data_mismatch(
             f"{name} has {'; and '.join(found)}: are they in different units "
             "(e.g. volts and microvolts)? The network's outputs are meaningless "
             "unless the data are given in the training unit.",

@@ -1,15 +1,20 @@
 """How mne_xai warns: at the user's line, and once however often a block warns."""
 
+import functools
+import importlib
+import logging
+import os
+import sys
 import warnings
 from contextlib import contextmanager
 
-from mne.utils import warn as _mne_warn
+from mne.utils import logger
 
 #: Packages whose frames a warning's location passes over: the user calls
-#: mne_xai directly, or through scikit-learn (cross-validation), and mne_xai
-#: reads the data through skorch's and torch's iterators and MNE's progress
-#: bars (tqdm's).
-_LIBRARIES = ("mne_xai", "mne", "skorch", "torch", "sklearn", "tqdm")
+#: mne_xai directly, or through scikit-learn (cross-validation, which runs
+#: folds through joblib even on one core), and mne_xai reads the data through
+#: skorch's and torch's iterators and MNE's progress bars (tqdm's).
+_LIBRARIES = ("mne_xai", "mne", "skorch", "torch", "sklearn", "joblib", "tqdm")
 
 
 def warn(message, category=RuntimeWarning):
@@ -17,8 +22,10 @@ def warn(message, category=RuntimeWarning):
 
     Checks run deep in a call (on each batch, inside skorch's iterators) by
     paths of several depths; a fixed ``stacklevel`` pointed inside mne_xai on
-    all but one, and MNE's default location stops at mne_xai's first frame.
-    As MNE's own warnings, these follow the log level (``verbose``).
+    all but one, and MNE's ``warn`` stops at mne_xai's first frame. As MNE's
+    own warnings, these follow the log level (``verbose``). Python's filters
+    see them as mne_xai's (``module="mne_xai"``), and show a warning once per
+    line of the user's code, as :func:`warnings.warn` does.
 
     Parameters
     ----------
@@ -27,7 +34,59 @@ def warn(message, category=RuntimeWarning):
     category : type of Warning
         Its class.
     """
-    _mne_warn(message, category, module="mne_xai", ignore_namespaces=_LIBRARIES)
+    if logger.level <= logging.WARNING:
+        _warn_at_users_line(message, category)
+
+
+def warn_data_mismatch(message):
+    """Warn that data differ from the training data, whatever the log level.
+
+    A network given data unlike its training data (another unit, start time,
+    filter, reference) returns outputs that mean nothing, without failing; a
+    log level chosen to quiet MNE's messages must not hide that. Otherwise as
+    :func:`warn`.
+
+    Parameters
+    ----------
+    message : str
+        The warning.
+    """
+    _warn_at_users_line(message, RuntimeWarning)
+
+
+def _warn_at_users_line(message, category):
+    frame = _users_frame()
+    warnings.warn_explicit(
+        message,
+        category,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module="mne_xai",
+        registry=frame.f_globals.setdefault("__warningregistry__", {}),
+    )
+
+
+@functools.cache
+def _library_folders():
+    return tuple(
+        os.path.join(os.path.dirname(importlib.import_module(name).__file__), "")
+        for name in _LIBRARIES
+    )
+
+
+def _users_frame():
+    """Return the innermost frame outside the libraries (the warning's caller if none)."""
+    folders = _library_folders()
+    frame = caller = sys._getframe(3)  # the caller of warn()
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        # MNE's verbose decorator runs functions in frames of its own.
+        if not filename.startswith(folders) and not filename.startswith(
+            "<decorator-gen"
+        ):
+            return frame
+        frame = frame.f_back
+    return caller
 
 
 @contextmanager
@@ -55,6 +114,12 @@ def warnings_once():
             continue
         said.add(key)
         passed_on.append(warning)
+        # As mne_xai's, whose call the block is, so that filters on the
+        # module see them.
         warnings.warn_explicit(
-            warning.message, warning.category, warning.filename, warning.lineno
+            warning.message,
+            warning.category,
+            warning.filename,
+            warning.lineno,
+            module="mne_xai",
         )

@@ -17,7 +17,7 @@ from ._convert import (
     check_matches_training,
     training_channels,
 )
-from ._warnings import warn
+from ._warnings import warn_data_mismatch
 
 
 class LogPowerSpectrum(TransformerMixin, BaseEstimator):
@@ -321,7 +321,7 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         # amplitudes does not see: volts and microvolts are 120 dB apart.
         offset = float(spectra.mean()) - self.power_level_
         if abs(offset) > 20 * np.log10(SCALE_TOLERANCE):
-            warn(
+            warn_data_mismatch(
                 f"The power of X is {offset:+.0f} dB from the training data's: are "
                 "they in different units (e.g. volts and microvolts, 120 dB "
                 "apart)? The network's outputs are meaningless unless the data are "

@@ -10,6 +10,7 @@ from captum.attr import Deconvolution as CaptumDeconvolution
 from captum.attr import GuidedBackprop as CaptumGuidedBackprop
 from torch import nn
 
+import mne_xai
 from mne_xai import explain
 from mne_xai.attribution._registry import get_method
 from mne_xai.models import EEGNet
@@ -160,6 +161,14 @@ def test_explain_eegnet(fitted_eegnet, some_imagery_epochs, method):
     # Every epoch got one map, and was not told so.
     said = ["do not depend on the epoch" in str(w.message) for w in record]
     assert said == ([True] if method == "deconvolution" else [])
+    # Once per check, not once for each of the maps it explains (it was 9).
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        mne_xai.evaluate.parameter_randomization_check(
+            fitted_eegnet, some_imagery_epochs[:2], method, verbose=False
+        )
+    said = ["do not depend on the epoch" in str(w.message) for w in record]
+    assert said == ([True] if method == "deconvolution" else [])
     assert isinstance(attribution, mne.EpochsArray)
     data = attribution.get_data()
     gradient = explain(
@@ -178,6 +187,16 @@ def test_explain_eegnet(fitted_eegnet, some_imagery_epochs, method):
         data, data[:1], rtol=1e-4, atol=1e-6 * np.abs(data).max()
     )
     assert same_for_all == (method == "deconvolution")
+
+
+def test_deconvolution_through_max_pooling_reads_a_flat_first_epoch():
+    """Compared with the first epoch reversed in time, a flat one (routed
+    alike either way) was said to meet a network without max pooling."""
+    data = _data()
+    data[0] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _attribute("deconvolution", _MaxOverTime("module").double(), data)
 
 
 class _MaxOverTime(nn.Module):

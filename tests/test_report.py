@@ -525,7 +525,9 @@ def _bad_files(folder, spatial_epochs):
     existing.write_text("keep me")
     not_a_model = folder / "model.pkl"
     not_a_model.write_bytes(b"not a pickle")
-    return corrupt, unplaced, existing, not_a_model
+    unfitted = folder / "unfitted.pkl"
+    unfitted.write_bytes(pickle.dumps(EEGNetClassifier()))
+    return corrupt, unplaced, existing, not_a_model, unfitted
 
 
 @pytest.mark.parametrize(
@@ -536,6 +538,7 @@ def _bad_files(folder, spatial_epochs):
         ("unplaced", "have no position"),
         ("existing", "exists; pass --overwrite"),
         ("model", "cannot load 'model.pkl' as a saved model"),
+        ("unfitted", "'unfitted.pkl' holds no fitted estimator."),
         ("folder", "is a folder"),
         ("unwritable", "cannot write '/proc/out.html'"),  # after all the work
     ],
@@ -543,7 +546,9 @@ def _bad_files(folder, spatial_epochs):
 def test_command_errors_in_one_line_and_writes_nothing(
     tmp_path, capsys, spatial_epochs, epochs_file, case, match
 ):
-    corrupt, unplaced, existing, not_a_model = _bad_files(tmp_path, spatial_epochs)
+    corrupt, unplaced, existing, not_a_model, unfitted = _bad_files(
+        tmp_path, spatial_epochs
+    )
     (tmp_path / "folder.html").mkdir()
     before = sorted(tmp_path.iterdir())
     inputs = dict(
@@ -552,6 +557,7 @@ def test_command_errors_in_one_line_and_writes_nothing(
         unplaced=unplaced,
         existing=epochs_file,
         model=epochs_file,
+        unfitted=epochs_file,
         folder=epochs_file,
         unwritable=tmp_path / "missing-epo.fif",  # found unwritable before reading
     )
@@ -562,6 +568,7 @@ def test_command_errors_in_one_line_and_writes_nothing(
     }.get(case, tmp_path / "out.html")
     extra = dict(
         model=["--model", not_a_model],
+        unfitted=["--model", unfitted],
         folder=["--overwrite"],
     )
     code, err = _run(

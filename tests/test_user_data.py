@@ -8,6 +8,7 @@ import mne
 import numpy as np
 import pytest
 import torch
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from skorch.callbacks import LRScheduler
 from skorch.exceptions import NotInitializedError
@@ -454,6 +455,27 @@ def test_data_in_another_unit_warn(synthetic_arrays):
         clf.predict(microvolts * 3)
 
 
+def test_data_checks_warn_whatever_the_log_level(synthetic_arrays):
+    """MNE's ERROR level (often set to quiet MNE) silenced the warning that the
+    data are in another unit than in training, whose predictions are then
+    meaningless; and filters on mne_xai's module missed CroppedClassifier's."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**{**FAST, "verbose": None}).fit(X * 20.0, y)
+    volts = X * 20e-6
+    with mne.utils.use_log_level("error"):
+        with pytest.warns(RuntimeWarning, match="different units"):
+            clf.predict(volts)
+        with pytest.warns(RuntimeWarning, match="different units"):
+            mne_xai.explain(clf, volts[:2], "saliency", target=0)
+    cropped = CroppedClassifier(clf, window_length=0.25, sfreq=128.0).fit(X * 20.0, y)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", module="mne_xai")
+        clf.predict(volts)
+        cropped.predict(volts)
+    assert record == []
+
+
 def test_warnings_point_at_the_callers_line(synthetic_arrays):
     """Data checks warned from inside mne_xai (a fixed stacklevel counted for
     one path; checks run inside skorch's iterators), not at the user's call,
@@ -470,6 +492,8 @@ def test_warnings_point_at_the_callers_line(synthetic_arrays):
             ),
             "epochs",
         ),
+        # As scikit-learn runs folds, through joblib even on one core.
+        (lambda: Parallel(n_jobs=1)([delayed(clf.predict)(volts)]), "X"),
     ]:
         match = f"^{name} has a standard deviation .* different units"
         with pytest.warns(RuntimeWarning, match=match) as record:

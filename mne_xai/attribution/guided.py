@@ -134,8 +134,9 @@ class Deconvolution(_RectifiedGradient):
 
     Without max pooling (EEGNet, InterpretableCNN) the map does not depend on
     the epoch at all: every epoch explained for a class gets the same map.
-    The method checks this on the first epoch it explains (its map against
-    that of the epoch reversed in time) and warns.
+    The method checks this on the first batch it explains (the map of its
+    first epoch against that of white noise and those of the epochs explained
+    for the same class) and warns.
 
     References
     ----------
@@ -161,18 +162,32 @@ class Deconvolution(_RectifiedGradient):
         maps = self._rectified_gradient(inputs, target, _deconvolution_rule)
         if not self._checked_reads_the_epoch:
             self._checked_reads_the_epoch = True
-            reversed_map = self._rectified_gradient(
-                inputs[:1].flip(-1), target[:1], _deconvolution_rule
-            )
+            # Noise at the batch's scale, not a transform of the epoch: an
+            # epoch of zeros, or a quiet one leaving every pooled unit off,
+            # routes a transform of it (and noise at its scale) as itself.
+            generator = torch.Generator(inputs.device).manual_seed(20141128)
+            noise = torch.randn(
+                inputs[:1].shape,
+                generator=generator,
+                dtype=inputs.dtype,
+                device=inputs.device,
+            ) * (float(inputs.detach().std()) or 1.0)
+            noise_map = self._rectified_gradient(noise, target[:1], _deconvolution_rule)
+            # With the batch's other epochs explained for the same class.
+            others = torch.cat([noise_map, maps[1:][target[1:] == target[0]]])
             scale = float(maps[:1].abs().max())
-            if torch.allclose(reversed_map, maps[:1], rtol=1e-4, atol=1e-6 * scale):
+            if torch.allclose(
+                others, maps[:1].expand_as(others), rtol=1e-4, atol=1e-6 * scale
+            ):
                 warn(
                     "deconvolution's maps do not depend on the epoch on this "
                     "network: the deconvnet reads the input only through max "
-                    "pooling, which the network does not have, so every epoch "
-                    "explained for a class gets the same map. It shows what "
-                    "excites the network's upper units for the class, not what it "
-                    "read in an epoch; for that, use a method that reads the "
-                    "epoch (e.g. guided_backprop or integrated_gradients)."
+                    "pooling, which the network does not have (or not so that "
+                    "it tells white noise and these epochs apart), so every "
+                    "epoch explained for a class gets the same map. It shows "
+                    "what excites the network's upper units for the class, not "
+                    "what it read in an epoch; for that, use a method that "
+                    "reads the epoch (e.g. guided_backprop or "
+                    "integrated_gradients)."
                 )
         return maps

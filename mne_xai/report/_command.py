@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from mne.utils import logger
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import StratifiedGroupKFold
 
 from .._network import as_network
@@ -104,6 +105,8 @@ def _load_model(path):
     try:
         # Checked first: another object fails later, on its labels or data.
         as_network(estimator)
+    except NotFittedError:
+        raise CommandError(f"{path.name!r} holds no fitted estimator.") from None
     except (TypeError, ValueError) as err:
         raise CommandError(f"{path.name!r}: {err}") from None
     if not is_fitted(estimator):

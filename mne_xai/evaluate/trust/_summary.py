@@ -9,6 +9,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
+from ..._warnings import warnings_once
 from ...attribution import list_methods
 from ...attribution._core import _event_id
 from ..faithfulness import deletion_curve
@@ -76,6 +77,9 @@ def _class_gains(gain, target, names):
     return pd.DataFrame(rows)
 
 
+# Its checks explain each method many times over, each time checking the data
+# and the method: their warnings would come as often.
+@warnings_once()
 @autograd_on
 @verbose
 @fill_doc
