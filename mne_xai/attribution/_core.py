@@ -178,42 +178,7 @@ def _resolve_target(estimator, target, data):
             return None, "predicted class"
         return predicted_index(data).astype(np.int64), "predicted class"
     if isinstance(target, str) and target == "true":
-        if data.event_codes is None:
-            raise ValueError(
-                'target="true" needs Epochs (their events hold the true labels); '
-                "with arrays, pass the class to explain."
-            )
-        # Missing from estimators saved before it was recorded: those read
-        # events as labels.
-        if not getattr(estimator, "events_are_labels_", True):
-            raise ValueError(
-                'target="true" reads the events of the epochs as classes, but the '
-                "estimator was trained on labels y that are not the events of its "
-                "training Epochs (neither their codes nor their names); pass the "
-                "class of each epoch as target (e.g. target=y)."
-            )
-        check_events_are_classes(
-            data.event_id,
-            data.event_codes,
-            estimator.classes_,
-            getattr(estimator, "event_id_", None),
-            asked='target="true" reads the events of the epochs as classes. ',
-        )
-        events = events_as_trained(
-            data.event_codes, data.event_id, getattr(estimator, "event_id_", None)
-        )
-        names = {code: name for name, code in event_id.items()}
-        index = np.array([_class_index(estimator, code, names) for code in events])
-        if any(i is None for i in index):
-            unknown = sorted(
-                {int(c) for c, i in zip(events, index, strict=True) if i is None}
-            )
-            raise ValueError(
-                f'target="true": event codes {unknown} and their names in '
-                f"event_id {event_id} are not among the estimator's classes "
-                f"{np.asarray(estimator.classes_).tolist()}."
-            )
-        return index.astype(np.int64), "true class"
+        return _true_target_indices(estimator, data, event_id)
     if isinstance(target, torch.Tensor):
         target = target.cpu().numpy()
     elif hasattr(target, "__array__") and not np.isscalar(target):
@@ -221,35 +186,7 @@ def _resolve_target(estimator, target, data):
     if isinstance(target, np.ndarray) and target.ndim == 0:
         target = target.item()
     if isinstance(target, list | tuple | np.ndarray):
-        if np.ndim(target) != 1:
-            raise ValueError(
-                f"target has shape {np.shape(target)}; give a single class, or a "
-                "1-D sequence of one class per epoch (e.g. epochs.events[:, 2], "
-                "not epochs.events[:, 2:3]; or target.ravel())."
-            )
-        if len(target) != n_epochs:
-            raise ValueError(
-                f"target holds {len(target)} classes for {n_epochs} epochs; give one "
-                "per epoch, or a single class for all."
-            )
-        values = np.asarray(target).tolist()
-        # Labels (such as y) or indices, never a mix: the codes of a file coded
-        # otherwise were read partly as classes and partly as indices.
-        indices = {v: _class_index(estimator, v, event_id) for v in set(values)}
-        if all(index is None for index in indices.values()):  # indices, checked
-            indices = {v: _target_index(estimator, v, event_id) for v in indices}
-            _warn_if_also_event_codes(estimator, indices, event_id)
-        unknown = sorted(str(v) for v, index in indices.items() if index is None)
-        if unknown:
-            raise ValueError(
-                f"target holds classes of the estimator and also {unknown}, "
-                "which are not; a target per epoch holds labels (classes or "
-                "event names) or indices, not both."
-            )
-        else:
-            _warn_if_events_coded_otherwise(estimator, indices, data)
-        index = np.array([indices[v] for v in values], np.int64)
-        return index, "given class of each epoch"
+        return _per_epoch_target_indices(estimator, target, data, event_id)
     index = _target_index(estimator, target, event_id, getattr(data, "event_id", None))
     _warn_if_also_an_index(estimator, target, index)
     if _class_index(estimator, target, event_id) is None:  # read as an index
@@ -260,6 +197,79 @@ def _resolve_target(estimator, target, data):
     names = {code: name for name, code in event_id.items()}
     # Named as the user names it ("right"), not by its code (3).
     return np.full(n_epochs, index, np.int64), f"class {names.get(label, label)}"
+
+
+def _true_target_indices(estimator, data, event_id):
+    """Class index of each epoch by its event (``target="true"``)."""
+    if data.event_codes is None:
+        raise ValueError(
+            'target="true" needs Epochs (their events hold the true labels); '
+            "with arrays, pass the class to explain."
+        )
+    # Missing from estimators saved before it was recorded: those read
+    # events as labels.
+    if not getattr(estimator, "events_are_labels_", True):
+        raise ValueError(
+            'target="true" reads the events of the epochs as classes, but the '
+            "estimator was trained on labels y that are not the events of its "
+            "training Epochs (neither their codes nor their names); pass the "
+            "class of each epoch as target (e.g. target=y)."
+        )
+    check_events_are_classes(
+        data.event_id,
+        data.event_codes,
+        estimator.classes_,
+        getattr(estimator, "event_id_", None),
+        asked='target="true" reads the events of the epochs as classes. ',
+    )
+    events = events_as_trained(
+        data.event_codes, data.event_id, getattr(estimator, "event_id_", None)
+    )
+    names = {code: name for name, code in event_id.items()}
+    index = np.array([_class_index(estimator, code, names) for code in events])
+    if any(i is None for i in index):
+        unknown = sorted(
+            {int(c) for c, i in zip(events, index, strict=True) if i is None}
+        )
+        raise ValueError(
+            f'target="true": event codes {unknown} and their names in '
+            f"event_id {event_id} are not among the estimator's classes "
+            f"{np.asarray(estimator.classes_).tolist()}."
+        )
+    return index.astype(np.int64), "true class"
+
+
+def _per_epoch_target_indices(estimator, target, data, event_id):
+    """Class index of each epoch from a target per epoch (labels or indices)."""
+    n_epochs = data.shape[0]
+    if np.ndim(target) != 1:
+        raise ValueError(
+            f"target has shape {np.shape(target)}; give a single class, or a "
+            "1-D sequence of one class per epoch (e.g. epochs.events[:, 2], "
+            "not epochs.events[:, 2:3]; or target.ravel())."
+        )
+    if len(target) != n_epochs:
+        raise ValueError(
+            f"target holds {len(target)} classes for {n_epochs} epochs; give one "
+            "per epoch, or a single class for all."
+        )
+    values = np.asarray(target).tolist()
+    # Labels (such as y) or indices, never a mix: the codes of a file coded
+    # otherwise were read partly as classes and partly as indices.
+    indices = {v: _class_index(estimator, v, event_id) for v in set(values)}
+    if all(index is None for index in indices.values()):  # indices, checked
+        indices = {v: _target_index(estimator, v, event_id) for v in indices}
+        _warn_if_also_event_codes(estimator, indices, event_id)
+    unknown = sorted(str(v) for v, index in indices.items() if index is None)
+    if unknown:
+        raise ValueError(
+            f"target holds classes of the estimator and also {unknown}, "
+            "which are not; a target per epoch holds labels (classes or "
+            "event names) or indices, not both."
+        )
+    _warn_if_events_coded_otherwise(estimator, indices, data)
+    index = np.array([indices[v] for v in values], np.int64)
+    return index, "given class of each epoch"
 
 
 def _warn_if_events_coded_otherwise(estimator, indices, data):
