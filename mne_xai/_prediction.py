@@ -36,8 +36,9 @@ class StreamedData(torch.utils.data.Dataset):
     skorch batches a dataset through a data loader, which indexes an array
     held whole; this dataset yields the batches themselves, read by
     ``InputData``, so that memory grows with the batch size rather than with
-    the number of epochs: Epochs that are not preloaded stream from disk. The estimators' ``get_iterator`` gives it the batch size;
-    it has no items to index one by one.
+    the number of epochs: Epochs that are not preloaded stream from disk. The
+    estimators' ``get_iterator`` gives it the batch size; it has no items to
+    index one by one.
 
     Parameters
     ----------

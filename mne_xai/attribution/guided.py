@@ -11,7 +11,13 @@ plain gradient.
 import torch
 
 from .._docs import fill_doc
-from .._graph import LINEAR_LAYERS, MAX_POOLING, RECTIFIERS, trace_layers
+from .._graph import (
+    LINEAR_LAYERS,
+    MAX_POOLING,
+    RECTIFIERS,
+    outputs_agree,
+    trace_layers,
+)
 from .._warnings import warn
 from ._propagation import (
     LINEAR_LAYER_OPS,
@@ -175,10 +181,7 @@ class Deconvolution(_RectifiedGradient):
             noise_map = self._rectified_gradient(noise, target[:1], _deconvolution_rule)
             # With the batch's other epochs explained for the same class.
             others = torch.cat([noise_map, maps[1:][target[1:] == target[0]]])
-            scale = float(maps[:1].abs().max())
-            if torch.allclose(
-                others, maps[:1].expand_as(others), rtol=1e-4, atol=1e-6 * scale
-            ):
+            if outputs_agree(others, maps[:1].expand_as(others)):
                 warn(
                     "deconvolution's maps do not depend on the epoch on this "
                     "network: the deconvnet reads the input only through max "
