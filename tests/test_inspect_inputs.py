@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 from mne.time_frequency import SpectrumArray
-from sklearn.model_selection import LeaveOneGroupOut, cross_val_score
+from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_score
 from skorch import NeuralNetClassifier
 
 from mne_xai import (
@@ -241,6 +241,18 @@ def test_group_predictions_refuses_a_network_that_cannot_predict(synthetic_array
     with pytest.raises(TypeError, match="pass the fitted classifier itself"):
         group_predictions(network, X, groups, y=y, verbose=False)
     assert len(group_predictions(net, X, groups, y=y, verbose=False)) == 4
+
+
+def test_group_predictions_names_a_search_fitted_without_refit(synthetic_arrays):
+    """A search fitted with refit=False has no predict_proba: the error said to
+    unwrap as_network's wrapper, which the user never made."""
+    X, y = synthetic_arrays
+    search = GridSearchCV(
+        _linear_skorch_classifier(X, y), {"lr": [0.1]}, cv=2, refit=False
+    ).fit(X, y)
+    with pytest.raises(TypeError, match="refit=False") as error:
+        group_predictions(search, X, np.arange(len(y)) % 4, y=y, verbose=False)
+    assert "as_network" not in str(error.value)
 
 
 # -- the drowsiness data --------------------------------------------------------

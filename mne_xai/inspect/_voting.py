@@ -7,6 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._convert import InputData
 from .._docs import fill_doc
+from .._network import _CroppedNetwork, _SkorchNetwork
 from ..attribution._core import _class_index, _event_id, _resolve_target
 from ..cropping import _final_step
 
@@ -93,6 +94,19 @@ def _class_indices(classes, labels):
     return np.array([index[label] for label in labels.tolist()], dtype=int)
 
 
+def _cannot_predict_advice(estimator):
+    """Say what to pass instead of an estimator without predict_proba."""
+    if isinstance(estimator, _CroppedNetwork | _SkorchNetwork):
+        # What as_network returns explains a classifier, it does not predict.
+        return "pass the fitted classifier itself (not as_network's wrapper of it)."
+    if hasattr(estimator, "cv_results_"):
+        return (
+            "the search was fitted with refit=False and holds no classifier; "
+            "refit it, or pass a classifier fitted with its best_params_."
+        )
+    return "pass a fitted classifier."
+
+
 @verbose
 @fill_doc
 def group_predictions(
@@ -145,11 +159,9 @@ def group_predictions(
     """
     _check_option("vote", vote, _VOTES)
     if not hasattr(estimator, "predict_proba"):
-        # e.g. what as_network returns: it explains a classifier, it does not predict.
         raise TypeError(
             f"group_predictions needs a classifier with predict_proba, got "
-            f"{type(estimator).__name__}; pass the fitted classifier itself (not "
-            "as_network's wrapper of it)."
+            f"{type(estimator).__name__}; {_cannot_predict_advice(estimator)}"
         )
     check_is_fitted(estimator)  # before the attributes of its final step
     data = InputData(epochs, name="epochs")
