@@ -478,6 +478,34 @@ def test_full_grad_leaves_out_a_convolution_head_as_a_dense_one():
     torch.testing.assert_close(maps, expected)
 
 
+class AuxiliaryHead(nn.Module):
+    """Conv1dNet with a second head computed in forward and not returned in
+    evaluation (braindecode's MSVTNet trains its branch heads so)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.auxiliary = nn.Linear(4 * 32, 2)
+
+    def forward(self, x):
+        hidden = self.net.relu(self.net.temporal(self.net.spatial(x)))
+        self.auxiliary(hidden.flatten(1))
+        return self.net.classifier(self.net.flatten(self.net.pool(hidden)))
+
+
+def test_full_grad_leaves_out_a_biased_layer_off_the_way_to_the_logits():
+    """Its output has no gradient; torch's "appears to not have been used in
+    the graph" ended the call. It adds nothing to the logits, so the map is
+    that of the network without it."""
+    torch.manual_seed(0)
+    net = Conv1dNet().eval()
+    inputs = torch.randn(N_EPOCHS, 5, 32)
+    target = torch.tensor([0, 1, 1])
+    expected = get_method("full_grad")(net).attribute(inputs, target)
+    maps = get_method("full_grad")(AuxiliaryHead(net).eval()).attribute(inputs, target)
+    torch.testing.assert_close(maps, expected)
+
+
 class PerChannelFrontNet(nn.Module):
     """A batch norm of the input and a depthwise convolution keep the channels
     apart on axis 1 of (batch, channels, time); a 1x1 convolution mixes them."""

@@ -93,6 +93,39 @@ def test_deeplift_applies_rescale_rule_at_elu():
     torch.testing.assert_close(attribution.flatten(1), expected, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("method", ["deeplift", "deeplift_shap"])
+@pytest.mark.parametrize("first", [nn.ELU, lambda: nn.MaxPool1d(2)])
+def test_deeplift_explains_a_network_whose_first_layer_has_a_rule(method, first):
+    """A nonlinearity or pooling reading the network's input (braindecode's
+    EEGInceptionMI pools it) got a tensor that requires grad, and the check of
+    the batch layout failed with "allclose(): argument 'atol' must be float"."""
+    torch.manual_seed(0)
+    first = first()
+    n_times = 32 if isinstance(first, nn.MaxPool1d) else 64
+    module = nn.Sequential(
+        first,
+        nn.Conv1d(4, 3, 5),
+        nn.ELU(),
+        nn.Flatten(),
+        nn.Linear(3 * (n_times - 4), 2),
+    ).eval()
+    inputs = torch.randn(N_EPOCHS, 4, 64)
+    target = torch.tensor([0, 1, 1, 0])
+    # DeepLIFT-SHAP averages over a distribution of baselines.
+    baselines = torch.randn(3 if method == "deeplift_shap" else 1, 4, 64)
+    attribution = get_method(method)(module).attribute(
+        inputs.clone().requires_grad_(), target, baseline=baselines
+    )
+    with torch.no_grad():
+        delta = module(inputs) - module(baselines).mean(dim=0)
+    torch.testing.assert_close(
+        attribution.sum(dim=(1, 2)),
+        delta[torch.arange(N_EPOCHS), target],
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
 @pytest.mark.parametrize(
     "method, captum_class, params",
     [

@@ -388,10 +388,16 @@ def _full_gradient_decomposition(module, inputs, target):
                     handle.remove()
         outputs = {call.module: call.output for call in calls if call.module in biases}
         nonlinear_calls = [call for call in calls if call.module not in biases]
+        tensors = [inputs, *outputs.values(), *(c.output for c in nonlinear_calls)]
         gradients = torch.autograd.grad(
-            target_logits(logits, target).sum(),
-            [inputs, *outputs.values(), *(call.output for call in nonlinear_calls)],
+            target_logits(logits, target).sum(), tensors, allow_unused=True
         )
+    # A layer computed in forward off the way to the logits (an auxiliary
+    # head of training) has no gradient: it adds nothing to them.
+    gradients = [
+        torch.zeros_like(tensor) if gradient is None else gradient
+        for gradient, tensor in zip(gradients, tensors, strict=True)
+    ]
     bias_terms = {}
     for layer, gradient in zip(outputs, gradients[1 : 1 + len(outputs)], strict=True):
         name, bias = biases[layer]

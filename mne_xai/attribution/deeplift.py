@@ -152,7 +152,9 @@ def _halves_are_the_epochs(received, received_otherwise):
     if odd:
         return False
     # Not bit-equal: kernels may round one epoch otherwise beside another.
-    scale = received.abs().max()
+    # A float: a layer reading the network's input gets a tensor that requires
+    # grad, and allclose takes no tensor for atol.
+    scale = received.detach().abs().max().item()
     return torch.allclose(
         received[:half], received_otherwise[:half], rtol=1e-4, atol=1e-5 * scale
     )

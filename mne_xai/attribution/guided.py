@@ -184,10 +184,11 @@ class Deconvolution(_RectifiedGradient):
             if outputs_agree(others, maps[:1].expand_as(others)):
                 warn(
                     "deconvolution's maps do not depend on the epoch on this "
-                    "network: the deconvnet reads the input only through max "
-                    "pooling, which the network does not have (or not so that "
-                    "it tells white noise and these epochs apart), so every "
-                    "epoch explained for a class gets the same map. It shows "
+                    "network: the deconvnet reads the input only through the "
+                    "switches of max pooling, and here they route white noise "
+                    "and these epochs alike (EEGNet and InterpretableCNN have "
+                    "no max pooling), so every epoch explained for a class "
+                    "gets the same map. It shows "
                     "what excites the network's upper units for the class, not "
                     "what it read in an epoch; for that, use a method that "
                     "reads the epoch (e.g. guided_backprop or "
