@@ -802,6 +802,39 @@ def test_batch_norm_after_a_crop_is_folded_into_the_convolution():
     assert estimators == {"conv": "two_component", "classifier": "linear"}
 
 
+class _DropoutBetween(nn.Module):
+    """Convolution, dropout, batch norm, ReLU, dropout, dense: braindecode's TIDNet
+    puts dropout between a convolution and its batch norm."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(N_CHANNELS, 4, 3, padding=1, bias=False)
+        self.dropout = nn.Dropout1d(0.5)
+        self.bn = nn.BatchNorm1d(4)
+        self.relu = nn.ReLU()
+        self.last_dropout = nn.Dropout(0.5)
+        self.classifier = nn.Linear(4 * N_TIMES, 2, bias=False)
+
+    def forward(self, x):
+        hidden = self.relu(self.bn(self.dropout(self.conv(x))))
+        return self.classifier(self.last_dropout(hidden).flatten(1))
+
+
+def test_batch_norm_after_dropout_is_folded_into_the_convolution():
+    """Dropout returns its input in evaluation mode; the batch norm after it
+    was refused as applied to the output of the dropout."""
+    torch.manual_seed(0)
+    module = _randomize_batch_norms(_DropoutBetween().double()).eval()
+    data = _data()
+    folded = fold_batch_norms(module, data)
+    assert isinstance(folded.bn, nn.Identity) and folded.conv.bias is not None
+    inputs = data.clone().requires_grad_()
+    logits = module(inputs).gather(1, TARGET[:, None])[:, 0]
+    (gradient,) = torch.autograd.grad(logits.sum(), inputs)
+    relevance = _lrp("lrp_epsilon", module, data, TARGET, epsilon=1e-12)
+    torch.testing.assert_close(relevance, gradient * data)
+
+
 class _MaxOverTime(nn.Module):
     """Convolution, ReLU, then a maximum over time written in one of four ways."""
 

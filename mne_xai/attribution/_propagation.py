@@ -930,7 +930,14 @@ def fold_batch_norms(module, inputs):
     """
     folded = copy_module(without_parametrizations(module))
     folded.eval().requires_grad_(False)
-    calls = trace_layers(folded, inputs[:1])
+    # A layer returning its input (dropout in evaluation mode) neither makes
+    # nor reads anything of its own: a batch norm after convolution and
+    # dropout (braindecode's TIDNet) folds into the convolution.
+    calls = [
+        call
+        for call in trace_layers(folded, inputs[:1])
+        if call.output is not call.input
+    ]
     producer = {id(call.output): call for call in calls}
     consumers = {}
     for call in calls:
