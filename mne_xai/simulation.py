@@ -178,6 +178,49 @@ def _warn_if_jittered_windows_meet(class_windows, jitter):
         )
 
 
+def _check_sizes_and_numbers(n_epochs, n_classes, **numbers):
+    """Refuse sizes and numbers that simulate_epochs cannot simulate."""
+    for name, value in (("n_epochs", n_epochs), ("n_classes", n_classes)):
+        _validate_type(value, "int", name)
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be at least 2, got {n_classes}.")
+    if n_epochs < n_classes:
+        raise ValueError(
+            f"n_epochs ({n_epochs}) must be at least n_classes ({n_classes})."
+        )
+    for name, value in numbers.items():
+        _validate_type(value, "numeric", name)
+        if not np.isfinite(value):  # NaN passes every comparison after this
+            raise ValueError(f"{name} must be a finite number, got {value}.")
+    for name in ("snr", "jitter", "sensor_noise"):
+        if numbers[name] < 0:
+            raise ValueError(f"{name} must be non-negative, got {numbers[name]}.")
+
+
+def _epoch_metadata(classes, labels, starts, stops, snr):
+    """Each epoch's feature: its window, band and source, as a DataFrame."""
+    source = classes.positions[labels]
+    return pd.DataFrame(
+        {
+            "feature_tmin": starts,
+            "feature_tmax": stops,
+            "band": [classes.band_names[label] for label in labels],
+            "fmin": classes.band_edges[labels, 0],
+            "fmax": classes.band_edges[labels, 1],
+            "source_x": source[:, 0],
+            "source_y": source[:, 1],
+            "source_z": source[:, 2],
+            # Within 1 cm of the midline counts as midline.
+            "hemisphere": np.select(
+                [source[:, 0] < -0.01, source[:, 0] > 0.01],
+                ["left", "right"],
+                "midline",
+            ),
+            "snr": float(snr),
+        }
+    )
+
+
 @verbose
 @fill_doc
 def simulate_epochs(
@@ -349,33 +392,17 @@ def simulate_epochs(
     """
     _check_option("kind", kind, tuple(_KINDS))
     spec = _KINDS[kind]
-    for name, value in (("n_epochs", n_epochs), ("n_classes", n_classes)):
-        _validate_type(value, "int", name)
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be at least 2, got {n_classes}.")
-    if n_epochs < n_classes:
-        raise ValueError(
-            f"n_epochs ({n_epochs}) must be at least n_classes ({n_classes})."
-        )
-    for name, value in (
-        ("snr", snr),
-        ("sfreq", sfreq),
-        ("tmin", tmin),
-        ("duration", duration),
-        ("jitter", jitter),
-        ("noise_exponent", noise_exponent),
-        ("sensor_noise", sensor_noise),
-    ):
-        _validate_type(value, "numeric", name)
-        if not np.isfinite(value):  # NaN passed every comparison below
-            raise ValueError(f"{name} must be a finite number, got {value}.")
-    for name, value in (
-        ("snr", snr),
-        ("jitter", jitter),
-        ("sensor_noise", sensor_noise),
-    ):
-        if value < 0:
-            raise ValueError(f"{name} must be non-negative, got {value}.")
+    _check_sizes_and_numbers(
+        n_epochs,
+        n_classes,
+        snr=snr,
+        sfreq=sfreq,
+        tmin=tmin,
+        duration=duration,
+        jitter=jitter,
+        noise_exponent=noise_exponent,
+        sensor_noise=sensor_noise,
+    )
     n_times = int(round(duration * sfreq))
     if n_times < 8:
         raise ValueError(
@@ -455,26 +482,7 @@ def simulate_epochs(
     spatial_weights = np.abs(patterns) / np.abs(patterns).max(axis=1, keepdims=True)
     truth = np.einsum("ec,et->ect", spatial_weights[labels], envelopes)
 
-    source = classes.positions[labels]
-    metadata = pd.DataFrame(
-        {
-            "feature_tmin": starts,
-            "feature_tmax": stops,
-            "band": [classes.band_names[label] for label in labels],
-            "fmin": classes.band_edges[labels, 0],
-            "fmax": classes.band_edges[labels, 1],
-            "source_x": source[:, 0],
-            "source_y": source[:, 1],
-            "source_z": source[:, 2],
-            # Within 1 cm of the midline counts as midline.
-            "hemisphere": np.select(
-                [source[:, 0] < -0.01, source[:, 0] > 0.01],
-                ["left", "right"],
-                "midline",
-            ),
-            "snr": float(snr),
-        }
-    )
+    metadata = _epoch_metadata(classes, labels, starts, stops, snr)
     events = np.column_stack(
         [np.arange(n_epochs) * n_times, np.zeros(n_epochs, int), labels + 1]
     )
