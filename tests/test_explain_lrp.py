@@ -783,25 +783,6 @@ class _CroppedBeforeBatchNorm(nn.Module):
         return self.classifier(self.relu(self.bn(self.crop(self.conv(x)))).flatten(1))
 
 
-def test_batch_norm_after_a_crop_is_folded_into_the_convolution():
-    """A per-channel affine map commutes with cropping time: the batch norm
-    is folded into the convolution before the crop (it was refused, as
-    following no convolution), and the convolution feeds the ReLU through the
-    copying crop, for the patterns' two-component estimator."""
-    torch.manual_seed(0)
-    module = _randomize_batch_norms(_CroppedBeforeBatchNorm().double())
-    data = _data()
-    folded = fold_batch_norms(module, data)
-    assert isinstance(folded.bn, nn.Identity) and folded.conv.bias is not None
-    inputs = data.clone().requires_grad_()
-    logits = module(inputs).gather(1, TARGET[:, None])[:, 0]
-    (gradient,) = torch.autograd.grad(logits.sum(), inputs)
-    relevance = _lrp("lrp_epsilon", module, data, TARGET, epsilon=1e-12)
-    torch.testing.assert_close(relevance, gradient * data)
-    _, _, estimators = prepare_network(module, data, "learn_patterns")
-    assert estimators == {"conv": "two_component", "classifier": "linear"}
-
-
 class _DropoutBetween(nn.Module):
     """Convolution, dropout, batch norm, ReLU, dropout, dense: braindecode's TIDNet
     puts dropout between a convolution and its batch norm."""
@@ -820,11 +801,15 @@ class _DropoutBetween(nn.Module):
         return self.classifier(self.last_dropout(hidden).flatten(1))
 
 
-def test_batch_norm_after_dropout_is_folded_into_the_convolution():
-    """Dropout returns its input in evaluation mode; the batch norm after it
-    was refused as applied to the output of the dropout."""
+@pytest.mark.parametrize("network_class", [_CroppedBeforeBatchNorm, _DropoutBetween])
+def test_batch_norm_is_folded_into_the_convolution_through(network_class):
+    """A per-channel affine map commutes with cropping time, and dropout
+    returns its input in evaluation mode: the batch norm is folded into the
+    convolution before them (it was refused, as following no convolution),
+    and the convolution feeds the ReLU through them, for the patterns'
+    two-component estimator."""
     torch.manual_seed(0)
-    module = _randomize_batch_norms(_DropoutBetween().double()).eval()
+    module = _randomize_batch_norms(network_class().double()).eval()
     data = _data()
     folded = fold_batch_norms(module, data)
     assert isinstance(folded.bn, nn.Identity) and folded.conv.bias is not None
@@ -833,6 +818,8 @@ def test_batch_norm_after_dropout_is_folded_into_the_convolution():
     (gradient,) = torch.autograd.grad(logits.sum(), inputs)
     relevance = _lrp("lrp_epsilon", module, data, TARGET, epsilon=1e-12)
     torch.testing.assert_close(relevance, gradient * data)
+    _, _, estimators = prepare_network(module, data, "learn_patterns")
+    assert estimators == {"conv": "two_component", "classifier": "linear"}
 
 
 class _MaxOverTime(nn.Module):
