@@ -243,6 +243,26 @@ def test_group_predictions_refuses_a_network_that_cannot_predict(synthetic_array
     assert len(group_predictions(net, X, groups, y=y, verbose=False)) == 4
 
 
+def test_group_predictions_without_labels_asks_for_y(synthetic_arrays):
+    """A network fitted on arrays cannot read classes from events: the error
+    named explain's target="true" and sent the user to as_network's
+    event_id, whose wrapper group_predictions refuses."""
+    X, y = synthetic_arrays
+    net = _linear_skorch_classifier(X, y)
+    events = np.column_stack([np.arange(len(y)) * 100, np.zeros(len(y), int), y + 2])
+    epochs = mne.EpochsArray(
+        X,
+        mne.create_info(4, 64.0, "eeg"),
+        events,
+        event_id=dict(a=2, b=3),
+        verbose=False,
+    )
+    groups = np.arange(len(y)) % 4
+    with pytest.raises(ValueError, match="pass y, the class of each epoch") as error:
+        group_predictions(net, epochs, groups, verbose=False)
+    assert "as_network" not in str(error.value) and "target=" not in str(error.value)
+
+
 def test_group_predictions_names_a_search_fitted_without_refit(synthetic_arrays):
     """A search fitted with refit=False has no predict_proba: the error said to
     unwrap as_network's wrapper, which the user never made."""
@@ -663,7 +683,7 @@ def test_votes_of_a_pipeline_trained_on_other_labels_are_refused_without_y():
     pipeline = make_pipeline(EEGNetClassifier(max_epochs=1, verbose=False))
     pipeline.fit(epochs, 3 - codes)
     groups = np.arange(20) % 4
-    with pytest.raises(ValueError, match='target="true" reads the events'):
+    with pytest.raises(ValueError, match="pass y, the class of each epoch"):
         group_predictions(pipeline, epochs, groups, verbose=False)
     table = group_predictions(pipeline, epochs, groups, y=3 - codes, verbose=False)
     predicted = pipeline.predict(epochs)

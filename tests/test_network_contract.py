@@ -149,6 +149,42 @@ def test_a_network_trained_on_microvolts_reads_volts_at_its_scaling(epochs):
         as_network(net, info=epochs.info, scaling=-1e6)
 
 
+class _ReadsEpochsInMicrovolts(NeuralNetClassifier):
+    """As braindecode's EEGClassifier: Epochs are read in microvolts."""
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, mne.BaseEpochs):
+            X = X.get_data(units="uV").astype(np.float32)
+        return super().get_dataset(X, y)
+
+
+def test_a_classifier_reading_epochs_in_microvolts_is_explained_as_it_predicts(
+    epochs,
+):
+    """Passed as it is, it was explained on volts while its own predict read
+    the same Epochs in microvolts: every output that of a flat epoch."""
+    X = epochs.get_data().astype(np.float32) * 1e6
+    torch.manual_seed(0)
+    net = _ReadsEpochsInMicrovolts(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(X[0].size, 2)),
+        max_epochs=3,
+        train_split=None,
+        verbose=False,
+    ).fit(X, epochs.events[:, 2] - 1)
+    network = as_network(net, info=epochs.info)
+    with torch.no_grad():
+        logits = network.module_(torch.from_numpy(epochs.get_data()).float())
+    np.testing.assert_allclose(logits, net.forward(epochs), rtol=1e-4)
+    maps = mne_xai.explain(net, epochs, "gradient_x_input", target=1)
+    expected = mne_xai.explain(
+        as_network(net, info=epochs.info, scaling=1e6),
+        epochs,
+        "gradient_x_input",
+        target=1,
+    )
+    np.testing.assert_array_equal(maps.get_data(), expected.get_data())
+
+
 def _skorch_eegnet(X, y, seed):
     return NeuralNetClassifier(
         EEGNet,

@@ -59,7 +59,18 @@ def _true_labels(estimator, data, y):
     if y is None:
         if data.events is None:
             return None
-        index, _ = _resolve_target(estimator, "true", data)
+        try:
+            index, _ = _resolve_target(estimator, "true", data)
+        except ValueError:
+            # explain's message names its target="true" and as_network's
+            # event_id, which group_predictions does not take.
+            raise ValueError(
+                "With y=None, group_predictions reads the class of each epoch "
+                f"from its event, but the events {data.event_id} do not give the "
+                f"estimator's classes {classes.tolist()} (it was trained on "
+                "arrays, or on labels other than these events); pass y, the "
+                "class of each epoch."
+            ) from None
         return classes[index]
     y = np.asarray(y)
     if y.shape != (data.shape[0],):
