@@ -122,18 +122,23 @@ def test_plain_skorch_classifier_with_its_channels(epochs):
             evaluate(as_network(linear, info=epochs.info), shorter, "saliency")
 
 
-def test_a_network_trained_on_microvolts_reads_volts_at_its_scaling(epochs):
-    """Given Epochs in volts, a network trained on microvolts saw flat epochs
-    (one output for all), silently; scaling=1e6 says how it was trained."""
+def _linear_network_on_microvolts(classifier_class, epochs):
+    """A linear skorch network fitted on the epochs' data in microvolts."""
     X = epochs.get_data().astype(np.float32) * 1e6
-    y = epochs.events[:, 2] - 1
     torch.manual_seed(0)
-    net = NeuralNetClassifier(
+    return classifier_class(
         torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(X[0].size, 2)),
         max_epochs=3,
         train_split=None,
         verbose=False,
-    ).fit(X, y)
+    ).fit(X, epochs.events[:, 2] - 1)
+
+
+def test_a_network_trained_on_microvolts_reads_volts_at_its_scaling(epochs):
+    """Given Epochs in volts, a network trained on microvolts saw flat epochs
+    (one output for all), silently; scaling=1e6 says how it was trained."""
+    X = epochs.get_data().astype(np.float32) * 1e6
+    net = _linear_network_on_microvolts(NeuralNetClassifier, epochs)
     in_volts = as_network(net, info=epochs.info, scaling=1e6)
     maps = mne_xai.explain(in_volts, epochs, "gradient_x_input", target=1)
     # On the microvolt arrays, the network itself: the same map, per volt.
@@ -163,14 +168,7 @@ def test_a_classifier_reading_epochs_in_microvolts_is_explained_as_it_predicts(
 ):
     """Passed as it is, it was explained on volts while its own predict read
     the same Epochs in microvolts: every output that of a flat epoch."""
-    X = epochs.get_data().astype(np.float32) * 1e6
-    torch.manual_seed(0)
-    net = _ReadsEpochsInMicrovolts(
-        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(X[0].size, 2)),
-        max_epochs=3,
-        train_split=None,
-        verbose=False,
-    ).fit(X, epochs.events[:, 2] - 1)
+    net = _linear_network_on_microvolts(_ReadsEpochsInMicrovolts, epochs)
     network = as_network(net, info=epochs.info)
     with torch.no_grad():
         logits = network.module_(torch.from_numpy(epochs.get_data()).float())
