@@ -35,7 +35,7 @@ import math
 import mne
 import numpy as np
 import torch
-from mne.utils import _validate_type, logger
+from mne.utils import _validate_type
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetBinaryClassifier
@@ -87,15 +87,14 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
         by from MNE's units (volts for EEG): ``1e6`` for a network trained on
         microvolts, as braindecode's examples scale them. Data given (Epochs,
         and arrays) are then in MNE's units, multiplied by it before the
-        network, and attributions are with respect to those data. None: the
-        factor the classifier's own ``get_dataset`` multiplies Epochs by
-        (``1e6`` for braindecode's ``EEGClassifier``, which reads Epochs in
-        microvolts when it predicts as when it fits); for a classifier that
-        reads no Epochs (skorch's own), data are given in the unit the network
-        was trained on, which nothing records: Epochs in volts given to a
-        network trained on microvolts are read a million times too small, and
-        every output is that of a flat epoch, without warning. Ignored for the
-        estimators of mne_xai, which record their training data's scale.
+        network, and attributions are with respect to those data. None: data
+        are given in the unit the network was trained on, which nothing
+        records; Epochs in volts given to a network trained on microvolts
+        are read a million times too small, and every output is that of a
+        flat epoch, without warning. A classifier that reads Epochs in another
+        unit itself (braindecode's ``EEGClassifier`` multiplies them by 1e6)
+        is refused without ``scaling``. Ignored for the estimators of mne_xai,
+        which record their training data's scale.
 
     Returns
     -------
@@ -345,12 +344,14 @@ class _CroppedNetwork:
         )
 
 
-def _factor_it_reads_epochs_by(net):
-    """Return the factor ``net`` multiplies Epochs by, as its ``get_dataset`` reads them.
+def _refuse_a_unit_of_its_own(net):
+    """Refuse, without ``scaling``, a classifier that reads Epochs in another unit.
 
-    braindecode's ``EEGClassifier`` reads Epochs in microvolts, in ``predict``
-    as in ``fit``; a network explained on them in volts answered as for flat
-    epochs, without a word. skorch's own classifiers read no Epochs: None.
+    braindecode's ``EEGClassifier`` multiplies Epochs by 1e6 in its
+    ``get_dataset`` (microvolts), in ``predict`` as in ``fit``, and reads
+    arrays as they are: given the Epochs in volts, its network answered as for
+    flat epochs, without a word. Which unit arrays are in, only the user
+    knows. skorch's own classifiers read no Epochs.
     """
     probe = mne.EpochsArray(
         np.ones((1, 1, 2)), mne.create_info(1, 100.0, "eeg"), verbose=False
@@ -358,17 +359,20 @@ def _factor_it_reads_epochs_by(net):
     try:
         read = getattr(net.get_dataset(probe), "X", None)
     except (TypeError, ValueError):
-        return None
+        return
     if not isinstance(read, np.ndarray) or read.shape != (1, 1, 2):
-        return None
+        return
     factor = float(read.flat[0])
-    if factor == 1 or not np.isfinite(factor) or factor <= 0:
-        return None
-    logger.info(
-        f"{type(net).__name__} reads Epochs multiplied by {factor:g} (its "
-        f"get_dataset does so); explaining it as scaling={factor:g}."
-    )
-    return factor
+    if factor != 1:
+        raise ValueError(
+            f"This {type(net).__name__} multiplies Epochs by {factor:g} when it "
+            "reads them (its get_dataset does), and mne_xai gives its network "
+            "the data as they are. Say which unit it was trained in: "
+            f"as_network(clf, info=epochs.info, scaling={factor:g}) to explain "
+            "Epochs as it predicts them (arrays are then given in MNE's units, "
+            "volts for EEG), or scaling=1 to give data in the unit it was "
+            "trained on."
+        )
 
 
 class _SkorchNetwork:
@@ -378,7 +382,7 @@ class _SkorchNetwork:
         net.check_is_fitted()
         self.module_ = net.module_
         if scaling is None:
-            scaling = _factor_it_reads_epochs_by(net)
+            _refuse_a_unit_of_its_own(net)
         if scaling is not None:
             self.module_ = ScaledInput(self.module_, float(scaling))
         if isinstance(net, NeuralNetBinaryClassifier):

@@ -163,24 +163,24 @@ class _ReadsEpochsInMicrovolts(NeuralNetClassifier):
         return super().get_dataset(X, y)
 
 
-def test_a_classifier_reading_epochs_in_microvolts_is_explained_as_it_predicts(
-    epochs,
-):
+def test_a_classifier_reading_epochs_in_microvolts_needs_its_scaling(epochs):
     """Passed as it is, it was explained on volts while its own predict read
     the same Epochs in microvolts: every output that of a flat epoch."""
     net = _linear_network_on_microvolts(_ReadsEpochsInMicrovolts, epochs)
-    network = as_network(net, info=epochs.info)
+    with pytest.raises(ValueError, match=r"scaling=1e\+06\) to explain Epochs"):
+        mne_xai.explain(net, epochs, "gradient_x_input", target=1)
+    with pytest.raises(ValueError, match="multiplies Epochs by 1e"):
+        as_network(net, info=epochs.info)
+    network = as_network(net, info=epochs.info, scaling=1e6)
     with torch.no_grad():
         logits = network.module_(torch.from_numpy(epochs.get_data()).float())
     np.testing.assert_allclose(logits, net.forward(epochs), rtol=1e-4)
-    maps = mne_xai.explain(net, epochs, "gradient_x_input", target=1)
-    expected = mne_xai.explain(
-        as_network(net, info=epochs.info, scaling=1e6),
-        epochs,
-        "gradient_x_input",
-        target=1,
-    )
-    np.testing.assert_array_equal(maps.get_data(), expected.get_data())
+    # scaling=1: arrays in the unit it was trained on, as its predict reads them.
+    X = epochs.get_data().astype(np.float32) * 1e6
+    as_trained = as_network(net, info=epochs.info, scaling=1)
+    with torch.no_grad():
+        logits = as_trained.module_(torch.from_numpy(X))
+    np.testing.assert_allclose(logits, net.forward(X), rtol=1e-4)
 
 
 def _skorch_eegnet(X, y, seed):
