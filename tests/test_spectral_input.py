@@ -462,7 +462,7 @@ def test_events_are_not_read_as_classes_of_other_labels(spectral_epochs):
     match = 'target="true" reads the events of the epochs as classes'
     with pytest.raises(ValueError, match=match):
         explain_spectral_classifier(clf, epochs[:2], "saliency", target="true")
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match="pass y, the class of each epoch"):
         group_predictions(clf, epochs, np.arange(20) % 2, verbose=False)
     with pytest.raises(ValueError, match="cannot be read as its classes"):
         clf.score(epochs)
