@@ -871,6 +871,51 @@ def test_a_network_returning_a_tuple_is_refused_clearly():
         _explain(network, "saliency")
 
 
+class _LogitsPerTime(nn.Module):
+    """A cropped decoding network: logits for each time, (batch, 2, n_times - 7)."""
+
+    def __init__(self):
+        super().__init__()
+        self.spatial = nn.Conv1d(N_CHANNELS, 3, 1)
+        self.classifier = nn.Conv1d(3, 2, 8)
+
+    def forward(self, x):
+        return self.classifier(torch.tanh(self.spatial(x)))
+
+
+class _MeanOverTime(nn.Module):
+    """The wrapping the refusal advises."""
+
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+
+    def forward(self, x):
+        return self.network(x).mean(dim=-1)
+
+
+def test_logits_for_each_time_are_refused_with_the_wrapping_that_explains_them():
+    """The hint spoke of a tuple to a cropped network; its advice, applied,
+    gives the gradient of the epoch's mean logit."""
+    import mne
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(_LogitsPerTime, classes=[0, 1]).initialize()
+    info = mne.create_info(N_CHANNELS, 128.0, "eeg")
+    with pytest.raises(ValueError, match=r"their mean over time, network\(x\)\.mean"):
+        _explain(as_network(net, info=info), "saliency")
+
+    per_time = net.module_
+    net.module_ = _MeanOverTime(per_time).eval()
+    maps = _explain(as_network(net, info=info), "saliency")
+    inputs = torch.as_tensor(_arrays()[0][:4], dtype=torch.float32).requires_grad_()
+    per_time(inputs).mean(dim=-1)[:, 0].sum().backward()
+    np.testing.assert_allclose(maps.get_data(), inputs.grad.abs().numpy(), atol=1e-6)
+
+
 def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
     """An Epochs baseline was read by position (a map 17 % off when its channels
     were in another order), an Evoked one failed in NumPy, and a baseline in

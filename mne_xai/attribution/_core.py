@@ -739,6 +739,32 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
     )
 
 
+def _not_logits_message(outputs, method):
+    """Say what a network returned in place of logits, and how to wrap it."""
+    if not isinstance(outputs, torch.Tensor):
+        found = f"a {type(outputs).__name__}"
+        wrap = "only the logits (e.g. the first element of a tuple)"
+    elif outputs.ndim == 3:
+        found = (
+            f"shape {tuple(outputs.shape)}, logits for each time, as cropped "
+            "decoding networks do"
+        )
+        # braindecode trains such a network on this mean (CroppedLoss) and
+        # predicts an epoch by it.
+        wrap = (
+            "their mean over time, network(x).mean(dim=-1): the logits of the "
+            "whole epoch, as braindecode trains and predicts them"
+        )
+    else:
+        found = f"shape {tuple(outputs.shape)}"
+        wrap = "only the logits"
+    return (
+        f"The network returns {found}; {method} explains networks that return "
+        "logits of shape (batch, n_classes). Wrap it in a module whose forward "
+        f"returns {wrap}."
+    )
+
+
 def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=None):
     """Refuse a network whose outputs are not one epoch's logits; warn of probabilities.
 
@@ -792,16 +818,7 @@ def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=Non
                 "net.module_)."
             ) from err
         if not isinstance(outputs, torch.Tensor) or outputs.ndim != 2:
-            found = (
-                f"shape {tuple(outputs.shape)}"
-                if isinstance(outputs, torch.Tensor)
-                else f"a {type(outputs).__name__}"
-            )
-            raise ValueError(
-                f"The network returns {found}; {method} explains networks that "
-                "return logits of shape (batch, n_classes). Wrap it in a module "
-                "that returns only those (e.g. the first element of a tuple)."
-            )
+            raise ValueError(_not_logits_message(outputs, method))
         if n_classes is not None and outputs.shape[1] != n_classes:
             raise ValueError(
                 f"The network returns {outputs.shape[1]} logit(s) per epoch for a "
