@@ -743,14 +743,14 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.seed_, self.incremental_ = seed, bool(incremental)
 
     def _follow_training_counts(self):
-        """Take what follows the training data's size from the loaded network.
+        """Take what follows the training data's size from the network's counts.
 
-        ``initialize`` computed the schedule (``batch_size_``, ``max_epochs_``)
-        and "balanced" class weights from the data given to it, which need
-        only be shaped as the training data: continued training would follow
-        their counts. The network keeps the training counts
-        (``training_class_counts``); a loaded loss state keeps its weights,
-        which ``class_weight_`` then gives.
+        The schedule (``batch_size_``, ``max_epochs_``) and "balanced" class
+        weights follow the class counts the network keeps
+        (``training_class_counts``): those of the data of a continued fit, and
+        on loading those of the training, where ``initialize`` computed them
+        from data that need only be shaped as the training data. A loaded loss
+        state keeps its weights, which ``class_weight_`` then gives.
         """
         counts = self.module_.training_class_counts.cpu().numpy()
         self.batch_size_, self.max_epochs_ = training_schedule(
@@ -761,7 +761,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             return
         initialized = self.class_weight_
         if self.class_weight == "balanced":
-            self.class_weight_ = counts.sum() / (len(counts) * counts)
+            labels = np.repeat(self.classes_, counts)
+            self.class_weight_ = _class_weights("balanced", self.classes_, labels)
         if np.allclose(loss_weight.cpu().numpy(), initialized, rtol=1e-6):
             loss_weight.copy_(torch.as_tensor(self.class_weight_))
         else:  # a loaded loss state
@@ -913,19 +914,11 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             self._check_built_with()
             array, targets = self._continued_training_data(X, y)
             self.validation_groups_ = _checked_groups(groups, targets)
-            if getattr(self, "class_weight_", None) is not None:
-                # "balanced" follows the counts of the data trained on now.
-                self.class_weight_ = _class_weights(
-                    self.class_weight, self.classes_, self.classes_[targets]
-                )
-                self.criterion_.weight.copy_(torch.as_tensor(self.class_weight_))
-            if hasattr(self.module_, "training_class_counts"):  # else pickled before
-                self.module_.training_class_counts.copy_(
-                    torch.as_tensor(np.bincount(targets, minlength=len(self.classes_)))
-                )
-            self.batch_size_, self.max_epochs_ = training_schedule(
-                self._n_stepped_on(len(array)), self.batch_size, self.max_epochs
+            # The schedule and "balanced" weights follow the data trained on now.
+            self.module_.training_class_counts.copy_(
+                torch.as_tensor(np.bincount(targets, minlength=len(self.classes_)))
             )
+            self._follow_training_counts()
             self._restart_training(incremental=False)
             with self._seeded():
                 self._train(array, targets, **fit_params)
