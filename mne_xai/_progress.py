@@ -8,10 +8,12 @@ from mne.utils import ProgressBar, get_config
 def progress_bar(iterable, *, max_value=None, mesg=None):
     """Return MNE's progress bar, switched off when stderr is not a terminal.
 
-    tqdm redraws its bar with carriage returns, which fill log files, CI output
-    and saved notebooks with hundreds of partial lines. A bar is drawn only on
-    a terminal, unless ``MNE_TQDM`` chooses the backend explicitly. Like MNE's
-    own bars, it is hidden when the log level is above INFO.
+    tqdm redraws its bar with carriage returns, which fill log files and CI
+    output with hundreds of partial lines. A bar is drawn only where it is
+    redrawn in place: on a terminal, and in a Jupyter notebook (stderr is its
+    kernel's stream, where MNE's ``tqdm.auto`` draws a widget), unless
+    ``MNE_TQDM`` chooses the backend explicitly. Like MNE's own bars, it is
+    hidden when the log level is above INFO.
 
     Parameters
     ----------
@@ -28,7 +30,7 @@ def progress_bar(iterable, *, max_value=None, mesg=None):
         The bar.
     """
     which_tqdm = get_config("MNE_TQDM")
-    if which_tqdm is None and not _on_terminal(sys.stderr):
+    if which_tqdm is None and not _drawn_in_place(sys.stderr):
         which_tqdm = "off"
     return ProgressBar(iterable, max_value=max_value, mesg=mesg, which_tqdm=which_tqdm)
 
@@ -36,3 +38,8 @@ def progress_bar(iterable, *, max_value=None, mesg=None):
 def _on_terminal(stream):
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def _drawn_in_place(stream):
+    in_a_notebook = type(stream).__module__.startswith("ipykernel.")
+    return in_a_notebook or _on_terminal(stream)

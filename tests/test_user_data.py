@@ -1034,21 +1034,34 @@ def test_epochs_not_preloaded_stream_from_disk(mne_data, fitted_eegnet, epochs_r
     assert epochs_reads and max(epochs_reads) <= 3 < len(lazy)
 
 
-def test_progress_bar_is_drawn_on_a_terminal_only(monkeypatch):
+class _Terminal:
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        pass
+
+    def flush(self):
+        pass
+
+
+class _NotebookStream(_Terminal):
+    """A Jupyter kernel's stderr: not a terminal, but shown live by the notebook."""
+
+    __module__ = "ipykernel.iostream"
+
+    def isatty(self):
+        return False
+
+
+@pytest.mark.parametrize("stream", [_Terminal, _NotebookStream])
+def test_progress_bar_is_drawn_on_a_terminal_and_in_a_notebook_only(
+    stream, monkeypatch
+):
     from mne_xai._progress import progress_bar
 
-    class Terminal:
-        def isatty(self):
-            return True
-
-        def write(self, text):
-            pass
-
-        def flush(self):
-            pass
-
     assert progress_bar(range(3), max_value=3)._tqdm.disable
-    monkeypatch.setattr("sys.stderr", Terminal())
+    monkeypatch.setattr("sys.stderr", stream())
     with mne.utils.use_log_level("info"):
         assert not progress_bar(range(3), max_value=3)._tqdm.disable
 
