@@ -289,46 +289,9 @@ def trust_summary(
             random_state=random_state,
             **common,
         )
-        target_similarity, target_low, target_high = _mean_interval(
-            target_check.similarity[target_check.metric][0]
-        )
-        # After the last step every layer is re-initialized.
-        similarities = dict(
-            maps=check.similarity["spearman_abs"][-1],
-            trained_input=check.input_similarity[0],
-            randomized_input=check.input_similarity[-1],
-        )
-        gain = curve.aopc - anchor
-        class_gains[method] = _class_gains(gain, curve.target, names)
-        gain_mean, gain_low, gain_high = _mean_interval(gain)
-        range_excursion, peak = _leaves_range(curve.scores)
-        similarity, similarity_low, similarity_high = _mean_interval(
-            similarities["maps"]
-        )
-        beyond_input = np.nanmean(_partial_correlation(**similarities))
-        rows[method] = dict(
-            aopc=curve.aopc.mean(),
-            aopc_std=curve.aopc.std(),
-            aopc_random=anchor.mean(),
-            gain=gain_mean,
-            gain_low=gain_low,
-            gain_high=gain_high,
-            range_excursion=range_excursion,
-            peak=peak,
-            range_low=curve.scores[:, [0, -1]].min(),
-            range_high=curve.scores[:, [0, -1]].max(),
-            similarity=similarity,
-            similarity_low=similarity_low,
-            similarity_high=similarity_high,
-            input_similarity=np.nanmean(similarities["randomized_input"]),
-            input_similarity_trained=np.nanmean(similarities["trained_input"]),
-            beyond_input=beyond_input,
-            target_similarity=target_similarity,
-            target_similarity_low=target_low,
-            target_similarity_high=target_high,
-            deletion=_deletion_reading(class_gains[method]["deletion"]),
-            randomization=_randomization_reading(similarity, beyond_input, threshold),
-            target_randomization=_target_reading(target_similarity, threshold),
+        class_gains[method] = _class_gains(curve.aopc - anchor, curve.target, names)
+        rows[method] = _method_row(
+            curve, anchor, check, target_check, class_gains[method], threshold
         )
         logger.info(
             f"  {method}: deletion {rows[method]['deletion']}; randomization: "
@@ -355,4 +318,45 @@ def trust_summary(
         target_checks=target_checks,
         threshold=threshold,
         baseline=baseline,
+    )
+
+
+def _method_row(curve, anchor, check, target_check, class_gains, threshold):
+    """One method's row of the summary: its figures and their readings."""
+    target_similarity, target_low, target_high = _mean_interval(
+        target_check.similarity[target_check.metric][0]
+    )
+    # After the last step every layer is re-initialized.
+    similarities = dict(
+        maps=check.similarity["spearman_abs"][-1],
+        trained_input=check.input_similarity[0],
+        randomized_input=check.input_similarity[-1],
+    )
+    gain_mean, gain_low, gain_high = _mean_interval(curve.aopc - anchor)
+    range_excursion, peak = _leaves_range(curve.scores)
+    similarity, similarity_low, similarity_high = _mean_interval(similarities["maps"])
+    beyond_input = np.nanmean(_partial_correlation(**similarities))
+    return dict(
+        aopc=curve.aopc.mean(),
+        aopc_std=curve.aopc.std(),
+        aopc_random=anchor.mean(),
+        gain=gain_mean,
+        gain_low=gain_low,
+        gain_high=gain_high,
+        range_excursion=range_excursion,
+        peak=peak,
+        range_low=curve.scores[:, [0, -1]].min(),
+        range_high=curve.scores[:, [0, -1]].max(),
+        similarity=similarity,
+        similarity_low=similarity_low,
+        similarity_high=similarity_high,
+        input_similarity=np.nanmean(similarities["randomized_input"]),
+        input_similarity_trained=np.nanmean(similarities["trained_input"]),
+        beyond_input=beyond_input,
+        target_similarity=target_similarity,
+        target_similarity_low=target_low,
+        target_similarity_high=target_high,
+        deletion=_deletion_reading(class_gains["deletion"]),
+        randomization=_randomization_reading(similarity, beyond_input, threshold),
+        target_randomization=_target_reading(target_similarity, threshold),
     )
