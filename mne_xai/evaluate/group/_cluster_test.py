@@ -67,6 +67,35 @@ def _with_every_flip(p_values, h0, masses, flipped_h0, tail):
     return (1 + beyond.sum(axis=0)) / len(mended), mended
 
 
+def _null_maps(null, maps, reference, normalize):
+    """Return the kind of null ("zero" or "maps") and its maps, shaped like ``maps``."""
+    _validate_type(null, (str, list, tuple, None), "null", _NULL_DESCRIPTION)
+    if isinstance(null, str) or null is None:
+        _check_option("null", null, ("zero", None))
+        if (maps >= 0).all():
+            warn(
+                "Every map is non-negative (magnitudes?), so against a zero null "
+                "all relevance is 'above the null'. Pass null maps instead: of "
+                "another class's epochs, of a network trained on shuffled labels, "
+                "or of the 'random' method."
+            )
+        return "zero", np.zeros_like(maps)
+    null = _check_evoked_list(null, "null")
+    if len(null) != len(maps):
+        raise ValueError(
+            f"null must hold one map per subject ({len(maps)}), got {len(null)}."
+        )
+    null_maps = [
+        _normalized(
+            _matched(evoked, reference, f"null[{index}]").data,
+            normalize,
+            f"null[{index}]",
+        )
+        for index, evoked in enumerate(null)
+    ]
+    return "maps", np.array(null_maps)
+
+
 @verbose
 @fill_doc
 def relevance_cluster_test(
@@ -232,34 +261,7 @@ def relevance_cluster_test(
             for index, evoked in enumerate(evokeds)
         ]
     )
-    _validate_type(null, (str, list, tuple, None), "null", _NULL_DESCRIPTION)
-    if isinstance(null, str) or null is None:
-        _check_option("null", null, ("zero", None))
-        null_kind, null_maps = "zero", np.zeros_like(maps)
-        if (maps >= 0).all():
-            warn(
-                "Every map is non-negative (magnitudes?), so against a zero null "
-                "all relevance is 'above the null'. Pass null maps instead: of "
-                "another class's epochs, of a network trained on shuffled labels, "
-                "or of the 'random' method."
-            )
-    else:
-        null = _check_evoked_list(null, "null")
-        if len(null) != n_subjects:
-            raise ValueError(
-                f"null must hold one map per subject ({n_subjects}), got {len(null)}."
-            )
-        null_kind = "maps"
-        null_maps = np.array(
-            [
-                _normalized(
-                    _matched(evoked, reference, f"null[{index}]").data,
-                    normalize,
-                    f"null[{index}]",
-                )
-                for index, evoked in enumerate(null)
-            ]
-        )
+    null_kind, null_maps = _null_maps(null, maps, reference, normalize)
     adjacency_matrix, adjacency_story = _channel_adjacency(reference.info, adjacency)
     if threshold is None:
         threshold = _cluster_forming_threshold(n_subjects, tail)
