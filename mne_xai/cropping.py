@@ -76,6 +76,33 @@ def _fit_parameter(estimator, name):
 EPOCHS_PER_PREDICTION = 64
 
 
+def _give_the_rate_of_array_windows(estimator, n_channels, sfreq):
+    """Set the rate of windows cut from arrays as every ``info`` left at None.
+
+    Windows of arrays carry no rate: without one, our estimators size their
+    kernels for 128 Hz, whatever ``sfreq`` says. Every info left at None is
+    given it, also inside a Pipeline or a GridSearchCV.
+    """
+    infos = {
+        key: value
+        for key, value in estimator.get_params().items()
+        if key == "info" or key.endswith("__info")
+    }
+    other_rates = {
+        key: value["sfreq"]
+        for key, value in infos.items()
+        if isinstance(value, mne.Info) and value["sfreq"] != sfreq
+    }
+    if other_rates:
+        raise ValueError(
+            f"Windows are cut at sfreq={sfreq:g} Hz, but the estimator's "
+            + ", ".join(f"{k} says {v:g} Hz" for k, v in other_rates.items())
+            + ", for which its network would be built. Give one rate."
+        )
+    unset = [key for key, value in infos.items() if value is None]
+    estimator.set_params(**dict.fromkeys(unset, array_info(n_channels, sfreq)))
+
+
 class CroppedClassifier(
     MetaEstimatorMixin, _ScoreMixin, ClassifierMixin, BaseEstimator
 ):
@@ -339,28 +366,7 @@ class CroppedClassifier(
             # or a slice would pick again.
             estimator.set_params(**{_final_step_parameter(estimator, "picks"): picked})
         if info is None:
-            # Windows of arrays carry no rate: without one, our estimators size
-            # their kernels for 128 Hz, whatever sfreq says. Every info left at
-            # None is given it, also inside a Pipeline or a GridSearchCV.
-            infos = {
-                key: value
-                for key, value in estimator.get_params().items()
-                if key == "info" or key.endswith("__info")
-            }
-            unset = [key for key, value in infos.items() if value is None]
-            other_rates = {
-                key: value["sfreq"]
-                for key, value in infos.items()
-                if isinstance(value, mne.Info) and value["sfreq"] != sfreq
-            }
-            if other_rates:
-                raise ValueError(
-                    f"Windows are cut at sfreq={sfreq:g} Hz, but the estimator's "
-                    + ", ".join(f"{k} says {v:g} Hz" for k, v in other_rates.items())
-                    + ", for which its network would be built. Give one rate."
-                )
-            windows_info = array_info(data.shape[1], sfreq)
-            estimator.set_params(**dict.fromkeys(unset, windows_info))
+            _give_the_rate_of_array_windows(estimator, data.shape[1], sfreq)
         with warnings.catch_warnings():
             # Counted in windows; the epochs are judged below, by their mean.
             warnings.filterwarnings("ignore", message=UNPREDICTED_CLASSES)
