@@ -475,83 +475,80 @@ def deletion_test(
         shortcuts,
         "deletion test",
     )
-    keys = (
-        "score",
-        "score_deleted",
-        "score_random",
-        "fraction_deleted",
-        "channel_score_deleted",
-        "channel_score_random",
-        "n_channels_deleted",
-        "target",
-    )
-    results = {key: [] for key in keys}
-    for item in items:
-        n_epochs, n_channels, n_times = item.data.shape
-        # Only the samples the network reads are z-scored, selected and drawn
-        # at random (see deletion_curve): unread ones, removed at random,
-        # change nothing.
-        read = np.ones(n_times, bool) if item.read is None else item.read
-        maps = item.attribution.double().cpu().numpy()[..., read]
-        smoothed = uniform_filter1d(
-            _per_map_zscore(maps), window, axis=-1, mode="nearest"
+    batches = [
+        _deletion_of_batch(
+            item, estimator, baseline, threshold, channel_threshold, window
         )
-        relevant = smoothed > threshold
-        if n_channels == 1:  # nothing to rank: z-scores of one value warned
-            channel_relevant = np.zeros((n_epochs, 1), bool)
-        else:
-            channel_relevance = maps.mean(axis=2)[..., None]
-            channel_relevant = (
-                _per_map_zscore(channel_relevance)[..., 0] > channel_threshold
-            )
-        random_features = _same_count_at_random(
-            relevant.reshape(n_epochs, -1), item.rngs
-        )
-        random_channels = _same_count_at_random(channel_relevant, item.rngs)
-        removed = np.zeros((n_epochs, 2, n_channels, n_times), bool)
-        removed[..., read] = np.stack(
-            [relevant, random_features.reshape(relevant.shape)], axis=1
-        )
-        channels_removed = np.stack([channel_relevant, random_channels], axis=1)
-        sample_baseline = "zeros" if baseline == "interpolate" else baseline
-        variants = _replace(
-            item.data,
-            torch.as_tensor(removed, device=item.data.device),
-            _baseline_values(sample_baseline, item, estimator),
-        )
-        channels_removed_tensor = torch.as_tensor(
-            channels_removed, device=item.data.device
-        )
-        if baseline == "interpolate":
-            channel_variants = _interpolated_variants(item, channels_removed_tensor)
-        else:
-            channel_variants = _replace(
-                item.data,
-                channels_removed_tensor[..., None],
-                _baseline_values(baseline, item, estimator),
-            )
-        scores = (
-            item.scorer(
-                torch.cat([variants, channel_variants]),
-                item.target.repeat_interleave(2).repeat(2),
-            )
-            .reshape(2, n_epochs, 2)
-            .cpu()
-            .double()
-            .numpy()
-        )
-        results["score"].append(item.score.cpu().double().numpy())
-        results["score_deleted"].append(scores[0, :, 0])
-        results["score_random"].append(scores[0, :, 1])
-        results["fraction_deleted"].append(relevant.mean(axis=(1, 2)))
-        if n_channels == 1:
-            scores[1] = np.nan  # no channel-level test, rather than a null one
-        results["channel_score_deleted"].append(scores[1, :, 0])
-        results["channel_score_random"].append(scores[1, :, 1])
-        results["n_channels_deleted"].append(channel_relevant.sum(axis=1))
-        results["target"].append(item.target.cpu().numpy())
+        for item in items
+    ]
     return DeletionTestResult(
-        **{key: np.concatenate(value) for key, value in results.items()}
+        **{key: np.concatenate([batch[key] for batch in batches]) for key in batches[0]}
+    )
+
+
+def _deletion_of_batch(item, estimator, baseline, threshold, channel_threshold, window):
+    """Scores of one batch of epochs with their relevant samples and channels deleted.
+
+    Returns the fields of :class:`DeletionTestResult` for the batch's epochs.
+    """
+    n_epochs, n_channels, n_times = item.data.shape
+    # Only the samples the network reads are z-scored, selected and drawn
+    # at random (see deletion_curve): unread ones, removed at random,
+    # change nothing.
+    read = np.ones(n_times, bool) if item.read is None else item.read
+    maps = item.attribution.double().cpu().numpy()[..., read]
+    smoothed = uniform_filter1d(_per_map_zscore(maps), window, axis=-1, mode="nearest")
+    relevant = smoothed > threshold
+    if n_channels == 1:  # nothing to rank: z-scores of one value warned
+        channel_relevant = np.zeros((n_epochs, 1), bool)
+    else:
+        channel_relevance = maps.mean(axis=2)[..., None]
+        channel_relevant = (
+            _per_map_zscore(channel_relevance)[..., 0] > channel_threshold
+        )
+    random_features = _same_count_at_random(relevant.reshape(n_epochs, -1), item.rngs)
+    random_channels = _same_count_at_random(channel_relevant, item.rngs)
+    removed = np.zeros((n_epochs, 2, n_channels, n_times), bool)
+    removed[..., read] = np.stack(
+        [relevant, random_features.reshape(relevant.shape)], axis=1
+    )
+    channels_removed = np.stack([channel_relevant, random_channels], axis=1)
+    sample_baseline = "zeros" if baseline == "interpolate" else baseline
+    variants = _replace(
+        item.data,
+        torch.as_tensor(removed, device=item.data.device),
+        _baseline_values(sample_baseline, item, estimator),
+    )
+    channels_removed_tensor = torch.as_tensor(channels_removed, device=item.data.device)
+    if baseline == "interpolate":
+        channel_variants = _interpolated_variants(item, channels_removed_tensor)
+    else:
+        channel_variants = _replace(
+            item.data,
+            channels_removed_tensor[..., None],
+            _baseline_values(baseline, item, estimator),
+        )
+    scores = (
+        item.scorer(
+            torch.cat([variants, channel_variants]),
+            item.target.repeat_interleave(2).repeat(2),
+        )
+        .reshape(2, n_epochs, 2)
+        .cpu()
+        .double()
+        .numpy()
+    )
+    if n_channels == 1:
+        scores[1] = np.nan  # no channel-level test, rather than a null one
+    return dict(
+        score=item.score.cpu().double().numpy(),
+        score_deleted=scores[0, :, 0],
+        score_random=scores[0, :, 1],
+        fraction_deleted=relevant.mean(axis=(1, 2)),
+        channel_score_deleted=scores[1, :, 0],
+        channel_score_random=scores[1, :, 1],
+        n_channels_deleted=channel_relevant.sum(axis=1),
+        target=item.target.cpu().numpy(),
     )
 
 
