@@ -93,35 +93,7 @@ def plot_sanity_check(
     verdicts = {(result.metric, result.threshold) for result in results}
     shared = len(verdicts) == 1
     for result in results:
-        (line,) = axes.plot(
-            positions,
-            result.mean[metric],
-            marker="o",
-            label=_wrap_text(result.method, 2.0, "small"),
-        )
-        low, high = np.nanpercentile(result.similarity[metric], [25, 75], axis=1)
-        if len(positions) == 1:  # a band of one step has no width
-            mean = result.mean[metric]
-            axes.errorbar(
-                positions,
-                mean,
-                yerr=[mean - low, high - mean],
-                fmt="none",
-                color=line.get_color(),
-                alpha=0.4,
-                capsize=8,
-                linewidth=6,
-            )
-        else:
-            axes.fill_between(positions, low, high, color=line.get_color(), alpha=0.2)
-        if not shared and metric == result.metric:
-            axes.axhline(
-                result.threshold,
-                color=line.get_color(),
-                linestyle="--",
-                linewidth=1,
-                label=f"its threshold {result.threshold:g}\n(passes below)",
-            )
+        _draw_curve(axes, result, metric, own_threshold=not shared)
     axes.set_xticks(
         positions,
         step_labels,
@@ -162,3 +134,39 @@ def plot_sanity_check(
     )
     plt_show(show)
     return axes.figure
+
+
+def _draw_curve(axes, result, metric, *, own_threshold):
+    """Draw one result's mean similarity per step, with its band over epochs."""
+    from ..._figure_text import _wrap_text
+
+    positions = np.arange(len(result.steps))
+    (line,) = axes.plot(
+        positions,
+        result.mean[metric],
+        marker="o",
+        label=_wrap_text(result.method, 2.0, "small"),
+    )
+    low, high = np.nanpercentile(result.similarity[metric], [25, 75], axis=1)
+    if len(positions) == 1:  # a band of one step has no width
+        mean = result.mean[metric]
+        axes.errorbar(
+            positions,
+            mean,
+            yerr=[mean - low, high - mean],
+            fmt="none",
+            color=line.get_color(),
+            alpha=0.4,
+            capsize=8,
+            linewidth=6,
+        )
+    else:
+        axes.fill_between(positions, low, high, color=line.get_color(), alpha=0.2)
+    if own_threshold and metric == result.metric:
+        axes.axhline(
+            result.threshold,
+            color=line.get_color(),
+            linestyle="--",
+            linewidth=1,
+            label=f"its threshold {result.threshold:g}\n(passes below)",
+        )
