@@ -545,32 +545,9 @@ def plot_method_comparison(
             column_labels = [
                 _window_text(attribution, tmin, tmax) for tmin, tmax in windows
             ]
-            maps = np.array(
-                [
-                    channel_importance(
-                        attribution, absolute=absolute, tmin=tmin, tmax=tmax
-                    )
-                    .get_data()[..., 0]
-                    .mean(axis=0)
-                    for tmin, tmax in windows
-                ]
-            )
+            maps = _window_maps(attribution, windows, absolute)
         rows.append(maps)
-    summed = "|relevance|" if absolute else "relevance"
-    caption = f"Each map: {summed} summed over " + (
-        "time, averaged over the class's epochs."
-        if windows is None
-        else "the window, averaged over the epochs."
-    )
-    if normalize:
-        units = "fraction of the method's maximum"
-        caption += (
-            " Each method's maps are divided by their largest value, so "
-            "methods in different units share one colour scale."
-        )
-    else:
-        units = "relevance (method's unit)"
-        caption += " Each method on its own scale, in its own unit."
+    units, caption = _comparison_units_and_caption(absolute, windows, normalize)
     if title is None:
         given = [method for method in methods if method in attributions]
         explained = (
@@ -592,6 +569,37 @@ def plot_method_comparison(
         show=show,
         instead=_TIME_COURSE,
         normalize_rows=normalize,
+    )
+
+
+def _window_maps(attribution, windows, absolute):
+    """Return the channel importance in each window, averaged over the epochs."""
+    return np.array(
+        [
+            channel_importance(attribution, absolute=absolute, tmin=tmin, tmax=tmax)
+            .get_data()[..., 0]
+            .mean(axis=0)
+            for tmin, tmax in windows
+        ]
+    )
+
+
+def _comparison_units_and_caption(absolute, windows, normalize):
+    """Return the colour bar's units and the caption of plot_method_comparison."""
+    summed = "|relevance|" if absolute else "relevance"
+    caption = f"Each map: {summed} summed over " + (
+        "time, averaged over the class's epochs."
+        if windows is None
+        else "the window, averaged over the epochs."
+    )
+    if normalize:
+        return "fraction of the method's maximum", caption + (
+            " Each method's maps are divided by their largest value, so "
+            "methods in different units share one colour scale."
+        )
+    return (
+        "relevance (method's unit)",
+        caption + " Each method on its own scale, in its own unit.",
     )
 
 
