@@ -683,6 +683,17 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "labels of every training class (classes= names those the data "
                 "lack), or pickle the whole estimator."
             ) from error
+        self._check_loaded_record(classes)
+        self._follow_training_counts(self.module_.training_class_counts.cpu().numpy())
+        seed, incremental = self.module_.training_continuation.tolist()
+        self.seed_, self.incremental_ = seed, bool(incremental)
+
+    def _check_loaded_record(self, classes):
+        """Refuse loaded parameters whose training record is not the data's.
+
+        The network keeps digests of its training channels, rate, classes and
+        events; ``initialize`` read the data given to it, which must match.
+        """
         expected = channels_digest(self.ch_names_, self.n_channels_)
         if not torch.equal(self.module_.training_channels.cpu(), expected):
             raise ValueError(
@@ -738,33 +749,33 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "(their event_id, with an epoch of each class), or pickle the "
                 "whole estimator."
             )
-        self._follow_training_counts()
-        seed, incremental = self.module_.training_continuation.tolist()
-        self.seed_, self.incremental_ = seed, bool(incremental)
 
-    def _follow_training_counts(self):
-        """Take what follows the training data's size from the network's counts.
+    def _follow_training_counts(self, counts):
+        """Take what follows the training data's size from their class counts.
 
         The schedule (``batch_size_``, ``max_epochs_``) and "balanced" class
-        weights follow the class counts the network keeps
-        (``training_class_counts``): those of the data of a continued fit, and
-        on loading those of the training, where ``initialize`` computed them
-        from data that need only be shaped as the training data. A loaded loss
-        state keeps its weights, which ``class_weight_`` then gives.
+        weights follow the counts of the data trained on, which the network
+        keeps (``training_class_counts``): on loading, those of the training,
+        where ``initialize`` computed both from data that need only be shaped
+        as the training data; in a continued fit, those of its data. A loaded
+        loss state keeps its weights, which ``class_weight_`` then gives.
         """
-        counts = self.module_.training_class_counts.cpu().numpy()
+        weights = self.class_weight_
+        if self.class_weight == "balanced":
+            labels = np.repeat(self.classes_, counts)
+            weights = _class_weights("balanced", self.classes_, labels)
+        # Nothing is changed before: a refused "balanced" leaves the network.
+        if hasattr(self.module_, "training_class_counts"):  # else pickled before
+            self.module_.training_class_counts.copy_(torch.as_tensor(counts))
         self.batch_size_, self.max_epochs_ = training_schedule(
             self._n_stepped_on(int(counts.sum())), self.batch_size, self.max_epochs
         )
         loss_weight = getattr(self.criterion_, "weight", None)
-        if self.class_weight_ is None or loss_weight is None:
+        if weights is None or loss_weight is None:
             return
-        initialized = self.class_weight_
-        if self.class_weight == "balanced":
-            labels = np.repeat(self.classes_, counts)
-            self.class_weight_ = _class_weights("balanced", self.classes_, labels)
-        if np.allclose(loss_weight.cpu().numpy(), initialized, rtol=1e-6):
-            loss_weight.copy_(torch.as_tensor(self.class_weight_))
+        if np.allclose(loss_weight.cpu().numpy(), self.class_weight_, rtol=1e-6):
+            self.class_weight_ = weights
+            loss_weight.copy_(torch.as_tensor(weights))
         else:  # a loaded loss state
             self.class_weight_ = loss_weight.detach().cpu().double().numpy()
 
@@ -914,11 +925,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             self._check_built_with()
             array, targets = self._continued_training_data(X, y)
             self.validation_groups_ = _checked_groups(groups, targets)
-            # The schedule and "balanced" weights follow the data trained on now.
-            self.module_.training_class_counts.copy_(
-                torch.as_tensor(np.bincount(targets, minlength=len(self.classes_)))
+            self._follow_training_counts(
+                np.bincount(targets, minlength=len(self.classes_))
             )
-            self._follow_training_counts()
             self._restart_training(incremental=False)
             with self._seeded():
                 self._train(array, targets, **fit_params)
