@@ -76,6 +76,9 @@ def epochs_array(data, info, tmin, *, events=None, event_id=None, **trials):
             tmin=0.0,
             baseline=None,
             proj=False,
+            # An event of event_id whose epochs were all dropped (rejected, or
+            # left out by a selection) stays in it, as in the input.
+            on_missing="ignore",
             verbose=False,
             **trials,
         )

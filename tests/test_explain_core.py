@@ -87,6 +87,20 @@ def test_epochs_output_keeps_the_input_description(fitted_icnn, few_epochs, meth
     )
 
 
+def test_an_event_without_epochs_stays_in_the_maps_event_id(fitted_icnn, few_epochs):
+    """Rejection that drops every epoch of an event leaves its name in event_id,
+    on which the maps' EpochsArray failed ("No matching events found")."""
+    feet = np.flatnonzero(few_epochs.events[:, 2] == few_epochs.event_id["feet"])
+    epochs = few_epochs.copy().drop(np.setdiff1d(np.arange(len(few_epochs)), feet))
+    assert epochs.event_id == few_epochs.event_id
+    attribution = explain(fitted_icnn, epochs, "saliency", verbose=False)
+    assert attribution.event_id == few_epochs.event_id
+    every_epoch = explain(fitted_icnn, few_epochs, "saliency", verbose=False)
+    np.testing.assert_allclose(
+        attribution.get_data(), every_epoch.get_data()[feet], rtol=1e-5, atol=0
+    )
+
+
 def test_outputs_plot_with_mne(fitted_eegnet, few_epochs):
     attribution = explain(fitted_eegnet, few_epochs, "gradient_x_input", verbose=False)
     feet = attribution["feet"].average()
