@@ -274,6 +274,22 @@ def test_an_event_that_is_no_class_is_named_as_such(fitted_eegnet, few_epochs):
         explain(fitted_eegnet, epochs, "saliency", target="tongue", verbose=False)
 
 
+def test_a_boolean_class_is_a_target(synthetic_arrays):
+    """Labels such as metadata["correct"] give classes [False, True], of which
+    target=clf.classes_[1] (np.True_) was refused as no number nor string."""
+    X, y = synthetic_arrays
+    kwargs = dict(method="saliency", absolute=False, verbose=False)
+    estimator = EEGNetClassifier(
+        max_epochs=1, batch_size=16, random_state=0, verbose=False, module__F1=2
+    ).fit(X, y == 1)
+    by_index = explain(estimator, X[:4], target=1, **kwargs)
+    for target in (True, estimator.classes_[1]):
+        maps = explain(estimator, X[:4], target=target, **kwargs)
+        np.testing.assert_array_equal(maps.get_data(), by_index.get_data())
+    with pytest.raises(ValueError, match=r"classes \[0, 1\] are not"):
+        explain(estimator.fit(X, y), X[:4], target=True, **kwargs)
+
+
 def test_a_target_that_is_a_class_and_another_index_warns(synthetic_arrays):
     """With classes 1 and 2, target=1 is class 1 (index 0), said out loud."""
     X, y = synthetic_arrays

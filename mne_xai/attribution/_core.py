@@ -371,6 +371,15 @@ def _target_index(estimator, target, event_id, given_event_id=None):
     class.
     """
     n_classes = len(estimator.classes_)
+    if isinstance(target, bool | np.bool_):
+        # MNE's "numeric" leaves booleans out; True == 1 would match class 1.
+        classes = np.asarray(estimator.classes_)
+        if classes.dtype != bool:
+            raise ValueError(
+                f"target={target!r} is a boolean, and the classes "
+                f"{classes.tolist()} are not: pass a class or an index."
+            )
+        return classes.tolist().index(bool(target))
     _validate_type(
         target,
         ("numeric", str),
