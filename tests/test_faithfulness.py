@@ -123,6 +123,29 @@ def test_curves_of_a_linear_model_match_the_analytic_answer(
     assert (curve.aopc > random.aopc + 0.1 * scale).all()
 
 
+def test_more_steps_than_channels_remove_one_channel_per_step(
+    linear_estimator, montage_epochs
+):
+    """The default 64 steps failed on any montage of fewer than 64 channels."""
+    curve = deletion_curve(
+        linear_estimator,
+        montage_epochs,
+        "gradient_x_input",
+        target=0,
+        unit="channel",
+        verbose=False,
+    )
+    per_channel = contributions(linear_estimator, montage_epochs).sum(axis=2)
+    removed = np.cumsum(-np.sort(-per_channel, axis=1), axis=1)
+    expected = per_channel.sum(axis=1, keepdims=True) - np.column_stack(
+        [np.zeros(N_EPOCHS), removed]
+    )
+    np.testing.assert_allclose(curve.fractions, np.arange(N_CHANNELS + 1) / N_CHANNELS)
+    np.testing.assert_allclose(
+        curve.scores, expected, atol=1e-5 * np.abs(expected).max()
+    )
+
+
 @pytest.mark.parametrize("baseline", ["zeros", "interpolate"])
 def test_perturbation_tests_of_a_linear_model_correlate_perfectly(
     linear_estimator, montage_epochs, baseline

@@ -2,7 +2,7 @@
 
 import numpy as np
 import torch
-from mne.utils import _check_option, verbose
+from mne.utils import _check_option, logger, verbose
 
 from ..._checks import check_positive_int
 from ..._docs import fill_doc
@@ -74,9 +74,12 @@ def _curve(
             unread = ~read.expand(n_channels, n_times).flatten()
         n_units = int((~unread).sum())  # those ranked, perturbed and counted
         if n_steps > n_units:
-            raise ValueError(
-                f"n_steps={n_steps} exceeds the {n_units} {unit}s of an epoch."
+            # The finest curve there is: more steps would repeat counts.
+            logger.info(
+                f"n_steps={n_steps} exceeds the {n_units} {unit}s of an epoch: one "
+                f"{unit} per step."
             )
+            n_steps = n_units
         counts = np.round(np.linspace(0, n_units, n_steps + 1)).astype(int)
         ranking = relevance if order == "least_relevant_first" else -relevance
         ranking = ranking.masked_fill(unread, torch.inf)
@@ -232,7 +235,9 @@ def deletion_curve(
         Remove channel × time samples, or whole channels ranked by their
         relevance summed over time.
     n_steps : int
-        Number of steps from the intact to the fully removed epoch.
+        Number of steps from the intact to the fully removed epoch; at most
+        one per unit (the default 64 gives 8 steps of one channel each for
+        ``unit="channel"`` on 8 channels).
     baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces removed samples (see :mod:`mne_xai.evaluate.faithfulness`);
         ``"interpolate"`` needs ``unit="channel"``.
@@ -303,7 +308,9 @@ def insertion_curve(
         Insert channel × time samples, or whole channels ranked by their
         relevance summed over time.
     n_steps : int
-        Number of steps from the baseline to the intact epoch.
+        Number of steps from the baseline to the intact epoch; at most one
+        per unit (the default 64 gives 8 steps of one channel each for
+        ``unit="channel"`` on 8 channels).
     baseline : "zeros" | "mean" | "noise" | "interpolate"
         What stands for samples not yet inserted (see
         :mod:`mne_xai.evaluate.faithfulness`); ``"interpolate"`` needs
