@@ -707,6 +707,25 @@ def start_time(data, estimator):
     return 0.0 if trained is None else float(trained)
 
 
+def _check_some_labels_are_classes(X, y, classes):
+    """Refuse labels that share no class with the estimator: they would score 0."""
+    labels = set(np.asarray(y).ravel().tolist())
+    known = set(np.asarray(classes).tolist())
+    if labels & known:
+        return
+    by_events = (
+        " Without y, the events of Epochs are read as the classes, by name where "
+        "their codes differ from training."
+        if isinstance(X, mne.BaseEpochs | list)
+        else ""
+    )
+    raise ValueError(
+        f"y holds the labels {sorted(labels, key=str)[:5]}, none of them a class "
+        f"of the estimator ({sorted(known, key=str)}): every prediction would "
+        f"count as wrong.{by_events}"
+    )
+
+
 def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_labels=True):
     """Return ``y``, or the labels of Epochs' events when ``y`` is None.
 
@@ -718,9 +737,12 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
     class are refused, as they would score 0. An estimator trained on labels
     other than the events (``events_are_labels=False``, see
     :func:`labels_match_events`) needs ``y``: its classes may share the
-    events' codes and mean other events.
+    events' codes and mean other events. Given ``y`` of which no label is a
+    class is refused too.
     """
     if y is not None:
+        if classes is not None:
+            _check_some_labels_are_classes(X, y, classes)
         return y
     if not events_are_labels:
         raise ValueError(EVENTS_ARE_NOT_LABELS)

@@ -845,6 +845,19 @@ def test_events_coded_otherwise_are_matched_by_name(fif_coded, synthetic_arrays)
         assert clf.score(renamed) == clf.score(fif)
 
 
+def test_labels_of_which_none_is_a_class_are_refused_by_score(
+    fif_coded, synthetic_arrays
+):
+    """A recording coding the classes otherwise (10 and 20), scored with its
+    events as y, gave 0.0 without a word; its events alone are read by name."""
+    clf, _ = fif_coded
+    X, y = synthetic_arrays
+    other = _named(X, 10 * (y + 1), {"feet": 10, "hands": 20})
+    with pytest.raises(ValueError, match=r"\[10, 20\], none of them a class.*by name"):
+        clf.score(other, other.events[:, 2])
+    assert clf.score(other) == clf.score(other, y + 2) > 0.5
+
+
 def test_scoring_epochs_without_labels_reads_their_events_as_the_classes(
     fif_coded, synthetic_arrays
 ):
