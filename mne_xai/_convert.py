@@ -169,17 +169,33 @@ def _check_same_baseline(data, train_baseline, name):
     )
 
 
-def _check_finite(data, name, first=0):
-    """Raise naming the epochs of ``data`` (epoch ``first`` onwards) not finite."""
+def _check_finite(data, name, first=0, ch_names=None):
+    """Raise naming the epochs of ``data`` (epoch ``first`` onwards) not finite.
+
+    A channel that holds NaN in every epoch (a disconnected electrode) is
+    named, to be marked bad rather than every epoch dropped.
+    """
     if np.isfinite(data).all():
         return
+    finite = np.isfinite(data).all(axis=2)
     # Named by their position in all the data, not in the batch checked.
-    bad = first + np.flatnonzero(~np.isfinite(data).reshape(len(data), -1).all(1))
+    bad = first + np.flatnonzero(~finite.all(axis=1))
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    fix = (
+        "drop or repair those epochs (e.g. with epochs.drop or interpolate_bads) "
+        "before using them"
+    )
+    everywhere = np.flatnonzero(~finite.any(axis=0)).tolist()
+    if everywhere:
+        channels = [ch_names[index] for index in everywhere] if ch_names else everywhere
+        fix = (
+            f"channel(s) {channels} hold them in every epoch: mark them bad "
+            f"(epochs.info['bads'] += {channels}), which leaves them out, or "
+            "repair them (interpolate_bads)"
+        )
     raise ValueError(
         f"{name} contains NaN or infinite values in epoch(s) "
-        f"{', '.join(map(str, bad[:5]))}{more}; drop or repair those epochs (e.g. "
-        "with epochs.drop or interpolate_bads) before using them."
+        f"{', '.join(map(str, bad[:5]))}{more}; {fix}."
     )
 
 
@@ -479,7 +495,7 @@ class InputData:
             [self._read(epochs, slice(None)) for epochs in self._epochs]
         )
         data = data.astype(np.float32, copy=False)
-        _check_finite(data, self.name)
+        _check_finite(data, self.name, ch_names=self.info.ch_names)
         return data
 
     def _read_range(self, start, stop):
@@ -508,7 +524,8 @@ class InputData:
         """
         for start in range(0, self.shape[0], batch_size):
             batch = np.asarray(self._read_range(start, start + batch_size), dtype=dtype)
-            _check_finite(batch, self.name, first=start)
+            ch_names = None if self.info is None else self.info.ch_names
+            _check_finite(batch, self.name, first=start, ch_names=ch_names)
             yield batch
 
 

@@ -413,6 +413,19 @@ def test_non_finite_data_is_refused(synthetic_arrays, bad):
         clf.predict(X)
 
 
+def test_a_channel_of_nan_in_every_epoch_is_named_to_be_marked_bad(synthetic_arrays):
+    """Every epoch was named, to be dropped, for one disconnected electrode."""
+    X, y = synthetic_arrays
+    epochs = mne.EpochsArray(X, mne.create_info(4, 128.0, "eeg"), verbose=False)
+    epochs._data[:, 2] = np.nan
+    with pytest.raises(ValueError, match=r"epoch\(s\) 0, 1, 2, 3, 4 and 35 more; "):
+        EEGNetClassifier(**FAST).fit(epochs, y)
+    with pytest.raises(ValueError, match=r"\['2'\] hold them in every epoch: mark"):
+        EEGNetClassifier(**FAST).fit(epochs, y)
+    epochs.info["bads"] = ["2"]
+    assert EEGNetClassifier(**FAST).fit(epochs, y).ch_names_ == ["0", "1", "3"]
+
+
 @pytest.mark.parametrize(
     ("X_change", "y_change", "match"),
     [
