@@ -939,6 +939,16 @@ def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
         explain(clf, reordered, "deeplift", baseline=reordered.get_data()[0])
     with pytest.warns(RuntimeWarning, match="another unit"):
         explain(clf, epochs, "deeplift", baseline=reference * 1e6, verbose=False)
+    # An Evoked baseline lacking a channel failed in MNE's pick ("could not be
+    # picked"); one in microvolts, or cut at another time, passed unseen.
+    evoked = epochs.average()
+    with pytest.raises(ValueError, match=r"baseline lacks channel\(s\) \['Cz'\]"):
+        explain(clf, epochs, "deeplift", baseline=evoked.copy().drop_channels(["Cz"]))
+    in_microvolts = mne.EvokedArray(evoked.data * 1e6, evoked.info, verbose=False)
+    with pytest.warns(RuntimeWarning, match="another unit"):
+        explain(clf, epochs, "deeplift", baseline=in_microvolts, verbose=False)
+    with pytest.warns(RuntimeWarning, match=r"starts at 0.5 s and the epochs at 0 s"):
+        explain(clf, epochs, "deeplift", baseline=evoked.copy().shift_time(0.5))
 
 
 def test_event_codes_read_as_indices_of_other_classes_warn(synthetic_arrays):

@@ -470,8 +470,8 @@ def _resolve_baseline(estimator, baseline, device, data):
                 f'baseline must be "zeros", "mean" or an array, got {baseline!r}.'
             )
     elif isinstance(baseline, mne.BaseEpochs | mne.Evoked):
-        names = None if data.info is None else data.info.ch_names
-        array = baseline.get_data(picks=names)
+        array = _read_baseline(baseline, data)
+        _check_baseline_scale(array, estimator.data_std_)
     else:
         array = np.asarray(baseline, dtype=np.float32)
         _warn_if_reordered(data, array)
@@ -487,6 +487,29 @@ def _resolve_baseline(estimator, baseline, device, data):
     return torch.as_tensor(array, dtype=torch.float32, device=device).reshape(
         -1, *shape
     )
+
+
+def _read_baseline(baseline, data):
+    """Read a baseline given as Epochs or Evoked on the network's channels, by name."""
+    if data.info is None:
+        return baseline.get_data()
+    names = data.info.ch_names
+    missing = [name for name in names if name not in baseline.ch_names]
+    if missing:
+        raise ValueError(
+            f"The baseline lacks channel(s) {missing} of the {len(names)} the "
+            "network reads; give it on those channels (e.g. the average of "
+            "epochs holding them)."
+        )
+    if data.tmin is not None and len(baseline.times) == data.shape[2]:
+        offset = baseline.times[0] - data.tmin
+        if abs(offset) > 0.5 / data.info["sfreq"]:
+            warn(
+                f"The baseline starts at {baseline.times[0]:g} s and the epochs at "
+                f"{data.tmin:g} s: it is read sample by sample, {offset:+g} s "
+                "apart from them. Give a baseline cut as the epochs are."
+            )
+    return baseline.get_data(picks=names)
 
 
 def _warn_if_reordered(data, array):
