@@ -1182,6 +1182,48 @@ def channel_moments(array):
     return np.concatenate(epoch_means), square_sums / (array.shape[0] * array.shape[2])
 
 
+# Channel types MNE keeps in volts, whose signals stay below this standard
+# deviation: EEG is tens of microvolts, and even ECG and EMG a few millivolts.
+_VOLT_TYPES = ("eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs")
+IMPLAUSIBLE_VOLTS = 1e-2
+
+
+def check_volts(std, info, name="X"):
+    """Warn when channels MNE keeps in volts hold far more than any such signal.
+
+    Data in microvolts (a common slip with ``mne.EpochsArray``) train well,
+    as the input is scaled to unit variance, but the maps are then per
+    microvolt though labelled per volt, and later data given in volts read as
+    flat. Only Epochs say their unit; arrays may come in any unit.
+
+    Parameters
+    ----------
+    std : float | ndarray, shape (n_channels,)
+        :func:`std_per_type` of the data.
+    info : mne.Info | None
+        Their channels (None: arrays, not checked).
+    name : str
+        The data's name in the warning.
+    """
+    if info is None:
+        return
+    types = np.array(info.get_channel_types())
+    std = np.broadcast_to(np.asarray(std, np.float64), types.shape)
+    for ch_type in _VOLT_TYPES:
+        chosen = types == ch_type
+        if chosen.any() and np.median(std[chosen]) > IMPLAUSIBLE_VOLTS:
+            warn(
+                f"The {ch_type.upper()} channels of {name} have a standard deviation "
+                f"of {np.median(std[chosen]):.3g} V, where MNE keeps them in volts "
+                f"and no such signal exceeds {IMPLAUSIBLE_VOLTS * 1e3:g} mV: are "
+                "they in microvolts? The network would learn from them, but its "
+                "maps would be per microvolt though labelled per volt, and data "
+                "later given in volts would read as flat. Give the epochs in volts "
+                "(e.g. mne.EpochsArray(data * 1e-6, info))."
+            )
+            return
+
+
 def check_offsets(array, ch_names=None, name="X", moments=None):
     """Warn when offsets drifting from epoch to epoch drown the signal.
 

@@ -24,6 +24,7 @@ from ._convert import (
     check_amplitudes,
     check_events_are_classes,
     check_offsets,
+    check_volts,
     eeg_reference,
     events_as_trained,
     labels_match_events,
@@ -876,6 +877,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             self._n_stepped_on(len(array)), self.batch_size, self.max_epochs
         )
         std = std_per_type(array, info)
+        check_volts(std, info)
         if self.scaling == "auto":
             input_scale = _unit_variance_scale(std, info)
         else:
