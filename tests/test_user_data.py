@@ -455,6 +455,25 @@ def test_data_in_another_unit_warn(synthetic_arrays):
         clf.predict(microvolts * 3)
 
 
+def test_epochs_in_microvolts_warn_at_fit(imagery_epochs):
+    """Real EEG given to mne.EpochsArray in microvolts trained without a word;
+    its maps were per microvolt, labelled per volt."""
+    in_volts = imagery_epochs[:8]
+    in_microvolts = mne.EpochsArray(
+        in_volts.get_data() * 1e6, in_volts.info, in_volts.events, verbose=False
+    )
+    y = in_volts.events[:, 2]
+    with pytest.warns(RuntimeWarning, match=r"EEG channels of X.*are they in micro"):
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(in_microvolts, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(in_volts, y)
+    # Arrays come in any unit.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*micro", category=RuntimeWarning)
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(in_microvolts.get_data(), y)
+
+
 def test_data_checks_warn_whatever_the_log_level(synthetic_arrays):
     """MNE's ERROR level (often set to quiet MNE) silenced the warning that the
     data are in another unit than in training, whose predictions are then
