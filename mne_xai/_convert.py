@@ -1188,18 +1188,21 @@ _VOLT_TYPES = ("eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs")
 IMPLAUSIBLE_VOLTS = 1e-2
 
 
-def check_volts(std, info, name="X"):
+def check_volts(moments, info, name="X"):
     """Warn when channels MNE keeps in volts hold far more than any such signal.
 
     Data in microvolts (a common slip with ``mne.EpochsArray``) train well,
     as the input is scaled to unit variance, but the maps are then per
     microvolt though labelled per volt, and later data given in volts read as
-    flat. Only Epochs say their unit; arrays may come in any unit.
+    flat. The amplitude is that within epochs, of each channel: the offsets of
+    DC-coupled amplifiers, tens of millivolts, are no signal (and
+    :func:`check_offsets` warns of them). Only Epochs say their unit; arrays
+    may come in any unit.
 
     Parameters
     ----------
-    std : float | ndarray, shape (n_channels,)
-        :func:`std_per_type` of the data.
+    moments : tuple
+        :func:`channel_moments` of the data.
     info : mne.Info | None
         Their channels (None: arrays, not checked).
     name : str
@@ -1207,19 +1210,22 @@ def check_volts(std, info, name="X"):
     """
     if info is None:
         return
+    epoch_means, mean_square = moments
+    within = mean_square - np.mean(np.square(epoch_means), axis=0)
+    std = np.sqrt(np.maximum(within, 0.0))
     types = np.array(info.get_channel_types())
-    std = np.broadcast_to(np.asarray(std, np.float64), types.shape)
     for ch_type in _VOLT_TYPES:
         chosen = types == ch_type
         if chosen.any() and np.median(std[chosen]) > IMPLAUSIBLE_VOLTS:
             warn(
                 f"The {ch_type.upper()} channels of {name} have a standard deviation "
-                f"of {np.median(std[chosen]):.3g} V, where MNE keeps them in volts "
-                f"and no such signal exceeds {IMPLAUSIBLE_VOLTS * 1e3:g} mV: are "
-                "they in microvolts? The network would learn from them, but its "
-                "maps would be per microvolt though labelled per volt, and data "
-                "later given in volts would read as flat. Give the epochs in volts "
-                "(e.g. mne.EpochsArray(data * 1e-6, info))."
+                f"of {np.median(std[chosen]):.3g} V within epochs, where MNE keeps "
+                f"them in volts and no such signal exceeds "
+                f"{IMPLAUSIBLE_VOLTS * 1e3:g} mV: are they in microvolts? The "
+                "network would learn from them, but its maps would be per "
+                "microvolt though labelled per volt, and data later given in "
+                "volts would read as flat. Give the epochs in volts (e.g. "
+                "mne.EpochsArray(data * 1e-6, info))."
             )
             return
 

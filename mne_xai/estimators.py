@@ -21,6 +21,7 @@ from ._checks import check_device
 from ._convert import (
     EVENTS_ARE_NOT_LABELS,
     InputData,
+    channel_moments,
     check_amplitudes,
     check_events_are_classes,
     check_offsets,
@@ -872,12 +873,13 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.tmin_, self.baseline_ = data.tmin, data.baseline
         self.n_channels_, self.n_times_ = array.shape[1:]
         self.eeg_reference_ = None if info is None else eeg_reference(array, info)
-        check_offsets(array, self.ch_names_)
+        moments = channel_moments(array)
+        check_offsets(array, self.ch_names_, moments=moments)
+        check_volts(moments, info)
         self.batch_size_, self.max_epochs_ = training_schedule(
             self._n_stepped_on(len(array)), self.batch_size, self.max_epochs
         )
         std = std_per_type(array, info)
-        check_volts(std, info)
         if self.scaling == "auto":
             input_scale = _unit_variance_scale(std, info)
         else:

@@ -422,7 +422,7 @@ def test_deletion_test_smooths_over_the_duration_at_the_data_rate(montage_epochs
         (dict(method="nope"), ValueError, "method"),
         (dict(method="saliency", baseline="blur"), ValueError, "baseline"),
         (dict(method="saliency", baseline="interpolate"), ValueError, 'unit="channel"'),
-        (dict(method="saliency", n_steps=10**6), ValueError, "n_steps"),
+        (dict(method="saliency", n_steps=0), ValueError, "n_steps"),
         (dict(method="saliency", order="random"), ValueError, "order"),
         (dict(attribution=np.zeros((2, 3, 4))), ValueError, "shape"),
         (

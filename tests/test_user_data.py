@@ -468,10 +468,16 @@ def test_epochs_in_microvolts_warn_at_fit(imagery_epochs):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(in_volts, y)
-    # Arrays come in any unit.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", message=".*micro", category=RuntimeWarning)
-        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(in_microvolts.get_data(), y)
+    # Arrays come in any unit, and the offsets of DC-coupled amplifiers (tens of
+    # millivolts, one per electrode) are no amplitude of the signal.
+    offsets = np.linspace(-0.03, 0.03, len(in_volts.ch_names))[:, np.newaxis]
+    with_offsets = mne.EpochsArray(
+        in_volts.get_data() + offsets, in_volts.info, in_volts.events, verbose=False
+    )
+    for data in (in_microvolts.get_data(), with_offsets):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", ".*micro", category=RuntimeWarning)
+            EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(data, y)
 
 
 def test_data_checks_warn_whatever_the_log_level(synthetic_arrays):
