@@ -745,6 +745,11 @@ def test_mean_baseline_refusal_names_no_private_class(synthetic_arrays):
     ).fit(X, y)
     with pytest.raises(ValueError, match=r"a CroppedClassifier learns windows\); use"):
         mne_xai.explain(cropped, X[:2], "integrated_gradients", baseline="mean")
+    # The evaluations' refusal said neither why nor where "interpolate" applies.
+    with pytest.raises(ValueError, match=r"windows\); use \"zeros\" or \"noise\" \(or"):
+        mne_xai.evaluate.insertion_curve(
+            cropped, X[:2], "saliency", baseline="mean", n_steps=2
+        )
 
 
 @pytest.mark.parametrize("method", ["grad_cam", "score_cam", "full_grad"])

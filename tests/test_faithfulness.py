@@ -859,3 +859,11 @@ def test_deletion_test_on_one_channel_has_no_channel_level_test():
     assert np.isnan(result.channel_score_deleted).all()
     assert np.isnan(result.channel_score_random).all()
     assert np.isfinite(result.score_deleted).all()
+    # A correlation over one channel gave NaN, with a warning blaming the maps;
+    # interpolation from no other channel gave zeros, as "zeros" does.
+    with pytest.raises(ValueError, match="reads one channel; use perturbation_test"):
+        channel_perturbation_test(estimator, epochs, "saliency")
+    with pytest.raises(ValueError, match='reads one channel; use "zeros"'):
+        deletion_curve(
+            estimator, epochs, "saliency", unit="channel", baseline="interpolate"
+        )

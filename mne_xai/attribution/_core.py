@@ -442,6 +442,13 @@ def _tagged_class_index(estimator, tag, event_id):
     return indices.pop() if indices else None
 
 
+def why_no_mean_epoch(estimator):
+    """Say why a network has no mean training epoch (``data_mean_`` is None)."""
+    if isinstance(estimator.module_, WindowAverage):
+        return "a CroppedClassifier learns windows"
+    return "skorch records no statistics of its training data"
+
+
 def _resolve_baseline(estimator, baseline, device, data):
     """Baseline as a tensor of shape (n_baselines, *shape), shape of an epoch.
 
@@ -455,15 +462,10 @@ def _resolve_baseline(estimator, baseline, device, data):
         elif baseline == "mean":
             array = getattr(estimator, "data_mean_", None)
             if array is None:
-                why = (
-                    "a CroppedClassifier learns windows"
-                    if isinstance(estimator.module_, WindowAverage)
-                    else "skorch records no statistics of its training data"
-                )
                 raise ValueError(
                     'baseline="mean" needs the mean training epoch, which this '
-                    f'network does not know ({why}); use "zeros" or pass an '
-                    "array, e.g. epochs.average()."
+                    f"network does not know ({why_no_mean_epoch(estimator)}); use "
+                    '"zeros" or pass an array, e.g. epochs.average().'
                 )
         else:
             raise ValueError(

@@ -24,7 +24,10 @@ Removed samples are replaced by a baseline:
   interpolation :footcite:`PerrinEtAl1989` from the channels still present, as
   :meth:`mne.Epochs.interpolate_bads` does, so perturbed epochs stay close to
   the data manifold. It replaces whole channels, so it is available where
-  whole channels (or patches of single channels) are removed.
+  whole channels (or patches of single channels) are removed, from data of
+  two channels or more. With every channel removed (the end of a deletion
+  curve, the start of an insertion curve) none is left to interpolate from,
+  and the epoch is zeros.
 
 References
 ----------

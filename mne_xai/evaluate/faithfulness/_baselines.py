@@ -9,6 +9,7 @@ from mne.channels.interpolation import _make_interpolation_matrix
 from mne.utils import _check_option
 
 from ..._warnings import warn
+from ...attribution._core import why_no_mean_epoch
 from ...datasets import _builtin_montage
 
 BASELINES = ("zeros", "mean", "noise", "interpolate")
@@ -41,7 +42,8 @@ def _baseline_values(baseline, item, estimator):
         if estimator.data_mean_ is None:
             raise ValueError(
                 'baseline="mean" needs the mean training epoch, which this network '
-                'does not know; use "zeros", "noise" or "interpolate".'
+                f"does not know ({why_no_mean_epoch(estimator)}); use \"zeros\" or "
+                '"noise" (or "interpolate", where whole channels are removed).'
             )
         mean = torch.as_tensor(estimator.data_mean_, dtype=data.dtype)
         return mean.to(data.device).expand_as(data)
@@ -71,6 +73,11 @@ class _Interpolator:
             raise ValueError(
                 'baseline="interpolate" needs channel positions: pass Epochs with '
                 "a montage, or fit the estimator on them."
+            )
+        if len(info.ch_names) < 2:
+            raise ValueError(
+                'baseline="interpolate" fills a removed channel from the others, '
+                'and the network reads one channel; use "zeros", "mean" or "noise".'
             )
         eeg = mne.pick_types(info, meg=False, eeg=True, exclude=())
         if len(eeg) != len(info.ch_names):

@@ -314,6 +314,12 @@ def channel_perturbation_test(
     relevance, drops, targets = [], [], []
     for item in items:
         n_epochs, n_channels, n_times = item.data.shape
+        if n_channels < 2:
+            raise ValueError(
+                "channel_perturbation_test correlates relevance and score drops "
+                "over channels, and the network reads one channel; use "
+                "perturbation_test, whose patches lie in time."
+            )
         device = item.data.device
         # Each variant replaces one whole channel: a window as long as the epoch.
         changes = item.scorer.window_changes(
