@@ -146,8 +146,8 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
             "channel and frequency with mne_xai.inspect.explain_spectral_classifier."
         )
     raise TypeError(
-        f"Cannot explain a {type(estimator).__name__}: explain needs a fitted "
-        "network (an mne_xai estimator, a CroppedClassifier, a Pipeline ending in "
+        f"Cannot read a network in a {type(estimator).__name__}: explanations, "
+        "evaluations and inspections need a fitted network (an mne_xai estimator, a CroppedClassifier, a Pipeline ending in "
         "one, a skorch classifier, or a search over one of these fitted with "
         f"refit=True).{advice}"
     )

@@ -371,7 +371,9 @@ def test_network_of_fewer_logits_than_classes_is_refused(epochs):
 
 
 def test_what_is_not_a_network_is_refused():
-    with pytest.raises(TypeError, match="Cannot explain a LogisticRegression"):
+    with pytest.raises(
+        TypeError, match="Cannot read a network in a LogisticRegression"
+    ):
         from sklearn.linear_model import LogisticRegression
 
         as_network(LogisticRegression())

@@ -1104,7 +1104,7 @@ def _logistic_regression_file(folder):
         ("evoked", "it holds averages (an Evoked file, as mne.read_evokeds"),
         ("folder", "'folder-epo.fif' is a folder, not an epochs file"),
         ("eeglab", "it is not an EEGLAB .set file"),
-        ("model", "'logreg.pkl': Cannot explain a LogisticRegression"),
+        ("model", "'logreg.pkl': Cannot read a network in a LogisticRegression"),
     ],
 )
 def test_command_says_what_it_expected(

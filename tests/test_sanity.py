@@ -825,6 +825,29 @@ def test_data_randomization_trains_a_cropped_classifier_again(synthetic_arrays):
         )  # fmt: skip
 
 
+def test_data_randomization_trains_the_network_of_a_pipeline_or_search_again(
+    synthetic_arrays,
+):
+    """It refused a Pipeline and a GridSearchCV, which every other evaluation
+    takes; the network inside is trained again, as given alone."""
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    from mne_xai.evaluate import data_randomization_check
+
+    X, y = synthetic_arrays
+    network = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False).fit(X, y)
+    kwargs = dict(X_train=X, y_train=y, random_state=0, verbose=False)
+    alone = data_randomization_check(network, X[:4], "saliency", **kwargs)
+    search = GridSearchCV(clone(network), {"module__dropout": [0.5]}, cv=2).fit(X, y)
+    for wrapped in (Pipeline([("net", network)]), search):
+        result = data_randomization_check(wrapped, X[:4], "saliency", **kwargs)
+        np.testing.assert_allclose(
+            result.similarity["spearman_abs"], alone.similarity["spearman_abs"]
+        )
+
+
 class CombinedShallow(nn.Module):
     """ShallowFBCSPNet's layout: (batch, 1, time, channels), combined first block."""
 

@@ -42,7 +42,7 @@ def _baseline_values(baseline, item, estimator):
         if estimator.data_mean_ is None:
             raise ValueError(
                 'baseline="mean" needs the mean training epoch, which this network '
-                f"does not know ({why_no_mean_epoch(estimator)}); use \"zeros\" or "
+                f'does not know ({why_no_mean_epoch(estimator)}); use "zeros" or '
                 '"noise" (or "interpolate", where whole channels are removed).'
             )
         mean = torch.as_tensor(estimator.data_mean_, dtype=data.dtype)

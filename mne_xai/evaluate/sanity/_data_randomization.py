@@ -5,6 +5,7 @@ import logging
 import numpy as np
 from mne.utils import _validate_type, logger, verbose
 from sklearn.base import clone
+from sklearn.pipeline import Pipeline
 
 from ..._convert import InputData
 from ..._docs import fill_doc
@@ -104,7 +105,7 @@ def data_randomization_check(
     """
     _validate_type(training_params, (dict, None), "training_params")
     # First, so that a network no method explains is refused with its reason.
-    original, estimator = estimator, as_network(estimator)
+    original, estimator = _fitted_estimator(estimator), as_network(estimator)
     if randomized_estimator is None:
         # The network is trained again: only an estimator of mne_xai knows how.
         _validate_type(
@@ -144,13 +145,23 @@ def data_randomization_check(
         ours = np.asarray(estimator.classes_).tolist()
         raise ValueError(
             f"The randomized network has the classes {theirs}, but the estimator "
-            f"was fitted on {ours}; give the labels of the training data."
+            f"was fitted on {ours}; give the labels of the training data "
+            "(y_train=)."
         )
     result = _compare_to_variants(
         estimator, method, setup, check="data", steps=["data"], variants=[randomized]
     )
     result.randomized_estimator = randomized_estimator
     return result
+
+
+def _fitted_estimator(estimator):
+    """Return the estimator inside a passthrough Pipeline or a refitted search."""
+    if isinstance(estimator, Pipeline):
+        return _fitted_estimator(estimator.steps[-1][1])
+    if hasattr(estimator, "best_estimator_"):
+        return _fitted_estimator(estimator.best_estimator_)
+    return estimator
 
 
 def _check_training_params(estimator, params):
