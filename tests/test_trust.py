@@ -336,10 +336,23 @@ def test_leaves_range_measures_the_excursion():
     assert (excursion, peak) == (pytest.approx(7 / 3), 10.0)
 
 
+def test_report_trust_table_keeps_the_order_of_the_classes(summary):
+    """The report sorted the class columns, the figures beside it did not."""
+    import copy
+
+    from mne_xai.report._trust_section import _trust_table
+
+    reversed_classes = copy.copy(summary)
+    reversed_classes.class_gains = summary.class_gains.iloc[::-1]
+    columns = [name for name in _trust_table(reversed_classes) if "gain" in name]
+    assert columns == ["gain, right", "gain, left"]
+
+
 def test_summary_prints_and_plots(summary):
     text = repr(summary)
     assert text.startswith("<TrustSummary | 3 method(s), 40 epochs")
-    assert "gain left/right" in text
+    # "/" separates the tags of MNE's event names, so classes are not joined by it.
+    assert "gain left | right" in text
     for method in ("random", "saliency", "gradient_x_input"):
         assert method in text
     described = summary.describe(width=70)

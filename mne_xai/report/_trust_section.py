@@ -27,6 +27,8 @@ def _trust_table(summary):
             for row in summary.class_gains.itertuples()
         ]
     ).pivot(index="method", columns="class", values="text")
+    # pivot sorts the classes; the figures and readings keep their order.
+    gains = gains[summary.class_gains["class"].drop_duplicates()]
     gains.columns = [f"gain, {name}" for name in gains.columns]
     table = summary.table[["aopc"]].rename(columns={"aopc": "AOPC"}).join(gains)
     table = table.join(

@@ -98,11 +98,12 @@ class TrustSummary:
     def __repr__(self):
         n_epochs = len(self.deletion_curves["random"].aopc)
         # Deletion is read per class, so its gains are shown per class.
+        # " | ": "/" separates the tags of MNE's event names ("imagery/hands").
         gains = {
-            method: "/".join(f"{gain:+.2f}" for gain in rows["gain"])
+            method: " | ".join(f"{gain:+.2f}" for gain in rows["gain"])
             for method, rows in self.class_gains.groupby("method", sort=False)
         }
-        classes = "/".join(self.class_gains["class"].drop_duplicates())
+        classes = " | ".join(self.class_gains["class"].drop_duplicates())
         width = max(len(f"gain {classes}"), *map(len, gains.values()))
         lines = [
             f"<TrustSummary | {len(self.table) - 1} method(s), {n_epochs} epochs, "
