@@ -303,7 +303,9 @@ def _window_text(attribution, tmin, tmax):
     from 0.5 s), where nothing is summed.
     """
     times = attribution.times[_time_window(attribution, tmin, tmax)]
-    return f"{times[0]:g}-{times[-1]:g} s"
+    # To the millisecond: samples at 128 Hz fall at -0.203125 s.
+    first, last = round(float(times[0]), 3), round(float(times[-1]), 3)
+    return f"{first:g}{' to ' if first < 0 else '-'}{last:g} s"
 
 
 def _check_same_channels(attribution, first, method, first_method):

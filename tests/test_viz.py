@@ -496,6 +496,14 @@ def test_windows_are_named_by_the_samples_summed(attribution):
     assert "0.5-1 s" in text and "0-1 s" not in text
 
 
+def test_windows_from_a_negative_time_are_named_to_the_millisecond(attribution):
+    """Epochs from -0.203125 s were captioned "-0.203125-0.790625 s"."""
+    early = attribution.copy().shift_time(-0.203125, relative=False)
+    fig = plot_class_topomaps(early, tmin=None, tmax=0.79, show=False)
+    text = " ".join(t.get_text() for t in fig.texts)
+    assert "-0.203 to 0.791 s" in text
+
+
 def test_comparison_title_names_the_class_explained(
     fitted_eegnet, few_epochs, attribution
 ):

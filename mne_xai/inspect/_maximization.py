@@ -332,9 +332,9 @@ def maximize_activation(
     amplitude = torch.from_numpy(spectral_amplitude(n_times, sfreq, spectral_prior))
     optimizer = torch.optim.Adam([coefficients], lr=float(lr))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, n_steps)
-    label = np.asarray(network.classes_)[target_index].item()
+    name = class_names(network)[target_index]
     logger.info(
-        f"Maximizing the logit of class {label!r} from {n_restarts} random "
+        f"Maximizing the logit of class {name!r} from {n_restarts} random "
         f"start(s) over {n_steps} steps."
     )
     history = np.empty((n_steps, n_restarts))

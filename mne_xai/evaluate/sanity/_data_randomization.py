@@ -196,7 +196,9 @@ def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
             }
         )
     randomized.set_params(**(params or {}))
-    logger.info(f"Training a {type(estimator).__name__} on shuffled labels.")
+    logger.info(
+        f"Training a copy of the {type(estimator).__name__} on shuffled labels."
+    )
     randomized.fit(X_train, shuffled)
     logger.info(
         "Accuracy on the shuffled training labels: "
