@@ -157,20 +157,20 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         n_per_seg = self.n_per_seg
         if n_per_seg is None:
             n_per_seg = min(int(round(sfreq)), n_times)
-        _validate_type(n_per_seg, "int-like", "n_per_seg", "an integer or None")
+        _validate_type(n_per_seg, "int-like", "n_per_seg", "int or None")
         if not 1 < n_per_seg <= n_times:
             raise ValueError(
                 f"n_per_seg must be between 2 and the epochs' length ({n_times} "
                 f"samples), got {n_per_seg}."
             )
         n_fft = 4 * n_per_seg if self.n_fft is None else self.n_fft
-        _validate_type(n_fft, "int-like", "n_fft", "an integer or None")
+        _validate_type(n_fft, "int-like", "n_fft", "int or None")
         if n_fft < n_per_seg:
             raise ValueError(
                 f"n_fft must be at least n_per_seg={n_per_seg}, got {n_fft}."
             )
         n_overlap = n_per_seg // 2 if self.n_overlap is None else self.n_overlap
-        _validate_type(n_overlap, "int-like", "n_overlap", "an integer or None")
+        _validate_type(n_overlap, "int-like", "n_overlap", "int or None")
         if not 0 <= n_overlap < n_per_seg:
             raise ValueError(
                 f"n_overlap must be in [0, n_per_seg={n_per_seg}), got {n_overlap}."

@@ -229,7 +229,13 @@ class GroupScorer:
     """
 
     def __init__(self, groups, vote="mean_proba"):
-        _validate_type(groups, str, "groups", "the name of a metadata column")
+        _validate_type(
+            groups,
+            str,
+            "groups",
+            "str, the name of the metadata column (a scorer reads the groups "
+            "of each test fold from its epochs)",
+        )
         _check_option("vote", vote, _VOTES)
         self.groups = groups
         self.vote = vote

@@ -168,7 +168,7 @@ def evaluate_recordings(
     if isinstance(measure, str):
         _check_option("measure", measure, _recording_measures())
         measure = getattr(_evaluate, measure)
-    _validate_type(measure, "callable", "measure", "a measure's name or function")
+    _validate_type(measure, "callable", "measure", "str (a measure's name) or callable")
     if "attribution" in measure_params:
         raise ValueError(
             "attribution cannot be given to evaluate_recordings: each recording "

@@ -294,7 +294,8 @@ def check_data(estimator, epochs, y, n_splits, fitted, methods=()):
             f"{len(unplaced)} of the {len(of_type)} {topomap_type} channels have no "
             f"position ({shown}), and the report's topomaps need them. Set a montage "
             f"first, e.g. epochs.set_montage({_builtin_montage('1020')!r}) (see "
-            "mne.channels.get_builtin_montages()), and save the epochs again."
+            "mne.channels.get_builtin_montages()); for the command line, save the "
+            "epochs with it."
         )
     return DataPlan(ch_names, ch_types, topomap_type, None)
 
