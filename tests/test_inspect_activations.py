@@ -303,3 +303,25 @@ def test_layer_returning_a_tuple_is_refused(inspect):
         getattr(mne_xai.inspect, inspect)(
             network, epochs, "lstm", verbose=False, **params
         )
+
+
+def test_results_print_a_summary_not_their_arrays(fitted_eegnet, imagery_epochs):
+    """Their reprs printed every array they hold, thousands of numbers."""
+    from mne_xai.inspect import best_samples, learn_patterns, temporal_filters
+
+    epochs = imagery_epochs[:6]
+    activations = layer_activations(fitted_eegnet, epochs, "spatial_pool")
+    assert repr(activations) == (
+        "<LayerActivations | 'spatial_pool', 6 epochs of shape "
+        f"{tuple(activations.data.shape[1:])}, last axis at 40 Hz>"
+    )
+    filters = temporal_filters(fitted_eegnet)
+    assert repr(filters).startswith(
+        "<TemporalFilters | 'temporal_conv', 8 kernels of 81 taps at 160 Hz, peaks at"
+    )
+    best = best_samples(fitted_eegnet, epochs, k=2, among="all", verbose=False)
+    assert repr(best) == "<BestSamples | top epochs per class (feet: 2, hands: 2)>"
+    patterns = learn_patterns(fitted_eegnet, epochs, verbose=False)
+    assert repr(patterns).endswith("layer(s), learned from 6 epochs>")
+    for result in (activations, filters, best, patterns):
+        assert len(repr(result)) < 200

@@ -90,6 +90,12 @@ class NetworkPatterns:
     weights: dict
     n_epochs: int
 
+    def __repr__(self):
+        return (
+            f"<NetworkPatterns | {len(self.patterns)} layer(s), learned from "
+            f"{self.n_epochs} epochs>"
+        )
+
 
 def _feeding_rectifiers(network, inputs, layers):
     """Return the ``layers`` whose output a rectifier reads, at most reshaped.

@@ -321,6 +321,13 @@ class LayerActivations:
             drop_log=self.drop_log,
         )
 
+    def __repr__(self):
+        rate = "" if self.sfreq is None else f", last axis at {self.sfreq:g} Hz"
+        return (
+            f"<LayerActivations | {self.layer!r}, {len(self.data)} epochs of shape "
+            f"{tuple(self.data.shape[1:])}{rate}>"
+        )
+
 
 def batch_outputs(network, data, layer, *, batch_size, device):
     """Yield each batch of ``data`` with the output of ``layer`` for it.

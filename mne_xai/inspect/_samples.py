@@ -134,6 +134,12 @@ class BestSamples:
     scores: np.ndarray
     candidates: dict
 
+    def __repr__(self):
+        counts = ", ".join(
+            f"{name}: {len(indices)}" for name, indices in self.indices.items()
+        )
+        return f"<BestSamples | top epochs per class ({counts})>"
+
 
 def _epochs_at(epochs, data, network, indices):
     """Return the epochs at ``indices`` of ``data``, in that order, as one Epochs.

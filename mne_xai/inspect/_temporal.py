@@ -62,6 +62,15 @@ class TemporalFilters:
     sfreq: float
     layer: str
 
+    def __repr__(self):
+        n_kernels, n_taps = self.kernels.shape
+        peaks = ", ".join(f"{peak:.3g}" for peak in self.passbands["peak_freq"][:8])
+        more = ", ..." if n_kernels > 8 else ""
+        return (
+            f"<TemporalFilters | {self.layer!r}, {n_kernels} kernels of {n_taps} "
+            f"taps at {self.sfreq:g} Hz, peaks at {peaks}{more} Hz>"
+        )
+
 
 def _time_axis(call, n_channels):
     """Return the axis along which ``call``'s convolution filters each map in time.
