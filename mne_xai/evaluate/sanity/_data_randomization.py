@@ -5,13 +5,12 @@ import logging
 import numpy as np
 from mne.utils import _validate_type, logger, verbose
 from sklearn.base import clone
-from sklearn.pipeline import Pipeline
 
 from ..._convert import InputData
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
-from ...cropping import CroppedClassifier
+from ...cropping import CroppedClassifier, _final_step
 from ...estimators import _EEGClassifier
 from ._compare import _compare_to_variants, _set_up, refuse_learned_patterns
 from ._result import SanityCheckResult
@@ -105,7 +104,7 @@ def data_randomization_check(
     """
     _validate_type(training_params, (dict, None), "training_params")
     # First, so that a network no method explains is refused with its reason.
-    original, estimator = _fitted_estimator(estimator), as_network(estimator)
+    original, estimator = _final_step(estimator), as_network(estimator)
     if randomized_estimator is None:
         # The network is trained again: only an estimator of mne_xai knows how.
         _validate_type(
@@ -153,15 +152,6 @@ def data_randomization_check(
     )
     result.randomized_estimator = randomized_estimator
     return result
-
-
-def _fitted_estimator(estimator):
-    """Return the estimator inside a passthrough Pipeline or a refitted search."""
-    if isinstance(estimator, Pipeline):
-        return _fitted_estimator(estimator.steps[-1][1])
-    if hasattr(estimator, "best_estimator_"):
-        return _fitted_estimator(estimator.best_estimator_)
-    return estimator
 
 
 def _check_training_params(estimator, params):
