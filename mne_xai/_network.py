@@ -147,9 +147,9 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
         )
     raise TypeError(
         f"Cannot read a network in a {type(estimator).__name__}: explanations, "
-        "evaluations and inspections need a fitted network (an mne_xai estimator, a CroppedClassifier, a Pipeline ending in "
-        "one, a skorch classifier, or a search over one of these fitted with "
-        f"refit=True).{advice}"
+        "evaluations and inspections need a fitted network (an mne_xai "
+        "estimator, a CroppedClassifier, a Pipeline ending in one, a skorch "
+        f"classifier, or a search over one of these fitted with refit=True).{advice}"
     )
 
 
