@@ -58,21 +58,7 @@ def _curve(
     )
     curves, targets = [], []
     for item in items:
-        n_epochs, n_channels, n_times = item.data.shape
-        # Samples the network does not read are never removed, and fractions
-        # count the samples it reads: removed at random, unread samples would
-        # change nothing and make the random anchor easy to beat.
-        read = torch.ones(n_times, dtype=torch.bool, device=item.data.device)
-        if item.read is not None:
-            read = torch.as_tensor(item.read, device=item.data.device)
-        relevance = item.attribution
-        if unit == "channel":
-            relevance = relevance[..., read].sum(dim=2)
-            unread = torch.zeros(n_channels, dtype=torch.bool, device=read.device)
-        else:
-            relevance = relevance.flatten(1)
-            unread = ~read.expand(n_channels, n_times).flatten()
-        n_units = int((~unread).sum())  # those ranked, perturbed and counted
+        rank, n_units = _unit_ranks(item, unit, order)
         if n_steps > n_units:
             # The finest curve there is: more steps would repeat counts.
             logger.info(
@@ -81,47 +67,10 @@ def _curve(
             )
             n_steps = n_units
         counts = np.round(np.linspace(0, n_units, n_steps + 1)).astype(int)
-        ranking = relevance if order == "least_relevant_first" else -relevance
-        ranking = ranking.masked_fill(unread, torch.inf)
-        # rank 0 is the unit perturbed first. Ties (channels of a class
-        # activation map, equal on every channel; zeros of a ReLU network) go
-        # in random order, from each epoch's own generator: by position, a map
-        # that cannot rank them would score by which channel the network reads.
-        # The sort is stable on every device (GPUs sort short rows unstably).
-        shuffled = torch.as_tensor(
-            np.stack([rng.permutation(len(unread)) for rng in item.rngs]),
-            device=ranking.device,
-        )
-        order_of_units = shuffled.gather(
-            1, torch.argsort(ranking.gather(1, shuffled), dim=1, stable=True)
-        )
-        rank = torch.empty_like(order_of_units).scatter_(
-            1,
-            order_of_units,
-            torch.arange(len(unread), device=order_of_units.device).expand_as(
-                order_of_units
-            ),
-        )
         if baseline == "interpolate":
             curve = _interpolated_curve(kind, item, rank, counts)
         else:
-            # A unit is removed from the first step whose count exceeds its rank.
-            steps = torch.as_tensor(counts, device=rank.device)
-            first_step = torch.searchsorted(steps, rank, right=True)
-            first_step = first_step.clamp(max=n_steps).view(n_epochs, n_channels, -1)
-            first_step = first_step.expand(n_epochs, n_channels, n_times)
-            replacement = _baseline_values(baseline, item, estimator)
-            replacement = torch.where(read, replacement, item.data)
-            # Deletion removes units from the intact epoch; insertion puts them
-            # back into the baseline.
-            base, other = (
-                (item.data, replacement)
-                if kind == "deletion"
-                else (replacement, item.data)
-            )
-            curve = item.scorer.step_scores(
-                base, other - base, first_step, n_steps, item.target
-            )
+            curve = _replaced_curve(kind, item, rank, counts, baseline, estimator)
         curves.append(curve.cpu().numpy())
         targets.append(item.target.cpu().numpy())
     curves = np.concatenate(curves).astype(np.float64)
@@ -132,6 +81,77 @@ def _curve(
         aopc=change.mean(axis=1),
         target=np.concatenate(targets),
     )
+
+
+def _read_samples(item):
+    """Return the mask of the time samples the network reads, on the batch's device."""
+    if item.read is None:
+        return torch.ones(
+            item.data.shape[-1], dtype=torch.bool, device=item.data.device
+        )
+    return torch.as_tensor(item.read, device=item.data.device)
+
+
+def _unit_ranks(item, unit, order):
+    """Rank the units (channels or samples) of each epoch of a batch.
+
+    Returns the rank of every unit, shape (n_epochs, n_channels) or
+    (n_epochs, n_channels * n_times), rank 0 perturbed first, and the number of
+    units the network reads, which are ranked before those it does not.
+    """
+    _, n_channels, n_times = item.data.shape
+    # Samples the network does not read are never removed, and fractions
+    # count the samples it reads: removed at random, unread samples would
+    # change nothing and make the random anchor easy to beat.
+    read = _read_samples(item)
+    relevance = item.attribution
+    if unit == "channel":
+        relevance = relevance[..., read].sum(dim=2)
+        unread = torch.zeros(n_channels, dtype=torch.bool, device=read.device)
+    else:
+        relevance = relevance.flatten(1)
+        unread = ~read.expand(n_channels, n_times).flatten()
+    ranking = relevance if order == "least_relevant_first" else -relevance
+    ranking = ranking.masked_fill(unread, torch.inf)
+    # Ties (channels of a class activation map, equal on every channel; zeros
+    # of a ReLU network) go in random order, from each epoch's own generator:
+    # by position, a map that cannot rank them would score by which channel
+    # the network reads. The sort is stable on every device (GPUs sort short
+    # rows unstably).
+    shuffled = torch.as_tensor(
+        np.stack([rng.permutation(len(unread)) for rng in item.rngs]),
+        device=ranking.device,
+    )
+    order_of_units = shuffled.gather(
+        1, torch.argsort(ranking.gather(1, shuffled), dim=1, stable=True)
+    )
+    rank = torch.empty_like(order_of_units).scatter_(
+        1,
+        order_of_units,
+        torch.arange(len(unread), device=order_of_units.device).expand_as(
+            order_of_units
+        ),
+    )
+    return rank, int((~unread).sum())
+
+
+def _replaced_curve(kind, item, rank, counts, baseline, estimator):
+    """Scores along a curve whose removed units take the baseline's values."""
+    n_epochs, n_channels, n_times = item.data.shape
+    n_steps = len(counts) - 1
+    # A unit is removed from the first step whose count exceeds its rank.
+    steps = torch.as_tensor(counts, device=rank.device)
+    first_step = torch.searchsorted(steps, rank, right=True)
+    first_step = first_step.clamp(max=n_steps).view(n_epochs, n_channels, -1)
+    first_step = first_step.expand(n_epochs, n_channels, n_times)
+    replacement = _baseline_values(baseline, item, estimator)
+    replacement = torch.where(_read_samples(item), replacement, item.data)
+    # Deletion removes units from the intact epoch; insertion puts them back
+    # into the baseline.
+    base, other = (
+        (item.data, replacement) if kind == "deletion" else (replacement, item.data)
+    )
+    return item.scorer.step_scores(base, other - base, first_step, n_steps, item.target)
 
 
 def _interpolated_curve(kind, item, rank, counts):
