@@ -52,7 +52,7 @@ from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier
 from sklearn.model_selection import ShuffleSplit
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import FunctionTransformer, LabelEncoder
 from torch.utils.data import default_collate
 
 from mne_xai import EEGNetClassifier
@@ -74,6 +74,7 @@ SETTINGS = {
     "braindecode EEGNet": "braindecode",
 }
 N_ENSEMBLE = 3
+ARRAY_INPUT = ("braindecode EEGNet",)  # reads arrays, not Epochs
 
 
 class Augmented:
@@ -170,7 +171,8 @@ def main():
         args.settings.remove("braindecode EEGNet")
     mne.set_log_level("ERROR")
     epochs = load_eegbci(1, "hands_vs_feet").crop(1.0, 2.0)
-    X, y = epochs.get_data(), epochs.events[:, 2]
+    # Labels 0 and 1: braindecode's classifier predicts the index of a class.
+    X, y = epochs.get_data(), LabelEncoder().fit_transform(epochs.events[:, 2])
     print(
         f"EEGBCI subject 1, hands/feet: {len(y)} trials, 1-2 s; "
         f"ShuffleSplit({N_FOLDS}, test_size=0.2, random_state=seed)\n"
@@ -179,7 +181,8 @@ def main():
     for seed in args.seeds:
         folds = list(ShuffleSplit(N_FOLDS, test_size=0.2, random_state=seed).split(y))
         candidates = {"CSP+LDA": (csp_lda(len(epochs.ch_names)), X)} | {
-            name: (_network(name, seed, epochs), epochs) for name in args.settings
+            name: (_network(name, seed, epochs), X if name in ARRAY_INPUT else epochs)
+            for name in args.settings
         }
         for name, (estimator, data) in candidates.items():
             start = time.perf_counter()

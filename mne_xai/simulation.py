@@ -422,21 +422,9 @@ def simulate_epochs(
     head = _head_model(info, montage)
 
     # Per-class feature: window, then scalp pattern, dipole position, band, name.
-    if windows is None:
-        class_windows = spec.default_windows(
-            n_classes, *_post_stimulus(tmin, tmin + duration)
-        )
-        shortest = np.diff(class_windows, axis=1).min()
-        if shortest < _MIN_FEATURE_SAMPLES / sfreq:
-            raise ValueError(
-                f"The default windows of {n_classes} {kind} classes in {duration:g} "
-                f"s epochs last {shortest * 1e3:.0f} ms, under the "
-                f"{_MIN_FEATURE_SAMPLES} samples a Hann-shaped feature needs; "
-                "simulate longer epochs, fewer classes or a higher sfreq, or give "
-                "windows."
-            )
-    else:
-        class_windows = _check_window_list(windows, n_classes, epoch, sfreq)
+    class_windows = _class_windows(
+        kind, n_classes, windows, tmin, duration, epoch, sfreq
+    )
     classes = spec.classes(
         head, n_classes, windows=class_windows, bands=bands, sfreq=sfreq
     )
@@ -449,23 +437,13 @@ def simulate_epochs(
         f"{n_classes} classes, SNR {snr:g}"
     )
 
-    # Background: pink cortical activity through the head model, plus white
-    # sensor noise, average-referenced like the gain.
-    background = _pink_background(head, n_epochs, n_times, sfreq, noise_exponent, rng)
-    background *= _BACKGROUND_RMS / np.sqrt(np.mean(background**2))
-    background += sensor_noise * _BACKGROUND_RMS * rng.standard_normal(background.shape)
-    background -= background.mean(axis=1, keepdims=True)
+    background = _background(
+        head, n_epochs, n_times, sfreq, noise_exponent, sensor_noise, rng
+    )
     noise_rms = np.sqrt(np.mean(background**2))
 
-    # Feature time course per epoch, in its jittered window. A window that the
-    # jitter pushed out of the epoch is moved back in, whole; one inside is left
-    # exactly as it is, so that without jitter the metadata match the names.
-    epoch_windows = (
-        class_windows[labels] + rng.uniform(-jitter, jitter, n_epochs)[:, np.newaxis]
-    )
-    epoch_windows -= np.clip(epoch_windows[:, 1:] - epoch[1], 0, None)
-    epoch_windows += np.clip(epoch[0] - epoch_windows[:, :1], 0, None)
-    starts, stops = epoch_windows.T
+    # Feature time course per epoch, in its jittered window.
+    starts, stops = _jittered_windows(class_windows[labels], jitter, epoch, rng).T
     envelopes = _hann_envelopes(times, starts, stops)
     waveforms = spec.waveforms(envelopes, classes.band_edges[labels], sfreq, rng)
     # Scale so the feature's RMS over channels and active samples is snr times
@@ -509,3 +487,48 @@ def simulate_epochs(
         verbose=False,
     )
     return epochs, ground_truth
+
+
+def _class_windows(kind, n_classes, windows, tmin, duration, epoch, sfreq):
+    """Return the window of each class's feature, shape (n_classes, 2), in s."""
+    if windows is not None:
+        return _check_window_list(windows, n_classes, epoch, sfreq)
+    class_windows = _KINDS[kind].default_windows(
+        n_classes, *_post_stimulus(tmin, tmin + duration)
+    )
+    shortest = np.diff(class_windows, axis=1).min()
+    if shortest < _MIN_FEATURE_SAMPLES / sfreq:
+        raise ValueError(
+            f"The default windows of {n_classes} {kind} classes in "
+            f"{duration:g} s epochs last {shortest * 1e3:.0f} ms, under "
+            f"the {_MIN_FEATURE_SAMPLES} samples a Hann-shaped feature needs; "
+            "simulate longer epochs, fewer classes or a higher sfreq, or give "
+            "windows."
+        )
+    return class_windows
+
+
+def _background(head, n_epochs, n_times, sfreq, noise_exponent, sensor_noise, rng):
+    """Return the background of every epoch, (n_epochs, n_channels, n_times).
+
+    Pink cortical activity through the head model, plus white sensor noise,
+    average-referenced like the gain.
+    """
+    background = _pink_background(head, n_epochs, n_times, sfreq, noise_exponent, rng)
+    background *= _BACKGROUND_RMS / np.sqrt(np.mean(background**2))
+    background += sensor_noise * _BACKGROUND_RMS * rng.standard_normal(background.shape)
+    background -= background.mean(axis=1, keepdims=True)
+    return background
+
+
+def _jittered_windows(windows, jitter, epoch, rng):
+    """Shift each epoch's window by a uniform jitter, keeping it in the epoch.
+
+    A window that the jitter pushed out of the epoch is moved back in, whole;
+    one inside is left exactly as it is, so that without jitter the metadata
+    match the class names.
+    """
+    windows = windows + rng.uniform(-jitter, jitter, len(windows))[:, np.newaxis]
+    windows -= np.clip(windows[:, 1:] - epoch[1], 0, None)
+    windows += np.clip(epoch[0] - windows[:, :1], 0, None)
+    return windows
