@@ -49,7 +49,7 @@ def demo(args):
 
     from . import EEGNetClassifier, InterpretableCNNClassifier
     from .datasets import load_eegbci
-    from .report._accuracy import CHANCE_ALPHA, chance_level, chance_test, csp_lda
+    from .report._accuracy import csp_lda
 
     mne.set_log_level("WARNING")
     try:  # before the minutes of training, not after
@@ -105,6 +105,24 @@ def demo(args):
         scores = _cross_validate(name, make_estimator, data, y, cv)
         results[name] = (scores, time.perf_counter() - start)
 
+    beats_chance = _print_accuracies(results, y, cv)
+
+    print("\nExplaining EEGNet trained on all epochs:", flush=True)
+    if not beats_chance["EEGNetClassifier (0-4 s)"]:
+        print(
+            "  Warning: EEGNet did not beat chance above; its maps explain noise.",
+            flush=True,
+        )
+    eegnet = EEGNetClassifier(**network_params).fit(net_epochs)
+    _save_explanations(eegnet, net_epochs, args.output)
+    _print_trust(eegnet, net_epochs)
+    return 0
+
+
+def _print_accuracies(results, y, cv):
+    """Print each candidate's accuracy beside chance; return whether it beats it."""
+    from .report._accuracy import CHANCE_ALPHA, chance_level, chance_test
+
     # Chance as the report takes it: always answering the most frequent class.
     folds = list(cv.split(np.zeros((len(y), 1)), y))
     chance = chance_level(y)
@@ -122,21 +140,11 @@ def demo(args):
         )
     print(f"{'chance (majority class)':<26} {chance:>7.3f}")
     print(
-        f"\n{args.n_splits} shuffle splits, 20% test, random_state=42; chance is "
-        "always answering the most frequent class of all epochs; one-sided "
-        "binomial test of the held-out predictions."
+        f"\n{cv.get_n_splits()} shuffle splits, 20% test, random_state="
+        f"{cv.random_state}; chance is always answering the most frequent class "
+        "of all epochs; one-sided binomial test of the held-out predictions."
     )
-
-    print("\nExplaining EEGNet trained on all epochs:", flush=True)
-    if not beats_chance["EEGNetClassifier (0-4 s)"]:
-        print(
-            "  Warning: EEGNet did not beat chance above; its maps explain noise.",
-            flush=True,
-        )
-    eegnet = EEGNetClassifier(**network_params).fit(net_epochs)
-    _save_explanations(eegnet, net_epochs, args.output)
-    _print_trust(eegnet, net_epochs)
-    return 0
+    return beats_chance
 
 
 def _print_trust(estimator, epochs):
