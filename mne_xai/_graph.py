@@ -10,6 +10,7 @@ from which each method composes the layers it handles.
 import copy
 import functools
 import gc
+import threading
 import types
 import weakref
 from contextlib import contextmanager
@@ -111,24 +112,82 @@ def autograd_on(function):
     return wrapper
 
 
-@contextmanager
-def full_float32():
-    """Compute float32 in full precision on GPUs, then restore torch's settings.
+#: The operations whose float32 torch may compute in lower precision (TF32 on
+#: NVIDIA GPUs, bfloat16 or TF32 through oneDNN on some CPUs), by backend.
+_REDUCED_PRECISION_OPERATIONS = (
+    ("cuda", "matmul"),
+    ("cudnn", "conv"),
+    ("cudnn", "rnn"),
+    ("mkldnn", "matmul"),
+    ("mkldnn", "conv"),
+    ("mkldnn", "rnn"),
+)
+
+
+def _precision_settings():
+    """Return ``(holder, attribute, full-precision value)`` of torch's settings."""
+    if hasattr(torch.backends.cudnn, "conv"):
+        # torch >= 2.9 sets precision per operation (fp32_precision), and
+        # reading the older allow_tf32 once a user has set these raises.
+        holders = (
+            getattr(getattr(torch.backends, backend, None), operation, None)
+            for backend, operation in _REDUCED_PRECISION_OPERATIONS
+        )
+        return [
+            (holder, "fp32_precision", "ieee")
+            for holder in holders
+            if hasattr(holder, "fp32_precision")
+        ]
+    return [
+        (torch.backends.cudnn, "allow_tf32", False),
+        (torch.backends.cuda.matmul, "allow_tf32", False),
+    ]
+
+
+class _FullFloat32:
+    """Compute float32 in full precision while any thread needs it.
 
     On Ampere and later NVIDIA GPUs, torch runs cuDNN convolutions in TF32 by
     default (10-bit mantissas): DeepLIFT's sums then missed the change of the
     logit by about 1e-3 instead of 1e-7, and its check refused maps that are
-    right. Attributions are computed without TF32; training keeps it.
+    right; checks that two computations of a network agree (folded batch
+    norms, combined convolutions) failed alike. Attributions and those checks
+    are computed in full precision; training keeps torch's settings.
+
+    torch's settings are global, so they are changed by the first caller to
+    enter and restored by the last to leave: with the save and restore of each
+    call, two overlapping calls on threads (recordings explained on threads)
+    ended each other's full precision and left the caller's settings changed.
     """
-    convolutions = torch.backends.cudnn.allow_tf32
-    products = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = False
-    torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32 = convolutions
-        torch.backends.cuda.matmul.allow_tf32 = products
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._users = 0
+        self._outside = []  # the settings before the first caller entered
+
+    @contextmanager
+    def __call__(self):
+        with self._lock:
+            if self._users == 0:
+                settings = _precision_settings()
+                self._outside = [
+                    (holder, attribute, getattr(holder, attribute))
+                    for holder, attribute, _ in settings
+                ]
+                for holder, attribute, full in settings:
+                    setattr(holder, attribute, full)
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    for holder, attribute, value in self._outside:
+                        setattr(holder, attribute, value)
+
+
+full_float32 = _FullFloat32()
 
 
 def layer_name(name, names):
@@ -740,6 +799,7 @@ def _call_children(self, x):
 
 
 @torch.no_grad()
+@full_float32()
 def call_combined_layers(module, example):
     """Make ``module`` call the layers whose parameters a module combines.
 

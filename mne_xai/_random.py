@@ -34,5 +34,10 @@ def seeded_torch(seed, device):
         index = torch.device(device).index
         devices = [index if index is not None else torch.cuda.current_device()]
     with _DEFAULT_GENERATORS, torch.random.fork_rng(devices=devices):
-        torch.manual_seed(int(seed))
+        # Not torch.manual_seed: it reseeds every GPU's generator, which
+        # fork_rng restores only for ``devices``.
+        torch.default_generator.manual_seed(int(seed))
+        for index in devices:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(int(seed))
         yield

@@ -169,6 +169,20 @@ def test_grid_search_and_pipeline_on_module_parameters(synthetic_arrays):
     assert pipeline.predict(X).shape == (40,)
 
 
+def test_seeded_training_leaves_the_gpus_generators_alone(
+    synthetic_arrays, monkeypatch
+):
+    """Seeding went through torch.manual_seed, which reseeds every GPU's
+    generator where it restores those of the training's device only: on a CUDA
+    machine a CPU fit (or a randomization check) reset the caller's GPU random
+    streams to the estimator's seed for good."""
+    X, y = synthetic_arrays
+    reseeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", reseeded.append)
+    EEGNetClassifier(**{**FAST, "device": "cpu"}).fit(X, y)
+    assert reseeded == []
+
+
 def test_random_state_reproduces_training_and_spares_global_rng(synthetic_arrays):
     X, y = synthetic_arrays
     torch.manual_seed(123)
@@ -732,6 +746,24 @@ def test_train_explain_and_evaluate_on_cuda(synthetic_arrays):
         on_gpu.get_data(), on_cpu.get_data(), rtol=1e-3, atol=1e-6
     )
     assert np.isfinite(curve.aopc).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_parameter_randomization_draws_the_same_networks_on_a_gpu(synthetic_arrays):
+    """Layers were re-initialized on the network's device, from the GPU's
+    generator, so one random_state gave other randomized networks, and other
+    verdicts, on a GPU than on the CPU."""
+    from mne_xai.evaluate import parameter_randomization_check
+
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
+    check = dict(target=0, random_state=0, verbose=False)
+    on_gpu = parameter_randomization_check(clf, X[:4], "saliency", **check)
+    clf.set_params(device="cpu")
+    on_cpu = parameter_randomization_check(clf, X[:4], "saliency", **check)
+    np.testing.assert_allclose(
+        on_gpu.similarity["spearman_abs"], on_cpu.similarity["spearman_abs"], atol=1e-3
+    )
 
 
 @pytest.mark.filterwarnings("ignore:After training")  # three epochs of training

@@ -146,26 +146,115 @@ def test_maps_keep_the_trials_of_their_epochs(fitted_eegnet, few_epochs):
     assert (subset.events[:, 2] != 99).all()
 
 
-def test_maps_are_computed_without_tf32(tiny_array_estimator, monkeypatch):
+def _float32_precision():
+    """What torch lets float32 convolutions and products run in, by its own API."""
+    if hasattr(torch.backends.cudnn, "conv"):  # torch >= 2.9
+        return (
+            torch.backends.cudnn.conv.fp32_precision,
+            torch.backends.cuda.matmul.fp32_precision,
+        )
+    return (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+
+
+FULL_FLOAT32 = (
+    ("ieee", "ieee") if hasattr(torch.backends.cudnn, "conv") else (False, False)
+)
+
+
+@pytest.fixture
+def tf32_allowed():
+    """torch set to allow TF32 everywhere, as a GPU user sets it, then restored."""
+    if hasattr(torch.backends.cudnn, "conv"):
+        # The API of torch >= 2.9; reading allow_tf32 after it raised.
+        before = torch.backends.fp32_precision
+        torch.backends.fp32_precision = "tf32"
+        leaves = [torch.backends.cudnn.conv, torch.backends.cuda.matmul]
+        leaf_settings = [leaf.fp32_precision for leaf in leaves]
+        yield
+        torch.backends.fp32_precision = before
+        for leaf, setting in zip(leaves, leaf_settings, strict=True):
+            leaf.fp32_precision = setting
+    else:
+        before = _float32_precision()
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
+        yield
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
+
+
+def test_maps_are_computed_without_tf32(
+    tiny_array_estimator, monkeypatch, tf32_allowed
+):
     """TF32 on recent GPUs (cuDNN's default) made DeepLIFT's sums miss by 1e-3,
-    and its check refused right maps; torch's settings are restored after."""
+    and its check refused right maps; torch's settings are restored after. With
+    torch's per-operation settings (torch.backends.fp32_precision, which torch
+    asks GPU users to set), every method failed in torch's "mix of the legacy
+    and new APIs"."""
     from mne_xai.attribution.gradient import Saliency
 
     seen = []
 
     def recording(self, inputs, target, **params):
-        seen.append(
-            (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
-        )
+        seen.append(_float32_precision())
         return original(self, inputs, target, **params)
 
     original = Saliency.attribute
     monkeypatch.setattr(Saliency, "attribute", recording)
-    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
+    allowed = _float32_precision()
+    assert allowed != FULL_FLOAT32
     X = np.random.default_rng(0).standard_normal((2, 4, 64)).astype(np.float32)
     explain(tiny_array_estimator, X, "saliency", target=0, verbose=False)
-    assert seen == [(False, False)]
-    assert torch.backends.cudnn.allow_tf32
+    assert seen == [FULL_FLOAT32]
+    assert _float32_precision() == allowed
+
+
+class _PrecisionRecorder(torch.nn.Module):
+    """A layer that records the float32 precision of each pass through it."""
+
+    seen = []  # on the class: copies of the network record here too
+
+    def forward(self, x):
+        self.seen.append(_float32_precision())
+        return x
+
+
+def test_checks_that_two_computations_agree_run_without_tf32(tf32_allowed):
+    """A network with batch norm folded, or with braindecode's combined
+    convolution made to call its layers, is compared with the network; in TF32
+    they differed by 1.5 to 4.7 times the tolerance, so LRP and the pattern
+    methods refused EEGNet, and ShallowFBCSPNet was left unrewired, on GPUs."""
+    from mne_xai._graph import call_combined_layers
+    from mne_xai.attribution._propagation import fold_batch_norms
+
+    network = torch.nn.Sequential(
+        torch.nn.Conv1d(4, 3, 5),
+        torch.nn.BatchNorm1d(3),
+        _PrecisionRecorder(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(3 * 60, 2),
+    ).eval()
+    inputs = torch.randn(2, 4, 64)
+    _PrecisionRecorder.seen.clear()
+    fold_batch_norms(network, inputs)
+    call_combined_layers(network, inputs[:1])
+    assert _PrecisionRecorder.seen
+    assert set(_PrecisionRecorder.seen) == {FULL_FLOAT32}
+
+
+def test_full_float32_holds_until_the_last_of_overlapping_calls_ends(tf32_allowed):
+    """Each call saved and restored torch's settings: the first of two
+    overlapping calls on threads to end gave TF32 back to the other one, whose
+    maps a GPU then computed in TF32, and the second restored full precision
+    as the caller's setting."""
+    from mne_xai._graph import full_float32
+
+    allowed = _float32_precision()
+    first, second = full_float32(), full_float32()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert _float32_precision() == FULL_FLOAT32
+    second.__exit__(None, None, None)
+    assert _float32_precision() == allowed
 
 
 # -- targets ----------------------------------------------------------------------

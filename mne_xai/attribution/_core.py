@@ -799,6 +799,7 @@ def _not_logits_message(outputs, method):
     )
 
 
+@full_float32()  # passes of one epoch and of several, compared
 def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=None):
     """Refuse a network whose outputs are not one epoch's logits; warn of probabilities.
 

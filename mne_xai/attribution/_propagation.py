@@ -37,6 +37,7 @@ from .._graph import (
     batch_norm_affine,
     copy_module,
     foreign_parameter_free,
+    full_float32,
     named_layers,
     outputs_agree,
     trace_layers,
@@ -903,6 +904,7 @@ def _commutes_with_affine(call, scale, shift):
     )
 
 
+@full_float32()  # its copy is compared with the network
 def fold_batch_norms(module, inputs):
     """Copy ``module`` with every batch norm folded into a neighbouring layer.
 

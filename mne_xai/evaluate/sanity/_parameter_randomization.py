@@ -186,14 +186,15 @@ def _randomized_estimators(estimator, units, seeds, *, cascading):
     Each unit is re-initialized with its own seed, so a unit gets the same
     random parameters in cascading and independent randomization.
     """
-    device = next(estimator.module_.parameters()).device
     # Weights that parametrizations compute (braindecode's max-norm) become
     # plain parameters, which the layers' reset_parameters re-draws.
     trained = without_parametrizations(estimator.module_)
     module = trained
     for (name, layers), seed in reversed(list(zip(units, seeds, strict=True))):
-        module = copy_module(module if cascading else trained)
-        with seeded_torch(seed, device):
+        # Drawn on the CPU, so that a seed gives the same network on every
+        # device (a GPU's generator draws other numbers); explain moves it.
+        module = copy_module(module if cascading else trained).cpu()
+        with seeded_torch(seed, "cpu"):
             for layer in layers:
                 _initializer(module.get_submodule(layer))()
         yield name, _with_module(estimator, module)
