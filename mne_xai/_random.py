@@ -24,20 +24,27 @@ def seeded_torch(seed, device):
     seed : int
         The seed.
     device : str | torch.device | None
-        The device whose CUDA generator is forked too, when it is a GPU; None
-        (skorch's "leave the module where it is") forks every GPU's.
+        The device whose CUDA generator is seeded and forked too, when it is
+        a GPU; None (skorch's "leave the module where it is") seeds and forks
+        every GPU's.
     """
+    kind = "cuda" if device is None else torch.device(device).type
     devices = []
     if device is None:
         devices = list(range(torch.cuda.device_count()))
-    elif torch.device(device).type == "cuda":
+    elif kind == "cuda":
         index = torch.device(device).index
         devices = [index if index is not None else torch.cuda.current_device()]
     with _DEFAULT_GENERATORS, torch.random.fork_rng(devices=devices):
-        # Not torch.manual_seed: it reseeds every GPU's generator, which
-        # fork_rng restores only for ``devices``.
-        torch.default_generator.manual_seed(int(seed))
-        for index in devices:
-            with torch.cuda.device(index):
-                torch.cuda.manual_seed(int(seed))
+        if kind in ("cpu", "cuda"):
+            # Not torch.manual_seed: it reseeds every GPU's generator, which
+            # fork_rng restores only for ``devices``.
+            torch.default_generator.manual_seed(int(seed))
+            for index in devices:
+                with torch.cuda.device(index):
+                    torch.cuda.manual_seed(int(seed))
+        else:
+            # Other accelerators (Apple's mps) are seeded by torch.manual_seed
+            # only; their generators are not restored.
+            torch.manual_seed(int(seed))
         yield
