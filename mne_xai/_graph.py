@@ -158,6 +158,7 @@ class _FullFloat32:
     enter and restored by the last to leave: with the save and restore of each
     call, two overlapping calls on threads (recordings explained on threads)
     ended each other's full precision and left the caller's settings changed.
+    Meanwhile, other threads' work (training) runs in full precision too.
     """
 
     def __init__(self):
