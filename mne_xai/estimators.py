@@ -875,7 +875,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.eeg_reference_ = None if info is None else eeg_reference(array, info)
         moments = channel_moments(array)
         check_offsets(array, self.ch_names_, moments=moments)
-        check_volts(moments, info)
+        # Only Epochs say their unit: arrays (spectra in decibels, with their
+        # channels' info) may come in any.
+        check_volts(moments, data.info)
         self.batch_size_, self.max_epochs_ = training_schedule(
             self._n_stepped_on(len(array)), self.batch_size, self.max_epochs
         )

@@ -1,6 +1,7 @@
 """Log-power spectra as a network's input, and relevance per channel and frequency."""
 
 import pickle
+import warnings
 
 import mne
 import numpy as np
@@ -520,3 +521,14 @@ def test_data_randomization_refuses_the_spectral_classifier_with_its_reason(
 
     with pytest.raises(TypeError, match="explain_spectral_classifier"):
         data_randomization_check(fitted_spectral, spectral_epochs[:4], "saliency")
+
+
+def test_spectra_in_decibels_are_not_taken_for_microvolts(imagery_epochs):
+    """The network of spectra reads decibels with the EEG channels' info; its
+    fit warned that they were "EEG channels ... in microvolts", six times in
+    the gallery, telling the reader to rescale data that were right."""
+    estimator = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", ".*micro", category=RuntimeWarning)
+        fitted = SpectralClassifier(estimator).fit(imagery_epochs[:10])
+    assert fitted.estimator_.info_.get_channel_types()[0] == "eeg"
