@@ -198,6 +198,10 @@ def smooth_attribution(attribution, window=0.05):
     smoothed : mne.Epochs | mne.Evoked
         A copy smoothed along time, channel by channel. Edges are padded with
         the edge value.
+
+    References
+    ----------
+    .. footbibliography::
     """
     _check_attribution(attribution)
     _validate_type(window, "numeric", "window")

@@ -282,6 +282,10 @@ class SpatialPatterns:
         ``rank`` (1 for the largest).
     layer : str
         The name of the spatial layer in the network.
+
+    References
+    ----------
+    .. footbibliography::
     """
 
     filters: mne.EvokedArray
