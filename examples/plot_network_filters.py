@@ -69,15 +69,14 @@ spatial.plot(4)
 # component, most contributing first, so MNE's own plotting works on them.
 # Their values are in the network's internal units: plot with ``scalings=1``.
 spatial.patterns.plot_topomap(
-    times=[0, 1], scalings=1, units="a.u.", time_format="component %d"
+    times=[0, 1], scalings=1, units="a.u.", time_format="component %d", size=2
 )
 
 # %%
-# For comparison, the patterns of CSP on the same epochs.
+# For comparison, the patterns of CSP on the same epochs, as MNE's CSP example
+# plots them (in the data's units, microvolts for EEG).
 csp = CSP(n_components=4).fit(epochs.get_data(), epochs.events[:, 2])
-csp.plot_patterns(
-    epochs.info, components=range(4), scalings=1, units="a.u.", name_format="CSP%01d"
-)
+csp.plot_patterns(epochs.info, components=range(4), units="AU", name_format="CSP%01d")
 
 # %%
 # Temporal filters
