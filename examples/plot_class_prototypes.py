@@ -16,7 +16,8 @@ and ask three questions of it, after Truong, Makeig & Delorme (2021):
    :func:`mne_xai.inspect.make_group_scorer`), under leave-one-subject-out
    cross-validation.
 
-The data are read through ``MNE_DATA`` (see the data's README).
+The data are read through ``MNE_DATA`` (:func:`mne_xai.datasets.load_drowsiness`
+says how to build its file from the published data set).
 """
 
 # %%

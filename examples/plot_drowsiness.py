@@ -14,7 +14,8 @@ rest on alpha spindles and theta bursts, the EEG signs of drowsiness.
 We train :class:`mne_xai.InterpretableCNNClassifier` on ten subjects, test it
 on the eleventh, and ask the same question of it with DeepLIFT: where in each
 epoch, and in which frequencies, is the evidence for each state? The data are
-read through ``MNE_DATA`` (see the data's README). The network's prototypes
+read through ``MNE_DATA`` (:func:`mne_xai.datasets.load_drowsiness`
+says how to build its file from the published data set). The network's prototypes
 and votes over epochs are in
 :ref:`sphx_glr_auto_examples_plot_class_prototypes.py`.
 """

@@ -86,7 +86,8 @@ print(table.head())
 aopc = table.groupby("subject")["aopc"].mean()
 fig, ax = plt.subplots(layout="constrained")
 aopc.plot.bar(ax=ax, color=["C0"] * 3 + ["C1"] * 3)
-ax.set(ylabel="AOPC (logit)", title="Deletion curve per subject (C1: held out)")
+ax.legend(handles=ax.patches[2:4], labels=["trained on", "held out"])
+ax.set(ylabel="AOPC (logit)", title="Deletion curve per subject")
 
 # %%
 # On a cluster

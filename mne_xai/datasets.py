@@ -162,7 +162,23 @@ def load_drowsiness(path=None, subjects=None, *, verbose=None):
     Notes
     -----
     Derived from the EEG driver drowsiness dataset (figshare 14273687,
-    CC BY 4.0; Cao et al. 2019), channel Oz only.
+    CC BY 4.0; Cao et al. 2019), channel Oz only. The file holds ``X``, the
+    2022 epochs of channel Oz in microvolts, shape (2022, 1, 384); ``y``, 0
+    (alert) or 1 (drowsy); and ``subject``, 1 to 11. To build it from the
+    data set's ``dataset.mat``, whose ``EEGsample`` holds the 30 channels,
+    ``substate`` the labels and ``subindex`` the subjects, keep channel Oz,
+    the 29th::
+
+        import numpy as np
+        from scipy.io import loadmat
+
+        mat = loadmat("dataset.mat")
+        np.savez(
+            "drowsiness/drowsiness_oz.npz",
+            X=mat["EEGsample"][:, [28]].astype(np.float32),
+            y=mat["substate"].ravel(),
+            subject=mat["subindex"].ravel(),
+        )
     """
     import pandas as pd
 
