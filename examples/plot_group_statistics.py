@@ -102,6 +102,8 @@ truth.plot_topomap(
     vlim=(0, None), colorbar=False, show=False,
 )  # fmt: skip
 axes[2].set_title("Simulated ground truth, both")
+for ax, unit in zip(axes, ["logit", "t", "a.u."], strict=True):
+    fig.colorbar(ax.images[0], ax=ax, shrink=0.7, label=unit)
 
 # %%
 # Over time, the cluster covers the ERP's window (its start and end jitter by

@@ -131,7 +131,7 @@ fig = plot_band_topomaps(
     {"mu (8-13 Hz)": (8.0, 13.0), "beta (13-30 Hz)": (13.0, 30.0)},
     units="relevance (logit)",
 )
-fig.suptitle("DeepLIFT relevance of the spectral EEGNet, per band")
+fig.suptitle("DeepLIFT relevance per band")
 
 # %%
 # On our run the relevance peaks sharply at 12-13 Hz, the upper mu band, for

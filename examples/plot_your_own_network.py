@@ -137,6 +137,8 @@ attribution["feet"].average().plot_topomap(
     units="logit",
     cmap="RdBu_r",
     cbar_fmt="%.0e",
+    time_format="%0.2f s",
+    size=1.5,
 )
 
 # %%
