@@ -37,7 +37,7 @@ lint: $(BIN)/mne-xai
 	$(BIN)/ruff format --check mne_xai tests benchmarks examples
 
 # The documentation, offline, warnings as errors. `make doc` runs the examples
-# that take less than about 30 s (the others show their code; doc/conf.py lists
+# that take under a minute (the others show their code; doc/conf.py lists
 # them), as CI does; `make doc-full` runs every example. Links to MNE,
 # scikit-learn, torch... need the internet: MNE_XAI_DOC_INTERSPHINX=1 make doc.
 $(VENV)/.doc-installed: pyproject.toml | $(BIN)/mne-xai

@@ -77,7 +77,7 @@ if os.environ.get("MNE_XAI_DOC_INTERSPHINX", "0") == "1":
 else:
     intersphinx_mapping = {}
 
-# Examples that take more than about 30 s (seconds measured by sphinx-gallery,
+# Examples that take several minutes (seconds measured by sphinx-gallery,
 # sg_execution_times.rst, in ``make doc-full`` on 2 CPU cores with
 # OMP_NUM_THREADS=1): ``make doc`` shows their code without running them. The
 # others took 2 to 23 s each in that run.

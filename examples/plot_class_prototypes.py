@@ -18,6 +18,9 @@ and ask three questions of it, after Truong, Makeig & Delorme (2021):
 
 The data are read through ``MNE_DATA`` (:func:`mne_xai.datasets.load_drowsiness`
 says how to build its file from the published data set).
+
+This example trains for several minutes on a CPU, so the documentation built by
+``make doc`` shows its code without running it; ``make doc-full`` runs it.
 """
 
 # %%

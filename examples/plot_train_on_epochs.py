@@ -7,6 +7,9 @@ EEGBCI subject 1 imagines moving both hands or both feet. We train
 :class:`mne_xai.EEGNetClassifier` directly on the :class:`mne.Epochs`, compare it
 with MNE's CSP+LDA on the same cross-validation folds, and look at the training
 curve that skorch records.
+
+This example trains for several minutes on a CPU, so the documentation built by
+``make doc`` shows its code without running it; ``make doc-full`` runs it.
 """
 
 # %%
