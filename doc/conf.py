@@ -104,6 +104,9 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "within_subsection_order": "gallery_order.ExampleOrder",
     "min_reported_time": 1,
+    # As MNE's gallery: rich reprs (tables, estimators) are shown, while the
+    # reprs of figures, axes and labels that plotting calls return are not.
+    "capture_repr": ("_repr_html_",),
 }
 
 
