@@ -95,7 +95,8 @@ clf = mne_xai.EEGNetClassifier(
 )
 clf.fit(epochs[train])
 print(type(clf.module_).__name__, "around", type(clf.module_.module).__name__)
-print(f"Held-out accuracy: {clf.score(epochs[test]):.2f} (chance 0.50)")
+chance = np.bincount(epochs[test].events[:, 2]).max() / len(test)  # majority class
+print(f"Held-out accuracy: {clf.score(epochs[test]):.2f} (chance {chance:.2f})")
 
 # %%
 # Integrated gradients
