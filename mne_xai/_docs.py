@@ -294,8 +294,11 @@ in other units: these checks of the data warn whatever ``verbose``) reach
 the caller once per recording, followed by its id, after all recordings are
 done (or one failed), in their order; from workers too (loky or
 multiprocessing processes, and Dask workers of one thread each). Threads of this process (joblib's
-threading backend) share its warnings, which then arrive as raised; a Dask
-worker running several threads keeps them in its log. Progress over
+threading backend) share its warnings, which then arrive as raised, without
+the recording's id, and Python's once-per-place rule shows a warning that
+several recordings raise alike once; a Dask worker running several threads
+keeps them in its log. Epochs given to worker processes (loky,
+multiprocessing, Dask) must be loaded in memory; give the others as files. Progress over
 recordings is a progress bar when serial, joblib's messages otherwise.
 A worker that dies (e.g. out of memory) fails the call with an error that
 names the recordings not done; Dask may first retry the recording on

@@ -138,6 +138,19 @@ def _warn_then_fail(estimator, epochs):
     return _warn_for_subject(estimator, epochs, "S1")
 
 
+class _TwoPartError(Exception):
+    """An error whose class cannot be rebuilt from its message, as pickle does."""
+
+    def __init__(self, what, why):
+        super().__init__(f"{what}: {why}")
+
+
+def _fail_unpicklably_on_s2(estimator, epochs):
+    if epochs.metadata["subject"].iloc[0] == "S2":
+        raise _TwoPartError("S2", "a bad channel")
+    return len(epochs)
+
+
 def _exit_for_subject(estimator, epochs, subject):
     """Kill the worker when processing ``subject``'s recording."""
     if epochs.metadata["subject"].iloc[0] == subject:
@@ -443,6 +456,29 @@ def test_loky_recording_error_keeps_its_type_and_names_it(fitted, recording_file
     assert any("Raised by recording" in note for note in info.value.__notes__)
 
 
+def test_an_error_that_does_not_pickle_names_its_recording(fitted, recording_files):
+    """An error whose class takes other arguments than its message could not be
+    sent back from a loky worker: the call blamed a worker that died, without
+    the recording or the error (and Dask waited for ever)."""
+    with pytest.raises(RuntimeError, match="Recording 'sub-02' raised _TwoPartError"):
+        map_recordings(_fail_unpicklably_on_s2, fitted, recording_files, n_jobs=2)
+    with pytest.raises(_TwoPartError, match="S2: a bad channel"):  # its own type
+        map_recordings(_fail_unpicklably_on_s2, fitted, recording_files)
+
+
+def test_epochs_read_without_preload_are_refused_for_worker_processes(
+    fitted, recording_files
+):
+    """Their open file cannot be pickled: loky blamed a worker that died, and
+    Dask waited for ever. Threads and the serial run read them as they are."""
+    lazy = [mne.read_epochs(path, preload=False) for path in recording_files]
+    with pytest.raises(ValueError, match=r"recordings\[0\], .* without preload"):
+        map_recordings(_n_epochs, fitted, lazy, n_jobs=2)
+    with joblib.parallel_config(backend="threading", n_jobs=2):
+        counts = map_recordings(_n_epochs, fitted, lazy)
+    assert list(counts.values()) == [len(epochs) for epochs in lazy]
+
+
 def _simulated_cv_data():
     epochs = _simulate(20, n_epochs=24)
     return epochs, epochs.events[:, 2]
@@ -539,6 +575,14 @@ def test_dask_recording_error_keeps_its_type_and_names_it(
         with pytest.raises(ValueError, match="sub-97.*could not be read") as info:
             explain_recordings(fitted, [*recording_files, not_epochs])
     assert "Raised by recording 'sub-97'." in info.value.__notes__
+
+
+def test_dask_error_that_does_not_pickle_names_its_recording(
+    dask_client, fitted, recording_files
+):
+    with joblib.parallel_backend("dask"):
+        with pytest.raises(RuntimeError, match="Recording 'sub-02' raised _TwoPart"):
+            map_recordings(_fail_unpicklably_on_s2, fitted, recording_files)
 
 
 def test_dask_warnings_reach_the_caller_with_the_recording_id(

@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from typing import NamedTuple
 
 import joblib
+import mne
 from joblib.parallel import (
     LokyBackend,
     SequentialBackend,
@@ -176,6 +177,26 @@ def map_recordings(
     )
 
 
+def _check_sendable(sources):
+    """Refuse Epochs that worker processes cannot receive: those read lazily.
+
+    Epochs read with ``preload=False`` hold their open file, which cannot be
+    pickled: loky reported a worker that died, and Dask waited for ever.
+    """
+    lazy = [
+        f"recordings[{position}]"
+        for position, source in enumerate(sources)
+        if isinstance(source, mne.BaseEpochs) and not source.preload
+    ]
+    if lazy:
+        raise ValueError(
+            f"{_named(lazy)} are Epochs read from a file without preload, which "
+            "worker processes cannot receive (their open file does not pickle); "
+            "give their file paths (each worker then reads its recording), load "
+            "them (epochs.load_data()), or use n_jobs=1."
+        )
+
+
 def _parallel(call, estimator, backend, n_workers, done):
     """Run the tasks with joblib into ``done``, or raise naming the missing."""
     n_recordings = len(call.sources)
@@ -200,6 +221,8 @@ def _parallel(call, estimator, backend, n_workers, done):
     level = _task_log_level()
     record_warnings = _one_task_per_process(backend)
     in_process = _threads_of_this_process(backend)
+    if not in_process:
+        _check_sendable(call.sources)
     parallel = joblib.Parallel(
         n_jobs=n_workers,
         # Results as they finish where the backend can yield them (loky,

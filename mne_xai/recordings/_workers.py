@@ -3,7 +3,9 @@
 import copy
 import logging
 import os
+import pickle
 import sys
+import traceback
 import warnings
 from contextlib import contextmanager, nullcontext
 
@@ -33,16 +35,21 @@ class _Shipped:
     death would lose it.
     """
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "pid")
 
     def __init__(self, value):
         self.data = cloudpickle.dumps(value)
+        self.pid = os.getpid()  # of the caller
 
     def __getstate__(self):
-        return self.data
+        return self.data, self.pid
 
     def __setstate__(self, state):
-        self.data = state
+        self.data, self.pid = state
+
+    def in_a_worker_process(self):
+        """Whether this task runs in another process than the caller."""
+        return os.getpid() != self.pid
 
 
 def _own_copy(value):
@@ -208,7 +215,7 @@ def _run_recording(
         _torch_threads(concurrency),
         _recorded_warnings(record_warnings) as caught,
     ):
-        recording_id = label
+        recording_id, unsendable = label, None
         try:
             epochs = _read_recording(source, label)
             if id_column is not None:
@@ -223,8 +230,44 @@ def _run_recording(
                 err._mne_xai_recording = recording_id
             except AttributeError:  # pragma: no cover (an exception with slots)
                 pass
-            raise
+            in_a_worker_process = (
+                isinstance(estimator, _Shipped) and estimator.in_a_worker_process()
+            )
+            if not in_a_worker_process or _pickles(err):
+                raise
+            unsendable = _error_that_pickles(err, recording_id)
+        if unsendable is not None:
+            # Raised outside the handler, so that it carries no context: Dask
+            # pickles the context of an error too.
+            raise unsendable
     return position, recording_id, result, list(dict.fromkeys(caught))
+
+
+def _pickles(err):
+    """Whether ``err`` survives the pickling that takes it to the caller."""
+    try:
+        pickle.loads(pickle.dumps(err))
+    except Exception:
+        return False
+    return True
+
+
+def _error_that_pickles(err, recording_id):
+    """Return a RuntimeError telling all that ``err`` says, for a worker to raise.
+
+    A worker's error reaches the caller pickled. One whose class cannot be
+    rebuilt from its arguments (an ``__init__`` taking others) broke the
+    loky pool, whose message blamed a worker that died, without the
+    recording or the error; Dask waited for ever.
+    """
+    trace = "".join(traceback.format_exception(err))
+    error = RuntimeError(
+        f"Recording {recording_id!r} raised {type(err).__name__}: {err} (its "
+        "error cannot be sent from the worker process as it is). The worker's "
+        f"traceback:\n{trace}"
+    )
+    error._mne_xai_recording = recording_id
+    return error
 
 
 def _task_log_level():
