@@ -275,9 +275,10 @@ per call and unpickled in each task, a copy of its own for every recording
 of a worker that died); a
 recording's data go only to the worker that processes it, which drops them
 when it is done. Results equal those of the serial run
-(``n_jobs=1``) when random draws are seeded with ``random_state``; a task
-that trains a network matches it to float precision only, as torch's sums
-follow its number of threads (see below).
+(``n_jobs=1``) when random draws are seeded with ``random_state``, to float
+precision: torch's sums follow its number of threads, which a task sets
+(see below), so maps may differ by a few parts in 1e8 and a task that
+trains a network by more.
 
 In each task, torch's intra-op threads are set to the machine's cores
 divided by the number of tasks that run on it at once (at least 1), and
