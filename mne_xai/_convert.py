@@ -1182,6 +1182,16 @@ def channel_moments(array):
     return np.concatenate(epoch_means), square_sums / (array.shape[0] * array.shape[2])
 
 
+def within_epoch_variance(moments):
+    """Return each channel's variance within epochs, from :func:`channel_moments`.
+
+    The mean square less that of the epochs' means: offsets that differ from
+    epoch to epoch (DC-coupled amplifiers) do not count.
+    """
+    epoch_means, mean_square = moments
+    return mean_square - np.mean(np.square(epoch_means), axis=0)
+
+
 # Channel types MNE keeps in volts, whose signals stay below this standard
 # deviation: EEG is tens of microvolts, and even ECG and EMG a few millivolts.
 _VOLT_TYPES = ("eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs")
@@ -1210,9 +1220,7 @@ def check_volts(moments, info, name="X"):
     """
     if info is None:
         return
-    epoch_means, mean_square = moments
-    within = mean_square - np.mean(np.square(epoch_means), axis=0)
-    std = np.sqrt(np.maximum(within, 0.0))
+    std = np.sqrt(np.maximum(within_epoch_variance(moments), 0.0))
     types = np.array(info.get_channel_types())
     for ch_type in _VOLT_TYPES:
         chosen = types == ch_type
@@ -1264,10 +1272,10 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
     warned : bool
         Whether it warned.
     """
-    epoch_means, mean_square = channel_moments(array) if moments is None else moments
-    mean_square_of_means = np.mean(np.square(epoch_means), axis=0)
-    drift = mean_square_of_means - np.square(epoch_means.mean(axis=0))
-    within = mean_square - mean_square_of_means
+    moments = channel_moments(array) if moments is None else moments
+    epoch_means = moments[0]
+    within = within_epoch_variance(moments)
+    drift = np.var(epoch_means, axis=0)  # of the offsets across epochs
     with np.errstate(over="ignore"):  # constant channels (a stimulus channel)
         ratio = drift / np.maximum(within, np.finfo(float).tiny)  # 0 when flat
     # The median: one drifting channel barely changes the scale of the others.
