@@ -200,6 +200,9 @@ def _check_sendable(sources):
 def _parallel(call, estimator, backend, n_workers, done):
     """Run the tasks with joblib into ``done``, or raise naming the missing."""
     n_recordings = len(call.sources)
+    in_process = _threads_of_this_process(backend)
+    if not in_process:  # before pickling the estimator for nothing
+        _check_sendable(call.sources)
     concurrency = _concurrency(backend, n_workers, n_recordings)
     threads = "" if concurrency is None else " (torch threads set per worker)"
     logger.info(
@@ -220,9 +223,6 @@ def _parallel(call, estimator, backend, n_workers, done):
     # replicas, so a broadcast scatter did not survive a worker's death.
     level = _task_log_level()
     record_warnings = _one_task_per_process(backend)
-    in_process = _threads_of_this_process(backend)
-    if not in_process:
-        _check_sendable(call.sources)
     parallel = joblib.Parallel(
         n_jobs=n_workers,
         # Results as they finish where the backend can yield them (loky,
