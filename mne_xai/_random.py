@@ -28,12 +28,13 @@ def seeded_torch(seed, device):
         a GPU; None (skorch's "leave the module where it is") seeds and forks
         every GPU's.
     """
-    kind = "cuda" if device is None else torch.device(device).type
+    device = None if device is None else torch.device(device)
+    kind = "cuda" if device is None else device.type
     devices = []
     if device is None:
         devices = list(range(torch.cuda.device_count()))
     elif kind == "cuda":
-        index = torch.device(device).index
+        index = device.index
         devices = [index if index is not None else torch.cuda.current_device()]
     with _DEFAULT_GENERATORS, torch.random.fork_rng(devices=devices):
         if kind in ("cpu", "cuda"):
