@@ -246,12 +246,13 @@ class IntegratedGradients(AttributionMethod):
         along the path beyond a few millionths of it) keeps its error however
         many steps: another baseline helps there. Which of the two it is, the
         worst epoch explained again with four times the steps, then sixteen
-        times where four do not halve its error, tells (a network taking the log of its input, steep near the baseline
-        but smooth, falls from 22 to 1.6 percent unexplained from 16 to 64
-        steps; one whose log is clamped near the baseline, as the gallery's
-        ShallowFBCSPNet, keeps 18 percent at 64 steps and 2 at 256, where
-        four times the steps alone read as no help). The epoch's path points
-        go through the network in passes as large as the maps'.
+        times where four do not halve its error, tells (a network taking the
+        log of its input, steep near the baseline but smooth, falls from 22 to
+        1.6 percent unexplained from 16 to 64 steps; one whose log is clamped
+        near the baseline, as the gallery's ShallowFBCSPNet, keeps 18 percent
+        at 64 steps and 2 at 256, where four times the steps alone read as no
+        help). The epoch's path points go through the network in passes as
+        large as the maps'.
         """
         error, total, difference = summation_error(
             self.module, inputs, baseline, target, attribution
