@@ -204,6 +204,45 @@ def test_lrp_zero_is_gradient_times_input_through_an_in_place_residual():
     np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-8)
 
 
+class _NormalizesAfterRectifying(nn.Module):
+    """InterpretableCNN's ReLU -> batch norm -> dense, flattened in forward."""
+
+    def __init__(self, flatten):
+        super().__init__()
+        self.conv = nn.Conv1d(N_CHANNELS, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.bn = nn.BatchNorm1d(4)
+        self.pool = nn.AvgPool1d(2)
+        self.classifier = nn.Linear(4 * N_TIMES // 2, 2)
+        self.flatten = flatten
+
+    def forward(self, x):  # noqa: D102
+        return self.classifier(self.flatten(self.pool(self.bn(self.relu(self.conv(x))))))
+
+
+@pytest.mark.parametrize(
+    "flatten",
+    [lambda x: x.flatten(1), lambda x: x.view(len(x), -1), nn.Flatten()],
+    ids=["flatten(1)", "view", "nn.Flatten"],
+)
+def test_batch_norm_folds_into_a_dense_layer_reading_it_flattened_in_forward(flatten):
+    """With x.flatten(1) in forward, LRP refused: "feeds no dense layer"."""
+    torch.manual_seed(0)
+    module = _randomize_batch_norms(
+        _NormalizesAfterRectifying(flatten).double(), shift=False
+    )
+    # Without biases, LRP-0 of a piecewise-linear network is gradient x input.
+    module.conv.bias.data.zero_()
+    module.classifier.bias.data.zero_()
+    data = _data()
+    inputs = data.clone().requires_grad_()
+    (gradient,) = torch.autograd.grad(
+        module(inputs).gather(1, TARGET[:, None]).sum(), inputs
+    )
+    relevance = _lrp("lrp_epsilon", module, data, TARGET, epsilon=1e-12)
+    np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-10)
+
+
 class _StandardizedConv(nn.Conv1d):
     """Weight standardization: the forward convolves with another weight."""
 
@@ -285,6 +324,43 @@ def test_networks_the_rules_would_misread_are_refused(network, methods, match):
         if conv is nn.Conv1d:
             expected = guided
         np.testing.assert_array_equal(guided, expected)
+
+
+@pytest.mark.parametrize("layer", ["conv", "relu"])
+def test_forward_hooks_that_change_an_output_are_refused(layer):
+    """A hook masking and scaling a layer's output (as in ablation studies) was
+    unseen by the rules: LRP-0 missed gradient x input by 60 percent of the
+    map's scale, and guided backprop missed its hand-written self by half."""
+    torch.manual_seed(0)
+    module = _ReusesInPlaceOutput(in_place=False).double().eval()
+    gain = torch.tensor([0.0, 3.0, 1.0, 0.0], dtype=torch.float64)[:, None]
+    methods = ["lrp_epsilon", "lrp_zplus", "guided_backprop", "deconvolution"]
+    handle = getattr(module, layer).register_forward_hook(lambda m, i, out: out * gain)
+    refused = f"layer '{layer}'.*or a forward hook"
+    for method in methods:
+        with pytest.raises(ValueError, match=refused):
+            _lrp(method, module, _data(), TARGET)
+    if layer == "relu":  # DeepLIFT's rule is at the nonlinearities
+        with pytest.raises(ValueError, match=refused):
+            _lrp("deeplift", module, _data(), TARGET, baseline=torch.zeros(1))
+    handle.remove()
+    # Every module's hooks (torch.nn.modules.module.register_module_forward_hook).
+    handle = torch.nn.modules.module.register_module_forward_hook(
+        lambda m, i, out: out * gain if isinstance(m, nn.Conv1d) else None
+    )
+    try:
+        with pytest.raises(ValueError, match="layer 'conv'.*or a forward hook"):
+            _lrp("lrp_epsilon", module, _data(), TARGET)
+    finally:
+        handle.remove()
+    # Hooks that only record leave the computation alone: LRP-0 stays exact.
+    recorded = []
+    getattr(module, layer).register_forward_hook(lambda m, i, out: recorded.append(1))
+    relevance = _lrp("lrp_epsilon", module, _data(), TARGET, epsilon=1e-12)
+    np.testing.assert_allclose(
+        relevance.sum(dim=(1, 2)), _target_logits(module, _data(), TARGET), rtol=1e-6
+    )
+    assert recorded
 
 
 class _CentresItsInput(nn.Module):

@@ -590,8 +590,12 @@ def check_layers_compute_as_their_class(module, inputs, layers, method):
     LRP-0 of a standardized convolution kept 1 percent of the logit. A layer
     whose ``forward`` only constrains its stored weight in place
     (braindecode's max-norm convolutions) computes as its class, and passes.
-    Each output is compared as the layer returns it, before any in-place
-    layer after it changes it.
+    Forward hooks are checked alike: one that masks or scales a layer's output
+    (as in ablation studies) changes what the layer computes, unseen by its
+    rule (LRP-0 of a masked convolution missed gradient x input by 60 percent
+    of the map's scale), while one that only records passes. Each output is
+    compared as the layer returns it, hooks applied, before any in-place layer
+    after it changes it.
 
     Parameters
     ----------
@@ -605,10 +609,14 @@ def check_layers_compute_as_their_class(module, inputs, layers, method):
         Name of the method, for the error message.
     """
     names = {layer: name for name, layer in module.named_modules()}
+    # Hooks of every module (torch.nn.modules.module.register_module_forward_hook).
+    global_hooks = bool(getattr(torch.nn.modules.module, "_global_forward_hooks", {}))
     overriding = {
         layer: _torch_class(layer)
         for layer in set(layers)
         if type(layer).forward is not _torch_class(layer).forward
+        or layer._forward_hooks
+        or global_hooks
     }
     differing = []
 
@@ -628,9 +636,9 @@ def check_layers_compute_as_their_class(module, inputs, layers, method):
     if differing:
         raise ValueError(
             f"{method} applies its rule for each layer's class, but layer "
-            f"{differing[0]} computes otherwise (its forward changes its weight "
-            "or its output: weight standardization, a mask, a crop, an "
-            "activation). Store the weight it uses (e.g. with "
+            f"{differing[0]} computes otherwise (its forward or a forward hook "
+            "changes its weight or its output: weight standardization, a mask, a "
+            "crop, an activation). Store the weight it uses (e.g. with "
             "torch.nn.utils.parametrize) and apply other operations as layers of "
             "their own, or explain it with a gradient method."
         )
@@ -873,6 +881,27 @@ def _fold_into_next(dense, between, scale, shift, example):
     dense.bias = nn.Parameter(bias)
 
 
+def _dense_reading_flattened(tensor, calls):
+    """The dense layer that reads ``tensor`` flattened in forward, in a list.
+
+    ``x.flatten(1)`` or ``x.view(len(x), -1)`` written in ``forward`` makes a
+    new tensor, which the traced calls do not tie to ``x``; it is a view of
+    ``x``'s memory in its order, which ties it. Empty if no one dense layer
+    reads it so (the folded network's logits are checked after).
+    """
+    if not tensor.is_contiguous():
+        return []
+    reading = [
+        call
+        for call in calls
+        if isinstance(call.module, DENSE)
+        and call.input.ndim == 2
+        and call.input.shape == (len(tensor), tensor[0].numel())
+        and call.input.data_ptr() == tensor.data_ptr()
+    ]
+    return reading if len(reading) == 1 else []
+
+
 def _commutes_with_affine(call, scale, shift):
     """Whether ``call``'s layer maps ``scale * x + shift`` to ``scale * layer(x) + shift``.
 
@@ -913,7 +942,8 @@ def fold_batch_norms(module, inputs):
     input, also through layers that only crop or reshape within channels
     (braindecode's ``Chomp1d``); or, where a nonlinearity comes first
     (InterpretableCNN's ReLU → batch norm → pooling → dense), into the next
-    dense layer through the pooling and flatten layers in between. Folded
+    dense layer through the pooling and flatten layers in between (or a
+    flatten written in ``forward``, ``x.flatten(1)``). Folded
     batch norms become :class:`torch.nn.Identity`, so the copy computes the
     same function in evaluation mode with fewer layers; the original module
     is not touched.
@@ -955,11 +985,16 @@ def fold_batch_norms(module, inputs):
             _fold_into_previous(previous.module, scale, shift)
         else:
             between, following = [], consumers.get(id(call.output), [])
+            last = call.output
             while len(following) == 1 and isinstance(
                 following[0].module, _CHANNELWISE_LINEAR
             ):
                 between.append(following[0].module)
-                following = consumers.get(id(following[0].output), [])
+                last = following[0].output
+                following = consumers.get(id(last), [])
+            if not following:
+                following = _dense_reading_flattened(last, calls)
+                between += [nn.Flatten()] * bool(following)
             if not (len(following) == 1 and isinstance(following[0].module, DENSE)):
                 source = (
                     "an operation called in forward, or the input"
