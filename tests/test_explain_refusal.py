@@ -871,6 +871,35 @@ def test_a_network_returning_a_tuple_is_refused_clearly():
         _explain(network, "saliency")
 
 
+class _SqueezesEveryAxis(SmallNet):
+    """``squeeze()`` without dim: logits (2,) for a batch of one epoch."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x).unsqueeze(-1).squeeze()
+
+
+@pytest.mark.parametrize("n_epochs", [1, 4])
+def test_a_network_dropping_the_axis_of_a_batch_of_one_is_told_so(n_epochs):
+    """It was refused as depending on the other epochs in its batch (batch
+    norm...), and for one epoch as returning no logits."""
+    import mne
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    net = NeuralNetClassifier(
+        _SqueezesEveryAxis,
+        module__n_channels=N_CHANNELS,
+        module__n_classes=2,
+        module__n_times=N_TIMES,
+        classes=[0, 1],
+    ).initialize()
+    network = as_network(net, info=mne.create_info(N_CHANNELS, 128.0, "eeg"))
+    X, _ = _arrays()
+    with pytest.raises(ValueError, match=r"shape \(2,\) for one epoch.*squeeze\(\)"):
+        explain(network, X[:n_epochs], "saliency", target=0, verbose=False)
+
+
 class _LogitsPerTime(nn.Module):
     """A cropped decoding network: logits for each time, (batch, 2, n_times - 7)."""
 

@@ -833,6 +833,10 @@ def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=Non
     """
     if differentiates is None:
         differentiates = method in list_methods() and method_differentiates(method)
+    if len(inputs) == 1:
+        # Two epochs tell a network that drops the axis of a batch of one
+        # (squeeze() without dim) from one that returns no logits.
+        inputs = torch.cat([inputs, inputs])
     with torch.no_grad():
         try:
             outputs = module(inputs)
@@ -871,7 +875,16 @@ def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=Non
                 f"{method} would explain one random draw. Make its evaluation "
                 "mode deterministic."
             )
-        if not outputs_agree(module(inputs[:1]), outputs[:1], atol=1e-6):
+        single = module(inputs[:1])
+        if single.shape != (1, *outputs.shape[1:]):
+            raise ValueError(
+                f"The network returns shape {tuple(single.shape)} for one epoch, "
+                f"{tuple(outputs.shape)} for {len(outputs)}: it drops the axis of "
+                "a batch of one (e.g. squeeze() without dim), and "
+                f"{method} gives it batches of any size. Name the axes it "
+                "removes (x.squeeze(-1), x.flatten(1))."
+            )
+        if not outputs_agree(single, outputs[:1], atol=1e-6):
             raise ValueError(
                 "The network's output for an epoch depends on the other epochs in "
                 "its batch (e.g. batch norm without running statistics, "
