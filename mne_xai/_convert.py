@@ -212,7 +212,8 @@ def training_channels(info, picks):
         ECoG, DBS and fNIRS, without stimulus, EOG, ECG, EMG or misc channels
         and without the channels in ``info["bads"]``. Types and ``"all"``
         leave bad channels out too (with a log line); names and indices keep
-        them.
+        them. Picking a stimulus channel warns: it holds the event codes,
+        which are the labels.
 
     Returns
     -------
@@ -220,6 +221,18 @@ def training_channels(info, picks):
         The picked channel names, in the info's order.
     """
     indices = _picks_to_idx(info, picks, none="data", exclude="bads")
+    stimulus = [
+        info.ch_names[index]
+        for index in indices
+        if mne.channel_type(info, index) == "stim"
+    ]
+    if stimulus:
+        warn(
+            f"picks={picks!r} trains on the stimulus channel(s) "
+            f"{', '.join(stimulus)}, which hold the event codes: the network can "
+            "read the labels there. "
+            "Leave them out of picks, as picks=None does."
+        )
     # As in MNE, channel types and "all" leave bad channels out; names and
     # indices keep them.
     left_out = np.setdiff1d(
@@ -1354,6 +1367,10 @@ def check_amplitudes(batch, train_std, info=None, name="X"):
     for channels in groups:
         expected = train_std[channels][0]
         if expected == 0:  # a constant type, scaled by the user's number
+            continue
+        if types is not None and set(types[channels]) == {"stim"}:
+            # Event codes, not amplitudes: their spread is the batch's mix of
+            # classes, zero in a batch of one class.
             continue
         variance = mean_square[channels].mean() - channel_means[channels].mean() ** 2
         std = np.sqrt(max(variance, 0.0))

@@ -94,8 +94,26 @@ def test_stimulus_channel_is_never_trained_on_by_default(imagery_epochs):
     assert clf.n_channels_ == 64
     attribution = mne_xai.explain(clf, epochs, "saliency", verbose=False)
     assert attribution.ch_names == imagery_epochs.ch_names
-    leaky = EEGNetClassifier(picks="all", **FAST).fit(epochs)
+    with pytest.warns(RuntimeWarning, match=r"picks='all' trains on the stimulus.*"):
+        leaky = EEGNetClassifier(picks="all", **FAST).fit(epochs)
     assert "STI 014" in leaky.ch_names_
+
+
+def test_picking_a_stimulus_channel_warns_and_its_codes_are_no_unit(imagery_epochs):
+    """picks="all" trained on STI 014 without a word; predicting epochs of one
+    class then blamed "different units" on its spread of event codes, zero."""
+    epochs = _with_stim_channel(imagery_epochs)
+    for picks in ("all", ["eeg", "stim"], epochs.ch_names):
+        with pytest.warns(RuntimeWarning, match="STI 014, which hold the event codes"):
+            clf = EEGNetClassifier(picks=picks, **FAST).fit(epochs)
+    # A stimulus channel held at the event's code through the epoch.
+    epochs._data[:, -1] = epochs.events[:, 2, None]
+    with pytest.warns(RuntimeWarning, match="trains on the stimulus"):
+        clf.fit(epochs)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*(stimulus|different units)")
+        clf.predict(epochs["feet"])
+        EEGNetClassifier(**FAST).fit(epochs)
 
 
 def test_array_of_every_channel_is_refused_where_picks_leave_some_out(
@@ -111,7 +129,8 @@ def test_array_of_every_channel_is_refused_where_picks_leave_some_out(
     bad.info["bads"] = ["C3"]
     with pytest.raises(ValueError, match="leaves out C3 "):
         clf.set_params(info=bad.info).fit(bad.get_data(), y)
-    every = clf.set_params(info=epochs.info, picks=epochs.ch_names).fit(X, y)
+    with pytest.warns(RuntimeWarning, match="trains on the stimulus channel"):
+        every = clf.set_params(info=epochs.info, picks=epochs.ch_names).fit(X, y)
     assert every.ch_names_ == epochs.ch_names
 
 
