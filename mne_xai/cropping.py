@@ -76,6 +76,34 @@ def _fit_parameter(estimator, name):
 EPOCHS_PER_PREDICTION = 64
 
 
+def _estimator_infos(estimator):
+    """Every ``info`` parameter of ``estimator``, also inside a Pipeline or a search."""
+    return {
+        key: value
+        for key, value in estimator.get_params().items()
+        if key == "info" or key.endswith("__info")
+    }
+
+
+def _rate_of_estimator_infos(estimator):
+    """The sampling rate that the estimator's ``info`` parameters give arrays.
+
+    Arrays carry no rate; an estimator given ``info=epochs.info`` states it.
+    """
+    rates = {
+        value["sfreq"]
+        for value in _estimator_infos(estimator).values()
+        if isinstance(value, mne.Info)
+    }
+    if len(rates) != 1:
+        raise ValueError(
+            "sfreq is required when X is an array: windows are given in seconds "
+            "(or an info parameter of the estimator, which gives it)"
+            + (f"; its info parameters give {sorted(rates)} Hz." if rates else ".")
+        )
+    return float(rates.pop())
+
+
 def _give_the_rate_of_array_windows(estimator, n_channels, sfreq):
     """Set the rate of windows cut from arrays as every ``info`` left at None.
 
@@ -83,11 +111,7 @@ def _give_the_rate_of_array_windows(estimator, n_channels, sfreq):
     kernels for 128 Hz, whatever ``sfreq`` says. Every info left at None is
     given it, also inside a Pipeline or a GridSearchCV.
     """
-    infos = {
-        key: value
-        for key, value in estimator.get_params().items()
-        if key == "info" or key.endswith("__info")
-    }
+    infos = _estimator_infos(estimator)
     other_rates = {
         key: value["sfreq"]
         for key, value in infos.items()
@@ -145,10 +169,12 @@ class CroppedClassifier(
         time 0.
     sfreq : float | None
         Sampling frequency of data given as arrays, which converts seconds to
-        samples. Every ``info`` parameter of the estimator left at None (ours,
-        also inside a Pipeline or a GridSearchCV) is given the windows' rate,
-        with made-up EEG channel names, so that its network sizes its kernels
-        for that rate. Ignored when fitting on Epochs, whose ``info`` gives it.
+        samples; None takes the rate of the estimator's ``info`` parameter,
+        if it has one. Every ``info`` parameter of the estimator left at None
+        (ours, also inside a Pipeline or a GridSearchCV) is given the windows'
+        rate, with made-up EEG channel names, so that its network sizes its
+        kernels for that rate. Ignored when fitting on Epochs, whose ``info``
+        gives it.
 
     Attributes
     ----------
@@ -332,13 +358,11 @@ class CroppedClassifier(
             )
         if info is not None:
             sfreq = info["sfreq"]
-        elif self.sfreq is None:
-            raise ValueError(
-                "sfreq is required when X is an array: windows are given in seconds."
-            )
-        else:
+        elif self.sfreq is not None:
             _validate_type(self.sfreq, "numeric", "sfreq")
             sfreq = float(self.sfreq)
+        else:
+            sfreq = _rate_of_estimator_infos(self.estimator)
         self.window_starts_, self.window_samples_ = self._window_starts(
             data.shape[2], sfreq, first_time
         )
@@ -452,9 +476,18 @@ class CroppedClassifier(
         )
         # Arrays carry no time: they are read on the training epochs' time axis.
         if inputs.tmin is not None and not np.isclose(inputs.tmin, self.tmin_):
+            # Trained on arrays, the windows' times were counted from their
+            # first sample, which may or may not be this first sample.
+            arrays = (
+                " (trained on arrays, whose first sample is time 0: to read these "
+                "epochs sample by sample, as the training arrays, give them as "
+                "an array, X.get_data())"
+                if self.info_ is None
+                else ""
+            )
             raise ValueError(
                 f"X starts at {inputs.tmin:g} s but the training epochs started at "
-                f"{self.tmin_:g} s; the windows would fall at other times."
+                f"{self.tmin_:g} s{arrays}; the windows would fall at other times."
             )
         return inputs
 

@@ -193,6 +193,18 @@ def test_fit_errors(params, fit_kwargs, match):
         clf.fit(data, fit_kwargs.get("y", y))
 
 
+def test_arrays_take_the_rate_of_the_estimators_info():
+    """Given info=epochs.info, the estimator still asked for sfreq."""
+    data, y = _ramp_epochs()
+    info = mne.create_info(["C3", "C4"], SFREQ, "eeg")
+    network = EEGNetClassifier(info=info, max_epochs=1, random_state=0, verbose=False)
+    clf = CroppedClassifier(network, window_length=0.5).fit(data, y)
+    assert clf.sfreq_ == SFREQ
+    assert clf.window_samples_ == 50
+    with pytest.raises(ValueError, match=r"sfreq is required.*or an info parameter"):
+        CroppedClassifier(clone(network).set_params(info=None)).fit(data, y)
+
+
 def test_window_length_type():
     data, y = _ramp_epochs()
     with pytest.raises(TypeError, match="window_length"):
@@ -834,9 +846,12 @@ def test_explain_refuses_epochs_starting_elsewhere_as_predict_does(trained_on):
     X = epochs if trained_on == "epochs" else data
     clf = CroppedClassifier(network, window_length=0.5, sfreq=SFREQ).fit(X, y)
     later = mne.EpochsArray(data, info, tmin=0.2, verbose=False)
+    # Trained on arrays, the error says how to read Epochs sample by sample.
+    match = "starts at 0.2 s" + ".*give them as an array" * (trained_on == "arrays")
     for call in (clf.predict, lambda X: mne_xai.explain(clf, X, verbose=False)):
-        with pytest.raises(ValueError, match="starts at 0.2 s"):
+        with pytest.raises(ValueError, match=match):
             call(later)
+    clf.predict(later.get_data())
 
 
 def test_a_data_warning_is_given_once_for_the_epochs_and_their_windows():
