@@ -807,6 +807,8 @@ def _as_array(X, name):
             "whose decision is not that of its epochs. Give the epochs; for the "
             "average of their maps, use explain(..., average=True)."
         )
+    if hasattr(X, "__array__") and not isinstance(X, np.ndarray | torch.Tensor):
+        X = np.asarray(X)  # array-likes: xarray, dask, zarr
     _validate_type(
         X,
         (np.ndarray, list, tuple, torch.Tensor),

@@ -8,7 +8,7 @@ from mne.utils import _validate_type, logger, use_log_level
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter
+from sklearn.utils.validation import check_is_fitted, column_or_1d, has_fit_parameter
 
 from ._convert import (
     BASELINE_UNKNOWN,
@@ -77,7 +77,7 @@ EPOCHS_PER_PREDICTION = 64
 
 
 def _estimator_infos(estimator):
-    """Every ``info`` parameter of ``estimator``, also inside a Pipeline or a search."""
+    """Return every ``info`` parameter of ``estimator``, in a Pipeline too."""
     return {
         key: value
         for key, value in estimator.get_params().items()
@@ -86,7 +86,7 @@ def _estimator_infos(estimator):
 
 
 def _rate_of_estimator_infos(estimator):
-    """The sampling rate that the estimator's ``info`` parameters give arrays.
+    """Return the sampling rate that the estimator's ``info`` parameters give arrays.
 
     Arrays carry no rate; an estimator given ``info=epochs.info`` states it.
     """
@@ -351,8 +351,8 @@ class CroppedClassifier(
             if inputs.events is None:
                 raise ValueError("y is required when X is an array.")
             y = inputs.event_codes
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(data):
+        y = column_or_1d(np.asarray(y), warn=True)  # as scikit-learn's estimators
+        if len(y) != len(data):
             raise ValueError(
                 f"y must hold one label per epoch ({len(data)}), got shape {y.shape}."
             )

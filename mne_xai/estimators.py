@@ -12,6 +12,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import column_or_1d
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 from skorch.exceptions import NotInitializedError
@@ -816,9 +817,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             if data.events is None:
                 raise ValueError("y is required when X is an array.")
             y = data.event_codes
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"y must be one-dimensional, got shape {y.shape}.")
+        y = column_or_1d(np.asarray(y), warn=True)  # as scikit-learn's estimators
         if len(y) != data.shape[0]:
             raise ValueError(
                 f"X has {data.shape[0]} epochs but y has {len(y)} labels; they must "

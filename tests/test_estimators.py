@@ -475,6 +475,29 @@ def test_wrong_type_is_refused(X):
         EEGNetClassifier(**FAST).fit(X, [0, 1])
 
 
+def test_array_likes_and_a_column_of_labels_are_read_as_scikit_learn_does(
+    synthetic_arrays,
+):
+    """Array-likes (xarray, dask) were refused as not arrays, and labels of
+    shape (n, 1) as not one-dimensional."""
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = synthetic_arrays
+
+    class ArrayLike:
+        def __array__(self, dtype=None, copy=None):
+            return X
+
+    fitted = EEGNetClassifier(**FAST).fit(X, y)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        from_likes = EEGNetClassifier(**FAST).fit(ArrayLike(), y[:, None])
+    np.testing.assert_array_equal(
+        from_likes.predict_proba(ArrayLike()), fitted.predict_proba(X)
+    )
+    with pytest.raises(ValueError, match="y should be a 1d array"):
+        EEGNetClassifier(**FAST).fit(X, np.column_stack([y, y]))
+
+
 def test_arrays_need_labels(synthetic_arrays):
     with pytest.raises(ValueError, match="y is required"):
         EEGNetClassifier(**FAST).fit(synthetic_arrays[0])

@@ -217,7 +217,9 @@ class _NormalizesAfterRectifying(nn.Module):
         self.flatten = flatten
 
     def forward(self, x):  # noqa: D102
-        return self.classifier(self.flatten(self.pool(self.bn(self.relu(self.conv(x))))))
+        return self.classifier(
+            self.flatten(self.pool(self.bn(self.relu(self.conv(x)))))
+        )
 
 
 @pytest.mark.parametrize(

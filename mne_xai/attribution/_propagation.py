@@ -882,7 +882,7 @@ def _fold_into_next(dense, between, scale, shift, example):
 
 
 def _dense_reading_flattened(tensor, calls):
-    """The dense layer that reads ``tensor`` flattened in forward, in a list.
+    """Return the dense layer that reads ``tensor`` flattened in forward, in a list.
 
     ``x.flatten(1)`` or ``x.view(len(x), -1)`` written in ``forward`` makes a
     new tensor, which the traced calls do not tie to ``x``; it is a view of
