@@ -619,6 +619,44 @@ def check_hookable(module):
             )
 
 
+#: The hooks torch runs around a module's forward and backward passes.
+HOOK_KINDS = (
+    "forward_hooks",
+    "forward_pre_hooks",
+    "backward_hooks",
+    "backward_pre_hooks",
+)
+
+
+def runs_hooks(module, kinds=HOOK_KINDS):
+    """Whether calling ``module`` runs hooks of ``kinds``: its own or every module's.
+
+    A user's hook (an ablation's mask on a layer's output, a changed
+    gradient) is part of what the network computes, which a rearranged copy
+    of its layers would not run, nor a rule chosen by the layer's class
+    apply.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The layer.
+    kinds : tuple of str
+        Kinds of hooks, among :data:`HOOK_KINDS`.
+
+    Returns
+    -------
+    runs : bool
+        Whether it runs any.
+    """
+    # Registered for every module by torch.nn.modules.module.register_module_*.
+    every_module = torch.nn.modules.module
+    return any(
+        getattr(module, f"_{kind}", None)
+        or getattr(every_module, f"_global_{kind}", None)
+        for kind in kinds
+    )
+
+
 def check_float32(module):
     """Refuse a network whose weights are of another type than float32.
 

@@ -224,6 +224,24 @@ def test_gradient_x_input_is_gradient_times_input(fitted_eegnet, imagery_epochs)
     np.testing.assert_allclose(product, gradient * epochs.get_data(), rtol=1e-5)
 
 
+def test_a_hook_ablating_spatial_filters_is_explained(fitted_eegnet, imagery_epochs):
+    """EEGNet's faster form for explanations replaced the hooked layer: with
+    half its spatial filters masked by a hook, saliency missed the network's
+    gradient by more than the gradient's scale, silently."""
+    import copy
+
+    clf = copy.deepcopy(fitted_eegnet)
+    masked = torch.arange(clf.module_.spatial_conv.out_channels) % 2 == 0
+    clf.module_.spatial_conv.register_forward_hook(
+        lambda layer, inputs, output: output * masked[:, None, None]
+    )
+    epochs = _first_epochs(imagery_epochs)
+    inputs = torch.as_tensor(epochs.get_data(), dtype=torch.float32).requires_grad_()
+    (gradient,) = torch.autograd.grad(clf.module_.eval()(inputs)[:, 1].sum(), inputs)
+    saliency = _explain_class(clf, epochs, "saliency", 1, absolute=False)
+    np.testing.assert_allclose(saliency, gradient.numpy(), rtol=1e-4, atol=1e-9)
+
+
 # -- occlusion on a linear model -----------------------------------------------
 @pytest.mark.parametrize("mode", ["channel", "time", "channel_time"])
 @pytest.mark.parametrize("use_baseline", [False, True])

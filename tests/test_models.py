@@ -213,6 +213,40 @@ def test_spatial_first_eegnet_is_for_evaluation_mode_only():
         module.inference_graph()(torch.randn(2, 5, 160))
 
 
+@pytest.mark.parametrize("layer", ["", "temporal_conv", "spatial_bn"])
+@pytest.mark.parametrize(
+    "register",
+    [
+        lambda layer: layer.register_forward_hook(lambda m, i, out: out * 0.5),
+        lambda layer: layer.register_forward_pre_hook(lambda m, i: (i[0] * 0.5,)),
+        lambda layer: layer.register_full_backward_hook(lambda m, gi, go: None),
+    ],
+    ids=["forward", "forward_pre", "backward"],
+)
+def test_eegnet_running_hooks_on_its_first_block_is_its_own_inference_graph(
+    layer, register
+):
+    """The faster module replaces the first block's layers: their hooks (an
+    ablation's mask) did not run, and saliency missed the network's gradient
+    by more than its scale."""
+    module = _trained_like_eegnet()
+    handle = register(module.get_submodule(layer))
+    assert module.inference_graph() is module
+    handle.remove()
+    assert isinstance(module.inference_graph(), SpatialFirstEEGNet)
+    # Hooks of every module run on the faster module's layers too, otherwise.
+    handle = torch.nn.modules.module.register_module_forward_hook(
+        lambda m, i, out: None
+    )
+    try:
+        assert module.inference_graph() is module
+    finally:
+        handle.remove()
+    # A later layer is the network's own in both: its hooks run either way.
+    module.classifier.register_forward_hook(lambda m, i, out: out * 0.5)
+    assert isinstance(module.inference_graph(), SpatialFirstEEGNet)
+
+
 def test_interpretable_cnn_is_its_own_inference_graph():
     module = InterpretableCNN(4, 2, 128).eval()
     assert module.inference_graph() is module

@@ -40,6 +40,7 @@ from .._graph import (
     full_float32,
     named_layers,
     outputs_agree,
+    runs_hooks,
     trace_layers,
     without_parametrizations,
 )
@@ -609,14 +610,11 @@ def check_layers_compute_as_their_class(module, inputs, layers, method):
         Name of the method, for the error message.
     """
     names = {layer: name for name, layer in module.named_modules()}
-    # Hooks of every module (torch.nn.modules.module.register_module_forward_hook).
-    global_hooks = bool(getattr(torch.nn.modules.module, "_global_forward_hooks", {}))
     overriding = {
         layer: _torch_class(layer)
         for layer in set(layers)
         if type(layer).forward is not _torch_class(layer).forward
-        or layer._forward_hooks
-        or global_hooks
+        or runs_hooks(layer, ("forward_hooks",))
     }
     differing = []
 
@@ -1035,6 +1033,7 @@ def _check_same_function(module, folded, inputs):
             f"network's logits (by up to {error:.3g}): a layer next to a batch "
             "norm is also used elsewhere (a skip connection around the batch "
             "norm, a layer shared by several branches, or a batch norm output "
-            "read twice). Relevance propagation cannot explain it; use a "
-            "gradient method (e.g. integrated_gradients)."
+            "read twice), or a forward hook changes its output. Relevance "
+            "propagation cannot explain it; use a gradient method (e.g. "
+            "integrated_gradients)."
         )

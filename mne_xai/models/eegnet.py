@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-from .._graph import batch_norm_affine
+from .._graph import batch_norm_affine, runs_hooks
 from ._base import REFERENCE_SFREQ, EEGModule, same_padding, scaled_length
 
 
@@ -153,15 +153,25 @@ class EEGNet(EEGModule):
     def inference_graph(self):
         """Return EEGNet with its spatial filters applied first (evaluation mode).
 
-        See :class:`SpatialFirstEEGNet`; in training mode this is the network
-        itself.
+        See :class:`SpatialFirstEEGNet`; in training mode, and where hooks run
+        on the network or the layers of its first block (which the faster
+        module replaces), this is the network itself.
 
         Returns
         -------
         module : SpatialFirstEEGNet | EEGNet
-            The equivalent faster module, or ``self`` in training mode.
+            The equivalent faster module, or ``self``.
         """
-        return self if self.training else SpatialFirstEEGNet(self)
+        first_block = (
+            self,
+            self.temporal_conv,
+            self.temporal_bn,
+            self.spatial_conv,
+            self.spatial_bn,
+        )
+        if self.training or any(map(runs_hooks, first_block)):
+            return self
+        return SpatialFirstEEGNet(self)
 
 
 def _after_spatial_filters(net, x):
