@@ -305,8 +305,9 @@ def time_importance(attribution, *, absolute=True, picks=None):
     importance : mne.EpochsArray | mne.EvokedArray
         A single ``misc`` channel named ``"importance"`` holding the time
         course, with the input's times, events and metadata; plot it with
-        ``importance.plot(picks="misc")`` or
-        ``importance.plot_image(picks="misc")``.
+        ``importance.plot(picks="importance")`` or
+        ``importance.plot_image(picks="importance")`` (MNE's image of Epochs
+        finds no channel by the type ``"misc"``).
 
     Notes
     -----

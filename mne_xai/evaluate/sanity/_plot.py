@@ -29,7 +29,7 @@ def plot_sanity_check(
     title: str | None = None,
     show: bool = True,
 ):
-    """Plot similarity curves of one or several sanity checks.
+    """Plot similarity curves of one sanity check, for one or several methods.
 
     Parameters
     ----------
