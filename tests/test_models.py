@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 
 from mne_xai.models import EEGNet, InterpretableCNN, SpatialFirstEEGNet
 
@@ -245,6 +246,75 @@ def test_eegnet_running_hooks_on_its_first_block_is_its_own_inference_graph(
     # A later layer is the network's own in both: its hooks run either way.
     module.classifier.register_forward_hook(lambda m, i, out: out * 0.5)
     assert isinstance(module.inference_graph(), SpatialFirstEEGNet)
+
+
+class _MaskedChannels(EEGNet):
+    """Reads every other channel: a forward of its own."""
+
+    def forward(self, x):  # noqa: D102
+        mask = torch.arange(x.shape[1]) % 2 == 0
+        return super().forward(x * mask[:, None])
+
+
+class _HalfScaled(EEGNet):
+    """Scales its input by half the factor: a method the forward calls."""
+
+    def _scale_input(self, x):
+        return super()._scale_input(x) / 2
+
+
+def _mask_spatial_filters(module):
+    conv = module.spatial_conv
+    conv.forward = lambda x: type(conv).forward(conv, x) * 0.5
+
+
+def _replace(name, layer):
+    return lambda module: setattr(module, name, layer)
+
+
+@pytest.mark.parametrize(
+    "network, change",
+    [
+        (_MaskedChannels, None),
+        (_HalfScaled, None),
+        (EEGNet, _mask_spatial_filters),
+        (EEGNet, _replace("temporal_conv", nn.Conv2d(1, 4, (1, 65), padding=(0, 32)))),
+        (
+            EEGNet,
+            _replace(
+                "temporal_conv",
+                nn.Conv2d(1, 4, (1, 65), padding=(0, 32), padding_mode="circular"),
+            ),
+        ),
+        (EEGNet, _replace("temporal_bn", nn.Identity())),
+        (EEGNet, _replace("spatial_bn", nn.GroupNorm(4, 8))),
+    ],
+    ids=[
+        "subclass forward",
+        "subclass scaling",
+        "instance forward",
+        "bias",
+        "circular padding",
+        "identity",
+        "group norm",
+    ],
+)
+def test_eegnet_computing_otherwise_than_its_layers_is_its_own_inference_graph(
+    network, change
+):
+    """The faster module, built from the first block's weights, gave another
+    function (saliency off by 0.3 to 1 of its scale) or crashed on a batch norm
+    put out ("'Identity' object has no attribute 'running_var'")."""
+    torch.manual_seed(0)
+    module = network(6, 3, 160, 128.0, F1=4, D=2, input_scale=1e5)
+    if change is not None:
+        change(module)
+    module.eval()
+    graph = module.inference_graph()
+    assert graph is module
+    assert isinstance(
+        EEGNet(6, 3, 160, 128.0).eval().inference_graph(), SpatialFirstEEGNet
+    )
 
 
 def test_interpretable_cnn_is_its_own_inference_graph():

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
-from .._graph import batch_norm_affine, runs_hooks
+from .._graph import batch_norm_affine, full_float32, outputs_agree, runs_hooks
 from ._base import REFERENCE_SFREQ, EEGModule, same_padding, scaled_length
 
 
@@ -153,25 +153,54 @@ class EEGNet(EEGModule):
     def inference_graph(self):
         """Return EEGNet with its spatial filters applied first (evaluation mode).
 
-        See :class:`SpatialFirstEEGNet`; in training mode, and where hooks run
-        on the network or the layers of its first block (which the faster
-        module replaces), this is the network itself.
+        See :class:`SpatialFirstEEGNet`, which is built from the weights of the
+        first block's layers. In training mode, and wherever the first block
+        computes otherwise than those weights in EEGNet's layers would (a
+        ``forward`` of the network's subclass or of a layer, hooks, biases,
+        other padding, other layers put in their place), this is the network
+        itself. The faster module is checked to give the network's logits on
+        a random probe, and the network is returned if it does not.
 
         Returns
         -------
         module : SpatialFirstEEGNet | EEGNet
             The equivalent faster module, or ``self``.
         """
-        first_block = (
-            self,
-            self.temporal_conv,
-            self.temporal_bn,
-            self.spatial_conv,
-            self.spatial_bn,
-        )
-        if self.training or any(map(runs_hooks, first_block)):
+        if self.training or not self._first_block_is_eegnets():
             return self
-        return SpatialFirstEEGNet(self)
+        graph = SpatialFirstEEGNet(self)
+        # A seed of its own: building the graph leaves the global state alone.
+        generator = torch.Generator().manual_seed(0)
+        probe = torch.randn(2, self.n_channels, self.n_times, generator=generator)
+        probe = probe.to(self.input_scale.device) / self.input_scale
+        with torch.no_grad(), full_float32():
+            same = outputs_agree(graph(probe), self(probe), atol=1e-6)
+        return graph if same else self
+
+    def _first_block_is_eegnets(self):
+        """Whether the first block computes as EEGNet's layers of these weights do."""
+        kinds = {
+            self.temporal_conv: nn.Conv2d,
+            self.spatial_conv: nn.Conv2d,
+            self.temporal_bn: nn.BatchNorm2d,
+            self.spatial_bn: nn.BatchNorm2d,
+        }
+        # A forward set on an instance (a mask) is found in its __dict__.
+        if type(self).forward is not EEGNet.forward or "forward" in vars(self):
+            return False
+        if runs_hooks(self):
+            return False
+        for layer, kind in kinds.items():
+            if type(layer) is not kind or "forward" in vars(layer) or runs_hooks(layer):
+                return False
+        convolutions_plain = all(
+            conv.bias is None and conv.padding_mode == "zeros"
+            for conv in (self.temporal_conv, self.spatial_conv)
+        )
+        statistics_kept = all(
+            bn.running_var is not None for bn in (self.temporal_bn, self.spatial_bn)
+        )
+        return convolutions_plain and statistics_kept
 
 
 def _after_spatial_filters(net, x):
