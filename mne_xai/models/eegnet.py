@@ -171,8 +171,11 @@ class EEGNet(EEGModule):
         graph = SpatialFirstEEGNet(self)
         # A seed of its own: building the graph leaves the global state alone.
         generator = torch.Generator().manual_seed(0)
-        probe = torch.randn(2, self.n_channels, self.n_times, generator=generator)
-        probe = probe.to(self.input_scale.device) / self.input_scale
+        weight = self.temporal_conv.weight
+        probe = torch.randn(
+            2, self.n_channels, self.n_times, generator=generator, dtype=weight.dtype
+        )
+        probe = probe.to(weight.device) / self.input_scale
         with torch.no_grad(), full_float32():
             same = outputs_agree(graph(probe), self(probe), atol=1e-6)
         return graph if same else self
