@@ -346,6 +346,13 @@ def test_forward_hooks_that_change_an_output_are_refused(layer):
         with pytest.raises(ValueError, match=refused):
             _lrp("deeplift", module, _data(), TARGET, baseline=torch.zeros(1))
     handle.remove()
+    # So does a forward set on the instance.
+    hooked = getattr(module, layer)
+    hooked.forward = lambda x: type(hooked).forward(hooked, x) * gain
+    for method in methods:
+        with pytest.raises(ValueError, match=refused):
+            _lrp(method, module, _data(), TARGET)
+    del hooked.forward
     # Every module's hooks (torch.nn.modules.module.register_module_forward_hook).
     handle = torch.nn.modules.module.register_module_forward_hook(
         lambda m, i, out: out * gain if isinstance(m, nn.Conv1d) else None

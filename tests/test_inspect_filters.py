@@ -277,6 +277,27 @@ def test_networks_without_spatial_filters_are_refused(module, match):
         spatial_patterns(estimator, epochs, verbose=False)
 
 
+def test_a_spatial_layer_whose_output_a_hook_changes_is_refused():
+    """With half the units masked by a hook, their spatial filters and
+    contributions were read from the weights, and one ranked second of 16."""
+    epochs = _planted_source()[0]
+    estimator = _fit(EEGNetClassifier, epochs)
+    layer = estimator.module_.spatial_conv
+    masked = (torch.arange(layer.out_channels) % 2 == 0)[:, None, None]
+    handle = layer.register_forward_hook(lambda m, i, out: out * masked)
+    with pytest.raises(ValueError, match="'spatial_conv' .*computes otherwise"):
+        spatial_patterns(estimator, epochs, verbose=False)
+    handle.remove()
+    layer.forward = lambda x: type(layer).forward(layer, x) * masked
+    with pytest.raises(ValueError, match="'spatial_conv' .*computes otherwise"):
+        spatial_patterns(estimator, epochs, verbose=False)
+    del layer.forward
+    recorded = []
+    layer.register_forward_hook(lambda m, i, out: recorded.append(out.shape))
+    assert len(spatial_patterns(estimator, epochs, verbose=False).ranking)
+    assert recorded
+
+
 def test_bad_arguments_are_refused_with_what_to_do(fitted_icnn, imagery_epochs):
     epochs, _, _ = _planted_source()
     on_arrays = _fit(InterpretableCNNClassifier, epochs.get_data(), epochs.events[:, 2])

@@ -580,23 +580,23 @@ def _torch_class(layer):
     )
 
 
-def check_layers_compute_as_their_class(module, inputs, layers, method):
-    """Refuse subclasses of PyTorch layers whose ``forward`` computes otherwise.
+def layers_computing_otherwise(module, inputs, layers):
+    """Return the names of ``layers`` whose calls compute otherwise than their class.
 
-    A rule is chosen by a layer's class and applied to its call as to that
-    class's function. A subclass whose ``forward`` does more (a convolution
-    that rectifies its output, or standardizes its weight) would have its
-    call passed with the class's rule, its own operations unseen: guided
-    backprop then gave the plain gradient through the rectification, and
-    LRP-0 of a standardized convolution kept 1 percent of the logit. A layer
-    whose ``forward`` only constrains its stored weight in place
+    Rules, and readings of a layer's weights, take a layer to compute its
+    PyTorch class's function. A subclass whose ``forward`` does more (a
+    convolution that rectifies its output, or standardizes its weight) would
+    have its call passed with the class's rule, its own operations unseen:
+    guided backprop then gave the plain gradient through the rectification,
+    and LRP-0 of a standardized convolution kept 1 percent of the logit. A
+    layer whose ``forward`` only constrains its stored weight in place
     (braindecode's max-norm convolutions) computes as its class, and passes.
-    Forward hooks are checked alike: one that masks or scales a layer's output
-    (as in ablation studies) changes what the layer computes, unseen by its
-    rule (LRP-0 of a masked convolution missed gradient x input by 60 percent
-    of the map's scale), while one that only records passes. Each output is
-    compared as the layer returns it, hooks applied, before any in-place layer
-    after it changes it.
+    A ``forward`` set on the instance and forward hooks are checked alike: one
+    that masks or scales a layer's output (as in ablation studies) changes
+    what the layer computes (LRP-0 of a masked convolution missed gradient x
+    input by 60 percent of the map's scale), while one that only records
+    passes. Each output is compared as the layer returns it, hooks applied,
+    before any in-place layer after it changes it.
 
     Parameters
     ----------
@@ -605,15 +605,19 @@ def check_layers_compute_as_their_class(module, inputs, layers, method):
     inputs : torch.Tensor
         A batch it accepts (its first epoch is run).
     layers : iterable of torch.nn.Module
-        The layers the method's rules handle.
-    method : str
-        Name of the method, for the error message.
+        The layers to check.
+
+    Returns
+    -------
+    differing : list of str
+        The name and class of each layer that computes otherwise.
     """
     names = {layer: name for name, layer in module.named_modules()}
     overriding = {
         layer: _torch_class(layer)
         for layer in set(layers)
         if type(layer).forward is not _torch_class(layer).forward
+        or "forward" in vars(layer)
         or runs_hooks(layer, ("forward_hooks",))
     }
     differing = []
@@ -631,6 +635,26 @@ def check_layers_compute_as_their_class(module, inputs, layers, method):
     finally:
         for handle in handles:
             handle.remove()
+    return differing
+
+
+def check_layers_compute_as_their_class(module, inputs, layers, method):
+    """Refuse layers whose calls compute otherwise than their class's rule assumes.
+
+    See :func:`layers_computing_otherwise`.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, in evaluation mode.
+    inputs : torch.Tensor
+        A batch it accepts (its first epoch is run).
+    layers : iterable of torch.nn.Module
+        The layers the method's rules handle.
+    method : str
+        Name of the method, for the error message.
+    """
+    differing = layers_computing_otherwise(module, inputs, layers)
     if differing:
         raise ValueError(
             f"{method} applies its rule for each layer's class, but layer "
