@@ -849,26 +849,30 @@ def test_a_network_that_is_not_a_function_of_each_epoch_is_refused(
         _explain(clf, method)
 
 
-def test_a_network_returning_a_tuple_is_refused_clearly():
+def _skorch_network(module):
+    """A skorch classifier of ``module`` (a SmallNet), as mne_xai presents it."""
     import mne
     from skorch import NeuralNetClassifier
 
     from mne_xai import as_network
 
-    class WithFeatures(SmallNet):
-        def forward(self, x):
-            return super().forward(x), x
-
     net = NeuralNetClassifier(
-        WithFeatures,
+        module,
         module__n_channels=N_CHANNELS,
         module__n_classes=2,
         module__n_times=N_TIMES,
         classes=[0, 1],
     ).initialize()
-    network = as_network(net, info=mne.create_info(N_CHANNELS, 128.0, "eeg"))
+    return as_network(net, info=mne.create_info(N_CHANNELS, 128.0, "eeg"))
+
+
+def test_a_network_returning_a_tuple_is_refused_clearly():
+    class WithFeatures(SmallNet):
+        def forward(self, x):
+            return super().forward(x), x
+
     with pytest.raises(ValueError, match="returns a tuple; saliency explains"):
-        _explain(network, "saliency")
+        _explain(_skorch_network(WithFeatures), "saliency")
 
 
 class _SqueezesEveryAxis(SmallNet):
@@ -882,19 +886,7 @@ class _SqueezesEveryAxis(SmallNet):
 def test_a_network_dropping_the_axis_of_a_batch_of_one_is_told_so(n_epochs):
     """It was refused as depending on the other epochs in its batch (batch
     norm...), and for one epoch as returning no logits."""
-    import mne
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
-    net = NeuralNetClassifier(
-        _SqueezesEveryAxis,
-        module__n_channels=N_CHANNELS,
-        module__n_classes=2,
-        module__n_times=N_TIMES,
-        classes=[0, 1],
-    ).initialize()
-    network = as_network(net, info=mne.create_info(N_CHANNELS, 128.0, "eeg"))
+    network = _skorch_network(_SqueezesEveryAxis)
     X, _ = _arrays()
     with pytest.raises(ValueError, match=r"shape \(2,\) for one epoch.*squeeze\(\)"):
         explain(network, X[:n_epochs], "saliency", target=0, verbose=False)

@@ -639,20 +639,10 @@ def layers_computing_otherwise(module, inputs, layers):
 
 
 def check_layers_compute_as_their_class(module, inputs, layers, method):
-    """Refuse layers whose calls compute otherwise than their class's rule assumes.
+    """Refuse ``layers`` (those the rules of ``method`` handle) that compute otherwise.
 
-    See :func:`layers_computing_otherwise`.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        The network, in evaluation mode.
-    inputs : torch.Tensor
-        A batch it accepts (its first epoch is run).
-    layers : iterable of torch.nn.Module
-        The layers the method's rules handle.
-    method : str
-        Name of the method, for the error message.
+    The arguments are those of :func:`layers_computing_otherwise`, and the
+    method's name for the error message.
     """
     differing = layers_computing_otherwise(module, inputs, layers)
     if differing:
