@@ -204,6 +204,27 @@ def test_lrp_zero_is_gradient_times_input_through_an_in_place_residual():
     np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.parametrize("activation", [nn.ELU, nn.LeakyReLU])
+def test_a_hook_recording_an_in_place_activation_is_no_change(activation):
+    """The hook saw the in-place layer's input already overwritten by its
+    output, so a hook that only records made the rules refuse the network."""
+    from mne_xai.attribution._propagation import layers_computing_otherwise
+
+    torch.manual_seed(0)
+    layer = activation(inplace=True)
+    module = nn.Sequential(
+        nn.Conv1d(N_CHANNELS, 4, 3, padding=1), layer, nn.Flatten(), nn.Linear(64, 2)
+    ).eval()
+    recorded = []
+    layer.register_forward_hook(lambda m, i, out: recorded.append(out.clone()))
+    assert layers_computing_otherwise(module, _data().float(), list(module)) == []
+    layer.register_forward_hook(lambda m, i, out: out * 2)
+    assert layers_computing_otherwise(module, _data().float(), list(module)) == [
+        f"'1' ({activation.__name__})"
+    ]
+    assert recorded
+
+
 class _NormalizesAfterRectifying(nn.Module):
     """InterpretableCNN's ReLU -> batch norm -> dense, flattened in forward."""
 

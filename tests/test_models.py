@@ -317,6 +317,30 @@ def test_eegnet_computing_otherwise_than_its_layers_is_its_own_inference_graph(
     )
 
 
+def test_eegnet_with_pruned_or_parametrized_weights_keeps_its_faster_form():
+    """Pruning (a pre-hook masking the weight) and parametrized weights read
+    as the weight: the faster module stays exact, and was given up for them
+    (integrated gradients nine times slower)."""
+    from torch.nn.utils import parametrize, prune
+
+    class Halved(nn.Module):
+        def forward(self, weight):  # noqa: D102
+            return weight / 2
+
+    for change in (
+        lambda module: prune.l1_unstructured(module.spatial_conv, "weight", 0.3),
+        lambda module: parametrize.register_parametrization(
+            module.temporal_conv, "weight", Halved()
+        ),
+    ):
+        module = _trained_like_eegnet()
+        change(module)
+        graph = module.inference_graph()
+        assert isinstance(graph, SpatialFirstEEGNet)
+        x = torch.randn(4, 6, 160) / module.input_scale
+        torch.testing.assert_close(graph(x), module(x), rtol=1e-5, atol=1e-5)
+
+
 def test_interpretable_cnn_is_its_own_inference_graph():
     module = InterpretableCNN(4, 2, 128).eval()
     assert module.inference_graph() is module

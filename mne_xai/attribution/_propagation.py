@@ -620,15 +620,21 @@ def layers_computing_otherwise(module, inputs, layers):
         or "forward" in vars(layer)
         or runs_hooks(layer, ("forward_hooks",))
     }
-    differing = []
+    differing, given = [], {}
+
+    def keep_input(layer, layer_inputs):
+        # Kept before the call: an in-place layer (ELU(inplace=True)) has
+        # overwritten its input with its output by the time hooks see it.
+        given[layer] = layer_inputs[0].clone()
 
     def compare(layer, layer_inputs, output):
         # A copy: an in-place layer's class would change the input again.
-        expected = overriding[layer].forward(layer, layer_inputs[0].clone())
+        expected = overriding[layer].forward(layer, given.pop(layer).clone())
         if not outputs_agree(output, expected):
             differing.append(f"{names[layer]!r} ({type(layer).__name__})")
 
-    handles = [layer.register_forward_hook(compare) for layer in overriding]
+    handles = [layer.register_forward_pre_hook(keep_input) for layer in overriding]
+    handles += [layer.register_forward_hook(compare) for layer in overriding]
     try:
         with torch.no_grad():
             module(inputs[:1])

@@ -104,10 +104,11 @@ class AttributionMethod(ABC):
     def __init__(self, module):
         self.network = module
         inference_graph = getattr(module, "inference_graph", None)
-        if self.layerwise or inference_graph is None:
-            self.module = without_parametrizations(module)
-        else:
-            self.module = inference_graph()
+        graph = None if self.layerwise or inference_graph is None else inference_graph()
+        # A network that is its own graph is read as any other.
+        if graph is None or graph is module:
+            graph = without_parametrizations(module)
+        self.module = graph
 
     @abstractmethod
     def attribute(self, inputs, target):

@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 from torch.nn.utils import skip_init
+from torch.nn.utils.parametrize import type_before_parametrizations
 
 from .._graph import batch_norm_affine, full_float32, outputs_agree, runs_hooks
 from ._base import REFERENCE_SFREQ, EEGModule, same_padding, scaled_length
@@ -193,8 +194,16 @@ class EEGNet(EEGModule):
             return False
         if runs_hooks(self):
             return False
+        # Hooks before a layer's call (pruning's mask of the weight) act on
+        # what the probe sees; those after it, or on gradients, may not.
+        after_the_call = ("forward_hooks", "backward_hooks", "backward_pre_hooks")
         for layer, kind in kinds.items():
-            if type(layer) is not kind or "forward" in vars(layer) or runs_hooks(layer):
+            # Parametrized weights (a max-norm constraint) are read as weight.
+            if (
+                type_before_parametrizations(layer) is not kind
+                or "forward" in vars(layer)
+                or runs_hooks(layer, after_the_call)
+            ):
                 return False
         convolutions_plain = all(
             conv.bias is None and conv.padding_mode == "zeros"
