@@ -619,6 +619,15 @@ def check_hookable(module):
             )
 
 
+def has_own_forward(module, kind):
+    """Whether ``module`` computes by another ``forward`` than the class ``kind``'s.
+
+    A subclass's ``forward``, or one set on the instance (found in its
+    ``__dict__``, as a mask of an ablation may be).
+    """
+    return type(module).forward is not kind.forward or "forward" in vars(module)
+
+
 #: The hooks torch runs around a module's forward and backward passes.
 HOOK_KINDS = (
     "forward_hooks",

@@ -38,6 +38,7 @@ from .._graph import (
     copy_module,
     foreign_parameter_free,
     full_float32,
+    has_own_forward,
     named_layers,
     outputs_agree,
     runs_hooks,
@@ -613,28 +614,27 @@ def layers_computing_otherwise(module, inputs, layers):
         The name and class of each layer that computes otherwise.
     """
     names = {layer: name for name, layer in module.named_modules()}
-    overriding = {
+    checked = {
         layer: _torch_class(layer)
         for layer in set(layers)
-        if type(layer).forward is not _torch_class(layer).forward
-        or "forward" in vars(layer)
+        if has_own_forward(layer, _torch_class(layer))
         or runs_hooks(layer, ("forward_hooks",))
     }
     differing, given = [], {}
 
     def keep_input(layer, layer_inputs):
-        # Kept before the call: an in-place layer (ELU(inplace=True)) has
-        # overwritten its input with its output by the time hooks see it.
+        # A copy, kept before the call: an in-place layer (ELU(inplace=True))
+        # has overwritten its input with its output by the time hooks see it.
+        # The class's function below may change the copy; nothing reads it after.
         given[layer] = layer_inputs[0].clone()
 
     def compare(layer, layer_inputs, output):
-        # A copy: an in-place layer's class would change the input again.
-        expected = overriding[layer].forward(layer, given.pop(layer).clone())
+        expected = checked[layer].forward(layer, given.pop(layer))
         if not outputs_agree(output, expected):
             differing.append(f"{names[layer]!r} ({type(layer).__name__})")
 
-    handles = [layer.register_forward_pre_hook(keep_input) for layer in overriding]
-    handles += [layer.register_forward_hook(compare) for layer in overriding]
+    handles = [layer.register_forward_pre_hook(keep_input) for layer in checked]
+    handles += [layer.register_forward_hook(compare) for layer in checked]
     try:
         with torch.no_grad():
             module(inputs[:1])

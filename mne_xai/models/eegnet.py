@@ -5,7 +5,13 @@ from torch import nn
 from torch.nn.utils import skip_init
 from torch.nn.utils.parametrize import type_before_parametrizations
 
-from .._graph import batch_norm_affine, full_float32, outputs_agree, runs_hooks
+from .._graph import (
+    batch_norm_affine,
+    full_float32,
+    has_own_forward,
+    outputs_agree,
+    runs_hooks,
+)
 from ._base import REFERENCE_SFREQ, EEGModule, same_padding, scaled_length
 
 
@@ -189,10 +195,7 @@ class EEGNet(EEGModule):
             self.temporal_bn: nn.BatchNorm2d,
             self.spatial_bn: nn.BatchNorm2d,
         }
-        # A forward set on an instance (a mask) is found in its __dict__.
-        if type(self).forward is not EEGNet.forward or "forward" in vars(self):
-            return False
-        if runs_hooks(self):
+        if has_own_forward(self, EEGNet) or runs_hooks(self):
             return False
         # Hooks before a layer's call (pruning's mask of the weight) act on
         # what the probe sees; those after it, or on gradients, may not.
@@ -201,7 +204,7 @@ class EEGNet(EEGModule):
             # Parametrized weights (a max-norm constraint) are read as weight.
             if (
                 type_before_parametrizations(layer) is not kind
-                or "forward" in vars(layer)
+                or has_own_forward(layer, kind)
                 or runs_hooks(layer, after_the_call)
             ):
                 return False
