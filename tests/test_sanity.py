@@ -422,6 +422,27 @@ def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
 
 
 # -- results and figure ------------------------------------------------------------------
+def test_data_randomization_reads_events_as_the_estimator_was_trained(monkeypatch):
+    epochs, _ = simulate_epochs("spatial", n_epochs=16, random_state=0, verbose=False)
+    names = {code: name for name, code in epochs.event_id.items()}
+    by_name = [names[code] for code in epochs.events[:, 2]]
+    estimator = EEGNetClassifier(
+        max_epochs=2, random_state=0, verbose=False, module__F1=2
+    ).fit(epochs, by_name)
+    result = data_randomization_check(
+        estimator, epochs[:4], random_state=0, verbose=False
+    )
+    assert result.randomized_estimator.classes_.tolist() == sorted(set(by_name))
+    # Labels that are not the events are refused before the clone trains.
+    other = EEGNetClassifier(max_epochs=2, verbose=False, module__F1=2)
+    other.fit(epochs, np.arange(16) % 2)
+    monkeypatch.setattr(
+        EEGNetClassifier, "fit", lambda *args, **kwargs: pytest.fail("trained")
+    )
+    with pytest.raises(ValueError, match="y_train=None reads the events"):
+        data_randomization_check(other, epochs[:4], verbose=False)
+
+
 def test_plot_draws_one_line_per_result(channel_reader, channel_data, edge_detector):
     X, _ = channel_data
     results = [

@@ -253,8 +253,9 @@ class LayerActivations:
         None when the last axis is not time (or not known to be), or the
         network's sampling rate is unknown.
     tmin : float
-        The time of the last axis' first sample: the input's (0 for arrays),
-        moved to the centre of the first window of those layers.
+        The time of the last axis' first sample: the input's (for arrays, the
+        training epochs' start; 0 for a network trained on arrays), moved to
+        the centre of the first window of those layers.
     events : ndarray of int, shape (n_epochs, 3) | None
         The epochs' events (None for arrays).
     event_id : dict | None

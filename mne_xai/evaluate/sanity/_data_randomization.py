@@ -6,7 +6,7 @@ import numpy as np
 from mne.utils import _validate_type, logger, verbose
 from sklearn.base import clone
 
-from ..._convert import InputData
+from ..._convert import InputData, labels_or_events
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
@@ -57,8 +57,10 @@ def data_randomization_check(
     X_train : mne.Epochs | list of mne.Epochs | array | None
         The data to train the clone on; None uses ``epochs``.
     y_train : array-like, shape (n_epochs,) | None
-        The labels of ``X_train``, shuffled before training; None uses the
-        event codes of ``X_train`` (Epochs only).
+        The labels of ``X_train``, shuffled before training; None reads the
+        events of ``X_train`` (Epochs only) as the estimator read those of its
+        training Epochs: their codes, or their names for an estimator trained
+        on event names.
     training_params : dict | None
         Parameters set on the clone before fitting, e.g.
         ``dict(max_epochs=300)`` so that it can fit the random labels, as
@@ -172,9 +174,21 @@ def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
     """Fit an unfitted clone of ``estimator`` on permuted training labels."""
     X_train = epochs if X_train is None else X_train
     if y_train is None:
-        y_train = InputData(X_train, name="X_train").event_codes
-        if y_train is None:
+        if InputData(X_train, name="X_train").event_codes is None:
             raise ValueError("y_train is required when X_train is an array.")
+        # As fit read them (codes, or names), refused before any training.
+        try:
+            y_train = labels_or_events(
+                X_train,
+                None,
+                getattr(estimator, "event_id_", None),
+                estimator.classes_,
+                getattr(estimator, "events_are_labels_", True),
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"y_train=None reads the events of X_train as labels. {error}"
+            ) from None
     shuffled = rng.permutation(np.asarray(y_train))
     randomized = clone(estimator)
     if logger.level > logging.INFO:  # the estimator's, or a CroppedClassifier's
