@@ -363,6 +363,12 @@ def main(argv=None):
     demo_parser = commands.add_parser(
         "demo",
         help="cross-validate EEGNet and InterpretableCNN against CSP+LDA on EEGBCI",
+        description="Cross-validate EEGNet and InterpretableCNN (on the imagery "
+        "period, 0-4 s) against CSP+LDA (on 1-2 s, as MNE's CSP example) on one "
+        "EEGBCI subject's imagined hands vs feet, read through "
+        "mne.datasets.eegbci from the folder MNE_DATA names; then explain an "
+        "EEGNet trained on all epochs, save its figures in --output and print "
+        "how far to trust its maps (mne_xai.evaluate.trust_summary).",
     )
     demo_parser.add_argument(
         "--subject",

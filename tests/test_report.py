@@ -178,6 +178,23 @@ def test_fitted_single_channel_network_is_explained_as_given(spatial_epochs):
         torch.testing.assert_close(values, weights[name])
 
 
+def test_fitted_pipeline_reads_events_as_its_network_was_trained(spatial_epochs):
+    """A fitted Pipeline's events were refused as "not fitted on Epochs": its
+    network, not the Pipeline, records how it read them (and names the classes
+    in the figures)."""
+    network = _network().fit(spatial_epochs)
+    pipeline = make_pipeline("passthrough", _network()).fit(spatial_epochs)
+    maps = [
+        _contents(
+            make_report(
+                estimator, spatial_epochs, methods=["saliency"], cv=2, checks=False
+            )
+        )["Attribution maps per class"]
+        for estimator in (network, pipeline)
+    ]
+    assert maps[0] == maps[1]
+
+
 @pytest.mark.filterwarnings("ignore:The network")
 def test_balanced_chance_counts_the_classes_each_fold_tests(monkeypatch):
     """Folds by group may test fewer classes: the page put chance at 1/3 for a
@@ -256,6 +273,16 @@ def test_the_page_warns_of_a_class_never_predicted(spatial_epochs):
     ):
         accuracy = _quick_report(network, spatial_epochs)["Accuracy"]
     assert "Classes it never predicts" in accuracy
+    # Equal classes: weighing them would change nothing.
+    assert "equal size" in accuracy and "class_weight" not in accuracy
+    y = spatial_epochs.events[:, 2]
+    first, rest = (
+        np.flatnonzero(y == network.classes_[0]),
+        np.flatnonzero(y != network.classes_[0]),
+    )
+    with pytest.warns(RuntimeWarning, match=r"\(10 epochs\)"):
+        uneven = _quick_report(network, spatial_epochs[np.r_[first, rest[:10]]])
+    assert 'class_weight="balanced"' in html.unescape(uneven["Accuracy"])
     # A network that predicts every class gets no such warning.
     assert (
         "Classes it never predicts"
@@ -707,6 +734,14 @@ def test_report_opens_in_a_browser_with_every_section(browser, page):
         assert all(width > 0 for width in widths), title
     assert errors == []
     tab.close()
+
+
+def test_demo_help_says_what_it_does_and_reads(capsys):
+    """``mne-xai demo --help`` listed its options only."""
+    with pytest.raises(SystemExit, match="0"):
+        main(["demo", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "against CSP+LDA" in text and "MNE_DATA" in text and "trust" in text
 
 
 def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):

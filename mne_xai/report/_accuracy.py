@@ -483,10 +483,20 @@ def _add_unpredicted_classes(context, predicted):
         f"The network explained predicts none of the epochs of class(es) "
         f"{', '.join(never)} as theirs: its maps of these classes show what "
         "it takes for other classes, and their trust checks score those; do not "
-        "interpret them. Accuracy hides this where classes are unequal (score "
-        "such data with balanced accuracy); weigh the classes in training "
-        '(class_weight="balanced"; --class-weight balanced on the command line).'
+        "interpret them. "
     )
+    if counts.min() < counts.max():
+        text += (
+            "Accuracy hides this where classes are unequal (score such data with "
+            "balanced accuracy); weigh the classes in training "
+            '(class_weight="balanced"; --class-weight balanced on the command line).'
+        )
+    else:  # weighing equal classes changes nothing
+        text += (
+            "The classes are of equal size: train the network longer (max_epochs; "
+            "--max-epochs on the command line) and check that the labels follow "
+            "the data."
+        )
     warn(text)
     context.add_html(
         f'<div class="alert alert-danger" role="alert"><strong>'

@@ -14,6 +14,7 @@ from .._network import WindowAverage, as_network
 from .._warnings import warnings_once
 from ..attribution._core import _event_id
 from ..attribution._registry import check_comparable_across_channels
+from ..cropping import _final_step
 from ._text import HOW_TO_READ, SECTIONS
 
 
@@ -63,7 +64,7 @@ class _Context:
         A fitted network's labels are the events of its training epochs,
         which the file read may code otherwise (see ``events_as_trained``).
         """
-        event_id = _event_id(self.estimator, self.epochs)
+        event_id = _event_id(_final_step(self.estimator), self.epochs)
         return {code: name for name, code in event_id.items()}
 
     def comparable_across_channels(self, purpose):

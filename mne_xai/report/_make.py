@@ -7,6 +7,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .._convert import labels_or_events
 from .._docs import fill_doc
+from ..cropping import _final_step
 from ..evaluate.trust._summary import check_method_names
 from ._accuracy import (
     _add_accuracy,
@@ -148,9 +149,10 @@ def make_report(
     fitted = is_fitted(estimator)
     # A fitted network's classes are the events of its training epochs, which
     # another file may code otherwise: events are matched to them by name.
-    trained_event_id = getattr(estimator, "event_id_", None) if fitted else None
-    classes = getattr(estimator, "classes_", None) if fitted else None
-    events_are_labels = not fitted or getattr(estimator, "events_are_labels_", True)
+    network = _final_step(estimator)  # a Pipeline's or search's records them
+    trained_event_id = getattr(network, "event_id_", None) if fitted else None
+    classes = getattr(network, "classes_", None) if fitted else None
+    events_are_labels = not fitted or getattr(network, "events_are_labels_", True)
     labels_from_events = y is None
     y = np.asarray(
         labels_or_events(epochs, y, trained_event_id, classes, events_are_labels)
