@@ -349,10 +349,6 @@ def _add_report_parser(commands):
     )
 
 
-def _exit_on_signal(signum, frame):
-    raise SystemExit(128 + signum)  # the shell's exit status of a killed process
-
-
 def main(argv=None):
     """Run the ``mne-xai`` command line."""
     parser = argparse.ArgumentParser(
@@ -396,15 +392,14 @@ def main(argv=None):
     )
     _add_report_parser(commands)
     args = parser.parse_args(argv)
-    # SIGTERM exits as Ctrl-C does, through the cleanup of the files being written.
-    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
-    try:
-        return {"demo": demo, "report": report}[args.command](args)
-    except KeyboardInterrupt:
-        print(f"mne-xai {args.command}: interrupted", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    from .report._command import exiting_on_signal
+
+    with exiting_on_signal(signal.SIGTERM):
+        try:
+            return {"demo": demo, "report": report}[args.command](args)
+        except KeyboardInterrupt:
+            print(f"mne-xai {args.command}: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -1254,6 +1254,31 @@ def test_command_terminated_leaves_no_file(tmp_path, monkeypatch):
     assert signal.getsignal(signal.SIGTERM) == before
 
 
+def test_command_terminated_in_a_cleanup_writes_nothing(
+    tmp_path, monkeypatch, spatial_epochs
+):
+    """SIGTERM arriving while a ``__del__`` ran was dropped by Python: the
+    report went on, wrote its page and exited 0."""
+    import signal
+
+    class SignalledInCleanup:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def make_report(*args, **kwargs):
+        SignalledInCleanup()  # collected at once, its handler's exit dropped
+        return mne.Report(verbose=False)
+
+    monkeypatch.setattr(
+        "mne_xai.report._command.read_input", lambda *args: spatial_epochs
+    )
+    monkeypatch.setattr("mne_xai.report._command.make_report", make_report)
+    with pytest.raises(SystemExit) as exit:
+        main(["report", "in-epo.fif", "-o", str(tmp_path / "out.html"), "--quiet"])
+    assert exit.value.code == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_relevance_over_time_labels_its_colour_bar_clear_of_the_topomaps(
     spatial_epochs,
 ):

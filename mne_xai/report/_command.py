@@ -2,8 +2,9 @@
 
 import os
 import pickle
+import signal
 import tempfile
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from mne.utils import logger
@@ -112,6 +113,37 @@ def _load_model(path):
     if not is_fitted(estimator):
         raise CommandError(f"{path.name!r} holds no fitted estimator.")
     return estimator
+
+
+#: Signals received in :func:`exiting_on_signal`, until it ends.
+_RECEIVED_SIGNALS = []
+
+
+@contextmanager
+def exiting_on_signal(signum):
+    """Exit on ``signum`` as on Ctrl-C, through the cleanup of the files being written.
+
+    Python drops an exception raised while a weakref callback or ``__del__``
+    runs, and the work would go on to write its output: the signal is kept,
+    and :func:`exit_if_signalled` exits before any output is committed.
+    """
+
+    def exit_on_signal(signum, frame):
+        _RECEIVED_SIGNALS.append(signum)
+        raise SystemExit(128 + signum)  # the shell's exit status of a killed process
+
+    previous = signal.signal(signum, exit_on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signum, previous)
+        _RECEIVED_SIGNALS.clear()
+
+
+def exit_if_signalled():
+    """Exit as :func:`exiting_on_signal` does, if a signal's exit was dropped."""
+    if _RECEIVED_SIGNALS:
+        raise SystemExit(128 + _RECEIVED_SIGNALS[-1])
 
 
 def _temporary_beside(path, stack):
@@ -242,6 +274,7 @@ def run_report(
         if save_model is not None:
             with temporaries[1].open("wb") as file:
                 pickle.dump(network, file)
+        exit_if_signalled()
         for temporary, final in zip(temporaries, outputs, strict=True):
             temporary.replace(final)
     logger.info(f"Wrote {output}" + (f" and {save_model}" if save_model else ""))
