@@ -421,7 +421,6 @@ def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
         )
 
 
-# -- results and figure ------------------------------------------------------------------
 def test_data_randomization_reads_events_as_the_estimator_was_trained(monkeypatch):
     epochs, _ = simulate_epochs("spatial", n_epochs=16, random_state=0, verbose=False)
     names = {code: name for name, code in epochs.event_id.items()}
@@ -443,6 +442,7 @@ def test_data_randomization_reads_events_as_the_estimator_was_trained(monkeypatc
         data_randomization_check(other, epochs[:4], verbose=False)
 
 
+# -- results and figure ------------------------------------------------------------------
 def test_plot_draws_one_line_per_result(channel_reader, channel_data, edge_detector):
     X, _ = channel_data
     results = [
