@@ -628,12 +628,27 @@ def events_as_trained(codes, event_id, trained_event_id):
     return np.array([recoded[int(code)] for code in codes])
 
 
-#: Why events are not read as labels for a network trained on other labels.
-EVENTS_ARE_NOT_LABELS = (
-    "The estimator was trained on labels y that are not the events of its "
-    "training Epochs (neither their codes nor their names), so the events of X "
-    "cannot be read as its classes; pass the labels as y."
-)
+class EventsAreNotClasses(ValueError):
+    """The events of Epochs cannot be read as the classes of an estimator.
+
+    ``reason`` says why and the message adds what to do, which depends on
+    who reads the events: the functions take labels as ``y``, the command
+    line takes none.
+    """
+
+    def __init__(self, reason, fix):
+        super().__init__(f"{reason} {fix}")
+        self.reason = reason
+
+
+def events_are_not_labels():
+    """Refuse to read events as the classes of a network trained on other labels."""
+    return EventsAreNotClasses(
+        "The estimator was trained on labels y that are not the events of its "
+        "training Epochs (neither their codes nor their names), so the events "
+        "of X cannot be read as its classes.",
+        "Pass the labels as y.",
+    )
 
 
 def check_events_are_classes(
@@ -668,15 +683,15 @@ def check_events_are_classes(
     known = set(np.asarray(classes).tolist())
     unreadable = sorted({int(code) for code in codes if names.get(code) not in known})
     if unreadable:
-        raise ValueError(
+        raise EventsAreNotClasses(
             f"{asked}The estimator was not fitted on Epochs, so its classes "
             f"{np.asarray(classes).tolist()} say nothing of what the events of "
             f"Epochs are: events {event_id} are matched to classes by name only, "
             f"and codes {unreadable} name none (labels renumbered, e.g. by "
-            "LabelEncoder, would be read as other events). Give the classes "
-            "themselves (labels of classes_, or indices), fit on the Epochs, or, "
-            "for a skorch network fitted elsewhere, name its classes: "
-            f"as_network(net, event_id={{name: class}}).{fix}"
+            "LabelEncoder, would be read as other events).",
+            "Give the classes themselves (labels of classes_, or indices), fit "
+            "on the Epochs, or, for a skorch network fitted elsewhere, name its "
+            f"classes: as_network(net, event_id={{name: class}}).{fix}",
         )
 
 
@@ -775,7 +790,7 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
             _check_some_labels_are_classes(X, y, classes)
         return y
     if not events_are_labels:
-        raise ValueError(EVENTS_ARE_NOT_LABELS)
+        raise events_are_not_labels()
     data = InputData(X)
     if data.event_codes is None:
         raise ValueError("y is required when X is an array.")
@@ -792,11 +807,11 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
     labels = [names.get(code, code) for code in codes.tolist()]
     if set(labels) <= known:  # a network trained on event names
         return np.asarray(labels)
-    raise ValueError(
+    raise EventsAreNotClasses(
         f"The events of X (codes {sorted(set(codes.tolist()))}, names "
         f"{sorted(set(map(str, labels)))}) are not all classes of the estimator "
-        f"({sorted(known, key=str)}): it was trained on other labels. Give them "
-        "as y."
+        f"({sorted(known, key=str)}): it was trained on other labels.",
+        "Give them as y.",
     )
 
 

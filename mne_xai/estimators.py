@@ -20,7 +20,6 @@ from torch.utils.data import DataLoader, Subset
 
 from ._checks import check_device
 from ._convert import (
-    EVENTS_ARE_NOT_LABELS,
     InputData,
     channel_moments,
     check_amplitudes,
@@ -28,6 +27,7 @@ from ._convert import (
     check_offsets,
     check_volts,
     eeg_reference,
+    events_are_not_labels,
     events_as_trained,
     labels_match_events,
     named_events,
@@ -1114,7 +1114,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         elif data.events is None:
             raise ValueError("y is required when X is an array.")
         elif not events_are_labels:
-            raise ValueError(EVENTS_ARE_NOT_LABELS)
+            raise events_are_not_labels()
         else:
             check_events_are_classes(  # fitted on arrays: labels are no events
                 data.event_id,

@@ -1041,7 +1041,7 @@ def test_labels_other_than_the_events_are_not_read_from_events(synthetic_arrays)
     epochs = _synthetic_epochs(X, y)  # codes y + 1, named "rest" and "move"
     rest = epochs["rest"]
     clf = EEGNetClassifier(**FAST).fit(epochs, y)
-    with pytest.raises(ValueError, match="not the events.*pass the labels as y"):
+    with pytest.raises(ValueError, match="not the events.*Pass the labels as y"):
         clf.score(rest)
     assert clf.events_are_labels_ is False
     zeros = np.zeros(len(rest), int)
@@ -1054,13 +1054,13 @@ def test_labels_other_than_the_events_are_not_read_from_events(synthetic_arrays)
     assert class_names(clf) == [0, 1]
     assert _class_names(clf, rest) == ["0", "1"]
     # Continued training reads no events as labels either.
-    with pytest.raises(ValueError, match="pass the labels as y"):
+    with pytest.raises(ValueError, match="Pass the labels as y"):
         clf.partial_fit(epochs)
     cropped = mne_xai.CroppedClassifier(
         EEGNetClassifier(**{**FAST, "max_epochs": 1}), window_length=0.5
     ).fit(epochs, y)
     assert cropped.events_are_labels_ is False
-    with pytest.raises(ValueError, match="pass the labels as y"):
+    with pytest.raises(ValueError, match="Pass the labels as y"):
         cropped.score(rest)
     with pytest.raises(ValueError, match='target="true"'):
         mne_xai.explain(cropped, rest, target="true", verbose=False)

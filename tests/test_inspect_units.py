@@ -487,7 +487,7 @@ def test_pruning_reads_y_as_labels_and_names_it(small_eegnet, synthetic_arrays):
     events = np.column_stack([np.arange(len(X)), np.zeros(len(X), int), y + 5])
     epochs = mne.EpochsArray(X, mne.create_info(4, 128.0, "eeg"), events)
     other_labels = EEGNetClassifier(max_epochs=1, verbose=False).fit(epochs, 1 - y)
-    with pytest.raises(ValueError, match="pass the labels as y"):
+    with pytest.raises(ValueError, match="Pass the labels as y"):
         pruning_curve(other_labels, epochs, "separable_elu")
 
 

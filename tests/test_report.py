@@ -663,6 +663,35 @@ def test_command_picks_the_channels_the_network_reads(
     assert code == 1 and "--picks and --class-weight choose a new one" in err
 
 
+@pytest.mark.parametrize("trained_on", ["renumbered labels", "other events"])
+def test_command_says_how_to_fix_a_model_of_other_classes(
+    tmp_path, capsys, spatial_epochs, epochs_file, trained_on
+):
+    """The command has no y, yet its errors said "Give them as y"."""
+    if trained_on == "renumbered labels":
+        X, y = spatial_epochs.get_data(), spatial_epochs.events[:, 2] - 1
+    else:
+        X, y = spatial_epochs.copy(), None
+        X.event_id = {f"other {name}": code + 10 for name, code in X.event_id.items()}
+        X.events[:, 2] += 10
+    net = EEGNetClassifier(
+        max_epochs=1, info=spatial_epochs.info, random_state=0, verbose=False
+    )
+    model = tmp_path / "model.pkl"
+    with model.open("wb") as file, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one epoch of training, at chance
+        pickle.dump(net.fit(X, y), file)
+    code, err = _run(capsys, epochs_file, "-o", tmp_path / "out.html", "--model", model)
+    # Events named otherwise than in training are also warned of, on a line.
+    errors = [line for line in err.splitlines() if "report: error" in line]
+    assert code == 1 and len(errors) == 1
+    assert "pass y" not in err.lower() and "as y" not in err
+    assert "The command reads the classes from the events of the file" in err
+    assert "give a model fitted on epochs with these events" in err
+    assert "call mne_xai.report.make_report with y" in err
+    assert not (tmp_path / "out.html").exists()
+
+
 def test_command_keeps_each_subject_in_one_fold(
     tmp_path, capsys, monkeypatch, spatial_epochs
 ):

@@ -916,7 +916,7 @@ def test_scoring_epochs_without_labels_reads_their_events_as_the_classes(
     shifted = EEGNetClassifier(**FAST).fit(fif, fif.events[:, 2] - 1)  # 1 and 2
     with pytest.raises(ValueError, match="not the events"):  # was [2, 'hands']
         shifted.score(fif)
-    with pytest.raises(ValueError, match="not the events.*pass the labels as y"):
+    with pytest.raises(ValueError, match="not the events.*Pass the labels as y"):
         by_index.score(fif)
 
 

@@ -8,7 +8,7 @@ import torch
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import EVENTS_ARE_NOT_LABELS, network_batches
+from .._convert import events_are_not_labels, network_batches
 from .._docs import fill_doc
 from .._graph import autograd_on
 from .._network import WindowAverage, as_network
@@ -328,7 +328,7 @@ def _class_indices(network, y, data):
     """
     if y is None:
         if not getattr(network, "events_are_labels_", True):
-            raise ValueError(EVENTS_ARE_NOT_LABELS)
+            raise events_are_not_labels()
         return _resolve_target(network, "true", data)[0]
     event_id = _event_id(network, data)
     labels = np.asarray(y).tolist()

@@ -11,6 +11,7 @@ from mne.utils import logger
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import StratifiedGroupKFold
 
+from .._convert import EventsAreNotClasses
 from .._network import as_network
 from ..evaluate.trust._summary import check_method_names
 from ._checks import is_fitted
@@ -261,15 +262,22 @@ def run_report(
                     f"{n_groups} groups for {cv} folds: each fold holds out one group."
                 )
             cv = StratifiedGroupKFold(min(cv, n_groups), shuffle=True, random_state=0)
-        report = make_report(
-            network,
-            epochs,
-            methods=methods,
-            cv=cv,
-            groups=fold_groups,
-            checks=checks,
-            title=f"{type(network).__name__} on {Path(str(source)).name}",
-        )
+        try:
+            report = make_report(
+                network,
+                epochs,
+                methods=methods,
+                cv=cv,
+                groups=fold_groups,
+                checks=checks,
+                title=f"{type(network).__name__} on {Path(str(source)).name}",
+            )
+        except EventsAreNotClasses as err:  # its advice is to pass y, which we lack
+            raise CommandError(
+                f"{err.reason} The command reads the classes from the events of "
+                "the file: give a model fitted on epochs with these events, or "
+                "call mne_xai.report.make_report with y."
+            ) from None
         report.save(temporaries[0], open_browser=False, overwrite=True, verbose=False)
         if save_model is not None:
             with temporaries[1].open("wb") as file:
