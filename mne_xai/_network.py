@@ -41,6 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetBinaryClassifier
 
 from ._convert import InputData, check_matches_training
+from ._graph import copy_module
 from ._warnings import warn
 from .cropping import CroppedClassifier
 from .estimators import _EEGClassifier
@@ -334,14 +335,23 @@ class _CroppedNetwork:
         proba : ndarray, shape (n_epochs, n_classes)
             Columns in the order of ``classes_``.
         """
-        # Batches of the network's input, read on the training time axis: the
-        # windows of every epoch at once would hold n_windows times the data.
-        return np.concatenate(
-            [
-                self.cropped.predict_proba(batch)
-                for batch in data.batches(_PREDICTION_BATCH_SIZE)
-            ]
-        )
+        # The module, not predict_proba, whose check of each batch's unit
+        # repeated the warning of the caller's own check. A copy, as every
+        # method computes, so as not to switch the estimator's module to
+        # evaluation mode under another thread. Batches of epochs: the windows
+        # of every epoch at once would hold n_windows times the data.
+        module = copy_module(self.module_).to(self.device).eval()
+        with torch.no_grad():
+            return np.concatenate(
+                [
+                    module.class_probabilities(
+                        torch.as_tensor(batch, device=self.device)
+                    )
+                    .cpu()
+                    .numpy()
+                    for batch in data.batches(_PREDICTION_BATCH_SIZE)
+                ]
+            )
 
 
 def _refuse_a_unit_of_its_own(net):

@@ -604,6 +604,29 @@ def test_target_none_explains_the_class_cropped_predicts():
     assert_array_equal(cropped.classes_[target_index], cropped.predict(X))
 
 
+def test_epochs_in_another_unit_are_warned_of_once_per_explain(spatial_epochs):
+    """Finding the predicted classes checked the data's unit batch by batch, then
+    explain checked it again: two or more warnings of one mismatch."""
+    cropped = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
+        window_length=0.75,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one epoch of training, at chance
+        cropped.fit(spatial_epochs)
+    microvolts = spatial_epochs.copy().apply_function(lambda x: x * 1e6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        maps = mne_xai.explain(cropped, microvolts[:20], "saliency", batch_size=8)
+    units = [w for w in caught if "in different units" in str(w.message)]
+    assert len(units) == 1, [str(w.message) for w in caught]
+    # The explained classes are still those the classifier predicts.
+    predicted = mne_xai.explain(
+        cropped, microvolts[:20], "saliency", target=cropped.predict(microvolts[:20])
+    )
+    assert_allclose(maps.get_data(), predicted.get_data())
+
+
 @pytest.mark.parametrize("window_step", [1.0, 0.5, 0.25])  # 2, 3 and 5 windows
 def test_deeplift_sums_to_delta_whatever_the_number_of_windows(window_step):
     """Windows stacked window-major broke DeepLIFT's pairing of inputs with
