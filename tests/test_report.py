@@ -813,6 +813,48 @@ def test_demo_checks_its_output_before_training(monkeypatch, capsys, tmp_path):
     assert "Permission denied" in capsys.readouterr().err
 
 
+def test_demo_trains_the_networks_with_their_defaults(
+    monkeypatch, capsys, tmp_path, spatial_epochs
+):
+    """The demo trained with settings picked for EEGBCI (batch 8, lr 3e-3, 60
+    epochs), so it showed what those settings do, not the estimators."""
+    import mne_xai.cli
+    import mne_xai.datasets
+    from mne_xai import InterpretableCNNClassifier
+
+    monkeypatch.setattr(
+        mne_xai.datasets, "load_eegbci", lambda *a, **k: spatial_epochs.copy()
+    )
+    # One second of simulated data: the demo's windows are not cut.
+    monkeypatch.setattr(type(spatial_epochs), "crop", lambda self, *a, **k: self)
+    trained = {}
+
+    def record(name, make_estimator, epochs, y, cv):
+        trained[name] = make_estimator()
+        if len(trained) == 3:
+            raise KeyboardInterrupt  # no need to train
+        return np.ones(cv.get_n_splits())
+
+    monkeypatch.setattr(mne_xai.cli, "_cross_validate", record)
+    assert main(["demo", "--output", str(tmp_path)]) == 130
+    networks = [net for net in trained.values() if hasattr(net, "module")]
+    for net, default in zip(
+        networks, [EEGNetClassifier(), InterpretableCNNClassifier()], strict=True
+    ):
+        assert net.random_state == 0
+        changed = {
+            key
+            for key, value in net.get_params(deep=False).items()
+            if value != default.get_params(deep=False)[key]
+        }
+        assert changed <= {"random_state", "verbose"}, changed
+    trained.clear()
+    main(["demo", "--output", str(tmp_path), "--max-epochs", "7"])
+    assert all(
+        net.max_epochs == 7 for net in trained.values() if hasattr(net, "module")
+    )
+
+
 @pytest.mark.parametrize(
     "argument, match",
     [
