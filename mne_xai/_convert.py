@@ -807,9 +807,14 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
     labels = [names.get(code, code) for code in codes.tolist()]
     if set(labels) <= known:  # a network trained on event names
         return np.asarray(labels)
+    # As X names them: its codes may have been read as training codes above.
+    own_names = {code: name for name, code in (data.event_id or {}).items()}
+    events = ", ".join(
+        f"{own_names[code]} ({code})" if code in own_names else str(code)
+        for code in np.unique(data.event_codes).tolist()
+    )
     raise EventsAreNotClasses(
-        f"The events of X (codes {sorted(set(codes.tolist()))}, names "
-        f"{sorted(set(map(str, labels)))}) are not all classes of the estimator "
+        f"The events of X ({events}) are not all classes of the estimator "
         f"({sorted(known, key=str)}): it was trained on other labels.",
         "Give them as y.",
     )

@@ -689,6 +689,8 @@ def test_command_says_how_to_fix_a_model_of_other_classes(
     assert "The command reads the classes from the events of the file" in err
     assert "give a model fitted on epochs with these events" in err
     assert "call mne_xai.report.make_report with y" in err
+    if trained_on == "other events":  # as the file names them; was "names ['1', '2']"
+        assert "The events of X (left (1), right (2)) are not all classes" in err
     assert not (tmp_path / "out.html").exists()
 
 
