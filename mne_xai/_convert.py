@@ -51,9 +51,9 @@ def check_same_epochs(attribution, epochs, names):
     both objects name their classes alike (maps built with ``EpochsArray``
     and no events carry placeholder ones).
     """
-    both = isinstance(attribution, mne.BaseEpochs) and isinstance(
-        epochs, mne.BaseEpochs
-    )
+    # Spectral relevance (explain_spectrum) keeps the epochs' selection too.
+    of_epochs = mne.BaseEpochs | mne.time_frequency.EpochsSpectrum
+    both = isinstance(attribution, of_epochs) and isinstance(epochs, of_epochs)
     if not both or len(attribution) != len(epochs):
         return
     selections = attribution.selection, epochs.selection

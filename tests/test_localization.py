@@ -432,6 +432,31 @@ def test_spectral_precision_refuses_bands_and_rates_the_maps_do_not_have():
     )
 
 
+def test_spectral_relevance_is_paired_with_its_own_epochs_and_rate():
+    """explain_spectrum's maps of epochs 0, 2, 4, 6 scored against the truth of
+    epochs 1, 3, 5, 7: a perfect map scored 0.06 in half its epochs, silently,
+    where maps in time were refused; a contradicting sfreq was ignored."""
+    from mne.time_frequency import EpochsSpectrumArray
+
+    epochs, truth = simulate_epochs("spectral", n_epochs=8, random_state=0)
+    freqs = np.fft.rfftfreq(len(epochs.times), 1 / epochs.info["sfreq"])
+    picked = epochs[::2]
+    perfect = np.zeros((len(picked), len(epochs.ch_names), len(freqs)))
+    for map_, (fmin, fmax) in zip(
+        perfect, picked.metadata[["fmin", "fmax"]].to_numpy(), strict=True
+    ):
+        map_[:, (freqs >= fmin) & (freqs <= fmax)] = 1.0
+    spectrum = EpochsSpectrumArray(
+        perfect, epochs.info, freqs, events=picked.events, event_id=picked.event_id
+    )
+    spectrum.selection = picked.selection  # as explain_spectrum keeps it
+    np.testing.assert_allclose(spectral_precision(spectrum, truth[::2]), 1.0)
+    with pytest.raises(ValueError, match="hold other epochs"):
+        spectral_precision(spectrum, truth[1::2])
+    with pytest.raises(ValueError, match="contradicts the maps' own rate"):
+        spectral_precision(spectrum, truth[::2], sfreq=2 * epochs.info["sfreq"])
+
+
 def test_an_average_map_is_told_to_average_the_ground_truth(maps):
     truth, noise = maps
     attribution = mne.EpochsArray(noise, truth.info, tmin=truth.tmin).average()

@@ -5,6 +5,7 @@ import numpy as np
 from mne.utils import _check_option, _validate_type
 from scipy.signal import periodogram
 
+from ..._convert import check_same_epochs
 from ..._docs import fill_doc
 from ...attribution.postprocess import _warn_if_units_differ
 from ...simulation import FREQUENCY_BANDS
@@ -17,6 +18,9 @@ from ._maps import (
     _map_data,
     _pair,
 )
+
+#: Spectral relevance (explain_spectrum's), of epochs or averaged.
+_SPECTRA = mne.time_frequency.EpochsSpectrum | mne.time_frequency.Spectrum
 
 
 def _precision_along(attribution, ground_truth, threshold, sign, axis):
@@ -158,7 +162,7 @@ def _sampling_rate(sfreq, attribution, ground_truth):
     rates = {
         obj.info["sfreq"]
         for obj in (attribution, ground_truth)
-        if isinstance(obj, mne.BaseEpochs | mne.Evoked)
+        if isinstance(obj, mne.BaseEpochs | mne.Evoked | _SPECTRA)
     }
     if sfreq is None:
         if not rates:
@@ -245,10 +249,8 @@ def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None)
     ----------
     %(ref_sujatha_ravindran2023)s
     """
-    if isinstance(
-        attribution, mne.time_frequency.EpochsSpectrum | mne.time_frequency.Spectrum
-    ):
-        return _spectral_relevance_precision(attribution, ground_truth, band)
+    if isinstance(attribution, _SPECTRA):
+        return _spectral_relevance_precision(attribution, ground_truth, band, sfreq)
     relevance = _map_data(attribution, "attribution")
     _check_time_courses(relevance, "attribution")
     if isinstance(attribution, mne.BaseEpochs | mne.Evoked):
@@ -264,19 +266,19 @@ def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None)
     return _fraction_inside(power, in_band)
 
 
-def _spectral_relevance_precision(spectrum, ground_truth, band):
+def _spectral_relevance_precision(spectrum, ground_truth, band, sfreq):
     """Share of spectral relevance's magnitude in the band, per epoch."""
     relevance, freqs = spectrum.get_data(exclude=(), return_freqs=True)
     if relevance.ndim == 2:  # an average: one map
         relevance = relevance[np.newaxis]
     _warn_if_units_differ(spectrum.info, "summing the relevance of all channels")
-    if ground_truth is not None and len(_map_data(ground_truth, "ground_truth")) != len(
-        relevance
-    ):
-        raise ValueError(
-            "attribution and ground_truth hold different numbers of epochs."
-        )
-    sfreq = spectrum.info["sfreq"]
+    if ground_truth is not None:
+        if len(_map_data(ground_truth, "ground_truth")) != len(relevance):
+            raise ValueError(
+                "attribution and ground_truth hold different numbers of epochs."
+            )
+        check_same_epochs(spectrum, ground_truth, ("attribution", "ground_truth"))
+    sfreq = _sampling_rate(sfreq, spectrum, ground_truth)
     edges = _band_edges(band, ground_truth, spectrum, len(relevance), sfreq)
     in_band = (freqs >= edges[:, :1]) & (freqs <= edges[:, 1:])
     return _fraction_inside(np.abs(relevance).sum(axis=1), in_band)
