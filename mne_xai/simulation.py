@@ -148,6 +148,9 @@ def _resolve_montage(montage, ch_names):
         has_default = set(_DEFAULT_CH_NAMES) <= set(montage.ch_names)
         ch_names = list(_DEFAULT_CH_NAMES) if has_default else list(montage.ch_names)
     _validate_type(ch_names, (list, tuple, np.ndarray), "ch_names")
+    repeated = sorted({name for name in ch_names if list(ch_names).count(name) > 1})
+    if repeated:  # MNE renames them, then finds the new names in no montage
+        raise ValueError(f"ch_names holds {repeated} more than once.")
     missing = [name for name in ch_names if name not in montage.ch_names]
     if missing:
         raise ValueError(f"Channels {missing} are not in the montage.")
@@ -493,17 +496,21 @@ def _class_windows(kind, n_classes, windows, tmin, duration, epoch, sfreq):
     """Return the window of each class's feature, shape (n_classes, 2), in s."""
     if windows is not None:
         return _check_window_list(windows, n_classes, epoch, sfreq)
-    class_windows = _KINDS[kind].default_windows(
-        n_classes, *_post_stimulus(tmin, tmin + duration)
-    )
+    start, length = _post_stimulus(tmin, tmin + duration)
+    class_windows = _KINDS[kind].default_windows(n_classes, start, length)
     shortest = np.diff(class_windows, axis=1).min()
     if shortest < _MIN_FEATURE_SAMPLES / sfreq:
+        span = (
+            f"{duration:g} s epochs"
+            if np.isclose(length, duration)
+            else f"the {length:g} s after the event (where they lie) of "
+            f"{duration:g} s epochs"
+        )
         raise ValueError(
-            f"The default windows of {n_classes} {kind} classes in "
-            f"{duration:g} s epochs last {shortest * 1e3:.0f} ms, under "
-            f"the {_MIN_FEATURE_SAMPLES} samples a Hann-shaped feature needs; "
-            "simulate longer epochs, fewer classes or a higher sfreq, or give "
-            "windows."
+            f"The default windows of {n_classes} {kind} classes in {span} last "
+            f"{shortest * 1e3:.0f} ms, under the {_MIN_FEATURE_SAMPLES} samples "
+            "a Hann-shaped feature needs; simulate longer epochs, fewer classes "
+            "or a higher sfreq, or give windows."
         )
     return class_windows
 

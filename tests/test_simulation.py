@@ -300,6 +300,13 @@ def test_64_channels_fast():
         (dict(kind="temporal", windows=(0.1, 0.3)), "its own window"),
         (dict(kind="temporal", n_classes=20, n_epochs=20), "default windows of 20"),
         (dict(kind="temporal", ch_names=["Cz", "XYZ1"]), "not in the montage"),
+        # MNE's error named channels C3-0 and C3-1, missing from the montage.
+        (dict(kind="temporal", ch_names=["C3", "C3", "Cz"]), r"\['C3'\] more than"),
+        # The windows lie in the 0.1 s after the event, which was not said.
+        (
+            dict(kind="temporal", tmin=-0.9, duration=1.0),
+            "in the 0.1 s after the event .* of 1 s epochs",
+        ),
         (dict(kind="temporal", montage="no_such_cap"), "montage"),
         (dict(kind="temporal", duration=0.01), "at least 8"),
     ],
