@@ -157,6 +157,8 @@ def _largest_cluster_mass(maps, tail):
     masses = _test(maps, tail=tail, n_permutations="all").masses
     if not len(masses):
         return 0.0
+    if tail == 0:
+        return masses[np.argmax(np.abs(masses))]
     return masses.max() if tail == 1 else masses.min()
 
 
@@ -189,6 +191,40 @@ def test_exact_one_sided_p_values_count_every_sign_flip_once(
     )
     np.testing.assert_allclose(result.p_values, beyond.mean(axis=0))
     np.testing.assert_allclose(np.sort(result.h0), np.sort(flips))
+
+
+@pytest.mark.parametrize("tail, n_subjects", [(1, 5), (-1, 5), (0, 6)])
+def test_sign_flips_that_tie_with_the_observed_cluster_count(
+    eeg_info, tail, n_subjects
+):
+    """A subject whose map is zero on the cluster (ReLU'd maps) leaves its mass
+    unchanged when flipped; MNE's sum of that flip's mass fell a few ulp short
+    of the cluster's and was not counted: p = 1 / 32 where 2 / 32 was exact
+    (tail=1, seeds 0 and 5; tail=0, seeds 0 to 2)."""
+    for seed in range(6):
+        maps = _maps(eeg_info, n_subjects, effect=1.5 * (tail or 1), seed=seed)
+        maps[2].data[:, 5:35] = 0.0
+        result = _test(maps, tail=tail, n_permutations="all")
+        flips = np.array(
+            [
+                _largest_cluster_mass(
+                    [
+                        m.copy().apply_function(lambda d, s=s: s * d)
+                        for m, s in zip(maps, signs, strict=True)
+                    ],
+                    tail,
+                )
+                for signs in itertools.product([1, -1], repeat=n_subjects)
+            ]
+        )[:, None]
+        masses = result.masses
+        if tail == 0:  # the null of the most extreme cluster of either sign
+            flips, masses = np.abs(flips), np.abs(masses)
+        ties = np.isclose(flips, masses, rtol=1e-9, atol=0)
+        beyond = ties | (flips < masses if tail == -1 else flips > masses)
+        np.testing.assert_allclose(result.p_values, beyond.mean(axis=0))
+        # The flip of subject 2 counts with the identity (and their negations).
+        assert result.p_values[0] >= (2 if tail else 4) / 2**n_subjects
 
 
 def test_negative_tail_finds_relevance_below_null(eeg_info):

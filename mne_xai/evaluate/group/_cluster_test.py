@@ -23,6 +23,9 @@ from ._inputs import (
 )
 from ._result import RelevanceClusterTestResult
 
+#: Relative difference under which two cluster masses are one, computed twice
+#: (by MNE and here, or by MNE for the identity twice).
+_TIE = 1e-9
 _NULL_DESCRIPTION = '"zero", None or a list of Evoked (one null map per subject)'
 
 
@@ -38,7 +41,7 @@ def _t_statistic(differences):
     return np.where(np.isnan(t_values), 0.0, t_values)
 
 
-def _with_every_flip(p_values, h0, masses, flipped_h0, tail):
+def _with_every_flip(h0, flipped_h0):
     """Mend MNE's one-sided null, which misses the flip of every subject.
 
     MNE (1.13) enumerates the flips as ``bin_perm_rep(n)[1:]``, or draws them
@@ -51,20 +54,35 @@ def _with_every_flip(p_values, h0, masses, flipped_h0, tail):
     was 0.032 instead of 0.016. Here the identity's entry becomes the
     statistic of the sign-flipped maps (``flipped_h0``, from MNE's test of
     them; empty when they form no cluster), which makes the flips those of
-    every pattern but the identity, and the p-values count it instead.
+    every pattern but the identity.
     """
     # Equal up to rounding: the identity's statistic is computed again; no
     # other flip gives the same statistic of continuous data.
-    again = np.flatnonzero(np.isclose(h0[1:], h0[0], rtol=1e-9, atol=0))
+    again = np.flatnonzero(np.isclose(h0[1:], h0[0], rtol=_TIE, atol=0))
     if not len(again):
-        return p_values, h0  # the identity was not drawn: nothing to mend
+        return h0  # the identity was not drawn: nothing to mend
     mended = h0.copy()
     mended[1 + again[-1]] = flipped_h0[0] if len(flipped_h0) else 0.0
-    # The observed statistic (first) counts for every cluster, as in MNE; the
-    # others are compared with each cluster's mass.
-    others = mended[1:, None]
-    beyond = others >= masses if tail == 1 else others <= masses
-    return (1 + beyond.sum(axis=0)) / len(mended), mended
+    return mended
+
+
+def _p_values(h0, masses, tail):
+    """Share of the null's statistics at least as extreme as each cluster's mass.
+
+    As MNE's, with ties counted: MNE sums the masses of the flips otherwise
+    than those of the observed clusters, so a flip that ties with a cluster
+    (a subject whose map and null are both zero on it, as ReLU'd maps are)
+    came out a few ulp short and was not counted, halving p. The observed
+    statistic (first in ``h0``) counts for every cluster.
+    """
+    null, tolerance = h0[:, None], _TIE * np.abs(masses)
+    if tail == 1:
+        beyond = null >= masses - tolerance
+    elif tail == -1:
+        beyond = null <= masses + tolerance
+    else:
+        beyond = np.abs(null) >= np.abs(masses) - tolerance
+    return beyond.mean(axis=0)
 
 
 def _null_maps(null, maps, reference, normalize):
@@ -299,7 +317,7 @@ def relevance_cluster_test(
                 differences, adjacency=adjacency_matrix, **{**common, **params}
             )
 
-    t_obs, clusters, p_values, h0 = test(differences)
+    t_obs, clusters, _, h0 = test(differences)
     # (n_channels, n_times) masks from MNE's (n_times, n_channels) boolean
     # masks, or from tuples of slices over time for one channel.
     masks = []
@@ -311,8 +329,8 @@ def relevance_cluster_test(
     masses = np.array([t_map[mask].sum() for mask in masks])
     if tail != 0 and masks:
         # One more forward of MNE's test, without flips, for the mended null.
-        flipped_h0 = test(-differences, n_permutations=1)[3]
-        p_values, h0 = _with_every_flip(p_values, h0, masses, flipped_h0, tail)
+        h0 = _with_every_flip(h0, test(-differences, n_permutations=1)[3])
+    p_values = _p_values(h0, masses, tail)
     order = np.lexsort((-np.abs(masses), p_values)) if masks else []
     info = map_info(reference.info).copy()
     tmin = reference.times[0]
