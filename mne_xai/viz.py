@@ -6,6 +6,8 @@ volts. These helpers plot with ``scalings=1`` and a unit label, as MNE's
 ``SpatialFilter.plot_patterns`` does for patterns.
 """
 
+from contextlib import contextmanager
+
 import matplotlib.pyplot as plt
 import mne
 import numpy as np
@@ -57,6 +59,10 @@ _COLORBAR_WIDTH = 0.9
 #: Longest colorbar, in inches: a bar as tall as seven rows of maps is no
 #: easier to read than a short one.
 _COLORBAR_LENGTH = 2.4
+#: Share of the range of relevance summed over channels by which a peak of it
+#: rises above the dips around it, for a joint plot's topomaps: a distinct
+#: hump, where sample noise only wobbles.
+_PEAK_PROMINENCE = 0.1
 #: Fewest sensor positions a topomap interpolates between (MNE's fails with an
 #: IndexError on one).
 _MIN_TOPOMAP_POSITIONS = 3
@@ -67,6 +73,22 @@ _TIME_COURSE = (
     "e.g. attribution.average().plot(scalings=dict({ch_type}=1), "
     "units=dict({ch_type}='relevance')), or evoked.plot(...) for an Evoked."
 )
+
+
+@contextmanager
+def _figures_closed_on_error():
+    """Close the figures a plot opened before it failed.
+
+    A caller catching the error (a loop over methods, a report) otherwise
+    keeps an empty figure open, which pyplot shows later, or that piles up.
+    """
+    before = set(plt.get_fignums())
+    try:
+        yield
+    except BaseException:
+        for number in set(plt.get_fignums()) - before:
+            plt.close(number)
+        raise
 
 
 def _sensor_positions(info):
@@ -339,6 +361,7 @@ def _class_maps(importance):
     return list(present), np.array(maps)
 
 
+@_figures_closed_on_error()
 def plot_class_topomaps(
     attribution,
     *,
@@ -418,6 +441,7 @@ def plot_class_topomaps(
     )
 
 
+@_figures_closed_on_error()
 @verbose
 def plot_method_comparison(
     estimator,
@@ -596,7 +620,7 @@ def _comparison_units_and_caption(absolute, windows, normalize):
     )
     if normalize:
         return "fraction of the method's maximum", caption + (
-            " Each method's maps are divided by their largest value, so "
+            " Each method's maps are divided by their largest magnitude, so "
             "methods in different units share one colour scale."
         )
     return (
@@ -606,15 +630,27 @@ def _comparison_units_and_caption(absolute, windows, normalize):
 
 
 def _largest_peaks(evoked, n_peaks=3):
-    """Return the times of the highest peaks of the sum of magnitudes over channels."""
+    """Return the times of the highest peaks of the sum of magnitudes over channels.
+
+    Distinct humps only: every wobble of sample noise is a peak, and three of
+    them on one hump gave three copies of one map where another hump went
+    unshown. A peak rises ``_PEAK_PROMINENCE`` of the sum's range above the
+    dips parting it from higher ones, and lies MNE's spacing of peaks (a
+    thirtieth of the epoch) from the next.
+    """
     total = evoked.data.sum(axis=0)
-    peaks, _ = find_peaks(total)
+    peaks, _ = find_peaks(
+        total,
+        prominence=_PEAK_PROMINENCE * np.ptp(total),
+        distance=max(1, len(total) // 30),
+    )
     if len(peaks) == 0:  # monotonic: its largest value, at one end
         peaks = np.array([total.argmax()])
     highest = peaks[np.argsort(total[peaks])[::-1][:n_peaks]]
     return evoked.times[np.sort(highest)]
 
 
+@_figures_closed_on_error()
 def plot_attribution_joint(
     evoked,
     *,
@@ -637,9 +673,11 @@ def plot_attribution_joint(
         :func:`plot_class_topomaps` draws their sum).
     times : "peaks" | float | list of float
         Times of the topomaps (see :meth:`mne.Evoked.plot_joint`). ``"peaks"``
-        of magnitudes (no negative value) are the three highest peaks of
-        their sum over channels, where relevance is largest; MNE's peaks of
-        the spread across channels fell where maps hold 5 percent of theirs.
+        of magnitudes (no negative value) are the (up to) three highest
+        peaks of their sum over channels, where relevance is largest, each
+        rising a tenth of the sum's range above the dips around it (wobbles of
+        noise on one peak are not peaks); MNE's peaks of the spread across
+        channels fell where maps hold 5 percent of theirs.
     ch_type : str | None
         The channel type plotted (a network may read EOG beside EEG; MNE's
         joint plot shows one type). None plots the only type, or EEG among
@@ -711,6 +749,7 @@ def plot_attribution_joint(
     return fig
 
 
+@_figures_closed_on_error()
 def plot_band_topomaps(
     spectrum,
     bands=None,
@@ -773,14 +812,15 @@ def plot_band_topomaps(
         bands = {
             name: (fmin, fmax)
             for name, (fmin, fmax) in _DEFAULT_BANDS.items()
-            if fmin < freqs[-1]
+            if fmin < freqs[-1] and fmax > freqs[0]
         } or _DEFAULT_BANDS
     # A bin on an edge two bands share (8 Hz: theta 4-8, alpha 8-13) counts in
-    # the higher band only, so that the bands' relevance adds up.
-    lower_edges = {fmin for fmin, _ in bands.values()}
+    # the higher band only, so that the bands' relevance adds up. A band's own
+    # lower edge is no other band's (a band of one bin, 10-10 Hz, held none).
     maps, labels = [], []
     for name, (fmin, fmax) in bands.items():
-        upper = freqs < fmax if fmax in lower_edges else freqs <= fmax
+        shared = any(low == fmax for other, (low, _) in bands.items() if other != name)
+        upper = freqs < fmax if shared else freqs <= fmax
         in_band = (freqs >= fmin) & upper
         if not in_band.any():
             raise ValueError(

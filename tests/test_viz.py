@@ -360,6 +360,62 @@ def test_default_bands_are_those_the_spectrum_reaches(drawn):
         plot_band_topomaps(spectrum, {"beta": (13, 30)}, show=False)
 
 
+def test_bands_of_one_bin_and_default_bands_below_the_spectrum(drawn):
+    """A band (10, 10) held no frequency, its own lower edge dropping its upper
+    one; on a spectrum from 10 Hz the default bands kept theta, then refused it."""
+    maps = _synthetic_maps()
+    freqs = np.arange(0.0, 41.0)
+    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
+    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    plot_band_topomaps(spectrum, {"alpha": (8, 13), "13 Hz": (13, 13)}, show=False)
+    np.testing.assert_allclose(drawn[0], relevance[:, 8:13].sum(axis=1))
+    np.testing.assert_allclose(drawn[1], relevance[:, 13])
+    drawn.clear()
+    above_10 = mne.time_frequency.SpectrumArray(
+        relevance[:, 10:], maps.info, freqs[10:]
+    )
+    fig = plot_band_topomaps(above_10, show=False)
+    titles = [ax.get_title().replace("\n", " ") for ax in fig.axes[:2]]
+    # 13 Hz counts in beta, the higher of the two bands sharing it.
+    assert titles == ["alpha/mu (8-13 Hz) (10-12 Hz)", "beta (13-30 Hz)"]
+    assert len(drawn) == 2
+
+
+def test_joint_plot_of_magnitudes_maps_distinct_peaks():
+    """Noise on a broad hump made every wobble a peak: two of the three maps sat
+    20 ms apart on one hump (and on EEGBCI saliency, all three within 31 ms)."""
+    evoked = _synthetic_maps().average()
+    times = evoked.times
+    course = np.exp(-(((times - 0.1) / 0.06) ** 2)) + 0.8 * np.exp(
+        -(((times - 0.35) / 0.04) ** 2)
+    )
+    noise = 0.2 * np.random.default_rng(0).random(evoked.data.shape)
+    evoked.data[:] = np.outer(np.linspace(0.5, 1.5, len(evoked.ch_names)), course)
+    evoked.data += noise
+    fig = plot_attribution_joint(evoked, units="logit", show=False)
+    drawn = sorted(
+        float(ax.get_title().split()[0])
+        for ax in fig.axes
+        if ax.images and ax.get_title()
+    )
+    assert len(drawn) == 2  # one map per hump
+    np.testing.assert_allclose(drawn, [0.1, 0.35], atol=0.03)
+
+
+@pytest.mark.parametrize("plot", ["class topomaps", "joint"])
+def test_a_plot_that_fails_leaves_no_figure_open(plot):
+    """T3 and T7 share a position in the 10-20 montage: MNE refuses the topomap,
+    after the figure was made, which stayed open."""
+    maps = _synthetic_maps(("Fz", "Cz", "Pz", "Oz", "T3", "T7"))
+    before = plt.get_fignums()
+    with pytest.raises(ValueError, match="overlapping positions"):
+        if plot == "joint":
+            plot_attribution_joint(maps.average(), show=False)
+        else:
+            plot_class_topomaps(maps, show=False)
+    assert plt.get_fignums() == before
+
+
 def _synthetic_maps(ch_names=("Fz", "Cz", "Pz", "Oz", "C3", "C4"), montage=True):
     """Magnitude maps of two classes of three epochs, without any network."""
     from mne_xai.datasets import _builtin_montage
