@@ -706,6 +706,17 @@ def plot_attribution_joint(
     topomap_args = dict(scalings={t: 1 for t in channel_types}, units=units)
     if not signed and isinstance(times, str) and times == "peaks":
         times = _largest_peaks(evoked)
+    elif not isinstance(times, str):
+        outside = [
+            float(t)
+            for t in np.atleast_1d(times)
+            if not evoked.tmin <= t <= evoked.tmax
+        ]
+        if outside:  # MNE's message spoke of a tmax of None
+            raise ValueError(
+                f"times {outside} lie outside the maps ({evoked.tmin:g} to "
+                f"{evoked.tmax:g} s)."
+            )
     if not signed:
         # Magnitudes have no sign: a one-sided scale from zero, not a
         # diverging one centred on values the data never take.
@@ -802,6 +813,13 @@ def plot_band_topomaps(
         spectrum, (Spectrum, EpochsSpectrum), "spectrum", "Spectrum or EpochsSpectrum"
     )
     _validate_type(bands, (dict, None), "bands", "dict of name: (fmin, fmax)")
+    for name, edges in (bands or {}).items():
+        if np.shape(edges) != (2,) or not np.issubdtype(
+            np.asarray(edges).dtype, np.number
+        ):
+            raise TypeError(
+                f"bands[{name!r}] must be (fmin, fmax) in Hz, got {edges!r}."
+            )
     _validate_type(absolute, bool, "absolute")
     spectrum = spectrum.copy().pick(scalp_channel_type(spectrum, ch_type))
     # Bad channels too: the network read them, and the info keeps them.

@@ -402,6 +402,20 @@ def test_joint_plot_of_magnitudes_maps_distinct_peaks():
     np.testing.assert_allclose(drawn, [0.1, 0.35], atol=0.03)
 
 
+def test_times_and_bands_the_maps_do_not_have_are_named():
+    """A time past the maps got MNE's "tmin (2.0) must be less than or equal to
+    tmax (None)"; a band given as one number, "cannot unpack non-iterable int"."""
+    maps = _synthetic_maps()
+    with pytest.raises(ValueError, match=r"times \[2.0\] lie outside the maps"):
+        plot_attribution_joint(maps.average(), times=[0.1, 2.0], show=False)
+    freqs = np.arange(0.0, 41.0)
+    spectrum = mne.time_frequency.SpectrumArray(
+        np.ones((6, len(freqs))), maps.info, freqs
+    )
+    with pytest.raises(TypeError, match=r"bands\['alpha'\] must be \(fmin, fmax\)"):
+        plot_band_topomaps(spectrum, {"alpha": 10}, show=False)
+
+
 @pytest.mark.parametrize("plot", ["class topomaps", "joint"])
 def test_a_plot_that_fails_leaves_no_figure_open(plot):
     """T3 and T7 share a position in the 10-20 montage: MNE refuses the topomap,
