@@ -972,6 +972,18 @@ def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
         explain(clf, epochs, "deeplift", baseline=evoked.copy().shift_time(0.5))
 
 
+def test_baselines_of_no_shape_are_named(fitted_icnn, imagery_epochs):
+    """baseline=0.0 raised NumPy's "axis 2 is out of bounds" from the unit check,
+    which ran before the shape check; baseline=None, a float conversion error."""
+    clf, X = fitted_icnn, imagery_epochs[:2]
+    with pytest.raises(ValueError, match=r"got \(\); for a constant level c, np.full"):
+        explain(clf, X, "integrated_gradients", baseline=0.0)
+    with pytest.raises(ValueError, match=r"baseline must have shape .* got \(3,\)\."):
+        explain(clf, X, "integrated_gradients", baseline=[0.0, 1.0, 2.0])
+    with pytest.raises(TypeError, match='baseline must be "zeros", "mean", an array'):
+        explain(clf, X, "integrated_gradients", baseline=None)
+
+
 def test_event_codes_read_as_indices_of_other_classes_warn(synthetic_arrays):
     """A network trained on event names read epochs.events[:, 2] as indices:
     with {"right": 0, "left": 1} every epoch explained the other class."""

@@ -475,20 +475,33 @@ def _resolve_baseline(estimator, baseline, device, data):
         array = _read_baseline(baseline, data)
         _check_baseline_scale(array, estimator.data_std_)
     else:
+        if baseline is None:
+            raise TypeError(
+                'baseline must be "zeros", "mean", an array, Epochs or Evoked, '
+                "got None."
+            )
         array = np.asarray(baseline, dtype=np.float32)
+        _check_baseline_shape(array, shape)  # before reading it by channel
         _warn_if_reordered(data, array)
         _check_baseline_scale(array, estimator.data_std_)
     array = np.asarray(array, dtype=np.float32)
-    if array.shape[-2:] != shape or array.ndim not in (2, 3):
-        raise ValueError(
-            f"baseline must have shape {shape} or (n_baselines, *{shape}), got "
-            f"{array.shape}."
-        )
+    _check_baseline_shape(array, shape)
     if not np.isfinite(array).all():
         raise ValueError("baseline contains NaN or infinite values.")
     return torch.as_tensor(array, dtype=torch.float32, device=device).reshape(
         -1, *shape
     )
+
+
+def _check_baseline_shape(array, shape):
+    if array.shape[-2:] != shape or array.ndim not in (2, 3):
+        constant = (
+            f"; for a constant level c, np.full({shape}, c)" if array.ndim == 0 else ""
+        )
+        raise ValueError(
+            f"baseline must have shape {shape} or (n_baselines, *{shape}), got "
+            f"{array.shape}{constant}."
+        )
 
 
 def _read_baseline(baseline, data):
