@@ -19,6 +19,10 @@ from ._convert import (
 )
 from ._warnings import warn_data_mismatch
 
+#: Power below this share of a channel's median over frequencies is rounding
+#: (150 dB down; float32 data hold about 140 dB): no power.
+_NO_POWER = 1e-15
+
 
 class LogPowerSpectrum(TransformerMixin, BaseEstimator):
     """Turn epochs into log-power spectra, the input of a spectral network.
@@ -209,11 +213,18 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
                 f"No frequencies found between fmin={self.fmin} and "
                 f"fmax={self.fmax} Hz; widen the range."
             )
-        flat = np.flatnonzero((power <= 0).any(axis=(0, 2)))
+        # Its log, -inf or -440 dB (a detrended 0 Hz bin), is no input.
+        empty = power <= _NO_POWER * np.median(power, axis=-1, keepdims=True)
+        if freqs[0] == 0 and empty[..., 0].any() and not empty[..., 1:].any():
+            raise ValueError(
+                "The 0 Hz bin holds no power: each segment's mean is removed "
+                "before its spectrum is taken. Raise fmin above 0 Hz."
+            )
+        flat = np.flatnonzero(empty.any(axis=(0, 2)))
         if len(flat):
             names = [self._channel_name(index) for index in flat]
             raise ValueError(
-                f"Channel(s) {names} have zero power at some frequency (flat or "
+                f"Channel(s) {names} have no power at some frequency (flat or "
                 "zeroed data), whose log is -inf; leave them out (picks) or drop "
                 "those epochs."
             )

@@ -162,8 +162,11 @@ def test_data_unlike_training_are_refused(imagery_epochs):
         transformer.transform(epochs.copy().resample(80.0, verbose=False))
     flat = epochs.copy()
     flat._data[:, 2] = 0.0
-    with pytest.raises(ValueError, match=f"{epochs.ch_names[2]}.*zero power"):
+    with pytest.raises(ValueError, match=f"{epochs.ch_names[2]}.*no power"):
         transformer.transform(flat)
+    # A 0 Hz bin, detrended to nothing, was blamed on flat data in every channel.
+    with pytest.raises(ValueError, match="0 Hz bin holds no power.*Raise fmin"):
+        LogPowerSpectrum(fmin=0, window="boxcar").fit(epochs)
     # In dB another unit is an offset, which the network's amplitude check did
     # not see: spectra of microvolts were classified as one class, silently.
     with pytest.warns(RuntimeWarning, match=r"\+120 dB from the training data"):
