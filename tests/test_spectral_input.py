@@ -239,6 +239,11 @@ def test_classifier_refuses_what_it_cannot_build(spectral_epochs):
     one_bin = LogPowerSpectrum(fmin=10.0, fmax=10.5, n_fft=128)
     with pytest.raises(ValueError, match="holds 1 frequency"):
         SpectralClassifier(spectrum=one_bin).fit(epochs)
+    # Too few bins for EEGNet's pooling was told to give longer epochs.
+    seven_bins = LogPowerSpectrum(fmin=8.0, fmax=14.0, n_fft=128)
+    with pytest.raises(ValueError, match=r"at least 32 frequency bins.* holds 7 .*"
+                       r"Widen fmin to fmax.*module__pool_length"):  # fmt: skip
+        SpectralClassifier(spectrum=seven_bins).fit(epochs)
     with pytest.raises(TypeError, match="spectrum must be an instance of"):
         SpectralClassifier(spectrum="welch").fit(epochs)
 

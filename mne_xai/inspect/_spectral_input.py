@@ -21,6 +21,7 @@ from ..attribution._core import _resolve_target
 from ..attribution._registry import get_method
 from ..attribution.spectral import _data_channels
 from ..estimators import EEGNetClassifier
+from ..models._base import TooShortError
 from ..spectral_input import LogPowerSpectrum
 
 
@@ -187,7 +188,17 @@ class SpectralClassifier(
             # The spectra hold the picked channels alone: it reads them all.
             params["picks"] = ch_names
         self.estimator_ = clone(estimator).set_params(**params)
-        self.estimator_.fit(self.spectrum_.transform(X), y)
+        try:
+            self.estimator_.fit(self.spectrum_.transform(X), y)
+        except TooShortError as err:  # it spoke of time and of longer epochs
+            raise ValueError(
+                f"The network reads at least {err.needed} frequency bins, and the "
+                f"spectrum holds {len(self.freqs_)} ({self.freqs_[0]:g} to "
+                f"{self.freqs_[-1]:g} Hz, {step:g} Hz apart). Widen fmin to fmax, "
+                "give finer bins (a larger n_fft for Welch, longer epochs for "
+                f"multitaper), or shorten the network's span "
+                f"(module__{err.shorter})."
+            ) from None
         # Its "time" axis is frequency: the tools reading time refuse it.
         self.estimator_.reads_spectra_ = True
         self.classes_ = self.estimator_.classes_

@@ -12,6 +12,19 @@ def scaled_length(samples_at_128hz, sfreq):
     return max(1, int(round(samples_at_128hz * sfreq / REFERENCE_SFREQ)))
 
 
+class TooShortError(ValueError):
+    """Epochs shorter than a network's kernels or pooling span.
+
+    ``needed`` is the fewest samples the network reads and ``shorter`` the
+    module parameter that shortens its span, so that a caller whose "time"
+    axis is another (spectra) can say what to change there.
+    """
+
+    def __init__(self, message, needed, shorter):
+        super().__init__(message)
+        self.needed, self.shorter = needed, shorter
+
+
 def same_padding(kernel_length):
     """Zero padding that keeps the length of a time series, for an odd kernel."""
     if kernel_length % 2 == 0:

@@ -12,7 +12,13 @@ from .._graph import (
     outputs_agree,
     runs_hooks,
 )
-from ._base import REFERENCE_SFREQ, EEGModule, same_padding, scaled_length
+from ._base import (
+    REFERENCE_SFREQ,
+    EEGModule,
+    TooShortError,
+    same_padding,
+    scaled_length,
+)
 
 
 class EEGNet(EEGModule):
@@ -110,11 +116,13 @@ class EEGNet(EEGModule):
             pool_length = 4 * max(1, round(sfreq / REFERENCE_SFREQ))
             pool_length = max(4, min(pool_length, n_times // 8))
         if n_times < 8 * pool_length:
-            raise ValueError(
+            raise TooShortError(
                 f"EEGNet pools time by {8 * pool_length} at {sfreq:g} Hz and needs "
                 f"n_times >= {8 * pool_length}, got {n_times}. Give longer epochs "
                 "(or a CroppedClassifier longer windows: window_length), or a "
-                "smaller pool_length (module__pool_length of the estimators)."
+                "smaller pool_length (module__pool_length of the estimators).",
+                needed=8 * pool_length,
+                shorter="pool_length",
             )
         F2 = F1 * D if F2 is None else F2
         # Odd kernels make Keras' "same" padding symmetric (64 -> 65 at 128 Hz).

@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from ._base import EEGModule, scaled_length
+from ._base import EEGModule, TooShortError, scaled_length
 
 
 class InterpretableCNN(EEGModule):
@@ -65,11 +65,13 @@ class InterpretableCNN(EEGModule):
         super().__init__(n_channels, n_classes, n_times, sfreq, input_scale)
         kernel_length = kernel_length or scaled_length(64, sfreq)
         if n_times < kernel_length:
-            raise ValueError(
+            raise TooShortError(
                 f"InterpretableCNN needs n_times >= kernel_length ({kernel_length} "
                 f"samples at {sfreq:g} Hz), got {n_times}. Give longer epochs (or a "
                 "CroppedClassifier longer windows: window_length), or a shorter "
-                "kernel_length (module__kernel_length of the estimators)."
+                "kernel_length (module__kernel_length of the estimators).",
+                needed=kernel_length,
+                shorter="kernel_length",
             )
         n_temporal = n_spatial * depth_multiplier
         self.pointwise_conv = nn.Conv2d(1, n_spatial, (n_channels, 1))
