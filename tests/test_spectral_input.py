@@ -374,6 +374,39 @@ def test_methods_measuring_from_zero_decibels_are_refused(
         )
 
 
+def test_a_zero_decibel_baseline_is_refused(fitted_spectral, spectral_epochs):
+    """baseline="zeros" measured from the 0 dB origin that the refusal above
+    calls no reference, and passed."""
+    with pytest.raises(ValueError, match='baseline="zeros" is 0 dB'):
+        explain_spectral_classifier(
+            fitted_spectral, spectral_epochs[:2], "deeplift", baseline="zeros"
+        )
+
+
+def test_pattern_methods_learn_from_the_spectra(fitted_spectral, spectral_epochs):
+    """The pattern methods advised learn_patterns(estimator, epochs), which
+    refused a SpectralClassifier ("Cannot read a network")."""
+    from mne_xai.inspect import learn_patterns
+
+    epochs = spectral_epochs[:40]
+    patterns = learn_patterns(fitted_spectral, epochs, verbose=False)
+    by_hand = learn_patterns(
+        fitted_spectral.estimator_, fitted_spectral.spectrum_.transform(epochs)
+    )
+    for name, pattern in by_hand.patterns.items():
+        np.testing.assert_allclose(patterns.patterns[name], pattern)
+    relevance = explain_spectral_classifier(
+        fitted_spectral, epochs[:4], "pattern_net", patterns=patterns, verbose=False
+    )
+    assert relevance.get_data().shape == (
+        4,
+        len(epochs.ch_names),
+        len(fitted_spectral.freqs_),
+    )
+    with pytest.raises(NotFittedError):
+        learn_patterns(SpectralClassifier(), epochs)
+
+
 def test_arrays_cross_validation_and_pickle(spectral_epochs, fitted_spectral):
     X = spectral_epochs.get_data()[:60]
     y = spectral_epochs.events[:60, 2]

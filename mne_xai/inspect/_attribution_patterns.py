@@ -25,6 +25,7 @@ from ..attribution._registry import get_method
 from ..attribution.lrp import _linear_map
 from ..attribution.pattern import NetworkPatterns, prepare_network
 from ..attribution.postprocess import _transformed
+from ._spectral_input import SpectralClassifier
 
 
 def channel_covariance(data, batch_size):
@@ -275,6 +276,9 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
         The data whose statistics give the patterns, matching the training
         data in channels, rate and length: the training epochs, as in
         Kindermans et al., or any set representative of what is explained.
+        A :class:`~mne_xai.inspect.SpectralClassifier`'s network learns them
+        from the spectra of these epochs, for
+        :func:`~mne_xai.inspect.explain_spectral_classifier`.
     %(batch_size)s
     %(device)s
     %(verbose)s
@@ -311,6 +315,10 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
     ----------
     .. footbibliography::
     """
+    if isinstance(estimator, SpectralClassifier):
+        # Its network reads spectra: their statistics give its patterns.
+        epochs = estimator._spectra(epochs)  # checks that it is fitted first
+        estimator = estimator.estimator_
     network = as_network(estimator)
     if isinstance(network.module_, WindowAverage):
         # Keyed by the window network's layers under the average, they fit no

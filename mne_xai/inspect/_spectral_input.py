@@ -274,6 +274,12 @@ def _network_input(estimator, X):
 
 def _spectral_baseline(estimator, baseline):
     """Return the baseline as the network reads it: Epochs as their spectra."""
+    if isinstance(baseline, str) and baseline == "zeros":
+        raise ValueError(
+            'baseline="zeros" is 0 dB (1 V²/Hz), no reference for log-power: '
+            'EEG lies near -100 dB. Use "mean" (the mean training spectrum, the '
+            "default), Epochs, or a spectrum in dB, shape (n_channels, n_freqs)."
+        )
     if isinstance(baseline, mne.Evoked):
         raise TypeError(
             "baseline is an Evoked, an average in time, whose spectrum is not "
