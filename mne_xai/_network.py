@@ -111,6 +111,8 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
     Both rank the classes alike unless windows disagree strongly; even then,
     ``target=None`` explains the class the classifier predicts (of the
     highest mean probability), not that of the highest mean logit.
+    ``info``, ``event_id`` and ``scaling`` are those of its window network
+    (a foreign skorch network's channels default to the classifier's).
     """
     _validate_type(info, (None, mne.Info), "info")
     _validate_type(event_id, (None, dict), "event_id")
@@ -133,7 +135,7 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
             estimator.best_estimator_, info=info, event_id=event_id, scaling=scaling
         )
     if isinstance(estimator, CroppedClassifier):
-        return _CroppedNetwork(estimator)
+        return _CroppedNetwork(estimator, info, event_id, scaling)
     if isinstance(estimator, NeuralNet):
         return _SkorchNetwork(estimator, info, event_id, scaling)
     # Imported here: mne_xai.inspect builds on this module.
@@ -272,10 +274,18 @@ class BinaryLogOdds(torch.nn.Module):
 class _CroppedNetwork:
     """A fitted CroppedClassifier, as a network of whole epochs."""
 
-    def __init__(self, cropped):
+    def __init__(self, cropped, info=None, event_id=None, scaling=None):
         check_is_fitted(cropped, "estimator_")
         self.cropped = cropped
-        self.window_network = as_network(cropped.estimator_)
+        # What as_network is told of a foreign window network (braindecode's
+        # reads Epochs in microvolts); the channels default to those the
+        # classifier cut its windows from.
+        self.window_network = as_network(
+            cropped.estimator_,
+            info=getattr(cropped, "info_", None) if info is None else info,
+            event_id=event_id,
+            scaling=scaling,
+        )
         self.module_ = WindowAverage(
             self.window_network.module_, cropped.window_starts_, cropped.window_samples_
         )

@@ -437,6 +437,43 @@ class _WindowNet(torch.nn.Module):
         return self.dense(x.flatten(1))
 
 
+def test_a_window_network_reading_microvolts_is_explained_with_scaling():
+    """A braindecode-like window network (its get_dataset multiplies Epochs by
+    1e6) was refused, advised to take scaling=1e6, which as_network dropped."""
+    from skorch import NeuralNetClassifier
+
+    class MicrovoltNet(NeuralNetClassifier):  # what braindecode's EEGClassifier does
+        def get_dataset(self, X, y=None):
+            if isinstance(X, mne.BaseEpochs):
+                X = (X.get_data() * 1e6).astype(np.float32)
+            return super().get_dataset(X, y)
+
+    epochs = mne.EpochsArray(
+        np.random.default_rng(0).standard_normal((6, 2, 101)) * 1e-5,
+        mne.create_info(["C3", "C4"], SFREQ, "eeg"),
+        verbose=False,
+    )
+    y = np.array([0, 1] * 3)
+    net = MicrovoltNet(
+        _WindowNet,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=2,
+        train_split=None,
+        verbose=0,
+    )
+    cropped = CroppedClassifier(net, window_length=0.5, window_step=0.25).fit(epochs, y)
+    with pytest.raises(ValueError, match="multiplies Epochs by 1e"):
+        mne_xai.as_network(cropped)
+    network = mne_xai.as_network(cropped, scaling=1e6)
+    # The network explained predicts as the classifier, on the data in volts.
+    data = network._check_prediction_input(epochs)
+    assert_allclose(
+        network.class_probabilities(data), cropped.predict_proba(epochs), rtol=1e-5
+    )
+    maps = mne_xai.explain(network, epochs, "saliency", verbose=False)
+    assert maps.ch_names == ["C3", "C4"] and np.isfinite(maps.get_data()).all()
+
+
 def test_a_classifier_fitted_on_arrays_keeps_their_rate():
     """Fitted on arrays at 100 Hz, it explained them with a network of the
     user's own only through a TypeError, and took Epochs at 200 Hz (windows of
