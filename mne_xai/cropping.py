@@ -54,20 +54,21 @@ def _final_step_parameter(estimator, name):
     return name
 
 
-def _fit_parameter(estimator, name):
-    """Return the key under which ``fit`` passes ``name`` to the final step.
+def _groups_key(estimator):
+    """Return the key under which ``fit`` passes the windows' epochs as groups.
 
-    None inside a search, whose ``fit`` passes its parameters to every
-    candidate's ``fit`` under their own names (a search's ``groups`` are
-    those of its folds).
+    To the final step of a Pipeline that takes ``groups``; to a search itself,
+    for its folds (a search passes no ``groups`` on to the candidates' ``fit``,
+    and a ``cv`` that is not group-aware ignores them). None where nothing
+    takes them.
     """
     if isinstance(estimator, Pipeline):
         last, step = estimator.steps[-1]
-        key = _fit_parameter(step, name)
+        key = _groups_key(step)
         return None if key is None else f"{last}__{key}"
-    if isinstance(estimator, BaseSearchCV):
-        return None
-    return name
+    if isinstance(estimator, BaseSearchCV) or has_fit_parameter(estimator, "groups"):
+        return "groups"
+    return None
 
 
 #: Epochs that ``predict_proba`` reads and cuts into windows at a time (as many
@@ -233,7 +234,10 @@ class CroppedClassifier(
     ``groups`` (as the estimators of mne_xai do), each window's epoch is passed
     as its group, so a validation split made by the estimator itself (e.g.
     ``early_stopping=True``) holds out whole epochs rather than windows that
-    share samples with training windows.
+    share samples with training windows. A search (e.g.
+    :class:`~sklearn.model_selection.GridSearchCV`) gets them for its folds,
+    which then hold out whole epochs with a group-aware ``cv``
+    (:class:`~sklearn.model_selection.GroupKFold`).
 
     References
     ----------
@@ -380,8 +384,8 @@ class CroppedClassifier(
                 f"samples from each of {len(data)} epochs."
             )
         fit_params = {}
-        key = _fit_parameter(self.estimator, "groups")
-        if key is not None and has_fit_parameter(network, "groups"):
+        key = _groups_key(self.estimator)
+        if key is not None:
             # Windows of one epoch stay on one side of an inner validation split.
             fit_params[key] = np.repeat(np.arange(len(data)), n_windows)
         estimator = clone(self.estimator)

@@ -8,7 +8,12 @@ import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    GroupKFold,
+    StratifiedKFold,
+    cross_val_score,
+)
 from sklearn.pipeline import make_pipeline
 
 import mne_xai
@@ -392,6 +397,29 @@ def test_windows_of_an_epoch_share_a_group():
         MeanClassifier(), window_length=0.4, window_step=0.2, sfreq=SFREQ
     ).fit(data, y)
     assert plain.estimator_.y_fit_.shape == (8 * n_windows,)
+    # A search gets them for its folds: GroupKFold raised "The 'groups'
+    # parameter should not be None", and no search could hold out whole epochs.
+    splits = []
+
+    class RecordedGroupKFold(GroupKFold):
+        def split(self, X, y=None, groups=None):
+            for train, test in super().split(X, y, groups):
+                splits.append((groups[train], groups[test]))
+                yield train, test
+
+    search = GridSearchCV(  # only the folds matter here, not their scores
+        MeanClassifier(),
+        {},
+        cv=RecordedGroupKFold(2),
+        scoring=lambda estimator, X, y: 0.0,
+        error_score="raise",
+    )
+    CroppedClassifier(search, window_length=0.4, window_step=0.2, sfreq=SFREQ).fit(
+        data, y
+    )
+    assert len(splits) == 2
+    for train_epochs, test_epochs in splits:
+        assert not set(train_epochs) & set(test_epochs)
 
 
 @pytest.mark.slow
