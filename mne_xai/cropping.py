@@ -4,7 +4,7 @@ import warnings
 
 import mne
 import numpy as np
-from mne.utils import _validate_type, logger, use_log_level
+from mne.utils import _time_mask, _validate_type, logger, use_log_level
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
@@ -284,13 +284,17 @@ class CroppedClassifier(
         _validate_type(tmax, "numeric", "tmax")
         if tmin >= tmax:
             raise ValueError(f"tmin={tmin} must be below tmax={tmax}.")
-        start = int(round((tmin - first_time) * sfreq))
-        stop = int(round((tmax - first_time) * sfreq)) + 1
-        if start < 0 or stop > n_times:
+        # The samples mne.Epochs.crop keeps: rounded in time from 0 s, not
+        # from the first sample (half a sample off, the two part ways).
+        times = first_time + np.arange(n_times) / sfreq
+        read = np.flatnonzero(_time_mask(times, tmin, tmax, sfreq, raise_error=False))
+        outside = tmin < first_time - 0.5 / sfreq or tmax > last_time + 0.5 / sfreq
+        if outside or not len(read):
             raise ValueError(
                 f"tmin={tmin} and tmax={tmax} must lie within the epochs, which "
                 f"span {first_time:g} to {last_time:g} s."
             )
+        start, stop = read[0], read[-1] + 1
         window_length = self.window_length
         if window_length == "auto":
             window_length = min(2.0, (stop - start) / sfreq / 2)

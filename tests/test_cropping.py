@@ -378,6 +378,23 @@ def test_windows_match_mne_crop(eegbci_epochs):
         assert_allclose(windows[index], expected[0], rtol=1e-6)
 
 
+@pytest.mark.parametrize("tmin, tmax", [(0.125, 1.0), (0.005, 0.985), (-0.215, 0.5)])
+def test_span_between_samples_is_read_as_mne_crop_reads_it(tmin, tmax):
+    """Half a sample off the grid, tmin was rounded from the first sample, not
+    from 0 s as MNE rounds it: the windows began at 0.13 s where crop(0.125, 1)
+    begins at 0.12 s."""
+    epochs = mne.EpochsArray(
+        np.zeros((2, 1, 176)), mne.create_info(1, 100.0, "eeg"), tmin=-0.25
+    )
+    clf = CroppedClassifier(
+        MeanClassifier(), window_length=0.2, window_step=0.1, tmin=tmin, tmax=tmax
+    ).fit(epochs, [0, 1])
+    cropped = epochs.copy().crop(tmin, tmax).times
+    starts = epochs.times[clf.window_starts_]
+    assert_allclose(starts[0], cropped[0])
+    assert_allclose(starts[-1] + (clf.window_samples_ - 1) / 100.0, cropped[-1])
+
+
 def test_windows_of_an_epoch_share_a_group():
     """Estimators whose fit takes groups get each window's epoch as its group."""
     data, y = _ramp_epochs(n_epochs=8)
