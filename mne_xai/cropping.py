@@ -22,7 +22,7 @@ from ._convert import (
 )
 from ._prediction import _ScoreMixin
 from ._training import _log_level
-from ._warnings import warnings_once
+from ._warnings import warn, warnings_once
 from .estimators import (
     UNPREDICTED_CLASSES,
     _EEGClassifier,
@@ -162,7 +162,8 @@ class CroppedClassifier(
         up to 4 s (more from longer ones: 14 from EEGBCI's -1 to 4 s epochs,
         whose windows stay 2 s long). When the step
         does not divide the span, a last window ends on ``tmax``, closer to the
-        one before it.
+        one before it. Both lengths are rounded to whole samples; a step longer
+        than the window leaves samples unread, which a warning says.
     tmin, tmax : float | None
         The part of each epoch windows are cut from, in seconds on the epochs'
         time axis (both ends included, as in :meth:`mne.Epochs.crop`). None
@@ -227,8 +228,9 @@ class CroppedClassifier(
     arrays, which carry no time, are read on the time axis of the training
     epochs, as the estimators of mne_xai read them.
 
-    Windows of one epoch overlap, and together they read every sample from
-    ``tmin`` to ``tmax``: the last one ends on ``tmax`` even when
+    Windows of one epoch overlap (with a step no longer than the window), and
+    together they read every sample from ``tmin`` to ``tmax``: the last one
+    ends on ``tmax`` even when
     ``window_step`` does not divide the span, so it may be closer to the one
     before it than the others are. When the estimator's ``fit`` takes
     ``groups`` (as the estimators of mne_xai do), each window's epoch is passed
@@ -300,9 +302,10 @@ class CroppedClassifier(
             window_length = min(2.0, (stop - start) / sfreq / 2)
         window_samples = self._seconds_to_samples("window_length", window_length, sfreq)
         window_step = self.window_step
+        name = "window_step"
         if window_step == "auto":
-            window_step = window_length / 8
-        step = self._seconds_to_samples("window_step", window_step, sfreq)
+            window_step, name = window_length / 8, 'window_step="auto" (an eighth)'
+        step = self._seconds_to_samples(name, window_step, sfreq)
         if stop - start < window_samples:
             raise ValueError(
                 f"No window of {self.window_length} s fits between tmin={tmin} and "
@@ -314,6 +317,16 @@ class CroppedClassifier(
             # A step that does not divide the span leaves its end unread; a last
             # window ending on tmax reads it, as braindecode's cropped decoding.
             starts = np.append(starts, last)
+        if step > window_samples:
+            read = np.zeros(stop - start, bool)
+            for first in starts - start:
+                read[first : first + window_samples] = True
+            warn(
+                f"window_step ({step} samples) is longer than window_length "
+                f"({window_samples}): {np.sum(~read)} of the {len(read)} samples "
+                "from tmin to tmax are in no window, so the network never reads "
+                "them and their relevance is zero."
+            )
         return starts, window_samples
 
     def _windows(self, data, info):
@@ -345,6 +358,11 @@ class CroppedClassifier(
         self : CroppedClassifier
             The fitted classifier.
         """
+        # A fit that fails leaves no fitted state: the windows set below would
+        # otherwise be cut for the estimator fitted before, which a network
+        # reading any length (CSP) took without an error.
+        for name in [name for name in vars(self) if name.endswith("_")]:
+            delattr(self, name)
         inputs = InputData(X)
         network = _final_step(self.estimator)
         picks = network.get_params().get("picks", "all")

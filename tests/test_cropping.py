@@ -395,6 +395,39 @@ def test_span_between_samples_is_read_as_mne_crop_reads_it(tmin, tmax):
     assert_allclose(starts[-1] + (clf.window_samples_ - 1) / 100.0, cropped[-1])
 
 
+def test_windows_that_leave_samples_unread_are_said():
+    """A step longer than the window read 30 of 64 samples without a word (the
+    docstring said that the windows read every sample), and a too short "auto"
+    step blamed a window_step the user never set."""
+    data, y = _ramp_epochs(n_epochs=2, n_times=64)
+    with pytest.warns(RuntimeWarning, match="34 of the 64 samples .* in no window"):
+        clf = CroppedClassifier(
+            MeanClassifier(), window_length=0.1, window_step=0.3, sfreq=SFREQ
+        ).fit(data, y)
+    assert_array_equal(clf.window_starts_, [0, 30, 54])
+    with pytest.raises(ValueError, match=r'window_step="auto" \(an eighth\)=0.00'):
+        CroppedClassifier(MeanClassifier(), window_length=0.03, sfreq=SFREQ).fit(
+            data, y
+        )
+
+
+def test_a_failed_fit_leaves_no_fitted_state():
+    """A refit that failed in the estimator's fit kept the old estimator_ with
+    the new windows: CSP+LDA then predicted on windows of another length."""
+    data, y = _ramp_epochs(n_epochs=8)
+    clf = CroppedClassifier(
+        EEGNetClassifier(max_epochs=1, verbose=False),
+        window_length=0.4,
+        window_step=0.2,
+        sfreq=SFREQ,
+    ).fit(data, y)
+    clf.set_params(window_length=0.3)
+    with pytest.raises(ValueError, match="class"):
+        clf.fit(data, np.zeros(len(y)))  # one class: the network refuses it
+    with pytest.raises(NotFittedError):
+        clf.predict(data)
+
+
 def test_windows_of_an_epoch_share_a_group():
     """Estimators whose fit takes groups get each window's epoch as its group."""
     data, y = _ramp_epochs(n_epochs=8)
