@@ -156,11 +156,16 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
     )
 
 
-def check_passthrough(pipeline):
-    """Refuse a Pipeline whose steps before the network transform the data."""
-    transforming = [
+def _transforming_steps(pipeline):
+    """Names of the steps of ``pipeline`` that change the data before its last."""
+    return [
         name for name, step in pipeline.steps[:-1] if step not in ("passthrough", None)
     ]
+
+
+def check_passthrough(pipeline):
+    """Refuse a Pipeline whose steps before the network transform the data."""
+    transforming = _transforming_steps(pipeline)
     if transforming:
         raise ValueError(
             f"The Pipeline transforms the data before the network (steps "
@@ -276,6 +281,18 @@ class _CroppedNetwork:
 
     def __init__(self, cropped, info=None, event_id=None, scaling=None):
         check_is_fitted(cropped, "estimator_")
+        estimator = cropped.estimator_
+        transforming = (
+            _transforming_steps(estimator) if isinstance(estimator, Pipeline) else []
+        )
+        if transforming:  # the Pipeline's advice would explain no epoch's samples
+            raise ValueError(
+                f"The CroppedClassifier's Pipeline transforms each window before "
+                f"the network (steps {transforming}), so its maps would be of "
+                "the transformed windows, not of the epochs' samples; a "
+                "CroppedClassifier is explained when its estimator reads the "
+                "windows as they are."
+            )
         self.cropped = cropped
         # What as_network is told of a foreign window network (braindecode's
         # reads Epochs in microvolts); the channels default to those the

@@ -15,6 +15,7 @@ from sklearn.model_selection import (
     cross_val_score,
 )
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 import mne_xai
 from mne_xai import EEGNetClassifier
@@ -409,6 +410,19 @@ def test_windows_that_leave_samples_unread_are_said():
         CroppedClassifier(MeanClassifier(), window_length=0.03, sfreq=SFREQ).fit(
             data, y
         )
+
+
+def test_a_window_pipeline_that_transforms_is_refused_in_its_own_terms():
+    """It was told to explain pipeline[-1] on pipeline[:-1].transform(epochs),
+    which no window network reads."""
+    data, y = _ramp_epochs(n_epochs=4)
+    inner = make_pipeline(
+        FunctionTransformer(lambda x: 2 * x),
+        EEGNetClassifier(max_epochs=1, verbose=False),
+    )
+    clf = CroppedClassifier(inner, window_length=0.4, sfreq=SFREQ).fit(data, y)
+    with pytest.raises(ValueError, match="transforms each window before the network"):
+        mne_xai.explain(clf, data, "saliency")
 
 
 def test_a_failed_fit_leaves_no_fitted_state():
