@@ -631,13 +631,13 @@ def events_as_trained(codes, event_id, trained_event_id):
 class EventsAreNotClasses(ValueError):
     """The events of Epochs cannot be read as the classes of an estimator.
 
-    ``reason`` says why and the message adds what to do, which depends on
-    who reads the events: the functions take labels as ``y``, the command
-    line takes none.
+    ``reason`` says why; the message adds who read the events (``asked``)
+    and what to do (``fix``), which depend on the caller: the functions take
+    labels as ``y``, the command line takes none.
     """
 
-    def __init__(self, reason, fix):
-        super().__init__(f"{reason} {fix}")
+    def __init__(self, reason, fix, asked=""):
+        super().__init__(f"{asked}{reason} {fix}")
         self.reason = reason
 
 
@@ -684,7 +684,7 @@ def check_events_are_classes(
     unreadable = sorted({int(code) for code in codes if names.get(code) not in known})
     if unreadable:
         raise EventsAreNotClasses(
-            f"{asked}The estimator was not fitted on Epochs, so its classes "
+            "The estimator was not fitted on Epochs, so its classes "
             f"{np.asarray(classes).tolist()} say nothing of what the events of "
             f"Epochs are: events {event_id} are matched to classes by name only, "
             f"and codes {unreadable} name none (labels renumbered, e.g. by "
@@ -692,6 +692,7 @@ def check_events_are_classes(
             "Give the classes themselves (labels of classes_, or indices), fit "
             "on the Epochs, or, for a skorch network fitted elsewhere, name its "
             f"classes: as_network(net, event_id={{name: class}}).{fix}",
+            asked,
         )
 
 

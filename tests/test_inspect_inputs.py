@@ -1,5 +1,7 @@
 """What each class "wants": activation maximization, best samples, group votes."""
 
+import warnings
+
 import mne
 import numpy as np
 import pandas as pd
@@ -544,8 +546,16 @@ def test_best_samples_without_event_labels_or_with_one_class(synthetic_arrays):
     on_labels = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
     on_labels.fit(epochs, y=y)
     assert not on_labels.events_are_labels_
-    with pytest.raises(ValueError, match='not the events.*pass among="all"') as error:
+    with pytest.raises(ValueError, match='not the events.*Pass among="all"') as error:
         best_samples(on_labels, epochs, k=2, verbose=False)
+    assert "target" not in str(error.value)
+    # Fitted on arrays, it was told of target="true" and to give the classes.
+    on_arrays = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    on_arrays.fit(X * 1e-5, y + 1)
+    with pytest.raises(ValueError, match='not fitted on Epochs.*Pass among="all"'):
+        best_samples(on_arrays, epochs, k=2, verbose=False)
+    with pytest.raises(ValueError) as error:
+        best_samples(on_arrays, epochs, k=2, verbose=False)
     assert "target" not in str(error.value)
     result = best_samples(on_labels, epochs, k=2, among="all", verbose=False)
     assert list(result.indices) == [0, 1]
@@ -607,6 +617,39 @@ def test_best_samples_of_a_binary_classifier_are_scored_by_its_log_odds(
         np.log(proba / (1 - proba)),
         rtol=1e-5,
         atol=1e-6,  # predict_proba's float32
+    )
+
+
+class _SoftmaxNet(torch.nn.Module):
+    """A network ending in a softmax, as skorch's default NLLLoss expects."""
+
+    def __init__(self, n_channels=4, n_classes=3):
+        super().__init__()
+        self.dense = torch.nn.Linear(n_channels, n_classes)
+
+    def forward(self, x):
+        return self.dense(x.square().mean(-1)).softmax(dim=-1)
+
+
+def test_best_samples_of_a_network_ending_in_a_softmax_are_its_log_odds(
+    synthetic_arrays,
+):
+    """Its probabilities were read as logits (softmax'd again): scores 4.5 off
+    the log-odds, and with three classes an epoch of p = 0.51 ranked below one
+    of p = 0.50."""
+    X, _ = synthetic_arrays
+    y = np.arange(len(X)) % 3
+    torch.manual_seed(0)  # skorch's initialization; probabilities away from 0, 1
+    net = NeuralNetClassifier(
+        _SoftmaxNet, max_epochs=1, lr=0.1, train_split=None, verbose=0
+    ).fit(X, y)
+    network = as_network(net, info=mne.create_info(X.shape[1], 128.0, "eeg"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # read as probabilities, nothing to warn of
+        result = best_samples(network, X, k=2, among="all", verbose=False)
+    proba = net.predict_proba(X).astype(np.float64)
+    np.testing.assert_allclose(
+        result.scores, np.log(proba / (1 - proba)), rtol=1e-4, atol=1e-5
     )
 
 

@@ -1,5 +1,6 @@
 """The real epochs a network finds most typical of each class, and their spectra."""
 
+import warnings
 from dataclasses import dataclass
 
 import mne
@@ -8,7 +9,8 @@ import torch
 from mne.time_frequency import SpectrumArray
 from mne.utils import _check_option, _validate_type, logger, verbose
 
-from .._checks import check_positive_int, compute_device
+from .._checks import check_positive_int, compute_device, returns_probabilities
+from .._convert import EventsAreNotClasses
 from .._docs import fill_doc
 from .._network import BinaryLogOdds, WindowAverage, as_network
 from .._outputs import spectrum_channels
@@ -84,18 +86,27 @@ def _class_scores(network, data, batch_size, device):
     module = network.module_
     windows = module if isinstance(module, WindowAverage) else None
     scorer = module if windows is None else windows.module
-    logits = torch.cat(
-        [
-            output.double().cpu().reshape(len(batch), -1, output.shape[-1])
-            for batch, output in batch_outputs(
-                network,
-                data,
-                None if windows is None else scorer,
-                batch_size=batch_size,
-                device=device,
-            )
-        ]
-    )
+    with warnings.catch_warnings():
+        # Of a network ending in a (log-)softmax, that its outputs are read as
+        # logits: here they are read as probabilities, below.
+        warnings.filterwarnings("ignore", message="The network returns (log-)?prob")
+        logits = torch.cat(
+            [
+                output.double().cpu().reshape(len(batch), -1, output.shape[-1])
+                for batch, output in batch_outputs(
+                    network,
+                    data,
+                    None if windows is None else scorer,
+                    batch_size=batch_size,
+                    device=device,
+                )
+            ]
+        )
+    if returns_probabilities(logits.flatten(0, 1)):
+        # A final softmax: its log is logits whose softmax gives the
+        # probabilities back (a log-softmax already is; softmax'd again as
+        # logits, they ranked an epoch of p = 0.51 below one of 0.50).
+        logits = logits.log()
     if isinstance(scorer, BinaryLogOdds):
         # Its logits are (-s, s), s measured from the decision threshold, whose
         # softmax is not the classifier's probability, sigmoid(z).
@@ -228,15 +239,23 @@ def _candidates(network, data, among):
         )
     # Missing from estimators saved before it was recorded: those read events
     # as labels.
+    rank_all = (
+        'Pass among="all" to rank every epoch (given only the epochs of one '
+        "class, e.g. epochs[y == label], that ranks them within the class)."
+    )
     if not getattr(network, "events_are_labels_", True):
         raise ValueError(
             'among="class" reads the class of each epoch from its events, but the '
             "estimator was trained on labels y that are not the events of its "
-            'training Epochs; pass among="all" to rank every epoch (given only '
-            "the epochs of one class, e.g. epochs[y == label], that ranks them "
-            "within the class)."
+            f"training Epochs. {rank_all}"
         )
-    true_class, _ = _resolve_target(network, "true", data)
+    try:
+        true_class, _ = _resolve_target(network, "true", data)
+    except EventsAreNotClasses as err:  # explain's advice names target="true"
+        raise ValueError(
+            f'among="class" reads the class of each epoch from its event. '
+            f"{err.reason} {rank_all}"
+        ) from None
     return [np.flatnonzero(true_class == index) for index in range(n_classes)]
 
 
