@@ -318,12 +318,12 @@ class CroppedClassifier(
             # window ending on tmax reads it, as braindecode's cropped decoding.
             starts = np.append(starts, last)
         if step > window_samples:
-            read = np.zeros(stop - start, bool)
+            covered = np.zeros(stop - start, bool)
             for first in starts - start:
-                read[first : first + window_samples] = True
+                covered[first : first + window_samples] = True
             warn(
                 f"window_step ({step} samples) is longer than window_length "
-                f"({window_samples}): {np.sum(~read)} of the {len(read)} samples "
+                f"({window_samples}): {np.sum(~covered)} of the {len(covered)} samples "
                 "from tmin to tmax are in no window, so the network never reads "
                 "them and their relevance is zero."
             )
