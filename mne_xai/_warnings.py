@@ -1,5 +1,6 @@
 """How mne_xai warns: at the user's line, and once however often a block warns."""
 
+import contextlib
 import functools
 import importlib
 import logging
@@ -74,6 +75,12 @@ def _library_folders():
     )
 
 
+#: Frames of the standard library's decorators, which run a function decorated
+#: with a context manager (``@contextmanager`` objects used as decorators):
+#: not the user's line.
+_DECORATOR_FILES = (contextlib.__file__,)
+
+
 def _users_frame():
     """Return the innermost frame outside the libraries (the warning's caller if none)."""
     folders = _library_folders()
@@ -81,8 +88,10 @@ def _users_frame():
     while frame is not None:
         filename = frame.f_code.co_filename
         # MNE's verbose decorator runs functions in frames of its own.
-        if not filename.startswith(folders) and not filename.startswith(
-            "<decorator-gen"
+        if not (
+            filename.startswith(folders)
+            or filename.startswith("<decorator-gen")
+            or filename in _DECORATOR_FILES
         ):
             return frame
         frame = frame.f_back

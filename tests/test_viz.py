@@ -176,6 +176,16 @@ def test_method_comparison_grid(fitted_eegnet, few_epochs, windows):
     assert "true class" in fig.get_suptitle()
 
 
+def test_warnings_of_a_figure_point_at_the_callers_line(fitted_eegnet, few_epochs):
+    """Run through a context manager used as a decorator, a figure's warnings
+    pointed at contextlib.py, not at the user's call."""
+    methods = ["deconvolution"]  # whose maps here do not depend on the epoch
+    with pytest.warns(RuntimeWarning, match="do not depend on the epoch") as record:
+        plot_method_comparison(fitted_eegnet, few_epochs, methods, show=False)
+    line = test_warnings_of_a_figure_point_at_the_callers_line.__code__.co_firstlineno
+    assert {(w.filename, w.lineno) for w in record} == {(__file__, line + 5)}
+
+
 def test_method_comparison_true_units(fitted_eegnet, few_epochs):
     fig = plot_method_comparison(
         fitted_eegnet,
