@@ -156,7 +156,8 @@ def main():
             f"{subject:>8} {n_epochs:>7} {run_acc:>8.3f} {ada_acc:>10.3f} {level:>7.3f}"
         )
     print(
-        f"{'mean':>8} {len(subjects):>7} {running.mean():>8.3f} "
+        f"{'mean':>8} {np.isin(subjects, test_subjects).sum():>7} "
+        f"{running.mean():>8.3f} "
         f"{adapted.mean():>10.3f} {chance.mean():>7.3f}"
     )
     print(f"{'sd':>8} {'':>7} {running.std():>8.3f} {adapted.std():>10.3f}")

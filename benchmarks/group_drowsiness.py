@@ -76,6 +76,7 @@ from mne_xai import EEGNetClassifier, explain
 from mne_xai._progress import progress_bar
 from mne_xai.datasets import load_drowsiness
 from mne_xai.evaluate import relevance_cluster_test
+from mne_xai.evaluate.group._inputs import _check_parameters
 
 NULLS = ("contrast", "shuffled", "random")
 
@@ -123,6 +124,12 @@ def main():
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
+    try:  # before the folds' training, not after it
+        _check_parameters(
+            len(args.subjects), args.n_permutations, None, args.tail, alpha=0.05
+        )
+    except ValueError as err:
+        parser.error(f"--subjects: {err}")
     torch.set_num_threads(1)
     mne.set_log_level("WARNING")
 
