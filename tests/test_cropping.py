@@ -425,9 +425,8 @@ def test_a_window_pipeline_that_transforms_is_refused_in_its_own_terms():
         mne_xai.explain(clf, data, "saliency")
 
 
-def test_a_failed_fit_leaves_no_fitted_state():
-    """A refit that failed in the estimator's fit kept the old estimator_ with
-    the new windows: CSP+LDA then predicted on windows of another length."""
+def _eegnet_on_ramps():
+    """Cropped EEGNet fitted briefly on 8 ramp epochs, five windows each."""
     data, y = _ramp_epochs(n_epochs=8)
     clf = CroppedClassifier(
         EEGNetClassifier(max_epochs=1, verbose=False),
@@ -435,6 +434,13 @@ def test_a_failed_fit_leaves_no_fitted_state():
         window_step=0.2,
         sfreq=SFREQ,
     ).fit(data, y)
+    return clf, data, y
+
+
+def test_a_failed_fit_leaves_no_fitted_state():
+    """A refit that failed in the estimator's fit kept the old estimator_ with
+    the new windows: CSP+LDA then predicted on windows of another length."""
+    clf, data, y = _eegnet_on_ramps()
     clf.set_params(window_length=0.3)
     with pytest.raises(ValueError, match="class"):
         clf.fit(data, np.zeros(len(y)))  # one class: the network refuses it
@@ -444,13 +450,7 @@ def test_a_failed_fit_leaves_no_fitted_state():
 
 def test_windows_of_an_epoch_share_a_group():
     """Estimators whose fit takes groups get each window's epoch as its group."""
-    data, y = _ramp_epochs(n_epochs=8)
-    clf = CroppedClassifier(
-        EEGNetClassifier(max_epochs=1, verbose=False),
-        window_length=0.4,
-        window_step=0.2,
-        sfreq=SFREQ,
-    ).fit(data, y)
+    clf, data, y = _eegnet_on_ramps()
     n_windows = len(clf.window_starts_)
     assert n_windows == 5
     assert_array_equal(
@@ -529,6 +529,17 @@ class _WindowNet(torch.nn.Module):
         return self.dense(x.flatten(1))
 
 
+def _window_classifier(skorch_class):
+    """A skorch classifier of ``_WindowNet``, trained for one pass."""
+    return skorch_class(
+        _WindowNet,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+    )
+
+
 def test_a_window_network_reading_microvolts_is_explained_with_scaling():
     """A braindecode-like window network (its get_dataset multiplies Epochs by
     1e6) was refused, advised to take scaling=1e6, which as_network dropped."""
@@ -546,13 +557,7 @@ def test_a_window_network_reading_microvolts_is_explained_with_scaling():
         verbose=False,
     )
     y = np.array([0, 1] * 3)
-    net = MicrovoltNet(
-        _WindowNet,
-        criterion=torch.nn.CrossEntropyLoss,
-        max_epochs=2,
-        train_split=None,
-        verbose=0,
-    )
+    net = _window_classifier(MicrovoltNet)
     cropped = CroppedClassifier(net, window_length=0.5, window_step=0.25).fit(epochs, y)
     with pytest.raises(ValueError, match="multiplies Epochs by 1e"):
         mne_xai.as_network(cropped)
@@ -574,13 +579,7 @@ def test_a_classifier_fitted_on_arrays_keeps_their_rate():
 
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((8, 2, 200)).astype(np.float32), np.arange(8) % 2
-    net = NeuralNetClassifier(
-        _WindowNet,
-        criterion=torch.nn.CrossEntropyLoss,
-        max_epochs=1,
-        train_split=None,
-        verbose=0,
-    )
+    net = _window_classifier(NeuralNetClassifier)
     clf = CroppedClassifier(net, window_length=0.5, window_step=0.25, sfreq=SFREQ)
     clf.fit(X, y)
     maps = mne_xai.explain(clf, X, "gradient_x_input", target=1, verbose=False)
