@@ -41,7 +41,6 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetBinaryClassifier
 
 from ._convert import InputData, check_matches_training
-from ._graph import copy_module
 from ._warnings import warn
 from .cropping import CroppedClassifier
 from .estimators import _EEGClassifier
@@ -298,7 +297,7 @@ class _CroppedNetwork:
         # reads Epochs in microvolts); the channels default to those the
         # classifier cut its windows from.
         self.window_network = as_network(
-            cropped.estimator_,
+            estimator,
             info=getattr(cropped, "info_", None) if info is None else info,
             event_id=event_id,
             scaling=scaling,
@@ -362,12 +361,14 @@ class _CroppedNetwork:
         proba : ndarray, shape (n_epochs, n_classes)
             Columns in the order of ``classes_``.
         """
+        # Imported here: the attribution methods build on this module.
+        from .attribution._core import private_module
+
         # The module, not predict_proba, whose check of each batch's unit
-        # repeated the warning of the caller's own check. A copy, as every
-        # method computes, so as not to switch the estimator's module to
-        # evaluation mode under another thread. Batches of epochs: the windows
-        # of every epoch at once would hold n_windows times the data.
-        module = copy_module(self.module_).to(self.device).eval()
+        # repeated the warning of the caller's own check; its private copy, as
+        # every method computes with. Batches of epochs: the windows of every
+        # epoch at once would hold n_windows times the data.
+        module = private_module(self, self.device)
         with torch.no_grad():
             return np.concatenate(
                 [
