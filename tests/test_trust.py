@@ -26,6 +26,7 @@ from mne_xai.evaluate.trust._readings import (
     MIXED,
     NO_BETTER,
     SAME_FOR_EVERY_CLASS,
+    TOO_FEW_EPOCHS,
     UNDEFINED,
     _advice,
     _deletion_reading,
@@ -141,7 +142,14 @@ def test_gain_is_paired_over_epochs(summary):
 
 @pytest.mark.parametrize(
     "low, high, expected",
-    [(0.1, 0.5, ABOVE), (-0.5, -0.1, BELOW), (-0.1, 0.3, NO_BETTER), (0, 0, NO_BETTER)],
+    [
+        (0.1, 0.5, ABOVE),
+        (-0.5, -0.1, BELOW),
+        (-0.1, 0.3, NO_BETTER),
+        (0, 0, NO_BETTER),
+        # One epoch of the class: no interval, which read as "no better".
+        (np.nan, np.nan, TOO_FEW_EPOCHS),
+    ],
 )
 def test_gain_reading_follows_the_interval(low, high, expected):
     assert _gain_reading(low, high) == expected
@@ -155,6 +163,9 @@ def test_deletion_reading_of_classes():
     # No class to read: "mixed" advised reading the classes that beat random.
     assert _deletion_reading([BELOW, NO_BETTER]) == BELOW
     assert _deletion_reading([NO_BETTER, NO_BETTER, BELOW]) == BELOW
+    # A class without an interval is not one to read.
+    assert _deletion_reading([ABOVE, TOO_FEW_EPOCHS]) == MIXED
+    assert _deletion_reading([NO_BETTER, TOO_FEW_EPOCHS]) == NO_BETTER
 
 
 def test_a_ranking_below_random_is_said_whatever_the_randomization():
@@ -328,6 +339,20 @@ def test_partial_correlation_removes_the_shared_input():
     np.testing.assert_array_equal(_partial_correlation(itself, itself, itself), 0)
 
 
+def test_partial_correlation_leaves_out_what_is_undefined():
+    """A flat epoch (or a constant map) has no correlation with |x|: it counted
+    as sharing nothing beyond the input, which pulled the mean down until a
+    map that keeps other structure read as one that keeps the input's."""
+    defined = _partial_correlation(np.array([0.9]), np.array([0.3]), np.array([0.2]))
+    beyond = _partial_correlation(
+        np.array([0.9, 0.9, 0.9]),
+        np.array([0.3, np.nan, 0.3]),
+        np.array([0.2, 0.2, np.nan]),
+    )
+    assert np.isnan(beyond[1:]).all()
+    np.testing.assert_allclose(np.nanmean(beyond), defined[0])
+
+
 def test_leaves_range_measures_the_excursion():
     inside = np.array([[3.0, 2.0, 1.0, 0.0], [2.0, 1.5, 0.5, 0.0]])
     assert _leaves_range(inside) == (0.0, 3.0)
@@ -402,6 +427,9 @@ def test_report_figures_give_each_method_one_colour(summary):
         (["saliency", "saliency"], "more than once"),
         ("saliency", "methods must be an instance of"),
         (["random"], 'holds only "random", the anchor'),
+        # It ran the other methods' checks, then gave advice (patterns=) that
+        # trust_summary does not take.
+        (["saliency", "pattern_net"], "target_randomization_check"),
     ],
 )
 def test_bad_methods_are_refused(simulated, methods, match):
@@ -433,6 +461,28 @@ def test_one_epoch_is_refused(simulated):
     network, epochs = simulated
     with pytest.raises(ValueError, match="at least 2 epochs"):
         trust_summary(network, epochs[:1], ["saliency"], verbose=False)
+
+
+def test_one_epoch_per_class_is_refused(simulated):
+    """Each class had one epoch, no interval, and still a confident label."""
+    network, epochs = simulated
+    one_each = mne.concatenate_epochs([epochs[name][:1] for name in epochs.event_id])
+    with pytest.raises(ValueError, match="2 epochs of one explained class"):
+        trust_summary(network, one_each, ["saliency"], n_steps=2, verbose=False)
+
+
+def test_a_class_with_one_epoch_has_too_few_epochs(simulated):
+    network, epochs = simulated
+    names = list(epochs.event_id)
+    few = mne.concatenate_epochs([epochs[names[0]][:1], epochs[names[1]][:6]])
+    summary = trust_summary(
+        network, few, ["saliency"], n_steps=4, random_state=0, verbose=False
+    )
+    gains = summary.class_gains.set_index("class")["deletion"]
+    assert gains[names[0]] == TOO_FEW_EPOCHS and gains[names[1]] != TOO_FEW_EPOCHS
+    assert (
+        f"{TOO_FEW_EPOCHS} for {names[0]}" in summary.table.loc["saliency", "reading"]
+    )
 
 
 class _OneScore(torch.nn.Module):
@@ -506,6 +556,26 @@ def test_a_map_the_same_for_every_class_is_not_read_as_the_decision():
     )
     assert _advice(row).startswith("Its pattern is not specific")
     assert _advice(row).endswith("not why it chose this class over another.")
+
+
+def test_an_undefined_target_randomization_is_not_read_as_support():
+    """With the other class's maps constant, the advice said that both
+    randomizations supported the map, and the reading that its maps were
+    constant."""
+    row = _row(
+        target_similarity=np.nan,
+        target_similarity_low=np.nan,
+        target_similarity_high=np.nan,
+        target_randomization=UNDEFINED,
+    )
+    advice = _advice(row)
+    assert "both randomizations" not in advice
+    assert advice.startswith("Deletion and parameter randomization support")
+    assert advice.endswith("target randomization could not be measured.")
+    assert "or of the other class are constant" in _reading(row, _CLASSES, THRESHOLD)
+    other = _advice(row.copy().replace({CHANGES: KEEPS_OTHER}))
+    assert other.startswith("Its pattern is not specific")
+    assert other.endswith("could not be measured.")
 
 
 def test_a_skorch_network_wrapped_without_info_is_summarized_on_epochs(

@@ -27,6 +27,8 @@ CHANGES, KEEPS_INPUT, KEEPS_OTHER, UNDEFINED = (
     "undefined",
 )
 CLASS_SPECIFIC, SAME_FOR_EVERY_CLASS = "class-specific", "same for every class"
+#: A class explained for one epoch has no interval to read.
+TOO_FEW_EPOCHS = "too few epochs"
 
 #: What deletion puts in place of a sample, by baseline, for the texts.
 _DELETES = {
@@ -66,6 +68,8 @@ def _mean_interval(values):
 
 def _gain_reading(gain_low, gain_high):
     """Whether deletion by the map beats random deletion, from the gain's interval."""
+    if np.isnan(gain_low):
+        return TOO_FEW_EPOCHS
     if gain_low > 0:
         return ABOVE
     if gain_high < 0:
@@ -166,7 +170,10 @@ _TARGET_TEXT = {
         "{target_similarity_low:.2f} to {target_similarity_high:.2f}, cut "
         "{threshold:g}; Sujatha Ravindran & Contreras-Vidal 2023)."
     ),
-    UNDEFINED: "Target randomization: undefined, as its maps are constant.",
+    UNDEFINED: (
+        "Target randomization: undefined, as the maps of the explained class or "
+        "of the other class are constant."
+    ),
 }
 
 # Appended where the other class's map is this one with its sign flipped: in
@@ -215,6 +222,15 @@ _ADVICE = {
     ),
 }
 
+_SUPPORTED_WITHOUT_TARGET = (
+    "Deletion and parameter randomization support reading it as what drove the "
+    "decision."
+)
+_CLASS_SPECIFICITY_UNKNOWN = (
+    "Whether it is specific to the explained class is unknown: target "
+    "randomization could not be measured."
+)
+
 _ANCHOR_TEXT = (
     "The chance anchor: samples deleted in random order (AOPC {aopc:.2f} ± "
     "{aopc_std:.2f} over epochs). A map whose gain over it is not above 0 does not "
@@ -224,7 +240,7 @@ _ANCHOR_TEXT = (
 
 def _deletion_text(row, class_rows):
     """Describe the deletion result of a method, with its gain per class."""
-    if row["deletion"] == MIXED:
+    if class_rows["deletion"].nunique() > 1:
         label = ", ".join(
             f"{reading} for {name}"
             for name, reading in zip(
@@ -255,6 +271,10 @@ def _advice(row):
     if row["deletion"] == MIXED and randomization in (KEEPS_INPUT, KEEPS_OTHER):
         # What the randomization says holds for the classes it reads at all.
         advice = f"{_MIXED_ADVICE} {advice}"
+    if row["target_randomization"] == UNDEFINED:
+        if (row["deletion"], randomization) == (ABOVE, CHANGES):
+            advice = _SUPPORTED_WITHOUT_TARGET
+        return f"{advice} {_CLASS_SPECIFICITY_UNKNOWN}"
     if row["target_randomization"] != SAME_FOR_EVERY_CLASS:
         return advice
     # Maps that pass the other checks still do not argue for one class.

@@ -15,6 +15,7 @@ from ...attribution._core import _event_id
 from ..faithfulness import deletion_curve
 from ..faithfulness._baselines import _check_baseline
 from ..sanity import parameter_randomization_check, target_randomization_check
+from ..sanity._compare import refuse_learned_patterns
 from ._input_similarity import _partial_correlation
 from ._readings import (
     _DELETES,
@@ -177,7 +178,10 @@ def trust_summary(
        random* when the 95 percent confidence interval (t distribution over
        its epochs) of the paired gain over random deletion lies above 0,
        *below random* when it lies below 0, and *no better than random*
-       otherwise. A method gets the label its classes share, or *mixed*.
+       otherwise; a class explained for one epoch only has *too few
+       epochs*. A method gets the label its classes share; *mixed* when
+       some are above random and others not; with none above random, *below
+       random* if one is, else *no better than random*.
     2. Deletion is a fair test only while the deleted epochs stay near the
        data. The reading warns when the logit along a curve leaves the range
        between the intact and the fully deleted epochs by more than that
@@ -229,6 +233,8 @@ def trust_summary(
             'methods holds only "random", the anchor every method is compared '
             "with; name the methods to summarize (e.g. ['saliency', 'deeplift'])."
         )
+    for method in checked:  # before any work, not after the first methods ran
+        refuse_learned_patterns(method, "trust summary's parameter randomization")
     estimator = as_network(estimator)
     if random_state is None:
         # One seed for every step, so that the maps compared with |x| come from
@@ -252,6 +258,12 @@ def trust_summary(
         raise ValueError(
             f"trust_summary needs at least 2 epochs for its intervals, got "
             f"{len(anchor)}."
+        )
+    _, per_class = np.unique(curves["random"].target, return_counts=True)
+    if per_class.max() < 2:
+        raise ValueError(
+            "trust_summary needs at least 2 epochs of one explained class for its "
+            f"intervals, got {per_class.tolist()} epochs per class."
         )
     logger.info(
         f"Trust summary on {len(anchor)} epochs: random deletion (the anchor), "
