@@ -15,6 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import column_or_1d
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
+from skorch.dataset import unpack_data
 from skorch.exceptions import NotInitializedError
 from torch.utils.data import DataLoader, Subset
 
@@ -57,6 +58,7 @@ from ._training import (  # noqa: F401
     MaxNormConstraint,
     PlainPrintLog,
     at_own_log_level,
+    shifted_in_time,
     training_callbacks,
     training_schedule,
     without_a_batch_of_one,
@@ -336,6 +338,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         train_split=None,
         classes=None,
         class_weight=None,
+        time_shift=0.1,
         iterator_train__shuffle=True,
         **kwargs,
     ):
@@ -363,6 +366,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.random_state = random_state
         self.info = info
         self.class_weight = class_weight
+        self.time_shift = time_shift
 
     # -- set-up ---------------------------------------------------------------
     def get_default_callbacks(self):
@@ -395,6 +399,12 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 raise ValueError(
                     f"n_iter_no_change must be at least 1, got {self.n_iter_no_change}."
                 )
+        _validate_type(self.time_shift, "numeric", "time_shift")
+        if not 0 <= self.time_shift < 0.5:
+            raise ValueError(
+                f"time_shift must be at least 0 and below 0.5 (a fraction of the "
+                f"epoch's length), got {self.time_shift}."
+            )
         _validate_type(self.info, (None, mne.Info), "info")
         _validate_type(self.class_weight, (None, str, dict), "class_weight")
         if isinstance(self.class_weight, str):
@@ -1220,6 +1230,13 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             kwargs.setdefault("generator", torch.Generator())
         iterator = self.iterator_train if training else self.iterator_valid
         return iterator(dataset, **kwargs)
+
+    def train_step_single(self, batch, **fit_params):
+        """One optimizer step, on the batch's epochs shifted in time (``time_shift``)."""
+        X, y = unpack_data(batch)
+        return super().train_step_single(
+            (shifted_in_time(X, self.time_shift), y), **fit_params
+        )
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """Train for ``max_epochs_`` epochs unless told otherwise."""

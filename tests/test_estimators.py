@@ -52,7 +52,7 @@ def test_learns_separable_arrays_and_keeps_label_coding(
     X, y = synthetic_arrays
     labels = np.array(["left", "right"])[y]
     clf = estimator_class(
-        max_epochs=30, batch_size=8, lr=5e-3, verbose=False, random_state=0
+        max_epochs=60, batch_size=8, lr=5e-3, verbose=False, random_state=0
     )
     clf.fit(X, labels)
     assert list(clf.classes_) == ["left", "right"]
@@ -533,6 +533,9 @@ def test_unfitted_estimator_is_refused_by_the_inspections(synthetic_arrays, insp
         ("early_stopping", "yes", "early_stopping"),
         ("batch_size", 0, "at least 1"),
         ("n_iter_no_change", 0, "at least 1"),
+        ("time_shift", 0.5, "below 0.5"),
+        ("time_shift", -0.1, "at least 0"),
+        ("time_shift", "auto", "time_shift"),
     ],
 )
 def test_bad_parameters_are_refused_at_fit(synthetic_arrays, name, value, match):
@@ -549,6 +552,61 @@ def test_bad_parameters_are_refused_at_fit(synthetic_arrays, name, value, match)
     chunks = EEGNetClassifier(**FAST).partial_fit(*synthetic_arrays, classes=[0, 1])
     with pytest.raises((ValueError, TypeError), match=match):
         chunks.set_params(**params).partial_fit(*synthetic_arrays)
+
+
+class _RecordsTrainingInput(EEGNet):
+    """EEGNet that keeps the batches it is trained on."""
+
+    def forward(self, x):  # noqa: D102
+        if self.training:
+            self.seen.append(x.detach().clone())
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("time_shift", [0.0, 0.1])
+def test_training_sees_the_epochs_shifted_in_time(synthetic_arrays, time_shift):
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(
+        _RecordsTrainingInput,
+        time_shift=time_shift,
+        max_epochs=1,
+        batch_size=len(X),
+        iterator_train__shuffle=False,
+        random_state=0,
+        verbose=False,
+    )
+    clf.initialize(X, y)
+    clf.module_.seen = []
+    clf.partial_fit(X, y)
+    (seen,) = clf.module_.seen
+    seen = seen.numpy()
+    n_times, largest = X.shape[-1], int(time_shift * X.shape[-1])
+    shifts = []
+    for epoch, trained in zip(X, seen, strict=True):
+        # The one shift within the bound that turns the epoch into what was seen.
+        (shift,) = [
+            shift
+            for shift in range(-largest, largest + 1)
+            if np.allclose(
+                trained[:, max(shift, 0) : n_times + min(shift, 0)],
+                epoch[:, max(-shift, 0) : n_times - max(shift, 0)],
+            )
+        ]
+        shifted_in = np.r_[: max(shift, 0), n_times + min(shift, 0) : n_times]
+        np.testing.assert_allclose(
+            trained[:, shifted_in],
+            np.broadcast_to(
+                epoch.mean(-1, keepdims=True), trained[:, shifted_in].shape
+            ),
+            atol=1e-6,
+        )
+        shifts.append(shift)
+    assert len(set(shifts)) > (time_shift > 0) * 4  # drawn anew for each epoch
+    # Predictions read the epochs as they are.
+    clf.module_.eval()
+    np.testing.assert_array_equal(
+        clf.predict_proba(X), clf.module_(torch.as_tensor(X)).softmax(-1).detach()
+    )
 
 
 def test_prediction_data_must_match_training(synthetic_arrays):
@@ -985,22 +1043,27 @@ def test_a_class_never_predicted_after_training_is_warned_of(synthetic_arrays):
     an oddball design of 600, 120, 40 and 20 epochs: the two rare never)."""
     X, y = synthetic_arrays
     rare = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:3]]
+    # Epochs as they are: shifted, the frequent class no longer always wins
+    # on these 23, and the warning is the subject here.
+    unshifted = {**FAST, "time_shift": 0.0}
     match = (
         r"predicts none of the training epochs of class\(es\) \[1\] as theirs.*"
         r"classes_ \[0, 1\]: \[20, 3\]; it predicts \[23, 0\].*"
         r"weigh the classes \(class_weight=\"balanced\"\)"
     )
     with pytest.warns(RuntimeWarning, match=match):
-        clf = EEGNetClassifier(**{**FAST, "max_epochs": 20}).fit(X[rare], y[rare])
+        clf = EEGNetClassifier(**{**unshifted, "max_epochs": 20}).fit(X[rare], y[rare])
     assert (clf.predict(X[rare]) == 0).all()
     # The weighing it advises: the rare class's other epochs are recognized.
     held_out = X[y == 1][3:]
-    balanced = EEGNetClassifier(class_weight="balanced", **{**FAST, "max_epochs": 20})
+    balanced = EEGNetClassifier(
+        class_weight="balanced", **{**unshifted, "max_epochs": 20}
+    )
     assert np.mean(clf.predict(held_out) == 1) < 0.25
     assert np.mean(balanced.fit(X[rare], y[rare]).predict(held_out) == 1) > 0.5
     # Weighed and still ignored: no advice to weigh again.
     with pytest.warns(RuntimeWarning, match=r"even with class_weight=\{1: 1.0\}"):
-        EEGNetClassifier(class_weight={1: 1.0}, **{**FAST, "max_epochs": 20}).fit(
+        EEGNetClassifier(class_weight={1: 1.0}, **{**unshifted, "max_epochs": 20}).fit(
             X[rare], y[rare]
         )
     # Early in training it may give every epoch to the rare class: no advice
@@ -1008,11 +1071,11 @@ def test_a_class_never_predicted_after_training_is_warned_of(synthetic_arrays):
     with pytest.warns(
         RuntimeWarning, match=r"\[0\] as theirs.*it predicts \[0, 23\]. It has not"
     ):
-        EEGNetClassifier(**FAST).fit(X[rare], y[rare])
+        EEGNetClassifier(**unshifted).fit(X[rare], y[rare])
     # Classes the network tells apart on its training epochs: no warning.
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="After training")
-        EEGNetClassifier(**{**FAST, "max_epochs": 30}).fit(X, y)
+        EEGNetClassifier(**{**unshifted, "max_epochs": 30}).fit(X, y)
 
 
 def test_torch_tensors_are_read_as_arrays(synthetic_arrays):

@@ -431,13 +431,14 @@ def test_unsorted_classes_parameter_keeps_labels_right(synthetic_arrays):
     labels = np.array([3, 2])[y]
     trained = dict(max_epochs=30, batch_size=8, lr=5e-3, verbose=False, random_state=0)
     reference = InterpretableCNNClassifier(**trained).fit(X, labels)
-    assert reference.score(X, labels) >= 0.9
+    # Labels permuted in training would score below 0.2.
+    assert reference.score(X, labels) >= 0.8
     clf = InterpretableCNNClassifier(classes=[3, 2], **trained).fit(X, labels)
     assert list(clf.classes_) == [2, 3]
     np.testing.assert_array_equal(clf.predict(X), reference.predict(X))
     wider = InterpretableCNNClassifier(classes=[3, 2, 4], **trained).fit(X, labels)
     assert list(wider.classes_) == [2, 3, 4]
-    assert wider.score(X, labels) >= 0.9
+    assert wider.score(X, labels) >= 0.8
 
 
 @pytest.mark.parametrize(

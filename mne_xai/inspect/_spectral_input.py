@@ -44,8 +44,9 @@ class SpectralClassifier(
         A network classifier with an ``info`` parameter, e.g.
         :class:`~mne_xai.EEGNetClassifier` (None) or
         :class:`~mne_xai.InterpretableCNNClassifier`. It is cloned at ``fit``,
-        its ``info`` set to the spectra's (see Notes), and fitted on the
-        spectra as arrays. Its ``picks`` choose the channels of the spectra,
+        its ``info`` set to the spectra's (see Notes) and its ``time_shift``
+        to 0 (along frequency, a shift would move one band to another), and
+        fitted on the spectra as arrays. Its ``picks`` choose the channels of the spectra,
         unless ``spectrum`` has its own.
     spectrum : mne_xai.spectral_input.LogPowerSpectrum | None
         The spectra; None means ``LogPowerSpectrum()`` (Welch with one-second
@@ -184,6 +185,9 @@ class SpectralClassifier(
             f"apart), read by the network at {self.network_sfreq_:g} bins per second."
         )
         params = dict(info=self.network_info_)
+        if "time_shift" in estimator.get_params():
+            # Its axis is frequency here: a shift would move a band to another.
+            params["time_shift"] = 0.0
         if "picks" in estimator.get_params():
             # The spectra hold the picked channels alone: it reads them all.
             params["picks"] = ch_names
