@@ -228,10 +228,10 @@ def test_a_hook_recording_an_in_place_activation_is_no_change(activation):
 class _NormalizesAfterRectifying(nn.Module):
     """InterpretableCNN's ReLU -> batch norm -> dense, flattened in forward."""
 
-    def __init__(self, flatten):
+    def __init__(self, flatten, in_place=False):
         super().__init__()
         self.conv = nn.Conv1d(N_CHANNELS, 4, 3, padding=1)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=in_place)
         self.bn = nn.BatchNorm1d(4)
         self.pool = nn.AvgPool1d(2)
         self.classifier = nn.Linear(4 * N_TIMES // 2, 2)
@@ -264,6 +264,32 @@ def test_batch_norm_folds_into_a_dense_layer_reading_it_flattened_in_forward(fla
     )
     relevance = _lrp("lrp_epsilon", module, data, TARGET, epsilon=1e-12)
     np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["lrp_epsilon", "lrp_zplus"])
+def test_batch_norm_is_not_folded_across_an_in_place_rectifier(method):
+    """An in-place ReLU returns its input, and was skipped as dropout is: the
+    batch norm after it was folded into the convolution before it. The folded
+    copy was checked on the first batch only, so after a batch where the ReLU
+    was active everywhere the next was explained with another network (LRP-ε's
+    map off by a fifth of its scale); otherwise the network was refused as one
+    with a layer used elsewhere."""
+    torch.manual_seed(0)
+    out_of_place, in_place = (
+        _randomize_batch_norms(
+            _NormalizesAfterRectifying(nn.Flatten(), in_place).double()
+        )
+        for in_place in (False, True)
+    )
+    with torch.no_grad():
+        out_of_place.conv.bias.fill_(10.0)
+    in_place.load_state_dict(out_of_place.state_dict())
+    quiet, loud = 0.01 * _data(seed=1), 10 * _data(seed=2)
+    explainer = get_method(method)(in_place)
+    explainer.attribute(quiet, TARGET)  # every unit active: the ReLU shows nothing
+    expected = _lrp(method, out_of_place, loud, TARGET)
+    torch.testing.assert_close(explainer.attribute(loud, TARGET), expected)
+    torch.testing.assert_close(_lrp(method, in_place, loud, TARGET), expected)
 
 
 class _StandardizedConv(nn.Conv1d):
