@@ -731,7 +731,7 @@ def named_layers(module, layers="leaves"):
 
 
 @contextmanager
-def record_calls(module, layers="leaves", *, keep_tensors=True):
+def record_calls(module, layers="leaves", *, keep_tensors=True, intact=False):
     """Record the calls of ``module``'s layers, in call order, while the context is open.
 
     Parameters
@@ -743,6 +743,11 @@ def record_calls(module, layers="leaves", *, keep_tensors=True):
     keep_tensors : bool
         Keep the tensor each call received and returned; every recorded call
         must then map one tensor to one tensor.
+    intact : bool
+        Keep those tensors as the call returned them: the layers after it get
+        a copy of its output, which one working in place
+        (``nn.ELU(inplace=True)``) would otherwise overwrite, and with it the
+        gradient on the output. Only with ``keep_tensors``.
 
     Yields
     ------
@@ -766,6 +771,7 @@ def record_calls(module, layers="leaves", *, keep_tensors=True):
                 "saliency, integrated_gradients or occlusion, can."
             )
         calls.append(LayerCall(names[layer], layer, layer_inputs[0], output))
+        return output.clone() if intact else None
 
     handles = [layer.register_forward_hook(record) for layer in names]
     try:

@@ -435,6 +435,41 @@ def test_cams_on_conv1d_feature_maps_equal_their_conv2d_twin(method):
     torch.testing.assert_close(one_d, two_d, rtol=1e-4, atol=1e-5)
 
 
+def _overwritten_in_place(in_place, batch_norm):
+    """A convolution (and batch norm) whose output the activation after it
+    overwrites when ``in_place``: ELU after the batch norm, else ReLU."""
+    torch.manual_seed(0)
+    block = [nn.Conv1d(3, 4, 5, padding=2)]
+    if batch_norm:
+        block += [nn.BatchNorm1d(4), nn.ELU(inplace=in_place)]
+    else:
+        block += [nn.ReLU(inplace=in_place)]
+    net = nn.Sequential(*block, nn.AvgPool1d(2), nn.Flatten(), nn.Linear(64, 2))
+    if batch_norm:
+        with torch.no_grad():
+            net[1].running_mean.uniform_(-1, 1)
+            net[1].bias.uniform_(-1, 1)
+    return net.eval()
+
+
+@pytest.mark.parametrize("method", CAM_METHODS)
+@pytest.mark.parametrize("batch_norm", [True, False], ids=["bn-elu", "conv-relu"])
+def test_cams_of_a_layer_overwritten_in_place_are_its_own(method, batch_norm):
+    """The maps of the layer before ELU(inplace=True) or ReLU(inplace=True) were
+    the activation's: its output, recorded as the layer's, was overwritten."""
+    layer = "1" if batch_norm else "0"
+    inputs = torch.randn(4, 3, 32, generator=torch.Generator().manual_seed(0))
+    target = torch.tensor([0, 1, 0, 1])
+    maps = [
+        get_method(method)(_overwritten_in_place(in_place, batch_norm)).attribute(
+            inputs, target, layer=layer, relu=False
+        )
+        for in_place in (False, True)
+    ]
+    assert maps[0].abs().amax() > 0
+    torch.testing.assert_close(maps[1], maps[0])
+
+
 class ConvolutionHead(nn.Module):
     """Conv1dNet with its dense classifier as a convolution spanning all pooled
     times, as braindecode's conv_classifier: logits of shape (batch, 2, 1)."""

@@ -192,8 +192,13 @@ class FeatureLayer:
 
 
 def forward_recording(module, inputs, layers):
-    """Return the logits of ``inputs`` and the output of ``layers`` in that pass."""
-    with record_calls(module, layers) as calls:
+    """Return the logits of ``inputs`` and the output of ``layers`` in that pass.
+
+    Each output is the layer's own, also where the next layer works in place
+    (a batch norm before ``nn.ELU(inplace=True)``): the maps and the gradient
+    on them were the activation's.
+    """
+    with record_calls(module, layers, intact=True) as calls:
         logits = module(inputs)
     return logits, {call.module: call.output for call in calls}
 

@@ -373,19 +373,11 @@ def _full_gradient_decomposition(module, inputs, target):
     nonlinearities = [m for m in module.modules() if isinstance(m, NONLINEARITIES)]
     with torch.enable_grad():
         inputs = inputs.detach().requires_grad_()
-        with record_calls(module, [*biases, *nonlinearities]) as calls:
-            # The layers after a biased one get a copy of its output, which
-            # one working in place (ReLU(inplace=True)) would otherwise
-            # overwrite, and with it the gradient that weighs the bias.
-            handles = [
-                layer.register_forward_hook(lambda _, __, output: output.clone())
-                for layer in biases
-            ]
-            try:
-                logits = module(inputs)
-            finally:
-                for handle in handles:
-                    handle.remove()
+        # Intact: a layer working in place (ReLU(inplace=True)) after a
+        # biased one would overwrite its output, and with it the gradient
+        # that weighs the bias.
+        with record_calls(module, [*biases, *nonlinearities], intact=True) as calls:
+            logits = module(inputs)
         outputs = {call.module: call.output for call in calls if call.module in biases}
         nonlinear_calls = [call for call in calls if call.module not in biases]
         tensors = [inputs, *outputs.values(), *(c.output for c in nonlinear_calls)]
