@@ -579,6 +579,21 @@ def test_full_grad_keeps_a_bias_of_one_channel_on_that_channel():
     assert per_channel[:, [0, 1, 3]].max() < 1e-6 < per_channel[:, 2].min()
 
 
+def test_full_grad_maps_of_an_epoch_do_not_depend_on_the_first_one():
+    """Whether a bias term has one row per channel was probed with the first
+    epoch explained: with a flat channel there, every later epoch's map of the
+    input batch norm's bias was spread over all channels."""
+    torch.manual_seed(0)
+    net = PerChannelFrontNet().eval()
+    with torch.no_grad():
+        net.input_bn.bias.uniform_(-1, 1)
+    inputs, target = torch.randn(N_EPOCHS, 4, 32), torch.tensor([0, 1, 1])
+    inputs[0, 2] = 0.0
+    together = get_method("full_grad")(net).attribute(inputs, target)
+    alone = get_method("full_grad")(net).attribute(inputs[1:], target[1:])
+    torch.testing.assert_close(together[1:], alone)
+
+
 class TokenwiseLinearNet(nn.Module):
     """A strided convolution makes tokens, a dense layer runs on each of them
     (batch, tokens, features), as in transformer-style networks."""

@@ -555,14 +555,18 @@ class FullGrad(FeatureMapMethod):
 
         So it is when each input channel alone changes its own row and no
         other, as before any layer that mixes the channels. Probed once per
-        layer, on the first epoch explained.
+        layer, with seeded noise on one channel at a time: probed with the
+        first epoch explained, a flat channel of that epoch (a reference
+        recorded as zeros) changed no row, and the decision flipped for every
+        epoch explained after it.
         """
         known = self.__dict__.setdefault("_channel_rows", {})
         if layer.name not in known:
-            n_channels = inputs.shape[1]
-            epoch = inputs[:1].detach()
-            eye = torch.eye(n_channels, dtype=epoch.dtype, device=epoch.device)
-            probes = torch.cat([0 * epoch, epoch * eye[:, :, None]])
+            n_channels, n_times = inputs.shape[1:]
+            generator = torch.Generator().manual_seed(0)
+            noise = torch.randn(n_channels, n_times, generator=generator).to(inputs)
+            eye = torch.eye(n_channels, dtype=inputs.dtype, device=inputs.device)
+            probes = torch.cat([torch.zeros_like(noise[None]), noise * eye[:, :, None]])
             output = forward_recording(self.module, probes, [layer.module])[1]
             output = output[layer.module]
             changed = (output[1:] - output[0]).abs().amax(dim=-1)  # (channel, row)
