@@ -470,6 +470,45 @@ def test_cams_of_a_layer_overwritten_in_place_are_its_own(method, batch_norm):
     torch.testing.assert_close(maps[1], maps[0])
 
 
+class SharedTemporalFilter(nn.Module):
+    """One temporal filter for every channel: its batch is epochs x channels."""
+
+    def __init__(self, n_channels=3, n_times=32):
+        super().__init__()
+        self.temporal = nn.Conv1d(1, 4, 5, padding=2)
+        self.relu = nn.ReLU()
+        self.spatial = nn.Conv1d(4 * n_channels, 6, 1)
+        self.spatial_relu = nn.ReLU()
+        self.classifier = nn.Linear(6 * n_times, 2)
+
+    def forward(self, x):
+        n_epochs, n_channels, n_times = x.shape
+        filtered = self.relu(self.temporal(x.reshape(-1, 1, n_times)))
+        maps = self.spatial(filtered.reshape(n_epochs, -1, n_times))
+        return self.classifier(self.spatial_relu(maps).flatten(1))
+
+
+@pytest.mark.parametrize(
+    "method, layer",
+    [(method, layer) for method in CAM_METHODS for layer in ("temporal", "relu")]
+    + [("full_grad", None)],
+)
+def test_a_layer_whose_batch_is_not_the_epochs_is_refused(method, layer):
+    """Maps of a layer whose batch is epochs x channels had a map per channel
+    row: averaged as epochs they were a wrong Evoked, else numpy's broadcast
+    error."""
+    torch.manual_seed(0)
+    net = SharedTemporalFilter().eval()
+    inputs, target = torch.randn(N_EPOCHS, 3, 32), torch.tensor([0, 1, 1])
+    params = {} if layer is None else {"layer": layer}
+    refused = layer or "temporal"  # FullGrad's first layer with a bias
+    with pytest.raises(ValueError, match=f"'{refused}' returns a batch of 3 for one"):
+        get_method(method)(net).attribute(inputs, target, **params)
+    if layer is not None:  # after the batch holds the epochs again
+        maps = get_method(method)(net).attribute(inputs, target, layer="spatial")
+        assert maps.shape == inputs.shape
+
+
 class ConvolutionHead(nn.Module):
     """Conv1dNet with its dense classifier as a convolution spanning all pooled
     times, as braindecode's conv_classifier: logits of shape (batch, 2, 1)."""

@@ -254,6 +254,20 @@ class FeatureMapMethod(AttributionMethod):
                 "explain the window network (cropped.estimator_) on epochs cropped "
                 "to one window."
             )
+        if len(call.output) != 1:  # traced on one epoch
+            # e.g. a temporal filter shared by all channels, run on
+            # x.reshape(n_epochs * n_channels, 1, n_times): maps of every
+            # channel summed as maps of one epoch, or a map per channel.
+            raise ValueError(
+                f"Layer {layer!r} returns a batch of {len(call.output)} for one "
+                f"epoch (shape {tuple(call.output.shape)}): its batch axis holds "
+                "more than the epochs (such as epochs x channels, for a filter "
+                "shared by all channels), and its maps cannot be placed on them. "
+                "Class activation maps need a layer with one map per epoch "
+                "(layer=, after the batch axis holds the epochs again), and "
+                "FullGrad needs it of every layer with a bias; gradient methods "
+                "(e.g. integrated_gradients or saliency) need neither."
+            )
         first = calls[0]
         if first.input.shape[-1] != n_times:
             # e.g. braindecode's (batch, channels, time, 1) layout: the maps'

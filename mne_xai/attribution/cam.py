@@ -24,8 +24,11 @@ after the last convolution and before the maps are flattened, i.e. the output
 of the last convolution block (``"separable_elu"`` in EEGNet, ``"relu"`` in
 InterpretableCNN); without such a nonlinearity, the last convolution. A layer
 whose output is not (batch, maps, height, time) with height 1 or the number
-of channels, or that comes after a module changing the time axis other than a
-convolution or pooling window (such as global pooling), is refused.
+of channels, whose batch axis holds more than the epochs (epochs x channels,
+for a temporal filter shared by all channels), or that comes after a module
+changing the time axis other than a convolution or pooling window (such as
+global pooling), is refused; so is FullGrad on a network with such a layer
+among those with a bias.
 """
 
 from abc import abstractmethod
