@@ -475,6 +475,27 @@ def test_alpha_beta_splits_relevance_by_contribution_sign(method, alpha, beta):
     np.testing.assert_allclose(negative, -beta * logits, atol=1e-8)
 
 
+@pytest.mark.parametrize("delta", [1e-6, 1.5e-9, 1.01e-9, 5e-10])
+def test_alpha_beta_stabilizes_a_small_inhibition_away_from_zero(delta):
+    """Contributions [1, 1, -δ]: α2β1 gives the positive ones α times the logit
+    between them and the negative one -β times it (Bach et al.), [2, 2, -2]
+    but for the stabilizer's share ε / (δ + ε). The stabilizer moved the
+    inhibition towards zero: -202 for δ = 1.01e-9, +2 for δ = 5e-10."""
+    from mne_xai.attribution.lrp import _STABILIZER
+
+    module = nn.Sequential(nn.Flatten(), nn.Linear(3, 2, bias=False)).double()
+    with torch.no_grad():
+        module[1].weight.copy_(torch.tensor([[1.0, 1.0, -1.0], [0.0, 0.0, 0.0]]))
+    data = torch.tensor([[[1.0, 1.0, delta]]], dtype=torch.float64)
+    target = torch.tensor([0])
+    logit = _target_logits(module, data, target)[0]
+    relevance = _lrp("lrp_alpha2_beta1", module.eval(), data, target)[0, 0]
+    expected = [2 * logit / (2 + _STABILIZER)] * 2 + [
+        -logit * delta / (delta + _STABILIZER)
+    ]
+    torch.testing.assert_close(relevance, torch.stack(expected))
+
+
 # -- the composite's first-layer rules -----------------------------------------
 @pytest.mark.parametrize(
     "first_rule, transform", [("wsquare", torch.square), ("flat", torch.ones_like)]

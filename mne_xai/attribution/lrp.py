@@ -158,7 +158,7 @@ def _alpha_beta_rule(layer, *, alpha, beta, with_bias):
         from_negative = _transpose(negative, excited, x)
         if beta:
             inhibition = negative(x_positive) + positive(x_negative) + bias.clamp(max=0)
-            inhibited = beta * relevance / _stabilize(inhibition, -_STABILIZER)
+            inhibited = beta * relevance / _stabilize(inhibition, _STABILIZER)
             from_positive = from_positive - _transpose(negative, inhibited, x)
             from_negative = from_negative - _transpose(positive, inhibited, x)
         return torch.where(x > 0, from_positive, from_negative)
