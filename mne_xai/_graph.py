@@ -744,10 +744,11 @@ def record_calls(module, layers="leaves", *, keep_tensors=True, intact=False):
         Keep the tensor each call received and returned; every recorded call
         must then map one tensor to one tensor.
     intact : bool
-        Keep those tensors as the call returned them: the layers after it get
-        a copy of its output, which one working in place
-        (``nn.ELU(inplace=True)``) would otherwise overwrite, and with it the
-        gradient on the output. Only with ``keep_tensors``.
+        Keep those tensors as the call received and returned them, which a
+        layer working in place (``nn.ELU(inplace=True)``) would otherwise
+        overwrite: its input is copied before the call, and the layers after
+        it get a copy of its output (so the gradient on the output is that
+        of the output). Only with ``keep_tensors``.
 
     Yields
     ------
@@ -757,8 +758,16 @@ def record_calls(module, layers="leaves", *, keep_tensors=True, intact=False):
     """
     calls = []
     names = {layer: name for name, layer in named_layers(module, layers)}
+    received = {}  # per layer, copies of the inputs of its calls under way
+
+    def keep_inputs(layer, layer_inputs):
+        received.setdefault(layer, []).append(
+            [v.clone() if isinstance(v, torch.Tensor) else v for v in layer_inputs]
+        )
 
     def record(layer, layer_inputs, output):
+        if intact:
+            layer_inputs = received[layer].pop()
         if not keep_tensors:
             calls.append(LayerCall(names[layer], layer))
             return
@@ -774,6 +783,8 @@ def record_calls(module, layers="leaves", *, keep_tensors=True, intact=False):
         return output.clone() if intact else None
 
     handles = [layer.register_forward_hook(record) for layer in names]
+    if intact:
+        handles += [layer.register_forward_pre_hook(keep_inputs) for layer in names]
     try:
         yield calls
     finally:

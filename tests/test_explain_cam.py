@@ -899,6 +899,30 @@ def test_full_grad_keeps_exact_decompositions(network, shape):
     torch.testing.assert_close(total, net(inputs).gather(1, target[:, None])[:, 0])
 
 
+def _elu_net(in_place):
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv1d(3, 4, 5, padding=2),
+        nn.ELU(inplace=in_place),
+        nn.AvgPool1d(2),
+        nn.Conv1d(4, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(64, 2),
+    ).eval()
+
+
+def test_full_grad_explains_an_elu_in_place_as_out_of_place():
+    """ELU(inplace=True) was refused ("decomposition does not hold"): its
+    implicit bias was taken at its input, which it had overwritten."""
+    inputs, target = torch.randn(4, 3, 32), torch.tensor([0, 1, 0, 1])
+    maps = [
+        get_method("full_grad")(_elu_net(in_place)).attribute(inputs, target)
+        for in_place in (False, True)
+    ]
+    torch.testing.assert_close(maps[1], maps[0])
+
+
 class OneScoreNet(nn.Module):
     """A convolution, a ReLU and one score per epoch: a binary classifier."""
 

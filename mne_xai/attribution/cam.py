@@ -378,7 +378,8 @@ def _full_gradient_decomposition(module, inputs, target):
         inputs = inputs.detach().requires_grad_()
         # Intact: a layer working in place (ReLU(inplace=True)) after a
         # biased one would overwrite its output, and with it the gradient
-        # that weighs the bias.
+        # that weighs the bias; one with ELU(inplace=True) would overwrite
+        # the input at which its implicit bias is taken.
         with record_calls(module, [*biases, *nonlinearities], intact=True) as calls:
             logits = module(inputs)
         outputs = {call.module: call.output for call in calls if call.module in biases}
