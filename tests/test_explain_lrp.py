@@ -975,6 +975,61 @@ def test_batch_norm_is_folded_into_the_convolution_through(network_class):
     assert estimators == {"conv": "two_component", "classifier": "linear"}
 
 
+class _MaxNormConv(nn.Conv1d):
+    """braindecode's Conv2dWithConstraint: the weight renormed in each forward."""
+
+    def forward(self, x):  # noqa: D102
+        self.weight.data = torch.renorm(self.weight.data, p=2, dim=0, maxnorm=1.0)
+        return super().forward(x)
+
+
+class _MaxNormLinear(nn.Linear):
+    """braindecode's LinearWithConstraint."""
+
+    def forward(self, x):  # noqa: D102
+        self.weight.data = torch.renorm(self.weight.data, p=2, dim=0, maxnorm=1.0)
+        return super().forward(x)
+
+
+def _batch_norm_between(conv, classifier, rectified):
+    """Convolution, batch norm and dense layer, with the batch norm folded into
+    the convolution, or after a ReLU (``rectified``) into the dense layer."""
+    torch.manual_seed(0)
+    conv = conv(N_CHANNELS, 4, 3, padding=1)
+    batch_norm = nn.BatchNorm1d(4)
+    classifier = classifier(4 * N_TIMES // 2, 2)
+    layers = [nn.ReLU(), batch_norm] if rectified else [batch_norm, nn.ELU()]
+    module = nn.Sequential(conv, *layers, nn.AvgPool1d(2), nn.Flatten(), classifier)
+    module = module.double()
+    _randomize_batch_norms(module)
+    with torch.no_grad():
+        for layer in (conv, classifier):
+            layer.weight.copy_(torch.renorm(layer.weight, p=2, dim=0, maxnorm=1.0))
+        # Scales of about 3: folded, the weights' norms exceed the maximum.
+        batch_norm.running_var.fill_(0.1)
+    return module
+
+
+@pytest.mark.parametrize(
+    "rectified", [False, True], ids=["into the convolution", "into the dense layer"]
+)
+def test_batch_norm_folds_into_a_max_norm_layer(rectified):
+    """The folded weight was renormed at the next call, and the network
+    refused as one with a layer used elsewhere."""
+    plain = _batch_norm_between(nn.Conv1d, nn.Linear, rectified)
+    constrained = _batch_norm_between(
+        nn.Conv1d if rectified else _MaxNormConv,
+        _MaxNormLinear if rectified else nn.Linear,
+        rectified,
+    )
+    data = _data()
+    torch.testing.assert_close(constrained(data), plain(data))
+    for method in ("lrp_epsilon", "lrp_zplus"):
+        torch.testing.assert_close(
+            _lrp(method, constrained, data, TARGET), _lrp(method, plain, data, TARGET)
+        )
+
+
 class _MaxOverTime(nn.Module):
     """Convolution, ReLU, then a maximum over time written in one of four ways."""
 

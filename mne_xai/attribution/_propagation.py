@@ -973,7 +973,10 @@ def fold_batch_norms(module, inputs):
     layers in between (or a flatten written in ``forward``, ``x.flatten(1)``).
     Folded batch norms become :class:`torch.nn.Identity`, so the copy computes
     the same function in evaluation mode with fewer layers; the original
-    module is not touched.
+    module is not touched. Convolution and dense layers whose ``forward``
+    computes as their PyTorch class but constrains their weight first
+    (braindecode's max-norm layers) are that class in the copy, whose folded
+    weights they would otherwise constrain again.
 
     Parameters
     ----------
@@ -1000,6 +1003,17 @@ def fold_batch_norms(module, inputs):
             for call in trace_layers(folded, inputs[:1])
             if call.output is not call.input
         ]
+    # A forward of its own that constrains the stored weight before computing
+    # as its class (braindecode's max-norm layers renorm it in place) would
+    # undo a fold at its next call. Such layers compute as their class, as the
+    # rules take them to, in the copy.
+    for layer in {call.module for call in calls}:
+        if (
+            isinstance(layer, CONVOLUTIONS + DENSE)
+            and has_own_forward(layer, _torch_class(layer))
+            and not layers_computing_otherwise(folded, inputs, [layer])
+        ):
+            layer.__class__ = _torch_class(layer)
     producer = {id(call.output): call for call in calls}
     consumers = {}
     for call in calls:
