@@ -130,7 +130,8 @@ layer : str | None
     single time grid on the epoch. A layer that some of the input's paths
     to the logits bypass (parallel branches joined after it, a skip
     connection around it) is refused: its map would leave their evidence
-    out."""
+    out. So is a layer whose batch axis holds more than the epochs (epochs
+    x channels, for a temporal filter shared by all channels)."""
 
 docdict["cam_relu"] = """\
 relu : bool

@@ -731,7 +731,7 @@ def named_layers(module, layers="leaves"):
 
 
 @contextmanager
-def record_calls(module, layers="leaves", *, keep_tensors=True):
+def record_calls(module, layers="leaves", *, keep_tensors=True, intact=False):
     """Record the calls of ``module``'s layers, in call order, while the context is open.
 
     Parameters
@@ -743,6 +743,12 @@ def record_calls(module, layers="leaves", *, keep_tensors=True):
     keep_tensors : bool
         Keep the tensor each call received and returned; every recorded call
         must then map one tensor to one tensor.
+    intact : bool
+        Keep those tensors as the call received and returned them, which a
+        layer working in place (``nn.ELU(inplace=True)``) would otherwise
+        overwrite: its input is copied before the call, and the layers after
+        it get a copy of its output (so the gradient on the output is that
+        of the output). Only with ``keep_tensors``.
 
     Yields
     ------
@@ -752,8 +758,16 @@ def record_calls(module, layers="leaves", *, keep_tensors=True):
     """
     calls = []
     names = {layer: name for name, layer in named_layers(module, layers)}
+    received = {}  # per layer, copies of the inputs of its calls under way
+
+    def keep_inputs(layer, layer_inputs):
+        received.setdefault(layer, []).append(
+            [v.clone() if isinstance(v, torch.Tensor) else v for v in layer_inputs]
+        )
 
     def record(layer, layer_inputs, output):
+        if intact:
+            layer_inputs = received[layer].pop()
         if not keep_tensors:
             calls.append(LayerCall(names[layer], layer))
             return
@@ -766,8 +780,11 @@ def record_calls(module, layers="leaves", *, keep_tensors=True):
                 "saliency, integrated_gradients or occlusion, can."
             )
         calls.append(LayerCall(names[layer], layer, layer_inputs[0], output))
+        return output.clone() if intact else None
 
     handles = [layer.register_forward_hook(record) for layer in names]
+    if intact:
+        handles += [layer.register_forward_pre_hook(keep_inputs) for layer in names]
     try:
         yield calls
     finally:

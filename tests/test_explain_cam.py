@@ -435,6 +435,80 @@ def test_cams_on_conv1d_feature_maps_equal_their_conv2d_twin(method):
     torch.testing.assert_close(one_d, two_d, rtol=1e-4, atol=1e-5)
 
 
+def _overwritten_in_place(in_place, batch_norm):
+    """A convolution (and batch norm) whose output the activation after it
+    overwrites when ``in_place``: ELU after the batch norm, else ReLU."""
+    torch.manual_seed(0)
+    block = [nn.Conv1d(3, 4, 5, padding=2)]
+    if batch_norm:
+        block += [nn.BatchNorm1d(4), nn.ELU(inplace=in_place)]
+    else:
+        block += [nn.ReLU(inplace=in_place)]
+    net = nn.Sequential(*block, nn.AvgPool1d(2), nn.Flatten(), nn.Linear(64, 2))
+    if batch_norm:
+        with torch.no_grad():
+            net[1].running_mean.uniform_(-1, 1)
+            net[1].bias.uniform_(-1, 1)
+    return net.eval()
+
+
+@pytest.mark.parametrize("method", CAM_METHODS)
+@pytest.mark.parametrize("batch_norm", [True, False], ids=["bn-elu", "conv-relu"])
+def test_cams_of_a_layer_overwritten_in_place_are_its_own(method, batch_norm):
+    """The maps of the layer before ELU(inplace=True) or ReLU(inplace=True) were
+    the activation's: its output, recorded as the layer's, was overwritten."""
+    layer = "1" if batch_norm else "0"
+    inputs = torch.randn(4, 3, 32, generator=torch.Generator().manual_seed(0))
+    target = torch.tensor([0, 1, 0, 1])
+    maps = [
+        get_method(method)(_overwritten_in_place(in_place, batch_norm)).attribute(
+            inputs, target, layer=layer, relu=False
+        )
+        for in_place in (False, True)
+    ]
+    assert maps[0].abs().amax() > 0
+    torch.testing.assert_close(maps[1], maps[0])
+
+
+class SharedTemporalFilter(nn.Module):
+    """One temporal filter for every channel: its batch is epochs x channels."""
+
+    def __init__(self, n_channels=3, n_times=32):
+        super().__init__()
+        self.temporal = nn.Conv1d(1, 4, 5, padding=2)
+        self.relu = nn.ReLU()
+        self.spatial = nn.Conv1d(4 * n_channels, 6, 1)
+        self.spatial_relu = nn.ReLU()
+        self.classifier = nn.Linear(6 * n_times, 2)
+
+    def forward(self, x):
+        n_epochs, n_channels, n_times = x.shape
+        filtered = self.relu(self.temporal(x.reshape(-1, 1, n_times)))
+        maps = self.spatial(filtered.reshape(n_epochs, -1, n_times))
+        return self.classifier(self.spatial_relu(maps).flatten(1))
+
+
+@pytest.mark.parametrize(
+    "method, layer",
+    [(method, layer) for method in CAM_METHODS for layer in ("temporal", "relu")]
+    + [("full_grad", None)],
+)
+def test_a_layer_whose_batch_is_not_the_epochs_is_refused(method, layer):
+    """Maps of a layer whose batch is epochs x channels had a map per channel
+    row: averaged as epochs they were a wrong Evoked, else numpy's broadcast
+    error."""
+    torch.manual_seed(0)
+    net = SharedTemporalFilter().eval()
+    inputs, target = torch.randn(N_EPOCHS, 3, 32), torch.tensor([0, 1, 1])
+    params = {} if layer is None else {"layer": layer}
+    refused = layer or "temporal"  # FullGrad's first layer with a bias
+    with pytest.raises(ValueError, match=f"'{refused}' returns a batch of 3 for one"):
+        get_method(method)(net).attribute(inputs, target, **params)
+    if layer is not None:  # after the batch holds the epochs again
+        maps = get_method(method)(net).attribute(inputs, target, layer="spatial")
+        assert maps.shape == inputs.shape
+
+
 class ConvolutionHead(nn.Module):
     """Conv1dNet with its dense classifier as a convolution spanning all pooled
     times, as braindecode's conv_classifier: logits of shape (batch, 2, 1)."""
@@ -542,6 +616,21 @@ def test_full_grad_keeps_a_bias_of_one_channel_on_that_channel():
     from_bias = method.attribute(inputs, target) - input_only
     per_channel = from_bias.abs().sum(dim=-1)
     assert per_channel[:, [0, 1, 3]].max() < 1e-6 < per_channel[:, 2].min()
+
+
+def test_full_grad_maps_of_an_epoch_do_not_depend_on_the_first_one():
+    """Whether a bias term has one row per channel was probed with the first
+    epoch explained: with a flat channel there, every later epoch's map of the
+    input batch norm's bias was spread over all channels."""
+    torch.manual_seed(0)
+    net = PerChannelFrontNet().eval()
+    with torch.no_grad():
+        net.input_bn.bias.uniform_(-1, 1)
+    inputs, target = torch.randn(N_EPOCHS, 4, 32), torch.tensor([0, 1, 1])
+    inputs[0, 2] = 0.0
+    together = get_method("full_grad")(net).attribute(inputs, target)
+    alone = get_method("full_grad")(net).attribute(inputs[1:], target[1:])
+    torch.testing.assert_close(together[1:], alone)
 
 
 class TokenwiseLinearNet(nn.Module):
@@ -808,6 +897,30 @@ def test_full_grad_keeps_exact_decompositions(network, shape):
         term.flatten(1).sum(dim=1) for term in bias_terms.values()
     )
     torch.testing.assert_close(total, net(inputs).gather(1, target[:, None])[:, 0])
+
+
+def _elu_net(in_place):
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv1d(3, 4, 5, padding=2),
+        nn.ELU(inplace=in_place),
+        nn.AvgPool1d(2),
+        nn.Conv1d(4, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(64, 2),
+    ).eval()
+
+
+def test_full_grad_explains_an_elu_in_place_as_out_of_place():
+    """ELU(inplace=True) was refused ("decomposition does not hold"): its
+    implicit bias was taken at its input, which it had overwritten."""
+    inputs, target = torch.randn(4, 3, 32), torch.tensor([0, 1, 0, 1])
+    maps = [
+        get_method("full_grad")(_elu_net(in_place)).attribute(inputs, target)
+        for in_place in (False, True)
+    ]
+    torch.testing.assert_close(maps[1], maps[0])
 
 
 class OneScoreNet(nn.Module):

@@ -987,6 +987,37 @@ def test_every_method_runs(tiny_array_estimator):
         assert data.shape == X.shape and np.isfinite(data).all(), method
 
 
+def test_maps_shaped_otherwise_than_their_epochs_are_refused(tiny_array_estimator):
+    """A method returning a map per channel row (a class activation map of a
+    layer whose batch is epochs x channels) gave a wrong Evoked with
+    average=True, and numpy's broadcast error otherwise."""
+    from mne_xai.attribution import AttributionMethod, register_method
+    from mne_xai.attribution._registry import _METHODS
+
+    class _PerChannelRow(AttributionMethod):
+        name = "test_per_channel_row"
+
+        def attribute(self, inputs, target):  # noqa: D102
+            return inputs.repeat_interleave(inputs.shape[1], dim=0)
+
+    register_method(_PerChannelRow)
+    X = np.random.default_rng(3).standard_normal((3, 4, 64)).astype(np.float32)
+    try:
+        for average in (False, True):
+            with pytest.raises(
+                ValueError, match=r"test_per_channel_row returned maps of shape \(12,"
+            ):
+                explain(
+                    tiny_array_estimator,
+                    X,
+                    _PerChannelRow.name,
+                    average=average,
+                    verbose=False,
+                )
+    finally:
+        del _METHODS[_PerChannelRow.name]
+
+
 def test_methods_differentiate_inside_the_callers_inference_mode(tiny_array_estimator):
     """22 of 25 methods failed with torch's "does not require grad" there."""
     X = np.random.default_rng(3).standard_normal((3, 4, 64)).astype(np.float32)

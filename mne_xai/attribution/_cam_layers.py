@@ -192,8 +192,13 @@ class FeatureLayer:
 
 
 def forward_recording(module, inputs, layers):
-    """Return the logits of ``inputs`` and the output of ``layers`` in that pass."""
-    with record_calls(module, layers) as calls:
+    """Return the logits of ``inputs`` and the output of ``layers`` in that pass.
+
+    Each output is the layer's own, also where the next layer works in place
+    (a batch norm before ``nn.ELU(inplace=True)``): the maps and the gradient
+    on them were the activation's.
+    """
+    with record_calls(module, layers, intact=True) as calls:
         logits = module(inputs)
     return logits, {call.module: call.output for call in calls}
 
@@ -248,6 +253,20 @@ class FeatureMapMethod(AttributionMethod):
                 "gradient method (e.g. integrated_gradients or saliency), or "
                 "explain the window network (cropped.estimator_) on epochs cropped "
                 "to one window."
+            )
+        if len(call.output) != 1:  # traced on one epoch
+            # e.g. a temporal filter shared by all channels, run on
+            # x.reshape(n_epochs * n_channels, 1, n_times): maps of every
+            # channel summed as maps of one epoch, or a map per channel.
+            raise ValueError(
+                f"Layer {layer!r} returns a batch of {len(call.output)} for one "
+                f"epoch (shape {tuple(call.output.shape)}): its batch axis holds "
+                "more than the epochs (such as epochs x channels, for a filter "
+                "shared by all channels), and its maps cannot be placed on them. "
+                "Class activation maps need a layer with one map per epoch "
+                "(layer=, after the batch axis holds the epochs again), and "
+                "FullGrad needs it of every layer with a bias; gradient methods "
+                "(e.g. integrated_gradients or saliency) need neither."
             )
         first = calls[0]
         if first.input.shape[-1] != n_times:

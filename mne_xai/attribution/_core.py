@@ -1026,6 +1026,14 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
                     f"network without checkpointing, or use another method. "
                     f"{other_methods_note()}"
                 ) from error
+            if attribution.shape != inputs.shape:
+                # Broadcast into the epochs' maps, or averaged with them, a map
+                # of another shape failed in numpy's words or gave a wrong mean.
+                raise ValueError(
+                    f"{name} returned maps of shape {tuple(attribution.shape)} for "
+                    f"epochs of shape {tuple(inputs.shape)}; an attribution method "
+                    "returns one value per input sample, shaped like its input."
+                )
             attribution = attribution.detach()
             if transform is not None:
                 attribution = transform(attribution)

@@ -779,6 +779,19 @@ class _ModifiedBackward(torch.autograd.Function):
 
 
 @contextmanager
+def _out_of_place(layers):
+    """Run ``layers`` built with ``inplace=True`` out of place while the context is open."""
+    in_place = [layer for layer in layers if getattr(layer, "inplace", False)]
+    for layer in in_place:
+        layer.inplace = False
+    try:
+        yield
+    finally:
+        for layer in in_place:
+            layer.inplace = True
+
+
+@contextmanager
 def _rules_in_forward(rules):
     """Route each layer's output through its rule while the context is open."""
 
@@ -786,20 +799,16 @@ def _rules_in_forward(rules):
         # The output is detached so that only the rule carries the gradient.
         return _ModifiedBackward.apply(layer_inputs[0], output.detach(), rules[layer])
 
-    # An in-place layer's input is its output: the rule would read the
-    # activated values, and the gradient it returns would flow back through
-    # the layer's own backward (deconvolution became guided backprop).
-    in_place = [layer for layer in rules if getattr(layer, "inplace", False)]
-    for layer in in_place:
-        layer.inplace = False
     handles = [layer.register_forward_hook(hook) for layer in rules]
     try:
-        yield
+        # An in-place layer's input is its output: the rule would read the
+        # activated values, and the gradient it returns would flow back through
+        # the layer's own backward (deconvolution became guided backprop).
+        with _out_of_place(rules):
+            yield
     finally:
         for handle in handles:
             handle.remove()
-        for layer in in_place:
-            layer.inplace = True
 
 
 def check_same_function_out_of_place(plain, out_of_place):
@@ -959,12 +968,15 @@ def fold_batch_norms(module, inputs):
     channel. It is folded into the convolution or dense layer that produces its
     input, also through layers that only crop or reshape within channels
     (braindecode's ``Chomp1d``); or, where a nonlinearity comes first
-    (InterpretableCNN's ReLU → batch norm → pooling → dense), into the next
-    dense layer through the pooling and flatten layers in between (or a
-    flatten written in ``forward``, ``x.flatten(1)``). Folded
-    batch norms become :class:`torch.nn.Identity`, so the copy computes the
-    same function in evaluation mode with fewer layers; the original module
-    is not touched.
+    (InterpretableCNN's ReLU → batch norm → pooling → dense, the ReLU in
+    place or not), into the next dense layer through the pooling and flatten
+    layers in between (or a flatten written in ``forward``, ``x.flatten(1)``).
+    Folded batch norms become :class:`torch.nn.Identity`, so the copy computes
+    the same function in evaluation mode with fewer layers; the original
+    module is not touched. Convolution and dense layers whose ``forward``
+    computes as their PyTorch class but constrains their weight first
+    (braindecode's max-norm layers) are that class in the copy, whose folded
+    weights they would otherwise constrain again.
 
     Parameters
     ----------
@@ -982,12 +994,26 @@ def fold_batch_norms(module, inputs):
     folded.eval().requires_grad_(False)
     # A layer returning its input (dropout in evaluation mode) neither makes
     # nor reads anything of its own: a batch norm after convolution and
-    # dropout (braindecode's TIDNet) folds into the convolution.
-    calls = [
-        call
-        for call in trace_layers(folded, inputs[:1])
-        if call.output is not call.input
-    ]
+    # dropout (braindecode's TIDNet) folds into the convolution. An in-place
+    # activation returns its input too, but changed: traced out of place, it
+    # is the batch norm's producer, and nothing is folded across it.
+    with _out_of_place(folded.modules()):
+        calls = [
+            call
+            for call in trace_layers(folded, inputs[:1])
+            if call.output is not call.input
+        ]
+    # A forward of its own that constrains the stored weight before computing
+    # as its class (braindecode's max-norm layers renorm it in place) would
+    # undo a fold at its next call. Such layers compute as their class, as the
+    # rules take them to, in the copy.
+    for layer in {call.module for call in calls}:
+        if (
+            isinstance(layer, CONVOLUTIONS + DENSE)
+            and has_own_forward(layer, _torch_class(layer))
+            and not layers_computing_otherwise(folded, inputs, [layer])
+        ):
+            layer.__class__ = _torch_class(layer)
     producer = {id(call.output): call for call in calls}
     consumers = {}
     for call in calls:

@@ -24,8 +24,11 @@ after the last convolution and before the maps are flattened, i.e. the output
 of the last convolution block (``"separable_elu"`` in EEGNet, ``"relu"`` in
 InterpretableCNN); without such a nonlinearity, the last convolution. A layer
 whose output is not (batch, maps, height, time) with height 1 or the number
-of channels, or that comes after a module changing the time axis other than a
-convolution or pooling window (such as global pooling), is refused.
+of channels, whose batch axis holds more than the epochs (epochs x channels,
+for a temporal filter shared by all channels), or that comes after a module
+changing the time axis other than a convolution or pooling window (such as
+global pooling), is refused; so is FullGrad on a network with such a layer
+among those with a bias.
 """
 
 from abc import abstractmethod
@@ -373,19 +376,12 @@ def _full_gradient_decomposition(module, inputs, target):
     nonlinearities = [m for m in module.modules() if isinstance(m, NONLINEARITIES)]
     with torch.enable_grad():
         inputs = inputs.detach().requires_grad_()
-        with record_calls(module, [*biases, *nonlinearities]) as calls:
-            # The layers after a biased one get a copy of its output, which
-            # one working in place (ReLU(inplace=True)) would otherwise
-            # overwrite, and with it the gradient that weighs the bias.
-            handles = [
-                layer.register_forward_hook(lambda _, __, output: output.clone())
-                for layer in biases
-            ]
-            try:
-                logits = module(inputs)
-            finally:
-                for handle in handles:
-                    handle.remove()
+        # Intact: a layer working in place (ReLU(inplace=True)) after a
+        # biased one would overwrite its output, and with it the gradient
+        # that weighs the bias; one with ELU(inplace=True) would overwrite
+        # the input at which its implicit bias is taken.
+        with record_calls(module, [*biases, *nonlinearities], intact=True) as calls:
+            logits = module(inputs)
         outputs = {call.module: call.output for call in calls if call.module in biases}
         nonlinear_calls = [call for call in calls if call.module not in biases]
         tensors = [inputs, *outputs.values(), *(c.output for c in nonlinear_calls)]
@@ -563,14 +559,18 @@ class FullGrad(FeatureMapMethod):
 
         So it is when each input channel alone changes its own row and no
         other, as before any layer that mixes the channels. Probed once per
-        layer, on the first epoch explained.
+        layer, with seeded noise on one channel at a time: probed with the
+        first epoch explained, a flat channel of that epoch (a reference
+        recorded as zeros) changed no row, and the decision flipped for every
+        epoch explained after it.
         """
         known = self.__dict__.setdefault("_channel_rows", {})
         if layer.name not in known:
-            n_channels = inputs.shape[1]
-            epoch = inputs[:1].detach()
-            eye = torch.eye(n_channels, dtype=epoch.dtype, device=epoch.device)
-            probes = torch.cat([0 * epoch, epoch * eye[:, :, None]])
+            n_channels, n_times = inputs.shape[1:]
+            generator = torch.Generator().manual_seed(0)
+            noise = torch.randn(n_channels, n_times, generator=generator).to(inputs)
+            eye = torch.eye(n_channels, dtype=inputs.dtype, device=inputs.device)
+            probes = torch.cat([torch.zeros_like(noise[None]), noise * eye[:, :, None]])
             output = forward_recording(self.module, probes, [layer.module])[1]
             output = output[layer.module]
             changed = (output[1:] - output[0]).abs().amax(dim=-1)  # (channel, row)
