@@ -9,6 +9,7 @@ worker last.
 import gc
 import logging
 import os
+import threading
 import tracemalloc
 import warnings
 from contextlib import nullcontext
@@ -421,6 +422,42 @@ def test_each_recording_gets_its_own_estimator(recording_files, backend):
     for path, model in zip(recording_files, models.values(), strict=True):
         alone = _fit_on_recording(LogisticRegression(), mne.read_epochs(path))
         np.testing.assert_array_equal(model.coef_, alone.coef_)
+
+
+class _CountingModel:
+    """A model that counts the epochs it was trained on, as a function trains it."""
+
+    def __init__(self, state):
+        self.n_seen = 0
+        self.state = state
+
+
+def _train_and_count(estimator, epochs):
+    estimator.n_seen += len(epochs)
+    return estimator.n_seen
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_an_estimator_that_cannot_be_copied_is_refused(recording_files, n_jobs):
+    """Serially, it was shared: each recording's model counted the epochs of the
+    ones before (8, 16, 24, 32) and the caller's was trained; with n_jobs=2 the
+    error advised n_jobs=1, which led there."""
+    given = _CountingModel(threading.Lock())  # neither deepcopy nor pickle copies
+    with pytest.raises(
+        TypeError, match=r"\(_CountingModel\) could not be .* a copy of its own"
+    ) as info:
+        map_recordings(_train_and_count, given, recording_files, n_jobs=n_jobs)
+    assert "n_jobs=1" not in str(info.value)
+    assert given.n_seen == 0
+
+
+def test_an_estimator_deepcopy_refuses_is_copied_by_pickling(recording_files):
+    """A tensor computed from others (as weight_norm keeps) refuses deepcopy but
+    pickles: the serial run used the caller's object for every recording."""
+    given = _CountingModel(torch.ones(2, requires_grad=True) * 2)
+    counts = map_recordings(_train_and_count, given, recording_files)
+    assert list(counts.values()) == [N_EPOCHS] * N_RECORDINGS
+    assert given.n_seen == 0
 
 
 def test_loky_sets_torch_threads(fitted, recording_files):

@@ -23,7 +23,9 @@ from ._results import RecordingResults
 from ._sources import _check_recordings, _check_unique, _named
 from ._workers import (
     _concurrency,
+    _not_copyable,
     _one_task_per_process,
+    _own_copy,
     _run_recording,
     _Shipped,
     _task_log_level,
@@ -84,9 +86,8 @@ def _serial(call, estimator, done):
         f"Running {call.name} on {len(call.sources)} recordings, one at a time."
     )
     for position in progress_bar(range(len(call.sources)), mesg="Recordings"):
-        _, *outcome = _run_recording(
-            *call.task_args(position, estimator, None, level, True)
-        )
+        own = _own_copy(estimator)  # outside the task, whose errors name its recording
+        _, *outcome = _run_recording(*call.task_args(position, own, None, level, True))
         done[position] = outcome
 
 
@@ -133,7 +134,10 @@ def map_recordings(
         Usually a fitted classifier; an unfitted one if ``function`` trains a
         model per recording. Each call gets a copy of its own, so what one
         recording's call does to it (training) stays out of the others and
-        out of the object given.
+        out of the object given: a pickled copy in worker processes and
+        threads, a :func:`copy.deepcopy` (else a pickled copy) when serial.
+        An estimator that cannot be copied so (one holding a lock or an open
+        file) is refused with a TypeError.
     %(recordings)s
     %(recording_ids)s
     %(n_jobs_recordings)s
@@ -212,10 +216,7 @@ def _parallel(call, estimator, backend, n_workers, done):
     try:
         shipped = _Shipped(estimator)
     except Exception as err:
-        raise TypeError(
-            f"The estimator ({type(estimator).__name__}) could not be pickled for "
-            f"the workers ({type(err).__name__}: {err}); use n_jobs=1."
-        ) from err
+        raise _not_copyable(estimator, "pickled for the workers", err) from err
     # Each task carries the pickle (a _Shipped is not weak-referenceable, so
     # joblib's Dask backend does not scatter it): the scheduler keeps it with
     # the task, so Dask can retry a dead worker's recordings. Scattered data

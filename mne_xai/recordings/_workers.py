@@ -51,24 +51,41 @@ class _Shipped:
         """Whether this task runs in another process than the caller."""
         return os.getpid() != self.pid
 
+    def load(self):
+        """Return the task's own copy of the object."""
+        return cloudpickle.loads(self.data)
 
-def _own_copy(value):
-    """Return the estimator a task works with: a copy of its own.
+
+def _own_copy(estimator):
+    """Return a copy of the estimator for one recording of the serial run.
 
     A function given to map_recordings may change its estimator (train it on
     the recording): on one shared object, every recording's result was the
-    model of the last one (serial), or of another on the same thread.
+    model of the last one, and the caller's object was trained. Some objects
+    that ``deepcopy`` refuses pickle (a torch tensor computed from others,
+    as ``weight_norm`` keeps); one that does neither is refused rather than
+    shared.
     """
-    if isinstance(value, _Shipped):
-        return cloudpickle.loads(value.data)
     try:
-        return copy.deepcopy(value)
-    except Exception as err:  # e.g. a lock: run on the object itself
-        logger.info(
-            f"The estimator could not be copied ({type(err).__name__}: {err}); "
-            "every recording uses the object itself."
-        )
-        return value
+        return copy.deepcopy(estimator)
+    except Exception:
+        pass
+    try:
+        return cloudpickle.loads(cloudpickle.dumps(estimator))
+    except Exception as err:
+        raise _not_copyable(estimator, "copied", err) from err
+
+
+def _not_copyable(estimator, how, err):
+    """Return the error for an estimator that each recording cannot get a copy of."""
+    return TypeError(
+        f"The estimator ({type(estimator).__name__}) could not be {how} "
+        f"({type(err).__name__}: {err}), and each recording's call needs a copy "
+        "of its own, so that what one call does to it (training) stays out of "
+        "the others and out of the object given. Leave out of it what holds a "
+        "lock, an open file or a connection, or give its class a __getstate__ "
+        "that drops them, so that it pickles."
+    )
 
 
 # Torch threads, so that workers do not oversubscribe their machine's cores
@@ -206,8 +223,10 @@ def _run_recording(
 ):
     """Process one recording: read it, call ``function``, return its result.
 
-    Returns the position, the recording's id, the result and the distinct
-    warnings the call raised, as ``(category, message)`` in order.
+    ``estimator`` is the task's own copy (serial run) or a :class:`_Shipped`
+    pickle that the task unpickles into one. Returns the position, the
+    recording's id, the result and the distinct warnings the call raised, as
+    ``(category, message)`` in order.
     """
     with (
         # None: the caller set it for all the tasks, threads of its process.
@@ -220,7 +239,8 @@ def _run_recording(
             epochs = _read_recording(source, label)
             if id_column is not None:
                 recording_id = _metadata_id(epochs, id_column, label)
-            result = function(_own_copy(estimator), epochs, **params)
+            own = estimator.load() if isinstance(estimator, _Shipped) else estimator
+            result = function(own, epochs, **params)
         except Exception as err:
             # The error is the function's own (a user may catch its type);
             # the note says which recording raised it, in any worker.
