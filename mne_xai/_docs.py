@@ -292,10 +292,13 @@ The calls for each recording log warnings only (their progress bars and
 info lines would interleave), unless ``verbose="debug"``. The warnings a
 recording raises (e.g. data filtered otherwise than the training data, or
 in other units: these checks of the data warn whatever ``verbose``) reach
-the caller once per recording, followed by its id, after all recordings are
-done (or one failed), in their order; from workers too (loky or
-multiprocessing processes, and Dask workers of one thread each). Threads of this process (joblib's
-threading backend) share its warnings, which then arrive as raised, without
+the caller once per recording, followed by its id, in their order, after all
+recordings are done; from workers too (loky or multiprocessing processes,
+and Dask workers of one thread each). When a recording fails, its own
+warnings and those of the recordings whose results had arrived come before
+its error (joblib then stops the recordings still running and drops the
+results it has not handed over yet, with their warnings). Threads of this
+process (joblib's threading backend) share its warnings, which then arrive as raised, without
 the recording's id, and Python's once-per-place rule shows a warning that
 several recordings raise alike once; a Dask worker running several threads
 keeps them in its log. Epochs given to worker processes (loky,

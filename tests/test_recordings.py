@@ -152,6 +152,18 @@ def _fail_unpicklably_on_s2(estimator, epochs):
     return len(epochs)
 
 
+def _warn_each_fail_on_s2(estimator, epochs, pickles):
+    """Warn about every recording, then fail on S2's (with an error that pickles
+    or one that does not)."""
+    subject = epochs.metadata["subject"].iloc[0]
+    warnings.warn(
+        f"data of {subject} look like microvolts", RuntimeWarning, stacklevel=2
+    )
+    if subject == "S2":
+        raise ValueError("S2 fails") if pickles else _TwoPartError("S2", "fails")
+    return len(epochs)
+
+
 def _exit_for_subject(estimator, epochs, subject):
     """Kill the worker when processing ``subject``'s recording."""
     if epochs.metadata["subject"].iloc[0] == subject:
@@ -402,6 +414,32 @@ def test_warnings_of_a_recording_reach_the_caller_with_its_id(recording_files):
     # WARNING, they were lost in the task's record.
     with mne.utils.use_log_level("error"):
         assert _warnings_by_recording(recording_files) == expected
+
+
+@pytest.mark.parametrize(
+    "n_jobs, pickles, error",
+    [(1, True, ValueError), (2, True, ValueError), (2, False, RuntimeError)],
+)
+def test_warnings_of_the_failing_recording_reach_the_caller(
+    recording_files, n_jobs, pickles, error
+):
+    """They may say why it failed; they were dropped, serially and from workers,
+    and only those of the recordings done arrived."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(error, match="S2"):
+            map_recordings(
+                _warn_each_fail_on_s2,
+                None,
+                recording_files,
+                n_jobs=n_jobs,
+                pickles=pickles,
+            )
+    messages = [str(w.message) for w in caught if "microvolts" in str(w.message)]
+    assert "data of S2 look like microvolts (recording 'sub-02')" in messages
+    assert messages == sorted(messages)  # in the recordings' order
+    if n_jobs == 1:
+        assert len(messages) == 3
 
 
 def _fit_on_recording(estimator, epochs):

@@ -91,10 +91,18 @@ def _serial(call, estimator, done):
         done[position] = outcome
 
 
-def _raise_recorded_warnings(done):
-    """Raise the warnings the recordings done raised, in their order, with their id."""
-    for position in sorted(done):
-        recording_id, _, raised = done[position]
+def _raise_recorded_warnings(done, failed):
+    """Raise the warnings the recordings raised, in their order, with their id.
+
+    Those of the recordings ``done``, and of the one ``failed`` (its position,
+    id and warnings; None if none did).
+    """
+    raised_by = {position: (rid, raised) for position, (rid, _, raised) in done.items()}
+    if failed is not None:
+        position, recording_id, raised = failed
+        raised_by[position] = recording_id, raised
+    for position in sorted(raised_by):
+        recording_id, raised = raised_by[position]
         for category, message in raised:
             # The id last, so that filters on the message's start still match.
             # Not MNE's warn, which is silent above its WARNING level: the task
@@ -158,14 +166,18 @@ def map_recordings(
     call = _Call(function, sources, labels, id_column, params)
     backend, n_workers = _parallel_setup(n_jobs)
     done = {}  # position -> (recording id, result, warnings raised)
+    failed = None  # (position, recording id, warnings raised) of one that failed
     try:
         if backend is None:
             _serial(call, estimator, done)
         else:
             _parallel(call, estimator, backend, n_workers, done)
+    except Exception as err:
+        failed = getattr(err, "_mne_xai_failed", None)
+        raise
     finally:
-        # Also when a recording failed: those done before it had their say.
-        _raise_recorded_warnings(done)
+        # Also when a recording failed: those done, and it, had their say.
+        _raise_recorded_warnings(done, failed)
     n_recordings = len(sources)
     if len(done) != n_recordings:  # joblib raised; this only guards against a bug
         raise RuntimeError(
@@ -249,7 +261,7 @@ def _parallel(call, estimator, backend, n_workers, done):
             for position, *outcome in parallel(tasks):
                 done[position] = outcome
     except Exception as err:
-        if hasattr(err, "_mne_xai_recording"):
+        if hasattr(err, "_mne_xai_failed"):
             raise  # a recording's own error, which names it
         not_done = [call.labels[p] for p in range(n_recordings) if p not in done]
         raise RuntimeError(

@@ -226,7 +226,8 @@ def _run_recording(
     ``estimator`` is the task's own copy (serial run) or a :class:`_Shipped`
     pickle that the task unpickles into one. Returns the position, the
     recording's id, the result and the distinct warnings the call raised, as
-    ``(category, message)`` in order.
+    ``(category, message)`` in order. An error raised carries the position,
+    the id and the warnings as ``_mne_xai_failed``.
     """
     with (
         # None: the caller set it for all the tasks, threads of its process.
@@ -243,11 +244,13 @@ def _run_recording(
             result = function(own, epochs, **params)
         except Exception as err:
             # The error is the function's own (a user may catch its type);
-            # the note says which recording raised it, in any worker.
+            # the note says which recording raised it, in any worker. The
+            # warnings it raised first travel with it: they may say why.
             if hasattr(err, "add_note"):
                 err.add_note(f"Raised by recording {recording_id!r}.")
+            failed = position, recording_id, list(dict.fromkeys(caught))
             try:
-                err._mne_xai_recording = recording_id
+                err._mne_xai_failed = failed
             except AttributeError:  # pragma: no cover (an exception with slots)
                 pass
             in_a_worker_process = (
@@ -255,7 +258,7 @@ def _run_recording(
             )
             if not in_a_worker_process or _pickles(err):
                 raise
-            unsendable = _error_that_pickles(err, recording_id)
+            unsendable = _error_that_pickles(err, failed)
         if unsendable is not None:
             # Raised outside the handler, so that it carries no context: Dask
             # pickles the context of an error too.
@@ -272,21 +275,23 @@ def _pickles(err):
     return True
 
 
-def _error_that_pickles(err, recording_id):
+def _error_that_pickles(err, failed):
     """Return a RuntimeError telling all that ``err`` says, for a worker to raise.
 
     A worker's error reaches the caller pickled. One whose class cannot be
     rebuilt from its arguments (an ``__init__`` taking others) broke the
     loky pool, whose message blamed a worker that died, without the
-    recording or the error; Dask waited for ever.
+    recording or the error; Dask waited for ever. ``failed`` is the
+    recording's position, id and warnings, as the error would have carried.
     """
+    _, recording_id, _ = failed
     trace = "".join(traceback.format_exception(err))
     error = RuntimeError(
         f"Recording {recording_id!r} raised {type(err).__name__}: {err} (its "
         "error cannot be sent from the worker process as it is). The worker's "
         f"traceback:\n{trace}"
     )
-    error._mne_xai_recording = recording_id
+    error._mne_xai_failed = failed
     return error
 
 
