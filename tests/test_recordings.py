@@ -164,6 +164,11 @@ def _warn_each_fail_on_s2(estimator, epochs, pickles):
     return len(epochs)
 
 
+def _drop_first_then_count(estimator, epochs):
+    epochs.drop([0], verbose=False)  # e.g. a warm-up trial
+    return len(epochs)
+
+
 def _exit_for_subject(estimator, epochs, subject):
     """Kill the worker when processing ``subject``'s recording."""
     if epochs.metadata["subject"].iloc[0] == subject:
@@ -496,6 +501,19 @@ def test_an_estimator_deepcopy_refuses_is_copied_by_pickling(recording_files):
     counts = map_recordings(_train_and_count, given, recording_files)
     assert list(counts.values()) == [N_EPOCHS] * N_RECORDINGS
     assert given.n_seen == 0
+
+
+@pytest.mark.parametrize("backend", ["sequential", "threading", "loky"])
+def test_each_recording_gets_its_own_epochs(backend):
+    """Serially and on threads, the function was given the caller's Epochs:
+    dropping one changed the caller's recordings and the next call's results,
+    unlike in worker processes."""
+    recordings = [_simulate(seed) for seed in range(2)]
+    with joblib.parallel_config(backend=backend, n_jobs=2):
+        for _ in range(2):
+            counts = map_recordings(_drop_first_then_count, None, recordings, n_jobs=2)
+            assert list(counts.values()) == [N_EPOCHS - 1] * 2
+    assert [len(epochs) for epochs in recordings] == [N_EPOCHS] * 2
 
 
 def test_loky_sets_torch_threads(fitted, recording_files):

@@ -136,8 +136,9 @@ def map_recordings(
     ----------
     function : callable
         Called as ``function(estimator, epochs, **params)`` for each
-        recording. With ``n_jobs`` other than 1 it must be picklable: a
-        function defined at the top level of a module.
+        recording, with Epochs of its own, which it may change. With
+        ``n_jobs`` other than 1 it must be picklable: a function defined at
+        the top level of a module.
     estimator : object
         Usually a fitted classifier; an unfitted one if ``function`` trains a
         model per recording. Each call gets a copy of its own, so what one

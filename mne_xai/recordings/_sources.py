@@ -137,10 +137,17 @@ def _check_channel_order(sources, labels, network):
             )
 
 
-def _read_recording(source, label):
-    """Return the recording's Epochs: as given, or read without their data."""
+def _read_recording(source, label, copy):
+    """Return the recording's Epochs: read without their data, or those given.
+
+    With ``copy``, Epochs given are copied for the task: one in the caller's
+    process (serial, threads) handed the function the caller's own, so that
+    what it did to them (dropping an epoch, cropping) changed the caller's
+    recordings and the results of the next call. Worker processes receive a
+    copy already.
+    """
     if isinstance(source, mne.BaseEpochs):
-        return source
+        return source.copy() if copy else source
     try:
         return mne.read_epochs(source, preload=False, verbose=False)
     except Exception as err:

@@ -229,6 +229,9 @@ def _run_recording(
     ``(category, message)`` in order. An error raised carries the position,
     the id and the warnings as ``_mne_xai_failed``.
     """
+    in_a_worker_process = (
+        isinstance(estimator, _Shipped) and estimator.in_a_worker_process()
+    )
     with (
         # None: the caller set it for all the tasks, threads of its process.
         nullcontext() if level is None else use_log_level(level),
@@ -237,7 +240,7 @@ def _run_recording(
     ):
         recording_id, unsendable = label, None
         try:
-            epochs = _read_recording(source, label)
+            epochs = _read_recording(source, label, copy=not in_a_worker_process)
             if id_column is not None:
                 recording_id = _metadata_id(epochs, id_column, label)
             own = estimator.load() if isinstance(estimator, _Shipped) else estimator
@@ -253,9 +256,6 @@ def _run_recording(
                 err._mne_xai_failed = failed
             except AttributeError:  # pragma: no cover (an exception with slots)
                 pass
-            in_a_worker_process = (
-                isinstance(estimator, _Shipped) and estimator.in_a_worker_process()
-            )
             if not in_a_worker_process or _pickles(err):
                 raise
             unsendable = _error_that_pickles(err, failed)
