@@ -54,7 +54,8 @@ def load_eegbci(
         Epoch limits in seconds around the cue.
     l_freq, h_freq : float | None
         Band-pass edges in Hz applied to the continuous data (MNE's CSP example
-        uses 7–30 Hz); None skips that edge.
+        uses 7–30 Hz); None skips that edge. Given both, ``l_freq`` must be
+        below ``h_freq``.
     path : path-like | None
         Where the ``MNE-eegbci-data`` folder lives. None uses MNE's configuration
         (``MNE_DATASETS_EEGBCI_PATH``, then ``MNE_DATA``); files missing there are
@@ -75,6 +76,12 @@ def load_eegbci(
     if not 1 <= subject <= 109:  # MNE's registry error named a file S000R06.edf
         raise ValueError(f"subject must be from 1 to 109, got {subject}.")
     _check_option("task", task, tuple(_EEGBCI_TASKS))
+    if l_freq is not None and h_freq is not None and l_freq >= h_freq:
+        # MNE reads such edges as a band-stop, which removed the very band.
+        raise ValueError(
+            f"l_freq must be below h_freq, the edges of the band-pass; got "
+            f"l_freq={l_freq}, h_freq={h_freq}."
+        )
     task_runs = _EEGBCI_TASKS[task]["runs"]
     if isinstance(runs, str):  # iterable, but of characters
         raise TypeError(f"runs must be an int or a list of int, got {runs!r}.")

@@ -42,6 +42,9 @@ def test_eegbci_event_names_keep_one_order_whatever_the_hash_seed(mne_data):
         (dict(subject=0), ValueError, "from 1 to 109, got 0"),  # "S000R06.edf"
         (dict(subject=110), ValueError, "from 1 to 109, got 110"),
         (dict(runs="6"), TypeError, "runs must be"),
+        # MNE's band-stop, which removed the 7-30 Hz band the edges name.
+        (dict(l_freq=30.0, h_freq=7.0), ValueError, "l_freq must be below h_freq"),
+        (dict(l_freq=8.0, h_freq=8.0), ValueError, "l_freq=8.0, h_freq=8.0"),
     ],
 )
 def test_eegbci_arguments_are_checked(mne_data, kwargs, error, match):
