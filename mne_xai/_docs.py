@@ -284,8 +284,10 @@ precision: torch's sums follow its number of threads, which a task sets
 trains a network by more.
 
 In each task, torch's intra-op threads are set to the machine's cores
-divided by the number of tasks that run on it at once (at least 1), and
-restored afterwards, so that workers do not oversubscribe the cores: 2
+divided by the number of tasks that run on it at once (at least 1, and never
+more than the caller's :func:`torch.get_num_threads`, so that a limit set with
+``OMP_NUM_THREADS`` or :func:`torch.set_num_threads` holds in the tasks too),
+and restored afterwards, so that workers do not oversubscribe the cores: 2
 workers on 8 cores use 4 threads each; on Dask, the threads of all workers
 on a host share its cores. The serial run keeps torch's own setting, as do
 tasks of joblib's threading backend, where the setting is shared by the

@@ -32,7 +32,7 @@ from mne_xai.recordings import (
     explain_recordings,
     map_recordings,
 )
-from mne_xai.recordings._workers import _Shipped, _torch_threads
+from mne_xai.recordings._workers import _Shipped, _ThreadShare, _torch_threads
 from mne_xai.simulation import simulate_epochs
 
 N_RECORDINGS, N_EPOCHS = 4, 8
@@ -369,7 +369,9 @@ def test_memory_does_not_grow_with_recordings(fitted, recording_files, tmp_path)
 
 def test_torch_threads_are_restored():
     before = torch.get_num_threads()
-    with _torch_threads(10**6) as threads:  # more tasks than cores
+    with _torch_threads(
+        _ThreadShare(10**6, before)
+    ) as threads:  # more tasks than cores
         assert threads == 1 == torch.get_num_threads()
     assert torch.get_num_threads() == before
     with _torch_threads(None) as threads:  # threads of one process: untouched
@@ -520,10 +522,24 @@ def test_loky_sets_torch_threads(fitted, recording_files):
     results = map_recordings(_process_and_estimator, fitted, recording_files, n_jobs=2)
     assert os.getpid() not in {pid for pid, _ in results.values()}
     threads = map_recordings(_torch_thread_count, fitted, recording_files, n_jobs=2)
-    expected = max(1, joblib.cpu_count() // 2)
+    expected = max(1, min(torch.get_num_threads(), joblib.cpu_count() // 2))
     assert set(threads.values()) == {expected}
     serial = map_recordings(_torch_thread_count, fitted, recording_files[:1])
     assert serial["sub-00"] == torch.get_num_threads()  # serial: torch's own
+
+
+def test_tasks_use_no_more_torch_threads_than_the_caller(recording_files):
+    """A task alone on its machine took all its cores where the user had
+    limited torch's threads (OMP_NUM_THREADS=1): 2 threads on 2 cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        threads = map_recordings(
+            _torch_thread_count, None, recording_files[:1], n_jobs=2
+        )
+    finally:
+        torch.set_num_threads(previous)
+    assert threads == {"sub-00": 1}
 
 
 def test_progress_is_logged(fitted, recording_files, capfd):
@@ -689,7 +705,8 @@ def test_dask_sets_torch_threads_per_host(dask_client, fitted, recording_files):
     with joblib.parallel_backend("dask"):
         threads = map_recordings(_torch_thread_count, fitted, recording_files)
     # Two single-threaded workers on this machine share its cores.
-    assert set(threads.values()) == {max(1, joblib.cpu_count() // 2)}
+    expected = max(1, min(torch.get_num_threads(), joblib.cpu_count() // 2))
+    assert set(threads.values()) == {expected}
 
 
 def test_cross_val_score_on_dask(dask_client, serial_cv_scores):

@@ -15,7 +15,8 @@ What is specific to a task of this module:
   copied is refused rather than shared; on Dask it travels with each task, so
   that a recording whose worker died can be retried;
 - torch's intra-op threads are set for the task so that the workers of one
-  machine share its cores instead of each using all of them;
+  machine share its cores instead of each using all of them, and none uses
+  more than the caller does;
 - a recording's data are read in its task and dropped when the task ends, so
   a worker holds one recording at a time; the explanation and evaluation
   functions stream over batches within it;

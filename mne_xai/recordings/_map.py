@@ -22,13 +22,13 @@ from .._progress import progress_bar
 from ._results import RecordingResults
 from ._sources import _check_recordings, _check_unique, _named
 from ._workers import (
-    _concurrency,
     _not_copyable,
     _one_task_per_process,
     _own_copy,
     _run_recording,
     _Shipped,
     _task_log_level,
+    _thread_share,
     _threads_of_this_process,
 )
 
@@ -63,7 +63,7 @@ class _Call(NamedTuple):
         """The function's name, for log lines."""
         return getattr(self.function, "__name__", type(self.function).__name__)
 
-    def task_args(self, position, estimator, concurrency, level, record_warnings):
+    def task_args(self, position, estimator, thread_share, level, record_warnings):
         """Return the arguments of :func:`_run_recording` for one recording."""
         return (
             self.function,
@@ -73,7 +73,7 @@ class _Call(NamedTuple):
             self.labels[position],
             self.id_column,
             self.params,
-            concurrency,
+            thread_share,
             level,
             record_warnings,
         )
@@ -220,8 +220,8 @@ def _parallel(call, estimator, backend, n_workers, done):
     in_process = _threads_of_this_process(backend)
     if not in_process:  # before pickling the estimator for nothing
         _check_sendable(call.sources)
-    concurrency = _concurrency(backend, n_workers, n_recordings)
-    threads = "" if concurrency is None else " (torch threads set per worker)"
+    thread_share = _thread_share(backend, n_workers, n_recordings)
+    threads = "" if thread_share is None else " (torch threads set per worker)"
     logger.info(
         f"Running {call.name} on {n_recordings} recordings with {n_workers} "
         f"workers of joblib's {type(backend).__name__}{threads}."
@@ -253,7 +253,7 @@ def _parallel(call, estimator, backend, n_workers, done):
         tasks = (
             task(
                 *call.task_args(
-                    position, shipped, concurrency, task_level, record_warnings
+                    position, shipped, thread_share, task_level, record_warnings
                 )
             )
             for position in range(n_recordings)

@@ -8,6 +8,7 @@ import sys
 import traceback
 import warnings
 from contextlib import contextmanager, nullcontext
+from typing import NamedTuple
 
 import joblib
 import torch
@@ -91,16 +92,29 @@ def _not_copyable(estimator, how, err):
 # Torch threads, so that workers do not oversubscribe their machine's cores
 
 
-def _concurrency(backend, n_workers, n_tasks):
-    """How many tasks may run at once on a worker's machine, for its torch threads.
+class _ThreadShare(NamedTuple):
+    """What a task needs to set its torch threads, decided by the caller.
+
+    ``concurrency`` is how many tasks run at once on a worker's machine: an
+    int for workers on this machine; for Dask, a dict from worker address to
+    the number of threads of all workers on that worker's host. ``most`` is
+    the caller's number of torch threads, which no task exceeds, so that a
+    limit the user set (``OMP_NUM_THREADS``, ``torch.set_num_threads``) holds
+    in the tasks too.
+    """
+
+    concurrency: int | dict
+    most: int
+
+
+def _thread_share(backend, n_workers, n_tasks):
+    """How a task of ``backend`` sets its torch threads (its share of the cores).
 
     Returns None (leave torch's threads alone) for threads of one process,
-    where torch's setting is shared; an int for workers on this machine; and
-    for Dask, a dict from worker address to the number of threads of all
-    workers on that worker's host.
+    where torch's setting is shared.
     """
     if isinstance(backend, LokyBackend | MultiprocessingBackend):
-        return max(1, min(n_workers, n_tasks))
+        return _ThreadShare(max(1, min(n_workers, n_tasks)), torch.get_num_threads())
     client = _dask_client(backend)
     if client is None:
         return None
@@ -111,7 +125,10 @@ def _concurrency(backend, n_workers, n_tasks):
     per_host = {}
     for address, n_threads in threads.items():
         per_host[hosts[address]] = per_host.get(hosts[address], 0) + n_threads
-    return {address: per_host[host] for address, host in hosts.items()}
+    return _ThreadShare(
+        {address: per_host[host] for address, host in hosts.items()},
+        torch.get_num_threads(),
+    )
 
 
 def _one_task_per_process(backend):
@@ -148,22 +165,27 @@ def _threads_of_this_process(backend):
     return client is not None and os.getpid() in client.run(os.getpid).values()
 
 
-def _torch_threads_for(concurrency):
-    """Torch threads for a task that shares its machine with ``concurrency`` tasks."""
-    if concurrency is None:
+def _torch_threads_for(share):
+    """Torch threads for a task: its machine's cores shared by its tasks.
+
+    Never more than the caller's threads: the share of one task alone on two
+    cores was 2 threads where the user had limited them to 1.
+    """
+    if share is None:
         return None
+    concurrency = share.concurrency
     if isinstance(concurrency, dict):
         from distributed import get_worker
 
         worker = get_worker()
         concurrency = concurrency.get(worker.address, worker.state.nthreads)
-    return max(1, joblib.cpu_count() // concurrency)
+    return max(1, min(share.most, joblib.cpu_count() // concurrency))
 
 
 @contextmanager
-def _torch_threads(concurrency):
+def _torch_threads(share):
     """Set torch's intra-op threads for one task, and restore them after."""
-    threads = _torch_threads_for(concurrency)
+    threads = _torch_threads_for(share)
     if threads is None:
         yield None
         return
@@ -217,7 +239,7 @@ def _run_recording(
     label,
     id_column,
     params,
-    concurrency,
+    thread_share,
     level,
     record_warnings,
 ):
@@ -235,7 +257,7 @@ def _run_recording(
     with (
         # None: the caller set it for all the tasks, threads of its process.
         nullcontext() if level is None else use_log_level(level),
-        _torch_threads(concurrency),
+        _torch_threads(thread_share),
         _recorded_warnings(record_warnings) as caught,
     ):
         recording_id, unsendable = label, None
