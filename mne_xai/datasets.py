@@ -1,6 +1,5 @@
 """Loaders that return mne.Epochs for the recordings used in examples and benchmarks."""
 
-from numbers import Integral
 from pathlib import Path
 
 import mne
@@ -49,7 +48,7 @@ def load_eegbci(
         Imagined movement of both fists vs both feet (runs 6, 10, 14) or of the
         left vs right fist (runs 4, 8, 12).
     runs : int | list of int | None
-        A subset of the task's runs; None means all three.
+        A subset of the task's runs, as integers; None means all three.
     tmin, tmax : float
         Epoch limits in seconds around the cue.
     l_freq, h_freq : float | None
@@ -83,10 +82,11 @@ def load_eegbci(
             f"l_freq={l_freq}, h_freq={h_freq}."
         )
     task_runs = _EEGBCI_TASKS[task]["runs"]
-    if isinstance(runs, str):  # iterable, but of characters
-        raise TypeError(f"runs must be an int or a list of int, got {runs!r}.")
     runs = task_runs if runs is None else runs
-    runs = [int(runs)] if isinstance(runs, Integral) else list(runs)
+    runs = list(runs) if np.iterable(runs) else [runs]
+    for run in runs:  # a float run (6.0) passed the subset check, then broke MNE
+        _validate_type(run, "int-like", "runs", "int or list of int")
+    runs = [int(run) for run in runs]
     wrong = sorted(set(runs) - set(task_runs))
     if wrong or not runs or len(set(runs)) < len(runs):
         # A run given twice gives each of its epochs twice, which then fall on

@@ -42,6 +42,9 @@ def test_eegbci_event_names_keep_one_order_whatever_the_hash_seed(mne_data):
         (dict(subject=0), ValueError, "from 1 to 109, got 0"),  # "S000R06.edf"
         (dict(subject=110), ValueError, "from 1 to 109, got 110"),
         (dict(runs="6"), TypeError, "runs must be"),
+        # MNE's "Unknown format code 'd' for object of type 'float'".
+        (dict(runs=[6.0]), TypeError, "runs must be .*int.*float"),
+        (dict(runs=np.array([6.0, 10.0])), TypeError, "runs must be .*int.*float"),
         # MNE's band-stop, which removed the 7-30 Hz band the edges name.
         (dict(l_freq=30.0, h_freq=7.0), ValueError, "l_freq must be below h_freq"),
         (dict(l_freq=8.0, h_freq=8.0), ValueError, "l_freq=8.0, h_freq=8.0"),
@@ -59,6 +62,8 @@ def test_eegbci_takes_one_run_as_an_int(mne_data):
     np.testing.assert_array_equal(one.get_data(), listed.get_data())
     ranged = load_eegbci(1, runs=range(6, 11, 4), path=mne_data, verbose=False)
     assert len(ranged) == 30
+    from_array = load_eegbci(1, runs=np.array([6]), path=mne_data, verbose=False)
+    np.testing.assert_array_equal(from_array.get_data(), one.get_data())
 
 
 def test_eegbci_files_that_cannot_be_downloaded_are_named(monkeypatch, tmp_path):
