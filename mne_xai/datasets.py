@@ -4,6 +4,7 @@ from pathlib import Path
 
 import mne
 import numpy as np
+from mne.datasets.utils import _get_path
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 __all__ = ["load_drowsiness", "load_eegbci"]
@@ -57,8 +58,8 @@ def load_eegbci(
         below ``h_freq``.
     path : path-like | None
         Where the ``MNE-eegbci-data`` folder lives. None uses MNE's configuration
-        (``MNE_DATASETS_EEGBCI_PATH``, then ``MNE_DATA``); files missing there are
-        downloaded by MNE.
+        (``MNE_DATASETS_EEGBCI_PATH``, then ``MNE_DATA``, then ``~/mne_data``,
+        which MNE creates); files missing there are downloaded by MNE.
     %(verbose)s
 
     Returns
@@ -95,19 +96,22 @@ def load_eegbci(
             f"runs must be a subset of the {task} runs {task_runs}, each once; "
             f"got {runs}."
         )
+    # MNE's own choice of folder, as load_data makes it, so that an error names
+    # the folder searched: with neither variable set, it is ~/mne_data.
+    root = _get_path(path, "MNE_DATASETS_EEGBCI_PATH", "EEGBCI")
     try:
         files = mne.datasets.eegbci.load_data(
-            subject, runs, path=path, update_path=False, verbose=verbose
+            subject, runs, path=root, update_path=False, verbose=verbose
         )
     except OSError as error:  # requests' errors: offline, or no such file online
-        where = (
-            f"under {path}"
+        chosen = (
+            ""
             if path is not None
-            else "in MNE's data folder (MNE_DATASETS_EEGBCI_PATH, then MNE_DATA)"
+            else " (MNE_DATASETS_EEGBCI_PATH, else MNE_DATA, else ~/mne_data)"
         )
         raise OSError(
-            f"EEGBCI subject {subject}, runs {runs} are not {where}, and downloading "
-            f"them failed: {error}"
+            f"EEGBCI subject {subject}, runs {runs} are not under {root}{chosen}, "
+            f"and downloading them failed: {error}"
         ) from error
     raw = mne.concatenate_raws(
         [mne.io.read_raw_edf(f, preload=True, verbose=verbose) for f in files]

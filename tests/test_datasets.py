@@ -75,3 +75,19 @@ def test_eegbci_files_that_cannot_be_downloaded_are_named(monkeypatch, tmp_path)
     monkeypatch.setattr(mne.datasets.eegbci, "load_data", offline)
     with pytest.raises(OSError, match=r"subject 2, runs \[6\] are not under .*resolve"):
         load_eegbci(2, runs=[6], path=tmp_path, verbose=False)
+
+
+def test_eegbci_error_names_the_folder_mne_searched(monkeypatch, tmp_path):
+    """With neither MNE_DATASETS_EEGBCI_PATH nor MNE_DATA set, the error named
+    them as the folder searched; MNE looked in ~/mne_data."""
+
+    def offline(*args, **kwargs):
+        raise requests.ConnectionError("Failed to resolve 'physionet.org'")
+
+    monkeypatch.setattr(mne.datasets.eegbci, "load_data", offline)
+    for key in ("MNE_DATASETS_EEGBCI_PATH", "MNE_DATA"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("_MNE_FAKE_HOME_DIR", str(tmp_path))  # MNE's home in tests
+    with pytest.raises(OSError, match="not under .*mne_data .*else ~/mne_data") as info:
+        load_eegbci(2, runs=[6], verbose=False)
+    assert str(tmp_path / "mne_data") in str(info.value)
