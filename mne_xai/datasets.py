@@ -1,5 +1,6 @@
 """Loaders that return mne.Epochs for the recordings used in examples and benchmarks."""
 
+import zipfile
 from pathlib import Path
 
 import mne
@@ -156,8 +157,9 @@ def load_drowsiness(path=None, subjects=None, *, verbose=None):
     Parameters
     ----------
     path : path-like | None
-        The ``drowsiness_oz.npz`` file. None means
-        ``<MNE_DATA>/drowsiness/drowsiness_oz.npz``.
+        The ``drowsiness_oz.npz`` file (or its folder). None means
+        ``<MNE_DATA>/drowsiness/drowsiness_oz.npz``. Another file is refused
+        with a ValueError.
     subjects : list of int | None
         Subjects to keep (1 to 11); None keeps all.
     %(verbose)s
@@ -199,8 +201,16 @@ def load_drowsiness(path=None, subjects=None, *, verbose=None):
         file = file / "drowsiness_oz.npz"
     if not file.is_file():
         raise FileNotFoundError(f"No drowsiness data at {file}.")
-    with np.load(file) as archive:
-        data, labels, subject = archive["X"], archive["y"], archive["subject"]
+    try:
+        with np.load(file) as archive:
+            data, labels, subject = archive["X"], archive["y"], archive["subject"]
+    except (ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
+        # numpy's own messages are about unpickling a file of another format,
+        # or a missing key, not about which file was expected.
+        raise ValueError(
+            f"{file} is not the drowsiness npz file, which holds the arrays X, y "
+            "and subject (the Notes of load_drowsiness say how to build it)."
+        ) from error
     if subjects is not None:
         _validate_type(subjects, (list, tuple, np.ndarray), "subjects")
         missing = sorted(set(subjects) - set(subject.tolist()))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import requests
 
-from mne_xai.datasets import load_eegbci
+from mne_xai.datasets import load_drowsiness, load_eegbci
 
 
 def test_eegbci_event_names_keep_one_order_whatever_the_hash_seed(mne_data):
@@ -91,3 +91,19 @@ def test_eegbci_error_names_the_folder_mne_searched(monkeypatch, tmp_path):
     with pytest.raises(OSError, match="not under .*mne_data .*else ~/mne_data") as info:
         load_eegbci(2, runs=[6], verbose=False)
     assert str(tmp_path / "mne_data") in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda path: path.write_text("# Data\n"),  # numpy: "contains pickled data"
+        lambda path: np.savez(path, X=np.zeros((2, 1, 384))),  # KeyError "y"
+        lambda path: path.write_bytes(b"PK\x03\x04 not a zip"),  # BadZipFile
+    ],
+    ids=["text", "other-arrays", "broken-zip"],
+)
+def test_drowsiness_file_of_another_kind_is_named(tmp_path, write):
+    path = tmp_path / "drowsiness_oz.npz"
+    write(path)
+    with pytest.raises(ValueError, match="is not the drowsiness npz file.*X, y"):
+        load_drowsiness(path, verbose=False)
