@@ -238,11 +238,11 @@ docdict["recordings"] = """\
 recordings : list of (mne.Epochs | path-like)
     The recordings: Epochs, or paths of epochs ``.fif`` files, each read in
     its own task with ``mne.read_epochs(path, preload=False)`` so that only
-    the batches being computed are in memory. A missing file is an error
-    before any work starts; a file that is not Epochs, when it is read.
-    Epochs given are copied for their task (in worker processes, by sending
-    them), so that what the function does to them, such as dropping epochs,
-    stays out of the caller's."""
+    the batches being computed are in memory. A missing file, or a folder,
+    is an error before any work starts; a file that is not Epochs, when it
+    is read. Epochs given are copied for their task (in worker processes, by
+    sending them), so that what the function does to them, such as dropping
+    epochs, stays out of the caller's."""
 
 docdict["recording_ids"] = """\
 ids : list of hashable | None

@@ -305,6 +305,9 @@ def test_missing_and_unreadable_files_are_named(fitted, recording_files, tmp_pat
     missing = tmp_path / "sub-99_epo.fif"
     with pytest.raises(FileNotFoundError, match="sub-99_epo.fif"):
         explain_recordings(fitted, [*recording_files, missing])
+    # A folder was said not to exist.
+    with pytest.raises(FileNotFoundError, match=r"recordings\[1\]: .* \(a folder\)"):
+        map_recordings(_n_epochs, fitted, [recording_files[0], tmp_path])
     with pytest.raises(TypeError, match=r"recordings\[1\]"):
         explain_recordings(fitted, [recording_files[0], 3])
     # A raw file is no Epochs: the error names the recording and its file.

@@ -46,7 +46,7 @@ def _check_recordings(recordings, ids, id_column):
         raise ValueError(
             "Give the recording ids either as ids or as id_column, not both."
         )
-    sources, labels, missing = [], [], []
+    sources, labels, not_files = [], [], []
     for position, recording in enumerate(recordings):
         _validate_type(
             recording,
@@ -60,12 +60,15 @@ def _check_recordings(recordings, ids, id_column):
         else:
             path = os.fspath(recording)
             if not Path(path).is_file():
-                missing.append(f"recordings[{position}]: {path}")
+                # A folder (e.g. a BIDS subject's) was said not to exist.
+                what = "a folder" if Path(path).is_dir() else "no such file"
+                not_files.append(f"recordings[{position}]: {path} ({what})")
             sources.append(path)
             labels.append(_file_id(path))
-    if missing:
+    if not_files:
         raise FileNotFoundError(
-            f"{len(missing)} recording file(s) do not exist: {_named(missing)}."
+            f"{len(not_files)} recording(s) are not files: {_named(not_files)}. "
+            "Give each recording as Epochs or the path of its epochs .fif file."
         )
     if ids is not None:
         _validate_type(ids, (list, tuple, np.ndarray, pd.Index), "ids")
