@@ -239,8 +239,11 @@ docdict["recordings"] = """\
 recordings : list of (mne.Epochs | path-like)
     The recordings: Epochs, or paths of epochs ``.fif`` files, each read in
     its own task with ``mne.read_epochs(path, preload=False)`` so that only
-    the batches being computed are in memory. A missing file is an error
-    before any work starts; a file that is not Epochs, when it is read."""
+    the batches being computed are in memory. A missing file, or a folder,
+    is an error before any work starts; a file that is not Epochs, when it
+    is read. Epochs given are copied for their task (in worker processes, by
+    sending them), so that what the function does to them, such as dropping
+    epochs, stays out of the caller's."""
 
 docdict["recording_ids"] = """\
 ids : list of hashable | None
@@ -282,8 +285,10 @@ precision: torch's sums follow its number of threads, which a task sets
 trains a network by more.
 
 In each task, torch's intra-op threads are set to the machine's cores
-divided by the number of tasks that run on it at once (at least 1), and
-restored afterwards, so that workers do not oversubscribe the cores: 2
+divided by the number of tasks that run on it at once (at least 1, and never
+more than the caller's :func:`torch.get_num_threads`, so that a limit set with
+``OMP_NUM_THREADS`` or :func:`torch.set_num_threads` holds in the tasks too),
+and restored afterwards, so that workers do not oversubscribe the cores: 2
 workers on 8 cores use 4 threads each; on Dask, the threads of all workers
 on a host share its cores. The serial run keeps torch's own setting, as do
 tasks of joblib's threading backend, where the setting is shared by the
@@ -293,10 +298,13 @@ The calls for each recording log warnings only (their progress bars and
 info lines would interleave), unless ``verbose="debug"``. The warnings a
 recording raises (e.g. data filtered otherwise than the training data, or
 in other units: these checks of the data warn whatever ``verbose``) reach
-the caller once per recording, followed by its id, after all recordings are
-done (or one failed), in their order; from workers too (loky or
-multiprocessing processes, and Dask workers of one thread each). Threads of this process (joblib's
-threading backend) share its warnings, which then arrive as raised, without
+the caller once per recording, followed by its id, in their order, after all
+recordings are done; from workers too (loky or multiprocessing processes,
+and Dask workers of one thread each). When a recording fails, its own
+warnings and those of the recordings whose results had arrived come before
+its error (joblib then stops the recordings still running and drops the
+results it has not handed over yet, with their warnings). Threads of this
+process (joblib's threading backend) share its warnings, which then arrive as raised, without
 the recording's id, and Python's once-per-place rule shows a warning that
 several recordings raise alike once; a Dask worker running several threads
 keeps them in its log. Epochs given to worker processes (loky,

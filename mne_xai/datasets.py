@@ -1,10 +1,11 @@
 """Loaders that return mne.Epochs for the recordings used in examples and benchmarks."""
 
-from numbers import Integral
+import zipfile
 from pathlib import Path
 
 import mne
 import numpy as np
+from mne.datasets.utils import _get_path
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 __all__ = ["load_drowsiness", "load_eegbci"]
@@ -49,16 +50,17 @@ def load_eegbci(
         Imagined movement of both fists vs both feet (runs 6, 10, 14) or of the
         left vs right fist (runs 4, 8, 12).
     runs : int | list of int | None
-        A subset of the task's runs; None means all three.
+        A subset of the task's runs, as integers; None means all three.
     tmin, tmax : float
         Epoch limits in seconds around the cue.
     l_freq, h_freq : float | None
         Band-pass edges in Hz applied to the continuous data (MNE's CSP example
-        uses 7–30 Hz); None skips that edge.
+        uses 7–30 Hz); None skips that edge. Given both, ``l_freq`` must be
+        below ``h_freq``.
     path : path-like | None
         Where the ``MNE-eegbci-data`` folder lives. None uses MNE's configuration
-        (``MNE_DATASETS_EEGBCI_PATH``, then ``MNE_DATA``); files missing there are
-        downloaded by MNE.
+        (``MNE_DATASETS_EEGBCI_PATH``, then ``MNE_DATA``, then ``~/mne_data``,
+        which MNE creates); files missing there are downloaded by MNE.
     %(verbose)s
 
     Returns
@@ -75,11 +77,18 @@ def load_eegbci(
     if not 1 <= subject <= 109:  # MNE's registry error named a file S000R06.edf
         raise ValueError(f"subject must be from 1 to 109, got {subject}.")
     _check_option("task", task, tuple(_EEGBCI_TASKS))
+    if l_freq is not None and h_freq is not None and l_freq >= h_freq:
+        # MNE reads such edges as a band-stop, which removed the very band.
+        raise ValueError(
+            f"l_freq must be below h_freq, the edges of the band-pass; got "
+            f"l_freq={l_freq}, h_freq={h_freq}."
+        )
     task_runs = _EEGBCI_TASKS[task]["runs"]
-    if isinstance(runs, str):  # iterable, but of characters
-        raise TypeError(f"runs must be an int or a list of int, got {runs!r}.")
     runs = task_runs if runs is None else runs
-    runs = [int(runs)] if isinstance(runs, Integral) else list(runs)
+    runs = list(runs) if np.iterable(runs) else [runs]
+    for run in runs:  # a float run (6.0) passed the subset check, then broke MNE
+        _validate_type(run, "int-like", "runs", "int or list of int")
+    runs = [int(run) for run in runs]
     wrong = sorted(set(runs) - set(task_runs))
     if wrong or not runs or len(set(runs)) < len(runs):
         # A run given twice gives each of its epochs twice, which then fall on
@@ -88,19 +97,22 @@ def load_eegbci(
             f"runs must be a subset of the {task} runs {task_runs}, each once; "
             f"got {runs}."
         )
+    # MNE's own choice of folder, as load_data makes it, so that an error names
+    # the folder searched: with neither variable set, it is ~/mne_data.
+    root = _get_path(path, "MNE_DATASETS_EEGBCI_PATH", "EEGBCI")
     try:
         files = mne.datasets.eegbci.load_data(
-            subject, runs, path=path, update_path=False, verbose=verbose
+            subject, runs, path=root, update_path=False, verbose=verbose
         )
     except OSError as error:  # requests' errors: offline, or no such file online
-        where = (
-            f"under {path}"
+        chosen = (
+            ""
             if path is not None
-            else "in MNE's data folder (MNE_DATASETS_EEGBCI_PATH, then MNE_DATA)"
+            else " (MNE_DATASETS_EEGBCI_PATH, else MNE_DATA, else ~/mne_data)"
         )
         raise OSError(
-            f"EEGBCI subject {subject}, runs {runs} are not {where}, and downloading "
-            f"them failed: {error}"
+            f"EEGBCI subject {subject}, runs {runs} are not under {root}{chosen}, "
+            f"and downloading them failed: {error}"
         ) from error
     raw = mne.concatenate_raws(
         [mne.io.read_raw_edf(f, preload=True, verbose=verbose) for f in files]
@@ -145,8 +157,9 @@ def load_drowsiness(path=None, subjects=None, *, verbose=None):
     Parameters
     ----------
     path : path-like | None
-        The ``drowsiness_oz.npz`` file. None means
-        ``<MNE_DATA>/drowsiness/drowsiness_oz.npz``.
+        The ``drowsiness_oz.npz`` file (or its folder). None means
+        ``<MNE_DATA>/drowsiness/drowsiness_oz.npz``. Another file is refused
+        with a ValueError.
     subjects : list of int | None
         Subjects to keep (1 to 11); None keeps all.
     %(verbose)s
@@ -188,8 +201,16 @@ def load_drowsiness(path=None, subjects=None, *, verbose=None):
         file = file / "drowsiness_oz.npz"
     if not file.is_file():
         raise FileNotFoundError(f"No drowsiness data at {file}.")
-    with np.load(file) as archive:
-        data, labels, subject = archive["X"], archive["y"], archive["subject"]
+    try:
+        with np.load(file) as archive:
+            data, labels, subject = archive["X"], archive["y"], archive["subject"]
+    except (ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
+        # numpy's own messages are about unpickling a file of another format,
+        # or a missing key, not about which file was expected.
+        raise ValueError(
+            f"{file} is not the drowsiness npz file, which holds the arrays X, y "
+            "and subject (the Notes of load_drowsiness say how to build it)."
+        ) from error
     if subjects is not None:
         _validate_type(subjects, (list, tuple, np.ndarray), "subjects")
         missing = sorted(set(subjects) - set(subject.tolist()))

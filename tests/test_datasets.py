@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import requests
 
-from mne_xai.datasets import load_eegbci
+from mne_xai.datasets import load_drowsiness, load_eegbci
 
 
 def test_eegbci_event_names_keep_one_order_whatever_the_hash_seed(mne_data):
@@ -42,6 +42,12 @@ def test_eegbci_event_names_keep_one_order_whatever_the_hash_seed(mne_data):
         (dict(subject=0), ValueError, "from 1 to 109, got 0"),  # "S000R06.edf"
         (dict(subject=110), ValueError, "from 1 to 109, got 110"),
         (dict(runs="6"), TypeError, "runs must be"),
+        # MNE's "Unknown format code 'd' for object of type 'float'".
+        (dict(runs=[6.0]), TypeError, "runs must be .*int.*float"),
+        (dict(runs=np.array([6.0, 10.0])), TypeError, "runs must be .*int.*float"),
+        # MNE's band-stop, which removed the 7-30 Hz band the edges name.
+        (dict(l_freq=30.0, h_freq=7.0), ValueError, "l_freq must be below h_freq"),
+        (dict(l_freq=8.0, h_freq=8.0), ValueError, "l_freq=8.0, h_freq=8.0"),
     ],
 )
 def test_eegbci_arguments_are_checked(mne_data, kwargs, error, match):
@@ -56,6 +62,8 @@ def test_eegbci_takes_one_run_as_an_int(mne_data):
     np.testing.assert_array_equal(one.get_data(), listed.get_data())
     ranged = load_eegbci(1, runs=range(6, 11, 4), path=mne_data, verbose=False)
     assert len(ranged) == 30
+    from_array = load_eegbci(1, runs=np.array([6]), path=mne_data, verbose=False)
+    np.testing.assert_array_equal(from_array.get_data(), one.get_data())
 
 
 def test_eegbci_files_that_cannot_be_downloaded_are_named(monkeypatch, tmp_path):
@@ -67,3 +75,35 @@ def test_eegbci_files_that_cannot_be_downloaded_are_named(monkeypatch, tmp_path)
     monkeypatch.setattr(mne.datasets.eegbci, "load_data", offline)
     with pytest.raises(OSError, match=r"subject 2, runs \[6\] are not under .*resolve"):
         load_eegbci(2, runs=[6], path=tmp_path, verbose=False)
+
+
+def test_eegbci_error_names_the_folder_mne_searched(monkeypatch, tmp_path):
+    """With neither MNE_DATASETS_EEGBCI_PATH nor MNE_DATA set, the error named
+    them as the folder searched; MNE looked in ~/mne_data."""
+
+    def offline(*args, **kwargs):
+        raise requests.ConnectionError("Failed to resolve 'physionet.org'")
+
+    monkeypatch.setattr(mne.datasets.eegbci, "load_data", offline)
+    for key in ("MNE_DATASETS_EEGBCI_PATH", "MNE_DATA"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("_MNE_FAKE_HOME_DIR", str(tmp_path))  # MNE's home in tests
+    with pytest.raises(OSError, match="not under .*mne_data .*else ~/mne_data") as info:
+        load_eegbci(2, runs=[6], verbose=False)
+    assert str(tmp_path / "mne_data") in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda path: path.write_text("# Data\n"),  # numpy: "contains pickled data"
+        lambda path: np.savez(path, X=np.zeros((2, 1, 384))),  # KeyError "y"
+        lambda path: path.write_bytes(b"PK\x03\x04 not a zip"),  # BadZipFile
+    ],
+    ids=["text", "other-arrays", "broken-zip"],
+)
+def test_drowsiness_file_of_another_kind_is_named(tmp_path, write):
+    path = tmp_path / "drowsiness_oz.npz"
+    write(path)
+    with pytest.raises(ValueError, match="is not the drowsiness npz file.*X, y"):
+        load_drowsiness(path, verbose=False)

@@ -9,6 +9,7 @@ worker last.
 import gc
 import logging
 import os
+import threading
 import tracemalloc
 import warnings
 from contextlib import nullcontext
@@ -31,7 +32,7 @@ from mne_xai.recordings import (
     explain_recordings,
     map_recordings,
 )
-from mne_xai.recordings._workers import _Shipped, _torch_threads
+from mne_xai.recordings._workers import _Shipped, _ThreadShare, _torch_threads
 from mne_xai.simulation import simulate_epochs
 
 N_RECORDINGS, N_EPOCHS = 4, 8
@@ -148,6 +149,23 @@ class _TwoPartError(Exception):
 def _fail_unpicklably_on_s2(estimator, epochs):
     if epochs.metadata["subject"].iloc[0] == "S2":
         raise _TwoPartError("S2", "a bad channel")
+    return len(epochs)
+
+
+def _warn_each_fail_on_s2(estimator, epochs, pickles):
+    """Warn about every recording, then fail on S2's (with an error that pickles
+    or one that does not)."""
+    subject = epochs.metadata["subject"].iloc[0]
+    warnings.warn(
+        f"data of {subject} look like microvolts", RuntimeWarning, stacklevel=2
+    )
+    if subject == "S2":
+        raise ValueError("S2 fails") if pickles else _TwoPartError("S2", "fails")
+    return len(epochs)
+
+
+def _drop_first_then_count(estimator, epochs):
+    epochs.drop([0], verbose=False)  # e.g. a warm-up trial
     return len(epochs)
 
 
@@ -287,6 +305,9 @@ def test_missing_and_unreadable_files_are_named(fitted, recording_files, tmp_pat
     missing = tmp_path / "sub-99_epo.fif"
     with pytest.raises(FileNotFoundError, match="sub-99_epo.fif"):
         explain_recordings(fitted, [*recording_files, missing])
+    # A folder was said not to exist.
+    with pytest.raises(FileNotFoundError, match=r"recordings\[1\]: .* \(a folder\)"):
+        map_recordings(_n_epochs, fitted, [recording_files[0], tmp_path])
     with pytest.raises(TypeError, match=r"recordings\[1\]"):
         explain_recordings(fitted, [recording_files[0], 3])
     # A raw file is no Epochs: the error names the recording and its file.
@@ -351,7 +372,9 @@ def test_memory_does_not_grow_with_recordings(fitted, recording_files, tmp_path)
 
 def test_torch_threads_are_restored():
     before = torch.get_num_threads()
-    with _torch_threads(10**6) as threads:  # more tasks than cores
+    with _torch_threads(
+        _ThreadShare(10**6, before)
+    ) as threads:  # more tasks than cores
         assert threads == 1 == torch.get_num_threads()
     assert torch.get_num_threads() == before
     with _torch_threads(None) as threads:  # threads of one process: untouched
@@ -403,6 +426,32 @@ def test_warnings_of_a_recording_reach_the_caller_with_its_id(recording_files):
         assert _warnings_by_recording(recording_files) == expected
 
 
+@pytest.mark.parametrize(
+    "n_jobs, pickles, error",
+    [(1, True, ValueError), (2, True, ValueError), (2, False, RuntimeError)],
+)
+def test_warnings_of_the_failing_recording_reach_the_caller(
+    recording_files, n_jobs, pickles, error
+):
+    """They may say why it failed; they were dropped, serially and from workers,
+    and only those of the recordings done arrived."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(error, match="S2"):
+            map_recordings(
+                _warn_each_fail_on_s2,
+                None,
+                recording_files,
+                n_jobs=n_jobs,
+                pickles=pickles,
+            )
+    messages = [str(w.message) for w in caught if "microvolts" in str(w.message)]
+    assert "data of S2 look like microvolts (recording 'sub-02')" in messages
+    assert messages == sorted(messages)  # in the recordings' order
+    if n_jobs == 1:
+        assert len(messages) == 3
+
+
 def _fit_on_recording(estimator, epochs):
     data = epochs.get_data().reshape(len(epochs), -1)
     return estimator.fit(data, epochs.events[:, 2])
@@ -423,14 +472,77 @@ def test_each_recording_gets_its_own_estimator(recording_files, backend):
         np.testing.assert_array_equal(model.coef_, alone.coef_)
 
 
+class _CountingModel:
+    """A model that counts the epochs it was trained on, as a function trains it."""
+
+    def __init__(self, state):
+        self.n_seen = 0
+        self.state = state
+
+
+def _train_and_count(estimator, epochs):
+    estimator.n_seen += len(epochs)
+    return estimator.n_seen
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_an_estimator_that_cannot_be_copied_is_refused(recording_files, n_jobs):
+    """Serially, it was shared: each recording's model counted the epochs of the
+    ones before (8, 16, 24, 32) and the caller's was trained; with n_jobs=2 the
+    error advised n_jobs=1, which led there."""
+    given = _CountingModel(threading.Lock())  # neither deepcopy nor pickle copies
+    with pytest.raises(
+        TypeError, match=r"\(_CountingModel\) could not be .* a copy of its own"
+    ) as info:
+        map_recordings(_train_and_count, given, recording_files, n_jobs=n_jobs)
+    assert "n_jobs=1" not in str(info.value)
+    assert given.n_seen == 0
+
+
+def test_an_estimator_deepcopy_refuses_is_copied_by_pickling(recording_files):
+    """A tensor computed from others (as weight_norm keeps) refuses deepcopy but
+    pickles: the serial run used the caller's object for every recording."""
+    given = _CountingModel(torch.ones(2, requires_grad=True) * 2)
+    counts = map_recordings(_train_and_count, given, recording_files)
+    assert list(counts.values()) == [N_EPOCHS] * N_RECORDINGS
+    assert given.n_seen == 0
+
+
+@pytest.mark.parametrize("backend", ["sequential", "threading", "loky"])
+def test_each_recording_gets_its_own_epochs(backend):
+    """Serially and on threads, the function was given the caller's Epochs:
+    dropping one changed the caller's recordings and the next call's results,
+    unlike in worker processes."""
+    recordings = [_simulate(seed) for seed in range(2)]
+    with joblib.parallel_config(backend=backend, n_jobs=2):
+        for _ in range(2):
+            counts = map_recordings(_drop_first_then_count, None, recordings, n_jobs=2)
+            assert list(counts.values()) == [N_EPOCHS - 1] * 2
+    assert [len(epochs) for epochs in recordings] == [N_EPOCHS] * 2
+
+
 def test_loky_sets_torch_threads(fitted, recording_files):
     results = map_recordings(_process_and_estimator, fitted, recording_files, n_jobs=2)
     assert os.getpid() not in {pid for pid, _ in results.values()}
     threads = map_recordings(_torch_thread_count, fitted, recording_files, n_jobs=2)
-    expected = max(1, joblib.cpu_count() // 2)
+    expected = max(1, min(torch.get_num_threads(), joblib.cpu_count() // 2))
     assert set(threads.values()) == {expected}
     serial = map_recordings(_torch_thread_count, fitted, recording_files[:1])
     assert serial["sub-00"] == torch.get_num_threads()  # serial: torch's own
+
+
+def test_tasks_use_no_more_torch_threads_than_the_caller(recording_files):
+    """A task alone on its machine took all its cores where the user had
+    limited torch's threads (OMP_NUM_THREADS=1): 2 threads on 2 cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        threads = map_recordings(
+            _torch_thread_count, None, recording_files[:1], n_jobs=2
+        )
+    finally:
+        torch.set_num_threads(previous)
+    assert threads == {"sub-00": 1}
 
 
 def test_progress_is_logged(fitted, recording_files, capfd):
@@ -596,7 +708,8 @@ def test_dask_sets_torch_threads_per_host(dask_client, fitted, recording_files):
     with joblib.parallel_backend("dask"):
         threads = map_recordings(_torch_thread_count, fitted, recording_files)
     # Two single-threaded workers on this machine share its cores.
-    assert set(threads.values()) == {max(1, joblib.cpu_count() // 2)}
+    expected = max(1, min(torch.get_num_threads(), joblib.cpu_count() // 2))
+    assert set(threads.values()) == {expected}
 
 
 def test_cross_val_score_on_dask(dask_client, serial_cv_scores):

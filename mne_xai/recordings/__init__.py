@@ -9,12 +9,14 @@ them (Dask) and report progress.
 
 What is specific to a task of this module:
 
-- the fitted estimator is pickled once per call and unpickled in each task,
-  so that every recording gets a copy of its own (a function may train it
-  on its recording); on Dask it travels with each task, so that a recording
-  whose worker died can be retried;
+- the fitted estimator is pickled once per call and unpickled in each task
+  (copied per recording when serial), so that every recording gets a copy of
+  its own (a function may train it on its recording), and one that cannot be
+  copied is refused rather than shared; on Dask it travels with each task, so
+  that a recording whose worker died can be retried;
 - torch's intra-op threads are set for the task so that the workers of one
-  machine share its cores instead of each using all of them;
+  machine share its cores instead of each using all of them, and none uses
+  more than the caller does;
 - a recording's data are read in its task and dropped when the task ends, so
   a worker holds one recording at a time; the explanation and evaluation
   functions stream over batches within it;

@@ -22,11 +22,13 @@ from .._progress import progress_bar
 from ._results import RecordingResults
 from ._sources import _check_recordings, _check_unique, _named
 from ._workers import (
-    _concurrency,
+    _not_copyable,
     _one_task_per_process,
+    _own_copy,
     _run_recording,
     _Shipped,
     _task_log_level,
+    _thread_share,
     _threads_of_this_process,
 )
 
@@ -61,7 +63,7 @@ class _Call(NamedTuple):
         """The function's name, for log lines."""
         return getattr(self.function, "__name__", type(self.function).__name__)
 
-    def task_args(self, position, estimator, concurrency, level, record_warnings):
+    def task_args(self, position, estimator, thread_share, level, record_warnings):
         """Return the arguments of :func:`_run_recording` for one recording."""
         return (
             self.function,
@@ -71,7 +73,7 @@ class _Call(NamedTuple):
             self.labels[position],
             self.id_column,
             self.params,
-            concurrency,
+            thread_share,
             level,
             record_warnings,
         )
@@ -84,16 +86,23 @@ def _serial(call, estimator, done):
         f"Running {call.name} on {len(call.sources)} recordings, one at a time."
     )
     for position in progress_bar(range(len(call.sources)), mesg="Recordings"):
-        _, *outcome = _run_recording(
-            *call.task_args(position, estimator, None, level, True)
-        )
+        own = _own_copy(estimator)  # outside the task, whose errors name its recording
+        _, *outcome = _run_recording(*call.task_args(position, own, None, level, True))
         done[position] = outcome
 
 
-def _raise_recorded_warnings(done):
-    """Raise the warnings the recordings done raised, in their order, with their id."""
-    for position in sorted(done):
-        recording_id, _, raised = done[position]
+def _raise_recorded_warnings(done, failed):
+    """Raise the warnings the recordings raised, in their order, with their id.
+
+    Those of the recordings ``done``, and of the one ``failed`` (its position,
+    id and warnings; None if none did).
+    """
+    raised_by = {position: (rid, raised) for position, (rid, _, raised) in done.items()}
+    if failed is not None:
+        position, recording_id, raised = failed
+        raised_by[position] = recording_id, raised
+    for position in sorted(raised_by):
+        recording_id, raised = raised_by[position]
         for category, message in raised:
             # The id last, so that filters on the message's start still match.
             # Not MNE's warn, which is silent above its WARNING level: the task
@@ -127,13 +136,17 @@ def map_recordings(
     ----------
     function : callable
         Called as ``function(estimator, epochs, **params)`` for each
-        recording. With ``n_jobs`` other than 1 it must be picklable: a
-        function defined at the top level of a module.
+        recording, with Epochs of its own, which it may change. With
+        ``n_jobs`` other than 1 it must be picklable: a function defined at
+        the top level of a module.
     estimator : object
         Usually a fitted classifier; an unfitted one if ``function`` trains a
         model per recording. Each call gets a copy of its own, so what one
         recording's call does to it (training) stays out of the others and
-        out of the object given.
+        out of the object given: a pickled copy in worker processes and
+        threads, a :func:`copy.deepcopy` (else a pickled copy) when serial.
+        An estimator that cannot be copied so (one holding a lock or an open
+        file) is refused with a TypeError.
     %(recordings)s
     %(recording_ids)s
     %(n_jobs_recordings)s
@@ -154,14 +167,18 @@ def map_recordings(
     call = _Call(function, sources, labels, id_column, params)
     backend, n_workers = _parallel_setup(n_jobs)
     done = {}  # position -> (recording id, result, warnings raised)
+    failed = None  # (position, recording id, warnings raised) of one that failed
     try:
         if backend is None:
             _serial(call, estimator, done)
         else:
             _parallel(call, estimator, backend, n_workers, done)
+    except Exception as err:
+        failed = getattr(err, "_mne_xai_failed", None)
+        raise
     finally:
-        # Also when a recording failed: those done before it had their say.
-        _raise_recorded_warnings(done)
+        # Also when a recording failed: those done, and it, had their say.
+        _raise_recorded_warnings(done, failed)
     n_recordings = len(sources)
     if len(done) != n_recordings:  # joblib raised; this only guards against a bug
         raise RuntimeError(
@@ -203,8 +220,8 @@ def _parallel(call, estimator, backend, n_workers, done):
     in_process = _threads_of_this_process(backend)
     if not in_process:  # before pickling the estimator for nothing
         _check_sendable(call.sources)
-    concurrency = _concurrency(backend, n_workers, n_recordings)
-    threads = "" if concurrency is None else " (torch threads set per worker)"
+    thread_share = _thread_share(backend, n_workers, n_recordings)
+    threads = "" if thread_share is None else " (torch threads set per worker)"
     logger.info(
         f"Running {call.name} on {n_recordings} recordings with {n_workers} "
         f"workers of joblib's {type(backend).__name__}{threads}."
@@ -212,10 +229,7 @@ def _parallel(call, estimator, backend, n_workers, done):
     try:
         shipped = _Shipped(estimator)
     except Exception as err:
-        raise TypeError(
-            f"The estimator ({type(estimator).__name__}) could not be pickled for "
-            f"the workers ({type(err).__name__}: {err}); use n_jobs=1."
-        ) from err
+        raise _not_copyable(estimator, "pickled for the workers", err) from err
     # Each task carries the pickle (a _Shipped is not weak-referenceable, so
     # joblib's Dask backend does not scatter it): the scheduler keeps it with
     # the task, so Dask can retry a dead worker's recordings. Scattered data
@@ -239,7 +253,7 @@ def _parallel(call, estimator, backend, n_workers, done):
         tasks = (
             task(
                 *call.task_args(
-                    position, shipped, concurrency, task_level, record_warnings
+                    position, shipped, thread_share, task_level, record_warnings
                 )
             )
             for position in range(n_recordings)
@@ -248,7 +262,7 @@ def _parallel(call, estimator, backend, n_workers, done):
             for position, *outcome in parallel(tasks):
                 done[position] = outcome
     except Exception as err:
-        if hasattr(err, "_mne_xai_recording"):
+        if hasattr(err, "_mne_xai_failed"):
             raise  # a recording's own error, which names it
         not_done = [call.labels[p] for p in range(n_recordings) if p not in done]
         raise RuntimeError(

@@ -46,7 +46,7 @@ def _check_recordings(recordings, ids, id_column):
         raise ValueError(
             "Give the recording ids either as ids or as id_column, not both."
         )
-    sources, labels, missing = [], [], []
+    sources, labels, not_files = [], [], []
     for position, recording in enumerate(recordings):
         _validate_type(
             recording,
@@ -60,12 +60,15 @@ def _check_recordings(recordings, ids, id_column):
         else:
             path = os.fspath(recording)
             if not Path(path).is_file():
-                missing.append(f"recordings[{position}]: {path}")
+                # A folder (e.g. a BIDS subject's) was said not to exist.
+                what = "a folder" if Path(path).is_dir() else "no such file"
+                not_files.append(f"recordings[{position}]: {path} ({what})")
             sources.append(path)
             labels.append(_file_id(path))
-    if missing:
+    if not_files:
         raise FileNotFoundError(
-            f"{len(missing)} recording file(s) do not exist: {_named(missing)}."
+            f"{len(not_files)} recording(s) are not files: {_named(not_files)}. "
+            "Give each recording as Epochs or the path of its epochs .fif file."
         )
     if ids is not None:
         _validate_type(ids, (list, tuple, np.ndarray, pd.Index), "ids")
@@ -137,10 +140,17 @@ def _check_channel_order(sources, labels, network):
             )
 
 
-def _read_recording(source, label):
-    """Return the recording's Epochs: as given, or read without their data."""
+def _read_recording(source, label, copy):
+    """Return the recording's Epochs: read without their data, or those given.
+
+    With ``copy``, Epochs given are copied for the task: one in the caller's
+    process (serial, threads) handed the function the caller's own, so that
+    what it did to them (dropping an epoch, cropping) changed the caller's
+    recordings and the results of the next call. Worker processes receive a
+    copy already.
+    """
     if isinstance(source, mne.BaseEpochs):
-        return source
+        return source.copy() if copy else source
     try:
         return mne.read_epochs(source, preload=False, verbose=False)
     except Exception as err:

@@ -8,6 +8,7 @@ import sys
 import traceback
 import warnings
 from contextlib import contextmanager, nullcontext
+from typing import NamedTuple
 
 import joblib
 import torch
@@ -51,39 +52,69 @@ class _Shipped:
         """Whether this task runs in another process than the caller."""
         return os.getpid() != self.pid
 
+    def load(self):
+        """Return the task's own copy of the object."""
+        return cloudpickle.loads(self.data)
 
-def _own_copy(value):
-    """Return the estimator a task works with: a copy of its own.
+
+def _own_copy(estimator):
+    """Return a copy of the estimator for one recording of the serial run.
 
     A function given to map_recordings may change its estimator (train it on
     the recording): on one shared object, every recording's result was the
-    model of the last one (serial), or of another on the same thread.
+    model of the last one, and the caller's object was trained. Some objects
+    that ``deepcopy`` refuses pickle (a torch tensor computed from others,
+    as ``weight_norm`` keeps); one that does neither is refused rather than
+    shared.
     """
-    if isinstance(value, _Shipped):
-        return cloudpickle.loads(value.data)
     try:
-        return copy.deepcopy(value)
-    except Exception as err:  # e.g. a lock: run on the object itself
-        logger.info(
-            f"The estimator could not be copied ({type(err).__name__}: {err}); "
-            "every recording uses the object itself."
-        )
-        return value
+        return copy.deepcopy(estimator)
+    except Exception:
+        pass
+    try:
+        return cloudpickle.loads(cloudpickle.dumps(estimator))
+    except Exception as err:
+        raise _not_copyable(estimator, "copied", err) from err
+
+
+def _not_copyable(estimator, how, err):
+    """Return the error for an estimator that each recording cannot get a copy of."""
+    return TypeError(
+        f"The estimator ({type(estimator).__name__}) could not be {how} "
+        f"({type(err).__name__}: {err}), and each recording's call needs a copy "
+        "of its own, so that what one call does to it (training) stays out of "
+        "the others and out of the object given. Leave out of it what holds a "
+        "lock, an open file or a connection, or give its class a __getstate__ "
+        "that drops them, so that it pickles."
+    )
 
 
 # Torch threads, so that workers do not oversubscribe their machine's cores
 
 
-def _concurrency(backend, n_workers, n_tasks):
-    """How many tasks may run at once on a worker's machine, for its torch threads.
+class _ThreadShare(NamedTuple):
+    """What a task needs to set its torch threads, decided by the caller.
+
+    ``concurrency`` is how many tasks run at once on a worker's machine: an
+    int for workers on this machine; for Dask, a dict from worker address to
+    the number of threads of all workers on that worker's host. ``most`` is
+    the caller's number of torch threads, which no task exceeds, so that a
+    limit the user set (``OMP_NUM_THREADS``, ``torch.set_num_threads``) holds
+    in the tasks too.
+    """
+
+    concurrency: int | dict
+    most: int
+
+
+def _thread_share(backend, n_workers, n_tasks):
+    """How a task of ``backend`` sets its torch threads (its share of the cores).
 
     Returns None (leave torch's threads alone) for threads of one process,
-    where torch's setting is shared; an int for workers on this machine; and
-    for Dask, a dict from worker address to the number of threads of all
-    workers on that worker's host.
+    where torch's setting is shared.
     """
     if isinstance(backend, LokyBackend | MultiprocessingBackend):
-        return max(1, min(n_workers, n_tasks))
+        return _ThreadShare(max(1, min(n_workers, n_tasks)), torch.get_num_threads())
     client = _dask_client(backend)
     if client is None:
         return None
@@ -94,7 +125,10 @@ def _concurrency(backend, n_workers, n_tasks):
     per_host = {}
     for address, n_threads in threads.items():
         per_host[hosts[address]] = per_host.get(hosts[address], 0) + n_threads
-    return {address: per_host[host] for address, host in hosts.items()}
+    return _ThreadShare(
+        {address: per_host[host] for address, host in hosts.items()},
+        torch.get_num_threads(),
+    )
 
 
 def _one_task_per_process(backend):
@@ -131,22 +165,27 @@ def _threads_of_this_process(backend):
     return client is not None and os.getpid() in client.run(os.getpid).values()
 
 
-def _torch_threads_for(concurrency):
-    """Torch threads for a task that shares its machine with ``concurrency`` tasks."""
-    if concurrency is None:
+def _torch_threads_for(share):
+    """Torch threads for a task: its machine's cores shared by its tasks.
+
+    Never more than the caller's threads: the share of one task alone on two
+    cores was 2 threads where the user had limited them to 1.
+    """
+    if share is None:
         return None
+    concurrency = share.concurrency
     if isinstance(concurrency, dict):
         from distributed import get_worker
 
         worker = get_worker()
         concurrency = concurrency.get(worker.address, worker.state.nthreads)
-    return max(1, joblib.cpu_count() // concurrency)
+    return max(1, min(share.most, joblib.cpu_count() // concurrency))
 
 
 @contextmanager
-def _torch_threads(concurrency):
+def _torch_threads(share):
     """Set torch's intra-op threads for one task, and restore them after."""
-    threads = _torch_threads_for(concurrency)
+    threads = _torch_threads_for(share)
     if threads is None:
         yield None
         return
@@ -200,42 +239,48 @@ def _run_recording(
     label,
     id_column,
     params,
-    concurrency,
+    thread_share,
     level,
     record_warnings,
 ):
     """Process one recording: read it, call ``function``, return its result.
 
-    Returns the position, the recording's id, the result and the distinct
-    warnings the call raised, as ``(category, message)`` in order.
+    ``estimator`` is the task's own copy (serial run) or a :class:`_Shipped`
+    pickle that the task unpickles into one. Returns the position, the
+    recording's id, the result and the distinct warnings the call raised, as
+    ``(category, message)`` in order. An error raised carries the position,
+    the id and the warnings as ``_mne_xai_failed``.
     """
+    in_a_worker_process = (
+        isinstance(estimator, _Shipped) and estimator.in_a_worker_process()
+    )
     with (
         # None: the caller set it for all the tasks, threads of its process.
         nullcontext() if level is None else use_log_level(level),
-        _torch_threads(concurrency),
+        _torch_threads(thread_share),
         _recorded_warnings(record_warnings) as caught,
     ):
         recording_id, unsendable = label, None
         try:
-            epochs = _read_recording(source, label)
+            epochs = _read_recording(source, label, copy=not in_a_worker_process)
             if id_column is not None:
                 recording_id = _metadata_id(epochs, id_column, label)
-            result = function(_own_copy(estimator), epochs, **params)
+            own = estimator.load() if isinstance(estimator, _Shipped) else estimator
+            result = function(own, epochs, **params)
         except Exception as err:
             # The error is the function's own (a user may catch its type);
-            # the note says which recording raised it, in any worker.
+            # the note says which recording raised it, in any worker. The
+            # warnings it raised first travel with it: they may say why.
             if hasattr(err, "add_note"):
                 err.add_note(f"Raised by recording {recording_id!r}.")
+            failed = position, recording_id, list(dict.fromkeys(caught))
             try:
-                err._mne_xai_recording = recording_id
+                err._mne_xai_failed = failed
             except AttributeError:  # pragma: no cover (an exception with slots)
                 pass
-            in_a_worker_process = (
-                isinstance(estimator, _Shipped) and estimator.in_a_worker_process()
-            )
             if not in_a_worker_process or _pickles(err):
                 raise
-            unsendable = _error_that_pickles(err, recording_id)
+            unsendable = _error_that_pickles(err, failed)
         if unsendable is not None:
             # Raised outside the handler, so that it carries no context: Dask
             # pickles the context of an error too.
@@ -252,21 +297,23 @@ def _pickles(err):
     return True
 
 
-def _error_that_pickles(err, recording_id):
+def _error_that_pickles(err, failed):
     """Return a RuntimeError telling all that ``err`` says, for a worker to raise.
 
     A worker's error reaches the caller pickled. One whose class cannot be
     rebuilt from its arguments (an ``__init__`` taking others) broke the
     loky pool, whose message blamed a worker that died, without the
-    recording or the error; Dask waited for ever.
+    recording or the error; Dask waited for ever. ``failed`` is the
+    recording's position, id and warnings, as the error would have carried.
     """
+    _, recording_id, _ = failed
     trace = "".join(traceback.format_exception(err))
     error = RuntimeError(
         f"Recording {recording_id!r} raised {type(err).__name__}: {err} (its "
         "error cannot be sent from the worker process as it is). The worker's "
         f"traceback:\n{trace}"
     )
-    error._mne_xai_recording = recording_id
+    error._mne_xai_failed = failed
     return error
 
 
