@@ -7,7 +7,7 @@ asks whether the usual knobs, each set by hand on top of the defaults, change
 that, in the same folds and the same run as the defaults and CSP+LDA:
 
 - ``no time shift``: the training epochs as they are (``time_shift=0``; the
-  default shifts each by up to a tenth of its length at every step);
+  default shifts each by up to 50 ms at every step);
 - ``dropout 0.25``: EEGNet's dropout for cross-subject data (the default is
   the paper's 0.5 for within-subject data);
 - ``weight decay 0.1``: AdamW's decay, ten times the default;

@@ -110,17 +110,19 @@ _PARAMETERS = """
         first call of :meth:`partial_fit` refuses ``"balanced"`` (a chunk's
         counts are not the data's); after ``fit`` it keeps that fit's weights.
     time_shift : float
-        Augmentation of the training epochs, from 0 to 0.5: at every
-        optimizer step each epoch is shifted in time by a random number of
-        samples, up to ``time_shift`` times its length either way (samples
-        shifted out are dropped; those shifted in hold each channel's mean
-        over the epoch). It tells the network what a small training set
-        cannot: that the class does not hinge on the exact sample a feature
-        falls on, as it does not for oscillations, nor within a tenth of an
-        epoch for evoked responses, whose latency varies from trial to trial.
-        0 trains on the epochs as they are: set it for classes that differ in
-        the latency of a response by less than ``time_shift`` of the epoch.
-        Prediction and explanations read the epochs as they are.
+        Augmentation of the training epochs, in seconds: at every optimizer
+        step each epoch is shifted in time by a random number of samples, up
+        to ``time_shift`` either way (samples shifted out are dropped; those
+        shifted in hold each channel's mean over the epoch). It tells the
+        network what a small training set cannot: that the class does not
+        hinge on the exact sample a feature falls on. The default, 50 ms either
+        way, spans a whole cycle of the 10 Hz mu and alpha rhythms, so that
+        the phase of an oscillation no longer tells the training trials
+        apart, and stays within the trial-to-trial latency jitter of evoked
+        responses. 0 trains on the epochs as they are: set it for
+        classes that differ in the latency of a response by less than
+        ``time_shift``. Prediction and explanations read the epochs as they
+        are.
     iterator_train__shuffle : bool
         Shuffle the training epochs at every pass (torch's ``DataLoader``
         does not by default; epochs often come sorted by class or time).
@@ -201,8 +203,8 @@ _NOTES = """
     By default the batch size and the number of epochs follow the size of
     the training set (:func:`mne_xai.estimators.training_schedule`), so that
     30 trials and 100,000 both train for enough optimizer steps, and every
-    step sees its epochs shifted in time by up to a tenth of their length
-    (``time_shift``), which small training sets need most.
+    step sees its epochs shifted in time by up to 50 ms (``time_shift``),
+    which small training sets need most.
 
     The fitted parameters can be stored with ``save_params`` and restored into
     a new estimator with ``initialize(X, y)`` followed by ``load_params``

@@ -77,31 +77,29 @@ def training_schedule(n_samples, batch_size="auto", max_epochs="auto"):
     return int(batch_size), int(max_epochs)
 
 
-def shifted_in_time(X, time_shift):
+def shifted_in_time(X, largest):
     """Shift each epoch of ``X`` in time by a random number of samples.
 
-    The shifts are drawn uniformly from ``-time_shift * n_times`` to
-    ``time_shift * n_times`` samples, with torch's random state (seeded in
-    training). Samples shifted out of the epoch are dropped; those shifted in
-    hold each channel's mean over the epoch, so that data with an offset get
-    no step at the edge.
+    The shifts are drawn uniformly from ``-largest`` to ``largest`` samples,
+    with torch's random state (seeded in training). Samples shifted out of
+    the epoch are dropped; those shifted in hold each channel's mean over the
+    epoch, so that data with an offset get no step at the edge.
 
     Parameters
     ----------
     X : torch.Tensor, shape (n_epochs, n_channels, n_times)
         A training batch.
-    time_shift : float
-        The largest shift, as a fraction of the epoch's length.
+    largest : int
+        The largest shift, in samples.
 
     Returns
     -------
     shifted : torch.Tensor, shape (n_epochs, n_channels, n_times)
         The shifted batch.
     """
-    n_times = X.shape[-1]
-    largest = int(time_shift * n_times)
     if largest == 0:
         return X
+    n_times = X.shape[-1]
     shifts = torch.randint(-largest, largest + 1, (len(X), 1, 1)).to(X.device)
     source = torch.arange(n_times, device=X.device) - shifts
     inside = (source >= 0) & (source < n_times)

@@ -338,7 +338,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         train_split=None,
         classes=None,
         class_weight=None,
-        time_shift=0.1,
+        time_shift=0.05,
         iterator_train__shuffle=True,
         **kwargs,
     ):
@@ -400,10 +400,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                     f"n_iter_no_change must be at least 1, got {self.n_iter_no_change}."
                 )
         _validate_type(self.time_shift, "numeric", "time_shift")
-        if not 0 <= self.time_shift < 0.5:
+        if not self.time_shift >= 0:
             raise ValueError(
-                f"time_shift must be at least 0 and below 0.5 (a fraction of the "
-                f"epoch's length), got {self.time_shift}."
+                f"time_shift must be at least 0 (seconds), got {self.time_shift}."
             )
         _validate_type(self.info, (None, mne.Info), "info")
         _validate_type(self.class_weight, (None, str, dict), "class_weight")
@@ -1234,9 +1233,15 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     def train_step_single(self, batch, **fit_params):
         """One optimizer step, on the batch's epochs shifted in time (``time_shift``)."""
         X, y = unpack_data(batch)
-        return super().train_step_single(
-            (shifted_in_time(X, self.time_shift), y), **fit_params
-        )
+        largest = round(self.time_shift * self._sfreq)
+        if 2 * largest >= X.shape[-1]:
+            raise ValueError(
+                f"time_shift={self.time_shift} s shifts by up to {largest} samples, "
+                f"and the epochs hold {X.shape[-1]}: a shift must stay below half "
+                "an epoch, or little of it would be left. Give a shorter "
+                "time_shift (0 trains on the epochs as they are)."
+            )
+        return super().train_step_single((shifted_in_time(X, largest), y), **fit_params)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """Train for ``max_epochs_`` epochs unless told otherwise."""

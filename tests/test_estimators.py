@@ -533,7 +533,8 @@ def test_unfitted_estimator_is_refused_by_the_inspections(synthetic_arrays, insp
         ("early_stopping", "yes", "early_stopping"),
         ("batch_size", 0, "at least 1"),
         ("n_iter_no_change", 0, "at least 1"),
-        ("time_shift", 0.5, "below 0.5"),
+        # 32 samples of the 64 at 128 Hz: half the epoch.
+        ("time_shift", 0.25, "below half"),
         ("time_shift", -0.1, "at least 0"),
         ("time_shift", "auto", "time_shift"),
     ],
@@ -563,7 +564,7 @@ class _RecordsTrainingInput(EEGNet):
         return super().forward(x)
 
 
-@pytest.mark.parametrize("time_shift", [0.0, 0.1])
+@pytest.mark.parametrize("time_shift", [0.0, 0.05])
 def test_training_sees_the_epochs_shifted_in_time(synthetic_arrays, time_shift):
     X, y = synthetic_arrays
     clf = EEGNetClassifier(
@@ -580,7 +581,8 @@ def test_training_sees_the_epochs_shifted_in_time(synthetic_arrays, time_shift):
     clf.partial_fit(X, y)
     (seen,) = clf.module_.seen
     seen = seen.numpy()
-    n_times, largest = X.shape[-1], int(time_shift * X.shape[-1])
+    # Arrays without info are read at 128 Hz: 50 ms is 6 samples.
+    n_times, largest = X.shape[-1], round(time_shift * 128)
     shifts = []
     for epoch, trained in zip(X, seen, strict=True):
         # The one shift within the bound that turns the epoch into what was seen.

@@ -215,7 +215,7 @@ def test_kernels_span_the_same_band_at_any_frequency_step(
     assert clf.network_sfreq_ == pytest.approx(hz_per_second / step)
     assert clf.estimator_.info_["sfreq"] == clf.network_sfreq_
     # Shifts along frequency would move a band; the user's estimator is kept.
-    assert clf.estimator_.time_shift == 0 and clf.estimator.time_shift == 0.1
+    assert clf.estimator_.time_shift == 0 and clf.estimator.time_shift == 0.05
     # Both networks' first kernels last half a second: hz_per_second / 2 Hz.
     module = clf.estimator_.module_
     conv = getattr(module, "temporal_conv", None) or module.depthwise_conv

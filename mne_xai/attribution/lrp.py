@@ -393,8 +393,8 @@ class LRP(LRPEpsilon):
     share of the relevance that varies from epoch to epoch: EEGNet's and
     InterpretableCNN's maps of EEGBCI imagery (subject 1, hands vs feet) hold
     about a quarter less relevance (summed magnitudes) than with ε = 1e-9 on
-    the median epoch (28 and 26 percent), and 15 to 78 percent less on single
-    epochs. Pass ``epsilon=1e-9`` to reproduce their maps. See
+    the median epoch, and 15 to 90 percent less on single epochs (the share
+    varies with the training). Pass ``epsilon=1e-9`` to reproduce their maps. See
     :class:`LRPEpsilon`, and ``"lrp_composite"`` for the composite rules
     recommended for deeper image networks.
     """
@@ -417,8 +417,9 @@ class LRPZPlus(_RelevancePropagation):
     β=0 without biases. Relevance is lost only where a unit receives no
     positive contribution at all (negative inputs through negative weights
     count as positive). Units reading many inputs rarely do: on EEGBCI
-    imagery (subject 1, hands vs feet), EEGNet's maps lose up to 0.7 percent
-    of the largest logit, and InterpretableCNN's conserve it. InterpretableCNN
+    imagery (subject 1, hands vs feet), EEGNet's maps lose up to about 1
+    percent of the largest logit (0.1 to 1.3 percent, with the training),
+    and InterpretableCNN's conserve it. InterpretableCNN
     of one channel, whose pointwise convolution feeds the depthwise one
     without a rectifier between them, one input per unit, loses about half
     the logit; the map then sums to less than the logit.
