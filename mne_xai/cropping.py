@@ -150,7 +150,8 @@ class CroppedClassifier(
         :class:`mne_xai.EEGNetClassifier`. It is cloned at ``fit`` and sees
         windows of ``window_length`` seconds: as :class:`mne.EpochsArray`
         (with the training channels and sampling rate) when fitting on Epochs,
-        as an array otherwise.
+        as an array otherwise. Its ``time_shift`` is set to 0: the windows,
+        ``window_step`` apart, shift the epochs already.
     window_length : float | "auto"
         Duration of a window in seconds. ``"auto"`` takes half the span that
         windows are cut from, at most 2 s (Schirrmeister et al.'s 2 s windows
@@ -411,6 +412,11 @@ class CroppedClassifier(
             # Windows of one epoch stay on one side of an inner validation split.
             fit_params[key] = np.repeat(np.arange(len(data)), n_windows)
         estimator = clone(self.estimator)
+        shift = _final_step_parameter(estimator, "time_shift")
+        if shift in estimator.get_params():
+            # The windows, window_step apart, are the shifts already: shifted
+            # again, Cropped(EEGNet) scored less on EEGBCI and simulated ERPs.
+            estimator.set_params(**{shift: 0.0})
         if picked is not None:
             # The windows hold the picked channels alone, among which indices
             # or a slice would pick again.

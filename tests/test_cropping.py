@@ -168,6 +168,8 @@ def test_cross_val_score_and_pickle():
     scores = cross_val_score(clf, epochs, y, cv=StratifiedKFold(2))
     assert scores.shape == (2,)
     fitted = clf.fit(epochs, y)
+    # The windows are shifts of the epochs already; the user's network is kept.
+    assert fitted.estimator_.time_shift == 0 and clf.estimator.time_shift == 0.05
     restored = pickle.loads(pickle.dumps(fitted))
     assert_allclose(restored.predict_proba(epochs), fitted.predict_proba(epochs))
     # Reproducible with a fixed random_state.

@@ -349,8 +349,7 @@ def small_cropped(synthetic_arrays):
     from mne_xai import CroppedClassifier
 
     return CroppedClassifier(
-        # Unshifted: the test below needs windows whose logits and votes differ.
-        EEGNetClassifier(max_epochs=1, time_shift=0, random_state=0, verbose=False),
+        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
         window_length=0.375,
         window_step=0.0625,
         sfreq=128.0,
