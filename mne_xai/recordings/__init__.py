@@ -10,7 +10,7 @@ them (Dask) and report progress.
 What is specific to a task of this module:
 
 - the fitted estimator is pickled once per call and unpickled in each task
-  (copied per recording when serial), so that every recording gets a copy of
+  (serial runs too), so that every recording gets a copy of
   its own (a function may train it on its recording), and one that cannot be
   copied is refused rather than shared; on Dask it travels with each task, so
   that a recording whose worker died can be retried;

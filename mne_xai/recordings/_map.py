@@ -22,11 +22,9 @@ from .._progress import progress_bar
 from ._results import RecordingResults
 from ._sources import _check_recordings, _check_unique, _named
 from ._workers import (
-    _not_copyable,
     _one_task_per_process,
-    _own_copy,
     _run_recording,
-    _Shipped,
+    _ship,
     _task_log_level,
     _thread_share,
     _threads_of_this_process,
@@ -85,9 +83,10 @@ def _serial(call, estimator, done):
     logger.info(
         f"Running {call.name} on {len(call.sources)} recordings, one at a time."
     )
+    shipped = _ship(estimator, "copied")
     for position in progress_bar(range(len(call.sources)), mesg="Recordings"):
-        own = _own_copy(estimator)  # outside the task, whose errors name its recording
-        _, *outcome = _run_recording(*call.task_args(position, own, None, level, True))
+        args = call.task_args(position, shipped, None, level, True)
+        _, *outcome = _run_recording(*args)
         done[position] = outcome
 
 
@@ -143,9 +142,8 @@ def map_recordings(
         Usually a fitted classifier; an unfitted one if ``function`` trains a
         model per recording. Each call gets a copy of its own, so what one
         recording's call does to it (training) stays out of the others and
-        out of the object given: a pickled copy in worker processes and
-        threads, a :func:`copy.deepcopy` (else a pickled copy) when serial.
-        An estimator that cannot be copied so (one holding a lock or an open
+        out of the object given: it is pickled once, and each call gets it
+        unpickled, whatever the backend (serial too). An estimator that cannot be copied so (one holding a lock or an open
         file) is refused with a TypeError.
     %(recordings)s
     %(recording_ids)s
@@ -226,10 +224,7 @@ def _parallel(call, estimator, backend, n_workers, done):
         f"Running {call.name} on {n_recordings} recordings with {n_workers} "
         f"workers of joblib's {type(backend).__name__}{threads}."
     )
-    try:
-        shipped = _Shipped(estimator)
-    except Exception as err:
-        raise _not_copyable(estimator, "pickled for the workers", err) from err
+    shipped = _ship(estimator, "pickled for the workers")
     # Each task carries the pickle (a _Shipped is not weak-referenceable, so
     # joblib's Dask backend does not scatter it): the scheduler keeps it with
     # the task, so Dask can retry a dead worker's recordings. Scattered data

@@ -1,6 +1,5 @@
 """What runs in a worker: the task, the estimator it receives, its torch threads."""
 
-import copy
 import logging
 import os
 import pickle
@@ -57,24 +56,18 @@ class _Shipped:
         return cloudpickle.loads(self.data)
 
 
-def _own_copy(estimator):
-    """Return a copy of the estimator for one recording of the serial run.
+def _ship(estimator, how):
+    """Return ``estimator`` pickled once for the tasks, each of which unpickles a copy.
 
     A function given to map_recordings may change its estimator (train it on
     the recording): on one shared object, every recording's result was the
-    model of the last one, and the caller's object was trained. Some objects
-    that ``deepcopy`` refuses pickle (a torch tensor computed from others,
-    as ``weight_norm`` keeps); one that does neither is refused rather than
-    shared.
+    model of the last one, and the caller's object was trained. So serial
+    runs ship it too, and one that does not pickle is refused, not shared.
     """
     try:
-        return copy.deepcopy(estimator)
-    except Exception:
-        pass
-    try:
-        return cloudpickle.loads(cloudpickle.dumps(estimator))
+        return _Shipped(estimator)
     except Exception as err:
-        raise _not_copyable(estimator, "copied", err) from err
+        raise _not_copyable(estimator, how, err) from err
 
 
 def _not_copyable(estimator, how, err):
@@ -245,15 +238,13 @@ def _run_recording(
 ):
     """Process one recording: read it, call ``function``, return its result.
 
-    ``estimator`` is the task's own copy (serial run) or a :class:`_Shipped`
-    pickle that the task unpickles into one. Returns the position, the
+    ``estimator`` is a :class:`_Shipped` pickle that the task unpickles
+    into a copy of its own. Returns the position, the
     recording's id, the result and the distinct warnings the call raised, as
     ``(category, message)`` in order. An error raised carries the position,
     the id and the warnings as ``_mne_xai_failed``.
     """
-    in_a_worker_process = (
-        isinstance(estimator, _Shipped) and estimator.in_a_worker_process()
-    )
+    in_a_worker_process = estimator.in_a_worker_process()
     with (
         # None: the caller set it for all the tasks, threads of its process.
         nullcontext() if level is None else use_log_level(level),
@@ -265,8 +256,7 @@ def _run_recording(
             epochs = _read_recording(source, label, copy=not in_a_worker_process)
             if id_column is not None:
                 recording_id = _metadata_id(epochs, id_column, label)
-            own = estimator.load() if isinstance(estimator, _Shipped) else estimator
-            result = function(own, epochs, **params)
+            result = function(estimator.load(), epochs, **params)
         except Exception as err:
             # The error is the function's own (a user may catch its type);
             # the note says which recording raised it, in any worker. The
