@@ -325,3 +325,84 @@ def test_results_print_a_summary_not_their_arrays(fitted_eegnet, imagery_epochs)
     assert repr(patterns).endswith("layer(s), learned from 6 epochs>")
     for result in (activations, filters, best, patterns):
         assert len(repr(result)) < 200
+
+
+class InPlaceELU(torch.nn.Module):
+    """A temporal (or spatial) convolution followed by ELU(inplace=True), or out
+    of place, on 4 channels of 128 samples."""
+
+    def __init__(self, in_place, kernel=(1, 9)):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, kernel)
+        self.elu = torch.nn.ELU(inplace=in_place)
+        self.fc = torch.nn.Linear(2 * (5 - kernel[0]) * (129 - kernel[1]), 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.elu(self.conv(x.unsqueeze(1))).flatten(1))
+
+
+def _inspect_conv(inspection, network, epochs):
+    """The numbers an inspection reports of layer 'conv'."""
+    import mne_xai.inspect
+
+    if inspection == "temporal_filters":
+        filters = mne_xai.inspect.temporal_filters(network, epochs, verbose=False)
+        return filters.passbands["contribution"].to_numpy()
+    if inspection == "spatial_patterns":
+        spatial = mne_xai.inspect.spatial_patterns(network, epochs, verbose=False)
+        return spatial.ranking["contribution"].to_numpy()
+    if inspection == "pruning_curve":
+        curve = mne_xai.inspect.pruning_curve(
+            network,
+            epochs,
+            "conv",
+            epochs.events[:, 2] - 1,
+            random_state=0,
+            verbose=False,
+        )
+        return np.concatenate([*curve.importance.values(), *curve.accuracy.values()])
+    if inspection == "unit_sensitivity":
+        sensitivity = mne_xai.inspect.unit_sensitivity(
+            network, epochs, "conv", random_state=0, verbose=False
+        )
+        return np.concatenate([sensitivity.amplitude, sensitivity.phase])
+    return layer_activations(network, epochs, "conv", verbose=False).data
+
+
+@pytest.mark.parametrize(
+    "inspection",
+    [
+        "layer_activations",
+        "unit_sensitivity",
+        "pruning_curve",
+        "temporal_filters",
+        "spatial_patterns",
+    ],
+)
+def test_a_layer_followed_by_an_in_place_one_is_read_as_it_returns(inspection):
+    """ELU(inplace=True) overwrote the output kept of the layer before it:
+    activations and sensitivities were silently those of the ELU, and pruning,
+    temporal_filters and spatial_patterns failed ("a leaf Variable that
+    requires grad is being used in an in-place operation")."""
+    import mne
+
+    epochs = _small_epochs()
+    # Unit variance, where the ELU bends (the untrained network reads volts).
+    epochs = mne.EpochsArray(
+        epochs.get_data() * 1e5,
+        epochs.info,
+        epochs.events,
+        epochs.tmin,
+        epochs.event_id,
+        verbose=False,
+    )
+    kernel = (4, 1) if inspection == "spatial_patterns" else (1, 9)
+    in_place, out_of_place = (
+        _untrained(lambda mode=mode: InPlaceELU(mode, kernel), epochs)
+        for mode in (True, False)
+    )
+    np.testing.assert_allclose(
+        _inspect_conv(inspection, in_place, epochs),
+        _inspect_conv(inspection, out_of_place, epochs),
+        rtol=1e-6,
+    )

@@ -363,8 +363,10 @@ def batch_outputs(network, data, layer, *, batch_size, device):
         name, _ = find_layer(network.module_, layer)
         _, layer = find_layer(module, name)
     captured = []
+    # A copy: a layer after this one working in place (ELU(inplace=True))
+    # would overwrite the output kept, which then read as that layer's.
     handle = hook_output(
-        layer, name, lambda _inputs, output: captured.append(output.detach())
+        layer, name, lambda _inputs, output: captured.append(output.detach().clone())
     )
     try:
         with torch.no_grad():
@@ -536,7 +538,9 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
         # A leaf of its own: the gradient stops here, whether or not the
         # network's parameters require gradients.
         captured["output"] = output.detach().requires_grad_()
-        return captured["output"]
+        # The network goes on with a copy, which a layer working in place
+        # (ELU(inplace=True)) may change, as it may not change a leaf.
+        return captured["output"].clone()
 
     handle = hook_output(layer, name, capture)
     try:
