@@ -356,6 +356,18 @@ def test_best_samples_among_all_and_arrays(drowsiness):
         best_samples(clf, epochs, k=200, verbose=False)
 
 
+def test_best_samples_of_arrays_start_when_the_training_epochs_did(
+    fitted_eegnet, imagery_epochs
+):
+    """They started at 0 s: the prototypes of a network trained on epochs from
+    0.5 s were half a second early, unlike the maps and activations of arrays."""
+    array = imagery_epochs.get_data()
+    result = best_samples(fitted_eegnet, array, k=2, among="all", verbose=False)
+    for name, top in result.indices.items():
+        np.testing.assert_allclose(result.epochs[name].times, imagery_epochs.times)
+        np.testing.assert_array_equal(result.epochs[name].get_data(), array[top])
+
+
 def test_best_samples_of_lazy_epochs_read_a_batch_at_a_time(
     drowsiness, tmp_path, epochs_reads
 ):

@@ -10,10 +10,10 @@ from mne.time_frequency import SpectrumArray
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device, returns_probabilities
-from .._convert import EventsAreNotClasses
+from .._convert import EventsAreNotClasses, start_time
 from .._docs import fill_doc
 from .._network import BinaryLogOdds, WindowAverage, as_network
-from .._outputs import spectrum_channels
+from .._outputs import epochs_array, spectrum_channels
 from ..attribution._core import _resolve_target, output_info_for_arrays
 from ._activations import batch_outputs
 
@@ -125,8 +125,9 @@ class BestSamples:
         epochs in the epochs given.
     epochs : dict
         Class name to its top epochs, as :class:`mne.Epochs` in the order of
-        ``indices``. Names are the event names of the training epochs where
-        the estimator knows them, else the class labels.
+        ``indices`` (of arrays, :class:`mne.EpochsArray` starting when the
+        training epochs did). Names are the event names of the training
+        epochs where the estimator knows them, else the class labels.
     spectra : dict
         Class name to the difference, in dB, between the mean log power
         spectral density of its top epochs and that of the other candidate
@@ -170,11 +171,12 @@ def _epochs_at(epochs, data, network, indices):
             ],
             verbose=False,
         )
-    return mne.EpochsArray(
+    # At the training epochs' start, as the network reads arrays (at 0 s, a
+    # network trained from 0.5 s had its prototypes half a second early).
+    return epochs_array(
         np.asarray(epochs[indices], dtype=np.float64),
         output_info_for_arrays(network, data.shape),
-        baseline=None,
-        verbose=False,
+        start_time(data, network),
     )
 
 
