@@ -233,6 +233,34 @@ def test_maximize_refuses_bad_input(fitted_icnn, synthetic_arrays):
         maximize_activation(net, 0, verbose=False)
 
 
+class BatchNormWithoutRunningStatistics(torch.nn.Module):
+    """Batch norm over the batch in evaluation mode too: epochs of a batch mix."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(n_chans, 4, 5)
+        self.norm = torch.nn.BatchNorm1d(4, track_running_stats=False)
+        self.fc = torch.nn.Linear(4 * (n_times - 4), n_outputs)
+
+    def forward(self, x):
+        return self.fc(torch.nn.functional.elu(self.norm(self.conv(x))).flatten(1))
+
+
+def test_maximize_refuses_a_network_mixing_the_epochs_of_a_batch(synthetic_arrays):
+    """The restarts, optimized as one batch, each raised a logit that depended
+    on the others: one reported 5.84 was 6.02 for its input alone, which
+    changed which restart was best."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(
+        module=BatchNormWithoutRunningStatistics,
+        max_epochs=1,
+        info=mne.create_info(X.shape[1], 64.0, "eeg"),
+        verbose=False,
+    ).fit(X * 1e-5, y)
+    with pytest.raises(ValueError, match="depends on the other epochs in its batch"):
+        maximize_activation(clf, 1, n_restarts=2, n_steps=2, verbose=False)
+
+
 def test_group_predictions_refuses_a_network_that_cannot_predict(synthetic_arrays):
     """as_network's wrapper of a skorch classifier explains and cannot predict:
     it was an AttributeError naming a private class."""

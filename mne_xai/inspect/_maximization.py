@@ -16,13 +16,13 @@ from .._network import as_network, check_reads_time, sampling_rate
 from .._outputs import epochs_array, evoked_array, spectrum_array, spectrum_channels
 from .._progress import progress_bar
 from ..attribution._core import (
+    _check_outputs,
     _event_id,
     _target_index,
     _warn_if_also_an_index,
     output_info_for_arrays,
     private_module,
 )
-from ..attribution._propagation import check_gradient_path
 from ..attribution.spectral import from_fourier
 from ._samples import class_names
 
@@ -290,7 +290,10 @@ def maximize_activation(
     phase. Maximizing one logit may raise the others too: compare
     ``.logits`` across classes.
 
-    The network runs in evaluation mode; its weights are not changed.
+    The network runs in evaluation mode; its weights are not changed. The
+    restarts run as one batch: a network whose output for an epoch depends
+    on the other epochs of its batch (batch norm without running
+    statistics), or changes from one pass to the next, is refused.
 
     References
     ----------
@@ -339,8 +342,18 @@ def maximize_activation(
     )
     history = np.empty((n_steps, n_restarts))
     module = private_module(network, device)
-    # The ascent follows autograd's gradient: it must be the network's.
-    check_gradient_path(module, start[:1].to(device), "maximize_activation")
+    # The restarts run as one batch and ascend autograd's gradient: the
+    # network must treat each epoch on its own (batch norm without running
+    # statistics made each restart's logit depend on the others), the same
+    # way twice, and see all of its computation. Checked on noise at the
+    # data's amplitude.
+    _check_outputs(
+        module,
+        (data_std * start[:2]).to(device),
+        "maximize_activation",
+        differentiates=True,
+        n_classes=len(network.classes_),
+    )
     objective = _Objective(
         module, target_index, amplitude.to(device), data_std.to(device), penalties
     )
