@@ -406,3 +406,30 @@ def test_a_layer_followed_by_an_in_place_one_is_read_as_it_returns(inspection):
         _inspect_conv(inspection, out_of_place, epochs),
         rtol=1e-6,
     )
+
+
+class BatchMixing(torch.nn.Module):
+    """Batch norm over the batch in evaluation mode too: epochs of a batch mix."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(4, 2, 9)  # 128 -> 120
+        self.norm = torch.nn.BatchNorm1d(2, track_running_stats=False)
+        self.fc = torch.nn.Linear(2 * 120, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.norm(self.conv(x)).flatten(1))
+
+
+@pytest.mark.parametrize("inspection", ["layer_activations", "unit_sensitivity"])
+def test_a_network_mixing_the_epochs_of_a_batch_is_refused(inspection):
+    """Activations and sensitivities of its layers changed with batch_size (a
+    unit's sensitivity 0.125 in batches of 4, 0.118 in one batch of 40)."""
+    import mne_xai.inspect
+
+    epochs = _small_epochs()
+    network = _untrained(BatchMixing, epochs)
+    with pytest.raises(ValueError, match="depends on the other epochs in its batch"):
+        getattr(mne_xai.inspect, inspection)(
+            network, epochs, "norm", batch_size=4, verbose=False
+        )

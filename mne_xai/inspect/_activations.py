@@ -1,5 +1,6 @@
 """Activations of a network's layers for a set of epochs, streamed over batches."""
 
+import warnings
 from dataclasses import dataclass
 
 import mne
@@ -355,8 +356,16 @@ def batch_outputs(network, data, layer, *, batch_size, device):
         The layer's output for the batch, detached.
     """
     module = private_module(network, device, next(data.batches(1)))
-    if layer is None:
+    with warnings.catch_warnings():
+        if layer is not None:
+            # The layer's output is read, not the logits: a final softmax
+            # does not concern it.
+            warnings.filterwarnings("ignore", message="The network returns (log-)?prob")
+        # A layer's output too must be each epoch's own, the same in every
+        # pass: batch norm without running statistics made activations and
+        # sensitivities change with batch_size.
         _check_logits(module, data, device)
+    if layer is None:
         name, layer = type(module).__name__, module
     else:
         # The private copy holds its own layers, at the same names.
@@ -415,8 +424,10 @@ def layer_activations(
     -----
     The network runs in evaluation mode (batch norm with its running
     statistics, no dropout), so an epoch's activations do not depend on the
-    other epochs of its batch. Only one batch of inputs is held at a time;
-    the activations of every epoch are returned.
+    other epochs of its batch; a network whose outputs still do (batch norm
+    without running statistics), or change from one pass to the next, is
+    refused. Only one batch of inputs is held at a time; the activations of
+    every epoch are returned.
     """
     network = as_network(estimator)
     batch_size = check_positive_int(batch_size, "batch_size")
