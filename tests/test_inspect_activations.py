@@ -307,7 +307,13 @@ def test_layer_returning_a_tuple_is_refused(inspect):
 
 def test_results_print_a_summary_not_their_arrays(fitted_eegnet, imagery_epochs):
     """Their reprs printed every array they hold, thousands of numbers."""
-    from mne_xai.inspect import best_samples, learn_patterns, temporal_filters
+    from mne_xai.inspect import (
+        best_samples,
+        learn_patterns,
+        maximize_activation,
+        spatial_patterns,
+        temporal_filters,
+    )
 
     epochs = imagery_epochs[:6]
     activations = layer_activations(fitted_eegnet, epochs, "spatial_pool")
@@ -323,7 +329,17 @@ def test_results_print_a_summary_not_their_arrays(fitted_eegnet, imagery_epochs)
     assert repr(best) == "<BestSamples | top epochs per class (feet: 2, hands: 2)>"
     patterns = learn_patterns(fitted_eegnet, epochs, verbose=False)
     assert repr(patterns).endswith("layer(s), learned from 6 epochs>")
-    for result in (activations, filters, best, patterns):
+    maximized = maximize_activation(
+        fitted_eegnet, "feet", n_restarts=2, n_steps=3, random_state=0, verbose=False
+    )
+    assert repr(maximized).startswith(
+        "<ActivationMaximization | class 'feet', 2 restarts of 3 steps, best "
+    )
+    spatial = spatial_patterns(fitted_eegnet, epochs, verbose=False)
+    assert repr(spatial) == (
+        "<SpatialPatterns | 'spatial_conv', 16 components on 64 channels>"
+    )
+    for result in (activations, filters, best, patterns, maximized, spatial):
         assert len(repr(result)) < 200
 
 

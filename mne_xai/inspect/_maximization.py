@@ -70,6 +70,16 @@ class ActivationMaximization:
     history: np.ndarray
     target: object
 
+    def __repr__(self):
+        best = int(np.argmax(self.objective))
+        # The class's event name, under which the restarts are.
+        (name,) = self.restarts.event_id
+        return (
+            f"<ActivationMaximization | class {name!r}, "
+            f"{len(self.objective)} restarts of {len(self.history)} steps, best "
+            f"objective {self.objective[best]:.3g}>"
+        )
+
 
 def _input_statistics(network):
     """Return the shape of a training epoch and the training data's std."""

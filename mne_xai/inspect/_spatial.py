@@ -304,6 +304,12 @@ class SpatialPatterns:
     ranking: pd.DataFrame
     layer: str
 
+    def __repr__(self):
+        return (
+            f"<SpatialPatterns | {self.layer!r}, {len(self.ranking)} components on "
+            f"{len(self.filters.ch_names)} channels>"
+        )
+
     def plot(self, n_components=4, *, kind="patterns", ch_type=None, show=True):
         """Plot the topographies of the most contributing components.
 
