@@ -529,9 +529,11 @@ def test_tools_reading_time_refuse_the_network_of_spectra(
 ):
     """Given estimator_, they read its frequency axis as time: kernels "peaking
     at 16 Hz" of a 32 Hz input, bands of frequency bins, a 1/f prior over
-    frequency."""
+    frequency; best_samples returned the Welch spectra of the spectra, as if
+    they were epochs in time."""
     from mne_xai.attribution import explain_spectrum
     from mne_xai.inspect import (
+        best_samples,
         layer_activations,
         maximize_activation,
         temporal_filters,
@@ -545,6 +547,7 @@ def test_tools_reading_time_refuse_the_network_of_spectra(
         lambda: temporal_filters(network),
         lambda: unit_sensitivity(network, spectra, "spatial_conv"),
         lambda: maximize_activation(network, target=0, n_steps=1),
+        lambda: best_samples(network, spectra, k=2, among="all"),
     ]
     for call in calls:
         with pytest.raises(ValueError, match="reads log-power spectra"):

@@ -12,7 +12,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 from .._checks import check_positive_int, compute_device, returns_probabilities
 from .._convert import EventsAreNotClasses, start_time
 from .._docs import fill_doc
-from .._network import BinaryLogOdds, WindowAverage, as_network
+from .._network import BinaryLogOdds, WindowAverage, as_network, check_reads_time
 from .._outputs import epochs_array, spectrum_channels
 from ..attribution._core import _resolve_target, output_info_for_arrays
 from ._activations import batch_outputs
@@ -356,6 +356,8 @@ def best_samples(
     .. footbibliography::
     """
     network = as_network(estimator)
+    # Its spectra are of the input read as time.
+    check_reads_time(network, "best_samples")
     k = check_positive_int(k, "k")
     batch_size = check_positive_int(batch_size, "batch_size")
     _check_option("among", among, ("class", "all"))

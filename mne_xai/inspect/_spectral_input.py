@@ -65,8 +65,9 @@ class SpectralClassifier(
         The network fitted on the spectra. Its ``reads_spectra_`` is True:
         the tools that read the input's last axis as time
         (:func:`temporal_filters`, :func:`unit_sensitivity`,
-        :func:`maximize_activation`,
-        :func:`~mne_xai.attribution.explain_spectrum`) refuse it, and
+        :func:`maximize_activation`, :func:`best_samples`, whose spectra
+        are of its input, :func:`~mne_xai.attribution.explain_spectrum`)
+        refuse it, and
         :func:`layer_activations` gives its layers no times.
     classes_ : ndarray, shape (n_classes,)
         The class labels (those of ``estimator_``).
