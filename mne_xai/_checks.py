@@ -27,6 +27,32 @@ def check_positive_int(value, name):
     return int(value)
 
 
+def check_seed(random_state):
+    """Return ``random_state`` as an int or None, or say why it is not a seed.
+
+    NumPy's own error for a negative seed ("expected non-negative integer")
+    names no argument.
+
+    Parameters
+    ----------
+    random_state : object
+        The argument.
+
+    Returns
+    -------
+    random_state : int | None
+        The seed.
+    """
+    _validate_type(random_state, (None, "int-like"), "random_state")
+    if random_state is None:
+        return None
+    if random_state < 0:
+        raise ValueError(
+            f"random_state must be None or a non-negative integer, got {random_state}."
+        )
+    return int(random_state)
+
+
 def returns_probabilities(outputs):
     """Whether a network's outputs are probabilities: it ends in a softmax.
 

@@ -24,13 +24,17 @@ from skorch.exceptions import NotInitializedError  # noqa: E402
 
 from mne_xai import EEGNetClassifier, explain, list_methods  # noqa: E402
 from mne_xai.attribution import explain_spectrum, method_unit  # noqa: E402
-from mne_xai.evaluate import parameter_randomization_check  # noqa: E402
+from mne_xai.evaluate import (  # noqa: E402
+    deletion_curve,
+    parameter_randomization_check,
+)
 from mne_xai.inspect import (  # noqa: E402
     learn_patterns,
     maximize_activation,
     pruning_curve,
     spatial_patterns,
     temporal_filters,
+    unit_sensitivity,
 )
 
 N_EPOCHS = 8
@@ -1218,10 +1222,27 @@ def test_not_finite_data_name_their_epochs(tiny_epochs_estimator):
         explain(estimator, broken, batch_size=4, verbose=False)
 
 
-def test_negative_random_state_is_named(tiny_epochs_estimator):
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda net, epochs: explain(
+            net, epochs, "smoothgrad", random_state=-1, n_samples=2
+        ),
+        lambda net, epochs: maximize_activation(net, 1, n_steps=1, random_state=-1),
+        lambda net, epochs: unit_sensitivity(
+            net, epochs, "spatial_bn", random_state=-1
+        ),
+        lambda net, epochs: pruning_curve(net, epochs, "spatial_bn", random_state=-1),
+        lambda net, epochs: deletion_curve(net, epochs, "saliency", random_state=-1),
+        lambda net, epochs: parameter_randomization_check(net, epochs, random_state=-1),
+    ],
+    ids=["explain", "maximize", "sensitivity", "pruning", "deletion", "sanity"],
+)
+def test_negative_random_state_is_named(tiny_epochs_estimator, call):
+    # NumPy's own error ("expected non-negative integer") names no argument.
     estimator, epochs = tiny_epochs_estimator
     with pytest.raises(ValueError, match="random_state must be None or a non-neg"):
-        explain(estimator, epochs, "smoothgrad", random_state=-1, n_samples=2)
+        call(estimator, epochs)
 
 
 @pytest.mark.parametrize(

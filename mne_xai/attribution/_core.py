@@ -12,6 +12,7 @@ from torch.utils.checkpoint import CheckpointError
 
 from .._checks import (
     check_positive_int,
+    check_seed,
     compute_device,
     returns_probabilities,
 )
@@ -977,12 +978,7 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
     total, per_epoch = 0, None
     start = 0
     stochastic = request.method_class.stochastic
-    _validate_type(random_state, (None, "int-like"), "random_state")
-    # numpy's own error for a negative seed names no argument.
-    if random_state is not None and random_state < 0:
-        raise ValueError(
-            f"random_state must be None or a non-negative integer, got {random_state}."
-        )
+    random_state = check_seed(random_state)
     if stochastic:
         seed = np.random.SeedSequence(random_state).entropy
     explainer = request.method_class(module)

@@ -9,7 +9,7 @@ import torch
 from mne.time_frequency import SpectrumArray
 from mne.utils import _check_option, _validate_type, logger, verbose
 
-from .._checks import check_positive_int, compute_device
+from .._checks import check_positive_int, check_seed, compute_device
 from .._docs import fill_doc
 from .._graph import autograd_on
 from .._network import as_network, check_reads_time, sampling_rate
@@ -321,7 +321,7 @@ def maximize_activation(
         _check_penalty(smoothness_penalty, "smoothness_penalty"),
     )
     _check_option("spectral_prior", spectral_prior, ("1/f", None))
-    _validate_type(random_state, (None, "int-like"), "random_state")
+    random_state = check_seed(random_state)
     n_channels, n_times, data_std = _input_statistics(network)
     target_index = _target_index(network, target, _event_id(network, None))
     _warn_if_also_an_index(network, target, target_index)

@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 from mne.utils import _check_option, _validate_type, logger, verbose
 
-from .._checks import check_positive_int, compute_device
+from .._checks import check_positive_int, check_seed, compute_device
 from .._convert import events_are_not_labels, network_batches
 from .._docs import fill_doc
 from .._graph import autograd_on
@@ -437,7 +437,7 @@ def pruning_curve(
     network = as_network(estimator)
     batch_size = check_positive_int(batch_size, "batch_size")
     n_random = check_positive_int(n_random, "n_random")
-    _validate_type(random_state, (None, "int-like"), "random_state")
+    random_state = check_seed(random_state)
     _check_option("ablation", ablation, ("zero", "mean"))
     _validate_type(scores, (None, dict), "scores")
     name, module_layer = find_layer(network.module_, layer)

@@ -8,7 +8,7 @@ import torch
 from mne.utils import _validate_type, logger, verbose
 from scipy.optimize import brentq
 
-from .._checks import check_positive_int, compute_device
+from .._checks import check_positive_int, check_seed, compute_device
 from .._docs import fill_doc
 from .._network import as_network, check_reads_time, sampling_rate
 from ..attribution._core import _epoch_generators
@@ -461,7 +461,7 @@ def unit_sensitivity(
     _validate_type(ratio, "numeric", "ratio")
     if not ratio > 1:
         raise ValueError(f"ratio must be above 1, got {ratio}.")
-    _validate_type(random_state, (None, "int-like"), "random_state")
+    random_state = check_seed(random_state)
     name, module_layer = find_layer(network.module_, layer)
     data = network._check_prediction_input(epochs, "epochs")
     # The data's own rate where they have one: a network fitted on arrays only

@@ -6,7 +6,7 @@ import torch
 from mne.utils import _validate_type, logger
 from sklearn.utils import Bunch
 
-from ..._checks import check_positive_int, compute_device
+from ..._checks import check_positive_int, check_seed, compute_device
 from ..._convert import InputData, check_same_epochs, network_batches
 from ..._network import reading_channels
 from ...attribution import explain
@@ -120,6 +120,7 @@ def _evaluation_batches(
     epochs are batched) and ``read`` (the samples the network reads, None for
     all; see :func:`~mne_xai.evaluate._samples_read.samples_read`).
     """
+    random_state = check_seed(random_state)
     inputs, attribution = _check_inputs(
         estimator, epochs, method, attribution, batch_size, params
     )

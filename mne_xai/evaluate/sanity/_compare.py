@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from mne.utils import _check_option, _validate_type, logger
 
+from ..._checks import check_seed
 from ..._convert import std_per_type
 from ..._network import reading_channels
 from ..._progress import progress_bar
@@ -72,7 +73,7 @@ def _set_up(
     _validate_type(threshold, "numeric", "threshold")
     if not -1 < threshold <= 1:
         raise ValueError(f"threshold must be in (-1, 1], got {threshold}.")
-    _validate_type(random_state, (None, "int-like"), "random_state")
+    random_state = check_seed(random_state)
     # explain's own validation: method, its parameters, batch size, target and
     # data are checked now rather than after copying or training networks.
     request = prepare_request(
