@@ -610,12 +610,14 @@ def events_as_trained(codes, event_id, trained_event_id):
         unknown = sorted(
             str(name) for name in present.values() if name not in known.values()
         )
-        raise ValueError(
+        # Its own class: callers that take no labels give their own advice.
+        raise EventsAreNotClasses(
             f"The events {unknown} of these epochs are not among those the network "
             f"was trained on ({', '.join(trained_event_id)}), so their classes cannot "
             f"be matched by name. Keep the epochs of the trained events "
-            f"(epochs[{sorted(known.values())}]), or, to use the codes as they "
-            "are, give the labels explicitly: y=epochs.events[:, 2] (or target=...)."
+            f"(epochs[{sorted(known.values())}]).",
+            "Or, to use the codes as they are, give the labels explicitly: "
+            "y=epochs.events[:, 2] (or target=...).",
         )
     recoded = {code: trained_event_id[name] for code, name in known.items()}
     if any(code != new for code, new in recoded.items()):

@@ -384,6 +384,24 @@ def test_best_samples_among_all_and_arrays(drowsiness):
         best_samples(clf, epochs, k=200, verbose=False)
 
 
+def test_best_samples_advice_is_what_best_samples_takes(fitted_eegnet, imagery_epochs):
+    """Epochs holding an event the network was not trained on were refused
+    with advice to pass y= or target=, which best_samples does not take; a k
+    too large for among="all" spoke of a class."""
+    epochs = imagery_epochs.copy()
+    epochs.event_id = {**epochs.event_id, "rest": 99}
+    epochs.events[:3, 2] = 99
+    with pytest.raises(ValueError, match=r"events \['rest'\] of these") as err:
+        best_samples(fitted_eegnet, epochs, k=2, verbose=False)
+    assert "y=" not in str(err.value)
+    assert 'Pass among="all" to rank every epoch' in str(err.value)
+    n_epochs = len(imagery_epochs)
+    with pytest.raises(ValueError, match=f"k={n_epochs} leaves no other epochs ranked"):
+        best_samples(
+            fitted_eegnet, imagery_epochs, k=n_epochs, among="all", verbose=False
+        )
+
+
 def test_best_samples_of_arrays_start_when_the_training_epochs_did(
     fitted_eegnet, imagery_epochs
 ):

@@ -268,8 +268,9 @@ def _check_k(k, names, candidates, among):
         if n_candidates > k:
             continue
         if n_candidates > 1:
+            ranked = f"of class {name!r}" if among == "class" else "ranked"
             raise ValueError(
-                f"k={k} leaves no other epochs of class {name!r} to compare with "
+                f"k={k} leaves no other epochs {ranked} to compare with "
                 f"({n_candidates} candidate epochs); choose k below {n_candidates}."
             )
         advice = (
