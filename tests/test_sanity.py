@@ -467,6 +467,23 @@ def test_plot_draws_one_line_per_result(channel_reader, channel_data, edge_detec
     )
 
 
+def test_plot_of_one_step_draws_quartiles_away_from_the_mean():
+    """Four epochs at 0.9 and one at -0.9: the mean, 0.54, lies below the 25th
+    percentile, and the bar of one step raised "'yerr' must not contain
+    negative values"."""
+    similarity = {
+        metric: np.array([[0.9, 0.9, 0.9, 0.9, -0.9]]) for metric in SIMILARITY_METRICS
+    }
+    result = SanityCheckResult(
+        "target", "saliency", ["target"], similarity, metric="spearman", threshold=0.4
+    )
+    fig = plot_sanity_check(result, show=False)
+    line = fig.axes[0].get_lines()[0]
+    np.testing.assert_allclose(line.get_ydata(), [0.54])
+    bar = fig.axes[0].containers[0]
+    np.testing.assert_allclose(bar.lines[2][0].get_segments()[0][:, 1], [0.9, 0.9])
+
+
 def test_plot_draws_each_threshold_and_refuses_other_checks(
     channel_reader, channel_data
 ):
