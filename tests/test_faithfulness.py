@@ -1,5 +1,6 @@
 import copy
 import gc
+import warnings
 import weakref
 
 import mne
@@ -204,6 +205,11 @@ def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epoc
             **kwargs,
         )
     assert np.isnan(patches.mean_correlation)
+    # Printing the results says so, without NumPy's "Mean of empty slice".
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert "mean correlation nan" in repr(channels)
+        assert "mean correlation nan" in repr(patches)
 
 
 def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
