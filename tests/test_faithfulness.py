@@ -212,6 +212,28 @@ def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epoc
         assert "mean correlation nan" in repr(patches)
 
 
+def test_correlations_undefined_in_some_epochs_are_left_out_with_a_warning(
+    linear_estimator, montage_epochs
+):
+    """A map all zero in one epoch (a rectified CAM can be) gave NaN there, and
+    mean_correlation silently averaged the other epochs."""
+    maps = contributions(linear_estimator, montage_epochs)
+    maps[1] = 0
+    kwargs = dict(attribution=maps, target=0, random_state=0, verbose=False)
+    with pytest.warns(
+        RuntimeWarning, match=r"over channels in 1 of 6 epochs \(\[1\]\)"
+    ):
+        channels = channel_perturbation_test(linear_estimator, montage_epochs, **kwargs)
+    with pytest.warns(RuntimeWarning, match=r"over patches in 1 of 6 epochs \(\[1\]\)"):
+        patches = perturbation_test(
+            linear_estimator, montage_epochs, n_patches=10, **kwargs
+        )
+    for result in (channels, patches):
+        correlation = result.correlation.reshape(N_EPOCHS, -1)
+        assert np.isnan(correlation[1]).all() and not np.isnan(correlation[0]).any()
+        assert result.mean_correlation == pytest.approx(np.nanmean(correlation))
+
+
 def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
     linear_estimator, montage_epochs
 ):
