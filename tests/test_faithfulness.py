@@ -895,3 +895,45 @@ def test_deletion_test_on_one_channel_has_no_channel_level_test():
         deletion_curve(
             estimator, epochs, "saliency", unit="channel", baseline="interpolate"
         )
+
+
+class MaxOverTime(torch.nn.Module):
+    """The mean of the channels, smoothed, passed through an ELU and max-pooled
+    over all of time: its gradient reaches only the samples near the maximum."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.smooth = torch.nn.Conv1d(n_channels, 1, 5, padding=2, bias=False)
+        self.activation = torch.nn.ELU()
+        self.pool = torch.nn.AdaptiveMaxPool1d(1)
+        self.dense = torch.nn.Linear(1, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        hidden = self.activation(self.smooth(x * self.input_scale))
+        return self.dense(self.pool(hidden).flatten(1))
+
+
+def test_samples_that_move_the_logits_are_read_where_no_gradient_reaches():
+    """The first epochs' maxima lie mid-epoch, the others' at its end: the end
+    was taken as unread (no gradient of the first epochs reached it), never
+    deleted, and the deletion curve ended far from the baseline's score."""
+    rng = np.random.default_rng(0)
+    n_epochs, n_channels, n_times = 12, 4, 64
+    X = rng.standard_normal((n_epochs, n_channels, n_times)).astype(np.float32)
+    X[:8, :, 30:34] += 6  # the probe epochs peak mid-epoch
+    X[8:, :, -3:] += 6  # the others at the very end
+    y = np.tile([0, 1], n_epochs // 2)
+    clf = InterpretableCNNClassifier(
+        module=MaxOverTime, max_epochs=1, random_state=0, verbose=False
+    ).fit(X, y)
+    with torch.no_grad():
+        clf.module_.smooth.weight.fill_(0.05)
+        clf.module_.dense.weight.copy_(torch.tensor([[1.0], [-1.0]]))
+    curve = deletion_curve(
+        clf, X, attribution=np.abs(X), n_steps=4, target=0, verbose=False
+    )
+    assert curve.fractions[-1] == 1
+    with torch.no_grad():
+        baseline_score = clf.module_.eval()(torch.zeros(1, n_channels, n_times))[0, 0]
+    np.testing.assert_allclose(curve.scores[:, -1], float(baseline_score), atol=1e-5)
