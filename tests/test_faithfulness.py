@@ -1,5 +1,6 @@
 import copy
 import gc
+import warnings
 import weakref
 
 import mne
@@ -204,6 +205,33 @@ def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epoc
             **kwargs,
         )
     assert np.isnan(patches.mean_correlation)
+    # Printing the results says so, without NumPy's "Mean of empty slice".
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert "mean correlation nan" in repr(channels)
+        assert "mean correlation nan" in repr(patches)
+
+
+def test_correlations_undefined_in_some_epochs_are_left_out_with_a_warning(
+    linear_estimator, montage_epochs
+):
+    """A map all zero in one epoch (a rectified CAM can be) gave NaN there, and
+    mean_correlation silently averaged the other epochs."""
+    maps = contributions(linear_estimator, montage_epochs)
+    maps[1] = 0
+    kwargs = dict(attribution=maps, target=0, random_state=0, verbose=False)
+    with pytest.warns(
+        RuntimeWarning, match=r"over channels in 1 of 6 epochs \(\[1\]\)"
+    ):
+        channels = channel_perturbation_test(linear_estimator, montage_epochs, **kwargs)
+    with pytest.warns(RuntimeWarning, match=r"over patches in 1 of 6 epochs \(\[1\]\)"):
+        patches = perturbation_test(
+            linear_estimator, montage_epochs, n_patches=10, **kwargs
+        )
+    for result in (channels, patches):
+        correlation = result.correlation.reshape(N_EPOCHS, -1)
+        assert np.isnan(correlation[1]).all() and not np.isnan(correlation[0]).any()
+        assert result.mean_correlation == pytest.approx(np.nanmean(correlation))
 
 
 def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
@@ -867,3 +895,45 @@ def test_deletion_test_on_one_channel_has_no_channel_level_test():
         deletion_curve(
             estimator, epochs, "saliency", unit="channel", baseline="interpolate"
         )
+
+
+class MaxOverTime(torch.nn.Module):
+    """The mean of the channels, smoothed, passed through an ELU and max-pooled
+    over all of time: its gradient reaches only the samples near the maximum."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.smooth = torch.nn.Conv1d(n_channels, 1, 5, padding=2, bias=False)
+        self.activation = torch.nn.ELU()
+        self.pool = torch.nn.AdaptiveMaxPool1d(1)
+        self.dense = torch.nn.Linear(1, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        hidden = self.activation(self.smooth(x * self.input_scale))
+        return self.dense(self.pool(hidden).flatten(1))
+
+
+def test_samples_that_move_the_logits_are_read_where_no_gradient_reaches():
+    """The first epochs' maxima lie mid-epoch, the others' at its end: the end
+    was taken as unread (no gradient of the first epochs reached it), never
+    deleted, and the deletion curve ended far from the baseline's score."""
+    rng = np.random.default_rng(0)
+    n_epochs, n_channels, n_times = 12, 4, 64
+    X = rng.standard_normal((n_epochs, n_channels, n_times)).astype(np.float32)
+    X[:8, :, 30:34] += 6  # the probe epochs peak mid-epoch
+    X[8:, :, -3:] += 6  # the others at the very end
+    y = np.tile([0, 1], n_epochs // 2)
+    clf = InterpretableCNNClassifier(
+        module=MaxOverTime, max_epochs=1, random_state=0, verbose=False
+    ).fit(X, y)
+    with torch.no_grad():
+        clf.module_.smooth.weight.fill_(0.05)
+        clf.module_.dense.weight.copy_(torch.tensor([[1.0], [-1.0]]))
+    curve = deletion_curve(
+        clf, X, attribution=np.abs(X), n_steps=4, target=0, verbose=False
+    )
+    assert curve.fractions[-1] == 1
+    with torch.no_grad():
+        baseline_score = clf.module_.eval()(torch.zeros(1, n_channels, n_times))[0, 0]
+    np.testing.assert_allclose(curve.scores[:, -1], float(baseline_score), atol=1e-5)

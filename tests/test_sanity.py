@@ -467,6 +467,41 @@ def test_plot_draws_one_line_per_result(channel_reader, channel_data, edge_detec
     )
 
 
+def test_repr_of_an_undefined_verdict_does_not_call_the_maps_similar():
+    """Randomized maps all zero (a dead network) give NaN correlations: the
+    check fails, and its repr said the maps "stay similar"."""
+    similarity = {metric: np.full((2, 3), np.nan) for metric in SIMILARITY_METRICS}
+    similarity["ssim"][:] = 0.01
+    result = SanityCheckResult(
+        "cascading",
+        "saliency",
+        ["dense", "conv"],
+        similarity,
+        metric="spearman_abs",
+        threshold=0.4,
+    )
+    assert not result.passes
+    assert "stay similar" not in repr(result)
+    assert "undefined: every map compared was constant" in repr(result)
+
+
+def test_plot_of_one_step_draws_quartiles_away_from_the_mean():
+    """Four epochs at 0.9 and one at -0.9: the mean, 0.54, lies below the 25th
+    percentile, and the bar of one step raised "'yerr' must not contain
+    negative values"."""
+    similarity = {
+        metric: np.array([[0.9, 0.9, 0.9, 0.9, -0.9]]) for metric in SIMILARITY_METRICS
+    }
+    result = SanityCheckResult(
+        "target", "saliency", ["target"], similarity, metric="spearman", threshold=0.4
+    )
+    fig = plot_sanity_check(result, show=False)
+    line = fig.axes[0].get_lines()[0]
+    np.testing.assert_allclose(line.get_ydata(), [0.54])
+    bar = fig.axes[0].containers[0]
+    np.testing.assert_allclose(bar.lines[2][0].get_segments()[0][:, 1], [0.9, 0.9])
+
+
 def test_plot_draws_each_threshold_and_refuses_other_checks(
     channel_reader, channel_data
 ):

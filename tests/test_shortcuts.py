@@ -160,3 +160,55 @@ def test_window_shortcut_checked_against_the_changes_not_the_logits(data, caplog
         )
     assert "Window scores (pooled linear head)" in caplog.text
     np.testing.assert_allclose(fast, plain, rtol=1e-3, atol=1e-6)
+
+
+class ReflectPaddedNet(nn.Module):
+    """A first convolution padded by reflection, which the factored first block
+    (zero padding) gets wrong near the epoch's edges, and a dense bias."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.temporal = nn.Conv2d(
+            1, 4, (1, 17), padding=(0, 8), padding_mode="reflect", bias=False
+        )
+        self.spatial = nn.Conv2d(4, 4, (n_channels, 1), groups=4, bias=False)
+        self.activation = nn.ELU()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dense = nn.Linear(4, n_classes)
+
+    def forward(self, x):
+        x = (x * self.input_scale)[:, None]
+        hidden = self.activation(self.spatial(self.temporal(x)))
+        return self.dense(self.pool(hidden).flatten(1))
+
+
+@pytest.mark.parametrize("bias", [0.0, 50.0])
+def test_first_block_shortcut_checked_against_the_changes_not_the_logits(
+    data, bias, caplog
+):
+    """The factored first block was checked against 1e-3 of the largest logit:
+    with a bias of 50, its zero padding passed for a reflection-padded network,
+    and the deletion test's drops were off by more than their size."""
+    from mne_xai.evaluate import deletion_test
+
+    X, y = data
+    clf = EEGNetClassifier(module=ReflectPaddedNet, **FAST).fit(X, y)
+    with torch.no_grad():
+        clf.module_.dense.bias += bias
+    kwargs = dict(attribution=np.abs(X), random_state=0)
+    with caplog.at_level(logging.DEBUG, logger="mne"):
+        fast = deletion_curve(clf, X, n_steps=8, verbose="debug", **kwargs)
+    assert "Factored first block: rank 1" in caplog.text
+    plain = deletion_curve(clf, X, n_steps=8, shortcuts=False, **kwargs)
+    np.testing.assert_allclose(fast.aopc, plain.aopc, rtol=1e-3, atol=1e-6)
+    fast, plain = (
+        deletion_test(clf, X, smoothing=0, shortcuts=shortcuts, verbose=False, **kwargs)
+        for shortcuts in (True, False)
+    )
+    np.testing.assert_allclose(
+        fast.score - fast.score_deleted,
+        plain.score - plain.score_deleted,
+        rtol=1e-3,
+        atol=1e-6,
+    )

@@ -201,9 +201,10 @@ _CURVE_NOTES = """
 
     Samples the network never reads (outside the windows of a
     :class:`~mne_xai.CroppedClassifier` with ``tmin``/``tmax``, the end of an
-    epoch that pooling drops) are never perturbed and not counted: found by
-    the input gradient of the first epochs (as the randomization checks find
-    them), they change nothing, so removing them at random made the
+    epoch that pooling drops) are never perturbed and not counted: found from
+    the first epochs (by their input gradient, and by whether replacing the
+    outer samples moves the logits, as the randomization checks find them),
+    they change nothing, so removing them at random made the
     ``"random"`` anchor easy to beat (a map of noise inside the windows scored
     an AOPC of 0.57 against the anchor's 0.42). Channels are ranked by their
     attribution summed over the samples read.

@@ -41,7 +41,9 @@ def _mean_correlation(correlation, what):
 
     Warns, instead of NumPy's "Mean of empty slice", when a column of
     ``correlation`` (a patch length) is undefined in every epoch: the
-    relevance (or the score) did not vary over ``what`` in any epoch.
+    relevance (or the score) did not vary over ``what`` in any epoch. Warns
+    too when only some are undefined (maps all zero in some epochs, as a
+    rectified CAM can be), which the mean leaves out.
     """
     correlation = correlation.reshape(len(correlation), -1)
     defined = ~np.isnan(correlation)
@@ -51,6 +53,14 @@ def _mean_correlation(correlation, what):
             "epoch, so their correlation is undefined (NaN); CAM maps, for "
             'example, are constant over channels, and occlusion with mode="channel" '
             "over time."
+        )
+    elif not defined.all():
+        epochs = np.flatnonzero(~defined.all(axis=1))
+        warn(
+            f"The relevance or the class score is constant over {what} in "
+            f"{len(epochs)} of {len(correlation)} epochs ({epochs[:10].tolist()}), "
+            "e.g. maps all zero there, so their correlation is undefined (NaN) and "
+            "left out of mean_correlation, the mean of the defined ones."
         )
     return float(correlation[defined].mean()) if defined.any() else np.nan
 
@@ -115,7 +125,8 @@ def perturbation_test(
         ``correlation`` (n_epochs, n_fractions): per epoch and patch length,
         the correlation between summed relevance and score drop (NaN where
         either is constant); ``mean_correlation``: its mean over epochs and
-        patch lengths (a float, as in :func:`channel_perturbation_test`;
+        patch lengths where it is defined (a float, as in
+        :func:`channel_perturbation_test`; NaN left out, with a warning;
         ``result.to_frame().groupby("patch_fraction").correlation.mean()``
         gives it per patch length); ``relevance`` and ``score_drop``
         (n_epochs, n_fractions, n_patches): the raw pairs; ``channel`` and
@@ -278,7 +289,8 @@ def channel_perturbation_test(
     result : ChannelPerturbationTestResult
         ``correlation`` (n_epochs,): the Pearson correlation over channels
         (NaN where either side is constant); ``mean_correlation``: its mean
-        over epochs (a float); ``relevance`` and ``score_drop`` (n_epochs,
+        over the epochs where it is defined (a float; NaN left out, with a
+        warning); ``relevance`` and ``score_drop`` (n_epochs,
         n_channels): the raw pairs; ``target`` (n_epochs,): the class index
         scored. ``to_frame()`` gives one row per epoch.
 

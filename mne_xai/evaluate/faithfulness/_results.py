@@ -53,7 +53,12 @@ class FaithfulnessResult(Bunch):
         name = type(self).__name__
         summary = f"{len(self.target)} epochs"
         if self._headline is not None:
-            summary += f", mean {self._headline} {np.nanmean(self[self._headline]):.3g}"
+            values = np.asarray(self[self._headline], float)
+            defined = values[~np.isnan(values)]
+            # NaN, as the measure's own mean, when none is defined: np.nanmean
+            # would warn "Mean of empty slice" on printing the result.
+            mean = defined.mean() if defined.size else np.nan
+            summary += f", mean {self._headline} {mean:.3g}"
         return f"<{name} | {summary}>"
 
 

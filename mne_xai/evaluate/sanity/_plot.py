@@ -149,11 +149,12 @@ def _draw_curve(axes, result, metric, *, own_threshold):
     )
     low, high = np.nanpercentile(result.similarity[metric], [25, 75], axis=1)
     if len(positions) == 1:  # a band of one step has no width
-        mean = result.mean[metric]
+        # Centred on the quartiles, not on the mean, which a skewed spread over
+        # epochs puts outside them (matplotlib refuses negative errors).
         axes.errorbar(
             positions,
-            mean,
-            yerr=[mean - low, high - mean],
+            (low + high) / 2,
+            yerr=(high - low) / 2,
             fmt="none",
             color=line.get_color(),
             alpha=0.4,

@@ -138,7 +138,13 @@ class SanityCheckResult:
 
     def __repr__(self):
         n_epochs = self.similarity[self.metric].shape[1]
-        verdict = "passes (maps change" if self.passes else "fails (maps stay similar"
+        if np.isnan(self._verdict_similarity):
+            # Every map compared was constant: nothing says whether it changed.
+            verdict = "fails (undefined: every map compared was constant"
+        elif self.passes:
+            verdict = "passes (maps change"
+        else:
+            verdict = "fails (maps stay similar"
         return (
             f"<SanityCheckResult | {self.check} randomization of {self.method}, "
             f"{len(self.steps)} step(s), {n_epochs} epochs: {verdict}: "
