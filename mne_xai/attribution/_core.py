@@ -886,7 +886,7 @@ def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=Non
                 "The network gives other outputs for the same epochs in a second "
                 "pass, in evaluation mode: something in it stays random (e.g. "
                 "torch.nn.functional.dropout without training=self.training), so "
-                f"{method} would explain one random draw. Make its evaluation "
+                f"{method} would report one random draw. Make its evaluation "
                 "mode deterministic."
             )
         single = module(inputs[:1])
@@ -902,9 +902,9 @@ def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=Non
             raise ValueError(
                 "The network's output for an epoch depends on the other epochs in "
                 "its batch (e.g. batch norm without running statistics, "
-                "track_running_stats=False), so a map would change with the batch "
-                f"and mix in the other epochs; {method} cannot explain it. Use "
-                "normalization with running statistics."
+                "track_running_stats=False), so what it gives an epoch would "
+                f"change with the batch and mix in the other epochs, and {method} "
+                "would report that. Use normalization with running statistics."
             )
     if differentiates:
         check_gradient_path(module, inputs, method)
