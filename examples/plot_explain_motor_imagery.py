@@ -18,6 +18,7 @@ holding (or allowed to download) ``MNE-eegbci-data``.
 
 # %%
 import matplotlib.pyplot as plt
+import mne
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -30,6 +31,8 @@ from mne_xai.viz import (
     plot_class_topomaps,
     plot_method_comparison,
 )
+
+mne.set_log_level("WARNING")
 
 # %%
 # Data and network

@@ -12,7 +12,7 @@ a measure of :mod:`mne_xai.evaluate` on each of them, with ``n_jobs`` as in
 MNE and scikit-learn: one :mod:`joblib` task per recording, each reading its
 file itself (``preload=False``), so a worker holds one recording at a time.
 Results come back by recording id, in input order, equal to those of the
-serial run.
+serial run to float precision.
 
 Here six simulated subjects, saved as ``.fif`` files, are explained by one
 network trained on three of them.
