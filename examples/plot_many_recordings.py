@@ -87,6 +87,7 @@ aopc = table.groupby("subject")["aopc"].mean()
 fig, ax = plt.subplots(layout="constrained")
 aopc.plot.bar(ax=ax, color=["C0"] * 3 + ["C1"] * 3)
 ax.legend(handles=ax.patches[2:4], labels=["trained on", "held out"])
+ax.margins(y=0.2)  # room above the bars for the legend
 ax.set(ylabel="AOPC (logit)", title="Deletion curve per subject")
 
 # %%
