@@ -178,18 +178,17 @@ for name, values in importance.items():
 #
 # What the maps show
 # ------------------
-# On our run (CPU, ``random_state=0``; 0.80 held-out accuracy on 15 trials):
+# On our run (CPU, ``random_state=0``; 0.73 held-out accuracy on 15 trials):
 #
-# - DeepLIFT's filter view peaks at C3 and FC1, over the left sensorimotor
-#   cortex, but also has isolated spots at the edges of the montage
-#   (temporal, frontal, occipital); CSP's filters peak at C4, F4 and CP6
-#   among scattered others, as backward models do.
+# - DeepLIFT's filter view peaks at FC1, FCz and FC3, over the left
+#   sensorimotor cortex, but almost as strongly at O1, O2 and Fp1, at the
+#   edges of the montage; CSP's filters peak at C4, F4 and CP6 among
+#   scattered others, as backward models do.
 # - The pattern view of DeepLIFT is smooth but largely the channel power
-#   again (ρ about 0.8 with it): occipital channels, where the alpha rhythm
-#   is strongest, dominate it, with FC1 and FC3 next. Covariance weighting
-#   makes a map smooth; it does not by itself make it specific to the
-#   classes.
-# - PatternAttribution keeps the left sensorimotor focus (C3, FC1, FC5) and
+#   again (ρ about 0.9 with it): occipital and parietal channels, where the
+#   alpha rhythm is strongest, dominate it. Covariance weighting makes a map
+#   smooth; it does not by itself make it specific to the classes.
+# - PatternAttribution keeps the left sensorimotor focus (FC1, FC3, C3) and
 #   follows the power little.
 # - CSP's patterns lie over the right fronto-central channels (FC4, FC2, C4)
 #   and O2.

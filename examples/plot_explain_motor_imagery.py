@@ -18,6 +18,7 @@ holding (or allowed to download) ``MNE-eegbci-data``.
 
 # %%
 import matplotlib.pyplot as plt
+import mne
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -30,6 +31,8 @@ from mne_xai.viz import (
     plot_class_topomaps,
     plot_method_comparison,
 )
+
+mne.set_log_level("WARNING")
 
 # %%
 # Data and network
@@ -108,7 +111,7 @@ ax.set(
 # %%
 # What the maps show
 # ------------------
-# On our run (CPU, ``random_state=0``; 0.80 held-out accuracy on 15 trials):
+# On our run (CPU, ``random_state=0``; 0.87 held-out accuracy on 15 trials):
 #
 # - All gradient-based and relevance methods agree on one focus: channel C3 and
 #   its neighbours FC3 and FC1/FCz over the left sensorimotor cortex, with a
@@ -125,8 +128,8 @@ ax.set(
 #   spread over the whole window with brief peaks (around 1.8 s) at the same
 #   left central channels, positive and negative.
 # - In frequency, about 80 % of the relevance magnitude lies in the mu band
-#   (8-13 Hz) and about 15 % in beta, with a sharp peak at 12.5 Hz on C3, FC3
-#   and FCz for both classes: the network relies on the upper mu rhythm over
+#   (8-13 Hz) and about 15 % in beta, with a sharp peak at 12.5 Hz on C3 and
+#   FC3 for both classes: the network relies on the upper mu rhythm over
 #   the left sensorimotor cortex, in line with the physiology of motor
 #   imagery, although with only 30 training trials of one subject the exact
 #   peak and its lateralization should not be over-interpreted.

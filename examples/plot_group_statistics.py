@@ -7,7 +7,7 @@ Where and when is relevance above chance, across subjects?
 
 One subject's attribution map is a noisy estimate. Whether a channel and a
 time carry relevance *across subjects* is a question for a test over
-subjects: :func:`mne_xai.evaluate.group.relevance_cluster_test` runs MNE's
+subjects: :func:`mne_xai.evaluate.relevance_cluster_test` runs MNE's
 cluster-based permutation test (Maris & Oostenveld, J Neurosci Methods 2007)
 on each subject's map minus a null map of the same subject, with channel
 neighbours taken from the montage.

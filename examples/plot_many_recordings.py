@@ -12,7 +12,7 @@ a measure of :mod:`mne_xai.evaluate` on each of them, with ``n_jobs`` as in
 MNE and scikit-learn: one :mod:`joblib` task per recording, each reading its
 file itself (``preload=False``), so a worker holds one recording at a time.
 Results come back by recording id, in input order, equal to those of the
-serial run.
+serial run to float precision.
 
 Here six simulated subjects, saved as ``.fif`` files, are explained by one
 network trained on three of them.
@@ -87,6 +87,7 @@ aopc = table.groupby("subject")["aopc"].mean()
 fig, ax = plt.subplots(layout="constrained")
 aopc.plot.bar(ax=ax, color=["C0"] * 3 + ["C1"] * 3)
 ax.legend(handles=ax.patches[2:4], labels=["trained on", "held out"])
+ax.margins(y=0.2)  # room above the bars for the legend
 ax.set(ylabel="AOPC (logit)", title="Deletion curve per subject")
 
 # %%

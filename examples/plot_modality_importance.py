@@ -137,12 +137,11 @@ plt.show()
 
 # %%
 # With eye movements unrelated to the class, the two EOG channels carry about
-# 5 % of the relevance, and an EOG channel a little less than an EEG channel:
-# the network reads the brain (and is slightly less accurate than on EEG
-# alone, the EOG adding only noise). With glances to the cued side, EOG's
-# share more than doubles (to about 11 %), each EOG channel carries about
-# twice the relevance of an EEG channel, and the network is more accurate
-# with EOG than on EEG
-# alone: part of its accuracy comes from the eyes. Modality importance finds
-# this without knowing the ground truth; on real data, compare with a
+# 4 % of the relevance, and an EOG channel about 0.7 times as much as an EEG
+# channel: the network reads the brain (and is slightly less accurate than on
+# EEG alone, the EOG adding only noise). With glances to the cued side, EOG's
+# share triples (to about 12 %), each EOG channel carries about twice the
+# relevance of an EEG channel, and the network is more accurate with EOG than
+# on EEG alone: part of its accuracy comes from the eyes. Modality importance
+# finds this without knowing the ground truth; on real data, compare with a
 # network trained without the suspect modality (``picks``).

@@ -84,7 +84,7 @@ for result in sanity:
     )
 
 # %%
-# Saliency falls below the cut as the top layers are randomized (to about 0.5
+# Saliency falls below the cut as the top layers are randomized (to about 0.6
 # with the classifier or the last batch norm random, and to about 0.1 further
 # down): at the end its map is entirely the network's. Gradient × input and
 # DeepLIFT stay near 0.5 on the absolute maps and "fail": they multiply a

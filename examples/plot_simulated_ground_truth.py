@@ -24,10 +24,13 @@ it is plotted with ``scalings=1``.
 
 # %%
 import matplotlib.pyplot as plt
+import mne
 import numpy as np
 
 from mne_xai.evaluate import relevance_mass_accuracy, roc_auc
 from mne_xai.simulation import simulate_epochs
+
+mne.set_log_level("WARNING")
 
 simulated = {
     kind: simulate_epochs(kind, n_epochs=100, snr=1.0, random_state=0, verbose=False)

@@ -85,11 +85,12 @@ ax.set(
 ax.legend(loc="lower right")
 
 # %%
-# On our run (CPU, ``random_state=0``) the raw network reached 0.76 ± 0.13 and
-# the spectral one 0.71 ± 0.09. With 36 training trials per fold both networks
-# are far from their best and the folds vary a lot: five folds of nine trials
-# cannot separate accuracies a few points apart (``benchmarks/raw_vs_spectra.py`` repeats the comparison
-# over seeds and on the drowsiness data).
+# On our run (CPU, ``random_state=0``) both networks reached 0.71, the raw one
+# ± 0.26 (from 0.33 to 1 over the folds) and the spectral one ± 0.09. With 36
+# training trials per fold both networks are far from their best and the
+# folds vary a lot: five folds of nine trials cannot separate accuracies a few
+# points apart (``benchmarks/raw_vs_spectra.py`` repeats the comparison over
+# seeds and on the drowsiness data).
 #
 # What the spectral network uses
 # ------------------------------
