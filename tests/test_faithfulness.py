@@ -937,3 +937,27 @@ def test_samples_that_move_the_logits_are_read_where_no_gradient_reaches():
     with torch.no_grad():
         baseline_score = clf.module_.eval()(torch.zeros(1, n_channels, n_times))[0, 0]
     np.testing.assert_allclose(curve.scores[:, -1], float(baseline_score), atol=1e-5)
+
+
+def test_samples_read_are_probed_on_epochs_that_vary():
+    """Flat first epochs (a dead stretch of a recording) were the probe: their
+    maximum lies at the first sample, so only the epoch's start was taken as
+    read, and the deletion curves of the other epochs never left it."""
+    rng = np.random.default_rng(0)
+    n_epochs, n_channels, n_times = 16, 4, 64
+    X = rng.standard_normal((n_epochs, n_channels, n_times)).astype(np.float32)
+    X[:8] = 0
+    X[8:, :, 30:34] += 6
+    y = np.tile([0, 1], n_epochs // 2)
+    clf = InterpretableCNNClassifier(
+        module=MaxOverTime, max_epochs=1, random_state=0, verbose=False
+    ).fit(X, y)
+    with torch.no_grad():
+        clf.module_.smooth.weight.fill_(0.05)
+        clf.module_.dense.weight.copy_(torch.tensor([[1.0], [-1.0]]))
+    curve = deletion_curve(
+        clf, X, attribution=np.abs(X), n_steps=4, target=0, verbose=False
+    )
+    with torch.no_grad():
+        baseline_score = clf.module_.eval()(torch.zeros(1, n_channels, n_times))[0, 0]
+    np.testing.assert_allclose(curve.scores[:, -1], float(baseline_score), atol=1e-5)

@@ -212,3 +212,19 @@ def test_first_block_shortcut_checked_against_the_changes_not_the_logits(
         rtol=1e-3,
         atol=1e-6,
     )
+
+
+def test_first_block_shortcut_is_checked_on_epochs_that_vary(data):
+    """Flat first epochs (a dead stretch of a recording) passed both checks of
+    the shortcuts whatever the network, and a reflection-padded one then got
+    the zero-padded first block's curves."""
+    X, y = data
+    clf = EEGNetClassifier(module=ReflectPaddedNet, **FAST).fit(X, y)
+    flat_first = X.copy()
+    flat_first[:8] = 0
+    kwargs = dict(attribution=np.abs(flat_first), n_steps=8, random_state=0)
+    fast, plain = (
+        deletion_curve(clf, flat_first, shortcuts=shortcuts, verbose=False, **kwargs)
+        for shortcuts in (True, False)
+    )
+    np.testing.assert_allclose(fast.scores, plain.scores, rtol=1e-3, atol=1e-6)

@@ -9,6 +9,28 @@ from .._network import WindowAverage
 PROBE_EPOCHS = 8
 
 
+def varying_epochs(inputs, n_epochs):
+    """Return the first ``n_epochs`` epochs of ``inputs`` that are not flat.
+
+    Flat epochs (a dead stretch of a recording) probe nothing: every check of
+    a network on them passes, and a maximum over time lies at their first
+    sample, where a network's gradient then reaches alone.
+
+    Parameters
+    ----------
+    inputs : torch.Tensor, shape (n_epochs, n_channels, n_times)
+        The epochs.
+    n_epochs : int
+        How many to return at most.
+
+    Returns
+    -------
+    varying : torch.Tensor, shape (n_varying, n_channels, n_times)
+        Those epochs, in order; none where every epoch is flat.
+    """
+    return inputs[inputs.flatten(1).std(dim=1) > 0][:n_epochs]
+
+
 def samples_read(module, inputs):
     """Return which samples of an epoch ``module`` reads, None for all of them.
 
@@ -38,7 +60,8 @@ def samples_read(module, inputs):
     module : torch.nn.Module
         The network, in evaluation mode.
     inputs : torch.Tensor, shape (n_epochs, n_channels, n_times)
-        Epochs on the module's device; the first ``PROBE_EPOCHS`` are probed.
+        Epochs on the module's device; the first ``PROBE_EPOCHS`` that are
+        not flat are probed.
 
     Returns
     -------
@@ -47,8 +70,13 @@ def samples_read(module, inputs):
         nothing at all (a constant network).
     """
     n_times = inputs.shape[-1]
+    # All flat, the first epochs are probed all the same: gradients reach
+    # the samples read there too.
+    probe_epochs = varying_epochs(inputs, PROBE_EPOCHS)
+    if not len(probe_epochs):
+        probe_epochs = inputs[:PROBE_EPOCHS]
     with torch.inference_mode(False), torch.enable_grad():
-        probe = inputs[:PROBE_EPOCHS].clone().requires_grad_()
+        probe = probe_epochs.clone().requires_grad_()
         logits = module(probe)
         weights = torch.randn(
             logits.shape[1],
@@ -60,7 +88,7 @@ def samples_read(module, inputs):
     if len(reached) == 0:
         return None
     first, last = _widened_to_samples_that_move(
-        module, inputs[:PROBE_EPOCHS], reached[0], reached[-1]
+        module, probe_epochs, reached[0], reached[-1]
     )
     read = np.zeros(n_times, bool)
     read[first : last + 1] = True

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mne.utils import logger
 
 from ..._graph import BATCH_NORMS, CONVOLUTIONS, PASS_THROUGH, trace_layers
+from .._samples_read import varying_epochs
 from ._baselines import _replace
 from ._window_scores import _ROUNDING, _TOLERANCE, _WindowScorer
 
@@ -227,8 +228,9 @@ class _ClassScorer:
             return
         try:
             shortcut = self._shortcut(module, example)
-            checked = example[:_N_EPOCHS_CHECKED]
-            if shortcut.matches(checked):
+            # Flat epochs pass any check: without epochs that vary, no shortcut.
+            checked = varying_epochs(example, _N_EPOCHS_CHECKED)
+            if len(checked) and shortcut.matches(checked):
                 windows = shortcut.window_scorer(checked)
                 self.forward, self.windows = shortcut, windows
         except Exception as error:
