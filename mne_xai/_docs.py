@@ -123,8 +123,10 @@ target : torch.Tensor of int64, shape (batch,)
 docdict["cam_layer"] = """\
 layer : str | None
     Name of the module whose feature maps are weighed, e.g.
-    ``"separable_elu"``; None picks the default layer (the output of
-    the last convolution block, see :mod:`mne_xai.attribution.cam`). In a
+    ``"separable_elu"``; None picks the default layer, the output of
+    the last convolution block: the first nonlinearity called after the
+    last convolution and before the maps are flattened (``"separable_elu"``
+    in EEGNet, ``"relu"`` in InterpretableCNN), else that convolution. In a
     wrapped network, the wrapper's prefix (``"module."``) may be left out. A
     CroppedClassifier is refused: the feature maps of its windows have no
     single time grid on the epoch. A layer that some of the input's paths

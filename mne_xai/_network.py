@@ -100,7 +100,7 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
     -------
     network : object
         An object with the names of the model contract (see
-        :mod:`mne_xai._network`).
+        :ref:`guide-own-network`).
 
     Notes
     -----

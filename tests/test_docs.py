@@ -89,6 +89,34 @@ def test_api_reference_lists_every_public_name(module_name):
     assert not missing, f"add to doc/api.rst: {missing}"
 
 
+def _rendered_docstrings():
+    """The docstrings the site renders: the API's objects, their members, the methods."""
+    objects = [*_api_objects(), *map(get_method, mne_xai.list_methods())]
+    for obj in objects:
+        yield obj.__doc__ or ""
+        if inspect.isclass(obj):
+            for name, member in vars(obj).items():
+                if not name.startswith("_"):
+                    yield getattr(member, "__doc__", None) or ""
+
+
+def test_every_module_the_docs_link_to_is_declared():
+    """:mod: roles to modules api.rst does not declare rendered as plain code."""
+    declared = set(
+        re.findall(r"^\.\. py:module:: (\S+)$", (DOC / "api.rst").read_text(), re.M)
+    )
+    sources = [
+        path.read_text() for path in (*DOC.glob("*.rst"), *DOC.glob("user_guide/*.rst"))
+    ]
+    linked = {
+        name
+        for text in (*sources, *_rendered_docstrings())
+        for name in re.findall(r":mod:`~?(mne_xai[\w.]*)`", text)
+    }
+    assert linked, "no :mod: role found: the pattern is wrong"
+    assert linked <= declared, f"declare in doc/api.rst: {sorted(linked - declared)}"
+
+
 def test_api_reference_names_every_method():
     table = (DOC / "api.rst").read_text()
     for name in mne_xai.list_methods():

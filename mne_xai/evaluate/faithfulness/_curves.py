@@ -260,7 +260,7 @@ def deletion_curve(
         one per unit (the default 64 gives 8 steps of one channel each for
         ``unit="channel"`` on 8 channels).
     baseline : "zeros" | "mean" | "noise" | "interpolate"
-        What replaces removed samples (see :mod:`mne_xai.evaluate.faithfulness`);
+        What replaces removed samples (see :ref:`trust-faithfulness`);
         ``"interpolate"`` needs ``unit="channel"``.
     %(batch_size)s
     %(device)s
@@ -334,7 +334,7 @@ def insertion_curve(
         ``unit="channel"`` on 8 channels).
     baseline : "zeros" | "mean" | "noise" | "interpolate"
         What stands for samples not yet inserted (see
-        :mod:`mne_xai.evaluate.faithfulness`); ``"interpolate"`` needs
+        :ref:`trust-faithfulness`); ``"interpolate"`` needs
         ``unit="channel"`` and fills missing channels from the inserted ones
         (zeros before any is inserted).
     %(batch_size)s

@@ -15,7 +15,9 @@ def _mean_over_epochs(values):
 class SanityCheckResult:
     """How much a method's maps change under one randomization.
 
-    Returned by the checks of :mod:`mne_xai.evaluate.sanity`; not meant to be
+    Returned by :func:`~mne_xai.evaluate.parameter_randomization_check`,
+    :func:`~mne_xai.evaluate.data_randomization_check` and
+    :func:`~mne_xai.evaluate.target_randomization_check`; not meant to be
     built by hand.
 
     Parameters
