@@ -914,15 +914,9 @@ class MaxOverTime(torch.nn.Module):
         return self.dense(self.pool(hidden).flatten(1))
 
 
-def test_samples_that_move_the_logits_are_read_where_no_gradient_reaches():
-    """The first epochs' maxima lie mid-epoch, the others' at its end: the end
-    was taken as unread (no gradient of the first epochs reached it), never
-    deleted, and the deletion curve ended far from the baseline's score."""
-    rng = np.random.default_rng(0)
-    n_epochs, n_channels, n_times = 12, 4, 64
-    X = rng.standard_normal((n_epochs, n_channels, n_times)).astype(np.float32)
-    X[:8, :, 30:34] += 6  # the probe epochs peak mid-epoch
-    X[8:, :, -3:] += 6  # the others at the very end
+def _assert_deletion_ends_at_the_baseline(X):
+    """Deleting every sample read must leave MaxOverTime's score of zeros."""
+    n_epochs, n_channels, n_times = X.shape
     y = np.tile([0, 1], n_epochs // 2)
     clf = InterpretableCNNClassifier(
         module=MaxOverTime, max_epochs=1, random_state=0, verbose=False
@@ -939,25 +933,23 @@ def test_samples_that_move_the_logits_are_read_where_no_gradient_reaches():
     np.testing.assert_allclose(curve.scores[:, -1], float(baseline_score), atol=1e-5)
 
 
+def test_samples_that_move_the_logits_are_read_where_no_gradient_reaches():
+    """The first epochs' maxima lie mid-epoch, the others' at its end: the end
+    was taken as unread (no gradient of the first epochs reached it), never
+    deleted, and the deletion curve ended far from the baseline's score."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, 4, 64)).astype(np.float32)
+    X[:8, :, 30:34] += 6  # the probe epochs peak mid-epoch
+    X[8:, :, -3:] += 6  # the others at the very end
+    _assert_deletion_ends_at_the_baseline(X)
+
+
 def test_samples_read_are_probed_on_epochs_that_vary():
     """Flat first epochs (a dead stretch of a recording) were the probe: their
     maximum lies at the first sample, so only the epoch's start was taken as
     read, and the deletion curves of the other epochs never left it."""
     rng = np.random.default_rng(0)
-    n_epochs, n_channels, n_times = 16, 4, 64
-    X = rng.standard_normal((n_epochs, n_channels, n_times)).astype(np.float32)
+    X = rng.standard_normal((16, 4, 64)).astype(np.float32)
     X[:8] = 0
     X[8:, :, 30:34] += 6
-    y = np.tile([0, 1], n_epochs // 2)
-    clf = InterpretableCNNClassifier(
-        module=MaxOverTime, max_epochs=1, random_state=0, verbose=False
-    ).fit(X, y)
-    with torch.no_grad():
-        clf.module_.smooth.weight.fill_(0.05)
-        clf.module_.dense.weight.copy_(torch.tensor([[1.0], [-1.0]]))
-    curve = deletion_curve(
-        clf, X, attribution=np.abs(X), n_steps=4, target=0, verbose=False
-    )
-    with torch.no_grad():
-        baseline_score = clf.module_.eval()(torch.zeros(1, n_channels, n_times))[0, 0]
-    np.testing.assert_allclose(curve.scores[:, -1], float(baseline_score), atol=1e-5)
+    _assert_deletion_ends_at_the_baseline(X)
