@@ -306,8 +306,8 @@ and Dask workers of one thread each). When a recording fails, its own
 warnings and those of the recordings whose results had arrived come before
 its error (joblib then stops the recordings still running and drops the
 results it has not handed over yet, with their warnings). Threads of this
-process (joblib's threading backend) share its warnings, which then arrive as raised, without
-the recording's id, and Python's once-per-place rule shows a warning that
+process (joblib's threading backend) share its warnings, which then arrive as
+raised, without the recording's id, and Python's once-per-place rule shows a warning that
 several recordings raise alike once; a Dask worker running several threads
 keeps them in its log. Epochs given to worker processes (loky,
 multiprocessing, Dask) must be loaded in memory; give the others as files. Progress over

@@ -251,8 +251,8 @@ class IntegratedGradients(AttributionMethod):
         1.6 percent unexplained from 16 to 64 steps; one whose log is clamped
         near the baseline, as a ShallowFBCSPNet trained on EEGBCI once was,
         kept 18 percent at 64 steps and 2 at 256, where four times the steps
-        alone read as no help). The epoch's path points go through the network in passes as
-        large as the maps'.
+        alone read as no help). The epoch's path points go through the
+        network in passes as large as the maps'.
         """
         error, total, difference = summation_error(
             self.module, inputs, baseline, target, attribution

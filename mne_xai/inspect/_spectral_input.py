@@ -46,8 +46,8 @@ class SpectralClassifier(
         :class:`~mne_xai.InterpretableCNNClassifier`. It is cloned at ``fit``,
         its ``info`` set to the spectra's (see Notes) and its ``time_shift``
         to 0 (along frequency, a shift would move one band to another), and
-        fitted on the spectra as arrays. Its ``picks`` choose the channels of the spectra,
-        unless ``spectrum`` has its own.
+        fitted on the spectra as arrays. Its ``picks`` choose the channels of
+        the spectra, unless ``spectrum`` has its own.
     spectrum : mne_xai.spectral_input.LogPowerSpectrum | None
         The spectra; None means ``LogPowerSpectrum()`` (Welch with one-second
         segments, 1 to 40 Hz every 0.25 Hz). Give
@@ -67,8 +67,7 @@ class SpectralClassifier(
         (:func:`temporal_filters`, :func:`unit_sensitivity`,
         :func:`maximize_activation`, :func:`best_samples`, whose spectra
         are of its input, :func:`~mne_xai.attribution.explain_spectrum`)
-        refuse it, and
-        :func:`layer_activations` gives its layers no times.
+        refuse it, and :func:`layer_activations` gives its layers no times.
     classes_ : ndarray, shape (n_classes,)
         The class labels (those of ``estimator_``).
     freqs_ : ndarray, shape (n_freqs,)

@@ -143,8 +143,9 @@ def map_recordings(
         model per recording. Each call gets a copy of its own, so what one
         recording's call does to it (training) stays out of the others and
         out of the object given: it is pickled once, and each call gets it
-        unpickled, whatever the backend (serial too). An estimator that cannot be copied so (one holding a lock or an open
-        file) is refused with a TypeError.
+        unpickled, whatever the backend (serial too). An estimator that cannot
+        be copied so (one holding a lock or an open file) is refused with a
+        TypeError.
     %(recordings)s
     %(recording_ids)s
     %(n_jobs_recordings)s

@@ -67,19 +67,14 @@ def _ship(estimator, how):
     try:
         return _Shipped(estimator)
     except Exception as err:
-        raise _not_copyable(estimator, how, err) from err
-
-
-def _not_copyable(estimator, how, err):
-    """Return the error for an estimator that each recording cannot get a copy of."""
-    return TypeError(
-        f"The estimator ({type(estimator).__name__}) could not be {how} "
-        f"({type(err).__name__}: {err}), and each recording's call needs a copy "
-        "of its own, so that what one call does to it (training) stays out of "
-        "the others and out of the object given. Leave out of it what holds a "
-        "lock, an open file or a connection, or give its class a __getstate__ "
-        "that drops them, so that it pickles."
-    )
+        raise TypeError(
+            f"The estimator ({type(estimator).__name__}) could not be {how} "
+            f"({type(err).__name__}: {err}), and each recording's call needs a "
+            "copy of its own, so that what one call does to it (training) stays "
+            "out of the others and out of the object given. Leave out of it what "
+            "holds a lock, an open file or a connection, or give its class a "
+            "__getstate__ that drops them, so that it pickles."
+        ) from err
 
 
 # Torch threads, so that workers do not oversubscribe their machine's cores
@@ -238,10 +233,10 @@ def _run_recording(
 ):
     """Process one recording: read it, call ``function``, return its result.
 
-    ``estimator`` is a :class:`_Shipped` pickle that the task unpickles
-    into a copy of its own. Returns the position, the
-    recording's id, the result and the distinct warnings the call raised, as
-    ``(category, message)`` in order. An error raised carries the position,
+    ``estimator`` is a :class:`_Shipped` pickle that the task unpickles into
+    a copy of its own. Returns the position, the recording's id, the result
+    and the distinct warnings the call raised, as ``(category, message)`` in
+    order. An error raised carries the position,
     the id and the warnings as ``_mne_xai_failed``.
     """
     in_a_worker_process = estimator.in_a_worker_process()
