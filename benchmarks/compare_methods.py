@@ -355,6 +355,12 @@ def markdown_tables(results):
         )
         lines.append("\n### Faithfulness on real EEG\n")
         lines.append(faithful.to_markdown(floatfmt=".3f"))
+        if faithful.isna().to_numpy().any():
+            lines.append(
+                "\nnan: a correlation undefined, the relevance being constant over "
+                "what the test perturbs (CAMs over channels; occlusion over time "
+                "on the one drowsiness channel)."
+            )
     return "\n".join(lines)
 
 

@@ -1,6 +1,7 @@
 """Invariants of the captum-backed methods: gradient, DeepLIFT, perturbation."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -291,6 +292,24 @@ def test_occlusion_of_linear_model_is_patch_contribution(mode, use_baseline):
 def test_occlusion_rejects_bad_parameters(fitted_icnn, imagery_epochs, params, match):
     with pytest.raises(ValueError, match=match):
         explain(fitted_icnn, imagery_epochs[:2], "occlusion", verbose=False, **params)
+
+
+def test_occlusion_of_the_only_channel_is_warned_of():
+    """On one channel (drowsiness data: Oz), the default channel mode occluded
+    the whole epoch and gave a map constant over time, without a word."""
+    module = nn.Sequential(nn.Flatten(), nn.Linear(20, 2)).eval()
+    inputs, target = torch.randn(3, 1, 20), torch.tensor([0, 1, 0])
+    occlusion = get_method("occlusion")(module)
+    zeros = torch.zeros(1, 1, 20)
+    with pytest.warns(RuntimeWarning, match='mode="time" to see which time'):
+        constant = occlusion.attribute(inputs, target, baseline=zeros)
+    assert (constant == constant[..., :1]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        in_time = occlusion.attribute(
+            inputs, target, mode="time", window=5, baseline=zeros
+        )
+    assert len(torch.unique(in_time[0])) == 4
 
 
 # -- random baseline and noise tunnel ------------------------------------------

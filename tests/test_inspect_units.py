@@ -339,6 +339,10 @@ def test_pruning_plot_given_orders_and_errors(small_eegnet, synthetic_arrays):
         pruning_curve(small_eegnet, X, "separable_elu", y, ablation="noise")
     with pytest.raises(ValueError, match=r"scores\['random'\] must hold one score"):
         pruning_curve(small_eegnet, X, "separable_elu", y, scores={"random": [1]})
+    # NaN sorted last: a unit without a score was pruned as the most important.
+    undefined = np.r_[np.nan, np.arange(15.0)]
+    with pytest.raises(ValueError, match=r"must be finite; units \[0\] have \[nan\]"):
+        pruning_curve(small_eegnet, X, "separable_elu", y, scores={"s": undefined})
     with pytest.raises(ValueError, match="No layer named 'block9'"):
         pruning_curve(small_eegnet, X, "block9", y)
 

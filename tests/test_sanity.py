@@ -199,6 +199,36 @@ def test_constant_maps_give_nan_with_a_warning():
     assert np.isfinite(similarity[0]) and np.isnan(similarity[1])
 
 
+class ZeroMaps(AttributionMethod):
+    """A method that finds nothing: every map is zero."""
+
+    name = "test_zero_maps"
+
+    def attribute(self, inputs, target):  # noqa: D102
+        return torch.zeros_like(inputs)
+
+
+@pytest.mark.parametrize("metric", ["spearman_abs", "ssim"])
+def test_a_check_warns_of_nan_only_in_the_measure_of_its_verdict(
+    channel_reader, channel_data, metric
+):
+    """Constant maps leave correlations undefined but not SSIM: a check
+    judged on SSIM warned that its similarities were NaN."""
+    register_method(ZeroMaps)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = target_randomization_check(
+                channel_reader, channel_data[0], ZeroMaps.name, metric=metric
+            )
+    finally:
+        del _METHODS[ZeroMaps.name]
+    undefined = [w for w in caught if "constant map" in str(w.message)]
+    assert len(undefined) == (metric != "ssim")
+    assert np.isnan(result.similarity["spearman_abs"]).all()
+    np.testing.assert_allclose(result.similarity["ssim"], 1.0)
+
+
 # -- parameter randomization on a trained EEGNet -------------------------------------
 @pytest.mark.parametrize("mode", ["cascading", "independent"])
 def test_parameter_randomization_flags_an_edge_detector(

@@ -5,6 +5,7 @@ from captum.attr import FeatureAblation as _CaptumFeatureAblation
 from mne.utils import _check_option, _validate_type
 
 from .._docs import fill_doc
+from .._warnings import warn
 from ._registry import AttributionMethod, register_method
 from .gradient import _single_baseline
 
@@ -85,6 +86,12 @@ class Occlusion(AttributionMethod):
         if window < 1:
             raise ValueError(
                 f"window must be a positive number of samples, got {window}."
+            )
+        if mode == "channel" and inputs.shape[1] == 1:
+            warn(
+                'occlusion in mode="channel" on data of one channel occludes the '
+                "whole epoch: the map is one value per epoch, constant over time. "
+                'Pass mode="time" to see which time windows matter.'
             )
         baseline = _single_baseline(baseline, self.name)
         groups = _occlusion_groups(*inputs.shape[1:], mode, int(window))

@@ -385,7 +385,7 @@ def pruning_curve(
         epochs (at each of its positions), which removes what the unit says
         about each epoch without shifting what follows it.
     scores : dict of str to array-like of shape (n_units,) | None
-        Further orders, by name: a score per unit, highest removed first;
+        Further orders, by name: a finite score per unit, highest removed first;
         e.g. the amplitude sensitivities of :func:`unit_sensitivity` for the
         same layer, to prune as Hammer et al. did.
     n_random : int
@@ -481,6 +481,15 @@ def pruning_curve(
                 f"scores[{order!r}] must hold one score per unit ({n_units}), "
                 f"under a name other than {[*importance, 'random']}; got shape "
                 f"{values.shape}."
+            )
+        if not np.isfinite(values).all():
+            # argsort puts NaN last: such units would be taken for the most
+            # important, without a word.
+            raise ValueError(
+                f"scores[{order!r}] must be finite; units "
+                f"{np.flatnonzero(~np.isfinite(values)).tolist()} have "
+                f"{values[~np.isfinite(values)].tolist()}. Give them the score "
+                "that ranks them as you mean (e.g. 0 for units that never respond)."
             )
         importance[order] = values
     # Stable sorts: tied units keep their index order, so results are repeatable.

@@ -271,8 +271,10 @@ def _compare_to_variants(
                 prepared_input, prepared_randomized["spearman_abs"]
             )
             bar.update_with_increment_value(1)
+    # The verdict's measure: SSIM is defined on constant maps where the
+    # correlations are not.
     _warn_undefined(
-        similarity["spearman_abs"], "comparison(s) of original and randomized maps"
+        similarity[setup.metric], "comparison(s) of original and randomized maps"
     )
     return SanityCheckResult(
         check,
