@@ -481,6 +481,19 @@ def _resolve_baseline(estimator, baseline, device, data):
                 'baseline must be "zeros", "mean", an array, Epochs or Evoked, '
                 "got None."
             )
+        if isinstance(baseline, list | tuple) and any(
+            isinstance(item, mne.BaseEpochs | mne.Evoked) for item in baseline
+        ):
+            # NumPy cannot read them as numbers ("float() argument must be a
+            # string or a real number, not 'EvokedArray'"), nor by channel name.
+            raise TypeError(
+                f"baseline is a {type(baseline).__name__} holding Evoked or "
+                "Epochs; give several baselines as one Epochs, which is read by "
+                "channel name (e.g. mne.EpochsArray(np.stack([evoked.data for "
+                "evoked in evokeds]), evokeds[0].info, tmin=evokeds[0].tmin)), or "
+                "as an array of shape "
+                "(n_baselines, n_channels, n_times) in the network's channel order."
+            )
         array = np.asarray(baseline, dtype=np.float32)
         _check_baseline_shape(array, shape)  # before reading it by channel
         _warn_if_reordered(data, array)
