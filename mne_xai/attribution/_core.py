@@ -627,16 +627,19 @@ def explain(
     -------
     attribution : mne.EpochsArray | mne.EvokedArray
         Relevance of each channel and time sample, on the network's channels
-        in the network's order, with the input's info
-        (montage), events, event_id, times, metadata, selection and drop
-        log, so that ``attribution["feet"].average()`` and MNE's figures work.
-        Projectors not yet applied to the input (e.g. an average reference
-        added with ``projection=True``) are left out: MNE would apply them to
-        the map when reading it from disk. Values carry the method's true unit
-        (e.g. logit for relevance methods, logit per unit of input for
-        gradients), but MNE's figures scale channels by their type, EEG as
-        volts (times 1e6, labelled µV): pass ``scalings=1`` and ``units``,
-        e.g. ``attribution.plot_image(scalings=dict(eeg=1),
+        in the network's order, with the input's info (montage), events,
+        event_id, times, metadata, selection and drop log, so that
+        ``attribution["feet"].average()`` and MNE's figures work. Projectors
+        not yet applied to the input (e.g. an average reference added with
+        ``projection=True``) are left out: MNE would apply them to the map
+        when reading it from disk. Channels marked bad in the input are not
+        marked bad in the maps: the network read them, and MNE's figures
+        would hide their relevance (:func:`mne.grand_average` would replace it
+        by an interpolation). Values carry the method's true unit (e.g. logit
+        for relevance methods, logit per unit of input for gradients), but
+        MNE's figures scale channels by their type, EEG as volts (times 1e6,
+        labelled µV): pass ``scalings=1`` and ``units``, e.g.
+        ``attribution.plot_image(scalings=dict(eeg=1),
         units=dict(eeg="logit"))``, or use :mod:`mne_xai.viz`, which does.
 
     Notes
