@@ -994,6 +994,8 @@ def test_a_list_of_evoked_baselines_says_how_to_give_them(fitted_icnn, imagery_e
     evokeds = [imagery_epochs[[index]].average() for index in (2, 3)]
     with pytest.raises(TypeError, match="baseline is a list holding Evoked"):
         explain(clf, X, "deeplift_shap", baseline=evokeds)
+    with pytest.raises(TypeError, match="mne.concatenate_epochs of Epochs"):
+        explain(clf, X, "deeplift_shap", baseline=(X[:1], X[1:]))
     # The advice of the message works.
     advised = mne.EpochsArray(
         np.stack([evoked.data for evoked in evokeds]),

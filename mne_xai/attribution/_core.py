@@ -489,10 +489,11 @@ def _resolve_baseline(estimator, baseline, device, data):
             raise TypeError(
                 f"baseline is a {type(baseline).__name__} holding Evoked or "
                 "Epochs; give several baselines as one Epochs, which is read by "
-                "channel name (e.g. mne.EpochsArray(np.stack([evoked.data for "
-                "evoked in evokeds]), evokeds[0].info, tmin=evokeds[0].tmin)), or "
-                "as an array of shape "
-                "(n_baselines, n_channels, n_times) in the network's channel order."
+                "channel name (mne.concatenate_epochs of Epochs; of Evoked, "
+                "mne.EpochsArray(np.stack([evoked.data for evoked in evokeds]), "
+                "evokeds[0].info, tmin=evokeds[0].tmin)), or as an array of "
+                "shape (n_baselines, n_channels, n_times) in the network's channel "
+                "order."
             )
         array = np.asarray(baseline, dtype=np.float32)
         _check_baseline_shape(array, shape)  # before reading it by channel
