@@ -7,11 +7,24 @@ with a FutureWarning until the alias is removed.
 """
 
 import sys
+import warnings
 
 from . import attribution as _attribution
-from ._warnings import warn
 
-# ``import mne_xai.explain.gradient`` finds the moved modules under the old name.
+# Importing a moved module (``from mne_xai.explain.gradient import Saliency``)
+# reads no name of this one, so __getattr__ below never warned of it. Here and
+# there, Python passes over the frames of its import machinery: stacklevel=2 is
+# the line of the user's import (mne_xai's warn stopped in importlib, and
+# ``from mne_xai.explain import name``, which reads the name twice, warned
+# twice).
+warnings.warn(
+    "The module mne_xai.explain is deprecated and will be removed in mne_xai 0.3; "
+    "import from mne_xai.attribution (the function mne_xai.explain is unchanged).",
+    FutureWarning,
+    stacklevel=2,
+)
+
+# ``from mne_xai.explain.gradient import Saliency`` finds the moved modules.
 __path__ = []
 for _name in ("cam", "deeplift", "gradient", "guided", "lrp", "perturbation"):
     sys.modules[f"{__name__}.{_name}"] = getattr(_attribution, _name)
@@ -21,9 +34,10 @@ for _name in ("postprocess", "spectral"):
 
 def __getattr__(name):
     value = getattr(_attribution, name)
-    warn(
+    warnings.warn(
         f"mne_xai.explain.{name} is deprecated and will be removed in mne_xai 0.3; "
         f"use mne_xai.attribution.{name} (the function mne_xai.explain is unchanged).",
         FutureWarning,
+        stacklevel=2,
     )
     return value

@@ -984,6 +984,32 @@ def test_baselines_of_no_shape_are_named(fitted_icnn, imagery_epochs):
         explain(clf, X, "integrated_gradients", baseline=None)
 
 
+def test_a_list_of_evoked_baselines_says_how_to_give_them(fitted_icnn, imagery_epochs):
+    """A list of Evoked for deeplift_shap failed in NumPy ("float() argument
+    must be a string or a real number, not 'EvokedArray'"); one Epochs of the
+    same baselines is the way to give them, read by channel name."""
+    import mne
+
+    clf, X = fitted_icnn, imagery_epochs[:2]
+    evokeds = [imagery_epochs[[index]].average() for index in (2, 3)]
+    with pytest.raises(TypeError, match="baseline is a list holding Evoked"):
+        explain(clf, X, "deeplift_shap", baseline=evokeds)
+    with pytest.raises(TypeError, match="mne.concatenate_epochs of Epochs"):
+        explain(clf, X, "deeplift_shap", baseline=(X[:1], X[1:]))
+    # The advice of the message works.
+    advised = mne.EpochsArray(
+        np.stack([evoked.data for evoked in evokeds]),
+        evokeds[0].info,
+        tmin=evokeds[0].tmin,
+        verbose=False,
+    )
+    maps = explain(clf, X, "deeplift_shap", baseline=advised, verbose=False)
+    expected = explain(
+        clf, X, "deeplift_shap", baseline=imagery_epochs[2:4], verbose=False
+    )
+    np.testing.assert_allclose(maps.get_data(), expected.get_data(), rtol=1e-6)
+
+
 def test_event_codes_read_as_indices_of_other_classes_warn(synthetic_arrays):
     """A network trained on event names read epochs.events[:, 2] as indices:
     with {"right": 0, "left": 1} every epoch explained the other class."""

@@ -1,5 +1,6 @@
 """The model contract: explain and evaluate any fitted network we can read."""
 
+import sys
 import warnings
 
 import mne
@@ -394,6 +395,28 @@ def test_attribution_package_is_reachable_beside_the_function():
     # Importing the deprecated module must not replace the function.
     assert callable(mne_xai.explain)
     assert not isinstance(mne_xai.explain, type(mne_xai))
+
+
+def test_the_old_module_name_warns_once_at_the_users_import(monkeypatch):
+    """``from mne_xai.explain.gradient import Saliency`` worked without a word,
+    so code using it would break unannounced when the alias goes; and
+    ``from mne_xai.explain import name`` warned twice, once inside importlib."""
+    for name in list(sys.modules):
+        if name == "mne_xai.explain" or name.startswith("mne_xai.explain."):
+            monkeypatch.delitem(sys.modules, name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        from mne_xai.explain.gradient import Saliency
+
+        from mne_xai.explain import register_method
+    assert Saliency is mne_xai.attribution.gradient.Saliency
+    assert register_method is mne_xai.attribution.register_method
+    assert [str(warning.message).split(" is deprecated")[0] for warning in caught] == [
+        "The module mne_xai.explain",
+        "mne_xai.explain.register_method",
+    ]
+    assert {warning.filename for warning in caught} == {__file__}
+    assert all(warning.category is FutureWarning for warning in caught)
 
 
 class _LinearScore(torch.nn.Module):

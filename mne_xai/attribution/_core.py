@@ -481,6 +481,20 @@ def _resolve_baseline(estimator, baseline, device, data):
                 'baseline must be "zeros", "mean", an array, Epochs or Evoked, '
                 "got None."
             )
+        if isinstance(baseline, list | tuple) and any(
+            isinstance(item, mne.BaseEpochs | mne.Evoked) for item in baseline
+        ):
+            # NumPy cannot read them as numbers ("float() argument must be a
+            # string or a real number, not 'EvokedArray'"), nor by channel name.
+            raise TypeError(
+                f"baseline is a {type(baseline).__name__} holding Evoked or "
+                "Epochs; give several baselines as one Epochs, which is read by "
+                "channel name (mne.concatenate_epochs of Epochs; of Evoked, "
+                "mne.EpochsArray(np.stack([evoked.data for evoked in evokeds]), "
+                "evokeds[0].info, tmin=evokeds[0].tmin)), or as an array of "
+                "shape (n_baselines, n_channels, n_times) in the network's channel "
+                "order."
+            )
         array = np.asarray(baseline, dtype=np.float32)
         _check_baseline_shape(array, shape)  # before reading it by channel
         _warn_if_reordered(data, array)
@@ -614,16 +628,19 @@ def explain(
     -------
     attribution : mne.EpochsArray | mne.EvokedArray
         Relevance of each channel and time sample, on the network's channels
-        in the network's order, with the input's info
-        (montage), events, event_id, times, metadata, selection and drop
-        log, so that ``attribution["feet"].average()`` and MNE's figures work.
-        Projectors not yet applied to the input (e.g. an average reference
-        added with ``projection=True``) are left out: MNE would apply them to
-        the map when reading it from disk. Values carry the method's true unit
-        (e.g. logit for relevance methods, logit per unit of input for
-        gradients), but MNE's figures scale channels by their type, EEG as
-        volts (times 1e6, labelled µV): pass ``scalings=1`` and ``units``,
-        e.g. ``attribution.plot_image(scalings=dict(eeg=1),
+        in the network's order, with the input's info (montage), events,
+        event_id, times, metadata, selection and drop log, so that
+        ``attribution["feet"].average()`` and MNE's figures work. Projectors
+        not yet applied to the input (e.g. an average reference added with
+        ``projection=True``) are left out: MNE would apply them to the map
+        when reading it from disk. Channels marked bad in the input are not
+        marked bad in the maps: the network read them, and MNE's figures
+        would hide their relevance (:func:`mne.grand_average` would replace it
+        by an interpolation). Values carry the method's true unit (e.g. logit
+        for relevance methods, logit per unit of input for gradients), but
+        MNE's figures scale channels by their type, EEG as volts (times 1e6,
+        labelled µV): pass ``scalings=1`` and ``units``, e.g.
+        ``attribution.plot_image(scalings=dict(eeg=1),
         units=dict(eeg="logit"))``, or use :mod:`mne_xai.viz`, which does.
 
     Notes
