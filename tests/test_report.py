@@ -400,6 +400,19 @@ def test_training_folds_are_checked_for_any_splitter():
     check_training_folds(folds_of(StratifiedKFold(2), rare, None), rare)
 
 
+def test_folds_training_on_one_class_are_refused_before_training(spatial_epochs):
+    """Unshuffled KFold on epochs sorted by class trained the first fold on one
+    class: the report stopped with "y holds a single class (2)", of labels that
+    hold two."""
+    from sklearn.model_selection import KFold
+
+    ordered = spatial_epochs[np.argsort(spatial_epochs.events[:, 2], kind="stable")]
+    network = _network()
+    with pytest.raises(ValueError, match="Fold 1 of 2 trains on epochs of class 2"):
+        make_report(network, ordered, methods=METHODS, cv=KFold(2))
+    assert not hasattr(network, "module_")
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
