@@ -1497,3 +1497,24 @@ def test_folds_by_groups(spatial_epochs):
         checks=False,
     )
     assert "Each of the 2 folds" in _contents(report)[SECTIONS["accuracy"]]
+
+
+def test_relevance_outside_the_bands_counts_bad_channels():
+    """The shares below and above the band topomaps left out the channels marked
+    bad, which the line and the topomaps show: relevance all below 4 Hz on a bad
+    channel read "0% lies below 4 Hz"."""
+    from mne.time_frequency import EpochsSpectrumArray
+
+    from mne_xai.report._maps import _outside_the_bands
+
+    freqs = np.arange(33.0)
+    relevance = np.zeros((2, 3, len(freqs)))
+    relevance[:, 0, 2] = 1.0  # the bad channel's, at 2 Hz
+    relevance[:, 1:, 10] = 0.5  # the others', at 10 Hz
+    spectrum = EpochsSpectrumArray(
+        relevance, mne.create_info(["C3", "Cz", "C4"], 64.0, "eeg"), freqs
+    )
+    spectrum.info["bads"] = ["C3"]
+    assert "holds 50% of the |relevance|; 50% lies below 4 Hz" in (
+        _outside_the_bands(spectrum)
+    )
