@@ -1496,7 +1496,7 @@ def test_folds_by_groups(spatial_epochs):
         groups=groups,
         checks=False,
     )
-    assert "Each of the 2 folds" in _contents(report)[SECTIONS["accuracy"]]
+    assert "Each of the 2 fold(s)" in _contents(report)[SECTIONS["accuracy"]]
 
 
 def test_relevance_outside_the_bands_counts_bad_channels():
@@ -1518,3 +1518,22 @@ def test_relevance_outside_the_bands_counts_bad_channels():
     assert "holds 50% of the |relevance|; 50% lies below 4 Hz" in (
         _outside_the_bands(spectrum)
     )
+
+
+@pytest.mark.filterwarnings("ignore:The network")
+def test_one_train_test_split_is_reported_without_a_spread(spatial_epochs):
+    """A single split (ShuffleSplit(1), a PredefinedSplit of two sessions) read
+    "network 0.22 ± nan" and a table row of NaN standard deviations."""
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    epochs = _balanced(spatial_epochs, 20, 8)  # balanced accuracy too
+    split = StratifiedShuffleSplit(1, test_size=0.25, random_state=0)
+    contents = _quick_report(_network(max_epochs=1), epochs, cv=split)
+    accuracy = html.unescape(contents["Accuracy"])
+    assert not re.search(r"\bnan\b", accuracy, re.IGNORECASE)
+    assert "Accuracy in the single fold: network " in accuracy
+    assert "Balanced accuracy in the same single fold: network " in accuracy
+    assert "Each of the 1 fold(s) trains" in accuracy
+    # The tables of accuracy and balanced accuracy: the fold's row, no mean of it.
+    assert contents["Accuracy"].count("<th>1</th>") == 2
+    assert "<th>mean</th>" not in contents["Accuracy"]

@@ -403,7 +403,7 @@ def _add_accuracy(context, cross_validation, fitted):
     context.paragraph(
         "accuracy",
         n_splits=len(scores),
-        measured=_mean_and_spread(scores),
+        measured=_mean_and_spread(scores, "accuracy"),
         reference=reference,
         explained=explained,
     )
@@ -420,18 +420,29 @@ def _add_accuracy(context, cross_validation, fitted):
         _add_balanced_accuracy(context, cross_validation)
 
 
-def _mean_and_spread(scores):
-    return ", ".join(
+def _mean_and_spread(scores, measure, same=""):
+    """Say the mean ``measure`` of each column over folds, ± its standard deviation.
+
+    One fold (a single train/test split) has no spread: its scores alone,
+    where the standard deviation read "± nan".
+    """
+    if len(scores) == 1:
+        return f"{measure.capitalize()} in{same or ' the'} single fold: " + ", ".join(
+            f"{column} {scores[column].iloc[0]:.2f}" for column in scores
+        )
+    return f"Mean {measure} over{same} folds, ± its standard deviation: " + ", ".join(
         f"{column} {scores[column].mean():.2f} ± {scores[column].std():.2f}"
         for column in scores
     )
 
 
 def _add_scores_table(context, scores, title):
-    summary = scores.agg(["mean", "std"]).rename(index={"std": "standard deviation"})
-    context.add_table(
-        pd.concat([scores, summary]), title, "accuracy", float_format="{:.3f}".format
-    )
+    if len(scores) > 1:  # one fold's mean is its row, and its spread NaN
+        summary = scores.agg(["mean", "std"]).rename(
+            index={"std": "standard deviation"}
+        )
+        scores = pd.concat([scores, summary])
+    context.add_table(scores, title, "accuracy", float_format="{:.3f}".format)
 
 
 def _add_balanced_accuracy(context, cross_validation):
@@ -452,7 +463,7 @@ def _add_balanced_accuracy(context, cross_validation):
             for label, count in zip(labels.tolist(), counts.tolist(), strict=True)
         ),
         chance=chance_level(context.y),
-        measured=_mean_and_spread(scores),
+        measured=_mean_and_spread(scores, "balanced accuracy", " the same"),
         recall=", ".join(
             f"{names.get(label, label)} {recall:.2f}"
             for label, recall in cross_validation.recall.items()
