@@ -159,12 +159,13 @@ def _resolve_montage(montage, ch_names):
     return montage, [str(name) for name in ch_names]  # not numpy.str_
 
 
-def _warn_if_jittered_windows_meet(class_windows, jitter):
+def _warn_if_jittered_windows_meet(class_windows, jitter, names):
     """Warn when two classes' ERP windows can overlap once jittered.
 
     In temporal simulations the window is what tells the classes apart; two
     windows closer than twice the jitter overlap in some epochs, where time
-    does not tell those classes apart.
+    does not tell those classes apart. The classes are named by their events
+    (``names``): their indices from 0 matched no event code, which start at 1.
     """
     order = np.argsort(class_windows[:, 0])
     ordered = class_windows[order]
@@ -173,7 +174,8 @@ def _warn_if_jittered_windows_meet(class_windows, jitter):
     if len(meeting):
         first = meeting[0]
         warn(
-            f"The ERP windows of classes {order[first]} and {order[first + 1]} are "
+            f"The ERP windows of classes {names[order[first]]!r} and "
+            f"{names[order[first + 1]]!r} are "
             f"{max(gaps[first], 0) * 1e3:.0f} ms apart, less than twice the jitter "
             f"({2 * jitter * 1e3:.0f} ms): {len(meeting)} pair(s) of classes overlap "
             "in time in some epochs. Lengthen the epochs, simulate fewer classes, "
@@ -432,7 +434,7 @@ def simulate_epochs(
         head, n_classes, windows=class_windows, bands=bands, sfreq=sfreq
     )
     if kind == "temporal":
-        _warn_if_jittered_windows_meet(class_windows, jitter)
+        _warn_if_jittered_windows_meet(class_windows, jitter, classes.names)
 
     labels = rng.permutation(np.arange(n_epochs) % n_classes)
     logger.info(

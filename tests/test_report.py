@@ -356,6 +356,49 @@ def test_chance_test_pools_the_folds():
     ) == pytest.approx((n_correct, n_tested, p_value))
 
 
+def test_balanced_chance_test_is_fishers_exact_test_for_two_classes():
+    """Shuffling the labels keeps both margins of the confusion matrix, where
+    two classes' balanced accuracy grows with the first class's hits."""
+    from scipy.stats import fisher_exact
+
+    from mne_xai.report._accuracy import balanced_chance_test
+
+    y_true = np.repeat([1, 2], [20, 6])
+    y_pred = np.r_[[1] * 14, [2] * 6, [2] * 6]  # 6 of the frequent class missed
+    balanced, p_value = balanced_chance_test(y_true, y_pred, random_state=0)
+    assert balanced == pytest.approx((14 / 20 + 1) / 2)
+    exact = fisher_exact([[14, 6], [0, 6]], alternative="greater").pvalue
+    assert p_value == pytest.approx(exact, abs=0.003)
+    # Predictions unrelated to the labels: one class for every epoch.
+    assert balanced_chance_test(y_true, np.ones(26), random_state=0) == (0.5, 1.0)
+
+
+@pytest.mark.filterwarnings("ignore:The network")
+def test_unequal_classes_beat_chance_by_balanced_accuracy(spatial_epochs):
+    """A network trading the frequent class's accuracy for the rare one's recall
+    (class weights, as the page advises) was said to explain noise: recalls of
+    0.85 and 0.90 on 100 and 20 epochs gave 103 of 120 right against the
+    frequent class's 0.83, p = 0.28."""
+    epochs = _balanced(spatial_epochs, 20, 6)
+    y = epochs.events[:, 2]
+    network = _network(max_epochs=20).fit(spatial_epochs)
+    proba = network.predict_proba(epochs)
+    odds = np.log(proba[:, 1]) - np.log(proba[:, 0])  # class 2's logit over 1's
+    assert np.array_equal(odds > 0, y == 2)
+    # Raise class 2's logit so that 6 of the 20 epochs of class 1 read as 2.
+    closest = np.sort(odds[y == 1])[::-1]
+    with torch.no_grad():
+        network.module_.classifier.bias[1] -= float(closest[5] + closest[6]) / 2
+    assert network.score(epochs, y) == pytest.approx(20 / 26)  # chance's rate
+    accuracy = html.unescape(_quick_report(network, epochs)["Accuracy"])
+    assert re.search(
+        r"The network given \(the one explained\) beats chance: balanced accuracy "
+        r"0\.85 over 26 epochs, against 0\.50 by chance \(one-sided permutation "
+        r"test of their labels, p = 0\.00\d+\); the classes are unequal",
+        accuracy,
+    )
+
+
 @pytest.mark.parametrize(
     "change, match",
     [
@@ -398,6 +441,19 @@ def test_training_folds_are_checked_for_any_splitter():
         check_training_folds(folds_of(repeated, y, None), y)
     rare = np.r_[[1, 1], [2] * 20]
     check_training_folds(folds_of(StratifiedKFold(2), rare, None), rare)
+
+
+def test_folds_training_on_one_class_are_refused_before_training(spatial_epochs):
+    """Unshuffled KFold on epochs sorted by class trained the first fold on one
+    class: the report stopped with "y holds a single class (2)", of labels that
+    hold two."""
+    from sklearn.model_selection import KFold
+
+    ordered = spatial_epochs[np.argsort(spatial_epochs.events[:, 2], kind="stable")]
+    network = _network()
+    with pytest.raises(ValueError, match="Fold 1 of 2 trains on epochs of class 2"):
+        make_report(network, ordered, methods=METHODS, cv=KFold(2))
+    assert not hasattr(network, "module_")
 
 
 @pytest.mark.parametrize(
@@ -1462,7 +1518,10 @@ def test_the_chance_verdict_names_only_the_references_on_the_page():
         ({"network": [0.9, 0.9], "CSP+LDA": [0.8, 0.8]}, True),
     ]:
         page = Page()
-        _add_chance_verdict(page, pd.DataFrame(columns), folds, "The network")
+        predictions = [Page.y[fold] for fold in folds]
+        _add_chance_verdict(
+            page, pd.DataFrame(columns), folds, predictions, "The network"
+        )
         assert ("CSP+LDA" in page.text) == named
         assert "compare with" in page.text and "more folds" in page.text
 
@@ -1483,4 +1542,44 @@ def test_folds_by_groups(spatial_epochs):
         groups=groups,
         checks=False,
     )
-    assert "Each of the 2 folds" in _contents(report)[SECTIONS["accuracy"]]
+    assert "Each of the 2 fold(s)" in _contents(report)[SECTIONS["accuracy"]]
+
+
+def test_relevance_outside_the_bands_counts_bad_channels():
+    """The shares below and above the band topomaps left out the channels marked
+    bad, which the line and the topomaps show: relevance all below 4 Hz on a bad
+    channel read "0% lies below 4 Hz"."""
+    from mne.time_frequency import EpochsSpectrumArray
+
+    from mne_xai.report._maps import _outside_the_bands
+
+    freqs = np.arange(33.0)
+    relevance = np.zeros((2, 3, len(freqs)))
+    relevance[:, 0, 2] = 1.0  # the bad channel's, at 2 Hz
+    relevance[:, 1:, 10] = 0.5  # the others', at 10 Hz
+    spectrum = EpochsSpectrumArray(
+        relevance, mne.create_info(["C3", "Cz", "C4"], 64.0, "eeg"), freqs
+    )
+    spectrum.info["bads"] = ["C3"]
+    assert "holds 50% of the |relevance|; 50% lies below 4 Hz" in (
+        _outside_the_bands(spectrum)
+    )
+
+
+@pytest.mark.filterwarnings("ignore:The network")
+def test_one_train_test_split_is_reported_without_a_spread(spatial_epochs):
+    """A single split (ShuffleSplit(1), a PredefinedSplit of two sessions) read
+    "network 0.22 ± nan" and a table row of NaN standard deviations."""
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    epochs = _balanced(spatial_epochs, 20, 8)  # balanced accuracy too
+    split = StratifiedShuffleSplit(1, test_size=0.25, random_state=0)
+    contents = _quick_report(_network(max_epochs=1), epochs, cv=split)
+    accuracy = html.unescape(contents["Accuracy"])
+    assert not re.search(r"\bnan\b", accuracy, re.IGNORECASE)
+    assert "Accuracy in the single fold: network " in accuracy
+    assert "Balanced accuracy in the same single fold: network " in accuracy
+    assert "Each of the 1 fold(s) trains" in accuracy
+    # The tables of accuracy and balanced accuracy: the fold's row, no mean of it.
+    assert contents["Accuracy"].count("<th>1</th>") == 2
+    assert "<th>mean</th>" not in contents["Accuracy"]

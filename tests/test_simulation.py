@@ -170,6 +170,25 @@ def test_warns_when_jittered_class_windows_overlap(n_classes, jitter, meets):
     assert (gaps.min() < 2 * jitter * 1e3) == meets
 
 
+def test_overlapping_class_windows_are_named_by_their_events():
+    """The warning named the classes by their index from 0 ("classes 1 and 0"),
+    which no event code (from 1) nor name matches."""
+    with pytest.warns(RuntimeWarning) as caught:
+        epochs, _ = simulate_epochs(
+            "temporal",
+            n_epochs=4,
+            windows=[(0.5, 0.6), (0.1, 0.45)],
+            jitter=0.05,
+            random_state=0,
+            verbose=False,
+        )
+    assert list(epochs.event_id) == ["erp_500-600ms", "erp_100-450ms"]
+    (message,) = [str(w.message) for w in caught if "overlap in time" in str(w.message)]
+    assert message.startswith(
+        "The ERP windows of classes 'erp_100-450ms' and 'erp_500-600ms' are 50 ms apart"
+    )
+
+
 @pytest.mark.parametrize("n_classes", [2, 4])
 def test_spectral_burst_power_sits_in_its_band(n_classes):
     epochs, _ = simulate_epochs(

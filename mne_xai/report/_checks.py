@@ -301,12 +301,14 @@ def check_data(estimator, epochs, y, n_splits, fitted, methods=()):
 
 
 def check_training_folds(folds, y):
-    """Refuse folds that train on no more epochs than there are classes.
+    """Refuse folds that train on no more epochs than there are classes, or on one.
 
     LDA, in the CSP+LDA reference, needs more training epochs than classes;
     it stopped the report in its own words after the network's folds (two
-    epochs of each of two classes, in two folds). Checked on the folds
-    themselves, so for any splitter.
+    epochs of each of two classes, in two folds). A fold whose training
+    epochs hold one class (unshuffled ``KFold`` on epochs sorted by class)
+    stopped it with "y holds a single class", of the labels that hold two.
+    Checked on the folds themselves, so for any splitter.
 
     Parameters
     ----------
@@ -322,4 +324,14 @@ def check_training_folds(folds, y):
                 f"Fold {number} of {len(folds)} trains on {len(train)} epochs, for "
                 f"{n_classes} classes; the CSP+LDA reference needs more epochs than "
                 "classes. Give more epochs, or a cv whose folds train on more."
+            )
+        trained = np.unique(y[train])
+        if len(trained) < 2:
+            raise ValueError(
+                f"Fold {number} of {len(folds)} trains on epochs of class "
+                f"{trained.tolist()[0]!r} only, and a classifier needs two or more. "
+                "Give a cv whose folds train on every class: an int (stratified, "
+                "shuffled folds), or a shuffled splitter where the epochs are in "
+                "the order of their classes (KFold(5, shuffle=True, "
+                "random_state=0))."
             )

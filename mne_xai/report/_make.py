@@ -131,8 +131,12 @@ def make_report(
     number) and gives the network's recall of each class. It says whether
     the network beats chance, by a one-sided binomial test of the held-out
     predictions pooled over folds (as many trials as distinct held-out
-    epochs) against chance's rate (Combrisson & Jerbi 2015), at p < 0.05; a
-    network that does not gets a warning on the page and a
+    epochs) against chance's rate (Combrisson & Jerbi 2015), at p < 0.05;
+    where the classes are unequal, by a one-sided permutation test of the
+    balanced accuracy of each held-out epoch's prediction against one over
+    the number of classes (a network weighing the classes trades accuracy
+    for the rare ones' recall, and is no less informative for it). A
+    network that does not beat chance gets a warning on the page and a
     ``RuntimeWarning``, because its maps explain noise. Modality importance is shown
     when the network reads more than one channel type, and spatial patterns
     when the network has a spatial filter layer

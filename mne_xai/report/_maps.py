@@ -300,7 +300,8 @@ def _outside_the_bands(spectrum):
     On simulated epochs, 83 percent of it lay below 4 Hz, where the theta map
     looked the strongest of the three.
     """
-    data = np.abs(spectrum.get_data())
+    # Every channel the network read, as the line and the band topomaps.
+    data = np.abs(spectrum.get_data(exclude=()))
     magnitude = data.reshape(-1, data.shape[-1]).sum(axis=0)
     low = min(fmin for fmin, _ in _DEFAULT_BANDS.values())
     # The bands drawn stop at the Nyquist frequency (at 20 Hz, theta and 8-10 Hz).

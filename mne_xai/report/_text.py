@@ -21,11 +21,10 @@ HOW_TO_READ = {
         "Every map explains each epoch's own class (its true label)."
     ),
     "accuracy": (
-        "Mean accuracy over folds, ± its standard deviation: {measured}. "
-        "Each of the {n_splits} folds trains a fresh copy of the network on the "
-        "other folds' epochs and scores it on its own (the fraction of epochs "
-        "classified correctly). Chance is what always answering the most "
-        "frequent class of all epochs scores (one over the number of classes "
+        "{measured}. Each of the {n_splits} fold(s) trains a fresh copy of the "
+        "network on its training epochs and scores it on its held-out ones (the "
+        "fraction of epochs classified correctly). Chance is what always "
+        "answering the most frequent class of all epochs scores (one over the number of classes "
         "when they are balanced). {reference} An explanation of a "
         "network that does not beat chance explains noise: trust the maps below "
         "only as far as the accuracy is above chance. {explained}"
@@ -36,8 +35,7 @@ HOW_TO_READ = {
         "scores {chance:.2f}. Balanced accuracy, the mean over classes of the "
         "share of each class's epochs classified as that class (its recall), "
         "scores every such network one over the number of classes a fold tests, "
-        "the chance below. Mean balanced "
-        "accuracy over the same folds, ± its standard deviation: {measured}. The "
+        "the chance below. {measured}. The "
         "network's recall of each class, over all its held-out predictions: "
         "{recall}."
     ),
