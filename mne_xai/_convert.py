@@ -169,25 +169,58 @@ def _check_same_baseline(data, train_baseline, name):
     )
 
 
-def _check_finite(data, name, first=0, ch_names=None):
-    """Raise naming the epochs of ``data`` (epoch ``first`` onwards) not finite.
+def _check_finite(data, name, ch_names=None, *, fitted=False):
+    """Raise naming the epochs and channels of ``data`` that are not finite.
+
+    ``data`` must be all the data: see :func:`_raise_not_finite`.
+    """
+    if not np.isfinite(data).all():
+        _raise_not_finite(np.isfinite(data).all(axis=2), name, ch_names, fitted)
+
+
+def _raise_not_finite(finite, name, ch_names=None, fitted=False):
+    """Raise naming the epochs that are not finite, and the channels never finite.
 
     A channel that holds NaN in every epoch (a disconnected electrode) is
-    named, to be marked bad rather than every epoch dropped.
+    named, to be marked bad rather than every epoch dropped. A fitted network
+    (``fitted``) reads its training channels, bad or not: there the channel
+    must be repaired. Arrays have no bad channels.
+
+    Parameters
+    ----------
+    finite : ndarray of bool, shape (n_epochs, n_channels)
+        Whether each channel of each epoch is finite, for all the data: a
+        batch alone showed NaN of one epoch "in every epoch".
+    name : str
+        The data's name in the message.
+    ch_names : list of str | None
+        The channel names (None for arrays).
+    fitted : bool
+        Whether a fitted network reads the data.
     """
-    if np.isfinite(data).all():
-        return
-    finite = np.isfinite(data).all(axis=2)
-    # Named by their position in all the data, not in the batch checked.
-    bad = first + np.flatnonzero(~finite.all(axis=1))
+    bad = np.flatnonzero(~finite.all(axis=1))
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
     fix = (
         "drop or repair those epochs (e.g. with epochs.drop or interpolate_bads) "
         "before using them"
     )
     everywhere = np.flatnonzero(~finite.any(axis=0)).tolist()
-    if everywhere:
-        channels = [ch_names[index] for index in everywhere] if ch_names else everywhere
+    if everywhere and ch_names is None:
+        fix = (
+            f"the channel(s) at index {everywhere} hold them in every epoch: "
+            "repair them, or leave them out of the data"
+            + (" and train without them" if fitted else "")
+        )
+    elif everywhere and fitted:
+        channels = [ch_names[index] for index in everywhere]
+        fix = (
+            f"channel(s) {channels} hold them in every epoch, and the network, "
+            "trained on them, reads them even when marked bad: repair them "
+            f"(epochs.info['bads'] += {channels}; epochs.interpolate_bads()), or "
+            "train a network without them (picks)"
+        )
+    elif everywhere:
+        channels = [ch_names[index] for index in everywhere]
         fix = (
             f"channel(s) {channels} hold them in every epoch: mark them bad "
             f"(epochs.info['bads'] += {channels}), which leaves them out, or "
@@ -381,11 +414,13 @@ class InputData:
         self.info = self.events = self.event_id = self.tmin = None
         self._event_conflict = None
         self._picks = None
+        # Channels given by a fitted network: it reads them even when bad.
+        self._fitted = ch_names is not None
         if self._epochs is None:
             # An array does not say whether it was baseline-corrected; None
             # would say that it was not.
             self.baseline = BASELINE_UNKNOWN
-            self._array = _as_array(X, name)
+            self._array = _as_array(X, name, self._fitted)
             self.shape = self._array.shape
             return
         first = self._epochs[0]
@@ -508,7 +543,7 @@ class InputData:
             [self._read(epochs, slice(None)) for epochs in self._epochs]
         )
         data = data.astype(np.float32, copy=False)
-        _check_finite(data, self.name, ch_names=self.info.ch_names)
+        _check_finite(data, self.name, self.info.ch_names, fitted=self._fitted)
         return data
 
     def _read_range(self, start, stop):
@@ -537,9 +572,28 @@ class InputData:
         """
         for start in range(0, self.shape[0], batch_size):
             batch = np.asarray(self._read_range(start, start + batch_size), dtype=dtype)
-            ch_names = None if self.info is None else self.info.ch_names
-            _check_finite(batch, self.name, first=start, ch_names=ch_names)
+            if not np.isfinite(batch).all():
+                self._raise_not_finite(batch_size, dtype)
             yield batch
+
+    def _raise_not_finite(self, batch_size, dtype):
+        """Raise naming every epoch, and channel, that is not finite.
+
+        Read whole, batch by batch: one batch (often of one epoch) named only
+        its own epochs, and called a channel of NaN in that epoch alone one
+        of NaN in every epoch. Read as the batches are (values beyond float32
+        become infinite).
+        """
+        finite = np.concatenate(
+            [
+                np.isfinite(
+                    np.asarray(self._read_range(start, start + batch_size), dtype=dtype)
+                ).all(axis=2)
+                for start in range(0, self.shape[0], batch_size)
+            ]
+        )
+        ch_names = None if self.info is None else self.info.ch_names
+        _raise_not_finite(finite, self.name, ch_names, self._fitted)
 
 
 def named_events(trained_event_id, event_id):
@@ -823,7 +877,7 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
     )
 
 
-def _as_array(X, name):
+def _as_array(X, name, fitted=False):
     if isinstance(X, mne.Evoked):
         raise TypeError(
             f"{name} is an Evoked, an average the network was not trained on and "
@@ -851,7 +905,7 @@ def _as_array(X, name):
     if data.shape[0] == 0:
         raise ValueError(f"{name} holds no epochs.")
     data = data.astype(np.float32, copy=False)
-    _check_finite(data, name)
+    _check_finite(data, name, fitted=fitted)
     return data
 
 

@@ -440,6 +440,30 @@ def test_a_channel_of_nan_in_every_epoch_is_named_to_be_marked_bad(synthetic_arr
     assert EEGNetClassifier(**FAST).fit(epochs, y).ch_names_ == ["0", "1", "3"]
 
 
+def test_nan_at_prediction_is_named_in_all_the_epochs(synthetic_arrays):
+    """Prediction checked the data a batch at a time, and a check of one epoch
+    ran first: NaN of C3 in every epoch named epoch 0 alone, and advised marking
+    C3 bad, which the fitted network reads all the same (the same error again);
+    NaN of one epoch was said to be in every epoch."""
+    X, y = synthetic_arrays
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 128.0, "eeg")
+    epochs = mne.EpochsArray(X * 1e-6, info, verbose=False)
+    clf = EEGNetClassifier(**FAST).fit(epochs, y)
+    broken = epochs.copy()
+    broken._data[:, 0] = np.nan
+    broken.info["bads"] = ["C3"]
+    with pytest.raises(
+        ValueError, match=r"epoch\(s\) 0, 1, 2, 3, 4 and 35 more; .*reads them even"
+    ):
+        clf.predict(broken)
+    once = epochs.copy()
+    once._data[7, 0] = np.nan
+    with pytest.raises(ValueError, match=r"epoch\(s\) 7; drop or repair those"):
+        clf.predict(once)
+    with pytest.raises(ValueError, match=r"channel\(s\) at index \[0\] .*train"):
+        clf.predict(broken.get_data())
+
+
 @pytest.mark.parametrize(
     ("X_change", "y_change", "match"),
     [
