@@ -877,13 +877,45 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
     )
 
 
-def _as_array(X, name, fitted=False):
+def _refuse_other_mne_objects(X, name):
+    """Refuse MNE objects that are not Epochs, saying what to give instead.
+
+    Read as arrays they failed with "must be an instance of ... array" (Raw,
+    spectra) or "got dtype object" (a list of Evoked).
+    """
+    if isinstance(X, list | tuple):
+        # Items only: nested lists of numbers are arrays.
+        for index, item in enumerate(X):
+            if not isinstance(item, list | tuple):
+                _refuse_other_mne_objects(item, f"{name}[{index}]")
+        return
     if isinstance(X, mne.Evoked):
         raise TypeError(
             f"{name} is an Evoked, an average the network was not trained on and "
             "whose decision is not that of its epochs. Give the epochs; for the "
             "average of their maps, use explain(..., average=True)."
         )
+    if isinstance(X, mne.io.BaseRaw):
+        raise TypeError(
+            f"{name} is a continuous recording (Raw), and the networks classify "
+            "epochs: cut it into epochs first, e.g. mne.Epochs(raw, events) or "
+            "mne.make_fixed_length_epochs(raw)."
+        )
+    if isinstance(X, mne.time_frequency.spectrum.BaseSpectrum):
+        raise TypeError(
+            f"{name} is a spectrum ({type(X).__name__}), and the networks read "
+            "epochs in time. Give the epochs; to train a network on their "
+            "spectra, use mne_xai.inspect.SpectralClassifier."
+        )
+    if isinstance(X, mne.time_frequency.BaseTFR):
+        raise TypeError(
+            f"{name} is a time-frequency representation ({type(X).__name__}), "
+            "and the networks read epochs in time: give the epochs."
+        )
+
+
+def _as_array(X, name, fitted=False):
+    _refuse_other_mne_objects(X, name)
     if hasattr(X, "__array__") and not isinstance(X, np.ndarray | torch.Tensor):
         X = np.asarray(X)  # array-likes: xarray, dask, zarr
     _validate_type(

@@ -480,6 +480,42 @@ def test_bad_training_input_is_refused(synthetic_arrays, X_change, y_change, mat
         EEGNetClassifier(**FAST).fit(X_change(X), y_change(y))
 
 
+@pytest.mark.parametrize(
+    ("convert", "match"),
+    [
+        (
+            lambda epochs: mne.io.RawArray(epochs.get_data()[0], epochs.info),
+            "continuous",
+        ),
+        (lambda epochs: epochs.compute_psd(fmax=20), "SpectralClassifier"),
+        (
+            lambda epochs: epochs.compute_tfr(
+                "morlet", freqs=[10.0], n_cycles=2, return_itc=False, average=False
+            ),
+            "time-frequency representation",
+        ),
+        (
+            lambda epochs: [epochs[0].average(), epochs[1].average()],
+            r"X\[0\] is an Evoked",
+        ),
+    ],
+)
+def test_other_mne_objects_are_refused_with_what_to_give(
+    synthetic_arrays, convert, match
+):
+    """Raw, spectra and time-frequency objects were refused as "not an array",
+    and a list of Evoked as of "dtype object"."""
+    X, y = synthetic_arrays
+    epochs = mne.EpochsArray(X * 1e-6, mne.create_info(4, 128.0, "eeg"), verbose=False)
+    with mne.utils.use_log_level("error"):
+        other = convert(epochs)
+    with pytest.raises(TypeError, match=match):
+        EEGNetClassifier(**FAST).fit(other, np.arange(2) % 2)
+    clf = EEGNetClassifier(**FAST).fit(epochs, y)
+    with pytest.raises(TypeError, match=match):
+        clf.predict(other)
+
+
 def test_complex_epochs_are_refused(synthetic_arrays):
     """Epochs of an analytic signal trained on their real part, with NumPy's
     ComplexWarning as the only sign (arrays were refused)."""
