@@ -84,11 +84,30 @@ def check_same_epochs(attribution, epochs, names):
         )
 
 
-def _check_same_recording(first, other, where):
+def _check_same_recording(first, other, where, first_name):
     if other.ch_names != first.ch_names:
+        # Read by the first one's channel indices, all parts need its order;
+        # the first five names alone showed no difference where the order
+        # differed further on.
+        missing = [ch for ch in first.ch_names if ch not in other.ch_names]
+        extra = [ch for ch in other.ch_names if ch not in first.ch_names]
+        if missing or extra:
+            differ = (
+                "has other channels than the first Epochs ("
+                + "; ".join(
+                    f"{verb} {names[:5]}{' ...' * (len(names) > 5)}"
+                    for verb, names in (("without", missing), ("with", extra))
+                    if names
+                )
+                + ")"
+            )
+            fix = "pick the same channels in every part"
+        else:
+            differ = "has the channels of the first Epochs in another order"
+            fix = f"reorder them ({where}.reorder_channels({first_name}.ch_names))"
         raise ValueError(
-            f"{where} has channels {other.ch_names[:5]}... but the first Epochs has "
-            f"{first.ch_names[:5]}...; all Epochs must share the same channels."
+            f"{where} {differ}; all Epochs must share the same channels, in the "
+            f"same order: {fix}."
         )
     if other.info["sfreq"] != first.info["sfreq"]:
         raise ValueError(
@@ -425,7 +444,7 @@ class InputData:
             return
         first = self._epochs[0]
         for index, epochs in enumerate(self._epochs[1:], 1):
-            _check_same_recording(first, epochs, f"{name}[{index}]")
+            _check_same_recording(first, epochs, f"{name}[{index}]", f"{name}[0]")
         for epochs in self._epochs:
             if not epochs.preload and not epochs._bad_dropped:
                 # Rejection decides which epochs exist; MNE reads every epoch once

@@ -965,7 +965,12 @@ def test_a_list_of_epochs_of_several_recordings_is_explained(fif_coded):
     projected.apply_proj(verbose=False)
     bad = fif[:3].copy()
     bad.info["bads"] = [clf.ch_names_[0]]
+    # Channels in another order were refused with the first five names of each
+    # part, the same ones where the order differed further on.
+    reordered = fif[:3].copy().reorder_channels(fif.ch_names[::-1])
     for part, match in [
+        (reordered, r"\[1\] has the channels .* another order.*reorder_channels"),
+        (fif[:3].copy().drop_channels(fif.ch_names[-1]), "without"),
         (late, "common time axis"),
         (shorter, "common time axis"),
         (filtered, "pass band 1-20 Hz against"),
