@@ -272,6 +272,8 @@ def training_channels(info, picks):
     ch_names : list of str
         The picked channel names, in the info's order.
     """
+    if picks is None:
+        _check_some_data_channels(info)
     indices = _picks_to_idx(info, picks, none="data", exclude="bads")
     stimulus = [
         info.ch_names[index]
@@ -297,6 +299,30 @@ def training_channels(info, picks):
             "(pass their names in picks to train on them)."
         )
     return [info.ch_names[index] for index in indices]
+
+
+def _check_some_data_channels(info):
+    """Refuse an info of no good data channel, which ``picks=None`` picks from.
+
+    MNE's error spoke of "data" picks; ``mne.create_info`` without
+    ``ch_types`` types every channel misc, which is not data.
+    """
+    data = _picks_to_idx(info, None, none="data", exclude=(), allow_empty=True)
+    if not len(data):
+        types = sorted(set(info.get_channel_types()))
+        raise ValueError(
+            f"None of the {len(info.ch_names)} channels is a data channel (EEG, "
+            f"MEG, sEEG, ECoG, DBS, fNIRS): they are of type {', '.join(types)}, "
+            "and picks=None trains on data channels. Set their types (e.g. "
+            "epochs.set_channel_types(dict.fromkeys(epochs.ch_names, 'eeg')), or "
+            "mne.create_info(..., ch_types='eeg')), or pass picks."
+        )
+    if all(info.ch_names[index] in info["bads"] for index in data):
+        raise ValueError(
+            f"Every data channel is marked bad ({len(data)} in info['bads']), and "
+            "picks=None leaves bad channels out. Repair them "
+            "(interpolate_bads), or pass picks naming those to train on."
+        )
 
 
 def array_info(n_channels, sfreq):

@@ -169,6 +169,23 @@ def test_bad_channels_are_left_out_with_a_log_line(imagery_epochs, caplog):
         assert clf.n_channels_ == 62
 
 
+def test_epochs_without_good_data_channels_say_what_to_do(synthetic_arrays):
+    """mne.create_info without ch_types types every channel misc, which picks=None
+    leaves out: MNE's error said "picks (None, treated as "data") yielded no
+    channels"."""
+    X, y = synthetic_arrays
+    epochs = mne.EpochsArray(X * 1e-6, mne.create_info(4, 128.0), verbose=False)
+    with pytest.raises(ValueError, match="of type misc.*set_channel_types"):
+        EEGNetClassifier(**FAST).fit(epochs, y)
+    epochs.set_channel_types(dict.fromkeys(epochs.ch_names, "eeg"))
+    epochs.info["bads"] = list(epochs.ch_names)
+    with pytest.raises(ValueError, match="Every data channel is marked bad"):
+        EEGNetClassifier(**FAST).fit(epochs, y)
+    assert (
+        EEGNetClassifier(picks=epochs.ch_names, **FAST).fit(epochs, y).n_channels_ == 4
+    )
+
+
 def test_channels_bad_in_new_data_but_read_by_the_network_warn(
     fitted_eegnet, imagery_epochs
 ):
