@@ -961,6 +961,15 @@ def _refuse_other_mne_objects(X, name):
 
 def _as_array(X, name, fitted=False):
     _refuse_other_mne_objects(X, name)
+    if isinstance(X, torch.utils.data.Dataset):
+        # Predicting, one was taken for skorch's own (see is_fit_dataset):
+        # unchecked, and labels came as indices of classes_.
+        raise TypeError(
+            f"{name} is a torch Dataset ({type(X).__name__}), which cannot be "
+            "checked against the training data (channels, rate, unit) nor read "
+            "as epochs: give its data as an array of shape (n_epochs, "
+            "n_channels, n_times), or as Epochs."
+        )
     if hasattr(X, "__array__") and not isinstance(X, np.ndarray | torch.Tensor):
         X = np.asarray(X)  # array-likes: xarray, dask, zarr
     _validate_type(

@@ -44,7 +44,7 @@ from ._network_building import (
     classes_digest,
     events_digest,
 )
-from ._prediction import StreamedData, _PredictionMixin
+from ._prediction import FIT_DATASET, StreamedData, _PredictionMixin
 from ._random import seeded_torch
 
 # The constants and callbacks are public here too, where they were defined
@@ -1205,6 +1205,19 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     def _seeded(self):
         """Seed torch with ``seed_``, leaving the global random state as it was."""
         return seeded_torch(self.seed_, self.device)
+
+    def get_dataset(self, X, y=None):
+        """Return skorch's dataset of ``X``, marked as made in ``fit``.
+
+        ``fit`` gives skorch data converted and checked already; predictions
+        on these datasets (those of skorch's scoring callbacks) are not
+        checked again, and give indices of ``classes_``, as the targets are.
+        Other datasets are refused at prediction.
+        """
+        dataset = super().get_dataset(X, y)
+        if dataset is not X:
+            setattr(dataset, FIT_DATASET, True)
+        return dataset
 
     def get_iterator(self, dataset, training=False):
         """Batch with ``batch_size_``, the size chosen at fit.

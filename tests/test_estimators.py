@@ -1274,6 +1274,23 @@ def test_validation_scores_compare_classes_with_classes(synthetic_arrays, coding
     assert clf.history[-1, "train_acc"] > 0.5
 
 
+def test_a_torch_dataset_is_refused_at_prediction(synthetic_arrays):
+    """Any torch Dataset was taken for one of skorch's own: predict gave indices
+    of classes_ (0 and 1 for classes 2 and 3) and nothing was checked."""
+    from skorch.dataset import ValidSplit
+
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST, train_split=ValidSplit(4, stratified=True))
+    clf.fit(X, y + 2)
+    # skorch's scoring still predicts on its own validation data.
+    assert 0 <= clf.history[-1, "valid_acc"] <= 1
+    dataset = torch.utils.data.TensorDataset(torch.from_numpy(X), torch.tensor(y + 2))
+    for method in (clf.predict, clf.predict_proba, clf.score):
+        with pytest.raises(TypeError, match="X is a torch Dataset"):
+            method(dataset)
+    assert set(clf.predict(X)) <= {2, 3}
+
+
 def test_continued_training_starts_its_own_schedule(synthetic_arrays):
     """A warm-start fit ran the old number of epochs and spent its first at a
     learning rate of 0 (the end of the last cosine); partial_fit after fit
