@@ -270,7 +270,8 @@ def training_channels(info, picks):
     Returns
     -------
     ch_names : list of str
-        The picked channel names, in the info's order.
+        The picked channel names: in the order given for names and indices
+        (the network reads them so), in the info's order for types.
     """
     if picks is None:
         _check_some_data_channels(info)
