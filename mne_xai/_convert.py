@@ -743,6 +743,19 @@ class EventsAreNotClasses(ValueError):
         self.reason = reason
 
 
+def labels_required():
+    """Refuse an array given without labels: it carries no events to read.
+
+    In a Pipeline the user gives Epochs, which the steps before the estimator
+    turn into arrays; "y is required when X is an array" did not say so.
+    """
+    return ValueError(
+        "y is required when X is an array: arrays carry no events to read the "
+        "labels from. (In a Pipeline, the steps before this estimator turned "
+        "the Epochs into arrays: pass y, e.g. epochs.events[:, 2].)"
+    )
+
+
 def events_are_not_labels():
     """Refuse to read events as the classes of a network trained on other labels."""
     return EventsAreNotClasses(
@@ -896,7 +909,7 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
         raise events_are_not_labels()
     data = InputData(X)
     if data.event_codes is None:
-        raise ValueError("y is required when X is an array.")
+        raise labels_required()
     codes = events_as_trained(data.event_codes, data.event_id, trained_event_id)
     if classes is None:
         return codes

@@ -18,6 +18,7 @@ from ._convert import (
     check_matches_training,
     eeg_reference,
     labels_match_events,
+    labels_required,
     training_channels,
 )
 from ._prediction import _ScoreMixin
@@ -376,7 +377,7 @@ class CroppedClassifier(
         data, info, first_time = inputs.array(), inputs.info, inputs.tmin or 0.0
         if y is None:
             if inputs.events is None:
-                raise ValueError("y is required when X is an array.")
+                raise labels_required()
             y = inputs.event_codes
         y = column_or_1d(np.asarray(y), warn=True)  # as scikit-learn's estimators
         if len(y) != len(data):

@@ -31,6 +31,7 @@ from ._convert import (
     events_are_not_labels,
     events_as_trained,
     labels_match_events,
+    labels_required,
     named_events,
     std_per_type,
     training_channels,
@@ -824,7 +825,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             data.pick(training_channels(data.info, self.picks))
         if y is None:
             if data.events is None:
-                raise ValueError("y is required when X is an array.")
+                raise labels_required()
             y = data.event_codes
         y = column_or_1d(np.asarray(y), warn=True)  # as scikit-learn's estimators
         if len(y) != data.shape[0]:
@@ -1121,7 +1122,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         if y is not None:
             events_are_labels = events_are_labels and labels_match_events(data, y)
         elif data.events is None:
-            raise ValueError("y is required when X is an array.")
+            raise labels_required()
         elif not events_are_labels:
             raise events_are_not_labels()
         else:

@@ -559,6 +559,15 @@ def test_array_likes_and_a_column_of_labels_are_read_as_scikit_learn_does(
 def test_arrays_need_labels(synthetic_arrays):
     with pytest.raises(ValueError, match="y is required"):
         EEGNetClassifier(**FAST).fit(synthetic_arrays[0])
+    # Epochs turned into arrays by a Pipeline's first step: the error spoke of
+    # arrays the user never gave.
+    X, y = synthetic_arrays
+    epochs = mne.EpochsArray(X * 1e-6, mne.create_info(4, 64.0, "eeg"), verbose=False)
+    pipeline = make_pipeline(
+        mne_xai.spectral_input.LogPowerSpectrum(fmax=30), EEGNetClassifier(**FAST)
+    )
+    with pytest.raises(ValueError, match=r"In a Pipeline.*pass y"):
+        pipeline.fit(epochs)
 
 
 def test_unfitted_estimator_is_refused(synthetic_arrays):
