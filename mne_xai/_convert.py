@@ -188,22 +188,22 @@ def _check_same_baseline(data, train_baseline, name):
     )
 
 
-def _check_finite(data, name, ch_names=None, *, fitted=False):
+def _check_finite(data, name, ch_names=None):
     """Raise naming the epochs and channels of ``data`` that are not finite.
 
     ``data`` must be all the data: see :func:`_raise_not_finite`.
     """
     if not np.isfinite(data).all():
-        _raise_not_finite(np.isfinite(data).all(axis=2), name, ch_names, fitted)
+        _raise_not_finite(np.isfinite(data).all(axis=2), name, ch_names)
 
 
-def _raise_not_finite(finite, name, ch_names=None, fitted=False):
+def _raise_not_finite(finite, name, ch_names=None):
     """Raise naming the epochs that are not finite, and the channels never finite.
 
     A channel that holds NaN in every epoch (a disconnected electrode) is
-    named, to be marked bad rather than every epoch dropped. A fitted network
-    (``fitted``) reads its training channels, bad or not: there the channel
-    must be repaired. Arrays have no bad channels.
+    named, to be marked bad rather than every epoch dropped, which leaves it
+    out of training only: a fitted network reads its channels, bad or not
+    (marked bad, the same error came again), and needs them repaired.
 
     Parameters
     ----------
@@ -214,8 +214,6 @@ def _raise_not_finite(finite, name, ch_names=None, fitted=False):
         The data's name in the message.
     ch_names : list of str | None
         The channel names (None for arrays).
-    fitted : bool
-        Whether a fitted network reads the data.
     """
     bad = np.flatnonzero(~finite.all(axis=1))
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
@@ -227,23 +225,16 @@ def _raise_not_finite(finite, name, ch_names=None, fitted=False):
     if everywhere and ch_names is None:
         fix = (
             f"the channel(s) at index {everywhere} hold them in every epoch: "
-            "repair them, or leave them out of the data"
-            + (" and train without them" if fitted else "")
-        )
-    elif everywhere and fitted:
-        channels = [ch_names[index] for index in everywhere]
-        fix = (
-            f"channel(s) {channels} hold them in every epoch, and the network, "
-            "trained on them, reads them even when marked bad: repair them "
-            f"(epochs.info['bads'] += {channels}; epochs.interpolate_bads()), or "
-            "train a network without them (picks)"
+            "repair them, or leave them out of the data (a network fitted on "
+            "them needs them)"
         )
     elif everywhere:
         channels = [ch_names[index] for index in everywhere]
         fix = (
-            f"channel(s) {channels} hold them in every epoch: mark them bad "
-            f"(epochs.info['bads'] += {channels}), which leaves them out, or "
-            "repair them (interpolate_bads)"
+            f"channel(s) {channels} hold them in every epoch: repair them "
+            f"(epochs.info['bads'] += {channels}, then epochs.interpolate_bads()), "
+            "or, to train without them, mark them bad, which picks=None leaves "
+            "out (a network fitted on them reads them, bad or not)"
         )
     raise ValueError(
         f"{name} contains NaN or infinite values in epoch(s) "
@@ -460,13 +451,11 @@ class InputData:
         self.info = self.events = self.event_id = self.tmin = None
         self._event_conflict = None
         self._picks = None
-        # Channels given by a fitted network: it reads them even when bad.
-        self._fitted = ch_names is not None
         if self._epochs is None:
             # An array does not say whether it was baseline-corrected; None
             # would say that it was not.
             self.baseline = BASELINE_UNKNOWN
-            self._array = _as_array(X, name, self._fitted)
+            self._array = _as_array(X, name)
             self.shape = self._array.shape
             return
         first = self._epochs[0]
@@ -589,7 +578,7 @@ class InputData:
             [self._read(epochs, slice(None)) for epochs in self._epochs]
         )
         data = data.astype(np.float32, copy=False)
-        _check_finite(data, self.name, self.info.ch_names, fitted=self._fitted)
+        _check_finite(data, self.name, self.info.ch_names)
         return data
 
     def _read_range(self, start, stop):
@@ -639,7 +628,7 @@ class InputData:
             ]
         )
         ch_names = None if self.info is None else self.info.ch_names
-        _raise_not_finite(finite, self.name, ch_names, self._fitted)
+        _raise_not_finite(finite, self.name, ch_names)
 
 
 def named_events(trained_event_id, event_id):
@@ -973,7 +962,7 @@ def _refuse_other_mne_objects(X, name):
         )
 
 
-def _as_array(X, name, fitted=False):
+def _as_array(X, name):
     _refuse_other_mne_objects(X, name)
     if isinstance(X, torch.utils.data.Dataset):
         # Predicting, one was taken for skorch's own (see is_fit_dataset):
@@ -1005,7 +994,7 @@ def _as_array(X, name, fitted=False):
     if data.shape[0] == 0:
         raise ValueError(f"{name} holds no epochs.")
     data = data.astype(np.float32, copy=False)
-    _check_finite(data, name, fitted=fitted)
+    _check_finite(data, name)
     return data
 
 
