@@ -1238,9 +1238,19 @@ def check_matches_training(
     """
     name, shape, info = data.name, data.shape, data.info
     if shape[1] != n_channels:
+        # Fitted on an array without info, Epochs are read whole, their
+        # stimulus and other non-data channels too.
+        by_position = (
+            " It was fitted on an array, without channel names, and reads every "
+            "channel of Epochs: give an array of the training channels (e.g. "
+            "epochs.get_data(picks='eeg')), or fit on Epochs, whose channels are "
+            "then read by name."
+            if info is not None and train_info is None
+            else ""
+        )
         raise ValueError(
             f"{name} has {shape[1]} channels but the estimator was fitted on "
-            f"{n_channels}."
+            f"{n_channels}.{by_position}"
         )
     if train_info is not None:
         train_sfreq = train_info["sfreq"]

@@ -773,6 +773,24 @@ def test_a_restored_partial_fit_sequence_goes_on_as_it_would_have(
         torch.testing.assert_close(restored.module_.state_dict()[name], value)
 
 
+def test_epochs_of_more_channels_than_training_arrays_say_why(synthetic_arrays):
+    """Fitted on epochs.get_data(picks="eeg"), Epochs with their stimulus channel
+    were refused with "X has 5 channels but the estimator was fitted on 4"."""
+    X, y = synthetic_arrays
+    info = mne.create_info(
+        ["C3", "Cz", "C4", "Pz", "STI"], 64.0, ["eeg"] * 4 + ["stim"]
+    )
+    data = np.concatenate([X * 1e-6, np.zeros((len(X), 1, X.shape[2]))], axis=1)
+    epochs = mne.EpochsArray(data, info, verbose=False)
+    arrays = epochs.get_data(picks="eeg")
+    for clf in (
+        EEGNetClassifier(**FAST).fit(arrays, y),
+        CroppedClassifier(EEGNetClassifier(**FAST), sfreq=64.0).fit(arrays, y),
+    ):
+        with pytest.raises(ValueError, match="fitted on 4. It was fitted on an array"):
+            clf.predict(epochs)
+
+
 def test_a_network_trained_on_arrays_restored_on_epochs_names_the_fix(
     synthetic_arrays, tmp_path
 ):
