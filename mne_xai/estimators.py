@@ -229,6 +229,22 @@ def _check_stratified_split(targets, classes, validation_fraction):
         )
 
 
+def refuse_picks_of_bare_arrays(picks, n_channels):
+    """Refuse ``picks`` for an array without info, which is read whole.
+
+    Ignored, ``picks=[0, 1]`` trained on all 4 channels of an array without a
+    word (and ``picks="eeg"`` on its EOG rows too).
+    """
+    if picks is None or (isinstance(picks, str) and picks == "all"):
+        return
+    raise ValueError(
+        f"picks={picks!r} chooses channels of Epochs by their info, and X is an "
+        f"array without one, which is used whole ({n_channels} channels). Give "
+        "the array of the channels to train on (e.g. epochs.get_data(picks=...)), "
+        "the Epochs, or the estimator info= naming the channels of X."
+    )
+
+
 def _check_array_holds_picks(info, picks):
     """Refuse an array holding channels that ``picks`` would leave out of Epochs.
 
@@ -844,6 +860,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             )
         if data.info is None and info is not None:
             _check_array_holds_picks(info, self.picks)
+        elif info is None:
+            refuse_picks_of_bare_arrays(self.picks, data.shape[1])
         return data, info, y
 
     def _learn_data(self, data, info, y, classes=None):

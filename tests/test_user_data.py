@@ -134,6 +134,20 @@ def test_array_of_every_channel_is_refused_where_picks_leave_some_out(
     assert every.ch_names_ == epochs.ch_names
 
 
+@pytest.mark.parametrize("picks", [[0, 1], "eeg"])
+def test_picks_of_an_array_without_info_are_refused(synthetic_arrays, picks):
+    """An array without info is used whole: picks=[0, 1] trained on its 4
+    channels without a word."""
+    X, y = synthetic_arrays
+    with pytest.raises(ValueError, match="without one, which is used whole"):
+        EEGNetClassifier(picks=picks, **FAST).fit(X, y)
+    # Not the made-up channel names that a CroppedClassifier gives the windows.
+    cropped = CroppedClassifier(EEGNetClassifier(picks=picks, **FAST), sfreq=64.0)
+    with pytest.raises(ValueError, match="without one, which is used whole"):
+        cropped.fit(X, y)
+    assert EEGNetClassifier(picks="all", **FAST).fit(X, y).n_channels_ == 4
+
+
 @pytest.mark.parametrize(
     "picks", [slice(1, 4), [1, 2, 3], np.array([1, 2, 3]), ["C3", "Cz", "C4"]]
 )
