@@ -949,13 +949,14 @@ def _refuse_other_mne_objects(X, name):
             "epochs: cut it into epochs first, e.g. mne.Epochs(raw, events) or "
             "mne.make_fixed_length_epochs(raw)."
         )
-    if isinstance(X, mne.time_frequency.spectrum.BaseSpectrum):
+    # Public classes of every MNE version supported (and their arrays).
+    if isinstance(X, mne.time_frequency.Spectrum | mne.time_frequency.EpochsSpectrum):
         raise TypeError(
             f"{name} is a spectrum ({type(X).__name__}), and the networks read "
             "epochs in time. Give the epochs; to train a network on their "
             "spectra, use mne_xai.inspect.SpectralClassifier."
         )
-    if isinstance(X, mne.time_frequency.BaseTFR):
+    if isinstance(X, mne.time_frequency.AverageTFR | mne.time_frequency.EpochsTFR):
         raise TypeError(
             f"{name} is a time-frequency representation ({type(X).__name__}), "
             "and the networks read epochs in time: give the epochs."
