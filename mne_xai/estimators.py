@@ -882,9 +882,17 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             classes = self.classes
         classes = labels if classes is None else unique_labels(classes)
         if len(classes) < 2:
+            # mne.EpochsArray without events codes every epoch 1.
+            from_events = (
+                " They are the events of X (epochs.events[:, 2]), which "
+                "mne.EpochsArray without events codes 1 in every epoch: pass y, "
+                "or the events."
+                if data.events is not None and labels_match_events(data, y)
+                else ""
+            )
             raise ValueError(
                 f"y holds a single class ({classes.tolist()[0]!r}); a classifier "
-                "needs at least two."
+                f"needs at least two.{from_events}"
             )
         unknown = np.setdiff1d(labels, classes)
         if len(unknown):

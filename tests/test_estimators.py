@@ -467,6 +467,18 @@ def test_nan_at_prediction_is_named_in_all_the_epochs(synthetic_arrays):
         clf.predict(broken.get_data())
 
 
+def test_epochs_array_without_events_says_its_events_are_one_class(
+    synthetic_arrays,
+):
+    """mne.EpochsArray without events codes every epoch 1, which fit read as the
+    labels and refused as "y holds a single class (1)", saying no more."""
+    X, y = synthetic_arrays
+    epochs = mne.EpochsArray(X * 1e-6, mne.create_info(4, 64.0, "eeg"), verbose=False)
+    with pytest.raises(ValueError, match=r"single class \(1\).*EpochsArray without"):
+        EEGNetClassifier(**FAST).fit(epochs)
+    assert EEGNetClassifier(**FAST).fit(epochs, y).classes_.tolist() == [0, 1]
+
+
 @pytest.mark.parametrize(
     ("X_change", "y_change", "match"),
     [
