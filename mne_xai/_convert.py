@@ -84,11 +84,30 @@ def check_same_epochs(attribution, epochs, names):
         )
 
 
-def _check_same_recording(first, other, where):
+def _check_same_recording(first, other, where, first_name):
     if other.ch_names != first.ch_names:
+        # Read by the first one's channel indices, all parts need its order;
+        # the first five names alone showed no difference where the order
+        # differed further on.
+        missing = [ch for ch in first.ch_names if ch not in other.ch_names]
+        extra = [ch for ch in other.ch_names if ch not in first.ch_names]
+        if missing or extra:
+            differ = (
+                "has other channels than the first Epochs ("
+                + "; ".join(
+                    f"{verb} {names[:5]}{' ...' * (len(names) > 5)}"
+                    for verb, names in (("without", missing), ("with", extra))
+                    if names
+                )
+                + ")"
+            )
+            fix = "pick the same channels in every part"
+        else:
+            differ = "has the channels of the first Epochs in another order"
+            fix = f"reorder them ({where}.reorder_channels({first_name}.ch_names))"
         raise ValueError(
-            f"{where} has channels {other.ch_names[:5]}... but the first Epochs has "
-            f"{first.ch_names[:5]}...; all Epochs must share the same channels."
+            f"{where} {differ}; all Epochs must share the same channels, in the "
+            f"same order: {fix}."
         )
     if other.info["sfreq"] != first.info["sfreq"]:
         raise ValueError(
@@ -169,29 +188,53 @@ def _check_same_baseline(data, train_baseline, name):
     )
 
 
-def _check_finite(data, name, first=0, ch_names=None):
-    """Raise naming the epochs of ``data`` (epoch ``first`` onwards) not finite.
+def _check_finite(data, name, ch_names=None):
+    """Raise naming the epochs and channels of ``data`` that are not finite.
+
+    ``data`` must be all the data: see :func:`_raise_not_finite`.
+    """
+    if not np.isfinite(data).all():
+        _raise_not_finite(np.isfinite(data).all(axis=2), name, ch_names)
+
+
+def _raise_not_finite(finite, name, ch_names=None):
+    """Raise naming the epochs that are not finite, and the channels never finite.
 
     A channel that holds NaN in every epoch (a disconnected electrode) is
-    named, to be marked bad rather than every epoch dropped.
+    named, to be marked bad rather than every epoch dropped, which leaves it
+    out of training only: a fitted network reads its channels, bad or not
+    (marked bad, the same error came again), and needs them repaired.
+
+    Parameters
+    ----------
+    finite : ndarray of bool, shape (n_epochs, n_channels)
+        Whether each channel of each epoch is finite, for all the data: a
+        batch alone showed NaN of one epoch "in every epoch".
+    name : str
+        The data's name in the message.
+    ch_names : list of str | None
+        The channel names (None for arrays).
     """
-    if np.isfinite(data).all():
-        return
-    finite = np.isfinite(data).all(axis=2)
-    # Named by their position in all the data, not in the batch checked.
-    bad = first + np.flatnonzero(~finite.all(axis=1))
+    bad = np.flatnonzero(~finite.all(axis=1))
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
     fix = (
         "drop or repair those epochs (e.g. with epochs.drop or interpolate_bads) "
         "before using them"
     )
     everywhere = np.flatnonzero(~finite.any(axis=0)).tolist()
-    if everywhere:
-        channels = [ch_names[index] for index in everywhere] if ch_names else everywhere
+    if everywhere and ch_names is None:
         fix = (
-            f"channel(s) {channels} hold them in every epoch: mark them bad "
-            f"(epochs.info['bads'] += {channels}), which leaves them out, or "
-            "repair them (interpolate_bads)"
+            f"the channel(s) at index {everywhere} hold them in every epoch: "
+            "repair them, or leave them out of the data (a network fitted on "
+            "them needs them)"
+        )
+    elif everywhere:
+        channels = [ch_names[index] for index in everywhere]
+        fix = (
+            f"channel(s) {channels} hold them in every epoch: repair them "
+            f"(epochs.info['bads'] += {channels}, then epochs.interpolate_bads()), "
+            "or, to train without them, mark them bad, which picks=None leaves "
+            "out (a network fitted on them reads them, bad or not)"
         )
     raise ValueError(
         f"{name} contains NaN or infinite values in epoch(s) "
@@ -218,8 +261,11 @@ def training_channels(info, picks):
     Returns
     -------
     ch_names : list of str
-        The picked channel names, in the info's order.
+        The picked channel names: in the order given for names and indices
+        (the network reads them so), in the info's order for types.
     """
+    if picks is None:
+        _check_some_data_channels(info)
     indices = _picks_to_idx(info, picks, none="data", exclude="bads")
     stimulus = [
         info.ch_names[index]
@@ -245,6 +291,30 @@ def training_channels(info, picks):
             "(pass their names in picks to train on them)."
         )
     return [info.ch_names[index] for index in indices]
+
+
+def _check_some_data_channels(info):
+    """Refuse an info of no good data channel, which ``picks=None`` picks from.
+
+    MNE's error spoke of "data" picks; ``mne.create_info`` without
+    ``ch_types`` types every channel misc, which is not data.
+    """
+    data = _picks_to_idx(info, None, none="data", exclude=(), allow_empty=True)
+    if not len(data):
+        types = sorted(set(info.get_channel_types()))
+        raise ValueError(
+            f"None of the {len(info.ch_names)} channels is a data channel (EEG, "
+            f"MEG, sEEG, ECoG, DBS, fNIRS): they are of type {', '.join(types)}, "
+            "and picks=None trains on data channels. Set their types (e.g. "
+            "epochs.set_channel_types(dict.fromkeys(epochs.ch_names, 'eeg')), or "
+            "mne.create_info(..., ch_types='eeg')), or pass picks."
+        )
+    if all(info.ch_names[index] in info["bads"] for index in data):
+        raise ValueError(
+            f"Every data channel is marked bad ({len(data)} in info['bads']), and "
+            "picks=None leaves bad channels out. Repair them "
+            "(interpolate_bads), or pass picks naming those to train on."
+        )
 
 
 def array_info(n_channels, sfreq):
@@ -390,7 +460,7 @@ class InputData:
             return
         first = self._epochs[0]
         for index, epochs in enumerate(self._epochs[1:], 1):
-            _check_same_recording(first, epochs, f"{name}[{index}]")
+            _check_same_recording(first, epochs, f"{name}[{index}]", f"{name}[0]")
         for epochs in self._epochs:
             if not epochs.preload and not epochs._bad_dropped:
                 # Rejection decides which epochs exist; MNE reads every epoch once
@@ -508,7 +578,7 @@ class InputData:
             [self._read(epochs, slice(None)) for epochs in self._epochs]
         )
         data = data.astype(np.float32, copy=False)
-        _check_finite(data, self.name, ch_names=self.info.ch_names)
+        _check_finite(data, self.name, self.info.ch_names)
         return data
 
     def _read_range(self, start, stop):
@@ -537,9 +607,28 @@ class InputData:
         """
         for start in range(0, self.shape[0], batch_size):
             batch = np.asarray(self._read_range(start, start + batch_size), dtype=dtype)
-            ch_names = None if self.info is None else self.info.ch_names
-            _check_finite(batch, self.name, first=start, ch_names=ch_names)
+            if not np.isfinite(batch).all():
+                self._raise_not_finite(batch_size, dtype)
             yield batch
+
+    def _raise_not_finite(self, batch_size, dtype):
+        """Raise naming every epoch, and channel, that is not finite.
+
+        Read whole, batch by batch: one batch (often of one epoch) named only
+        its own epochs, and called a channel of NaN in that epoch alone one
+        of NaN in every epoch. Read as the batches are (values beyond float32
+        become infinite).
+        """
+        finite = np.concatenate(
+            [
+                np.isfinite(
+                    np.asarray(self._read_range(start, start + batch_size), dtype=dtype)
+                ).all(axis=2)
+                for start in range(0, self.shape[0], batch_size)
+            ]
+        )
+        ch_names = None if self.info is None else self.info.ch_names
+        _raise_not_finite(finite, self.name, ch_names)
 
 
 def named_events(trained_event_id, event_id):
@@ -641,6 +730,19 @@ class EventsAreNotClasses(ValueError):
     def __init__(self, reason, fix, asked=""):
         super().__init__(f"{asked}{reason} {fix}")
         self.reason = reason
+
+
+def labels_required():
+    """Refuse an array given without labels: it carries no events to read.
+
+    In a Pipeline the user gives Epochs, which the steps before the estimator
+    turn into arrays; "y is required when X is an array" did not say so.
+    """
+    return ValueError(
+        "y is required when X is an array: arrays carry no events to read the "
+        "labels from. (In a Pipeline, the steps before this estimator turned "
+        "the Epochs into arrays: pass y, e.g. epochs.events[:, 2].)"
+    )
 
 
 def events_are_not_labels():
@@ -796,7 +898,7 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
         raise events_are_not_labels()
     data = InputData(X)
     if data.event_codes is None:
-        raise ValueError("y is required when X is an array.")
+        raise labels_required()
     codes = events_as_trained(data.event_codes, data.event_id, trained_event_id)
     if classes is None:
         return codes
@@ -823,12 +925,54 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
     )
 
 
-def _as_array(X, name):
+def _refuse_other_mne_objects(X, name):
+    """Refuse MNE objects that are not Epochs, saying what to give instead.
+
+    Read as arrays they failed with "must be an instance of ... array" (Raw,
+    spectra) or "got dtype object" (a list of Evoked).
+    """
+    if isinstance(X, list | tuple):
+        # Items only: nested lists of numbers are arrays.
+        for index, item in enumerate(X):
+            if not isinstance(item, list | tuple):
+                _refuse_other_mne_objects(item, f"{name}[{index}]")
+        return
     if isinstance(X, mne.Evoked):
         raise TypeError(
             f"{name} is an Evoked, an average the network was not trained on and "
             "whose decision is not that of its epochs. Give the epochs; for the "
             "average of their maps, use explain(..., average=True)."
+        )
+    if isinstance(X, mne.io.BaseRaw):
+        raise TypeError(
+            f"{name} is a continuous recording (Raw), and the networks classify "
+            "epochs: cut it into epochs first, e.g. mne.Epochs(raw, events) or "
+            "mne.make_fixed_length_epochs(raw)."
+        )
+    # Public classes of every MNE version supported (and their arrays).
+    if isinstance(X, mne.time_frequency.Spectrum | mne.time_frequency.EpochsSpectrum):
+        raise TypeError(
+            f"{name} is a spectrum ({type(X).__name__}), and the networks read "
+            "epochs in time. Give the epochs; to train a network on their "
+            "spectra, use mne_xai.inspect.SpectralClassifier."
+        )
+    if isinstance(X, mne.time_frequency.AverageTFR | mne.time_frequency.EpochsTFR):
+        raise TypeError(
+            f"{name} is a time-frequency representation ({type(X).__name__}), "
+            "and the networks read epochs in time: give the epochs."
+        )
+
+
+def _as_array(X, name):
+    _refuse_other_mne_objects(X, name)
+    if isinstance(X, torch.utils.data.Dataset):
+        # Predicting, one was taken for skorch's own (see is_fit_dataset):
+        # unchecked, and labels came as indices of classes_.
+        raise TypeError(
+            f"{name} is a torch Dataset ({type(X).__name__}), which cannot be "
+            "checked against the training data (channels, rate, unit) nor read "
+            "as epochs: give its data as an array of shape (n_epochs, "
+            "n_channels, n_times), or as Epochs."
         )
     if hasattr(X, "__array__") and not isinstance(X, np.ndarray | torch.Tensor):
         X = np.asarray(X)  # array-likes: xarray, dask, zarr
@@ -1095,9 +1239,19 @@ def check_matches_training(
     """
     name, shape, info = data.name, data.shape, data.info
     if shape[1] != n_channels:
+        # Fitted on an array without info, Epochs are read whole, their
+        # stimulus and other non-data channels too.
+        by_position = (
+            " It was fitted on an array, without channel names, and reads every "
+            "channel of Epochs: give an array of the training channels (e.g. "
+            "epochs.get_data(picks='eeg')), or fit on Epochs, whose channels are "
+            "then read by name."
+            if info is not None and train_info is None
+            else ""
+        )
         raise ValueError(
             f"{name} has {shape[1]} channels but the estimator was fitted on "
-            f"{n_channels}."
+            f"{n_channels}.{by_position}"
         )
     if train_info is not None:
         train_sfreq = train_info["sfreq"]

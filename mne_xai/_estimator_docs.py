@@ -46,10 +46,12 @@ _PARAMETERS = """
         channels: EEG (and MEG, sEEG, ECoG, DBS, fNIRS) without stimulus,
         EOG, ECG, EMG or misc channels and without the channels in
         ``info["bads"]`` (a log line names those). As in MNE, channel types and
-        ``"all"`` leave the bad channels out too; names and indices keep them. Stimulus channels hold the
-        events, and so the labels: pick them only to show that leak. Data
-        given later are read from the same channels, by name. Arrays are used
-        as they are.
+        ``"all"`` leave the bad channels out too; names and indices keep them,
+        in the order given. Stimulus channels hold the events, and so the
+        labels: pick them only to show that leak. Data given later are read
+        from the same channels, by name. Arrays are used as they are: with
+        ``info``, ``picks`` must keep all its channels; without, it must be
+        None or ``"all"``.
     scaling : "auto" | float
         Factor applied to the data before the first layer. MNE stores volts, which
         networks train poorly on; ``"auto"`` uses one over the standard deviation

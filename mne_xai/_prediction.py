@@ -18,6 +18,17 @@ from ._convert import (
 from ._docs import fill_doc
 from ._graph import check_float32
 
+#: Marks the datasets that skorch makes in ``fit`` from the data converted and
+#: checked there, on which its scoring callbacks predict.
+FIT_DATASET = "_mne_xai_fit_dataset"
+
+
+def is_fit_dataset(X):
+    """Whether ``X`` is a dataset made in ``fit`` (or a subset of one)."""
+    while isinstance(X, torch.utils.data.Subset):
+        X = X.dataset
+    return getattr(X, FIT_DATASET, False)
+
 
 def decision_scores(logits):
     """Return logits as ``decision_function`` gives them: 1-D for two classes.
@@ -151,7 +162,7 @@ class _PredictionMixin(_ScoreMixin):
         return data
 
     def _prediction_data(self, X):
-        if isinstance(X, torch.utils.data.Dataset):
+        if is_fit_dataset(X):
             # skorch's own scoring callbacks predict on its internal datasets,
             # which hold data converted and checked by fit already.
             return X
@@ -286,7 +297,7 @@ class _PredictionMixin(_ScoreMixin):
             Labels in the coding of ``classes_``.
         """
         best = self._logits(X).argmax(axis=1)
-        if isinstance(X, torch.utils.data.Dataset):
+        if is_fit_dataset(X):
             # skorch's scoring callbacks compare with the targets it trains on,
             # which are indices of classes_; labels would score 0 against
             # indices (classes 2 and 3) or fail (names).

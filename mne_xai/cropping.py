@@ -18,6 +18,7 @@ from ._convert import (
     check_matches_training,
     eeg_reference,
     labels_match_events,
+    labels_required,
     training_channels,
 )
 from ._prediction import _ScoreMixin
@@ -26,6 +27,7 @@ from ._warnings import warn, warnings_once
 from .estimators import (
     UNPREDICTED_CLASSES,
     _EEGClassifier,
+    refuse_picks_of_bare_arrays,
     warn_if_classes_unpredicted,
 )
 
@@ -376,7 +378,7 @@ class CroppedClassifier(
         data, info, first_time = inputs.array(), inputs.info, inputs.tmin or 0.0
         if y is None:
             if inputs.events is None:
-                raise ValueError("y is required when X is an array.")
+                raise labels_required()
             y = inputs.event_codes
         y = column_or_1d(np.asarray(y), warn=True)  # as scikit-learn's estimators
         if len(y) != len(data):
@@ -422,6 +424,12 @@ class CroppedClassifier(
             # or a slice would pick again.
             estimator.set_params(**{_final_step_parameter(estimator, "picks"): picked})
         if info is None:
+            if not any(
+                isinstance(value, mne.Info)
+                for value in _estimator_infos(estimator).values()
+            ):
+                # The info given to the windows below would be made up.
+                refuse_picks_of_bare_arrays(picks, data.shape[1])
             _give_the_rate_of_array_windows(estimator, data.shape[1], sfreq)
         with warnings.catch_warnings():
             # Counted in windows; the epochs are judged below, by their mean.

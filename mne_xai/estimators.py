@@ -31,6 +31,7 @@ from ._convert import (
     events_are_not_labels,
     events_as_trained,
     labels_match_events,
+    labels_required,
     named_events,
     std_per_type,
     training_channels,
@@ -44,7 +45,7 @@ from ._network_building import (
     classes_digest,
     events_digest,
 )
-from ._prediction import StreamedData, _PredictionMixin
+from ._prediction import FIT_DATASET, StreamedData, _PredictionMixin
 from ._random import seeded_torch
 
 # The constants and callbacks are public here too, where they were defined
@@ -226,6 +227,22 @@ def _check_stratified_split(targets, classes, validation_fraction):
             f"part needs an epoch of each of the {len(present)} classes. Change "
             "validation_fraction, give more epochs, or set early_stopping=False."
         )
+
+
+def refuse_picks_of_bare_arrays(picks, n_channels):
+    """Refuse ``picks`` for an array without info, which is read whole.
+
+    Ignored, ``picks=[0, 1]`` trained on all 4 channels of an array without a
+    word (and ``picks="eeg"`` on its EOG rows too).
+    """
+    if picks is None or (isinstance(picks, str) and picks == "all"):
+        return
+    raise ValueError(
+        f"picks={picks!r} chooses channels of Epochs by their info, and X is an "
+        f"array without one, which is used whole ({n_channels} channels). Give "
+        "the array of the channels to train on (e.g. epochs.get_data(picks=...)), "
+        "the Epochs, or the estimator info= naming the channels of X."
+    )
 
 
 def _check_array_holds_picks(info, picks):
@@ -824,7 +841,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             data.pick(training_channels(data.info, self.picks))
         if y is None:
             if data.events is None:
-                raise ValueError("y is required when X is an array.")
+                raise labels_required()
             y = data.event_codes
         y = column_or_1d(np.asarray(y), warn=True)  # as scikit-learn's estimators
         if len(y) != data.shape[0]:
@@ -843,6 +860,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             )
         if data.info is None and info is not None:
             _check_array_holds_picks(info, self.picks)
+        elif info is None:
+            refuse_picks_of_bare_arrays(self.picks, data.shape[1])
         return data, info, y
 
     def _learn_data(self, data, info, y, classes=None):
@@ -863,9 +882,17 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             classes = self.classes
         classes = labels if classes is None else unique_labels(classes)
         if len(classes) < 2:
+            # mne.EpochsArray without events codes every epoch 1.
+            from_events = (
+                " They are the events of X (epochs.events[:, 2]), which "
+                "mne.EpochsArray without events codes 1 in every epoch: pass y, "
+                "or the events."
+                if data.events is not None and labels_match_events(data, y)
+                else ""
+            )
             raise ValueError(
                 f"y holds a single class ({classes.tolist()[0]!r}); a classifier "
-                "needs at least two."
+                f"needs at least two.{from_events}"
             )
         unknown = np.setdiff1d(labels, classes)
         if len(unknown):
@@ -1121,7 +1148,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         if y is not None:
             events_are_labels = events_are_labels and labels_match_events(data, y)
         elif data.events is None:
-            raise ValueError("y is required when X is an array.")
+            raise labels_required()
         elif not events_are_labels:
             raise events_are_not_labels()
         else:
@@ -1205,6 +1232,19 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     def _seeded(self):
         """Seed torch with ``seed_``, leaving the global random state as it was."""
         return seeded_torch(self.seed_, self.device)
+
+    def get_dataset(self, X, y=None):
+        """Return skorch's dataset of ``X``, marked as made in ``fit``.
+
+        ``fit`` gives skorch data converted and checked already; predictions
+        on these datasets (those of skorch's scoring callbacks) are not
+        checked again, and give indices of ``classes_``, as the targets are.
+        Other datasets are refused at prediction.
+        """
+        dataset = super().get_dataset(X, y)
+        if dataset is not X:
+            setattr(dataset, FIT_DATASET, True)
+        return dataset
 
     def get_iterator(self, dataset, training=False):
         """Batch with ``batch_size_``, the size chosen at fit.

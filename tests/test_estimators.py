@@ -434,10 +434,49 @@ def test_a_channel_of_nan_in_every_epoch_is_named_to_be_marked_bad(synthetic_arr
     epochs._data[:, 2] = np.nan
     with pytest.raises(ValueError, match=r"epoch\(s\) 0, 1, 2, 3, 4 and 35 more; "):
         EEGNetClassifier(**FAST).fit(epochs, y)
-    with pytest.raises(ValueError, match=r"\['2'\] hold them in every epoch: mark"):
+    with pytest.raises(
+        ValueError, match=r"\['2'\] hold them in every epoch: .* mark them bad"
+    ):
         EEGNetClassifier(**FAST).fit(epochs, y)
     epochs.info["bads"] = ["2"]
     assert EEGNetClassifier(**FAST).fit(epochs, y).ch_names_ == ["0", "1", "3"]
+
+
+def test_nan_at_prediction_is_named_in_all_the_epochs(synthetic_arrays):
+    """Prediction checked the data a batch at a time, and a check of one epoch
+    ran first: NaN of C3 in every epoch named epoch 0 alone, and advised marking
+    C3 bad, which the fitted network reads all the same (the same error again);
+    NaN of one epoch was said to be in every epoch."""
+    X, y = synthetic_arrays
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 128.0, "eeg")
+    epochs = mne.EpochsArray(X * 1e-6, info, verbose=False)
+    clf = EEGNetClassifier(**FAST).fit(epochs, y)
+    broken = epochs.copy()
+    broken._data[:, 0] = np.nan
+    broken.info["bads"] = ["C3"]
+    match = r"epoch\(s\) 0, 1, 2, 3, 4 and 35 more; .*fitted on them reads them"
+    # Also for a network fitted on arrays, which reads every channel given.
+    for fitted in (clf, EEGNetClassifier(**FAST).fit(X * 1e-6, y)):
+        with pytest.raises(ValueError, match=match):
+            fitted.predict(broken)
+    once = epochs.copy()
+    once._data[7, 0] = np.nan
+    with pytest.raises(ValueError, match=r"epoch\(s\) 7; drop or repair those"):
+        clf.predict(once)
+    with pytest.raises(ValueError, match=r"channel\(s\) at index \[0\] .*needs"):
+        clf.predict(broken.get_data())
+
+
+def test_epochs_array_without_events_says_its_events_are_one_class(
+    synthetic_arrays,
+):
+    """mne.EpochsArray without events codes every epoch 1, which fit read as the
+    labels and refused as "y holds a single class (1)", saying no more."""
+    X, y = synthetic_arrays
+    epochs = mne.EpochsArray(X * 1e-6, mne.create_info(4, 64.0, "eeg"), verbose=False)
+    with pytest.raises(ValueError, match=r"single class \(1\).*EpochsArray without"):
+        EEGNetClassifier(**FAST).fit(epochs)
+    assert EEGNetClassifier(**FAST).fit(epochs, y).classes_.tolist() == [0, 1]
 
 
 @pytest.mark.parametrize(
@@ -454,6 +493,42 @@ def test_bad_training_input_is_refused(synthetic_arrays, X_change, y_change, mat
     X, y = synthetic_arrays
     with pytest.raises((ValueError, TypeError), match=match):
         EEGNetClassifier(**FAST).fit(X_change(X), y_change(y))
+
+
+@pytest.mark.parametrize(
+    ("convert", "match"),
+    [
+        (
+            lambda epochs: mne.io.RawArray(epochs.get_data()[0], epochs.info),
+            "continuous",
+        ),
+        (lambda epochs: epochs.compute_psd(fmax=20), "SpectralClassifier"),
+        (
+            lambda epochs: epochs.compute_tfr(
+                "morlet", freqs=[10.0], n_cycles=2, return_itc=False, average=False
+            ),
+            "time-frequency representation",
+        ),
+        (
+            lambda epochs: [epochs[0].average(), epochs[1].average()],
+            r"X\[0\] is an Evoked",
+        ),
+    ],
+)
+def test_other_mne_objects_are_refused_with_what_to_give(
+    synthetic_arrays, convert, match
+):
+    """Raw, spectra and time-frequency objects were refused as "not an array",
+    and a list of Evoked as of "dtype object"."""
+    X, y = synthetic_arrays
+    epochs = mne.EpochsArray(X * 1e-6, mne.create_info(4, 128.0, "eeg"), verbose=False)
+    with mne.utils.use_log_level("error"):
+        other = convert(epochs)
+    with pytest.raises(TypeError, match=match):
+        EEGNetClassifier(**FAST).fit(other, np.arange(2) % 2)
+    clf = EEGNetClassifier(**FAST).fit(epochs, y)
+    with pytest.raises(TypeError, match=match):
+        clf.predict(other)
 
 
 def test_complex_epochs_are_refused(synthetic_arrays):
@@ -499,6 +574,15 @@ def test_array_likes_and_a_column_of_labels_are_read_as_scikit_learn_does(
 def test_arrays_need_labels(synthetic_arrays):
     with pytest.raises(ValueError, match="y is required"):
         EEGNetClassifier(**FAST).fit(synthetic_arrays[0])
+    # Epochs turned into arrays by a Pipeline's first step: the error spoke of
+    # arrays the user never gave.
+    X, y = synthetic_arrays
+    epochs = mne.EpochsArray(X * 1e-6, mne.create_info(4, 64.0, "eeg"), verbose=False)
+    pipeline = make_pipeline(
+        mne_xai.spectral_input.LogPowerSpectrum(fmax=30), EEGNetClassifier(**FAST)
+    )
+    with pytest.raises(ValueError, match=r"In a Pipeline.*pass y"):
+        pipeline.fit(epochs)
 
 
 def test_unfitted_estimator_is_refused(synthetic_arrays):
@@ -1212,6 +1296,23 @@ def test_validation_scores_compare_classes_with_classes(synthetic_arrays, coding
     # Accuracy of a network that learned (0.0 when classes met indices).
     assert clf.history[-1, "valid_acc"] > 0.5
     assert clf.history[-1, "train_acc"] > 0.5
+
+
+def test_a_torch_dataset_is_refused_at_prediction(synthetic_arrays):
+    """Any torch Dataset was taken for one of skorch's own: predict gave indices
+    of classes_ (0 and 1 for classes 2 and 3) and nothing was checked."""
+    from skorch.dataset import ValidSplit
+
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST, train_split=ValidSplit(4, stratified=True))
+    clf.fit(X, y + 2)
+    # skorch's scoring still predicts on its own validation data.
+    assert 0 <= clf.history[-1, "valid_acc"] <= 1
+    dataset = torch.utils.data.TensorDataset(torch.from_numpy(X), torch.tensor(y + 2))
+    for method in (clf.predict, clf.predict_proba, clf.score):
+        with pytest.raises(TypeError, match="X is a torch Dataset"):
+            method(dataset)
+    assert set(clf.predict(X)) <= {2, 3}
 
 
 def test_continued_training_starts_its_own_schedule(synthetic_arrays):

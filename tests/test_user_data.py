@@ -134,6 +134,20 @@ def test_array_of_every_channel_is_refused_where_picks_leave_some_out(
     assert every.ch_names_ == epochs.ch_names
 
 
+@pytest.mark.parametrize("picks", [[0, 1], "eeg"])
+def test_picks_of_an_array_without_info_are_refused(synthetic_arrays, picks):
+    """An array without info is used whole: picks=[0, 1] trained on its 4
+    channels without a word."""
+    X, y = synthetic_arrays
+    with pytest.raises(ValueError, match="without one, which is used whole"):
+        EEGNetClassifier(picks=picks, **FAST).fit(X, y)
+    # Not the made-up channel names that a CroppedClassifier gives the windows.
+    cropped = CroppedClassifier(EEGNetClassifier(picks=picks, **FAST), sfreq=64.0)
+    with pytest.raises(ValueError, match="without one, which is used whole"):
+        cropped.fit(X, y)
+    assert EEGNetClassifier(picks="all", **FAST).fit(X, y).n_channels_ == 4
+
+
 @pytest.mark.parametrize(
     "picks", [slice(1, 4), [1, 2, 3], np.array([1, 2, 3]), ["C3", "Cz", "C4"]]
 )
@@ -167,6 +181,23 @@ def test_bad_channels_are_left_out_with_a_log_line(imagery_epochs, caplog):
             clf.fit(epochs)
         assert "Leaving out 2 channel(s) marked bad: C3, Cz" in caplog.text
         assert clf.n_channels_ == 62
+
+
+def test_epochs_without_good_data_channels_say_what_to_do(synthetic_arrays):
+    """mne.create_info without ch_types types every channel misc, which picks=None
+    leaves out: MNE's error said "picks (None, treated as "data") yielded no
+    channels"."""
+    X, y = synthetic_arrays
+    epochs = mne.EpochsArray(X * 1e-6, mne.create_info(4, 128.0), verbose=False)
+    with pytest.raises(ValueError, match="of type misc.*set_channel_types"):
+        EEGNetClassifier(**FAST).fit(epochs, y)
+    epochs.set_channel_types(dict.fromkeys(epochs.ch_names, "eeg"))
+    epochs.info["bads"] = list(epochs.ch_names)
+    with pytest.raises(ValueError, match="Every data channel is marked bad"):
+        EEGNetClassifier(**FAST).fit(epochs, y)
+    assert (
+        EEGNetClassifier(picks=epochs.ch_names, **FAST).fit(epochs, y).n_channels_ == 4
+    )
 
 
 def test_channels_bad_in_new_data_but_read_by_the_network_warn(
@@ -756,6 +787,24 @@ def test_a_restored_partial_fit_sequence_goes_on_as_it_would_have(
         torch.testing.assert_close(restored.module_.state_dict()[name], value)
 
 
+def test_epochs_of_more_channels_than_training_arrays_say_why(synthetic_arrays):
+    """Fitted on epochs.get_data(picks="eeg"), Epochs with their stimulus channel
+    were refused with "X has 5 channels but the estimator was fitted on 4"."""
+    X, y = synthetic_arrays
+    info = mne.create_info(
+        ["C3", "Cz", "C4", "Pz", "STI"], 64.0, ["eeg"] * 4 + ["stim"]
+    )
+    data = np.concatenate([X * 1e-6, np.zeros((len(X), 1, X.shape[2]))], axis=1)
+    epochs = mne.EpochsArray(data, info, verbose=False)
+    arrays = epochs.get_data(picks="eeg")
+    for clf in (
+        EEGNetClassifier(**FAST).fit(arrays, y),
+        CroppedClassifier(EEGNetClassifier(**FAST), sfreq=64.0).fit(arrays, y),
+    ):
+        with pytest.raises(ValueError, match="fitted on 4. It was fitted on an array"):
+            clf.predict(epochs)
+
+
 def test_a_network_trained_on_arrays_restored_on_epochs_names_the_fix(
     synthetic_arrays, tmp_path
 ):
@@ -965,7 +1014,12 @@ def test_a_list_of_epochs_of_several_recordings_is_explained(fif_coded):
     projected.apply_proj(verbose=False)
     bad = fif[:3].copy()
     bad.info["bads"] = [clf.ch_names_[0]]
+    # Channels in another order were refused with the first five names of each
+    # part, the same ones where the order differed further on.
+    reordered = fif[:3].copy().reorder_channels(fif.ch_names[::-1])
     for part, match in [
+        (reordered, r"\[1\] has the channels .* another order.*reorder_channels"),
+        (fif[:3].copy().drop_channels(fif.ch_names[-1]), "without"),
         (late, "common time axis"),
         (shorter, "common time axis"),
         (filtered, "pass band 1-20 Hz against"),
