@@ -1,6 +1,7 @@
 """Group-level cluster tests of attribution maps over subjects."""
 
 import itertools
+import warnings
 
 import matplotlib
 import mne
@@ -543,3 +544,15 @@ def test_a_drawn_flip_that_ties_with_the_observed_one_is_not_taken_for_it(eeg_in
             flips.append(_largest_cluster_mass(flipped, 1))
         expected = np.mean(np.asarray(flips) >= result.masses[0] * (1 - 1e-9))
         assert result.p_values[0] == pytest.approx(expected), seed
+
+
+def test_no_cluster_is_an_answer_without_warnings(eeg_info):
+    """Maps nowhere above the null gave NumPy's 'Mean of empty slice' warning."""
+    maps = _maps(eeg_info, 8)
+    null = [m.copy().apply_function(lambda d: d + 100.0) for m in maps]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = _test(maps, null)
+    assert result.clusters == [] and len(result.p_values) == 0
+    assert "0 cluster(s), 0 significant" in repr(result)
+    assert len(result.to_frame()) == 0 and not result.mask.any()

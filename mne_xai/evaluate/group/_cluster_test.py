@@ -370,7 +370,8 @@ def relevance_cluster_test(
         # One more forward of MNE's test, without flips, for the mended null.
         identity = _identity_position(n_subjects, tail, common["n_permutations"], seed)
         h0 = _with_every_flip(h0, identity, test(-differences, n_permutations=1)[3])
-    p_values = _p_values(h0, masses, tail)
+    # No cluster has no null to read (MNE returns an empty one).
+    p_values = _p_values(h0, masses, tail) if masks else np.array([])
     order = np.lexsort((-np.abs(masses), p_values)) if masks else []
     info = map_info(reference.info).copy()
     tmin = reference.times[0]
@@ -381,7 +382,7 @@ def relevance_cluster_test(
     result = RelevanceClusterTestResult(
         t_values=evoked_of(t_map, f"t over {n_subjects} subjects (map - null)"),
         clusters=[masks[index] for index in order],
-        p_values=np.asarray(p_values)[order] if masks else np.array([]),
+        p_values=p_values[order],
         masses=masses[order] if masks else np.array([]),
         grand_average=evoked_of(
             maps.mean(axis=0), f"grand average of {reference.comment or 'relevance'}"
