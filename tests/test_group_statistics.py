@@ -1,6 +1,7 @@
 """Group-level cluster tests of attribution maps over subjects."""
 
 import itertools
+import warnings
 
 import matplotlib
 import mne
@@ -513,3 +514,45 @@ def test_sign_flips_drawn_at_random_hold_the_identity_once(eeg_info, tail):
         result = _test(maps, tail=tail, n_permutations=21, random_state=seed)
         assert result.p_values[0] == pytest.approx(1 / 21)
         assert np.isclose(result.h0[1:], result.h0[0], rtol=1e-9).sum() == 0
+
+
+def test_a_drawn_flip_that_ties_with_the_observed_one_is_not_taken_for_it(eeg_info):
+    """A subject zero on the cluster gives, flipped, the observed mass; when MNE
+    drew that flip and not the identity, it was taken for the identity's
+    duplicate and replaced: p = 1 / 21 (significant) where the drawn flips
+    gave 2 / 21 (seed 9)."""
+    from mne.stats.cluster_level import _get_1samp_orders
+
+    n_subjects, n_permutations = 6, 21
+    maps = _maps(eeg_info, n_subjects, effect=3.0)
+    maps[2].data[:, 5:35] = 0.0
+    for seed in range(12):
+        result = _test(maps, n_permutations=n_permutations, random_state=seed)
+        # MNE's draw, which depends on the seed and the number of subjects only.
+        orders = _get_1samp_orders(
+            n_subjects, n_permutations, 1, np.random.default_rng(seed)
+        )[0]
+        flips = [result.masses[0]]  # the observed signs
+        for order in orders:
+            signs = 2 * np.asarray(order) - 1
+            if (signs == 1).all():  # the identity stands for the flip of all
+                signs = -signs
+            flipped = [
+                m.copy().apply_function(lambda d, s=s: s * d)
+                for m, s in zip(maps, signs, strict=True)
+            ]
+            flips.append(_largest_cluster_mass(flipped, 1))
+        expected = np.mean(np.asarray(flips) >= result.masses[0] * (1 - 1e-9))
+        assert result.p_values[0] == pytest.approx(expected), seed
+
+
+def test_no_cluster_is_an_answer_without_warnings(eeg_info):
+    """Maps nowhere above the null gave NumPy's 'Mean of empty slice' warning."""
+    maps = _maps(eeg_info, 8)
+    null = [m.copy().apply_function(lambda d: d + 100.0) for m in maps]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = _test(maps, null)
+    assert result.clusters == [] and len(result.p_values) == 0
+    assert "0 cluster(s), 0 significant" in repr(result)
+    assert len(result.to_frame()) == 0 and not result.mask.any()

@@ -465,6 +465,25 @@ def test_an_average_map_is_told_to_average_the_ground_truth(maps):
     assert relevance_mass_accuracy(attribution, truth.average()).shape == (1,)
 
 
+@pytest.mark.parametrize("measure", ALL_MEASURES)
+def test_an_average_map_is_not_scored_against_the_average_of_other_epochs(
+    maps, measure
+):
+    """The map of one class averaged was scored against the truth averaged over
+    both classes without a word (relevance mass 0.029, not the class's 0.023)."""
+    truth, noise = maps
+    name = list(truth.event_id)[0]
+    attribution = mne.EpochsArray(
+        noise, truth.info, truth.events, truth.tmin, truth.event_id
+    )[name].average()
+    with pytest.raises(ValueError, match=r"averages 20 epochs but .* averages 40"):
+        measure(attribution, truth.average())
+    assert np.isfinite(measure(attribution, truth[name].average())).all()
+    # A truth built by hand (EvokedArray's nave of 1) is scored as given.
+    by_hand = mne.EvokedArray(truth[name].average().data, truth.info, truth.tmin)
+    assert measure(attribution, by_hand).shape == (1,)
+
+
 def test_maps_of_several_units_scored_together_warn():
     """Saliency on MEG+EEG (logit per tesla beside logit per volt) scored as
     the magnetometers alone, silently (0.035 pooled; 0.037 on them alone)."""

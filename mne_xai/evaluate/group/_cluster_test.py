@@ -24,7 +24,7 @@ from ._inputs import (
 from ._result import RelevanceClusterTestResult
 
 #: Relative difference under which two cluster masses are one, computed twice
-#: (by MNE and here, or by MNE for the identity twice).
+#: (by MNE for a flip and here for the observed clusters).
 _TIE = 1e-9
 _NULL_DESCRIPTION = '"zero", None or a list of Evoked (one null map per subject)'
 
@@ -41,7 +41,45 @@ def _t_statistic(differences):
     return np.where(np.isnan(t_values), 0.0, t_values)
 
 
-def _with_every_flip(h0, flipped_h0):
+def _one_seed(random_state):
+    """Return an int seed from ``random_state``, so that two of MNE's draws are one.
+
+    A Generator, a RandomState or None would give each call of MNE's test
+    other sign flips.
+    """
+    if isinstance(random_state, int | np.integer):
+        return int(random_state)
+    high = np.iinfo(np.int32).max
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(high))
+    return int(np.random.default_rng(random_state).integers(high))
+
+
+def _identity_position(n_subjects, tail, n_permutations, seed):
+    """Where MNE's one-sided null holds the flip of no subject, or None.
+
+    MNE draws the flips from the number of subjects, ``n_permutations``,
+    ``tail`` and the seed alone, so a test of the same draw on data where only
+    the identity forms a cluster (every subject's value of one sign, the
+    threshold just below their t) finds it: the one nonzero entry after the
+    observed statistic.
+    """
+    data = tail * np.linspace(1.0, 2.0, n_subjects)[:, np.newaxis]
+    threshold = 0.999 * mne.stats.ttest_1samp_no_p(data)[0]
+    h0 = mne.stats.permutation_cluster_1samp_test(
+        data,
+        threshold=threshold,
+        n_permutations=n_permutations,
+        tail=tail,
+        rng=seed,
+        out_type="mask",
+        verbose=False,
+    )[3]
+    drawn = np.flatnonzero(h0[1:])
+    return 1 + drawn[0] if len(drawn) else None
+
+
+def _with_every_flip(h0, identity, flipped_h0):
     """Mend MNE's one-sided null, which misses the flip of every subject.
 
     MNE (1.13) enumerates the flips as ``bin_perm_rep(n)[1:]``, or draws them
@@ -51,18 +89,18 @@ def _with_every_flip(h0, flipped_h0):
     and counts twice in every p-value. The smallest exact p-value became
     ``2 / 2 ** n``: five subjects with an overwhelming effect were not
     significant at 0.05; with 63 flips drawn for six subjects, every p-value
-    was 0.032 instead of 0.016. Here the identity's entry becomes the
-    statistic of the sign-flipped maps (``flipped_h0``, from MNE's test of
-    them; empty when they form no cluster), which makes the flips those of
-    every pattern but the identity.
+    was 0.032 instead of 0.016. Here the identity's entry (at ``identity``,
+    None when it was not drawn) becomes the statistic of the sign-flipped
+    maps (``flipped_h0``, from MNE's test of them; empty when they form no
+    cluster), which makes the flips those of every pattern but the identity.
+    Its position is found, not guessed from the values: a subject whose map
+    and null are both zero on the cluster gives, flipped, the observed
+    statistic too, and that flip counts.
     """
-    # Equal up to rounding: the identity's statistic is computed again; no
-    # other flip gives the same statistic of continuous data.
-    again = np.flatnonzero(np.isclose(h0[1:], h0[0], rtol=_TIE, atol=0))
-    if not len(again):
-        return h0  # the identity was not drawn: nothing to mend
+    if identity is None:
+        return h0
     mended = h0.copy()
-    mended[1 + again[-1]] = flipped_h0[0] if len(flipped_h0) else 0.0
+    mended[identity] = flipped_h0[0] if len(flipped_h0) else 0.0
     return mended
 
 
@@ -290,6 +328,7 @@ def relevance_cluster_test(
         f"{n_flips if exact else n_permutations} sign flips"
         f"{' (exact)' if exact else ''}."
     )
+    seed = _one_seed(random_state)
     # MNE's layout: (observations, times, channels).
     differences = (maps - null_maps).transpose(0, 2, 1)
     common = dict(
@@ -300,7 +339,7 @@ def relevance_cluster_test(
         tail=tail,
         n_jobs=n_jobs,
         out_type="mask",
-        rng=random_state,
+        rng=seed,
         verbose=verbose,
     )
 
@@ -329,8 +368,10 @@ def relevance_cluster_test(
     masses = np.array([t_map[mask].sum() for mask in masks])
     if tail != 0 and masks:
         # One more forward of MNE's test, without flips, for the mended null.
-        h0 = _with_every_flip(h0, test(-differences, n_permutations=1)[3])
-    p_values = _p_values(h0, masses, tail)
+        identity = _identity_position(n_subjects, tail, common["n_permutations"], seed)
+        h0 = _with_every_flip(h0, identity, test(-differences, n_permutations=1)[3])
+    # No cluster has no null to read (MNE returns an empty one).
+    p_values = _p_values(h0, masses, tail) if masks else np.array([])
     order = np.lexsort((-np.abs(masses), p_values)) if masks else []
     info = map_info(reference.info).copy()
     tmin = reference.times[0]
@@ -341,7 +382,7 @@ def relevance_cluster_test(
     result = RelevanceClusterTestResult(
         t_values=evoked_of(t_map, f"t over {n_subjects} subjects (map - null)"),
         clusters=[masks[index] for index in order],
-        p_values=np.asarray(p_values)[order] if masks else np.array([]),
+        p_values=p_values[order],
         masses=masses[order] if masks else np.array([]),
         grand_average=evoked_of(
             maps.mean(axis=0), f"grand average of {reference.comment or 'relevance'}"

@@ -83,6 +83,24 @@ def _check_same_grid(attribution, ground_truth, names=("attribution", "ground_tr
         )
 
 
+def _check_same_average(attribution, ground_truth):
+    """Average maps and truths must average as many epochs, hence the same ones.
+
+    A class's map scored against the truth of every class went unnoticed.
+    (nave 1 is EvokedArray's default, as for a mask built by hand, and says
+    nothing. Maps compared with each other, as in the sanity checks, may
+    average other epochs.)
+    """
+    naves = [getattr(obj, "nave", 1) for obj in (attribution, ground_truth)]
+    if min(naves) > 1 and naves[0] != naves[1]:
+        raise ValueError(
+            f"attribution averages {naves[0]} epochs but ground_truth averages "
+            f"{naves[1]}; an average map is scored against the average ground "
+            "truth of the same epochs, e.g. ground_truth['left'].average() for "
+            "the map of explain(..., epochs['left'], average=True)."
+        )
+
+
 def _pair(attribution, ground_truth, *, sign, time_courses=False):
     """Return validated (relevance, ground truth) arrays of one shape.
 
@@ -97,6 +115,7 @@ def _pair(attribution, ground_truth, *, sign, time_courses=False):
     if time_courses:
         _check_time_courses(relevance, "attribution")
     _check_same_grid(attribution, ground_truth)
+    _check_same_average(attribution, ground_truth)
     if isinstance(attribution, mne.BaseEpochs | mne.Evoked):
         _warn_if_units_differ(
             attribution.info, "scoring the relevance of all channels together"
