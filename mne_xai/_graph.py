@@ -29,7 +29,9 @@ from torch.nn.modules.padding import (
     _ReplicationPadNd,
 )
 from torch.nn.modules.pooling import _AvgPoolNd, _MaxPoolNd
-from torch.nn.utils import parametrize
+from torch.nn.utils import parametrize, remove_spectral_norm, remove_weight_norm
+from torch.nn.utils.spectral_norm import SpectralNorm
+from torch.nn.utils.weight_norm import WeightNorm
 
 # -- families of layer types ------------------------------------------------------
 # The concrete classes are those the methods' arithmetic is written for; a
@@ -514,28 +516,58 @@ def _reaches(value, targets):
 
 
 # -- parametrized weights ---------------------------------------------------------
+#: torch's older reparametrizations, forward pre-hooks that set a layer's weight
+#: from other parameters at every call, and the function removing each.
+_NORM_HOOKS = {WeightNorm: remove_weight_norm, SpectralNorm: remove_spectral_norm}
+
+
+def _norm_hooks(layer):
+    """Return the hooks of torch's older weight_norm and spectral_norm on ``layer``."""
+    return [
+        hook
+        for hook in layer._forward_pre_hooks.values()
+        if isinstance(hook, tuple(_NORM_HOOKS))
+    ]
+
+
 def without_parametrizations(module):
     """Return ``module``, or a copy whose parametrized weights are plain parameters.
 
     torch's parametrizations (braindecode's max-norm constraints) compute a
     weight from other parameters at every access, in modules hidden inside the
-    layer. In evaluation mode the weight is fixed: the copy holds its current
-    value, computes the same function, and is a plain layer that rules and
-    layer checks can see. The original module is not touched.
+    layer; torch's older ``weight_norm`` and ``spectral_norm`` compute it in a
+    forward pre-hook at every call, which would overwrite a weight folded with
+    a batch norm (torch failed with "cannot assign ... as parameter
+    'weight'"). In evaluation mode the weight is fixed: the copy holds its
+    current value, computes the same function, and is a plain layer that rules
+    and layer checks can see. The original module is not touched.
 
     Parameters
     ----------
     module : torch.nn.Module
-        The network.
+        The network (spectral norm's weight is taken as evaluation mode
+        computes it).
 
     Returns
     -------
     module : torch.nn.Module
         ``module`` itself if nothing in it is parametrized, else the copy.
     """
-    if not any(parametrize.is_parametrized(layer) for layer in module.modules()):
+    if not any(
+        parametrize.is_parametrized(layer) or _norm_hooks(layer)
+        for layer in module.modules()
+    ):
         return module
     plain = copy_module(module)
+    for layer in plain.modules():
+        for hook in _norm_hooks(layer):
+            trainable = any(
+                parameter.requires_grad
+                for name, parameter in layer.named_parameters(recurse=False)
+                if name.startswith(hook.name)
+            )
+            _NORM_HOOKS[type(hook)](layer, hook.name)
+            getattr(layer, hook.name).requires_grad_(trainable)
     parametrized = [
         layer for layer in plain.modules() if parametrize.is_parametrized(layer)
     ]

@@ -661,6 +661,34 @@ def test_parametrized_weights_are_explained_as_their_values(method, kind):
     torch.testing.assert_close(module(_data()), plain(_data()))
 
 
+# torch's older hooks, still common in hand-written TCNs: a forward pre-hook
+# sets the weight from other parameters at every call.
+LEGACY_NORMS = {
+    "weight_norm": torch.nn.utils.weight_norm,
+    "spectral_norm": torch.nn.utils.spectral_norm,
+}
+
+
+@pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated")
+@pytest.mark.parametrize("kind", LEGACY_NORMS)
+@pytest.mark.parametrize("method", FIXED_RULES)
+def test_weights_of_older_norm_hooks_are_explained_as_their_values(method, kind):
+    """LRP folded the batch norm into a weight-normed convolution, whose hook
+    then failed in torch's "cannot assign 'torch.DoubleTensor' as parameter
+    'weight'"; the maps are those of the network holding the weights' values."""
+    module, plain = _untrained().eval(), _untrained()
+    for name in ("spatial", "temporal", "classifier"):
+        LEGACY_NORMS[kind](getattr(module, name))
+    with torch.no_grad():
+        module(_data())  # the hooks set the weights in evaluation mode
+        for name in ("spatial", "temporal", "classifier"):
+            getattr(plain, name).weight.copy_(getattr(module, name).weight)
+    torch.testing.assert_close(_attribute(method, module), _attribute(method, plain))
+    assert hasattr(
+        module.temporal, "weight_orig" if kind == "spectral_norm" else "weight_g"
+    )
+
+
 class SpatialDropout(SmallNet):
     """SmallNet with dropout of whole feature maps, as ATCNet and EEGInception use."""
 
