@@ -28,7 +28,12 @@ from torch.nn.modules.padding import (
     _ReflectionPadNd,
     _ReplicationPadNd,
 )
-from torch.nn.modules.pooling import _AvgPoolNd, _MaxPoolNd
+from torch.nn.modules.pooling import (
+    _AdaptiveAvgPoolNd,
+    _AdaptiveMaxPoolNd,
+    _AvgPoolNd,
+    _MaxPoolNd,
+)
 from torch.nn.utils import parametrize, remove_spectral_norm, remove_weight_norm
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
@@ -92,6 +97,35 @@ LINEAR_LAYERS = CONVOLUTIONS + DENSE + BATCH_NORMS + AVERAGE_POOLING + SHAPE_ONL
 # bias, not the arithmetic of its class.
 ANY_CONVOLUTION = (_ConvNd,)
 ANY_BATCH_NORM = (_BatchNorm,)
+#: Every layer that is a linear map of its input (up to a bias) in evaluation
+#: mode, of any number of dimensions (EEGSym's Conv3d, transposed convolutions):
+#: for rules that keep the gradient of linear layers.
+ANY_LINEAR_LAYER = (
+    LINEAR_LAYERS + ANY_CONVOLUTION + ANY_BATCH_NORM + (_AvgPoolNd, _AdaptiveAvgPoolNd)
+)
+#: Every max pooling, of any number of dimensions.
+ANY_MAX_POOLING = (_MaxPoolNd, _AdaptiveMaxPoolNd)
+#: What torch's private bases of those families stand for, in messages.
+_FAMILY_NAMES = {
+    _ConvNd: "any convolution",
+    _BatchNorm: "any batch norm",
+    _AvgPoolNd: "any average pooling",
+    _AdaptiveAvgPoolNd: "any adaptive average pooling",
+    _MaxPoolNd: "any max pooling",
+    _AdaptiveMaxPoolNd: "any adaptive max pooling",
+}
+
+
+def layer_kinds_text(kinds):
+    """Name the layer types ``kinds`` for a message, leaving out those a family covers."""
+    named = {
+        _FAMILY_NAMES.get(kind, kind.__name__)
+        for kind in kinds
+        if not any(kind is not other and issubclass(kind, other) for other in kinds)
+    }
+    return ", ".join(sorted(named))
+
+
 #: Modules that slide a window along their input's last axis.
 SLIDING_WINDOWS = ANY_CONVOLUTION + (_AvgPoolNd, _MaxPoolNd)
 

@@ -39,6 +39,7 @@ from .._graph import (
     foreign_parameter_free,
     full_float32,
     has_own_forward,
+    layer_kinds_text,
     named_layers,
     outputs_agree,
     runs_hooks,
@@ -90,7 +91,7 @@ def check_layers(module, calls, supported, method):
             isinstance(call.module, PADDING + ADAPTIVE_MAX_POOLING)
             or foreign_parameter_free(call.module)
         ):
-            allowed = ", ".join(sorted({kind.__name__ for kind in supported}))
+            allowed = layer_kinds_text(supported)
             raise ValueError(
                 f"{method} has no rule for layer {call.name!r} "
                 f"({type(call.module).__name__}); it handles {allowed}. "
@@ -137,6 +138,7 @@ _PLAIN_LINEAR_OPS = frozenset(
         "Slice",
         "Select",
         "Index",
+        "IndexSelect",
         "Cat",
         "Stack",
         "Split",
