@@ -240,6 +240,32 @@ def test_module_elu_deeplift_sums_to_delta():
     np.testing.assert_allclose(attribution.sum(dim=(1, 2)), delta, atol=1e-10)
 
 
+class NamedElu(nn.ELU):
+    """An ELU under a name of the user's, computing as nn.ELU."""
+
+
+class CenteredElu(nn.ELU):
+    """An nn.ELU subclass whose outputs depend on several inputs each."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x - x.mean(dim=-1, keepdim=True))
+
+
+@pytest.mark.parametrize("method", ["deeplift", "deeplift_shap"])
+def test_deeplift_rescales_at_subclasses_of_its_activations(method):
+    """captum matches its activations by exact type: DeepLIFT refused an nn.ELU
+    subclass ("no rule for the operation 'elu'"), whose map is the ELU's."""
+    plain, named = _untrained(), _untrained()
+    named.elu = NamedElu()
+    torch.testing.assert_close(
+        _attribute(method, named), _attribute(method, plain), rtol=1e-10, atol=1e-12
+    )
+    centered = _untrained()
+    centered.elu = CenteredElu()
+    with pytest.raises(ValueError, match=r"layer 'elu' \(CenteredElu\) computes"):
+        _attribute(method, centered)
+
+
 def test_module_elu_lrp_epsilon_conserves_without_biases():
     module = _untrained(bias=False)
     relevance = _attribute("lrp_epsilon", module, epsilon=1e-9)

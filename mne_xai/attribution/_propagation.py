@@ -570,7 +570,7 @@ def _adds_a_constant(node, depending):
     return len(operands) < 2 or any(child not in depending for child in operands)
 
 
-def _torch_class(layer):
+def torch_class(layer):
     """Return the first of PyTorch's layer classes among those of ``layer``.
 
     Not the class that ``torch.nn.utils.parametrize`` makes of a parametrized
@@ -617,9 +617,9 @@ def layers_computing_otherwise(module, inputs, layers):
     """
     names = {layer: name for name, layer in module.named_modules()}
     checked = {
-        layer: _torch_class(layer)
+        layer: torch_class(layer)
         for layer in set(layers)
-        if has_own_forward(layer, _torch_class(layer))
+        if has_own_forward(layer, torch_class(layer))
         or runs_hooks(layer, ("forward_hooks",))
     }
     differing, given = [], {}
@@ -1012,10 +1012,10 @@ def fold_batch_norms(module, inputs):
     for layer in {call.module for call in calls}:
         if (
             isinstance(layer, CONVOLUTIONS + DENSE)
-            and has_own_forward(layer, _torch_class(layer))
+            and has_own_forward(layer, torch_class(layer))
             and not layers_computing_otherwise(folded, inputs, [layer])
         ):
-            layer.__class__ = _torch_class(layer)
+            layer.__class__ = torch_class(layer)
     producer = {id(call.output): call for call in calls}
     consumers = {}
     for call in calls:
