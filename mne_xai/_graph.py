@@ -98,10 +98,13 @@ LINEAR_LAYERS = CONVOLUTIONS + DENSE + BATCH_NORMS + AVERAGE_POOLING + SHAPE_ONL
 ANY_CONVOLUTION = (_ConvNd,)
 ANY_BATCH_NORM = (_BatchNorm,)
 #: Every layer that is a linear map of its input (up to a bias) in evaluation
-#: mode, of any number of dimensions (EEGSym's Conv3d, transposed convolutions):
-#: for rules that keep the gradient of linear layers.
+#: mode, of any number of dimensions (EEGSym's Conv3d, transposed convolutions,
+#: USleep's upsampling): for rules that keep the gradient of linear layers.
 ANY_LINEAR_LAYER = (
-    LINEAR_LAYERS + ANY_CONVOLUTION + ANY_BATCH_NORM + (_AvgPoolNd, _AdaptiveAvgPoolNd)
+    LINEAR_LAYERS
+    + ANY_CONVOLUTION
+    + ANY_BATCH_NORM
+    + (_AvgPoolNd, _AdaptiveAvgPoolNd, nn.Upsample)
 )
 #: Every max pooling, of any number of dimensions.
 ANY_MAX_POOLING = (_MaxPoolNd, _AdaptiveMaxPoolNd)

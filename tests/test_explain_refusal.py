@@ -251,6 +251,39 @@ class CenteredElu(nn.ELU):
         return super().forward(x - x.mean(dim=-1, keepdim=True))
 
 
+class Upsampled(SmallNet):
+    """SmallNet upsampling its pooled maps in time, as braindecode's USleep does."""
+
+    def __init__(self, *args, mode="nearest", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mode = mode
+        self.classifier = nn.Linear(4 * 2 * (N_TIMES // 4), 2)
+
+    def forward(self, x):  # noqa: D102
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x.unsqueeze(1)))))
+        x = F.interpolate(self.pool(x), scale_factor=(1, 2), mode=self.mode)
+        return self.classifier(x.flatten(1))
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+@pytest.mark.parametrize("method", ["deeplift", "lrp_epsilon"])
+def test_upsampling_is_passed_as_a_linear_map(method, mode):
+    """Upsampling copies or interpolates samples, a fixed linear map whose rule
+    is its gradient (as for average pooling); it was refused by name."""
+    module = _untrained(Upsampled, mode=mode)
+    with torch.no_grad():  # no bias anywhere: LRP-0 conserves the logit
+        for bias in (module.batch_norm.bias, module.batch_norm.running_mean):
+            bias.zero_()
+        module.classifier.bias.zero_()
+    if method == "deeplift":
+        assert _summation_error(module, _attribute(method, module)) < 1e-10
+    else:
+        relevance = _attribute(method, module, epsilon=1e-9)
+        with torch.no_grad():
+            logits = _logits(module, _data())
+        np.testing.assert_allclose(relevance.sum(dim=(1, 2)), logits, rtol=1e-6)
+
+
 @pytest.mark.parametrize("method", ["deeplift", "deeplift_shap"])
 def test_deeplift_rescales_at_subclasses_of_its_activations(method):
     """captum matches its activations by exact type: DeepLIFT refused an nn.ELU
