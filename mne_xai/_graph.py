@@ -735,6 +735,27 @@ def runs_hooks(module, kinds=HOOK_KINDS):
     )
 
 
+def remove_backward_hooks(module):
+    """Remove the backward hooks of ``module``'s layers, in place (on a copy).
+
+    A backward hook (``register_full_backward_hook``) changes the gradient
+    torch computes, not the function the network computes, which is what is
+    explained and inspected: a hook halving a layer's gradient halved the
+    saliency maps, and one that only records (a user's own Grad-CAM) was
+    called by every pass and refused by the rule methods as an operation
+    they have no rule for. Forward hooks stay: they change the function.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A private copy of the network.
+    """
+    for layer in module.modules():
+        for kind in ("backward_hooks", "backward_pre_hooks"):
+            getattr(layer, f"_{kind}", {}).clear()
+        layer._is_full_backward_hook = None
+
+
 def check_float32(module):
     """Refuse a network whose weights are of another type than float32.
 

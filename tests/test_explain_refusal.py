@@ -251,6 +251,34 @@ class CenteredElu(nn.ELU):
         return super().forward(x - x.mean(dim=-1, keepdim=True))
 
 
+def _with_backward_hook(hook):
+    """A SmallNet trained a step, with ``hook`` on its ELU's backward pass."""
+    estimator = _fit("module")
+    estimator.module_.elu.register_full_backward_hook(hook)
+    return estimator
+
+
+def test_backward_hooks_change_no_explanation():
+    """A backward hook changes a network's gradients, not the function it
+    computes: saliency gave a hook's halved gradient as the network's, and the
+    rule methods refused a hook that only records ("no rule for the operation
+    'backward_hook_function'"), which every method's passes ran."""
+    X, _ = _arrays()
+    plain = _fit("module")
+    inputs = torch.from_numpy(X[:4]).requires_grad_()
+    (gradient,) = torch.autograd.grad(plain.module_(inputs)[:, 0].sum(), inputs)
+    halving = _with_backward_hook(lambda layer, grad_in, grad_out: (grad_in[0] / 2,))
+    saliency = explain(halving, X[:4], "saliency", target=0, verbose=False)
+    np.testing.assert_allclose(saliency.get_data(), gradient.abs(), rtol=1e-5)
+    recorded = []
+    recording = _with_backward_hook(lambda *args: recorded.append(args))
+    torch.testing.assert_close(
+        explain(recording, X[:4], "deeplift", target=0, verbose=False).get_data(),
+        explain(plain, X[:4], "deeplift", target=0, verbose=False).get_data(),
+    )
+    assert not recorded
+
+
 class Upsampled(SmallNet):
     """SmallNet upsampling its pooled maps in time, as braindecode's USleep does."""
 
