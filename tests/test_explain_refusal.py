@@ -2,6 +2,7 @@
 
 import re
 import warnings
+from functools import partial
 
 import mne
 import numpy as np
@@ -280,25 +281,28 @@ def test_backward_hooks_change_no_explanation():
 
 
 class Upsampled(SmallNet):
-    """SmallNet upsampling its pooled maps in time, as braindecode's USleep does."""
+    """SmallNet upsampling its pooled maps in time, as braindecode's USleep does
+    (with nn.Upsample), or with ``torch.nn.functional.interpolate``."""
 
-    def __init__(self, *args, mode="nearest", **kwargs):
+    def __init__(self, *args, mode="nearest", module=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.mode = mode
+        self.upsample = partial(F.interpolate, scale_factor=(1, 2), mode=mode)
+        if module:
+            self.upsample = nn.Upsample(scale_factor=(1, 2), mode=mode)
         self.classifier = nn.Linear(4 * 2 * (N_TIMES // 4), 2)
 
     def forward(self, x):  # noqa: D102
         x = self.elu(self.batch_norm(self.temporal(self.spatial(x.unsqueeze(1)))))
-        x = F.interpolate(self.pool(x), scale_factor=(1, 2), mode=self.mode)
-        return self.classifier(x.flatten(1))
+        return self.classifier(self.upsample(self.pool(x)).flatten(1))
 
 
+@pytest.mark.parametrize("module", [False, True], ids=["function", "module"])
 @pytest.mark.parametrize("mode", ["nearest", "bilinear"])
 @pytest.mark.parametrize("method", ["deeplift", "lrp_epsilon"])
-def test_upsampling_is_passed_as_a_linear_map(method, mode):
+def test_upsampling_is_passed_as_a_linear_map(method, mode, module):
     """Upsampling copies or interpolates samples, a fixed linear map whose rule
     is its gradient (as for average pooling); it was refused by name."""
-    module = _untrained(Upsampled, mode=mode)
+    module = _untrained(Upsampled, mode=mode, module=module)
     with torch.no_grad():  # no bias anywhere: LRP-0 conserves the logit
         for bias in (module.batch_norm.bias, module.batch_norm.running_mean):
             bias.zero_()
