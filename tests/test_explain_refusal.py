@@ -55,6 +55,30 @@ class _Swish(torch.autograd.Function):
         return grad_output * sigmoid * (1 + x * (1 - sigmoid))
 
 
+class _StraightThrough(torch.autograd.Function):
+    """Rounding to half units, its gradient passed through as the identity's."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return torch.round(2 * x) / 2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output
+
+
+class _GradientReversal(torch.autograd.Function):
+    """The identity, its gradient reversed (domain-adversarial training)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return -grad_output
+
+
 class SmallNet(nn.Module):
     """A small EEGNet: spatial and temporal convolutions, batch norm, ELU, pooling.
 
@@ -68,6 +92,8 @@ class SmallNet(nn.Module):
         "square": lambda x: x * x,
         "rectifier_by_hand": lambda x: x * (x > 0),
         "swish_function": _Swish.apply,
+        "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
+        "gradient_reversal": lambda x: F.elu(_GradientReversal.apply(x)),
     }
 
     def __init__(
@@ -191,6 +217,26 @@ def test_autograd_function_is_explained_by_its_own_gradient():
     np.testing.assert_allclose(saliency.get_data(), gradient.abs(), rtol=1e-5)
     with pytest.raises(ValueError, match="lrp_epsilon has no rule for .*'_swish'"):
         explain(swish, X[:4], "lrp_epsilon", target=0, verbose=False)
+
+
+@pytest.mark.parametrize(
+    "function, name",
+    [
+        ("straight_through", "_StraightThrough"),
+        ("gradient_reversal", "_GradientReversal"),
+    ],
+)
+@pytest.mark.parametrize("method", ["saliency", "integrated_gradients"])
+def test_autograd_function_of_another_gradient_is_refused(function, name, method):
+    """A Function whose backward is not its forward's derivative gave its own
+    gradient as the network's: saliency of reversed sign, integrated gradients
+    summing to -0.25 where the logit changes by 0.25 (with only a warning of an
+    integral not converged)."""
+    X, _ = _arrays()
+    with pytest.raises(
+        ValueError, match=f"torch.autograd.Function {name}, whose backward is not"
+    ):
+        explain(_fit(function), X[:4], method, target=0, verbose=False)
 
 
 def test_smoothgrad_refuses_a_base_method_with_rules(functional_elu):

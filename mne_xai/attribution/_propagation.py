@@ -417,6 +417,7 @@ def check_gradient_path(module, inputs, method):
             f"{recorder.numbers[0]!r} called in forward"
         )
     else:
+        _check_custom_functions(module, inputs, logits, method)
         return
     raise ValueError(
         f"The network {problem}: autograd does not see how those values depend on "
@@ -425,6 +426,71 @@ def check_gradient_path(module, inputs, method):
         "Compute them with gradient (without torch.no_grad(), .detach() or "
         ".item()), or preprocess the data outside the network. Methods that do "
         f"not differentiate the network: {', '.join(methods_without_gradient())}."
+    )
+
+
+def _custom_functions(output):
+    """Name the ``torch.autograd.Function`` classes that ``output``'s gradient passes."""
+    names, stack, seen = set(), [output.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node, torch.autograd.function.BackwardCFunction):
+            names.add(type(node).__name__.removesuffix("Backward"))
+        stack.extend(child for child, _ in node.next_functions)
+    return sorted(names)
+
+
+#: Share of a directional derivative by which autograd may miss its central
+#: difference (in float64, where they agree to about 1e-9 on smooth networks).
+_DERIVATIVE_RTOL = 1e-3
+
+
+def _check_custom_functions(module, inputs, logits, method):
+    """Refuse a ``torch.autograd.Function`` whose backward is not its derivative.
+
+    Its backward is the user's: a straight-through estimator (rounding, with
+    the identity's gradient) or a gradient reversal gives autograd a gradient
+    of another function than the network's, and saliency gave that gradient
+    (of reversed sign) as the network's. Along a random direction from the
+    first epoch, autograd's derivative is compared with the central
+    difference of the outputs, in float64 on a copy of the network on the
+    CPU. A network that does not run so (a Function written for one device
+    or type) is not judged.
+    """
+    names = _custom_functions(logits)
+    if not names:
+        return
+    generator = torch.Generator().manual_seed(0)
+    try:
+        network = copy_module(module).cpu().double()
+        epoch = inputs[:1].detach().cpu().double().requires_grad_()
+        direction = torch.randn(epoch.shape, generator=generator, dtype=epoch.dtype)
+        outputs = network(epoch)
+        weights = torch.randn(outputs.shape, generator=generator, dtype=epoch.dtype)
+        (gradient,) = torch.autograd.grad((outputs * weights).sum(), epoch)
+        step = 1e-6 * (float(epoch.abs().max()) or 1.0)
+        with torch.no_grad():
+            ahead, behind = (
+                float((network(epoch + sign * step * direction) * weights).sum())
+                for sign in (1, -1)
+            )
+    except (RuntimeError, TypeError):
+        return
+    along = float((gradient * direction).sum())
+    difference = (ahead - behind) / (2 * step)
+    if abs(along - difference) <= _DERIVATIVE_RTOL * max(abs(along), abs(difference)):
+        return
+    raise ValueError(
+        f"The network computes with torch.autograd.Function {', '.join(names)}, "
+        "whose backward is not the derivative of its forward here (e.g. a "
+        "straight-through estimator, or a gradient reversal): along a random "
+        f"direction from an epoch its gradient gives {along:.3g} where the output "
+        f"changes by {difference:.3g} per unit, so {method}, built on that "
+        "gradient, would explain another function. Methods that do not "
+        f"differentiate the network: {', '.join(methods_without_gradient())}."
     )
 
 
