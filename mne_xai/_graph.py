@@ -751,8 +751,11 @@ def remove_backward_hooks(module):
         A private copy of the network.
     """
     for layer in module.modules():
-        for kind in ("backward_hooks", "backward_pre_hooks"):
-            getattr(layer, f"_{kind}", {}).clear()
+        for kind in ("_backward_hooks", "_backward_pre_hooks"):
+            # New dicts, not cleared ones: a copy may share what it holds with
+            # the network (see copy_module), whose hooks stay.
+            if hasattr(layer, kind):
+                setattr(layer, kind, type(getattr(layer, kind))())
         layer._is_full_backward_hook = None
 
 

@@ -324,6 +324,7 @@ def test_backward_hooks_change_no_explanation():
         explain(plain, X[:4], "deeplift", target=0, verbose=False).get_data(),
     )
     assert not recorded
+    assert recording.module_.elu._backward_hooks  # the network keeps its hook
 
 
 class Upsampled(SmallNet):
