@@ -28,8 +28,15 @@ from torch.nn.modules.padding import (
     _ReflectionPadNd,
     _ReplicationPadNd,
 )
-from torch.nn.modules.pooling import _AvgPoolNd, _MaxPoolNd
-from torch.nn.utils import parametrize
+from torch.nn.modules.pooling import (
+    _AdaptiveAvgPoolNd,
+    _AdaptiveMaxPoolNd,
+    _AvgPoolNd,
+    _MaxPoolNd,
+)
+from torch.nn.utils import parametrize, remove_spectral_norm, remove_weight_norm
+from torch.nn.utils.spectral_norm import SpectralNorm
+from torch.nn.utils.weight_norm import WeightNorm
 
 # -- families of layer types ------------------------------------------------------
 # The concrete classes are those the methods' arithmetic is written for; a
@@ -90,6 +97,38 @@ LINEAR_LAYERS = CONVOLUTIONS + DENSE + BATCH_NORMS + AVERAGE_POOLING + SHAPE_ONL
 # bias, not the arithmetic of its class.
 ANY_CONVOLUTION = (_ConvNd,)
 ANY_BATCH_NORM = (_BatchNorm,)
+#: Every layer that is a linear map of its input (up to a bias) in evaluation
+#: mode, of any number of dimensions (EEGSym's Conv3d, transposed convolutions,
+#: USleep's upsampling): for rules that keep the gradient of linear layers.
+ANY_LINEAR_LAYER = (
+    LINEAR_LAYERS
+    + ANY_CONVOLUTION
+    + ANY_BATCH_NORM
+    + (_AvgPoolNd, _AdaptiveAvgPoolNd, nn.Upsample)
+)
+#: Every max pooling, of any number of dimensions.
+ANY_MAX_POOLING = (_MaxPoolNd, _AdaptiveMaxPoolNd)
+#: What torch's private bases of those families stand for, in messages.
+_FAMILY_NAMES = {
+    _ConvNd: "any convolution",
+    _BatchNorm: "any batch norm",
+    _AvgPoolNd: "any average pooling",
+    _AdaptiveAvgPoolNd: "any adaptive average pooling",
+    _MaxPoolNd: "any max pooling",
+    _AdaptiveMaxPoolNd: "any adaptive max pooling",
+}
+
+
+def layer_kinds_text(kinds):
+    """Name the layer types ``kinds`` for a message, leaving out those a family covers."""
+    named = {
+        _FAMILY_NAMES.get(kind, kind.__name__)
+        for kind in kinds
+        if not any(kind is not other and issubclass(kind, other) for other in kinds)
+    }
+    return ", ".join(sorted(named))
+
+
 #: Modules that slide a window along their input's last axis.
 SLIDING_WINDOWS = ANY_CONVOLUTION + (_AvgPoolNd, _MaxPoolNd)
 
@@ -514,28 +553,58 @@ def _reaches(value, targets):
 
 
 # -- parametrized weights ---------------------------------------------------------
+#: torch's older reparametrizations, forward pre-hooks that set a layer's weight
+#: from other parameters at every call, and the function removing each.
+_NORM_HOOKS = {WeightNorm: remove_weight_norm, SpectralNorm: remove_spectral_norm}
+
+
+def _norm_hooks(layer):
+    """Return the hooks of torch's older weight_norm and spectral_norm on ``layer``."""
+    return [
+        hook
+        for hook in layer._forward_pre_hooks.values()
+        if isinstance(hook, tuple(_NORM_HOOKS))
+    ]
+
+
 def without_parametrizations(module):
     """Return ``module``, or a copy whose parametrized weights are plain parameters.
 
     torch's parametrizations (braindecode's max-norm constraints) compute a
     weight from other parameters at every access, in modules hidden inside the
-    layer. In evaluation mode the weight is fixed: the copy holds its current
-    value, computes the same function, and is a plain layer that rules and
-    layer checks can see. The original module is not touched.
+    layer; torch's older ``weight_norm`` and ``spectral_norm`` compute it in a
+    forward pre-hook at every call, which would overwrite a weight folded with
+    a batch norm (torch failed with "cannot assign ... as parameter
+    'weight'"). In evaluation mode the weight is fixed: the copy holds its
+    current value, computes the same function, and is a plain layer that rules
+    and layer checks can see. The original module is not touched.
 
     Parameters
     ----------
     module : torch.nn.Module
-        The network.
+        The network (spectral norm's weight is taken as evaluation mode
+        computes it).
 
     Returns
     -------
     module : torch.nn.Module
         ``module`` itself if nothing in it is parametrized, else the copy.
     """
-    if not any(parametrize.is_parametrized(layer) for layer in module.modules()):
+    if not any(
+        parametrize.is_parametrized(layer) or _norm_hooks(layer)
+        for layer in module.modules()
+    ):
         return module
     plain = copy_module(module)
+    for layer in plain.modules():
+        for hook in _norm_hooks(layer):
+            trainable = any(
+                parameter.requires_grad
+                for name, parameter in layer.named_parameters(recurse=False)
+                if name.startswith(hook.name)
+            )
+            _NORM_HOOKS[type(hook)](layer, hook.name)
+            getattr(layer, hook.name).requires_grad_(trainable)
     parametrized = [
         layer for layer in plain.modules() if parametrize.is_parametrized(layer)
     ]
@@ -664,6 +733,30 @@ def runs_hooks(module, kinds=HOOK_KINDS):
         or getattr(every_module, f"_global_{kind}", None)
         for kind in kinds
     )
+
+
+def remove_backward_hooks(module):
+    """Remove the backward hooks of ``module``'s layers, in place (on a copy).
+
+    A backward hook (``register_full_backward_hook``) changes the gradient
+    torch computes, not the function the network computes, which is what is
+    explained and inspected: a hook halving a layer's gradient halved the
+    saliency maps, and one that only records (a user's own Grad-CAM) was
+    called by every pass and refused by the rule methods as an operation
+    they have no rule for. Forward hooks stay: they change the function.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A private copy of the network.
+    """
+    for layer in module.modules():
+        for kind in ("_backward_hooks", "_backward_pre_hooks"):
+            # New dicts, not cleared ones: a copy may share what it holds with
+            # the network (see copy_module), whose hooks stay.
+            if hasattr(layer, kind):
+                setattr(layer, kind, type(getattr(layer, kind))())
+        layer._is_full_backward_hook = None
 
 
 def check_float32(module):

@@ -51,6 +51,35 @@ def _relu_convnet():
     ).double()
 
 
+class _Volumes(nn.Module):
+    """A ReLU network of 3-D layers on (channel pair, channel, time), as
+    braindecode's EEGSym builds them, picking its hemisphere with index_select,
+    and upsampling in time as USleep does."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = nn.Conv3d(1, 4, (1, 1, 5), padding=(0, 0, 2))
+        self.batch_norm = nn.BatchNorm3d(4)
+        self.relu = nn.ReLU()
+        self.max_pool = nn.MaxPool3d((1, 1, 2))
+        self.transposed = nn.ConvTranspose3d(4, 4, (1, 1, 2), stride=(1, 1, 2))
+        self.average = nn.AvgPool3d((1, 1, 2))
+        self.upsample = nn.Upsample(scale_factor=(1, 1, 2), mode="trilinear")
+        self.last_relu = nn.ReLU()
+        self.classifier = nn.Linear(4 * 2 * 2 * N_TIMES, 2)
+        self.register_buffer("left", torch.tensor([0, 1]))
+        self.double()
+
+    def forward(self, x):  # noqa: D102
+        x = x.index_select(1, self.left)[:, None, None]  # (batch, 1, 1, 2, time)
+        x = self.max_pool(
+            self.relu(self.batch_norm(self.conv(x.expand(-1, -1, 2, -1, -1))))
+        )
+        x = self.last_relu(self.upsample(self.average(self.transposed(x))))
+        return self.classifier(x.flatten(1))
+
+
 def _attribute(method, module, data, target=TARGET):
     return get_method(method)(module.eval()).attribute(data, target)
 
@@ -63,9 +92,14 @@ def _gradient(module, data, target=TARGET):
 
 @pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
 @pytest.mark.parametrize(
-    "network", [lambda: _two_layer(nn.ReLU()), _relu_convnet], ids=["mlp", "convnet"]
+    "network",
+    [lambda: _two_layer(nn.ReLU()), _relu_convnet, _Volumes],
+    ids=["mlp", "convnet", "volumes"],
 )
 def test_agrees_with_captum_on_relu_networks(method, network):
+    """On the linear layers of three dimensions too (EEGSym's Conv3d),
+    upsampling (USleep's) and index_select, which both methods refused by
+    name; their rule is the gradient, as of any linear layer."""
     module, data = network().eval(), _data()
     ours = _attribute(method, module, data)
     theirs = CAPTUM[method](module).attribute(

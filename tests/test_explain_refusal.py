@@ -2,6 +2,7 @@
 
 import re
 import warnings
+from functools import partial
 
 import mne
 import numpy as np
@@ -54,6 +55,30 @@ class _Swish(torch.autograd.Function):
         return grad_output * sigmoid * (1 + x * (1 - sigmoid))
 
 
+class _StraightThrough(torch.autograd.Function):
+    """Rounding to half units, its gradient passed through as the identity's."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return torch.round(2 * x) / 2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output
+
+
+class _GradientReversal(torch.autograd.Function):
+    """The identity, its gradient reversed (domain-adversarial training)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return -grad_output
+
+
 class SmallNet(nn.Module):
     """A small EEGNet: spatial and temporal convolutions, batch norm, ELU, pooling.
 
@@ -67,6 +92,8 @@ class SmallNet(nn.Module):
         "square": lambda x: x * x,
         "rectifier_by_hand": lambda x: x * (x > 0),
         "swish_function": _Swish.apply,
+        "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
+        "gradient_reversal": lambda x: F.elu(_GradientReversal.apply(x)),
     }
 
     def __init__(
@@ -192,6 +219,26 @@ def test_autograd_function_is_explained_by_its_own_gradient():
         explain(swish, X[:4], "lrp_epsilon", target=0, verbose=False)
 
 
+@pytest.mark.parametrize(
+    "function, name",
+    [
+        ("straight_through", "_StraightThrough"),
+        ("gradient_reversal", "_GradientReversal"),
+    ],
+)
+@pytest.mark.parametrize("method", ["saliency", "integrated_gradients"])
+def test_autograd_function_of_another_gradient_is_refused(function, name, method):
+    """A Function whose backward is not its forward's derivative gave its own
+    gradient as the network's: saliency of reversed sign, integrated gradients
+    summing to -0.25 where the logit changes by 0.25 (with only a warning of an
+    integral not converged)."""
+    X, _ = _arrays()
+    with pytest.raises(
+        ValueError, match=f"torch.autograd.Function {name}, whose backward is not"
+    ):
+        explain(_fit(function), X[:4], method, target=0, verbose=False)
+
+
 def test_smoothgrad_refuses_a_base_method_with_rules(functional_elu):
     with pytest.raises(ValueError, match="guided_backprop has no rule for .*'elu'"):
         _explain(
@@ -238,6 +285,97 @@ def test_module_elu_deeplift_sums_to_delta():
         delta = _logits(module, _data()) - _logits(module, ZEROS.expand(5, -1, -1))
     attribution = _attribute("deeplift", module)
     np.testing.assert_allclose(attribution.sum(dim=(1, 2)), delta, atol=1e-10)
+
+
+class NamedElu(nn.ELU):
+    """An ELU under a name of the user's, computing as nn.ELU."""
+
+
+class CenteredElu(nn.ELU):
+    """An nn.ELU subclass whose outputs depend on several inputs each."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x - x.mean(dim=-1, keepdim=True))
+
+
+def _with_backward_hook(hook):
+    """A SmallNet trained a step, with ``hook`` on its ELU's backward pass."""
+    estimator = _fit("module")
+    estimator.module_.elu.register_full_backward_hook(hook)
+    return estimator
+
+
+def test_backward_hooks_change_no_explanation():
+    """A backward hook changes a network's gradients, not the function it
+    computes: saliency gave a hook's halved gradient as the network's, and the
+    rule methods refused a hook that only records ("no rule for the operation
+    'backward_hook_function'"), which every method's passes ran."""
+    X, _ = _arrays()
+    plain = _fit("module")
+    inputs = torch.from_numpy(X[:4]).requires_grad_()
+    (gradient,) = torch.autograd.grad(plain.module_(inputs)[:, 0].sum(), inputs)
+    halving = _with_backward_hook(lambda layer, grad_in, grad_out: (grad_in[0] / 2,))
+    saliency = explain(halving, X[:4], "saliency", target=0, verbose=False)
+    np.testing.assert_allclose(saliency.get_data(), gradient.abs(), rtol=1e-5)
+    recorded = []
+    recording = _with_backward_hook(lambda *args: recorded.append(args))
+    torch.testing.assert_close(
+        explain(recording, X[:4], "deeplift", target=0, verbose=False).get_data(),
+        explain(plain, X[:4], "deeplift", target=0, verbose=False).get_data(),
+    )
+    assert not recorded
+    assert recording.module_.elu._backward_hooks  # the network keeps its hook
+
+
+class Upsampled(SmallNet):
+    """SmallNet upsampling its pooled maps in time, as braindecode's USleep does
+    (with nn.Upsample), or with ``torch.nn.functional.interpolate``."""
+
+    def __init__(self, *args, mode="nearest", module=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.upsample = partial(F.interpolate, scale_factor=(1, 2), mode=mode)
+        if module:
+            self.upsample = nn.Upsample(scale_factor=(1, 2), mode=mode)
+        self.classifier = nn.Linear(4 * 2 * (N_TIMES // 4), 2)
+
+    def forward(self, x):  # noqa: D102
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x.unsqueeze(1)))))
+        return self.classifier(self.upsample(self.pool(x)).flatten(1))
+
+
+@pytest.mark.parametrize("module", [False, True], ids=["function", "module"])
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+@pytest.mark.parametrize("method", ["deeplift", "lrp_epsilon"])
+def test_upsampling_is_passed_as_a_linear_map(method, mode, module):
+    """Upsampling copies or interpolates samples, a fixed linear map whose rule
+    is its gradient (as for average pooling); it was refused by name."""
+    module = _untrained(Upsampled, mode=mode, module=module)
+    with torch.no_grad():  # no bias anywhere: LRP-0 conserves the logit
+        for bias in (module.batch_norm.bias, module.batch_norm.running_mean):
+            bias.zero_()
+        module.classifier.bias.zero_()
+    if method == "deeplift":
+        assert _summation_error(module, _attribute(method, module)) < 1e-10
+    else:
+        relevance = _attribute(method, module, epsilon=1e-9)
+        with torch.no_grad():
+            logits = _logits(module, _data())
+        np.testing.assert_allclose(relevance.sum(dim=(1, 2)), logits, rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["deeplift", "deeplift_shap"])
+def test_deeplift_rescales_at_subclasses_of_its_activations(method):
+    """captum matches its activations by exact type: DeepLIFT refused an nn.ELU
+    subclass ("no rule for the operation 'elu'"), whose map is the ELU's."""
+    plain, named = _untrained(), _untrained()
+    named.elu = NamedElu()
+    torch.testing.assert_close(
+        _attribute(method, named), _attribute(method, plain), rtol=1e-10, atol=1e-12
+    )
+    centered = _untrained()
+    centered.elu = CenteredElu()
+    with pytest.raises(ValueError, match=r"layer 'elu' \(CenteredElu\) computes"):
+        _attribute(method, centered)
 
 
 def test_module_elu_lrp_epsilon_conserves_without_biases():
@@ -659,6 +797,34 @@ def test_parametrized_weights_are_explained_as_their_values(method, kind):
     torch.testing.assert_close(_attribute(method, module), _attribute(method, plain))
     assert torch.nn.utils.parametrize.is_parametrized(module.spatial, "weight")
     torch.testing.assert_close(module(_data()), plain(_data()))
+
+
+# torch's older hooks, still common in hand-written TCNs: a forward pre-hook
+# sets the weight from other parameters at every call.
+LEGACY_NORMS = {
+    "weight_norm": torch.nn.utils.weight_norm,
+    "spectral_norm": torch.nn.utils.spectral_norm,
+}
+
+
+@pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated")
+@pytest.mark.parametrize("kind", LEGACY_NORMS)
+@pytest.mark.parametrize("method", FIXED_RULES)
+def test_weights_of_older_norm_hooks_are_explained_as_their_values(method, kind):
+    """LRP folded the batch norm into a weight-normed convolution, whose hook
+    then failed in torch's "cannot assign 'torch.DoubleTensor' as parameter
+    'weight'"; the maps are those of the network holding the weights' values."""
+    module, plain = _untrained().eval(), _untrained()
+    for name in ("spatial", "temporal", "classifier"):
+        LEGACY_NORMS[kind](getattr(module, name))
+    with torch.no_grad():
+        module(_data())  # the hooks set the weights in evaluation mode
+        for name in ("spatial", "temporal", "classifier"):
+            getattr(plain, name).weight.copy_(getattr(module, name).weight)
+    torch.testing.assert_close(_attribute(method, module), _attribute(method, plain))
+    assert hasattr(
+        module.temporal, "weight_orig" if kind == "spectral_norm" else "weight_g"
+    )
 
 
 class SpatialDropout(SmallNet):

@@ -35,6 +35,7 @@ from .._graph import (
     copy_module,
     full_float32,
     outputs_agree,
+    remove_backward_hooks,
 )
 from .._network import WindowAverage, as_network, sampling_rate
 from .._outputs import epochs_array, evoked_array
@@ -88,7 +89,9 @@ def private_module(estimator, device, example=None):
     inspection then meets the same layers.
 
     What cannot be copied (a lock, an open file, a logging writer) is shared
-    with the copy (see :func:`~mne_xai._graph.copy_module`).
+    with the copy (see :func:`~mne_xai._graph.copy_module`). The copy has no
+    backward hooks, which change the network's gradients but not its function
+    (see :func:`~mne_xai._graph.remove_backward_hooks`).
 
     Parameters
     ----------
@@ -109,6 +112,7 @@ def private_module(estimator, device, example=None):
     check_hookable(module)
     check_float32(module)
     module = copy_module(module).to(device).eval()
+    remove_backward_hooks(module)
     if example is not None:
         call_combined_layers(module, torch.as_tensor(example[:1], device=device))
     return module

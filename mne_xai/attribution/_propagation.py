@@ -39,6 +39,7 @@ from .._graph import (
     foreign_parameter_free,
     full_float32,
     has_own_forward,
+    layer_kinds_text,
     named_layers,
     outputs_agree,
     runs_hooks,
@@ -90,7 +91,7 @@ def check_layers(module, calls, supported, method):
             isinstance(call.module, PADDING + ADAPTIVE_MAX_POOLING)
             or foreign_parameter_free(call.module)
         ):
-            allowed = ", ".join(sorted({kind.__name__ for kind in supported}))
+            allowed = layer_kinds_text(supported)
             raise ValueError(
                 f"{method} has no rule for layer {call.name!r} "
                 f"({type(call.module).__name__}); it handles {allowed}. "
@@ -137,6 +138,7 @@ _PLAIN_LINEAR_OPS = frozenset(
         "Slice",
         "Select",
         "Index",
+        "IndexSelect",
         "Cat",
         "Stack",
         "Split",
@@ -159,6 +161,16 @@ _PLAIN_LINEAR_OPS = frozenset(
         "AvgPool3D",
         "AdaptiveAvgPool2D",
         "AdaptiveAvgPool3D",
+        # Upsampling copies samples, or interpolates them with fixed weights.
+        "UpsampleNearest1D",
+        "UpsampleNearest2D",
+        "UpsampleNearest3D",
+        "UpsampleNearestExact1D",
+        "UpsampleNearestExact2D",
+        "UpsampleNearestExact3D",
+        "UpsampleLinear1D",
+        "UpsampleBilinear2D",
+        "UpsampleTrilinear3D",
         "FftR2C",
         "FftC2R",
         "FftC2C",
@@ -405,6 +417,7 @@ def check_gradient_path(module, inputs, method):
             f"{recorder.numbers[0]!r} called in forward"
         )
     else:
+        _check_custom_functions(module, inputs, logits, method)
         return
     raise ValueError(
         f"The network {problem}: autograd does not see how those values depend on "
@@ -413,6 +426,71 @@ def check_gradient_path(module, inputs, method):
         "Compute them with gradient (without torch.no_grad(), .detach() or "
         ".item()), or preprocess the data outside the network. Methods that do "
         f"not differentiate the network: {', '.join(methods_without_gradient())}."
+    )
+
+
+def _custom_functions(output):
+    """Name the ``torch.autograd.Function`` classes that ``output``'s gradient passes."""
+    names, stack, seen = set(), [output.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node, torch.autograd.function.BackwardCFunction):
+            names.add(type(node).__name__.removesuffix("Backward"))
+        stack.extend(child for child, _ in node.next_functions)
+    return sorted(names)
+
+
+#: Share of a directional derivative by which autograd may miss its central
+#: difference (in float64, where they agree to about 1e-9 on smooth networks).
+_DERIVATIVE_RTOL = 1e-3
+
+
+def _check_custom_functions(module, inputs, logits, method):
+    """Refuse a ``torch.autograd.Function`` whose backward is not its derivative.
+
+    Its backward is the user's: a straight-through estimator (rounding, with
+    the identity's gradient) or a gradient reversal gives autograd a gradient
+    of another function than the network's, and saliency gave that gradient
+    (of reversed sign) as the network's. Along a random direction from the
+    first epoch, autograd's derivative is compared with the central
+    difference of the outputs, in float64 on a copy of the network on the
+    CPU. A network that does not run so (a Function written for one device
+    or type) is not judged.
+    """
+    names = _custom_functions(logits)
+    if not names:
+        return
+    generator = torch.Generator().manual_seed(0)
+    try:
+        network = copy_module(module).cpu().double()
+        epoch = inputs[:1].detach().cpu().double().requires_grad_()
+        direction = torch.randn(epoch.shape, generator=generator, dtype=epoch.dtype)
+        outputs = network(epoch)
+        weights = torch.randn(outputs.shape, generator=generator, dtype=epoch.dtype)
+        (gradient,) = torch.autograd.grad((outputs * weights).sum(), epoch)
+        step = 1e-6 * (float(epoch.abs().max()) or 1.0)
+        with torch.no_grad():
+            ahead, behind = (
+                float((network(epoch + sign * step * direction) * weights).sum())
+                for sign in (1, -1)
+            )
+    except (RuntimeError, TypeError):
+        return
+    along = float((gradient * direction).sum())
+    difference = (ahead - behind) / (2 * step)
+    if abs(along - difference) <= _DERIVATIVE_RTOL * max(abs(along), abs(difference)):
+        return
+    raise ValueError(
+        f"The network computes with torch.autograd.Function {', '.join(names)}, "
+        "whose backward is not the derivative of its forward here (e.g. a "
+        "straight-through estimator, or a gradient reversal): along a random "
+        f"direction from an epoch its gradient gives {along:.3g} where the output "
+        f"changes by {difference:.3g} per unit, so {method}, built on that "
+        "gradient, would explain another function. Methods that do not "
+        f"differentiate the network: {', '.join(methods_without_gradient())}."
     )
 
 
@@ -568,7 +646,7 @@ def _adds_a_constant(node, depending):
     return len(operands) < 2 or any(child not in depending for child in operands)
 
 
-def _torch_class(layer):
+def torch_class(layer):
     """Return the first of PyTorch's layer classes among those of ``layer``.
 
     Not the class that ``torch.nn.utils.parametrize`` makes of a parametrized
@@ -615,9 +693,9 @@ def layers_computing_otherwise(module, inputs, layers):
     """
     names = {layer: name for name, layer in module.named_modules()}
     checked = {
-        layer: _torch_class(layer)
+        layer: torch_class(layer)
         for layer in set(layers)
-        if has_own_forward(layer, _torch_class(layer))
+        if has_own_forward(layer, torch_class(layer))
         or runs_hooks(layer, ("forward_hooks",))
     }
     differing, given = [], {}
@@ -1010,10 +1088,10 @@ def fold_batch_norms(module, inputs):
     for layer in {call.module for call in calls}:
         if (
             isinstance(layer, CONVOLUTIONS + DENSE)
-            and has_own_forward(layer, _torch_class(layer))
+            and has_own_forward(layer, torch_class(layer))
             and not layers_computing_otherwise(folded, inputs, [layer])
         ):
-            layer.__class__ = _torch_class(layer)
+            layer.__class__ = torch_class(layer)
     producer = {id(call.output): call for call in calls}
     consumers = {}
     for call in calls:

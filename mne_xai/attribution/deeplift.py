@@ -34,7 +34,7 @@ from torch import nn
 
 from .._docs import fill_doc
 from .._graph import MAX_POOLING, trace_layers
-from ._propagation import LINEAR_LAYER_OPS, check_computation
+from ._propagation import LINEAR_LAYER_OPS, check_computation, torch_class
 from ._registry import AttributionMethod, other_methods_note, register_method
 from .gradient import _mean_over, _single_baseline, misses_delta, summation_error
 
@@ -77,21 +77,30 @@ CAPTUM_RULES = tuple(
 
 
 class _CaptumRescale(_CaptumDeepLift):
-    """captum's DeepLift, its rescale rule also on :data:`RESCALED_ACTIVATIONS`."""
+    """captum's DeepLift, its rescale rule also on :data:`RESCALED_ACTIVATIONS`.
+
+    Layers are known by their PyTorch class, not their exact type (captum's
+    test), so that a subclass (checked to compute as its class) gets the
+    class's rule rather than its plain gradient.
+    """
 
     def _is_non_linear(self, module):
-        return type(module) in CAPTUM_RULES + RESCALED_ACTIVATIONS
+        return _has_rule(module)
 
     def _backward_hook(self, module, grad_input, grad_output):
-        if type(module) in SUPPORTED_NON_LINEAR:
-            return super()._backward_hook(module, grad_input, grad_output)
+        rule = SUPPORTED_NON_LINEAR.get(torch_class(module), nonlinear)
         # The inputs and outputs captum's forward hooks kept for this call; the
         # module is called once (checked), as in captum's own hook.
-        multipliers = nonlinear(
+        multipliers = rule(
             module, module.input, module.output, grad_input, grad_output, eps=self.eps
         )
         del module.input, module.output
         return multipliers
+
+
+def _has_rule(module):
+    """Whether captum's DeepLift, as run here, applies a rule at ``module``."""
+    return torch_class(module) in CAPTUM_RULES + RESCALED_ACTIVATIONS
 
 
 def _check_layer_calls(module, inputs, layers, method):
@@ -227,11 +236,7 @@ class _Rescale(AttributionMethod):
     def _explainer(self, inputs):
         """Return captum's DeepLift on the module, checked to handle it."""
         if not self._checked:
-            layers = [
-                layer
-                for layer in self.module.modules()
-                if type(layer) in CAPTUM_RULES + RESCALED_ACTIVATIONS
-            ]
+            layers = [layer for layer in self.module.modules() if _has_rule(layer)]
             _check_layer_calls(self.module, inputs, layers, self.name)
             _check_pooling_windows(self.module, self.name)
             check_computation(

@@ -12,8 +12,8 @@ import torch
 
 from .._docs import fill_doc
 from .._graph import (
-    LINEAR_LAYERS,
-    MAX_POOLING,
+    ANY_LINEAR_LAYER,
+    ANY_MAX_POOLING,
     RECTIFIERS,
     outputs_agree,
     trace_layers,
@@ -43,9 +43,10 @@ def _rectifier_rules(module, inputs, rule, method):
     """Check that ``method`` handles the network; map each rectifier to ``rule``."""
     calls = trace_layers(module, inputs[:1])
     # Both methods keep the ordinary gradient of linear layers and of max
-    # pooling, which routes it to the winning input.
+    # pooling, which routes it to the winning input, whatever their number of
+    # dimensions.
     ruled = check_layers(
-        module, calls, LINEAR_LAYERS + MAX_POOLING + RECTIFIERS, method
+        module, calls, ANY_LINEAR_LAYER + ANY_MAX_POOLING + RECTIFIERS, method
     )
     check_computation(
         module,

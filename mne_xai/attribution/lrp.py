@@ -37,10 +37,11 @@ from ._registry import AttributionMethod, register_method
 # Only keeps denominators away from zero; relevance that would be divided by
 # an exact zero has no contributions to go to and is dropped.
 _STABILIZER = 1e-9
-# Reshapes, dropout (identity in evaluation mode) and max pooling, whose
-# ordinary gradient already passes relevance on unchanged (max pooling gives it
-# all to the winning input).
-_GRADIENT_LAYERS = SHAPE_ONLY + MAX_POOLING
+# Reshapes, dropout (identity in evaluation mode), max pooling and upsampling,
+# whose ordinary gradient already passes relevance on unchanged (max pooling
+# gives it all to the winning input) or in proportion to the contributions of
+# the samples upsampling interpolates (LRP-0, as average pooling has).
+_GRADIENT_LAYERS = SHAPE_ONLY + MAX_POOLING + (nn.Upsample,)
 _SUPPORTED = DENSE + CONVOLUTIONS + AVERAGE_POOLING + RECTIFIERS + _GRADIENT_LAYERS
 _CONV_RULES = ("zplus", "alpha1_beta0", "alpha2_beta1", "epsilon")
 _FIRST_RULES = ("wsquare", "flat") + _CONV_RULES
@@ -307,7 +308,10 @@ _DOCS = {
     as a module or as ``torch.nn.functional.pad``, passes relevance on as its
     gradient: reflected or replicated samples give theirs back to the samples
     they copy; padding with a constant other than zero acts as a bias, whose
-    relevance is absorbed. Average
+    relevance is absorbed. Upsampling (``nn.Upsample`` or
+    ``torch.nn.functional.interpolate``, nearest or linear) gives each sample
+    the relevance of the samples copied or interpolated from it, in proportion
+    to its share of them. Average
     pooling, a linear layer with fixed weights, splits relevance in proportion
     to its inputs under every rule (z+ and αβ would drop or double it there);
     max pooling gives it to the winning input. The logit is explained, not a
