@@ -495,7 +495,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         that ``save_params``/``load_params`` restore them with the weights.
         """
         self._check_initialized_data()
-        module = self.module if self.module is not None else self._default_module
+        module = self._module_class
         shapes = dict(
             n_channels=self.n_channels_,
             n_classes=len(self.classes_),
@@ -574,7 +574,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         current = self._build_parameters()
         # Missing from estimators pickled before it was recorded.
         built = getattr(self, "_built_with_", current)
-        module = self.module if self.module is not None else self._default_module
+        module = self._module_class
         # A parameter first set to its default changes nothing.
         defaults = (
             {
@@ -607,6 +607,11 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 f"{type(self).__name__} learns its network's shape from data: call "
                 "fit(X, y), or initialize(X, y) before load_params."
             )
+
+    @property
+    def _module_class(self):
+        """The network's class (or factory): ``module``, or the estimator's own."""
+        return self.module if self.module is not None else self._default_module
 
     @property
     def _sfreq(self):
@@ -1022,7 +1027,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         set suffers, but decimating costs nothing the signal needs and trains
         faster.
         """
-        module = self.module if self.module is not None else self._default_module
+        module = self._module_class
         if module is not EEGNet or self.info_ is None:
             return
         factor = round(self._sfreq / REFERENCE_SFREQ)
