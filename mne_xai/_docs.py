@@ -310,7 +310,9 @@ process (joblib's threading backend) share its warnings, which then arrive as
 raised, without the recording's id, and Python's once-per-place rule shows a warning that
 several recordings raise alike once; a Dask worker running several threads
 keeps them in its log. Epochs given to worker processes (loky,
-multiprocessing, Dask) must be loaded in memory; give the others as files. Progress over
+multiprocessing, Dask) must pickle: those read from a file without preload
+hold it open and are refused (load them, or give their files); those cut
+from a Raw without preload go with their Raw, or its file name. Progress over
 recordings is a progress bar when serial, joblib's messages otherwise.
 A worker that dies (e.g. out of memory) fails the call with an error that
 names the recordings not done; Dask may first retry the recording on

@@ -591,6 +591,28 @@ def test_epochs_read_without_preload_are_refused_for_worker_processes(
     assert list(counts.values()) == [len(epochs) for epochs in lazy]
 
 
+def _data_sum(estimator, epochs):
+    return epochs.get_data().sum()
+
+
+def test_epochs_cut_from_raw_without_preload_go_to_worker_processes(tmp_path):
+    """mne.Epochs(raw, events) are not loaded by default, yet pickle (with their
+    Raw, or its file name): they were refused as Epochs read from a file."""
+    epochs = _simulate(0)
+    raw = mne.io.RawArray(np.hstack(epochs.get_data()), epochs.info, verbose=False)
+    raw.save(tmp_path / "recording_raw.fif", verbose=False)
+    raw_from_file = mne.io.read_raw_fif(tmp_path / "recording_raw.fif", verbose=False)
+    lazy = [
+        mne.Epochs(
+            source, epochs.events, tmin=0.0, tmax=0.5, baseline=None, verbose=False
+        )
+        for source in (raw, raw_from_file)
+    ]
+    assert not any(recording.preload for recording in lazy)
+    serial = map_recordings(_data_sum, None, lazy)
+    assert map_recordings(_data_sum, None, lazy, n_jobs=2) == serial
+
+
 def _simulated_cv_data():
     epochs = _simulate(20, n_epochs=24)
     return epochs, epochs.events[:, 2]

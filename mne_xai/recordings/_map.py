@@ -2,6 +2,7 @@
 
 import logging
 import os
+import pickle
 import warnings
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -193,16 +194,37 @@ def map_recordings(
     )
 
 
-def _check_sendable(sources):
-    """Refuse Epochs that worker processes cannot receive: those read lazily.
+class _Discard:
+    """A file that keeps nothing: pickling into it tests, without the memory."""
 
-    Epochs read with ``preload=False`` hold their open file, which cannot be
-    pickled: loky reported a worker that died, and Dask waited for ever.
+    def write(self, data):
+        """Drop ``data`` (bytes, or a buffer of an array's memory)."""
+
+
+def _pickles(epochs):
+    """Whether Epochs pickle, as they must to reach a worker process."""
+    try:
+        pickle.dump(epochs, _Discard(), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return False
+    return True
+
+
+def _check_sendable(sources):
+    """Refuse Epochs that worker processes cannot receive: those that do not pickle.
+
+    Epochs read from a file with ``preload=False`` hold their open file, which
+    cannot be pickled: loky reported a worker that died, and Dask waited for
+    ever. Epochs cut from a Raw without preload (``mne.Epochs``'s default)
+    pickle with their Raw, or its file name, and are sent. Loaded Epochs
+    pickle.
     """
     lazy = [
         f"recordings[{position}]"
         for position, source in enumerate(sources)
-        if isinstance(source, mne.BaseEpochs) and not source.preload
+        if isinstance(source, mne.BaseEpochs)
+        and not source.preload
+        and not _pickles(source)
     ]
     if lazy:
         raise ValueError(
