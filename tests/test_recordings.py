@@ -335,6 +335,16 @@ def test_ids_must_be_unique(fitted, recording_files, tmp_path):
         map_recordings(_n_epochs, fitted, [mixed], id_column="session")
 
 
+def test_ids_that_cannot_key_the_results_are_named(recording_files):
+    """A list per recording failed as Python's "unhashable type: 'list'"."""
+    ids = [("sub-00", "ses-01"), ["sub-01", "ses-01"]]
+    with pytest.raises(TypeError, match=r"ids\[1\] is a list .*'sub-01'.*hashable"):
+        map_recordings(_n_epochs, None, recording_files[:2], ids=ids)
+    ids[1] = tuple(ids[1])
+    counts = map_recordings(_n_epochs, None, recording_files[:2], ids=ids)
+    assert list(counts) == ids
+
+
 def test_a_recording_error_names_the_recording(fitted, recording_files):
     """The function's own error keeps its type, with a note naming the recording."""
     with pytest.raises(ValueError, match="baseline") as info:

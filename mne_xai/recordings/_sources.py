@@ -78,6 +78,15 @@ def _check_recordings(recordings, ids, id_column):
                 f"ids holds {len(ids)} ids for {len(sources)} recordings; give one "
                 "per recording."
             )
+        for position, recording_id in enumerate(ids):
+            try:
+                hash(recording_id)
+            except TypeError:  # _check_unique's set said only "unhashable type"
+                raise TypeError(
+                    f"ids[{position}] is a {type(recording_id).__name__} "
+                    f"({recording_id!r}), which cannot key the results; give "
+                    'hashable ids, e.g. a str or a tuple ("sub-01", "ses-01").'
+                ) from None
         labels = ids
     if id_column is None:
         _check_unique(labels, "ids" if ids is not None else "file names")
