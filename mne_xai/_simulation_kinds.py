@@ -129,6 +129,12 @@ def _check_bands(bands, n_classes, sfreq):
             f"Each class needs its own band, got {names}, i.e. {edges.tolist()} Hz; "
             "give the classes bands with different edges."
         )
+    if len(set(names)) != n_classes:  # events named alike: MNE kept one of them
+        raise ValueError(
+            f"The classes are named after their bands, and {names} name "
+            f"{edges.tolist()} Hz alike (6 significant digits); give edges that "
+            "differ in those digits."
+        )
     return names, edges
 
 

@@ -311,6 +311,8 @@ def test_64_channels_fast():
         (dict(kind="spectral", n_classes=5), "one \\(fmin, fmax\\) per class"),
         (dict(kind="spectral", bands=["alpha", "delta"]), "band"),
         (dict(kind="spectral", bands=["alpha", "alpha"]), "its own band"),
+        # Bands named alike in 6 digits: MNE's "number of epochs and ... events".
+        (dict(kind="spectral", bands=[(8, 13), (8.0000001, 13)]), "name .* alike"),
         (dict(kind="spectral", bands=["alpha", (40, 70)]), "sfreq / 2"),
         (dict(kind="spectral", n_classes=3, bands=["alpha", "beta"]), "one band per"),
         (dict(kind="temporal", windows=[(0.1, 0.2)]), "one \\(tmin, tmax\\) per"),
