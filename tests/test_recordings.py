@@ -335,6 +335,20 @@ def test_ids_must_be_unique(fitted, recording_files, tmp_path):
         map_recordings(_n_epochs, fitted, [mixed], id_column="session")
 
 
+def _fail(estimator, epochs):
+    raise RuntimeError("the function ran")
+
+
+def test_ids_of_a_metadata_column_are_checked_before_any_work(recording_files):
+    """A subject id in two recordings was found once all had been processed,
+    and the call raised then, discarding every result."""
+    twice = [recording_files[0], _simulate(0)]  # both of subject S0
+    with pytest.raises(ValueError, match="'subject' give S0 more than once"):
+        map_recordings(_fail, None, twice, id_column="subject")
+    with pytest.raises(ValueError, match="no metadata column id_column='session'"):
+        map_recordings(_fail, None, recording_files, id_column="session")
+
+
 def test_ids_that_cannot_key_the_results_are_named(recording_files):
     """A list per recording failed as Python's "unhashable type: 'list'"."""
     ids = [("sub-00", "ses-01"), ["sub-01", "ses-01"]]

@@ -21,7 +21,7 @@ from mne.utils import _validate_type, logger, use_log_level, verbose
 from .._docs import fill_doc
 from .._progress import progress_bar
 from ._results import RecordingResults
-from ._sources import _check_recordings, _check_unique, _named
+from ._sources import _check_metadata_ids, _check_recordings, _named
 from ._workers import (
     _one_task_per_process,
     _run_recording,
@@ -164,6 +164,8 @@ def map_recordings(
     """
     _validate_type(function, "callable", "function")
     sources, labels = _check_recordings(recordings, ids, id_column)
+    if id_column is not None:
+        _check_metadata_ids(sources, labels, id_column)
     call = _Call(function, sources, labels, id_column, params)
     backend, n_workers = _parallel_setup(n_jobs)
     done = {}  # position -> (recording id, result, warnings raised)
@@ -186,8 +188,6 @@ def map_recordings(
             "results are returned."
         )
     ordered = [done[position] for position in range(n_recordings)]
-    if id_column is not None:
-        _check_unique([rid for rid, _, _ in ordered], f"values of {id_column!r}")
     return RecordingResults(
         [(rid, result) for rid, result, _ in ordered],
         id_name=id_column or "recording",

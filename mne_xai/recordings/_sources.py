@@ -169,6 +169,20 @@ def _read_recording(source, label, copy):
         ) from err
 
 
+def _check_metadata_ids(sources, labels, id_column):
+    """Refuse, before any work, recordings whose ``id_column`` gives no single id.
+
+    Each recording is read as the tasks read it (a file without its data).
+    Ids repeated across recordings were found once all of them had been
+    processed, and the call raised then, discarding every result.
+    """
+    ids = [
+        _metadata_id(_read_recording(source, label, copy=False), id_column, label)
+        for source, label in zip(sources, labels, strict=True)
+    ]
+    _check_unique(ids, f"values of {id_column!r}")
+
+
 def _metadata_id(epochs, id_column, label):
     """Return the single value of ``id_column`` in the recording's metadata."""
     metadata = epochs.metadata
