@@ -550,6 +550,8 @@ class CroppedClassifier(
         self : CroppedClassifier
             The classifier, adapted in place.
         """
+        # Unfitted, it raised "object has no attribute 'estimator_'".
+        check_is_fitted(self, "estimator_")
         if not hasattr(self.estimator_, "adapt_batch_norm"):
             raise TypeError(
                 f"{type(self.estimator_).__name__} has no adapt_batch_norm; "

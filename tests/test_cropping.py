@@ -336,6 +336,11 @@ def test_adapt_batch_norm_adapts_to_the_windows_of_new_epochs():
     assert_allclose(clf.predict_proba(shifted), expected, atol=1e-5)
     with pytest.raises(TypeError, match="MeanClassifier has no adapt_batch_norm"):
         CroppedClassifier(MeanClassifier(), sfreq=SFREQ).fit(X, y).adapt_batch_norm(X)
+    # Unfitted, it said "object has no attribute 'estimator_'".
+    with pytest.raises(
+        NotFittedError, match="CroppedClassifier instance is not fitted"
+    ):
+        CroppedClassifier(MeanClassifier(), sfreq=SFREQ).adapt_batch_norm(X)
 
 
 def test_windows_keep_the_projectors_of_the_epochs_unapplied():
