@@ -166,7 +166,7 @@ class CroppedClassifier(
         whose windows stay 2 s long). When the step
         does not divide the span, a last window ends on ``tmax``, closer to the
         one before it. Both lengths are rounded to whole samples; a step longer
-        than the window leaves samples unread, which a warning says.
+        than the window may leave samples unread, which a warning says.
     tmin, tmax : float | None
         The part of each epoch windows are cut from, in seconds on the epochs'
         time axis (both ends included, as in :meth:`mne.Epochs.crop`). None
@@ -320,10 +320,12 @@ class CroppedClassifier(
             # A step that does not divide the span leaves its end unread; a last
             # window ending on tmax reads it, as braindecode's cropped decoding.
             starts = np.append(starts, last)
-        if step > window_samples:
-            covered = np.zeros(stop - start, bool)
-            for first in starts - start:
-                covered[first : first + window_samples] = True
+        covered = np.zeros(stop - start, bool)
+        for first in starts - start:
+            covered[first : first + window_samples] = True
+        # Only a step longer than the window leaves samples out, and not always:
+        # a single window, or a last one ending on tmax, may read them all.
+        if not covered.all():
             warn(
                 f"window_step ({step} samples) is longer than window_length "
                 f"({window_samples}): {np.sum(~covered)} of the {len(covered)} samples "
@@ -548,6 +550,8 @@ class CroppedClassifier(
         self : CroppedClassifier
             The classifier, adapted in place.
         """
+        # Unfitted, it raised "object has no attribute 'estimator_'".
+        check_is_fitted(self, "estimator_")
         if not hasattr(self.estimator_, "adapt_batch_norm"):
             raise TypeError(
                 f"{type(self.estimator_).__name__} has no adapt_batch_norm; "

@@ -70,8 +70,9 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         is the resolution; the bins are one over the duration apart.
     picks : str | list | slice | None
         Channels of Epochs to use, as in MNE. None means the good data
-        channels (those the estimators of mne_xai train on). Ignored for
-        arrays, which are taken whole.
+        channels (those the estimators of mne_xai train on). Arrays carry no
+        channel names and are taken whole: picks other than None or ``"all"``
+        are refused for them.
     sfreq : float | None
         Sampling rate, in Hz, of data given as arrays. Ignored for Epochs,
         whose ``info`` gives it. Once fitted, arrays given without it are taken
@@ -272,6 +273,17 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         data, sfreq = self._input(X)
         if data.info is not None:
             data.pick(training_channels(data.info, self.picks))
+        elif not (
+            self.picks is None or (isinstance(self.picks, str) and self.picks == "all")
+        ):
+            # An array is read whole: picks=[0, 1] gave the spectra of all its
+            # channels, and a SpectralClassifier trained on them, without a word.
+            raise ValueError(
+                f"picks={self.picks!r} chooses channels of Epochs by their info, "
+                f"and X is an array without one, which is used whole "
+                f"({data.shape[1]} channels). Give the array of the channels to "
+                "use (e.g. epochs.get_data(picks=...)), or the Epochs."
+            )
         self.sfreq_ = sfreq
         self.info_ = None if data.info is None else data.info.copy()
         self.ch_names_ = None if data.info is None else list(data.info.ch_names)

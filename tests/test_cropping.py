@@ -336,6 +336,11 @@ def test_adapt_batch_norm_adapts_to_the_windows_of_new_epochs():
     assert_allclose(clf.predict_proba(shifted), expected, atol=1e-5)
     with pytest.raises(TypeError, match="MeanClassifier has no adapt_batch_norm"):
         CroppedClassifier(MeanClassifier(), sfreq=SFREQ).fit(X, y).adapt_batch_norm(X)
+    # Unfitted, it said "object has no attribute 'estimator_'".
+    with pytest.raises(
+        NotFittedError, match="CroppedClassifier instance is not fitted"
+    ):
+        CroppedClassifier(MeanClassifier(), sfreq=SFREQ).adapt_batch_norm(X)
 
 
 def test_windows_keep_the_projectors_of_the_epochs_unapplied():
@@ -408,6 +413,16 @@ def test_windows_that_leave_samples_unread_are_said():
             MeanClassifier(), window_length=0.1, window_step=0.3, sfreq=SFREQ
         ).fit(data, y)
     assert_array_equal(clf.window_starts_, [0, 30, 54])
+    # A step longer than the window that leaves nothing unread (one window of
+    # the whole span; a last window ending on tmax) was said to leave "0 of
+    # the 64 samples" unread.
+    for length, starts in [(0.64, [0]), (0.32, [0, 32])]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            clf = CroppedClassifier(
+                MeanClassifier(), window_length=length, window_step=1.0, sfreq=SFREQ
+            ).fit(data, y)
+        assert_array_equal(clf.window_starts_, starts)
     with pytest.raises(ValueError, match=r'window_step="auto" \(an eighth\)=0.00'):
         CroppedClassifier(MeanClassifier(), window_length=0.03, sfreq=SFREQ).fit(
             data, y

@@ -151,6 +151,42 @@ def test_arrays_need_a_sampling_rate(synthetic_arrays):
         fitted.transform(other_rate)
 
 
+@pytest.mark.parametrize("picks", [[0, 1], "eeg"])
+def test_picks_of_arrays_are_refused(synthetic_arrays, picks):
+    """An array is read whole: picks=[0, 1] gave the spectra of all 4 channels,
+    and a SpectralClassifier built and trained its network on all 4, where
+    the estimator alone refuses such picks."""
+    X, y = synthetic_arrays
+    X = np.repeat(X, 4, axis=2)  # 256 samples: one-second segments at 128 Hz
+    with pytest.raises(ValueError, match="array without one, which is used whole"):
+        LogPowerSpectrum(sfreq=128.0, picks=picks).fit(X)
+    estimator = EEGNetClassifier(picks=picks, max_epochs=1, verbose=False)
+    with pytest.raises(ValueError, match=r"\(4 channels\)"):
+        SpectralClassifier(estimator, LogPowerSpectrum(sfreq=128.0)).fit(X, y)
+    # None and "all" read the whole array, as they read all of Epochs.
+    for whole in (None, "all"):
+        spectra = LogPowerSpectrum(sfreq=128.0, picks=whole).fit_transform(X)
+        assert spectra.shape[:2] == (40, 4)
+
+
+def test_a_failed_fit_leaves_no_fitted_state(synthetic_arrays):
+    """A refit that diverged kept the classes of the fit before beside the
+    diverged network, which predicted other labels with NaN probabilities."""
+    X, y = synthetic_arrays
+    X = np.repeat(X, 4, axis=2)  # 256 samples: one-second segments at 128 Hz
+    estimator = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    clf = SpectralClassifier(estimator, LogPowerSpectrum(sfreq=128.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a network trained for one epoch
+        clf.fit(X, y)
+    clf.set_params(estimator__lr=1e30)
+    with pytest.raises(RuntimeError, match="Training diverged"):
+        clf.fit(X, np.array(["a", "b"])[y])
+    assert not hasattr(clf, "classes_")
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
 def test_data_unlike_training_are_refused(imagery_epochs):
     epochs = imagery_epochs[:3]
     transformer = LogPowerSpectrum(method="multitaper").fit(epochs)

@@ -137,6 +137,11 @@ class SpectralClassifier(
         self : SpectralClassifier
             The fitted classifier.
         """
+        # A fit that fails leaves no fitted state: the classes of the fit before
+        # stayed beside a network that diverged on other labels, which then
+        # predicted them with NaN probabilities, without a word.
+        for name in [name for name in vars(self) if name.endswith("_")]:
+            delattr(self, name)
         estimator = EEGNetClassifier() if self.estimator is None else self.estimator
         if "info" not in estimator.get_params():
             raise TypeError(
@@ -191,9 +196,9 @@ class SpectralClassifier(
         if "picks" in estimator.get_params():
             # The spectra hold the picked channels alone: it reads them all.
             params["picks"] = ch_names
-        self.estimator_ = clone(estimator).set_params(**params)
+        network = clone(estimator).set_params(**params)
         try:
-            self.estimator_.fit(self.spectrum_.transform(X), y)
+            network.fit(self.spectrum_.transform(X), y)
         except TooShortError as err:  # it spoke of time and of longer epochs
             raise ValueError(
                 f"The network reads at least {err.needed} frequency bins, and the "
@@ -204,8 +209,8 @@ class SpectralClassifier(
                 f"(module__{err.shorter})."
             ) from None
         # Its "time" axis is frequency: the tools reading time refuse it.
-        self.estimator_.reads_spectra_ = True
-        self.classes_ = self.estimator_.classes_
+        network.reads_spectra_ = True
+        self.estimator_, self.classes_ = network, network.classes_
         return self
 
     def _spectra(self, X):
