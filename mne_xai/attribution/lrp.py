@@ -28,6 +28,7 @@ from .._graph import (
 )
 from ._propagation import (
     MAX_POOL_OPS,
+    MOVING_OPS,
     _consumers,
     _depending_on,
     _operation_name,
@@ -56,49 +57,7 @@ _FIRST_RULES = _INPUT_FREE_RULES + _CONV_RULES
 #: relevance per unit of the first layer's input goes back to one EEG sample.
 #: (Adding a constant, or multiplying two tensors of the input, is refused by
 #: :func:`~mne_xai.attribution._propagation.check_computation`.)
-_ONE_TO_ONE_OPS = MAX_POOL_OPS | {
-    "AccumulateGrad",
-    "View",
-    "UnsafeView",
-    "ReshapeAlias",
-    "AsStrided",
-    "Unfold",
-    "Permute",
-    "Transpose",
-    "T",
-    "Squeeze",
-    "Unsqueeze",
-    "Expand",
-    "Repeat",
-    "Flip",
-    "Roll",
-    "Slice",
-    "Select",
-    "Index",
-    "IndexSelect",
-    "Cat",
-    "Stack",
-    "Split",
-    "SplitWithSizes",
-    "Unbind",
-    "Clone",
-    "ToCopy",
-    "ConstantPadNd",
-    "ReflectionPad1D",
-    "ReflectionPad2D",
-    "ReplicationPad1D",
-    "ReplicationPad2D",
-    "UpsampleNearest1D",
-    "UpsampleNearest2D",
-    "UpsampleNearestExact1D",
-    "UpsampleNearestExact2D",
-    "Neg",
-    "Mul",
-    "Div",
-    "Relu",
-    "LeakyRelu",
-    "Elu",
-}
+_ONE_TO_ONE_OPS = MOVING_OPS | MAX_POOL_OPS | {"Mul", "Div", "Relu", "LeakyRelu", "Elu"}
 
 
 def _stabilize(denominator, epsilon):
