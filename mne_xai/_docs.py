@@ -133,7 +133,9 @@ layer : str | None
     to the logits bypass (parallel branches joined after it, a skip
     connection around it) is refused: its map would leave their evidence
     out. So is a layer whose batch axis holds more than the epochs (epochs
-    x channels, for a temporal filter shared by all channels)."""
+    x channels, for a temporal filter shared by all channels), and one
+    with a row per channel whose rows are not the channels (after a
+    spatial filter to as many virtual channels as electrodes)."""
 
 docdict["cam_relu"] = """\
 relu : bool

@@ -238,6 +238,60 @@ def test_two_layer_relu_network_matches_a_hand_computed_reference():
         )
 
 
+#: The input scaled by -2, written in forward as users write it.
+_SCALINGS = {
+    "product": lambda zero, x: x * -2.0,
+    "negation": lambda zero, x: -(2.0 * x),
+    "scalar_minus": lambda zero, x: 0.0 - 2.0 * x,
+    "buffer_minus": lambda zero, x: zero - 2.0 * x,
+    "sub_alpha": lambda zero, x: torch.sub(zero, x, alpha=2.0),
+    "add_alpha": lambda zero, x: torch.add(zero, x, alpha=-2.0),
+}
+
+
+class _ScaledTwoLayers(_TwoLayers):
+    """:class:`_TwoLayers` reading its input scaled by -2, written as ``form``."""
+
+    def __init__(self, form):
+        torch.manual_seed(0)
+        super().__init__()
+        self.form = form
+        self.register_buffer("zero", torch.zeros(()))
+
+    def forward(self, x):
+        return super().forward(_SCALINGS[self.form](self.zero, x))
+
+
+@pytest.mark.parametrize("form", [form for form in _SCALINGS if form != "product"])
+def test_negated_scalings_pass_as_products(form):
+    """A negation or difference with a constant scales the input as a product
+    does, and its pattern is the inverse of the scale. Their gradient was
+    passed instead: PatternAttribution's map came back of the opposite sign
+    (-x, b - x), and with alpha (torch.sub(b, x, alpha=2)) PatternNet's 4
+    times too large."""
+    rng = np.random.default_rng(0)
+    X = (1e-5 * rng.standard_normal((40, N_CHANNELS, N_TIMES))).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    maps = {}
+    for name in ("product", form):
+        clf = _estimator(_ScaledTwoLayers(name), X, y)
+        patterns = learn_patterns(clf, X, verbose=False)
+        maps[name] = [
+            explain(clf, X, method, target=1, patterns=patterns).get_data()
+            for method in METHODS
+        ]
+    for method, obtained, expected in zip(
+        METHODS, maps[form], maps["product"], strict=True
+    ):
+        np.testing.assert_allclose(
+            obtained,
+            expected,
+            rtol=1e-4,
+            atol=1e-6 * np.abs(expected).max(),
+            err_msg=method,
+        )
+
+
 def test_eegnet_patterns_are_learned_per_layer_and_batch_independent(
     fitted_eegnet, imagery_epochs
 ):

@@ -529,6 +529,44 @@ class ConvolutionHead(nn.Module):
         return self.flatten(self.classifier(hidden))
 
 
+class _SpatialFilterFirst(nn.Module):
+    """A spatial filter to as many virtual channels as electrodes (if ``mix``),
+    then temporal filters whose maps keep one row per virtual channel."""
+
+    def __init__(self, mix, n_channels=4, n_times=32):
+        super().__init__()
+        torch.manual_seed(0)
+        self.mix = mix
+        self.spatial = nn.Conv1d(n_channels, n_channels, 1, bias=False)
+        self.temporal = nn.Conv2d(1, 3, (1, 5), padding=(0, 2))
+        self.elu = nn.ELU()
+        self.depthwise = nn.Conv2d(3, 6, (n_channels, 1))
+        self.depthwise_elu = nn.ELU()
+        self.classifier = nn.Linear(6 * n_times, 2)
+
+    def forward(self, x):
+        if self.mix:
+            x = self.spatial(x)
+        x = self.elu(self.temporal(x.unsqueeze(1)))
+        return self.classifier(self.depthwise_elu(self.depthwise(x)).flatten(1))
+
+
+@pytest.mark.parametrize("method", CAM_METHODS + ["full_grad"])
+def test_a_layer_whose_rows_are_not_the_channels_is_refused(method):
+    """Rows of virtual channels were placed on the electrodes: with activity on
+    channel 0 alone, Score-CAM's map of the temporal block put 72 percent of
+    its mass on channel 3 and none on channel 0 (all of it there, unmixed)."""
+    inputs = torch.zeros(2, 4, 32)
+    inputs[:, 0, 10:14] = 5.0
+    target = torch.tensor([0, 1])
+    params = {} if method == "full_grad" else {"layer": "elu"}
+    mixed = get_method(method)(_SpatialFilterFirst(mix=True).eval())
+    with pytest.raises(ValueError, match="its rows are not the channels"):
+        mixed.attribute(inputs, target, **params)
+    unmixed = get_method(method)(_SpatialFilterFirst(mix=False).eval())
+    assert torch.isfinite(unmixed.attribute(inputs, target, **params)).all()
+
+
 def test_full_grad_leaves_out_a_convolution_head_as_a_dense_one():
     """The head's bias term has one value per map, no time to draw; the
     decomposition still adds up to the logit, and the map is that of the same

@@ -299,7 +299,61 @@ class FeatureMapMethod(AttributionMethod):
                 f"or {n_channels} (one row per channel). Choose a convolution "
                 "block's layer."
             )
+        if (
+            not one_dimensional
+            and call.output.shape[2] > 1
+            and not self._rows_are_channels(inputs, layer, call.module)
+        ):
+            # e.g. a spatial filter to as many virtual channels as electrodes
+            # before a temporal convolution: each row mixes every electrode.
+            raise ValueError(
+                f"Layer {layer!r} returns shape {tuple(call.output.shape)}, "
+                f"{n_channels} rows as the input has channels, but its rows are "
+                "not the channels: a channel of the input changes other rows too "
+                "(a layer before it mixes the channels, such as a spatial "
+                "filter), so its maps cannot be placed on the channels. Choose a "
+                "layer after the channels are mixed into one row (height 1), or "
+                "a gradient method (e.g. integrated_gradients or saliency)."
+            )
         return FeatureLayer(layer, call.module, time_grid(calls, layer))
+
+    @torch.no_grad()
+    def _rows_are_channels(self, inputs, name, module):
+        """Whether the rows of a layer's output are the input's channels.
+
+        The rows are the second-last axis: of (batch, rows, time), or of
+        (batch, maps, rows, time). So they are when each input channel alone
+        changes its own row and no other, as before any layer that mixes the
+        channels. Probed once per layer, with seeded noise on one channel at
+        a time: probed with the first epoch explained, a flat channel of that
+        epoch (a reference recorded as zeros) changed no row, and the
+        decision flipped for every epoch explained after it.
+
+        Parameters
+        ----------
+        inputs : torch.Tensor, shape (batch, n_channels, n_times)
+            A batch the network accepts (for its shape, type and device).
+        name : str
+            The layer's name, under which the answer is kept.
+        module : torch.nn.Module
+            The layer.
+        """
+        known = self.__dict__.setdefault("_channel_rows", {})
+        if name not in known:
+            n_channels, n_times = inputs.shape[1:]
+            generator = torch.Generator().manual_seed(0)
+            noise = torch.randn(n_channels, n_times, generator=generator).to(inputs)
+            eye = torch.eye(n_channels, dtype=inputs.dtype, device=inputs.device)
+            probes = torch.cat([torch.zeros_like(noise[None]), noise * eye[:, :, None]])
+            output = forward_recording(self.module, probes, [module])[1][module]
+            rows = output.movedim(-2, 1).flatten(2)  # (1 + n_channels, rows, ...)
+            changed = (rows[1:] - rows[0]).abs().amax(dim=-1)  # (channel, row)
+            known[name] = (
+                rows.shape[1] == n_channels
+                and bool(changed.any())
+                and torch.equal(changed > 1e-6 * changed.max(), eye.bool())
+            )
+        return known[name]
 
     def _check_every_path_through(self, inputs, layer):
         """Refuse a layer that some of the input's paths to the logits bypass.

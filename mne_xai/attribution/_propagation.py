@@ -109,16 +109,10 @@ def check_layers(module, calls, supported, method):
     return handled
 
 
-#: Autograd operations linear in the input and without weights of their own:
-#: they move, select, copy, add, negate or average values. Their ordinary
-#: gradient is what every method's rules do there (LRP's rules for sums and
-#: average pooling included: relevance in proportion to the values).
-#: ``AccumulateGrad`` is the input itself. Indexing is taken to use fixed
-#: indices: indices computed from the input (an argmax) carry no gradient and
-#: cannot be seen. The Fourier transforms and complex packing of
-#: :func:`~mne_xai.attribution.explain_spectrum` are fixed orthogonal maps, through
-#: which LRP passes relevance by LRP-0, as DFT-LRP does.
-_PLAIN_LINEAR_OPS = frozenset(
+#: Autograd operations each of whose output values is one value of their input,
+#: moved, copied or negated (or a padding constant): reshapes, selections,
+#: joins, copies, padding and nearest upsampling.
+MOVING_OPS = frozenset(
     {
         "AccumulateGrad",
         "View",
@@ -152,33 +146,44 @@ _PLAIN_LINEAR_OPS = frozenset(
         "ReplicationPad1D",
         "ReplicationPad2D",
         "Neg",
-        "Add",
-        "Sub",
-        "Rsub",
-        "Sum",
-        "Mean",
-        "AvgPool2D",
-        "AvgPool3D",
-        "AdaptiveAvgPool2D",
-        "AdaptiveAvgPool3D",
-        # Upsampling copies samples, or interpolates them with fixed weights.
         "UpsampleNearest1D",
         "UpsampleNearest2D",
         "UpsampleNearest3D",
         "UpsampleNearestExact1D",
         "UpsampleNearestExact2D",
         "UpsampleNearestExact3D",
-        "UpsampleLinear1D",
-        "UpsampleBilinear2D",
-        "UpsampleTrilinear3D",
-        "FftR2C",
-        "FftC2R",
-        "FftC2C",
-        "Complex",
-        "ViewAsReal",
-        "ViewAsComplex",
     }
 )
+#: Autograd operations linear in the input and without weights of their own:
+#: they move, select, copy, add, negate or average values. Their ordinary
+#: gradient is what every method's rules do there (LRP's rules for sums and
+#: average pooling included: relevance in proportion to the values).
+#: ``AccumulateGrad`` is the input itself. Indexing is taken to use fixed
+#: indices: indices computed from the input (an argmax) carry no gradient and
+#: cannot be seen. The Fourier transforms and complex packing of
+#: :func:`~mne_xai.attribution.explain_spectrum` are fixed orthogonal maps, through
+#: which LRP passes relevance by LRP-0, as DFT-LRP does.
+_PLAIN_LINEAR_OPS = MOVING_OPS | {
+    "Add",
+    "Sub",
+    "Rsub",
+    "Sum",
+    "Mean",
+    "AvgPool2D",
+    "AvgPool3D",
+    "AdaptiveAvgPool2D",
+    "AdaptiveAvgPool3D",
+    # Linear upsampling interpolates samples with fixed weights.
+    "UpsampleLinear1D",
+    "UpsampleBilinear2D",
+    "UpsampleTrilinear3D",
+    "FftR2C",
+    "FftC2R",
+    "FftC2C",
+    "Complex",
+    "ViewAsReal",
+    "ViewAsComplex",
+}
 #: Products, with the positions in ``next_functions`` of their factors: linear
 #: in the input while at most one factor depends on it.
 _PRODUCTS = {

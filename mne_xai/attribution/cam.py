@@ -24,7 +24,8 @@ after the last convolution and before the maps are flattened, i.e. the output
 of the last convolution block (``"separable_elu"`` in EEGNet, ``"relu"`` in
 InterpretableCNN); without such a nonlinearity, the last convolution. A layer
 whose output is not (batch, maps, height, time) with height 1 or the number
-of channels, whose batch axis holds more than the epochs (epochs x channels,
+of channels (rows that are the channels: each changed by its channel alone),
+whose batch axis holds more than the epochs (epochs x channels,
 for a temporal filter shared by all channels), or that comes after a module
 changing the time axis other than a convolution or pooling window (such as
 global pooling), is refused; so is FullGrad on a network with such a layer
@@ -543,7 +544,9 @@ class FullGrad(FeatureMapMethod):
                 # conv_classifier), with one value per map.
                 continue
             layer = self._feature_layer(inputs, name)
-            if bias_term.ndim == 3 and self._rows_are_channels(inputs, layer):
+            if bias_term.ndim == 3 and self._rows_are_channels(
+                inputs, layer.name, layer.module
+            ):
                 # (batch, channels, time) before the channels are mixed (a
                 # batch norm of the input, a depthwise convolution): summed as
                 # maps, a bias of one channel was spread over all of them.
@@ -552,31 +555,3 @@ class FullGrad(FeatureMapMethod):
             term = term.sum(dim=1)
             saliency = saliency + self._on_inputs(term, layer.grid, inputs)
         return saliency
-
-    @torch.no_grad()
-    def _rows_are_channels(self, inputs, layer):
-        """Whether a layer's (batch, rows, time) output has one row per channel.
-
-        So it is when each input channel alone changes its own row and no
-        other, as before any layer that mixes the channels. Probed once per
-        layer, with seeded noise on one channel at a time: probed with the
-        first epoch explained, a flat channel of that epoch (a reference
-        recorded as zeros) changed no row, and the decision flipped for every
-        epoch explained after it.
-        """
-        known = self.__dict__.setdefault("_channel_rows", {})
-        if layer.name not in known:
-            n_channels, n_times = inputs.shape[1:]
-            generator = torch.Generator().manual_seed(0)
-            noise = torch.randn(n_channels, n_times, generator=generator).to(inputs)
-            eye = torch.eye(n_channels, dtype=inputs.dtype, device=inputs.device)
-            probes = torch.cat([torch.zeros_like(noise[None]), noise * eye[:, :, None]])
-            output = forward_recording(self.module, probes, [layer.module])[1]
-            output = output[layer.module]
-            changed = (output[1:] - output[0]).abs().amax(dim=-1)  # (channel, row)
-            known[layer.name] = (
-                output.shape[1] == n_channels
-                and bool(changed.any())
-                and torch.equal(changed > 1e-6 * changed.max(), eye.bool())
-            )
-        return known[layer.name]

@@ -6,6 +6,7 @@ input, each layer redistributing the relevance of its outputs to its inputs
 by its rule (see :mod:`mne_xai.attribution._propagation` for the machinery).
 """
 
+import re
 from functools import partial
 
 import torch
@@ -27,6 +28,10 @@ from .._graph import (
 )
 from ._propagation import (
     MAX_POOL_OPS,
+    MOVING_OPS,
+    _consumers,
+    _depending_on,
+    _operation_name,
     check_computation,
     check_layers,
     fold_batch_norms,
@@ -44,7 +49,15 @@ _STABILIZER = 1e-9
 _GRADIENT_LAYERS = SHAPE_ONLY + MAX_POOLING + (nn.Upsample,)
 _SUPPORTED = DENSE + CONVOLUTIONS + AVERAGE_POOLING + RECTIFIERS + _GRADIENT_LAYERS
 _CONV_RULES = ("zplus", "alpha1_beta0", "alpha2_beta1", "epsilon")
-_FIRST_RULES = ("wsquare", "flat") + _CONV_RULES
+# First-layer rules whose relevance does not depend on the input's values.
+_INPUT_FREE_RULES = ("wsquare", "flat")
+_FIRST_RULES = _INPUT_FREE_RULES + _CONV_RULES
+#: Autograd operations each of whose output values is one value of their input,
+#: moved, copied, scaled, rectified or picked by max pooling: through them a
+#: relevance per unit of the first layer's input goes back to one EEG sample.
+#: (Adding a constant, or multiplying two tensors of the input, is refused by
+#: :func:`~mne_xai.attribution._propagation.check_computation`.)
+_ONE_TO_ONE_OPS = MOVING_OPS | MAX_POOL_OPS | {"Mul", "Div", "Relu", "LeakyRelu", "Elu"}
 
 
 def _stabilize(denominator, epsilon):
@@ -76,9 +89,11 @@ def _calls_reading_the_input(network, inputs, calls):
 
     Returns
     -------
-    reads : dict of torch.nn.Module to list of str
-        For each weighted layer, one of "input", "features" or "both" per
-        call, in the order of calls.
+    reads : dict of torch.nn.Module to list of (str, str | None)
+        For each weighted layer, per call in the order of calls, one of
+        "input", "features" or "both", and for "input" the name of an
+        operation by which the call's input mixes samples of the EEG (see
+        :func:`_mixing_operation`), else None.
     """
     weighted = {
         call.module for call in calls if isinstance(call.module, DENSE + CONVOLUTIONS)
@@ -96,11 +111,11 @@ def _calls_reading_the_input(network, inputs, calls):
                 tensor.sum(), held_outputs, retain_graph=True, allow_unused=True
             )
         )
-        return (
-            "both"
-            if from_input and from_features
-            else ("input" if from_input else "features")
-        )
+        if from_input and from_features:
+            return "both", None
+        if from_input:
+            return "input", _mixing_operation(tensor, example)
+        return "features", None
 
     handles = [layer.register_forward_pre_hook(record) for layer in weighted]
     example = inputs[:1].detach().requires_grad_()
@@ -114,6 +129,39 @@ def _calls_reading_the_input(network, inputs, calls):
     finally:
         for handle in handles:
             handle.remove()
+
+
+def _mixing_operation(tensor, example):
+    """Name an operation by which values of ``tensor`` mix samples of ``example``.
+
+    The input-free first-layer rules (w², flat) hand a relevance per unit of
+    the first layer's input down as a gradient, for the EEG sample to
+    multiply back. That holds where each value of that input is one EEG
+    sample, moved or scaled (:data:`_ONE_TO_ONE_OPS`). A sum of samples
+    (centering ``x - x.mean(-1, keepdim=True)``, a common average reference,
+    average pooling, a linear interpolation) passes the relevance on by
+    LRP-0, divided by the mixed value, which is near zero where the samples
+    are not: the map then follows that division, not the rule.
+
+    Returns
+    -------
+    operation : str | None
+        The first such operation found walking down from ``tensor``, or None.
+    """
+    if tensor.grad_fn is None:
+        return None
+    depending = _depending_on(_consumers(tensor.grad_fn), example)
+    stack, seen = [tensor.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node in seen or node not in depending:
+            continue
+        seen.add(node)
+        kind = re.sub(r"Backward\d*$", "", type(node).__name__)
+        if kind not in _ONE_TO_ONE_OPS:
+            return f"{_operation_name(kind)!r} ({type(node).__name__})"
+        stack.extend(child for child, _ in node.next_functions if child is not None)
+    return None
 
 
 def _transpose(linear_map, signal, like):
@@ -235,15 +283,17 @@ class _RelevancePropagation(AttributionMethod):
             functional_ops=MAX_POOL_OPS,
             refuse_shifts=True,
         )
-        roles, reading_both = {}, {}
+        roles, reading_both, reading_mixed = {}, {}, {}
         reads = _calls_reading_the_input(network, inputs, calls)
         for call in calls:
             if isinstance(call.module, DENSE + CONVOLUTIONS):
                 dense = isinstance(call.module, DENSE)
-                source = reads[call.module].pop(0)
+                source, mixing = reads[call.module].pop(0)
                 role = "first" if source == "input" else "dense" if dense else "conv"
                 if source == "both":
                     reading_both[call.module] = call.name
+                if mixing is not None:
+                    reading_mixed[call.name] = mixing
             elif isinstance(call.module, AVERAGE_POOLING):
                 role = "pool"
             elif isinstance(call.module, RECTIFIERS):
@@ -258,13 +308,26 @@ class _RelevancePropagation(AttributionMethod):
                     f"{call.name!r} is called both as the network's first layer and "
                     "deeper in it; give each call its own module."
                 )
-        return network, roles, reading_both
+        return network, roles, reading_both, reading_mixed
 
     def _propagate(self, inputs, target, *, first, conv, dense, epsilon):
         """Relevance of each input sample for the target logit, by rule names."""
         if self._network is None:
             self._network = self._prepare(inputs)
-        network, roles, reading_both = self._network
+        network, roles, reading_both, reading_mixed = self._network
+        if first in _INPUT_FREE_RULES and reading_mixed:
+            name, operation = next(iter(reading_mixed.items()))
+            raise ValueError(
+                f"{self.name}'s first-layer rule {first!r} gives each value of the "
+                "first layer's input a relevance that does not depend on it, for "
+                "the EEG sample it comes from to multiply back; but layer "
+                f"{name!r} reads the EEG mixed by the operation {operation} in "
+                "forward (e.g. centering or re-referencing, x - x.mean(...), or "
+                "average pooling), so the relevance would be divided by mixed "
+                "values that can be near zero, and the map would follow that "
+                "division rather than the rule. Center or re-reference the data "
+                "before the network, or use first_rule='epsilon' or 'zplus'."
+            )
         rule_names = {"first": first, "conv": conv, "dense": dense}
         for layer, name in reading_both.items():
             if rule_names[roles[layer]] != first:
@@ -535,7 +598,11 @@ class LRPComposite(_RelevancePropagation):
     ``conv_rule="zplus"`` leaves out). Values are in
     units of the logit. Under ``first_rule="wsquare"`` or ``"flat"``, a
     sample exactly equal to zero gets no relevance (the rule's relevance is
-    handed down as a gradient, to be multiplied by the sample again).
+    handed down as a gradient, to be multiplied by the sample again), and a
+    network that mixes the EEG's samples in ``forward`` before the first
+    layer (centering, a common average reference, average pooling) is
+    refused: the relevance would be divided by the mixed values. Mix the
+    data before the network, or use ``first_rule="epsilon"`` or ``"zplus"``.
 
     %(notes)s
 

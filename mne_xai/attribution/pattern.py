@@ -48,9 +48,12 @@ PATTERN_LAYERS = CONVOLUTIONS + DENSE
 # Pooling, reshapes and dropout pass the backward signal as their gradient, as
 # in Kindermans et al.; batch norm is folded into its neighbours first.
 _SUPPORTED = PATTERN_LAYERS + RECTIFIERS + AVERAGE_POOLING + MAX_POOLING + SHAPE_ONLY
-# Products and quotients with a constant, whose backward pass is replaced (see
-# _ScalingsInverted); the numbered variants are tensor (0) and scalar (1) operands.
-_SCALINGS = re.compile(r"(Mul|Div)Backward[01]")
+# Operations scaling one input by a constant, whose backward pass is replaced
+# (see _ScalingsInverted): products and quotients, negations, and sums with a
+# constant, which scale the input by 1 or, subtracted, by -1 (by ±alpha in
+# torch.add and torch.sub). The numbered variants are tensor (0) and scalar (1)
+# operands.
+_SCALINGS = re.compile(r"(Mul|Div|Neg|Add|Sub|Rsub)Backward[01]")
 # Autograd operations that carry each value of their input on unchanged:
 # reshapes, selections (a crop) and copies.
 _CARRYING = re.compile(
@@ -254,16 +257,44 @@ def _where_active(x, z, grad):
     return grad * (x > 0)
 
 
+def _scale(node, index):
+    """Return the constant ``c`` by which ``node`` scales its input at ``index``.
+
+    Returns
+    -------
+    c : float | torch.Tensor
+        The constant.
+    dividing : bool
+        Whether the input is divided by ``c`` rather than multiplied.
+    """
+    kind = type(node).__name__
+    if kind.startswith("Div"):
+        return node._saved_other, True
+    if kind.startswith("Mul"):
+        # The constant is the factor that does not depend on the input.
+        return (node._saved_self if index == 1 else node._saved_other), False
+    if kind.startswith("Neg"):
+        return -1.0, False
+    # self + alpha other, self - alpha other, other - alpha self (rsub): alpha
+    # scales the second operand (the first in rsub), negated but in a sum.
+    if index != (0 if kind.startswith("Rsub") else 1):
+        return 1.0, False
+    alpha = node._saved_alpha
+    return (alpha if kind.startswith("Add") else -alpha), False
+
+
 class _ScalingsInverted(nn.Module):
-    """The network, with the backward pass of its products by constants inverted.
+    """The network, with the backward pass of its scalings by constants inverted.
 
     A product ``x * c`` with a constant ``c`` (the estimators' input scaling)
     is a layer with one input per unit and weight ``c``, whose pattern is
-    ``1 / c`` whatever the data; likewise ``d`` for ``x / d``. The gradient
-    would multiply by ``c`` instead: PatternNet's signal would come back
-    ``c²`` times too large. After each forward pass, hooks on these autograd
-    nodes pass ``grad / c`` (PatternNet) or ``grad`` (PatternAttribution,
-    ``c · 1/c``) to the factor that depends on the input.
+    ``1 / c`` whatever the data; likewise ``d`` for ``x / d``, and ``-1`` for
+    ``-x`` or ``b - x``. The gradient would multiply by ``c`` instead:
+    PatternNet's signal would come back ``c²`` times too large, and
+    PatternAttribution's relevance with the sign of ``c``. After each forward
+    pass, hooks on these autograd nodes pass ``grad / c`` (PatternNet) or
+    ``grad`` (PatternAttribution, ``c · 1/c``) to the operand that depends on
+    the input.
 
     Parameters
     ----------
@@ -297,14 +328,14 @@ class _ScalingsInverted(nn.Module):
 
     def _inverse(self, node):
         depends = [child is not None for child, _ in node.next_functions]
-        index = depends.index(True) if any(depends) else 0
-        # The constant is the factor that does not depend on the input.
-        constant = node._saved_self if index == 1 else node._saved_other
-        dividing = type(node).__name__.startswith("Div")
+        if sum(depends) != 1:
+            # A sum of two tensors of the input merges them, and passes the
+            # backward signal on as its gradient.
+            return lambda grad_inputs, grad_outputs: None
+        index = depends.index(True)
+        constant, dividing = _scale(node, index)
 
         def hook(grad_inputs, grad_outputs):
-            if grad_inputs[index] is None:
-                return None
             (grad,) = grad_outputs
             factor = torch.as_tensor(constant, dtype=grad.dtype, device=grad.device)
             if not self.signal:
@@ -415,8 +446,9 @@ _NOTES = """Notes
     the negative branch (also ELU's). Pooling, dropout, padding and reshapes
     (also in parameter-free modules of other libraries, such as braindecode's
     ``Ensure4d``) pass it as their gradient, as in the original method;
-    products with a constant (the estimators' input scaling) pass it through
-    their exact pattern, the inverse of the constant. Other layers, and
+    products with a constant (the estimators' input scaling), and negations
+    or differences with one (``-x``, ``b - x``), pass it through their exact
+    pattern, the inverse of the constant. Other layers, and
     nonlinear operations or layers with weights called as functions in
     ``forward``, are refused."""
 
