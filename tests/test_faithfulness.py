@@ -443,6 +443,41 @@ def test_deletion_test_smooths_over_the_duration_at_the_data_rate(montage_epochs
 
 
 @pytest.mark.parametrize(
+    "smoothing, n_samples",
+    [(0.04, 5), (0.055, 7), (0.08, 11)],  # 5.12, 7.04 and 10.24 samples at 128 Hz
+)
+def test_deletion_test_smooths_over_the_nearest_odd_number_of_samples(
+    linear_estimator, montage_epochs, smoothing, n_samples
+):
+    """The window was rounded to the nearest even number plus one: 40 ms at
+    128 Hz smoothed over 7 samples (55 ms), 55 ms over 9 (70 ms)."""
+    from scipy.ndimage import uniform_filter1d
+
+    from mne_xai.attribution import smooth_attribution, zscore_attribution
+
+    maps = np.random.default_rng(0).standard_normal(montage_epochs.get_data().shape)
+    result = deletion_test(
+        linear_estimator,
+        montage_epochs,
+        attribution=maps,
+        target=0,
+        smoothing=smoothing,
+        verbose=False,
+    )
+    zscores = (maps - maps.mean(axis=(1, 2), keepdims=True)) / maps.std(
+        axis=(1, 2), keepdims=True
+    )
+    smoothed = uniform_filter1d(zscores, n_samples, axis=-1, mode="nearest")
+    np.testing.assert_allclose(result.fraction_deleted, (smoothed > 1).mean((1, 2)))
+    # The same window as smooth_attribution's for that duration.
+    as_epochs = mne.EpochsArray(maps, montage_epochs.info, verbose=False)
+    smoothed = smooth_attribution(zscore_attribution(as_epochs), smoothing)
+    np.testing.assert_allclose(
+        result.fraction_deleted, (smoothed.get_data() > 1).mean((1, 2))
+    )
+
+
+@pytest.mark.parametrize(
     "kwargs, error, match",
     [
         (dict(), ValueError, "either method"),

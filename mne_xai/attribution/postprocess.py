@@ -211,14 +211,22 @@ def smooth_attribution(attribution, window=0.05):
             f"window must be positive and at most the epoch duration ({duration:g} "
             f"s), got {window} s."
         )
-    # The nearest odd number (round() takes halves to even: 3 samples became 5),
-    # of the length rounded past float error (0.58 s at 100 Hz is 57.99...).
-    length = round(window * attribution.info["sfreq"], 9)
-    n_samples = 2 * int(np.floor(length / 2)) + 1
+    n_samples = _odd_samples(window, attribution.info["sfreq"])
     return _transformed(
         attribution,
         lambda data: uniform_filter1d(data, n_samples, axis=-1, mode="nearest"),
     )
+
+
+def _odd_samples(duration, sfreq):
+    """Return the odd number of samples nearest ``duration`` seconds, up on a tie.
+
+    A centred moving average spans an odd number of samples. round() takes
+    halves to even (3 samples became 5), so the length is halved and floored;
+    it is first rounded past float error (0.58 s at 100 Hz is 57.99...).
+    """
+    length = round(duration * sfreq, 9)
+    return 2 * int(np.floor(length / 2)) + 1
 
 
 def _time_window(attribution, tmin, tmax):

@@ -12,7 +12,7 @@ from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network, sampling_rate
 from ..._warnings import warn
-from ...attribution.postprocess import _per_map_zscore
+from ...attribution.postprocess import _odd_samples, _per_map_zscore
 from ._baselines import (
     _baseline_values,
     _check_baseline,
@@ -423,7 +423,9 @@ def deletion_test(
     smoothing : float
         Width in seconds of the moving average applied to the z-scored maps
         (Cui et al.: 10 samples at 128 Hz), at the sampling rate of Epochs
-        (of the network, for arrays); 0 disables it.
+        (of the network, for arrays), rounded to the nearest odd number of
+        samples as :func:`~mne_xai.attribution.smooth_attribution` rounds it;
+        0 disables it.
     baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces removed samples; ``"interpolate"`` applies to the
         channel-level test only (the sample-level test then uses zeros).
@@ -478,8 +480,9 @@ def deletion_test(
         raise ValueError(f"smoothing must be a duration >= 0 s, got {smoothing}.")
     window = 1
     if smoothing > 0:
-        sfreq = _rate_of(epochs, estimator)
-        window = 2 * int(round(smoothing * sfreq / 2)) + 1
+        # The window of smooth_attribution: this rounded to the nearest even
+        # number plus one (5.12 samples to 7, 7 to 9).
+        window = _odd_samples(smoothing, _rate_of(epochs, estimator))
     items = _evaluation_batches(
         estimator,
         epochs,
