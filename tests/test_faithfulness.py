@@ -212,6 +212,44 @@ def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epoc
         assert "mean correlation nan" in repr(patches)
 
 
+def test_deletion_test_of_maps_equal_on_every_channel_has_no_channel_level_test(
+    linear_estimator, montage_epochs
+):
+    """Maps the same on every channel (as a CAM is) warned that they were
+    constant, removed no channel and scored the intact epoch as the channel
+    test's deleted and random scores alike, a null test rather than none."""
+    rng = np.random.default_rng(0)
+    over_time = rng.standard_normal((N_EPOCHS, 1, N_TIMES))
+    maps = np.repeat(over_time, N_CHANNELS, axis=1)
+    maps[0] = rng.standard_normal((N_CHANNELS, N_TIMES))  # one that ranks them
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = deletion_test(
+            linear_estimator,
+            montage_epochs,
+            attribution=maps,
+            target=0,
+            smoothing=0,
+            random_state=0,
+            verbose=False,
+        )
+    messages = [str(warning.message) for warning in caught]
+    assert not [message for message in messages if "are constant" in message]
+    assert [
+        message
+        for message in messages
+        if "same on every channel in 5 of 6 epochs ([1, 2, 3, 4, 5])" in message
+    ]
+    assert np.isnan(result.channel_score_deleted[1:]).all()
+    assert np.isnan(result.channel_score_random[1:]).all()
+    assert (result.n_channels_deleted[1:] == 0).all()
+    assert np.isfinite(result.channel_score_deleted[0])
+    assert result.n_channels_deleted[0] > 0
+    # The samples of every epoch are still ranked and removed.
+    assert (result.fraction_deleted > 0).all()
+    assert np.isfinite(result.score_deleted).all()
+
+
 def test_correlations_undefined_in_some_epochs_are_left_out_with_a_warning(
     linear_estimator, montage_epochs
 ):

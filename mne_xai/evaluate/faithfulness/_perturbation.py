@@ -444,8 +444,10 @@ def deletion_test(
         as many random samples), ``fraction_deleted`` (of the samples the
         network reads); and
         ``channel_score_deleted``, ``channel_score_random``,
-        ``n_channels_deleted`` for the channel-level test (NaN scores for a
-        network reading one channel, which has no channels to rank);
+        ``n_channels_deleted`` for the channel-level test (NaN scores, with a
+        warning, where the relevance averaged over time is the same on every
+        channel, as in class activation maps, so that no channel ranks above
+        another; without a warning for a network reading one channel);
         ``target``, the class index scored. ``to_frame()`` gives one row per
         epoch.
 
@@ -496,15 +498,26 @@ def deletion_test(
         shortcuts,
         "deletion test",
     )
-    batches = [
-        _deletion_of_batch(
-            item, estimator, baseline, threshold, channel_threshold, window
+    batches, n_channels = [], 1
+    for item in items:
+        n_channels = item.data.shape[1]
+        batches.append(
+            _deletion_of_batch(
+                item, estimator, baseline, threshold, channel_threshold, window
+            )
         )
-        for item in items
-    ]
-    return DeletionTestResult(
+    result = DeletionTestResult(
         **{key: np.concatenate([batch[key] for batch in batches]) for key in batches[0]}
     )
+    unranked = np.flatnonzero(np.isnan(result.channel_score_deleted))
+    if n_channels > 1 and len(unranked):
+        warn(
+            "The relevance averaged over time is the same on every channel in "
+            f"{len(unranked)} of {len(result.target)} epochs "
+            f"({unranked[:10].tolist()}), as class activation maps are, so it "
+            "ranks no channel there: their channel-level scores are NaN."
+        )
+    return result
 
 
 def _deletion_of_batch(item, estimator, baseline, threshold, channel_threshold, window):
@@ -520,13 +533,16 @@ def _deletion_of_batch(item, estimator, baseline, threshold, channel_threshold, 
     maps = item.attribution.double().cpu().numpy()[..., read]
     smoothed = uniform_filter1d(_per_map_zscore(maps), window, axis=-1, mode="nearest")
     relevant = smoothed > threshold
-    if n_channels == 1:  # nothing to rank: z-scores of one value warned
-        channel_relevant = np.zeros((n_epochs, 1), bool)
-    else:
-        channel_relevance = maps.mean(axis=2)[..., None]
-        channel_relevant = (
-            _per_map_zscore(channel_relevance)[..., 0] > channel_threshold
-        )
+    channel_relevance = maps.mean(axis=2)
+    # Relevance equal on every channel (one channel; a class activation map
+    # the same on every channel) ranks no channel: no channel-level test there
+    # (NaN), rather than a null one scored as if nothing were relevant, and
+    # no z-scores, which warned of constant maps.
+    ranked = (channel_relevance != channel_relevance[:, :1]).any(axis=1)
+    channel_relevant = np.zeros((n_epochs, n_channels), bool)
+    channel_relevant[ranked] = (
+        _per_map_zscore(channel_relevance[ranked, :, None])[..., 0] > channel_threshold
+    )
     random_features = _same_count_at_random(relevant.reshape(n_epochs, -1), item.rngs)
     random_channels = _same_count_at_random(channel_relevant, item.rngs)
     removed = np.zeros((n_epochs, 2, n_channels, n_times), bool)
@@ -559,8 +575,7 @@ def _deletion_of_batch(item, estimator, baseline, threshold, channel_threshold, 
         .double()
         .numpy()
     )
-    if n_channels == 1:
-        scores[1] = np.nan  # no channel-level test, rather than a null one
+    scores[1, ~ranked] = np.nan
     return dict(
         score=item.score.cpu().double().numpy(),
         score_deleted=scores[0, :, 0],
