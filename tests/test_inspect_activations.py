@@ -1,12 +1,15 @@
 """Layer activations: streamed over batches, with the epochs' events and metadata."""
 
+import warnings
+
+import mne
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from mne_xai import CroppedClassifier, EEGNetClassifier
-from mne_xai.inspect import find_layer, layer_activations
+from mne_xai.inspect import find_layer, layer_activations, temporal_filters
 
 
 def _full_pass_output(estimator, data, layer):
@@ -274,6 +277,39 @@ def test_to_epochs_keeps_the_times_between_the_samples_of_the_layer():
     np.testing.assert_allclose(
         pooled.to_epochs().times, pooled.tmin + np.arange(15) / 16, atol=1e-12
     )
+
+
+def test_epochs_given_to_a_network_fitted_on_arrays_are_read_at_their_rate(
+    synthetic_arrays,
+):
+    """Such a network assumes 128 Hz, and reads Epochs at any rate: read at 128 Hz,
+    the activations of 256 Hz epochs ran twice as long as the epochs, and the
+    frequencies of the temporal filters were halved, with a warning that the rate
+    was assumed."""
+    X, y = synthetic_arrays
+    with warnings.catch_warnings():
+        # Of the rate assumed, and of one epoch of training.
+        warnings.simplefilter("ignore")
+        network = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False).fit(
+            X, y
+        )
+    epochs = mne.EpochsArray(
+        X, mne.create_info(4, 256.0, "eeg"), tmin=-0.1, verbose=False
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pooled = layer_activations(network, epochs, "spatial_pool", verbose=False)
+        filters = temporal_filters(network, epochs, n_freqs=65, verbose=False)
+    # Each output of the first pooling is the mean of 4 samples, at their centre.
+    np.testing.assert_allclose(
+        pooled.to_epochs().times, epochs.times.reshape(-1, 4).mean(axis=1), atol=1e-12
+    )
+    assert filters.sfreq == 256
+    np.testing.assert_allclose(filters.freqs, np.fft.rfftfreq(128, 1 / 256))
+    np.testing.assert_allclose(
+        filters.magnitude, np.abs(np.fft.rfft(filters.kernels, 128)), atol=1e-12
+    )
+    assert not caught  # no rate is assumed
 
 
 class Recurrent(torch.nn.Module):

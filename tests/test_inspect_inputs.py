@@ -414,6 +414,24 @@ def test_best_samples_of_arrays_start_when_the_training_epochs_did(
         np.testing.assert_array_equal(result.epochs[name].get_data(), array[top])
 
 
+def test_best_samples_of_a_list_keep_the_events_of_their_epochs(
+    fitted_eegnet, imagery_epochs
+):
+    """mne.concatenate_epochs moved each top epoch's event past the one before:
+    the second top epoch of one recording, at sample 23328, came back at 77952."""
+    parts = [imagery_epochs[:20], imagery_epochs[20:]]
+    whole = best_samples(fitted_eegnet, imagery_epochs, k=3, verbose=False)
+    result = best_samples(fitted_eegnet, parts, k=3, verbose=False)
+    for name, top in result.indices.items():
+        np.testing.assert_array_equal(top, whole.indices[name])
+        np.testing.assert_array_equal(
+            result.epochs[name].events, imagery_epochs.events[top]
+        )
+        np.testing.assert_array_equal(
+            result.epochs[name].get_data(), imagery_epochs[top].get_data()
+        )
+
+
 def test_best_samples_of_lazy_epochs_read_a_batch_at_a_time(
     drowsiness, tmp_path, epochs_reads
 ):

@@ -40,6 +40,34 @@ def _check_logits(module, data, device, *, differentiates=False):
     )
 
 
+def data_rate(network, data, what):
+    """Return the sampling rate of ``data``: that of Epochs, else the network's.
+
+    A network fitted on arrays only assumes its rate (128 Hz) and reads Epochs
+    at any rate, which they state: read at the assumed rate, activations of
+    256 Hz epochs from 0.5 to 2.5 s ran to 4.5 s, and filters' frequencies
+    were halved.
+
+    Parameters
+    ----------
+    network : object
+        A fitted classifier, as :func:`mne_xai.as_network` returns it.
+    data : InputData | None
+        The data, as ``_check_prediction_input`` returns them; None for the
+        network's rate.
+    what : str
+        What is given in Hz, for the warning of an assumed rate.
+
+    Returns
+    -------
+    sfreq : float | None
+        The rate, None when unknown.
+    """
+    if data is not None and data.info is not None:
+        return data.info["sfreq"]
+    return sampling_rate(network, what)
+
+
 def _not_called(layer, module):
     """Return the error for a layer that the forward pass never calls."""
     name = next(name for name, child in module.named_modules() if child is layer)
@@ -250,9 +278,9 @@ class LayerActivations:
         The layer's name in the network.
     sfreq : float | None
         The rate of the layer's last axis when it is time: the input's rate
-        divided by the strides of the convolutions and poolings before it.
-        None when the last axis is not time (or not known to be), or the
-        network's sampling rate is unknown.
+        (that of the Epochs given; of arrays, the network's) divided by the
+        strides of the convolutions and poolings before it. None when the last
+        axis is not time (or not known to be), or the rate is unknown.
     tmin : float
         The time of the last axis' first sample: the input's (for arrays, the
         training epochs' start; 0 for a network trained on arrays), moved to
@@ -454,25 +482,22 @@ def layer_activations(
     tmin = start_time(data, network)
     sfreq = None
     # The last axis of a spectral network's layers is frequency: no times.
-    reads_time = not getattr(network, "reads_spectra_", False)
-    if (
-        outputs.ndim >= 3
-        and reads_time
-        and sampling_rate(network, "the activations' times")
-    ):
+    reads_time = outputs.ndim >= 3 and not getattr(network, "reads_spectra_", False)
+    rate = data_rate(network, data, "the activations' times") if reads_time else None
+    if rate:
         example = torch.from_numpy(next(data.batches(1))).to(device)
         module = private_module(network, device, example)
         layer = find_layer(module, name)[1]
         if isinstance(module, WindowAverage):  # of one window, as checked above
             start = module.starts[0]
-            tmin += start / network._sfreq
+            tmin += start / rate
             example = example[..., start : start + module.n_samples]
             module = module.module
         time_axis = _time_axis(module, layer, example)
         if time_axis is not None:
             step, offset = time_axis
-            sfreq = network._sfreq / step
-            tmin += offset / network._sfreq
+            sfreq = rate / step
+            tmin += offset / rate
     return LayerActivations(
         data=outputs,
         layer=name,

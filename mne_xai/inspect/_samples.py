@@ -164,13 +164,18 @@ def _epochs_at(epochs, data, network, indices):
     if data.info is not None:  # a list of Epochs: each index falls in one part
         starts = np.cumsum([0] + [len(part) for part in epochs])
         parts = np.searchsorted(starts, indices, side="right") - 1
-        return mne.concatenate_epochs(
+        top = mne.concatenate_epochs(
             [
                 epochs[part][[index - starts[part]]]
                 for part, index in zip(parts, indices, strict=True)
             ],
             verbose=False,
         )
+        # mne.concatenate_epochs moves each epoch's event past the one before,
+        # so the top epochs of one recording lost their samples: they keep the
+        # events the list's epochs have everywhere else (explain's maps).
+        top.events = data.events[indices]
+        return top
     # At the training epochs' start, as the network reads arrays (at 0 s, a
     # network trained from 0.5 s had its prototypes half a second early).
     return epochs_array(

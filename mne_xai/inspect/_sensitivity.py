@@ -10,9 +10,9 @@ from scipy.optimize import brentq
 
 from .._checks import check_positive_int, check_seed, compute_device
 from .._docs import fill_doc
-from .._network import as_network, check_reads_time, sampling_rate
+from .._network import as_network, check_reads_time
 from ..attribution._core import _epoch_generators
-from ._activations import batch_outputs, find_layer, unit_output
+from ._activations import batch_outputs, data_rate, find_layer, unit_output
 
 #: Classical EEG bands in Hz, lower edge included and upper edge excluded.
 DEFAULT_BANDS = {
@@ -466,10 +466,7 @@ def unit_sensitivity(
     data = network._check_prediction_input(epochs, "epochs")
     # The data's own rate where they have one: a network fitted on arrays only
     # assumes one (128 Hz), and 256 Hz alpha read as theta.
-    if data.info is not None:
-        sfreq = data.info["sfreq"]
-    else:
-        sfreq = sampling_rate(network, "the bands")
+    sfreq = data_rate(network, data, "the bands")
     if sfreq is None:
         raise ValueError(
             "The sampling rate is unknown (arrays given to a network without an "

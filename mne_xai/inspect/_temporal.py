@@ -10,11 +10,12 @@ from mne.utils import _validate_type, logger, verbose
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
-from .._network import WindowAverage, as_network, check_reads_time, sampling_rate
+from .._network import WindowAverage, as_network, check_reads_time
 from .._warnings import warn
 from ..attribution._core import private_module
 from ._activations import (
     _check_logits,
+    data_rate,
     time_along_calls,
     uncalled_convolutions,
     unit_contributions,
@@ -272,14 +273,16 @@ def temporal_filters(
     if n_freqs < 2:
         raise ValueError(f"n_freqs must be at least 2, got {n_freqs}.")
     batch_size = check_positive_int(batch_size, "batch_size")
-    if sampling_rate(network, "the filters' frequencies") is None:
+    data = None
+    if epochs is not None:
+        data = network._check_prediction_input(epochs, "epochs")
+    rate = data_rate(network, data, "the filters' frequencies")
+    if rate is None:
         raise ValueError(
             "The network's sampling rate is unknown: give the classifier the "
             "info of its channels (as_network(net, info=epochs.info))."
         )
-    data = None
-    if epochs is not None:
-        data = network._check_prediction_input(epochs, "epochs")
+    if data is not None:
         example = next(data.batches(1))
     elif network.n_channels_ is None or network.n_times_ is None:
         raise ValueError(
@@ -296,7 +299,7 @@ def temporal_filters(
     layer = call.module
     kernels = layer.weight.detach().cpu().double().numpy()
     kernels = kernels.reshape(len(kernels), -1)
-    sfreq = network._sfreq / decimation
+    sfreq = rate / decimation
     freqs = np.linspace(0, sfreq / 2, n_freqs)
     magnitude = _frequency_response(kernels, layer.dilation[axis - 2], freqs, sfreq)
     logger.info(
