@@ -556,3 +556,23 @@ def test_no_cluster_is_an_answer_without_warnings(eeg_info):
     assert result.clusters == [] and len(result.p_values) == 0
     assert "0 cluster(s), 0 significant" in repr(result)
     assert len(result.to_frame()) == 0 and not result.mask.any()
+
+
+@pytest.mark.parametrize("tail, n_flips", [(1, 2**8), (-1, 2**8), (0, 2**7)])
+def test_a_difference_equal_in_every_subject_has_the_smallest_p_value(
+    eeg_info, tail, n_flips
+):
+    """A sample where every subject's difference is the same has an infinite t:
+    the tolerance for ties (a fraction of the mass) was infinite too, no flip
+    counted, not even the observed one, and p was 0, below the 1 / 256 the
+    sign flips of eight subjects can give, with NumPy's 'invalid value'."""
+    maps = _maps(eeg_info, 8)
+    for evoked in maps:
+        evoked.data[3, 10] = 5.0 * (tail or 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = _test(maps, tail=tail, n_permutations="all")
+    assert np.isinf(result.masses[0])
+    # Only the identity (and, two-sided, its negation) is as extreme.
+    assert result.p_values[0] == pytest.approx(1 / n_flips)
+    assert (result.p_values > 0).all()

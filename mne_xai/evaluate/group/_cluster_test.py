@@ -111,9 +111,13 @@ def _p_values(h0, masses, tail):
     than those of the observed clusters, so a flip that ties with a cluster
     (a subject whose map and null are both zero on it, as ReLU'd maps are)
     came out a few ulp short and was not counted, halving p. The observed
-    statistic (first in ``h0``) counts for every cluster.
+    statistic (first in ``h0``) counts for every cluster. A cluster holding a
+    sample where every subject's difference is the same has an infinite mass
+    (MNE's t), met only by flips as infinite: no tolerance there, where an
+    infinite one counted none of them and gave p = 0.
     """
-    null, tolerance = h0[:, None], _TIE * np.abs(masses)
+    tolerance = _TIE * np.abs(np.where(np.isfinite(masses), masses, 0.0))
+    null = h0[:, None]
     if tail == 1:
         beyond = null >= masses - tolerance
     elif tail == -1:
