@@ -1545,6 +1545,22 @@ def test_folds_by_groups(spatial_epochs):
     assert "Each of the 2 fold(s)" in _contents(report)[SECTIONS["accuracy"]]
 
 
+@pytest.mark.parametrize("cv", [2, "KFold", "ShuffleSplit"])
+def test_groups_a_cv_ignores_are_refused_before_training(spatial_epochs, cv):
+    """groups with cv=2 (stratified folds) or KFold were ignored with scikit-learn's
+    warning alone: each held-out fold held epochs of both subjects its network
+    had trained on, and the page said nothing of it."""
+    from sklearn.model_selection import KFold, ShuffleSplit
+
+    cv = {"KFold": KFold(2, shuffle=True, random_state=0)}.get(cv, cv)
+    cv = {"ShuffleSplit": ShuffleSplit(2, random_state=0)}.get(cv, cv)
+    groups = np.arange(len(spatial_epochs)) % 2  # two "subjects"
+    network = _network()
+    with pytest.raises(ValueError, match=r"ignores groups.*StratifiedGroupKFold"):
+        make_report(network, spatial_epochs, cv=cv, groups=groups, checks=False)
+    assert not hasattr(network, "module_")
+
+
 def test_relevance_outside_the_bands_counts_bad_channels():
     """The shares below and above the band topomaps left out the channels marked
     bad, which the line and the topomaps show: relevance all below 4 Hz on a bad

@@ -60,7 +60,18 @@ def logistic_regression_on_samples():
 def folds_of(splitter, y, groups):
     """Return the (train, test) indices of each fold of ``splitter``."""
     try:
-        return list(splitter.split(np.zeros((len(y), 1)), y, groups))
+        with warnings.catch_warnings():
+            # How scikit-learn's splitters that do not split by groups say so.
+            warnings.filterwarnings("error", message="The groups parameter is ignored")
+            return list(splitter.split(np.zeros((len(y), 1)), y, groups))
+    except UserWarning:
+        raise ValueError(
+            f"cv={splitter!r} ignores groups: a group's epochs would be both trained "
+            "on and held out, and the accuracy that of groups the network has "
+            "seen. Pass a cv that splits by groups, e.g. StratifiedGroupKFold("
+            f"{splitter.get_n_splits()}, shuffle=True, random_state=0) or "
+            "LeaveOneGroupOut(), or groups=None to mix them."
+        ) from None
     except ValueError as err:
         if groups is None and "groups" in str(err):  # scikit-learn's own words
             raise ValueError(

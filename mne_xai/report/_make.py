@@ -88,7 +88,8 @@ def make_report(
     groups : array-like, shape (n_epochs,) | None
         The group of each epoch, for a ``cv`` that splits by groups (e.g.
         :class:`~sklearn.model_selection.LeaveOneGroupOut` with
-        ``groups=epochs.metadata["subject"]``, leave-one-subject-out).
+        ``groups=epochs.metadata["subject"]``, leave-one-subject-out). A
+        ``cv`` that ignores groups (an int, ``KFold``) is refused with them.
     checks : bool
         Run the trust checks (:func:`mne_xai.evaluate.trust_summary`), the
         longest stage after training.
