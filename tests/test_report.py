@@ -474,6 +474,21 @@ def test_bad_arguments_are_refused(spatial_epochs, params, match):
         make_report(_network(), spatial_epochs, **params)
 
 
+def test_a_class_of_one_epoch_is_refused_saying_what_to_do(spatial_epochs, tmp_path):
+    """A stray event of one epoch was refused with "fewer than the 5
+    cross-validation folds; lower cv", and again at cv=2, the fewest folds
+    (--cv 1 is refused): lowering cv never helps."""
+    epochs = spatial_epochs.copy()
+    epochs.events[0, 2] = 3
+    epochs.event_id = dict(epochs.event_id, stray=3)
+    for cv in (5, 2):
+        with pytest.raises(ValueError, match="has 1 epoch") as error:
+            make_report(_network(), epochs, cv=cv)
+        message = str(error.value)
+        assert "lower cv" not in message
+        assert "epochs[['left', 'right']]" in message
+
+
 def test_what_cannot_be_reported_is_refused_before_training(spatial_epochs):
     """An unfitted SpectralClassifier trained every fold before its refusal; a
     network wrapped by as_network met scikit-learn's "is not an estimator"."""

@@ -251,9 +251,25 @@ def check_data(estimator, epochs, y, n_splits, fitted, methods=()):
                 "an unfitted estimator to train on every class."
             )
     if n_splits is not None and counts.min() < n_splits:
+        fix = "lower cv"
+        if counts.min() < 2:  # no number of folds both trains on it and tests it
+            kept = [
+                names.get(label, label)
+                for label, count in zip(classes.tolist(), counts.tolist(), strict=True)
+                if count > 1
+            ]
+            keep = (
+                f"epochs[{kept!r}], saved again with epochs.save for the command line"
+                if names
+                else f"the epochs labelled {kept}, and their labels"
+            )
+            fix = (
+                "cross-validation needs 2 epochs of each class or more, whatever "
+                f"cv: keep the other classes ({keep})"
+            )
         raise ValueError(
             f"Class {shown[counts.argmin()]} has {counts.min()} epoch(s), fewer "
-            f"than the {n_splits} cross-validation folds; lower cv."
+            f"than the {n_splits} cross-validation folds; {fix}."
         )
     ch_names = _used_channels(estimator, epochs, fitted)
     _check_finite(epochs, ch_names)
