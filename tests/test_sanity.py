@@ -532,6 +532,25 @@ def test_plot_of_one_step_draws_quartiles_away_from_the_mean():
     np.testing.assert_allclose(bar.lines[2][0].get_segments()[0][:, 1], [0.9, 0.9])
 
 
+def test_plot_of_a_step_without_defined_similarity_warns_nothing():
+    """Grad-CAM of one epoch, all zero after randomizing the spatial layers,
+    has NaN correlations there, of which the check warned: the plot warned
+    again, with NumPy's "All-NaN slice encountered", twice."""
+    similarity = {metric: np.array([[0.3], [np.nan]]) for metric in SIMILARITY_METRICS}
+    result = SanityCheckResult(
+        "cascading",
+        "grad_cam",
+        ["classifier", "spatial_conv"],
+        similarity,
+        metric="spearman_abs",
+        threshold=0.4,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_sanity_check(result, show=False)
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), [0.3, np.nan])
+
+
 def test_plot_draws_each_threshold_and_refuses_other_checks(
     channel_reader, channel_data
 ):
