@@ -2,6 +2,7 @@
 
 import copy
 import warnings
+from functools import partial
 
 import matplotlib
 
@@ -449,6 +450,29 @@ def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
         data_randomization_check(
             estimator, X[:6], randomized_estimator=randomized.module_
         )
+
+
+@pytest.mark.parametrize("check", ["parameter", "target", "data"])
+def test_each_warning_is_given_once(synthetic_arrays, check):
+    """The warning that a network fitted on arrays is taken at 128 Hz came
+    twice: once checking the arguments, once explaining the maps."""
+    X, y = synthetic_arrays
+    with pytest.warns(RuntimeWarning, match="128 Hz"):
+        estimator = EEGNetClassifier(
+            max_epochs=1, batch_size=20, random_state=0, verbose=False, module__F1=2
+        ).fit(X, y)
+    check = dict(
+        parameter=parameter_randomization_check,
+        target=target_randomization_check,
+        # The network itself stands in for the one trained on shuffled labels.
+        data=partial(data_randomization_check, randomized_estimator=estimator),
+    )[check]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check(estimator, X[:4], "saliency", random_state=0, verbose=False)
+    messages = [str(warning.message) for warning in caught]
+    assert any("fitted on arrays without info" in message for message in messages)
+    assert len(messages) == len(set(messages))
 
 
 def test_data_randomization_reads_events_as_the_estimator_was_trained(monkeypatch):

@@ -10,7 +10,6 @@ from ..._checks import check_seed
 from ..._convert import std_per_type
 from ..._network import reading_channels
 from ..._progress import progress_bar
-from ..._warnings import warnings_once
 from ...attribution import explain
 from ...attribution._core import (
     Request,
@@ -177,9 +176,6 @@ def _in_type_units(data, info, data_std):
     return data / np.reshape(data_std, (-1, 1))
 
 
-# Each variant's maps are explained anew, and each explanation checks the data
-# and the method: their warnings would come once per variant and batch.
-@warnings_once()
 def _compare_to_variants(
     estimator, method, setup, *, check, steps, variants, class_offsets=None
 ):
