@@ -457,6 +457,24 @@ def test_the_deletion_baseline_is_checked_before_any_work(simulated):
     assert summary.baseline == "zeros" and "set to zero" in summary.legend
 
 
+@pytest.mark.parametrize(
+    "threshold, error", [(40, ValueError), ("0.4", TypeError), (-1, ValueError)]
+)
+def test_the_threshold_is_checked_before_any_work(
+    simulated, monkeypatch, threshold, error
+):
+    """A threshold in percent was refused by the randomization check, after the
+    deletion curves of the anchor and of the first method."""
+    network, epochs = simulated
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a deletion curve was computed")
+
+    monkeypatch.setattr("mne_xai.evaluate.trust._summary.deletion_curve", no_work)
+    with pytest.raises(error, match="threshold"):
+        trust_summary(network, epochs, ["saliency"], threshold=threshold)
+
+
 def test_one_epoch_is_refused(simulated):
     network, epochs = simulated
     with pytest.raises(ValueError, match="at least 2 epochs"):

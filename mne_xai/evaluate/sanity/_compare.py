@@ -54,6 +54,13 @@ def refuse_learned_patterns(method, check):
         )
 
 
+def check_threshold(threshold):
+    """Refuse a verdict's threshold that no similarity (in [-1, 1]) is below."""
+    _validate_type(threshold, "numeric", "threshold")
+    if not -1 < threshold <= 1:
+        raise ValueError(f"threshold must be in (-1, 1], got {threshold}.")
+
+
 def _set_up(
     estimator,
     epochs,
@@ -69,9 +76,7 @@ def _set_up(
 ):
     """Check the arguments every sanity check takes, before any costly work."""
     _check_option("metric", metric, SIMILARITY_METRICS)
-    _validate_type(threshold, "numeric", "threshold")
-    if not -1 < threshold <= 1:
-        raise ValueError(f"threshold must be in (-1, 1], got {threshold}.")
+    check_threshold(threshold)
     random_state = check_seed(random_state)
     # explain's own validation: method, its parameters, batch size, target and
     # data are checked now rather than after copying or training networks.
