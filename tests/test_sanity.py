@@ -475,6 +475,25 @@ def test_each_warning_is_given_once(synthetic_arrays, check):
     assert len(messages) == len(set(messages))
 
 
+def test_a_copy_that_has_not_fitted_the_shuffled_labels_is_said_to(synthetic_arrays):
+    """Trained on the shuffled labels for one pass, the copy predicted one
+    class for every epoch, and the estimator's warning told the user to check
+    that the labels follow the data: the check had shuffled them."""
+    X, y = synthetic_arrays
+    estimator = EEGNetClassifier(
+        max_epochs=1, batch_size=20, random_state=0, verbose=False, module__F1=2
+    ).fit(X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data_randomization_check(
+            estimator, X[:4], X_train=X, y_train=y, random_state=0, verbose=False
+        )
+    messages = " ".join(str(warning.message) for warning in caught)
+    assert "labels follow the data" not in messages
+    assert "trained on shuffled labels predicts none" in messages
+    assert "training_params" in messages
+
+
 def test_data_randomization_reads_events_as_the_estimator_was_trained(monkeypatch):
     epochs, _ = simulate_epochs("spatial", n_epochs=16, random_state=0, verbose=False)
     names = {code: name for name, code in epochs.event_id.items()}
