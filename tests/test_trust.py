@@ -489,6 +489,21 @@ def test_one_epoch_per_class_is_refused(simulated):
         trust_summary(network, one_each, ["saliency"], n_steps=2, verbose=False)
 
 
+def test_warnings_given_before_a_refusal_are_passed_on(simulated):
+    """Epochs in microvolts, one per class: the warning that their unit was not
+    the training data's was lost, and only the refusal was seen."""
+    network, epochs = simulated
+    one_each = mne.concatenate_epochs([epochs[name][:1] for name in epochs.event_id])
+    in_microvolts = mne.EpochsArray(
+        one_each.get_data() * 1e6, one_each.info, one_each.events, one_each.tmin
+    )
+    with (
+        pytest.warns(RuntimeWarning, match="times that of the training data"),
+        pytest.raises(ValueError, match="2 epochs of one explained class"),
+    ):
+        trust_summary(network, in_microvolts, ["saliency"], n_steps=2, verbose=False)
+
+
 def test_a_class_with_one_epoch_has_too_few_epochs(simulated):
     network, epochs = simulated
     names = list(epochs.event_id)
