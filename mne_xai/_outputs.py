@@ -82,7 +82,7 @@ def epochs_array(data, info, tmin, *, events=None, event_id=None, **trials):
             verbose=False,
             **trials,
         )
-    return epochs.shift_time(tmin or 0.0, relative=False)
+    return _shifted(epochs, tmin)
 
 
 def evoked_array(data, info, tmin, *, comment, nave):
@@ -109,7 +109,17 @@ def evoked_array(data, info, tmin, *, comment, nave):
     evoked = mne.EvokedArray(
         data, info, tmin=0.0, comment=comment, nave=nave, verbose=False
     )
-    return evoked.shift_time(tmin or 0.0, relative=False)
+    return _shifted(evoked, tmin)
+
+
+def _shifted(inst, tmin):
+    """Move the times of ``inst``, made at 0 s, to start exactly at ``tmin``."""
+    inst.shift_time(tmin or 0.0, relative=False)
+    # MNE's shift_time leaves the times that decimate starts from at 0 s:
+    # decimated, maps of epochs from -0.2 s started at 0 s again, one sample
+    # off their decimated epochs. Preloaded, those times are the times.
+    inst._raw_times = inst.times.copy()
+    return inst
 
 
 def spectrum_channels(info):

@@ -100,7 +100,7 @@ def _users_frame():
 
 @contextmanager
 def warnings_once():
-    """Pass on each distinct warning of the block once, when it ends.
+    """Pass on each distinct warning of the block once, when it ends (or fails).
 
     A check run on every batch, or by a classifier and again by the network
     it wraps, would otherwise say the same thing several times. Warnings are
@@ -112,23 +112,27 @@ def warnings_once():
     passed_on : list of warnings.WarningMessage
         Filled when the block ends: the distinct warnings, in order.
     """
-    passed_on = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield passed_on
-    said = set()
-    for warning in caught:
-        key = (warning.category, " ".join(str(warning.message).split()))
-        if key in said:
-            continue
-        said.add(key)
-        passed_on.append(warning)
-        # As mne_xai's, whose call the block is, so that filters on the
-        # module see them.
-        warnings.warn_explicit(
-            warning.message,
-            warning.category,
-            warning.filename,
-            warning.lineno,
-            module="mne_xai",
-        )
+    passed_on, caught = [], []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield passed_on
+    finally:
+        # Also when the block fails: a warning of data in another unit may
+        # explain the error, and was lost.
+        said = set()
+        for warning in caught:
+            key = (warning.category, " ".join(str(warning.message).split()))
+            if key in said:
+                continue
+            said.add(key)
+            passed_on.append(warning)
+            # As mne_xai's, whose call the block is, so that filters on the
+            # module see them.
+            warnings.warn_explicit(
+                warning.message,
+                warning.category,
+                warning.filename,
+                warning.lineno,
+                module="mne_xai",
+            )

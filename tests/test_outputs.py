@@ -47,6 +47,26 @@ def test_maps_keep_times_off_the_sample_grid(spatial_epochs, shift):
     )
 
 
+def test_maps_decimate_as_their_epochs(spatial_epochs):
+    """MNE's shift_time leaves the times decimate starts from where they were:
+    decimated, maps of epochs from -0.2 s started at 0 s, one sample off the
+    decimated epochs (and their decimated ground truth)."""
+    estimator = _fit(spatial_epochs)
+    # The aliasing warning of a low-pass at the new Nyquist frequency.
+    decimate = dict(decim=2, verbose="error")
+    decimated = spatial_epochs.copy().decimate(**decimate)
+    kept = np.searchsorted(spatial_epochs.times, decimated.times)
+    assert spatial_epochs.times[0] < 0 and kept[0] == 1
+    for result in (
+        explain(estimator, spatial_epochs, "saliency"),
+        explain(estimator, spatial_epochs, "saliency", average=True),
+    ):
+        samples = result.get_data()[..., kept]
+        result = result.copy().decimate(**decimate)
+        np.testing.assert_allclose(result.times, decimated.times)
+        np.testing.assert_array_equal(result.get_data(), samples)
+
+
 def test_results_keep_the_selection_and_drop_log(spatial_epochs):
     """What ties a map to its trial (epochs.selection, the drop log) was lost
     by every result but explain's own: spectra, importances, activations."""

@@ -2,6 +2,7 @@
 
 import copy
 import warnings
+from functools import partial
 
 import matplotlib
 
@@ -451,6 +452,48 @@ def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
         )
 
 
+@pytest.mark.parametrize("check", ["parameter", "target", "data"])
+def test_each_warning_is_given_once(synthetic_arrays, check):
+    """The warning that a network fitted on arrays is taken at 128 Hz came
+    twice: once checking the arguments, once explaining the maps."""
+    X, y = synthetic_arrays
+    with pytest.warns(RuntimeWarning, match="128 Hz"):
+        estimator = EEGNetClassifier(
+            max_epochs=1, batch_size=20, random_state=0, verbose=False, module__F1=2
+        ).fit(X, y)
+    check = dict(
+        parameter=parameter_randomization_check,
+        target=target_randomization_check,
+        # The network itself stands in for the one trained on shuffled labels.
+        data=partial(data_randomization_check, randomized_estimator=estimator),
+    )[check]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check(estimator, X[:4], "saliency", random_state=0, verbose=False)
+    messages = [str(warning.message) for warning in caught]
+    assert any("fitted on arrays without info" in message for message in messages)
+    assert len(messages) == len(set(messages))
+
+
+def test_a_copy_that_has_not_fitted_the_shuffled_labels_is_said_to(synthetic_arrays):
+    """Trained on the shuffled labels for one pass, the copy predicted one
+    class for every epoch, and the estimator's warning told the user to check
+    that the labels follow the data: the check had shuffled them."""
+    X, y = synthetic_arrays
+    estimator = EEGNetClassifier(
+        max_epochs=1, batch_size=20, random_state=0, verbose=False, module__F1=2
+    ).fit(X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data_randomization_check(
+            estimator, X[:4], X_train=X, y_train=y, random_state=0, verbose=False
+        )
+    messages = " ".join(str(warning.message) for warning in caught)
+    assert "labels follow the data" not in messages
+    assert "trained on shuffled labels predicts none" in messages
+    assert "training_params" in messages
+
+
 def test_data_randomization_reads_events_as_the_estimator_was_trained(monkeypatch):
     epochs, _ = simulate_epochs("spatial", n_epochs=16, random_state=0, verbose=False)
     names = {code: name for name, code in epochs.event_id.items()}
@@ -530,6 +573,25 @@ def test_plot_of_one_step_draws_quartiles_away_from_the_mean():
     np.testing.assert_allclose(line.get_ydata(), [0.54])
     bar = fig.axes[0].containers[0]
     np.testing.assert_allclose(bar.lines[2][0].get_segments()[0][:, 1], [0.9, 0.9])
+
+
+def test_plot_of_a_step_without_defined_similarity_warns_nothing():
+    """Grad-CAM of one epoch, all zero after randomizing the spatial layers,
+    has NaN correlations there, of which the check warned: the plot warned
+    again, with NumPy's "All-NaN slice encountered", twice."""
+    similarity = {metric: np.array([[0.3], [np.nan]]) for metric in SIMILARITY_METRICS}
+    result = SanityCheckResult(
+        "cascading",
+        "grad_cam",
+        ["classifier", "spatial_conv"],
+        similarity,
+        metric="spearman_abs",
+        threshold=0.4,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = plot_sanity_check(result, show=False)
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), [0.3, np.nan])
 
 
 def test_plot_draws_each_threshold_and_refuses_other_checks(

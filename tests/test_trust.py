@@ -457,6 +457,24 @@ def test_the_deletion_baseline_is_checked_before_any_work(simulated):
     assert summary.baseline == "zeros" and "set to zero" in summary.legend
 
 
+@pytest.mark.parametrize(
+    "threshold, error", [(40, ValueError), ("0.4", TypeError), (-1, ValueError)]
+)
+def test_the_threshold_is_checked_before_any_work(
+    simulated, monkeypatch, threshold, error
+):
+    """A threshold in percent was refused by the randomization check, after the
+    deletion curves of the anchor and of the first method."""
+    network, epochs = simulated
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a deletion curve was computed")
+
+    monkeypatch.setattr("mne_xai.evaluate.trust._summary.deletion_curve", no_work)
+    with pytest.raises(error, match="threshold"):
+        trust_summary(network, epochs, ["saliency"], threshold=threshold)
+
+
 def test_one_epoch_is_refused(simulated):
     network, epochs = simulated
     with pytest.raises(ValueError, match="at least 2 epochs"):
@@ -469,6 +487,21 @@ def test_one_epoch_per_class_is_refused(simulated):
     one_each = mne.concatenate_epochs([epochs[name][:1] for name in epochs.event_id])
     with pytest.raises(ValueError, match="2 epochs of one explained class"):
         trust_summary(network, one_each, ["saliency"], n_steps=2, verbose=False)
+
+
+def test_warnings_given_before_a_refusal_are_passed_on(simulated):
+    """Epochs in microvolts, one per class: the warning that their unit was not
+    the training data's was lost, and only the refusal was seen."""
+    network, epochs = simulated
+    one_each = mne.concatenate_epochs([epochs[name][:1] for name in epochs.event_id])
+    in_microvolts = mne.EpochsArray(
+        one_each.get_data() * 1e6, one_each.info, one_each.events, one_each.tmin
+    )
+    with (
+        pytest.warns(RuntimeWarning, match="times that of the training data"),
+        pytest.raises(ValueError, match="2 epochs of one explained class"),
+    ):
+        trust_summary(network, in_microvolts, ["saliency"], n_steps=2, verbose=False)
 
 
 def test_a_class_with_one_epoch_has_too_few_epochs(simulated):

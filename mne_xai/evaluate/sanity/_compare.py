@@ -10,7 +10,6 @@ from ..._checks import check_seed
 from ..._convert import std_per_type
 from ..._network import reading_channels
 from ..._progress import progress_bar
-from ..._warnings import warnings_once
 from ...attribution import explain
 from ...attribution._core import (
     Request,
@@ -55,6 +54,13 @@ def refuse_learned_patterns(method, check):
         )
 
 
+def check_threshold(threshold):
+    """Refuse a verdict's threshold that no similarity (in [-1, 1]) is below."""
+    _validate_type(threshold, "numeric", "threshold")
+    if not -1 < threshold <= 1:
+        raise ValueError(f"threshold must be in (-1, 1], got {threshold}.")
+
+
 def _set_up(
     estimator,
     epochs,
@@ -70,9 +76,7 @@ def _set_up(
 ):
     """Check the arguments every sanity check takes, before any costly work."""
     _check_option("metric", metric, SIMILARITY_METRICS)
-    _validate_type(threshold, "numeric", "threshold")
-    if not -1 < threshold <= 1:
-        raise ValueError(f"threshold must be in (-1, 1], got {threshold}.")
+    check_threshold(threshold)
     random_state = check_seed(random_state)
     # explain's own validation: method, its parameters, batch size, target and
     # data are checked now rather than after copying or training networks.
@@ -177,9 +181,6 @@ def _in_type_units(data, info, data_std):
     return data / np.reshape(data_std, (-1, 1))
 
 
-# Each variant's maps are explained anew, and each explanation checks the data
-# and the method: their warnings would come once per variant and batch.
-@warnings_once()
 def _compare_to_variants(
     estimator, method, setup, *, check, steps, variants, class_offsets=None
 ):

@@ -1,6 +1,7 @@
 """Data randomization: a copy of the estimator trained on shuffled labels."""
 
 import logging
+import warnings
 
 import numpy as np
 from mne.utils import _validate_type, logger, verbose
@@ -10,12 +11,17 @@ from ..._convert import InputData, labels_or_events
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
+from ..._warnings import warn, warnings_once
 from ...cropping import CroppedClassifier, _final_step
-from ...estimators import _EEGClassifier
+from ...estimators import UNPREDICTED_CLASSES, _EEGClassifier
 from ._compare import _compare_to_variants, _set_up, refuse_learned_patterns
 from ._result import SanityCheckResult
 
 
+# The arguments are checked as explain checks them, then each variant's maps
+# are explained anew, each explanation checking the data and the method: their
+# warnings would come once more, and once per variant and batch.
+@warnings_once()
 @autograd_on
 @verbose
 @fill_doc
@@ -95,9 +101,10 @@ def data_randomization_check(
 
     Notes
     -----
-    The clone's accuracy on the shuffled training labels is logged: the maps
-    of a network that has not fitted the random labels are close to those of
-    an untrained one, an easier check to pass. With ``verbose=False`` the
+    The clone's accuracy on the shuffled training labels is logged, and a
+    clone that predicts a class for none of its training epochs is warned of:
+    the maps of a network that has not fitted the random labels are close to
+    those of an untrained one, an easier check to pass. With ``verbose=False`` the
     clone trains silently, whatever the estimator's own ``verbose``.
 
     References
@@ -203,9 +210,27 @@ def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
     logger.info(
         f"Training a copy of the {type(estimator).__name__} on shuffled labels."
     )
-    randomized.fit(X_train, shuffled)
-    logger.info(
-        "Accuracy on the shuffled training labels: "
-        f"{randomized.score(X_train, shuffled):.2f}."
-    )
+    with warnings.catch_warnings():
+        # Its advice, to check that the labels follow the data, is wrong for
+        # labels shuffled on purpose: the copy is judged below.
+        warnings.filterwarnings("ignore", message=UNPREDICTED_CLASSES)
+        randomized.fit(X_train, shuffled)
+    predicted = np.asarray(randomized.predict(X_train))
+    accuracy = np.mean(predicted == shuffled)
+    logger.info(f"Accuracy on the shuffled training labels: {accuracy:.2f}.")
+    unpredicted = [
+        label
+        for label in np.unique(shuffled)
+        if not np.any(predicted[shuffled == label] == label)
+    ]
+    if unpredicted:
+        warn(
+            "The copy trained on shuffled labels predicts none of the training "
+            f"epochs of class(es) {np.asarray(unpredicted).tolist()} as theirs "
+            f"(accuracy {accuracy:.2f} on the shuffled labels): it has not fitted "
+            "them, and its maps are close to those of an untrained network, an "
+            "easier check to pass. Train it longer (training_params, e.g. "
+            "dict(max_epochs=300)), as Adebayo et al. train it until it fits the "
+            "random labels."
+        )
     return randomized

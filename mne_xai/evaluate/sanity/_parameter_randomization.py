@@ -7,6 +7,7 @@ from ..._docs import fill_doc
 from ..._graph import autograd_on, copy_module, trace_layers, without_parametrizations
 from ..._network import as_network
 from ..._random import seeded_torch
+from ..._warnings import warnings_once
 from ...attribution._core import _check_outputs, private_module
 from ._compare import (
     _compare_to_variants,
@@ -200,6 +201,10 @@ def _randomized_estimators(estimator, units, seeds, *, cascading):
         yield name, _with_module(estimator, module)
 
 
+# The arguments are checked as explain checks them, then each variant's maps
+# are explained anew, each explanation checking the data and the method: their
+# warnings would come once more, and once per variant and batch.
+@warnings_once()
 @autograd_on
 @verbose
 @fill_doc

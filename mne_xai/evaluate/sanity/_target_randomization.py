@@ -5,10 +5,15 @@ from mne.utils import verbose
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
+from ..._warnings import warnings_once
 from ._compare import _compare_to_variants, _set_up
 from ._result import SanityCheckResult
 
 
+# The arguments are checked as explain checks them, then each variant's maps
+# are explained anew, each explanation checking the data and the method: their
+# warnings would come once more, and once per variant and batch.
+@warnings_once()
 @autograd_on
 @verbose
 @fill_doc

@@ -15,7 +15,7 @@ from ...attribution._core import _event_id
 from ..faithfulness import deletion_curve
 from ..faithfulness._baselines import _check_baseline
 from ..sanity import parameter_randomization_check, target_randomization_check
-from ..sanity._compare import refuse_learned_patterns
+from ..sanity._compare import check_threshold, refuse_learned_patterns
 from ._input_similarity import _partial_correlation
 from ._readings import (
     _DELETES,
@@ -245,6 +245,8 @@ def trust_summary(
     # by, and "interpolate" replaces whole channels only.
     baseline = _check_baseline(baseline)
     _check_option("baseline", baseline, tuple(_DELETES))
+    # The randomization checks' own, which run after the deletion curves.
+    check_threshold(threshold)
     common = dict(target=target, batch_size=batch_size, device=device, verbose=False)
     deletion = dict(common, n_steps=n_steps, baseline=baseline)
     start = time.perf_counter()
