@@ -24,11 +24,14 @@ It prints the accuracy per seed, their mean, and the median fit time. Run::
 
     OMP_NUM_THREADS=1 python benchmarks/accuracy_rate.py
 
-A fit at 512 Hz takes 1.5 to 3 minutes (at least 1,000 optimizer steps
-whatever the number of epochs), so the three seeds the guide quotes take
-about 75 minutes on one core (three variants at 512 Hz). The user guide quotes ``--n-epochs 100 --snr 0.2 --seeds
-0 1 2`` (noisy enough that no variant is perfect); ``--variants`` runs some of them
-(e.g. one process per core), ``--quick`` one seed on 60 epochs.
+A fit at 512 Hz takes 1.5 to 4 minutes (at least 1,000 optimizer steps
+whatever the number of epochs), ten times a fit of the decimated epochs. The
+user guide quotes ``--n-epochs 100 --snr 0.2 --seeds 0 1 2 3 4 5 6 7 8
+--variants decimated default`` (noisy enough that no variant is perfect), about
+five minutes a seed on one core; ``--variants`` runs some of the variants (e.g.
+one process per core), ``--quick`` one seed on 60 epochs. EEGNet's accuracy on
+these epochs varies with the seed as much as with the rate (0.50 to 0.80
+decimated): compare variants over several seeds.
 """
 
 import argparse
