@@ -95,12 +95,28 @@ class Occlusion(AttributionMethod):
             )
         baseline = _single_baseline(baseline, self.name)
         groups = _occlusion_groups(*inputs.shape[1:], mode, int(window))
-        return _CaptumFeatureAblation(self.module).attribute(
+        attribution = _CaptumFeatureAblation(self.module).attribute(
             inputs,
             baselines=baseline,
             target=target,
             feature_mask=groups.to(inputs.device).unsqueeze(0),
         )
+        undefined = ~torch.isfinite(attribution)
+        if undefined.any():
+            # A network taking the log of a channel's power is undefined at a
+            # zeroed channel: every map of it was NaN, without a word.
+            _, channel, sample = undefined.nonzero()[0].tolist()
+            raise ValueError(
+                "The logit drop occlusion measures is not a number "
+                f"({attribution[undefined][0]}) at channel index {channel}, sample "
+                f"{sample}: the network's output is not, once that patch is "
+                "replaced by the baseline (a network taking the log of a "
+                "channel's power is undefined where a channel is zeroed), or for "
+                "the epoch itself. Occlude with another baseline "
+                '(baseline="mean", or an epoch-shaped array), or smaller patches '
+                '(mode="time" or "channel_time").'
+            )
+        return attribution
 
 
 @register_method
