@@ -71,7 +71,9 @@ class Occlusion(AttributionMethod):
             Occlude whole channels, time windows of all channels together, or
             time windows of each channel separately.
         window : int
-            Length of the time windows in samples (ignored with ``"channel"``).
+            Length of the time windows in samples (ignored with ``"channel"``);
+            the last window of an epoch is shorter when ``window`` does not
+            divide its length.
         baseline : "zeros" | "mean" | array, shape (n_channels, n_times)
             The values that replace an occluded patch (resolved by
             :func:`mne_xai.explain`).
@@ -86,6 +88,14 @@ class Occlusion(AttributionMethod):
         if window < 1:
             raise ValueError(
                 f"window must be a positive number of samples, got {window}."
+            )
+        n_times = inputs.shape[2]
+        if mode != "channel" and window >= n_times:
+            warn(
+                f"occlusion's window of {int(window)} samples spans the whole epoch "
+                f"of {n_times}: every sample {'of a channel ' * (mode != 'time')}"
+                "gets the same value, a map constant over time. Pass a shorter "
+                "window to see which time windows matter."
             )
         if mode == "channel" and inputs.shape[1] == 1:
             warn(
