@@ -312,6 +312,22 @@ def test_occlusion_of_the_only_channel_is_warned_of():
     assert len(torch.unique(in_time[0])) == 4
 
 
+@pytest.mark.parametrize("mode", ["time", "channel_time"])
+def test_occlusion_window_spanning_the_epoch_is_warned_of(mode):
+    """A window of the default 32 samples over epochs of 20 occluded them whole
+    (or each channel whole): a map constant over time, without a word."""
+    module = nn.Sequential(nn.Flatten(), nn.Linear(40, 2)).eval()
+    inputs, target = torch.randn(3, 2, 20), torch.tensor([0, 1, 0])
+    occlusion = get_method("occlusion")(module)
+    zeros = torch.zeros(1, 2, 20)
+    with pytest.warns(RuntimeWarning, match="window of 32 samples spans the whole"):
+        constant = occlusion.attribute(inputs, target, mode=mode, baseline=zeros)
+    assert (constant == constant[..., :1]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        occlusion.attribute(inputs, target, mode=mode, window=19, baseline=zeros)
+
+
 # -- random baseline and noise tunnel ------------------------------------------
 def test_random_is_model_independent_and_reproducible(
     fitted_eegnet, fitted_icnn, imagery_epochs

@@ -664,6 +664,35 @@ def test_a_baseline_where_the_network_is_undefined_is_refused(method):
     assert np.isfinite(maps.get_data()).all()
 
 
+class ChannelLogVariance(SmallNet):
+    """The log-variance of each channel: undefined (log 0) for a zeroed channel."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq=128.0, input_scale=1.0):
+        super().__init__(n_channels, n_classes, n_times, sfreq, input_scale)
+        self.classifier = nn.Linear(n_channels, n_classes)
+
+    def forward(self, x):
+        return self.classifier(torch.log((x * self.input_scale).var(dim=-1)))
+
+
+def test_occlusion_where_the_network_is_undefined_is_refused():
+    """Occluding a channel of zeros made its log-variance -inf: every map was
+    NaN, returned without a word."""
+    X, y = _arrays()
+    clf = EEGNetClassifier(
+        module=ChannelLogVariance,
+        max_epochs=1,
+        batch_size=8,
+        random_state=0,
+        verbose=False,
+    ).fit(X, y)
+    with pytest.raises(ValueError, match=r"not a number \(nan\) at channel index 0"):
+        explain(clf, X[:2], "occlusion", target=0, verbose=False)
+    # Patches that leave every channel some variance are defined.
+    maps = explain(clf, X[:2], "occlusion", mode="time", window=8, verbose=False)
+    assert np.isfinite(maps.get_data()).all()
+
+
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
 def test_deeplift_pools_windows_that_do_not_overlap(method):
     module = _untrained(MaxPooled)

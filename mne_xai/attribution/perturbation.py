@@ -71,7 +71,9 @@ class Occlusion(AttributionMethod):
             Occlude whole channels, time windows of all channels together, or
             time windows of each channel separately.
         window : int
-            Length of the time windows in samples (ignored with ``"channel"``).
+            Length of the time windows in samples (ignored with ``"channel"``);
+            the last window of an epoch is shorter when ``window`` does not
+            divide its length.
         baseline : "zeros" | "mean" | array, shape (n_channels, n_times)
             The values that replace an occluded patch (resolved by
             :func:`mne_xai.explain`).
@@ -87,6 +89,14 @@ class Occlusion(AttributionMethod):
             raise ValueError(
                 f"window must be a positive number of samples, got {window}."
             )
+        n_times = inputs.shape[2]
+        if mode != "channel" and window >= n_times:
+            warn(
+                f"occlusion's window of {int(window)} samples spans the whole epoch "
+                f"of {n_times}: every sample {'of a channel ' * (mode != 'time')}"
+                "gets the same value, a map constant over time. Pass a shorter "
+                "window to see which time windows matter."
+            )
         if mode == "channel" and inputs.shape[1] == 1:
             warn(
                 'occlusion in mode="channel" on data of one channel occludes the '
@@ -95,12 +105,28 @@ class Occlusion(AttributionMethod):
             )
         baseline = _single_baseline(baseline, self.name)
         groups = _occlusion_groups(*inputs.shape[1:], mode, int(window))
-        return _CaptumFeatureAblation(self.module).attribute(
+        attribution = _CaptumFeatureAblation(self.module).attribute(
             inputs,
             baselines=baseline,
             target=target,
             feature_mask=groups.to(inputs.device).unsqueeze(0),
         )
+        undefined = ~torch.isfinite(attribution)
+        if undefined.any():
+            # A network taking the log of a channel's power is undefined at a
+            # zeroed channel: every map of it was NaN, without a word.
+            _, channel, sample = undefined.nonzero()[0].tolist()
+            raise ValueError(
+                "The logit drop occlusion measures is not a number "
+                f"({attribution[undefined][0]}) at channel index {channel}, sample "
+                f"{sample}: the network's output is not, once that patch is "
+                "replaced by the baseline (a network taking the log of a "
+                "channel's power is undefined where a channel is zeroed), or for "
+                "the epoch itself. Occlude with another baseline "
+                '(baseline="mean", or an epoch-shaped array), or smaller patches '
+                '(mode="time" or "channel_time").'
+            )
+        return attribution
 
 
 @register_method

@@ -61,7 +61,11 @@ def _per_map_zscore(data):
     """Z-score each (channels x times) map; constant maps become zeros."""
     mean = data.mean(axis=(-2, -1), keepdims=True)
     std = data.std(axis=(-2, -1), keepdims=True)
-    constant = std == 0
+    # Not std == 0: the rounding of the mean leaves most constant maps a
+    # standard deviation of about 1e-17 of their value, which z-scored them
+    # to ones.
+    peak_to_peak = np.ptp(data, axis=(-2, -1), keepdims=True)
+    constant = peak_to_peak == 0
     if constant.any():
         warn(
             f"{int(constant.sum())} attribution map(s) are constant; their z-scores "
