@@ -1296,7 +1296,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         """
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
-        batch_size = self.batch_size_ if self.batch_size == "auto" else self.batch_size
+        # int(): torch's DataLoader refuses NumPy integers (a grid of np.arange).
+        batch_size = (
+            self.batch_size_ if self.batch_size == "auto" else int(self.batch_size)
+        )
         kwargs.setdefault("batch_size", batch_size)
         if kwargs["batch_size"] == -1:  # skorch's "all at once"
             kwargs["batch_size"] = len(dataset)

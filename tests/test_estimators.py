@@ -169,6 +169,19 @@ def test_grid_search_and_pipeline_on_module_parameters(synthetic_arrays):
     assert pipeline.predict(X).shape == (40,)
 
 
+def test_a_numpy_integer_batch_size_trains_and_predicts(synthetic_arrays):
+    """A grid of np.arange values gives NumPy integers, which the parameter
+    check accepts; torch's DataLoader took only Python ints ("batch_size
+    should be a positive integer value, but got batch_size=8")."""
+    X, y = synthetic_arrays
+    search = GridSearchCV(
+        EEGNetClassifier(**FAST), {"batch_size": np.array([8, 16])}, cv=2
+    ).fit(X, y)
+    assert search.best_estimator_.batch_size_ in (8, 16)
+    clf = EEGNetClassifier(**{**FAST, "batch_size": np.int64(8)}).fit(X, y)
+    assert clf.set_params(batch_size=np.int32(16)).predict_proba(X).shape == (40, 2)
+
+
 def test_seeded_training_leaves_the_gpus_generators_alone(
     synthetic_arrays, monkeypatch
 ):
