@@ -1010,7 +1010,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 self._forget_network()
                 raise
             # NeuralNet.fit would call our partial_fit, which converts data.
-            self._train(array, targets, **fit_params)
+            self._train_built_network(array, targets, **fit_params)
         return self._warn_if_classes_unpredicted(array, targets)
 
     def _warn_if_eegnet_rate_far_above_its_own(self):
@@ -1060,6 +1060,25 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         if interrupt is not None:
             raise interrupt
         return self
+
+    def _train_built_network(self, array, targets, **fit_params):
+        """Train a network just built; forget it if refused before any step.
+
+        Some refusals come from the training itself, before its first
+        optimizer step (a ``time_shift`` too long for the epochs, a validation
+        split the classes cannot give): the network built for them kept its
+        random weights and predicted with them, as if fitted.
+        """
+        try:
+            return self._train(array, targets, **fit_params)
+        except Exception:
+            if not any(
+                "train_loss" in batch
+                for row in self.history
+                for batch in row.get("batches", ())
+            ):
+                self._forget_network()
+            raise
 
     def _warn_if_classes_unpredicted(self, array, targets):
         """Warn of classes predicted for none of their training epochs.
@@ -1120,7 +1139,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         # A chunk comes without groups: those of an earlier fit belong to
         # other data, which the validation split would read this chunk by.
         self.validation_groups_ = None
-        if not getattr(self, "initialized_", False) or not hasattr(self, "module_"):
+        first = not getattr(self, "initialized_", False) or not hasattr(self, "module_")
+        if first:
             if classes is None and self.classes is None:
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit (or "
@@ -1155,8 +1175,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 self._restart_training(incremental=True)
         # Each call draws from its own seed, so a sequence of calls reproduces.
         self.seed_ = check_random_state(self.seed_).randint(np.iinfo(np.int32).max)
+        train = self._train_built_network if first else self._train
         with self._seeded():
-            return self._train(array, targets.astype(np.int64), epochs=1, **fit_params)
+            return train(array, targets.astype(np.int64), epochs=1, **fit_params)
 
     def _restart_training(self, incremental):
         """Train the kept network from ``lr`` again, by a schedule of its own.

@@ -1519,6 +1519,39 @@ def test_a_fit_stopped_before_training_leaves_no_fitted_looking_network(
     assert clf.fit(X, y).predict(X).shape == y.shape
 
 
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        # 32 samples of the 64 at 128 Hz: refused at the first training step.
+        (dict(time_shift=0.25), "below half"),
+        # A class of one epoch: refused by the validation split.
+        (dict(early_stopping=True), "at least 2"),
+    ],
+)
+def test_a_fit_refused_by_its_training_leaves_no_fitted_looking_network(
+    synthetic_arrays, params, match
+):
+    """Refused before the first optimizer step, fit and partial_fit left the
+    network they had built, which predicted with its random weights."""
+    X, y = synthetic_arrays
+    if params.get("early_stopping"):
+        y = np.zeros_like(y)
+        y[0] = 1
+    refitted = EEGNetClassifier(**FAST).fit(X, y)
+    for clf, train in [
+        (EEGNetClassifier(**FAST, **params), lambda clf: clf.fit(X, y)),
+        (refitted.set_params(**params), lambda clf: clf.fit(X, y)),
+        (
+            EEGNetClassifier(**FAST, **params),
+            lambda clf: clf.partial_fit(X, y, classes=[0, 1]),
+        ),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            train(clf)
+        with pytest.raises(NotInitializedError):
+            clf.predict(X)
+
+
 def test_epochs_one_kernel_long_train_and_their_cams_refuse():
     """InterpretableCNN's batch norm after a convolution spanning the epoch failed
     on a last batch of one epoch; its CAMs silently explained the spatial filters
