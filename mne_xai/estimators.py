@@ -1244,7 +1244,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         which then predicts at chance without a word. As in scikit-learn, the
         fitted network is kept here, and they take effect at the next ``fit``
         (which ``warm_start=True`` and :meth:`partial_fit`, continuing the
-        network they have, refuse).
+        network they have, refuse). So does ``compile``, which skorch took for
+        a module parameter. A new ``optimizer`` is built at once, for the
+        network as it is, as skorch builds a new ``criterion``.
 
         skorch applies ``device`` only when the network is built, so a fitted
         estimator would keep its network where it was trained. Here the
@@ -1264,21 +1266,22 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         # Checked first, so that a device the machine lacks changes nothing.
         device = check_device(params["device"]) if "device" in params else None
         if getattr(self, "initialized_", False):
-            # Module parameters wait for the next fit; those of the data
-            # iterators apply at the next pass (skorch's set_params failed on
-            # them with "Something went wrong").
+            # Module parameters wait for the next fit; the data iterators and
+            # datasets apply at the next pass (skorch's set_params failed on
+            # them, and on optimizer, with "Something went wrong").
+            prefixes = ("module", "iterator_train", "iterator_valid", "dataset")
             stored = [
                 key
                 for key in params
-                if key == "module"
-                or key.startswith(
-                    ("module__", "iterator_train__", "iterator_valid__", "dataset__")
-                )
+                if key in (*prefixes, "compile", "optimizer")
+                or key.startswith(tuple(f"{prefix}__" for prefix in prefixes))
             ]
             for key in stored:
                 # Stored as skorch stores them; checked when next used.
                 setattr(self, key, params.pop(key))
                 self._params_to_validate.add(key)
+        else:
+            stored = []
         super().set_params(**params)
         if device is not None and getattr(self, "initialized_", False):
             self.module_.to(device)
@@ -1287,6 +1290,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 for key, value in state.items():
                     if isinstance(value, torch.Tensor):
                         state[key] = value.to(device)
+        if "optimizer" in stored:
+            self._initialize_optimizer()
         return self
 
     def _seeded(self):

@@ -323,6 +323,23 @@ def test_module_parameters_set_after_fit_apply_at_the_next_fit(synthetic_arrays)
     assert clf.get_params_for("iterator_train")["shuffle"] is False
 
 
+def test_a_fitted_estimator_takes_its_own_parameters_back(synthetic_arrays):
+    """set_params(**get_params()) rebuilt the network untrained, as compile=False
+    (the value it had) did on its own: training accuracy went from 1.0 to 0.5.
+    optimizer, iterator_train, iterator_valid and dataset failed with skorch's
+    "Something went wrong"."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=5, random_state=0, verbose=False).fit(X, y)
+    proba = clf.predict_proba(X)
+    for deep in (False, True):
+        clf.set_params(**clf.get_params(deep=deep))
+        np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    # A new optimizer trains from the next step on, as a new loss does in skorch.
+    clf.set_params(optimizer=torch.optim.SGD)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    assert isinstance(clf.partial_fit(X, y).optimizer_, torch.optim.SGD)
+
+
 def test_warm_start_refuses_data_its_network_was_not_built_for(synthetic_arrays):
     """A new class failed in torch ("Target 2 is out of bounds") after classes_
     had been replaced, leaving predictions relabelled."""
