@@ -1246,7 +1246,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         (which ``warm_start=True`` and :meth:`partial_fit`, continuing the
         network they have, refuse). So does ``compile``, which skorch took for
         a module parameter. A new ``optimizer`` is built at once, for the
-        network as it is, as skorch builds a new ``criterion``.
+        network as it is, as skorch builds a new ``criterion``; its options
+        (``optimizer__<name>``) apply at once and are kept for the next fit.
 
         skorch applies ``device`` only when the network is built, so a fitted
         estimator would keep its network where it was trained. Here the
@@ -1290,6 +1291,14 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 for key, value in state.items():
                     if isinstance(value, torch.Tensor):
                         state[key] = value.to(device)
+        if getattr(self, "initialized_", False):
+            # skorch sets the optimizer's options on the optimizer it has only:
+            # get_params, clone and the next fit lost them.
+            for key, value in params.items():
+                option = key.removeprefix("optimizer__")
+                if option != key and "__" not in option:  # not a parameter group's
+                    setattr(self, key, value)
+                    self._params_to_validate.add(key)
         if "optimizer" in stored:
             self._initialize_optimizer()
         return self

@@ -340,6 +340,22 @@ def test_a_fitted_estimator_takes_its_own_parameters_back(synthetic_arrays):
     assert isinstance(clf.partial_fit(X, y).optimizer_, torch.optim.SGD)
 
 
+def test_optimizer_parameters_set_after_fit_are_kept(synthetic_arrays):
+    """skorch applied them to the optimizer it had and kept them nowhere else:
+    get_params and clone lost weight_decay=0.3, and the next fit used AdamW's
+    0.01."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    clf.set_params(optimizer__weight_decay=0.3)
+    assert clf.optimizer_.param_groups[0]["weight_decay"] == 0.3
+    assert clf.get_params()["optimizer__weight_decay"] == 0.3
+    assert clone(clf).get_params()["optimizer__weight_decay"] == 0.3
+    assert clf.fit(X, y).optimizer_.param_groups[0]["weight_decay"] == 0.3
+    # With a new optimizer, they are its options.
+    clf.set_params(optimizer=torch.optim.SGD, optimizer__momentum=0.9)
+    assert clf.optimizer_.param_groups[0]["momentum"] == 0.9
+
+
 def test_warm_start_refuses_data_its_network_was_not_built_for(synthetic_arrays):
     """A new class failed in torch ("Target 2 is out of bounds") after classes_
     had been replaced, leaving predictions relabelled."""
