@@ -1005,6 +1005,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         with self._seeded():
             try:
                 if not self.warm_start or not self.initialized_:
+                    # Built afresh, as at a first fit: skorch printed that it
+                    # re-initialized each part, whatever the level of verbose.
+                    self.initialized_ = False
                     self.initialize()
             except BaseException:
                 self._forget_network()

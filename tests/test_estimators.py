@@ -458,6 +458,11 @@ def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys
     with pytest.warns(FutureWarning, match="verbose=False"):
         InterpretableCNNClassifier(info=info, max_epochs=2, verbose=0).fit(X, y)
     assert "train_loss" not in capsys.readouterr().out
+    # A refit is as quiet: skorch printed "Re-initializing module." (and the
+    # criterion, and the optimizer) at any level but False and None.
+    clf = InterpretableCNNClassifier(info=info, max_epochs=2, verbose="warning")
+    clf.fit(X, y).fit(X, y)
+    assert capsys.readouterr().out == ""
 
 
 # -- clear errors --------------------------------------------------------------
