@@ -1241,14 +1241,24 @@ def check_matches_training(
     if shape[1] != n_channels:
         # Fitted on an array without info, Epochs are read whole, their
         # stimulus and other non-data channels too.
-        by_position = (
-            " It was fitted on an array, without channel names, and reads every "
-            "channel of Epochs: give an array of the training channels (e.g. "
-            "epochs.get_data(picks='eeg')), or fit on Epochs, whose channels are "
-            "then read by name."
-            if info is not None and train_info is None
-            else ""
-        )
+        by_position = ""
+        if info is not None and train_info is None:
+            by_position = (
+                " It was fitted on an array, without channel names, and reads "
+                "every channel of Epochs: give an array of the training channels "
+                "(e.g. epochs.get_data(picks='eeg')), or fit on Epochs, whose "
+                "channels are then read by name."
+            )
+        elif info is None and train_info is not None:
+            # epochs.get_data() holds the channels picks left out (stimulus,
+            # EOG, bad ones).
+            by_position = (
+                f" It was fitted on Epochs, of the channels {train_info.ch_names[:3]}"
+                f"{' ...' * (n_channels > 3)}, and reads an array by position: give "
+                "the Epochs, which are read by name, or the array of the training "
+                "channels in their order, epochs.get_data(picks=estimator.info_"
+                ".ch_names)."
+            )
         raise ValueError(
             f"{name} has {shape[1]} channels but the estimator was fitted on "
             f"{n_channels}.{by_position}"

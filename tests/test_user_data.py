@@ -805,6 +805,28 @@ def test_epochs_of_more_channels_than_training_arrays_say_why(synthetic_arrays):
             clf.predict(epochs)
 
 
+def test_arrays_of_other_channels_than_training_epochs_say_how_to_read_them(
+    synthetic_arrays,
+):
+    """Fitted on Epochs, which leave out their stimulus channel, the array of
+    epochs.get_data() was refused with "X has 5 channels but the estimator was
+    fitted on 4" only: nothing said that arrays are read by position."""
+    X, y = synthetic_arrays
+    info = mne.create_info(
+        ["C3", "Cz", "C4", "Pz", "STI"], 64.0, ["eeg"] * 4 + ["stim"]
+    )
+    data = np.concatenate([X * 1e-6, np.zeros((len(X), 1, X.shape[2]))], axis=1)
+    epochs = mne.EpochsArray(data, info, verbose=False)
+    clf = EEGNetClassifier(**FAST).fit(epochs, y)
+    with pytest.raises(ValueError, match=r"fitted on 4\. It was fitted on Epochs"):
+        clf.predict(epochs.get_data())
+    with pytest.raises(
+        ValueError, match=r"get_data\(picks=estimator\.info_\.ch_names\)"
+    ):
+        clf.predict(epochs.get_data())
+    assert clf.predict(epochs.get_data(picks=clf.ch_names_)).shape == y.shape
+
+
 def test_a_network_trained_on_arrays_restored_on_epochs_names_the_fix(
     synthetic_arrays, tmp_path
 ):
