@@ -854,6 +854,13 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             raise ValueError(
                 f"X has {data.shape[0]} epochs but y has {len(y)} labels; they must "
                 "match."
+                + (
+                    f" Reading X, {data.rejection_dropped()}: give the labels of "
+                    "the epochs kept (e.g. epochs.events[:, 2] after "
+                    "epochs.drop_bad())."
+                    if data.n_rejected
+                    else ""
+                )
             )
         info = data.info
         if info is None:
