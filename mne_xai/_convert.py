@@ -443,6 +443,9 @@ class InputData:
         The epochs' metadata.
     name : str
         The argument's name, for error messages.
+    n_rejected : int
+        The epochs that Epochs not preloaded dropped by their rejection when
+        read here first (0 for arrays).
     """
 
     def __init__(self, X, *, ch_names=None, name="X"):
@@ -451,6 +454,7 @@ class InputData:
         self.info = self.events = self.event_id = self.tmin = None
         self._event_conflict = None
         self._picks = None
+        self.n_rejected = 0
         if self._epochs is None:
             # An array does not say whether it was baseline-corrected; None
             # would say that it was not.
@@ -465,7 +469,9 @@ class InputData:
             if not epochs.preload and not epochs._bad_dropped:
                 # Rejection decides which epochs exist; MNE reads every epoch once
                 # (without keeping it) to apply it, as its own get_data would.
+                n_before = len(epochs.events)
                 epochs.drop_bad(verbose=False)
+                self.n_rejected += n_before - len(epochs.events)
             if len(epochs) and np.iscomplexobj(_first_epoch_or_data(epochs)):
                 # Read as float32, complex values lost their imaginary part.
                 raise TypeError(
@@ -485,9 +491,29 @@ class InputData:
             self.events = _concatenated_events(self._epochs)
         self.shape = (len(self.events), len(self.info.ch_names), len(first.times))
         if self.shape[0] == 0:
-            raise ValueError(f"{name} holds no epochs.")
+            raise ValueError(
+                f"{name} holds no epochs"
+                + (
+                    f": {self.rejection_dropped()} (epochs.plot_drop_log() says why)."
+                    if self.n_rejected
+                    else "."
+                )
+            )
         if ch_names is not None:
             self.pick(ch_names)
+
+    def rejection_dropped(self):
+        """Say how many epochs the rejection applied on reading dropped."""
+        n_given = self.shape[0] + self.n_rejected
+        how_many = (
+            f"all its {n_given}"
+            if self.n_rejected == n_given
+            else f"{self.n_rejected} of its {n_given}"
+        )
+        return (
+            f"its rejection (reject, flat or annotations), applied as it was "
+            f"first read, dropped {how_many} epochs"
+        )
 
     def pick(self, ch_names):
         """Read only the channels ``ch_names`` of Epochs, in that order.
@@ -1241,14 +1267,24 @@ def check_matches_training(
     if shape[1] != n_channels:
         # Fitted on an array without info, Epochs are read whole, their
         # stimulus and other non-data channels too.
-        by_position = (
-            " It was fitted on an array, without channel names, and reads every "
-            "channel of Epochs: give an array of the training channels (e.g. "
-            "epochs.get_data(picks='eeg')), or fit on Epochs, whose channels are "
-            "then read by name."
-            if info is not None and train_info is None
-            else ""
-        )
+        by_position = ""
+        if info is not None and train_info is None:
+            by_position = (
+                " It was fitted on an array, without channel names, and reads "
+                "every channel of Epochs: give an array of the training channels "
+                "(e.g. epochs.get_data(picks='eeg')), or fit on Epochs, whose "
+                "channels are then read by name."
+            )
+        elif info is None and train_info is not None:
+            # epochs.get_data() holds the channels picks left out (stimulus,
+            # EOG, bad ones).
+            by_position = (
+                f" It was fitted on Epochs, of the channels {train_info.ch_names[:3]}"
+                f"{' ...' * (n_channels > 3)}, and reads an array by position: give "
+                "the Epochs, which are read by name, or the array of the training "
+                "channels in their order, epochs.get_data(picks=estimator.info_"
+                ".ch_names)."
+            )
         raise ValueError(
             f"{name} has {shape[1]} channels but the estimator was fitted on "
             f"{n_channels}.{by_position}"

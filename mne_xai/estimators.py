@@ -854,6 +854,13 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             raise ValueError(
                 f"X has {data.shape[0]} epochs but y has {len(y)} labels; they must "
                 "match."
+                + (
+                    f" Reading X, {data.rejection_dropped()}: give the labels of "
+                    "the epochs kept (e.g. epochs.events[:, 2] after "
+                    "epochs.drop_bad())."
+                    if data.n_rejected
+                    else ""
+                )
             )
         info = data.info
         if info is None:
@@ -1005,12 +1012,15 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         with self._seeded():
             try:
                 if not self.warm_start or not self.initialized_:
+                    # Built afresh, as at a first fit: skorch printed that it
+                    # re-initialized each part, whatever the level of verbose.
+                    self.initialized_ = False
                     self.initialize()
             except BaseException:
                 self._forget_network()
                 raise
             # NeuralNet.fit would call our partial_fit, which converts data.
-            self._train(array, targets, **fit_params)
+            self._train_built_network(array, targets, **fit_params)
         return self._warn_if_classes_unpredicted(array, targets)
 
     def _warn_if_eegnet_rate_far_above_its_own(self):
@@ -1063,6 +1073,25 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         if interrupt is not None:
             raise interrupt
         return self
+
+    def _train_built_network(self, array, targets, **fit_params):
+        """Train a network just built; forget it if refused before any step.
+
+        Some refusals come from the training itself, before its first
+        optimizer step (a ``time_shift`` too long for the epochs, a validation
+        split the classes cannot give): the network built for them kept its
+        random weights and predicted with them, as if fitted.
+        """
+        try:
+            return self._train(array, targets, **fit_params)
+        except Exception:
+            if not any(
+                "train_loss" in batch
+                for row in self.history
+                for batch in row.get("batches", ())
+            ):
+                self._forget_network()
+            raise
 
     def _warn_if_classes_unpredicted(self, array, targets):
         """Warn of classes predicted for none of their training epochs.
@@ -1123,7 +1152,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         # A chunk comes without groups: those of an earlier fit belong to
         # other data, which the validation split would read this chunk by.
         self.validation_groups_ = None
-        if not getattr(self, "initialized_", False) or not hasattr(self, "module_"):
+        first = not getattr(self, "initialized_", False) or not hasattr(self, "module_")
+        if first:
             if classes is None and self.classes is None:
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit (or "
@@ -1158,8 +1188,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 self._restart_training(incremental=True)
         # Each call draws from its own seed, so a sequence of calls reproduces.
         self.seed_ = check_random_state(self.seed_).randint(np.iinfo(np.int32).max)
+        train = self._train_built_network if first else self._train
         with self._seeded():
-            return self._train(array, targets.astype(np.int64), epochs=1, **fit_params)
+            return train(array, targets.astype(np.int64), epochs=1, **fit_params)
 
     def _restart_training(self, incremental):
         """Train the kept network from ``lr`` again, by a schedule of its own.
@@ -1226,7 +1257,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         which then predicts at chance without a word. As in scikit-learn, the
         fitted network is kept here, and they take effect at the next ``fit``
         (which ``warm_start=True`` and :meth:`partial_fit`, continuing the
-        network they have, refuse).
+        network they have, refuse). So does ``compile``, which skorch took for
+        a module parameter. A new ``optimizer`` is built at once, for the
+        network as it is, as skorch builds a new ``criterion``; its options
+        (``optimizer__<name>``) apply at once and are kept for the next fit.
 
         skorch applies ``device`` only when the network is built, so a fitted
         estimator would keep its network where it was trained. Here the
@@ -1246,21 +1280,22 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         # Checked first, so that a device the machine lacks changes nothing.
         device = check_device(params["device"]) if "device" in params else None
         if getattr(self, "initialized_", False):
-            # Module parameters wait for the next fit; those of the data
-            # iterators apply at the next pass (skorch's set_params failed on
-            # them with "Something went wrong").
+            # Module parameters wait for the next fit; the data iterators and
+            # datasets apply at the next pass (skorch's set_params failed on
+            # them, and on optimizer, with "Something went wrong").
+            prefixes = ("module", "iterator_train", "iterator_valid", "dataset")
             stored = [
                 key
                 for key in params
-                if key == "module"
-                or key.startswith(
-                    ("module__", "iterator_train__", "iterator_valid__", "dataset__")
-                )
+                if key in (*prefixes, "compile", "optimizer")
+                or key.startswith(tuple(f"{prefix}__" for prefix in prefixes))
             ]
             for key in stored:
                 # Stored as skorch stores them; checked when next used.
                 setattr(self, key, params.pop(key))
                 self._params_to_validate.add(key)
+        else:
+            stored = []
         super().set_params(**params)
         if device is not None and getattr(self, "initialized_", False):
             self.module_.to(device)
@@ -1269,6 +1304,16 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 for key, value in state.items():
                     if isinstance(value, torch.Tensor):
                         state[key] = value.to(device)
+        if getattr(self, "initialized_", False):
+            # skorch sets the optimizer's options on the optimizer it has only:
+            # get_params, clone and the next fit lost them.
+            for key, value in params.items():
+                option = key.removeprefix("optimizer__")
+                if option != key and "__" not in option:  # not a parameter group's
+                    setattr(self, key, value)
+                    self._params_to_validate.add(key)
+        if "optimizer" in stored:
+            self._initialize_optimizer()
         return self
 
     def _seeded(self):
@@ -1299,7 +1344,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         """
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
-        batch_size = self.batch_size_ if self.batch_size == "auto" else self.batch_size
+        # int(): torch's DataLoader refuses NumPy integers (a grid of np.arange).
+        batch_size = (
+            self.batch_size_ if self.batch_size == "auto" else int(self.batch_size)
+        )
         kwargs.setdefault("batch_size", batch_size)
         if kwargs["batch_size"] == -1:  # skorch's "all at once"
             kwargs["batch_size"] = len(dataset)

@@ -169,6 +169,19 @@ def test_grid_search_and_pipeline_on_module_parameters(synthetic_arrays):
     assert pipeline.predict(X).shape == (40,)
 
 
+def test_a_numpy_integer_batch_size_trains_and_predicts(synthetic_arrays):
+    """A grid of np.arange values gives NumPy integers, which the parameter
+    check accepts; torch's DataLoader took only Python ints ("batch_size
+    should be a positive integer value, but got batch_size=8")."""
+    X, y = synthetic_arrays
+    search = GridSearchCV(
+        EEGNetClassifier(**FAST), {"batch_size": np.array([8, 16])}, cv=2
+    ).fit(X, y)
+    assert search.best_estimator_.batch_size_ in (8, 16)
+    clf = EEGNetClassifier(**{**FAST, "batch_size": np.int64(8)}).fit(X, y)
+    assert clf.set_params(batch_size=np.int32(16)).predict_proba(X).shape == (40, 2)
+
+
 def test_seeded_training_leaves_the_gpus_generators_alone(
     synthetic_arrays, monkeypatch
 ):
@@ -310,6 +323,39 @@ def test_module_parameters_set_after_fit_apply_at_the_next_fit(synthetic_arrays)
     assert clf.get_params_for("iterator_train")["shuffle"] is False
 
 
+def test_a_fitted_estimator_takes_its_own_parameters_back(synthetic_arrays):
+    """set_params(**get_params()) rebuilt the network untrained, as compile=False
+    (the value it had) did on its own: training accuracy went from 1.0 to 0.5.
+    optimizer, iterator_train, iterator_valid and dataset failed with skorch's
+    "Something went wrong"."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=5, random_state=0, verbose=False).fit(X, y)
+    proba = clf.predict_proba(X)
+    for deep in (False, True):
+        clf.set_params(**clf.get_params(deep=deep))
+        np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    # A new optimizer trains from the next step on, as a new loss does in skorch.
+    clf.set_params(optimizer=torch.optim.SGD)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    assert isinstance(clf.partial_fit(X, y).optimizer_, torch.optim.SGD)
+
+
+def test_optimizer_parameters_set_after_fit_are_kept(synthetic_arrays):
+    """skorch applied them to the optimizer it had and kept them nowhere else:
+    get_params and clone lost weight_decay=0.3, and the next fit used AdamW's
+    0.01."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    clf.set_params(optimizer__weight_decay=0.3)
+    assert clf.optimizer_.param_groups[0]["weight_decay"] == 0.3
+    assert clf.get_params()["optimizer__weight_decay"] == 0.3
+    assert clone(clf).get_params()["optimizer__weight_decay"] == 0.3
+    assert clf.fit(X, y).optimizer_.param_groups[0]["weight_decay"] == 0.3
+    # With a new optimizer, they are its options.
+    clf.set_params(optimizer=torch.optim.SGD, optimizer__momentum=0.9)
+    assert clf.optimizer_.param_groups[0]["momentum"] == 0.9
+
+
 def test_warm_start_refuses_data_its_network_was_not_built_for(synthetic_arrays):
     """A new class failed in torch ("Target 2 is out of bounds") after classes_
     had been replaced, leaving predictions relabelled."""
@@ -412,6 +458,11 @@ def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys
     with pytest.warns(FutureWarning, match="verbose=False"):
         InterpretableCNNClassifier(info=info, max_epochs=2, verbose=0).fit(X, y)
     assert "train_loss" not in capsys.readouterr().out
+    # A refit is as quiet: skorch printed "Re-initializing module." (and the
+    # criterion, and the optimizer) at any level but False and None.
+    clf = InterpretableCNNClassifier(info=info, max_epochs=2, verbose="warning")
+    clf.fit(X, y).fit(X, y)
+    assert capsys.readouterr().out == ""
 
 
 # -- clear errors --------------------------------------------------------------
@@ -1504,6 +1555,39 @@ def test_a_fit_stopped_before_training_leaves_no_fitted_looking_network(
     with pytest.raises(NotInitializedError):
         clf.predict(X[:, :, :100])
     assert clf.fit(X, y).predict(X).shape == y.shape
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        # 32 samples of the 64 at 128 Hz: refused at the first training step.
+        (dict(time_shift=0.25), "below half"),
+        # A class of one epoch: refused by the validation split.
+        (dict(early_stopping=True), "at least 2"),
+    ],
+)
+def test_a_fit_refused_by_its_training_leaves_no_fitted_looking_network(
+    synthetic_arrays, params, match
+):
+    """Refused before the first optimizer step, fit and partial_fit left the
+    network they had built, which predicted with its random weights."""
+    X, y = synthetic_arrays
+    if params.get("early_stopping"):
+        y = np.zeros_like(y)
+        y[0] = 1
+    refitted = EEGNetClassifier(**FAST).fit(X, y)
+    for clf, train in [
+        (EEGNetClassifier(**FAST, **params), lambda clf: clf.fit(X, y)),
+        (refitted.set_params(**params), lambda clf: clf.fit(X, y)),
+        (
+            EEGNetClassifier(**FAST, **params),
+            lambda clf: clf.partial_fit(X, y, classes=[0, 1]),
+        ),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            train(clf)
+        with pytest.raises(NotInitializedError):
+            clf.predict(X)
 
 
 def test_epochs_one_kernel_long_train_and_their_cams_refuse():

@@ -805,6 +805,48 @@ def test_epochs_of_more_channels_than_training_arrays_say_why(synthetic_arrays):
             clf.predict(epochs)
 
 
+def test_arrays_of_other_channels_than_training_epochs_say_how_to_read_them(
+    synthetic_arrays,
+):
+    """Fitted on Epochs, which leave out their stimulus channel, the array of
+    epochs.get_data() was refused with "X has 5 channels but the estimator was
+    fitted on 4" only: nothing said that arrays are read by position."""
+    X, y = synthetic_arrays
+    info = mne.create_info(
+        ["C3", "Cz", "C4", "Pz", "STI"], 64.0, ["eeg"] * 4 + ["stim"]
+    )
+    data = np.concatenate([X * 1e-6, np.zeros((len(X), 1, X.shape[2]))], axis=1)
+    epochs = mne.EpochsArray(data, info, verbose=False)
+    clf = EEGNetClassifier(**FAST).fit(epochs, y)
+    with pytest.raises(ValueError, match=r"fitted on 4\. It was fitted on Epochs"):
+        clf.predict(epochs.get_data())
+    with pytest.raises(
+        ValueError, match=r"get_data\(picks=estimator\.info_\.ch_names\)"
+    ):
+        clf.predict(epochs.get_data())
+    assert clf.predict(epochs.get_data(picks=clf.ch_names_)).shape == y.shape
+
+
+def test_labels_of_epochs_their_rejection_drops_say_so(synthetic_arrays):
+    """Epochs not preloaded drop their rejected epochs when first read, inside
+    fit: labels taken before were refused with "X has 36 epochs but y has 40
+    labels", and epochs all rejected with "X holds no epochs", neither saying
+    that rejection had dropped them."""
+    X, y = synthetic_arrays
+    data = np.concatenate(list(X.astype(np.float64) * 1e-6), axis=1)
+    data[0, 64 * np.arange(4) + 10] = 1e-3  # four epochs of a 1 mV artifact
+    raw = mne.io.RawArray(data, mne.create_info(X.shape[1], 64.0, "eeg"), verbose=False)
+    events = np.column_stack([np.arange(len(y)) * 64, np.zeros(len(y), int), y + 1])
+    window = dict(tmin=0.0, tmax=63 / 64, baseline=None, preload=False, verbose=False)
+    epochs = mne.Epochs(raw, events, reject=dict(eeg=5e-4), **window)
+    labels = epochs.events[:, 2]  # before the rejection
+    with pytest.raises(ValueError, match="dropped 4 of its 40 epochs"):
+        EEGNetClassifier(**FAST).fit(epochs, labels)
+    everything = mne.Epochs(raw, events, reject=dict(eeg=1e-9), **window)
+    with pytest.raises(ValueError, match="dropped all its 40 epochs"):
+        EEGNetClassifier(**FAST).fit(everything, labels)
+
+
 def test_a_network_trained_on_arrays_restored_on_epochs_names_the_fix(
     synthetic_arrays, tmp_path
 ):
