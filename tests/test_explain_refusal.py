@@ -138,16 +138,20 @@ def _arrays():
 
 
 def _fit(activation):
+    return _fit_module(SmallNet, activation=activation)
+
+
+def _fit_module(module, **module_params):
+    """``module`` trained one pass on the small arrays."""
     X, y = _arrays()
-    clf = EEGNetClassifier(
-        module=SmallNet,
-        module__activation=activation,
+    return EEGNetClassifier(
+        module=module,
+        **{f"module__{name}": value for name, value in module_params.items()},
         max_epochs=1,
         batch_size=8,
         random_state=0,
         verbose=False,
-    )
-    return clf.fit(X, y)
+    ).fit(X, y)
 
 
 @pytest.fixture(scope="module")
@@ -678,14 +682,8 @@ class ChannelLogVariance(SmallNet):
 def test_occlusion_where_the_network_is_undefined_is_refused():
     """Occluding a channel of zeros made its log-variance -inf: every map was
     NaN, returned without a word."""
-    X, y = _arrays()
-    clf = EEGNetClassifier(
-        module=ChannelLogVariance,
-        max_epochs=1,
-        batch_size=8,
-        random_state=0,
-        verbose=False,
-    ).fit(X, y)
+    X, _ = _arrays()
+    clf = _fit_module(ChannelLogVariance)
     with pytest.raises(ValueError, match=r"not a number \(nan\) at channel index 0"):
         explain(clf, X[:2], "occlusion", target=0, verbose=False)
     # Patches that leave every channel some variance are defined.
@@ -1309,18 +1307,6 @@ class ScaledOutOfAutograd(SmallNet):
         return super().forward(x)
 
 
-def _fit_scaled(scale):
-    X, y = _arrays()
-    return EEGNetClassifier(
-        module=ScaledOutOfAutograd,
-        module__scale=scale,
-        max_epochs=1,
-        batch_size=8,
-        random_state=0,
-        verbose=False,
-    ).fit(X, y)
-
-
 GRADIENT_FREE = ["occlusion", "random", "score_cam"]
 
 
@@ -1343,7 +1329,7 @@ def test_statistics_of_the_input_without_gradient_are_refused(scale, cause):
     the gradient of its logit without the division's dependence on the input
     gave 80% of the logit there, and every gradient method returned its maps
     without a word. Methods that only run the network forward still run."""
-    clf = _fit_scaled(scale)
+    clf = _fit_module(ScaledOutOfAutograd, scale=scale)
     for method in list_methods():
         if method in GRADIENT_FREE:
             _explain(clf, method)
@@ -1365,7 +1351,7 @@ def test_statistics_of_the_input_without_gradient_are_refused(scale, cause):
 def test_statistics_with_gradient_and_max_norm_in_forward_run(scale, methods):
     """The same division with gradient, and no_grad on parameters only (a max-norm
     constraint applied in forward), derive nothing out of autograd's sight."""
-    clf = _fit_scaled(scale)
+    clf = _fit_module(ScaledOutOfAutograd, scale=scale)
     for method in methods:
         # The division is 0 / 0 at the zero epoch: from the mean epoch.
         params = {"baseline": "mean"} if method == "integrated_gradients" else {}

@@ -597,6 +597,27 @@ def _depending_on(consumers, inputs):
     return depending
 
 
+def _children(node):
+    """Return the nodes of ``node``'s inputs in the autograd graph."""
+    return [child for child, _ in node.next_functions if child is not None]
+
+
+def _walk_depending(root, depending, next_nodes=_children):
+    """Yield, once each, the nodes from ``root`` down that are in ``depending``.
+
+    ``next_nodes(node)`` gives the nodes to visit after ``node``: its inputs by
+    default, or e.g. a layer call's inputs, to step over the layer.
+    """
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if node in seen or node not in depending:
+            continue
+        seen.add(node)
+        yield node
+        stack.extend(next_nodes(node))
+
+
 def _forward_with_layer_nodes(module, inputs, layers):
     """Run ``module`` with grad, recording the autograd nodes of ``layers``' calls.
 
@@ -806,15 +827,16 @@ def check_computation(
                 "map would follow the plain gradient there. "
                 f"{other_methods_note()}"
             )
-    stack, seen = [logits.grad_fn], set()
-    while stack:
-        node = stack.pop()
-        if node in seen or node not in depending:
-            continue
-        seen.add(node)
+
+    def next_nodes(node):
         layer, sources = calls.get(node, (None, []))
+        if layer in layers:  # handled by the rules: continue from its inputs
+            return [source for source in sources if source is not None]
+        return _children(node)
+
+    for node in _walk_depending(logits.grad_fn, depending, next_nodes):
+        layer, _ = calls.get(node, (None, []))
         if layer in layers:
-            stack.extend(source for source in sources if source is not None)
             continue
         problem = _unhandled(node, depending, functional_ops)
         if problem is None and refuse_shifts and _adds_a_constant(node, depending):
@@ -841,7 +863,6 @@ def check_computation(
                 f"this network (its map would follow the plain gradient there).{as_module} "
                 f"{other_methods_note()}"
             )
-        stack.extend(child for child, _ in node.next_functions if child is not None)
 
 
 class _ModifiedBackward(torch.autograd.Function):

@@ -32,6 +32,7 @@ from ._propagation import (
     _consumers,
     _depending_on,
     _operation_name,
+    _walk_depending,
     check_computation,
     check_layers,
     fold_batch_norms,
@@ -151,16 +152,10 @@ def _mixing_operation(tensor, example):
     if tensor.grad_fn is None:
         return None
     depending = _depending_on(_consumers(tensor.grad_fn), example)
-    stack, seen = [tensor.grad_fn], set()
-    while stack:
-        node = stack.pop()
-        if node in seen or node not in depending:
-            continue
-        seen.add(node)
+    for node in _walk_depending(tensor.grad_fn, depending):
         kind = re.sub(r"Backward\d*$", "", type(node).__name__)
         if kind not in _ONE_TO_ONE_OPS:
             return f"{_operation_name(kind)!r} ({type(node).__name__})"
-        stack.extend(child for child, _ in node.next_functions if child is not None)
     return None
 
 
