@@ -273,6 +273,15 @@ def _check_array_holds_picks(info, picks):
 UNPREDICTED_CLASSES = "After training, the network predicts none of the training epochs"
 
 
+def classes_never_predicted(predicted, targets):
+    """Return the classes of ``targets`` predicted for none of their own epochs."""
+    return [
+        label
+        for label in np.unique(targets)
+        if not np.any(predicted[targets == label] == label)
+    ]
+
+
 def warn_if_classes_unpredicted(predicted, targets, classes, class_weight):
     """Warn when a class is predicted for none of its own training epochs.
 
@@ -293,11 +302,7 @@ def warn_if_classes_unpredicted(predicted, targets, classes, class_weight):
         The estimator's ``class_weight``, for the advice.
     """
     counts = np.bincount(targets, minlength=len(classes))
-    never = [
-        index
-        for index in np.flatnonzero(counts)
-        if not np.any(predicted[targets == index] == index)
-    ]
+    never = classes_never_predicted(predicted, targets)
     if not never:
         return
     classes = np.asarray(classes).tolist()

@@ -13,7 +13,11 @@ from ..._graph import autograd_on
 from ..._network import as_network
 from ..._warnings import warn, warnings_once
 from ...cropping import CroppedClassifier, _final_step
-from ...estimators import UNPREDICTED_CLASSES, _EEGClassifier
+from ...estimators import (
+    UNPREDICTED_CLASSES,
+    _EEGClassifier,
+    classes_never_predicted,
+)
 from ._compare import _compare_to_variants, _set_up, refuse_learned_patterns
 from ._result import SanityCheckResult
 
@@ -218,11 +222,7 @@ def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
     predicted = np.asarray(randomized.predict(X_train))
     accuracy = np.mean(predicted == shuffled)
     logger.info(f"Accuracy on the shuffled training labels: {accuracy:.2f}.")
-    unpredicted = [
-        label
-        for label in np.unique(shuffled)
-        if not np.any(predicted[shuffled == label] == label)
-    ]
+    unpredicted = classes_never_predicted(predicted, shuffled)
     if unpredicted:
         warn(
             "The copy trained on shuffled labels predicts none of the training "
