@@ -917,6 +917,57 @@ def test_removal_at_random_draws_among_the_samples_the_windows_read(
     assert (patches.start + patches.patch_length[:, None]).max() <= last + 1
 
 
+def _windows_leaving_gaps():
+    """A linear window network on arrays, its windows and the samples they read.
+
+    Windows of 50 samples every 55 of 160 read 0-49, 55-104 and 110-159: two
+    gaps of 5 samples that no window reads.
+    """
+    from skorch import NeuralNetClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((6, 2, 160)).astype(np.float32), np.arange(6) % 2
+    with pytest.warns(RuntimeWarning, match="10 of the 160 samples"):
+        clf = CroppedClassifier(
+            _window_classifier(NeuralNetClassifier),
+            window_length=0.5,
+            window_step=0.55,
+            sfreq=SFREQ,
+        ).fit(X, y)
+    read = np.ones(X.shape[-1], bool)
+    read[50:55] = read[105:110] = False
+    return clf, X, read
+
+
+def test_deletion_test_smooths_no_relevance_across_the_gaps_between_windows():
+    """The z-scores of the samples read were smoothed as one run, so the
+    relevance of the last sample of a window spread to the first samples of
+    the next, 6 samples later: 5 samples were removed for a peak at sample
+    49, two of them (55, 56) where the map held nothing."""
+    from mne_xai.evaluate import deletion_test
+
+    clf, X, read = _windows_leaving_gaps()
+    attribution = np.zeros_like(X)
+    attribution[:, 0, 49] = 1.0  # the last sample of the first window
+    test = deletion_test(
+        clf, X, attribution=attribution, smoothing=0.05, target=1, random_state=0
+    )
+    # Smoothed within its window (edge value repeated), the peak reaches 47
+    # and 48 alone, of the 2 x 150 samples read.
+    assert_allclose(test.fraction_deleted, 3 / (2 * read.sum()))
+    # The network is linear: removing samples (to zeros) drops the logit by
+    # their gradient x input, here that of 47, 48 and 49.
+    contributions = mne_xai.explain(
+        clf, X, "gradient_x_input", target=1, verbose=False
+    ).get_data()
+    assert_allclose(
+        test.score - test.score_deleted,
+        contributions[:, 0, 47:50].sum(axis=1),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
 def test_mean_baseline_refusal_names_no_private_class(synthetic_arrays):
     """The refusal said "which this _CroppedNetwork does not know"."""
     X, y = synthetic_arrays

@@ -1,5 +1,7 @@
 """Which samples of an epoch a network reads, for evaluations that count samples."""
 
+import itertools
+
 import numpy as np
 import torch
 
@@ -98,6 +100,30 @@ def samples_read(module, inputs):
             in_windows[start : start + module.n_samples] = True
         read &= in_windows
     return None if read.all() else read
+
+
+def runs_read(read):
+    """Return the runs of consecutive samples among those read.
+
+    Samples read are gathered with ``data[..., read]``; where windows leave
+    gaps (a CroppedClassifier's ``window_step`` longer than its windows),
+    samples on either side of a gap end up side by side there, though far
+    apart in time. What works on neighbouring samples (a moving average)
+    works on each run alone.
+
+    Parameters
+    ----------
+    read : ndarray of bool, shape (n_times,)
+        The samples read, as :func:`samples_read` gives them.
+
+    Returns
+    -------
+    runs : list of slice
+        The runs, as slices of ``data[..., read]``, in order.
+    """
+    times = np.flatnonzero(read)
+    bounds = [0, *(np.flatnonzero(np.diff(times) > 1) + 1), len(times)]
+    return [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
 
 
 #: Changes of the logits, relative to their largest value, that count as none.

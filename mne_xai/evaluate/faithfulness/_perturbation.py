@@ -13,6 +13,7 @@ from ..._graph import autograd_on
 from ..._network import as_network, sampling_rate
 from ..._warnings import warn
 from ...attribution.postprocess import _odd_samples, _per_map_zscore
+from .._samples_read import runs_read
 from ._baselines import (
     _baseline_values,
     _check_baseline,
@@ -425,7 +426,9 @@ def deletion_test(
         (Cui et al.: 10 samples at 128 Hz), at the sampling rate of Epochs
         (of the network, for arrays), rounded to the nearest odd number of
         samples as :func:`~mne_xai.attribution.smooth_attribution` rounds it;
-        0 disables it.
+        0 disables it. Where the windows of a
+        :class:`~mne_xai.CroppedClassifier` leave gaps, each run of samples
+        they read is smoothed alone, its edge values repeated.
     baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces removed samples; ``"interpolate"`` applies to the
         channel-level test only (the sample-level test then uses zeros).
@@ -531,7 +534,17 @@ def _deletion_of_batch(item, estimator, baseline, threshold, channel_threshold, 
     # change nothing.
     read = np.ones(n_times, bool) if item.read is None else item.read
     maps = item.attribution.double().cpu().numpy()[..., read]
-    smoothed = uniform_filter1d(_per_map_zscore(maps), window, axis=-1, mode="nearest")
+    zscores = _per_map_zscore(maps)
+    # Each run of consecutive samples read is smoothed alone: across a gap
+    # between windows, the last sample of one window passed its relevance
+    # to the first samples of the next.
+    smoothed = np.concatenate(
+        [
+            uniform_filter1d(zscores[..., run], window, axis=-1, mode="nearest")
+            for run in runs_read(read)
+        ],
+        axis=-1,
+    )
     relevant = smoothed > threshold
     channel_relevance = maps.mean(axis=2)
     # Relevance equal on every channel (one channel; a class activation map
