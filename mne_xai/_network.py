@@ -209,6 +209,20 @@ class WindowAverage(torch.nn.Module):
         logits = self.module(windows.flatten(0, 1))
         return logits.reshape(len(x), len(self.starts), -1)
 
+    def in_windows(self, n_times):
+        """Return which samples of an epoch of ``n_times`` some window reads.
+
+        Returns
+        -------
+        read : ndarray of bool, shape (n_times,)
+            False where no window reaches: between windows ``window_step``
+            apart that is longer than them, and outside ``tmin`` to ``tmax``.
+        """
+        read = np.zeros(n_times, bool)
+        for start in self.starts:
+            read[start : start + self.n_samples] = True
+        return read
+
     def class_probabilities(self, x):
         """Return the mean of the windows' probabilities, as the classifier predicts."""
         return self.mean_probabilities(self.window_logits(x))

@@ -166,7 +166,9 @@ class CroppedClassifier(
         whose windows stay 2 s long). When the step
         does not divide the span, a last window ends on ``tmax``, closer to the
         one before it. Both lengths are rounded to whole samples; a step longer
-        than the window may leave samples unread, which a warning says.
+        than the window may leave samples unread, which a warning says (their
+        relevance is 0 in the maps of :func:`mne_xai.explain`, and the
+        evaluations leave them out).
     tmin, tmax : float | None
         The part of each epoch windows are cut from, in seconds on the epochs'
         time axis (both ends included, as in :meth:`mne.Epochs.crop`). None

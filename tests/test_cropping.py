@@ -939,6 +939,27 @@ def _windows_leaving_gaps():
     return clf, X, read
 
 
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("occlusion", dict(mode="channel")),
+        ("occlusion", dict(mode="time", window=8)),
+        ("random", {}),
+    ],
+)
+def test_samples_no_window_reads_have_no_relevance_whatever_the_method(method, params):
+    """Gradients are zero where no window reads, but occlusion gave those
+    samples the drop of the patch around them (a channel's drop all along
+    it, the drop of 48-55 to the gap 50-54) and random maps drew there."""
+    clf, X, read = _windows_leaving_gaps()
+    maps = mne_xai.explain(
+        clf, X, method, target=1, random_state=0, verbose=False, **params
+    ).get_data()
+    assert (maps[..., ~read] == 0).all()
+    # The samples read keep their values.
+    assert (maps[..., read] != 0).all()
+
+
 def test_deletion_test_smooths_no_relevance_across_the_gaps_between_windows():
     """The z-scores of the samples read were smoothed as one run, so the
     relevance of the last sample of a window spread to the first samples of

@@ -646,6 +646,10 @@ def explain(
         labelled µV): pass ``scalings=1`` and ``units``, e.g.
         ``attribution.plot_image(scalings=dict(eeg=1),
         units=dict(eeg="logit"))``, or use :mod:`mne_xai.viz`, which does.
+        Of a :class:`~mne_xai.CroppedClassifier`, samples that no window
+        reads (outside ``tmin`` to ``tmax``, or between windows a longer
+        ``window_step`` apart) are 0 in the maps of every method: the
+        network did not read them.
 
     Notes
     -----
@@ -1052,6 +1056,12 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
                     "returns one value per input sample, shaped like its input."
                 )
             attribution = attribution.detach()
+            if isinstance(module, WindowAverage):
+                # No window reads these samples: their relevance is zero by
+                # definition, whatever the method (occlusion gave them the
+                # drop of the patch around them, random maps drew there).
+                unread = ~torch.from_numpy(module.in_windows(inputs.shape[-1]))
+                attribution = attribution.masked_fill(unread.to(inputs.device), 0.0)
             if transform is not None:
                 attribution = transform(attribution)
             if average:

@@ -203,6 +203,13 @@ def smooth_attribution(attribution, window=0.05):
         A copy smoothed along time, channel by channel. Edges are padded with
         the edge value.
 
+    Notes
+    -----
+    The maps are smoothed as one run of samples. Maps of a
+    :class:`~mne_xai.CroppedClassifier` whose windows leave samples unread
+    are 0 there (see :func:`mne_xai.explain`), and smoothing spreads the
+    relevance of the samples beside them into them, up to half the window.
+
     References
     ----------
     .. footbibliography::

@@ -95,10 +95,7 @@ def samples_read(module, inputs):
     read = np.zeros(n_times, bool)
     read[first : last + 1] = True
     if isinstance(module, WindowAverage):
-        in_windows = np.zeros(n_times, bool)
-        for start in module.starts:
-            in_windows[start : start + module.n_samples] = True
-        read &= in_windows
+        read &= module.in_windows(n_times)
     return None if read.all() else read
 
 
