@@ -888,6 +888,38 @@ def test_sanity_checks_compare_the_samples_the_windows_read(
     assert_allclose(check.similarity["spearman_abs"][0], expected, rtol=1e-6)
 
 
+def test_ssim_of_the_sanity_checks_compares_each_run_of_windows_alone():
+    """The SSIM of the samples read took them as one run: its Gaussian window
+    met the last samples of one window with the first of the next, across the
+    gap (0.119 against 0.123 for saliency's class maps of a cropped EEGNet)."""
+    from mne_xai.evaluate import target_randomization_check
+    from mne_xai.evaluate.sanity._similarity import (
+        _ssim_of_unit_maps,
+        _unit_magnitude,
+    )
+
+    clf, X, read = _windows_leaving_gaps()
+    check = target_randomization_check(
+        clf, X, "saliency", target=0, metric="ssim", random_state=0, verbose=False
+    )
+    # Two classes: the other class is class 1 for every epoch.
+    first, second = (
+        _unit_magnitude(
+            mne_xai.explain(clf, X, "saliency", target=label, verbose=False).get_data()[
+                ..., read
+            ]
+        )
+        for label in clf.classes_
+    )
+    # The SSIM of each window's samples alone (its borders reflected), in
+    # proportion to their number.
+    runs = [slice(0, 50), slice(50, 100), slice(100, 150)]
+    expected = sum(
+        _ssim_of_unit_maps(first[..., run], second[..., run]) for run in runs
+    ) / len(runs)
+    assert_allclose(check.similarity["ssim"][0], expected, rtol=1e-6)
+
+
 def test_removal_at_random_draws_among_the_samples_the_windows_read(
     cropped_on_a_span, spatial_epochs
 ):

@@ -21,7 +21,7 @@ from ...attribution._registry import check_comparable_across_channels, needs_pat
 from .._samples_read import PROBE_EPOCHS, samples_read
 from ..localization import _map_data
 from ._result import SanityCheckResult
-from ._similarity import _MEASURES, SIMILARITY_METRICS, _warn_undefined
+from ._similarity import SIMILARITY_METRICS, _warn_undefined, measures_of_samples
 
 
 class _Setup(NamedTuple):
@@ -223,6 +223,7 @@ def _compare_to_variants(
     probe = probe.to(setup.request.device)
     _check_outputs(module, probe, method, differentiates=False)
     read = samples_read(module, probe)
+    measures = measures_of_samples(read)
 
     def explained(network, batch, classes):
         maps = _explain_classes(network, batch, classes, method, setup.explain_params)
@@ -233,7 +234,7 @@ def _compare_to_variants(
     }
     # Each map against the input's magnitude: whether a map that survives
     # randomization merely mirrors the data (ranks of |x|, as spearman_abs).
-    magnitude = _MEASURES["spearman_abs"]
+    magnitude = measures["spearman_abs"]
     input_similarity = np.empty((1 + len(variants), n_epochs))
     logger.info(
         f"{check.capitalize()} randomization of {method} on {n_epochs} epochs "
@@ -246,7 +247,7 @@ def _compare_to_variants(
     for start, stop, batch, classes in _explained_batches(estimator, setup):
         original = explained(estimator, batch, classes)
         prepared = {
-            metric: measure.prepare(original) for metric, measure in _MEASURES.items()
+            metric: measure.prepare(original) for metric, measure in measures.items()
         }
         batch_data = _in_type_units(_map_data(batch, "epochs"), info, data_std)
         prepared_input = magnitude.prepare(
@@ -262,9 +263,9 @@ def _compare_to_variants(
             randomized = explained(variant, batch, classes)
             prepared_randomized = {
                 metric: measure.prepare(randomized)
-                for metric, measure in _MEASURES.items()
+                for metric, measure in measures.items()
             }
-            for metric, measure in _MEASURES.items():
+            for metric, measure in measures.items():
                 similarity[metric][row, start:stop] = measure.compare(
                     prepared[metric], prepared_randomized[metric]
                 )

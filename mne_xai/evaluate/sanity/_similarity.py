@@ -1,5 +1,6 @@
 """How similar two attribution maps of each epoch are: rank correlations, SSIM."""
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -9,6 +10,7 @@ from scipy.ndimage import gaussian_filter
 from scipy.stats import rankdata
 
 from ..._warnings import warn
+from .._samples_read import runs_read
 from ..localization import _map_data
 from ..localization._maps import _check_same_grid
 
@@ -56,13 +58,25 @@ def _unit_magnitude(maps):
     return np.divide(magnitude, peak, out=np.zeros_like(magnitude), where=peak > 0)
 
 
-def _ssim_of_unit_maps(first, second, sigma=_SSIM_SIGMA):
-    """Mean SSIM of each epoch's maps, already scaled to [0, 1]; shape (n_epochs,)."""
+def _ssim_of_unit_maps(first, second, sigma=_SSIM_SIGMA, runs=(slice(None),)):
+    """Mean SSIM of each epoch's maps, already scaled to [0, 1]; shape (n_epochs,).
+
+    ``runs`` are the slices of the time axis whose samples are consecutive
+    (see :func:`~mne_xai.evaluate._samples_read.runs_read`): the window
+    slides within each, its borders reflected.
+    """
 
     def local_mean(maps):
         # The window slides over channels and times of each epoch, never across
-        # epochs; "reflect" keeps the borders (single-channel data included).
-        return gaussian_filter(maps, sigma=(0, sigma, sigma), mode="reflect")
+        # epochs nor gaps in time; "reflect" keeps the borders (single-channel
+        # data included).
+        return np.concatenate(
+            [
+                gaussian_filter(maps[..., run], sigma=(0, sigma, sigma), mode="reflect")
+                for run in runs
+            ],
+            axis=-1,
+        )
 
     mean_first, mean_second = local_mean(first), local_mean(second)
     variance_first = local_mean(first * first) - mean_first**2
@@ -94,6 +108,30 @@ _MEASURES = {
     "ssim": _Measure(_unit_magnitude, _ssim_of_unit_maps),
     "pearson": _Measure(_flat, _row_correlation),
 }
+
+
+def measures_of_samples(read):
+    """Return the measures of maps of the samples ``read`` alone.
+
+    Parameters
+    ----------
+    read : ndarray of bool, shape (n_times,) | None
+        The samples kept of each map (None: all of them).
+
+    Returns
+    -------
+    measures : dict
+        As ``_MEASURES``; SSIM, whose window slides along time, slides within
+        each run of consecutive samples read, not across the gaps between
+        the windows of a CroppedClassifier.
+    """
+    runs = [slice(None)] if read is None else runs_read(read)
+    if len(runs) == 1:
+        return _MEASURES
+    ssim = _MEASURES["ssim"]._replace(
+        compare=functools.partial(_ssim_of_unit_maps, runs=runs)
+    )
+    return {**_MEASURES, "ssim": ssim}
 
 
 def _map_pair(maps, other_maps):
