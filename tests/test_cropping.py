@@ -861,6 +861,44 @@ def cropped_on_a_span(spatial_epochs):
     return cropped, read
 
 
+def test_spatial_patterns_are_those_of_the_windows_the_network_reads(
+    cropped_on_a_span, spatial_epochs
+):
+    """The covariance of the patterns is that of the windows the spatial
+    filters read: samples of two overlapping windows count twice, as the
+    network reads them twice (once per window, with the padding of each) and
+    its decision, the mean over windows, weighs them so; samples no window
+    reads do not count."""
+    from mne_xai.inspect import spatial_patterns
+
+    cropped, _ = cropped_on_a_span
+    # Windows of 32 samples from 13, 29 and 30: most samples are read twice.
+    assert_array_equal(cropped.window_starts_, [13, 29, 30])
+    epochs = spatial_epochs[:10]
+    data = epochs.get_data(picks=cropped.info_.ch_names)
+    windows = mne.EpochsArray(
+        np.concatenate(
+            [
+                data[..., start : start + cropped.window_samples_]
+                for start in cropped.window_starts_
+            ]
+        ),
+        cropped.info_,
+        verbose=False,
+    )
+
+    def by_component(spatial):
+        order = np.lexsort((spatial.ranking.input_map, spatial.ranking.unit))
+        return spatial.filters.data[:, order], spatial.patterns.data[:, order]
+
+    of_epochs = by_component(spatial_patterns(cropped, epochs, verbose=False))
+    of_windows = by_component(
+        spatial_patterns(cropped.estimator_, windows, verbose=False)
+    )
+    for cropped_maps, window_maps in zip(of_epochs, of_windows, strict=True):
+        assert_allclose(cropped_maps, window_maps, rtol=1e-4, atol=1e-6)
+
+
 def test_sanity_checks_compare_the_samples_the_windows_read(
     cropped_on_a_span, spatial_epochs
 ):

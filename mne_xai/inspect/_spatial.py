@@ -439,7 +439,13 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     ``patterns_`` (``Cov(x) W (W^T Cov(x) W)^-1``), which would mix in the
     other units' filters: a unit's pattern does not change with the units
     beside it. ``Cov(x)`` is the covariance of the given epochs, filtered and
-    scaled as the network's input maps, over epochs and times. Where the
+    scaled as the network's input maps, over epochs and times. Of a
+    :class:`~mne_xai.CroppedClassifier`, it is over the windows its network
+    reads, the data its filters read: a sample that ``k`` overlapping windows
+    read counts ``k`` times, as the filters read it ``k`` times (in maps that
+    differ near each window's edges, where a temporal convolution pads) and
+    the decision, the mean over windows, weighs it so; samples no window
+    reads do not count. Where the
     layers before scale the channels apart (each channel type to unit
     variance, a batch norm over the channels), each channel's gain, measured
     by one signal passed on every channel, is taken out: the filters apply to
