@@ -1030,6 +1030,28 @@ def test_samples_no_window_reads_have_no_relevance_whatever_the_method(method, p
     assert (maps[..., read] != 0).all()
 
 
+def test_the_report_says_that_windows_leave_samples_unread_between_them():
+    """It said the windows read "together 0 to 1.59 s", and that outside them
+    relevance is zero, though 10 samples between them were read by none."""
+    from mne_xai.report._context import _Context
+
+    clf, X, _ = _windows_leaving_gaps()
+    epochs = mne.EpochsArray(X, mne.create_info(2, SFREQ, "eeg"), verbose=False)
+    context = _Context(
+        report=None,
+        epochs=epochs,
+        y=None,
+        plan=None,
+        methods=[],
+        random_state=0,
+        estimator=clf,
+    )
+    assert context.windows_read() == (
+        "3 window(s) of 0.5 s, together 0 to 1.59 s but for the 10 samples of "
+        "2 gap(s) between them"
+    )
+
+
 def test_deletion_test_smooths_no_relevance_across_the_gaps_between_windows():
     """The z-scores of the samples read were smoothed as one run, so the
     relevance of the last sample of a window spread to the first samples of

@@ -97,10 +97,19 @@ class _Context:
             return None
         times, sfreq = self.epochs.times, self.epochs.info["sfreq"]
         last = module.starts[-1] + module.n_samples - 1
-        return (
+        text = (
             f"{len(module.starts)} window(s) of {module.n_samples / sfreq:g} s, "
             f"together {times[module.starts[0]]:g} to {times[last]:g} s"
         )
+        # A window_step longer than the windows leaves samples between them,
+        # which "together" and "outside them" would say were read.
+        between = ~module.in_windows(len(times))[module.starts[0] : last + 1]
+        if between.any():
+            n_gaps = int(np.sum(np.diff(between.astype(int)) == 1))
+            text += (
+                f" but for the {between.sum()} samples of {n_gaps} gap(s) between them"
+            )
+        return text
 
     def paragraph(self, key, title="How to read this", *, text=None, **values):
         """Add the section's text (or the one named ``text``) of HOW_TO_READ."""
