@@ -162,6 +162,21 @@ def _transforming_steps(pipeline):
     ]
 
 
+def _transforming_window_steps(estimator):
+    """Names of the steps that change a CroppedClassifier's windows before its network.
+
+    Those of a Pipeline, of a Pipeline as its last step, and of a search's
+    best estimator, at any depth.
+    """
+    if isinstance(estimator, Pipeline):
+        return _transforming_steps(estimator) + _transforming_window_steps(
+            estimator.steps[-1][1]
+        )
+    if hasattr(estimator, "best_estimator_"):
+        return _transforming_window_steps(estimator.best_estimator_)
+    return []
+
+
 def check_passthrough(pipeline):
     """Refuse a Pipeline whose steps before the network transform the data."""
     transforming = _transforming_steps(pipeline)
@@ -295,9 +310,7 @@ class _CroppedNetwork:
     def __init__(self, cropped, info=None, event_id=None, scaling=None):
         check_is_fitted(cropped, "estimator_")
         estimator = cropped.estimator_
-        transforming = (
-            _transforming_steps(estimator) if isinstance(estimator, Pipeline) else []
-        )
+        transforming = _transforming_window_steps(estimator)
         if transforming:  # the Pipeline's advice would explain no epoch's samples
             raise ValueError(
                 f"The CroppedClassifier's Pipeline transforms each window before "

@@ -429,14 +429,17 @@ def test_windows_that_leave_samples_unread_are_said():
         )
 
 
-def test_a_window_pipeline_that_transforms_is_refused_in_its_own_terms():
+@pytest.mark.parametrize("in_a_search", [False, True])
+def test_a_window_pipeline_that_transforms_is_refused_in_its_own_terms(in_a_search):
     """It was told to explain pipeline[-1] on pipeline[:-1].transform(epochs),
-    which no window network reads."""
+    which no window network reads; inside a search, it still was."""
     data, y = _ramp_epochs(n_epochs=4)
     inner = make_pipeline(
         FunctionTransformer(lambda x: 2 * x),
         EEGNetClassifier(max_epochs=1, verbose=False),
     )
+    if in_a_search:
+        inner = GridSearchCV(inner, {"eegnetclassifier__lr": [0.01]}, cv=2)
     clf = CroppedClassifier(inner, window_length=0.4, sfreq=SFREQ).fit(data, y)
     with pytest.raises(ValueError, match="transforms each window before the network"):
         mne_xai.explain(clf, data, "saliency")
