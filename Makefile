@@ -28,9 +28,11 @@ $(BIN)/mne-xai: pyproject.toml
 demo: $(BIN)/mne-xai
 	$(BIN)/mne-xai demo
 
+# One pytest worker per core (pytest-xdist); tests/conftest.py gives each
+# worker its share of torch's threads.
 test: $(BIN)/mne-xai
 	$(BIN)/ruff check mne_xai tests benchmarks examples
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n auto --durations=15
 
 lint: $(BIN)/mne-xai
 	$(BIN)/ruff check mne_xai tests benchmarks examples

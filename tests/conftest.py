@@ -8,6 +8,17 @@ import numpy as np
 import pytest
 
 
+def pytest_configure(config):
+    """Give each pytest-xdist worker its share of the cores for torch's threads."""
+    # torch defaults to one thread per core in every process: two workers on
+    # two cores would each run two threads and contend for them.
+    n_workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if n_workers:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(n_workers)))
+
+
 def _require_data(relative):
     """Return MNE_DATA/relative, failing in CI and skipping elsewhere when missing."""
     root = mne.get_config("MNE_DATA")
