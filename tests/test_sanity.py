@@ -406,6 +406,27 @@ def test_target_randomization_explains_another_class(channel_reader, channel_dat
     assert (result.similarity["pearson"] < 0).all()
 
 
+def test_target_randomization_refuses_a_network_of_one_class(channel_data):
+    """A skorch network of one class failed with NumPy's "low >= high"."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    X, _ = channel_data
+    net = NeuralNetClassifier(
+        ChannelReader,
+        module__n_channels=3,
+        module__n_classes=1,
+        module__n_times=40,
+        module__sfreq=40.0,
+        module__input_scale=1.0,
+        classes=["rest"],
+    ).initialize()
+    network = as_network(net, info=mne.create_info(3, 40.0, "eeg"))
+    with pytest.raises(ValueError, match=r"one class \(\['rest'\]\).*no other"):
+        target_randomization_check(network, X, "saliency", verbose=False)
+
+
 # -- data randomization ----------------------------------------------------------------
 def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
     X, y = synthetic_arrays

@@ -1,5 +1,6 @@
 """Target randomization: explain a random other class than the original one."""
 
+import numpy as np
 from mne.utils import verbose
 
 from ..._docs import fill_doc
@@ -87,6 +88,14 @@ def target_randomization_check(
     .. footbibliography::
     """
     estimator = as_network(estimator)
+    classes = np.asarray(estimator.classes_).tolist()
+    if len(classes) < 2:
+        raise ValueError(
+            "Target randomization explains another class than the original one, "
+            f"and the network has one class ({classes}): there is no other class "
+            "to explain. Check the method with parameter_randomization_check, "
+            "which needs no other class."
+        )
     setup = _set_up(
         estimator,
         epochs,
