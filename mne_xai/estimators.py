@@ -116,9 +116,22 @@ _MISSING = object()
 
 
 def _same_value(first, second):
-    """Whether two parameter values are equal (the same object, if unorderable)."""
+    """Whether two parameter values are equal (the same object, if unorderable).
+
+    Arrays and tensors are equal when their shapes and values are: their
+    ``==`` compares element by element, whose truth NumPy refuses (equal
+    arrays were taken as changed) and torch raises on.
+    """
     if first is second:
         return True
+    if isinstance(first, np.ndarray | torch.Tensor) or isinstance(
+        second, np.ndarray | torch.Tensor
+    ):
+        first, second = (
+            value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+            for value in (first, second)
+        )
+        return np.array_equal(first, second)
     try:
         return bool(first == second)
     except (TypeError, ValueError):  # e.g. arrays of several values
