@@ -465,6 +465,30 @@ def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.parametrize(
+    "rebuild",
+    [
+        lambda clf, X, y: clf.set_params(criterion=torch.nn.MultiMarginLoss),
+        lambda clf, X, y: clf.set_params(criterion__reduction="sum"),
+        lambda clf, X, y: clf.set_params(optimizer=torch.optim.SGD),
+        lambda clf, X, y: clf.initialize(X, y),
+    ],
+)
+def test_rebuilding_a_part_of_a_fitted_network_follows_verbose(
+    synthetic_arrays, capsys, rebuild
+):
+    """skorch printed "Re-initializing criterion." at verbose="warning"."""
+    X, y = synthetic_arrays
+    info = mne.create_info(X.shape[1], 128.0, "eeg")
+    clf = EEGNetClassifier(info=info, max_epochs=0, lr_schedule=None, verbose=False)
+    clf.fit(X, y)
+    for verbose in ("warning", False):
+        rebuild(clf.set_params(verbose=verbose), X, y)
+        assert capsys.readouterr().out == ""
+    rebuild(clf.set_params(verbose="info"), X, y)
+    assert "Re-initializing" in capsys.readouterr().out
+
+
 # -- clear errors --------------------------------------------------------------
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_data_is_refused(synthetic_arrays, bad):
