@@ -201,9 +201,6 @@ def _randomized_estimators(estimator, units, seeds, *, cascading):
         yield name, _with_module(estimator, module)
 
 
-# The arguments are checked as explain checks them, then each variant's maps
-# are explained anew, each explanation checking the data and the method: their
-# warnings would come once more, and once per variant and batch.
 @warnings_once()
 @autograd_on
 @verbose

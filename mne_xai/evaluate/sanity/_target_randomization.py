@@ -11,9 +11,6 @@ from ._compare import _compare_to_variants, _set_up
 from ._result import SanityCheckResult
 
 
-# The arguments are checked as explain checks them, then each variant's maps
-# are explained anew, each explanation checking the data and the method: their
-# warnings would come once more, and once per variant and batch.
 @warnings_once()
 @autograd_on
 @verbose
