@@ -427,6 +427,37 @@ def test_target_randomization_refuses_a_network_of_one_class(channel_data):
         target_randomization_check(network, X, "saliency", verbose=False)
 
 
+@pytest.mark.parametrize(
+    "check", [parameter_randomization_check, data_randomization_check]
+)
+def test_checks_refuse_a_network_of_more_logits_than_classes(channel_data, check):
+    """A skorch network of two logits and one class failed with an IndexError."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    X, _ = channel_data
+    net = NeuralNetClassifier(
+        ChannelReader,
+        module__n_channels=3,
+        module__n_classes=2,
+        module__n_times=40,
+        module__sfreq=40.0,
+        module__input_scale=1.0,
+        classes=["rest"],
+    ).initialize()
+    network = as_network(net, info=mne.create_info(3, 40.0, "eeg"))
+    extra = (
+        {}
+        if check is parameter_randomization_check
+        else dict(randomized_estimator=network)
+    )
+    with pytest.raises(
+        ValueError, match="2 logit\\(s\\) per epoch for a classifier of 1"
+    ):
+        check(network, X, "saliency", verbose=False, **extra)
+
+
 # -- data randomization ----------------------------------------------------------------
 def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
     X, y = synthetic_arrays
