@@ -546,6 +546,32 @@ def test_a_copy_that_has_not_fitted_the_shuffled_labels_is_said_to(synthetic_arr
     assert "training_params" in messages
 
 
+def test_data_randomization_refuses_a_copy_of_other_channels():
+    """A copy trained on X_train marking other channels bad read 3 channels where
+    the estimator read 4; the check said "epochs has 4 channels but the estimator
+    was fitted on 3" and to give the Epochs, which had been given."""
+    rng = np.random.default_rng(0)
+    y = np.arange(12) % 3
+    data = rng.standard_normal((12, 4, 40))
+    data[np.arange(12), y] += 2.0
+    events = np.c_[np.arange(12), np.zeros(12, int), y + 1]
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 40.0, "eeg")
+    epochs = mne.EpochsArray(data * 1e-5, info, events=events, verbose=False)
+    estimator = _reader(epochs, None)
+    X_train = epochs.copy()
+    X_train.info["bads"] = ["Pz"]
+    with pytest.raises(ValueError, match=r"reads the channels .*'Pz'.* X_train"):
+        data_randomization_check(
+            estimator, epochs, "saliency", X_train=X_train, verbose=False
+        )
+    # Another network of the estimator's classes, given trained, too.
+    other = _reader(X_train, None)
+    with pytest.raises(ValueError, match="randomized network reads the channels"):
+        data_randomization_check(
+            estimator, epochs, "saliency", randomized_estimator=other, verbose=False
+        )
+
+
 def test_data_randomization_reads_events_as_the_estimator_was_trained(monkeypatch):
     epochs, _ = simulate_epochs("spatial", n_epochs=16, random_state=0, verbose=False)
     names = {code: name for name, code in epochs.event_id.items()}

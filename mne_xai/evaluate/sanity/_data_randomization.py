@@ -138,7 +138,8 @@ def data_randomization_check(
         random_state=random_state,
         params=params,
     )
-    if randomized_estimator is None:
+    trained_here = randomized_estimator is None
+    if trained_here:
         randomized_estimator = _train_on_shuffled_labels(
             original, epochs, X_train, y_train, training_params, setup.rng
         )
@@ -149,6 +150,7 @@ def data_randomization_check(
             randomized = as_network(randomized_estimator, info=estimator.info_)
         except TypeError as err:
             raise TypeError(f"randomized_estimator: {err}") from None
+    _check_same_channels(estimator, randomized, trained_here=trained_here)
     if not np.array_equal(randomized.classes_, estimator.classes_):
         theirs = np.asarray(randomized.classes_).tolist()
         ours = np.asarray(estimator.classes_).tolist()
@@ -162,6 +164,44 @@ def data_randomization_check(
     )
     result.randomized_estimator = randomized_estimator
     return result
+
+
+def _check_same_channels(estimator, randomized, *, trained_here):
+    """Refuse a randomized network that reads other channels than the estimator.
+
+    Both explain the epochs as the estimator reads them; a network of other
+    channels failed there, saying that the Epochs given were an array.
+    """
+    if estimator.info_ is not None and randomized.info_ is not None:
+        ours, theirs = estimator.info_.ch_names, randomized.info_.ch_names
+    else:  # fitted on arrays: only their number is known
+        ours, theirs = estimator.n_channels_, randomized.n_channels_
+        if ours is None or theirs is None:
+            return
+    if ours == theirs:
+        return
+
+    def channels(names):
+        return (
+            f"the channels {names}" if isinstance(names, list) else f"{names} channels"
+        )
+
+    if trained_here:
+        advice = (
+            "X_train gives it other good channels than the estimator's training "
+            "data (other channels in info['bads'], or other channels). Give "
+            "X_train the estimator's channels, none of them marked bad: "
+            "X_train.copy().pick(estimator.info_.ch_names), then info['bads'] = []."
+        )
+        network = "The copy trained on shuffled labels"
+    else:
+        advice = "Give a network trained on the estimator's channels."
+        network = "The randomized network"
+    raise ValueError(
+        f"{network} reads {channels(theirs)}, but the estimator reads "
+        f"{channels(ours)}: the check explains both on the estimator's channels. "
+        f"{advice}"
+    )
 
 
 def _check_training_params(estimator, params):
