@@ -572,6 +572,21 @@ def test_data_randomization_refuses_a_copy_of_other_channels():
         )
 
 
+def test_data_randomization_refuses_labels_of_other_classes_before_training(
+    channel_data, monkeypatch
+):
+    """y_train of other labels was refused only once the copy had trained on them."""
+    X, y = channel_data
+    estimator = _reader(X, y)
+
+    def fit(*args, **kwargs):
+        raise AssertionError("the copy was trained")
+
+    monkeypatch.setattr(EEGNetClassifier, "fit", fit)
+    with pytest.raises(ValueError, match=r"y_train holds labels \[10, 11, 12\]"):
+        data_randomization_check(estimator, X, y_train=y + 10, verbose=False)
+
+
 def test_data_randomization_reads_events_as_the_estimator_was_trained(monkeypatch):
     epochs, _ = simulate_epochs("spatial", n_epochs=16, random_state=0, verbose=False)
     names = {code: name for name, code in epochs.event_id.items()}

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 from mne.utils import _validate_type, logger, verbose
 from sklearn.base import clone
+from sklearn.utils.multiclass import unique_labels
 
 from ..._convert import InputData, labels_or_events
 from ..._docs import fill_doc
@@ -237,7 +238,19 @@ def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
             raise ValueError(
                 f"y_train=None reads the events of X_train as labels. {error}"
             ) from None
-    shuffled = rng.permutation(np.asarray(y_train))
+    y_train = np.asarray(y_train)
+    # Refused before the copy trains, only to be refused for its other classes.
+    classes = np.asarray(estimator.classes_).tolist()
+    unknown = [
+        label for label in unique_labels(y_train).tolist() if label not in classes
+    ]
+    if unknown:
+        raise ValueError(
+            f"y_train holds labels {unknown} that are not classes of the estimator "
+            f"({classes}); give the labels of the training data, as the estimator "
+            "was trained on them."
+        )
+    shuffled = rng.permutation(y_train)
     randomized = clone(estimator)
     if logger.level > logging.INFO:  # the estimator's, or a CroppedClassifier's
         randomized.set_params(
