@@ -888,6 +888,33 @@ def test_parameter_randomization_skips_layers_the_logits_do_not_reach(channel_da
     assert result.steps == ["readout", "conv"]
 
 
+class TiedWeights(nn.Module):
+    """Two layers sharing one weight (tied weights)."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.first = nn.Linear(n_times, n_times)
+        self.second = nn.Linear(n_times, n_times)
+        self.second.weight = self.first.weight
+        self.readout = nn.Linear(n_channels, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        hidden = self.second(torch.tanh(self.first(x * self.input_scale)))
+        return self.readout(hidden.mean(dim=2))
+
+
+def test_parameter_randomization_refuses_layers_sharing_parameters(channel_data):
+    """Re-initializing "second" alone re-drew the weight of "first" too, which the
+    steps said was trained (independent mode: two layers random, not one)."""
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=TiedWeights, max_epochs=0, random_state=0, verbose=False
+    ).fit(X, y)
+    with pytest.raises(ValueError, match=r"'first' and 'second' share .*weight"):
+        parameter_randomization_check(clf, X, "saliency", verbose=False)
+
+
 class ReadsTheStart(nn.Module):
     """A network reading the first 40 samples of each epoch, as pooling without
     padding leaves the end of an epoch out (braindecode's Deep4Net: 38 of 641)."""
