@@ -867,6 +867,24 @@ def test_layers_whose_initializer_leaves_parameters_trained_are_refused(
         torch.testing.assert_close(value, before[key])  # the network is untouched
 
 
+class GainsInAList(ChannelReader):
+    """Gains held in a ParameterList, a torch container that draws nothing."""
+
+    def __init__(self, **shape):
+        super().__init__(**shape)
+        self.gains = nn.ParameterList([nn.Parameter(torch.ones(1)) for _ in range(2)])
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x * self.gains[0] * self.gains[1])
+
+
+def test_parameters_in_a_torch_container_are_refused_with_what_to_do(channel_data):
+    """The advice was to give torch's ParameterList a reset_parameters()."""
+    X, y = channel_data
+    with pytest.raises(ValueError, match="ParameterList.*module of your own"):
+        parameter_randomization_check(_reader(X, y, GainsInAList), X, verbose=False)
+
+
 class WithUnusedHead(WeightNormalized):
     """An auxiliary head that the forward pass never calls."""
 

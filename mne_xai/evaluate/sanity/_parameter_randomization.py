@@ -2,6 +2,7 @@
 
 import torch
 from mne.utils import _check_option, logger, verbose
+from torch import nn
 
 from ..._docs import fill_doc
 from ..._graph import autograd_on, copy_module, trace_layers, without_parametrizations
@@ -128,10 +129,18 @@ def _randomization_units(estimator, epoch_shape):
             logger.info(f"Layer {name!r} does not reach the logits: not randomized.")
             continue
         if _initializer(layer) is None:
+            # torch's containers are no class of the user's to give one.
+            container = isinstance(layer, nn.ParameterList | nn.ParameterDict)
+            advice = (
+                "hold its parameters in a module of your own whose "
+                "reset_parameters() draws them"
+                if container
+                else "give it one that draws the layer's initial parameters"
+            )
             raise ValueError(
                 f"Layer {name!r} ({type(layer).__name__}) holds parameters but has "
                 "no reset_parameters() method, so it cannot be re-initialized; "
-                "give it one that draws the layer's initial parameters."
+                f"{advice}."
             )
         _check_initializer_draws_every_parameter(layer, name, device)
         owner = name
