@@ -4,7 +4,9 @@ The estimators of :mod:`mne_xai.estimators` use these; the public names are
 also importable from there.
 """
 
+import contextlib
 import functools
+import io
 import math
 import re
 import sys
@@ -317,3 +319,35 @@ def at_own_log_level(method):
             return method(self, *args, **kwargs)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def skorch_prints_logged(estimator):
+    """Log what skorch prints in the block as info, at the estimator's level.
+
+    skorch prints which parts of a built network it re-initializes
+    ("Re-initializing criterion.") whenever its ``verbose`` is true, which
+    MNE's levels ("warning") are: the messages go to the logger instead, as
+    skorch's progress table does.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An estimator with a ``verbose`` parameter, read when the block ends
+        (the block may set it).
+    """
+    if not getattr(estimator, "initialized_", False):
+        # skorch says nothing of a network built the first time, and what the
+        # user's own network prints when built stays theirs.
+        yield
+        return
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            yield
+    finally:
+        lines = printed.getvalue().splitlines()
+        if lines:
+            with use_log_level(_log_level(estimator.verbose)):
+                for line in lines:
+                    logger.info(line)

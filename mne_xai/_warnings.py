@@ -103,9 +103,11 @@ def warnings_once():
     """Pass on each distinct warning of the block once, when it ends (or fails).
 
     A check run on every batch, or by a classifier and again by the network
-    it wraps, would otherwise say the same thing several times. Warnings are
-    distinct by category and text (whitespace aside); the caller's filters
-    still decide what is shown.
+    it wraps, would otherwise say the same thing several times: a sanity check
+    checks its arguments as explain does, then explains each variant's maps
+    anew, batch by batch, each explanation checking the data and the method
+    again. Warnings are distinct by category and text (whitespace aside); the
+    caller's filters still decide what is shown.
 
     Yields
     ------

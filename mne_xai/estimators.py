@@ -60,6 +60,7 @@ from ._training import (  # noqa: F401
     PlainPrintLog,
     at_own_log_level,
     shifted_in_time,
+    skorch_prints_logged,
     training_callbacks,
     training_schedule,
     without_a_batch_of_one,
@@ -116,12 +117,25 @@ _MISSING = object()
 
 
 def _same_value(first, second):
-    """Whether two parameter values are equal (the same object, if unorderable)."""
+    """Whether two parameter values are equal (the same object, if unorderable).
+
+    Arrays and tensors are equal when their shapes and values are: their
+    ``==`` compares element by element, whose truth NumPy refuses (equal
+    arrays were taken as changed) and torch raises on.
+    """
     if first is second:
         return True
+    if isinstance(first, np.ndarray | torch.Tensor) or isinstance(
+        second, np.ndarray | torch.Tensor
+    ):
+        first, second = (
+            value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+            for value in (first, second)
+        )
+        return np.array_equal(first, second)
     try:
         return bool(first == second)
-    except (TypeError, ValueError):  # e.g. arrays of several values
+    except (TypeError, ValueError):  # e.g. lists holding arrays
         return False
 
 
@@ -680,7 +694,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             # Training continued from here (load_params, then partial_fit or a
             # warm start) draws from it.
             self._draw_seed()
-        return super().initialize()
+        with skorch_prints_logged(self):
+            return super().initialize()
 
     def _draw_seed(self):
         """Draw ``seed_``, the seed of the training to come, from ``random_state``."""
@@ -1301,7 +1316,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 self._params_to_validate.add(key)
         else:
             stored = []
-        super().set_params(**params)
+        with skorch_prints_logged(self):
+            super().set_params(**params)
         if device is not None and getattr(self, "initialized_", False):
             self.module_.to(device)
             self.criterion_.to(device)
@@ -1318,7 +1334,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                     setattr(self, key, value)
                     self._params_to_validate.add(key)
         if "optimizer" in stored:
-            self._initialize_optimizer()
+            with skorch_prints_logged(self):
+                self._initialize_optimizer()
         return self
 
     def _seeded(self):

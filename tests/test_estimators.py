@@ -465,6 +465,30 @@ def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.parametrize(
+    "rebuild",
+    [
+        lambda clf, X, y: clf.set_params(criterion=torch.nn.MultiMarginLoss),
+        lambda clf, X, y: clf.set_params(criterion__reduction="sum"),
+        lambda clf, X, y: clf.set_params(optimizer=torch.optim.SGD),
+        lambda clf, X, y: clf.initialize(X, y),
+    ],
+)
+def test_rebuilding_a_part_of_a_fitted_network_follows_verbose(
+    synthetic_arrays, capsys, rebuild
+):
+    """skorch printed "Re-initializing criterion." at verbose="warning"."""
+    X, y = synthetic_arrays
+    info = mne.create_info(X.shape[1], 128.0, "eeg")
+    clf = EEGNetClassifier(info=info, max_epochs=0, lr_schedule=None, verbose=False)
+    clf.fit(X, y)
+    for verbose in ("warning", False):
+        rebuild(clf.set_params(verbose=verbose), X, y)
+        assert capsys.readouterr().out == ""
+    rebuild(clf.set_params(verbose="info"), X, y)
+    assert "Re-initializing" in capsys.readouterr().out
+
+
 # -- clear errors --------------------------------------------------------------
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_data_is_refused(synthetic_arrays, bad):
@@ -1431,6 +1455,54 @@ def test_continued_training_refuses_data_parameters_set_since(
     clf = EEGNetClassifier(max_epochs=1, warm_start=True, verbose=False).fit(X, y)
     clf.set_params(**changed)
     (name,) = changed
+    for train in (clf.fit, clf.partial_fit):
+        with pytest.raises(ValueError, match=f"^{name} changed since"):
+            train(X, y)
+
+
+class _WeighsChannels(torch.nn.Module):
+    """A readout of the channels weighed by a fixed tensor, a module parameter."""
+
+    def __init__(self, n_channels, n_classes, channel_weights):
+        super().__init__()
+        self.register_buffer("channel_weights", channel_weights.reshape(-1, 1))
+        self.dense = torch.nn.Linear(n_channels, n_classes)
+
+    def forward(self, x):
+        return self.dense((x * self.channel_weights).mean(dim=2))
+
+
+@pytest.mark.parametrize(
+    "name, built_with, equal, other",
+    [
+        ("classes", np.array([0, 1]), np.array([0, 1]), np.array([0, 1, 2])),
+        (
+            "module__channel_weights",
+            torch.ones(4),
+            torch.ones(4),
+            torch.tensor([1.0, 1.0, 1.0, 2.0]),
+        ),
+    ],
+)
+def test_continued_training_compares_array_parameters_by_value(
+    synthetic_arrays, name, built_with, equal, other
+):
+    """An equal array set again was taken as changed (NumPy's == is element-wise),
+    and a tensor failed with torch's "Boolean value of Tensor ... is ambiguous"."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(
+        module=_WeighsChannels,
+        max_epochs=1,
+        warm_start=True,
+        verbose=False,
+        **{name: built_with, "module__channel_weights": torch.ones(4)},
+    ).fit(X, y)
+    clf.set_params(**{name: equal})
+    weight = clf.module_.module.dense.weight.detach().clone()
+    clf.fit(X, y)
+    clf.partial_fit(X, y)
+    assert not torch.equal(clf.module_.module.dense.weight, weight)  # trained on
+    clf.set_params(**{name: other})
     for train in (clf.fit, clf.partial_fit):
         with pytest.raises(ValueError, match=f"^{name} changed since"):
             train(X, y)

@@ -406,6 +406,58 @@ def test_target_randomization_explains_another_class(channel_reader, channel_dat
     assert (result.similarity["pearson"] < 0).all()
 
 
+def test_target_randomization_refuses_a_network_of_one_class(channel_data):
+    """A skorch network of one class failed with NumPy's "low >= high"."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    X, _ = channel_data
+    net = NeuralNetClassifier(
+        ChannelReader,
+        module__n_channels=3,
+        module__n_classes=1,
+        module__n_times=40,
+        module__sfreq=40.0,
+        module__input_scale=1.0,
+        classes=["rest"],
+    ).initialize()
+    network = as_network(net, info=mne.create_info(3, 40.0, "eeg"))
+    with pytest.raises(ValueError, match=r"one class \(\['rest'\]\).*no other"):
+        target_randomization_check(network, X, "saliency", verbose=False)
+
+
+@pytest.mark.parametrize(
+    "check", [parameter_randomization_check, data_randomization_check]
+)
+def test_checks_refuse_a_network_of_more_logits_than_classes(channel_data, check):
+    """A skorch network of two logits and one class failed with an IndexError."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    X, _ = channel_data
+    net = NeuralNetClassifier(
+        ChannelReader,
+        module__n_channels=3,
+        module__n_classes=2,
+        module__n_times=40,
+        module__sfreq=40.0,
+        module__input_scale=1.0,
+        classes=["rest"],
+    ).initialize()
+    network = as_network(net, info=mne.create_info(3, 40.0, "eeg"))
+    extra = (
+        {}
+        if check is parameter_randomization_check
+        else dict(randomized_estimator=network)
+    )
+    with pytest.raises(
+        ValueError, match="2 logit\\(s\\) per epoch for a classifier of 1"
+    ):
+        check(network, X, "saliency", verbose=False, **extra)
+
+
 # -- data randomization ----------------------------------------------------------------
 def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
     X, y = synthetic_arrays
@@ -492,6 +544,47 @@ def test_a_copy_that_has_not_fitted_the_shuffled_labels_is_said_to(synthetic_arr
     assert "labels follow the data" not in messages
     assert "trained on shuffled labels predicts none" in messages
     assert "training_params" in messages
+
+
+def test_data_randomization_refuses_a_copy_of_other_channels():
+    """A copy trained on X_train marking other channels bad read 3 channels where
+    the estimator read 4; the check said "epochs has 4 channels but the estimator
+    was fitted on 3" and to give the Epochs, which had been given."""
+    rng = np.random.default_rng(0)
+    y = np.arange(12) % 3
+    data = rng.standard_normal((12, 4, 40))
+    data[np.arange(12), y] += 2.0
+    events = np.c_[np.arange(12), np.zeros(12, int), y + 1]
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 40.0, "eeg")
+    epochs = mne.EpochsArray(data * 1e-5, info, events=events, verbose=False)
+    estimator = _reader(epochs, None)
+    X_train = epochs.copy()
+    X_train.info["bads"] = ["Pz"]
+    with pytest.raises(ValueError, match=r"reads the channels .*'Pz'.* X_train"):
+        data_randomization_check(
+            estimator, epochs, "saliency", X_train=X_train, verbose=False
+        )
+    # Another network of the estimator's classes, given trained, too.
+    other = _reader(X_train, None)
+    with pytest.raises(ValueError, match="randomized network reads the channels"):
+        data_randomization_check(
+            estimator, epochs, "saliency", randomized_estimator=other, verbose=False
+        )
+
+
+def test_data_randomization_refuses_labels_of_other_classes_before_training(
+    channel_data, monkeypatch
+):
+    """y_train of other labels was refused only once the copy had trained on them."""
+    X, y = channel_data
+    estimator = _reader(X, y)
+
+    def fit(*args, **kwargs):
+        raise AssertionError("the copy was trained")
+
+    monkeypatch.setattr(EEGNetClassifier, "fit", fit)
+    with pytest.raises(ValueError, match=r"y_train holds labels \[10, 11, 12\]"):
+        data_randomization_check(estimator, X, y_train=y + 10, verbose=False)
 
 
 def test_data_randomization_reads_events_as_the_estimator_was_trained(monkeypatch):
@@ -774,6 +867,24 @@ def test_layers_whose_initializer_leaves_parameters_trained_are_refused(
         torch.testing.assert_close(value, before[key])  # the network is untouched
 
 
+class GainsInAList(ChannelReader):
+    """Gains held in a ParameterList, a torch container that draws nothing."""
+
+    def __init__(self, **shape):
+        super().__init__(**shape)
+        self.gains = nn.ParameterList([nn.Parameter(torch.ones(1)) for _ in range(2)])
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x * self.gains[0] * self.gains[1])
+
+
+def test_parameters_in_a_torch_container_are_refused_with_what_to_do(channel_data):
+    """The advice was to give torch's ParameterList a reset_parameters()."""
+    X, y = channel_data
+    with pytest.raises(ValueError, match="ParameterList.*module of your own"):
+        parameter_randomization_check(_reader(X, y, GainsInAList), X, verbose=False)
+
+
 class WithUnusedHead(WeightNormalized):
     """An auxiliary head that the forward pass never calls."""
 
@@ -793,6 +904,33 @@ def test_parameter_randomization_skips_layers_the_logits_do_not_reach(channel_da
         clf, X, "saliency", random_state=0, verbose=False
     )
     assert result.steps == ["readout", "conv"]
+
+
+class TiedWeights(nn.Module):
+    """Two layers sharing one weight (tied weights)."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.first = nn.Linear(n_times, n_times)
+        self.second = nn.Linear(n_times, n_times)
+        self.second.weight = self.first.weight
+        self.readout = nn.Linear(n_channels, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        hidden = self.second(torch.tanh(self.first(x * self.input_scale)))
+        return self.readout(hidden.mean(dim=2))
+
+
+def test_parameter_randomization_refuses_layers_sharing_parameters(channel_data):
+    """Re-initializing "second" alone re-drew the weight of "first" too, which the
+    steps said was trained (independent mode: two layers random, not one)."""
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=TiedWeights, max_epochs=0, random_state=0, verbose=False
+    ).fit(X, y)
+    with pytest.raises(ValueError, match=r"'first' and 'second' share .*weight"):
+        parameter_randomization_check(clf, X, "saliency", verbose=False)
 
 
 class ReadsTheStart(nn.Module):

@@ -221,7 +221,8 @@ def _compare_to_variants(
     probe = torch.from_numpy(next(setup.request.data.batches(PROBE_EPOCHS)))
     module = private_module(estimator, setup.request.device)
     probe = probe.to(setup.request.device)
-    _check_outputs(module, probe, method, differentiates=False)
+    # Before the predicted classes are read as indices into classes_.
+    _check_outputs(module, probe, method, differentiates=False, n_classes=n_classes)
     read = samples_read(module, probe)
     measures = measures_of_samples(read)
 

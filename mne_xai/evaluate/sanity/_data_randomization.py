@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 from mne.utils import _validate_type, logger, verbose
 from sklearn.base import clone
+from sklearn.utils.multiclass import unique_labels
 
 from ..._convert import InputData, labels_or_events
 from ..._docs import fill_doc
@@ -22,9 +23,6 @@ from ._compare import _compare_to_variants, _set_up, refuse_learned_patterns
 from ._result import SanityCheckResult
 
 
-# The arguments are checked as explain checks them, then each variant's maps
-# are explained anew, each explanation checking the data and the method: their
-# warnings would come once more, and once per variant and batch.
 @warnings_once()
 @autograd_on
 @verbose
@@ -141,7 +139,8 @@ def data_randomization_check(
         random_state=random_state,
         params=params,
     )
-    if randomized_estimator is None:
+    trained_here = randomized_estimator is None
+    if trained_here:
         randomized_estimator = _train_on_shuffled_labels(
             original, epochs, X_train, y_train, training_params, setup.rng
         )
@@ -152,6 +151,7 @@ def data_randomization_check(
             randomized = as_network(randomized_estimator, info=estimator.info_)
         except TypeError as err:
             raise TypeError(f"randomized_estimator: {err}") from None
+    _check_same_channels(estimator, randomized, trained_here=trained_here)
     if not np.array_equal(randomized.classes_, estimator.classes_):
         theirs = np.asarray(randomized.classes_).tolist()
         ours = np.asarray(estimator.classes_).tolist()
@@ -165,6 +165,44 @@ def data_randomization_check(
     )
     result.randomized_estimator = randomized_estimator
     return result
+
+
+def _check_same_channels(estimator, randomized, *, trained_here):
+    """Refuse a randomized network that reads other channels than the estimator.
+
+    Both explain the epochs as the estimator reads them; a network of other
+    channels failed there, saying that the Epochs given were an array.
+    """
+    if estimator.info_ is not None and randomized.info_ is not None:
+        ours, theirs = estimator.info_.ch_names, randomized.info_.ch_names
+    else:  # fitted on arrays: only their number is known
+        ours, theirs = estimator.n_channels_, randomized.n_channels_
+        if ours is None or theirs is None:
+            return
+    if ours == theirs:
+        return
+
+    def channels(names):
+        return (
+            f"the channels {names}" if isinstance(names, list) else f"{names} channels"
+        )
+
+    if trained_here:
+        advice = (
+            "X_train gives it other good channels than the estimator's training "
+            "data (other channels in info['bads'], or other channels). Give "
+            "X_train the estimator's channels, none of them marked bad: "
+            "X_train.copy().pick(estimator.info_.ch_names), then info['bads'] = []."
+        )
+        network = "The copy trained on shuffled labels"
+    else:
+        advice = "Give a network trained on the estimator's channels."
+        network = "The randomized network"
+    raise ValueError(
+        f"{network} reads {channels(theirs)}, but the estimator reads "
+        f"{channels(ours)}: the check explains both on the estimator's channels. "
+        f"{advice}"
+    )
 
 
 def _check_training_params(estimator, params):
@@ -200,7 +238,19 @@ def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
             raise ValueError(
                 f"y_train=None reads the events of X_train as labels. {error}"
             ) from None
-    shuffled = rng.permutation(np.asarray(y_train))
+    y_train = np.asarray(y_train)
+    # Refused before the copy trains, only to be refused for its other classes.
+    classes = np.asarray(estimator.classes_).tolist()
+    unknown = [
+        label for label in unique_labels(y_train).tolist() if label not in classes
+    ]
+    if unknown:
+        raise ValueError(
+            f"y_train holds labels {unknown} that are not classes of the estimator "
+            f"({classes}); give the labels of the training data, as the estimator "
+            "was trained on them."
+        )
+    shuffled = rng.permutation(y_train)
     randomized = clone(estimator)
     if logger.level > logging.INFO:  # the estimator's, or a CroppedClassifier's
         randomized.set_params(

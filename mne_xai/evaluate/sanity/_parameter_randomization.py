@@ -2,6 +2,7 @@
 
 import torch
 from mne.utils import _check_option, logger, verbose
+from torch import nn
 
 from ..._docs import fill_doc
 from ..._graph import autograd_on, copy_module, trace_layers, without_parametrizations
@@ -118,6 +119,7 @@ def _randomization_units(estimator, epoch_shape):
     called = list(dict.fromkeys(paths[call.module] for call in calls))
     reaching = _parameters_reaching_the_logits(module, example)
     units = {}
+    holders = {}  # each parameter's (layer, name in the layer, unit)
     for name, layer in module.named_modules():
         own = list(layer.parameters(recurse=False))
         if not own:
@@ -127,16 +129,27 @@ def _randomization_units(estimator, epoch_shape):
             logger.info(f"Layer {name!r} does not reach the logits: not randomized.")
             continue
         if _initializer(layer) is None:
+            # torch's containers are no class of the user's to give one.
+            container = isinstance(layer, nn.ParameterList | nn.ParameterDict)
+            advice = (
+                "hold its parameters in a module of your own whose "
+                "reset_parameters() draws them"
+                if container
+                else "give it one that draws the layer's initial parameters"
+            )
             raise ValueError(
                 f"Layer {name!r} ({type(layer).__name__}) holds parameters but has "
                 "no reset_parameters() method, so it cannot be re-initialized; "
-                "give it one that draws the layer's initial parameters."
+                f"{advice}."
             )
         _check_initializer_draws_every_parameter(layer, name, device)
         owner = name
         while owner not in called:
             owner = owner.rpartition(".")[0]
         units.setdefault(owner, []).append(name)
+        for key, parameter in layer.named_parameters(recurse=False):
+            holders.setdefault(parameter, []).append((name, key, owner))
+    _refuse_parameters_shared_across_units(holders)
     for owner, layers in units.items():
         uncalled = [name for name in layers if name != owner]
         # Layers with parameters that the owner calls run before or after the
@@ -166,6 +179,24 @@ def _randomization_units(estimator, epoch_shape):
         for owner in called
         if owner in units
     ]
+
+
+def _refuse_parameters_shared_across_units(holders):
+    """Refuse a parameter held by layers that are re-initialized at different steps.
+
+    Tied weights: re-initializing one layer re-draws the other's weight too, so
+    a step said to randomize one layer randomized both.
+    """
+    for held in holders.values():
+        if len({unit for _, _, unit in held}) > 1:
+            layers = " and ".join(repr(layer) for layer, _, _ in held)
+            names = sorted({key for _, key, _ in held})
+            raise ValueError(
+                f"Layers {layers} share the parameter(s) {names} (tied weights): "
+                "re-initializing one re-draws the other's, so no step can "
+                "re-initialize one of them alone in the otherwise trained network. "
+                "Use the data or target randomization checks."
+            )
 
 
 def _with_module(estimator, module):
@@ -201,9 +232,6 @@ def _randomized_estimators(estimator, units, seeds, *, cascading):
         yield name, _with_module(estimator, module)
 
 
-# The arguments are checked as explain checks them, then each variant's maps
-# are explained anew, each explanation checking the data and the method: their
-# warnings would come once more, and once per variant and batch.
 @warnings_once()
 @autograd_on
 @verbose
@@ -288,7 +316,8 @@ def parameter_randomization_check(
     re-initialized where that module runs, in one step named after it. Such
     parameters used by a module that also calls layers with parameters (in
     the network's own forward, say) have no place in the order and are
-    refused.
+    refused, as are layers re-initialized at different steps that share a
+    parameter (tied weights), which no step could re-initialize alone.
 
     Each randomized network is a copy of the fitted one, all of which are kept
     while the epochs are streamed in batches: memory grows with the number of

@@ -1,5 +1,6 @@
 """Target randomization: explain a random other class than the original one."""
 
+import numpy as np
 from mne.utils import verbose
 
 from ..._docs import fill_doc
@@ -10,9 +11,6 @@ from ._compare import _compare_to_variants, _set_up
 from ._result import SanityCheckResult
 
 
-# The arguments are checked as explain checks them, then each variant's maps
-# are explained anew, each explanation checking the data and the method: their
-# warnings would come once more, and once per variant and batch.
 @warnings_once()
 @autograd_on
 @verbose
@@ -87,6 +85,14 @@ def target_randomization_check(
     .. footbibliography::
     """
     estimator = as_network(estimator)
+    classes = np.asarray(estimator.classes_).tolist()
+    if len(classes) < 2:
+        raise ValueError(
+            "Target randomization explains another class than the original one, "
+            f"and the network has one class ({classes}): there is no other class "
+            "to explain. Check the method with parameter_randomization_check, "
+            "which needs no other class."
+        )
     setup = _set_up(
         estimator,
         epochs,
