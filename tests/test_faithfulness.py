@@ -876,6 +876,26 @@ def test_a_skorch_network_wrapped_without_info_is_evaluated_on_epochs(montage_ep
 @pytest.mark.parametrize(
     "measure", [deletion_curve, perturbation_test, channel_perturbation_test]
 )
+def test_a_network_of_more_logits_than_classes_is_refused(montage_epochs, measure):
+    """Two logits for one class failed with NumPy's IndexError, as explain refuses."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    weights = np.random.default_rng(1).standard_normal((N_CHANNELS, N_TIMES))
+    net = NeuralNetClassifier(
+        LinearScore, module__weights=weights, classes=["rest"]
+    ).initialize()
+    network = as_network(net, info=montage_epochs.info)
+    with pytest.raises(
+        ValueError, match="2 logit\\(s\\) per epoch for a classifier of 1"
+    ):
+        measure(network, montage_epochs, "saliency", verbose=False)
+
+
+@pytest.mark.parametrize(
+    "measure", [deletion_curve, perturbation_test, channel_perturbation_test]
+)
 def test_given_maps_of_epochs_in_another_order_are_refused(
     linear_estimator, montage_epochs, measure
 ):

@@ -147,7 +147,13 @@ def _evaluation_batches(
             data = torch.from_numpy(batch).to(device)
             stop = start + len(data)
             if scorer is None:
-                _check_outputs(module, data, mesg, differentiates=False)
+                _check_outputs(
+                    module,
+                    data,
+                    mesg,
+                    differentiates=False,
+                    n_classes=len(estimator.classes_),
+                )
                 read = samples_read(module, data)
                 scorer = _ClassScorer(module, data, pass_size, shortcuts=shortcuts)
             logits = scorer.forward(data)
