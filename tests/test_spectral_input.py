@@ -614,3 +614,23 @@ def test_spectra_in_decibels_are_not_taken_for_microvolts(imagery_epochs):
         warnings.filterwarnings("error", ".*micro", category=RuntimeWarning)
         fitted = SpectralClassifier(estimator).fit(imagery_epochs[:10])
     assert fitted.estimator_.info_.get_channel_types()[0] == "eeg"
+
+
+def test_relevance_of_bad_channels_the_network_reads_is_kept(spectral_epochs):
+    """A channel marked bad but named in picks is read by the network: its
+    relevance was returned with it still marked bad, so get_data() and MNE's
+    figures left it out (3 of the 4 channels the network read)."""
+    epochs = spectral_epochs[:20].copy()
+    epochs.info["bads"] = [epochs.ch_names[0]]
+    spectrum = LogPowerSpectrum(picks=epochs.ch_names[:4])
+    clf = SpectralClassifier(
+        EEGNetClassifier(max_epochs=1, verbose=False), spectrum
+    ).fit(epochs)
+    assert clf.info_["bads"] == epochs.ch_names[:1]
+    maps = explain(clf.estimator_, clf._spectra(epochs), "deeplift", baseline="mean")
+    for average in (False, True):
+        relevance = explain_spectral_classifier(clf, epochs, average=average)
+        assert relevance.ch_names == epochs.ch_names[:4]
+        assert relevance.info["bads"] == []
+        expected = maps.get_data().mean(axis=0) if average else maps.get_data()
+        np.testing.assert_allclose(relevance.get_data(), expected, rtol=1e-5, atol=1e-7)

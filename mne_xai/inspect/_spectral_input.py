@@ -12,7 +12,7 @@ from mne.utils import _validate_type, logger, verbose
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._convert import InputData, labels_match_events, labels_or_events
+from .._convert import InputData, labels_match_events, labels_or_events, map_info
 from .._docs import fill_doc
 from .._outputs import epochs_array, spectrum_array, trials_of
 from .._prediction import _ScoreMixin
@@ -412,12 +412,15 @@ def explain_spectral_classifier(
         random_state=random_state,
         **params,
     )
-    info = estimator.info_
-    if info is None:
+    if estimator.info_ is None:
         # Spectra need data channels; arrays of mne_xai are EEG.
         info = mne.create_info(
             estimator.network_info_.ch_names, estimator.spectrum_.sfreq_, "eeg"
         )
+    else:
+        # Channels marked bad that picks named are read by the network: marked
+        # bad, their relevance would be left out of get_data() and the figures.
+        info = map_info(estimator.info_)
     info, relevance = _data_channels(info, maps.data if average else maps.get_data())
     return spectrum_array(
         relevance,
