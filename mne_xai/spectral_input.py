@@ -231,6 +231,15 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
             )
         return 10 * np.log10(power), freqs
 
+    def _settings(self):
+        """Say how the spectra are computed, for messages."""
+        if self.method == "multitaper":
+            return f"multitaper, bandwidth={self.bandwidth}"
+        return (
+            f"Welch, n_fft={self.n_fft_}, n_per_seg={self.n_per_seg_}, "
+            f"n_overlap={self.n_overlap_}, window={self.window!r}"
+        )
+
     def _channel_name(self, index):
         return str(index) if self.ch_names_ is None else self.ch_names_[index]
 

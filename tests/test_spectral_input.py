@@ -634,3 +634,27 @@ def test_relevance_of_bad_channels_the_network_reads_is_kept(spectral_epochs):
         assert relevance.info["bads"] == []
         expected = maps.get_data().mean(axis=0) if average else maps.get_data()
         np.testing.assert_allclose(relevance.get_data(), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_spectra_as_baseline_are_refused_naming_the_network_settings(
+    fitted_spectral, spectral_epochs
+):
+    """An EpochsSpectrum of another n_fft, with as many bins (1 to 20.5 Hz
+    every 0.125 Hz for 1 to 40 Hz every 0.25 Hz), was read as the network's
+    spectra and its power in V²/Hz as dB, without a word; a Spectrum failed in
+    NumPy ("setting an array element with a sequence")."""
+    test, reference = spectral_epochs[120:122], spectral_epochs[130:131]
+    spectrum = fitted_spectral.spectrum_
+    settings = dict(n_per_seg=spectrum.n_per_seg_, window=spectrum.window)
+    other = reference.compute_psd(
+        "welch", fmin=1.0, fmax=20.5, n_fft=2 * spectrum.n_fft_, **settings
+    )
+    assert other.get_data().shape[1:] == (len(test.ch_names), len(spectrum.freqs_))
+    with pytest.raises(TypeError, match=r"frequencies \(157, 1 to 20.5 Hz, 0.125 Hz"):
+        explain_spectral_classifier(fitted_spectral, test, baseline=other)
+    alike = reference.compute_psd(
+        "welch", fmin=1.0, fmax=40.0, n_fft=spectrum.n_fft_, **settings
+    )
+    for baseline in (alike, alike.average()):
+        with pytest.raises(TypeError, match=r"Welch, n_fft=512, n_per_seg=128"):
+            explain_spectral_classifier(fitted_spectral, test, baseline=baseline)

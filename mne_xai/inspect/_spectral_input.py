@@ -8,6 +8,8 @@ and frequencies of its input.
 """
 
 import mne
+import numpy as np
+from mne.time_frequency import EpochsSpectrum, Spectrum
 from mne.utils import _validate_type, logger, verbose
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
@@ -281,6 +283,42 @@ def _network_input(estimator, X):
     return epochs_array(spectra, estimator.network_info_, 0.0, **data.trials)
 
 
+def _frequency_span(freqs):
+    """Describe frequencies by their range and spacing, for messages."""
+    step = f", {freqs[1] - freqs[0]:g} Hz apart" if len(freqs) > 1 else ""
+    return f"{freqs[0]:g} to {freqs[-1]:g} Hz{step}"
+
+
+def _spectrum_baseline_message(estimator, baseline):
+    """Why an MNE spectrum is no baseline: it may not be what the network reads.
+
+    A spectrum records its frequencies but not its segments nor its window:
+    Welch spectra of another segment length lie at other frequencies (as many,
+    for another fmax), or at the same ones with another resolution.
+    """
+    spectrum = estimator.spectrum_
+    freqs = baseline.freqs
+    same_freqs = len(freqs) == len(estimator.freqs_) and np.allclose(
+        freqs, estimator.freqs_
+    )
+    other = ""
+    if not same_freqs:
+        other = (
+            f" Its frequencies ({len(freqs)}, {_frequency_span(freqs)}) are not "
+            f"those the network reads ({len(estimator.freqs_)}, "
+            f"{_frequency_span(estimator.freqs_)}): Welch spectra of another "
+            "segment length (n_fft, n_per_seg) lie at other frequencies, as MNE's "
+            "combine_spectrum refuses to mix."
+        )
+    return (
+        f"baseline is an MNE spectrum ({type(baseline).__name__}), which records "
+        "neither its segments nor its window, so it cannot be checked to be the "
+        f"spectra the network reads ({spectrum._settings()}; power in dB).{other} "
+        "Give the epochs in time, read as their spectra with those settings, "
+        '"mean", or an array in dB, shape (n_channels, n_freqs).'
+    )
+
+
 def _spectral_baseline(estimator, baseline):
     """Return the baseline as the network reads it: Epochs as their spectra."""
     if isinstance(baseline, str) and baseline == "zeros":
@@ -297,6 +335,8 @@ def _spectral_baseline(estimator, baseline):
             'gradient_shap), "mean" or a spectrum in dB, shape (n_channels, '
             "n_freqs)."
         )
+    if isinstance(baseline, Spectrum | EpochsSpectrum):
+        raise TypeError(_spectrum_baseline_message(estimator, baseline))
     parts = baseline if isinstance(baseline, list | tuple) else [baseline]
     if parts and all(isinstance(part, mne.BaseEpochs) for part in parts):
         return _network_input(estimator, baseline)
@@ -348,7 +388,9 @@ def explain_spectral_classifier(
         a spectrum, shape ``(n_channels, n_freqs)``, in dB; Epochs are taken in
         time, as ``epochs`` are. Methods that measure each input from zero
         without a baseline (gradient × input, LRP, FullGrad) are refused for
-        that reason.
+        that reason. MNE spectra are refused as baselines: they record neither
+        their segments nor their window, and Welch spectra of another segment
+        length lie at other frequencies than the network reads.
 
     Returns
     -------
