@@ -24,6 +24,12 @@ from ._warnings import warn_data_mismatch
 _NO_POWER = 1e-15
 
 
+def _frequency_span(freqs):
+    """Describe frequencies by their range and spacing, for messages."""
+    step = f", {freqs[1] - freqs[0]:.4g} Hz apart" if len(freqs) > 1 else ""
+    return f"{freqs[0]:.4g} to {freqs[-1]:.4g} Hz{step}"
+
+
 class LogPowerSpectrum(TransformerMixin, BaseEstimator):
     """Turn epochs into log-power spectra, the input of a spectral network.
 
@@ -346,8 +352,10 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         spectra, freqs = self._log_power(data.array())
         if not np.array_equal(freqs, self.freqs_):
             raise ValueError(
-                f"X gives {len(freqs)} frequencies but the training data gave "
-                f"{len(self.freqs_)}; give epochs of the training length."
+                f"X gives {len(freqs)} frequencies ({_frequency_span(freqs)}) but "
+                f"the training data gave {len(self.freqs_)} "
+                f"({_frequency_span(self.freqs_)}); give epochs of the training "
+                "length."
             )
         # In dB, another unit is an offset, which the network's check of
         # amplitudes does not see: volts and microvolts are 120 dB apart.

@@ -658,3 +658,18 @@ def test_spectra_as_baseline_are_refused_naming_the_network_settings(
     for baseline in (alike, alike.average()):
         with pytest.raises(TypeError, match=r"Welch, n_fft=512, n_per_seg=128"):
             explain_spectral_classifier(fitted_spectral, test, baseline=baseline)
+
+
+def test_multitaper_frequencies_of_another_length_are_described(synthetic_arrays):
+    """Epochs of 262 samples for 256 give as many multitaper bins, elsewhere:
+    the error said "X gives 79 frequencies but the training data gave 79"."""
+    rng = np.random.default_rng(0)
+    train = rng.standard_normal((3, 2, 256)) * 1e-5
+    transformer = LogPowerSpectrum(method="multitaper", sfreq=128.0).fit(train)
+    longer = rng.standard_normal((3, 2, 262)) * 1e-5
+    match = (
+        r"79 frequencies \(1.466 to 39.57 Hz, 0.4885 Hz apart\) but the training "
+        r"data gave 79 \(1 to 40 Hz, 0.5 Hz apart\)"
+    )
+    with pytest.raises(ValueError, match=match):
+        transformer.transform(longer)

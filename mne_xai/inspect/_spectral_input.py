@@ -24,7 +24,7 @@ from ..attribution._registry import get_method
 from ..attribution.spectral import _data_channels
 from ..estimators import EEGNetClassifier
 from ..models._base import TooShortError
-from ..spectral_input import LogPowerSpectrum
+from ..spectral_input import LogPowerSpectrum, _frequency_span
 
 
 class SpectralClassifier(
@@ -281,12 +281,6 @@ def _network_input(estimator, X):
     if data.info is None:
         return spectra
     return epochs_array(spectra, estimator.network_info_, 0.0, **data.trials)
-
-
-def _frequency_span(freqs):
-    """Describe frequencies by their range and spacing, for messages."""
-    step = f", {freqs[1] - freqs[0]:g} Hz apart" if len(freqs) > 1 else ""
-    return f"{freqs[0]:g} to {freqs[-1]:g} Hz{step}"
 
 
 def _spectrum_baseline_message(estimator, baseline):
