@@ -357,14 +357,22 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
                 f"({_frequency_span(self.freqs_)}); give epochs of the training "
                 "length."
             )
-        # In dB, another unit is an offset, which the network's check of
-        # amplitudes does not see: volts and microvolts are 120 dB apart.
-        offset = float(spectra.mean()) - self.power_level_
-        if abs(offset) > 20 * np.log10(SCALE_TOLERANCE):
-            warn_data_mismatch(
-                f"The power of X is {offset:+.0f} dB from the training data's: are "
-                "they in different units (e.g. volts and microvolts, 120 dB "
-                "apart)? The network's outputs are meaningless unless the data are "
-                "given in the training unit.",
-            )
+        self._check_level(
+            spectra,
+            "The power of X is {offset:+.0f} dB from the training data's: are "
+            "they in different units (e.g. volts and microvolts, 120 dB apart)? "
+            "The network's outputs are meaningless unless the data are given in "
+            "the training unit.",
+        )
         return spectra
+
+    def _check_level(self, spectra, message):
+        """Warn of spectra far in dB from the training data's, e.g. in another unit.
+
+        In dB, another unit is an offset, which the network's check of
+        amplitudes does not see: volts and microvolts are 120 dB apart.
+        ``message`` is formatted with the ``offset`` in dB.
+        """
+        offset = float(np.mean(spectra)) - self.power_level_
+        if abs(offset) > 20 * np.log10(SCALE_TOLERANCE):
+            warn_data_mismatch(message.format(offset=offset))

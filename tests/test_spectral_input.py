@@ -673,3 +673,29 @@ def test_multitaper_frequencies_of_another_length_are_described(synthetic_arrays
     )
     with pytest.raises(ValueError, match=match):
         transformer.transform(longer)
+
+
+def test_a_baseline_of_power_rather_than_decibels_is_warned_of(
+    fitted_spectral, spectral_epochs
+):
+    """A mean spectrum in V²/Hz, as spectrum.get_data() gives it, was read as
+    dB (about 0 dB, the origin refused as baseline="zeros"), without a word:
+    the relevance came out 42 times larger than from the mean spectrum."""
+    test, reference = spectral_epochs[120:122], spectral_epochs[130:140]
+    spectrum = fitted_spectral.spectrum_
+    power = reference.compute_psd(
+        "welch",
+        fmin=spectrum.fmin,
+        fmax=spectrum.fmax,
+        n_fft=spectrum.n_fft_,
+        n_per_seg=spectrum.n_per_seg_,
+        window=spectrum.window,
+        verbose=False,
+    ).get_data()
+    with pytest.warns(RuntimeWarning, match=r"baseline is \+1\d\d dB .*10 \* log10"):
+        explain_spectral_classifier(fitted_spectral, test, baseline=power.mean(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explain_spectral_classifier(
+            fitted_spectral, test, baseline=10 * np.log10(power.mean(0))
+        )

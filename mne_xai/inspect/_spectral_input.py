@@ -334,6 +334,15 @@ def _spectral_baseline(estimator, baseline):
     parts = baseline if isinstance(baseline, list | tuple) else [baseline]
     if parts and all(isinstance(part, mne.BaseEpochs) for part in parts):
         return _network_input(estimator, baseline)
+    if isinstance(baseline, np.ndarray) and baseline.dtype.kind in "fiu":
+        estimator.spectrum_._check_level(
+            baseline,
+            "The baseline is {offset:+.0f} dB from the training spectra: is it "
+            "power (V²/Hz, as spectrum.get_data() gives it) rather than power in "
+            "dB, 10 * log10(power)? Read as dB, power lies near 0 dB, no "
+            "reference for EEG. Or is it in another unit (volts and microvolts "
+            "are 120 dB apart)?",
+        )
     return baseline
 
 
