@@ -216,6 +216,10 @@ def test_sensitivity_errors(alpha_epochs):
         unit_sensitivity(network, alpha_epochs, "pool", phase_std=4)
     # Default bands above the Nyquist frequency are left out, not refused.
     assert list(_check_bands(None, 64.0, 128)) == ["theta", "alpha", "beta"]
+    # Default bands too narrow for short epochs were refused with "widen it",
+    # bands the user never gave.
+    with pytest.raises(ValueError, match=r"default band 'theta'.*pass bands at least"):
+        _check_bands(None, 128.0, 25)
 
 
 # -- pruning ----------------------------------------------------------------------

@@ -223,7 +223,8 @@ class UnitSensitivity:
 def _check_bands(bands, sfreq, n_times):
     """Return the bands as floats, refusing any the epochs cannot resolve."""
     nyquist, resolution = sfreq / 2, sfreq / n_times
-    if bands is None:
+    defaults = bands is None
+    if defaults:
         bands = {
             name: band for name, band in DEFAULT_BANDS.items() if band[1] <= nyquist
         }
@@ -255,10 +256,15 @@ def _check_bands(bands, sfreq, n_times):
                 "its upper edge."
             )
         if high - low < resolution:
+            which, fix = (
+                ("The default band", "pass bands at least that wide")
+                if defaults
+                else ("Band", "widen it")
+            )
             raise ValueError(
-                f"Band {name!r} ({low:g}-{high:g} Hz) is narrower than the "
+                f"{which} {name!r} ({low:g}-{high:g} Hz) is narrower than the "
                 f"frequency resolution of {n_times}-sample epochs ({resolution:g} "
-                "Hz); widen it."
+                f"Hz); {fix}, or give longer epochs."
             )
         checked[str(name)] = (low, high)
     return checked
