@@ -699,3 +699,17 @@ def test_a_baseline_of_power_rather_than_decibels_is_warned_of(
         explain_spectral_classifier(
             fitted_spectral, test, baseline=10 * np.log10(power.mean(0))
         )
+
+
+def test_channels_the_spectral_network_does_not_read_are_named(spectral_epochs, capsys):
+    """A channel marked bad in training got no relevance and was left out of
+    the spectra without a word."""
+    epochs = spectral_epochs[:20].copy()
+    epochs.info["bads"] = [epochs.ch_names[0]]
+    clf = SpectralClassifier(EEGNetClassifier(max_epochs=1, verbose=False)).fit(epochs)
+    capsys.readouterr()
+    relevance = explain_spectral_classifier(clf, epochs[:2], verbose=True)
+    assert relevance.ch_names == epochs.ch_names[1:]
+    n_channels = len(epochs.ch_names)
+    expected = f"reads {n_channels - 1} of the {n_channels} channels of epochs; not "
+    assert expected + epochs.ch_names[0] in capsys.readouterr().out
