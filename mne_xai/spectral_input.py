@@ -50,7 +50,9 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         The frequencies kept, in Hz (both ends included). ``fmax`` may not
         exceed the Nyquist frequency, half the sampling rate.
     method : "welch" | "multitaper"
-        How the spectrum is estimated.
+        How the spectrum is estimated. The settings of the other method
+        (``n_fft``, ``n_per_seg`` and ``n_overlap`` of Welch, ``bandwidth`` of
+        multitaper) must be None, as MNE's ``compute_psd`` refuses them.
     n_fft : int | None
         Welch only: the length of each segment's FFT, at least ``n_per_seg``;
         longer segments are zero-padded, which samples the spectrum every
@@ -162,6 +164,18 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
                 f"fmax={self.fmax} Hz is above the Nyquist frequency of the data "
                 f"({sfreq / 2:g} Hz, half the sampling rate of {sfreq:g} Hz); lower "
                 "fmax."
+            )
+        # As MNE's compute_psd refuses them: ignored, they would leave the
+        # user believing the spectra were computed with them.
+        welch_only = ("n_fft", "n_per_seg", "n_overlap")
+        other = welch_only if self.method == "multitaper" else ("bandwidth",)
+        given = [name for name in other if getattr(self, name) is not None]
+        if given:
+            settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in given)
+            kind = "Welch" if self.method == "multitaper" else "multitaper"
+            raise ValueError(
+                f"{settings}: settings of {kind} only, and method={self.method!r}. "
+                f"Leave them at None, or use method={kind.lower()!r}."
             )
         if self.method == "multitaper":
             return None, None, None

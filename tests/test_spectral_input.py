@@ -127,6 +127,16 @@ def test_picks_leave_out_bad_channels_and_match_by_name(imagery_epochs):
         (dict(method="stft"), "method"),
         (dict(fmin=10.1, fmax=10.2, n_fft=160), "No frequencies found between"),
         (dict(fmin=10.1, fmax=10.2, method="multitaper"), "No frequencies found"),
+        # Settings of the other method were ignored: 79 multitaper bins, the
+        # same spectra as without n_fft=1024.
+        (
+            dict(method="multitaper", n_fft=1024, n_per_seg=64),
+            r"n_fft=1024, n_per_seg=64: settings of Welch only.*method='multitaper'",
+        ),
+        (
+            dict(bandwidth=8.0),
+            r"bandwidth=8.0: settings of multitaper only.*method='welch'",
+        ),
     ],
 )
 def test_bad_settings_are_refused(imagery_epochs, params, match):
