@@ -6,7 +6,12 @@ time: :class:`mne_xai.inspect.SpectralClassifier` trains one and
 """
 
 import numpy as np
-from mne.time_frequency import psd_array_multitaper, psd_array_welch
+from mne.time_frequency import (
+    EpochsSpectrum,
+    Spectrum,
+    psd_array_multitaper,
+    psd_array_welch,
+)
 from mne.utils import _check_option, _validate_type
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
@@ -269,6 +274,17 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         Arrays are at ``sfreq``, or, once fitted, at the training rate, as
         arrays given to a fitted estimator are.
         """
+        if isinstance(X, Spectrum | EpochsSpectrum):
+            # Refused as the networks' input, with advice to use a
+            # SpectralClassifier, which is what refuses it here.
+            settings = f" ({self._settings()})" if hasattr(self, "freqs_") else ""
+            raise TypeError(
+                f"X is an MNE spectrum ({type(X).__name__}), and LogPowerSpectrum "
+                f"computes the spectra itself from epochs in time, with its "
+                f"settings{settings}: a spectrum records neither its segments nor "
+                "its window, so it cannot be checked to match them. Give the "
+                "epochs."
+            )
         data = InputData(X, ch_names=ch_names)
         if data.info is not None:
             return data, data.info["sfreq"]

@@ -723,3 +723,19 @@ def test_channels_the_spectral_network_does_not_read_are_named(spectral_epochs, 
     n_channels = len(epochs.ch_names)
     expected = f"reads {n_channels - 1} of the {n_channels} channels of epochs; not "
     assert expected + epochs.ch_names[0] in capsys.readouterr().out
+
+
+def test_mne_spectra_are_refused_as_input_in_the_spectral_terms(
+    fitted_spectral, spectral_epochs
+):
+    """A SpectralClassifier given an EpochsSpectrum was told to use a
+    SpectralClassifier ("to train a network on their spectra, use
+    mne_xai.inspect.SpectralClassifier")."""
+    psd = spectral_epochs[:2].compute_psd("welch", fmin=1.0, fmax=40.0, verbose=False)
+    match = r"computes the spectra itself .*\(Welch, n_fft=512, n_per_seg=128"
+    with pytest.raises(TypeError, match=match):
+        fitted_spectral.predict(psd)
+    with pytest.raises(TypeError, match="computes the spectra itself"):
+        explain_spectral_classifier(fitted_spectral, psd)
+    with pytest.raises(TypeError, match="computes the spectra itself.*Give the"):
+        LogPowerSpectrum().fit(psd)
