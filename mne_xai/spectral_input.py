@@ -6,7 +6,12 @@ time: :class:`mne_xai.inspect.SpectralClassifier` trains one and
 """
 
 import numpy as np
-from mne.time_frequency import psd_array_multitaper, psd_array_welch
+from mne.time_frequency import (
+    EpochsSpectrum,
+    Spectrum,
+    psd_array_multitaper,
+    psd_array_welch,
+)
 from mne.utils import _check_option, _validate_type
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
@@ -22,6 +27,12 @@ from ._warnings import warn_data_mismatch
 #: Power below this share of a channel's median over frequencies is rounding
 #: (150 dB down; float32 data hold about 140 dB): no power.
 _NO_POWER = 1e-15
+
+
+def _frequency_span(freqs):
+    """Describe frequencies by their range and spacing, for messages."""
+    step = f", {freqs[1] - freqs[0]:.4g} Hz apart" if len(freqs) > 1 else ""
+    return f"{freqs[0]:.4g} to {freqs[-1]:.4g} Hz{step}"
 
 
 class LogPowerSpectrum(TransformerMixin, BaseEstimator):
@@ -44,7 +55,9 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         The frequencies kept, in Hz (both ends included). ``fmax`` may not
         exceed the Nyquist frequency, half the sampling rate.
     method : "welch" | "multitaper"
-        How the spectrum is estimated.
+        How the spectrum is estimated. The settings of the other method
+        (``n_fft``, ``n_per_seg`` and ``n_overlap`` of Welch, ``bandwidth`` of
+        multitaper) must be None, as MNE's ``compute_psd`` refuses them.
     n_fft : int | None
         Welch only: the length of each segment's FFT, at least ``n_per_seg``;
         longer segments are zero-padded, which samples the spectrum every
@@ -157,6 +170,18 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
                 f"({sfreq / 2:g} Hz, half the sampling rate of {sfreq:g} Hz); lower "
                 "fmax."
             )
+        # As MNE's compute_psd refuses them: ignored, they would leave the
+        # user believing the spectra were computed with them.
+        welch_only = ("n_fft", "n_per_seg", "n_overlap")
+        other = welch_only if self.method == "multitaper" else ("bandwidth",)
+        given = [name for name in other if getattr(self, name) is not None]
+        if given:
+            settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in given)
+            kind = "Welch" if self.method == "multitaper" else "multitaper"
+            raise ValueError(
+                f"{settings}: settings of {kind} only, and method={self.method!r}. "
+                f"Leave them at None, or use method={kind.lower()!r}."
+            )
         if self.method == "multitaper":
             return None, None, None
         n_per_seg = self.n_per_seg
@@ -231,6 +256,15 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
             )
         return 10 * np.log10(power), freqs
 
+    def _settings(self):
+        """Say how the spectra are computed, for messages."""
+        if self.method == "multitaper":
+            return f"multitaper, bandwidth={self.bandwidth}"
+        return (
+            f"Welch, n_fft={self.n_fft_}, n_per_seg={self.n_per_seg_}, "
+            f"n_overlap={self.n_overlap_}, window={self.window!r}"
+        )
+
     def _channel_name(self, index):
         return str(index) if self.ch_names_ is None else self.ch_names_[index]
 
@@ -240,6 +274,17 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         Arrays are at ``sfreq``, or, once fitted, at the training rate, as
         arrays given to a fitted estimator are.
         """
+        if isinstance(X, Spectrum | EpochsSpectrum):
+            # Refused as the networks' input, with advice to use a
+            # SpectralClassifier, which is what refuses it here.
+            settings = f" ({self._settings()})" if hasattr(self, "freqs_") else ""
+            raise TypeError(
+                f"X is an MNE spectrum ({type(X).__name__}), and LogPowerSpectrum "
+                f"computes the spectra itself from epochs in time, with its "
+                f"settings{settings}: a spectrum records neither its segments nor "
+                "its window, so it cannot be checked to match them. Give the "
+                "epochs."
+            )
         data = InputData(X, ch_names=ch_names)
         if data.info is not None:
             return data, data.info["sfreq"]
@@ -337,17 +382,27 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         spectra, freqs = self._log_power(data.array())
         if not np.array_equal(freqs, self.freqs_):
             raise ValueError(
-                f"X gives {len(freqs)} frequencies but the training data gave "
-                f"{len(self.freqs_)}; give epochs of the training length."
+                f"X gives {len(freqs)} frequencies ({_frequency_span(freqs)}) but "
+                f"the training data gave {len(self.freqs_)} "
+                f"({_frequency_span(self.freqs_)}); give epochs of the training "
+                "length."
             )
-        # In dB, another unit is an offset, which the network's check of
-        # amplitudes does not see: volts and microvolts are 120 dB apart.
-        offset = float(spectra.mean()) - self.power_level_
-        if abs(offset) > 20 * np.log10(SCALE_TOLERANCE):
-            warn_data_mismatch(
-                f"The power of X is {offset:+.0f} dB from the training data's: are "
-                "they in different units (e.g. volts and microvolts, 120 dB "
-                "apart)? The network's outputs are meaningless unless the data are "
-                "given in the training unit.",
-            )
+        self._check_level(
+            spectra,
+            "The power of X is {offset:+.0f} dB from the training data's: are "
+            "they in different units (e.g. volts and microvolts, 120 dB apart)? "
+            "The network's outputs are meaningless unless the data are given in "
+            "the training unit.",
+        )
         return spectra
+
+    def _check_level(self, spectra, message):
+        """Warn of spectra far in dB from the training data's, e.g. in another unit.
+
+        In dB, another unit is an offset, which the network's check of
+        amplitudes does not see: volts and microvolts are 120 dB apart.
+        ``message`` is formatted with the ``offset`` in dB.
+        """
+        offset = float(np.mean(spectra)) - self.power_level_
+        if abs(offset) > 20 * np.log10(SCALE_TOLERANCE):
+            warn_data_mismatch(message.format(offset=offset))

@@ -434,3 +434,20 @@ def test_pattern_net_in_frequency_is_the_spectrum_of_its_signal(
     np.testing.assert_allclose(
         (spectrum.get_data() ** 2).sum(-1), (signal**2).sum(-1), rtol=1e-3
     )
+
+
+def test_channels_the_network_does_not_read_are_named(spatial_epochs, capsys):
+    """A channel marked bad in training is not read: its relevance is left out
+    of the spectra (31 of the epochs' 32 channels), which said nothing of it."""
+    epochs = spatial_epochs.copy()
+    epochs.info["bads"] = [epochs.ch_names[0]]
+    network = InterpretableCNNClassifier(
+        max_epochs=1, random_state=0, verbose=False
+    ).fit(epochs)
+    spectrum = explain_spectrum(network, epochs[:4], verbose=True)
+    assert spectrum.ch_names == epochs.ch_names[1:]
+    out = capsys.readouterr().out
+    assert f"reads 31 of the 32 channels of epochs; not {epochs.ch_names[0]}" in out
+    # Epochs of the network's channels alone have nothing to say.
+    explain_spectrum(network, epochs[:4].drop_channels(epochs.ch_names[:1]))
+    assert "channels of epochs" not in capsys.readouterr().out

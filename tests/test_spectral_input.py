@@ -127,6 +127,16 @@ def test_picks_leave_out_bad_channels_and_match_by_name(imagery_epochs):
         (dict(method="stft"), "method"),
         (dict(fmin=10.1, fmax=10.2, n_fft=160), "No frequencies found between"),
         (dict(fmin=10.1, fmax=10.2, method="multitaper"), "No frequencies found"),
+        # Settings of the other method were ignored: 79 multitaper bins, the
+        # same spectra as without n_fft=1024.
+        (
+            dict(method="multitaper", n_fft=1024, n_per_seg=64),
+            r"n_fft=1024, n_per_seg=64: settings of Welch only.*method='multitaper'",
+        ),
+        (
+            dict(bandwidth=8.0),
+            r"bandwidth=8.0: settings of multitaper only.*method='welch'",
+        ),
     ],
 )
 def test_bad_settings_are_refused(imagery_epochs, params, match):
@@ -614,3 +624,118 @@ def test_spectra_in_decibels_are_not_taken_for_microvolts(imagery_epochs):
         warnings.filterwarnings("error", ".*micro", category=RuntimeWarning)
         fitted = SpectralClassifier(estimator).fit(imagery_epochs[:10])
     assert fitted.estimator_.info_.get_channel_types()[0] == "eeg"
+
+
+def test_relevance_of_bad_channels_the_network_reads_is_kept(spectral_epochs):
+    """A channel marked bad but named in picks is read by the network: its
+    relevance was returned with it still marked bad, so get_data() and MNE's
+    figures left it out (3 of the 4 channels the network read)."""
+    epochs = spectral_epochs[:20].copy()
+    epochs.info["bads"] = [epochs.ch_names[0]]
+    spectrum = LogPowerSpectrum(picks=epochs.ch_names[:4])
+    clf = SpectralClassifier(
+        EEGNetClassifier(max_epochs=1, verbose=False), spectrum
+    ).fit(epochs)
+    assert clf.info_["bads"] == epochs.ch_names[:1]
+    maps = explain(clf.estimator_, clf._spectra(epochs), "deeplift", baseline="mean")
+    for average in (False, True):
+        relevance = explain_spectral_classifier(clf, epochs, average=average)
+        assert relevance.ch_names == epochs.ch_names[:4]
+        assert relevance.info["bads"] == []
+        expected = maps.get_data().mean(axis=0) if average else maps.get_data()
+        np.testing.assert_allclose(relevance.get_data(), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_spectra_as_baseline_are_refused_naming_the_network_settings(
+    fitted_spectral, spectral_epochs
+):
+    """An EpochsSpectrum of another n_fft, with as many bins (1 to 20.5 Hz
+    every 0.125 Hz for 1 to 40 Hz every 0.25 Hz), was read as the network's
+    spectra and its power in V²/Hz as dB, without a word; a Spectrum failed in
+    NumPy ("setting an array element with a sequence")."""
+    test, reference = spectral_epochs[120:122], spectral_epochs[130:131]
+    spectrum = fitted_spectral.spectrum_
+    settings = dict(n_per_seg=spectrum.n_per_seg_, window=spectrum.window)
+    other = reference.compute_psd(
+        "welch", fmin=1.0, fmax=20.5, n_fft=2 * spectrum.n_fft_, **settings
+    )
+    assert other.get_data().shape[1:] == (len(test.ch_names), len(spectrum.freqs_))
+    with pytest.raises(TypeError, match=r"frequencies \(157, 1 to 20.5 Hz, 0.125 Hz"):
+        explain_spectral_classifier(fitted_spectral, test, baseline=other)
+    alike = reference.compute_psd(
+        "welch", fmin=1.0, fmax=40.0, n_fft=spectrum.n_fft_, **settings
+    )
+    for baseline in (alike, alike.average()):
+        with pytest.raises(TypeError, match=r"Welch, n_fft=512, n_per_seg=128"):
+            explain_spectral_classifier(fitted_spectral, test, baseline=baseline)
+
+
+def test_multitaper_frequencies_of_another_length_are_described(synthetic_arrays):
+    """Epochs of 262 samples for 256 give as many multitaper bins, elsewhere:
+    the error said "X gives 79 frequencies but the training data gave 79"."""
+    rng = np.random.default_rng(0)
+    train = rng.standard_normal((3, 2, 256)) * 1e-5
+    transformer = LogPowerSpectrum(method="multitaper", sfreq=128.0).fit(train)
+    longer = rng.standard_normal((3, 2, 262)) * 1e-5
+    match = (
+        r"79 frequencies \(1.466 to 39.57 Hz, 0.4885 Hz apart\) but the training "
+        r"data gave 79 \(1 to 40 Hz, 0.5 Hz apart\)"
+    )
+    with pytest.raises(ValueError, match=match):
+        transformer.transform(longer)
+
+
+def test_a_baseline_of_power_rather_than_decibels_is_warned_of(
+    fitted_spectral, spectral_epochs
+):
+    """A mean spectrum in V²/Hz, as spectrum.get_data() gives it, was read as
+    dB (about 0 dB, the origin refused as baseline="zeros"), without a word:
+    the relevance came out 42 times larger than from the mean spectrum."""
+    test, reference = spectral_epochs[120:122], spectral_epochs[130:140]
+    spectrum = fitted_spectral.spectrum_
+    power = reference.compute_psd(
+        "welch",
+        fmin=spectrum.fmin,
+        fmax=spectrum.fmax,
+        n_fft=spectrum.n_fft_,
+        n_per_seg=spectrum.n_per_seg_,
+        window=spectrum.window,
+        verbose=False,
+    ).get_data()
+    with pytest.warns(RuntimeWarning, match=r"baseline is \+1\d\d dB .*10 \* log10"):
+        explain_spectral_classifier(fitted_spectral, test, baseline=power.mean(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explain_spectral_classifier(
+            fitted_spectral, test, baseline=10 * np.log10(power.mean(0))
+        )
+
+
+def test_channels_the_spectral_network_does_not_read_are_named(spectral_epochs, capsys):
+    """A channel marked bad in training got no relevance and was left out of
+    the spectra without a word."""
+    epochs = spectral_epochs[:20].copy()
+    epochs.info["bads"] = [epochs.ch_names[0]]
+    clf = SpectralClassifier(EEGNetClassifier(max_epochs=1, verbose=False)).fit(epochs)
+    capsys.readouterr()
+    relevance = explain_spectral_classifier(clf, epochs[:2], verbose=True)
+    assert relevance.ch_names == epochs.ch_names[1:]
+    n_channels = len(epochs.ch_names)
+    expected = f"reads {n_channels - 1} of the {n_channels} channels of epochs; not "
+    assert expected + epochs.ch_names[0] in capsys.readouterr().out
+
+
+def test_mne_spectra_are_refused_as_input_in_the_spectral_terms(
+    fitted_spectral, spectral_epochs
+):
+    """A SpectralClassifier given an EpochsSpectrum was told to use a
+    SpectralClassifier ("to train a network on their spectra, use
+    mne_xai.inspect.SpectralClassifier")."""
+    psd = spectral_epochs[:2].compute_psd("welch", fmin=1.0, fmax=40.0, verbose=False)
+    match = r"computes the spectra itself .*\(Welch, n_fft=512, n_per_seg=128"
+    with pytest.raises(TypeError, match=match):
+        fitted_spectral.predict(psd)
+    with pytest.raises(TypeError, match="computes the spectra itself"):
+        explain_spectral_classifier(fitted_spectral, psd)
+    with pytest.raises(TypeError, match="computes the spectra itself.*Give the"):
+        LogPowerSpectrum().fit(psd)

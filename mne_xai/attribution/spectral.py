@@ -6,7 +6,7 @@ import mne
 import numpy as np
 import torch
 from mne.io.pick import _picks_to_idx
-from mne.utils import _validate_type, verbose
+from mne.utils import _validate_type, logger, verbose
 from torch import nn
 
 from .._docs import fill_doc
@@ -185,6 +185,24 @@ def _data_channels(info, relevance):
     return mne.pick_info(info, data), relevance[..., data, :]
 
 
+def _log_unread_channels(epochs, info):
+    """Name the channels of the epochs that the network does not read.
+
+    The network reads its training channels, and its relevance is on those:
+    one left out of training (marked bad, or not picked) has none.
+    """
+    first = epochs[0] if isinstance(epochs, list | tuple) and epochs else epochs
+    if not isinstance(first, mne.BaseEpochs):
+        return  # arrays are read whole
+    unread = [name for name in first.ch_names if name not in info.ch_names]
+    if unread:
+        logger.info(
+            f"The network reads {info['nchan']} of the {len(first.ch_names)} "
+            f"channels of epochs; not {', '.join(unread)}, left out of its "
+            "training (marked bad, or not picked), which get no relevance."
+        )
+
+
 def _why_not_in_frequency(maps):
     """Why a method's maps do not fold into frequencies (None if they do).
 
@@ -330,9 +348,12 @@ def explain_spectrum(
     relevance : EpochsSpectrumArray | SpectrumArray
         Relevance of each channel and frequency (``np.fft.rfftfreq(n_times,
         1 / sfreq)``, a resolution of one over the epoch duration), with the
-        input's info and, per epoch, its events, event_id and metadata. MNE's
-        spectra hold data channels only: the relevance of other channels the
-        network reads (EOG, EMG, ...) is left out, with a warning of its share.
+        input's info and, per epoch, its events, event_id and metadata, on
+        the channels the network reads (a log line names those of ``epochs``
+        it does not read, such as channels marked bad in training, which get
+        no relevance). MNE's spectra hold data channels only: the relevance
+        of other channels the network reads (EOG, EMG, ...) is left out, with
+        a warning of its share.
 
     Notes
     -----
@@ -398,6 +419,7 @@ def explain_spectrum(
         device=device,
         params=params,
     )
+    _log_unread_channels(epochs, request.info)
     baseline = request.params.get("baseline")
     if baseline is not None:
         # Baselines are resolved in time, like the data; the network now reads

@@ -223,7 +223,8 @@ class UnitSensitivity:
 def _check_bands(bands, sfreq, n_times):
     """Return the bands as floats, refusing any the epochs cannot resolve."""
     nyquist, resolution = sfreq / 2, sfreq / n_times
-    if bands is None:
+    defaults = bands is None
+    if defaults:
         bands = {
             name: band for name, band in DEFAULT_BANDS.items() if band[1] <= nyquist
         }
@@ -237,6 +238,13 @@ def _check_bands(bands, sfreq, n_times):
         if not isinstance(edges, tuple | list) or len(edges) != 2:
             raise ValueError(f"bands[{name!r}] must be (low, high) in Hz, got {edges}.")
         low, high = (float(edge) for edge in edges)
+        if low == 0 < high:
+            raise ValueError(
+                f"Band {name!r} ({low:g}-{high:g} Hz) starts at 0 Hz, the mean of "
+                "the signal, whose phase cannot change (a real signal's mean is "
+                "real). Start it at the first frequency bin of the epochs "
+                f"({resolution:g} Hz) or above."
+            )
         if not 0 < low < high:
             raise ValueError(
                 f"Band {name!r} must have 0 < low < high Hz, got ({low:g}, {high:g})."
@@ -248,10 +256,15 @@ def _check_bands(bands, sfreq, n_times):
                 "its upper edge."
             )
         if high - low < resolution:
+            which, fix = (
+                ("The default band", "pass bands at least that wide")
+                if defaults
+                else ("Band", "widen it")
+            )
             raise ValueError(
-                f"Band {name!r} ({low:g}-{high:g} Hz) is narrower than the "
+                f"{which} {name!r} ({low:g}-{high:g} Hz) is narrower than the "
                 f"frequency resolution of {n_times}-sample epochs ({resolution:g} "
-                "Hz); widen it."
+                f"Hz); {fix}, or give longer epochs."
             )
         checked[str(name)] = (low, high)
     return checked
@@ -281,7 +294,8 @@ class _PerturbedData:
     the band's analytic signal ``a`` (its positive frequencies, doubled) is
     replaced by ``a w``: ``x - Re(a) + Re(a w)``, with ``w = exp(s z)`` or
     ``exp(i phase_std z)`` and ``z`` unit-variance white noise low-passed at
-    half the band's width, so that the perturbed band stays near the band.
+    half the band's width, so that the perturbed band stays near the band,
+    and below the band's distance to 0 Hz and to the Nyquist frequency.
     """
 
     def __init__(self, data, bands, sfreq, n_draws, phase_std, seed):
@@ -297,8 +311,20 @@ class _PerturbedData:
         rfreqs = np.fft.rfftfreq(n_times, 1 / sfreq)
         self.analytic_masks, self.smoothing = [], []
         for low, high in bands.values():
-            self.analytic_masks.append(np.where((freqs >= low) & (freqs < high), 2, 0))
-            lowpass = (rfreqs <= (high - low) / 2).astype(float)
+            in_band = (freqs >= low) & (freqs < high)
+            self.analytic_masks.append(np.where(in_band, 2, 0))
+            # The factors shift the band's frequencies by as much as their
+            # own: no further than 0 Hz and the Nyquist frequency, past which
+            # the real part folds the shift back as a change of amplitude (a
+            # phase perturbation next to 0 Hz changed a sinusoid's energy).
+            # In bins, which float frequencies could round across the edge.
+            first, last = np.flatnonzero(in_band)[[0, -1]]
+            shifts = np.arange(len(rfreqs))
+            lowpass = (
+                (rfreqs <= (high - low) / 2)
+                & (shifts < first)
+                & (last + shifts < n_times / 2)
+            ).astype(float)
             # Circular filtering keeps white noise stationary: its variance is
             # the squared norm of the filter's impulse response everywhere.
             impulse = np.fft.irfft(lowpass, n=n_times)
@@ -388,8 +414,8 @@ def unit_sensitivity(
         Frequency bands ``name: (low, high)`` in Hz. None uses theta (4-8),
         alpha (8-13), beta (13-30) and gamma (30-45 Hz), leaving out those
         above the Nyquist frequency. A given band above the Nyquist
-        frequency, or narrower than the epochs' frequency resolution, is
-        refused.
+        frequency, starting at 0 Hz (whose phase cannot change), or narrower
+        than the epochs' frequency resolution, is refused.
     n_draws : int
         Random perturbations of each kind per epoch and band.
     phase_std : float
@@ -423,7 +449,13 @@ def unit_sensitivity(
     rest of the signal is kept as it is. The factors vary within the epoch,
     so the perturbed band spreads by up to half its width on either side (on
     EEGBCI, a quarter to two fifths of the change lies outside the band),
-    where it meets the signal of the neighbouring frequencies. A unit pooling
+    where it meets the signal of the neighbouring frequencies. Near 0 Hz and
+    the Nyquist frequency the factors vary more slowly, so that the band
+    spreads no further than these: past them, a real signal folds the spread
+    back as a change of amplitude (a phase perturbation of a band next to
+    either changed a sinusoid's energy 0.14 to 0.30 times as much as an
+    amplitude perturbation did). A band that starts at the first frequency
+    bin is perturbed by factors constant over the epoch. A unit pooling
     their power with the band's therefore shows some phase sensitivity: the
     energy of the whole signal, a pure energy detector, had a phase
     sensitivity of 0.15 to 0.4 times its amplitude sensitivity on EEGBCI

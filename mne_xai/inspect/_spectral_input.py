@@ -8,21 +8,23 @@ and frequencies of its input.
 """
 
 import mne
+import numpy as np
+from mne.time_frequency import EpochsSpectrum, Spectrum
 from mne.utils import _validate_type, logger, verbose
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._convert import InputData, labels_match_events, labels_or_events
+from .._convert import InputData, labels_match_events, labels_or_events, map_info
 from .._docs import fill_doc
 from .._outputs import epochs_array, spectrum_array, trials_of
 from .._prediction import _ScoreMixin
 from ..attribution import explain
 from ..attribution._core import _resolve_target
 from ..attribution._registry import get_method
-from ..attribution.spectral import _data_channels
+from ..attribution.spectral import _data_channels, _log_unread_channels
 from ..estimators import EEGNetClassifier
 from ..models._base import TooShortError
-from ..spectral_input import LogPowerSpectrum
+from ..spectral_input import LogPowerSpectrum, _frequency_span
 
 
 class SpectralClassifier(
@@ -281,6 +283,36 @@ def _network_input(estimator, X):
     return epochs_array(spectra, estimator.network_info_, 0.0, **data.trials)
 
 
+def _spectrum_baseline_message(estimator, baseline):
+    """Why an MNE spectrum is no baseline: it may not be what the network reads.
+
+    A spectrum records its frequencies but not its segments nor its window:
+    Welch spectra of another segment length lie at other frequencies (as many,
+    for another fmax), or at the same ones with another resolution.
+    """
+    spectrum = estimator.spectrum_
+    freqs = baseline.freqs
+    same_freqs = len(freqs) == len(estimator.freqs_) and np.allclose(
+        freqs, estimator.freqs_
+    )
+    other = ""
+    if not same_freqs:
+        other = (
+            f" Its frequencies ({len(freqs)}, {_frequency_span(freqs)}) are not "
+            f"those the network reads ({len(estimator.freqs_)}, "
+            f"{_frequency_span(estimator.freqs_)}): Welch spectra of another "
+            "segment length (n_fft, n_per_seg) lie at other frequencies, as MNE's "
+            "combine_spectrum refuses to mix."
+        )
+    return (
+        f"baseline is an MNE spectrum ({type(baseline).__name__}), which records "
+        "neither its segments nor its window, so it cannot be checked to be the "
+        f"spectra the network reads ({spectrum._settings()}; power in dB).{other} "
+        "Give the epochs in time, read as their spectra with those settings, "
+        '"mean", or an array in dB, shape (n_channels, n_freqs).'
+    )
+
+
 def _spectral_baseline(estimator, baseline):
     """Return the baseline as the network reads it: Epochs as their spectra."""
     if isinstance(baseline, str) and baseline == "zeros":
@@ -297,9 +329,20 @@ def _spectral_baseline(estimator, baseline):
             'gradient_shap), "mean" or a spectrum in dB, shape (n_channels, '
             "n_freqs)."
         )
+    if isinstance(baseline, Spectrum | EpochsSpectrum):
+        raise TypeError(_spectrum_baseline_message(estimator, baseline))
     parts = baseline if isinstance(baseline, list | tuple) else [baseline]
     if parts and all(isinstance(part, mne.BaseEpochs) for part in parts):
         return _network_input(estimator, baseline)
+    if isinstance(baseline, np.ndarray) and baseline.dtype.kind in "fiu":
+        estimator.spectrum_._check_level(
+            baseline,
+            "The baseline is {offset:+.0f} dB from the training spectra: is it "
+            "power (V²/Hz, as spectrum.get_data() gives it) rather than power in "
+            "dB, 10 * log10(power)? Read as dB, power lies near 0 dB, no "
+            "reference for EEG. Or is it in another unit (volts and microvolts "
+            "are 120 dB apart)?",
+        )
     return baseline
 
 
@@ -348,7 +391,9 @@ def explain_spectral_classifier(
         a spectrum, shape ``(n_channels, n_freqs)``, in dB; Epochs are taken in
         time, as ``epochs`` are. Methods that measure each input from zero
         without a baseline (gradient × input, LRP, FullGrad) are refused for
-        that reason.
+        that reason. MNE spectra are refused as baselines: they record neither
+        their segments nor their window, and Welch spectra of another segment
+        length lie at other frequencies than the network reads.
 
     Returns
     -------
@@ -400,6 +445,8 @@ def explain_spectral_classifier(
         index, _ = _resolve_target(estimator, target, InputData(epochs))
         # Labels per epoch: a single one could also read as an index.
         target = estimator.classes_[index]
+    if estimator.info_ is not None:
+        _log_unread_channels(epochs, estimator.info_)
     spectra = _network_input(estimator, epochs)
     maps = explain(
         estimator.estimator_,
@@ -412,12 +459,15 @@ def explain_spectral_classifier(
         random_state=random_state,
         **params,
     )
-    info = estimator.info_
-    if info is None:
+    if estimator.info_ is None:
         # Spectra need data channels; arrays of mne_xai are EEG.
         info = mne.create_info(
             estimator.network_info_.ch_names, estimator.spectrum_.sfreq_, "eeg"
         )
+    else:
+        # Channels marked bad that picks named are read by the network: marked
+        # bad, their relevance would be left out of get_data() and the figures.
+        info = map_info(estimator.info_)
     info, relevance = _data_channels(info, maps.data if average else maps.get_data())
     return spectrum_array(
         relevance,
