@@ -546,6 +546,43 @@ class InputData:
         return None if self._epochs is None else self._epochs[0].ch_names
 
     @property
+    def given_order(self):
+        """The channels read, in the order of the Epochs given, as their positions.
+
+        The network reads its channels in its own order; results on them go
+        back in the user's order, as MNE's tools keep it (a ground truth
+        indexed as the Epochs was otherwise compared with other channels).
+        None when both orders agree, and for arrays, read as they are.
+        """
+        if self._picks is None:
+            return None
+        order = np.argsort(self._picks)
+        return None if np.array_equal(order, np.arange(len(order))) else order
+
+    @property
+    def given_info(self):
+        """The info of the channels read, in the order of the Epochs given."""
+        if self.given_order is None:
+            return self.info
+        return mne.pick_info(self._epochs[0].info, np.sort(self._picks))
+
+    def in_given_order(self, maps):
+        """Return maps of the channels read (axis -2) in the order of the Epochs given.
+
+        Parameters
+        ----------
+        maps : ndarray, shape (..., n_channels, n_times)
+            Maps of the channels read, in the network's order.
+
+        Returns
+        -------
+        maps : ndarray, shape (..., n_channels, n_times)
+            The same maps, in the order of :attr:`given_info`.
+        """
+        order = self.given_order
+        return maps if order is None else maps[..., order, :]
+
+    @property
     def metadata(self):
         """The epochs' metadata (None for arrays, or when an Epochs has none)."""
         if self._epochs is None:

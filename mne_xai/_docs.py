@@ -76,9 +76,10 @@ docdict["attribution_given"] = """\
 attribution : mne.Epochs | array, shape (n_epochs, n_channels, n_times) | None
     Attribution maps computed already, one per epoch (e.g. the output of
     :func:`mne_xai.explain`), instead of ``method``. Epochs are read by
-    channel name; an array on the network's channels, in the order of
-    :func:`mne_xai.explain`'s output (refused when the epochs hold those
-    channels in another order, which the array could follow as well)."""
+    channel name; an array on the network's channels, in the network's
+    order (refused when the epochs hold those channels in another order,
+    which the array, e.g. of :func:`mne_xai.explain`'s output, could follow
+    as well)."""
 
 docdict["shortcuts"] = """\
 shortcuts : bool

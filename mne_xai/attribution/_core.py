@@ -631,8 +631,9 @@ def explain(
     Returns
     -------
     attribution : mne.EpochsArray | mne.EvokedArray
-        Relevance of each channel and time sample, on the network's channels
-        in the network's order, with the input's info (montage), events,
+        Relevance of each channel and time sample, on the channels the
+        network reads, in the order the Epochs given hold them (as the
+        network's for arrays), with the input's info (montage), events,
         event_id, times, metadata, selection and drop log, so that
         ``attribution["feet"].average()`` and MNE's figures work. Projectors
         not yet applied to the input (e.g. an average reference added with
@@ -678,6 +679,7 @@ def explain(
         random_state=random_state,
     )
     data, info = request.data, request.info
+    result = data.in_given_order(result)
     tmin = start_time(data, request.network)
     if average:
         return evoked_array(
@@ -706,7 +708,10 @@ class Request:
         The data, with the network's channels picked, read in batches; its
         info, events, event_id, tmin and metadata make the MNE outputs.
     info : mne.Info
-        The info of the outputs: the data's, or made up for arrays.
+        The info of the outputs: the data's, on the channels the network
+        reads in the order of the Epochs given (see
+        :meth:`~mne_xai._convert.InputData.in_given_order`), or made up for
+        arrays.
     train_std : float | ndarray | None
         The standard deviation of the training data (of each channel's type,
         per channel, for several types), to warn about data in another unit.
@@ -797,7 +802,7 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
         method_class=method_class,
         params=params,
         data=data,
-        info=map_info(data.info)
+        info=map_info(data.given_info)
         if data.info is not None
         else output_info_for_arrays(estimator, data.shape),
         train_std=estimator.data_std_,
