@@ -118,8 +118,11 @@ def _evaluation_batches(
     ``attribution`` (tensor, same shape), ``target`` (int64 tensor of class
     indices), ``score`` (the target logit of the unperturbed epochs) and
     ``rngs`` (one numpy Generator per epoch, so draws do not depend on how
-    epochs are batched) and ``read`` (the samples the network reads, None for
-    all; see :func:`~mne_xai.evaluate._samples_read.samples_read`).
+    epochs are batched), ``read`` (the samples the network reads, None for
+    all; see :func:`~mne_xai.evaluate._samples_read.samples_read`) and
+    ``given_order`` (the channels in the order of the Epochs given, None
+    where it is the network's; see
+    :attr:`~mne_xai._convert.InputData.given_order`).
     """
     random_state = check_seed(random_state)
     inputs, attribution = _check_inputs(
@@ -173,6 +176,7 @@ def _evaluation_batches(
                 info=info if info is not None else estimator.info_,
                 module=module,
                 read=read,
+                given_order=inputs.given_order,
             )
             start = stop
 
