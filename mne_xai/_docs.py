@@ -155,7 +155,10 @@ attribution : mne.Epochs | mne.Evoked | array, shape (n_epochs, ...)
 docdict["ground_truth_maps"] = """\
 ground_truth : mne.Epochs | mne.Evoked | array, shape (n_epochs, ...)
     Non-negative ground truth of the same shape, e.g. from
-    :func:`mne_xai.simulation.simulate_epochs`."""
+    :func:`mne_xai.simulation.simulate_epochs`. MNE objects must hold the
+    channels of ``attribution`` in its order; an array is read in that
+    order (the maps of :func:`mne_xai.explain` are on the channels the
+    network reads, in the order of the Epochs explained)."""
 
 docdict["attribution_time_courses"] = """\
 attribution : mne.Epochs | mne.Evoked | array, shape (n_epochs, n_ch, n_times)
@@ -164,7 +167,10 @@ attribution : mne.Epochs | mne.Evoked | array, shape (n_epochs, n_ch, n_times)
 docdict["ground_truth_time_courses"] = """\
 ground_truth : mne.Epochs | mne.Evoked | array, shape (n_epochs, n_ch, n_times)
     Non-negative ground truth of the same shape, e.g. from
-    :func:`mne_xai.simulation.simulate_epochs`."""
+    :func:`mne_xai.simulation.simulate_epochs`. MNE objects must hold the
+    channels of ``attribution`` in its order; an array is read in that
+    order (the maps of :func:`mne_xai.explain` are on the channels the
+    network reads, in the order of the Epochs explained)."""
 
 docdict["relevance_sign"] = """\
 sign : "absolute_value" | "positive"

@@ -902,7 +902,7 @@ def test_similarity_of_mne_maps_needs_the_same_channels_and_times():
     np.testing.assert_allclose(map_similarity(maps, maps.copy()), 1.0)
     reversed_maps = maps.copy().reorder_channels(maps.ch_names[::-1])
     for similarity in (map_similarity, structural_similarity):
-        with pytest.raises(ValueError, match="different channels"):
+        with pytest.raises(ValueError, match="same channels in another order"):
             similarity(maps, reversed_maps)
         with pytest.raises(ValueError, match="different time samples"):
             similarity(maps, maps.copy().shift_time(0.5))
