@@ -549,14 +549,14 @@ def _read_baseline(baseline, data):
 def _warn_if_reordered(data, array):
     """Warn that an array baseline follows the network's channel order.
 
-    Given Epochs whose channels are those of the network in another order,
-    a baseline built from them (``epochs.get_data().mean(0)``) is in their
-    order, and would be read against other channels.
+    Given Epochs holding the network's channels in another order (beside
+    others or not), a baseline built from them (``epochs.get_data().mean(0)``,
+    ``epochs.get_data(picks="eeg")[0]``) is in their order, and would be read
+    against other channels.
     """
-    given = data.given_ch_names
-    read = None if data.info is None else data.info.ch_names
-    if given is None or given == read or len(given) != array.shape[-2]:
+    if data.given_order is None:
         return
+    given, read = data.given_info.ch_names, data.info.ch_names
     warn(
         "The baseline array is read in the network's channel order "
         f"({', '.join(read[:3])}, ...), not in that of the Epochs given "
