@@ -267,6 +267,15 @@ def training_channels(info, picks):
     if picks is None:
         _check_some_data_channels(info)
     indices = _picks_to_idx(info, picks, none="data", exclude="bads")
+    # MNE picks them twice, and its pick_info then named no channel ("Found 2
+    # / 3 unique names, sel is not unique").
+    unique, counts = np.unique(indices, return_counts=True)
+    if (counts > 1).any():
+        repeated = [info.ch_names[index] for index in unique[counts > 1]]
+        raise ValueError(
+            f"picks={picks!r} names {', '.join(repeated)} more than once; give "
+            "each channel to train on once."
+        )
     stimulus = [
         info.ch_names[index]
         for index in indices
