@@ -614,3 +614,21 @@ def test_spectra_in_decibels_are_not_taken_for_microvolts(imagery_epochs):
         warnings.filterwarnings("error", ".*micro", category=RuntimeWarning)
         fitted = SpectralClassifier(estimator).fit(imagery_epochs[:10])
     assert fitted.estimator_.info_.get_channel_types()[0] == "eeg"
+
+
+def test_relevance_of_a_channel_marked_bad_is_not_hidden(spectral_epochs):
+    """A channel marked bad and trained on by name stayed bad in the relevance,
+    as explain's maps do not: get_data() left its row out (31 of 32 channels)
+    and MNE's figures hid it."""
+    epochs = spectral_epochs[:40].copy()
+    epochs.info["bads"] = ["Cz"]
+    estimator = EEGNetClassifier(
+        max_epochs=1, random_state=0, verbose=False, picks=epochs.ch_names
+    )
+    clf = SpectralClassifier(estimator).fit(epochs)
+    for average in (False, True):
+        relevance = explain_spectral_classifier(
+            clf, epochs[:4], "saliency", average=average, verbose=False
+        )
+        assert relevance.info["bads"] == []
+        assert relevance.get_data().shape[-2] == len(epochs.ch_names)

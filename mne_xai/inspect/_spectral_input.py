@@ -12,7 +12,7 @@ from mne.utils import _validate_type, logger, verbose
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._convert import InputData, labels_match_events, labels_or_events
+from .._convert import InputData, labels_match_events, labels_or_events, map_info
 from .._docs import fill_doc
 from .._outputs import epochs_array, spectrum_array, trials_of
 from .._prediction import _ScoreMixin
@@ -412,7 +412,9 @@ def explain_spectral_classifier(
         random_state=random_state,
         **params,
     )
-    info = estimator.info_
+    # As explain's maps: no projectors, and no channel marked bad, which the
+    # network read and whose row MNE's get_data and figures would leave out.
+    info = None if estimator.info_ is None else map_info(estimator.info_)
     if info is None:
         # Spectra need data channels; arrays of mne_xai are EEG.
         info = mne.create_info(
