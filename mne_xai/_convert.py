@@ -267,6 +267,15 @@ def training_channels(info, picks):
     if picks is None:
         _check_some_data_channels(info)
     indices = _picks_to_idx(info, picks, none="data", exclude="bads")
+    # MNE picks them twice, and its pick_info then named no channel ("Found 2
+    # / 3 unique names, sel is not unique").
+    unique, counts = np.unique(indices, return_counts=True)
+    if (counts > 1).any():
+        repeated = [info.ch_names[index] for index in unique[counts > 1]]
+        raise ValueError(
+            f"picks={picks!r} names {', '.join(repeated)} more than once; give "
+            "each channel to train on once."
+        )
     stimulus = [
         info.ch_names[index]
         for index in indices
@@ -544,6 +553,43 @@ class InputData:
     def given_ch_names(self):
         """The channels of the Epochs given, in their order, before any pick."""
         return None if self._epochs is None else self._epochs[0].ch_names
+
+    @property
+    def given_order(self):
+        """The channels read, in the order of the Epochs given, as their positions.
+
+        The network reads its channels in its own order; results on them go
+        back in the user's order, as MNE's tools keep it (a ground truth
+        indexed as the Epochs was otherwise compared with other channels).
+        None when both orders agree, and for arrays, read as they are.
+        """
+        if self._picks is None:
+            return None
+        order = np.argsort(self._picks)
+        return None if np.array_equal(order, np.arange(len(order))) else order
+
+    @property
+    def given_info(self):
+        """The info of the channels read, in the order of the Epochs given."""
+        if self.given_order is None:
+            return self.info
+        return mne.pick_info(self._epochs[0].info, np.sort(self._picks))
+
+    def in_given_order(self, maps):
+        """Return maps of the channels read (axis -2) in the order of the Epochs given.
+
+        Parameters
+        ----------
+        maps : ndarray, shape (..., n_channels, n_times)
+            Maps of the channels read, in the network's order.
+
+        Returns
+        -------
+        maps : ndarray, shape (..., n_channels, n_times)
+            The same maps, in the order of :attr:`given_info`.
+        """
+        order = self.given_order
+        return maps if order is None else maps[..., order, :]
 
     @property
     def metadata(self):

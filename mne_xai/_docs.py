@@ -76,9 +76,10 @@ docdict["attribution_given"] = """\
 attribution : mne.Epochs | array, shape (n_epochs, n_channels, n_times) | None
     Attribution maps computed already, one per epoch (e.g. the output of
     :func:`mne_xai.explain`), instead of ``method``. Epochs are read by
-    channel name; an array on the network's channels, in the order of
-    :func:`mne_xai.explain`'s output (refused when the epochs hold those
-    channels in another order, which the array could follow as well)."""
+    channel name; an array on the network's channels, in the network's
+    order (refused when the epochs hold those channels in another order,
+    which the array, e.g. of :func:`mne_xai.explain`'s output, could follow
+    as well)."""
 
 docdict["shortcuts"] = """\
 shortcuts : bool
@@ -154,7 +155,10 @@ attribution : mne.Epochs | mne.Evoked | array, shape (n_epochs, ...)
 docdict["ground_truth_maps"] = """\
 ground_truth : mne.Epochs | mne.Evoked | array, shape (n_epochs, ...)
     Non-negative ground truth of the same shape, e.g. from
-    :func:`mne_xai.simulation.simulate_epochs`."""
+    :func:`mne_xai.simulation.simulate_epochs`. MNE objects must hold the
+    channels of ``attribution`` in its order; an array is read in that
+    order (the maps of :func:`mne_xai.explain` are on the channels the
+    network reads, in the order of the Epochs explained)."""
 
 docdict["attribution_time_courses"] = """\
 attribution : mne.Epochs | mne.Evoked | array, shape (n_epochs, n_ch, n_times)
@@ -163,7 +167,10 @@ attribution : mne.Epochs | mne.Evoked | array, shape (n_epochs, n_ch, n_times)
 docdict["ground_truth_time_courses"] = """\
 ground_truth : mne.Epochs | mne.Evoked | array, shape (n_epochs, n_ch, n_times)
     Non-negative ground truth of the same shape, e.g. from
-    :func:`mne_xai.simulation.simulate_epochs`."""
+    :func:`mne_xai.simulation.simulate_epochs`. MNE objects must hold the
+    channels of ``attribution`` in its order; an array is read in that
+    order (the maps of :func:`mne_xai.explain` are on the channels the
+    network reads, in the order of the Epochs explained)."""
 
 docdict["relevance_sign"] = """\
 sign : "absolute_value" | "positive"

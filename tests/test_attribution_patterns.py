@@ -100,6 +100,24 @@ def test_pattern_view_recovers_the_planted_pattern(planted):
     )
 
 
+def test_patterns_of_epochs_in_another_channel_order_keep_it(planted):
+    """The covariance, in the network's channel order, multiplied maps in the
+    order of the Epochs given: patterns of reordered Epochs were those of other
+    channels."""
+    epochs, clf, pattern = planted
+    order = epochs.ch_names[::-1]
+    kwargs = dict(method="saliency", target="right", verbose=False)
+    expected = attribution_patterns(clf, epochs, **kwargs)
+    patterns = attribution_patterns(
+        clf, epochs.copy().reorder_channels(order), **kwargs
+    )
+    assert patterns.ch_names == order
+    np.testing.assert_allclose(
+        patterns.data, expected.copy().reorder_channels(order).data, rtol=1e-5
+    )
+    assert _correlation(patterns.data[:, 0], pattern[::-1]) > 0.99
+
+
 def test_per_epoch_patterns_keep_the_epochs_and_average_to_the_mean(planted):
     epochs, clf, _ = planted
     subset = epochs[::10]

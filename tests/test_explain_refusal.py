@@ -1158,6 +1158,16 @@ def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
         )
     with pytest.warns(RuntimeWarning, match="network's channel order"):
         explain(clf, reordered, "deeplift", baseline=reordered.get_data()[0])
+    # Beside a channel the network does not read, the baseline of the EEG
+    # channels in the Epochs' order was read in the network's without a word.
+    stim = mne.EpochsArray(
+        np.zeros((len(epochs), 1, X.shape[2])),
+        mne.create_info(["STI"], 64.0, "stim"),
+        verbose=False,
+    )
+    with_stim = reordered.copy().add_channels([stim], force_update_info=True)
+    with pytest.warns(RuntimeWarning, match=r"network's channel order.*\(Pz, C4"):
+        explain(clf, with_stim, "deeplift", baseline=with_stim.get_data(picks="eeg")[0])
     with pytest.warns(RuntimeWarning, match="another unit"):
         explain(clf, epochs, "deeplift", baseline=reference * 1e6, verbose=False)
     # An Evoked baseline lacking a channel failed in MNE's pick ("could not be

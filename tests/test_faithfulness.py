@@ -1046,3 +1046,35 @@ def test_samples_read_are_probed_on_epochs_that_vary():
     X[:8] = 0
     X[8:, :, 30:34] += 6
     _assert_deletion_ends_at_the_baseline(X)
+
+
+def test_channels_of_the_perturbation_tests_follow_the_epochs_order(
+    linear_estimator, montage_epochs
+):
+    """Epochs holding the network's channels in another order got a channel
+    index (patches) and per-channel columns (channels) in the network's order,
+    against their own channels and explain's maps."""
+    reordered = montage_epochs.copy().reorder_channels(montage_epochs.ch_names[::-1])
+    kwargs = dict(method="gradient_x_input", target=0, random_state=0, verbose=False)
+    maps = explain(linear_estimator, reordered, **kwargs).get_data()
+    channels = channel_perturbation_test(linear_estimator, reordered, **kwargs)
+    np.testing.assert_allclose(channels.relevance, maps.sum(axis=2), rtol=1e-5)
+    original = channel_perturbation_test(linear_estimator, montage_epochs, **kwargs)
+    np.testing.assert_allclose(
+        channels.score_drop, original.score_drop[:, ::-1], rtol=1e-5, atol=1e-4
+    )
+    patches = perturbation_test(linear_estimator, reordered, n_patches=5, **kwargs)
+    stop = patches.start + patches.patch_length[:, None]
+    in_patches = [
+        maps[epoch, channel, start:end].sum()
+        for epoch in range(N_EPOCHS)
+        for channel, start, end in zip(
+            patches.channel[epoch].ravel(),
+            patches.start[epoch].ravel(),
+            stop[epoch].ravel(),
+            strict=True,
+        )
+    ]
+    np.testing.assert_allclose(
+        patches.relevance.ravel(), in_patches, rtol=1e-4, atol=1e-6
+    )

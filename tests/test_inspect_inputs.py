@@ -810,3 +810,27 @@ def test_votes_of_a_pipeline_trained_on_other_labels_are_refused_without_y():
         np.mean(predicted[groups == g] == (3 - codes)[groups == g]) for g in range(4)
     ]
     np.testing.assert_allclose(table["epoch_accuracy"], expected)
+
+
+def test_spectra_of_best_samples_keep_the_channel_order_of_the_epochs():
+    """Epochs holding the network's channels in another order got spectra in
+    the network's order beside top epochs in theirs, as explain's maps no
+    longer are."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((20, N_CHANNELS, N_TIMES)) * 1e-5
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], SFREQ, "eeg")
+    events = np.column_stack([np.arange(20), np.zeros(20, int), np.repeat([1, 2], 10)])
+    epochs = mne.EpochsArray(
+        data, info, events, event_id={"a": 1, "b": 2}, verbose=False
+    )
+    clf = EEGNetClassifier(module=LinearLogits, max_epochs=1, verbose=False).fit(epochs)
+    order = ["Pz", "C4", "Cz", "C3"]
+    expected = best_samples(clf, epochs, k=3, among="all", verbose=False)
+    result = best_samples(
+        clf, epochs.copy().reorder_channels(order), k=3, among="all", verbose=False
+    )
+    for name, spectrum in result.spectra.items():
+        assert spectrum.ch_names == result.epochs[name].ch_names == order
+        np.testing.assert_allclose(
+            spectrum.get_data(), expected.spectra[name].get_data(picks=order)
+        )

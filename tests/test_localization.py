@@ -345,7 +345,7 @@ def test_specific_errors(tiny, maps):
     with pytest.raises(ValueError, match="No band"):
         spectral_precision(attribution, sfreq=100.0)
     simulated_truth, _ = maps
-    with pytest.raises(ValueError, match="different channels"):
+    with pytest.raises(ValueError, match="same channels in another order"):
         relevance_mass_accuracy(
             simulated_truth.copy().reorder_channels(simulated_truth.ch_names[::-1]),
             simulated_truth,
@@ -497,3 +497,31 @@ def test_maps_of_several_units_scored_together_warn():
     # spectral_precision, which read the maps without the others' checks.
     with pytest.warns(RuntimeWarning, match=r"several units \(T, V\)"):
         spectral_precision(maps, band=(8, 13))
+
+
+def test_maps_of_other_channels_than_the_ground_truth_say_which(maps):
+    """Maps of a network that left out a bad channel were told only that the
+    shapes differed, and maps with two channels swapped past the first four
+    were shown the same four names on both sides; an array ground truth of
+    the epochs' channels was not told which channels an array is read on."""
+    truth = maps[0]
+    without_bad = truth.copy().drop_channels(["O2"])
+    kwargs = dict(match=r"attribution lacks \['O2'\].*ground_truth.copy\(\).pick\(")
+    for measure in (spatial_precision, cosine_similarity):
+        with pytest.raises(ValueError, **kwargs):
+            measure(without_bad, truth)
+    with pytest.raises(ValueError, **kwargs):
+        spectral_precision(without_bad, truth, band="alpha")
+    swapped = truth.ch_names[:-2] + truth.ch_names[-1:-3:-1]
+    with pytest.raises(ValueError, match="the same channels in another order"):
+        spatial_precision(truth.copy().reorder_channels(swapped), truth)
+    with pytest.raises(ValueError, match=r"channels of attribution, in its order"):
+        spatial_precision(without_bad, truth.get_data())
+    # Picked as the message says, the ground truth scores.
+    picked = truth.copy().pick(without_bad.ch_names)
+    np.testing.assert_allclose(
+        spatial_precision(without_bad, picked),
+        spatial_precision(
+            without_bad.get_data(), truth.get_data(picks=without_bad.ch_names)
+        ),
+    )

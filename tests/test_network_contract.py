@@ -106,7 +106,10 @@ def test_plain_skorch_classifier_with_its_channels(epochs):
         ["Pz", "C4", "Cz", "C3"]
     )
     again = mne_xai.explain(network, reordered, "gradient_x_input", target=1)
-    np.testing.assert_allclose(again.get_data(), maps.get_data(), rtol=1e-5)
+    assert again.ch_names == reordered.ch_names  # in the user's order
+    np.testing.assert_allclose(
+        again.get_data(picks=epochs.ch_names), maps.get_data(), rtol=1e-5
+    )
     # The refusal named a CroppedClassifier's windows as the reason.
     with pytest.raises(ValueError, match="skorch records no statistics"):
         mne_xai.explain(network, X, "integrated_gradients", baseline="mean")

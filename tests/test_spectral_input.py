@@ -739,3 +739,23 @@ def test_mne_spectra_are_refused_as_input_in_the_spectral_terms(
         explain_spectral_classifier(fitted_spectral, psd)
     with pytest.raises(TypeError, match="computes the spectra itself.*Give the"):
         LogPowerSpectrum().fit(psd)
+
+
+def test_relevance_keeps_the_channel_order_of_the_epochs_given(spectral_epochs):
+    """Epochs holding the training channels in another order got relevance in
+    the training order, where explain's maps keep the Epochs' order."""
+    epochs = spectral_epochs[:40]
+    estimator = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    clf = SpectralClassifier(estimator).fit(epochs)
+    order = epochs.ch_names[::-1]
+    kwargs = dict(method="saliency", target=0, verbose=False)
+    expected = explain_spectral_classifier(clf, epochs[:4], **kwargs)
+    for average in (False, True):
+        relevance = explain_spectral_classifier(
+            clf, epochs[:4].copy().reorder_channels(order), average=average, **kwargs
+        )
+        assert relevance.ch_names == order
+        by_name = expected.get_data(picks=order)
+        np.testing.assert_allclose(
+            relevance.get_data(), by_name.mean(axis=0) if average else by_name
+        )

@@ -148,6 +148,16 @@ def test_picks_of_an_array_without_info_are_refused(synthetic_arrays, picks):
     assert EEGNetClassifier(picks="all", **FAST).fit(X, y).n_channels_ == 4
 
 
+@pytest.mark.parametrize("picks", [["C3", "Cz", "C3"], [0, 1, 0]])
+def test_picks_naming_a_channel_twice_are_refused_by_name(synthetic_arrays, picks):
+    """MNE's "Found 2 / 3 unique names, sel is not unique" named no channel."""
+    X, y = synthetic_arrays
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
+    epochs = mne.EpochsArray(X * 1e-5, info, verbose=False)
+    with pytest.raises(ValueError, match=r"names C3 more than once"):
+        EEGNetClassifier(picks=picks, **FAST).fit(epochs, y)
+
+
 @pytest.mark.parametrize(
     "picks", [slice(1, 4), [1, 2, 3], np.array([1, 2, 3]), ["C3", "Cz", "C4"]]
 )

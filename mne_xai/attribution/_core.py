@@ -549,14 +549,14 @@ def _read_baseline(baseline, data):
 def _warn_if_reordered(data, array):
     """Warn that an array baseline follows the network's channel order.
 
-    Given Epochs whose channels are those of the network in another order,
-    a baseline built from them (``epochs.get_data().mean(0)``) is in their
-    order, and would be read against other channels.
+    Given Epochs holding the network's channels in another order (beside
+    others or not), a baseline built from them (``epochs.get_data().mean(0)``,
+    ``epochs.get_data(picks="eeg")[0]``) is in their order, and would be read
+    against other channels.
     """
-    given = data.given_ch_names
-    read = None if data.info is None else data.info.ch_names
-    if given is None or given == read or len(given) != array.shape[-2]:
+    if data.given_order is None:
         return
+    given, read = data.given_info.ch_names, data.info.ch_names
     warn(
         "The baseline array is read in the network's channel order "
         f"({', '.join(read[:3])}, ...), not in that of the Epochs given "
@@ -631,8 +631,9 @@ def explain(
     Returns
     -------
     attribution : mne.EpochsArray | mne.EvokedArray
-        Relevance of each channel and time sample, on the network's channels
-        in the network's order, with the input's info (montage), events,
+        Relevance of each channel and time sample, on the channels the
+        network reads, in the order the Epochs given hold them (as the
+        network's for arrays), with the input's info (montage), events,
         event_id, times, metadata, selection and drop log, so that
         ``attribution["feet"].average()`` and MNE's figures work. Projectors
         not yet applied to the input (e.g. an average reference added with
@@ -682,6 +683,7 @@ def explain(
         random_state=random_state,
     )
     data, info = request.data, request.info
+    result = data.in_given_order(result)
     tmin = start_time(data, request.network)
     if average:
         return evoked_array(
@@ -710,7 +712,10 @@ class Request:
         The data, with the network's channels picked, read in batches; its
         info, events, event_id, tmin and metadata make the MNE outputs.
     info : mne.Info
-        The info of the outputs: the data's, or made up for arrays.
+        The info of the outputs: the data's, on the channels the network
+        reads in the order of the Epochs given (see
+        :meth:`~mne_xai._convert.InputData.in_given_order`), or made up for
+        arrays.
     train_std : float | ndarray | None
         The standard deviation of the training data (of each channel's type,
         per channel, for several types), to warn about data in another unit.
@@ -801,7 +806,7 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
         method_class=method_class,
         params=params,
         data=data,
-        info=map_info(data.info)
+        info=map_info(data.given_info)
         if data.info is not None
         else output_info_for_arrays(estimator, data.shape),
         train_std=estimator.data_std_,

@@ -444,6 +444,7 @@ def explain_spectrum(
         transform=functools.partial(fold_fourier, magnitude=magnitude),
     )
     freqs = np.fft.rfftfreq(n_times, 1.0 / request.info["sfreq"])
+    relevance = request.data.in_given_order(relevance)
     info, relevance = _data_channels(request.info, relevance)
     return spectrum_array(
         relevance,

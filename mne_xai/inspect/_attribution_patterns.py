@@ -145,9 +145,11 @@ def attribution_patterns(
     batch_size = check_positive_int(batch_size, "batch_size")
     if "absolute" in get_method(method).parameters():
         params.setdefault("absolute", False)
-    covariance = channel_covariance(
-        network._check_prediction_input(epochs, "epochs"), batch_size
-    )
+    data = network._check_prediction_input(epochs, "epochs")
+    covariance = channel_covariance(data, batch_size)
+    # Of the channels in the network's order; explain's maps follow the Epochs'.
+    if data.given_order is not None:
+        covariance = covariance[np.ix_(data.given_order, data.given_order)]
     attribution = explain(
         network,
         epochs,

@@ -196,7 +196,8 @@ def _mean_log_spectra(data, info, groups, fmin, fmax, batch_size):
     data : InputData
         The epochs.
     info : mne.Info
-        Their channels.
+        Their channels, in the order of the Epochs given (see
+        :meth:`~mne_xai._convert.InputData.in_given_order`).
     groups : list of ndarray of int
         The indices of each group's epochs.
     fmin, fmax, batch_size
@@ -218,6 +219,7 @@ def _mean_log_spectra(data, info, groups, fmin, fmax, batch_size):
     # In float64, as MNE computes spectra: power near the Nyquist frequency of
     # filtered data is small enough for float32's rounding to show in dB.
     for batch in data.batches(batch_size, dtype=np.float64):
+        batch = data.in_given_order(batch)
         psd = mne.EpochsArray(batch, info, baseline=None, verbose=False).compute_psd(
             method="welch",
             fmin=fmin,
@@ -381,8 +383,12 @@ def best_samples(
         order = ranked[np.argsort(-scores[ranked, index], kind="stable")]
         indices[name] = order[:k]
         groups += [order[:k], order[k:]]
+    # Spectra of Epochs in their channel order, as their top epochs (and
+    # explain's maps) are.
     info = (
-        output_info_for_arrays(network, data.shape) if data.info is None else data.info
+        output_info_for_arrays(network, data.shape)
+        if data.info is None
+        else data.given_info
     )
     means, psd_info, freqs = _mean_log_spectra(
         data, info, groups, fmin, fmax, batch_size

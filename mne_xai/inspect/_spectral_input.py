@@ -400,11 +400,12 @@ def explain_spectral_classifier(
     relevance : EpochsSpectrumArray | SpectrumArray
         Relevance of each channel and frequency (``estimator.freqs_``), in the
         method's unit (e.g. logit for DeepLIFT, logit per dB for gradients),
-        with the info of the training channels (for arrays, EEG channels
-        named ``ch000``, ``ch001``, ...) and, per epoch, the epochs' events,
-        event_id and metadata. MNE's spectra hold data channels only: the
-        relevance of other channels the network reads (EOG, EMG, ...) is left
-        out, with a warning of its share.
+        on the training channels, in the order the Epochs given hold them,
+        with their info (for arrays, the training channels' info, or EEG
+        channels named ``ch000``, ``ch001``, ...) and, per epoch, the
+        epochs' events, event_id and metadata. MNE's spectra hold data
+        channels only: the relevance of other channels the network reads
+        (EOG, EMG, ...) is left out, with a warning of its share.
 
     See Also
     --------
@@ -459,16 +460,21 @@ def explain_spectral_classifier(
         random_state=random_state,
         **params,
     )
+    relevance = maps.data if average else maps.get_data()
     if estimator.info_ is None:
         # Spectra need data channels; arrays of mne_xai are EEG.
         info = mne.create_info(
             estimator.network_info_.ch_names, estimator.spectrum_.sfreq_, "eeg"
         )
     else:
-        # Channels marked bad that picks named are read by the network: marked
-        # bad, their relevance would be left out of get_data() and the figures.
-        info = map_info(estimator.info_)
-    info, relevance = _data_channels(info, maps.data if average else maps.get_data())
+        # As explain's maps: on the channels of the Epochs given, in their
+        # order (arrays: the training channels), without projectors or
+        # channels marked bad, which the network read and whose rows MNE's
+        # get_data and figures would leave out.
+        given = InputData(epochs, ch_names=estimator.info_.ch_names)
+        info = map_info(estimator.info_ if given.info is None else given.given_info)
+        relevance = given.in_given_order(relevance)
+    info, relevance = _data_channels(info, relevance)
     return spectrum_array(
         relevance,
         info,

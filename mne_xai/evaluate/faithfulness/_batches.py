@@ -82,10 +82,10 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
 def _check_array_channel_order(data, ch_names):
     """Refuse maps as an array when its channels could follow two orders.
 
-    An array's maps are read on the network's channels, in the order of
-    :func:`mne_xai.explain`'s output; epochs holding those channels in
-    another order may have had their maps computed in theirs (AOPC 0.74
-    became -0.01, silently).
+    An array's maps are read on the network's channels, in the network's
+    order; epochs holding those channels in another order have their maps
+    in theirs (as :func:`mne_xai.explain` returns them) or in the network's,
+    and an array does not say which (AOPC 0.74 became -0.01, silently).
     """
     given = [name for name in data.given_ch_names if name in ch_names]
     if given != ch_names:
@@ -94,7 +94,8 @@ def _check_array_channel_order(data, ch_names):
             f"network ({given[:4]}... against {ch_names[:4]}...), so an array of "
             "maps could follow either. Pass the maps as Epochs (as explain "
             "returns them; read by channel name), or the epochs in the network's "
-            "order: epochs.copy().reorder_channels(maps.ch_names)."
+            "order: epochs.copy().reorder_channels(ch_names), with ch_names the "
+            f"network's channels {ch_names[:4]}{' ...' * (len(ch_names) > 4)}."
         )
 
 
@@ -117,8 +118,11 @@ def _evaluation_batches(
     ``attribution`` (tensor, same shape), ``target`` (int64 tensor of class
     indices), ``score`` (the target logit of the unperturbed epochs) and
     ``rngs`` (one numpy Generator per epoch, so draws do not depend on how
-    epochs are batched) and ``read`` (the samples the network reads, None for
-    all; see :func:`~mne_xai.evaluate._samples_read.samples_read`).
+    epochs are batched), ``read`` (the samples the network reads, None for
+    all; see :func:`~mne_xai.evaluate._samples_read.samples_read`) and
+    ``given_order`` (the channels in the order of the Epochs given, None
+    where it is the network's; see
+    :attr:`~mne_xai._convert.InputData.given_order`).
     """
     random_state = check_seed(random_state)
     inputs, attribution = _check_inputs(
@@ -178,6 +182,7 @@ def _evaluation_batches(
                 info=info if info is not None else estimator.info_,
                 module=module,
                 read=read,
+                given_order=inputs.given_order,
             )
             start = stop
 

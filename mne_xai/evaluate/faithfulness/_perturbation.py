@@ -37,6 +37,18 @@ def _pearson(relevance, drop):
     return np.divide(products, norms, out=np.full(norms.shape, np.nan), where=norms > 0)
 
 
+def _given_positions(channel, item):
+    """Positions of the network's channels ``channel`` among those of explain's maps.
+
+    Maps of Epochs are in the Epochs' order (see
+    :attr:`~mne_xai._convert.InputData.given_order`), and results on
+    channels follow them.
+    """
+    if item.given_order is None:
+        return channel
+    return np.argsort(item.given_order)[channel]
+
+
 def _mean_correlation(correlation, what):
     """Mean of the correlations that are defined (not NaN), over every epoch.
 
@@ -131,7 +143,9 @@ def perturbation_test(
         ``result.to_frame().groupby("patch_fraction").correlation.mean()``
         gives it per patch length); ``relevance`` and ``score_drop``
         (n_epochs, n_fractions, n_patches): the raw pairs; ``channel`` and
-        ``start`` (same shape): where each patch was; ``patch_fractions`` and
+        ``start`` (same shape): where each patch was, ``channel`` indexing the
+        channels of :func:`mne_xai.explain`'s maps (those the network reads,
+        in the order of the Epochs given); ``patch_fractions`` and
         ``patch_length`` (n_fractions,): the patch lengths, as fractions and
         in samples; ``target`` (n_epochs,): the class index scored.
         ``to_frame()`` gives one row per epoch and patch length.
@@ -229,7 +243,7 @@ def perturbation_test(
         drop = -changes.cpu().numpy().reshape(relevance.shape)
         results["relevance"].append(relevance)
         results["score_drop"].append(drop)
-        results["channel"].append(channel)
+        results["channel"].append(_given_positions(channel, item))
         results["start"].append(start)
         results["target"].append(item.target.cpu().numpy())
     result = PerturbationTestResult(
@@ -292,8 +306,10 @@ def channel_perturbation_test(
         (NaN where either side is constant); ``mean_correlation``: its mean
         over the epochs where it is defined (a float; NaN left out, with a
         warning); ``relevance`` and ``score_drop`` (n_epochs,
-        n_channels): the raw pairs; ``target`` (n_epochs,): the class index
-        scored. ``to_frame()`` gives one row per epoch.
+        n_channels): the raw pairs, on the channels of
+        :func:`mne_xai.explain`'s maps (those the network reads, in the order
+        of the Epochs given); ``target`` (n_epochs,): the class index scored.
+        ``to_frame()`` gives one row per epoch.
 
     See Also
     --------
@@ -343,8 +359,10 @@ def channel_perturbation_test(
             torch.zeros(n_epochs, n_channels, dtype=torch.int64, device=device),
             np.full(n_channels, n_times),
         )
-        drops.append(-changes.cpu().numpy())
-        relevance.append(item.attribution.sum(dim=2).cpu().numpy())
+        # Columns in the order of explain's maps, the Epochs' order.
+        columns = slice(None) if item.given_order is None else item.given_order
+        drops.append(-changes.cpu().numpy()[:, columns])
+        relevance.append(item.attribution.sum(dim=2).cpu().numpy()[:, columns])
         targets.append(item.target.cpu().numpy())
     result = ChannelPerturbationTestResult(
         relevance=np.concatenate(relevance).astype(np.float64),

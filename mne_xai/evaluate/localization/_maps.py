@@ -44,19 +44,73 @@ def _check_time_courses(data, name):
         )
 
 
-def _check_same_shape(relevance, truth):
-    if relevance.shape != truth.shape:
-        average = (
+def _check_same_shape(relevance, truth, attribution=None, ground_truth=None):
+    """Refuse maps of other shapes, saying how to give the ground truth.
+
+    ``attribution`` and ``ground_truth``, the objects given, say where an
+    array ground truth of other channels is read.
+    """
+    if relevance.shape == truth.shape:
+        return
+    hint = ""
+    if len(relevance) == 1 and relevance.shape[1:] == truth.shape[1:]:
+        hint = (
             " For an average map (an Evoked), average the ground truth alike "
             "(ground_truth.average())."
-            if len(relevance) == 1 and relevance.shape[1:] == truth.shape[1:]
-            else ""
         )
-        raise ValueError(
-            f"attribution has shape {relevance.shape} but ground_truth has shape "
-            f"{truth.shape}; they need one map each for the same epochs, channels "
-            f"and times.{average}"
+    elif (
+        isinstance(attribution, mne.BaseEpochs | mne.Evoked)
+        and isinstance(ground_truth, np.ndarray)
+        and relevance.ndim == truth.ndim > 2
+        and relevance.shape[1] != truth.shape[1]
+    ):
+        names = attribution.ch_names
+        hint = (
+            " An array ground_truth is read on the channels of attribution, in "
+            f"its order ({len(names)}: {', '.join(names[:3])}"
+            f"{', ...' * (len(names) > 3)}); of Epochs, "
+            "ground_truth.get_data(picks=attribution.ch_names)."
         )
+    raise ValueError(
+        f"attribution has shape {relevance.shape} but ground_truth has shape "
+        f"{truth.shape}; they need one map each for the same epochs, channels "
+        f"and times.{hint}"
+    )
+
+
+def _channel_difference(first, second, names):
+    """Say how the channels of two MNE objects differ, and how to pair them."""
+    first_name, second_name = names
+    missing = [ch for ch in second.ch_names if ch not in first.ch_names]
+    extra = [ch for ch in first.ch_names if ch not in second.ch_names]
+    if not (missing or extra):
+        # Where they first differ: the first names alone may agree.
+        start = next(
+            index
+            for index, (one, other) in enumerate(
+                zip(first.ch_names, second.ch_names, strict=True)
+            )
+            if one != other
+        )
+        return (
+            f"hold the same channels in another order (from position {start}: "
+            f"{first.ch_names[start : start + 3]} against "
+            f"{second.ch_names[start : start + 3]})"
+        ), f"{second_name}.copy().pick({first_name}.ch_names)"
+    differ = "; ".join(
+        text.format(f"{channels[:5]}{' ...' * (len(channels) > 5)}")
+        for text, channels in (
+            (f"{first_name} lacks {{}} of {second_name}", missing),
+            (f"{second_name} lacks {{}} of {first_name}", extra),
+        )
+        if channels
+    )
+    fix = (
+        f"give {second_name} on every channel of {first_name}"
+        if extra
+        else f"{second_name}.copy().pick({first_name}.ch_names)"
+    )
+    return f"hold different channels ({differ})", fix
 
 
 def _check_same_grid(attribution, ground_truth, names=("attribution", "ground_truth")):
@@ -67,10 +121,10 @@ def _check_same_grid(attribution, ground_truth, names=("attribution", "ground_tr
     first, second = names
     check_same_epochs(attribution, ground_truth, names)
     if attribution.ch_names != ground_truth.ch_names:
+        differ, fix = _channel_difference(attribution, ground_truth, names)
         raise ValueError(
-            f"{first} and {second} have different channels; pick the same "
-            f"channels in the same order (got {attribution.ch_names[:4]}... and "
-            f"{ground_truth.ch_names[:4]}...)."
+            f"{first} and {second} {differ}, and maps are compared channel by "
+            f"channel: give them the same channels in the same order ({fix})."
         )
     if attribution.times.shape != ground_truth.times.shape or not np.allclose(
         attribution.times, ground_truth.times
@@ -111,10 +165,11 @@ def _pair(attribution, ground_truth, *, sign, time_courses=False):
     _check_option("sign", sign, _SIGNS)
     relevance = _map_data(attribution, "attribution")
     truth = _map_data(ground_truth, "ground_truth")
-    _check_same_shape(relevance, truth)
+    # MNE objects name the channels they differ by; shapes only count them.
+    _check_same_grid(attribution, ground_truth)
+    _check_same_shape(relevance, truth, attribution, ground_truth)
     if time_courses:
         _check_time_courses(relevance, "attribution")
-    _check_same_grid(attribution, ground_truth)
     _check_same_average(attribution, ground_truth)
     if isinstance(attribution, mne.BaseEpochs | mne.Evoked):
         _warn_if_units_differ(

@@ -256,8 +256,13 @@ def spectral_precision(attribution, ground_truth=None, *, band=None, sfreq=None)
     if isinstance(attribution, mne.BaseEpochs | mne.Evoked):
         _warn_if_units_differ(attribution.info, "summing the power of all channels")
     if ground_truth is not None:
-        _check_same_shape(relevance, _map_data(ground_truth, "ground_truth"))
         _check_same_grid(attribution, ground_truth)
+        _check_same_shape(
+            relevance,
+            _map_data(ground_truth, "ground_truth"),
+            attribution,
+            ground_truth,
+        )
     sfreq = _sampling_rate(sfreq, attribution, ground_truth)
     edges = _band_edges(band, ground_truth, attribution, len(relevance), sfreq)
     freqs, power = periodogram(relevance, fs=sfreq, window="hann", axis=-1)

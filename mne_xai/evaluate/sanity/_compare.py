@@ -167,6 +167,24 @@ def _predicted_classes(estimator, batch, device):
     return logits.argmax(dim=1).cpu().numpy()
 
 
+def _channel_positions(variant, ch_names):
+    """Positions in ``ch_names`` of the channels ``variant`` reads, in its order.
+
+    A network trained again on Epochs in another channel order than the
+    estimator's (the clone of data randomization, fitted on the epochs
+    given) reads its channels in that order: given the data in the
+    estimator's, it read each channel as another (a twin computing the same
+    function of each channel, by name, scored -0.47 where its maps were the
+    estimator's). None where the orders agree, or where either does not know
+    its channels. A variant of other channels was refused before
+    (``_check_same_channels``).
+    """
+    read = None if variant.info_ is None else variant.info_.ch_names
+    if ch_names is None or read is None or read == ch_names:
+        return None
+    return np.array([ch_names.index(name) for name in read])
+
+
 def _in_type_units(data, info, data_std):
     """Express the data in units of each channel type's standard deviation.
 
@@ -218,6 +236,9 @@ def _compare_to_variants(
     data_std = getattr(estimator, "data_std_", None)
     estimator = reading_channels(estimator, info)
     variants = [reading_channels(variant, info) for variant in variants]
+    # The batches hold the estimator's channels in its order.
+    ch_names = None if estimator.info_ is None else estimator.info_.ch_names
+    orders = [_channel_positions(variant, ch_names) for variant in variants]
     probe = torch.from_numpy(next(setup.request.data.batches(PROBE_EPOCHS)))
     module = private_module(estimator, setup.request.device)
     probe = probe.to(setup.request.device)
@@ -226,8 +247,15 @@ def _compare_to_variants(
     read = samples_read(module, probe)
     measures = measures_of_samples(read)
 
-    def explained(network, batch, classes):
-        maps = _explain_classes(network, batch, classes, method, setup.explain_params)
+    def explained(network, batch, classes, order=None):
+        if order is None:
+            maps = _explain_classes(
+                network, batch, classes, method, setup.explain_params
+            )
+        else:  # read in the network's order, compared in the estimator's
+            maps = _explain_classes(
+                network, batch[:, order], classes, method, setup.explain_params
+            )[:, np.argsort(order)]
         return maps if read is None else maps[..., read]
 
     similarity = {
@@ -260,8 +288,8 @@ def _compare_to_variants(
         bar.update_with_increment_value(1)
         if class_offsets is not None:
             classes = (classes + class_offsets[start:stop]) % n_classes
-        for row, variant in enumerate(variants):
-            randomized = explained(variant, batch, classes)
+        for row, (variant, order) in enumerate(zip(variants, orders, strict=True)):
+            randomized = explained(variant, batch, classes, order)
             prepared_randomized = {
                 metric: measure.prepare(randomized)
                 for metric, measure in measures.items()

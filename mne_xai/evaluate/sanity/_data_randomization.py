@@ -170,6 +170,8 @@ def data_randomization_check(
 def _check_same_channels(estimator, randomized, *, trained_here):
     """Refuse a randomized network that reads other channels than the estimator.
 
+    The same channels in another order are read by name.
+
     Both explain the epochs as the estimator reads them; a network of other
     channels failed there, saying that the Epochs given were an array.
     """
@@ -179,8 +181,8 @@ def _check_same_channels(estimator, randomized, *, trained_here):
         ours, theirs = estimator.n_channels_, randomized.n_channels_
         if ours is None or theirs is None:
             return
-    if ours == theirs:
-        return
+    if ours == theirs or (isinstance(ours, list) and sorted(ours) == sorted(theirs)):
+        return  # in another order, the comparison reads them by name
 
     def channels(names):
         return (
