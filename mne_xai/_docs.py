@@ -303,7 +303,7 @@ info lines would interleave), unless ``verbose="debug"``. The warnings a
 recording raises (e.g. data filtered otherwise than the training data, or
 in other units: these checks of the data warn whatever ``verbose``) reach
 the caller once per recording, followed by its id, in their order, after all
-recordings are done; from workers too (loky or multiprocessing processes,
+recordings are done, at the caller's line and at every call; from workers too (loky or multiprocessing processes,
 and Dask workers of one thread each). When a recording fails, its own
 warnings and those of the recordings whose results had arrived come before
 its error (joblib then stops the recordings still running and drops the

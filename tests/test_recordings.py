@@ -25,6 +25,7 @@ from mne.utils import catch_logging, logger
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from mne_xai import EEGNetClassifier
+from mne_xai._warnings import warn as mne_xai_warn
 from mne_xai.evaluate import CurveResult, deletion_curve
 from mne_xai.recordings import (
     RecordingResults,
@@ -130,6 +131,12 @@ def _warnings_by_recording(recording_files, **backend):
                 _warn_for_subject, None, recording_files, subject="S1", n_jobs=2
             )
     return [str(w.message) for w in caught if "odd data" in str(w.message)]
+
+
+def _warn_as_mne_xai_does(estimator, epochs):
+    """Warn through mne_xai's helper, as fit does of a class it never predicts."""
+    mne_xai_warn(f"the network predicts no epoch of class 2 of {len(epochs)}")
+    return len(epochs)
 
 
 def _warn_then_fail(estimator, epochs):
@@ -448,6 +455,28 @@ def test_warnings_of_a_recording_reach_the_caller_with_its_id(recording_files):
     # WARNING, they were lost in the task's record.
     with mne.utils.use_log_level("error"):
         assert _warnings_by_recording(recording_files) == expected
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_warnings_of_the_recordings_reach_the_callers_line_at_every_call(
+    recording_files, n_jobs
+):
+    """Under Python's default filters. Raised again at a line of mne_xai, a
+    parallel call's warnings were remembered there: a second call (another
+    method, the next condition of a loop) said nothing of them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for _ in range(2):
+            map_recordings(
+                _warn_as_mne_xai_does, None, recording_files[:2], n_jobs=n_jobs
+            )
+    ours = [w for w in caught if "predicts no epoch" in str(w.message)]
+    assert [str(w.message) for w in ours] == 2 * [
+        f"the network predicts no epoch of class 2 of {N_EPOCHS} "
+        f"(recording 'sub-0{index}')"
+        for index in range(2)
+    ]
+    assert {w.filename for w in ours} == {__file__}  # the caller's line
 
 
 @pytest.mark.parametrize(

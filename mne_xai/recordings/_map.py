@@ -3,7 +3,6 @@
 import logging
 import os
 import pickle
-import warnings
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import NamedTuple
@@ -20,6 +19,7 @@ from mne.utils import _validate_type, logger, use_log_level, verbose
 
 from .._docs import fill_doc
 from .._progress import progress_bar
+from .._warnings import warn_again
 from ._results import RecordingResults
 from ._sources import _check_metadata_ids, _check_recordings, _named
 from ._workers import (
@@ -105,11 +105,7 @@ def _raise_recorded_warnings(done, failed):
         recording_id, raised = raised_by[position]
         for category, message in raised:
             # The id last, so that filters on the message's start still match.
-            # Not MNE's warn, which is silent above its WARNING level: the task
-            # ran at the caller's level, so what it raised was to be shown.
-            warnings.warn(
-                f"{message} (recording {recording_id!r})", category, stacklevel=2
-            )
+            warn_again(f"{message} (recording {recording_id!r})", category)
 
 
 @verbose
