@@ -315,7 +315,10 @@ keeps them in its log. Epochs given to worker processes (loky,
 multiprocessing, Dask) must pickle: those read from a file without preload
 hold it open and are refused (load them, or give their files); those cut
 from a Raw without preload go with their Raw, or its file name. Progress over
-recordings is a progress bar when serial, joblib's messages otherwise.
+recordings is reported as each is done: a progress bar on a terminal or in
+a notebook, a log line per recording elsewhere (a log file, CI); joblib's
+messages where results arrive all at the end (multiprocessing) or log lines
+would be silenced (threads of this process, outside a terminal).
 A worker that dies (e.g. out of memory) fails the call with an error that
 names the recordings not done; Dask may first retry the recording on
 another worker."""

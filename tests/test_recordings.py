@@ -598,15 +598,28 @@ def test_tasks_use_no_more_torch_threads_than_the_caller(recording_files):
     assert threads == {"sub-00": 1}
 
 
-def test_progress_is_logged(fitted, recording_files, capfd):
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_progress_is_logged_per_recording(fitted, recording_files, capfd, n_jobs):
+    """Outside a terminal (a log file, CI), where bars are off: a serial run
+    said nothing between its first line and its end, a parallel one wrote
+    joblib's messages to stderr, out of MNE's log, every few recordings."""
     with catch_logging() as log:
-        map_recordings(_n_epochs, fitted, recording_files, verbose=True)
-    assert "Running _n_epochs on 4 recordings, one at a time" in log.getvalue()
-    capfd.readouterr()
-    map_recordings(_n_epochs, fitted, recording_files, n_jobs=2, verbose=True)
-    assert "[Parallel(n_jobs=2)]: Done" in "".join(capfd.readouterr())
-    map_recordings(_n_epochs, fitted, recording_files, n_jobs=2, verbose=False)
-    assert "Parallel" not in "".join(capfd.readouterr())
+        map_recordings(_n_epochs, fitted, recording_files, n_jobs=n_jobs, verbose=True)
+    logged = log.getvalue()
+    lines = logged.splitlines()
+    assert lines[0].startswith("Running _n_epochs on 4 recordings")
+    done = [line for line in lines if line.startswith("Recording ")]
+    assert sorted(line.split(" done")[0] for line in done) == [
+        f"Recording 'sub-0{index}'" for index in range(N_RECORDINGS)
+    ]
+    assert [line.split("(")[1].split(",")[0] for line in done] == [
+        f"{count} of {N_RECORDINGS}" for count in range(1, N_RECORDINGS + 1)
+    ]
+    assert "\r" not in logged + "".join(capfd.readouterr())
+    with catch_logging() as log:
+        map_recordings(_n_epochs, fitted, recording_files, n_jobs=n_jobs, verbose=False)
+    quiet = log.getvalue() + "".join(capfd.readouterr())
+    assert "Recording" not in quiet and "Parallel" not in quiet
 
 
 def test_loky_recording_error_keeps_its_type_and_names_it(fitted, recording_files):

@@ -3,6 +3,7 @@
 import logging
 import os
 import pickle
+import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import NamedTuple
@@ -18,7 +19,7 @@ from joblib.parallel import (
 from mne.utils import _validate_type, logger, use_log_level, verbose
 
 from .._docs import fill_doc
-from .._progress import progress_bar
+from .._progress import bars_drawn, progress_bar
 from .._warnings import warn_again
 from ._results import RecordingResults
 from ._sources import _check_metadata_ids, _check_recordings, _named
@@ -78,16 +79,42 @@ class _Call(NamedTuple):
         )
 
 
+def _reported(outcomes, n_recordings):
+    """Return the outcomes of the tasks, reporting each recording when it is done.
+
+    A progress bar where it is redrawn in place, made now: a bar made under
+    the tasks' log level (threads of this process) is hidden. Elsewhere (a
+    log file, CI), where bars are off, a log line per recording: a serial run
+    said nothing between its first line and its end.
+    """
+    if bars_drawn():
+        return progress_bar(outcomes, max_value=n_recordings, mesg="Recordings")
+    return _logged(outcomes, n_recordings)
+
+
+def _logged(outcomes, n_recordings):
+    """Yield the outcomes, with a log line per recording done."""
+    start = time.monotonic()
+    for n_done, outcome in enumerate(outcomes, 1):
+        _, recording_id, *_ = outcome
+        logger.info(
+            f"Recording {recording_id!r} done ({n_done} of {n_recordings}, "
+            f"{time.monotonic() - start:.1f} s elapsed)."
+        )
+        yield outcome
+
+
 def _serial(call, estimator, done):
-    """Run the tasks one after the other in this process, with a progress bar."""
+    """Run the tasks one after the other in this process."""
     level = _task_log_level()
-    logger.info(
-        f"Running {call.name} on {len(call.sources)} recordings, one at a time."
-    )
+    n_recordings = len(call.sources)
+    logger.info(f"Running {call.name} on {n_recordings} recordings, one at a time.")
     shipped = _ship(estimator, "copied")
-    for position in progress_bar(range(len(call.sources)), mesg="Recordings"):
-        args = call.task_args(position, shipped, None, level, True)
-        _, *outcome = _run_recording(*args)
+    outcomes = (
+        _run_recording(*call.task_args(position, shipped, None, level, True))
+        for position in range(n_recordings)
+    )
+    for position, *outcome in _reported(outcomes, n_recordings):
         done[position] = outcome
 
 
@@ -251,15 +278,17 @@ def _parallel(call, estimator, backend, n_workers, done):
     # replicas, so a broadcast scatter did not survive a worker's death.
     level = _task_log_level()
     record_warnings = _one_task_per_process(backend)
+    # Results as they finish where the backend can yield them (loky, threads,
+    # Dask), all at the end otherwise (multiprocessing): each says its
+    # position. Where they come at the end, or log lines are silenced by the
+    # tasks' level (threads of this process) and no bar is drawn, joblib's
+    # messages say how far the call is.
+    streamed = backend.supports_return_generator
+    joblib_reports = not streamed or (in_process and not bars_drawn())
     parallel = joblib.Parallel(
         n_jobs=n_workers,
-        # Results as they finish where the backend can yield them (loky,
-        # threads, Dask), all at the end otherwise (multiprocessing): each
-        # says its position.
-        return_as=(
-            "generator_unordered" if backend.supports_return_generator else "list"
-        ),
-        verbose=5 if logger.level <= logging.INFO else 0,
+        return_as="generator_unordered" if streamed else "list",
+        verbose=5 if joblib_reports and logger.level <= logging.INFO else 0,
     )
     task = joblib.delayed(_run_recording)
     task_level = None if in_process else level
@@ -272,8 +301,11 @@ def _parallel(call, estimator, backend, n_workers, done):
             )
             for position in range(n_recordings)
         )
+        outcomes = parallel(tasks)
+        if not joblib_reports:
+            outcomes = _reported(outcomes, n_recordings)
         with use_log_level(level) if in_process else nullcontext():
-            for position, *outcome in parallel(tasks):
+            for position, *outcome in outcomes:
                 done[position] = outcome
     except Exception as err:
         if hasattr(err, "_mne_xai_failed"):
