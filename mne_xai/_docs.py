@@ -311,7 +311,7 @@ results it has not handed over yet, with their warnings). Threads of this
 process (joblib's threading backend) share its warnings, which then arrive as
 raised, without the recording's id, and Python's once-per-place rule shows a warning that
 several recordings raise alike once; a Dask worker running several threads
-keeps them in its log. Epochs given to worker processes (loky,
+keeps them in its output and log, which the call warns of. Epochs given to worker processes (loky,
 multiprocessing, Dask) must pickle: those read from a file without preload
 hold it open and are refused (load them, or give their files); those cut
 from a Raw without preload go with their Raw, or its file name. Progress over

@@ -927,6 +927,32 @@ def test_dask_workers_on_threads_of_this_process_leave_warnings_alone(
     assert messages and set(messages) == {"odd data of S1"}
 
 
+def test_dask_workers_of_several_threads_say_their_warnings_stay_there(
+    recording_files,
+):
+    """Threads of one worker share its process's warnings, which cannot be
+    told apart by recording: they stayed in the workers' output, and the
+    caller heard nothing of them, nor that they were kept from it."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("always")
+        with joblib.parallel_backend("dask", client=client):
+            map_recordings(_n_epochs, None, recording_files, verbose=False)
+    (said,) = [str(w.message) for w in caught if "stay with" in str(w.message)]
+    assert "2 threads" in said and "threads_per_worker=1" in said
+
+
 def test_stacked_tables_keep_the_labels_of_their_rows(fitted, recording_files):
     """Stacking dropped every table's index, the method of a trust summary and
     the group of group_predictions: rows told apart by position only."""

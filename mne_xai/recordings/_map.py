@@ -26,6 +26,7 @@ from ._sources import _check_metadata_ids, _check_recordings, _named
 from ._workers import (
     _one_task_per_process,
     _run_recording,
+    _say_warnings_stay_with_dask_workers,
     _ship,
     _task_log_level,
     _thread_share,
@@ -278,6 +279,8 @@ def _parallel(call, estimator, backend, n_workers, done):
     # replicas, so a broadcast scatter did not survive a worker's death.
     level = _task_log_level()
     record_warnings = _one_task_per_process(backend)
+    if not (record_warnings or in_process):
+        _say_warnings_stay_with_dask_workers(backend)
     # Results as they finish where the backend can yield them (loky, threads,
     # Dask), all at the end otherwise (multiprocessing): each says its
     # position. Where they come at the end, or log lines are silenced by the

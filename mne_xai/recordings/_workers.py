@@ -14,6 +14,7 @@ import torch
 from joblib.parallel import LokyBackend, MultiprocessingBackend, ThreadingBackend
 from mne.utils import logger, use_log_level
 
+from .._warnings import warn
 from ._sources import _metadata_id, _read_recording
 
 try:  # a dependency of joblib since 1.6; bundled with it before
@@ -137,6 +138,31 @@ def _one_task_per_process(backend):
         return False
     worker_pids = list(client.run(os.getpid).values())
     return os.getpid() not in worker_pids and len(set(worker_pids)) == len(worker_pids)
+
+
+def _say_warnings_stay_with_dask_workers(backend):
+    """Warn that Dask workers keep the tasks' warnings, where they cannot be recorded.
+
+    They went to the workers' output and logs (a notebook's caller never sees
+    them), without their recording, and nothing said they were kept from the
+    caller.
+    """
+    client = _dask_client(backend)
+    if client is None:
+        return
+    threads = max(client.nthreads().values())
+    why = (
+        f"each runs up to {threads} threads, which share their process's warnings"
+        if threads > 1
+        else "they share processes, whose warnings they share"
+    )
+    warn(
+        "The warnings of the recordings stay with the Dask workers (their "
+        f"output and logs), without their recording's id: {why}. Start workers "
+        "of one thread and process each (LocalCluster(threads_per_worker=1), "
+        "dask worker --nthreads 1) to receive them here, each named by its "
+        "recording."
+    )
 
 
 def _threads_of_this_process(backend):
