@@ -644,6 +644,18 @@ def test_an_error_that_does_not_pickle_names_its_recording(fitted, recording_fil
         map_recordings(_fail_unpicklably_on_s2, fitted, recording_files)
 
 
+def _lock(estimator, epochs):
+    return threading.Lock()
+
+
+def test_a_result_that_does_not_pickle_names_its_recording(recording_files):
+    """It could not be sent back from a loky worker: the call blamed a worker
+    that died, and named every recording as not done."""
+    with pytest.raises(TypeError, match=r"The result of recording 'sub-0\d' \(lock\)"):
+        map_recordings(_lock, None, recording_files, n_jobs=2)
+    assert len(map_recordings(_lock, None, recording_files)) == N_RECORDINGS
+
+
 def test_epochs_read_without_preload_are_refused_for_worker_processes(
     fitted, recording_files
 ):

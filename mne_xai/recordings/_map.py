@@ -2,7 +2,6 @@
 
 import logging
 import os
-import pickle
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -27,6 +26,7 @@ from ._workers import (
     _one_task_per_process,
     _run_recording,
     _say_warnings_stay_with_dask_workers,
+    _sendable,
     _ship,
     _task_log_level,
     _thread_share,
@@ -218,22 +218,6 @@ def map_recordings(
     )
 
 
-class _Discard:
-    """A file that keeps nothing: pickling into it tests, without the memory."""
-
-    def write(self, data):
-        """Drop ``data`` (bytes, or a buffer of an array's memory)."""
-
-
-def _pickles(epochs):
-    """Whether Epochs pickle, as they must to reach a worker process."""
-    try:
-        pickle.dump(epochs, _Discard(), protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        return False
-    return True
-
-
 def _check_sendable(sources):
     """Refuse Epochs that worker processes cannot receive: those that do not pickle.
 
@@ -248,7 +232,7 @@ def _check_sendable(sources):
         for position, source in enumerate(sources)
         if isinstance(source, mne.BaseEpochs)
         and not source.preload
-        and not _pickles(source)
+        and not _sendable(source)
     ]
     if lazy:
         raise ValueError(

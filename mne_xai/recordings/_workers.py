@@ -278,6 +278,15 @@ def _run_recording(
             if id_column is not None:
                 recording_id = _metadata_id(epochs, id_column, label)
             result = function(estimator.load(), epochs, **params)
+            if in_a_worker_process and not _sendable(result):
+                # Refused here, where the recording is known: failing on its
+                # way back, it was reported as a worker that died.
+                raise TypeError(
+                    f"The result of recording {recording_id!r} "
+                    f"({type(result).__name__}) cannot be sent from the worker "
+                    "process: it does not pickle. Return what pickles (numbers, "
+                    "arrays, tables, MNE objects), or use n_jobs=1."
+                )
         except Exception as err:
             # The error is the function's own (a user may catch its type);
             # the note says which recording raised it, in any worker. The
@@ -297,6 +306,22 @@ def _run_recording(
             # pickles the context of an error too.
             raise unsendable
     return position, recording_id, result, list(dict.fromkeys(caught))
+
+
+class _Discard:
+    """A file that keeps nothing: pickling into it tests, without the memory."""
+
+    def write(self, data):
+        """Drop ``data`` (bytes, or a buffer of an array's memory)."""
+
+
+def _sendable(value):
+    """Whether ``value`` pickles, as it must to go to or come from a worker process."""
+    try:
+        cloudpickle.dump(value, _Discard(), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return False
+    return True
 
 
 def _pickles(err):
