@@ -210,6 +210,17 @@ def test_ids_from_file_names_metadata_positions_and_given(fitted, recording_file
     assert table["recording"].tolist() == ["a", "b"]
 
 
+def test_ids_given_as_an_array_are_python_values(fitted):
+    """NumPy's scalars named the recordings as np.str_('a') in the results'
+    keys and in every warning and error note."""
+    epochs = [_simulate(seed) for seed in range(2)]
+    given = map_recordings(_n_epochs, fitted, epochs, ids=np.array(["a", "b"]))
+    assert [type(recording_id) for recording_id in given.ids] == [str, str]
+    with pytest.raises(RuntimeError) as info:
+        map_recordings(_fail, fitted, epochs, ids=np.array([10, 20]))
+    assert info.value.__notes__ == ["Raised by recording 10."]
+
+
 def test_explain_recordings_gives_evokeds_and_a_table(serial_maps, fitted):
     assert isinstance(serial_maps, RecordingResults)
     assert serial_maps.ids == [f"sub-{seed:02d}" for seed in range(N_RECORDINGS)]
