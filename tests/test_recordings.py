@@ -995,6 +995,16 @@ def test_stacked_tables_keep_the_labels_of_their_rows(fitted, recording_files):
         pd.testing.assert_frame_equal(rows.reset_index(drop=True), result.reset_index())
 
 
+def test_a_copy_of_the_results_is_results():
+    """dict's copy gave a dict, without the id name or the table view."""
+    results = RecordingResults([("a", 1.0), ("b", 2.0)], id_name="subject")
+    copied = results.copy()
+    assert isinstance(copied, RecordingResults) and copied == results
+    pd.testing.assert_frame_equal(copied.to_frame(), results.to_frame())
+    copied["c"] = 3.0
+    assert "c" not in results
+
+
 def test_multiprocessing_backend_runs_the_recordings(fitted, recording_files):
     """Its workers cannot yield results as they finish, which every run asked
     of them: it failed whatever the recordings."""

@@ -40,6 +40,16 @@ class RecordingResults(dict):
         """
         return list(self)
 
+    def copy(self):
+        """Return a shallow copy (:meth:`dict.copy` gives a plain dict).
+
+        Returns
+        -------
+        results : RecordingResults
+            The same results, with the same :attr:`id_name`.
+        """
+        return type(self)(self, id_name=self.id_name)
+
     def to_frame(self):
         """Return the results of all recordings as one table.
 
