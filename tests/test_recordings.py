@@ -1005,6 +1005,13 @@ def test_a_copy_of_the_results_is_results():
     assert "c" not in results
 
 
+def test_numbers_of_numpy_are_one_row_tables():
+    """NumPy's bool (a test's decision, ``p < 0.05``) was refused as "a bool,
+    which has no table view", where Python's bool made a row."""
+    results = RecordingResults([("a", np.bool_(True)), ("b", np.float32(0.5))])
+    assert results.to_frame()["value"].tolist() == [True, 0.5]
+
+
 def test_multiprocessing_backend_runs_the_recordings(fitted, recording_files):
     """Its workers cannot yield results as they finish, which every run asked
     of them: it failed whatever the recordings."""

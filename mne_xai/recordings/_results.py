@@ -2,6 +2,7 @@
 
 import numbers
 
+import numpy as np
 import pandas as pd
 
 
@@ -110,7 +111,7 @@ def _as_frame(result, recording_id):
         return result.to_data_frame(scalings=dict.fromkeys(ch_types, 1.0))
     if isinstance(result, pd.DataFrame):
         return _with_labels_as_columns(result)
-    if isinstance(result, numbers.Number):
+    if isinstance(result, numbers.Number | np.bool_):  # NumPy's bool is no Number
         return pd.DataFrame({"value": [result]})
     raise TypeError(
         f"The result of recording {recording_id!r} is a {type(result).__name__}, "
