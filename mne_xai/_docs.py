@@ -262,9 +262,10 @@ id_column : str | None
 docdict["n_jobs_recordings"] = """\
 n_jobs : int | None
     Number of recordings processed at once, one :mod:`joblib` task per
-    recording; -1 uses all cores. None means 1 unless inside a joblib
-    context such as ``with joblib.parallel_backend("dask"):``, which then
-    decides (Dask uses all threads of the cluster's workers)."""
+    recording; -1 uses all cores. No more workers of this machine are started
+    than there are recordings (one runs in this process). None means 1 unless
+    inside a joblib context such as ``with joblib.parallel_backend("dask"):``,
+    which then decides (Dask uses all threads of the cluster's workers)."""
 
 docdict["recording_results"] = """\
 results : RecordingResults

@@ -585,6 +585,22 @@ def test_each_recording_gets_its_own_epochs(backend):
     assert [len(epochs) for epochs in recordings] == [N_EPOCHS] * 2
 
 
+def test_no_more_worker_processes_than_recordings(recording_files):
+    """Each worker process starts by importing torch (seconds, hundreds of MB):
+    one recording with n_jobs=2 waited for a pool of 2, and n_jobs=-1 on a
+    machine of many cores started one per core for a few recordings."""
+    (process,) = {
+        pid
+        for pid, _ in map_recordings(
+            _process_and_estimator, None, recording_files[:1], n_jobs=2
+        ).values()
+    }
+    assert process == os.getpid()
+    with catch_logging() as log:
+        map_recordings(_n_epochs, None, recording_files[:2], n_jobs=4, verbose=True)
+    assert "with 2 workers of joblib's LokyBackend" in log.getvalue()
+
+
 def test_loky_sets_torch_threads(fitted, recording_files):
     results = map_recordings(_process_and_estimator, fitted, recording_files, n_jobs=2)
     assert os.getpid() not in {pid for pid, _ in results.values()}

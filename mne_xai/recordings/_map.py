@@ -11,6 +11,7 @@ import joblib
 import mne
 from joblib.parallel import (
     LokyBackend,
+    MultiprocessingBackend,
     SequentialBackend,
     ThreadingBackend,
     get_active_backend,
@@ -34,7 +35,7 @@ from ._workers import (
 )
 
 
-def _parallel_setup(n_jobs):
+def _parallel_setup(n_jobs, n_recordings):
     """Return joblib's backend and its number of workers; (None, 1) to run serially."""
     _validate_type(n_jobs, ("int-like", None), "n_jobs")
     backend, context_n_jobs = get_active_backend()
@@ -43,9 +44,12 @@ def _parallel_setup(n_jobs):
     if os.getenv("MNE_FORCE_SERIAL", "").lower() in ("true", "1"):
         return None, 1
     n_workers = joblib.effective_n_jobs(n_jobs)
-    if n_workers == 1 and isinstance(
-        backend, SequentialBackend | LokyBackend | ThreadingBackend
-    ):
+    this_machine = LokyBackend | MultiprocessingBackend | ThreadingBackend
+    if isinstance(backend, this_machine):
+        # Their workers start at once, each process importing torch (seconds,
+        # hundreds of MB): none for no recording.
+        n_workers = min(n_workers, n_recordings)
+    if n_workers == 1 and isinstance(backend, SequentialBackend | this_machine):
         return None, 1
     return backend, n_workers
 
@@ -191,7 +195,7 @@ def map_recordings(
     if id_column is not None:
         _check_metadata_ids(sources, labels, id_column)
     call = _Call(function, sources, labels, id_column, params)
-    backend, n_workers = _parallel_setup(n_jobs)
+    backend, n_workers = _parallel_setup(n_jobs, len(sources))
     done = {}  # position -> (recording id, result, warnings raised)
     failed = None  # (position, recording id, warnings raised) of one that failed
     try:
