@@ -683,6 +683,22 @@ def test_a_result_that_does_not_pickle_names_its_recording(recording_files):
     assert len(map_recordings(_lock, None, recording_files)) == N_RECORDINGS
 
 
+def _count_under(estimator, epochs, lock):
+    with lock:
+        return len(epochs)
+
+
+def test_arguments_that_do_not_pickle_are_refused_for_worker_processes(
+    recording_files,
+):
+    """A task that joblib could not pickle was reported as a worker that died,
+    naming every recording as not done. Serially they are used as they are."""
+    lock = threading.Lock()
+    with pytest.raises(TypeError, match=r"does not pickle: lock=<.*lock.*> \(lock\)\."):
+        map_recordings(_count_under, None, recording_files, n_jobs=2, lock=lock)
+    assert len(map_recordings(_count_under, None, recording_files, lock=lock)) == 4
+
+
 def test_epochs_read_without_preload_are_refused_for_worker_processes(
     fitted, recording_files
 ):

@@ -222,18 +222,31 @@ def map_recordings(
     )
 
 
-def _check_sendable(sources):
-    """Refuse Epochs that worker processes cannot receive: those that do not pickle.
+def _check_sendable(call):
+    """Refuse what worker processes cannot receive: what does not pickle.
 
-    Epochs read from a file with ``preload=False`` hold their open file, which
-    cannot be pickled: loky reported a worker that died, and Dask waited for
-    ever. Epochs cut from a Raw without preload (``mne.Epochs``'s default)
-    pickle with their Raw, or its file name, and are sent. Loaded Epochs
-    pickle.
+    A task that joblib cannot pickle was reported as a worker that died
+    (loky), naming every recording as not done; Dask waited for ever.
+    Epochs read from a file with ``preload=False`` hold their open file,
+    which cannot be pickled. Epochs cut from a Raw without preload
+    (``mne.Epochs``'s default) pickle with their Raw, or its file name, and
+    are sent. Loaded Epochs pickle.
     """
+    unsendable = [
+        f"{name}={value!r} ({type(value).__name__})"
+        for name, value in {"function": call.function, **call.params}.items()
+        if not _sendable(value)
+    ]
+    if unsendable:
+        raise TypeError(
+            "The worker processes cannot receive what does not pickle: "
+            f"{_named(unsendable)}. Pass what pickles (a function defined at "
+            "the top level of a module; numbers, arrays, MNE objects), or use "
+            "n_jobs=1."
+        )
     lazy = [
         f"recordings[{position}]"
-        for position, source in enumerate(sources)
+        for position, source in enumerate(call.sources)
         if isinstance(source, mne.BaseEpochs)
         and not source.preload
         and not _sendable(source)
@@ -252,7 +265,7 @@ def _parallel(call, estimator, backend, n_workers, done):
     n_recordings = len(call.sources)
     in_process = _threads_of_this_process(backend)
     if not in_process:  # before pickling the estimator for nothing
-        _check_sendable(call.sources)
+        _check_sendable(call)
     thread_share = _thread_share(backend, n_workers, n_recordings)
     threads = "" if thread_share is None else " (torch threads set per worker)"
     logger.info(
