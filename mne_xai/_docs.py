@@ -269,9 +269,10 @@ id_column : str | None
 docdict["n_jobs_recordings"] = """\
 n_jobs : int | None
     Number of recordings processed at once, one :mod:`joblib` task per
-    recording; -1 uses all cores. None means 1 unless inside a joblib
-    context such as ``with joblib.parallel_backend("dask"):``, which then
-    decides (Dask uses all threads of the cluster's workers)."""
+    recording; -1 uses all cores. No more workers of this machine are started
+    than there are recordings (one runs in this process). None means 1 unless
+    inside a joblib context such as ``with joblib.parallel_backend("dask"):``,
+    which then decides (Dask uses all threads of the cluster's workers)."""
 
 docdict["recording_results"] = """\
 results : RecordingResults
@@ -305,24 +306,27 @@ on a host share its cores. The serial run keeps torch's own setting, as do
 tasks of joblib's threading backend, where the setting is shared by the
 threads of one process.
 
-The calls for each recording log warnings only (their progress bars and
-info lines would interleave), unless ``verbose="debug"``. The warnings a
-recording raises (e.g. data filtered otherwise than the training data, or
-in other units: these checks of the data warn whatever ``verbose``) reach
-the caller once per recording, followed by its id, in their order, after all
-recordings are done; from workers too (loky or multiprocessing processes,
-and Dask workers of one thread each). When a recording fails, its own
-warnings and those of the recordings whose results had arrived come before
-its error (joblib then stops the recordings still running and drops the
-results it has not handed over yet, with their warnings). Threads of this
-process (joblib's threading backend) share its warnings, which then arrive as
-raised, without the recording's id, and Python's once-per-place rule shows a warning that
-several recordings raise alike once; a Dask worker running several threads
-keeps them in its log. Epochs given to worker processes (loky,
-multiprocessing, Dask) must pickle: those read from a file without preload
-hold it open and are refused (load them, or give their files); those cut
-from a Raw without preload go with their Raw, or its file name. Progress over
-recordings is a progress bar when serial, joblib's messages otherwise.
-A worker that dies (e.g. out of memory) fails the call with an error that
-names the recordings not done; Dask may first retry the recording on
-another worker."""
+The calls for each recording log warnings only (their progress bars and info
+lines would interleave), unless ``verbose="debug"``. The warnings a
+recording raises (e.g. data filtered otherwise than the training data, or in
+other units: these checks of the data warn whatever ``verbose``) reach the
+caller once per recording, followed by its id, in their order, after all
+recordings are done, at the caller's line and at every call; from workers
+too (loky or multiprocessing processes, and Dask workers of one thread
+each). When a recording fails, its own warnings and those of the recordings
+whose results had arrived come before its error (joblib then stops the
+recordings still running and drops the results it has not handed over yet,
+with their warnings). Threads of this process (joblib's threading backend)
+share its warnings, which then arrive as raised, without the recording's id,
+and Python's once-per-place rule shows a warning that several recordings
+raise alike once; a Dask worker running several threads keeps them in its
+output and log, which the call warns of. Epochs given to worker processes
+(loky, multiprocessing, Dask) must pickle: those read from a file without
+preload hold it open and are refused (load them, or give their files); those
+cut from a Raw without preload go with their Raw, or its file name. Progress
+over recordings is reported as each is done: a progress bar on a terminal or
+in a notebook, a log line per recording elsewhere (a log file, CI); joblib's
+messages where results arrive all at the end (multiprocessing) or log lines
+would be silenced (threads of this process, outside a terminal). A worker
+that dies (e.g. out of memory) fails the call with an error that names the
+recordings not done; Dask may first retry the recording on another worker."""

@@ -29,10 +29,30 @@ def progress_bar(iterable, *, max_value=None, mesg=None):
     bar : mne.utils.ProgressBar
         The bar.
     """
+    return ProgressBar(
+        iterable, max_value=max_value, mesg=mesg, which_tqdm=_which_tqdm()
+    )
+
+
+def bars_drawn():
+    """Return whether :func:`progress_bar` draws its bars here.
+
+    Where it does not (a log file, CI), progress that matters step by step
+    is written as log lines.
+
+    Returns
+    -------
+    drawn : bool
+        False where the bars are switched off.
+    """
+    return _which_tqdm() != "off"
+
+
+def _which_tqdm():
     which_tqdm = get_config("MNE_TQDM")
     if which_tqdm is None and not _drawn_in_place(sys.stderr):
         which_tqdm = "off"
-    return ProgressBar(iterable, max_value=max_value, mesg=mesg, which_tqdm=which_tqdm)
+    return which_tqdm
 
 
 def _on_terminal(stream):

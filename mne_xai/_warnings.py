@@ -55,7 +55,27 @@ def warn_data_mismatch(message):
     _warn_at_users_line(message, RuntimeWarning)
 
 
-def _warn_at_users_line(message, category):
+def warn_again(message, category):
+    """Warn at the user's line of a warning that passed the filters elsewhere.
+
+    For the warnings recorded where a task ran (a worker process), each
+    shown there once: raised again with Python's once-per-line memory, those
+    of one call hid the same ones at the next call from that line (another
+    method, the next condition of a loop). They are shown at every call; the
+    caller's filters (``"ignore"``, ``"error"``, ``"once"``) still apply.
+    Whatever the log level, as the task ran at the caller's.
+
+    Parameters
+    ----------
+    message : str
+        The warning.
+    category : type of Warning
+        Its class.
+    """
+    _warn_at_users_line(message, category, once_per_line=False)
+
+
+def _warn_at_users_line(message, category, once_per_line=True):
     frame = _users_frame()
     warnings.warn_explicit(
         message,
@@ -63,7 +83,12 @@ def _warn_at_users_line(message, category):
         frame.f_code.co_filename,
         frame.f_lineno,
         module="mne_xai",
-        registry=frame.f_globals.setdefault("__warningregistry__", {}),
+        # None: no memory of warnings shown (the "once" filter keeps its own).
+        registry=(
+            frame.f_globals.setdefault("__warningregistry__", {})
+            if once_per_line
+            else None
+        ),
     )
 
 

@@ -25,6 +25,7 @@ from mne.utils import catch_logging, logger
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from mne_xai import EEGNetClassifier
+from mne_xai._warnings import warn as mne_xai_warn
 from mne_xai.evaluate import CurveResult, deletion_curve
 from mne_xai.recordings import (
     RecordingResults,
@@ -132,6 +133,12 @@ def _warnings_by_recording(recording_files, **backend):
     return [str(w.message) for w in caught if "odd data" in str(w.message)]
 
 
+def _warn_as_mne_xai_does(estimator, epochs):
+    """Warn through mne_xai's helper, as fit does of a class it never predicts."""
+    mne_xai_warn(f"the network predicts no epoch of class 2 of {len(epochs)}")
+    return len(epochs)
+
+
 def _warn_then_fail(estimator, epochs):
     """Warn about S1's recording, fail on S2's."""
     if epochs.metadata["subject"].iloc[0] == "S2":
@@ -201,6 +208,17 @@ def test_ids_from_file_names_metadata_positions_and_given(fitted, recording_file
     table = given.to_frame()
     assert list(table.columns) == ["recording", "value"]
     assert table["recording"].tolist() == ["a", "b"]
+
+
+def test_ids_given_as_an_array_are_python_values(fitted):
+    """NumPy's scalars named the recordings as np.str_('a') in the results'
+    keys and in every warning and error note."""
+    epochs = [_simulate(seed) for seed in range(2)]
+    given = map_recordings(_n_epochs, fitted, epochs, ids=np.array(["a", "b"]))
+    assert [type(recording_id) for recording_id in given.ids] == [str, str]
+    with pytest.raises(RuntimeError) as info:
+        map_recordings(_fail, fitted, epochs, ids=np.array([10, 20]))
+    assert info.value.__notes__ == ["Raised by recording 10."]
 
 
 def test_explain_recordings_gives_evokeds_and_a_table(serial_maps, fitted):
@@ -450,6 +468,28 @@ def test_warnings_of_a_recording_reach_the_caller_with_its_id(recording_files):
         assert _warnings_by_recording(recording_files) == expected
 
 
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_warnings_of_the_recordings_reach_the_callers_line_at_every_call(
+    recording_files, n_jobs
+):
+    """Under Python's default filters. Raised again at a line of mne_xai, a
+    parallel call's warnings were remembered there: a second call (another
+    method, the next condition of a loop) said nothing of them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for _ in range(2):
+            map_recordings(
+                _warn_as_mne_xai_does, None, recording_files[:2], n_jobs=n_jobs
+            )
+    ours = [w for w in caught if "predicts no epoch" in str(w.message)]
+    assert [str(w.message) for w in ours] == 2 * [
+        f"the network predicts no epoch of class 2 of {N_EPOCHS} "
+        f"(recording 'sub-0{index}')"
+        for index in range(2)
+    ]
+    assert {w.filename for w in ours} == {__file__}  # the caller's line
+
+
 @pytest.mark.parametrize(
     "n_jobs, pickles, error",
     [(1, True, ValueError), (2, True, ValueError), (2, False, RuntimeError)],
@@ -545,6 +585,22 @@ def test_each_recording_gets_its_own_epochs(backend):
     assert [len(epochs) for epochs in recordings] == [N_EPOCHS] * 2
 
 
+def test_no_more_worker_processes_than_recordings(recording_files):
+    """Each worker process starts by importing torch (seconds, hundreds of MB):
+    one recording with n_jobs=2 waited for a pool of 2, and n_jobs=-1 on a
+    machine of many cores started one per core for a few recordings."""
+    (process,) = {
+        pid
+        for pid, _ in map_recordings(
+            _process_and_estimator, None, recording_files[:1], n_jobs=2
+        ).values()
+    }
+    assert process == os.getpid()
+    with catch_logging() as log:
+        map_recordings(_n_epochs, None, recording_files[:2], n_jobs=4, verbose=True)
+    assert "with 2 workers of joblib's LokyBackend" in log.getvalue()
+
+
 def test_loky_sets_torch_threads(fitted, recording_files):
     results = map_recordings(_process_and_estimator, fitted, recording_files, n_jobs=2)
     assert os.getpid() not in {pid for pid, _ in results.values()}
@@ -569,15 +625,28 @@ def test_tasks_use_no_more_torch_threads_than_the_caller(recording_files):
     assert threads == {"sub-00": 1}
 
 
-def test_progress_is_logged(fitted, recording_files, capfd):
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_progress_is_logged_per_recording(fitted, recording_files, capfd, n_jobs):
+    """Outside a terminal (a log file, CI), where bars are off: a serial run
+    said nothing between its first line and its end, a parallel one wrote
+    joblib's messages to stderr, out of MNE's log, every few recordings."""
     with catch_logging() as log:
-        map_recordings(_n_epochs, fitted, recording_files, verbose=True)
-    assert "Running _n_epochs on 4 recordings, one at a time" in log.getvalue()
-    capfd.readouterr()
-    map_recordings(_n_epochs, fitted, recording_files, n_jobs=2, verbose=True)
-    assert "[Parallel(n_jobs=2)]: Done" in "".join(capfd.readouterr())
-    map_recordings(_n_epochs, fitted, recording_files, n_jobs=2, verbose=False)
-    assert "Parallel" not in "".join(capfd.readouterr())
+        map_recordings(_n_epochs, fitted, recording_files, n_jobs=n_jobs, verbose=True)
+    logged = log.getvalue()
+    lines = logged.splitlines()
+    assert lines[0].startswith("Running _n_epochs on 4 recordings")
+    done = [line for line in lines if line.startswith("Recording ")]
+    assert sorted(line.split(" done")[0] for line in done) == [
+        f"Recording 'sub-0{index}'" for index in range(N_RECORDINGS)
+    ]
+    assert [line.split("(")[1].split(",")[0] for line in done] == [
+        f"{count} of {N_RECORDINGS}" for count in range(1, N_RECORDINGS + 1)
+    ]
+    assert "\r" not in logged + "".join(capfd.readouterr())
+    with catch_logging() as log:
+        map_recordings(_n_epochs, fitted, recording_files, n_jobs=n_jobs, verbose=False)
+    quiet = log.getvalue() + "".join(capfd.readouterr())
+    assert "Recording" not in quiet and "Parallel" not in quiet
 
 
 def test_loky_recording_error_keeps_its_type_and_names_it(fitted, recording_files):
@@ -600,6 +669,34 @@ def test_an_error_that_does_not_pickle_names_its_recording(fitted, recording_fil
         map_recordings(_fail_unpicklably_on_s2, fitted, recording_files, n_jobs=2)
     with pytest.raises(_TwoPartError, match="S2: a bad channel"):  # its own type
         map_recordings(_fail_unpicklably_on_s2, fitted, recording_files)
+
+
+def _lock(estimator, epochs):
+    return threading.Lock()
+
+
+def test_a_result_that_does_not_pickle_names_its_recording(recording_files):
+    """It could not be sent back from a loky worker: the call blamed a worker
+    that died, and named every recording as not done."""
+    with pytest.raises(TypeError, match=r"The result of recording 'sub-0\d' \(lock\)"):
+        map_recordings(_lock, None, recording_files, n_jobs=2)
+    assert len(map_recordings(_lock, None, recording_files)) == N_RECORDINGS
+
+
+def _count_under(estimator, epochs, lock):
+    with lock:
+        return len(epochs)
+
+
+def test_arguments_that_do_not_pickle_are_refused_for_worker_processes(
+    recording_files,
+):
+    """A task that joblib could not pickle was reported as a worker that died,
+    naming every recording as not done. Serially they are used as they are."""
+    lock = threading.Lock()
+    with pytest.raises(TypeError, match=r"does not pickle: lock=<.*lock.*> \(lock\)\."):
+        map_recordings(_count_under, None, recording_files, n_jobs=2, lock=lock)
+    assert len(map_recordings(_count_under, None, recording_files, lock=lock)) == 4
 
 
 def test_epochs_read_without_preload_are_refused_for_worker_processes(
@@ -885,6 +982,32 @@ def test_dask_workers_on_threads_of_this_process_leave_warnings_alone(
     assert messages and set(messages) == {"odd data of S1"}
 
 
+def test_dask_workers_of_several_threads_say_their_warnings_stay_there(
+    recording_files,
+):
+    """Threads of one worker share its process's warnings, which cannot be
+    told apart by recording: they stayed in the workers' output, and the
+    caller heard nothing of them, nor that they were kept from it."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("always")
+        with joblib.parallel_backend("dask", client=client):
+            map_recordings(_n_epochs, None, recording_files, verbose=False)
+    (said,) = [str(w.message) for w in caught if "stay with" in str(w.message)]
+    assert "2 threads" in said and "threads_per_worker=1" in said
+
+
 def test_stacked_tables_keep_the_labels_of_their_rows(fitted, recording_files):
     """Stacking dropped every table's index, the method of a trust summary and
     the group of group_predictions: rows told apart by position only."""
@@ -902,6 +1025,23 @@ def test_stacked_tables_keep_the_labels_of_their_rows(fitted, recording_files):
     for recording, result in results.items():
         rows = table[table["recording"] == recording].drop(columns="recording")
         pd.testing.assert_frame_equal(rows.reset_index(drop=True), result.reset_index())
+
+
+def test_a_copy_of_the_results_is_results():
+    """dict's copy gave a dict, without the id name or the table view."""
+    results = RecordingResults([("a", 1.0), ("b", 2.0)], id_name="subject")
+    copied = results.copy()
+    assert isinstance(copied, RecordingResults) and copied == results
+    pd.testing.assert_frame_equal(copied.to_frame(), results.to_frame())
+    copied["c"] = 3.0
+    assert "c" not in results
+
+
+def test_numbers_of_numpy_are_one_row_tables():
+    """NumPy's bool (a test's decision, ``p < 0.05``) was refused as "a bool,
+    which has no table view", where Python's bool made a row."""
+    results = RecordingResults([("a", np.bool_(True)), ("b", np.float32(0.5))])
+    assert results.to_frame()["value"].tolist() == [True, 0.5]
 
 
 def test_multiprocessing_backend_runs_the_recordings(fitted, recording_files):

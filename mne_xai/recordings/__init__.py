@@ -4,8 +4,8 @@ Each recording (an :class:`mne.Epochs`, or a ``.fif`` file read lazily in the
 worker) is one task of :class:`joblib.Parallel`, so ``n_jobs`` has the meaning
 it has in MNE and scikit-learn, and the same calls run on a
 :mod:`dask.distributed` cluster inside ``with joblib.parallel_backend("dask")``.
-There is no scheduler here: joblib and Dask decide where tasks run, retry
-them (Dask) and report progress.
+There is no scheduler here: joblib and Dask decide where tasks run and
+retry them (Dask); each recording is reported as it is done.
 
 What is specific to a task of this module:
 

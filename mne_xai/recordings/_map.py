@@ -2,8 +2,7 @@
 
 import logging
 import os
-import pickle
-import warnings
+import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import NamedTuple
@@ -12,6 +11,7 @@ import joblib
 import mne
 from joblib.parallel import (
     LokyBackend,
+    MultiprocessingBackend,
     SequentialBackend,
     ThreadingBackend,
     get_active_backend,
@@ -19,12 +19,15 @@ from joblib.parallel import (
 from mne.utils import _validate_type, logger, use_log_level, verbose
 
 from .._docs import fill_doc
-from .._progress import progress_bar
+from .._progress import bars_drawn, progress_bar
+from .._warnings import warn_again
 from ._results import RecordingResults
 from ._sources import _check_metadata_ids, _check_recordings, _named
 from ._workers import (
     _one_task_per_process,
     _run_recording,
+    _say_warnings_stay_with_dask_workers,
+    _sendable,
     _ship,
     _task_log_level,
     _thread_share,
@@ -32,7 +35,7 @@ from ._workers import (
 )
 
 
-def _parallel_setup(n_jobs):
+def _parallel_setup(n_jobs, n_recordings):
     """Return joblib's backend and its number of workers; (None, 1) to run serially."""
     _validate_type(n_jobs, ("int-like", None), "n_jobs")
     backend, context_n_jobs = get_active_backend()
@@ -41,9 +44,12 @@ def _parallel_setup(n_jobs):
     if os.getenv("MNE_FORCE_SERIAL", "").lower() in ("true", "1"):
         return None, 1
     n_workers = joblib.effective_n_jobs(n_jobs)
-    if n_workers == 1 and isinstance(
-        backend, SequentialBackend | LokyBackend | ThreadingBackend
-    ):
+    this_machine = LokyBackend | MultiprocessingBackend | ThreadingBackend
+    if isinstance(backend, this_machine):
+        # Their workers start at once, each process importing torch (seconds,
+        # hundreds of MB): none for no recording.
+        n_workers = min(n_workers, n_recordings)
+    if n_workers == 1 and isinstance(backend, SequentialBackend | this_machine):
         return None, 1
     return backend, n_workers
 
@@ -78,16 +84,42 @@ class _Call(NamedTuple):
         )
 
 
+def _reported(outcomes, n_recordings):
+    """Return the outcomes of the tasks, reporting each recording when it is done.
+
+    A progress bar where it is redrawn in place, made now: a bar made under
+    the tasks' log level (threads of this process) is hidden. Elsewhere (a
+    log file, CI), where bars are off, a log line per recording: a serial run
+    said nothing between its first line and its end.
+    """
+    if bars_drawn():
+        return progress_bar(outcomes, max_value=n_recordings, mesg="Recordings")
+    return _logged(outcomes, n_recordings)
+
+
+def _logged(outcomes, n_recordings):
+    """Yield the outcomes, with a log line per recording done."""
+    start = time.monotonic()
+    for n_done, outcome in enumerate(outcomes, 1):
+        _, recording_id, *_ = outcome
+        logger.info(
+            f"Recording {recording_id!r} done ({n_done} of {n_recordings}, "
+            f"{time.monotonic() - start:.1f} s elapsed)."
+        )
+        yield outcome
+
+
 def _serial(call, estimator, done):
-    """Run the tasks one after the other in this process, with a progress bar."""
+    """Run the tasks one after the other in this process."""
     level = _task_log_level()
-    logger.info(
-        f"Running {call.name} on {len(call.sources)} recordings, one at a time."
-    )
+    n_recordings = len(call.sources)
+    logger.info(f"Running {call.name} on {n_recordings} recordings, one at a time.")
     shipped = _ship(estimator, "copied")
-    for position in progress_bar(range(len(call.sources)), mesg="Recordings"):
-        args = call.task_args(position, shipped, None, level, True)
-        _, *outcome = _run_recording(*args)
+    outcomes = (
+        _run_recording(*call.task_args(position, shipped, None, level, True))
+        for position in range(n_recordings)
+    )
+    for position, *outcome in _reported(outcomes, n_recordings):
         done[position] = outcome
 
 
@@ -105,11 +137,7 @@ def _raise_recorded_warnings(done, failed):
         recording_id, raised = raised_by[position]
         for category, message in raised:
             # The id last, so that filters on the message's start still match.
-            # Not MNE's warn, which is silent above its WARNING level: the task
-            # ran at the caller's level, so what it raised was to be shown.
-            warnings.warn(
-                f"{message} (recording {recording_id!r})", category, stacklevel=2
-            )
+            warn_again(f"{message} (recording {recording_id!r})", category)
 
 
 @verbose
@@ -167,7 +195,7 @@ def map_recordings(
     if id_column is not None:
         _check_metadata_ids(sources, labels, id_column)
     call = _Call(function, sources, labels, id_column, params)
-    backend, n_workers = _parallel_setup(n_jobs)
+    backend, n_workers = _parallel_setup(n_jobs, len(sources))
     done = {}  # position -> (recording id, result, warnings raised)
     failed = None  # (position, recording id, warnings raised) of one that failed
     try:
@@ -194,37 +222,34 @@ def map_recordings(
     )
 
 
-class _Discard:
-    """A file that keeps nothing: pickling into it tests, without the memory."""
+def _check_sendable(call):
+    """Refuse what worker processes cannot receive: what does not pickle.
 
-    def write(self, data):
-        """Drop ``data`` (bytes, or a buffer of an array's memory)."""
-
-
-def _pickles(epochs):
-    """Whether Epochs pickle, as they must to reach a worker process."""
-    try:
-        pickle.dump(epochs, _Discard(), protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:
-        return False
-    return True
-
-
-def _check_sendable(sources):
-    """Refuse Epochs that worker processes cannot receive: those that do not pickle.
-
-    Epochs read from a file with ``preload=False`` hold their open file, which
-    cannot be pickled: loky reported a worker that died, and Dask waited for
-    ever. Epochs cut from a Raw without preload (``mne.Epochs``'s default)
-    pickle with their Raw, or its file name, and are sent. Loaded Epochs
-    pickle.
+    A task that joblib cannot pickle was reported as a worker that died
+    (loky), naming every recording as not done; Dask waited for ever.
+    Epochs read from a file with ``preload=False`` hold their open file,
+    which cannot be pickled. Epochs cut from a Raw without preload
+    (``mne.Epochs``'s default) pickle with their Raw, or its file name, and
+    are sent. Loaded Epochs pickle.
     """
+    unsendable = [
+        f"{name}={value!r} ({type(value).__name__})"
+        for name, value in {"function": call.function, **call.params}.items()
+        if not _sendable(value)
+    ]
+    if unsendable:
+        raise TypeError(
+            "The worker processes cannot receive what does not pickle: "
+            f"{_named(unsendable)}. Pass what pickles (a function defined at "
+            "the top level of a module; numbers, arrays, MNE objects), or use "
+            "n_jobs=1."
+        )
     lazy = [
         f"recordings[{position}]"
-        for position, source in enumerate(sources)
+        for position, source in enumerate(call.sources)
         if isinstance(source, mne.BaseEpochs)
         and not source.preload
-        and not _pickles(source)
+        and not _sendable(source)
     ]
     if lazy:
         raise ValueError(
@@ -240,7 +265,7 @@ def _parallel(call, estimator, backend, n_workers, done):
     n_recordings = len(call.sources)
     in_process = _threads_of_this_process(backend)
     if not in_process:  # before pickling the estimator for nothing
-        _check_sendable(call.sources)
+        _check_sendable(call)
     thread_share = _thread_share(backend, n_workers, n_recordings)
     threads = "" if thread_share is None else " (torch threads set per worker)"
     logger.info(
@@ -255,15 +280,19 @@ def _parallel(call, estimator, backend, n_workers, done):
     # replicas, so a broadcast scatter did not survive a worker's death.
     level = _task_log_level()
     record_warnings = _one_task_per_process(backend)
+    if not (record_warnings or in_process):
+        _say_warnings_stay_with_dask_workers(backend)
+    # Results as they finish where the backend can yield them (loky, threads,
+    # Dask), all at the end otherwise (multiprocessing): each says its
+    # position. Where they come at the end, or log lines are silenced by the
+    # tasks' level (threads of this process) and no bar is drawn, joblib's
+    # messages say how far the call is.
+    streamed = backend.supports_return_generator
+    joblib_reports = not streamed or (in_process and not bars_drawn())
     parallel = joblib.Parallel(
         n_jobs=n_workers,
-        # Results as they finish where the backend can yield them (loky,
-        # threads, Dask), all at the end otherwise (multiprocessing): each
-        # says its position.
-        return_as=(
-            "generator_unordered" if backend.supports_return_generator else "list"
-        ),
-        verbose=5 if logger.level <= logging.INFO else 0,
+        return_as="generator_unordered" if streamed else "list",
+        verbose=5 if joblib_reports and logger.level <= logging.INFO else 0,
     )
     task = joblib.delayed(_run_recording)
     task_level = None if in_process else level
@@ -276,8 +305,11 @@ def _parallel(call, estimator, backend, n_workers, done):
             )
             for position in range(n_recordings)
         )
+        outcomes = parallel(tasks)
+        if not joblib_reports:
+            outcomes = _reported(outcomes, n_recordings)
         with use_log_level(level) if in_process else nullcontext():
-            for position, *outcome in parallel(tasks):
+            for position, *outcome in outcomes:
                 done[position] = outcome
     except Exception as err:
         if hasattr(err, "_mne_xai_failed"):

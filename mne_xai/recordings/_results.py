@@ -2,6 +2,7 @@
 
 import numbers
 
+import numpy as np
 import pandas as pd
 
 
@@ -39,6 +40,16 @@ class RecordingResults(dict):
             The ids.
         """
         return list(self)
+
+    def copy(self):
+        """Return a shallow copy (:meth:`dict.copy` gives a plain dict).
+
+        Returns
+        -------
+        results : RecordingResults
+            The same results, with the same :attr:`id_name`.
+        """
+        return type(self)(self, id_name=self.id_name)
 
     def to_frame(self):
         """Return the results of all recordings as one table.
@@ -100,7 +111,7 @@ def _as_frame(result, recording_id):
         return result.to_data_frame(scalings=dict.fromkeys(ch_types, 1.0))
     if isinstance(result, pd.DataFrame):
         return _with_labels_as_columns(result)
-    if isinstance(result, numbers.Number):
+    if isinstance(result, numbers.Number | np.bool_):  # NumPy's bool is no Number
         return pd.DataFrame({"value": [result]})
     raise TypeError(
         f"The result of recording {recording_id!r} is a {type(result).__name__}, "

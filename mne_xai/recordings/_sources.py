@@ -72,7 +72,7 @@ def _check_recordings(recordings, ids, id_column):
         )
     if ids is not None:
         _validate_type(ids, (list, tuple, np.ndarray, pd.Index), "ids")
-        ids = list(ids)
+        ids = [_python_value(recording_id) for recording_id in ids]
         if len(ids) != len(sources):
             raise ValueError(
                 f"ids holds {len(ids)} ids for {len(sources)} recordings; give one "
@@ -199,5 +199,13 @@ def _metadata_id(epochs, id_column, label):
             f"{len(values)} values ({_named(list(values))}); a recording id must "
             "be the same in every epoch."
         )
-    value = values[0]
-    return value.item() if isinstance(value, np.generic) else value
+    return _python_value(values[0])
+
+
+def _python_value(recording_id):
+    """Return an id of NumPy's type as Python's, which messages show as it is.
+
+    ``np.str_('sub-01')`` named the recording in the results' keys and in
+    every warning and error.
+    """
+    return recording_id.item() if isinstance(recording_id, np.generic) else recording_id

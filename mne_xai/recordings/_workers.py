@@ -14,6 +14,7 @@ import torch
 from joblib.parallel import LokyBackend, MultiprocessingBackend, ThreadingBackend
 from mne.utils import logger, use_log_level
 
+from .._warnings import warn
 from ._sources import _metadata_id, _read_recording
 
 try:  # a dependency of joblib since 1.6; bundled with it before
@@ -139,6 +140,31 @@ def _one_task_per_process(backend):
     return os.getpid() not in worker_pids and len(set(worker_pids)) == len(worker_pids)
 
 
+def _say_warnings_stay_with_dask_workers(backend):
+    """Warn that Dask workers keep the tasks' warnings, where they cannot be recorded.
+
+    They went to the workers' output and logs (a notebook's caller never sees
+    them), without their recording, and nothing said they were kept from the
+    caller.
+    """
+    client = _dask_client(backend)
+    if client is None:
+        return
+    threads = max(client.nthreads().values())
+    why = (
+        f"each runs up to {threads} threads, which share their process's warnings"
+        if threads > 1
+        else "they share processes, whose warnings they share"
+    )
+    warn(
+        "The warnings of the recordings stay with the Dask workers (their "
+        f"output and logs), without their recording's id: {why}. Start workers "
+        "of one thread and process each (LocalCluster(threads_per_worker=1), "
+        "dask worker --nthreads 1) to receive them here, each named by its "
+        "recording."
+    )
+
+
 def _threads_of_this_process(backend):
     """Whether the tasks run as threads of this process.
 
@@ -252,6 +278,15 @@ def _run_recording(
             if id_column is not None:
                 recording_id = _metadata_id(epochs, id_column, label)
             result = function(estimator.load(), epochs, **params)
+            if in_a_worker_process and not _sendable(result):
+                # Refused here, where the recording is known: failing on its
+                # way back, it was reported as a worker that died.
+                raise TypeError(
+                    f"The result of recording {recording_id!r} "
+                    f"({type(result).__name__}) cannot be sent from the worker "
+                    "process: it does not pickle. Return what pickles (numbers, "
+                    "arrays, tables, MNE objects), or use n_jobs=1."
+                )
         except Exception as err:
             # The error is the function's own (a user may catch its type);
             # the note says which recording raised it, in any worker. The
@@ -271,6 +306,22 @@ def _run_recording(
             # pickles the context of an error too.
             raise unsendable
     return position, recording_id, result, list(dict.fromkeys(caught))
+
+
+class _Discard:
+    """A file that keeps nothing: pickling into it tests, without the memory."""
+
+    def write(self, data):
+        """Drop ``data`` (bytes, or a buffer of an array's memory)."""
+
+
+def _sendable(value):
+    """Whether ``value`` pickles, as it must to go to or come from a worker process."""
+    try:
+        cloudpickle.dump(value, _Discard(), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return False
+    return True
 
 
 def _pickles(err):
