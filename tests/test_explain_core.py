@@ -1357,3 +1357,24 @@ def test_maps_keep_the_channel_order_of_the_epochs_given(tiny_epochs_estimator):
         spatial_precision(explain(estimator, given, **kwargs), truth),
         spatial_precision(expected, truth[:, [3, 2, 1, 0]]),
     )
+
+
+def test_channels_the_network_does_not_read_are_named(
+    fitted_eegnet, imagery_epochs, capsys
+):
+    """Epochs holding a channel the network was not trained on (here the
+    stimulus channel) got maps without it, without a word."""
+    epochs = imagery_epochs[:4].load_data()
+    stim = mne.EpochsArray(
+        np.zeros((len(epochs), 1, len(epochs.times))),
+        mne.create_info(["STI 014"], epochs.info["sfreq"], "stim"),
+        tmin=epochs.tmin,
+        verbose=False,
+    )
+    with_stim = epochs.copy().add_channels([stim], force_update_info=True)
+    maps = explain(fitted_eegnet, with_stim, "saliency", verbose=True)
+    assert maps.ch_names == fitted_eegnet.info_.ch_names
+    out = capsys.readouterr().out
+    assert "reads 64 of the 65 channels of epochs; not STI 014" in out
+    explain(fitted_eegnet, epochs, "saliency", verbose=True)
+    assert "channels of epochs" not in capsys.readouterr().out

@@ -778,6 +778,24 @@ def check_method_parameters(method, params):
     return method_class
 
 
+def log_unread_channels(epochs, info):
+    """Name the channels of the epochs that the network does not read.
+
+    The network reads its training channels, and its relevance is on those:
+    one left out of training (marked bad, or not picked) has none.
+    """
+    first = epochs[0] if isinstance(epochs, list | tuple) and epochs else epochs
+    if not isinstance(first, mne.BaseEpochs):
+        return  # arrays are read whole
+    unread = [name for name in first.ch_names if name not in info.ch_names]
+    if unread:
+        logger.info(
+            f"The network reads {info['nchan']} of the {len(first.ch_names)} "
+            f"channels of epochs; not {', '.join(unread)}, left out of its "
+            "training (marked bad, or not picked), which get no relevance."
+        )
+
+
 def prepare_request(estimator, epochs, method, *, target, batch_size, device, params):
     """Check a request to explain ``epochs``; resolve its targets and baseline.
 
@@ -801,14 +819,18 @@ def prepare_request(estimator, epochs, method, *, target, batch_size, device, pa
         params["baseline"] = _resolve_baseline(
             estimator, params.get("baseline", allowed["baseline"]), device, data
         )
+    info = (
+        map_info(data.given_info)
+        if data.info is not None
+        else output_info_for_arrays(estimator, data.shape)
+    )
+    log_unread_channels(epochs, info)
     return Request(
         network=estimator,
         method_class=method_class,
         params=params,
         data=data,
-        info=map_info(data.given_info)
-        if data.info is not None
-        else output_info_for_arrays(estimator, data.shape),
+        info=info,
         train_std=estimator.data_std_,
         target_index=target_index,
         description=description,

@@ -6,7 +6,7 @@ import mne
 import numpy as np
 import torch
 from mne.io.pick import _picks_to_idx
-from mne.utils import _validate_type, logger, verbose
+from mne.utils import _validate_type, verbose
 from torch import nn
 
 from .._docs import fill_doc
@@ -183,24 +183,6 @@ def _data_channels(info, relevance):
         "mne_xai.attribution.modality_importance gives each channel type's share."
     )
     return mne.pick_info(info, data), relevance[..., data, :]
-
-
-def _log_unread_channels(epochs, info):
-    """Name the channels of the epochs that the network does not read.
-
-    The network reads its training channels, and its relevance is on those:
-    one left out of training (marked bad, or not picked) has none.
-    """
-    first = epochs[0] if isinstance(epochs, list | tuple) and epochs else epochs
-    if not isinstance(first, mne.BaseEpochs):
-        return  # arrays are read whole
-    unread = [name for name in first.ch_names if name not in info.ch_names]
-    if unread:
-        logger.info(
-            f"The network reads {info['nchan']} of the {len(first.ch_names)} "
-            f"channels of epochs; not {', '.join(unread)}, left out of its "
-            "training (marked bad, or not picked), which get no relevance."
-        )
 
 
 def _why_not_in_frequency(maps):
@@ -419,7 +401,6 @@ def explain_spectrum(
         device=device,
         params=params,
     )
-    _log_unread_channels(epochs, request.info)
     baseline = request.params.get("baseline")
     if baseline is not None:
         # Baselines are resolved in time, like the data; the network now reads

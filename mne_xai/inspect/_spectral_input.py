@@ -19,9 +19,9 @@ from .._docs import fill_doc
 from .._outputs import epochs_array, spectrum_array, trials_of
 from .._prediction import _ScoreMixin
 from ..attribution import explain
-from ..attribution._core import _resolve_target
+from ..attribution._core import _resolve_target, log_unread_channels
 from ..attribution._registry import get_method
-from ..attribution.spectral import _data_channels, _log_unread_channels
+from ..attribution.spectral import _data_channels
 from ..estimators import EEGNetClassifier
 from ..models._base import TooShortError
 from ..spectral_input import LogPowerSpectrum, _frequency_span
@@ -447,7 +447,7 @@ def explain_spectral_classifier(
         # Labels per epoch: a single one could also read as an index.
         target = estimator.classes_[index]
     if estimator.info_ is not None:
-        _log_unread_channels(epochs, estimator.info_)
+        log_unread_channels(epochs, estimator.info_)
     spectra = _network_input(estimator, epochs)
     maps = explain(
         estimator.estimator_,
