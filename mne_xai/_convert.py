@@ -1420,22 +1420,38 @@ def within_epoch_variance(moments):
     return mean_square - np.mean(np.square(epoch_means), axis=0)
 
 
-# Channel types MNE keeps in volts, whose signals stay below this standard
-# deviation: EEG is tens of microvolts, and even ECG and EMG a few millivolts.
-_VOLT_TYPES = ("eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs")
-IMPLAUSIBLE_VOLTS = 1e-2
+# For each channel type MNE keeps in SI units: the unit (name, symbol), a
+# standard deviation no signal of the type reaches, and the unit such data are
+# often given in by mistake (name, in the singular, factor to SI). EEG is tens
+# of microvolts, even ECG and EMG a few millivolts; MEG in a shielded room
+# picotesla (magnetometers) and nanotesla per metre (gradiometers), where
+# MNE's figures show femtotesla and femtotesla per centimetre.
+_MICROVOLTS = ("volts", "volt", "V", 1e-2, "microvolts", "microvolt", "1e-6")
+_IMPLAUSIBLE_AMPLITUDES = {
+    **dict.fromkeys(("eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs"), _MICROVOLTS),
+    "mag": ("tesla", "tesla", "T", 1e-6, "femtotesla", "femtotesla", "1e-15"),
+    "grad": (
+        "tesla per metre",
+        "tesla per metre",
+        "T/m",
+        1e-4,
+        "femtotesla per centimetre",
+        "femtotesla per centimetre",
+        "1e-13",
+    ),
+}
 
 
 def check_volts(moments, info, name="X"):
-    """Warn when channels MNE keeps in volts hold far more than any such signal.
+    """Warn when channels MNE keeps in SI units hold far more than any such signal.
 
-    Data in microvolts (a common slip with ``mne.EpochsArray``) train well,
-    as the input is scaled to unit variance, but the maps are then per
-    microvolt though labelled per volt, and later data given in volts read as
-    flat. The amplitude is that within epochs, of each channel: the offsets of
-    DC-coupled amplifiers, tens of millivolts, are no signal (and
-    :func:`check_offsets` warns of them). Only Epochs say their unit; arrays
-    may come in any unit.
+    Data in microvolts (a common slip with ``mne.EpochsArray``), or MEG in
+    femtotesla as MNE's figures show it, train well, as the input is scaled
+    to unit variance, but the maps are then per microvolt though labelled per
+    volt, and later data given in volts read as flat. The amplitude is that
+    within epochs, of each channel: the offsets of DC-coupled amplifiers, tens
+    of millivolts, are no signal (and :func:`check_offsets` warns of them).
+    Only Epochs say their unit; arrays may come in any unit.
 
     Parameters
     ----------
@@ -1450,18 +1466,19 @@ def check_volts(moments, info, name="X"):
         return
     std = np.sqrt(np.maximum(within_epoch_variance(moments), 0.0))
     types = np.array(info.get_channel_types())
-    for ch_type in _VOLT_TYPES:
+    for ch_type, limits in _IMPLAUSIBLE_AMPLITUDES.items():
+        unit, one_unit, symbol, limit, slip, one_slip, factor = limits
         chosen = types == ch_type
-        if chosen.any() and np.median(std[chosen]) > IMPLAUSIBLE_VOLTS:
+        if chosen.any() and np.median(std[chosen]) > limit:
             warn(
                 f"The {ch_type.upper()} channels of {name} have a standard deviation "
-                f"of {np.median(std[chosen]):.3g} V within epochs, where MNE keeps "
-                f"them in volts and no such signal exceeds "
-                f"{IMPLAUSIBLE_VOLTS * 1e3:g} mV: are they in microvolts? The "
-                "network would learn from them, but its maps would be per "
-                "microvolt though labelled per volt, and data later given in "
-                "volts would read as flat. Give the epochs in volts (e.g. "
-                "mne.EpochsArray(data * 1e-6, info))."
+                f"of {np.median(std[chosen]):.3g} {symbol} within epochs, where MNE "
+                f"keeps them in {unit} and no such signal exceeds {limit:g} "
+                f"{symbol}: are they in {slip}? The network would learn from them, "
+                f"but its maps would be per {one_slip} though labelled per "
+                f"{one_unit}, and data later given in {unit} would read as flat. "
+                f"Give the epochs in {unit} (e.g. mne.EpochsArray(data * {factor}, "
+                "info))."
             )
             return
 

@@ -531,6 +531,31 @@ def test_epochs_in_microvolts_warn_at_fit(imagery_epochs):
             EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(data, y)
 
 
+@pytest.mark.parametrize(
+    "ch_type, amplitude, match",
+    [
+        ("mag", 1e-12, r"MAG channels of X.*are they in femtotesla"),
+        ("grad", 1e-11, r"GRAD channels of X.*are they in femtotesla per centi"),
+    ],
+)
+def test_meg_in_femtotesla_warns_at_fit(ch_type, amplitude, match):
+    """MEG given to mne.EpochsArray in fT (or fT/cm), as MNE plots it, trained
+    without a word; its maps were per femtotesla, labelled per tesla."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 4, 64)) * amplitude
+    y = np.arange(8) % 2 + 1
+    info = mne.create_info([f"MEG{i}" for i in range(4)], 64.0, ch_type)
+    events = np.column_stack([np.arange(8) * 100, np.zeros(8, int), y])
+    in_tesla = mne.EpochsArray(X, info, events=events, verbose=False)
+    scale = 1e15 if ch_type == "mag" else 1e13  # T to fT; T/m to fT/cm
+    in_femtotesla = mne.EpochsArray(X * scale, info, events=events, verbose=False)
+    with pytest.warns(RuntimeWarning, match=match):
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(in_femtotesla)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(in_tesla)
+
+
 def test_data_checks_warn_whatever_the_log_level(synthetic_arrays):
     """MNE's ERROR level (often set to quiet MNE) silenced the warning that the
     data are in another unit than in training, whose predictions are then
