@@ -135,7 +135,8 @@ def _check_same_recording(first, other, where, first_name):
                 f"{key} {prepared[key]} against {first_prepared[key]}"
                 for key in differences
             )
-            + "; prepare them alike (filter, reference, projectors)."
+            + "; prepare them alike (filter, reference, projectors, gradient "
+            "compensation)."
         )
     if not _same_baseline(other.baseline, first.baseline, first.info["sfreq"]):
         raise ValueError(
@@ -1060,6 +1061,7 @@ _RECORDED_IN = {
     "pass band": "info['highpass'], info['lowpass']",
     "reference": "info['custom_ref_applied']",
     "projectors applied": "info['projs']",
+    "gradient compensation": "info.compensation_grade",
 }
 
 
@@ -1072,15 +1074,19 @@ def _preparation(info):
     applied to what the network reads.
     """
     applied = sorted(p["desc"] for p in info["projs"] if p["active"])
+    # CTF MEG: each channel holds the field less, by grade, the reference
+    # sensors' estimate of the noise; None without MEG channels.
+    grade = info.compensation_grade
     return {
         "pass band": f"{info['highpass']:g}-{info['lowpass']:g} Hz",
         "reference": _REFERENCES[int(info["custom_ref_applied"])],
         "projectors applied": ", ".join(applied) or "none",
+        "gradient compensation": "none" if grade is None else f"grade {grade}",
     }
 
 
 def _check_same_preparation(info, train_info, name):
-    """Warn when data were filtered, referenced or projected otherwise than in training.
+    """Warn when data were prepared (filtered, referenced...) otherwise than in training.
 
     Each changes what every channel holds, and the network cannot tell: on
     EEGBCI, a network trained on average-referenced epochs scored 0.58 on
@@ -1109,6 +1115,9 @@ def _check_same_preparation(info, train_info, name):
         ),
         "reference": "epochs.set_eeg_reference() as for the training data",
         "projectors applied": "epochs.add_proj(...).apply_proj() as for the "
+        "training data",
+        "gradient compensation": "raw.apply_gradient_compensation("
+        f"{train_info.compensation_grade or 0}) before epoching, as for the "
         "training data",
     }
     warn_data_mismatch(
@@ -1259,7 +1268,8 @@ def check_matches_training(
         baseline-corrected otherwise, filtered to another pass band
         (``info["highpass"]``, ``info["lowpass"]``), referenced otherwise
         (``info["custom_ref_applied"]``, or the reference the EEG shows), with
-        other projectors applied (``info["projs"]``), when channels the network reads
+        other projectors applied (``info["projs"]``), or MEG at another gradient
+        compensation grade (``info.compensation_grade``), when channels the network reads
         have another type, or are marked bad in the data but were good in
         training (a broken electrode of a new recording).
     """

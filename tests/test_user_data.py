@@ -336,6 +336,30 @@ def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epoch
         fitted_eegnet.predict(projected)
 
 
+def test_meg_at_another_gradient_compensation_grade_warns():
+    """CTF MEG at gradient compensation grade 3 (as recorded) was explained by
+    a network trained at grade 0 without a word: every channel then holds the
+    field less the reference sensors' estimate of the noise, or not."""
+    from mne._fiff.compensator import set_current_comp
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info([f"MEG{i:03d}" for i in range(4)], 64.0, "mag")
+    y = np.arange(8) % 2 + 1
+    events = np.column_stack([np.arange(8) * 100, np.zeros(8, int), y])
+    epochs = mne.EpochsArray(
+        rng.standard_normal((8, 4, 64)) * 1e-13, info, events=events, verbose=False
+    )
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    compensated = epochs.copy()
+    set_current_comp(compensated.info, 3)
+    match = "gradient compensation grade 3 against grade 0 in training"
+    with pytest.warns(RuntimeWarning, match=match):
+        clf.predict(compensated)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf.predict(epochs)
+
+
 def test_training_epochs_changed_in_place_after_fit_change_nothing(spatial_epochs):
     """The estimators kept the training Epochs' own Info: reordering them in
     place relabelled maps of arrays and reordered a CroppedClassifier's
