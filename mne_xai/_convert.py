@@ -3,6 +3,8 @@
 Results become MNE objects in :mod:`mne_xai._outputs`.
 """
 
+import re
+
 import mne
 import numpy as np
 import torch
@@ -1065,6 +1067,13 @@ _RECORDED_IN = {
 }
 
 
+def _is_average_reference(proj):
+    """Whether a projector is an average reference, as MNE tells one."""
+    return proj["kind"] == FIFF.FIFFV_PROJ_ITEM_EEG_AVREF or bool(
+        re.match("^Average .* reference$", proj["desc"])
+    )
+
+
 def _preparation(info):
     """Return what an info records of how its data were prepared, as phrases.
 
@@ -1073,13 +1082,21 @@ def _preparation(info):
     as another. Only active projectors changed the data; inactive ones are not
     applied to what the network reads.
     """
-    applied = sorted(p["desc"] for p in info["projs"] if p["active"])
+    active = [proj for proj in info["projs"] if proj["active"]]
+    # An applied average-reference projector is an average reference, as
+    # set_eeg_reference("average") sets one: the same data, and MNE records
+    # one as a projector, the other as a custom reference.
+    average = [proj for proj in active if _is_average_reference(proj)]
+    applied = sorted(proj["desc"] for proj in active if proj not in average)
+    reference = int(info["custom_ref_applied"])
+    if average and reference == FIFF.FIFFV_MNE_CUSTOM_REF_OFF:
+        reference = FIFF.FIFFV_MNE_CUSTOM_REF_ON
     # CTF MEG: each channel holds the field less, by grade, the reference
     # sensors' estimate of the noise; None without MEG channels.
     grade = info.compensation_grade
     return {
         "pass band": f"{info['highpass']:g}-{info['lowpass']:g} Hz",
-        "reference": _REFERENCES[int(info["custom_ref_applied"])],
+        "reference": _REFERENCES[reference],
         "projectors applied": ", ".join(applied) or "none",
         "gradient compensation": "none" if grade is None else f"grade {grade}",
     }
@@ -1113,7 +1130,12 @@ def _check_same_preparation(info, train_info, name):
             else f"epochs.filter({low if low is None else f'{low:g}'}, "
             f"{high if high is None else f'{high:g}'})"
         ),
-        "reference": "epochs.set_eeg_reference() as for the training data",
+        "reference": (
+            "the epochs as recorded, without a custom or average reference, as in "
+            "training"
+            if trained["reference"] == _REFERENCES[FIFF.FIFFV_MNE_CUSTOM_REF_OFF]
+            else "epochs.set_eeg_reference() as for the training data"
+        ),
         "projectors applied": "epochs.add_proj(...).apply_proj() as for the "
         "training data",
         "gradient compensation": "raw.apply_gradient_compensation("

@@ -328,12 +328,40 @@ def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epoch
         other = imagery_epochs.copy().set_eeg_reference(channels, verbose=False)
         with pytest.warns(RuntimeWarning, match=f"X's EEG shows {shown}.* average"):
             trained_on_average.predict(other)
-    # The same average reference as an applied projector: the reference
-    # itself stays "as recorded" in info, the projector says what was done.
+    # The same average reference as an applied projector: MNE records it as a
+    # projector, not as a custom reference, but it is one.
     projected = imagery_epochs.copy().set_eeg_reference(projection=True).apply_proj()
-    match = "projectors applied Average EEG reference against none in training"
+    match = (
+        r"reference a custom reference \(e.g. average\) against the recording's.*"
+        "the epochs as recorded"
+    )
     with pytest.warns(RuntimeWarning, match=match):
         fitted_eegnet.predict(projected)
+
+
+def test_an_average_reference_as_applied_projector_or_set_is_one_reference():
+    """Epochs average-referenced by set_eeg_reference("average"), given to a
+    network trained on the same epochs referenced by an applied projector (or
+    the reverse), warned that they were prepared otherwise and that "the
+    network reads other signals than it learned from", for the same data."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info([f"EEG{i}" for i in range(6)], 64.0, "eeg")
+    y = np.arange(8) % 2 + 1
+    events = np.column_stack([np.arange(8) * 100, np.zeros(8, int), y])
+    epochs = mne.EpochsArray(
+        rng.standard_normal((8, 6, 64)) * 1e-5, info, events=events, verbose=False
+    )
+    by_projector = epochs.copy().set_eeg_reference(projection=True).apply_proj()
+    set_directly = epochs.copy().set_eeg_reference("average")
+    np.testing.assert_allclose(by_projector.get_data(), set_directly.get_data())
+    for trained, given in ((by_projector, set_directly), (set_directly, by_projector)):
+        clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(trained)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            clf.predict(given)
+    # The recording's reference is another one, as before.
+    with pytest.warns(RuntimeWarning, match="reference the recording's reference"):
+        clf.predict(epochs)
 
 
 def test_meg_at_another_gradient_compensation_grade_warns():
@@ -415,7 +443,7 @@ def test_maps_keep_no_projector_that_mne_would_apply_to_them(
     # Nor those already applied, which read_epochs applies again to data read
     # back: gradient x input maps lost 7 % of their peak.
     applied = epochs.copy().apply_proj(verbose=False)
-    with pytest.warns(RuntimeWarning, match="projectors applied Average EEG"):
+    with pytest.warns(RuntimeWarning, match="reference a custom reference"):
         maps = mne_xai.explain(fitted_eegnet, applied[:4], "gradient_x_input")
     assert maps.info["projs"] == []
     maps.save(tmp_path / "maps-epo.fif")
@@ -1134,7 +1162,7 @@ def test_a_list_of_epochs_of_several_recordings_is_explained(fif_coded):
         (shorter, "common time axis"),
         (filtered, "pass band 1-20 Hz against"),
         (referenced, "reference a custom reference"),
-        (projected, "projectors applied Average EEG reference"),
+        (projected, "reference a custom reference"),
         (bad, f"marks \\['{clf.ch_names_[0]}'\\] bad but the first Epochs \\[\\]"),
     ]:
         for method in (clf.predict, clone(clf).fit, lambda X: mne_xai.explain(clf, X)):
