@@ -3,6 +3,8 @@
 Results become MNE objects in :mod:`mne_xai._outputs`.
 """
 
+import re
+
 import mne
 import numpy as np
 import torch
@@ -135,7 +137,8 @@ def _check_same_recording(first, other, where, first_name):
                 f"{key} {prepared[key]} against {first_prepared[key]}"
                 for key in differences
             )
-            + "; prepare them alike (filter, reference, projectors)."
+            + "; prepare them alike (filter, reference, projectors, gradient "
+            "compensation)."
         )
     if not _same_baseline(other.baseline, first.baseline, first.info["sfreq"]):
         raise ValueError(
@@ -1106,7 +1109,15 @@ _RECORDED_IN = {
     "pass band": "info['highpass'], info['lowpass']",
     "reference": "info['custom_ref_applied']",
     "projectors applied": "info['projs']",
+    "gradient compensation": "info.compensation_grade",
 }
+
+
+def _is_average_reference(proj):
+    """Whether a projector is an average reference, as MNE tells one."""
+    return proj["kind"] == FIFF.FIFFV_PROJ_ITEM_EEG_AVREF or bool(
+        re.match("^Average .* reference$", proj["desc"])
+    )
 
 
 def _preparation(info):
@@ -1117,16 +1128,28 @@ def _preparation(info):
     as another. Only active projectors changed the data; inactive ones are not
     applied to what the network reads.
     """
-    applied = sorted(p["desc"] for p in info["projs"] if p["active"])
+    active = [proj for proj in info["projs"] if proj["active"]]
+    # An applied average-reference projector is an average reference, as
+    # set_eeg_reference("average") sets one: the same data, and MNE records
+    # one as a projector, the other as a custom reference.
+    average = [proj for proj in active if _is_average_reference(proj)]
+    applied = sorted(proj["desc"] for proj in active if proj not in average)
+    reference = int(info["custom_ref_applied"])
+    if average and reference == FIFF.FIFFV_MNE_CUSTOM_REF_OFF:
+        reference = FIFF.FIFFV_MNE_CUSTOM_REF_ON
+    # CTF MEG: each channel holds the field less, by grade, the reference
+    # sensors' estimate of the noise; None without MEG channels.
+    grade = info.compensation_grade
     return {
         "pass band": f"{info['highpass']:g}-{info['lowpass']:g} Hz",
-        "reference": _REFERENCES[int(info["custom_ref_applied"])],
+        "reference": _REFERENCES[reference],
         "projectors applied": ", ".join(applied) or "none",
+        "gradient compensation": "none" if grade is None else f"grade {grade}",
     }
 
 
 def _check_same_preparation(info, train_info, name):
-    """Warn when data were filtered, referenced or projected otherwise than in training.
+    """Warn when data were prepared (filtered, referenced...) otherwise than in training.
 
     Each changes what every channel holds, and the network cannot tell: on
     EEGBCI, a network trained on average-referenced epochs scored 0.58 on
@@ -1153,8 +1176,16 @@ def _check_same_preparation(info, train_info, name):
             else f"epochs.filter({low if low is None else f'{low:g}'}, "
             f"{high if high is None else f'{high:g}'})"
         ),
-        "reference": "epochs.set_eeg_reference() as for the training data",
+        "reference": (
+            "the epochs as recorded, without a custom or average reference, as in "
+            "training"
+            if trained["reference"] == _REFERENCES[FIFF.FIFFV_MNE_CUSTOM_REF_OFF]
+            else "epochs.set_eeg_reference() as for the training data"
+        ),
         "projectors applied": "epochs.add_proj(...).apply_proj() as for the "
+        "training data",
+        "gradient compensation": "raw.apply_gradient_compensation("
+        f"{train_info.compensation_grade or 0}) before epoching, as for the "
         "training data",
     }
     warn_data_mismatch(
@@ -1305,7 +1336,8 @@ def check_matches_training(
         baseline-corrected otherwise, filtered to another pass band
         (``info["highpass"]``, ``info["lowpass"]``), referenced otherwise
         (``info["custom_ref_applied"]``, or the reference the EEG shows), with
-        other projectors applied (``info["projs"]``), when channels the network reads
+        other projectors applied (``info["projs"]``), or MEG at another gradient
+        compensation grade (``info.compensation_grade``), when channels the network reads
         have another type, or are marked bad in the data but were good in
         training (a broken electrode of a new recording).
     """
@@ -1466,22 +1498,38 @@ def within_epoch_variance(moments):
     return mean_square - np.mean(np.square(epoch_means), axis=0)
 
 
-# Channel types MNE keeps in volts, whose signals stay below this standard
-# deviation: EEG is tens of microvolts, and even ECG and EMG a few millivolts.
-_VOLT_TYPES = ("eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs")
-IMPLAUSIBLE_VOLTS = 1e-2
+# For each channel type MNE keeps in SI units: the unit (name, symbol), a
+# standard deviation no signal of the type reaches, and the unit such data are
+# often given in by mistake (name, in the singular, factor to SI). EEG is tens
+# of microvolts, even ECG and EMG a few millivolts; MEG in a shielded room
+# picotesla (magnetometers) and nanotesla per metre (gradiometers), where
+# MNE's figures show femtotesla and femtotesla per centimetre.
+_MICROVOLTS = ("volts", "volt", "V", 1e-2, "microvolts", "microvolt", "1e-6")
+_IMPLAUSIBLE_AMPLITUDES = {
+    **dict.fromkeys(("eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs"), _MICROVOLTS),
+    "mag": ("tesla", "tesla", "T", 1e-6, "femtotesla", "femtotesla", "1e-15"),
+    "grad": (
+        "tesla per metre",
+        "tesla per metre",
+        "T/m",
+        1e-4,
+        "femtotesla per centimetre",
+        "femtotesla per centimetre",
+        "1e-13",
+    ),
+}
 
 
 def check_volts(moments, info, name="X"):
-    """Warn when channels MNE keeps in volts hold far more than any such signal.
+    """Warn when channels MNE keeps in SI units hold far more than any such signal.
 
-    Data in microvolts (a common slip with ``mne.EpochsArray``) train well,
-    as the input is scaled to unit variance, but the maps are then per
-    microvolt though labelled per volt, and later data given in volts read as
-    flat. The amplitude is that within epochs, of each channel: the offsets of
-    DC-coupled amplifiers, tens of millivolts, are no signal (and
-    :func:`check_offsets` warns of them). Only Epochs say their unit; arrays
-    may come in any unit.
+    Data in microvolts (a common slip with ``mne.EpochsArray``), or MEG in
+    femtotesla as MNE's figures show it, train well, as the input is scaled
+    to unit variance, but the maps are then per microvolt though labelled per
+    volt, and later data given in volts read as flat. The amplitude is that
+    within epochs, of each channel: the offsets of DC-coupled amplifiers, tens
+    of millivolts, are no signal (and :func:`check_offsets` warns of them).
+    Only Epochs say their unit; arrays may come in any unit.
 
     Parameters
     ----------
@@ -1496,18 +1544,19 @@ def check_volts(moments, info, name="X"):
         return
     std = np.sqrt(np.maximum(within_epoch_variance(moments), 0.0))
     types = np.array(info.get_channel_types())
-    for ch_type in _VOLT_TYPES:
+    for ch_type, limits in _IMPLAUSIBLE_AMPLITUDES.items():
+        unit, one_unit, symbol, limit, slip, one_slip, factor = limits
         chosen = types == ch_type
-        if chosen.any() and np.median(std[chosen]) > IMPLAUSIBLE_VOLTS:
+        if chosen.any() and np.median(std[chosen]) > limit:
             warn(
                 f"The {ch_type.upper()} channels of {name} have a standard deviation "
-                f"of {np.median(std[chosen]):.3g} V within epochs, where MNE keeps "
-                f"them in volts and no such signal exceeds "
-                f"{IMPLAUSIBLE_VOLTS * 1e3:g} mV: are they in microvolts? The "
-                "network would learn from them, but its maps would be per "
-                "microvolt though labelled per volt, and data later given in "
-                "volts would read as flat. Give the epochs in volts (e.g. "
-                "mne.EpochsArray(data * 1e-6, info))."
+                f"of {np.median(std[chosen]):.3g} {symbol} within epochs, where MNE "
+                f"keeps them in {unit} and no such signal exceeds {limit:g} "
+                f"{symbol}: are they in {slip}? The network would learn from them, "
+                f"but its maps would be per {one_slip} though labelled per "
+                f"{one_unit}, and data later given in {unit} would read as flat. "
+                f"Give the epochs in {unit} (e.g. mne.EpochsArray(data * {factor}, "
+                "info))."
             )
             return
 

@@ -62,7 +62,9 @@ _PARAMETERS = """
         channels of the smaller amplitude invisible to the network, as EEG of
         10 µV beside an EOG of 300 µV or an ECG of 1 mV. Channels of one type
         share a factor, which keeps their relative amplitudes. A number is
-        applied to every channel. The factors are stored in the module
+        applied to every channel (with a warning where channel types differ
+        more than tenfold in amplitude: the smaller would read near flat). The
+        factors are stored in the module
         (``input_scale``), so the fitted module takes data in the unit it was
         given, and attributions are with respect to that data.
     lr_schedule : "cosine" | None

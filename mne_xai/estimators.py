@@ -107,6 +107,38 @@ def _unit_variance_scale(std, info):
     return 1.0 / std
 
 
+#: Ratio of the standard deviations of two channel types above which one
+#: ``scaling`` number for both leaves the smaller type near flat: EEG beside an
+#: EOG 30 times larger, scaled by one factor, left the network at chance.
+_ONE_FACTOR_SPREAD = 10.0
+
+
+def _warn_if_one_factor_flattens_a_type(scaling, std, info):
+    """Warn when a number scales channel types of far apart amplitudes alike.
+
+    ``std`` is :func:`~mne_xai._convert.std_per_type` of the data: a number
+    keeps the types' ratio, so a type far smaller than another stays near flat
+    (MEG in T beside EEG in V, scaled by 1e6, at 1e-7).
+    """
+    if np.ndim(std) == 0:
+        return
+    group_std = {name: std[channels][0] for name, channels in type_groups(info).items()}
+    largest = max(group_std, key=group_std.get)
+    smallest = min(group_std, key=group_std.get)
+    if group_std[largest] <= _ONE_FACTOR_SPREAD * group_std[smallest]:
+        return
+    warn(
+        f"scaling={scaling:g} multiplies every channel by one number, and the "
+        "channel types of X have standard deviations "
+        + ", ".join(f"{name} {value:.3g}" for name, value in group_std.items())
+        + f": the network sees the {smallest} channels "
+        f"{group_std[smallest] / group_std[largest]:.3g} times the size of the "
+        f"{largest} channels, near flat, and can barely learn from them. Use "
+        "scaling='auto', which scales each channel type to unit variance, or "
+        "pick one channel type."
+    )
+
+
 def _number_or_channels(buffer):
     """Return a module's statistic as a float, or one value per channel."""
     values = buffer.detach().cpu().numpy().astype(np.float64)
@@ -954,6 +986,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             input_scale = _unit_variance_scale(std, info)
         else:
             input_scale = float(self.scaling)
+            _warn_if_one_factor_flattens_a_type(input_scale, std, info)
         self.class_weight_ = _class_weights(
             self.class_weight, classes, y, data.event_id
         )

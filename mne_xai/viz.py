@@ -105,6 +105,10 @@ def _n_topomap_positions(info):
     return len(np.unique(positions[placed], axis=0)) + int((~placed).sum())
 
 
+#: Channel types whose contacts lie inside the head: no scalp topomaps.
+_INTRACRANIAL = ("seeg", "ecog", "dbs")
+
+
 def _check_topomap(info, signed, instead=""):
     """Refuse maps that MNE's topomaps cannot draw, or would draw wrongly.
 
@@ -115,10 +119,21 @@ def _check_topomap(info, signed, instead=""):
     signed : bool
         Whether the maps hold negative values.
     instead : str
-        What to plot instead when there are too few positions, formatted with
-        ``ch_type``.
+        What to plot instead when there are too few positions, or the channels
+        are intracranial contacts, formatted with ``ch_type``.
     """
     ch_type = info.get_channel_types()[0]
+    if ch_type in _INTRACRANIAL:
+        raise ValueError(
+            f"These are {ch_type} contacts, inside the head: a topomap draws "
+            "channels on a scalp disc and would interpolate across them as if "
+            "they lay on the scalp. "
+            + (
+                instead.format(ch_type=ch_type)
+                if instead
+                else "Read the values per contact instead (the maps' data)."
+            )
+        )
     n_positions = _n_topomap_positions(info)
     if n_positions < _MIN_TOPOMAP_POSITIONS:
         shown = ", ".join(info.ch_names[:5])

@@ -338,12 +338,64 @@ def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epoch
         other = imagery_epochs.copy().set_eeg_reference(channels, verbose=False)
         with pytest.warns(RuntimeWarning, match=f"X's EEG shows {shown}.* average"):
             trained_on_average.predict(other)
-    # The same average reference as an applied projector: the reference
-    # itself stays "as recorded" in info, the projector says what was done.
+    # The same average reference as an applied projector: MNE records it as a
+    # projector, not as a custom reference, but it is one.
     projected = imagery_epochs.copy().set_eeg_reference(projection=True).apply_proj()
-    match = "projectors applied Average EEG reference against none in training"
+    match = (
+        r"reference a custom reference \(e.g. average\) against the recording's.*"
+        "the epochs as recorded"
+    )
     with pytest.warns(RuntimeWarning, match=match):
         fitted_eegnet.predict(projected)
+
+
+def test_an_average_reference_as_applied_projector_or_set_is_one_reference():
+    """Epochs average-referenced by set_eeg_reference("average"), given to a
+    network trained on the same epochs referenced by an applied projector (or
+    the reverse), warned that they were prepared otherwise and that "the
+    network reads other signals than it learned from", for the same data."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info([f"EEG{i}" for i in range(6)], 64.0, "eeg")
+    y = np.arange(8) % 2 + 1
+    events = np.column_stack([np.arange(8) * 100, np.zeros(8, int), y])
+    epochs = mne.EpochsArray(
+        rng.standard_normal((8, 6, 64)) * 1e-5, info, events=events, verbose=False
+    )
+    by_projector = epochs.copy().set_eeg_reference(projection=True).apply_proj()
+    set_directly = epochs.copy().set_eeg_reference("average")
+    np.testing.assert_allclose(by_projector.get_data(), set_directly.get_data())
+    for trained, given in ((by_projector, set_directly), (set_directly, by_projector)):
+        clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(trained)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            clf.predict(given)
+    # The recording's reference is another one, as before.
+    with pytest.warns(RuntimeWarning, match="reference the recording's reference"):
+        clf.predict(epochs)
+
+
+def test_meg_at_another_gradient_compensation_grade_warns():
+    """CTF MEG at gradient compensation grade 3 (as recorded) was explained by
+    a network trained at grade 0 without a word: every channel then holds the
+    field less the reference sensors' estimate of the noise, or not."""
+    from mne._fiff.compensator import set_current_comp
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info([f"MEG{i:03d}" for i in range(4)], 64.0, "mag")
+    y = np.arange(8) % 2 + 1
+    events = np.column_stack([np.arange(8) * 100, np.zeros(8, int), y])
+    epochs = mne.EpochsArray(
+        rng.standard_normal((8, 4, 64)) * 1e-13, info, events=events, verbose=False
+    )
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    compensated = epochs.copy()
+    set_current_comp(compensated.info, 3)
+    match = "gradient compensation grade 3 against grade 0 in training"
+    with pytest.warns(RuntimeWarning, match=match):
+        clf.predict(compensated)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf.predict(epochs)
 
 
 def test_training_epochs_changed_in_place_after_fit_change_nothing(spatial_epochs):
@@ -401,7 +453,7 @@ def test_maps_keep_no_projector_that_mne_would_apply_to_them(
     # Nor those already applied, which read_epochs applies again to data read
     # back: gradient x input maps lost 7 % of their peak.
     applied = epochs.copy().apply_proj(verbose=False)
-    with pytest.warns(RuntimeWarning, match="projectors applied Average EEG"):
+    with pytest.warns(RuntimeWarning, match="reference a custom reference"):
         maps = mne_xai.explain(fitted_eegnet, applied[:4], "gradient_x_input")
     assert maps.info["projs"] == []
     maps.save(tmp_path / "maps-epo.fif")
@@ -541,6 +593,31 @@ def test_epochs_in_microvolts_warn_at_fit(imagery_epochs):
             EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(data, y)
 
 
+@pytest.mark.parametrize(
+    "ch_type, amplitude, match",
+    [
+        ("mag", 1e-12, r"MAG channels of X.*are they in femtotesla"),
+        ("grad", 1e-11, r"GRAD channels of X.*are they in femtotesla per centi"),
+    ],
+)
+def test_meg_in_femtotesla_warns_at_fit(ch_type, amplitude, match):
+    """MEG given to mne.EpochsArray in fT (or fT/cm), as MNE plots it, trained
+    without a word; its maps were per femtotesla, labelled per tesla."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 4, 64)) * amplitude
+    y = np.arange(8) % 2 + 1
+    info = mne.create_info([f"MEG{i}" for i in range(4)], 64.0, ch_type)
+    events = np.column_stack([np.arange(8) * 100, np.zeros(8, int), y])
+    in_tesla = mne.EpochsArray(X, info, events=events, verbose=False)
+    scale = 1e15 if ch_type == "mag" else 1e13  # T to fT; T/m to fT/cm
+    in_femtotesla = mne.EpochsArray(X * scale, info, events=events, verbose=False)
+    with pytest.warns(RuntimeWarning, match=match):
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(in_femtotesla)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(in_tesla)
+
+
 def test_data_checks_warn_whatever_the_log_level(synthetic_arrays):
     """MNE's ERROR level (often set to quiet MNE) silenced the warning that the
     data are in another unit than in training, whose predictions are then
@@ -632,6 +709,25 @@ def test_each_channel_type_is_scaled_to_unit_variance(caplog):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         clf.predict(epochs)
+
+
+def test_one_number_scaling_channel_types_far_apart_warns():
+    """scaling=1e6 (volts to microvolts) on MEG beside EEG left the MEG at 1e-7:
+    EEGNet cross-validated 0.62 where "auto" gave 1.0, without a word."""
+    epochs = _several_units()
+    picks = ["eeg", "eog", "grad"]
+    match = r"scaling=1e\+06 .* grad channels 1\.42e-07 times the size of the eog"
+    with pytest.warns(RuntimeWarning, match=match):
+        EEGNetClassifier(scaling=1e6, picks=picks, **dict(FAST, max_epochs=0)).fit(
+            epochs
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        EEGNetClassifier(picks=picks, **dict(FAST, max_epochs=0)).fit(epochs)
+        # One type keeps its number.
+        EEGNetClassifier(scaling=1e6, picks="eeg", **dict(FAST, max_epochs=0)).fit(
+            epochs
+        )
 
 
 @pytest.mark.parametrize("estimator_class", ESTIMATORS)
@@ -1076,7 +1172,7 @@ def test_a_list_of_epochs_of_several_recordings_is_explained(fif_coded):
         (shorter, "common time axis"),
         (filtered, "pass band 1-20 Hz against"),
         (referenced, "reference a custom reference"),
-        (projected, "projectors applied Average EEG reference"),
+        (projected, "reference a custom reference"),
         (bad, f"marks \\['{clf.ch_names_[0]}'\\] bad but the first Epochs \\[\\]"),
     ]:
         for method in (clf.predict, clone(clf).fit, lambda X: mne_xai.explain(clf, X)):

@@ -123,6 +123,29 @@ def test_normalized_comparison_of_gradiometers_ends_at_one():
     assert fig.axes[-1].get_ylim() == pytest.approx((0.0, 1.0))
 
 
+@pytest.mark.parametrize("placed", [True, False])
+def test_intracranial_contacts_get_no_scalp_topomap(placed):
+    """sEEG maps were drawn on a scalp disc, interpolated across depth contacts
+    as if on the scalp (the report refuses them), and without positions the
+    advice was a scalp montage, epochs.set_montage('colin27_1020')."""
+    names = [f"LA{index}" for index in range(8)]
+    info = mne.create_info(names, 100.0, "seeg")
+    if placed:
+        positions = {name: [0.005 * i, 0.02, 0.03] for i, name in enumerate(names)}
+        info.set_montage(
+            mne.channels.make_dig_montage(ch_pos=positions, coord_frame="head")
+        )
+    data = np.abs(np.random.default_rng(0).standard_normal((4, len(names), 10)))
+    events = np.c_[np.arange(4), np.zeros(4, int), [1, 2, 1, 2]]
+    maps = mne.EpochsArray(data, info, events=events, verbose=False)
+    match = r"^(?!.*set_montage).*seeg contacts, inside the head"
+    with pytest.raises(ValueError, match=match):
+        plot_class_topomaps(maps, show=False)
+    with pytest.raises(ValueError, match=match):
+        plot_attribution_joint(maps.average(), show=False)
+    assert plt.get_fignums() == []
+
+
 def test_topomaps_of_maps_without_eeg_take_their_type_or_say_to_choose():
     """ch_type defaulted to "eeg": on MEG, MNE's "picks ('eeg') could not be
     interpreted as channel names" came from inside."""

@@ -19,7 +19,12 @@ from ..attribution._registry import needs_patterns
 from ..datasets import _builtin_montage
 from ..estimators import _EEGClassifier
 from ..inspect import SpectralClassifier, learn_patterns
-from ..viz import _MIN_TOPOMAP_POSITIONS, _n_topomap_positions, _sensor_positions
+from ..viz import (
+    _INTRACRANIAL,
+    _MIN_TOPOMAP_POSITIONS,
+    _n_topomap_positions,
+    _sensor_positions,
+)
 
 
 class DataPlan(NamedTuple):
@@ -192,10 +197,6 @@ def _unplaced(info, ch_names):
     _, placed = _sensor_positions(info)
     unplaced = set(np.array(info.ch_names)[~placed].tolist())
     return [name for name in ch_names if name in unplaced]
-
-
-#: Channel types whose contacts lie inside the head: no scalp topomaps.
-_INTRACRANIAL = ("seeg", "ecog", "dbs")
 
 
 def check_data(estimator, epochs, y, n_splits, fitted, methods=()):

@@ -3,6 +3,8 @@
 Also the spatial patterns of a network's filters, read from its weights.
 """
 
+import warnings
+
 import matplotlib.pyplot as plt
 import mne
 import numpy as np
@@ -338,7 +340,12 @@ def _add_modality(context):
         method=method,
         unit=method_unit(method, context.attributions[method].info),
     )
-    table = modality_importance(context.attributions[method], kind="global")
+    with warnings.catch_warnings():
+        # The method was chosen comparable across types (maps in logits): the
+        # warning that maps per unit of input would compare the units is not
+        # about it.
+        warnings.filterwarnings("ignore", message="The channels are in several units")
+        table = modality_importance(context.attributions[method], kind="global")
     table["relevance per channel"] = table["relevance"] / table["n_channels"]
     context.add_table(
         table.set_index(["class", "channel_type"]),
