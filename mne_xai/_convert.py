@@ -4,6 +4,7 @@ Results become MNE objects in :mod:`mne_xai._outputs`.
 """
 
 import re
+from typing import NamedTuple
 
 import mne
 import numpy as np
@@ -1498,17 +1499,28 @@ def within_epoch_variance(moments):
     return mean_square - np.mean(np.square(epoch_means), axis=0)
 
 
-# For each channel type MNE keeps in SI units: the unit (name, symbol), a
-# standard deviation no signal of the type reaches, and the unit such data are
-# often given in by mistake (name, in the singular, factor to SI). EEG is tens
-# of microvolts, even ECG and EMG a few millivolts; MEG in a shielded room
-# picotesla (magnetometers) and nanotesla per metre (gradiometers), where
-# MNE's figures show femtotesla and femtotesla per centimetre.
-_MICROVOLTS = ("volts", "volt", "V", 1e-2, "microvolts", "microvolt", "1e-6")
+class _UnitSlip(NamedTuple):
+    """A unit MNE keeps a channel type in, and one such data are given in by mistake."""
+
+    unit: str  # the SI unit, as in "keeps them in volts"
+    one_unit: str  # singular, as in "per volt"
+    symbol: str
+    #: A standard deviation that no signal of the type reaches, in ``symbol``.
+    limit: float
+    slip: str  # the mistaken unit, as in "are they in microvolts?"
+    one_slip: str
+    factor: str  # the mistaken unit in SI units, as the advice multiplies
+
+
+# EEG is tens of microvolts, even ECG and EMG a few millivolts; MEG in a
+# shielded room picotesla (magnetometers) and nanotesla per metre
+# (gradiometers), where MNE's figures show femtotesla and femtotesla per
+# centimetre.
+_MICROVOLTS = _UnitSlip("volts", "volt", "V", 1e-2, "microvolts", "microvolt", "1e-6")
 _IMPLAUSIBLE_AMPLITUDES = {
     **dict.fromkeys(("eeg", "eog", "ecg", "emg", "seeg", "ecog", "dbs"), _MICROVOLTS),
-    "mag": ("tesla", "tesla", "T", 1e-6, "femtotesla", "femtotesla", "1e-15"),
-    "grad": (
+    "mag": _UnitSlip("tesla", "tesla", "T", 1e-6, "femtotesla", "femtotesla", "1e-15"),
+    "grad": _UnitSlip(
         "tesla per metre",
         "tesla per metre",
         "T/m",
@@ -1544,18 +1556,18 @@ def check_volts(moments, info, name="X"):
         return
     std = np.sqrt(np.maximum(within_epoch_variance(moments), 0.0))
     types = np.array(info.get_channel_types())
-    for ch_type, limits in _IMPLAUSIBLE_AMPLITUDES.items():
-        unit, one_unit, symbol, limit, slip, one_slip, factor = limits
+    for ch_type, units in _IMPLAUSIBLE_AMPLITUDES.items():
         chosen = types == ch_type
-        if chosen.any() and np.median(std[chosen]) > limit:
+        if chosen.any() and np.median(std[chosen]) > units.limit:
             warn(
                 f"The {ch_type.upper()} channels of {name} have a standard deviation "
-                f"of {np.median(std[chosen]):.3g} {symbol} within epochs, where MNE "
-                f"keeps them in {unit} and no such signal exceeds {limit:g} "
-                f"{symbol}: are they in {slip}? The network would learn from them, "
-                f"but its maps would be per {one_slip} though labelled per "
-                f"{one_unit}, and data later given in {unit} would read as flat. "
-                f"Give the epochs in {unit} (e.g. mne.EpochsArray(data * {factor}, "
+                f"of {np.median(std[chosen]):.3g} {units.symbol} within epochs, "
+                f"where MNE keeps them in {units.unit} and no such signal exceeds "
+                f"{units.limit:g} {units.symbol}: are they in {units.slip}? The "
+                "network would learn from them, but its maps would be per "
+                f"{units.one_slip} though labelled per {units.one_unit}, and data "
+                f"later given in {units.unit} would read as flat. Give the epochs "
+                f"in {units.unit} (e.g. mne.EpochsArray(data * {units.factor}, "
                 "info))."
             )
             return
