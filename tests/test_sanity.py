@@ -406,23 +406,28 @@ def test_target_randomization_explains_another_class(channel_reader, channel_dat
     assert (result.similarity["pearson"] < 0).all()
 
 
-def test_target_randomization_refuses_a_network_of_one_class(channel_data):
-    """A skorch network of one class failed with NumPy's "low >= high"."""
+def _foreign_reader_of_one_class(n_logits):
+    """A skorch ChannelReader of one class (not an mne_xai estimator), told its channels."""
     from skorch import NeuralNetClassifier
 
     from mne_xai import as_network
 
-    X, _ = channel_data
     net = NeuralNetClassifier(
         ChannelReader,
         module__n_channels=3,
-        module__n_classes=1,
+        module__n_classes=n_logits,
         module__n_times=40,
         module__sfreq=40.0,
         module__input_scale=1.0,
         classes=["rest"],
     ).initialize()
-    network = as_network(net, info=mne.create_info(3, 40.0, "eeg"))
+    return as_network(net, info=mne.create_info(3, 40.0, "eeg"))
+
+
+def test_target_randomization_refuses_a_network_of_one_class(channel_data):
+    """A skorch network of one class failed with NumPy's "low >= high"."""
+    X, _ = channel_data
+    network = _foreign_reader_of_one_class(n_logits=1)
     with pytest.raises(ValueError, match=r"one class \(\['rest'\]\).*no other"):
         target_randomization_check(network, X, "saliency", verbose=False)
 
@@ -432,21 +437,8 @@ def test_target_randomization_refuses_a_network_of_one_class(channel_data):
 )
 def test_checks_refuse_a_network_of_more_logits_than_classes(channel_data, check):
     """A skorch network of two logits and one class failed with an IndexError."""
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
     X, _ = channel_data
-    net = NeuralNetClassifier(
-        ChannelReader,
-        module__n_channels=3,
-        module__n_classes=2,
-        module__n_times=40,
-        module__sfreq=40.0,
-        module__input_scale=1.0,
-        classes=["rest"],
-    ).initialize()
-    network = as_network(net, info=mne.create_info(3, 40.0, "eeg"))
+    network = _foreign_reader_of_one_class(n_logits=2)
     extra = (
         {}
         if check is parameter_randomization_check

@@ -355,12 +355,7 @@ def test_an_average_reference_as_applied_projector_or_set_is_one_reference():
     the reverse), warned that they were prepared otherwise and that "the
     network reads other signals than it learned from", for the same data."""
     rng = np.random.default_rng(0)
-    info = mne.create_info([f"EEG{i}" for i in range(6)], 64.0, "eeg")
-    y = np.arange(8) % 2 + 1
-    events = np.column_stack([np.arange(8) * 100, np.zeros(8, int), y])
-    epochs = mne.EpochsArray(
-        rng.standard_normal((8, 6, 64)) * 1e-5, info, events=events, verbose=False
-    )
+    epochs = _epochs(rng.standard_normal((8, 6, 64)), np.arange(8) % 2 + 1)
     by_projector = epochs.copy().set_eeg_reference(projection=True).apply_proj()
     set_directly = epochs.copy().set_eeg_reference("average")
     np.testing.assert_allclose(by_projector.get_data(), set_directly.get_data())
