@@ -50,7 +50,7 @@ $(VENV)/.doc-installed: pyproject.toml | $(BIN)/mne-xai
 # core) made the fast gallery take 6.8 minutes instead of 2.6.
 DOC_THREADS ?= 1
 SPHINXBUILD = OMP_NUM_THREADS=$(DOC_THREADS) $(BIN)/sphinx-build -W --keep-going \
-	-b html doc doc/_build/html
+	-j auto -b html doc doc/_build/html
 
 doc: $(VENV)/.doc-installed
 	MNE_XAI_DOC_GALLERY=fast $(SPHINXBUILD)

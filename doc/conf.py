@@ -107,6 +107,9 @@ sphinx_gallery_conf = {
     # As MNE's gallery: rich reprs (tables, estimators) are shown, while the
     # reprs of figures, axes and labels that plotting calls return are not.
     "capture_repr": ("_repr_html_",),
+    # Examples run side by side, as many as sphinx-build's -j (the Makefile's
+    # "auto": one per core), each on DOC_THREADS torch threads.
+    "parallel": True,
 }
 
 
