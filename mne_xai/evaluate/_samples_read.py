@@ -123,6 +123,26 @@ def runs_read(read):
     return [slice(start, stop) for start, stop in itertools.pairwise(bounds)]
 
 
+def filtered_within_runs(filter_, maps, runs):
+    """Apply a filter along time to each run of consecutive samples alone.
+
+    Parameters
+    ----------
+    filter_ : callable
+        Takes and returns maps of the shape of ``maps[..., run]``.
+    maps : ndarray, shape (..., n_times_read)
+        Maps of the samples read, gathered with ``data[..., read]``.
+    runs : list of slice
+        The runs, as :func:`runs_read` gives them.
+
+    Returns
+    -------
+    filtered : ndarray, shape (..., n_times_read)
+        The runs filtered, side by side again.
+    """
+    return np.concatenate([filter_(maps[..., run]) for run in runs], axis=-1)
+
+
 #: Changes of the logits, relative to their largest value, that count as none.
 _UNCHANGED = 1e-6
 #: Standard deviation of the noise replacing samples, in the data's.

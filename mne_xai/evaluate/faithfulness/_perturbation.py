@@ -1,5 +1,7 @@
 """Cui et al.'s perturbation tests (patches and channels) and deletion test."""
 
+import functools
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -13,7 +15,7 @@ from ..._graph import autograd_on
 from ..._network import as_network, sampling_rate
 from ..._warnings import warn
 from ...attribution.postprocess import _odd_samples, _per_map_zscore
-from .._samples_read import runs_read
+from .._samples_read import filtered_within_runs, runs_read
 from ._baselines import (
     _baseline_values,
     _check_baseline,
@@ -556,12 +558,10 @@ def _deletion_of_batch(item, estimator, baseline, threshold, channel_threshold, 
     # Each run of consecutive samples read is smoothed alone: across a gap
     # between windows, the last sample of one window passed its relevance
     # to the first samples of the next.
-    smoothed = np.concatenate(
-        [
-            uniform_filter1d(zscores[..., run], window, axis=-1, mode="nearest")
-            for run in runs_read(read)
-        ],
-        axis=-1,
+    smoothed = filtered_within_runs(
+        functools.partial(uniform_filter1d, size=window, axis=-1, mode="nearest"),
+        zscores,
+        runs_read(read),
     )
     relevant = smoothed > threshold
     channel_relevance = maps.mean(axis=2)

@@ -10,7 +10,7 @@ from scipy.ndimage import gaussian_filter
 from scipy.stats import rankdata
 
 from ..._warnings import warn
-from .._samples_read import runs_read
+from .._samples_read import filtered_within_runs, runs_read
 from ..localization import _map_data
 from ..localization._maps import _check_same_grid
 
@@ -70,12 +70,10 @@ def _ssim_of_unit_maps(first, second, sigma=_SSIM_SIGMA, runs=(slice(None),)):
         # The window slides over channels and times of each epoch, never across
         # epochs nor gaps in time; "reflect" keeps the borders (single-channel
         # data included).
-        return np.concatenate(
-            [
-                gaussian_filter(maps[..., run], sigma=(0, sigma, sigma), mode="reflect")
-                for run in runs
-            ],
-            axis=-1,
+        return filtered_within_runs(
+            functools.partial(gaussian_filter, sigma=(0, sigma, sigma), mode="reflect"),
+            maps,
+            runs,
         )
 
     mean_first, mean_second = local_mean(first), local_mean(second)
