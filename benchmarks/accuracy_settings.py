@@ -8,6 +8,9 @@ that, in the same folds and the same run as the defaults and CSP+LDA:
 
 - ``no time shift``: the training epochs as they are (``time_shift=0``; the
   default shifts each by up to 50 ms at every step);
+- ``CSP start``: the spatial filters start as the common spatial patterns'
+  filters of the training epochs (``spatial_init="csp"``; the default starts
+  them at random);
 - ``dropout 0.25``: EEGNet's dropout for cross-subject data (the default is
   the paper's 0.5 for within-subject data);
 - ``weight decay 0.1``: AdamW's decay, ten times the default;
@@ -65,6 +68,7 @@ N_FOLDS = 5
 SETTINGS = {
     "defaults": {},
     "no time shift": dict(time_shift=0.0),
+    "CSP start": dict(spatial_init="csp"),
     "dropout 0.25": dict(module__dropout=0.25),
     "weight decay 0.1": dict(optimizer__weight_decay=0.1),
     "label smoothing 0.1": dict(criterion__label_smoothing=0.1),

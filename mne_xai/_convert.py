@@ -707,6 +707,38 @@ class InputData:
         _raise_not_finite(finite, self.name, ch_names)
 
 
+def refuse_array_of_either_order(data, what, by_name):
+    """Refuse an array of the channels read when it could follow two orders.
+
+    An array holds no channel names: it is read on the network's channels, in
+    the network's order. Epochs holding those channels in another order
+    (beside others or not) give arrays in theirs (``epochs.get_data()``, and
+    :func:`mne_xai.explain`'s maps), so an array could follow either, and one
+    read in the wrong order gives a confident wrong answer (AOPC 0.74 of maps
+    became -0.01).
+
+    Parameters
+    ----------
+    data : InputData
+        The Epochs given, picked on the network's channels.
+    what : str
+        The array, for the message, e.g. ``"an array of maps"``.
+    by_name : str
+        How to give it by channel name instead, for the message.
+    """
+    if data.given_order is None:
+        return
+    given, read = data.given_info.ch_names, data.info.ch_names
+    etc = " ..." if len(read) > 4 else ""
+    raise ValueError(
+        "The epochs hold the network's channels in another order than the "
+        f"network ({given[:4]}{etc} against {read[:4]}{etc}), so {what} could "
+        f"follow either. Pass {by_name}, or the epochs in the network's order: "
+        "epochs.copy().reorder_channels(ch_names), with ch_names the network's "
+        f"channels {read[:4]}{etc}."
+    )
+
+
 def named_events(trained_event_id, event_id):
     """Return the training epochs' event names, completed by those of other epochs.
 

@@ -24,6 +24,12 @@ docdict["epochs"] = """\
 epochs : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
     The data, matching the training data in channels, rate and length."""
 
+docdict["spatial_filter_data"] = """\
+X : torch.Tensor, shape (n_epochs, n_channels, n_times)
+    Training epochs, as the network reads them.
+y : array, shape (n_epochs,)
+    Class of each epoch."""
+
 docdict["method"] = """\
 method : str
     The attribution method; :func:`mne_xai.list_methods` lists them."""
@@ -272,7 +278,9 @@ n_jobs : int | None
     recording; -1 uses all cores. No more workers of this machine are started
     than there are recordings (one runs in this process). None means 1 unless
     inside a joblib context such as ``with joblib.parallel_backend("dask"):``,
-    which then decides (Dask uses all threads of the cluster's workers)."""
+    which then decides (Dask uses all threads of the cluster's workers). One
+    job runs in this process, whatever the backend (as joblib runs it): a
+    Dask cluster of one worker thread too."""
 
 docdict["recording_results"] = """\
 results : RecordingResults
@@ -313,14 +321,19 @@ other units: these checks of the data warn whatever ``verbose``) reach the
 caller once per recording, followed by its id, in their order, after all
 recordings are done, at the caller's line and at every call; from workers
 too (loky or multiprocessing processes, and Dask workers of one thread
-each). When a recording fails, its own warnings and those of the recordings
-whose results had arrived come before its error (joblib then stops the
-recordings still running and drops the results it has not handed over yet,
-with their warnings). Threads of this process (joblib's threading backend)
-share its warnings, which then arrive as raised, without the recording's id,
-and Python's once-per-place rule shows a warning that several recordings
-raise alike once; a Dask worker running several threads keeps them in its
-output and log, which the call warns of. Epochs given to worker processes
+each), and from threads of this process (joblib's threading backend, the
+workers of a Dask ``LocalCluster(processes=False)``), which share Python's
+once-per-place memory of warnings: under Python's default filters, a
+warning that several recordings raise alike (same message and line) there
+is named by the first of them only, and a function that records warnings
+itself (the sanity checks and trust summary of :mod:`mne_xai.evaluate` do)
+takes in those that threads beside it raise meanwhile, which it passes on
+as its own recording's. When a recording fails, its own
+warnings and those of the recordings whose results had arrived come before
+its error (joblib then stops the recordings still running and drops the
+results it has not handed over yet, with their warnings). A Dask worker
+running several threads keeps them in its output and log, which the call
+warns of. Epochs given to worker processes
 (loky, multiprocessing, Dask) must pickle: those read from a file without
 preload hold it open and are refused (load them, or give their files); those
 cut from a Raw without preload go with their Raw, or its file name. Progress

@@ -238,6 +238,16 @@ class WindowAverage(torch.nn.Module):
             read[start : start + self.n_samples] = True
         return read
 
+    def zero_outside_windows(self, x):
+        """Return ``x`` with the samples no window reads set to 0.
+
+        The network's output does not depend on them, so whatever they hold
+        (a method's values there, or what penalties alone shaped) is no part
+        of an explanation.
+        """
+        unread = torch.from_numpy(~self.in_windows(x.shape[-1])).to(x.device)
+        return x.masked_fill(unread, 0.0)
+
     def class_probabilities(self, x):
         """Return the mean of the windows' probabilities, as the classifier predicts."""
         return self.mean_probabilities(self.window_logits(x))

@@ -259,7 +259,9 @@ def training_callbacks(estimator, default_callbacks):
                 ),
             )
         )
-    if estimator.early_stopping:
+    # A network built, not trained (max_epochs=0), has no best epoch to go
+    # back to: skorch's load_best failed on the empty history (IndexError).
+    if estimator.early_stopping and getattr(estimator, "max_epochs_", None) != 0:
         callbacks.append(
             (
                 "early_stopping",

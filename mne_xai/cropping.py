@@ -73,6 +73,11 @@ def _groups_key(estimator):
     return None
 
 
+#: The start of the warning that windows leave samples unread (a regex, for
+#: warning filters).
+UNREAD_SAMPLES = r"window_step \(\d+ samples\) is longer than window_length"
+
+
 #: Epochs that ``predict_proba`` reads and cuts into windows at a time (as many
 #: as ``explain`` reads by default): their windows hold several times their data,
 #: and Epochs not preloaded stream from disk.
@@ -393,6 +398,10 @@ class CroppedClassifier(
             sfreq = info["sfreq"]
         elif self.sfreq is not None:
             _validate_type(self.sfreq, "numeric", "sfreq")
+            if not self.sfreq > 0:
+                raise ValueError(
+                    f"sfreq must be a positive rate in Hz, got {self.sfreq}."
+                )
             sfreq = float(self.sfreq)
         else:
             sfreq = _rate_of_estimator_infos(self.estimator)

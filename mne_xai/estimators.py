@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from mne.utils import _check_option, _validate_type, logger
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, resample
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import column_or_1d
@@ -146,6 +146,11 @@ def _number_or_channels(buffer):
 
 
 _MISSING = object()
+#: How many values (epochs x channels x times) ``spatial_init="csp"`` reads at
+#: most: covariances of 64 channels are well estimated long before (10 million
+#: are 1,000 epochs of 64 channels by 156 samples), and an 80 MB float64 copy
+#: per temporal filter stays affordable.
+SPATIAL_INIT_VALUES = 10_000_000
 
 
 def _same_value(first, second):
@@ -153,7 +158,9 @@ def _same_value(first, second):
 
     Arrays and tensors are equal when their shapes and values are: their
     ``==`` compares element by element, whose truth NumPy refuses (equal
-    arrays were taken as changed) and torch raises on.
+    arrays were taken as changed) and torch raises on. Lists, tuples and
+    dicts are compared item by item, so that those holding arrays compare
+    by value too (a list of equal tensors was taken as changed).
     """
     if first is second:
         return True
@@ -165,6 +172,12 @@ def _same_value(first, second):
             for value in (first, second)
         )
         return np.array_equal(first, second)
+    if isinstance(first, list | tuple) and type(first) is type(second):
+        return len(first) == len(second) and all(map(_same_value, first, second))
+    if isinstance(first, dict) and isinstance(second, dict):
+        return first.keys() == second.keys() and all(
+            _same_value(value, second[key]) for key, value in first.items()
+        )
     try:
         return bool(first == second)
     except (TypeError, ValueError):  # e.g. lists holding arrays
@@ -408,6 +421,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         classes=None,
         class_weight=None,
         time_shift=0.05,
+        spatial_init=None,
         iterator_train__shuffle=True,
         **kwargs,
     ):
@@ -436,6 +450,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self.info = info
         self.class_weight = class_weight
         self.time_shift = time_shift
+        self.spatial_init = spatial_init
 
     # -- set-up ---------------------------------------------------------------
     def get_default_callbacks(self):
@@ -473,6 +488,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             raise ValueError(
                 f"time_shift must be at least 0 (seconds), got {self.time_shift}."
             )
+        _check_option("spatial_init", self.spatial_init, ("csp", None))
         _validate_type(self.info, (None, mne.Info), "info")
         _validate_type(self.class_weight, (None, str, dict), "class_weight")
         if isinstance(self.class_weight, str):
@@ -1069,12 +1085,40 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                     # re-initialized each part, whatever the level of verbose.
                     self.initialized_ = False
                     self.initialize()
+                    self._initialize_spatial_filters(array, targets)
             except BaseException:
                 self._forget_network()
                 raise
             # NeuralNet.fit would call our partial_fit, which converts data.
             self._train_built_network(array, targets, **fit_params)
         return self._warn_if_classes_unpredicted(array, targets)
+
+    def _initialize_spatial_filters(self, array, targets):
+        """Start the spatial filters from the training epochs (``spatial_init``).
+
+        Only the epochs training steps on are read: with early stopping, the
+        validation epochs stay unseen. A large training set is read through
+        a stratified sample of :data:`SPATIAL_INIT_VALUES` values, enough for
+        the covariances CSP compares.
+        """
+        initialize = getattr(self.module_, "initialize_spatial_filters", None)
+        if self.spatial_init is None or initialize is None:
+            return
+        train = self.get_split_datasets(array, targets)[0]
+        indices = np.asarray(getattr(train, "indices", np.arange(len(targets))))
+        n_read = max(1, SPATIAL_INIT_VALUES // array[0].size)
+        if len(indices) > n_read:
+            indices = resample(
+                indices,
+                replace=False,
+                n_samples=n_read,
+                stratify=targets[indices],
+                random_state=self.seed_,
+            )
+        indices = np.sort(indices)
+        initialize(
+            torch.as_tensor(array[indices], device=self.device), targets[indices]
+        )
 
     def _warn_if_eegnet_rate_far_above_its_own(self):
         """Advise decimating data at four or more times EEGNet's 128 Hz.

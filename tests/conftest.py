@@ -1,8 +1,10 @@
 """Shared fixtures: the real recordings under MNE_DATA, and small trained networks."""
 
 import os
+import pickle
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import mne
 import numpy as np
 import pytest
@@ -32,6 +34,13 @@ def _require_data(relative):
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every test's figures, so no test sees another's on the same worker."""
+    yield
+    plt.close("all")
 
 
 @pytest.fixture(scope="session")
@@ -64,28 +73,44 @@ def imagery_epochs(eegbci_epochs):
     return eegbci_epochs.copy().crop(*IMAGERY_WINDOW)
 
 
+def _trained_once(tmp_path_factory, worker_id, estimator, epochs):
+    """``estimator`` fitted to ``epochs`` by one pytest-xdist worker, read by all.
+
+    The shared networks train at the defaults, as a user's would (a network
+    that has barely learned says little about what attributions show of a
+    trained one); a minute or two of training is paid once, not per worker.
+    """
+    if worker_id == "master":  # not under pytest-xdist
+        return estimator.fit(epochs)
+    from filelock import FileLock
+
+    path = tmp_path_factory.getbasetemp().parent / f"{type(estimator).__name__}.pkl"
+    with FileLock(f"{path}.lock"):
+        if not path.is_file():
+            path.write_bytes(pickle.dumps(estimator.fit(epochs)))
+        return pickle.loads(path.read_bytes())
+
+
 @pytest.fixture(scope="session")
-def fitted_eegnet(eegbci_epochs):
-    """EEGNetClassifier trained briefly on all EEGBCI imagery epochs (shared; do not
-    modify it)."""
+def fitted_eegnet(tmp_path_factory, worker_id, eegbci_epochs):
+    """EEGNetClassifier at its defaults, trained on all EEGBCI imagery epochs
+    (shared; do not modify it)."""
     from mne_xai import EEGNetClassifier
 
+    estimator = EEGNetClassifier(random_state=0, verbose=False)
     epochs = eegbci_epochs.copy().crop(*IMAGERY_WINDOW)
-    return EEGNetClassifier(
-        max_epochs=20, batch_size=16, random_state=0, verbose=False
-    ).fit(epochs)
+    return _trained_once(tmp_path_factory, worker_id, estimator, epochs)
 
 
 @pytest.fixture(scope="session")
-def fitted_icnn(eegbci_epochs):
-    """InterpretableCNNClassifier trained briefly on all EEGBCI imagery epochs
-    (shared; do not modify it)."""
+def fitted_icnn(tmp_path_factory, worker_id, eegbci_epochs):
+    """InterpretableCNNClassifier at its defaults, trained on all EEGBCI imagery
+    epochs (shared; do not modify it)."""
     from mne_xai import InterpretableCNNClassifier
 
+    estimator = InterpretableCNNClassifier(random_state=0, verbose=False)
     epochs = eegbci_epochs.copy().crop(*IMAGERY_WINDOW)
-    return InterpretableCNNClassifier(
-        max_epochs=20, batch_size=16, random_state=0, verbose=False
-    ).fit(epochs)
+    return _trained_once(tmp_path_factory, worker_id, estimator, epochs)
 
 
 @pytest.fixture

@@ -189,6 +189,10 @@ def test_cross_val_score_and_pickle():
         (dict(sfreq=SFREQ, window_step=0.001), dict(), "shorter than one sample"),
         (dict(sfreq=SFREQ, window_length=-1.0), dict(), "window_length must be"),
         (dict(sfreq=SFREQ, window_length=0.001), dict(), "shorter than one sample"),
+        # A rate of 0 failed in Python's "float division by zero"; a negative
+        # one blamed tmin and tmax.
+        (dict(sfreq=0), dict(), r"sfreq must be a positive rate in Hz, got 0"),
+        (dict(sfreq=-100.0), dict(), r"sfreq must be a positive rate in Hz, got -100"),
         (dict(sfreq=SFREQ), dict(y=None), "y is required"),
         (dict(sfreq=SFREQ), dict(y=[0, 1]), "one label per epoch"),
     ],
@@ -1246,3 +1250,55 @@ def test_classes_never_predicted_are_counted_in_epochs():
     assert len(messages) == 1
     assert "classes_ [0, 1]: [40, 2]; it predicts [42, 0]" in messages[0]
     assert (clf.predict(data) == 0).all()
+
+
+def test_perturbation_test_draws_no_patch_wholly_between_windows():
+    """Patches were drawn between windows too, where no sample is read: 6 of
+    the 158 starts of a patch of 3 samples lay in a gap, with no relevance
+    and no drop whatever the map."""
+    from mne_xai.evaluate import perturbation_test
+
+    clf, X, read = _windows_leaving_gaps()
+    result = perturbation_test(
+        clf,
+        X,
+        "saliency",
+        target=1,
+        patch_fractions=(0.02, 0.1),
+        n_patches=200,
+        random_state=0,
+        verbose=False,
+    )
+    reads_per_patch = np.array(
+        [
+            [read[start : start + length].sum() for start in starts]
+            for fraction_starts, length in zip(
+                result.start.transpose(1, 0, 2), result.patch_length, strict=True
+            )
+            for starts in fraction_starts
+        ]
+    )
+    assert (reads_per_patch > 0).all()
+    # Patches still start anywhere they touch a sample read, edges included.
+    short = result.start[:, 0]
+    assert {0, 159 - result.patch_length[0] + 1} <= set(short.ravel())
+
+
+def test_data_randomization_check_says_once_that_windows_leave_gaps():
+    """The copy trained on shuffled labels cut the same windows, and warned
+    again that they leave 10 of the 160 samples unread, which the fit of the
+    classifier checked had said; windows that other training_params cut are
+    still told."""
+    from mne_xai.evaluate import data_randomization_check
+
+    clf, X, _ = _windows_leaving_gaps()
+    y = np.arange(len(X)) % 2
+    kwargs = dict(X_train=X, y_train=y, random_state=0, verbose=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data_randomization_check(clf, X, **kwargs)
+    assert not [w for w in caught if "samples from tmin to tmax" in str(w.message)]
+    with pytest.warns(RuntimeWarning, match="20 of the 160 samples"):
+        data_randomization_check(
+            clf, X, training_params=dict(window_step=0.7), **kwargs
+        )

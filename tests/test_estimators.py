@@ -489,6 +489,14 @@ def test_rebuilding_a_part_of_a_fitted_network_follows_verbose(
     assert "Re-initializing" in capsys.readouterr().out
 
 
+def test_a_network_built_not_trained_with_early_stopping(synthetic_arrays):
+    """max_epochs=0 with early_stopping=True failed in skorch (IndexError)."""
+    built = EEGNetClassifier(**{**FAST, "max_epochs": 0}, early_stopping=True)
+    built.fit(*synthetic_arrays)
+    assert len(built.history) == 0
+    assert built.predict(synthetic_arrays[0]).shape == synthetic_arrays[1].shape
+
+
 # -- clear errors --------------------------------------------------------------
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_data_is_refused(synthetic_arrays, bad):
@@ -696,6 +704,7 @@ def test_unfitted_estimator_is_refused_by_the_inspections(synthetic_arrays, insp
         ("time_shift", 0.25, "below half"),
         ("time_shift", -0.1, "at least 0"),
         ("time_shift", "auto", "time_shift"),
+        ("spatial_init", "pca", "spatial_init"),
     ],
 )
 def test_bad_parameters_are_refused_at_fit(synthetic_arrays, name, value, match):
@@ -1465,6 +1474,8 @@ class _WeighsChannels(torch.nn.Module):
 
     def __init__(self, n_channels, n_classes, channel_weights):
         super().__init__()
+        if isinstance(channel_weights, list):  # of the channels' groups
+            channel_weights = torch.cat(channel_weights)
         self.register_buffer("channel_weights", channel_weights.reshape(-1, 1))
         self.dense = torch.nn.Linear(n_channels, n_classes)
 
@@ -1482,20 +1493,28 @@ class _WeighsChannels(torch.nn.Module):
             torch.ones(4),
             torch.tensor([1.0, 1.0, 1.0, 2.0]),
         ),
+        # A list holding tensors failed, even set to the same.
+        (
+            "module__channel_weights",
+            [torch.ones(2), torch.ones(2)],
+            [torch.ones(2), torch.ones(2)],
+            [torch.ones(2), torch.tensor([1.0, 2.0])],
+        ),
     ],
 )
 def test_continued_training_compares_array_parameters_by_value(
     synthetic_arrays, name, built_with, equal, other
 ):
     """An equal array set again was taken as changed (NumPy's == is element-wise),
-    and a tensor failed with torch's "Boolean value of Tensor ... is ambiguous"."""
+    a tensor failed with torch's "Boolean value of Tensor ... is ambiguous", and
+    so did a list of tensors (one of arrays was taken as changed)."""
     X, y = synthetic_arrays
     clf = EEGNetClassifier(
         module=_WeighsChannels,
         max_epochs=1,
         warm_start=True,
         verbose=False,
-        **{name: built_with, "module__channel_weights": torch.ones(4)},
+        **{"module__channel_weights": torch.ones(4), name: built_with},
     ).fit(X, y)
     clf.set_params(**{name: equal})
     weight = clf.module_.module.dense.weight.detach().clone()

@@ -117,7 +117,6 @@ def test_outputs_plot_with_mne(fitted_eegnet, few_epochs):
     )
     figures.append(feet.plot_joint(times=[1.0], show=False))
     assert all(isinstance(figure, plt.Figure) for figure in figures)
-    plt.close("all")
 
 
 @pytest.mark.parametrize("target", [None, "feet"])

@@ -894,8 +894,8 @@ def test_epsilon_absorbs_about_a_quarter_of_the_relevance(
     request, network, imagery_epochs
 ):
     """LRP's docstring, to within rounding across platforms: ε = 0.01 leaves
-    EEGNet's and InterpretableCNN's maps about a quarter less relevance than
-    ε = 1e-9 on the median epoch, 15 to 90 percent on single epochs ("9 to
+    EEGNet's and InterpretableCNN's maps about a fifth less relevance than
+    ε = 1e-9 on the median epoch, 5 to 35 percent on single epochs ("9 to
     15 percent", it said)."""
     estimator = request.getfixturevalue(f"fitted_{network}")
     magnitudes = [
@@ -907,8 +907,8 @@ def test_epsilon_absorbs_about_a_quarter_of_the_relevance(
         for epsilon in (0.01, 1e-9)
     ]
     absorbed = 1 - magnitudes[0] / magnitudes[1]
-    assert 0.2 < np.median(absorbed) < 0.33
-    assert 0.1 < absorbed.min() and absorbed.max() < 0.95
+    assert 0.14 < np.median(absorbed) < 0.25
+    assert 0.03 < absorbed.min() and absorbed.max() < 0.4
 
 
 class _Padded(nn.Module):

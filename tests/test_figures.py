@@ -53,12 +53,6 @@ class LongNamedSaliency(Saliency):
     name = LONG_METHOD
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 @pytest.fixture(scope="module")
 def epochs():
     """Small simulated epochs: 32 EEG channels, 1 s at 64 Hz, two classes."""

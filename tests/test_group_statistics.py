@@ -122,7 +122,6 @@ def test_result_objects_are_mne_and_tables(eeg_info):
         times=time, mask=result.mask, scalings=1, units="t", show=False
     )
     cluster.plot_image(scalings=1, units=dict(eeg="t"), show=False)
-    matplotlib.pyplot.close("all")
     with pytest.raises(IndexError, match="cluster"):
         result.cluster_evoked(len(result.clusters))
 

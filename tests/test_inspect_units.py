@@ -178,7 +178,10 @@ def test_on_eegbci_pooled_units_follow_the_mu_and_beta_amplitude(
     pooled = unit_sensitivity(
         fitted_icnn, imagery_epochs, "global_pool", n_draws=2, random_state=0
     ).summary()
-    assert (pooled["class"] == "amplitude").mean() >= 0.75
+    # Every unit leans to amplitude; summed over the bands, broadly tuned units
+    # read "mixed" (summary's Notes), so the class is read in each unit's band.
+    assert (pooled["log_ratio"] > 0).all()
+    assert (pooled["band_class"] == "amplitude").mean() >= 0.75
     # The data are filtered 7-30 Hz: the units follow the mu (alpha) and beta
     # rhythms, none the gamma band the filter removed.
     assert pooled["band"].isin(["alpha", "beta"]).mean() >= 0.9

@@ -12,7 +12,7 @@ import os
 import threading
 import tracemalloc
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import joblib
@@ -219,6 +219,27 @@ def test_ids_given_as_an_array_are_python_values(fitted):
     with pytest.raises(RuntimeError) as info:
         map_recordings(_fail, fitted, epochs, ids=np.array([10, 20]))
     assert info.value.__notes__ == ["Raised by recording 10."]
+
+
+@pytest.mark.parametrize("backend", ["sequential", "threading"])
+def test_a_recording_error_names_the_recording_without_notes(
+    fitted, monkeypatch, backend
+):
+    """Python 3.10, which the package supports, has no BaseException.add_note:
+    the error said nothing of its recording."""
+    from mne_xai.recordings import _workers
+
+    monkeypatch.setattr(_workers, "_NOTES_SHOWN", False)
+    epochs = [_simulate(seed) for seed in range(2)]
+    with (
+        joblib.parallel_backend(backend, n_jobs=2),
+        pytest.raises(RuntimeError) as info,
+    ):
+        map_recordings(_fail, fitted, epochs, ids=["a", "b"], n_jobs=2)
+    # On threads, either recording may fail first.
+    (note,) = info.value.__notes__
+    assert note in ("Raised by recording 'a'.", "Raised by recording 'b'.")
+    assert str(info.value) == f"the function ran\n{note}"
 
 
 def test_explain_recordings_gives_evokeds_and_a_table(serial_maps, fitted):
@@ -459,9 +480,11 @@ def test_warnings_of_a_recording_reach_the_caller_with_its_id(recording_files):
     with pytest.warns(RuntimeWarning, match=r"odd data of S1 \(recording 'sub-01'\)"):
         with pytest.raises(ValueError, match="S2 fails"):
             map_recordings(_warn_then_fail, None, recording_files)
-    # Threads share this process's warnings: they arrive as raised.
+    # From threads of this process too: they arrived as raised, unnamed.
+    showwarning = warnings.showwarning
     threaded = _warnings_by_recording(recording_files, backend="threading")
-    assert threaded and set(threaded) == {"odd data of S1"}
+    assert threaded == expected
+    assert warnings.showwarning is showwarning
     # Python's warnings, unlike MNE's, do not follow MNE's log level: above
     # WARNING, they were lost in the task's record.
     with mne.utils.use_log_level("error"):
@@ -783,20 +806,30 @@ def test_dead_loky_worker_fails_the_call_naming_recordings_not_done(
 # Dask: the same calls on a local cluster
 
 
-@pytest.fixture(scope="module")
-def dask_client():
+@contextmanager
+def _local_dask_client(
+    n_workers=2, threads_per_worker=1, *, processes=True, set_as_default=False
+):
+    """A client of a quiet local Dask cluster (its processes on the loopback)."""
     distributed = pytest.importorskip("distributed")
+    where = dict(host="127.0.0.1") if processes else {}
     with (
         distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=processes,
             dashboard_address=None,
             silence_logs=logging.ERROR,
+            **where,
         ) as cluster,
-        distributed.Client(cluster) as client,
+        distributed.Client(cluster, set_as_default=set_as_default) as client,
     ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    with _local_dask_client(set_as_default=True) as client:
         # Workers import the package once, here, rather than in the first test.
         client.run(_import_package)
         yield client
@@ -962,24 +995,32 @@ def test_dask_workers_on_threads_of_this_process_leave_warnings_alone(
     """Workers of a LocalCluster without processes are threads of the caller:
     recording their warnings swapped one process-wide showwarning from two
     threads at once, which lost the warnings and left the caller's silenced."""
-    distributed = pytest.importorskip("distributed")
     showwarning = warnings.showwarning
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=False,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
-    ):
+    with _local_dask_client(processes=False) as client:
         messages = _warnings_by_recording(
             recording_files, backend="dask", client=client
         )
     assert warnings.showwarning is showwarning
-    # As on joblib's threads, the warnings arrive as raised.
-    assert messages and set(messages) == {"odd data of S1"}
+    # As from joblib's threads, named by their recording.
+    assert messages == ["odd data of S1 (recording 'sub-01')"]
+
+
+@pytest.mark.parametrize("n_workers, n_jobs", [(1, None), (2, 1)])
+def test_one_dask_worker_runs_the_recordings_here(recording_files, n_workers, n_jobs):
+    """joblib runs one job in the calling process, whatever its backend: with
+    one Dask worker, or n_jobs=1 under Dask, the tasks looked for their Dask
+    worker there and failed ("No worker found"), after a log line of "1
+    workers"."""
+    with (
+        _local_dask_client(n_workers, processes=False) as client,
+        joblib.parallel_backend("dask", client=client),
+        catch_logging() as log,
+    ):
+        counts = map_recordings(
+            _n_epochs, None, recording_files[:2], n_jobs=n_jobs, verbose=True
+        )
+    assert list(counts.values()) == [N_EPOCHS] * 2
+    assert "on 2 recordings, one at a time" in log.getvalue()
 
 
 def test_dask_workers_of_several_threads_say_their_warnings_stay_there(
@@ -988,17 +1029,8 @@ def test_dask_workers_of_several_threads_say_their_warnings_stay_there(
     """Threads of one worker share its process's warnings, which cannot be
     told apart by recording: they stayed in the workers' output, and the
     caller heard nothing of them, nor that they were kept from it."""
-    distributed = pytest.importorskip("distributed")
     with (
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=2,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
+        _local_dask_client(1, 2) as client,
         warnings.catch_warnings(record=True) as caught,
     ):
         warnings.simplefilter("always")

@@ -123,6 +123,15 @@ def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
     # compare the scales: those of gradient x input are shown.
     alone = _quick_report(network, epochs)["Modality importance"]
     assert "saliency gives maps in logit/V" in alone
+    # The random anchor, listed first, gave the shares of noise, which follow
+    # the channel counts, where gradient x input's were there to show.
+    anchored = _quick_report(network, epochs, methods=["random", "gradient_x_input"])[
+        "Modality importance"
+    ]
+    assert "of gradient_x_input relevance" in anchored
+    anchor_only = _quick_report(network, epochs, methods=["random"])
+    assert "random is not shown: " in anchor_only["Modality importance"]
+    assert "Share of relevance" not in anchor_only["Modality importance"]
     maps = contents["Attribution maps per class"]
     assert "logit/V for gradients" in maps and "show the 32 eeg channels only" in maps
     assert "<img" in contents["Spatial patterns"]
@@ -402,7 +411,6 @@ def test_unequal_classes_beat_chance_by_balanced_accuracy(spatial_epochs):
 @pytest.mark.parametrize(
     "change, match",
     [
-        (lambda e: e.set_montage(None), "no position"),
         (lambda e: e[e.events[:, 2] == 1], r"one class only \('left' \(code 1\)\)"),
         (lambda e: e.set_channel_types({n: "misc" for n in e.ch_names}), "no data"),
         # Two epochs of each class, so one of each per training fold: LDA's
@@ -424,6 +432,42 @@ def test_bad_data_are_refused_before_training(spatial_epochs, change, match):
     with pytest.raises(ValueError, match=match):
         make_report(network, change(spatial_epochs.copy()), methods=METHODS, cv=2)
     assert not hasattr(network, "module_")
+
+
+def test_eeg_without_positions_gets_a_report_without_topomaps(spatial_epochs):
+    """EEG without a montage was refused, whatever else the report could show,
+    where channels topomaps cannot show (sEEG, too few) got a report without
+    them: a cap with no positions known got no report at all."""
+    unplaced = spatial_epochs.copy().set_montage(None)
+    with pytest.warns(RuntimeWarning, match=r"32 of the 32 eeg channels have no "):
+        contents = _quick_report(_network(max_epochs=1), unplaced)
+    maps = contents["Attribution maps per class"]
+    assert "No topomaps: 32 of the 32 eeg channels have no position" in maps
+    assert "set_montage" in maps and "<img" not in maps
+    time = contents["Relevance over time"]
+    assert "<img" in time and "of the 8 of largest mean where there are more" in time
+
+
+def test_time_courses_of_many_channels_show_the_most_relevant():
+    """Reports without topomaps (no positions, sEEG) drew a line per channel:
+    32 lines in ten colours, under a legend of 32 names taller than the plot."""
+    from mne_xai.report._maps import _plot_time_course
+
+    names = [f"ch{index}" for index in range(32)]
+    info = mne.create_info(names, 100.0, "eeg")
+    data = np.linspace(0.1, 1, 32)[:, np.newaxis] * np.ones((32, 50))
+    data = data[np.random.default_rng(0).permutation(32)]
+    evoked = mne.EvokedArray(data, info, verbose=False)
+    figure = _plot_time_course(evoked, "saliency", "|relevance|")
+    (ax,) = figure.axes
+    labels = [line.get_label() for line in ax.get_lines()]
+    largest = np.array(names)[np.argsort(data[:, 0])[::-1][:8]]
+    assert sorted(labels) == sorted(largest)
+    assert "8 most relevant of 32 channels" in ax.get_title()
+    plt.close(figure)
+    few = _plot_time_course(evoked.copy().pick(names[:3]), "saliency", "|relevance|")
+    assert [line.get_label() for line in few.axes[0].get_lines()] == names[:3]
+    plt.close(few)
 
 
 def test_training_folds_are_checked_for_any_splitter():
@@ -617,15 +661,13 @@ def _run(capsys, *args):
 def _bad_files(folder, spatial_epochs):
     corrupt = folder / "corrupt-epo.fif"
     corrupt.write_bytes(b"not a fif file")
-    unplaced = folder / "unplaced-epo.fif"
-    spatial_epochs.copy().set_montage(None).save(unplaced, verbose=False)
     existing = folder / "existing.html"
     existing.write_text("keep me")
     not_a_model = folder / "model.pkl"
     not_a_model.write_bytes(b"not a pickle")
     unfitted = folder / "unfitted.pkl"
     unfitted.write_bytes(pickle.dumps(EEGNetClassifier()))
-    return corrupt, unplaced, existing, not_a_model, unfitted
+    return corrupt, existing, not_a_model, unfitted
 
 
 @pytest.mark.parametrize(
@@ -633,7 +675,6 @@ def _bad_files(folder, spatial_epochs):
     [
         ("missing", "no such file"),
         ("corrupt", "cannot read 'corrupt-epo.fif' as fif epochs: it is not a FIF"),
-        ("unplaced", "have no position"),
         ("existing", "exists; pass --overwrite"),
         ("model", "cannot load 'model.pkl' as a saved model"),
         ("unfitted", "'unfitted.pkl' holds no fitted estimator."),
@@ -644,15 +685,12 @@ def _bad_files(folder, spatial_epochs):
 def test_command_errors_in_one_line_and_writes_nothing(
     tmp_path, capsys, spatial_epochs, epochs_file, case, match
 ):
-    corrupt, unplaced, existing, not_a_model, unfitted = _bad_files(
-        tmp_path, spatial_epochs
-    )
+    corrupt, existing, not_a_model, unfitted = _bad_files(tmp_path, spatial_epochs)
     (tmp_path / "folder.html").mkdir()
     before = sorted(tmp_path.iterdir())
     inputs = dict(
         missing=tmp_path / "missing-epo.fif",
         corrupt=corrupt,
-        unplaced=unplaced,
         existing=epochs_file,
         model=epochs_file,
         unfitted=epochs_file,
@@ -1032,7 +1070,7 @@ def test_report_of_magnetometers_and_gradiometers():
         )
     # The shares are of gradient x input, in logits: no warning that maps per
     # unit of input (saliency's) would compare the units.
-    assert not [w for w in caught if "several units" in str(w.message)]
+    assert not [w for w in caught if "several types" in str(w.message)]
     contents = _contents(report)
     trust = contents["How far to trust the maps"]
     assert "saliency is not checked: saliency gives maps in logit/(input" in trust
@@ -1056,6 +1094,18 @@ def test_topomap_plan_counts_sensor_positions_not_channels():
     assert "at 2 sensor position(s)" in plan.why_no_topomaps
     three = _meg_epochs(n_positions=3).pick("grad")
     assert check_data(_network(), three, three.events[:, 2], 2, False).topomap_type
+
+
+def test_topomaps_show_the_brain_channels_whatever_their_number(spatial_epochs):
+    """Four EOG channels beside three EEG ones made the EOG the topomaps' type:
+    the report was refused, and asked for a montage, which places no EOG."""
+    epochs = spatial_epochs.copy().pick(spatial_epochs.ch_names[:7])
+    epochs.set_channel_types(dict.fromkeys(epochs.ch_names[3:], "eog"), verbose=False)
+    network = _network(picks=["eeg", "eog"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plan = check_data(network, epochs, epochs.events[:, 2], 2, fitted=False)
+    assert plan.topomap_type == "eeg" and plan.why_no_topomaps is None
 
 
 def test_overview_names_the_network_inside_the_estimator():

@@ -1,4 +1,3 @@
-import matplotlib.pyplot as plt
 import mne
 import numpy as np
 import pytest
@@ -158,7 +157,6 @@ def test_outputs_are_mne_spectra(fitted_eegnet, few_epochs):
     )
     fig = average.plot_topomap(bands={"mu": (8, 13), "beta": (13, 30)}, show=False)
     assert len(fig.axes) >= 2
-    plt.close("all")
 
 
 def test_arrays_without_events(fitted_eegnet, few_epochs):

@@ -252,7 +252,7 @@ def test_kernels_span_the_same_band_at_any_frequency_step(
     spectral_epochs, n_fft, estimator, hz_per_second
 ):
     clf = SpectralClassifier(
-        estimator(max_epochs=0, verbose=False),
+        estimator(max_epochs=0, verbose=False, spatial_init="csp"),
         LogPowerSpectrum(n_fft=n_fft),
         hz_per_second=hz_per_second,
     ).fit(spectral_epochs[:20])
@@ -262,6 +262,8 @@ def test_kernels_span_the_same_band_at_any_frequency_step(
     assert clf.estimator_.info_["sfreq"] == clf.network_sfreq_
     # Shifts along frequency would move a band; the user's estimator is kept.
     assert clf.estimator_.time_shift == 0 and clf.estimator.time_shift == 0.05
+    # CSP reads a signal's power in its variance: spectra are powers already.
+    assert clf.estimator_.spatial_init is None and clf.estimator.spatial_init == "csp"
     # Both networks' first kernels last half a second: hz_per_second / 2 Hz.
     module = clf.estimator_.module_
     conv = getattr(module, "temporal_conv", None) or module.depthwise_conv

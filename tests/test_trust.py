@@ -475,6 +475,29 @@ def test_the_threshold_is_checked_before_any_work(
         trust_summary(network, epochs, ["saliency"], threshold=threshold)
 
 
+def test_maps_per_unit_of_input_on_several_types_are_refused_before_any_work(
+    spatial_epochs, monkeypatch
+):
+    """Saliency on EEG and EOG was refused by its deletion curve, after the
+    anchor's and every method before it had run all their checks."""
+    epochs = spatial_epochs.copy()
+    epochs.set_channel_types({epochs.ch_names[0]: "eog"}, verbose=False)
+    network = EEGNetClassifier(
+        picks=["eeg", "eog"], max_epochs=1, random_state=0, verbose=False
+    ).fit(epochs)
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a deletion curve was computed")
+
+    monkeypatch.setattr("mne_xai.evaluate.trust._summary.deletion_curve", no_work)
+    with pytest.raises(
+        ValueError,
+        match=r"^saliency gives maps in logit/V, .*several types \(eog, eeg\).*"
+        "trust summary's deletion and randomization checks",
+    ):
+        trust_summary(network, epochs, ["deeplift", "saliency"])
+
+
 def test_one_epoch_is_refused(simulated):
     network, epochs = simulated
     with pytest.raises(ValueError, match="at least 2 epochs"):

@@ -15,12 +15,6 @@ from mne_xai.viz import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
 @pytest.fixture
 def drawn(monkeypatch):
     """The data of every topomap drawn, as mne.viz.plot_topomap receives it."""

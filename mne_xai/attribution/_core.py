@@ -24,6 +24,7 @@ from .._convert import (
     events_as_trained,
     map_info,
     named_events,
+    refuse_array_of_either_order,
     start_time,
 )
 from .._docs import fill_doc
@@ -477,7 +478,7 @@ def _resolve_baseline(estimator, baseline, device, data):
                 f'baseline must be "zeros", "mean" or an array, got {baseline!r}.'
             )
     elif isinstance(baseline, mne.BaseEpochs | mne.Evoked):
-        array = _read_baseline(baseline, data)
+        array = _read_baseline(baseline, data, estimator.info_)
         _check_baseline_scale(array, estimator.data_std_)
     else:
         if baseline is None:
@@ -501,7 +502,7 @@ def _resolve_baseline(estimator, baseline, device, data):
             )
         array = np.asarray(baseline, dtype=np.float32)
         _check_baseline_shape(array, shape)  # before reading it by channel
-        _warn_if_reordered(data, array)
+        _refuse_ambiguous_order(data, array)
         _check_baseline_scale(array, estimator.data_std_)
     array = np.asarray(array, dtype=np.float32)
     _check_baseline_shape(array, shape)
@@ -523,11 +524,21 @@ def _check_baseline_shape(array, shape):
         )
 
 
-def _read_baseline(baseline, data):
-    """Read a baseline given as Epochs or Evoked on the network's channels, by name."""
-    if data.info is None:
+def _read_baseline(baseline, data, train_info):
+    """Read a baseline given as Epochs or Evoked on the network's channels, by name.
+
+    The channels are those of the data, or for arrays those the network was
+    trained on (``train_info``): given arrays, an Evoked in another order was
+    read by position. A baseline naming none of them (the network knows no
+    names, or names made up for arrays) is read by position.
+    """
+    info = data.info
+    if info is None and train_info is not None:
+        if set(train_info.ch_names) & set(baseline.ch_names):
+            info = train_info
+    if info is None:
         return baseline.get_data()
-    names = data.info.ch_names
+    names = info.ch_names
     missing = [name for name in names if name not in baseline.ch_names]
     if missing:
         raise ValueError(
@@ -537,7 +548,7 @@ def _read_baseline(baseline, data):
         )
     if data.tmin is not None and len(baseline.times) == data.shape[2]:
         offset = baseline.times[0] - data.tmin
-        if abs(offset) > 0.5 / data.info["sfreq"]:
+        if abs(offset) > 0.5 / info["sfreq"]:
             warn(
                 f"The baseline starts at {baseline.times[0]:g} s and the epochs at "
                 f"{data.tmin:g} s: it is read sample by sample, {offset:+g} s "
@@ -546,22 +557,24 @@ def _read_baseline(baseline, data):
     return baseline.get_data(picks=names)
 
 
-def _warn_if_reordered(data, array):
-    """Warn that an array baseline follows the network's channel order.
+def _refuse_ambiguous_order(data, array):
+    """Refuse an array baseline whose channels could follow two orders.
 
     Given Epochs holding the network's channels in another order (beside
     others or not), a baseline built from them (``epochs.get_data().mean(0)``,
-    ``epochs.get_data(picks="eeg")[0]``) is in their order, and would be read
-    against other channels.
+    ``epochs.get_data(picks="eeg")[0]``) is in their order, and was read
+    against other channels with a warning alone. One that reads the same in
+    both orders (a constant level) is read.
     """
-    if data.given_order is None:
+    order = data.given_order
+    if order is None or np.array_equal(array, array[..., order, :]):
         return
-    given, read = data.given_info.ch_names, data.info.ch_names
-    warn(
-        "The baseline array is read in the network's channel order "
-        f"({', '.join(read[:3])}, ...), not in that of the Epochs given "
-        f"({', '.join(given[:3])}, ...). Give it in the network's order, or as "
-        "Epochs or Evoked, which are read by channel name."
+    refuse_array_of_either_order(
+        data,
+        "an array baseline",
+        "the baseline as Evoked or Epochs, read by channel name (for an array "
+        "in the Epochs' order, mne.EvokedArray(baseline, "
+        "epochs.copy().pick(ch_names_of_the_array).info))",
     )
 
 
@@ -625,8 +638,10 @@ def explain(
         epoch of the first fit, which continued training keeps), an array
         of shape ``(n_channels, n_times)`` or ``(n_baselines, n_channels,
         n_times)`` on the network's channels in the network's order
-        (``ch_names_``), or Evoked or Epochs, read by channel name; in the
-        data's unit.
+        (``ch_names_``; refused when the Epochs given hold them in another
+        order, in which an array could be as well, unless it reads the same
+        in both), or Evoked or Epochs, read by channel name; in the data's
+        unit.
 
     Returns
     -------
@@ -1087,8 +1102,7 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
                 # No window reads these samples: their relevance is zero by
                 # definition, whatever the method (occlusion gave them the
                 # drop of the patch around them, random maps drew there).
-                unread = ~torch.from_numpy(module.in_windows(inputs.shape[-1]))
-                attribution = attribution.masked_fill(unread.to(inputs.device), 0.0)
+                attribution = module.zero_outside_windows(attribution)
             if transform is not None:
                 attribution = transform(attribution)
             if average:

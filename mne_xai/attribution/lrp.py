@@ -453,12 +453,13 @@ class LRP(LRPEpsilon):
     comparable, and signed relevance suits EEG, where a sample can argue for
     or against a class. captum's ε is 1e-9, this one's 0.01, which absorbs a
     share of the relevance that varies from epoch to epoch: EEGNet's and
-    InterpretableCNN's maps of EEGBCI imagery (subject 1, hands vs feet) hold
-    about a quarter less relevance (summed magnitudes) than with ε = 1e-9 on
-    the median epoch, and 15 to 90 percent less on single epochs (the share
-    varies with the training). Pass ``epsilon=1e-9`` to reproduce their maps. See
-    :class:`LRPEpsilon`, and ``"lrp_composite"`` for the composite rules
-    recommended for deeper image networks.
+    InterpretableCNN's maps of EEGBCI imagery (subject 1, hands vs feet),
+    trained at their defaults, hold about a fifth less relevance (summed
+    magnitudes) than with ε = 1e-9 on the median epoch, and 5 to 35 percent
+    less on single epochs (the share varies with the training). Pass
+    ``epsilon=1e-9`` to reproduce their maps. See :class:`LRPEpsilon`, and
+    ``"lrp_composite"`` for the composite rules recommended for deeper image
+    networks.
     """
 
     name = "lrp"

@@ -96,11 +96,22 @@ def zscore_attribution(attribution):
 
     Notes
     -----
-    For channels in several units (MEG and EEG), the mean and standard
-    deviation pool maps in logits (gradient x input, integrated gradients,
+    For channels of several types (MEG and EEG, or EEG and EOG, which
+    mne_xai's estimators scale apart), the mean and standard deviation pool
+    maps in logits (gradient x input, integrated gradients,
     DeepLIFT, LRP, ...); a map per unit of input (saliency: logit per volt on
     EEG, per tesla on magnetometers) gets a warning, as the channels of the
-    larger unit would set its scale.
+    larger unit or scale would set its scale.
+
+    Every sample of a map counts, also those a network never reads: the
+    samples outside ``tmin`` to ``tmax`` of a
+    :class:`~mne_xai.CroppedClassifier`, or between its windows, are 0 in the
+    maps of :func:`mne_xai.explain`, and maps do not say which they are. Their
+    zeros enter the mean and standard deviation (two gaps of 5 samples in 160
+    moved the z-scores of the samples read by up to 0.18); crop the maps to
+    ``tmin``, ``tmax`` first (``attribution.copy().crop(tmin, tmax)``).
+    :func:`mne_xai.evaluate.deletion_test`, which knows the network, z-scores
+    the samples read alone.
 
     References
     ----------
@@ -140,10 +151,17 @@ def threshold_attribution(attribution, *, fraction=None, z=None):
 
     Notes
     -----
-    Samples are ranked over all the channels of a map. For channels in several
-    units (MEG and EEG), that holds for maps in logits; a map per unit of
-    input (saliency) gets a warning, as the channels of one unit would be kept
-    before any of another.
+    Samples are ranked over all the channels of a map. For channels of several
+    types (MEG and EEG, or EEG and EOG, which mne_xai's estimators scale
+    apart), that holds for maps in logits; a map per unit of input (saliency)
+    gets a warning, as the channels of one unit or scale would be kept before
+    any of another.
+
+    Every sample of a map counts, also the zeros of the samples a
+    :class:`~mne_xai.CroppedClassifier` never reads (see
+    :func:`zscore_attribution`): ``fraction`` is of all samples, and ``z`` of
+    the z-scores over all samples. Crop the maps to the classifier's ``tmin``,
+    ``tmax`` first to leave out the samples outside its windows.
     """
     _check_attribution(attribution)
     if (fraction is None) == (z is None):
@@ -330,9 +348,10 @@ def time_importance(attribution, *, absolute=True, picks=None):
 
     Notes
     -----
-    Summing over channels in several units (MEG and EEG) holds for maps in
-    logits; a map per unit of input (saliency) gets a warning, as its sum
-    would follow the channels of the larger unit: pick one channel type.
+    Summing over channels of several types (MEG and EEG, or EEG and EOG,
+    which mne_xai's estimators scale apart) holds for maps in logits; a map
+    per unit of input (saliency) gets a warning, as its sum would follow the
+    channels of the larger unit or scale: pick one channel type.
     """
     _check_attribution(attribution)
     _validate_type(absolute, bool, "absolute")
@@ -358,10 +377,13 @@ def _event_names(epochs):
 
 
 def _warn_if_units_differ(info, purpose, *, picks=None, remedy=""):
-    """Warn that maps per unit of input do not compare across units.
+    """Warn that maps per unit of input do not compare across channel types.
 
-    Epochs of maps do not say which method made them, so the warning names
-    the methods it concerns.
+    Types, not units, as :func:`~mne_xai.attribution._registry.check_comparable_across_channels`
+    refuses such methods: mne_xai's estimators scale each type apart, so even
+    types in one unit (EEG, EOG and EMG in volts) compare their scales. Epochs
+    of maps do not say which method made them, so the warning names the
+    methods it concerns.
 
     Parameters
     ----------
@@ -375,19 +397,25 @@ def _warn_if_units_differ(info, purpose, *, picks=None, remedy=""):
         What to do instead, appended to the message.
     """
     picks = np.arange(info["nchan"]) if picks is None else picks
-    channel_types = info.get_channel_types(picks)
-    units = sorted({DEFAULTS["si_units"].get(kind, kind) for kind in channel_types})
-    if len(units) < 2:
+    channel_types = list(dict.fromkeys(info.get_channel_types(picks)))
+    if len(channel_types) < 2:
         return
+    units = sorted({DEFAULTS["si_units"].get(kind, kind) for kind in channel_types})
+    in_units = (
+        f"in several units ({', '.join(units)})"
+        if len(units) > 1
+        else f"all in {units[0]}"
+    )
     per_input_unit = [
         name for name in list_methods() if "{input}" in get_method(name).unit
     ]
     warn(
-        f"The channels are in several units ({', '.join(units)}), and {purpose} "
-        "compares them: that holds for maps in logits (e.g. gradient x input, "
-        "integrated gradients, DeepLIFT, LRP), but not for maps per unit of input "
-        f"({', '.join(per_input_unit)}), where it compares the units rather than "
-        f"the relevance.{remedy}"
+        f"The channels are of several types ({', '.join(channel_types)}), "
+        f"{in_units}, and scaled apart by mne_xai's estimators (scaling='auto'); "
+        f"{purpose} compares them: that holds for maps in logits (e.g. gradient x "
+        "input, integrated gradients, DeepLIFT, LRP), but not for maps per unit of "
+        f"input ({', '.join(per_input_unit)}), where it compares the units and "
+        f"scales rather than the relevance.{remedy}"
     )
 
 
@@ -432,8 +460,7 @@ def modality_importance(attribution, *, kind="local", absolute=True):
     the types' units, and their scales too: mne_xai's estimators scale each
     type apart, so even EEG and EMG, both in volts, do not compare (saliency
     gave EEG 0.99 where integrated gradients gave 0.51). Maps do not say
-    which method made them: channels in several units get a warning, one unit
-    does not.
+    which method made them: channels of several types get a warning.
 
     References
     ----------

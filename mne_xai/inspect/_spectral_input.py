@@ -46,10 +46,12 @@ class SpectralClassifier(
         A network classifier with an ``info`` parameter, e.g.
         :class:`~mne_xai.EEGNetClassifier` (None) or
         :class:`~mne_xai.InterpretableCNNClassifier`. It is cloned at ``fit``,
-        its ``info`` set to the spectra's (see Notes) and its ``time_shift``
-        to 0 (along frequency, a shift would move one band to another), and
-        fitted on the spectra as arrays. Its ``picks`` choose the channels of
-        the spectra, unless ``spectrum`` has its own.
+        its ``info`` set to the spectra's (see Notes), its ``time_shift``
+        to 0 (along frequency, a shift would move one band to another) and its
+        ``spatial_init`` to None (CSP reads power as the variance of a signal;
+        spectra hold powers already), and fitted on the spectra as arrays.
+        Its ``picks`` choose the channels of the spectra, unless ``spectrum``
+        has its own.
     spectrum : mne_xai.spectral_input.LogPowerSpectrum | None
         The spectra; None means ``LogPowerSpectrum()`` (Welch with one-second
         segments, 1 to 40 Hz every 0.25 Hz). Give
@@ -195,6 +197,9 @@ class SpectralClassifier(
         if "time_shift" in estimator.get_params():
             # Its axis is frequency here: a shift would move a band to another.
             params["time_shift"] = 0.0
+        if "spatial_init" in estimator.get_params():
+            # CSP reads power as a signal's variance; these are powers already.
+            params["spatial_init"] = None
         if "picks" in estimator.get_params():
             # The spectra hold the picked channels alone: it reads them all.
             params["picks"] = ch_names

@@ -5,6 +5,7 @@ from torch import nn
 from torch.nn.utils import skip_init
 from torch.nn.utils.parametrize import type_before_parametrizations
 
+from .._docs import fill_doc
 from .._graph import (
     batch_norm_affine,
     full_float32,
@@ -19,6 +20,7 @@ from ._base import (
     same_padding,
     scaled_length,
 )
+from ._spatial_init import discriminant_spatial_filters
 
 
 class EEGNet(EEGModule):
@@ -164,6 +166,36 @@ class EEGNet(EEGModule):
         x = self._scale_input(x).unsqueeze(1)
         x = self.spatial_conv(self.temporal_bn(self.temporal_conv(x)))
         return _after_spatial_filters(self, self.spatial_bn(x))
+
+    @fill_doc
+    @torch.no_grad()
+    def initialize_spatial_filters(self, X, y):
+        """Start each temporal filter's spatial filters as CSP filters of its output.
+
+        The ``D`` spatial filters of each temporal filter become the common
+        spatial patterns' filters (:class:`mne.decoding.CSP`) of
+        the training epochs as that temporal filter, at its initial weights,
+        passes them on; training goes on from there. Single-channel networks
+        keep their initialization.
+
+        Parameters
+        ----------
+        %(spatial_filter_data)s
+        """
+        if self.n_channels < 2:
+            return
+        x = self._scale_input(X).unsqueeze(1)
+        weight = self.spatial_conv.weight
+        depth = weight.shape[0] // self.temporal_conv.out_channels
+        for index, kernel in enumerate(self.temporal_conv.weight):
+            signals = nn.functional.conv2d(
+                x, kernel[None], padding=self.temporal_conv.padding
+            )[:, 0]
+            filters = discriminant_spatial_filters(
+                signals.double().cpu().numpy(), y, depth
+            )
+            first = index * depth
+            weight[first : first + len(filters), 0, :, 0] = weight.new_tensor(filters)
 
     def inference_graph(self):
         """Return EEGNet with its spatial filters applied first (evaluation mode).

@@ -1,8 +1,11 @@
 """InterpretableCNN (Cui et al. 2022) as a plain torch module."""
 
+import torch
 from torch import nn
 
+from .._docs import fill_doc
 from ._base import EEGModule, TooShortError, scaled_length
+from ._spatial_init import discriminant_spatial_filters
 
 
 class InterpretableCNN(EEGModule):
@@ -83,6 +86,29 @@ class InterpretableCNN(EEGModule):
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.classifier = nn.Linear(n_temporal, n_classes)
+
+    @fill_doc
+    @torch.no_grad()
+    def initialize_spatial_filters(self, X, y):
+        """Start the spatial filters as CSP filters of the training epochs.
+
+        The ``n_spatial`` filters of the first layer (as many as there are
+        channels, if fewer) become the common spatial patterns' filters
+        (:class:`mne.decoding.CSP`) of the epochs, with no offset;
+        training goes on from there. Single-channel networks keep their
+        initialization.
+
+        Parameters
+        ----------
+        %(spatial_filter_data)s
+        """
+        if self.n_channels < 2:
+            return
+        signals = self._scale_input(X).double().cpu().numpy()
+        weight, bias = self.pointwise_conv.weight, self.pointwise_conv.bias
+        filters = discriminant_spatial_filters(signals, y, weight.shape[0])
+        weight[: len(filters), 0, :, 0] = weight.new_tensor(filters)
+        bias[: len(filters)] = 0
 
     def forward(self, x):
         """Map ``(batch, n_channels, n_times)`` to ``(batch, n_classes)`` logits."""

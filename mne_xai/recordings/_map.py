@@ -12,7 +12,6 @@ import mne
 from joblib.parallel import (
     LokyBackend,
     MultiprocessingBackend,
-    SequentialBackend,
     ThreadingBackend,
     get_active_backend,
 )
@@ -32,6 +31,7 @@ from ._workers import (
     _task_log_level,
     _thread_share,
     _threads_of_this_process,
+    _warnings_of_task_threads,
 )
 
 
@@ -49,7 +49,9 @@ def _parallel_setup(n_jobs, n_recordings):
         # Their workers start at once, each process importing torch (seconds,
         # hundreds of MB): none for no recording.
         n_workers = min(n_workers, n_recordings)
-    if n_workers == 1 and isinstance(backend, SequentialBackend | this_machine):
+    if n_workers == 1:
+        # joblib runs one job in this process, whatever its backend (one Dask
+        # worker, or n_jobs=1 under Dask): run it as the serial run does.
         return None, 1
     return backend, n_workers
 
@@ -116,7 +118,7 @@ def _serial(call, estimator, done):
     logger.info(f"Running {call.name} on {n_recordings} recordings, one at a time.")
     shipped = _ship(estimator, "copied")
     outcomes = (
-        _run_recording(*call.task_args(position, shipped, None, level, True))
+        _run_recording(*call.task_args(position, shipped, None, level, "alone"))
         for position in range(n_recordings)
     )
     for position, *outcome in _reported(outcomes, n_recordings):
@@ -279,8 +281,12 @@ def _parallel(call, estimator, backend, n_workers, done):
     # can be lost with a worker, and Dask's memory manager drops extra
     # replicas, so a broadcast scatter did not survive a worker's death.
     level = _task_log_level()
-    record_warnings = _one_task_per_process(backend)
-    if not (record_warnings or in_process):
+    if in_process:
+        record_warnings = "thread"
+    elif _one_task_per_process(backend):
+        record_warnings = "alone"
+    else:
+        record_warnings = None
         _say_warnings_stay_with_dask_workers(backend)
     # Results as they finish where the backend can yield them (loky, threads,
     # Dask), all at the end otherwise (multiprocessing): each says its
@@ -296,21 +302,23 @@ def _parallel(call, estimator, backend, n_workers, done):
     )
     task = joblib.delayed(_run_recording)
     task_level = None if in_process else level
-    try:
-        tasks = (
-            task(
-                *call.task_args(
-                    position, shipped, thread_share, task_level, record_warnings
-                )
+    tasks = (
+        task(
+            *call.task_args(
+                position, shipped, thread_share, task_level, record_warnings
             )
-            for position in range(n_recordings)
         )
-        outcomes = parallel(tasks)
-        if not joblib_reports:
-            outcomes = _reported(outcomes, n_recordings)
-        with use_log_level(level) if in_process else nullcontext():
-            for position, *outcome in outcomes:
-                done[position] = outcome
+        for position in range(n_recordings)
+    )
+    try:
+        # Before the first tasks start, which joblib does as it is called.
+        with _warnings_of_task_threads() if in_process else nullcontext():
+            outcomes = parallel(tasks)
+            if not joblib_reports:
+                outcomes = _reported(outcomes, n_recordings)
+            with use_log_level(level) if in_process else nullcontext():
+                for position, *outcome in outcomes:
+                    done[position] = outcome
     except Exception as err:
         if hasattr(err, "_mne_xai_failed"):
             raise  # a recording's own error, which names it

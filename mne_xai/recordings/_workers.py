@@ -4,6 +4,7 @@ import logging
 import os
 import pickle
 import sys
+import threading
 import traceback
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -123,13 +124,14 @@ def _thread_share(backend, n_workers, n_tasks):
 def _one_task_per_process(backend):
     """Whether each worker process runs one task at a time (so it records warnings).
 
-    loky and multiprocessing workers do; threads of this process do not, and
-    their warnings reach the caller directly; Dask workers do when each has
-    one thread and a process of its own (otherwise their warnings stay in the
+    loky and multiprocessing workers do; threads of this process do not (see
+    :func:`_warnings_of_task_threads`); Dask workers do when each has one
+    thread and a process of its own (otherwise their warnings stay in the
     workers' logs). Workers of a ``LocalCluster(processes=False)`` are threads
-    of this process: recording there swapped one process-wide
-    ``showwarning`` from two threads at once, which gave one recording's
-    warnings to another, lost them, and left the caller's warnings silenced.
+    of this process: recording there as a worker process does swapped one
+    process-wide ``showwarning`` from two threads at once, which gave one
+    recording's warnings to another, lost them, and left the caller's warnings
+    silenced.
     """
     if isinstance(backend, LokyBackend | MultiprocessingBackend):
         return True
@@ -214,35 +216,78 @@ def _torch_threads(share):
 # The task
 
 
+#: The warnings of the task that a thread of the caller runs, for
+#: :func:`_warnings_of_task_threads`.
+_task_thread = threading.local()
+
+
+def _keeper(caught, show):
+    """Return a ``showwarning`` that appends to ``caught``, or ``show``s if None.
+
+    ``caught`` is a list, or a callable returning the list of the running task
+    (None outside a task). Deprecation warnings are meant for developers and
+    are shown where they were raised, as before.
+    """
+
+    def keep(message, category, *args, **kwargs):
+        kept = caught() if callable(caught) else caught
+        if kept is None or issubclass(
+            category, DeprecationWarning | PendingDeprecationWarning
+        ):
+            show(message, category, *args, **kwargs)
+        else:
+            kept.append((category, str(message)))
+
+    return keep
+
+
+@contextmanager
+def _warnings_of_task_threads():
+    """Record the warnings of the tasks that run as threads of this process.
+
+    Entered by the caller around the whole run: the tasks share the process's
+    ``showwarning``, which one task swapping it for its own duration, while
+    others did too, gave one recording's warnings to another, lost them and
+    left the caller's silenced. Each task thread says where its warnings go
+    (see :func:`_recorded_warnings`); other threads' warnings are shown as
+    before.
+    """
+    with warnings.catch_warnings():
+        warnings.showwarning = _keeper(
+            lambda: getattr(_task_thread, "caught", None), warnings.showwarning
+        )
+        yield
+
+
 @contextmanager
 def _recorded_warnings(record):
     """Record a task's warnings, to be raised again by the calling process.
 
     A worker process's warnings would otherwise go to its own stderr (or a
-    Dask worker's log), out of the caller's reach. The process's filters still
-    decide what is shown (an "error" filter still raises in the task);
-    entering ``catch_warnings`` resets their once-per-location memory, so each
-    recording reports its own warnings. Deprecation warnings are meant for
-    developers and are shown where they were raised, as before. Recording
-    replaces the process's ``showwarning`` for the task's duration, which is
-    safe only where one task runs at a time: this process serially, or a
-    worker process of one thread.
+    Dask worker's log), out of the caller's reach, and a thread's would
+    arrive without their recording. The process's filters still decide what
+    is shown (an "error" filter still raises in the task). Alone in its
+    process (``record="alone"``: this process serially, or a worker process
+    of one thread), the task replaces the process's ``showwarning`` for its
+    duration, and entering ``catch_warnings`` resets the once-per-location
+    memory, so each recording reports its own warnings. As a thread of the
+    caller (``record="thread"``), it registers where its warnings go with
+    :func:`_warnings_of_task_threads`, which the caller entered; the
+    once-per-location memory is then shared by the threads.
     """
     caught = []
-    if not record:
+    if record is None:
         yield caught
-        return
-    with warnings.catch_warnings():
-        show = warnings.showwarning
-
-        def keep(message, category, *args, **kwargs):
-            if issubclass(category, DeprecationWarning | PendingDeprecationWarning):
-                show(message, category, *args, **kwargs)
-            else:
-                caught.append((category, str(message)))
-
-        warnings.showwarning = keep
-        yield caught
+    elif record == "thread":
+        _task_thread.caught = caught
+        try:
+            yield caught
+        finally:
+            del _task_thread.caught
+    else:
+        with warnings.catch_warnings():
+            warnings.showwarning = _keeper(caught, warnings.showwarning)
+            yield caught
 
 
 def _run_recording(
@@ -291,8 +336,7 @@ def _run_recording(
             # The error is the function's own (a user may catch its type);
             # the note says which recording raised it, in any worker. The
             # warnings it raised first travel with it: they may say why.
-            if hasattr(err, "add_note"):
-                err.add_note(f"Raised by recording {recording_id!r}.")
+            _name_the_recording(err, recording_id)
             failed = position, recording_id, list(dict.fromkeys(caught))
             try:
                 err._mne_xai_failed = failed
@@ -306,6 +350,29 @@ def _run_recording(
             # pickles the context of an error too.
             raise unsendable
     return position, recording_id, result, list(dict.fromkeys(caught))
+
+
+#: Whether Python shows an error's notes (3.11 and later) under its message.
+_NOTES_SHOWN = hasattr(BaseException, "add_note")
+
+
+def _name_the_recording(err, recording_id):
+    """Add a note to ``err`` saying which recording raised it.
+
+    Python 3.10 has no notes: its traceback shows the message only, so the
+    note also ends the message there (a message in the first argument, as
+    most errors keep it), and ``__notes__`` holds it as on 3.11.
+    """
+    note = f"Raised by recording {recording_id!r}."
+    if _NOTES_SHOWN:
+        err.add_note(note)
+        return
+    try:
+        err.__notes__ = [*getattr(err, "__notes__", ()), note]
+    except AttributeError:  # pragma: no cover (an exception with slots)
+        pass
+    if err.args and isinstance(err.args[0], str):
+        err.args = (f"{err.args[0]}\n{note}", *err.args[1:])
 
 
 class _Discard:

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._convert import training_channels
 from .._network import as_network, check_passthrough
+from .._warnings import warn
 from ..attribution import explain
 from ..attribution._registry import needs_patterns
 from ..datasets import _builtin_montage
@@ -25,6 +26,7 @@ from ..viz import (
     _n_topomap_positions,
     _sensor_positions,
 )
+from ._accuracy import _csp_channels
 
 
 class DataPlan(NamedTuple):
@@ -278,7 +280,14 @@ def check_data(estimator, epochs, y, n_splits, fitted, methods=()):
     ch_types = Counter(
         epochs.get_channel_types(picks=[epochs.ch_names.index(n) for n in ch_names])
     )
-    topomap_type = ch_types.most_common(1)[0][0]
+    # The most numerous brain channel type, as the CSP+LDA reference reads:
+    # four EOG channels beside three EEG ones made the EOG the topomaps'.
+    brain_channels = _csp_channels(epochs, ch_names)
+    topomap_type = (
+        epochs.get_channel_types(picks=brain_channels[:1])[0]
+        if brain_channels
+        else ch_types.most_common(1)[0][0]
+    )
     if topomap_type in _INTRACRANIAL:
         return DataPlan(
             ch_names,
@@ -306,14 +315,19 @@ def check_data(estimator, epochs, y, n_splits, fitted, methods=()):
         )
     unplaced = _unplaced(epochs.info, of_type)
     if unplaced:
+        # The other sections need no positions: a cap whose positions are not
+        # known still gets them, as channels a topomap cannot show do. Said
+        # now, before the training, for a montage merely forgotten.
         shown = ", ".join(unplaced[:5]) + (" ..." if len(unplaced) > 5 else "")
-        raise ValueError(
+        why = (
             f"{len(unplaced)} of the {len(of_type)} {topomap_type} channels have no "
-            f"position ({shown}), and the report's topomaps need them. Set a montage "
-            f"first, e.g. epochs.set_montage({_builtin_montage('1020')!r}) (see "
-            "mne.channels.get_builtin_montages()); for the command line, save the "
-            "epochs with it."
+            f"position ({shown}); set a montage to draw them, e.g. "
+            f"epochs.set_montage({_builtin_montage('1020')!r}) (see "
+            "mne.channels.get_builtin_montages()), and for the command line save "
+            "the epochs with it"
         )
+        warn(f"The report will have no topomaps: {why}.")
+        return DataPlan(ch_names, ch_types, None, why)
     return DataPlan(ch_names, ch_types, topomap_type, None)
 
 

@@ -70,7 +70,8 @@ def make_report(
         accuracy section and the fitted estimator is explained as it is.
     epochs : mne.Epochs
         The data, with channel positions (topomaps need them when the network
-        reads three or more channels of one type).
+        reads three or more channels of one type; without them, the report
+        has no topomaps, with a warning).
     y : array-like, shape (n_epochs,) | None
         The labels; None means the epochs' events: their codes
         (``epochs.events[:, 2]``) for an unfitted estimator, and for a fitted
@@ -118,7 +119,8 @@ def make_report(
     The data are checked before anything is trained: at least two classes,
     every class in every fold, data channels the network can read, finite
     values in them, layers that can have patterns for the methods that need
-    them and, for the topomaps, positions for those channels. The accuracy
+    them; channels without a position leave the report without topomaps,
+    with a warning before the training. The accuracy
     section reports the network, chance (always answering the most frequent
     class of all epochs) and two references in the same folds: CSP+LDA
     (:class:`mne.decoding.CSP` and linear discriminant analysis, as in MNE's

@@ -129,7 +129,8 @@ def _add_maps(context):
         context.note(
             "maps",
             f"The topomaps show the {plan.ch_types[plan.topomap_type]} "
-            f"{plan.topomap_type} channels only, the network's most numerous type; "
+            f"{plan.topomap_type} channels only, the network's most numerous brain "
+            "channel type; "
             f"the relevance of its other channels ({others}) is in the modality "
             "section.",
         )
@@ -176,8 +177,22 @@ def _mean_magnitude(attribution, pick):
     )
 
 
+#: Most channels whose time courses one figure draws, each named in its legend.
+_MAX_TIME_COURSES = 8
+
+
 def _plot_time_course(evoked, title, units):
-    """Mean |relevance| against time, for data too few channels for topomaps."""
+    """Mean |relevance| against time, for data with no topomaps.
+
+    Of more than :data:`_MAX_TIME_COURSES` channels (no positions, sEEG
+    contacts), those of the largest mean: a line per channel drew 32 in ten
+    colours, under a legend taller than the plot.
+    """
+    n_channels = len(evoked.ch_names)
+    if n_channels > _MAX_TIME_COURSES:
+        largest = np.argsort(evoked.data.mean(axis=1))[::-1][:_MAX_TIME_COURSES]
+        evoked = evoked.copy().pick(np.sort(largest))
+        title = f"{title}\n({_MAX_TIME_COURSES} most relevant of {n_channels} channels)"
     fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
     for name, values in zip(evoked.ch_names, evoked.data, strict=True):
         ax.plot(evoked.times, values, label=name)
@@ -199,6 +214,10 @@ def _add_time(context):
     context.paragraph(
         "time",
         topomaps="" if plan.topomap_type is None else ", with topomaps at its peaks",
+        lines="one line per channel"
+        if plan.topomap_type is not None
+        else f"one line per channel, of the {_MAX_TIME_COURSES} of largest mean "
+        f"where there are more",
         unread=""
         if windows is None
         else f" The network reads {windows}: outside them relevance is zero because "
@@ -331,6 +350,15 @@ def _add_modality(context):
     comparable, refused = context.comparable_across_channels(
         "the share of each channel type"
     )
+    if "random" in comparable:
+        # Noise drawn whatever the network: its shares follow the channel
+        # counts, and stood in for a method listed after it.
+        comparable.remove("random")
+        refused["random"] = (
+            "random is not shown: its maps are noise drawn whatever the network "
+            "(the anchor of the trust checks), whose shares follow the number of "
+            "channels of each type."
+        )
     if not comparable:
         context.note("modality", " ".join(refused.values()))
         return
@@ -344,7 +372,7 @@ def _add_modality(context):
         # The method was chosen comparable across types (maps in logits): the
         # warning that maps per unit of input would compare the units is not
         # about it.
-        warnings.filterwarnings("ignore", message="The channels are in several units")
+        warnings.filterwarnings("ignore", message="The channels are of several types")
         table = modality_importance(context.attributions[method], kind="global")
     table["relevance per channel"] = table["relevance"] / table["n_channels"]
     context.add_table(

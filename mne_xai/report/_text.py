@@ -77,7 +77,7 @@ HOW_TO_READ = {
     ),
     "time": (
         "When in the epoch the evidence lies: the magnitude of relevance at each "
-        "time, averaged over epochs (one line per channel){topomaps}, in the "
+        "time, averaged over epochs ({lines}){topomaps}, in the "
         "method's unit. Magnitudes are averaged because relevance on "
         "oscillations alternates in sign from sample to sample and would cancel."
         "{unread}"

@@ -7,7 +7,12 @@ from mne.utils import _validate_type, logger
 from sklearn.utils import Bunch
 
 from ..._checks import check_positive_int, check_seed, compute_device
-from ..._convert import InputData, check_same_epochs, network_batches
+from ..._convert import (
+    InputData,
+    check_same_epochs,
+    network_batches,
+    refuse_array_of_either_order,
+)
 from ..._network import reading_channels
 from ...attribution import explain
 from ...attribution._core import (
@@ -61,7 +66,11 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
         # the same epochs in another channel order scored as chance.
         ch_names = None if data.info is None else list(data.info.ch_names)
         if isinstance(attribution, np.ndarray) and ch_names is not None:
-            _check_array_channel_order(data, ch_names)
+            refuse_array_of_either_order(
+                data,
+                "an array of maps",
+                "the maps as Epochs (as explain returns them; read by channel name)",
+            )
         attribution = InputData(attribution, ch_names=ch_names, name="attribution")
         if None not in (attribution.tmin, data.tmin) and not np.isclose(
             attribution.tmin, data.tmin
@@ -77,26 +86,6 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
                 "and times."
             )
     return data, attribution
-
-
-def _check_array_channel_order(data, ch_names):
-    """Refuse maps as an array when its channels could follow two orders.
-
-    An array's maps are read on the network's channels, in the network's
-    order; epochs holding those channels in another order have their maps
-    in theirs (as :func:`mne_xai.explain` returns them) or in the network's,
-    and an array does not say which (AOPC 0.74 became -0.01, silently).
-    """
-    given = [name for name in data.given_ch_names if name in ch_names]
-    if given != ch_names:
-        raise ValueError(
-            "The epochs hold the network's channels in another order than the "
-            f"network ({given[:4]}... against {ch_names[:4]}...), so an array of "
-            "maps could follow either. Pass the maps as Epochs (as explain "
-            "returns them; read by channel name), or the epochs in the network's "
-            "order: epochs.copy().reorder_channels(ch_names), with ch_names the "
-            f"network's channels {ch_names[:4]}{' ...' * (len(ch_names) > 4)}."
-        )
 
 
 def _evaluation_batches(

@@ -188,8 +188,10 @@ def relevance_cluster_test(
     evokeds : list of mne.Evoked
         One attribution map per subject, all on the same channels and
         times, e.g. ``mne_xai.explain(estimator, epochs["left"],
-        target="left", average=True)`` on that subject's epochs. See Notes
-        for signed maps and magnitudes.
+        target="left", average=True)`` on that subject's epochs. Channels in
+        another order than in ``evokeds[0]`` (and in the nulls) are read by
+        name, in its order, which the results follow. See Notes for signed
+        maps and magnitudes.
     null : list of mne.Evoked | "zero" | None
         The null map of each subject, in the same order: the same network
         and target on the subject's epochs of another class, the same
@@ -211,8 +213,11 @@ def relevance_cluster_test(
         montage (:func:`mne.channels.find_ch_adjacency`) and refuses channels
         without positions. None makes no channel a neighbour of another, so
         clusters run over time within a channel. A matrix of shape
-        ``(n_channels, n_channels)`` is used as given. Maps of a single
-        channel (e.g. Oz) are tested over time with
+        ``(n_channels, n_channels)`` is used as given, its rows and columns
+        in the channel order of ``evokeds[0]`` (``evokeds[0].ch_names``)
+        whatever the order of the others, e.g.
+        ``mne.channels.find_ch_adjacency(evokeds[0].info, "eeg")[0]``. Maps
+        of a single channel (e.g. Oz) are tested over time with
         :func:`mne.stats.permutation_cluster_1samp_test`, whatever this is.
     n_permutations : int | "all"
         Number of random sign flips; when it reaches the number of distinct

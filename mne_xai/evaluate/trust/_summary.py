@@ -12,6 +12,7 @@ from ..._network import as_network
 from ..._warnings import warnings_once
 from ...attribution import list_methods
 from ...attribution._core import _event_id
+from ...attribution._registry import check_comparable_across_channels
 from ..faithfulness import deletion_curve
 from ..faithfulness._baselines import _check_baseline
 from ..sanity import parameter_randomization_check, target_randomization_check
@@ -117,7 +118,10 @@ def trust_summary(
     %(epochs)s
     methods : list of str
         The attribution methods (see :func:`mne_xai.list_methods`);
-        ``"random"`` is the anchor and always included.
+        ``"random"`` is the anchor and always included. A method whose maps
+        are per unit of input (saliency) is refused before any work when the
+        network reads channels of several types, as each check refuses it
+        (its maps would compare the types' units and scales); leave it out.
     %(target)s
         The default explains each epoch's own class.
     n_steps : int
@@ -247,6 +251,15 @@ def trust_summary(
     _check_option("baseline", baseline, tuple(_DELETES))
     # The randomization checks' own, which run after the deletion curves.
     check_threshold(threshold)
+    # Each check refuses maps per unit of input on channels of several types;
+    # refused by the first check of such a method, the summary stopped after
+    # the anchor and every method before it had run all their checks.
+    data = estimator._check_prediction_input(epochs, "epochs")
+    info = data.info if data.info is not None else estimator.info_
+    for method in checked:
+        check_comparable_across_channels(
+            method, info, "the trust summary's deletion and randomization checks"
+        )
     common = dict(target=target, batch_size=batch_size, device=device, verbose=False)
     deletion = dict(common, n_steps=n_steps, baseline=baseline)
     start = time.perf_counter()

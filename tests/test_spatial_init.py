@@ -1,0 +1,155 @@
+"""The spatial filters fit can start from the training epochs (spatial_init="csp")."""
+
+import mne
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from sklearn.covariance import ledoit_wolf
+
+import mne_xai.estimators
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai.cropping import CroppedClassifier
+from mne_xai.models import EEGNet
+
+BUILT_ONLY = dict(max_epochs=0, random_state=0, verbose=False, spatial_init="csp")
+
+
+def _power_ratios(filters, signals, y):
+    """Each filter's output power in the first class over both, and the range CSP spans.
+
+    Written out here (Ledoit-Wolf shrunk uncentered covariances of the
+    concatenated epochs), not read from MNE's CSP, so that the filters are
+    checked against the definition they must meet: the extreme generalized
+    eigenvalues.
+    """
+    covs = []
+    for label in np.unique(y):
+        concatenated = np.concatenate(signals[y == label], axis=1)
+        covs.append(ledoit_wolf(concatenated.T, assume_centered=True)[0])
+    both = covs[0] + covs[1]
+    ratios = [w @ covs[0] @ w / (w @ both @ w) for w in filters]
+    extremes = scipy.linalg.eigh(covs[0], both, eigvals_only=True)[[-1, 0]]
+    return np.array(ratios), extremes
+
+
+def _scaled(estimator, epochs):
+    """The epochs as the network's first layer reads them, in float64."""
+    module = estimator.module_
+    X = torch.as_tensor(epochs.get_data(), dtype=torch.float32)
+    return module._scale_input(X).double()
+
+
+def test_eegnet_starts_each_temporal_filters_spatial_filters_as_csp(imagery_epochs):
+    epochs = imagery_epochs.crop(1.0, 2.0)
+    y = epochs.events[:, 2]
+    estimator = EEGNetClassifier(**BUILT_ONLY).fit(epochs)
+    module, x = estimator.module_, _scaled(estimator, epochs).unsqueeze(1)
+    weight = module.spatial_conv.weight.detach().double()[:, 0, :, 0].numpy()
+    for index, kernel in enumerate(module.temporal_conv.weight.detach().double()):
+        signals = torch.nn.functional.conv2d(
+            x, kernel[None], padding=module.temporal_conv.padding
+        )[:, 0].numpy()
+        filters = weight[2 * index : 2 * index + 2]
+        ratios, extremes = _power_ratios(filters, signals, y)
+        # The two ends of CSP's spectrum, in turn, at unit norm (max-norm 1).
+        np.testing.assert_allclose(ratios, extremes, rtol=1e-4)
+        np.testing.assert_allclose(np.linalg.norm(filters, axis=1), 1, rtol=1e-5)
+
+
+def test_interpretable_cnn_starts_its_spatial_filters_as_csp(imagery_epochs):
+    epochs = imagery_epochs.crop(1.0, 2.0)
+    y = epochs.events[:, 2]
+    estimator = InterpretableCNNClassifier(**BUILT_ONLY).fit(epochs)
+    layer = estimator.module_.pointwise_conv
+    filters = layer.weight.detach().double()[:, 0, :, 0].numpy()
+    signals = _scaled(estimator, epochs).numpy()
+    ratios, extremes = _power_ratios(filters[:2], signals, y)
+    np.testing.assert_allclose(ratios, extremes, rtol=1e-4)
+    assert not layer.bias.detach().any()
+    # The other 14 filters continue down both ends of the spectrum, in turn.
+    all_ratios, _ = _power_ratios(filters, signals, y)
+    assert np.all(np.diff(all_ratios[0::2]) <= 0)
+    assert np.all(np.diff(all_ratios[1::2]) >= 0)
+
+
+@pytest.mark.parametrize(
+    "estimator_class", [EEGNetClassifier, InterpretableCNNClassifier]
+)
+def test_spatial_init_none_keeps_the_networks_initialization(
+    synthetic_arrays, estimator_class
+):
+    started = estimator_class(**BUILT_ONLY).fit(*synthetic_arrays).module_
+    random = estimator_class(**{**BUILT_ONLY, "spatial_init": None})
+    random.fit(*synthetic_arrays)
+    assert estimator_class().spatial_init is None  # the default
+    changed = [
+        name
+        for (name, first), second in zip(
+            started.named_parameters(), random.module_.parameters(), strict=True
+        )
+        if not torch.equal(first, second)
+    ]
+    assert changed == (
+        ["spatial_conv.weight"]
+        if estimator_class is EEGNetClassifier
+        else ["pointwise_conv.weight", "pointwise_conv.bias"]
+    )
+
+
+def test_validation_epochs_are_not_read(synthetic_arrays):
+    X, y = synthetic_arrays
+    params = dict(BUILT_ONLY, early_stopping=True)
+    estimator = EEGNetClassifier(**params).fit(X, y)
+    _, validation = estimator.get_split_datasets(X.copy(), y)
+    changed = X.copy()
+    changed[validation.indices] = np.random.default_rng(1).standard_normal(
+        changed[validation.indices].shape
+    )
+    again = EEGNetClassifier(**params).fit(changed, y)
+    start = estimator.module_.spatial_conv.weight
+    torch.testing.assert_close(again.module_.spatial_conv.weight, start)
+    # A training epoch changed does move them.
+    training = np.setdiff1d(np.arange(len(y)), validation.indices)[0]
+    changed[training] *= 5
+    moved = EEGNetClassifier(**params).fit(changed, y).module_.spatial_conv.weight
+    assert not torch.allclose(moved, start)
+
+
+def test_a_large_training_set_is_read_through_a_stratified_sample(
+    synthetic_arrays, monkeypatch
+):
+    X, y = synthetic_arrays
+    y = np.where(np.arange(len(y)) < 30, 0, 1)  # 30 and 10 epochs
+    read = []
+    original = EEGNet.initialize_spatial_filters
+
+    def recording(module, X, y):
+        read.append(np.asarray(y))
+        return original(module, X, y)
+
+    monkeypatch.setattr(EEGNet, "initialize_spatial_filters", recording)
+    monkeypatch.setattr(mne_xai.estimators, "SPATIAL_INIT_VALUES", 20 * X[0].size)
+    EEGNetClassifier(**BUILT_ONLY).fit(X, y)
+    assert np.bincount(read[0]).tolist() == [15, 5]
+
+
+def test_continued_training_keeps_the_spatial_filters(synthetic_arrays):
+    fast = dict(BUILT_ONLY, max_epochs=2, batch_size=8)
+    estimator = EEGNetClassifier(**fast).fit(*synthetic_arrays)
+    trained = estimator.module_.spatial_conv.weight.detach().clone()
+    start = EEGNetClassifier(**BUILT_ONLY).fit(*synthetic_arrays).module_
+    assert not torch.allclose(start.spatial_conv.weight, trained)
+    estimator.set_params(warm_start=True, max_epochs=0).fit(*synthetic_arrays)
+    torch.testing.assert_close(estimator.module_.spatial_conv.weight, trained)
+
+
+def test_channels_that_repeat_one_another_still_give_filters():
+    """Two equal channels made CSP's covariances singular: LinAlgError."""
+    ramp = np.broadcast_to(np.arange(101) / 100, (4, 2, 101)).copy()
+    info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    network = EEGNetClassifier(**BUILT_ONLY, info=info)
+    clf = CroppedClassifier(network, window_length=0.5).fit(ramp, np.arange(4) % 2)
+    # One direction holds the data: the first filter of each temporal filter.
+    weight = clf.estimator_.module_.spatial_conv.weight.detach()[::2, 0, :, 0]
+    torch.testing.assert_close(weight.norm(dim=1), torch.ones(len(weight)))
