@@ -144,7 +144,9 @@ _PARAMETERS = """
         not read, and a large training set is read through a stratified sample
         of about 1,000 epochs of 64 channels by 156 samples. A network
         without an ``initialize_spatial_filters(X, y)`` method (a user's
-        module) keeps its own initialization; :meth:`partial_fit` and a
+        module) keeps its own initialization. The first :meth:`partial_fit`
+        starts them from its chunk (which must hold two classes or more, or
+        they keep the random start, with a warning); later calls and a
         warm-start ``fit`` keep the network they continue.
     iterator_train__shuffle : bool
         Shuffle the training epochs at every pass (torch's ``DataLoader``

@@ -1106,6 +1106,19 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             return
         train = self.get_split_datasets(array, targets)[0]
         indices = np.asarray(getattr(train, "indices", np.arange(len(targets))))
+        present = np.unique(targets[indices])
+        if len(present) < 2:
+            (label,) = np.asarray(self.classes_)[present].tolist()
+            # CSP compares the classes' covariances; a first partial_fit chunk
+            # (or a fit given classes= beyond its labels) may hold one class.
+            warn(
+                'spatial_init="csp" needs training epochs of two classes or '
+                f"more; these hold only {label!r}, so the "
+                "spatial filters keep the network's random start. Train on "
+                "epochs of every class (with partial_fit, a first chunk that "
+                "holds them)."
+            )
+            return
         n_read = max(1, SPATIAL_INIT_VALUES // array[0].size)
         if len(indices) > n_read:
             indices = resample(
@@ -1271,6 +1284,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             self._draw_seed()
             with self._seeded():
                 self.initialize()
+                self._initialize_spatial_filters(array, targets)
         else:
             if classes is not None and not np.array_equal(
                 unique_labels(classes), self.classes_

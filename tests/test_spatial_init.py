@@ -153,3 +153,26 @@ def test_channels_that_repeat_one_another_still_give_filters():
     # One direction holds the data: the first filter of each temporal filter.
     weight = clf.estimator_.module_.spatial_conv.weight.detach()[::2, 0, :, 0]
     torch.testing.assert_close(weight.norm(dim=1), torch.ones(len(weight)))
+
+
+def test_the_first_partial_fit_starts_the_spatial_filters_from_its_chunk(
+    synthetic_arrays,
+):
+    """partial_fit built the network with its random spatial filters, silently."""
+    X, y = synthetic_arrays
+    started = EEGNetClassifier(**BUILT_ONLY).fit(X, y).module_.spatial_conv.weight
+    # A learning rate of zero leaves the start as it was built.
+    chunked = EEGNetClassifier(**{**BUILT_ONLY, "lr": 0.0}).partial_fit(X, y, [0, 1])
+    torch.testing.assert_close(chunked.module_.spatial_conv.weight, started)
+
+
+def test_a_first_chunk_of_one_class_keeps_the_random_start(synthetic_arrays):
+    X, y = synthetic_arrays
+    params = {**BUILT_ONLY, "lr": 0.0}
+    random = EEGNetClassifier(**{**params, "spatial_init": None})
+    random.partial_fit(X[y == 0], y[y == 0], [0, 1])
+    with pytest.warns(RuntimeWarning, match="only 0, so the spatial filters keep"):
+        kept = EEGNetClassifier(**params).partial_fit(X[y == 0], y[y == 0], [0, 1])
+    torch.testing.assert_close(
+        kept.module_.spatial_conv.weight, random.module_.spatial_conv.weight
+    )
