@@ -1079,19 +1079,24 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         )
         # One seeded stream for the initialization and the training after it.
         with self._seeded():
-            try:
-                if not self.warm_start or not self.initialized_:
-                    # Built afresh, as at a first fit: skorch printed that it
-                    # re-initialized each part, whatever the level of verbose.
-                    self.initialized_ = False
-                    self.initialize()
-                    self._initialize_spatial_filters(array, targets)
-            except BaseException:
-                self._forget_network()
-                raise
+            if not self.warm_start or not self.initialized_:
+                self._build_network(array, targets)
             # NeuralNet.fit would call our partial_fit, which converts data.
             self._train_built_network(array, targets, **fit_params)
         return self._warn_if_classes_unpredicted(array, targets)
+
+    def _build_network(self, array, targets):
+        """Build the network afresh and start its spatial filters; none if refused."""
+        try:
+            # Built afresh, as at a first fit: skorch printed that it
+            # re-initialized each part, whatever the level of verbose.
+            self.initialized_ = False
+            self.initialize()
+            # The validation split it reads may refuse the classes.
+            self._initialize_spatial_filters(array, targets)
+        except BaseException:
+            self._forget_network()
+            raise
 
     def _initialize_spatial_filters(self, array, targets):
         """Start the spatial filters from the training epochs (``spatial_init``).
@@ -1102,7 +1107,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         the covariances CSP compares.
         """
         initialize = getattr(self.module_, "initialize_spatial_filters", None)
-        if self.spatial_init is None or initialize is None:
+        self.spatial_init_ = self.spatial_init
+        if initialize is None or array.shape[1] < 2:  # no spatial filters to start
+            self.spatial_init_ = None
+        if self.spatial_init_ is None:
             return
         train = self.get_split_datasets(array, targets)[0]
         indices = np.asarray(getattr(train, "indices", np.arange(len(targets))))
@@ -1118,6 +1126,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "epochs of every class (with partial_fit, a first chunk that "
                 "holds them)."
             )
+            self.spatial_init_ = None
             return
         n_read = max(1, SPATIAL_INIT_VALUES // array[0].size)
         if len(indices) > n_read:
@@ -1283,8 +1292,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             self.incremental_ = True
             self._draw_seed()
             with self._seeded():
-                self.initialize()
-                self._initialize_spatial_filters(array, targets)
+                self._build_network(array, targets)
         else:
             if classes is not None and not np.array_equal(
                 unique_labels(classes), self.classes_

@@ -6,6 +6,7 @@ import pytest
 import scipy.linalg
 import torch
 from sklearn.covariance import ledoit_wolf
+from skorch.exceptions import NotInitializedError
 
 import mne_xai.estimators
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
@@ -79,10 +80,12 @@ def test_interpretable_cnn_starts_its_spatial_filters_as_csp(imagery_epochs):
 def test_spatial_init_none_keeps_the_networks_initialization(
     synthetic_arrays, estimator_class
 ):
-    started = estimator_class(**BUILT_ONLY).fit(*synthetic_arrays).module_
+    csp = estimator_class(**BUILT_ONLY).fit(*synthetic_arrays)
     random = estimator_class(**{**BUILT_ONLY, "spatial_init": None})
     random.fit(*synthetic_arrays)
     assert estimator_class().spatial_init is None  # the default
+    assert csp.spatial_init_ == "csp" and random.spatial_init_ is None
+    started = csp.module_
     changed = [
         name
         for (name, first), second in zip(
@@ -95,6 +98,44 @@ def test_spatial_init_none_keeps_the_networks_initialization(
         if estimator_class is EEGNetClassifier
         else ["pointwise_conv.weight", "pointwise_conv.bias"]
     )
+
+
+class _PlainNetwork(torch.nn.Module):
+    """A user's network: spatial filters, but no initialize_spatial_filters."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq=128.0):
+        super().__init__()
+        self.spatial = torch.nn.Linear(n_channels, n_classes)
+
+    def forward(self, x):
+        return self.spatial(x.transpose(1, 2)).mean(dim=1)
+
+
+@pytest.mark.parametrize(
+    "estimator_class", [EEGNetClassifier, InterpretableCNNClassifier]
+)
+def test_spatial_init_says_when_there_was_nothing_to_start(
+    synthetic_arrays, estimator_class
+):
+    """A single channel, or a user's network that does not say how to start its
+    filters, kept the random start while ``spatial_init="csp"`` said otherwise."""
+    X, y = synthetic_arrays
+    assert estimator_class(**BUILT_ONLY).fit(X[:, :1], y).spatial_init_ is None
+    plain = estimator_class(**BUILT_ONLY, module=_PlainNetwork).fit(X, y)
+    assert plain.spatial_init_ is None
+
+
+def test_a_refused_first_partial_fit_leaves_no_network(synthetic_arrays):
+    """The validation split CSP reads refused one epoch of a class: partial_fit
+    left the network it had built, which predicted with its random weights."""
+    X, y = synthetic_arrays
+    y = np.zeros_like(y)
+    y[0] = 1
+    clf = EEGNetClassifier(**BUILT_ONLY, early_stopping=True)
+    with pytest.raises(ValueError, match="at least 2"):
+        clf.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(NotInitializedError):
+        clf.predict(X)
 
 
 def test_validation_epochs_are_not_read(synthetic_arrays):
