@@ -138,18 +138,19 @@ _PARAMETERS = """
         and the trained networks' attributions spread with them); training
         then adapts them like any other weight. On EEGBCI hands vs feet (36
         training trials) it lifted EEGNet from 0.875 to 0.914 (mean of 10
-        seeds), and on left vs right fist from 0.551 to 0.642 (CSP+LDA 0.631; see
-        ``benchmarks/accuracy_settings.py``); it changes what the networks
-        learn, and how well first-order attributions predict the removal of
-        one channel, and is not the default (see the user guide). With early stopping the validation epochs are
-        not read, and a large training set is read through a stratified sample
-        of about 1,000 epochs of 64 channels by 156 samples. A network
-        without an ``initialize_spatial_filters(X, y)`` method (a user's
-        module), or of one channel, keeps its own initialization;
-        ``spatial_init_`` records the start used. The first :meth:`partial_fit`
-        starts them from its chunk (which must hold two classes or more, or
-        they keep the random start, with a warning); later calls and a
-        warm-start ``fit`` keep the network they continue.
+        seeds), and on left vs right fist from 0.551 to 0.642 (CSP+LDA
+        0.631; see ``benchmarks/accuracy_settings.py``); it changes what the
+        networks learn, and how well first-order attributions predict the
+        removal of one channel, and is not the default (see the user guide).
+        With early stopping the validation epochs are not read, and a large
+        training set is read through a stratified sample of about 1,000
+        epochs of 64 channels by 156 samples. A network without an
+        ``initialize_spatial_filters(X, y)`` method (a user's module), or of
+        one channel, keeps its own initialization; ``spatial_init_`` records
+        the start used. The first :meth:`partial_fit` starts them from its
+        chunk (which must hold two classes or more, or they keep the random
+        start, with a warning); later calls and a warm-start ``fit`` keep the
+        network they continue.
     iterator_train__shuffle : bool
         Shuffle the training epochs at every pass (torch's ``DataLoader``
         does not by default; epochs often come sorted by class or time).

@@ -1107,9 +1107,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         the covariances CSP compares.
         """
         initialize = getattr(self.module_, "initialize_spatial_filters", None)
-        self.spatial_init_ = self.spatial_init
-        if initialize is None or array.shape[1] < 2:  # no spatial filters to start
-            self.spatial_init_ = None
+        nothing_to_start = initialize is None or array.shape[1] < 2
+        self.spatial_init_ = None if nothing_to_start else self.spatial_init
         if self.spatial_init_ is None:
             return
         train = self.get_split_datasets(array, targets)[0]
@@ -1121,10 +1120,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             # (or a fit given classes= beyond its labels) may hold one class.
             warn(
                 'spatial_init="csp" needs training epochs of two classes or '
-                f"more; these hold only {label!r}, so the "
-                "spatial filters keep the network's random start. Train on "
-                "epochs of every class (with partial_fit, a first chunk that "
-                "holds them)."
+                f"more; these hold only {label!r}, so the spatial filters keep "
+                "the network's random start. Train on epochs of every class "
+                "(with partial_fit, a first chunk that holds them)."
             )
             self.spatial_init_ = None
             return
