@@ -77,6 +77,8 @@ _PARAMETERS = """
         If True, hold out a stratified ``validation_fraction`` of the training
         data, stop when the validation loss has not improved for
         ``n_iter_no_change`` epochs, and restore the best weights.
+        :meth:`partial_fit` trains on the whole chunk, without early stopping
+        (as scikit-learn's MLPClassifier).
     validation_fraction : float
         Fraction of the training data held out when ``early_stopping=True``.
     n_iter_no_change : int

@@ -227,7 +227,7 @@ def training_callbacks(estimator, default_callbacks):
     callbacks : list of (str, skorch.callbacks.Callback)
         The defaults, max-norm constraints, a stop with an error when the loss
         is no longer finite, the cosine learning-rate schedule
-        (not for :meth:`partial_fit`) and early stopping, as set.
+        and early stopping, as set (neither for :meth:`partial_fit`).
     """
     callbacks = [
         (name, PlainPrintLog(sink=logger.info) if name == "print_log" else callback)
@@ -261,7 +261,12 @@ def training_callbacks(estimator, default_callbacks):
         )
     # A network built, not trained (max_epochs=0), has no best epoch to go
     # back to: skorch's load_best failed on the empty history (IndexError).
-    if estimator.early_stopping and getattr(estimator, "max_epochs_", None) != 0:
+    # partial_fit trains one pass per call on the whole chunk: nothing to stop.
+    if (
+        estimator.early_stopping
+        and not incremental
+        and getattr(estimator, "max_epochs_", None) != 0
+    ):
         callbacks.append(
             (
                 "early_stopping",

@@ -24,13 +24,11 @@ from ._convert import (
     InputData,
     channel_moments,
     check_amplitudes,
-    check_events_are_classes,
     check_offsets,
     check_volts,
     eeg_reference,
-    events_are_not_labels,
-    events_as_trained,
     labels_match_events,
+    labels_or_events,
     labels_required,
     named_events,
     std_per_type,
@@ -977,7 +975,18 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             )
         unknown = np.setdiff1d(labels, classes)
         if len(unknown):
-            raise ValueError(f"y holds labels {unknown} not in classes={classes}.")
+            names = set((data.event_id or {}).keys())
+            from_events = (
+                " They are the events' codes (epochs.events[:, 2]), and classes "
+                "names events: pass y as the events' names."
+                if data.events is not None
+                and labels_match_events(data, y)
+                and set(np.asarray(classes).tolist()) <= names
+                else ""
+            )
+            raise ValueError(
+                f"y holds labels {unknown} not in classes={classes}.{from_events}"
+            )
         array = data.array()
         self.classes_inferred_ = classes
         # Copies: the user's Epochs may change in place after fit (a new
@@ -1337,21 +1346,12 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         events_are_labels = getattr(self, "events_are_labels_", True)
         if y is not None:
             events_are_labels = events_are_labels and labels_match_events(data, y)
-        elif data.events is None:
-            raise labels_required()
-        elif not events_are_labels:
-            raise events_are_not_labels()
         else:
-            check_events_are_classes(  # fitted on arrays: labels are no events
-                data.event_id,
-                data.event_codes,
-                self.classes_,
-                event_id,
-                fix=" Or pass y.",
-            )
-            # Each call may hold events the earlier ones did not name.
-            event_id = named_events(event_id, data.event_id) or None
-            y = events_as_trained(data.event_codes, data.event_id, event_id)
+            if data.events is not None:
+                # Each call may hold events the earlier ones did not name.
+                event_id = named_events(event_id, data.event_id) or None
+            # As score reads them: codes, or names for a network trained on names.
+            y = labels_or_events(X, None, event_id, self.classes_, events_are_labels)
         y = np.asarray(y)
         unknown = np.setdiff1d(unique_labels(y), self.classes_)
         if len(unknown):
@@ -1524,6 +1524,20 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             # module_ then drew dropout and moved its batch-norm statistics.
             self.module_.eval()
 
+    def _holds_out_validation(self):
+        """Whether training holds out the validation split of ``early_stopping``.
+
+        :meth:`partial_fit` trains on the whole chunk, as scikit-learn's
+        MLPClassifier does: one pass per call gives early stopping no epochs
+        to wait, and a split redrawn at every call would hold out other
+        epochs each time.
+        """
+        return (
+            self.train_split is None
+            and self.early_stopping
+            and not getattr(self, "incremental_", False)
+        )
+
     def _n_stepped_on(self, n_epochs):
         """How many of the training epochs the optimizer steps through.
 
@@ -1531,7 +1545,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         steps, so the schedule follows the rest (as a user's ``train_split``
         cannot say its size, it is not subtracted).
         """
-        if not (self.train_split is None and self.early_stopping):
+        if not self._holds_out_validation():
             return n_epochs
         if self.validation_groups_ is None:
             return n_epochs - _n_validation(n_epochs, self.validation_fraction)
@@ -1539,7 +1553,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Hold out a stratified validation set when ``early_stopping=True``."""
-        if not (self.train_split is None and self.early_stopping):
+        if not self._holds_out_validation():
             return super().get_split_datasets(X, y, **fit_params)
         if self.validation_groups_ is None:
             _check_stratified_split(y, self.classes_, self.validation_fraction)

@@ -442,6 +442,18 @@ def test_gradient_shap_of_linear_model_is_exact():
     torch.testing.assert_close(attribution, expected, rtol=1e-5, atol=1e-6)
 
 
+def test_gradient_shap_warns_of_noise_in_another_unit(fitted_icnn, imagery_epochs):
+    """noise_std is in volts: captum's examples' 0.09 is thousands of times EEG's
+    spread, and the map explained the noise without a word."""
+    epochs = _first_epochs(imagery_epochs)
+    kwargs = dict(n_samples=2, random_state=0, verbose=False)
+    with pytest.warns(RuntimeWarning, match=r"noise_std=0\.09 is more than 100"):
+        explain(fitted_icnn, epochs, "gradient_shap", noise_std=0.09, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explain(fitted_icnn, epochs, "gradient_shap", noise_std=1e-6, **kwargs)
+
+
 # -- reproducibility of stochastic methods ---------------------------------------
 def test_gradient_shap_follows_random_state(fitted_icnn, imagery_epochs):
     """Same seed, same map; NumPy's global random state is neither used nor moved."""

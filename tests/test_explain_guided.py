@@ -179,6 +179,23 @@ def test_unsupported_nonlinearity_is_refused(method, module, match):
         _attribute(method, module, _data())
 
 
+@pytest.mark.parametrize(
+    "activation", [nn.LeakyReLU(-1.0), nn.ELU(alpha=-0.5)], ids=["abs", "elu"]
+)
+def test_guided_backprop_refuses_rectifiers_positive_on_both_branches(activation):
+    """Its forward mask reads a unit's output; LeakyReLU(-1) is |x|, whose output is
+    positive where the input is negative, and the map let through 98% of the
+    signal the rule stops there. Deconvolution ignores the forward pass."""
+    module, data = _two_layer(activation), _data()
+    with pytest.raises(ValueError, match="layer '2' .* is positive for negative"):
+        _attribute("guided_backprop", module, data)
+    # The deconvnet's rule rectifies the backward signal only: as for ReLU.
+    expected = _attribute("deconvolution", _two_layer(nn.ReLU()), data)
+    inactive = _attribute("deconvolution", _two_layer(nn.LeakyReLU(0.0)), data)
+    torch.testing.assert_close(inactive, expected)
+    _attribute("deconvolution", module, data)
+
+
 # -- through mne_xai.explain on the fitted EEGNet --------------------------------
 @pytest.fixture
 def some_imagery_epochs(imagery_epochs):

@@ -1335,6 +1335,9 @@ class ScaledOutOfAutograd(SmallNet):
             x = x / x.std(dim=(1, 2), keepdim=True).detach()
         elif self.scale == "item":
             x = torch.stack([epoch / epoch.std().item() for epoch in x])
+        elif self.scale == "numpy":
+            scale = np.abs(x.detach().numpy()).mean(axis=(1, 2), keepdims=True)
+            x = x / torch.as_tensor(scale, dtype=x.dtype)
         elif self.scale == "with_gradient":
             x = x / x.std(dim=(1, 2), keepdim=True)
         else:
@@ -1358,7 +1361,9 @@ def test_registry_marks_the_methods_that_differentiate():
     [
         ("no_grad", r"'torch\.Tensor\.std under torch\.no_grad\(\)'"),
         ("detach", r"'torch\.Tensor\.detach'"),
-        ("item", r"as Python numbers, with 'torch\.Tensor\.item'"),
+        ("item", r"as Python numbers or NumPy arrays, with 'torch\.Tensor\.item'"),
+        # The cut tensor left torch; torch.as_tensor started a new one.
+        ("numpy", r"NumPy arrays, with 'torch\.Tensor\.numpy'"),
     ],
 )
 def test_statistics_of_the_input_without_gradient_are_refused(scale, cause):

@@ -540,11 +540,27 @@ def test_clear_errors(linear_estimator, montage_epochs, kwargs, error, match):
         deletion_curve(linear_estimator, montage_epochs, verbose=False, **kwargs)
 
 
-def test_patch_fractions_are_checked(linear_estimator, montage_epochs):
-    with pytest.raises(ValueError, match="patch_fractions"):
-        perturbation_test(
-            linear_estimator, montage_epochs, "saliency", patch_fractions=(0, 0.5)
-        )
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(patch_fractions=(0, 0.5)), "patch_fractions must be fractions"),
+        # NumPy's "need at least one array to stack".
+        (dict(patch_fractions=[]), "patch_fractions is empty"),
+        # Every correlation was NaN, and the warning blamed the map.
+        (dict(n_patches=1), "n_patches must be at least 2"),
+    ],
+)
+def test_patches_are_checked(linear_estimator, montage_epochs, params, match):
+    with pytest.raises(ValueError, match=match):
+        perturbation_test(linear_estimator, montage_epochs, "saliency", **params)
+
+
+@pytest.mark.parametrize("test", [deletion_curve, perturbation_test])
+def test_an_array_baseline_is_refused_by_name(linear_estimator, montage_epochs, test):
+    """It raised NumPy's "truth value of an array is ambiguous" from inside mne."""
+    baseline = np.zeros((len(montage_epochs.ch_names), len(montage_epochs.times)))
+    with pytest.raises(TypeError, match="'zeros', 'mean', 'noise', 'interpolate'"):
+        test(linear_estimator, montage_epochs, "saliency", baseline=baseline)
 
 
 def test_real_eeg_relevant_first_deletion_beats_random(fitted_eegnet, imagery_epochs):

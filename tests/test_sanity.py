@@ -539,10 +539,15 @@ def test_a_copy_that_has_not_fitted_the_shuffled_labels_is_said_to(synthetic_arr
     assert "training_params" in messages
 
 
-def test_data_randomization_refuses_a_copy_of_other_channels():
+def _fails_if_called(*args, **kwargs):
+    raise AssertionError("trained before the refusal")
+
+
+def test_data_randomization_refuses_a_copy_of_other_channels(monkeypatch):
     """A copy trained on X_train marking other channels bad read 3 channels where
     the estimator read 4; the check said "epochs has 4 channels but the estimator
-    was fitted on 3" and to give the Epochs, which had been given."""
+    was fitted on 3" and to give the Epochs, which had been given. It is refused
+    before the copy trains (it was after a whole training)."""
     rng = np.random.default_rng(0)
     y = np.arange(12) % 3
     data = rng.standard_normal((12, 4, 40))
@@ -553,10 +558,12 @@ def test_data_randomization_refuses_a_copy_of_other_channels():
     estimator = _reader(epochs, None)
     X_train = epochs.copy()
     X_train.info["bads"] = ["Pz"]
-    with pytest.raises(ValueError, match=r"reads the channels .*'Pz'.* X_train"):
-        data_randomization_check(
-            estimator, epochs, "saliency", X_train=X_train, verbose=False
-        )
+    with monkeypatch.context() as patched:
+        patched.setattr(type(estimator), "fit", _fails_if_called)
+        with pytest.raises(ValueError, match=r"reads the channels .*'Pz'.* X_train"):
+            data_randomization_check(
+                estimator, epochs, "saliency", X_train=X_train, verbose=False
+            )
     # Another network of the estimator's classes, given trained, too.
     other = _reader(X_train, None)
     with pytest.raises(ValueError, match="randomized network reads the channels"):
@@ -624,6 +631,14 @@ def test_plot_draws_one_line_per_result(channel_reader, channel_data, edge_detec
     np.testing.assert_allclose(
         sorted(bar.lines[2][0].get_segments()[0][:, 1]), [low, high]
     )
+    # A dict by method (TrustSummary.sanity_checks) draws its values, as its
+    # docstring says (it raised "must be an instance of ... list, got dict").
+    by_method = dict(zip(["first", "second"], results, strict=True))
+    legend = plot_sanity_check(by_method, show=False).axes[0].get_legend()
+    assert [text.get_text() for text in legend.get_texts()][:2] == [
+        "gradient_x_input",
+        edge_detector,
+    ]
 
 
 def test_repr_of_an_undefined_verdict_does_not_call_the_maps_similar():

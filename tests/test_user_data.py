@@ -1202,6 +1202,48 @@ def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
     )
 
 
+def test_training_goes_on_from_events_of_a_network_trained_on_their_names(
+    synthetic_arrays,
+):
+    """Trained on the events' names, score read the events by name but partial_fit
+    and a warm fit read their codes and refused them as classes the network was
+    not built for, advising to fit afresh."""
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 2)
+    epochs.event_id = {"rest": 2, "move": 3}
+    names = np.array(["rest", "move"])[y]
+    clf = EEGNetClassifier(**FAST).fit(epochs, names)
+    assert clf.events_are_labels_ and list(clf.classes_) == ["move", "rest"]
+    before = clf.decision_function(epochs)
+    clf.partial_fit(epochs)
+    assert len(clf.history) == FAST["max_epochs"] + 1
+    clf.set_params(warm_start=True).fit(epochs)
+    assert len(clf.history) == 2 * FAST["max_epochs"] + 1
+    assert not np.allclose(clf.decision_function(epochs), before)
+    with pytest.raises(ValueError, match="pass y as the events' names"):
+        EEGNetClassifier(**FAST).partial_fit(epochs, classes=["move", "rest"])
+
+
+def test_partial_fit_trains_on_the_whole_chunk_without_early_stopping(
+    synthetic_arrays,
+):
+    """early_stopping held out a fifth of every chunk, redrawn at each call, and
+    never stopped (one pass per call); chunks too small for its split were refused.
+    As scikit-learn's MLPClassifier, partial_fit trains on the whole chunk."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST, early_stopping=True)
+    for chunk in (slice(0, 20), slice(20, 26)):
+        clf.partial_fit(X[chunk], y[chunk], classes=[0, 1])
+        batches = clf.history[-1]["batches"]
+        assert sum(batch["train_batch_size"] for batch in batches) == len(y[chunk])
+        assert "valid_loss" not in clf.history[-1]
+    assert "early_stopping" not in dict(clf.callbacks_)
+    # fit still holds out its validation split, after partial_fit as before.
+    clf.fit(X, y)
+    assert "valid_loss" in clf.history[-1]
+    assert "early_stopping" in dict(clf.callbacks_)
+
+
 @pytest.mark.parametrize("grad_mode", [torch.no_grad, torch.inference_mode])
 def test_training_inside_the_callers_grad_mode_trains_as_outside(
     synthetic_arrays, grad_mode

@@ -271,8 +271,11 @@ _VALUE_FREE = re.compile(r"(_like|^new_\w+)$")
 _TEMPLATE_ARGUMENTS = frozenset(
     {"type_as", "expand_as", "view_as", "reshape_as", "to", "broadcast_to"}
 )
-#: Reads of a tensor's values as Python numbers, out of autograd's sight.
-_PYTHON_NUMBERS = frozenset({"item", "tolist", "__float__", "__complex__"})
+#: Reads of a tensor's values as Python numbers or NumPy arrays, out of
+#: autograd's sight (``torch.as_tensor`` of them starts a new tensor).
+_READ_OUT_OF_TORCH = frozenset(
+    {"item", "tolist", "__float__", "__complex__", "numpy", "__array__"}
+)
 
 
 def _tensors(value):
@@ -318,7 +321,7 @@ class _GradientCutRecorder(TorchFunctionMode):
     require grad itself (``x.detach()``, ``x.data``) or was computed with
     grad disabled (inside ``torch.no_grad()``, in place or not); or it is
     computed from a cut tensor. Values read as Python numbers (``.item()``)
-    are lost the same way. Functions of parameters and buffers alone (a
+    or NumPy arrays (``.numpy()``, ``np.abs(x)``) are lost the same way. Functions of parameters and buffers alone (a
     max-norm constraint applied in ``forward`` under ``torch.no_grad()``)
     derive nothing from the input.
 
@@ -332,7 +335,8 @@ class _GradientCutRecorder(TorchFunctionMode):
     cuts : dict of int -> str
         For each cut tensor's ``id``, the function that first cut its path.
     numbers : list of str
-        The functions that read derived values as Python numbers.
+        The functions that read derived values as Python numbers or NumPy
+        arrays.
     """
 
     def __init__(self, inputs):
@@ -360,7 +364,7 @@ class _GradientCutRecorder(TorchFunctionMode):
             ),
             None,
         )
-        if name in _PYTHON_NUMBERS and _real_valued(derived[0]):
+        if name in _READ_OUT_OF_TORCH and _real_valued(derived[0]):
             if cut is not None or derived[0].requires_grad:
                 self.numbers.append(_function_name(func))
             return result
@@ -388,7 +392,7 @@ def check_gradient_path(module, inputs, method):
 
     A ``forward`` that computes statistics of its input without gradient
     (``with torch.no_grad(): scale = x.std()``, ``x.std().detach()``,
-    ``x.std().item()``) and uses them on the way to the logits has an
+    ``x.std().item()``, or through NumPy) and uses them on the way to the logits has an
     autograd gradient that is not the derivative of the function it
     computes: dividing by that scale makes the network scale-invariant,
     whose derivative along the epoch is zero, but the gradient gives most of
@@ -418,7 +422,8 @@ def check_gradient_path(module, inputs, method):
         )
     elif recorder.numbers:
         problem = (
-            "reads values computed from the input as Python numbers, with "
+            "reads values computed from the input as Python numbers or NumPy "
+            "arrays, with "
             f"{recorder.numbers[0]!r} called in forward"
         )
     else:

@@ -7,6 +7,7 @@ from captum.attr import Saliency as _CaptumSaliency
 from mne.utils import _check_option, _validate_type
 
 from .._checks import check_positive_int
+from .._convert import SCALE_TOLERANCE
 from .._docs import fill_doc
 from .._warnings import warn
 from ._cam_layers import target_logits
@@ -541,7 +542,8 @@ class GradientShap(AttributionMethod):
             Number of random draws per epoch.
         noise_std : float
             Standard deviation of Gaussian noise added to the epoch at each draw,
-            in the data's unit (volts for MNE data).
+            in the data's unit (volts for MNE data); more than 100 times the
+            data's standard deviation warns (another unit?).
         baseline : "zeros" | "mean" | array, shape ([n_baselines,] n_channels, n_times)
             The baseline distribution (resolved by :func:`mne_xai.explain`).
 
@@ -554,6 +556,18 @@ class GradientShap(AttributionMethod):
         _validate_type(noise_std, "numeric", "noise_std")
         if not noise_std >= 0:
             raise ValueError(f"noise_std must be non-negative, got {noise_std}.")
+        spread = float(inputs.detach().std())
+        if noise_std > SCALE_TOLERANCE * spread:
+            # Unlike SmoothGrad's noise_level, an absolute value: captum's
+            # examples' 0.09 is thousands of times EEG in volts, and the map
+            # then explains the noise (correlation 0.007 with the noise-free one).
+            warn(
+                f"noise_std={noise_std:g} is more than {SCALE_TOLERANCE:g} times the "
+                f"standard deviation of the epochs explained ({spread:.3g}): it is "
+                "in the data's unit (volts for MNE data), and noise that large "
+                "leaves a map of the noise. Give it in that unit, e.g. a tenth "
+                "of the data's standard deviation."
+            )
         saliency = _CaptumSaliency(self.module)
         inputs = inputs.detach()
 

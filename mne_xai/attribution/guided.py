@@ -9,6 +9,7 @@ plain gradient.
 """
 
 import torch
+from torch import nn
 
 from .._docs import fill_doc
 from .._graph import (
@@ -31,7 +32,36 @@ from ._registry import AttributionMethod, register_method
 
 def _guided_rule(layer_input, layer_output, grad_output):
     # Forward mask (the unit was active) and backward mask (positive signal).
+    # The output tells activity where the input may be gone (in-place
+    # rectifiers); _check_negative_branches keeps the two equivalent.
     return grad_output.clamp(min=0) * (layer_output > 0)
+
+
+def _negative_branch_slope(layer):
+    """The scale of ``layer``'s negative branch: LeakyReLU's slope, ELU's alpha."""
+    if isinstance(layer, nn.LeakyReLU):
+        return layer.negative_slope
+    return layer.alpha if isinstance(layer, nn.ELU) else 0.0
+
+
+def _check_negative_branches(calls, method):
+    """Refuse rectifiers whose output is positive where their input is negative.
+
+    Guided backprop passes the signal where a unit fired, its input positive,
+    read from the output; a LeakyReLU of negative slope (``|x|`` at -1) or an
+    ELU of negative ``alpha`` is positive on both branches, and the signal of
+    its negative branch, which the rule stops, would pass.
+    """
+    for call in calls:
+        if isinstance(call.module, RECTIFIERS) and _negative_branch_slope(call.module) < 0:
+            raise ValueError(
+                f"{method} passes the signal where a rectifier's input was positive, "
+                f"but layer {call.name!r} ({call.module}) is positive for negative "
+                "inputs too, so its inactive branch cannot be told from its "
+                "output. Its rule is defined for rectifiers whose negative branch "
+                "stays at or below zero (ReLU, ELU with alpha >= 0, LeakyReLU with "
+                "negative_slope >= 0)."
+            )
 
 
 def _deconvolution_rule(layer_input, layer_output, grad_output):
@@ -55,6 +85,8 @@ def _rectifier_rules(module, inputs, rule, method):
         method,
         functional_ops=LINEAR_LAYER_OPS | MAX_POOL_OPS,
     )
+    if rule is _guided_rule:
+        _check_negative_branches(calls, method)
     return {call.module: rule for call in calls if isinstance(call.module, RECTIFIERS)}
 
 

@@ -18,7 +18,16 @@ _MAX_INTERPOLATION_OPERATORS = 4096
 
 def _check_baseline(baseline):
     """Return the baseline's name, accepting the old spelling "zero" with a warning."""
-    if isinstance(baseline, str) and baseline == "zero":
+    if not isinstance(baseline, str):
+        # mne's _check_option compared an array with each name: NumPy's
+        # "truth value of an array is ambiguous".
+        raise TypeError(
+            f"baseline names what replaces the removed samples, one of "
+            f"{', '.join(map(repr, BASELINES))}; got {type(baseline).__name__}. "
+            "(Attribution methods take an array baseline; these tests replace "
+            "samples by a rule.)"
+        )
+    if baseline == "zero":
         warn(
             'baseline="zero" is deprecated and will be removed; use "zeros", the '
             "spelling of mne_xai.explain.",

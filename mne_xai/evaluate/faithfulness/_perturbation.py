@@ -141,7 +141,8 @@ def perturbation_test(
         :func:`deletion_curve`); no patch lies wholly between windows that
         leave gaps, where it could drop nothing.
     n_patches : int
-        Number of random patches per epoch and patch length (100 in Cui et al.).
+        Number of random patches per epoch and patch length (100 in Cui et al.),
+        at least 2.
     baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces the patch; ``"interpolate"`` fills it with the channel
         interpolated from all other channels.
@@ -195,7 +196,15 @@ def perturbation_test(
     baseline = _check_baseline(baseline)
     estimator = as_network(estimator)
     n_patches = check_positive_int(n_patches, "n_patches")
+    if n_patches < 2:
+        raise ValueError(
+            "n_patches must be at least 2: the test correlates the relevance and "
+            "the score drop over each epoch's patches, and one patch has no "
+            f"correlation; got {n_patches}."
+        )
     fractions = np.atleast_1d(np.asarray(patch_fractions, dtype=float))
+    if not fractions.size:
+        raise ValueError("patch_fractions is empty; give at least one fraction.")
     if fractions.ndim != 1 or not ((fractions > 0) & (fractions <= 1)).all():
         raise ValueError(
             f"patch_fractions must be fractions of the epoch length in (0, 1], got "

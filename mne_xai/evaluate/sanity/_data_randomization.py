@@ -9,7 +9,7 @@ from mne.utils import _validate_type, logger, verbose
 from sklearn.base import clone
 from sklearn.utils.multiclass import unique_labels
 
-from ..._convert import InputData, labels_or_events
+from ..._convert import InputData, labels_or_events, training_channels
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
@@ -182,6 +182,32 @@ def _check_same_channels(estimator, randomized, *, trained_here):
         ours, theirs = estimator.n_channels_, randomized.n_channels_
         if ours is None or theirs is None:
             return
+    _check_channel_names(ours, theirs, trained_here=trained_here)
+
+
+def _check_channels_to_train_on(estimator, randomized, X_train):
+    """Refuse, before the clone trains, X_train of other channels than the estimator's.
+
+    The clone picks them as the estimator picked its own (its ``picks``);
+    with arrays, or Epochs whose picks only a fit would tell, the check after
+    training stays.
+    """
+    data = InputData(X_train, name="X_train")
+    network = _final_step(
+        randomized.estimator
+        if isinstance(randomized, CroppedClassifier)
+        else randomized
+    )
+    params = network.get_params()
+    ours = getattr(estimator, "info_", None)
+    if data.info is None or ours is None or "picks" not in params:
+        return
+    theirs = training_channels(data.info, params["picks"])
+    _check_channel_names(ours.ch_names, theirs, trained_here=True)
+
+
+def _check_channel_names(ours, theirs, *, trained_here):
+    """Refuse channels ``theirs`` other than ``ours`` (names, or their numbers)."""
     if ours == theirs or (isinstance(ours, list) and sorted(ours) == sorted(theirs)):
         return  # in another order, the comparison reads them by name
 
@@ -274,6 +300,7 @@ def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
             }
         )
     randomized.set_params(**(params or {}))
+    _check_channels_to_train_on(estimator, randomized, X_train)
     logger.info(
         f"Training a copy of the {type(estimator).__name__} on shuffled labels."
     )

@@ -35,8 +35,10 @@ def plot_sanity_check(
 
     Parameters
     ----------
-    results : SanityCheckResult | list of SanityCheckResult
-        Results of one check, e.g. for several methods, one line each.
+    results : SanityCheckResult | list of SanityCheckResult | dict
+        Results of one check, e.g. for several methods, one line each; a dict
+        (:attr:`TrustSummary.sanity_checks <mne_xai.evaluate.TrustSummary>`)
+        gives its values.
     metric : "spearman_abs" | "spearman" | "ssim" | "pearson" | None
         The measure plotted; None plots the one the verdict rests on.
     axes : matplotlib.axes.Axes | None
@@ -61,7 +63,11 @@ def plot_sanity_check(
 
     if isinstance(results, SanityCheckResult):
         results = [results]
-    _validate_type(results, (list, tuple), "results", "SanityCheckResult or list")
+    if isinstance(results, dict):  # e.g. TrustSummary.sanity_checks, by method
+        results = list(results.values())
+    _validate_type(
+        results, (list, tuple), "results", "SanityCheckResult, list or dict"
+    )
     if not results:
         raise ValueError("results is empty; give at least one SanityCheckResult.")
     for index, result in enumerate(results):
