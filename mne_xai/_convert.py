@@ -197,11 +197,12 @@ def _check_finite(data, name, ch_names=None):
 
     ``data`` must be all the data: see :func:`_raise_not_finite`.
     """
-    if not np.isfinite(data).all():
-        _raise_not_finite(np.isfinite(data).all(axis=2), name, ch_names)
+    finite = np.isfinite(data)
+    if not finite.all():
+        _raise_not_finite(finite.all(axis=2), name, ch_names, ~finite.all(axis=(0, 1)))
 
 
-def _raise_not_finite(finite, name, ch_names=None):
+def _raise_not_finite(finite, name, ch_names=None, nonfinite_samples=None):
     """Raise naming the epochs that are not finite, and the channels never finite.
 
     A channel that holds NaN in every epoch (a disconnected electrode) is
@@ -218,6 +219,10 @@ def _raise_not_finite(finite, name, ch_names=None):
         The data's name in the message.
     ch_names : list of str | None
         The channel names (None for arrays).
+    nonfinite_samples : ndarray of bool, shape (n_times,) | None
+        Whether each time sample is not finite in some epoch and channel: NaN
+        at the same samples of every channel and epoch (a gap) are named, to
+        be cropped or repaired rather than every channel marked bad.
     """
     bad = np.flatnonzero(~finite.all(axis=1))
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
@@ -226,7 +231,20 @@ def _raise_not_finite(finite, name, ch_names=None):
         "before using them"
     )
     everywhere = np.flatnonzero(~finite.any(axis=0)).tolist()
-    if everywhere and ch_names is None:
+    samples = (
+        np.array([], int)
+        if nonfinite_samples is None
+        else np.flatnonzero(nonfinite_samples)
+    )
+    if len(everywhere) == finite.shape[1] and 0 < len(samples) < len(nonfinite_samples):
+        listed = ", ".join(map(str, samples[:5].tolist()))
+        listed += f" and {len(samples) - 5} more" if len(samples) > 5 else ""
+        fix = (
+            f"every channel holds them in every epoch, at sample(s) {listed} of "
+            f"{len(nonfinite_samples)}: crop them out of the epochs "
+            "(epochs.crop) or repair them"
+        )
+    elif everywhere and ch_names is None:
         fix = (
             f"the channel(s) at index {everywhere} hold them in every epoch: "
             "repair them, or leave them out of the data (a network fitted on "
@@ -695,16 +713,17 @@ class InputData:
         of NaN in every epoch. Read as the batches are (values beyond float32
         become infinite).
         """
-        finite = np.concatenate(
-            [
-                np.isfinite(
-                    np.asarray(self._read_range(start, start + batch_size), dtype=dtype)
-                ).all(axis=2)
-                for start in range(0, self.shape[0], batch_size)
-            ]
-        )
+        finite, nonfinite_samples = [], np.zeros(self.shape[2], bool)
+        for start in range(0, self.shape[0], batch_size):
+            batch = np.isfinite(
+                np.asarray(self._read_range(start, start + batch_size), dtype=dtype)
+            )
+            finite.append(batch.all(axis=2))
+            nonfinite_samples |= ~batch.all(axis=(0, 1))
         ch_names = None if self.info is None else self.info.ch_names
-        _raise_not_finite(finite, self.name, ch_names)
+        _raise_not_finite(
+            np.concatenate(finite), self.name, ch_names, nonfinite_samples
+        )
 
 
 def refuse_array_of_either_order(data, what, by_name):

@@ -30,8 +30,9 @@ def trials_of(epochs):
     Returns
     -------
     trials : dict
-        Their ``events``, ``event_id``, ``metadata``, ``selection`` and
-        ``drop_log``, the keywords of :func:`epochs_array`.
+        Their ``events``, ``event_id``, ``metadata``, ``selection``,
+        ``drop_log``, ``annotations`` and ``raw_sfreq``, the keywords of
+        :func:`epochs_array`.
     """
     return dict(
         events=epochs.events,
@@ -39,10 +40,17 @@ def trials_of(epochs):
         metadata=epochs.metadata,
         selection=epochs.selection,
         drop_log=epochs.drop_log,
+        # Spectra of epochs keep neither.
+        annotations=getattr(epochs, "annotations", None),
+        # The rate of the events' samples: the recording's, not the
+        # epochs' once decimated.
+        raw_sfreq=getattr(epochs, "_raw_sfreq", None),
     )
 
 
-def epochs_array(data, info, tmin, *, events=None, event_id=None, **trials):
+def epochs_array(
+    data, info, tmin, *, events=None, event_id=None, annotations=None, **trials
+):
     """Return data as :class:`mne.EpochsArray` starting exactly at ``tmin``.
 
     Parameters
@@ -55,8 +63,11 @@ def epochs_array(data, info, tmin, *, events=None, event_id=None, **trials):
         The time of the first sample (None: 0 s, as for arrays).
     events, event_id : ndarray | dict | None
         The input's (None for arrays).
+    annotations : mne.Annotations | None
+        The input's, so that ``get_annotations_per_epoch`` reads the same.
     **trials
-        ``metadata``, ``selection`` and ``drop_log`` (see :func:`trials_of`).
+        ``metadata``, ``selection``, ``drop_log`` and ``raw_sfreq`` (see
+        :func:`trials_of`).
 
     Returns
     -------
@@ -82,6 +93,8 @@ def epochs_array(data, info, tmin, *, events=None, event_id=None, **trials):
             verbose=False,
             **trials,
         )
+    if annotations is not None and len(annotations):
+        epochs.set_annotations(annotations.copy())
     return _shifted(epochs, tmin)
 
 

@@ -525,6 +525,21 @@ def test_a_channel_of_nan_in_every_epoch_is_named_to_be_marked_bad(synthetic_arr
     assert EEGNetClassifier(**FAST).fit(epochs, y).ch_names_ == ["0", "1", "3"]
 
 
+def test_nan_at_the_same_samples_of_every_channel_are_named(synthetic_arrays):
+    """A gap at the same samples of every epoch was advised to be repaired by
+    marking every channel bad, then interpolate_bads(), with no channel left;
+    at fit (whole data) and at prediction (read in batches)."""
+    X, y = synthetic_arrays
+    epochs = mne.EpochsArray(X * 1e-6, mne.create_info(4, 128.0, "eeg"), verbose=False)
+    clf = EEGNetClassifier(**FAST).fit(epochs, y)
+    epochs._data[:, :, [40, 41]] = np.nan
+    match = r"every channel holds them in every epoch, at sample\(s\) 40, 41 of "
+    with pytest.raises(ValueError, match=match):
+        EEGNetClassifier(**FAST).fit(epochs, y)
+    with pytest.raises(ValueError, match=match + r".*epochs\.crop"):
+        clf.set_params(batch_size=7).predict(epochs)
+
+
 def test_nan_at_prediction_is_named_in_all_the_epochs(synthetic_arrays):
     """Prediction checked the data a batch at a time, and a check of one epoch
     ran first: NaN of C3 in every epoch named epoch 0 alone, and advised marking

@@ -10,6 +10,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from mne_xai import explain, list_methods
+from mne_xai._graph import trace_layers
+from mne_xai.attribution._cam_layers import time_grid
 from mne_xai.attribution._registry import get_method
 from mne_xai.attribution.cam import _full_gradient_decomposition, _min_max_scale
 
@@ -565,6 +567,56 @@ def test_a_layer_whose_rows_are_not_the_channels_is_refused(method):
         mixed.attribute(inputs, target, **params)
     unmixed = get_method(method)(_SpatialFilterFirst(mix=False).eval())
     assert torch.isfinite(unmixed.attribute(inputs, target, **params)).all()
+
+
+class _TimeReordered(Conv1dNet):
+    """Conv1dNet after a reordering of time that keeps its length."""
+
+    def __init__(self, reorder):
+        super().__init__()
+        self.reorder = reorder
+        self.dense_over_time = nn.Linear(32, 32, bias=False)
+        with torch.no_grad():
+            self.dense_over_time.weight.copy_(torch.eye(32).flip(0))
+
+    def forward(self, x):
+        if self.reorder == "flip":
+            x = torch.flip(x, dims=[-1])
+        elif self.reorder == "roll":
+            x = torch.roll(x, 12, dims=-1)
+        elif self.reorder == "dense":
+            x = self.dense_over_time(x)
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("method", CAM_METHODS + ["full_grad"])
+@pytest.mark.parametrize("reorder", ["flip", "roll", "dense"])
+def test_a_layer_whose_times_are_reordered_is_refused(method, reorder):
+    """The grid follows the lengths the windows leave: time mirrored or shifted
+    before the layer passed, and Grad-CAM put evidence of samples 48-55 at 8-15."""
+    torch.manual_seed(0)
+    inputs, target = torch.randn(2, 5, 32), torch.tensor([0, 1])
+    params = {} if method == "full_grad" else {"layer": "relu"}
+    reordered = get_method(method)(_TimeReordered(reorder).eval())
+    with pytest.raises(ValueError, match="The network reorders time"):
+        reordered.attribute(inputs, target, **params)
+    torch.manual_seed(0)
+    kept = get_method(method)(_TimeReordered(None).eval())
+    assert torch.isfinite(kept.attribute(inputs, target, **params)).all()
+
+
+@pytest.mark.parametrize("n_times", range(9, 24))
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding"), [(3, 2, 1), (2, 2, 0), (4, 3, 1)]
+)
+def test_the_time_grid_follows_ceil_mode_pooling(n_times, kernel, stride, padding):
+    """ceil_mode's last, partial window was refused as time changed in another
+    way, saying the layers before the pooling left the samples it should return."""
+    pool = nn.MaxPool1d(kernel, stride=stride, padding=padding, ceil_mode=True)
+    net = nn.Sequential(nn.Conv1d(2, 3, 3, padding=1), pool)
+    calls = trace_layers(net, torch.randn(1, 2, n_times))
+    grid = time_grid(calls, "1")
+    assert grid.step == stride and grid.first_center == (kernel - 1) / 2 - padding
 
 
 def test_full_grad_leaves_out_a_convolution_head_as_a_dense_one():

@@ -425,6 +425,12 @@ def test_a_target_may_be_an_event_tag_as_in_epochs_selection(synthetic_arrays, l
         explain(estimator, epochs, target="imagery", **kwargs)
     with pytest.raises(ValueError, match="an event name \\(or tag\\)"):
         explain(estimator, epochs, target="tongue", **kwargs)
+    # NumPy made the codes strings, refused as no classes ("also ['2']").
+    mixed = [2, *["imagery/feet"] * (len(epochs) - 1)]
+    with pytest.raises(
+        ValueError, match=r"target mixes strings and numbers \(int, str\)"
+    ):
+        explain(estimator, epochs, target=mixed, **kwargs)
 
 
 def test_events_of_a_network_fitted_on_arrays_are_matched_by_name_only(

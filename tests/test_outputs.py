@@ -1,5 +1,6 @@
 """Results as MNE objects: on the input's own times, tied to its trials."""
 
+import mne
 import numpy as np
 import pytest
 
@@ -84,6 +85,31 @@ def test_results_keep_the_selection_and_drop_log(spatial_epochs):
     for name, result in results.items():
         np.testing.assert_array_equal(result.selection, subset.selection, err_msg=name)
         assert result.drop_log == subset.drop_log, name
+
+
+def test_results_keep_the_annotations_of_decimated_epochs(spatial_epochs):
+    """Maps dropped the input's annotations (get_annotations_per_epoch read
+    nothing); and their events, in the recording's samples, were read at the
+    decimated rate (the annotation of each epoch fell outside it)."""
+    epochs = spatial_epochs.copy()
+    onsets = epochs.events[:, 0] / epochs.info["sfreq"] + epochs.tmin
+    epochs.set_annotations(
+        mne.Annotations(onsets, 0.1, [f"trial {k}" for k in range(len(epochs))])
+    )
+    epochs.decimate(2)
+    subset = epochs[1::3]
+    estimator = _fit(epochs)
+    maps = explain(estimator, subset, "saliency")
+    expected = subset.get_annotations_per_epoch()
+    assert expected[0][0][2] == "trial 1"
+    for name, result in {
+        "explain": maps,
+        "time_importance": time_importance(maps),
+        "layer_activations": layer_activations(
+            estimator, subset, "spatial_pool"
+        ).to_epochs(),
+    }.items():
+        assert result.get_annotations_per_epoch() == expected, name
 
 
 def test_averaged_spectra_say_how_many_epochs(spatial_epochs):

@@ -52,6 +52,8 @@ class TimeGrid:
 
     first_center: float
     step: float
+    #: Width of a layer sample's receptive field, in input samples.
+    span: float = 1.0
 
     def upsample(self, maps, n_times):
         """Interpolate ``maps`` (..., n_layer_times) to (..., n_times)."""
@@ -74,7 +76,7 @@ def time_grid(calls, layer):
     from (batch, channels, time) through (batch, channels, time, 1) to
     (batch, 1, channels, time).
     """
-    first_center, step = 0.0, 1.0
+    first_center, step, receptive = 0.0, 1.0, 1.0
     n_layer_times = calls[0].input.shape[-1]
     for call in calls:
         moves_time = not isinstance(call.module, SLIDING_WINDOWS)
@@ -95,24 +97,39 @@ def time_grid(calls, layer):
                 left_padding = _time_entry(module.padding)
                 total_padding = 2 * left_padding
             first_center += (span / 2 - left_padding) * step
+            receptive += span * step
             step *= stride
-            n_layer_times = (n_layer_times + total_padding - span - 1) // stride + 1
+            reach = n_layer_times + total_padding - span - 1
+            if getattr(module, "ceil_mode", False):
+                # A last, partial window, unless it would start in the right
+                # padding (torch's rule).
+                n_windows = -(-reach // stride) + 1
+                if (n_windows - 1) * stride >= n_layer_times + left_padding:
+                    n_windows -= 1
+                n_layer_times = n_windows
+            else:
+                n_layer_times = reach // stride + 1
         if call.output.shape[-1] != n_layer_times:
             raise _unaligned(layer, call, "returns", call.output, n_layer_times)
         if call.name == layer:
-            return TimeGrid(first_center, step)
+            return TimeGrid(first_center, step, receptive)
 
 
 def _unaligned(layer, call, verb, tensor, n_layer_times):
+    expected = (
+        f"where the layers before it leave {n_layer_times} time samples"
+        if verb == "receives"
+        else f"where its window over the {call.input.shape[-1]} time samples it "
+        f"receives gives {n_layer_times}"
+    )
     return ValueError(
         f"Cannot place the samples of layer {layer!r} on the input's times: "
         f"{call.name!r} ({type(call.module).__name__}) {verb} shape "
-        f"{tuple(tensor.shape)} where the layers before it leave {n_layer_times} "
-        "time samples on the last axis. Time moved to another axis, changed in a "
-        "way other than a convolution or pooling window, or runs through "
-        "parallel branches (as in inception modules), which the time grid does "
-        "not follow. Choose a layer before it, or a gradient method (e.g. "
-        "integrated_gradients or saliency)."
+        f"{tuple(tensor.shape)} {expected}, on the last axis. Time moved to "
+        "another axis, changed in a way other than a convolution or pooling "
+        "window, or runs through parallel branches (as in inception modules), "
+        "which the time grid does not follow. Choose a layer before it, or a "
+        "gradient method (e.g. integrated_gradients or saliency)."
     )
 
 
@@ -315,7 +332,53 @@ class FeatureMapMethod(AttributionMethod):
                 "layer after the channels are mixed into one row (height 1), or "
                 "a gradient method (e.g. integrated_gradients or saliency)."
             )
-        return FeatureLayer(layer, call.module, time_grid(calls, layer))
+        grid = time_grid(calls, layer)
+        self._check_times_on_grid(inputs, layer, call.module, grid)
+        return FeatureLayer(layer, call.module, grid)
+
+    @torch.no_grad()
+    def _check_times_on_grid(self, inputs, name, module, grid):
+        """Refuse a layer whose samples do not answer to the input's times the grid says.
+
+        The grid follows the lengths the sliding windows leave, so a network
+        that reorders time and keeps its length (``torch.flip``, ``roll``, a
+        dense layer over time) passed, and the maps were placed on mirrored or
+        shifted times. Seeded noise at a few input times (a quarter, half and
+        three quarters into the epoch) must change the layer most within the
+        receptive field the grid puts around them. Probed once per layer.
+        """
+        checked = self.__dict__.setdefault("_grids_checked", set())
+        if name in checked:
+            return
+        n_channels, n_times = inputs.shape[1:]
+        probe_times = [n_times // 4, n_times // 2, (3 * n_times) // 4]
+        generator = torch.Generator().manual_seed(0)
+        noise = torch.randn(n_channels, generator=generator).to(inputs)
+        probes = inputs[:1].detach().repeat(1 + len(probe_times), 1, 1)
+        for row, time in enumerate(probe_times, 1):
+            probes[row, :, time] += noise * inputs[:1].abs().amax().clamp(min=1e-12)
+        output = forward_recording(self.module, probes, [module])[1][module]
+        change = (output[1:] - output[:1]).abs().flatten(1, -2).sum(dim=1)
+        centers = grid.first_center + grid.step * torch.arange(
+            change.shape[-1], dtype=torch.float64
+        )
+        for time, changed in zip(probe_times, change, strict=True):
+            if not bool(changed.max() > 0):
+                continue  # nothing reached the layer (dead units): no evidence
+            answered = float(centers[int(changed.argmax())])
+            if abs(answered - time) > grid.span / 2 + grid.step:
+                raise ValueError(
+                    f"Cannot place the samples of layer {name!r} on the input's "
+                    f"times: a change of the input at sample {time} changes the "
+                    f"layer most at its sample {int(changed.argmax())}, centered "
+                    f"on input sample {answered:g}, outside the receptive field "
+                    f"its convolutions and poolings give ({grid.span:g} samples "
+                    f"around {time}). The network reorders time (e.g. "
+                    "torch.flip or roll, or a dense layer over time) before it. "
+                    "Choose a layer before that, or a gradient method (e.g. "
+                    "integrated_gradients or saliency)."
+                )
+        checked.add(name)
 
     @torch.no_grad()
     def _rows_are_channels(self, inputs, name, module):

@@ -259,6 +259,15 @@ def _per_epoch_target_indices(estimator, target, data, event_id):
             f"target holds {len(target)} classes for {n_epochs} epochs; give one "
             "per epoch, or a single class for all."
         )
+    if len({isinstance(value, str) for value in target}) > 1:
+        # NumPy would make the numbers strings, and they were then refused as
+        # no classes ("also ['2', '3'], which are not").
+        kinds = sorted({type(value).__name__ for value in target})
+        raise ValueError(
+            f"target mixes strings and numbers ({', '.join(kinds)}); give the "
+            "classes of the epochs as labels of one type (codes or event names), "
+            "or as indices."
+        )
     values = np.asarray(target).tolist()
     # Labels (such as y) or indices, never a mix: the codes of a file coded
     # otherwise were read partly as classes and partly as indices.

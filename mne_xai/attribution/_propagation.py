@@ -568,7 +568,8 @@ def _unhandled(node, depending, functional_ops):
     if kind == "CopySlices":
         return (
             f"{name} (an in-place operation on part of a tensor, e.g. x[:, 0] = y, "
-            "which hides the operation)"
+            "which hides the operation; torch's own padding_mode='circular' of "
+            "a convolution computes so)"
         )
     return f"the operation {_operation_name(kind)!r} ({name})"
 

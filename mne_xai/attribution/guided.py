@@ -38,7 +38,7 @@ def _guided_rule(layer_input, layer_output, grad_output):
 
 
 def _negative_branch_slope(layer):
-    """The scale of ``layer``'s negative branch: LeakyReLU's slope, ELU's alpha."""
+    """Return the scale of ``layer``'s negative branch (LeakyReLU's slope, ELU's alpha)."""
     if isinstance(layer, nn.LeakyReLU):
         return layer.negative_slope
     return layer.alpha if isinstance(layer, nn.ELU) else 0.0
@@ -53,7 +53,10 @@ def _check_negative_branches(calls, method):
     its negative branch, which the rule stops, would pass.
     """
     for call in calls:
-        if isinstance(call.module, RECTIFIERS) and _negative_branch_slope(call.module) < 0:
+        if (
+            isinstance(call.module, RECTIFIERS)
+            and _negative_branch_slope(call.module) < 0
+        ):
             raise ValueError(
                 f"{method} passes the signal where a rectifier's input was positive, "
                 f"but layer {call.name!r} ({call.module}) is positive for negative "

@@ -296,6 +296,11 @@ class LayerActivations:
         arrays and lists of Epochs).
     drop_log : tuple | None
         The Epochs' drop log (None for arrays and lists of Epochs).
+    annotations : mne.Annotations | None
+        The Epochs' annotations (None for arrays and lists of Epochs).
+    raw_sfreq : float | None
+        The rate of the events' samples, the recording's (None for arrays and
+        lists of Epochs).
     """
 
     data: np.ndarray
@@ -307,6 +312,8 @@ class LayerActivations:
     metadata: object
     selection: np.ndarray | None = None
     drop_log: tuple | None = None
+    annotations: object = None
+    raw_sfreq: float | None = None
 
     def to_epochs(self):
         """Return the activations as :class:`mne.EpochsArray`, one channel per unit.
@@ -320,7 +327,7 @@ class LayerActivations:
         -------
         epochs : mne.EpochsArray
             The activations with the epochs' events, event_id, metadata,
-            selection and drop log, their first time :attr:`tmin`.
+            selection, drop log and annotations, their first time :attr:`tmin`.
 
         Notes
         -----
@@ -349,6 +356,8 @@ class LayerActivations:
             metadata=self.metadata,
             selection=self.selection,
             drop_log=self.drop_log,
+            annotations=self.annotations,
+            raw_sfreq=self.raw_sfreq,
         )
 
     def __repr__(self):

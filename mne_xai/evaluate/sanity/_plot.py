@@ -65,9 +65,7 @@ def plot_sanity_check(
         results = [results]
     if isinstance(results, dict):  # e.g. TrustSummary.sanity_checks, by method
         results = list(results.values())
-    _validate_type(
-        results, (list, tuple), "results", "SanityCheckResult, list or dict"
-    )
+    _validate_type(results, (list, tuple), "results", "SanityCheckResult, list or dict")
     if not results:
         raise ValueError("results is empty; give at least one SanityCheckResult.")
     for index, result in enumerate(results):
