@@ -2,6 +2,7 @@
 
 import operator
 
+import numpy as np
 import torch
 from mne.utils import _validate_type
 
@@ -31,7 +32,9 @@ def check_seed(random_state):
     """Return ``random_state`` as an int or None, or say why it is not a seed.
 
     NumPy's own error for a negative seed ("expected non-negative integer")
-    names no argument.
+    names no argument. A NumPy generator (or scikit-learn's RandomState)
+    gives one seed drawn from it, as scikit-learn's ``check_random_state``
+    lets it stand for a seed.
 
     Parameters
     ----------
@@ -43,7 +46,16 @@ def check_seed(random_state):
     random_state : int | None
         The seed.
     """
-    _validate_type(random_state, (None, "int-like"), "random_state")
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(np.iinfo(np.int32).max))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    _validate_type(
+        random_state,
+        (None, "int-like"),
+        "random_state",
+        "None, an int or a NumPy Generator or RandomState",
+    )
     if random_state is None:
         return None
     if random_state < 0:

@@ -56,10 +56,11 @@ device : str | torch.device | None
     Where to compute; None uses the estimator's device."""
 
 docdict["random_state"] = """\
-random_state : int | None
+random_state : int | numpy.random.Generator | numpy.random.RandomState | None
     Seed for the random draws. Each epoch draws from its own generator, so
-    results do not depend on ``batch_size``. None draws a fresh seed. The
-    global NumPy and torch random states are neither used nor changed."""
+    results do not depend on ``batch_size``. None draws a fresh seed; a NumPy
+    generator gives one seed drawn from it. The global NumPy and torch random
+    states are neither used nor changed."""
 
 docdict["method_params"] = """\
 **params

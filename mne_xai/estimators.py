@@ -1347,8 +1347,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         if y is not None:
             events_are_labels = events_are_labels and labels_match_events(data, y)
         else:
-            if data.events is not None:
-                # Each call may hold events the earlier ones did not name.
+            if data.events is not None and event_id:
+                # Each call may hold events the earlier ones did not name. (A
+                # network fitted on arrays knows none: its classes are matched
+                # to the events by name only.)
                 event_id = named_events(event_id, data.event_id) or None
             # As score reads them: codes, or names for a network trained on names.
             y = labels_or_events(X, None, event_id, self.classes_, events_are_labels)

@@ -598,7 +598,7 @@ def test_a_layer_whose_times_are_reordered_is_refused(method, reorder):
     inputs, target = torch.randn(2, 5, 32), torch.tensor([0, 1])
     params = {} if method == "full_grad" else {"layer": "relu"}
     reordered = get_method(method)(_TimeReordered(reorder).eval())
-    with pytest.raises(ValueError, match="The network reorders time"):
+    with pytest.raises(ValueError, match="The network reorders or mixes time"):
         reordered.attribute(inputs, target, **params)
     torch.manual_seed(0)
     kept = get_method(method)(_TimeReordered(None).eval())

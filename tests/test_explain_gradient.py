@@ -479,6 +479,29 @@ def test_gradient_shap_follows_random_state(fitted_icnn, imagery_epochs):
     assert not np.allclose(gradient_shap(None), gradient_shap(None))
 
 
+def test_a_numpy_generator_stands_for_a_seed(fitted_icnn, imagery_epochs):
+    """As scikit-learn's check_random_state and simulate_epochs take it; it was
+    refused by explain."""
+    epochs = _first_epochs(imagery_epochs)
+
+    def smoothgrad(random_state):
+        return _explain_class(
+            fitted_icnn, epochs, "smoothgrad", n_samples=2, random_state=random_state
+        )
+
+    seed = int(np.random.default_rng(0).integers(np.iinfo(np.int32).max))
+    np.testing.assert_array_equal(
+        smoothgrad(np.random.default_rng(0)), smoothgrad(seed)
+    )
+    legacy = np.random.RandomState(0)  # noqa: NPY002
+    np.testing.assert_array_equal(
+        smoothgrad(legacy),
+        smoothgrad(np.random.RandomState(0).randint(2**31 - 1)),  # noqa: NPY002
+    )
+    with pytest.raises(TypeError, match="a NumPy Generator or RandomState"):
+        smoothgrad("0")
+
+
 STOCHASTIC_PARAMS = {
     "smoothgrad": dict(n_samples=2),
     "gradient_shap": dict(n_samples=2, noise_std=1e-6),

@@ -558,9 +558,14 @@ def test_fourier_input_is_linear(method):
     """explain_spectrum's inverse Fourier transform in front of the network is
     linear, so it does not stand in the way of any method; but it mixes the
     coefficients, which the composite's first-layer rule w² cannot hand back
-    (see test_explain_lrp)."""
+    (see test_explain_lrp), and Guided Grad-CAM's maps, in the network's time,
+    have no place on the coefficients."""
     module = FourierInput(_untrained(), N_TIMES)
     params = {}
+    if method == "guided_grad_cam":
+        with pytest.raises(ValueError, match="mixes time .* a Fourier transform"):
+            _attribute(method, module)
+        return
     if method == "lrp_composite":
         with pytest.raises(ValueError, match="mixed by the operation 'fft_c2r'"):
             _attribute(method, module)

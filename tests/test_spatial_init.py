@@ -126,13 +126,11 @@ def test_spatial_init_says_when_there_was_nothing_to_start(
 
 
 def test_a_refused_first_partial_fit_leaves_no_network(synthetic_arrays):
-    """The validation split CSP reads refused one epoch of a class: partial_fit
-    left the network it had built, which predicted with its random weights."""
+    """Refused at its first step (a time shift of half the epoch), partial_fit
+    left the network it had started from CSP, which predicted with those weights."""
     X, y = synthetic_arrays
-    y = np.zeros_like(y)
-    y[0] = 1
-    clf = EEGNetClassifier(**BUILT_ONLY, early_stopping=True)
-    with pytest.raises(ValueError, match="at least 2"):
+    clf = EEGNetClassifier(**BUILT_ONLY, time_shift=0.25)
+    with pytest.raises(ValueError, match="below half"):
         clf.partial_fit(X, y, classes=[0, 1])
     with pytest.raises(NotInitializedError):
         clf.predict(X)

@@ -373,8 +373,9 @@ class FeatureMapMethod(AttributionMethod):
                     f"layer most at its sample {int(changed.argmax())}, centered "
                     f"on input sample {answered:g}, outside the receptive field "
                     f"its convolutions and poolings give ({grid.span:g} samples "
-                    f"around {time}). The network reorders time (e.g. "
-                    "torch.flip or roll, or a dense layer over time) before it. "
+                    f"around {time}). The network reorders or mixes time (e.g. "
+                    "torch.flip or roll, a dense layer over time, a Fourier "
+                    "transform) before it. "
                     "Choose a layer before that, or a gradient method (e.g. "
                     "integrated_gradients or saliency)."
                 )

@@ -250,8 +250,9 @@ def maximize_activation(
         ``"1/f"`` makes the norm penalty that of Gaussian noise whose power
         falls as 1/f, and starts from such noise; None makes it white (the
         plain L2 norm of the input, relative to the training data's variance).
-    random_state : int | None
-        Seed of the starting noise; None draws a fresh seed. Restart ``i``
+    random_state : int | numpy.random.Generator | None
+        Seed of the starting noise; None draws a fresh seed, a NumPy generator
+        one seed from it. Restart ``i``
         starts from the same noise whatever ``n_restarts``. The global NumPy
         and torch random states are neither used nor changed.
     %(device)s

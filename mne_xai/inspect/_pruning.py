@@ -392,8 +392,9 @@ def pruning_curve(
         Number of random orders.
     %(batch_size)s
     %(device)s
-    random_state : int | None
-        Seed of the random orders; None draws fresh ones.
+    random_state : int | numpy.random.Generator | None
+        Seed of the random orders; None draws fresh ones, a NumPy generator
+        one seed from it.
     %(verbose)s
 
     Returns

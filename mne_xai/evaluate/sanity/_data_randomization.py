@@ -86,7 +86,7 @@ def data_randomization_check(
     %(sanity_verdict)s
     %(batch_size)s
     %(device)s
-    random_state : int | None
+    random_state : int | numpy.random.Generator | None
         Seed of the permutation (and of stochastic methods). The clone trains
         with the estimator's own ``random_state``.
     %(verbose)s

@@ -276,7 +276,7 @@ def parameter_randomization_check(
     %(sanity_verdict)s
     %(batch_size)s
     %(device)s
-    random_state : int | None
+    random_state : int | numpy.random.Generator | None
         Seed of the re-initialization (and of stochastic methods, which draw
         the same noise for the original and randomized networks).
     %(verbose)s

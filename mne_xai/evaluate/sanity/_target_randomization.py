@@ -56,7 +56,7 @@ def target_randomization_check(
         this value (see :class:`SanityCheckResult`).
     %(batch_size)s
     %(device)s
-    random_state : int | None
+    random_state : int | numpy.random.Generator | None
         Seed of the random classes (and of stochastic methods).
     %(verbose)s
     %(method_params)s

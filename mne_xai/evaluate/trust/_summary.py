@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from mne.utils import _check_option, _validate_type, logger, verbose
 
+from ..._checks import check_seed
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
@@ -135,9 +136,9 @@ def trust_summary(
         Spearman correlation of the target randomization check.
     %(batch_size)s
     %(device)s
-    random_state : int | None
+    random_state : int | numpy.random.Generator | None
         Seed of the random deletion order, the re-initialization and
-        stochastic methods; None draws one.
+        stochastic methods; None draws one, a NumPy generator one from it.
     %(verbose)s
 
     Returns
@@ -240,11 +241,11 @@ def trust_summary(
     for method in checked:  # before any work, not after the first methods ran
         refuse_learned_patterns(method, "trust summary's parameter randomization")
     estimator = as_network(estimator)
+    # One seed for every step, so that the maps compared with |x| come from
+    # the very network the randomization check re-initialized.
+    random_state = check_seed(random_state)
     if random_state is None:
-        # One seed for every step, so that the maps compared with |x| come from
-        # the very network the randomization check re-initialized.
         random_state = int(np.random.default_rng().integers(np.iinfo(np.int32).max))
-    _validate_type(random_state, "int-like", "random_state")
     # Checked before any work: the readings name what deletion replaces samples
     # by, and "interpolate" replaces whole channels only.
     baseline = _check_baseline(baseline)
