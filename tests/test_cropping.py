@@ -205,6 +205,20 @@ def test_fit_errors(params, fit_kwargs, match):
         clf.fit(data, fit_kwargs.get("y", y))
 
 
+def test_class_weight_keyed_by_event_names_is_told_how_to_key_them():
+    """The windows carry no event names: inside a CroppedClassifier, the weights
+    of a class keyed by its event name got no hint that the classes are codes."""
+    data, y = _ramp_epochs()
+    info = mne.create_info(2, SFREQ, "eeg")
+    events = np.column_stack([np.arange(4) * 200, np.zeros(4, int), y + 1])
+    epochs = mne.EpochsArray(
+        data * 1e-5, info, events, event_id={"rest": 1, "move": 2}, verbose=False
+    )
+    network = EEGNetClassifier(max_epochs=1, class_weight={"move": 2.0}, verbose=False)
+    with pytest.raises(ValueError, match=r"events' codes \({'move': 2}\): key the"):
+        CroppedClassifier(network, window_length=0.5).fit(epochs)
+
+
 def test_arrays_take_the_rate_of_the_estimators_info():
     """Given info=epochs.info, the estimator still asked for sfreq."""
     data, y = _ramp_epochs()
