@@ -300,7 +300,9 @@ per call and unpickled in each task, a copy of its own for every recording
 of a worker that died); a
 recording's data go only to the worker that processes it, which drops them
 when it is done. Results equal those of the serial run
-(``n_jobs=1``) when random draws are seeded with ``random_state``, to float
+(``n_jobs=1``) when random draws are seeded with ``random_state`` (a NumPy
+generator given as ``random_state`` becomes one seed drawn from it before the
+recordings are dispatched, the same for every recording, as an int is), to float
 precision: torch's sums follow its number of threads, which a task sets
 (see below), so maps may differ by a few parts in 1e8 and a task that
 trains a network by more.

@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import joblib
 import mne
+import numpy as np
 from joblib.parallel import (
     LokyBackend,
     MultiprocessingBackend,
@@ -17,6 +18,7 @@ from joblib.parallel import (
 )
 from mne.utils import _validate_type, logger, use_log_level, verbose
 
+from .._checks import check_seed
 from .._docs import fill_doc
 from .._progress import bars_drawn, progress_bar
 from .._warnings import warn_again
@@ -196,6 +198,12 @@ def map_recordings(
     sources, labels = _check_recordings(recordings, ids, id_column)
     if id_column is not None:
         _check_metadata_ids(sources, labels, id_column)
+    if isinstance(
+        params.get("random_state"), np.random.Generator | np.random.RandomState
+    ):
+        # Copied to each worker, a generator drew the same seed for every
+        # recording there, and other seeds in series: one seed for all.
+        params["random_state"] = check_seed(params["random_state"])
     call = _Call(function, sources, labels, id_column, params)
     backend, n_workers = _parallel_setup(n_jobs, len(sources))
     done = {}  # position -> (recording id, result, warnings raised)
