@@ -100,6 +100,20 @@ def test_pattern_view_recovers_the_planted_pattern(planted):
     )
 
 
+def test_smoothgrad_patterns_are_those_of_its_signed_base_method(planted):
+    """SmoothGrad took saliency's default, |gradient|: its pattern, C times a map
+    never negative, did not follow the planted one. On a linear network every
+    noisy copy has the gradient w, so the pattern is saliency's."""
+    epochs, clf, pattern = planted
+    kwargs = dict(target="right", random_state=0, verbose=False)
+    expected = attribution_patterns(clf, epochs, "saliency", **kwargs)
+    smoothed = attribution_patterns(clf, epochs, "smoothgrad", n_samples=2, **kwargs)
+    np.testing.assert_allclose(smoothed.data, expected.data, rtol=1e-4)
+    assert _correlation(smoothed.data[:, 0], pattern) > 0.99
+    with pytest.raises(ValueError, match="squares, which have no sign"):
+        attribution_patterns(clf, epochs, "smoothgrad", variant="vargrad", **kwargs)
+
+
 def test_patterns_of_epochs_in_another_channel_order_keep_it(planted):
     """The covariance, in the network's channel order, multiplied maps in the
     order of the Epochs given: patterns of reordered Epochs were those of other

@@ -169,6 +169,12 @@ def test_results_do_not_depend_on_the_other_bands(alpha_epochs):
         values = getattr(alpha_first, kind)
         np.testing.assert_allclose(values, getattr(beta_first, kind)[:, ::-1])
         np.testing.assert_allclose(values[:, :1], getattr(alone, kind))
+    # An array of two edges, as MNE takes (fmin, fmax), is a band too (it was
+    # refused with "must be (low, high) in Hz, got [ 8. 13.]").
+    as_array = unit_sensitivity(
+        network, alpha_epochs, "pool", bands={"alpha": np.array(ALPHA)}, random_state=3
+    )
+    np.testing.assert_array_equal(as_array.amplitude, alone.amplitude)
 
 
 def test_on_eegbci_pooled_units_follow_the_mu_and_beta_amplitude(
@@ -213,6 +219,10 @@ def test_sensitivity_errors(alpha_epochs):
         unit_sensitivity(network, alpha_epochs, "pool", bands={"delta": (0, 4)})
     with pytest.raises(ValueError, match="0 < low < high"):
         unit_sensitivity(network, alpha_epochs, "pool", bands={"bad": (12, 8)})
+    with pytest.raises(
+        ValueError, match=r"two numbers \(low, high\) in Hz, got 'alpha'"
+    ):
+        unit_sensitivity(network, alpha_epochs, "pool", bands={"alpha": "alpha"})
     with pytest.raises(ValueError, match="ratio must be above 1"):
         unit_sensitivity(network, alpha_epochs, "pool", ratio=1)
     with pytest.raises(ValueError, match=r"phase_std must be in \(0, pi\]"):

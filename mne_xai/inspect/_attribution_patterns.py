@@ -21,7 +21,7 @@ from .._docs import fill_doc
 from .._graph import DENSE, autograd_on, record_calls
 from .._network import WindowAverage, as_network
 from ..attribution._core import explain, private_module
-from ..attribution._registry import get_method
+from ..attribution._registry import get_method, list_methods
 from ..attribution.lrp import _linear_map
 from ..attribution.pattern import NetworkPatterns, prepare_network
 from ..attribution.postprocess import _transformed
@@ -78,9 +78,10 @@ def attribution_patterns(
     %(estimator)s
     %(epochs)s
     %(method)s
-        Methods with an ``absolute`` option (``"saliency"``) are run signed
-        (``absolute=False``) unless it is given: a filter's pattern needs its
-        sign.
+        Methods with an ``absolute`` option (``"saliency"``, and SmoothGrad's
+        base method) are run signed (``absolute=False``) unless it is given: a
+        filter's pattern needs its sign. SmoothGrad's squares and variances
+        (``variant``), which have none, are refused.
     %(target)s
     average : bool
         If True, return the pattern of the average map as
@@ -143,8 +144,7 @@ def attribution_patterns(
     """
     network = as_network(estimator)
     batch_size = check_positive_int(batch_size, "batch_size")
-    if "absolute" in get_method(method).parameters():
-        params.setdefault("absolute", False)
+    _signed(method, params)
     data = network._check_prediction_input(epochs, "epochs")
     covariance = channel_covariance(data, batch_size)
     # Of the channels in the network's order; explain's maps follow the Epochs'.
@@ -345,3 +345,30 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
             statistics = _PatternStatistics(module, inputs)
         statistics.update(inputs)
     return statistics.patterns()
+
+
+def _signed(method, params):
+    """Make ``params`` ask ``method`` for signed maps, as a pattern needs their sign.
+
+    A method's ``absolute`` option is set to False unless given; so is that of
+    a noise tunnel's base method (SmoothGrad of saliency gave C times the mean
+    of |gradient|, 0.07 correlated with the signed pattern); squares and
+    variances of maps, which have no sign, are refused.
+    """
+    parameters = get_method(method).parameters()
+    if "absolute" in parameters:
+        params.setdefault("absolute", False)
+    if "base_method" not in parameters:
+        return
+    variant = params.get("variant", "smoothgrad")
+    if variant != "smoothgrad":
+        raise ValueError(
+            f"variant={variant!r} combines the maps by their squares, which have no "
+            "sign; a pattern needs signed maps. Use variant='smoothgrad'."
+        )
+    base_method = params.get("base_method", "saliency")
+    if (
+        base_method in list_methods()
+        and "absolute" in get_method(base_method).parameters()
+    ):
+        params["base_params"] = {"absolute": False, **(params.get("base_params") or {})}

@@ -1,5 +1,6 @@
 """Amplitude and phase sensitivity of a layer's units, band by band."""
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -235,8 +236,15 @@ def _check_bands(bands, sfreq, n_times):
         raise ValueError("bands is empty; give at least one (low, high) band in Hz.")
     checked = {}
     for name, edges in bands.items():
-        if not isinstance(edges, tuple | list) or len(edges) != 2:
-            raise ValueError(f"bands[{name!r}] must be (low, high) in Hz, got {edges}.")
+        # A tuple, list or array of two numbers, as MNE takes (fmin, fmax).
+        edges = np.asarray(edges, dtype=object)
+        if edges.shape != (2,) or not all(
+            isinstance(edge, numbers.Real) for edge in edges
+        ):
+            raise ValueError(
+                f"bands[{name!r}] must be two numbers (low, high) in Hz, got "
+                f"{bands[name]!r}."
+            )
         low, high = (float(edge) for edge in edges)
         if low == 0 < high:
             raise ValueError(
