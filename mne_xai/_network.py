@@ -585,3 +585,33 @@ def sampling_rate(network, what):
             "info=mne.create_info(ch_names, sfreq, 'eeg'), to use your rate."
         )
     return network._sfreq
+
+
+def shown_layer_name(name, module):
+    """Name a layer of ``module`` as its user knows it, without our wrappers' prefix.
+
+    The input scaling of a network of one's own, a CroppedClassifier's window
+    average and a binary classifier's log-odds hold the user's network at
+    ``module``: its layer ``fc`` is ``module.fc`` in the wrapper (see
+    :func:`~mne_xai._graph.layer_name` for the other way). The wrapped network
+    itself is named by its class.
+
+    Parameters
+    ----------
+    name : str
+        The layer's name in ``module`` (``""`` for ``module`` itself).
+    module : torch.nn.Module
+        The network as the methods run it.
+
+    Returns
+    -------
+    name : str
+        The name in the user's network.
+    """
+    while isinstance(module, ScaledInput | WindowAverage | BinaryLogOdds):
+        if name == "module":
+            return type(module.module).__name__
+        if not name.startswith("module."):
+            break
+        name, module = name.removeprefix("module."), module.module
+    return name or type(module).__name__

@@ -31,6 +31,7 @@ from mne_xai.evaluate import (  # noqa: E402
     target_randomization_check,
 )
 from mne_xai.evaluate.sanity import SIMILARITY_METRICS  # noqa: E402
+from mne_xai.models import ScaledInput  # noqa: E402
 from mne_xai.simulation import simulate_epochs  # noqa: E402
 
 # A few epochs keep every check to a second or two on one core.
@@ -811,6 +812,34 @@ class LegacyWeightNormalized(WeightNormalized):
             self.conv = nn.utils.weight_norm(
                 nn.Conv1d(shape["n_channels"], 4, 5, padding=2)
             )
+
+
+class PlainConvNet(nn.Module):
+    """A network of one's own, which the estimator wraps in its input scaling."""
+
+    def __init__(self, n_channels, n_classes, n_times):
+        super().__init__()
+        self.conv = nn.Conv1d(n_channels, 4, 5, padding=2)
+        self.readout = nn.Linear(4 * n_times, n_classes)
+
+    def forward(self, x):
+        return self.readout(torch.relu(self.conv(x)).flatten(1))
+
+
+def test_steps_name_the_layers_of_a_network_of_ones_own(channel_data):
+    """Behind the estimator's input scaling, the steps were the wrapper's paths
+    ('module.readout'), which the user's network does not take."""
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=PlainConvNet, max_epochs=1, random_state=0, verbose=False
+    ).fit(X, y)
+    assert isinstance(clf.module_, ScaledInput)
+    result = parameter_randomization_check(
+        clf, X, "saliency", random_state=0, verbose=False
+    )
+    assert result.steps == ["readout", "conv"]
+    for step in result.steps:
+        clf.module_.module.get_submodule(step)
 
 
 @pytest.mark.parametrize("module", [WeightNormalized, LegacyWeightNormalized])

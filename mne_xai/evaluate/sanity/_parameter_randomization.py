@@ -6,7 +6,7 @@ from torch import nn
 
 from ..._docs import fill_doc
 from ..._graph import autograd_on, copy_module, trace_layers, without_parametrizations
-from ..._network import as_network
+from ..._network import as_network, shown_layer_name
 from ..._random import seeded_torch
 from ..._warnings import warnings_once
 from ...attribution._core import _check_outputs, private_module
@@ -175,7 +175,7 @@ def _randomization_units(estimator, epoch_shape):
                 "target randomization checks."
             )
     return [
-        (owner or type(module).__name__, units[owner])
+        (shown_layer_name(owner, module), units[owner])
         for owner in called
         if owner in units
     ]
