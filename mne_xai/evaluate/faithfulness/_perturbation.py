@@ -535,8 +535,8 @@ def deletion_test(
         raise ValueError(f"smoothing must be a duration >= 0 s, got {smoothing}.")
     window = 1
     if smoothing > 0:
-        # The window of smooth_attribution: this rounded to the nearest even
-        # number plus one (5.12 samples to 7, 7 to 9).
+        # The window of smooth_attribution: the odd number of samples nearest
+        # this, up on a tie (5.12 samples to 5, 6 to 7).
         window = _odd_samples(smoothing, _rate_of(epochs, estimator))
     items = _evaluation_batches(
         estimator,
