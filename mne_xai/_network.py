@@ -45,6 +45,7 @@ from ._warnings import warn
 from .cropping import CroppedClassifier
 from .estimators import _EEGClassifier
 from .models import ScaledInput
+from .spectral_input import LogPowerSpectrum
 
 # Epochs read at a time to predict, as many as explain's default batch_size.
 _PREDICTION_BATCH_SIZE = 64
@@ -180,12 +181,27 @@ def _transforming_window_steps(estimator):
 def check_passthrough(pipeline):
     """Refuse a Pipeline whose steps before the network transform the data."""
     transforming = _transforming_steps(pipeline)
-    if transforming:
-        raise ValueError(
-            f"The Pipeline transforms the data before the network (steps "
-            f"{transforming}); attributions need the network's own input. "
-            "Explain pipeline[-1] on pipeline[:-1].transform(epochs) instead."
-        )
+    if not transforming:
+        return
+    spectra = [
+        name
+        for name in transforming
+        if isinstance(pipeline.named_steps[name], LogPowerSpectrum)
+    ]
+    advice = (
+        # Explained as epochs, spectra would be Fourier-transformed along their
+        # frequencies and read as times.
+        f"Step {spectra[0]!r} makes spectra: train a "
+        "mne_xai.inspect.SpectralClassifier(network) instead and explain it with "
+        "mne_xai.inspect.explain_spectral_classifier, which reads relevance per "
+        "channel and frequency."
+        if spectra
+        else "Explain pipeline[-1] on pipeline[:-1].transform(epochs) instead."
+    )
+    raise ValueError(
+        f"The Pipeline transforms the data before the network (steps "
+        f"{transforming}); attributions need the network's own input. {advice}"
+    )
 
 
 class WindowAverage(torch.nn.Module):

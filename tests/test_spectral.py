@@ -103,6 +103,42 @@ def test_a_gradient_per_frequency_does_not_depend_on_phase(method):
     assert at_10_hz[0] > 0
 
 
+def test_smoothgrad_squares_the_relevance_of_each_frequency():
+    """The combined map was folded: a frequency's squares were those of its real
+    and imaginary parts, summed, not the square of its relevance. A 10 Hz signal
+    in quadrature with the filter, which the network cannot see, got the squared
+    relevance of one in phase (0.2048 for both, where 0 and 0.41 are right)."""
+    from skorch import NeuralNetClassifier
+
+    info = mne.create_info(["Cz"], 100.0, "eeg")
+    times = np.arange(200) / 100.0
+    data = np.stack(
+        [
+            np.cos(2 * np.pi * 10 * times + phase)
+            for phase in np.pi * np.array([1, 3]) / 4
+        ]
+    )[:, None].astype(np.float32)
+    # At 45 degrees, the filter's bin has a real and an imaginary part.
+    net = NeuralNetClassifier(
+        _LinearOnOneSinusoid, module__phase=np.pi / 4, classes=[0, 1]
+    )
+    network = as_network(net.initialize(), info=info)
+    kwargs = dict(target=1, random_state=0, verbose=False)
+    plain = explain_spectrum(network, data, "gradient_x_input", **kwargs).get_data()
+    squared = explain_spectrum(
+        network,
+        data,
+        "smoothgrad",
+        base_method="gradient_x_input",
+        variant="smoothgrad_sq",
+        noise_level=0.0,
+        n_samples=1,
+        **kwargs,
+    ).get_data()
+    np.testing.assert_allclose(squared, plain**2, atol=1e-6 * (plain**2).max())
+    assert plain[1].max() < 1e-4 * plain[0].max()  # quadrature: not seen
+
+
 def test_class_activation_maps_are_refused_in_frequency(fitted_eegnet, few_epochs):
     with pytest.raises(ValueError, match="no counterpart in frequency"):
         explain_spectrum(fitted_eegnet, few_epochs, "grad_cam")

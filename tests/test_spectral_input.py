@@ -16,6 +16,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
 
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain
 from mne_xai.attribution import explain_spectrum
@@ -402,6 +403,34 @@ def test_epochs_as_baseline_are_read_as_their_spectra(fitted_spectral, spectral_
             ).get_data()
             for baseline in (several, as_list)
         )
+    )
+
+
+def test_a_pipeline_making_spectra_is_pointed_to_the_spectral_classifier(
+    fitted_spectral, spectral_epochs
+):
+    """The refusal advised explaining the network on the spectra as if they were
+    epochs, which Fourier-transformed them along their frequencies."""
+    pipeline = make_pipeline(fitted_spectral.spectrum_, fitted_spectral.estimator_)
+    with pytest.raises(ValueError, match="makes spectra: train a .*SpectralClassifier"):
+        explain_spectrum(pipeline, spectral_epochs[:2], "saliency", verbose=False)
+
+
+def test_an_array_baseline_of_either_channel_order_is_refused(
+    fitted_spectral, spectral_epochs
+):
+    """A spectrum computed from Epochs holding the channels in another order was
+    read in the training order, 70 % off; explain refuses the same in time."""
+    test = spectral_epochs[120:123]
+    baseline = fitted_spectral._spectra(spectral_epochs[130:131])[0]
+    reordered = test.copy().reorder_channels(test.ch_names[::-1])
+    with pytest.raises(ValueError, match="an array baseline could follow either"):
+        explain_spectral_classifier(
+            fitted_spectral, reordered, "deeplift", baseline=baseline, verbose=False
+        )
+    # In the training order, the array is read as given.
+    explain_spectral_classifier(
+        fitted_spectral, test, "deeplift", baseline=baseline, verbose=False
     )
 
 

@@ -1058,6 +1058,9 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
     if stochastic:
         seed = np.random.SeedSequence(random_state).entropy
     explainer = request.method_class(module)
+    if transform is not None and explainer.combines_maps:
+        # Each noisy copy's map is transformed before they are combined.
+        explainer.map_transform, transform = transform, None
     n_batches = -(-n_epochs // request.batch_size)
     # Maps meet invariants (DeepLIFT adds up to the change of the logit) to
     # float32 precision, which TF32 on recent GPUs does not give.
@@ -1098,7 +1101,7 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
                     f"network without checkpointing, or use another method. "
                     f"{other_methods_note()}"
                 ) from error
-            if attribution.shape != inputs.shape:
+            if attribution.shape != inputs.shape and explainer.map_transform is None:
                 # Broadcast into the epochs' maps, or averaged with them, a map
                 # of another shape failed in numpy's words or gave a wrong mean.
                 raise ValueError(

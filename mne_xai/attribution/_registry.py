@@ -89,6 +89,12 @@ class AttributionMethod(ABC):
         One generator per epoch of the batch being explained, on its device,
         set by :func:`mne_xai.explain` for stochastic methods. When None (the
         method called directly), draws come from torch's global random state.
+    map_transform : callable | None
+        For a method that combines several maps of each epoch
+        (``combines_maps``, as SmoothGrad over noisy copies): a transform of
+        the maps that the caller wants (relevance folded into frequencies),
+        applied to each map before they are combined. A nonlinear transform
+        of a mean (or of a mean of squares) is not the mean of the transforms.
     """
 
     name = None
@@ -100,6 +106,8 @@ class AttributionMethod(ABC):
     from_zero = False
     from_baseline = False
     generators = None
+    combines_maps = False
+    map_transform = None
 
     def __init__(self, module):
         self.network = module

@@ -340,6 +340,7 @@ class SmoothGrad(AttributionMethod):
     name = "smoothgrad"
     unit = "logit/{input}"
     stochastic = True
+    combines_maps = True
 
     @classmethod
     def unit_of(cls, params=None):
@@ -451,15 +452,23 @@ class SmoothGrad(AttributionMethod):
         explainer.generators = self.generators
 
         noise_std = noise_level * inputs.detach().std(dim=(1, 2), keepdim=True)
-        total = torch.zeros(inputs.shape, dtype=torch.float64, device=inputs.device)
-        total_squares = torch.zeros_like(total)
+        total = total_squares = 0
         for _ in range(n_samples):
             noisy = inputs.detach() + noise_std * self.randn_like(inputs)
             attribution = explainer.attribute(
                 noisy.requires_grad_(), target, **base_params
             ).detach()
-            total += attribution
-            total_squares += attribution.double() ** 2
+            if attribution.shape != inputs.shape:
+                raise ValueError(
+                    f"base_method {base_method!r} returned maps of shape "
+                    f"{tuple(attribution.shape)} for epochs of shape "
+                    f"{tuple(inputs.shape)}; an attribution method returns one "
+                    "value per input sample, shaped like its input."
+                )
+            if self.map_transform is not None:
+                attribution = self.map_transform(attribution)
+            total = total + attribution.double()
+            total_squares = total_squares + attribution.double() ** 2
         mean = total / n_samples
         if variant == "smoothgrad":
             combined = mean

@@ -14,7 +14,13 @@ from mne.utils import _validate_type, logger, verbose
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._convert import InputData, labels_match_events, labels_or_events, map_info
+from .._convert import (
+    InputData,
+    labels_match_events,
+    labels_or_events,
+    map_info,
+    refuse_array_of_either_order,
+)
 from .._docs import fill_doc
 from .._outputs import epochs_array, spectrum_array, trials_of
 from .._prediction import _ScoreMixin
@@ -318,6 +324,27 @@ def _spectrum_baseline_message(estimator, baseline):
     )
 
 
+def _refuse_array_baseline_of_either_order(estimator, epochs, baseline):
+    """Refuse a spectrum array that could be in the training or the Epochs' order.
+
+    The network reads it in the training channels' order; one computed from
+    Epochs holding them in another order (``compute_psd`` of them) was read
+    so without a word, 70 % off the relevance to the baseline matched by
+    name. :func:`mne_xai.explain` refuses the same ambiguity in time.
+    """
+    if estimator.info_ is None or not isinstance(baseline, np.ndarray):
+        return
+    data = InputData(epochs, ch_names=estimator.info_.ch_names)
+    order = data.given_order
+    if order is None or np.array_equal(baseline, baseline[..., order, :]):
+        return
+    refuse_array_of_either_order(
+        data,
+        "an array baseline",
+        "the baseline as Epochs (in time, read by channel name)",
+    )
+
+
 def _spectral_baseline(estimator, baseline):
     """Return the baseline as the network reads it: Epochs as their spectra."""
     if isinstance(baseline, str) and baseline == "zeros":
@@ -393,8 +420,9 @@ def explain_spectral_classifier(
     %(method_params)s
         A ``baseline`` defaults to ``"mean"``, the mean training spectrum:
         zero log-power (1 V²/Hz) is no reference for EEG. An array baseline is
-        a spectrum, shape ``(n_channels, n_freqs)``, in dB; Epochs are taken in
-        time, as ``epochs`` are. Methods that measure each input from zero
+        a spectrum, shape ``(n_channels, n_freqs)``, in dB, of the training
+        channels in their order; Epochs are taken in time, as ``epochs`` are,
+        and read by channel name. Methods that measure each input from zero
         without a baseline (gradient × input, LRP, FullGrad) are refused for
         that reason. MNE spectra are refused as baselines: they record neither
         their segments nor their window, and Welch spectra of another segment
@@ -445,6 +473,7 @@ def explain_spectral_classifier(
         params["baseline"] = _spectral_baseline(
             estimator, params.get("baseline", "mean")
         )
+        _refuse_array_baseline_of_either_order(estimator, epochs, params["baseline"])
     if target is not None:
         # The network was fitted on arrays of spectra: this classifier knows
         # the events, their names, and whether they are its classes.
