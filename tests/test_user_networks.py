@@ -683,16 +683,17 @@ def test_parameter_randomization(fitted, explained, name):
     # output projection of torch's nn.MultiheadAttention, used by the
     # attention's function without being called, with the attention (which
     # torch re-draws with its _reset_parameters).
+    # Named as in the user's network, not in the estimator's input scaling.
     with_parameters = {
         name
-        for name, layer in clf.module_.named_modules()
+        for name, layer in clf.module_.module.named_modules()
         if next(layer.parameters(recurse=False), None) is not None
         and not name.endswith(".out_proj")
     }
     assert set(result.steps) == with_parameters
     if name != "transformer":
-        assert result.steps[0] == "module.conv_classifier"
-        assert result.steps[-1] == "module.conv_time"
+        assert result.steps[0] == "conv_classifier"
+        assert result.steps[-1] == "conv_time"
     for values in result.similarity.values():
         assert values.shape == (len(result.steps), 2)
         assert np.isfinite(values).all()
@@ -914,8 +915,8 @@ def test_parameter_randomization_of_a_combined_convolution(fitted, explained):
     }
     split, combined = results["deep4"], results["deep4_combined"]
     assert combined.steps[-2:] == [
-        "module.conv_time_spat.conv_spat",
-        "module.conv_time_spat.conv_time",
+        "conv_time_spat.conv_spat",
+        "conv_time_spat.conv_time",
     ]
     assert [
         re.sub(r"conv_time_spat\.", "", step) for step in combined.steps
