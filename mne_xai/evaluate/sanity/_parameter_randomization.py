@@ -296,9 +296,8 @@ def parameter_randomization_check(
     Notes
     -----
     The layers are the modules that hold parameters (convolutions, batch norm,
-    linear layers), in the order the forward pass runs them (a layer called
-    more than once, at its first call: a step at a later call then still
-    leaves it trained). Re-initializing a
+    linear layers), in the order the forward pass runs them; a layer called
+    more than once takes its place at its first call. Re-initializing a
     layer calls its ``reset_parameters`` (``_reset_parameters`` for torch's
     ``nn.MultiheadAttention``), as when the network is built: random
     weights for convolutions and linear layers. Batch norm returns to scale 1,
