@@ -336,10 +336,10 @@ def _warn_if_also_an_index(estimator, target, index):
         other = np.asarray(estimator.classes_)[int(target)].tolist()
         warn(
             f"target={target!r} is a class of the estimator (index {index}) and "
-            f"also the index of class {other!r}; the class is explained, as "
+            f"also the index of class {other!r}; the class is taken, as "
             "wanted when looping over estimator.classes_. An index that is also "
-            "a class is never read as an index: to explain each class, loop over "
-            "estimator.classes_ (or event names), not over indices."
+            "a class is never read as an index: to take each class in turn, loop "
+            "over estimator.classes_ (or event names), not over indices."
         )
 
 
