@@ -126,10 +126,15 @@ def check_device(device, default=None):
             "device='meta' holds the shapes of tensors but not their values: a "
             "network moved there loses its weights. Use e.g. 'cpu' or 'cuda'."
         )
-    available = {
-        "cuda": torch.cuda.is_available,
-        "mps": torch.backends.mps.is_available,
-    }.get(device.type, lambda: True)
+    if device.type == "mps":
+        # Found where torch first moved a float64 buffer there ("Cannot convert
+        # a MPS Tensor to float64 dtype"), in fit and in explain alike.
+        raise ValueError(
+            "device='mps' is not supported: mne_xai keeps the training statistics "
+            "and sums attributions in float64, which Apple's MPS backend lacks. "
+            "Use device='cpu' (or a CUDA GPU)."
+        )
+    available = {"cuda": torch.cuda.is_available}.get(device.type, lambda: True)
     if not available():
         cpu_build = device.type == "cuda" and torch.version.cuda is None
         build = " (this torch is a CPU build)" if cpu_build else ""

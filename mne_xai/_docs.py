@@ -53,7 +53,8 @@ batch_size : int
 
 docdict["device"] = """\
 device : str | torch.device | None
-    Where to compute; None uses the estimator's device."""
+    Where to compute (``"cpu"``, ``"cuda"``, ``"cuda:1"``; not Apple's
+    ``"mps"``, which lacks float64); None uses the estimator's device."""
 
 docdict["random_state"] = """\
 random_state : int | numpy.random.Generator | numpy.random.RandomState | None

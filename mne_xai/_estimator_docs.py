@@ -91,7 +91,9 @@ _PARAMETERS = """
         Measurement info for data given as arrays: its sampling rate sets the
         kernel lengths and it becomes ``info_``. Ignored when fitting on Epochs.
     device : str | torch.device
-        Where the network runs, e.g. ``"cpu"`` or ``"cuda"``.
+        Where the network runs, e.g. ``"cpu"`` or ``"cuda"``. Apple's
+        ``"mps"`` is refused: it has no float64, which the training
+        statistics and attribution sums use.
     callbacks : list of skorch callbacks | None
         Extra callbacks (as ``(name, callback)`` tuples or callbacks).
     verbose : bool | str | int | None

@@ -45,7 +45,7 @@ def seeded_torch(seed, device):
                 with torch.cuda.device(index):
                     torch.cuda.manual_seed(int(seed))
         else:
-            # Other accelerators (Apple's mps) are seeded by torch.manual_seed
+            # Other accelerators (e.g. Intel's xpu) are seeded by torch.manual_seed
             # only; their generators are not restored.
             torch.manual_seed(int(seed))
         yield

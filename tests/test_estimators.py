@@ -1013,6 +1013,20 @@ def test_train_explain_and_evaluate_on_cuda(synthetic_arrays):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_spatial_patterns_of_a_network_on_a_gpu(spatial_epochs):
+    """Its channel gains multiplied noise drawn on the CPU by the spread of the
+    data on the network's GPU: torch refused the mix of devices."""
+    epochs = spatial_epochs[:20]
+    clf = EEGNetClassifier(**{**FAST, "device": "cuda"}).fit(epochs)
+    on_gpu = mne_xai.inspect.spatial_patterns(clf, epochs, verbose=False)
+    clf.set_params(device="cpu")
+    on_cpu = mne_xai.inspect.spatial_patterns(clf, epochs, verbose=False)
+    np.testing.assert_allclose(
+        on_gpu.patterns.data, on_cpu.patterns.data, rtol=1e-3, atol=1e-6
+    )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_parameter_randomization_draws_the_same_networks_on_a_gpu(synthetic_arrays):
     """Layers were re-initialized on the network's device, from the GPU's
     generator, so one random_state gave other randomized networks, and other
@@ -1074,6 +1088,10 @@ def test_a_device_the_machine_lacks_is_refused_clearly(synthetic_arrays):
         deletion_curve(clf, X[:2], "saliency", device="cuda", verbose=False)
     with pytest.raises(ValueError, match=match):
         mne_xai.inspect.layer_activations(clf, X[:2], "spatial_conv", device="cuda")
+    # Apple's MPS has no float64, which fit's statistics and explain's sums use:
+    # both failed in torch's words where a float64 tensor was first moved there.
+    with pytest.raises(ValueError, match="device='mps' is not supported.*float64"):
+        mne_xai.explain(clf, X[:2], device="mps", verbose=False)
 
 
 def test_sample_weight_is_refused_with_the_class_weight_alternative(synthetic_arrays):

@@ -239,7 +239,9 @@ def _channel_gains(module, layer, example):
     """
     generator = torch.Generator().manual_seed(0)
     signal = torch.randn(example.shape[-1], generator=generator, dtype=torch.float64)
-    common = (signal * example.double().std()).to(example).expand_as(example)
+    # The spread as a number: a tensor on the network's GPU would not multiply
+    # the signal drawn on the CPU.
+    common = (signal * float(example.double().std())).to(example).expand_as(example)
     response = _maps_before(module, layer, common) - _maps_before(
         module, layer, 0 * example
     )
