@@ -142,7 +142,9 @@ def _print_accuracies(results, y, cv):
         beats_chance[name] = p_value < CHANCE_ALPHA
         verdict = "yes" if beats_chance[name] else "NO: do not read its maps"
         print(
-            f"{name:<26} {scores.mean():>7.3f} ± {scores.std():.3f} {seconds:>9.1f}"
+            # The spread over folds as the report gives it (ddof=1).
+            f"{name:<26} {scores.mean():>7.3f} ± {scores.std(ddof=1):.3f} "
+            f"{seconds:>9.1f}"
             f"  {verdict} ({n_correct} of {n_tested} right, p = {p_value:.2g})"
         )
     print(f"{'chance (majority class)':<26} {chance:>7.3f}")

@@ -48,6 +48,33 @@ _DEFAULT_BANDS = {
     "beta (13-30 Hz)": (13.0, 30.0),
 }
 
+
+def default_bands(freqs):
+    """Return the EEG bands a spectrum reaches, or its whole span if it reaches none.
+
+    Data sampled slowly hold no alpha or beta to show: at 10 Hz (fNIRS),
+    theta alone; at 8 Hz or less, none of the three, and the relevance of
+    every frequency is one band (the bands of none, brought back, failed
+    after the whole report had trained).
+
+    Parameters
+    ----------
+    freqs : ndarray
+        The spectrum's frequencies in Hz, ascending.
+
+    Returns
+    -------
+    bands : dict
+        Band name to ``(fmin, fmax)`` in Hz.
+    """
+    reached = {
+        name: (fmin, fmax)
+        for name, (fmin, fmax) in _DEFAULT_BANDS.items()
+        if fmin < freqs[-1] and fmax > freqs[0]
+    }
+    return reached or {"all frequencies": (float(freqs[0]), float(freqs[-1]))}
+
+
 #: Side of one topomap, in inches: large enough for 64 sensors, small enough
 #: that a comparison of seven methods fits a screen.
 _MAP_SIZE = 1.5
@@ -538,6 +565,17 @@ def plot_method_comparison(
         raise ValueError("methods is empty; give at least one method name.")
     if windows is not None:
         _validate_type(windows, (list, tuple), "windows", "list of (tmin, tmax)")
+        if not windows:
+            raise ValueError(
+                "windows is empty; give at least one (tmin, tmax), or None for "
+                "the whole epoch."
+            )
+        for window in windows:
+            if np.shape(window) != (2,):
+                raise ValueError(
+                    "windows must be a list of (tmin, tmax) pairs in seconds, e.g. "
+                    f"[(0.5, 1.0)]; got {windows!r}."
+                )
     attributions = {} if attributions is None else attributions
     _validate_type(attributions, dict, "attributions", "dict of method -> Epochs")
     for method, given in attributions.items():
@@ -801,7 +839,8 @@ def plot_band_topomaps(
         Band name to ``(fmin, fmax)`` in Hz, both included, except a bin on an
         edge two bands share, which counts in the higher band only (so that
         the bands add up); None uses those of theta, alpha/mu and beta that
-        the spectrum reaches. A band reaching past the spectrum is summed over
+        the spectrum reaches (all its frequencies, as one band, if it reaches
+        none of them). A band reaching past the spectrum is summed over
         the frequencies it holds, which its label gives.
     absolute : bool
         Take the magnitude of each epoch's band relevance (summed over the
@@ -840,13 +879,7 @@ def plot_band_topomaps(
     # Bad channels too: the network read them, and the info keeps them.
     relevance, freqs = spectrum.get_data(exclude=(), return_freqs=True)
     if bands is None:
-        # The EEG bands the spectrum reaches (at 10 Hz, as fNIRS is sampled,
-        # theta alone): data sampled slowly hold no alpha or beta to show.
-        bands = {
-            name: (fmin, fmax)
-            for name, (fmin, fmax) in _DEFAULT_BANDS.items()
-            if fmin < freqs[-1] and fmax > freqs[0]
-        } or _DEFAULT_BANDS
+        bands = default_bands(freqs)
     # A bin on an edge two bands share (8 Hz: theta 4-8, alpha 8-13) counts in
     # the higher band only, so that the bands' relevance adds up. A band's own
     # lower edge is no other band's (a band of one bin, 10-10 Hz, held none).

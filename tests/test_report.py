@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, ShuffleSplit
 from sklearn.pipeline import make_pipeline
 
 from mne_xai import EEGNetClassifier
 from mne_xai import explain as mne_xai_explain
-from mne_xai.cli import main
+from mne_xai.cli import _print_accuracies, main
 from mne_xai.cropping import CroppedClassifier
 from mne_xai.report import make_report
 from mne_xai.report._accuracy import _describe, chance_level, chance_test
@@ -882,6 +882,15 @@ def test_demo_help_says_what_it_does_and_reads(capsys):
         main(["demo", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "against CSP+LDA" in text and "MNE_DATA" in text and "trust" in text
+
+
+def test_demo_gives_the_spread_over_folds_as_the_report_does(capsys):
+    """The demo printed NumPy's std (ddof=0) and the report pandas' (ddof=1):
+    0.667 ± 0.111 and 0.67 ± 0.16 for the same two folds."""
+    y = np.repeat([0, 1], 10)
+    results = {"network": (np.array([5 / 9, 7 / 9]), 1.0)}
+    _print_accuracies(results, y, ShuffleSplit(2, test_size=9, random_state=0))
+    assert "0.667 ± 0.157" in capsys.readouterr().out
 
 
 def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):

@@ -6,6 +6,7 @@ from matplotlib.figure import Figure
 
 from mne_xai import explain, list_methods
 from mne_xai.attribution import channel_importance, explain_spectrum
+from mne_xai.report._maps import _outside_the_bands
 from mne_xai.viz import (
     _class_maps,
     plot_attribution_joint,
@@ -285,12 +286,21 @@ def test_method_comparison_reuses_given_maps(fitted_eegnet, few_epochs, monkeypa
 
 
 @pytest.mark.parametrize(
-    "methods, error, match",
-    [([], ValueError, "methods is empty"), (["nonsense"], ValueError, "method")],
+    "methods, windows, match",
+    [
+        ([], None, "methods is empty"),
+        (["nonsense"], None, "method"),
+        # NumPy's "zero-size array to reduction operation maximum".
+        (["saliency"], [], "windows is empty"),
+        # Python's "cannot unpack non-iterable float object".
+        (["saliency"], (0.5, 1.0), r"list of \(tmin, tmax\) pairs"),
+    ],
 )
-def test_method_comparison_errors(fitted_eegnet, few_epochs, methods, error, match):
-    with pytest.raises(error, match=match):
-        plot_method_comparison(fitted_eegnet, few_epochs, methods, show=False)
+def test_method_comparison_errors(fitted_eegnet, few_epochs, methods, windows, match):
+    with pytest.raises(ValueError, match=match):
+        plot_method_comparison(
+            fitted_eegnet, few_epochs, methods, windows=windows, show=False
+        )
 
 
 def test_joint_plot_in_true_units(attribution):
@@ -385,6 +395,23 @@ def test_default_bands_are_those_the_spectrum_reaches(drawn):
     assert len(drawn) == 1
     with pytest.raises(ValueError, match="holds no frequency"):
         plot_band_topomaps(spectrum, {"beta": (13, 30)}, show=False)
+
+
+def test_a_spectrum_below_every_default_band_is_drawn_whole(drawn):
+    """At 8 Hz or less no default band held a frequency, and all three came back,
+    to be refused: the report failed after all its training (fNIRS at 7.8 Hz)."""
+    maps = _synthetic_maps()
+    freqs = np.arange(0.0, 3.95, 0.1)
+    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
+    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    fig = plot_band_topomaps(spectrum, show=False)
+    assert fig.axes[0].get_title().startswith("all frequencies")
+    assert len(drawn) == 1
+    np.testing.assert_allclose(drawn[0], relevance.sum(axis=1))
+    # The report's note says the maps hold all of it (it said "4-3.9 Hz").
+    assert _outside_the_bands(spectrum).startswith(
+        "The band topomaps show 0-3.9 Hz, which holds 100% of the |relevance|"
+    )
 
 
 def test_bands_of_one_bin_and_default_bands_below_the_spectrum(drawn):

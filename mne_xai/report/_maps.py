@@ -15,7 +15,7 @@ from ..attribution import explain, explain_spectrum, method_unit, modality_impor
 from ..attribution._registry import needs_patterns
 from ..inspect import learn_patterns, spatial_patterns
 from ..viz import (
-    _DEFAULT_BANDS,
+    default_bands,
     plot_attribution_joint,
     plot_band_topomaps,
     plot_class_topomaps,
@@ -324,9 +324,11 @@ def _outside_the_bands(spectrum):
     # Every channel the network read, as the line and the band topomaps.
     data = np.abs(spectrum.get_data(exclude=()))
     magnitude = data.reshape(-1, data.shape[-1]).sum(axis=0)
-    low = min(fmin for fmin, _ in _DEFAULT_BANDS.values())
-    # The bands drawn stop at the Nyquist frequency (at 20 Hz, theta and 8-10 Hz).
-    high = min(max(fmax for _, fmax in _DEFAULT_BANDS.values()), spectrum.freqs[-1])
+    # The bands drawn, which stop at the Nyquist frequency (at 20 Hz, theta
+    # and 8-10 Hz; at 8 Hz or less, all frequencies).
+    bands = default_bands(spectrum.freqs).values()
+    low = max(min(fmin for fmin, _ in bands), spectrum.freqs[0])
+    high = min(max(fmax for _, fmax in bands), spectrum.freqs[-1])
     total = magnitude.sum()
     below = magnitude[spectrum.freqs < low].sum() / total
     above = magnitude[spectrum.freqs > high].sum() / total
