@@ -343,8 +343,15 @@ class CroppedClassifier(
             )
         return starts, window_samples
 
-    def _windows(self, data, info):
-        """Cut every epoch into windows, epoch-major; wrap them like the input."""
+    def _windows(self, data, info, inputs=None):
+        """Cut every epoch into windows, epoch-major; wrap them like the input.
+
+        Given the epochs' ``inputs`` (training), each window carries its
+        epoch's event and the event names, so that the window estimator
+        knows them as an estimator fitted on the epochs would: made up, its
+        events were one code '1', and its explain(target="drowsy") and
+        score(windows) refused the windows' own labels.
+        """
         views = np.lib.stride_tricks.sliding_window_view(
             data, self.window_samples_, axis=2
         )
@@ -353,9 +360,25 @@ class CroppedClassifier(
         windows = windows.reshape(-1, *windows.shape[2:])
         if info is None:
             return np.ascontiguousarray(windows)
+        events, event_id = None, None
+        if inputs is not None and inputs.events is not None:
+            codes = np.repeat(inputs.event_codes, len(self.window_starts_))
+            events = np.column_stack(
+                [np.arange(len(codes)), np.zeros(len(codes), int), codes]
+            )
+            event_id = inputs.event_id
         # proj=False: a projector the epochs hold but have not applied (an
         # average reference added with projection=True) stays unapplied.
-        return mne.EpochsArray(windows, info, tmin=0.0, proj=False, verbose=False)
+        return mne.EpochsArray(
+            windows,
+            info,
+            events=events,
+            event_id=event_id,
+            tmin=0.0,
+            proj=False,
+            on_missing="ignore",
+            verbose=False,
+        )
 
     def fit(self, X, y=None):
         """Fit the estimator on the windows of every epoch.
@@ -458,7 +481,9 @@ class CroppedClassifier(
             # Counted in windows; the epochs are judged below, by their mean.
             warnings.filterwarnings("ignore", message=UNPREDICTED_CLASSES)
             self.estimator_ = estimator.fit(
-                self._windows(data, info), np.repeat(y, n_windows), **fit_params
+                self._windows(data, info, inputs),
+                np.repeat(y, n_windows),
+                **fit_params,
             )
         self.classes_ = self.estimator_.classes_
         # The estimator picks the channels it reads (not EOG, by default): new

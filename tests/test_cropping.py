@@ -19,6 +19,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 import mne_xai
 from mne_xai import EEGNetClassifier
+from mne_xai._convert import InputData
 from mne_xai.cropping import CroppedClassifier
 from mne_xai.datasets import _builtin_montage
 
@@ -217,6 +218,24 @@ def test_class_weight_keyed_by_event_names_is_told_how_to_key_them():
     network = EEGNetClassifier(max_epochs=1, class_weight={"move": 2.0}, verbose=False)
     with pytest.raises(ValueError, match=r"events' codes \({'move': 2}\): key the"):
         CroppedClassifier(network, window_length=0.5).fit(epochs)
+
+
+def test_the_window_estimator_knows_the_events_of_the_epochs():
+    """The windows carried one made-up event ('1'): the window estimator refused
+    its own labels, in explain(target="move") and score(windows)."""
+    data, y = _ramp_epochs(n_epochs=8)
+    info = mne.create_info(2, SFREQ, "eeg")
+    events = np.column_stack([np.arange(8) * 200, np.zeros(8, int), y + 1])
+    epochs = mne.EpochsArray(
+        data * 1e-5, info, events, event_id={"rest": 1, "move": 2}, verbose=False
+    )
+    network = EEGNetClassifier(max_epochs=1, verbose=False, random_state=0)
+    cropped = CroppedClassifier(network, window_length=0.5).fit(epochs)
+    inner = cropped.estimator_
+    assert inner.event_id_ == {"rest": 1, "move": 2} and inner.events_are_labels_
+    windows = cropped._windows(data * 1e-5, cropped.info_, InputData(epochs))
+    mne_xai.explain(inner, windows, "saliency", target="move", verbose=False)
+    assert 0 <= inner.score(windows) <= 1
 
 
 def test_arrays_take_the_rate_of_the_estimators_info():

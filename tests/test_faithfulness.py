@@ -5,6 +5,7 @@ import weakref
 
 import mne
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -812,6 +813,15 @@ def test_curves_equal_the_network_on_built_variants(
         expected = np.take_along_axis(expected, curve.target[:, None, None], axis=2)
         scale = np.abs(expected).max()
         np.testing.assert_allclose(curve.scores, expected[..., 0], atol=1e-4 * scale)
+
+
+def test_a_copy_of_a_result_keeps_its_kind(linear_estimator, montage_epochs):
+    """dict.copy gave a plain dict: no to_frame, no plot, no attributes."""
+    curve = deletion_curve(linear_estimator, montage_epochs, "saliency", n_steps=2)
+    copied = curve.copy()
+    assert type(copied) is type(curve) and copied is not curve
+    np.testing.assert_array_equal(copied.aopc, curve.aopc)
+    pd.testing.assert_frame_equal(copied.to_frame(), curve.to_frame())
 
 
 def test_old_baseline_spelling_warns(linear_estimator, montage_epochs):

@@ -48,6 +48,9 @@ def test_activations_equal_one_forward_pass_whatever_the_batch(
     np.testing.assert_allclose(small.data, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(small.data, large.data, rtol=1e-5, atol=1e-6)
     assert small.layer == large.layer == "spatial_elu"
+    # Compared by identity, as MNE's objects: the dataclass's field-wise == met
+    # NumPy's "truth value of an array is ambiguous" (in `in`, list.remove).
+    assert small != large and small in [large, small]
     np.testing.assert_array_equal(small.events, epochs.events)
     pd.testing.assert_frame_equal(small.metadata, epochs.metadata)
 

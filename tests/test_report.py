@@ -836,6 +836,24 @@ def test_command_keeps_each_subject_in_one_fold(
         assert not set(subjects[train]) & set(subjects[test])
 
 
+def test_make_report_warns_that_folds_without_groups_mix_subjects(spatial_epochs):
+    """The command keeps each subject in one fold; make_report, given the same
+    epochs without groups, mixed them in every fold without a word."""
+    epochs = spatial_epochs.copy()
+    epochs.metadata = pd.DataFrame({"subject": np.arange(len(epochs)) % 4})
+    network = EEGNetClassifier(max_epochs=1, verbose=False)
+    # cv=1 is refused right after the check, before any training.
+    with pytest.warns(RuntimeWarning, match=r"4 subjects .* StratifiedGroupKFold"):
+        with pytest.raises(ValueError, match="cv must be at least 2"):
+            make_report(network, epochs, cv=1, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="cv must be at least 2"):
+            make_report(
+                network, epochs, cv=1, groups=epochs.metadata["subject"], verbose=False
+            )
+
+
 # -- in a browser -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser():

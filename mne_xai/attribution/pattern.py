@@ -62,7 +62,7 @@ _CARRYING = re.compile(
 )
 
 
-@dataclass
+@dataclass(eq=False)  # arrays inside: compared by identity, as MNE's objects
 class NetworkPatterns:
     """Signal patterns of a network's layers, learned from data.
 

@@ -266,7 +266,7 @@ def _time_axis(module, layer, example):
     return time_along_calls(calls[: last + 1], example.shape[-1])[-1]
 
 
-@dataclass
+@dataclass(eq=False)  # arrays inside: compared by identity, as MNE's objects
 class LayerActivations:
     """The output of one layer for each epoch.
 

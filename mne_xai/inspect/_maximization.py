@@ -27,7 +27,7 @@ from ..attribution.spectral import from_fourier
 from ._samples import class_names
 
 
-@dataclass
+@dataclass(eq=False)  # arrays inside: compared by identity, as MNE's objects
 class ActivationMaximization:
     """Inputs that maximize a class's logit, from several random starts.
 

@@ -33,7 +33,7 @@ from ._activations import (
 _BATCHED_TOLERANCE = 1e-4
 
 
-@dataclass
+@dataclass(eq=False)  # arrays inside: compared by identity, as MNE's objects
 class PruningCurve:
     """Accuracy of a network as the units of one layer are removed one by one.
 

@@ -114,7 +114,7 @@ def _class_scores(network, data, batch_size, device):
     return class_log_odds(logits)
 
 
-@dataclass
+@dataclass(eq=False)  # arrays inside: compared by identity, as MNE's objects
 class BestSamples:
     """The epochs a network scores highest for each class.
 

@@ -31,7 +31,7 @@ UNIT_CLASSES = ("amplitude", "phase", "mixed", "insensitive")
 RESPONSE_FLOOR = 1e-3
 
 
-@dataclass
+@dataclass(eq=False)  # arrays inside: compared by identity, as MNE's objects
 class UnitSensitivity:
     """How much each unit of a layer responds to the amplitude and the phase of bands.
 

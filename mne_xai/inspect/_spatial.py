@@ -268,7 +268,7 @@ def _channel_gains(module, layer, example):
 
 
 # -- filters, patterns and their contributions ------------------------------------
-@dataclass
+@dataclass(eq=False)  # arrays inside: compared by identity, as MNE's objects
 class SpatialPatterns:
     """The spatial filters of a network's units, their patterns and contributions.
 

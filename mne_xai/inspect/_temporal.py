@@ -25,7 +25,7 @@ from ._activations import (
 _HALF_POWER = 1 / np.sqrt(2)
 
 
-@dataclass
+@dataclass(eq=False)  # arrays inside: compared by identity, as MNE's objects
 class TemporalFilters:
     """The kernels of a network's first temporal convolution, as filters.
 

@@ -7,6 +7,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .._convert import labels_or_events
 from .._docs import fill_doc
+from .._warnings import warn
 from ..cropping import _final_step
 from ..evaluate.trust._summary import check_method_names
 from ._accuracy import (
@@ -166,6 +167,8 @@ def make_report(
     )
     if groups is not None and len(groups) != len(epochs):
         raise ValueError(f"groups has {len(groups)} values for {len(epochs)} epochs.")
+    if groups is None:
+        _warn_if_subjects_are_mixed(epochs)
     splitter = splitter_of(cv, random_state)
     n_splits = (
         splitter.get_n_splits() if isinstance(splitter, StratifiedKFold) else None
@@ -210,3 +213,25 @@ def make_report(
     with _stage("Spatial patterns"):
         _add_patterns(context)
     return report
+
+
+def _warn_if_subjects_are_mixed(epochs):
+    """Warn when folds without groups mix the epochs of several subjects.
+
+    ``mne-xai report`` keeps each subject in one fold when the metadata name
+    several (``--groups auto``); without ``groups``, every subject was in
+    every fold, and the accuracy that of subjects the network had seen.
+    """
+    metadata = epochs.metadata
+    if metadata is None or "subject" not in metadata:
+        return
+    n_subjects = metadata["subject"].nunique()
+    if n_subjects > 1:
+        warn(
+            f"The epochs hold {n_subjects} subjects (metadata['subject']), and "
+            "groups=None puts epochs of every subject in every fold: the accuracy "
+            "is that of subjects the network was trained on. For subjects it has "
+            "not seen, pass groups=epochs.metadata['subject'] with a cv that "
+            "splits by groups, e.g. StratifiedGroupKFold(5) (mne-xai report "
+            "does so by default)."
+        )

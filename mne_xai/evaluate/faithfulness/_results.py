@@ -24,6 +24,16 @@ class FaithfulnessResult(Bunch):
     #: The key summarised in the repr, averaged over epochs.
     _headline = None
 
+    def copy(self):
+        """Return a shallow copy of the same kind (``dict.copy`` gives a plain dict).
+
+        Returns
+        -------
+        result : instance of the same class
+            The copy, with its table, figure and summary.
+        """
+        return type(self)(**self)
+
     def to_frame(self):
         """Return the values as a table.
 
