@@ -726,7 +726,7 @@ class InputData:
         )
 
 
-def refuse_array_of_either_order(data, what, by_name):
+def refuse_array_of_either_order(data, what, by_name, array=None):
     """Refuse an array of the channels read when it could follow two orders.
 
     An array holds no channel names: it is read on the network's channels, in
@@ -744,8 +744,14 @@ def refuse_array_of_either_order(data, what, by_name):
         The array, for the message, e.g. ``"an array of maps"``.
     by_name : str
         How to give it by channel name instead, for the message.
+    array : ndarray, shape (..., n_channels, n_times) | None
+        The array, if one that reads the same in both orders (a constant
+        level) is to be read.
     """
-    if data.given_order is None:
+    order = data.given_order
+    if order is None or (
+        array is not None and np.array_equal(array, array[..., order, :])
+    ):
         return
     given, read = data.given_info.ch_names, data.info.ch_names
     etc = " ..." if len(read) > 4 else ""

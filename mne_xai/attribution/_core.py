@@ -575,15 +575,13 @@ def _refuse_ambiguous_order(data, array):
     against other channels with a warning alone. One that reads the same in
     both orders (a constant level) is read.
     """
-    order = data.given_order
-    if order is None or np.array_equal(array, array[..., order, :]):
-        return
     refuse_array_of_either_order(
         data,
         "an array baseline",
         "the baseline as Evoked or Epochs, read by channel name (for an array "
         "in the Epochs' order, mne.EvokedArray(baseline, "
         "epochs.copy().pick(ch_names_of_the_array).info))",
+        array,
     )
 
 

@@ -334,14 +334,11 @@ def _refuse_array_baseline_of_either_order(estimator, epochs, baseline):
     """
     if estimator.info_ is None or not isinstance(baseline, np.ndarray):
         return
-    data = InputData(epochs, ch_names=estimator.info_.ch_names)
-    order = data.given_order
-    if order is None or np.array_equal(baseline, baseline[..., order, :]):
-        return
     refuse_array_of_either_order(
-        data,
+        InputData(epochs, ch_names=estimator.info_.ch_names),
         "an array baseline",
         "the baseline as Epochs (in time, read by channel name)",
+        baseline,
     )
 
 
