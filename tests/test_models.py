@@ -1,6 +1,8 @@
+import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.nn.utils import parametrize, prune
 
 from mne_xai.models import EEGNet, InterpretableCNN, SpatialFirstEEGNet
 
@@ -125,6 +127,28 @@ def test_max_norm_is_enforced():
     torch.testing.assert_close(spatial, torch.ones_like(spatial))
 
 
+def test_max_norm_of_pruned_and_parametrized_weights():
+    """Pruned or parametrized, 'spatial_conv.weight' is no parameter of that name:
+    a partial_fit after pruning failed with a bare KeyError."""
+    module = EEGNet(4, 2, 64)
+    prune.l1_unstructured(module.spatial_conv, "weight", amount=0.5)
+    with torch.no_grad():
+        module.spatial_conv.weight_orig.mul_(100)
+    module.apply_max_norm()
+    # The trained values bound the pruned weight, which keeps its zeros.
+    norms = module.spatial_conv.weight.flatten(1).norm(dim=1)
+    assert norms.max() <= 1.0 + 1e-5
+    assert (
+        module.spatial_conv.weight == 0
+    ).sum() >= module.spatial_conv.weight.numel() // 2
+    parametrized = EEGNet(4, 2, 64)
+    parametrize.register_parametrization(
+        parametrized.classifier, "weight", torch.nn.Identity()
+    )
+    with pytest.raises(ValueError, match="'classifier.weight' .* computes it"):
+        parametrized.apply_max_norm()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -136,11 +160,52 @@ def test_max_norm_is_enforced():
         (dict(n_channels=0, n_classes=2, n_times=64), "n_channels"),
         (dict(n_channels=4, n_classes=1, n_times=64), "n_classes"),
         (dict(n_channels=4, n_classes=2, n_times=64, sfreq=-1.0), "sfreq"),
+        # "cannot convert float infinity to integer"
+        (dict(n_channels=4, n_classes=2, n_times=64, sfreq=float("inf")), "finite"),
     ],
 )
 def test_eegnet_rejects_bad_shapes(kwargs, match):
     with pytest.raises(ValueError, match=match):
         EEGNet(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("model_class", "setting", "value", "error", "match"),
+    [
+        # "float division by zero"
+        (EEGNet, "pool_length", 0, ValueError, "pool_length must be a positive"),
+        # "groups must be a positive integer", naming no setting
+        (EEGNet, "F1", 0, ValueError, "F1 must be a positive"),
+        (EEGNet, "D", 0, ValueError, "D must be a positive"),
+        (EEGNet, "F2", 0, ValueError, "F2 must be a positive"),
+        # taken for the default without a word
+        (EEGNet, "kernel_length", 0, ValueError, "kernel_length must be a positive"),
+        # "must be odd", not saying which kernel
+        (
+            EEGNet,
+            "separable_kernel_length",
+            8,
+            ValueError,
+            "separable_kernel_length must be odd",
+        ),
+        # torch's "empty(): argument 'size' failed to unpack"
+        (
+            EEGNet,
+            "kernel_length",
+            33.0,
+            TypeError,
+            "kernel_length must be an instance of int",
+        ),
+        (InterpretableCNN, "n_spatial", 0, ValueError, "n_spatial must be a positive"),
+        (InterpretableCNN, "depth_multiplier", 0, ValueError, "depth_multiplier must"),
+        (InterpretableCNN, "kernel_length", 0, ValueError, "kernel_length must be a"),
+    ],
+)
+def test_architecture_sizes_are_checked_by_name(
+    model_class, setting, value, error, match
+):
+    with pytest.raises(error, match=match):
+        model_class(4, 2, 256, 128.0, **{setting: value})
 
 
 def test_short_epochs_are_told_what_to_change():
@@ -156,6 +221,12 @@ def test_wrong_input_shape_is_refused(model_class):
     module = model_class(4, 2, 128)
     with pytest.raises(ValueError, match=r"expects input of shape \(batch, 4, 128\)"):
         module(torch.randn(2, 5, 128))
+    # MNE's float64, and NumPy arrays, failed in torch's words.
+    with pytest.raises(TypeError, match="computes in torch.float32, got input of"):
+        module(torch.randn(2, 4, 128, dtype=torch.float64))
+    with pytest.raises(TypeError, match="takes a torch.Tensor, got ndarray"):
+        module(np.zeros((2, 4, 128), np.float32))
+    assert module.double()(torch.randn(2, 4, 128, dtype=torch.float64)).shape == (2, 2)
 
 
 def _trained_like_eegnet(n_channels=6, n_times=160, sfreq=160.0, D=2, scale=1e5):

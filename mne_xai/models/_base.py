@@ -3,6 +3,8 @@
 import torch
 from torch import nn
 
+from .._checks import check_positive_int
+
 # The published kernel lengths of EEGNet and InterpretableCNN are for 128 Hz data.
 REFERENCE_SFREQ = 128.0
 
@@ -25,13 +27,26 @@ class TooShortError(ValueError):
         self.needed, self.shorter = needed, shorter
 
 
-def same_padding(kernel_length):
+def same_padding(kernel_length, name="kernel_length"):
     """Zero padding that keeps the length of a time series, for an odd kernel."""
     if kernel_length % 2 == 0:
         raise ValueError(
-            f"Kernels padded to keep the length must be odd, got {kernel_length}."
+            f"{name} must be odd (a kernel padded to keep the length), got "
+            f"{kernel_length}."
         )
     return (0, kernel_length // 2)
+
+
+def layer_size(value, name, default=None):
+    """Return a size of the architecture (``default`` for None) as a positive int.
+
+    torch's own errors for 0, negative or float sizes named no setting
+    ("groups must be a positive integer", "float division by zero"), and
+    ``value or default`` took 0 for the default without a word.
+    """
+    if value is None:
+        return default
+    return check_positive_int(value, name)
 
 
 def input_scale_buffer(input_scale, n_channels=None):
@@ -88,8 +103,8 @@ class EEGModule(nn.Module):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}.")
         if n_classes < 2:
             raise ValueError(f"n_classes must be at least 2, got {n_classes}.")
-        if not sfreq > 0:
-            raise ValueError(f"sfreq must be positive, got {sfreq!r}.")
+        if not 0 < sfreq < float("inf"):
+            raise ValueError(f"sfreq must be positive and finite, got {sfreq!r}.")
         self.n_channels = int(n_channels)
         self.n_classes = int(n_classes)
         self.n_times = int(n_times)
@@ -97,6 +112,19 @@ class EEGModule(nn.Module):
         self.register_buffer("input_scale", input_scale_buffer(input_scale, n_channels))
 
     def _check_input(self, x):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(
+                f"{type(self).__name__} takes a torch.Tensor, got "
+                f"{type(x).__name__}: torch.from_numpy(data).float(), or use the "
+                "estimators, which convert MNE data themselves."
+            )
+        if x.dtype != self.input_scale.dtype:
+            # torch's words: "expected scalar type Double but found Float".
+            raise TypeError(
+                f"{type(self).__name__} computes in {self.input_scale.dtype}, got "
+                f"input of {x.dtype} (MNE's get_data() gives float64): convert it "
+                "with .to(torch.float32), or the network with .double()."
+            )
         if x.ndim != 3 or x.shape[1] != self.n_channels or x.shape[2] != self.n_times:
             raise ValueError(
                 f"{type(self).__name__} expects input of shape (batch, "
@@ -126,10 +154,28 @@ class EEGModule(nn.Module):
 
     @torch.no_grad()
     def apply_max_norm(self):
-        """Rescale constrained weights so no output unit exceeds its maximum norm."""
+        """Rescale constrained weights so no output unit exceeds its maximum norm.
+
+        A weight pruned with :mod:`torch.nn.utils.prune` is its trained values
+        (``weight_orig``) times a mask of zeros and ones, and their norm
+        bounds the pruned weight's: those are rescaled. A weight computed by a
+        parametrization may have any norm whatever its parameters', and is
+        refused.
+        """
         parameters = dict(self.named_parameters())
         for name, max_norm in self.max_norm.items():
-            weight = parameters[name]
+            weight = parameters.get(name, parameters.get(f"{name}_orig"))
+            if weight is None:
+                layer = name.rpartition(".")[0]
+                raise ValueError(
+                    f"{type(self).__name__}'s max-norm constraint of {name!r} (at "
+                    f"most {max_norm} per unit) needs that weight as a parameter, "
+                    f"but layer "
+                    f"{layer!r} computes it (a parametrization), whose norm its "
+                    "parameters do not bound. Remove the parametrization "
+                    "(torch.nn.utils.parametrize.remove_parametrizations) before "
+                    "training on."
+                )
             weight.copy_(torch.renorm(weight, p=2, dim=0, maxnorm=max_norm))
 
 

@@ -17,6 +17,7 @@ from ._base import (
     REFERENCE_SFREQ,
     EEGModule,
     TooShortError,
+    layer_size,
     same_padding,
     scaled_length,
 )
@@ -43,6 +44,13 @@ class EEGNet(EEGModule):
     signal at about 32 and 4 Hz as in the paper, with as many weights. Without
     it, a 512 Hz recording would give the network four times as many
     separable-kernel and dense weights to learn from the same trials.
+
+    Kernels are one sample longer than the paper's (65 and 17 at 128 Hz), so
+    that "same" padding is symmetric: 24 weights more than its Table 2 for
+    EEGNet-8,2. Batch norm and initial weights are torch's defaults (eps
+    1e-5, momentum 0.1; Kaiming-uniform), where the authors' Keras code has
+    eps 1e-3, momentum 0.01 in torch's terms and Glorot-uniform weights; the
+    paper specifies neither.
 
     Parameters
     ----------
@@ -113,10 +121,13 @@ class EEGNet(EEGModule):
         input_scale=1.0,
     ):
         super().__init__(n_channels, n_classes, n_times, sfreq, input_scale)
-        if pool_length is None:
-            # No shorter than the paper's, and short epochs keep a time sample.
-            pool_length = 4 * max(1, round(sfreq / REFERENCE_SFREQ))
-            pool_length = max(4, min(pool_length, n_times // 8))
+        F1, D = layer_size(F1, "F1"), layer_size(D, "D")
+        F2 = layer_size(F2, "F2", F1 * D)
+        # No shorter than the paper's, and short epochs keep a time sample.
+        default_pool = 4 * max(1, round(sfreq / REFERENCE_SFREQ))
+        pool_length = layer_size(
+            pool_length, "pool_length", max(4, min(default_pool, n_times // 8))
+        )
         if n_times < 8 * pool_length:
             raise TooShortError(
                 f"EEGNet pools time by {8 * pool_length} at {sfreq:g} Hz and needs "
@@ -126,13 +137,16 @@ class EEGNet(EEGModule):
                 needed=8 * pool_length,
                 shorter="pool_length",
             )
-        F2 = F1 * D if F2 is None else F2
         # Odd kernels make Keras' "same" padding symmetric (64 -> 65 at 128 Hz).
-        kernel_length = kernel_length or scaled_length(64, sfreq) | 1
+        kernel_length = layer_size(
+            kernel_length, "kernel_length", scaled_length(64, sfreq) | 1
+        )
         pooled_sfreq = sfreq / pool_length
         # The paper's 16 samples at its pooled 32 Hz, i.e. half a second.
-        separable_kernel_length = (
-            separable_kernel_length or scaled_length(16, 4 * pooled_sfreq) | 1
+        separable_kernel_length = layer_size(
+            separable_kernel_length,
+            "separable_kernel_length",
+            scaled_length(16, 4 * pooled_sfreq) | 1,
         )
         self.temporal_conv = nn.Conv2d(
             1, F1, (1, kernel_length), padding=same_padding(kernel_length), bias=False
@@ -149,7 +163,7 @@ class EEGNet(EEGModule):
             F1 * D,
             F1 * D,
             (1, separable_kernel_length),
-            padding=same_padding(separable_kernel_length),
+            padding=same_padding(separable_kernel_length, "separable_kernel_length"),
             groups=F1 * D,
             bias=False,
         )

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from .._docs import fill_doc
-from ._base import EEGModule, TooShortError, scaled_length
+from ._base import EEGModule, TooShortError, layer_size, scaled_length
 from ._spatial_init import discriminant_spatial_filters
 
 
@@ -66,7 +66,11 @@ class InterpretableCNN(EEGModule):
         input_scale=1.0,
     ):
         super().__init__(n_channels, n_classes, n_times, sfreq, input_scale)
-        kernel_length = kernel_length or scaled_length(64, sfreq)
+        n_spatial = layer_size(n_spatial, "n_spatial")
+        depth_multiplier = layer_size(depth_multiplier, "depth_multiplier")
+        kernel_length = layer_size(
+            kernel_length, "kernel_length", scaled_length(64, sfreq)
+        )
         if n_times < kernel_length:
             raise TooShortError(
                 f"InterpretableCNN needs n_times >= kernel_length ({kernel_length} "
