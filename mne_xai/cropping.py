@@ -8,7 +8,6 @@ from mne.utils import _time_mask, _validate_type, logger, use_log_level
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
-from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, has_fit_parameter
 
 from ._convert import (
@@ -27,7 +26,6 @@ from ._training import _log_level
 from ._warnings import warn, warnings_once
 from .estimators import (
     UNPREDICTED_CLASSES,
-    _class_weights,
     _EEGClassifier,
     refuse_picks_of_bare_arrays,
     warn_if_classes_unpredicted,
@@ -418,14 +416,6 @@ class CroppedClassifier(
         if len(y) != len(data):
             raise ValueError(
                 f"y must hold one label per epoch ({len(data)}), got shape {y.shape}."
-            )
-        if isinstance(network, _EEGClassifier) and isinstance(
-            network.class_weight, dict
-        ):
-            # The windows carry no event names, which say how to key the weights.
-            classes = y if network.classes is None else network.classes
-            _class_weights(
-                network.class_weight, unique_labels(classes), y, inputs.event_id
             )
         if info is not None:
             sfreq = info["sfreq"]

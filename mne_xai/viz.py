@@ -49,7 +49,7 @@ _DEFAULT_BANDS = {
 }
 
 
-def default_bands(freqs):
+def _bands_reached(freqs):
     """Return the EEG bands a spectrum reaches, or its whole span if it reaches none.
 
     Data sampled slowly hold no alpha or beta to show: at 10 Hz (fNIRS),
@@ -879,7 +879,7 @@ def plot_band_topomaps(
     # Bad channels too: the network read them, and the info keeps them.
     relevance, freqs = spectrum.get_data(exclude=(), return_freqs=True)
     if bands is None:
-        bands = default_bands(freqs)
+        bands = _bands_reached(freqs)
     # A bin on an edge two bands share (8 Hz: theta 4-8, alpha 8-13) counts in
     # the higher band only, so that the bands' relevance adds up. A band's own
     # lower edge is no other band's (a band of one bin, 10-10 Hz, held none).

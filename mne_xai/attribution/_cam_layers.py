@@ -354,9 +354,10 @@ class FeatureMapMethod(AttributionMethod):
         probe_times = [n_times // 4, n_times // 2, (3 * n_times) // 4]
         generator = torch.Generator().manual_seed(0)
         noise = torch.randn(n_channels, generator=generator).to(inputs)
+        noise = noise * inputs[:1].abs().amax().clamp(min=1e-12)
         probes = inputs[:1].detach().repeat(1 + len(probe_times), 1, 1)
         for row, time in enumerate(probe_times, 1):
-            probes[row, :, time] += noise * inputs[:1].abs().amax().clamp(min=1e-12)
+            probes[row, :, time] += noise
         output = forward_recording(self.module, probes, [module])[1][module]
         change = (output[1:] - output[:1]).abs().flatten(1, -2).sum(dim=1)
         centers = grid.first_center + grid.step * torch.arange(

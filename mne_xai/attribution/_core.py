@@ -44,6 +44,7 @@ from .._progress import progress_bar
 from .._warnings import warn
 from ._propagation import check_gradient_path
 from ._registry import (
+    check_map_shape,
     get_method,
     list_methods,
     method_differentiates,
@@ -1099,14 +1100,8 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
                     f"network without checkpointing, or use another method. "
                     f"{other_methods_note()}"
                 ) from error
-            if attribution.shape != inputs.shape and explainer.map_transform is None:
-                # Broadcast into the epochs' maps, or averaged with them, a map
-                # of another shape failed in numpy's words or gave a wrong mean.
-                raise ValueError(
-                    f"{name} returned maps of shape {tuple(attribution.shape)} for "
-                    f"epochs of shape {tuple(inputs.shape)}; an attribution method "
-                    "returns one value per input sample, shaped like its input."
-                )
+            if explainer.map_transform is None:  # else checked before transforming
+                check_map_shape(attribution, inputs, name)
             attribution = attribution.detach()
             if isinstance(module, WindowAverage):
                 # No window reads these samples: their relevance is zero by

@@ -321,7 +321,8 @@ class _GradientCutRecorder(TorchFunctionMode):
     require grad itself (``x.detach()``, ``x.data``) or was computed with
     grad disabled (inside ``torch.no_grad()``, in place or not); or it is
     computed from a cut tensor. Values read as Python numbers (``.item()``)
-    or NumPy arrays (``.numpy()``, ``np.abs(x)``) are lost the same way. Functions of parameters and buffers alone (a
+    or NumPy arrays (``.numpy()``, ``np.abs(x)``) are lost the same way.
+    Functions of parameters and buffers alone (a
     max-norm constraint applied in ``forward`` under ``torch.no_grad()``)
     derive nothing from the input.
 
@@ -392,9 +393,9 @@ def check_gradient_path(module, inputs, method):
 
     A ``forward`` that computes statistics of its input without gradient
     (``with torch.no_grad(): scale = x.std()``, ``x.std().detach()``,
-    ``x.std().item()``, or through NumPy) and uses them on the way to the logits has an
-    autograd gradient that is not the derivative of the function it
-    computes: dividing by that scale makes the network scale-invariant,
+    ``x.std().item()``, or through NumPy) and uses them on the way to the
+    logits has an autograd gradient that is not the derivative of the
+    function it computes: dividing by that scale makes the network scale-invariant,
     whose derivative along the epoch is zero, but the gradient gives most of
     the logit there. Every map built from the gradient (saliency, integrated
     gradients, relevance propagation) would explain another function.

@@ -13,6 +13,20 @@ from .._graph import without_parametrizations
 _METHODS = {}
 
 
+def check_map_shape(attribution, inputs, name):
+    """Refuse maps of another shape than the epochs they explain.
+
+    Broadcast into the epochs' maps, or averaged with them, a map of another
+    shape failed in NumPy's words or gave a wrong mean.
+    """
+    if attribution.shape != inputs.shape:
+        raise ValueError(
+            f"{name} returned maps of shape {tuple(attribution.shape)} for epochs "
+            f"of shape {tuple(inputs.shape)}; an attribution method returns one "
+            "value per input sample, shaped like its input."
+        )
+
+
 class AttributionMethod(ABC):
     """Base class of attribution methods, in the manner of captum's attributions.
 

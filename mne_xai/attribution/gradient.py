@@ -11,7 +11,13 @@ from .._convert import SCALE_TOLERANCE
 from .._docs import fill_doc
 from .._warnings import warn
 from ._cam_layers import target_logits
-from ._registry import AttributionMethod, get_method, list_methods, register_method
+from ._registry import (
+    AttributionMethod,
+    check_map_shape,
+    get_method,
+    list_methods,
+    register_method,
+)
 
 
 def _single_baseline(baseline, method):
@@ -458,13 +464,7 @@ class SmoothGrad(AttributionMethod):
             attribution = explainer.attribute(
                 noisy.requires_grad_(), target, **base_params
             ).detach()
-            if attribution.shape != inputs.shape:
-                raise ValueError(
-                    f"base_method {base_method!r} returned maps of shape "
-                    f"{tuple(attribution.shape)} for epochs of shape "
-                    f"{tuple(inputs.shape)}; an attribution method returns one "
-                    "value per input sample, shaped like its input."
-                )
+            check_map_shape(attribution, inputs, f"base_method {base_method!r}")
             if self.map_transform is not None:
                 attribution = self.map_transform(attribution)
             total = total + attribution.double()

@@ -15,7 +15,7 @@ from ..attribution import explain, explain_spectrum, method_unit, modality_impor
 from ..attribution._registry import needs_patterns
 from ..inspect import learn_patterns, spatial_patterns
 from ..viz import (
-    default_bands,
+    _bands_reached,
     plot_attribution_joint,
     plot_band_topomaps,
     plot_class_topomaps,
@@ -326,7 +326,7 @@ def _outside_the_bands(spectrum):
     magnitude = data.reshape(-1, data.shape[-1]).sum(axis=0)
     # The bands drawn, which stop at the Nyquist frequency (at 20 Hz, theta
     # and 8-10 Hz; at 8 Hz or less, all frequencies).
-    bands = default_bands(spectrum.freqs).values()
+    bands = _bands_reached(spectrum.freqs).values()
     low = max(min(fmin for fmin, _ in bands), spectrum.freqs[0])
     high = min(max(fmax for _, fmax in bands), spectrum.freqs[-1])
     total = magnitude.sum()
