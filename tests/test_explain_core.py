@@ -111,7 +111,17 @@ def test_outputs_plot_with_mne(fitted_eegnet, few_epochs):
     assert feet.nave == int(
         (few_epochs.events[:, 2] == few_epochs.event_id["feet"]).sum()
     )
-    figures = attribution.plot_image(picks=["C3"], scalings=dict(eeg=1), show=False)
+    # explain's recipe for MNE's image: no panel may be drawn in µV.
+    figures = attribution.plot_image(
+        picks=["C3"],
+        scalings=dict(eeg=1),
+        units=dict(eeg="logit"),
+        evoked=False,
+        show=False,
+    )
+    labels = [axes.get_ylabel() for axes in figures[0].axes]
+    assert "µV" not in " ".join(labels)
+    assert "logit" in " ".join(label.get_text() for label in figures[0].findobj(plt.Text))
     figures.append(
         feet.plot_topomap(times=[1.0], scalings=1, units="logit", show=False)
     )

@@ -669,7 +669,9 @@ def explain(
         MNE's figures scale channels by their type, EEG as volts (times 1e6,
         labelled µV): pass ``scalings=1`` and ``units``, e.g.
         ``attribution.plot_image(scalings=dict(eeg=1),
-        units=dict(eeg="logit"))``, or use :mod:`mne_xai.viz`, which does.
+        units=dict(eeg="logit"), evoked=False)`` (MNE draws the time course
+        under the image in µV whatever ``scalings``), or use
+        :mod:`mne_xai.viz`, which does.
         Of a :class:`~mne_xai.CroppedClassifier`, samples that no window
         reads (outside ``tmin`` to ``tmax``, or between windows a longer
         ``window_step`` apart) are 0 in the maps of every method: the
