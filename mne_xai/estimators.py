@@ -24,6 +24,8 @@ from ._convert import (
     InputData,
     channel_moments,
     check_amplitudes,
+    check_copies,
+    check_loud_channels,
     check_offsets,
     check_volts,
     eeg_reference,
@@ -1003,6 +1005,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         # Only Epochs say their unit: arrays (spectra in decibels, with their
         # channels' info) may come in any.
         check_volts(moments, data.info)
+        check_loud_channels(moments, data.info)
         self.batch_size_, self.max_epochs_ = training_schedule(
             self._n_stepped_on(len(array)), self.batch_size, self.max_epochs
         )
@@ -1019,6 +1022,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         # Ends in "_" as fitted state: skorch takes any attribute that does not
         # for a parameter (get_params, and clone, would carry the data along).
         targets = np.searchsorted(classes, y).astype(np.int64)
+        check_copies(array, targets)
         self._training_statistics_ = dict(
             mean=array.mean(axis=0),
             std=std,

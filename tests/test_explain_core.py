@@ -121,7 +121,9 @@ def test_outputs_plot_with_mne(fitted_eegnet, few_epochs):
     )
     labels = [axes.get_ylabel() for axes in figures[0].axes]
     assert "µV" not in " ".join(labels)
-    assert "logit" in " ".join(label.get_text() for label in figures[0].findobj(plt.Text))
+    assert "logit" in " ".join(
+        label.get_text() for label in figures[0].findobj(plt.Text)
+    )
     figures.append(
         feet.plot_topomap(times=[1.0], scalings=1, units="logit", show=False)
     )

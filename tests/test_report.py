@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV, ShuffleSplit
+from sklearn.model_selection import GridSearchCV, KFold, ShuffleSplit
 from sklearn.pipeline import make_pipeline
 
 from mne_xai import EEGNetClassifier
@@ -25,7 +25,12 @@ from mne_xai import explain as mne_xai_explain
 from mne_xai.cli import _print_accuracies, main
 from mne_xai.cropping import CroppedClassifier
 from mne_xai.report import make_report
-from mne_xai.report._accuracy import _describe, chance_level, chance_test
+from mne_xai.report._accuracy import (
+    _describe,
+    chance_level,
+    chance_test,
+    held_out_unseen,
+)
 from mne_xai.report._checks import check_data
 from mne_xai.report._text import SECTIONS
 
@@ -1694,3 +1699,30 @@ def test_one_train_test_split_is_reported_without_a_spread(spatial_epochs):
     # The tables of accuracy and balanced accuracy: the fold's row, no mean of it.
     assert contents["Accuracy"].count("<th>1</th>") == 2
     assert "<th>mean</th>" not in contents["Accuracy"]
+
+
+def test_held_out_epochs_with_a_copy_in_training_are_not_scored():
+    """Every epoch given twice (a run loaded twice): on epochs without any
+    signal, the page said the network beat chance (0.64, p = 0.009)."""
+    data = np.random.default_rng(0).standard_normal((10, 2, 8))
+    given_twice = np.concatenate([data, data])
+    folds = list(KFold(5, shuffle=True, random_state=0).split(given_twice))
+    with pytest.warns(RuntimeWarning, match="10 of the 20 epochs are exact copies"):
+        unseen = held_out_unseen(folds, given_twice)
+    copy_of = np.tile(np.arange(10), 2)
+    for train, test in unseen:
+        assert len(test) and not np.isin(copy_of[test], copy_of[train]).any()
+    # Only the copies are dropped (and the folds left with nothing to test).
+    expected = [
+        (train, test[~np.isin(copy_of[test], copy_of[train])]) for train, test in folds
+    ]
+    expected = [(train, test) for train, test in expected if len(test)]
+    assert len(unseen) == len(expected)
+    for (_, kept), (_, test) in zip(unseen, expected, strict=True):
+        np.testing.assert_array_equal(kept, test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert held_out_unseen(folds[:2], given_twice[:10]) == folds[:2]
+    each_fold_one_trial = list(KFold(10).split(given_twice))
+    with pytest.raises(ValueError, match="Every held-out epoch has an exact copy"):
+        held_out_unseen(each_fold_one_trial, np.concatenate([data[:1]] * 20))

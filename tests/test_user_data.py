@@ -369,6 +369,68 @@ def test_an_average_reference_as_applied_projector_or_set_is_one_reference():
         clf.predict(epochs)
 
 
+def test_the_reference_is_read_through_offsets_and_electrode_pops(imagery_epochs):
+    """One sample of one channel 1 mV off (an electrode pop), or a DC offset,
+    made average-referenced EEGBCI epochs read as "neither" reference, with the
+    advice to reference them again; which epoch held the pop decided it."""
+    from mne_xai._convert import eeg_reference
+
+    average = imagery_epochs.copy().set_eeg_reference("average", verbose=False)
+    to_iz = imagery_epochs.copy().set_eeg_reference(["Iz"], verbose=False)
+    for referenced, expected in ((average, "average"), (to_iz, "Iz")):
+        data = referenced.get_data()
+        assert eeg_reference(data, referenced.info) == expected
+        popped = data.copy()
+        popped[0, 5, 50] += 1e-3
+        assert eeg_reference(popped, referenced.info) == expected
+        offset = data + np.random.default_rng(0).normal(0, 0.03, data.shape[:2] + (1,))
+        assert eeg_reference(offset, referenced.info) == expected
+    # Referenced otherwise stays told apart.
+    other = imagery_epochs.copy().set_eeg_reference(["T9", "T10"], verbose=False)
+    assert eeg_reference(other.get_data(), other.info) is None
+
+
+def test_a_reference_channel_that_may_be_a_dead_electrode_says_so():
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((8, 6, 64))
+    data[:, 2] = 0.0  # a dead electrode, or the reference
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(
+        _epochs(data, np.arange(8) % 2 + 1)
+    )
+    assert clf.eeg_reference_ == "EEG2"
+    repaired = data.copy()
+    repaired[:, 2] = rng.standard_normal((8, 64))
+    with pytest.warns(RuntimeWarning, match="If EEG2 was a dead.*mark it bad"):
+        clf.predict(_epochs(repaired, np.arange(8) % 2 + 1))
+
+
+def test_a_channel_far_louder_than_its_type_is_named(imagery_epochs):
+    """A broken electrode not marked bad set the scale of its type: the other
+    channels reached the network 160 times too small, without a word."""
+    broken = imagery_epochs.copy()
+    broken._data[:, broken.ch_names.index("F3")] *= 1000
+    quick = {**FAST, "max_epochs": 0}
+    with pytest.warns(RuntimeWarning, match=r"F3 \(.* times\)\. A loose or broken"):
+        EEGNetClassifier(**quick).fit(broken)
+    broken.info["bads"] = ["F3"]  # the advice: left out by the default picks
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        EEGNetClassifier(**quick).fit(broken)
+        EEGNetClassifier(**quick).fit(imagery_epochs)
+
+
+def test_epochs_given_twice_warn_at_fit(synthetic_arrays):
+    X, y = synthetic_arrays
+    some = [0, 1, 2, 20, 21, 22]
+    quick = {**FAST, "max_epochs": 0}
+    twice = _epochs(np.concatenate([X[some]] * 2), np.tile(y[some] + 1, 2))
+    with pytest.warns(RuntimeWarning, match=r"6 epoch\(s\) of X are exact copies"):
+        EEGNetClassifier(**quick).fit(twice)
+    relabelled = _epochs(np.concatenate([X[some]] * 2), np.repeat([1, 2], 6))
+    with pytest.warns(RuntimeWarning, match="6 of them with another label"):
+        EEGNetClassifier(**quick).fit(relabelled)
+
+
 def test_meg_at_another_gradient_compensation_grade_warns():
     """CTF MEG at gradient compensation grade 3 (as recorded) was explained by
     a network trained at grade 0 without a word: every channel then holds the

@@ -15,6 +15,7 @@ from sklearn.base import clone
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, check_cv
 
+from .._convert import COPIES, first_copies
 from .._warnings import warn
 from ..estimators import UNPREDICTED_CLASSES
 from ._text import HOW_TO_READ, SECTIONS
@@ -79,6 +80,55 @@ def folds_of(splitter, y, groups):
                 "(e.g. groups=epochs.metadata['subject'] for leave-one-subject-out)."
             ) from None
         raise
+
+
+def held_out_unseen(folds, data):
+    """Hold out, in each fold, only epochs of which no copy was trained on.
+
+    Epochs given twice (the same run loaded twice) put copies of training
+    epochs among the held-out ones: on simulated epochs without any signal,
+    the page said the network beat chance (0.64, p = 0.009). Any splitter's
+    folds are kept, less those copies; a fold left with nothing to test is
+    dropped.
+
+    Parameters
+    ----------
+    folds : list of (ndarray, ndarray)
+        The (train, test) indices of each fold.
+    data : ndarray, shape (n_epochs, n_channels, n_times)
+        The epochs, the channels the network reads.
+
+    Returns
+    -------
+    folds : list of (ndarray, ndarray)
+        The folds, their held-out epochs unseen in their training.
+    """
+    first = first_copies(data)
+    if np.array_equal(first, np.arange(len(first))):
+        return folds
+    unseen = [
+        (train, test[~np.isin(first[test], first[train])]) for train, test in folds
+    ]
+    kept = [(train, test) for train, test in unseen if len(test)]
+    if not kept:
+        raise ValueError(
+            "Every held-out epoch has an exact copy among its fold's training "
+            "epochs: the epochs hold each trial several times. Keep one of each."
+        )
+    n_copies = int(np.sum(first != np.arange(len(first))))
+    n_dropped = sum(len(test) for _, test in folds) - sum(len(t) for _, t in unseen)
+    warn(
+        f"{n_copies} of the {len(first)} epochs {COPIES}, the same trials given "
+        f"twice? {n_dropped} held-out epoch(s) had a copy among their fold's "
+        "training epochs and are not scored"
+        + (
+            f"; {len(folds) - len(kept)} fold(s) had no other"
+            if len(kept) < len(folds)
+            else ""
+        )
+        + ". Keep one of each to score every trial."
+    )
+    return kept
 
 
 def splitter_of(cv, random_state):
@@ -243,6 +293,8 @@ def _cross_validate(context, folds):
             # A fold's network is judged by its held-out score, in the table;
             # the network explained, fitted on all epochs, warns for itself.
             warnings.filterwarnings("ignore", message=UNPREDICTED_CLASSES)
+            # The folds hold out no copy of a training epoch (held_out_unseen).
+            warnings.filterwarnings("ignore", message=f".*{COPIES}")
             network = make_network().fit(read[train], y[train])
         predicted = {"network": np.asarray(network.predict(epochs[test]))}
         if reference is None:

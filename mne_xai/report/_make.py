@@ -15,6 +15,7 @@ from ._accuracy import (
     _add_overview,
     _cross_validate,
     folds_of,
+    held_out_unseen,
     splitter_of,
 )
 from ._checks import check_data, check_reportable, check_training_folds, is_fitted
@@ -180,7 +181,9 @@ def make_report(
             title=title or f"{type(estimator).__name__} on {len(epochs)} epochs",
             verbose=False,
         )
-    folds = folds_of(splitter, y, groups)
+    folds = held_out_unseen(
+        folds_of(splitter, y, groups), epochs.get_data(picks=plan.ch_names)
+    )
     check_training_folds(folds, y)
     context = _Context(
         report,
