@@ -57,7 +57,7 @@ from mne_xai.evaluate import (
     perturbation_test,
     target_randomization_check,
 )
-from mne_xai.report._accuracy import chance_level, chance_test
+from mne_xai.evaluate._chance import chance_level, chance_test
 from mne_xai.simulation import simulate_epochs
 
 matplotlib.use("Agg")

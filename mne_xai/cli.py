@@ -128,7 +128,7 @@ def demo(args):
 
 def _print_accuracies(results, y, cv):
     """Print each candidate's accuracy beside chance; return whether it beats it."""
-    from .report._accuracy import CHANCE_ALPHA, chance_level, chance_test
+    from .evaluate._chance import CHANCE_ALPHA, chance_level, chance_test
 
     # Chance as the report takes it: always answering the most frequent class.
     folds = list(cv.split(np.zeros((len(y), 1)), y))

@@ -1,5 +1,6 @@
 """trust_summary: deletion against random and randomization, read together."""
 
+import warnings
 from functools import partial
 
 import matplotlib
@@ -71,6 +72,25 @@ def summary(simulated, copy_of_random):
         random_state=0,
         verbose=False,
     )
+
+
+def test_a_network_at_chance_is_said_to_explain_noise(spatial_epochs):
+    """On two classes of identical epochs, a network at chance had its maps read
+    "above random" and "class-specific", and nothing said it learned nothing."""
+    untrained = EEGNetClassifier(max_epochs=0, random_state=0, verbose=False)
+    untrained.fit(spatial_epochs)
+    with pytest.warns(RuntimeWarning, match="no better than chance.*explain noise"):
+        trust_summary(
+            untrained, spatial_epochs, ["saliency"], n_steps=4, random_state=0
+        )
+
+
+def test_a_network_that_learned_is_not_said_to_be_at_chance(simulated):
+    network, epochs = simulated
+    assert network.score(epochs) > 0.8
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*no better than chance")
+        trust_summary(network, epochs, ["saliency"], n_steps=4, random_state=0)
 
 
 def test_random_is_the_anchor(summary):

@@ -10,7 +10,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from mne.utils import logger, use_log_level
-from scipy.stats import binomtest
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, check_cv
@@ -18,13 +17,13 @@ from sklearn.model_selection import StratifiedKFold, check_cv
 from .._convert import COPIES, first_copies
 from .._warnings import warn
 from ..estimators import UNPREDICTED_CLASSES
+from ..evaluate._chance import (
+    CHANCE_ALPHA,
+    balanced_chance_test,
+    chance_level,
+    chance_test,
+)
 from ._text import HOW_TO_READ, SECTIONS
-
-#: The network beats chance when its test's p-value is below this.
-CHANCE_ALPHA = 0.05
-#: Shuffles of the labels in the test of balanced accuracy against chance.
-N_PERMUTATIONS = 10_000
-
 
 #: The references' names, as columns of the scores.
 CSP_NAME, SAMPLES_NAME = "CSP+LDA", "LR on samples"
@@ -367,117 +366,6 @@ def _fold_row(fold, score, chance, y_true, predicted):
             if name != "network"
         },
     }
-
-
-def chance_level(y):
-    """Return the accuracy of always answering the most frequent class of ``y``.
-
-    The rate a classifier that learned nothing reaches, and the null rate of
-    :func:`chance_test`: for balanced classes, one over their number. Not
-    the most frequent class of each training fold: in stratified folds that
-    is the held-out fold's least frequent, below chance on small data (0.36
-    for 7 epochs of each of two classes in 5 folds).
-
-    Parameters
-    ----------
-    y : array-like, shape (n_epochs,)
-        The labels of all epochs.
-
-    Returns
-    -------
-    chance : float
-        The share of the most frequent class.
-    """
-    return np.unique(y, return_counts=True)[1].max() / len(y)
-
-
-def chance_test(accuracy, chance, held_out):
-    """Test whether the network's held-out predictions beat chance.
-
-    A one-sided binomial test of the correct predictions pooled over folds
-    against the chance rate (Combrisson & Jerbi 2015): with few epochs, an
-    accuracy well above the chance rate can still be luck. Folds that test an
-    epoch more than once (e.g. :class:`~sklearn.model_selection.ShuffleSplit`)
-    count as many trials as there are distinct epochs, since repeated
-    predictions of one epoch are not independent evidence.
-
-    Parameters
-    ----------
-    accuracy : array, shape (n_folds,)
-        The network's accuracy in each fold.
-    chance : float
-        The chance rate (see :func:`chance_level`).
-    held_out : list of array of int
-        The epochs each fold tested.
-
-    Returns
-    -------
-    n_correct : int
-        The accuracy pooled over folds times ``n_tested``, rounded.
-    n_tested : int
-        The number of distinct held-out epochs.
-    p_value : float
-        The probability of at least ``n_correct`` right by chance.
-    """
-    tested = np.array([len(indices) for indices in held_out])
-    accuracy_rate = float(np.dot(accuracy, tested)) / tested.sum()
-    n_tested = len(np.unique(np.concatenate(held_out)))
-    n_correct = int(round(accuracy_rate * n_tested))
-    p_value = binomtest(n_correct, n_tested, chance, alternative="greater").pvalue
-    return n_correct, n_tested, float(p_value)
-
-
-def balanced_chance_test(y_true, y_pred, random_state=None):
-    """Test whether predictions beat chance in balanced accuracy.
-
-    A one-sided permutation test: the labels are shuffled among the epochs,
-    which keeps how often each class occurs and is predicted and breaks any
-    link between the two, and the p-value is the share of
-    :data:`N_PERMUTATIONS` shuffles that score a balanced accuracy at least
-    the one observed. The network is not trained again: this tests the
-    predictions' association with the labels (for two classes, as Fisher's
-    exact test of their confusion matrix does). Whatever the share of
-    each class predicted, predictions unrelated to the labels score one over
-    the number of classes: a network that weighs the classes, giving up some
-    of the frequent class's epochs for the rare ones', is not taken for one
-    that learned nothing, as by :func:`chance_test` against the most
-    frequent class's share.
-
-    Parameters
-    ----------
-    y_true, y_pred : array, shape (n_epochs,)
-        The labels and the predictions of the epochs tested, once each.
-    random_state : int | None
-        Seed of the shuffles.
-
-    Returns
-    -------
-    balanced_accuracy : float
-        The mean recall of the classes of ``y_true``.
-    p_value : float
-        The probability of at least that balanced accuracy by chance.
-    """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    classes, counts = np.unique(y_true, return_counts=True)
-
-    def balanced_accuracy(labels):  # of each row of labels
-        return np.mean(
-            [
-                ((labels == label) & (y_pred == label)).sum(axis=-1) / count
-                for label, count in zip(classes, counts, strict=True)
-            ],
-            axis=0,
-        )
-
-    observed = balanced_accuracy(y_true)
-    rng = np.random.default_rng(random_state)
-    at_least, batch = 0, 1000  # shuffles at once, for memory
-    for start in range(0, N_PERMUTATIONS, batch):
-        shuffles = np.tile(y_true, (min(batch, N_PERMUTATIONS - start), 1))
-        shuffled = balanced_accuracy(rng.permuted(shuffles, axis=1))
-        # Equal balanced accuracies may differ in their last bits.
-        at_least += int(np.sum(shuffled >= observed - 1e-9))
-    return float(observed), (at_least + 1) / (N_PERMUTATIONS + 1)
 
 
 def _plot_accuracy(scores):

@@ -4,16 +4,18 @@ import time
 
 import numpy as np
 import pandas as pd
+import torch
 from mne.utils import _check_option, _validate_type, logger, verbose
 
-from ..._checks import check_seed
+from ..._checks import check_seed, compute_device
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
-from ..._warnings import warnings_once
+from ..._warnings import warn, warnings_once
 from ...attribution import list_methods
-from ...attribution._core import _event_id
+from ...attribution._core import _event_id, private_module
 from ...attribution._registry import check_comparable_across_channels
+from .._chance import CHANCE_ALPHA, balanced_chance_test
 from ..faithfulness import deletion_curve
 from ..faithfulness._baselines import _check_baseline
 from ..sanity import parameter_randomization_check, target_randomization_check
@@ -285,6 +287,10 @@ def trust_summary(
         f"Trust summary on {len(anchor)} epochs: random deletion (the anchor), "
         f"{time.perf_counter() - start:.1f} s"
     )
+    if isinstance(target, str) and target == "true":
+        _warn_if_at_chance(
+            estimator, data, curves["random"].target, batch_size, device, random_state
+        )
     names = _class_names(estimator, epochs)
     rows = {
         "random": dict(
@@ -347,6 +353,39 @@ def trust_summary(
         threshold=threshold,
         baseline=baseline,
     )
+
+
+def _warn_if_at_chance(estimator, data, true_index, batch_size, device, random_state):
+    """Warn when the network tells the epochs' classes apart no better than chance.
+
+    The readings say how the maps follow the network, whatever it learned: on
+    two classes of identical epochs, a network at chance had integrated
+    gradients read "above random" and "class-specific", and nothing said the
+    network had learned nothing to explain.
+    """
+    predicted_index = getattr(estimator, "predicted_index", None)
+    if predicted_index is not None:  # a network that predicts otherwise
+        predicted = predicted_index(data)
+    else:
+        device = compute_device(device, estimator)
+        module = private_module(estimator, device)
+        with torch.no_grad():
+            predicted = np.concatenate(
+                [
+                    module(torch.from_numpy(batch).to(device)).argmax(dim=1).cpu()
+                    for batch in data.batches(batch_size)
+                ]
+            )
+    balanced, p_value = balanced_chance_test(true_index, predicted, random_state)
+    if p_value >= CHANCE_ALPHA:
+        warn(
+            f"The network tells the classes of these epochs apart no better than "
+            f"chance: balanced accuracy {balanced:.2f}, against "
+            f"{1 / len(np.unique(true_index)):.2f} by chance (one-sided permutation "
+            f"test of the labels, p = {p_value:.2g}). The readings say how its maps "
+            "follow the network, but it has learned nothing here that separates "
+            "the classes: the maps explain noise, not evidence in the data."
+        )
 
 
 def _method_row(curve, anchor, check, target_check, class_gains, threshold):
