@@ -1126,8 +1126,15 @@ def _as_array(X, name):
             f"{name} must have shape (n_epochs, n_channels, n_times), got an "
             f"array of shape {data.shape}."
         )
-    if data.shape[0] == 0:
-        raise ValueError(f"{name} holds no epochs.")
+    # The one check of every estimator, and of what wraps one: on no channels
+    # or no samples, the windows of CroppedClassifier and the spectra of
+    # SpectralClassifier failed inside NumPy.
+    for axis, what in enumerate(("epochs", "channels", "samples")):
+        if data.shape[axis] == 0:
+            raise ValueError(
+                f"{name} holds no {what}: its shape (n_epochs, n_channels, "
+                f"n_times) is {data.shape}."
+            )
     data = data.astype(np.float32, copy=False)
     _check_finite(data, name)
     return data

@@ -28,7 +28,8 @@ _PARAMETERS = """
     optimizer : subclass of torch.optim.Optimizer
         The optimizer; its options are set with ``optimizer__<name>``.
     lr : float
-        Learning rate.
+        Learning rate, a finite number of at least 0 (0 leaves the network
+        as it was built).
     max_epochs : int | "auto"
         Number of passes over the training data. ``"auto"`` gives at least
         1,000 optimizer steps, within 20 to 500 epochs (see

@@ -4,10 +4,12 @@ import warnings
 
 import mne
 import numpy as np
-from mne.utils import _time_mask, _validate_type, logger, use_log_level
+from mne.utils import _time_mask, _validate_type
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
+from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import check_is_fitted, column_or_1d, has_fit_parameter
 
 from ._convert import (
@@ -22,11 +24,11 @@ from ._convert import (
     training_channels,
 )
 from ._prediction import _ScoreMixin
-from ._training import _log_level
 from ._warnings import warn, warnings_once
 from .estimators import (
     UNPREDICTED_CLASSES,
     _EEGClassifier,
+    log_at_level_of,
     refuse_picks_of_bare_arrays,
     warn_if_classes_unpredicted,
 )
@@ -59,10 +61,10 @@ def _final_step_parameter(estimator, name):
 def _groups_key(estimator):
     """Return the key under which ``fit`` passes the windows' epochs as groups.
 
-    To the final step of a Pipeline that takes ``groups``; to a search itself,
-    for its folds (a search passes no ``groups`` on to the candidates' ``fit``,
-    and a ``cv`` that is not group-aware ignores them). None where nothing
-    takes them.
+    Without metadata routing: to the final step of a Pipeline that takes
+    ``groups``; to a search itself, for its folds (a search passes no
+    ``groups`` on to the candidates' ``fit``, and a ``cv`` that is not
+    group-aware ignores them). None where nothing takes them.
     """
     if isinstance(estimator, Pipeline):
         last, step = estimator.steps[-1]
@@ -71,6 +73,27 @@ def _groups_key(estimator):
     if isinstance(estimator, BaseSearchCV) or has_fit_parameter(estimator, "groups"):
         return "groups"
     return None
+
+
+def _groups_fit_params(estimator, groups):
+    """Return the parameters by which ``estimator.fit`` gets the windows' epochs.
+
+    ``estimator`` is the clone about to be fitted. With scikit-learn's metadata
+    routing enabled, a Pipeline or a search refuses the ``step__groups`` keys
+    and passes on only what its steps request: the final step's request is set
+    on the clone (the user's estimator is left as it was), and ``groups`` is
+    passed where something consumes it (that step, or a search's group-aware
+    ``cv``).
+    """
+    if not get_config().get("enable_metadata_routing", False):
+        key = _groups_key(estimator)
+        return {} if key is None else {key: groups}
+    final = _final_step(estimator)
+    if has_fit_parameter(final, "groups") and hasattr(final, "set_fit_request"):
+        final.set_fit_request(groups=True)
+    if get_routing_for_object(estimator).consumes("fit", ["groups"]):
+        return {"groups": groups}
+    return {}
 
 
 #: The start of the warning that windows leave samples unread (a regex, for
@@ -249,7 +272,11 @@ class CroppedClassifier(
     share samples with training windows. A search (e.g.
     :class:`~sklearn.model_selection.GridSearchCV`) gets them for its folds,
     which then hold out whole epochs with a group-aware ``cv``
-    (:class:`~sklearn.model_selection.GroupKFold`).
+    (:class:`~sklearn.model_selection.GroupKFold`). With scikit-learn's
+    metadata routing enabled (``sklearn.set_config(enable_metadata_routing=True)``),
+    the clone that is fitted requests ``groups`` on that final step itself
+    (``set_fit_request(groups=True)``), so a search also passes them on to
+    its candidates.
 
     References
     ----------
@@ -436,20 +463,16 @@ class CroppedClassifier(
         self.event_id_ = inputs.event_id
         self.events_are_labels_ = labels_match_events(inputs, y)
         n_windows = len(self.window_starts_)
-        # At the level of our estimator, which logs the training itself (other
-        # estimators' verbose has other meanings).
-        verbose = network.verbose if isinstance(network, _EEGClassifier) else None
-        with use_log_level(_log_level(verbose)):
-            logger.info(
-                f"Training on {n_windows} windows of {self.window_samples_} "
-                f"samples from each of {len(data)} epochs."
-            )
-        fit_params = {}
-        key = _groups_key(self.estimator)
-        if key is not None:
-            # Windows of one epoch stay on one side of an inner validation split.
-            fit_params[key] = np.repeat(np.arange(len(data)), n_windows)
+        log_at_level_of(
+            network,
+            f"Training on {n_windows} windows of {self.window_samples_} "
+            f"samples from each of {len(data)} epochs.",
+        )
         estimator = clone(self.estimator)
+        # Windows of one epoch stay on one side of an inner validation split.
+        fit_params = _groups_fit_params(
+            estimator, np.repeat(np.arange(len(data)), n_windows)
+        )
         shift = _final_step_parameter(estimator, "time_shift")
         if shift in estimator.get_params():
             # The windows, window_step apart, are the shifts already: shifted

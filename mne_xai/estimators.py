@@ -7,7 +7,7 @@ from functools import partial
 import mne
 import numpy as np
 import torch
-from mne.utils import _check_option, _validate_type, logger
+from mne.utils import _check_option, _validate_type, logger, use_log_level
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.utils import check_random_state, resample
 from sklearn.utils.class_weight import compute_class_weight
@@ -58,6 +58,7 @@ from ._training import (  # noqa: F401
     MIN_TRAINING_STEPS,
     MaxNormConstraint,
     PlainPrintLog,
+    _log_level,
     at_own_log_level,
     shifted_in_time,
     skorch_prints_logged,
@@ -394,6 +395,33 @@ def warn_if_classes_unpredicted(predicted, targets, classes, class_weight):
     warn(message)
 
 
+def _single_class_cause(data, y):
+    """Say why labels read from the events of Epochs may hold a single class.
+
+    Epochs made by ``mne.EpochsArray`` without events code every epoch 1.
+    Epochs with events of several classes get a training fold of one class
+    from a split that is not stratified: scikit-learn's ``cross_val_score``
+    of Epochs without ``y`` splits them in order, so epochs ordered by class
+    (``mne.concatenate_epochs`` of two conditions) were told that their events
+    were missing.
+    """
+    if data.events is None or not labels_match_events(data, y):
+        return ""
+    if data.event_id == {"1": 1} and np.all(data.events[:, 2] == 1):
+        return (
+            " They are the events of X (epochs.events[:, 2]), which "
+            "mne.EpochsArray without events codes 1 in every epoch: pass y, "
+            "or the events."
+        )
+    return (
+        " They are the events of X (epochs.events[:, 2]). If X is the training "
+        "part of a split, the split was not stratified: scikit-learn "
+        "stratifies the folds of cross_val_score or GridSearchCV by class only "
+        "when given y, so epochs ordered by class give folds of one class. Pass "
+        "y=epochs.events[:, 2] (or cv=StratifiedKFold(...))."
+    )
+
+
 class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     _default_module = None
 
@@ -468,6 +496,14 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             _validate_type(value, "int-like", name, '"auto" or an integer')
             if value < lowest:
                 raise ValueError(f"{name} must be at least {lowest}, got {value}.")
+        # Unchecked, a string from a configuration file failed inside torch
+        # ("'<=' not supported between instances of 'float' and 'str'").
+        _validate_type(self.lr, "numeric", "lr", "a number")
+        # 0 is allowed, as in torch: it keeps the network as it was built.
+        if not 0 <= self.lr < math.inf:
+            raise ValueError(
+                f"lr must be a finite number of at least 0, got {self.lr}."
+            )
         if self.scaling != "auto":
             _validate_type(self.scaling, "numeric", "scaling", '"auto" or a number')
             if not self.scaling > 0:
@@ -963,17 +999,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             classes = self.classes
         classes = labels if classes is None else unique_labels(classes)
         if len(classes) < 2:
-            # mne.EpochsArray without events codes every epoch 1.
-            from_events = (
-                " They are the events of X (epochs.events[:, 2]), which "
-                "mne.EpochsArray without events codes 1 in every epoch: pass y, "
-                "or the events."
-                if data.events is not None and labels_match_events(data, y)
-                else ""
-            )
             raise ValueError(
                 f"y holds a single class ({classes.tolist()[0]!r}); a classifier "
-                f"needs at least two.{from_events}"
+                f"needs at least two.{_single_class_cause(data, y)}"
             )
         unknown = np.setdiff1d(labels, classes)
         if len(unknown):
@@ -1589,6 +1617,27 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
 
     def check_data(self, X, y):
         """Leave class inference to ``fit``, which works on the original labels."""
+
+
+def log_at_level_of(estimator, message):
+    """Log ``message`` as info at the level of the network estimator that trains.
+
+    Meta-estimators (cropped, spectral) say how they train their estimator;
+    at MNE's level, silent fits (and every GridSearchCV worker, where the
+    caller's level does not apply) printed it. The level is the ``verbose`` of
+    our estimators, which log the training themselves; other estimators'
+    ``verbose`` has other meanings, so they take MNE's current level.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The estimator trained (the final step of a Pipeline or a search).
+    message : str
+        What to log.
+    """
+    verbose = estimator.verbose if isinstance(estimator, _EEGClassifier) else None
+    with use_log_level(_log_level(verbose)):
+        logger.info(message)
 
 
 class EEGNetClassifier(_EEGClassifier):  # noqa: D101 (docstring assembled below)

@@ -4,6 +4,7 @@ import warnings
 import mne
 import numpy as np
 import pytest
+import sklearn
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -16,6 +17,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.metadata_routing import get_routing_for_object
 
 import mne_xai
 from mne_xai import EEGNetClassifier
@@ -38,6 +40,25 @@ class MeanClassifier(ClassifierMixin, BaseEstimator):
         data = X.get_data() if isinstance(X, mne.BaseEpochs) else X
         positive = data.mean(axis=(1, 2))
         return np.column_stack([1 - positive, positive])
+
+
+class _RecordedGroupKFold(GroupKFold):
+    """GroupKFold that records the groups of the folds it splits."""
+
+    def __init__(self, n_splits=5):
+        super().__init__(n_splits)
+        self.splits = []
+
+    def split(self, X, y=None, groups=None):
+        for train, test in super().split(X, y, groups):
+            self.splits.append((groups[train], groups[test]))
+            yield train, test
+
+    def assert_whole_epochs_held_out(self):
+        """Check that it split, and no group lies on both sides of a split."""
+        assert len(self.splits) == self.n_splits
+        for train_groups, test_groups in self.splits:
+            assert not set(train_groups) & set(test_groups)
 
 
 def _ramp_epochs(n_epochs=4, n_channels=2, n_times=101):
@@ -520,27 +541,50 @@ def test_windows_of_an_epoch_share_a_group():
     assert plain.estimator_.y_fit_.shape == (8 * n_windows,)
     # A search gets them for its folds: GroupKFold raised "The 'groups'
     # parameter should not be None", and no search could hold out whole epochs.
-    splits = []
-
-    class RecordedGroupKFold(GroupKFold):
-        def split(self, X, y=None, groups=None):
-            for train, test in super().split(X, y, groups):
-                splits.append((groups[train], groups[test]))
-                yield train, test
-
     search = GridSearchCV(  # only the folds matter here, not their scores
         MeanClassifier(),
         {},
-        cv=RecordedGroupKFold(2),
+        cv=_RecordedGroupKFold(2),
         scoring=lambda estimator, X, y: 0.0,
         error_score="raise",
     )
-    CroppedClassifier(search, window_length=0.4, window_step=0.2, sfreq=SFREQ).fit(
-        data, y
+    clf = CroppedClassifier(search, window_length=0.4, window_step=0.2, sfreq=SFREQ)
+    # The splits are recorded by the cv of the search fitted, a copy.
+    clf.fit(data, y).estimator_.cv.assert_whole_epochs_held_out()
+
+
+@pytest.mark.parametrize("routing", [False, True])
+@pytest.mark.parametrize("wrapper", ["pipeline", "search"])
+def test_windows_of_an_epoch_share_a_group_with_metadata_routing(routing, wrapper):
+    """With scikit-learn's metadata routing enabled, a Pipeline refused the
+    groups as 'eegnetclassifier__groups', "not routed to any object", and a
+    search because the network had not requested them, though the user had
+    passed none."""
+    data, _ = _ramp_epochs(n_epochs=8)
+    y = np.arange(8) // 2 % 2  # both classes in each fold of GroupKFold(2)
+    network = EEGNetClassifier(max_epochs=1, verbose=False)
+    estimator = (
+        make_pipeline(network)
+        if wrapper == "pipeline"
+        else GridSearchCV(
+            network, {"lr": [1e-3]}, cv=_RecordedGroupKFold(2), error_score="raise"
+        )
     )
-    assert len(splits) == 2
-    for train_epochs, test_epochs in splits:
-        assert not set(train_epochs) & set(test_epochs)
+    with sklearn.config_context(enable_metadata_routing=routing):
+        clf = CroppedClassifier(
+            estimator, window_length=0.4, window_step=0.2, sfreq=SFREQ
+        ).fit(data, y)
+        # The clone fitted requested them, not the user's network.
+        assert not get_routing_for_object(network).consumes("fit", ["groups"])
+    windows_of_epochs = np.repeat(np.arange(8), len(clf.window_starts_))
+    if wrapper == "pipeline":
+        assert_array_equal(clf.estimator_[-1].validation_groups_, windows_of_epochs)
+        return
+    clf.estimator_.cv.assert_whole_epochs_held_out()
+    if routing:  # routed on to the network too, as it requested them
+        assert_array_equal(
+            clf.estimator_.best_estimator_.validation_groups_, windows_of_epochs
+        )
 
 
 @pytest.mark.slow

@@ -577,6 +577,43 @@ def test_epochs_array_without_events_says_its_events_are_one_class(
     assert EEGNetClassifier(**FAST).fit(epochs, y).classes_.tolist() == [0, 1]
 
 
+def test_a_training_fold_of_one_class_points_to_the_unstratified_split(
+    synthetic_arrays,
+):
+    """cross_val_score of Epochs ordered by class, without y, splits them in
+    order: a training fold of one class (2) was blamed on mne.EpochsArray
+    without events, which code 1 in every epoch, though these had events."""
+    epochs = _synthetic_epochs(*synthetic_arrays)  # 20 "rest", then 20 "move"
+    with pytest.raises(ValueError, match=r"single class \(2\)") as error:
+        cross_val_score(EEGNetClassifier(**FAST), epochs, cv=2, error_score="raise")
+    assert "not stratified" in str(error.value)
+    assert "y=epochs.events[:, 2]" in str(error.value)
+    assert "EpochsArray without events" not in str(error.value)
+    # What it says to do works.
+    cross_val_score(EEGNetClassifier(**FAST), epochs, epochs.events[:, 2], cv=2)
+
+
+@pytest.mark.parametrize("shape", [(40, 0, 64), (40, 4, 0)])
+@pytest.mark.parametrize("wrapper", ["none", "cropped", "spectral"])
+def test_arrays_without_channels_or_samples_are_refused_alike(shape, wrapper):
+    """The estimators refused them through their network's size, but
+    CroppedClassifier and SpectralClassifier failed inside NumPy ("cannot
+    reshape array of size 0", "need at least one array to concatenate") or
+    named a tmax the user never gave."""
+    from mne_xai import CroppedClassifier
+    from mne_xai.inspect import SpectralClassifier
+    from mne_xai.spectral_input import LogPowerSpectrum
+
+    estimator = EEGNetClassifier(**FAST)
+    if wrapper == "cropped":
+        estimator = CroppedClassifier(estimator, window_length=0.25, sfreq=64.0)
+    elif wrapper == "spectral":
+        estimator = SpectralClassifier(estimator, LogPowerSpectrum(sfreq=64.0))
+    what = "channels" if shape[1] == 0 else "samples"
+    with pytest.raises(ValueError, match=rf"X holds no {what}: its shape .* is \(40, "):
+        estimator.fit(np.zeros(shape, np.float32), np.repeat([0, 1], 20))
+
+
 @pytest.mark.parametrize(
     ("X_change", "y_change", "match"),
     [
@@ -720,6 +757,12 @@ def test_unfitted_estimator_is_refused_by_the_inspections(synthetic_arrays, insp
         ("time_shift", -0.1, "at least 0"),
         ("time_shift", "auto", "time_shift"),
         ("spatial_init", "pca", "spatial_init"),
+        # A learning rate read from a configuration file, or left out, failed
+        # inside torch: "'<=' not supported between instances of 'float' and 'str'".
+        ("lr", "0.01", "lr must be an instance of a number"),
+        ("lr", None, "lr must be an instance of a number"),
+        ("lr", -1e-3, "lr must be a finite number of at least 0"),
+        ("lr", float("inf"), "lr must be a finite number of at least 0"),
     ],
 )
 def test_bad_parameters_are_refused_at_fit(synthetic_arrays, name, value, match):

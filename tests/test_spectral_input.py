@@ -224,6 +224,23 @@ def test_data_unlike_training_are_refused(imagery_epochs):
     )
 
 
+@pytest.mark.filterwarnings("ignore:After training")  # one pass: not learned
+def test_the_spectra_are_logged_at_the_estimator_level(synthetic_arrays):
+    """The spectra were logged at MNE's level whatever the network's verbose,
+    so silent fits (and every GridSearchCV worker) printed them, as
+    CroppedClassifier did its windows."""
+    from mne.utils import catch_logging, use_log_level
+
+    X, y = synthetic_arrays
+    X = np.repeat(X, 4, axis=2)  # 256 samples: one-second segments at 128 Hz
+    with use_log_level("info"):
+        for verbose, logged in ((False, False), (True, True)):
+            estimator = EEGNetClassifier(max_epochs=1, verbose=verbose)
+            with catch_logging() as log:
+                SpectralClassifier(estimator, LogPowerSpectrum(sfreq=128.0)).fit(X, y)
+            assert ("Training on log-power spectra" in log.getvalue()) is logged
+
+
 def test_clone_and_nested_params():
     clf = SpectralClassifier(
         EEGNetClassifier(lr=0.01), LogPowerSpectrum(fmax=30.0), hz_per_second=6.0

@@ -10,7 +10,7 @@ and frequencies of its input.
 import mne
 import numpy as np
 from mne.time_frequency import EpochsSpectrum, Spectrum
-from mne.utils import _validate_type, logger, verbose
+from mne.utils import _validate_type, verbose
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -28,7 +28,7 @@ from ..attribution import explain
 from ..attribution._core import _resolve_target, log_unread_channels
 from ..attribution._registry import get_method
 from ..attribution.spectral import _data_channels
-from ..estimators import EEGNetClassifier
+from ..estimators import EEGNetClassifier, log_at_level_of
 from ..models._base import TooShortError
 from ..spectral_input import LogPowerSpectrum, _frequency_span
 
@@ -57,7 +57,8 @@ class SpectralClassifier(
         ``spatial_init`` to None (CSP reads power as the variance of a signal;
         spectra hold powers already), and fitted on the spectra as arrays.
         Its ``picks`` choose the channels of the spectra, unless ``spectrum``
-        has its own.
+        has its own, and its ``verbose`` the level of what this classifier
+        logs.
     spectrum : mne_xai.spectral_input.LogPowerSpectrum | None
         The spectra; None means ``LogPowerSpectrum()`` (Welch with one-second
         segments, 1 to 40 Hz every 0.25 Hz). Give
@@ -194,10 +195,11 @@ class SpectralClassifier(
         else:
             ch_names, ch_types = self.info_.ch_names, self.info_.get_channel_types()
         self.network_info_ = mne.create_info(ch_names, self.network_sfreq_, ch_types)
-        logger.info(
+        log_at_level_of(
+            estimator,
             f"Training on log-power spectra of {len(self.freqs_)} frequencies "
             f"({self.freqs_[0]:g} to {self.freqs_[-1]:g} Hz, {step:g} Hz "
-            f"apart), read by the network at {self.network_sfreq_:g} bins per second."
+            f"apart), read by the network at {self.network_sfreq_:g} bins per second.",
         )
         params = dict(info=self.network_info_)
         if "time_shift" in estimator.get_params():
