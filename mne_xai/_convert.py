@@ -226,11 +226,7 @@ def _raise_not_finite(finite, name, ch_names=None, nonfinite_samples=None):
         be cropped or repaired rather than every channel marked bad.
     """
     bad = np.flatnonzero(~finite.all(axis=1))
-    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-    fix = (
-        "drop or repair those epochs (e.g. with epochs.drop or interpolate_bads) "
-        "before using them"
-    )
+    fix = _REPAIR_EPOCHS
     everywhere = np.flatnonzero(~finite.any(axis=0)).tolist()
     samples = (
         np.array([], int)
@@ -260,9 +256,60 @@ def _raise_not_finite(finite, name, ch_names=None, nonfinite_samples=None):
             "out (a network fitted on them reads them, bad or not)"
         )
     raise ValueError(
-        f"{name} contains NaN or infinite values in epoch(s) "
-        f"{', '.join(map(str, bad[:5]))}{more}; {fix}."
+        f"{name} contains NaN or infinite values in epoch(s) {_listed(bad)}; {fix}."
     )
+
+
+_REPAIR_EPOCHS = (
+    "drop or repair those epochs (e.g. with epochs.drop or interpolate_bads) "
+    "before using them"
+)
+
+
+def _listed(indices):
+    """Return the first indices, as the messages name epochs: "3, 7 and 2 more"."""
+    more = f" and {len(indices) - 5} more" if len(indices) > 5 else ""
+    return f"{', '.join(map(str, indices[:5]))}{more}"
+
+
+def check_outputs_finite(outputs, name, start=0):
+    """Refuse NaN or infinite outputs of the network for finite data.
+
+    Finite data can still overflow float32 inside the network (a sample of
+    1e36, which float32 holds): its outputs are then NaN or infinite, which
+    ``predict_proba`` returned as NaN probabilities, ``predict`` as a class,
+    and the checks of the network's determinism read as randomness (NaN
+    differs from NaN).
+
+    Parameters
+    ----------
+    outputs : torch.Tensor, shape (n_epochs, ...)
+        The network's outputs for consecutive epochs of finite data.
+    name : str
+        The data's name in the message.
+    start : int
+        Index of the first of these epochs in the data.
+    """
+    finite = torch.isfinite(outputs).flatten(1).all(dim=1)
+    if bool(finite.all()):
+        return
+    bad = start + np.flatnonzero(~finite.cpu().numpy())
+    raise ValueError(
+        f"{name} overflows the network: its outputs for epoch(s) {_listed(bad)} "
+        "are NaN or infinite, although the data are finite. Values far beyond "
+        "the others (an artefact, or data in another unit than the training "
+        f"data) do this; {_REPAIR_EPOCHS}."
+    )
+
+
+def as_float(data, dtype=np.float32):
+    """Return ``data`` as ``dtype``, values beyond its range as infinite.
+
+    The finite check that follows refuses them clearly; NumPy's "overflow
+    encountered in cast" warning came before it and said less.
+    """
+    with np.errstate(over="ignore"):
+        return np.asarray(data, dtype=dtype)
 
 
 def training_channels(info, picks):
@@ -672,7 +719,7 @@ class InputData:
         data = np.concatenate(
             [self._read(epochs, slice(None)) for epochs in self._epochs]
         )
-        data = data.astype(np.float32, copy=False)
+        data = as_float(data)
         _check_finite(data, self.name, self.info.ch_names)
         return data
 
@@ -701,7 +748,7 @@ class InputData:
         They are float32, as networks take them, unless ``dtype`` says otherwise.
         """
         for start in range(0, self.shape[0], batch_size):
-            batch = np.asarray(self._read_range(start, start + batch_size), dtype=dtype)
+            batch = as_float(self._read_range(start, start + batch_size), dtype)
             if not np.isfinite(batch).all():
                 self._raise_not_finite(batch_size, dtype)
             yield batch
@@ -717,7 +764,7 @@ class InputData:
         finite, nonfinite_samples = [], np.zeros(self.shape[2], bool)
         for start in range(0, self.shape[0], batch_size):
             batch = np.isfinite(
-                np.asarray(self._read_range(start, start + batch_size), dtype=dtype)
+                as_float(self._read_range(start, start + batch_size), dtype)
             )
             finite.append(batch.all(axis=2))
             nonfinite_samples |= ~batch.all(axis=(0, 1))
@@ -1135,7 +1182,7 @@ def _as_array(X, name):
                 f"{name} holds no {what}: its shape (n_epochs, n_channels, "
                 f"n_times) is {data.shape}."
             )
-    data = data.astype(np.float32, copy=False)
+    data = as_float(data)
     _check_finite(data, name)
     return data
 

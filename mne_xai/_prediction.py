@@ -12,6 +12,7 @@ from ._convert import (
     REFERENCE_UNKNOWN,
     InputData,
     check_matches_training,
+    check_outputs_finite,
     checked_batches,
     labels_or_events,
 )
@@ -169,6 +170,20 @@ class _PredictionMixin(_ScoreMixin):
         data = self._check_prediction_input(X)
         check_float32(self.module_)  # e.g. after module_.double()
         return StreamedData(data, self.data_std_, self.info_)
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        """Yield the network's outputs batch by batch, as skorch does.
+
+        On the user's data (not skorch's own datasets of ``fit``), outputs
+        that are not finite are refused, naming their epochs: see
+        :func:`~mne_xai._convert.check_outputs_finite`.
+        """
+        start = 0
+        for outputs in super().forward_iter(X, training=training, device=device):
+            if isinstance(X, StreamedData):
+                check_outputs_finite(outputs, X.data.name, start)
+                start += len(outputs)
+            yield outputs
 
     def adapt_batch_norm(self, X):
         """Re-estimate batch-norm statistics on unlabeled data (AdaBN).

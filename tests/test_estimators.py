@@ -510,6 +510,40 @@ def test_non_finite_data_is_refused(synthetic_arrays, bad):
         clf.predict(X)
 
 
+def test_data_overflowing_the_network_are_refused(synthetic_arrays):
+    """Finite data overflowing float32 in the network gave NaN probabilities, a class."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    X = X.copy()
+    X[11] = 3e38  # finite in float32; in the second batch
+    for predict in (clf.predict, clf.predict_proba, clf.decision_function):
+        with (
+            pytest.warns(RuntimeWarning, match="different units"),
+            pytest.raises(
+                ValueError, match=r"overflows the network: .* epoch\(s\) 11 "
+            ),
+        ):
+            predict(X)
+
+
+@pytest.mark.parametrize("as_epochs", [False, True])
+def test_data_beyond_float32_are_refused_without_numpy_warning(
+    synthetic_arrays, as_epochs
+):
+    """NumPy's "overflow encountered in cast" came before the clear error."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    X = X.astype(np.float64)
+    X[3, 1, 10] = 1e39  # finite in float64, beyond float32
+    if as_epochs:
+        X = mne.EpochsArray(X, mne.create_info(X.shape[1], 128.0, "eeg"), verbose=False)
+    for call in (lambda: EEGNetClassifier(**FAST).fit(X, y), lambda: clf.predict(X)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            with pytest.raises(ValueError, match=r"infinite values in epoch\(s\) 3;"):
+                call()
+
+
 def test_a_channel_of_nan_in_every_epoch_is_named_to_be_marked_bad(synthetic_arrays):
     """Every epoch was named, to be dropped, for one disconnected electrode."""
     X, y = synthetic_arrays

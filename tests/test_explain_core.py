@@ -29,6 +29,7 @@ from mne_xai.evaluate import (  # noqa: E402
     parameter_randomization_check,
 )
 from mne_xai.inspect import (  # noqa: E402
+    layer_activations,
     learn_patterns,
     maximize_activation,
     pruning_curve,
@@ -1237,6 +1238,33 @@ def test_not_finite_data_name_their_epochs(tiny_epochs_estimator):
     # Named among all epochs, not in their batch.
     with pytest.raises(ValueError, match=r"infinite values in epoch\(s\) 5, 6;"):
         explain(estimator, broken, batch_size=4, verbose=False)
+
+
+@pytest.mark.filterwarnings("ignore:.*different units:RuntimeWarning")
+@pytest.mark.parametrize("epoch", [1, 6])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda net, epochs: explain(net, epochs, batch_size=4),
+        lambda net, epochs: explain(net, epochs, target="true", batch_size=4),
+        lambda net, epochs: deletion_curve(net, epochs, "saliency", batch_size=4),
+        lambda net, epochs: layer_activations(net, epochs, "spatial_bn", batch_size=4),
+        lambda net, epochs: learn_patterns(net, epochs, batch_size=4),
+    ],
+    ids=["explain", "explain_target", "deletion", "activations", "patterns"],
+)
+def test_data_overflowing_the_network_name_their_epochs(
+    tiny_epochs_estimator, call, epoch
+):
+    """A finite 1e36 made NaN outputs, read as randomness or a skip connection."""
+    estimator, epochs = tiny_epochs_estimator
+    overflowing = epochs[:8].copy()
+    overflowing._data[epoch, 1, 3] = 1e36
+    # Epoch 1 is among the first epochs checked, epoch 6 in a later batch.
+    with pytest.raises(
+        ValueError, match=rf"overflows the network: .* epoch\(s\) {epoch} "
+    ):
+        call(estimator, overflowing)
 
 
 @pytest.mark.parametrize(

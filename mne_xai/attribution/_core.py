@@ -20,6 +20,7 @@ from .._convert import (
     SCALE_TOLERANCE,
     array_info,
     check_events_are_classes,
+    check_outputs_finite,
     checked_batches,
     events_as_trained,
     map_info,
@@ -891,7 +892,9 @@ def _not_logits_message(outputs, method):
 
 
 @full_float32()  # passes of one epoch and of several, compared
-def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=None):
+def _check_outputs(
+    module, inputs, method, *, differentiates=None, n_classes=None, name="epochs"
+):
     """Refuse a network whose outputs are not one epoch's logits; warn of probabilities.
 
     Maps are a function of one epoch through a fixed network. A network that
@@ -899,7 +902,9 @@ def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=Non
     default ``training=True``) or that mixes the epochs of a batch (batch norm
     without running statistics) gives maps that change from call to call or
     with the batch size, which gradient methods would return without a sign of
-    it. Two passes over the first epochs, and the first epoch alone, show both.
+    it. Two passes over the first epochs, and the first epoch alone, show both,
+    once the outputs are known to be finite: data that overflow the network
+    give NaN, which differs from NaN in a second pass too.
     The estimators of mne_xai refuse a final softmax when they build their
     networks; a skorch classifier fitted elsewhere (skorch's default ``NLLLoss``
     wants probabilities) reaches the methods with its softmax or log-softmax.
@@ -921,10 +926,13 @@ def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=Non
     n_classes : int | None
         The number of the classifier's classes, which the logits must match
         (None: not checked).
+    name : str
+        What ``inputs`` are the first epochs of, for messages.
     """
     if differentiates is None:
         differentiates = method in list_methods() and method_differentiates(method)
-    if len(inputs) == 1:
+    duplicated = len(inputs) == 1
+    if duplicated:
         # Two epochs tell a network that drops the axis of a batch of one
         # (squeeze() without dim) from one that returns no logits.
         inputs = torch.cat([inputs, inputs])
@@ -957,6 +965,8 @@ def _check_outputs(module, inputs, method, *, differentiates=None, n_classes=Non
                 "trained by skorch's NeuralNetBinaryClassifier, whose score "
                 "mne_xai explains for each class."
             )
+        # Two copies of a single epoch are that epoch alone.
+        check_outputs_finite(outputs[: len(outputs) - duplicated], name)
         # Logits may all be near zero (an untrained network).
         if not outputs_agree(module(inputs), outputs, atol=1e-6):
             raise ValueError(
@@ -1105,6 +1115,11 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
             if explainer.map_transform is None:  # else checked before transforming
                 check_map_shape(attribution, inputs, name)
             attribution = attribution.detach()
+            if not bool(torch.isfinite(attribution).all()):
+                # Epochs after the first ones checked may overflow the network.
+                with torch.no_grad():
+                    outputs = explainer.module(inputs)
+                check_outputs_finite(outputs, request.data.name, start)
             if isinstance(module, WindowAverage):
                 # No window reads these samples: their relevance is zero by
                 # definition, whatever the method (occlusion gave them the

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode, resolve_name
 
+from .._convert import check_outputs_finite
 from .._graph import (
     ADAPTIVE_MAX_POOLING,
     AVERAGE_POOLING,
@@ -1178,11 +1179,13 @@ def _check_same_function(module, folded, inputs):
     around the batch norm, a convolution shared by two branches or a second
     head reading the batch norm's output go through functions that the traced
     module calls do not show, and the copy would compute another function,
-    whose relevance would be returned as the network's.
+    whose relevance would be returned as the network's. Outputs that are not
+    finite (data overflowing the network) tell nothing of that.
     """
     with torch.no_grad():
         expected = module(inputs)
         obtained = folded(inputs)
+    check_outputs_finite(expected, "epochs")
     if not outputs_agree(obtained, expected, atol=1e-6):
         error = float((obtained - expected).abs().max())
         raise ValueError(

@@ -9,7 +9,7 @@ import torch
 from mne.utils import logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import network_batches, start_time
+from .._convert import check_outputs_finite, network_batches, start_time
 from .._docs import fill_doc
 from .._graph import (
     CONVOLUTIONS,
@@ -414,12 +414,15 @@ def batch_outputs(network, data, layer, *, batch_size, device):
     handle = hook_output(
         layer, name, lambda _inputs, output: captured.append(output.detach().clone())
     )
+    start = 0
     try:
         with torch.no_grad():
             for batch in network_batches(network, data, batch_size, "activations"):
                 inputs = torch.from_numpy(batch).to(device)
                 captured.clear()
-                module(inputs)
+                # Epochs after the first ones checked may overflow the network.
+                check_outputs_finite(module(inputs), data.name, start)
+                start += len(inputs)
                 if not captured:
                     raise _not_called(layer, module)
                 if len(captured) > 1:
@@ -588,12 +591,15 @@ def decision_gradients(network, data, layer, *, batch_size, device, mesg):
         return captured["output"].clone()
 
     handle = hook_output(layer, name, capture)
+    start = 0
     try:
         with torch.enable_grad():
             for batch in network_batches(network, data, batch_size, mesg):
                 inputs = torch.from_numpy(batch).to(device)
                 captured.clear()
                 logits, predicted = _logits_and_prediction(module, inputs)
+                check_outputs_finite(logits, data.name, start)
+                start += len(inputs)
                 if "output" not in captured:
                     raise _not_called(layer, module)
                 (gradient,) = torch.autograd.grad(

@@ -16,7 +16,7 @@ import torch
 from mne.utils import logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import network_batches
+from .._convert import check_outputs_finite, network_batches
 from .._docs import fill_doc
 from .._graph import DENSE, autograd_on, record_calls
 from .._network import WindowAverage, as_network
@@ -195,7 +195,9 @@ class _PatternStatistics:
     def update(self, inputs):
         """Add a batch ``(batch, n_channels, n_times)`` to the statistics."""
         with torch.no_grad(), record_calls(self.network, self.layers.values()) as calls:
-            self.network(inputs)
+            outputs = self.network(inputs)
+        # Epochs after the first ones checked may overflow the network.
+        check_outputs_finite(outputs, "epochs", self.n_epochs)
         for call in calls:
             self._accumulate(call)
         self.n_epochs += len(inputs)

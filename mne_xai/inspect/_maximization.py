@@ -370,6 +370,7 @@ def maximize_activation(
         "maximize_activation",
         differentiates=True,
         n_classes=len(network.classes_),
+        name="Noise at the data's amplitude",
     )
     objective = _Objective(
         module, target_index, amplitude.to(device), data_std.to(device), penalties

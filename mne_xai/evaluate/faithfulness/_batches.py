@@ -9,6 +9,7 @@ from sklearn.utils import Bunch
 from ..._checks import check_positive_int, check_seed, compute_device
 from ..._convert import (
     InputData,
+    check_outputs_finite,
     check_same_epochs,
     network_batches,
     refuse_array_of_either_order,
@@ -150,6 +151,8 @@ def _evaluation_batches(
                 read = samples_read(module, data)
                 scorer = _ClassScorer(module, data, pass_size, shortcuts=shortcuts)
             logits = scorer.forward(data)
+            # Before explain, which would name the epochs within this batch.
+            check_outputs_finite(logits, inputs.name, start)
             if target_index is None:
                 batch_target = logits.argmax(dim=1)
             else:

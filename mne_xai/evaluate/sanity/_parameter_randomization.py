@@ -110,7 +110,13 @@ def _randomization_units(estimator, epoch_shape):
     device = next(estimator.module_.parameters()).device
     example = torch.zeros(1, *epoch_shape, device=device, dtype=torch.float32)
     module = without_parametrizations(private_module(estimator, device, example))
-    _check_outputs(module, example, "parameter randomization", differentiates=False)
+    _check_outputs(
+        module,
+        example,
+        "parameter randomization",
+        differentiates=False,
+        name="An epoch of zeros",
+    )
     calls = trace_layers(module, example, list(module.modules()), keep_tensors=False)
     # Names as get_submodule takes them, in which the network itself is "".
     paths = {layer: name for name, layer in module.named_modules()}
