@@ -868,13 +868,18 @@ def events_as_trained(codes, event_id, trained_event_id):
     present = {int(code): names.get(int(code)) for code in np.unique(codes)}
     known = {code: name for code, name in present.items() if name in trained_event_id}
     if not known:
-        warn(
-            f"None of the events of these epochs ({', '.join(map(str, present.values()))}) "
-            f"is named as in training ({', '.join(trained_event_id)}); their codes "
-            "are taken as the training codes. If they mean other classes, name "
-            "the epochs' events as the training epochs' (epochs.event_id), or "
-            "give the labels explicitly (y, or target)."
-        )
+        # Codes that no training event had cannot be taken for a trained class:
+        # they are events the network never saw (a cross-validation fold of
+        # one class), which the callers name as such.
+        if set(present) & set(trained_event_id.values()):
+            warn(
+                "None of the events of these epochs "
+                f"({', '.join(map(str, present.values()))}) is named as in "
+                f"training ({', '.join(trained_event_id)}); their codes are taken "
+                "as the training codes. If they mean other classes, name the "
+                "epochs' events as the training epochs' (epochs.event_id), or "
+                "give the labels explicitly (y, or target)."
+            )
         return codes
     if len(known) < len(present):
         unknown = sorted(
@@ -1038,10 +1043,82 @@ def start_time(data, estimator):
     return 0.0 if trained is None else float(trained)
 
 
-def _check_some_labels_are_classes(X, y, classes):
-    """Refuse labels that share no class with the estimator: they would score 0."""
+def events_unseen_in_training(labels, classes, trained_event_id, event_id=None):
+    """Return the events, among labels that are no class, the network saw no epoch of.
+
+    MNE keeps the name of an event whose epochs were all dropped in
+    ``event_id`` (``epochs.drop``), and a cross-validation fold may hold an
+    event that its training folds lack. Such labels are events, not labels
+    coded otherwise: scikit-learn counts their epochs as wrong, as it counts
+    any label that is not a class. A label naming an event whose training code
+    (or name) is a class is coded otherwise, and is not returned.
+
+    Parameters
+    ----------
+    labels : iterable
+        Labels (event codes or names) that are not classes.
+    classes : array-like
+        The estimator's classes.
+    trained_event_id : dict | None
+        The events of the training Epochs, when they are the labels the
+        estimator learned (None or empty otherwise: nothing is returned).
+    event_id : dict | None
+        The events of the epochs at hand, which may name codes that training
+        did not (see :func:`named_events`).
+
+    Returns
+    -------
+    unseen : dict
+        The event name of each such label.
+    """
+    if not trained_event_id:
+        return {}
+    known = set(np.asarray(classes).tolist())
+    events = named_events(trained_event_id, event_id)
+    names = {code: name for name, code in events.items()}
+    unseen = {}
+    for label in labels:
+        name = label if label in events else names.get(label)
+        if name is None or name in known or trained_event_id.get(name) in known:
+            continue
+        unseen[label] = name
+    return unseen
+
+
+def _warn_unseen_events(unseen, classes, holder):
+    """Warn that the epochs of events the network never saw count as wrong."""
+    events = ", ".join(
+        repr(name) if name == label else f"{name!r} ({label})"
+        for label, name in unseen.items()
+    )
+    warn(
+        f"{holder} the events {events}, of which the network saw no epoch in "
+        f"training (its classes are {np.asarray(classes).tolist()}): their epochs "
+        "count as wrong predictions, as scikit-learn counts labels that are not "
+        "classes."
+    )
+
+
+def _check_some_labels_are_classes(X, y, classes, trained_event_id=None):
+    """Refuse labels that share no class with the estimator: they would score 0.
+
+    Labels that are events the network saw no epoch of (see
+    :func:`events_unseen_in_training`) are scored, with a warning: they are
+    not coded otherwise, and 0 is their accuracy.
+    """
     labels = set(np.asarray(y).ravel().tolist())
     known = set(np.asarray(classes).tolist())
+    if trained_event_id and labels - known:
+        event_id = (
+            InputData(X).event_id if isinstance(X, mne.BaseEpochs | list) else None
+        )
+        unseen = events_unseen_in_training(
+            labels - known, classes, trained_event_id, event_id
+        )
+        if unseen:
+            _warn_unseen_events(unseen, classes, "y holds")
+            if labels - known <= set(unseen):
+                return
     if labels & known:
         return
     by_events = (
@@ -1069,11 +1146,17 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
     other than the events (``events_are_labels=False``, see
     :func:`labels_match_events`) needs ``y``: its classes may share the
     events' codes and mean other events. Given ``y`` of which no label is a
-    class is refused too.
+    class is refused too. Events that the network saw no epoch of in training
+    (see :func:`events_unseen_in_training`) are no labels coded otherwise:
+    they are returned, with a warning, and their epochs count as wrong; without
+    ``y``, only those that the training Epochs named (with no epoch) are, as
+    events that training never named may be those of another task.
     """
     if y is not None:
         if classes is not None:
-            _check_some_labels_are_classes(X, y, classes)
+            _check_some_labels_are_classes(
+                X, y, classes, trained_event_id if events_are_labels else None
+            )
         return y
     if not events_are_labels:
         raise events_are_not_labels()
@@ -1089,9 +1172,20 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
     known = set(np.asarray(classes).tolist())
     if set(codes.tolist()) <= known:
         return codes
-    names = {code: name for name, code in (trained_event_id or data.event_id).items()}
+    event_id = named_events(trained_event_id, data.event_id)
+    names = {code: name for name, code in event_id.items()}
     labels = [names.get(code, code) for code in codes.tolist()]
     if set(labels) <= known:  # a network trained on event names
+        return np.asarray(labels)
+    if not isinstance(np.asarray(classes).tolist()[0], str):
+        labels = codes.tolist()  # a network trained on event codes
+    others = set(labels) - known
+    # Events of the training Epochs, whose epochs were all dropped, are known
+    # events. Events that training never named may be those of a file of
+    # another task, read without labels: they are scored only as y.
+    unseen = events_unseen_in_training(others, classes, trained_event_id)
+    if others <= set(unseen):
+        _warn_unseen_events(unseen, classes, "X holds")
         return np.asarray(labels)
     # As X names them: its codes may have been read as training codes above.
     own_names = {code: name for name, code in (data.event_id or {}).items()}
@@ -1099,6 +1193,16 @@ def labels_or_events(X, y, trained_event_id=None, classes=None, events_are_label
         f"{own_names[code]} ({code})" if code in own_names else str(code)
         for code in np.unique(data.event_codes).tolist()
     )
+    never_named = events_unseen_in_training(others, classes, trained_event_id, event_id)
+    if others <= set(never_named):
+        raise EventsAreNotClasses(
+            f"The events of X ({events}) are not all classes of the estimator "
+            f"({sorted(known, key=str)}): the network saw no epoch of "
+            f"{sorted(never_named.values())} in training (its training events: "
+            f"{', '.join(trained_event_id)}).",
+            "Give the labels as y to score their epochs as wrong, or keep the "
+            "epochs of its classes.",
+        )
     raise EventsAreNotClasses(
         f"The events of X ({events}) are not all classes of the estimator "
         f"({sorted(known, key=str)}): it was trained on other labels.",

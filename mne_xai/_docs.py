@@ -212,7 +212,9 @@ layer : str | torch.nn.Module
 
 docdict["score_labels"] = """\
 y : array-like | None
-    True labels; with Epochs, None means ``epochs.events[:, 2]``.
+    True labels; with Epochs, None means ``epochs.events[:, 2]``. Epochs of
+    an event the network saw no epoch of in training count as wrong, with a
+    warning.
 sample_weight : array-like | None
     Sample weights."""
 

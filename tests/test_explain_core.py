@@ -379,6 +379,52 @@ def test_an_event_that_is_no_class_is_named_as_such(fitted_eegnet, few_epochs):
         explain(fitted_eegnet, epochs, "saliency", target="tongue", verbose=False)
 
 
+def _named_epochs(X, codes, event_id):
+    """Epochs of the arrays X, with the events ``codes`` named by ``event_id``."""
+    events = np.column_stack([np.arange(len(X)) * 100, np.zeros_like(codes), codes])
+    info = mne.create_info(X.shape[1], 64.0, "eeg")
+    return mne.EpochsArray(X * 1e-5, info, events, event_id=event_id, verbose=False)
+
+
+def _small_estimator():
+    return EEGNetClassifier(
+        max_epochs=1, batch_size=16, random_state=0, verbose=False, module__F1=2
+    )
+
+
+@pytest.mark.filterwarnings("ignore:After training")
+def test_an_event_without_training_epochs_is_no_training_event(synthetic_arrays):
+    """MNE keeps the name of an event whose epochs were all dropped: it was
+    listed among the training events, though the network saw none of it."""
+    X, _ = synthetic_arrays
+    codes = np.arange(len(X)) % 3 + 1
+    epochs = _named_epochs(X, codes, {"a": 1, "b": 2, "c": 3})
+    estimator = _small_estimator().fit(epochs.copy().drop(codes == 2, verbose=False))
+    match = (
+        r"'b' is an event of the epochs, but not a class the estimator was trained "
+        r"on \(\['a', 'c'\] of its training events.*saw no epoch of \['b'\] in "
+        "training.*target=y"
+    )
+    with pytest.raises(ValueError, match=match):
+        explain(estimator, epochs, "saliency", target="b", verbose=False)
+
+
+@pytest.mark.filterwarnings("ignore:After training")
+def test_a_tag_of_events_that_are_no_classes_is_named_as_such(synthetic_arrays):
+    """Trained on "hands" and "feet" of events tagged "hands/left", target="left"
+    was said to be no event name (or tag) of the epochs, which it is."""
+    X, _ = synthetic_arrays
+    codes = np.arange(len(X)) % 3 + 1
+    epochs = _named_epochs(X, codes, {"hands/left": 1, "hands/right": 2, "feet": 3})
+    estimator = _small_estimator().fit(epochs, np.where(codes == 3, "feet", "hands"))
+    match = (
+        r"target='left' tags the events \['hands/left'\] of the epochs, which are "
+        r"not classes.*Pass a class label.*\(e.g. target=y\)"
+    )
+    with pytest.raises(ValueError, match=match):
+        explain(estimator, epochs, "saliency", target="left", verbose=False)
+
+
 def test_a_boolean_class_is_a_target(synthetic_arrays):
     """Labels such as metadata["correct"] give classes [False, True], of which
     target=clf.classes_[1] (np.True_) was refused as no number nor string."""
@@ -414,6 +460,29 @@ def test_a_target_that_is_a_class_and_another_index_warns(synthetic_arrays):
         class_two = explain(estimator, X[:4], target=2, **kwargs)
     np.testing.assert_array_equal(class_one.get_data(), index_zero.get_data())
     assert not np.allclose(class_one.get_data(), class_two.get_data())
+
+
+@pytest.mark.filterwarnings("ignore:After training")
+def test_an_int_target_of_events_named_by_numerals_names_their_events(
+    synthetic_arrays,
+):
+    """Triggers "0" and "1" are events {"0": 1, "1": 2} to
+    mne.events_from_annotations: target=1 is the event "0", and the warning
+    spoke of indices only, not of the event named "1"."""
+    X, y = synthetic_arrays
+    epochs = _named_epochs(X, y + 1, {"0": 1, "1": 2})
+    estimator = _small_estimator().fit(epochs)
+    kwargs = dict(method="saliency", absolute=False, verbose=False)
+    match = (
+        r"target=1 is a class of the estimator \(event '0', index 0\) and also "
+        r"the index of class 2 \(event '1'\).*The event named '1' is class 2: "
+        "pass target='1'"
+    )
+    with pytest.warns(RuntimeWarning, match=match):
+        by_int = explain(estimator, epochs[::10], target=1, **kwargs)
+    # As documented, an int that is a class is read as the class.
+    by_name = explain(estimator, epochs[::10], target="0", **kwargs)
+    np.testing.assert_array_equal(by_int.get_data(), by_name.get_data())
 
 
 @pytest.mark.parametrize("labels", ["codes", "names"])

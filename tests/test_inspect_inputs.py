@@ -208,6 +208,33 @@ def test_maximize_networks_without_event_names(synthetic_arrays, imagery_epochs)
     assert list(result.restarts.event_id) == ["feet"]
 
 
+@pytest.mark.filterwarnings("ignore:After training")
+@pytest.mark.parametrize("labels", ["codes", "names"])
+def test_restarts_of_each_class_keep_its_event_code(synthetic_arrays, labels):
+    """The restarts of every class were coded 1: MNE refused to concatenate
+    those of two classes (one code of two names), which explain's maps allow."""
+    X, y = synthetic_arrays
+    event_id = {"left": 3, "right": 2}  # names sort otherwise than codes
+    events = np.column_stack([np.arange(len(y)), np.zeros_like(y), 3 - y])
+    epochs = mne.EpochsArray(
+        X * 1e-5,
+        mne.create_info(N_CHANNELS, SFREQ, "eeg"),
+        events,
+        event_id=event_id,
+        verbose=False,
+    )
+    names = np.array(["left", "right"])[y]
+    clf = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    clf.fit(epochs, None if labels == "codes" else names)
+    restarts = [
+        maximize_activation(clf, name, n_restarts=2, n_steps=2, verbose=False).restarts
+        for name in ("left", "right")
+    ]
+    both = mne.concatenate_epochs(restarts, verbose=False)
+    assert both.event_id == event_id
+    np.testing.assert_array_equal(both.events[:, 2], [3, 3, 2, 2])
+
+
 def _linear_skorch_classifier(X, y):
     """A skorch classifier of the user's own, fitted on arrays (one linear layer)."""
     return NeuralNetClassifier(
@@ -291,6 +318,34 @@ def test_group_predictions_without_labels_asks_for_y(synthetic_arrays):
     with pytest.raises(ValueError, match="pass y, the class of each epoch") as error:
         group_predictions(net, epochs, groups, verbose=False)
     assert "as_network" not in str(error.value) and "target=" not in str(error.value)
+
+
+@pytest.mark.filterwarnings("ignore:After training")
+def test_group_predictions_of_an_event_not_trained_on_give_the_reason(
+    synthetic_arrays,
+):
+    """Epochs holding an event the network was not trained on: explain's
+    precise reason was replaced by a wrong guess ("it was trained on arrays, or
+    on labels other than these events")."""
+    X, _ = synthetic_arrays
+    codes = np.arange(len(X)) % 3 + 1
+    events = np.column_stack([np.arange(len(X)), np.zeros_like(codes), codes])
+    epochs = mne.EpochsArray(
+        X * 1e-5,
+        mne.create_info(N_CHANNELS, SFREQ, "eeg"),
+        events,
+        event_id=dict(a=1, b=2, c=3),
+        verbose=False,
+    )
+    clf = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    clf.fit(epochs[["a", "b"]])
+    match = (
+        r"events \['c'\] of these epochs are not among those the network was "
+        r"trained on.*epochs\[\['a', 'b'\]\].*pass y, the class of each epoch"
+    )
+    with pytest.raises(ValueError, match=match) as error:
+        group_predictions(clf, epochs, np.arange(len(X)) % 4, verbose=False)
+    assert "trained on arrays" not in str(error.value)
 
 
 def test_group_predictions_names_a_search_fitted_without_refit(synthetic_arrays):

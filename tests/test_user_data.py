@@ -10,6 +10,7 @@ import pytest
 import torch
 from joblib import Parallel, delayed
 from sklearn.base import clone
+from sklearn.model_selection import KFold, cross_val_score
 from skorch.callbacks import LRScheduler
 from skorch.exceptions import NotInitializedError
 
@@ -1155,6 +1156,42 @@ def test_labels_of_which_none_is_a_class_are_refused_by_score(
     with pytest.raises(ValueError, match=r"\[10, 20\], none of them a class.*by name"):
         clf.score(other, other.events[:, 2])
     assert clf.score(other) == clf.score(other, y + 2) > 0.5
+
+
+@pytest.mark.filterwarnings("ignore:After training")
+def test_events_the_network_saw_no_epoch_of_are_scored_as_wrong(synthetic_arrays):
+    """A cross-validation fold holding only an event its training folds lacked
+    was refused: cross_val_score gave NaN where scikit-learn's classifiers give
+    0.0, and without y the network was said to be "trained on other labels"."""
+    X, _ = synthetic_arrays
+    codes = np.repeat([1, 2, 3], 13)  # sorted: each fold of KFold(3) one event
+    epochs = _named(X[:39], codes, {"a": 1, "b": 2, "c": 3})
+    unseen = "of which the network saw no epoch in training"
+    with pytest.warns(RuntimeWarning, match=unseen):
+        scores = cross_val_score(
+            EEGNetClassifier(**FAST), epochs, codes, cv=KFold(3), error_score="raise"
+        )
+    np.testing.assert_array_equal(scores, 0.0)
+    # Without y, an event that training never named may be another task's.
+    fold = EEGNetClassifier(**FAST).fit(epochs[["b", "c"]])
+    with pytest.raises(ValueError, match=r"saw no epoch of \['a'\].*as y") as error:
+        fold.score(epochs["a"])
+    assert "other labels" not in str(error.value)
+    # MNE keeps the name of an event whose epochs were all dropped.
+    dropped = epochs.copy().drop(codes == 1, verbose=False)
+    clf = EEGNetClassifier(**FAST).fit(dropped)
+    assert "a" in clf.event_id_
+    for labels in (None, codes[:13]):
+        with pytest.warns(RuntimeWarning, match=rf"events 'a' \(1\), {unseen}"):
+            assert clf.score(epochs["a"], labels) == 0.0
+    # target="true" has no class to explain them as.
+    with pytest.raises(
+        ValueError, match=r"saw no epoch of the events \['a'\].*epochs\[\['b', 'c'\]\]"
+    ):
+        mne_xai.explain(clf, epochs, "saliency", target="true", verbose=False)
+    # Labels that are no event, and no class, are still refused.
+    with pytest.raises(ValueError, match=r"\[11\], none of them a class"):
+        clf.score(epochs["a"], codes[:13] + 10)
 
 
 def test_scoring_epochs_without_labels_reads_their_events_as_the_classes(

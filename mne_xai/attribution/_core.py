@@ -18,11 +18,13 @@ from .._checks import (
 )
 from .._convert import (
     SCALE_TOLERANCE,
+    EventsAreNotClasses,
     array_info,
     check_events_are_classes,
     check_outputs_finite,
     checked_batches,
     events_as_trained,
+    events_unseen_in_training,
     map_info,
     named_events,
     refuse_array_of_either_order,
@@ -196,7 +198,7 @@ def _resolve_target(estimator, target, data):
     if isinstance(target, list | tuple | np.ndarray):
         return _per_epoch_target_indices(estimator, target, data, event_id)
     index = _target_index(estimator, target, event_id, getattr(data, "event_id", None))
-    _warn_if_also_an_index(estimator, target, index)
+    _warn_if_also_an_index(estimator, target, index, event_id)
     if _class_index(estimator, target, event_id) is None:  # read as an index
         _warn_if_also_event_codes(estimator, {target: index}, event_id)
     else:
@@ -239,10 +241,29 @@ def _true_target_indices(estimator, data, event_id):
         unknown = sorted(
             {int(c) for c, i in zip(events, index, strict=True) if i is None}
         )
-        raise ValueError(
-            f'target="true": event codes {unknown} and their names in '
-            f"event_id {event_id} are not among the estimator's classes "
-            f"{np.asarray(estimator.classes_).tolist()}."
+        classes = np.asarray(estimator.classes_).tolist()
+        unseen = events_unseen_in_training(
+            unknown, classes, getattr(estimator, "event_id_", None), data.event_id
+        )
+        # Its own class: the callers that read classes from events give the
+        # reason with their own advice.
+        if len(unseen) < len(unknown):
+            raise EventsAreNotClasses(
+                f"The event codes {unknown} and their names in event_id "
+                f"{event_id} are not among the estimator's classes {classes}.",
+                "Pass the class of each epoch as target.",
+                asked='target="true" reads the events of the epochs as classes. ',
+            )
+        trained = sorted(
+            {str(names.get(code, code)) for code in events if code not in unknown}
+        )
+        keep = f" (epochs[{trained}])" if trained else ""
+        raise EventsAreNotClasses(
+            f"The network saw no epoch of the events {sorted(unseen.values())} in "
+            f"training, so it has no class for them (its classes are {classes}).",
+            f"Keep the epochs of the events it was trained on{keep}, or pass a "
+            "class as target.",
+            asked='target="true" reads the events of the epochs as classes. ',
         )
     return index.astype(np.int64), "true class"
 
@@ -323,7 +344,7 @@ def _warn_if_events_coded_otherwise(estimator, indices, data):
         )
 
 
-def _warn_if_also_an_index(estimator, target, index):
+def _warn_if_also_an_index(estimator, target, index, event_id=None):
     """Warn when an int target read as a class label is another class's index.
 
     With event codes 1 and 2 as classes, ``target=1`` is class 1 (index 0): a
@@ -331,17 +352,39 @@ def _warn_if_also_an_index(estimator, target, index):
     Sequences of targets are left alone: they are labels, such as ``y``. A
     single integer from ``classes_`` cannot be told from an index (both may
     be NumPy integers, e.g. of ``np.argmax``), so it is warned of too.
+
+    ``event_id`` (the events' names) names the classes: events named by
+    numerals other than their codes (``{"0": 1, "1": 2}``, as
+    :func:`mne.events_from_annotations` gives for triggers "0" and "1") make
+    ``target=1`` the event "0", which the user may have meant as the event "1".
     """
     if not _is_index(target) or not 0 <= target < len(estimator.classes_):
         return
     if index != target:
-        other = np.asarray(estimator.classes_)[int(target)].tolist()
+        classes = np.asarray(estimator.classes_).tolist()
+        names = {code: name for name, code in (event_id or {}).items()}
+
+        def described(label, *details):
+            if label in names:
+                details = (f"event {names[label]!r}", *details)
+            return f" ({', '.join(details)})" if details else ""
+
+        other = classes[int(target)]
+        # Typed for the event named "1", target=1 took another class.
+        numeral = (event_id or {}).get(str(target))
+        like = (
+            f" The event named {str(target)!r} is class {numeral}: pass "
+            f"target={str(target)!r} for it."
+            if numeral in classes and numeral != classes[index]
+            else ""
+        )
         warn(
-            f"target={target!r} is a class of the estimator (index {index}) and "
-            f"also the index of class {other!r}; the class is taken, as "
-            "wanted when looping over estimator.classes_. An index that is also "
-            "a class is never read as an index: to take each class in turn, loop "
-            "over estimator.classes_ (or event names), not over indices."
+            f"target={target!r} is a class of the estimator"
+            f"{described(classes[index], f'index {index}')} and also the index "
+            f"of class {other!r}{described(other)}; the class is taken, as "
+            f"wanted when looping over estimator.classes_.{like} An index that "
+            "is also a class is never read as an index: to take each class in "
+            "turn, loop over estimator.classes_ (or event names), not over indices."
         )
 
 
@@ -408,20 +451,13 @@ def _target_index(estimator, target, event_id, given_event_id=None):
         index = _tagged_class_index(estimator, target, event_id)
     if index is None and _is_index(target) and 0 <= target < n_classes:
         index = int(target)
-    if index is None and isinstance(target, str) and target in (given_event_id or {}):
-        trained = getattr(estimator, "event_id_", None)
-        check_events_are_classes(
-            given_event_id,
-            [given_event_id[target]],
-            estimator.classes_,
-            trained,
-            asked=f"target={target!r}: ",
+    if index is None and isinstance(target, str) and given_event_id:
+        # As epochs[target] selects them: the event so named, or those it tags.
+        selected = mne.event.match_event_names(
+            given_event_id, [target], on_missing="ignore"
         )
-        raise ValueError(
-            f"target={target!r} is an event of the epochs, but not a class the "
-            f"estimator was trained on ({sorted(trained or {})} of its training "
-            f"events, classes {np.asarray(estimator.classes_).tolist()})."
-        )
+        if selected:
+            _refuse_events_of_no_class(estimator, target, selected, given_event_id)
     if index is None:
         # An event code of a network trained on event names is no class.
         names = {code: name for name, code in (event_id or {}).items()}
@@ -437,6 +473,50 @@ def _target_index(estimator, target, event_id, given_event_id=None):
             f"of the epochs, nor an integer index below {n_classes}.{advice}"
         )
     return index
+
+
+def _refuse_events_of_no_class(estimator, target, selected, given_event_id):
+    """Refuse a target that names, or tags, events of the epochs that are no class.
+
+    Said to be no event name (or tag) of the epochs, a tag of events that are
+    not classes ("left" of "hands/left", for classes "hands" and "feet") sent
+    the user looking for a typo. An event whose training epochs were all
+    dropped stays in MNE's ``event_id``: it was listed among the training
+    events, though the network saw none of it.
+    """
+    trained = getattr(estimator, "event_id_", None) or {}
+    check_events_are_classes(
+        given_event_id,
+        [given_event_id[name] for name in selected],
+        estimator.classes_,
+        trained,
+        asked=f"target={target!r}: ",
+    )
+    classes = np.asarray(estimator.classes_).tolist()
+    learned = list(trained)
+    if getattr(estimator, "events_are_labels_", True):  # the events are classes
+        learned = [
+            name for name, code in trained.items() if name in classes or code in classes
+        ]
+    if selected == [target]:
+        what = "is an event of the epochs, but not a class"
+    else:
+        what = f"tags the events {selected} of the epochs, which are not classes"
+    without_epochs = [
+        name for name in selected if name in trained and name not in learned
+    ]
+    unseen = (
+        f" The network saw no epoch of {without_epochs} in training: the "
+        "training Epochs kept the name (MNE keeps it when every epoch of an "
+        "event is dropped), with no epoch."
+        if without_epochs
+        else ""
+    )
+    raise ValueError(
+        f"target={target!r} {what} the estimator was trained on ({sorted(learned)} "
+        f"of its training events, classes {classes}).{unseen} Pass a class "
+        "label (or an index), or the class of each epoch (e.g. target=y)."
+    )
 
 
 def _tagged_class_index(estimator, tag, event_id):

@@ -18,6 +18,7 @@ from .._progress import progress_bar
 from ..attribution._core import (
     _check_outputs,
     _event_id,
+    _is_index,
     _target_index,
     _warn_if_also_an_index,
     output_info_for_arrays,
@@ -39,8 +40,9 @@ class ActivationMaximization:
         the data's unit (``nave=1``).
     restarts : mne.EpochsArray
         The optimized input of every restart, one epoch each, under the
-        event name of the target class; ``metadata`` holds each restart's
-        ``objective``, ``logit`` (of the target class) and
+        event name and training code of the target class (so that the
+        restarts of several classes concatenate); ``metadata`` holds each
+        restart's ``objective``, ``logit`` (of the target class) and
         ``penalty_scale`` (the logit units of its penalties).
     spectrum : mne.time_frequency.SpectrumArray
         The power spectral density (Welch) of the inputs' data channels (an
@@ -330,8 +332,9 @@ def maximize_activation(
     _check_option("spectral_prior", spectral_prior, ("1/f", None))
     random_state = check_seed(random_state)
     n_channels, n_times, data_std = _input_statistics(network)
-    target_index = _target_index(network, target, _event_id(network, None))
-    _warn_if_also_an_index(network, target, target_index)
+    event_id = _event_id(network, None)
+    target_index = _target_index(network, target, event_id)
+    _warn_if_also_an_index(network, target, target_index, event_id)
     device = compute_device(device, network)
     sfreq = sampling_rate(network, "the spectra and the 1/f prior")
 
@@ -407,12 +410,26 @@ def maximize_activation(
     )
 
 
+def _event_code(network, target_index):
+    """Return the event code of a class: its training code, else its position.
+
+    As explain's maps keep the training codes, the restarts of several classes
+    combine (``mne.concatenate_epochs``); all coded 1, they were refused as
+    one code of several names. Labels that are no integers and name no
+    training event (strings of arrays) are numbered from 1 in ``classes_``.
+    """
+    label = np.asarray(network.classes_).tolist()[target_index]
+    code = _event_id(network, None).get(label, label)  # the code of an event name
+    return int(code) if _is_index(code) else target_index + 1
+
+
 def _result(network, inputs, objective, logits, history, target_index, scale):
     """Wrap the optimized inputs as MNE objects."""
     info = output_info_for_arrays(network, inputs.shape)
     tmin = getattr(network, "tmin_", None)
     # MNE's event names are strings; a class without one is named by its label.
     name = str(class_names(network)[target_index])
+    code = _event_code(network, target_index)
     restarts = epochs_array(
         inputs,
         info,
@@ -421,10 +438,10 @@ def _result(network, inputs, objective, logits, history, target_index, scale):
             [
                 np.arange(len(inputs)),
                 np.zeros(len(inputs), int),
-                np.ones(len(inputs), int),
+                np.full(len(inputs), code),
             ]
         ),
-        event_id={name: 1},
+        event_id={name: code},
         metadata=pd.DataFrame(
             {
                 "objective": objective,

@@ -5,7 +5,7 @@ import pandas as pd
 from mne.utils import _check_option, _validate_type, logger, verbose
 from sklearn.utils.validation import check_is_fitted
 
-from .._convert import InputData
+from .._convert import EventsAreNotClasses, InputData
 from .._docs import fill_doc
 from .._network import _CroppedNetwork, _SkorchNetwork
 from ..attribution._core import _class_index, _event_id, _resolve_target
@@ -59,17 +59,27 @@ def _true_labels(estimator, data, y):
     if y is None:
         if data.events is None:
             return None
+        asked = (
+            "With y=None, group_predictions reads the class of each epoch from "
+            "its event"
+        )
+        # Missing from estimators saved before it was recorded: those read
+        # events as labels.
+        if not getattr(estimator, "events_are_labels_", True):
+            raise ValueError(
+                f"{asked}, but the estimator was trained on labels y that are not "
+                "the events of its training Epochs; pass y, the class of each "
+                "epoch."
+            )
         try:
             index, _ = _resolve_target(estimator, "true", data)
-        except ValueError:
-            # explain's message names its target="true" and as_network's
-            # event_id, which group_predictions does not take.
+        except EventsAreNotClasses as err:
+            # explain's advice names its target="true" and as_network's
+            # event_id, which group_predictions does not take: its reason,
+            # which a guess at the cause replaced, with our advice.
             raise ValueError(
-                "With y=None, group_predictions reads the class of each epoch "
-                f"from its event, but the events {data.event_id} do not give the "
-                f"estimator's classes {classes.tolist()} (it was trained on "
-                "arrays, or on labels other than these events); pass y, the "
-                "class of each epoch."
+                f"{asked}. {err.reason} To vote without reading the events, pass "
+                "y, the class of each epoch."
             ) from None
         return classes[index]
     y = np.asarray(y)
