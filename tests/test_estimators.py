@@ -1873,3 +1873,5 @@ def test_eegnet_advises_decimating_data_at_four_times_its_rate(
     assert len(advice) == warned
     if warned:
         assert f"sampled at {sfreq:g} Hz, 4 times the 128 Hz" in str(advice[0].message)
+        # The cost grows with the square of the rate, not as the rate.
+        assert "costs about 16 times as much per epoch" in str(advice[0].message)
