@@ -267,7 +267,7 @@ _REPAIR_EPOCHS = (
 
 
 def _listed(indices):
-    """Return the first indices, as the messages name epochs: "3, 7 and 2 more"."""
+    """Return the first items, as the messages list epochs: "3, 7 and 2 more"."""
     more = f" and {len(indices) - 5} more" if len(indices) > 5 else ""
     return f"{', '.join(map(str, indices[:5]))}{more}"
 
@@ -1777,16 +1777,17 @@ _IMPLAUSIBLE_AMPLITUDES = {
 }
 
 
-def check_volts(moments, info, name="X"):
-    """Warn when channels MNE keeps in SI units hold far more than any such signal.
+def check_channel_amplitudes(moments, info, name="X"):
+    """Warn of channel amplitudes that no signal of their type has.
 
-    Data in microvolts (a common slip with ``mne.EpochsArray``), or MEG in
-    femtotesla as MNE's figures show it, train well, as the input is scaled
-    to unit variance, but the maps are then per microvolt though labelled per
-    volt, and later data given in volts read as flat. The amplitude is that
-    within epochs, of each channel: the offsets of DC-coupled amplifiers, tens
-    of millivolts, are no signal (and :func:`check_offsets` warns of them).
-    Only Epochs say their unit; arrays may come in any unit.
+    Two slips train without an error and give maps that mislead: a channel
+    type in another unit than MNE's (see :func:`_warn_if_in_another_unit`),
+    and one channel far louder than the others of its type, a broken
+    electrode not marked bad (see :func:`_warn_of_loud_channels`). The
+    amplitude is that within epochs, of each channel: the offsets of
+    DC-coupled amplifiers, tens of millivolts, are no signal (and
+    :func:`check_offsets` warns of them). Only Epochs say their unit and
+    channel types; arrays are not checked.
 
     Parameters
     ----------
@@ -1801,6 +1802,18 @@ def check_volts(moments, info, name="X"):
         return
     std = np.sqrt(np.maximum(within_epoch_variance(moments), 0.0))
     types = np.array(info.get_channel_types())
+    _warn_if_in_another_unit(std, types, name)
+    _warn_of_loud_channels(std, types, info.ch_names, name)
+
+
+def _warn_if_in_another_unit(std, types, name):
+    """Warn when channels MNE keeps in SI units hold far more than any such signal.
+
+    Data in microvolts (a common slip with ``mne.EpochsArray``), or MEG in
+    femtotesla as MNE's figures show it, train well, as the input is scaled
+    to unit variance, but the maps are then per microvolt though labelled per
+    volt, and later data given in volts read as flat.
+    """
     for ch_type, units in _IMPLAUSIBLE_AMPLITUDES.items():
         chosen = types == ch_type
         if chosen.any() and np.median(std[chosen]) > units.limit:
@@ -1892,7 +1905,7 @@ def check_copies(array, targets, name="X"):
 LOUD_CHANNEL_RATIO = 10.0
 
 
-def check_loud_channels(moments, info, name="X"):
+def _warn_of_loud_channels(std, types, ch_names, name):
     """Warn of channels far louder than the others of their type.
 
     Each type is scaled to unit variance as a whole, so one broken electrode
@@ -1900,20 +1913,7 @@ def check_loud_channels(moments, info, name="X"):
     (noise only), the others reached the network 160 times too small,
     accuracy fell from 0.95 to 0.73, and integrated gradients ranked that
     channel first, without a word.
-
-    Parameters
-    ----------
-    moments : tuple
-        :func:`channel_moments` of the data.
-    info : mne.Info | None
-        Their channels (None: arrays, not checked).
-    name : str
-        The data's name in the warning.
     """
-    if info is None:
-        return
-    std = np.sqrt(np.maximum(within_epoch_variance(moments), 0.0))
-    types = np.array(info.get_channel_types())
     loud = []
     for kind in dict.fromkeys(types):
         channels = np.flatnonzero(types == kind)
@@ -1922,22 +1922,20 @@ def check_loud_channels(moments, info, name="X"):
         if len(channels) < 3 or kind == "stim" or typical == 0:
             continue
         loud += [
-            f"{info.ch_names[channel]} ({std[channel] / typical:.3g} times)"
+            f"{ch_names[channel]} ({std[channel] / typical:.3g} times)"
             for channel in channels
             if std[channel] > LOUD_CHANNEL_RATIO * typical
         ]
-    if not loud:
-        return
-    more = f" and {len(loud) - 5} more" if len(loud) > 5 else ""
-    warn(
-        f"Channel(s) of {name} vary far more within epochs than the median channel "
-        f"of their type: {', '.join(loud[:5])}{more}. A loose or broken electrode "
-        "not marked bad? Each channel type is scaled to unit variance as a whole, "
-        "so these channels set the scale, the others reach the network smaller, "
-        "and the network and its maps may follow their noise. Mark them bad "
-        "(epochs.info['bads']) to leave them out, or repair them "
-        "(epochs.interpolate_bads())."
-    )
+    if loud:
+        warn(
+            f"Channel(s) of {name} vary far more within epochs than the median "
+            f"channel of their type: {_listed(loud)}. A loose or broken electrode "
+            "not marked bad? Each channel type is scaled to unit variance as a "
+            "whole, so these channels set the scale, the others reach the network "
+            "smaller, and the network and its maps may follow their noise. Mark "
+            "them bad (epochs.info['bads']) to leave them out, or repair them "
+            "(epochs.interpolate_bads())."
+        )
 
 
 def check_offsets(array, ch_names=None, name="X", moments=None):

@@ -24,10 +24,9 @@ from ._convert import (
     InputData,
     channel_moments,
     check_amplitudes,
+    check_channel_amplitudes,
     check_copies,
-    check_loud_channels,
     check_offsets,
-    check_volts,
     eeg_reference,
     labels_match_events,
     labels_or_events,
@@ -1032,8 +1031,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         check_offsets(array, self.ch_names_, moments=moments)
         # Only Epochs say their unit: arrays (spectra in decibels, with their
         # channels' info) may come in any.
-        check_volts(moments, data.info)
-        check_loud_channels(moments, data.info)
+        check_channel_amplitudes(moments, data.info)
         self.batch_size_, self.max_epochs_ = training_schedule(
             self._n_stepped_on(len(array)), self.batch_size, self.max_epochs
         )
