@@ -1088,7 +1088,11 @@ def test_channels_of_the_perturbation_tests_follow_the_epochs_order(
     maps = explain(linear_estimator, reordered, **kwargs).get_data()
     channels = channel_perturbation_test(linear_estimator, reordered, **kwargs)
     np.testing.assert_allclose(channels.relevance, maps.sum(axis=2), rtol=1e-5)
+    # Named: with channels the network does not read, nothing said which
+    # channels the columns were.
+    assert channels.ch_names == reordered.ch_names
     original = channel_perturbation_test(linear_estimator, montage_epochs, **kwargs)
+    assert original.ch_names == montage_epochs.ch_names
     np.testing.assert_allclose(
         channels.score_drop, original.score_drop[:, ::-1], rtol=1e-5, atol=1e-4
     )

@@ -295,7 +295,10 @@ def test_group_predictions_refuses_a_network_that_cannot_predict(synthetic_array
     net = _linear_skorch_classifier(X, y)
     network = as_network(net, info=mne.create_info(4, 64.0, "eeg"))
     groups = np.arange(len(y)) % 4
-    with pytest.raises(TypeError, match="pass the fitted classifier itself"):
+    # The advice says how the network takes its data: given Epochs, it failed
+    # in torch's collate; given them as volts, it predicted without a word.
+    match = r"pass the fitted classifier itself.*in its order and unit"
+    with pytest.raises(TypeError, match=match):
         group_predictions(network, X, groups, y=y, verbose=False)
     assert len(group_predictions(net, X, groups, y=y, verbose=False)) == 4
 

@@ -20,6 +20,7 @@ from sklearn.pipeline import make_pipeline
 
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain
 from mne_xai.attribution import explain_spectrum
+from mne_xai.attribution._core import attribution_values
 from mne_xai.inspect import (
     SpectralClassifier,
     explain_spectral_classifier,
@@ -562,10 +563,8 @@ def test_relevance_of_channels_a_spectrum_cannot_hold_is_left_out(spectral_epoch
         average.get_data(), relevance.get_data().mean(axis=0), atol=1e-6
     )
     # The data channels keep their relevance, as the network's own maps give it.
-    maps = explain(clf.estimator_, clf._spectra(test), "deeplift", baseline="mean")
-    np.testing.assert_allclose(
-        relevance.get_data(), maps.get_data()[:, 1:], rtol=1e-5, atol=1e-7
-    )
+    maps = _network_maps(clf, test)
+    np.testing.assert_allclose(relevance.get_data(), maps[:, 1:], rtol=1e-5, atol=1e-7)
 
 
 def test_a_search_is_explained_through_its_best_spectral_classifier(
@@ -685,12 +684,12 @@ def test_relevance_of_bad_channels_the_network_reads_is_kept(spectral_epochs):
         EEGNetClassifier(max_epochs=1, verbose=False), spectrum
     ).fit(epochs)
     assert clf.info_["bads"] == epochs.ch_names[:1]
-    maps = explain(clf.estimator_, clf._spectra(epochs), "deeplift", baseline="mean")
+    maps = _network_maps(clf, epochs)
     for average in (False, True):
         relevance = explain_spectral_classifier(clf, epochs, average=average)
         assert relevance.ch_names == epochs.ch_names[:4]
         assert relevance.info["bads"] == []
-        expected = maps.get_data().mean(axis=0) if average else maps.get_data()
+        expected = maps.mean(axis=0) if average else maps
         np.testing.assert_allclose(relevance.get_data(), expected, rtol=1e-5, atol=1e-7)
 
 
@@ -807,3 +806,29 @@ def test_relevance_keeps_the_channel_order_of_the_epochs_given(spectral_epochs):
         np.testing.assert_allclose(
             relevance.get_data(), by_name.mean(axis=0) if average else by_name
         )
+
+
+def _network_maps(clf, epochs):
+    """DeepLIFT maps of the spectral classifier's network, on its own spectra."""
+    values, _ = attribution_values(
+        clf.estimator_,
+        clf._spectra(epochs),
+        "deeplift",
+        target=None,
+        average=False,
+        batch_size=64,
+        device=None,
+        random_state=None,
+        params=dict(baseline="mean"),
+    )
+    return values
+
+
+def test_explain_refuses_the_network_of_a_spectral_classifier(
+    fitted_spectral, spectral_epochs
+):
+    """Its maps were Epochs whose times were the spectra's frequencies (a peak
+    "at 2.6 s" was at 22 Hz), where the other tools refuse this network."""
+    spectra = fitted_spectral._spectra(spectral_epochs[:4])
+    with pytest.raises(ValueError, match="explain reads the network's input as time"):
+        explain(fitted_spectral.estimator_, spectra, "saliency")

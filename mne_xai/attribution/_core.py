@@ -41,7 +41,7 @@ from .._graph import (
     outputs_agree,
     remove_backward_hooks,
 )
-from .._network import WindowAverage, as_network, sampling_rate
+from .._network import WindowAverage, as_network, check_reads_time, sampling_rate
 from .._outputs import epochs_array, evoked_array
 from .._progress import progress_bar
 from .._warnings import warn
@@ -768,6 +768,54 @@ def explain(
     inside, also within the caller's ``torch.no_grad()`` or
     ``torch.inference_mode()``.
     """
+    # Its maps would read the spectra's frequencies as times.
+    check_reads_time(as_network(estimator), "explain")
+    result, request = attribution_values(
+        estimator,
+        epochs,
+        method,
+        target=target,
+        average=average,
+        batch_size=batch_size,
+        device=device,
+        random_state=random_state,
+        params=params,
+    )
+    data, info = request.data, request.info
+    tmin = start_time(data, request.network)
+    if average:
+        return evoked_array(
+            result,
+            info,
+            tmin,
+            comment=f"{method} ({request.description})",
+            nave=request.shape[0],
+        )
+    return epochs_array(result, info, tmin, **data.trials)
+
+
+def attribution_values(
+    estimator,
+    epochs,
+    method,
+    *,
+    target,
+    average,
+    batch_size,
+    device,
+    random_state,
+    params,
+):
+    """Run ``method`` as :func:`explain` does, and return the values of its maps.
+
+    Returns
+    -------
+    values : ndarray, shape (n_epochs, n_channels, n_times) | (n_channels, n_times)
+        The maps, on the channels of the epochs given in their order; their
+        mean over epochs with ``average``.
+    request : Request
+        What was explained (see :func:`prepare_request`).
+    """
     request = prepare_request(
         estimator,
         epochs,
@@ -788,18 +836,7 @@ def explain(
         average=average,
         random_state=random_state,
     )
-    data, info = request.data, request.info
-    result = data.in_given_order(result)
-    tmin = start_time(data, request.network)
-    if average:
-        return evoked_array(
-            result,
-            info,
-            tmin,
-            comment=f"{method} ({request.description})",
-            nave=request.shape[0],
-        )
-    return epochs_array(result, info, tmin, **data.trials)
+    return request.data.in_given_order(result), request
 
 
 @dataclass

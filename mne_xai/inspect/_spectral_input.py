@@ -24,8 +24,11 @@ from .._convert import (
 from .._docs import fill_doc
 from .._outputs import epochs_array, spectrum_array, trials_of
 from .._prediction import _ScoreMixin
-from ..attribution import explain
-from ..attribution._core import _resolve_target, log_unread_channels
+from ..attribution._core import (
+    _resolve_target,
+    attribution_values,
+    log_unread_channels,
+)
 from ..attribution._registry import get_method
 from ..attribution.spectral import _data_channels
 from ..estimators import EEGNetClassifier, log_at_level_of
@@ -482,7 +485,7 @@ def explain_spectral_classifier(
     if estimator.info_ is not None:
         log_unread_channels(epochs, estimator.info_)
     spectra = _network_input(estimator, epochs)
-    maps = explain(
+    relevance, request = attribution_values(
         estimator.estimator_,
         spectra,
         method,
@@ -491,9 +494,8 @@ def explain_spectral_classifier(
         batch_size=batch_size,
         device=device,
         random_state=random_state,
-        **params,
+        params=params,
     )
-    relevance = maps.data if average else maps.get_data()
     if estimator.info_ is None:
         # Spectra need data channels; arrays of mne_xai are EEG.
         info = mne.create_info(
@@ -513,5 +515,5 @@ def explain_spectral_classifier(
         info,
         estimator.freqs_,
         trials=trials_of(spectra) if isinstance(spectra, mne.BaseEpochs) else None,
-        nave=maps.nave if average else None,
+        nave=request.shape[0] if average else None,
     )

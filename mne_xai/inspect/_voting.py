@@ -117,7 +117,15 @@ def _class_indices(classes, labels):
 
 def _cannot_predict_advice(estimator):
     """Say what to pass instead of an estimator without predict_proba."""
-    if isinstance(estimator, _CroppedNetwork | _SkorchNetwork):
+    if isinstance(estimator, _SkorchNetwork):
+        # The wrapper reads Epochs for the network; the network itself takes
+        # its own arrays, which the wrapper no longer prepares.
+        return (
+            "pass the fitted classifier itself (not as_network's wrapper of it), "
+            "with the data as it takes them: an array of its channels, in its "
+            "order and unit (e.g. epochs.get_data(picks=info.ch_names) * scaling)."
+        )
+    if isinstance(estimator, _CroppedNetwork):
         # What as_network returns explains a classifier, it does not predict.
         return "pass the fitted classifier itself (not as_network's wrapper of it)."
     if hasattr(estimator, "cv_results_"):

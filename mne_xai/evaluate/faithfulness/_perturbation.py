@@ -340,7 +340,8 @@ def channel_perturbation_test(
         warning); ``relevance`` and ``score_drop`` (n_epochs,
         n_channels): the raw pairs, on the channels of
         :func:`mne_xai.explain`'s maps (those the network reads, in the order
-        of the Epochs given); ``target`` (n_epochs,): the class index scored.
+        of the Epochs given), named by ``ch_names`` (None for arrays without
+        channel names); ``target`` (n_epochs,): the class index scored.
         ``to_frame()`` gives one row per epoch.
 
     See Also
@@ -396,10 +397,14 @@ def channel_perturbation_test(
         drops.append(-changes.cpu().numpy()[:, columns])
         relevance.append(item.attribution.sum(dim=2).cpu().numpy()[:, columns])
         targets.append(item.target.cpu().numpy())
+        ch_names = None if item.info is None else item.info.ch_names
+        if ch_names is not None and item.given_order is not None:
+            ch_names = [ch_names[index] for index in item.given_order]
     result = ChannelPerturbationTestResult(
         relevance=np.concatenate(relevance).astype(np.float64),
         score_drop=np.concatenate(drops).astype(np.float64),
         target=np.concatenate(targets),
+        ch_names=ch_names,
     )
     result.correlation = _pearson(result.relevance, result.score_drop)
     result.mean_correlation = _mean_correlation(result.correlation, "channels")
