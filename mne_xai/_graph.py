@@ -885,6 +885,24 @@ def record_calls(module, layers="leaves", *, keep_tensors=True, intact=False):
             handle.remove()
 
 
+# Probes of a network (impulses, scaled copies of an epoch), which shortcuts and
+# checks build one per channel or per test, go through it in passes of at most
+# this many input values (4 MiB in float32, whatever the batch size): their
+# memory then grows with neither n_channels² nor the number of probes.
+PROBE_VALUES_PER_PASS = 2**20
+
+
+def probes_per_pass(probe_size):
+    """Return how many probes of ``probe_size`` values each to pass at once.
+
+    As many as ``PROBE_VALUES_PER_PASS`` values hold, at least one. Several
+    where they fit, even at a batch size of 1: single-epoch passes of a long
+    temporal convolution take a slow path of torch on the CPU (7 times slower
+    per epoch than 8 at once, for EEGNet at 512 Hz).
+    """
+    return max(1, PROBE_VALUES_PER_PASS // probe_size)
+
+
 def trace_layers(module, inputs, layers="leaves", *, keep_tensors=True):
     """Run ``module`` once, without gradients, and list its layers' calls in order.
 

@@ -9,9 +9,10 @@ import torch
 from torch import nn
 
 import mne_xai
-from mne_xai import EEGNetClassifier
+from mne_xai import EEGNetClassifier, _graph
 from mne_xai.evaluate import deletion_curve, perturbation_test
-from mne_xai.evaluate.faithfulness._shortcuts import _ClassScorer
+from mne_xai.evaluate.faithfulness._shortcuts import _ClassScorer, _FactoredFrontEnd
+from mne_xai.models import EEGNet
 
 FAST = dict(max_epochs=5, batch_size=8, verbose=False, random_state=0)
 
@@ -95,6 +96,32 @@ def test_adapted_batch_norm_rebuilds_the_shortcut(fitted_eegnet, imagery_epochs)
         np.testing.assert_allclose(
             after(example).numpy(), module(example).numpy(), rtol=1e-3, atol=1e-4
         )
+
+
+def test_impulse_responses_are_measured_in_bounded_passes(monkeypatch):
+    """An impulse on every channel went through the first block in one pass:
+    its memory grew with n_channels² x n_times whatever the batch size (2.3 GB
+    for 128 channels of 2048 samples)."""
+    X = np.random.default_rng(0).standard_normal((2, 8, 256), dtype=np.float32)
+    example = torch.from_numpy(X)
+    torch.manual_seed(0)
+    module = EEGNet(8, 2, 256).eval()
+    batch_sizes = []
+    module.register_forward_pre_hook(lambda _, args: batch_sizes.append(len(args[0])))
+    with torch.no_grad():
+        whole = _FactoredFrontEnd(module, example)  # all 8 impulses in one pass
+        assert max(batch_sizes) >= 8
+        batch_sizes.clear()
+        # Three epochs' values per pass.
+        monkeypatch.setattr(
+            _graph, "PROBE_VALUES_PER_PASS", 3 * X[0].size, raising=False
+        )
+        chunked = _FactoredFrontEnd(module, example)
+        assert max(batch_sizes) == 3
+        assert chunked.matches(example)
+        for name in ("spatial", "temporal", "offset", "padding"):
+            torch.testing.assert_close(getattr(chunked, name), getattr(whole, name))
+        torch.testing.assert_close(chunked(example), whole(example))
 
 
 def test_one_target_per_epoch(fitted_eegnet, imagery_epochs):

@@ -6,7 +6,13 @@ import torch
 import torch.nn.functional as F
 from mne.utils import logger
 
-from ..._graph import BATCH_NORMS, CONVOLUTIONS, PASS_THROUGH, trace_layers
+from ..._graph import (
+    BATCH_NORMS,
+    CONVOLUTIONS,
+    PASS_THROUGH,
+    probes_per_pass,
+    trace_layers,
+)
 from .._samples_read import varying_epochs
 from ._baselines import _replace
 from ._window_scores import _ROUNDING, _TOLERANCE, _WindowScorer
@@ -81,25 +87,27 @@ class _FactoredFrontEnd:
         self.split = split
         n_channels, n_times = example.shape[1:]
         impulse_time = n_times // 2
-        impulses = torch.zeros(
-            n_channels + 1, n_channels, n_times, device=example.device
-        )
-        impulses[torch.arange(n_channels), torch.arange(n_channels), impulse_time] = 1
-        responses = self._front(impulses)
+        kernels = []
+        for impulses in _impulses(example, impulse_time):
+            responses = self._front(impulses)
+            # Each pass's own zero epoch: a pass of another batch size may
+            # round otherwise, and kernels not exactly zero outside their
+            # support spanned the whole epoch (the shortcut was lost).
+            kernels.append(responses[:-1] - responses[-1])
         self.out_shape = responses.shape[1:]
         self.n_out = self.out_shape[-1]
         offset = responses[-1].reshape(-1, self.n_out)
         self.n_maps = len(offset)
         # kernels: (n_maps, n_channels, n_times_out), the response at t' to a
         # unit impulse at ``impulse_time``.
-        kernels = (responses[:-1] - responses[-1]).reshape(n_channels, -1, self.n_out)
-        kernels = kernels.transpose(0, 1).double()
+        kernels = torch.cat(kernels)
+        kernels = kernels.reshape(n_channels, -1, self.n_out).transpose(0, 1)
         support = kernels.abs().amax(dim=(0, 1)).nonzero().flatten()
         if support.numel() == 0:
             self.usable = False
             return
         first, last = int(support[0]), int(support[-1])
-        kernels = kernels[..., first : last + 1]
+        kernels = kernels[..., first : last + 1].double()
         u, s, vh = torch.linalg.svd(kernels, full_matrices=False)
         rank = int((s > 1e-6 * s.amax()).sum(dim=1).max())
         # Keep the factorization only when it is cheaper than a convolution of
@@ -211,6 +219,24 @@ class _FactoredFrontEnd:
 
 class _FrontEndReached(Exception):
     """Stops a forward pass once the first nonlinearity's input is known."""
+
+
+def _impulses(example, impulse_time):
+    """Yield unit impulses at ``impulse_time`` on each channel in turn, in chunks.
+
+    Each chunk ends with an epoch of zeros. One epoch per channel: all in one
+    pass, the first block's maps of them grew with n_channels² x n_times
+    whatever the batch size (2.3 GB for 128 channels of 2048 samples).
+    """
+    n_channels, n_times = example.shape[1:]
+    per_pass = max(1, probes_per_pass(example[0].numel()) - 1)
+    for first in range(0, n_channels, per_pass):
+        channels = torch.arange(first, min(first + per_pass, n_channels))
+        impulses = torch.zeros(
+            len(channels) + 1, n_channels, n_times, device=example.device
+        )
+        impulses[torch.arange(len(channels)), channels, impulse_time] = 1
+        yield impulses
 
 
 class _ClassScorer:
