@@ -375,7 +375,8 @@ def test_outputs_are_reproducible_silent_and_independent_of_batching(
         linear_estimator, montage_epochs, "saliency", n_steps=4, verbose=True
     )
     captured = capsys.readouterr()
-    assert "Evaluating 6 epochs" in captured.out
+    # Named, as explain names its method: measures may log one after another.
+    assert "Deletion curve of saliency on 6 epochs" in captured.out
     assert "\r" not in captured.err  # no progress bar redrawn in a log
 
 

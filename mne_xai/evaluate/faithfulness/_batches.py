@@ -130,7 +130,12 @@ def _evaluation_batches(
     # not depend on how the epochs are batched.
     explain_seed = int(seeds.generate_state(1)[0])
     pass_size = max(batch_size, _MIN_VARIANTS_PER_PASS)
-    logger.info(f"Evaluating {shape[0]} epochs ({description}).")
+    # Named as explain and the sanity checks name theirs: several measures may
+    # log one after another.
+    maps = "the maps given" if method is None else method
+    logger.info(
+        f"{mesg[0].upper()}{mesg[1:]} of {maps} on {shape[0]} epochs ({description})."
+    )
     attribution_batches = (
         None if attribution is None else attribution.batches(batch_size)
     )
