@@ -1,5 +1,7 @@
 """Progress bars that draw only where a person watches them."""
 
+import contextlib
+import os
 import sys
 
 from mne.utils import ProgressBar, get_config
@@ -32,6 +34,24 @@ def progress_bar(iterable, *, max_value=None, mesg=None):
     return ProgressBar(
         iterable, max_value=max_value, mesg=mesg, which_tqdm=_which_tqdm()
     )
+
+
+@contextlib.contextmanager
+def mne_bars_as_ours():
+    """Make the bars MNE draws inside its own functions follow :func:`progress_bar`.
+
+    MNE's cluster tests draw their permutations' bar wherever stderr goes, so
+    a log file got it redrawn with carriage returns; its bars read
+    ``MNE_TQDM``, set to "off" here for the call where ours are off.
+    """
+    if bars_drawn() or get_config("MNE_TQDM") is not None:
+        yield
+        return
+    os.environ["MNE_TQDM"] = "off"
+    try:
+        yield
+    finally:
+        del os.environ["MNE_TQDM"]
 
 
 def bars_drawn():

@@ -9,7 +9,6 @@ import functools
 import io
 import math
 import re
-import sys
 
 import numpy as np
 import torch
@@ -200,14 +199,23 @@ class PlainPrintLog(PrintLog):
     """skorch's table of training progress, coloured only on a terminal.
 
     skorch colours the best values with ANSI codes, which end up as
-    escape sequences in log files and notebooks' saved outputs.
+    escape sequences in log files and notebooks' saved outputs. The table is
+    logged through MNE's logger, so what counts is where that writes: a
+    file set by :func:`mne.set_log_file` got the codes whenever Python ran
+    on a terminal.
     """
 
     def format_row(self, row, key, color):  # noqa: D102
         formatted = super().format_row(row, key, color)
-        if isinstance(formatted, str) and not _on_terminal(sys.stdout):
+        if isinstance(formatted, str) and not _logged_to_terminals():
             formatted = _ANSI_CODE.sub("", formatted)
         return formatted
+
+
+def _logged_to_terminals():
+    """Whether every stream MNE's logger writes to is a terminal."""
+    streams = [getattr(handler, "stream", None) for handler in logger.handlers]
+    return bool(streams) and all(map(_on_terminal, streams))
 
 
 def training_callbacks(estimator, default_callbacks):

@@ -1,6 +1,7 @@
 """Group-level cluster tests of attribution maps over subjects."""
 
 import itertools
+import os
 import warnings
 
 import matplotlib
@@ -580,3 +581,13 @@ def test_a_difference_equal_in_every_subject_has_the_smallest_p_value(
     # Only the identity (and, two-sided, its negation) is as extreme.
     assert result.p_values[0] == pytest.approx(1 / n_flips)
     assert (result.p_values > 0).all()
+
+
+def test_the_permutations_draw_no_bar_into_a_log(eeg_info, capsys):
+    """MNE's own bar of the permutations was redrawn with carriage returns into
+    a redirected stderr, where every bar of mne_xai is off."""
+    maps = _maps(eeg_info, 8, effect=1.0)
+    _test(maps, n_permutations=50, verbose=True)
+    _, err = capsys.readouterr()
+    assert "\r" not in err
+    assert "MNE_TQDM" not in os.environ  # set for the call only

@@ -1,7 +1,9 @@
 """A stranger's data: defaults that learn, and no silently wrong answer."""
 
+import io
 import logging
 import pickle
+import sys
 import warnings
 
 import mne
@@ -1372,6 +1374,28 @@ def test_logs_hold_no_terminal_control_codes(synthetic_arrays, capsys):
     assert "train_loss" in out
     assert "\x1b[" not in out and "\x1b[" not in err
     assert "\r" not in err
+
+
+def test_a_log_file_holds_no_colour_codes_when_run_on_a_terminal(
+    synthetic_arrays, tmp_path, monkeypatch
+):
+    """The table was coloured whenever Python ran on a terminal, also where
+    mne.set_log_file sent it."""
+    X, y = synthetic_arrays
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    log = tmp_path / "training.log"
+    mne.set_log_file(log, overwrite=True)
+    try:
+        EEGNetClassifier(max_epochs=3, batch_size=8, verbose=True).fit(X, y)
+    finally:
+        mne.set_log_file(None)
+    text = log.read_text()
+    assert "train_loss" in text and "\x1b[" not in text
 
 
 # -- Epochs read from disk ------------------------------------------------------------

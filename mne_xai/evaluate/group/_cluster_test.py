@@ -9,6 +9,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 from ..._convert import map_info
 from ..._docs import fill_doc
 from ..._outputs import evoked_array
+from ..._progress import mne_bars_as_ours
 from ..._warnings import warn
 from ._adjacency import _channel_adjacency
 from ._inputs import (
@@ -353,7 +354,7 @@ def relevance_cluster_test(
     )
 
     def test(differences, **params):
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), mne_bars_as_ours():
             # No sample beyond the threshold is an answer (nothing above the
             # null), reported in the result; not a reason to warn.
             warnings.filterwarnings("ignore", message="No clusters found")
