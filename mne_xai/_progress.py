@@ -4,18 +4,19 @@ import contextlib
 import os
 import sys
 
-from mne.utils import ProgressBar, get_config
+from mne.utils import ProgressBar, get_config, logger
 
 
 def progress_bar(iterable, *, max_value=None, mesg=None):
-    """Return MNE's progress bar, switched off when stderr is not a terminal.
+    """Return MNE's progress bar, or log lines where stderr is not a terminal.
 
     tqdm redraws its bar with carriage returns, which fill log files and CI
     output with hundreds of partial lines. A bar is drawn only where it is
     redrawn in place: on a terminal, and in a Jupyter notebook (stderr is its
     kernel's stream, where MNE's ``tqdm.auto`` draws a widget), unless
     ``MNE_TQDM`` chooses the backend explicitly. Like MNE's own bars, it is
-    hidden when the log level is above INFO.
+    hidden when the log level is above INFO. Where no bar is drawn, a line at
+    each tenth of the work (of ten steps or more) says how far it is.
 
     Parameters
     ----------
@@ -31,9 +32,48 @@ def progress_bar(iterable, *, max_value=None, mesg=None):
     bar : mne.utils.ProgressBar
         The bar.
     """
-    return ProgressBar(
-        iterable, max_value=max_value, mesg=mesg, which_tqdm=_which_tqdm()
-    )
+    which_tqdm = _which_tqdm()
+    if which_tqdm == "off" and get_config("MNE_TQDM") is None:
+        return _ProgressLines(iterable, max_value=max_value, mesg=mesg)
+    return ProgressBar(iterable, max_value=max_value, mesg=mesg, which_tqdm=which_tqdm)
+
+
+#: Steps of work below which no progress line is logged where bars are off.
+_MIN_LOGGED_STEPS = 10
+
+
+class _ProgressLines(ProgressBar):
+    """MNE's progress bar switched off, logging a line at each tenth of the work.
+
+    Where no bar is drawn (a log file, CI), long work said only that it had
+    started: an explain of 800 epochs in 200 batches logged one line in a
+    minute. Lines at each tenth, at the info level, say how far it is
+    without filling the log.
+    """
+
+    def __init__(self, iterable, *, max_value=None, mesg=None):
+        super().__init__(iterable, max_value=max_value, mesg=mesg, which_tqdm="off")
+        self._mesg = mesg or "Progress"
+        self._done = 0
+        self._tenths_logged = 0
+
+    def update_with_increment_value(self, increment_value):  # noqa: D102
+        super().update_with_increment_value(increment_value)
+        self._done += increment_value
+        if self.max_value < _MIN_LOGGED_STEPS:
+            return
+        tenths = 10 * self._done // self.max_value
+        if tenths > self._tenths_logged:
+            self._tenths_logged = tenths
+            logger.info(
+                f"{self._mesg}: {self._done} of {self.max_value} "
+                f"({100 * self._done / self.max_value:.0f}%)"
+            )
+
+    def __iter__(self):  # noqa: D105
+        for item in self.iterable:
+            yield item
+            self.update_with_increment_value(1)
 
 
 @contextlib.contextmanager

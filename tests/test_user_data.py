@@ -1376,6 +1376,20 @@ def test_logs_hold_no_terminal_control_codes(synthetic_arrays, capsys):
     assert "\r" not in err
 
 
+def test_long_work_logs_how_far_it_is_where_no_bar_is_drawn(synthetic_arrays, capsys):
+    """An explain of 800 epochs in 200 batches logged one line in a minute
+    where its bar was off (a log file, CI)."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    mne_xai.explain(clf, X[:20], "saliency", target=0, batch_size=2, verbose=True)
+    out, err = capsys.readouterr()
+    lines = [line for line in out.splitlines() if " of 10 (" in line]
+    assert len(lines) == 10 and lines[-1].endswith("10 of 10 (100%)")
+    assert "\r" not in err
+    mne_xai.explain(clf, X[:20], "saliency", target=0, batch_size=2, verbose=False)
+    assert capsys.readouterr().out == ""
+
+
 def test_a_log_file_holds_no_colour_codes_when_run_on_a_terminal(
     synthetic_arrays, tmp_path, monkeypatch
 ):
