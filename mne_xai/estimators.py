@@ -1199,15 +1199,15 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         module = self._module_class
         if module is not EEGNet or self.info_ is None:
             return
-        factor = round(self._sfreq / REFERENCE_SFREQ)
-        if factor < 4:
+        factor = self._sfreq / REFERENCE_SFREQ
+        if round(factor) < 4:
             return
         warn(
-            f"The epochs are sampled at {self._sfreq:g} Hz, {factor} times the "
+            f"The epochs are sampled at {self._sfreq:g} Hz, {factor:.3g} times the "
             f"{REFERENCE_SFREQ:g} Hz EEGNet is defined at: its temporal kernel "
-            f"has {factor} times the paper's weights, and its convolution costs "
-            f"about {factor**2} times as much per epoch (kernel and epoch both "
-            f"{factor} times as long). At 512 Hz training "
+            f"has {factor:.3g} times the paper's weights, and its convolution costs "
+            f"about {factor**2:.0f} times as much per epoch (kernel and epoch both "
+            f"{factor:.3g} times as long). At 512 Hz training "
             "took ten times as long as on the same epochs decimated to 128 Hz, "
             "for no accuracy gained (benchmarks/accuracy_rate.py: 0.53 as "
             "given, 0.62 decimated, mean of nine seeds that varied widely). "

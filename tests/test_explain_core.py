@@ -1109,6 +1109,27 @@ def test_maps_shaped_otherwise_than_their_epochs_are_refused(tiny_array_estimato
         del _METHODS[_PerChannelRow.name]
 
 
+def test_maps_not_finite_for_finite_data_are_refused(tiny_array_estimator):
+    """SmoothGrad with an infinite noise level returned maps of NaN, which
+    only a check of the network's outputs looked at."""
+    from mne_xai.attribution import AttributionMethod, register_method
+    from mne_xai.attribution._registry import _METHODS
+
+    class _NotFinite(AttributionMethod):
+        name = "test_not_finite"
+
+        def attribute(self, inputs, target):  # noqa: D102
+            return inputs * float("nan")
+
+    register_method(_NotFinite)
+    X = np.random.default_rng(3).standard_normal((3, 4, 64)).astype(np.float32)
+    try:
+        with pytest.raises(ValueError, match="test_not_finite gave maps holding NaN"):
+            explain(tiny_array_estimator, X, _NotFinite.name, verbose=False)
+    finally:
+        del _METHODS[_NotFinite.name]
+
+
 def test_methods_differentiate_inside_the_callers_inference_mode(tiny_array_estimator):
     """22 of 25 methods failed with torch's "does not require grad" there."""
     X = np.random.default_rng(3).standard_normal((3, 4, 64)).astype(np.float32)

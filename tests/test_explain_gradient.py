@@ -416,6 +416,16 @@ def test_smoothgrad_noise_scales_with_each_epochs_std():
         (dict(base_method="smoothgrad"), ValueError, "base_method"),
         (dict(variant="mean"), ValueError, "variant"),
         (dict(noise_level=-1.0), ValueError, "noise_level"),
+        # Infinite noise made every map NaN, without a word.
+        (dict(noise_level=np.inf), ValueError, "noise_level must be a finite"),
+        # One copy, or copies without noise, vary by nothing: maps of zeros.
+        (dict(variant="vargrad", n_samples=1), ValueError, "vargrad"),
+        (dict(variant="vargrad", noise_level=0.0), ValueError, "vargrad"),
+        (
+            dict(base_method="gradient_shap", base_params=dict(noise_std=np.inf)),
+            ValueError,
+            "noise_std must be a finite",
+        ),
         (dict(base_params=dict(steps=3)), TypeError, "'saliency' got unknown"),
         (dict(base_params=dict(baseline="mean")), ValueError, "smoothgrad's own"),
     ],
@@ -641,3 +651,18 @@ def test_integrated_gradients_says_when_the_baseline_is_the_problem():
     )
     assert "More steps hardly help" in message
     assert "Choose another baseline" in message
+
+
+def test_saliency_refuses_an_absolute_that_is_no_bool(fitted_icnn, imagery_epochs):
+    """absolute="False" is true: it gave the absolute map."""
+    with pytest.raises(TypeError, match="absolute"):
+        explain(fitted_icnn, imagery_epochs[:2], "saliency", absolute="False")
+
+
+@pytest.mark.parametrize("method", ["gradient_shap", "deeplift_shap"])
+def test_an_empty_set_of_baselines_is_refused(fitted_icnn, imagery_epochs, method):
+    """Zero baselines failed in captum's and torch's words."""
+    epochs = imagery_epochs[:2]
+    empty = np.zeros((0, *epochs.get_data().shape[1:]))
+    with pytest.raises(ValueError, match="baseline must have shape"):
+        explain(fitted_icnn, epochs, method, baseline=empty)

@@ -537,7 +537,9 @@ def test_composite_of_epsilon_rules_is_lrp_epsilon():
     [
         ({"conv_rule": "flat"}, "conv_rule"),
         ({"first_rule": "gamma"}, "first_rule"),
-        ({"epsilon": 0.0}, "epsilon must be positive"),
+        ({"epsilon": 0.0}, "epsilon must be a finite positive"),
+        # Infinite: maps of zeros, without a word.
+        ({"epsilon": float("inf")}, "epsilon must be a finite positive"),
     ],
 )
 def test_composite_rejects_bad_parameters(params, match):

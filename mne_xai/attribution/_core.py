@@ -605,7 +605,8 @@ def _resolve_baseline(estimator, baseline, device, data):
 
 
 def _check_baseline_shape(array, shape):
-    if array.shape[-2:] != shape or array.ndim not in (2, 3):
+    # An empty set of baselines failed in captum's and torch's words.
+    if array.shape[-2:] != shape or array.ndim not in (2, 3) or not array.size:
         constant = (
             f"; for a constant level c, np.full({shape}, c)" if array.ndim == 0 else ""
         )
@@ -1237,6 +1238,12 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
                 with torch.no_grad():
                     outputs = explainer.module(inputs)
                 check_outputs_finite(outputs, request.data.name, start)
+                raise ValueError(
+                    f"{name} gave maps holding NaN or infinite values for finite "
+                    f"data and finite outputs of the network (epochs {start} to "
+                    f"{stop - 1}): check the method's parameters, e.g. a noise "
+                    "level or a rule's constant beyond the data's range."
+                )
             if isinstance(module, WindowAverage):
                 # No window reads these samples: their relevance is zero by
                 # definition, whatever the method (occlusion gave them the

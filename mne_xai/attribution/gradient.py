@@ -1,5 +1,6 @@
 """Gradient-based attribution methods, computed with captum."""
 
+import numpy as np
 import torch
 from captum.attr import InputXGradient as _CaptumInputXGradient
 from captum.attr import IntegratedGradients as _CaptumIntegratedGradients
@@ -142,6 +143,8 @@ class Saliency(AttributionMethod):
         attribution : torch.Tensor, shape (batch, n_channels, n_times)
             The gradient map.
         """
+        # A string such as "False" is true: it gave the absolute map.
+        _validate_type(absolute, bool, "absolute")
         return _CaptumSaliency(self.module).attribute(
             inputs, target=target, abs=absolute
         )
@@ -426,7 +429,8 @@ class SmoothGrad(AttributionMethod):
             some 8 to 11 standard deviations (10.5 on EEGBCI), so that is 1 to
             2 here. The default, 0.5 (about 5 %% of the range), smooths less and
             keeps the maps closer to the gradient's; raise it for smoother
-            maps. 0 gives the base method itself.
+            maps. 0 gives the base method itself (its square with
+            ``variant="smoothgrad_sq"``; ``"vargrad"`` needs noise).
         n_samples : int
             Number of noisy copies of each epoch.
         variant : "smoothgrad" | "smoothgrad_sq" | "vargrad"
@@ -449,9 +453,19 @@ class SmoothGrad(AttributionMethod):
             [name for name in list_methods() if name != self.name],
         )
         _validate_type(noise_level, "numeric", "noise_level")
-        if not noise_level >= 0:
-            raise ValueError(f"noise_level must be non-negative, got {noise_level}.")
+        if not 0 <= noise_level < np.inf:  # inf made every map NaN
+            raise ValueError(
+                f"noise_level must be a finite number of at least 0, got {noise_level}."
+            )
         n_samples = check_positive_int(n_samples, "n_samples")
+        if variant == "vargrad" and (n_samples < 2 or noise_level == 0):
+            # One copy, or copies without noise, vary by nothing: a map of
+            # zeros, which reads as "nothing is relevant".
+            raise ValueError(
+                "variant='vargrad' is the variance of the maps of noisy copies, and "
+                f"n_samples={n_samples} with noise_level={noise_level} leaves none: "
+                "give n_samples of 2 or more and a noise_level above 0."
+            )
         base_params = self._base_params(base_method, base_params, baseline)
         explainer = get_method(base_method)(self.network)
         # A stochastic base method draws from the same per-epoch generators.
@@ -563,8 +577,10 @@ class GradientShap(AttributionMethod):
         """
         n_samples = check_positive_int(n_samples, "n_samples")
         _validate_type(noise_std, "numeric", "noise_std")
-        if not noise_std >= 0:
-            raise ValueError(f"noise_std must be non-negative, got {noise_std}.")
+        if not 0 <= noise_std < np.inf:  # inf made every map NaN
+            raise ValueError(
+                f"noise_std must be a finite number of at least 0, got {noise_std}."
+            )
         spread = float(inputs.detach().std())
         if noise_std > SCALE_TOLERANCE * spread:
             # Unlike SmoothGrad's noise_level, an absolute value: captum's

@@ -246,10 +246,10 @@ def _rule(name, epsilon):
 
 def _check_epsilon(epsilon):
     _validate_type(epsilon, "numeric", "epsilon")
-    if not epsilon > 0:
+    if not 0 < epsilon < float("inf"):  # inf gave maps of zeros
         raise ValueError(
-            f"epsilon must be positive, got {epsilon!r}; use a tiny value such as "
-            "1e-9 for LRP-0."
+            f"epsilon must be a finite positive number, got {epsilon!r}; use a "
+            "tiny value such as 1e-9 for LRP-0."
         )
 
 

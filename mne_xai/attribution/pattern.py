@@ -221,7 +221,8 @@ def _check_patterns(patterns, layers, method):
         raise ValueError(
             f"{method} needs the patterns of the network's layers, learned from "
             "data: patterns = mne_xai.inspect.learn_patterns(estimator, epochs), "
-            f"then explain(estimator, epochs, {method!r}, patterns=patterns)."
+            f"then explain(estimator, epochs, {method!r}, patterns=patterns) (as "
+            "the base method of smoothgrad: base_params=dict(patterns=patterns))."
         )
     _validate_type(
         patterns, NetworkPatterns, "patterns", "NetworkPatterns (from learn_patterns)"
