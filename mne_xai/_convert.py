@@ -2100,11 +2100,34 @@ def checked_batches(data, batch_size, train_std, info=None):
     train_std, info
         As for :func:`check_amplitudes`.
     """
-    warned = False
+    warned = flat_warned = False
+    start = 0
     for batch in data.batches(batch_size):
         if not warned:
             warned = check_amplitudes(batch, train_std, info, data.name)
+        if not flat_warned:
+            flat_warned = _warn_of_flat_epochs(batch, data.name, start)
+        start += len(batch)
         yield batch
+
+
+def _warn_of_flat_epochs(batch, name, start):
+    """Warn of epochs constant in every channel; return whether it warned.
+
+    An amplifier switched off, or epochs padded with zeros, hold no EEG, and
+    the network answers them as it answers anything: among 20 epochs, an
+    all-zero one was predicted [0.47, 0.53] without a word.
+    """
+    flat = np.flatnonzero((batch == batch[..., :1]).all(axis=(1, 2)))
+    if not len(flat):
+        return False
+    warn_data_mismatch(
+        f"Epoch(s) {_listed((start + flat).tolist())} of {name} are constant in "
+        "every channel (an amplifier off, or padding): they hold no EEG, and what "
+        "the network answers for them, and its maps of them, read none. Drop "
+        "them (epochs.drop)."
+    )
+    return True
 
 
 def network_batches(network, data, batch_size, mesg):

@@ -434,6 +434,18 @@ def test_epochs_given_twice_warn_at_fit(synthetic_arrays):
         EEGNetClassifier(**quick).fit(relabelled)
 
 
+def test_epochs_flat_in_every_channel_warn_at_predict_and_explain(synthetic_arrays):
+    """An all-zero epoch among 20 was predicted [0.47, 0.53] without a word."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    dead = X[:20].copy()
+    dead[13] = 0.0
+    with pytest.warns(RuntimeWarning, match=r"Epoch\(s\) 13 of X are constant"):
+        clf.predict_proba(dead)
+    with pytest.warns(RuntimeWarning, match=r"Epoch\(s\) 13 of epochs are constant"):
+        mne_xai.explain(clf, dead, "saliency", batch_size=4, verbose=False)
+
+
 def test_meg_at_another_gradient_compensation_grade_warns():
     """CTF MEG at gradient compensation grade 3 (as recorded) was explained by
     a network trained at grade 0 without a word: every channel then holds the
