@@ -32,10 +32,11 @@ def progress_bar(iterable, *, max_value=None, mesg=None):
     bar : mne.utils.ProgressBar
         The bar.
     """
-    which_tqdm = _which_tqdm()
-    if which_tqdm == "off" and get_config("MNE_TQDM") is None:
+    if _switched_off_here():
         return _ProgressLines(iterable, max_value=max_value, mesg=mesg)
-    return ProgressBar(iterable, max_value=max_value, mesg=mesg, which_tqdm=which_tqdm)
+    return ProgressBar(
+        iterable, max_value=max_value, mesg=mesg, which_tqdm=get_config("MNE_TQDM")
+    )
 
 
 #: Steps of work below which no progress line is logged where bars are off.
@@ -84,7 +85,7 @@ def mne_bars_as_ours():
     a log file got it redrawn with carriage returns; its bars read
     ``MNE_TQDM``, set to "off" here for the call where ours are off.
     """
-    if bars_drawn() or get_config("MNE_TQDM") is not None:
+    if not _switched_off_here():
         yield
         return
     os.environ["MNE_TQDM"] = "off"
@@ -105,14 +106,12 @@ def bars_drawn():
     drawn : bool
         False where the bars are switched off.
     """
-    return _which_tqdm() != "off"
+    return not _switched_off_here() and get_config("MNE_TQDM") != "off"
 
 
-def _which_tqdm():
-    which_tqdm = get_config("MNE_TQDM")
-    if which_tqdm is None and not _drawn_in_place(sys.stderr):
-        which_tqdm = "off"
-    return which_tqdm
+def _switched_off_here():
+    """Whether bars are off by mne_xai's rule (``MNE_TQDM`` unset, no terminal)."""
+    return get_config("MNE_TQDM") is None and not _drawn_in_place(sys.stderr)
 
 
 def _on_terminal(stream):
