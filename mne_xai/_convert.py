@@ -46,6 +46,25 @@ def _epochs_list(X):
     return None
 
 
+def _positions_in_original(first, second):
+    """Both objects' ``selection``, as positions in the Epochs they come from.
+
+    :func:`mne.concatenate_epochs` numbers each part after the first on from
+    the drop logs before it, so maps of the folds of one Epochs, explained
+    apart and concatenated, number their epochs from ``n`` (the original's
+    drop log length), ``2 n``, ...: taken modulo ``n`` they are the original's
+    numbers again. None when the two are numbered on scales of no common
+    original (drop logs whose lengths are not multiples).
+    """
+    lengths = len(first.drop_log), len(second.drop_log)
+    original = min(lengths)
+    if max(lengths) % max(original, 1):
+        return None
+    if original == 0:
+        return first.selection, second.selection
+    return first.selection % original, second.selection % original
+
+
 def check_same_epochs(attribution, epochs, names):
     """Epochs are paired by position: refuse two that hold them in another order.
 
@@ -60,7 +79,9 @@ def check_same_epochs(attribution, epochs, names):
     both = isinstance(attribution, of_epochs) and isinstance(epochs, of_epochs)
     if not both or len(attribution) != len(epochs):
         return
-    selections = attribution.selection, epochs.selection
+    selections = _positions_in_original(attribution, epochs)
+    if selections is None:
+        selections = (np.arange(len(attribution)),) * 2  # nothing to compare
     reordered = not np.array_equal(*selections) and np.array_equal(
         *map(np.sort, selections)
     )

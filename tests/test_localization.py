@@ -428,6 +428,26 @@ def test_epochs_in_another_order_are_refused(kind):
     assert len(localization_scores(built, first[1:])) == 3
 
 
+def test_maps_of_folds_concatenated_are_paired_by_their_original_epochs():
+    """Out-of-fold maps joined with mne.concatenate_epochs (which numbers the
+    epochs of each part after the first on from the drop logs before it)
+    were refused against the ground truth indexed alike."""
+    _, truth = simulate_epochs("temporal", n_epochs=12, random_state=0)
+    folds = [np.array([0, 3, 4, 7, 8, 11]), np.array([1, 2, 5, 6, 9, 10])]
+    joined = mne.concatenate_epochs([truth[fold] for fold in folds], verbose=False)
+    order = np.concatenate(folds)
+    of_each = relevance_mass_accuracy(truth, truth)
+    np.testing.assert_allclose(
+        relevance_mass_accuracy(joined, truth[order]), of_each[order]
+    )
+    back = joined[np.argsort(order)]
+    np.testing.assert_allclose(relevance_mass_accuracy(back, truth), of_each)
+    names = list(truth.event_id)
+    assert len(relevance_mass_accuracy(back[names[0]], truth[names[0]])) > 0
+    with pytest.raises(ValueError, match="the same epochs in another order"):
+        relevance_mass_accuracy(joined, truth)
+
+
 def test_spectral_precision_refuses_bands_and_rates_the_maps_do_not_have():
     epochs, truth = simulate_epochs(
         "spectral", n_epochs=4, snr=5.0, random_state=0, verbose=False
