@@ -46,6 +46,15 @@ target : None | "true" | int | str | array-like, shape (n_epochs,)
     classes 1 and 2, is read as the label, with a warning). A sequence
     gives one such class per epoch."""
 
+docdict["target_scored"] = (
+    docdict["target"]
+    + """
+    With ``attribution`` maps of :func:`mne_xai.explain` (which records
+    their target in their ``info["description"]``), None scores the class
+    they explain, and a target that scores another class in any epoch is
+    refused: its logit would lose relevance computed for another."""
+)
+
 docdict["batch_size"] = """\
 batch_size : int
     Number of epochs computed at once; memory grows with it, not with the

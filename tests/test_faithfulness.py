@@ -1112,3 +1112,48 @@ def test_channels_of_the_perturbation_tests_follow_the_epochs_order(
     np.testing.assert_allclose(
         patches.relevance.ravel(), in_patches, rtol=1e-4, atol=1e-6
     )
+
+
+def test_maps_of_explain_are_scored_for_the_class_they_explain(
+    linear_estimator, montage_epochs, tmp_path
+):
+    """Maps of target="true" given to deletion_curve were scored against the
+    predicted class (its default): on each misclassified epoch the true class's
+    relevance was removed from the other logit, without a word."""
+    true = montage_epochs.events[:, 2]
+    wrong = linear_estimator.predict(montage_epochs) != true
+    assert wrong.any() and not wrong.all()
+    maps = explain(linear_estimator, montage_epochs, "gradient_x_input", target="true")
+    kwargs = dict(n_steps=8, random_state=0, verbose=False)
+    given = deletion_curve(linear_estimator, montage_epochs, attribution=maps, **kwargs)
+    np.testing.assert_array_equal(linear_estimator.classes_[given.target], true)
+    told = deletion_curve(
+        linear_estimator, montage_epochs, attribution=maps, target="true", **kwargs
+    )
+    np.testing.assert_allclose(given.aopc, told.aopc)
+    # The record survives a .fif file; a target of other classes is refused.
+    maps.save(tmp_path / "maps-epo.fif")
+    read = mne.read_epochs(tmp_path / "maps-epo.fif", verbose=False)
+    first_wrong = int(np.flatnonzero(wrong)[0])
+    predicted = linear_estimator.predict(montage_epochs)
+    with pytest.raises(ValueError, match=f"another class for epoch {first_wrong}:"):
+        insertion_curve(
+            linear_estimator,
+            montage_epochs,
+            attribution=read,
+            target=predicted,
+            **kwargs,
+        )
+    # Indexed alike, with the same class named otherwise, the maps are scored.
+    of_a = deletion_curve(
+        linear_estimator,
+        montage_epochs["a"],
+        attribution=maps["a"],
+        target="a",
+        **kwargs,
+    )
+    np.testing.assert_allclose(of_a.aopc, given.aopc[true == 1])
+    with pytest.raises(ValueError, match="another class for epoch 0:"):
+        deletion_curve(
+            linear_estimator, montage_epochs["a"], attribution=maps["a"], target="b"
+        )

@@ -1,7 +1,9 @@
 """The shared path of every attribution method: batches, targets, baselines, outputs."""
 
+import ast
 import hashlib
 import operator
+import re
 from dataclasses import dataclass
 
 import mne
@@ -754,6 +756,9 @@ def explain(
         units=dict(eeg="logit"), evoked=False)`` (MNE draws the time course
         under the image in µV whatever ``scalings``), or use
         :mod:`mne_xai.viz`, which does.
+        The maps' ``info["description"]`` records the method and the
+        target (``"mne_xai: maps of deeplift for target='true'"``), which the
+        faithfulness measures given the maps read to score the same class.
         Of a :class:`~mne_xai.CroppedClassifier`, samples that no window
         reads (outside ``tmin`` to ``tmax``, or between windows a longer
         ``window_step`` apart) are 0 in the maps of every method: the
@@ -792,7 +797,42 @@ def explain(
             comment=f"{method} ({request.description})",
             nave=request.shape[0],
         )
-    return epochs_array(result, info, tmin, **data.trials)
+    maps = epochs_array(result, info, tmin, **data.trials)
+    maps.info["description"] = describe_maps(method, target)
+    return maps
+
+
+#: How explain's maps record their method and target, in ``info["description"]``
+#: (kept by indexing, concatenation and .fif files), for the measures that
+#: score maps given to them against a class.
+_MAPS_RECORD = re.compile(
+    r"^mne_xai: maps of (?P<method>\S+) for target=(?P<target>.*)$"
+)
+NOT_RECORDED = object()
+
+
+def describe_maps(method, target):
+    """Return the description of maps of ``method`` explaining ``target``."""
+    if isinstance(target, torch.Tensor | np.ndarray) and target.ndim == 0:
+        target = target.item()
+    if isinstance(target, np.generic):
+        target = target.item()
+    if target is not None and not isinstance(target, str | int | float):
+        return f"mne_xai: maps of {method}, one target per epoch"
+    return f"mne_xai: maps of {method} for target={target!r}"
+
+
+def recorded_target(maps):
+    """Return the target :func:`explain` recorded in ``maps``, or ``NOT_RECORDED``."""
+    if not isinstance(maps, mne.BaseEpochs):
+        return NOT_RECORDED
+    record = _MAPS_RECORD.match(maps.info["description"] or "")
+    if record is None:
+        return NOT_RECORDED
+    try:
+        return ast.literal_eval(record["target"])
+    except (ValueError, SyntaxError):  # a description edited by hand
+        return NOT_RECORDED
 
 
 def attribution_values(

@@ -249,7 +249,7 @@ def deletion_curve(
     %(epochs)s
     %(method_evaluated)s
     %(attribution_given)s
-    %(target)s
+    %(target_scored)s
     order : "most_relevant_first" | "least_relevant_first"
         Which end of the ranking is removed first.
     unit : "feature" | "channel"
@@ -322,7 +322,7 @@ def insertion_curve(
     %(epochs)s
     %(method_evaluated)s
     %(attribution_given)s
-    %(target)s
+    %(target_scored)s
     order : "most_relevant_first" | "least_relevant_first"
         Which end of the ranking is inserted first.
     unit : "feature" | "channel"

@@ -132,7 +132,7 @@ def perturbation_test(
     %(epochs)s
     %(method_evaluated)s
     %(attribution_given)s
-    %(target)s
+    %(target_scored)s
     patch_fractions : sequence of float
         Patch lengths as fractions of the epoch length, in (0, 1]; Cui et al.
         use 0.1 to 0.5. For a network that reads part of the epoch only (a
@@ -319,7 +319,7 @@ def channel_perturbation_test(
     %(epochs)s
     %(method_evaluated)s
     %(attribution_given)s
-    %(target)s
+    %(target_scored)s
     baseline : "zeros" | "mean" | "noise" | "interpolate"
         What replaces the channel; ``"interpolate"`` interpolates it from all
         other channels, which asks whether the channel carries information its
@@ -471,7 +471,7 @@ def deletion_test(
     %(epochs)s
     %(method_evaluated)s
     %(attribution_given)s
-    %(target)s
+    %(target_scored)s
     threshold : float
         Z-score above which a (smoothed) sample is removed.
     channel_threshold : float
