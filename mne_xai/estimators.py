@@ -46,6 +46,7 @@ from ._network_building import (
 )
 from ._prediction import FIT_DATASET, StreamedData, _PredictionMixin
 from ._random import seeded_torch
+from ._samples_read import PROBE_EPOCHS, samples_read
 
 # The constants and callbacks are public here too, where they were defined
 # before _training.py: pickled estimators refer to their callbacks by this path.
@@ -1136,6 +1137,44 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         except BaseException:
             self._forget_network()
             raise
+        self._warn_if_samples_unread(array)
+
+    def _warn_if_samples_unread(self, array):
+        """Warn of the start or end of the epochs that the network never reads.
+
+        EEGNet's two poolings keep a whole number of their spans (32 samples
+        and more) and drop what is left at the end of the epoch; at 128 Hz
+        and above its temporal kernel still reaches those samples, but not at
+        low rates: of fNIRS epochs at 10 Hz, 12.7 s long, the last 2.9 s
+        changed no prediction (noise 1000 times the data's there moved no
+        probability) and got zero relevance from every method, which reads
+        as a finding about the data.
+        """
+        module = self.module_
+        training = module.training
+        module.eval()
+        try:
+            read = samples_read(module, torch.as_tensor(array[:PROBE_EPOCHS]))
+        finally:
+            module.train(training)
+        if read is None:
+            return
+        first, last = np.flatnonzero(read)[[0, -1]]
+        n_times = len(read)
+        unread = [
+            f"the first {first} ({first / self._sfreq:.3g} s)" if first else "",
+            f"the last {n_times - 1 - last} ({(n_times - 1 - last) / self._sfreq:.3g} s)"
+            if last < n_times - 1
+            else "",
+        ]
+        warn(
+            f"The network reads samples {first} to {last} of the {n_times} of each "
+            f"epoch: {' and '.join(filter(None, unread))} never reach its logits "
+            "(pooling that does not divide the epoch drops its end), so no "
+            "prediction depends on them and every method gives them zero "
+            f"relevance. Crop the epochs to the {last - first + 1} samples read "
+            "(epochs.crop), or give them a length the network reads whole."
+        )
 
     def _initialize_spatial_filters(self, array, targets):
         """Start the spatial filters from the training epochs (``spatial_init``).

@@ -1879,3 +1879,36 @@ def test_eegnet_advises_decimating_data_at_four_times_its_rate(
             advice[0].message
         )
         assert f"costs about {cost} times as much per epoch" in str(advice[0].message)
+
+
+@pytest.mark.parametrize(
+    "sfreq, n_times, unread",
+    [(10.0, 127, 29), (50.0, 125, 5), (128.0, 154, 0)],
+)
+def test_fit_warns_of_the_end_of_the_epochs_the_network_never_reads(
+    sfreq, n_times, unread
+):
+    """EEGNet's poolings drop the end of an epoch that they do not divide; at
+    10 Hz (fNIRS) the last 2.9 s of 12.7 s epochs changed no prediction and got
+    zero relevance from every method, and fit said nothing."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(4, sfreq, "eeg")
+    epochs = mne.EpochsArray(
+        1e-5 * rng.standard_normal((8, 4, n_times)),
+        info,
+        events=np.c_[np.arange(8) * n_times, np.zeros(8, int), np.arange(8) % 2 + 1],
+        verbose=False,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = EEGNetClassifier(**{**FAST, "max_epochs": 1}).fit(epochs)
+    told = [w for w in caught if "never reach its logits" in str(w.message)]
+    assert len(told) == (unread > 0)
+    if unread:
+        assert f"the last {unread} ({unread / sfreq:.3g} s)" in str(told[0].message)
+        # What it says holds: noise in the samples it names moves no probability.
+        noisy = epochs.copy()
+        noisy._data[:, :, n_times - unread :] = rng.standard_normal((8, 4, unread))
+        np.testing.assert_array_equal(
+            clf.predict_proba(epochs), clf.predict_proba(noisy)
+        )

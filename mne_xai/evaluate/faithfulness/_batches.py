@@ -15,6 +15,7 @@ from ..._convert import (
     refuse_array_of_either_order,
 )
 from ..._network import reading_channels
+from ..._samples_read import samples_read
 from ...attribution import explain
 from ...attribution._core import (
     NOT_RECORDED,
@@ -25,7 +26,6 @@ from ...attribution._core import (
 )
 from ...attribution._registry import check_comparable_across_channels
 from ...attribution.postprocess import _warn_if_units_differ
-from .._samples_read import samples_read
 from ._shortcuts import _ClassScorer
 
 # Perturbed variants are scored in forward passes of at least this many epochs
@@ -111,7 +111,7 @@ def _evaluation_batches(
     indices), ``score`` (the target logit of the unperturbed epochs) and
     ``rngs`` (one numpy Generator per epoch, so draws do not depend on how
     epochs are batched), ``read`` (the samples the network reads, None for
-    all; see :func:`~mne_xai.evaluate._samples_read.samples_read`) and
+    all; see :func:`~mne_xai._samples_read.samples_read`) and
     ``given_order`` (the channels in the order of the Epochs given, None
     where it is the network's; see
     :attr:`~mne_xai._convert.InputData.given_order`).

@@ -13,9 +13,9 @@ from ..._convert import InputData
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network, sampling_rate
+from ..._samples_read import filtered_within_runs, runs_read
 from ..._warnings import warn
 from ...attribution.postprocess import _odd_samples, _per_map_zscore
-from .._samples_read import filtered_within_runs, runs_read
 from ._baselines import (
     _baseline_values,
     _check_baseline,

@@ -13,7 +13,7 @@ from ..._graph import (
     probes_per_pass,
     trace_layers,
 )
-from .._samples_read import varying_epochs
+from ..._samples_read import varying_epochs
 from ._baselines import _replace
 from ._window_scores import _ROUNDING, _TOLERANCE, _WindowScorer
 

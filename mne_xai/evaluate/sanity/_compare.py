@@ -10,6 +10,7 @@ from ..._checks import check_seed
 from ..._convert import std_per_type
 from ..._network import reading_channels
 from ..._progress import progress_bar
+from ..._samples_read import PROBE_EPOCHS, samples_read
 from ...attribution import explain
 from ...attribution._core import (
     Request,
@@ -18,7 +19,6 @@ from ...attribution._core import (
     private_module,
 )
 from ...attribution._registry import check_comparable_across_channels, needs_patterns
-from .._samples_read import PROBE_EPOCHS, samples_read
 from ..localization import _map_data
 from ._result import SanityCheckResult
 from ._similarity import SIMILARITY_METRICS, _warn_undefined, measures_of_samples

@@ -9,8 +9,8 @@ from mne.utils import _check_option, _validate_type
 from scipy.ndimage import gaussian_filter
 from scipy.stats import rankdata
 
+from ..._samples_read import filtered_within_runs, runs_read
 from ..._warnings import warn
-from .._samples_read import filtered_within_runs, runs_read
 from ..localization import _map_data
 from ..localization._maps import _check_same_grid
 
@@ -62,7 +62,7 @@ def _ssim_of_unit_maps(first, second, sigma=_SSIM_SIGMA, runs=(slice(None),)):
     """Mean SSIM of each epoch's maps, already scaled to [0, 1]; shape (n_epochs,).
 
     ``runs`` are the slices of the time axis whose samples are consecutive
-    (see :func:`~mne_xai.evaluate._samples_read.runs_read`): the window
+    (see :func:`~mne_xai._samples_read.runs_read`): the window
     slides within each, its borders reflected.
     """
 
