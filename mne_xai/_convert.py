@@ -1294,9 +1294,19 @@ def _as_array(X, name):
     if data.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {data.dtype}.")
     if data.ndim != 3:
+        hint = ""
+        if data.ndim == 2 and name == "X":  # an estimator's own
+            # mne.decoding.SlidingEstimator and GeneralizingEstimator fit one
+            # estimator per time sample: users never passed a 2-D array.
+            hint = (
+                " A 2-D X is one time sample per epoch, as "
+                "mne.decoding.SlidingEstimator hands over; these networks read "
+                "whole epochs. For windows over time, use "
+                "mne_xai.CroppedClassifier."
+            )
         raise ValueError(
             f"{name} must have shape (n_epochs, n_channels, n_times), got an "
-            f"array of shape {data.shape}."
+            f"array of shape {data.shape}.{hint}"
         )
     # The one check of every estimator, and of what wraps one: on no channels
     # or no samples, the windows of CroppedClassifier and the spectra of

@@ -126,6 +126,13 @@ X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_time
     Data matching the training data in channels, rate and length. A torch
     tensor is read as an array."""
 
+docdict["epochs_list_cv"] = """\
+In scikit-learn's cross-validation (``cross_val_score``,
+    ``cross_val_predict``, searches) each Epochs of a list is one sample: the
+    folds split the list by Epochs object, and ``cross_val_predict`` returns
+    one prediction per object. Use ``mne.concatenate_epochs(runs)`` for folds
+    over epochs."""
+
 docdict["decision_scores"] = """\
 For two classes, as for scikit-learn's classifiers, one score per epoch:
 the difference of the two logits, the log-odds of ``classes_[1]`` (positive

@@ -230,8 +230,9 @@ _NOTES = """
     Notes
     -----
     ``fit`` accepts :class:`mne.Epochs`, a list of Epochs (what scikit-learn's
-    cross-validation hands over when it indexes an Epochs object) or an array
-    of shape ``(n_epochs, n_channels, n_times)``. With Epochs and ``y=None``,
+    cross-validation hands over when it indexes an Epochs object; a list given
+    to it counts each Epochs as one sample, see ``fit``) or an array of shape
+    ``(n_epochs, n_channels, n_times)``. With Epochs and ``y=None``,
     the labels are ``epochs.events[:, 2]``. ``predict`` returns labels in the
     same coding as ``y``. Data given at prediction must match training in
     channels (by name for Epochs, which may hold others or another order; by

@@ -114,6 +114,18 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
     ``info``, ``event_id`` and ``scaling`` are those of its window network
     (a foreign skorch network's channels default to the classifier's).
     """
+    return read_network(estimator, info=info, event_id=event_id, scaling=scaling)
+
+
+def read_network(estimator, *, caller=None, info=None, event_id=None, scaling=None):
+    """Return :func:`as_network` of ``estimator``, refused in the terms of ``caller``.
+
+    ``caller`` names a function that reads the network alone, without epochs
+    (e.g. ``"maximize_activation"``): a Pipeline that transforms the data
+    before the network is refused with the advice to pass its last step.
+    None: the function reads epochs, which the advice passes through the
+    Pipeline's other steps first.
+    """
     _validate_type(info, (None, mne.Info), "info")
     _validate_type(event_id, (None, dict), "event_id")
     _validate_type(scaling, (None, "numeric"), "scaling")
@@ -125,15 +137,12 @@ def as_network(estimator, *, info=None, event_id=None, scaling=None):
         return estimator
     if isinstance(estimator, _CroppedNetwork | _SkorchNetwork):
         return estimator
+    given = dict(caller=caller, info=info, event_id=event_id, scaling=scaling)
     if isinstance(estimator, Pipeline):
-        check_passthrough(estimator)
-        return as_network(
-            estimator.steps[-1][1], info=info, event_id=event_id, scaling=scaling
-        )
+        check_passthrough(estimator, caller)
+        return read_network(estimator.steps[-1][1], **given)
     if hasattr(estimator, "best_estimator_"):  # a search, refitted on all data
-        return as_network(
-            estimator.best_estimator_, info=info, event_id=event_id, scaling=scaling
-        )
+        return read_network(estimator.best_estimator_, **given)
     if isinstance(estimator, CroppedClassifier):
         return _CroppedNetwork(estimator, info, event_id, scaling)
     if isinstance(estimator, NeuralNet):
@@ -178,8 +187,12 @@ def _transforming_window_steps(estimator):
     return []
 
 
-def check_passthrough(pipeline):
-    """Refuse a Pipeline whose steps before the network transform the data."""
+def check_passthrough(pipeline, caller=None):
+    """Refuse a Pipeline whose steps before the network transform the data.
+
+    ``caller`` names a function that reads the network alone (see
+    :func:`read_network`); None, one that reads epochs.
+    """
     transforming = _transforming_steps(pipeline)
     if not transforming:
         return
@@ -196,11 +209,17 @@ def check_passthrough(pipeline):
         "mne_xai.inspect.explain_spectral_classifier, which reads relevance per "
         "channel and frequency."
         if spectra
-        else "Explain pipeline[-1] on pipeline[:-1].transform(epochs) instead."
+        # maximize_activation and temporal_filters without epochs: the epochs
+        # explain's advice transformed are none of theirs.
+        else f"{caller} reads the network alone: pass pipeline[-1] instead, "
+        "whose input is the output of pipeline[:-1] (in its unit)."
+        if caller
+        else "The network is read on its own input: pass pipeline[-1] instead, "
+        "with pipeline[:-1].transform(epochs) in place of the epochs."
     )
     raise ValueError(
         f"The Pipeline transforms the data before the network (steps "
-        f"{transforming}); attributions need the network's own input. {advice}"
+        f"{transforming}). {advice}"
     )
 
 

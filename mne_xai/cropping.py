@@ -23,6 +23,7 @@ from ._convert import (
     labels_required,
     training_channels,
 )
+from ._docs import fill_doc
 from ._prediction import _ScoreMixin
 from ._warnings import warn, warnings_once
 from .estimators import (
@@ -405,6 +406,7 @@ class CroppedClassifier(
             verbose=False,
         )
 
+    @fill_doc
     def fit(self, X, y=None):
         """Fit the estimator on the windows of every epoch.
 
@@ -412,6 +414,7 @@ class CroppedClassifier(
         ----------
         X : mne.Epochs | list of mne.Epochs | ndarray
             Training epochs; an array has shape ``(n_epochs, n_channels, n_times)``.
+            %(epochs_list_cv)s
         y : array-like, shape (n_epochs,) | None
             Labels; with Epochs, None means ``epochs.events[:, 2]``.
 

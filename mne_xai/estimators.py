@@ -36,6 +36,7 @@ from ._convert import (
     training_channels,
     type_groups,
 )
+from ._docs import fill_doc
 from ._estimator_docs import classifier_docstring
 from ._graph import autograd_on
 from ._network_building import (
@@ -1061,13 +1062,14 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     # -- training -------------------------------------------------------------
     @at_own_log_level
     @autograd_on
+    @fill_doc
     def fit(self, X, y=None, groups=None, **fit_params):
         """Train the network.
 
         Parameters
         ----------
         X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
-            Training data.
+            Training data. %(epochs_list_cv)s
         y : array-like, shape (n_epochs,) | None
             Labels; with Epochs, None means ``epochs.events[:, 2]``.
         groups : array-like, shape (n_epochs,) | None

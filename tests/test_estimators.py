@@ -664,6 +664,33 @@ def test_bad_training_input_is_refused(synthetic_arrays, X_change, y_change, mat
         EEGNetClassifier(**FAST).fit(X_change(X), y_change(y))
 
 
+@pytest.mark.parametrize("decoder", ["SlidingEstimator", "GeneralizingEstimator"])
+def test_one_time_sample_per_epoch_is_refused_with_the_reason(
+    synthetic_arrays, decoder
+):
+    """MNE's time decoders hand each estimator one time sample per epoch: the
+    refusal spoke of a 2-D array the user never passed, and not of why."""
+    X, y = synthetic_arrays
+    time_decoder = getattr(mne.decoding, decoder)(EEGNetClassifier(**FAST))
+    match = (
+        r"got an array of shape \(40, 4\)\. A 2-D X is one time sample per epoch, "
+        r"as mne.decoding.SlidingEstimator hands over; these networks read whole "
+        r"epochs\. For windows over time, use mne_xai.CroppedClassifier\."
+    )
+    with pytest.raises(ValueError, match=match):
+        time_decoder.fit(X, y)
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match=match):
+        clf.predict(X[..., 0])
+    # Another shape, or data given to explain, are not SlidingEstimator's.
+    with pytest.raises(ValueError) as error:
+        clf.predict(X[None])
+    assert "SlidingEstimator" not in str(error.value)
+    with pytest.raises(ValueError) as error:
+        mne_xai.explain(clf, X[..., 0])
+    assert "SlidingEstimator" not in str(error.value)
+
+
 @pytest.mark.parametrize(
     ("convert", "match"),
     [

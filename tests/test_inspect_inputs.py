@@ -324,6 +324,42 @@ def test_group_predictions_without_labels_asks_for_y(synthetic_arrays):
 
 
 @pytest.mark.filterwarnings("ignore:After training")
+@pytest.mark.parametrize("wrapper", ["voting", "calibrated"])
+def test_group_predictions_of_a_wrapper_fitted_on_epochs_asks_for_y(
+    synthetic_arrays, wrapper
+):
+    """A VotingClassifier or CalibratedClassifierCV of networks fitted on Epochs
+    keeps no record of their events: it was said to be "not fitted on Epochs"."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import VotingClassifier
+
+    X, y = synthetic_arrays
+    events = np.column_stack([np.arange(len(y)), np.zeros(len(y), int), y + 1])
+    epochs = mne.EpochsArray(
+        X * 1e-5,
+        mne.create_info(N_CHANNELS, SFREQ, "eeg"),
+        events,
+        event_id=dict(a=1, b=2),
+        verbose=False,
+    )
+    network = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    if wrapper == "voting":
+        clf = VotingClassifier([("net", network)], voting="soft")
+    else:
+        clf = CalibratedClassifierCV(network, cv=2)
+    clf.fit(epochs, y + 1)
+    groups = np.arange(len(y)) % 4
+    match = (
+        f"a {type(clf).__name__} keeps no record of the events of its training "
+        r"data.*pass y, the class of each epoch"
+    )
+    with pytest.raises(ValueError, match=match) as error:
+        group_predictions(clf, epochs, groups, verbose=False)
+    assert "not fitted on Epochs" not in str(error.value)
+    assert len(group_predictions(clf, epochs, groups, y=y + 1, verbose=False)) == 4
+
+
+@pytest.mark.filterwarnings("ignore:After training")
 def test_group_predictions_of_an_event_not_trained_on_give_the_reason(
     synthetic_arrays,
 ):

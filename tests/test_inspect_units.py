@@ -233,6 +233,13 @@ def test_sensitivity_errors(alpha_epochs):
     # bands the user never gave.
     with pytest.raises(ValueError, match=r"default band 'theta'.*pass bands at least"):
         _check_bands(None, 128.0, 25)
+    # Epochs so slow that every default band reaches above their Nyquist
+    # frequency (fNIRS at 10 Hz) were told "bands is empty".
+    match = r"default bands all reach above the Nyquist frequency \(5 Hz\) of "
+    with pytest.raises(ValueError, match=match + "these epochs at 10 Hz; give bands"):
+        _check_bands(None, 10.0, 127)
+    with pytest.raises(ValueError, match="bands is empty"):
+        _check_bands({}, 10.0, 127)
 
 
 # -- pruning ----------------------------------------------------------------------

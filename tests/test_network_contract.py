@@ -81,6 +81,43 @@ def test_pipeline_ending_in_a_network(epochs):
         mne_xai.explain(scaled, epochs, "saliency")
 
 
+@pytest.mark.parametrize("in_a_search", [False, True])
+def test_a_transforming_pipeline_is_refused_with_advice_for_the_caller(
+    epochs, in_a_search
+):
+    """maximize_activation and temporal_filters, which take no epochs, and
+    spatial_patterns, which makes no attributions, were told "attributions need
+    the network's own input. Explain pipeline[-1] on
+    pipeline[:-1].transform(epochs) instead"."""
+    X, y = epochs.get_data(), epochs.events[:, 2]
+    network = EEGNetClassifier(info=epochs.info, **FAST)
+    doubled = make_pipeline(FunctionTransformer(lambda x: 2 * x), network)
+    if in_a_search:
+        doubled = GridSearchCV(doubled, {"eegnetclassifier__lr": [0.01]}, cv=2)
+    doubled.fit(X, y)
+    for read_alone in (
+        lambda: mne_xai.inspect.maximize_activation(doubled, 1, n_steps=1),
+        lambda: mne_xai.inspect.temporal_filters(doubled),
+    ):
+        with pytest.raises(ValueError, match=r"network alone: pass pipeline\[-1\]"):
+            read_alone()
+    for read_epochs in (
+        lambda: mne_xai.inspect.spatial_patterns(doubled, X),
+        lambda: mne_xai.inspect.temporal_filters(doubled, X),
+        lambda: mne_xai.explain(doubled, X, "saliency"),
+    ):
+        with pytest.raises(ValueError) as err:
+            read_epochs()
+        assert "attributions" not in str(err.value)
+        assert "pipeline[:-1].transform(epochs) in place of the epochs" in str(
+            err.value
+        )
+    # The advice works.
+    pipeline = doubled.best_estimator_ if in_a_search else doubled
+    mne_xai.inspect.temporal_filters(pipeline[-1])
+    mne_xai.inspect.spatial_patterns(pipeline[-1], pipeline[:-1].transform(X))
+
+
 def test_plain_skorch_classifier_with_its_channels(epochs):
     X = epochs.get_data().astype(np.float32) * 1e5
     y = epochs.events[:, 2] - 1

@@ -12,7 +12,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 from .._checks import check_positive_int, check_seed, compute_device
 from .._docs import fill_doc
 from .._graph import autograd_on
-from .._network import WindowAverage, as_network, check_reads_time, sampling_rate
+from .._network import WindowAverage, check_reads_time, read_network, sampling_rate
 from .._outputs import epochs_array, evoked_array, spectrum_array, spectrum_channels
 from .._progress import progress_bar
 from ..attribution._core import (
@@ -318,7 +318,7 @@ def maximize_activation(
     ----------
     .. footbibliography::
     """
-    network = as_network(estimator)
+    network = read_network(estimator, caller="maximize_activation")
     check_reads_time(network, "maximize_activation")
     n_restarts = check_positive_int(n_restarts, "n_restarts")
     n_steps = check_positive_int(n_steps, "n_steps")

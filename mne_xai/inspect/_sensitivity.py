@@ -232,6 +232,13 @@ def _check_bands(bands, sfreq, n_times):
         if len(bands) < len(DEFAULT_BANDS):
             logger.info(f"Leaving out the bands above {nyquist:g} Hz (Nyquist).")
     _validate_type(bands, dict, "bands", "dict of name: (low, high), or None")
+    if not bands and defaults:
+        # "bands is empty" spoke of bands the user never gave.
+        raise ValueError(
+            "The default bands all reach above the Nyquist frequency "
+            f"({nyquist:g} Hz) of these epochs at {sfreq:g} Hz; give bands "
+            "below it, as {name: (low, high)} in Hz."
+        )
     if not bands:
         raise ValueError("bands is empty; give at least one (low, high) band in Hz.")
     checked = {}

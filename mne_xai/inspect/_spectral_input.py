@@ -136,6 +136,7 @@ class SpectralClassifier(
         self.spectrum = spectrum
         self.hz_per_second = hz_per_second
 
+    @fill_doc
     def fit(self, X, y=None):
         """Compute the spectra of ``X`` and train the network on them.
 
@@ -143,6 +144,7 @@ class SpectralClassifier(
         ----------
         X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
             Training epochs (arrays need ``LogPowerSpectrum(sfreq=...)``).
+            %(epochs_list_cv)s
         y : array-like, shape (n_epochs,) | None
             Labels; with Epochs, None means ``epochs.events[:, 2]``.
 

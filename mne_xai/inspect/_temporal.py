@@ -10,7 +10,7 @@ from mne.utils import _validate_type, logger, verbose
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
-from .._network import WindowAverage, as_network, check_reads_time
+from .._network import WindowAverage, check_reads_time, read_network
 from .._warnings import warn
 from ..attribution._core import private_module
 from ._activations import (
@@ -267,7 +267,9 @@ def temporal_filters(
     ----------
     .. footbibliography::
     """
-    network = as_network(estimator)
+    # Without epochs it reads the network alone.
+    caller = "temporal_filters" if epochs is None else None
+    network = read_network(estimator, caller=caller)
     check_reads_time(network, "temporal_filters")
     n_freqs = check_positive_int(n_freqs, "n_freqs")
     if n_freqs < 2:

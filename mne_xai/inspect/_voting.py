@@ -74,6 +74,16 @@ def _true_labels(estimator, data, y):
         try:
             index, _ = _resolve_target(estimator, "true", data)
         except EventsAreNotClasses as err:
+            if not hasattr(estimator, "event_id_"):
+                # A VotingClassifier or CalibratedClassifierCV fitted on Epochs
+                # was said to be "not fitted on Epochs": its networks keep the
+                # events, and it keeps none.
+                raise ValueError(
+                    f"{asked}, but a {type(estimator).__name__} keeps no record "
+                    "of the events of its training data, so its classes "
+                    f"{classes.tolist()} cannot be read from the events "
+                    f"{data.event_id}; pass y, the class of each epoch."
+                ) from None
             # explain's advice names its target="true" and as_network's
             # event_id, which group_predictions does not take: its reason,
             # which a guess at the cause replaced, with our advice.
