@@ -135,9 +135,9 @@ In scikit-learn's cross-validation (``cross_val_score``,
 
 docdict["decision_scores"] = """\
 For two classes, as for scikit-learn's classifiers, one score per epoch:
-the difference of the two logits, the log-odds of ``classes_[1]`` (positive
-values predict it), which scorers such as ``"roc_auc"`` read. For more
-classes, the logits, columns ordered as ``classes_``."""
+    the difference of the two logits, the log-odds of ``classes_[1]``
+    (positive values predict it), which scorers such as ``"roc_auc"`` read.
+    For more classes, the logits, columns ordered as ``classes_``."""
 
 docdict["inputs_target"] = """\
 inputs : torch.Tensor, shape (batch, n_channels, n_times)

@@ -117,6 +117,30 @@ def test_every_module_the_docs_link_to_is_declared():
     assert linked <= declared, f"declare in doc/api.rst: {sorted(linked - declared)}"
 
 
+_ENTRY_SECTIONS = {"Parameters", "Returns", "Yields", "Attributes", "Raises"}
+
+
+def test_shared_entries_keep_the_indentation_of_their_description():
+    """A docdict entry put in a description, not at a parameter's place, had
+    its second and later lines rendered at the parameter names' level:
+    decision_function's Returns read as three more return values."""
+    misplaced = []
+    for docstring in _rendered_docstrings():
+        lines = inspect.cleandoc(docstring).splitlines()
+        section = None
+        for line, underline in zip(lines, [*lines[1:], ""]):
+            if re.fullmatch(r"-{3,}", underline.strip()):
+                section = line.strip()
+            elif (
+                section in _ENTRY_SECTIONS
+                and line[:1] not in ("", " ", "-")
+                and " : " not in line
+                and ("``" in line or line.rstrip().endswith((".", ",")))
+            ):
+                misplaced.append(line)
+    assert not misplaced, misplaced
+
+
 def test_api_reference_names_every_method():
     table = (DOC / "api.rst").read_text()
     for name in mne_xai.list_methods():
