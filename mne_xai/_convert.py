@@ -696,6 +696,18 @@ class InputData:
         return pd.concat([e.metadata for e in self._epochs], ignore_index=True)
 
     @property
+    def selection(self):
+        """Each epoch's number: MNE's ``selection`` of one Epochs, else its position.
+
+        The numbers :meth:`mne.Epochs.to_data_frame` gives the epochs (and the
+        maps of :func:`mne_xai.explain`), which tables of results share so
+        that they join on them. Lists of Epochs have no one selection.
+        """
+        if self._epochs is not None and len(self._epochs) == 1:
+            return self._epochs[0].selection
+        return np.arange(self.shape[0])
+
+    @property
     def trials(self):
         """What ties each epoch to its trial (see :func:`mne_xai._outputs.trials_of`).
 

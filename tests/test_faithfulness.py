@@ -1157,3 +1157,38 @@ def test_maps_of_explain_are_scored_for_the_class_they_explain(
         deletion_curve(
             linear_estimator, montage_epochs["a"], attribution=maps["a"], target="b"
         )
+
+
+def test_tables_number_epochs_by_their_selection(linear_estimator, montage_epochs):
+    """Faithfulness and sanity tables numbered epochs by position where the
+    maps' to_data_frame and localization_scores use MNE's selection: joined
+    on "epoch", a subset of epochs 0, 1, 4, 6, 9, 16 kept 3 rows of 6, one of
+    them pairing two different epochs."""
+    from mne_xai.evaluate import target_randomization_check
+
+    subset = montage_epochs[[1, 3, 4]]
+    maps = explain(linear_estimator, subset, "gradient_x_input", verbose=False)
+    numbers = sorted(set(maps.to_data_frame()["epoch"]))
+    assert numbers == [1, 3, 4]
+    kwargs = dict(attribution=maps, random_state=0, verbose=False)
+    tables = [
+        deletion_curve(linear_estimator, subset, n_steps=4, **kwargs).to_frame(),
+        deletion_test(linear_estimator, subset, **kwargs).to_frame(),
+        perturbation_test(linear_estimator, subset, n_patches=4, **kwargs).to_frame(),
+        channel_perturbation_test(linear_estimator, subset, **kwargs).to_frame(),
+        target_randomization_check(
+            linear_estimator, subset, "gradient_x_input", verbose=False
+        ).to_frame(),
+    ]
+    for table in tables:
+        assert sorted(set(table["epoch"])) == numbers
+    # Arrays and lists of Epochs have no selection: positions.
+    array = deletion_curve(
+        linear_estimator,
+        subset.get_data(),
+        attribution=maps.get_data(),
+        n_steps=4,
+        random_state=0,
+        verbose=False,
+    )
+    assert sorted(set(array.to_frame()["epoch"])) == [0, 1, 2]

@@ -112,8 +112,9 @@ def _evaluation_batches(
     ``rngs`` (one numpy Generator per epoch, so draws do not depend on how
     epochs are batched), ``read`` (the samples the network reads, None for
     all; see :func:`~mne_xai._samples_read.samples_read`) and
-    ``given_order`` (the channels in the order of the Epochs given, None
-    where it is the network's; see
+    ``epoch`` (the epochs' numbers, see
+    :attr:`~mne_xai._convert.InputData.selection`), ``given_order`` (the
+    channels in the order of the Epochs given, None where it is the network's; see
     :attr:`~mne_xai._convert.InputData.given_order`).
     """
     random_state = check_seed(random_state)
@@ -187,6 +188,7 @@ def _evaluation_batches(
                 module=module,
                 read=read,
                 given_order=inputs.given_order,
+                epoch=inputs.selection[start:stop],
             )
             start = stop
 

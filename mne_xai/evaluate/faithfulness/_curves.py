@@ -56,7 +56,7 @@ def _curve(
         shortcuts,
         f"{kind} curve",
     )
-    curves, targets = [], []
+    curves, targets, numbers = [], [], []
     for item in items:
         rank, n_units = _unit_ranks(item, unit, order)
         if n_steps > n_units:
@@ -73,6 +73,7 @@ def _curve(
             curve = _replaced_curve(kind, item, rank, counts, baseline, estimator)
         curves.append(curve.cpu().numpy())
         targets.append(item.target.cpu().numpy())
+        numbers.append(item.epoch)
     curves = np.concatenate(curves).astype(np.float64)
     change = curves[:, :1] - curves if kind == "deletion" else curves - curves[:, :1]
     return CurveResult(
@@ -80,6 +81,7 @@ def _curve(
         scores=curves,
         aopc=change.mean(axis=1),
         target=np.concatenate(targets),
+        epoch=np.concatenate(numbers),
     )
 
 

@@ -223,7 +223,9 @@ def perturbation_test(
         shortcuts,
         "perturbation test",
     )
-    results = dict(relevance=[], score_drop=[], channel=[], start=[], target=[])
+    results = dict(
+        relevance=[], score_drop=[], channel=[], start=[], target=[], epoch=[]
+    )
     for item in items:
         n_epochs, n_channels, n_times = item.data.shape
         # Patches lie within the span the network reads (see deletion_curve):
@@ -278,6 +280,7 @@ def perturbation_test(
         results["channel"].append(_given_positions(channel, item))
         results["start"].append(start)
         results["target"].append(item.target.cpu().numpy())
+        results["epoch"].append(item.epoch)
     result = PerturbationTestResult(
         **{key: np.concatenate(value) for key, value in results.items()},
         patch_fractions=fractions,
@@ -373,7 +376,7 @@ def channel_perturbation_test(
         shortcuts,
         "channel perturbation test",
     )
-    relevance, drops, targets = [], [], []
+    relevance, drops, targets, numbers = [], [], [], []
     for item in items:
         n_epochs, n_channels, n_times = item.data.shape
         if n_channels < 2:
@@ -397,6 +400,7 @@ def channel_perturbation_test(
         drops.append(-changes.cpu().numpy()[:, columns])
         relevance.append(item.attribution.sum(dim=2).cpu().numpy()[:, columns])
         targets.append(item.target.cpu().numpy())
+        numbers.append(item.epoch)
         ch_names = None if item.info is None else item.info.ch_names
         if ch_names is not None and item.given_order is not None:
             ch_names = [ch_names[index] for index in item.given_order]
@@ -404,6 +408,7 @@ def channel_perturbation_test(
         relevance=np.concatenate(relevance).astype(np.float64),
         score_drop=np.concatenate(drops).astype(np.float64),
         target=np.concatenate(targets),
+        epoch=np.concatenate(numbers),
         ch_names=ch_names,
     )
     result.correlation = _pearson(result.relevance, result.score_drop)
@@ -651,6 +656,7 @@ def _deletion_of_batch(item, estimator, baseline, threshold, channel_threshold, 
         channel_score_random=scores[1, :, 1],
         n_channels_deleted=channel_relevant.sum(axis=1),
         target=item.target.cpu().numpy(),
+        epoch=item.epoch,
     )
 
 

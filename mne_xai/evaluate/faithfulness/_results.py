@@ -41,12 +41,16 @@ class FaithfulnessResult(Bunch):
         -------
         table : pandas.DataFrame
             One row per epoch, or per epoch and level, with a column
-            ``epoch`` (the epoch's position in the data) and one column per
-            value.
+            ``epoch`` and one column per value. ``epoch`` numbers the epochs
+            as MNE does, by the ``selection`` of the Epochs given (as their
+            maps' :meth:`~mne.Epochs.to_data_frame` and
+            :func:`~mne_xai.evaluate.localization_scores` do, so that the
+            tables join on it); epochs given as an array or a list of Epochs
+            are numbered by position.
         """
         n_epochs = len(self.target)
         n_levels = 1 if self._levels is None else len(self[self._levels[0]])
-        table = {"epoch": np.repeat(np.arange(n_epochs), n_levels)}
+        table = {"epoch": np.repeat(self.epoch, n_levels)}
         if self._levels is not None:
             key, column = self._levels
             table[column] = np.tile(self[key], n_epochs)

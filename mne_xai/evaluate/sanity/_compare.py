@@ -315,4 +315,5 @@ def _compare_to_variants(
         metric=setup.metric,
         threshold=setup.threshold,
         input_similarity=input_similarity,
+        epoch=setup.request.data.selection,
     )

@@ -44,10 +44,14 @@ class SanityCheckResult:
         none): the original maps (row 0), then the maps at each step. A map that
         stays similar after randomization because it mirrors the data shows
         here (see :func:`mne_xai.evaluate.trust_summary`).
+    epoch : ndarray of int, shape (n_epochs,) | None
+        The epochs' numbers, MNE's ``selection`` of the Epochs checked
+        (positions for an array or a list of Epochs); None numbers them by
+        position.
 
     Attributes
     ----------
-    check, method, steps, similarity, metric, threshold, input_similarity
+    check, method, steps, similarity, metric, threshold, input_similarity, epoch
         As given.
     mean : pandas.DataFrame
         The curves: mean similarity over epochs (NaN ignored), one row per
@@ -84,6 +88,7 @@ class SanityCheckResult:
         metric,
         threshold,
         input_similarity=None,
+        epoch=None,
     ):
         self.check = check
         self.method = method
@@ -92,6 +97,8 @@ class SanityCheckResult:
         self.metric = metric
         self.threshold = threshold
         self.input_similarity = input_similarity
+        n_epochs = next(iter(similarity.values())).shape[1]
+        self.epoch = np.arange(n_epochs) if epoch is None else np.asarray(epoch)
 
     @property
     def mean(self):
@@ -119,8 +126,10 @@ class SanityCheckResult:
         -------
         table : pandas.DataFrame
             Columns ``check``, ``method``, ``step``, ``metric``, ``epoch``
-            (position of the epoch in the data) and ``similarity``, one row per
-            epoch, step and measure.
+            (the epoch's number as MNE gives it, the ``selection`` of the
+            Epochs checked, as in the faithfulness measures' tables and
+            :func:`~mne_xai.evaluate.localization_scores`) and
+            ``similarity``, one row per epoch, step and measure.
         """
         n_steps, n_epochs = self.similarity[self.metric].shape
         tables = [
@@ -130,7 +139,7 @@ class SanityCheckResult:
                     method=self.method,
                     step=np.repeat(self.steps, n_epochs),
                     metric=metric,
-                    epoch=np.tile(np.arange(n_epochs), n_steps),
+                    epoch=np.tile(self.epoch, n_steps),
                     similarity=values.ravel(),
                 )
             )
