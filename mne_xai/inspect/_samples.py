@@ -6,14 +6,13 @@ from dataclasses import dataclass
 import mne
 import numpy as np
 import torch
-from mne.time_frequency import SpectrumArray
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device, returns_probabilities
 from .._convert import EventsAreNotClasses, start_time
 from .._docs import fill_doc
 from .._network import BinaryLogOdds, WindowAverage, as_network, check_reads_time
-from .._outputs import epochs_array, spectrum_channels
+from .._outputs import epochs_array, spectrum_array, spectrum_channels
 from ..attribution._core import _resolve_target, output_info_for_arrays
 from ._activations import batch_outputs
 
@@ -402,8 +401,9 @@ def best_samples(
     means, psd_info, freqs = _mean_log_spectra(
         data, info, groups, fmin, fmax, batch_size
     )
+    # Each with its own info: editing one class's channels changed the others'.
     spectra = {
-        name: SpectrumArray(top - rest, psd_info, freqs, verbose=False)
+        name: spectrum_array(top - rest, psd_info, freqs)
         for name, top, rest in zip(names, means[::2], means[1::2], strict=True)
     }
     top_epochs = {
