@@ -260,6 +260,22 @@ def test_maximize_refuses_bad_input(fitted_icnn, synthetic_arrays):
         maximize_activation(net, 0, verbose=False)
 
 
+def test_maximize_refuses_an_ascent_that_diverged():
+    """With lr=1e30, the first step threw the inputs beyond float32's range
+    (the objective -inf, then NaN from the second step on), and the spectra of
+    the NaN inputs failed inside NumPy: "ZeroDivisionError: Weights sum to
+    zero, can't be normalized"."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 3, 65)).astype(np.float32)
+    network = EEGNetClassifier(
+        info=mne.create_info(3, 128.0, "eeg"), max_epochs=1, verbose=False
+    ).fit(X, np.repeat([0, 1], 8))
+    with pytest.raises(ValueError, match=r"diverged after 1 of 30 steps.*smaller lr"):
+        maximize_activation(
+            network, 0, n_restarts=2, n_steps=30, lr=1e30, verbose=False
+        )
+
+
 class BatchNormWithoutRunningStatistics(torch.nn.Module):
     """Batch norm over the batch in evaluation mode too: epochs of a batch mix."""
 
