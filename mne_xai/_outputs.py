@@ -178,24 +178,31 @@ def spectrum_array(data, info, freqs, *, trials=None, nave=None):
     spectrum : mne.time_frequency.EpochsSpectrumArray | mne.time_frequency.SpectrumArray
         An EpochsSpectrumArray for spectra of each epoch, else a SpectrumArray.
     """
+    # Copies: the result must not change with the input's, nor the input with
+    # the result's. MNE's spectrum arrays keep the info's channels, projectors
+    # and digitization, and the event_id, as given (the input's: adding an
+    # event name to the maps added it to the user's Epochs).
+    info = info.copy()
     if data.ndim == 2:
         spectrum = SpectrumArray(data, info, freqs, verbose=False)
         spectrum.nave = nave
         return spectrum
     trials = trials or {}
-    events = trials.get("events")
+    events, event_id = trials.get("events"), trials.get("event_id")
     spectrum = EpochsSpectrumArray(
         data,
         info,
         freqs,
         events=None if events is None else events.copy(),
-        event_id=trials.get("event_id"),
+        event_id=None if event_id is None else dict(event_id),
         verbose=False,
     )
-    # Set after construction, as the constructor takes none of them.
-    for name in ("selection", "drop_log"):
-        if trials.get(name) is not None:
-            setattr(spectrum, name, trials[name])
+    # Set after construction, as the constructor takes none of them. The drop
+    # log is a tuple of tuples, which nothing changes in place.
+    if trials.get("selection") is not None:
+        spectrum.selection = trials["selection"].copy()
+    if trials.get("drop_log") is not None:
+        spectrum.drop_log = trials["drop_log"]
     with use_log_level(False):
         spectrum.metadata = trials.get("metadata")
     return spectrum

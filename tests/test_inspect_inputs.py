@@ -260,6 +260,22 @@ def test_maximize_refuses_bad_input(fitted_icnn, synthetic_arrays):
         maximize_activation(net, 0, verbose=False)
 
 
+def test_maximize_refuses_an_ascent_that_diverged():
+    """With lr=1e30, the first step threw the inputs beyond float32's range
+    (the objective -inf, then NaN from the second step on), and the spectra of
+    the NaN inputs failed inside NumPy: "ZeroDivisionError: Weights sum to
+    zero, can't be normalized"."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 3, 65)).astype(np.float32)
+    network = EEGNetClassifier(
+        info=mne.create_info(3, 128.0, "eeg"), max_epochs=1, verbose=False
+    ).fit(X, np.repeat([0, 1], 8))
+    with pytest.raises(ValueError, match=r"diverged after 1 of 30 steps.*smaller lr"):
+        maximize_activation(
+            network, 0, n_restarts=2, n_steps=30, lr=1e30, verbose=False
+        )
+
+
 class BatchNormWithoutRunningStatistics(torch.nn.Module):
     """Batch norm over the batch in evaluation mode too: epochs of a batch mix."""
 
@@ -928,6 +944,43 @@ def test_spectra_of_best_samples_keep_the_channel_order_of_the_epochs():
         np.testing.assert_allclose(
             spectrum.get_data(), expected.spectra[name].get_data(picks=order)
         )
+
+
+def test_best_samples_leave_epochs_holding_a_projector_unchanged():
+    """Of preloaded Epochs holding an average reference added with
+    projection=True, not applied, best_samples applied it to their data in
+    place (MNE's EpochsArray projects by default, and its batches were views
+    of the data): the mean over channels fell from 1e-4 V to 1e-20 V in every
+    epoch, predict_proba of the same Epochs afterwards moved by up to 0.014,
+    and the spectra were of re-referenced data the network does not read."""
+    rng = np.random.default_rng(0)
+    times = np.arange(N_TIMES) / SFREQ
+    # A 10 Hz rhythm common to every channel, which the reference would remove.
+    common = rng.uniform(1, 3, (20, 1, 1)) * np.sin(2 * np.pi * 10 * times)
+    data = (rng.standard_normal((20, N_CHANNELS, N_TIMES)) + common) * 1e-5
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], SFREQ, "eeg")
+    events = np.column_stack([np.arange(20), np.zeros(20, int), np.repeat([1, 2], 10)])
+    epochs = mne.EpochsArray(
+        data, info, events, event_id={"a": 1, "b": 2}, proj=False, verbose=False
+    )
+    epochs.set_eeg_reference("average", projection=True, verbose=False)
+    assert not epochs.info["projs"][0]["active"]
+    clf = EEGNetClassifier(module=LinearLogits, max_epochs=1, verbose=False).fit(epochs)
+    before, proba = epochs.get_data(), clf.predict_proba(epochs)
+    result = best_samples(clf, epochs, k=3, among="all", verbose=False)
+    np.testing.assert_array_equal(epochs.get_data(), before)
+    assert not epochs.info["projs"][0]["active"]
+    np.testing.assert_array_equal(clf.predict_proba(epochs), proba)
+    # The spectra are of the data as the network reads them, unprojected.
+    log_power = 10 * np.log10(
+        epochs.compute_psd(method="welch", proj=False, verbose=False).get_data()
+    )
+    top = result.indices["a"]
+    rest = np.setdiff1d(np.arange(20), top)
+    np.testing.assert_allclose(
+        result.spectra["a"].get_data(),
+        log_power[top].mean(axis=0) - log_power[rest].mean(axis=0),
+    )
 
 
 def test_maximize_leaves_the_samples_no_window_reads_at_zero():

@@ -120,6 +120,30 @@ def test_averaged_spectra_say_how_many_epochs(spatial_epochs):
     assert average.nave == 7
 
 
+def test_spectra_share_nothing_with_their_epochs(spatial_epochs):
+    """explain_spectrum's spectra held the very channel list (info["chs"], and
+    its projectors and digitization), event_id and selection of the Epochs
+    explained: spectrum.event_id["rest"] = 1 gave the user's Epochs an event
+    "rest", and moving channel 0 of the spectrum by 0.1 m moved the Epochs'
+    channel, as neither explain's maps nor MNE's compute_psd do."""
+    epochs = spatial_epochs[:8]
+    estimator = _fit(spatial_epochs)
+    loc, event_id = epochs.info["chs"][0]["loc"].copy(), dict(epochs.event_id)
+    selection = epochs.selection.copy()
+    per_epoch = explain_spectrum(estimator, epochs, "saliency")
+    average = explain_spectrum(estimator, epochs, "saliency", average=True)
+    for spectrum in (per_epoch, average):
+        spectrum.info["chs"][0]["loc"][:3] = [0.0, 0.0, 0.1]
+    per_epoch.event_id["rest"] = 1
+    per_epoch.selection[0] = 1000
+    np.testing.assert_array_equal(epochs.info["chs"][0]["loc"], loc)
+    assert epochs.event_id == event_id
+    np.testing.assert_array_equal(epochs.selection, selection)
+    # Nor do the spectra of best_samples share channels from class to class.
+    spectra = list(best_samples(estimator, epochs, k=2).spectra.values())
+    assert spectra[0].info["chs"] is not spectra[1].info["chs"]
+
+
 def test_spectral_classifier_results_keep_trials_and_nave():
     epochs, _ = simulate_epochs(
         "spectral", n_epochs=24, duration=1.0, random_state=0, verbose=False

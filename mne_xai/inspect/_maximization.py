@@ -184,6 +184,26 @@ def _penalty_scale(objective, coefficients):
     return scale.detach()
 
 
+def _check_converging(values, step, n_steps, lr):
+    """Refuse an ascent whose objective is no longer finite: it diverged.
+
+    Steps far too large (``lr=1e30``) threw the inputs beyond float32's range:
+    the objective became infinite, then NaN, and the spectra of the NaN inputs
+    failed inside NumPy ("Weights sum to zero, can't be normalized").
+    """
+    finite = torch.isfinite(values)
+    if bool(finite.all()):
+        return
+    restarts = torch.nonzero(~finite).flatten().tolist()
+    raise ValueError(
+        f"Activation maximization diverged after {step} of {n_steps} steps: "
+        f"the objective of restart(s) {restarts} is {values[~finite][0].item()} "
+        "(the input or the network's logits overflowed float32). "
+        f"lr={lr:g} is too large for this network; use a smaller lr (the "
+        "default is 0.1)."
+    )
+
+
 def _check_penalty(value, name):
     _validate_type(value, "numeric", name)
     if not value >= 0:
@@ -234,7 +254,8 @@ def maximize_activation(
     lr : float
         Learning rate of the Adam optimizer on the whitened coefficients
         (which start with unit variance); it is annealed to zero along a
-        cosine over the steps.
+        cosine over the steps. An ascent whose objective overflows (steps
+        far too large) is refused, naming the step.
     norm_penalty : float
         Weight of the input's mean squared whitened coefficient (see Notes).
         For a network linear near the data, the optimum's whitened
@@ -382,6 +403,7 @@ def maximize_activation(
     for step in progress_bar(range(n_steps), mesg="activation maximization"):
         logit, penalty, _ = objective(coefficients)
         values = logit - scale * penalty
+        _check_converging(values, step, n_steps, lr)
         # Gradients of the coefficients only: the network's own parameters
         # (and their .grad) are left as they are.
         (gradient,) = torch.autograd.grad(-values.sum(), coefficients)
@@ -397,6 +419,9 @@ def maximize_activation(
             # in 128), which the logit does not depend on.
             inputs = module.zero_outside_windows(inputs)
         logits = module(inputs)
+        _check_converging(
+            logits[:, target_index] - scale * penalty, n_steps, n_steps, lr
+        )
     logits = logits.cpu().numpy().astype(np.float64)
     objective = logits[:, target_index] - (scale * penalty).cpu().numpy()
     return _result(

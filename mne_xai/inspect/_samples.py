@@ -6,14 +6,13 @@ from dataclasses import dataclass
 import mne
 import numpy as np
 import torch
-from mne.time_frequency import SpectrumArray
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device, returns_probabilities
 from .._convert import EventsAreNotClasses, start_time
 from .._docs import fill_doc
 from .._network import BinaryLogOdds, WindowAverage, as_network, check_reads_time
-from .._outputs import epochs_array, spectrum_channels
+from .._outputs import epochs_array, spectrum_array, spectrum_channels
 from ..attribution._core import _resolve_target, output_info_for_arrays
 from ._activations import batch_outputs
 
@@ -220,11 +219,18 @@ def _mean_log_spectra(data, info, groups, fmin, fmax, batch_size):
     # filtered data is small enough for float32's rounding to show in dB.
     for batch in data.batches(batch_size, dtype=np.float64):
         batch = data.in_given_order(batch)
-        psd = mne.EpochsArray(batch, info, baseline=None, verbose=False).compute_psd(
+        # proj=False: a projector the epochs hold but have not applied (an
+        # average reference added with projection=True) stays unapplied, as
+        # the network reads them. MNE applies it in place, and a batch of
+        # preloaded float64 Epochs is a view of their data: the user's epochs
+        # were re-referenced (their predictions moved by up to 0.014).
+        epochs = mne.EpochsArray(batch, info, baseline=None, proj=False, verbose=False)
+        psd = epochs.compute_psd(
             method="welch",
             fmin=fmin,
             fmax=fmax,
             picks=spectrum_channels(info),
+            proj=False,
             verbose=False,
         )
         # Every channel of the spectrum, those marked bad too (MNE's default
@@ -353,7 +359,9 @@ def best_samples(
     Spectra are Welch power spectral densities from
     :meth:`mne.Epochs.compute_psd`, computed batch by batch, on the network's
     data channels (an MNE
-    spectrum holds no EOG, ECG or EMG). The difference
+    spectrum holds no EOG, ECG or EMG), of the data as the network reads
+    them: projectors the epochs hold but have not applied stay unapplied,
+    and the epochs are left unchanged. The difference
     is the mean of ``10 * log10(power)`` over the top epochs minus that over
     the other candidates, so one epoch with large power does not dominate
     it. Its values are in dB: read them with ``get_data()``; MNE's plotting
@@ -393,8 +401,9 @@ def best_samples(
     means, psd_info, freqs = _mean_log_spectra(
         data, info, groups, fmin, fmax, batch_size
     )
+    # Each with its own info: editing one class's channels changed the others'.
     spectra = {
-        name: SpectrumArray(top - rest, psd_info, freqs, verbose=False)
+        name: spectrum_array(top - rest, psd_info, freqs)
         for name, top, rest in zip(names, means[::2], means[1::2], strict=True)
     }
     top_epochs = {
