@@ -128,7 +128,7 @@ def test_shared_entries_keep_the_indentation_of_their_description():
     for docstring in _rendered_docstrings():
         lines = inspect.cleandoc(docstring).splitlines()
         section = None
-        for line, underline in zip(lines, [*lines[1:], ""], strict=True):
+        for line, underline in zip(lines, lines[1:], strict=False):
             if re.fullmatch(r"-{3,}", underline.strip()):
                 section = line.strip()
             elif (
