@@ -8,6 +8,7 @@ from ..._checks import check_positive_int
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
+from ...attribution._core import method_parameters
 from ._baselines import _baseline_values, _check_baseline, _interpolated_variants
 from ._batches import _evaluation_batches
 from ._results import CurveResult
@@ -233,6 +234,7 @@ def deletion_curve(
     device=None,
     random_state=None,
     shortcuts=True,
+    method_params=None,
     verbose=None,
     **params,
 ):
@@ -266,6 +268,7 @@ def deletion_curve(
     %(device)s
     %(random_state)s
     %(shortcuts)s
+    %(method_params_dict)s
     %(verbose)s
     %(removal_method_params)s
     """
@@ -283,7 +286,7 @@ def deletion_curve(
         batch_size,
         device,
         random_state,
-        params,
+        method_parameters(params, method_params),
         shortcuts,
     )
 
@@ -306,6 +309,7 @@ def insertion_curve(
     device=None,
     random_state=None,
     shortcuts=True,
+    method_params=None,
     verbose=None,
     **params,
 ):
@@ -341,6 +345,7 @@ def insertion_curve(
     %(device)s
     %(random_state)s
     %(shortcuts)s
+    %(method_params_dict)s
     %(verbose)s
     %(removal_method_params)s
     """
@@ -358,7 +363,7 @@ def insertion_curve(
         batch_size,
         device,
         random_state,
-        params,
+        method_parameters(params, method_params),
         shortcuts,
     )
 
