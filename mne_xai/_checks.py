@@ -65,6 +65,51 @@ def check_seed(random_state):
     return int(random_state)
 
 
+def check_generator(random_state):
+    """Return a NumPy Generator drawing from ``random_state``, or say why it cannot.
+
+    A NumPy Generator is drawn from itself, a RandomState through its bit
+    generator, as :func:`numpy.random.default_rng` takes them; anything else
+    must be a seed (see :func:`check_seed`, whose message names
+    ``random_state``, where NumPy's "SeedSequence expects int or sequence of
+    ints" did not).
+
+    Parameters
+    ----------
+    random_state : object
+        The argument.
+
+    Returns
+    -------
+    rng : numpy.random.Generator
+        The generator.
+    """
+    if not isinstance(random_state, np.random.Generator | np.random.RandomState):
+        random_state = check_seed(random_state)
+    return np.random.default_rng(random_state)
+
+
+def check_n_jobs(n_jobs):
+    """Return ``n_jobs``, or say that it is no number of jobs.
+
+    MNE's and joblib's own checks ("Item must be an instance of int-like or
+    None") name no argument.
+
+    Parameters
+    ----------
+    n_jobs : object
+        The argument.
+
+    Returns
+    -------
+    n_jobs : int | None
+        The number of jobs, as joblib reads it (-1 for all cores; None for 1,
+        or what a joblib context sets).
+    """
+    _validate_type(n_jobs, ("int-like", None), "n_jobs")
+    return None if n_jobs is None else int(n_jobs)
+
+
 def returns_probabilities(outputs):
     """Whether a network's outputs are probabilities: it ends in a softmax.
 

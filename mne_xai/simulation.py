@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from mne.utils import _check_option, _validate_type, logger, verbose
 
+from ._checks import check_generator
 from ._docs import fill_doc
 from ._simulation_kinds import _KINDS, FREQUENCY_BANDS, _post_stimulus
 from ._warnings import warn
@@ -318,7 +319,7 @@ def simulate_epochs(
     sensor_noise : float
         Standard deviation of the white sensor noise, relative to the root mean
         square of the brain background.
-    random_state : int | numpy.random.Generator | None
+    %(random_state_type)s
         Seed (or generator) for class order, background, jitter and bursts.
     %(verbose)s
 
@@ -420,7 +421,7 @@ def simulate_epochs(
     times = (first + np.arange(n_times)) / sfreq
     epoch = times[0], (first + n_times) / sfreq
     montage, ch_names = _resolve_montage(montage, ch_names)
-    rng = np.random.default_rng(random_state)
+    rng = check_generator(random_state)
 
     info = mne.create_info(ch_names, float(sfreq), "eeg")
     info.set_montage(montage, verbose=False)

@@ -16,6 +16,7 @@ from mne.utils import _check_option, _validate_type
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._checks import check_n_jobs
 from ._convert import (
     SCALE_TOLERANCE,
     InputData,
@@ -209,7 +210,9 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
 
     def _log_power(self, data):
         """Return the log-power spectra of an array of epochs, and their frequencies."""
-        settings = dict(fmin=self.fmin, fmax=self.fmax, n_jobs=self.n_jobs)
+        settings = dict(
+            fmin=self.fmin, fmax=self.fmax, n_jobs=check_n_jobs(self.n_jobs)
+        )
         if self.method == "welch":
             power, freqs = psd_array_welch(
                 data.astype(np.float64),

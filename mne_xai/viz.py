@@ -19,6 +19,7 @@ from mne.viz.utils import plt_show
 from scipy.signal import find_peaks
 
 from ._convert import one_channel_type, scalp_channel_type
+from ._docs import fill_doc
 from ._figure_text import (
     _CAPTION_SIZE,
     _COLUMN_TITLE_SIZE,
@@ -485,6 +486,7 @@ def plot_class_topomaps(
 
 @_figures_closed_on_error()
 @verbose
+@fill_doc
 def plot_method_comparison(
     estimator,
     epochs,
@@ -515,10 +517,12 @@ def plot_method_comparison(
     epochs : mne.Epochs
         The data to explain (with a montage).
     methods : list of str
-        The methods, one row each (see :func:`mne_xai.list_methods`).
-    target : None | "true" | int | str
-        The class explained (see :func:`mne_xai.explain`); the default
-        explains each epoch's own class.
+        The methods, one row each (see :func:`mne_xai.list_methods`), each
+        run with its default parameters (occlusion in ``mode="channel"``,
+        saliency as ``|gradient|``): the function takes none. Maps of other
+        parameters are shown from ``attributions``.
+    %(target)s
+        The default explains each epoch's own class.
     windows : list of tuple of float | None
         Columns: None gives one column per class (event name) over the whole
         epoch; a list of ``(tmin, tmax)`` windows in seconds gives one column
@@ -538,7 +542,7 @@ def plot_method_comparison(
         two channels' values, as in :func:`plot_class_topomaps`.
     batch_size : int
         Number of epochs explained at once.
-    random_state : int | None
+    %(random_state_type)s
         Seed of stochastic methods.
     attributions : dict of str -> mne.Epochs | None
         Maps already returned by :func:`mne_xai.explain` for ``epochs``

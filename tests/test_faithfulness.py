@@ -535,11 +535,90 @@ def test_deletion_test_smooths_over_the_nearest_odd_number_of_samples(
         ),
         (dict(method="saliency", target=7), ValueError, "target"),
         (dict(method="saliency", batch_size=0), ValueError, "batch_size"),
+        (
+            dict(method="saliency", method_params="absolute"),
+            TypeError,
+            "method_params must be",
+        ),
+        (dict(method="saliency", method_params={0: False}), TypeError, "key"),
+        (
+            dict(method="saliency", method_params=dict(absolute=False), absolute=True),
+            TypeError,
+            r"\['absolute'\] given both as keywords and in method_params",
+        ),
+        (
+            dict(
+                attribution=np.zeros((N_EPOCHS, N_CHANNELS, N_TIMES)),
+                method_params=dict(absolute=True),
+            ),
+            TypeError,
+            "only used with method",
+        ),
     ],
 )
 def test_clear_errors(linear_estimator, montage_epochs, kwargs, error, match):
     with pytest.raises(error, match=match):
         deletion_curve(linear_estimator, montage_epochs, verbose=False, **kwargs)
+
+
+MEASURES = [
+    deletion_curve,
+    insertion_curve,
+    deletion_test,
+    perturbation_test,
+    channel_perturbation_test,
+]
+
+
+@pytest.mark.parametrize("measure", MEASURES)
+def test_arguments_of_explain_are_refused_as_method_parameters(
+    linear_estimator, montage_epochs, measure
+):
+    """average, explain's own argument, went on to explain through **params:
+    average=True crashed inside torch or NumPy ("The size of tensor a (4096)
+    must match the size of tensor b (128)"), where the sanity checks refuse it
+    as no parameter of the method."""
+    with pytest.raises(
+        TypeError, match=r"'saliency' got unknown parameter\(s\) \['average'\]"
+    ):
+        measure(linear_estimator, montage_epochs, "saliency", average=True)
+
+
+@pytest.mark.parametrize("measure", MEASURES)
+def test_method_params_reach_the_method_under_the_measures_own_names(
+    linear_estimator, montage_epochs, measure
+):
+    """The method's baseline could not be set: the measures' own baseline took
+    the keyword, and integrated gradients explained from zeros only."""
+    kwargs = dict(target=0, random_state=0, verbose=False)
+    if measure in (deletion_curve, insertion_curve):
+        kwargs["n_steps"] = 8
+    if measure is perturbation_test:
+        kwargs["n_patches"] = 8
+    maps, from_zeros = (
+        explain(
+            linear_estimator,
+            montage_epochs,
+            "integrated_gradients",
+            target=0,
+            baseline=baseline,
+            verbose=False,
+        )
+        for baseline in ("mean", "zeros")
+    )
+    assert not np.allclose(maps.get_data(), from_zeros.get_data())
+    given = measure(linear_estimator, montage_epochs, attribution=maps, **kwargs)
+    computed = measure(
+        linear_estimator,
+        montage_epochs,
+        "integrated_gradients",
+        method_params=dict(baseline="mean"),
+        **kwargs,
+    )
+    assert computed.keys() == given.keys()
+    for key, value in given.items():
+        if np.asarray(value).dtype.kind == "f":
+            np.testing.assert_allclose(computed[key], value, rtol=1e-5)
 
 
 @pytest.mark.parametrize(

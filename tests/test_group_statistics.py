@@ -360,6 +360,22 @@ def test_clear_errors(eeg_info):
 
 
 @pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_jobs=2.0), "n_jobs must be an instance of int-like"),
+        (dict(n_jobs="2"), "n_jobs must be an instance of int-like"),
+        (dict(random_state="0"), "random_state must be an instance of"),
+    ],
+)
+def test_n_jobs_and_random_state_are_checked_by_name(eeg_info, kwargs, match):
+    """MNE's check of n_jobs said "Item must be an instance of int-like or
+    None", and NumPy's of a seed "SeedSequence expects int or sequence of
+    ints": neither named its argument."""
+    with pytest.raises(TypeError, match=match):
+        _test(_maps(eeg_info, 8), **kwargs)
+
+
+@pytest.mark.parametrize(
     "n_subjects, tail, message",
     [
         (1, 1, "needs 2 or more"),

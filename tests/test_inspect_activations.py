@@ -140,6 +140,18 @@ def test_unknown_layers_are_refused_with_the_list(fitted_eegnet, imagery_epochs)
         find_layer(fitted_eegnet.module_, torch.nn.Linear(2, 2))
 
 
+def test_find_layer_takes_the_estimator_as_its_siblings_do(fitted_eegnet):
+    """The other inspect functions take the estimator; given it, find_layer
+    failed with "'EEGNetClassifier' object has no attribute 'named_modules'"."""
+    name, layer = find_layer(fitted_eegnet, "separable_pool")
+    assert name == "separable_pool"
+    assert layer is fitted_eegnet.module_.separable_pool
+    assert find_layer(fitted_eegnet.module_, "separable_pool") == (name, layer)
+    assert find_layer(fitted_eegnet, layer) == (name, layer)
+    with pytest.raises(TypeError, match="Cannot read a network in a str"):
+        find_layer("eegnet", "separable_pool")
+
+
 class CombinedConv(torch.nn.Module):
     """braindecode's CombinedConv: the kernels of two convolution layers,
     combined and applied in a function; the layers themselves never run."""

@@ -332,6 +332,14 @@ def test_parameters_the_method_does_not_take_are_refused_at_the_door(
             n_steps=3,  # the curve's own parameter
             stepz=8,
         )
+    with pytest.raises(TypeError, match=match):
+        evaluate_recordings(
+            fitted,
+            recording_files,
+            "parameter_randomization_check",
+            method="integrated_gradients",
+            method_params=dict(stepz=8),
+        )
 
 
 def test_unfitted_estimator_fails_before_any_recording(recording_files):

@@ -719,6 +719,43 @@ def test_plot_draws_each_threshold_and_refuses_other_checks(
         plot_sanity_check([cascading, independent], show=False)
 
 
+def test_method_params_reach_the_method_under_the_checks_own_names(
+    channel_reader, channel_data, monkeypatch
+):
+    """occlusion's mode could not be set through parameter_randomization_check,
+    whose own mode took the keyword: mode="time" was refused with the check's
+    modes alone ("Allowed values are 'cascading' and 'independent'")."""
+    X, _ = channel_data
+    with pytest.raises(ValueError, match=r"pass method_params=dict\(mode='time'\)"):
+        parameter_randomization_check(
+            channel_reader, X[:4], "occlusion", mode="time", window=8
+        )
+    asked = []
+
+    def spy(*args, **kwargs):
+        asked.append((kwargs["mode"], kwargs["window"]))
+        return explain(*args, **kwargs)
+
+    monkeypatch.setattr("mne_xai.evaluate.sanity._compare.explain", spy)
+    for check, kwargs in [
+        (parameter_randomization_check, dict(mode="independent")),
+        (target_randomization_check, {}),
+    ]:
+        asked.clear()
+        result = check(
+            channel_reader,
+            X[:4],
+            "occlusion",
+            method_params=dict(mode="time"),
+            window=8,
+            verbose=False,
+            **kwargs,
+        )
+        assert result.method == "occlusion"
+        assert asked and set(asked) == {("time", 8)}
+    assert result.check == "target"
+
+
 # -- errors ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "kwargs, error, match",
@@ -732,6 +769,13 @@ def test_plot_draws_each_threshold_and_refuses_other_checks(
         (dict(target="true"), ValueError, "true"),
         (dict(batch_size=0), ValueError, "batch_size"),
         (dict(random_state="seed"), TypeError, "random_state"),
+        (dict(method_params=["absolute"]), TypeError, "method_params must be"),
+        (
+            dict(absolute=True, method_params=dict(absolute=False)),
+            TypeError,
+            "given both as keywords and in method_params",
+        ),
+        (dict(method_params=dict(average=True)), TypeError, r"\['average'\]"),
     ],
 )
 def test_clear_errors(channel_reader, channel_data, kwargs, error, match):

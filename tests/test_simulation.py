@@ -273,6 +273,17 @@ def test_reproducible_and_seeded():
     other = simulate_epochs("spectral", n_epochs=10, random_state=6)[0].get_data()
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(first, other)
+    # A NumPy generator is drawn from as it is, a RandomState through its bit
+    # generator.
+    drawn = simulate_epochs(
+        "spectral", n_epochs=10, random_state=np.random.default_rng(5)
+    )
+    np.testing.assert_array_equal(drawn[0].get_data(), first)
+    legacy = [
+        simulate_epochs("spectral", n_epochs=10, random_state=np.random.RandomState(5))
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(legacy[0][0].get_data(), legacy[1][0].get_data())
 
 
 def test_background_is_pink():
@@ -330,6 +341,9 @@ def test_64_channels_fast():
         ),
         (dict(kind="temporal", montage="no_such_cap"), "montage"),
         (dict(kind="temporal", duration=0.01), "at least 8"),
+        # NumPy's "SeedSequence expects int or sequence of ints" named nothing.
+        (dict(kind="temporal", random_state="0"), "random_state must be"),
+        (dict(kind="temporal", random_state=-1), "random_state must be"),
     ],
 )
 def test_bad_arguments(kwargs, match):

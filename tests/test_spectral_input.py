@@ -146,6 +146,14 @@ def test_bad_settings_are_refused(imagery_epochs, params, match):
         LogPowerSpectrum(**params).fit(imagery_epochs[:2])
 
 
+@pytest.mark.parametrize("n_jobs", ["2", 2.5])
+def test_n_jobs_is_checked_by_name(imagery_epochs, n_jobs):
+    """MNE's check said "Item must be an instance of int-like or None", naming
+    no argument."""
+    with pytest.raises(TypeError, match="n_jobs must be an instance of int-like"):
+        LogPowerSpectrum(n_jobs=n_jobs).fit(imagery_epochs[:2])
+
+
 def test_arrays_need_a_sampling_rate(synthetic_arrays):
     X, _ = synthetic_arrays
     with pytest.raises(ValueError, match="pass LogPowerSpectrum\\(sfreq=...\\)"):

@@ -710,7 +710,7 @@ def explain(
     ----------
     %(estimator)s
     %(epochs)s
-    %(method)s
+    %(method_explained)s
     %(target)s
     average : bool
         If True, return the average over epochs as :class:`mne.EvokedArray`,
@@ -960,6 +960,40 @@ def check_method_parameters(method, params):
             f"{sorted(allowed) or 'none'}."
         )
     return method_class
+
+
+def method_parameters(params, method_params):
+    """Return the method's parameters: a function's ``**params`` and ``method_params``.
+
+    The functions that run a method beside arguments of their own take its
+    parameters as keywords, and as the dict ``method_params`` under any name:
+    occlusion's ``mode`` could not reach it through
+    ``parameter_randomization_check``, whose own ``mode`` took the keyword,
+    nor integrated gradients' ``baseline`` through the faithfulness measures.
+
+    Parameters
+    ----------
+    params : dict
+        The function's ``**params``.
+    method_params : dict | None
+        Its ``method_params``.
+
+    Returns
+    -------
+    params : dict
+        Both, in one dict (not yet checked against the method).
+    """
+    _validate_type(method_params, (dict, None), "method_params", "dict or None")
+    method_params = {} if method_params is None else method_params
+    for name in method_params:
+        _validate_type(name, str, "each key of method_params", "str (a parameter name)")
+    twice = sorted(set(params) & set(method_params))
+    if twice:
+        raise TypeError(
+            f"Method parameter(s) {twice} given both as keywords and in "
+            "method_params; give each once."
+        )
+    return {**params, **method_params}
 
 
 def log_unread_channels(epochs, info):

@@ -310,7 +310,11 @@ def explain_spectrum(
         relevance in time; occlusion, whose patches would be runs of
         coefficients rather than bands; LRP (every rule) and
         PatternAttribution, whose relevance would fall on frequencies the
-        network cannot read (see Notes).
+        network cannot read (see Notes). The default, ``"gradient_x_input"``,
+        keeps the summation property (its relevance of a channel's
+        frequencies adds up to that channel's in time) at one backward pass
+        and without the baseline that integrated gradients, gradient SHAP and
+        DeepLIFT (:func:`mne_xai.explain`'s default) explain from.
     %(target)s
     average : bool
         Return the average over epochs as a

@@ -155,8 +155,10 @@ def find_layer(module, layer):
 
     Parameters
     ----------
-    module : torch.nn.Module
-        The network.
+    module : estimator | torch.nn.Module
+        The network: a fitted classifier, as the other functions of
+        :mod:`mne_xai.inspect` take it (see :func:`mne_xai.as_network`), whose
+        ``module_`` is searched, or a torch module.
     layer : str | torch.nn.Module
         The layer's name in ``module.named_modules()`` (e.g. ``"block1.2"``)
         or the layer itself. A name may leave out the prefix of a wrapper
@@ -170,6 +172,10 @@ def find_layer(module, layer):
     layer : torch.nn.Module
         The layer.
     """
+    if not isinstance(module, torch.nn.Module):
+        # Every sibling takes the estimator; its module_ was asked for, and
+        # the estimator failed with "object has no attribute 'named_modules'".
+        module = as_network(module).module_
     layers = dict(named_layers(module, "leaves"))
     layers.update(
         (name, submodule) for name, submodule in module.named_modules() if name

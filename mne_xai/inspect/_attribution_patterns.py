@@ -77,10 +77,12 @@ def attribution_patterns(
     ----------
     %(estimator)s
     %(epochs)s
-    %(method)s
-        Methods with an ``absolute`` option (``"saliency"``, and SmoothGrad's
-        base method) are run signed (``absolute=False``) unless it is given: a
-        filter's pattern needs its sign. SmoothGrad's squares and variances
+    %(method)s The
+        default, ``"saliency"`` (run signed), is a gradient, whose patterns
+        are exact: that of a linear network is its forward model (see
+        Notes). Methods with an ``absolute`` option (``"saliency"``, and
+        SmoothGrad's base method) are run signed (``absolute=False``) unless
+        it is given: a filter's pattern needs its sign. SmoothGrad's squares and variances
         (``variant``), which have none, are refused.
     %(target)s
     average : bool

@@ -273,7 +273,7 @@ def maximize_activation(
         ``"1/f"`` makes the norm penalty that of Gaussian noise whose power
         falls as 1/f, and starts from such noise; None makes it white (the
         plain L2 norm of the input, relative to the training data's variance).
-    random_state : int | numpy.random.Generator | None
+    %(random_state_type)s
         Seed of the starting noise; None draws a fresh seed, a NumPy generator
         one seed from it. Restart ``i``
         starts from the same noise whatever ``n_restarts``. The global NumPy

@@ -392,7 +392,7 @@ def pruning_curve(
         Number of random orders.
     %(batch_size)s
     %(device)s
-    random_state : int | numpy.random.Generator | None
+    %(random_state_type)s
         Seed of the random orders; None draws fresh ones, a NumPy generator
         one seed from it.
     %(verbose)s

@@ -411,7 +411,7 @@ def explain_spectral_classifier(
         whose ``best_estimator_`` is one.
     epochs : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_times)
         The data in time, matching the training data in channels and rate.
-    %(method)s
+    %(method_explained)s
     %(target)s
     average : bool
         Return the average over epochs as a

@@ -9,7 +9,7 @@ from .. import evaluate as _evaluate
 from .._docs import fill_doc
 from .._network import as_network
 from ..attribution import explain
-from ..attribution._core import check_method_parameters
+from ..attribution._core import check_method_parameters, method_parameters
 from ._map import map_recordings
 from ._results import RecordingResults
 from ._sources import _check_channel_order, _check_recordings
@@ -46,7 +46,7 @@ def explain_recordings(
     ----------
     %(estimator)s
     %(recordings)s
-    %(method)s
+    %(method_explained)s
     average : bool
         If True (default), each recording's maps are averaged over its epochs
         as they are computed, and an :class:`mne.EvokedArray` is returned per
@@ -177,15 +177,17 @@ def evaluate_recordings(
     _check_at_the_door(estimator, recordings, ids, id_column)
     method = measure_params.get("method")
     if isinstance(method, str):
-        # The measures of mne_xai pass the parameters they do not take to it.
+        # The measures of mne_xai pass the parameters they do not take to it,
+        # and those of their method_params.
         own = inspect.signature(measure).parameters
         ours = any(
             measure is getattr(_evaluate, name) for name in _recording_measures()
         )
-        check_method_parameters(
-            method,
-            {k: v for k, v in measure_params.items() if k not in own} if ours else {},
-        )
+        if ours:
+            given = {k: v for k, v in measure_params.items() if k not in own}
+            if "method_params" in own:
+                given = method_parameters(given, measure_params.get("method_params"))
+            check_method_parameters(method, given)
     return map_recordings(
         measure,
         estimator,

@@ -18,7 +18,7 @@ from joblib.parallel import (
 )
 from mne.utils import _validate_type, logger, use_log_level, verbose
 
-from .._checks import check_seed
+from .._checks import check_n_jobs, check_seed
 from .._docs import fill_doc
 from .._progress import bars_drawn, progress_bar
 from .._warnings import warn_again
@@ -39,7 +39,7 @@ from ._workers import (
 
 def _parallel_setup(n_jobs, n_recordings):
     """Return joblib's backend and its number of workers; (None, 1) to run serially."""
-    _validate_type(n_jobs, ("int-like", None), "n_jobs")
+    n_jobs = check_n_jobs(n_jobs)
     backend, context_n_jobs = get_active_backend()
     if n_jobs is None and context_n_jobs is None:
         return None, 1  # MNE's meaning: None is 1 outside a joblib context

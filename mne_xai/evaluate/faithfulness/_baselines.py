@@ -24,8 +24,9 @@ def _check_baseline(baseline):
         raise TypeError(
             f"baseline names what replaces the removed samples, one of "
             f"{', '.join(map(repr, BASELINES))}; got {type(baseline).__name__}. "
-            "(Attribution methods take an array baseline; these tests replace "
-            "samples by a rule.)"
+            "(These tests replace samples by a rule. An attribution method's "
+            "baseline goes in the method_params of the faithfulness measures, "
+            "e.g. method_params=dict(baseline=...).)"
         )
     if baseline == "zero":
         warn(

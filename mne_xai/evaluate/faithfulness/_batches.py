@@ -21,6 +21,7 @@ from ...attribution._core import (
     NOT_RECORDED,
     _check_outputs,
     _resolve_target,
+    check_method_parameters,
     private_module,
     recorded_target,
 )
@@ -42,6 +43,10 @@ def _check_inputs(estimator, epochs, method, attribution, batch_size, params):
             "batch by batch with mne_xai.explain) or attribution (maps you "
             "computed already), not both and not neither."
         )
+    if method is not None:
+        # As the sanity checks do: explain's own arguments (average) are no
+        # parameters of the method, and crashed inside torch or NumPy.
+        check_method_parameters(method, params)
     data = estimator._check_prediction_input(epochs, "epochs")
     if method is not None:
         check_comparable_across_channels(

@@ -8,6 +8,7 @@ from ..._checks import check_positive_int
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
+from ...attribution._core import method_parameters
 from ._baselines import _baseline_values, _check_baseline, _interpolated_variants
 from ._batches import _evaluation_batches
 from ._results import CurveResult
@@ -235,6 +236,7 @@ def deletion_curve(
     device=None,
     random_state=None,
     shortcuts=True,
+    method_params=None,
     verbose=None,
     **params,
 ):
@@ -268,6 +270,7 @@ def deletion_curve(
     %(device)s
     %(random_state)s
     %(shortcuts)s
+    %(method_params_dict)s
     %(verbose)s
     %(removal_method_params)s
     """
@@ -285,7 +288,7 @@ def deletion_curve(
         batch_size,
         device,
         random_state,
-        params,
+        method_parameters(params, method_params),
         shortcuts,
     )
 
@@ -308,6 +311,7 @@ def insertion_curve(
     device=None,
     random_state=None,
     shortcuts=True,
+    method_params=None,
     verbose=None,
     **params,
 ):
@@ -343,6 +347,7 @@ def insertion_curve(
     %(device)s
     %(random_state)s
     %(shortcuts)s
+    %(method_params_dict)s
     %(verbose)s
     %(removal_method_params)s
     """
@@ -360,7 +365,7 @@ def insertion_curve(
         batch_size,
         device,
         random_state,
-        params,
+        method_parameters(params, method_params),
         shortcuts,
     )
 

@@ -15,6 +15,7 @@ from ..._graph import autograd_on
 from ..._network import as_network, sampling_rate
 from ..._samples_read import filtered_within_runs, runs_read
 from ..._warnings import warn
+from ...attribution._core import method_parameters
 from ...attribution.postprocess import _odd_samples, _per_map_zscore
 from ._baselines import (
     _baseline_values,
@@ -114,6 +115,7 @@ def perturbation_test(
     device=None,
     random_state=None,
     shortcuts=True,
+    method_params=None,
     verbose=None,
     **params,
 ):
@@ -150,6 +152,7 @@ def perturbation_test(
     %(device)s
     %(random_state)s
     %(shortcuts)s
+    %(method_params_dict)s
     %(verbose)s
     %(removal_method_params)s
 
@@ -219,7 +222,7 @@ def perturbation_test(
         batch_size,
         device,
         random_state,
-        params,
+        method_parameters(params, method_params),
         shortcuts,
         "perturbation test",
     )
@@ -306,6 +309,7 @@ def channel_perturbation_test(
     device=None,
     random_state=None,
     shortcuts=True,
+    method_params=None,
     verbose=None,
     **params,
 ):
@@ -331,6 +335,7 @@ def channel_perturbation_test(
     %(device)s
     %(random_state)s
     %(shortcuts)s
+    %(method_params_dict)s
     %(verbose)s
     %(removal_method_params)s
 
@@ -372,7 +377,7 @@ def channel_perturbation_test(
         batch_size,
         device,
         random_state,
-        params,
+        method_parameters(params, method_params),
         shortcuts,
         "channel perturbation test",
     )
@@ -453,6 +458,7 @@ def deletion_test(
     device=None,
     random_state=None,
     shortcuts=True,
+    method_params=None,
     verbose=None,
     **params,
 ):
@@ -496,6 +502,7 @@ def deletion_test(
     %(device)s
     %(random_state)s
     %(shortcuts)s
+    %(method_params_dict)s
     %(verbose)s
     %(removal_method_params)s
 
@@ -557,7 +564,7 @@ def deletion_test(
         batch_size,
         device,
         random_state,
-        params,
+        method_parameters(params, method_params),
         shortcuts,
         "deletion test",
     )

@@ -6,6 +6,7 @@ import mne
 import numpy as np
 from mne.utils import _check_option, _validate_type, logger, verbose
 
+from ..._checks import check_n_jobs, check_seed
 from ..._convert import map_info
 from ..._docs import fill_doc
 from ..._outputs import evoked_array
@@ -48,12 +49,10 @@ def _one_seed(random_state):
     A Generator, a RandomState or None would give each call of MNE's test
     other sign flips.
     """
-    if isinstance(random_state, int | np.integer):
-        return int(random_state)
-    high = np.iinfo(np.int32).max
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(high))
-    return int(np.random.default_rng(random_state).integers(high))
+    seed = check_seed(random_state)  # one seed drawn from a generator
+    if seed is None:
+        return int(np.random.default_rng().integers(np.iinfo(np.int32).max))
+    return seed
 
 
 def _identity_position(n_subjects, tail, n_permutations, seed):
@@ -234,7 +233,7 @@ def relevance_cluster_test(
         1 finds relevance above the null, -1 below it, 0 either.
     alpha : float
         Level below which a cluster's p-value is significant.
-    random_state : int | numpy.random.Generator | None
+    %(random_state_type)s
         Seed of the sign flips (MNE's ``rng``).
     n_jobs : int | None
         Number of jobs for the permutations (MNE's ``n_jobs``).
@@ -314,6 +313,7 @@ def relevance_cluster_test(
     n_subjects = len(evokeds)
     _check_option("normalize", normalize, ("mass", None))
     _check_parameters(n_subjects, n_permutations, threshold, tail, alpha)
+    n_jobs = check_n_jobs(n_jobs)
     reference = evokeds[0]
     evokeds = [
         _matched(evoked, reference, f"evokeds[{index}]")

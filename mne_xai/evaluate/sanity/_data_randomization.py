@@ -14,6 +14,7 @@ from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
 from ..._warnings import warn, warn_again, warnings_once
+from ...attribution._core import method_parameters
 from ...cropping import UNREAD_SAMPLES, CroppedClassifier, _final_step
 from ...estimators import (
     UNPREDICTED_CLASSES,
@@ -43,6 +44,7 @@ def data_randomization_check(
     batch_size: int = 64,
     device=None,
     random_state: int | None = None,
+    method_params: dict | None = None,
     verbose=None,
     **params,
 ) -> SanityCheckResult:
@@ -62,7 +64,7 @@ def data_randomization_check(
         network of the model contract (see :func:`mne_xai.as_network`). It is
         not modified.
     %(epochs)s
-    %(method)s
+    %(method_checked)s
     X_train : mne.Epochs | list of mne.Epochs | array | None
         The data to train the clone on; None uses ``epochs``.
     y_train : array-like, shape (n_epochs,) | None
@@ -80,15 +82,16 @@ def data_randomization_check(
         method, so that several methods are compared on one randomized
         network; then ``X_train``, ``y_train`` and ``training_params`` are not
         used. None trains one.
-    target : None | "true" | int | str
-        The class explained, as in :func:`mne_xai.explain`; with None, the
-        class predicted by the fitted estimator is explained for both networks.
+    %(target)s
+        With None, the class predicted by the fitted estimator is explained
+        for both networks.
     %(sanity_verdict)s
     %(batch_size)s
     %(device)s
-    random_state : int | numpy.random.Generator | None
+    %(random_state_type)s
         Seed of the permutation (and of stochastic methods). The clone trains
         with the estimator's own ``random_state``.
+    %(method_params_dict)s
     %(verbose)s
     %(method_params)s
 
@@ -138,7 +141,7 @@ def data_randomization_check(
         batch_size=batch_size,
         device=device,
         random_state=random_state,
-        params=params,
+        params=method_parameters(params, method_params),
     )
     trained_here = randomized_estimator is None
     if trained_here:

@@ -9,7 +9,8 @@ from ..._graph import autograd_on, copy_module, trace_layers, without_parametriz
 from ..._network import as_network, shown_layer_name
 from ..._random import seeded_torch
 from ..._warnings import warnings_once
-from ...attribution._core import _check_outputs, private_module
+from ...attribution._core import _check_outputs, method_parameters, private_module
+from ...attribution._registry import get_method, list_methods
 from ._compare import (
     _compare_to_variants,
     _random_seeds,
@@ -17,6 +18,27 @@ from ._compare import (
     refuse_learned_patterns,
 )
 from ._result import SanityCheckResult
+
+_MODES = ("cascading", "independent")
+
+
+def _check_mode(mode, method):
+    """Refuse a mode the check has not, naming the method's own ``mode`` if it has one.
+
+    ``mode="time"``, asked of occlusion, was refused with the check's modes
+    alone.
+    """
+    if (
+        isinstance(mode, str)
+        and mode not in _MODES
+        and method in list_methods()
+        and "mode" in get_method(method).parameters()
+    ):
+        raise ValueError(
+            f"mode={mode!r}: mode is the check's own, 'cascading' or 'independent'. "
+            f"To set {method}'s mode, pass method_params=dict(mode={mode!r})."
+        )
+    _check_option("mode", mode, _MODES)
 
 
 def _initializer(layer):
@@ -254,6 +276,7 @@ def parameter_randomization_check(
     batch_size: int = 64,
     device=None,
     random_state: int | None = None,
+    method_params: dict | None = None,
     verbose=None,
     **params,
 ) -> SanityCheckResult:
@@ -269,22 +292,24 @@ def parameter_randomization_check(
     %(estimator)s
         It is not modified: randomization happens on copies.
     %(epochs)s
-    %(method)s
+    %(method_checked)s
     mode : "cascading" | "independent"
         ``"cascading"`` re-initializes the layers one after another from the
         output down, keeping the earlier randomizations, so step ``k`` has the
         top ``k`` layers random; ``"independent"`` re-initializes one layer at a
-        time in the otherwise trained network.
-    target : None | "true" | int | str
-        The class explained, as in :func:`mne_xai.explain`. With None, each
-        epoch's class predicted by the fitted estimator is explained for the
-        randomized networks too, so that only the parameters differ.
+        time in the otherwise trained network. The method's own ``mode``
+        (occlusion's) goes in ``method_params``.
+    %(target)s
+        With None, each epoch's class predicted by the fitted estimator is
+        explained for the randomized networks too, so that only the
+        parameters differ.
     %(sanity_verdict)s
     %(batch_size)s
     %(device)s
-    random_state : int | numpy.random.Generator | None
+    %(random_state_type)s
         Seed of the re-initialization (and of stochastic methods, which draw
         the same noise for the original and randomized networks).
+    %(method_params_dict)s
     %(verbose)s
     %(method_params)s
 
@@ -334,7 +359,7 @@ def parameter_randomization_check(
     ----------
     .. footbibliography::
     """
-    _check_option("mode", mode, ("cascading", "independent"))
+    _check_mode(mode, method)
     estimator = as_network(estimator)
     refuse_learned_patterns(method, "parameter randomization")
     setup = _set_up(
@@ -347,7 +372,7 @@ def parameter_randomization_check(
         batch_size=batch_size,
         device=device,
         random_state=random_state,
-        params=params,
+        params=method_parameters(params, method_params),
     )
     units = _randomization_units(estimator, setup.request.shape[1:])
     steps, variants = zip(

@@ -7,6 +7,7 @@ from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
 from ..._warnings import warnings_once
+from ...attribution._core import method_parameters
 from ._compare import _compare_to_variants, _set_up
 from ._result import SanityCheckResult
 
@@ -26,6 +27,7 @@ def target_randomization_check(
     batch_size: int = 64,
     device=None,
     random_state: int | None = None,
+    method_params: dict | None = None,
     verbose=None,
     **params,
 ) -> SanityCheckResult:
@@ -41,11 +43,14 @@ def target_randomization_check(
     %(estimator)s
         It is not modified: randomization happens on copies.
     %(epochs)s
-    %(method)s
-    target : None | "true" | int | str
-        The class explained for the original maps, as in
-        :func:`mne_xai.explain`; the randomized maps explain, for each epoch, a
-        class drawn at random among the others.
+    %(method)s The
+        default, ``"saliency"``, is that of the other sanity checks (see
+        :func:`parameter_randomization_check`), so that called alike they
+        check one method. Pass the method whose maps you read
+        (:func:`mne_xai.explain` defaults to ``"deeplift"``).
+    %(target)s
+        This is the class of the original maps; the randomized maps explain,
+        for each epoch, a class drawn at random among the others.
     metric : "spearman" | "spearman_abs" | "ssim" | "pearson"
         The measure of :func:`map_similarity` the verdict rests on. The
         default is the signed Spearman rank correlation: a class-specific map
@@ -56,8 +61,9 @@ def target_randomization_check(
         this value (see :class:`SanityCheckResult`).
     %(batch_size)s
     %(device)s
-    random_state : int | numpy.random.Generator | None
+    %(random_state_type)s
         Seed of the random classes (and of stochastic methods).
+    %(method_params_dict)s
     %(verbose)s
     %(method_params)s
 
@@ -103,7 +109,7 @@ def target_randomization_check(
         batch_size=batch_size,
         device=device,
         random_state=random_state,
-        params=params,
+        params=method_parameters(params, method_params),
     )
     # An offset in 1..n_classes-1 picks each other class with equal probability.
     class_offsets = setup.rng.integers(1, len(estimator.classes_), size=setup.n_epochs)

@@ -125,6 +125,10 @@ def trust_summary(
         are per unit of input (saliency) is refused before any work when the
         network reads channels of several types, as each check refuses it
         (its maps would compare the types' units and scales); leave it out.
+        Each method runs with its default parameters (occlusion in
+        ``mode="channel"``, integrated gradients from a zero baseline): the
+        summary takes none. For others, run :func:`deletion_curve` and the
+        checks with ``method_params``.
     %(target)s
         The default explains each epoch's own class.
     n_steps : int
@@ -138,7 +142,7 @@ def trust_summary(
         Spearman correlation of the target randomization check.
     %(batch_size)s
     %(device)s
-    random_state : int | numpy.random.Generator | None
+    %(random_state_type)s
         Seed of the random deletion order, the re-initialization and
         stochastic methods; None draws one, a NumPy generator one from it.
     %(verbose)s
