@@ -89,8 +89,12 @@ def magnitude_average(attribution):
 def explain_subject(clf, shuffled, test, method, seed):
     """The maps of one held-out subject that the tests compare."""
     maps = {}
-    drowsy = explain(clf, test["drowsy"], method, target="drowsy", average=True)
-    alert = explain(clf, test["alert"], method, target="drowsy", average=True)
+    # As many epochs of each class: maps scaled by their own mean magnitude
+    # (normalize="mass") cancel what both share only if they average alike.
+    balanced = test.copy()
+    balanced.equalize_event_counts()
+    drowsy = explain(clf, balanced["drowsy"], method, target="drowsy", average=True)
+    alert = explain(clf, balanced["alert"], method, target="drowsy", average=True)
     maps["contrast"] = (drowsy, alert)
     true_class = magnitude_average(explain(clf, test, method, target="true"))
     random = magnitude_average(explain(clf, test, "random", random_state=seed))

@@ -607,3 +607,41 @@ def test_the_permutations_draw_no_bar_into_a_log(eeg_info, capsys):
     _, err = capsys.readouterr()
     assert "\r" not in err
     assert "MNE_TQDM" not in os.environ  # set for the call only
+
+
+def test_mass_normalization_refuses_maps_and_nulls_of_unequal_counts(eeg_info):
+    """Scaled each by its own mean magnitude, a map of 40 epochs and a null of
+    10 (the other class's, as the docs advise) no longer cancelled what both
+    hold: on 10 subjects without any difference, a cluster in every test."""
+    rng = np.random.default_rng(0)
+    shared = np.abs(rng.standard_normal((eeg_info["nchan"], N_TIMES)))
+
+    def averages(n_epochs, seed):
+        noise = np.random.default_rng(seed).standard_normal((10, *shared.shape))
+        return [
+            mne.EvokedArray(
+                shared + 4 * epoch_noise / np.sqrt(n_epochs),
+                eeg_info,
+                nave=n_epochs,
+                verbose=False,
+            )
+            for epoch_noise in noise
+        ]
+
+    maps, null = averages(40, 1), averages(10, 2)
+    with pytest.raises(ValueError, match=r"evokeds\[0\] averages 40, null\[0\] 10"):
+        _test(maps, null, normalize="mass")
+    # What the scaling would have tested: a cluster without any difference.
+    scaled = [
+        [
+            evoked.copy().apply_function(
+                lambda data: data / np.abs(data).mean(), channel_wise=False
+            )
+            for evoked in evokeds
+        ]
+        for evokeds in (maps, null)
+    ]
+    assert len(_test(*scaled, normalize=None).significant) > 0
+    assert len(_test(maps, null, normalize=None).significant) == 0
+    # As many epochs on both sides: scaled alike, nothing to find.
+    assert len(_test(maps, averages(40, 2), normalize="mass").significant) == 0
