@@ -40,8 +40,9 @@ _DELETES = {
 _LEGEND = """\
 Deletion removes the samples a map ranks highest first ({n_steps} steps; they
 are {deletes}) and follows the explained class's logit; AOPC is its mean drop (logit), and the
-gain is the AOPC minus that of random deletion, epoch by epoch, with 95%
-intervals per class (the fully deleted epoch itself can favour a class).
+gain is the AOPC minus that of random deletion, epoch by epoch, with intervals
+per class, 95% over all classes together (the fully deleted epoch itself can
+favour a class).
 Randomization re-initializes every layer; similarity is the Spearman
 correlation of |map| before and after (1: same ranking, 0: unrelated; cut
 {threshold:g}); "|x|" compares the randomized map with the input's magnitude,
@@ -54,7 +55,7 @@ class" is the signed Spearman correlation of the two maps (below the cut: the
 map is specific to the explained class)."""
 
 
-def _mean_interval(values):
+def _mean_interval(values, confidence=CONFIDENCE):
     """Mean (NaN left out) and its confidence interval over epochs (t distribution)."""
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
@@ -62,7 +63,7 @@ def _mean_interval(values):
         mean = values.mean() if len(values) else np.nan
         return mean, np.nan, np.nan
     mean = values.mean()
-    half_width = stats.t.ppf((1 + CONFIDENCE) / 2, len(values) - 1) * stats.sem(values)
+    half_width = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * stats.sem(values)
     return mean, mean - half_width, mean + half_width
 
 
@@ -256,7 +257,7 @@ def _deletion_text(row, class_rows):
     )
     return (
         f"Deletion: {label} (AOPC {row['aopc']:.2f} vs {row['aopc_random']:.2f} in "
-        f"random order; gain per class with 95% CI: {gains})."
+        f"random order; gain per class with 95% CIs over all classes: {gains})."
     )
 
 

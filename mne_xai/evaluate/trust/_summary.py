@@ -24,6 +24,7 @@ from ._input_similarity import _partial_correlation
 from ._readings import (
     _DELETES,
     ANCHOR,
+    CONFIDENCE,
     _advice,
     _deletion_reading,
     _gain_reading,
@@ -63,11 +64,20 @@ def _class_names(estimator, epochs):
 
 
 def _class_gains(gain, target, names):
-    """Mean gain over random deletion per class, with its interval and reading."""
+    """Mean gain over random deletion per class, with its interval and reading.
+
+    The intervals hold at ``CONFIDENCE`` over all classes together
+    (Bonferroni): one class above random makes a method "mixed", and on gains
+    without any effect, 95 percent intervals per class read a method as
+    above random or mixed in 5, 7, 9 and 12 percent of tests for 2 to 5
+    classes.
+    """
+    classes = np.unique(target)
+    confidence = 1 - (1 - CONFIDENCE) / len(classes)
     rows = []
-    for index in np.unique(target):
+    for index in classes:
         values = gain[target == index]
-        mean, low, high = _mean_interval(values)
+        mean, low, high = _mean_interval(values, confidence)
         rows.append(
             {
                 "class": names[index],
@@ -187,7 +197,9 @@ def trust_summary(
     1. **Deletion**, per class (each epoch is explained for its class, and
        the deleted epoch itself can favour a class): a class is *above
        random* when the 95 percent confidence interval (t distribution over
-       its epochs) of the paired gain over random deletion lies above 0,
+       its epochs; over all classes together, each class's at
+       ``1 - 0.05 / n_classes``) of the paired gain over random deletion lies
+       above 0,
        *below random* when it lies below 0, and *no better than random*
        otherwise; a class explained for one epoch only has *too few
        epochs*. A method gets the label its classes share; *mixed* when
