@@ -43,26 +43,28 @@ default schedule, for a smoke run.
 Results
 -------
 All 11 subjects, all three nulls, DeepLIFT, one-sided, the exact test over
-2,048 sign flips (the command above, with its defaults; 786 s on 2 shared
-CPU cores, 36-130 s per fold for both networks; ``--nulls contrast random``
+2,048 sign flips (the command above, with its defaults; 580 s on 2 shared
+CPU cores, 25-154 s per fold for both networks; ``--nulls contrast random``
 skips the shuffled-label networks and halves the time). Leave-one-subject-out
-accuracy 0.675 (sd 0.115); the authors' CompactCNN reached 0.736 on this data.
+accuracy 0.682 (sd 0.122); the authors' CompactCNN reached 0.736 on this data.
+The contrast compares as many drowsy as alert epochs of each subject
+(``equalize_event_counts``).
 
 ========  ====================================================================
 null      significant clusters (p)
 ========  ====================================================================
-contrast  none (smallest p 0.28, at 0.35-0.38 s)
-shuffled  2.61-2.70 s (0.040), 1.45-1.56 s (0.043); next 1.11-1.16 s (0.051)
-random    0.16-0.50 s (0.001), 2.59-2.81 s (0.005)
+contrast  none (smallest p 0.25, at 0.35-0.38 s)
+shuffled  2.53-2.72 s (0.004); next 0.17-0.23 s (0.31)
+random    0.16-0.52 s (0.0005); next 2.60-2.65 s (0.13)
 ========  ====================================================================
 
 No time carries more evidence for drowsiness in drowsy than in alert epochs,
-as expected of a state. Relevance magnitude is concentrated near both ends
-(0.16-0.50 s after the start, 0.19-0.41 s before the end), which is where the
-network looks (perhaps an edge effect of its zero-padded 0.5-s temporal
-kernels; not tested here). Against shuffled-label networks only two short
-windows pass, barely, and the folds are not independent: no time window can
-be claimed.
+as expected of a state. Relevance magnitude is concentrated near the start
+(0.16-0.52 s), which is where the network looks (perhaps an edge effect of
+its zero-padded 0.5-s temporal kernels; not tested here). Against
+shuffled-label networks one window near the end passes (2.53-2.72 s), and
+the folds are not independent: read it as descriptive, not as a time the
+network learned.
 """
 
 import argparse
