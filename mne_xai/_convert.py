@@ -835,13 +835,15 @@ def refuse_array_of_either_order(data, what, by_name, array=None):
     ):
         return
     given, read = data.given_info.ch_names, data.info.ch_names
-    etc = " ..." if len(read) > 4 else ""
     raise ValueError(
         "The epochs hold the network's channels in another order than the "
-        f"network ({given[:4]}{etc} against {read[:4]}{etc}), so {what} could "
-        f"follow either. Pass {by_name}, or the epochs in the network's order: "
-        "epochs.copy().reorder_channels(ch_names), with ch_names the network's "
-        f"channels {read[:4]}{etc}."
+        f"network (theirs: {list(given)}), so {what} could follow either. Pass "
+        f"{by_name}. Or put the epochs in the network's order, epochs = "
+        "epochs.copy().reorder_channels(ch_names), with ch_names the channels "
+        f"the network was trained on (estimator.info_.ch_names): {list(read)}; "
+        "then compute the array again from those epochs: one computed before "
+        "still follows their former order, and would be read against other "
+        "channels."
     )
 
 
