@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader, Subset
 
 from ._checks import check_device
 from ._convert import (
+    BASELINE_UNKNOWN,
     InputData,
     channel_moments,
     check_amplitudes,
@@ -1436,7 +1437,12 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "(warm_start=False) to build one for them."
             )
         array = data.array()
-        check_amplitudes(array, self.data_std_, self.info_)
+        check_amplitudes(
+            array,
+            self.data_std_,
+            self.info_,
+            train_baseline=getattr(self, "baseline_", BASELINE_UNKNOWN),
+        )
         self.event_id_ = event_id
         self.events_are_labels_ = events_are_labels
         return array, np.searchsorted(self.classes_, y)

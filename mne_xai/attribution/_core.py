@@ -19,6 +19,7 @@ from .._checks import (
     returns_probabilities,
 )
 from .._convert import (
+    BASELINE_UNKNOWN,
     SCALE_TOLERANCE,
     EventsAreNotClasses,
     array_info,
@@ -936,7 +937,11 @@ class Request:
         subjects) may be in different units. One warning per call is enough.
         """
         yield from checked_batches(
-            self.data, self.batch_size, self.train_std, self.network.info_
+            self.data,
+            self.batch_size,
+            self.train_std,
+            self.network.info_,
+            getattr(self.network, "baseline_", BASELINE_UNKNOWN),
         )
 
 
