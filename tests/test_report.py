@@ -889,6 +889,41 @@ def test_make_report_warns_that_folds_without_groups_mix_subjects(spatial_epochs
             )
 
 
+def test_advice_to_split_by_subject_works_for_fewer_subjects_than_folds(
+    spatial_epochs,
+):
+    """Of 3 subjects, the warning advised "StratifiedGroupKFold(5)", which
+    scikit-learn refuses ("Cannot have number of splits n_splits=5 greater than
+    the number of groups: 3"), saying "(mne-xai report does so by default)" of
+    what make_report does not; groups beside cv=5 were refused naming
+    "cv=StratifiedKFold(n_splits=5, random_state=0, shuffle=True)", never
+    written, and advising StratifiedGroupKFold(5, ...) again."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    epochs = spatial_epochs.copy()
+    epochs.metadata = pd.DataFrame({"subject": np.arange(len(epochs)) % 3})
+    advice = "StratifiedGroupKFold(3, shuffle=True, random_state=0)"
+    with pytest.warns(RuntimeWarning, match="3 subjects") as record:
+        _quick_report(_network(max_epochs=1), epochs, cv=5)
+    (warned,) = [str(w.message) for w in record if "3 subjects" in str(w.message)]
+    assert advice in warned and "make_report splits as its cv says" in warned
+    groups = epochs.metadata["subject"]
+    with pytest.raises(ValueError, match=r"^cv=5 \(an int: .*ignores groups") as err:
+        make_report(_network(), epochs, groups=groups, verbose=False)
+    assert "StratifiedKFold" not in str(err.value) and advice in str(err.value)
+    # As advised.
+    report = make_report(
+        _network(max_epochs=1),
+        epochs,
+        methods=["saliency"],
+        cv=StratifiedGroupKFold(3, shuffle=True, random_state=0),
+        groups=groups,
+        checks=False,
+        verbose=False,
+    )
+    assert "Each of the 3 fold(s)" in _contents(report)[SECTIONS["accuracy"]]
+
+
 # -- in a browser -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser():
