@@ -420,7 +420,9 @@ def _single_class_cause(data, y):
         "part of a split, the split was not stratified: scikit-learn "
         "stratifies the folds of cross_val_score or GridSearchCV by class only "
         "when given y, so epochs ordered by class give folds of one class. Pass "
-        "y=epochs.events[:, 2] (or cv=StratifiedKFold(...))."
+        "y=epochs.events[:, 2], e.g. cross_val_score(estimator, epochs, "
+        "epochs.events[:, 2], cv=5); a cv=StratifiedKFold(...) needs that y "
+        "too (without it, scikit-learn fails)."
     )
 
 
