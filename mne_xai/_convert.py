@@ -1870,8 +1870,10 @@ def _warn_if_in_another_unit(std, types, name):
                 "network would learn from them, but its maps would be per "
                 f"{units.one_slip} though labelled per {units.one_unit}, and data "
                 f"later given in {units.unit} would read as flat. Give the epochs "
-                f"in {units.unit} (e.g. mne.EpochsArray(data * {units.factor}, "
-                "info))."
+                f"in {units.unit}, e.g. epochs = epochs.copy().load_data()"
+                f".apply_function(lambda data: data * {units.factor}, "
+                f"picks={ch_type!r}, channel_wise=False), which keeps their "
+                "events and other channels."
             )
             return
 

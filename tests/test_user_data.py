@@ -711,6 +711,38 @@ def test_epochs_in_microvolts_warn_at_fit(imagery_epochs):
             EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(data, y)
 
 
+def test_advice_for_epochs_in_microvolts_keeps_events_and_other_channels():
+    """The warning's example, mne.EpochsArray(data * 1e-6, info), dropped the
+    events (every epoch coded 1: fit then refused "y holds a single class"),
+    and scaled the channels of every type."""
+    rng = np.random.default_rng(0)
+    names = ["C3", "Cz", "C4", "Pz", "MEG1", "MEG2"]
+    info = mne.create_info(names, 64.0, ["eeg"] * 4 + ["mag"] * 2)
+    X = rng.standard_normal((8, 6, 64)) * np.array([1e-5] * 4 + [1e-12] * 2)[:, None]
+    events = np.column_stack([np.arange(8) * 100, np.zeros(8, int), np.arange(8) % 2])
+    event_id = {"left": 0, "right": 1}
+    in_volts = mne.EpochsArray(X, info, events, event_id=event_id, verbose=False)
+    epochs = in_volts.copy().apply_function(
+        lambda data: data * 1e6, picks="eeg", channel_wise=False
+    )
+    with pytest.warns(RuntimeWarning, match="are they in microvolts") as record:
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    (message,) = [str(w.message) for w in record if "microvolts" in str(w.message)]
+    assert "apply_function(lambda data: data * 1e-6, picks='eeg'" in message
+    # As advised.
+    epochs = (
+        epochs.copy()
+        .load_data()
+        .apply_function(lambda data: data * 1e-6, picks="eeg", channel_wise=False)
+    )
+    np.testing.assert_allclose(epochs.get_data(), in_volts.get_data(), rtol=1e-12)
+    np.testing.assert_array_equal(epochs.events, in_volts.events)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", ".*micro", category=RuntimeWarning)
+        clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    assert clf.classes_.tolist() == [0, 1]
+
+
 @pytest.mark.parametrize(
     "ch_type, amplitude, match",
     [
