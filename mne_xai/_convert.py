@@ -835,13 +835,15 @@ def refuse_array_of_either_order(data, what, by_name, array=None):
     ):
         return
     given, read = data.given_info.ch_names, data.info.ch_names
-    etc = " ..." if len(read) > 4 else ""
     raise ValueError(
         "The epochs hold the network's channels in another order than the "
-        f"network ({given[:4]}{etc} against {read[:4]}{etc}), so {what} could "
-        f"follow either. Pass {by_name}, or the epochs in the network's order: "
-        "epochs.copy().reorder_channels(ch_names), with ch_names the network's "
-        f"channels {read[:4]}{etc}."
+        f"network (theirs: {list(given)}), so {what} could follow either. Pass "
+        f"{by_name}. Or put the epochs in the network's order, epochs = "
+        "epochs.copy().reorder_channels(ch_names), with ch_names the channels "
+        f"the network was trained on (estimator.info_.ch_names): {list(read)}; "
+        "then compute the array again from those epochs: one computed before "
+        "still follows their former order, and would be read against other "
+        "channels."
     )
 
 
@@ -1868,8 +1870,10 @@ def _warn_if_in_another_unit(std, types, name):
                 "network would learn from them, but its maps would be per "
                 f"{units.one_slip} though labelled per {units.one_unit}, and data "
                 f"later given in {units.unit} would read as flat. Give the epochs "
-                f"in {units.unit} (e.g. mne.EpochsArray(data * {units.factor}, "
-                "info))."
+                f"in {units.unit}, e.g. epochs = epochs.copy().load_data()"
+                f".apply_function(lambda data: data * {units.factor}, "
+                f"picks={ch_type!r}, channel_wise=False), which keeps their "
+                "events and other channels."
             )
             return
 
@@ -1981,7 +1985,45 @@ def _warn_of_loud_channels(std, types, ch_names, name):
         )
 
 
-def check_offsets(array, ch_names=None, name="X", moments=None):
+def _offset_fix(train_baseline, train_info):
+    """Say how to remove offsets from data given to a fitted network, as in training.
+
+    Baseline correction advised where the training epochs had none was undone
+    by the next warning, which asks for the training epochs' baseline.
+
+    Parameters
+    ----------
+    train_baseline : tuple of float | None | "unknown"
+        The training epochs' baseline (the estimator's ``baseline_``).
+    train_info : mne.Info | None
+        The training channels, whose high-pass edge the filter advised takes.
+    """
+    highpass = 0.0 if train_info is None else train_info["highpass"]
+    filtered = "high-pass filter the continuous data " + (
+        f"(raw.filter(l_freq={highpass:g}, h_freq=None), the training data's edge)"
+        if highpass > 0
+        else "(raw.filter(l_freq=0.5, h_freq=None))"
+    )
+    if train_baseline is None:
+        return (
+            f"Prepare them as the training data were: {filtered}, and epoch it "
+            "without baseline correction (baseline=None); baseline-corrected, "
+            "these epochs would differ from the training epochs, which were not."
+        )
+    if isinstance(train_baseline, str):  # not recorded
+        return (
+            f"Prepare them as the training data were: {filtered}, or, if the "
+            "training epochs were baseline-corrected, correct these over the "
+            "same period (epochs.apply_baseline((tmin, tmax)))."
+        )
+    return (
+        "Prepare them as the training epochs were: baseline-correct them over "
+        f"the same period, epochs.apply_baseline(({train_baseline[0]:g}, "
+        f"{train_baseline[1]:g}))."
+    )
+
+
+def check_offsets(array, ch_names=None, name="X", moments=None, fix=None):
     """Warn when offsets drifting from epoch to epoch drown the signal.
 
     Unfiltered recordings (DC-coupled amplifiers) carry offsets far larger than
@@ -2010,6 +2052,9 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
         The data's name in the warning.
     moments : tuple | None
         :func:`channel_moments` of ``array``, when already computed.
+    fix : str | None
+        How to remove the offsets from data given to a fitted network
+        (:func:`_offset_fix`); None advises for training data.
 
     Returns
     -------
@@ -2017,6 +2062,7 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
         Whether it warned.
     """
     moments = channel_moments(array) if moments is None else moments
+    fitted = fix is not None
     epoch_means = moments[0]
     within = within_epoch_variance(moments)
     drift = np.var(epoch_means, axis=0)  # of the offsets across epochs
@@ -2034,9 +2080,13 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
             f"{STEADY_OFFSET_RATIO:g} times the signal's standard deviation within "
             f"epochs, in {np.sum(steady_ratio > STEADY_OFFSET_RATIO**2)} of "
             f"{len(steady_ratio)} channels: the EEG is a small ripple on it, and "
-            "networks trained on such data learned nothing. Baseline-correct the "
-            "epochs (epochs.apply_baseline()) or high-pass filter the continuous "
-            "data (raw.filter(l_freq=0.5, h_freq=None)) first.",
+            + (
+                f"the network reads the offset rather than the EEG. {fix}"
+                if fitted
+                else "networks trained on such data learned nothing. Baseline-"
+                "correct the epochs (epochs.apply_baseline()) or high-pass filter "
+                "the continuous data (raw.filter(l_freq=0.5, h_freq=None)) first."
+            ),
         )
         return True
     dominated = np.flatnonzero(ratio > OFFSET_RATIO)
@@ -2048,14 +2098,20 @@ def check_offsets(array, ch_names=None, name="X", moments=None):
         f"The mean values of {name}'s epochs (DC offsets) drift from epoch to "
         f"epoch with over {OFFSET_RATIO:g} times the variance of the signal "
         f"within epochs, in {where}: the network sees the drift rather than the "
-        "EEG (trained on it, it may learn nothing). High-pass filter the "
-        "continuous data (raw.filter(l_freq=0.5, h_freq=None)) or baseline-"
-        "correct the epochs (epochs.apply_baseline()) first.",
+        + (
+            f"EEG. {fix}"
+            if fitted
+            else "EEG (trained on it, it may learn nothing). High-pass filter the "
+            "continuous data (raw.filter(l_freq=0.5, h_freq=None)) or baseline-"
+            "correct the epochs (epochs.apply_baseline()) first."
+        ),
     )
     return True
 
 
-def check_amplitudes(batch, train_std, info=None, name="X"):
+def check_amplitudes(
+    batch, train_std, info=None, name="X", train_baseline=BASELINE_UNKNOWN
+):
     """Warn when data are orders of magnitude from the training data's scale, or drift.
 
     A network trained on microvolts and given volts (or the reverse) sees an
@@ -2076,6 +2132,9 @@ def check_amplitudes(batch, train_std, info=None, name="X"):
         The training channels, to name the type of those in another unit.
     name : str
         The data's name in the warning.
+    train_baseline : tuple of float | None | "unknown"
+        The training epochs' baseline, to advise removing offsets as in
+        training.
 
     Returns
     -------
@@ -2084,7 +2143,8 @@ def check_amplitudes(batch, train_std, info=None, name="X"):
     """
     # One pass over the data gives both checks what they read.
     moments = channel_moments(batch)
-    warned = check_offsets(batch, name=name, moments=moments)
+    fix = _offset_fix(train_baseline, info)
+    warned = check_offsets(batch, name=name, moments=moments, fix=fix)
     if train_std is None:
         return warned
     epoch_means, mean_square = moments
@@ -2128,7 +2188,9 @@ def check_amplitudes(batch, train_std, info=None, name="X"):
     return warned or bool(found)
 
 
-def checked_batches(data, batch_size, train_std, info=None):
+def checked_batches(
+    data, batch_size, train_std, info=None, train_baseline=BASELINE_UNKNOWN
+):
     """Yield ``data.batches(batch_size)``, warning if a batch is in another unit.
 
     Every batch is checked until one warns: the parts of a list of Epochs
@@ -2140,14 +2202,14 @@ def checked_batches(data, batch_size, train_std, info=None):
         The data.
     batch_size : int
         Epochs per batch.
-    train_std, info
+    train_std, info, train_baseline
         As for :func:`check_amplitudes`.
     """
     warned = flat_warned = False
     start = 0
     for batch in data.batches(batch_size):
         if not warned:
-            warned = check_amplitudes(batch, train_std, info, data.name)
+            warned = check_amplitudes(batch, train_std, info, data.name, train_baseline)
         if not flat_warned:
             flat_warned = _warn_of_flat_epochs(batch, data.name, start)
         start += len(batch)
@@ -2195,7 +2257,13 @@ def network_batches(network, data, batch_size, mesg):
         The batches, as :meth:`InputData.batches` yields them.
     """
     return progress_bar(
-        checked_batches(data, batch_size, network.data_std_, network.info_),
+        checked_batches(
+            data,
+            batch_size,
+            network.data_std_,
+            network.info_,
+            getattr(network, "baseline_", BASELINE_UNKNOWN),
+        ),
         max_value=data.n_batches(batch_size),
         mesg=mesg,
     )

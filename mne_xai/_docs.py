@@ -241,7 +241,8 @@ sign : "absolute_value" | "positive"
 docdict["mask_threshold"] = """\
 threshold : float
     The mask holds the features whose ground truth is at least
-    ``threshold`` times its epoch's maximum; in (0, 1]."""
+    ``threshold`` times its epoch's maximum; in (0, 1]. A mask covering
+    every feature of an epoch is refused: every map would score alike there."""
 
 docdict["ref_arras2022"] = """\
 .. [1] Arras L, Osman A, Samek W (2022). CLEVR-XAI: A benchmark dataset for

@@ -59,10 +59,14 @@ class StreamedData(torch.utils.data.Dataset):
     train_std, info
         The training scale and channels, to warn about data in another unit
         (see ``check_amplitudes``).
+    train_baseline : tuple of float | None | "unknown"
+        The training epochs' baseline, to advise removing offsets as in
+        training.
     """
 
-    def __init__(self, data, train_std, info):
+    def __init__(self, data, train_std, info, train_baseline=BASELINE_UNKNOWN):
         self.data, self.train_std, self.info = data, train_std, info
+        self.train_baseline = train_baseline
         self._checked = False
 
     def __len__(self):
@@ -78,7 +82,9 @@ class StreamedData(torch.utils.data.Dataset):
             batches = self.data.batches(batch_size)
         else:
             self._checked = True
-            batches = checked_batches(self.data, batch_size, self.train_std, self.info)
+            batches = checked_batches(
+                self.data, batch_size, self.train_std, self.info, self.train_baseline
+            )
         for batch in batches:
             yield torch.from_numpy(batch), None
 
@@ -169,7 +175,12 @@ class _PredictionMixin(_ScoreMixin):
             return X
         data = self._check_prediction_input(X)
         check_float32(self.module_)  # e.g. after module_.double()
-        return StreamedData(data, self.data_std_, self.info_)
+        return StreamedData(
+            data,
+            self.data_std_,
+            self.info_,
+            getattr(self, "baseline_", BASELINE_UNKNOWN),
+        )
 
     def forward_iter(self, X, training=False, device="cpu"):
         """Yield the network's outputs batch by batch, as skorch does.

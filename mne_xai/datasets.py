@@ -138,16 +138,36 @@ def load_eegbci(
     return epochs
 
 
-def _data_root(path, relative):
-    if path is not None:
-        return Path(path).expanduser()
-    mne_data = mne.get_config("MNE_DATA")
-    if mne_data is None:
-        raise FileNotFoundError(
-            f"Set MNE_DATA (environment or mne.set_config) to the folder that holds "
-            f"{relative}, or pass path=."
-        )
-    return Path(mne_data).expanduser() / relative
+_DROWSINESS = Path("drowsiness") / "drowsiness_oz.npz"
+
+
+def _drowsiness_file(path):
+    """Return the drowsiness npz file that ``path``, else MNE_DATA, names.
+
+    ``path`` is the file, its folder, or the folder holding
+    ``drowsiness/drowsiness_oz.npz`` (as MNE_DATA does, and as
+    :func:`load_eegbci`'s ``path`` holds its data set's folder): the refusal
+    of a missing MNE_DATA named that folder, which ``path`` then refused.
+    """
+    if path is None:
+        path = mne.get_config("MNE_DATA")
+        if path is None:
+            raise FileNotFoundError(
+                "Set MNE_DATA (environment or mne.set_config) to the folder that "
+                f"holds {_DROWSINESS.as_posix()}, or pass that folder (or the file) "
+                "as path=."
+            )
+    path = Path(path).expanduser()
+    if path.is_file() or path.suffix == ".npz":
+        candidates = [path]
+    else:  # a folder: the file's own, or the data sets' (MNE_DATA)
+        candidates = [path / _DROWSINESS.name, path / _DROWSINESS]
+    for file in candidates:
+        if file.is_file():
+            return file
+    raise FileNotFoundError(
+        f"No drowsiness data at {' or '.join(map(str, candidates))}."
+    )
 
 
 @verbose
@@ -157,9 +177,10 @@ def load_drowsiness(path=None, subjects=None, *, verbose=None):
     Parameters
     ----------
     path : path-like | None
-        The ``drowsiness_oz.npz`` file (or its folder). None means
-        ``<MNE_DATA>/drowsiness/drowsiness_oz.npz``. Another file is refused
-        with a ValueError.
+        The ``drowsiness_oz.npz`` file, its folder, or the folder holding
+        ``drowsiness/drowsiness_oz.npz`` (as ``MNE_DATA`` does, and as
+        :func:`load_eegbci`'s ``path`` holds its data). None means
+        ``MNE_DATA``. Another file is refused with a ValueError.
     subjects : list of int | None
         Subjects to keep (1 to 11); None keeps all.
     %(verbose)s
@@ -196,11 +217,7 @@ def load_drowsiness(path=None, subjects=None, *, verbose=None):
     import pandas as pd
 
     _validate_type(path, ("path-like", None), "path")
-    file = _data_root(path, Path("drowsiness") / "drowsiness_oz.npz")
-    if file.is_dir():
-        file = file / "drowsiness_oz.npz"
-    if not file.is_file():
-        raise FileNotFoundError(f"No drowsiness data at {file}.")
+    file = _drowsiness_file(path)
     try:
         with np.load(file) as archive:
             data, labels, subject = archive["X"], archive["y"], archive["subject"]

@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader, Subset
 
 from ._checks import check_device
 from ._convert import (
+    BASELINE_UNKNOWN,
     InputData,
     channel_moments,
     check_amplitudes,
@@ -419,7 +420,9 @@ def _single_class_cause(data, y):
         "part of a split, the split was not stratified: scikit-learn "
         "stratifies the folds of cross_val_score or GridSearchCV by class only "
         "when given y, so epochs ordered by class give folds of one class. Pass "
-        "y=epochs.events[:, 2] (or cv=StratifiedKFold(...))."
+        "y=epochs.events[:, 2], e.g. cross_val_score(estimator, epochs, "
+        "epochs.events[:, 2], cv=5); a cv=StratifiedKFold(...) needs that y "
+        "too (without it, scikit-learn fails)."
     )
 
 
@@ -1436,7 +1439,12 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 "(warm_start=False) to build one for them."
             )
         array = data.array()
-        check_amplitudes(array, self.data_std_, self.info_)
+        check_amplitudes(
+            array,
+            self.data_std_,
+            self.info_,
+            train_baseline=getattr(self, "baseline_", BASELINE_UNKNOWN),
+        )
         self.event_id_ = event_id
         self.events_are_labels_ = events_are_labels
         return array, np.searchsorted(self.classes_, y)

@@ -13,6 +13,7 @@ import mne
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 from mne.channels.layout import _pair_grad_sensors
+from mne.io.pick import _DATA_CH_TYPES_SPLIT
 from mne.time_frequency import EpochsSpectrum, Spectrum
 from mne.utils import _validate_type, verbose
 from mne.viz.utils import plt_show
@@ -135,6 +136,10 @@ def _n_topomap_positions(info):
 
 #: Channel types whose contacts lie inside the head: no scalp topomaps.
 _INTRACRANIAL = ("seeg", "ecog", "dbs")
+#: Channel types MNE draws topomaps of: its data channel types. Of others
+#: (misc, EOG, ECG), it picks no channel, and fails with "No channels match
+#: the selection."
+_TOPOMAP_TYPES = _DATA_CH_TYPES_SPLIT
 
 
 def _check_topomap(info, signed, instead=""):
@@ -161,6 +166,13 @@ def _check_topomap(info, signed, instead=""):
                 if instead
                 else "Read the values per contact instead (the maps' data)."
             )
+        )
+    if ch_type not in _TOPOMAP_TYPES:
+        raise ValueError(
+            f"MNE draws no topomaps of {ch_type} channels, only of data channels "
+            f"({', '.join(_TOPOMAP_TYPES[:4])}, ...). Give EEG channels their type "
+            "before explaining them, e.g. epochs.set_channel_types({name: 'eeg'}). "
+            + instead.format(ch_type=ch_type)
         )
     n_positions = _n_topomap_positions(info)
     if n_positions < _MIN_TOPOMAP_POSITIONS:

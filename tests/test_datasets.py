@@ -107,3 +107,25 @@ def test_drowsiness_file_of_another_kind_is_named(tmp_path, write):
     write(path)
     with pytest.raises(ValueError, match="is not the drowsiness npz file.*X, y"):
         load_drowsiness(path, verbose=False)
+
+
+def test_drowsiness_path_takes_the_folder_mne_data_would_name(
+    monkeypatch, tmp_path, drowsiness_path
+):
+    """With MNE_DATA unset, the refusal said to set it "to the folder that holds
+    drowsiness/drowsiness_oz.npz, or pass path="; that folder as path failed with
+    "No drowsiness data at <folder>/drowsiness_oz.npz", where load_eegbci takes
+    it."""
+    root = drowsiness_path.parent.parent
+    monkeypatch.delenv("MNE_DATA", raising=False)
+    monkeypatch.setenv("_MNE_FAKE_HOME_DIR", str(tmp_path))  # no config file
+    with pytest.raises(FileNotFoundError, match="pass that folder .* as path=") as err:
+        load_drowsiness(subjects=[1], verbose=False)
+    assert "holds drowsiness/drowsiness_oz.npz" in str(err.value)
+    # As advised, and as the file or its folder.
+    expected = load_drowsiness(drowsiness_path, subjects=[1], verbose=False)
+    for path in (root, str(root), drowsiness_path.parent):
+        epochs = load_drowsiness(path, subjects=[1], verbose=False)
+        np.testing.assert_array_equal(epochs.get_data(), expected.get_data())
+    with pytest.raises(FileNotFoundError, match="at .*drowsiness_oz.npz or .*"):
+        load_drowsiness(tmp_path, verbose=False)

@@ -627,6 +627,31 @@ def test_a_training_fold_of_one_class_points_to_the_unstratified_split(
     cross_val_score(EEGNetClassifier(**FAST), epochs, epochs.events[:, 2], cv=2)
 
 
+def test_a_training_fold_of_one_class_says_stratified_folds_need_y(
+    synthetic_arrays,
+):
+    """The refusal offered "(or cv=StratifiedKFold(...))" beside y; taken
+    without y, scikit-learn failed with "Input should have at least 1
+    dimension i.e. satisfy len(x.shape) > 0, got scalar array(None)"."""
+    from sklearn.model_selection import StratifiedKFold
+
+    epochs = _synthetic_epochs(*synthetic_arrays)  # 20 "rest", then 20 "move"
+    with pytest.raises(ValueError, match=r"single class \(2\)") as error:
+        cross_val_score(EEGNetClassifier(**FAST), epochs, cv=2, error_score="raise")
+    message = str(error.value)
+    assert "cross_val_score(estimator, epochs, epochs.events[:, 2], cv=5)" in message
+    assert "cv=StratifiedKFold(...) needs that y too" in message
+    # As advised.
+    scores = cross_val_score(
+        EEGNetClassifier(**FAST),
+        epochs,
+        epochs.events[:, 2],
+        cv=StratifiedKFold(2),
+        error_score="raise",
+    )
+    assert scores.shape == (2,)
+
+
 @pytest.mark.parametrize("shape", [(40, 0, 64), (40, 4, 0)])
 @pytest.mark.parametrize("wrapper", ["none", "cropped", "spectral"])
 def test_arrays_without_channels_or_samples_are_refused_alike(shape, wrapper):

@@ -410,6 +410,34 @@ def test_an_event_without_training_epochs_is_no_training_event(synthetic_arrays)
 
 
 @pytest.mark.filterwarnings("ignore:After training")
+def test_codes_of_events_that_are_no_classes_are_named_as_such(synthetic_arrays):
+    """Of epochs of events the network never saw ("rest" coded 5, "task" 6),
+    target=epochs.events[:, 2] was told "It is the code of event 'rest': pass
+    the event name"; so passed, the names per epoch were "neither a class of the
+    estimator, an event name (or tag) of the epochs", which they are."""
+    X, y = synthetic_arrays
+    estimator = _small_estimator().fit(_named_epochs(X, y + 1, {"a": 1, "b": 2}))
+    epochs = _named_epochs(X, y + 5, {"rest": 5, "task": 6})
+    names = np.array(["rest", "task"])[y].tolist()
+    match = (
+        r"'(rest|task)'(, but| is an event of the epochs, but) not a class the "
+        r"estimator was trained on \(\['a', 'b'\] of its training events"
+    )
+    for target in (epochs.events[:, 2], 5, names, "rest"):
+        with pytest.raises(ValueError, match=match) as error:
+            explain(estimator, epochs, "saliency", target=target, verbose=False)
+        assert "pass the event name" not in str(error.value)
+    with pytest.raises(ValueError, match=r"^target=5 is the code of event 'rest', "):
+        explain(estimator, epochs, "saliency", target=5, verbose=False)
+    # As advised: a class label.
+    maps = explain(estimator, epochs, "saliency", target="a", verbose=False)
+    np.testing.assert_array_equal(
+        maps.get_data(),
+        explain(estimator, epochs, "saliency", target=0, verbose=False).get_data(),
+    )
+
+
+@pytest.mark.filterwarnings("ignore:After training")
 def test_a_tag_of_events_that_are_no_classes_is_named_as_such(synthetic_arrays):
     """Trained on "hands" and "feet" of events tagged "hands/left", target="left"
     was said to be no event name (or tag) of the epochs, which it is."""

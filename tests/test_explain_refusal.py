@@ -1214,6 +1214,35 @@ def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
         explain(clf, epochs, "deeplift", baseline=evoked.copy().shift_time(0.5))
 
 
+def test_array_baseline_of_either_order_advice_gives_the_right_map(synthetic_arrays):
+    """The refusal of an array baseline offered "the epochs in the network's
+    order: epochs.copy().reorder_channels(ch_names)"; reordering the epochs and
+    keeping the baseline read it against other channels without a word (maps
+    25 % off on EEGBCI), and the channels were named "['C3', 'Cz', 'C4', 'Pz']."
+    on four channels, "[...] ...." on more.
+    """
+    X, y = synthetic_arrays
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
+    epochs = mne.EpochsArray(X * 1e-5, info, verbose=False)
+    clf = EEGNetClassifier(max_epochs=1, verbose=False, random_state=0).fit(epochs, y)
+    reordered = epochs.copy().reorder_channels(["Pz", "C4", "Cz", "C3"])
+    mean = reordered.average()
+    expected = explain(clf, reordered, "deeplift", baseline=mean, verbose=False)
+    with pytest.raises(ValueError, match="could follow either") as refusal:
+        explain(clf, reordered, "deeplift", baseline=mean.get_data())
+    assert f"(estimator.info_.ch_names): {clf.info_.ch_names}" in str(refusal.value)
+    # As advised: the epochs in the network's order, the array computed again.
+    in_order = reordered.copy().reorder_channels(clf.info_.ch_names)
+    baseline = in_order.get_data().mean(axis=0)
+    maps = explain(clf, in_order, "deeplift", baseline=baseline, verbose=False)
+    np.testing.assert_allclose(
+        maps.get_data(),
+        expected.get_data(picks=clf.info_.ch_names),
+        rtol=1e-5,
+        atol=1e-12,
+    )
+
+
 def test_baselines_of_no_shape_are_named(fitted_icnn, imagery_epochs):
     """baseline=0.0 raised NumPy's "axis 2 is out of bounds" from the unit check,
     which ran before the shape check; baseline=None, a float conversion error."""

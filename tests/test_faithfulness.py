@@ -952,6 +952,36 @@ def test_given_maps_are_read_by_channel_name_and_checked_in_time(
         )
 
 
+def test_array_of_either_order_advice_gives_the_right_curve(
+    linear_estimator, montage_epochs
+):
+    """The refusal of an array of maps offered "the epochs in the network's order:
+    epochs.copy().reorder_channels(ch_names)"; reordering the epochs and keeping
+    the array read it against other channels without a word (AOPC 0.056 for
+    0.585 on EEGBCI). It named the channels as "['Fp1', 'Fp2', 'F7', 'F3'] ....",
+    and not where they come from.
+    """
+    reordered = montage_epochs.copy().reorder_channels(montage_epochs.ch_names[::-1])
+    maps = explain(linear_estimator, reordered, "gradient_x_input", target=0)
+    expected = deletion_curve(
+        linear_estimator, reordered, attribution=maps, target=0, verbose=False
+    )
+    ch_names = linear_estimator.info_.ch_names
+    with pytest.raises(ValueError, match="could follow either") as refusal:
+        deletion_curve(
+            linear_estimator, reordered, attribution=maps.get_data(), target=0
+        )
+    assert str(ch_names) in str(refusal.value)
+    assert "(estimator.info_.ch_names)" in str(refusal.value)
+    # As advised: the epochs in the network's order, the array computed again.
+    epochs = reordered.copy().reorder_channels(ch_names)
+    array = explain(linear_estimator, epochs, "gradient_x_input", target=0).get_data()
+    curve = deletion_curve(
+        linear_estimator, epochs, attribution=array, target=0, verbose=False
+    )
+    np.testing.assert_allclose(curve.aopc, expected.aopc, rtol=1e-5)
+
+
 def test_a_skorch_network_wrapped_without_info_is_evaluated_on_epochs(montage_epochs):
     """A skorch network fitted on arrays, evaluated on Epochs, was told to pass info.
 

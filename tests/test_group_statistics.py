@@ -490,6 +490,51 @@ def test_no_cluster_without_simulated_feature(simulated_network):
         assert len(result.significant) == 0, (target, result.to_frame().head())
 
 
+def test_random_null_advised_for_magnitudes_is_one_of_magnitudes(simulated_network):
+    """The zero null's warning for magnitudes advised null maps "of the 'random'
+    method"; taken as explain(..., "random", average=True), those are signed and
+    about zero, and magnitude maps of no effect gave 6 significant clusters of
+    5 subjects, without a word. The advice now makes the null magnitudes, and
+    signed nulls beside magnitudes are warned of.
+    """
+    clf, _, featureless = simulated_network
+    # Magnitudes with no effect anywhere: every sample's draw is alike.
+    rng = np.random.default_rng(0)
+    maps = [
+        mne.EvokedArray(
+            np.abs(rng.standard_normal(epochs.get_data().shape[1:])),
+            epochs.info,
+            tmin=epochs.tmin,
+            nave=len(epochs),
+            verbose=False,
+        )
+        for epochs in featureless
+    ]
+    with pytest.warns(RuntimeWarning, match="non-negative") as record:
+        relevance_cluster_test(maps, random_state=0, verbose=False)
+    assert "explain(estimator, epochs, 'random', average=False)" in str(
+        record[0].message
+    )
+    # As advised.
+    null = [
+        explain(clf, epochs, "random", average=False, random_state=index)
+        .apply_function(np.abs)
+        .average()
+        for index, epochs in enumerate(featureless)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = relevance_cluster_test(maps, null, random_state=0, verbose=False)
+    assert len(result.significant) == 0
+    signed = [
+        explain(clf, epochs, "random", average=True, random_state=index)
+        for index, epochs in enumerate(featureless)
+    ]
+    with pytest.warns(RuntimeWarning, match=r"null map\(s\) \[0, 1, .* are signed"):
+        result = relevance_cluster_test(maps, signed, random_state=0, verbose=False)
+    assert len(result.significant) == 1  # everything is "above the null"
+
+
 def test_maps_of_several_methods_are_warned_of(eeg_info):
     """A group of DeepLIFT and saliency maps was tested without a word: the
     difference of the methods' scales came out as a significant cluster."""

@@ -1,5 +1,7 @@
 """Localization measures against hand-computed answers and simulated ground truth."""
 
+import re
+
 import mne
 import numpy as np
 import pytest
@@ -120,9 +122,13 @@ def test_random_attribution_scores_at_chance():
     )
     np.testing.assert_allclose(roc_auc(noise, truth).mean(), 0.5, atol=0.01)
     np.testing.assert_allclose(pearson_correlation(noise, truth).mean(), 0.0, atol=0.01)
+    # Over channels, the truth's maximum reaches half its peak at almost every
+    # sample: a window covering a whole epoch is refused (every map scores 1).
+    timed = truth.copy()
+    timed[:, :, 20:] = 0.0
     np.testing.assert_allclose(
-        temporal_precision(noise, truth).mean(),
-        (truth.max(axis=1) >= 0.5 * truth.max(axis=(1, 2))[:, None]).mean(),
+        temporal_precision(noise, timed).mean(),
+        (timed.max(axis=1) >= 0.5 * timed.max(axis=(1, 2))[:, None]).mean(),
         atol=0.01,
     )
 
@@ -328,6 +334,43 @@ def test_bad_threshold(measure, tiny):
     attribution, truth = tiny
     with pytest.raises(ValueError, match="threshold"):
         measure(attribution, truth, threshold=0.0)
+
+
+@pytest.mark.parametrize("measure", [*MASK_MEASURES, top_k_precision])
+def test_a_mask_covering_an_epoch_is_refused_saying_what_helps(measure, maps):
+    """A 0/1 ground truth covering every sample of an epoch: roc_auc advised
+    "raise threshold", and refused threshold=1.0 in the same words; relevance
+    mass and rank accuracy, temporal and top-k precision scored the epoch 1.0
+    for a map of noise (0.2 for the others)."""
+    truth, noise = maps
+    binary = (truth.get_data() >= 0.5).astype(float)
+    binary[0] = 1.0
+    mask = mne.EpochsArray(binary, truth.info, truth.events, truth.tmin, verbose=False)
+    attribution = mne.EpochsArray(
+        noise, truth.info, truth.events, truth.tmin, verbose=False
+    )
+    feature = {temporal_precision: "sample", spatial_precision: "channel"}
+    match = (
+        rf"covers every {feature.get(measure, 'feature')} of epoch\(s\) \[0\] .*"
+        r"No threshold shrinks .*: drop those epochs from both maps"
+    )
+    for threshold in (0.5, 1.0):
+        with pytest.raises(ValueError, match=match):
+            measure(attribution, mask, threshold=threshold)
+    # As advised.
+    scores = measure(
+        attribution.copy().drop([0], verbose=False),
+        mask.copy().drop([0], verbose=False),
+    )
+    np.testing.assert_array_equal(scores, measure(attribution[1:], mask[1:]))
+    assert len(scores) == len(truth) - 1 and scores.max() < 0.9
+    # A graded truth shrinks at a higher threshold, which is said.
+    graded = binary.copy()
+    graded[0] = 0.5 + 0.5 * np.random.default_rng(1).random(graded[0].shape)
+    with pytest.raises(ValueError, match=r"Raise threshold above (0\.\d+) \(") as err:
+        measure(noise, graded)
+    above = float(re.search(r"above (0\.\d+)", str(err.value)).group(1))
+    assert np.isfinite(measure(noise, graded, threshold=(above + 1) / 2)).all()
 
 
 def test_specific_errors(tiny, maps):

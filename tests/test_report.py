@@ -453,6 +453,36 @@ def test_eeg_without_positions_gets_a_report_without_topomaps(spatial_epochs):
     assert "<img" in time and "of the 8 of largest mean where there are more" in time
 
 
+def test_misc_channels_chosen_by_picks_get_a_report_without_topomaps(
+    spatial_epochs, tmp_path, capsys
+):
+    """Epochs of misc channels were refused with "or choose them with the
+    estimator's picks"; so chosen, the report trained and explained, then failed
+    in MNE's topomap ("No channels match the selection."), and with --picks on
+    the command line, whose refusal named no --picks, after 25 s of training."""
+    misc = spatial_epochs.copy().set_channel_types(
+        dict.fromkeys(spatial_epochs.ch_names, "misc"), on_unit_change="ignore"
+    )
+    with pytest.raises(ValueError, match=r"estimator's picks \(--picks on the co"):
+        make_report(_network(), misc, methods=METHODS, cv=2)
+    # As advised.
+    with pytest.warns(RuntimeWarning, match="no topomaps: the network reads misc"):
+        contents = _quick_report(_network(max_epochs=1, picks=misc.ch_names), misc)
+    maps = contents["Attribution maps per class"]
+    assert "No topomaps: the network reads misc channels" in maps
+    assert "<img" not in maps and "<img" in contents["Relevance over time"]
+    path = tmp_path / "misc-epo.fif"
+    misc.save(path, verbose=False)
+    options = ["--cv", "2", "--methods", "saliency", "--no-checks", "--max-epochs", "1"]
+    code, err = _run(capsys, path, "-o", tmp_path / "out.html", *options)
+    assert code == 1 and "(--picks on the command line)" in err
+    code, err = _run(
+        capsys, path, "-o", tmp_path / "out.html", "--picks", "misc", *options
+    )
+    assert code == 0, err
+    assert "No topomaps: the network reads misc" in (tmp_path / "out.html").read_text()
+
+
 def test_time_courses_of_many_channels_show_the_most_relevant():
     """Reports without topomaps (no positions, sEEG) drew a line per channel:
     32 lines in ten colours, under a legend of 32 names taller than the plot."""
@@ -857,6 +887,41 @@ def test_make_report_warns_that_folds_without_groups_mix_subjects(spatial_epochs
             make_report(
                 network, epochs, cv=1, groups=epochs.metadata["subject"], verbose=False
             )
+
+
+def test_advice_to_split_by_subject_works_for_fewer_subjects_than_folds(
+    spatial_epochs,
+):
+    """Of 3 subjects, the warning advised "StratifiedGroupKFold(5)", which
+    scikit-learn refuses ("Cannot have number of splits n_splits=5 greater than
+    the number of groups: 3"), saying "(mne-xai report does so by default)" of
+    what make_report does not; groups beside cv=5 were refused naming
+    "cv=StratifiedKFold(n_splits=5, random_state=0, shuffle=True)", never
+    written, and advising StratifiedGroupKFold(5, ...) again."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    epochs = spatial_epochs.copy()
+    epochs.metadata = pd.DataFrame({"subject": np.arange(len(epochs)) % 3})
+    advice = "StratifiedGroupKFold(3, shuffle=True, random_state=0)"
+    with pytest.warns(RuntimeWarning, match="3 subjects") as record:
+        _quick_report(_network(max_epochs=1), epochs, cv=5)
+    (warned,) = [str(w.message) for w in record if "3 subjects" in str(w.message)]
+    assert advice in warned and "make_report splits as its cv says" in warned
+    groups = epochs.metadata["subject"]
+    with pytest.raises(ValueError, match=r"^cv=5 \(an int: .*ignores groups") as err:
+        make_report(_network(), epochs, groups=groups, verbose=False)
+    assert "StratifiedKFold" not in str(err.value) and advice in str(err.value)
+    # As advised.
+    report = make_report(
+        _network(max_epochs=1),
+        epochs,
+        methods=["saliency"],
+        cv=StratifiedGroupKFold(3, shuffle=True, random_state=0),
+        groups=groups,
+        checks=False,
+        verbose=False,
+    )
+    assert "Each of the 3 fold(s)" in _contents(report)[SECTIONS["accuracy"]]
 
 
 # -- in a browser -----------------------------------------------------------------

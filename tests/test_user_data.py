@@ -579,6 +579,52 @@ def test_offsets_drowning_the_eeg_warn(imagery_epochs, fitted_eegnet):
         fitted_eegnet.predict(dc_coupled)
 
 
+@pytest.mark.parametrize("train_baseline", [None, (0.0, 0.2)])
+def test_offset_advice_at_prediction_prepares_as_in_training(train_baseline):
+    """Given epochs with a DC offset, a network trained with baseline=None
+    advised "Baseline-correct the epochs (epochs.apply_baseline())", and so
+    corrected, the next warning asked for epochs read with baseline=None; it
+    spoke of training ("networks trained on such data learned nothing")."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info([f"EEG{i}" for i in range(4)], 64.0, "eeg")
+    signal = rng.standard_normal((4, 64 * 60)) * 1e-5
+    events = np.column_stack(
+        [64 + 96 * np.arange(36), np.zeros(36, int), np.tile([1, 2], 18)]
+    )
+
+    def read(raw, baseline=None):
+        return mne.Epochs(
+            raw, events, tmin=0.0, tmax=1.0, baseline=baseline, verbose=False
+        ).load_data()
+
+    # High-pass filtered, or baseline-corrected, training epochs hold no offset.
+    raw = mne.io.RawArray(signal, info, verbose=False)
+    if train_baseline is None:
+        raw.filter(l_freq=1.0, h_freq=None, verbose=False)
+    clean = read(raw, train_baseline)
+    clf = EEGNetClassifier(**FAST).fit(clean)
+    dc_coupled = mne.io.RawArray(signal + 0.05, info, verbose=False)
+    with pytest.warns(RuntimeWarning, match=r"steady offset \(DC\)") as record:
+        clf.predict(read(dc_coupled))
+    (message,) = [str(w.message) for w in record if "steady" in str(w.message)]
+    assert "trained on such data" not in message
+    # As advised.
+    if train_baseline is None:
+        assert "apply_baseline" not in message
+        assert "raw.filter(l_freq=1, h_freq=None)" in message
+        assert "without baseline correction (baseline=None)" in message
+        followed = read(dc_coupled.copy().filter(l_freq=1, h_freq=None, verbose=False))
+    else:
+        assert "epochs.apply_baseline((0, 0.2))" in message
+        followed = read(dc_coupled).apply_baseline((0, 0.2), verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(followed)
+    # The offset is gone (to the filter's precision, a tenth of the EEG).
+    difference = followed.get_data() - clean.get_data()
+    assert np.abs(difference).max() < 0.1 * clean.get_data().std()
+
+
 def test_other_modalities_are_used_when_asked(synthetic_arrays):
     X, y = synthetic_arrays
     epochs = _epochs(X, y + 1, ch_types=["eeg", "eeg", "eog", "emg"])
@@ -663,6 +709,38 @@ def test_epochs_in_microvolts_warn_at_fit(imagery_epochs):
         with warnings.catch_warnings():
             warnings.filterwarnings("error", ".*micro", category=RuntimeWarning)
             EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(data, y)
+
+
+def test_advice_for_epochs_in_microvolts_keeps_events_and_other_channels():
+    """The warning's example, mne.EpochsArray(data * 1e-6, info), dropped the
+    events (every epoch coded 1: fit then refused "y holds a single class"),
+    and scaled the channels of every type."""
+    rng = np.random.default_rng(0)
+    names = ["C3", "Cz", "C4", "Pz", "MEG1", "MEG2"]
+    info = mne.create_info(names, 64.0, ["eeg"] * 4 + ["mag"] * 2)
+    X = rng.standard_normal((8, 6, 64)) * np.array([1e-5] * 4 + [1e-12] * 2)[:, None]
+    events = np.column_stack([np.arange(8) * 100, np.zeros(8, int), np.arange(8) % 2])
+    event_id = {"left": 0, "right": 1}
+    in_volts = mne.EpochsArray(X, info, events, event_id=event_id, verbose=False)
+    epochs = in_volts.copy().apply_function(
+        lambda data: data * 1e6, picks="eeg", channel_wise=False
+    )
+    with pytest.warns(RuntimeWarning, match="are they in microvolts") as record:
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    (message,) = [str(w.message) for w in record if "microvolts" in str(w.message)]
+    assert "apply_function(lambda data: data * 1e-6, picks='eeg'" in message
+    # As advised.
+    epochs = (
+        epochs.copy()
+        .load_data()
+        .apply_function(lambda data: data * 1e-6, picks="eeg", channel_wise=False)
+    )
+    np.testing.assert_allclose(epochs.get_data(), in_volts.get_data(), rtol=1e-12)
+    np.testing.assert_array_equal(epochs.events, in_volts.events)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", ".*micro", category=RuntimeWarning)
+        clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    assert clf.classes_.tolist() == [0, 1]
 
 
 @pytest.mark.parametrize(

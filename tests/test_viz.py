@@ -141,6 +141,27 @@ def test_intracranial_contacts_get_no_scalp_topomap(placed):
     assert plt.get_fignums() == []
 
 
+@pytest.mark.parametrize("placed", [True, False])
+def test_maps_of_misc_channels_get_no_topomap(placed):
+    """Maps of misc channels (a network given them by its picks) were told to
+    set a montage, which MNE does not apply to misc channels; typed misc after
+    their montage was set, they failed inside MNE with "No channels match the
+    selection."."""
+    from mne_xai.datasets import _builtin_montage
+
+    info = mne.create_info(["C3", "Cz", "C4", "Pz", "O1", "O2", "Fz"], 100.0, "eeg")
+    if placed:
+        info.set_montage(_builtin_montage("1020"))
+    data = np.abs(np.random.default_rng(0).standard_normal((4, 7, 10)))
+    events = np.c_[np.arange(4), np.zeros(4, int), [1, 2, 1, 2]]
+    maps = mne.EpochsArray(data, info, events=events, verbose=False)
+    maps.set_channel_types(dict.fromkeys(maps.ch_names, "misc"), verbose=False)
+    match = r"^(?!.*set_montage).*MNE draws no topomaps of misc channels"
+    with pytest.raises(ValueError, match=match):
+        plot_class_topomaps(maps, show=False)
+    assert plt.get_fignums() == []
+
+
 def test_topomaps_of_maps_without_eeg_take_their_type_or_say_to_choose():
     """ch_type defaulted to "eeg": on MEG, MNE's "picks ('eeg') could not be
     interpreted as channel names" came from inside."""

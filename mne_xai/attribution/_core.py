@@ -19,6 +19,7 @@ from .._checks import (
     returns_probabilities,
 )
 from .._convert import (
+    BASELINE_UNKNOWN,
     SCALE_TOLERANCE,
     EventsAreNotClasses,
     array_info,
@@ -298,7 +299,10 @@ def _per_epoch_target_indices(estimator, target, data, event_id):
     # otherwise were read partly as classes and partly as indices.
     indices = {v: _class_index(estimator, v, event_id) for v in set(values)}
     if all(index is None for index in indices.values()):  # indices, checked
-        indices = {v: _target_index(estimator, v, event_id) for v in indices}
+        given_event_id = getattr(data, "event_id", None)
+        indices = {
+            v: _target_index(estimator, v, event_id, given_event_id) for v in indices
+        }
         _warn_if_also_event_codes(estimator, indices, event_id)
     unknown = sorted(str(v) for v, index in indices.items() if index is None)
     if unknown:
@@ -464,7 +468,11 @@ def _target_index(estimator, target, event_id, given_event_id=None):
         # An event code of a network trained on event names is no class.
         names = {code: name for name, code in (event_id or {}).items()}
         if _is_index(target) and target in names:
-            advice = f" It is the code of event {names[target]!r}: pass the event name."
+            name = names[target]
+            if _class_index(estimator, name, event_id) is None:
+                # Its name would be refused in turn: say why now.
+                _refuse_events_of_no_class(estimator, target, [name], event_id)
+            advice = f" It is the code of event {name!r}: pass the event name."
         elif isinstance(target, str) and target.lower() in ("predicted", "pred"):
             advice = " For the class each epoch is predicted as, pass target=None."
         else:
@@ -500,7 +508,9 @@ def _refuse_events_of_no_class(estimator, target, selected, given_event_id):
         learned = [
             name for name, code in trained.items() if name in classes or code in classes
         ]
-    if selected == [target]:
+    if _is_index(target):
+        what = f"is the code of event {selected[0]!r}, but not a class"
+    elif selected == [target]:
         what = "is an event of the epochs, but not a class"
     else:
         what = f"tags the events {selected} of the epochs, which are not classes"
@@ -936,7 +946,11 @@ class Request:
         subjects) may be in different units. One warning per call is enough.
         """
         yield from checked_batches(
-            self.data, self.batch_size, self.train_std, self.network.info_
+            self.data,
+            self.batch_size,
+            self.train_std,
+            self.network.info_,
+            getattr(self.network, "baseline_", BASELINE_UNKNOWN),
         )
 
 

@@ -23,6 +23,7 @@ from ..inspect import SpectralClassifier, learn_patterns
 from ..viz import (
     _INTRACRANIAL,
     _MIN_TOPOMAP_POSITIONS,
+    _TOPOMAP_TYPES,
     _n_topomap_positions,
     _sensor_positions,
 )
@@ -124,8 +125,10 @@ def _used_channels(estimator, epochs, fitted):
         raise ValueError(
             f"The epochs have no data channels the network can read (channel types "
             f"{dict(found)}; bads {epochs.info['bads']}). Give the EEG channels "
-            "their type with epochs.set_channel_types({name: 'eeg'}), or choose "
-            f"them with the estimator's picks. ({err})"
+            "their type with epochs.set_channel_types({name: 'eeg'}) (for the "
+            "command line, save the epochs with it), or choose them with the "
+            "estimator's picks (--picks on the command line), which leaves the "
+            f"report without topomaps of channels not typed as data. ({err})"
         ) from None
 
 
@@ -296,6 +299,17 @@ def check_data(estimator, epochs, y, n_splits, fitted, methods=()):
             f"the network reads {topomap_type} contacts, inside the head, which a "
             "scalp topomap would interpolate across as if they lay on the scalp",
         )
+    if topomap_type not in _TOPOMAP_TYPES:
+        # Channels chosen by the estimator's picks whatever their type: the
+        # other sections need no topomaps. Said now, before the training.
+        why = (
+            f"the network reads {topomap_type} channels, and MNE draws no topomaps "
+            "of those; give EEG channels their type to draw them, with "
+            "epochs.set_channel_types({name: 'eeg'}) (for the command line, save "
+            "the epochs with it)"
+        )
+        warn(f"The report will have no topomaps: {why}.")
+        return DataPlan(ch_names, ch_types, None, why)
     of_type = [
         name
         for name in ch_names

@@ -15,6 +15,7 @@ from ._accuracy import (
     _add_overview,
     _cross_validate,
     folds_of,
+    grouped_folds_advice,
     held_out_unseen,
     splitter_of,
 )
@@ -169,7 +170,7 @@ def make_report(
     if groups is not None and len(groups) != len(epochs):
         raise ValueError(f"groups has {len(groups)} values for {len(epochs)} epochs.")
     if groups is None:
-        _warn_if_subjects_are_mixed(epochs)
+        _warn_if_subjects_are_mixed(epochs, cv)
     splitter = splitter_of(cv, random_state)
     n_splits = (
         splitter.get_n_splits() if isinstance(splitter, StratifiedKFold) else None
@@ -182,7 +183,7 @@ def make_report(
             verbose=False,
         )
     folds = held_out_unseen(
-        folds_of(splitter, y, groups), epochs.get_data(picks=plan.ch_names)
+        folds_of(splitter, y, groups, cv), epochs.get_data(picks=plan.ch_names)
     )
     check_training_folds(folds, y)
     context = _Context(
@@ -218,7 +219,7 @@ def make_report(
     return report
 
 
-def _warn_if_subjects_are_mixed(epochs):
+def _warn_if_subjects_are_mixed(epochs, cv):
     """Warn when folds without groups mix the epochs of several subjects.
 
     ``mne-xai report`` keeps each subject in one fold when the metadata name
@@ -230,11 +231,17 @@ def _warn_if_subjects_are_mixed(epochs):
         return
     n_subjects = metadata["subject"].nunique()
     if n_subjects > 1:
+        # The folds of the cv given (KFold's, ShuffleSplit's), two at least.
+        n_splits = max(
+            int(cv) if isinstance(cv, int | np.integer) else getattr(cv, "n_splits", 5),
+            2,
+        )
         warn(
             f"The epochs hold {n_subjects} subjects (metadata['subject']), and "
             "groups=None puts epochs of every subject in every fold: the accuracy "
             "is that of subjects the network was trained on. For subjects it has "
             "not seen, pass groups=epochs.metadata['subject'] with a cv that "
-            "splits by groups, e.g. StratifiedGroupKFold(5) (mne-xai report "
-            "does so by default)."
+            f"splits by groups, e.g. {grouped_folds_advice(n_splits, n_subjects)}. "
+            "(The command line, mne-xai report, splits by subject by default; "
+            "make_report splits as its cv says.)"
         )

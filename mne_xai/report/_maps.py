@@ -8,6 +8,7 @@ import warnings
 import matplotlib.pyplot as plt
 import mne
 import numpy as np
+from mne.io.pick import _picks_to_idx
 from mne.utils import logger, use_log_level
 
 from .._outputs import evoked_array
@@ -177,6 +178,16 @@ def _mean_magnitude(attribution, pick):
     )
 
 
+def _data_or_all(info):
+    """Pick MNE's data channels, or every channel where none is one.
+
+    A network given misc channels by its picks reads no data channel, and
+    MNE's ``pick("data")`` refuses such maps.
+    """
+    data = _picks_to_idx(info, "data", exclude=(), allow_empty=True)
+    return "data" if len(data) else "all"
+
+
 #: Most channels whose time courses one figure draws, each named in its legend.
 _MAX_TIME_COURSES = 8
 
@@ -228,7 +239,7 @@ def _add_time(context):
         title = f"{method}: mean |relevance| over epochs"
         units = f"|relevance| ({method_unit(method, attribution.info)})"
         if plan.topomap_type is None or _same_on_every_channel(attribution):
-            evoked = _mean_magnitude(attribution, "data")
+            evoked = _mean_magnitude(attribution, _data_or_all(attribution.info))
             if plan.topomap_type is not None:  # one line for all channels
                 evoked = _every_channel(evoked)
             figures.append(_plot_time_course(evoked, title, units))

@@ -135,9 +135,14 @@ def _null_maps(null, maps, evokeds, reference, normalize):
         if (maps >= 0).all():
             warn(
                 "Every map is non-negative (magnitudes?), so against a zero null "
-                "all relevance is 'above the null'. Pass null maps instead: of "
-                "another class's epochs, of a network trained on shuffled labels, "
-                "or of the 'random' method."
+                "all relevance is 'above the null'. Pass null maps that are "
+                "magnitudes too: the same method on another class's epochs or "
+                "through a network trained on shuffled labels, or the 'random' "
+                "method's magnitudes, averaged over each subject's epochs of its "
+                "map: explain(estimator, epochs, 'random', average=False)"
+                ".apply_function(np.abs).average(). (Its maps averaged as they "
+                "are, with average=True, are signed and about zero: the zero null "
+                "again.)"
             )
         return "zero", np.zeros_like(maps)
     null = _check_evoked_list(null, "null")
@@ -155,6 +160,7 @@ def _null_maps(null, maps, evokeds, reference, normalize):
         )
         for index, evoked in enumerate(null)
     ]
+    _warn_if_null_signed(maps, null_maps)
     return "maps", np.array(null_maps)
 
 
@@ -185,6 +191,27 @@ def _refuse_unequal_averages(evokeds, null):
             "(epochs.equalize_event_counts() before explain), or pass "
             "normalize=None when both maps come from the same network."
         )
+
+
+def _warn_if_null_signed(maps, null_maps):
+    """Warn of signed null maps beside magnitudes.
+
+    The 'random' method's maps averaged as they are (``average=True``) are
+    signed and about zero: tested against them, magnitudes were above the
+    null everywhere, as against ``"zero"`` (6 spurious clusters of saliency
+    maps of 5 subjects, none against the random magnitudes).
+    """
+    signed = [index for index, null_map in enumerate(null_maps) if null_map.min() < 0]
+    if not (maps >= 0).all() or not signed:
+        return
+    warn(
+        f"Every map is non-negative (magnitudes?), but null map(s) {signed} "
+        "are signed, so the maps are above them wherever the nulls' signs "
+        "cancel. Make the nulls magnitudes as the maps are: the same method, "
+        "or magnitudes averaged over each subject's epochs of its map, e.g. "
+        "explain(estimator, epochs, 'random', average=False)"
+        ".apply_function(np.abs).average()."
+    )
 
 
 @verbose
@@ -309,7 +336,9 @@ def relevance_cluster_test(
       independently; one shuffled network shared by every subject makes its
       quirks look like effects. It costs a second training per network.
     - **The random method** :footcite:`CuiEtAl2023` is the chance level:
-      with ``normalize="mass"``, relevance spread evenly. For magnitudes the
+      with ``normalize="mass"``, relevance spread evenly. For magnitudes
+      (its maps' magnitudes, averaged: ``explain(estimator, epochs,
+      "random", average=False).apply_function(np.abs).average()``) the
       test asks where relevance is concentrated, which any network's is
       (where its receptive fields overlap), so it tells where the network
       looks, not that what it learned is there. For signed maps its average

@@ -196,11 +196,40 @@ def _check_threshold(threshold):
         raise ValueError(f"threshold must be in (0, 1], got {threshold}.")
 
 
-def _binary_mask(truth, threshold):
-    """Features at or above ``threshold`` times each epoch's peak, flattened."""
+def _binary_mask(truth, threshold, feature="feature"):
+    """Features at or above ``threshold`` times each epoch's peak, flattened.
+
+    A mask covering every feature of an epoch leaves none outside it: every
+    map scores 1 there (relevance mass and rank accuracy, top-k and temporal
+    precision gave 1.0 to a map of noise) and has no ROC curve, so such
+    epochs are refused, as epochs without ground truth are. ``feature``
+    names what the mask covers (``"sample"`` of a time course).
+    """
     _check_threshold(threshold)
     flat = truth.reshape(len(truth), -1)
-    return flat >= threshold * flat.max(axis=1, keepdims=True)
+    peak = flat.max(axis=1, keepdims=True)
+    mask = flat >= threshold * peak
+    full = np.flatnonzero(mask.all(axis=1))
+    if full.size:
+        # The mask shrinks at a threshold above its lowest value (over the peak).
+        lowest = flat[full].min(axis=1) / peak[full, 0]
+        drop = "drop those epochs from both maps (Epochs.drop, np.delete)"
+        fix = (
+            f"Raise threshold above {lowest.max():.3g} (their lowest ground truth "
+            f"over its peak), or {drop}"
+            if (lowest < 1).all()
+            else "No threshold shrinks a ground truth that is the same everywhere "
+            f"(a 0/1 mask of ones): {drop}, or give a ground truth that leaves "
+            f"some {feature}s out"
+        )
+        more = f" and {full.size - 10} more" if full.size > 10 else ""
+        raise ValueError(
+            f"The ground truth mask covers every {feature} of epoch(s) "
+            f"{full[:10].tolist()}{more} (counted from 0), so there is nothing to "
+            "tell it from: every map would score alike there (1 for the share of "
+            f"relevance inside it, even of noise). {fix}."
+        )
+    return mask
 
 
 def _fraction_inside(relevance, inside):

@@ -30,7 +30,8 @@ def _precision_along(attribution, ground_truth, threshold, sign, axis):
     ``threshold`` times its peak.
     """
     relevance, truth = _pair(attribution, ground_truth, sign=sign, time_courses=True)
-    mask = _binary_mask(truth.max(axis=axis), threshold)
+    feature = {1: "sample", 2: "channel"}[axis]
+    mask = _binary_mask(truth.max(axis=axis), threshold, feature)
     return _fraction_inside(relevance.sum(axis=axis), mask)
 
 
@@ -51,7 +52,8 @@ def temporal_precision(
     %(ground_truth_time_courses)s
     threshold : float
         In (0, 1]. For the simulated data 0.5 keeps the central half of the
-        feature's Hann window (its full width at half maximum).
+        feature's Hann window (its full width at half maximum). A window
+        covering every sample of an epoch is refused.
     %(relevance_sign)s
 
     Returns
@@ -89,7 +91,8 @@ def spatial_precision(
     %(ground_truth_time_courses)s
     threshold : float
         In (0, 1]. For the simulated data 0.5 keeps the channels that receive
-        at least half the peak projection of the feature's dipole.
+        at least half the peak projection of the feature's dipole. A mask
+        covering every channel of an epoch is refused.
     %(relevance_sign)s
 
     Returns
