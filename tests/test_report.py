@@ -342,6 +342,27 @@ def test_a_given_network_is_itself_tested_against_chance(spatial_epochs):
         assert f"{name}: {count}" in contents["Overview"]
 
 
+def test_a_given_network_beats_chance_only_with_its_copies_in_the_folds(
+    spatial_epochs,
+):
+    """A network fitted to labels independent of the data, given with its
+    training epochs, read "beats chance: 40 of 40 epochs right, p = 9.1e-13":
+    its training accuracy, while copies trained in the folds were at chance."""
+    y = spatial_epochs.events[:, 2]
+    shuffled = np.empty_like(y)
+    shuffled[np.argsort(y, kind="stable")] = np.tile([1, 2], len(y) // 2)
+    memorized = _network(max_epochs=120, module__dropout=0.0)
+    memorized.fit(spatial_epochs, shuffled)
+    assert memorized.score(spatial_epochs, shuffled) == 1.0
+    with pytest.warns(RuntimeWarning, match="Copies of the network given"):
+        contents = _quick_report(memorized, spatial_epochs, y=shuffled, checks=True)
+    accuracy = html.unescape(contents["Accuracy"])
+    assert "in the folds, does not beat chance" in accuracy
+    assert "its accuracy on them below is that of training" in accuracy
+    # The trust section reads the maps as those of a network at chance.
+    assert "does not beat chance" in contents["How far to trust the maps"]
+
+
 def test_a_file_coding_the_classes_the_other_way_round_explains_without_warning(
     spatial_epochs,
 ):
@@ -375,7 +396,7 @@ def test_balanced_chance_test_is_fishers_exact_test_for_two_classes():
     two classes' balanced accuracy grows with the first class's hits."""
     from scipy.stats import fisher_exact
 
-    from mne_xai.report._accuracy import balanced_chance_test
+    from mne_xai.evaluate._chance import balanced_chance_test
 
     y_true = np.repeat([1, 2], [20, 6])
     y_pred = np.r_[[1] * 14, [2] * 6, [2] * 6]  # 6 of the frequent class missed
@@ -385,6 +406,49 @@ def test_balanced_chance_test_is_fishers_exact_test_for_two_classes():
     assert p_value == pytest.approx(exact, abs=0.003)
     # Predictions unrelated to the labels: one class for every epoch.
     assert balanced_chance_test(y_true, np.ones(26), random_state=0) == (0.5, 1.0)
+
+
+@pytest.mark.parametrize("balanced", [False, True])
+def test_chance_tests_shuffle_labels_within_groups(balanced):
+    """Predictions that follow the subject follow labels that come in other
+    shares per subject, without any class signal: shuffled among all epochs,
+    14 percent of such tests read "beats chance" at the 5 percent level."""
+    from mne_xai.evaluate._chance import permutation_chance_test
+
+    # Ten subjects, 30/70 or 70/30 percent of the two classes, and
+    # predictions that say each subject's majority class, whatever the epoch.
+    groups = np.repeat(np.arange(10), 20)
+    majority = np.tile([1, 2], 5)
+    y_true = np.concatenate([np.repeat([m, 3 - m], [14, 6]) for m in majority])
+    y_pred = np.repeat(majority, 20)
+    _, pooled = permutation_chance_test(
+        y_true, y_pred, balanced=balanced, random_state=0
+    )
+    assert pooled < 0.001
+    score, within = permutation_chance_test(
+        y_true, y_pred, balanced=balanced, random_state=0, groups=groups
+    )
+    assert score == pytest.approx(0.7)
+    assert within == 1.0
+
+
+def test_the_page_tests_chance_within_the_groups_its_folds_split_by(spatial_epochs):
+    """With groups (subjects), the binomial test counted every epoch as an
+    independent trial across subjects whose classes come in other shares."""
+    from sklearn.model_selection import GroupKFold
+
+    groups = np.tile(["A", "B"], len(spatial_epochs) // 2)
+    accuracy = html.unescape(
+        _quick_report(
+            _network(max_epochs=20), spatial_epochs, cv=GroupKFold(2), groups=groups
+        )["Accuracy"]
+    )
+    assert re.search(
+        r"beats chance: accuracy 0\.\d\d over 40 held-out epochs, against 0\.50 by "
+        r"chance \(one-sided permutation test of their labels within each group "
+        r"\(subject\), p = ",
+        accuracy,
+    )
 
 
 @pytest.mark.filterwarnings("ignore:The network")

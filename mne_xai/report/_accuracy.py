@@ -19,9 +19,9 @@ from .._warnings import warn
 from ..estimators import UNPREDICTED_CLASSES
 from ..evaluate._chance import (
     CHANCE_ALPHA,
-    balanced_chance_test,
     chance_level,
     chance_test,
+    permutation_chance_test,
 )
 from ._text import HOW_TO_READ, SECTIONS
 
@@ -444,7 +444,23 @@ def _add_accuracy(context, cross_validation, fitted):
     # The network explained, on every epoch: read by both checks below.
     predicted = np.asarray(context.estimator.predict(context.epochs))
     if fitted:
+        _add_chance_verdict(
+            context,
+            scores,
+            cross_validation.held_out,
+            cross_validation.predictions,
+            "Copies of the network given, trained with its parameters in the folds,",
+            consequence=(
+                "If the network given was trained on these epochs, its accuracy "
+                "on them below is that of training, and its maps may explain "
+                "noise; if it was trained on other data, this does not concern it."
+            ),
+        )
+        copies_beat_chance = context.beats_chance
         _add_given_network_verdict(context, predicted)
+        # Its accuracy on epochs it may have trained on is no evidence alone:
+        # a network fitted to shuffled labels got 40 of 40 (p = 9e-13).
+        context.beats_chance = context.beats_chance and copies_beat_chance
     else:
         _add_chance_verdict(
             context,
@@ -589,6 +605,9 @@ def _add_chance_verdict(
     subject,
     tested="held-out epochs",
     caveat="",
+    consequence=(
+        "Its maps below explain noise, not evidence in the data; do not interpret them."
+    ),
 ):
     """Say whether ``subject`` beats chance; warn loudly when it does not.
 
@@ -613,20 +632,35 @@ def _add_chance_verdict(
         if len(held_out) > 1
         else ""
     )
-    if len(set(np.unique(y, return_counts=True)[1].tolist())) > 1:
+    unequal = len(set(np.unique(y, return_counts=True)[1].tolist())) > 1
+    if unequal or context.groups is not None:
         # Each epoch once: the first fold's prediction of those tested again.
         indices = np.concatenate(held_out)
         _, first = np.unique(indices, return_index=True)
-        balanced, p_value = balanced_chance_test(
-            y[indices[first]], np.concatenate(predictions)[first], context.random_state
+        tested_epochs = indices[first]
+        score, p_value = permutation_chance_test(
+            y[tested_epochs],
+            np.concatenate(predictions)[first],
+            balanced=unequal,
+            random_state=context.random_state,
+            # Subjects whose classes come in other shares: shuffled among all
+            # epochs, predictions that follow the subject beat chance in 14
+            # percent of tests on data without signal.
+            groups=None if context.groups is None else context.groups[tested_epochs],
         )
+        among = "" if context.groups is None else " within each group (subject)"
         evidence = (
-            f"balanced accuracy {balanced:.2f} over {len(first)} {tested}, against "
-            f"{1 / len(np.unique(y[indices])):.2f} by chance (one-sided permutation "
-            f"test of their labels, p = {p_value:.2g}{dependence}); the classes "
-            "are unequal, and always answering the most frequent one scores an "
-            f"accuracy of {chance:.2f} without learning anything"
+            f"{'balanced accuracy' if unequal else 'accuracy'} {score:.2f} over "
+            f"{len(first)} {tested}, against "
+            f"{1 / len(np.unique(y[indices])) if unequal else chance:.2f} by chance "
+            f"(one-sided permutation test of their labels{among}, p = "
+            f"{p_value:.2g}{dependence})"
         )
+        if unequal:
+            evidence += (
+                "; the classes are unequal, and always answering the most frequent "
+                f"one scores an accuracy of {chance:.2f} without learning anything"
+            )
     else:
         n_correct, n_tested, p_value = chance_test(
             scores["network"].to_numpy(), chance, held_out
@@ -644,10 +678,7 @@ def _add_chance_verdict(
             "accuracy",
         )
         return
-    text = (
-        f"{subject} does not beat chance: {evidence}. Its maps below explain "
-        f"noise, not evidence in the data; do not interpret them.{caveat}"
-    )
+    text = f"{subject} does not beat chance: {evidence}. {consequence}{caveat}"
     warn(text)
     context.add_html(
         f'<div class="alert alert-danger" role="alert"><strong>'

@@ -43,6 +43,7 @@ class _Context:
     random_state: int | None
     estimator: object
     labels_from_events: bool = False
+    groups: np.ndarray | None = None  # each epoch's subject, where folds split by it
     beats_chance: bool | None = None  # the explained network's, once tested
     attributions: dict = field(default_factory=dict)
     refused: dict = field(default_factory=dict)

@@ -195,6 +195,7 @@ def make_report(
         random_state,
         estimator,
         labels_from_events=labels_from_events,
+        groups=None if groups is None else np.asarray(groups),
     )
     with _stage(f"Accuracy in {len(folds)} folds"):
         cross_validation = _cross_validate(context, folds)
