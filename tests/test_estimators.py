@@ -1941,6 +1941,16 @@ def test_the_log_counts_the_epochs_trained_on(synthetic_arrays):
     assert "Training on 32 epochs (8 more held out to validate)" in log.getvalue()
 
 
+def _noise_epochs(sfreq, n_times):
+    """Eight epochs of noise on four EEG channels, of two alternating classes."""
+    return mne.EpochsArray(
+        1e-5 * np.random.default_rng(0).standard_normal((8, 4, n_times)),
+        mne.create_info(4, sfreq, "eeg"),
+        events=np.c_[np.arange(8) * n_times, np.zeros(8, int), np.arange(8) % 2 + 1],
+        verbose=False,
+    )
+
+
 @pytest.mark.parametrize(
     "sfreq, estimator, warned",
     [
@@ -1956,15 +1966,7 @@ def test_eegnet_advises_decimating_data_at_four_times_its_rate(
     """At 512 Hz EEGNet trained ten times slower than on the same epochs
     decimated to 128 Hz, and no more accurately (benchmarks/accuracy_rate.py),
     and fit said nothing."""
-    rng = np.random.default_rng(0)
-    n_times = int(sfreq) // 2
-    info = mne.create_info(4, sfreq, "eeg")
-    epochs = mne.EpochsArray(
-        1e-5 * rng.standard_normal((8, 4, n_times)),
-        info,
-        events=np.c_[np.arange(8) * n_times, np.zeros(8, int), np.arange(8) % 2 + 1],
-        verbose=False,
-    )
+    epochs = _noise_epochs(sfreq, int(sfreq) // 2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         estimator(**{**FAST, "max_epochs": 1}).fit(epochs)
@@ -1990,14 +1992,7 @@ def test_fit_warns_of_the_end_of_the_epochs_the_network_never_reads(
     """EEGNet's poolings drop the end of an epoch that they do not divide; at
     10 Hz (fNIRS) the last 2.9 s of 12.7 s epochs changed no prediction and got
     zero relevance from every method, and fit said nothing."""
-    rng = np.random.default_rng(0)
-    info = mne.create_info(4, sfreq, "eeg")
-    epochs = mne.EpochsArray(
-        1e-5 * rng.standard_normal((8, 4, n_times)),
-        info,
-        events=np.c_[np.arange(8) * n_times, np.zeros(8, int), np.arange(8) % 2 + 1],
-        verbose=False,
-    )
+    epochs = _noise_epochs(sfreq, n_times)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         clf = EEGNetClassifier(**{**FAST, "max_epochs": 1}).fit(epochs)
@@ -2007,7 +2002,8 @@ def test_fit_warns_of_the_end_of_the_epochs_the_network_never_reads(
         assert f"the last {unread} ({unread / sfreq:.3g} s)" in str(told[0].message)
         # What it says holds: noise in the samples it names moves no probability.
         noisy = epochs.copy()
-        noisy._data[:, :, n_times - unread :] = rng.standard_normal((8, 4, unread))
+        noise = np.random.default_rng(1).standard_normal((8, 4, unread))
+        noisy._data[:, :, n_times - unread :] = noise
         np.testing.assert_array_equal(
             clf.predict_proba(epochs), clf.predict_proba(noisy)
         )
