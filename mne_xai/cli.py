@@ -179,10 +179,10 @@ def _save_explanations(estimator, epochs, output):
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from .attribution import explain, explain_spectrum
     from .viz import (
+        _close_figure,
         plot_attribution_joint,
         plot_band_topomaps,
         plot_class_topomaps,
@@ -212,7 +212,7 @@ def _save_explanations(estimator, epochs, output):
     }
     for name, figure in figures.items():
         figure.savefig(output / name, dpi=120)
-        plt.close(figure)
+        _close_figure(figure)
         print(f"  saved {output / name}")
 
 
