@@ -2,6 +2,7 @@
 
 import gc
 import html
+import logging
 import os
 import pickle
 import re
@@ -978,6 +979,30 @@ def test_demo_checks_its_output_before_training(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
     assert main(["demo", "--output", str(tmp_path)]) == 1
     assert "Permission denied" in capsys.readouterr().err
+
+
+def test_the_command_gives_the_caller_its_log_level_back(monkeypatch, tmp_path):
+    """main, called in-process (tests, notebooks), left MNE's log level at its
+    command's: a caller's ERROR (40) was INFO (20) after a report, and WARNING
+    (30) after the demo or a report with --quiet."""
+    import mne_xai.datasets
+    import mne_xai.report._command
+
+    levels = []
+
+    def record(*args, **kwargs):
+        levels.append(mne.utils.logger.level)
+        raise OSError("no data in this test")
+
+    monkeypatch.setattr(mne_xai.datasets, "load_eegbci", record)
+    monkeypatch.setattr(mne_xai.report._command, "run_report", record)
+    report = ["report", "in-epo.fif", "-o", str(tmp_path / "out.html")]
+    with mne.utils.use_log_level("ERROR"):
+        for argv in (["demo", "--output", str(tmp_path)], report, [*report, "--quiet"]):
+            assert main(argv) == 1
+            assert mne.utils.logger.level == logging.ERROR
+    # Each command speaks as it did.
+    assert levels == [logging.WARNING, logging.INFO, logging.WARNING]
 
 
 def test_demo_trains_the_networks_with_their_defaults(
