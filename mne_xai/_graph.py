@@ -34,7 +34,7 @@ from torch.nn.modules.pooling import (
     _AvgPoolNd,
     _MaxPoolNd,
 )
-from torch.nn.utils import parametrize, remove_spectral_norm, remove_weight_norm
+from torch.nn.utils import parametrize, prune, remove_spectral_norm, remove_weight_norm
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
 
@@ -553,17 +553,23 @@ def _reaches(value, targets):
 
 
 # -- parametrized weights ---------------------------------------------------------
-#: torch's older reparametrizations, forward pre-hooks that set a layer's weight
-#: from other parameters at every call, and the function removing each.
-_NORM_HOOKS = {WeightNorm: remove_weight_norm, SpectralNorm: remove_spectral_norm}
+#: torch's forward pre-hooks that set a layer's weight from other tensors at
+#: every call (the older weight_norm and spectral_norm, and pruning's mask), the
+#: function removing each, and the hook's attribute naming the weight.
+_WEIGHT_HOOKS = {
+    WeightNorm: (remove_weight_norm, "name"),
+    SpectralNorm: (remove_spectral_norm, "name"),
+    prune.BasePruningMethod: (prune.remove, "_tensor_name"),
+}
 
 
-def _norm_hooks(layer):
-    """Return the hooks of torch's older weight_norm and spectral_norm on ``layer``."""
+def _weight_hooks(layer):
+    """Return the name and the remover of each weight a hook of ``layer`` computes."""
     return [
-        hook
+        (getattr(hook, attribute), remove)
         for hook in layer._forward_pre_hooks.values()
-        if isinstance(hook, tuple(_NORM_HOOKS))
+        for kind, (remove, attribute) in _WEIGHT_HOOKS.items()
+        if isinstance(hook, kind)
     ]
 
 
@@ -572,12 +578,13 @@ def without_parametrizations(module):
 
     torch's parametrizations (braindecode's max-norm constraints) compute a
     weight from other parameters at every access, in modules hidden inside the
-    layer; torch's older ``weight_norm`` and ``spectral_norm`` compute it in a
-    forward pre-hook at every call, which would overwrite a weight folded with
-    a batch norm (torch failed with "cannot assign ... as parameter
-    'weight'"). In evaluation mode the weight is fixed: the copy holds its
-    current value, computes the same function, and is a plain layer that rules
-    and layer checks can see. The original module is not touched.
+    layer; torch's older ``weight_norm`` and ``spectral_norm``, and pruning
+    (:mod:`torch.nn.utils.prune`, ``weight_orig`` times ``weight_mask``),
+    compute it in a forward pre-hook at every call, which would overwrite a
+    weight folded with a batch norm (torch failed with "cannot assign ... as
+    parameter 'weight'"). In evaluation mode the weight is fixed: the copy
+    holds its current value, computes the same function, and is a plain layer
+    that rules and layer checks can see. The original module is not touched.
 
     Parameters
     ----------
@@ -591,20 +598,20 @@ def without_parametrizations(module):
         ``module`` itself if nothing in it is parametrized, else the copy.
     """
     if not any(
-        parametrize.is_parametrized(layer) or _norm_hooks(layer)
+        parametrize.is_parametrized(layer) or _weight_hooks(layer)
         for layer in module.modules()
     ):
         return module
     plain = copy_module(module)
     for layer in plain.modules():
-        for hook in _norm_hooks(layer):
+        for name, remove in _weight_hooks(layer):
             trainable = any(
                 parameter.requires_grad
-                for name, parameter in layer.named_parameters(recurse=False)
-                if name.startswith(hook.name)
+                for key, parameter in layer.named_parameters(recurse=False)
+                if key.startswith(name)
             )
-            _NORM_HOOKS[type(hook)](layer, hook.name)
-            getattr(layer, hook.name).requires_grad_(trainable)
+            remove(layer, name)
+            getattr(layer, name).requires_grad_(trainable)
     parametrized = [
         layer for layer in plain.modules() if parametrize.is_parametrized(layer)
     ]
@@ -627,6 +634,28 @@ def without_parametrizations(module):
         for name, weight in weights.items():
             layer.register_parameter(name, weight)
     return plain
+
+
+def pruning_masks(module):
+    """Return the masks of the weights pruned with :mod:`torch.nn.utils.prune`.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+
+    Returns
+    -------
+    masks : dict of (str, str) -> torch.Tensor
+        Each pruned weight's mask of zeros and ones, keyed by the layer's name
+        (as ``get_submodule`` takes it) and the weight's.
+    """
+    return {
+        (path, hook._tensor_name): getattr(layer, f"{hook._tensor_name}_mask")
+        for path, layer in module.named_modules()
+        for hook in layer._forward_pre_hooks.values()
+        if isinstance(hook, prune.BasePruningMethod)
+    }
 
 
 # -- layers in call order ---------------------------------------------------------

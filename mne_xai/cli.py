@@ -49,14 +49,12 @@ def _cross_validate(name, make_estimator, epochs, y, cv):
 
 def demo(args):
     """Cross-validate EEGNet and InterpretableCNN against CSP+LDA on EEGBCI."""
-    import mne
     from sklearn.model_selection import ShuffleSplit
 
     from . import EEGNetClassifier, InterpretableCNNClassifier
     from .datasets import load_eegbci
     from .report._accuracy import csp_lda
 
-    mne.set_log_level("WARNING")
     try:  # before the minutes of training, not after
         args.output.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=args.output).close()  # an existing folder too
@@ -179,10 +177,10 @@ def _save_explanations(estimator, epochs, output):
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from .attribution import explain, explain_spectrum
     from .viz import (
+        _close_figure,
         plot_attribution_joint,
         plot_band_topomaps,
         plot_class_topomaps,
@@ -212,17 +210,13 @@ def _save_explanations(estimator, epochs, output):
     }
     for name, figure in figures.items():
         figure.savefig(output / name, dpi=120)
-        plt.close(figure)
+        _close_figure(figure)
         print(f"  saved {output / name}")
 
 
 def report(args):
     """Write the HTML report of a network on an epochs file or a data set."""
-    import mne
-
     from .report._command import run_report
-
-    mne.set_log_level("WARNING" if args.quiet else "INFO")
 
     show_warning = warnings.showwarning
     printed = set()
@@ -401,9 +395,14 @@ def main(argv=None):
     )
     _add_report_parser(commands)
     args = parser.parse_args(argv)
+    from mne.utils import use_log_level
+
     from .report._command import exiting_on_signal
 
-    with exiting_on_signal(signal.SIGTERM):
+    # MNE's warnings only, and the steps of a report unless --quiet; main,
+    # also called in-process (tests, notebooks), gives the caller's level back.
+    level = "INFO" if args.command == "report" and not args.quiet else "WARNING"
+    with exiting_on_signal(signal.SIGTERM), use_log_level(level):
         try:
             return {"demo": demo, "report": report}[args.command](args)
         except KeyboardInterrupt:

@@ -1,11 +1,14 @@
 """Patterns of attributions, and PatternNet / PatternAttribution, against exact results."""
 
+import copy
+
 import mne
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from torch import nn
+from torch.nn.utils import prune
 
 from mne_xai import EEGNetClassifier, explain
 from mne_xai.attribution.pattern import NetworkPatterns
@@ -356,6 +359,34 @@ def test_eegnet_patterns_are_learned_per_layer_and_batch_independent(
             rtol=1e-4,
             atol=1e-6 * abs(pattern).max(),
         )
+
+
+def test_patterns_of_a_pruned_network_are_those_of_its_pruned_weights(
+    fitted_eegnet, imagery_epochs
+):
+    """learn_patterns failed on an EEGNet pruned with torch.nn.utils.prune:
+    folding spatial_bn into the pruned spatial_conv made pruning's forward
+    pre-hook fail in torch ("cannot assign 'torch.FloatTensor' as parameter
+    'weight'"). Patterns and maps are those of the network holding the pruned
+    weights (weight_orig times weight_mask, half of them zero)."""
+    epochs = imagery_epochs[:20]
+    pruned = copy.deepcopy(fitted_eegnet)
+    prune.l1_unstructured(pruned.module_.spatial_conv, "weight", amount=0.5)
+    plain = copy.deepcopy(pruned)
+    prune.remove(plain.module_.spatial_conv, "weight")
+    patterns, plain_patterns = (
+        learn_patterns(clf, epochs, verbose=False) for clf in (pruned, plain)
+    )
+    for name, pattern in plain_patterns.patterns.items():
+        np.testing.assert_allclose(
+            patterns.patterns[name], pattern, rtol=1e-4, atol=1e-6 * abs(pattern).max()
+        )
+    maps, plain_maps = (
+        explain(clf, epochs[:4], "pattern_attribution", patterns=learned).get_data()
+        for clf, learned in ((pruned, patterns), (plain, plain_patterns))
+    )
+    np.testing.assert_allclose(maps, plain_maps, atol=1e-4 * abs(plain_maps).max())
+    assert prune.is_pruned(pruned.module_)
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -866,6 +866,25 @@ def test_weights_of_older_norm_hooks_are_explained_as_their_values(method, kind)
     )
 
 
+@pytest.mark.parametrize("method", FIXED_RULES)
+def test_pruned_weights_are_explained_as_their_values(method):
+    """Pruning (torch.nn.utils.prune) computes a weight as weight_orig times
+    weight_mask in a forward pre-hook, which LRP's copy kept: folding the batch
+    norm into the pruned temporal convolution then failed in that hook with
+    torch's "cannot assign 'torch.DoubleTensor' as parameter 'weight'", in all
+    six LRP methods. The maps are those of the network holding the pruned
+    weights (half of them zero), and the network stays pruned."""
+    module, plain = _untrained(), _untrained()
+    for name in ("spatial", "temporal", "classifier"):
+        torch.nn.utils.prune.l1_unstructured(getattr(module, name), "weight", 0.5)
+        with torch.no_grad():
+            getattr(plain, name).weight.copy_(getattr(module, name).weight)
+    torch.testing.assert_close(module(_data()), plain(_data()))
+    torch.testing.assert_close(_attribute(method, module), _attribute(method, plain))
+    assert torch.nn.utils.prune.is_pruned(module)
+    assert hasattr(module.temporal, "weight_orig")
+
+
 class SpatialDropout(SmallNet):
     """SmallNet with dropout of whole feature maps, as ATCNet and EEGInception use."""
 

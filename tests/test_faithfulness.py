@@ -19,6 +19,7 @@ from mne_xai.evaluate.faithfulness import (
     insertion_curve,
     perturbation_test,
 )
+from mne_xai.evaluate.faithfulness._baselines import _Interpolator
 from mne_xai.evaluate.faithfulness._shortcuts import _ClassScorer, _FactoredFrontEnd
 from mne_xai.evaluate.faithfulness._window_scores import _WindowScorer
 
@@ -330,6 +331,40 @@ def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
     )
     # Removing every channel leaves nothing to interpolate from: zeros.
     np.testing.assert_allclose(curve.scores[:, -1], 0, atol=1e-6)
+
+
+def test_interpolation_operators_live_as_long_as_one_call(
+    linear_estimator, montage_epochs, monkeypatch
+):
+    """baseline="interpolate" kept its operators in a class-level dict for the
+    rest of the process, one entry per channel set, each of up to 4096
+    operators of n_channels x n_channels (62 MB at 63 channels, 252 MB at 127,
+    and 62 MB more for each subject with another bad channel dropped). They
+    now go when the measure returns, and while it runs they are bounded in
+    bytes, not in number (4096 operators of 256 channels took 1 GiB)."""
+    channel_perturbation_test(
+        linear_estimator,
+        montage_epochs,
+        attribution=montage_epochs,
+        target=0,
+        baseline="interpolate",
+        verbose=False,
+    )
+    gc.collect()
+    assert not [obj for obj in gc.get_objects() if isinstance(obj, _Interpolator)]
+    # Room for 10 operators of 32 channels, and 40 of 16.
+    monkeypatch.setattr(
+        "mne_xai.evaluate.faithfulness._baselines._MAX_INTERPOLATION_BYTES",
+        10 * 4 * N_CHANNELS**2,
+    )
+    rng = np.random.default_rng(0)
+    for n_channels, n_kept in ((N_CHANNELS, 10), (N_CHANNELS // 2, 30)):
+        interpolator = _Interpolator(
+            montage_epochs.copy().pick(montage_epochs.ch_names[:n_channels]).info
+        )
+        for removed in rng.random((30, n_channels)) < 0.5:
+            interpolator.operator(removed)
+        assert len(interpolator.operators) == n_kept
 
 
 def test_outputs_are_reproducible_silent_and_independent_of_batching(

@@ -908,6 +908,41 @@ def test_parameter_randomization_redraws_parametrized_weights(channel_data, modu
     )
 
 
+def test_parameter_randomization_redraws_pruned_weights_and_keeps_their_mask(
+    channel_data,
+):
+    """A network pruned with torch.nn.utils.prune was refused ("reset_parameters()
+    leaves parameter(s) ['weight_orig'] as they are"), with advice on weight_norm
+    that did not fit: reset_parameters drew the weight that pruning's hook
+    computes again from weight_orig. The pruned weight is re-drawn, and the half
+    of it pruned stays zero."""
+    from mne_xai.evaluate.sanity._parameter_randomization import (
+        _randomization_units,
+        _randomized_estimators,
+    )
+
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=PlainConvNet, max_epochs=5, random_state=0, verbose=False
+    ).fit(X, y)
+    conv = clf.module_.module.conv
+    nn.utils.prune.l1_unstructured(conv, "weight", amount=0.5)
+    pruned, trained = conv.weight_mask == 0, conv.weight.detach().clone()
+    result = parameter_randomization_check(
+        clf, X, "gradient_x_input", random_state=0, verbose=False
+    )
+    assert result.steps == ["readout", "conv"]
+    assert np.all(result.similarity["spearman"][-1] < 0.9)
+    units = _randomization_units(clf, X.shape[1:])
+    *_, (step, randomized) = _randomized_estimators(clf, units, [1, 2], cascading=True)
+    weight = randomized.module_.module.conv.weight.detach()
+    assert step == "conv" and pruned.float().mean() == 0.5
+    assert (weight[pruned] == 0).all() and (weight[~pruned] != trained[~pruned]).all()
+    # The fitted network keeps its weights and its pruning.
+    torch.testing.assert_close(conv.weight, trained)
+    assert nn.utils.prune.is_pruned(clf.module_)
+
+
 class ScaledLinear(nn.Linear):
     """A linear layer with a learned gain its inherited reset_parameters skips."""
 

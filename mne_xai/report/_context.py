@@ -5,7 +5,6 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import matplotlib.pyplot as plt
 import mne
 import numpy as np
 from mne.utils import logger
@@ -15,6 +14,7 @@ from .._warnings import warnings_once
 from ..attribution._core import _event_id
 from ..attribution._registry import check_comparable_across_channels
 from ..cropping import _final_step
+from ..viz import _close_figure
 from ._text import HOW_TO_READ, SECTIONS
 
 
@@ -156,4 +156,4 @@ class _Context:
             tags=(key,),
         )
         for figure in figures:
-            plt.close(figure)
+            _close_figure(figure)

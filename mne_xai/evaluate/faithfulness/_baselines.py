@@ -1,6 +1,7 @@
 """Baselines: what replaces removed samples, and spherical-spline interpolation."""
 
 from collections import OrderedDict
+from functools import cached_property
 
 import mne
 import numpy as np
@@ -13,7 +14,9 @@ from ...attribution._core import why_no_mean_epoch
 from ...datasets import _builtin_montage
 
 BASELINES = ("zeros", "mean", "noise", "interpolate")
-_MAX_INTERPOLATION_OPERATORS = 4096
+# Bytes of interpolation operators one measure keeps (4096 operators of 64
+# channels): a count would let 256 channels take 1 GiB.
+_MAX_INTERPOLATION_BYTES = 64 * 2**20
 
 
 def _check_baseline(baseline):
@@ -63,7 +66,7 @@ def _baseline_values(baseline, item, estimator):
             [rng.standard_normal(data.shape[1:]) for rng in item.rngs]
         ).astype(np.float32)
         return torch.from_numpy(noise * std).to(data.device)
-    leave_one_out = _Interpolator.for_info(item.info).leave_one_out(data.device)
+    leave_one_out = item.interpolator.leave_one_out(data.device)
     return torch.einsum("cd,bdt->bct", leave_one_out, data)
 
 
@@ -72,13 +75,20 @@ class _Interpolator:
 
     ``interpolate_bads`` computes one matrix per set of bad channels; here
     each matrix is computed once per set and kept, so perturbed epochs are
-    interpolated with a matrix product and no MNE object per epoch.
+    interpolated with a matrix product and no MNE object per epoch. One is
+    made per call of a measure (see ``_evaluation_batches``) and dropped with
+    it: kept for the process, the operators of every channel set met stayed
+    (62 MB for each set of 63 channels).
     """
 
-    _cache = {}
+    def __init__(self, info):
+        self.info = info
+        self.operators = OrderedDict()
 
-    @classmethod
-    def for_info(cls, info):
+    @cached_property
+    def positions(self):
+        """The channels' positions about the head's origin, checked on first use."""
+        info = self.info
         if info is None:
             raise ValueError(
                 'baseline="interpolate" needs channel positions: pass Epochs with '
@@ -103,15 +113,7 @@ class _Interpolator:
                 'baseline="interpolate" needs channel positions; set a montage '
                 f"(e.g. epochs.set_montage({_builtin_montage('1005')!r}))."
             )
-        origin = mne.bem._check_origin("auto", info)
-        key = (tuple(info.ch_names), positions.round(6).tobytes())
-        if key not in cls._cache:
-            cls._cache[key] = cls(positions - origin)
-        return cls._cache[key]
-
-    def __init__(self, positions):
-        self.positions = positions
-        self.operators = OrderedDict()
+        return positions - mne.bem._check_origin("auto", info)
 
     def operator(self, removed):
         """Return the (n_channels, n_channels) matrix that removes ``removed``.
@@ -119,6 +121,7 @@ class _Interpolator:
         Kept channels stay as they are; removed ones are interpolated from the
         kept ones (zeros when nothing is kept).
         """
+        positions = self.positions
         key = removed.tobytes()
         if key not in self.operators:
             n_channels = len(removed)
@@ -127,12 +130,13 @@ class _Interpolator:
             matrix[kept, kept] = 1
             if kept.any() and removed.any():
                 matrix[np.ix_(removed, kept)] = _make_interpolation_matrix(
-                    self.positions[kept], self.positions[removed]
+                    positions[kept], positions[removed]
                 )
             self.operators[key] = torch.as_tensor(matrix, dtype=torch.float32)
             # Orders differ per epoch, so most sets are seen once: keep memory
             # bounded rather than every set ever met.
-            if len(self.operators) > _MAX_INTERPOLATION_OPERATORS:
+            n_kept = max(1, _MAX_INTERPOLATION_BYTES // (4 * n_channels**2))
+            if len(self.operators) > n_kept:
                 self.operators.popitem(last=False)
         else:
             self.operators.move_to_end(key)
@@ -161,7 +165,7 @@ def _replace(data, removed, replacement):
 
 def _interpolated_variants(item, removed):
     """Epochs whose removed channels are interpolated from the kept ones."""
-    interpolator = _Interpolator.for_info(item.info)
+    interpolator = item.interpolator
     masks = removed.cpu().numpy()
     operators = torch.stack(
         [interpolator.operator(mask) for mask in masks.reshape(-1, masks.shape[-1])]

@@ -27,6 +27,7 @@ from ...attribution._core import (
 )
 from ...attribution._registry import check_comparable_across_channels
 from ...attribution.postprocess import _warn_if_units_differ
+from ._baselines import _Interpolator
 from ._shortcuts import _ClassScorer
 
 # Perturbed variants are scored in forward passes of at least this many epochs
@@ -120,7 +121,8 @@ def _evaluation_batches(
     ``epoch`` (the epochs' numbers, see
     :attr:`~mne_xai._convert.InputData.selection`), ``given_order`` (the
     channels in the order of the Epochs given, None where it is the network's; see
-    :attr:`~mne_xai._convert.InputData.given_order`).
+    :attr:`~mne_xai._convert.InputData.given_order`), ``interpolator`` (the
+    call's ``_Interpolator``, the same for every batch).
     """
     random_state = check_seed(random_state)
     maps_target = recorded_target(attribution)
@@ -131,6 +133,9 @@ def _evaluation_batches(
     # The batches are explained as arrays, which a network wrapped without info
     # reads only once told the channels of the Epochs given.
     estimator = reading_channels(estimator, info)
+    channels = info if info is not None else estimator.info_
+    # The operators of baseline="interpolate" live as long as the call.
+    interpolator = _Interpolator(channels)
     if target is None and maps_target is not NOT_RECORDED:
         target = maps_target
     target_index, description = _resolve_target(estimator, target, inputs)
@@ -189,11 +194,12 @@ def _evaluation_batches(
                 score=logits.gather(1, batch_target[:, None]).squeeze(1),
                 rngs=[np.random.default_rng(seed) for seed in batch_seeds],
                 scorer=scorer,
-                info=info if info is not None else estimator.info_,
+                info=channels,
                 module=module,
                 read=read,
                 given_order=inputs.given_order,
                 epoch=inputs.selection[start:stop],
+                interpolator=interpolator,
             )
             start = stop
 

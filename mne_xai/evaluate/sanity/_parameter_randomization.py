@@ -5,7 +5,13 @@ from mne.utils import _check_option, logger, verbose
 from torch import nn
 
 from ..._docs import fill_doc
-from ..._graph import autograd_on, copy_module, trace_layers, without_parametrizations
+from ..._graph import (
+    autograd_on,
+    copy_module,
+    pruning_masks,
+    trace_layers,
+    without_parametrizations,
+)
 from ..._network import as_network, shown_layer_name
 from ..._random import seeded_torch
 from ..._warnings import warnings_once
@@ -246,9 +252,11 @@ def _randomized_estimators(estimator, units, seeds, *, cascading):
     Each unit is re-initialized with its own seed, so a unit gets the same
     random parameters in cascading and independent randomization.
     """
-    # Weights that parametrizations compute (braindecode's max-norm) become
-    # plain parameters, which the layers' reset_parameters re-draws.
+    # Weights that parametrizations compute (braindecode's max-norm) or
+    # pruning masks become plain parameters, which the layers'
+    # reset_parameters re-draws; pruned weights are masked again.
     trained = without_parametrizations(estimator.module_)
+    masks = pruning_masks(estimator.module_)
     module = trained
     for (name, layers), seed in reversed(list(zip(units, seeds, strict=True))):
         # Drawn on the CPU, so that a seed gives the same network on every
@@ -257,6 +265,10 @@ def _randomized_estimators(estimator, units, seeds, *, cascading):
         with seeded_torch(seed, "cpu"):
             for layer in layers:
                 _initializer(module.get_submodule(layer))()
+        with torch.no_grad():
+            for (layer, weight), mask in masks.items():
+                if layer in layers:
+                    getattr(module.get_submodule(layer), weight).mul_(mask.cpu())
         yield name, _with_module(estimator, module)
 
 
@@ -331,12 +343,13 @@ def parameter_randomization_check(
     more than once takes its place at its first call. Re-initializing a
     layer calls its ``reset_parameters`` (``_reset_parameters`` for torch's
     ``nn.MultiheadAttention``), as when the network is built: random
-    weights for convolutions and linear layers. Batch norm returns to scale 1,
-    shift 0, running mean 0 and running variance 1, so in evaluation mode it
-    passes its input through. Batch norm layers that are not re-initialized
-    keep the running statistics learned in training, even when layers before
-    them changed, so that each randomized network is the trained one with
-    exactly the chosen layers replaced.
+    weights for convolutions and linear layers (a weight pruned with
+    :mod:`torch.nn.utils.prune` keeps its mask: its pruned entries stay
+    zero). Batch norm returns to scale 1, shift 0, running mean 0 and running
+    variance 1, so in evaluation mode it passes its input through. Batch norm
+    layers that are not re-initialized keep the running statistics learned in
+    training, even when layers before them changed, so that each randomized
+    network is the trained one with exactly the chosen layers replaced.
 
     braindecode's ShallowFBCSPNet and Deep4Net convolve once with the product
     of the kernels of ``conv_time`` and ``conv_spat``, in their
