@@ -173,11 +173,13 @@ def _print_trust(estimator, epochs):
 
 
 def _save_explanations(estimator, epochs, output):
-    """Save class topomaps, a joint plot, a method comparison and band maps."""
-    import matplotlib
+    """Save class topomaps, a joint plot, a method comparison and band maps.
 
-    matplotlib.use("Agg")
-
+    Figures are made with ``show=False`` and closed once saved: the caller's
+    matplotlib backend is left as it is (``mne_xai.cli.main`` may run
+    in-process, e.g. in a notebook, whose backend switching to Agg stayed
+    switched).
+    """
     from .attribution import explain, explain_spectrum
     from .viz import (
         _close_figure,

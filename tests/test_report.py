@@ -1176,6 +1176,23 @@ def test_demo_trains_the_networks_with_their_defaults(
     )
 
 
+def test_demo_figures_leave_the_callers_backend(tmp_path, spatial_epochs):
+    """The demo switched matplotlib to Agg for good, in the caller's process."""
+    import matplotlib
+
+    from mne_xai.cli import _save_explanations
+
+    network = _network(max_epochs=2).fit(spatial_epochs)
+    backend = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        _save_explanations(network, spatial_epochs, tmp_path)
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(backend)
+    assert len(list(tmp_path.glob("*.png"))) == 4
+
+
 @pytest.mark.parametrize(
     "argument, match",
     [
