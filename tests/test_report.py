@@ -1803,6 +1803,7 @@ def test_the_chance_verdict_names_only_the_references_on_the_page():
 
     class Page:
         y = np.repeat([1, 2], 10)
+        groups = None
 
         def add_html(self, html, title, section):
             self.text = html
