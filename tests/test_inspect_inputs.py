@@ -276,6 +276,22 @@ def test_maximize_refuses_an_ascent_that_diverged():
         )
 
 
+def test_maximize_refuses_an_ascent_that_ended_below_its_start():
+    """With lr=1e10 the objective fell from -0.05 to -1.6e14, finite, and the
+    inputs reached thousands of volts without a word."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 3, 65)).astype(np.float32)
+    network = EEGNetClassifier(
+        info=mne.create_info(3, 128.0, "eeg"), max_epochs=1, verbose=False
+    ).fit(X, np.repeat([0, 1], 8))
+    kwargs = dict(n_restarts=2, n_steps=30, random_state=0, verbose=False)
+    for lr in (1e3, 1e10):
+        with pytest.raises(ValueError, match=r"ended below where it started"):
+            maximize_activation(network, 0, lr=lr, **kwargs)
+    result = maximize_activation(network, 0, **kwargs)
+    assert (result.objective > np.asarray(result.history)[0]).all()
+
+
 class BatchNormWithoutRunningStatistics(torch.nn.Module):
     """Batch norm over the batch in evaluation mode too: epochs of a batch mix."""
 

@@ -204,6 +204,27 @@ def _check_converging(values, step, n_steps, lr):
     )
 
 
+def _check_ascended(start, end, lr):
+    """Refuse restarts that ended below where they started: the steps overshot.
+
+    An ascent ends above its start; with ``lr=1e10`` the objective fell from
+    -0.05 to -1.6e14 and the inputs reached thousands of volts, finite, so
+    nothing refused them (at the default 0.1 it rose to 0.06).
+    """
+    # Rounding and the last steps' jitter aside: a thousandth of the values.
+    fell = np.flatnonzero(start - end > 1e-3 * (np.abs(start) + np.abs(end)))
+    if not len(fell):
+        return
+    first = fell[0]
+    raise ValueError(
+        f"Activation maximization diverged: the objective of restart(s) "
+        f"{fell.tolist()} ended below where it started ({start[first]:.3g} at "
+        f"the first step, {end[first]:.3g} at the end), so the steps overshoot. "
+        f"lr={lr:g} is too large for this network; use a smaller lr (the "
+        "default is 0.1)."
+    )
+
+
 def _check_penalty(value, name):
     _validate_type(value, "numeric", name)
     if not value >= 0:
@@ -254,8 +275,8 @@ def maximize_activation(
     lr : float
         Learning rate of the Adam optimizer on the whitened coefficients
         (which start with unit variance); it is annealed to zero along a
-        cosine over the steps. An ascent whose objective overflows (steps
-        far too large) is refused, naming the step.
+        cosine over the steps. An ascent whose objective overflows, or ends
+        below where it started (steps far too large), is refused.
     norm_penalty : float
         Weight of the input's mean squared whitened coefficient (see Notes).
         For a network linear near the data, the optimum's whitened
@@ -424,6 +445,7 @@ def maximize_activation(
         )
     logits = logits.cpu().numpy().astype(np.float64)
     objective = logits[:, target_index] - (scale * penalty).cpu().numpy()
+    _check_ascended(history[0], objective, lr)
     return _result(
         network,
         inputs.cpu().numpy().astype(np.float64),
