@@ -815,17 +815,13 @@ def explain(
 #: How explain's maps record their method and target, in ``info["description"]``
 #: (kept by indexing, concatenation and .fif files), for the measures that
 #: score maps given to them against a class.
-_MAPS_RECORD = re.compile(
-    r"^mne_xai: maps of (?P<method>\S+) for target=(?P<target>.*)$"
-)
+_MAPS_RECORD = re.compile(r"^mne_xai: maps of \S+ for target=(?P<target>.*)$")
 NOT_RECORDED = object()
 
 
 def describe_maps(method, target):
     """Return the description of maps of ``method`` explaining ``target``."""
-    if isinstance(target, torch.Tensor | np.ndarray) and target.ndim == 0:
-        target = target.item()
-    if isinstance(target, np.generic):
+    if isinstance(target, torch.Tensor | np.ndarray | np.generic) and not target.ndim:
         target = target.item()
     if target is not None and not isinstance(target, str | int | float):
         return f"mne_xai: maps of {method}, one target per epoch"

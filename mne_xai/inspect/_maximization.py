@@ -198,9 +198,7 @@ def _check_converging(values, step, n_steps, lr):
     raise ValueError(
         f"Activation maximization diverged after {step} of {n_steps} steps: "
         f"the objective of restart(s) {restarts} is {values[~finite][0].item()} "
-        "(the input or the network's logits overflowed float32). "
-        f"lr={lr:g} is too large for this network; use a smaller lr (the "
-        "default is 0.1)."
+        f"(the input or the network's logits overflowed float32). {_smaller_lr(lr)}"
     )
 
 
@@ -220,8 +218,15 @@ def _check_ascended(start, end, lr):
         f"Activation maximization diverged: the objective of restart(s) "
         f"{fell.tolist()} ended below where it started ({start[first]:.3g} at "
         f"the first step, {end[first]:.3g} at the end), so the steps overshoot. "
-        f"lr={lr:g} is too large for this network; use a smaller lr (the "
-        "default is 0.1)."
+        f"{_smaller_lr(lr)}"
+    )
+
+
+def _smaller_lr(lr):
+    """Return the advice of both refusals of an ascent that diverged."""
+    return (
+        f"lr={lr:g} is too large for this network; use a smaller lr (the default "
+        "is 0.1)."
     )
 
 

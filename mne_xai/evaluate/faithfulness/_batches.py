@@ -175,10 +175,7 @@ def _evaluation_batches(
             logits = scorer.forward(data)
             # Before explain, which would name the epochs within this batch.
             check_outputs_finite(logits, inputs.name, start)
-            if target_index is None:
-                batch_target = logits.argmax(dim=1)
-            else:
-                batch_target = torch.from_numpy(target_index[start:stop]).to(device)
+            batch_target = _classes_of_batch(target_index, logits, start)
             maps_class.check(batch_target, logits, start)
             batch_seeds = seeds.spawn(len(data))
             if attribution_batches is None:
@@ -230,13 +227,7 @@ class _MapsClass:
         """Refuse the batch from ``start`` if its maps explain other classes."""
         if not self.checks:
             return
-        explained = (
-            logits.argmax(dim=1)
-            if self.index is None
-            else torch.from_numpy(self.index[start : start + len(logits)]).to(
-                scored.device
-            )
-        )
+        explained = _classes_of_batch(self.index, logits, start)
         other = torch.nonzero(explained != scored).flatten().tolist()
         if other:
             raise ValueError(
@@ -248,6 +239,17 @@ class _MapsClass:
                 f"logit. Pass target={self.maps_target!r} (or leave it None), "
                 f"or explain the maps for target={self.target!r}."
             )
+
+
+def _classes_of_batch(target_index, logits, start):
+    """Return the class index of each epoch of the batch from ``start``.
+
+    Its target's, or its highest logit's where ``target_index`` is None.
+    """
+    if target_index is None:
+        return logits.argmax(dim=1)
+    stop = start + len(logits)
+    return torch.from_numpy(target_index[start:stop]).to(logits.device)
 
 
 def _same_target(first, second):

@@ -139,8 +139,7 @@ def _null_maps(null, maps, evokeds, reference, normalize):
                 "magnitudes too: the same method on another class's epochs or "
                 "through a network trained on shuffled labels, or the 'random' "
                 "method's magnitudes, averaged over each subject's epochs of its "
-                "map: explain(estimator, epochs, 'random', average=False)"
-                ".apply_function(np.abs).average(). (Its maps averaged as they "
+                f"map: {_RANDOM_MAGNITUDES}. (Its maps averaged as they "
                 "are, with average=True, are signed and about zero: the zero null "
                 "again.)"
             )
@@ -162,6 +161,13 @@ def _null_maps(null, maps, evokeds, reference, normalize):
     ]
     _warn_if_null_signed(maps, null_maps)
     return "maps", np.array(null_maps)
+
+
+#: The 'random' method's null for magnitudes, as the warnings advise it.
+_RANDOM_MAGNITUDES = (
+    "explain(estimator, epochs, 'random', average=False).apply_function(np.abs)"
+    ".average()"
+)
 
 
 def _refuse_unequal_averages(evokeds, null):
@@ -209,8 +215,7 @@ def _warn_if_null_signed(maps, null_maps):
         "are signed, so the maps are above them wherever the nulls' signs "
         "cancel. Make the nulls magnitudes as the maps are: the same method, "
         "or magnitudes averaged over each subject's epochs of its map, e.g. "
-        "explain(estimator, epochs, 'random', average=False)"
-        ".apply_function(np.abs).average()."
+        f"{_RANDOM_MAGNITUDES}."
     )
 
 
