@@ -379,10 +379,10 @@ def test_a_given_network_beats_chance_only_with_its_copies_in_the_folds(
     memorized = _network(max_epochs=120, module__dropout=0.0)
     memorized.fit(spatial_epochs, shuffled)
     assert memorized.score(spatial_epochs, shuffled) == 1.0
-    with pytest.warns(RuntimeWarning, match="Copies of the network given"):
+    with pytest.warns(RuntimeWarning, match="A copy of the network given"):
         contents = _quick_report(memorized, spatial_epochs, y=shuffled, checks=True)
     accuracy = html.unescape(contents["Accuracy"])
-    assert "in the folds, does not beat chance" in accuracy
+    assert "in each fold, does not beat chance" in accuracy
     assert "its accuracy on them below is that of training" in accuracy
     # The trust section reads the maps as those of a network at chance.
     assert "does not beat chance" in contents["How far to trust the maps"]

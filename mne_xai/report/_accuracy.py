@@ -449,7 +449,7 @@ def _add_accuracy(context, cross_validation, fitted):
             scores,
             cross_validation.held_out,
             cross_validation.predictions,
-            "Copies of the network given, trained with its parameters in the folds,",
+            "A copy of the network given, trained with its parameters in each fold,",
             consequence=(
                 "If the network given was trained on these epochs, its accuracy "
                 "on them below is that of training, and its maps may explain "
