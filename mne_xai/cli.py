@@ -27,6 +27,11 @@ def _int_in(low, high=None):
     return read
 
 
+def _user_path(value):
+    """A path argument, with ``~`` expanded: shells leave it in ``--output=~/x``."""
+    return Path(value).expanduser()
+
+
 def _cross_validate(name, make_estimator, epochs, y, cv):
     """Fit and score one estimator per fold, printing a line of progress per fold."""
     scores = []
@@ -281,7 +286,7 @@ def _add_report_parser(commands):
     )
     parser.add_argument("input", metavar="INPUT", help="epochs file or data set")
     parser.add_argument(
-        "-o", "--output", type=Path, required=True, help="the HTML file to write"
+        "-o", "--output", type=_user_path, required=True, help="the HTML file to write"
     )
     parser.add_argument(
         "--format",
@@ -293,10 +298,10 @@ def _add_report_parser(commands):
         + ")",
     )
     parser.add_argument(
-        "--model", type=Path, help="a fitted estimator saved with pickle, to explain"
+        "--model", type=_user_path, help="a fitted estimator saved with pickle, to explain"
     )
     parser.add_argument(
-        "--save-model", type=Path, help="save the fitted estimator here (pickle)"
+        "--save-model", type=_user_path, help="save the fitted estimator here (pickle)"
     )
     parser.add_argument(
         "--estimator",
@@ -391,7 +396,7 @@ def main(argv=None):
     )
     demo_parser.add_argument(
         "--output",
-        type=Path,
+        type=_user_path,
         default=Path("mne_xai_output"),
         help="folder for the figures, created if needed (default: mne_xai_output)",
     )

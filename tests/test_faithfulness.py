@@ -1303,6 +1303,28 @@ def test_maps_of_explain_are_scored_for_the_class_they_explain(
         )
 
 
+def test_maps_keep_the_epochs_description_above_their_record(
+    linear_estimator, montage_epochs
+):
+    """explain(average=False) replaced the epochs' own description ("sub-12
+    ses-02") by its record, where average=True kept it."""
+    epochs = montage_epochs.copy()
+    epochs.info["description"] = "sub-12 ses-02\nmne_xai: maps of saliency for target=None"
+    maps = explain(linear_estimator, epochs, "gradient_x_input", target="true")
+    assert maps.info["description"] == (
+        "sub-12 ses-02\nmne_xai: maps of gradient_x_input for target='true'"
+    )
+    average = explain(linear_estimator, epochs, "gradient_x_input", average=True)
+    assert average.info["description"].startswith("sub-12 ses-02")
+    # The record under the user's lines still names the class scored.
+    predicted = linear_estimator.predict(epochs)
+    first_wrong = np.argmax(predicted != epochs.events[:, 2])
+    with pytest.raises(ValueError, match=f"another class for epoch {first_wrong}:"):
+        deletion_curve(
+            linear_estimator, epochs, attribution=maps, target=predicted, n_steps=4
+        )
+
+
 def test_tables_number_epochs_by_their_selection(linear_estimator, montage_epochs):
     """Faithfulness and sanity tables numbered epochs by position where the
     maps' to_data_frame and localization_scores use MNE's selection: joined

@@ -1084,6 +1084,31 @@ def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):
     assert "MNE_DATA" in err and err.count("\n") == 1
 
 
+def test_command_paths_from_the_home_folder(monkeypatch, capsys, tmp_path, epochs_file):
+    """Shells leave "~" in --output=~/figs: the demo made a folder named "~"
+    in the working folder, and the report found no file "~/model.pkl"."""
+    import mne_xai.datasets
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("the data were loaded before the output was checked")
+
+    monkeypatch.setattr(mne_xai.datasets, "load_eegbci", must_not_load)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("")
+    assert main(["demo", "--output=~/a_file"]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write the figures to {tmp_path / 'a_file'}" in err
+    (tmp_path / "model.pkl").write_bytes(b"not a model")
+    shutil.copy(epochs_file, tmp_path)
+    code, err = _run(
+        capsys, "~/sim-epo.fif", "--output=~/out.html", "--model=~/model.pkl"
+    )
+    assert code == 1 and "model.pkl" in err, err
+    assert "no model file" not in err and "no such file" not in err
+    assert not (tmp_path / "~").exists()
+
+
 def test_demo_checks_its_output_before_training(monkeypatch, capsys, tmp_path):
     """An --output it could not write ended the demo in a traceback, after all
     the training."""

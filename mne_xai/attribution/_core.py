@@ -766,9 +766,11 @@ def explain(
         units=dict(eeg="logit"), evoked=False)`` (MNE draws the time course
         under the image in µV whatever ``scalings``), or use
         :mod:`mne_xai.viz`, which does.
-        The maps' ``info["description"]`` records the method and the
-        target (``"mne_xai: maps of deeplift for target='true'"``), which the
-        faithfulness measures given the maps read to score the same class.
+        The last line of the maps' ``info["description"]`` records the
+        method and the target (``"mne_xai: maps of deeplift for
+        target='true'"``), which the faithfulness measures given the maps
+        read to score the same class; the epochs' own description is kept
+        above it.
         Of a :class:`~mne_xai.CroppedClassifier`, samples that no window
         reads (outside ``tmin`` to ``tmax``, or between windows a longer
         ``window_step`` apart) are 0 in the maps of every method: the
@@ -808,31 +810,44 @@ def explain(
             nave=request.shape[0],
         )
     maps = epochs_array(result, info, tmin, **data.trials)
-    maps.info["description"] = describe_maps(method, target)
+    maps.info["description"] = describe_maps(info["description"], method, target)
     return maps
 
 
-#: How explain's maps record their method and target, in ``info["description"]``
-#: (kept by indexing, concatenation and .fif files), for the measures that
-#: score maps given to them against a class.
-_MAPS_RECORD = re.compile(r"^mne_xai: maps of \S+ for target=(?P<target>.*)$")
+#: How explain's maps record their method and target, as the last line of
+#: ``info["description"]`` (kept by indexing, concatenation and .fif files),
+#: for the measures that score maps given to them against a class.
+_MAPS_RECORD_START = "mne_xai: maps of "
+_MAPS_RECORD = re.compile(rf"^{_MAPS_RECORD_START}\S+ for target=(?P<target>.*)$")
 NOT_RECORDED = object()
 
 
-def describe_maps(method, target):
-    """Return the description of maps of ``method`` explaining ``target``."""
+def describe_maps(description, method, target):
+    """Return ``description`` with the record of maps of ``method`` explaining ``target``.
+
+    The record is the last line; the user's lines above it are kept (they
+    describe the recording), an earlier record is not.
+    """
     if isinstance(target, torch.Tensor | np.ndarray | np.generic) and not target.ndim:
         target = target.item()
     if target is not None and not isinstance(target, str | int | float):
-        return f"mne_xai: maps of {method}, one target per epoch"
-    return f"mne_xai: maps of {method} for target={target!r}"
+        record = f"{_MAPS_RECORD_START}{method}, one target per epoch"
+    else:
+        record = f"{_MAPS_RECORD_START}{method} for target={target!r}"
+    kept = [
+        line
+        for line in (description or "").splitlines()
+        if not line.startswith(_MAPS_RECORD_START)
+    ]
+    return "\n".join([*kept, record])
 
 
 def recorded_target(maps):
     """Return the target :func:`explain` recorded in ``maps``, or ``NOT_RECORDED``."""
     if not isinstance(maps, mne.BaseEpochs):
         return NOT_RECORDED
-    record = _MAPS_RECORD.match(maps.info["description"] or "")
+    lines = (maps.info["description"] or "").splitlines()
+    record = _MAPS_RECORD.match(lines[-1]) if lines else None
     if record is None:
         return NOT_RECORDED
     try:

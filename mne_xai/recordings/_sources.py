@@ -58,7 +58,7 @@ def _check_recordings(recordings, ids, id_column):
             sources.append(recording)
             labels.append(position)
         else:
-            path = os.fspath(recording)
+            path = os.fspath(Path(recording).expanduser())
             if not Path(path).is_file():
                 # A folder (e.g. a BIDS subject's) was said not to exist.
                 what = "a folder" if Path(path).is_dir() else "no such file"

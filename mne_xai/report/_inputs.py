@@ -134,7 +134,7 @@ def read_input(source, format=None):
     """
     if is_dataset(source):
         return _dataset(str(source))
-    path = Path(source)
+    path = Path(source).expanduser()
     if path.is_dir():
         raise InputError(f"{str(source)!r} is a folder, not an epochs file.")
     if not path.is_file():
