@@ -56,8 +56,8 @@ docdict["method_checked"] = (
 docdict["target"] = """\
 target : None | "true" | int | str | array-like, shape (n_epochs,)
     The class whose logit is explained: None explains each epoch's
-    predicted class; ``"true"`` its own class (from the events); a class
-    label of the estimator or an event name of the epochs (e.g. ``"feet"``),
+    predicted class; ``"true"`` its own class (from the events; refused
+    where a class is also named "true"); a class label of the estimator or an event name of the epochs (e.g. ``"feet"``),
     or a tag of event names as in ``epochs["feet"]`` (``"feet"`` for
     ``"imagery/feet"``; a tag of several classes is an error);
     or an int index into ``estimator.classes_`` when it is not a label (an

@@ -28,7 +28,7 @@ def _int_in(low, high=None):
 
 
 def _user_path(value):
-    """A path argument, with ``~`` expanded: shells leave it in ``--output=~/x``."""
+    """Return a path argument with ``~`` expanded (shells leave it in ``--output=~/x``)."""
     return Path(value).expanduser()
 
 
@@ -298,7 +298,9 @@ def _add_report_parser(commands):
         + ")",
     )
     parser.add_argument(
-        "--model", type=_user_path, help="a fitted estimator saved with pickle, to explain"
+        "--model",
+        type=_user_path,
+        help="a fitted estimator saved with pickle, to explain",
     )
     parser.add_argument(
         "--save-model", type=_user_path, help="save the fitted estimator here (pickle)"

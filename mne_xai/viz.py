@@ -34,7 +34,7 @@ from ._figure_text import (
 )
 from ._network import as_network
 from .attribution import explain
-from .attribution._core import _event_id, _target_index
+from .attribution._core import _event_id, _target_index, class_text
 from .attribution.postprocess import _time_window, channel_importance
 from .datasets import _builtin_montage
 from .inspect._samples import class_names
@@ -397,7 +397,7 @@ def _target_text(target, estimator):
         return "given classes"
     network = as_network(estimator)
     index = _target_index(network, target, _event_id(network, None))
-    return f"class {class_names(network)[index]}"
+    return class_text(network.classes_[index], class_names(network)[index])
 
 
 def _window_text(attribution, tmin, tmax):

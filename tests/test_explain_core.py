@@ -5,6 +5,7 @@ import collections
 import copy
 import dataclasses
 import queue
+import re
 import threading
 import tracemalloc
 import warnings
@@ -605,6 +606,50 @@ def test_true_target_of_a_model_trained_on_event_names(synthetic_arrays):
     for name in event_id:
         by_name = explain(estimator, epochs[name], target=name, **kwargs)
         np.testing.assert_allclose(true[name].get_data(), by_name.get_data())
+
+
+@pytest.mark.filterwarnings("ignore:After training")
+@pytest.mark.parametrize("labels", ["codes", "names"])
+def test_true_target_is_refused_where_a_class_is_named_true(synthetic_arrays, labels):
+    """In a true/false task, target="true" explained each epoch's own class
+    while target="false" explained the class "false", without a word."""
+    X, y = synthetic_arrays
+    epochs = _named_epochs(X, y + 1, {"false": 1, "true": 2})
+    names = np.array(["false", "true"])[y] if labels == "names" else None
+    estimator = _small_estimator().fit(epochs, names)
+    kwargs = dict(method="saliency", absolute=False, verbose=False)
+    advised = "2" if labels == "codes" else "['true'] * len(epochs)"
+    with pytest.raises(ValueError, match=re.escape(f"Pass target={advised} to")):
+        explain(estimator, epochs, target="true", **kwargs)
+    # Both ways the refusal advises work: the class "true" in every epoch, or
+    # each epoch's own class.
+    that_class = 2 if labels == "codes" else ["true"] * len(epochs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        of_true = explain(estimator, epochs, target=that_class, **kwargs)
+    own = epochs.events[:, 2] if labels == "codes" else names
+    maps = explain(estimator, epochs, target=own, **kwargs)
+    np.testing.assert_array_equal(maps["true"].get_data(), of_true["true"].get_data())
+    assert not np.allclose(maps["false"].get_data(), of_true["false"].get_data())
+    # The epochs' own classes, read inside pruning_curve, are no target.
+    by_events = pruning_curve(estimator, epochs, "separable_elu", n_random=1)
+    by_labels = pruning_curve(estimator, epochs, "separable_elu", own, n_random=1)
+    for ranking, accuracy in by_events.accuracy.items():
+        np.testing.assert_array_equal(accuracy, by_labels.accuracy[ranking])
+
+
+@pytest.mark.filterwarnings("ignore:After training")
+def test_a_class_named_by_another_numeral_is_said_with_its_label(synthetic_arrays):
+    """With events {"2": 1, "1": 2}, the maps of target=2 read "class 1"."""
+    X, y = synthetic_arrays
+    epochs = _named_epochs(X, y + 1, {"2": 1, "1": 2})
+    estimator = _small_estimator().fit(epochs)
+    maps = explain(estimator, epochs, "saliency", target=2, average=True, verbose=False)
+    assert maps.comment == "saliency (class 2 (event '1'))"
+    named = _named_epochs(X, y + 1, {"feet": 1, "hands": 2})
+    estimator = _small_estimator().fit(named)
+    maps = explain(estimator, named, "saliency", target=2, average=True, verbose=False)
+    assert maps.comment == "saliency (class hands)"
 
 
 # -- batching -----------------------------------------------------------------

@@ -1309,7 +1309,9 @@ def test_maps_keep_the_epochs_description_above_their_record(
     """explain(average=False) replaced the epochs' own description ("sub-12
     ses-02") by its record, where average=True kept it."""
     epochs = montage_epochs.copy()
-    epochs.info["description"] = "sub-12 ses-02\nmne_xai: maps of saliency for target=None"
+    epochs.info["description"] = (
+        "sub-12 ses-02\nmne_xai: maps of saliency for target=None"
+    )
     maps = explain(linear_estimator, epochs, "gradient_x_input", target="true")
     assert maps.info["description"] == (
         "sub-12 ses-02\nmne_xai: maps of gradient_x_input for target='true'"

@@ -211,7 +211,7 @@ def test_ids_from_file_names_metadata_positions_and_given(fitted, recording_file
 
 
 def test_paths_from_the_home_folder(monkeypatch, fitted, recording_files):
-    """"~/sub-00_epo.fif", which mne.read_epochs reads, was no such file."""
+    """ "~/sub-00_epo.fif", which mne.read_epochs reads, was no such file."""
     monkeypatch.setenv("HOME", str(recording_files[0].parent))
     at_home = [f"~/{path.name}" for path in recording_files[:2]]
     assert map_recordings(_n_epochs, fitted, at_home).ids == ["sub-00", "sub-01"]

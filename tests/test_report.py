@@ -275,6 +275,18 @@ def _quick_report(estimator, epochs, **kwargs):
     return _contents(report)
 
 
+def test_a_report_of_a_class_named_true(spatial_epochs):
+    """The page explained each epoch's class as target="true", refused where
+    a class is named "true" (a true/false task), after all the training."""
+    epochs = spatial_epochs.copy()
+    epochs.event_id = dict(
+        zip(["false", "true"], epochs.event_id.values(), strict=True)
+    )
+    with pytest.warns(RuntimeWarning, match="does not beat chance"):
+        sections = _quick_report(_network(max_epochs=1), epochs)
+    assert "saliency" in sections[SECTIONS["maps"]]
+
+
 def _figures_alive():
     gc.collect()
     return sum(isinstance(obj, Figure) for obj in gc.get_objects())

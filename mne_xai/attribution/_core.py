@@ -191,6 +191,7 @@ def _resolve_target(estimator, target, data):
             return None, "predicted class"
         return predicted_index(data).astype(np.int64), "predicted class"
     if isinstance(target, str) and target == "true":
+        _refuse_a_class_named_true(estimator, event_id)
         return _true_target_indices(estimator, data, event_id)
     if isinstance(target, torch.Tensor):
         target = target.cpu().numpy()
@@ -208,8 +209,50 @@ def _resolve_target(estimator, target, data):
         _warn_if_events_coded_otherwise(estimator, {target: index}, data)
     label = estimator.classes_[index]
     names = {code: name for name, code in event_id.items()}
-    # Named as the user names it ("right"), not by its code (3).
-    return np.full(n_epochs, index, np.int64), f"class {names.get(label, label)}"
+    return np.full(n_epochs, index, np.int64), class_text(label, names.get(label))
+
+
+def class_text(label, name=None):
+    """Name a class in text: ``"class hands"``, by its event name where it has one.
+
+    An event name that reads as a number other than the class's label
+    (events ``{"2": 1, "1": 2}``) is said with the label, which is what a
+    target or ``y`` gives: ``"class 2 (event '1')"``.
+    """
+    if name is None or str(name) == str(label):
+        return f"class {label}"
+    if isinstance(name, str) and _reads_as_a_number(name):
+        return f"class {label} (event {name!r})"
+    return f"class {name}"
+
+
+def _reads_as_a_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _refuse_a_class_named_true(estimator, event_id):
+    """Refuse ``target="true"`` where a class is also named "true".
+
+    A class named "true" (an event of a true/false task) would be explained by
+    every other name as that class, and by this one as each epoch's own class,
+    silently.
+    """
+    index = _class_index(estimator, "true", event_id)
+    if index is None:
+        return
+    label = np.asarray(estimator.classes_).tolist()[index]
+    # A label "true" is named by a target per epoch, which reads labels only.
+    that_class = "['true'] * len(epochs)" if label == "true" else repr(label)
+    raise ValueError(
+        'target="true" explains each epoch\'s own class, but a class of the '
+        f'estimator is also named "true". Pass target={that_class} to explain '
+        "that class, or each epoch's class (e.g. target=epochs.events[:, 2], "
+        "or the labels y) to explain its own."
+    )
 
 
 def _true_target_indices(estimator, data, event_id):

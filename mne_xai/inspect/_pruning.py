@@ -15,7 +15,7 @@ from .._network import WindowAverage, as_network
 from ..attribution._core import (
     _class_index,
     _event_id,
-    _resolve_target,
+    _true_target_indices,
     _warn_if_events_coded_otherwise,
     private_module,
 )
@@ -329,7 +329,7 @@ def _class_indices(network, y, data):
     if y is None:
         if not getattr(network, "events_are_labels_", True):
             raise events_are_not_labels()
-        return _resolve_target(network, "true", data)[0]
+        return _true_target_indices(network, data, _event_id(network, data))[0]
     event_id = _event_id(network, data)
     labels = np.asarray(y).tolist()
     indices = {label: _class_index(network, label, event_id) for label in labels}

@@ -55,8 +55,11 @@ class _Context:
         Labels read from the events are in the network's coding, which the
         file may code otherwise; ``"true"`` matches them by name, where
         passing the codes warned that they mean other events in the file.
+        Where a class is named "true", ``"true"`` would name it: the codes.
         """
-        return "true" if self.labels_from_events else self.y
+        if self.labels_from_events and "true" not in self.class_names.values():
+            return "true"
+        return self.y
 
     @property
     def class_names(self):
