@@ -8,6 +8,7 @@ it, so these helpers do both, on any backend.
 import functools
 import re
 
+import matplotlib
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import text_to_path
 
@@ -17,6 +18,18 @@ _TITLE_SIZE, _COLUMN_TITLE_SIZE, _CAPTION_SIZE = "large", "medium", "small"
 #: Places where a label may break onto a new line: after spaces, underscores,
 #: slashes and hyphens, so method names break between their words.
 _BREAK_AFTER = re.compile(r"(?<=[\s_/-])")
+
+
+def plain_text():
+    """Draw the text of the figures made in this context as it is: no mathtext.
+
+    Usable as a decorator. Event, class and channel names come from the
+    user's data, where a "$" (an event "pay $5 or $10") starts matplotlib's
+    mathtext: drawn garbled, or raising when the figure is drawn. The package
+    writes no mathtext of its own, and measures text as plain (see
+    :func:`_text_width`).
+    """
+    return matplotlib.rc_context({"text.parse_math": False})
 
 
 @functools.lru_cache(maxsize=4096)

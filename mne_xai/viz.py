@@ -31,6 +31,7 @@ from ._figure_text import (
     _lines,
     _text_width,
     _wrap_text,
+    plain_text,
 )
 from ._network import as_network
 from .attribution import explain
@@ -443,6 +444,7 @@ def _class_maps(importance):
     return list(present), np.array(maps)
 
 
+@plain_text()
 @_figures_closed_on_error()
 def plot_class_topomaps(
     attribution,
@@ -523,6 +525,7 @@ def plot_class_topomaps(
     )
 
 
+@plain_text()
 @_figures_closed_on_error()
 @verbose
 @fill_doc
@@ -746,6 +749,7 @@ def _largest_peaks(evoked, n_peaks=3):
     return evoked.times[np.sort(highest)]
 
 
+@plain_text()
 @_figures_closed_on_error()
 def plot_attribution_joint(
     evoked,
@@ -856,6 +860,7 @@ def plot_attribution_joint(
     return fig
 
 
+@plain_text()
 @_figures_closed_on_error()
 def plot_band_topomaps(
     spectrum,

@@ -275,13 +275,13 @@ def _quick_report(estimator, epochs, **kwargs):
     return _contents(report)
 
 
-def test_a_report_of_a_class_named_true(spatial_epochs):
-    """The page explained each epoch's class as target="true", refused where
-    a class is named "true" (a true/false task), after all the training."""
+def test_a_report_of_classes_named_true_and_in_mathtext(spatial_epochs):
+    """After all the training, the page failed: its maps of each epoch's class
+    (target="true") are refused where a class is named "true" (a true/false
+    task), and matplotlib raised on an event "$\\textbf{no}$", read as mathtext."""
     epochs = spatial_epochs.copy()
-    epochs.event_id = dict(
-        zip(["false", "true"], epochs.event_id.values(), strict=True)
-    )
+    names = [r"$\textbf{no}$", "true"]
+    epochs.event_id = dict(zip(names, epochs.event_id.values(), strict=True))
     with pytest.warns(RuntimeWarning, match="does not beat chance"):
         sections = _quick_report(_network(max_epochs=1), epochs)
     assert "saliency" in sections[SECTIONS["maps"]]

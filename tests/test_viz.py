@@ -1,8 +1,11 @@
+import io
+
 import matplotlib.pyplot as plt
 import mne
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from mne.viz import ui_events
 
 from mne_xai import explain, list_methods
@@ -64,6 +67,24 @@ def test_class_topomaps_one_map_per_class(attribution):
         fig.get_supxlabel().split()
     )
     assert "|relevance| summed over 0.5-2.5 s" in fig.get_supxlabel()
+
+
+def test_names_with_dollars_are_drawn_as_written(attribution):
+    """An event "pay $5 or $10" was drawn as mathtext ("pay 5*or*10", in
+    italics), and one "$\\textbf{go}$" raised inside matplotlib once drawn."""
+    names = ["pay $5 or $10", r"$\textbf{go}$"]
+    maps = attribution.copy()
+    maps.event_id = dict(zip(names, maps.event_id.values(), strict=True))
+    parse_math = plt.rcParams["text.parse_math"]
+    figures = [
+        plot_class_topomaps(maps, show=False),
+        plot_attribution_joint(maps[names[1]].average(), show=False),
+    ]
+    assert [ax.get_title() for ax in figures[0].axes[:2]] == names
+    for fig in figures:
+        fig.savefig(io.BytesIO())
+        assert not any(text.get_parse_math() for text in fig.findobj(Text))
+    assert plt.rcParams["text.parse_math"] == parse_math
 
 
 def test_maps_with_nan_are_refused_not_drawn_blank(attribution):

@@ -10,6 +10,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 from .._checks import check_positive_int, check_seed, compute_device
 from .._convert import events_are_not_labels, network_batches
 from .._docs import fill_doc
+from .._figure_text import plain_text
 from .._graph import autograd_on
 from .._network import WindowAverage, as_network
 from ..attribution._core import (
@@ -119,6 +120,7 @@ class PruningCurve:
             }
         )
 
+    @plain_text()
     def plot(self, *, axes=None, show=True):
         """Plot accuracy against the number of units removed.
 

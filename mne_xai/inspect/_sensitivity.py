@@ -11,6 +11,7 @@ from scipy.optimize import brentq
 
 from .._checks import check_positive_int, check_seed, compute_device
 from .._docs import fill_doc
+from .._figure_text import plain_text
 from .._network import as_network, check_reads_time
 from ..attribution._core import _epoch_generators
 from ._activations import batch_outputs, data_rate, find_layer, unit_output
@@ -140,6 +141,7 @@ class UnitSensitivity:
             }
         ).set_index("unit")
 
+    @plain_text()
     def plot(self, *, axes=None, show=True):
         """Plot the band profile: amplitude against phase sensitivity per band.
 

@@ -11,6 +11,7 @@ from mne.utils import _check_option, logger, verbose
 from .._checks import check_positive_int, compute_device
 from .._convert import map_info, one_channel_type
 from .._docs import fill_doc
+from .._figure_text import plain_text
 from .._graph import CONVOLUTIONS, autograd_on, probes_per_pass, trace_layers
 from .._network import as_network
 from .._warnings import warn
@@ -353,6 +354,7 @@ class SpatialPatterns:
             f"{len(self.filters.ch_names)} channels>"
         )
 
+    @plain_text()
     def plot(self, n_components=4, *, kind="patterns", ch_type=None, show=True):
         """Plot the topographies of the most contributing components.
 

@@ -9,6 +9,7 @@ from mne.utils import _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
+from .._figure_text import plain_text
 from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
 from .._network import WindowAverage, check_reads_time, read_network
 from .._warnings import warn
@@ -346,6 +347,7 @@ def temporal_filters(
     )
 
 
+@plain_text()
 def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, show=True):
     """Plot the gain of each temporal filter, in dB relative to its peak.
 

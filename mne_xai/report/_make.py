@@ -7,6 +7,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .._convert import labels_or_events
 from .._docs import fill_doc
+from .._figure_text import plain_text
 from .._warnings import warn
 from ..cropping import _final_step
 from ..evaluate.trust._summary import check_method_names
@@ -37,6 +38,7 @@ from ._trust_section import _add_trust
 DEFAULT_METHODS = ("saliency", "gradient_x_input", "deeplift", "lrp_epsilon")
 
 
+@plain_text()
 @verbose
 @fill_doc
 def make_report(

@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from ..._figure_text import plain_text
+
 
 class FaithfulnessResult(Bunch):
     """The arrays of a faithfulness measure, by name, with a table view.
@@ -84,6 +86,7 @@ class CurveResult(FaithfulnessResult):
     _per_level = {"scores": "score"}
     _headline = "aopc"
 
+    @plain_text()
     def plot(self, *, label=None, color=None, axes=None, show=True):
         """Plot the mean curve over epochs, with its spread between epochs.
 

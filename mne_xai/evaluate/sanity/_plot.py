@@ -6,6 +6,7 @@ import numpy as np
 from mne.utils import _check_option, _validate_type
 from mne.viz.utils import plt_show
 
+from ..._figure_text import plain_text
 from ._result import SanityCheckResult
 from ._similarity import SIMILARITY_METRICS
 
@@ -23,6 +24,7 @@ _STEP_LABELS = {
 }
 
 
+@plain_text()
 def plot_sanity_check(
     results,
     *,
