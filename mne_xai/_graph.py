@@ -708,12 +708,18 @@ def check_hookable(module):
             )
         # torch.compile's wrapper, whose class torch keeps private.
         if type(layer).__name__ == "OptimizedModule" and hasattr(layer, "_orig_mod"):
+            advice = (
+                "Give the module it was compiled from, compiled._orig_mod (it "
+                "shares the compiled network's parameters)."
+                if name == ""
+                else "Build the network with that layer as it is, uncompiled (a "
+                "network class that compiles its layers in __init__ cannot be "
+                "given)."
+            )
             raise TypeError(
                 f"{where} is compiled by torch.compile, whose traced graph breaks "
                 "on the hooks mne_xai puts on a network's layers to check, explain "
-                "and inspect what it computes. Give the module it was compiled "
-                "from, compiled._orig_mod (it shares the compiled network's "
-                "parameters)."
+                f"and inspect what it computes. {advice}"
             )
 
 

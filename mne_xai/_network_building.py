@@ -293,6 +293,7 @@ def _build(module, statistics, shapes, module_params, instantiate):
         # A module__input_scale of the user's is their own scaling: kept alone.
         factors_outside &= "input_scale" not in module_params
         network = instantiate(module, kwargs)
+        check_hookable(network)  # a class may compile its layers
         # A constructor that names input_scale uses it; one that only takes
         # **kwargs may drop it, and then the data must be scaled outside.
         scales_itself = "input_scale" in kwargs and (

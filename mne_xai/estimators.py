@@ -144,7 +144,8 @@ def _warn_if_one_factor_flattens_a_type(scaling, std, info):
 
 def _number_or_channels(buffer):
     """Return a module's statistic as a float, or one value per channel."""
-    values = buffer.detach().cpu().numpy().astype(np.float64)
+    # In float64 before NumPy, which has no bfloat16 (a network converted to it).
+    values = buffer.detach().cpu().double().numpy()
     return float(values) if values.ndim == 0 else values.ravel()
 
 
@@ -744,7 +745,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     @property
     def data_mean_(self):
         """The mean training epoch, shape ``(n_channels, n_times)``."""
-        return self.module_.training_mean.cpu().numpy()
+        # A copy (on the CPU, .numpy() would share the network's buffer), in
+        # float32 whatever the network's dtype (NumPy has no bfloat16).
+        return self.module_.training_mean.to("cpu", torch.float32, copy=True).numpy()
 
     @property
     def data_std_(self):

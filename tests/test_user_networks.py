@@ -842,6 +842,43 @@ def test_network_in_float64_is_refused_with_the_conversion(epochs, explained):
         clf.predict(explained)
 
 
+def test_a_network_in_bfloat16_keeps_its_statistics_readable(epochs, explained):
+    """data_mean_ failed in NumPy's words ("Got unsupported ScalarType
+    BFloat16") on a network converted with module_.to(torch.bfloat16)."""
+    clf = EEGNetClassifier(max_epochs=1, verbose=False, random_state=0).fit(epochs)
+    mean, std = clf.data_mean_, clf.data_std_
+    clf.module_.to(torch.bfloat16)
+    np.testing.assert_allclose(clf.data_mean_, mean, rtol=1e-2)
+    np.testing.assert_allclose(clf.data_std_, std, rtol=1e-2)
+    with pytest.raises(TypeError, match=r"weights are bfloat16, .* module.float\(\)"):
+        explain(clf, explained, method="saliency")
+    # A copy: writing into it leaves the network's buffer alone.
+    clf.module_.float()
+    clf.data_mean_[:] = 0
+    assert clf.module_.training_mean.abs().max() > 0
+
+
+class CompilesItsLayer(torch.nn.Module):
+    """A network class compiling a layer of its own in __init__."""
+
+    def __init__(self, n_channels, n_classes, n_times):
+        super().__init__()
+        self.body = torch.compile(torch.nn.Conv1d(n_channels, n_classes, n_times))
+
+    def forward(self, x):  # noqa: D102
+        return self.body(x).mean(dim=-1)
+
+
+def test_a_class_compiling_its_layers_is_refused_before_training(epochs):
+    """It trained, then every explain, evaluate and inspect call refused it,
+    advising compiled._orig_mod, which the user never held."""
+    clf = EEGNetClassifier(CompilesItsLayer, max_epochs=1, verbose=False)
+    match = "layer 'body' is compiled by torch.compile.*uncompiled"
+    with pytest.raises(TypeError, match=match):
+        clf.fit(epochs)
+    assert not hasattr(clf, "module_")
+
+
 class TakesFourAxes(torch.nn.Module):
     """A port of a Keras network: it expects (batch, 1, n_channels, n_times)."""
 

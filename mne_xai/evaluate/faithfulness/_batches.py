@@ -14,6 +14,7 @@ from ..._convert import (
     network_batches,
     refuse_array_of_either_order,
 )
+from ..._graph import full_float32
 from ..._network import reading_channels
 from ..._samples_read import samples_read
 from ...attribution import explain
@@ -157,7 +158,9 @@ def _evaluation_batches(
         None if attribution is None else attribution.batches(batch_size)
     )
     start = 0
-    with torch.inference_mode():
+    # Scored as explain explains: in full float32 whatever the caller's matmul
+    # precision (bfloat16 on some CPUs under "medium"), shortcuts or not.
+    with torch.inference_mode(), full_float32():
         scorer = None
         for batch in network_batches(estimator, inputs, batch_size, mesg):
             data = torch.from_numpy(batch).to(device)
