@@ -1309,7 +1309,8 @@ def test_curves_score_in_full_precision_whatever_the_callers(
 ):
     """Under torch.set_float32_matmul_precision("medium"), which runs float32
     matmuls in bfloat16 on CPUs that have it, deletion scores moved by up to
-    3e-4 where explain's maps and the predictions stayed exact."""
+    3e-4 where explain's maps and the predictions stayed exact (torch >= 2.9
+    sets it per backend)."""
     from mne_xai._graph import _precision_settings
 
     settings, seen = _precision_settings(), []
@@ -1327,16 +1328,17 @@ def test_curves_score_in_full_precision_whatever_the_callers(
         monkeypatch.setattr(
             _ClassScorer, scores, recording(getattr(_ClassScorer, scores))
         )
-    before = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("medium")
+    # torch.set_float32_matmul_precision("medium") sets this on CPUs.
+    matmul = torch.backends.mkldnn.matmul
+    before, matmul.fp32_precision = matmul.fp32_precision, "bf16"
     try:
         deletion_curve(
             linear_estimator, montage_epochs[:4], method="saliency", n_steps=4,
             shortcuts=shortcuts, random_state=0, verbose=False,
         )  # fmt: skip
-        assert torch.get_float32_matmul_precision() == "medium"
+        assert matmul.fp32_precision == "bf16"
     finally:
-        torch.set_float32_matmul_precision(before)
+        matmul.fp32_precision = before
     assert seen and all(state == {True} for state in seen)
 
 
