@@ -182,7 +182,7 @@ _CURVE_NOTES = """
         ``fractions`` (n_steps + 1,): the fraction of features (or channels)
         {what} at each step, of those the network reads; ``scores`` (n_epochs, n_steps + 1): the target
         logit at each step; ``aopc`` (n_epochs,): the area over the
-        perturbation curve {aopc}; ``target`` (n_epochs,): the index in
+        perturbation curve (see Notes); ``target`` (n_epochs,): the index in
         ``estimator.classes_`` of the class scored. ``to_frame()`` gives one
         row per epoch and step.
 
@@ -201,6 +201,8 @@ _CURVE_NOTES = """
     per epoch, evaluated together. With ``"most_relevant_first"`` a faithful
     attribution gives a large AOPC; ``"least_relevant_first"`` gives the
     complementary test, where a faithful attribution gives a small one.
+
+{aopc}
 
     Samples the network never reads (outside the windows of a
     :class:`~mne_xai.CroppedClassifier` with ``tmin``/``tmax``, the end of an
@@ -372,9 +374,18 @@ def insertion_curve(
 
 deletion_curve.__doc__ += _CURVE_NOTES.format(
     what="removed",
-    aopc="(mean over steps of the score's drop from the intact epoch)",
+    aopc="""\
+    The AOPC is the score's drop from the intact epoch averaged over the
+    ``n_steps + 1`` points of the curve, the intact epoch's (zero) included,
+    as Samek et al. define it: :math:`\\frac{1}{L+1}\\sum_{k=0}^{L} f(x_0) -
+    f(x_k)` with :math:`L` = ``n_steps``. Averaged over the removals alone
+    (Quantus' ``PixelFlipping`` gives the curve without its first point), it
+    is ``(n_steps + 1) / n_steps`` times larger.""",
 )
 insertion_curve.__doc__ += _CURVE_NOTES.format(
     what="inserted",
-    aopc="(mean over steps of the score's rise from the baseline)",
+    aopc="""\
+    The AOPC is the score's rise from the baseline averaged over the
+    ``n_steps + 1`` points of the curve, the baseline's (zero) included: not
+    the area under the curve of probabilities of Petsiuk et al.""",
 )
