@@ -8,6 +8,7 @@ The statistics of the training data become buffers of the network, so that
 
 import hashlib
 import inspect
+import re
 from contextlib import contextmanager
 
 import numpy as np
@@ -292,7 +293,24 @@ def _build(module, statistics, shapes, module_params, instantiate):
             )
         # A module__input_scale of the user's is their own scaling: kept alone.
         factors_outside &= "input_scale" not in module_params
-        network = instantiate(module, kwargs)
+        try:
+            network = instantiate(module, kwargs)
+        except (RuntimeError, IndexError) as err:
+            # braindecode's networks run a forward pass in their constructor
+            # (Labram's reshape to its 200-sample patches): torch's words
+            # alone named none of the shapes the estimator built it with.
+            # A constructor's own checks (ValueError, TypeError) say theirs.
+            advice = _shape_advice(err, shapes) or (
+                "Fit on data of the shapes it was made for (e.g. epochs of the "
+                "length its kernels or patches need), or set its arguments with "
+                "module__<name>=<value>."
+            )
+            raise ValueError(
+                f"{module.__name__} failed to build with the arguments the "
+                f"estimator gives it ({_arguments_text(kwargs)}: the training "
+                f"data's shapes and the module__ parameters): "
+                f"{str(err).rstrip('.')}. {advice}"
+            ) from err
         check_hookable(network)  # a class may compile its layers
         # A constructor that names input_scale uses it; one that only takes
         # **kwargs may drop it, and then the data must be scaled outside.
@@ -351,6 +369,93 @@ def _check_required_arguments(module_class, kwargs):
         )
 
 
+def _arguments_text(kwargs):
+    """Write a network's constructor arguments for a message, long values by length.
+
+    ``chs_info`` (a dict per channel) and per-channel factors would bury the
+    shapes the message is about.
+    """
+
+    def text(value):
+        if isinstance(value, list | tuple | np.ndarray | Tensor) and len(value) > 4:
+            return f"<{type(value).__name__} of {len(value)}>"
+        if isinstance(value, np.generic):
+            value = value.item()  # np.float64(128.0) reads as 128.0
+        return repr(value)
+
+    return ", ".join(f"{name}={text(value)}" for name, value in kwargs.items())
+
+
+#: torch's words where an input is shorter than a kernel or a pooling window
+#: (or a padding, an unfolding into windows) of a network.
+_TOO_SHORT = re.compile(
+    r"Kernel size can't be greater than actual input size|Output size is too small"
+    r"|Invalid computed output size|Padding size should be less than"
+    r"|maximum size for tensor at dimension"
+)
+#: torch's words where an input has another number of axes than a layer
+#: takes (batch norm, convolutions, permutations, indexing of an axis).
+_OTHER_RANK = re.compile(
+    r"\d+D \(unbatched\) or \d+D \(batched\) input|expected \d+D (or \d+D )?input"
+    r"|number of dimensions|Dimension out of range|values to unpack \(expected \d"
+)
+
+
+def _shape_advice(err, shapes, probe_shape=None):
+    """Return what to do about a network that fails on the estimators' input.
+
+    The axis a port of a Keras model lacks is advised only where torch speaks
+    of the input's rank: it was advised for every failure, also where a
+    kernel of 421 samples met epochs of 256 (braindecode's HybridNet at 128
+    Hz), which no axis mends.
+
+    Parameters
+    ----------
+    err : Exception
+        The network's error.
+    shapes : dict
+        The shapes of :func:`build_network`.
+    probe_shape : tuple of int | None
+        The shape of the input that failed, if the estimators made it: a
+        Conv2d reads a 3-d tensor as one unbatched epoch, and torch then
+        speaks of the channels of ``input[1, 2, 22, 256]``, of the batch's
+        size, where a layer taking other channels speaks of
+        ``input[2, 22, 256]``.
+
+    Returns
+    -------
+    advice : str
+        A sentence, or empty where torch's words say nothing of the shape.
+    """
+    message = str(err)
+    if _TOO_SHORT.search(message):
+        return (
+            f"The epochs ({shapes['n_times']} samples at {shapes['sfreq']:g} Hz) "
+            "are too short for the network: a kernel or window of it is longer "
+            "than the time that reaches it. Fit on longer epochs, or build it "
+            "with shorter kernels."
+        )
+    # The input a convolution read, in torch's words of channels it lacks.
+    read = re.search(r"expected input\[([\d, ]+)\] to have (\d+) channels", message)
+    read_shape = tuple(map(int, read.group(1).split(", "))) if read else None
+    if _OTHER_RANK.search(message) or (
+        probe_shape is not None and read_shape == (1, *probe_shape)
+    ):
+        return (
+            "If it was written for (batch, 1, n_channels, n_times), as ports of "
+            "Keras models are, add that axis in its forward (x.unsqueeze(1))."
+        )
+    if probe_shape is not None and read_shape == probe_shape:
+        # No axis is missing: the layer takes other channels (braindecode's
+        # AttnSleep reads one).
+        return (
+            f"A layer reading the input takes {read.group(2)} channel(s) where the "
+            f"epochs have {shapes['n_channels']}: pick the channels it was written for "
+            "(epochs.pick), or build it for these."
+        )
+    return ""
+
+
 def _check_logits(network, shapes):
     """Refuse a network that does not return one logit per class for each epoch.
 
@@ -378,13 +483,13 @@ def _check_logits(network, shapes):
     try:
         with torch.no_grad():
             output = network(probes)
-    except RuntimeError as err:
+    # torch's errors of the input's rank come as all three: batch norm's
+    # "expected 4D input (got 3D input)" and "Dimension out of range" too.
+    except (RuntimeError, ValueError, IndexError) as err:
         raise ValueError(
             f"The network failed on two epochs of shape {tuple(probes.shape)} "
             "(batch, n_channels, n_times), the input the estimators give it: "
-            f"{err}. If it was written for (batch, 1, n_channels, n_times), as "
-            "ports of Keras models are, add that axis in its forward "
-            "(x.unsqueeze(1))."
+            f"{err}. {_shape_advice(err, shapes, tuple(probes.shape))}".rstrip()
         ) from err
     finally:
         network.train(was_training)

@@ -1,6 +1,7 @@
 """Class activation maps and FullGrad: captum, hand-computed values, invariants."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -617,6 +618,24 @@ def test_the_time_grid_follows_ceil_mode_pooling(n_times, kernel, stride, paddin
     calls = trace_layers(net, torch.randn(1, 2, n_times))
     grid = time_grid(calls, "1")
     assert grid.step == stride and grid.first_center == (kernel - 1) / 2 - padding
+
+
+@pytest.mark.parametrize(
+    ("padding", "words"),
+    [((2, 1), "pads time (padding (2, 1)), to 35"), ((-1, 0), "crops time (padding")],
+    ids=["pad", "crop"],
+)
+def test_a_padding_layer_is_refused_by_its_padding(padding, words):
+    """USleep's ConstantPad1d was refused for "its window over the 1 time samples
+    it receives", which a padding layer does not have."""
+    net = nn.Sequential(
+        nn.Conv1d(2, 3, 3, padding=1), nn.ConstantPad1d(padding, 0.0), nn.ReLU()
+    )
+    calls = trace_layers(net, torch.randn(1, 2, 32))
+    with pytest.raises(ValueError, match=re.escape("'1' (ConstantPad1d) ")) as error:
+        time_grid(calls, "2")
+    message = str(error.value)
+    assert words in message and "window over" not in message
 
 
 def test_full_grad_leaves_out_a_convolution_head_as_a_dense_one():

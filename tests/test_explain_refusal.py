@@ -729,6 +729,44 @@ def test_deeplift_refuses_softmax(method):
         _attribute(method, _untrained(MapSoftmax))
 
 
+class Recurrent(nn.Module):
+    """A temporal convolution, then a bidirectional LSTM over time, as
+    braindecode's DeepSleepNet: the LSTM returns its outputs and its states."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq=128.0):
+        super().__init__()
+        self.conv = nn.Conv1d(n_channels, 4, 5, padding=2)
+        self.elu = nn.ELU()
+        self.bilstm = nn.LSTM(4, 4, batch_first=True, bidirectional=True)
+        self.classifier = nn.Linear(8, n_classes)
+
+    def forward(self, x):
+        tokens, _ = self.bilstm(self.elu(self.conv(x)).transpose(1, 2))
+        return self.classifier(tokens.mean(dim=1))
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_names_the_lstm_it_has_no_rule_for(method):
+    """DeepLIFT refused the LSTM's recurrence as "the operation 'mkldnn_rnn_layer'
+    (MkldnnRnnLayerBackward0) called in forward", and listed the class activation
+    maps and full_grad as methods that may apply, which refuse the LSTM too."""
+    module = _untrained(Recurrent)
+    with pytest.raises(ValueError, match=r"in module 'bilstm' \(LSTM\)") as error:
+        _attribute(method, module)
+    message = str(error.value)
+    assert "called in forward" not in message
+    # What the message says of every method without rules holds.
+    valid = _valid_methods(message)
+    assert {"saliency", "integrated_gradients", "occlusion"} <= valid
+    for other in valid:
+        assert torch.isfinite(_attribute(other, module)).all(), other
+    excluded = re.search(r"layer by layer \(([^)]*)\) cannot", message).group(1)
+    assert {"full_grad", "grad_cam"} <= set(excluded.split(", "))
+    for other in excluded.split(", "):
+        with pytest.raises(ValueError, match="one tensor to one tensor|FullGrad"):
+            _attribute(other, module)
+
+
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
 def test_deeplift_refuses_maps_that_miss_summation_to_delta(method, monkeypatch):
     """The last guard, for a rule that no check foresaw: here the overlapping

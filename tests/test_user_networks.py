@@ -34,6 +34,7 @@ from mne_xai.evaluate import (
 )
 from mne_xai.inspect import layer_activations, learn_patterns, maximize_activation
 from mne_xai.models import EEGNet, ScaledInput
+from mne_xai.models._base import TooShortError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
 
@@ -898,6 +899,80 @@ def test_network_failing_on_the_input_shape_says_what_it_was_given(epochs):
         ValueError, match=r"two epochs of shape \(2, .*\(x.unsqueeze\(1\)\)"
     ):
         clf.fit(epochs)
+
+
+class TemporalKernel(nn.Module):
+    """A temporal convolution over ``n_inputs`` channels (all the epochs' by
+    default), its kernel ``kernel`` samples long."""
+
+    def __init__(self, n_channels, n_classes, kernel=5, n_inputs=None):
+        super().__init__()
+        self.conv = nn.Conv1d(n_inputs or n_channels, n_classes, kernel)
+
+    def forward(self, x):  # noqa: D102
+        return self.conv(x).mean(dim=-1)
+
+
+@pytest.mark.parametrize(
+    ("params", "advice"),
+    [
+        ({"kernel": 400}, r"The epochs \(280 samples at 80 Hz\) are too short"),
+        ({"n_inputs": 1}, r"takes 1 channel\(s\) where the epochs have 64"),
+    ],
+    ids=["kernel_longer_than_epochs", "one_channel"],
+)
+def test_network_failing_otherwise_than_on_the_rank_is_not_told_to_add_an_axis(
+    epochs, params, advice
+):
+    """Any failure was told "add that axis in its forward (x.unsqueeze(1))": also
+    braindecode's HybridNet, whose kernel of 421 samples torch said "can't be
+    greater than actual input size" of 2 s at 128 Hz, and AttnSleep, which reads
+    one channel ("expected input[2, 16, 3000] to have 1 channels")."""
+    params = {f"module__{name}": value for name, value in params.items()}
+    clf = EEGNetClassifier(TemporalKernel, **params, max_epochs=1, verbose=False)
+    with pytest.raises(ValueError, match=advice) as error:
+        clf.fit(epochs)
+    assert "unsqueeze" not in str(error.value)
+
+
+class PatchedInConstructor(nn.Module):
+    """Epochs cut in patches of 200 samples, checked by a forward pass in the
+    constructor, as braindecode's Labram does."""
+
+    def __init__(
+        self, n_chans, n_outputs, n_times, sfreq, chs_info=None, patch_size=200
+    ):
+        super().__init__()
+        self.n_chans, self.patch_size = n_chans, patch_size
+        self.readout = nn.Linear(patch_size, n_outputs)
+        with torch.no_grad():
+            self(torch.zeros(1, n_chans, n_times))
+
+    def forward(self, x):  # noqa: D102
+        patches = x.view(x.shape[0], self.n_chans, -1, self.patch_size)
+        return self.readout(patches).mean(dim=(1, 2))
+
+
+def test_network_failing_in_its_constructor_says_what_it_was_given(epochs):
+    """torch's "shape '[1, 16, 1, 200]' is invalid for input of size 4096" came
+    out of fit alone, from Labram's constructor, naming none of the shapes."""
+    clf = EEGNetClassifier(PatchedInConstructor, max_epochs=1, verbose=False)
+    match = (
+        r"PatchedInConstructor failed to build with the arguments .*\(n_chans=64, "
+        r"n_outputs=2, n_times=280, sfreq=80.0, chs_info=<list of 64>: .* "
+        r"shape '\[1, 64, -1, 200\]' is invalid for input of size 17920"
+    )
+    with pytest.raises(ValueError, match=match) as error:
+        clf.fit(epochs)
+    assert isinstance(error.value.__cause__, RuntimeError)
+    # With patches that divide the epochs, it builds and trains.
+    clf.set_params(module__patch_size=140).fit(epochs)
+    # A constructor's own check is its own error, said once (callers catch
+    # TooShortError to say it in their terms).
+    with pytest.raises(TooShortError, match="^EEGNet pools time by") as error:
+        short = epochs.copy().crop(epochs.tmin, epochs.tmin + 0.2)
+        EEGNetClassifier(max_epochs=1, verbose=False).fit(short)
+    assert "failed to build" not in str(error.value)
 
 
 class NeedsWidth(nn.Module):

@@ -16,6 +16,7 @@ from .._graph import (
     ANY_CONVOLUTION,
     DENSE,
     NONLINEARITIES,
+    PADDING,
     SLIDING_WINDOWS,
     foreign_parameter_free,
     input_gradient,
@@ -116,20 +117,47 @@ def time_grid(calls, layer):
 
 
 def _unaligned(layer, call, verb, tensor, n_layer_times):
-    expected = (
-        f"where the layers before it leave {n_layer_times} time samples"
-        if verb == "receives"
-        else f"where its window over the {call.input.shape[-1]} time samples it "
-        f"receives gives {n_layer_times}"
-    )
-    return ValueError(
+    """Return the error for a call whose time axis leaves the grid of ``layer``.
+
+    A padding layer has no window to blame: "its window over the 1 time
+    samples it receives gives 1" was said of USleep's ``ConstantPad1d``,
+    which padded them to 3. It is told apart, with its padding.
+    """
+    start = (
         f"Cannot place the samples of layer {layer!r} on the input's times: "
         f"{call.name!r} ({type(call.module).__name__}) {verb} shape "
-        f"{tuple(tensor.shape)} {expected}, on the last axis. Time moved to "
+        f"{tuple(tensor.shape)}"
+    )
+    advice = (
+        "Choose a layer before it, or a gradient method (e.g. "
+        "integrated_gradients or saliency)."
+    )
+    n_received = call.input.shape[-1]
+    if verb == "returns" and isinstance(call.module, PADDING):
+        change = "pads" if tensor.shape[-1] > n_received else "crops"
+        return ValueError(
+            f"{start}: it {change} time (padding {call.module.padding}), to "
+            f"{tensor.shape[-1]} samples on the last axis from the {n_received} "
+            "it receives. The time grid follows the padding of convolution and "
+            f"pooling windows, not that of a padding layer. {advice}"
+        )
+    if verb == "receives":
+        expected = f"where the layers before it leave {n_layer_times} time samples"
+    elif isinstance(call.module, SLIDING_WINDOWS):
+        expected = (
+            f"where its window over the {n_received} time samples it receives "
+            f"gives {n_layer_times}"
+        )
+    else:
+        expected = (
+            f"from the {n_received} time samples it receives, which a layer other "
+            "than a window is taken to keep"
+        )
+    return ValueError(
+        f"{start} {expected}, on the last axis. Time moved to "
         "another axis, changed in a way other than a convolution or pooling "
         "window, or runs through parallel branches (as in inception modules), "
-        "which the time grid does not follow. Choose a layer before it, or a "
-        "gradient method (e.g. integrated_gradients or saliency)."
+        f"which the time grid does not follow. {advice}"
     )
 
 

@@ -639,21 +639,44 @@ def _forward_with_layer_nodes(module, inputs, layers):
     steps : list of (str, list of torch.Tensor)
         The step functions called (see :data:`_STEP_FUNCTIONS`), each with
         its tensor arguments.
+    made : dict of Node -> (torch.nn.Module, bool)
+        For each node a call made, the innermost layer that made it, and
+        whether that call mapped one tensor to one tensor.
     """
-    calls, pending = {}, []
+    calls, made, pending = {}, {}, []
 
-    def before(layer, layer_inputs):
+    def before(layer, layer_inputs, layer_kwargs):
         # Taken before the call: an in-place layer gives its input its own node.
-        pending.append([getattr(tensor, "grad_fn", None) for tensor in layer_inputs])
+        sources = [getattr(tensor, "grad_fn", None) for tensor in layer_inputs]
+        # Keyword arguments bound the call's nodes too: a layer called as
+        # attention(query=x, key=x, value=x) would claim the graph below it.
+        given = {tensor.grad_fn for tensor in _tensors(layer_kwargs)}
+        pending.append((sources, given.union(sources)))
 
     def after(layer, layer_inputs, output):
-        sources = pending.pop()
+        sources, given = pending.pop()
         node = getattr(output, "grad_fn", None)
         # A layer returning its input (dropout in evaluation mode) adds no node.
         if node is not None and node not in sources:
             calls[node] = (layer, sources)
+        # Every node the call made, down to what it was given, so that an
+        # operation refused inside a layer is named by it: nn.LSTM's
+        # recurrence lies under its output's own node, and as an operation
+        # "called in forward" it named nothing the user wrote. Inner layers
+        # return first, so a node keeps the innermost one.
+        one_to_one = len(layer_inputs) == 1 and isinstance(output, torch.Tensor)
+        stack = [tensor.grad_fn for tensor in _tensors(output)]
+        while stack:
+            inner = stack.pop()
+            # Leaves (parameters, the input) were not made by the call.
+            if inner in given or inner in made or hasattr(inner, "variable"):
+                continue
+            made[inner] = (layer, one_to_one)
+            stack.extend(_children(inner))
 
-    handles = [layer.register_forward_pre_hook(before) for layer in layers]
+    handles = [
+        layer.register_forward_pre_hook(before, with_kwargs=True) for layer in layers
+    ]
     handles += [layer.register_forward_hook(after) for layer in layers]
     try:
         with torch.enable_grad(), _StepFunctionRecorder() as steps:
@@ -661,7 +684,7 @@ def _forward_with_layer_nodes(module, inputs, layers):
     finally:
         for handle in handles:
             handle.remove()
-    return logits, calls, steps.calls
+    return logits, calls, steps.calls, made
 
 
 def _adds_a_constant(node, depending):
@@ -820,7 +843,7 @@ def check_computation(
     names = {layer: name for name, layer in named_layers(module)}
     # Leaf modules are recorded too, to say which one computes a refused node.
     inputs = inputs[:1].detach().requires_grad_()
-    logits, calls, steps = _forward_with_layer_nodes(
+    logits, calls, steps, made = _forward_with_layer_nodes(
         module, inputs, layers | set(names)
     )
     if logits.grad_fn is None:
@@ -853,6 +876,7 @@ def check_computation(
                 "next layer's bias) added to a tensor that depends on the input"
             )
         if problem is not None:
+            layer, one_to_one = made.get(node, (None, True))
             where = (
                 " called in forward"
                 if layer is None
@@ -869,7 +893,7 @@ def check_computation(
             raise ValueError(
                 f"{method} has no rule for {problem}{where}, so it cannot explain "
                 f"this network (its map would follow the plain gradient there).{as_module} "
-                f"{other_methods_note()}"
+                f"{other_methods_note(layerwise=one_to_one)}"
             )
 
 

@@ -318,15 +318,40 @@ def methods_without_rules():
     return [name for name in list_methods() if not _METHODS[name].propagation_rules]
 
 
-def other_methods_note():
+def other_methods_note(layerwise=True):
     """Return the sentence naming the methods left to a user whose network a rule refuses.
 
     Each of those methods checks the network in turn (the CAMs refuse some
     layouts), hence "may apply".
+
+    Parameters
+    ----------
+    layerwise : bool
+        Whether the methods without rules that follow the network layer by
+        layer (the class activation maps, ``full_grad``) may apply. False
+        where the refused operation runs in a layer that does not map one
+        tensor to one tensor (``nn.LSTM``), which they cannot pass: naming
+        them sent the user to methods that refuse the same network.
+
+    Returns
+    -------
+    note : str
+        The sentence (two without ``layerwise``).
     """
+    names = methods_without_rules()
+    if layerwise:
+        return (
+            "Methods without per-layer rules may apply to this network (each "
+            f"checks it in turn): {', '.join(names)}."
+        )
+    following = [name for name in names if _METHODS[name].layerwise]
     return (
-        "Methods without per-layer rules may apply to this network (each checks "
-        f"it in turn): {', '.join(methods_without_rules())}."
+        "The methods that follow the network layer by layer "
+        f"({', '.join(following)}) cannot explain it either: they cannot pass a "
+        "layer that does not map one tensor to one tensor. Methods of the whole "
+        "network's gradient or output may apply to this network "
+        "(each checks it in turn): "
+        f"{', '.join(name for name in names if name not in following)}."
     )
 
 

@@ -110,7 +110,7 @@ def _feeding_rectifiers(network, inputs, layers):
     ``Chomp1d``, copies included).
     """
     rectifiers = {layer for layer in network.modules() if isinstance(layer, RECTIFIERS)}
-    _, calls, _ = _forward_with_layer_nodes(
+    _, calls, _, _ = _forward_with_layer_nodes(
         network, inputs[:1].detach().requires_grad_(), set(layers) | rectifiers
     )
     outputs = {node: layer for node, (layer, _) in calls.items() if layer in layers}
