@@ -377,6 +377,31 @@ class Conv1dNet(nn.Module):
         return self.classifier(self.flatten(self.pool(hidden)))
 
 
+class LogVarianceNet(nn.Module):
+    """A convolution read through its log-variance over time (FBCSP-like)."""
+
+    def __init__(self, n_channels=5):
+        super().__init__()
+        self.conv = nn.Conv1d(n_channels, 4, 9, padding=4)
+        self.classifier = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.classifier(torch.log(self.conv(x).var(dim=-1) + 1e-3))
+
+
+def test_grad_cam_refuses_weights_that_cancel_out():
+    """The gradient of a variance averages to zero over time: Grad-CAM's
+    weights were float32 residue (1e-8 of the gradient), and the map rounding
+    noise, drawn as a confident map."""
+    torch.manual_seed(0)
+    net = LogVarianceNet().eval()
+    inputs, target = torch.randn(N_EPOCHS, 5, 32), torch.tensor([0, 1, 1])
+    with pytest.raises(ValueError, match="weights.*cancel out.*Use layer_cam"):
+        get_method("grad_cam")(net).attribute(inputs, target)
+    maps = get_method("layer_cam")(net).attribute(inputs, target)
+    assert maps.abs().amax() > 0
+
+
 class Wrapped(nn.Module):
     """A wrapper, as a CroppedClassifier's or ScaledInput's: names get "module."."""
 

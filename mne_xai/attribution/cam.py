@@ -139,6 +139,11 @@ class GradCAM(_GradientCAM):
     one per input sample in InterpretableCNN), interpolated linearly between
     the receptive-field centers of the layer's samples.
 
+    A network that reads the layer through its variance or power over time
+    (log-variance features) has gradients there that average to zero: the
+    weights vanish, the map would be rounding noise, and the method refuses,
+    advising Layer-CAM or Grad-CAM++, which weigh each sample's gradient.
+
     References
     ----------
     .. footbibliography::
@@ -148,7 +153,39 @@ class GradCAM(_GradientCAM):
 
     def _combine(self, activations, gradients):
         weights = gradients.mean(dim=(2, 3), keepdim=True)
+        _check_weights_hold(weights, gradients)
         return (weights * activations).sum(dim=1)
+
+
+#: Below this fraction of the gradient's mean magnitude, Grad-CAM's weights
+#: are rounding residue: float32 means of gradients that cancel exactly come
+#: out near 1e-8 of it, where weights of networks that read a layer's level
+#: are of the order of the gradient itself.
+_VANISHING_WEIGHTS = 1e-5
+
+
+def _check_weights_hold(weights, gradients):
+    """Refuse Grad-CAM weights that cancel out to rounding residue.
+
+    A network reading the layer through its variance or power over time (the
+    log-variance features of FBCSP-like networks) has gradients on it that
+    average to exactly zero over time: the true Grad-CAM map is zero, and the
+    float32 one is rounding noise, which figures scale up to a confident map.
+    """
+    magnitude = gradients.abs().mean(dim=(1, 2, 3))
+    largest = weights.abs().amax(dim=(1, 2, 3))
+    cancelled = (largest <= _VANISHING_WEIGHTS * magnitude) & (magnitude > 0)
+    if cancelled.any():
+        raise ValueError(
+            "Grad-CAM's weights, the target logit's gradient averaged over the "
+            "layer's samples, cancel out at the layer explained (at most "
+            f"{float(largest[cancelled].max() / magnitude[cancelled].min()):.1g} "
+            "of the gradient's mean magnitude): the network reads that layer "
+            "through its variance or power over time, whose gradient averages to "
+            "zero, and the map would be rounding noise. Use layer_cam or "
+            "grad_cam_plus_plus, which weigh each sample's gradient, a gradient "
+            "method, or another layer (layer=)."
+        )
 
 
 @register_method
