@@ -94,6 +94,51 @@ def test_deeplift_applies_rescale_rule_at_elu():
     torch.testing.assert_close(attribution.flatten(1), expected, rtol=1e-4, atol=1e-6)
 
 
+class _Copy(nn.Module):
+    """An identity that returns a new tensor (``x * 1``)."""
+
+    def forward(self, x):  # noqa: D102
+        return x * 1
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [nn.ReLU, nn.ReLU],
+        [nn.ELU, lambda: nn.Dropout(0.25), nn.ELU],
+        [lambda: nn.MaxPool1d(2), nn.ELU],
+        [nn.SiLU, nn.Tanh],
+    ],
+)
+def test_deeplift_chains_the_rules_of_layers_in_a_row(layers):
+    """Where one rule layer's output was the next one's input, captum's hooks
+    passed the plain gradient and the map missed f(x) - f(baseline): such
+    networks were refused (blaming in-place operations), though the same
+    function with an identity in between ran."""
+    torch.manual_seed(0)
+
+    def network(separated):
+        torch.manual_seed(1)
+        body = [layer() for layer in layers]
+        if separated:
+            body = [part for layer in body for part in (layer, _Copy())]
+        return nn.Sequential(
+            nn.Conv1d(4, 3, 5, padding=2), *body, nn.Flatten(), nn.LazyLinear(2)
+        )
+
+    inputs, target = torch.randn(N_EPOCHS, 4, 32), torch.tensor([0, 1, 1, 0])
+    maps = []
+    for separated in (False, True):
+        module = network(separated)
+        module(inputs)  # the lazy layer takes its size
+        maps.append(
+            get_method("deeplift")(module.eval()).attribute(
+                inputs.clone().requires_grad_(), target, baseline=torch.zeros(1, 4, 32)
+            )
+        )
+    torch.testing.assert_close(maps[0], maps[1], rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("method", ["deeplift", "deeplift_shap"])
 @pytest.mark.parametrize("first", [nn.ELU, lambda: nn.MaxPool1d(2)])
 def test_deeplift_explains_a_network_whose_first_layer_has_a_rule(method, first):

@@ -196,21 +196,23 @@ def _check_pooling_windows(module, method):
 
 @contextmanager
 def _running_captum(module):
-    """Run captum's DeepLift on ``module``: quiet, and max pooling fed a copy.
+    """Run captum's DeepLift on ``module``: quiet, and each layer with a rule fed a copy.
 
-    captum hooks a nonlinearity module and a max pooling that directly follows
-    it; the nonlinearity's hook then receives the plain gradient instead of the
-    multipliers of the max-pooling rule, and the map no longer sums to
-    ``f(x) - f(baseline)`` for baselines that are not constant. A copy of the
-    pooling's input (an identity in the forward pass) keeps the hooks apart.
-    captum also warns about its hooks at every call.
+    captum hooks the tensors a layer with a rule receives and returns; where
+    one such layer's output is the next one's input (ReLU then max pooling,
+    ELU then ELU, ELU then dropout, an identity in evaluation, then ELU), the
+    first layer's hook receives the plain gradient instead of the second's
+    multipliers, and the map no longer sums to ``f(x) - f(baseline)``: such
+    networks were refused. A copy of each such layer's input (an identity in
+    the forward pass) keeps the hooks apart. captum also warns about its hooks
+    at every call.
     """
     handles = [
         layer.register_forward_pre_hook(
             lambda _, args: tuple(arg.clone() for arg in args)
         )
         for layer in module.modules()
-        if isinstance(layer, MAX_POOLING)
+        if _has_rule(layer)
     ]
     try:
         with warnings.catch_warnings():
