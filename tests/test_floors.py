@@ -1,19 +1,71 @@
-"""The code paths of the oldest supported releases, simulated where possible."""
+"""The oldest supported releases: requirements/floors.txt, and their code paths.
 
+``make test-floors`` runs this file, with a few tests of other files, in an
+environment holding the floors; the simulations below run in every environment.
+"""
+
+import os
 import pickle
 import re
+from importlib import metadata
+from pathlib import Path
 
 import mne
 import numpy as np
 import pytest
 import torch
+from packaging.version import Version
 
 from mne_xai import EEGNetClassifier
 from mne_xai.attribution import explain_spectrum
 from mne_xai.datasets import _builtin_montage
 from mne_xai.viz import plot_band_topomaps
 
+ROOT = Path(__file__).parents[1]
 FAST = dict(max_epochs=3, batch_size=8, verbose=False, random_state=0)
+
+
+def _pyproject_floors():
+    """``{name: version}`` of pyproject.toml's dependencies, each ``name>=version``."""
+    text = (ROOT / "pyproject.toml").read_text()
+    # tomllib is Python 3.11+; the package supports 3.10.
+    listed = re.search(r"^dependencies = \[(.*?)^\]", text, re.M | re.S).group(1)
+    requirements = re.findall(r'"([^"]+)"', listed)
+    floors = dict(
+        re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)", requirement).groups()
+        for requirement in requirements
+    )
+    assert len(floors) == len(requirements)
+    return floors
+
+
+def _pinned_floors():
+    """``{name: version}`` of requirements/floors.txt, each ``name==version``."""
+    lines = (ROOT / "requirements" / "floors.txt").read_text().splitlines()
+    lines = [line.split("#")[0].strip() for line in lines]
+    pins = [
+        re.fullmatch(r"([A-Za-z0-9_.-]+)==([0-9.]+)", line) for line in lines if line
+    ]
+    assert all(pins), "requirements/floors.txt holds name==version lines only"
+    return dict(pin.groups() for pin in pins)
+
+
+def test_the_constraints_pin_the_floors_of_pyproject():
+    """A floor raised in one of the two files only would test another floor."""
+    assert _pinned_floors() == _pyproject_floors()
+
+
+def test_the_environment_holds_the_floors():
+    """make test-floors runs on the floors, not on newer releases."""
+    if not os.environ.get("MNE_XAI_FLOORS"):
+        pytest.skip("make test-floors sets MNE_XAI_FLOORS")
+    # torch is TORCH_SPEC's, the build the machines hold (see the Makefile).
+    floors = {
+        name: Version(version)
+        for name, version in _pinned_floors().items()
+        if name != "torch"
+    }
+    assert {name: Version(metadata.version(name)) for name in floors} == floors
 
 
 def _epochs(other="eog", n_epochs=40, seed=0):
