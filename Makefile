@@ -17,7 +17,7 @@ export MPLBACKEND ?= Agg
 
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint doc doc-full
+.PHONY: demo test test-floors lint doc doc-full
 
 $(BIN)/mne-xai: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,42 @@ demo: $(BIN)/mne-xai
 test: $(BIN)/mne-xai
 	$(BIN)/ruff check mne_xai tests benchmarks examples
 	$(BIN)/python -m pytest -q -n auto --durations=15
+
+# The oldest supported releases (requirements/floors.txt, pyproject's floors
+# pinned) in a second environment, and the tests of the APIs that broke at
+# older releases (pickling, check_is_fitted, spectra, log levels, pandas
+# tables, reading EEGBCI). torch stays TORCH_SPEC: its 2.1 floor is a multi-GB
+# download here, and tests/test_floors.py simulates torch<2.5 instead.
+FLOORS_VENV ?= .venv-floors
+FLOORS_BIN := $(FLOORS_VENV)/bin
+FLOORS_TESTS ?= tests/test_floors.py \
+	$(addprefix tests/test_estimators.py::test_, \
+		pickle_and_saved_params_give_identical_predictions sklearn_contract \
+		scikit_learn_tags_say_the_input_is_three_dimensional \
+		verbose_shows_progress_and_is_silent_otherwise \
+		rebuilding_a_part_of_a_fitted_network_follows_verbose \
+		unfitted_estimator_is_refused \
+		unfitted_estimator_is_refused_by_the_inspections \
+		labels_that_are_the_events_are_read_from_events \
+		class_weight_errors_name_the_fix) \
+	tests/test_explain_core.py::test_a_boolean_class_is_a_target \
+	tests/test_viz.py::test_topomaps_refuse_channels_without_positions \
+	tests/test_recordings.py::test_explain_recordings_gives_evokeds_and_a_table \
+	tests/test_datasets.py::test_eegbci_takes_one_run_as_an_int
+
+$(FLOORS_VENV)/.installed: pyproject.toml requirements/floors.txt
+	rm -rf $(FLOORS_VENV)
+	$(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_BIN)/pip install --quiet "$(TORCH_SPEC)"
+	grep -v '^torch==' requirements/floors.txt > $(FLOORS_VENV)/constraints.txt
+	$(FLOORS_BIN)/pip install --quiet -c $(FLOORS_VENV)/constraints.txt -e . \
+		pytest pytest-xdist filelock
+	$(FLOORS_BIN)/pip check
+	touch $@
+
+test-floors: $(FLOORS_VENV)/.installed
+	MNE_XAI_FLOORS=1 $(FLOORS_BIN)/python -m pytest -q \
+		-p no:cacheprovider --durations=10 $(FLOORS_TESTS)
 
 lint: $(BIN)/mne-xai
 	$(BIN)/ruff check mne_xai tests benchmarks examples

@@ -187,6 +187,19 @@ def _digests_of_older_checkpoints(module, state_dict, prefix, *args):
             state_dict[key] = getattr(module, name).clone()
 
 
+def _register_load_state_dict_pre_hook(network, hook):
+    """Run ``hook(module, state_dict, prefix, ...)`` before ``network`` loads a state.
+
+    The public ``register_load_state_dict_pre_hook`` came with torch 2.5; torch
+    2.1 to 2.4 (the package supports torch>=2.1) have only the private method,
+    which calls the hook the same way (module first) with ``with_module=True``,
+    and which torch keeps in later versions.
+    """
+    if hasattr(network, "register_load_state_dict_pre_hook"):
+        return network.register_load_state_dict_pre_hook(hook)
+    return network._register_load_state_dict_pre_hook(hook, with_module=True)
+
+
 def build_network(module, statistics, shapes, module_params, instantiate):
     """Build the network and store the training statistics in it.
 
@@ -340,8 +353,8 @@ def _build(module, statistics, shapes, module_params, instantiate):
     network.register_buffer(
         "training_class_counts", torch.as_tensor(statistics["class_counts"])
     )
-    network.register_load_state_dict_pre_hook(_digests_of_older_checkpoints)
-    network.register_load_state_dict_pre_hook(_scales_of_older_checkpoints)
+    for hook in (_digests_of_older_checkpoints, _scales_of_older_checkpoints):
+        _register_load_state_dict_pre_hook(network, hook)
     check_float32(network)
     _check_logits(network, shapes)
     return network

@@ -156,6 +156,18 @@ def spectrum_channels(info):
     return [info.ch_names[index] for index in picks]
 
 
+def _set_nave(spectrum, nave):
+    """Set the number of epochs averaged into ``spectrum``.
+
+    ``nave`` of MNE's spectra has a setter from mne 1.11 on, which sets
+    ``_nave``; before, the property could only be read.
+    """
+    if type(spectrum).nave.fset is not None:
+        spectrum.nave = nave
+    else:
+        spectrum._nave = nave
+
+
 def spectrum_array(data, info, freqs, *, trials=None, nave=None):
     """Return spectra as MNE's spectrum arrays, tied to their epochs.
 
@@ -185,7 +197,7 @@ def spectrum_array(data, info, freqs, *, trials=None, nave=None):
     info = info.copy()
     if data.ndim == 2:
         spectrum = SpectrumArray(data, info, freqs, verbose=False)
-        spectrum.nave = nave
+        _set_nave(spectrum, nave)
         return spectrum
     trials = trials or {}
     events, event_id = trials.get("events"), trials.get("event_id")

@@ -314,6 +314,28 @@ def _log_level(verbose):
     return verbose
 
 
+def at_log_level(verbose):
+    """Return :func:`mne.utils.use_log_level` for ``verbose``, None keeping MNE's level.
+
+    Until mne 1.13, ``use_log_level(None)`` set the level from
+    ``MNE_LOGGING_LEVEL`` (INFO when unset), so that ``verbose=None`` printed
+    the training after ``mne.set_log_level("warning")``; mne 1.13 keeps the
+    current level, as this does on every version.
+
+    Parameters
+    ----------
+    verbose : bool | str | int | None
+        The level (skorch's old 0 and 1 mapped, with a warning).
+
+    Returns
+    -------
+    context : mne.utils.use_log_level
+        The level for the block, MNE's own restored after it.
+    """
+    level = _log_level(verbose)
+    return use_log_level(logger.level if level is None else level)
+
+
 def at_own_log_level(method):
     """Run ``method`` at the estimator's ``verbose`` level (None: MNE's current one).
 
@@ -330,7 +352,7 @@ def at_own_log_level(method):
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        with use_log_level(_log_level(self.verbose)):
+        with at_log_level(self.verbose):
             return method(self, *args, **kwargs)
 
     return wrapper
@@ -363,6 +385,6 @@ def skorch_prints_logged(estimator):
     finally:
         lines = printed.getvalue().splitlines()
         if lines:
-            with use_log_level(_log_level(estimator.verbose)):
+            with at_log_level(estimator.verbose):
                 for line in lines:
                     logger.info(line)

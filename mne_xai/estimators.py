@@ -7,7 +7,7 @@ from functools import partial
 import mne
 import numpy as np
 import torch
-from mne.utils import _check_option, _validate_type, logger, use_log_level
+from mne.utils import _check_option, _validate_type, logger
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
 from sklearn.utils import check_random_state, resample
 from sklearn.utils.class_weight import compute_class_weight
@@ -60,7 +60,7 @@ from ._training import (  # noqa: F401
     MIN_TRAINING_STEPS,
     MaxNormConstraint,
     PlainPrintLog,
-    _log_level,
+    at_log_level,
     at_own_log_level,
     shifted_in_time,
     skorch_prints_logged,
@@ -229,7 +229,9 @@ def _class_weights(class_weight, classes, y, event_id=None):
                 f"classes {absent.tolist()} have no epoch there."
             )
     else:
-        unknown = [label for label in class_weight if label not in classes]
+        # A list: NumPy 1 warns that comparing a string with integers "failed".
+        known = classes.tolist()
+        unknown = [label for label in class_weight if label not in known]
         if unknown:
             named = {
                 name: event_id[name] for name in unknown if name in (event_id or {})
@@ -1688,7 +1690,7 @@ def log_at_level_of(estimator, message):
         What to log.
     """
     verbose = estimator.verbose if isinstance(estimator, _EEGClassifier) else None
-    with use_log_level(_log_level(verbose)):
+    with at_log_level(verbose):
         logger.info(message)
 
 

@@ -12,6 +12,7 @@ from mne_xai.attribution import (
     time_importance,
     zscore_attribution,
 )
+from mne_xai.datasets import _builtin_montage
 
 SFREQ = 100.0
 
@@ -175,7 +176,7 @@ def test_channel_importance_sums_over_the_window(attribution, absolute, tmin, tm
 def test_channel_importance_plots_as_topomap():
     epochs = _attribution_epochs(np.random.default_rng(1).random((4, 3, 20)))
     epochs.rename_channels(dict(zip(epochs.ch_names, ["C3", "Cz", "C4"], strict=True)))
-    epochs.set_montage("colin27_1020")
+    epochs.set_montage(_builtin_montage("1020"))
     evoked = channel_importance(epochs).average()
     fig = evoked.plot_topomap(times=evoked.times, scalings=1, units="a.u.", show=False)
     assert len(fig.axes) == 2  # the map and its colorbar

@@ -12,6 +12,7 @@ from mne_xai.attribution.spectral import (
     from_fourier,
     to_fourier,
 )
+from mne_xai.datasets import _builtin_montage
 from mne_xai.models import EEGNet, SpatialFirstEEGNet
 
 
@@ -243,7 +244,7 @@ def alpha_classifier():
     rng = np.random.default_rng(0)
     names = ["Fz", "C3", "Cz", "C4", "Pz", "O1", "Oz", "O2"]
     info = mne.create_info(names, 128.0, "eeg")
-    info.set_montage("colin27_1020")
+    info.set_montage(_builtin_montage("1020"))
     n_epochs, n_times = 80, 256
     times = np.arange(n_times) / info["sfreq"]
     X = 1e-5 * rng.standard_normal((n_epochs, len(names), n_times))

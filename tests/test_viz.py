@@ -10,6 +10,7 @@ from mne.viz import ui_events
 
 from mne_xai import explain, list_methods
 from mne_xai.attribution import channel_importance, explain_spectrum
+from mne_xai.datasets import _builtin_montage
 from mne_xai.report._maps import _outside_the_bands
 from mne_xai.viz import (
     _class_maps,
@@ -578,7 +579,9 @@ def test_topomaps_count_a_gradiometer_pair_once():
 @pytest.mark.parametrize("plot", list(_TOPOMAP_PLOTS))
 def test_topomaps_refuse_channels_without_positions(plot):
     """Maps without a montage failed with "No digitization points found"."""
-    with pytest.raises(ValueError, match=r"6 of the 6 .*set_montage\('colin27_1020'"):
+    # MNE 1.13 renamed standard_1020 to colin27_1020.
+    montage = _builtin_montage("1020")
+    with pytest.raises(ValueError, match=rf"6 of the 6 .*set_montage\('{montage}'"):
         _TOPOMAP_PLOTS[plot](_synthetic_maps(montage=False))
     # A channel the montage does not know would be drawn at a made-up place.
     unknown = ["Fz", "Cz", "Pz", "Oz", "C3", "XYZ"]

@@ -462,7 +462,13 @@ def _warn_if_also_event_codes(estimator, indices, event_id):
 
 
 def _is_index(value):
-    """Whether ``value`` is an integer (not a string, nor a float such as 2.0)."""
+    """Whether ``value`` is an integer (not a string, nor a float such as 2.0).
+
+    Booleans are not, as in MNE's "numeric": NumPy 2 refuses ``np.True_`` as an
+    index, and NumPy 1 takes it with a DeprecationWarning.
+    """
+    if isinstance(value, bool | np.bool_):
+        return False
     try:
         operator.index(value)
     except TypeError:
