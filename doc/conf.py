@@ -113,17 +113,35 @@ sphinx_gallery_conf = {
 }
 
 
-def _skip_metadata_request_setters(app, what, name, obj, skip, options):
-    """Leave out scikit-learn's generated ``set_*_request`` methods.
+#: skorch's extension points that the estimators override: skorch calls them
+#: inside fit and predict, a user does not, and their docstrings say how the
+#: override differs from skorch's.
+_SKORCH_HOOKS = {
+    "check_data",
+    "fit_loop",
+    "forward_iter",
+    "get_dataset",
+    "get_default_callbacks",
+    "get_iterator",
+    "get_split_datasets",
+    "initialize_criterion",
+    "initialize_module",
+    "train_step_single",
+}
 
-    scikit-learn adds them to every estimator for metadata routing; their
-    docstrings are scikit-learn's and link into its glossary.
+
+def _skip_framework_members(app, what, name, obj, skip, options):
+    """Leave out members that are the frameworks' rather than the user's.
+
+    scikit-learn adds ``set_*_request`` methods to every estimator for
+    metadata routing (their docstrings are scikit-learn's and link into its
+    glossary); skorch's hooks are listed in ``_SKORCH_HOOKS``.
     """
-    if re.fullmatch(r"set_\w+_request", name):
+    if re.fullmatch(r"set_\w+_request", name) or name in _SKORCH_HOOKS:
         return True
     return None
 
 
 def setup(app):
-    """Connect the handlers above."""
-    app.connect("autodoc-skip-member", _skip_metadata_request_setters)
+    """Connect the handler above."""
+    app.connect("autodoc-skip-member", _skip_framework_members)

@@ -677,7 +677,7 @@ class InputData:
         Returns
         -------
         maps : ndarray, shape (..., n_channels, n_times)
-            The same maps, in the order of :attr:`given_info`.
+            The same maps, in the order of ``given_info``.
         """
         order = self.given_order
         return maps if order is None else maps[..., order, :]

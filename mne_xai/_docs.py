@@ -164,6 +164,18 @@ X : mne.Epochs | list of mne.Epochs | array, shape (n_epochs, n_channels, n_time
     Data matching the training data in channels, rate and length. A torch
     tensor is read as an array."""
 
+docdict["network_forward"] = """\
+Parameters
+----------
+x : torch.Tensor, shape (batch, n_channels, n_times)
+    EEG in the unit the network was trained on (volts for the estimators'
+    networks: the input scale is part of the module).
+
+Returns
+-------
+logits : torch.Tensor, shape (batch, n_classes)
+    One logit per class; no softmax."""
+
 docdict["epochs_list_cv"] = """\
 In scikit-learn's cross-validation (``cross_val_score``,
     ``cross_val_predict``, searches) each Epochs of a list is one sample: the

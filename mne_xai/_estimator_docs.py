@@ -160,7 +160,7 @@ _PARAMETERS = """
         Shuffle the training epochs at every pass (torch's ``DataLoader``
         does not by default; epochs often come sorted by class or time).
     **kwargs
-        Any other :class:`skorch.NeuralNetClassifier` parameter, and
+        Any other :class:`skorch.classifier.NeuralNetClassifier` parameter, and
         ``module__<name>``, ``optimizer__<name>``, ``iterator_train__<name>``
         prefixed parameters.
 

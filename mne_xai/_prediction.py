@@ -130,7 +130,7 @@ class _ScoreMixin:
 class _PredictionMixin(_ScoreMixin):
     """Predict, score and adapt batch norm on Epochs or arrays.
 
-    Mixed into ``_EEGClassifier`` before :class:`skorch.NeuralNetClassifier`,
+    Mixed into ``_EEGClassifier`` before :class:`skorch.classifier.NeuralNetClassifier`,
     whose ``predict_proba`` and ``score`` it wraps; it reads the attributes
     that ``fit`` learns (``ch_names_``, ``info_``, ``n_channels_``, ...).
     """
@@ -186,8 +186,7 @@ class _PredictionMixin(_ScoreMixin):
         """Yield the network's outputs batch by batch, as skorch does.
 
         On the user's data (not skorch's own datasets of ``fit``), outputs
-        that are not finite are refused, naming their epochs: see
-        :func:`~mne_xai._convert.check_outputs_finite`.
+        that are not finite are refused, naming their epochs.
         """
         start = 0
         for outputs in super().forward_iter(X, training=training, device=device):

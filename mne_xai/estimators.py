@@ -638,7 +638,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         return self
 
     def save_params(self, *args, **kwargs):
-        """Save the network's parameters (see :meth:`skorch.NeuralNet.save_params`).
+        """Save the network's parameters (see :meth:`skorch.net.NeuralNet.save_params`).
 
         The network's buffers keep, beside its weights and what training
         learned from its data, the seed the next training draws from and
@@ -649,7 +649,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         Parameters
         ----------
         *args, **kwargs
-            As for :meth:`skorch.NeuralNet.save_params`.
+            As for :meth:`skorch.net.NeuralNet.save_params`.
         """
         if hasattr(getattr(self, "module_", None), "training_continuation"):
             # (Networks pickled before it was kept have none.)
@@ -810,7 +810,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         Parameters
         ----------
         *args, **kwargs
-            As for :meth:`skorch.NeuralNet.load_params`.
+            As for :meth:`skorch.net.NeuralNet.load_params`.
         """
         # Before initialize, skorch's own check failed on a missing attribute.
         self.check_is_fitted()
@@ -1086,7 +1086,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             on one side, so that overlapping windows of one trial cannot make
             the validation loss optimistic. Ignored otherwise.
         **fit_params
-            Passed to :meth:`skorch.NeuralNet.fit`.
+            Passed to :meth:`skorch.net.NeuralNet.fit`.
 
         Returns
         -------
@@ -1349,7 +1349,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             Every class label, required on the first call unless the
             estimator's ``classes`` parameter gives them.
         **fit_params
-            Passed to :meth:`skorch.NeuralNet.partial_fit`.
+            Passed to :meth:`skorch.net.NeuralNet.partial_fit`.
 
         Returns
         -------

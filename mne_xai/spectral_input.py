@@ -358,7 +358,7 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         -------
         spectra : ndarray, shape (n_epochs, n_channels, n_freqs)
             Power in dB (``10 * log10`` of the data's unit squared per Hz) at
-            :attr:`freqs_`.
+            ``freqs_``.
         """
         check_is_fitted(self, "freqs_")
         data, sfreq = self._input(X, ch_names=self.ch_names_, fitted_sfreq=self.sfreq_)

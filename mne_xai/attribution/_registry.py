@@ -62,16 +62,15 @@ class AttributionMethod(ABC):
     propagation_rules : bool
         Whether the method replaces the backward pass of some layers by rules
         of its own (guided backpropagation, LRP, DeepLIFT). Such a method
-        checks the network's computation with
-        :func:`~mne_xai.attribution._propagation.check_computation` and refuses
-        operations its rules do not handle; the others are valid for any
+        traces the network's computation (its layers and autograd's
+        operations) and refuses operations its rules do not handle; the others are valid for any
         differentiable network.
     differentiates : bool
         Whether the method differentiates the network (methods with
         propagation rules always do). Such a method is refused for a network
         that computes part of its output from the input out of autograd's
-        sight (see
-        :func:`~mne_xai.attribution._propagation.check_gradient_path`). True
+        sight (found by tracing autograd's graph of one epoch back to the
+        input). True
         unless the method says otherwise: one that only runs the network
         forward (occlusion, Score-CAM) sets it to False, so that a new method
         is checked unless it declares it needs no gradient.
@@ -252,12 +251,34 @@ class AttributionMethod(ABC):
 
     @classmethod
     def from_zero_of(cls, params=None):
-        """Return ``from_zero`` for ``params``, given as to :meth:`unit_of`."""
+        """Return ``from_zero`` for the values computed with ``params``.
+
+        Parameters
+        ----------
+        params : dict | None
+            The method's parameters, as given to :func:`mne_xai.explain`.
+
+        Returns
+        -------
+        from_zero : bool
+            See ``from_zero``.
+        """
         return cls.from_zero
 
     @classmethod
     def from_baseline_of(cls, params=None):
-        """Return ``from_baseline`` for ``params``, given as to :meth:`unit_of`."""
+        """Return ``from_baseline`` for the values computed with ``params``.
+
+        Parameters
+        ----------
+        params : dict | None
+            The method's parameters, as given to :func:`mne_xai.explain`.
+
+        Returns
+        -------
+        from_baseline : bool
+            See ``from_baseline``.
+        """
         return cls.from_baseline
 
     @classmethod
@@ -272,7 +293,7 @@ class AttributionMethod(ABC):
 
 
 def register_method(cls):
-    """Register an :class:`AttributionMethod` subclass under its ``name``.
+    """Register an :class:`~mne_xai.attribution.AttributionMethod` subclass under its ``name``.
 
     Parameters
     ----------

@@ -539,7 +539,7 @@ class GradientShap(AttributionMethod):
     This is the estimate of captum's ``GradientShap``, computed here because
     captum draws baselines and path positions from NumPy's global random
     state: each epoch's baseline, position and noise come from its own
-    generator (see :class:`AttributionMethod`), so ``random_state`` fixes them
+    generator (see :class:`~mne_xai.attribution.AttributionMethod`), so ``random_state`` fixes them
     whatever the batch.
 
     References

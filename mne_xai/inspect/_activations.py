@@ -327,21 +327,21 @@ class LayerActivations:
         Every axis but the first and last is flattened into units, named by
         their indices (``"3"``, or ``"3-0"`` for several axes), of type
         ``misc`` (not data channels: pass ``picks="misc"`` to ``average``
-        and the plotting methods); the last axis is time at :attr:`sfreq`.
+        and the plotting methods); the last axis is time at ``sfreq``.
 
         Returns
         -------
         epochs : mne.EpochsArray
             The activations with the epochs' events, event_id, metadata,
-            selection, drop log and annotations, their first time :attr:`tmin`.
+            selection, drop log and annotations, their first time ``tmin``.
 
         Notes
         -----
-        MNE starts epochs at a whole number of samples: given :attr:`tmin`,
+        MNE starts epochs at a whole number of samples: given ``tmin``,
         it would round it to ``1 / sfreq``, which at a pooled layer's rate
         (2.5 Hz) moves time by up to a sample (0.4 s), and could drop the
         last sample. The epochs are made at 0 s and their times then moved
-        to :attr:`tmin`. Saved to FIF, epochs keep the index of their first
+        to ``tmin``. Saved to FIF, epochs keep the index of their first
         sample only: read back, their times are rounded again.
         """
         if self.sfreq is None:

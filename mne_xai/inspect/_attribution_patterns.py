@@ -291,7 +291,7 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
 
     Returns
     -------
-    patterns : mne_xai.attribution.pattern.NetworkPatterns
+    patterns : mne_xai.inspect.NetworkPatterns
         The pattern of each layer (``patterns.patterns[name]``, shaped like
         the layer's weights), to pass as
         ``explain(estimator, epochs, "pattern_net", patterns=patterns)`` or

@@ -134,7 +134,7 @@ class PruningCurve:
         Returns
         -------
         fig : matplotlib.figure.Figure
-            One line per ranking, named with its area (see :attr:`area`);
+            One line per ranking, named with its area (see ``area``);
             the mean of the random orders with a band of one standard
             deviation either side; the accuracy of always predicting the most
             frequent class dashed.

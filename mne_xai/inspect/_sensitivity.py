@@ -112,7 +112,7 @@ class UnitSensitivity:
             ``phase_sensitivity`` summed over the bands (each band is
             perturbed alone, so the sums are the unit's response to the whole
             spectrum covered), their ``log_ratio`` and ``class`` by the rule
-            of :attr:`ratio`; ``band``, the band with the largest sum of both
+            of ``ratio``; ``band``, the band with the largest sum of both
             sensitivities, and ``band_class``, the unit's class in that band
             (missing, NaN, and ``"insensitive"`` for a unit that does not
             respond). The perturbation of a band spreads a little into its
@@ -159,7 +159,7 @@ class UnitSensitivity:
             labelled with the unit's class over all bands) and band
             (columns, labelled with their edges in Hz): red for amplitude,
             blue for phase; the lines on the colour bar mark the
-            classification threshold :attr:`ratio`.
+            classification threshold ``ratio``.
         """
         import matplotlib.pyplot as plt
         from mne.viz.utils import plt_show

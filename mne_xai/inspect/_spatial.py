@@ -314,8 +314,8 @@ def _channel_gains(module, layer, example):
 class SpatialPatterns:
     """The spatial filters of a network's units, their patterns and contributions.
 
-    Component ``i`` (time point ``i`` of :attr:`filters` and :attr:`patterns`,
-    row ``i`` of :attr:`ranking`) is the ``i``-th most contributing: the
+    Component ``i`` (time point ``i`` of ``filters`` and ``patterns``,
+    row ``i`` of ``ranking``) is the ``i``-th most contributing: the
     weights with which one unit of the spatial layer sums the channels of one
     of its input maps.
 

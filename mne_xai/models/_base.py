@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from .._checks import check_positive_int
+from .._docs import fill_doc
 
 # The published kernel lengths of EEGNet and InterpretableCNN are for 128 Hz data.
 REFERENCE_SFREQ = 128.0
@@ -200,5 +201,10 @@ class ScaledInput(nn.Module):
         self.module = module
         self.register_buffer("input_scale", input_scale_buffer(input_scale))
 
-    def forward(self, x):  # noqa: D102
+    @fill_doc
+    def forward(self, x):
+        """Scale ``x`` by ``input_scale`` and pass it through ``module``.
+
+        %(network_forward)s
+        """
         return self.module(x * self.input_scale)

@@ -175,8 +175,12 @@ class EEGNet(EEGModule):
         self.flatten = nn.Flatten()
         self.classifier = nn.Linear(F2 * (n_times // pool_length // 8), n_classes)
 
+    @fill_doc
     def forward(self, x):
-        """Map ``(batch, n_channels, n_times)`` to ``(batch, n_classes)`` logits."""
+        """Map ``(batch, n_channels, n_times)`` to ``(batch, n_classes)`` logits.
+
+        %(network_forward)s
+        """
         x = self._scale_input(x).unsqueeze(1)
         x = self.spatial_conv(self.temporal_bn(self.temporal_conv(x)))
         return _after_spatial_filters(self, self.spatial_bn(x))
@@ -377,8 +381,12 @@ class SpatialFirstEEGNet(nn.Module):
             setattr(self, name, getattr(network, name))
         self.eval()
 
+    @fill_doc
     def forward(self, x):
-        """Map ``(batch, n_channels, n_times)`` to ``(batch, n_classes)`` logits."""
+        """Map ``(batch, n_channels, n_times)`` to ``(batch, n_classes)`` logits.
+
+        %(network_forward)s
+        """
         self._check_input(x)
         x = self.temporal_filter(self.spatial_filter(x)).unsqueeze(2)
         return _after_spatial_filters(self, x)

@@ -114,8 +114,12 @@ class InterpretableCNN(EEGModule):
         weight[: len(filters), 0, :, 0] = weight.new_tensor(filters)
         bias[: len(filters)] = 0
 
+    @fill_doc
     def forward(self, x):
-        """Map ``(batch, n_channels, n_times)`` to ``(batch, n_classes)`` logits."""
+        """Map ``(batch, n_channels, n_times)`` to ``(batch, n_classes)`` logits.
+
+        %(network_forward)s
+        """
         x = self._scale_input(x).unsqueeze(1)
         x = self.relu(self.depthwise_conv(self.pointwise_conv(x)))
         x = self.global_pool(self.batch_norm(x))

@@ -47,7 +47,7 @@ class RecordingResults(dict):
         Returns
         -------
         results : RecordingResults
-            The same results, with the same :attr:`id_name`.
+            The same results, with the same ``id_name``.
         """
         return type(self)(self, id_name=self.id_name)
 
@@ -64,7 +64,7 @@ class RecordingResults(dict):
         -------
         table : pandas.DataFrame
             The tables of the recordings, stacked in input order, with the
-            recording id in a first column named :attr:`id_name`.
+            recording id in a first column named ``id_name``.
         """
         tables = []
         for recording_id, result in self.items():

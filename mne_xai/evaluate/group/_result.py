@@ -162,7 +162,7 @@ class RelevanceClusterTestResult:
         Returns
         -------
         table : pandas.DataFrame
-            Columns ``cluster`` (index into :attr:`clusters`), ``p_value``,
+            Columns ``cluster`` (index into ``clusters``), ``p_value``,
             ``significant``, ``tmin`` and ``tmax`` (first and last sample time
             in the cluster, s), ``channels`` (tuple of names),
             ``n_channels``, ``n_samples`` (channel × time samples) and

@@ -71,7 +71,7 @@ class TrustSummary:
         Returns
         -------
         table : pandas.DataFrame
-            A copy of :attr:`table`, one row per method.
+            A copy of ``table``, one row per method.
         """
         return self.table.copy()
 
