@@ -77,6 +77,16 @@ if os.environ.get("MNE_XAI_DOC_INTERSPHINX", "0") == "1":
 else:
     intersphinx_mapping = {}
 
+# Every cross-reference must resolve (sphinx-build -W makes a miss an error):
+# mne_xai's own always, other projects' when their inventories are loaded.
+nitpicky = True
+if not intersphinx_mapping:
+    _OTHER_PROJECTS = (
+        "mne|sklearn|skorch|torch|numpy|scipy|joblib|dask|pandas|matplotlib"
+        "|warnings|dict|list|tuple|str|int|float|bool|object"
+    )
+    nitpick_ignore_regex = [(r"py:.*", rf"({_OTHER_PROJECTS})(\..+)?")]
+
 # Examples that take several minutes (seconds measured by sphinx-gallery,
 # sg_execution_times.rst, in ``make doc-full`` on 2 CPU cores with
 # OMP_NUM_THREADS=1): ``make doc`` shows their code without running them. The
