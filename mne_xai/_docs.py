@@ -398,10 +398,7 @@ each), and from threads of this process (joblib's threading backend, the
 workers of a Dask ``LocalCluster(processes=False)``), which share Python's
 once-per-place memory of warnings: under Python's default filters, a
 warning that several recordings raise alike (same message and line) there
-is named by the first of them only, and a function that records warnings
-itself (the sanity checks and trust summary of :mod:`mne_xai.evaluate` do)
-takes in those that threads beside it raise meanwhile, which it passes on
-as its own recording's. When a recording fails, its own
+is named by the first of them only. When a recording fails, its own
 warnings and those of the recordings whose results had arrived come before
 its error (joblib then stops the recordings still running and drops the
 results it has not handed over yet, with their warnings). A Dask worker

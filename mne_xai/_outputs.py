@@ -11,12 +11,12 @@ each result tied to its trial, as ``epochs.selection``, the metadata's index
 and ``plot_drop_log`` tie the input's epochs.
 """
 
-import warnings
-
 import mne
 from mne.io.pick import _picks_to_idx
 from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
 from mne.utils import use_log_level
+
+from ._warnings import ignoring
 
 
 def trials_of(epochs):
@@ -74,10 +74,9 @@ def epochs_array(
     epochs : mne.EpochsArray
         The data, unprojected and without baseline correction.
     """
-    with warnings.catch_warnings():
-        # The events are the input's, in its order (e.g. epochs[[3, 1, 2]]):
-        # MNE's warning would be about the user's selection, not about us.
-        warnings.filterwarnings("ignore", message=".*not chronologically ordered")
+    # The events are the input's, in its order (e.g. epochs[[3, 1, 2]]):
+    # MNE's warning would be about the user's selection, not about us.
+    with ignoring(".*not chronologically ordered"):
         epochs = mne.EpochsArray(
             data,
             info,

@@ -4,6 +4,8 @@ New data are checked against the training data (channels, sampling rate,
 length and scale) before the network sees them.
 """
 
+import threading
+
 import numpy as np
 import torch
 
@@ -273,9 +275,14 @@ class _PredictionMixin(_ScoreMixin):
         training-mode pass; sums over batches give the statistics of all X.
         """
         count, total, total_squares = 0, 0.0, 0.0
+        adapting = threading.get_ident()
 
         def accumulate(module, inputs):
             nonlocal count, total, total_squares
+            # The hook is on the estimator's own layer: other threads'
+            # predictions meanwhile would count their data as the new domain's.
+            if threading.get_ident() != adapting:
+                return
             values = inputs[0].detach().double().transpose(0, 1).flatten(1)
             count += values.shape[1]
             total = total + values.sum(1)

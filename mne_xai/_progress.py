@@ -3,6 +3,7 @@
 import contextlib
 import os
 import sys
+import threading
 
 from mne.utils import ProgressBar, get_config, logger
 
@@ -85,14 +86,43 @@ def mne_bars_as_ours():
     a log file got it redrawn with carriage returns; its bars read
     ``MNE_TQDM``, set to "off" here for the call where ours are off.
     """
-    if not _switched_off_here():
-        yield
-        return
-    os.environ["MNE_TQDM"] = "off"
+    switching = _mne_bars_off.enter()
     try:
         yield
     finally:
-        del os.environ["MNE_TQDM"]
+        if switching:
+            _mne_bars_off.exit()
+
+
+class _MneBarsOff:
+    """Count the calls that need ``MNE_TQDM`` "off", which is the process's.
+
+    Calls on several threads each set and deleted it: the first to end
+    deleted it under the others (whose MNE bars were drawn again), and the
+    next ``del`` raised KeyError in place of their result.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._calls = 0
+
+    def enter(self):
+        with self._lock:
+            if not (self._calls or _switched_off_here()):
+                return False
+            if not self._calls:
+                os.environ["MNE_TQDM"] = "off"
+            self._calls += 1
+            return True
+
+    def exit(self):
+        with self._lock:
+            self._calls -= 1
+            if not self._calls:
+                os.environ.pop("MNE_TQDM", None)
+
+
+_mne_bars_off = _MneBarsOff()
 
 
 def bars_drawn():

@@ -5,7 +5,9 @@ import functools
 import importlib
 import logging
 import os
+import re
 import sys
+import threading
 import warnings
 from contextlib import contextmanager
 
@@ -77,6 +79,16 @@ def warn_again(message, category):
 
 def _warn_at_users_line(message, category, once_per_line=True):
     frame = _users_frame()
+    if _this_thread.records and not _IGNORED_ON_THIS_THREAD.match(str(message)):
+        # Past the filters: the block passes it on through them when it ends,
+        # and their once-per-line memory would keep it from the next call's
+        # block made from the same line.
+        _this_thread.records[-1].append(
+            warnings.WarningMessage(
+                category(message), category, frame.f_code.co_filename, frame.f_lineno
+            )
+        )
+        return
     warnings.warn_explicit(
         message,
         category,
@@ -123,6 +135,148 @@ def _users_frame():
     return caller
 
 
+class _ThreadState(threading.local):
+    """What the blocks open on one thread do with its warnings."""
+
+    def __init__(self):
+        #: The lists of the open recording blocks, innermost last.
+        self.records = []
+        #: The patterns of the open ignoring blocks.
+        self.ignored = []
+
+
+_this_thread = _ThreadState()
+
+
+class _IgnoredOnThisThread:
+    """A warnings filter's message pattern that matches what this thread ignores.
+
+    Python's filters apply to the whole process; the filter holding this
+    pattern ignores a warning on the threads inside :func:`ignoring` only.
+    """
+
+    def match(self, text):  # noqa: D102 (as a compiled pattern's, for the filters)
+        return any(pattern.match(text) for pattern in _this_thread.ignored)
+
+    @property
+    def pattern(self):
+        """The patterns of the calling thread as one (none: a pattern that matches nothing).
+
+        For code that copies the filters by their patterns' text, as
+        scikit-learn's ``Parallel`` does into its workers.
+        """
+        patterns = [f"(?:{pattern.pattern})" for pattern in _this_thread.ignored]
+        return "|".join(patterns) or "(?!)"
+
+    def __reduce__(self):
+        # Pickled into a worker process, which runs none of this thread's
+        # blocks: what this thread ignores, as a plain pattern.
+        return re.compile, (self.pattern, re.IGNORECASE)
+
+
+_IGNORED_ON_THIS_THREAD = _IgnoredOnThisThread()
+
+
+class _ThreadDispatch:
+    """Make the warnings state of one thread's blocks the thread's own.
+
+    ``warnings.catch_warnings`` swaps the process's filters and
+    ``showwarning``: two blocks on two threads, not ending in the order they
+    began, left a finished block's recorder and filters in place, and every
+    later warning of the process went into a list nobody read (or stayed
+    ignored). Instead, while any block is open on any thread, one filter (of
+    :class:`_IgnoredOnThisThread`, first, so it holds even where warnings are
+    errors) and one ``showwarning`` are installed: they ignore what the
+    thread's blocks ignore, record the warnings of a thread inside a
+    recording block, and show the others as before.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open = 0
+        self._show = None
+        self._filter = ("ignore", _IGNORED_ON_THIS_THREAD, Warning, None, 0)
+
+    def enter(self):
+        with self._lock:
+            if self._open == 0:
+                # Left in place by another's catch_warnings that restored a
+                # copy of the state, they stay: both work with no block open.
+                if warnings.showwarning != self._showwarning:
+                    self._show = warnings.showwarning
+                    warnings.showwarning = self._showwarning
+                if self._filter not in warnings.filters:
+                    warnings.filters.insert(0, self._filter)
+            self._open += 1
+
+    def exit(self):
+        with self._lock:
+            self._open -= 1
+            if self._open:
+                return
+            # A showwarning set meanwhile by someone else is theirs to restore.
+            if warnings.showwarning == self._showwarning:
+                warnings.showwarning = self._show
+            if self._filter in warnings.filters:
+                warnings.filters.remove(self._filter)
+
+    def _showwarning(self, message, category, filename, lineno, file=None, line=None):
+        if _this_thread.records:
+            _this_thread.records[-1].append(
+                warnings.WarningMessage(message, category, filename, lineno, file, line)
+            )
+        else:
+            self._show(message, category, filename, lineno, file, line)
+
+
+_dispatch = _ThreadDispatch()
+
+
+@contextmanager
+def recording(into):
+    """Record the warnings of this thread in the block, without showing them.
+
+    Thread-safe where ``warnings.catch_warnings(record=True)`` is not. The
+    warnings are those the filters let through: mne_xai's own all, other
+    libraries' by default once per line of their code.
+
+    Parameters
+    ----------
+    into : list
+        Where the :class:`warnings.WarningMessage` are appended.
+    """
+    _dispatch.enter()
+    _this_thread.records.append(into)
+    try:
+        yield into
+    finally:
+        _this_thread.records.pop()
+        _dispatch.exit()
+
+
+@contextmanager
+def ignoring(*messages):
+    """Ignore the warnings of this thread in the block whose text starts so.
+
+    Thread-safe where ``warnings.catch_warnings()`` with a filter is not;
+    other threads' warnings are left to their filters.
+
+    Parameters
+    ----------
+    *messages : str
+        Regular expressions, each matching the start of a text (case
+        ignored), as for :func:`warnings.filterwarnings`.
+    """
+    patterns = [re.compile(message, re.IGNORECASE) for message in messages]
+    _dispatch.enter()
+    _this_thread.ignored.extend(patterns)
+    try:
+        yield
+    finally:
+        del _this_thread.ignored[-len(patterns) :]
+        _dispatch.exit()
+
+
 @contextmanager
 def warnings_once():
     """Pass on each distinct warning of the block once, when it ends (or fails).
@@ -132,7 +286,10 @@ def warnings_once():
     checks its arguments as explain does, then explains each variant's maps
     anew, batch by batch, each explanation checking the data and the method
     again. Warnings are distinct by category and text (whitespace aside); the
-    caller's filters still decide what is shown.
+    caller's filters still decide what is shown. mne_xai's own warnings are
+    all recorded; other libraries' are those their filters let through (by
+    default once per line of their code). Blocks on several threads record
+    each their own thread's warnings.
 
     Yields
     ------
@@ -141,8 +298,7 @@ def warnings_once():
     """
     passed_on, caught = [], []
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with recording(caught):
             yield passed_on
     finally:
         # Also when the block fails: a warning of data in another unit may

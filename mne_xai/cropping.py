@@ -1,7 +1,5 @@
 """Cropped training: fit on windows cut from epochs, predict by averaging windows."""
 
-import warnings
-
 import mne
 import numpy as np
 from mne.utils import _time_mask, _validate_type
@@ -25,7 +23,7 @@ from ._convert import (
 )
 from ._docs import fill_doc
 from ._prediction import _ScoreMixin
-from ._warnings import warn, warnings_once
+from ._warnings import ignoring, warn, warnings_once
 from .estimators import (
     UNPREDICTED_CLASSES,
     _EEGClassifier,
@@ -493,9 +491,8 @@ class CroppedClassifier(
                 # The info given to the windows below would be made up.
                 refuse_picks_of_bare_arrays(picks, data.shape[1])
             _give_the_rate_of_array_windows(estimator, data.shape[1], sfreq)
-        with warnings.catch_warnings():
-            # Counted in windows; the epochs are judged below, by their mean.
-            warnings.filterwarnings("ignore", message=UNPREDICTED_CLASSES)
+        # Counted in windows; the epochs are judged below, by their mean.
+        with ignoring(UNPREDICTED_CLASSES):
             self.estimator_ = estimator.fit(
                 self._windows(data, info, inputs),
                 np.repeat(y, n_windows),

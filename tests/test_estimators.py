@@ -1,5 +1,6 @@
 import copy
 import pickle
+import threading
 import warnings
 
 import mne
@@ -1079,6 +1080,35 @@ def test_adapt_batch_norm_interrupted_leaves_every_statistic_as_it_was(
     clf.adapt_batch_norm(shifted)
     for name, module in batch_norms.items():
         assert not torch.equal(module.running_mean, before[name][0])
+
+
+def test_adapt_batch_norm_counts_no_other_threads_predictions(synthetic_arrays):
+    """The statistics were accumulated by a hook on the estimator's own batch
+    norms, which another thread's predictions meanwhile also ran through."""
+    X, y = synthetic_arrays
+    clf = InterpretableCNNClassifier(**FAST).fit(X, y)
+    shifted = X * 2.5 + 0.5
+    alone = copy.deepcopy(clf).adapt_batch_norm(shifted)
+    other_data = torch.from_numpy(X * 10.0)
+    meanwhile = []
+
+    def predict_elsewhere(module, inputs):
+        if not meanwhile:  # once, in the middle of the adaptation
+            thread = threading.Thread(
+                target=lambda: meanwhile.append(clf.module_(other_data))
+            )
+            thread.start()
+            thread.join()
+
+    handle = clf.module_.register_forward_pre_hook(predict_elsewhere)
+    try:
+        clf.adapt_batch_norm(shifted)
+    finally:
+        handle.remove()
+    assert meanwhile
+    np.testing.assert_allclose(
+        clf.predict_proba(shifted), alone.predict_proba(shifted), rtol=1e-6
+    )
 
 
 class _NormalizedEachBatch(torch.nn.Module):

@@ -12,6 +12,7 @@ import pytest
 from scipy import stats
 
 from mne_xai import EEGNetClassifier, explain
+from mne_xai._progress import mne_bars_as_ours
 from mne_xai.datasets import _builtin_montage
 from mne_xai.evaluate import RelevanceClusterTestResult, relevance_cluster_test
 from mne_xai.simulation import simulate_epochs
@@ -652,6 +653,20 @@ def test_the_permutations_draw_no_bar_into_a_log(eeg_info, capsys):
     _, err = capsys.readouterr()
     assert "\r" not in err
     assert "MNE_TQDM" not in os.environ  # set for the call only
+
+
+def test_overlapping_calls_keep_mne_bars_off_until_the_last_ends(monkeypatch):
+    """Calls on two threads each set MNE_TQDM and deleted it: the first to end
+    deleted it under the other, whose MNE bars were drawn into the log again,
+    and the other's delete then raised KeyError in place of its result."""
+    monkeypatch.delenv("MNE_TQDM", raising=False)
+    first, second = mne_bars_as_ours(), mne_bars_as_ours()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # not in the order they began
+    assert os.environ.get("MNE_TQDM") == "off"
+    second.__exit__(None, None, None)
+    assert "MNE_TQDM" not in os.environ
 
 
 def test_mass_normalization_refuses_maps_and_nulls_of_unequal_counts(eeg_info):

@@ -831,9 +831,10 @@ def explain(
     statistics, no dropout), so an epoch's attribution does not depend on the
     other epochs in its batch. Methods explain the class logit, not a softmax.
     They run on a copy of the network: the estimator is left as it was, and
-    other threads may predict or explain with it meanwhile. Autograd is on
-    inside, also within the caller's ``torch.no_grad()`` or
-    ``torch.inference_mode()``.
+    other threads may predict or explain with it meanwhile (their warnings
+    stay theirs; MNE's log level, which ``verbose`` sets for the call, is the
+    process's). Autograd is on inside, also within the caller's
+    ``torch.no_grad()`` or ``torch.inference_mode()``.
     """
     # Its maps would read the spectra's frequencies as times.
     check_reads_time(as_network(estimator), "explain")

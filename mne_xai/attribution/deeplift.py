@@ -18,7 +18,6 @@ delta, as on braindecode's EEGInceptionMI). Last, every map is checked to sum
 to ``f(x) - f(baseline)``, and refused where it does not.
 """
 
-import warnings
 from collections import Counter
 from contextlib import contextmanager
 
@@ -34,6 +33,7 @@ from torch import nn
 
 from .._docs import fill_doc
 from .._graph import MAX_POOLING, trace_layers
+from .._warnings import ignoring
 from ._propagation import LINEAR_LAYER_OPS, check_computation, torch_class
 from ._registry import AttributionMethod, other_methods_note, register_method
 from .gradient import _mean_over, _single_baseline, misses_delta, summation_error
@@ -215,12 +215,7 @@ def _running_captum(module):
         if _has_rule(layer)
     ]
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore",
-                message="Setting forward, backward hooks",
-                category=UserWarning,
-            )
+        with ignoring("Setting forward, backward hooks"):
             yield
     finally:
         for handle in handles:

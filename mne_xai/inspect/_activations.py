@@ -1,6 +1,5 @@
 """Activations of a network's layers for a set of epochs, streamed over batches."""
 
-import warnings
 from dataclasses import dataclass
 
 import mne
@@ -21,6 +20,7 @@ from .._graph import (
 )
 from .._network import WindowAverage, as_network, sampling_rate
 from .._outputs import epochs_array
+from .._warnings import ignoring
 from ..attribution._core import _check_outputs, private_module
 
 
@@ -399,11 +399,9 @@ def batch_outputs(network, data, layer, *, batch_size, device):
         The layer's output for the batch, detached.
     """
     module = private_module(network, device, next(data.batches(1)))
-    with warnings.catch_warnings():
-        if layer is not None:
-            # The layer's output is read, not the logits: a final softmax
-            # does not concern it.
-            warnings.filterwarnings("ignore", message="The network returns (log-)?prob")
+    # The layer's output is read, not the logits: a final softmax does not
+    # concern it.
+    with ignoring(*(() if layer is None else ("The network returns (log-)?prob",))):
         # A layer's output too must be each epoch's own, the same in every
         # pass: batch norm without running statistics made activations and
         # sensitivities change with batch_size.

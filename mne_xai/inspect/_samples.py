@@ -1,6 +1,5 @@
 """The real epochs a network finds most typical of each class, and their spectra."""
 
-import warnings
 from dataclasses import dataclass
 
 import mne
@@ -13,6 +12,7 @@ from .._convert import EventsAreNotClasses, start_time
 from .._docs import fill_doc
 from .._network import BinaryLogOdds, WindowAverage, as_network, check_reads_time
 from .._outputs import epochs_array, spectrum_array, spectrum_channels
+from .._warnings import ignoring
 from ..attribution._core import _resolve_target, output_info_for_arrays
 from ._activations import batch_outputs
 
@@ -85,10 +85,9 @@ def _class_scores(network, data, batch_size, device):
     module = network.module_
     windows = module if isinstance(module, WindowAverage) else None
     scorer = module if windows is None else windows.module
-    with warnings.catch_warnings():
-        # Of a network ending in a (log-)softmax, that its outputs are read as
-        # logits: here they are read as probabilities, below.
-        warnings.filterwarnings("ignore", message="The network returns (log-)?prob")
+    # Of a network ending in a (log-)softmax, that its outputs are read as
+    # logits: here they are read as probabilities, below.
+    with ignoring("The network returns (log-)?prob"):
         logits = torch.cat(
             [
                 output.double().cpu().reshape(len(batch), -1, output.shape[-1])

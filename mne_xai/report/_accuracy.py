@@ -15,7 +15,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, check_cv
 
 from .._convert import COPIES, first_copies
-from .._warnings import warn
+from .._warnings import ignoring, warn
 from ..estimators import UNPREDICTED_CLASSES
 from ..evaluate._chance import (
     CHANCE_ALPHA,
@@ -313,12 +313,10 @@ def _cross_validate(context, folds):
     rows, balanced_rows, held_out_true, held_out_predicted = [], [], [], []
     for fold, (train, test) in enumerate(folds, 1):
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            # A fold's network is judged by its held-out score, in the table;
-            # the network explained, fitted on all epochs, warns for itself.
-            warnings.filterwarnings("ignore", message=UNPREDICTED_CLASSES)
-            # The folds hold out no copy of a training epoch (held_out_unseen).
-            warnings.filterwarnings("ignore", message=f".*{COPIES}")
+        # A fold's network is judged by its held-out score, in the table;
+        # the network explained, fitted on all epochs, warns for itself. The
+        # folds hold out no copy of a training epoch (held_out_unseen).
+        with ignoring(UNPREDICTED_CLASSES, f".*{COPIES}"):
             network = make_network().fit(read[train], y[train])
         predicted = {"network": np.asarray(network.predict(epochs[test]))}
         if reference is None:
@@ -374,8 +372,7 @@ def _balanced_accuracy(y_true, y_pred):
     Epochs predicted as a class the fold does not test are simply wrong;
     scikit-learn says so in a warning the page already answers.
     """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="y_pred contains classes not in")
+    with ignoring("y_pred contains classes not in"):
         return balanced_accuracy_score(y_true, y_pred)
 
 

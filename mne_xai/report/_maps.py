@@ -3,8 +3,6 @@
 Also the spatial patterns of a network's filters, read from its weights.
 """
 
-import warnings
-
 import matplotlib.pyplot as plt
 import mne
 import numpy as np
@@ -12,6 +10,7 @@ from mne.io.pick import _picks_to_idx
 from mne.utils import logger, use_log_level
 
 from .._outputs import evoked_array
+from .._warnings import ignoring
 from ..attribution import explain, explain_spectrum, method_unit, modality_importance
 from ..attribution._registry import needs_patterns
 from ..inspect import learn_patterns, spatial_patterns
@@ -381,11 +380,10 @@ def _add_modality(context):
         method=method,
         unit=method_unit(method, context.attributions[method].info),
     )
-    with warnings.catch_warnings():
-        # The method was chosen comparable across types (maps in logits): the
-        # warning that maps per unit of input would compare the units is not
-        # about it.
-        warnings.filterwarnings("ignore", message="The channels are of several types")
+    # The method was chosen comparable across types (maps in logits): the
+    # warning that maps per unit of input would compare the units is not
+    # about it.
+    with ignoring("The channels are of several types"):
         table = modality_importance(context.attributions[method], kind="global")
     table["relevance per channel"] = table["relevance"] / table["n_channels"]
     context.add_table(

@@ -1,7 +1,5 @@
 """The cluster-based permutation test of attribution maps over subjects."""
 
-import warnings
-
 import mne
 import numpy as np
 from mne.utils import _check_option, _validate_type, logger, verbose
@@ -11,7 +9,7 @@ from ..._convert import map_info
 from ..._docs import fill_doc
 from ..._outputs import evoked_array
 from ..._progress import mne_bars_as_ours
-from ..._warnings import warn
+from ..._warnings import ignoring, warn
 from ._adjacency import _channel_adjacency
 from ._inputs import (
     _check_evoked_list,
@@ -424,10 +422,9 @@ def relevance_cluster_test(
     )
 
     def test(differences, **params):
-        with warnings.catch_warnings(), mne_bars_as_ours():
-            # No sample beyond the threshold is an answer (nothing above the
-            # null), reported in the result; not a reason to warn.
-            warnings.filterwarnings("ignore", message="No clusters found")
+        # No sample beyond the threshold is an answer (nothing above the
+        # null), reported in the result; not a reason to warn.
+        with ignoring("No clusters found"), mne_bars_as_ours():
             if adjacency_matrix is None:
                 return mne.stats.permutation_cluster_1samp_test(
                     differences[..., 0], **{**common, **params}

@@ -2,7 +2,6 @@
 
 import logging
 import re
-import warnings
 
 import numpy as np
 from mne.utils import _validate_type, logger, verbose
@@ -13,7 +12,7 @@ from ..._convert import InputData, labels_or_events, training_channels
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
-from ..._warnings import warn, warn_again, warnings_once
+from ..._warnings import ignoring, recording, warn, warn_again, warnings_once
 from ...attribution._core import method_parameters
 from ...cropping import UNREAD_SAMPLES, CroppedClassifier, _final_step
 from ...estimators import (
@@ -307,11 +306,10 @@ def _train_on_shuffled_labels(estimator, epochs, X_train, y_train, params, rng):
     logger.info(
         f"Training a copy of the {type(estimator).__name__} on shuffled labels."
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        # Its advice, to check that the labels follow the data, is wrong for
-        # labels shuffled on purpose: the copy is judged below.
-        warnings.filterwarnings("ignore", message=UNPREDICTED_CLASSES)
+    caught = []
+    # Its advice, to check that the labels follow the data, is wrong for
+    # labels shuffled on purpose: the copy is judged below.
+    with recording(caught), ignoring(UNPREDICTED_CLASSES):
         randomized.fit(X_train, shuffled)
     said_at_fit = _same_windows(estimator, randomized)
     for warning in caught:

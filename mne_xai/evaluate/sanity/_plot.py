@@ -1,12 +1,11 @@
 """Similarity curves of sanity checks, one line per method."""
 
-import warnings
-
 import numpy as np
 from mne.utils import _check_option, _validate_type
 from mne.viz.utils import plt_show
 
 from ..._figure_text import plain_text
+from ..._warnings import ignoring
 from ._result import SanityCheckResult
 from ._similarity import SIMILARITY_METRICS
 
@@ -155,10 +154,9 @@ def _draw_curve(axes, result, metric, *, own_threshold):
         marker="o",
         label=_wrap_text(result.method, 2.0, "small"),
     )
-    with warnings.catch_warnings():
-        # A step whose maps were all constant has no quartiles (NaN, a gap in
-        # the band), of which the check already warned.
-        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+    # A step whose maps were all constant has no quartiles (NaN, a gap in
+    # the band), of which the check already warned.
+    with ignoring("All-NaN slice"):
         low, high = np.nanpercentile(result.similarity[metric], [25, 75], axis=1)
     if len(positions) == 1:  # a band of one step has no width
         # Centred on the quartiles, not on the mean, which a skewed spread over

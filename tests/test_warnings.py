@@ -1,0 +1,128 @@
+"""How mne_xai passes warnings on: once per block, on every thread."""
+
+import pickle
+import threading
+import warnings
+
+import pytest
+from sklearn.utils.parallel import Parallel, delayed
+
+from mne_xai._warnings import ignoring, warn, warnings_once
+
+
+def _block_on_a_thread(text, entered, may_end, passed_on):
+    def run():
+        with warnings_once() as passed:
+            warn(text)
+            warnings.warn(f"{text}, by another library", UserWarning, stacklevel=1)
+            entered.set()
+            may_end.wait(timeout=10)
+        passed_on.extend(str(warning.message) for warning in passed)
+
+    return threading.Thread(target=run)
+
+
+# What the blocks pass on at their end, as mne_xai's.
+@pytest.mark.filterwarnings("ignore::Warning:mne_xai")
+def test_blocks_on_threads_record_their_own_warnings_and_leave_warnings_working():
+    """Blocks ending in another order than they began kept a recorder installed."""
+    events = {name: threading.Event() for name in ("a in", "b in", "a end", "b end")}
+    passed_on = {"a": [], "b": []}
+    showwarning, filters = warnings.showwarning, list(warnings.filters)
+    first = _block_on_a_thread("a", events["a in"], events["a end"], passed_on["a"])
+    second = _block_on_a_thread("b", events["b in"], events["b end"], passed_on["b"])
+    first.start()
+    events["a in"].wait(timeout=10)
+    second.start()
+    events["b in"].wait(timeout=10)
+    events["a end"].set()  # the first block ends while the second is open
+    first.join(timeout=10)
+    events["b end"].set()
+    second.join(timeout=10)
+    assert passed_on == {
+        "a": ["a", "a, by another library"],
+        "b": ["b", "b, by another library"],
+    }
+    # A block's "always" filter and recorder were left behind: every later
+    # warning of the process went into a list nobody read.
+    assert warnings.showwarning is showwarning
+    assert warnings.filters == filters
+
+
+def test_a_warning_is_passed_on_by_every_block_from_one_line():
+    """Python's memory of warnings shown per line must not hide the next call's."""
+    for _ in range(2):
+        with pytest.warns(RuntimeWarning, match="each call"):
+            with warnings_once():
+                for _ in range(3):  # said on each batch, passed on once
+                    warn("each call")
+
+
+@pytest.mark.filterwarnings("ignore::Warning:mne_xai")
+def test_a_warning_outside_the_blocks_is_shown_while_another_thread_records():
+    entered, may_end, passed_on = threading.Event(), threading.Event(), []
+    thread = _block_on_a_thread("inside", entered, may_end, passed_on)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        thread.start()
+        entered.wait(timeout=10)
+        warnings.warn("outside", UserWarning, stacklevel=1)
+        may_end.set()
+        thread.join(timeout=10)
+    shown = [str(warning.message) for warning in shown]
+    assert "outside" in shown
+    assert passed_on == ["inside", "inside, by another library"]
+
+
+def test_ignoring_holds_on_its_thread_only_and_leaves_no_filter():
+    """catch_warnings() with an "ignore" filter, on two threads ending out of
+    order, left one thread's filter in place for the whole process."""
+    inside, may_end, shown = threading.Event(), threading.Event(), []
+
+    def ignore_on_a_thread():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("error")  # as under python -W error
+            with ignoring("ignored here"):
+                warnings.warn(
+                    "ignored here, by another library", UserWarning, stacklevel=1
+                )
+                warn("ignored here, by mne_xai")
+                inside.set()
+                may_end.wait(timeout=10)
+            shown.extend(caught)
+
+    filters = list(warnings.filters)
+    thread = threading.Thread(target=ignore_on_a_thread)
+    thread.start()
+    assert inside.wait(timeout=10)
+    with pytest.warns(UserWarning, match="ignored here, on another thread"):
+        warnings.warn("ignored here, on another thread", UserWarning, stacklevel=1)
+    may_end.set()
+    thread.join(timeout=10)
+    assert shown == []
+    assert warnings.filters == filters
+
+
+def _warn_in_a_worker(text):
+    warnings.warn(text, UserWarning, stacklevel=1)
+
+
+def test_scikit_learn_workers_ignore_what_the_calling_thread_ignores():
+    """scikit-learn's Parallel copies the filters into its workers by their
+    patterns' text: the filter of the blocks had none (AttributeError)."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with ignoring("ignored"):
+            Parallel(n_jobs=1)(
+                delayed(_warn_in_a_worker)(text) for text in ("ignored", "shown")
+            )
+    assert [str(warning.message) for warning in shown] == ["shown"]
+
+
+def test_the_filter_pickles_as_what_the_thread_ignores():
+    """Into a worker process, which runs none of the thread's blocks."""
+    with ignoring("first"), ignoring("second"):
+        thread_filter = warnings.filters[0][1]
+        copied = pickle.loads(pickle.dumps(thread_filter))
+    assert copied.match("Second warning") and not copied.match("third")
+    assert not thread_filter.match("first")  # the blocks have ended
