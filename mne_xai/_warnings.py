@@ -269,11 +269,12 @@ def ignoring(*messages):
     """
     patterns = [re.compile(message, re.IGNORECASE) for message in messages]
     _dispatch.enter()
+    outer = len(_this_thread.ignored)
     _this_thread.ignored.extend(patterns)
     try:
         yield
     finally:
-        del _this_thread.ignored[-len(patterns) :]
+        del _this_thread.ignored[outer:]
         _dispatch.exit()
 
 

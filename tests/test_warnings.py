@@ -126,3 +126,13 @@ def test_the_filter_pickles_as_what_the_thread_ignores():
         copied = pickle.loads(pickle.dumps(thread_filter))
     assert copied.match("Second warning") and not copied.match("third")
     assert not thread_filter.match("first")  # the blocks have ended
+
+
+def test_blocks_ignore_until_their_own_end():
+    with pytest.warns(UserWarning, match="outer") as shown:
+        with ignoring("inner"):
+            with ignoring("outer"), ignoring():  # nothing, as a layer of None asks
+                pass
+            warnings.warn("outer, after its block", UserWarning, stacklevel=1)
+            warnings.warn("inner, in its block", UserWarning, stacklevel=1)
+    assert [str(warning.message) for warning in shown] == ["outer, after its block"]

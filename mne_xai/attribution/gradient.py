@@ -481,8 +481,11 @@ class SmoothGrad(AttributionMethod):
             check_map_shape(attribution, inputs, f"base_method {base_method!r}")
             if self.map_transform is not None:
                 attribution = self.map_transform(attribution)
-            total = total + attribution.double()
-            total_squares = total_squares + attribution.double() ** 2
+            # In float64: vargrad's mean square less squared mean cancels.
+            attribution = attribution.double()
+            total = total + attribution
+            if variant != "smoothgrad":
+                total_squares = total_squares + attribution**2
         mean = total / n_samples
         if variant == "smoothgrad":
             combined = mean
