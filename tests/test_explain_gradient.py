@@ -456,6 +456,33 @@ def test_smoothgrad_noise_scales_with_each_epochs_std():
     torch.testing.assert_close(vargrad.mean(dim=(1, 2)), expected, rtol=0.05, atol=0)
 
 
+def test_smoothgrad_sq_is_the_mean_square_of_noisy_gradients():
+    """The gradient at x + e is x + e: smoothgrad_sq is E[(x + e)²] = x² + σ².
+    Only tested without noise, where the mean of the squares is the square of
+    the mean, the square of the mean (x² + σ²/n) passed for it."""
+    torch.manual_seed(0)
+    inputs = torch.randn(3, 4, 64) * torch.tensor([1.0, 10.0, 0.1])[:, None, None]
+    noise_level, n_samples = 1.0, 400
+    squares = get_method("smoothgrad")(_HalfSquaredNorm()).attribute(
+        inputs.clone().requires_grad_(),
+        torch.zeros(3, dtype=torch.int64),
+        base_method="saliency",
+        base_params=dict(absolute=False),
+        noise_level=noise_level,
+        n_samples=n_samples,
+        variant="smoothgrad_sq",
+    )
+    variance = (noise_level * inputs.std(dim=(1, 2))) ** 2
+    power = (inputs**2).mean(dim=(1, 2))
+    # Each of the n_samples x 256 squares (x + e)² has variance 4 x² σ² + 2 σ⁴.
+    standard_error = torch.sqrt(
+        (4 * power * variance + 2 * variance**2) / (n_samples * inputs[0].numel())
+    )
+    error = squares.mean(dim=(1, 2)) - (power + variance)
+    # 5 standard errors are 2% of x² + σ²; the square of the mean is 50% off.
+    np.testing.assert_array_less(error.abs(), 5 * standard_error)
+
+
 @pytest.mark.parametrize(
     "params, error, match",
     [
