@@ -672,6 +672,21 @@ def test_epoch_attribution_ignores_its_batch(fitted_icnn, few_epochs, method):
     np.testing.assert_allclose(shuffled, whole[order], rtol=1e-4, atol=1e-5 * scale)
 
 
+def test_per_epoch_targets_follow_their_epochs_into_batches(tiny_array_estimator):
+    """Each batch must read the targets of its own epochs: batches that read
+    those of the first batch explained the wrong class of later epochs, and
+    passed the batching test above (target=None) and those of one class."""
+    X = np.random.default_rng(1).standard_normal((6, 4, 64)).astype(np.float32)
+    y = np.array([0, 1, 1, 0, 1, 1])  # the second and third batches of 2 differ
+    kwargs = dict(target=y, absolute=False, verbose=False)
+    whole = explain(tiny_array_estimator, X, "saliency", batch_size=6, **kwargs)
+    batched = explain(tiny_array_estimator, X, "saliency", batch_size=2, **kwargs)
+    gradient = _logit_gradient(tiny_array_estimator, X, y)[0]
+    scale = np.abs(gradient).max()
+    np.testing.assert_allclose(whole.get_data(), gradient, rtol=1e-5, atol=1e-6 * scale)
+    np.testing.assert_allclose(batched.get_data(), whole.get_data(), rtol=1e-5)
+
+
 def test_explaining_leaves_the_module_as_it_was(tiny_array_estimator):
     module = tiny_array_estimator.module_
     module.train()
