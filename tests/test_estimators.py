@@ -122,6 +122,21 @@ def test_scaling_gives_the_network_unit_variance(synthetic_arrays):
     assert fixed.input_scale_ == 1e5
 
 
+@pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
+def test_data_mean_is_the_mean_training_epoch(synthetic_arrays):
+    """``baseline="mean"`` (explain, the faithfulness curves) starts from
+    ``data_mean_``; each channel's mean over epochs and times in its place
+    passed every test, which took the estimator's own value for reference."""
+    X, y = synthetic_arrays
+    epochs = _synthetic_epochs(X, y)
+    clf = InterpretableCNNClassifier(**FAST).fit(epochs)
+    expected = epochs.get_data().mean(axis=0)
+    assert clf.data_mean_.shape == expected.shape
+    np.testing.assert_allclose(
+        clf.data_mean_, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max()
+    )
+
+
 def test_info_parameter_sets_kernel_lengths(synthetic_arrays):
     X, y = synthetic_arrays
     info = _arrays_info(4, sfreq=256.0)
@@ -937,7 +952,9 @@ def test_prediction_data_must_match_training(synthetic_arrays):
     with pytest.raises(ValueError, match="3 channels but the estimator was fitted"):
         clf.predict(X[:, :3])
     # Channels are read by name, so their order in the file does not matter.
-    reordered = epochs.copy().reorder_channels(epochs.ch_names[::-1])
+    reordered = epochs.copy().reorder_channels(
+        epochs.ch_names[1:] + epochs.ch_names[:1]
+    )
     np.testing.assert_array_equal(
         clf.decision_function(reordered), clf.decision_function(epochs)
     )

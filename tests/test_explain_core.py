@@ -672,6 +672,21 @@ def test_epoch_attribution_ignores_its_batch(fitted_icnn, few_epochs, method):
     np.testing.assert_allclose(shuffled, whole[order], rtol=1e-4, atol=1e-5 * scale)
 
 
+def test_per_epoch_targets_follow_their_epochs_into_batches(tiny_array_estimator):
+    """Each batch must read the targets of its own epochs: batches that read
+    those of the first batch explained the wrong class of later epochs, and
+    passed the batching test above (target=None) and those of one class."""
+    X = np.random.default_rng(1).standard_normal((6, 4, 64)).astype(np.float32)
+    y = np.array([0, 1, 1, 0, 1, 1])  # the second and third batches of 2 differ
+    kwargs = dict(target=y, absolute=False, verbose=False)
+    whole = explain(tiny_array_estimator, X, "saliency", batch_size=6, **kwargs)
+    batched = explain(tiny_array_estimator, X, "saliency", batch_size=2, **kwargs)
+    gradient = _logit_gradient(tiny_array_estimator, X, y)[0]
+    scale = np.abs(gradient).max()
+    np.testing.assert_allclose(whole.get_data(), gradient, rtol=1e-5, atol=1e-6 * scale)
+    np.testing.assert_allclose(batched.get_data(), whole.get_data(), rtol=1e-5)
+
+
 def test_explaining_leaves_the_module_as_it_was(tiny_array_estimator):
     module = tiny_array_estimator.module_
     module.train()
@@ -1529,11 +1544,13 @@ def test_maps_keep_the_channel_order_of_the_epochs_given(tiny_epochs_estimator):
     """Epochs holding the network's channels in another order got maps in the
     network's order: a ground truth indexed as the epochs (an array) was
     compared channel by channel with other channels (spatial precision 0.035
-    where 0.086 was due), as MNE's tools keep their user's order."""
+    where 0.086 was due), as MNE's tools keep their user's order. The order is
+    a cycle, not a reversal: a reversal is its own inverse, and maps put back
+    with the inverse permutation passed."""
     from mne_xai.evaluate import spatial_precision
 
     estimator, epochs = tiny_epochs_estimator
-    order = ["Pz", "C4", "Cz", "C3"]
+    order = ["Cz", "C4", "Pz", "C3"]  # epochs.ch_names[1:] + epochs.ch_names[:1]
     # A channel the network does not read, between those it reads, is left out.
     eog = mne.EpochsArray(
         epochs.get_data(picks=["Cz"]),
@@ -1543,7 +1560,7 @@ def test_maps_keep_the_channel_order_of_the_epochs_given(tiny_epochs_estimator):
     )
     given = epochs.copy().reorder_channels(order)
     with_eog = given.copy().add_channels([eog], force_update_info=True)
-    with_eog.reorder_channels(["Pz", "C4", "EOG", "Cz", "C3"])
+    with_eog.reorder_channels(["Cz", "C4", "EOG", "Pz", "C3"])
     kwargs = dict(method="gradient_x_input", target=2, verbose=False)
     expected = explain(estimator, epochs, **kwargs)
     for data in (given, with_eog):
@@ -1553,7 +1570,7 @@ def test_maps_keep_the_channel_order_of_the_epochs_given(tiny_epochs_estimator):
         average = explain(estimator, data, average=True, **kwargs)
         assert average.ch_names == order
         np.testing.assert_allclose(
-            average.data, expected.average().data[[3, 2, 1, 0]], rtol=1e-6
+            average.data, expected.average().get_data(picks=order), rtol=1e-6
         )
         spectrum = explain_spectrum(estimator, data, **kwargs)
         assert spectrum.ch_names == order
@@ -1561,9 +1578,10 @@ def test_maps_keep_the_channel_order_of_the_epochs_given(tiny_epochs_estimator):
     # channels it names.
     truth = np.zeros(given.get_data().shape)
     truth[:, order.index("C3")] = 1
+    in_network_order = [order.index(name) for name in epochs.ch_names]
     np.testing.assert_allclose(
         spatial_precision(explain(estimator, given, **kwargs), truth),
-        spatial_precision(expected, truth[:, [3, 2, 1, 0]]),
+        spatial_precision(expected, truth[:, in_network_order]),
     )
 
 

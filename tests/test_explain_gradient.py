@@ -456,6 +456,33 @@ def test_smoothgrad_noise_scales_with_each_epochs_std():
     torch.testing.assert_close(vargrad.mean(dim=(1, 2)), expected, rtol=0.05, atol=0)
 
 
+def test_smoothgrad_sq_is_the_mean_square_of_noisy_gradients():
+    """The gradient at x + e is x + e: smoothgrad_sq is E[(x + e)²] = x² + σ².
+    Only tested without noise, where the mean of the squares is the square of
+    the mean, the square of the mean (x² + σ²/n) passed for it."""
+    torch.manual_seed(0)
+    inputs = torch.randn(3, 4, 64) * torch.tensor([1.0, 10.0, 0.1])[:, None, None]
+    noise_level, n_samples = 1.0, 400
+    squares = get_method("smoothgrad")(_HalfSquaredNorm()).attribute(
+        inputs.clone().requires_grad_(),
+        torch.zeros(3, dtype=torch.int64),
+        base_method="saliency",
+        base_params=dict(absolute=False),
+        noise_level=noise_level,
+        n_samples=n_samples,
+        variant="smoothgrad_sq",
+    )
+    variance = (noise_level * inputs.std(dim=(1, 2))) ** 2
+    power = (inputs**2).mean(dim=(1, 2))
+    # Each of the n_samples x 256 squares (x + e)² has variance 4 x² σ² + 2 σ⁴.
+    standard_error = torch.sqrt(
+        (4 * power * variance + 2 * variance**2) / (n_samples * inputs[0].numel())
+    )
+    error = squares.mean(dim=(1, 2)) - (power + variance)
+    # 5 standard errors are 2% of x² + σ²; the square of the mean is 50% off.
+    np.testing.assert_array_less(error.abs(), 5 * standard_error)
+
+
 @pytest.mark.parametrize(
     "params, error, match",
     [
@@ -496,6 +523,28 @@ def test_gradient_shap_of_linear_model_is_exact():
     )
     expected = linear.weight[target].reshape(3, 2, 6).detach() * (inputs - baseline)
     torch.testing.assert_close(attribution, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_shap_with_noise_completes_in_expectation():
+    """With noise, a draw multiplies the gradient at a point of the path from
+    the baseline to x + n by (x + n - baseline), as captum: for f = |x|² / 2 and
+    a zero baseline the map sums to u |x + n|² (u uniform in [0, 1]), of mean
+    f(x + n) - f(0) = (|x|² + N σ²) / 2. Multiplying by the noise-free
+    (x - baseline) gave |x|² / 2, about half, and passed: no test had noise."""
+    torch.manual_seed(0)
+    inputs = torch.randn(3, 4, 64)
+    noise_std, n_samples = 1.0, 2000
+    maps = get_method("gradient_shap")(_HalfSquaredNorm()).attribute(
+        inputs.clone().requires_grad_(),
+        torch.zeros(3, dtype=torch.int64),
+        n_samples=n_samples,
+        noise_std=noise_std,
+        baseline=torch.zeros(1, 4, 64),
+    )
+    expected = 0.5 * ((inputs**2).sum(dim=(1, 2)) + inputs[0].numel() * noise_std**2)
+    # One draw's sum u |x + n|² has a standard deviation of about 0.6 times its
+    # mean: over 2000 draws, 8% is 6 standard errors.
+    torch.testing.assert_close(maps.sum(dim=(1, 2)), expected, rtol=0.08, atol=0)
 
 
 def test_gradient_shap_warns_of_noise_in_another_unit(fitted_icnn, imagery_epochs):

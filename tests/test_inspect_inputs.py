@@ -950,7 +950,7 @@ def test_spectra_of_best_samples_keep_the_channel_order_of_the_epochs():
         data, info, events, event_id={"a": 1, "b": 2}, verbose=False
     )
     clf = EEGNetClassifier(module=LinearLogits, max_epochs=1, verbose=False).fit(epochs)
-    order = ["Pz", "C4", "Cz", "C3"]
+    order = ["Cz", "C4", "Pz", "C3"]  # a cycle, not its own inverse
     expected = best_samples(clf, epochs, k=3, among="all", verbose=False)
     result = best_samples(
         clf, epochs.copy().reorder_channels(order), k=3, among="all", verbose=False

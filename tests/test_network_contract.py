@@ -140,7 +140,7 @@ def test_plain_skorch_classifier_with_its_channels(epochs):
     assert maps.ch_names == epochs.ch_names
     # Epochs are read by channel name, whatever their order in the file.
     reordered = mne.EpochsArray(X, epochs.info, verbose=False).reorder_channels(
-        ["Pz", "C4", "Cz", "C3"]
+        ["Cz", "C4", "Pz", "C3"]  # a cycle, not its own inverse
     )
     again = mne_xai.explain(network, reordered, "gradient_x_input", target=1)
     assert again.ch_names == reordered.ch_names  # in the user's order

@@ -80,6 +80,20 @@ def test_zscore_per_epoch(attribution):
     np.testing.assert_allclose(data, zscore_attribution(attribution).get_data())
 
 
+def test_zscore_keeps_the_channels_relative_scale(attribution):
+    """Z-scoring is one affine map per epoch (channels x times). Per channel, a
+    channel without relevance came out as large as the most relevant one; its
+    maps also have mean 0 and std 1 over channels x times, and so passed the
+    test above."""
+    attribution._data *= np.array([1.0, 2.0, 5.0, 0.1, 10.0])[:, None]
+    data = attribution.get_data()
+    mean = data.mean(axis=(1, 2), keepdims=True)
+    std = data.std(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(
+        zscore_attribution(attribution).get_data(), (data - mean) / std, atol=1e-12
+    )
+
+
 # A map of 0.3 over 5 x 50 samples has a standard deviation of 6e-17 in
 # floating point, not 0.
 @pytest.mark.parametrize("value", [3.0, 0.3])

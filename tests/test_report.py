@@ -446,6 +446,21 @@ def test_balanced_chance_test_is_fishers_exact_test_for_two_classes():
 
 
 @pytest.mark.parametrize("balanced", [False, True])
+def test_permutation_p_value_counts_the_observed_labelling(balanced):
+    """The labels as observed are one of the orders that score as well as they
+    do: a prediction that no shuffle matches gets p = 1 / (N + 1), never 0.
+    The only other test's bounds (p < 0.001, p = 1) also held for p = 0."""
+    from mne_xai.evaluate._chance import N_PERMUTATIONS, permutation_chance_test
+
+    y_true = np.repeat([1, 2], 50)
+    score, p_value = permutation_chance_test(
+        y_true, y_true, balanced=balanced, random_state=0
+    )
+    assert score == 1.0
+    assert p_value == 1 / (N_PERMUTATIONS + 1)
+
+
+@pytest.mark.parametrize("balanced", [False, True])
 def test_chance_tests_shuffle_labels_within_groups(balanced):
     """Predictions that follow the subject follow labels that come in other
     shares per subject, without any class signal: shuffled among all epochs,
