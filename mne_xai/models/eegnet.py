@@ -396,18 +396,18 @@ def _spatial_first_in_training(net, x):
             (batch_norm.running_var, unbiased),
         ):
             running.copy_(momentum * batch + (1 - momentum) * running)
-    # The gradients of temporal_bn's weight and bias are those of the layers
-    # to float rounding, as every other's, but they are tiny: spatial_bn, in
-    # training mode, takes out each map's mean, which removes the bias exactly
-    # (its gradient is rounding noise, about 1e-8 against 1e-2 for the other
-    # parameters), and divides by its spread, which removes the weight but
-    # for its eps (a gradient about 1e-5 of the others', equal to about 1%).
-    # Adam scales steps by the gradient's size, so this noise moves the bias
-    # by up to lr a step along the layers' path and along this one, each its
-    # own way. Training-mode outputs do not depend on it; in evaluation,
-    # spatial_bn's running mean follows it, behind by about 1 / momentum
-    # steps (of 1e-3 of a map's spread): the two fits' logits differ there by
-    # about that, their predictions in practice not at all (tests, benchmark).
+    # Training-mode spatial_bn takes out each map's mean, and its spread but
+    # for eps: temporal_bn's shift (bias and mean) has no effect on the
+    # logits at all, and its scale (weight and variance) next to none. The
+    # gradients of its weight and bias are therefore about 1e-5 and 1e-7 of
+    # the others', the bias's pure float rounding, which differs between the
+    # two computations. AdamW normalizes gradients by their size, so both move
+    # that bias by up to lr per step, each its own way (1.8e-3 apart after 15
+    # steps in the tests; the weight within 1e-4). Training does not see
+    # it; in evaluation spatial_bn's running mean follows the bias a few steps
+    # behind, so the two fits' probabilities differ by about 1e-5, their
+    # predictions not (tests, benchmarks/speed_fit.py). The layers themselves
+    # take such a random walk from their own rounding.
     scale, shift = normalization_affine(batch_norm, mean, var)
     scale, shift = scale.to(kernels.dtype), shift.to(kernels.dtype)
     # Spatial map j belongs to temporal filter j // D (grouped convolution).
