@@ -5,18 +5,23 @@
    within 5%).
 2. ``cross_val_score`` on Epochs (scikit-learn hands each fold over as a list of
    one-epoch Epochs) against the same folds as arrays (goal: within 10%).
+3. ``fit`` and ``predict_proba`` of EEGNetClassifier with EEGNet's fast paths
+   (its first block trained spatial filters first, predictions through its
+   inference graph) against the network computed as its layers are written
+   (an EEGNet subclass with a forward of its own takes neither), and whether
+   the two fitted models predict the same.
 
 Runs are interleaved and repeated; medians and ratios are printed, since these
 machines are noisy. Usage: ``MNE_DATA=... python benchmarks/speed_fit.py``.
 """
 
 import argparse
-import time
+from functools import partial
 
 import mne
 import numpy as np
 import torch
-from _timing import synchronize
+from _timing import interleaved_medians
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from skorch import NeuralNetClassifier
@@ -26,12 +31,11 @@ from mne_xai.datasets import load_eegbci
 from mne_xai.models import EEGNet
 
 
-def _timed(function):
-    synchronize()
-    start = time.perf_counter()
-    function()
-    synchronize()
-    return time.perf_counter() - start
+class EEGNetOfItsLayers(EEGNet):
+    """EEGNet with a forward of its own, which takes neither fast path."""
+
+    def forward(self, x):
+        return super().forward(x)
 
 
 def per_epoch_seconds(X, y, sfreq, n_epochs, repeats, device):
@@ -75,18 +79,6 @@ def per_epoch_seconds(X, y, sfreq, n_epochs, repeats, device):
     return {name: np.median(values) for name, values in durations.items()}
 
 
-def _interleaved_medians(runs, repeats):
-    """Median seconds of each run, after a warm-up, alternating which goes first."""
-    for run in runs.values():
-        run()
-    timings = {name: [] for name in runs}
-    names = list(runs)
-    for repeat in range(repeats):
-        for name in names if repeat % 2 == 0 else names[::-1]:
-            timings[name].append(_timed(runs[name]))
-    return {name: np.median(values) for name, values in timings.items()}
-
-
 def cross_validation_seconds(epochs, repeats, n_epochs, device):
     on_epochs = EEGNetClassifier(
         max_epochs=n_epochs, batch_size=16, random_state=0, device=device, verbose=False
@@ -99,7 +91,29 @@ def cross_validation_seconds(epochs, repeats, n_epochs, device):
         "Epochs": lambda: cross_val_score(on_epochs, epochs, y, cv=cv),
         "arrays": lambda: cross_val_score(on_arrays, X, y, cv=cv),
     }
-    return _interleaved_medians(runs, repeats)
+    return interleaved_medians(runs, repeats)
+
+
+def fast_path_seconds(epochs, repeats, n_epochs, device):
+    """Median seconds of fit and predict_proba, fast paths and plain; predictions."""
+    fitted = {}
+
+    def fit(name, module):
+        clf = EEGNetClassifier(
+            module, max_epochs=n_epochs, random_state=0, device=device, verbose=False
+        )
+        fitted[name] = clf.fit(epochs)
+
+    names = {"fast paths": EEGNet, "plain layers": EEGNetOfItsLayers}
+    fit_seconds = interleaved_medians(
+        {name: partial(fit, name, module) for name, module in names.items()}, repeats
+    )
+    proba = {name: clf.predict_proba(epochs) for name, clf in fitted.items()}
+    predict_seconds = interleaved_medians(
+        {name: partial(clf.predict_proba, epochs) for name, clf in fitted.items()},
+        repeats,
+    )
+    return fit_seconds, predict_seconds, proba
 
 
 def main():
@@ -110,6 +124,11 @@ def main():
     )
     parser.add_argument(
         "--device", default="cpu", help='where networks train and run, e.g. "cuda"'
+    )
+    parser.add_argument(
+        "--only-fast-paths",
+        action="store_true",
+        help="measure EEGNet's fast paths only (part 3)",
     )
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -124,6 +143,24 @@ def main():
         f"{torch.get_num_threads()}; "
         f"medians of {args.repeats} interleaved runs after a warm-up.\n"
     )
+    fit_seconds, predict_seconds, proba = fast_path_seconds(
+        epochs, args.repeats, args.epochs, args.device
+    )
+    print(f"{'EEGNetClassifier, seconds':<36}{'fit':>10}{'predict_proba':>15}")
+    for name, seconds in fit_seconds.items():
+        print(f"  {name:<34}{seconds:>10.2f}{predict_seconds[name]:>15.3f}")
+    fast, plain = proba.values()
+    print(
+        f"  {'plain / fast':<34}"
+        f"{fit_seconds['plain layers'] / fit_seconds['fast paths']:>10.2f}"
+        f"{predict_seconds['plain layers'] / predict_seconds['fast paths']:>15.2f}"
+    )
+    print(
+        f"  same predictions: {np.array_equal(fast.argmax(1), plain.argmax(1))}; "
+        f"largest difference of probabilities {np.abs(fast - plain).max():.1e}\n"
+    )
+    if args.only_fast_paths:
+        return
     fit = per_epoch_seconds(
         X, y, epochs.info["sfreq"], args.epochs, args.repeats, args.device
     )

@@ -1112,9 +1112,33 @@ def batch_norm_affine(batch_norm, name):
             f"Batch norm {name!r} keeps no running statistics, so its output depends "
             "on the batch and it cannot be folded; use track_running_stats=True."
         )
-    scale = torch.rsqrt(batch_norm.running_var + batch_norm.eps)
-    shift = -batch_norm.running_mean * scale
+    scale, shift = normalization_affine(
+        batch_norm, batch_norm.running_mean, batch_norm.running_var
+    )
+    return scale.detach(), shift.detach()
+
+
+def normalization_affine(batch_norm, mean, var):
+    """Scale and shift of a batch norm normalizing by ``mean`` and ``var``.
+
+    ``y = scale * x + shift``: evaluation mode normalizes by the running
+    statistics, training mode by the batch's (biased variance).
+
+    Parameters
+    ----------
+    batch_norm : torch.nn.modules.batchnorm._BatchNorm
+        The layer (its ``eps`` and affine weight and bias).
+    mean, var : torch.Tensor, shape (num_features,)
+        The statistics it normalizes by.
+
+    Returns
+    -------
+    scale, shift : torch.Tensor, shape (num_features,)
+        Differentiable in ``mean``, ``var`` and the layer's parameters.
+    """
+    scale = torch.rsqrt(var + batch_norm.eps)
+    shift = -mean * scale
     if batch_norm.affine:
         scale = scale * batch_norm.weight
         shift = shift * batch_norm.weight + batch_norm.bias
-    return scale.detach(), shift.detach()
+    return scale, shift

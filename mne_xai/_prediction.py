@@ -8,6 +8,8 @@ import threading
 
 import numpy as np
 import torch
+from skorch.dataset import unpack_data
+from skorch.utils import to_device, to_tensor
 
 from ._convert import (
     BASELINE_UNKNOWN,
@@ -187,15 +189,44 @@ class _PredictionMixin(_ScoreMixin):
     def forward_iter(self, X, training=False, device="cpu"):
         """Yield the network's outputs batch by batch, as skorch does.
 
-        On the user's data (not skorch's own datasets of ``fit``), outputs
-        that are not finite are refused, naming their epochs.
+        In evaluation mode the batches go through the network's
+        ``inference_graph()`` (built and checked once per pass), which
+        computes its logits faster where it has a faster form
+        (:class:`~mne_xai.models.SpatialFirstEEGNet`). On the user's data
+        (not skorch's own datasets of ``fit``), outputs that are not finite
+        are refused, naming their epochs.
         """
+        return self._checked_outputs(X, training, device, fast=not training)
+
+    def _checked_outputs(self, X, training, device, fast):
+        """:meth:`forward_iter`, through the inference graph if ``fast``."""
+        graph = self._inference_graph() if fast else None
+        if graph is None:
+            outputs = super().forward_iter(X, training=training, device=device)
+        else:
+            outputs = self._outputs_of(graph, X, device)
         start = 0
-        for outputs in super().forward_iter(X, training=training, device=device):
+        for batch_outputs in outputs:
             if isinstance(X, StreamedData):
-                check_outputs_finite(outputs, X.data.name, start)
-                start += len(outputs)
-            yield outputs
+                check_outputs_finite(batch_outputs, X.data.name, start)
+                start += len(batch_outputs)
+            yield batch_outputs
+
+    def _inference_graph(self):
+        """Return the network's faster evaluation-mode equivalent, or None."""
+        self.check_is_fitted()
+        self._set_training(False)  # as skorch's evaluation_step
+        inference_graph = getattr(self.module_, "inference_graph", None)
+        graph = None if inference_graph is None else inference_graph()
+        return None if graph is self.module_ else graph
+
+    def _outputs_of(self, graph, X, device):
+        """Yield the outputs of ``graph`` on ``X``'s batches, as skorch's ``forward_iter`` does."""
+        for batch in self.get_iterator(self.get_dataset(X)):
+            inputs, _ = unpack_data(batch)
+            with torch.no_grad():
+                outputs = graph(to_tensor(inputs, device=self.device))
+            yield to_device(outputs, device=device)
 
     def adapt_batch_norm(self, X):
         """Re-estimate batch-norm statistics on unlabeled data (AdaBN).
@@ -290,7 +321,8 @@ class _PredictionMixin(_ScoreMixin):
 
         handle = batch_norm.register_forward_pre_hook(accumulate)
         try:
-            for _ in self.forward_iter(data):
+            # The network itself: its inference graph skips batch norms.
+            for _ in self._checked_outputs(data, False, "cpu", fast=False):
                 pass
         finally:
             handle.remove()

@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -5,6 +7,7 @@ from torch import nn
 from torch.nn.utils import parametrize, prune
 
 from mne_xai.models import EEGNet, InterpretableCNN, SpatialFirstEEGNet
+from mne_xai.models.eegnet import _after_spatial_filters, _window_moments
 
 MODELS = [EEGNet, InterpretableCNN]
 
@@ -415,3 +418,126 @@ def test_eegnet_with_pruned_or_parametrized_weights_keeps_its_faster_form():
 def test_interpretable_cnn_is_its_own_inference_graph():
     module = InterpretableCNN(4, 2, 128).eval()
     assert module.inference_graph() is module
+
+
+def _layers_in_turn(module, x):
+    """EEGNet's forward as written: every layer of the first block called."""
+    x = module._scale_input(x).unsqueeze(1)
+    x = module.spatial_conv(module.temporal_bn(module.temporal_conv(x)))
+    return _after_spatial_filters(module, module.spatial_bn(x))
+
+
+def _training_step(module, forward, x, y):
+    torch.manual_seed(1)  # the same dropout masks
+    logits = forward(module, x)
+    loss = nn.functional.cross_entropy(logits, y)
+    loss.backward()
+    gradients = {name: p.grad.clone() for name, p in module.named_parameters()}
+    buffers = {name: b.clone() for name, b in module.named_buffers()}
+    return logits.detach(), loss.detach(), gradients, buffers
+
+
+@pytest.mark.parametrize(
+    "D, momentum, n_channels", [(2, 0.1, 6), (1, None, 6), (3, 0.3, 1)]
+)
+def test_eegnet_trains_spatial_first_as_its_layers_do(D, momentum, n_channels):
+    """A training step through the spatial-first first block gives the logits,
+    loss, gradients and running statistics of the layers called in turn."""
+    module = _trained_like_eegnet(n_channels=n_channels, D=D).train()
+    module.temporal_bn.momentum = module.spatial_bn.momentum = momentum
+    module.temporal_bn.num_batches_tracked.fill_(3)  # momentum=None averages
+    # An offset, so that the batch mean matters; the time shifted windows
+    # make the padding matter.
+    x = (torch.randn(5, n_channels, 160) + 0.3) / module.input_scale
+    y = torch.tensor([0, 1, 2, 0, 1])
+    assert module._trains_spatial_first(x)
+    plain = _training_step(copy.deepcopy(module), _layers_in_turn, x, y)
+    fast = _training_step(module, EEGNet.forward, x, y)
+    torch.testing.assert_close(fast[0], plain[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(fast[1], plain[1], rtol=1e-5, atol=1e-6)
+    # To float32 rounding of the largest gradient: some are next to nothing
+    # (temporal_bn's, which spatial_bn takes out but for its eps; the spatial
+    # weight of a single channel), and equal only to that rounding.
+    scale = max(gradient.abs().max() for gradient in plain[2].values())
+    for name, gradient in plain[2].items():
+        torch.testing.assert_close(
+            fast[2][name], gradient, rtol=0, atol=1e-5 * scale, msg=name
+        )
+    assert plain[3]["temporal_bn.num_batches_tracked"] == 4
+    for name, buffer in plain[3].items():
+        torch.testing.assert_close(fast[3][name], buffer, rtol=1e-5, atol=1e-6)
+
+
+def test_window_moments_are_those_of_the_convolution():
+    padded = torch.randn(7, 40, dtype=torch.float64)
+    kernel = torch.randn(9, dtype=torch.float64)
+    sums, products = _window_moments(padded, len(kernel))
+    filtered = nn.functional.conv1d(padded[:, None], kernel[None, None])
+    torch.testing.assert_close(kernel @ sums, filtered.sum())
+    torch.testing.assert_close(kernel @ products @ kernel, (filtered**2).sum())
+    windows = padded.unfold(1, len(kernel), 1).reshape(-1, len(kernel))
+    torch.testing.assert_close(products, windows.T @ windows)
+
+
+@pytest.fixture
+def spatial_first_calls(monkeypatch):
+    """The batches that went through the training-mode spatial-first path."""
+    from mne_xai.models import eegnet
+
+    calls = []
+    original = eegnet._spatial_first_in_training
+
+    def spy(net, x):
+        calls.append(x)
+        return original(net, x)
+
+    monkeypatch.setattr(eegnet, "_spatial_first_in_training", spy)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda module: prune.l1_unstructured(module.spatial_conv, "weight", 0.3),
+        lambda module: parametrize.register_parametrization(
+            module.temporal_conv, "weight", nn.Identity()
+        ),
+        lambda module: module.temporal_bn.register_forward_pre_hook(lambda m, i: None),
+        lambda module: module.spatial_conv.register_full_backward_hook(
+            lambda m, gi, go: None
+        ),
+        lambda module: setattr(module.temporal_bn, "track_running_stats", False),
+        lambda module: setattr(
+            module,
+            "temporal_conv",
+            nn.Conv2d(1, 4, (1, 33), padding=(0, 32), dilation=(1, 2), bias=False),
+        ),
+        lambda module: setattr(module, "forward", lambda x: EEGNet.forward(module, x)),
+    ],
+    ids=[
+        "pruned",
+        "parametrized",
+        "pre-hook",
+        "backward hook",
+        "no running statistics",
+        "dilated",
+        "instance forward",
+    ],
+)
+def test_eegnet_trains_with_its_layers_where_spatial_first_may_differ(
+    change, spatial_first_calls
+):
+    """The spatial-first path calls none of the first block's layers and is
+    checked on no probe: wherever they might compute otherwise, they run."""
+    torch.manual_seed(0)
+    x = torch.randn(4, 6, 160) / 1e5
+    module = EEGNet(6, 3, 160, 128.0, F1=4, D=2, input_scale=1e5)
+    module(x)
+    assert len(spatial_first_calls) == 1
+    # An input that needs its gradient: the batch statistics depend on it.
+    module(x.clone().requires_grad_())
+    module.eval()(x)
+    assert len(spatial_first_calls) == 1
+    change(module)
+    module.train()(x)
+    assert len(spatial_first_calls) == 1
