@@ -21,7 +21,7 @@ from ._convert import (
     labels_or_events,
 )
 from ._docs import fill_doc
-from ._graph import check_float32
+from ._graph import check_float32, runs_hooks
 
 #: Marks the datasets that skorch makes in ``fit`` from the data converted and
 #: checked there, on which its scoring callbacks predict.
@@ -216,6 +216,10 @@ class _PredictionMixin(_ScoreMixin):
         """Return the network's faster evaluation-mode equivalent, or None."""
         self.check_is_fitted()
         self._set_training(False)  # as skorch's evaluation_step
+        # A user's hooks watch the network's layers called once per batch; the
+        # graph calls some of them on other values, and its check once more.
+        if any(runs_hooks(module) for module in self.module_.modules()):
+            return None
         inference_graph = getattr(self.module_, "inference_graph", None)
         graph = None if inference_graph is None else inference_graph()
         return None if graph is self.module_ else graph

@@ -2119,3 +2119,18 @@ def test_predictions_go_through_the_inference_graph(synthetic_arrays, monkeypatc
         expected = torch.softmax(clf.module_.eval()(torch.from_numpy(X)), dim=1)
     np.testing.assert_allclose(proba, expected.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(1)])
+
+
+def test_a_users_hook_sees_the_networks_own_passes(synthetic_arrays):
+    """Through the inference graph, a hook on a later layer also saw the
+    graph's check on a probe of two epochs, as if they were predicted."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    seen = []
+    clf.module_.separable_elu.register_forward_hook(
+        lambda module, inputs, output: seen.append(output.detach())
+    )
+    with torch.no_grad():
+        clf.module_.eval()(torch.from_numpy(X))
+    clf.predict_proba(X)
+    torch.testing.assert_close(torch.cat(seen[1:]), seen[0])
