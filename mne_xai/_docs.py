@@ -176,6 +176,10 @@ Returns
 logits : torch.Tensor, shape (batch, n_classes)
     One logit per class; no softmax."""
 
+docdict["params_of"] = """\
+params : dict | None
+    The method's parameters, as given to :func:`mne_xai.explain`."""
+
 docdict["epochs_list_cv"] = """\
 In scikit-learn's cross-validation (``cross_val_score``,
     ``cross_val_predict``, searches) each Epochs of a list is one sample: the

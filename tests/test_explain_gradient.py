@@ -438,20 +438,25 @@ class _HalfSquaredNorm(nn.Module):
         return torch.stack([energy, -energy], dim=1)
 
 
+def _noisy_gradients(inputs, noise_level, n_samples, variant):
+    """SmoothGrad of the signed gradient of |x|² / 2, which is x + noise."""
+    return get_method("smoothgrad")(_HalfSquaredNorm()).attribute(
+        inputs.clone().requires_grad_(),
+        torch.zeros(len(inputs), dtype=torch.int64),
+        base_method="saliency",
+        base_params=dict(absolute=False),
+        noise_level=noise_level,
+        n_samples=n_samples,
+        variant=variant,
+    )
+
+
 def test_smoothgrad_noise_scales_with_each_epochs_std():
     """Vargrad of the gradient x + noise is the noise variance, set per epoch."""
     torch.manual_seed(0)
     inputs = torch.randn(3, 4, 64) * torch.tensor([1.0, 10.0, 0.1])[:, None, None]
     noise_level = 0.3
-    vargrad = get_method("smoothgrad")(_HalfSquaredNorm()).attribute(
-        inputs.clone().requires_grad_(),
-        torch.zeros(3, dtype=torch.int64),
-        base_method="saliency",
-        base_params=dict(absolute=False),
-        noise_level=noise_level,
-        n_samples=400,
-        variant="vargrad",
-    )
+    vargrad = _noisy_gradients(inputs, noise_level, 400, "vargrad")
     expected = (noise_level * inputs.std(dim=(1, 2))) ** 2
     torch.testing.assert_close(vargrad.mean(dim=(1, 2)), expected, rtol=0.05, atol=0)
 
@@ -463,15 +468,7 @@ def test_smoothgrad_sq_is_the_mean_square_of_noisy_gradients():
     torch.manual_seed(0)
     inputs = torch.randn(3, 4, 64) * torch.tensor([1.0, 10.0, 0.1])[:, None, None]
     noise_level, n_samples = 1.0, 400
-    squares = get_method("smoothgrad")(_HalfSquaredNorm()).attribute(
-        inputs.clone().requires_grad_(),
-        torch.zeros(3, dtype=torch.int64),
-        base_method="saliency",
-        base_params=dict(absolute=False),
-        noise_level=noise_level,
-        n_samples=n_samples,
-        variant="smoothgrad_sq",
-    )
+    squares = _noisy_gradients(inputs, noise_level, n_samples, "smoothgrad_sq")
     variance = (noise_level * inputs.std(dim=(1, 2))) ** 2
     power = (inputs**2).mean(dim=(1, 2))
     # Each of the n_samples x 256 squares (x + e)² has variance 4 x² σ² + 2 σ⁴.

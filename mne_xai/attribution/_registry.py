@@ -8,6 +8,7 @@ import torch
 from mne.defaults import DEFAULTS
 from mne.utils import _check_option
 
+from .._docs import fill_doc
 from .._graph import without_parametrizations
 
 _METHODS = {}
@@ -234,13 +235,13 @@ class AttributionMethod(ABC):
         )
 
     @classmethod
+    @fill_doc
     def unit_of(cls, params=None):
         """Return the unit of the values computed with ``params``.
 
         Parameters
         ----------
-        params : dict | None
-            The method's parameters, as given to :func:`mne_xai.explain`.
+        %(params_of)s
 
         Returns
         -------
@@ -250,13 +251,13 @@ class AttributionMethod(ABC):
         return cls.unit
 
     @classmethod
+    @fill_doc
     def from_zero_of(cls, params=None):
         """Return ``from_zero`` for the values computed with ``params``.
 
         Parameters
         ----------
-        params : dict | None
-            The method's parameters, as given to :func:`mne_xai.explain`.
+        %(params_of)s
 
         Returns
         -------
@@ -266,13 +267,13 @@ class AttributionMethod(ABC):
         return cls.from_zero
 
     @classmethod
+    @fill_doc
     def from_baseline_of(cls, params=None):
         """Return ``from_baseline`` for the values computed with ``params``.
 
         Parameters
         ----------
-        params : dict | None
-            The method's parameters, as given to :func:`mne_xai.explain`.
+        %(params_of)s
 
         Returns
         -------
