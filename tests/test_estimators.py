@@ -1116,7 +1116,9 @@ def test_adapt_batch_norm_counts_no_other_threads_predictions(synthetic_arrays):
     meanwhile = []
 
     def predict_elsewhere(module, inputs):
-        if not meanwhile:  # once, in the middle of the adaptation
+        # Once, in the middle of the adaptation (the other thread's pass runs
+        # this hook too).
+        if threading.current_thread() is threading.main_thread() and not meanwhile:
             thread = threading.Thread(
                 target=lambda: meanwhile.append(clf.module_(other_data))
             )
