@@ -10,7 +10,6 @@ from which each method composes the layers it handles.
 import copy
 import functools
 import gc
-import threading
 import types
 import weakref
 from contextlib import contextmanager
@@ -37,6 +36,8 @@ from torch.nn.modules.pooling import (
 from torch.nn.utils import parametrize, prune, remove_spectral_norm, remove_weight_norm
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
+
+from ._held import HeldWhileUsed
 
 # -- families of layer types ------------------------------------------------------
 # The concrete classes are those the methods' arithmetic is written for; a
@@ -183,7 +184,7 @@ def _precision_settings():
     ]
 
 
-class _FullFloat32:
+class _FullFloat32(HeldWhileUsed):
     """Compute float32 in full precision while any thread needs it.
 
     On Ampere and later NVIDIA GPUs, torch runs cuDNN convolutions in TF32 by
@@ -200,31 +201,19 @@ class _FullFloat32:
     Meanwhile, other threads' work (training) runs in full precision too.
     """
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._users = 0
-        self._outside = []  # the settings before the first caller entered
+    def _make(self):
+        settings = _precision_settings()
+        # The settings before the first caller entered.
+        self._outside = [
+            (holder, attribute, getattr(holder, attribute))
+            for holder, attribute, _ in settings
+        ]
+        for holder, attribute, full in settings:
+            setattr(holder, attribute, full)
 
-    @contextmanager
-    def __call__(self):
-        with self._lock:
-            if self._users == 0:
-                settings = _precision_settings()
-                self._outside = [
-                    (holder, attribute, getattr(holder, attribute))
-                    for holder, attribute, _ in settings
-                ]
-                for holder, attribute, full in settings:
-                    setattr(holder, attribute, full)
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0:
-                    for holder, attribute, value in self._outside:
-                        setattr(holder, attribute, value)
+    def _undo(self):
+        for holder, attribute, value in self._outside:
+            setattr(holder, attribute, value)
 
 
 full_float32 = _FullFloat32()

@@ -1,11 +1,11 @@
 """Progress bars that draw only where a person watches them."""
 
-import contextlib
 import os
 import sys
-import threading
 
 from mne.utils import ProgressBar, get_config, logger
+
+from ._held import HeldWhileUsed
 
 
 def progress_bar(iterable, *, max_value=None, mesg=None):
@@ -78,51 +78,28 @@ class _ProgressLines(ProgressBar):
             self.update_with_increment_value(1)
 
 
-@contextlib.contextmanager
-def mne_bars_as_ours():
+class _MneBarsOff(HeldWhileUsed):
     """Make the bars MNE draws inside its own functions follow :func:`progress_bar`.
 
     MNE's cluster tests draw their permutations' bar wherever stderr goes, so
     a log file got it redrawn with carriage returns; its bars read
-    ``MNE_TQDM``, set to "off" here for the call where ours are off.
-    """
-    switching = _mne_bars_off.enter()
-    try:
-        yield
-    finally:
-        if switching:
-            _mne_bars_off.exit()
-
-
-class _MneBarsOff:
-    """Count the calls that need ``MNE_TQDM`` "off", which is the process's.
-
-    Calls on several threads each set and deleted it: the first to end
+    ``MNE_TQDM``, set to "off" for the calls where ours are off. It is the
+    process's: calls on several threads each set and deleted it: the first to end
     deleted it under the others (whose MNE bars were drawn again), and the
     next ``del`` raised KeyError in place of their result.
     """
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._calls = 0
+    def _wanted(self):
+        return _switched_off_here()
 
-    def enter(self):
-        with self._lock:
-            if not (self._calls or _switched_off_here()):
-                return False
-            if not self._calls:
-                os.environ["MNE_TQDM"] = "off"
-            self._calls += 1
-            return True
+    def _make(self):
+        os.environ["MNE_TQDM"] = "off"
 
-    def exit(self):
-        with self._lock:
-            self._calls -= 1
-            if not self._calls:
-                os.environ.pop("MNE_TQDM", None)
+    def _undo(self):
+        os.environ.pop("MNE_TQDM", None)
 
 
-_mne_bars_off = _MneBarsOff()
+mne_bars_as_ours = _MneBarsOff()
 
 
 def bars_drawn():

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 
 from mne.utils import logger
 
+from ._held import HeldWhileUsed
+
 #: Packages whose frames a warning's location passes over: the user calls
 #: mne_xai directly, or through scikit-learn (cross-validation, which runs
 #: folds through joblib even on one core), and mne_xai reads the data through
@@ -177,7 +179,7 @@ class _IgnoredOnThisThread:
 _IGNORED_ON_THIS_THREAD = _IgnoredOnThisThread()
 
 
-class _ThreadDispatch:
+class _ThreadDispatch(HeldWhileUsed):
     """Make the warnings state of one thread's blocks the thread's own.
 
     ``warnings.catch_warnings`` swaps the process's filters and
@@ -192,33 +194,25 @@ class _ThreadDispatch:
     """
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._open = 0
+        super().__init__()
         self._show = None
         self._filter = ("ignore", _IGNORED_ON_THIS_THREAD, Warning, None, 0)
 
-    def enter(self):
-        with self._lock:
-            if self._open == 0:
-                # Left in place by another's catch_warnings that restored a
-                # copy of the state, they stay: both work with no block open.
-                if warnings.showwarning != self._showwarning:
-                    self._show = warnings.showwarning
-                    warnings.showwarning = self._showwarning
-                if self._filter not in warnings.filters:
-                    warnings.filters.insert(0, self._filter)
-            self._open += 1
+    def _make(self):
+        # Left in place by another's catch_warnings that restored a copy of
+        # the state, they stay: both work with no block open.
+        if warnings.showwarning != self._showwarning:
+            self._show = warnings.showwarning
+            warnings.showwarning = self._showwarning
+        if self._filter not in warnings.filters:
+            warnings.filters.insert(0, self._filter)
 
-    def exit(self):
-        with self._lock:
-            self._open -= 1
-            if self._open:
-                return
-            # A showwarning set meanwhile by someone else is theirs to restore.
-            if warnings.showwarning == self._showwarning:
-                warnings.showwarning = self._show
-            if self._filter in warnings.filters:
-                warnings.filters.remove(self._filter)
+    def _undo(self):
+        # A showwarning set meanwhile by someone else is theirs to restore.
+        if warnings.showwarning == self._showwarning:
+            warnings.showwarning = self._show
+        if self._filter in warnings.filters:
+            warnings.filters.remove(self._filter)
 
     def _showwarning(self, message, category, filename, lineno, file=None, line=None):
         if _this_thread.records:
@@ -245,13 +239,12 @@ def recording(into):
     into : list
         Where the :class:`warnings.WarningMessage` are appended.
     """
-    _dispatch.enter()
-    _this_thread.records.append(into)
-    try:
-        yield into
-    finally:
-        _this_thread.records.pop()
-        _dispatch.exit()
+    with _dispatch():
+        _this_thread.records.append(into)
+        try:
+            yield into
+        finally:
+            _this_thread.records.pop()
 
 
 @contextmanager
@@ -268,14 +261,13 @@ def ignoring(*messages):
         ignored), as for :func:`warnings.filterwarnings`.
     """
     patterns = [re.compile(message, re.IGNORECASE) for message in messages]
-    _dispatch.enter()
-    outer = len(_this_thread.ignored)
-    _this_thread.ignored.extend(patterns)
-    try:
-        yield
-    finally:
-        del _this_thread.ignored[outer:]
-        _dispatch.exit()
+    with _dispatch():
+        outer = len(_this_thread.ignored)
+        _this_thread.ignored.extend(patterns)
+        try:
+            yield
+        finally:
+            del _this_thread.ignored[outer:]
 
 
 @contextmanager
