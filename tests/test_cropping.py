@@ -95,6 +95,21 @@ def test_window_positions(params, starts):
     assert_array_equal(clf.estimator_.y_fit_, np.repeat(y, n_windows))
 
 
+@pytest.mark.parametrize(
+    "n_times, window_samples, n_windows",
+    [(101, 50, 10), (401, 200, 10), (1001, 200, 34)],
+)
+def test_auto_windows_are_half_the_span_up_to_2_s_an_eighth_apart(
+    n_times, window_samples, n_windows
+):
+    data, y = _ramp_epochs(n_times=n_times)
+    clf = CroppedClassifier(MeanClassifier(), sfreq=SFREQ).fit(data, y)
+    assert clf.window_samples_ == window_samples
+    steps = np.diff(clf.window_starts_[:-1])  # the last window ends on tmax
+    assert_array_equal(steps, round(window_samples / 8))
+    assert len(clf.window_starts_) == n_windows
+
+
 def test_predict_averages_windows():
     data, y = _ramp_epochs()
     data[1] *= 0.5

@@ -23,7 +23,7 @@ from skorch.exceptions import NotInitializedError
 
 import mne_xai
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, inspect
-from mne_xai._training import MIN_TRAINING_STEPS
+from mne_xai._training import MIN_TRAINING_STEPS, shifted_in_time
 from mne_xai.models import EEGNet, InterpretableCNN
 
 ESTIMATORS = [EEGNetClassifier, InterpretableCNNClassifier]
@@ -937,6 +937,18 @@ def test_training_sees_the_epochs_shifted_in_time(synthetic_arrays, time_shift):
     np.testing.assert_array_equal(
         clf.predict_proba(X), clf.module_(torch.as_tensor(X)).softmax(-1).detach()
     )
+
+
+def test_time_shifts_are_drawn_uniformly_up_to_the_largest_either_way():
+    torch.manual_seed(0)
+    largest, ramp = 3, torch.arange(32.0) + 100
+    shifted = shifted_in_time(ramp.expand(400, 1, 32).clone(), largest)
+    # A ramp shifted by s reads ramp - s wherever the shift kept samples.
+    inside = slice(largest, 32 - largest)
+    shifts = (ramp[inside] - shifted[:, 0, inside]).round().int()
+    assert (shifts == shifts[:, :1]).all()
+    counts = np.bincount(shifts[:, 0].numpy() + largest)
+    assert len(counts) == 2 * largest + 1 and counts.min() > 30  # 57 expected
 
 
 def test_prediction_data_must_match_training(synthetic_arrays):

@@ -234,6 +234,16 @@ def test_sign_flips_that_tie_with_the_observed_cluster_count(
         assert result.p_values[0] >= (2 if tail else 4) / 2**n_subjects
 
 
+@pytest.mark.parametrize("tail", [1, 0, -1])
+def test_default_threshold_is_mnes_for_each_tail(eeg_info, tail):
+    # MNE's permutation_cluster_1samp_test with threshold=None: p = 0.05 for
+    # one tail, 0.025 in each of two.
+    maps = _maps(eeg_info, 8, effect=2.0)
+    p = 0.05 / (2 if tail == 0 else 1)
+    expected = stats.t.ppf(1 - p, len(maps) - 1) * (-1 if tail == -1 else 1)
+    assert _test(maps, tail=tail).threshold == pytest.approx(expected)
+
+
 def test_negative_tail_finds_relevance_below_null(eeg_info):
     maps = _maps(eeg_info, 8, effect=-2.0)
     assert len(_test(maps, tail=1).significant) == 0

@@ -10,6 +10,7 @@ import torch
 
 from mne_xai import CroppedClassifier, EEGNetClassifier
 from mne_xai.inspect import find_layer, layer_activations, temporal_filters
+from mne_xai.inspect._activations import decision_score
 
 
 def _full_pass_output(estimator, data, layer):
@@ -502,3 +503,14 @@ def test_a_network_mixing_the_epochs_of_a_batch_is_refused(inspection):
         getattr(mne_xai.inspect, inspection)(
             network, epochs, "norm", batch_size=4, verbose=False
         )
+
+
+def test_decision_score_ignores_what_every_logit_shares():
+    """Units are ranked by the gradient of this score: a unit raising every
+    logit alike decides nothing and must not count."""
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.0, 3.0, 1.0]])
+    predicted = logits.argmax(dim=1)
+    expected = torch.tensor([2.0 - 0.5, 3.0 - 4.0 / 3])
+    torch.testing.assert_close(decision_score(logits, predicted), expected)
+    shifted = logits + torch.tensor([[5.0], [-2.0]])
+    torch.testing.assert_close(decision_score(shifted, predicted), expected)

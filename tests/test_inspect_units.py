@@ -11,7 +11,12 @@ from skorch import NeuralNetClassifier
 from torch import nn
 
 from mne_xai import EEGNetClassifier, as_network
-from mne_xai.inspect._pruning import _Ablation, pruning_curve
+from mne_xai.inspect._pruning import (
+    PruningCurve,
+    _Ablation,
+    _ablation_masks,
+    pruning_curve,
+)
 from mne_xai.inspect._sensitivity import (
     _check_bands,
     _PerturbedData,
@@ -291,6 +296,34 @@ def test_pruning_nothing_or_everything(small_eegnet, synthetic_arrays, ablation)
     table = curve.to_frame()
     assert len(table) == (2 + 3) * 17
     assert set(table["order"]) == {"sensitivity", "attribution", "random"}
+
+
+def test_each_mask_removes_the_first_units_of_its_order():
+    # A cycle, which is not its own inverse: a mask built from each unit's
+    # place in the order must not confuse it with the order itself.
+    orders = np.array([[2, 0, 3, 1], [3, 2, 1, 0]])
+    masks = _ablation_masks(orders)
+    assert masks.shape == (2 * 3 + 1, 4)
+    for o, order in enumerate(orders):
+        for k in range(1, 4):
+            removed = np.flatnonzero(masks[o * 3 + k - 1] == 0)
+            assert set(removed) == set(order[:k])
+    assert not masks[-1].any()
+
+
+def test_area_is_the_trapezoid_under_accuracy_against_the_fraction_removed():
+    curve = PruningCurve(
+        layer="relu",
+        accuracy={"mine": np.array([1.0, 0.75, 0.5, 0.5, 0.25])},
+        random_accuracy=np.array([[1.0, 1.0, 0.5, 0.5, 0.5]]),
+        orders={"mine": np.arange(4)},
+        random_orders=np.arange(4)[None],
+        importance={"mine": np.arange(4.0)},
+        chance=0.5,
+    )
+    # Steps of 1/4: 1/4 * ((1 + .75) / 2 + (.75 + .5) / 2 + (.5 + .5) / 2 + ...).
+    assert curve.area["mine"] == pytest.approx(0.25 * (0.875 + 0.625 + 0.5 + 0.375))
+    np.testing.assert_allclose(curve.area["random"], [0.25 * (1 + 0.75 + 0.5 + 0.5)])
 
 
 def test_scoring_several_masks_per_pass_is_exact(

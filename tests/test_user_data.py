@@ -18,6 +18,7 @@ from skorch.exceptions import NotInitializedError
 
 import mne_xai
 from mne_xai import CroppedClassifier, EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai._training import n_training_batches
 from mne_xai.attribution import modality_importance
 from mne_xai.estimators import training_schedule
 
@@ -37,12 +38,21 @@ def _epochs(X, y, ch_types="eeg", sfreq=64.0, tmin=0.0):
 # -- defaults that follow the data size ------------------------------------------
 @pytest.mark.parametrize(
     "n_samples, expected",
-    [(30, (8, 250)), (36, (8, 200)), (1000, (32, 32)), (100_000, (64, 20))],
+    [
+        (30, (8, 250)),
+        (36, (8, 200)),
+        (1000, (32, 32)),
+        (100_000, (64, 20)),
+        # A last batch of one joins the batch before it, so a pass over
+        # k * batch + 1 epochs takes k steps, not k + 1.
+        (33, (8, 250)),
+        (1025, (32, 32)),
+    ],
 )
 def test_training_schedule_follows_the_number_of_examples(n_samples, expected):
     batch_size, max_epochs = training_schedule(n_samples)
     assert (batch_size, max_epochs) == expected
-    steps = max_epochs * -(-n_samples // batch_size)
+    steps = max_epochs * n_training_batches(n_samples, batch_size)
     assert steps >= 1000
 
 
@@ -1219,6 +1229,13 @@ def test_events_coded_otherwise_are_matched_by_name(fif_coded, synthetic_arrays)
         mne_xai.explain(clf, eeglab, **kwargs).get_data(),
         mne_xai.explain(clf, fif, **kwargs).get_data(),
     )
+    # A class named as the target is the training's class of that name.
+    for target in ("feet", "hands"):
+        kwargs["target"] = target
+        np.testing.assert_array_equal(
+            mne_xai.explain(clf, eeglab, **kwargs).get_data(),
+            mne_xai.explain(clf, fif, **kwargs).get_data(),
+        )
     # A selection holding one class, and a list of one-epoch Epochs (what
     # scikit-learn hands over), are matched the same way.
     assert clf.score(eeglab["hands"]) == clf.score(fif["hands"])
