@@ -3,6 +3,7 @@
 Results become MNE objects in :mod:`mne_xai._outputs`.
 """
 
+import functools
 import hashlib
 import re
 from typing import NamedTuple
@@ -33,6 +34,10 @@ OFFSET_RATIO = 10.0
 #: at 50 times (EEGNet 1.00, InterpretableCNN 0.95) and were at chance at 500
 #: times (a DC-coupled amplifier's tens of millivolts are thousands of times).
 STEADY_OFFSET_RATIO = 100.0
+#: Epochs converted at once where all the data are read (to float32 for the
+#: network, to float64 for statistics): a copy of the whole data at once
+#: doubles or triples the memory of a large data set.
+EPOCHS_PER_CHUNK = 256
 
 
 def _epochs_list(X):
@@ -747,26 +752,36 @@ class InputData:
         """Return all the data as one float32 array (checked to be finite)."""
         if self._epochs is None:
             return self._array
-        # Reading ``_data`` of preloaded epochs avoids a copy per one-epoch object,
-        # which is what makes cross-validation on Epochs cost what arrays cost.
-        data = np.concatenate(
-            [self._read(epochs, slice(None)) for epochs in self._epochs]
-        )
-        data = as_float(data)
-        _check_finite(data, self.name, self.info.ch_names)
+        # Filled a chunk of epochs at a time: MNE's float64 data (read from
+        # disk when not preloaded) are never copied whole, which doubled and
+        # tripled the memory of a fit on 100,000 epochs.
+        data = np.empty(self.shape, np.float32)
+        starts = range(0, self.shape[0], EPOCHS_PER_CHUNK)
+        for start, chunk in zip(starts, self.batches(EPOCHS_PER_CHUNK), strict=True):
+            data[start : start + len(chunk)] = chunk
         return data
+
+    @functools.cached_property
+    def _part_starts(self):
+        """The first epoch of each part of the list, and the number of epochs."""
+        return np.cumsum([0, *map(len, self._epochs)])
 
     def _read_range(self, start, stop):
         """Read epochs ``start`` to ``stop`` (excluded), across the parts of a list."""
         if self._epochs is None:
             return self._array[start:stop]
-        pieces, first = [], 0
-        for epochs in self._epochs:
-            last = first + len(epochs)
-            if first < stop and start < last:
-                item = slice(max(start - first, 0), min(stop, last) - first)
-                pieces.append(self._read(epochs, item))
-            first = last
+        # The parts found by bisection: scikit-learn's cross-validation gives
+        # a list of one-epoch Epochs, and walking it for each batch made
+        # predictions quadratic in the number of epochs (8,000: 10.7 s, 3.2 s
+        # on the same epochs as one Epochs).
+        starts = self._part_starts
+        first_part = np.searchsorted(starts, start, side="right") - 1
+        stop_part = min(np.searchsorted(starts, stop), len(self._epochs))
+        pieces = []
+        for part in range(first_part, stop_part):
+            first = starts[part]
+            item = slice(max(start - first, 0), min(stop, starts[part + 1]) - first)
+            pieces.append(self._read(self._epochs[part], item))
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
     def n_batches(self, batch_size):
@@ -1466,8 +1481,6 @@ def _check_same_preparation(info, train_info, name):
     return False
 
 
-#: Epochs read at once by :func:`eeg_reference`.
-_REFERENCE_CHUNK = 256
 #: How far from zero, relative to the data, a reference leaves its zeros.
 _REFERENCE_TOLERANCE = 1e-4
 
@@ -1505,8 +1518,8 @@ def eeg_reference(array, info):
         return None
     channel_spread, balance = [], []
     # Epochs a few at a time: a float64 copy of all would double the memory.
-    for start in range(0, len(array), _REFERENCE_CHUNK):
-        data = array[start : start + _REFERENCE_CHUNK, eeg].astype(np.float64)
+    for start in range(0, len(array), EPOCHS_PER_CHUNK):
+        data = array[start : start + EPOCHS_PER_CHUNK, eeg].astype(np.float64)
         data -= data.mean(axis=-1, keepdims=True)
         channel_spread.append(np.abs(data).max(axis=-1))
         # Float32 sums of zero-sum channels miss zero by about 1e-7 of the
@@ -1747,11 +1760,30 @@ def std_per_type(array, info):
     """
     groups = type_groups(info)
     if groups is None:
-        return float(np.std(array, dtype=np.float64))
+        return _std_in_chunks(array, slice(None))
     std = np.empty(array.shape[1])
     for channels in groups.values():
-        std[channels] = np.std(array[:, channels], dtype=np.float64)
+        std[channels] = _std_in_chunks(array, channels)
     return std
+
+
+def _std_in_chunks(array, channels):
+    """``np.std(array[:, channels], dtype=np.float64)``, a chunk of epochs at a time.
+
+    Two passes, the mean and then the squares about it, as NumPy computes it;
+    NumPy's own would copy all the data to float64 at once.
+    """
+
+    def chunks():
+        for start in range(0, len(array), EPOCHS_PER_CHUNK):
+            yield array[start : start + EPOCHS_PER_CHUNK, channels].astype(np.float64)
+
+    n_epochs, n_channels, n_times = array.shape
+    count = n_epochs * np.arange(n_channels)[channels].size * n_times
+    mean = sum(chunk.sum() for chunk in chunks()) / count
+    return float(
+        np.sqrt(sum(np.square(chunk - mean).sum() for chunk in chunks()) / count)
+    )
 
 
 def channel_moments(array):
@@ -1772,7 +1804,7 @@ def channel_moments(array):
     epoch_means, square_sums = [], 0.0
     # In chunks of epochs: a float64 copy of a large array at once would
     # double its memory.
-    for chunk in np.array_split(array, -(-len(array) // 1024)):
+    for chunk in np.array_split(array, -(-len(array) // EPOCHS_PER_CHUNK)):
         chunk = chunk.astype(np.float64)
         epoch_means.append(chunk.mean(axis=2))
         square_sums = square_sums + np.square(chunk).sum(axis=(0, 2))

@@ -1321,6 +1321,28 @@ def test_scoring_epochs_without_labels_reads_their_events_as_the_classes(
         by_index.score(fif)
 
 
+def test_a_list_of_one_epoch_epochs_is_counted_once_not_per_batch(
+    fif_coded, monkeypatch
+):
+    """scikit-learn's cross-validation hands over a list of one-epoch Epochs;
+    each batch walked the list, counting every part, so predictions grew with
+    the square of the number of epochs (8,000: 3.4 times one Epochs' time)."""
+    clf, fif = fif_coded
+    parts = [fif[i] for i in range(len(fif))]
+    counted = dict.fromkeys(map(id, parts), 0)
+    length = mne.BaseEpochs.__len__
+
+    def spy(epochs):
+        if id(epochs) in counted:
+            counted[id(epochs)] += 1
+        return length(epochs)
+
+    monkeypatch.setattr(mne.BaseEpochs, "__len__", spy)
+    clf.set_params(iterator_valid__batch_size=1)
+    np.testing.assert_array_equal(clf.predict_proba(parts), clf.predict_proba(fif))
+    assert max(counted.values()) <= 2 < len(parts)
+
+
 def test_a_list_of_epochs_of_several_recordings_is_explained(fif_coded):
     """Each part named only its own events, and two recordings repeat sample
     numbers: explain failed in MNE after computing every map."""
@@ -1527,7 +1549,9 @@ def test_a_log_file_holds_no_colour_codes_when_run_on_a_terminal(
 # failed on 63 channels, and one trained on them read 63 of its 64 names).
 @pytest.mark.filterwarnings("ignore:(X|epochs) was prepared otherwise:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:.*marked bad:RuntimeWarning")
-def test_epochs_not_preloaded_stream_from_disk(mne_data, fitted_eegnet, epochs_reads):
+def test_epochs_not_preloaded_stream_from_disk(
+    mne_data, fitted_eegnet, epochs_reads, monkeypatch
+):
     run = mne.datasets.eegbci.load_data(1, [6], path=mne_data, update_path=False)
     raw = mne.io.read_raw_edf(run[0], preload=False, verbose=False)
     mne.datasets.eegbci.standardize(raw)
@@ -1558,8 +1582,17 @@ def test_epochs_not_preloaded_stream_from_disk(mne_data, fitted_eegnet, epochs_r
         fitted_eegnet, loaded, method="saliency", n_steps=2, verbose=False
     )
     np.testing.assert_allclose(curve.scores, reference.scores, rtol=1e-6)
+    # Fit reads the epochs a chunk at a time: it read them whole in float64
+    # and copied them (three times the data's float32 size in memory).
+    monkeypatch.setattr(mne_xai._convert, "EPOCHS_PER_CHUNK", 4)
+    epochs_reads.clear()
     trained = EEGNetClassifier(**FAST, picks=lazy.ch_names).fit(lazy)
+    assert epochs_reads and max(epochs_reads) <= 4 < len(lazy)
     assert trained.n_channels_ == len(trained.ch_names_) == len(lazy.ch_names)
+    np.testing.assert_array_equal(
+        trained.data_mean_,
+        EEGNetClassifier(**FAST, picks=lazy.ch_names).fit(loaded).data_mean_,
+    )
     # Prediction reads a batch at a time too: it read the whole recording at once.
     trained.set_params(iterator_valid__batch_size=3)
     epochs_reads.clear()
