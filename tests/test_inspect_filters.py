@@ -670,30 +670,37 @@ def test_a_network_taking_four_axes_is_refused_with_the_shape_it_is_given():
     assert temporal_filters(network, epochs, verbose=False).layer == "1.temporal"
 
 
-class PooledBeforeFilters(nn.Module):
-    """One temporal kernel after a pooling over channels, or after a decimation
-    of time by a function of forward."""
+class OneTemporalKernel(nn.Module):
+    """One temporal kernel of 33 taps: after a pooling over channels
+    ("channel_pool"), after a decimation of time by a pooling layer
+    ("time_pool") or by a function of forward ("functional"), or on its own
+    with its taps 2 samples apart ("dilated")."""
 
     def __init__(self, mode, n_channels=4, n_times=256):
         super().__init__()
         self.mode = mode
         self.channel_pool = nn.MaxPool2d((n_channels, 1))
-        self.temporal = nn.Conv2d(1, 1, (1, 33), bias=False)
+        self.time_pool = nn.AvgPool2d((1, 2))
+        dilation = 2 if mode == "dilated" else 1
+        self.temporal = nn.Conv2d(1, 1, (1, 33), dilation=(1, dilation), bias=False)
         n_rows = 1 if mode == "channel_pool" else n_channels
-        n_samples = n_times if mode == "channel_pool" else n_times // 2
-        self.head = nn.Linear(n_rows * (n_samples - 32), 2)
+        decimated = mode in ("time_pool", "functional")
+        n_samples = n_times // 2 if decimated else n_times
+        self.head = nn.Linear(n_rows * (n_samples - 32 * dilation), 2)
 
     def forward(self, x):  # noqa: D102
         x = x.unsqueeze(1)
         if self.mode == "channel_pool":
             x = self.channel_pool(x)  # max over channels: time is untouched
-        else:
+        elif self.mode == "time_pool":
+            x = self.time_pool(x)  # 128 Hz to 64 Hz
+        elif self.mode == "functional":
             x = nn.functional.avg_pool2d(x, (1, 2))  # 128 Hz to 64 Hz
         return self.head(self.temporal(x).flatten(1))
 
 
 def _with_kernel(mode, kernel, sfreq=128.0):
-    """An untrained classifier of PooledBeforeFilters with ``kernel``, and epochs."""
+    """An untrained classifier of OneTemporalKernel with ``kernel``, and epochs."""
     from skorch import NeuralNetClassifier
 
     from mne_xai import as_network
@@ -708,7 +715,7 @@ def _with_kernel(mode, kernel, sfreq=128.0):
     )
     torch.manual_seed(0)
     net = NeuralNetClassifier(
-        lambda: PooledBeforeFilters(mode), max_epochs=0, train_split=None
+        lambda: OneTemporalKernel(mode), max_epochs=0, train_split=None
     )
     net.set_params(classes=[1, 2]).initialize()
     with torch.no_grad():
@@ -724,6 +731,31 @@ def test_pooling_over_channels_is_no_decimation_of_time():
     filters = temporal_filters(network, epochs, n_freqs=1025, verbose=False)
     assert filters.sfreq == 128
     assert filters.passbands.peak_freq[0] == pytest.approx(10, abs=0.5)
+
+
+def test_a_pooling_of_time_before_the_kernel_lowers_its_rate():
+    """After a pooling of 2 samples, the kernel runs at 64 Hz: read at the
+    epochs' 128 Hz, its 10 Hz (mu) pass band would be reported at 20 Hz (beta)."""
+    kernel = firwin(33, [8, 12], pass_zero=False, fs=64.0)
+    network, epochs = _with_kernel("time_pool", kernel)
+    filters = temporal_filters(network, epochs, n_freqs=513, verbose=False)
+    assert filters.sfreq == 64
+    assert filters.passbands.peak_freq[0] == pytest.approx(10, abs=0.5)
+
+
+def test_a_dilated_kernel_is_the_filter_of_its_spread_taps():
+    """Taps 2 samples apart are the filter of the kernel with a zero between
+    each two taps: its pass band at half the frequency of the taps side by
+    side, and its image below Nyquist."""
+    kernel = firwin(33, [8, 12], pass_zero=False, fs=64.0)
+    network, epochs = _with_kernel("dilated", kernel)
+    filters = temporal_filters(network, epochs, n_freqs=257, verbose=False)
+    spread = np.zeros(2 * len(kernel) - 1)
+    spread[::2] = kernel
+    _, response = freqz(spread, worN=filters.freqs, fs=SFREQ)
+    np.testing.assert_allclose(
+        filters.magnitude[0], np.abs(response), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_time_decimated_by_a_function_is_refused():

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 from mne.time_frequency import SpectrumArray
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_score
 from skorch import NeuralNetClassifier
 
@@ -170,6 +171,23 @@ def test_maximize_eegnet_beats_real_epochs(fitted_eegnet, imagery_epochs):
             assert parameter.grad is None
         else:
             torch.testing.assert_close(parameter.grad, gradient)
+
+
+def test_the_best_restart_is_that_of_the_highest_objective_not_logit(
+    linear_network,
+):
+    """As documented. The penalties differ between restarts: the highest logit
+    may be the least EEG-like input, the one the penalties cost most."""
+    from mne_xai.inspect._maximization import _result
+
+    clf, _ = linear_network
+    rng = np.random.default_rng(0)
+    inputs = 1e-5 * rng.standard_normal((3, N_CHANNELS, N_TIMES))  # in volts
+    objective = np.array([1.0, 3.0, 2.0])
+    logits = np.array([[0.0, 9.0], [0.0, 4.0], [0.0, 5.0]])  # of class "b"
+    history = np.zeros((1, 3))
+    result = _result(clf, inputs, objective, logits, history, 1, np.ones(3))
+    np.testing.assert_array_equal(result.evoked.data, inputs[1])
 
 
 def test_maximize_is_reproducible(fitted_icnn):
@@ -618,6 +636,45 @@ def test_majority_vote_follows_most_epochs(drowsiness, n_right, n_wrong, vote_ri
     assert (table["n_epochs"] == n_right + n_wrong).all()
     assert table["correct"].eq(vote_right).all()
     np.testing.assert_allclose(table["epoch_accuracy"], n_right / (n_right + n_wrong))
+
+
+class _FixedProbabilities(ClassifierMixin, BaseEstimator):
+    """A classifier of classes 0 and 1 whose probabilities are set: ``proba[i]``
+    for an epoch whose samples all equal i."""
+
+    def __init__(self, proba=None):
+        self.proba = proba
+
+    def fit(self, X=None, y=None):
+        self.proba_ = np.asarray(self.proba, float)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        return self.proba_[np.asarray(X)[:, 0, 0].astype(int)]
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def test_majority_vote_ties_are_broken_by_the_mean_probability():
+    """As documented. Ties went to the first class, common in groups of an
+    even size (two sessions, ten epochs)."""
+    # Group 0: one vote for class 0 (barely), one for class 1 (surely): a tie
+    # won by class 1 on mean probability (0.325, 0.675). Group 1: its mirror.
+    proba = [[0.55, 0.45], [0.1, 0.9], [0.45, 0.55], [0.9, 0.1]]
+    X = np.broadcast_to(np.arange(4.0)[:, None, None], (4, N_CHANNELS, N_TIMES))
+    table = group_predictions(
+        _FixedProbabilities(proba).fit(),
+        X,
+        [0, 0, 1, 1],
+        y=[1, 1, 0, 0],
+        vote="majority",
+        verbose=False,
+    )
+    np.testing.assert_array_equal(table.filter(like="votes_"), 0.5)
+    assert table["predicted"].tolist() == [1, 0]
+    assert table["correct"].tolist() == [True, True]
 
 
 def test_mean_probability_vote(drowsiness):

@@ -154,6 +154,19 @@ def test_smooth_spreads_an_impulse_over_the_window(attribution):
     np.testing.assert_allclose(smoothed.sum(axis=-1), attribution.get_data().sum(-1))
 
 
+def test_smooth_pads_the_edges_with_the_edge_value():
+    """As documented. Zero padding shrank the relevance of the first and last
+    half-window by up to half: a false rise and fall at the epoch's edges."""
+    constant_per_channel = np.broadcast_to(np.arange(1.0, 6.0)[:, None], (2, 5, 50))
+    constant = _attribution_epochs(constant_per_channel.copy())
+    smoothed = smooth_attribution(constant, window=0.05).get_data()
+    np.testing.assert_allclose(smoothed, constant_per_channel)
+    # 5 samples centred on the first of a ramp: 2 copies of it padded before.
+    ramp = _attribution_epochs(np.broadcast_to(np.arange(50.0), (2, 5, 50)).copy())
+    first = smooth_attribution(ramp, window=0.05).get_data()[..., 0]
+    np.testing.assert_allclose(first, (0 + 0 + 0 + 1 + 2) / 5)
+
+
 @pytest.mark.parametrize(
     "n_samples, window", [(3, 0.03), (7, 0.07), (11, 0.11), (59, 0.58)]
 )
@@ -201,14 +214,27 @@ def test_channel_importance_empty_window(attribution):
         channel_importance(attribution, tmin=5.0, tmax=6.0)
 
 
+@pytest.mark.parametrize("absolute", [True, False])
 @pytest.mark.parametrize("picks", [None, ["ch0", "ch2"]])
-def test_time_importance_sums_over_channels(attribution, picks):
-    importance = time_importance(attribution, picks=picks)
+def test_time_importance_sums_over_channels(attribution, picks, absolute):
+    importance = time_importance(attribution, picks=picks, absolute=absolute)
     data = attribution.get_data(picks=picks or "all")
     assert importance.ch_names == ["importance"]
     assert importance.get_channel_types() == ["misc"]
     np.testing.assert_allclose(importance.times, attribution.times)
-    np.testing.assert_allclose(importance.get_data()[:, 0], np.abs(data).sum(axis=1))
+    expected = (np.abs(data) if absolute else data).sum(axis=1)
+    np.testing.assert_allclose(importance.get_data()[:, 0], expected)
+
+
+def test_signed_time_importance_cancels_opposite_evidence(attribution):
+    """absolute=False is the net evidence: relevance for and against the class
+    at one time cancels, where magnitudes would add up."""
+    attribution._data[:] = 0.0
+    attribution._data[:, 1] = 1.0
+    attribution._data[:, 3] = -1.0
+    signed = time_importance(attribution, absolute=False).get_data()
+    np.testing.assert_array_equal(signed, 0.0)
+    np.testing.assert_array_equal(time_importance(attribution).get_data(), 2.0)
 
 
 @pytest.mark.parametrize("picks", [None, "eeg", [0, 1, 2]])

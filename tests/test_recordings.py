@@ -33,7 +33,13 @@ from mne_xai.recordings import (
     explain_recordings,
     map_recordings,
 )
-from mne_xai.recordings._workers import _Shipped, _ThreadShare, _torch_threads
+from mne_xai.recordings._workers import (
+    _Shipped,
+    _thread_share,
+    _ThreadShare,
+    _torch_threads,
+    _torch_threads_for,
+)
 from mne_xai.simulation import simulate_epochs
 
 N_RECORDINGS, N_EPOCHS = 4, 8
@@ -457,6 +463,39 @@ def test_torch_threads_are_restored():
     assert torch.get_num_threads() == before
     with _torch_threads(None) as threads:  # threads of one process: untouched
         assert threads is None and torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize(
+    "concurrency, most, threads",
+    [(2, 64, 4), (3, 64, 2), (16, 64, 1), (1, 2, 2)],
+)
+def test_each_task_gets_its_share_of_the_cores(monkeypatch, concurrency, most, threads):
+    """On 8 cores: cores // tasks at once, at least one, never more than the
+    caller's threads. On the 2 cores of CI under OMP_NUM_THREADS=1, the
+    caller's one thread hid whether the cores were shared at all."""
+    monkeypatch.setattr(joblib, "cpu_count", lambda: 8)
+    assert _torch_threads_for(_ThreadShare(concurrency, most)) == threads
+
+
+def test_dask_workers_of_one_host_share_its_cores(monkeypatch):
+    """Each worker's share is of its host's cores among all workers' threads on
+    that host, not among its own alone."""
+    pytest.importorskip("distributed")
+    from mne_xai.recordings import _workers
+
+    class _ThreeWorkersOnTwoHosts:
+        def nthreads(self):
+            return {"tcp://10.0.0.1:1": 1, "tcp://10.0.0.1:2": 2, "tcp://10.0.0.2:1": 4}
+
+    monkeypatch.setattr(
+        _workers, "_dask_client", lambda backend: _ThreeWorkersOnTwoHosts()
+    )
+    share = _thread_share(object(), n_workers=3, n_tasks=10)
+    assert share.concurrency == {
+        "tcp://10.0.0.1:1": 3,
+        "tcp://10.0.0.1:2": 3,
+        "tcp://10.0.0.2:1": 4,
+    }
 
 
 # loky: joblib's default backend

@@ -196,6 +196,21 @@ def test_outputs_are_mne_spectra(fitted_eegnet, few_epochs):
     assert len(fig.axes) >= 2
 
 
+def test_maps_follow_the_channel_order_of_the_epochs(fitted_eegnet, few_epochs):
+    """Epochs holding the network's channels in another order got maps in the
+    network's order, labelled in theirs: each channel's relevance drawn at
+    another's. A cycle, as a reversal is its own inverse."""
+    order = few_epochs.ch_names[1:] + few_epochs.ch_names[:1]
+    expected = explain_spectrum(fitted_eegnet, few_epochs, "saliency")
+    moved = explain_spectrum(
+        fitted_eegnet, few_epochs.copy().reorder_channels(order), "saliency"
+    )
+    assert moved.ch_names == order
+    np.testing.assert_allclose(
+        moved.get_data(), expected.get_data(picks=order), rtol=1e-6
+    )
+
+
 def test_arrays_without_events(fitted_eegnet, few_epochs):
     spectrum = explain_spectrum(fitted_eegnet, few_epochs.get_data(), "saliency")
     assert isinstance(spectrum, EpochsSpectrumArray)

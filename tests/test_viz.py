@@ -479,6 +479,15 @@ def test_bands_of_one_bin_and_default_bands_below_the_spectrum(drawn):
     assert len(drawn) == 2
 
 
+def _times_of_topomaps(fig):
+    """The times of the topomaps of a joint plot, from their titles, sorted."""
+    return sorted(
+        float(ax.get_title().split()[0])
+        for ax in fig.axes
+        if ax.images and ax.get_title()
+    )
+
+
 def test_joint_plot_of_magnitudes_maps_distinct_peaks():
     """Noise on a broad hump made every wobble a peak: two of the three maps sat
     20 ms apart on one hump (and on EEGBCI saliency, all three within 31 ms)."""
@@ -490,14 +499,27 @@ def test_joint_plot_of_magnitudes_maps_distinct_peaks():
     noise = 0.2 * np.random.default_rng(0).random(evoked.data.shape)
     evoked.data[:] = np.outer(np.linspace(0.5, 1.5, len(evoked.ch_names)), course)
     evoked.data += noise
-    fig = plot_attribution_joint(evoked, units="logit", show=False)
-    drawn = sorted(
-        float(ax.get_title().split()[0])
-        for ax in fig.axes
-        if ax.images and ax.get_title()
+    drawn = _times_of_topomaps(
+        plot_attribution_joint(evoked, units="logit", show=False)
     )
     assert len(drawn) == 2  # one map per hump
     np.testing.assert_allclose(drawn, [0.1, 0.35], atol=0.03)
+
+
+def test_joint_plot_maps_the_highest_of_more_humps_than_maps():
+    """Of four humps, the three maps go to the three highest: the lowest three
+    would show where the network found the least relevance."""
+    evoked = _synthetic_maps().average()
+    heights = {0.05: 1.0, 0.17: 4.0, 0.29: 2.0, 0.41: 3.0}
+    course = sum(
+        height * np.exp(-(((evoked.times - time) / 0.02) ** 2) / 2)
+        for time, height in heights.items()
+    )
+    evoked.data[:] = course
+    drawn = _times_of_topomaps(
+        plot_attribution_joint(evoked, units="logit", show=False)
+    )
+    np.testing.assert_allclose(drawn, [0.17, 0.29, 0.41])
 
 
 def test_times_and_bands_the_maps_do_not_have_are_named():
