@@ -142,7 +142,10 @@ class _PredictionMixin(_ScoreMixin):
     def _check_prediction_input(self, X, name="X"):
         """Check X against training without reading its data.
 
-        ``name`` is the argument's name, for messages.
+        ``name`` is the argument's name, for messages. An ``InputData`` is
+        taken as it is, as the network's input read lazily: the spectra of a
+        :class:`~mne_xai.inspect.SpectralClassifier`, computed batch by batch
+        as they are read.
 
         Returns
         -------
@@ -151,7 +154,9 @@ class _PredictionMixin(_ScoreMixin):
         """
         self.check_is_fitted()
         self._check_initialized_data()
-        data = InputData(X, ch_names=self.ch_names_, name=name)
+        data = X
+        if not isinstance(X, InputData):
+            data = InputData(X, ch_names=self.ch_names_, name=name)
         if getattr(self, "reads_spectra_", False) and data.info is not None:
             if data.info["sfreq"] != self.info_["sfreq"]:  # epochs, not spectra
                 raise ValueError(

@@ -18,8 +18,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._checks import check_n_jobs
 from ._convert import (
+    BASELINE_UNKNOWN,
     SCALE_TOLERANCE,
     InputData,
+    as_float,
     check_matches_training,
     training_channels,
 )
@@ -28,6 +30,16 @@ from ._warnings import warn_data_mismatch
 #: Power below this share of a channel's median over frequencies is rounding
 #: (150 dB down; float32 data hold about 140 dB): no power.
 _NO_POWER = 1e-15
+#: Epochs whose spectra are computed at once where all of them are returned:
+#: Welch's zero-padded FFT of every epoch at once took eight times the size of
+#: the epochs in float32 (1.8 GB for 220 MB of epochs).
+_BATCH_SIZE = 64
+#: The warning of spectra far from the training data's level (see _check_level).
+_OTHER_LEVEL = (
+    "The power of {name} is {offset:+.0f} dB from the training data's: are they "
+    "in different units (e.g. volts and microvolts, 120 dB apart)? The network's "
+    "outputs are meaningless unless the data are given in the training unit."
+)
 
 
 def _frequency_span(freqs):
@@ -271,11 +283,12 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
     def _channel_name(self, index):
         return str(index) if self.ch_names_ is None else self.ch_names_[index]
 
-    def _input(self, X, ch_names=None, fitted_sfreq=None):
+    def _input(self, X, ch_names=None, fitted_sfreq=None, name="X"):
         """Return X as InputData and its sampling rate.
 
         Arrays are at ``sfreq``, or, once fitted, at the training rate, as
-        arrays given to a fitted estimator are.
+        arrays given to a fitted estimator are. ``name`` is the argument's
+        name, for messages.
         """
         if isinstance(X, Spectrum | EpochsSpectrum):
             # Refused as the networks' input, with advice to use a
@@ -288,7 +301,7 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
                 "its window, so it cannot be checked to match them. Give the "
                 "epochs."
             )
-        data = InputData(X, ch_names=ch_names)
+        data = InputData(X, ch_names=ch_names, name=name)
         if data.info is not None:
             return data, data.info["sfreq"]
         if self.sfreq is None and fitted_sfreq is not None:
@@ -356,21 +369,34 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        spectra : ndarray, shape (n_epochs, n_channels, n_freqs)
+        spectra : ndarray of float32, shape (n_epochs, n_channels, n_freqs)
             Power in dB (``10 * log10`` of the data's unit squared per Hz) at
-            ``freqs_``.
+            ``freqs_``, in float32 as networks read it. They are computed a
+            batch of epochs at a time, so that memory grows with the spectra
+            returned, and Epochs that are not preloaded are read a batch at a
+            time.
+        """
+        return self._spectra(X).array()
+
+    def _spectra(self, X, info=None, name="X"):
+        """Return the spectra of ``X``, checked against training, computed as read.
+
+        ``info`` is the info of the spectra as a network reads them (see
+        :class:`Spectra`); ``name`` is the argument's name, for messages.
         """
         check_is_fitted(self, "freqs_")
-        data, sfreq = self._input(X, ch_names=self.ch_names_, fitted_sfreq=self.sfreq_)
+        data, sfreq = self._input(
+            X, ch_names=self.ch_names_, fitted_sfreq=self.sfreq_, name=name
+        )
         # Fitted on arrays, there is no training info to compare rates with.
         if sfreq != self.sfreq_:
             raise ValueError(
-                f"X is sampled at {sfreq} Hz but the spectra were fitted at "
+                f"{name} is sampled at {sfreq} Hz but the spectra were fitted at "
                 f"{self.sfreq_} Hz; resample it (e.g. epochs.resample"
                 f"({self.sfreq_:g})), or it reads as other frequencies."
             )
         # Any length that gives the training frequencies will do, so the
-        # length is checked through the frequencies below.
+        # length is checked through the frequencies of each batch.
         check_matches_training(
             data,
             train_info=self.info_,
@@ -379,33 +405,108 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
         )
         if self.n_per_seg_ is not None and data.shape[2] < self.n_per_seg_:
             raise ValueError(
-                f"X has {data.shape[2]} time samples, fewer than one Welch segment "
-                f"(n_per_seg={self.n_per_seg_}) of the training data."
+                f"{name} has {data.shape[2]} time samples, fewer than one Welch "
+                f"segment (n_per_seg={self.n_per_seg_}) of the training data."
             )
-        spectra, freqs = self._log_power(data.array())
+        return Spectra(self, data, info)
+
+    def _training_log_power(self, data, name="X"):
+        """Return the log-power spectra of an array of epochs at ``freqs_``."""
+        spectra, freqs = self._log_power(data)
         if not np.array_equal(freqs, self.freqs_):
             raise ValueError(
-                f"X gives {len(freqs)} frequencies ({_frequency_span(freqs)}) but "
-                f"the training data gave {len(self.freqs_)} "
+                f"{name} gives {len(freqs)} frequencies ({_frequency_span(freqs)}) "
+                f"but the training data gave {len(self.freqs_)} "
                 f"({_frequency_span(self.freqs_)}); give epochs of the training "
                 "length."
             )
-        self._check_level(
-            spectra,
-            "The power of X is {offset:+.0f} dB from the training data's: are "
-            "they in different units (e.g. volts and microvolts, 120 dB apart)? "
-            "The network's outputs are meaningless unless the data are given in "
-            "the training unit.",
-        )
         return spectra
 
-    def _check_level(self, spectra, message):
+    def _check_level(self, spectra, message, name="X"):
         """Warn of spectra far in dB from the training data's, e.g. in another unit.
 
         In dB, another unit is an offset, which the network's check of
         amplitudes does not see: volts and microvolts are 120 dB apart.
-        ``message`` is formatted with the ``offset`` in dB.
+        ``message`` is formatted with the ``offset`` in dB and the data's
+        ``name``. Returns whether it warned.
         """
         offset = float(np.mean(spectra)) - self.power_level_
-        if abs(offset) > 20 * np.log10(SCALE_TOLERANCE):
-            warn_data_mismatch(message.format(offset=offset))
+        far = abs(offset) > 20 * np.log10(SCALE_TOLERANCE)
+        if far:
+            warn_data_mismatch(message.format(offset=offset, name=name))
+        return far
+
+
+class Spectra(InputData):
+    """The log-power spectra of epochs, computed a batch at a time as they are read.
+
+    Read as the :class:`~mne_xai._convert.InputData` of the spectra would be:
+    a network given it reads the spectra of each batch of epochs in turn, so
+    that memory grows with the batch size, not with the number of epochs.
+    Its events, event_id, metadata and selection are those of the epochs.
+
+    Parameters
+    ----------
+    spectrum : LogPowerSpectrum
+        The fitted transformer.
+    data : InputData
+        The epochs in time, checked against its training data.
+    info : mne.Info | None
+        The info of the spectra as a network reads them: its channels, in its
+        order, at its rate. Spectra of arrays have none, as arrays.
+    """
+
+    def __init__(self, spectrum, data, info=None):
+        self._spectrum, self._data = spectrum, data
+        self.name, self.n_rejected = data.name, data.n_rejected
+        self.events, self.event_id = data.events, data.event_id
+        self._event_conflict = data._event_conflict
+        self.info = None if data.info is None else info
+        # As an EpochsArray of the spectra starts, without baseline correction.
+        self.tmin = None if self.info is None else 0.0
+        self.baseline = BASELINE_UNKNOWN if self.info is None else None
+        # The epochs are read through ``data``; the spectra hold the channels
+        # picked there, in the order read.
+        self._epochs = self._picks = None
+        self.shape = (*data.shape[:2], len(spectrum.freqs_))
+        self._level_warned = False
+
+    @property
+    def metadata(self):
+        """The epochs' metadata."""
+        return self._data.metadata
+
+    @property
+    def selection(self):
+        """The epochs' numbers (see :attr:`InputData.selection`)."""
+        return self._data.selection
+
+    @property
+    def trials(self):
+        """What ties each epoch to its trial (see :attr:`InputData.trials`)."""
+        return self._data.trials
+
+    def array(self):
+        """Return all the spectra as one float32 array, computed a batch at a time."""
+        spectra = np.empty(self.shape, np.float32)
+        start = 0
+        for batch in self.batches(_BATCH_SIZE):
+            spectra[start : start + len(batch)] = batch
+            start += len(batch)
+        return spectra
+
+    def batches(self, batch_size, dtype=np.float32):
+        """Yield the spectra of consecutive batches of epochs, one batch at a time.
+
+        Their level is checked batch by batch until one is far from the
+        training data's (see :meth:`LogPowerSpectrum._check_level`): the
+        parts of a list of Epochs may be in different units. One warning is
+        enough.
+        """
+        for batch in self._data.batches(batch_size):
+            spectra = self._spectrum._training_log_power(batch, self.name)
+            if not self._level_warned:
+                self._level_warned = self._spectrum._check_level(
+                    spectra, _OTHER_LEVEL, self.name
+                )
+            yield as_float(spectra, dtype)

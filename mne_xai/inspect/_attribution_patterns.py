@@ -323,7 +323,7 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
     """
     if isinstance(estimator, SpectralClassifier):
         # Its network reads spectra: their statistics give its patterns.
-        epochs = estimator._spectra(epochs)  # checks that it is fitted first
+        epochs = estimator._spectra(epochs, "epochs")  # checks that it is fitted first
         estimator = estimator.estimator_
     network = as_network(estimator)
     if isinstance(network.module_, WindowAverage):

@@ -22,7 +22,7 @@ from .._convert import (
     refuse_array_of_either_order,
 )
 from .._docs import fill_doc
-from .._outputs import epochs_array, spectrum_array, trials_of
+from .._outputs import epochs_array, spectrum_array
 from .._prediction import _ScoreMixin
 from ..attribution._core import (
     _resolve_target,
@@ -233,9 +233,15 @@ class SpectralClassifier(
         self.estimator_, self.classes_ = network, network.classes_
         return self
 
-    def _spectra(self, X):
+    def _spectra(self, X, name="X"):
+        """Return the spectra of ``X`` as the network reads them, computed as read.
+
+        A :class:`~mne_xai.spectral_input.Spectra`, which the network reads
+        a batch at a time, as it reads Epochs. ``name`` is the argument's
+        name, for messages.
+        """
         check_is_fitted(self, "estimator_")
-        return self.spectrum_.transform(X)
+        return self.spectrum_._spectra(X, self.network_info_, name)
 
     @fill_doc
     def predict_proba(self, X):
@@ -287,18 +293,16 @@ class SpectralClassifier(
 
 
 def _network_input(estimator, X):
-    """Return the spectra of ``X`` as the network reads them, with the events.
+    """Return all the spectra of ``X`` as the network reads them, with the events.
 
     For Epochs, an :class:`mne.EpochsArray` with ``network_info_`` (frequency
     bins as samples at ``network_sfreq_``) and what ties the epochs to their
-    trials (events, metadata, selection), which :func:`mne_xai.explain` keeps;
-    for arrays, the array.
+    trials (events, metadata, selection); for arrays, the array.
     """
     spectra = estimator._spectra(X)
-    data = InputData(X)
-    if data.info is None:
-        return spectra
-    return epochs_array(spectra, estimator.network_info_, 0.0, **data.trials)
+    if spectra.info is None:
+        return spectra.array()
+    return epochs_array(spectra.array(), spectra.info, 0.0, **spectra.trials)
 
 
 def _spectrum_baseline_message(estimator, baseline):
@@ -486,7 +490,8 @@ def explain_spectral_classifier(
         target = estimator.classes_[index]
     if estimator.info_ is not None:
         log_unread_channels(epochs, estimator.info_)
-    spectra = _network_input(estimator, epochs)
+    # Computed a batch at a time as explained: averages hold one batch.
+    spectra = estimator._spectra(epochs, "epochs")
     relevance, request = attribution_values(
         estimator.estimator_,
         spectra,
@@ -516,6 +521,6 @@ def explain_spectral_classifier(
         relevance,
         info,
         estimator.freqs_,
-        trials=trials_of(spectra) if isinstance(spectra, mne.BaseEpochs) else None,
+        trials=None if spectra.info is None else spectra.trials,
         nave=request.shape[0] if average else None,
     )
