@@ -755,10 +755,14 @@ class InputData:
         # Filled a chunk of epochs at a time: MNE's float64 data (read from
         # disk when not preloaded) are never copied whole, which doubled and
         # tripled the memory of a fit on 100,000 epochs.
+        return self._filled(EPOCHS_PER_CHUNK)
+
+    def _filled(self, batch_size):
+        """Return one float32 array filled with :meth:`batches` of ``batch_size``."""
         data = np.empty(self.shape, np.float32)
-        starts = range(0, self.shape[0], EPOCHS_PER_CHUNK)
-        for start, chunk in zip(starts, self.batches(EPOCHS_PER_CHUNK), strict=True):
-            data[start : start + len(chunk)] = chunk
+        starts = range(0, self.shape[0], batch_size)
+        for start, batch in zip(starts, self.batches(batch_size), strict=True):
+            data[start : start + len(batch)] = batch
         return data
 
     @functools.cached_property

@@ -488,12 +488,7 @@ class Spectra(InputData):
 
     def array(self):
         """Return all the spectra as one float32 array, computed a batch at a time."""
-        spectra = np.empty(self.shape, np.float32)
-        start = 0
-        for batch in self.batches(_BATCH_SIZE):
-            spectra[start : start + len(batch)] = batch
-            start += len(batch)
-        return spectra
+        return self._filled(_BATCH_SIZE)
 
     def batches(self, batch_size, dtype=np.float32):
         """Yield the spectra of consecutive batches of epochs, one batch at a time.
