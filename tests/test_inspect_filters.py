@@ -723,23 +723,18 @@ def _with_kernel(mode, kernel, sfreq=128.0):
     return as_network(net, info=info), epochs
 
 
-def test_pooling_over_channels_is_no_decimation_of_time():
+@pytest.mark.parametrize(
+    "pooling, rate", [("channel_pool", 128.0), ("time_pool", 64.0)]
+)
+def test_the_kernels_rate_is_that_of_time_after_pooling(pooling, rate):
     """The largest stride on any axis was taken as time's: a 10 Hz kernel after
-    a pooling over 4 channels was reported at 2.5 Hz."""
-    kernel = firwin(33, [8, 12], pass_zero=False, fs=128.0)
-    network, epochs = _with_kernel("channel_pool", kernel)
+    a pooling over 4 channels was reported at 2.5 Hz. After a pooling of 2
+    samples, the kernel runs at 64 Hz: read at the epochs' 128 Hz, its 10 Hz
+    (mu) pass band would be reported at 20 Hz (beta)."""
+    kernel = firwin(33, [8, 12], pass_zero=False, fs=rate)
+    network, epochs = _with_kernel(pooling, kernel)
     filters = temporal_filters(network, epochs, n_freqs=1025, verbose=False)
-    assert filters.sfreq == 128
-    assert filters.passbands.peak_freq[0] == pytest.approx(10, abs=0.5)
-
-
-def test_a_pooling_of_time_before_the_kernel_lowers_its_rate():
-    """After a pooling of 2 samples, the kernel runs at 64 Hz: read at the
-    epochs' 128 Hz, its 10 Hz (mu) pass band would be reported at 20 Hz (beta)."""
-    kernel = firwin(33, [8, 12], pass_zero=False, fs=64.0)
-    network, epochs = _with_kernel("time_pool", kernel)
-    filters = temporal_filters(network, epochs, n_freqs=513, verbose=False)
-    assert filters.sfreq == 64
+    assert filters.sfreq == rate
     assert filters.passbands.peak_freq[0] == pytest.approx(10, abs=0.5)
 
 
