@@ -109,6 +109,24 @@ def test_drowsiness_file_of_another_kind_is_named(tmp_path, write):
         load_drowsiness(path, verbose=False)
 
 
+def test_drowsiness_events_are_the_files_labels(tmp_path):
+    """y 0 (alert) and 1 (drowsy) become the codes of event_id, the data and
+    subjects kept with them: swapped codes would name every epoch the other
+    class, though each subject keeps as many of each."""
+    path = tmp_path / "drowsiness_oz.npz"
+    y = np.array([0, 1, 1, 0, 1, 0])
+    # Each epoch's samples hold its index, to find it in what was selected.
+    data = np.broadcast_to(np.arange(6.0)[:, None, None], (6, 1, 384))
+    np.savez(path, X=data, y=y, subject=np.array([1, 1, 1, 2, 2, 2]))
+    epochs = load_drowsiness(path, verbose=False)
+    assert epochs.event_id == {"alert": 1, "drowsy": 2}
+    np.testing.assert_array_equal(epochs.events[:, 2], [1, 2, 2, 1, 2, 1])
+    drowsy = epochs["drowsy"].get_data()[:, 0, 0] * 1e6  # in microvolts
+    np.testing.assert_allclose(drowsy, [1.0, 2.0, 4.0])
+    second = load_drowsiness(path, subjects=[2], verbose=False)
+    np.testing.assert_array_equal(second.events[:, 2], [1, 2, 1])
+
+
 def test_drowsiness_path_takes_the_folder_mne_data_would_name(
     monkeypatch, tmp_path, drowsiness_path
 ):

@@ -468,9 +468,14 @@ def test_eegnet_trains_spatial_first_as_its_layers_do(D, momentum, n_channels):
         torch.testing.assert_close(fast[3][name], buffer, rtol=1e-5, atol=1e-6)
 
 
-def test_window_moments_are_those_of_the_convolution():
-    padded = torch.randn(7, 40, dtype=torch.float64)
-    kernel = torch.randn(9, dtype=torch.float64)
+# 40 + 9 - 1 samples fit in the next power of two of 40; the other sizes do not
+# (60 + 8 > 64, 30 + 4 > 32, 240 + 32 > 256): an FFT that short wraps lags around.
+@pytest.mark.parametrize(
+    ("n_samples", "kernel_length"), [(40, 9), (60, 9), (30, 5), (240, 33)]
+)
+def test_window_moments_are_those_of_the_convolution(n_samples, kernel_length):
+    padded = torch.randn(7, n_samples, dtype=torch.float64)
+    kernel = torch.randn(kernel_length, dtype=torch.float64)
     sums, products = _window_moments(padded, len(kernel))
     filtered = nn.functional.conv1d(padded[:, None], kernel[None, None])
     torch.testing.assert_close(kernel @ sums, filtered.sum())

@@ -2,6 +2,7 @@
 
 import mne
 import numpy as np
+import pandas as pd
 import pytest
 
 from mne_xai import EEGNetClassifier, explain
@@ -68,11 +69,14 @@ def test_maps_decimate_as_their_epochs(spatial_epochs):
         np.testing.assert_array_equal(result.get_data(), samples)
 
 
-def test_results_keep_the_selection_and_drop_log(spatial_epochs):
+def test_results_keep_the_selection_drop_log_and_metadata(spatial_epochs):
     """What ties a map to its trial (epochs.selection, the drop log) was lost
-    by every result but explain's own: spectra, importances, activations."""
-    estimator = _fit(spatial_epochs)
-    subset = spatial_epochs[1::3]
+    by every result but explain's own: spectra, importances, activations. The
+    metadata, which selects trials by subject or condition, is kept too."""
+    epochs = spatial_epochs.copy()
+    epochs.metadata = pd.DataFrame({"trial": np.arange(len(epochs))})
+    estimator = _fit(epochs)
+    subset = epochs[1::3]
     maps = explain(estimator, subset, "saliency")
     results = {
         "explain_spectrum": explain_spectrum(estimator, subset, "saliency"),
@@ -85,6 +89,7 @@ def test_results_keep_the_selection_and_drop_log(spatial_epochs):
     for name, result in results.items():
         np.testing.assert_array_equal(result.selection, subset.selection, err_msg=name)
         assert result.drop_log == subset.drop_log, name
+        pd.testing.assert_frame_equal(result.metadata, subset.metadata, obj=name)
 
 
 def test_results_keep_the_annotations_of_decimated_epochs(spatial_epochs):

@@ -1909,25 +1909,35 @@ def test_groups_a_cv_ignores_are_refused_before_training(spatial_epochs, cv):
     assert not hasattr(network, "module_")
 
 
-def test_relevance_outside_the_bands_counts_bad_channels():
+@pytest.mark.parametrize(
+    ("bad_channel_freq", "shares"),
+    [
+        (2, "holds 50% of the |relevance|; 50% lies below 4 Hz"),
+        # Theta's lower edge, which its topomap shows (it takes freqs >= fmin).
+        (4, "holds 100% of the |relevance|; 0% lies below 4 Hz"),
+    ],
+    ids=["below", "on the lower edge"],
+)
+def test_relevance_outside_the_bands_counts_bad_channels_and_band_edges(
+    bad_channel_freq, shares
+):
     """The shares below and above the band topomaps left out the channels marked
     bad, which the line and the topomaps show: relevance all below 4 Hz on a bad
-    channel read "0% lies below 4 Hz"."""
+    channel read "0% lies below 4 Hz". Relevance on a band's edge is the band's,
+    as in its topomap."""
     from mne.time_frequency import EpochsSpectrumArray
 
     from mne_xai.report._maps import _outside_the_bands
 
     freqs = np.arange(33.0)
     relevance = np.zeros((2, 3, len(freqs)))
-    relevance[:, 0, 2] = 1.0  # the bad channel's, at 2 Hz
+    relevance[:, 0, bad_channel_freq] = 1.0  # the bad channel's
     relevance[:, 1:, 10] = 0.5  # the others', at 10 Hz
     spectrum = EpochsSpectrumArray(
         relevance, mne.create_info(["C3", "Cz", "C4"], 64.0, "eeg"), freqs
     )
     spectrum.info["bads"] = ["C3"]
-    assert "holds 50% of the |relevance|; 50% lies below 4 Hz" in (
-        _outside_the_bands(spectrum)
-    )
+    assert shares in _outside_the_bands(spectrum)
 
 
 @pytest.mark.filterwarnings("ignore:The network")
