@@ -132,6 +132,8 @@ def layer_kinds_text(kinds):
 
 #: Modules that slide a window along their input's last axis.
 SLIDING_WINDOWS = ANY_CONVOLUTION + (_AvgPoolNd, _MaxPoolNd)
+#: Poolings whose windows follow from the output size.
+ADAPTIVE_POOLING = (_AdaptiveAvgPoolNd, _AdaptiveMaxPoolNd)
 
 
 def autograd_on(function):

@@ -678,6 +678,56 @@ def test_the_time_grid_of_a_window_after_pooling(kernel, padding, first_center):
     assert (grid.first_center, grid.step) == (first_center, 2.0)
 
 
+def _pooled_twice(pooling):
+    """A convolution, ``pooling`` by 4 over time, a second block and a head."""
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv1d(5, 4, 5, padding=2),
+        pooling,
+        nn.Conv1d(4, 3, 3),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(3 * 6, 2),
+    ).eval()
+
+
+@pytest.mark.parametrize("method", CAM_METHODS + ["full_grad"])
+@pytest.mark.parametrize(
+    ("adaptive", "fixed"),
+    [
+        (nn.AdaptiveAvgPool1d(8), nn.AvgPool1d(4)),
+        (nn.AdaptiveMaxPool1d(8), nn.MaxPool1d(4)),
+    ],
+)
+def test_an_adaptive_pooling_that_divides_time_is_its_fixed_windows(
+    method, adaptive, fixed
+):
+    """AdaptiveAvgPool1d(n_times // 4) pools the windows of AvgPool1d(4); it was
+    refused as time "changed in a way other than a convolution or pooling
+    window". The maps are those of the fixed pooling, the same weights."""
+    inputs = torch.randn(3, 5, 32, generator=torch.Generator().manual_seed(1))
+    target = torch.tensor([0, 1, 1])
+    params = {} if method == "full_grad" else {"layer": "3"}
+    maps = get_method(method)(_pooled_twice(adaptive)).attribute(
+        inputs, target, **params
+    )
+    expected = get_method(method)(_pooled_twice(fixed)).attribute(
+        inputs, target, **params
+    )
+    assert maps.abs().amax() > 0
+    torch.testing.assert_close(maps, expected)
+    grid = time_grid(trace_layers(_pooled_twice(adaptive), inputs[:1]), "3")
+    assert (grid.first_center, grid.step) == (1.5 + 4.0, 4.0)
+
+
+def test_an_adaptive_pooling_of_unequal_windows_is_refused():
+    """32 samples pooled to 7 take windows of 4 and 5 samples: no single step."""
+    net = nn.Sequential(nn.Conv1d(2, 3, 3, padding=1), nn.AdaptiveAvgPool1d(7))
+    calls = trace_layers(net, torch.randn(1, 2, 32))
+    with pytest.raises(ValueError, match="adaptive pooling is placed on the grid"):
+        time_grid(calls, "1")
+
+
 @pytest.mark.parametrize(
     ("padding", "words"),
     [((2, 1), "pads time (padding (2, 1)), to 35"), ((-1, 0), "crops time (padding")],

@@ -13,7 +13,9 @@ from mne.utils import _check_option, _validate_type
 from torch import nn
 
 from .._graph import (
+    ADAPTIVE_POOLING,
     ANY_CONVOLUTION,
+    ANY_MAX_POOLING,
     DENSE,
     NONLINEARITIES,
     PADDING,
@@ -80,13 +82,13 @@ def time_grid(calls, layer):
     first_center, step, receptive = 0.0, 1.0, 1.0
     n_layer_times = calls[0].input.shape[-1]
     for call in calls:
-        moves_time = not isinstance(call.module, SLIDING_WINDOWS)
+        module = _regular_window(call)
+        moves_time = not isinstance(module, SLIDING_WINDOWS)
         if moves_time and foreign_parameter_free(call.module) and call.name != layer:
             continue
         if call.input.shape[-1] != n_layer_times:
             raise _unaligned(layer, call, "receives", call.input, n_layer_times)
-        if isinstance(call.module, SLIDING_WINDOWS):
-            module = call.module
+        if isinstance(module, SLIDING_WINDOWS):
             kernel = _time_entry(module.kernel_size)
             stride = _time_entry(module.stride)
             span = _time_entry(getattr(module, "dilation", 1)) * (kernel - 1)
@@ -116,6 +118,23 @@ def time_grid(calls, layer):
             return TimeGrid(first_center, step, receptive)
 
 
+def _regular_window(call):
+    """Return the module of ``call``, an adaptive pooling as its fixed windows.
+
+    An adaptive pooling to a length that divides the length it receives
+    (``AdaptiveAvgPool1d(n_times // 4)``) pools windows of one size, each
+    starting where the last ended: a pooling with that kernel and stride.
+    Other lengths give windows of unequal sizes, which have no single step.
+    """
+    if not isinstance(call.module, ADAPTIVE_POOLING):
+        return call.module
+    n_received, n_returned = call.input.shape[-1], call.output.shape[-1]
+    if n_received % n_returned:
+        return call.module
+    pooling = nn.MaxPool1d if isinstance(call.module, ANY_MAX_POOLING) else nn.AvgPool1d
+    return pooling(n_received // n_returned)
+
+
 def _unaligned(layer, call, verb, tensor, n_layer_times):
     """Return the error for a call whose time axis leaves the grid of ``layer``.
 
@@ -143,6 +162,12 @@ def _unaligned(layer, call, verb, tensor, n_layer_times):
         )
     if verb == "receives":
         expected = f"where the layers before it leave {n_layer_times} time samples"
+    elif isinstance(call.module, ADAPTIVE_POOLING):
+        expected = (
+            f"from the {n_received} time samples it receives: an adaptive pooling "
+            "is placed on the grid where its output length divides its input's "
+            "(windows of one size), which this one does not"
+        )
     elif isinstance(call.module, SLIDING_WINDOWS):
         expected = (
             f"where its window over the {n_received} time samples it receives "
