@@ -746,6 +746,26 @@ def test_a_padding_layer_is_refused_by_its_padding(padding, words):
     assert words in message and "window over" not in message
 
 
+class _Chomp(nn.Module):
+    """braindecode's Chomp1d: the padding's last samples cropped."""
+
+    def forward(self, x):
+        return x[:, :, :-2].contiguous()
+
+
+def test_a_crop_by_another_library_is_named_in_the_refusal():
+    """The grid passes over other libraries' parameter-free modules (they may
+    move time and back); braindecode's Chomp1d crops it, and the refusal named
+    only the ReLU after it, as if the ReLU had received the wrong length."""
+    net = nn.Sequential(nn.Conv1d(2, 3, 3, padding=2), _Chomp(), nn.ReLU())
+    calls = trace_layers(net, torch.randn(1, 2, 32))
+    with pytest.raises(ValueError, match=re.escape("'2' (ReLU) receives")) as error:
+        time_grid(calls, "2")
+    assert "34 time samples, on the last axis: '1' (_Chomp) before it" in str(
+        error.value
+    )
+
+
 def test_full_grad_leaves_out_a_convolution_head_as_a_dense_one():
     """The head's bias term has one value per map, no time to draw; the
     decomposition still adds up to the logit, and the map is that of the same

@@ -81,13 +81,18 @@ def time_grid(calls, layer):
     """
     first_center, step, receptive = 0.0, 1.0, 1.0
     n_layer_times = calls[0].input.shape[-1]
+    passed_over = None
     for call in calls:
         module = _regular_window(call)
         moves_time = not isinstance(module, SLIDING_WINDOWS)
         if moves_time and foreign_parameter_free(call.module) and call.name != layer:
+            passed_over = call
             continue
         if call.input.shape[-1] != n_layer_times:
-            raise _unaligned(layer, call, "receives", call.input, n_layer_times)
+            raise _unaligned(
+                layer, call, "receives", call.input, n_layer_times, passed_over
+            )
+        passed_over = None
         if isinstance(module, SLIDING_WINDOWS):
             kernel = _time_entry(module.kernel_size)
             stride = _time_entry(module.stride)
@@ -135,12 +140,14 @@ def _regular_window(call):
     return pooling(n_received // n_returned)
 
 
-def _unaligned(layer, call, verb, tensor, n_layer_times):
+def _unaligned(layer, call, verb, tensor, n_layer_times, passed_over=None):
     """Return the error for a call whose time axis leaves the grid of ``layer``.
 
     A padding layer has no window to blame: "its window over the 1 time
     samples it receives gives 1" was said of USleep's ``ConstantPad1d``,
-    which padded them to 3. It is told apart, with its padding.
+    which padded them to 3. It is told apart, with its padding. So is the
+    module of another library ``passed_over`` before ``call`` (braindecode's
+    ``Chomp1d`` crops time), where the error named only the layer after it.
     """
     start = (
         f"Cannot place the samples of layer {layer!r} on the input's times: "
@@ -177,6 +184,14 @@ def _unaligned(layer, call, verb, tensor, n_layer_times):
         expected = (
             f"from the {n_received} time samples it receives, which a layer other "
             "than a window is taken to keep"
+        )
+    if passed_over is not None:
+        return ValueError(
+            f"{start} {expected}, on the last axis: {passed_over.name!r} "
+            f"({type(passed_over.module).__name__}) before it, a module of another "
+            "library, changed their number. The time grid passes over such "
+            "modules as ones that move time to another axis and back at most; it "
+            f"does not follow a crop or padding inside them. {advice}"
         )
     return ValueError(
         f"{start} {expected}, on the last axis. Time moved to "
