@@ -432,6 +432,43 @@ def test_a_function_with_a_module_rule_is_refused_naming_the_module(method):
     assert _attribute(method, _untrained()).abs().sum() > 0  # nn.ELU
 
 
+class _GatedBlock(nn.Module):
+    """A convolution whose output its own forward gates, as swish or F.elu."""
+
+    def __init__(self, n_channels, gate):
+        super().__init__()
+        self.conv = nn.Conv1d(n_channels, 4, 5, padding=2)
+        self.gate = gate
+
+    def forward(self, x):
+        h = self.conv(x)
+        return h * torch.sigmoid(h) if self.gate == "swish" else F.elu(h)
+
+
+class Gated(nn.Module):
+    """A gated block, then a dense classifier."""
+
+    def __init__(self, n_channels, n_classes, n_times, gate="swish"):
+        super().__init__()
+        self.block = _GatedBlock(n_channels, gate)
+        self.classifier = nn.Linear(4 * n_times, n_classes)
+
+    def forward(self, x):
+        return self.classifier(self.block(x).flatten(1))
+
+
+@pytest.mark.parametrize("method", ["deeplift", "lrp_epsilon", "guided_backprop"])
+def test_an_operation_in_a_block_is_refused_naming_the_block(method):
+    """A gate h * sigmoid(h) in a block's forward was "called in forward", as if
+    in the network's own: the block that computes it is named, and a function
+    the rules cover as a module is still advised to be called as one."""
+    match = r"MulBackward0 \(a product of .* in module 'block' \(_GatedBlock\)"
+    with pytest.raises(ValueError, match=match):
+        _attribute(method, _untrained(Gated))
+    with pytest.raises(ValueError, match=r"in module 'block' .* \(torch.nn.ELU\)"):
+        _attribute(method, _untrained(Gated, gate="elu"))
+
+
 class FunctionalConvolution(SmallNet):
     """The spatial convolution called as a function on the layer's weight."""
 

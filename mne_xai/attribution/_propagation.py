@@ -656,8 +656,9 @@ def _forward_with_layer_nodes(module, inputs, layers):
     def after(layer, layer_inputs, output):
         sources, given = pending.pop()
         node = getattr(output, "grad_fn", None)
-        # A layer returning its input (dropout in evaluation mode) adds no node.
-        if node is not None and node not in sources:
+        # A layer returning its input (dropout in evaluation mode) adds no node;
+        # a container returning its last layer's output keeps that layer's call.
+        if node is not None and node not in sources and node not in calls:
             calls[node] = (layer, sources)
         # Every node the call made, down to what it was given, so that an
         # operation refused inside a layer is named by it: nn.LSTM's
@@ -840,8 +841,11 @@ def check_computation(
     """
     layers = set(layers)
     check_layers_compute_as_their_class(module, inputs, layers, method)
+    # Every module is recorded too, to say which one computes a refused node:
+    # the innermost, down to a container's own operations (a gate
+    # h * torch.sigmoid(h) in a block's forward was "called in forward").
     names = {layer: name for name, layer in named_layers(module)}
-    # Leaf modules are recorded too, to say which one computes a refused node.
+    names.update((layer, name) for name, layer in module.named_modules() if name)
     inputs = inputs[:1].detach().requires_grad_()
     logits, calls, steps, made = _forward_with_layer_nodes(
         module, inputs, layers | set(names)
@@ -885,9 +889,12 @@ def check_computation(
             module_class_name = _MODULE_OF_FUNCTION.get(
                 re.sub(r"Backward\d*$", "", type(node).__name__)
             )
+            # A function called in a forward the user can edit: the network's
+            # own, or a block's (a layer's computation is the layer's).
+            in_a_forward = layer is None or next(layer.children(), None) is not None
             as_module = (
                 f" Call it as a module ({module_class_name}), which the rules cover."
-                if module_class_name is not None and layer is None
+                if module_class_name is not None and in_a_forward
                 else ""
             )
             raise ValueError(
