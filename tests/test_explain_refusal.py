@@ -782,6 +782,20 @@ class Recurrent(nn.Module):
         return self.classifier(tokens.mean(dim=1))
 
 
+def test_full_grad_refusing_an_lstm_sends_to_methods_that_apply():
+    """FullGrad's refusal said "Grad-CAM and integrated gradients need no such
+    decomposition", and Grad-CAM refuses the LSTM too."""
+    module = _untrained(Recurrent)
+    with pytest.raises(ValueError, match="decomposition does not hold") as error:
+        _attribute("full_grad", module)
+    advice = str(error.value).split("(e.g. a log). ")[1]
+    assert advice.startswith("Integrated gradients and saliency need no such")
+    for method in ("integrated_gradients", "saliency"):
+        assert torch.isfinite(_attribute(method, module)).all()
+    with pytest.raises(ValueError, match="does not map one tensor to one tensor"):
+        _attribute("grad_cam", module)
+
+
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
 def test_deeplift_names_the_lstm_it_has_no_rule_for(method):
     """DeepLIFT refused the LSTM's recurrence as "the operation 'mkldnn_rnn_layer'

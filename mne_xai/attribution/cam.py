@@ -491,8 +491,9 @@ def _check_decomposition(logit, terms):
         "another name, a normalization other than batch norm, attention or a "
         "recurrent layer, a bias a parent layer applies through "
         "torch.nn.functional, a layer called twice, or a nonlinearity applied as "
-        "a function rather than a layer (e.g. a log). Grad-CAM and integrated "
-        "gradients need no such decomposition."
+        "a function rather than a layer (e.g. a log). Integrated gradients and "
+        "saliency need no such decomposition (nor does Grad-CAM, which checks "
+        "the layers it follows in turn)."
     )
 
 
