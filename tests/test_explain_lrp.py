@@ -266,6 +266,71 @@ def test_batch_norm_folds_into_a_dense_layer_reading_it_flattened_in_forward(fla
     np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-10)
 
 
+def test_batch_norm_folds_through_a_pooling_counting_its_padding():
+    """An average pooling over zero padding scales the edge features by their
+    share of real samples (1/2 here), which the shift must not get."""
+    torch.manual_seed(0)
+    module = _NormalizesAfterRectifying(nn.Flatten()).double()
+    module.pool = nn.AvgPool1d(2, padding=1)  # count_include_pad=True
+    module.classifier = nn.Linear(4 * (N_TIMES // 2 + 1), 2).double()
+    module = _randomize_batch_norms(module)
+    data = _data()
+    folded = fold_batch_norms(module, data)
+    assert isinstance(folded.bn, nn.Identity)
+    with torch.no_grad():
+        np.testing.assert_allclose(folded(data), module(data), rtol=1e-10)
+
+
+def test_batch_norm_after_a_dense_layer_folds_into_it():
+    """Dense, batch norm, ReLU, dense: the batch norm scales and shifts the
+    first dense layer's units."""
+    torch.manual_seed(0)
+    module = nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(N_CHANNELS * N_TIMES, 4),
+        nn.BatchNorm1d(4),
+        nn.ReLU(),
+        nn.Linear(4, 2),
+    )
+    module = _randomize_batch_norms(module.double())
+    data = _data()
+    folded = fold_batch_norms(module, data)
+    assert isinstance(folded[2], nn.Identity)
+    norm = module[2]
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    expected = (module[1].bias - norm.running_mean) * scale + norm.bias
+    torch.testing.assert_close(folded[1].bias, expected.detach())
+    torch.testing.assert_close(folded[4].weight, module[4].weight.detach())
+
+
+class _Square(nn.Module):
+    """A parameter-free layer of the user's that mixes nothing but is not affine."""
+
+    def forward(self, x):  # noqa: D102
+        return x * x
+
+
+def test_batch_norm_after_a_nonlinear_layer_of_the_users_folds_forward():
+    """Convolution, square, batch norm, pooling, dense: the square does not
+    commute with the batch norm, which folds into the dense layer."""
+    torch.manual_seed(0)
+    module = nn.Sequential(
+        nn.Conv1d(N_CHANNELS, 4, 3, padding=1),
+        _Square(),
+        nn.BatchNorm1d(4),
+        nn.AvgPool1d(2),
+        nn.Flatten(),
+        nn.Linear(4 * N_TIMES // 2, 2),
+    )
+    module = _randomize_batch_norms(module.double())
+    data = _data()
+    folded = fold_batch_norms(module, data)
+    assert isinstance(folded[2], nn.Identity)
+    torch.testing.assert_close(folded[0].bias, module[0].bias.detach())
+    with torch.no_grad():
+        np.testing.assert_allclose(folded(data), module(data), rtol=1e-10)
+
+
 @pytest.mark.parametrize("method", ["lrp_epsilon", "lrp_zplus"])
 def test_batch_norm_is_not_folded_across_an_in_place_rectifier(method):
     """An in-place ReLU returns its input, and was skipped as dropout is: the
@@ -1033,6 +1098,19 @@ class _CroppedBeforeBatchNorm(nn.Module):
         return self.classifier(self.relu(self.bn(self.crop(self.conv(x)))).flatten(1))
 
 
+class _CroppedTwiceBeforeBatchNorm(_CroppedBeforeBatchNorm):
+    """Two crops between the convolution and its batch norm."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(N_CHANNELS, 4, 3, padding=3, bias=False)
+        self.crop_again = _Crop()
+
+    def forward(self, x):
+        cropped = self.crop_again(self.crop(self.conv(x)))
+        return self.classifier(self.relu(self.bn(cropped)).flatten(1))
+
+
 class _DropoutBetween(nn.Module):
     """Convolution, dropout, batch norm, ReLU, dropout, dense: braindecode's TIDNet
     puts dropout between a convolution and its batch norm."""
@@ -1051,7 +1129,10 @@ class _DropoutBetween(nn.Module):
         return self.classifier(self.last_dropout(hidden).flatten(1))
 
 
-@pytest.mark.parametrize("network_class", [_CroppedBeforeBatchNorm, _DropoutBetween])
+@pytest.mark.parametrize(
+    "network_class",
+    [_CroppedBeforeBatchNorm, _CroppedTwiceBeforeBatchNorm, _DropoutBetween],
+)
 def test_batch_norm_is_folded_into_the_convolution_through(network_class):
     """A per-channel affine map commutes with cropping time, and dropout
     returns its input in evaluation mode: the batch norm is folded into the

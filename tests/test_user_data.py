@@ -1789,6 +1789,25 @@ def test_a_restored_network_refuses_other_classes(synthetic_arrays, tmp_path):
         restored.load_params(f_params=tmp_path / "older.pt")
 
 
+@pytest.mark.filterwarnings("ignore:After training")
+def test_a_restored_network_takes_the_training_events_in_any_order(
+    synthetic_arrays, tmp_path
+):
+    """Only which event names which class is checked, not the order of event_id."""
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 1)
+    epochs.event_id = {"left": 1, "right": 2}
+    clf = EEGNetClassifier(**FAST).fit(epochs)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    reordered = epochs.copy()
+    reordered.event_id = {"right": 2, "left": 1}
+    restored = EEGNetClassifier(**FAST).initialize(reordered)
+    restored.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_array_equal(
+        restored.predict_proba(epochs), clf.predict_proba(epochs)
+    )
+
+
 def test_a_restored_network_refuses_epochs_naming_fewer_classes(
     spatial_epochs, tmp_path
 ):

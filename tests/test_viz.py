@@ -212,6 +212,48 @@ def test_class_topomaps_of_an_evoked(fitted_eegnet, few_epochs):
     assert title == f"Channel importance of {evoked.comment}"
 
 
+def test_class_topomaps_draw_the_window_they_name(drawn):
+    """The maps sum |relevance| over tmin-tmax only, as the caption says."""
+    maps = _synthetic_maps()  # 50 samples at 100 Hz from 0 s
+    plot_class_topomaps(maps, tmin=0.1, tmax=0.2, show=False)
+    summed = maps.get_data()[..., 10:21].sum(axis=-1)  # samples 0.10 to 0.20 s
+    codes = maps.events[:, 2]
+    expected = [summed[codes == code].mean(axis=0) for code in (1, 2)]
+    np.testing.assert_allclose(drawn, expected, rtol=1e-6)
+
+
+def test_class_topomaps_skip_events_without_epochs(drawn):
+    """An event of event_id that no epoch holds gets no map (not one of NaN)."""
+    maps = _synthetic_maps()
+    maps.event_id = dict(maps.event_id, rest=3)
+    fig = plot_class_topomaps(maps, show=False)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["left", "right"]
+    assert len(drawn) == 2 and len(fig.axes) == 3
+
+
+def test_class_topomaps_draw_the_channel_type_asked_for(drawn):
+    """Among EEG and gradiometers, ch_type="grad" draws the gradiometers."""
+    gradiometers = _planar_gradiometer_maps()
+    gradiometers.apply_function(np.abs)
+    eeg = _synthetic_maps()[:4].crop(0, 0.09)  # 4 epochs of 10 samples
+    eeg.events[:, 2] = gradiometers.events[:, 2]
+    eeg.event_id = gradiometers.event_id
+    both = gradiometers.copy().add_channels([eeg], force_update_info=True)
+    plot_class_topomaps(both, ch_type="grad", show=False)
+    assert [len(data) for data in drawn] == [16, 16]
+    plot_class_topomaps(both, show=False)  # EEG among several types
+    assert [len(data) for data in drawn[2:]] == [6, 6]
+
+
+def test_class_topomaps_of_an_evoked_name_it_in_the_title_only():
+    evoked = _synthetic_maps().average()
+    evoked.comment = "saliency"
+    fig = plot_class_topomaps(evoked, show=False)
+    assert fig.axes[0].get_title() == ""
+    title = fig.get_suptitle().replace("\n", " ")  # wrapped to the figure
+    assert title == "Channel importance of saliency"
+
+
 def _methods():
     return [m for m in ("saliency", "gradient_x_input") if m in list_methods()]
 
