@@ -684,6 +684,19 @@ def test_a_class_of_one_epoch_is_refused_saying_what_to_do(spatial_epochs, tmp_p
         assert "epochs[['left', 'right']]" in message
 
 
+def test_folds_are_counted_against_the_rarest_class(spatial_epochs):
+    """A class of as many epochs as folds has one in each held-out fold; one of
+    fewer is refused, by its own name."""
+    y = spatial_epochs.events[:, 2]
+    keep = np.r_[np.flatnonzero(y == 1)[:3], np.flatnonzero(y == 2)]
+    epochs = spatial_epochs[keep]
+    check_data(_network(), epochs, epochs.events[:, 2], 3, False)
+    with pytest.raises(
+        ValueError, match=r"^Class 'left' \(code 1\) has 3 epoch\(s\), fewer than the 4"
+    ):
+        check_data(_network(), epochs, epochs.events[:, 2], 4, False)
+
+
 def test_what_cannot_be_reported_is_refused_before_training(spatial_epochs):
     """An unfitted SpectralClassifier trained every fold before its refusal; a
     network wrapped by as_network met scikit-learn's "is not an estimator"."""
@@ -985,6 +998,46 @@ def test_command_keeps_each_subject_in_one_fold(
     y = epochs.events[:, 2]
     for train, test in grouped["cv"].split(y, y, grouped["groups"]):
         assert not set(subjects[train]) & set(subjects[test])
+
+
+def test_command_trains_the_network_its_options_name(
+    tmp_path, capsys, monkeypatch, spatial_epochs
+):
+    """What --estimator, --max-epochs and --groups ask for reaches make_report,
+    the page is titled with the file, and the file is readable as any new file."""
+    import stat
+
+    import mne_xai.report._command as command
+    from mne_xai import InterpretableCNNClassifier
+
+    epochs = spatial_epochs.copy()
+    epochs.metadata = pd.DataFrame({"subject": np.zeros(len(epochs), int)})
+    data = tmp_path / "one-subject-epo.fif"
+    epochs.save(data, verbose=False)
+    calls = []
+
+    def record(network, epochs, **kwargs):
+        calls.append(dict(kwargs, network=network))
+        return mne.Report()
+
+    monkeypatch.setattr(command, "make_report", record)
+    output = tmp_path / "out.html"
+    code, err = _run(capsys, data, "-o", output, "--cv", "2",
+                     "--estimator", "interpretable_cnn", "--max-epochs", "3")  # fmt: skip
+    assert code == 0, err
+    (call,) = calls
+    assert type(call["network"]) is InterpretableCNNClassifier
+    assert call["network"].max_epochs == 3
+    assert call["title"] == "InterpretableCNNClassifier on one-subject-epo.fif"
+    # One subject: nothing to keep apart, the folds are the cv's.
+    assert call["groups"] is None and call["cv"] == 2
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(output.stat().st_mode) == 0o666 & ~umask
+    code, err = _run(capsys, data, "-o", output, "--overwrite", "--cv", "2",
+                     "--groups", "subject")  # fmt: skip
+    assert code == 1 and "--groups subject: every epoch is in one group" in err
+    assert len(calls) == 1
 
 
 def test_make_report_warns_that_folds_without_groups_mix_subjects(spatial_epochs):
@@ -1515,6 +1568,29 @@ def test_non_finite_values_are_refused_naming_channels_and_epochs(spatial_epochs
     assert "Cz" not in check_data(network, nan_channel, y, 2, False).ch_names
 
 
+def test_non_finite_values_in_some_epochs_name_their_channels(spatial_epochs):
+    """The channels named are those holding the values, in any epoch; marking
+    them bad is advised for one channel, never for several."""
+    y = spatial_epochs.events[:, 2]
+    one = _with_values(spatial_epochs, np.nan, [5], ["Cz"])
+    with pytest.raises(ValueError) as err:
+        check_data(_network(), one, y, 2, False)
+    assert str(err.value).startswith(
+        "1 channel(s) the network reads (Cz) hold NaN or infinite values in 1 of the "
+        "40 epochs (epoch(s) 5, counted from 0); mark Cz bad (epochs.info['bads'] += "
+        "['Cz']) or drop those epochs (epochs.drop(indices))"
+    )
+    two = _with_values(spatial_epochs, np.inf, [3, 37], ["Fz", "Pz"])
+    with pytest.raises(ValueError) as err:
+        check_data(_network(), two, y, 2, False)
+    named = ", ".join(name for name in spatial_epochs.ch_names if name in ("Fz", "Pz"))
+    assert str(err.value).startswith(
+        f"2 channel(s) the network reads ({named}) hold NaN or infinite values in 2 "
+        "of the 40 epochs (epoch(s) 3, 37, counted from 0); drop those epochs"
+    )
+    assert "mark" not in str(err.value)
+
+
 class _TanhNet(torch.nn.Module):
     """A network calling tanh in forward, which propagation rules refuse."""
 
@@ -1638,6 +1714,50 @@ def test_command_says_what_it_expected(
     code, err = _run(capsys, *args, "-o", tmp_path / "out.html", "--cv", "2")
     assert code == 1 and err.count("\n") == 1
     assert err.startswith("mne-xai report: error: ") and match in err
+
+
+def test_command_reads_data_sets_and_files_as_named(
+    tmp_path, monkeypatch, spatial_epochs
+):
+    """The specs' subjects, task and window reach the loaders; a file named as
+    a data set, a gzipped FIF and the warnings of its reader are the file's."""
+    import mne_xai.report._inputs as inputs
+
+    loaded = []
+
+    def load_eegbci(*args, **kwargs):
+        loaded.append(args)
+        data = np.zeros((2, 1, 51))
+        info = mne.create_info(["C3"], 10.0, "eeg")
+        return mne.EpochsArray(data, info, tmin=-1.0, verbose=False)
+
+    def load_drowsiness(subjects=None, **kwargs):
+        loaded.append(subjects)
+        return spatial_epochs
+
+    monkeypatch.setattr(inputs, "load_eegbci", load_eegbci)
+    monkeypatch.setattr(inputs, "load_drowsiness", load_drowsiness)
+    monkeypatch.chdir(tmp_path)
+    epochs = inputs.read_input("eegbci:3:left_vs_right")
+    assert (epochs.tmin, epochs.tmax) == (0.5, 2.5)  # the motor imagery period
+    inputs.read_input("drowsiness:2,5")
+    inputs.read_input("drowsiness")
+    assert loaded == [(3, "left_vs_right"), [2, 5], None]
+    with pytest.raises(inputs.InputError, match="expected eegbci:SUBJECT"):
+        inputs.read_input("eegbci:one")
+    spatial_epochs.save(tmp_path / "sim-epo.fif.gz", verbose=False)
+    read = inputs.read_input("sim-epo.fif.gz")
+    np.testing.assert_allclose(read.get_data(), spatial_epochs.get_data(), rtol=1e-6)
+    # A file in the folder is read, even where its name is a data set's.
+    spatial_epochs.save(tmp_path / "drowsiness:1-epo.fif", verbose=False)
+    read = inputs.read_input("drowsiness:1-epo.fif")
+    np.testing.assert_allclose(read.get_data(), spatial_epochs.get_data(), rtol=1e-6)
+    assert len(loaded) == 3
+    # The reader's warnings are passed on.
+    with pytest.warns(RuntimeWarning, match="naming conventions"):
+        spatial_epochs.save(tmp_path / "sim.fif", verbose=False)
+    with pytest.warns(RuntimeWarning, match="naming conventions"):
+        inputs.read_input("sim.fif")
 
 
 def test_channels_all_marked_bad_are_said_to_be(spatial_epochs):
@@ -1795,6 +1915,37 @@ def test_relevance_per_frequency_counts_bad_channels(made, spatial_epochs):
     plt.close(figure)
 
 
+@pytest.mark.filterwarnings("ignore:The network")
+def test_relevance_per_frequency_gives_the_width_of_its_bins():
+    """Epochs of 2 s (EEGBCI's motor imagery period) have bins of 0.5 Hz."""
+    from mne_xai.simulation import simulate_epochs
+
+    epochs, _ = simulate_epochs(
+        "spatial", n_epochs=20, sfreq=64.0, duration=2.0, random_state=0, verbose=False
+    )
+    spectrum = _quick_report(_network(max_epochs=1), epochs)["Spectral relevance"]
+    assert "relevance is in logit per frequency bin of 0.5 Hz" in spectrum
+
+
+def test_warnings_of_a_section_are_put_on_the_page(spatial_epochs):
+    """What the terminal says of a section (a RuntimeWarning) the page says
+    there too, and the warning is passed on; other warnings stay off the page."""
+    from mne_xai.report._context import _Context
+
+    report = mne.Report(verbose=False)
+    context = _Context(report, spatial_epochs, None, None, [], 0, None)
+    with pytest.warns(RuntimeWarning, match="EOG left out"):
+        with context.warnings_noted("spectrum"):
+            warnings.warn(
+                "EOG left out <of the spectrum>", RuntimeWarning, stacklevel=1
+            )
+            warnings.warn("a user warning", UserWarning, stacklevel=1)
+    (page,) = _contents(report).values()
+    assert page.count("<p><em>") == 1
+    assert "<p><em>EOG left out &lt;of the spectrum&gt;</em></p>" in page
+    assert "Spectral_relevance-Warning" in page and 'data-mne-tag="spectrum"' in page
+
+
 def test_maps_equal_on_every_channel_get_no_topomaps(spatial_epochs):
     """Grad-CAM at EEGNet's default layer gives every channel the same map: the
     report drew it as a uniform scalp under "how much every channel
@@ -1834,10 +1985,11 @@ def test_labels_a_fitted_network_was_not_trained_on_are_refused(spatial_epochs):
     """The folds trained for a minute, then every method was refused."""
     two = spatial_epochs.copy()
     fitted = _network(max_epochs=1).fit(two)
-    y = two.events[:, 2].copy()
-    y[:4] = 9
-    with pytest.raises(ValueError, match=r"y holds label\(s\) \[9\] that the fitted"):
-        make_report(fitted, two, y, methods=METHODS, cv=2)
+    for label in (9, 0):  # after the classes trained on, and before them
+        y = two.events[:, 2].copy()
+        y[:4] = label
+        with pytest.raises(ValueError, match=rf"y holds label\(s\) \[{label}\] that"):
+            make_report(fitted, two, y, methods=METHODS, cv=2)
 
 
 def test_the_random_anchor_is_said_not_to_be_checked():

@@ -412,6 +412,47 @@ def test_summary_prints_and_plots(summary):
     np.testing.assert_allclose(ax.lines[0].get_ydata(), change.mean(axis=0))
 
 
+def test_report_trust_table_puts_each_value_under_its_title(summary):
+    """The page's table: each check's value under its own title, and each
+    class's gain over random deletion with its sign."""
+    from mne_xai.report._trust_section import _trust_table
+
+    table = _trust_table(summary)
+    titles = {
+        "AOPC": "aopc",
+        "similarity after randomization": "similarity",
+        "randomized map vs |x|": "input_similarity",
+        "similarity beyond |x|": "beyond_input",
+        "similarity to another class's map": "target_similarity",
+    }
+    for title, column in titles.items():
+        for method in ("saliency", "gradient_x_input"):
+            value = summary.table.loc[method, column]
+            assert table.loc[method, title] == f"{value:.2f}", title
+    for _, row in summary.class_gains.iterrows():
+        cell = table.loc[row["method"], f"gain, {row['class']}"]
+        assert cell == f"{row['gain']:+.2f} ({row['deletion']})"
+        assert cell.startswith("-" if row["gain"] < 0 else "+")
+
+
+def test_report_deletion_curves_show_each_class_its_own_epochs(summary):
+    """Each panel of the page's deletion figure follows its class's epochs."""
+    import matplotlib.pyplot as plt
+
+    from mne_xai.report._trust_section import _plot_deletion
+
+    figure = _plot_deletion(summary)
+    curve = summary.deletion_curves["saliency"]
+    change = curve.scores - curve.scores[:, :1]
+    for ax, index in zip(figure.axes, np.unique(curve.target), strict=True):
+        assert ax.get_title() == f"{summary.class_names[index]} epochs"
+        (line,) = [li for li in ax.lines if li.get_label().startswith("saliency")]
+        np.testing.assert_allclose(
+            line.get_ydata(), change[curve.target == index].mean(axis=0), rtol=1e-6
+        )
+    plt.close(figure)
+
+
 def test_report_figures_give_each_method_one_colour(summary):
     """Deletion curves took random deletion as the first colour of the cycle,
     so that saliency was orange beside the randomization curves' blue."""
