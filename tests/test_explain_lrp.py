@@ -1,6 +1,7 @@
 """Invariants of LRP: conservation, LRP-0 = gradient x input, signs, captum, folding."""
 
 import copy
+import re
 
 import mne
 import numpy as np
@@ -751,6 +752,34 @@ def test_batch_norm_next_to_a_shared_layer_is_not_folded(network_class):
         _lrp("lrp_epsilon", module, _data(), TARGET)
     with pytest.raises(ValueError, match=match):
         prepare_network(module, _data(), "learn_patterns")
+
+
+class _WeakSkipAroundBatchNorm(_SkipAroundBatchNorm):
+    """relu(bn(h)) + weight * relu(h), the skip weighted as a layer scale is."""
+
+    def __init__(self, weight):
+        super().__init__()
+        self.weight = weight
+
+    def forward(self, x):
+        h = self.conv(x)
+        skip = self.weight * self.skip_relu(h)
+        return self.classifier((self.relu(self.bn(h)) + skip).flatten(1))
+
+
+def test_batch_norm_next_to_a_weakly_shared_layer_is_not_folded():
+    """A fold changing the logits by a small share of them (under 1e-3) is
+    refused as one changing them by far is: its relevance is not the network's."""
+    torch.manual_seed(0)
+    module = _randomize_batch_norms(_WeakSkipAroundBatchNorm(6e-4).double())
+    with pytest.raises(ValueError, match="changes this network's logits") as error:
+        _lrp("lrp_epsilon", module, _data(), TARGET)
+    changed = float(re.search(r"by up to (\S+)\)", str(error.value)).group(1))
+    logits = module(_data()).abs().max().item()
+    assert 1e-4 < changed / logits < 1e-3
+    # Without the skip, the same network folds.
+    module.weight = 0.0
+    _lrp("lrp_epsilon", module, _data(), TARGET)
 
 
 class _TwinBranches(nn.Module):

@@ -21,6 +21,7 @@ from mne_xai import CroppedClassifier, EEGNetClassifier, InterpretableCNNClassif
 from mne_xai._training import n_training_batches
 from mne_xai.attribution import modality_importance
 from mne_xai.estimators import training_schedule
+from mne_xai.models import EEGNet
 
 ESTIMATORS = [EEGNetClassifier, InterpretableCNNClassifier]
 FAST = dict(max_epochs=3, batch_size=8, verbose=False, random_state=0)
@@ -924,6 +925,24 @@ def test_networks_scaling_by_one_number_get_the_factors_outside():
     # A scaling of the user's own is theirs alone.
     own = EEGNetClassifier(_NumberScaledNetwork, module__input_scale=1e5, **FAST)
     assert not isinstance(own.fit(epochs).module_, mne_xai.models.ScaledInput)
+    assert float(own.module_.input_scale) == 1e5  # not the shapes' 1.0
+
+
+@pytest.mark.parametrize("network_class", [_NumberScaledNetwork, EEGNet])
+def test_a_network_instance_scaling_itself_gets_the_training_scale(
+    synthetic_arrays, network_class
+):
+    """An instance gets the scaling a network built from its class gets: with
+    its own left as built (1.0), it would train on volts."""
+    X, y = synthetic_arrays
+    X = X * 1e-5  # volts
+    info = mne.create_info(X.shape[1], 64.0, "eeg")
+    built = EEGNetClassifier(network_class, info=info, **FAST).fit(X, y)
+    instance = network_class(X.shape[1], 2, X.shape[2])
+    given = EEGNetClassifier(instance, info=info, **FAST).fit(X, y)
+    assert not isinstance(given.module_, mne_xai.models.ScaledInput)
+    np.testing.assert_allclose(given.input_scale_, built.input_scale_, rtol=1e-6)
+    np.testing.assert_allclose(given.input_scale_, 1 / X.std(), rtol=0.05)
 
 
 def test_maximized_input_has_each_units_amplitude():
@@ -1852,6 +1871,10 @@ def test_fitting_arrays_without_info_says_the_rate_is_assumed(synthetic_arrays):
         fitted = EEGNetClassifier(info=info, **FAST).fit(X, y)
     # Kernels of half a second at the given rate.
     assert fitted.module_.temporal_conv.kernel_size[-1] in (250, 251)
+    # A network taking no rate is built alike at any rate: nothing to say.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*network is built for")
+        EEGNetClassifier(_NumberScaledNetwork, **FAST).fit(X, y)
 
 
 def test_a_constant_channel_raises_no_overflow():

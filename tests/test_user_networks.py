@@ -997,6 +997,29 @@ def test_a_constructor_argument_nothing_gives_is_named_with_its_parameter(epochs
     assert clf.module_.module.conv.out_channels == 3
 
 
+class NeedsChannelPositions(nn.Module):
+    """A network reading its channels' positions, which arrays without info lack."""
+
+    def __init__(self, n_chans, n_outputs, chs_info):
+        super().__init__()
+        positions = np.array([channel["loc"][:3] for channel in chs_info])
+        self.register_buffer("positions", torch.as_tensor(positions).float())
+        self.dense = nn.Linear(n_chans, n_outputs)
+
+    def forward(self, x):  # noqa: D102
+        return self.dense(x.mean(dim=-1))
+
+
+def test_channel_information_arrays_lack_is_named_as_missing(epochs):
+    """Arrays without info have no chs_info: the network is not given None."""
+    clf = EEGNetClassifier(NeedsChannelPositions, max_epochs=1, verbose=False)
+    match = r"NeedsChannelPositions needs the argument\(s\) chs_info.*module__chs_info"
+    with pytest.raises(TypeError, match=match):
+        clf.fit(epochs.get_data(), epochs.events[:, 2])
+    clf.fit(epochs)
+    assert clf.module_.module.positions.shape == (len(epochs.ch_names), 3)
+
+
 class TakesAnyKeyword(nn.Module):
     """mne_xai's names, and ``**kwargs`` to accept (and drop) anything else."""
 
