@@ -1168,6 +1168,28 @@ def test_networks_kept_before_the_training_counts_still_save_and_refit(
     clf.fit(X, y)
 
 
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_initializing_leaves_batch_norm_statistics_untouched(
+    synthetic_arrays, estimator_class
+):
+    """The check of the logits runs two probe epochs through the new network;
+    in training mode they would enter every batch norm's running statistics."""
+    X, y = synthetic_arrays
+    clf = estimator_class(**FAST).initialize(X, y)
+    norms = [
+        layer
+        for layer in clf.module_.modules()
+        if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm)
+    ]
+    assert norms and clf.module_.training
+    for norm in norms:
+        assert int(norm.num_batches_tracked) == 0
+        torch.testing.assert_close(
+            norm.running_mean, torch.zeros_like(norm.running_mean)
+        )
+        torch.testing.assert_close(norm.running_var, torch.ones_like(norm.running_var))
+
+
 def test_load_params_before_initialize_says_so():
     """It failed on a missing attribute, 'classes_inferred_'."""
     with pytest.raises(NotInitializedError, match="not initialized yet"):
