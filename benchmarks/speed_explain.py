@@ -33,6 +33,7 @@ from _timing import interleaved_medians
 
 from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai.datasets import load_eegbci
+from mne_xai.estimators import UNPREDICTED_CLASSES
 from mne_xai.inspect import learn_patterns
 
 SMOOTHGRAD_SAMPLES = 20  # the defaults of smoothgrad and gradient_shap
@@ -233,6 +234,10 @@ def main():
     mne.set_log_level("WARNING")
     # captum warns at every DeepLift call that it sets hooks.
     warnings.filterwarnings("ignore", category=UserWarning, module="captum")
+    # Advice about the maps and the short trainings (the memory table's network
+    # trains one pass on noise), not about what is timed.
+    warnings.filterwarnings("ignore", message="deconvolution's maps do not depend")
+    warnings.filterwarnings("ignore", message=UNPREDICTED_CLASSES)
     speed_table(args)
     if not args.skip_memory:
         memory_table(args)
