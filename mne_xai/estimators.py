@@ -336,6 +336,8 @@ def _check_array_holds_picks(info, picks):
 #: How the warning of :meth:`_EEGClassifier.fit` for classes predicted for
 #: none of their training epochs begins (the report's folds silence it).
 UNPREDICTED_CLASSES = "After training, the network predicts none of the training epochs"
+#: The start of fit's warning that the network never reads some samples.
+UNREAD_SAMPLES = "The network reads samples"
 
 
 def classes_never_predicted(predicted, targets):
@@ -1149,6 +1151,26 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             raise
         self._warn_if_samples_unread(array)
 
+    def _samples_unread(self, array):
+        """Return the first and last sample the network reads of ``array``'s epochs.
+
+        Returns
+        -------
+        read : tuple of int | None
+            ``(first, last, n_times)``; None where the network reads every sample.
+        """
+        module = self.module_
+        training = module.training
+        module.eval()
+        try:
+            read = samples_read(module, torch.as_tensor(array[:PROBE_EPOCHS]))
+        finally:
+            module.train(training)
+        if read is None:
+            return None
+        first, last = np.flatnonzero(read)[[0, -1]]
+        return int(first), int(last), len(read)
+
     def _warn_if_samples_unread(self, array):
         """Warn of the start or end of the epochs that the network never reads.
 
@@ -1160,17 +1182,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         probability) and got zero relevance from every method, which reads
         as a finding about the data.
         """
-        module = self.module_
-        training = module.training
-        module.eval()
-        try:
-            read = samples_read(module, torch.as_tensor(array[:PROBE_EPOCHS]))
-        finally:
-            module.train(training)
+        read = self._samples_unread(array)
         if read is None:
             return
-        first, last = np.flatnonzero(read)[[0, -1]]
-        n_times = len(read)
+        first, last, n_times = read
         unread = [
             f"the first {first} ({first / self._sfreq:.3g} s)" if first else "",
             f"the last {n_times - 1 - last} ({(n_times - 1 - last) / self._sfreq:.3g} s)"
@@ -1178,7 +1193,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             else "",
         ]
         warn(
-            f"The network reads samples {first} to {last} of the {n_times} of each "
+            f"{UNREAD_SAMPLES} {first} to {last} of the {n_times} of each "
             f"epoch: {' and '.join(filter(None, unread))} never reach its logits "
             "(pooling that does not divide the epoch drops its end), so no "
             "prediction depends on them and every method gives them zero "

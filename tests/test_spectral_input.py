@@ -328,6 +328,34 @@ def test_classifier_refuses_what_it_cannot_build(spectral_epochs):
         SpectralClassifier(spectrum="welch").fit(epochs)
 
 
+@pytest.mark.filterwarnings("ignore:After training")  # one pass: not learned
+def test_frequencies_the_network_never_reads_are_named_in_hertz(spectral_epochs):
+    """At the defaults (1 to 40 Hz every 0.25 Hz: 157 bins) EEGNet's pooling
+    reads the bins up to 36.75 Hz: fit advised cropping the epochs to "the 144
+    samples read" and named "the last 13 (0.406 s)", which no crop changes."""
+    epochs = spectral_epochs[:20]
+    estimator = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted = SpectralClassifier(estimator).fit(epochs)
+    (told,) = [w for w in caught if "never reach its logits" in str(w.message)]
+    assert str(told.message).startswith(
+        "The network reads the frequency bins from 1 to 36.75 Hz of the spectra's "
+        "1 to 40 Hz: the last 13 (37 to 40 Hz) never reach its logits"
+    )
+    assert "spectrum=LogPowerSpectrum(fmin=1, fmax=36.75)" in str(told.message)
+    assert "epochs.crop" not in str(told.message)
+    # What it says of them holds: every method gives them zero relevance.
+    relevance = explain_spectral_classifier(fitted, epochs[:4], "saliency")
+    profile = np.abs(relevance.get_data()).sum(axis=(0, 1))
+    assert profile[relevance.freqs > 36.75].max() == 0
+    assert profile[relevance.freqs <= 36.75].min() > 0
+    # Its advice leaves nothing unread.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*never reach its logits")
+        SpectralClassifier(estimator, LogPowerSpectrum(fmin=1, fmax=36.75)).fit(epochs)
+
+
 def test_spectral_model_learns_and_its_relevance_lies_in_the_bands(
     fitted_spectral, spectral_epochs
 ):

@@ -24,6 +24,7 @@ from .._convert import (
 from .._docs import fill_doc
 from .._outputs import epochs_array, spectrum_array
 from .._prediction import _ScoreMixin
+from .._warnings import ignoring, warn
 from ..attribution._core import (
     _resolve_target,
     attribution_values,
@@ -31,7 +32,7 @@ from ..attribution._core import (
 )
 from ..attribution._registry import get_method
 from ..attribution.spectral import _data_channels
-from ..estimators import EEGNetClassifier, log_at_level_of
+from ..estimators import UNREAD_SAMPLES, EEGNetClassifier, log_at_level_of
 from ..models._base import TooShortError
 from ..spectral_input import LogPowerSpectrum, _frequency_span
 
@@ -217,8 +218,11 @@ class SpectralClassifier(
             # The spectra hold the picked channels alone: it reads them all.
             params["picks"] = ch_names
         network = clone(estimator).set_params(**params)
+        spectra = self.spectrum_.transform(X)
         try:
-            network.fit(self.spectrum_.transform(X), y)
+            # It would speak of samples, seconds and cropping the epochs.
+            with ignoring(UNREAD_SAMPLES):
+                network.fit(spectra, y)
         except TooShortError as err:  # it spoke of time and of longer epochs
             raise ValueError(
                 f"The network reads at least {err.needed} frequency bins, and the "
@@ -228,10 +232,44 @@ class SpectralClassifier(
                 f"multitaper), or shorten the network's span "
                 f"(module__{err.shorter})."
             ) from None
+        self._warn_if_bins_unread(network, spectra)
         # Its "time" axis is frequency: the tools reading time refuse it.
         network.reads_spectra_ = True
         self.estimator_, self.classes_ = network, network.classes_
         return self
+
+    def _warn_if_bins_unread(self, network, spectra):
+        """Warn of the frequencies at either end that the network never reads.
+
+        EEGNet's poolings drop the end of their input when they do not divide
+        it: at the defaults on EEGBCI (1 to 40 Hz every 0.25 Hz, 157 bins) it
+        read the bins up to 37 Hz, and every method gave 37 to 40 Hz zero
+        relevance.
+        """
+        read = network._samples_unread(spectra)
+        if read is None:
+            return
+        first, last, n_freqs = read
+        freqs = self.freqs_
+        unread = [
+            f"the first {first} ({freqs[0]:g} to {freqs[first - 1]:g} Hz)"
+            if first
+            else "",
+            f"the last {n_freqs - 1 - last} ({freqs[last + 1]:g} to {freqs[-1]:g} Hz)"
+            if last < n_freqs - 1
+            else "",
+        ]
+        warn(
+            f"The network reads the frequency bins from {freqs[first]:g} to "
+            f"{freqs[last]:g} Hz of the spectra's {freqs[0]:g} to {freqs[-1]:g} Hz: "
+            f"{' and '.join(filter(None, unread))} never reach its logits (pooling "
+            "that does not divide its input drops the end), so no prediction "
+            "depends on them and every method gives them zero relevance. Keep "
+            "the frequencies read (spectrum=LogPowerSpectrum("
+            f"fmin={freqs[first]:g}, fmax={freqs[last]:g})), or give the spectra "
+            "a number of bins the network reads whole (another fmin, fmax or "
+            "n_fft)."
+        )
 
     def _spectra(self, X, name="X"):
         """Return the spectra of ``X`` as the network reads them, computed as read.
