@@ -1,8 +1,10 @@
 """Speed of the faithfulness measures of ``mne_xai.evaluate``.
 
 1. A 64-step deletion curve on EEGBCI (64 channels, 2 s at 160 Hz) with
-   EEGNet, in epochs per second, beside quantus's ``PixelFlipping`` on the same
-   module, data, attributions and baseline (zeros) when quantus is installed.
+   EEGNet, in epochs per second, beside an in-run plain loop
+   (``plain_deletion_loop``: per epoch, its 64 cumulatively zeroed copies
+   scored in one batch) and quantus's ``PixelFlipping`` on the same module,
+   data, attributions and baseline (zeros) when quantus is installed.
 2. Cui et al.'s perturbation test (5 patch lengths x 100 patches, plus one
    perturbation per channel) on their input size (30 channels, 3 s at 128 Hz)
    with EEGNet and InterpretableCNN, in milliseconds per epoch, beside an
@@ -82,6 +84,26 @@ def quantus_pixel_flipping(module, data, attribution, target, device):
     )
 
 
+def plain_deletion_loop(module, data, attribution, target, device):
+    """A deletion curve as one would write it in torch: the anchor of part 1.
+
+    Per epoch, its values are ordered by attribution (most relevant first),
+    the intact epoch and its ``N_STEPS`` copies, each with a further share of
+    the values zeroed, are scored in one batch, and the target's logit kept.
+    """
+    module = module.to(device).eval()
+    n_features = data[0].size
+    bounds = np.linspace(0, n_features, N_STEPS + 1).round().astype(int)
+    with torch.no_grad():
+        for epoch, maps, label in zip(data, attribution, target, strict=True):
+            order = np.argsort(-maps.ravel(), kind="stable")
+            copies = np.repeat(epoch.reshape(1, -1), N_STEPS + 1, axis=0)
+            for step in range(1, N_STEPS + 1):
+                copies[step:, order[bounds[step - 1] : bounds[step]]] = 0
+            batch = torch.from_numpy(copies.reshape(-1, *epoch.shape)).to(device)
+            module(batch)[:, label].cpu().numpy()
+
+
 def cui_loop(module, data, attribution, target, device):
     """Cui et al.'s perturbation test as their published code runs it.
 
@@ -139,10 +161,14 @@ def deletion_benchmark(args):
     rows = [("mne_xai deletion_curve", n_epochs / ours)]
     module = estimator.module_.eval()
     data = epochs.get_data().astype(np.float32)
+    maps = attribution.get_data().astype(np.float32)
     target = estimator.predict_proba(epochs).argmax(axis=1)
-    quantus_run = quantus_pixel_flipping(
-        module, data, attribution.get_data().astype(np.float32), target, args.device
+    plain = median_seconds(
+        lambda: plain_deletion_loop(module, data, maps, target, args.device),
+        args.repeats,
     )
+    rows.append(("plain loop, one batch/epoch", n_epochs / plain))
+    quantus_run = quantus_pixel_flipping(module, data, maps, target, args.device)
     if quantus_run is None:
         print("quantus is not installed: `pip install quantus` to compare.")
     else:
