@@ -39,6 +39,7 @@ import argparse
 import time
 import warnings
 from collections import defaultdict
+from importlib.util import find_spec
 
 import mne
 import numpy as np
@@ -206,6 +207,11 @@ def main():
         "--evaluate", action="store_true", help="also run evaluate and inspect"
     )
     args = parser.parse_args()
+    if find_spec("braindecode") is None:
+        parser.error(
+            "braindecode is not installed (pip install braindecode); mne_xai "
+            "does not depend on it."
+        )
     import braindecode.models
 
     mne.set_log_level("ERROR")
