@@ -1151,13 +1151,14 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             raise
         self._warn_if_samples_unread(array)
 
-    def _samples_unread(self, array):
-        """Return the first and last sample the network reads of ``array``'s epochs.
+    def _span_read(self, array):
+        """Return the span of samples the network reads of ``array``'s epochs.
 
         Returns
         -------
-        read : tuple of int | None
-            ``(first, last, n_times)``; None where the network reads every sample.
+        span : tuple of int | None
+            ``(first, last, n_times)``: the first and last sample read, of
+            ``n_times``; None where the network reads every sample.
         """
         module = self.module_
         training = module.training
@@ -1182,7 +1183,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         probability) and got zero relevance from every method, which reads
         as a finding about the data.
         """
-        read = self._samples_unread(array)
+        read = self._span_read(array)
         if read is None:
             return
         first, last, n_times = read

@@ -29,8 +29,8 @@ whose batch axis holds more than the epochs (epochs x channels,
 for a temporal filter shared by all channels), or that comes after a module
 changing the time axis other than a convolution or pooling window (such as
 global pooling; an adaptive pooling counts as its windows where its output
-length divides its input's), is refused; so is FullGrad on a network with such a layer
-among those with a bias.
+length divides its input's), is refused; so is FullGrad on a network with such
+a layer among those with a bias.
 """
 
 from abc import abstractmethod

@@ -246,7 +246,7 @@ class SpectralClassifier(
         read the bins up to 37 Hz, and every method gave 37 to 40 Hz zero
         relevance.
         """
-        read = network._samples_unread(spectra)
+        read = network._span_read(spectra)
         if read is None:
             return
         first, last, n_freqs = read
