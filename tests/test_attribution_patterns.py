@@ -282,6 +282,7 @@ _SCALINGS = {
     "buffer_minus": lambda zero, x: zero - 2.0 * x,
     "sub_alpha": lambda zero, x: torch.sub(zero, x, alpha=2.0),
     "add_alpha": lambda zero, x: torch.add(zero, x, alpha=-2.0),
+    "division": lambda zero, x: x / -0.5,
 }
 
 
@@ -304,7 +305,8 @@ def test_negated_scalings_pass_as_products(form):
     does, and its pattern is the inverse of the scale. Their gradient was
     passed instead: PatternAttribution's map came back of the opposite sign
     (-x, b - x), and with alpha (torch.sub(b, x, alpha=2)) PatternNet's 4
-    times too large."""
+    times too large. A division by a constant d scales by 1 / d, and its
+    pattern is d."""
     rng = np.random.default_rng(0)
     X = (1e-5 * rng.standard_normal((40, N_CHANNELS, N_TIMES))).astype(np.float32)
     y = np.repeat([0, 1], 20)
@@ -326,6 +328,54 @@ def test_negated_scalings_pass_as_products(form):
             atol=1e-6 * np.abs(expected).max(),
             err_msg=method,
         )
+
+
+class _ReshapedTwoLayers(_TwoLayers):
+    """:class:`_TwoLayers` whose ReLU reads the units through a reshape."""
+
+    def forward(self, x):
+        return self.classifier(self.flatten(self.relu(self.units(x).unsqueeze(1))))
+
+
+def test_a_layer_feeding_a_rectifier_through_a_reshape_gets_the_two_component_estimator():
+    """The rectifier reads the convolution's units, only reshaped: the units
+    get the patterns of the network without the reshape."""
+    rng = np.random.default_rng(2)
+    X = (1e-5 * rng.standard_normal((40, N_CHANNELS, N_TIMES))).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    patterns = []
+    for network in (_TwoLayers, _ReshapedTwoLayers):
+        torch.manual_seed(0)
+        clf = _estimator(network(), X, y)
+        patterns.append(learn_patterns(clf, X, verbose=False))
+    assert patterns[1].estimators == {
+        "module.units": "two_component",
+        "module.classifier": "linear",
+    }
+    np.testing.assert_allclose(
+        patterns[1].patterns["module.units"],
+        patterns[0].patterns["module.units"],
+        rtol=1e-5,
+    )
+
+
+class _UnitsTwice(_TwoLayers):
+    """:class:`_TwoLayers` with its convolution (channels to channels) applied twice."""
+
+    def __init__(self):
+        super().__init__(n_units=N_CHANNELS)
+
+    def forward(self, x):
+        return super().forward(self.units(x))
+
+
+def test_a_layer_called_twice_is_refused():
+    """One pattern per layer cannot serve two calls of it."""
+    rng = np.random.default_rng(3)
+    X = (1e-5 * rng.standard_normal((20, N_CHANNELS, N_TIMES))).astype(np.float32)
+    clf = _estimator(_UnitsTwice(), X, np.repeat([0, 1], 10))
+    with pytest.raises(ValueError, match=r"\['module\.units'\] are called more than"):
+        learn_patterns(clf, X, verbose=False)
 
 
 def test_eegnet_patterns_are_learned_per_layer_and_batch_independent(

@@ -172,6 +172,32 @@ def test_deeplift_explains_a_network_whose_first_layer_has_a_rule(method, first)
     )
 
 
+class _MaxPool(nn.MaxPool1d):
+    """A subclass of a layer captum has a rule for, computing as its class."""
+
+
+def test_deeplift_gives_a_subclass_the_rule_of_its_class():
+    maps = []
+    for pool in (nn.MaxPool1d, _MaxPool):
+        torch.manual_seed(0)
+        module = nn.Sequential(
+            nn.Conv1d(4, 3, 5, padding=2),
+            pool(2),
+            nn.ELU(),
+            nn.Flatten(),
+            nn.Linear(3 * 16, 2),
+        ).double()
+        inputs = torch.randn(N_EPOCHS, 4, 32, dtype=torch.float64)
+        maps.append(
+            get_method("deeplift")(module.eval()).attribute(
+                inputs.requires_grad_(),
+                torch.tensor([0, 1, 1, 0]),
+                baseline=torch.zeros(1, 4, 32, dtype=torch.float64),
+            )
+        )
+    torch.testing.assert_close(maps[1], maps[0])
+
+
 @pytest.mark.parametrize(
     "method, captum_class, params",
     [

@@ -250,6 +250,28 @@ def test_deconvolution_through_max_pooling_reads_a_flat_first_epoch():
         _attribute("deconvolution", _MaxOverTime("module").double(), data)
 
 
+class _PooledRamp(nn.Module):
+    """Max pooling of the epoch plus a ramp in time: on data much smaller than
+    the ramp's steps, the ramp picks every window's winner."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.register_buffer("ramp", torch.arange(N_TIMES, dtype=torch.float64))
+        self.pool = nn.MaxPool1d(4)
+        self.classifier = nn.Linear(N_CHANNELS * N_TIMES // 4, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.classifier(self.pool(x + self.ramp).flatten(1))
+
+
+def test_deconvolution_warns_where_max_pooling_ignores_epochs_at_their_scale():
+    """The white noise the maps are compared with is at the data's scale:
+    noise of unit variance would move the winners the epochs never move."""
+    with pytest.warns(RuntimeWarning, match="do not depend on the epoch"):
+        _attribute("deconvolution", _PooledRamp().double(), 1e-3 * _data())
+
+
 class _MaxOverTime(nn.Module):
     """Convolution, ReLU, maximum over time (``pool``), ReLU network head."""
 

@@ -485,6 +485,24 @@ def test_forward_hooks_that_change_an_output_are_refused(layer):
     assert recorded
 
 
+def test_a_hook_masking_an_in_place_layer_in_place_is_refused():
+    """By the time a forward hook runs, an in-place ELU has overwritten its
+    input with its output: compared with the ELU of a copy of its input, the
+    output a hook masks in place (as in ablation studies) differs."""
+    torch.manual_seed(0)
+    module = nn.Sequential(
+        nn.Conv1d(N_CHANNELS, 4, 3, padding=1, bias=False),
+        nn.ELU(inplace=True),
+        nn.Flatten(),
+        nn.Linear(4 * N_TIMES, 2, bias=False),
+    ).double()
+    gain = torch.tensor([0.0, 3.0, 1.0, 0.0], dtype=torch.float64)[:, None]
+    module[1].register_forward_hook(lambda m, i, out: out.mul_(gain))
+    for method in ("lrp_epsilon", "guided_backprop"):
+        with pytest.raises(ValueError, match="layer '1'.*or a forward hook"):
+            _lrp(method, module.eval(), _data(), TARGET)
+
+
 class _CentresItsInput(nn.Module):
     """Subtracts a stored mean before the first layer (an affine, not linear, map)."""
 

@@ -405,6 +405,20 @@ class Normalized(SmallNet):
         return super().forward(x / x.norm(dim=(1, 2), keepdim=True))
 
 
+class InstanceNormalized(SmallNet):
+    """Each channel of each epoch standardized: a division by statistics of the input."""
+
+    def forward(self, x):
+        return super().forward(F.instance_norm(x))
+
+
+class RectifiedInput(SmallNet):
+    """The input rectified by hand, before anything else reads it."""
+
+    def forward(self, x):
+        return super().forward(x * (x > 0))
+
+
 @pytest.mark.parametrize("method", RULE_METHODS)
 @pytest.mark.parametrize(
     "module, match",
@@ -416,8 +430,20 @@ class Normalized(SmallNet):
         ),
         (_untrained(Normalized), r"DivBackward0 \(a division by a tensor that depends"),
         (_untrained(activation="rectifier_by_hand"), "the step function 'gt'"),
+        (_untrained(RectifiedInput), "the step function 'gt'"),
+        (
+            _untrained(InstanceNormalized),
+            r"BatchNormBackward0 \(a normalization by statistics of the batch",
+        ),
     ],
-    ids=["tanh", "square", "division", "rectifier_by_hand"],
+    ids=[
+        "tanh",
+        "square",
+        "division",
+        "rectifier_by_hand",
+        "rectified_input",
+        "instance_norm",
+    ],
 )
 def test_unhandled_operation_is_refused(method, module, match):
     with pytest.raises(ValueError, match=f"{method} has no rule for .*{match}"):
