@@ -1129,6 +1129,18 @@ def test_samples_no_window_reads_have_no_relevance_whatever_the_method(method, p
     assert (maps[..., read] != 0).all()
 
 
+def test_a_foreign_window_network_on_arrays_is_explained_at_the_rate_given():
+    """A skorch window network fitted on arrays knows no rate, but the
+    classifier cut its windows at sfreq: given, not assumed, so no warning
+    that the rate was taken as the one the network's kernels were sized for."""
+    clf, X, _ = _windows_leaving_gaps()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        maps = mne_xai.explain(clf, X, "saliency", target=1, verbose=False)
+    assert not [w for w in caught if "without info" in str(w.message)]
+    assert maps.info["sfreq"] == SFREQ
+
+
 def test_the_report_says_that_windows_leave_samples_unread_between_them():
     """It said the windows read "together 0 to 1.59 s", and that outside them
     relevance is zero, though 10 samples between them were read by none."""
