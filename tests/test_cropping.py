@@ -1406,3 +1406,49 @@ def test_data_randomization_check_says_once_that_windows_leave_gaps():
         data_randomization_check(
             clf, X, training_params=dict(window_step=0.7), **kwargs
         )
+
+
+class _AnyLengthNet(torch.nn.Module):
+    """A window network reading windows of any length: a dense layer on means."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = torch.nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.dense(x.mean(dim=-1))
+
+
+def test_data_randomization_check_tells_the_gaps_of_windows_of_another_length():
+    """Windows from the same starts but shorter (tmax moved with them) leave
+    other gaps than those the estimator's fit told: the copy's are told."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai.evaluate import data_randomization_check
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((6, 2, 160)).astype(np.float32), np.arange(6) % 2
+    network = NeuralNetClassifier(
+        _AnyLengthNet,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+    )
+    with pytest.warns(RuntimeWarning, match="10 of the 160 samples"):
+        clf = CroppedClassifier(
+            network, window_length=0.5, window_step=0.55, sfreq=SFREQ
+        ).fit(X, y)
+    with pytest.warns(RuntimeWarning, match="20 of the 155 samples"):
+        result = data_randomization_check(
+            clf,
+            X,
+            X_train=X,
+            y_train=y,
+            training_params=dict(window_length=0.45, tmax=1.54),
+            random_state=0,
+            verbose=False,
+        )
+    copy = result.randomized_estimator
+    assert_array_equal(copy.window_starts_, clf.window_starts_)
+    assert (copy.window_samples_, clf.window_samples_) == (45, 50)
