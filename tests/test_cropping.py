@@ -1129,6 +1129,18 @@ def test_samples_no_window_reads_have_no_relevance_whatever_the_method(method, p
     assert (maps[..., read] != 0).all()
 
 
+def test_a_foreign_window_network_on_arrays_is_explained_at_the_rate_given():
+    """A skorch window network fitted on arrays knows no rate, but the
+    classifier cut its windows at sfreq: given, not assumed, so no warning
+    that the rate was taken as the one the network's kernels were sized for."""
+    clf, X, _ = _windows_leaving_gaps()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        maps = mne_xai.explain(clf, X, "saliency", target=1, verbose=False)
+    assert not [w for w in caught if "without info" in str(w.message)]
+    assert maps.info["sfreq"] == SFREQ
+
+
 def test_the_report_says_that_windows_leave_samples_unread_between_them():
     """It said the windows read "together 0 to 1.59 s", and that outside them
     relevance is zero, though 10 samples between them were read by none."""
@@ -1394,3 +1406,49 @@ def test_data_randomization_check_says_once_that_windows_leave_gaps():
         data_randomization_check(
             clf, X, training_params=dict(window_step=0.7), **kwargs
         )
+
+
+class _AnyLengthNet(torch.nn.Module):
+    """A window network reading windows of any length: a dense layer on means."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = torch.nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.dense(x.mean(dim=-1))
+
+
+def test_data_randomization_check_tells_the_gaps_of_windows_of_another_length():
+    """Windows from the same starts but shorter (tmax moved with them) leave
+    other gaps than those the estimator's fit told: the copy's are told."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai.evaluate import data_randomization_check
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((6, 2, 160)).astype(np.float32), np.arange(6) % 2
+    network = NeuralNetClassifier(
+        _AnyLengthNet,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=1,
+        train_split=None,
+        verbose=0,
+    )
+    with pytest.warns(RuntimeWarning, match="10 of the 160 samples"):
+        clf = CroppedClassifier(
+            network, window_length=0.5, window_step=0.55, sfreq=SFREQ
+        ).fit(X, y)
+    with pytest.warns(RuntimeWarning, match="20 of the 155 samples"):
+        result = data_randomization_check(
+            clf,
+            X,
+            X_train=X,
+            y_train=y,
+            training_params=dict(window_length=0.45, tmax=1.54),
+            random_state=0,
+            verbose=False,
+        )
+    copy = result.randomized_estimator
+    assert_array_equal(copy.window_starts_, clf.window_starts_)
+    assert (copy.window_samples_, clf.window_samples_) == (45, 50)

@@ -813,19 +813,25 @@ def test_window_scores_equal_the_network_on_perturbed_epochs(
             pooled = scorer.windows.head is not None
             assert pooled == (scored_by == "pooled linear head")
         logits = module(data)
-        target = logits.argmax(dim=1)
-        changes = scorer.window_changes(
-            data, replacement, target, channel, start, length
-        ).numpy()
-        expected = np.empty(changes.shape)
-        for i, j in np.ndindex(*changes.shape):
-            c, s, n = int(channel[i, j]), int(start[i, j]), length[j]
-            variant = data[i].clone()
-            variant[c, s : s + n] = replacement[i, c, s : s + n]
-            expected[i, j] = module(variant[None])[0, target[i]] - logits[i, target[i]]
-    scale = float(logits.abs().max())
-    assert np.abs(expected).max() > 1e-3 * scale
-    np.testing.assert_allclose(changes, expected, rtol=0, atol=1e-5 * scale)
+        scale = float(logits.abs().max())
+        predicted = logits.argmax(dim=1)
+        # The predicted classes (which the check of the shortcut scores), and
+        # classes not predicted, another one from epoch to epoch.
+        others = (predicted + 1 + torch.arange(n_epochs) % 2) % 3
+        for target in (predicted, others):
+            changes = scorer.window_changes(
+                data, replacement, target, channel, start, length
+            ).numpy()
+            expected = np.empty(changes.shape)
+            for i, j in np.ndindex(*changes.shape):
+                c, s, n = int(channel[i, j]), int(start[i, j]), length[j]
+                variant = data[i].clone()
+                variant[c, s : s + n] = replacement[i, c, s : s + n]
+                expected[i, j] = (
+                    module(variant[None])[0, target[i]] - logits[i, target[i]]
+                )
+            assert np.abs(expected).max() > 1e-3 * scale
+            np.testing.assert_allclose(changes, expected, rtol=0, atol=1e-5 * scale)
 
 
 @pytest.mark.parametrize("baseline", BASELINES)

@@ -588,6 +588,42 @@ def test_data_randomization_refuses_labels_of_other_classes_before_training(
         data_randomization_check(estimator, X, y_train=y + 10, verbose=False)
 
 
+def test_data_randomization_refuses_a_copy_of_other_classes(channel_data):
+    """A randomized network of other classes than the estimator's has no maps
+    of the classes explained: refused, whether given or trained on y_train
+    lacking a class (a subset of the classes passes the check of labels)."""
+    X, y = channel_data
+    estimator = _reader(X, y)
+    kwargs = dict(method="gradient_x_input", target=0, verbose=False)
+    other = _reader(X, y + 10)
+    with pytest.raises(ValueError, match=r"has the classes \[10, 11, 12\]"):
+        data_randomization_check(estimator, X, randomized_estimator=other, **kwargs)
+    with pytest.raises(
+        ValueError, match=r"has the classes \[0, 1\], but the estimator was fitted on"
+    ):
+        data_randomization_check(estimator, X, y_train=y % 2, **kwargs)
+
+
+def test_data_randomization_trains_the_copy_silently_with_verbose_false(
+    synthetic_arrays, capsys
+):
+    """The docstring's promise: verbose=False silences the copy's training,
+    whatever the estimator's own verbose (skorch prints a table per epoch)."""
+    X, y = synthetic_arrays
+    estimator = EEGNetClassifier(
+        max_epochs=1, batch_size=20, random_state=0, verbose=1, module__F1=2
+    ).fit(X, y)
+    capsys.readouterr()  # the estimator's own training table
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the copy fits no label in one pass
+        result = data_randomization_check(
+            estimator, X[:4], X_train=X, y_train=y, random_state=0, verbose=False
+        )
+    assert capsys.readouterr().out == ""
+    assert result.randomized_estimator.verbose == 0
+    assert estimator.verbose == 1
+
+
 def test_data_randomization_reads_events_as_the_estimator_was_trained(monkeypatch):
     epochs, _ = simulate_epochs("spatial", n_epochs=16, random_state=0, verbose=False)
     names = {code: name for name, code in epochs.event_id.items()}
@@ -1204,6 +1240,14 @@ def test_checks_read_epochs_of_a_skorch_network_wrapped_without_info(channel_dat
             np.testing.assert_array_equal(
                 result.similarity[metric], expected.similarity[metric]
             )
+
+    # An estimator told its channels explains arrays; the randomized network
+    # given without them is taken to read the same channels (it was refused:
+    # "This skorch classifier does not know its channels").
+    on_arrays = data_randomization_check(
+        told, X, randomized_estimator=shuffled, **kwargs
+    )
+    np.testing.assert_allclose(on_arrays.similarity["spearman_abs"], 1.0)
 
 
 def test_data_randomization_trains_a_cropped_classifier_again(synthetic_arrays):

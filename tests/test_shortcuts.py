@@ -98,6 +98,45 @@ def test_adapted_batch_norm_rebuilds_the_shortcut(fitted_eegnet, imagery_epochs)
         )
 
 
+def test_a_first_block_changed_in_place_rebuilds_the_shortcut(
+    fitted_eegnet, imagery_epochs
+):
+    """The shortcut is cached while the module's tensors are unchanged: a
+    weight changed in place (as an optimizer step changes it) keeps its
+    tensor, and a cache keyed on tensors alone kept the first block measured
+    before, which failed the check from then on: no shortcut for the module."""
+    estimator = copy.deepcopy(fitted_eegnet)
+    example = torch.from_numpy(imagery_epochs.get_data()).float()
+    module = estimator.module_.eval()
+    with torch.no_grad():
+        before = _ClassScorer(module, example, 16).forward
+        first = next(m for m in module.modules() if isinstance(m, nn.Conv2d))
+        first.weight.mul_(torch.linspace(0.5, 1.5, first.weight.shape[-1]))
+        after = _ClassScorer(module, example, 16).forward
+        assert isinstance(after, _FactoredFrontEnd) and after is not before
+        np.testing.assert_allclose(
+            after(example).numpy(), module(example).numpy(), rtol=1e-3, atol=1e-4
+        )
+
+
+def test_a_first_block_with_a_dead_map_keeps_the_shortcut():
+    """A spatial filter of zeros (pruned) makes a map of rank 0 beside maps of
+    rank 1: the factorization keeps the largest rank of the maps, and the
+    shortcut stays exact (at the smallest, 0, every map was lost)."""
+    X = np.random.default_rng(0).standard_normal((4, 8, 256), dtype=np.float32)
+    example = torch.from_numpy(X)
+    torch.manual_seed(0)
+    module = EEGNet(8, 2, 256).eval()
+    with torch.no_grad():
+        module.spatial_conv.weight[0] = 0
+        scorer = _ClassScorer(module, example, 16)
+        assert isinstance(scorer.forward, _FactoredFrontEnd)
+        assert scorer.forward.rank == 1
+        torch.testing.assert_close(
+            scorer.forward(example), module(example), rtol=1e-3, atol=1e-4
+        )
+
+
 def test_impulse_responses_are_measured_in_bounded_passes(monkeypatch):
     """An impulse on every channel went through the first block in one pass:
     its memory grew with n_channels² x n_times whatever the batch size (2.3 GB
