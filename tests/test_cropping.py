@@ -645,10 +645,10 @@ class _WindowNet(torch.nn.Module):
         return self.dense(x.flatten(1))
 
 
-def _window_classifier(skorch_class):
-    """A skorch classifier of ``_WindowNet``, trained for one pass."""
+def _window_classifier(skorch_class, module=None):
+    """A skorch classifier of ``module`` (``_WindowNet``), trained for one pass."""
     return skorch_class(
-        _WindowNet,
+        _WindowNet if module is None else module,
         criterion=torch.nn.CrossEntropyLoss,
         max_epochs=1,
         train_split=None,
@@ -1428,13 +1428,7 @@ def test_data_randomization_check_tells_the_gaps_of_windows_of_another_length():
 
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((6, 2, 160)).astype(np.float32), np.arange(6) % 2
-    network = NeuralNetClassifier(
-        _AnyLengthNet,
-        criterion=torch.nn.CrossEntropyLoss,
-        max_epochs=1,
-        train_split=None,
-        verbose=0,
-    )
+    network = _window_classifier(NeuralNetClassifier, _AnyLengthNet)
     with pytest.warns(RuntimeWarning, match="10 of the 160 samples"):
         clf = CroppedClassifier(
             network, window_length=0.5, window_step=0.55, sfreq=SFREQ
