@@ -99,6 +99,32 @@ def samples_read(module, inputs):
     return None if read.all() else read
 
 
+def unread_ends(first, last, n_samples, extent):
+    """Describe the samples before ``first`` and after ``last`` that are never read.
+
+    Parameters
+    ----------
+    first, last : int
+        The first and last sample read.
+    n_samples : int
+        The number of samples.
+    extent : callable
+        ``extent(start, stop)`` describes samples ``start`` to ``stop - 1`` in
+        the data's own terms (a duration, a band of frequencies).
+
+    Returns
+    -------
+    text : str
+        Such as "the first 3 (0.1 s) and the last 13 (0.406 s)".
+    """
+    ends = []
+    if first:
+        ends.append(f"the first {first} ({extent(0, first)})")
+    if last < n_samples - 1:
+        ends.append(f"the last {n_samples - 1 - last} ({extent(last + 1, n_samples)})")
+    return " and ".join(ends)
+
+
 def runs_read(read):
     """Return the runs of consecutive samples among those read.
 

@@ -48,7 +48,7 @@ from ._network_building import (
 )
 from ._prediction import FIT_DATASET, StreamedData, _PredictionMixin
 from ._random import seeded_torch
-from ._samples_read import PROBE_EPOCHS, samples_read
+from ._samples_read import PROBE_EPOCHS, samples_read, unread_ends
 
 # The constants and callbacks are public here too, where they were defined
 # before _training.py: pickled estimators refer to their callbacks by this path.
@@ -1187,15 +1187,15 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         if read is None:
             return
         first, last, n_times = read
-        unread = [
-            f"the first {first} ({first / self._sfreq:.3g} s)" if first else "",
-            f"the last {n_times - 1 - last} ({(n_times - 1 - last) / self._sfreq:.3g} s)"
-            if last < n_times - 1
-            else "",
-        ]
+        unread = unread_ends(
+            first,
+            last,
+            n_times,
+            lambda start, stop: f"{(stop - start) / self._sfreq:.3g} s",
+        )
         warn(
             f"{UNREAD_SAMPLES} {first} to {last} of the {n_times} of each "
-            f"epoch: {' and '.join(filter(None, unread))} never reach its logits "
+            f"epoch: {unread} never reach its logits "
             "(pooling that does not divide the epoch drops its end), so no "
             "prediction depends on them and every method gives them zero "
             f"relevance. Crop the epochs to the {last - first + 1} samples read "

@@ -24,6 +24,7 @@ from .._convert import (
 from .._docs import fill_doc
 from .._outputs import epochs_array, spectrum_array
 from .._prediction import _ScoreMixin
+from .._samples_read import unread_ends
 from .._warnings import ignoring, warn
 from ..attribution._core import (
     _resolve_target,
@@ -251,18 +252,16 @@ class SpectralClassifier(
             return
         first, last, n_freqs = read
         freqs = self.freqs_
-        unread = [
-            f"the first {first} ({freqs[0]:g} to {freqs[first - 1]:g} Hz)"
-            if first
-            else "",
-            f"the last {n_freqs - 1 - last} ({freqs[last + 1]:g} to {freqs[-1]:g} Hz)"
-            if last < n_freqs - 1
-            else "",
-        ]
+        unread = unread_ends(
+            first,
+            last,
+            n_freqs,
+            lambda start, stop: f"{freqs[start]:g} to {freqs[stop - 1]:g} Hz",
+        )
         warn(
             f"The network reads the frequency bins from {freqs[first]:g} to "
             f"{freqs[last]:g} Hz of the spectra's {freqs[0]:g} to {freqs[-1]:g} Hz: "
-            f"{' and '.join(filter(None, unread))} never reach its logits (pooling "
+            f"{unread} never reach its logits (pooling "
             "that does not divide its input drops the end), so no prediction "
             "depends on them and every method gives them zero relevance. Keep "
             "the frequencies read (spectrum=LogPowerSpectrum("
