@@ -6,7 +6,7 @@ one network, EEGNet with its defaults (only ``random_state`` set), given
 
 - *raw*: the epochs themselves (:class:`mne_xai.EEGNetClassifier`);
 - *spectra*: their log-power spectra, Welch with one-second segments from 1
-  to 40 Hz (:class:`mne_xai.inspect.SpectralClassifier`, defaults).
+  to 40.75 Hz (:class:`mne_xai.inspect.SpectralClassifier`, defaults).
 
 Both inputs are scored on the same folds, for several seeds; the table gives
 the mean accuracy over folds for each seed, then the mean and standard

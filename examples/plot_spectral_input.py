@@ -41,14 +41,15 @@ mne.set_log_level("WARNING")
 # Data and spectra
 # ----------------
 # 45 imagery trials band-passed to 7-30 Hz, from 0.5 to 2.5 s after the cue, at
-# 80 Hz (Nyquist 40 Hz) so that both networks train in seconds. The default
-# spectrum is Welch's, with one-second segments, from 1 to 40 Hz every 0.25
+# 100 Hz so that both networks train in seconds. The classifier's default
+# spectrum is Welch's, with one-second segments, from 1 to 40.75 Hz every 0.25
 # Hz (zero-padded four times: EEGNet needs a finely sampled axis to tell
-# bands apart, see :class:`~mne_xai.inspect.SpectralClassifier`).
+# bands apart, and reads these 160 bins as five pooled bands of 8 Hz, see
+# :class:`~mne_xai.inspect.SpectralClassifier`).
 epochs = load_eegbci(1, "hands_vs_feet", verbose=False).crop(0.5, 2.5)
-epochs.resample(80.0)
+epochs.resample(100.0)
 y = epochs.events[:, 2]
-spectra = LogPowerSpectrum().fit(epochs)
+spectra = LogPowerSpectrum(fmax=40.75).fit(epochs)
 print(
     f"Raw epochs: {epochs.get_data().shape}; spectra: {spectra.transform(epochs).shape}"
     f" at {spectra.freqs_[0]:g}-{spectra.freqs_[-1]:g} Hz"
@@ -85,11 +86,11 @@ ax.set(
 ax.legend(loc="lower right")
 
 # %%
-# On our run (CPU, ``random_state=0``) both networks reached 0.71, the raw one
-# ± 0.26 (from 0.33 to 1 over the folds) and the spectral one ± 0.09. With 36
-# training trials per fold both networks are far from their best and the
-# folds vary a lot: five folds of nine trials cannot separate accuracies a few
-# points apart (``benchmarks/raw_vs_spectra.py`` repeats the comparison over
+# On our run (CPU, ``random_state=0``) the raw network reached 0.69 ± 0.15
+# (from 0.44 to 0.89 over the folds) and the spectral one 0.73 ± 0.15 (from
+# 0.56 to 1). With 36 training trials per fold both networks are far from
+# their best and the folds vary a lot: five folds of nine trials cannot
+# separate accuracies a few points apart (``benchmarks/raw_vs_spectra.py`` repeats the comparison over
 # seeds and on the drowsiness data).
 #
 # What the spectral network uses
@@ -136,12 +137,13 @@ fig.suptitle("DeepLIFT relevance per band")
 
 # %%
 # On our run the relevance peaks sharply at 12-13 Hz, the upper mu band, for
-# both classes, with a second, broader bump in the upper beta band (25-32 Hz).
-# On the scalp, the mu relevance is largest over midline and right
-# parieto-occipital channels (Pz, POz, PO4, PO8), rather than over the
-# sensorimotor cortex; the beta relevance over right central and temporal
-# ones (C6, FT8, T8), where muscle activity may contribute. Both maps hold
-# negative spots too (power that speaks against the trial's class).
+# both classes, with a second, broader bump in the upper beta band (25-30 Hz).
+# On the scalp, the mu relevance is largest over midline and left parietal
+# and parieto-occipital channels (P1, PO7, POz) and right fronto-central FC6,
+# rather than over the sensorimotor cortex; the beta relevance over right
+# central ones (C6, CP4) and left temporal ones (T9, TP7), where muscle
+# activity may contribute. Both maps hold negative spots too (power that
+# speaks against the trial's class).
 #
 # The data were band-passed to 7-30 Hz before the spectra were taken, so
 # power outside that band is filter residue: relevance there says how the

@@ -330,14 +330,16 @@ def test_classifier_refuses_what_it_cannot_build(spectral_epochs):
 
 @pytest.mark.filterwarnings("ignore:After training")  # one pass: not learned
 def test_frequencies_the_network_never_reads_are_named_in_hertz(spectral_epochs):
-    """At the defaults (1 to 40 Hz every 0.25 Hz: 157 bins) EEGNet's pooling
-    reads the bins up to 36.75 Hz: fit advised cropping the epochs to "the 144
-    samples read" and named "the last 13 (0.406 s)", which no crop changes."""
+    """On LogPowerSpectrum's defaults (1 to 40 Hz every 0.25 Hz: 157 bins)
+    EEGNet's pooling reads the bins up to 36.75 Hz: fit advised cropping the
+    epochs to "the 144 samples read" and named "the last 13 (0.406 s)", which
+    no crop changes. SpectralClassifier's own default reads every bin where
+    the data reach 40.75 Hz."""
     epochs = spectral_epochs[:20]
     estimator = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fitted = SpectralClassifier(estimator).fit(epochs)
+        fitted = SpectralClassifier(estimator, LogPowerSpectrum()).fit(epochs)
     (told,) = [w for w in caught if "never reach its logits" in str(w.message)]
     assert str(told.message).startswith(
         "The network reads the frequency bins from 1 to 36.75 Hz of the spectra's "
@@ -354,6 +356,12 @@ def test_frequencies_the_network_never_reads_are_named_in_hertz(spectral_epochs)
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*never reach its logits")
         SpectralClassifier(estimator, LogPowerSpectrum(fmin=1, fmax=36.75)).fit(epochs)
+        default = SpectralClassifier(estimator).fit(epochs)
+    assert len(default.freqs_) == 160
+    assert (default.freqs_[0], default.freqs_[-1]) == (1.0, 40.75)
+    # Where the data do not reach 40.75 Hz, the default is LogPowerSpectrum's.
+    at_80_hz = SpectralClassifier(estimator).fit(epochs.copy().resample(80.0))
+    assert (at_80_hz.freqs_[0], at_80_hz.freqs_[-1]) == (1.0, 40.0)
 
 
 def test_spectral_model_learns_and_its_relevance_lies_in_the_bands(
@@ -735,21 +743,21 @@ def test_relevance_of_bad_channels_the_network_reads_is_kept(spectral_epochs):
 def test_spectra_as_baseline_are_refused_naming_the_network_settings(
     fitted_spectral, spectral_epochs
 ):
-    """An EpochsSpectrum of another n_fft, with as many bins (1 to 20.5 Hz
-    every 0.125 Hz for 1 to 40 Hz every 0.25 Hz), was read as the network's
+    """An EpochsSpectrum of another n_fft, with as many bins (1 to 20.875 Hz
+    every 0.125 Hz for 1 to 40.75 Hz every 0.25 Hz), was read as the network's
     spectra and its power in V²/Hz as dB, without a word; a Spectrum failed in
     NumPy ("setting an array element with a sequence")."""
     test, reference = spectral_epochs[120:122], spectral_epochs[130:131]
     spectrum = fitted_spectral.spectrum_
     settings = dict(n_per_seg=spectrum.n_per_seg_, window=spectrum.window)
     other = reference.compute_psd(
-        "welch", fmin=1.0, fmax=20.5, n_fft=2 * spectrum.n_fft_, **settings
+        "welch", fmin=1.0, fmax=20.875, n_fft=2 * spectrum.n_fft_, **settings
     )
     assert other.get_data().shape[1:] == (len(test.ch_names), len(spectrum.freqs_))
-    with pytest.raises(TypeError, match=r"frequencies \(157, 1 to 20.5 Hz, 0.125 Hz"):
+    with pytest.raises(TypeError, match=r"frequencies \(160, 1 to 20.88 Hz, 0.125 Hz"):
         explain_spectral_classifier(fitted_spectral, test, baseline=other)
     alike = reference.compute_psd(
-        "welch", fmin=1.0, fmax=40.0, n_fft=spectrum.n_fft_, **settings
+        "welch", fmin=1.0, fmax=40.75, n_fft=spectrum.n_fft_, **settings
     )
     for baseline in (alike, alike.average()):
         with pytest.raises(TypeError, match=r"Welch, n_fft=512, n_per_seg=128"):

@@ -38,6 +38,19 @@ from ..models._base import TooShortError
 from ..spectral_input import LogPowerSpectrum, _frequency_span
 
 
+def _default_spectrum(info):
+    """Return the spectrum SpectralClassifier takes by default for data of ``info``.
+
+    LogPowerSpectrum's own 1 to 40 Hz every 0.25 Hz (157 bins) leaves
+    EEGNet's last pooling window of 32 bins 29 short: it never read 37 to
+    40 Hz, and every method gave them zero relevance. 1 to 40.75 Hz fills
+    five windows, where the data's Nyquist frequency reaches it.
+    """
+    if info is not None and info["sfreq"] / 2 >= 40.75:
+        return LogPowerSpectrum(fmax=40.75)
+    return LogPowerSpectrum()
+
+
 class SpectralClassifier(
     MetaEstimatorMixin, _ScoreMixin, ClassifierMixin, BaseEstimator
 ):
@@ -65,8 +78,10 @@ class SpectralClassifier(
         has its own, and its ``verbose`` the level of what this classifier
         logs.
     spectrum : mne_xai.spectral_input.LogPowerSpectrum | None
-        The spectra; None means ``LogPowerSpectrum()`` (Welch with one-second
-        segments, 1 to 40 Hz every 0.25 Hz). Give
+        The spectra; None means ``LogPowerSpectrum(fmax=40.75)`` (Welch with
+        one-second segments, 1 to 40.75 Hz every 0.25 Hz: 160 bins, five of
+        EEGNet's 8 Hz pooling windows, which it reads whole), or
+        ``LogPowerSpectrum()`` (1 to 40 Hz) for data sampled below 81.5 Hz. Give
         ``spectrum=LogPowerSpectrum(sfreq=...)`` for arrays.
     hz_per_second : float
         The span of spectrum, in Hz, that the network takes for one second
@@ -173,17 +188,20 @@ class SpectralClassifier(
             raise ValueError(
                 f"hz_per_second must be positive, got {self.hz_per_second}."
             )
-        spectrum = LogPowerSpectrum() if self.spectrum is None else self.spectrum
+        y = labels_or_events(X, y)
+        inputs = InputData(X)
+        if self.spectrum is None:
+            spectrum = _default_spectrum(inputs.info)
+        else:
+            spectrum = self.spectrum
         _validate_type(spectrum, LogPowerSpectrum, "spectrum")
         # The estimator's channels (picks=["eeg", "eog"]) are the spectra's,
         # unless the spectrum picks its own: the estimator reads what it gets.
         picks = estimator.get_params().get("picks")
         if spectrum.picks is None and picks is not None:
             spectrum = clone(spectrum).set_params(picks=picks)
-        y = labels_or_events(X, y)
         # The network is fitted on arrays, which carry no events: what the
         # labels are of the epochs' events is recorded here.
-        inputs = InputData(X)
         self.event_id_ = inputs.event_id
         self.events_are_labels_ = labels_match_events(inputs, y)
         self.spectrum_ = clone(spectrum).fit(X)
@@ -243,9 +261,9 @@ class SpectralClassifier(
         """Warn of the frequencies at either end that the network never reads.
 
         EEGNet's poolings drop the end of their input when they do not divide
-        it: at the defaults on EEGBCI (1 to 40 Hz every 0.25 Hz, 157 bins) it
-        read the bins up to 37 Hz, and every method gave 37 to 40 Hz zero
-        relevance.
+        it: on 1 to 40 Hz every 0.25 Hz (157 bins, the default spectrum of
+        LogPowerSpectrum) it read the bins up to 37 Hz, and every method gave
+        37 to 40 Hz zero relevance.
         """
         read = network._span_read(spectra)
         if read is None:
