@@ -316,6 +316,19 @@ def test_training_that_diverges_stops_with_an_error(synthetic_arrays, estimator_
         diverging.fit(X, y)
 
 
+@pytest.mark.parametrize("loss", [float("nan"), float("inf"), -float("inf")])
+def test_a_loss_that_is_not_finite_stops_training_at_once(loss):
+    """An infinite loss drives an update that makes the weights NaN, as a NaN does."""
+    from types import SimpleNamespace
+
+    from mne_xai._training import StopOnDivergence
+
+    net = SimpleNamespace(history=[{}, {}], lr=0.1)
+    with pytest.raises(RuntimeError, match=rf"validation loss was {loss} in epoch 2"):
+        StopOnDivergence().on_batch_end(net, training=False, loss=torch.tensor(loss))
+    StopOnDivergence().on_batch_end(net, training=True, loss=torch.tensor(1.0))
+
+
 def test_module_parameters_set_after_fit_apply_at_the_next_fit(synthetic_arrays):
     """skorch rebuilt the network untrained: predictions went from 1.0 to chance."""
     X, y = synthetic_arrays
@@ -1996,6 +2009,36 @@ def test_a_last_batch_of_one_joins_the_batch_before(shuffle):
     for epoch in estimator.history:
         sizes = [batch["train_batch_size"] for batch in epoch["batches"]]
         assert sizes == [8, 9]
+
+
+@pytest.mark.parametrize(
+    "params, sizes, in_order",
+    [
+        (dict(iterator_train__shuffle=False), [8, 9], True),
+        (dict(iterator_train__shuffle=True), [8, 9], False),
+        # The user's choice is kept: the last epoch is dropped.
+        (
+            dict(iterator_train__shuffle=False, iterator_train__drop_last=True),
+            [8, 8],
+            True,
+        ),
+    ],
+)
+def test_a_last_batch_of_one_joins_keeping_the_order_asked_for(params, sizes, in_order):
+    """Joining the last batch must still shuffle (or not), and leave drop_last be."""
+    X = np.arange(17, dtype=np.float32)[:, None, None].repeat(4, axis=2)  # its index
+    estimator = EEGNetClassifier(batch_size=8, **params)
+    dataset = estimator.get_dataset(X, np.zeros(17, np.int64))
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        batches = [
+            batch[0][:, 0, 0].long().tolist()
+            for batch in estimator.get_iterator(dataset, training=True)
+        ]
+    assert [len(batch) for batch in batches] == sizes
+    order = sum(batches, [])
+    assert len(set(order)) == len(order)
+    assert (order == sorted(order)) is in_order
 
 
 def test_the_log_counts_the_epochs_trained_on(synthetic_arrays):

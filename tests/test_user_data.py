@@ -64,6 +64,12 @@ def test_explicit_values_are_kept_and_the_other_follows():
     assert training_schedule(36, max_epochs=10) == (8, 10)
 
 
+def test_automatic_epochs_stop_at_500_on_tiny_data():
+    """One step per pass would take 1,000 passes; tiny data stop at 500."""
+    assert training_schedule(8) == (8, 500)
+    assert training_schedule(36, batch_size=64) == (64, 500)
+
+
 def test_fit_records_the_schedule_it_used(synthetic_arrays):
     X, y = synthetic_arrays
     clf = EEGNetClassifier(max_epochs=4, verbose=False, random_state=0).fit(X, y)
