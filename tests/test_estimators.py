@@ -122,6 +122,26 @@ def test_scaling_gives_the_network_unit_variance(synthetic_arrays):
     assert fixed.input_scale_ == 1e5
 
 
+@pytest.mark.parametrize(
+    "ch_types, match",
+    [
+        ("eeg", "X is constant; cannot scale it"),
+        (["eeg"] * 3 + ["eog"], "The eog channels of X are constant; cannot scale"),
+    ],
+)
+def test_constant_data_are_refused_rather_than_scaled(
+    synthetic_arrays, ch_types, match
+):
+    """Scaling a constant channel type to unit variance multiplies it by 1 / 0."""
+    X, y = synthetic_arrays
+    X = X.copy()
+    X[:, 3 if isinstance(ch_types, list) else slice(None)] = 0
+    info = mne.create_info([f"EEG{i}" for i in range(4)], 64.0, ch_types)
+    clf = EEGNetClassifier(info=info, picks=info.ch_names, **FAST)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+
+
 @pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
 def test_data_mean_is_the_mean_training_epoch(synthetic_arrays):
     """``baseline="mean"`` (explain, the faithfulness curves) starts from
@@ -147,6 +167,9 @@ def test_info_parameter_sets_kernel_lengths(synthetic_arrays):
         1,
         65,
     )
+    # Its channels name those of X, one by one.
+    with pytest.raises(ValueError, match="info has 3 channels but X has 4"):
+        EEGNetClassifier(info=_arrays_info(3), **FAST).fit(X, y)
 
 
 def test_sklearn_contract(synthetic_arrays):
@@ -242,6 +265,17 @@ def test_pickle_and_saved_params_give_identical_predictions(synthetic_arrays, tm
     torch.save({"payload": object()}, tmp_path / "unsafe.pt")
     with pytest.raises(pickle.UnpicklingError):
         fresh.load_params(f_params=tmp_path / "unsafe.pt")
+
+
+@pytest.mark.filterwarnings("ignore:After training")  # not trained at all
+def test_a_learning_rate_of_zero_keeps_the_network_as_built(synthetic_arrays):
+    """lr=0 is allowed, as in torch: the network trains on with its weights as built."""
+    X, y = synthetic_arrays
+    built = InterpretableCNNClassifier(**{**FAST, "max_epochs": 0}).fit(X, y)
+    still = InterpretableCNNClassifier(**{**FAST, "lr": 0}).fit(X, y)
+    assert len(still.history) == FAST["max_epochs"]
+    for name, weight in built.module_.named_parameters():
+        torch.testing.assert_close(still.module_.get_parameter(name), weight)
 
 
 def test_max_norm_holds_after_training(synthetic_arrays):
@@ -864,9 +898,11 @@ def test_unfitted_estimator_is_refused_by_the_inspections(synthetic_arrays, insp
         ("lr_schedule", "linear", "lr_schedule"),
         ("scaling", "volts", "scaling"),
         ("scaling", -1.0, "positive"),
+        ("scaling", 0.0, "positive"),
         ("early_stopping", "yes", "early_stopping"),
         ("batch_size", 0, "at least 1"),
         ("n_iter_no_change", 0, "at least 1"),
+        ("validation_fraction", 1.0, r"validation_fraction must be in \(0, 1\)"),
         # 32 samples of the 64 at 128 Hz: half the epoch.
         ("time_shift", 0.25, "below half"),
         ("time_shift", -0.1, "at least 0"),
@@ -882,7 +918,7 @@ def test_unfitted_estimator_is_refused_by_the_inspections(synthetic_arrays, insp
 )
 def test_bad_parameters_are_refused_at_fit(synthetic_arrays, name, value, match):
     params = {**FAST, name: value}
-    if name == "n_iter_no_change":
+    if name in ("n_iter_no_change", "validation_fraction"):
         params["early_stopping"] = True
     with pytest.raises((ValueError, TypeError), match=match):
         EEGNetClassifier(**params).fit(*synthetic_arrays)
@@ -1643,6 +1679,8 @@ def test_labels_that_are_the_events_are_read_from_events(synthetic_arrays):
         # scikit-learn named class 4 by its index (3) and spoke of groups.
         (np.r_[np.repeat([1, 2, 3], 13), 4], 0.2, r"each class.*class 4 has only 1"),
         (np.repeat([1, 2, 3, 4, 5], 8), 0.05, r"epochs \(2\).*each of the 5 classes"),
+        # One short of the classes: scikit-learn spoke of test_size.
+        (np.repeat([1, 2, 3, 4, 5], 8), 0.1, r"epochs \(4\).*each of the 5 classes"),
     ],
 )
 def test_early_stopping_explains_classes_too_small_to_split(
