@@ -555,7 +555,10 @@ def test_rebuilding_a_part_of_a_fitted_network_follows_verbose(
 def test_a_network_built_not_trained_with_early_stopping(synthetic_arrays):
     """max_epochs=0 with early_stopping=True failed in skorch (IndexError)."""
     built = EEGNetClassifier(**{**FAST, "max_epochs": 0}, early_stopping=True)
-    built.fit(*synthetic_arrays)
+    with warnings.catch_warnings():
+        # The network is not trained: nothing to say of what it learned.
+        warnings.filterwarnings("error", "After training")
+        built.fit(*synthetic_arrays)
     assert len(built.history) == 0
     assert built.predict(synthetic_arrays[0]).shape == synthetic_arrays[1].shape
 
@@ -1745,7 +1748,11 @@ def test_continued_training_starts_its_own_schedule(synthetic_arrays):
     fitted = EEGNetClassifier(**FAST).fit(X, y)
     before = fitted.module_.temporal_conv.weight.detach().clone()
     fitted.partial_fit(X, y)
+    first = fitted.optimizer_.param_groups[0]["params"][0]
+    steps = int(fitted.optimizer_.state[first]["step"])
     fitted.partial_fit(X, y)
+    # The second call goes on with the optimizer's state (Adam's moments).
+    assert int(fitted.optimizer_.state[first]["step"]) == 2 * steps
     assert not torch.equal(fitted.module_.temporal_conv.weight, before)
     assert "event_lr" not in fitted.history[-1]
     assert [group["lr"] for group in fitted.optimizer_.param_groups] == [1e-3]
@@ -1784,7 +1791,12 @@ def test_continued_training_refuses_module_parameters_set_since(synthetic_arrays
 
 @pytest.mark.parametrize(
     "changed",
-    [dict(picks=["EEG000", "EEG001"]), dict(scaling=1.0), dict(classes=[0, 1, 2])],
+    [
+        dict(picks=["EEG000", "EEG001"]),
+        dict(scaling=1.0),
+        dict(classes=[0, 1, 2]),
+        dict(class_weight="balanced"),
+    ],
 )
 def test_continued_training_refuses_data_parameters_set_since(
     synthetic_arrays, changed
@@ -1817,6 +1829,8 @@ class _WeighsChannels(torch.nn.Module):
     "name, built_with, equal, other",
     [
         ("classes", np.array([0, 1]), np.array([0, 1]), np.array([0, 1, 2])),
+        # A list that grows is another list.
+        ("classes", [0, 1], [0, 1], [0, 1, 2]),
         (
             "module__channel_weights",
             torch.ones(4),
@@ -2079,8 +2093,12 @@ def test_a_last_batch_of_one_joins_keeping_the_order_asked_for(params, sizes, in
     assert (order == sorted(order)) is in_order
 
 
-def test_the_log_counts_the_epochs_trained_on(synthetic_arrays):
-    """With early stopping it counted the held-out epochs as trained on."""
+@pytest.mark.parametrize("n_epochs, trained, held_out", [(40, 32, 8), (39, 31, 8)])
+def test_the_log_counts_the_epochs_trained_on(
+    synthetic_arrays, n_epochs, trained, held_out
+):
+    """With early stopping it counted the held-out epochs as trained on; the
+    count held out is scikit-learn's, 0.2 of 39 rounded up."""
     from mne.utils import catch_logging
 
     X, y = synthetic_arrays
@@ -2088,8 +2106,33 @@ def test_the_log_counts_the_epochs_trained_on(synthetic_arrays):
         max_epochs=1, early_stopping=True, random_state=0, verbose=True, module__F1=2
     )
     with catch_logging() as log, pytest.warns(RuntimeWarning, match="128 Hz"):
-        estimator.fit(X, y)
-    assert "Training on 32 epochs (8 more held out to validate)" in log.getvalue()
+        estimator.fit(X[:n_epochs], y[:n_epochs])
+    assert (
+        f"Training on {trained} epochs ({held_out} more held out to validate)"
+        in log.getvalue()
+    )
+    batches = estimator.history[0, "batches"]
+    assert sum(batch.get("train_batch_size", 0) for batch in batches) == trained
+
+
+@pytest.mark.parametrize("fraction, trained, held_out", [(0.5, 20, 20), (0.3, 27, 13)])
+def test_the_log_counts_about_the_epochs_of_whole_groups(
+    synthetic_arrays, fraction, trained, held_out
+):
+    """Whole groups are held out: one fold of round(1 / validation_fraction)."""
+    from mne.utils import catch_logging
+
+    X, y = synthetic_arrays
+    groups = np.repeat(np.arange(20), 2)
+    estimator = InterpretableCNNClassifier(
+        max_epochs=1, early_stopping=True, validation_fraction=fraction, verbose=True
+    )
+    with catch_logging() as log, pytest.warns(RuntimeWarning, match="128 Hz"):
+        estimator.fit(X, y, groups=groups)
+    assert (
+        f"Training on about {trained} epochs (about {held_out} more held out to "
+        "validate)" in log.getvalue()
+    )
 
 
 def _noise_epochs(sfreq, n_times):

@@ -1462,6 +1462,10 @@ def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
     clf.partial_fit(epochs[:20], classes=[3, 2])
     assert list(clf.classes_) == [2, 3] and len(clf.history) == 1
     assert clf.classes is None  # the parameter is left as set
+    with pytest.raises(
+        ValueError, match=r"classes=\[2, 3, 4\] differ from those of the"
+    ):
+        clf.partial_fit(epochs, classes=[2, 3, 4])
     for _ in range(30):
         clf.partial_fit(epochs)
     assert len(clf.history) == 31
