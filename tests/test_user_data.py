@@ -1059,6 +1059,21 @@ def test_a_restored_network_continues_training_as_trained(tmp_path):
     np.testing.assert_allclose(restored.criterion_.weight, [2 / 3, 2.0])
 
 
+def test_a_restored_network_keeps_the_schedule_of_its_early_stopping(
+    synthetic_arrays, tmp_path
+):
+    """The schedule follows the epochs stepped on, the validation part held out:
+    32 of 40 epochs take 250 passes of 4 batches, not 200 of 5 (all 40)."""
+    X, y = synthetic_arrays
+    params = dict(early_stopping=True, info=_epochs(X, y).info, verbose=False)
+    built = EEGNetClassifier(**params).initialize(X, y)
+    assert (built.batch_size_, built.max_epochs_) == (8, 250)
+    built.save_params(f_params=tmp_path / "params.pt")
+    restored = EEGNetClassifier(**params).initialize(X[18:22], y[18:22])
+    restored.load_params(f_params=tmp_path / "params.pt")
+    assert (restored.batch_size_, restored.max_epochs_) == (8, 250)
+
+
 def test_a_restored_partial_fit_sequence_goes_on_as_it_would_have(
     synthetic_arrays, tmp_path
 ):
