@@ -991,6 +991,21 @@ def test_training_sees_the_epochs_shifted_in_time(synthetic_arrays, time_shift):
     )
 
 
+def test_each_partial_fit_call_draws_its_own_order_and_shifts(synthetic_arrays):
+    """Each call draws from a seed of its own: one seed gave every pass the
+    same batches, shifted alike."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(
+        _RecordsTrainingInput, batch_size=8, random_state=0, verbose=False
+    )
+    clf.initialize(X, y)
+    clf.module_.seen = []
+    clf.partial_fit(X, y)
+    clf.partial_fit(X, y)
+    assert len(clf.module_.seen) == 10
+    assert not torch.equal(clf.module_.seen[0], clf.module_.seen[5])
+
+
 def test_time_shifts_are_drawn_uniformly_up_to_the_largest_either_way():
     torch.manual_seed(0)
     largest, ramp = 3, torch.arange(32.0) + 100
@@ -1077,6 +1092,49 @@ def test_early_stopping_keeps_groups_on_one_side(synthetic_arrays):
     few = np.repeat(np.arange(4), 10)
     with pytest.raises(ValueError, match="needs at least 5 groups, got 4"):
         clf.set_params(validation_fraction=0.2).fit(X, y, groups=few)
+    # A warm refit, continuing the network, splits by the groups it is given too.
+    clf.set_params(validation_fraction=0.25, warm_start=True).fit(X, y)  # built
+    clf.fit(X, y, groups=groups)
+    train, valid = clf.get_split_datasets(X, np.searchsorted(clf.classes_, y))
+    assert set(groups[train.indices]).isdisjoint(groups[valid.indices])
+    with pytest.raises(ValueError, match="one value per epoch"):
+        clf.fit(X, y, groups=groups[:-1])
+
+
+def test_the_validation_split_follows_random_state(synthetic_arrays):
+    """Each random_state holds out its own epochs, the same at every fit."""
+    X, y = synthetic_arrays
+    held_out = [
+        set(
+            InterpretableCNNClassifier(
+                max_epochs=1, early_stopping=True, random_state=seed, verbose=False
+            )
+            .fit(X, y)
+            .get_split_datasets(X, y)[1]
+            .indices
+        )
+        for seed in (0, 1, 0)
+    ]
+    assert held_out[0] != held_out[1]
+    assert held_out[0] == held_out[2]
+
+
+def test_early_stopping_validates_on_the_users_train_split(synthetic_arrays):
+    """A train_split of the user's is kept: validation_fraction does not replace it."""
+    from skorch.dataset import ValidSplit
+
+    X, y = synthetic_arrays
+    clf = InterpretableCNNClassifier(
+        max_epochs=1,
+        early_stopping=True,
+        validation_fraction=0.5,
+        train_split=ValidSplit(4, stratified=True),
+        random_state=0,
+        verbose=False,
+    ).fit(X, y)
+    batches = clf.history[0, "batches"]
+    assert sum(batch.get("valid_batch_size", 0) for batch in batches) == 10
+    assert sum(batch.get("train_batch_size", 0) for batch in batches) == 30
 
 
 @pytest.mark.parametrize("grouped", [False, True])
@@ -1811,6 +1869,17 @@ def test_continued_training_refuses_data_parameters_set_since(
             train(X, y)
 
 
+def test_continued_training_names_every_parameter_set_since(synthetic_arrays):
+    """The refusal names each changed parameter, in a stable (sorted) order."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=1, warm_start=True, verbose=False).fit(X, y)
+    clf.set_params(scaling=1.0, picks=[0], classes=[0, 1, 2], class_weight="balanced")
+    with pytest.raises(
+        ValueError, match="^class_weight, classes, picks, scaling changed since"
+    ):
+        clf.fit(X, y)
+
+
 class _WeighsChannels(torch.nn.Module):
     """A readout of the channels weighed by a fixed tensor, a module parameter."""
 
@@ -1968,6 +2037,18 @@ def test_probabilities_are_the_softmax_of_the_logits_whatever_the_loss(
     np.testing.assert_allclose(proba, softmax(logits, axis=1), rtol=1e-5, atol=1e-7)
     with pytest.raises(TypeError, match="NLLLoss reads log-probabilities"):
         EEGNetClassifier(**FAST, criterion=torch.nn.NLLLoss).fit(X, y)
+
+
+def test_a_warm_fit_after_a_refused_initialize_builds_its_network(synthetic_arrays):
+    """initialize refused midway leaves a network unfinished: warm_start must
+    not take it (and its refused loss) for one to continue."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(criterion=torch.nn.NLLLoss, warm_start=True, **FAST)
+    with pytest.raises(TypeError, match="NLLLoss reads log-probabilities"):
+        clf.initialize(X, y)
+    clf.set_params(criterion=torch.nn.CrossEntropyLoss).fit(X, y)
+    assert isinstance(clf.criterion_, torch.nn.CrossEntropyLoss)
+    assert len(clf.history) == FAST["max_epochs"]
 
 
 def test_a_fit_stopped_before_training_leaves_no_fitted_looking_network(
