@@ -83,6 +83,16 @@ def test_fit_records_the_schedule_it_used(synthetic_arrays):
     assert scheduler.lr_scheduler_.T_max == 4
 
 
+def test_partial_fit_records_the_batch_size_it_trains_with(synthetic_arrays):
+    """set_params(batch_size=4) then partial_fit trained in batches of 4, and
+    batch_size_, the size used, still said 8."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    clf.set_params(batch_size=4).partial_fit(X, y)
+    assert {batch["train_batch_size"] for batch in clf.history[-1, "batches"]} == {4}
+    assert clf.batch_size_ == 4
+
+
 def test_cropped_defaults_fit_short_epochs(synthetic_arrays):
     X, y = synthetic_arrays  # 64 samples at 64 Hz: 1 s epochs
     epochs = _epochs(X, y + 1)
