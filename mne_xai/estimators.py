@@ -1407,6 +1407,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 )
             self._check_built_with()
             array, targets = self._continued_training_data(X, y)
+            if self.batch_size != "auto":
+                # The size get_iterator trains with: one set since (set_params)
+                # is used, and batch_size_ says so.
+                self.batch_size_ = int(self.batch_size)
             if not self.incremental_:  # after fit: leave its schedule
                 self._restart_training(incremental=True)
         # Each call draws from its own seed, so a sequence of calls reproduces.

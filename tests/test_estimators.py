@@ -122,6 +122,26 @@ def test_scaling_gives_the_network_unit_variance(synthetic_arrays):
     assert fixed.input_scale_ == 1e5
 
 
+@pytest.mark.parametrize(
+    "ch_types, match",
+    [
+        ("eeg", "X is constant; cannot scale it"),
+        (["eeg"] * 3 + ["eog"], "The eog channels of X are constant; cannot scale"),
+    ],
+)
+def test_constant_data_are_refused_rather_than_scaled(
+    synthetic_arrays, ch_types, match
+):
+    """Scaling a constant channel type to unit variance multiplies it by 1 / 0."""
+    X, y = synthetic_arrays
+    X = X.copy()
+    X[:, 3 if isinstance(ch_types, list) else slice(None)] = 0
+    info = mne.create_info([f"EEG{i}" for i in range(4)], 64.0, ch_types)
+    clf = EEGNetClassifier(info=info, picks=info.ch_names, **FAST)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+
+
 @pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
 def test_data_mean_is_the_mean_training_epoch(synthetic_arrays):
     """``baseline="mean"`` (explain, the faithfulness curves) starts from
@@ -147,6 +167,9 @@ def test_info_parameter_sets_kernel_lengths(synthetic_arrays):
         1,
         65,
     )
+    # Its channels name those of X, one by one.
+    with pytest.raises(ValueError, match="info has 3 channels but X has 4"):
+        EEGNetClassifier(info=_arrays_info(3), **FAST).fit(X, y)
 
 
 def test_sklearn_contract(synthetic_arrays):
@@ -244,6 +267,17 @@ def test_pickle_and_saved_params_give_identical_predictions(synthetic_arrays, tm
         fresh.load_params(f_params=tmp_path / "unsafe.pt")
 
 
+@pytest.mark.filterwarnings("ignore:After training")  # not trained at all
+def test_a_learning_rate_of_zero_keeps_the_network_as_built(synthetic_arrays):
+    """lr=0 is allowed, as in torch: the network trains on with its weights as built."""
+    X, y = synthetic_arrays
+    built = InterpretableCNNClassifier(**{**FAST, "max_epochs": 0}).fit(X, y)
+    still = InterpretableCNNClassifier(**{**FAST, "lr": 0}).fit(X, y)
+    assert len(still.history) == FAST["max_epochs"]
+    for name, weight in built.module_.named_parameters():
+        torch.testing.assert_close(still.module_.get_parameter(name), weight)
+
+
 def test_max_norm_holds_after_training(synthetic_arrays):
     X, y = synthetic_arrays
     clf = EEGNetClassifier(max_epochs=5, lr=0.1, batch_size=8, verbose=False).fit(
@@ -314,6 +348,19 @@ def test_training_that_diverges_stops_with_an_error(synthetic_arrays, estimator_
         RuntimeError, match=r"diverged: the training loss was (nan|-?inf) "
     ):
         diverging.fit(X, y)
+
+
+@pytest.mark.parametrize("loss", [float("nan"), float("inf"), -float("inf")])
+def test_a_loss_that_is_not_finite_stops_training_at_once(loss):
+    """An infinite loss drives an update that makes the weights NaN, as a NaN does."""
+    from types import SimpleNamespace
+
+    from mne_xai._training import StopOnDivergence
+
+    net = SimpleNamespace(history=[{}, {}], lr=0.1)
+    with pytest.raises(RuntimeError, match=rf"validation loss was {loss} in epoch 2"):
+        StopOnDivergence().on_batch_end(net, training=False, loss=torch.tensor(loss))
+    StopOnDivergence().on_batch_end(net, training=True, loss=torch.tensor(1.0))
 
 
 def test_module_parameters_set_after_fit_apply_at_the_next_fit(synthetic_arrays):
@@ -508,7 +555,10 @@ def test_rebuilding_a_part_of_a_fitted_network_follows_verbose(
 def test_a_network_built_not_trained_with_early_stopping(synthetic_arrays):
     """max_epochs=0 with early_stopping=True failed in skorch (IndexError)."""
     built = EEGNetClassifier(**{**FAST, "max_epochs": 0}, early_stopping=True)
-    built.fit(*synthetic_arrays)
+    with warnings.catch_warnings():
+        # The network is not trained: nothing to say of what it learned.
+        warnings.filterwarnings("error", "After training")
+        built.fit(*synthetic_arrays)
     assert len(built.history) == 0
     assert built.predict(synthetic_arrays[0]).shape == synthetic_arrays[1].shape
 
@@ -851,9 +901,11 @@ def test_unfitted_estimator_is_refused_by_the_inspections(synthetic_arrays, insp
         ("lr_schedule", "linear", "lr_schedule"),
         ("scaling", "volts", "scaling"),
         ("scaling", -1.0, "positive"),
+        ("scaling", 0.0, "positive"),
         ("early_stopping", "yes", "early_stopping"),
         ("batch_size", 0, "at least 1"),
         ("n_iter_no_change", 0, "at least 1"),
+        ("validation_fraction", 1.0, r"validation_fraction must be in \(0, 1\)"),
         # 32 samples of the 64 at 128 Hz: half the epoch.
         ("time_shift", 0.25, "below half"),
         ("time_shift", -0.1, "at least 0"),
@@ -869,7 +921,7 @@ def test_unfitted_estimator_is_refused_by_the_inspections(synthetic_arrays, insp
 )
 def test_bad_parameters_are_refused_at_fit(synthetic_arrays, name, value, match):
     params = {**FAST, name: value}
-    if name == "n_iter_no_change":
+    if name in ("n_iter_no_change", "validation_fraction"):
         params["early_stopping"] = True
     with pytest.raises((ValueError, TypeError), match=match):
         EEGNetClassifier(**params).fit(*synthetic_arrays)
@@ -937,6 +989,21 @@ def test_training_sees_the_epochs_shifted_in_time(synthetic_arrays, time_shift):
     np.testing.assert_array_equal(
         clf.predict_proba(X), clf.module_(torch.as_tensor(X)).softmax(-1).detach()
     )
+
+
+def test_each_partial_fit_call_draws_its_own_order_and_shifts(synthetic_arrays):
+    """Each call draws from a seed of its own: one seed gave every pass the
+    same batches, shifted alike."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(
+        _RecordsTrainingInput, batch_size=8, random_state=0, verbose=False
+    )
+    clf.initialize(X, y)
+    clf.module_.seen = []
+    clf.partial_fit(X, y)
+    clf.partial_fit(X, y)
+    assert len(clf.module_.seen) == 10
+    assert not torch.equal(clf.module_.seen[0], clf.module_.seen[5])
 
 
 def test_time_shifts_are_drawn_uniformly_up_to_the_largest_either_way():
@@ -1025,6 +1092,49 @@ def test_early_stopping_keeps_groups_on_one_side(synthetic_arrays):
     few = np.repeat(np.arange(4), 10)
     with pytest.raises(ValueError, match="needs at least 5 groups, got 4"):
         clf.set_params(validation_fraction=0.2).fit(X, y, groups=few)
+    # A warm refit, continuing the network, splits by the groups it is given too.
+    clf.set_params(validation_fraction=0.25, warm_start=True).fit(X, y)  # built
+    clf.fit(X, y, groups=groups)
+    train, valid = clf.get_split_datasets(X, np.searchsorted(clf.classes_, y))
+    assert set(groups[train.indices]).isdisjoint(groups[valid.indices])
+    with pytest.raises(ValueError, match="one value per epoch"):
+        clf.fit(X, y, groups=groups[:-1])
+
+
+def test_the_validation_split_follows_random_state(synthetic_arrays):
+    """Each random_state holds out its own epochs, the same at every fit."""
+    X, y = synthetic_arrays
+    held_out = [
+        set(
+            InterpretableCNNClassifier(
+                max_epochs=1, early_stopping=True, random_state=seed, verbose=False
+            )
+            .fit(X, y)
+            .get_split_datasets(X, y)[1]
+            .indices
+        )
+        for seed in (0, 1, 0)
+    ]
+    assert held_out[0] != held_out[1]
+    assert held_out[0] == held_out[2]
+
+
+def test_early_stopping_validates_on_the_users_train_split(synthetic_arrays):
+    """A train_split of the user's is kept: validation_fraction does not replace it."""
+    from skorch.dataset import ValidSplit
+
+    X, y = synthetic_arrays
+    clf = InterpretableCNNClassifier(
+        max_epochs=1,
+        early_stopping=True,
+        validation_fraction=0.5,
+        train_split=ValidSplit(4, stratified=True),
+        random_state=0,
+        verbose=False,
+    ).fit(X, y)
+    batches = clf.history[0, "batches"]
+    assert sum(batch.get("valid_batch_size", 0) for batch in batches) == 10
+    assert sum(batch.get("train_batch_size", 0) for batch in batches) == 30
 
 
 @pytest.mark.parametrize("grouped", [False, True])
@@ -1630,6 +1740,8 @@ def test_labels_that_are_the_events_are_read_from_events(synthetic_arrays):
         # scikit-learn named class 4 by its index (3) and spoke of groups.
         (np.r_[np.repeat([1, 2, 3], 13), 4], 0.2, r"each class.*class 4 has only 1"),
         (np.repeat([1, 2, 3, 4, 5], 8), 0.05, r"epochs \(2\).*each of the 5 classes"),
+        # One short of the classes: scikit-learn spoke of test_size.
+        (np.repeat([1, 2, 3, 4, 5], 8), 0.1, r"epochs \(4\).*each of the 5 classes"),
     ],
 )
 def test_early_stopping_explains_classes_too_small_to_split(
@@ -1694,7 +1806,11 @@ def test_continued_training_starts_its_own_schedule(synthetic_arrays):
     fitted = EEGNetClassifier(**FAST).fit(X, y)
     before = fitted.module_.temporal_conv.weight.detach().clone()
     fitted.partial_fit(X, y)
+    first = fitted.optimizer_.param_groups[0]["params"][0]
+    steps = int(fitted.optimizer_.state[first]["step"])
     fitted.partial_fit(X, y)
+    # The second call goes on with the optimizer's state (Adam's moments).
+    assert int(fitted.optimizer_.state[first]["step"]) == 2 * steps
     assert not torch.equal(fitted.module_.temporal_conv.weight, before)
     assert "event_lr" not in fitted.history[-1]
     assert [group["lr"] for group in fitted.optimizer_.param_groups] == [1e-3]
@@ -1733,7 +1849,12 @@ def test_continued_training_refuses_module_parameters_set_since(synthetic_arrays
 
 @pytest.mark.parametrize(
     "changed",
-    [dict(picks=["EEG000", "EEG001"]), dict(scaling=1.0), dict(classes=[0, 1, 2])],
+    [
+        dict(picks=["EEG000", "EEG001"]),
+        dict(scaling=1.0),
+        dict(classes=[0, 1, 2]),
+        dict(class_weight="balanced"),
+    ],
 )
 def test_continued_training_refuses_data_parameters_set_since(
     synthetic_arrays, changed
@@ -1746,6 +1867,17 @@ def test_continued_training_refuses_data_parameters_set_since(
     for train in (clf.fit, clf.partial_fit):
         with pytest.raises(ValueError, match=f"^{name} changed since"):
             train(X, y)
+
+
+def test_continued_training_names_every_parameter_set_since(synthetic_arrays):
+    """The refusal names each changed parameter, in a stable (sorted) order."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(max_epochs=1, warm_start=True, verbose=False).fit(X, y)
+    clf.set_params(scaling=1.0, picks=[0], classes=[0, 1, 2], class_weight="balanced")
+    with pytest.raises(
+        ValueError, match="^class_weight, classes, picks, scaling changed since"
+    ):
+        clf.fit(X, y)
 
 
 class _WeighsChannels(torch.nn.Module):
@@ -1766,6 +1898,8 @@ class _WeighsChannels(torch.nn.Module):
     "name, built_with, equal, other",
     [
         ("classes", np.array([0, 1]), np.array([0, 1]), np.array([0, 1, 2])),
+        # A list that grows is another list.
+        ("classes", [0, 1], [0, 1], [0, 1, 2]),
         (
             "module__channel_weights",
             torch.ones(4),
@@ -1905,6 +2039,18 @@ def test_probabilities_are_the_softmax_of_the_logits_whatever_the_loss(
         EEGNetClassifier(**FAST, criterion=torch.nn.NLLLoss).fit(X, y)
 
 
+def test_a_warm_fit_after_a_refused_initialize_builds_its_network(synthetic_arrays):
+    """initialize refused midway leaves a network unfinished: warm_start must
+    not take it (and its refused loss) for one to continue."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(criterion=torch.nn.NLLLoss, warm_start=True, **FAST)
+    with pytest.raises(TypeError, match="NLLLoss reads log-probabilities"):
+        clf.initialize(X, y)
+    clf.set_params(criterion=torch.nn.CrossEntropyLoss).fit(X, y)
+    assert isinstance(clf.criterion_, torch.nn.CrossEntropyLoss)
+    assert len(clf.history) == FAST["max_epochs"]
+
+
 def test_a_fit_stopped_before_training_leaves_no_fitted_looking_network(
     synthetic_arrays, monkeypatch
 ):
@@ -1998,8 +2144,42 @@ def test_a_last_batch_of_one_joins_the_batch_before(shuffle):
         assert sizes == [8, 9]
 
 
-def test_the_log_counts_the_epochs_trained_on(synthetic_arrays):
-    """With early stopping it counted the held-out epochs as trained on."""
+@pytest.mark.parametrize(
+    "params, sizes, in_order",
+    [
+        (dict(iterator_train__shuffle=False), [8, 9], True),
+        (dict(iterator_train__shuffle=True), [8, 9], False),
+        # The user's choice is kept: the last epoch is dropped.
+        (
+            dict(iterator_train__shuffle=False, iterator_train__drop_last=True),
+            [8, 8],
+            True,
+        ),
+    ],
+)
+def test_a_last_batch_of_one_joins_keeping_the_order_asked_for(params, sizes, in_order):
+    """Joining the last batch must still shuffle (or not), and leave drop_last be."""
+    X = np.arange(17, dtype=np.float32)[:, None, None].repeat(4, axis=2)  # its index
+    estimator = EEGNetClassifier(batch_size=8, **params)
+    dataset = estimator.get_dataset(X, np.zeros(17, np.int64))
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        batches = [
+            batch[0][:, 0, 0].long().tolist()
+            for batch in estimator.get_iterator(dataset, training=True)
+        ]
+    assert [len(batch) for batch in batches] == sizes
+    order = sum(batches, [])
+    assert len(set(order)) == len(order)
+    assert (order == sorted(order)) is in_order
+
+
+@pytest.mark.parametrize("n_epochs, trained, held_out", [(40, 32, 8), (39, 31, 8)])
+def test_the_log_counts_the_epochs_trained_on(
+    synthetic_arrays, n_epochs, trained, held_out
+):
+    """With early stopping it counted the held-out epochs as trained on; the
+    count held out is scikit-learn's, 0.2 of 39 rounded up."""
     from mne.utils import catch_logging
 
     X, y = synthetic_arrays
@@ -2007,8 +2187,33 @@ def test_the_log_counts_the_epochs_trained_on(synthetic_arrays):
         max_epochs=1, early_stopping=True, random_state=0, verbose=True, module__F1=2
     )
     with catch_logging() as log, pytest.warns(RuntimeWarning, match="128 Hz"):
-        estimator.fit(X, y)
-    assert "Training on 32 epochs (8 more held out to validate)" in log.getvalue()
+        estimator.fit(X[:n_epochs], y[:n_epochs])
+    assert (
+        f"Training on {trained} epochs ({held_out} more held out to validate)"
+        in log.getvalue()
+    )
+    batches = estimator.history[0, "batches"]
+    assert sum(batch.get("train_batch_size", 0) for batch in batches) == trained
+
+
+@pytest.mark.parametrize("fraction, trained, held_out", [(0.5, 20, 20), (0.3, 27, 13)])
+def test_the_log_counts_about_the_epochs_of_whole_groups(
+    synthetic_arrays, fraction, trained, held_out
+):
+    """Whole groups are held out: one fold of round(1 / validation_fraction)."""
+    from mne.utils import catch_logging
+
+    X, y = synthetic_arrays
+    groups = np.repeat(np.arange(20), 2)
+    estimator = InterpretableCNNClassifier(
+        max_epochs=1, early_stopping=True, validation_fraction=fraction, verbose=True
+    )
+    with catch_logging() as log, pytest.warns(RuntimeWarning, match="128 Hz"):
+        estimator.fit(X, y, groups=groups)
+    assert (
+        f"Training on about {trained} epochs (about {held_out} more held out to "
+        "validate)" in log.getvalue()
+    )
 
 
 def _noise_epochs(sfreq, n_times):

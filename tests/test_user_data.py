@@ -64,6 +64,12 @@ def test_explicit_values_are_kept_and_the_other_follows():
     assert training_schedule(36, max_epochs=10) == (8, 10)
 
 
+def test_automatic_epochs_stop_at_500_on_tiny_data():
+    """One step per pass would take 1,000 passes; tiny data stop at 500."""
+    assert training_schedule(8) == (8, 500)
+    assert training_schedule(36, batch_size=64) == (64, 500)
+
+
 def test_fit_records_the_schedule_it_used(synthetic_arrays):
     X, y = synthetic_arrays
     clf = EEGNetClassifier(max_epochs=4, verbose=False, random_state=0).fit(X, y)
@@ -75,6 +81,16 @@ def test_fit_records_the_schedule_it_used(synthetic_arrays):
     scheduler = dict(clf.callbacks_)["lr_scheduler"]
     assert isinstance(scheduler, LRScheduler)
     assert scheduler.lr_scheduler_.T_max == 4
+
+
+def test_partial_fit_records_the_batch_size_it_trains_with(synthetic_arrays):
+    """set_params(batch_size=4) then partial_fit trained in batches of 4, and
+    batch_size_, the size used, still said 8."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    clf.set_params(batch_size=4).partial_fit(X, y)
+    assert {batch["train_batch_size"] for batch in clf.history[-1, "batches"]} == {4}
+    assert clf.batch_size_ == 4
 
 
 def test_cropped_defaults_fit_short_epochs(synthetic_arrays):
@@ -1053,6 +1069,21 @@ def test_a_restored_network_continues_training_as_trained(tmp_path):
     np.testing.assert_allclose(restored.criterion_.weight, [2 / 3, 2.0])
 
 
+def test_a_restored_network_keeps_the_schedule_of_its_early_stopping(
+    synthetic_arrays, tmp_path
+):
+    """The schedule follows the epochs stepped on, the validation part held out:
+    32 of 40 epochs take 250 passes of 4 batches, not 200 of 5 (all 40)."""
+    X, y = synthetic_arrays
+    params = dict(early_stopping=True, info=_epochs(X, y).info, verbose=False)
+    built = EEGNetClassifier(**params).initialize(X, y)
+    assert (built.batch_size_, built.max_epochs_) == (8, 250)
+    built.save_params(f_params=tmp_path / "params.pt")
+    restored = EEGNetClassifier(**params).initialize(X[18:22], y[18:22])
+    restored.load_params(f_params=tmp_path / "params.pt")
+    assert (restored.batch_size_, restored.max_epochs_) == (8, 250)
+
+
 def test_a_restored_partial_fit_sequence_goes_on_as_it_would_have(
     synthetic_arrays, tmp_path
 ):
@@ -1456,6 +1487,10 @@ def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
     clf.partial_fit(epochs[:20], classes=[3, 2])
     assert list(clf.classes_) == [2, 3] and len(clf.history) == 1
     assert clf.classes is None  # the parameter is left as set
+    with pytest.raises(
+        ValueError, match=r"classes=\[2, 3, 4\] differ from those of the"
+    ):
+        clf.partial_fit(epochs, classes=[2, 3, 4])
     for _ in range(30):
         clf.partial_fit(epochs)
     assert len(clf.history) == 31
