@@ -428,6 +428,22 @@ def test_an_average_reference_as_applied_projector_or_set_is_one_reference():
         clf.predict(epochs)
 
 
+def test_a_pass_band_read_back_from_a_file_is_the_same_preparation(tmp_path):
+    """FIF files keep filter edges in float32: a 0.1 Hz edge reads back as
+    0.10000000149 Hz, no other pass band than the 0.1 Hz of training."""
+    rng = np.random.default_rng(0)
+    epochs = _epochs(rng.standard_normal((8, 4, 64)), np.arange(8) % 2 + 1)
+    with epochs.info._unlock():
+        epochs.info["highpass"] = 0.1
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    epochs.save(tmp_path / "data-epo.fif")
+    read = mne.read_epochs(tmp_path / "data-epo.fif", verbose=False)
+    assert read.info["highpass"] != 0.1  # as stored
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf.predict(read)
+
+
 def test_projectors_added_but_not_applied_are_no_other_preparation():
     """An average-reference projector added but not applied leaves the data the
     network reads as they were: only applied projectors are another
