@@ -746,6 +746,8 @@ def test_arrays_without_channels_or_samples_are_refused_alike(shape, wrapper):
         (lambda X: X, lambda y: y[:-1], "40 epochs but y has 39"),
         (lambda X: X[:, :, :, None], lambda y: y, "n_epochs, n_channels, n_times"),
         (lambda X: X.astype(str), lambda y: y, "real numbers"),
+        # An analytic signal's array: float32 would keep its real part, silently.
+        (lambda X: X * (1 + 1j), lambda y: y, "real numbers, got dtype complex"),
         (lambda X: X, lambda y: np.column_stack([y, y]), "should be a 1d array"),
     ],
 )

@@ -264,6 +264,24 @@ def test_channels_bad_in_new_data_but_read_by_the_network_warn(
         clf.predict(epochs)
 
 
+def test_channels_bad_in_training_too_and_read_do_not_warn():
+    """A channel marked bad in training but picked by name is read as trained:
+    only channels newly marked bad warn."""
+    rng = np.random.default_rng(0)
+    epochs = _epochs(rng.standard_normal((8, 4, 64)), np.arange(8) % 2 + 1)
+    epochs.info["bads"] = ["EEG1"]
+    clf = EEGNetClassifier(picks=epochs.ch_names, **{**FAST, "max_epochs": 0}).fit(
+        epochs
+    )
+    assert "EEG1" in clf.ch_names_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf.predict(epochs)
+    epochs.info["bads"] = ["EEG1", "EEG2"]
+    with pytest.warns(RuntimeWarning, match=r"Channel\(s\) EEG2 of X are marked"):
+        clf.predict(epochs)
+
+
 def test_channels_typed_otherwise_than_in_training_warn(fitted_eegnet, imagery_epochs):
     """C3 typed EOG was read as the EEG it was, but its maps carried the EOG type,
     and their average left C3's relevance out, without a word."""
@@ -379,6 +397,33 @@ def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epoch
         fitted_eegnet.predict(projected)
 
 
+def test_each_preparation_that_differs_is_named_once_with_its_fix():
+    """Low-passed only in training (no high-pass edge) and average-referenced
+    now: each difference is named with its fix, in one warning; the EEG's own
+    reference is not read again where the infos already differ."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((8, 6, 128))
+    y = np.arange(8) % 2 + 1
+
+    def low_passed(epochs):
+        return epochs.filter(None, 20.0, verbose=False)
+
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(
+        low_passed(_epochs(data, y))
+    )
+    given = _epochs(data, y).set_eeg_reference("average", verbose=False)
+    match = (
+        r"pass band 0-32 Hz against 0-20 Hz in training .*; reference a custom "
+        r"reference .*epochs\.filter\(None, 20\); the epochs as recorded"
+    )
+    with pytest.warns(RuntimeWarning, match=match) as record:
+        clf.predict(given)
+    assert len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf.predict(low_passed(_epochs(data, y)))  # as advised
+
+
 def test_an_average_reference_as_applied_projector_or_set_is_one_reference():
     """Epochs average-referenced by set_eeg_reference("average"), given to a
     network trained on the same epochs referenced by an applied projector (or
@@ -397,6 +442,40 @@ def test_an_average_reference_as_applied_projector_or_set_is_one_reference():
     # The recording's reference is another one, as before.
     with pytest.warns(RuntimeWarning, match="reference the recording's reference"):
         clf.predict(epochs)
+
+
+def test_a_pass_band_read_back_from_a_file_is_the_same_preparation(tmp_path):
+    """FIF files keep filter edges in float32: a 0.1 Hz edge reads back as
+    0.10000000149 Hz, no other pass band than the 0.1 Hz of training."""
+    rng = np.random.default_rng(0)
+    epochs = _epochs(rng.standard_normal((8, 4, 64)), np.arange(8) % 2 + 1)
+    with epochs.info._unlock():
+        epochs.info["highpass"] = 0.1
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    epochs.save(tmp_path / "data-epo.fif")
+    read = mne.read_epochs(tmp_path / "data-epo.fif", verbose=False)
+    assert read.info["highpass"] != 0.1  # as stored
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf.predict(read)
+
+
+def test_projectors_added_but_not_applied_are_no_other_preparation():
+    """An average-reference projector added but not applied leaves the data the
+    network reads as they were: only applied projectors are another
+    preparation (a warning there asked to prepare the data again)."""
+    rng = np.random.default_rng(0)
+    epochs = _epochs(rng.standard_normal((8, 6, 64)), np.arange(8) % 2 + 1)
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    inactive = epochs.copy().set_eeg_reference(projection=True, verbose=False)
+    assert not inactive.info["projs"][0]["active"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        np.testing.assert_array_equal(
+            clf.predict_proba(inactive), clf.predict_proba(epochs)
+        )
+    with pytest.warns(RuntimeWarning, match="reference a custom reference"):
+        clf.predict(inactive.apply_proj(verbose=False))
 
 
 def test_the_reference_is_read_through_offsets_and_electrode_pops(imagery_epochs):
@@ -420,6 +499,32 @@ def test_the_reference_is_read_through_offsets_and_electrode_pops(imagery_epochs
     assert eeg_reference(other.get_data(), other.info) is None
 
 
+def test_the_reference_is_read_on_the_eeg_channels_alone():
+    """A stimulus channel of zeros and an EOG beside the EEG, an EEG channel flat
+    in one epoch only, or two flat EEG channels made or hid a reference."""
+    from mne_xai._convert import eeg_reference
+
+    rng = np.random.default_rng(0)
+    names = ["STI", "EOG", "C3", "Cz", "C4", "Pz"]
+    info = mne.create_info(names, 64.0, ["stim", "eog"] + ["eeg"] * 4)
+    data = rng.standard_normal((6, 6, 64)) * 1e-5
+    data[:, 0] = 0.0
+    assert eeg_reference(data, info) is None
+    average = data.copy()
+    average[:, 2:] -= average[:, 2:].mean(axis=1, keepdims=True)
+    assert eeg_reference(average, info) == "average"
+    to_cz = data.copy()
+    to_cz[:, 2:] -= to_cz[:, 3:4]
+    assert eeg_reference(to_cz, info) == "Cz"
+    # Flat in one epoch (a disconnected lead) is no reference.
+    once = data.copy()
+    once[0, 4] = 0.0
+    assert eeg_reference(once, info) is None
+    # Two flat channels (the reference and a dead electrode) do not say which.
+    to_cz[:, 4] = 0.0
+    assert eeg_reference(to_cz, info) is None
+
+
 def test_a_reference_channel_that_may_be_a_dead_electrode_says_so():
     rng = np.random.default_rng(0)
     data = rng.standard_normal((8, 6, 64))
@@ -432,6 +537,20 @@ def test_a_reference_channel_that_may_be_a_dead_electrode_says_so():
     repaired[:, 2] = rng.standard_normal((8, 64))
     with pytest.warns(RuntimeWarning, match="If EEG2 was a dead.*mark it bad"):
         clf.predict(_epochs(repaired, np.arange(8) % 2 + 1))
+
+
+def test_a_recording_reference_given_averaged_names_no_dead_electrode():
+    """Trained on EEG showing no reference of its own, epochs average-referenced
+    in the data (not in the info) warn of the reference alone."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((8, 6, 64))
+    y = np.arange(8) % 2 + 1
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(_epochs(data, y))
+    assert clf.eeg_reference_ is None
+    averaged = _epochs(data - data.mean(axis=1, keepdims=True), y)
+    with pytest.warns(RuntimeWarning, match="shows an average reference") as record:
+        clf.predict(averaged)
+    assert not [w for w in record if "dead" in str(w.message)]
 
 
 def test_a_channel_far_louder_than_its_type_is_named(imagery_epochs):
@@ -449,16 +568,43 @@ def test_a_channel_far_louder_than_its_type_is_named(imagery_epochs):
         EEGNetClassifier(**quick).fit(imagery_epochs)
 
 
+@pytest.mark.parametrize(
+    "factor, times",
+    [(30, r"(2\d|3[0-4])(\.\d+)?"), (1e5, r"(9\.\d+e\+04|1(\.\d+)?e\+05)")],
+)
+def test_a_loud_channel_among_three_is_named_with_its_ratio_not_as_a_unit(
+    factor, times
+):
+    """One EEG channel of three 30 times louder than the others is a broken
+    electrode; one of volts beside EEG in volts is no sign of microvolts."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((8, 3, 128))
+    data[:, 1] *= factor
+    match = rf"vary far more .* EEG1 \({times} times\)\. A loose"
+    with pytest.warns(RuntimeWarning, match=match) as record:
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(
+            _epochs(data, np.arange(8) % 2 + 1)
+        )
+    assert not [w for w in record if "microvolts" in str(w.message)]
+
+
 def test_epochs_given_twice_warn_at_fit(synthetic_arrays):
     X, y = synthetic_arrays
     some = [0, 1, 2, 20, 21, 22]
     quick = {**FAST, "max_epochs": 0}
     twice = _epochs(np.concatenate([X[some]] * 2), np.tile(y[some] + 1, 2))
-    with pytest.warns(RuntimeWarning, match=r"6 epoch\(s\) of X are exact copies"):
+    match = r"6 epoch\(s\) of X are exact copies of others \(epoch 6 of epoch 0\)"
+    with pytest.warns(RuntimeWarning, match=match):
         EEGNetClassifier(**quick).fit(twice)
     relabelled = _epochs(np.concatenate([X[some]] * 2), np.repeat([1, 2], 6))
     with pytest.warns(RuntimeWarning, match="6 of them with another label"):
         EEGNetClassifier(**quick).fit(relabelled)
+    # Epochs alike in one channel only (the zeros of the reference) are no copies.
+    referenced = X.copy()
+    referenced[:, 0] = 0.0
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", ".*exact copies", category=RuntimeWarning)
+        EEGNetClassifier(**quick).fit(_epochs(referenced, y + 1))
 
 
 def test_epochs_flat_in_every_channel_warn_at_predict_and_explain(synthetic_arrays):
@@ -467,10 +613,25 @@ def test_epochs_flat_in_every_channel_warn_at_predict_and_explain(synthetic_arra
     clf = EEGNetClassifier(**FAST).fit(X, y)
     dead = X[:20].copy()
     dead[13] = 0.0
+    dead[5, 2] = 0.0  # one channel flat (a lead off) is no flat epoch
     with pytest.warns(RuntimeWarning, match=r"Epoch\(s\) 13 of X are constant"):
         clf.predict_proba(dead)
     with pytest.warns(RuntimeWarning, match=r"Epoch\(s\) 13 of epochs are constant"):
         mne_xai.explain(clf, dead, "saliency", batch_size=4, verbose=False)
+
+
+def test_data_in_another_unit_and_flat_epochs_warn_once_per_call(synthetic_arrays):
+    """Every batch is checked until one warns; more warnings of the same
+    mismatch, one per batch, said nothing more."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X * 20.0, y)  # in µV
+    volts = X * 20e-6
+    volts[[3, 13]] = 0.0
+    with pytest.warns(RuntimeWarning, match="different units") as record:
+        clf.predict_proba(volts)  # in batches of 8
+    messages = [str(w.message) for w in record]
+    assert sum("different units" in message for message in messages) == 1
+    assert sum("are constant in every" in message for message in messages) == 1
 
 
 def test_meg_at_another_gradient_compensation_grade_warns():
@@ -572,7 +733,10 @@ def test_offsets_drowning_the_eeg_warn(imagery_epochs, fitted_eegnet):
         tmin=imagery_epochs.tmin,
         verbose=False,
     )
-    match = r"drift from epoch to epoch .* in 64 of 64 channels \(FC5, .*filter"
+    match = (
+        r"drift from epoch to epoch .* in 64 of 64 channels "
+        r"\(FC5, FC3, FC1, FCz, FC2 and 59 more\).*filter"
+    )
     with pytest.warns(RuntimeWarning, match=match):
         EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(drifting)
     # A network trained on clean epochs, given drifting ones: the scale alone
@@ -606,6 +770,19 @@ def test_offsets_drowning_the_eeg_warn(imagery_epochs, fitted_eegnet):
         fitted_eegnet.predict(dc_coupled)
 
 
+def test_a_steady_offset_tens_of_times_the_signal_is_quiet():
+    """Offsets the same in every epoch did little harm up to 50 times the
+    signal: the warning starts at 100 times its standard deviation."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((8, 4, 64))
+    y = np.arange(8) % 2 + 1
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", ".*offset", category=RuntimeWarning)
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(_epochs(data + 30.0, y))
+    with pytest.warns(RuntimeWarning, match=r"steady offset .* in 4 of 4 channels"):
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(_epochs(data + 300.0, y))
+
+
 @pytest.mark.parametrize("train_baseline", [None, (0.0, 0.2)])
 def test_offset_advice_at_prediction_prepares_as_in_training(train_baseline):
     """Given epochs with a DC offset, a network trained with baseline=None
@@ -635,6 +812,8 @@ def test_offset_advice_at_prediction_prepares_as_in_training(train_baseline):
         clf.predict(read(dc_coupled))
     (message,) = [str(w.message) for w in record if "steady" in str(w.message)]
     assert "trained on such data" not in message
+    # The offset is no other unit: the spread about each channel's mean is.
+    assert not [w for w in record if "different units" in str(w.message)]
     # As advised.
     if train_baseline is None:
         assert "apply_baseline" not in message
@@ -650,6 +829,19 @@ def test_offset_advice_at_prediction_prepares_as_in_training(train_baseline):
     # The offset is gone (to the filter's precision, a tenth of the EEG).
     difference = followed.get_data() - clean.get_data()
     assert np.abs(difference).max() < 0.1 * clean.get_data().std()
+
+
+def test_offset_advice_for_unfiltered_training_names_a_high_pass_edge():
+    """Trained on epochs neither filtered nor baseline-corrected, the advice
+    named raw.filter(l_freq=0, ...): a high-pass at 0 Hz, no filter at all."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((8, 4, 64))
+    y = np.arange(8) % 2 + 1
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(_epochs(data, y))
+    with pytest.warns(RuntimeWarning, match=r"steady offset \(DC\)") as record:
+        clf.predict(_epochs(data + 5e3, y))
+    (message,) = [str(w.message) for w in record if "steady" in str(w.message)]
+    assert "(raw.filter(l_freq=0.5, h_freq=None))" in message
 
 
 def test_other_modalities_are_used_when_asked(synthetic_arrays):
@@ -788,8 +980,15 @@ def test_meg_in_femtotesla_warns_at_fit(ch_type, amplitude, match):
     in_tesla = mne.EpochsArray(X, info, events=events, verbose=False)
     scale = 1e15 if ch_type == "mag" else 1e13  # T to fT; T/m to fT/cm
     in_femtotesla = mne.EpochsArray(X * scale, info, events=events, verbose=False)
-    with pytest.warns(RuntimeWarning, match=match):
+    with pytest.warns(RuntimeWarning, match=match) as record:
         EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(in_femtotesla)
+    # The advice's factor and picks bring them back to MNE's unit.
+    advice = f"data * {1 / scale:g}, picks={ch_type!r}"
+    assert any(advice in str(w.message) for w in record)
+    advised = in_femtotesla.copy().apply_function(
+        lambda data: data * (1 / scale), picks=ch_type, channel_wise=False
+    )
+    np.testing.assert_allclose(advised.get_data(), in_tesla.get_data(), rtol=1e-12)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(in_tesla)
@@ -1141,6 +1340,17 @@ def test_arrays_of_other_channels_than_training_epochs_say_how_to_read_them(
     ):
         clf.predict(epochs.get_data())
     assert clf.predict(epochs.get_data(picks=clf.ch_names_)).shape == y.shape
+
+
+def test_arrays_of_other_channels_than_training_arrays_say_the_counts(
+    synthetic_arrays,
+):
+    """Fitted on an array and given one: the counts alone, with no advice about
+    Epochs or names neither holds."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match=r"has 3 channels but .* fitted on 4\.$"):
+        clf.predict(X[:, :3])
 
 
 def test_labels_of_epochs_their_rejection_drops_say_so(synthetic_arrays):
@@ -1780,6 +1990,27 @@ def test_data_of_one_type_in_another_unit_warn_naming_it():
         clf.predict(microvolts)
     with pytest.warns(RuntimeWarning, match=match):
         mne_xai.explain(clf, microvolts, "saliency", target=2, verbose=False)
+    # As the inspections read the data, through the network's info.
+    with pytest.warns(RuntimeWarning, match=match):
+        mne_xai.inspect.layer_activations(clf, microvolts, "spatial_elu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf.predict(epochs)
+
+
+def test_a_constant_type_read_by_the_network_is_no_other_unit():
+    """A type constant in training (a flat misc channel picked, scaled by the
+    user's number) has no scale to compare with: the same epochs warned of
+    "different units"."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((8, 4, 64))
+    data[:, 3] = 0.0
+    epochs = _epochs(data, np.arange(8) % 2 + 1, ch_types=["eeg"] * 3 + ["misc"])
+    clf = EEGNetClassifier(
+        picks=["eeg", "misc"], scaling=1e5, **{**FAST, "max_epochs": 0}
+    ).fit(epochs)
+    assert clf.data_std_[3] == 0
+    assert clf.ch_names_ == epochs.ch_names
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         clf.predict(epochs)
@@ -1947,3 +2178,36 @@ def test_a_constant_channel_raises_no_overflow():
         check_offsets(array[:, :2])
         with np.errstate(over="raise"):
             check_offsets(array)
+
+
+def test_one_drifting_channel_is_no_drift_of_the_data():
+    """The median over channels decides: one channel's drift barely changes
+    the scale of the others (a mean over channels warned of it)."""
+    from mne_xai._convert import check_offsets
+
+    rng = np.random.default_rng(0)
+    array = rng.standard_normal((20, 8, 64))
+    array[:, :1] += rng.normal(0, 1000, (20, 1, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert not check_offsets(array)
+    array[:, 1:5] += rng.normal(0, 1000, (20, 4, 1))
+    with pytest.warns(RuntimeWarning, match=r"in 5 of 8 channels:"):
+        assert check_offsets(array)
+
+
+def test_a_variance_rounded_below_zero_raises_no_numpy_warning():
+    """A channel flat within epochs at a level (a lead off, at its offset) has a
+    variance within epochs that rounds to just below zero (float32 epochs of
+    100 samples at 0.1 mV): its square root gave NumPy's "invalid value
+    encountered in sqrt" at fit."""
+    from mne_xai._convert import check_channel_amplitudes
+
+    info = mne.create_info(["C3", "Cz", "C4"], 64.0, "eeg")
+    epoch_means = np.zeros((7, 3))
+    epoch_means[:, 2] = 1e-4
+    flat = np.mean(np.square(epoch_means[:, 2]))
+    mean_square = np.array([1e-10, 1e-10, np.nextafter(flat, 0.0)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        check_channel_amplitudes((epoch_means, mean_square), info)
