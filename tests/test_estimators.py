@@ -665,6 +665,33 @@ def test_nan_at_prediction_is_named_in_all_the_epochs(synthetic_arrays):
         clf.predict(broken.get_data())
 
 
+def test_gaps_and_epochs_are_listed_from_every_batch_five_at_most(synthetic_arrays):
+    """Guard what the refusal of NaN lists: a gap's samples are gathered from
+    every batch (8 samples in the first epochs, one more in the last, read 7
+    epochs at a time), five of them and how many more; five epochs are listed
+    with no "and 0 more"; data NaN everywhere are no gap to crop."""
+    X, y = synthetic_arrays
+    epochs = mne.EpochsArray(X * 1e-6, mne.create_info(4, 128.0, "eeg"), verbose=False)
+    clf = EEGNetClassifier(**FAST).fit(epochs, y).set_params(batch_size=7)
+    gaps = epochs.copy()
+    gaps._data[:20, :, 40:48] = np.nan
+    gaps._data[20:, :, 50] = np.nan
+    with pytest.raises(
+        ValueError, match=r"sample\(s\) 40, 41, 42, 43, 44 and 4 more of 64"
+    ):
+        clf.predict(gaps)
+    five = epochs.copy()
+    five._data[[3, 7, 11, 15, 19], 1, 5] = np.nan
+    with pytest.raises(
+        ValueError, match=r"epoch\(s\) 3, 7, 11, 15, 19; drop or repair"
+    ):
+        clf.predict(five)
+    everywhere = epochs.copy()
+    everywhere._data[:] = np.nan
+    with pytest.raises(ValueError, match=r"\['0', '1', '2', '3'\] hold them in every"):
+        clf.predict(everywhere)
+
+
 def test_epochs_array_without_events_says_its_events_are_one_class(
     synthetic_arrays,
 ):
@@ -1734,6 +1761,22 @@ def test_labels_that_are_the_events_are_read_from_events(synthetic_arrays):
     del cropped.events_are_labels_
     assert mne_xai.as_network(cropped).events_are_labels_
     assert cropped.score(epochs) == cropped.score(epochs, codes)
+
+
+def test_codes_of_parts_coding_their_events_otherwise_are_no_events(synthetic_arrays):
+    """Guard the labels of a list whose parts code one event otherwise ("move"
+    2 in one, 3 in the other): their codes as y are no events, and events of
+    other epochs are not read as those classes."""
+    X, y = synthetic_arrays
+    first = _synthetic_epochs(X[::2], y[::2])
+    second = _synthetic_epochs(X[1::2], y[1::2])
+    second.events[:, 2] += 1
+    second.event_id = {"rest": 2, "move": 3}
+    codes = np.r_[first.events[:, 2], second.events[:, 2]]
+    clf = EEGNetClassifier(**FAST).fit([first, second], codes)
+    assert clf.events_are_labels_ is False
+    with pytest.raises(ValueError, match="not the events.*Pass the labels as y"):
+        clf.score(first)
 
 
 @pytest.mark.parametrize(

@@ -471,6 +471,31 @@ def test_epochs_in_another_order_are_refused(kind):
     assert len(localization_scores(built, first[1:])) == 3
 
 
+def test_maps_are_refused_as_other_epochs_only_where_selection_or_events_say_so():
+    """Guard the finer pairing checks: maps of fewer epochs are refused for
+    their number (not as other epochs), maps built with EpochsArray of every
+    other epoch are scored, and the same epochs with their events swapped are
+    refused by their events."""
+    _, truth = simulate_epochs("temporal", n_epochs=8, random_state=0, verbose=False)
+    with pytest.raises(ValueError, match=r"shape \(4, .*ground_truth has shape \(8"):
+        localization_scores(truth[:4], truth)
+    # Its drop log (4) divides the truth's (8): selections 0, 1, 2, 3 and
+    # 0, 2, 0, 2 (modulo 4) differ, and the built one says nothing.
+    half = truth[::2]
+    built = mne.EpochsArray(
+        half.get_data(), half.info, half.events, half.tmin, half.event_id
+    )
+    assert len(localization_scores(built, half)) == 4
+    events = truth.events.copy()
+    events[:, 2] = events[::-1, 2]
+    assert not np.array_equal(events[:, 2], truth.events[:, 2])
+    swapped = mne.EpochsArray(
+        truth.get_data(), truth.info, events, truth.tmin, truth.event_id
+    )
+    with pytest.raises(ValueError, match=r"another order \(their events differ\)"):
+        localization_scores(swapped, truth)
+
+
 def test_maps_of_folds_concatenated_are_paired_by_their_original_epochs():
     """Out-of-fold maps joined with mne.concatenate_epochs (which numbers the
     epochs of each part after the first on from the drop logs before it)

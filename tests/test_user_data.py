@@ -342,6 +342,23 @@ def test_epochs_baseline_corrected_otherwise_warn(synthetic_arrays):
             estimator.predict(corrected)
 
 
+def test_baselines_within_half_a_sample_are_one_correction(synthetic_arrays):
+    """Guard the half-sample tolerance of baselines: parts corrected over
+    periods a quarter sample apart take the same samples, and are read as one
+    data set (a period a sample longer is refused)."""
+    from mne_xai._convert import InputData
+
+    X, _ = synthetic_arrays
+    info = mne.create_info(4, 128.0, "eeg")
+    parts = [
+        mne.EpochsArray(X[:20], info, baseline=(0, end), verbose=False)
+        for end in (0.25, 0.25 + 0.25 / 128, 0.25 + 1 / 128)
+    ]
+    assert InputData(parts[:2]).baseline == (0.0, 0.25)
+    with pytest.raises(ValueError, match="baseline-corrected over 0 to 0.2578"):
+        InputData(parts[::2])
+
+
 def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epochs):
     # On EEGBCI, a network trained on 7-30 Hz lost 0.2 of accuracy on the same
     # trials at 1-40 Hz, and one trained on average-referenced epochs fell to
@@ -1373,6 +1390,24 @@ def test_labels_of_epochs_their_rejection_drops_say_so(synthetic_arrays):
         EEGNetClassifier(**FAST).fit(everything, labels)
 
 
+def test_rejection_of_every_part_of_a_list_is_counted(synthetic_arrays):
+    """Guard the count of epochs that rejection drops across a list's parts
+    (not preloaded): each part's drops add up, as the labels taken before
+    count them."""
+    X, y = synthetic_arrays
+    data = np.concatenate(list(X.astype(np.float64) * 1e-6), axis=1)
+    data[0, 64 * np.array([0, 1, 25, 26]) + 10] = 1e-3  # two epochs in each part
+    raw = mne.io.RawArray(data, mne.create_info(X.shape[1], 64.0, "eeg"), verbose=False)
+    events = np.column_stack([np.arange(len(y)) * 64, np.zeros(len(y), int), y + 1])
+    window = dict(tmin=0.0, tmax=63 / 64, baseline=None, preload=False, verbose=False)
+    parts = [
+        mne.Epochs(raw, part, reject=dict(eeg=5e-4), **window)
+        for part in (events[:20], events[20:])
+    ]
+    with pytest.raises(ValueError, match="dropped 4 of its 40 epochs"):
+        EEGNetClassifier(**FAST).fit(parts, events[:, 2])
+
+
 def test_a_network_trained_on_arrays_restored_on_epochs_names_the_fix(
     synthetic_arrays, tmp_path
 ):
@@ -1585,6 +1620,43 @@ def test_events_the_network_saw_no_epoch_of_are_scored_as_wrong(synthetic_arrays
         clf.score(epochs["a"], codes[:13] + 10)
 
 
+@pytest.mark.filterwarnings("ignore:After training")
+def test_events_named_otherwise_are_neither_renamed_nor_taken_for_trained_codes(
+    fif_coded, synthetic_arrays
+):
+    """Guard the reading of events and names that training did not code: a
+    name that the epochs give a trained code does not name that class (the
+    training names decide); names of trained events as y of a network trained
+    on codes are refused as labels coded otherwise; an event training never
+    named, given as y to a network trained on names, is scored as wrong; and
+    events of codes training never had raise without the warning that their
+    codes are taken as the training codes; epochs of every class warn of
+    nothing."""
+    clf, fif = fif_coded
+    X, y = synthetic_arrays
+    renamed = _named(X, y + 2, {"rest": 2, "hands": 3})
+    with pytest.raises(
+        ValueError, match="target='rest' is an event of the epochs, but"
+    ):
+        mne_xai.explain(clf, renamed, "saliency", target="rest", verbose=False)
+    names = np.array(["feet", "hands"])[y]
+    with pytest.raises(ValueError, match=r"\['feet', 'hands'\], none of them a class"):
+        clf.score(fif, names)
+    by_name = EEGNetClassifier(**FAST).fit(fif, names)
+    rest = _named(X[:20], np.full(20, 4), {"rest": 4})
+    with pytest.warns(RuntimeWarning, match="events 'rest', of which the network saw"):
+        assert by_name.score(rest, ["rest"] * 20) == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert clf.score(fif) > 0.5  # every class: no event to warn of
+    unseen = _named(X[:20], y[:20] + 1, {"a": 1})
+    fold = EEGNetClassifier(**FAST).fit(_named(X, y + 2, {"b": 2, "c": 3}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"saw no epoch of \['a'\]"):
+            fold.score(unseen)
+
+
 def test_scoring_epochs_without_labels_reads_their_events_as_the_classes(
     fif_coded, synthetic_arrays
 ):
@@ -1685,6 +1757,56 @@ def test_a_list_of_epochs_of_several_recordings_is_explained(fif_coded):
         for method in (clf.predict, clone(clf).fit, lambda X: mne_xai.explain(clf, X)):
             with pytest.raises(ValueError, match=match):
                 method([fif[:3], part])
+
+
+def test_parts_of_a_list_are_refused_for_what_differs_and_only_that(fif_coded):
+    """Guard the checks of a list's parts: another rate is named as such (not
+    as another time axis), a non-Epochs part is named by its position, and
+    parts starting within half a sample, or marking the same channels bad in
+    another order, or given as a tuple, are read as one data set."""
+    from mne_xai._convert import InputData
+
+    clf, fif = fif_coded
+    resampled = fif[3:6].copy().resample(32.0, verbose=False)
+    with pytest.raises(ValueError, match=r"\[1\] is sampled at 32.0 Hz but the first"):
+        clf.predict([fif[:3], resampled])
+    with pytest.raises(TypeError, match=r"X\[1\] must be an instance of"):
+        clf.predict([fif[:3], fif[3:6].get_data()])
+    nudged = fif[3:6].copy().shift_time(0.25 / fif.info["sfreq"])
+    assert InputData([fif[:3], nudged]).tmin == fif.tmin
+    first, second = fif[:3].copy(), fif[3:6].copy()
+    first.info["bads"], second.info["bads"] = ["EEG0", "EEG1"], ["EEG1", "EEG0"]
+    assert InputData([first, second]).shape == (6, 4, 64)
+    np.testing.assert_array_equal(
+        clf.predict((fif[:3], fif[3:6])), clf.predict([fif[:3], fif[3:6]])
+    )
+
+
+def test_a_lists_events_keep_their_samples_and_names_code_once(fif_coded):
+    """Guard how a list's parts are read as one data set: parts naming one code
+    otherwise cannot be read as labels, parts of one recording given in
+    another order keep their sample numbers (shifted only where samples
+    repeat), metadata that a part lacks is none, and batches spanning a part
+    of more epochs than the batch's offset read it from its first epoch."""
+    import pandas as pd
+
+    clf, fif = fif_coded
+    other = fif[3:6].copy()
+    other.event_id = {"left": 2, "right": 3}
+    with pytest.raises(ValueError, match=r"give event codes \[2\] different names"):
+        clf.score([fif[:3], other])
+    parts = [fif[3:6], fif[:3]]
+    maps = mne_xai.explain(clf, parts, "saliency", verbose=False)
+    np.testing.assert_array_equal(
+        maps.events, np.concatenate([part.events for part in parts])
+    )
+    described = fif[:3].copy()
+    described.metadata = pd.DataFrame({"trial": [0, 1, 2]})
+    assert mne_xai.explain(clf, [described, fif[3:6]], verbose=False).metadata is None
+    clf.set_params(iterator_valid__batch_size=4)
+    np.testing.assert_array_equal(
+        clf.predict_proba([fif[:2], fif[2:7]]), clf.predict_proba(fif[:7])
+    )
 
 
 # -- incremental training ----------------------------------------------------------
@@ -1803,6 +1925,18 @@ def test_long_work_logs_how_far_it_is_where_no_bar_is_drawn(synthetic_arrays, ca
     assert "\r" not in err
     mne_xai.explain(clf, X[:20], "saliency", target=0, batch_size=2, verbose=False)
     assert capsys.readouterr().out == ""
+
+
+def test_progress_counts_the_last_partial_batch(synthetic_arrays, capsys):
+    """Guard the number of batches that progress counts to: 40 epochs read 3 at
+    a time are 14 batches, the last of one epoch."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    mne_xai.inspect.layer_activations(
+        clf, X, "spatial_conv", batch_size=3, verbose=True
+    )
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.endswith("activations: 14 of 14 (100%)")
 
 
 def test_a_log_file_holds_no_colour_codes_when_run_on_a_terminal(
