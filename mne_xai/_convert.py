@@ -1162,13 +1162,18 @@ def _check_some_labels_are_classes(X, y, classes, trained_event_id=None):
     """
     labels = set(np.asarray(y).ravel().tolist())
     known = set(np.asarray(classes).tolist())
-    if trained_event_id and labels - known:
+    # Scored, an event name beside classes that are codes (or the other way)
+    # fails in scikit-learn ("Mix of label input types"): it is no event to
+    # count as wrong, but a label coded otherwise.
+    names_are_classes = isinstance(next(iter(known)), str)
+    others = {
+        label for label in labels - known if isinstance(label, str) is names_are_classes
+    }
+    if trained_event_id and others:
         event_id = (
             InputData(X).event_id if isinstance(X, mne.BaseEpochs | list) else None
         )
-        unseen = events_unseen_in_training(
-            labels - known, classes, trained_event_id, event_id
-        )
+        unseen = events_unseen_in_training(others, classes, trained_event_id, event_id)
         if unseen:
             _warn_unseen_events(unseen, classes, "y holds")
             if labels - known <= set(unseen):

@@ -1620,6 +1620,27 @@ def test_events_the_network_saw_no_epoch_of_are_scored_as_wrong(synthetic_arrays
         clf.score(epochs["a"], codes[:13] + 10)
 
 
+def test_labels_of_the_other_kind_than_the_classes_are_refused(fif_coded):
+    """An event name training never had, as y of a network trained on codes
+    (or a code, for one trained on names), was warned of as an event to count
+    as wrong, and then failed in scikit-learn ("Mix of label input types")."""
+    clf, fif = fif_coded
+    X = fif.get_data()
+    by_name = EEGNetClassifier(**{**FAST, "max_epochs": 1}).fit(
+        fif, np.array(["feet", "hands"])[fif.events[:, 2] - 2]
+    )
+    rest = _named(X[:20], np.full(20, 4), {"rest": 4})
+    for fitted, labels, classes in [
+        (clf, ["rest"] * 20, r"\[2, 3\]"),
+        (by_name, [4] * 20, r"\['feet', 'hands'\]"),
+    ]:
+        with pytest.raises(ValueError, match=rf"none of them a class .*\({classes}\)"):
+            fitted.score(rest, labels)
+    # Of the kind of the classes, they are events to count as wrong.
+    with pytest.warns(RuntimeWarning, match="saw no epoch in training"):
+        assert clf.score(rest, [4] * 20) == by_name.score(rest, ["rest"] * 20) == 0
+
+
 @pytest.mark.filterwarnings("ignore:After training")
 def test_events_named_otherwise_are_neither_renamed_nor_taken_for_trained_codes(
     fif_coded, synthetic_arrays
