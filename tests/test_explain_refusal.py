@@ -1193,6 +1193,25 @@ def test_a_network_that_is_not_a_function_of_each_epoch_is_refused(
         _explain(clf, method)
 
 
+class _DriftingInEvaluation(SmallNet):
+    """Outputs that grow by 0.1 % from one pass to the next (a forgotten counter)."""
+
+    passes = 0
+
+    def forward(self, x):  # noqa: D102
+        self.passes += 1
+        return super().forward(x) * (1 + 1e-3 * self.passes)
+
+
+def test_outputs_that_change_slightly_between_passes_are_refused():
+    """Two passes agree within float32 rounding (1e-4 of the outputs' largest
+    value), not within a change ten times as large: the maps would depend on
+    the pass."""
+    network = _skorch_network(_DriftingInEvaluation)
+    with pytest.raises(ValueError, match="other outputs for the same epochs"):
+        _explain(network, "saliency")
+
+
 def _skorch_network(module):
     """A skorch classifier of ``module`` (a SmallNet), as mne_xai presents it."""
     import mne
