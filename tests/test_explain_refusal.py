@@ -1018,11 +1018,26 @@ class SpatialDropout(SmallNet):
         return self.classifier(self.flatten(self.pool(self.dropout(x))))
 
 
+class FeatureDropout(SmallNet):
+    """SmallNet with Dropout1d on its flattened features, before the classifier."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dropout = nn.Dropout1d(0.5)
+
+    def forward(self, x):
+        x = (x * self.input_scale).unsqueeze(1)
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x))))
+        return self.classifier(self.dropout(self.flatten(self.pool(x))))
+
+
+@pytest.mark.parametrize("network", [SpatialDropout, FeatureDropout])
 @pytest.mark.parametrize("method", FIXED_RULES)
-def test_every_dropout_is_the_identity_in_evaluation(method):
-    """Dropout2d was refused by name ("no rule for layer"), as it is not nn.Dropout."""
+def test_every_dropout_is_the_identity_in_evaluation(method, network):
+    """Dropout2d was refused by name ("no rule for layer"), as it is not nn.Dropout;
+    Dropout1d is not either."""
     torch.testing.assert_close(
-        _attribute(method, _untrained(SpatialDropout)), _attribute(method, _untrained())
+        _attribute(method, _untrained(network)), _attribute(method, _untrained())
     )
 
 
