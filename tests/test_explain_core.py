@@ -408,6 +408,13 @@ def test_an_event_without_training_epochs_is_no_training_event(synthetic_arrays)
     )
     with pytest.raises(ValueError, match=match):
         explain(estimator, epochs, "saliency", target="b", verbose=False)
+    # Each epoch's own class: that of "b" is none, and the epochs to keep are named.
+    match = (
+        r"saw no epoch of the events \['b'\] in training.*Keep the epochs of the "
+        r"events it was trained on \(epochs\[\['a', 'c'\]\]\)"
+    )
+    with pytest.raises(ValueError, match=match):
+        explain(estimator, epochs, "saliency", target="true", verbose=False)
 
 
 @pytest.mark.filterwarnings("ignore:After training")
@@ -652,6 +659,21 @@ def test_a_class_named_by_another_numeral_is_said_with_its_label(synthetic_array
     assert maps.comment == "saliency (class hands)"
 
 
+@pytest.mark.filterwarnings("ignore:After training")
+def test_events_named_by_their_own_codes_are_said_once(synthetic_arrays):
+    """Events {"1": 1, "2": 2} (triggers "1" and "2") name class 2 "class 2", not
+    "class 2 (event '2')"; target=1 is the event "1", so no advice to pass '1'."""
+    X, y = synthetic_arrays
+    epochs = _named_epochs(X, y + 1, {"1": 1, "2": 2})
+    estimator = _small_estimator().fit(epochs)
+    maps = explain(estimator, epochs, "saliency", target=2, average=True, verbose=False)
+    assert maps.comment == "saliency (class 2)"
+    match = r"target=1 is a class of the estimator \(event '1', index 0\)"
+    with pytest.warns(RuntimeWarning, match=match) as record:
+        explain(estimator, epochs[::10], "saliency", target=1, verbose=False)
+    assert not any("The event named" in str(w.message) for w in record)
+
+
 # -- batching -----------------------------------------------------------------
 @pytest.mark.parametrize("method", ["saliency", "deeplift", "integrated_gradients"])
 @pytest.mark.filterwarnings("ignore:The events passed to the Epochs constructor")
@@ -685,6 +707,17 @@ def test_per_epoch_targets_follow_their_epochs_into_batches(tiny_array_estimator
     scale = np.abs(gradient).max()
     np.testing.assert_allclose(whole.get_data(), gradient, rtol=1e-5, atol=1e-6 * scale)
     np.testing.assert_allclose(batched.get_data(), whole.get_data(), rtol=1e-5)
+
+
+def test_draws_need_one_generator_per_epoch(tiny_array_estimator):
+    """Drawing for more epochs than it has generators (noisy copies stacked
+    into the batch) would broadcast one epoch's draws to all: refused."""
+    from mne_xai.attribution._registry import get_method
+
+    method = get_method("random")(tiny_array_estimator.module_)
+    method.generators = [torch.Generator().manual_seed(0)]
+    with pytest.raises(RuntimeError, match="has 1 generators for a batch of 3"):
+        method.randn_like(torch.zeros(3, 4, 64))
 
 
 def test_explaining_leaves_the_module_as_it_was(tiny_array_estimator):
@@ -1051,6 +1084,12 @@ def test_unknown_method_and_parameter_raise(fitted_icnn, few_epochs):
         explain(fitted_icnn, few_epochs, "gradcam_typo", verbose=False)
     with pytest.raises(TypeError, match=r"unknown parameter\(s\) \['step'\].*steps"):
         explain(fitted_icnn, few_epochs, "integrated_gradients", step=3, verbose=False)
+    # The batch and its targets are explain's to give, not parameters.
+    match = r"unknown parameter\(s\) \['inputs'\]; it accepts \['baseline', 'steps'\]\."
+    with pytest.raises(TypeError, match=match):
+        explain(
+            fitted_icnn, few_epochs, "integrated_gradients", inputs=3, verbose=False
+        )
 
 
 def test_unfitted_estimator_raises(few_epochs):
@@ -1126,6 +1165,12 @@ def test_maps_of_arrays_start_when_the_training_epochs_did(fitted_icnn, few_epoc
         )
         np.testing.assert_array_equal(of_array.times, of_epochs.times)
         np.testing.assert_allclose(of_array.get_data(), of_epochs.get_data())
+        # On the training channels and montage, not made-up ones.
+        assert of_array.ch_names == of_epochs.ch_names
+        np.testing.assert_array_equal(
+            of_array.get_montage().get_positions()["ch_pos"]["C3"],
+            of_epochs.get_montage().get_positions()["ch_pos"]["C3"],
+        )
     layer = "depthwise_conv"
     activations = [
         layer_activations(fitted_icnn, data, layer, verbose=False)
@@ -1395,6 +1440,9 @@ def test_targets_of_another_shape_or_as_floats(tiny_epochs_estimator):
     estimator, epochs = tiny_epochs_estimator
     with pytest.raises(ValueError, match=r"shape \(32, 1\).*1-D"):
         explain(estimator, epochs, target=epochs.events[:, 2:3], verbose=False)
+    # One class short (e.g. the labels of other epochs) is refused, not cut short.
+    with pytest.raises(ValueError, match="target holds 31 classes for 32 epochs"):
+        explain(estimator, epochs, target=epochs.events[1:, 2], verbose=False)
     # Float labels (e.g. y read from a table) are classes, alone or per epoch.
     as_int = explain(estimator, epochs, target=2, verbose=False).get_data()
     for target in (2.0, np.full(len(epochs), 2.0)):
@@ -1405,8 +1453,9 @@ def test_targets_of_another_shape_or_as_floats(tiny_epochs_estimator):
         with pytest.raises(ValueError, match="nor an integer index below 2"):
             explain(estimator, epochs, target=target, verbose=False)
     # "predicted", as other tools spell it, is told how to ask for it here.
-    with pytest.raises(ValueError, match=r"predicted as, pass target=None"):
-        explain(estimator, epochs, target="predicted", verbose=False)
+    for spelled in ("predicted", "pred", "Predicted"):
+        with pytest.raises(ValueError, match=r"predicted as, pass target=None"):
+            explain(estimator, epochs, target=spelled, verbose=False)
 
 
 def test_not_finite_data_name_their_epochs(tiny_epochs_estimator):
@@ -1540,6 +1589,20 @@ def test_one_event_code_as_target_of_a_network_trained_on_names(synthetic_arrays
                 explain(estimator, epochs, target=code, **kwargs)
 
 
+@pytest.mark.filterwarnings("ignore:After training")
+def test_indices_not_all_event_codes_are_read_as_indices_silently(synthetic_arrays):
+    """Of a network trained on names with events {"hands": 0, "feet": 2}, targets
+    0 and 1 are indices (1 is no code): only targets that are all codes warn."""
+    X, y = synthetic_arrays
+    epochs = _named_epochs(X, np.array([0, 2])[y], {"hands": 0, "feet": 2})
+    estimator = _small_estimator().fit(epochs, np.array(["hands", "feet"])[y])
+    with pytest.warns(RuntimeWarning, match=r"0 -> 'feet' \(event 'hands'\)"):
+        explain(estimator, epochs[:4], "saliency", target=[0] * 4, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explain(estimator, epochs[:4], "saliency", target=[0, 1, 0, 1], verbose=False)
+
+
 def test_maps_keep_the_channel_order_of_the_epochs_given(tiny_epochs_estimator):
     """Epochs holding the network's channels in another order got maps in the
     network's order: a ground truth indexed as the epochs (an array) was
@@ -1602,5 +1665,8 @@ def test_channels_the_network_does_not_read_are_named(
     assert maps.ch_names == fitted_eegnet.info_.ch_names
     out = capsys.readouterr().out
     assert "reads 64 of the 65 channels of epochs; not STI 014" in out
+    first = with_stim.copy().reorder_channels(["STI 014", *epochs.ch_names])
+    explain(fitted_eegnet, first, "saliency", verbose=True)
+    assert "65 channels of epochs; not STI 014" in capsys.readouterr().out
     explain(fitted_eegnet, epochs, "saliency", verbose=True)
     assert "channels of epochs" not in capsys.readouterr().out

@@ -412,6 +412,8 @@ def test_random_is_model_independent_and_reproducible(
 
     first = random_map(fitted_eegnet, 0)
     np.testing.assert_array_equal(first, random_map(fitted_icnn, 0))
+    # Each epoch its own draws (seeded by its data), not one map for all.
+    assert not np.allclose(first[0], first[1])
     assert not np.allclose(first, random_map(fitted_eegnet, 1))
     assert abs(first.mean()) < 0.05 and abs(first.std() - 1) < 0.05
     # explain() restores the global torch state around stochastic methods.

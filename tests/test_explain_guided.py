@@ -179,6 +179,16 @@ def test_unsupported_nonlinearity_is_refused(method, module, match):
         _attribute(method, module, _data())
 
 
+def test_a_refusal_names_each_family_of_layers_once():
+    """The layers a method handles are named by family: Conv1d and Conv2d are
+    "any convolution", not listed beside it."""
+    with pytest.raises(ValueError, match="no rule for layer") as refusal:
+        _attribute("guided_backprop", _two_layer(nn.Tanh()), _data())
+    handled = str(refusal.value).split("it handles ")[1].split(". ")[0]
+    assert "any convolution" in handled and "any batch norm" in handled
+    assert "Conv1d" not in handled and "BatchNorm1d" not in handled
+
+
 @pytest.mark.parametrize(
     "activation", [nn.LeakyReLU(-1.0), nn.ELU(alpha=-0.5)], ids=["abs", "elu"]
 )

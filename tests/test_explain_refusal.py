@@ -743,6 +743,11 @@ def test_a_baseline_where_the_network_is_undefined_is_refused(method):
     baseline = X[:4] if method == "gradient_shap" else X.mean(axis=0)
     maps = explain(clf, X[:2], method, target=0, baseline=baseline, verbose=False)
     assert np.isfinite(maps.get_data()).all()
+    if method == "gradient_shap":
+        # One baseline of several where the network is undefined is one too many.
+        several = np.concatenate([X[:3], np.zeros_like(X[:1])])
+        with pytest.raises(ValueError, match=r"output at the baseline is not a number"):
+            explain(clf, X[:2], method, target=0, baseline=several, verbose=False)
 
 
 class ChannelLogVariance(SmallNet):
@@ -1022,11 +1027,26 @@ class SpatialDropout(SmallNet):
         return self.classifier(self.flatten(self.pool(self.dropout(x))))
 
 
+class FeatureDropout(SmallNet):
+    """SmallNet with Dropout1d on its flattened features, before the classifier."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dropout = nn.Dropout1d(0.5)
+
+    def forward(self, x):
+        x = (x * self.input_scale).unsqueeze(1)
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x))))
+        return self.classifier(self.dropout(self.flatten(self.pool(x))))
+
+
+@pytest.mark.parametrize("network", [SpatialDropout, FeatureDropout])
 @pytest.mark.parametrize("method", FIXED_RULES)
-def test_every_dropout_is_the_identity_in_evaluation(method):
-    """Dropout2d was refused by name ("no rule for layer"), as it is not nn.Dropout."""
+def test_every_dropout_is_the_identity_in_evaluation(method, network):
+    """Dropout2d was refused by name ("no rule for layer"), as it is not nn.Dropout;
+    Dropout1d is not either."""
     torch.testing.assert_close(
-        _attribute(method, _untrained(SpatialDropout)), _attribute(method, _untrained())
+        _attribute(method, _untrained(network)), _attribute(method, _untrained())
     )
 
 
@@ -1197,6 +1217,25 @@ def test_a_network_that_is_not_a_function_of_each_epoch_is_refused(
         _explain(clf, method)
 
 
+class _DriftingInEvaluation(SmallNet):
+    """Outputs that grow by 0.1 % from one pass to the next (a forgotten counter)."""
+
+    passes = 0
+
+    def forward(self, x):  # noqa: D102
+        self.passes += 1
+        return super().forward(x) * (1 + 1e-3 * self.passes)
+
+
+def test_outputs_that_change_slightly_between_passes_are_refused():
+    """Two passes agree within float32 rounding (1e-4 of the outputs' largest
+    value), not within a change ten times as large: the maps would depend on
+    the pass."""
+    network = _skorch_network(_DriftingInEvaluation)
+    with pytest.raises(ValueError, match="other outputs for the same epochs"):
+        _explain(network, "saliency")
+
+
 def _skorch_network(module):
     """A skorch classifier of ``module`` (a SmallNet), as mne_xai presents it."""
     import mne
@@ -1221,6 +1260,20 @@ def test_a_network_returning_a_tuple_is_refused_clearly():
 
     with pytest.raises(ValueError, match="returns a tuple; saliency explains"):
         _explain(_skorch_network(WithFeatures), "saliency")
+
+
+class _ThreeLogits(SmallNet):
+    """Three logits, whatever the number of classes."""
+
+    def __init__(self, n_channels, n_classes, n_times):
+        super().__init__(n_channels, 3, n_times)
+
+
+def test_a_network_of_other_logits_than_classes_is_refused():
+    """Three logits for classes [0, 1] cannot tell which logit is whose: a
+    target index would pick one of them without a word."""
+    with pytest.raises(ValueError, match=r"returns 3 logit\(s\) per epoch for a "):
+        _explain(_skorch_network(_ThreeLogits), "saliency")
 
 
 class _SqueezesEveryAxis(SmallNet):
@@ -1345,6 +1398,10 @@ def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
     )
     with pytest.warns(RuntimeWarning, match="another unit"):
         explain(clf, epochs, "deeplift", baseline=reference * 1e6, verbose=False)
+    one_channel = reference.copy()
+    one_channel[0] *= 1e6  # the others in volts
+    with pytest.warns(RuntimeWarning, match="another unit"):
+        explain(clf, epochs, "deeplift", baseline=one_channel, verbose=False)
     # An Evoked baseline lacking a channel failed in MNE's pick ("could not be
     # picked"); one in microvolts, or cut at another time, passed unseen.
     evoked = epochs.average()
@@ -1355,6 +1412,9 @@ def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
         explain(clf, epochs, "deeplift", baseline=in_microvolts, verbose=False)
     with pytest.warns(RuntimeWarning, match=r"starts at 0.5 s and the epochs at 0 s"):
         explain(clf, epochs, "deeplift", baseline=evoked.copy().shift_time(0.5))
+    # One sample apart is apart (at 64 Hz).
+    with pytest.warns(RuntimeWarning, match=r"starts at 0.015625 s and the epochs"):
+        explain(clf, epochs, "deeplift", baseline=evoked.copy().shift_time(1 / 64))
 
 
 def test_array_baseline_of_either_order_advice_gives_the_right_map(synthetic_arrays):
@@ -1396,6 +1456,11 @@ def test_baselines_of_no_shape_are_named(fitted_icnn, imagery_epochs):
         explain(clf, X, "integrated_gradients", baseline=[0.0, 1.0, 2.0])
     with pytest.raises(TypeError, match='baseline must be "zeros", "mean", an array'):
         explain(clf, X, "integrated_gradients", baseline=None)
+    # A baseline holding NaN is named, not the network's output at it.
+    baseline = np.zeros(X.get_data().shape[1:])
+    baseline[0, 0] = np.nan
+    with pytest.raises(ValueError, match="^baseline contains NaN or infinite values"):
+        explain(clf, X, "integrated_gradients", baseline=baseline)
 
 
 def test_a_list_of_evoked_baselines_says_how_to_give_them(fitted_icnn, imagery_epochs):
@@ -1531,6 +1596,40 @@ def test_registry_marks_the_methods_that_differentiate():
     from mne_xai.attribution._registry import methods_without_gradient
 
     assert methods_without_gradient() == GRADIENT_FREE
+
+
+def test_a_method_with_rules_is_checked_for_gradients_whatever_it_declares(
+    monkeypatch,
+):
+    """Rules replace a backward pass: a new method with rules that declares no
+    gradient (differentiates=False) is still checked for a gradient path."""
+    from mne_xai.attribution import _registry
+
+    class RulesDeclaredGradientFree(get_method("guided_backprop")):
+        name = "rules_declared_gradient_free"
+        differentiates = False
+
+    name = RulesDeclaredGradientFree.name
+    monkeypatch.setitem(_registry._METHODS, name, RulesDeclaredGradientFree)
+    assert _registry.method_differentiates(name)
+    assert name not in _registry.methods_without_gradient()
+
+
+def test_a_second_method_of_a_registered_name_is_refused(monkeypatch):
+    """A new class registered as "saliency" would replace saliency for every
+    caller; registering a method again is harmless."""
+    from mne_xai.attribution import _registry
+
+    monkeypatch.setattr(_registry, "_METHODS", dict(_registry._METHODS))
+    saliency = get_method("saliency")
+    assert _registry.register_method(saliency) is saliency
+
+    class Other(saliency):
+        name = "saliency"
+
+    with pytest.raises(ValueError, match="named 'saliency' exists already"):
+        _registry.register_method(Other)
+    assert get_method("saliency") is saliency
 
 
 @pytest.mark.parametrize(
