@@ -439,6 +439,43 @@ def test_a_wrapped_networks_layer_is_found_without_the_prefix():
         torch.testing.assert_close(maps, expected)
 
 
+class _ConvBlock(nn.Module):
+    """A convolution and its ReLU."""
+
+    def __init__(self, n_in):
+        super().__init__()
+        self.conv = nn.Conv1d(n_in, 4, 5, padding=2)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):  # noqa: D102
+        return self.relu(self.conv(x))
+
+
+class _TwoBlocks(nn.Module):
+    """Two blocks whose layers share their names: first.relu, second.relu."""
+
+    def __init__(self):
+        super().__init__()
+        self.first, self.second = _ConvBlock(5), _ConvBlock(4)
+        self.classifier = nn.Linear(4 * 32, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.classifier(self.second(self.first(x)).flatten(1))
+
+
+def test_a_layer_name_that_ends_several_names_is_refused():
+    """ "relu" ends first.relu and second.relu: no block is taken for the user."""
+    torch.manual_seed(0)
+    net = _TwoBlocks().eval()
+    inputs, target = torch.randn(N_EPOCHS, 5, 32), torch.tensor([0, 1, 1])
+    grad_cam = get_method("grad_cam")(net)
+    with pytest.raises(
+        ValueError, match=r"'first.relu', .*'second.relu', .*got 'relu'"
+    ):
+        grad_cam.attribute(inputs, target, layer="relu")
+    assert grad_cam.attribute(inputs, target, layer="second.relu").abs().sum() > 0
+
+
 class Conv2dTwin(nn.Module):
     """The same computation as Conv1dNet with Conv2d layers (weights copied)."""
 
@@ -1140,6 +1177,35 @@ def test_full_grad_keeps_exact_decompositions(network, shape):
         term.flatten(1).sum(dim=1) for term in bias_terms.values()
     )
     torch.testing.assert_close(total, net(inputs).gather(1, target[:, None])[:, 0])
+
+
+class _TanhNet(Conv1dNet):
+    """Conv1dNet with a tanh where its ReLU was."""
+
+    def __init__(self):
+        super().__init__()
+        self.relu = nn.Tanh()
+
+
+def test_a_tanh_is_a_nonlinearity_of_the_cams_and_of_full_grad():
+    """A tanh after the last convolution is the block's output that the CAMs
+    read by default, and what it adds (tanh(z) - z tanh'(z)) one of the terms
+    that FullGrad checks sum to the logit: without it FullGrad refuses."""
+    torch.manual_seed(0)
+    net = _TanhNet().eval()
+    inputs, target = torch.randn(N_EPOCHS, 5, 32), torch.tensor([0, 1, 1])
+    grad_cam = get_method("grad_cam")(net)
+    torch.testing.assert_close(
+        grad_cam.attribute(inputs, target),
+        grad_cam.attribute(inputs, target, layer="relu"),
+    )
+    assert not torch.allclose(
+        grad_cam.attribute(inputs, target),
+        grad_cam.attribute(inputs, target, layer="temporal"),
+    )
+    maps = get_method("full_grad")(net).attribute(inputs, target)
+    assert maps.shape == inputs.shape
+    assert torch.isfinite(maps).all()
 
 
 def _elu_net(in_place):

@@ -1670,3 +1670,19 @@ def test_channels_the_network_does_not_read_are_named(
     assert "65 channels of epochs; not STI 014" in capsys.readouterr().out
     explain(fitted_eegnet, epochs, "saliency", verbose=True)
     assert "channels of epochs" not in capsys.readouterr().out
+
+
+@pytest.mark.filterwarnings("ignore:After training")
+def test_the_mean_baseline_is_the_mean_training_epoch(synthetic_arrays):
+    """baseline="mean" starts from data_mean_: on band-passed EEG, whose mean
+    epoch is near zero, a baseline of zeros in its place passed every test."""
+    X, y = synthetic_arrays
+    offset = X + 3 * X.std()  # a mean epoch far from zero
+    clf = _small_estimator().fit(offset, y)
+    kwargs = dict(method="integrated_gradients", target=0, verbose=False)
+    with pytest.warns(RuntimeWarning, match="128 Hz"):
+        from_mean = explain(clf, offset[:3], baseline="mean", **kwargs).get_data()
+        given = explain(clf, offset[:3], baseline=clf.data_mean_, **kwargs).get_data()
+        from_zeros = explain(clf, offset[:3], **kwargs).get_data()
+    np.testing.assert_array_equal(from_mean, given)
+    assert not np.allclose(from_mean, from_zeros, atol=1e-3 * np.abs(from_mean).max())
