@@ -47,7 +47,6 @@ from .._graph import (
     trace_layers,
     without_parametrizations,
 )
-from .._network import shown_layer_name
 from ._registry import methods_without_gradient, other_methods_note
 
 #: Layers that are linear maps of their input and keep channels apart, through
@@ -885,8 +884,7 @@ def check_computation(
             where = (
                 " called in forward"
                 if layer is None
-                else f" in module {shown_layer_name(names[layer], module)!r} "
-                f"({type(layer).__name__})"
+                else f" in module {names[layer]!r} ({type(layer).__name__})"
             )
             module_class_name = _MODULE_OF_FUNCTION.get(
                 re.sub(r"Backward\d*$", "", type(node).__name__)
