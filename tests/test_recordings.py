@@ -232,6 +232,10 @@ def test_ids_given_as_an_array_are_python_values(fitted):
     with pytest.raises(RuntimeError) as info:
         map_recordings(_fail, fitted, epochs, ids=np.array([10, 20]))
     assert info.value.__notes__ == ["Raised by recording 10."]
+    for session, recording in zip((7, 8), epochs, strict=True):
+        recording.metadata["session"] = session  # int64 in the metadata
+    by_column = map_recordings(_n_epochs, fitted, epochs, id_column="session")
+    assert [type(recording_id) for recording_id in by_column.ids] == [int, int]
 
 
 @pytest.mark.parametrize("backend", ["sequential", "threading"])
@@ -383,8 +387,10 @@ def test_missing_and_unreadable_files_are_named(fitted, recording_files, tmp_pat
 def test_ids_must_be_unique(fitted, recording_files, tmp_path):
     copy = tmp_path / recording_files[0].name
     copy.write_bytes(recording_files[0].read_bytes())
-    with pytest.raises(ValueError, match="sub-00.*more than once.*ids="):
+    with pytest.raises(ValueError, match="the file names give sub-00 more than once"):
         map_recordings(_n_epochs, fitted, [recording_files[0], copy])
+    with pytest.raises(ValueError, match="the ids give a more than once.*ids="):
+        map_recordings(_n_epochs, fitted, [recording_files[0], copy], ids=["a", "a"])
     with pytest.raises(ValueError, match="ids holds 1 ids for 2"):
         map_recordings(_n_epochs, fitted, [recording_files[0], copy], ids=["a"])
     mixed = _simulate(0)
@@ -1027,7 +1033,7 @@ def test_tasks_on_threads_of_this_process_leave_the_log_level_alone(
 
 
 def test_recordings_read_by_position_must_share_the_channel_order(
-    recording_files, tmp_path
+    fitted, recording_files, tmp_path
 ):
     """A network fitted on arrays read a recording exported in another channel
     order against the wrong weights, and its map was averaged by name."""
@@ -1040,6 +1046,8 @@ def test_recordings_read_by_position_must_share_the_channel_order(
         explain_recordings(on_arrays, [epochs, reordered], "saliency")
     maps = explain_recordings(on_arrays, [epochs, epochs.copy()], "saliency")
     assert len(maps) == 2
+    # A network fitted on Epochs reads each recording's channels by name.
+    assert len(explain_recordings(fitted, [epochs, reordered], "saliency")) == 2
     # A function of the user's may read the channels its own way.
     counts = map_recordings(_n_epochs, on_arrays, [epochs, reordered])
     assert list(counts.values()) == [len(epochs)] * 2
