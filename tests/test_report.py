@@ -1,5 +1,6 @@
 """make_report and ``mne-xai report``: the page, its refusals, and a real browser."""
 
+import argparse
 import gc
 import html
 import logging
@@ -1314,6 +1315,18 @@ def test_demo_refuses_arguments_out_of_range_in_one_line(capsys, argument, match
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == f"mne-xai demo: error: argument {match}"
+
+
+def test_command_line_bounds_are_inclusive():
+    """--subject 1 and 109 (EEGBCI's first and last) and --cv 2 are accepted;
+    one past either bound is refused."""
+    from mne_xai.cli import _int_in
+
+    subject, folds = _int_in(1, 109), _int_in(2)
+    assert (subject("1"), subject("109"), folds("2")) == (1, 109, 2)
+    for read, text in ((subject, "0"), (subject, "110"), (folds, "1")):
+        with pytest.raises(argparse.ArgumentTypeError, match=f"{text} is not"):
+            read(text)
 
 
 @pytest.mark.parametrize(
