@@ -1151,6 +1151,20 @@ def test_demo_gives_the_spread_over_folds_as_the_report_does(capsys):
     assert "0.667 ± 0.157" in capsys.readouterr().out
 
 
+def test_demo_of_one_split_prints_no_spread(capsys):
+    """``mne-xai demo --n-splits 1``, which the command accepts, printed
+    "0.800 ± nan" after two NumPy warnings (the spread of one fold, ddof=1)."""
+    y = np.repeat([0, 1], 25)
+    results = {"network": (np.array([0.8]), 1.0)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _print_accuracies(results, y, ShuffleSplit(1, test_size=10, random_state=0))
+    out = capsys.readouterr().out
+    assert "nan" not in out
+    (line,) = [line for line in out.splitlines() if line.startswith("network")]
+    assert line.split()[1:3] == ["0.800", "1.0"]
+
+
 def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):
     """Without the data and the network, the demo printed requests' traceback."""
     import mne_xai.datasets
