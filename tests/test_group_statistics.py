@@ -312,6 +312,14 @@ def test_adjacency_without_positions(eeg_info):
     ]
     with pytest.raises(ValueError, match="positions.*set_montage.*adjacency=None"):
         _test(maps)
+    # A channel at the origin, as a montage without it leaves it, has none either.
+    at_origin = eeg_info.copy()
+    at_origin["chs"][0]["loc"][:3] = 0.0
+    origin_maps = [
+        mne.EvokedArray(evoked.data, at_origin, verbose=False) for evoked in maps
+    ]
+    with pytest.raises(ValueError, match=r"1 channel\(s\) have none \(\['Fp1'\]\)"):
+        _test(origin_maps)
     # None: each channel on its own; the planted channels form one cluster each.
     result = _test(maps, adjacency=None)
     assert result.adjacency.startswith("none")
@@ -420,8 +428,11 @@ def test_clear_errors(eeg_info):
         _test(maps[:4] + [zero] + maps[5:], normalize="mass")
     with pytest.raises(ValueError, match="threshold must be positive"):
         _test(maps, threshold=-2.0)
-    with pytest.raises(ValueError, match="alpha"):
-        _test(maps, alpha=1.5)
+    for alpha in (1.5, 1, 0):  # at 1 every cluster would be significant
+        with pytest.raises(
+            ValueError, match=rf"alpha must be in \(0, 1\), got {alpha}"
+        ):
+            _test(maps, alpha=alpha)
     with pytest.raises(ValueError, match="normalize"):
         _test(maps, normalize="zscore")
 

@@ -369,6 +369,14 @@ def test_missing_and_unreadable_files_are_named(fitted, recording_files, tmp_pat
     missing = tmp_path / "sub-99_epo.fif"
     with pytest.raises(FileNotFoundError, match="sub-99_epo.fif"):
         explain_recordings(fitted, [*recording_files, missing])
+    # Ten are named in full; of eleven, the last is counted.
+    many = [tmp_path / f"sub-{index}_epo.fif" for index in range(11)]
+    with pytest.raises(FileNotFoundError, match=r"sub-9_epo.fif \(no such file\)\. "):
+        map_recordings(_n_epochs, fitted, many[:10])
+    with pytest.raises(
+        FileNotFoundError, match=r"sub-9_epo.fif \(no such file\) and 1 "
+    ):
+        map_recordings(_n_epochs, fitted, many)
     # A folder was said not to exist.
     with pytest.raises(FileNotFoundError, match=r"recordings\[1\]: .* \(a folder\)"):
         map_recordings(_n_epochs, fitted, [recording_files[0], tmp_path])
