@@ -9,6 +9,7 @@ import mne
 import numpy as np
 import pandas as pd
 import pytest
+from mne.utils import catch_logging
 from scipy import stats
 
 from mne_xai import EEGNetClassifier, explain
@@ -464,6 +465,15 @@ def test_n_jobs_and_random_state_are_checked_by_name(eeg_info, kwargs, match):
 def test_too_few_subjects(eeg_info, n_subjects, tail, message):
     with pytest.raises(ValueError, match=message):
         _test(_maps(eeg_info, n_subjects), tail=tail)
+
+
+def test_as_many_permutations_as_flips_is_the_exact_test(eeg_info):
+    """n_permutations equal to the number of sign flips (2 ** 8) is the exact
+    test, and the log says so."""
+    with catch_logging() as log:
+        result = _test(_maps(eeg_info, 8, effect=2.0), n_permutations=256, verbose=True)
+    assert "256 sign flips (exact)." in log.getvalue()
+    assert result.n_permutations == 256
 
 
 def test_too_few_permutations(eeg_info):

@@ -216,6 +216,14 @@ def test_ids_from_file_names_metadata_positions_and_given(fitted, recording_file
     assert table["recording"].tolist() == ["a", "b"]
 
 
+def test_a_file_named_only_by_its_suffix_keeps_it_as_its_id():
+    """A file named "-epo.fif" is named "-epo", not by an empty id."""
+    from mne_xai.recordings._sources import _file_id
+
+    assert _file_id("/data/-epo.fif") == "-epo"
+    assert _file_id("/data/sub-01_epo.fif.gz") == "sub-01"
+
+
 def test_paths_from_the_home_folder(monkeypatch, fitted, recording_files):
     """ "~/sub-00_epo.fif", which mne.read_epochs reads, was no such file."""
     monkeypatch.setenv("HOME", str(recording_files[0].parent))
@@ -388,8 +396,12 @@ def test_missing_and_unreadable_files_are_named(fitted, recording_files, tmp_pat
     mne.io.RawArray(epochs.get_data()[0], epochs.info, verbose=False).save(
         raw_path, verbose=False
     )
-    with pytest.raises(ValueError, match="sub-98_raw.*could not be read as mne.Epochs"):
+    with pytest.raises(
+        ValueError, match=r"Recording 'sub-98_raw' \(.*could not be read as mne.Epochs"
+    ):
         explain_recordings(fitted, [recording_files[0], raw_path])
+    with pytest.raises(ValueError, match="recordings is empty"):
+        map_recordings(_n_epochs, fitted, [])
 
 
 def test_ids_must_be_unique(fitted, recording_files, tmp_path):

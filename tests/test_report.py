@@ -1296,6 +1296,41 @@ def test_demo_trains_the_networks_with_their_defaults(
     )
 
 
+@pytest.mark.parametrize("beats_chance", [False, True])
+def test_demo_says_when_the_network_it_explains_is_at_chance(
+    monkeypatch, capsys, tmp_path, spatial_epochs, beats_chance
+):
+    """EEGNet's maps are said to explain noise when it did not beat chance."""
+    import mne_xai
+    import mne_xai.cli
+    import mne_xai.datasets
+
+    monkeypatch.setattr(
+        mne_xai.datasets, "load_eegbci", lambda *a, **k: spatial_epochs.copy()
+    )
+    monkeypatch.setattr(type(spatial_epochs), "crop", lambda self, *a, **k: self)
+    monkeypatch.setattr(
+        mne_xai.cli, "_cross_validate", lambda *a: np.ones(a[-1].get_n_splits())
+    )
+    monkeypatch.setattr(
+        mne_xai.cli,
+        "_print_accuracies",
+        lambda *a: {"EEGNetClassifier (0-4 s)": beats_chance},
+    )
+
+    class Interrupted:
+        def __init__(self, **params):
+            pass
+
+        def fit(self, *args):
+            raise KeyboardInterrupt  # no need to train
+
+    monkeypatch.setattr(mne_xai, "EEGNetClassifier", Interrupted)
+    assert main(["demo", "--output", str(tmp_path)]) == 130
+    said = "EEGNet did not beat chance above" in capsys.readouterr().out
+    assert said is not beats_chance
+
+
 def test_demo_figures_leave_the_callers_backend(tmp_path, spatial_epochs):
     """The demo switched matplotlib to Agg for good, in the caller's process."""
     import matplotlib
@@ -1843,6 +1878,17 @@ def test_command_prints_each_warning_once(tmp_path, capsys, monkeypatch):
         "mne-xai report: warning: prepared otherwise",
         "mne-xai report: warning: another",
     ]
+
+
+def test_command_reports_a_type_error_in_one_line(tmp_path, capsys, monkeypatch):
+    """A TypeError of the arguments or data is said in one line, as a ValueError."""
+
+    def wrong_type(*args, **kwargs):
+        raise TypeError("picks must be\n a list")
+
+    monkeypatch.setattr("mne_xai.report._command.run_report", wrong_type)
+    code, err = _run(capsys, "in-epo.fif", "-o", tmp_path / "out.html")
+    assert (code, err) == (1, "mne-xai report: error: picks must be a list\n")
 
 
 def test_command_interrupted_says_so_in_one_line(tmp_path, capsys, monkeypatch):
