@@ -144,9 +144,11 @@ def _print_accuracies(results, y, cv):
         )
         beats_chance[name] = p_value < CHANCE_ALPHA
         verdict = "yes" if beats_chance[name] else "NO: do not read its maps"
+        # The spread over folds as the report gives it (ddof=1); none for one
+        # split (--n-splits 1), whose spread was NaN after NumPy's warnings.
+        spread = f"± {scores.std(ddof=1):.3f}" if len(scores) > 1 else " " * 7
         print(
-            # The spread over folds as the report gives it (ddof=1).
-            f"{name:<26} {scores.mean():>7.3f} ± {scores.std(ddof=1):.3f} "
+            f"{name:<26} {scores.mean():>7.3f} {spread} "
             f"{seconds:>9.1f}"
             f"  {verdict} ({n_correct} of {n_tested} right, p = {p_value:.2g})"
         )

@@ -9,6 +9,7 @@ import mne
 import numpy as np
 import pandas as pd
 import pytest
+from mne.utils import catch_logging
 from scipy import stats
 
 from mne_xai import EEGNetClassifier, explain
@@ -126,6 +127,38 @@ def test_result_objects_are_mne_and_tables(eeg_info):
     cluster.plot_image(scalings=1, units=dict(eeg="t"), show=False)
     with pytest.raises(IndexError, match="cluster"):
         result.cluster_evoked(len(result.clusters))
+
+
+def test_clusters_of_equal_p_values_come_largest_first(eeg_info):
+    """Clusters as significant as each other are sorted by their mass, largest
+    first, so that cluster 0 is the main finding."""
+    rng = np.random.default_rng(0)
+    data = 0.1 * rng.standard_normal((5, eeg_info["nchan"], N_TIMES))
+    rows = [eeg_info["ch_names"].index(name) for name in PLANTED_CHANNELS]
+    data[:, rows, PLANTED_SAMPLES] += 5.0  # large
+    data[:, eeg_info["ch_names"].index("Fp1"), 2:5] += 5.0  # small, early
+    maps = [mne.EvokedArray(d, eeg_info, tmin=0.0, verbose=False) for d in data]
+    # Only the planted channels are neighbours: no noise joins Fp1's cluster.
+    adjacency = np.zeros((eeg_info["nchan"], eeg_info["nchan"]))
+    adjacency[np.ix_(rows, rows)] = 1
+    result = _test(maps, adjacency=adjacency)
+    assert result.p_values[0] == result.p_values[1] == pytest.approx(1 / 32)
+    assert abs(result.masses[0]) > abs(result.masses[1])
+    assert result.channels[1] == ["Fp1"]
+    assert result.to_frame()["mass"].tolist()[:2] == list(result.masses[:2])
+
+
+def test_cluster_evoked_reads_negative_indices_and_alpha_is_strict(eeg_info):
+    """cluster_evoked(-1) is the last cluster, as in a list; a p-value equal to
+    alpha is not below it, so not significant."""
+    result = _test(_maps(eeg_info, 8, effect=2.0))
+    last = result.cluster_evoked(-1)
+    expected = np.where(result.clusters[-1], result.t_values.data, 0.0)
+    np.testing.assert_array_equal(last.data, expected)
+    with pytest.raises(IndexError, match="out of range"):
+        result.cluster_evoked(-len(result.clusters) - 1)
+    result.alpha = result.p_values[0]
+    assert len(result.significant) == 0 and not result.mask.any()
 
 
 def test_no_effect_no_significant_cluster(eeg_info):
@@ -280,6 +313,14 @@ def test_adjacency_without_positions(eeg_info):
     ]
     with pytest.raises(ValueError, match="positions.*set_montage.*adjacency=None"):
         _test(maps)
+    # A channel at the origin, as a montage without it leaves it, has none either.
+    at_origin = eeg_info.copy()
+    at_origin["chs"][0]["loc"][:3] = 0.0
+    origin_maps = [
+        mne.EvokedArray(evoked.data, at_origin, verbose=False) for evoked in maps
+    ]
+    with pytest.raises(ValueError, match=r"1 channel\(s\) have none \(\['Fp1'\]\)"):
+        _test(origin_maps)
     # None: each channel on its own; the planted channels form one cluster each.
     result = _test(maps, adjacency=None)
     assert result.adjacency.startswith("none")
@@ -312,6 +353,30 @@ def test_normalize_mass_compares_shares(eeg_info):
     assert len(shares.significant) == 1
     assert set(PLANTED_CHANNELS) <= set(shares.channels[0])
     np.testing.assert_allclose(np.abs(shares.grand_average.data).mean(), 1.0)
+
+
+def test_normalize_mass_scales_signed_maps_by_their_mean_magnitude(eeg_info):
+    """Signed maps are scaled by their mean magnitude, not their mean (about 0)."""
+    maps = _maps(eeg_info, 8, effect=2.0)
+    null = _maps(eeg_info, 8, seed=1)
+    result = _test(maps, null, normalize="mass")
+    scaled = [evoked.data / np.abs(evoked.data).mean() for evoked in maps]
+    np.testing.assert_allclose(result.grand_average.data, np.mean(scaled, axis=0))
+    scaled_null = [evoked.data / np.abs(evoked.data).mean() for evoked in null]
+    np.testing.assert_allclose(result.null_average.data, np.mean(scaled_null, axis=0))
+
+
+def test_magnitudes_against_signed_nulls_are_warned_of(eeg_info):
+    """Magnitudes tested against signed null maps are above them wherever they
+    cancel: warned of, naming the signed nulls; magnitudes as nulls are not."""
+    magnitudes = [m.copy().apply_function(np.abs) for m in _maps(eeg_info, 5)]
+    null = [m.copy().apply_function(np.abs) for m in _maps(eeg_info, 5, seed=1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _test(magnitudes, null)
+    signed = null[:3] + _maps(eeg_info, 2, seed=2)
+    with pytest.warns(RuntimeWarning, match=r"null map\(s\) \[3, 4\] are signed"):
+        _test(magnitudes, signed)
 
 
 def test_channel_order_does_not_matter(eeg_info):
@@ -364,8 +429,11 @@ def test_clear_errors(eeg_info):
         _test(maps[:4] + [zero] + maps[5:], normalize="mass")
     with pytest.raises(ValueError, match="threshold must be positive"):
         _test(maps, threshold=-2.0)
-    with pytest.raises(ValueError, match="alpha"):
-        _test(maps, alpha=1.5)
+    for alpha in (1.5, 1, 0):  # at 1 every cluster would be significant
+        with pytest.raises(
+            ValueError, match=rf"alpha must be in \(0, 1\), got {alpha}"
+        ):
+            _test(maps, alpha=alpha)
     with pytest.raises(ValueError, match="normalize"):
         _test(maps, normalize="zscore")
 
@@ -397,6 +465,15 @@ def test_n_jobs_and_random_state_are_checked_by_name(eeg_info, kwargs, match):
 def test_too_few_subjects(eeg_info, n_subjects, tail, message):
     with pytest.raises(ValueError, match=message):
         _test(_maps(eeg_info, n_subjects), tail=tail)
+
+
+def test_as_many_permutations_as_flips_is_the_exact_test(eeg_info):
+    """n_permutations equal to the number of sign flips (2 ** 8) is the exact
+    test, and the log says so."""
+    with catch_logging() as log:
+        result = _test(_maps(eeg_info, 8, effect=2.0), n_permutations=256, verbose=True)
+    assert "256 sign flips (exact)." in log.getvalue()
+    assert result.n_permutations == 256
 
 
 def test_too_few_permutations(eeg_info):

@@ -216,6 +216,14 @@ def test_ids_from_file_names_metadata_positions_and_given(fitted, recording_file
     assert table["recording"].tolist() == ["a", "b"]
 
 
+def test_a_file_named_only_by_its_suffix_keeps_it_as_its_id():
+    """A file named "-epo.fif" is named "-epo", not by an empty id."""
+    from mne_xai.recordings._sources import _file_id
+
+    assert _file_id("/data/-epo.fif") == "-epo"
+    assert _file_id("/data/sub-01_epo.fif.gz") == "sub-01"
+
+
 def test_paths_from_the_home_folder(monkeypatch, fitted, recording_files):
     """ "~/sub-00_epo.fif", which mne.read_epochs reads, was no such file."""
     monkeypatch.setenv("HOME", str(recording_files[0].parent))
@@ -232,6 +240,10 @@ def test_ids_given_as_an_array_are_python_values(fitted):
     with pytest.raises(RuntimeError) as info:
         map_recordings(_fail, fitted, epochs, ids=np.array([10, 20]))
     assert info.value.__notes__ == ["Raised by recording 10."]
+    for session, recording in zip((7, 8), epochs, strict=True):
+        recording.metadata["session"] = session  # int64 in the metadata
+    by_column = map_recordings(_n_epochs, fitted, epochs, id_column="session")
+    assert [type(recording_id) for recording_id in by_column.ids] == [int, int]
 
 
 @pytest.mark.parametrize("backend", ["sequential", "threading"])
@@ -365,6 +377,14 @@ def test_missing_and_unreadable_files_are_named(fitted, recording_files, tmp_pat
     missing = tmp_path / "sub-99_epo.fif"
     with pytest.raises(FileNotFoundError, match="sub-99_epo.fif"):
         explain_recordings(fitted, [*recording_files, missing])
+    # Ten are named in full; of eleven, the last is counted.
+    many = [tmp_path / f"sub-{index}_epo.fif" for index in range(11)]
+    with pytest.raises(FileNotFoundError, match=r"sub-9_epo.fif \(no such file\)\. "):
+        map_recordings(_n_epochs, fitted, many[:10])
+    with pytest.raises(
+        FileNotFoundError, match=r"sub-9_epo.fif \(no such file\) and 1 "
+    ):
+        map_recordings(_n_epochs, fitted, many)
     # A folder was said not to exist.
     with pytest.raises(FileNotFoundError, match=r"recordings\[1\]: .* \(a folder\)"):
         map_recordings(_n_epochs, fitted, [recording_files[0], tmp_path])
@@ -376,15 +396,21 @@ def test_missing_and_unreadable_files_are_named(fitted, recording_files, tmp_pat
     mne.io.RawArray(epochs.get_data()[0], epochs.info, verbose=False).save(
         raw_path, verbose=False
     )
-    with pytest.raises(ValueError, match="sub-98_raw.*could not be read as mne.Epochs"):
+    with pytest.raises(
+        ValueError, match=r"Recording 'sub-98_raw' \(.*could not be read as mne.Epochs"
+    ):
         explain_recordings(fitted, [recording_files[0], raw_path])
+    with pytest.raises(ValueError, match="recordings is empty"):
+        map_recordings(_n_epochs, fitted, [])
 
 
 def test_ids_must_be_unique(fitted, recording_files, tmp_path):
     copy = tmp_path / recording_files[0].name
     copy.write_bytes(recording_files[0].read_bytes())
-    with pytest.raises(ValueError, match="sub-00.*more than once.*ids="):
+    with pytest.raises(ValueError, match="the file names give sub-00 more than once"):
         map_recordings(_n_epochs, fitted, [recording_files[0], copy])
+    with pytest.raises(ValueError, match="the ids give a more than once.*ids="):
+        map_recordings(_n_epochs, fitted, [recording_files[0], copy], ids=["a", "a"])
     with pytest.raises(ValueError, match="ids holds 1 ids for 2"):
         map_recordings(_n_epochs, fitted, [recording_files[0], copy], ids=["a"])
     mixed = _simulate(0)
@@ -1027,7 +1053,7 @@ def test_tasks_on_threads_of_this_process_leave_the_log_level_alone(
 
 
 def test_recordings_read_by_position_must_share_the_channel_order(
-    recording_files, tmp_path
+    fitted, recording_files, tmp_path
 ):
     """A network fitted on arrays read a recording exported in another channel
     order against the wrong weights, and its map was averaged by name."""
@@ -1040,6 +1066,8 @@ def test_recordings_read_by_position_must_share_the_channel_order(
         explain_recordings(on_arrays, [epochs, reordered], "saliency")
     maps = explain_recordings(on_arrays, [epochs, epochs.copy()], "saliency")
     assert len(maps) == 2
+    # A network fitted on Epochs reads each recording's channels by name.
+    assert len(explain_recordings(fitted, [epochs, reordered], "saliency")) == 2
     # A function of the user's may read the channels its own way.
     counts = map_recordings(_n_epochs, on_arrays, [epochs, reordered])
     assert list(counts.values()) == [len(epochs)] * 2

@@ -1,5 +1,6 @@
 """make_report and ``mne-xai report``: the page, its refusals, and a real browser."""
 
+import argparse
 import gc
 import html
 import logging
@@ -1150,6 +1151,20 @@ def test_demo_gives_the_spread_over_folds_as_the_report_does(capsys):
     assert "0.667 ± 0.157" in capsys.readouterr().out
 
 
+def test_demo_of_one_split_prints_no_spread(capsys):
+    """``mne-xai demo --n-splits 1``, which the command accepts, printed
+    "0.800 ± nan" after two NumPy warnings (the spread of one fold, ddof=1)."""
+    y = np.repeat([0, 1], 25)
+    results = {"network": (np.array([0.8]), 1.0)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _print_accuracies(results, y, ShuffleSplit(1, test_size=10, random_state=0))
+    out = capsys.readouterr().out
+    assert "nan" not in out
+    (line,) = [line for line in out.splitlines() if line.startswith("network")]
+    assert line.split()[1:3] == ["0.800", "1.0"]
+
+
 def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):
     """Without the data and the network, the demo printed requests' traceback."""
     import mne_xai.datasets
@@ -1281,6 +1296,41 @@ def test_demo_trains_the_networks_with_their_defaults(
     )
 
 
+@pytest.mark.parametrize("beats_chance", [False, True])
+def test_demo_says_when_the_network_it_explains_is_at_chance(
+    monkeypatch, capsys, tmp_path, spatial_epochs, beats_chance
+):
+    """EEGNet's maps are said to explain noise when it did not beat chance."""
+    import mne_xai
+    import mne_xai.cli
+    import mne_xai.datasets
+
+    monkeypatch.setattr(
+        mne_xai.datasets, "load_eegbci", lambda *a, **k: spatial_epochs.copy()
+    )
+    monkeypatch.setattr(type(spatial_epochs), "crop", lambda self, *a, **k: self)
+    monkeypatch.setattr(
+        mne_xai.cli, "_cross_validate", lambda *a: np.ones(a[-1].get_n_splits())
+    )
+    monkeypatch.setattr(
+        mne_xai.cli,
+        "_print_accuracies",
+        lambda *a: {"EEGNetClassifier (0-4 s)": beats_chance},
+    )
+
+    class Interrupted:
+        def __init__(self, **params):
+            pass
+
+        def fit(self, *args):
+            raise KeyboardInterrupt  # no need to train
+
+    monkeypatch.setattr(mne_xai, "EEGNetClassifier", Interrupted)
+    assert main(["demo", "--output", str(tmp_path)]) == 130
+    said = "EEGNet did not beat chance above" in capsys.readouterr().out
+    assert said is not beats_chance
+
+
 def test_demo_figures_leave_the_callers_backend(tmp_path, spatial_epochs):
     """The demo switched matplotlib to Agg for good, in the caller's process."""
     import matplotlib
@@ -1314,6 +1364,18 @@ def test_demo_refuses_arguments_out_of_range_in_one_line(capsys, argument, match
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == f"mne-xai demo: error: argument {match}"
+
+
+def test_command_line_bounds_are_inclusive():
+    """--subject 1 and 109 (EEGBCI's first and last) and --cv 2 are accepted;
+    one past either bound is refused."""
+    from mne_xai.cli import _int_in
+
+    subject, folds = _int_in(1, 109), _int_in(2)
+    assert (subject("1"), subject("109"), folds("2")) == (1, 109, 2)
+    for read, text in ((subject, "0"), (subject, "110"), (folds, "1")):
+        with pytest.raises(argparse.ArgumentTypeError, match=f"{text} is not"):
+            read(text)
 
 
 @pytest.mark.parametrize(
@@ -1816,6 +1878,17 @@ def test_command_prints_each_warning_once(tmp_path, capsys, monkeypatch):
         "mne-xai report: warning: prepared otherwise",
         "mne-xai report: warning: another",
     ]
+
+
+def test_command_reports_a_type_error_in_one_line(tmp_path, capsys, monkeypatch):
+    """A TypeError of the arguments or data is said in one line, as a ValueError."""
+
+    def wrong_type(*args, **kwargs):
+        raise TypeError("picks must be\n a list")
+
+    monkeypatch.setattr("mne_xai.report._command.run_report", wrong_type)
+    code, err = _run(capsys, "in-epo.fif", "-o", tmp_path / "out.html")
+    assert (code, err) == (1, "mne-xai report: error: picks must be a list\n")
 
 
 def test_command_interrupted_says_so_in_one_line(tmp_path, capsys, monkeypatch):
