@@ -1005,39 +1005,32 @@ def test_pruned_weights_are_explained_as_their_values(method):
     assert hasattr(module.temporal, "weight_orig")
 
 
-class SpatialDropout(SmallNet):
-    """SmallNet with dropout of whole feature maps, as ATCNet and EEGInception use."""
+class WithDropout(SmallNet):
+    """SmallNet with dropout of whole feature maps (Dropout2d, as ATCNet and
+    EEGInception use), or of its flattened features before the classifier
+    (Dropout1d)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, on_features=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.dropout = nn.Dropout2d(0.5)
+        self.on_features = on_features
+        self.dropout = nn.Dropout1d(0.5) if on_features else nn.Dropout2d(0.5)
 
     def forward(self, x):
         x = (x * self.input_scale).unsqueeze(1)
         x = self.elu(self.batch_norm(self.temporal(self.spatial(x))))
+        if self.on_features:
+            return self.classifier(self.dropout(self.flatten(self.pool(x))))
         return self.classifier(self.flatten(self.pool(self.dropout(x))))
 
 
-class FeatureDropout(SmallNet):
-    """SmallNet with Dropout1d on its flattened features, before the classifier."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.dropout = nn.Dropout1d(0.5)
-
-    def forward(self, x):
-        x = (x * self.input_scale).unsqueeze(1)
-        x = self.elu(self.batch_norm(self.temporal(self.spatial(x))))
-        return self.classifier(self.dropout(self.flatten(self.pool(x))))
-
-
-@pytest.mark.parametrize("network", [SpatialDropout, FeatureDropout])
+@pytest.mark.parametrize("on_features", [False, True])
 @pytest.mark.parametrize("method", FIXED_RULES)
-def test_every_dropout_is_the_identity_in_evaluation(method, network):
+def test_every_dropout_is_the_identity_in_evaluation(method, on_features):
     """Dropout2d was refused by name ("no rule for layer"), as it is not nn.Dropout;
     Dropout1d is not either."""
     torch.testing.assert_close(
-        _attribute(method, _untrained(network)), _attribute(method, _untrained())
+        _attribute(method, _untrained(WithDropout, on_features=on_features)),
+        _attribute(method, _untrained()),
     )
 
 
