@@ -827,6 +827,39 @@ def test_full_grad_refusing_an_lstm_sends_to_methods_that_apply():
         _attribute("grad_cam", module)
 
 
+class _Sum(nn.Module):
+    """A module of two inputs: a skip connection's sum."""
+
+    def forward(self, main, skip):  # noqa: D102
+        return main + skip
+
+
+class SkipSum(nn.Module):
+    """A convolution summed with a pointwise one by a module, then ReLU."""
+
+    def __init__(self, n_channels, n_classes, n_times):
+        super().__init__()
+        self.conv = nn.Conv1d(n_channels, 4, 5, padding=2)
+        self.skip = nn.Conv1d(n_channels, 4, 1)
+        self.sum = _Sum()
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(4 * n_times, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        hidden = self.relu(self.sum(self.conv(x), self.skip(x)))
+        return self.classifier(hidden.flatten(1))
+
+
+@pytest.mark.parametrize(
+    "method", ["grad_cam", "full_grad", "lrp_epsilon", "guided_backprop"]
+)
+def test_a_layer_of_two_inputs_is_refused_by_the_layerwise_methods(method):
+    """Followed layer by layer, a module of two inputs passed on its first
+    alone: the skip connection's share would be lost."""
+    with pytest.raises(ValueError, match=r"'sum' \(_Sum\) does not map one tensor"):
+        _attribute(method, _untrained(SkipSum))
+
+
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
 def test_deeplift_names_the_lstm_it_has_no_rule_for(method):
     """DeepLIFT refused the LSTM's recurrence as "the operation 'mkldnn_rnn_layer'
