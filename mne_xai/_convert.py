@@ -1162,9 +1162,9 @@ def _check_some_labels_are_classes(X, y, classes, trained_event_id=None):
     """
     labels = set(np.asarray(y).ravel().tolist())
     known = set(np.asarray(classes).tolist())
-    # Scored, an event name beside classes that are codes (or the other way)
-    # fails in scikit-learn ("Mix of label input types"): it is no event to
-    # count as wrong, but a label coded otherwise.
+    # An event name scored beside classes that are codes (or a code beside
+    # names) fails in scikit-learn ("Mix of label input types"): such a label
+    # is coded otherwise, not an event whose epochs count as wrong.
     names_are_classes = isinstance(next(iter(known)), str)
     others = {
         label for label in labels - known if isinstance(label, str) is names_are_classes
