@@ -102,11 +102,11 @@ SHALLOW_LOG = Refused(r"has no rule for the operation 'log' \(LogBackward0\)")
 # names the normalization of the last one (norm2, the first met from the
 # output).
 TRANSFORMER_LAYER_NORM = Refused(
-    r"has no rule for layer 'module\.encoder\.layers\.0\.norm1' \(LayerNorm\)"
+    r"has no rule for layer 'encoder\.layers\.0\.norm1' \(LayerNorm\)"
 )
 TRANSFORMER_LAYER_NORM_OP = Refused(
     r"has no rule for the operation 'native_layer_norm' "
-    r"\(NativeLayerNormBackward0\) in module 'module\.encoder\.layers\.0\.norm2'"
+    r"\(NativeLayerNormBackward0\) in module 'encoder\.layers\.0\.norm2'"
 )
 # FullGrad's bias terms are class-activation-like maps on each biased layer,
 # with time last: it refuses braindecode's layout like the CAMs.
