@@ -808,6 +808,17 @@ def test_torch_compiled_network_is_refused_with_what_to_give(epochs, explained):
         layer_activations(clf, explained, "spatial_conv")
 
 
+def test_a_compiled_network_behind_the_input_scaling_is_the_network(epochs, explained):
+    """Compiled after fit inside the estimator's input scaling, it was "the
+    network's layer 'module'", told to be built uncompiled, a layer it never had."""
+    clf = EEGNetClassifier(EndsInLogSoftmax, max_epochs=1, verbose=False).fit(epochs)
+    assert isinstance(clf.module_, ScaledInput)
+    clf.module_.module = torch.compile(clf.module_.module)
+    match = r"^The network is compiled by torch.compile.*compiled._orig_mod"
+    with pytest.raises(TypeError, match=match):
+        explain(clf, explained, method="saliency")
+
+
 @pytest.fixture
 def float64_by_default():
     torch.set_default_dtype(torch.float64)
