@@ -227,13 +227,76 @@ def layer_name(name, names):
     A wrapper (a CroppedClassifier's window average, a binary classifier's
     log-odds, the input scaling of a network of one's own) prefixes the names
     of the network it wraps: ``"separable_pool"`` means
-    ``"module.separable_pool"`` when only one name ends with it. Otherwise the
-    name is returned as given, for the caller to refuse.
+    ``"module.separable_pool"`` when only one name ends with it, or when one
+    is it behind the wrappers' prefixes alone (``"conv"`` is
+    ``"module.conv"``, not ``"module.block.conv"``: the name the messages
+    show, see :func:`shown_layer_name`). Otherwise the name is returned as
+    given, for the caller to refuse.
     """
     if name in names:
         return name
-    inside = [candidate for candidate in names if candidate.endswith(f".{name}")]
+    # Each name once: the names of calls repeat a layer called twice.
+    inside = [c for c in dict.fromkeys(names) if c.endswith(f".{name}")]
+    if len(inside) > 1:
+        inside = [
+            candidate
+            for candidate in inside
+            if set(candidate.removesuffix(f".{name}").split(".")) == {"module"}
+        ]
     return inside[0] if len(inside) == 1 else name
+
+
+def shown_layer_name(name, module):
+    """Name a layer of ``module`` as its user knows it, without our wrappers' prefix.
+
+    The input scaling of a network of one's own, a CroppedClassifier's window
+    average, a binary classifier's log-odds and explain_spectrum's inverse
+    Fourier transform hold the user's network at ``module`` (they say so by a
+    true ``wraps_network``): its layer ``fc`` is ``module.fc`` in the wrapper
+    (see :func:`layer_name` for the other way). Every message, and every
+    result, naming a layer goes through here, so that one network's layers
+    are never named two ways (a layer refusal said ``'module.block.norm'``
+    where an operation refusal said ``'block.norm'``). The wrapped network
+    itself is named by its class.
+
+    Parameters
+    ----------
+    name : str
+        The layer's name in ``module``, as ``module.named_modules()`` gives it
+        (``""`` for ``module`` itself).
+    module : torch.nn.Module
+        The network as the methods run it.
+
+    Returns
+    -------
+    name : str
+        The name in the user's network.
+    """
+    while getattr(module, "wraps_network", False):
+        if name == "module":
+            return type(module.module).__name__
+        if not name.startswith("module."):
+            break
+        name, module = name.removeprefix("module."), module.module
+    return name or type(module).__name__
+
+
+def wrapped_network(module):
+    """Return the user's network inside our wrappers (see :func:`shown_layer_name`)."""
+    while getattr(module, "wraps_network", False):
+        module = module.module
+    return module
+
+
+def shown_layer_names(module):
+    """Map each module of ``module`` to its :func:`shown_layer_name`.
+
+    For the messages of code that walks ``module.named_modules()`` itself
+    rather than recorded calls (which carry the name, see :class:`LayerCall`).
+    """
+    return {
+        layer: shown_layer_name(name, module) for name, layer in module.named_modules()
+    }
 
 
 def foreign_parameter_free(layer):
@@ -481,10 +544,12 @@ def _uncopyable_attributes(module):
         for key, part in parts:
             search(f"{path}[{key!r}]", part)
 
-    for layer_name, layer in module.named_modules():
+    for path, layer in module.named_modules():
+        # Named in the user's network: this lists what it cannot copy.
+        where = f"{shown_layer_name(path, module)}." if path else ""
         for name, value in vars(layer).items():
             if name not in _OWN_PARTS and not isinstance(value, torch.Tensor):
-                search(f"{layer_name}.{name}".lstrip("."), value)
+                search(f"{where}{name}", value)
     return shared
 
 
@@ -658,9 +723,13 @@ class LayerCall:
     ----------
     name : str
         The layer's name in the network (the network's class name when the
-        network itself is the layer).
+        network itself is the layer), as ``get_submodule`` and ``layer=``
+        take it.
     module : torch.nn.Module
         The layer.
+    shown_name : str
+        Its name in the user's network (see :func:`shown_layer_name`), for
+        messages and results.
     input : torch.Tensor | None
         The tensor it received, if the tensors were kept.
     output : torch.Tensor | None
@@ -669,6 +738,7 @@ class LayerCall:
 
     name: str
     module: nn.Module
+    shown_name: str
     input: torch.Tensor | None = None
     output: torch.Tensor | None = None
 
@@ -688,8 +758,15 @@ def check_hookable(module):
     module : torch.nn.Module
         The network.
     """
+    network = wrapped_network(module)
     for name, layer in module.named_modules():
-        where = "The network" if name == "" else f"The network's layer {name!r}"
+        # The user's network inside our wrappers is "the network" too.
+        whole = name == "" or layer is network
+        where = (
+            "The network"
+            if whole
+            else f"The network's layer {shown_layer_name(name, module)!r}"
+        )
         if isinstance(layer, ScriptModule):
             raise TypeError(
                 f"{where} is TorchScript (compiled by torch.jit.script or "
@@ -702,7 +779,7 @@ def check_hookable(module):
             advice = (
                 "Give the module it was compiled from, compiled._orig_mod (it "
                 "shares the compiled network's parameters)."
-                if name == ""
+                if whole
                 else "Build the network with that layer as it is, uncompiled (a "
                 "network class that compiles its layers in __init__ cannot be "
                 "given)."
@@ -877,6 +954,8 @@ def record_calls(module, layers="leaves", *, keep_tensors=True, intact=False):
     """
     calls = []
     names = {layer: name for name, layer in named_layers(module, layers)}
+    # Named for messages once here, where every method's calls are recorded.
+    shown = {layer: shown_layer_name(name, module) for layer, name in names.items()}
     received = {}  # per layer, copies of the inputs of its calls under way
 
     def keep_inputs(layer, layer_inputs):
@@ -888,17 +967,19 @@ def record_calls(module, layers="leaves", *, keep_tensors=True, intact=False):
         if intact:
             layer_inputs = received[layer].pop()
         if not keep_tensors:
-            calls.append(LayerCall(names[layer], layer))
+            calls.append(LayerCall(names[layer], layer, shown[layer]))
             return
         if not (len(layer_inputs) == 1 and isinstance(output, torch.Tensor)):
             raise ValueError(
-                f"Layer {names[layer]!r} ({type(layer).__name__}) does not map one "
+                f"Layer {shown[layer]!r} ({type(layer).__name__}) does not map one "
                 "tensor to one tensor, so methods that follow the network layer "
                 "by layer (propagation rules, class activation maps) cannot pass "
                 "it. Methods of the whole network's gradient or output, such as "
                 "saliency, integrated_gradients or occlusion, can."
             )
-        calls.append(LayerCall(names[layer], layer, layer_inputs[0], output))
+        calls.append(
+            LayerCall(names[layer], layer, shown[layer], layer_inputs[0], output)
+        )
         return output.clone() if intact else None
 
     handles = [layer.register_forward_hook(record) for layer in names]

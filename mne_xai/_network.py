@@ -236,6 +236,10 @@ class WindowAverage(torch.nn.Module):
         Samples per window.
     """
 
+    #: It holds the user's network at ``module``: messages name its layers
+    #: without that prefix (see mne_xai._graph.shown_layer_name).
+    wraps_network = True
+
     def __init__(self, module, starts, n_samples):
         super().__init__()
         self.module = module
@@ -314,6 +318,10 @@ class BinaryLogOdds(torch.nn.Module):
         The classifier's decision threshold on the probability of
         ``classes_[1]``, in (0, 1).
     """
+
+    #: It holds the user's network at ``module``: messages name its layers
+    #: without that prefix (see mne_xai._graph.shown_layer_name).
+    wraps_network = True
 
     def __init__(self, module, threshold=0.5):
         super().__init__()
@@ -620,33 +628,3 @@ def sampling_rate(network, what):
             "info=mne.create_info(ch_names, sfreq, 'eeg'), to use your rate."
         )
     return network._sfreq
-
-
-def shown_layer_name(name, module):
-    """Name a layer of ``module`` as its user knows it, without our wrappers' prefix.
-
-    The input scaling of a network of one's own, a CroppedClassifier's window
-    average and a binary classifier's log-odds hold the user's network at
-    ``module``: its layer ``fc`` is ``module.fc`` in the wrapper (see
-    :func:`~mne_xai._graph.layer_name` for the other way). The wrapped network
-    itself is named by its class.
-
-    Parameters
-    ----------
-    name : str
-        The layer's name in ``module`` (``""`` for ``module`` itself).
-    module : torch.nn.Module
-        The network as the methods run it.
-
-    Returns
-    -------
-    name : str
-        The name in the user's network.
-    """
-    while isinstance(module, ScaledInput | WindowAverage | BinaryLogOdds):
-        if name == "module":
-            return type(module.module).__name__
-        if not name.startswith("module."):
-            break
-        name, module = name.removeprefix("module."), module.module
-    return name or type(module).__name__

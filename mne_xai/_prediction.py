@@ -21,7 +21,7 @@ from ._convert import (
     labels_or_events,
 )
 from ._docs import fill_doc
-from ._graph import check_float32, runs_hooks
+from ._graph import check_float32, runs_hooks, shown_layer_name
 
 #: Marks the datasets that skorch makes in ``fit`` from the data converted and
 #: checked there, on which its scoring callbacks predict.
@@ -270,7 +270,8 @@ class _PredictionMixin(_ScoreMixin):
         """
         data = self._prediction_data(X)
         batch_norms = {
-            name: module
+            # Named for the message as in the user's network.
+            shown_layer_name(name, self.module_): module
             for name, module in self.module_.named_modules()
             if isinstance(module, torch.nn.modules.batchnorm._BatchNorm)
         }

@@ -177,7 +177,7 @@ def test_pattern_methods_of_a_linear_network_are_exact(planted):
     a = covariance @ filter_ / (filter_ @ covariance @ filter_)
     logit = X @ filter_ + 0.3
     patterns = learn_patterns(clf, epochs, batch_size=32, verbose=False)
-    assert patterns.estimators == {"module.1": "linear"}
+    assert patterns.estimators == {"1": "linear"}
     maps = {
         method: explain(clf, epochs, method, target="right", patterns=patterns)
         .get_data()
@@ -264,8 +264,8 @@ def test_two_layer_relu_network_matches_a_hand_computed_reference():
     }
     patterns = learn_patterns(clf, X, batch_size=16, verbose=False)
     assert patterns.estimators == {
-        "module.units": "two_component",
-        "module.classifier": "linear",
+        "units": "two_component",
+        "classifier": "linear",
     }
     for method in METHODS:
         maps = explain(clf, X, method, target=target, patterns=patterns).get_data()
@@ -349,12 +349,12 @@ def test_a_layer_feeding_a_rectifier_through_a_reshape_gets_the_two_component_es
         clf = _estimator(network(), X, y)
         patterns.append(learn_patterns(clf, X, verbose=False))
     assert patterns[1].estimators == {
-        "module.units": "two_component",
-        "module.classifier": "linear",
+        "units": "two_component",
+        "classifier": "linear",
     }
     np.testing.assert_allclose(
-        patterns[1].patterns["module.units"],
-        patterns[0].patterns["module.units"],
+        patterns[1].patterns["units"],
+        patterns[0].patterns["units"],
         rtol=1e-5,
     )
 
@@ -374,7 +374,7 @@ def test_a_layer_called_twice_is_refused():
     rng = np.random.default_rng(3)
     X = (1e-5 * rng.standard_normal((20, N_CHANNELS, N_TIMES))).astype(np.float32)
     clf = _estimator(_UnitsTwice(), X, np.repeat([0, 1], 10))
-    with pytest.raises(ValueError, match=r"\['module\.units'\] are called more than"):
+    with pytest.raises(ValueError, match=r"\['units'\] are called more than"):
         learn_patterns(clf, X, verbose=False)
 
 
@@ -468,12 +468,10 @@ def test_pattern_methods_refuse_missing_or_foreign_patterns(
     with pytest.raises(ValueError, match="needs the patterns.*learn_patterns"):
         explain(clf, epochs[:2], "pattern_net")
     with pytest.raises(TypeError, match="patterns must be an instance of"):
-        explain(clf, epochs[:2], "pattern_attribution", patterns={"module.1": 1})
+        explain(clf, epochs[:2], "pattern_attribution", patterns={"1": 1})
     foreign = learn_patterns(clf, epochs, verbose=False)
     other = _estimator(nn.Sequential(nn.Flatten(), nn.Linear(96, 2)), epochs, None)
-    with pytest.raises(
-        ValueError, match="'module.1' had other weights.*learn_patterns"
-    ):
+    with pytest.raises(ValueError, match="'1' had other weights.*learn_patterns"):
         explain(other, epochs[:2], "pattern_net", patterns=foreign)
     assert isinstance(foreign, NetworkPatterns)
     with pytest.raises(ValueError, match="'temporal_conv' has no pattern"):
@@ -513,7 +511,7 @@ def test_unsupported_layers_are_refused_by_name(planted):
     tanh = nn.Sequential(nn.Flatten(), nn.Linear(96, 8), nn.Tanh(), nn.Linear(8, 2))
     clf = _estimator(tanh, epochs, None)
     with pytest.raises(
-        ValueError, match=r"learn_patterns has no rule for layer 'module\.2' \(Tanh\)"
+        ValueError, match=r"learn_patterns has no rule for layer '2' \(Tanh\)"
     ):
         learn_patterns(clf, epochs, verbose=False)
 

@@ -1308,7 +1308,8 @@ class _NoBatchNorm(_NormalizedEachBatch):
 @pytest.mark.parametrize(
     "module, match",
     [
-        (_NormalizedEachBatch, "norm keeps no running statistics"),
+        # Named as in the network, not behind the input scaling ("module.norm").
+        (_NormalizedEachBatch, "^Batch norm norm keeps no running statistics"),
         (_NoBatchNorm, "no batch normalization"),
     ],
 )

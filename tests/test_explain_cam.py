@@ -476,6 +476,29 @@ def test_a_layer_name_that_ends_several_names_is_refused():
     assert grad_cam.attribute(inputs, target, layer="second.relu").abs().sum() > 0
 
 
+class _BlockThenConv(_ConvBlock):
+    """A block, then a convolution and ReLU of its own: relu and block.relu."""
+
+    def __init__(self):
+        super().__init__(4)
+        self.block = _ConvBlock(5)
+        self.classifier = nn.Linear(4 * 32, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.classifier(super().forward(self.block(x)).flatten(1))
+
+
+def test_a_wrapped_networks_own_layer_is_the_name_without_the_prefix():
+    """Behind a wrapper, "relu" ended module.relu and module.block.relu and was
+    refused, though it is the network's own relu, as every message names it."""
+    torch.manual_seed(0)
+    net = _BlockThenConv().eval()
+    inputs, target = torch.randn(N_EPOCHS, 5, 32), torch.tensor([0, 1, 1])
+    expected = get_method("grad_cam")(net).attribute(inputs, target, layer="relu")
+    maps = get_method("grad_cam")(Wrapped(net)).attribute(inputs, target, layer="relu")
+    torch.testing.assert_close(maps, expected)
+
+
 class Conv2dTwin(nn.Module):
     """The same computation as Conv1dNet with Conv2d layers (weights copied)."""
 

@@ -2,7 +2,7 @@
 
 import re
 import warnings
-from functools import partial
+from functools import cache, partial
 
 import mne
 import numpy as np
@@ -16,6 +16,7 @@ from mne_xai.attribution._registry import get_method
 from mne_xai.attribution.deeplift import CAPTUM_RULES
 from mne_xai.attribution.spectral import FourierInput
 from mne_xai.inspect import maximize_activation, pruning_curve
+from mne_xai.models import ScaledInput
 
 N_CHANNELS, N_TIMES = 4, 32
 RULE_METHODS = [
@@ -493,6 +494,98 @@ def test_an_operation_in_a_block_is_refused_naming_the_block(method):
         _attribute(method, _untrained(Gated))
     with pytest.raises(ValueError, match=r"in module 'block' .* \(torch.nn.ELU\)"):
         _attribute(method, _untrained(Gated, gate="elu"))
+
+
+def _halved(_layer, _inputs, output):
+    return output / 2
+
+
+class _UsersBlock(nn.Module):
+    """A block of a network of one's own, holding the layer a refusal names."""
+
+    def __init__(self, n_channels, n_times, kind):
+        super().__init__()
+        self.kind = kind
+        self.conv = nn.Conv1d(n_channels, 4, 5, padding=2)
+        self.elu = nn.ELU()
+        if kind == "layer_norm":
+            self.norm = nn.LayerNorm(n_times)
+        elif kind == "batch_norm":
+            self.norm = nn.BatchNorm1d(4)
+            self.mix = nn.Conv1d(4, 4, 1)
+        elif kind == "lstm":
+            self.lstm = nn.LSTM(4, 2, batch_first=True, bidirectional=True)
+        elif kind == "masked":
+            self.conv.register_forward_hook(_halved)
+
+    def forward(self, x):  # noqa: D102
+        h = self.conv(x)
+        if self.kind == "layer_norm":
+            return self.elu(self.norm(h))
+        if self.kind == "batch_norm":  # after the ELU: no layer to fold it into
+            return self.mix(self.norm(self.elu(h)))
+        if self.kind == "lstm":
+            return self.lstm(self.elu(h).transpose(1, 2))[0].transpose(1, 2)
+        if self.kind == "reused_elu":
+            return self.elu(self.elu(h))
+        return self.elu(h)
+
+
+class UsersNetwork(nn.Module):
+    """A network of one's own without input_scale: the estimator wraps it."""
+
+    def __init__(self, n_channels, n_classes, n_times, kind="layer_norm"):
+        super().__init__()
+        self.kind = kind
+        self.block = _UsersBlock(n_channels, n_times, kind)
+        self.classifier = nn.Linear(4 * n_times, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        logits = self.classifier(self.block(x).flatten(1))
+        # After its last layer: made by the network's own call, not a layer's.
+        return logits * logits if self.kind == "squared" else logits
+
+
+@cache
+def _fitted_users_network(kind):
+    clf = _fit_module(UsersNetwork, kind=kind)
+    assert isinstance(clf.module_, ScaledInput)  # the layers are module.block...
+    return clf
+
+
+@pytest.mark.parametrize(
+    "kind, method, params, match",
+    [
+        ("layer_norm", "lrp_epsilon", {}, r"no rule for layer 'block\.norm' \(Layer"),
+        ("layer_norm", "guided_backprop", {}, r"no rule for layer 'block\.norm' "),
+        ("layer_norm", "deeplift", {}, r"in module 'block\.norm' \(LayerNorm\)"),
+        ("lstm", "deeplift", {}, r"in module 'block\.lstm' \(LSTM\)"),
+        ("lstm", "grad_cam", {}, r"Layer 'block\.lstm' \(LSTM\) does not map one"),
+        ("reused_elu", "deeplift", {}, r"in forward: 'block\.elu' \(2 times\)"),
+        (
+            "reused_elu",
+            "grad_cam",
+            {"layer": "block.elu"},
+            r"Layer 'block\.elu' is called 2 times",
+        ),
+        ("layer_norm", "grad_cam", {"layer": "nothing"}, r"'block\.conv', 'block"),
+        ("masked", "lrp_epsilon", {}, r"layer 'block\.conv' \(Conv1d\) computes"),
+        (
+            "batch_norm",
+            "lrp_epsilon",
+            {},
+            r"Batch norm 'block\.norm' is applied to the output of layer 'block\.elu'",
+        ),
+        ("squared", "deeplift", {}, r"\(a product of .* x \* x\) called in forward"),
+    ],
+)
+def test_refusals_name_the_layers_of_a_network_of_ones_own(kind, method, params, match):
+    """Behind the estimator's input scaling, the refusals named the wrapper's
+    paths ('module.block.norm'), which the user's network does not have, and an
+    operation in its own forward was "in module 'module'"."""
+    with pytest.raises(ValueError, match=match) as error:
+        _explain(_fitted_users_network(kind), method, **params)
+    assert not re.search(r"'module[.']", str(error.value))
 
 
 class FunctionalConvolution(SmallNet):

@@ -106,10 +106,16 @@ def test_a_network_run_on_windows_is_refused(imagery_epochs):
         window_length=1.0,
         window_step=0.5,
     ).fit(epochs)
-    # The window network's own name, without the wrapper's "module." prefix.
+    # The window network's own name, without the wrapper's "module." prefix,
+    # is taken, and shown: the refusal and find_layer named the wrapper's path.
     for name in ("module.spatial_pool", "spatial_pool"):
-        with pytest.raises(ValueError, match="runs 4 times per epoch"):
+        assert find_layer(cropped, name)[0] == "spatial_pool"
+        with pytest.raises(ValueError, match="'spatial_pool' runs 4 times per epoch"):
             layer_activations(cropped, epochs, name, verbose=False)
+    with pytest.raises(ValueError, match=r"No layer named 'conv9'") as error:
+        layer_activations(cropped, epochs, "conv9", verbose=False)
+    assert "'spatial_pool'" in str(error.value)
+    assert "module." not in str(error.value)
 
 
 def test_one_window_gives_the_times_of_the_window(imagery_epochs):

@@ -17,6 +17,7 @@ from mne_xai.datasets import _builtin_montage
 from mne_xai.inspect import (
     SpatialPatterns,
     TemporalFilters,
+    find_layer,
     plot_temporal_filters,
     spatial_patterns,
     temporal_filters,
@@ -120,19 +121,19 @@ NETWORKS = {
         EEGNetClassifier,
         {"module": ShallowFBCSPNet},
         _shallow_unit0,
-        "module.conv_time",
+        "conv_time",
     ),
     "transformer": (
         EEGNetClassifier,
         {"module": ConvTransformer},
         _transformer_unit0,
-        "module.conv_time",
+        "conv_time",
     ),
     "pointwise": (
         EEGNetClassifier,
         {"module": PointwiseNet},
         _pointwise_unit0,
-        "module.depthwise",
+        "depthwise",
     ),
 }
 
@@ -265,10 +266,10 @@ class ChannelKernelsNet(PointwiseNet):
     "module, match",
     [
         (SpatioTemporalNet, "no spatial filter layer: no convolution sums all 8"),
-        (ChannelKernelsNet, "'module.pointwise' filter the EEG channels with diff"),
-        (NonlinearFrontNet, "before the spatial layer 'module.spatial' are not linear"),
-        (RectifiedFrontNet, "before the spatial layer 'module.spatial' are not linear"),
-        (MixedChannelsNet, "before the spatial layer 'module.pointwise' mix the EEG"),
+        (ChannelKernelsNet, "'pointwise' filter the EEG channels with diff"),
+        (NonlinearFrontNet, "before the spatial layer 'spatial' are not linear"),
+        (RectifiedFrontNet, "before the spatial layer 'spatial' are not linear"),
+        (MixedChannelsNet, "before the spatial layer 'pointwise' mix the EEG"),
     ],
 )
 def test_networks_without_spatial_filters_are_refused(module, match):
@@ -371,9 +372,10 @@ def test_gain_is_the_frequency_response_of_the_layers_kernels(network):
     estimator = _fit(estimator_class, epochs, **params)
     filters = temporal_filters(estimator, n_freqs=300, verbose=False)
     assert isinstance(filters, TemporalFilters)
+    # The user's name, without the input scaling's "module.", which is taken back.
     assert filters.layer == layer_name
     assert filters.sfreq == SFREQ
-    weight = estimator.module_.get_submodule(layer_name).weight.detach().numpy()
+    weight = find_layer(estimator, layer_name)[1].weight.detach().numpy()
     np.testing.assert_array_equal(filters.kernels, weight.reshape(len(weight), -1))
     np.testing.assert_allclose(filters.freqs, np.linspace(0, SFREQ / 2, 300))
     for kernel, gain in zip(filters.kernels, filters.magnitude, strict=True):
@@ -428,9 +430,7 @@ def test_designed_band_pass_kernels_are_reported_in_their_band(fitted_eegnet):
 def test_networks_without_temporal_filters_are_refused():
     epochs, _, _ = _planted_source()
     estimator = _fit(EEGNetClassifier, epochs, module=SpatioTemporalNet)
-    with pytest.raises(
-        ValueError, match=r"no temporal filters.*'module\.conv \(Conv2d\)'"
-    ):
+    with pytest.raises(ValueError, match=r"no temporal filters.*'conv \(Conv2d\)'"):
         temporal_filters(estimator, verbose=False)
 
 
@@ -852,7 +852,7 @@ def test_temporal_filters_of_a_combined_convolution():
     filters: their CombinedConv never calls conv_time."""
     combined, split, kernel, epochs = _combined_and_split()
     filters = temporal_filters(combined, epochs, n_freqs=129, verbose=False)
-    assert filters.layer == "module.conv_time_spat.conv_time"
+    assert filters.layer == "conv_time_spat.conv_time"
     assert filters.sfreq == SFREQ
     # 129 frequencies from 0 to 64 Hz are those of a 256-point FFT at 128 Hz.
     np.testing.assert_allclose(
@@ -873,7 +873,7 @@ def test_spatial_patterns_of_a_combined_convolution():
     combined, split, _, epochs = _combined_and_split()
     spatial = spatial_patterns(combined, epochs, verbose=False)
     expected = spatial_patterns(split, epochs, verbose=False)
-    assert spatial.layer == "module.conv_time_spat.conv_spat"
+    assert spatial.layer == "conv_time_spat.conv_spat"
     assert len(spatial.ranking) == 4 * 4
     np.testing.assert_allclose(
         spatial.ranking.contribution, expected.ranking.contribution, rtol=1e-4
@@ -889,7 +889,7 @@ def test_convolutions_combined_in_the_networks_forward_are_named():
     estimator = _fit(
         EEGNetClassifier, epochs, module=ShallowFBCSPNet, module__combined_conv=True
     )
-    never_called = r"\['module.conv_time', 'module.conv_spat'\] are never called"
+    never_called = r"\['conv_time', 'conv_spat'\] are never called"
     with pytest.raises(ValueError, match=f"no temporal filters.*{never_called}"):
         temporal_filters(estimator, verbose=False)
     with pytest.raises(ValueError, match=f"no spatial filter layer.*{never_called}"):

@@ -102,11 +102,11 @@ SHALLOW_LOG = Refused(r"has no rule for the operation 'log' \(LogBackward0\)")
 # names the normalization of the last one (norm2, the first met from the
 # output).
 TRANSFORMER_LAYER_NORM = Refused(
-    r"has no rule for layer 'module\.encoder\.layers\.0\.norm1' \(LayerNorm\)"
+    r"has no rule for layer 'encoder\.layers\.0\.norm1' \(LayerNorm\)"
 )
 TRANSFORMER_LAYER_NORM_OP = Refused(
     r"has no rule for the operation 'native_layer_norm' "
-    r"\(NativeLayerNormBackward0\) in module 'module\.encoder\.layers\.0\.norm2'"
+    r"\(NativeLayerNormBackward0\) in module 'encoder\.layers\.0\.norm2'"
 )
 # FullGrad's bias terms are class-activation-like maps on each biased layer,
 # with time last: it refuses braindecode's layout like the CAMs.
@@ -806,6 +806,17 @@ def test_torch_compiled_network_is_refused_with_what_to_give(epochs, explained):
         explain(clf, explained, method="saliency")
     with pytest.raises(TypeError, match=match):
         layer_activations(clf, explained, "spatial_conv")
+
+
+def test_a_compiled_network_behind_the_input_scaling_is_the_network(epochs, explained):
+    """Compiled after fit inside the estimator's input scaling, it was "the
+    network's layer 'module'", told to be built uncompiled, a layer it never had."""
+    clf = EEGNetClassifier(EndsInLogSoftmax, max_epochs=1, verbose=False).fit(epochs)
+    assert isinstance(clf.module_, ScaledInput)
+    clf.module_.module = torch.compile(clf.module_.module)
+    match = r"^The network is compiled by torch.compile.*compiled._orig_mod"
+    with pytest.raises(TypeError, match=match):
+        explain(clf, explained, method="saliency")
 
 
 @pytest.fixture

@@ -80,6 +80,8 @@ def time_grid(calls, layer):
     (batch, 1, channels, time).
     """
     first_center, step, receptive = 0.0, 1.0, 1.0
+    # Named in messages as in the user's network.
+    shown = next((call.shown_name for call in calls if call.name == layer), layer)
     n_layer_times = calls[0].input.shape[-1]
     passed_over = None
     for call in calls:
@@ -90,7 +92,7 @@ def time_grid(calls, layer):
             continue
         if call.input.shape[-1] != n_layer_times:
             raise _unaligned(
-                layer, call, "receives", call.input, n_layer_times, passed_over
+                shown, call, "receives", call.input, n_layer_times, passed_over
             )
         passed_over = None
         if isinstance(module, SLIDING_WINDOWS):
@@ -118,7 +120,7 @@ def time_grid(calls, layer):
             else:
                 n_layer_times = reach // stride + 1
         if call.output.shape[-1] != n_layer_times:
-            raise _unaligned(layer, call, "returns", call.output, n_layer_times)
+            raise _unaligned(shown, call, "returns", call.output, n_layer_times)
         if call.name == layer:
             return TimeGrid(first_center, step, receptive)
 
@@ -151,7 +153,7 @@ def _unaligned(layer, call, verb, tensor, n_layer_times, passed_over=None):
     """
     start = (
         f"Cannot place the samples of layer {layer!r} on the input's times: "
-        f"{call.name!r} ({type(call.module).__name__}) {verb} shape "
+        f"{call.shown_name!r} ({type(call.module).__name__}) {verb} shape "
         f"{tuple(tensor.shape)}"
     )
     advice = (
@@ -187,7 +189,7 @@ def _unaligned(layer, call, verb, tensor, n_layer_times, passed_over=None):
         )
     if passed_over is not None:
         return ValueError(
-            f"{start} {expected}, on the last axis: {passed_over.name!r} "
+            f"{start} {expected}, on the last axis: {passed_over.shown_name!r} "
             f"({type(passed_over.module).__name__}) before it, a module of another "
             "library, changed their number. The time grid passes over such "
             "modules as ones that move time to another axis and back at most; it "
@@ -246,7 +248,7 @@ def default_layer(calls):
         # spatial convolution, the classifier a convolution to (.., 1, 1).
         raise ValueError(
             f"The network's last convolution returns feature maps with one sample "
-            f"on the last axis ({last_convolution.name!r}: "
+            f"on the last axis ({last_convolution.shown_name!r}: "
             f"{tuple(last_convolution.output.shape)}); class activation maps need "
             "time on the last axis. Use a gradient method (e.g. "
             "integrated_gradients or saliency) for this network."
@@ -269,11 +271,16 @@ def feature_maps(tensor):
 
 @dataclass(frozen=True)
 class FeatureLayer:
-    """A layer whose outputs are feature maps (batch, maps, height, time)."""
+    """A layer whose outputs are feature maps (batch, maps, height, time).
+
+    ``name`` as ``get_submodule`` takes it, ``shown_name`` as the user's
+    network has it, for messages (see :class:`~mne_xai._graph.LayerCall`).
+    """
 
     name: str
     module: nn.Module
     grid: TimeGrid
+    shown_name: str
 
 
 def forward_recording(module, inputs, layers):
@@ -319,16 +326,22 @@ class FeatureMapMethod(AttributionMethod):
         calls = self._layer_calls(inputs)
         names = [call.name for call in calls]
         layer = default_layer(calls) if layer is None else layer_name(layer, names)
-        _check_option("layer", layer, names)
+        if layer not in names:
+            # Listed as the user's network names them (both forms are taken);
+            # then refused whatever it is, not being a layer's path.
+            shown_names = list(dict.fromkeys(call.shown_name for call in calls))
+            _check_option("layer", layer, shown_names)
+            _check_option("layer", layer, names)
+        call = next(call for call in calls if call.name == layer)
+        shown = call.shown_name  # for messages
         if names.count(layer) > 1:
             # One module, several feature maps (e.g. one nn.ReLU used twice): the
             # maps would come from one call and their times from another.
             raise ValueError(
-                f"Layer {layer!r} is called {names.count(layer)} times in a forward "
+                f"Layer {shown!r} is called {names.count(layer)} times in a forward "
                 "pass, so it has no single feature map; give each call its own "
                 "module, or choose another layer with layer=."
             )
-        call = next(call for call in calls if call.name == layer)
         n_channels, n_times = inputs.shape[1:]
         if isinstance(self.module, WindowAverage):
             raise ValueError(
@@ -344,7 +357,7 @@ class FeatureMapMethod(AttributionMethod):
             # x.reshape(n_epochs * n_channels, 1, n_times): maps of every
             # channel summed as maps of one epoch, or a map per channel.
             raise ValueError(
-                f"Layer {layer!r} returns a batch of {len(call.output)} for one "
+                f"Layer {shown!r} returns a batch of {len(call.output)} for one "
                 f"epoch (shape {tuple(call.output.shape)}): its batch axis holds "
                 "more than the epochs (such as epochs x channels, for a filter "
                 "shared by all channels), and its maps cannot be placed on them. "
@@ -358,7 +371,7 @@ class FeatureMapMethod(AttributionMethod):
             # e.g. braindecode's (batch, channels, time, 1) layout: the maps'
             # last axis would not be time, and the map would not say when.
             raise ValueError(
-                f"The network's first layer {first.name!r} receives shape "
+                f"The network's first layer {first.shown_name!r} receives shape "
                 f"{tuple(first.input.shape)}, whose last axis is not the input's "
                 f"{n_times} time samples; class activation maps need time on the "
                 "last axis of the feature maps. Use a gradient method (e.g. "
@@ -366,7 +379,7 @@ class FeatureMapMethod(AttributionMethod):
             )
         if call.output.shape[-1] < 2:
             raise ValueError(
-                f"Layer {layer!r} returns shape {tuple(call.output.shape)}, with "
+                f"Layer {shown!r} returns shape {tuple(call.output.shape)}, with "
                 "one sample on the last axis, where class activation maps need "
                 "time: time is pooled away there, or on another axis (as in "
                 "braindecode's (batch, maps, time, 1) layout). Choose a layer with "
@@ -378,7 +391,7 @@ class FeatureMapMethod(AttributionMethod):
             call.output.ndim != 4 or call.output.shape[2] not in (1, n_channels)
         ):
             raise ValueError(
-                f"Layer {layer!r} returns shape {tuple(call.output.shape)}; class "
+                f"Layer {shown!r} returns shape {tuple(call.output.shape)}; class "
                 "activation maps need feature maps (batch, maps, time) or (batch, "
                 f"maps, height, time) with height 1 (after the spatial convolution) "
                 f"or {n_channels} (one row per channel). Choose a convolution "
@@ -392,7 +405,7 @@ class FeatureMapMethod(AttributionMethod):
             # e.g. a spatial filter to as many virtual channels as electrodes
             # before a temporal convolution: each row mixes every electrode.
             raise ValueError(
-                f"Layer {layer!r} returns shape {tuple(call.output.shape)}, "
+                f"Layer {shown!r} returns shape {tuple(call.output.shape)}, "
                 f"{n_channels} rows as the input has channels, but its rows are "
                 "not the channels: a channel of the input changes other rows too "
                 "(a layer before it mixes the channels, such as a spatial "
@@ -400,12 +413,12 @@ class FeatureMapMethod(AttributionMethod):
                 "layer after the channels are mixed into one row (height 1), or "
                 "a gradient method (e.g. integrated_gradients or saliency)."
             )
-        grid = time_grid(calls, layer)
-        self._check_times_on_grid(inputs, layer, call.module, grid)
-        return FeatureLayer(layer, call.module, grid)
+        feature_layer = FeatureLayer(layer, call.module, time_grid(calls, layer), shown)
+        self._check_times_on_grid(inputs, feature_layer)
+        return feature_layer
 
     @torch.no_grad()
-    def _check_times_on_grid(self, inputs, name, module, grid):
+    def _check_times_on_grid(self, inputs, layer):
         """Refuse a layer whose samples do not answer to the input's times the grid says.
 
         The grid follows the lengths the sliding windows leave, so a network
@@ -416,8 +429,9 @@ class FeatureMapMethod(AttributionMethod):
         receptive field the grid puts around them. Probed once per layer.
         """
         checked = self.__dict__.setdefault("_grids_checked", set())
-        if name in checked:
+        if layer.name in checked:
             return
+        grid = layer.grid
         n_channels, n_times = inputs.shape[1:]
         probe_times = [n_times // 4, n_times // 2, (3 * n_times) // 4]
         generator = torch.Generator().manual_seed(0)
@@ -426,7 +440,7 @@ class FeatureMapMethod(AttributionMethod):
         probes = inputs[:1].detach().repeat(1 + len(probe_times), 1, 1)
         for row, time in enumerate(probe_times, 1):
             probes[row, :, time] += noise
-        output = forward_recording(self.module, probes, [module])[1][module]
+        output = forward_recording(self.module, probes, [layer.module])[1][layer.module]
         change = (output[1:] - output[:1]).abs().flatten(1, -2).sum(dim=1)
         centers = grid.first_center + grid.step * torch.arange(
             change.shape[-1], dtype=torch.float64
@@ -437,9 +451,9 @@ class FeatureMapMethod(AttributionMethod):
             answered = float(centers[int(changed.argmax())])
             if abs(answered - time) > grid.span / 2 + grid.step:
                 raise ValueError(
-                    f"Cannot place the samples of layer {name!r} on the input's "
-                    f"times: a change of the input at sample {time} changes the "
-                    f"layer most at its sample {int(changed.argmax())}, centered "
+                    f"Cannot place the samples of layer {layer.shown_name!r} on the "
+                    f"input's times: a change of the input at sample {time} changes "
+                    f"the layer most at its sample {int(changed.argmax())}, centered "
                     f"on input sample {answered:g}, outside the receptive field "
                     f"its convolutions and poolings give ({grid.span:g} samples "
                     f"around {time}). The network reorders or mixes time (e.g. "
@@ -448,7 +462,7 @@ class FeatureMapMethod(AttributionMethod):
                     "Choose a layer before that, or a gradient method (e.g. "
                     "integrated_gradients or saliency)."
                 )
-        checked.add(name)
+        checked.add(layer.name)
 
     @torch.no_grad()
     def _rows_are_channels(self, inputs, name, module):
@@ -512,7 +526,7 @@ class FeatureMapMethod(AttributionMethod):
         if bypassing:
             raise ValueError(
                 f"The logits depend on the input through other paths than layer "
-                f"{layer.name!r} (parallel branches joined after it, or a skip "
+                f"{layer.shown_name!r} (parallel branches joined after it, or a skip "
                 "connection around it), whose evidence its class activation map "
                 "would leave out. Choose a layer every path goes through, after "
                 "the branches join (layer=), or a gradient method (e.g. "

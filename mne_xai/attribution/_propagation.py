@@ -44,8 +44,11 @@ from .._graph import (
     named_layers,
     outputs_agree,
     runs_hooks,
+    shown_layer_name,
+    shown_layer_names,
     trace_layers,
     without_parametrizations,
+    wrapped_network,
 )
 from ._registry import methods_without_gradient, other_methods_note
 
@@ -94,7 +97,7 @@ def check_layers(module, calls, supported, method):
         ):
             allowed = layer_kinds_text(supported)
             raise ValueError(
-                f"{method} has no rule for layer {call.name!r} "
+                f"{method} has no rule for layer {call.shown_name!r} "
                 f"({type(call.module).__name__}); it handles {allowed}. "
                 f"{other_methods_note()}"
             )
@@ -103,7 +106,8 @@ def check_layers(module, calls, supported, method):
     for name, child in named_layers(module, "parameterized"):
         if child not in leaves:
             raise ValueError(
-                f"{method} cannot see how module {name!r} ({type(child).__name__}) "
+                f"{method} cannot see how module {shown_layer_name(name, module)!r} "
+                f"({type(child).__name__}) "
                 "uses its own parameters (its rules need layer modules whose "
                 f"computation they know). {other_methods_note()}"
             )
@@ -749,7 +753,7 @@ def layers_computing_otherwise(module, inputs, layers):
     differing : list of str
         The name and class of each layer that computes otherwise.
     """
-    names = {layer: name for name, layer in module.named_modules()}
+    names = shown_layer_names(module)
     checked = {
         layer: torch_class(layer)
         for layer in set(layers)
@@ -844,8 +848,14 @@ def check_computation(
     # Every module is recorded too, to say which one computes a refused node:
     # the innermost, down to a container's own operations (a gate
     # h * torch.sigmoid(h) in a block's forward was "called in forward").
-    names = {layer: name for name, layer in named_layers(module)}
-    names.update((layer, name) for name, layer in module.named_modules() if name)
+    # The network's own forward (and the user's inside our wrappers) is
+    # "forward", not a module: named alike whether the estimator wraps it.
+    network = wrapped_network(module)
+    names = {
+        layer: name
+        for layer, name in shown_layer_names(module).items()
+        if layer not in (module, network) or next(layer.children(), None) is None
+    }
     inputs = inputs[:1].detach().requires_grad_()
     logits, calls, steps, made = _forward_with_layer_nodes(
         module, inputs, layers | set(names)
@@ -1164,7 +1174,7 @@ def fold_batch_norms(module, inputs):
     for call in calls:
         if not isinstance(call.module, BATCH_NORMS):
             continue
-        scale, shift = batch_norm_affine(call.module, call.name)
+        scale, shift = batch_norm_affine(call.module, call.shown_name)
         previous = producer.get(id(call.input))
         while previous is not None and _commutes_with_affine(previous, scale, shift):
             previous = producer.get(id(previous.input))
@@ -1186,12 +1196,13 @@ def fold_batch_norms(module, inputs):
                 source = (
                     "an operation called in forward, or the input"
                     if previous is None
-                    else f"layer {previous.name!r} ({type(previous.module).__name__})"
+                    else f"layer {previous.shown_name!r} "
+                    f"({type(previous.module).__name__})"
                 )
                 raise ValueError(
-                    f"Batch norm {call.name!r} is applied to the output of {source}, "
-                    "not to that of a convolution or dense layer (directly or "
-                    "through layers that only crop or reshape it), and feeds no "
+                    f"Batch norm {call.shown_name!r} is applied to the output of "
+                    f"{source}, not to that of a convolution or dense layer (directly "
+                    "or through layers that only crop or reshape it), and feeds no "
                     "dense layer through pooling, so it cannot be folded for "
                     f"relevance propagation. {other_methods_note()}"
                 )

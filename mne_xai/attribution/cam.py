@@ -46,6 +46,7 @@ from .._graph import (
     NONLINEARITIES,
     batch_norm_affine,
     record_calls,
+    shown_layer_name,
 )
 from ._cam_layers import (
     FeatureMapMethod,
@@ -407,7 +408,7 @@ def _full_gradient_decomposition(module, inputs, target):
         if isinstance(layer, ANY_CONVOLUTION + DENSE):
             bias = layer.bias
         elif isinstance(layer, ANY_BATCH_NORM):
-            bias = batch_norm_affine(layer, name)[1]
+            bias = batch_norm_affine(layer, shown_layer_name(name, module))[1]
         else:
             bias = None
         if bias is not None:

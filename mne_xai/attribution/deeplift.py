@@ -32,7 +32,7 @@ from captum.attr._core.deep_lift import SUPPORTED_NON_LINEAR, nonlinear
 from torch import nn
 
 from .._docs import fill_doc
-from .._graph import MAX_POOLING, trace_layers
+from .._graph import MAX_POOLING, shown_layer_name, trace_layers
 from .._warnings import ignoring
 from ._propagation import LINEAR_LAYER_OPS, check_computation, torch_class
 from ._registry import AttributionMethod, other_methods_note, register_method
@@ -119,7 +119,7 @@ def _check_layer_calls(module, inputs, layers, method):
     first = inputs[:1]
     probes = [torch.cat([first, first]), torch.cat([first, 2 * first + 1])]
     calls, other_calls = (trace_layers(module, probe, layers) for probe in probes)
-    counts = Counter(call.name for call in calls)
+    counts = Counter(call.shown_name for call in calls)
     reused = [
         f"{name!r} ({count} times)" for name, count in counts.items() if count > 1
     ]
@@ -130,7 +130,7 @@ def _check_layer_calls(module, inputs, layers, method):
             f"call its own module. {other_methods_note()}"
         )
     mixed = [
-        f"{call.name!r} (shape {tuple(call.input.shape)} for 2 epochs)"
+        f"{call.shown_name!r} (shape {tuple(call.input.shape)} for 2 epochs)"
         for call, other in zip(calls, other_calls, strict=True)
         if not _halves_are_the_epochs(call.input, other.input)
     ]
@@ -188,7 +188,8 @@ def _check_pooling_windows(module, method):
             continue
         raise ValueError(
             f"{method}'s rule for max pooling holds for windows that do not "
-            f"overlap, with no dilation, but {name!r} ({type(layer).__name__}) "
+            f"overlap, with no dilation, but {shown_layer_name(name, module)!r} "
+            f"({type(layer).__name__}) "
             f"pools {problem}, so its maps would not sum to f(x) - f(baseline). "
             f"{other_methods_note()}"
         )

@@ -59,8 +59,8 @@ def _check_negative_branches(calls, method):
         ):
             raise ValueError(
                 f"{method} passes the signal where a rectifier's input was positive, "
-                f"but layer {call.name!r} ({call.module}) is positive for negative "
-                "inputs too, so its inactive branch cannot be told from its "
+                f"but layer {call.shown_name!r} ({call.module}) is positive for "
+                "negative inputs too, so its inactive branch cannot be told from its "
                 "output. Its rule is defined for rectifiers whose negative branch "
                 "stays at or below zero (ReLU, ELU with alpha >= 0, LeakyReLU with "
                 "negative_slope >= 0)."

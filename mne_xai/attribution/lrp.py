@@ -286,9 +286,9 @@ class _RelevancePropagation(AttributionMethod):
                 source, mixing = reads[call.module].pop(0)
                 role = "first" if source == "input" else "dense" if dense else "conv"
                 if source == "both":
-                    reading_both[call.module] = call.name
+                    reading_both[call.module] = call.shown_name
                 if mixing is not None:
-                    reading_mixed[call.name] = mixing
+                    reading_mixed[call.shown_name] = mixing
             elif isinstance(call.module, AVERAGE_POOLING):
                 role = "pool"
             elif isinstance(call.module, RECTIFIERS):
@@ -300,8 +300,8 @@ class _RelevancePropagation(AttributionMethod):
             if roles.setdefault(call.module, role) != role:
                 raise ValueError(
                     f"{self.name} applies one rule per layer, but layer "
-                    f"{call.name!r} is called both as the network's first layer and "
-                    "deeper in it; give each call its own module."
+                    f"{call.shown_name!r} is called both as the network's first layer "
+                    "and deeper in it; give each call its own module."
                 )
         return network, roles, reading_both, reading_mixed
 

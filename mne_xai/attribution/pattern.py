@@ -26,7 +26,6 @@ from .._graph import (
     MAX_POOLING,
     RECTIFIERS,
     SHAPE_ONLY,
-    named_layers,
     trace_layers,
 )
 from .._network import WindowAverage
@@ -131,9 +130,8 @@ def _user_network(network):
     """Return the user's network in ``network``: itself, or the one it feeds signals.
 
     :func:`~mne_xai.attribution.explain_spectrum` puts an inverse Fourier
-    transform in front of the network (``FourierInput``), which would prefix
-    the names of the layers the patterns were learned for, and whose products
-    by constants belong to the transform, not to the network.
+    transform in front of the network (``FourierInput``), whose products by
+    constants belong to the transform, not to the network.
     """
     # Imported here: the spectral module imports the methods it refuses.
     from .spectral import FourierInput
@@ -191,11 +189,11 @@ def prepare_network(module, inputs, method):
         functional_ops=MAX_POOL_OPS,
     )
     pattern_calls = [call for call in calls if isinstance(call.module, PATTERN_LAYERS)]
-    # The names the patterns are learned and looked up by.
+    # The names the patterns are learned and looked up by: the user's, shown
+    # in NetworkPatterns and in messages, the same behind any wrapper
+    # (explain_spectrum's inverse Fourier transform, the input scaling).
     layers = [call.module for call in pattern_calls]
-    named = {
-        layer: name for name, layer in named_layers(_user_network(network), layers)
-    }
+    named = {call.module: call.shown_name for call in pattern_calls}
     names = [named[call.module] for call in pattern_calls]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

@@ -134,6 +134,10 @@ class FourierInput(nn.Module):
         Number of samples per epoch.
     """
 
+    #: It holds the user's network at ``module``: messages name its layers
+    #: without that prefix (see mne_xai._graph.shown_layer_name).
+    wraps_network = True
+
     def __init__(self, module, n_times):
         super().__init__()
         self.module = module

@@ -16,6 +16,7 @@ from .._graph import (
     SLIDING_WINDOWS,
     layer_name,
     named_layers,
+    shown_layer_names,
     trace_layers,
 )
 from .._network import WindowAverage, as_network, sampling_rate
@@ -70,7 +71,7 @@ def data_rate(network, data, what):
 
 def _not_called(layer, module):
     """Return the error for a layer that the forward pass never calls."""
-    name = next(name for name, child in module.named_modules() if child is layer)
+    name = shown_layer_names(module)[layer]
     return ValueError(
         f"Layer {name!r} ({type(layer).__name__}) is not called in the network's "
         "forward pass: its parameters are used in a function of another module "
@@ -91,7 +92,7 @@ def uncalled_convolutions(module, calls):
     called = {call.module for call in calls}
     names = [
         name
-        for name, layer in module.named_modules()
+        for layer, name in shown_layer_names(module).items()
         if isinstance(layer, CONVOLUTIONS) and layer not in called
     ]
     if not names:
@@ -168,7 +169,10 @@ def find_layer(module, layer):
     Returns
     -------
     name : str
-        The layer's name.
+        The layer's name as the user's network has it (see
+        :func:`~mne_xai._graph.shown_layer_name`), which every message and
+        result of :mod:`mne_xai.inspect` shows and which this function takes
+        back (on the network or its private copy).
     layer : torch.nn.Module
         The layer.
     """
@@ -180,21 +184,24 @@ def find_layer(module, layer):
     layers.update(
         (name, submodule) for name, submodule in module.named_modules() if name
     )
+    shown = shown_layer_names(module)
     if isinstance(layer, torch.nn.Module):
-        for name, submodule in layers.items():
-            if submodule is layer:
-                return name, submodule
+        if any(layer is submodule for submodule in layers.values()):
+            return shown[layer], layer
         raise ValueError(
             f"The module {type(layer).__name__} is not a layer of this network."
         )
     if isinstance(layer, str):
-        layer = layer_name(layer, layers)
+        # The name shown, as this returns it (the wrapped network by its
+        # class), else a path in the wrapper or its end.
+        by_shown = {shown[submodule]: name for name, submodule in layers.items()}
+        layer = by_shown.get(layer) or layer_name(layer, layers)
     if not isinstance(layer, str) or layer not in layers:
         raise ValueError(
             f"No layer named {layer!r}; the network's layers are "
-            f"{sorted(layers, key=list(layers).index)}."
+            f"{[shown[submodule] for submodule in layers.values()]}."
         )
-    return layer, layers[layer]
+    return shown[layers[layer]], layers[layer]
 
 
 def _last_axis(attribute):

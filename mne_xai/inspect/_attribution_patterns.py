@@ -216,7 +216,7 @@ class _PatternStatistics:
         unit_axis = output.ndim - 1 if isinstance(call.module, DENSE) else 1
         axes = [axis for axis in range(output.ndim) if axis != unit_axis]
         active = torch.ones_like(output)
-        if self.estimators[call.name] == "two_component":
+        if self.estimators[call.shown_name] == "two_component":
             active = (call.output > 0).to(output.dtype)
         (sum_x,) = torch.autograd.grad(output, weight, active, retain_graph=True)
         (sum_xy,) = torch.autograd.grad(output, weight, active * output.detach())
@@ -227,7 +227,7 @@ class _PatternStatistics:
             "x": sum_x,
             "xy": sum_xy,
         }
-        sums = self._sums[call.name]
+        sums = self._sums[call.shown_name]
         for key, value in new.items():
             if isinstance(value, torch.Tensor):
                 value = value.double()

@@ -40,9 +40,10 @@ class _SpatialLayer:
     the maps of group ``u // units_per_group`` (grouped convolution).
     """
 
-    name: str
+    name: str  # as get_submodule takes it
     module: torch.nn.Module
     channel_axis: int  # axis of the layer's input holding the channels
+    shown_name: str  # as the user's network names it, for messages and results
     # Gain of each channel in each input map, relative to the median channel's
     # (see _channel_gains); None until measured.
     channel_gains: torch.Tensor | None = None
@@ -137,17 +138,17 @@ def find_spatial_layer(module, example):
                     "uses (e.g. with torch.nn.utils.parametrize) and apply other "
                     "operations as layers of their own."
                 )
-            layer = _SpatialLayer(call.name, call.module, axis)
+            layer = _SpatialLayer(call.name, call.module, axis, call.shown_name)
             _check_front_end(module, layer, example)
             layer.channel_gains = _channel_gains(module, layer, example)
             return layer
+    called = [f"{call.shown_name} ({type(call.module).__name__})" for call in calls]
     raise ValueError(
         f"The network has no spatial filter layer: no convolution sums all "
         f"{n_channels} input channels with a kernel of width 1 in time (as "
         "EEGNet's depthwise spatial convolution or InterpretableCNN's pointwise "
         "convolution do), so its units have no spatial filters. Convolutions "
-        f"called: {[f'{call.name} ({type(call.module).__name__})' for call in calls]}."
-        + uncalled_convolutions(module, calls)
+        f"called: {called}." + uncalled_convolutions(module, calls)
     )
 
 
@@ -250,13 +251,13 @@ def _check_front_end(module, layer, example):
         or float((halves_sum - n_splits * response).abs().amax()) > tolerance
     ):
         raise ValueError(
-            f"The layers before the spatial layer {layer.name!r} are not linear in "
-            "the input (a nonlinearity or a constant output comes first), so its "
+            f"The layers before the spatial layer {layer.shown_name!r} are not linear "
+            "in the input (a nonlinearity or a constant output comes first), so its "
             "weights are no spatial filters of the EEG channels."
         )
     if in_halves > tolerance:
         raise ValueError(
-            f"The layers before the spatial layer {layer.name!r} mix the EEG "
+            f"The layers before the spatial layer {layer.shown_name!r} mix the EEG "
             "channels, so its weights are no spatial filters of the channels."
         )
 
@@ -298,7 +299,7 @@ def _channel_gains(module, layer, example):
     residual = (response - gains[..., None] * reference[:, None]).norm(dim=2)
     if bool((residual > _LINEARITY_TOLERANCE * norms.amax(dim=1, keepdim=True)).any()):
         raise ValueError(
-            f"The layers before the spatial layer {layer.name!r} filter the EEG "
+            f"The layers before the spatial layer {layer.shown_name!r} filter the EEG "
             "channels with different kernels, so its units sum no common signal "
             "of the channels and its weights are no spatial filters of the EEG."
         )
@@ -529,7 +530,7 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     layer = find_spatial_layer(module, example)
     weights = layer.weights()
     logger.info(
-        f"Spatial patterns of layer {layer.name!r}: {weights.shape[0]} units "
+        f"Spatial patterns of layer {layer.shown_name!r}: {weights.shape[0]} units "
         f"reading {weights.shape[1]} map(s) each, from {data.shape[0]} epochs"
     )
     covariance, mean, contributions = _covariance_and_contributions(
@@ -555,13 +556,19 @@ def spatial_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=N
     filters = (weights.reshape(n_units * per_group, n_channels) * gains).numpy()
     return SpatialPatterns(
         filters=mne.EvokedArray(
-            filters[order].T, info, tmin=0, comment=f"spatial filters of {layer.name}"
+            filters[order].T,
+            info,
+            tmin=0,
+            comment=f"spatial filters of {layer.shown_name}",
         ),
         patterns=mne.EvokedArray(
-            patterns[order].T, info, tmin=0, comment=f"spatial patterns of {layer.name}"
+            patterns[order].T,
+            info,
+            tmin=0,
+            comment=f"spatial patterns of {layer.shown_name}",
         ),
         ranking=ranking.reset_index(drop=True),
-        layer=layer.name,
+        layer=layer.shown_name,
     )
 
 
@@ -642,8 +649,8 @@ def _patterns(layer, covariance, mean):
     dead = np.flatnonzero(constant.flatten())
     if dead.size:
         warn(
-            f"Unit(s) {dead.tolist()} of layer {layer.name!r} output a constant on "
-            "these epochs (their weights are zero, or the maps they read are "
+            f"Unit(s) {dead.tolist()} of layer {layer.shown_name!r} output a constant "
+            "on these epochs (their weights are zero, or the maps they read are "
             "constant); a constant has no pattern: theirs are zero, as "
             "mne.decoding.LinearModel gives a zero filter."
         )

@@ -112,7 +112,7 @@ def _decimation(call, axis, time, n_times):
     if n_samples == n_times:
         return 1
     raise ValueError(
-        f"The sampling rate of the input of layer {call.name!r} is unknown: its "
+        f"The sampling rate of the input of layer {call.shown_name!r} is unknown: its "
         f"time axis (axis {axis}) has {n_samples} samples, which the strides of "
         f"the layers called before it do not make of the input's {n_times}. A "
         "function of the network's forward (not a layer) decimates or slices time, "
@@ -159,13 +159,16 @@ def find_temporal_layer(module, example):
         )
         if axis is not None:
             return call, axis, _decimation(call, axis, time, n_times)
-    convolutions = [call for call in calls if isinstance(call.module, CONVOLUTIONS)]
+    convolutions = [
+        f"{call.shown_name} ({type(call.module).__name__})"
+        for call in calls
+        if isinstance(call.module, CONVOLUTIONS)
+    ]
     raise ValueError(
         "The network has no temporal filters: no convolution called filters its "
         "maps in time alone, one kernel per map (as EEGNet's first convolution or "
         "InterpretableCNN's depthwise convolution do). Convolutions called: "
-        f"{[f'{call.name} ({type(call.module).__name__})' for call in convolutions]}."
-        + uncalled_convolutions(module, calls)
+        f"{convolutions}." + uncalled_convolutions(module, calls)
     )
 
 
@@ -306,8 +309,8 @@ def temporal_filters(
     freqs = np.linspace(0, sfreq / 2, n_freqs)
     magnitude = _frequency_response(kernels, layer.dilation[axis - 2], freqs, sfreq)
     logger.info(
-        f"Frequency responses of the {len(kernels)} kernels of layer {call.name!r} "
-        f"at {sfreq:g} Hz"
+        f"Frequency responses of the {len(kernels)} kernels of layer "
+        f"{call.shown_name!r} at {sfreq:g} Hz"
     )
     passbands = pd.DataFrame(
         [_passband(freqs, gain) for gain in magnitude],
@@ -317,7 +320,7 @@ def temporal_filters(
     dead = np.flatnonzero(~(magnitude.max(axis=1) > 0))
     if dead.size:
         warn(
-            f"Kernel(s) {dead.tolist()} of layer {call.name!r} are zero (all "
+            f"Kernel(s) {dead.tolist()} of layer {call.shown_name!r} are zero (all "
             "their weights are 0): they pass no frequency, so their peak and band "
             "are NaN."
         )
@@ -343,7 +346,7 @@ def temporal_filters(
         magnitude=magnitude,
         passbands=passbands,
         sfreq=sfreq,
-        layer=call.name,
+        layer=call.shown_name,
     )
 
 

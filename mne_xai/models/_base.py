@@ -196,6 +196,10 @@ class ScaledInput(nn.Module):
         Factor applied to the input before ``module``, or one factor per channel.
     """
 
+    #: It holds the user's network at ``module``: messages name its layers
+    #: without that prefix (see mne_xai._graph.shown_layer_name).
+    wraps_network = True
+
     def __init__(self, module, input_scale):
         super().__init__()
         self.module = module

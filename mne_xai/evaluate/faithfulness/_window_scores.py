@@ -100,7 +100,7 @@ class _PooledLinearHead:
                 and layer.running_mean is not None
                 and layer.num_features == front.n_maps
             ):
-                scale = scale * batch_norm_affine(layer, call.name)[0].double()
+                scale = scale * batch_norm_affine(layer, call.shown_name)[0].double()
             elif not pooled and _averages_all_time(layer, call.input.shape):
                 pooled = True
             else:

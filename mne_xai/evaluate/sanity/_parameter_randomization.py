@@ -9,10 +9,11 @@ from ..._graph import (
     autograd_on,
     copy_module,
     pruning_masks,
+    shown_layer_name,
     trace_layers,
     without_parametrizations,
 )
-from ..._network import as_network, shown_layer_name
+from ..._network import as_network
 from ..._random import seeded_torch
 from ..._warnings import warnings_once
 from ...attribution._core import _check_outputs, method_parameters, private_module
@@ -153,14 +154,15 @@ def _randomization_units(estimator, epoch_shape):
     called = list(dict.fromkeys(paths[call.module] for call in calls))
     reaching = _parameters_reaching_the_logits(module, example)
     units = {}
-    holders = {}  # each parameter's (layer, name in the layer, unit)
+    holders = {}  # each parameter's (layer as shown, name in the layer, unit)
     for name, layer in module.named_modules():
+        shown = shown_layer_name(name, module)  # for messages
         own = list(layer.parameters(recurse=False))
         if not own:
             continue
         if not any(parameter in reaching for parameter in own):
             # An auxiliary head the forward pass never uses changes no map.
-            logger.info(f"Layer {name!r} does not reach the logits: not randomized.")
+            logger.info(f"Layer {shown!r} does not reach the logits: not randomized.")
             continue
         if _initializer(layer) is None:
             # torch's containers are no class of the user's to give one.
@@ -172,17 +174,17 @@ def _randomization_units(estimator, epoch_shape):
                 else "give it one that draws the layer's initial parameters"
             )
             raise ValueError(
-                f"Layer {name!r} ({type(layer).__name__}) holds parameters but has "
+                f"Layer {shown!r} ({type(layer).__name__}) holds parameters but has "
                 "no reset_parameters() method, so it cannot be re-initialized; "
                 f"{advice}."
             )
-        _check_initializer_draws_every_parameter(layer, name, device)
+        _check_initializer_draws_every_parameter(layer, shown, device)
         owner = name
         while owner not in called:
             owner = owner.rpartition(".")[0]
         units.setdefault(owner, []).append(name)
         for key, parameter in layer.named_parameters(recurse=False):
-            holders.setdefault(parameter, []).append((name, key, owner))
+            holders.setdefault(parameter, []).append((shown, key, owner))
     _refuse_parameters_shared_across_units(holders)
     for owner, layers in units.items():
         uncalled = [name for name in layers if name != owner]
@@ -198,10 +200,14 @@ def _randomization_units(estimator, epoch_shape):
             and next(layer.parameters(), None) is not None
         ]
         if uncalled and mixed:
+            uncalled, mixed = (
+                [shown_layer_name(name, module) for name in names]
+                for names in (uncalled, mixed)
+            )
             raise ValueError(
                 f"Layers {uncalled} hold parameters that the network uses without "
                 "calling the layers, in a function of the forward of "
-                f"{owner or type(module).__name__!r}, which also calls layers with "
+                f"{shown_layer_name(owner, module)!r}, which also calls layers with "
                 f"parameters ({mixed}): where those parameters act among the "
                 "layers is unknown, so they cannot be randomized in the order the "
                 "layers run. Call them as modules, or use them in a module of their "
