@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.ao.quantization import DeQuantStub, QuantStub
 from torch.nn import functional as F
 
 from mne_xai import EEGNetClassifier, explain, list_methods
@@ -614,6 +615,34 @@ def test_nonlinear_module_of_the_user_is_refused(method):
     match = f"{method} has no rule for .*(module 'elu' \\(Square\\)|layer 'elu')"
     with pytest.raises(ValueError, match=match):
         _attribute(method, module)
+
+
+class QuantizationReady(SmallNet):
+    """SmallNet between torch.ao's quantization stubs, parameter-free layers of
+    PyTorch's that are defined outside torch.nn (the identity until converted)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quant, self.dequant = QuantStub(), DeQuantStub()
+
+    def forward(self, x):  # noqa: D102
+        return self.dequant(super().forward(self.quant(x)))
+
+
+@pytest.mark.parametrize(
+    "method", [method for method in FIXED_RULES if not method.startswith("deeplift")]
+)
+def test_parameter_free_layers_of_pytorch_outside_torch_nn_are_known_by_class(method):
+    """PyTorch's layers are judged by their class wherever torch defines them
+    (torch.ao too), not by their graph as modules of other libraries are:
+    read by its graph, a stub that quantizes once converted would pass."""
+    module = _untrained(QuantizationReady)
+    with pytest.raises(ValueError, match=f"{method} has no rule for layer 'quant'"):
+        _attribute(method, module)
+    # Gradient methods see the stubs as what they compute now.
+    torch.testing.assert_close(
+        _attribute("saliency", module), _attribute("saliency", _untrained())
+    )
 
 
 @pytest.mark.parametrize("method", FIXED_RULES)
