@@ -736,9 +736,16 @@ def test_folding_batch_norm_keeps_the_output(network_class):
             [nn.Conv2d(1, 2, (1, 3)), nn.BatchNorm2d(2, track_running_stats=False)],
             "running statistics",
         ),
+        (
+            # A dense layer over time after it: folding its scale per channel
+            # into that layer's weights failed in torch ("The size of tensor a").
+            [nn.Conv2d(1, 2, (1, 3)), nn.ReLU(), nn.BatchNorm2d(2), nn.Linear(14, 5)],
+            "feeds no dense layer reading its channels flattened",
+        ),
     ],
 )
 def test_unfoldable_batch_norm_is_refused(layers, match):
+    """A batch norm folds into a convolution or dense layer beside it, or not at all."""
     module = nn.Sequential(nn.Unflatten(1, (1, N_CHANNELS)), *layers, nn.Flatten())
     module = nn.Sequential(*module, nn.LazyLinear(2)).double()
     module(_data())  # materialize the lazy layer

@@ -1199,7 +1199,13 @@ def fold_batch_norms(module, inputs):
             if not following:
                 following = _dense_reading_flattened(last, calls)
                 between += [nn.Flatten()] * bool(following)
-            if not (len(following) == 1 and isinstance(following[0].module, DENSE)):
+            # The dense layer must read the channels as features, flattened: one
+            # reading another axis (time) cannot take a scale per channel.
+            if not (
+                len(following) == 1
+                and isinstance(following[0].module, DENSE)
+                and following[0].input.ndim == 2
+            ):
                 source = (
                     "an operation called in forward, or the input"
                     if previous is None
@@ -1209,8 +1215,9 @@ def fold_batch_norms(module, inputs):
                     f"Batch norm {call.name!r} is applied to the output of {source}, "
                     "not to that of a convolution or dense layer (directly or "
                     "through layers that only crop or reshape it), and feeds no "
-                    "dense layer through pooling, so it cannot be folded for "
-                    f"relevance propagation. {other_methods_note()}"
+                    "dense layer reading its channels flattened (through pooling), "
+                    "so it cannot be folded for relevance propagation. "
+                    f"{other_methods_note()}"
                 )
             _fold_into_next(following[0].module, between, scale, shift, call.output)
         parent_name, _, attribute = call.name.rpartition(".")
