@@ -332,6 +332,30 @@ def test_backward_hooks_change_no_explanation():
     assert recording.module_.elu._backward_hooks  # the network keeps its hook
 
 
+@pytest.mark.parametrize(
+    "register",
+    [
+        torch.nn.modules.module.register_module_full_backward_hook,
+        torch.nn.modules.module.register_module_full_backward_pre_hook,
+    ],
+)
+def test_backward_hooks_of_every_module_are_refused_by_name(module_elu, register):
+    """The network's own backward hooks are removed from the copy explained;
+    torch's hooks of every module cannot be, and every method differentiating
+    the network was refused as reading "torch.Tensor.view_as under
+    torch.no_grad()", which torch's hook machinery calls."""
+    handle = register(lambda *args: None)
+    try:
+        for method in ("saliency", "lrp_epsilon"):
+            with pytest.raises(ValueError, match="backward hooks on every module"):
+                _explain(module_elu, method)
+        # Methods that do not differentiate the network are not concerned.
+        assert np.isfinite(_explain(module_elu, "occlusion").get_data()).all()
+    finally:
+        handle.remove()
+    assert np.isfinite(_explain(module_elu, "saliency").get_data()).all()
+
+
 class Upsampled(SmallNet):
     """SmallNet upsampling its pooled maps in time, as braindecode's USleep does
     (with nn.Upsample), or with ``torch.nn.functional.interpolate``."""

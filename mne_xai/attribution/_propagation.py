@@ -392,6 +392,30 @@ class _GradientCutRecorder(TorchFunctionMode):
         return result
 
 
+def _check_no_global_backward_hooks(method):
+    """Refuse to differentiate while torch runs backward hooks on every module.
+
+    The network's own backward hooks are removed from the copy that is
+    explained (they change its gradient, not its function), but those
+    registered for every module (``register_module_full_backward_hook``)
+    cannot be: a hook halving each convolution's gradient halved the maps.
+    They were refused as a computation "without gradient" of
+    ``torch.Tensor.view_as``, which torch's hook machinery calls.
+    """
+    # A new module has no hooks of its own: those it runs are every module's.
+    if runs_hooks(nn.Identity(), ("backward_hooks", "backward_pre_hooks")):
+        raise ValueError(
+            f"{method} differentiates the network, but torch runs backward hooks "
+            "on every module (registered with torch.nn.modules.module."
+            "register_module_full_backward_hook or "
+            "register_module_full_backward_pre_hook), which change the gradients "
+            "of the network and cannot be removed from the copy that is "
+            "explained, as its own backward hooks are. Remove them (their "
+            "handle's remove()) while explaining. Methods that do not "
+            f"differentiate the network: {', '.join(methods_without_gradient())}."
+        )
+
+
 def check_gradient_path(module, inputs, method):
     """Refuse a network part of whose computation from the input autograd does not see.
 
@@ -415,6 +439,7 @@ def check_gradient_path(module, inputs, method):
     method : str
         Name of the method, for the error message.
     """
+    _check_no_global_backward_hooks(method)
     inputs = inputs[:1].detach().requires_grad_()
     with torch.enable_grad(), _GradientCutRecorder(inputs) as recorder:
         logits = module(inputs)
