@@ -16,7 +16,7 @@ from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai.attribution._registry import get_method
 from mne_xai.attribution.deeplift import CAPTUM_RULES
 from mne_xai.attribution.spectral import FourierInput
-from mne_xai.inspect import maximize_activation, pruning_curve
+from mne_xai.inspect import learn_patterns, maximize_activation, pruning_curve
 
 N_CHANNELS, N_TIMES = 4, 32
 RULE_METHODS = [
@@ -1304,6 +1304,15 @@ def test_outputs_that_change_slightly_between_passes_are_refused():
     network = _skorch_network(_DriftingInEvaluation)
     with pytest.raises(ValueError, match="other outputs for the same epochs"):
         _explain(network, "saliency")
+
+
+def test_patterns_are_not_learned_from_outputs_that_change_between_passes():
+    """learn_patterns refused such a network for changing its logits when its
+    batch norm was folded ("a layer next to a batch norm is also used
+    elsewhere"), which named no cause of the network's."""
+    X, _ = _arrays()
+    with pytest.raises(ValueError, match="other outputs for the same epochs"):
+        learn_patterns(_skorch_network(_DriftingInEvaluation), X)
 
 
 def _skorch_network(module):
