@@ -791,13 +791,23 @@ def check_hookable(module):
             )
 
 
+#: The methods by which a layer computes: its ``forward``, and the convolution
+#: that a convolution's ``forward`` calls (a subclass standardizing its
+#: weight may override that alone).
+COMPUTING_METHODS = ("forward", "_conv_forward")
+
+
 def has_own_forward(module, kind):
     """Whether ``module`` computes by another ``forward`` than the class ``kind``'s.
 
-    A subclass's ``forward``, or one set on the instance (found in its
-    ``__dict__``, as a mask of an ablation may be).
+    A subclass's ``forward`` or ``_conv_forward``, or one set on the instance
+    (found in its ``__dict__``, as a mask of an ablation may be).
     """
-    return type(module).forward is not kind.forward or "forward" in vars(module)
+    return any(
+        getattr(type(module), name) is not getattr(kind, name) or name in vars(module)
+        for name in COMPUTING_METHODS
+        if hasattr(kind, name)
+    )
 
 
 #: The hooks torch runs around a module's forward and backward passes.

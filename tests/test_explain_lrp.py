@@ -366,6 +366,14 @@ class _StandardizedConv(nn.Conv1d):
         return self._conv_forward(x, weight / weight.std(), self.bias)
 
 
+class _StandardizedInItsConvolution(nn.Conv1d):
+    """Weight standardization in the convolution its class's forward calls."""
+
+    def _conv_forward(self, x, weight, bias):
+        weight = weight - weight.mean(dim=(1, 2), keepdim=True)
+        return super()._conv_forward(x, weight / weight.std(), bias)
+
+
 class _RectifyingConv(nn.Conv1d):
     """A convolution with its activation inside its forward."""
 
@@ -402,6 +410,14 @@ class _ReusesInPlaceOutput(nn.Module):
             _ReusesInPlaceOutput(conv=_StandardizedConv, in_place=False),
             ["lrp_epsilon", "lrp_zplus", "lrp_composite"],
             r"layer 'conv' \(_StandardizedConv\) computes otherwise",
+        ),
+        (
+            # Its forward is its class's: z+ and PatternNet read the weight it
+            # does not convolve with, and missed the maps of the same network
+            # with the standardized weight by several times their scale.
+            _ReusesInPlaceOutput(conv=_StandardizedInItsConvolution, in_place=False),
+            ["lrp_zplus", "lrp_alpha2_beta1", "pattern_net"],
+            r"layer 'conv' \(_StandardizedInItsConvolution\) computes otherwise",
         ),
         (
             # Guided backprop gave the plain gradient through the hidden ReLU.
@@ -720,9 +736,16 @@ def test_folding_batch_norm_keeps_the_output(network_class):
             [nn.Conv2d(1, 2, (1, 3)), nn.BatchNorm2d(2, track_running_stats=False)],
             "running statistics",
         ),
+        (
+            # A dense layer over time after it: folding its scale per channel
+            # into that layer's weights failed in torch ("The size of tensor a").
+            [nn.Conv2d(1, 2, (1, 3)), nn.ReLU(), nn.BatchNorm2d(2), nn.Linear(14, 5)],
+            "feeds no dense layer reading its channels flattened",
+        ),
     ],
 )
 def test_unfoldable_batch_norm_is_refused(layers, match):
+    """A batch norm folds into a convolution or dense layer beside it, or not at all."""
     module = nn.Sequential(nn.Unflatten(1, (1, N_CHANNELS)), *layers, nn.Flatten())
     module = nn.Sequential(*module, nn.LazyLinear(2)).double()
     module(_data())  # materialize the lazy layer

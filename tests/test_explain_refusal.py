@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.ao.quantization import DeQuantStub, QuantStub
 from torch.nn import functional as F
 
 from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai.attribution._registry import get_method
 from mne_xai.attribution.deeplift import CAPTUM_RULES
 from mne_xai.attribution.spectral import FourierInput
-from mne_xai.inspect import maximize_activation, pruning_curve
+from mne_xai.inspect import learn_patterns, maximize_activation, pruning_curve
 from mne_xai.models import ScaledInput
 
 N_CHANNELS, N_TIMES = 4, 32
@@ -330,6 +331,30 @@ def test_backward_hooks_change_no_explanation():
     )
     assert not recorded
     assert recording.module_.elu._backward_hooks  # the network keeps its hook
+
+
+@pytest.mark.parametrize(
+    "register",
+    [
+        torch.nn.modules.module.register_module_full_backward_hook,
+        torch.nn.modules.module.register_module_full_backward_pre_hook,
+    ],
+)
+def test_backward_hooks_of_every_module_are_refused_by_name(module_elu, register):
+    """The network's own backward hooks are removed from the copy explained;
+    torch's hooks of every module cannot be, and every method differentiating
+    the network was refused as reading "torch.Tensor.view_as under
+    torch.no_grad()", which torch's hook machinery calls."""
+    handle = register(lambda *args: None)
+    try:
+        for method in ("saliency", "lrp_epsilon"):
+            with pytest.raises(ValueError, match="backward hooks on every module"):
+                _explain(module_elu, method)
+        # Methods that do not differentiate the network are not concerned.
+        assert np.isfinite(_explain(module_elu, "occlusion").get_data()).all()
+    finally:
+        handle.remove()
+    assert np.isfinite(_explain(module_elu, "saliency").get_data()).all()
 
 
 class Upsampled(SmallNet):
@@ -707,6 +732,34 @@ def test_nonlinear_module_of_the_user_is_refused(method):
     match = f"{method} has no rule for .*(module 'elu' \\(Square\\)|layer 'elu')"
     with pytest.raises(ValueError, match=match):
         _attribute(method, module)
+
+
+class QuantizationReady(SmallNet):
+    """SmallNet between torch.ao's quantization stubs, parameter-free layers of
+    PyTorch's that are defined outside torch.nn (the identity until converted)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quant, self.dequant = QuantStub(), DeQuantStub()
+
+    def forward(self, x):  # noqa: D102
+        return self.dequant(super().forward(self.quant(x)))
+
+
+@pytest.mark.parametrize(
+    "method", [method for method in FIXED_RULES if not method.startswith("deeplift")]
+)
+def test_parameter_free_layers_of_pytorch_outside_torch_nn_are_known_by_class(method):
+    """PyTorch's layers are judged by their class wherever torch defines them
+    (torch.ao too), not by their graph as modules of other libraries are:
+    read by its graph, a stub that quantizes once converted would pass."""
+    module = _untrained(QuantizationReady)
+    with pytest.raises(ValueError, match=f"{method} has no rule for layer 'quant'"):
+        _attribute(method, module)
+    # Gradient methods see the stubs as what they compute now.
+    torch.testing.assert_close(
+        _attribute("saliency", module), _attribute("saliency", _untrained())
+    )
 
 
 @pytest.mark.parametrize("method", FIXED_RULES)
@@ -1344,6 +1397,15 @@ def test_outputs_that_change_slightly_between_passes_are_refused():
     network = _skorch_network(_DriftingInEvaluation)
     with pytest.raises(ValueError, match="other outputs for the same epochs"):
         _explain(network, "saliency")
+
+
+def test_patterns_are_not_learned_from_outputs_that_change_between_passes():
+    """learn_patterns refused such a network for changing its logits when its
+    batch norm was folded ("a layer next to a batch norm is also used
+    elsewhere"), which named no cause of the network's."""
+    X, _ = _arrays()
+    with pytest.raises(ValueError, match="other outputs for the same epochs"):
+        learn_patterns(_skorch_network(_DriftingInEvaluation), X)
 
 
 def _skorch_network(module):

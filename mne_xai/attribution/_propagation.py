@@ -19,7 +19,9 @@ plain gradient. :func:`check_computation` walks the autograd graph of one
 forward pass and refuses such operations, for every method with rules.
 """
 
+import copy
 import re
+import types
 from contextlib import contextmanager
 
 import torch
@@ -31,6 +33,7 @@ from .._graph import (
     ADAPTIVE_MAX_POOLING,
     AVERAGE_POOLING,
     BATCH_NORMS,
+    COMPUTING_METHODS,
     CONVOLUTIONS,
     DENSE,
     PADDING,
@@ -393,6 +396,30 @@ class _GradientCutRecorder(TorchFunctionMode):
         return result
 
 
+def _check_no_global_backward_hooks(method):
+    """Refuse to differentiate while torch runs backward hooks on every module.
+
+    The network's own backward hooks are removed from the copy that is
+    explained (they change its gradient, not its function), but those
+    registered for every module (``register_module_full_backward_hook``)
+    cannot be: a hook halving each convolution's gradient halved the maps.
+    They were refused as a computation "without gradient" of
+    ``torch.Tensor.view_as``, which torch's hook machinery calls.
+    """
+    # A new module has no hooks of its own: those it runs are every module's.
+    if runs_hooks(nn.Identity(), ("backward_hooks", "backward_pre_hooks")):
+        raise ValueError(
+            f"{method} differentiates the network, but torch runs backward hooks "
+            "on every module (registered with torch.nn.modules.module."
+            "register_module_full_backward_hook or "
+            "register_module_full_backward_pre_hook), which change the gradients "
+            "of the network and cannot be removed from the copy that is "
+            "explained, as its own backward hooks are. Remove them (their "
+            "handle's remove()) while explaining. Methods that do not "
+            f"differentiate the network: {', '.join(methods_without_gradient())}."
+        )
+
+
 def check_gradient_path(module, inputs, method):
     """Refuse a network part of whose computation from the input autograd does not see.
 
@@ -416,6 +443,7 @@ def check_gradient_path(module, inputs, method):
     method : str
         Name of the method, for the error message.
     """
+    _check_no_global_backward_hooks(method)
     inputs = inputs[:1].detach().requires_grad_()
     with torch.enable_grad(), _GradientCutRecorder(inputs) as recorder:
         logits = module(inputs)
@@ -769,7 +797,7 @@ def layers_computing_otherwise(module, inputs, layers):
         given[layer] = layer_inputs[0].clone()
 
     def compare(layer, layer_inputs, output):
-        expected = checked[layer].forward(layer, given.pop(layer))
+        expected = _class_output(layer, checked[layer], given.pop(layer))
         if not outputs_agree(output, expected):
             differing.append(f"{names[layer]!r} ({type(layer).__name__})")
 
@@ -782,6 +810,20 @@ def layers_computing_otherwise(module, inputs, layers):
         for handle in handles:
             handle.remove()
     return differing
+
+
+def _class_output(layer, kind, layer_input):
+    """Return what the class ``kind``'s own code computes of ``layer_input`` with ``layer``'s weights.
+
+    On a shallow copy of the layer whose methods of :data:`COMPUTING_METHODS`
+    are ``kind``'s: ``kind.forward`` alone would call a subclass's
+    ``_conv_forward``, and a weight it standardizes there would go unseen.
+    """
+    plain = copy.copy(layer)
+    for name in COMPUTING_METHODS[1:]:
+        if hasattr(kind, name):
+            vars(plain)[name] = types.MethodType(getattr(kind, name), plain)
+    return kind.forward(plain, layer_input)
 
 
 def check_layers_compute_as_their_class(module, inputs, layers, method):
@@ -1192,7 +1234,13 @@ def fold_batch_norms(module, inputs):
             if not following:
                 following = _dense_reading_flattened(last, calls)
                 between += [nn.Flatten()] * bool(following)
-            if not (len(following) == 1 and isinstance(following[0].module, DENSE)):
+            # The dense layer must read the channels as features, flattened: one
+            # reading another axis (time) cannot take a scale per channel.
+            if not (
+                len(following) == 1
+                and isinstance(following[0].module, DENSE)
+                and following[0].input.ndim == 2
+            ):
                 source = (
                     "an operation called in forward, or the input"
                     if previous is None
@@ -1200,11 +1248,12 @@ def fold_batch_norms(module, inputs):
                     f"({type(previous.module).__name__})"
                 )
                 raise ValueError(
-                    f"Batch norm {call.shown_name!r} is applied to the output of "
-                    f"{source}, not to that of a convolution or dense layer (directly "
-                    "or through layers that only crop or reshape it), and feeds no "
-                    "dense layer through pooling, so it cannot be folded for "
-                    f"relevance propagation. {other_methods_note()}"
+                    f"Batch norm {call.shown_name!r} is applied to the output of {source}, "
+                    "not to that of a convolution or dense layer (directly or "
+                    "through layers that only crop or reshape it), and feeds no "
+                    "dense layer reading its channels flattened (through pooling), "
+                    "so it cannot be folded for relevance propagation. "
+                    f"{other_methods_note()}"
                 )
             _fold_into_next(following[0].module, between, scale, shift, call.output)
         parent_name, _, attribute = call.name.rpartition(".")
@@ -1235,7 +1284,7 @@ def _check_same_function(module, folded, inputs):
             f"network's logits (by up to {error:.3g}): a layer next to a batch "
             "norm is also used elsewhere (a skip connection around the batch "
             "norm, a layer shared by several branches, or a batch norm output "
-            "read twice), or a forward hook changes its output. Relevance "
-            "propagation cannot explain it; use a gradient method (e.g. "
-            "integrated_gradients)."
+            "read twice), or a forward hook or a forward of its own changes its "
+            "output. Relevance propagation cannot explain it; use a gradient "
+            "method (e.g. integrated_gradients)."
         )

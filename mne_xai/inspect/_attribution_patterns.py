@@ -20,7 +20,7 @@ from .._convert import check_outputs_finite, network_batches
 from .._docs import fill_doc
 from .._graph import DENSE, autograd_on, record_calls
 from .._network import WindowAverage, as_network
-from ..attribution._core import explain, private_module
+from ..attribution._core import _check_outputs, explain, private_module
 from ..attribution._registry import get_method, list_methods
 from ..attribution.lrp import _linear_map
 from ..attribution.pattern import NetworkPatterns, prepare_network
@@ -341,6 +341,15 @@ def learn_patterns(estimator, epochs, *, batch_size=64, device=None, verbose=Non
     data = network._check_prediction_input(epochs, "epochs")
     device = compute_device(device, network)
     module = private_module(network, device, next(data.batches(1)))
+    # Patterns are statistics of one function of each epoch: a network that
+    # stays random or changes from pass to pass was refused for changing its
+    # logits when its batch norms were folded.
+    _check_outputs(
+        module,
+        torch.from_numpy(next(iter(data.batches(4)))).to(device),
+        "learn_patterns",
+        differentiates=False,
+    )
     logger.info(f"Learning the layers' patterns from {data.shape[0]} epochs")
     statistics = None
     for batch in network_batches(network, data, batch_size, "patterns"):
