@@ -1169,10 +1169,10 @@ def _check_some_labels_are_classes(X, y, classes, trained_event_id=None):
     others = {
         label for label in labels - known if isinstance(label, str) is names_are_classes
     }
+    # Epochs, or a list or tuple of them (as _epochs_list reads X).
+    are_epochs = _epochs_list(X) is not None
     if trained_event_id and others:
-        event_id = (
-            InputData(X).event_id if isinstance(X, mne.BaseEpochs | list) else None
-        )
+        event_id = InputData(X).event_id if are_epochs else None
         unseen = events_unseen_in_training(others, classes, trained_event_id, event_id)
         if unseen:
             _warn_unseen_events(unseen, classes, "y holds")
@@ -1183,7 +1183,7 @@ def _check_some_labels_are_classes(X, y, classes, trained_event_id=None):
     by_events = (
         " Without y, the events of Epochs are read as the classes, by name where "
         "their codes differ from training."
-        if isinstance(X, mne.BaseEpochs | list)
+        if are_epochs
         else ""
     )
     raise ValueError(

@@ -1582,6 +1582,14 @@ def test_labels_of_which_none_is_a_class_are_refused_by_score(
     with pytest.raises(ValueError, match=r"\[10, 20\], none of them a class.*by name"):
         clf.score(other, other.events[:, 2])
     assert clf.score(other) == clf.score(other, y + 2) > 0.5
+    # A list or a tuple of Epochs is Epochs too: both get the hint.
+    for parts in ([other[:20], other[20:]], (other[:20], other[20:])):
+        with pytest.raises(ValueError, match=r"none of them a class.*by name"):
+            clf.score(parts, other.events[:, 2])
+    # Numbers in nested lists are an array, without events to read.
+    with pytest.raises(ValueError, match="none of them a class") as error:
+        clf.score(X.tolist(), other.events[:, 2])
+    assert "Without y" not in str(error.value)
 
 
 @pytest.mark.filterwarnings("ignore:After training")
@@ -1603,6 +1611,11 @@ def test_events_the_network_saw_no_epoch_of_are_scored_as_wrong(synthetic_arrays
     with pytest.raises(ValueError, match=r"saw no epoch of \['a'\].*as y") as error:
         fold.score(epochs["a"])
     assert "other labels" not in str(error.value)
+    # With y, the epochs' own names say that they are events: in Epochs, a
+    # list or a tuple of them alike (a tuple lost the names).
+    for parts in (epochs["a"], [epochs["a"]], (epochs["a"],)):
+        with pytest.warns(RuntimeWarning, match=rf"events 'a' \(1\), {unseen}"):
+            assert fold.score(parts, codes[:13]) == 0.0
     # MNE keeps the name of an event whose epochs were all dropped.
     dropped = epochs.copy().drop(codes == 1, verbose=False)
     clf = EEGNetClassifier(**FAST).fit(dropped)
