@@ -2236,6 +2236,10 @@ def checked_batches(
 
     Every batch is checked until one warns: the parts of a list of Epochs
     (e.g. two subjects) may be in different units. One warning is enough.
+    Epochs flat in every channel are gathered from every batch and named in
+    one warning once the last batch is read (Epochs not preloaded are read
+    once, batch by batch): warned at the first batch holding any, the flat
+    epochs of later batches went unnamed.
 
     Parameters
     ----------
@@ -2246,34 +2250,38 @@ def checked_batches(
     train_std, info, train_baseline
         As for :func:`check_amplitudes`.
     """
-    warned = flat_warned = False
+    warned = False
+    flat = []
     start = 0
     for batch in data.batches(batch_size):
         if not warned:
             warned = check_amplitudes(batch, train_std, info, data.name, train_baseline)
-        if not flat_warned:
-            flat_warned = _warn_of_flat_epochs(batch, data.name, start)
+        flat.extend((start + _flat_epochs(batch)).tolist())
         start += len(batch)
         yield batch
+    _warn_of_flat_epochs(flat, data.name)
 
 
-def _warn_of_flat_epochs(batch, name, start):
-    """Warn of epochs constant in every channel; return whether it warned.
+def _flat_epochs(batch):
+    """Return the positions of the batch's epochs constant in every channel."""
+    return np.flatnonzero((batch == batch[..., :1]).all(axis=(1, 2)))
+
+
+def _warn_of_flat_epochs(flat, name):
+    """Warn of epochs constant in every channel (their positions in ``flat``).
 
     An amplifier switched off, or epochs padded with zeros, hold no EEG, and
     the network answers them as it answers anything: among 20 epochs, an
     all-zero one was predicted [0.47, 0.53] without a word.
     """
-    flat = np.flatnonzero((batch == batch[..., :1]).all(axis=(1, 2)))
-    if not len(flat):
-        return False
+    if not flat:
+        return
     warn_data_mismatch(
-        f"Epoch(s) {_listed((start + flat).tolist())} of {name} are constant in "
-        "every channel (an amplifier off, or padding): they hold no EEG, and what "
-        "the network answers for them, and its maps of them, read none. Drop "
-        "them (epochs.drop)."
+        f"Epoch(s) {_listed(flat)} of {name} are constant in every channel (an "
+        "amplifier off, or padding): they hold no EEG, and what the network "
+        "answers for them, and its maps of them, read none. Drop them "
+        "(epochs.drop)."
     )
-    return True
 
 
 def network_batches(network, data, batch_size, mesg):
