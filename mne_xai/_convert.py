@@ -17,7 +17,7 @@ from mne.utils import _check_option, _validate_type, logger
 
 from ._outputs import trials_of
 from ._progress import progress_bar
-from ._warnings import warn, warn_data_mismatch
+from ._warnings import quietly, warn, warn_data_mismatch
 
 #: The input's standard deviation may differ from the training data's by this
 #: factor before a warning says the units probably differ. Subjects and sessions
@@ -575,7 +575,7 @@ class InputData:
                 # Rejection decides which epochs exist; MNE reads every epoch once
                 # (without keeping it) to apply it, as its own get_data would.
                 n_before = len(epochs.events)
-                epochs.drop_bad(verbose=False)
+                epochs.drop_bad(verbose=quietly())
                 self.n_rejected += n_before - len(epochs.events)
             if len(epochs) and np.iscomplexobj(_first_epoch_or_data(epochs)):
                 # Read as float32, complex values lost their imaginary part.
@@ -746,7 +746,7 @@ class InputData:
             return data if self._picks is None else data[:, self._picks]
         # Indices, not "all": MNE leaves the bad channels out of "all".
         picks = np.arange(len(epochs.ch_names)) if self._picks is None else self._picks
-        return epochs.get_data(picks=picks, item=item, verbose=False)
+        return epochs.get_data(picks=picks, item=item, verbose=quietly())
 
     def array(self):
         """Return all the data as one float32 array (checked to be finite)."""
@@ -1368,7 +1368,7 @@ def _first_epoch_or_data(epochs):
     """
     if epochs.preload:
         return epochs._data
-    return epochs.get_data(item=[0], copy=False, verbose=False)
+    return epochs.get_data(item=[0], copy=False, verbose=quietly())
 
 
 def _channel_indices(info, ch_names, name):
