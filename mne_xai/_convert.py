@@ -17,7 +17,7 @@ from mne.utils import _check_option, _validate_type, logger
 
 from ._outputs import trials_of
 from ._progress import progress_bar
-from ._warnings import warn, warn_data_mismatch
+from ._warnings import quietly, warn, warn_data_mismatch
 
 #: The input's standard deviation may differ from the training data's by this
 #: factor before a warning says the units probably differ. Subjects and sessions
@@ -575,7 +575,7 @@ class InputData:
                 # Rejection decides which epochs exist; MNE reads every epoch once
                 # (without keeping it) to apply it, as its own get_data would.
                 n_before = len(epochs.events)
-                epochs.drop_bad(verbose=False)
+                epochs.drop_bad(verbose=quietly())
                 self.n_rejected += n_before - len(epochs.events)
             if len(epochs) and np.iscomplexobj(_first_epoch_or_data(epochs)):
                 # Read as float32, complex values lost their imaginary part.
@@ -746,7 +746,7 @@ class InputData:
             return data if self._picks is None else data[:, self._picks]
         # Indices, not "all": MNE leaves the bad channels out of "all".
         picks = np.arange(len(epochs.ch_names)) if self._picks is None else self._picks
-        return epochs.get_data(picks=picks, item=item, verbose=False)
+        return epochs.get_data(picks=picks, item=item, verbose=quietly())
 
     def array(self):
         """Return all the data as one float32 array (checked to be finite)."""
@@ -1169,10 +1169,10 @@ def _check_some_labels_are_classes(X, y, classes, trained_event_id=None):
     others = {
         label for label in labels - known if isinstance(label, str) is names_are_classes
     }
+    # Epochs, or a list or tuple of them (as _epochs_list reads X).
+    are_epochs = _epochs_list(X) is not None
     if trained_event_id and others:
-        event_id = (
-            InputData(X).event_id if isinstance(X, mne.BaseEpochs | list) else None
-        )
+        event_id = InputData(X).event_id if are_epochs else None
         unseen = events_unseen_in_training(others, classes, trained_event_id, event_id)
         if unseen:
             _warn_unseen_events(unseen, classes, "y holds")
@@ -1183,7 +1183,7 @@ def _check_some_labels_are_classes(X, y, classes, trained_event_id=None):
     by_events = (
         " Without y, the events of Epochs are read as the classes, by name where "
         "their codes differ from training."
-        if isinstance(X, mne.BaseEpochs | list)
+        if are_epochs
         else ""
     )
     raise ValueError(
@@ -1368,7 +1368,7 @@ def _first_epoch_or_data(epochs):
     """
     if epochs.preload:
         return epochs._data
-    return epochs.get_data(item=[0], copy=False, verbose=False)
+    return epochs.get_data(item=[0], copy=False, verbose=quietly())
 
 
 def _channel_indices(info, ch_names, name):
@@ -2236,6 +2236,10 @@ def checked_batches(
 
     Every batch is checked until one warns: the parts of a list of Epochs
     (e.g. two subjects) may be in different units. One warning is enough.
+    Epochs flat in every channel are gathered from every batch and named in
+    one warning once the last batch is read (Epochs not preloaded are read
+    once, batch by batch): warned at the first batch holding any, the flat
+    epochs of later batches went unnamed.
 
     Parameters
     ----------
@@ -2246,34 +2250,38 @@ def checked_batches(
     train_std, info, train_baseline
         As for :func:`check_amplitudes`.
     """
-    warned = flat_warned = False
+    warned = False
+    flat = []
     start = 0
     for batch in data.batches(batch_size):
         if not warned:
             warned = check_amplitudes(batch, train_std, info, data.name, train_baseline)
-        if not flat_warned:
-            flat_warned = _warn_of_flat_epochs(batch, data.name, start)
+        flat.extend((start + _flat_epochs(batch)).tolist())
         start += len(batch)
         yield batch
+    _warn_of_flat_epochs(flat, data.name)
 
 
-def _warn_of_flat_epochs(batch, name, start):
-    """Warn of epochs constant in every channel; return whether it warned.
+def _flat_epochs(batch):
+    """Return the positions of the batch's epochs constant in every channel."""
+    return np.flatnonzero((batch == batch[..., :1]).all(axis=(1, 2)))
+
+
+def _warn_of_flat_epochs(flat, name):
+    """Warn of epochs constant in every channel (their positions in ``flat``).
 
     An amplifier switched off, or epochs padded with zeros, hold no EEG, and
     the network answers them as it answers anything: among 20 epochs, an
     all-zero one was predicted [0.47, 0.53] without a word.
     """
-    flat = np.flatnonzero((batch == batch[..., :1]).all(axis=(1, 2)))
-    if not len(flat):
-        return False
+    if not flat:
+        return
     warn_data_mismatch(
-        f"Epoch(s) {_listed((start + flat).tolist())} of {name} are constant in "
-        "every channel (an amplifier off, or padding): they hold no EEG, and what "
-        "the network answers for them, and its maps of them, read none. Drop "
-        "them (epochs.drop)."
+        f"Epoch(s) {_listed(flat)} of {name} are constant in every channel (an "
+        "amplifier off, or padding): they hold no EEG, and what the network "
+        "answers for them, and its maps of them, read none. Drop them "
+        "(epochs.drop)."
     )
-    return True
 
 
 def network_batches(network, data, batch_size, mesg):

@@ -37,10 +37,17 @@ _PARAMETERS = """
         trained on, without those ``early_stopping`` holds out); the number
         used is ``max_epochs_``.
     batch_size : int | "auto"
-        Number of epochs per mini-batch (for training and prediction).
+        Number of epochs per mini-batch in training, and per batch where the
+        estimator computes its outputs (``predict``, ``predict_proba``,
+        ``score``, ``adapt_batch_norm``), which do not depend on it.
         ``"auto"`` grows with the square root of the number of training
-        epochs, as a power of two from 8 to 64; the size used is
-        ``batch_size_``.
+        epochs, as a power of two from 8 to 64; the size chosen is
+        ``batch_size_``. A number set on a fitted estimator (``set_params``)
+        batches its predictions at once, and its training from the next
+        ``fit`` or ``partial_fit``, which set ``batch_size_`` to it.
+        The functions that take a ``batch_size`` of their own
+        (:func:`mne_xai.explain` and most of :mod:`mne_xai.evaluate` and
+        :mod:`mne_xai.inspect`) batch by it, not by this one.
     picks : str | list of str | list of int | slice | None
         Channels of Epochs to train on, as in MNE (names, channel types such as
         ``["eeg", "eog"]``, indices, or ``"all"``). None means the good data
@@ -186,7 +193,10 @@ _PARAMETERS = """
         estimator knows no events: those of Epochs are matched to its classes
         by name only (classes that are event names), never by code.
     batch_size_, max_epochs_ : int
-        The batch size and number of epochs used (see ``batch_size``).
+        The batch size of the last training and the number of epochs chosen
+        at fit (see ``batch_size`` and ``max_epochs``). Predictions are
+        batched by ``batch_size_`` while ``batch_size`` is ``"auto"``, and
+        by ``batch_size`` when it is a number, even one set since training.
     spatial_init_ : "csp" | None
         How the spatial filters were started (see ``spatial_init``): None
         where ``"csp"`` had nothing to start (one channel, a network without

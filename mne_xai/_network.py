@@ -41,7 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetBinaryClassifier
 
 from ._convert import InputData, check_matches_training
-from ._warnings import warn
+from ._warnings import quietly, warn
 from .cropping import CroppedClassifier
 from .estimators import _EEGClassifier
 from .models import ScaledInput
@@ -472,7 +472,7 @@ def _refuse_a_unit_of_its_own(net):
     knows. skorch's own classifiers read no Epochs.
     """
     probe = mne.EpochsArray(
-        np.ones((1, 1, 2)), mne.create_info(1, 100.0, "eeg"), verbose=False
+        np.ones((1, 1, 2)), mne.create_info(1, 100.0, "eeg"), verbose=quietly()
     )
     try:
         read = getattr(net.get_dataset(probe), "X", None)

@@ -16,7 +16,7 @@ from mne.io.pick import _picks_to_idx
 from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
 from mne.utils import use_log_level
 
-from ._warnings import ignoring
+from ._warnings import ignoring, quietly
 
 
 def trials_of(epochs):
@@ -89,7 +89,7 @@ def epochs_array(
             # An event of event_id whose epochs were all dropped (rejected, or
             # left out by a selection) stays in it, as in the input.
             on_missing="ignore",
-            verbose=False,
+            verbose=quietly(),
             **trials,
         )
     if annotations is not None and len(annotations):
@@ -119,7 +119,7 @@ def evoked_array(data, info, tmin, *, comment, nave):
         The data.
     """
     evoked = mne.EvokedArray(
-        data, info, tmin=0.0, comment=comment, nave=nave, verbose=False
+        data, info, tmin=0.0, comment=comment, nave=nave, verbose=quietly()
     )
     return _shifted(evoked, tmin)
 
@@ -195,7 +195,7 @@ def spectrum_array(data, info, freqs, *, trials=None, nave=None):
     # event name to the maps added it to the user's Epochs).
     info = info.copy()
     if data.ndim == 2:
-        spectrum = SpectrumArray(data, info, freqs, verbose=False)
+        spectrum = SpectrumArray(data, info, freqs, verbose=quietly())
         _set_nave(spectrum, nave)
         return spectrum
     trials = trials or {}
@@ -206,7 +206,7 @@ def spectrum_array(data, info, freqs, *, trials=None, nave=None):
         freqs,
         events=None if events is None else events.copy(),
         event_id=None if event_id is None else dict(event_id),
-        verbose=False,
+        verbose=quietly(),
     )
     # Set after construction, as the constructor takes none of them. The drop
     # log is a tuple of tuples, which nothing changes in place.
@@ -214,6 +214,6 @@ def spectrum_array(data, info, freqs, *, trials=None, nave=None):
         spectrum.selection = trials["selection"].copy()
     if trials.get("drop_log") is not None:
         spectrum.drop_log = trials["drop_log"]
-    with use_log_level(False):
+    with use_log_level(quietly()):
         spectrum.metadata = trials.get("metadata")
     return spectrum

@@ -43,6 +43,23 @@ def warn(message, category=RuntimeWarning):
         _warn_at_users_line(message, category)
 
 
+def quietly():
+    """Return the ``verbose`` of a call made inside another: WARNING or stricter.
+
+    ``verbose=False`` (WARNING) keeps an inner call's progress (INFO) out of
+    the log of the call around it, but also lowered a stricter level that the
+    user chose (``verbose="error"``, ``mne.set_log_level("ERROR")``), so that
+    the inner call's warnings showed. The stricter of WARNING and the current
+    level is kept, as MNE does for its own inner calls.
+
+    Returns
+    -------
+    level : int
+        The log level, for ``verbose=``.
+    """
+    return max(logging.WARNING, logger.level)
+
+
 def warn_data_mismatch(message):
     """Warn that data differ from the training data, whatever the log level.
 

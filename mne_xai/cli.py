@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._warnings import quietly
+
 
 def _int_in(low, high=None):
     """Return an argparse type reading an integer from ``low`` to ``high``."""
@@ -172,7 +174,7 @@ def _print_trust(estimator, epochs):
         epochs,
         DEFAULT_METHODS,
         random_state=0,
-        verbose=False,
+        verbose=quietly(),
     )
     print(summary)
     print()

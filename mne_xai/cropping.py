@@ -23,7 +23,7 @@ from ._convert import (
 )
 from ._docs import fill_doc
 from ._prediction import _ScoreMixin
-from ._warnings import ignoring, warn, warnings_once
+from ._warnings import ignoring, quietly, warn, warnings_once
 from .estimators import (
     UNPREDICTED_CLASSES,
     _EEGClassifier,
@@ -401,7 +401,7 @@ class CroppedClassifier(
             tmin=0.0,
             proj=False,
             on_missing="ignore",
-            verbose=False,
+            verbose=quietly(),
         )
 
     @fill_doc

@@ -10,7 +10,7 @@ from mne.utils import _check_option, _validate_type, logger, verbose
 from ._checks import check_generator
 from ._docs import fill_doc
 from ._simulation_kinds import _KINDS, FREQUENCY_BANDS, _post_stimulus
-from ._warnings import warn
+from ._warnings import quietly, warn
 from .datasets import _builtin_montage
 
 __all__ = ["FREQUENCY_BANDS", "simulate_epochs"]
@@ -40,7 +40,7 @@ def _head_model(info, montage):
     """
     positions = np.array([ch["loc"][:3] for ch in info["chs"]])
     cap = mne.create_info(montage.ch_names, info["sfreq"], "eeg")
-    cap.set_montage(montage, verbose=False)
+    cap.set_montage(montage, verbose=quietly())
     cap_positions = np.array([ch["loc"][:3] for ch in cap["chs"]])
     key = (
         tuple(info["ch_names"]),
@@ -49,9 +49,9 @@ def _head_model(info, montage):
     )
     if key not in _forward_cache:
         logger.info(f"Computing a sphere head model for {len(positions)} EEG channels")
-        sphere = mne.make_sphere_model("auto", "auto", cap, verbose=False)
+        sphere = mne.make_sphere_model("auto", "auto", cap, verbose=quietly())
         source_space = mne.setup_volume_source_space(
-            pos=_SOURCE_SPACING, sphere=sphere, mindist=5.0, verbose=False
+            pos=_SOURCE_SPACING, sphere=sphere, mindist=5.0, verbose=quietly()
         )
         forward = mne.make_forward_solution(
             info,
@@ -60,7 +60,7 @@ def _head_model(info, montage):
             bem=sphere,
             meg=False,
             eeg=True,
-            verbose=False,
+            verbose=quietly(),
         )
         # Average reference, as the simulated recordings are average-referenced.
         gain = forward["sol"]["data"].reshape(len(positions), -1, 3)
@@ -424,7 +424,7 @@ def simulate_epochs(
     rng = check_generator(random_state)
 
     info = mne.create_info(ch_names, float(sfreq), "eeg")
-    info.set_montage(montage, verbose=False)
+    info.set_montage(montage, verbose=quietly())
     head = _head_model(info, montage)
 
     # Per-class feature: window, then scalp pattern, dipole position, band, name.
@@ -480,9 +480,9 @@ def simulate_epochs(
         tmin=times[0],
         event_id=event_id,
         metadata=metadata,
-        verbose=False,
+        verbose=quietly(),
     )
-    epochs.set_eeg_reference("average", projection=False, verbose=False)
+    epochs.set_eeg_reference("average", projection=False, verbose=quietly())
     ground_truth = mne.EpochsArray(
         truth,
         epochs.info,
@@ -490,7 +490,7 @@ def simulate_epochs(
         tmin=times[0],
         event_id=event_id,
         metadata=metadata.copy(),
-        verbose=False,
+        verbose=quietly(),
     )
     return epochs, ground_truth
 

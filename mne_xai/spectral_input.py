@@ -25,7 +25,7 @@ from ._convert import (
     check_matches_training,
     training_channels,
 )
-from ._warnings import warn_data_mismatch
+from ._warnings import quietly, warn_data_mismatch
 
 #: Power below this share of a channel's median over frequencies is rounding
 #: (150 dB down; float32 data hold about 140 dB): no power.
@@ -233,7 +233,7 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
                 n_per_seg=self.n_per_seg_,
                 n_overlap=self.n_overlap_,
                 window=self.window,
-                verbose=False,
+                verbose=quietly(),
                 **settings,
             )
         else:
@@ -245,7 +245,7 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
                 # times (10 * log10(sfreq) dB) above the density in V²/Hz that
                 # Welch gives and the docstring promises.
                 normalization="full",
-                verbose=False,
+                verbose=quietly(),
                 **settings,
             )
         if len(freqs) == 0:

@@ -408,6 +408,29 @@ def test_target_randomization_explains_another_class(channel_reader, channel_dat
     assert (result.similarity["pearson"] < 0).all()
 
 
+def test_maps_explained_inside_keep_a_stricter_log_level(channel_reader, channel_data):
+    """The maps are explained inside with verbose=False, which lowered a user's
+    "error" to WARNING: occlusion's warning that its window spans the epoch
+    showed at verbose="error" and under mne.set_log_level("ERROR"), though
+    the check's own warnings did not."""
+    X, _ = channel_data
+    spans = "occlusion's window of 40 samples spans the whole epoch"
+
+    def warned(**kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            target_randomization_check(
+                channel_reader, X[:4], "occlusion", mode="time", window=40, **kwargs
+            )
+        return [str(warning.message) for warning in caught if spans in str(warning)]
+
+    assert warned(verbose=False)  # WARNING: the inner warning still shows
+    assert not warned(verbose="error")
+    with mne.use_log_level("error"):
+        assert not warned()
+        assert warned(verbose="warning")
+
+
 def _foreign_reader_of_one_class(n_logits):
     """A skorch ChannelReader of one class (not an mne_xai estimator), told its channels."""
     from skorch import NeuralNetClassifier

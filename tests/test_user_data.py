@@ -637,6 +637,39 @@ def test_epochs_flat_in_every_channel_warn_at_predict_and_explain(synthetic_arra
         mne_xai.explain(clf, dead, "saliency", batch_size=4, verbose=False)
 
 
+def test_flat_epochs_of_every_batch_are_named_in_one_warning(
+    synthetic_arrays, epochs_reads
+):
+    """The one warning per call named the flat epochs of the first batch that
+    held any (epoch 2), not those of later batches (epoch 13); Epochs not
+    preloaded are still read once, batch by batch."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(_epochs(X, y + 1))
+    dead = X.copy()
+    dead[[2, 13]] = 0.0
+    epochs = _epochs(dead, y + 1)
+    raw = mne.io.RawArray(
+        np.concatenate(list(epochs.get_data()), axis=1), epochs.info, verbose=False
+    )
+    events = np.column_stack([np.arange(len(y)) * 64, np.zeros(len(y), int), y + 1])
+    window = dict(tmin=0.0, tmax=63 / 64, baseline=None, preload=False, verbose=False)
+    for call, name, batch_size in [
+        (clf.predict_proba, "X", 8),
+        (
+            lambda data: mne_xai.explain(clf, data, "saliency", batch_size=4),
+            "epochs",
+            4,
+        ),
+    ]:
+        lazy = mne.Epochs(raw, events, **window)
+        epochs_reads.clear()
+        match = rf"Epoch\(s\) 2, 13 of {name} are constant"
+        with pytest.warns(RuntimeWarning, match=match) as record:
+            call(lazy)
+        assert sum("are constant" in str(w.message) for w in record) == 1
+        assert max(epochs_reads) <= batch_size
+
+
 def test_data_in_another_unit_and_flat_epochs_warn_once_per_call(synthetic_arrays):
     """Every batch is checked until one warns; more warnings of the same
     mismatch, one per batch, said nothing more."""
@@ -649,6 +682,7 @@ def test_data_in_another_unit_and_flat_epochs_warn_once_per_call(synthetic_array
     messages = [str(w.message) for w in record]
     assert sum("different units" in message for message in messages) == 1
     assert sum("are constant in every" in message for message in messages) == 1
+    assert any(r"Epoch(s) 3, 13 of X" in message for message in messages)
 
 
 def test_meg_at_another_gradient_compensation_grade_warns():
@@ -1582,6 +1616,14 @@ def test_labels_of_which_none_is_a_class_are_refused_by_score(
     with pytest.raises(ValueError, match=r"\[10, 20\], none of them a class.*by name"):
         clf.score(other, other.events[:, 2])
     assert clf.score(other) == clf.score(other, y + 2) > 0.5
+    # A list or a tuple of Epochs is Epochs too: both get the hint.
+    for parts in ([other[:20], other[20:]], (other[:20], other[20:])):
+        with pytest.raises(ValueError, match=r"none of them a class.*by name"):
+            clf.score(parts, other.events[:, 2])
+    # Numbers in nested lists are an array, without events to read.
+    with pytest.raises(ValueError, match="none of them a class") as error:
+        clf.score(X.tolist(), other.events[:, 2])
+    assert "Without y" not in str(error.value)
 
 
 @pytest.mark.filterwarnings("ignore:After training")
@@ -1603,6 +1645,11 @@ def test_events_the_network_saw_no_epoch_of_are_scored_as_wrong(synthetic_arrays
     with pytest.raises(ValueError, match=r"saw no epoch of \['a'\].*as y") as error:
         fold.score(epochs["a"])
     assert "other labels" not in str(error.value)
+    # With y, the epochs' own names say that they are events: in Epochs, a
+    # list or a tuple of them alike (a tuple lost the names).
+    for parts in (epochs["a"], [epochs["a"]], (epochs["a"],)):
+        with pytest.warns(RuntimeWarning, match=rf"events 'a' \(1\), {unseen}"):
+            assert fold.score(parts, codes[:13]) == 0.0
     # MNE keeps the name of an event whose epochs were all dropped.
     dropped = epochs.copy().drop(codes == 1, verbose=False)
     clf = EEGNetClassifier(**FAST).fit(dropped)

@@ -23,7 +23,7 @@ from mne.utils import _check_option, _time_mask, _validate_type
 from scipy.ndimage import uniform_filter1d
 
 from .._outputs import epochs_array, evoked_array, trials_of
-from .._warnings import warn
+from .._warnings import quietly, warn
 from ._registry import get_method, list_methods
 
 _ATTRIBUTION_TYPES = (mne.BaseEpochs, mne.Evoked)
@@ -53,7 +53,7 @@ def _transformed(attribution, transform):
     # Every channel: MNE's picks="all" would leave out the channels marked bad.
     every_channel = np.arange(attribution.info["nchan"])
     return attribution.copy().apply_function(
-        transform, picks=every_channel, channel_wise=False, verbose=False
+        transform, picks=every_channel, channel_wise=False, verbose=quietly()
     )
 
 

@@ -15,6 +15,7 @@ from .._graph import autograd_on
 from .._network import WindowAverage, check_reads_time, read_network, sampling_rate
 from .._outputs import epochs_array, evoked_array, spectrum_array, spectrum_channels
 from .._progress import progress_bar
+from .._warnings import quietly
 from ..attribution._core import (
     _check_outputs,
     _event_id,
@@ -511,7 +512,7 @@ def _result(network, inputs, objective, logits, history, target_index, scale):
         nave=1,
     )
     psd = restarts.compute_psd(
-        method="welch", picks=spectrum_channels(restarts.info), verbose=False
+        method="welch", picks=spectrum_channels(restarts.info), verbose=quietly()
     )
     # Every channel of the spectrum, those marked bad too (MNE's default
     # leaves them out).

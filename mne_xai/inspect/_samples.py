@@ -12,7 +12,7 @@ from .._convert import EventsAreNotClasses, start_time
 from .._docs import fill_doc
 from .._network import BinaryLogOdds, WindowAverage, as_network, check_reads_time
 from .._outputs import epochs_array, spectrum_array, spectrum_channels
-from .._warnings import ignoring
+from .._warnings import ignoring, quietly
 from ..attribution._core import _resolve_target, output_info_for_arrays
 from ._activations import batch_outputs
 
@@ -167,7 +167,7 @@ def _epochs_at(epochs, data, network, indices):
                 epochs[part][[index - starts[part]]]
                 for part, index in zip(parts, indices, strict=True)
             ],
-            verbose=False,
+            verbose=quietly(),
         )
         # mne.concatenate_epochs moves each epoch's event past the one before,
         # so the top epochs of one recording lost their samples: they keep the
@@ -223,14 +223,16 @@ def _mean_log_spectra(data, info, groups, fmin, fmax, batch_size):
         # the network reads them. MNE applies it in place, and a batch of
         # preloaded float64 Epochs is a view of their data: the user's epochs
         # were re-referenced (their predictions moved by up to 0.014).
-        epochs = mne.EpochsArray(batch, info, baseline=None, proj=False, verbose=False)
+        epochs = mne.EpochsArray(
+            batch, info, baseline=None, proj=False, verbose=quietly()
+        )
         psd = epochs.compute_psd(
             method="welch",
             fmin=fmin,
             fmax=fmax,
             picks=spectrum_channels(info),
             proj=False,
-            verbose=False,
+            verbose=quietly(),
         )
         # Every channel of the spectrum, those marked bad too (MNE's default
         # leaves them out, and the spectra would not match psd.info).

@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._convert import EventsAreNotClasses, InputData
 from .._docs import fill_doc
 from .._network import _CroppedNetwork, _SkorchNetwork
+from .._warnings import quietly
 from ..attribution._core import _class_index, _event_id, _resolve_target
 from ..cropping import _final_step
 
@@ -286,7 +287,7 @@ class GroupScorer:
             The accuracy of the group votes.
         """
         table = group_predictions(
-            estimator, X, self.groups, y=y, vote=self.vote, verbose=False
+            estimator, X, self.groups, y=y, vote=self.vote, verbose=quietly()
         )
         if "correct" not in table:
             raise ValueError(

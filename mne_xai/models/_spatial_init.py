@@ -4,6 +4,8 @@ import numpy as np
 from mne.decoding import CSP
 from mne.utils import use_log_level
 
+from .._warnings import quietly
+
 
 def discriminant_spatial_filters(signals, y, n_filters):
     """Return the spatial filters that best tell the classes apart by power.
@@ -36,7 +38,7 @@ def discriminant_spatial_filters(signals, y, n_filters):
     # over the scalp, which training keeps and attributions then spread over.
     # Shrunk, they are also definite where channels repeat one another.
     csp = CSP(n_components=n_components, component_order=order, reg="ledoit_wolf")
-    with use_log_level("warning"):  # not its steps, at every fit
+    with use_log_level(quietly()):  # not its steps, at every fit
         csp.fit(signals, y)
     filters = csp.filters_[:n_components]
     return filters / np.linalg.norm(filters, axis=1, keepdims=True)

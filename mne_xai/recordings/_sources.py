@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from mne.utils import _validate_type
 
+from .._warnings import quietly
+
 #: Suffixes MNE gives epochs files, left out of the id taken from a file name.
 _EPOCHS_SUFFIXES = ("-epo", "_epo")
 #: How many recordings an error message names before summarising the rest.
@@ -132,7 +134,7 @@ def _check_channel_order(sources, labels, network):
             ch_names = source.ch_names
         else:
             try:
-                ch_names = mne.io.read_info(source, verbose=False).ch_names
+                ch_names = mne.io.read_info(source, verbose=quietly()).ch_names
             except Exception:  # its task says why it cannot be read, naming it
                 continue
         if first is None:
@@ -161,7 +163,7 @@ def _read_recording(source, label, copy):
     if isinstance(source, mne.BaseEpochs):
         return source.copy() if copy else source
     try:
-        return mne.read_epochs(source, preload=False, verbose=False)
+        return mne.read_epochs(source, preload=False, verbose=quietly())
     except Exception as err:
         raise ValueError(
             f"Recording {label!r} ({source}) could not be read as mne.Epochs: "

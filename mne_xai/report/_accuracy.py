@@ -15,7 +15,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, check_cv
 
 from .._convert import COPIES, first_copies
-from .._warnings import ignoring, warn
+from .._warnings import ignoring, quietly, warn
 from ..estimators import UNPREDICTED_CLASSES
 from ..evaluate._chance import (
     CHANCE_ALPHA,
@@ -321,7 +321,7 @@ def _cross_validate(context, folds):
         predicted = {"network": np.asarray(network.predict(epochs[test]))}
         if reference is None:
             # CSP logs its covariance estimation at the info level.
-            with use_log_level(False):
+            with use_log_level(quietly()):
                 predicted[CSP_NAME] = (
                     csp_lda(len(csp_channels))
                     .fit(csp_data[train], y[train])

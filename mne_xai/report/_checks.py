@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._convert import training_channels
 from .._network import as_network, check_passthrough
-from .._warnings import warn
+from .._warnings import quietly, warn
 from ..attribution import explain
 from ..attribution._registry import needs_patterns
 from ..datasets import _builtin_montage
@@ -152,9 +152,9 @@ def _check_patterns_possible(estimator, epochs, y, methods, fitted):
         return
     sample = epochs[:2]
     try:
-        patterns = learn_patterns(network, sample, verbose=False)
+        patterns = learn_patterns(network, sample, verbose=quietly())
         for method in asked:
-            explain(network, sample, method, patterns=patterns, verbose=False)
+            explain(network, sample, method, patterns=patterns, verbose=quietly())
     except ValueError as err:
         raise ValueError(
             f"{' and '.join(asked)} cannot explain this network, whose layers "

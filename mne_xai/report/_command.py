@@ -13,6 +13,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from .._convert import EventsAreNotClasses
 from .._network import as_network
+from .._warnings import quietly
 from ..evaluate.trust._summary import check_method_names
 from ._checks import is_fitted
 from ._inputs import read_input
@@ -278,7 +279,9 @@ def run_report(
                 "the file: give a model fitted on epochs with these events, or "
                 "call mne_xai.report.make_report with y."
             ) from None
-        report.save(temporaries[0], open_browser=False, overwrite=True, verbose=False)
+        report.save(
+            temporaries[0], open_browser=False, overwrite=True, verbose=quietly()
+        )
         if save_model is not None:
             with temporaries[1].open("wb") as file:
                 pickle.dump(network, file)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import mne
 
+from .._warnings import quietly
 from ..datasets import load_drowsiness, load_eegbci
 
 #: Formats read as epochs from a single file, by name: reader and extensions.
@@ -44,14 +45,16 @@ def _dataset(spec):
         if name == "eegbci":
             if not 1 <= len(parts) <= 2 or not parts[0].isdigit():
                 raise ValueError(f"expected {_spec_form(name)}, such as eegbci:1")
-            epochs = load_eegbci(int(parts[0]), *parts[1:], verbose=False)
+            epochs = load_eegbci(int(parts[0]), *parts[1:], verbose=quietly())
             return epochs.crop(*_EEGBCI_WINDOW)
         subjects = parts[0].split(",") if parts else []
         if len(parts) > 1 or not all(map(str.isdigit, subjects)):
             raise ValueError(
                 f"expected {_spec_form(name)}, such as drowsiness or drowsiness:1,2,3"
             )
-        return load_drowsiness(subjects=list(map(int, subjects)) or None, verbose=False)
+        return load_drowsiness(
+            subjects=list(map(int, subjects)) or None, verbose=quietly()
+        )
     except (ValueError, FileNotFoundError, OSError) as err:
         raise InputError(f"cannot load the data set {spec!r}: {err}") from None
 
@@ -110,7 +113,7 @@ def _other_kind(path, format):
             # *raw.fif; an Evoked file likewise.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                reader(path, verbose=False)
+                reader(path, verbose=quietly())
         except Exception:
             continue
         return f"it holds {kind}"
@@ -149,7 +152,7 @@ def read_input(source, format=None):
         # says it once.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            epochs = reader(path, verbose=False)
+            epochs = reader(path, verbose=quietly())
             epochs.load_data()
     except Exception as err:
         # Readers fail on bad files in many ways (ValueError, OSError,

@@ -10,7 +10,7 @@ from mne.io.pick import _picks_to_idx
 from mne.utils import logger, use_log_level
 
 from .._outputs import evoked_array
-from .._warnings import ignoring
+from .._warnings import ignoring, quietly
 from ..attribution import explain, explain_spectrum, method_unit, modality_importance
 from ..attribution._registry import needs_patterns
 from ..inspect import learn_patterns, spatial_patterns
@@ -39,7 +39,7 @@ def _explain_all(context):
             if needs_patterns(method):
                 if patterns is None:  # learned once, for both methods
                     patterns = learn_patterns(
-                        context.estimator, context.epochs, verbose=False
+                        context.estimator, context.epochs, verbose=quietly()
                     )
                 params["patterns"] = patterns
             attribution = explain(
@@ -48,7 +48,7 @@ def _explain_all(context):
                 method,
                 target=context.target,
                 random_state=context.random_state,
-                verbose=False,
+                verbose=quietly(),
                 **params,
             )
             context.attributions[method] = _grouped_by_class(
@@ -145,7 +145,7 @@ def _add_maps(context):
         attributions=mapped,
         title="Channel importance per class, each method on its own relative scale",
         show=False,
-        verbose=False,
+        verbose=quietly(),
     )
     context.add_figures([comparison], "All methods, relative scale", "maps")
     context.add_figures(
@@ -215,7 +215,7 @@ def _every_channel(evoked):
     """Return the mean over ``evoked``'s channels as one channel, "every channel"."""
     data = evoked.data.mean(axis=0, keepdims=True)
     info = mne.create_info(["every channel"], evoked.info["sfreq"], "misc")
-    return mne.EvokedArray(data, info, tmin=evoked.tmin, verbose=False)
+    return mne.EvokedArray(data, info, tmin=evoked.tmin, verbose=quietly())
 
 
 def _add_time(context):
@@ -246,7 +246,7 @@ def _add_time(context):
         evoked = _mean_magnitude(attribution, plan.topomap_type)
         try:
             # plot_joint logs that the maps have no projectors; they need none.
-            with use_log_level(False):
+            with use_log_level(quietly()):
                 figures.append(
                     plot_attribution_joint(evoked, units=units, title=title, show=False)
                 )
@@ -292,7 +292,7 @@ def _add_spectrum(context):
                 context.epochs,
                 target=context.target,
                 random_state=context.random_state,
-                verbose=False,
+                verbose=quietly(),
             )
     except ValueError as err:
         context.note("spectrum", f"Spectral relevance could not be computed: {err}")
@@ -400,7 +400,9 @@ def _add_patterns(context):
         context.note("patterns", f"No pattern topomaps: {plan.why_no_topomaps}.")
         return
     try:
-        patterns = spatial_patterns(context.estimator, context.epochs, verbose=False)
+        patterns = spatial_patterns(
+            context.estimator, context.epochs, verbose=quietly()
+        )
     except ValueError as err:
         context.note("patterns", f"The network has no spatial patterns to show: {err}")
         return

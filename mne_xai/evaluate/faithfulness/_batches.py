@@ -17,6 +17,7 @@ from ..._convert import (
 from ..._graph import full_float32
 from ..._network import reading_channels
 from ..._samples_read import PROBE_EPOCHS, samples_read
+from ..._warnings import quietly
 from ...attribution import explain
 from ...attribution._core import (
     NOT_RECORDED,
@@ -281,6 +282,6 @@ def _explain_batch(estimator, batch, target, method, random_state, device, param
         batch_size=len(batch),
         device=device,
         random_state=random_state,
-        verbose=False,
+        verbose=quietly(),
         **params,
     ).get_data()

@@ -9,7 +9,7 @@ from ..._convert import map_info
 from ..._docs import fill_doc
 from ..._outputs import evoked_array
 from ..._progress import mne_bars_as_ours
-from ..._warnings import ignoring, warn
+from ..._warnings import ignoring, quietly, warn
 from ._adjacency import _channel_adjacency
 from ._inputs import (
     _check_evoked_list,
@@ -71,7 +71,7 @@ def _identity_position(n_subjects, tail, n_permutations, seed):
         tail=tail,
         rng=seed,
         out_type="mask",
-        verbose=False,
+        verbose=quietly(),
     )[3]
     drawn = np.flatnonzero(h0[1:])
     return 1 + drawn[0] if len(drawn) else None

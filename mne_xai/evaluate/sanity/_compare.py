@@ -11,6 +11,7 @@ from ..._convert import std_per_type
 from ..._network import reading_channels
 from ..._progress import progress_bar
 from ..._samples_read import PROBE_EPOCHS, samples_read
+from ..._warnings import quietly
 from ...attribution import explain
 from ...attribution._core import (
     Request,
@@ -154,7 +155,7 @@ def _explain_classes(estimator, batch, class_index, method, explain_params):
         batch,
         method,
         target=estimator.classes_[class_index],
-        verbose=False,
+        verbose=quietly(),
         **explain_params,
     ).get_data()
 

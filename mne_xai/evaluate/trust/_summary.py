@@ -11,7 +11,7 @@ from ..._checks import check_seed, compute_device
 from ..._docs import fill_doc
 from ..._graph import autograd_on
 from ..._network import as_network
-from ..._warnings import warn, warnings_once
+from ..._warnings import quietly, warn, warnings_once
 from ...attribution import list_methods
 from ...attribution._core import _event_id, private_module
 from ...attribution._registry import check_comparable_across_channels
@@ -279,7 +279,9 @@ def trust_summary(
         check_comparable_across_channels(
             method, info, "the trust summary's deletion and randomization checks"
         )
-    common = dict(target=target, batch_size=batch_size, device=device, verbose=False)
+    common = dict(
+        target=target, batch_size=batch_size, device=device, verbose=quietly()
+    )
     deletion = dict(common, n_steps=n_steps, baseline=baseline)
     start = time.perf_counter()
     curves = {
