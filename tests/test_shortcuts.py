@@ -228,6 +228,75 @@ def test_window_shortcut_checked_against_the_changes_not_the_logits(data, caplog
     np.testing.assert_allclose(fast, plain, rtol=1e-3, atol=1e-6)
 
 
+class ClippingNet(nn.Module):
+    """InterpretableCNN's layout, bounding in forward (out of the layers'
+    sight) what ``clip = (where, level)`` says: its input clipped, its input
+    halved above a peak level (a step function), or its pooled features
+    clipped."""
+
+    clip = None
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.temporal = nn.Conv2d(1, 4, (1, 9), padding=(0, 4), bias=False)
+        self.spatial = nn.Conv2d(4, 8, (n_channels, 1), groups=4, bias=False)
+        self.activation = nn.ELU()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dense = nn.Linear(8, n_classes)
+
+    def features(self, x):
+        x = (x * self.input_scale)[:, None]
+        where, level = self.clip or (None, None)
+        if where == "input":
+            x = x.clamp(-level, level)
+        elif where == "input peak":
+            peak = x.abs().amax(dim=(1, 2, 3), keepdim=True)
+            x = x * (1 - 0.5 * (peak > level).float())
+        features = self.pool(self.activation(self.spatial(self.temporal(x))))
+        features = features.flatten(1)
+        return features.clamp(-level, level) if where == "pooled" else features
+
+    def forward(self, x):
+        return self.dense(self.features(x))
+
+
+@pytest.mark.parametrize("where", ["input", "input peak", "pooled"])
+def test_shortcuts_refuse_a_clip_that_later_epochs_alone_reach(data, where):
+    """The shortcuts took the first block, and the layers after its
+    nonlinearity, for what their classes compute, and checked the values on
+    the first epochs only: a clip in forward that later epochs alone reach
+    gave them wrong logits (deletion curves off by 90%, score drops by 50%)."""
+    from mne_xai.evaluate import channel_perturbation_test
+
+    X, y = data
+    clf = EEGNetClassifier(module=ClippingNet, **FAST).fit(X, y)
+    with torch.no_grad():
+        first = torch.from_numpy(X[:8])  # the epochs the shortcuts are checked on
+        if where == "pooled":
+            reached = clf.module_.features(first).abs().amax()
+        else:
+            reached = (first * clf.module_.input_scale).abs().amax()
+    # Twice as far as the first epochs reach, which the checks perturb.
+    clf.module_.clip = (where, 2 * float(reached))
+    larger = X.copy()
+    larger[8:] *= 4
+    kwargs = dict(attribution=np.abs(larger), target=0, random_state=0, verbose=False)
+    fast, plain = (
+        (
+            deletion_curve(
+                clf, larger, n_steps=8, shortcuts=shortcuts, **kwargs
+            ).scores,
+            channel_perturbation_test(clf, larger, shortcuts=shortcuts, **kwargs)[
+                "score_drop"
+            ],
+        )
+        for shortcuts in (True, False)
+    )
+    for with_shortcut, without in zip(fast, plain, strict=True):
+        np.testing.assert_allclose(with_shortcut, without, rtol=1e-3, atol=1e-5)
+
+
 class ReflectPaddedNet(nn.Module):
     """A first convolution padded by reflection, which the factored first block
     (zero padding) gets wrong near the epoch's edges, and a dense bias."""

@@ -14,6 +14,14 @@ from ..._graph import (
     trace_layers,
 )
 from ..._samples_read import varying_epochs
+from ...attribution._propagation import (
+    LINEAR_LAYER_OPS,
+    _consumers,
+    _depending_on,
+    _StepFunctionRecorder,
+    _unhandled,
+    _walk_depending,
+)
 from ._baselines import _replace
 from ._window_scores import _ROUNDING, _TOLERANCE, _WindowScorer
 
@@ -85,6 +93,20 @@ class _FactoredFrontEnd:
         if not self.usable:
             return
         self.split = split
+        # One epoch, to check what the network computes (see nonlinearity).
+        self.example = example[:1].clone()
+        # The layers' classes alone miss what a forward computes with functions
+        # (clipping the input, a convolution's subclass clamping its output):
+        # checked on the first epochs only, the kernels of a clip reached by
+        # later epochs alone gave their deletion curves a wrong logit by 90%.
+        problem = self.nonlinearity(after=False)
+        if problem is not None:
+            logger.info(
+                f"No factored first block: it computes {problem}, which impulse "
+                "responses do not describe."
+            )
+            self.usable = False
+            return
         n_channels, n_times = example.shape[1:]
         impulse_time = n_times // 2
         kernels = []
@@ -130,6 +152,62 @@ class _FactoredFrontEnd:
     def module(self):
         """The network."""
         return self._module()
+
+    def nonlinearity(self, *, after):
+        """Describe an operation nonlinear in the first block's input (or output).
+
+        With ``after=False``, the operations from the network's input to the
+        first nonlinearity's input, which the factored first block takes to
+        be linear; with ``after=True``, those from the first nonlinearity's
+        output to the logits. The autograd graph of one epoch is walked (as
+        :func:`~mne_xai.attribution._propagation.check_computation` walks
+        it): each operation must be linear in the input (convolutions, batch
+        norm in evaluation mode, products with a constant, sums, reshapes),
+        and no step function (``x > 8``, whose output carries no gradient)
+        may read it. A nonlinearity reached by some inputs only (clipping
+        large values) escapes any check of values on a few epochs.
+
+        Returns
+        -------
+        problem : str | None
+            What is nonlinear, or None if nothing is.
+        """
+        start = {}
+
+        def stop(layer, args):
+            start["end"] = args[0]
+            raise _FrontEndReached
+
+        def restart(layer, args, output):
+            start["leaf"] = output.detach().requires_grad_()
+            return start["leaf"]
+
+        with torch.inference_mode(False), torch.enable_grad():
+            inputs = self.example.clone()
+            if after:
+                handle = self.split.register_forward_hook(restart)
+            else:
+                start["leaf"] = inputs.requires_grad_()
+                handle = self.split.register_forward_pre_hook(stop)
+            try:
+                with _StepFunctionRecorder() as steps:
+                    start["end"] = self.module(inputs)
+            except _FrontEndReached:
+                pass
+            finally:
+                handle.remove()
+        leaf, end = start["leaf"], start["end"]
+        if end.grad_fn is None:
+            return None
+        for name, tensors in steps.calls:
+            if any(_reads(tensor, leaf) for tensor in tensors):
+                return f"the step function {name!r}"
+        depending = _depending_on(_consumers(end.grad_fn), leaf)
+        for node in _walk_depending(end.grad_fn, depending):
+            problem = _unhandled(node, depending, LINEAR_LAYER_OPS)
+            if problem is not None:
+                return problem
+        return None
 
     def _front(self, inputs):
         """Input of the first nonlinearity, from the network itself."""
@@ -215,6 +293,19 @@ class _FactoredFrontEnd:
             f"allowed {allowed:.1e}"
         )
         return error <= allowed
+
+
+def _reads(tensor, leaf):
+    """Whether ``tensor`` is computed from the tensor ``leaf`` (which requires grad).
+
+    Its own graph is walked: a step function's argument need not be on the
+    output's (``x.abs().amax() > 8`` gates by a maximum used nowhere else).
+    """
+    if tensor is leaf:
+        return True
+    if tensor.grad_fn is None:
+        return False
+    return tensor.grad_fn in _depending_on(_consumers(tensor.grad_fn), leaf)
 
 
 class _FrontEndReached(Exception):

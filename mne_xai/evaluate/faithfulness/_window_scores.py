@@ -108,6 +108,16 @@ class _PooledLinearHead:
         linear = tail[-1].module
         if not pooled or linear.in_features != front.n_maps:
             return
+        # The layers' classes alone miss what the forward computes between
+        # them with functions: a clip of the pooled features reached by later
+        # epochs alone made their perturbation tests' score changes wrong.
+        problem = front.nonlinearity(after=True)
+        if problem is not None:
+            logger.info(
+                f"No pooled linear head: after the first nonlinearity the network "
+                f"computes {problem}."
+            )
+            return
         # The shifts of the affine layers only add a constant to the logits.
         self.coef = linear.weight.double() * scale / front.n_out
         self.usable = True
