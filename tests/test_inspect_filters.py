@@ -773,6 +773,32 @@ def test_a_zero_kernel_has_no_band_and_is_named():
     plot_temporal_filters(filters, show=False)
 
 
+class _StandardizedTemporal(nn.Conv2d):
+    """A temporal convolution that standardizes its weight in ``_conv_forward``."""
+
+    def _conv_forward(self, x, weight, bias):
+        mean, std = weight.mean(dim=-1, keepdim=True), weight.std(dim=-1, keepdim=True)
+        return super()._conv_forward(x, (weight - mean) / std, bias)
+
+
+@pytest.mark.parametrize("change", ["hook", "subclass"])
+@pytest.mark.parametrize("given", ["epochs", "none"])
+def test_a_temporal_layer_computing_otherwise_is_refused(change, given):
+    """The gains were read from the stored weights of a temporal layer whose
+    forward hook doubled its output (every gain half the layer's) or that
+    standardized its weight (gains of other kernels than it convolves with),
+    with epochs or without: a check on zeros, which both return alike, passed."""
+    epochs = _planted_source()[0]
+    estimator = _fit(EEGNetClassifier, epochs)
+    layer = estimator.module_.temporal_conv
+    if change == "hook":
+        layer.register_forward_hook(lambda m, i, out: 2 * out)
+    else:
+        layer.__class__ = _StandardizedTemporal
+    with pytest.raises(ValueError, match="'temporal_conv' .*computes otherwise"):
+        temporal_filters(estimator, epochs if given == "epochs" else None)
+
+
 class BiasedTemporalFirst(nn.Module):
     """A biased temporal convolution, then spatial filters: braindecode's order."""
 

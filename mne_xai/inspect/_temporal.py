@@ -14,6 +14,7 @@ from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
 from .._network import WindowAverage, check_reads_time, read_network
 from .._warnings import warn
 from ..attribution._core import private_module
+from ..attribution._propagation import layers_computing_otherwise
 from ._activations import (
     _check_logits,
     data_rate,
@@ -158,6 +159,17 @@ def find_temporal_layer(module, example):
             else None
         )
         if axis is not None:
+            differing = layers_computing_otherwise(module, example, [call.module])
+            if differing:
+                raise ValueError(
+                    f"The temporal filter layer {differing[0]} computes otherwise "
+                    "than its weights (its forward or a forward hook changes its "
+                    "output, e.g. standardizes its weight or scales its output), "
+                    "and its kernels' frequency responses are read from its "
+                    "weights. Store the weight it uses (e.g. with "
+                    "torch.nn.utils.parametrize) and apply other operations as "
+                    "layers of their own."
+                )
             return call, axis, _decimation(call, axis, time, n_times)
     convolutions = [
         f"{call.shown_name} ({type(call.module).__name__})"
@@ -295,7 +307,15 @@ def temporal_filters(
             "The network's input shape is unknown: pass epochs to temporal_filters."
         )
     else:
-        example = np.zeros((1, network.n_channels_, network.n_times_), np.float32)
+        # Noise at the data's scale, not zeros: on zeros a layer that
+        # standardizes its weight or scales its output returns what its
+        # weights give (zero), and would pass for computing with them.
+        shape = (1, network.n_channels_, network.n_times_)
+        scale = getattr(network, "data_std_", None)
+        scale = 1.0 if scale is None else np.asarray(scale, np.float32)
+        scale = scale.reshape(-1, 1) if np.ndim(scale) else scale
+        noise = np.random.default_rng(0).standard_normal(shape)
+        example = (noise * scale).astype(np.float32)
     home = next(network.module_.parameters()).device
     example = torch.from_numpy(example).to(home)
     module = private_module(network, home, example)
