@@ -237,8 +237,8 @@ def test_a_layer_called_twice_is_refused():
 
 class TimeLost(torch.nn.Module):
     """A convolution whose output's last axis is not the input's time at a known
-    rate: time on axis 2 (braindecode's ShallowFBCSPNet layout), or decimated by
-    a function of forward."""
+    rate: time on axis 2 (braindecode's ShallowFBCSPNet layout), decimated by
+    a function of forward, or reversed or rolled by one at its length."""
 
     def __init__(self, mode):
         super().__init__()
@@ -255,16 +255,24 @@ class TimeLost(torch.nn.Module):
             x = x.transpose(2, 3)  # (batch, 1, n_times, n_channels)
         elif self.mode == "sliced":
             x = x[..., ::4]
+        elif self.mode == "flipped":
+            x = x.flip(-1)
+        elif self.mode == "rolled":
+            x = x.roll(32, -1)
         x = self.conv(x)
         if self.mode == "functional_pool":
             x = torch.nn.functional.avg_pool2d(x, (1, 4))
         return self.fc(self.act(x).flatten(1))
 
 
-@pytest.mark.parametrize("mode", ["time_on_axis_2", "sliced", "functional_pool"])
+@pytest.mark.parametrize(
+    "mode", ["time_on_axis_2", "sliced", "functional_pool", "flipped", "rolled"]
+)
 def test_an_unknown_time_axis_has_no_rate(mode):
     """The channels were taken as time at the input's rate, and a decimation by
-    a function was missed: to_epochs gave times that were not the layer's."""
+    a function was missed: to_epochs gave times that were not the layer's. Time
+    reversed or rolled at its length was dated as the input's: the first sample,
+    which read the epoch's end, at the epoch's start."""
     epochs = _small_epochs()
     network = _untrained(lambda: TimeLost(mode), epochs)
     activations = layer_activations(network, epochs, "act", verbose=False)

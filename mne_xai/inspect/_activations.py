@@ -276,7 +276,56 @@ def _time_axis(module, layer, example):
         return None
     inside = set(layer.modules())
     last = max(index for index, call in enumerate(calls) if call.module in inside)
-    return time_along_calls(calls[: last + 1], example.shape[-1])[-1]
+    time = time_along_calls(calls[: last + 1], example.shape[-1])[-1]
+    if time is not None and not _runs_forward(module, layer, example):
+        return None
+    return time
+
+
+def _runs_forward(module, layer, example):
+    """Whether the last sample of ``layer``'s output reads later input than its first.
+
+    The layers' calls tell time's step and offset, not what the network's
+    forward does between them: a function keeping the axis' length but
+    reversing or rolling it (``x.flip(-1)``) left time running forward at
+    the input's rate, the activations' first sample dated at the epoch's
+    start while it read its end. The input samples each output sample
+    depends on, weighted by the gradient, must lie later for the last sample
+    than for the first. True where that cannot be measured (no gradient).
+    """
+    captured = {}
+
+    def keep(_layer, _inputs, output):
+        captured["output"] = output  # the last call's, as time is followed
+
+    handle = layer.register_forward_hook(keep)
+    inputs = example[:1].detach().clone().requires_grad_()
+    try:
+        with torch.enable_grad():
+            module(inputs)
+    finally:
+        handle.remove()
+    output = captured.get("output")
+    if not isinstance(output, torch.Tensor) or not output.requires_grad:
+        return True
+    weights = torch.randn(output.shape[:-1], generator=torch.Generator().manual_seed(0))
+    weights = weights.to(output)
+    times = torch.arange(inputs.shape[-1], dtype=torch.float64, device=inputs.device)
+    centres = []
+    for sample in (0, -1):
+        (gradient,) = torch.autograd.grad(
+            (output[..., sample] * weights).sum(),
+            inputs,
+            retain_graph=True,
+            allow_unused=True,
+        )
+        if gradient is None:
+            return True
+        spread = gradient.double().abs().flatten(0, -2).sum(dim=0)
+        if not spread.sum() > 0:
+            return True
+        centres.append(float((spread * times).sum() / spread.sum()))
+    return centres[1] > centres[0]
 
 
 @dataclass(eq=False)  # arrays inside: compared by identity, as MNE's objects
