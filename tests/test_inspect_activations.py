@@ -309,6 +309,33 @@ def test_to_epochs_keeps_the_times_between_the_samples_of_the_layer():
     )
 
 
+class Padded(torch.nn.Module):
+    """Time padded by a layer, 3 samples before and 5 after, then convolved."""
+
+    def __init__(self):
+        super().__init__()
+        self.pad = torch.nn.ReflectionPad2d((3, 5, 0, 0))  # 128 -> 136
+        self.conv = torch.nn.Conv2d(1, 2, (1, 9), bias=False)  # 136 -> 128
+        self.fc = torch.nn.Linear(2 * 4 * 128, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.conv(self.pad(x.unsqueeze(1))).flatten(1))
+
+
+def test_time_padded_by_a_layer_keeps_its_rate():
+    """A padding layer changed time's length, which was taken for a function of
+    forward slicing it: the layers after it had no rate."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(Padded, epochs)
+    padded = layer_activations(network, epochs, "pad", verbose=False)
+    assert padded.sfreq == 128
+    assert padded.tmin == pytest.approx(-0.25 - 3 / 128)
+    convolved = layer_activations(network, epochs, "conv", verbose=False)
+    assert convolved.sfreq == 128
+    # Its first window spans 9 samples from the first padded one.
+    assert convolved.tmin == pytest.approx(-0.25 + (4 - 3) / 128)
+
+
 def test_epochs_given_to_a_network_fitted_on_arrays_are_read_at_their_rate(
     synthetic_arrays,
 ):

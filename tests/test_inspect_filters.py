@@ -673,19 +673,21 @@ def test_a_network_taking_four_axes_is_refused_with_the_shape_it_is_given():
 class OneTemporalKernel(nn.Module):
     """One temporal kernel of 33 taps: after a pooling over channels
     ("channel_pool"), after a decimation of time by a pooling layer
-    ("time_pool") or by a function of forward ("functional"), or on its own
-    with its taps 2 samples apart ("dilated")."""
+    ("time_pool") or by a function of forward ("functional"), after a padding
+    layer ("padded"), or on its own with its taps 2 samples apart ("dilated")."""
 
     def __init__(self, mode, n_channels=4, n_times=256):
         super().__init__()
         self.mode = mode
         self.channel_pool = nn.MaxPool2d((n_channels, 1))
         self.time_pool = nn.AvgPool2d((1, 2))
+        self.pad = nn.ZeroPad2d((16, 16, 0, 0))
         dilation = 2 if mode == "dilated" else 1
         self.temporal = nn.Conv2d(1, 1, (1, 33), dilation=(1, dilation), bias=False)
         n_rows = 1 if mode == "channel_pool" else n_channels
         decimated = mode in ("time_pool", "functional")
         n_samples = n_times // 2 if decimated else n_times
+        n_samples += 32 if mode == "padded" else 0
         self.head = nn.Linear(n_rows * (n_samples - 32 * dilation), 2)
 
     def forward(self, x):  # noqa: D102
@@ -696,6 +698,8 @@ class OneTemporalKernel(nn.Module):
             x = self.time_pool(x)  # 128 Hz to 64 Hz
         elif self.mode == "functional":
             x = nn.functional.avg_pool2d(x, (1, 2))  # 128 Hz to 64 Hz
+        elif self.mode == "padded":
+            x = self.pad(x)  # 256 to 288 samples, at 128 Hz
         return self.head(self.temporal(x).flatten(1))
 
 
@@ -724,13 +728,16 @@ def _with_kernel(mode, kernel, sfreq=128.0):
 
 
 @pytest.mark.parametrize(
-    "pooling, rate", [("channel_pool", 128.0), ("time_pool", 64.0)]
+    "pooling, rate",
+    [("channel_pool", 128.0), ("time_pool", 64.0), ("padded", 128.0)],
 )
 def test_the_kernels_rate_is_that_of_time_after_pooling(pooling, rate):
     """The largest stride on any axis was taken as time's: a 10 Hz kernel after
     a pooling over 4 channels was reported at 2.5 Hz. After a pooling of 2
     samples, the kernel runs at 64 Hz: read at the epochs' 128 Hz, its 10 Hz
-    (mu) pass band would be reported at 20 Hz (beta)."""
+    (mu) pass band would be reported at 20 Hz (beta). After a padding layer,
+    which keeps the rate, the layer was refused as reading time decimated or
+    sliced by a function of forward."""
     kernel = firwin(33, [8, 12], pass_zero=False, fs=rate)
     network, epochs = _with_kernel(pooling, kernel)
     filters = temporal_filters(network, epochs, n_freqs=1025, verbose=False)

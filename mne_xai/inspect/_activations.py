@@ -13,6 +13,7 @@ from .._docs import fill_doc
 from .._graph import (
     CONVOLUTIONS,
     DENSE,
+    PADDING,
     SLIDING_WINDOWS,
     layer_name,
     named_layers,
@@ -217,7 +218,8 @@ def time_along_calls(calls, n_times):
     return, each convolution or pooling multiplies the step by its stride
     along the last axis and shifts the first output to the centre of its
     first window (a "valid" convolution of 64 samples starts 31.5 samples
-    in), and any other layer must keep its length. Where this breaks (a
+    in), each padding layer shifts it by the samples it adds before, and any
+    other layer must keep its length. Where this breaks (a
     function of ``forward`` that decimates, slices or reshapes, such as
     ``F.avg_pool2d``, a layer that mixes the axis, or a network whose last
     axis is not time), time is unknown from there on.
@@ -256,6 +258,12 @@ def time_along_calls(calls, n_times):
                 break
             offset += (span / 2 - padding) * step
             step *= stride
+        elif isinstance(called, PADDING):
+            # (left, right, ...): the last axis first, as torch.nn.functional.pad.
+            before, after = called.padding[:2]
+            if n_out != n_in + before + after:
+                break
+            offset -= before * step
         elif isinstance(called, DENSE) or n_in != n_out:
             break
         length = n_out

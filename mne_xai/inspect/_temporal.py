@@ -10,7 +10,7 @@ from mne.utils import _validate_type, logger, verbose
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._figure_text import plain_text
-from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
+from .._graph import CONVOLUTIONS, PADDING, SLIDING_WINDOWS, autograd_on, trace_layers
 from .._network import WindowAverage, check_reads_time, read_network
 from .._warnings import warn
 from ..attribution._core import private_module
@@ -142,8 +142,11 @@ def find_temporal_layer(module, example):
         The product of the strides along time of the pooling and convolution
         layers called before it: the input's rate divided by the layer's.
     """
+    # Padding layers change time's length, not its rate: followed too.
     sliding = [
-        layer for layer in module.modules() if isinstance(layer, SLIDING_WINDOWS)
+        layer
+        for layer in module.modules()
+        if isinstance(layer, SLIDING_WINDOWS + PADDING)
     ]
     calls = trace_layers(module, example, sliding)
     # A CroppedClassifier's network reads windows cut from the epoch: a crop,
