@@ -262,10 +262,19 @@ class ChannelKernelsNet(PointwiseNet):
         return super().forward(self.per_channel(x))
 
 
+class StridedPointwiseNet(PointwiseNet):
+    """Its pointwise convolution keeps every second sample (stride 2)."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__(n_chans, n_outputs, n_times)
+        self.pointwise = nn.Conv1d(n_chans, 4, 1, stride=2)
+
+
 @pytest.mark.parametrize(
     "module, match",
     [
         (SpatioTemporalNet, "no spatial filter layer: no convolution sums all 8"),
+        (StridedPointwiseNet, r"'pointwise' \(Conv1d\) sums all 8 .* \(256 to 128\)"),
         (ChannelKernelsNet, "'pointwise' filter the EEG channels with diff"),
         (NonlinearFrontNet, "before the spatial layer 'spatial' are not linear"),
         (RectifiedFrontNet, "before the spatial layer 'spatial' are not linear"),
@@ -273,6 +282,9 @@ class ChannelKernelsNet(PointwiseNet):
     ],
 )
 def test_networks_without_spatial_filters_are_refused(module, match):
+    """Each is refused with its cause. A spatial layer with a stride in time was
+    refused as "no convolution sums all 8 input channels with a kernel of width
+    1 in time", which it does."""
     epochs, _, _ = _planted_source()
     estimator = _fit(EEGNetClassifier, epochs, module=module)
     with pytest.raises(ValueError, match=match):
