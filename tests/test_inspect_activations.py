@@ -336,6 +336,27 @@ def test_time_padded_by_a_layer_keeps_its_rate():
     assert convolved.tmin == pytest.approx(-0.25 + (4 - 3) / 128)
 
 
+def _weight_normed():
+    """Pooled, its convolution's weight under torch's (new) weight_norm."""
+    network = Pooled()
+    torch.nn.utils.parametrizations.weight_norm(network.conv)
+    return network
+
+
+def test_a_parametrized_weight_keeps_the_times_and_is_no_layer():
+    """Under torch's weight_norm, whose parametrization takes two tensors, the
+    network's trace failed: no layer's activations had a rate, and to_epochs
+    was refused as having "no time axis". The parametrization, which computes
+    the weight, was read as a layer running "0 times per epoch"."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(_weight_normed, epochs)
+    pooled = layer_activations(network, epochs, "pool", verbose=False)
+    assert pooled.sfreq == 16
+    assert pooled.tmin == pytest.approx(-0.25 + (4 + 3.5) / 128)
+    with pytest.raises(ValueError, match="is a parametrization of layer 'conv'"):
+        layer_activations(network, epochs, "conv.parametrizations.weight.0")
+
+
 def test_epochs_given_to_a_network_fitted_on_arrays_are_read_at_their_rate(
     synthetic_arrays,
 ):

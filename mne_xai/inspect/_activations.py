@@ -6,6 +6,7 @@ import mne
 import numpy as np
 import torch
 from mne.utils import logger, verbose
+from torch.nn.utils import parametrize
 
 from .._checks import check_positive_int, compute_device
 from .._convert import check_outputs_finite, network_batches, start_time
@@ -152,6 +153,22 @@ def _called_more_than_once(name):
     )
 
 
+def _parametrizations(module):
+    """Return the modules computing a parametrized weight, each to its layer.
+
+    ``torch.nn.utils.parametrize`` (new-style ``weight_norm``,
+    ``spectral_norm``, ``orthogonal``) calls them on the layer's stored
+    weight, not on the epochs: they are leaves of the network, but no layer of
+    its data path.
+    """
+    return {
+        parametrization: owner
+        for owner in module.modules()
+        if parametrize.is_parametrized(owner)
+        for parametrization in owner.parametrizations.modules()
+    }
+
+
 def find_layer(module, layer):
     """Return the name and module of a layer given by name or as a module.
 
@@ -188,6 +205,7 @@ def find_layer(module, layer):
     shown = shown_layer_names(module)
     if isinstance(layer, torch.nn.Module):
         if any(layer is submodule for submodule in layers.values()):
+            _check_reads_the_data(module, layer, shown)
             return shown[layer], layer
         raise ValueError(
             f"The module {type(layer).__name__} is not a layer of this network."
@@ -202,7 +220,19 @@ def find_layer(module, layer):
             f"No layer named {layer!r}; the network's layers are "
             f"{[shown[submodule] for submodule in layers.values()]}."
         )
+    _check_reads_the_data(module, layers[layer], shown)
     return shown[layers[layer]], layers[layer]
+
+
+def _check_reads_the_data(module, layer, shown):
+    """Refuse a module that computes a layer's weight (a parametrization)."""
+    owner = _parametrizations(module).get(layer)
+    if owner is not None:
+        raise ValueError(
+            f"Layer {shown[layer]!r} is a parametrization of layer {shown[owner]!r}: "
+            "it computes that layer's weight, not from the epochs, so it has no "
+            f"units to inspect. Choose {shown[owner]!r} or another layer."
+        )
 
 
 def _last_axis(attribute):
@@ -278,8 +308,17 @@ def _time_axis(module, layer, example):
     None when the last axis is not known to be time (see
     :func:`time_along_calls`) at the end of the layer's last call.
     """
+    # Parametrizations run on weights, not on the data's time (new-style
+    # weight_norm's takes two tensors, which tracing refuses); the layer they
+    # parametrize, their parent, is the leaf.
+    weights = _parametrizations(module)
+    leaves = [
+        leaf
+        for leaf in module.modules()
+        if leaf not in weights and all(child in weights for child in leaf.children())
+    ]
     try:
-        calls = trace_layers(module, example)
+        calls = trace_layers(module, example, leaves)
     except ValueError:  # a layer that does not map one tensor to one tensor
         return None
     inside = set(layer.modules())
