@@ -237,8 +237,8 @@ def test_a_layer_called_twice_is_refused():
 
 class TimeLost(torch.nn.Module):
     """A convolution whose output's last axis is not the input's time at a known
-    rate: time on axis 2 (braindecode's ShallowFBCSPNet layout), or decimated by
-    a function of forward."""
+    rate: time on axis 2 (braindecode's ShallowFBCSPNet layout), decimated by
+    a function of forward, or reversed or rolled by one at its length."""
 
     def __init__(self, mode):
         super().__init__()
@@ -255,16 +255,24 @@ class TimeLost(torch.nn.Module):
             x = x.transpose(2, 3)  # (batch, 1, n_times, n_channels)
         elif self.mode == "sliced":
             x = x[..., ::4]
+        elif self.mode == "flipped":
+            x = x.flip(-1)
+        elif self.mode == "rolled":
+            x = x.roll(32, -1)
         x = self.conv(x)
         if self.mode == "functional_pool":
             x = torch.nn.functional.avg_pool2d(x, (1, 4))
         return self.fc(self.act(x).flatten(1))
 
 
-@pytest.mark.parametrize("mode", ["time_on_axis_2", "sliced", "functional_pool"])
+@pytest.mark.parametrize(
+    "mode", ["time_on_axis_2", "sliced", "functional_pool", "flipped", "rolled"]
+)
 def test_an_unknown_time_axis_has_no_rate(mode):
     """The channels were taken as time at the input's rate, and a decimation by
-    a function was missed: to_epochs gave times that were not the layer's."""
+    a function was missed: to_epochs gave times that were not the layer's. Time
+    reversed or rolled at its length was dated as the input's: the first sample,
+    which read the epoch's end, at the epoch's start."""
     epochs = _small_epochs()
     network = _untrained(lambda: TimeLost(mode), epochs)
     activations = layer_activations(network, epochs, "act", verbose=False)
@@ -299,6 +307,54 @@ def test_to_epochs_keeps_the_times_between_the_samples_of_the_layer():
     np.testing.assert_allclose(
         pooled.to_epochs().times, pooled.tmin + np.arange(15) / 16, atol=1e-12
     )
+
+
+class Padded(torch.nn.Module):
+    """Time padded by a layer, 3 samples before and 5 after, then convolved."""
+
+    def __init__(self):
+        super().__init__()
+        self.pad = torch.nn.ReflectionPad2d((3, 5, 0, 0))  # 128 -> 136
+        self.conv = torch.nn.Conv2d(1, 2, (1, 9), bias=False)  # 136 -> 128
+        self.fc = torch.nn.Linear(2 * 4 * 128, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.conv(self.pad(x.unsqueeze(1))).flatten(1))
+
+
+def test_time_padded_by_a_layer_keeps_its_rate():
+    """A padding layer changed time's length, which was taken for a function of
+    forward slicing it: the layers after it had no rate."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(Padded, epochs)
+    padded = layer_activations(network, epochs, "pad", verbose=False)
+    assert padded.sfreq == 128
+    assert padded.tmin == pytest.approx(-0.25 - 3 / 128)
+    convolved = layer_activations(network, epochs, "conv", verbose=False)
+    assert convolved.sfreq == 128
+    # Its first window spans 9 samples from the first padded one.
+    assert convolved.tmin == pytest.approx(-0.25 + (4 - 3) / 128)
+
+
+def _weight_normed():
+    """Pooled, its convolution's weight under torch's (new) weight_norm."""
+    network = Pooled()
+    torch.nn.utils.parametrizations.weight_norm(network.conv)
+    return network
+
+
+def test_a_parametrized_weight_keeps_the_times_and_is_no_layer():
+    """Under torch's weight_norm, whose parametrization takes two tensors, the
+    network's trace failed: no layer's activations had a rate, and to_epochs
+    was refused as having "no time axis". The parametrization, which computes
+    the weight, was read as a layer running "0 times per epoch"."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(_weight_normed, epochs)
+    pooled = layer_activations(network, epochs, "pool", verbose=False)
+    assert pooled.sfreq == 16
+    assert pooled.tmin == pytest.approx(-0.25 + (4 + 3.5) / 128)
+    with pytest.raises(ValueError, match="is a parametrization of layer 'conv'"):
+        layer_activations(network, epochs, "conv.parametrizations.weight.0")
 
 
 def test_epochs_given_to_a_network_fitted_on_arrays_are_read_at_their_rate(

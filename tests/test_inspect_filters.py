@@ -262,10 +262,19 @@ class ChannelKernelsNet(PointwiseNet):
         return super().forward(self.per_channel(x))
 
 
+class StridedPointwiseNet(PointwiseNet):
+    """Its pointwise convolution keeps every second sample (stride 2)."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__(n_chans, n_outputs, n_times)
+        self.pointwise = nn.Conv1d(n_chans, 4, 1, stride=2)
+
+
 @pytest.mark.parametrize(
     "module, match",
     [
         (SpatioTemporalNet, "no spatial filter layer: no convolution sums all 8"),
+        (StridedPointwiseNet, r"'pointwise' \(Conv1d\) sums all 8 .* \(256 to 128\)"),
         (ChannelKernelsNet, "'pointwise' filter the EEG channels with diff"),
         (NonlinearFrontNet, "before the spatial layer 'spatial' are not linear"),
         (RectifiedFrontNet, "before the spatial layer 'spatial' are not linear"),
@@ -273,6 +282,9 @@ class ChannelKernelsNet(PointwiseNet):
     ],
 )
 def test_networks_without_spatial_filters_are_refused(module, match):
+    """Each is refused with its cause. A spatial layer with a stride in time was
+    refused as "no convolution sums all 8 input channels with a kernel of width
+    1 in time", which it does."""
     epochs, _, _ = _planted_source()
     estimator = _fit(EEGNetClassifier, epochs, module=module)
     with pytest.raises(ValueError, match=match):
@@ -673,19 +685,21 @@ def test_a_network_taking_four_axes_is_refused_with_the_shape_it_is_given():
 class OneTemporalKernel(nn.Module):
     """One temporal kernel of 33 taps: after a pooling over channels
     ("channel_pool"), after a decimation of time by a pooling layer
-    ("time_pool") or by a function of forward ("functional"), or on its own
-    with its taps 2 samples apart ("dilated")."""
+    ("time_pool") or by a function of forward ("functional"), after a padding
+    layer ("padded"), or on its own with its taps 2 samples apart ("dilated")."""
 
     def __init__(self, mode, n_channels=4, n_times=256):
         super().__init__()
         self.mode = mode
         self.channel_pool = nn.MaxPool2d((n_channels, 1))
         self.time_pool = nn.AvgPool2d((1, 2))
+        self.pad = nn.ZeroPad2d((16, 16, 0, 0))
         dilation = 2 if mode == "dilated" else 1
         self.temporal = nn.Conv2d(1, 1, (1, 33), dilation=(1, dilation), bias=False)
         n_rows = 1 if mode == "channel_pool" else n_channels
         decimated = mode in ("time_pool", "functional")
         n_samples = n_times // 2 if decimated else n_times
+        n_samples += 32 if mode == "padded" else 0
         self.head = nn.Linear(n_rows * (n_samples - 32 * dilation), 2)
 
     def forward(self, x):  # noqa: D102
@@ -696,6 +710,8 @@ class OneTemporalKernel(nn.Module):
             x = self.time_pool(x)  # 128 Hz to 64 Hz
         elif self.mode == "functional":
             x = nn.functional.avg_pool2d(x, (1, 2))  # 128 Hz to 64 Hz
+        elif self.mode == "padded":
+            x = self.pad(x)  # 256 to 288 samples, at 128 Hz
         return self.head(self.temporal(x).flatten(1))
 
 
@@ -724,13 +740,16 @@ def _with_kernel(mode, kernel, sfreq=128.0):
 
 
 @pytest.mark.parametrize(
-    "pooling, rate", [("channel_pool", 128.0), ("time_pool", 64.0)]
+    "pooling, rate",
+    [("channel_pool", 128.0), ("time_pool", 64.0), ("padded", 128.0)],
 )
 def test_the_kernels_rate_is_that_of_time_after_pooling(pooling, rate):
     """The largest stride on any axis was taken as time's: a 10 Hz kernel after
     a pooling over 4 channels was reported at 2.5 Hz. After a pooling of 2
     samples, the kernel runs at 64 Hz: read at the epochs' 128 Hz, its 10 Hz
-    (mu) pass band would be reported at 20 Hz (beta)."""
+    (mu) pass band would be reported at 20 Hz (beta). After a padding layer,
+    which keeps the rate, the layer was refused as reading time decimated or
+    sliced by a function of forward."""
     kernel = firwin(33, [8, 12], pass_zero=False, fs=rate)
     network, epochs = _with_kernel(pooling, kernel)
     filters = temporal_filters(network, epochs, n_freqs=1025, verbose=False)
@@ -771,6 +790,32 @@ def test_a_zero_kernel_has_no_band_and_is_named():
     row = filters.passbands.loc[0, ["peak_freq", "low_freq", "high_freq"]]
     assert row.isna().all()
     plot_temporal_filters(filters, show=False)
+
+
+class _StandardizedTemporal(nn.Conv2d):
+    """A temporal convolution that standardizes its weight in ``_conv_forward``."""
+
+    def _conv_forward(self, x, weight, bias):
+        mean, std = weight.mean(dim=-1, keepdim=True), weight.std(dim=-1, keepdim=True)
+        return super()._conv_forward(x, (weight - mean) / std, bias)
+
+
+@pytest.mark.parametrize("change", ["hook", "subclass"])
+@pytest.mark.parametrize("given", ["epochs", "none"])
+def test_a_temporal_layer_computing_otherwise_is_refused(change, given):
+    """The gains were read from the stored weights of a temporal layer whose
+    forward hook doubled its output (every gain half the layer's) or that
+    standardized its weight (gains of other kernels than it convolves with),
+    with epochs or without: a check on zeros, which both return alike, passed."""
+    epochs = _planted_source()[0]
+    estimator = _fit(EEGNetClassifier, epochs)
+    layer = estimator.module_.temporal_conv
+    if change == "hook":
+        layer.register_forward_hook(lambda m, i, out: 2 * out)
+    else:
+        layer.__class__ = _StandardizedTemporal
+    with pytest.raises(ValueError, match="'temporal_conv' .*computes otherwise"):
+        temporal_filters(estimator, epochs if given == "epochs" else None)
 
 
 class BiasedTemporalFirst(nn.Module):

@@ -6,6 +6,7 @@ import mne
 import numpy as np
 import torch
 from mne.utils import logger, verbose
+from torch.nn.utils import parametrize
 
 from .._checks import check_positive_int, compute_device
 from .._convert import check_outputs_finite, network_batches, start_time
@@ -13,6 +14,7 @@ from .._docs import fill_doc
 from .._graph import (
     CONVOLUTIONS,
     DENSE,
+    PADDING,
     SLIDING_WINDOWS,
     layer_name,
     named_layers,
@@ -151,6 +153,22 @@ def _called_more_than_once(name):
     )
 
 
+def _parametrizations(module):
+    """Return the modules computing a parametrized weight, each to its layer.
+
+    ``torch.nn.utils.parametrize`` (new-style ``weight_norm``,
+    ``spectral_norm``, ``orthogonal``) calls them on the layer's stored
+    weight, not on the epochs: they are leaves of the network, but no layer of
+    its data path.
+    """
+    return {
+        parametrization: owner
+        for owner in module.modules()
+        if parametrize.is_parametrized(owner)
+        for parametrization in owner.parametrizations.modules()
+    }
+
+
 def find_layer(module, layer):
     """Return the name and module of a layer given by name or as a module.
 
@@ -187,6 +205,7 @@ def find_layer(module, layer):
     shown = shown_layer_names(module)
     if isinstance(layer, torch.nn.Module):
         if any(layer is submodule for submodule in layers.values()):
+            _check_reads_the_data(module, layer, shown)
             return shown[layer], layer
         raise ValueError(
             f"The module {type(layer).__name__} is not a layer of this network."
@@ -201,7 +220,19 @@ def find_layer(module, layer):
             f"No layer named {layer!r}; the network's layers are "
             f"{[shown[submodule] for submodule in layers.values()]}."
         )
+    _check_reads_the_data(module, layers[layer], shown)
     return shown[layers[layer]], layers[layer]
+
+
+def _check_reads_the_data(module, layer, shown):
+    """Refuse a module that computes a layer's weight (a parametrization)."""
+    owner = _parametrizations(module).get(layer)
+    if owner is not None:
+        raise ValueError(
+            f"Layer {shown[layer]!r} is a parametrization of layer {shown[owner]!r}: "
+            "it computes that layer's weight, not from the epochs, so it has no "
+            f"units to inspect. Choose {shown[owner]!r} or another layer."
+        )
 
 
 def _last_axis(attribute):
@@ -217,7 +248,8 @@ def time_along_calls(calls, n_times):
     return, each convolution or pooling multiplies the step by its stride
     along the last axis and shifts the first output to the centre of its
     first window (a "valid" convolution of 64 samples starts 31.5 samples
-    in), and any other layer must keep its length. Where this breaks (a
+    in), each padding layer shifts it by the samples it adds before, and any
+    other layer must keep its length. Where this breaks (a
     function of ``forward`` that decimates, slices or reshapes, such as
     ``F.avg_pool2d``, a layer that mixes the axis, or a network whose last
     axis is not time), time is unknown from there on.
@@ -256,6 +288,12 @@ def time_along_calls(calls, n_times):
                 break
             offset += (span / 2 - padding) * step
             step *= stride
+        elif isinstance(called, PADDING):
+            # (left, right, ...): the last axis first, as torch.nn.functional.pad.
+            before, after = called.padding[:2]
+            if n_out != n_in + before + after:
+                break
+            offset -= before * step
         elif isinstance(called, DENSE) or n_in != n_out:
             break
         length = n_out
@@ -270,13 +308,71 @@ def _time_axis(module, layer, example):
     None when the last axis is not known to be time (see
     :func:`time_along_calls`) at the end of the layer's last call.
     """
+    # Parametrizations run on weights, not on the data's time (new-style
+    # weight_norm's takes two tensors, which tracing refuses); the layer they
+    # parametrize, their parent, is the leaf.
+    weights = _parametrizations(module)
+    leaves = [
+        leaf
+        for leaf in module.modules()
+        if leaf not in weights and all(child in weights for child in leaf.children())
+    ]
     try:
-        calls = trace_layers(module, example)
+        calls = trace_layers(module, example, leaves)
     except ValueError:  # a layer that does not map one tensor to one tensor
         return None
     inside = set(layer.modules())
     last = max(index for index, call in enumerate(calls) if call.module in inside)
-    return time_along_calls(calls[: last + 1], example.shape[-1])[-1]
+    time = time_along_calls(calls[: last + 1], example.shape[-1])[-1]
+    if time is not None and not _runs_forward(module, layer, example):
+        return None
+    return time
+
+
+def _runs_forward(module, layer, example):
+    """Whether the last sample of ``layer``'s output reads later input than its first.
+
+    The layers' calls tell time's step and offset, not what the network's
+    forward does between them: a function keeping the axis' length but
+    reversing or rolling it (``x.flip(-1)``) left time running forward at
+    the input's rate, the activations' first sample dated at the epoch's
+    start while it read its end. The input samples each output sample
+    depends on, weighted by the gradient, must lie later for the last sample
+    than for the first. True where that cannot be measured (no gradient).
+    """
+    captured = {}
+
+    def keep(_layer, _inputs, output):
+        captured["output"] = output  # the last call's, as time is followed
+
+    handle = layer.register_forward_hook(keep)
+    inputs = example[:1].detach().clone().requires_grad_()
+    try:
+        with torch.enable_grad():
+            module(inputs)
+    finally:
+        handle.remove()
+    output = captured.get("output")
+    if not isinstance(output, torch.Tensor) or not output.requires_grad:
+        return True
+    weights = torch.randn(output.shape[:-1], generator=torch.Generator().manual_seed(0))
+    weights = weights.to(output)
+    times = torch.arange(inputs.shape[-1], dtype=torch.float64, device=inputs.device)
+    centres = []
+    for sample in (0, -1):
+        (gradient,) = torch.autograd.grad(
+            (output[..., sample] * weights).sum(),
+            inputs,
+            retain_graph=True,
+            allow_unused=True,
+        )
+        if gradient is None:
+            return True
+        spread = gradient.double().abs().flatten(0, -2).sum(dim=0)
+        if not spread.sum() > 0:
+            return True
+        centres.append(float((spread * times).sum() / spread.sum()))
+    return centres[1] > centres[0]
 
 
 @dataclass(eq=False)  # arrays inside: compared by identity, as MNE's objects

@@ -76,8 +76,13 @@ class _SpatialLayer:
         return gains.reshape(n_units, per_group, n_channels)
 
 
-def _channel_axis(call, n_channels):
-    """Return the axis of ``call``'s input that the layer sums whole, or None."""
+def _channel_axis(call, n_channels, *, any_length=False):
+    """Return the axis of ``call``'s input that the layer sums whole, or None.
+
+    The layer must keep time's length (no stride or padding along it), unless
+    ``any_length``: only then is each output sample its weights times its
+    input maps at that sample.
+    """
     layer = call.module
     shape_in, shape_out = call.input.shape, call.output.shape
     if layer.weight.ndim == 3:
@@ -85,7 +90,7 @@ def _channel_axis(call, n_channels):
             layer.in_channels == n_channels
             and layer.kernel_size == (1,)
             and layer.groups == 1
-            and shape_out[-1] == shape_in[-1]
+            and (any_length or shape_out[-1] == shape_in[-1])
         )
         return 1 if spans else None
     for axis, other in ((2, 3), (3, 2)):
@@ -94,7 +99,7 @@ def _channel_axis(call, n_channels):
             shape_in[axis] == kernel[axis - 2] == n_channels
             and kernel[other - 2] == 1
             and shape_out[axis] == 1
-            and shape_out[other] == shape_in[other]
+            and (any_length or shape_out[other] == shape_in[other])
         ):
             return axis
     return None
@@ -142,6 +147,22 @@ def find_spatial_layer(module, example):
             _check_front_end(module, layer, example)
             layer.channel_gains = _channel_gains(module, layer, example)
             return layer
+    resampling = [
+        call for call in calls if _channel_axis(call, n_channels, any_length=True)
+    ]
+    if resampling:
+        call = resampling[0]
+        axis = _channel_axis(call, n_channels, any_length=True)
+        other = -1 if axis in (1, 2) else 2
+        raise ValueError(
+            f"The spatial layer {call.shown_name!r} ({type(call.module).__name__}) "
+            f"sums all {n_channels} input channels with a kernel of width 1 in time, "
+            "but its stride or padding along time changes the number of samples "
+            f"({call.input.shape[other]} to {call.output.shape[other]}), so its "
+            "outputs are not its weights times its input maps at each sample, as "
+            "its spatial filters and patterns are read. Give it stride 1 and no "
+            "padding along time (e.g. pool after it)."
+        )
     called = [f"{call.shown_name} ({type(call.module).__name__})" for call in calls]
     raise ValueError(
         f"The network has no spatial filter layer: no convolution sums all "

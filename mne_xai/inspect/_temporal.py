@@ -10,10 +10,11 @@ from mne.utils import _validate_type, logger, verbose
 from .._checks import check_positive_int, compute_device
 from .._docs import fill_doc
 from .._figure_text import plain_text
-from .._graph import CONVOLUTIONS, SLIDING_WINDOWS, autograd_on, trace_layers
+from .._graph import CONVOLUTIONS, PADDING, SLIDING_WINDOWS, autograd_on, trace_layers
 from .._network import WindowAverage, check_reads_time, read_network
 from .._warnings import warn
 from ..attribution._core import private_module
+from ..attribution._propagation import layers_computing_otherwise
 from ._activations import (
     _check_logits,
     data_rate,
@@ -141,8 +142,11 @@ def find_temporal_layer(module, example):
         The product of the strides along time of the pooling and convolution
         layers called before it: the input's rate divided by the layer's.
     """
+    # Padding layers change time's length, not its rate: followed too.
     sliding = [
-        layer for layer in module.modules() if isinstance(layer, SLIDING_WINDOWS)
+        layer
+        for layer in module.modules()
+        if isinstance(layer, SLIDING_WINDOWS + PADDING)
     ]
     calls = trace_layers(module, example, sliding)
     # A CroppedClassifier's network reads windows cut from the epoch: a crop,
@@ -158,6 +162,17 @@ def find_temporal_layer(module, example):
             else None
         )
         if axis is not None:
+            differing = layers_computing_otherwise(module, example, [call.module])
+            if differing:
+                raise ValueError(
+                    f"The temporal filter layer {differing[0]} computes otherwise "
+                    "than its weights (its forward or a forward hook changes its "
+                    "output, e.g. standardizes its weight or scales its output), "
+                    "and its kernels' frequency responses are read from its "
+                    "weights. Store the weight it uses (e.g. with "
+                    "torch.nn.utils.parametrize) and apply other operations as "
+                    "layers of their own."
+                )
             return call, axis, _decimation(call, axis, time, n_times)
     convolutions = [
         f"{call.shown_name} ({type(call.module).__name__})"
@@ -295,7 +310,15 @@ def temporal_filters(
             "The network's input shape is unknown: pass epochs to temporal_filters."
         )
     else:
-        example = np.zeros((1, network.n_channels_, network.n_times_), np.float32)
+        # Noise at the data's scale, not zeros: on zeros a layer that
+        # standardizes its weight or scales its output returns what its
+        # weights give (zero), and would pass for computing with them.
+        shape = (1, network.n_channels_, network.n_times_)
+        scale = getattr(network, "data_std_", None)
+        scale = 1.0 if scale is None else np.asarray(scale, np.float32)
+        scale = scale.reshape(-1, 1) if np.ndim(scale) else scale
+        noise = np.random.default_rng(0).standard_normal(shape)
+        example = (noise * scale).astype(np.float32)
     home = next(network.module_.parameters()).device
     example = torch.from_numpy(example).to(home)
     module = private_module(network, home, example)
