@@ -25,6 +25,7 @@ from .._network import WindowAverage, as_network, sampling_rate
 from .._outputs import epochs_array
 from .._warnings import ignoring
 from ..attribution._core import _check_outputs, private_module
+from ..attribution._propagation import layers_computing_otherwise
 
 
 def _check_logits(module, data, device, *, differentiates=False):
@@ -80,6 +81,26 @@ def _not_called(layer, module):
         "that also calls other layers (as a network whose forward convolves with "
         "a layer's weight), or not at all. Choose a layer that forward calls."
     )
+
+
+def check_reads_its_weights(module, example, layer, role, changed, read):
+    """Refuse ``layer``, whose weights are read, where it computes otherwise than them.
+
+    The spatial and temporal filters of a layer are read from its stored
+    weights: a forward of its own or a forward hook changing its output
+    (``changed`` says how, e.g. "masks units") makes them no filters of what
+    the network computes. ``role`` names the layer ("spatial filter layer"),
+    ``read`` what is read of its weights ("its units' spatial filters").
+    """
+    differing = layers_computing_otherwise(module, example, [layer])
+    if differing:
+        raise ValueError(
+            f"The {role} {differing[0]} computes otherwise than its weights (its "
+            f"forward or a forward hook changes its output, e.g. {changed}), and "
+            f"{read} are read from its weights. Store the weight it "
+            "uses (e.g. with torch.nn.utils.parametrize) and apply other "
+            "operations as layers of their own."
+        )
 
 
 def uncalled_convolutions(module, calls):

@@ -16,9 +16,9 @@ from .._graph import CONVOLUTIONS, autograd_on, probes_per_pass, trace_layers
 from .._network import as_network
 from .._warnings import warn
 from ..attribution._core import private_module
-from ..attribution._propagation import layers_computing_otherwise
 from ._activations import (
     _check_logits,
+    check_reads_its_weights,
     decision_gradients,
     sum_per_epoch,
     uncalled_convolutions,
@@ -133,16 +133,14 @@ def find_spatial_layer(module, example):
     for call in calls:
         axis = _channel_axis(call, n_channels)
         if axis is not None:
-            differing = layers_computing_otherwise(module, example, [call.module])
-            if differing:
-                raise ValueError(
-                    f"The spatial filter layer {differing[0]} computes otherwise "
-                    "than its weights (its forward or a forward hook changes its "
-                    "output, e.g. masks units), and its units' spatial filters "
-                    "and signals are read from its weights. Store the weight it "
-                    "uses (e.g. with torch.nn.utils.parametrize) and apply other "
-                    "operations as layers of their own."
-                )
+            check_reads_its_weights(
+                module,
+                example,
+                call.module,
+                "spatial filter layer",
+                "masks units",
+                "its units' spatial filters and signals",
+            )
             layer = _SpatialLayer(call.name, call.module, axis, call.shown_name)
             _check_front_end(module, layer, example)
             layer.channel_gains = _channel_gains(module, layer, example)

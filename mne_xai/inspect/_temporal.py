@@ -14,9 +14,9 @@ from .._graph import CONVOLUTIONS, PADDING, SLIDING_WINDOWS, autograd_on, trace_
 from .._network import WindowAverage, check_reads_time, read_network
 from .._warnings import warn
 from ..attribution._core import private_module
-from ..attribution._propagation import layers_computing_otherwise
 from ._activations import (
     _check_logits,
+    check_reads_its_weights,
     data_rate,
     time_along_calls,
     uncalled_convolutions,
@@ -162,17 +162,14 @@ def find_temporal_layer(module, example):
             else None
         )
         if axis is not None:
-            differing = layers_computing_otherwise(module, example, [call.module])
-            if differing:
-                raise ValueError(
-                    f"The temporal filter layer {differing[0]} computes otherwise "
-                    "than its weights (its forward or a forward hook changes its "
-                    "output, e.g. standardizes its weight or scales its output), "
-                    "and its kernels' frequency responses are read from its "
-                    "weights. Store the weight it uses (e.g. with "
-                    "torch.nn.utils.parametrize) and apply other operations as "
-                    "layers of their own."
-                )
+            check_reads_its_weights(
+                module,
+                example,
+                call.module,
+                "temporal filter layer",
+                "standardizes its weight or scales its output",
+                "its kernels' frequency responses",
+            )
             return call, axis, _decimation(call, axis, time, n_times)
     convolutions = [
         f"{call.shown_name} ({type(call.module).__name__})"
