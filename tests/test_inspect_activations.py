@@ -294,6 +294,30 @@ class Pooled(torch.nn.Module):
         return self.fc(self.pool(self.conv(x.unsqueeze(1))).flatten(1))
 
 
+class PooledWhole(torch.nn.Module):
+    """A temporal convolution and a pooling of its whole output to one sample."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, (1, 9), bias=False)  # 128 -> 120
+        self.pool = torch.nn.AvgPool2d((1, 120))  # 120 -> 1
+        self.fc = torch.nn.Linear(2 * 4, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.pool(self.conv(x.unsqueeze(1))).flatten(1))
+
+
+def test_time_pooled_to_one_sample_keeps_its_time():
+    """A sample has no direction to check: the check that time runs forward
+    (first and last sample, the same one here) left it undated."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(PooledWhole, epochs)
+    activations = layer_activations(network, epochs, "pool", verbose=False)
+    assert activations.sfreq == pytest.approx(128 / 120)
+    # The centre of the 120 samples the pooling reads, after the kernel's 9.
+    assert activations.tmin == pytest.approx(-0.25 + (4 + 59.5) / 128)
+
+
 def test_to_epochs_keeps_the_times_between_the_samples_of_the_layer():
     """MNE rounded tmin to the layer's sample grid: times were off by up to a
     sample of the layer (half a sample, 31 ms, here)."""

@@ -359,7 +359,8 @@ def _runs_forward(module, layer, example):
     the input's rate, the activations' first sample dated at the epoch's
     start while it read its end. The input samples each output sample
     depends on, weighted by the gradient, must lie later for the last sample
-    than for the first. True where that cannot be measured (no gradient).
+    than for the first. True where that cannot be measured (no gradient) or
+    is moot (one sample, e.g. time pooled whole).
     """
     captured = {}
 
@@ -374,7 +375,11 @@ def _runs_forward(module, layer, example):
     finally:
         handle.remove()
     output = captured.get("output")
-    if not isinstance(output, torch.Tensor) or not output.requires_grad:
+    if (
+        not isinstance(output, torch.Tensor)
+        or not output.requires_grad
+        or output.shape[-1] < 2
+    ):
         return True
     weights = torch.randn(output.shape[:-1], generator=torch.Generator().manual_seed(0))
     weights = weights.to(output)
