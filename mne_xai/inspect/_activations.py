@@ -208,10 +208,11 @@ def find_layer(module, layer):
     Returns
     -------
     name : str
-        The layer's name as the user's network has it (see
-        :func:`~mne_xai._graph.shown_layer_name`), which every message and
-        result of :mod:`mne_xai.inspect` shows and which this function takes
-        back (on the network or its private copy).
+        The layer's name as the user's network has it (``"conv"``, not
+        ``"module.conv"`` behind the input scaling the estimators put around
+        a network of one's own), which every message and result of
+        :mod:`mne_xai.inspect` shows and which this function takes back (on
+        the network or its private copy).
     layer : torch.nn.Module
         The layer.
     """
