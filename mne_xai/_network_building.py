@@ -469,6 +469,14 @@ def _shape_advice(err, shapes, probe_shape=None):
     return ""
 
 
+class NetworkInputError(ValueError):
+    """A network that fails on the input the estimators give it.
+
+    A wrapper that changes what the network's input is (windows of the epochs,
+    spectra) catches it to say what that input was.
+    """
+
+
 def _check_logits(network, shapes):
     """Refuse a network that does not return one logit per class for each epoch.
 
@@ -499,7 +507,7 @@ def _check_logits(network, shapes):
     # torch's errors of the input's rank come as all three: batch norm's
     # "expected 4D input (got 3D input)" and "Dimension out of range" too.
     except (RuntimeError, ValueError, IndexError) as err:
-        raise ValueError(
+        raise NetworkInputError(
             f"The network failed on two epochs of shape {tuple(probes.shape)} "
             "(batch, n_channels, n_times), the input the estimators give it: "
             f"{err}. {_shape_advice(err, shapes, tuple(probes.shape))}".rstrip()

@@ -22,6 +22,7 @@ from ._convert import (
     training_channels,
 )
 from ._docs import fill_doc
+from ._network_building import NetworkInputError
 from ._prediction import _ScoreMixin
 from ._warnings import ignoring, quietly, warn, warnings_once
 from .estimators import (
@@ -492,12 +493,30 @@ class CroppedClassifier(
                 refuse_picks_of_bare_arrays(picks, data.shape[1])
             _give_the_rate_of_array_windows(estimator, data.shape[1], sfreq)
         # Counted in windows; the epochs are judged below, by their mean.
-        with ignoring(UNPREDICTED_CLASSES):
-            self.estimator_ = estimator.fit(
-                self._windows(data, info, inputs),
-                np.repeat(y, n_windows),
-                **fit_params,
+        try:
+            with ignoring(UNPREDICTED_CLASSES):
+                self.estimator_ = estimator.fit(
+                    self._windows(data, info, inputs),
+                    np.repeat(y, n_windows),
+                    **fit_params,
+                )
+        except NetworkInputError as err:
+            # It spoke of epochs of the windows' length, which the user's
+            # epochs are not: a network of a fixed input length (a Linear
+            # layer after Flatten) failed on "auto" windows of half the span.
+            auto = (
+                ', window_length="auto": half the span windows are cut from, '
+                "at most 2 s"
+                if isinstance(self.window_length, str)
+                else ""
             )
+            raise ValueError(
+                f"{err} Those epochs are the windows the CroppedClassifier cuts: "
+                f"{self.window_samples_} samples ({self.window_samples_ / sfreq:g} "
+                f"s{auto}) of the epochs' {data.shape[2]}. A network that reads a "
+                "fixed number of samples needs window_length of that many samples, "
+                "in seconds."
+            ) from err
         self.classes_ = self.estimator_.classes_
         # The estimator picks the channels it reads (not EOG, by default): new
         # data need only those.

@@ -656,6 +656,37 @@ def _window_classifier(skorch_class, module=None):
     )
 
 
+@pytest.mark.parametrize(
+    "window_length, said",
+    [
+        ("auto", r'80 samples \(0.8 s, window_length="auto"'),
+        (0.4, r"40 samples \(0.4 s\)"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:After training, the network predicts none")
+def test_a_network_of_a_fixed_length_is_told_the_windows_it_read(window_length, said):
+    """A network of the user's own reading 50 samples (a Linear layer after
+    Flatten) failed on windows of another length: the refusal spoke of
+    "epochs of shape (2, 2, 80)" alone, which the epochs of 161 samples are
+    not, and said nothing of the windows or of window_length."""
+    data = np.random.default_rng(0).standard_normal((4, 2, 161)).astype(np.float32)
+    y = np.arange(4) % 2
+    clf = CroppedClassifier(
+        EEGNetClassifier(module=_WindowNet, max_epochs=1, verbose=False),
+        window_length=window_length,
+        sfreq=SFREQ,
+    )
+    with pytest.raises(
+        ValueError,
+        match=rf"cannot be multiplied.* the windows the CroppedClassifier cuts: "
+        rf"{said}.* of the epochs' 161\. .*needs window_length of that many",
+    ):
+        clf.fit(data, y)
+    # Windows of the length it reads are fine.
+    clf.set_params(window_length=0.5).fit(data, y)
+    assert clf.window_samples_ == 50
+
+
 def test_a_window_network_reading_microvolts_is_explained_with_scaling():
     """A braindecode-like window network (its get_dataset multiplies Epochs by
     1e6) was refused, advised to take scaling=1e6, which as_network dropped."""

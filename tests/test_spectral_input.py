@@ -9,6 +9,7 @@ import warnings
 import mne
 import numpy as np
 import pytest
+import torch
 from mne.time_frequency import (
     EpochsSpectrumArray,
     SpectrumArray,
@@ -326,6 +327,31 @@ def test_classifier_refuses_what_it_cannot_build(spectral_epochs):
         SpectralClassifier(spectrum=seven_bins).fit(epochs)
     with pytest.raises(TypeError, match="spectrum must be an instance of"):
         SpectralClassifier(spectrum="welch").fit(epochs)
+
+
+class _SixteenBins(torch.nn.Module):
+    """A network of the user's own reading 16 values per channel (dense)."""
+
+    def __init__(self, n_channels, n_classes):
+        super().__init__()
+        self.dense = torch.nn.Linear(n_channels * 16, n_classes)
+
+    def forward(self, x):
+        return self.dense(x.flatten(1))
+
+
+def test_a_network_of_a_fixed_length_is_told_the_bins_it_read(spectral_epochs):
+    """A network reading a fixed number of values failed on the spectrum's
+    bins in words of epochs and samples ("epochs of shape (2, n, 7)"),
+    without saying that its input was 7 frequency bins nor what sets them."""
+    seven_bins = LogPowerSpectrum(fmin=8.0, fmax=14.0, n_fft=128)
+    estimator = EEGNetClassifier(module=_SixteenBins, max_epochs=1, verbose=False)
+    with pytest.raises(
+        ValueError,
+        match=r"cannot be multiplied.* the 7 frequency bins of the spectrum "
+        r"\(8 to 14 Hz, 1 Hz apart\).* needs a spectrum of that many bins",
+    ):
+        SpectralClassifier(estimator, seven_bins).fit(spectral_epochs[:20])
 
 
 @pytest.mark.filterwarnings("ignore:After training")  # one pass: not learned

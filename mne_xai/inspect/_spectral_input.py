@@ -22,6 +22,7 @@ from .._convert import (
     refuse_array_of_either_order,
 )
 from .._docs import fill_doc
+from .._network_building import NetworkInputError
 from .._outputs import epochs_array, spectrum_array
 from .._prediction import _ScoreMixin
 from .._samples_read import unread_ends
@@ -251,6 +252,14 @@ class SpectralClassifier(
                 f"multitaper), or shorten the network's span "
                 f"(module__{err.shorter})."
             ) from None
+        except NetworkInputError as err:  # it spoke of epochs of n_times samples
+            raise ValueError(
+                f"{err} Its n_times here are the {len(self.freqs_)} frequency bins "
+                f"of the spectrum ({self.freqs_[0]:g} to {self.freqs_[-1]:g} Hz, "
+                f"{step:g} Hz apart): a network that reads a fixed number of "
+                "samples needs a spectrum of that many bins (set by fmin, fmax "
+                "and the spacing of the bins)."
+            ) from err
         self._warn_if_bins_unread(network, spectra)
         # Its "time" axis is frequency: the tools reading time refuse it.
         network.reads_spectra_ = True
