@@ -2032,6 +2032,24 @@ def test_maps_equal_on_every_channel_get_no_topomaps(spatial_epochs):
     assert contents["Relevance over time"].count("<img") == 2
 
 
+def test_maps_zero_everywhere_are_said_to_give_no_relevance(spatial_epochs):
+    """A network whose output does not change with its input (units that never
+    activate) gives maps zero everywhere: the page said they gave every channel
+    the same relevance "after the network combines the channels", and that the
+    band topomaps held "nan%" of the spectrum's relevance."""
+    network = _network(max_epochs=1).fit(spatial_epochs)
+    last = [m for m in network.module_.modules() if hasattr(m, "weight")][-1]
+    with torch.no_grad():
+        last.weight.zero_()  # the output is the bias, whatever the input
+    with pytest.warns(RuntimeWarning, match="does not beat chance"):
+        contents = _quick_report(network, spatial_epochs)
+    maps = contents["Attribution maps per class"]
+    assert "saliency gives no relevance: its maps are zero on every channel" in maps
+    assert "same relevance" not in maps
+    spectrum = contents["Spectral relevance"]
+    assert "The spectrum holds no relevance" in spectrum and "nan%" not in spectrum
+
+
 def test_epochs_read_from_disk_without_preloading(epochs_file):
     """MNE's "requires epochs data to be loaded" ended the report."""
     epochs = mne.read_epochs(epochs_file, preload=False, verbose=False)
