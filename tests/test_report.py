@@ -2019,6 +2019,19 @@ def test_warnings_of_a_section_are_put_on_the_page(spatial_epochs):
     assert "Spectral_relevance-Warning" in page and 'data-mne-tag="spectrum"' in page
 
 
+def test_warnings_of_training_are_put_on_the_page_once(spatial_epochs):
+    """Training's warning that the EEG look like microvolts, which makes the
+    maps per microvolt though labelled per volt, was said in the terminal only
+    (three times: two folds, then all epochs), not on the page labelling them."""
+    epochs = spatial_epochs.copy().load_data()
+    epochs.apply_function(lambda data: data * 1e6, channel_wise=False)
+    with pytest.warns(RuntimeWarning, match="are they in microvolts"):
+        contents = _quick_report(_network(max_epochs=1), epochs)
+    overview = contents[SECTIONS["overview"]]
+    assert overview.count("are they in microvolts?") == 1
+    assert "Overview-Warning" in overview
+
+
 def test_maps_equal_on_every_channel_get_no_topomaps(spatial_epochs):
     """Grad-CAM at EEGNet's default layer gives every channel the same map: the
     report drew it as a uniform scalp under "how much every channel

@@ -196,7 +196,7 @@ def _class_weights_text(estimator):
     return ", ".join(f"{label}: {weight:g}" for label, weight in weights[0].items())
 
 
-def _add_overview(context, fitted, n_folds):
+def _add_overview(context, fitted, n_folds, training_warnings=()):
     epochs, plan = context.epochs, context.plan
     classes, counts = np.unique(context.y, return_counts=True)
     names = context.class_names
@@ -228,6 +228,7 @@ def _add_overview(context, fitted, n_folds):
         "overview",
         header=False,
     )
+    context.note_warnings("overview", training_warnings)
 
 
 def _fold_inputs(context):
