@@ -319,7 +319,7 @@ def _cross_validate(context, folds):
         # folds hold out no copy of a training epoch (held_out_unseen).
         with ignoring(UNPREDICTED_CLASSES, f".*{COPIES}"):
             network = make_network().fit(read[train], y[train])
-        predicted = {"network": np.asarray(network.predict(epochs[test]))}
+        predicted = {"network": np.asarray(network.predict(read[test]))}
         if reference is None:
             # CSP logs its covariance estimation at the info level.
             with use_log_level(quietly()):
