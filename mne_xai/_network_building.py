@@ -441,6 +441,21 @@ def _shape_advice(err, shapes, probe_shape=None):
         A sentence, or empty where torch's words say nothing of the shape.
     """
     message = str(err)
+    # A kernel across the channels, wider than the epochs' channels, is
+    # rejected in torch's words of a kernel too long: it was said the epochs
+    # were too short (a network written for 8 channels, given 7 EEG and an EOG).
+    sizes = re.search(
+        r"input size per channel: \((\d+) x (\d+)\)\. Kernel size: \((\d+) x (\d+)\)",
+        message,
+    )
+    if sizes:
+        rows, columns, kernel_rows, kernel_columns = map(int, sizes.groups())
+        if rows == shapes["n_channels"] < kernel_rows and kernel_columns <= columns:
+            return (
+                f"A layer's kernel spans {kernel_rows} channels where the epochs have "
+                f"{rows}: pick the channels it was written for (epochs.pick, or the "
+                "estimator's picks), or build it for these."
+            )
     if _TOO_SHORT.search(message):
         return (
             f"The epochs ({shapes['n_times']} samples at {shapes['sfreq']:g} Hz) "

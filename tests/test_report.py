@@ -582,9 +582,14 @@ def test_misc_channels_chosen_by_picks_get_a_report_without_topomaps(
     )
     with pytest.raises(ValueError, match=r"estimator's picks \(--picks on the co"):
         make_report(_network(), misc, methods=METHODS, cv=2)
-    # As advised.
-    with pytest.warns(RuntimeWarning, match="no topomaps: the network reads misc"):
+    # As advised. The folds trained on the misc channels picked, whose info
+    # MNE clears of the EEG's average reference, and predicted the epochs as
+    # given: "X was prepared otherwise than the training data" (reference).
+    with pytest.warns(
+        RuntimeWarning, match="no topomaps: the network reads misc"
+    ) as record:
         contents = _quick_report(_network(max_epochs=1, picks=misc.ch_names), misc)
+    assert not [w for w in record if "prepared otherwise" in str(w.message)]
     maps = contents["Attribution maps per class"]
     assert "No topomaps: the network reads misc channels" in maps
     assert "<img" not in maps and "<img" in contents["Relevance over time"]
@@ -2019,6 +2024,19 @@ def test_warnings_of_a_section_are_put_on_the_page(spatial_epochs):
     assert "Spectral_relevance-Warning" in page and 'data-mne-tag="spectrum"' in page
 
 
+def test_warnings_of_training_are_put_on_the_page_once(spatial_epochs):
+    """Training's warning that the EEG look like microvolts, which makes the
+    maps per microvolt though labelled per volt, was said in the terminal only
+    (three times: two folds, then all epochs), not on the page labelling them."""
+    epochs = spatial_epochs.copy().load_data()
+    epochs.apply_function(lambda data: data * 1e6, channel_wise=False)
+    with pytest.warns(RuntimeWarning, match="are they in microvolts"):
+        contents = _quick_report(_network(max_epochs=1), epochs)
+    overview = contents[SECTIONS["overview"]]
+    assert overview.count("are they in microvolts?") == 1
+    assert "Overview-Warning" in overview
+
+
 def test_maps_equal_on_every_channel_get_no_topomaps(spatial_epochs):
     """Grad-CAM at EEGNet's default layer gives every channel the same map: the
     report drew it as a uniform scalp under "how much every channel
@@ -2030,6 +2048,24 @@ def test_maps_equal_on_every_channel_get_no_topomaps(spatial_epochs):
     # One comparison figure and saliency's own maps, none for Grad-CAM.
     assert maps.count("<img") == 2
     assert contents["Relevance over time"].count("<img") == 2
+
+
+def test_maps_zero_everywhere_are_said_to_give_no_relevance(spatial_epochs):
+    """A network whose output does not change with its input (units that never
+    activate) gives maps zero everywhere: the page said they gave every channel
+    the same relevance "after the network combines the channels", and that the
+    band topomaps held "nan%" of the spectrum's relevance."""
+    network = _network(max_epochs=1).fit(spatial_epochs)
+    last = [m for m in network.module_.modules() if hasattr(m, "weight")][-1]
+    with torch.no_grad():
+        last.weight.zero_()  # the output is the bias, whatever the input
+    with pytest.warns(RuntimeWarning, match="does not beat chance"):
+        contents = _quick_report(network, spatial_epochs)
+    maps = contents["Attribution maps per class"]
+    assert "saliency gives no relevance: its maps are zero on every channel" in maps
+    assert "same relevance" not in maps
+    spectrum = contents["Spectral relevance"]
+    assert "The spectrum holds no relevance" in spectrum and "nan%" not in spectrum
 
 
 def test_epochs_read_from_disk_without_preloading(epochs_file):

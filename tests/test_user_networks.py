@@ -924,23 +924,49 @@ class TemporalKernel(nn.Module):
         return self.conv(x).mean(dim=-1)
 
 
+class SpatialKernel(nn.Module):
+    """A spatial convolution across ``n_inputs`` channels, the epochs' by default."""
+
+    def __init__(self, n_channels, n_classes, n_inputs=None):
+        super().__init__()
+        self.conv = nn.Conv2d(1, n_classes, (n_inputs or n_channels, 1))
+
+    def forward(self, x):  # noqa: D102
+        return self.conv(x.unsqueeze(1)).mean(dim=(2, 3))
+
+
 @pytest.mark.parametrize(
-    ("params", "advice"),
+    ("module", "params", "advice"),
     [
-        ({"kernel": 400}, r"The epochs \(280 samples at 80 Hz\) are too short"),
-        ({"n_inputs": 1}, r"takes 1 channel\(s\) where the epochs have 64"),
+        (
+            TemporalKernel,
+            {"kernel": 400},
+            r"The epochs \(280 samples at 80 Hz\) are too short",
+        ),
+        (
+            TemporalKernel,
+            {"n_inputs": 1},
+            r"takes 1 channel\(s\) where the epochs have 64",
+        ),
+        (
+            SpatialKernel,
+            {"n_inputs": 65},
+            r"kernel spans 65 channels where the epochs have 64: pick the channels",
+        ),
     ],
-    ids=["kernel_longer_than_epochs", "one_channel"],
+    ids=["kernel_longer_than_epochs", "one_channel", "kernel_across_more_channels"],
 )
 def test_network_failing_otherwise_than_on_the_rank_is_not_told_to_add_an_axis(
-    epochs, params, advice
+    epochs, module, params, advice
 ):
     """Any failure was told "add that axis in its forward (x.unsqueeze(1))": also
     braindecode's HybridNet, whose kernel of 421 samples torch said "can't be
     greater than actual input size" of 2 s at 128 Hz, and AttnSleep, which reads
-    one channel ("expected input[2, 16, 3000] to have 1 channels")."""
+    one channel ("expected input[2, 16, 3000] to have 1 channels"). A spatial
+    kernel written for more channels than the epochs have (8 EEG, given 7 and an
+    EOG) was said to meet epochs too short."""
     params = {f"module__{name}": value for name, value in params.items()}
-    clf = EEGNetClassifier(TemporalKernel, **params, max_epochs=1, verbose=False)
+    clf = EEGNetClassifier(module, **params, max_epochs=1, verbose=False)
     with pytest.raises(ValueError, match=advice) as error:
         clf.fit(epochs)
     assert "unsqueeze" not in str(error.value)

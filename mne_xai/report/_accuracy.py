@@ -196,7 +196,7 @@ def _class_weights_text(estimator):
     return ", ".join(f"{label}: {weight:g}" for label, weight in weights[0].items())
 
 
-def _add_overview(context, fitted, n_folds):
+def _add_overview(context, fitted, n_folds, training_warnings=()):
     epochs, plan = context.epochs, context.plan
     classes, counts = np.unique(context.y, return_counts=True)
     names = context.class_names
@@ -228,6 +228,7 @@ def _add_overview(context, fitted, n_folds):
         "overview",
         header=False,
     )
+    context.note_warnings("overview", training_warnings)
 
 
 def _fold_inputs(context):
@@ -318,7 +319,7 @@ def _cross_validate(context, folds):
         # folds hold out no copy of a training epoch (held_out_unseen).
         with ignoring(UNPREDICTED_CLASSES, f".*{COPIES}"):
             network = make_network().fit(read[train], y[train])
-        predicted = {"network": np.asarray(network.predict(epochs[test]))}
+        predicted = {"network": np.asarray(network.predict(read[test]))}
         if reference is None:
             # CSP logs its covariance estimation at the info level.
             with use_log_level(quietly()):

@@ -133,7 +133,11 @@ class _Context:
         """
         with warnings_once() as passed_on:
             yield
-        for warning in passed_on:
+        self.note_warnings(key, passed_on)
+
+    def note_warnings(self, key, caught):
+        """Put the RuntimeWarnings of ``caught`` on the page, in section ``key``."""
+        for warning in caught:
             if issubclass(warning.category, RuntimeWarning):
                 text = html.escape(" ".join(str(warning.message).split()))
                 self.add_html(f"<p><em>{text}</em></p>", "Warning", key)

@@ -1,5 +1,7 @@
 """One HTML page of a model: accuracy, explanations and how far to trust them."""
 
+import re
+
 import mne
 import numpy as np
 from mne.utils import _validate_type, verbose
@@ -8,8 +10,9 @@ from sklearn.model_selection import StratifiedKFold
 from .._convert import labels_or_events
 from .._docs import fill_doc
 from .._figure_text import plain_text
-from .._warnings import warn
+from .._warnings import warn, warnings_once
 from ..cropping import _final_step
+from ..estimators import UNPREDICTED_CLASSES
 from ..evaluate.trust._summary import check_method_names
 from ._accuracy import (
     _add_accuracy,
@@ -199,15 +202,19 @@ def make_report(
         labels_from_events=labels_from_events,
         groups=None if groups is None else np.asarray(groups),
     )
-    with _stage(f"Accuracy in {len(folds)} folds"):
+    # What training says of the data (channels in another unit, samples the
+    # network never reads) was said in the terminal only, while the page
+    # labelled the maps in the unit the warning doubted.
+    with _stage(f"Accuracy in {len(folds)} folds"), warnings_once() as in_folds:
         cross_validation = _cross_validate(context, folds)
+    fitting = []
     if not fitted:
-        with _stage("Fitted the network on all epochs"):
+        with _stage("Fitted the network on all epochs"), warnings_once() as fitting:
             estimator.fit(epochs, y)
     with _stage(lambda: f"Explained with {context.explained()}"):
         _explain_all(context)
     # The overview names the methods explained, known only now.
-    _add_overview(context, fitted, len(folds))
+    _add_overview(context, fitted, len(folds), _training_warnings(fitting, in_folds))
     _add_accuracy(context, cross_validation, fitted)
     with _stage("Attribution maps"):
         _add_maps(context)
@@ -220,6 +227,23 @@ def make_report(
     with _stage("Spatial patterns"):
         _add_patterns(context)
     return report
+
+
+def _training_warnings(*caught):
+    """Return the distinct warnings of training, for the overview.
+
+    Warnings differing in their numbers alone (a standard deviation in each
+    fold) are one, said with the numbers of the first block that said it.
+    A network predicting none of its training epochs of a class is said by
+    the accuracy section, of the network explained.
+    """
+    distinct = {}
+    for warning in (warning for warnings in caught for warning in warnings):
+        text = " ".join(str(warning.message).split())
+        if not text.startswith(UNPREDICTED_CLASSES):
+            key = (warning.category, re.sub(r"\d[\d.e+-]*", "#", text))
+            distinct.setdefault(key, warning)
+    return list(distinct.values())
 
 
 def _warn_if_subjects_are_mixed(epochs, cv):

@@ -100,6 +100,22 @@ def _add_maps(context):
     )
     for method, reason in context.refused.items():
         context.note("maps", f"{method} is not shown: {reason}")
+    # A map zero everywhere was said to be the same on every channel "after the
+    # network combines the channels": a network whose output does not move
+    # with its input (units that never activate) gives no relevance at all.
+    empty = [
+        method
+        for method, attribution in context.attributions.items()
+        if not np.any(attribution.get_data())
+    ]
+    for method in empty:
+        context.note(
+            "maps",
+            f"{method} gives no relevance: its maps are zero on every channel and "
+            "sample of these epochs, where the network's output does not change "
+            "with its input (e.g. units that never activate; see the accuracy "
+            "section), so they show nothing.",
+        )
     if plan.topomap_type is None:
         context.note("maps", f"No topomaps: {plan.why_no_topomaps}.")
         return
@@ -111,7 +127,7 @@ def _add_maps(context):
         for method, attribution in context.attributions.items()
         if not _same_on_every_channel(attribution)
     }
-    for method in context.attributions.keys() - mapped.keys():
+    for method in context.attributions.keys() - mapped.keys() - set(empty):
         context.note(
             "maps",
             f"{method} has no topomaps: it gives every channel the same relevance "
@@ -340,6 +356,11 @@ def _outside_the_bands(spectrum):
     low = max(min(fmin for fmin, _ in bands), spectrum.freqs[0])
     high = min(max(fmax for _, fmax in bands), spectrum.freqs[-1])
     total = magnitude.sum()
+    if not total:  # was said as nan% of the |relevance| in and out of the bands
+        return (
+            "The spectrum holds no relevance: the network's output does not change "
+            "with any frequency of these epochs."
+        )
     below = magnitude[spectrum.freqs < low].sum() / total
     above = magnitude[spectrum.freqs > high].sum() / total
     return (
