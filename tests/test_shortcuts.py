@@ -228,22 +228,13 @@ def test_window_shortcut_checked_against_the_changes_not_the_logits(data, caplog
     np.testing.assert_allclose(fast, plain, rtol=1e-3, atol=1e-6)
 
 
-class ClippingNet(nn.Module):
-    """InterpretableCNN's layout, bounding in forward (out of the layers'
-    sight) what ``clip = (where, level)`` says: its input clipped, its input
-    halved above a peak level (a step function), or its pooled features
-    clipped."""
+class ClippingNet(TemperatureNet):
+    """TemperatureNet's layers, its logits not doubled, bounding in forward
+    (out of the layers' sight) what ``clip = (where, level)`` says: its input
+    clipped, its input halved above a peak level (a step function), or its
+    pooled features clipped."""
 
     clip = None
-
-    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
-        super().__init__()
-        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
-        self.temporal = nn.Conv2d(1, 4, (1, 9), padding=(0, 4), bias=False)
-        self.spatial = nn.Conv2d(4, 8, (n_channels, 1), groups=4, bias=False)
-        self.activation = nn.ELU()
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.dense = nn.Linear(8, n_classes)
 
     def features(self, x):
         x = (x * self.input_scale)[:, None]
