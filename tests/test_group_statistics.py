@@ -26,6 +26,17 @@ PLANTED_CHANNELS = ["O1", "Oz", "O2"]
 PLANTED_SAMPLES = slice(15, 25)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _bars_without_their_refresh_thread():
+    """MNE's progress bar refreshes from a thread that sleeps 1/30 s between
+    looks, and each cluster test waits for it to end: about 0.1 s of sleep per
+    test, 80 s of this file's hundreds of reference tests. The bar's count is
+    set when it closes; the statistics do not read it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mne.utils.progressbar._UpdateThread, "run", lambda self: None)
+        yield
+
+
 @pytest.fixture(scope="module")
 def eeg_info():
     """16 channels of the 10-20 system with positions."""
