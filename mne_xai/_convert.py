@@ -646,11 +646,6 @@ class InputData:
         return self
 
     @property
-    def given_ch_names(self):
-        """The channels of the Epochs given, in their order, before any pick."""
-        return None if self._epochs is None else self._epochs[0].ch_names
-
-    @property
     def given_order(self):
         """The channels read, in the order of the Epochs given, as their positions.
 
