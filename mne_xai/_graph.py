@@ -1132,11 +1132,11 @@ def call_combined_layers(module, example):
     if not combining:
         return
     # Noise beside the epoch, which may be zeros: the function is compared on
-    # an input that every weight affects.
-    generator = torch.Generator(example.device).manual_seed(0)
-    noise = torch.randn(
-        example.shape, generator=generator, dtype=example.dtype, device=example.device
-    )
+    # an input that every weight affects. Drawn on the CPU, so that a GPU
+    # compares on the same noise.
+    generator = torch.Generator().manual_seed(0)
+    noise = torch.randn(example.shape, generator=generator, dtype=example.dtype)
+    noise = noise.to(example.device)
     try:
         calls = trace_layers(module, torch.cat([example, noise]), combining)
     except ValueError:  # a module that does not map one tensor to one tensor

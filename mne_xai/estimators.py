@@ -1164,7 +1164,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         training = module.training
         module.eval()
         try:
-            read = samples_read(module, torch.as_tensor(array[:PROBE_EPOCHS]))
+            probe = torch.as_tensor(array[:PROBE_EPOCHS], device=self.device)
+            read = samples_read(module, probe)
         finally:
             module.train(training)
         if read is None:

@@ -7,6 +7,7 @@ import mne
 import numpy as np
 import pytest
 import torch
+from pretend_cuda import on_gpu, pretend_cuda
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
@@ -1393,6 +1394,19 @@ def test_train_explain_and_evaluate_on_cuda(synthetic_arrays):
         on_gpu.get_data(), on_cpu.get_data(), rtol=1e-3, atol=1e-6
     )
     assert np.isfinite(curve.aopc).all()
+
+
+@pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
+def test_fit_on_a_pretended_gpu_keeps_its_tensors_there(synthetic_arrays):
+    """fit probed the samples its network reads with epochs left on the CPU,
+    beside a network built on the GPU: torch refused the mix of devices, so no
+    fit ran on device="cuda" (seen on a GPU pretended by the CPU)."""
+    X, y = synthetic_arrays
+    with pretend_cuda():
+        clf = EEGNetClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
+        assert all(on_gpu(parameter) for parameter in clf.module_.parameters())
+        probabilities = clf.predict_proba(X)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-6)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

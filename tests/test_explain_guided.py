@@ -8,11 +8,13 @@ import pytest
 import torch
 from captum.attr import Deconvolution as CaptumDeconvolution
 from captum.attr import GuidedBackprop as CaptumGuidedBackprop
+from pretend_cuda import pretend_cuda
 from torch import nn
 
 import mne_xai
 from mne_xai import explain
 from mne_xai.attribution._registry import get_method
+from mne_xai.attribution.guided import Deconvolution
 from mne_xai.models import EEGNet
 
 N_CHANNELS, N_TIMES = 3, 16
@@ -280,6 +282,43 @@ def test_deconvolution_warns_where_max_pooling_ignores_epochs_at_their_scale():
     noise of unit variance would move the winners the epochs never move."""
     with pytest.warns(RuntimeWarning, match="do not depend on the epoch"):
         _attribute("deconvolution", _PooledRamp().double(), 1e-3 * _data())
+
+
+def test_deconvolution_checks_a_network_on_a_gpu_with_the_cpus_noise():
+    """Its check that the maps depend on the epoch drew the noise from the
+    GPU's generator, which draws other numbers than the CPU's from one seed:
+    on a GPU it compared other noise, and could warn where the CPU did not
+    (seen on a GPU pretended by the CPU)."""
+    module = _PooledRamp().double()
+    with pretend_cuda() as gpu:
+        with pytest.warns(RuntimeWarning, match="do not depend on the epoch"):
+            _attribute(
+                "deconvolution",
+                module.to("cuda"),
+                (1e-3 * _data()).to("cuda"),
+                TARGET.to("cuda"),
+            )
+    assert gpu.gpu_draws == []
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_deconvolution_checks_with_the_same_noise_on_a_gpu(monkeypatch):
+    """The noise of its check is the CPU's on a GPU too (see above)."""
+    compared = []
+    rectified_gradient = Deconvolution._rectified_gradient
+
+    def recording(self, inputs, target, rule):
+        compared.append(inputs.detach().cpu())
+        return rectified_gradient(self, inputs, target, rule)
+
+    monkeypatch.setattr(Deconvolution, "_rectified_gradient", recording)
+    for device in ("cpu", "cuda"):
+        module, data = _PooledRamp().double().to(device), 1e-3 * _data().to(device)
+        with pytest.warns(RuntimeWarning, match="do not depend on the epoch"):
+            _attribute("deconvolution", module, data, TARGET.to(device))
+    # Each call explains the epochs, then the noise.
+    assert len(compared) == 4
+    torch.testing.assert_close(compared[3], compared[1], rtol=0, atol=0)
 
 
 class _MaxOverTime(nn.Module):

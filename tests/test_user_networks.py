@@ -21,8 +21,9 @@ import re
 import numpy as np
 import pytest
 import torch
+from pretend_cuda import pretend_cuda
 from torch import nn
-from user_networks import ConvTransformer, Deep4Net, ShallowFBCSPNet
+from user_networks import CombinedConv, ConvTransformer, Deep4Net, ShallowFBCSPNet
 
 from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai._graph import call_combined_layers
@@ -582,6 +583,42 @@ def test_lrp_conserves_relevance_without_biases(
         logits,
         atol=1e-6 * np.abs(logits).max(),
     )
+
+
+def test_a_combined_convolution_is_checked_with_the_cpus_noise_on_a_gpu():
+    """Whether a combined convolution computes what calling its layers does was
+    checked on noise from the GPU's generator, which draws other numbers than
+    the CPU's from one seed (seen on a GPU pretended by the CPU)."""
+    torch.manual_seed(0)
+    module = nn.Sequential(CombinedConv(4, 3, 3, 5)).eval()
+    with pretend_cuda() as gpu:
+        example = torch.zeros(1, 1, 64, 4, device="cuda")  # (time, channel)
+        call_combined_layers(module.to("cuda"), example)
+    assert gpu.gpu_draws == []
+    assert "forward" in vars(module[0])  # made to call its two convolutions
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_combined_convolution_is_checked_with_the_same_noise_on_a_gpu(monkeypatch):
+    """The noise of the check is the CPU's on a GPU too (see above)."""
+    import mne_xai._graph
+
+    traced = []
+    trace_layers = mne_xai._graph.trace_layers
+
+    def recording(module, inputs, *args, **kwargs):
+        traced.append(inputs.detach().cpu())
+        return trace_layers(module, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(mne_xai._graph, "trace_layers", recording)
+    for device in ("cpu", "cuda"):
+        torch.manual_seed(0)
+        module = nn.Sequential(CombinedConv(4, 3, 3, 5)).eval().to(device)
+        call_combined_layers(module, torch.zeros(1, 1, 64, 4, device=device))
+        assert "forward" in vars(module[0])
+    # Each call traces the example, then the example beside the noise.
+    assert len(traced) == 4
+    torch.testing.assert_close(traced[3], traced[1], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("method", ["deeplift", "deeplift_shap"])

@@ -207,13 +207,12 @@ class Deconvolution(_RectifiedGradient):
             # Noise at the batch's scale, not a transform of the epoch: an
             # epoch of zeros, or a quiet one leaving every pooled unit off,
             # routes a transform of it (and noise at its scale) as itself.
-            generator = torch.Generator(inputs.device).manual_seed(20141128)
+            # Drawn on the CPU, so that a GPU sees the same noise (and warns
+            # alike): its own generator draws other numbers from one seed.
+            generator = torch.Generator().manual_seed(20141128)
             noise = torch.randn(
-                inputs[:1].shape,
-                generator=generator,
-                dtype=inputs.dtype,
-                device=inputs.device,
-            ) * (float(inputs.detach().std()) or 1.0)
+                inputs[:1].shape, generator=generator, dtype=inputs.dtype
+            ).to(inputs.device) * (float(inputs.detach().std()) or 1.0)
             noise_map = self._rectified_gradient(noise, target[:1], _deconvolution_rule)
             # With the batch's other epochs explained for the same class.
             others = torch.cat([noise_map, maps[1:][target[1:] == target[0]]])
