@@ -13,7 +13,11 @@ from mne_xai.datasets import load_drowsiness, load_eegbci
 
 
 def test_eegbci_event_names_keep_one_order_whatever_the_hash_seed(mne_data):
-    """MNE builds the event names from a set; the loader orders them by code."""
+    """MNE builds the event names from a set; the loader orders them by code.
+
+    Hash seeds 0 and 2 give the set's two orders (seed 1 repeats seed 0's):
+    without the loader's ordering, the two runs differ.
+    """
     script = (
         "from mne_xai.datasets import load_eegbci;"
         f"print(list(load_eegbci(1, 'hands_vs_feet', path={str(mne_data)!r},"
@@ -27,7 +31,7 @@ def test_eegbci_event_names_keep_one_order_whatever_the_hash_seed(mne_data):
             text=True,
             check=True,
         ).stdout
-        for seed in range(3)
+        for seed in (0, 2)
     }
     assert orders == {"[('feet', 2), ('hands', 3)]\n"}
 

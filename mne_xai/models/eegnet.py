@@ -459,17 +459,43 @@ def _window_moments(padded, kernel_length):
     # lagged products within the last kernel_length - 1 samples.
     head, tail = padded[:, : kernel_length - 1], padded[:, n_windows:]
     within_tail = tail.T @ tail
-    products = padded.new_empty(kernel_length, kernel_length)
-    products[0] = all_starts
-    for lag in range(kernel_length - 1):
-        products[0, lag] -= within_tail.diagonal(lag).sum()
+    first_row = all_starts - _by_diagonal(within_tail, kernel_length).sum(dim=0)
     # Moving every window one sample on adds its new last products and drops
-    # its first: products[i + 1, j + 1] = products[i, j] + steps[i, j].
-    steps = within_tail - head.T @ head
-    for i in range(kernel_length - 1):
-        products[i + 1, 1:] = products[i, :-1] + steps[i]
-        products[i + 1, 0] = products[0, i + 1]
-    return sums, products
+    # its first: products[i + 1, j + 1] = products[i, j] + steps[i, j], so
+    # along each diagonal the products are the first row's plus the steps
+    # before them. Summed at once (a loop over the rows is a tensor operation
+    # per row, at every training step).
+    steps = _by_diagonal(within_tail - head.T @ head, kernel_length)
+    by_diagonal = first_row + steps.cumsum(dim=0) - steps
+    rows, columns, upper = _diagonal_indices(kernel_length, padded.device)
+    products = padded.new_zeros(kernel_length, kernel_length)
+    products[rows[upper], columns[upper]] = by_diagonal[upper]
+    # The products are symmetric: the lower triangle mirrors the upper one.
+    return sums, products + products.T - products.diagonal().diag()
+
+
+def _diagonal_indices(size, device):
+    """Return the ``(row, row + lag)`` indices of a ``(size, size)`` matrix.
+
+    ``rows`` and ``columns`` are indexed by ``(row, lag)``; ``upper`` says
+    which are inside the matrix (``row + lag < size``).
+    """
+    lags = torch.arange(size, device=device)
+    rows = lags[:, None].expand(size, size)
+    columns = rows + lags
+    return rows, columns, columns < size
+
+
+def _by_diagonal(matrix, size):
+    """Return the diagonals of ``matrix``, at most ``(size, size)``, as columns.
+
+    Element ``(row, lag)`` is ``matrix[row, row + lag]``; zero outside ``matrix``.
+    """
+    rows, columns, upper = _diagonal_indices(size, matrix.device)
+    square = functional.pad(
+        matrix, (0, size - matrix.shape[1], 0, size - matrix.shape[0])
+    )
+    return torch.where(upper, square[rows, columns.clamp(max=size - 1)], 0)
 
 
 def _after_spatial_filters(net, x):
