@@ -334,30 +334,31 @@ def test_a_report_lets_go_of_the_figures_it_closed(spatial_epochs):
         assert _figures_alive() == alive
 
 
-def test_the_page_warns_of_a_class_never_predicted(made, trained, spatial_epochs):
+def test_the_page_warns_of_a_class_never_predicted(made, spatial_epochs):
     """Accuracy hid a network that predicts rare classes for no epoch (0.82
     against a chance of 0.77 for one that never predicted two of four), and
     the page drew their maps without a word."""
-    network = copy.deepcopy(trained)
+    epochs = _two_channels(spatial_epochs)  # the bias decides, not the channels
+    network = _network(max_epochs=20).fit(epochs)
     with torch.no_grad():  # every epoch given to the first class
         network.module_.classifier.bias[0] = 1e6
-    names = {code: name for name, code in spatial_epochs.event_id.items()}
+    names = {code: name for name, code in epochs.event_id.items()}
     other = names[network.classes_[1]]
     with pytest.warns(
         RuntimeWarning,
         match=rf"predicts none of the epochs of class\(es\) {other} \(20 epochs\)",
     ):
-        accuracy = _quick_report(network, spatial_epochs)["Accuracy"]
+        accuracy = _quick_report(network, epochs)["Accuracy"]
     assert "Classes it never predicts" in accuracy
     # Equal classes: weighing them would change nothing.
     assert "equal size" in accuracy and "class_weight" not in accuracy
-    y = spatial_epochs.events[:, 2]
+    y = epochs.events[:, 2]
     first, rest = (
         np.flatnonzero(y == network.classes_[0]),
         np.flatnonzero(y != network.classes_[0]),
     )
     with pytest.warns(RuntimeWarning, match=r"\(10 epochs\)"):
-        uneven = _quick_report(network, spatial_epochs[np.r_[first, rest[:10]]])
+        uneven = _quick_report(network, epochs[np.r_[first, rest[:10]]])
     assert 'class_weight="balanced"' in html.unescape(uneven["Accuracy"])
     # A network that predicts every class gets no such warning.
     assert "Classes it never predicts" not in _contents(made[0])["Accuracy"]
@@ -375,7 +376,9 @@ def test_the_page_says_whether_the_network_beats_chance(made, spatial_epochs):
     shuffled = np.empty_like(y)
     shuffled[np.argsort(y, kind="stable")] = np.tile([1, 2], len(y) // 2)
     with pytest.warns(RuntimeWarning, match="does not beat chance"):
-        at_chance = _quick_report(_network(max_epochs=20), spatial_epochs, y=shuffled)
+        at_chance = _quick_report(
+            _network(max_epochs=20), _two_channels(spatial_epochs), y=shuffled
+        )
     accuracy = at_chance["Accuracy"]
     assert "alert-danger" in accuracy and "do not interpret them" in accuracy
     # The trust readings followed as if the maps were worth reading.
@@ -1732,7 +1735,8 @@ def test_report_learns_the_patterns_of_pattern_methods(spatial_epochs, monkeypat
     monkeypatch.setattr(_maps, "learn_patterns", recording_learn)
     network = _network(max_epochs=1)
     methods = ["saliency", "pattern_net", "pattern_attribution"]
-    contents = _contents(make_report(network, spatial_epochs, methods=methods, cv=2))
+    two = _two_channels(spatial_epochs)
+    contents = _contents(make_report(network, two, methods=methods, cv=2))
     assert learned == [(network, 40)]  # once, from the epochs it was fitted on
     assert "saliency, pattern_net, pattern_attribution" in contents["Overview"]
     assert "refused" not in contents["Overview"]
