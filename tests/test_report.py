@@ -1,6 +1,7 @@
 """make_report and ``mne-xai report``: the page, its refusals, and a real browser."""
 
 import argparse
+import copy
 import gc
 import html
 import logging
@@ -73,6 +74,13 @@ def made(spatial_epochs):
 
 
 @pytest.fixture(scope="module")
+def trained(spatial_epochs):
+    """A network fitted to the spatial epochs, one that beats chance (shared: a
+    test changing it changes a deep copy)."""
+    return _network(max_epochs=20).fit(spatial_epochs)
+
+
+@pytest.fixture(scope="module")
 def page(made, tmp_path_factory):
     path = tmp_path_factory.mktemp("report") / "report.html"
     made[1].save(path, open_browser=False, verbose=False)
@@ -120,7 +128,9 @@ def test_report_sections_hold_their_numbers(made):
 def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
     epochs = spatial_epochs_with_eog
     network = _network(picks=["eeg", "eog"]).fit(epochs)
-    contents = _quick_report(network, epochs, methods=["saliency", "gradient_x_input"])
+    contents = _quick_report(
+        network, epochs, methods=["random", "saliency", "gradient_x_input"]
+    )
     modality = contents["Modality importance"]
     assert "Share of relevance per channel type" in modality
     # The terminal alone said that the spectrum leaves the EOG out.
@@ -128,19 +138,16 @@ def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
     # The table's sums over the class's epochs had neither unit nor that said.
     assert "Relevance there is in logit, summed over the class" in modality
     assert "eog" in modality and "eeg" in modality
-    # Per volt, but with EOG scaled apart from EEG, saliency's shares would
-    # compare the scales: those of gradient x input are shown.
-    alone = _quick_report(network, epochs)["Modality importance"]
-    assert "saliency gives maps in logit/V" in alone
     # The random anchor, listed first, gave the shares of noise, which follow
     # the channel counts, where gradient x input's were there to show.
-    anchored = _quick_report(network, epochs, methods=["random", "gradient_x_input"])[
-        "Modality importance"
-    ]
-    assert "of gradient_x_input relevance" in anchored
-    anchor_only = _quick_report(network, epochs, methods=["random"])
-    assert "random is not shown: " in anchor_only["Modality importance"]
-    assert "Share of relevance" not in anchor_only["Modality importance"]
+    assert "of gradient_x_input relevance" in modality
+    # Per volt, but with EOG scaled apart from EEG, saliency's shares would
+    # compare the scales; the anchor's follow the channel counts: beside each
+    # other, neither is shown, each with its reason.
+    neither = _quick_report(network, epochs, methods=["random", "saliency"])
+    assert "saliency gives maps in logit/V" in neither["Modality importance"]
+    assert "random is not shown: " in neither["Modality importance"]
+    assert "Share of relevance" not in neither["Modality importance"]
     maps = contents["Attribution maps per class"]
     assert "logit/V for gradients" in maps and "show the 32 eeg channels only" in maps
     assert "<img" in contents["Spatial patterns"]
@@ -244,7 +251,9 @@ def test_balanced_chance_counts_the_classes_each_fold_tests(monkeypatch):
     )
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="y_pred contains classes")
-        _quick_report(_network(), epochs, cv=GroupKFold(2), groups=groups)
+        _quick_report(
+            _network(), _two_channels(epochs), cv=GroupKFold(2), groups=groups
+        )
     chance = measured["cv"].balanced_scores["chance"].tolist()
     assert sorted(chance) == pytest.approx([1 / 3, 1 / 2])
 
@@ -270,10 +279,25 @@ def test_evoked_reference_reads_the_networks_channels_even_one(spatial_epochs):
 
 
 def _quick_report(estimator, epochs, **kwargs):
-    """The sections of a quick report (one method, two folds, no checks)."""
-    kwargs = dict(methods=["saliency"], cv=2, checks=False, verbose=False) | kwargs
+    """The sections of a quick report (one method, two folds, no checks).
+
+    Its figures are embedded as PNG, which encodes about five times faster
+    than MNE's default lossless WebP (``made`` and the browser keep WebP).
+    """
+    kwargs = (
+        dict(methods=["saliency"], cv=2, checks=False, verbose=False)
+        | dict(report=mne.Report(image_format="png", verbose=False))
+        | kwargs
+    )
     report = make_report(estimator, epochs, **kwargs)
     return _contents(report)
+
+
+def _two_channels(epochs):
+    """C3 and C4 of ``epochs``, for tests of what the channels do not change
+    (folds, chance, the overview, the spectrum's bins): too few positions for a
+    topomap, their report draws three plain figures where 32 channels draw seven."""
+    return epochs.copy().pick(["C3", "C4"])
 
 
 def test_a_report_of_classes_named_true_and_in_mathtext(spatial_epochs):
@@ -310,40 +334,40 @@ def test_a_report_lets_go_of_the_figures_it_closed(spatial_epochs):
         assert _figures_alive() == alive
 
 
-def test_the_page_warns_of_a_class_never_predicted(spatial_epochs):
+def test_the_page_warns_of_a_class_never_predicted(made, spatial_epochs):
     """Accuracy hid a network that predicts rare classes for no epoch (0.82
     against a chance of 0.77 for one that never predicted two of four), and
     the page drew their maps without a word."""
-    network = _network(max_epochs=20).fit(spatial_epochs)
+    epochs = _two_channels(spatial_epochs)  # the bias decides, not the channels
+    network = _network(max_epochs=20).fit(epochs)
     with torch.no_grad():  # every epoch given to the first class
         network.module_.classifier.bias[0] = 1e6
-    names = {code: name for name, code in spatial_epochs.event_id.items()}
+    names = {code: name for name, code in epochs.event_id.items()}
     other = names[network.classes_[1]]
     with pytest.warns(
         RuntimeWarning,
         match=rf"predicts none of the epochs of class\(es\) {other} \(20 epochs\)",
     ):
-        accuracy = _quick_report(network, spatial_epochs)["Accuracy"]
+        accuracy = _quick_report(network, epochs)["Accuracy"]
     assert "Classes it never predicts" in accuracy
     # Equal classes: weighing them would change nothing.
     assert "equal size" in accuracy and "class_weight" not in accuracy
-    y = spatial_epochs.events[:, 2]
+    y = epochs.events[:, 2]
     first, rest = (
         np.flatnonzero(y == network.classes_[0]),
         np.flatnonzero(y != network.classes_[0]),
     )
     with pytest.warns(RuntimeWarning, match=r"\(10 epochs\)"):
-        uneven = _quick_report(network, spatial_epochs[np.r_[first, rest[:10]]])
+        uneven = _quick_report(network, epochs[np.r_[first, rest[:10]]])
     assert 'class_weight="balanced"' in html.unescape(uneven["Accuracy"])
     # A network that predicts every class gets no such warning.
-    assert (
-        "Classes it never predicts"
-        not in _quick_report(_network(max_epochs=20), spatial_epochs)["Accuracy"]
-    )
+    assert "Classes it never predicts" not in _contents(made[0])["Accuracy"]
 
 
-def test_the_page_says_whether_the_network_beats_chance(spatial_epochs):
-    accuracy = _quick_report(_network(max_epochs=20), spatial_epochs)["Accuracy"]
+def test_the_page_says_whether_the_network_beats_chance(made, spatial_epochs):
+    # made's network is trained as _network(max_epochs=20) in two folds: its
+    # methods and checks leave the accuracy section as a quick report's.
+    accuracy = _contents(made[0])["Accuracy"]
     assert re.search(r"The network beats chance: 3\d of 40 held-out epochs", accuracy)
     assert "alert" not in accuracy and "so p is optimistic" in accuracy
     # Labels independent of the data (half of each simulated class gets each
@@ -352,14 +376,16 @@ def test_the_page_says_whether_the_network_beats_chance(spatial_epochs):
     shuffled = np.empty_like(y)
     shuffled[np.argsort(y, kind="stable")] = np.tile([1, 2], len(y) // 2)
     with pytest.warns(RuntimeWarning, match="does not beat chance"):
-        at_chance = _quick_report(_network(max_epochs=20), spatial_epochs, y=shuffled)
+        at_chance = _quick_report(
+            _network(max_epochs=20), _two_channels(spatial_epochs), y=shuffled
+        )
     accuracy = at_chance["Accuracy"]
     assert "alert-danger" in accuracy and "do not interpret them" in accuracy
     # The trust readings followed as if the maps were worth reading.
     assert "does not beat chance" in at_chance["How far to trust the maps"]
 
 
-def test_a_given_network_is_itself_tested_against_chance(spatial_epochs):
+def test_a_given_network_is_itself_tested_against_chance(trained, spatial_epochs):
     """The verdict was about copies retrained in the folds: a given network
     whose labels were coded the other way round (2 % right) "beat chance"."""
     y = spatial_epochs.events[:, 2]
@@ -369,11 +395,10 @@ def test_a_given_network_is_itself_tested_against_chance(spatial_epochs):
         accuracy = _quick_report(swapped, spatial_epochs, y=y)["Accuracy"]
     assert "alert-danger" in accuracy and "training accuracy" in accuracy
     # Another file coding the same events otherwise: matched by name.
-    network = _network(max_epochs=20).fit(spatial_epochs)
     recoded = spatial_epochs.copy()
     recoded.events[:, 2] = y + 10
     recoded.event_id = {name: code + 10 for name, code in recoded.event_id.items()}
-    contents = _quick_report(network, recoded)
+    contents = _quick_report(trained, recoded)
     assert "The network given (the one explained) beats chance" in contents["Accuracy"]
     counts = {name: (y == code).sum() for name, code in spatial_epochs.event_id.items()}
     for name, count in counts.items():  # classes named as in the file
@@ -389,11 +414,12 @@ def test_a_given_network_beats_chance_only_with_its_copies_in_the_folds(
     y = spatial_epochs.events[:, 2]
     shuffled = np.empty_like(y)
     shuffled[np.argsort(y, kind="stable")] = np.tile([1, 2], len(y) // 2)
-    memorized = _network(max_epochs=120, module__dropout=0.0)
+    # A learning rate ten times the default memorizes them in 40 passes, not 120.
+    memorized = _network(max_epochs=40, lr=0.01, module__dropout=0.0)
     memorized.fit(spatial_epochs, shuffled)
     assert memorized.score(spatial_epochs, shuffled) == 1.0
     with pytest.warns(RuntimeWarning, match="A copy of the network given"):
-        contents = _quick_report(memorized, spatial_epochs, y=shuffled, checks=True)
+        contents = _quick_report(memorized, spatial_epochs, y=shuffled)
     accuracy = html.unescape(contents["Accuracy"])
     assert "in each fold, does not beat chance" in accuracy
     assert "its accuracy on them below is that of training" in accuracy
@@ -505,14 +531,14 @@ def test_the_page_tests_chance_within_the_groups_its_folds_split_by(spatial_epoc
 
 
 @pytest.mark.filterwarnings("ignore:The network")
-def test_unequal_classes_beat_chance_by_balanced_accuracy(spatial_epochs):
+def test_unequal_classes_beat_chance_by_balanced_accuracy(trained, spatial_epochs):
     """A network trading the frequent class's accuracy for the rare one's recall
     (class weights, as the page advises) was said to explain noise: recalls of
     0.85 and 0.90 on 100 and 20 epochs gave 103 of 120 right against the
     frequent class's 0.83, p = 0.28."""
     epochs = _balanced(spatial_epochs, 20, 6)
     y = epochs.events[:, 2]
-    network = _network(max_epochs=20).fit(spatial_epochs)
+    network = copy.deepcopy(trained)
     proba = network.predict_proba(epochs)
     odds = np.log(proba[:, 1]) - np.log(proba[:, 0])  # class 2's logit over 1's
     assert np.array_equal(odds > 0, y == 2)
@@ -1078,8 +1104,11 @@ def test_advice_to_split_by_subject_works_for_fewer_subjects_than_folds(
     epochs = spatial_epochs.copy()
     epochs.metadata = pd.DataFrame({"subject": np.arange(len(epochs)) % 3})
     advice = "StratifiedGroupKFold(3, shuffle=True, random_state=0)"
+    # Warned before any work: labels of one class, refused right after, spare
+    # the training.
     with pytest.warns(RuntimeWarning, match="3 subjects") as record:
-        _quick_report(_network(max_epochs=1), epochs, cv=5)
+        with pytest.raises(ValueError, match="one class only"):
+            make_report(_network(), epochs, np.ones(len(epochs), int), cv=5)
     (warned,) = [str(w.message) for w in record if "3 subjects" in str(w.message)]
     assert advice in warned and "make_report splits as its cv says" in warned
     groups = epochs.metadata["subject"]
@@ -1089,7 +1118,7 @@ def test_advice_to_split_by_subject_works_for_fewer_subjects_than_folds(
     # As advised.
     report = make_report(
         _network(max_epochs=1),
-        epochs,
+        _two_channels(epochs),
         methods=["saliency"],
         cv=StratifiedGroupKFold(3, shuffle=True, random_state=0),
         groups=groups,
@@ -1565,7 +1594,9 @@ def _balanced(epochs, n_per_class, n_second=None):
 def test_unequal_classes_are_also_scored_by_balanced_accuracy(made, spatial_epochs):
     """The page gave accuracy only, against the majority's share (0.83 on a 5:1
     oddball design, where the default EEGNet's balanced accuracy was 0.78)."""
-    contents = _quick_report(_network(max_epochs=20), _balanced(spatial_epochs, 20, 8))
+    contents = _quick_report(
+        _network(max_epochs=20), _two_channels(_balanced(spatial_epochs, 20, 8))
+    )
     accuracy = html.unescape(contents["Accuracy"])
     assert "chance 0.71 ± 0.00" in accuracy  # accuracy's chance: 20 of 28
     balanced = re.search(
@@ -1592,7 +1623,7 @@ def test_chance_is_the_majority_class_of_all_epochs(spatial_epochs):
     assert chance_level(["a", "b"] * 7) == 0.5
     report = make_report(
         _network(max_epochs=1),
-        _balanced(spatial_epochs, 7),
+        _two_channels(_balanced(spatial_epochs, 7)),
         methods=["saliency"],
         cv=5,
         checks=False,
@@ -1677,7 +1708,7 @@ def test_overview_and_log_say_which_methods_were_refused(spatial_epochs):
     with mne.utils.catch_logging() as log:
         report = make_report(
             network,
-            spatial_epochs,
+            _two_channels(spatial_epochs),
             methods=["saliency", "lrp_epsilon"],
             cv=2,
             checks=False,
@@ -1703,26 +1734,23 @@ def test_report_learns_the_patterns_of_pattern_methods(spatial_epochs, monkeypat
 
     monkeypatch.setattr(_maps, "learn_patterns", recording_learn)
     network = _network(max_epochs=1)
-    methods = ["pattern_net", "pattern_attribution"]
-    contents = _contents(
-        make_report(network, spatial_epochs, methods=methods, cv=2, checks=False)
-    )
+    methods = ["saliency", "pattern_net", "pattern_attribution"]
+    two = _two_channels(spatial_epochs)
+    contents = _contents(make_report(network, two, methods=methods, cv=2))
     assert learned == [(network, 40)]  # once, from the epochs it was fitted on
-    assert "pattern_net, pattern_attribution" in contents["Overview"]
+    assert "saliency, pattern_net, pattern_attribution" in contents["Overview"]
     assert "refused" not in contents["Overview"]
+    # The trust checks leave out the pattern methods, not every method.
+    trust = contents["How far to trust the maps"]
+    assert "pattern_net is not checked: its patterns" in trust
+    assert "pattern_attribution is not checked: its patterns" in trust
+    assert "The checks could not run" not in trust and "Readings" in trust
     # A network whose layers cannot have patterns is refused before training.
     tanh = _network(module=_TanhNet, max_epochs=1)
     for estimator in (tanh, clone(tanh).fit(spatial_epochs)):
         with pytest.raises(ValueError, match="pattern_net cannot explain this net"):
             make_report(estimator, spatial_epochs, methods=["saliency", "pattern_net"])
     assert not hasattr(tanh, "module_")
-    # The trust checks leave out the pattern methods, not every method.
-    contents = _contents(
-        make_report(network, spatial_epochs, methods=["saliency", "pattern_net"], cv=2)
-    )
-    trust = contents["How far to trust the maps"]
-    assert "pattern_net is not checked: its patterns" in trust
-    assert "The checks could not run" not in trust and "Readings" in trust
 
 
 # -- what the command says --------------------------------------------------------
@@ -2001,7 +2029,9 @@ def test_relevance_per_frequency_gives_the_width_of_its_bins():
     epochs, _ = simulate_epochs(
         "spatial", n_epochs=20, sfreq=64.0, duration=2.0, random_state=0, verbose=False
     )
-    spectrum = _quick_report(_network(max_epochs=1), epochs)["Spectral relevance"]
+    spectrum = _quick_report(_network(max_epochs=1), _two_channels(epochs))[
+        "Spectral relevance"
+    ]
     assert "relevance is in logit per frequency bin of 0.5 Hz" in spectrum
 
 
@@ -2031,7 +2061,7 @@ def test_warnings_of_training_are_put_on_the_page_once(spatial_epochs):
     epochs = spatial_epochs.copy().load_data()
     epochs.apply_function(lambda data: data * 1e6, channel_wise=False)
     with pytest.warns(RuntimeWarning, match="are they in microvolts"):
-        contents = _quick_report(_network(max_epochs=1), epochs)
+        contents = _quick_report(_network(max_epochs=1), _two_channels(epochs))
     overview = contents[SECTIONS["overview"]]
     assert overview.count("are they in microvolts?") == 1
     assert "Overview-Warning" in overview
@@ -2145,7 +2175,7 @@ def test_folds_by_groups(spatial_epochs):
         make_report(_network(), spatial_epochs, cv=LeaveOneGroupOut())
     report = make_report(
         _network(max_epochs=1),
-        spatial_epochs,
+        _two_channels(spatial_epochs),
         methods=["saliency"],
         cv=LeaveOneGroupOut(),
         groups=groups,
@@ -2207,7 +2237,7 @@ def test_one_train_test_split_is_reported_without_a_spread(spatial_epochs):
     "network 0.22 ± nan" and a table row of NaN standard deviations."""
     from sklearn.model_selection import StratifiedShuffleSplit
 
-    epochs = _balanced(spatial_epochs, 20, 8)  # balanced accuracy too
+    epochs = _two_channels(_balanced(spatial_epochs, 20, 8))  # balanced accuracy too
     split = StratifiedShuffleSplit(1, test_size=0.25, random_state=0)
     contents = _quick_report(_network(max_epochs=1), epochs, cv=split)
     accuracy = html.unescape(contents["Accuracy"])
