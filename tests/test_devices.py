@@ -32,13 +32,19 @@ from mne_xai.inspect import (
 TRAINING = dict(max_epochs=20, batch_size=8, verbose=False, random_state=0)
 
 
+def _two_classes(n_times):
+    """Forty epochs of noise on 4 channels, class 1 with channel 0 three times larger."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 4, n_times)).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    X[y == 1, 0] *= 3
+    return X, y
+
+
 @pytest.fixture(scope="module")
 def networks():
     """A network trained on the CPU, and its copy moved to the pretended GPU."""
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((40, 4, 64)).astype(np.float32)
-    y = np.repeat([0, 1], 20)
-    X[y == 1, 0] *= 3
+    X, y = _two_classes(n_times=64)
     info = mne.create_info(4, 128.0, "eeg")
     on_cpu = EEGNetClassifier(**TRAINING, info=info).fit(X, y)
     with pretend_cuda():
@@ -125,10 +131,7 @@ def test_every_estimator_trains_and_predicts_on_a_gpu(make):
     the network reads stayed on the CPU (EEGNet's fit: test_estimators.py).
     Trained on the GPU, dropout draws from its generator, so the network is
     not the CPU's; it must learn alike."""
-    rng = np.random.default_rng(0)
-    y = np.repeat([0, 1], 20)
-    X = rng.standard_normal((40, 4, 256))
-    X[y == 1, 0] *= 3
+    X, y = _two_classes(n_times=256)
     epochs = mne.EpochsArray(
         1e-5 * X,
         mne.create_info(4, 128.0, "eeg"),
