@@ -2,7 +2,8 @@
 
 CI has no GPU, so the tests that run on CUDA skip there; a tensor left on the
 CPU beside a network on the GPU then goes unseen until a user trains on one
-(every ``fit`` on ``device="cuda"`` failed so for a day). Under
+(every ``fit`` on ``device="cuda"`` failed so, from the probe of the samples
+a network reads until a pretended GPU found it). Under
 ``pretend_cuda`` the values are the CPU's, so a network moved to the
 pretended GPU must give the CPU's maps exactly, without any draw from the
 GPU's own generator (which gives other numbers from one seed).
@@ -127,7 +128,7 @@ def test_evaluations_and_inspections_give_the_cpus_results_on_a_gpu(
     ids=["interpretable_cnn", "cropped", "spectral"],
 )
 def test_every_estimator_trains_and_predicts_on_a_gpu(make):
-    """Every fit on device="cuda" failed for a day: its probe of the samples
+    """Every fit on device="cuda" failed: its probe of the samples
     the network reads stayed on the CPU (EEGNet's fit: test_estimators.py).
     Trained on the GPU, dropout draws from its generator, so the network is
     not the CPU's; it must learn alike."""
