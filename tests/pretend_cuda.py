@@ -13,6 +13,7 @@ checks is where each tensor would live.
 
 import contextlib
 import traceback
+import weakref
 from unittest import mock
 
 import torch
@@ -20,7 +21,9 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
 _CPU_GENERATOR = torch.Generator
-_GPU_GENERATORS = set()  # ids of the generators made for device "cuda"
+# The generators made for device "cuda"; weakly held, as ids of collected
+# generators are reused by new (CPU) ones.
+_GPU_GENERATORS = weakref.WeakSet()
 _RANDOM = {
     "rand", "randn", "randint", "randperm", "normal", "rand_like", "randn_like",
     "randint_like", "bernoulli", "multinomial", "poisson", "normal_", "uniform_",
@@ -157,7 +160,7 @@ class PretendCuda(TorchFunctionMode):
             if gpu:
                 self.gpu_draws.append((name, "".join(traceback.format_stack())))
             return
-        generator_on_gpu = id(generator) in _GPU_GENERATORS
+        generator_on_gpu = generator in _GPU_GENERATORS
         if generator_on_gpu != bool(gpu):
             devices = ("cuda" if gpu else "cpu", "cuda" if generator_on_gpu else "cpu")
             raise DeviceMismatch(
@@ -196,7 +199,7 @@ class _Generator(_CPU_GENERATOR, metaclass=_AnyGenerator):
     def __new__(cls, device="cpu"):
         generator = _CPU_GENERATOR.__new__(_CPU_GENERATOR, device=_on_cpu(device))
         if _is_cuda(device):
-            _GPU_GENERATORS.add(id(generator))
+            _GPU_GENERATORS.add(generator)
         return generator
 
 
