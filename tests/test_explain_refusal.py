@@ -445,6 +445,14 @@ class RectifiedInput(SmallNet):
         return super().forward(x * (x > 0))
 
 
+class ArtifactsZeroed(SmallNet):
+    """Samples of large amplitude zeroed: the step function reads ``x.abs()``,
+    a tensor that the output's autograd graph does not hold."""
+
+    def forward(self, x):
+        return super().forward(x * (x.abs() < 2))
+
+
 @pytest.mark.parametrize("method", RULE_METHODS)
 @pytest.mark.parametrize(
     "module, match",
@@ -457,6 +465,7 @@ class RectifiedInput(SmallNet):
         (_untrained(Normalized), r"DivBackward0 \(a division by a tensor that depends"),
         (_untrained(activation="rectifier_by_hand"), "the step function 'gt'"),
         (_untrained(RectifiedInput), "the step function 'gt'"),
+        (_untrained(ArtifactsZeroed), "the step function 'lt'"),
         (
             _untrained(InstanceNormalized),
             r"BatchNormBackward0 \(a normalization by statistics of the batch",
@@ -468,6 +477,7 @@ class RectifiedInput(SmallNet):
         "division",
         "rectifier_by_hand",
         "rectified_input",
+        "artifacts_zeroed",
         "instance_norm",
     ],
 )

@@ -637,6 +637,19 @@ def _depending_on(consumers, inputs):
     return depending
 
 
+def _reads(tensor, leaf):
+    """Whether ``tensor`` is computed from the tensor ``leaf`` (which requires grad).
+
+    Its own graph is walked: a step function's argument need not be on the
+    output's (``x.abs().amax() > 8`` gates by a maximum used nowhere else).
+    """
+    if tensor is leaf:
+        return True
+    if tensor.grad_fn is None:
+        return False
+    return tensor.grad_fn in _depending_on(_consumers(tensor.grad_fn), leaf)
+
+
 def _children(node):
     """Return the nodes of ``node``'s inputs in the autograd graph."""
     return [child for child, _ in node.next_functions if child is not None]
@@ -859,7 +872,10 @@ def check_computation(
     pooling, products with at most one factor depending on the input and
     division by a constant; linear layers (batch norm in evaluation mode among
     them) and max pooling only where ``functional_ops`` lists them. Anything
-    else, unknown operations included, is refused by name.
+    else, unknown operations included, is refused by name. So is a step
+    function (``x > 0``) of anything computed from the input, on the output's
+    graph or off it (``h * (x.abs() < 2)`` gates by a tensor that only the
+    comparison reads).
 
     Parameters
     ----------
@@ -906,7 +922,7 @@ def check_computation(
         return
     depending = _depending_on(_consumers(logits.grad_fn), inputs)
     for step, tensors in steps:
-        if any(tensor is inputs or tensor.grad_fn in depending for tensor in tensors):
+        if any(_reads(tensor, inputs) for tensor in tensors):
             raise ValueError(
                 f"{method} has no rule for the step function {step!r} of a tensor "
                 "that depends on the input, called in forward (e.g. a rectifier "

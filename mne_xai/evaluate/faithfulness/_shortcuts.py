@@ -18,6 +18,7 @@ from ...attribution._propagation import (
     LINEAR_LAYER_OPS,
     _consumers,
     _depending_on,
+    _reads,
     _StepFunctionRecorder,
     _unhandled,
     _walk_depending,
@@ -293,19 +294,6 @@ class _FactoredFrontEnd:
             f"allowed {allowed:.1e}"
         )
         return error <= allowed
-
-
-def _reads(tensor, leaf):
-    """Whether ``tensor`` is computed from the tensor ``leaf`` (which requires grad).
-
-    Its own graph is walked: a step function's argument need not be on the
-    output's (``x.abs().amax() > 8`` gates by a maximum used nowhere else).
-    """
-    if tensor is leaf:
-        return True
-    if tensor.grad_fn is None:
-        return False
-    return tensor.grad_fn in _depending_on(_consumers(tensor.grad_fn), leaf)
 
 
 class _FrontEndReached(Exception):
