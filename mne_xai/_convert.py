@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from mne.io.constants import FIFF
 from mne.io.pick import _picks_to_idx
-from mne.utils import _check_option, _validate_type, logger
+from mne.utils import _validate_type, logger
 
 from ._outputs import trials_of
 from ._progress import progress_bar
@@ -2311,49 +2311,3 @@ def network_batches(network, data, batch_size, mesg):
         max_value=data.n_batches(batch_size),
         mesg=mesg,
     )
-
-
-def one_channel_type(evoked, ch_type):
-    """Return ``evoked`` on one channel type, the one a scalp map can show.
-
-    Parameters
-    ----------
-    evoked : mne.Evoked
-        Maps, possibly of several channel types (a network reading EOG beside
-        EEG).
-    ch_type : str | None
-        The type; None takes the only type, or EEG among several.
-
-    Returns
-    -------
-    evoked : mne.Evoked
-        A copy holding the channels of that type.
-    """
-    return evoked.copy().pick(scalp_channel_type(evoked, ch_type))
-
-
-def scalp_channel_type(inst, ch_type):
-    """Return the channel type of ``inst`` that a scalp map is to show.
-
-    Parameters
-    ----------
-    inst : mne.Evoked | mne.BaseEpochs | mne.time_frequency.Spectrum
-        Maps, possibly of several channel types.
-    ch_type : str | None
-        The type asked for; None takes the only type, or EEG among several.
-
-    Returns
-    -------
-    ch_type : str
-        A type of ``inst``'s channels.
-    """
-    types = inst.get_channel_types(unique=True)
-    if ch_type is None:
-        if len(types) > 1 and "eeg" not in types:
-            raise ValueError(
-                f"The maps hold channels of types {types}; a scalp map shows one: "
-                "pass ch_type."
-            )
-        ch_type = types[0] if len(types) == 1 else "eeg"
-    _check_option("ch_type", ch_type, types)
-    return ch_type
