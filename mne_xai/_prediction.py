@@ -16,10 +16,10 @@ from ._convert import (
     REFERENCE_UNKNOWN,
     InputData,
     check_matches_training,
-    check_outputs_finite,
     checked_batches,
     labels_or_events,
 )
+from ._data_checks import check_outputs_finite
 from ._docs import fill_doc
 from ._graph import check_float32, runs_hooks, shown_layer_name
 

@@ -23,18 +23,20 @@ from ._checks import check_device
 from ._convert import (
     BASELINE_UNKNOWN,
     InputData,
-    channel_moments,
     check_amplitudes,
-    check_channel_amplitudes,
-    check_copies,
-    check_offsets,
     eeg_reference,
     labels_match_events,
     labels_or_events,
     labels_required,
     named_events,
-    std_per_type,
     training_channels,
+)
+from ._data_checks import (
+    channel_moments,
+    check_channel_amplitudes,
+    check_copies,
+    check_offsets,
+    std_per_type,
     type_groups,
 )
 from ._docs import fill_doc
@@ -89,7 +91,7 @@ def _stopped_by_a_callback(interrupt):
 def _unit_variance_scale(std, info):
     """Return the factor giving the data unit variance, or per channel its type's.
 
-    ``std`` is :func:`~mne_xai._convert.std_per_type` of the data.
+    ``std`` is :func:`~mne_xai._data_checks.std_per_type` of the data.
     """
     if np.ndim(std) == 0:
         if std == 0:
@@ -119,7 +121,7 @@ _ONE_FACTOR_SPREAD = 10.0
 def _warn_if_one_factor_flattens_a_type(scaling, std, info):
     """Warn when a number scales channel types of far apart amplitudes alike.
 
-    ``std`` is :func:`~mne_xai._convert.std_per_type` of the data: a number
+    ``std`` is :func:`~mne_xai._data_checks.std_per_type` of the data: a number
     keeps the types' ratio, so a type far smaller than another stays near flat
     (MEG in T beside EEG in V, scaled by 1e6, at 1e-7).
     """

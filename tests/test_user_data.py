@@ -2372,7 +2372,7 @@ def test_fitting_arrays_without_info_says_the_rate_is_assumed(synthetic_arrays):
 def test_a_constant_channel_raises_no_overflow():
     """A channel constant within every epoch (a stimulus channel at its level)
     gave NumPy's "overflow encountered in divide" from the offset check."""
-    from mne_xai._convert import check_offsets
+    from mne_xai._data_checks import check_offsets
 
     rng = np.random.default_rng(0)
     array = rng.standard_normal((10, 3, 64))
@@ -2387,7 +2387,7 @@ def test_a_constant_channel_raises_no_overflow():
 def test_one_drifting_channel_is_no_drift_of_the_data():
     """The median over channels decides: one channel's drift barely changes
     the scale of the others (a mean over channels warned of it)."""
-    from mne_xai._convert import check_offsets
+    from mne_xai._data_checks import check_offsets
 
     rng = np.random.default_rng(0)
     array = rng.standard_normal((20, 8, 64))
@@ -2405,7 +2405,7 @@ def test_a_variance_rounded_below_zero_raises_no_numpy_warning():
     variance within epochs that rounds to just below zero (float32 epochs of
     100 samples at 0.1 mV): its square root gave NumPy's "invalid value
     encountered in sqrt" at fit."""
-    from mne_xai._convert import check_channel_amplitudes
+    from mne_xai._data_checks import check_channel_amplitudes
 
     info = mne.create_info(["C3", "Cz", "C4"], 64.0, "eeg")
     epoch_means = np.zeros((7, 3))

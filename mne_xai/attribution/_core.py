@@ -24,7 +24,6 @@ from .._convert import (
     EventsAreNotClasses,
     array_info,
     check_events_are_classes,
-    check_outputs_finite,
     checked_batches,
     events_as_trained,
     events_unseen_in_training,
@@ -33,6 +32,7 @@ from .._convert import (
     refuse_array_of_either_order,
     start_time,
 )
+from .._data_checks import check_outputs_finite
 from .._docs import fill_doc
 from .._graph import (
     autograd_on,

@@ -9,11 +9,11 @@ from sklearn.utils import Bunch
 from ..._checks import check_positive_int, check_seed, compute_device
 from ..._convert import (
     InputData,
-    check_outputs_finite,
     check_same_epochs,
     network_batches,
     refuse_array_of_either_order,
 )
+from ..._data_checks import check_outputs_finite
 from ..._graph import full_float32
 from ..._network import reading_channels
 from ..._samples_read import PROBE_EPOCHS, samples_read
