@@ -11,17 +11,19 @@ from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import check_is_fitted, column_or_1d, has_fit_parameter
 
 from ._convert import (
-    BASELINE_UNKNOWN,
-    REFERENCE_UNKNOWN,
     InputData,
     array_info,
-    check_matches_training,
-    eeg_reference,
     labels_match_events,
     labels_required,
     training_channels,
 )
 from ._docs import fill_doc
+from ._matching import (
+    BASELINE_UNKNOWN,
+    REFERENCE_UNKNOWN,
+    check_matches_training,
+    eeg_reference,
+)
 from ._network_building import NetworkInputError
 from ._prediction import _ScoreMixin
 from ._warnings import ignoring, quietly, warn, warnings_once

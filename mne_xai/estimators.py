@@ -21,10 +21,7 @@ from torch.utils.data import DataLoader, Subset
 
 from ._checks import check_device
 from ._convert import (
-    BASELINE_UNKNOWN,
     InputData,
-    check_amplitudes,
-    eeg_reference,
     labels_match_events,
     labels_or_events,
     labels_required,
@@ -42,6 +39,7 @@ from ._data_checks import (
 from ._docs import fill_doc
 from ._estimator_docs import classifier_docstring
 from ._graph import autograd_on
+from ._matching import BASELINE_UNKNOWN, check_amplitudes, eeg_reference
 from ._network_building import (
     build_network,
     channels_digest,

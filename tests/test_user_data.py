@@ -501,7 +501,7 @@ def test_the_reference_is_read_through_offsets_and_electrode_pops(imagery_epochs
     """One sample of one channel 1 mV off (an electrode pop), or a DC offset,
     made average-referenced EEGBCI epochs read as "neither" reference, with the
     advice to reference them again; which epoch held the pop decided it."""
-    from mne_xai._convert import eeg_reference
+    from mne_xai._matching import eeg_reference
 
     average = imagery_epochs.copy().set_eeg_reference("average", verbose=False)
     to_iz = imagery_epochs.copy().set_eeg_reference(["Iz"], verbose=False)
@@ -521,7 +521,7 @@ def test_the_reference_is_read_through_offsets_and_electrode_pops(imagery_epochs
 def test_the_reference_is_read_on_the_eeg_channels_alone():
     """A stimulus channel of zeros and an EOG beside the EEG, an EEG channel flat
     in one epoch only, or two flat EEG channels made or hid a reference."""
-    from mne_xai._convert import eeg_reference
+    from mne_xai._matching import eeg_reference
 
     rng = np.random.default_rng(0)
     names = ["STI", "EOG", "C3", "Cz", "C4", "Pz"]

@@ -19,8 +19,6 @@ from .._checks import (
     returns_probabilities,
 )
 from .._convert import (
-    BASELINE_UNKNOWN,
-    SCALE_TOLERANCE,
     EventsAreNotClasses,
     array_info,
     check_events_are_classes,
@@ -44,6 +42,7 @@ from .._graph import (
     outputs_agree,
     remove_backward_hooks,
 )
+from .._matching import BASELINE_UNKNOWN, SCALE_TOLERANCE
 from .._network import WindowAverage, as_network, check_reads_time, sampling_rate
 from .._outputs import epochs_array, evoked_array
 from .._progress import progress_bar
