@@ -10,14 +10,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import check_is_fitted, column_or_1d, has_fit_parameter
 
-from ._convert import (
-    InputData,
-    array_info,
-    labels_match_events,
-    labels_required,
-    training_channels,
-)
+from ._convert import InputData, array_info, training_channels
 from ._docs import fill_doc
+from ._labels import labels_match_events, labels_required
 from ._matching import (
     BASELINE_UNKNOWN,
     REFERENCE_UNKNOWN,

@@ -20,14 +20,7 @@ from skorch.exceptions import NotInitializedError
 from torch.utils.data import DataLoader, Subset
 
 from ._checks import check_device
-from ._convert import (
-    InputData,
-    labels_match_events,
-    labels_or_events,
-    labels_required,
-    named_events,
-    training_channels,
-)
+from ._convert import InputData, training_channels
 from ._data_checks import (
     channel_moments,
     check_channel_amplitudes,
@@ -39,6 +32,12 @@ from ._data_checks import (
 from ._docs import fill_doc
 from ._estimator_docs import classifier_docstring
 from ._graph import autograd_on
+from ._labels import (
+    labels_match_events,
+    labels_or_events,
+    labels_required,
+    named_events,
+)
 from ._matching import BASELINE_UNKNOWN, check_amplitudes, eeg_reference
 from ._network_building import (
     build_network,

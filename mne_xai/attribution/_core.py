@@ -19,14 +19,9 @@ from .._checks import (
     returns_probabilities,
 )
 from .._convert import (
-    EventsAreNotClasses,
     array_info,
-    check_events_are_classes,
     checked_batches,
-    events_as_trained,
-    events_unseen_in_training,
     map_info,
-    named_events,
     refuse_array_of_either_order,
     start_time,
 )
@@ -41,6 +36,13 @@ from .._graph import (
     full_float32,
     outputs_agree,
     remove_backward_hooks,
+)
+from .._labels import (
+    EventsAreNotClasses,
+    check_events_are_classes,
+    events_as_trained,
+    events_unseen_in_training,
+    named_events,
 )
 from .._matching import BASELINE_UNKNOWN, SCALE_TOLERANCE
 from .._network import WindowAverage, as_network, check_reads_time, sampling_rate
