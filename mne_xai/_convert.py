@@ -1,6 +1,8 @@
 """The one place where MNE objects become arrays (and arrays get an MNE info).
 
-Results become MNE objects in :mod:`mne_xai._outputs`.
+The data read are checked against the training data in :mod:`mne_xai._matching`
+and on their own in :mod:`mne_xai._data_checks`; their labels are read in
+:mod:`mne_xai._labels`. Results become MNE objects in :mod:`mne_xai._outputs`.
 """
 
 import functools
