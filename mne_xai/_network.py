@@ -40,7 +40,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet, NeuralNetBinaryClassifier
 
-from ._convert import InputData, check_matches_training
+from ._convert import InputData
+from ._matching import check_matches_training
 from ._warnings import quietly, warn
 from .cropping import CroppedClassifier
 from .estimators import _EEGClassifier

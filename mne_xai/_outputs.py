@@ -8,13 +8,14 @@ are made at 0 s and their times then moved, as ``shift_time`` keeps them.
 
 The events, event names, metadata, selection and drop log of the input keep
 each result tied to its trial, as ``epochs.selection``, the metadata's index
-and ``plot_drop_log`` tie the input's epochs.
+and ``plot_drop_log`` tie the input's epochs. Results of several channel types
+are shown on a scalp one type at a time (:func:`scalp_channel_type`).
 """
 
 import mne
 from mne.io.pick import _picks_to_idx
 from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
-from mne.utils import use_log_level
+from mne.utils import _check_option, use_log_level
 
 from ._warnings import ignoring, quietly
 
@@ -217,3 +218,49 @@ def spectrum_array(data, info, freqs, *, trials=None, nave=None):
     with use_log_level(quietly()):
         spectrum.metadata = trials.get("metadata")
     return spectrum
+
+
+def one_channel_type(evoked, ch_type):
+    """Return ``evoked`` on one channel type, the one a scalp map can show.
+
+    Parameters
+    ----------
+    evoked : mne.Evoked
+        Maps, possibly of several channel types (a network reading EOG beside
+        EEG).
+    ch_type : str | None
+        The type; None takes the only type, or EEG among several.
+
+    Returns
+    -------
+    evoked : mne.Evoked
+        A copy holding the channels of that type.
+    """
+    return evoked.copy().pick(scalp_channel_type(evoked, ch_type))
+
+
+def scalp_channel_type(inst, ch_type):
+    """Return the channel type of ``inst`` that a scalp map is to show.
+
+    Parameters
+    ----------
+    inst : mne.Evoked | mne.BaseEpochs | mne.time_frequency.Spectrum
+        Maps, possibly of several channel types.
+    ch_type : str | None
+        The type asked for; None takes the only type, or EEG among several.
+
+    Returns
+    -------
+    ch_type : str
+        A type of ``inst``'s channels.
+    """
+    types = inst.get_channel_types(unique=True)
+    if ch_type is None:
+        if len(types) > 1 and "eeg" not in types:
+            raise ValueError(
+                f"The maps hold channels of types {types}; a scalp map shows one: "
+                "pass ch_type."
+            )
+        ch_type = types[0] if len(types) == 1 else "eeg"
+    _check_option("ch_type", ch_type, types)
+    return ch_type

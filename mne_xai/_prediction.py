@@ -11,17 +11,12 @@ import torch
 from skorch.dataset import unpack_data
 from skorch.utils import to_device, to_tensor
 
-from ._convert import (
-    BASELINE_UNKNOWN,
-    REFERENCE_UNKNOWN,
-    InputData,
-    check_matches_training,
-    check_outputs_finite,
-    checked_batches,
-    labels_or_events,
-)
+from ._convert import InputData, checked_batches
+from ._data_checks import check_outputs_finite
 from ._docs import fill_doc
 from ._graph import check_float32, runs_hooks, shown_layer_name
+from ._labels import labels_or_events
+from ._matching import BASELINE_UNKNOWN, REFERENCE_UNKNOWN, check_matches_training
 
 #: Marks the datasets that skorch makes in ``fit`` from the data converted and
 #: checked there, on which its scoring callbacks predict.

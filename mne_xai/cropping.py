@@ -10,18 +10,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import check_is_fitted, column_or_1d, has_fit_parameter
 
-from ._convert import (
+from ._convert import InputData, array_info, training_channels
+from ._docs import fill_doc
+from ._labels import labels_match_events, labels_required
+from ._matching import (
     BASELINE_UNKNOWN,
     REFERENCE_UNKNOWN,
-    InputData,
-    array_info,
     check_matches_training,
     eeg_reference,
-    labels_match_events,
-    labels_required,
-    training_channels,
 )
-from ._docs import fill_doc
 from ._network_building import NetworkInputError
 from ._prediction import _ScoreMixin
 from ._warnings import ignoring, quietly, warn, warnings_once

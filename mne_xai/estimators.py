@@ -20,26 +20,25 @@ from skorch.exceptions import NotInitializedError
 from torch.utils.data import DataLoader, Subset
 
 from ._checks import check_device
-from ._convert import (
-    BASELINE_UNKNOWN,
-    InputData,
+from ._convert import InputData, training_channels
+from ._data_checks import (
     channel_moments,
-    check_amplitudes,
     check_channel_amplitudes,
     check_copies,
     check_offsets,
-    eeg_reference,
-    labels_match_events,
-    labels_or_events,
-    labels_required,
-    named_events,
     std_per_type,
-    training_channels,
     type_groups,
 )
 from ._docs import fill_doc
 from ._estimator_docs import classifier_docstring
 from ._graph import autograd_on
+from ._labels import (
+    labels_match_events,
+    labels_or_events,
+    labels_required,
+    named_events,
+)
+from ._matching import BASELINE_UNKNOWN, check_amplitudes, eeg_reference
 from ._network_building import (
     build_network,
     channels_digest,
@@ -89,7 +88,7 @@ def _stopped_by_a_callback(interrupt):
 def _unit_variance_scale(std, info):
     """Return the factor giving the data unit variance, or per channel its type's.
 
-    ``std`` is :func:`~mne_xai._convert.std_per_type` of the data.
+    ``std`` is :func:`~mne_xai._data_checks.std_per_type` of the data.
     """
     if np.ndim(std) == 0:
         if std == 0:
@@ -119,7 +118,7 @@ _ONE_FACTOR_SPREAD = 10.0
 def _warn_if_one_factor_flattens_a_type(scaling, std, info):
     """Warn when a number scales channel types of far apart amplitudes alike.
 
-    ``std`` is :func:`~mne_xai._convert.std_per_type` of the data: a number
+    ``std`` is :func:`~mne_xai._data_checks.std_per_type` of the data: a number
     keeps the types' ratio, so a type far smaller than another stays near flat
     (MEG in T beside EEG in V, scaled by 1e6, at 1e-7).
     """

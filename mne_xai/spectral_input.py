@@ -17,14 +17,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._checks import check_n_jobs
-from ._convert import (
-    BASELINE_UNKNOWN,
-    SCALE_TOLERANCE,
-    InputData,
-    as_float,
-    check_matches_training,
-    training_channels,
-)
+from ._convert import InputData, as_float, training_channels
+from ._matching import BASELINE_UNKNOWN, SCALE_TOLERANCE, check_matches_training
 from ._warnings import quietly, warn_data_mismatch
 
 #: Power below this share of a channel's median over frequencies is rounding

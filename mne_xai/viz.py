@@ -21,7 +21,6 @@ from mne.utils import _validate_type, verbose
 from mne.viz.utils import plt_show
 from scipy.signal import find_peaks
 
-from ._convert import one_channel_type, scalp_channel_type
 from ._docs import fill_doc
 from ._figure_text import (
     _CAPTION_SIZE,
@@ -34,6 +33,7 @@ from ._figure_text import (
     plain_text,
 )
 from ._network import as_network
+from ._outputs import one_channel_type, scalp_channel_type
 from .attribution import explain
 from .attribution._core import _event_id, _target_index, class_text
 from .attribution.postprocess import _time_window, channel_importance

@@ -501,7 +501,7 @@ def test_the_reference_is_read_through_offsets_and_electrode_pops(imagery_epochs
     """One sample of one channel 1 mV off (an electrode pop), or a DC offset,
     made average-referenced EEGBCI epochs read as "neither" reference, with the
     advice to reference them again; which epoch held the pop decided it."""
-    from mne_xai._convert import eeg_reference
+    from mne_xai._matching import eeg_reference
 
     average = imagery_epochs.copy().set_eeg_reference("average", verbose=False)
     to_iz = imagery_epochs.copy().set_eeg_reference(["Iz"], verbose=False)
@@ -521,7 +521,7 @@ def test_the_reference_is_read_through_offsets_and_electrode_pops(imagery_epochs
 def test_the_reference_is_read_on_the_eeg_channels_alone():
     """A stimulus channel of zeros and an EOG beside the EEG, an EEG channel flat
     in one epoch only, or two flat EEG channels made or hid a reference."""
-    from mne_xai._convert import eeg_reference
+    from mne_xai._matching import eeg_reference
 
     rng = np.random.default_rng(0)
     names = ["STI", "EOG", "C3", "Cz", "C4", "Pz"]
@@ -2372,7 +2372,7 @@ def test_fitting_arrays_without_info_says_the_rate_is_assumed(synthetic_arrays):
 def test_a_constant_channel_raises_no_overflow():
     """A channel constant within every epoch (a stimulus channel at its level)
     gave NumPy's "overflow encountered in divide" from the offset check."""
-    from mne_xai._convert import check_offsets
+    from mne_xai._data_checks import check_offsets
 
     rng = np.random.default_rng(0)
     array = rng.standard_normal((10, 3, 64))
@@ -2387,7 +2387,7 @@ def test_a_constant_channel_raises_no_overflow():
 def test_one_drifting_channel_is_no_drift_of_the_data():
     """The median over channels decides: one channel's drift barely changes
     the scale of the others (a mean over channels warned of it)."""
-    from mne_xai._convert import check_offsets
+    from mne_xai._data_checks import check_offsets
 
     rng = np.random.default_rng(0)
     array = rng.standard_normal((20, 8, 64))
@@ -2405,7 +2405,7 @@ def test_a_variance_rounded_below_zero_raises_no_numpy_warning():
     variance within epochs that rounds to just below zero (float32 epochs of
     100 samples at 0.1 mV): its square root gave NumPy's "invalid value
     encountered in sqrt" at fit."""
-    from mne_xai._convert import check_channel_amplitudes
+    from mne_xai._data_checks import check_channel_amplitudes
 
     info = mne.create_info(["C3", "Cz", "C4"], 64.0, "eeg")
     epoch_means = np.zeros((7, 3))

@@ -19,20 +19,13 @@ from .._checks import (
     returns_probabilities,
 )
 from .._convert import (
-    BASELINE_UNKNOWN,
-    SCALE_TOLERANCE,
-    EventsAreNotClasses,
     array_info,
-    check_events_are_classes,
-    check_outputs_finite,
     checked_batches,
-    events_as_trained,
-    events_unseen_in_training,
     map_info,
-    named_events,
     refuse_array_of_either_order,
     start_time,
 )
+from .._data_checks import check_outputs_finite
 from .._docs import fill_doc
 from .._graph import (
     autograd_on,
@@ -44,6 +37,14 @@ from .._graph import (
     outputs_agree,
     remove_backward_hooks,
 )
+from .._labels import (
+    EventsAreNotClasses,
+    check_events_are_classes,
+    events_as_trained,
+    events_unseen_in_training,
+    named_events,
+)
+from .._matching import BASELINE_UNKNOWN, SCALE_TOLERANCE
 from .._network import WindowAverage, as_network, check_reads_time, sampling_rate
 from .._outputs import epochs_array, evoked_array
 from .._progress import progress_bar

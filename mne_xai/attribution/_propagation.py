@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode, resolve_name
 
-from .._convert import check_outputs_finite
+from .._data_checks import check_outputs_finite
 from .._graph import (
     ADAPTIVE_MAX_POOLING,
     AVERAGE_POOLING,

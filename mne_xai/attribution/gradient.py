@@ -8,8 +8,8 @@ from captum.attr import Saliency as _CaptumSaliency
 from mne.utils import _check_option, _validate_type
 
 from .._checks import check_positive_int
-from .._convert import SCALE_TOLERANCE
 from .._docs import fill_doc
+from .._matching import SCALE_TOLERANCE
 from .._warnings import warn
 from ._cam_layers import target_logits
 from ._registry import (

@@ -9,7 +9,8 @@ from mne.utils import logger, verbose
 from torch.nn.utils import parametrize
 
 from .._checks import check_positive_int, compute_device
-from .._convert import check_outputs_finite, network_batches, start_time
+from .._convert import network_batches, start_time
+from .._data_checks import check_outputs_finite
 from .._docs import fill_doc
 from .._graph import (
     CONVOLUTIONS,

@@ -16,7 +16,8 @@ import torch
 from mne.utils import logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import check_outputs_finite, network_batches
+from .._convert import network_batches
+from .._data_checks import check_outputs_finite
 from .._docs import fill_doc
 from .._graph import DENSE, autograd_on, record_calls
 from .._network import WindowAverage, as_network

@@ -8,10 +8,11 @@ import torch
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_positive_int, check_seed, compute_device
-from .._convert import events_are_not_labels, network_batches
+from .._convert import network_batches
 from .._docs import fill_doc
 from .._figure_text import plain_text
 from .._graph import autograd_on
+from .._labels import events_are_not_labels
 from .._network import WindowAverage, as_network
 from ..attribution._core import (
     _class_index,

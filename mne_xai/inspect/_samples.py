@@ -8,8 +8,9 @@ import torch
 from mne.utils import _check_option, _validate_type, logger, verbose
 
 from .._checks import check_positive_int, compute_device, returns_probabilities
-from .._convert import EventsAreNotClasses, start_time
+from .._convert import start_time
 from .._docs import fill_doc
+from .._labels import EventsAreNotClasses
 from .._network import BinaryLogOdds, WindowAverage, as_network, check_reads_time
 from .._outputs import epochs_array, spectrum_array, spectrum_channels
 from .._warnings import ignoring, quietly

@@ -9,11 +9,12 @@ import torch
 from mne.utils import _check_option, logger, verbose
 
 from .._checks import check_positive_int, compute_device
-from .._convert import map_info, one_channel_type
+from .._convert import map_info
 from .._docs import fill_doc
 from .._figure_text import plain_text
 from .._graph import CONVOLUTIONS, autograd_on, probes_per_pass, trace_layers
 from .._network import as_network
+from .._outputs import one_channel_type
 from .._warnings import warn
 from ..attribution._core import private_module
 from ._activations import (

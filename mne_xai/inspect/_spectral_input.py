@@ -14,14 +14,9 @@ from mne.utils import _validate_type, verbose
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._convert import (
-    InputData,
-    labels_match_events,
-    labels_or_events,
-    map_info,
-    refuse_array_of_either_order,
-)
+from .._convert import InputData, map_info, refuse_array_of_either_order
 from .._docs import fill_doc
+from .._labels import labels_match_events, labels_or_events
 from .._network_building import NetworkInputError
 from .._outputs import epochs_array, spectrum_array
 from .._prediction import _ScoreMixin

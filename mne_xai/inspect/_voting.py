@@ -5,8 +5,9 @@ import pandas as pd
 from mne.utils import _check_option, _validate_type, logger, verbose
 from sklearn.utils.validation import check_is_fitted
 
-from .._convert import EventsAreNotClasses, InputData
+from .._convert import InputData
 from .._docs import fill_doc
+from .._labels import EventsAreNotClasses
 from .._network import _CroppedNetwork, _SkorchNetwork
 from .._warnings import quietly
 from ..attribution._core import _class_index, _event_id, _resolve_target

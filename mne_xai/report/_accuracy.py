@@ -14,7 +14,7 @@ from sklearn.base import clone
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, check_cv
 
-from .._convert import COPIES, first_copies
+from .._data_checks import COPIES, first_copies
 from .._warnings import ignoring, quietly, warn
 from ..estimators import UNPREDICTED_CLASSES
 from ..evaluate._chance import (

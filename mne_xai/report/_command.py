@@ -11,7 +11,7 @@ from mne.utils import logger
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import StratifiedGroupKFold
 
-from .._convert import EventsAreNotClasses
+from .._labels import EventsAreNotClasses
 from .._network import as_network
 from .._warnings import quietly
 from ..evaluate.trust._summary import check_method_names

@@ -7,9 +7,9 @@ import numpy as np
 from mne.utils import _validate_type, verbose
 from sklearn.model_selection import StratifiedKFold
 
-from .._convert import labels_or_events
 from .._docs import fill_doc
 from .._figure_text import plain_text
+from .._labels import labels_or_events
 from .._warnings import warn, warnings_once
 from ..cropping import _final_step
 from ..estimators import UNPREDICTED_CLASSES

@@ -7,14 +7,10 @@ from mne.utils import _validate_type, logger
 from sklearn.utils import Bunch
 
 from ..._checks import check_positive_int, check_seed, compute_device
-from ..._convert import (
-    InputData,
-    check_outputs_finite,
-    check_same_epochs,
-    network_batches,
-    refuse_array_of_either_order,
-)
+from ..._convert import InputData, network_batches, refuse_array_of_either_order
+from ..._data_checks import check_outputs_finite
 from ..._graph import full_float32
+from ..._matching import check_same_epochs
 from ..._network import reading_channels
 from ..._samples_read import PROBE_EPOCHS, samples_read
 from ..._warnings import quietly

@@ -4,7 +4,7 @@ import mne
 import numpy as np
 from mne.utils import _check_option, _validate_type
 
-from ..._convert import check_same_epochs
+from ..._matching import check_same_epochs
 from ..._warnings import warn
 from ...attribution.postprocess import _warn_if_units_differ
 

@@ -5,8 +5,8 @@ import numpy as np
 from mne.utils import _check_option, _validate_type
 from scipy.signal import periodogram
 
-from ..._convert import check_same_epochs
 from ..._docs import fill_doc
+from ..._matching import check_same_epochs
 from ...attribution.postprocess import _warn_if_units_differ
 from ...simulation import FREQUENCY_BANDS
 from ._maps import (

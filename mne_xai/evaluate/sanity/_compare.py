@@ -7,7 +7,7 @@ import torch
 from mne.utils import _check_option, _validate_type, logger
 
 from ..._checks import check_seed
-from ..._convert import std_per_type
+from ..._data_checks import std_per_type
 from ..._network import reading_channels
 from ..._progress import progress_bar
 from ..._samples_read import PROBE_EPOCHS, samples_read

@@ -8,9 +8,10 @@ from mne.utils import _validate_type, logger, verbose
 from sklearn.base import clone
 from sklearn.utils.multiclass import unique_labels
 
-from ..._convert import InputData, labels_or_events, training_channels
+from ..._convert import InputData, training_channels
 from ..._docs import fill_doc
 from ..._graph import autograd_on
+from ..._labels import labels_or_events
 from ..._network import as_network
 from ..._warnings import ignoring, recording, warn, warn_again, warnings_once
 from ...attribution._core import method_parameters
