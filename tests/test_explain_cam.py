@@ -826,6 +826,36 @@ def test_a_crop_by_another_library_is_named_in_the_refusal():
     )
 
 
+class _TimeFirst(nn.Module):
+    """einops' Rearrange "batch maps time -> batch time maps" (MSVTNet's)."""
+
+    def forward(self, x):
+        return x.transpose(1, 2)
+
+
+class _BranchesEndingInRearrange(nn.Module):
+    """MSVTNet's layout: parallel pooled branches, each ending with a Rearrange."""
+
+    def __init__(self):
+        super().__init__()
+        self.branches = nn.ModuleList(
+            nn.Sequential(nn.Conv1d(2, 3, 3, padding=1), nn.MaxPool1d(4), _TimeFirst())
+            for _ in range(2)
+        )
+
+    def forward(self, x):
+        return torch.cat([branch(x) for branch in self.branches], dim=2)
+
+
+def test_a_module_of_another_library_ending_a_branch_is_not_blamed():
+    """The second branch's convolution reads the input, not the first branch's
+    Rearrange; it was refused as if that Rearrange had cropped time to 8."""
+    calls = trace_layers(_BranchesEndingInRearrange(), torch.randn(1, 2, 32))
+    with pytest.raises(ValueError, match="runs through parallel branches") as error:
+        time_grid(calls, "branches.1.0")
+    assert "_TimeFirst" not in str(error.value)
+
+
 def test_full_grad_leaves_out_a_convolution_head_as_a_dense_one():
     """The head's bias term has one value per map, no time to draw; the
     decomposition still adds up to the logit, and the map is that of the same

@@ -91,6 +91,11 @@ def time_grid(calls, layer):
             passed_over = call
             continue
         if call.input.shape[-1] != n_layer_times:
+            # Blamed only if the call reads what it returned: the next of
+            # parallel branches reads their input (MSVTNet's branches each end
+            # with a Rearrange), which no module before it cropped.
+            if passed_over is not None and passed_over.output.shape != call.input.shape:
+                passed_over = None
             raise _unaligned(
                 shown, call, "receives", call.input, n_layer_times, passed_over
             )
