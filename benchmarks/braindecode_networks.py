@@ -20,8 +20,8 @@ of the table is:
 
 With ``--evaluate``, every function of :mod:`mne_xai.evaluate` and
 :mod:`mne_xai.inspect` (the layer-wise ones on the first convolution that
-``forward`` calls) runs on each network too, each cell ``ok``, ``refused`` or
-``CRASH`` as above.
+``forward`` calls, else on its first layer with parameters) runs on each
+network too, each cell ``ok``, ``refused`` or ``CRASH`` as above.
 
 The anchor is the invariant: a DeepLIFT map that runs but misses it by more
 than 1%, or an integrated-gradients map that misses it silently, is marked
@@ -145,10 +145,16 @@ def evaluations(estimator, training, explained):
     module = estimator.module_.eval()
     example = torch.as_tensor(explained.get_data()[:1], dtype=torch.float32)
     calls = trace_layers(module, example, keep_tensors=False)
-    layer = next(
-        (call.name for call in calls if isinstance(call.module, ANY_CONVOLUTION)),
-        None,
+    # A network without convolution (a transformer on a spectrogram) is
+    # inspected at its first layer with parameters: given None, the inspect
+    # functions refused "No layer named None", a refusal of the benchmark's own.
+    convolutions = (
+        call.name for call in calls if isinstance(call.module, ANY_CONVOLUTION)
     )
+    with_parameters = (
+        call.name for call in calls if next(call.module.parameters(), None) is not None
+    )
+    layer = next(convolutions, next(with_parameters, None))
     quiet = dict(verbose=False)
     return {
         "deletion_curve": lambda: ev.deletion_curve(
