@@ -134,7 +134,8 @@ def hook_output(layer, name, hook):
 
     The inspections read a layer's units on the axes of its output: a layer
     that returns something else (an ``nn.LSTM`` returns its output and its
-    states) is refused, as explain's methods refuse it.
+    states) is refused, as explain's methods refuse it, and so is a layer
+    called without a tensor, whose output no epoch changes.
 
     Parameters
     ----------
@@ -152,7 +153,18 @@ def hook_output(layer, name, hook):
         Removes the hook.
     """
 
-    def checked(_layer, inputs, output):
+    def checked(_layer, inputs, kwargs, output):
+        if not any(
+            isinstance(value, torch.Tensor) for value in (*inputs, *kwargs.values())
+        ):
+            # braindecode's DGCNN computes its adjacency so, a matrix per
+            # network: its rows were read as epochs, or as units of them.
+            raise ValueError(
+                f"Layer {name!r} ({type(layer).__name__}) is called without the "
+                "epochs (with no tensor): it computes its output from its own "
+                "parameters, the same for every epoch, so it has no units that "
+                "respond to them. Choose a layer that the epochs pass through."
+            )
         if not isinstance(output, torch.Tensor):
             raise ValueError(
                 f"Layer {name!r} ({type(layer).__name__}) does not map one tensor "
@@ -162,7 +174,7 @@ def hook_output(layer, name, hook):
             )
         return hook(inputs, output)
 
-    return layer.register_forward_hook(checked)
+    return layer.register_forward_hook(checked, with_kwargs=True)
 
 
 def _called_more_than_once(name):
