@@ -629,11 +629,21 @@ def layer_activations(
         network, data, module_layer, batch_size=batch_size, device=device
     ):
         if len(output) != len(inputs):
+            per_epoch = len(output) // len(inputs)
+            if isinstance(network.module_, WindowAverage):
+                raise ValueError(
+                    f"Layer {name!r} runs {per_epoch} times per epoch (a "
+                    "CroppedClassifier runs its network on each window), so its "
+                    "outputs are not one per epoch. Give the window network "
+                    "(cropped.estimator_) epochs cropped to one window."
+                )
+            # e.g. braindecode's SignalJEPA, which encodes each channel with
+            # one filter on x.reshape(n_epochs * n_channels, 1, n_times).
             raise ValueError(
-                f"Layer {name!r} runs {len(output) // len(inputs)} times per epoch "
-                "(a CroppedClassifier runs its network on each window), so its "
-                "outputs are not one per epoch. Give the window network "
-                "(cropped.estimator_) epochs cropped to one window."
+                f"Layer {name!r} returns {per_epoch} rows per epoch: its batch "
+                "axis holds more than the epochs (such as epochs x channels, for "
+                "a filter shared by all channels), so its outputs are not one per "
+                "epoch. Choose a layer after the batch axis holds the epochs again."
             )
         if outputs is None:
             # Allocated once, as the batches fill it: the batches' outputs
