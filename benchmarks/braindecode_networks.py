@@ -32,7 +32,9 @@ mne_xai does not depend on. Run::
 
 It takes about 4 minutes on one core for the default networks, and about half
 an hour with ``--evaluate`` (23 minutes of it for EEGInceptionMI, on a 2-core
-machine shared with other work).
+machine shared with other work). Those figures are for the 15 networks up to
+SincShallowNet; the 8 added with braindecode 1.8.1 (FBCNet on) take about one
+minute more, three with ``--evaluate``, measured one network at a time.
 """
 
 import argparse
@@ -70,6 +72,20 @@ NETWORKS = (
     "SCCNet",
     "CTNet",
     "SincShallowNet",
+    # Added with braindecode 1.8.1, each for a construct the others lack: a
+    # filter bank read through its log-variance, parallel branches ending in
+    # einops' Rearrange, a spectrogram front end, parameters held by the
+    # network itself, a layer returning several tensors, a parametrized filter,
+    # a layer returning integer positions beside its tokens, and a network
+    # every method explains.
+    "FBCNet",
+    "MSVTNet",
+    "ContraWR",
+    "SyncNet",
+    "DGCNN",
+    "EEGMiner",
+    "PBT",
+    "AttentionBaseNet",
 )
 CHANNELS = [
     "C3",
