@@ -826,6 +826,70 @@ def test_a_crop_by_another_library_is_named_in_the_refusal():
     )
 
 
+class _TimeFirst(nn.Module):
+    """einops' Rearrange "batch maps time -> batch time maps" (MSVTNet's)."""
+
+    def forward(self, x):
+        return x.transpose(1, 2)
+
+
+class _BranchesEndingInRearrange(nn.Module):
+    """MSVTNet's layout: parallel pooled branches, each ending with a Rearrange."""
+
+    def __init__(self):
+        super().__init__()
+        self.branches = nn.ModuleList(
+            nn.Sequential(nn.Conv1d(2, 3, 3, padding=1), nn.MaxPool1d(4), _TimeFirst())
+            for _ in range(2)
+        )
+
+    def forward(self, x):
+        return torch.cat([branch(x) for branch in self.branches], dim=2)
+
+
+def test_a_module_of_another_library_ending_a_branch_is_not_blamed():
+    """The second branch's convolution reads the input, not the first branch's
+    Rearrange; it was refused as if that Rearrange had cropped time to 8."""
+    calls = trace_layers(_BranchesEndingInRearrange(), torch.randn(1, 2, 32))
+    with pytest.raises(ValueError, match="runs through parallel branches") as error:
+        time_grid(calls, "branches.1.0")
+    assert "_TimeFirst" not in str(error.value)
+
+
+class _RowsOfFrequency(nn.Module):
+    """A 2-D convolution whose maps have rows that are neither one nor the
+    channels (ContraWR's convolutions of spectrograms: rows of frequency)."""
+
+    def __init__(self, n_channels=5, n_times=32):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, (3, 5), padding=(0, 2))
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(3 * (n_channels - 2) * n_times, 2)
+
+    def forward(self, x):
+        return self.classifier(self.relu(self.conv(x.unsqueeze(1))).flatten(1))
+
+
+@pytest.mark.parametrize("method", CAM_METHODS + ["full_grad"])
+def test_a_refused_layer_is_advised_as_the_method_allows(method):
+    """FullGrad draws the bias term of every layer with a bias and takes no
+    layer; on ContraWR it was told to "Choose a convolution block's layer"."""
+    torch.manual_seed(0)
+    explainer = get_method(method)(_RowsOfFrequency().eval())
+    params = {} if method == "full_grad" else {"layer": "conv"}
+    refused = re.escape("'conv' returns shape (1, 3, 3, 32)")
+    with pytest.raises(ValueError, match=refused) as error:
+        explainer.attribute(torch.randn(2, 5, 32), torch.tensor([0, 1]), **params)
+    message = str(error.value)
+    if method == "full_grad":
+        assert "Choose" not in message
+        assert "FullGrad's bias terms need feature maps" in message
+        assert "it takes no layer: use a gradient method" in message
+    else:
+        assert "class activation maps need feature maps" in message
+        assert "Choose a convolution block's layer, or a gradient method" in message
+
+
 def test_full_grad_leaves_out_a_convolution_head_as_a_dense_one():
     """The head's bias term has one value per map, no time to draw; the
     decomposition still adds up to the logit, and the map is that of the same

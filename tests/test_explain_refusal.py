@@ -983,6 +983,44 @@ def test_full_grad_refusing_an_lstm_sends_to_methods_that_apply():
         _attribute("grad_cam", module)
 
 
+class _Patcher(nn.Module):
+    """braindecode's PBT patcher: the epoch cut into tokens, with their positions
+    (integers, which carry no gradient)."""
+
+    def forward(self, x):  # noqa: D102
+        patches = x.reshape(len(x), -1, 8)
+        return patches, torch.arange(patches.shape[1], device=x.device)
+
+
+class Patched(nn.Module):
+    """Tokens of 8 samples embedded, with a learned embedding of their position."""
+
+    def __init__(self, n_channels, n_classes, n_times):
+        super().__init__()
+        self.patcher = _Patcher()
+        self.embed = nn.Linear(8, 6)
+        self.position = nn.Embedding(n_channels * n_times // 8, 6)
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(6, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        patches, positions = self.patcher(x)
+        tokens = self.relu(self.embed(patches) + self.position(positions))
+        return self.classifier(tokens.mean(dim=1))
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_passes_a_layer_returning_positions(method):
+    """A layer's integer output has no autograd node: walking the nodes a call
+    made, DeepLIFT failed with "'NoneType' object has no attribute
+    'next_functions'" on braindecode's PBT, scaled as the estimators scale it."""
+    module = ScaledInput(_untrained(Patched), 2.0)
+    attribution = _attribute(method, module)
+    with torch.no_grad():
+        delta = _logits(module, _data()) - _logits(module, ZEROS.expand(5, -1, -1))
+    torch.testing.assert_close(attribution.sum(dim=(1, 2)), delta)
+
+
 class _Sum(nn.Module):
     """A module of two inputs: a skip connection's sum."""
 

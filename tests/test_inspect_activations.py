@@ -443,6 +443,77 @@ def test_layer_returning_a_tuple_is_refused(inspect):
         )
 
 
+class SharedFilter(torch.nn.Module):
+    """One temporal filter run on every channel: its batch is epochs x channels
+    (braindecode's SignalJEPA encodes each channel so)."""
+
+    def __init__(self):
+        super().__init__()
+        self.temporal = torch.nn.Conv1d(1, 3, 5, padding=2)
+        self.fc = torch.nn.Linear(4 * 3 * 128, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.temporal(x.reshape(-1, 1, x.shape[-1])).reshape(len(x), -1))
+
+
+def test_a_layer_whose_batch_is_not_the_epochs_is_refused_as_such():
+    """Refused as running "4 times per epoch (a CroppedClassifier runs its
+    network on each window)", with the advice to give cropped.estimator_ one
+    window, where no CroppedClassifier was."""
+    epochs = _small_epochs()
+    network = _untrained(SharedFilter, epochs)
+    with pytest.raises(ValueError, match="returns 4 rows per epoch") as error:
+        layer_activations(network, epochs, "temporal", verbose=False)
+    assert "CroppedClassifier" not in str(error.value)
+    assert "such as epochs x channels" in str(error.value)
+
+
+class _LearnedAdjacency(torch.nn.Module):
+    """braindecode's DGCNN adjacency: called with no input, it returns a
+    matrix computed from its parameters alone, the same for every epoch."""
+
+    def __init__(self, n_channels):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.rand(n_channels, n_channels))
+
+    def forward(self):  # noqa: D102
+        return torch.relu(self.weight + self.weight.T)
+
+
+class GraphConvolved(torch.nn.Module):
+    """The channels mixed along a learned adjacency, then classified."""
+
+    def __init__(self):
+        super().__init__()
+        self.adjacency = _LearnedAdjacency(4)
+        self.fc = torch.nn.Linear(4 * 128, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc((self.adjacency() @ x).flatten(1))
+
+
+@pytest.mark.parametrize(
+    "inspect", ["layer_activations", "unit_sensitivity", "pruning_curve"]
+)
+def test_a_layer_called_without_the_epochs_is_refused(inspect):
+    """Its output was read as units of the epochs: layer_activations said it
+    ran "0 times per epoch (a CroppedClassifier ...)", unit_sensitivity found
+    its rows insensitive to every band, and pruning_curve failed with "tuple
+    index out of range" (on braindecode's DGCNN)."""
+    import mne_xai.inspect
+
+    epochs = _small_epochs()
+    network = _untrained(GraphConvolved, epochs)
+    params = {"y": epochs.events[:, 2] - 1} if inspect == "pruning_curve" else {}
+    with pytest.raises(
+        ValueError,
+        match=r"'adjacency' \(_LearnedAdjacency\) is called without the epochs",
+    ):
+        getattr(mne_xai.inspect, inspect)(
+            network, epochs, "adjacency", verbose=False, **params
+        )
+
+
 def test_results_print_a_summary_not_their_arrays(fitted_eegnet, imagery_epochs):
     """Their reprs printed every array they hold, thousands of numbers."""
     from mne_xai.inspect import (

@@ -69,7 +69,15 @@ class TimeGrid:
         return maps[..., left] * (1 - weight) + maps[..., right] * weight
 
 
-def time_grid(calls, layer):
+def choose_layer_or_gradient(choice):
+    """Advise ``choice`` (another layer) or a gradient method for a refused layer."""
+    return (
+        f"Choose {choice}, or a gradient method (e.g. integrated_gradients or "
+        "saliency)."
+    )
+
+
+def time_grid(calls, layer, *, advise=choose_layer_or_gradient):
     """Compose the sliding windows called up to ``layer`` into its time grid.
 
     Time must stay on the last axis of every layer's input and output, except
@@ -77,7 +85,8 @@ def time_grid(calls, layer):
     einops' ``Rearrange``), which may move it away as long as the next layer
     finds it back on the last axis with its length: braindecode's EEGNet goes
     from (batch, channels, time) through (batch, channels, time, 1) to
-    (batch, 1, channels, time).
+    (batch, 1, channels, time). ``advise`` words the way out of a refusal
+    from the layer to choose instead (see :meth:`FeatureMapMethod._advise`).
     """
     first_center, step, receptive = 0.0, 1.0, 1.0
     # Named in messages as in the user's network.
@@ -91,8 +100,13 @@ def time_grid(calls, layer):
             passed_over = call
             continue
         if call.input.shape[-1] != n_layer_times:
+            # Blamed only if the call reads what it returned: the next of
+            # parallel branches reads their input (MSVTNet's branches each end
+            # with a Rearrange), which no module before it cropped.
+            if passed_over is not None and passed_over.output.shape != call.input.shape:
+                passed_over = None
             raise _unaligned(
-                shown, call, "receives", call.input, n_layer_times, passed_over
+                shown, call, "receives", call.input, n_layer_times, advise, passed_over
             )
         passed_over = None
         if isinstance(module, SLIDING_WINDOWS):
@@ -120,7 +134,7 @@ def time_grid(calls, layer):
             else:
                 n_layer_times = reach // stride + 1
         if call.output.shape[-1] != n_layer_times:
-            raise _unaligned(shown, call, "returns", call.output, n_layer_times)
+            raise _unaligned(shown, call, "returns", call.output, n_layer_times, advise)
         if call.name == layer:
             return TimeGrid(first_center, step, receptive)
 
@@ -142,7 +156,7 @@ def _regular_window(call):
     return pooling(n_received // n_returned)
 
 
-def _unaligned(layer, call, verb, tensor, n_layer_times, passed_over=None):
+def _unaligned(layer, call, verb, tensor, n_layer_times, advise, passed_over=None):
     """Return the error for a call whose time axis leaves the grid of ``layer``.
 
     A padding layer has no window to blame: "its window over the 1 time
@@ -156,10 +170,7 @@ def _unaligned(layer, call, verb, tensor, n_layer_times, passed_over=None):
         f"{call.shown_name!r} ({type(call.module).__name__}) {verb} shape "
         f"{tuple(tensor.shape)}"
     )
-    advice = (
-        "Choose a layer before it, or a gradient method (e.g. "
-        "integrated_gradients or saliency)."
-    )
+    advice = advise("a layer before it")
     n_received = call.input.shape[-1]
     if verb == "returns" and isinstance(call.module, PADDING):
         change = "pads" if tensor.shape[-1] > n_received else "crops"
@@ -307,12 +318,18 @@ class FeatureMapMethod(AttributionMethod):
     # Maps of a layer's units, not of the input: guided Grad-CAM's gradient
     # factor does not make them logit per volt.
     unit = "a.u."
+    #: What the refusals of a layer call the maps drawn from it.
+    _maps = "class activation maps"
 
     _calls = None
 
     def __init__(self, module):
         super().__init__(module)
         self._layers_checked = set()
+
+    def _advise(self, choice):
+        """Word the way out of a refusal of a layer: ``choice``, or a gradient method."""
+        return choose_layer_or_gradient(choice)
 
     def _layer_calls(self, inputs):
         """List the leaf-module calls of a forward pass (traced once per explainer)."""
@@ -340,7 +357,7 @@ class FeatureMapMethod(AttributionMethod):
             raise ValueError(
                 f"Layer {shown!r} is called {names.count(layer)} times in a forward "
                 "pass, so it has no single feature map; give each call its own "
-                "module, or choose another layer with layer=."
+                "module. " + self._advise("another layer with layer=")
             )
         n_channels, n_times = inputs.shape[1:]
         if isinstance(self.module, WindowAverage):
@@ -373,29 +390,28 @@ class FeatureMapMethod(AttributionMethod):
             raise ValueError(
                 f"The network's first layer {first.shown_name!r} receives shape "
                 f"{tuple(first.input.shape)}, whose last axis is not the input's "
-                f"{n_times} time samples; class activation maps need time on the "
+                f"{n_times} time samples; {self._maps} need time on the "
                 "last axis of the feature maps. Use a gradient method (e.g. "
                 "integrated_gradients or saliency) for this network."
             )
         if call.output.shape[-1] < 2:
             raise ValueError(
                 f"Layer {shown!r} returns shape {tuple(call.output.shape)}, with "
-                "one sample on the last axis, where class activation maps need "
+                f"one sample on the last axis, where {self._maps} need "
                 "time: time is pooled away there, or on another axis (as in "
-                "braindecode's (batch, maps, time, 1) layout). Choose a layer with "
-                "time on the last axis, or a gradient method (e.g. "
-                "integrated_gradients or saliency)."
+                "braindecode's (batch, maps, time, 1) layout). "
+                f"{self._advise('a layer with time on the last axis')}"
             )
         one_dimensional = call.output.ndim == 3  # Conv1d maps: (batch, maps, time)
         if not one_dimensional and (
             call.output.ndim != 4 or call.output.shape[2] not in (1, n_channels)
         ):
             raise ValueError(
-                f"Layer {shown!r} returns shape {tuple(call.output.shape)}; class "
-                "activation maps need feature maps (batch, maps, time) or (batch, "
+                f"Layer {shown!r} returns shape {tuple(call.output.shape)}; "
+                f"{self._maps} need feature maps (batch, maps, time) or (batch, "
                 f"maps, height, time) with height 1 (after the spatial convolution) "
-                f"or {n_channels} (one row per channel). Choose a convolution "
-                "block's layer."
+                f"or {n_channels} (one row per channel). "
+                + self._advise("a convolution block's layer")
             )
         if (
             not one_dimensional
@@ -409,11 +425,13 @@ class FeatureMapMethod(AttributionMethod):
                 f"{n_channels} rows as the input has channels, but its rows are "
                 "not the channels: a channel of the input changes other rows too "
                 "(a layer before it mixes the channels, such as a spatial "
-                "filter), so its maps cannot be placed on the channels. Choose a "
-                "layer after the channels are mixed into one row (height 1), or "
-                "a gradient method (e.g. integrated_gradients or saliency)."
+                "filter), so its maps cannot be placed on the channels. "
+                + self._advise(
+                    "a layer after the channels are mixed into one row (height 1)"
+                )
             )
-        feature_layer = FeatureLayer(layer, call.module, time_grid(calls, layer), shown)
+        grid = time_grid(calls, layer, advise=self._advise)
+        feature_layer = FeatureLayer(layer, call.module, grid, shown)
         self._check_times_on_grid(inputs, feature_layer)
         return feature_layer
 
@@ -459,8 +477,7 @@ class FeatureMapMethod(AttributionMethod):
                     f"around {time}). The network reorders or mixes time (e.g. "
                     "torch.flip or roll, a dense layer over time, a Fourier "
                     "transform) before it. "
-                    "Choose a layer before that, or a gradient method (e.g. "
-                    "integrated_gradients or saliency)."
+                    f"{self._advise('a layer before that')}"
                 )
         checked.add(layer.name)
 

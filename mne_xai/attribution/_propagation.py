@@ -711,7 +711,11 @@ def _forward_with_layer_nodes(module, inputs, layers):
         # "called in forward" it named nothing the user wrote. Inner layers
         # return first, so a node keeps the innermost one.
         one_to_one = len(layer_inputs) == 1 and isinstance(output, torch.Tensor)
-        stack = [tensor.grad_fn for tensor in _tensors(output)]
+        # An output without a node was made of no tensor that needs grad (the
+        # positions of braindecode's PBT patches, integers beside the patches).
+        stack = [
+            tensor.grad_fn for tensor in _tensors(output) if tensor.grad_fn is not None
+        ]
         while stack:
             inner = stack.pop()
             # Leaves (parameters, the input) were not made by the call.

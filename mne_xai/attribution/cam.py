@@ -554,6 +554,15 @@ class FullGrad(FeatureMapMethod):
 
     name = "full_grad"
     from_zero = True
+    _maps = "FullGrad's bias terms"
+
+    def _advise(self, choice):
+        # Every layer with a bias is drawn: there is no other layer to choose.
+        return (
+            "FullGrad draws the bias term of every layer with a bias, and it takes "
+            "no layer: use a gradient method (e.g. integrated_gradients or "
+            "saliency) for this network."
+        )
 
     @fill_doc
     def attribute(self, inputs, target):

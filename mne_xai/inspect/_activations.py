@@ -135,7 +135,8 @@ def hook_output(layer, name, hook):
 
     The inspections read a layer's units on the axes of its output: a layer
     that returns something else (an ``nn.LSTM`` returns its output and its
-    states) is refused, as explain's methods refuse it.
+    states) is refused, as explain's methods refuse it, and so is a layer
+    called without a tensor, whose output no epoch changes.
 
     Parameters
     ----------
@@ -153,7 +154,18 @@ def hook_output(layer, name, hook):
         Removes the hook.
     """
 
-    def checked(_layer, inputs, output):
+    def checked(_layer, inputs, kwargs, output):
+        if not any(
+            isinstance(value, torch.Tensor) for value in (*inputs, *kwargs.values())
+        ):
+            # braindecode's DGCNN computes its adjacency so, a matrix per
+            # network: its rows were read as epochs, or as units of them.
+            raise ValueError(
+                f"Layer {name!r} ({type(layer).__name__}) is called without the "
+                "epochs (with no tensor): it computes its output from its own "
+                "parameters, the same for every epoch, so it has no units that "
+                "respond to them. Choose a layer that the epochs pass through."
+            )
         if not isinstance(output, torch.Tensor):
             raise ValueError(
                 f"Layer {name!r} ({type(layer).__name__}) does not map one tensor "
@@ -163,7 +175,7 @@ def hook_output(layer, name, hook):
             )
         return hook(inputs, output)
 
-    return layer.register_forward_hook(checked)
+    return layer.register_forward_hook(checked, with_kwargs=True)
 
 
 def _called_more_than_once(name):
@@ -618,11 +630,21 @@ def layer_activations(
         network, data, module_layer, batch_size=batch_size, device=device
     ):
         if len(output) != len(inputs):
+            per_epoch = len(output) // len(inputs)
+            if isinstance(network.module_, WindowAverage):
+                raise ValueError(
+                    f"Layer {name!r} runs {per_epoch} times per epoch (a "
+                    "CroppedClassifier runs its network on each window), so its "
+                    "outputs are not one per epoch. Give the window network "
+                    "(cropped.estimator_) epochs cropped to one window."
+                )
+            # e.g. braindecode's SignalJEPA, which encodes each channel with
+            # one filter on x.reshape(n_epochs * n_channels, 1, n_times).
             raise ValueError(
-                f"Layer {name!r} runs {len(output) // len(inputs)} times per epoch "
-                "(a CroppedClassifier runs its network on each window), so its "
-                "outputs are not one per epoch. Give the window network "
-                "(cropped.estimator_) epochs cropped to one window."
+                f"Layer {name!r} returns {per_epoch} rows per epoch: its batch "
+                "axis holds more than the epochs (such as epochs x channels, for "
+                "a filter shared by all channels), so its outputs are not one per "
+                "epoch. Choose a layer after the batch axis holds the epochs again."
             )
         if outputs is None:
             # Allocated once, as the batches fill it: the batches' outputs
