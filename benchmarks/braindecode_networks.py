@@ -30,11 +30,10 @@ mne_xai does not depend on. Run::
 
     OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/braindecode_networks.py
 
-It takes about 4 minutes on one core for the default networks, and about half
-an hour with ``--evaluate`` (23 minutes of it for EEGInceptionMI, on a 2-core
-machine shared with other work). Those figures are for the 15 networks up to
-SincShallowNet; the 8 added with braindecode 1.8.1 (FBCNet on) take about one
-minute more, three with ``--evaluate``, measured one network at a time.
+It takes about 5 minutes on one core for the 15 networks up to SincShallowNet
+(the 8 added with braindecode 1.8.1, FBCNet on, about one minute more), and
+about 20 minutes for all 23 with ``--evaluate``, 13 of them for EEGInceptionMI
+(on a 2-core machine shared with other work).
 """
 
 import argparse
