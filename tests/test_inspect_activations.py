@@ -462,10 +462,13 @@ def test_a_layer_whose_batch_is_not_the_epochs_is_refused_as_such():
     window, where no CroppedClassifier was."""
     epochs = _small_epochs()
     network = _untrained(SharedFilter, epochs)
-    with pytest.raises(ValueError, match="returns 4 rows per epoch") as error:
+    n_epochs = len(epochs)
+    with pytest.raises(
+        ValueError, match=f"returns {4 * n_epochs} rows for {n_epochs} epochs"
+    ) as error:
         layer_activations(network, epochs, "temporal", verbose=False)
     assert "CroppedClassifier" not in str(error.value)
-    assert "such as epochs x channels" in str(error.value)
+    assert "epochs x channels" in str(error.value)
 
 
 class _LearnedAdjacency(torch.nn.Module):

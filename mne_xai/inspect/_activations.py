@@ -641,10 +641,11 @@ def layer_activations(
             # e.g. braindecode's SignalJEPA, which encodes each channel with
             # one filter on x.reshape(n_epochs * n_channels, 1, n_times).
             raise ValueError(
-                f"Layer {name!r} returns {per_epoch} rows per epoch: its batch "
-                "axis holds more than the epochs (such as epochs x channels, for "
-                "a filter shared by all channels), so its outputs are not one per "
-                "epoch. Choose a layer after the batch axis holds the epochs again."
+                f"Layer {name!r} returns {len(output)} rows for {len(inputs)} "
+                "epochs: its batch axis does not hold the epochs (it may hold "
+                "epochs x channels, for a filter shared by all channels), so its "
+                "outputs are not one per epoch. Choose a layer after the batch "
+                "axis holds the epochs again."
             )
         if outputs is None:
             # Allocated once, as the batches fill it: the batches' outputs
