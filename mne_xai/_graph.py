@@ -38,6 +38,7 @@ from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
 
 from ._held import HeldWhileUsed
+from ._random import fixed_noise
 
 # -- families of layer types ------------------------------------------------------
 # The concrete classes are those the methods' arithmetic is written for; a
@@ -1134,9 +1135,7 @@ def call_combined_layers(module, example):
     # Noise beside the epoch, which may be zeros: the function is compared on
     # an input that every weight affects. Drawn on the CPU, so that a GPU
     # compares on the same noise.
-    generator = torch.Generator().manual_seed(0)
-    noise = torch.randn(example.shape, generator=generator, dtype=example.dtype)
-    noise = noise.to(example.device)
+    noise = fixed_noise(example.shape, example, dtype=example.dtype)
     try:
         calls = trace_layers(module, torch.cat([example, noise]), combining)
     except ValueError:  # a module that does not map one tensor to one tensor

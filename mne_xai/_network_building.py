@@ -17,6 +17,7 @@ from torch import Tensor
 
 from ._checks import returns_probabilities
 from ._graph import check_float32, check_hookable, copy_module
+from ._random import fixed_noise
 from ._warnings import warn
 from .models import EEGModule, ScaledInput
 from .models._base import input_scale_buffer
@@ -503,12 +504,8 @@ def _check_logits(network, shapes):
     """
     n_channels, n_times = shapes["n_channels"], shapes["n_times"]
     # A zero epoch and a noise epoch of the training data's amplitude: logits
-    # do not sum to one for both unless the network ends in a softmax. The
-    # noise has its own generator, so the user's random state is untouched.
-    generator = torch.Generator().manual_seed(0)
-    noise = torch.randn(
-        1, n_channels, n_times, generator=generator, dtype=torch.float32
-    )
+    # do not sum to one for both unless the network ends in a softmax.
+    noise = fixed_noise((1, n_channels, n_times))
     noise = noise * network.training_std.float().reshape(-1, 1)
     probes = torch.cat([torch.zeros_like(noise), noise])
     # The training statistics were just stored on the CPU; skorch moves the

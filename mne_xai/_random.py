@@ -12,6 +12,31 @@ import torch
 _DEFAULT_GENERATORS = threading.RLock()
 
 
+def fixed_noise(shape, like=None, *, seed=0, dtype=torch.float32):
+    """Draw standard normal noise from a fixed seed on the CPU, then move it to ``like``.
+
+    The checks that probe a network with noise see the same numbers on every
+    device (a GPU's generator draws other numbers from one seed, so a check
+    could pass on the CPU and fail on a GPU), and neither torch's random state
+    nor the caller's is touched.
+
+    Parameters
+    ----------
+    shape : int | tuple of int
+        The noise's shape.
+    like : torch.Tensor | None
+        The tensor whose device and dtype the noise takes; None leaves it on
+        the CPU in ``dtype``.
+    seed : int
+        The seed.
+    dtype : torch.dtype
+        The dtype the noise is drawn in (the numbers drawn depend on it).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    noise = torch.randn(shape, generator=generator, dtype=dtype)
+    return noise if like is None else noise.to(like)
+
+
 @contextmanager
 def seeded_torch(seed, device):
     """Seed torch's generators on the CPU and ``device``, then restore them.

@@ -5,6 +5,8 @@ import itertools
 import numpy as np
 import torch
 
+from ._random import fixed_noise
+
 #: Epochs whose input gradients say which samples a network reads.
 PROBE_EPOCHS = 8
 
@@ -78,12 +80,8 @@ def samples_read(module, inputs):
     with torch.inference_mode(False), torch.enable_grad():
         probe = probe_epochs.clone().requires_grad_()
         logits = module(probe)
-        weights = torch.randn(
-            logits.shape[1],
-            generator=torch.Generator().manual_seed(0),
-            dtype=torch.float32,
-        )
-        (gradient,) = torch.autograd.grad((logits * weights.to(logits)).sum(), probe)
+        weights = fixed_noise(logits.shape[1], logits)
+        (gradient,) = torch.autograd.grad((logits * weights).sum(), probe)
     reached = np.flatnonzero(gradient.abs().sum(dim=(0, 1)).cpu().numpy())
     if len(reached) == 0:
         return None
@@ -196,9 +194,7 @@ def _widened_to_samples_that_move(module, probe, first, last):
         return first, last
     # Noise far above the data, so that one sample of it outweighs what the
     # epoch holds elsewhere: a maximum over time moves to it.
-    generator = torch.Generator().manual_seed(0)
-    noise = torch.randn(probe.shape, generator=generator, dtype=torch.float32)
-    noise = noise.to(probe) * _NOISE_LEVEL * probe.std()
+    noise = fixed_noise(probe.shape, probe) * _NOISE_LEVEL * probe.std()
 
     def moving(groups):
         """Whether replacing each group of samples moves any probe epoch's logits."""

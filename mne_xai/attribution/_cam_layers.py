@@ -28,6 +28,7 @@ from .._graph import (
     trace_layers,
 )
 from .._network import WindowAverage
+from .._random import fixed_noise
 from ._registry import AttributionMethod
 
 
@@ -452,8 +453,7 @@ class FeatureMapMethod(AttributionMethod):
         grid = layer.grid
         n_channels, n_times = inputs.shape[1:]
         probe_times = [n_times // 4, n_times // 2, (3 * n_times) // 4]
-        generator = torch.Generator().manual_seed(0)
-        noise = torch.randn(n_channels, generator=generator).to(inputs)
+        noise = fixed_noise(n_channels, inputs)
         noise = noise * inputs[:1].abs().amax().clamp(min=1e-12)
         probes = inputs[:1].detach().repeat(1 + len(probe_times), 1, 1)
         for row, time in enumerate(probe_times, 1):
@@ -505,8 +505,7 @@ class FeatureMapMethod(AttributionMethod):
         known = self.__dict__.setdefault("_channel_rows", {})
         if name not in known:
             n_channels, n_times = inputs.shape[1:]
-            generator = torch.Generator().manual_seed(0)
-            noise = torch.randn(n_channels, n_times, generator=generator).to(inputs)
+            noise = fixed_noise((n_channels, n_times), inputs)
             eye = torch.eye(n_channels, dtype=inputs.dtype, device=inputs.device)
             probes = torch.cat([torch.zeros_like(noise[None]), noise * eye[:, :, None]])
             output = forward_recording(self.module, probes, [module])[1][module]

@@ -19,6 +19,7 @@ from .._graph import (
     outputs_agree,
     trace_layers,
 )
+from .._random import fixed_noise
 from .._warnings import warn
 from ._propagation import (
     LINEAR_LAYER_OPS,
@@ -209,10 +210,9 @@ class Deconvolution(_RectifiedGradient):
             # routes a transform of it (and noise at its scale) as itself.
             # Drawn on the CPU, so that a GPU sees the same noise (and warns
             # alike): its own generator draws other numbers from one seed.
-            generator = torch.Generator().manual_seed(20141128)
-            noise = torch.randn(
-                inputs[:1].shape, generator=generator, dtype=inputs.dtype
-            ).to(inputs.device) * (float(inputs.detach().std()) or 1.0)
+            noise = fixed_noise(
+                inputs[:1].shape, inputs, seed=20141128, dtype=inputs.dtype
+            ) * (float(inputs.detach().std()) or 1.0)
             noise_map = self._rectified_gradient(noise, target[:1], _deconvolution_rule)
             # With the batch's other epochs explained for the same class.
             others = torch.cat([noise_map, maps[1:][target[1:] == target[0]]])
