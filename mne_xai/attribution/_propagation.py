@@ -538,6 +538,11 @@ def _check_custom_functions(module, inputs, logits, method):
     )
 
 
+def node_kind(node):
+    """Name the operation of an autograd node: ``MulBackward0`` -> ``Mul``."""
+    return re.sub(r"Backward\d*$", "", type(node).__name__)
+
+
 def _operation_name(kind):
     """Write an autograd node's kind as a function name: ``LogSoftmax`` -> ``log_softmax``."""
     return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", kind).lower()
@@ -567,7 +572,7 @@ def _unhandled(node, depending, functional_ops):
         :func:`check_computation`).
     """
     name = type(node).__name__
-    kind = re.sub(r"Backward\d*$", "", name)
+    kind = node_kind(node)
     depends = [child in depending for child, _ in node.next_functions]
     if kind in _PLAIN_LINEAR_OPS:
         return None
@@ -743,11 +748,7 @@ def _adds_a_constant(node, depending):
     A constant is what does not depend on the input: a number, a buffer or a
     parameter.
     """
-    if type(node).__name__.rstrip("0123456789").removesuffix("Backward") not in (
-        "Add",
-        "Sub",
-        "Rsub",
-    ):
+    if node_kind(node) not in ("Add", "Sub", "Rsub"):
         return False
     operands = [child for child, _ in node.next_functions]
     return len(operands) < 2 or any(child not in depending for child in operands)
@@ -958,9 +959,7 @@ def check_computation(
                 if layer is None
                 else f" in module {names[layer]!r} ({type(layer).__name__})"
             )
-            module_class_name = _MODULE_OF_FUNCTION.get(
-                re.sub(r"Backward\d*$", "", type(node).__name__)
-            )
+            module_class_name = _MODULE_OF_FUNCTION.get(node_kind(node))
             # A function called in a forward the user can edit: the network's
             # own, or a block's (a layer's computation is the layer's).
             in_a_forward = layer is None or next(layer.children(), None) is not None
