@@ -1366,6 +1366,88 @@ def test_the_default_layer_passes_over_convolutions_of_pooled_maps():
     )
 
 
+def _last_block(network, x):
+    """SmallNet's block up to its ELU: maps (batch, 4, 1, time)."""
+    x = network.temporal(network.spatial((x * network.input_scale).unsqueeze(1)))
+    return network.elu(network.batch_norm(x))
+
+
+class EfficientChannelAttention(SmallNet):
+    """ECA's gate on the last block: a convolution across the maps' means,
+    which it takes on the last axis, where the maps have time."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.squeeze = nn.AdaptiveAvgPool2d((1, 1))
+        self.across_maps = nn.Conv1d(1, 1, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        x = _last_block(self, x)
+        means = self.squeeze(x).flatten(1).unsqueeze(1)  # (batch, 1, maps)
+        gate = torch.sigmoid(self.across_maps(means)).reshape(len(x), -1, 1, 1)
+        return self.classifier(self.flatten(self.pool(x * gate)))
+
+
+class ConvolutionalBlockAttention(SmallNet):
+    """CBAM's two gates on the last block: of the maps, by 1x1 convolutions of
+    their means and maxima; then of time, by a convolution (and a Sigmoid
+    module) of the mean and maximum over the maps."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.average = nn.AdaptiveAvgPool2d(1)
+        self.maximum = nn.AdaptiveMaxPool2d(1)
+        self.reduce = nn.Conv2d(4, 2, 1)
+        self.expand = nn.Conv2d(2, 4, 1)
+        self.over_time = nn.Conv2d(2, 1, (1, 3), padding=(0, 1))
+        self.time_gate = nn.Sigmoid()
+
+    def forward(self, x):
+        x = _last_block(self, x)
+        excited = [
+            self.expand(F.relu(self.reduce(pool(x))))
+            for pool in (self.average, self.maximum)
+        ]
+        x = x * torch.sigmoid(sum(excited))
+        over_maps = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
+        x = x * self.time_gate(self.over_time(over_maps))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+@pytest.mark.parametrize("method", ["grad_cam", "score_cam"])
+@pytest.mark.parametrize(
+    "network", [EfficientChannelAttention, ConvolutionalBlockAttention]
+)
+def test_the_default_layer_passes_over_the_layers_of_attention_gates(method, network):
+    """The gate's convolution (of the maps' means, or of time pooled over the
+    maps) was taken as the last block's, and Grad-CAM refused the network."""
+    network = _untrained(network)
+    np.testing.assert_array_equal(
+        _attribute(method, network), _attribute(method, network, layer="elu")
+    )
+
+
+class Bilinear(SmallNet):
+    """The product of two convolutions of the last block's maps: neither reads
+    the other, so neither gates the other."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.left = nn.Conv2d(4, 4, (1, 3), padding=(0, 1))
+        self.right = nn.Conv2d(4, 4, (1, 3), padding=(0, 1))
+
+    def forward(self, x):
+        x = _last_block(self, x)
+        return self.classifier(self.flatten(self.pool(self.left(x) * self.right(x))))
+
+
+def test_the_default_layer_takes_a_product_of_branches_for_no_gate():
+    """A product of branches is no gate: its last convolution stays the
+    default, refused because the other branch bypasses it."""
+    with pytest.raises(ValueError, match="other paths than layer 'right'"):
+        _attribute("grad_cam", _untrained(Bilinear))
+
+
 class Checkpointed(SmallNet):
     """SmallNet recomputing its first block in backward (torch.utils.checkpoint)."""
 
