@@ -61,7 +61,7 @@ from ._registry import methods_without_gradient, other_methods_note
 _CHANNELWISE_LINEAR = AVERAGE_POOLING + PASS_THROUGH + (nn.Flatten,)
 
 
-def check_layers(module, calls, supported, method):
+def check_layers(module, inputs, calls, supported, method):
     """Refuse a network with a layer the method has no rule for.
 
     Layers without parameters that are not PyTorch's (braindecode's
@@ -71,12 +71,19 @@ def check_layers(module, calls, supported, method):
     rules pass the gradient through such operations unchanged). So are padding
     layers and adaptive max pooling: each is a call of one function
     (``torch.nn.functional.pad``, ``torch.nn.functional.adaptive_max_pool1d``),
-    judged as that call is in ``forward``.
+    judged as that call is in ``forward``. Nor does a layer whose output is
+    computed without the input (see :func:`_computed_without_input`): an
+    embedding of fixed indices (braindecode's ``BIOT`` and ``EEGPT`` embed
+    the channels' numbers) is a constant, as a buffer or parameter is, and
+    what the network does with it is judged by :func:`check_computation`
+    (adding it is a shift, which LRP refuses).
 
     Parameters
     ----------
     module : torch.nn.Module
         The network.
+    inputs : torch.Tensor
+        A batch it accepts (its first epoch is run if a layer has no rule).
     calls : list of LayerCall
         Its leaf-module calls (from :func:`~mne_xai._graph.trace_layers`).
     supported : tuple of type
@@ -90,20 +97,25 @@ def check_layers(module, calls, supported, method):
         The layers of ``calls`` that the method's rules handle, for
         :func:`check_computation`.
     """
-    handled = []
-    for call in calls:
-        if isinstance(call.module, supported):
-            handled.append(call.module)
-        elif not (
-            isinstance(call.module, PADDING + ADAPTIVE_MAX_POOLING)
-            or foreign_parameter_free(call.module)
-        ):
-            allowed = layer_kinds_text(supported)
-            raise ValueError(
-                f"{method} has no rule for layer {call.shown_name!r} "
-                f"({type(call.module).__name__}); it handles {allowed}. "
-                f"{other_methods_note()}"
-            )
+    handled = [call.module for call in calls if isinstance(call.module, supported)]
+    unhandled = [
+        call
+        for call in calls
+        if not isinstance(call.module, supported + PADDING + ADAPTIVE_MAX_POOLING)
+        and not foreign_parameter_free(call.module)
+    ]
+    if unhandled:
+        constant = _computed_without_input(
+            module, inputs, {call.module for call in unhandled}
+        )
+        for call in unhandled:
+            if call.module not in constant:
+                allowed = layer_kinds_text(supported)
+                raise ValueError(
+                    f"{method} has no rule for layer {call.shown_name!r} "
+                    f"({type(call.module).__name__}); it handles {allowed}. "
+                    f"{other_methods_note()}"
+                )
     # Parameters of a container are used by its own forward, out of our sight.
     leaves = {layer for _, layer in named_layers(module)}
     for name, child in named_layers(module, "parameterized"):
@@ -394,6 +406,50 @@ class _GradientCutRecorder(TorchFunctionMode):
             if cut is not None:
                 self.cuts[id(output)] = cut
         return result
+
+
+def _computed_without_input(module, inputs, layers):
+    """Return those of ``layers`` whose every output is computed without the input.
+
+    Such a layer computes a constant of the network (an embedding of fixed
+    indices, a dense layer of a learned token), through which no gradient
+    reaches the input. What a call computes from the input is followed
+    through every function called in the pass (see
+    :class:`_GradientCutRecorder`), integer tensors included: an embedding of
+    indices computed from the input (``x.long()``, ``x.argmax(-1)``), whose
+    gradient autograd does not see, depends on it.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    inputs : torch.Tensor
+        A batch it accepts (its first epoch is run).
+    layers : set of torch.nn.Module
+        The layers to judge.
+
+    Returns
+    -------
+    constant : set of torch.nn.Module
+        The layers of ``layers`` called in the pass whose outputs never
+        depend on the input.
+    """
+    example = inputs[:1].detach()
+    called, depending = set(), set()
+
+    def record(layer, _inputs, output):
+        called.add(layer)
+        if any(id(tensor) in recorder.derived for tensor in _tensors(output)):
+            depending.add(layer)
+
+    handles = [layer.register_forward_hook(record) for layer in layers]
+    try:
+        with torch.no_grad(), _GradientCutRecorder(example) as recorder:
+            module(example)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return called - depending
 
 
 def _check_no_global_backward_hooks(method):
@@ -949,8 +1005,10 @@ def check_computation(
         problem = _unhandled(node, depending, functional_ops)
         if problem is None and refuse_shifts and _adds_a_constant(node, depending):
             problem = (
-                "a constant (a number, buffer or parameter; fold it into the "
-                "next layer's bias) added to a tensor that depends on the input"
+                "a constant (a number, buffer or parameter, or the output of a "
+                "layer computed without the input, such as an embedding of fixed "
+                "indices; fold it into the next layer's bias) added to a tensor "
+                "that depends on the input"
             )
         if problem is not None:
             layer, one_to_one = made.get(node, (None, True))

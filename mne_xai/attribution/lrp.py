@@ -269,7 +269,7 @@ class _RelevancePropagation(AttributionMethod):
         """Fold batch norm into a copy of the module and name each layer's role."""
         network = fold_batch_norms(self.module, inputs)
         calls = trace_layers(network, inputs[:1])
-        ruled = check_layers(network, calls, _SUPPORTED, self.name)
+        ruled = check_layers(network, inputs, calls, _SUPPORTED, self.name)
         check_computation(
             network,
             inputs,
