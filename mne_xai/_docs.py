@@ -205,9 +205,11 @@ layer : str | None
     ``"separable_elu"``; None picks the default layer, the output of
     the last convolution block: the first nonlinearity called after the
     last convolution and before the maps are flattened (``"separable_elu"``
-    in EEGNet, ``"relu"`` in InterpretableCNN), else that convolution. In a
-    wrapped network, the wrapper's prefix (``"module."``) may be left out. A
-    CroppedClassifier is refused: the feature maps of its windows have no
+    in EEGNet, ``"relu"`` in InterpretableCNN), else that convolution;
+    the layers of attention gates, whose output only scales the maps they
+    are computed from (squeeze-and-excitation, ECA, CBAM), are passed
+    over. In a wrapped network, the wrapper's prefix (``"module."``) may
+    be left out. A CroppedClassifier is refused: the feature maps of its windows have no
     single time grid on the epoch. A layer that some of the input's paths
     to the logits bypass (parallel branches joined after it, a skip
     connection around it) is refused: its map would leave their evidence

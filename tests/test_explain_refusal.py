@@ -1366,6 +1366,180 @@ def test_the_default_layer_passes_over_convolutions_of_pooled_maps():
     )
 
 
+def _last_block(network, x):
+    """SmallNet's block up to its ELU: maps (batch, 4, 1, time)."""
+    x = network.temporal(network.spatial((x * network.input_scale).unsqueeze(1)))
+    return network.elu(network.batch_norm(x))
+
+
+class EfficientChannelAttention(SmallNet):
+    """ECA's gate on the last block: a convolution across the maps' means,
+    which it takes on the last axis, where the maps have time."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.squeeze = nn.AdaptiveAvgPool2d((1, 1))
+        self.across_maps = nn.Conv1d(1, 1, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        x = _last_block(self, x)
+        means = self.squeeze(x).flatten(1).unsqueeze(1)  # (batch, 1, maps)
+        gate = torch.sigmoid(self.across_maps(means)).reshape(len(x), -1, 1, 1)
+        return self.classifier(self.flatten(self.pool(x * gate)))
+
+
+class ConvolutionalBlockAttention(SmallNet):
+    """CBAM's two gates on the last block: of the maps, by 1x1 convolutions of
+    their means and maxima; then of time, by a convolution (and a Sigmoid
+    module) of the mean and maximum over the maps."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.average = nn.AdaptiveAvgPool2d(1)
+        self.maximum = nn.AdaptiveMaxPool2d(1)
+        self.reduce = nn.Conv2d(4, 2, 1)
+        self.expand = nn.Conv2d(2, 4, 1)
+        self.over_time = nn.Conv2d(2, 1, (1, 3), padding=(0, 1))
+        self.time_gate = nn.Sigmoid()
+
+    def forward(self, x):
+        x = _last_block(self, x)
+        excited = [
+            self.expand(F.relu(self.reduce(pool(x))))
+            for pool in (self.average, self.maximum)
+        ]
+        x = x * torch.sigmoid(sum(excited))
+        over_maps = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
+        x = x * self.time_gate(self.over_time(over_maps))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+@pytest.mark.parametrize("method", ["grad_cam", "score_cam"])
+@pytest.mark.parametrize(
+    "network", [EfficientChannelAttention, ConvolutionalBlockAttention]
+)
+def test_the_default_layer_passes_over_the_layers_of_attention_gates(method, network):
+    """The gate's convolution (of the maps' means, or of time pooled over the
+    maps) was taken as the last block's, and Grad-CAM refused the network."""
+    network = _untrained(network)
+    np.testing.assert_array_equal(
+        _attribute(method, network), _attribute(method, network, layer="elu")
+    )
+
+
+class Bilinear(SmallNet):
+    """The product of two convolutions of the last block's maps: neither reads
+    the other, so neither gates the other."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.left = nn.Conv2d(4, 4, (1, 3), padding=(0, 1))
+        self.right = nn.Conv2d(4, 4, (1, 3), padding=(0, 1))
+
+    def forward(self, x):
+        x = _last_block(self, x)
+        return self.classifier(self.flatten(self.pool(self.left(x) * self.right(x))))
+
+
+def test_the_default_layer_takes_a_product_of_branches_for_no_gate():
+    """A product of branches is no gate: its last convolution stays the
+    default, refused because the other branch bypasses it."""
+    with pytest.raises(ValueError, match="other paths than layer 'right'"):
+        _attribute("grad_cam", _untrained(Bilinear))
+
+
+class MapEmbedding(SmallNet):
+    """An embedding of the maps' numbers added to the temporal convolution's
+    output (its batch norm folded into it), as BIOT and EEGPT add one of the
+    channels' numbers to theirs.
+
+    ``indices`` "fixed" embeds the numbers 0 to 3, a constant; "folded" adds
+    the embedding's weight itself, a parameter, which the rules took for a
+    constant already; "from_data" embeds numbers computed from the epoch.
+    """
+
+    def __init__(self, *args, indices="fixed", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.indices = indices
+        self.embedding = nn.Embedding(4, 1)
+        self.register_buffer("numbers", torch.arange(4))
+
+    def forward(self, x):
+        x = self.batch_norm(
+            self.temporal(self.spatial((x * self.input_scale).unsqueeze(1)))
+        )
+        if self.indices == "folded":
+            embedded = self.embedding.weight
+        elif self.indices == "fixed":
+            embedded = self.embedding(self.numbers)
+        else:  # numbers of 0 to 3 for each epoch and map, from the epoch
+            numbers = x.abs().mean(dim=(2, 3)).mul(4).long().clamp(max=3)
+            embedded = self.embedding(numbers)
+        x = self.elu(x + embedded.reshape(-1, 4, 1, 1))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "guided_backprop",
+        pytest.param(
+            "deconvolution",
+            marks=pytest.mark.filterwarnings("ignore:deconvolution's maps do not"),
+        ),
+        "deeplift",
+    ],
+)
+def test_an_embedding_of_fixed_indices_is_a_constant_to_the_rules(method):
+    """An embedding of fixed indices was refused as a layer without a rule;
+    its output is a constant, and the map is that of its weight added as a
+    parameter (DeepLIFT, which judges operations only, ran already)."""
+    embedded = _untrained(MapEmbedding)
+    np.testing.assert_allclose(
+        _attribute(method, embedded),
+        _attribute(method, _untrained(MapEmbedding, indices="folded")),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    if method == "deeplift":
+        with torch.no_grad():
+            delta = _logits(embedded, _data()) - _logits(
+                embedded, ZEROS.expand(5, -1, -1)
+            )
+        np.testing.assert_allclose(
+            _attribute(method, embedded).sum(dim=(1, 2)), delta, atol=1e-10
+        )
+
+
+def test_patterns_are_learned_past_an_embedding_of_fixed_indices():
+    """learn_patterns refused the network for its embedding of fixed indices."""
+    X, _ = _arrays()
+    patterns = learn_patterns(_skorch_network(MapEmbedding), X)
+    assert set(patterns.weights) == {"spatial", "temporal", "classifier"}
+
+
+@pytest.mark.parametrize("method", ["lrp_epsilon", "lrp_zplus"])
+def test_lrp_refuses_adding_an_embedding_of_fixed_indices_as_a_shift(method):
+    """LRP passes relevance through a sum in proportion to its terms, so the
+    constant would take a share that a bias of the convolution does not (z+
+    ignores biases); it is refused as the added constant it is, no longer as a
+    layer without a rule."""
+    with pytest.raises(ValueError, match=r"no rule for a constant .* embedding"):
+        _attribute(method, _untrained(MapEmbedding))
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "lrp_epsilon"])
+def test_an_embedding_of_indices_computed_from_the_data_is_refused(method):
+    """Indices computed from the epoch (here by x.long(), a step function
+    whose gradient autograd does not see) make the embedding depend on the
+    data: it stays a layer without a rule."""
+    network = _untrained(MapEmbedding, indices="from_data")
+    with pytest.raises(
+        ValueError, match=r"no rule for layer 'embedding' \(Embedding\)"
+    ):
+        _attribute(method, network)
+
+
 class Checkpointed(SmallNet):
     """SmallNet recomputing its first block in backward (torch.utils.checkpoint)."""
 

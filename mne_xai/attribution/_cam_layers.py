@@ -6,7 +6,9 @@ placed back on the input's times through :class:`TimeGrid`, the receptive-field
 centers of the layer's samples.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 
 import torch
 from mne.utils import _check_option, _validate_type
@@ -23,12 +25,14 @@ from .._graph import (
     foreign_parameter_free,
     input_gradient,
     layer_name,
+    named_layers,
     outputs_held,
     record_calls,
     trace_layers,
 )
 from .._network import WindowAverage
 from .._random import fixed_noise
+from ._propagation import _consumers, _forward_with_layer_nodes, node_kind
 from ._registry import AttributionMethod
 
 
@@ -215,7 +219,70 @@ def _unaligned(layer, call, verb, tensor, n_layer_times, advise, passed_over=Non
     )
 
 
-def default_layer(calls):
+def gating_layers(module, inputs):
+    """Return a test of whether a layer of ``module`` only gates maps it is computed from.
+
+    An attention block (squeeze-and-excitation, ECA, CBAM) computes a gate
+    from the maps it receives, through pooled descriptors and layers of its
+    own, and returns those maps times the gate. The gate's layers are no
+    block of the network's data path: a gate's convolution reads channel
+    descriptors (ECA: the channels' means on the last axis, where time is
+    expected) or maps pooled over the channels (CBAM), and its output reaches
+    the logits only as a factor that scales the maps. Such a layer is
+    *gating*: every path from its output to the logits passes an elementwise
+    product whose other factor is a tensor the layer was computed from.
+    Products of two branches that do not read each other (a bilinear layer)
+    and sums of branches (inception modules, skip connections) gate nothing.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, in evaluation mode.
+    inputs : torch.Tensor
+        A batch it accepts (its first epoch is run, with gradient).
+
+    Returns
+    -------
+    is_gating : callable
+        Maps a leaf layer of ``module`` to whether each of its calls is gating
+        (False for a layer whose output the logits do not depend on).
+    """
+    example = inputs[:1].detach().requires_grad_()
+    leaves = [layer for _, layer in named_layers(module)]
+    logits, calls, _, _ = _forward_with_layer_nodes(module, example, leaves)
+    consumers = {} if logits.grad_fn is None else _consumers(logits.grad_fn)
+    output_nodes = defaultdict(list)
+    for node, (layer, _) in calls.items():
+        if node in consumers:
+            output_nodes[layer].append(node)
+
+    def gated_at(product, factor, sources):
+        # ``factor`` reached ``product``; the other factor, if it is one of
+        # the tensors the layer read, is what the layer's output scales.
+        other = [child for child, _ in product.next_functions if child is not factor]
+        return node_kind(product) == "Mul" and len(other) == 1 and other[0] in sources
+
+    def gating(output_node):
+        sources = _consumers(output_node)  # the nodes it is computed from
+        stack, reached = [output_node], {output_node}
+        while stack:
+            node = stack.pop()
+            for consumer in consumers[node]:
+                if consumer in reached or gated_at(consumer, node, sources):
+                    continue
+                reached.add(consumer)
+                stack.append(consumer)
+        return logits.grad_fn not in reached
+
+    @cache
+    def is_gating(layer):
+        nodes = output_nodes.get(layer, [])
+        return bool(nodes) and all(gating(node) for node in nodes)
+
+    return is_gating
+
+
+def default_layer(calls, is_gating):
     """Name the first nonlinearity after the last convolution, else that convolution.
 
     The nonlinearity must be in the convolution's block: before the maps are
@@ -230,6 +297,13 @@ def default_layer(calls):
     not, an earlier block was taken in silence, and explained in place of the
     last (also where the last block's convolution spans the whole epoch, as
     InterpretableCNN's on epochs one kernel long).
+
+    Layers of attention blocks' gates (``is_gating``, see
+    :func:`gating_layers`) are passed over: ECA's convolution of the
+    channels' means, CBAM's of the maps pooled over channels, were taken as
+    the last convolution and refused (their last axis is not time, or their
+    input was not on the time grid), where the maps they scale are the last
+    block's.
     """
 
     def one_sample(tensor):
@@ -244,17 +318,22 @@ def default_layer(calls):
             for later in calls[index + 1 :]
         )
 
-    convolutions = [
-        index
-        for index, call in enumerate(calls)
-        if isinstance(call.module, ANY_CONVOLUTION) and feature_map(index)
-    ]
-    if not convolutions:
+    last = next(
+        (
+            index
+            for index in reversed(range(len(calls)))
+            if isinstance(calls[index].module, ANY_CONVOLUTION)
+            and feature_map(index)
+            and not is_gating(calls[index].module)
+        ),
+        None,
+    )
+    if last is None:
         raise ValueError(
             "The network has no convolution layer with feature maps, so there are "
             "none for a class activation map; pass layer=<name of a module>."
         )
-    last_convolution = calls[convolutions[-1]]
+    last_convolution = calls[last]
     if last_convolution.output.shape[-1] <= 1:
         # e.g. braindecode's Deep4Net: (batch, maps, time, 1) after its
         # spatial convolution, the classifier a convolution to (.., 1, 1).
@@ -265,7 +344,9 @@ def default_layer(calls):
             "time on the last axis. Use a gradient method (e.g. "
             "integrated_gradients or saliency) for this network."
         )
-    for call in calls[convolutions[-1] + 1 :]:
+    for call in calls[last + 1 :]:
+        if is_gating(call.module):
+            continue
         if (
             call.output.ndim != last_convolution.output.ndim
             or call.output.shape[-1] <= 1
@@ -343,7 +424,10 @@ class FeatureMapMethod(AttributionMethod):
         _validate_type(layer, (str, None), "layer")
         calls = self._layer_calls(inputs)
         names = [call.name for call in calls]
-        layer = default_layer(calls) if layer is None else layer_name(layer, names)
+        if layer is None:
+            layer = default_layer(calls, gating_layers(self.module, inputs))
+        else:
+            layer = layer_name(layer, names)
         if layer not in names:
             # Listed as the user's network names them (both forms are taken);
             # then refused whatever it is, not being a layer's path.

@@ -61,7 +61,7 @@ from ._registry import methods_without_gradient, other_methods_note
 _CHANNELWISE_LINEAR = AVERAGE_POOLING + PASS_THROUGH + (nn.Flatten,)
 
 
-def check_layers(module, calls, supported, method):
+def check_layers(module, inputs, calls, supported, method):
     """Refuse a network with a layer the method has no rule for.
 
     Layers without parameters that are not PyTorch's (braindecode's
@@ -71,12 +71,19 @@ def check_layers(module, calls, supported, method):
     rules pass the gradient through such operations unchanged). So are padding
     layers and adaptive max pooling: each is a call of one function
     (``torch.nn.functional.pad``, ``torch.nn.functional.adaptive_max_pool1d``),
-    judged as that call is in ``forward``.
+    judged as that call is in ``forward``. Nor does a layer whose output is
+    computed without the input (see :func:`_computed_without_input`): an
+    embedding of fixed indices (braindecode's ``BIOT`` and ``EEGPT`` embed
+    the channels' numbers) is a constant, as a buffer or parameter is, and
+    what the network does with it is judged by :func:`check_computation`
+    (adding it is a shift, which LRP refuses).
 
     Parameters
     ----------
     module : torch.nn.Module
         The network.
+    inputs : torch.Tensor
+        A batch it accepts (its first epoch is run if a layer has no rule).
     calls : list of LayerCall
         Its leaf-module calls (from :func:`~mne_xai._graph.trace_layers`).
     supported : tuple of type
@@ -90,20 +97,25 @@ def check_layers(module, calls, supported, method):
         The layers of ``calls`` that the method's rules handle, for
         :func:`check_computation`.
     """
-    handled = []
-    for call in calls:
-        if isinstance(call.module, supported):
-            handled.append(call.module)
-        elif not (
-            isinstance(call.module, PADDING + ADAPTIVE_MAX_POOLING)
-            or foreign_parameter_free(call.module)
-        ):
-            allowed = layer_kinds_text(supported)
-            raise ValueError(
-                f"{method} has no rule for layer {call.shown_name!r} "
-                f"({type(call.module).__name__}); it handles {allowed}. "
-                f"{other_methods_note()}"
-            )
+    handled = [call.module for call in calls if isinstance(call.module, supported)]
+    unhandled = [
+        call
+        for call in calls
+        if not isinstance(call.module, supported + PADDING + ADAPTIVE_MAX_POOLING)
+        and not foreign_parameter_free(call.module)
+    ]
+    if unhandled:
+        constant = _computed_without_input(
+            module, inputs, {call.module for call in unhandled}
+        )
+        for call in unhandled:
+            if call.module not in constant:
+                allowed = layer_kinds_text(supported)
+                raise ValueError(
+                    f"{method} has no rule for layer {call.shown_name!r} "
+                    f"({type(call.module).__name__}); it handles {allowed}. "
+                    f"{other_methods_note()}"
+                )
     # Parameters of a container are used by its own forward, out of our sight.
     leaves = {layer for _, layer in named_layers(module)}
     for name, child in named_layers(module, "parameterized"):
@@ -396,6 +408,50 @@ class _GradientCutRecorder(TorchFunctionMode):
         return result
 
 
+def _computed_without_input(module, inputs, layers):
+    """Return those of ``layers`` whose every output is computed without the input.
+
+    Such a layer computes a constant of the network (an embedding of fixed
+    indices, a dense layer of a learned token), through which no gradient
+    reaches the input. What a call computes from the input is followed
+    through every function called in the pass (see
+    :class:`_GradientCutRecorder`), integer tensors included: an embedding of
+    indices computed from the input (``x.long()``, ``x.argmax(-1)``), whose
+    gradient autograd does not see, depends on it.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    inputs : torch.Tensor
+        A batch it accepts (its first epoch is run).
+    layers : set of torch.nn.Module
+        The layers to judge.
+
+    Returns
+    -------
+    constant : set of torch.nn.Module
+        The layers of ``layers`` called in the pass whose outputs never
+        depend on the input.
+    """
+    example = inputs[:1].detach()
+    called, depending = set(), set()
+
+    def record(layer, _inputs, output):
+        called.add(layer)
+        if any(id(tensor) in recorder.derived for tensor in _tensors(output)):
+            depending.add(layer)
+
+    handles = [layer.register_forward_hook(record) for layer in layers]
+    try:
+        with torch.no_grad(), _GradientCutRecorder(example) as recorder:
+            module(example)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return called - depending
+
+
 def _check_no_global_backward_hooks(method):
     """Refuse to differentiate while torch runs backward hooks on every module.
 
@@ -538,6 +594,11 @@ def _check_custom_functions(module, inputs, logits, method):
     )
 
 
+def node_kind(node):
+    """Name the operation of an autograd node: ``MulBackward0`` -> ``Mul``."""
+    return re.sub(r"Backward\d*$", "", type(node).__name__)
+
+
 def _operation_name(kind):
     """Write an autograd node's kind as a function name: ``LogSoftmax`` -> ``log_softmax``."""
     return re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", kind).lower()
@@ -567,7 +628,7 @@ def _unhandled(node, depending, functional_ops):
         :func:`check_computation`).
     """
     name = type(node).__name__
-    kind = re.sub(r"Backward\d*$", "", name)
+    kind = node_kind(node)
     depends = [child in depending for child, _ in node.next_functions]
     if kind in _PLAIN_LINEAR_OPS:
         return None
@@ -743,11 +804,7 @@ def _adds_a_constant(node, depending):
     A constant is what does not depend on the input: a number, a buffer or a
     parameter.
     """
-    if type(node).__name__.rstrip("0123456789").removesuffix("Backward") not in (
-        "Add",
-        "Sub",
-        "Rsub",
-    ):
+    if node_kind(node) not in ("Add", "Sub", "Rsub"):
         return False
     operands = [child for child, _ in node.next_functions]
     return len(operands) < 2 or any(child not in depending for child in operands)
@@ -948,8 +1005,10 @@ def check_computation(
         problem = _unhandled(node, depending, functional_ops)
         if problem is None and refuse_shifts and _adds_a_constant(node, depending):
             problem = (
-                "a constant (a number, buffer or parameter; fold it into the "
-                "next layer's bias) added to a tensor that depends on the input"
+                "a constant (a number, buffer or parameter, or the output of a "
+                "layer computed without the input, such as an embedding of fixed "
+                "indices; fold it into the next layer's bias) added to a tensor "
+                "that depends on the input"
             )
         if problem is not None:
             layer, one_to_one = made.get(node, (None, True))
@@ -958,9 +1017,7 @@ def check_computation(
                 if layer is None
                 else f" in module {names[layer]!r} ({type(layer).__name__})"
             )
-            module_class_name = _MODULE_OF_FUNCTION.get(
-                re.sub(r"Backward\d*$", "", type(node).__name__)
-            )
+            module_class_name = _MODULE_OF_FUNCTION.get(node_kind(node))
             # A function called in a forward the user can edit: the network's
             # own, or a block's (a layer's computation is the layer's).
             in_a_forward = layer is None or next(layer.children(), None) is not None

@@ -22,7 +22,9 @@ The CAM methods take ``layer``, the name of a module such as
 the forward pass calls them: the first nonlinearity (ReLU, ELU, ...) called
 after the last convolution and before the maps are flattened, i.e. the output
 of the last convolution block (``"separable_elu"`` in EEGNet, ``"relu"`` in
-InterpretableCNN); without such a nonlinearity, the last convolution. A layer
+InterpretableCNN); without such a nonlinearity, the last convolution. The
+layers of attention gates (squeeze-and-excitation, ECA, CBAM), whose output
+only scales the maps they are computed from, are passed over. A layer
 whose output is not (batch, maps, height, time) with height 1 or the number
 of channels (rows that are the channels: each changed by its channel alone),
 whose batch axis holds more than the epochs (epochs x channels,

@@ -80,7 +80,7 @@ def _rectifier_rules(module, inputs, rule, method):
     # pooling, which routes it to the winning input, whatever their number of
     # dimensions.
     ruled = check_layers(
-        module, calls, ANY_LINEAR_LAYER + ANY_MAX_POOLING + RECTIFIERS, method
+        module, inputs, calls, ANY_LINEAR_LAYER + ANY_MAX_POOLING + RECTIFIERS, method
     )
     check_computation(
         module,

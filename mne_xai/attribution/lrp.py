@@ -6,7 +6,6 @@ input, each layer redistributing the relevance of its outputs to its inputs
 by its rule (see :mod:`mne_xai.attribution._propagation` for the machinery).
 """
 
-import re
 from functools import partial
 
 import torch
@@ -36,6 +35,7 @@ from ._propagation import (
     check_computation,
     check_layers,
     fold_batch_norms,
+    node_kind,
     target_gradient,
 )
 from ._registry import AttributionMethod, register_method
@@ -153,7 +153,7 @@ def _mixing_operation(tensor, example):
         return None
     depending = _depending_on(_consumers(tensor.grad_fn), example)
     for node in _walk_depending(tensor.grad_fn, depending):
-        kind = re.sub(r"Backward\d*$", "", type(node).__name__)
+        kind = node_kind(node)
         if kind not in _ONE_TO_ONE_OPS:
             return f"{_operation_name(kind)!r} ({type(node).__name__})"
     return None
@@ -269,7 +269,7 @@ class _RelevancePropagation(AttributionMethod):
         """Fold batch norm into a copy of the module and name each layer's role."""
         network = fold_batch_norms(self.module, inputs)
         calls = trace_layers(network, inputs[:1])
-        ruled = check_layers(network, calls, _SUPPORTED, self.name)
+        ruled = check_layers(network, inputs, calls, _SUPPORTED, self.name)
         check_computation(
             network,
             inputs,

@@ -180,7 +180,7 @@ def prepare_network(module, inputs, method):
     # Parameter-free modules of other libraries are judged by their
     # operations, as functions in forward are: reshapes carry the signal on
     # unchanged, as their gradient does.
-    ruled = check_layers(network, calls, _SUPPORTED, method)
+    ruled = check_layers(network, inputs, calls, _SUPPORTED, method)
     check_computation(
         network,
         inputs,
