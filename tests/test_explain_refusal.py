@@ -453,6 +453,21 @@ class ArtifactsZeroed(SmallNet):
         return super().forward(x * (x.abs() < 2))
 
 
+class DeadZoneByCast(SmallNet):
+    """Samples of small amplitude zeroed through an integer conversion: a step
+    function that no comparison, sign or rounding names."""
+
+    def forward(self, x):
+        return super().forward(x * (x.abs() * 4).long().clamp(max=1).to(x.dtype))
+
+
+class FiniteSamplesKept(SmallNet):
+    """Non-finite samples zeroed: a boolean mask constant on finite data."""
+
+    def forward(self, x):
+        return super().forward(x * torch.isfinite(x))
+
+
 @pytest.mark.parametrize("method", RULE_METHODS)
 @pytest.mark.parametrize(
     "module, match",
@@ -467,6 +482,10 @@ class ArtifactsZeroed(SmallNet):
         (_untrained(RectifiedInput), "the step function 'gt'"),
         (_untrained(ArtifactsZeroed), "the step function 'lt'"),
         (
+            _untrained(DeadZoneByCast),
+            r"the step function 'long' \(to torch.int64\)",
+        ),
+        (
             _untrained(InstanceNormalized),
             r"BatchNormBackward0 \(a normalization by statistics of the batch",
         ),
@@ -478,12 +497,22 @@ class ArtifactsZeroed(SmallNet):
         "rectifier_by_hand",
         "rectified_input",
         "artifacts_zeroed",
+        "dead_zone_by_cast",
         "instance_norm",
     ],
 )
 def test_unhandled_operation_is_refused(method, module, match):
     with pytest.raises(ValueError, match=f"{method} has no rule for .*{match}"):
         _attribute(method, module)
+
+
+def test_mask_constant_on_finite_data_is_no_step_function():
+    """x * isfinite(x) is x on EEG: DeepLIFT explains it, summing to the delta."""
+    module = _untrained(FiniteSamplesKept)
+    with torch.no_grad():
+        delta = _logits(module, _data()) - _logits(module, ZEROS.expand(5, -1, -1))
+    attribution = _attribute("deeplift", module)
+    np.testing.assert_allclose(attribution.sum(dim=(1, 2)), delta, atol=1e-10)
 
 
 @pytest.mark.parametrize("method", ["deeplift", "lrp_epsilon"])

@@ -266,20 +266,52 @@ _STEP_FUNCTIONS = frozenset(
 )
 
 
+#: Functions of real values whose boolean output is constant on finite data:
+#: a mask of them (``torch.where(torch.isnan(x), 0, x)``) steps nowhere.
+_CONSTANT_ON_FINITE_DATA = frozenset(
+    {"isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal"}
+)
+
+
 class _StepFunctionRecorder(TorchFunctionMode):
-    """Record the step functions called in a forward pass, with their tensor arguments."""
+    """Record the step functions called in a forward pass, with their tensor arguments.
+
+    Those of :data:`_STEP_FUNCTIONS`, and every conversion of real values to
+    integers or booleans only (``x.long()``, ``x.to(torch.int64)``,
+    ``x.bool()``, ``torch.bucketize``), a step function however it is
+    written: a gate ``h * (h.abs() * 4).long().clamp(max=1)`` was explained
+    by guided backprop and LRP as a product with a constant. Each call is
+    named as written (``'floor'``, ``'long' (to torch.int64)``).
+    """
 
     def __init__(self):
         super().__init__()
         self.calls = []
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        result = func(*args, **kwargs)
         name = getattr(func, "__name__", "").strip("_")
+        tensors = _tensors((*args, *kwargs.values()))
         if name in _STEP_FUNCTIONS:
-            arguments = (*args, *(kwargs or {}).values())
-            tensors = [arg for arg in arguments if isinstance(arg, torch.Tensor)]
-            self.calls.append((name, tensors))
-        return func(*args, **(kwargs or {}))
+            self.calls.append((repr(name), tensors))
+        elif name not in _CONSTANT_ON_FINITE_DATA and (
+            discrete := _discretized(tensors, result)
+        ):
+            self.calls.append((f"{name!r} (to {discrete})", tensors))
+        return result
+
+
+def _discretized(arguments, result):
+    """Name the dtype of ``result`` if a call made only integers or booleans of real values."""
+    outputs = _tensors(result)
+    if (
+        outputs
+        and any(_real_valued(tensor) for tensor in arguments)
+        and not any(_real_valued(tensor) for tensor in outputs)
+    ):
+        return str(outputs[0].dtype)
+    return None
 
 
 #: Functions whose output's values do not depend on their arguments' values,
@@ -985,7 +1017,7 @@ def check_computation(
     for step, tensors in steps:
         if any(_reads(tensor, inputs) for tensor in tensors):
             raise ValueError(
-                f"{method} has no rule for the step function {step!r} of a tensor "
+                f"{method} has no rule for the step function {step} of a tensor "
                 "that depends on the input, called in forward (e.g. a rectifier "
                 "written x * (x > 0)): its output carries no gradient, so the "
                 "map would follow the plain gradient there. "

@@ -202,7 +202,7 @@ class _FactoredFrontEnd:
             return None
         for name, tensors in steps.calls:
             if any(_reads(tensor, leaf) for tensor in tensors):
-                return f"the step function {name!r}"
+                return f"the step function {name}"
         depending = _depending_on(_consumers(end.grad_fn), leaf)
         for node in _walk_depending(end.grad_fn, depending):
             problem = _unhandled(node, depending, LINEAR_LAYER_OPS)
