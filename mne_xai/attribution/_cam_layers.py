@@ -404,6 +404,7 @@ class FeatureMapMethod(AttributionMethod):
     _maps = "class activation maps"
 
     _calls = None
+    _default_layer = None
 
     def __init__(self, module):
         super().__init__(module)
@@ -425,7 +426,11 @@ class FeatureMapMethod(AttributionMethod):
         calls = self._layer_calls(inputs)
         names = [call.name for call in calls]
         if layer is None:
-            layer = default_layer(calls, gating_layers(self.module, inputs))
+            if self._default_layer is None:  # once per explainer, as the trace
+                self._default_layer = default_layer(
+                    calls, gating_layers(self.module, inputs)
+                )
+            layer = self._default_layer
         else:
             layer = layer_name(layer, names)
         if layer not in names:
