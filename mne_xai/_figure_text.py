@@ -10,6 +10,7 @@ import re
 
 import matplotlib
 from matplotlib.font_manager import FontProperties
+from matplotlib.text import Text
 from matplotlib.textpath import text_to_path
 
 #: Font sizes of figure titles, of the titles above columns of maps, and of
@@ -27,9 +28,26 @@ def plain_text():
     user's data, where a "$" (an event "pay $5 or $10") starts matplotlib's
     mathtext: drawn garbled, or raising when the figure is drawn. The package
     writes no mathtext of its own, and measures text as plain (see
-    :func:`_text_width`).
+    :func:`_text_width`); MNE's own mathtext is drawn as such again by
+    :func:`parse_mne_mathtext`.
     """
     return matplotlib.rc_context({"text.parse_math": False})
+
+
+#: How MNE's figures of an Evoked start their label of the number of epochs
+#: averaged: in mathtext, MNE's own text rather than the user's.
+_MNE_NAVE_LABEL = r"N$_{\mathrm{ave}}$"
+
+
+def parse_mne_mathtext(fig):
+    r"""Draw MNE's own mathtext in ``fig`` as mathtext, made under plain_text.
+
+    Drawn as written, MNE's label of the number of epochs averaged reads
+    "N$_{\mathrm{ave}}$=24" above the time courses of its joint plot.
+    """
+    for text in fig.findobj(Text):
+        if text.get_text().startswith(_MNE_NAVE_LABEL):
+            text.set_parse_math(True)
 
 
 @functools.lru_cache(maxsize=4096)

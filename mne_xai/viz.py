@@ -30,6 +30,7 @@ from ._figure_text import (
     _lines,
     _text_width,
     _wrap_text,
+    parse_mne_mathtext,
     plain_text,
 )
 from ._network import as_network
@@ -832,6 +833,7 @@ def plot_attribution_joint(
         topomap_args=topomap_args,
         show=False,
     )
+    parse_mne_mathtext(fig)
     # MNE leaves its colorbar unlabelled; the values are in ``units`` too.
     (colorbar,) = {
         image.colorbar

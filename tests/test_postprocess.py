@@ -281,6 +281,16 @@ def test_modality_importance_local(multimodal):
     assert winners["class"].tolist() == ["hands"] * 4 + ["feet"] * 4
 
 
+def test_modality_importance_numbers_epochs_as_mne(multimodal):
+    """Epochs were numbered by position (0, 1, 2) where the maps' to_data_frame
+    and the tables of mne_xai.evaluate number them by selection, so a join of
+    the tables on ``epoch`` paired the shares with other epochs' scores."""
+    some = multimodal[[1, 4, 6]]
+    table = modality_importance(some)
+    assert table["epoch"].tolist() == np.repeat([1, 4, 6], 3).tolist()
+    assert set(table["epoch"]) == set(some.to_data_frame()["epoch"])
+
+
 def test_modality_importance_global(multimodal):
     table = modality_importance(multimodal, kind="global").set_index(
         ["class", "channel_type"]

@@ -405,6 +405,21 @@ def test_a_given_network_is_itself_tested_against_chance(trained, spatial_epochs
         assert f"{name}: {count}" in contents["Overview"]
 
 
+def test_copies_of_a_given_network_log_one_line_per_fold(trained, spatial_epochs):
+    """A network given fitted with verbose=None (the default, as pickled for
+    ``mne-xai report --model``) logged its copies' per-epoch training tables at
+    the report's level, a thousand lines burying the one line of each fold."""
+    from mne.utils import catch_logging
+
+    given = copy.deepcopy(trained).set_params(verbose=None)
+    with catch_logging() as log:
+        _quick_report(given, spatial_epochs, verbose=True)
+    log = log.getvalue()
+    assert "fold 1/2" in log and "fold 2/2" in log
+    assert "train_loss" not in log and "Training on" not in log
+    assert given.verbose is None
+
+
 def test_a_given_network_beats_chance_only_with_its_copies_in_the_folds(
     spatial_epochs,
 ):

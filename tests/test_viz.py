@@ -72,19 +72,26 @@ def test_class_topomaps_one_map_per_class(attribution):
 
 def test_names_with_dollars_are_drawn_as_written(attribution):
     """An event "pay $5 or $10" was drawn as mathtext ("pay 5*or*10", in
-    italics), and one "$\\textbf{go}$" raised inside matplotlib once drawn."""
+    italics), and one "$\\textbf{go}$" raised inside matplotlib once drawn;
+    MNE's own label of the number of epochs averaged is still mathtext (it was
+    drawn as its source, "N$_{\\mathrm{ave}}$=4")."""
     names = ["pay $5 or $10", r"$\textbf{go}$"]
     maps = attribution.copy()
     maps.event_id = dict(zip(names, maps.event_id.values(), strict=True))
+    evoked = maps[names[1]].average()
     parse_math = plt.rcParams["text.parse_math"]
     figures = [
         plot_class_topomaps(maps, show=False),
-        plot_attribution_joint(maps[names[1]].average(), show=False),
+        plot_attribution_joint(evoked, show=False),
     ]
     assert [ax.get_title() for ax in figures[0].axes[:2]] == names
+    mathtext_drawn = []
     for fig in figures:
         fig.savefig(io.BytesIO())
-        assert not any(text.get_parse_math() for text in fig.findobj(Text))
+        mathtext_drawn.append(
+            [text.get_text() for text in fig.findobj(Text) if text.get_parse_math()]
+        )
+    assert mathtext_drawn == [[], [rf"N$_{{\mathrm{{ave}}}}$={evoked.nave}"]]
     assert plt.rcParams["text.parse_math"] == parse_math
 
 

@@ -446,7 +446,11 @@ def modality_importance(attribution, *, kind="local", absolute=True):
         Columns ``epoch`` (local only), ``class`` (event name), ``channel_type``,
         ``n_channels``, ``relevance`` (the sum over the type's channels and all
         times) and ``share`` (``relevance`` over the sum for all types of that
-        epoch or class; each epoch's or class's shares sum to one).
+        epoch or class; each epoch's or class's shares sum to one). ``epoch``
+        numbers the epochs as MNE does, by the ``selection`` of the maps (which
+        :func:`mne_xai.explain` copies from the Epochs explained), as the maps'
+        :meth:`~mne.Epochs.to_data_frame` and the tables of
+        :mod:`mne_xai.evaluate` do, so that the tables join on it.
 
     Notes
     -----
@@ -485,7 +489,7 @@ def modality_importance(attribution, *, kind="local", absolute=True):
     )
     rows = pd.DataFrame(
         {
-            "epoch": np.repeat(np.arange(len(data)), len(unique_types)),
+            "epoch": np.repeat(attribution.selection, len(unique_types)),
             "class": np.repeat(_event_names(attribution), len(unique_types)),
             "channel_type": unique_types * len(data),
             "n_channels": [int((channel_types == t).sum()) for t in unique_types]
