@@ -774,4 +774,5 @@ def network_batches(network, data, batch_size, mesg):
         ),
         max_value=data.n_batches(batch_size),
         mesg=mesg,
+        unit="batches",
     )

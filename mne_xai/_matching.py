@@ -285,7 +285,7 @@ def _check_same_preparation(info, train_info, name):
         f"{name} was prepared otherwise than the training data, as their infos "
         "record it: "
         + "; ".join(
-            f"{key} {given[key]} against {trained[key]} in training "
+            f"{key}: {given[key]}, against {trained[key]} in training "
             f"({_RECORDED_IN[key]})"
             for key in differences
         )

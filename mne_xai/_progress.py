@@ -8,7 +8,7 @@ from mne.utils import ProgressBar, get_config, logger
 from ._held import HeldWhileUsed
 
 
-def progress_bar(iterable, *, max_value=None, mesg=None):
+def progress_bar(iterable, *, max_value=None, mesg=None, unit):
     """Return MNE's progress bar, or log lines where stderr is not a terminal.
 
     tqdm redraws its bar with carriage returns, which fill log files and CI
@@ -27,6 +27,9 @@ def progress_bar(iterable, *, max_value=None, mesg=None):
         Number of steps.
     mesg : str | None
         The bar's label.
+    unit : str
+        What a step is, in the plural (``"batches"``): the bar's rate and the
+        lines count them.
 
     Returns
     -------
@@ -34,9 +37,13 @@ def progress_bar(iterable, *, max_value=None, mesg=None):
         The bar.
     """
     if _switched_off_here():
-        return _ProgressLines(iterable, max_value=max_value, mesg=mesg)
+        return _ProgressLines(iterable, max_value=max_value, mesg=mesg, unit=unit)
     return ProgressBar(
-        iterable, max_value=max_value, mesg=mesg, which_tqdm=get_config("MNE_TQDM")
+        iterable,
+        max_value=max_value,
+        mesg=mesg,
+        which_tqdm=get_config("MNE_TQDM"),
+        unit=unit,
     )
 
 
@@ -53,9 +60,10 @@ class _ProgressLines(ProgressBar):
     without filling the log.
     """
 
-    def __init__(self, iterable, *, max_value=None, mesg=None):
+    def __init__(self, iterable, *, max_value=None, mesg=None, unit):
         super().__init__(iterable, max_value=max_value, mesg=mesg, which_tqdm="off")
         self._mesg = mesg or "Progress"
+        self._unit = unit
         self._done = 0
         self._tenths_logged = 0
 
@@ -68,7 +76,7 @@ class _ProgressLines(ProgressBar):
         if tenths > self._tenths_logged:
             self._tenths_logged = tenths
             logger.info(
-                f"{self._mesg}: {self._done} of {self.max_value} "
+                f"{self._mesg}: {self._done} of {self.max_value} {self._unit} "
                 f"({100 * self._done / self.max_value:.0f}%)"
             )
 

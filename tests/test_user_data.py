@@ -366,7 +366,7 @@ def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epoch
     # trials at 1-40 Hz, and one trained on average-referenced epochs fell to
     # chance on them as recorded, both without a word.
     narrower = imagery_epochs.copy().filter(8.0, 13.0, verbose=False)
-    match = r"pass band 8-13 Hz against 7-30 Hz in training.*epochs.filter\(7, 30\)"
+    match = r"pass band: 8-13 Hz, against 7-30 Hz in training.*epochs.filter\(7, 30\)"
     with pytest.warns(RuntimeWarning, match=match):
         fitted_eegnet.predict(narrower)
     with pytest.warns(RuntimeWarning, match=match):
@@ -386,12 +386,12 @@ def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epoch
     with pytest.warns(RuntimeWarning, match="the epochs unfiltered, as in training"):
         unfiltered.predict(high_only)
     average = imagery_epochs.copy().set_eeg_reference("average", verbose=False)
-    match = r"reference a custom reference \(e.g. average\) against the recording's"
+    match = r"reference: a custom reference \(e.g. average\), against the recording's"
     with pytest.warns(RuntimeWarning, match=match):
         fitted_eegnet.predict(average)
     trained_on_average = EEGNetClassifier(**FAST).fit(average)
     with pytest.warns(
-        RuntimeWarning, match="reference the recording's reference against a custom"
+        RuntimeWarning, match="reference: the recording's reference, against a custom"
     ):
         trained_on_average.predict(imagery_epochs)
     with warnings.catch_warnings():
@@ -409,7 +409,7 @@ def test_data_filtered_or_referenced_otherwise_warn(fitted_eegnet, imagery_epoch
     # projector, not as a custom reference, but it is one.
     projected = imagery_epochs.copy().set_eeg_reference(projection=True).apply_proj()
     match = (
-        r"reference a custom reference \(e.g. average\) against the recording's.*"
+        r"reference: a custom reference \(e.g. average\), against the recording's.*"
         "the epochs as recorded"
     )
     with pytest.warns(RuntimeWarning, match=match):
@@ -432,7 +432,7 @@ def test_each_preparation_that_differs_is_named_once_with_its_fix():
     )
     given = _epochs(data, y).set_eeg_reference("average", verbose=False)
     match = (
-        r"pass band 0-32 Hz against 0-20 Hz in training .*; reference a custom "
+        r"pass band: 0-32 Hz, against 0-20 Hz in training .*; reference: a custom "
         r"reference .*epochs\.filter\(None, 20\); the epochs as recorded"
     )
     with pytest.warns(RuntimeWarning, match=match) as record:
@@ -459,7 +459,7 @@ def test_an_average_reference_as_applied_projector_or_set_is_one_reference():
             warnings.simplefilter("error", RuntimeWarning)
             clf.predict(given)
     # The recording's reference is another one, as before.
-    with pytest.warns(RuntimeWarning, match="reference the recording's reference"):
+    with pytest.warns(RuntimeWarning, match="reference: the recording's reference"):
         clf.predict(epochs)
 
 
@@ -493,7 +493,7 @@ def test_projectors_added_but_not_applied_are_no_other_preparation():
         np.testing.assert_array_equal(
             clf.predict_proba(inactive), clf.predict_proba(epochs)
         )
-    with pytest.warns(RuntimeWarning, match="reference a custom reference"):
+    with pytest.warns(RuntimeWarning, match="reference: a custom reference"):
         clf.predict(inactive.apply_proj(verbose=False))
 
 
@@ -703,7 +703,7 @@ def test_meg_at_another_gradient_compensation_grade_warns():
     clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
     compensated = epochs.copy()
     set_current_comp(compensated.info, 3)
-    match = "gradient compensation grade 3 against grade 0 in training"
+    match = "gradient compensation: grade 3, against grade 0 in training"
     with pytest.warns(RuntimeWarning, match=match):
         clf.predict(compensated)
     with warnings.catch_warnings():
@@ -766,7 +766,7 @@ def test_maps_keep_no_projector_that_mne_would_apply_to_them(
     # Nor those already applied, which read_epochs applies again to data read
     # back: gradient x input maps lost 7 % of their peak.
     applied = epochs.copy().apply_proj(verbose=False)
-    with pytest.warns(RuntimeWarning, match="reference a custom reference"):
+    with pytest.warns(RuntimeWarning, match="reference: a custom reference"):
         maps = mne_xai.explain(fitted_eegnet, applied[:4], "gradient_x_input")
     assert maps.info["projs"] == []
     maps.save(tmp_path / "maps-epo.fif")
@@ -1819,9 +1819,9 @@ def test_a_list_of_epochs_of_several_recordings_is_explained(fif_coded):
         (fif[:3].copy().drop_channels(fif.ch_names[-1]), "without"),
         (late, "common time axis"),
         (shorter, "common time axis"),
-        (filtered, "pass band 1-20 Hz against"),
-        (referenced, "reference a custom reference"),
-        (projected, "reference a custom reference"),
+        (filtered, "pass band: 1-20 Hz, against"),
+        (referenced, "reference: a custom reference"),
+        (projected, "reference: a custom reference"),
         (bad, f"marks \\['{clf.ch_names_[0]}'\\] bad but the first Epochs \\[\\]"),
     ]:
         for method in (clf.predict, clone(clf).fit, lambda X: mne_xai.explain(clf, X)):
@@ -1990,8 +1990,8 @@ def test_long_work_logs_how_far_it_is_where_no_bar_is_drawn(synthetic_arrays, ca
     clf = EEGNetClassifier(**FAST).fit(X, y)
     mne_xai.explain(clf, X[:20], "saliency", target=0, batch_size=2, verbose=True)
     out, err = capsys.readouterr()
-    lines = [line for line in out.splitlines() if " of 10 (" in line]
-    assert len(lines) == 10 and lines[-1].endswith("10 of 10 (100%)")
+    lines = [line for line in out.splitlines() if " of 10 batches (" in line]
+    assert len(lines) == 10 and lines[-1].endswith("10 of 10 batches (100%)")
     assert "\r" not in err
     mne_xai.explain(clf, X[:20], "saliency", target=0, batch_size=2, verbose=False)
     assert capsys.readouterr().out == ""
@@ -2006,7 +2006,7 @@ def test_progress_counts_the_last_partial_batch(synthetic_arrays, capsys):
         clf, X, "spatial_conv", batch_size=3, verbose=True
     )
     last = capsys.readouterr().out.splitlines()[-1]
-    assert last.endswith("activations: 14 of 14 (100%)")
+    assert last.endswith("activations: 14 of 14 batches (100%)")
 
 
 def test_a_log_file_holds_no_colour_codes_when_run_on_a_terminal(
@@ -2124,10 +2124,10 @@ def test_progress_bar_is_drawn_on_a_terminal_and_in_a_notebook_only(
 ):
     from mne_xai._progress import progress_bar
 
-    assert progress_bar(range(3), max_value=3)._tqdm.disable
+    assert progress_bar(range(3), max_value=3, unit="steps")._tqdm.disable
     monkeypatch.setattr("sys.stderr", stream())
     with mne.utils.use_log_level("info"):
-        assert not progress_bar(range(3), max_value=3)._tqdm.disable
+        assert not progress_bar(range(3), max_value=3, unit="steps")._tqdm.disable
 
 
 # -- channel types sharing a unit, and a foreign network's Epochs --------------------

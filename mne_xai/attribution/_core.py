@@ -1344,7 +1344,9 @@ def run_method(module, batches, request, *, average, random_state, transform=Non
     # Maps meet invariants (DeepLIFT adds up to the change of the logit) to
     # float32 precision, which TF32 on recent GPUs does not give.
     with full_float32():
-        for batch in progress_bar(batches, max_value=n_batches, mesg=name):
+        for batch in progress_bar(
+            batches, max_value=n_batches, mesg=name, unit="batches"
+        ):
             inputs = torch.from_numpy(batch).to(request.device).requires_grad_()
             stop = start + len(inputs)
             if start == 0:

@@ -427,7 +427,9 @@ def maximize_activation(
         module, target_index, amplitude.to(device), data_std.to(device), penalties
     )
     scale = _penalty_scale(objective, coefficients)
-    for step in progress_bar(range(n_steps), mesg="activation maximization"):
+    for step in progress_bar(
+        range(n_steps), mesg="activation maximization", unit="steps"
+    ):
         logit, penalty, _ = objective(coefficients)
         values = logit - scale * penalty
         _check_converging(values, step, n_steps, lr)

@@ -97,7 +97,9 @@ def _reported(outcomes, n_recordings):
     said nothing between its first line and its end.
     """
     if bars_drawn():
-        return progress_bar(outcomes, max_value=n_recordings, mesg="Recordings")
+        return progress_bar(
+            outcomes, max_value=n_recordings, mesg="Recordings", unit="recordings"
+        )
     return _logged(outcomes, n_recordings)
 
 

@@ -273,7 +273,9 @@ def _compare_to_variants(
     n_batches = len(range(0, n_epochs, batch_size))
     # Progress counts explained batches, original and variants alike; the bar is
     # not a context manager, which MNE reserves for parallel updates.
-    bar = progress_bar(n_batches * (1 + len(variants)), mesg=f"{check} check")
+    bar = progress_bar(
+        n_batches * (1 + len(variants)), mesg=f"{check} check", unit="batches"
+    )
     for start, stop, batch, classes in _explained_batches(estimator, setup):
         original = explained(estimator, batch, classes)
         prepared = {
