@@ -795,6 +795,12 @@ def plot_attribution_joint(
     fig : matplotlib.figure.Figure
         The joint plot; its colorbar is labelled with ``units``.
     """
+    if isinstance(evoked, mne.BaseEpochs):
+        raise TypeError(
+            "plot_attribution_joint plots an average of maps: give "
+            "attribution.average() (or explain(..., average=True)), or "
+            "attribution[name].average() for one class."
+        )
     _validate_type(evoked, mne.Evoked, "evoked")
     evoked = one_channel_type(evoked, ch_type)
     signed = evoked.data.min() < 0

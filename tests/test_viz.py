@@ -410,6 +410,13 @@ def test_joint_plot_in_true_units(attribution):
     assert colorbar.get_ylabel() == "logit/V"
 
 
+def test_joint_plot_of_epochs_says_to_average_them(attribution):
+    """explain's default output, given as is, met "evoked must be an instance
+    of Evoked" with no word of how to get one."""
+    with pytest.raises(TypeError, match=r"give attribution.average\(\)"):
+        plot_attribution_joint(attribution, show=False)
+
+
 def test_joint_plot_of_maps_with_eog(attribution):
     """Maps of a network reading EOG beside EEG failed in MNE's joint plot
     ("Number of axes (1) must match number of channel types (2)")."""
