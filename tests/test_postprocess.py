@@ -12,6 +12,7 @@ from mne_xai.attribution import (
     time_importance,
     zscore_attribution,
 )
+from mne_xai.attribution._core import describe_maps
 from mne_xai.datasets import _builtin_montage
 
 SFREQ = 100.0
@@ -344,6 +345,23 @@ def test_modality_importance_of_types_in_one_unit_warns(multimodal):
     with warnings.catch_warnings():  # one type: nothing to warn about
         warnings.simplefilter("error")
         time_importance(multimodal, picks="eeg")
+
+
+@pytest.mark.parametrize(
+    "method, warned", [("deeplift", False), ("saliency", True), ("random", False)]
+)
+def test_maps_recorded_in_logits_compare_across_types(multimodal, method, warned):
+    """The maps record their method: DeepLIFT's, in logits, were warned of as
+    if they were per unit of input (the gallery's modality example showed the
+    warning), where saliency's alone compare the scales."""
+    import warnings
+
+    maps = multimodal.copy()
+    maps.info["description"] = describe_maps("a recording", method, "true")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        modality_importance(maps)
+    assert any("several types" in str(w.message) for w in caught) == warned
 
 
 def test_modality_importance_needs_epochs(multimodal):

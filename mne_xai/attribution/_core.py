@@ -893,6 +893,15 @@ def describe_maps(description, method, target):
     return "\n".join([*kept, record])
 
 
+def recorded_method(info):
+    """Return the method :func:`explain` recorded in the ``info`` of its maps, or None."""
+    lines = (info["description"] or "").splitlines()
+    if not (lines and lines[-1].startswith(_MAPS_RECORD_START)):
+        return None
+    method = re.split(r"[ ,]", lines[-1].removeprefix(_MAPS_RECORD_START))[0]
+    return method if method in list_methods() else None
+
+
 def recorded_target(maps):
     """Return the target :func:`explain` recorded in ``maps``, or ``NOT_RECORDED``."""
     if not isinstance(maps, mne.BaseEpochs):
