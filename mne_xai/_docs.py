@@ -333,7 +333,11 @@ docdict["recordings"] = """\
 recordings : list of (mne.Epochs | path-like)
     The recordings: Epochs, or paths of epochs ``.fif`` files, each read in
     its own task with ``mne.read_epochs(path, preload=False)`` so that only
-    the batches being computed are in memory. A missing file, or a folder,
+    the batches being computed are in memory; as MNE reads them, projectors
+    saved inactive (an average reference added with ``projection=True``) are
+    applied. To explain a file without them, give the Epochs read your way
+    (``mne.read_epochs(path, proj=False)``): loaded, for worker processes,
+    or streamed from the file with ``n_jobs=1``. A missing file, or a folder,
     is an error before any work starts; a file that is not Epochs, when it
     is read. Epochs given are copied for their task (in worker processes, by
     sending them), so that what the function does to them, such as dropping
