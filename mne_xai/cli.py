@@ -158,7 +158,9 @@ def _print_accuracies(results, y, cv):
     print(
         f"\n{cv.get_n_splits()} shuffle splits, 20% test, random_state="
         f"{cv.random_state}; chance is always answering the most frequent class "
-        "of all epochs; one-sided binomial test of the held-out predictions."
+        "of all epochs; one-sided binomial test of the held-out predictions, "
+        "their accuracy counted over the distinct epochs the splits held out "
+        "(a shuffle split tests some epochs more than once)."
     )
     return beats_chance
 
