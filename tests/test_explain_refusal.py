@@ -95,6 +95,7 @@ class SmallNet(nn.Module):
         "tanh": torch.tanh,
         "square": lambda x: x * x,
         "rectifier_by_hand": lambda x: x * (x > 0),
+        "rectifier_by_detached_mask": lambda x: x * (x.detach() > 0),
         "swish_function": _Swish.apply,
         "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
         "gradient_reversal": lambda x: F.elu(_GradientReversal.apply(x)),
@@ -455,6 +456,16 @@ class ArtifactsZeroed(SmallNet):
         return super().forward(x * (x.abs() < 2))
 
 
+class ArtifactsZeroedWithoutGradient(SmallNet):
+    """Samples of large amplitude zeroed by a mask computed without gradient:
+    the comparison reads a tensor with no autograd path to the input."""
+
+    def forward(self, x):
+        with torch.no_grad():
+            amplitude = x.abs()
+        return super().forward(x * (amplitude < 2))
+
+
 class DeadZoneByCast(SmallNet):
     """Samples of small amplitude zeroed through an integer conversion: a step
     function that no comparison, sign or rounding names."""
@@ -484,6 +495,11 @@ class FiniteSamplesKept(SmallNet):
         (_untrained(RectifiedInput), "the step function 'gt'"),
         (_untrained(ArtifactsZeroed), "the step function 'lt'"),
         (
+            _untrained(activation="rectifier_by_detached_mask"),
+            "the step function 'gt'",
+        ),
+        (_untrained(ArtifactsZeroedWithoutGradient), "the step function 'lt'"),
+        (
             _untrained(DeadZoneByCast),
             r"the step function 'long' \(to torch.int64\)",
         ),
@@ -499,6 +515,8 @@ class FiniteSamplesKept(SmallNet):
         "rectifier_by_hand",
         "rectified_input",
         "artifacts_zeroed",
+        "rectifier_by_detached_mask",
+        "artifacts_zeroed_without_gradient",
         "dead_zone_by_cast",
         "instance_norm",
     ],

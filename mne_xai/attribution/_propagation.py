@@ -273,35 +273,6 @@ _CONSTANT_ON_FINITE_DATA = frozenset(
 )
 
 
-class _StepFunctionRecorder(TorchFunctionMode):
-    """Record the step functions called in a forward pass, with their tensor arguments.
-
-    Those of :data:`_STEP_FUNCTIONS`, and every conversion of real values to
-    integers or booleans only (``x.long()``, ``x.to(torch.int64)``,
-    ``x.bool()``, ``torch.bucketize``), a step function however it is
-    written: a gate ``h * (h.abs() * 4).long().clamp(max=1)`` was explained
-    by guided backprop and LRP as a product with a constant. Each call is
-    named as written (``'floor'``, ``'long' (to torch.int64)``).
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        result = func(*args, **kwargs)
-        name = getattr(func, "__name__", "").strip("_")
-        tensors = _tensors((*args, *kwargs.values()))
-        if name in _STEP_FUNCTIONS:
-            self.calls.append((repr(name), tensors))
-        elif name not in _CONSTANT_ON_FINITE_DATA and (
-            discrete := _discretized(tensors, result)
-        ):
-            self.calls.append((f"{name!r} (to {discrete})", tensors))
-        return result
-
-
 def _discretized(arguments, result):
     """Name the dtype of ``result`` if a call made only integers or booleans of real values."""
     outputs = _tensors(result)
@@ -380,8 +351,9 @@ class _GradientCutRecorder(TorchFunctionMode):
 
     Parameters
     ----------
-    inputs : torch.Tensor
-        The input of the pass, requiring grad.
+    inputs : torch.Tensor | None
+        The input of the pass, requiring grad (None to follow tensors given
+        later to :meth:`follow` only).
 
     Attributes
     ----------
@@ -395,9 +367,15 @@ class _GradientCutRecorder(TorchFunctionMode):
     def __init__(self, inputs):
         super().__init__()
         # Strong references: the ids stay those of the recorded tensors.
-        self.derived = {id(inputs): inputs}
+        self.derived = {}
         self.cuts = {}
         self.numbers = []
+        if inputs is not None:
+            self.follow(inputs)
+
+    def follow(self, tensor):
+        """Follow what the pass computes from ``tensor`` too (a leaf started in it)."""
+        self.derived[id(tensor)] = tensor
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -437,6 +415,55 @@ class _GradientCutRecorder(TorchFunctionMode):
                     cut = _function_name(func)
             if cut is not None:
                 self.cuts[id(output)] = cut
+        return result
+
+
+class _StepFunctionRecorder(_GradientCutRecorder):
+    """Record the step functions a forward pass calls on what it computes from its input.
+
+    Those of :data:`_STEP_FUNCTIONS`, and every conversion of real values to
+    integers or booleans only (``x.long()``, ``x.to(torch.int64)``,
+    ``x.bool()``, ``torch.bucketize``), a step function however it is
+    written: a gate ``h * (h.abs() * 4).long().clamp(max=1)`` was explained
+    by guided backprop and LRP as a product with a constant. Each call is
+    named as written (``'floor'``, ``'long' (to torch.int64)``).
+
+    What a call reads of the input is followed through every function called
+    (see :class:`_GradientCutRecorder`), not through autograd: a mask of a
+    detached copy, or of values computed under ``torch.no_grad()`` (``h *
+    (h.detach() > 0)``), has no autograd path to the input, and guided
+    backprop explained it as a product with a constant.
+
+    Parameters
+    ----------
+    inputs : torch.Tensor | None
+        The input of the pass, or None to follow tensors given later to
+        :meth:`follow` only.
+
+    Attributes
+    ----------
+    calls : list of str
+        The step functions called on tensors computed from the input, named.
+    """
+
+    def __init__(self, inputs=None):
+        super().__init__(inputs)
+        self.calls = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        tensors = _tensors((*args, *kwargs.values()))
+        reads_input = any(id(tensor) in self.derived for tensor in tensors)
+        result = super().__torch_function__(func, types, args, kwargs)
+        if not reads_input:
+            return result
+        name = getattr(func, "__name__", "").strip("_")
+        if name in _STEP_FUNCTIONS:
+            self.calls.append(repr(name))
+        elif name not in _CONSTANT_ON_FINITE_DATA and (
+            discrete := _discretized(tensors, result)
+        ):
+            self.calls.append(f"{name!r} (to {discrete})")
         return result
 
 
@@ -730,19 +757,6 @@ def _depending_on(consumers, inputs):
     return depending
 
 
-def _reads(tensor, leaf):
-    """Whether ``tensor`` is computed from the tensor ``leaf`` (which requires grad).
-
-    Its own graph is walked: a step function's argument need not be on the
-    output's (``x.abs().amax() > 8`` gates by a maximum used nowhere else).
-    """
-    if tensor is leaf:
-        return True
-    if tensor.grad_fn is None:
-        return False
-    return tensor.grad_fn in _depending_on(_consumers(tensor.grad_fn), leaf)
-
-
 def _children(node):
     """Return the nodes of ``node``'s inputs in the autograd graph."""
     return [child for child, _ in node.next_functions if child is not None]
@@ -774,9 +788,9 @@ def _forward_with_layer_nodes(module, inputs, layers):
     calls : dict of Node -> (torch.nn.Module, list of Node | None)
         For each call, the node of its output, mapped to the layer and the
         nodes of its inputs.
-    steps : list of (str, list of torch.Tensor)
-        The step functions called (see :data:`_STEP_FUNCTIONS`), each with
-        its tensor arguments.
+    steps : list of str
+        The step functions called on tensors computed from ``inputs`` (see
+        :class:`_StepFunctionRecorder`).
     made : dict of Node -> (torch.nn.Module, bool)
         For each node a call made, the innermost layer that made it, and
         whether that call mapped one tensor to one tensor.
@@ -822,7 +836,7 @@ def _forward_with_layer_nodes(module, inputs, layers):
     ]
     handles += [layer.register_forward_hook(after) for layer in layers]
     try:
-        with torch.enable_grad(), _StepFunctionRecorder() as steps:
+        with torch.enable_grad(), _StepFunctionRecorder(inputs) as steps:
             logits = module(inputs)
     finally:
         for handle in handles:
@@ -968,7 +982,7 @@ def check_computation(
     else, unknown operations included, is refused by name. So is a step
     function (``x > 0``) of anything computed from the input, on the output's
     graph or off it (``h * (x.abs() < 2)`` gates by a tensor that only the
-    comparison reads).
+    comparison reads), through autograd or not (``h * (h.detach() > 0)``).
 
     Parameters
     ----------
@@ -1014,15 +1028,14 @@ def check_computation(
     if logits.grad_fn is None:
         return
     depending = _depending_on(_consumers(logits.grad_fn), inputs)
-    for step, tensors in steps:
-        if any(_reads(tensor, inputs) for tensor in tensors):
-            raise ValueError(
-                f"{method} has no rule for the step function {step} of a tensor "
-                "that depends on the input, called in forward (e.g. a rectifier "
-                "written x * (x > 0)): its output carries no gradient, so the "
-                "map would follow the plain gradient there. "
-                f"{other_methods_note()}"
-            )
+    if steps:
+        raise ValueError(
+            f"{method} has no rule for the step function {steps[0]} of a tensor "
+            "that depends on the input, called in forward (e.g. a rectifier "
+            "written x * (x > 0)): its output carries no gradient, so the "
+            "map would follow the plain gradient there. "
+            f"{other_methods_note()}"
+        )
 
     def next_nodes(node):
         layer, sources = calls.get(node, (None, []))

@@ -18,7 +18,6 @@ from ...attribution._propagation import (
     LINEAR_LAYER_OPS,
     _consumers,
     _depending_on,
-    _reads,
     _StepFunctionRecorder,
     _unhandled,
     _walk_depending,
@@ -181,6 +180,7 @@ class _FactoredFrontEnd:
 
         def restart(layer, args, output):
             start["leaf"] = output.detach().requires_grad_()
+            steps.follow(start["leaf"])
             return start["leaf"]
 
         with torch.inference_mode(False), torch.enable_grad():
@@ -190,8 +190,11 @@ class _FactoredFrontEnd:
             else:
                 start["leaf"] = inputs.requires_grad_()
                 handle = self.split.register_forward_pre_hook(stop)
+            # What the pass computes from the leaf (the input, or the first
+            # nonlinearity's output once the hook restarts there) is followed.
+            steps = _StepFunctionRecorder(None if after else inputs)
             try:
-                with _StepFunctionRecorder() as steps:
+                with steps:
                     start["end"] = self.module(inputs)
             except _FrontEndReached:
                 pass
@@ -200,9 +203,8 @@ class _FactoredFrontEnd:
         leaf, end = start["leaf"], start["end"]
         if end.grad_fn is None:
             return None
-        for name, tensors in steps.calls:
-            if any(_reads(tensor, leaf) for tensor in tensors):
-                return f"the step function {name}"
+        if steps.calls:
+            return f"the step function {steps.calls[0]}"
         depending = _depending_on(_consumers(end.grad_fn), leaf)
         for node in _walk_depending(end.grad_fn, depending):
             problem = _unhandled(node, depending, LINEAR_LAYER_OPS)
