@@ -481,6 +481,15 @@ class FiniteSamplesKept(SmallNet):
         return super().forward(x * torch.isfinite(x))
 
 
+class EdgeSamplesZeroed(SmallNet):
+    """The first samples of each epoch zeroed by a mask made from the input's shape."""
+
+    def forward(self, x):
+        keep = torch.ones_like(x, dtype=torch.bool)
+        keep[..., :2] = False
+        return super().forward(x * keep)
+
+
 @pytest.mark.parametrize("method", RULE_METHODS)
 @pytest.mark.parametrize(
     "module, match",
@@ -533,6 +542,18 @@ def test_mask_constant_on_finite_data_is_no_step_function():
         delta = _logits(module, _data()) - _logits(module, ZEROS.expand(5, -1, -1))
     attribution = _attribute("deeplift", module)
     np.testing.assert_allclose(attribution.sum(dim=(1, 2)), delta, atol=1e-10)
+
+
+def test_mask_made_from_the_shape_of_the_input_is_no_step_function():
+    """torch.ones_like(x, dtype=torch.bool) reads no value of x, yet it was
+    refused as a step function (a conversion of x to booleans): DeepLIFT
+    explains the masked input, summing to the delta."""
+    module = _untrained(EdgeSamplesZeroed)
+    with torch.no_grad():
+        delta = _logits(module, _data()) - _logits(module, ZEROS.expand(5, -1, -1))
+    attribution = _attribute("deeplift", module)
+    np.testing.assert_allclose(attribution.sum(dim=(1, 2)), delta, atol=1e-10)
+    assert (attribution[..., :2] == 0).all()
 
 
 @pytest.mark.parametrize("method", ["deeplift", "lrp_epsilon"])

@@ -377,14 +377,19 @@ class _GradientCutRecorder(TorchFunctionMode):
         """Follow what the pass computes from ``tensor`` too (a leaf started in it)."""
         self.derived[id(tensor)] = tensor
 
+    def _derived_sources(self, func, args, kwargs):
+        """Return the arguments computed from the input whose values ``func`` reads."""
+        name = getattr(func, "__name__", "")
+        if _VALUE_FREE.search(name):
+            return []
+        sources = args[:1] if name in _TEMPLATE_ARGUMENTS else (*args, *kwargs.values())
+        return [tensor for tensor in _tensors(sources) if id(tensor) in self.derived]
+
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
         name = getattr(func, "__name__", "")
-        if _VALUE_FREE.search(name):
-            return result
-        sources = args[:1] if name in _TEMPLATE_ARGUMENTS else (*args, *kwargs.values())
-        derived = [tensor for tensor in _tensors(sources) if id(tensor) in self.derived]
+        derived = self._derived_sources(func, args, kwargs)
         if not derived:
             return result
         cut = next(
@@ -452,8 +457,10 @@ class _StepFunctionRecorder(_GradientCutRecorder):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        tensors = _tensors((*args, *kwargs.values()))
-        reads_input = any(id(tensor) in self.derived for tensor in tensors)
+        # Judged before the call, which makes its outputs derived. A mask made
+        # from the input's shape alone (torch.ones_like(x, dtype=torch.bool))
+        # reads no value of it.
+        reads_input = bool(self._derived_sources(func, args, kwargs))
         result = super().__torch_function__(func, types, args, kwargs)
         if not reads_input:
             return result
@@ -461,7 +468,7 @@ class _StepFunctionRecorder(_GradientCutRecorder):
         if name in _STEP_FUNCTIONS:
             self.calls.append(repr(name))
         elif name not in _CONSTANT_ON_FINITE_DATA and (
-            discrete := _discretized(tensors, result)
+            discrete := _discretized(_tensors((*args, *kwargs.values())), result)
         ):
             self.calls.append(f"{name!r} (to {discrete})")
         return result
