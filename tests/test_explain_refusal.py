@@ -83,6 +83,12 @@ class _GradientReversal(torch.autograd.Function):
         return -grad_output
 
 
+def _k_winners_take_all(x):
+    """The larger half of each map's samples kept: a mask scattered at top-k indices."""
+    winners = x.topk(x.shape[-1] // 2, dim=-1).indices
+    return x * torch.zeros_like(x).scatter(-1, winners, 1.0)
+
+
 class SmallNet(nn.Module):
     """A small EEGNet: spatial and temporal convolutions, batch norm, ELU, pooling.
 
@@ -96,6 +102,8 @@ class SmallNet(nn.Module):
         "square": lambda x: x * x,
         "rectifier_by_hand": lambda x: x * (x > 0),
         "rectifier_by_detached_mask": lambda x: x * (x.detach() > 0),
+        "k_winners_take_all": _k_winners_take_all,
+        "peak_over_time": lambda x: x.max(dim=-1, keepdim=True).values.expand_as(x),
         "swish_function": _Swish.apply,
         "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
         "gradient_reversal": lambda x: F.elu(_GradientReversal.apply(x)),
@@ -509,6 +517,10 @@ class EdgeSamplesZeroed(SmallNet):
         ),
         (_untrained(ArtifactsZeroedWithoutGradient), "the step function 'lt'"),
         (
+            _untrained(activation="k_winners_take_all"),
+            r"the step function 'topk' \(its torch.int64 output\)",
+        ),
+        (
             _untrained(DeadZoneByCast),
             r"the step function 'long' \(to torch.int64\)",
         ),
@@ -526,6 +538,7 @@ class EdgeSamplesZeroed(SmallNet):
         "artifacts_zeroed",
         "rectifier_by_detached_mask",
         "artifacts_zeroed_without_gradient",
+        "k_winners_take_all",
         "dead_zone_by_cast",
         "instance_norm",
     ],
@@ -533,6 +546,16 @@ class EdgeSamplesZeroed(SmallNet):
 def test_unhandled_operation_is_refused(method, module, match):
     with pytest.raises(ValueError, match=f"{method} has no rule for .*{match}"):
         _attribute(method, module)
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "lrp_epsilon"])
+def test_a_maximum_over_an_axis_is_max_pooling_whatever_its_indices(method):
+    """x.max(dim) also returns the positions of the maxima, as topk does; left
+    unread, they gate nothing, and the maximum is max pooling, which guided
+    backprop and LRP explain."""
+    assert torch.isfinite(
+        _attribute(method, _untrained(activation="peak_over_time"))
+    ).all()
 
 
 def test_mask_constant_on_finite_data_is_no_step_function():

@@ -454,9 +454,16 @@ class _StepFunctionRecorder(_GradientCutRecorder):
     def __init__(self, inputs=None):
         super().__init__(inputs)
         self.calls = []
+        # Integers or booleans made beside real values (the indices of
+        # torch.topk, torch.sort, x.max(dim)), named by id: a step function of
+        # the input once a call reads them (a mask scattered at the top-k
+        # indices gates as x * (x >= kth) does), nothing while unread (the
+        # maximum of x.max(dim) is max pooling).
+        self.positions = {}
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        arguments = _tensors((*args, *kwargs.values()))
         # Judged before the call, which makes its outputs derived. A mask made
         # from the input's shape alone (torch.ones_like(x, dtype=torch.bool))
         # reads no value of it.
@@ -465,12 +472,19 @@ class _StepFunctionRecorder(_GradientCutRecorder):
         if not reads_input:
             return result
         name = getattr(func, "__name__", "").strip("_")
+        read = [self.positions[id(t)] for t in arguments if id(t) in self.positions]
         if name in _STEP_FUNCTIONS:
             self.calls.append(repr(name))
-        elif name not in _CONSTANT_ON_FINITE_DATA and (
-            discrete := _discretized(_tensors((*args, *kwargs.values())), result)
-        ):
+        elif name in _CONSTANT_ON_FINITE_DATA:
+            pass
+        elif discrete := _discretized(arguments, result):
             self.calls.append(f"{name!r} (to {discrete})")
+        elif read and _tensors(result):
+            self.calls.append(read[0])
+        elif any(_real_valued(tensor) for tensor in arguments):
+            for output in _tensors(result):
+                if not _real_valued(output):
+                    self.positions[id(output)] = f"{name!r} (its {output.dtype} output)"
         return result
 
 
