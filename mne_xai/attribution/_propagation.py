@@ -906,7 +906,11 @@ def layers_computing_otherwise(module, inputs, layers):
     what the layer computes (LRP-0 of a masked convolution missed gradient x
     input by 60 percent of the map's scale), while one that only records
     passes. Each output is compared as the layer returns it, hooks applied,
-    before any in-place layer after it changes it.
+    before any in-place layer after it changes it. A layer called with other
+    weights than it holds (``torch.func.functional_call(conv, {"weight":
+    ema_weight}, x)``) computes otherwise too: LRP read its stored weights,
+    and missed the maps of the same network holding the weights it was called
+    with by more than their own scale.
 
     Parameters
     ----------
@@ -923,13 +927,24 @@ def layers_computing_otherwise(module, inputs, layers):
         The name and class of each layer that computes otherwise.
     """
     names = shown_layer_names(module)
+    layers = set(layers)
     checked = {
         layer: torch_class(layer)
-        for layer in set(layers)
+        for layer in layers
         if has_own_forward(layer, torch_class(layer))
         or runs_hooks(layer, ("forward_hooks",))
     }
     differing, given = [], {}
+    held = {layer: _held_tensor_ids(layer) for layer in layers}
+
+    def check_weights(layer, _layer_inputs):
+        # torch.func.functional_call swaps a layer's parameters and buffers for
+        # the call: it computes with tensors the layer does not hold after it.
+        if _held_tensor_ids(layer) != held[layer]:
+            differing.append(
+                f"{names[layer]!r} ({type(layer).__name__}, called with other "
+                "weights than it holds)"
+            )
 
     def keep_input(layer, layer_inputs):
         # A copy, kept before the call: an in-place layer (ELU(inplace=True))
@@ -942,7 +957,8 @@ def layers_computing_otherwise(module, inputs, layers):
         if not outputs_agree(output, expected):
             differing.append(f"{names[layer]!r} ({type(layer).__name__})")
 
-    handles = [layer.register_forward_pre_hook(keep_input) for layer in checked]
+    handles = [layer.register_forward_pre_hook(check_weights) for layer in layers]
+    handles += [layer.register_forward_pre_hook(keep_input) for layer in checked]
     handles += [layer.register_forward_hook(compare) for layer in checked]
     try:
         with torch.no_grad():
@@ -951,6 +967,13 @@ def layers_computing_otherwise(module, inputs, layers):
         for handle in handles:
             handle.remove()
     return differing
+
+
+def _held_tensor_ids(layer):
+    """Return the ids of the parameters and buffers ``layer`` holds itself, in order."""
+    return [
+        id(tensor) for tensor in (*layer._parameters.values(), *layer._buffers.values())
+    ]
 
 
 def _class_output(layer, kind, layer_input):
@@ -979,7 +1002,8 @@ def check_layers_compute_as_their_class(module, inputs, layers, method):
             f"{method} applies its rule for each layer's class, but layer "
             f"{differing[0]} computes otherwise (its forward or a forward hook "
             "changes its weight or its output: weight standardization, a mask, a "
-            "crop, an activation). Store the weight it uses (e.g. with "
+            "crop, an activation; or torch.func.functional_call gives it other "
+            "weights). Store the weight it uses (e.g. with "
             "torch.nn.utils.parametrize) and apply other operations as layers of "
             "their own, or explain it with a gradient method."
         )
