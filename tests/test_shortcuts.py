@@ -232,7 +232,8 @@ class ClippingNet(TemperatureNet):
     """TemperatureNet's layers, its logits not doubled, bounding in forward
     (out of the layers' sight) what ``clip = (where, level)`` says: its input
     clipped, its input halved above a peak level (a step function, of a peak
-    computed with gradient or without), or its pooled features clipped."""
+    computed with gradient or without) or divided by its peak above it (without
+    gradient), or its pooled features clipped."""
 
     clip = None
 
@@ -245,6 +246,10 @@ class ClippingNet(TemperatureNet):
             with torch.set_grad_enabled(where == "input peak"):
                 peak = x.abs().amax(dim=(1, 2, 3), keepdim=True)
             x = x * (1 - 0.5 * (peak > level).float())
+        elif where == "input peak normalized without gradient":
+            with torch.no_grad():
+                peak = x.abs().amax(dim=(1, 2, 3), keepdim=True)
+            x = x / peak.clamp(min=level)
         features = self.pool(self.activation(self.spatial(self.temporal(x))))
         features = features.flatten(1)
         return features.clamp(-level, level) if where == "pooled" else features
@@ -254,7 +259,14 @@ class ClippingNet(TemperatureNet):
 
 
 @pytest.mark.parametrize(
-    "where", ["input", "input peak", "input peak without gradient", "pooled"]
+    "where",
+    [
+        "input",
+        "input peak",
+        "input peak without gradient",
+        "input peak normalized without gradient",
+        "pooled",
+    ],
 )
 def test_shortcuts_refuse_a_clip_that_later_epochs_alone_reach(data, where):
     """The shortcuts took the first block, and the layers after its

@@ -164,8 +164,10 @@ class _FactoredFrontEnd:
         it): each operation must be linear in the input (convolutions, batch
         norm in evaluation mode, products with a constant, sums, reshapes),
         and no step function (``x > 8``, whose output carries no gradient)
-        may read it. A nonlinearity reached by some inputs only (clipping
-        large values) escapes any check of values on a few epochs.
+        may read it, nor may any part of the result be computed from it
+        without gradient (out of the graph's sight). A nonlinearity reached by
+        some inputs only (clipping large values) escapes any check of values
+        on a few epochs.
 
         Returns
         -------
@@ -205,6 +207,11 @@ class _FactoredFrontEnd:
             return None
         if steps.calls:
             return f"the step function {steps.calls[0]}"
+        # The graph walked below does not hold what is computed without
+        # gradient: dividing by a peak taken under torch.no_grad() looked like
+        # a division by a constant.
+        if id(end) in steps.cuts:
+            return f"values of its input without gradient (in {steps.cuts[id(end)]!r})"
         depending = _depending_on(_consumers(end.grad_fn), leaf)
         for node in _walk_depending(end.grad_fn, depending):
             problem = _unhandled(node, depending, LINEAR_LAYER_OPS)
