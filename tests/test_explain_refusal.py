@@ -83,6 +83,12 @@ class _GradientReversal(torch.autograd.Function):
         return -grad_output
 
 
+@torch.jit.script
+def _scripted_rectifier(x):
+    """x * (x > 0) in TorchScript, whose operations no Python-level mode sees."""
+    return x * (x > 0).to(x.dtype)
+
+
 def _k_winners_take_all(x):
     """The larger half of each map's samples kept: a mask scattered at top-k indices."""
     winners = x.topk(x.shape[-1] // 2, dim=-1).indices
@@ -103,6 +109,8 @@ class SmallNet(nn.Module):
         "rectifier_by_hand": lambda x: x * (x > 0),
         "rectifier_by_detached_mask": lambda x: x * (x.detach() > 0),
         "k_winners_take_all": _k_winners_take_all,
+        "scripted_rectifier": _scripted_rectifier,
+        "vmapped_rectifier": lambda x: torch.vmap(lambda epoch: epoch * (epoch > 0))(x),
         "peak_over_time": lambda x: x.max(dim=-1, keepdim=True).values.expand_as(x),
         "swish_function": _Swish.apply,
         "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
@@ -521,6 +529,16 @@ class EdgeSamplesZeroed(SmallNet):
             r"the step function 'topk' \(its torch.int64 output\)",
         ),
         (
+            _untrained(activation="scripted_rectifier"),
+            r"MulBackward0 \(a product or division by a factor computed from the "
+            "input out of sight",
+        ),
+        (
+            _untrained(activation="vmapped_rectifier"),
+            r"MulBackward0 \(a product or division by a factor computed from the "
+            "input out of sight",
+        ),
+        (
             _untrained(DeadZoneByCast),
             r"the step function 'long' \(to torch.int64\)",
         ),
@@ -539,6 +557,8 @@ class EdgeSamplesZeroed(SmallNet):
         "rectifier_by_detached_mask",
         "artifacts_zeroed_without_gradient",
         "k_winners_take_all",
+        "scripted_rectifier",
+        "vmapped_rectifier",
         "dead_zone_by_cast",
         "instance_norm",
     ],

@@ -865,6 +865,56 @@ def _forward_with_layer_nodes(module, inputs, layers):
     return logits, calls, steps.calls, made
 
 
+#: Products and divisions, with the names under which their autograd nodes
+#: save each operand.
+_SAVED_OPERANDS = {
+    "Mul": ("_saved_self", "_saved_other"),
+    "Div": ("_saved_self", "_saved_other"),
+}
+
+
+def _constant_factors(logits, inputs):
+    """List the factors that products and divisions of ``logits``' graph take as constants.
+
+    Those of the operations with one operand computed from ``inputs`` (as
+    autograd sees it), each with its node, in the order of the graph's walk.
+    """
+    depending = _depending_on(_consumers(logits.grad_fn), inputs)
+    factors = []
+    for node in _walk_depending(logits.grad_fn, depending):
+        names = _SAVED_OPERANDS.get(node_kind(node))
+        depends = [child in depending for child, _ in node.next_functions]
+        if names is not None and len(depends) == 2 and depends.count(True) == 1:
+            factors.append((node, getattr(node, names[depends.index(False)])))
+    return factors
+
+
+def _factor_varying_with_the_input(module, logits, inputs):
+    """Return the node of a constant factor that takes other values for another epoch.
+
+    A factor computed from the input where neither autograd nor the functions
+    recorded in Python see it (a mask computed in a TorchScript function or
+    under ``torch.vmap``) is a constant to the graph, but not to the
+    network. The pass is run again on the epoch reversed in time, negated
+    and halved (so a mask of its sign, amplitude or order changes), and the
+    factors of the two graphs are compared in order.
+    """
+    other = (-0.5 * inputs.detach().flip(-1)).requires_grad_()
+    with torch.enable_grad():
+        other_logits = module(other)
+    if other_logits.grad_fn is None:
+        return None
+    pairs = zip(
+        _constant_factors(logits, inputs),
+        _constant_factors(other_logits, other),
+        strict=False,
+    )
+    for (node, factor), (_, other_factor) in pairs:
+        if factor.shape == other_factor.shape and not torch.equal(factor, other_factor):
+            return node
+    return None
+
+
 def _adds_a_constant(node, depending):
     """Whether ``node`` adds a constant to a tensor (or subtracts one).
 
@@ -1028,6 +1078,9 @@ def check_computation(
     function (``x > 0``) of anything computed from the input, on the output's
     graph or off it (``h * (x.abs() < 2)`` gates by a tensor that only the
     comparison reads), through autograd or not (``h * (h.detach() > 0)``).
+    Last, what products and divisions take as constant factors must not change
+    with the input (see :func:`_factor_varying_with_the_input`): code that no
+    Python-level record sees (TorchScript, ``torch.vmap``) can compute a mask.
 
     Parameters
     ----------
@@ -1121,6 +1174,16 @@ def check_computation(
                 f"this network (its map would follow the plain gradient there).{as_module} "
                 f"{other_methods_note(layerwise=one_to_one)}"
             )
+
+    varying = _factor_varying_with_the_input(module, logits, inputs)
+    if varying is not None:
+        raise ValueError(
+            f"{method} has no rule for {type(varying).__name__} (a product or "
+            "division by a factor computed from the input out of sight of autograd "
+            "and of the functions called in forward, e.g. a mask computed in a "
+            "TorchScript function or under torch.vmap): its map would follow the "
+            f"plain gradient there. {other_methods_note()}"
+        )
 
 
 class _ModifiedBackward(torch.autograd.Function):
