@@ -89,6 +89,19 @@ def _scripted_rectifier(x):
     return x * (x > 0).to(x.dtype)
 
 
+@torch.jit.script
+def _scripted_top_half(rows):
+    """The positions of the larger half of each row's values, in order."""
+    return torch.topk(rows, rows.shape[-1] // 2, dim=-1).indices.sort(dim=-1).values
+
+
+def _k_max_pooling_in_script(x):
+    """Each map's larger half of samples, picked at positions TorchScript computes."""
+    rows = x.reshape(-1, x.shape[-1])
+    kept = rows[torch.arange(len(rows))[:, None], _scripted_top_half(rows)]
+    return kept.repeat(1, 2).reshape(x.shape)
+
+
 def _k_winners_take_all(x):
     """The larger half of each map's samples kept: a mask scattered at top-k indices."""
     winners = x.topk(x.shape[-1] // 2, dim=-1).indices
@@ -111,6 +124,7 @@ class SmallNet(nn.Module):
         "k_winners_take_all": _k_winners_take_all,
         "scripted_rectifier": _scripted_rectifier,
         "vmapped_rectifier": lambda x: torch.vmap(lambda epoch: epoch * (epoch > 0))(x),
+        "k_max_pooling_in_script": _k_max_pooling_in_script,
         "peak_over_time": lambda x: x.max(dim=-1, keepdim=True).values.expand_as(x),
         "swish_function": _Swish.apply,
         "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
@@ -530,13 +544,18 @@ class EdgeSamplesZeroed(SmallNet):
         ),
         (
             _untrained(activation="scripted_rectifier"),
-            r"MulBackward0 \(a product or division by a factor computed from the "
-            "input out of sight",
+            r"MulBackward0 \(a product, division or indexing by a tensor computed "
+            "from the input out of sight",
         ),
         (
             _untrained(activation="vmapped_rectifier"),
-            r"MulBackward0 \(a product or division by a factor computed from the "
-            "input out of sight",
+            r"MulBackward0 \(a product, division or indexing by a tensor computed "
+            "from the input out of sight",
+        ),
+        (
+            _untrained(activation="k_max_pooling_in_script"),
+            r"IndexBackward0 \(a product, division or indexing by a tensor computed "
+            "from the input out of sight",
         ),
         (
             _untrained(DeadZoneByCast),
@@ -559,6 +578,7 @@ class EdgeSamplesZeroed(SmallNet):
         "k_winners_take_all",
         "scripted_rectifier",
         "vmapped_rectifier",
+        "k_max_pooling_in_script",
         "dead_zone_by_cast",
         "instance_norm",
     ],

@@ -874,10 +874,11 @@ _SAVED_OPERANDS = {
 
 
 def _constant_factors(logits, inputs):
-    """List the factors that products and divisions of ``logits``' graph take as constants.
+    """List the factors and indices that ``logits``' graph takes as constants.
 
-    Those of the operations with one operand computed from ``inputs`` (as
-    autograd sees it), each with its node, in the order of the graph's walk.
+    Those of the products and divisions with one operand computed from
+    ``inputs`` (as autograd sees it), and the indices of indexing, each with
+    its node, in the order of the graph's walk.
     """
     depending = _depending_on(_consumers(logits.grad_fn), inputs)
     factors = []
@@ -886,11 +887,16 @@ def _constant_factors(logits, inputs):
         depends = [child in depending for child, _ in node.next_functions]
         if names is not None and len(depends) == 2 and depends.count(True) == 1:
             factors.append((node, getattr(node, names[depends.index(False)])))
+        elif node_kind(node) == "Index":
+            # Indices carry no gradient: computed from the input, they select by it.
+            factors += [
+                (node, index) for index in node._saved_indices if index is not None
+            ]
     return factors
 
 
 def _factor_varying_with_the_input(module, logits, inputs):
-    """Return the node of a constant factor that takes other values for another epoch.
+    """Return the node of a constant factor or index that takes other values for another epoch.
 
     A factor computed from the input where neither autograd nor the functions
     recorded in Python see it (a mask computed in a TorchScript function or
@@ -1178,10 +1184,11 @@ def check_computation(
     varying = _factor_varying_with_the_input(module, logits, inputs)
     if varying is not None:
         raise ValueError(
-            f"{method} has no rule for {type(varying).__name__} (a product or "
-            "division by a factor computed from the input out of sight of autograd "
-            "and of the functions called in forward, e.g. a mask computed in a "
-            "TorchScript function or under torch.vmap): its map would follow the "
+            f"{method} has no rule for {type(varying).__name__} (a product, "
+            "division or indexing by a tensor computed from the input out of sight "
+            "of autograd and of the functions called in forward, e.g. a mask or "
+            "indices computed in a TorchScript function or under torch.vmap): its "
+            "map would follow the "
             f"plain gradient there. {other_methods_note()}"
         )
 
