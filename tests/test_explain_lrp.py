@@ -10,6 +10,7 @@ import torch
 from captum.attr import LRP as CaptumLRP
 from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule, EpsilonRule
 from torch import nn
+from torch.func import functional_call
 
 from mne_xai import explain
 from mne_xai.attribution._propagation import fold_batch_norms
@@ -403,6 +404,19 @@ class _ReusesInPlaceOutput(nn.Module):
         return self.classifier((self.relu(hidden) + hidden).flatten(1))
 
 
+class _AveragedWeights(_ReusesInPlaceOutput):
+    """The convolution run with weights it does not hold (a moving average kept
+    as a buffer), by ``torch.func.functional_call``."""
+
+    def __init__(self):
+        super().__init__(in_place=False)
+        self.register_buffer("average_weight", torch.randn_like(self.conv.weight))
+
+    def forward(self, x):  # noqa: D102
+        hidden = functional_call(self.conv, {"weight": self.average_weight}, (x,))
+        return self.classifier((self.relu(hidden) + hidden).flatten(1))
+
+
 @pytest.mark.parametrize(
     "network, methods, match",
     [
@@ -424,6 +438,14 @@ class _ReusesInPlaceOutput(nn.Module):
             _ReusesInPlaceOutput(conv=_RectifyingConv, in_place=False),
             ["guided_backprop", "deconvolution", "lrp_epsilon", "pattern_net"],
             r"layer 'conv' \(_RectifyingConv\) computes otherwise",
+        ),
+        (
+            # LRP read the weight the layer holds, and missed the maps of the
+            # same network holding the average by more than their own scale.
+            _AveragedWeights(),
+            ["lrp_epsilon", "lrp_zplus", "pattern_net"],
+            r"layer 'conv' \(Conv1d, called with other weights than it holds\) "
+            "computes otherwise",
         ),
         (
             _ReusesInPlaceOutput(),

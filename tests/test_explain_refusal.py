@@ -83,6 +83,31 @@ class _GradientReversal(torch.autograd.Function):
         return -grad_output
 
 
+@torch.jit.script
+def _scripted_rectifier(x):
+    """x * (x > 0) in TorchScript, whose operations no Python-level mode sees."""
+    return x * (x > 0).to(x.dtype)
+
+
+@torch.jit.script
+def _scripted_top_half(rows):
+    """The positions of the larger half of each row's values, in order."""
+    return torch.topk(rows, rows.shape[-1] // 2, dim=-1).indices.sort(dim=-1).values
+
+
+def _k_max_pooling_in_script(x):
+    """Each map's larger half of samples, picked at positions TorchScript computes."""
+    rows = x.reshape(-1, x.shape[-1])
+    kept = rows[torch.arange(len(rows))[:, None], _scripted_top_half(rows)]
+    return kept.repeat(1, 2).reshape(x.shape)
+
+
+def _k_winners_take_all(x):
+    """The larger half of each map's samples kept: a mask scattered at top-k indices."""
+    winners = x.topk(x.shape[-1] // 2, dim=-1).indices
+    return x * torch.zeros_like(x).scatter(-1, winners, 1.0)
+
+
 class SmallNet(nn.Module):
     """A small EEGNet: spatial and temporal convolutions, batch norm, ELU, pooling.
 
@@ -95,6 +120,12 @@ class SmallNet(nn.Module):
         "tanh": torch.tanh,
         "square": lambda x: x * x,
         "rectifier_by_hand": lambda x: x * (x > 0),
+        "rectifier_by_detached_mask": lambda x: x * (x.detach() > 0),
+        "k_winners_take_all": _k_winners_take_all,
+        "scripted_rectifier": _scripted_rectifier,
+        "vmapped_rectifier": lambda x: torch.vmap(lambda epoch: epoch * (epoch > 0))(x),
+        "k_max_pooling_in_script": _k_max_pooling_in_script,
+        "peak_over_time": lambda x: x.max(dim=-1, keepdim=True).values.expand_as(x),
         "swish_function": _Swish.apply,
         "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
         "gradient_reversal": lambda x: F.elu(_GradientReversal.apply(x)),
@@ -455,6 +486,16 @@ class ArtifactsZeroed(SmallNet):
         return super().forward(x * (x.abs() < 2))
 
 
+class ArtifactsZeroedWithoutGradient(SmallNet):
+    """Samples of large amplitude zeroed by a mask computed without gradient:
+    the comparison reads a tensor with no autograd path to the input."""
+
+    def forward(self, x):
+        with torch.no_grad():
+            amplitude = x.abs()
+        return super().forward(x * (amplitude < 2))
+
+
 class DeadZoneByCast(SmallNet):
     """Samples of small amplitude zeroed through an integer conversion: a step
     function that no comparison, sign or rounding names."""
@@ -468,6 +509,15 @@ class FiniteSamplesKept(SmallNet):
 
     def forward(self, x):
         return super().forward(x * torch.isfinite(x))
+
+
+class EdgeSamplesZeroed(SmallNet):
+    """The first samples of each epoch zeroed by a mask made from the input's shape."""
+
+    def forward(self, x):
+        keep = torch.ones_like(x, dtype=torch.bool)
+        keep[..., :2] = False
+        return super().forward(x * keep)
 
 
 @pytest.mark.parametrize("method", RULE_METHODS)
@@ -484,6 +534,30 @@ class FiniteSamplesKept(SmallNet):
         (_untrained(RectifiedInput), "the step function 'gt'"),
         (_untrained(ArtifactsZeroed), "the step function 'lt'"),
         (
+            _untrained(activation="rectifier_by_detached_mask"),
+            "the step function 'gt'",
+        ),
+        (_untrained(ArtifactsZeroedWithoutGradient), "the step function 'lt'"),
+        (
+            _untrained(activation="k_winners_take_all"),
+            r"the step function 'topk' \(its torch.int64 output\)",
+        ),
+        (
+            _untrained(activation="scripted_rectifier"),
+            r"MulBackward0 \(a product, division or indexing by a tensor computed "
+            "from the input out of sight",
+        ),
+        (
+            _untrained(activation="vmapped_rectifier"),
+            r"MulBackward0 \(a product, division or indexing by a tensor computed "
+            "from the input out of sight",
+        ),
+        (
+            _untrained(activation="k_max_pooling_in_script"),
+            r"IndexBackward0 \(a product, division or indexing by a tensor computed "
+            "from the input out of sight",
+        ),
+        (
             _untrained(DeadZoneByCast),
             r"the step function 'long' \(to torch.int64\)",
         ),
@@ -499,6 +573,12 @@ class FiniteSamplesKept(SmallNet):
         "rectifier_by_hand",
         "rectified_input",
         "artifacts_zeroed",
+        "rectifier_by_detached_mask",
+        "artifacts_zeroed_without_gradient",
+        "k_winners_take_all",
+        "scripted_rectifier",
+        "vmapped_rectifier",
+        "k_max_pooling_in_script",
         "dead_zone_by_cast",
         "instance_norm",
     ],
@@ -508,6 +588,16 @@ def test_unhandled_operation_is_refused(method, module, match):
         _attribute(method, module)
 
 
+@pytest.mark.parametrize("method", ["guided_backprop", "lrp_epsilon"])
+def test_a_maximum_over_an_axis_is_max_pooling_whatever_its_indices(method):
+    """x.max(dim) also returns the positions of the maxima, as topk does; left
+    unread, they gate nothing, and the maximum is max pooling, which guided
+    backprop and LRP explain."""
+    assert torch.isfinite(
+        _attribute(method, _untrained(activation="peak_over_time"))
+    ).all()
+
+
 def test_mask_constant_on_finite_data_is_no_step_function():
     """x * isfinite(x) is x on EEG: DeepLIFT explains it, summing to the delta."""
     module = _untrained(FiniteSamplesKept)
@@ -515,6 +605,18 @@ def test_mask_constant_on_finite_data_is_no_step_function():
         delta = _logits(module, _data()) - _logits(module, ZEROS.expand(5, -1, -1))
     attribution = _attribute("deeplift", module)
     np.testing.assert_allclose(attribution.sum(dim=(1, 2)), delta, atol=1e-10)
+
+
+def test_mask_made_from_the_shape_of_the_input_is_no_step_function():
+    """torch.ones_like(x, dtype=torch.bool) reads no value of x, yet it was
+    refused as a step function (a conversion of x to booleans): DeepLIFT
+    explains the masked input, summing to the delta."""
+    module = _untrained(EdgeSamplesZeroed)
+    with torch.no_grad():
+        delta = _logits(module, _data()) - _logits(module, ZEROS.expand(5, -1, -1))
+    attribution = _attribute("deeplift", module)
+    np.testing.assert_allclose(attribution.sum(dim=(1, 2)), delta, atol=1e-10)
+    assert (attribution[..., :2] == 0).all()
 
 
 @pytest.mark.parametrize("method", ["deeplift", "lrp_epsilon"])

@@ -231,8 +231,9 @@ def test_window_shortcut_checked_against_the_changes_not_the_logits(data, caplog
 class ClippingNet(TemperatureNet):
     """TemperatureNet's layers, its logits not doubled, bounding in forward
     (out of the layers' sight) what ``clip = (where, level)`` says: its input
-    clipped, its input halved above a peak level (a step function), or its
-    pooled features clipped."""
+    clipped, its input halved above a peak level (a step function, of a peak
+    computed with gradient or without) or divided by its peak above it (without
+    gradient), or its pooled features clipped."""
 
     clip = None
 
@@ -241,9 +242,14 @@ class ClippingNet(TemperatureNet):
         where, level = self.clip or (None, None)
         if where == "input":
             x = x.clamp(-level, level)
-        elif where == "input peak":
-            peak = x.abs().amax(dim=(1, 2, 3), keepdim=True)
+        elif where in ("input peak", "input peak without gradient"):
+            with torch.set_grad_enabled(where == "input peak"):
+                peak = x.abs().amax(dim=(1, 2, 3), keepdim=True)
             x = x * (1 - 0.5 * (peak > level).float())
+        elif where == "input peak normalized without gradient":
+            with torch.no_grad():
+                peak = x.abs().amax(dim=(1, 2, 3), keepdim=True)
+            x = x / peak.clamp(min=level)
         features = self.pool(self.activation(self.spatial(self.temporal(x))))
         features = features.flatten(1)
         return features.clamp(-level, level) if where == "pooled" else features
@@ -252,7 +258,16 @@ class ClippingNet(TemperatureNet):
         return self.dense(self.features(x))
 
 
-@pytest.mark.parametrize("where", ["input", "input peak", "pooled"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "input",
+        "input peak",
+        "input peak without gradient",
+        "input peak normalized without gradient",
+        "pooled",
+    ],
+)
 def test_shortcuts_refuse_a_clip_that_later_epochs_alone_reach(data, where):
     """The shortcuts took the first block, and the layers after its
     nonlinearity, for what their classes compute, and checked the values on

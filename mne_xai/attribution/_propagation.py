@@ -273,35 +273,6 @@ _CONSTANT_ON_FINITE_DATA = frozenset(
 )
 
 
-class _StepFunctionRecorder(TorchFunctionMode):
-    """Record the step functions called in a forward pass, with their tensor arguments.
-
-    Those of :data:`_STEP_FUNCTIONS`, and every conversion of real values to
-    integers or booleans only (``x.long()``, ``x.to(torch.int64)``,
-    ``x.bool()``, ``torch.bucketize``), a step function however it is
-    written: a gate ``h * (h.abs() * 4).long().clamp(max=1)`` was explained
-    by guided backprop and LRP as a product with a constant. Each call is
-    named as written (``'floor'``, ``'long' (to torch.int64)``).
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        result = func(*args, **kwargs)
-        name = getattr(func, "__name__", "").strip("_")
-        tensors = _tensors((*args, *kwargs.values()))
-        if name in _STEP_FUNCTIONS:
-            self.calls.append((repr(name), tensors))
-        elif name not in _CONSTANT_ON_FINITE_DATA and (
-            discrete := _discretized(tensors, result)
-        ):
-            self.calls.append((f"{name!r} (to {discrete})", tensors))
-        return result
-
-
 def _discretized(arguments, result):
     """Name the dtype of ``result`` if a call made only integers or booleans of real values."""
     outputs = _tensors(result)
@@ -380,8 +351,9 @@ class _GradientCutRecorder(TorchFunctionMode):
 
     Parameters
     ----------
-    inputs : torch.Tensor
-        The input of the pass, requiring grad.
+    inputs : torch.Tensor | None
+        The input of the pass, requiring grad (None to follow tensors given
+        later to :meth:`follow` only).
 
     Attributes
     ----------
@@ -395,18 +367,29 @@ class _GradientCutRecorder(TorchFunctionMode):
     def __init__(self, inputs):
         super().__init__()
         # Strong references: the ids stay those of the recorded tensors.
-        self.derived = {id(inputs): inputs}
+        self.derived = {}
         self.cuts = {}
         self.numbers = []
+        if inputs is not None:
+            self.follow(inputs)
+
+    def follow(self, tensor):
+        """Follow what the pass computes from ``tensor`` too (a leaf started in it)."""
+        self.derived[id(tensor)] = tensor
+
+    def _derived_sources(self, func, args, kwargs):
+        """Return the arguments computed from the input whose values ``func`` reads."""
+        name = getattr(func, "__name__", "")
+        if _VALUE_FREE.search(name):
+            return []
+        sources = args[:1] if name in _TEMPLATE_ARGUMENTS else (*args, *kwargs.values())
+        return [tensor for tensor in _tensors(sources) if id(tensor) in self.derived]
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
         name = getattr(func, "__name__", "")
-        if _VALUE_FREE.search(name):
-            return result
-        sources = args[:1] if name in _TEMPLATE_ARGUMENTS else (*args, *kwargs.values())
-        derived = [tensor for tensor in _tensors(sources) if id(tensor) in self.derived]
+        derived = self._derived_sources(func, args, kwargs)
         if not derived:
             return result
         cut = next(
@@ -437,6 +420,71 @@ class _GradientCutRecorder(TorchFunctionMode):
                     cut = _function_name(func)
             if cut is not None:
                 self.cuts[id(output)] = cut
+        return result
+
+
+class _StepFunctionRecorder(_GradientCutRecorder):
+    """Record the step functions a forward pass calls on what it computes from its input.
+
+    Those of :data:`_STEP_FUNCTIONS`, and every conversion of real values to
+    integers or booleans only (``x.long()``, ``x.to(torch.int64)``,
+    ``x.bool()``, ``torch.bucketize``), a step function however it is
+    written: a gate ``h * (h.abs() * 4).long().clamp(max=1)`` was explained
+    by guided backprop and LRP as a product with a constant. Each call is
+    named as written (``'floor'``, ``'long' (to torch.int64)``).
+
+    What a call reads of the input is followed through every function called
+    (see :class:`_GradientCutRecorder`), not through autograd: a mask of a
+    detached copy, or of values computed under ``torch.no_grad()`` (``h *
+    (h.detach() > 0)``), has no autograd path to the input, and guided
+    backprop explained it as a product with a constant.
+
+    Parameters
+    ----------
+    inputs : torch.Tensor | None
+        The input of the pass, or None to follow tensors given later to
+        :meth:`follow` only.
+
+    Attributes
+    ----------
+    calls : list of str
+        The step functions called on tensors computed from the input, named.
+    """
+
+    def __init__(self, inputs=None):
+        super().__init__(inputs)
+        self.calls = []
+        # Integers or booleans made beside real values (the indices of
+        # torch.topk, torch.sort, x.max(dim)), named by id: a step function of
+        # the input once a call reads them (a mask scattered at the top-k
+        # indices gates as x * (x >= kth) does), nothing while unread (the
+        # maximum of x.max(dim) is max pooling).
+        self.positions = {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        arguments = _tensors((*args, *kwargs.values()))
+        # Judged before the call, which makes its outputs derived. A mask made
+        # from the input's shape alone (torch.ones_like(x, dtype=torch.bool))
+        # reads no value of it.
+        reads_input = bool(self._derived_sources(func, args, kwargs))
+        result = super().__torch_function__(func, types, args, kwargs)
+        if not reads_input:
+            return result
+        name = getattr(func, "__name__", "").strip("_")
+        read = [self.positions[id(t)] for t in arguments if id(t) in self.positions]
+        if name in _STEP_FUNCTIONS:
+            self.calls.append(repr(name))
+        elif name in _CONSTANT_ON_FINITE_DATA:
+            pass
+        elif discrete := _discretized(arguments, result):
+            self.calls.append(f"{name!r} (to {discrete})")
+        elif read and _tensors(result):
+            self.calls.append(read[0])
+        elif any(_real_valued(tensor) for tensor in arguments):
+            for output in _tensors(result):
+                if not _real_valued(output):
+                    self.positions[id(output)] = f"{name!r} (its {output.dtype} output)"
         return result
 
 
@@ -730,19 +778,6 @@ def _depending_on(consumers, inputs):
     return depending
 
 
-def _reads(tensor, leaf):
-    """Whether ``tensor`` is computed from the tensor ``leaf`` (which requires grad).
-
-    Its own graph is walked: a step function's argument need not be on the
-    output's (``x.abs().amax() > 8`` gates by a maximum used nowhere else).
-    """
-    if tensor is leaf:
-        return True
-    if tensor.grad_fn is None:
-        return False
-    return tensor.grad_fn in _depending_on(_consumers(tensor.grad_fn), leaf)
-
-
 def _children(node):
     """Return the nodes of ``node``'s inputs in the autograd graph."""
     return [child for child, _ in node.next_functions if child is not None]
@@ -774,9 +809,9 @@ def _forward_with_layer_nodes(module, inputs, layers):
     calls : dict of Node -> (torch.nn.Module, list of Node | None)
         For each call, the node of its output, mapped to the layer and the
         nodes of its inputs.
-    steps : list of (str, list of torch.Tensor)
-        The step functions called (see :data:`_STEP_FUNCTIONS`), each with
-        its tensor arguments.
+    steps : list of str
+        The step functions called on tensors computed from ``inputs`` (see
+        :class:`_StepFunctionRecorder`).
     made : dict of Node -> (torch.nn.Module, bool)
         For each node a call made, the innermost layer that made it, and
         whether that call mapped one tensor to one tensor.
@@ -822,12 +857,68 @@ def _forward_with_layer_nodes(module, inputs, layers):
     ]
     handles += [layer.register_forward_hook(after) for layer in layers]
     try:
-        with torch.enable_grad(), _StepFunctionRecorder() as steps:
+        with torch.enable_grad(), _StepFunctionRecorder(inputs) as steps:
             logits = module(inputs)
     finally:
         for handle in handles:
             handle.remove()
     return logits, calls, steps.calls, made
+
+
+#: Products and divisions, with the names under which their autograd nodes
+#: save each operand.
+_SAVED_OPERANDS = {
+    "Mul": ("_saved_self", "_saved_other"),
+    "Div": ("_saved_self", "_saved_other"),
+}
+
+
+def _constant_factors(logits, inputs):
+    """List the factors and indices that ``logits``' graph takes as constants.
+
+    Those of the products and divisions with one operand computed from
+    ``inputs`` (as autograd sees it), and the indices of indexing, each with
+    its node, in the order of the graph's walk.
+    """
+    depending = _depending_on(_consumers(logits.grad_fn), inputs)
+    factors = []
+    for node in _walk_depending(logits.grad_fn, depending):
+        names = _SAVED_OPERANDS.get(node_kind(node))
+        depends = [child in depending for child, _ in node.next_functions]
+        if names is not None and len(depends) == 2 and depends.count(True) == 1:
+            factors.append((node, getattr(node, names[depends.index(False)])))
+        elif node_kind(node) == "Index":
+            # Indices carry no gradient: computed from the input, they select by it.
+            factors += [
+                (node, index) for index in node._saved_indices if index is not None
+            ]
+    return factors
+
+
+def _factor_varying_with_the_input(module, logits, inputs):
+    """Return the node of a constant factor or index that takes other values for another epoch.
+
+    A factor computed from the input where neither autograd nor the functions
+    recorded in Python see it (a mask computed in a TorchScript function or
+    under ``torch.vmap``) is a constant to the graph, but not to the
+    network. The pass is run again on the epoch reversed in time, negated
+    and halved (so a mask of its sign, amplitude or order changes), and the
+    factors of the two graphs are compared in order.
+    """
+    other = (-0.5 * inputs.detach().flip(-1)).requires_grad_()
+    with torch.enable_grad():
+        other_logits = module(other)
+    if other_logits.grad_fn is None:
+        return None
+    pairs = zip(
+        _constant_factors(logits, inputs),
+        _constant_factors(other_logits, other),
+        strict=False,
+    )
+    for (node, factor), (_, other_factor) in pairs:
+        if factor.shape == other_factor.shape and not torch.equal(factor, other_factor):
+            return node
+    return None
 
 
 def _adds_a_constant(node, depending):
@@ -871,7 +962,11 @@ def layers_computing_otherwise(module, inputs, layers):
     what the layer computes (LRP-0 of a masked convolution missed gradient x
     input by 60 percent of the map's scale), while one that only records
     passes. Each output is compared as the layer returns it, hooks applied,
-    before any in-place layer after it changes it.
+    before any in-place layer after it changes it. A layer called with other
+    weights than it holds (``torch.func.functional_call(conv, {"weight":
+    ema_weight}, x)``) computes otherwise too: LRP read its stored weights,
+    and missed the maps of the same network holding the weights it was called
+    with by more than their own scale.
 
     Parameters
     ----------
@@ -888,13 +983,24 @@ def layers_computing_otherwise(module, inputs, layers):
         The name and class of each layer that computes otherwise.
     """
     names = shown_layer_names(module)
+    layers = set(layers)
     checked = {
         layer: torch_class(layer)
-        for layer in set(layers)
+        for layer in layers
         if has_own_forward(layer, torch_class(layer))
         or runs_hooks(layer, ("forward_hooks",))
     }
     differing, given = [], {}
+    held = {layer: _held_tensor_ids(layer) for layer in layers}
+
+    def check_weights(layer, _layer_inputs):
+        # torch.func.functional_call swaps a layer's parameters and buffers for
+        # the call: it computes with tensors the layer does not hold after it.
+        if _held_tensor_ids(layer) != held[layer]:
+            differing.append(
+                f"{names[layer]!r} ({type(layer).__name__}, called with other "
+                "weights than it holds)"
+            )
 
     def keep_input(layer, layer_inputs):
         # A copy, kept before the call: an in-place layer (ELU(inplace=True))
@@ -907,7 +1013,8 @@ def layers_computing_otherwise(module, inputs, layers):
         if not outputs_agree(output, expected):
             differing.append(f"{names[layer]!r} ({type(layer).__name__})")
 
-    handles = [layer.register_forward_pre_hook(keep_input) for layer in checked]
+    handles = [layer.register_forward_pre_hook(check_weights) for layer in layers]
+    handles += [layer.register_forward_pre_hook(keep_input) for layer in checked]
     handles += [layer.register_forward_hook(compare) for layer in checked]
     try:
         with torch.no_grad():
@@ -916,6 +1023,13 @@ def layers_computing_otherwise(module, inputs, layers):
         for handle in handles:
             handle.remove()
     return differing
+
+
+def _held_tensor_ids(layer):
+    """Return the ids of the parameters and buffers ``layer`` holds itself, in order."""
+    return [
+        id(tensor) for tensor in (*layer._parameters.values(), *layer._buffers.values())
+    ]
 
 
 def _class_output(layer, kind, layer_input):
@@ -944,7 +1058,8 @@ def check_layers_compute_as_their_class(module, inputs, layers, method):
             f"{method} applies its rule for each layer's class, but layer "
             f"{differing[0]} computes otherwise (its forward or a forward hook "
             "changes its weight or its output: weight standardization, a mask, a "
-            "crop, an activation). Store the weight it uses (e.g. with "
+            "crop, an activation; or torch.func.functional_call gives it other "
+            "weights). Store the weight it uses (e.g. with "
             "torch.nn.utils.parametrize) and apply other operations as layers of "
             "their own, or explain it with a gradient method."
         )
@@ -968,7 +1083,10 @@ def check_computation(
     else, unknown operations included, is refused by name. So is a step
     function (``x > 0``) of anything computed from the input, on the output's
     graph or off it (``h * (x.abs() < 2)`` gates by a tensor that only the
-    comparison reads).
+    comparison reads), through autograd or not (``h * (h.detach() > 0)``).
+    Last, what products and divisions take as constant factors must not change
+    with the input (see :func:`_factor_varying_with_the_input`): code that no
+    Python-level record sees (TorchScript, ``torch.vmap``) can compute a mask.
 
     Parameters
     ----------
@@ -1014,15 +1132,14 @@ def check_computation(
     if logits.grad_fn is None:
         return
     depending = _depending_on(_consumers(logits.grad_fn), inputs)
-    for step, tensors in steps:
-        if any(_reads(tensor, inputs) for tensor in tensors):
-            raise ValueError(
-                f"{method} has no rule for the step function {step} of a tensor "
-                "that depends on the input, called in forward (e.g. a rectifier "
-                "written x * (x > 0)): its output carries no gradient, so the "
-                "map would follow the plain gradient there. "
-                f"{other_methods_note()}"
-            )
+    if steps:
+        raise ValueError(
+            f"{method} has no rule for the step function {steps[0]} of a tensor "
+            "that depends on the input, called in forward (e.g. a rectifier "
+            "written x * (x > 0)): its output carries no gradient, so the "
+            "map would follow the plain gradient there. "
+            f"{other_methods_note()}"
+        )
 
     def next_nodes(node):
         layer, sources = calls.get(node, (None, []))
@@ -1063,6 +1180,17 @@ def check_computation(
                 f"this network (its map would follow the plain gradient there).{as_module} "
                 f"{other_methods_note(layerwise=one_to_one)}"
             )
+
+    varying = _factor_varying_with_the_input(module, logits, inputs)
+    if varying is not None:
+        raise ValueError(
+            f"{method} has no rule for {type(varying).__name__} (a product, "
+            "division or indexing by a tensor computed from the input out of sight "
+            "of autograd and of the functions called in forward, e.g. a mask or "
+            "indices computed in a TorchScript function or under torch.vmap): its "
+            "map would follow the "
+            f"plain gradient there. {other_methods_note()}"
+        )
 
 
 class _ModifiedBackward(torch.autograd.Function):

@@ -18,7 +18,6 @@ from ...attribution._propagation import (
     LINEAR_LAYER_OPS,
     _consumers,
     _depending_on,
-    _reads,
     _StepFunctionRecorder,
     _unhandled,
     _walk_depending,
@@ -165,8 +164,10 @@ class _FactoredFrontEnd:
         it): each operation must be linear in the input (convolutions, batch
         norm in evaluation mode, products with a constant, sums, reshapes),
         and no step function (``x > 8``, whose output carries no gradient)
-        may read it. A nonlinearity reached by some inputs only (clipping
-        large values) escapes any check of values on a few epochs.
+        may read it, nor may any part of the result be computed from it
+        without gradient (out of the graph's sight). A nonlinearity reached by
+        some inputs only (clipping large values) escapes any check of values
+        on a few epochs.
 
         Returns
         -------
@@ -181,6 +182,7 @@ class _FactoredFrontEnd:
 
         def restart(layer, args, output):
             start["leaf"] = output.detach().requires_grad_()
+            steps.follow(start["leaf"])
             return start["leaf"]
 
         with torch.inference_mode(False), torch.enable_grad():
@@ -190,8 +192,11 @@ class _FactoredFrontEnd:
             else:
                 start["leaf"] = inputs.requires_grad_()
                 handle = self.split.register_forward_pre_hook(stop)
+            # What the pass computes from the leaf (the input, or the first
+            # nonlinearity's output once the hook restarts there) is followed.
+            steps = _StepFunctionRecorder(None if after else inputs)
             try:
-                with _StepFunctionRecorder() as steps:
+                with steps:
                     start["end"] = self.module(inputs)
             except _FrontEndReached:
                 pass
@@ -200,9 +205,13 @@ class _FactoredFrontEnd:
         leaf, end = start["leaf"], start["end"]
         if end.grad_fn is None:
             return None
-        for name, tensors in steps.calls:
-            if any(_reads(tensor, leaf) for tensor in tensors):
-                return f"the step function {name}"
+        if steps.calls:
+            return f"the step function {steps.calls[0]}"
+        # The graph walked below does not hold what is computed without
+        # gradient: dividing by a peak taken under torch.no_grad() looked like
+        # a division by a constant.
+        if id(end) in steps.cuts:
+            return f"values of its input without gradient (in {steps.cuts[id(end)]!r})"
         depending = _depending_on(_consumers(end.grad_fn), leaf)
         for node in _walk_depending(end.grad_fn, depending):
             problem = _unhandled(node, depending, LINEAR_LAYER_OPS)
