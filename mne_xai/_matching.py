@@ -133,7 +133,7 @@ def _check_same_recording(first, other, where, first_name):
         raise ValueError(
             f"{where} was prepared otherwise than the first Epochs: "
             + "; ".join(
-                f"{key} {prepared[key]} against {first_prepared[key]}"
+                f"{key}: {prepared[key]}, against {first_prepared[key]}"
                 for key in differences
             )
             + "; prepare them alike (filter, reference, projectors, gradient "
