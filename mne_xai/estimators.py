@@ -1007,7 +1007,18 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         labels = unique_labels(y)
         if classes is None:
             classes = self.classes
-        classes = labels if classes is None else unique_labels(classes)
+        if classes is not None:
+            classes = unique_labels(classes)
+            # Checked apart from y's: classes=[] failed with an IndexError, and
+            # one class given was refused as "y holds a single class".
+            if len(classes) < 2:
+                raise ValueError(
+                    "classes must hold at least two labels, got "
+                    f"{classes.tolist()}; give every class of the data, or None "
+                    "to take them from y."
+                )
+        else:
+            classes = labels
         if len(classes) < 2:
             raise ValueError(
                 f"y holds a single class ({classes.tolist()[0]!r}); a classifier "

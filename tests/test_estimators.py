@@ -746,6 +746,22 @@ def test_a_training_fold_of_one_class_says_stratified_folds_need_y(
     assert scores.shape == (2,)
 
 
+@pytest.mark.parametrize(("classes", "given"), [([], r"\[\]"), ([1], r"\[1\]")])
+@pytest.mark.parametrize("call", ["fit", "partial_fit"])
+def test_classes_of_fewer_than_two_labels_are_refused_by_name(
+    synthetic_arrays, classes, given, call
+):
+    """classes=[] failed with "IndexError: list index out of range", and
+    classes=[1] with "y holds a single class (1)" though y held two."""
+    X, y = synthetic_arrays
+    match = f"classes must hold at least two labels, got {given}"
+    with pytest.raises(ValueError, match=match):
+        if call == "fit":
+            EEGNetClassifier(**FAST, classes=classes).fit(X, y)
+        else:
+            EEGNetClassifier(**FAST).partial_fit(X, y, classes=classes)
+
+
 @pytest.mark.parametrize("shape", [(40, 0, 64), (40, 4, 0)])
 @pytest.mark.parametrize("wrapper", ["none", "cropped", "spectral"])
 def test_arrays_without_channels_or_samples_are_refused_alike(shape, wrapper):
