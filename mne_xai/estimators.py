@@ -19,7 +19,7 @@ from skorch.dataset import unpack_data
 from skorch.exceptions import NotInitializedError
 from torch.utils.data import DataLoader, Subset
 
-from ._checks import check_device
+from ._checks import check_device, check_seed
 from ._convert import InputData, training_channels
 from ._data_checks import (
     channel_moments,
@@ -538,6 +538,13 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         if isinstance(self.class_weight, str):
             _check_option("class_weight", self.class_weight, ("balanced",))
         check_device(self.device)
+        # NumPy's own refusals named no argument ("Seed must be between 0 and
+        # 2**32 - 1"); scikit-learn's check_random_state, which draws seed_,
+        # takes a RandomState as it is (and says itself it cannot take a Generator).
+        if not isinstance(
+            self.random_state, np.random.RandomState | np.random.Generator
+        ):
+            check_seed(self.random_state)
 
     def initialize_criterion(self):
         """Build the loss, weighted by ``class_weight_``; refuse one that reads probabilities."""

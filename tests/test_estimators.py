@@ -963,6 +963,10 @@ def test_unfitted_estimator_is_refused_by_the_inspections(synthetic_arrays, insp
         ("lr", None, "lr must be an instance of a number"),
         ("lr", -1e-3, "lr must be a finite number of at least 0"),
         ("lr", float("inf"), "lr must be a finite number of at least 0"),
+        # NumPy refused them naming no argument: "Seed must be between 0 and
+        # 2**32 - 1", "'0' cannot be used to seed a numpy.random.RandomState".
+        ("random_state", -1, "random_state must be None or a non-negative integer"),
+        ("random_state", "0", "random_state must be an instance of"),
     ],
 )
 def test_bad_parameters_are_refused_at_fit(synthetic_arrays, name, value, match):
