@@ -610,6 +610,8 @@ def plot_method_comparison(
     _validate_type(methods, (list, tuple), "methods", "list of method names")
     if not methods:
         raise ValueError("methods is empty; give at least one method name.")
+    # A string such as "False" is true: it normalized the rows it meant to keep.
+    _validate_type(normalize, bool, "normalize")
     if windows is not None:
         _validate_type(windows, (list, tuple), "windows", "list of (tmin, tmax)")
         if not windows:
@@ -625,6 +627,13 @@ def plot_method_comparison(
                 )
     attributions = {} if attributions is None else attributions
     _validate_type(attributions, dict, "attributions", "dict of method -> Epochs")
+    # Maps of a method not compared were left out of the figure without a word.
+    unused = [method for method in attributions if method not in methods]
+    if unused:
+        raise ValueError(
+            f"attributions holds maps of {unused}, which methods ({list(methods)}) "
+            "does not compare; add them to methods, or leave them out."
+        )
     for method, given in attributions.items():
         _validate_type(given, mne.BaseEpochs, f"attributions[{method!r}]")
         if len(given) != len(epochs):

@@ -396,6 +396,33 @@ def test_method_comparison_errors(fitted_eegnet, few_epochs, methods, windows, m
         )
 
 
+def test_method_comparison_refuses_a_normalize_other_than_a_bool(
+    fitted_eegnet, few_epochs
+):
+    """normalize="False", a string, is true: the rows were normalized."""
+    with pytest.raises(TypeError, match="normalize must be an instance of bool"):
+        plot_method_comparison(
+            fitted_eegnet, few_epochs, ["saliency"], normalize="False", show=False
+        )
+
+
+def test_method_comparison_refuses_maps_of_a_method_it_does_not_compare(
+    fitted_eegnet, few_epochs
+):
+    """Maps of a method not in methods were left out of the figure without a word."""
+    deeplift = explain(fitted_eegnet, few_epochs, "deeplift", verbose=False)
+    with pytest.raises(
+        ValueError, match=r"attributions holds maps of \['deeplift'\], which methods"
+    ):
+        plot_method_comparison(
+            fitted_eegnet,
+            few_epochs,
+            ["saliency"],
+            attributions={"deeplift": deeplift},
+            show=False,
+        )
+
+
 def test_joint_plot_in_true_units(attribution):
     fig = plot_attribution_joint(
         attribution["feet"].average(), units="logit/V", show=False
