@@ -396,6 +396,7 @@ def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, sho
         The figure.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
     from mne.viz.utils import plt_show
 
     from .._figure_text import _wrap_text
@@ -405,6 +406,9 @@ def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, sho
     _validate_type(floor, "numeric", "floor")
     if not floor < 0:
         raise ValueError(f"floor must be a negative gain in dB, got {floor}.")
+    # The axes of plt.subplots(1, 2), an array, failed as "'numpy.ndarray'
+    # object has no attribute 'figure'".
+    _validate_type(axes, (None, Axes), "axes", "a matplotlib Axes or None")
     if axes is None:
         fig, axes = plt.subplots(figsize=(8.0, 4.0), layout="constrained")
     else:
