@@ -538,6 +538,23 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         if isinstance(self.class_weight, str):
             _check_option("class_weight", self.class_weight, ("balanced",))
         check_device(self.device)
+        # skorch failed on them while building the network, naming neither
+        # ("'str' object is not callable", 'can only concatenate list (not
+        # "str") to list'): a name from a configuration file, say.
+        for name, example in (
+            ("criterion", "torch.nn.CrossEntropyLoss"),
+            ("optimizer", "torch.optim.AdamW"),
+        ):
+            if not callable(getattr(self, name)):
+                raise TypeError(
+                    f"{name} must be a class (or instance) such as {example}, "
+                    f"got {getattr(self, name)!r}."
+                )
+        # skorch's "disable" (no callback at all, ours neither) passes as in skorch.
+        if not isinstance(self.callbacks, str) or self.callbacks != "disable":
+            _validate_type(
+                self.callbacks, (None, list), "callbacks", "None or a list of callbacks"
+            )
         # NumPy's own refusals named no argument ("Seed must be between 0 and
         # 2**32 - 1"); scikit-learn's check_random_state, which draws seed_,
         # takes a RandomState as it is (and says itself it cannot take a Generator).

@@ -20,6 +20,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import EpochTimer
 from skorch.exceptions import NotInitializedError
 
 import mne_xai
@@ -983,6 +984,31 @@ def test_bad_parameters_are_refused_at_fit(synthetic_arrays, name, value, match)
     chunks = EEGNetClassifier(**FAST).partial_fit(*synthetic_arrays, classes=[0, 1])
     with pytest.raises((ValueError, TypeError), match=match):
         chunks.set_params(**params).partial_fit(*synthetic_arrays)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "match"),
+    [
+        ("optimizer", "adamw", "optimizer must be a class .* torch.optim.AdamW"),
+        ("criterion", "cross_entropy", "criterion must be a class"),
+        ("callbacks", "progress", "callbacks must be an instance of None or a list"),
+        # skorch adds a tuple to its list of default callbacks.
+        (
+            "callbacks",
+            (("timer", EpochTimer()),),
+            "callbacks must be an instance of None or a list",
+        ),
+    ],
+)
+def test_skorch_parameters_of_another_type_are_refused_at_fit(
+    synthetic_arrays, name, value, match
+):
+    """skorch failed on them while building the network, naming neither:
+    "'str' object is not callable", 'can only concatenate list (not "str") to
+    list'. (set_params of a fitted network rebuilds its optimizer at once, in
+    skorch, so only a first fit is checked here.)"""
+    with pytest.raises(TypeError, match=match):
+        EEGNetClassifier(**FAST, **{name: value}).fit(*synthetic_arrays)
 
 
 class _RecordsTrainingInput(EEGNet):
