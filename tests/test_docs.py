@@ -158,9 +158,11 @@ def _rendered_signatures():
     or a base class's documents (an attribution method's ``module``, by
     AttributionMethod); the result classes, which users receive rather than
     build, document them as Attributes (those built as a Bunch, by keyword,
-    their keys). Public methods are the class's own, those that scikit-learn
-    adds (``set_score_request``) aside.
+    their keys). Public methods are those of the class and of its mne_xai
+    bases, as the pages list them, less those conf.py leaves out (skorch's
+    hooks).
     """
+    skipped = runpy.run_path(str(DOC / "conf.py"))["_skip_framework_members"]
     objects = [*_api_objects(), *map(get_method, mne_xai.list_methods())]
     # Once each (a method is listed twice), and without data (FREQUENCY_BANDS).
     callables = {id(obj): obj for obj in objects if callable(obj)}
@@ -176,11 +178,19 @@ def _rendered_signatures():
         )
         if obj.__init__.__module__.startswith("mne_xai"):  # not a Bunch's **kwargs
             yield obj.__qualname__, inspect.signature(obj), list(documented)
-        for name, member in vars(obj).items():
+        members = {
+            name: member
+            for klass in reversed(obj.__mro__)
+            if klass.__module__.startswith("mne_xai")
+            for name, member in vars(klass).items()
+        }
+        for name, member in members.items():
             function = getattr(member, "__func__", member)  # class and static methods
             if name.startswith("_") or not inspect.isfunction(function):
                 continue
-            if not function.__module__.startswith("mne_xai"):
+            if not function.__module__.startswith("mne_xai") or skipped(
+                None, "method", name, member, False, None
+            ):
                 continue
             signature = inspect.signature(getattr(obj, name))
             if inspect.isfunction(member):  # unbound: self comes first
