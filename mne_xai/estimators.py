@@ -61,6 +61,7 @@ from ._training import (  # noqa: F401
     PlainPrintLog,
     at_log_level,
     at_own_log_level,
+    check_schedule,
     shifted_in_time,
     skorch_prints_logged,
     training_callbacks,
@@ -496,14 +497,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     def _check_params(self):
         _check_option("lr_schedule", self.lr_schedule, ("cosine", None))
         _validate_type(self.early_stopping, bool, "early_stopping")
-        # max_epochs=0 builds the network without training it, as in skorch.
-        for name, lowest in (("batch_size", 1), ("max_epochs", 0)):
-            value = getattr(self, name)
-            if value == "auto":
-                continue
-            _validate_type(value, "int-like", name, '"auto" or an integer')
-            if value < lowest:
-                raise ValueError(f"{name} must be at least {lowest}, got {value}.")
+        check_schedule(self.batch_size, self.max_epochs)
         # Unchecked, a string from a configuration file failed inside torch
         # ("'<=' not supported between instances of 'float' and 'str'").
         _validate_type(self.lr, "numeric", "lr", "a number")
