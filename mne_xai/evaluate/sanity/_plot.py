@@ -4,6 +4,7 @@ import numpy as np
 from mne.utils import _check_option, _validate_type
 from mne.viz.utils import plt_show
 
+from ..._checks import check_axes
 from ..._figure_text import plain_text
 from ..._warnings import ignoring
 from ._result import SanityCheckResult
@@ -58,7 +59,6 @@ def plot_sanity_check(
         names the methods, the band and the threshold.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.axes import Axes
     from matplotlib.patches import Patch
 
     from ..._figure_text import _text_height, _text_width, _wrap_text
@@ -73,9 +73,7 @@ def plot_sanity_check(
     for index, result in enumerate(results):
         _validate_type(result, SanityCheckResult, f"results[{index}]")
     _validate_type(title, (str, None), "title")
-    # The axes of plt.subplots(1, 2), an array, failed inside the drawing
-    # ("'numpy.ndarray' object has no attribute 'plot'").
-    _validate_type(axes, (None, Axes), "axes", "a matplotlib Axes or None")
+    check_axes(axes)
     first = results[0]
     metric = first.metric if metric is None else metric
     _check_option("metric", metric, SIMILARITY_METRICS)
