@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from numpydoc.docscrape import NumpyDocString
 
 import mne_xai
 from mne_xai.attribution._registry import get_method
@@ -143,8 +144,6 @@ def test_shared_entries_keep_the_indentation_of_their_description():
 
 def _entry_names(docstring, section):
     """Names of a numpydoc section's entries: ``tmin, tmax : float`` gives two."""
-    from numpydoc.docscrape import NumpyDocString
-
     entries = NumpyDocString(inspect.cleandoc(docstring or ""))[section]
     return [
         name.strip().lstrip("*") for entry in entries for name in entry.name.split(",")
