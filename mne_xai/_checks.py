@@ -28,6 +28,22 @@ def check_positive_int(value, name):
     return int(value)
 
 
+def check_axes(axes):
+    """Refuse ``axes`` other than one matplotlib Axes or None.
+
+    The array of axes that ``plt.subplots(1, 2)`` returns failed when drawn,
+    as "'numpy.ndarray' object has no attribute 'plot'" (or 'figure').
+
+    Parameters
+    ----------
+    axes : object
+        The argument.
+    """
+    from matplotlib.axes import Axes
+
+    _validate_type(axes, (None, Axes), "axes", "a matplotlib Axes or None")
+
+
 def check_seed(random_state):
     """Return ``random_state`` as an int or None, or say why it is not a seed.
 

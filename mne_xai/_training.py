@@ -16,6 +16,7 @@ from mne.utils import _validate_type, logger, use_log_level
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler, PrintLog
 from torch.utils.data import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
+from ._checks import check_positive_int
 from ._progress import _on_terminal
 from ._warnings import warn
 
@@ -31,6 +32,22 @@ MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS = 20, 500
 #: Bounds of ``batch_size="auto"``: below 8 batch-norm statistics are noisy;
 #: above 64 compact EEG networks generalize worse and gain no speed on CPUs.
 MIN_AUTO_BATCH, MAX_AUTO_BATCH = 8, 64
+
+
+def check_schedule(batch_size, max_epochs):
+    """Refuse a ``batch_size`` or ``max_epochs`` that is not "auto" or an int in range.
+
+    ``max_epochs=0`` builds the network without training it, as in skorch.
+    """
+    for name, value, lowest in (
+        ("batch_size", batch_size, 1),
+        ("max_epochs", max_epochs, 0),
+    ):
+        if isinstance(value, str) and value == "auto":
+            continue
+        _validate_type(value, "int-like", name, '"auto" or an integer')
+        if value < lowest:
+            raise ValueError(f"{name} must be at least {lowest}, got {value}.")
 
 
 def training_schedule(n_samples, batch_size="auto", max_epochs="auto"):
@@ -68,6 +85,9 @@ def training_schedule(n_samples, batch_size="auto", max_epochs="auto"):
     max_epochs : int
         The number of epochs used.
     """
+    # Unchecked, they failed as "math domain error" or ZeroDivisionError.
+    n_samples = check_positive_int(n_samples, "n_samples")
+    check_schedule(batch_size, max_epochs)
     if batch_size == "auto":
         power = round(math.log2(math.sqrt(n_samples)))
         batch_size = int(np.clip(2**power, MIN_AUTO_BATCH, MAX_AUTO_BATCH))

@@ -424,6 +424,13 @@ class CroppedClassifier(
         # reading any length (CSP) took without an error.
         for name in [name for name in vars(self) if name.endswith("_")]:
             delattr(self, name)
+        # A class's name, or None, failed as "'str' object has no attribute
+        # 'get_params'".
+        if not hasattr(self.estimator, "get_params"):
+            raise TypeError(
+                "estimator must be a scikit-learn classifier with predict_proba "
+                f"(e.g. mne_xai.EEGNetClassifier()), got {type(self.estimator).__name__}."
+            )
         inputs = InputData(X)
         network = _final_step(self.estimator)
         picks = network.get_params().get("picks", "all")

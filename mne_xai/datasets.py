@@ -77,6 +77,10 @@ def load_eegbci(
     if not 1 <= subject <= 109:  # MNE's registry error named a file S000R06.edf
         raise ValueError(f"subject must be from 1 to 109, got {subject}.")
     _check_option("task", task, tuple(_EEGBCI_TASKS))
+    # Unchecked, a string edge failed in the comparison below ("'>=' not
+    # supported between instances of 'str' and 'float'"), naming no argument.
+    for name, edge in (("l_freq", l_freq), ("h_freq", h_freq)):
+        _validate_type(edge, (None, "numeric"), name, "a frequency in Hz or None")
     if l_freq is not None and h_freq is not None and l_freq >= h_freq:
         # MNE reads such edges as a band-stop, which removed the very band.
         raise ValueError(

@@ -19,7 +19,7 @@ from skorch.dataset import unpack_data
 from skorch.exceptions import NotInitializedError
 from torch.utils.data import DataLoader, Subset
 
-from ._checks import check_device
+from ._checks import check_device, check_seed
 from ._convert import InputData, training_channels
 from ._data_checks import (
     channel_moments,
@@ -61,6 +61,7 @@ from ._training import (  # noqa: F401
     PlainPrintLog,
     at_log_level,
     at_own_log_level,
+    check_schedule,
     shifted_in_time,
     skorch_prints_logged,
     training_callbacks,
@@ -496,14 +497,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
     def _check_params(self):
         _check_option("lr_schedule", self.lr_schedule, ("cosine", None))
         _validate_type(self.early_stopping, bool, "early_stopping")
-        # max_epochs=0 builds the network without training it, as in skorch.
-        for name, lowest in (("batch_size", 1), ("max_epochs", 0)):
-            value = getattr(self, name)
-            if value == "auto":
-                continue
-            _validate_type(value, "int-like", name, '"auto" or an integer')
-            if value < lowest:
-                raise ValueError(f"{name} must be at least {lowest}, got {value}.")
+        check_schedule(self.batch_size, self.max_epochs)
         # Unchecked, a string from a configuration file failed inside torch
         # ("'<=' not supported between instances of 'float' and 'str'").
         _validate_type(self.lr, "numeric", "lr", "a number")
@@ -538,6 +532,30 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         if isinstance(self.class_weight, str):
             _check_option("class_weight", self.class_weight, ("balanced",))
         check_device(self.device)
+        # skorch failed on them while building the network, naming neither
+        # ("'str' object is not callable", 'can only concatenate list (not
+        # "str") to list'): a name from a configuration file, say.
+        for name, example in (
+            ("criterion", "torch.nn.CrossEntropyLoss"),
+            ("optimizer", "torch.optim.AdamW"),
+        ):
+            if not callable(getattr(self, name)):
+                raise TypeError(
+                    f"{name} must be a class (or instance) such as {example}, "
+                    f"got {getattr(self, name)!r}."
+                )
+        # skorch's "disable" (no callback at all, ours neither) passes as in skorch.
+        if not isinstance(self.callbacks, str) or self.callbacks != "disable":
+            _validate_type(
+                self.callbacks, (None, list), "callbacks", "None or a list of callbacks"
+            )
+        # NumPy's own refusals named no argument ("Seed must be between 0 and
+        # 2**32 - 1"); scikit-learn's check_random_state, which draws seed_,
+        # takes a RandomState as it is (and says itself it cannot take a Generator).
+        if not isinstance(
+            self.random_state, np.random.RandomState | np.random.Generator
+        ):
+            check_seed(self.random_state)
 
     def initialize_criterion(self):
         """Build the loss, weighted by ``class_weight_``; refuse one that reads probabilities."""
@@ -1007,7 +1025,18 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         labels = unique_labels(y)
         if classes is None:
             classes = self.classes
-        classes = labels if classes is None else unique_labels(classes)
+        if classes is not None:
+            classes = unique_labels(classes)
+            # Checked apart from y's: classes=[] failed with an IndexError, and
+            # one class given was refused as "y holds a single class".
+            if len(classes) < 2:
+                raise ValueError(
+                    "classes must hold at least two labels, got "
+                    f"{classes.tolist()}; give every class of the data, or None "
+                    "to take them from y."
+                )
+        else:
+            classes = labels
         if len(classes) < 2:
             raise ValueError(
                 f"y holds a single class ({classes.tolist()[0]!r}); a classifier "

@@ -414,6 +414,17 @@ def _window_text(attribution, tmin, tmax):
     return f"{first:g}{' to ' if first < 0 else '-'}{last:g} s"
 
 
+def _check_labels(title, units=None):
+    """Refuse a ``title`` or ``units`` that is not text, before any work.
+
+    Either failed only when drawn, as "'int' object has no attribute 'split'"
+    (and plot_method_comparison explained every method first).
+    """
+    _validate_type(title, (None, str), "title")
+    if units is not None:
+        _validate_type(units, str, "units")
+
+
 def _check_same_channels(attribution, first, method, first_method):
     """Refuse maps of other channels than the first row's, naming them."""
     if set(attribution.ch_names) != set(first.ch_names):
@@ -492,6 +503,7 @@ def plot_class_topomaps(
     fig : matplotlib.figure.Figure
         One topomap axes per class, then the colorbar axes.
     """
+    _check_labels(title, units)
     importance = channel_importance(
         attribution, absolute=absolute, tmin=tmin, tmax=tmax
     )
@@ -610,6 +622,9 @@ def plot_method_comparison(
     _validate_type(methods, (list, tuple), "methods", "list of method names")
     if not methods:
         raise ValueError("methods is empty; give at least one method name.")
+    # A string such as "False" is true: it normalized the rows it meant to keep.
+    _validate_type(normalize, bool, "normalize")
+    _check_labels(title)
     if windows is not None:
         _validate_type(windows, (list, tuple), "windows", "list of (tmin, tmax)")
         if not windows:
@@ -625,6 +640,13 @@ def plot_method_comparison(
                 )
     attributions = {} if attributions is None else attributions
     _validate_type(attributions, dict, "attributions", "dict of method -> Epochs")
+    # Maps of a method not compared were left out of the figure without a word.
+    unused = [method for method in attributions if method not in methods]
+    if unused:
+        raise ValueError(
+            f"attributions holds maps of {unused}, which methods ({list(methods)}) "
+            "does not compare; add them to methods, or leave them out."
+        )
     for method, given in attributions.items():
         _validate_type(given, mne.BaseEpochs, f"attributions[{method!r}]")
         if len(given) != len(epochs):
@@ -802,6 +824,7 @@ def plot_attribution_joint(
             "attribution[name].average() for one class."
         )
     _validate_type(evoked, mne.Evoked, "evoked")
+    _check_labels(title, units)
     evoked = one_channel_type(evoked, ch_type)
     signed = evoked.data.min() < 0
     _check_topomap(evoked.info, signed, _TIME_COURSE)
@@ -814,6 +837,10 @@ def plot_attribution_joint(
     if not signed and isinstance(times, str) and times == "peaks":
         times = _largest_peaks(evoked)
     elif not isinstance(times, str):
+        # matplotlib refused an empty list: "Number of columns must be a
+        # positive integer, not 0".
+        if not np.size(times):
+            raise ValueError('times is empty; give at least one time, or "peaks".')
         outside = [
             float(t)
             for t in np.atleast_1d(times)
@@ -923,6 +950,11 @@ def plot_band_topomaps(
         spectrum, (Spectrum, EpochsSpectrum), "spectrum", "Spectrum or EpochsSpectrum"
     )
     _validate_type(bands, (dict, None), "bands", "dict of name: (fmin, fmax)")
+    if bands is not None and not bands:  # "max() arg is an empty sequence"
+        raise ValueError(
+            "bands is empty; give at least one name: (fmin, fmax), or None for "
+            "theta, alpha/mu and beta."
+        )
     for name, edges in (bands or {}).items():
         if np.shape(edges) != (2,) or not np.issubdtype(
             np.asarray(edges).dtype, np.number
@@ -931,6 +963,7 @@ def plot_band_topomaps(
                 f"bands[{name!r}] must be (fmin, fmax) in Hz, got {edges!r}."
             )
     _validate_type(absolute, bool, "absolute")
+    _check_labels(title, units)
     spectrum = spectrum.copy().pick(scalp_channel_type(spectrum, ch_type))
     # Bad channels too: the network read them, and the info keeps them.
     relevance, freqs = spectrum.get_data(exclude=(), return_freqs=True)

@@ -294,6 +294,15 @@ def test_window_length_type():
         )
 
 
+@pytest.mark.parametrize("estimator", ["EEGNetClassifier", None])
+def test_an_estimator_that_is_no_estimator_is_refused_by_name(estimator):
+    """A class's name, or None, failed as "'str' object has no attribute
+    'get_params'"."""
+    data, y = _ramp_epochs()
+    with pytest.raises(TypeError, match="estimator must be a scikit-learn classifier"):
+        CroppedClassifier(estimator, window_length=0.5, sfreq=SFREQ).fit(data, y)
+
+
 def test_predict_errors():
     data, y = _ramp_epochs()
     info = mne.create_info(["C3", "C4"], SFREQ, "eeg")

@@ -52,6 +52,9 @@ def test_eegbci_event_names_keep_one_order_whatever_the_hash_seed(mne_data):
         # MNE's band-stop, which removed the 7-30 Hz band the edges name.
         (dict(l_freq=30.0, h_freq=7.0), ValueError, "l_freq must be below h_freq"),
         (dict(l_freq=8.0, h_freq=8.0), ValueError, "l_freq=8.0, h_freq=8.0"),
+        # Python's "'>=' not supported between instances of 'str' and 'float'".
+        (dict(l_freq="7"), TypeError, "l_freq must be an instance of a frequency"),
+        (dict(h_freq="30"), TypeError, "h_freq must be an instance of a frequency"),
     ],
 )
 def test_eegbci_arguments_are_checked(mne_data, kwargs, error, match):

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from numpydoc.docscrape import NumpyDocString
 
 import mne_xai
 from mne_xai.attribution._registry import get_method
@@ -139,6 +140,92 @@ def test_shared_entries_keep_the_indentation_of_their_description():
             ):
                 misplaced.append(line)
     assert not misplaced, misplaced
+
+
+def _entry_names(docstring, section):
+    """Names of a numpydoc section's entries: ``tmin, tmax : float`` gives two."""
+    entries = NumpyDocString(inspect.cleandoc(docstring or ""))[section]
+    return [
+        name.strip().lstrip("*") for entry in entries for name in entry.name.split(",")
+    ]
+
+
+def _rendered_signatures():
+    """(name, signature, documented names) of every call the site renders.
+
+    A class's signature is its ``__init__``'s, whose arguments its docstring
+    or a base class's documents (an attribution method's ``module``, by
+    AttributionMethod); the result classes, which users receive rather than
+    build, document them as Attributes (those built as a Bunch, by keyword,
+    their keys). Public methods are those of the class and of its mne_xai
+    bases, as the pages list them, less those conf.py leaves out (skorch's
+    hooks).
+    """
+    skipped = runpy.run_path(str(DOC / "conf.py"))["_skip_framework_members"]
+    objects = [*_api_objects(), *map(get_method, mne_xai.list_methods())]
+    # Once each (a method is listed twice), and without data (FREQUENCY_BANDS).
+    callables = {id(obj): obj for obj in objects if callable(obj)}
+    for obj in callables.values():
+        if not inspect.isclass(obj):
+            yield obj.__qualname__, inspect.signature(obj), _documented(obj.__doc__)
+            continue
+        documented = dict.fromkeys(
+            name
+            for klass in obj.__mro__
+            if klass.__module__.startswith("mne_xai")
+            for name in _documented(klass.__doc__)
+        )
+        if obj.__init__.__module__.startswith("mne_xai"):  # not a Bunch's **kwargs
+            yield obj.__qualname__, inspect.signature(obj), list(documented)
+        members = {
+            name: member
+            for klass in reversed(obj.__mro__)
+            if klass.__module__.startswith("mne_xai")
+            for name, member in vars(klass).items()
+        }
+        for name, member in members.items():
+            function = getattr(member, "__func__", member)  # class and static methods
+            if name.startswith("_") or not inspect.isfunction(function):
+                continue
+            if not function.__module__.startswith("mne_xai") or skipped(
+                None, "method", name, member, False, None
+            ):
+                continue
+            signature = inspect.signature(getattr(obj, name))
+            if inspect.isfunction(member):  # unbound: self comes first
+                signature = signature.replace(
+                    parameters=list(signature.parameters.values())[1:]
+                )
+            yield f"{obj.__qualname__}.{name}", signature, _documented(member.__doc__)
+
+
+def _documented(docstring):
+    """Names of the Parameters of a docstring, else of its Attributes."""
+    return _entry_names(docstring, "Parameters") or _entry_names(
+        docstring, "Attributes"
+    )
+
+
+def test_docstrings_document_the_parameters_of_their_signatures():
+    """The reference renders the signature beside the Parameters: a parameter
+    missing from them, or one documented that the signature lacks, misleads."""
+    mismatches = []
+    n_checked = 0
+    for name, signature, documented in _rendered_signatures():
+        parameters = list(signature.parameters)
+        takes_any_keyword = any(
+            parameter.kind is inspect.Parameter.VAR_KEYWORD
+            for parameter in signature.parameters.values()
+        )
+        missing = [p for p in parameters if p not in documented]
+        unknown = [] if takes_any_keyword else sorted(set(documented) - {*parameters})
+        if missing or unknown:
+            mismatches.append(f"{name}: undocumented {missing}, unknown {unknown}")
+        elif [p for p in documented if p in parameters] != parameters:
+            mismatches.append(f"{name}: documented in another order than {parameters}")
+        n_checked += 1
+    assert n_checked > 150, "too few signatures found: _rendered_signatures is wrong"
+    assert not mismatches, "\n".join(mismatches)
 
 
 def test_api_reference_names_every_method():

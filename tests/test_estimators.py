@@ -20,6 +20,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import EpochTimer
 from skorch.exceptions import NotInitializedError
 
 import mne_xai
@@ -746,6 +747,22 @@ def test_a_training_fold_of_one_class_says_stratified_folds_need_y(
     assert scores.shape == (2,)
 
 
+@pytest.mark.parametrize(("classes", "given"), [([], r"\[\]"), ([1], r"\[1\]")])
+@pytest.mark.parametrize("call", ["fit", "partial_fit"])
+def test_classes_of_fewer_than_two_labels_are_refused_by_name(
+    synthetic_arrays, classes, given, call
+):
+    """classes=[] failed with "IndexError: list index out of range", and
+    classes=[1] with "y holds a single class (1)" though y held two."""
+    X, y = synthetic_arrays
+    match = f"classes must hold at least two labels, got {given}"
+    with pytest.raises(ValueError, match=match):
+        if call == "fit":
+            EEGNetClassifier(**FAST, classes=classes).fit(X, y)
+        else:
+            EEGNetClassifier(**FAST).partial_fit(X, y, classes=classes)
+
+
 @pytest.mark.parametrize("shape", [(40, 0, 64), (40, 4, 0)])
 @pytest.mark.parametrize("wrapper", ["none", "cropped", "spectral"])
 def test_arrays_without_channels_or_samples_are_refused_alike(shape, wrapper):
@@ -947,6 +964,10 @@ def test_unfitted_estimator_is_refused_by_the_inspections(synthetic_arrays, insp
         ("lr", None, "lr must be an instance of a number"),
         ("lr", -1e-3, "lr must be a finite number of at least 0"),
         ("lr", float("inf"), "lr must be a finite number of at least 0"),
+        # NumPy refused them naming no argument: "Seed must be between 0 and
+        # 2**32 - 1", "'0' cannot be used to seed a numpy.random.RandomState".
+        ("random_state", -1, "random_state must be None or a non-negative integer"),
+        ("random_state", "0", "random_state must be an instance of"),
     ],
 )
 def test_bad_parameters_are_refused_at_fit(synthetic_arrays, name, value, match):
@@ -963,6 +984,31 @@ def test_bad_parameters_are_refused_at_fit(synthetic_arrays, name, value, match)
     chunks = EEGNetClassifier(**FAST).partial_fit(*synthetic_arrays, classes=[0, 1])
     with pytest.raises((ValueError, TypeError), match=match):
         chunks.set_params(**params).partial_fit(*synthetic_arrays)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "match"),
+    [
+        ("optimizer", "adamw", "optimizer must be a class .* torch.optim.AdamW"),
+        ("criterion", "cross_entropy", "criterion must be a class"),
+        ("callbacks", "progress", "callbacks must be an instance of None or a list"),
+        # skorch adds a tuple to its list of default callbacks.
+        (
+            "callbacks",
+            (("timer", EpochTimer()),),
+            "callbacks must be an instance of None or a list",
+        ),
+    ],
+)
+def test_skorch_parameters_of_another_type_are_refused_at_fit(
+    synthetic_arrays, name, value, match
+):
+    """skorch failed on them while building the network, naming neither:
+    "'str' object is not callable", 'can only concatenate list (not "str") to
+    list'. (set_params of a fitted network rebuilds its optimizer at once, in
+    skorch, so only a first fit is checked here.)"""
+    with pytest.raises(TypeError, match=match):
+        EEGNetClassifier(**FAST, **{name: value}).fit(*synthetic_arrays)
 
 
 class _RecordsTrainingInput(EEGNet):

@@ -620,6 +620,16 @@ def test_arguments_of_explain_are_refused_as_method_parameters(
 
 
 @pytest.mark.parametrize("measure", MEASURES)
+def test_shortcuts_other_than_a_bool_are_refused(
+    linear_estimator, montage_epochs, measure
+):
+    """shortcuts="False", from a configuration file, is true: the measures took
+    the shortcuts it asked them not to."""
+    with pytest.raises(TypeError, match="shortcuts must be an instance of bool"):
+        measure(linear_estimator, montage_epochs, "saliency", shortcuts="False")
+
+
+@pytest.mark.parametrize("measure", MEASURES)
 def test_method_params_reach_the_method_under_the_measures_own_names(
     linear_estimator, montage_epochs, measure
 ):

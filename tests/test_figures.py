@@ -21,6 +21,7 @@ from mne_xai.attribution._registry import _METHODS  # noqa: E402
 from mne_xai.attribution.gradient import Saliency  # noqa: E402
 from mne_xai.evaluate import (  # noqa: E402
     SanityCheckResult,
+    deletion_curve,
     parameter_randomization_check,
     plot_sanity_check,
 )
@@ -248,6 +249,26 @@ def inspected(clf, epochs):
         spatial=spatial_patterns(clf, epochs, verbose=False),
         temporal=temporal_filters(clf, epochs, verbose=False),
     )
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda inspected, axes: inspected["sensitivity"].plot(axes=axes, show=False),
+        lambda inspected, axes: inspected["pruning"].plot(axes=axes, show=False),
+        lambda inspected, axes: deletion_curve(
+            inspected["clf"], inspected["epochs"][:2], "saliency", n_steps=4
+        ).plot(axes=axes, show=False),
+    ],
+    ids=["unit_sensitivity", "pruning_curve", "deletion_curve"],
+)
+def test_plots_refuse_an_array_of_axes(inspected, clf, epochs, draw):
+    """plt.subplots(1, 2)'s array of axes failed when drawn, as "'numpy.ndarray'
+    object has no attribute 'plot'" (or 'imshow'). plot_temporal_filters and
+    plot_sanity_check are checked with their other arguments."""
+    _, two_axes = plt.subplots(1, 2)
+    with pytest.raises(TypeError, match="axes must be an instance of a matplotlib"):
+        draw({**inspected, "clf": clf, "epochs": epochs}, two_axes)
 
 
 @pytest.mark.parametrize("long_names", [False, True])

@@ -372,6 +372,10 @@ def test_bad_arguments_are_refused_with_what_to_do(fitted_icnn, imagery_epochs):
     filters = temporal_filters(fitted_icnn, verbose=False)
     with pytest.raises(ValueError, match="floor must be a negative gain in dB"):
         plot_temporal_filters(filters, floor=3, show=False)
+    # plt.subplots(1, 2)'s array of axes: "has no attribute 'figure'".
+    _, two_axes = matplotlib.pyplot.subplots(1, 2)
+    with pytest.raises(TypeError, match="axes must be an instance of a matplotlib"):
+        plot_temporal_filters(filters, axes=two_axes, show=False)
     with pytest.raises(ValueError, match="time samples but the estimator was fitted"):
         spatial_patterns(fitted_icnn, imagery_epochs.crop(tmax=1.0), verbose=False)
 

@@ -387,6 +387,10 @@ def test_specific_errors(tiny, maps):
         spectral_precision(attribution, band="alpha")
     with pytest.raises(ValueError, match="No band"):
         spectral_precision(attribution, sfreq=100.0)
+    # It was refused as a band above the Nyquist frequency, "at -1 Hz".
+    for sfreq in (-1.0, 0.0):
+        with pytest.raises(ValueError, match="sfreq must be a positive number of Hz"):
+            spectral_precision(attribution, band=(8, 12), sfreq=sfreq)
     simulated_truth, _ = maps
     with pytest.raises(ValueError, match="same channels in another order"):
         relevance_mass_accuracy(

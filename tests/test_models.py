@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize, prune
 
-from mne_xai.models import EEGNet, InterpretableCNN, SpatialFirstEEGNet
+from mne_xai.models import EEGNet, InterpretableCNN, ScaledInput, SpatialFirstEEGNet
 from mne_xai.models.eegnet import _after_spatial_filters, _window_moments
 
 MODELS = [EEGNet, InterpretableCNN]
@@ -115,6 +115,40 @@ def test_input_scale_is_applied_first(input_scale):
 def test_input_scale_needs_one_factor_per_channel():
     with pytest.raises(ValueError, match="one factor per channel"):
         EEGNet(3, 2, 64, input_scale=[1.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    ("input_scale", "error", "match"),
+    [
+        # A network blind to its input, or of NaN logits, without a word.
+        (0.0, ValueError, "input_scale must be positive and finite, got 0.0"),
+        ([1.0, float("nan"), 1.0], ValueError, "input_scale must be positive"),
+        (-1e6, ValueError, "input_scale must be positive"),
+        # torch's "new(): invalid data type 'str'".
+        ("1e6", TypeError, "input_scale must be a number or one factor per channel"),
+    ],
+)
+@pytest.mark.parametrize("build", ["EEGNet", "ScaledInput"])
+def test_input_scale_is_refused_out_of_range(input_scale, error, match, build):
+    with pytest.raises(error, match=match):
+        if build == "EEGNet":
+            EEGNet(3, 2, 64, input_scale=input_scale)
+        else:
+            ScaledInput(nn.Linear(64, 2), input_scale)
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        # Kept as an attribute, it failed at the first forward pass.
+        (lambda: ScaledInput("EEGNet", 1.0), "module must be a torch.nn.Module"),
+        # "'str' object has no attribute 'training'".
+        (lambda: SpatialFirstEEGNet("EEGNet"), "network must be an EEGNet, got str"),
+    ],
+)
+def test_wrappers_refuse_what_is_not_a_network(build, match):
+    with pytest.raises(TypeError, match=match):
+        build()
 
 
 def test_max_norm_is_enforced():

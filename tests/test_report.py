@@ -709,6 +709,9 @@ def test_folds_training_on_one_class_are_refused_before_training(spatial_epochs)
         ),
         (dict(cv=1), "at least 2 folds"),
         (dict(report="report.html"), "report must be an instance of"),
+        # Refused by the folds' splitter, naming no argument.
+        (dict(random_state="0"), "random_state must be an instance of"),
+        (dict(random_state=-1), "random_state must be None or a non-negative"),
     ],
 )
 def test_bad_arguments_are_refused(spatial_epochs, params, match):

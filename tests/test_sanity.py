@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import mne  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -734,6 +735,18 @@ def test_plot_of_one_step_draws_quartiles_away_from_the_mean():
     np.testing.assert_allclose(line.get_ydata(), [0.54])
     bar = fig.axes[0].containers[0]
     np.testing.assert_allclose(bar.lines[2][0].get_segments()[0][:, 1], [0.9, 0.9])
+
+
+def test_plot_refuses_axes_that_are_not_one_axes():
+    """plt.subplots(1, 2)'s array of axes failed inside the drawing, as
+    "'numpy.ndarray' object has no attribute 'plot'"."""
+    similarity = {metric: np.full((1, 3), 0.5) for metric in SIMILARITY_METRICS}
+    result = SanityCheckResult(
+        "target", "saliency", ["target"], similarity, metric="spearman", threshold=0.4
+    )
+    _, two_axes = plt.subplots(1, 2)
+    with pytest.raises(TypeError, match="axes must be an instance of a matplotlib"):
+        plot_sanity_check(result, axes=two_axes, show=False)
 
 
 def test_plot_of_a_step_without_defined_similarity_warns_nothing():

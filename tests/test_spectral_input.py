@@ -306,6 +306,9 @@ def test_classifier_refuses_what_it_cannot_build(spectral_epochs):
     epochs = spectral_epochs[:20]
     with pytest.raises(TypeError, match="needs a network classifier with an info"):
         SpectralClassifier(LogisticRegression()).fit(epochs)
+    # A class's name: "'str' object has no attribute 'get_params'".
+    with pytest.raises(TypeError, match="needs a network classifier .* got str"):
+        SpectralClassifier("EEGNetClassifier").fit(epochs)
     with pytest.raises(ValueError, match="hz_per_second must be positive"):
         SpectralClassifier(hz_per_second=0).fit(epochs)
     # The estimator's picks choose the spectra's channels (EOG was left out).

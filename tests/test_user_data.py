@@ -64,6 +64,22 @@ def test_explicit_values_are_kept_and_the_other_follows():
     assert training_schedule(36, max_epochs=10) == (8, 10)
 
 
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        # "math domain error", "must be real number, not str", ZeroDivisionError.
+        (dict(n_samples=0), ValueError, "n_samples must be a positive integer"),
+        (dict(n_samples="36"), TypeError, "n_samples must be an instance of int"),
+        (dict(batch_size=0), ValueError, "batch_size must be at least 1, got 0"),
+        (dict(max_epochs=-1), ValueError, "max_epochs must be at least 0, got -1"),
+        (dict(max_epochs="all"), TypeError, 'max_epochs must be an instance of "auto"'),
+    ],
+)
+def test_training_schedule_refuses_arguments_by_name(params, error, match):
+    with pytest.raises(error, match=match):
+        training_schedule(**{"n_samples": 36, **params})
+
+
 def test_automatic_epochs_stop_at_500_on_tiny_data():
     """One step per pass would take 1,000 passes; tiny data stop at 500."""
     assert training_schedule(8) == (8, 500)

@@ -396,6 +396,33 @@ def test_method_comparison_errors(fitted_eegnet, few_epochs, methods, windows, m
         )
 
 
+def test_method_comparison_refuses_a_normalize_other_than_a_bool(
+    fitted_eegnet, few_epochs
+):
+    """normalize="False", a string, is true: the rows were normalized."""
+    with pytest.raises(TypeError, match="normalize must be an instance of bool"):
+        plot_method_comparison(
+            fitted_eegnet, few_epochs, ["saliency"], normalize="False", show=False
+        )
+
+
+def test_method_comparison_refuses_maps_of_a_method_it_does_not_compare(
+    fitted_eegnet, few_epochs
+):
+    """Maps of a method not in methods were left out of the figure without a word."""
+    deeplift = explain(fitted_eegnet, few_epochs, "deeplift", verbose=False)
+    with pytest.raises(
+        ValueError, match=r"attributions holds maps of \['deeplift'\], which methods"
+    ):
+        plot_method_comparison(
+            fitted_eegnet,
+            few_epochs,
+            ["saliency"],
+            attributions={"deeplift": deeplift},
+            show=False,
+        )
+
+
 def test_joint_plot_in_true_units(attribution):
     fig = plot_attribution_joint(
         attribution["feet"].average(), units="logit/V", show=False
@@ -622,21 +649,56 @@ def _synthetic_maps(ch_names=("Fz", "Cz", "Pz", "Oz", "C3", "C4"), montage=True)
     )
 
 
-#: Every function of mne_xai.viz that draws topomaps, given synthetic maps.
+#: Every function of mne_xai.viz that draws topomaps, given synthetic maps (and
+#: keyword arguments).
 _TOPOMAP_PLOTS = {
-    "class_topomaps": lambda maps: plot_class_topomaps(maps, show=False),
-    "joint": lambda maps: plot_attribution_joint(maps.average(), show=False),
-    "band_topomaps": lambda maps: plot_band_topomaps(
+    "class_topomaps": lambda maps, **kwargs: plot_class_topomaps(
+        maps, show=False, **kwargs
+    ),
+    "joint": lambda maps, **kwargs: plot_attribution_joint(
+        maps.average(), show=False, **kwargs
+    ),
+    "band_topomaps": lambda maps, **kwargs: plot_band_topomaps(
         mne.time_frequency.SpectrumArray(
             maps.get_data().mean(axis=0), maps.info, np.arange(50.0)
         ),
-        {"alpha": (8, 13)},
+        **{"bands": {"alpha": (8, 13)}, **kwargs},
         show=False,
     ),
-    "method_comparison": lambda maps: plot_method_comparison(
-        None, maps, ["saliency"], attributions={"saliency": maps}, show=False
+    "method_comparison": lambda maps, **kwargs: plot_method_comparison(
+        None, maps, ["saliency"], attributions={"saliency": maps}, show=False, **kwargs
     ),
 }
+
+
+@pytest.mark.parametrize(
+    ("plot", "argument"),
+    [
+        *((plot, "title") for plot in _TOPOMAP_PLOTS),
+        # plot_method_comparison takes no units: it gives the maps' own.
+        *((plot, "units") for plot in _TOPOMAP_PLOTS if plot != "method_comparison"),
+    ],
+)
+def test_topomaps_refuse_labels_that_are_not_text(plot, argument):
+    """A title or units of another type failed when drawn, as "'int' object has
+    no attribute 'split'" (after every method was explained, in
+    plot_method_comparison)."""
+    with pytest.raises(TypeError, match=f"{argument} must be an instance of"):
+        _TOPOMAP_PLOTS[plot](_synthetic_maps(), **{argument: 3})
+
+
+@pytest.mark.parametrize(
+    ("plot", "params", "match"),
+    [
+        # matplotlib's "Number of columns must be a positive integer, not 0".
+        ("joint", dict(times=[]), "times is empty"),
+        # Python's "max() arg is an empty sequence".
+        ("band_topomaps", dict(bands={}), "bands is empty"),
+    ],
+)
+def test_topomaps_refuse_empty_selections(plot, params, match):
+    with pytest.raises(ValueError, match=match):
+        _TOPOMAP_PLOTS[plot](_synthetic_maps(), **params)
 
 
 @pytest.mark.parametrize("plot", list(_TOPOMAP_PLOTS))

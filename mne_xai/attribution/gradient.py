@@ -376,12 +376,36 @@ class SmoothGrad(AttributionMethod):
 
     @classmethod
     def from_zero_of(cls, params=None):
-        """Return the base method's ``from_zero`` (``params`` as in :meth:`unit_of`)."""
+        """Return the base method's ``from_zero``.
+
+        Parameters
+        ----------
+        params : dict | None
+            SmoothGrad's parameters.
+
+        Returns
+        -------
+        from_zero : bool
+            Whether the base method's values, for its ``base_params``, weigh
+            the input by its distance from zero.
+        """
         return cls._base_property("from_zero", params)
 
     @classmethod
     def from_baseline_of(cls, params=None):
-        """Return the base method's ``from_baseline`` (``params`` as in :meth:`unit_of`)."""
+        """Return the base method's ``from_baseline``.
+
+        Parameters
+        ----------
+        params : dict | None
+            SmoothGrad's parameters.
+
+        Returns
+        -------
+        from_baseline : bool
+            Whether the base method's values, for its ``base_params``, share
+            out the change of the target logit from a baseline.
+        """
         return cls._base_property("from_baseline", params)
 
     @classmethod

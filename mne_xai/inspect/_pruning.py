@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 from mne.utils import _check_option, _validate_type, logger, verbose
 
-from .._checks import check_positive_int, check_seed, compute_device
+from .._checks import check_axes, check_positive_int, check_seed, compute_device
 from .._convert import network_batches
 from .._docs import fill_doc
 from .._figure_text import plain_text
@@ -145,6 +145,7 @@ class PruningCurve:
 
         from .._figure_text import _wrap_text
 
+        check_axes(axes)
         if axes is None:
             _, axes = plt.subplots(figsize=(8, 4), layout="constrained")
         n_pruned = np.arange(self.n_units + 1)

@@ -9,7 +9,7 @@ import torch
 from mne.utils import _validate_type, logger, verbose
 from scipy.optimize import brentq
 
-from .._checks import check_positive_int, check_seed, compute_device
+from .._checks import check_axes, check_positive_int, check_seed, compute_device
 from .._docs import fill_doc
 from .._figure_text import plain_text
 from .._network import as_network, check_reads_time
@@ -167,6 +167,7 @@ class UnitSensitivity:
         from .._figure_text import _wrap_text
 
         n_units, n_bands = self.amplitude.shape
+        check_axes(axes)
         if axes is None:
             _, axes = plt.subplots(
                 figsize=(3.2 + 1.0 * n_bands, 1.6 + 0.25 * n_units),

@@ -172,7 +172,9 @@ class SpectralClassifier(
         for name in [name for name in vars(self) if name.endswith("_")]:
             delattr(self, name)
         estimator = EEGNetClassifier() if self.estimator is None else self.estimator
-        if "info" not in estimator.get_params():
+        # A name ("EEGNetClassifier") failed as "'str' object has no attribute
+        # 'get_params'".
+        if not hasattr(estimator, "get_params") or "info" not in estimator.get_params():
             raise TypeError(
                 f"SpectralClassifier needs a network classifier with an info "
                 f"parameter (EEGNetClassifier, InterpretableCNNClassifier), got "

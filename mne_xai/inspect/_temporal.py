@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 from mne.utils import _validate_type, logger, verbose
 
-from .._checks import check_positive_int, compute_device
+from .._checks import check_axes, check_positive_int, compute_device
 from .._docs import fill_doc
 from .._figure_text import plain_text
 from .._graph import CONVOLUTIONS, PADDING, SLIDING_WINDOWS, autograd_on, trace_layers
@@ -405,6 +405,7 @@ def plot_temporal_filters(filters, *, n_highlight=4, floor=-40.0, axes=None, sho
     _validate_type(floor, "numeric", "floor")
     if not floor < 0:
         raise ValueError(f"floor must be a negative gain in dB, got {floor}.")
+    check_axes(axes)
     if axes is None:
         fig, axes = plt.subplots(figsize=(8.0, 4.0), layout="constrained")
     else:

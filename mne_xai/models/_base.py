@@ -56,7 +56,18 @@ def input_scale_buffer(input_scale, n_channels=None):
     One factor gives a scalar; one factor per channel (channels of several
     types) gives shape ``(n_channels, 1)``.
     """
-    scale = torch.as_tensor(input_scale, dtype=torch.float32)
+    try:
+        scale = torch.as_tensor(input_scale, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError):  # torch's "new(): invalid data type"
+        raise TypeError(
+            "input_scale must be a number or one factor per channel, got "
+            f"{input_scale!r}."
+        ) from None
+    # Unchecked, 0 gave a network blind to its input and NaN one of NaN logits.
+    if not (torch.isfinite(scale).all() and (scale > 0).all()):
+        raise ValueError(
+            f"input_scale must be positive and finite, got {input_scale!r}."
+        )
     if scale.ndim == 0:
         return scale
     if scale.ndim != 1 or n_channels not in (None, len(scale)):
@@ -202,6 +213,11 @@ class ScaledInput(nn.Module):
 
     def __init__(self, module, input_scale):
         super().__init__()
+        # Else kept as an attribute, to fail at the first forward pass.
+        if not isinstance(module, nn.Module):
+            raise TypeError(
+                f"module must be a torch.nn.Module, got {type(module).__name__}."
+            )
         self.module = module
         self.register_buffer("input_scale", input_scale_buffer(input_scale))
 

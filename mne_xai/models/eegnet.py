@@ -541,6 +541,9 @@ class SpatialFirstEEGNet(nn.Module):
 
     def __init__(self, network):
         super().__init__()
+        # Anything else failed on a missing attribute ('training').
+        if not isinstance(network, EEGNet):
+            raise TypeError(f"network must be an EEGNet, got {type(network).__name__}.")
         if network.training:
             raise ValueError(
                 "SpatialFirstEEGNet folds batch norm statistics and needs the "

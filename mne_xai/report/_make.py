@@ -7,6 +7,7 @@ import numpy as np
 from mne.utils import _validate_type, verbose
 from sklearn.model_selection import StratifiedKFold
 
+from .._checks import check_seed
 from .._docs import fill_doc
 from .._figure_text import plain_text
 from .._labels import labels_or_events
@@ -160,6 +161,8 @@ def make_report(
     _validate_type(title, (None, str), "title")
     _validate_type(report, (None, mne.Report), "report")
     _validate_type(epochs, mne.BaseEpochs, "epochs", "mne.Epochs")
+    # Checked before the folds, whose splitter refused a string without naming it.
+    random_state = check_seed(random_state)
     check_reportable(estimator)
     fitted = is_fitted(estimator)
     # A fitted network's classes are the events of its training epochs, which

@@ -122,6 +122,8 @@ def _evaluation_batches(
     :attr:`~mne_xai._convert.InputData.given_order`), ``interpolator`` (the
     call's ``_Interpolator``, the same for every batch).
     """
+    # A string such as "False" is true: it took the shortcuts it meant to avoid.
+    _validate_type(shortcuts, bool, "shortcuts")
     random_state = check_seed(random_state)
     maps_target = recorded_target(attribution)
     inputs, attribution = _check_inputs(

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from ..._checks import check_axes
 from ..._figure_text import plain_text
 
 
@@ -120,6 +121,7 @@ class CurveResult(FaithfulnessResult):
 
         from ..._figure_text import _wrap_text
 
+        check_axes(axes)
         if axes is None:
             _, axes = plt.subplots(figsize=(6, 3.5), layout="constrained")
         change = self.scores - self.scores[:, :1]

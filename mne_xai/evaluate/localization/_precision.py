@@ -177,6 +177,9 @@ def _sampling_rate(sfreq, attribution, ground_truth):
             )
         return rates.pop()
     _validate_type(sfreq, "numeric", "sfreq")
+    # Else refused by the band check, as bands up to a negative Nyquist frequency.
+    if not 0 < sfreq < np.inf:
+        raise ValueError(f"sfreq must be a positive number of Hz, got {sfreq}.")
     if rates and rates != {sfreq}:
         raise ValueError(
             f"sfreq={sfreq:g} contradicts the maps' own rate ({rates.pop():g} Hz), "

@@ -4,6 +4,7 @@ import numpy as np
 from mne.utils import _check_option, _validate_type
 from mne.viz.utils import plt_show
 
+from ..._checks import check_axes
 from ..._figure_text import plain_text
 from ..._warnings import ignoring
 from ._result import SanityCheckResult
@@ -72,6 +73,7 @@ def plot_sanity_check(
     for index, result in enumerate(results):
         _validate_type(result, SanityCheckResult, f"results[{index}]")
     _validate_type(title, (str, None), "title")
+    check_axes(axes)
     first = results[0]
     metric = first.metric if metric is None else metric
     _check_option("metric", metric, SIMILARITY_METRICS)
