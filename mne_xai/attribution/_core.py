@@ -869,7 +869,10 @@ def explain(
 #: ``info["description"]`` (kept by indexing, concatenation and .fif files),
 #: for the measures that score maps given to them against a class.
 _MAPS_RECORD_START = "mne_xai: maps of "
-_MAPS_RECORD = re.compile(rf"^{_MAPS_RECORD_START}\S+ for target=(?P<target>.*)$")
+_MAPS_RECORD = re.compile(
+    rf"^{_MAPS_RECORD_START}(?P<method>[^\s,]+)"
+    r"(?: for target=(?P<target>.*)|, one target per epoch)$"
+)
 NOT_RECORDED = object()
 
 
@@ -893,22 +896,26 @@ def describe_maps(description, method, target):
     return "\n".join([*kept, record])
 
 
+def _maps_record(info):
+    """Return the match of the record :func:`describe_maps` wrote in ``info``, or None."""
+    lines = (info["description"] or "").splitlines()
+    return _MAPS_RECORD.match(lines[-1]) if lines else None
+
+
 def recorded_method(info):
     """Return the method :func:`explain` recorded in the ``info`` of its maps, or None."""
-    lines = (info["description"] or "").splitlines()
-    if not (lines and lines[-1].startswith(_MAPS_RECORD_START)):
+    record = _maps_record(info)
+    if record is None or record["method"] not in list_methods():
         return None
-    method = re.split(r"[ ,]", lines[-1].removeprefix(_MAPS_RECORD_START))[0]
-    return method if method in list_methods() else None
+    return record["method"]
 
 
 def recorded_target(maps):
     """Return the target :func:`explain` recorded in ``maps``, or ``NOT_RECORDED``."""
     if not isinstance(maps, mne.BaseEpochs):
         return NOT_RECORDED
-    lines = (maps.info["description"] or "").splitlines()
-    record = _MAPS_RECORD.match(lines[-1]) if lines else None
-    if record is None:
+    record = _maps_record(maps.info)
+    if record is None or record["target"] is None:  # one target per epoch
         return NOT_RECORDED
     try:
         return ast.literal_eval(record["target"])
