@@ -387,11 +387,16 @@ class _GradientCutRecorder(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        result = func(*args, **kwargs)
-        name = getattr(func, "__name__", "")
         derived = self._derived_sources(func, args, kwargs)
+        result = func(*args, **kwargs)
+        self._record(func, args, result, derived)
+        return result
+
+    def _record(self, func, args, result, derived):
+        """Follow what a call computed from ``derived``, and where autograd lost it."""
         if not derived:
-            return result
+            return
+        name = getattr(func, "__name__", "")
         cut = next(
             (
                 self.cuts[id(t)]
@@ -403,7 +408,7 @@ class _GradientCutRecorder(TorchFunctionMode):
         if name in _READ_OUT_OF_TORCH and _real_valued(derived[0]):
             if cut is not None or derived[0].requires_grad:
                 self.numbers.append(_function_name(func))
-            return result
+            return
         outputs = _tensors(result)
         if result is None or name.endswith("_"):
             # In place (x[:, 0] = y, x.div_(y)): the first argument is the output.
@@ -420,7 +425,6 @@ class _GradientCutRecorder(TorchFunctionMode):
                     cut = _function_name(func)
             if cut is not None:
                 self.cuts[id(output)] = cut
-        return result
 
 
 class _StepFunctionRecorder(_GradientCutRecorder):
@@ -464,12 +468,12 @@ class _StepFunctionRecorder(_GradientCutRecorder):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         arguments = _tensors((*args, *kwargs.values()))
-        # Judged before the call, which makes its outputs derived. A mask made
-        # from the input's shape alone (torch.ones_like(x, dtype=torch.bool))
-        # reads no value of it.
-        reads_input = bool(self._derived_sources(func, args, kwargs))
-        result = super().__torch_function__(func, types, args, kwargs)
-        if not reads_input:
+        # A mask made from the input's shape alone (torch.ones_like(x,
+        # dtype=torch.bool)) reads no value of it.
+        derived = self._derived_sources(func, args, kwargs)
+        result = func(*args, **kwargs)
+        self._record(func, args, result, derived)
+        if not derived:
             return result
         name = getattr(func, "__name__", "").strip("_")
         read = [self.positions[id(t)] for t in arguments if id(t) in self.positions]
