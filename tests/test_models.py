@@ -206,6 +206,19 @@ def test_eegnet_rejects_bad_shapes(kwargs, match):
         EEGNet(**kwargs)
 
 
+@pytest.mark.parametrize("model_class", [EEGNet, InterpretableCNN])
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("n_channels", "64"), ("n_times", "x"), ("n_classes", 2.5), ("sfreq", "160")],
+)
+def test_models_name_a_size_of_the_wrong_type(model_class, setting, value):
+    """A size that is not a number names itself (was int()'s "invalid literal")."""
+    kwargs = dict(n_channels=4, n_classes=2, n_times=128, sfreq=128.0)
+    kwargs[setting] = value
+    with pytest.raises(TypeError, match=f"{setting} must be an instance of"):
+        model_class(**kwargs)
+
+
 @pytest.mark.parametrize(
     ("model_class", "setting", "value", "error", "match"),
     [

@@ -1,6 +1,7 @@
 """Pieces shared by the networks: input scaling, kernel lengths, max-norm."""
 
 import torch
+from mne.utils import _validate_type
 from torch import nn
 
 from .._checks import check_positive_int
@@ -106,20 +107,14 @@ class EEGModule(nn.Module):
 
     def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
         super().__init__()
-        for name, value in (
-            ("n_channels", n_channels),
-            ("n_classes", n_classes),
-            ("n_times", n_times),
-        ):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        if n_classes < 2:
+        self.n_channels = check_positive_int(n_channels, "n_channels")
+        self.n_classes = check_positive_int(n_classes, "n_classes")
+        self.n_times = check_positive_int(n_times, "n_times")
+        if self.n_classes < 2:
             raise ValueError(f"n_classes must be at least 2, got {n_classes}.")
+        _validate_type(sfreq, "numeric", "sfreq")
         if not 0 < sfreq < float("inf"):
             raise ValueError(f"sfreq must be positive and finite, got {sfreq!r}.")
-        self.n_channels = int(n_channels)
-        self.n_classes = int(n_classes)
-        self.n_times = int(n_times)
         self.sfreq = float(sfreq)
         self.register_buffer("input_scale", input_scale_buffer(input_scale, n_channels))
 
