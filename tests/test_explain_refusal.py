@@ -1805,6 +1805,28 @@ def test_a_network_returning_a_tuple_is_refused_clearly():
         _explain(_skorch_network(WithFeatures), "saliency")
 
 
+class _ClampedAfterUse(SmallNet):
+    """Its classifier's weights clamped in place after their use in forward."""
+
+    def forward(self, x):  # noqa: D102
+        logits = super().forward(x)
+        with torch.no_grad():
+            self.classifier.weight.clamp_(-0.05, 0.05)
+        return logits
+
+
+@pytest.mark.parametrize(
+    "method", ["saliency", "integrated_gradients", "guided_backprop", "deeplift"]
+)
+def test_a_weight_changed_in_place_after_its_use_is_named(method):
+    """Every method differentiating the network failed deep in its backward
+    pass with torch's "modified by an inplace operation"."""
+    with pytest.raises(
+        ValueError, match="changes 'classifier.weight' in place in forward, after"
+    ):
+        _explain(_skorch_network(_ClampedAfterUse), method)
+
+
 class _ThreeLogits(SmallNet):
     """Three logits, whatever the number of classes."""
 

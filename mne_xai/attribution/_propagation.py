@@ -585,8 +585,10 @@ def check_gradient_path(module, inputs, method):
     """
     _check_no_global_backward_hooks(method)
     inputs = inputs[:1].detach().requires_grad_()
+    versions = _weight_versions(module)
     with torch.enable_grad(), _GradientCutRecorder(inputs) as recorder:
         logits = module(inputs)
+    _check_differentiable(module, inputs, logits, versions, method)
     cut = recorder.cuts.get(id(logits))
     if cut is not None:
         problem = (
@@ -611,6 +613,66 @@ def check_gradient_path(module, inputs, method):
         ".item()), or preprocess the data outside the network. Methods that do "
         f"not differentiate the network: {', '.join(methods_without_gradient())}."
     )
+
+
+def _weight_versions(module):
+    """Map the name of each parameter and buffer of ``module`` to its version.
+
+    torch counts the in-place changes of every tensor: a weight whose version
+    moves during a forward pass was changed in it.
+    """
+    return {
+        name: tensor._version
+        for name, tensor in (*module.named_parameters(), *module.named_buffers())
+    }
+
+
+def _check_differentiable(module, inputs, logits, versions, method):
+    """Refuse a network that autograd fails to differentiate, naming what it changed.
+
+    A ``forward`` that changes a weight in place after using it (a max-norm
+    constraint or a clamp applied after the layer's call, under
+    ``torch.no_grad()``) leaves autograd without the values the gradient
+    needs, and every method that differentiates the network failed with
+    torch's "modified by an inplace operation" deep in its backward pass.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    inputs : torch.Tensor
+        The epoch ``logits`` were computed from, requiring grad.
+    logits : torch.Tensor
+        Its output.
+    versions : dict of str -> int
+        :func:`_weight_versions` of ``module`` before the pass.
+    method : str
+        Name of the method, for the error message.
+    """
+    if not logits.requires_grad:
+        return
+    try:
+        torch.autograd.grad(logits.sum(), inputs, allow_unused=True)
+    except RuntimeError as error:
+        changed = [
+            shown_layer_name(name, module)
+            for name, version in _weight_versions(module).items()
+            if versions.get(name) != version
+        ]
+        # Without a weight to name, torch's message says what failed.
+        cause = (
+            f"changes {', '.join(map(repr, changed))} in place in forward, after "
+            "using it"
+            if changed
+            else f"fails to be differentiated by autograd ({error})"
+        )
+        raise ValueError(
+            f"The network {cause}, so {method}, which differentiates it, cannot "
+            "run. Change weights before their use in forward (as braindecode's "
+            "max-norm layers do) or outside it (after the optimizer's step). "
+            "Methods that do not differentiate the network: "
+            f"{', '.join(methods_without_gradient())}."
+        ) from error
 
 
 def _custom_functions(output):
