@@ -588,6 +588,32 @@ def test_unhandled_operation_is_refused(method, module, match):
         _attribute(method, module)
 
 
+class CompiledRectifier(SmallNet):
+    """A rectifier written x * (x > 0) in a function torch.compile compiles."""
+
+    def __init__(self, *args, rectifier, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rectifier = rectifier
+
+    def forward(self, x):  # noqa: D102
+        x = (x * self.input_scale).unsqueeze(1)
+        x = self.rectifier(self.batch_norm(self.temporal(self.spatial(x))))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+def test_a_compiled_function_is_recorded_as_written_without_recompiling(caplog):
+    """torch.compile traced the record's __torch_function__ into the function,
+    guarding on the id of each tensor: it compiled again at every check, and
+    torch printed its recompile_limit warnings to the user."""
+    rectifier = torch.compile(lambda x: x * (x > 0).to(x.dtype), backend="eager")
+    for _ in range(3):
+        with pytest.raises(ValueError, match="the step function 'gt'"):
+            _attribute(
+                "lrp_epsilon", _untrained(CompiledRectifier, rectifier=rectifier)
+            )
+    assert not [r for r in caplog.records if "recompile_limit" in r.getMessage()]
+
+
 @pytest.mark.parametrize("method", ["guided_backprop", "lrp_epsilon"])
 def test_a_maximum_over_an_axis_is_max_pooling_whatever_its_indices(method):
     """x.max(dim) also returns the positions of the maxima, as topk does; left

@@ -373,6 +373,23 @@ class _GradientCutRecorder(TorchFunctionMode):
         if inputs is not None:
             self.follow(inputs)
 
+    def __enter__(self):
+        # torch.compile traces a mode's __torch_function__ into the code it
+        # compiles, guarding on the id of every tensor the record reads: a
+        # compiled function was compiled again at every call (a minute with
+        # inductor), and torch printed its recompile_limit warnings to the
+        # user. While recorded, compiled functions run as the Python they
+        # compile, every call in them seen as written.
+        self._eager = torch.compiler.set_stance("force_eager")
+        self._eager.__enter__()
+        return super().__enter__()
+
+    def __exit__(self, *exception):
+        try:
+            return super().__exit__(*exception)
+        finally:
+            self._eager.__exit__(*exception)
+
     def follow(self, tensor):
         """Follow what the pass computes from ``tensor`` too (a leaf started in it)."""
         self.derived[id(tensor)] = tensor
