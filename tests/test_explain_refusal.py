@@ -129,6 +129,11 @@ class SmallNet(nn.Module):
         "swish_function": _Swish.apply,
         "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
         "gradient_reversal": lambda x: F.elu(_GradientReversal.apply(x)),
+        # Quantization-aware training: rounding to 16 levels, its gradient
+        # passed straight through by torch's own backward.
+        "fake_quantized": lambda x: F.elu(
+            torch.fake_quantize_per_tensor_affine(x, 0.25, 0, -8, 7)
+        ),
     }
 
     def __init__(
@@ -261,8 +266,12 @@ def test_autograd_function_is_explained_by_its_own_gradient():
 @pytest.mark.parametrize(
     "function, name",
     [
-        ("straight_through", "_StraightThrough"),
-        ("gradient_reversal", "_GradientReversal"),
+        ("straight_through", "torch.autograd.Function _StraightThrough"),
+        ("gradient_reversal", "torch.autograd.Function _GradientReversal"),
+        (
+            "fake_quantized",
+            r"'fake_quantize_per_tensor_affine_cachemask' \(fake quantization\)",
+        ),
     ],
 )
 @pytest.mark.parametrize("method", ["saliency", "integrated_gradients"])
@@ -270,11 +279,10 @@ def test_autograd_function_of_another_gradient_is_refused(function, name, method
     """A Function whose backward is not its forward's derivative gave its own
     gradient as the network's: saliency of reversed sign, integrated gradients
     summing to -0.25 where the logit changes by 0.25 (with only a warning of an
-    integral not converged)."""
+    integral not converged). torch's fake quantization passes its gradient
+    straight through the rounding as well, and saliency gave that."""
     X, _ = _arrays()
-    with pytest.raises(
-        ValueError, match=f"torch.autograd.Function {name}, whose backward is not"
-    ):
+    with pytest.raises(ValueError, match=f"{name}, whose backward is not"):
         explain(_fit(function), X[:4], method, target=0, verbose=False)
 
 

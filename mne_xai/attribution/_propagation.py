@@ -692,8 +692,18 @@ def _check_differentiable(module, inputs, logits, versions, method):
         ) from error
 
 
+#: Autograd operations of torch whose backward is a straight-through estimator:
+#: fake quantization (quantization-aware training, torch.ao.quantization)
+#: rounds in forward and passes the gradient unchanged within its range.
+_STRAIGHT_THROUGH_OPS = re.compile(r"^(FakeQuantize|FusedMovingAvgObsFq)")
+
+
 def _custom_functions(output):
-    """Name the ``torch.autograd.Function`` classes that ``output``'s gradient passes."""
+    """Name the operations of their own gradient that ``output``'s gradient passes.
+
+    The ``torch.autograd.Function`` classes, whose backward is the user's, and
+    the operations of :data:`_STRAIGHT_THROUGH_OPS`.
+    """
     names, stack, seen = set(), [output.grad_fn], set()
     while stack:
         node = stack.pop()
@@ -701,7 +711,11 @@ def _custom_functions(output):
             continue
         seen.add(node)
         if isinstance(node, torch.autograd.function.BackwardCFunction):
-            names.add(type(node).__name__.removesuffix("Backward"))
+            names.add(
+                f"torch.autograd.Function {type(node).__name__.removesuffix('Backward')}"
+            )
+        elif _STRAIGHT_THROUGH_OPS.match(node_kind(node)):
+            names.add(f"{_operation_name(node_kind(node))!r} (fake quantization)")
         stack.extend(child for child, _ in node.next_functions)
     return sorted(names)
 
@@ -717,7 +731,8 @@ def _check_custom_functions(module, inputs, logits, method):
     Its backward is the user's: a straight-through estimator (rounding, with
     the identity's gradient) or a gradient reversal gives autograd a gradient
     of another function than the network's, and saliency gave that gradient
-    (of reversed sign) as the network's. Along a random direction from the
+    (of reversed sign) as the network's. torch's fake quantization (see
+    :data:`_STRAIGHT_THROUGH_OPS`) is such an estimator too. Along a random direction from the
     first epoch, autograd's derivative is compared with the central
     difference of the outputs, in float64 on a copy of the network on the
     CPU. A network that does not run so (a Function written for one device
@@ -747,7 +762,7 @@ def _check_custom_functions(module, inputs, logits, method):
     if abs(along - difference) <= _DERIVATIVE_RTOL * max(abs(along), abs(difference)):
         return
     raise ValueError(
-        f"The network computes with torch.autograd.Function {', '.join(names)}, "
+        f"The network computes with {', '.join(names)}, "
         "whose backward is not the derivative of its forward here (e.g. a "
         "straight-through estimator, or a gradient reversal): along a random "
         f"direction from an epoch its gradient gives {along:.3g} where the output "
