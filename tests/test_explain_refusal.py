@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.ao.quantization import DeQuantStub, QuantStub
 from torch.nn import functional as F
+from torch.utils.checkpoint import checkpoint
 
 from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai.attribution import _cam_layers
@@ -1859,6 +1860,25 @@ def test_a_weight_changed_in_place_after_its_use_is_named(method):
         ValueError, match="changes 'classifier.weight' in place in forward, after"
     ):
         _explain(_skorch_network(_ClampedAfterUse), method)
+
+
+class _ReentrantCheckpoint(SmallNet):
+    """Its convolutions recomputed in the backward pass by torch's older checkpoint."""
+
+    def forward(self, x):  # noqa: D102
+        x = (x * self.input_scale).unsqueeze(1)
+        x = checkpoint(self.temporal, self.spatial(x), use_reentrant=True)
+        return self.classifier(self.flatten(self.pool(self.elu(self.batch_norm(x)))))
+
+
+@pytest.mark.parametrize("method", ["saliency", "integrated_gradients"])
+def test_a_network_autograd_cannot_differentiate_is_refused_with_torchs_reason(method):
+    """Reentrant checkpointing does not support torch.autograd.grad: saliency
+    and integrated gradients failed with its RuntimeError in captum."""
+    with pytest.raises(
+        ValueError, match=r"fails to be differentiated by autograd \(When use_reentr"
+    ):
+        _explain(_skorch_network(_ReentrantCheckpoint), method)
 
 
 class _ThreeLogits(SmallNet):

@@ -652,6 +652,9 @@ def _check_differentiable(module, inputs, logits, versions, method):
     ``torch.no_grad()``) leaves autograd without the values the gradient
     needs, and every method that differentiates the network failed with
     torch's "modified by an inplace operation" deep in its backward pass.
+    So did a forward that ``torch.autograd.grad`` cannot differentiate at all
+    (``torch.utils.checkpoint`` with ``use_reentrant=True``), whose refusal
+    gives torch's reason.
 
     Parameters
     ----------
@@ -671,23 +674,27 @@ def _check_differentiable(module, inputs, logits, versions, method):
     try:
         torch.autograd.grad(logits.sum(), inputs, allow_unused=True)
     except RuntimeError as error:
+        # A buffer updated in forward (a running mean) changes version too,
+        # harmlessly: weights are named only where torch missed a value.
         changed = [
             shown_layer_name(name, module)
             for name, version in _weight_versions(module).items()
             if versions.get(name) != version
         ]
-        # Without a weight to name, torch's message says what failed.
-        cause = (
-            f"changes {', '.join(map(repr, changed))} in place in forward, after "
-            "using it"
-            if changed
-            else f"fails to be differentiated by autograd ({error})"
-        )
+        if changed and "modified by an inplace operation" in str(error):
+            problem = (
+                f"changes {', '.join(map(repr, changed))} in place in forward, "
+                "after using it"
+            )
+            remedy = (
+                " Change weights before their use in forward (as braindecode's "
+                "max-norm layers do) or outside it (after the optimizer's step)."
+            )
+        else:  # torch's message says what failed, and how to avoid it
+            problem, remedy = f"fails to be differentiated by autograd ({error})", ""
         raise ValueError(
-            f"The network {cause}, so {method}, which differentiates it, cannot "
-            "run. Change weights before their use in forward (as braindecode's "
-            "max-norm layers do) or outside it (after the optimizer's step). "
-            "Methods that do not differentiate the network: "
+            f"The network {problem}, so {method}, which differentiates it, cannot "
+            f"run.{remedy} Methods that do not differentiate the network: "
             f"{', '.join(methods_without_gradient())}."
         ) from error
 
