@@ -1613,14 +1613,33 @@ def _check_same_function(module, folded, inputs):
     head reading the batch norm's output go through functions that the traced
     module calls do not show, and the copy would compute another function,
     whose relevance would be returned as the network's. Outputs that are not
-    finite (data overflowing the network) tell nothing of that.
+    finite (data overflowing the network) tell nothing of that. A network
+    whose forward constrains a layer's weight (``w.data = torch.renorm(w.data,
+    ...)``) undoes the folded weight, and is told so by the weight's name.
     """
+    folds = {name: weight.clone() for name, weight in folded.named_parameters()}
     with torch.no_grad():
         expected = module(inputs)
         obtained = folded(inputs)
     check_outputs_finite(expected, "epochs")
     if not outputs_agree(obtained, expected, atol=1e-6):
         error = float((obtained - expected).abs().max())
+        overwritten = [
+            shown_layer_name(name, folded)
+            for name, weight in folded.named_parameters()
+            if not torch.equal(weight, folds[name])
+        ]
+        if overwritten:
+            raise ValueError(
+                "Relevance propagation folds batch norm into the layer next to "
+                "it, and the network's forward overwrites the folded weight "
+                f"{', '.join(map(repr, overwritten))} (a constraint such as "
+                "torch.renorm of weight.data applied to a layer in the "
+                "network's forward), which changes its logits by up to "
+                f"{error:.3g}. Apply the constraint in the layer's own forward, "
+                "as braindecode's max-norm layers do, which the folding "
+                "recognizes; or use a gradient method (e.g. integrated_gradients)."
+            )
         raise ValueError(
             "Folding batch norm into its neighbouring layers changes this "
             f"network's logits (by up to {error:.3g}): a layer next to a batch "
