@@ -96,6 +96,16 @@ def _scripted_top_half(rows):
     return torch.topk(rows, rows.shape[-1] // 2, dim=-1).indices.sort(dim=-1).values
 
 
+@torch.jit.script
+def _scripted_channel_gate(x):
+    """The feature maps of more than their mean power kept, in TorchScript.
+
+    A hard gate that scaling, negating or reversing the epoch leaves as it is.
+    """
+    power = x.pow(2).mean(-1, keepdim=True)
+    return x * (power > power.mean(1, keepdim=True)).to(x.dtype)
+
+
 def _k_max_pooling_in_script(x):
     """Each map's larger half of samples, picked at positions TorchScript computes."""
     rows = x.reshape(-1, x.shape[-1])
@@ -529,6 +539,15 @@ class EdgeSamplesZeroed(SmallNet):
         return super().forward(x * keep)
 
 
+class ChannelsGatedInScript(SmallNet):
+    """The ELU's feature maps of more than their mean power kept, in TorchScript."""
+
+    def forward(self, x):  # noqa: D102
+        x = (x * self.input_scale).unsqueeze(1)
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x))))
+        return self.classifier(self.flatten(self.pool(_scripted_channel_gate(x))))
+
+
 @pytest.mark.parametrize("method", RULE_METHODS)
 @pytest.mark.parametrize(
     "module, match",
@@ -567,6 +586,11 @@ class EdgeSamplesZeroed(SmallNet):
             "from the input out of sight",
         ),
         (
+            _untrained(ChannelsGatedInScript),
+            r"MulBackward0 \(a product, division or indexing by a tensor computed "
+            "from the input out of sight",
+        ),
+        (
             _untrained(DeadZoneByCast),
             r"the step function 'long' \(to torch.int64\)",
         ),
@@ -588,6 +612,7 @@ class EdgeSamplesZeroed(SmallNet):
         "scripted_rectifier",
         "vmapped_rectifier",
         "k_max_pooling_in_script",
+        "channels_gated_in_script",
         "dead_zone_by_cast",
         "instance_norm",
     ],
@@ -595,6 +620,22 @@ class EdgeSamplesZeroed(SmallNet):
 def test_unhandled_operation_is_refused(method, module, match):
     with pytest.raises(ValueError, match=f"{method} has no rule for .*{match}"):
         _attribute(method, module)
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+def test_a_hidden_rectifier_passing_all_of_a_quiet_first_epoch_is_refused(method):
+    """Shifted up by the batch norm, the rectifier passed every unit of the
+    quiet first epoch and of its reversed, halved copy, the only other epoch
+    its factors were compared on; on the loud epochs after it, guided
+    backprop and deconvolution missed the maps of the same network with
+    nn.ReLU by more than their scale."""
+    module = _untrained(activation="scripted_rectifier")
+    with torch.no_grad():
+        module.batch_norm.bias.fill_(1.0)
+    inputs = _data()
+    inputs[1:] *= 6
+    with pytest.raises(ValueError, match=f"{method} has no rule for MulBackward0"):
+        get_method(method)(module).attribute(inputs.requires_grad_(), TARGET)
 
 
 class CompiledRectifier(SmallNet):

@@ -1000,29 +1000,42 @@ def _constant_factors(logits, inputs):
     return factors
 
 
+def _probe_epochs(epoch):
+    """Return other epochs than ``epoch`` on which to compare a pass's constant factors.
+
+    The epoch reversed in time, negated and halved, its channels rolled by
+    one (a mask of its sign, amplitude, order or spatial pattern changes);
+    and the epoch four times larger: on a quiet first epoch, a rectifier
+    shifted up by a batch norm passed every unit of both the epoch and its
+    halved copy, but cut some on the louder epochs after it, where guided
+    backprop then missed the maps of the network written with ``nn.ReLU`` by
+    more than their scale.
+    """
+    return -0.5 * epoch.flip(-1).roll(1, dims=-2), 4.0 * epoch
+
+
 def _factor_varying_with_the_input(module, logits, inputs):
     """Return the node of a constant factor or index that takes other values for another epoch.
 
     A factor computed from the input where neither autograd nor the functions
     recorded in Python see it (a mask computed in a TorchScript function or
     under ``torch.vmap``) is a constant to the graph, but not to the
-    network. The pass is run again on the epoch reversed in time, negated
-    and halved (so a mask of its sign, amplitude or order changes), and the
-    factors of the two graphs are compared in order.
+    network. The pass is run again on each of :func:`_probe_epochs`, and the
+    factors of the graphs are compared in order.
     """
-    other = (-0.5 * inputs.detach().flip(-1)).requires_grad_()
-    with torch.enable_grad():
-        other_logits = module(other)
-    if other_logits.grad_fn is None:
-        return None
-    pairs = zip(
-        _constant_factors(logits, inputs),
-        _constant_factors(other_logits, other),
-        strict=False,
-    )
-    for (node, factor), (_, other_factor) in pairs:
-        if factor.shape == other_factor.shape and not torch.equal(factor, other_factor):
-            return node
+    factors = _constant_factors(logits, inputs)
+    for other in _probe_epochs(inputs.detach()):
+        other.requires_grad_()
+        with torch.enable_grad():
+            other_logits = module(other)
+        if other_logits.grad_fn is None:
+            return None
+        pairs = zip(factors, _constant_factors(other_logits, other), strict=False)
+        for (node, factor), (_, other_factor) in pairs:
+            if factor.shape == other_factor.shape and not torch.equal(
+                factor, other_factor
+            ):
+                return node
     return None
 
 
