@@ -1903,6 +1903,22 @@ def test_a_weight_changed_in_place_after_its_use_is_named(method):
         _explain(_skorch_network(_ClampedAfterUse), method)
 
 
+class _DemeansInPlace(SmallNet):
+    """Each channel's mean over time subtracted from the input in place."""
+
+    def forward(self, x):  # noqa: D102
+        x -= x.mean(-1, keepdim=True)
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("method", ["saliency", "guided_backprop", "deeplift"])
+def test_a_network_changing_its_input_in_place_is_refused(method):
+    """Every method that differentiates the network failed with torch's "a
+    leaf Variable that requires grad is being used in an in-place operation"."""
+    with pytest.raises(ValueError, match="changes its input in place in forward"):
+        _explain(_skorch_network(_DemeansInPlace), method)
+
+
 class _ReentrantCheckpoint(SmallNet):
     """Its convolutions recomputed in the backward pass by torch's older checkpoint."""
 
