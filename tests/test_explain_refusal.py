@@ -1919,6 +1919,24 @@ def test_a_network_changing_its_input_in_place_is_refused(method):
         _explain(_skorch_network(_DemeansInPlace), method)
 
 
+class _ClippedWithoutGradient(SmallNet):
+    """Its activations clipped when gradient is disabled, as when it predicts."""
+
+    def forward(self, x):  # noqa: D102
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x.unsqueeze(1)))))
+        if not torch.is_grad_enabled():
+            x = x.clamp(max=0.5)
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+@pytest.mark.parametrize("method", ["saliency", "lrp_epsilon", "guided_backprop"])
+def test_a_network_computing_otherwise_with_gradient_is_refused(method):
+    """The maps explained the unclipped function, whose logits were not those
+    the network predicts."""
+    with pytest.raises(ValueError, match="other outputs with gradient enabled than"):
+        _explain(_skorch_network(_ClippedWithoutGradient), method)
+
+
 class _ReentrantCheckpoint(SmallNet):
     """Its convolutions recomputed in the backward pass by torch's older checkpoint."""
 

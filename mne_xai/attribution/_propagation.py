@@ -620,6 +620,7 @@ def check_gradient_path(module, inputs, method):
             f"{', '.join(methods_without_gradient())}."
         ) from error
     _check_differentiable(module, inputs, logits, versions, method)
+    _check_same_function_without_gradient(module, inputs, logits, method)
     cut = recorder.cuts.get(id(logits))
     if cut is not None:
         problem = (
@@ -711,6 +712,29 @@ def _check_differentiable(module, inputs, logits, versions, method):
             f"run.{remedy} Methods that do not differentiate the network: "
             f"{', '.join(methods_without_gradient())}."
         ) from error
+
+
+def _check_same_function_without_gradient(module, inputs, logits, method):
+    """Refuse a network that computes otherwise with gradient enabled than without.
+
+    Predictions are made without gradient, and the methods differentiate a
+    pass with it: a ``forward`` branching on ``torch.is_grad_enabled()`` (a
+    clip applied for deployment only) had saliency, LRP and guided backprop
+    explain the unclipped function, whose logits were not those predicted.
+    """
+    with torch.no_grad():
+        predicted = module(inputs)
+    if not outputs_agree(logits.detach(), predicted, atol=1e-6):
+        error = float((logits.detach() - predicted).abs().max())
+        raise ValueError(
+            "The network computes other outputs with gradient enabled than "
+            f"without (by up to {error:.3g}; e.g. its forward branches on "
+            "torch.is_grad_enabled()), so "
+            f"{method}, which differentiates a pass with gradient, would explain "
+            "another function than the one that predicts. Make forward compute "
+            "the same function either way. Methods that do not differentiate the "
+            f"network: {', '.join(methods_without_gradient())}."
+        )
 
 
 #: Autograd operations of torch whose backward is a straight-through estimator:
