@@ -1937,6 +1937,25 @@ def test_a_network_computing_otherwise_with_gradient_is_refused(method):
         _explain(_skorch_network(_ClippedWithoutGradient), method)
 
 
+class _InBfloat16(SmallNet):
+    """Computed under torch.autocast in bfloat16, its logits returned in float32."""
+
+    def forward(self, x):  # noqa: D102
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = super().forward(x)
+        return logits.float()
+
+
+@pytest.mark.parametrize("method", ["lrp_epsilon", "lrp_zplus"])
+def test_layers_computing_in_another_type_than_their_weights_are_refused(method):
+    """LRP computed the layers again outside autocast, and failed with torch's
+    "expected m1 and m2 to have the same dtype"."""
+    with pytest.raises(
+        ValueError, match=r"'spatial' \(Conv2d\) computes in bfloat16, not in the"
+    ):
+        _explain(_skorch_network(_InBfloat16), method)
+
+
 class _ReentrantCheckpoint(SmallNet):
     """Its convolutions recomputed in the backward pass by torch's older checkpoint."""
 

@@ -1591,6 +1591,7 @@ def fold_batch_norms(module, inputs):
             for call in trace_layers(folded, inputs[:1])
             if call.output is not call.input
         ]
+    _check_weights_precision(calls)
     # A forward of its own that constrains the stored weight before computing
     # as its class (braindecode's max-norm layers renorm it in place) would
     # undo a fold at its next call. Such layers compute as their class, as the
@@ -1653,6 +1654,35 @@ def fold_batch_norms(module, inputs):
         setattr(folded.get_submodule(parent_name), attribute, nn.Identity())
     _check_same_function(module, folded, inputs)
     return folded
+
+
+def _check_weights_precision(calls):
+    """Refuse a convolution or dense layer that computes in another type than its weight's.
+
+    The rules compute each layer again from its input, in the backward pass,
+    with its weight: a layer run under ``torch.autocast`` in ``forward``
+    (bfloat16 on the CPU) received bfloat16 inputs there, and LRP failed
+    with torch's "expected m1 and m2 to have the same dtype".
+
+    Parameters
+    ----------
+    calls : list of LayerCall
+        The network's layer calls, their outputs kept.
+    """
+    for call in calls:
+        layer = call.module
+        if isinstance(layer, CONVOLUTIONS + DENSE) and (
+            call.output.dtype != layer.weight.dtype
+        ):
+            raise ValueError(
+                f"Layer {call.shown_name!r} ({type(layer).__name__}) computes in "
+                f"{str(call.output.dtype).removeprefix('torch.')}, not in the "
+                f"type of its weight ({str(layer.weight.dtype).removeprefix('torch.')}"
+                "; e.g. under torch.autocast in forward), and relevance "
+                "propagation computes each layer again with its weight. Explain "
+                "the network without autocast, or with a gradient method (e.g. "
+                "integrated_gradients)."
+            )
 
 
 def _check_same_function(module, folded, inputs):
