@@ -1300,6 +1300,24 @@ def test_batch_norm_folds_into_a_max_norm_layer(rectified):
         )
 
 
+class _ConstrainsInItsForward(nn.Sequential):
+    """The max-norm constraint applied to its convolution by the network's forward."""
+
+    def forward(self, x):  # noqa: D102
+        conv = self[0]
+        conv.weight.data = torch.renorm(conv.weight.data, p=2, dim=0, maxnorm=1.0)
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("method", ["lrp_epsilon", "lrp_zplus"])
+def test_a_constraint_in_the_networks_forward_undoing_the_fold_is_named(method):
+    """Its forward renormed the folded weight, and the network was refused as
+    one with a layer used elsewhere, which named nothing it has."""
+    module = _ConstrainsInItsForward(*_batch_norm_between(nn.Conv1d, nn.Linear, False))
+    with pytest.raises(ValueError, match="overwrites the folded weight '0.weight'"):
+        _lrp(method, module, _data(), TARGET)
+
+
 class _MaxOverTime(nn.Module):
     """Convolution, ReLU, then a maximum over time written in one of four ways."""
 

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.ao.quantization import DeQuantStub, QuantStub
 from torch.nn import functional as F
+from torch.utils.checkpoint import checkpoint
 
 from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai.attribution import _cam_layers
@@ -95,6 +96,16 @@ def _scripted_top_half(rows):
     return torch.topk(rows, rows.shape[-1] // 2, dim=-1).indices.sort(dim=-1).values
 
 
+@torch.jit.script
+def _scripted_channel_gate(x):
+    """The feature maps of more than their mean power kept, in TorchScript.
+
+    A hard gate that scaling, negating or reversing the epoch leaves as it is.
+    """
+    power = x.pow(2).mean(-1, keepdim=True)
+    return x * (power > power.mean(1, keepdim=True)).to(x.dtype)
+
+
 def _k_max_pooling_in_script(x):
     """Each map's larger half of samples, picked at positions TorchScript computes."""
     rows = x.reshape(-1, x.shape[-1])
@@ -129,6 +140,11 @@ class SmallNet(nn.Module):
         "swish_function": _Swish.apply,
         "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
         "gradient_reversal": lambda x: F.elu(_GradientReversal.apply(x)),
+        # Quantization-aware training: rounding to 16 levels, its gradient
+        # passed straight through by torch's own backward.
+        "fake_quantized": lambda x: F.elu(
+            torch.fake_quantize_per_tensor_affine(x, 0.25, 0, -8, 7)
+        ),
     }
 
     def __init__(
@@ -261,8 +277,12 @@ def test_autograd_function_is_explained_by_its_own_gradient():
 @pytest.mark.parametrize(
     "function, name",
     [
-        ("straight_through", "_StraightThrough"),
-        ("gradient_reversal", "_GradientReversal"),
+        ("straight_through", "torch.autograd.Function _StraightThrough"),
+        ("gradient_reversal", "torch.autograd.Function _GradientReversal"),
+        (
+            "fake_quantized",
+            r"'fake_quantize_per_tensor_affine_cachemask' \(fake quantization\)",
+        ),
     ],
 )
 @pytest.mark.parametrize("method", ["saliency", "integrated_gradients"])
@@ -270,11 +290,10 @@ def test_autograd_function_of_another_gradient_is_refused(function, name, method
     """A Function whose backward is not its forward's derivative gave its own
     gradient as the network's: saliency of reversed sign, integrated gradients
     summing to -0.25 where the logit changes by 0.25 (with only a warning of an
-    integral not converged)."""
+    integral not converged). torch's fake quantization passes its gradient
+    straight through the rounding as well, and saliency gave that."""
     X, _ = _arrays()
-    with pytest.raises(
-        ValueError, match=f"torch.autograd.Function {name}, whose backward is not"
-    ):
+    with pytest.raises(ValueError, match=f"{name}, whose backward is not"):
         explain(_fit(function), X[:4], method, target=0, verbose=False)
 
 
@@ -520,6 +539,15 @@ class EdgeSamplesZeroed(SmallNet):
         return super().forward(x * keep)
 
 
+class ChannelsGatedInScript(SmallNet):
+    """The ELU's feature maps of more than their mean power kept, in TorchScript."""
+
+    def forward(self, x):  # noqa: D102
+        x = (x * self.input_scale).unsqueeze(1)
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x))))
+        return self.classifier(self.flatten(self.pool(_scripted_channel_gate(x))))
+
+
 @pytest.mark.parametrize("method", RULE_METHODS)
 @pytest.mark.parametrize(
     "module, match",
@@ -558,6 +586,11 @@ class EdgeSamplesZeroed(SmallNet):
             "from the input out of sight",
         ),
         (
+            _untrained(ChannelsGatedInScript),
+            r"MulBackward0 \(a product, division or indexing by a tensor computed "
+            "from the input out of sight",
+        ),
+        (
             _untrained(DeadZoneByCast),
             r"the step function 'long' \(to torch.int64\)",
         ),
@@ -579,6 +612,7 @@ class EdgeSamplesZeroed(SmallNet):
         "scripted_rectifier",
         "vmapped_rectifier",
         "k_max_pooling_in_script",
+        "channels_gated_in_script",
         "dead_zone_by_cast",
         "instance_norm",
     ],
@@ -586,6 +620,48 @@ class EdgeSamplesZeroed(SmallNet):
 def test_unhandled_operation_is_refused(method, module, match):
     with pytest.raises(ValueError, match=f"{method} has no rule for .*{match}"):
         _attribute(method, module)
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+def test_a_hidden_rectifier_passing_all_of_a_quiet_first_epoch_is_refused(method):
+    """Shifted up by the batch norm, the rectifier passed every unit of the
+    quiet first epoch and of its reversed, halved copy, the only other epoch
+    its factors were compared on; on the loud epochs after it, guided
+    backprop and deconvolution missed the maps of the same network with
+    nn.ReLU by more than their scale."""
+    module = _untrained(activation="scripted_rectifier")
+    with torch.no_grad():
+        module.batch_norm.bias.fill_(1.0)
+    inputs = _data()
+    inputs[1:] *= 6
+    with pytest.raises(ValueError, match=f"{method} has no rule for MulBackward0"):
+        get_method(method)(module).attribute(inputs.requires_grad_(), TARGET)
+
+
+class CompiledRectifier(SmallNet):
+    """A rectifier written x * (x > 0) in a function torch.compile compiles."""
+
+    def __init__(self, *args, rectifier, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rectifier = rectifier
+
+    def forward(self, x):  # noqa: D102
+        x = (x * self.input_scale).unsqueeze(1)
+        x = self.rectifier(self.batch_norm(self.temporal(self.spatial(x))))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+def test_a_compiled_function_is_recorded_as_written_without_recompiling(caplog):
+    """torch.compile traced the record's __torch_function__ into the function,
+    guarding on the id of each tensor: it compiled again at every check, and
+    torch printed its recompile_limit warnings to the user."""
+    rectifier = torch.compile(lambda x: x * (x > 0).to(x.dtype), backend="eager")
+    for _ in range(3):
+        with pytest.raises(ValueError, match="the step function 'gt'"):
+            _attribute(
+                "lrp_epsilon", _untrained(CompiledRectifier, rectifier=rectifier)
+            )
+    assert not [r for r in caplog.records if "recompile_limit" in r.getMessage()]
 
 
 @pytest.mark.parametrize("method", ["guided_backprop", "lrp_epsilon"])
@@ -1803,6 +1879,100 @@ def test_a_network_returning_a_tuple_is_refused_clearly():
 
     with pytest.raises(ValueError, match="returns a tuple; saliency explains"):
         _explain(_skorch_network(WithFeatures), "saliency")
+
+
+class _ClampedAfterUse(SmallNet):
+    """Its classifier's weights clamped in place after their use in forward."""
+
+    def forward(self, x):  # noqa: D102
+        logits = super().forward(x)
+        with torch.no_grad():
+            self.classifier.weight.clamp_(-0.05, 0.05)
+        return logits
+
+
+@pytest.mark.parametrize(
+    "method", ["saliency", "integrated_gradients", "guided_backprop", "deeplift"]
+)
+def test_a_weight_changed_in_place_after_its_use_is_named(method):
+    """Every method differentiating the network failed deep in its backward
+    pass with torch's "modified by an inplace operation"."""
+    with pytest.raises(
+        ValueError, match="changes 'classifier.weight' in place in forward, after"
+    ):
+        _explain(_skorch_network(_ClampedAfterUse), method)
+
+
+class _DemeansInPlace(SmallNet):
+    """Each channel's mean over time subtracted from the input in place."""
+
+    def forward(self, x):  # noqa: D102
+        x -= x.mean(-1, keepdim=True)
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("method", ["saliency", "guided_backprop", "deeplift"])
+def test_a_network_changing_its_input_in_place_is_refused(method):
+    """Every method that differentiates the network failed with torch's "a
+    leaf Variable that requires grad is being used in an in-place operation"."""
+    with pytest.raises(ValueError, match="changes its input in place in forward"):
+        _explain(_skorch_network(_DemeansInPlace), method)
+
+
+class _ClippedWithoutGradient(SmallNet):
+    """Its activations clipped when gradient is disabled, as when it predicts."""
+
+    def forward(self, x):  # noqa: D102
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x.unsqueeze(1)))))
+        if not torch.is_grad_enabled():
+            x = x.clamp(max=0.5)
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+@pytest.mark.parametrize("method", ["saliency", "lrp_epsilon", "guided_backprop"])
+def test_a_network_computing_otherwise_with_gradient_is_refused(method):
+    """The maps explained the unclipped function, whose logits were not those
+    the network predicts."""
+    with pytest.raises(ValueError, match="other outputs with gradient enabled than"):
+        _explain(_skorch_network(_ClippedWithoutGradient), method)
+
+
+class _InBfloat16(SmallNet):
+    """Computed under torch.autocast in bfloat16, its logits returned in float32."""
+
+    def forward(self, x):  # noqa: D102
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = super().forward(x)
+        return logits.float()
+
+
+@pytest.mark.parametrize("method", ["lrp_epsilon", "lrp_zplus"])
+def test_layers_computing_in_another_type_than_their_weights_are_refused(method):
+    """LRP computed the layers again outside autocast, and failed with torch's
+    "expected m1 and m2 to have the same dtype"."""
+    with pytest.raises(
+        ValueError, match=r"'spatial' \(Conv2d\) computes in bfloat16, not in the"
+    ):
+        _explain(_skorch_network(_InBfloat16), method)
+
+
+class _ReentrantCheckpoint(SmallNet):
+    """Its convolutions recomputed in the backward pass by torch's older checkpoint."""
+
+    def forward(self, x):  # noqa: D102
+        x = (x * self.input_scale).unsqueeze(1)
+        x = checkpoint(self.temporal, self.spatial(x), use_reentrant=True)
+        return self.classifier(self.flatten(self.pool(self.elu(self.batch_norm(x)))))
+
+
+@pytest.mark.parametrize("method", ["saliency", "integrated_gradients"])
+def test_a_network_autograd_cannot_differentiate_is_refused_with_torchs_reason(method):
+    """Reentrant checkpointing does not support torch.autograd.grad: saliency
+    and integrated gradients failed with its RuntimeError in captum."""
+    with pytest.raises(
+        ValueError, match=r"fails to be differentiated by autograd \(When use_reentr"
+    ):
+        _explain(_skorch_network(_ReentrantCheckpoint), method)
 
 
 class _ThreeLogits(SmallNet):

@@ -373,6 +373,23 @@ class _GradientCutRecorder(TorchFunctionMode):
         if inputs is not None:
             self.follow(inputs)
 
+    def __enter__(self):
+        # torch.compile traces a mode's __torch_function__ into the code it
+        # compiles, guarding on the id of every tensor the record reads: a
+        # compiled function was compiled again at every call (a minute with
+        # inductor), and torch printed its recompile_limit warnings to the
+        # user. While recorded, compiled functions run as the Python they
+        # compile, every call in them seen as written.
+        self._eager = torch.compiler.set_stance("force_eager")
+        self._eager.__enter__()
+        return super().__enter__()
+
+    def __exit__(self, *exception):
+        try:
+            return super().__exit__(*exception)
+        finally:
+            self._eager.__exit__(*exception)
+
     def follow(self, tensor):
         """Follow what the pass computes from ``tensor`` too (a leaf started in it)."""
         self.derived[id(tensor)] = tensor
@@ -585,8 +602,25 @@ def check_gradient_path(module, inputs, method):
     """
     _check_no_global_backward_hooks(method)
     inputs = inputs[:1].detach().requires_grad_()
-    with torch.enable_grad(), _GradientCutRecorder(inputs) as recorder:
-        logits = module(inputs)
+    versions = _weight_versions(module)
+    try:
+        with torch.enable_grad(), _GradientCutRecorder(inputs) as recorder:
+            logits = module(inputs)
+    except RuntimeError as error:
+        # torch forbids changing in place a leaf that requires grad, as the
+        # epoch differentiated by is: every method failed with its message.
+        if "leaf Variable that requires grad" not in str(error):
+            raise
+        raise ValueError(
+            "The network changes its input in place in forward (e.g. x -= "
+            "x.mean(-1, keepdim=True), or x *= scale), which torch forbids on "
+            f"the epochs {method} differentiates by; it also changes the data "
+            "given to it. Compute on a copy (x = x - x.mean(-1, keepdim=True), "
+            "x = x * scale). Methods that do not differentiate the network: "
+            f"{', '.join(methods_without_gradient())}."
+        ) from error
+    _check_differentiable(module, inputs, logits, versions, method)
+    _check_same_function_without_gradient(module, inputs, logits, method)
     cut = recorder.cuts.get(id(logits))
     if cut is not None:
         problem = (
@@ -613,8 +647,108 @@ def check_gradient_path(module, inputs, method):
     )
 
 
+def _weight_versions(module):
+    """Map the name of each parameter and buffer of ``module`` to its version.
+
+    torch counts the in-place changes of every tensor: a weight whose version
+    moves during a forward pass was changed in it.
+    """
+    return {
+        name: tensor._version
+        for name, tensor in (*module.named_parameters(), *module.named_buffers())
+    }
+
+
+def _check_differentiable(module, inputs, logits, versions, method):
+    """Refuse a network that autograd fails to differentiate, naming what it changed.
+
+    A ``forward`` that changes a weight in place after using it (a max-norm
+    constraint or a clamp applied after the layer's call, under
+    ``torch.no_grad()``) leaves autograd without the values the gradient
+    needs, and every method that differentiates the network failed with
+    torch's "modified by an inplace operation" deep in its backward pass.
+    So did a forward that ``torch.autograd.grad`` cannot differentiate at all
+    (``torch.utils.checkpoint`` with ``use_reentrant=True``), whose refusal
+    gives torch's reason.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    inputs : torch.Tensor
+        The epoch ``logits`` were computed from, requiring grad.
+    logits : torch.Tensor
+        Its output.
+    versions : dict of str -> int
+        :func:`_weight_versions` of ``module`` before the pass.
+    method : str
+        Name of the method, for the error message.
+    """
+    if not logits.requires_grad:
+        return
+    try:
+        torch.autograd.grad(logits.sum(), inputs, allow_unused=True)
+    except RuntimeError as error:
+        # A buffer updated in forward (a running mean) changes version too,
+        # harmlessly: weights are named only where torch missed a value.
+        changed = [
+            shown_layer_name(name, module)
+            for name, version in _weight_versions(module).items()
+            if versions.get(name) != version
+        ]
+        if changed and "modified by an inplace operation" in str(error):
+            problem = (
+                f"changes {', '.join(map(repr, changed))} in place in forward, "
+                "after using it"
+            )
+            remedy = (
+                " Change weights before their use in forward (as braindecode's "
+                "max-norm layers do) or outside it (after the optimizer's step)."
+            )
+        else:  # torch's message says what failed, and how to avoid it
+            problem, remedy = f"fails to be differentiated by autograd ({error})", ""
+        raise ValueError(
+            f"The network {problem}, so {method}, which differentiates it, cannot "
+            f"run.{remedy} Methods that do not differentiate the network: "
+            f"{', '.join(methods_without_gradient())}."
+        ) from error
+
+
+def _check_same_function_without_gradient(module, inputs, logits, method):
+    """Refuse a network that computes otherwise with gradient enabled than without.
+
+    Predictions are made without gradient, and the methods differentiate a
+    pass with it: a ``forward`` branching on ``torch.is_grad_enabled()`` (a
+    clip applied for deployment only) had saliency, LRP and guided backprop
+    explain the unclipped function, whose logits were not those predicted.
+    """
+    with torch.no_grad():
+        predicted = module(inputs)
+    if not outputs_agree(logits.detach(), predicted, atol=1e-6):
+        error = float((logits.detach() - predicted).abs().max())
+        raise ValueError(
+            "The network computes other outputs with gradient enabled than "
+            f"without (by up to {error:.3g}; e.g. its forward branches on "
+            "torch.is_grad_enabled()), so "
+            f"{method}, which differentiates a pass with gradient, would explain "
+            "another function than the one that predicts. Make forward compute "
+            "the same function either way. Methods that do not differentiate the "
+            f"network: {', '.join(methods_without_gradient())}."
+        )
+
+
+#: Autograd operations of torch whose backward is a straight-through estimator:
+#: fake quantization (quantization-aware training, torch.ao.quantization)
+#: rounds in forward and passes the gradient unchanged within its range.
+_STRAIGHT_THROUGH_OPS = re.compile(r"^(FakeQuantize|FusedMovingAvgObsFq)")
+
+
 def _custom_functions(output):
-    """Name the ``torch.autograd.Function`` classes that ``output``'s gradient passes."""
+    """Name the operations of their own gradient that ``output``'s gradient passes.
+
+    The ``torch.autograd.Function`` classes, whose backward is the user's, and
+    the operations of :data:`_STRAIGHT_THROUGH_OPS`.
+    """
     names, stack, seen = set(), [output.grad_fn], set()
     while stack:
         node = stack.pop()
@@ -622,7 +756,11 @@ def _custom_functions(output):
             continue
         seen.add(node)
         if isinstance(node, torch.autograd.function.BackwardCFunction):
-            names.add(type(node).__name__.removesuffix("Backward"))
+            names.add(
+                f"torch.autograd.Function {type(node).__name__.removesuffix('Backward')}"
+            )
+        elif _STRAIGHT_THROUGH_OPS.match(node_kind(node)):
+            names.add(f"{_operation_name(node_kind(node))!r} (fake quantization)")
         stack.extend(child for child, _ in node.next_functions)
     return sorted(names)
 
@@ -638,7 +776,8 @@ def _check_custom_functions(module, inputs, logits, method):
     Its backward is the user's: a straight-through estimator (rounding, with
     the identity's gradient) or a gradient reversal gives autograd a gradient
     of another function than the network's, and saliency gave that gradient
-    (of reversed sign) as the network's. Along a random direction from the
+    (of reversed sign) as the network's. torch's fake quantization (see
+    :data:`_STRAIGHT_THROUGH_OPS`) is such an estimator too. Along a random direction from the
     first epoch, autograd's derivative is compared with the central
     difference of the outputs, in float64 on a copy of the network on the
     CPU. A network that does not run so (a Function written for one device
@@ -668,7 +807,7 @@ def _check_custom_functions(module, inputs, logits, method):
     if abs(along - difference) <= _DERIVATIVE_RTOL * max(abs(along), abs(difference)):
         return
     raise ValueError(
-        f"The network computes with torch.autograd.Function {', '.join(names)}, "
+        f"The network computes with {', '.join(names)}, "
         "whose backward is not the derivative of its forward here (e.g. a "
         "straight-through estimator, or a gradient reversal): along a random "
         f"direction from an epoch its gradient gives {along:.3g} where the output "
@@ -899,29 +1038,42 @@ def _constant_factors(logits, inputs):
     return factors
 
 
+def _probe_epochs(epoch):
+    """Return other epochs than ``epoch`` on which to compare a pass's constant factors.
+
+    The epoch reversed in time, negated and halved, its channels rolled by
+    one (a mask of its sign, amplitude, order or spatial pattern changes);
+    and the epoch four times larger: on a quiet first epoch, a rectifier
+    shifted up by a batch norm passed every unit of both the epoch and its
+    halved copy, but cut some on the louder epochs after it, where guided
+    backprop then missed the maps of the network written with ``nn.ReLU`` by
+    more than their scale.
+    """
+    return -0.5 * epoch.flip(-1).roll(1, dims=-2), 4.0 * epoch
+
+
 def _factor_varying_with_the_input(module, logits, inputs):
     """Return the node of a constant factor or index that takes other values for another epoch.
 
     A factor computed from the input where neither autograd nor the functions
     recorded in Python see it (a mask computed in a TorchScript function or
     under ``torch.vmap``) is a constant to the graph, but not to the
-    network. The pass is run again on the epoch reversed in time, negated
-    and halved (so a mask of its sign, amplitude or order changes), and the
-    factors of the two graphs are compared in order.
+    network. The pass is run again on each of :func:`_probe_epochs`, and the
+    factors of the graphs are compared in order.
     """
-    other = (-0.5 * inputs.detach().flip(-1)).requires_grad_()
-    with torch.enable_grad():
-        other_logits = module(other)
-    if other_logits.grad_fn is None:
-        return None
-    pairs = zip(
-        _constant_factors(logits, inputs),
-        _constant_factors(other_logits, other),
-        strict=False,
-    )
-    for (node, factor), (_, other_factor) in pairs:
-        if factor.shape == other_factor.shape and not torch.equal(factor, other_factor):
-            return node
+    factors = _constant_factors(logits, inputs)
+    for other in _probe_epochs(inputs.detach()):
+        other.requires_grad_()
+        with torch.enable_grad():
+            other_logits = module(other)
+        if other_logits.grad_fn is None:
+            return None
+        pairs = zip(factors, _constant_factors(other_logits, other), strict=False)
+        for (node, factor), (_, other_factor) in pairs:
+            if factor.shape == other_factor.shape and not torch.equal(
+                factor, other_factor
+            ):
+                return node
     return None
 
 
@@ -1439,6 +1591,7 @@ def fold_batch_norms(module, inputs):
             for call in trace_layers(folded, inputs[:1])
             if call.output is not call.input
         ]
+    _check_weights_precision(calls)
     # A forward of its own that constrains the stored weight before computing
     # as its class (braindecode's max-norm layers renorm it in place) would
     # undo a fold at its next call. Such layers compute as their class, as the
@@ -1503,6 +1656,35 @@ def fold_batch_norms(module, inputs):
     return folded
 
 
+def _check_weights_precision(calls):
+    """Refuse a convolution or dense layer that computes in another type than its weight's.
+
+    The rules compute each layer again from its input, in the backward pass,
+    with its weight: a layer run under ``torch.autocast`` in ``forward``
+    (bfloat16 on the CPU) received bfloat16 inputs there, and LRP failed
+    with torch's "expected m1 and m2 to have the same dtype".
+
+    Parameters
+    ----------
+    calls : list of LayerCall
+        The network's layer calls, their outputs kept.
+    """
+    for call in calls:
+        layer = call.module
+        if isinstance(layer, CONVOLUTIONS + DENSE) and (
+            call.output.dtype != layer.weight.dtype
+        ):
+            raise ValueError(
+                f"Layer {call.shown_name!r} ({type(layer).__name__}) computes in "
+                f"{str(call.output.dtype).removeprefix('torch.')}, not in the "
+                f"type of its weight ({str(layer.weight.dtype).removeprefix('torch.')}"
+                "; e.g. under torch.autocast in forward), and relevance "
+                "propagation computes each layer again with its weight. Explain "
+                "the network without autocast, or with a gradient method (e.g. "
+                "integrated_gradients)."
+            )
+
+
 def _check_same_function(module, folded, inputs):
     """Refuse a folded copy whose logits differ from the network's.
 
@@ -1512,14 +1694,33 @@ def _check_same_function(module, folded, inputs):
     head reading the batch norm's output go through functions that the traced
     module calls do not show, and the copy would compute another function,
     whose relevance would be returned as the network's. Outputs that are not
-    finite (data overflowing the network) tell nothing of that.
+    finite (data overflowing the network) tell nothing of that. A network
+    whose forward constrains a layer's weight (``w.data = torch.renorm(w.data,
+    ...)``) undoes the folded weight, and is told so by the weight's name.
     """
+    folds = {name: weight.clone() for name, weight in folded.named_parameters()}
     with torch.no_grad():
         expected = module(inputs)
         obtained = folded(inputs)
     check_outputs_finite(expected, "epochs")
     if not outputs_agree(obtained, expected, atol=1e-6):
         error = float((obtained - expected).abs().max())
+        overwritten = [
+            shown_layer_name(name, folded)
+            for name, weight in folded.named_parameters()
+            if not torch.equal(weight, folds[name])
+        ]
+        if overwritten:
+            raise ValueError(
+                "Relevance propagation folds batch norm into the layer next to "
+                "it, and the network's forward overwrites the folded weight "
+                f"{', '.join(map(repr, overwritten))} (a constraint such as "
+                "torch.renorm of weight.data applied to a layer in the "
+                "network's forward), which changes its logits by up to "
+                f"{error:.3g}. Apply the constraint in the layer's own forward, "
+                "as braindecode's max-norm layers do, which the folding "
+                "recognizes; or use a gradient method (e.g. integrated_gradients)."
+            )
         raise ValueError(
             "Folding batch norm into its neighbouring layers changes this "
             f"network's logits (by up to {error:.3g}): a layer next to a batch "
