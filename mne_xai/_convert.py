@@ -37,14 +37,15 @@ def _epochs_list(X):
     return None
 
 
-def as_float(data, dtype=np.float32):
+def as_float(data, dtype=np.float32, *, copy=False):
     """Return ``data`` as ``dtype``, values beyond its range as infinite.
 
     The finite check that follows refuses them clearly; NumPy's "overflow
-    encountered in cast" warning came before it and said less.
+    encountered in cast" warning came before it and said less. With
+    ``copy=True`` the result never shares memory with ``data``.
     """
     with np.errstate(over="ignore"):
-        return np.asarray(data, dtype=dtype)
+        return np.asarray(data).astype(dtype, copy=copy)
 
 
 def training_channels(info, picks):
@@ -501,10 +502,15 @@ class InputData:
 
         Batches of a list of Epochs may span its parts; each part is read only
         where a batch needs it, so that non-preloaded parts are never read whole.
-        They are float32, as networks take them, unless ``dtype`` says otherwise.
+        They are float32, as networks take them, unless ``dtype`` says otherwise,
+        and copies: a network may change its input in place (``x -= x.mean()``
+        in its forward), which changed a user's float32 array, and the data
+        of preloaded float32 Epochs, wherever it ran.
         """
         for start in range(0, self.shape[0], batch_size):
-            batch = as_float(self._read_range(start, start + batch_size), dtype)
+            batch = as_float(
+                self._read_range(start, start + batch_size), dtype, copy=True
+            )
             if not np.isfinite(batch).all():
                 self._raise_not_finite(batch_size, dtype)
             yield batch

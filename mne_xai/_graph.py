@@ -1150,6 +1150,45 @@ def call_combined_layers(module, example):
 OUTPUT_RTOL = 1e-4
 
 
+def call_keeping_input(module, inputs):
+    """Return ``module(inputs)``, refusing a network that changes its input in place.
+
+    mne_xai reads the epochs it passed to a network again after the pass:
+    training at every pass over the training epochs, the methods and the
+    evaluations wherever they compare. A network whose ``forward`` changes
+    its input in place (a scaling applied again at every pass) had them all
+    read other epochs than they passed, silently; methods that differentiate
+    the network failed with torch's "a leaf Variable that requires grad is
+    being used in an in-place operation".
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    inputs : torch.Tensor
+        Its input; not a leaf that requires grad (torch refuses to change
+        one in place before this can say why).
+
+    Returns
+    -------
+    outputs : torch.Tensor
+        The network's output.
+    """
+    # Compared by value: the tensors of torch.inference_mode count no versions.
+    kept = inputs.detach().clone()
+    outputs = module(inputs)
+    if not torch.equal(inputs.detach(), kept):
+        raise ValueError(
+            "The network changes its input in place in forward (e.g. x -= "
+            "x.mean(-1, keepdim=True), or x *= scale), so the epochs mne_xai "
+            "passes to it are changed by each pass, and training, the methods "
+            "and the evaluations would read other epochs than they gave it. "
+            "Compute on a copy in forward (x = x - x.mean(-1, keepdim=True), "
+            "x = x * scale)."
+        )
+    return outputs
+
+
 def outputs_agree(obtained, expected, atol=0.0):
     """Whether ``obtained`` is ``expected`` computed another way.
 

@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import torch
 
+from ._graph import call_keeping_input
 from ._random import fixed_noise
 
 #: Epochs whose input gradients say which samples a network reads.
@@ -79,7 +80,7 @@ def samples_read(module, inputs):
         probe_epochs = inputs[:PROBE_EPOCHS]
     with torch.inference_mode(False), torch.enable_grad():
         probe = probe_epochs.clone().requires_grad_()
-        logits = module(probe)
+        logits = call_keeping_input(module, probe.clone())
         weights = fixed_noise(logits.shape[1], logits)
         (gradient,) = torch.autograd.grad((logits * weights).sum(), probe)
     reached = np.flatnonzero(gradient.abs().sum(dim=(0, 1)).cpu().numpy())

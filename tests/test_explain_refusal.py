@@ -19,6 +19,7 @@ from mne_xai.attribution._cam_layers import gating_layers
 from mne_xai.attribution._registry import get_method
 from mne_xai.attribution.deeplift import CAPTUM_RULES
 from mne_xai.attribution.spectral import FourierInput
+from mne_xai.evaluate import deletion_curve
 from mne_xai.inspect import learn_patterns, maximize_activation, pruning_curve
 from mne_xai.models import ScaledInput
 
@@ -1911,12 +1912,44 @@ class _DemeansInPlace(SmallNet):
         return super().forward(x)
 
 
-@pytest.mark.parametrize("method", ["saliency", "guided_backprop", "deeplift"])
+@pytest.mark.parametrize(
+    "method", ["saliency", "guided_backprop", "deeplift", "occlusion", "random"]
+)
 def test_a_network_changing_its_input_in_place_is_refused(method):
     """Every method that differentiates the network failed with torch's "a
-    leaf Variable that requires grad is being used in an in-place operation"."""
+    leaf Variable that requires grad is being used in an in-place operation";
+    the others explained epochs the network had changed, and changed the
+    user's float32 array with them."""
+    X = _arrays()[0][:4].astype(np.float32)
+    given = X.copy()
     with pytest.raises(ValueError, match="changes its input in place in forward"):
-        _explain(_skorch_network(_DemeansInPlace), method)
+        explain(_skorch_network(_DemeansInPlace), X, method, target=0, verbose=False)
+    np.testing.assert_array_equal(X, given)
+
+
+def test_a_network_changing_its_input_in_place_is_refused_by_fit_and_deletion():
+    """Training changed the training epochs at every pass (fit failed in the
+    check of the samples read, with torch's message); deletion curves read
+    epochs the network had changed."""
+    X, y = _arrays()
+    X = X.astype(np.float32)
+    given = X.copy()
+    estimator = EEGNetClassifier(
+        module=_DemeansInPlace,
+        module__n_channels=N_CHANNELS,
+        module__n_classes=2,
+        module__n_times=N_TIMES,
+        info=mne.create_info(N_CHANNELS, 128.0, "eeg"),
+        max_epochs=1,
+        verbose=False,
+    )
+    with pytest.raises(ValueError, match="changes its input in place in forward"):
+        estimator.fit(X, y)
+    with pytest.raises(ValueError, match="changes its input in place in forward"):
+        deletion_curve(
+            _skorch_network(_DemeansInPlace), X[:4], "random", target=0, verbose=False
+        )
+    np.testing.assert_array_equal(X, given)
 
 
 class _ClippedWithoutGradient(SmallNet):

@@ -30,6 +30,7 @@ from .._docs import fill_doc
 from .._graph import (
     autograd_on,
     call_combined_layers,
+    call_keeping_input,
     check_float32,
     check_hookable,
     copy_module,
@@ -1222,7 +1223,7 @@ def _check_outputs(
         inputs = torch.cat([inputs, inputs])
     with torch.no_grad():
         try:
-            outputs = module(inputs)
+            outputs = call_keeping_input(module, inputs)
         except (IndexError, RuntimeError) as err:
             # A network written for another input shape fails deep in torch.
             n_channels = inputs.shape[1]
