@@ -1801,6 +1801,19 @@ class _RandomInEvaluation(SmallNet):
         return super().forward(F.dropout(x, 0.3))
 
 
+class _ScaleUpdatedAtEachPass(SmallNet):
+    """The input divided by a moving average of its scale, updated in every pass."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register_buffer("scale", torch.ones(()))
+
+    def forward(self, x):  # noqa: D102
+        with torch.no_grad():
+            self.scale.mul_(0.9).add_(0.1 * x.std())
+        return super().forward(x / self.scale)
+
+
 class _BatchStatistics(SmallNet):
     """Batch norm without running statistics normalizes by the batch's."""
 
@@ -1813,6 +1826,8 @@ class _BatchStatistics(SmallNet):
     "module, match",
     [
         (_RandomInEvaluation, "other outputs for the same epochs in a second pass"),
+        # Was told it "stays random", which it does not.
+        (_ScaleUpdatedAtEachPass, "or changes at each pass .a weight or buffer"),
         (_BatchStatistics, "depends on the other epochs in its batch"),
     ],
 )

@@ -1257,9 +1257,10 @@ def _check_outputs(
             raise ValueError(
                 "The network gives other outputs for the same epochs in a second "
                 "pass, in evaluation mode: something in it stays random (e.g. "
-                "torch.nn.functional.dropout without training=self.training), so "
-                f"{method} would report one random draw. Make its evaluation "
-                "mode deterministic."
+                "torch.nn.functional.dropout without training=self.training) or "
+                "changes at each pass (a weight or buffer its forward updates in "
+                f"evaluation mode), so {method} would report one draw or one state "
+                "of it. Make its evaluation mode compute one fixed function."
             )
         single = module(inputs[:1])
         if single.shape != (1, *outputs.shape[1:]):
