@@ -145,6 +145,9 @@ def test_average_is_the_mean_of_the_epochs(fitted_eegnet, few_epochs, target):
     assert "saliency" in evoked.comment
     # Named as the user names it, not by its code (2).
     assert ("predicted class" if target is None else "class feet") in evoked.comment
+    # Recorded as the maps of each epoch are: without the record, post-processing
+    # warned of averaged maps in logits (DeepLIFT's of EEG and EOG) as if per volt.
+    assert evoked.info["description"] == per_epoch.info["description"]
 
 
 def test_maps_keep_the_trials_of_their_epochs(fitted_eegnet, few_epochs):
