@@ -95,6 +95,18 @@ def test_zscore_keeps_the_channels_relative_scale(attribution):
     )
 
 
+def test_zscore_counts_channels_marked_bad(attribution):
+    """The network read the channels marked bad: MNE's picks="all" would leave
+    them out of each map's mean and standard deviation, and unscaled."""
+    attribution.info["bads"] = ["ch1"]
+    data = attribution.get_data()
+    mean = data.mean(axis=(1, 2), keepdims=True)
+    std = data.std(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(
+        zscore_attribution(attribution).get_data(), (data - mean) / std, atol=1e-12
+    )
+
+
 # A map of 0.3 over 5 x 50 samples has a standard deviation of 6e-17 in
 # floating point, not 0.
 @pytest.mark.parametrize("value", [3.0, 0.3])
@@ -185,6 +197,18 @@ def test_smooth_keeps_an_odd_window_as_given(n_samples, window):
 def test_smooth_rejects_bad_windows(attribution, window):
     with pytest.raises(ValueError, match="window must be"):
         smooth_attribution(attribution, window=window)
+
+
+def test_smooth_takes_a_window_of_the_whole_epoch(attribution):
+    """A window of the epoch's duration is the longest allowed (the bound is
+    inclusive): 0.5 s is 51 samples, whose average of an impulse is 1 / 51 at
+    each of the 50 samples, each window reaching the middle one."""
+    attribution._data[:] = 0.0
+    attribution._data[:, 2, 25] = 1.0
+    duration = len(attribution.times) / attribution.info["sfreq"]
+    smoothed = smooth_attribution(attribution, window=duration).get_data()
+    np.testing.assert_allclose(smoothed[:, 2], 1 / 51)
+    assert np.all(smoothed[:, [0, 1, 3, 4]] == 0)
 
 
 @pytest.mark.parametrize("absolute", [True, False])
