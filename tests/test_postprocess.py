@@ -95,18 +95,6 @@ def test_zscore_keeps_the_channels_relative_scale(attribution):
     )
 
 
-def test_zscore_counts_channels_marked_bad(attribution):
-    """The network read the channels marked bad: MNE's picks="all" would leave
-    them out of each map's mean and standard deviation, and unscaled."""
-    attribution.info["bads"] = ["ch1"]
-    data = attribution.get_data()
-    mean = data.mean(axis=(1, 2), keepdims=True)
-    std = data.std(axis=(1, 2), keepdims=True)
-    np.testing.assert_allclose(
-        zscore_attribution(attribution).get_data(), (data - mean) / std, atol=1e-12
-    )
-
-
 # A map of 0.3 over 5 x 50 samples has a standard deviation of 6e-17 in
 # floating point, not 0.
 @pytest.mark.parametrize("value", [3.0, 0.3])
