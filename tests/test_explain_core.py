@@ -25,6 +25,10 @@ from skorch.exceptions import NotInitializedError  # noqa: E402
 
 from mne_xai import EEGNetClassifier, explain, list_methods  # noqa: E402
 from mne_xai.attribution import explain_spectrum, method_unit  # noqa: E402
+from mne_xai.attribution._core import (  # noqa: E402
+    NOT_RECORDED,
+    recorded_target,
+)
 from mne_xai.evaluate import (  # noqa: E402
     deletion_curve,
     parameter_randomization_check,
@@ -145,6 +149,9 @@ def test_average_is_the_mean_of_the_epochs(fitted_eegnet, few_epochs, target):
     assert "saliency" in evoked.comment
     # Named as the user names it, not by its code (2).
     assert ("predicted class" if target is None else "class feet") in evoked.comment
+    # Recorded as the maps of each epoch are: without the record, post-processing
+    # warned of averaged maps in logits (DeepLIFT's of EEG and EOG) as if per volt.
+    assert evoked.info["description"] == per_epoch.info["description"]
 
 
 def test_maps_keep_the_trials_of_their_epochs(fitted_eegnet, few_epochs):
@@ -1456,6 +1463,19 @@ def test_targets_of_another_shape_or_as_floats(tiny_epochs_estimator):
     for spelled in ("predicted", "pred", "Predicted"):
         with pytest.raises(ValueError, match=r"predicted as, pass target=None"):
             explain(estimator, epochs, target=spelled, verbose=False)
+
+
+def test_a_single_target_is_recorded_as_its_value(tiny_epochs_estimator):
+    """A class given as a float (a label read from a table) or as a 0-d array
+    must be recorded as its value, which the faithfulness measures read back to
+    score the class the maps explain: recorded as "one target per epoch", or as
+    "np.int64(2)", which reads back as nothing, they were scored unchecked."""
+    estimator, epochs = tiny_epochs_estimator
+    for target in (2.0, np.int64(2), np.array(2), torch.tensor(2)):
+        maps = explain(estimator, epochs[:2], "saliency", target=target, verbose=False)
+        assert recorded_target(maps) == 2, target
+    per_epoch = explain(estimator, epochs[:2], "saliency", target=[2, 1], verbose=False)
+    assert recorded_target(per_epoch) is NOT_RECORDED
 
 
 def test_not_finite_data_name_their_epochs(tiny_epochs_estimator):

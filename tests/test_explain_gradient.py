@@ -380,20 +380,35 @@ def test_occlusion_of_the_only_channel_is_warned_of():
         in_time = occlusion.attribute(
             inputs, target, mode="time", window=5, baseline=zeros
         )
+        # Two channels are two patches: nothing to warn of.
+        two_channels = get_method("occlusion")(
+            nn.Sequential(nn.Flatten(), nn.Linear(40, 2)).eval()
+        )
+        two_channels.attribute(
+            torch.randn(3, 2, 20), target, baseline=torch.zeros(1, 2, 20)
+        )
     assert len(torch.unique(in_time[0])) == 4
 
 
-@pytest.mark.parametrize("mode", ["time", "channel_time"])
-def test_occlusion_window_spanning_the_epoch_is_warned_of(mode):
+@pytest.mark.parametrize(
+    ("mode", "said"),
+    [("time", "every sample gets"), ("channel_time", "every sample of a channel gets")],
+)
+def test_occlusion_window_spanning_the_epoch_is_warned_of(mode, said):
     """A window of the default 32 samples over epochs of 20 occluded them whole
-    (or each channel whole): a map constant over time, without a word."""
+    (or each channel whole): a map constant over time, without a word. So does
+    a window of exactly the epoch's 20 samples."""
     module = nn.Sequential(nn.Flatten(), nn.Linear(40, 2)).eval()
     inputs, target = torch.randn(3, 2, 20), torch.tensor([0, 1, 0])
     occlusion = get_method("occlusion")(module)
     zeros = torch.zeros(1, 2, 20)
-    with pytest.warns(RuntimeWarning, match="window of 32 samples spans the whole"):
-        constant = occlusion.attribute(inputs, target, mode=mode, baseline=zeros)
-    assert (constant == constant[..., :1]).all()
+    for window, params in [(32, {}), (20, {"window": 20})]:
+        match = f"window of {window} samples spans the whole epoch of 20: {said}"
+        with pytest.warns(RuntimeWarning, match=match):
+            constant = occlusion.attribute(
+                inputs, target, mode=mode, baseline=zeros, **params
+            )
+        assert (constant == constant[..., :1]).all()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         occlusion.attribute(inputs, target, mode=mode, window=19, baseline=zeros)

@@ -1123,11 +1123,39 @@ def test_occlusion_where_the_network_is_undefined_is_refused():
     NaN, returned without a word."""
     X, _ = _arrays()
     clf = _fit_module(ChannelLogVariance)
-    with pytest.raises(ValueError, match=r"not a number \(nan\) at channel index 0"):
+    with pytest.raises(
+        ValueError, match=r"not a finite number \(nan\) at channel index 0"
+    ):
         explain(clf, X[:2], "occlusion", target=0, verbose=False)
     # Patches that leave every channel some variance are defined.
     maps = explain(clf, X[:2], "occlusion", mode="time", window=8, verbose=False)
     assert np.isfinite(maps.get_data()).all()
+
+
+class _LogVarianceOfChannel(nn.Module):
+    """Logits log(var) and var of one channel: the first infinite once it is zeroed."""
+
+    def __init__(self, channel):
+        super().__init__()
+        self.channel = channel
+
+    def forward(self, x):
+        variance = x[:, self.channel].var(dim=-1)
+        return torch.stack([torch.log(variance), variance], dim=1)
+
+
+@pytest.mark.parametrize("n_channels, channel", [(4, 2), (1, 0)])
+def test_occlusion_of_an_infinite_logit_is_refused_naming_its_channel(
+    n_channels, channel
+):
+    """An infinite logit drop is no measure either: the refusal caught it only
+    where captum's sum over the patches made NaN of it elsewhere (inf * 0), and
+    named the first NaN, channel 0, for a drop infinite on channel 2."""
+    occlusion = get_method("occlusion")(_LogVarianceOfChannel(channel).eval())
+    inputs, target = torch.randn(2, n_channels, 16), torch.tensor([0, 0])
+    match = rf"not a finite number \(inf\) at channel index {channel}, sample 0:"
+    with pytest.raises(ValueError, match=match):
+        occlusion.attribute(inputs, target, baseline=torch.zeros(1, n_channels, 16))
 
 
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)

@@ -187,6 +187,18 @@ def test_smooth_rejects_bad_windows(attribution, window):
         smooth_attribution(attribution, window=window)
 
 
+def test_smooth_takes_a_window_of_the_whole_epoch(attribution):
+    """A window of the epoch's duration is the longest allowed (the bound is
+    inclusive): 0.5 s is 51 samples, whose average of an impulse is 1 / 51 at
+    each of the 50 samples, each window reaching the middle one."""
+    attribution._data[:] = 0.0
+    attribution._data[:, 2, 25] = 1.0
+    duration = len(attribution.times) / attribution.info["sfreq"]
+    smoothed = smooth_attribution(attribution, window=duration).get_data()
+    np.testing.assert_allclose(smoothed[:, 2], 1 / 51)
+    assert np.all(smoothed[:, [0, 1, 3, 4]] == 0)
+
+
 @pytest.mark.parametrize("absolute", [True, False])
 @pytest.mark.parametrize("tmin, tmax", [(None, None), (0.0, 0.1)])
 def test_channel_importance_sums_over_the_window(attribution, absolute, tmin, tmax):

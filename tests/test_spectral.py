@@ -8,6 +8,7 @@ from mne_xai import InterpretableCNNClassifier, as_network, explain, list_method
 from mne_xai.attribution import explain_spectrum
 from mne_xai.attribution.spectral import (
     FourierInput,
+    _data_channels,
     fold_fourier,
     from_fourier,
     to_fourier,
@@ -334,6 +335,18 @@ def test_channels_a_spectrum_cannot_hold_are_left_out_with_their_share(
         rtol=1e-3,
         atol=1e-4 * np.abs(in_time).mean(axis=0).sum(axis=-1).max(),
     )
+
+
+def test_the_share_left_out_of_a_spectrum_is_that_of_its_channels():
+    """The share the warning gives is the left-out channels' part of the total
+    |relevance| (EOG's 2 of every 4 units here), taken over channels, not bins."""
+    info = mne.create_info(["C3", "C4", "EOG"], 100.0, ["eeg", "eeg", "eog"])
+    relevance = np.ones((2, 3, 5))
+    relevance[:, 2] = -2.0
+    with pytest.warns(RuntimeWarning, match=r"relevance of \['EOG'\] \(50% of the"):
+        kept_info, kept = _data_channels(info, relevance)
+    assert kept_info.ch_names == ["C3", "C4"]
+    np.testing.assert_array_equal(kept, relevance[:, :2])
 
 
 @pytest.mark.parametrize(

@@ -817,11 +817,12 @@ def explain(
         units=dict(eeg="logit"), evoked=False)`` (MNE draws the time course
         under the image in µV whatever ``scalings``), or use
         :mod:`mne_xai.viz`, which does.
-        The last line of the maps' ``info["description"]`` records the
-        method and the target (``"mne_xai: maps of deeplift for
-        target='true'"``), which the faithfulness measures given the maps
-        read to score the same class; the epochs' own description is kept
-        above it.
+        The last line of the maps' ``info["description"]`` (averaged or
+        not) records the method and the target (``"mne_xai: maps of
+        deeplift for target='true'"``), which the faithfulness measures
+        given the maps read to score the same class, and the
+        post-processing functions to tell maps in logits; the epochs' own
+        description is kept above it.
         Of a :class:`~mne_xai.CroppedClassifier`, samples that no window
         reads (outside ``tmin`` to ``tmax``, or between windows a longer
         ``window_step`` apart) are 0 in the maps of every method: the
@@ -854,14 +855,16 @@ def explain(
     data, info = request.data, request.info
     tmin = start_time(data, request.network)
     if average:
-        return evoked_array(
+        maps = evoked_array(
             result,
             info,
             tmin,
             comment=f"{method} ({request.description})",
             nave=request.shape[0],
         )
-    maps = epochs_array(result, info, tmin, **data.trials)
+    else:
+        maps = epochs_array(result, info, tmin, **data.trials)
+    # Averaged maps too: post-processing reads the method's unit from it.
     maps.info["description"] = describe_maps(info["description"], method, target)
     return maps
 

@@ -114,11 +114,16 @@ class Occlusion(AttributionMethod):
         undefined = ~torch.isfinite(attribution)
         if undefined.any():
             # A network taking the log of a channel's power is undefined at a
-            # zeroed channel: every map of it was NaN, without a word.
-            _, channel, sample = undefined.nonzero()[0].tolist()
+            # zeroed channel: every map of it was NaN, without a word. Captum
+            # sums each patch's drop times its mask, so an infinite drop is
+            # infinite on its own patch alone and NaN (inf * 0) on every other:
+            # the first NaN named channel 0 for a drop infinite on channel 2.
+            infinite = torch.isinf(attribution)
+            first = infinite if infinite.any() else undefined
+            _, channel, sample = first.nonzero()[0].tolist()
             raise ValueError(
-                "The logit drop occlusion measures is not a number "
-                f"({attribution[undefined][0]}) at channel index {channel}, sample "
+                "The logit drop occlusion measures is not a finite number "
+                f"({attribution[first][0]}) at channel index {channel}, sample "
                 f"{sample}: the network's output is not, once that patch is "
                 "replaced by the baseline (a network taking the log of a "
                 "channel's power is undefined where a channel is zeroed), or for "
