@@ -51,10 +51,10 @@ def _transformed(attribution, transform):
     ``transform`` maps an array shaped ``(..., n_channels, n_times)`` (one map
     per epoch, or the single map of an Evoked) to an array of the same shape.
     """
-    # Every channel: MNE's picks="all" would leave out the channels marked bad.
-    every_channel = np.arange(attribution.info["nchan"])
+    # apply_function's "all" keeps the channels marked bad (the default picks
+    # would leave out those and any channel that is not data).
     return attribution.copy().apply_function(
-        transform, picks=every_channel, channel_wise=False, verbose=quietly()
+        transform, picks="all", channel_wise=False, verbose=quietly()
     )
 
 
