@@ -16,7 +16,7 @@ from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai.attribution import _cam_layers
 from mne_xai.attribution._cam_layers import gating_layers
 from mne_xai.attribution._registry import get_method
-from mne_xai.attribution.deeplift import CAPTUM_RULES
+from mne_xai.attribution.deeplift import CAPTUM_RULES, _CaptumRescale
 from mne_xai.attribution.spectral import FourierInput
 from mne_xai.inspect import learn_patterns, maximize_activation, pruning_curve
 from mne_xai.models import ScaledInput
@@ -1225,6 +1225,21 @@ def test_deeplift_refuses_maps_that_miss_summation_to_delta(method, monkeypatch)
     stated = float(re.search(r"f\(baseline\) = (\S+):", str(error.value)).group(1))
     delta = _logits(module, _data()) - _logits(module, ZEROS.expand_as(_data()))
     assert np.isclose(delta.detach().numpy(), stated, rtol=1e-3).any()
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refuses_maps_that_miss_the_delta_by_a_percent(method, monkeypatch):
+    """Summation-to-delta is exact up to float32 rounding, and a thousandth of the
+    delta is allowed: a rule a percent off is refused too, not only one far off
+    (a tenth of the delta allowed passed every other test)."""
+    exact = _CaptumRescale.attribute
+    monkeypatch.setattr(
+        _CaptumRescale,
+        "attribute",
+        lambda self, *args, **kwargs: 1.01 * exact(self, *args, **kwargs),
+    )
+    with pytest.raises(ValueError, match=r"sum to .*, not to f\(x\) - f\(baseline\)"):
+        _attribute(method, _untrained(MaxPooled))
 
 
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
