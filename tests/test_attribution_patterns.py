@@ -283,6 +283,23 @@ def test_two_layer_relu_network_matches_a_hand_computed_reference(rectifier, fun
         )
 
 
+def test_units_at_the_rectifiers_kink_pass_no_signal():
+    """The two-component model puts the signal where a unit is active, its input
+    above zero. Where an epoch is zero, units without bias sit at exactly zero
+    and pass nothing back; a gate at x >= 0 let the signal through there."""
+    rng = np.random.default_rng(1)
+    X = (1e-5 * rng.standard_normal((60, N_CHANNELS, N_TIMES))).astype(np.float32)
+    X[0, :, 3] = 0.0
+    clf = _estimator(_TwoLayers(), X, np.repeat([0, 1], 30))
+    with torch.no_grad():
+        clf.module_.module.units.bias.zero_()
+    patterns = learn_patterns(clf, X, verbose=False)
+    for method in METHODS:
+        maps = explain(clf, X[:1], method, target=1, patterns=patterns).get_data()
+        assert np.abs(maps[0, :, 3]).max() == 0, method
+        assert np.abs(maps).max() > 0, method
+
+
 #: The input scaled by -2, written in forward as users write it.
 _SCALINGS = {
     "product": lambda zero, x: x * -2.0,
