@@ -200,10 +200,10 @@ def test_pattern_methods_of_a_linear_network_are_exact(planted):
 class _TwoLayers(nn.Module):
     """Conv1d (channels to units, per time sample) → ReLU → dense logits."""
 
-    def __init__(self, n_units=5):
+    def __init__(self, n_units=5, rectifier=nn.ReLU):
         super().__init__()
         self.units = nn.Conv1d(N_CHANNELS, n_units, 1)
-        self.relu = nn.ReLU()
+        self.relu = rectifier()
         self.flatten = nn.Flatten()
         self.classifier = nn.Linear(n_units * N_TIMES, 2)
 
@@ -220,8 +220,17 @@ def _pattern(inputs, outputs, active, weight):
     return covariance / (weight @ covariance)
 
 
-def test_two_layer_relu_network_matches_a_hand_computed_reference():
-    """Both methods on Conv1d → ReLU → Linear, computed by hand in NumPy.
+@pytest.mark.parametrize(
+    "rectifier, function",
+    [
+        (nn.ReLU, lambda z: np.maximum(z, 0)),
+        # ELU's negative branch is no signal either: its gradient exp(z) passed
+        # there, and no test had a rectifier other than ReLU.
+        (nn.ELU, lambda z: np.where(z > 0, z, np.expm1(z))),
+    ],
+)
+def test_two_layer_relu_network_matches_a_hand_computed_reference(rectifier, function):
+    """Both methods on Conv1d → ReLU (or ELU) → Linear, computed by hand in NumPy.
 
     The convolution (kernel 1) feeds a ReLU: its units' patterns use the
     two-component estimator over all (epoch, time) samples, E₊ where the unit
@@ -232,7 +241,7 @@ def test_two_layer_relu_network_matches_a_hand_computed_reference():
     rng = np.random.default_rng(1)
     X = (1e-5 * rng.standard_normal((60, N_CHANNELS, N_TIMES))).astype(np.float32)
     y = np.repeat([0, 1], 30)
-    clf = _estimator(_TwoLayers(), X, y)
+    clf = _estimator(_TwoLayers(rectifier=rectifier), X, y)
     network, scale = clf.module_.module, float(clf.module_.input_scale)
     W1 = network.units.weight.detach().double().numpy()[:, :, 0]
     b1 = network.units.bias.detach().double().numpy()
@@ -246,7 +255,7 @@ def test_two_layer_relu_network_matches_a_hand_computed_reference():
         [_pattern(samples, y1[:, k], y1[:, k] + b1[k] > 0, W1[k]) for k in range(5)]
     )
     z = np.einsum("kc,ect->ekt", W1, scaled) + b1[None, :, None]
-    hidden = np.maximum(z, 0).reshape(len(X), -1)
+    hidden = function(z).reshape(len(X), -1)
     y2 = hidden @ W2.T
     everywhere = np.ones(len(X), bool)
     A2 = np.array([_pattern(hidden, y2[:, c], everywhere, W2[c]) for c in (0, 1)])
@@ -272,6 +281,23 @@ def test_two_layer_relu_network_matches_a_hand_computed_reference():
         np.testing.assert_allclose(
             maps, expected[method], atol=1e-4 * np.abs(expected[method]).max()
         )
+
+
+def test_units_at_the_rectifiers_kink_pass_no_signal():
+    """The two-component model puts the signal where a unit is active, its input
+    above zero. Where an epoch is zero, units without bias sit at exactly zero
+    and pass nothing back; a gate at x >= 0 let the signal through there."""
+    rng = np.random.default_rng(1)
+    X = (1e-5 * rng.standard_normal((60, N_CHANNELS, N_TIMES))).astype(np.float32)
+    X[0, :, 3] = 0.0
+    clf = _estimator(_TwoLayers(), X, np.repeat([0, 1], 30))
+    with torch.no_grad():
+        clf.module_.module.units.bias.zero_()
+    patterns = learn_patterns(clf, X, verbose=False)
+    for method in METHODS:
+        maps = explain(clf, X[:1], method, target=1, patterns=patterns).get_data()
+        assert np.abs(maps[0, :, 3]).max() == 0, method
+        assert np.abs(maps).max() > 0, method
 
 
 #: The input scaled by -2, written in forward as users write it.

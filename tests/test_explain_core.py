@@ -1382,6 +1382,8 @@ def test_method_units_follow_what_the_values_measure():
     squares = dict(base_method="guided_grad_cam", variant="smoothgrad_sq")
     assert method_unit("smoothgrad", eeg, squares) == "logit^4/V^2"
     assert method_unit("smoothgrad", eeg, dict(base_method="grad_cam")) == "a.u."
+    vargrad_of_grad_cam = dict(base_method="grad_cam", variant="vargrad")
+    assert method_unit("smoothgrad", eeg, vargrad_of_grad_cam) == "a.u."
     with pytest.raises(ValueError, match="Invalid value for the 'method'"):
         method_unit("gradient", eeg)
 

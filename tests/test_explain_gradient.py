@@ -11,6 +11,7 @@ from torch import nn
 
 from mne_xai import explain, list_methods
 from mne_xai.attribution._registry import get_method
+from mne_xai.attribution.gradient import SUMMATION_ROUNDING, summation_error
 
 N_EPOCHS = 4
 
@@ -70,15 +71,52 @@ def test_attributions_add_up_to_logit_change(
         np.testing.assert_allclose(error, 0, atol=1e-5 * np.abs(change).max())
 
 
-def test_deeplift_applies_rescale_rule_at_elu():
-    """On y = w2 . elu(W1 x + b1) the multiplier of each ELU is Δout / Δin."""
+def test_summation_error_is_relative_to_the_logits_of_epoch_and_baseline():
+    """The miss of a map's sum is measured against the largest logit of the epoch
+    plus that of the baseline: the size of the two logits the difference is
+    computed from, which integrated_gradients' warning and DeepLIFT's rounding
+    allowance are read against."""
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Flatten(), nn.Linear(2 * 6, 3)).double().eval()
+    inputs = torch.randn(4, 2, 6, dtype=torch.float64)
+    baseline = 10 * torch.randn(1, 2, 6, dtype=torch.float64)  # larger logits
+    target = torch.tensor([0, 2, 1, 0])
+    attribution = torch.randn(4, 2, 6, dtype=torch.float64)
+    error, total, difference = summation_error(
+        module, inputs, baseline, target, attribution
+    )
+    with torch.no_grad():
+        logits, baseline_logits = module(inputs), module(baseline)
+    expected_difference = logits[torch.arange(4), target] - baseline_logits[0, target]
+    size = logits.abs().amax(dim=1) + baseline_logits.abs().amax()
+    total_expected = attribution.sum(dim=(1, 2))
+    torch.testing.assert_close(total, total_expected)
+    torch.testing.assert_close(difference, expected_difference)
+    torch.testing.assert_close(
+        error, (total_expected - expected_difference).abs() / size
+    )
+
+
+@pytest.mark.parametrize(
+    "activation, scale, bias",
+    [
+        (nn.ELU, 1.0, True),
+        # Changes of EEG's size (volts): each unit's input changes by some 1e-5,
+        # and units of a bias-free ReLU cross its kink, where the multiplier is
+        # between 0 and 1 and the gradient 0 or 1.
+        (nn.ReLU, 1e-5, False),
+    ],
+)
+def test_deeplift_applies_rescale_rule(activation, scale, bias):
+    """On y = w2 . f(W1 x + b1) the multiplier of each unit of f is Δout / Δin."""
     torch.manual_seed(0)
     n_channels, n_times, n_hidden = 3, 5, 7
-    hidden = nn.Linear(n_channels * n_times, n_hidden)
+    hidden = nn.Linear(n_channels * n_times, n_hidden, bias=bias)
     output = nn.Linear(n_hidden, 2, bias=False)
-    module = nn.Sequential(nn.Flatten(), hidden, nn.ELU(), output).eval()
-    inputs = torch.randn(4, n_channels, n_times)
-    baseline = torch.randn(1, n_channels, n_times)
+    module = nn.Sequential(nn.Flatten(), hidden, activation(), output)
+    module = module.double().eval()
+    inputs = scale * torch.randn(4, n_channels, n_times, dtype=torch.float64)
+    baseline = scale * torch.randn(1, n_channels, n_times, dtype=torch.float64)
     target = torch.tensor([0, 1, 1, 0])
 
     attribution = get_method("deeplift")(module).attribute(
@@ -87,11 +125,27 @@ def test_deeplift_applies_rescale_rule_at_elu():
 
     with torch.no_grad():
         z, z0 = hidden(inputs.flatten(1)), hidden(baseline.flatten(1))
-        multiplier = (nn.functional.elu(z) - nn.functional.elu(z0)) / (z - z0)
+        multiplier = (module[2](z) - module[2](z0)) / (z - z0)
         weights = output.weight[target].unsqueeze(2) * hidden.weight  # (4, hid, in)
         expected = torch.einsum("bh,bhi->bi", multiplier, weights)
         expected = expected * (inputs - baseline).flatten(1)
-    torch.testing.assert_close(attribution.flatten(1), expected, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(attribution.flatten(1), expected)
+
+
+def test_deeplift_from_a_baseline_near_the_epoch_is_not_refused_for_rounding():
+    """From a baseline 0.99999 of the epoch the logit changes by some 1e-7, which
+    float32 rounds by a large share: a map within the rounding of the logits is
+    given, not refused as missing summation-to-delta."""
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Conv1d(4, 8, 5), nn.ELU(), nn.Flatten(), nn.LazyLinear(2))
+    inputs, target = torch.randn(N_EPOCHS, 4, 64), torch.tensor([0, 1, 1, 0])
+    module(inputs)  # the lazy layer takes its size
+    baseline = 0.99999 * inputs[:1]
+    attribution = get_method("deeplift")(module.eval()).attribute(
+        inputs.clone().requires_grad_(), target, baseline=baseline
+    )
+    error, *_ = summation_error(module, inputs, baseline, target, attribution)
+    assert (error < SUMMATION_ROUNDING).all()
 
 
 class _Copy(nn.Module):
@@ -523,6 +577,20 @@ def test_smoothgrad_sq_is_the_mean_square_of_noisy_gradients():
     np.testing.assert_array_less(error.abs(), 5 * standard_error)
 
 
+def test_vargrad_is_the_variance_of_the_maps_of_the_noisy_copies():
+    """Vargrad is the mean square less the squared mean of the same copies'
+    maps, the variance over the copies (divided by n_samples): with 3 copies,
+    dividing by n_samples - 1 gave maps 1.5 times too large, and the test of
+    the noise's scale, over 400 copies, let that pass."""
+    inputs = torch.randn(3, 4, 16, generator=torch.Generator().manual_seed(0))
+    maps = {}
+    for variant in ("smoothgrad", "smoothgrad_sq", "vargrad"):
+        torch.manual_seed(1)  # the same noisy copies for each variant
+        maps[variant] = _noisy_gradients(inputs, 1.0, 3, variant)
+    expected = maps["smoothgrad_sq"] - maps["smoothgrad"] ** 2
+    torch.testing.assert_close(maps["vargrad"], expected, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "params, error, match",
     [
@@ -587,6 +655,27 @@ def test_gradient_shap_with_noise_completes_in_expectation():
     torch.testing.assert_close(maps.sum(dim=(1, 2)), expected, rtol=0.08, atol=0)
 
 
+def test_gradient_shap_draws_from_every_baseline():
+    """On a linear model a draw from baseline b gives W (x - b): the maps sum, in
+    expectation, to f(x) less the mean of f over the baselines, as SHAP values
+    do. Drawing from the first baseline only summed to f(x) - f(b₀) and passed."""
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Flatten(), nn.Linear(2 * 6, 2)).eval()
+    inputs, target = torch.randn(3, 2, 6), torch.tensor([1, 0, 1])
+    baselines = torch.stack([torch.zeros(2, 6), torch.ones(2, 6)])
+    maps = get_method("gradient_shap")(module).attribute(
+        inputs.clone().requires_grad_(), target, n_samples=400, baseline=baselines
+    )
+    with torch.no_grad():
+        logits = module(inputs).gather(1, target[:, None])[:, 0]
+        baseline_logits = module(baselines)[:, target]  # (baseline, epoch)
+    spread = (baseline_logits[1] - baseline_logits[0]).abs()
+    # A baseline is drawn with probability 1/2 each time: over 400 draws the
+    # share of the second is 1/2 give or take 0.025; the first alone is 1/2 off.
+    error = maps.sum(dim=(1, 2)) - (logits - baseline_logits.mean(dim=0))
+    assert (error.abs() < 0.15 * spread).all()
+
+
 def test_gradient_shap_warns_of_noise_in_another_unit(fitted_icnn, imagery_epochs):
     """noise_std is in volts: captum's examples' 0.09 is thousands of times EEG's
     spread, and the map explained the noise without a word."""
@@ -594,9 +683,12 @@ def test_gradient_shap_warns_of_noise_in_another_unit(fitted_icnn, imagery_epoch
     kwargs = dict(n_samples=2, random_state=0, verbose=False)
     with pytest.warns(RuntimeWarning, match=r"noise_std=0\.09 is more than 100"):
         explain(fitted_icnn, epochs, "gradient_shap", noise_std=0.09, **kwargs)
+    # Noise of a few standard deviations is a choice, in the data's unit.
+    noise_std = 10 * float(epochs.get_data().std())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         explain(fitted_icnn, epochs, "gradient_shap", noise_std=1e-6, **kwargs)
+        explain(fitted_icnn, epochs, "gradient_shap", noise_std=noise_std, **kwargs)
 
 
 # -- reproducibility of stochastic methods ---------------------------------------
@@ -654,15 +746,20 @@ STOCHASTIC_PARAMS = {
 
 
 @pytest.mark.parametrize(
-    "method", [name for name in list_methods() if get_method(name).stochastic]
+    "method, base_method",
+    [(name, None) for name in list_methods() if get_method(name).stochastic]
+    # A stochastic base method draws from the same per-epoch generators.
+    + [("smoothgrad", "gradient_shap")],
 )
 @pytest.mark.filterwarnings("ignore:The events passed to the Epochs constructor")
 def test_stochastic_map_of_an_epoch_ignores_its_batch(
-    fitted_icnn, imagery_epochs, method
+    fitted_icnn, imagery_epochs, method, base_method
 ):
     """An epoch's draws depend on the seed and its data, not on its batch."""
     epochs = _first_epochs(imagery_epochs)
     params = dict(random_state=0, **STOCHASTIC_PARAMS.get(method, {}))
+    if base_method is not None:
+        params.update(base_method=base_method, base_params=dict(n_samples=2))
     if method == "gradient_shap":  # random baselines as well as noise and paths
         params["baseline"] = imagery_epochs[N_EPOCHS : N_EPOCHS + 3].get_data()
     whole = _explain_class(fitted_icnn, epochs, method, batch_size=3, **params)
@@ -740,6 +837,8 @@ def test_integrated_gradients_advice_follows_the_error_with_more_steps():
     errors = re.search(r"is (\S+) with steps=8, (\S+) with steps=32", message)
     assert "has not converged on this network: pass a larger steps" in message
     assert float(errors.group(2)) < float(errors.group(1)) / 100
+    # Four times the steps told enough: the epoch is not explained a third time.
+    assert "steps=128" not in message
 
 
 class _ClampedLogPower(_LogPower):

@@ -219,9 +219,14 @@ def test_explain_eegnet(fitted_eegnet, some_imagery_epochs, method):
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         attribution = explain(
-            fitted_eegnet, some_imagery_epochs, method, target=0, verbose=False
+            fitted_eegnet,
+            some_imagery_epochs,
+            method,
+            target=0,
+            batch_size=2,
+            verbose=False,
         )
-    # Every epoch got one map, and was not told so.
+    # Every epoch got one map, and was told so once, not once per batch.
     said = ["do not depend on the epoch" in str(w.message) for w in record]
     assert said == ([True] if method == "deconvolution" else [])
     # Once per check, not once for each of the maps it explains (it was 9).

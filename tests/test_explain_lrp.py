@@ -650,20 +650,23 @@ def test_alpha_beta_stabilizes_a_small_inhibition_away_from_zero(delta):
     "first_rule, transform", [("wsquare", torch.square), ("flat", torch.ones_like)]
 )
 def test_first_layer_rules_follow_the_weights_alone(first_rule, transform):
-    """w² and flat split each first-layer output's relevance by w² or evenly."""
+    """w² and flat split each first-layer output's relevance by w² or evenly;
+    a sample exactly zero gets none (it was 0 / 0, NaN, without the guard)."""
     torch.manual_seed(0)
     first, hidden = nn.Linear(N_CHANNELS * N_TIMES, 5, bias=False), nn.ReLU()
     top = nn.Linear(5, 2, bias=False)
     module = nn.Sequential(nn.Flatten(), first, hidden, top).double().eval()
     data = _data()
+    data[0, 0, 0] = 0.0
     relevance = _lrp(
         "lrp_composite", module, data, TARGET, epsilon=1e-12, first_rule=first_rule
     )
     # LRP-0 on the top layer leaves hidden unit k with h_k w_tk.
     hidden_relevance = hidden(first(data.flatten(1))) * top.weight[TARGET]
     shares = transform(first.weight) / transform(first.weight).sum(dim=1, keepdim=True)
-    expected = hidden_relevance @ shares
-    np.testing.assert_allclose(relevance.flatten(1), expected.detach(), atol=1e-8)
+    expected = (hidden_relevance @ shares).detach()
+    expected[0, 0] = 0.0
+    np.testing.assert_allclose(relevance.flatten(1), expected, atol=1e-8)
 
 
 def test_composite_of_epsilon_rules_is_lrp_epsilon():

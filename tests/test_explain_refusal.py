@@ -17,7 +17,7 @@ from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai.attribution import _cam_layers
 from mne_xai.attribution._cam_layers import gating_layers
 from mne_xai.attribution._registry import get_method
-from mne_xai.attribution.deeplift import CAPTUM_RULES
+from mne_xai.attribution.deeplift import CAPTUM_RULES, _CaptumRescale
 from mne_xai.attribution.spectral import FourierInput
 from mne_xai.evaluate import deletion_curve
 from mne_xai.inspect import learn_patterns, maximize_activation, pruning_curve
@@ -1330,6 +1330,45 @@ def test_deeplift_refuses_maps_that_miss_summation_to_delta(method, monkeypatch)
     stated = float(re.search(r"f\(baseline\) = (\S+):", str(error.value)).group(1))
     delta = _logits(module, _data()) - _logits(module, ZEROS.expand_as(_data()))
     assert np.isclose(delta.detach().numpy(), stated, rtol=1e-3).any()
+
+
+def _scale_captum_maps(monkeypatch, factor):
+    """Multiply captum's DeepLIFT maps by ``factor``: a rule slightly off."""
+    exact = _CaptumRescale.attribute
+    monkeypatch.setattr(
+        _CaptumRescale,
+        "attribute",
+        lambda self, *args, **kwargs: factor * exact(self, *args, **kwargs),
+    )
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refuses_maps_that_miss_the_delta_by_a_percent(method, monkeypatch):
+    """Summation-to-delta is exact up to float32 rounding, and a thousandth of the
+    delta is allowed: a rule a percent off is refused too, not only one far off
+    (a tenth of the delta allowed passed every other test)."""
+    _scale_captum_maps(monkeypatch, 1.01)
+    with pytest.raises(ValueError, match=r"sum to .*, not to f\(x\) - f\(baseline\)"):
+        _attribute(method, _untrained(MaxPooled))
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refusal_quotes_an_epoch_that_misses_the_delta(method, monkeypatch):
+    """The refusal quotes the sum and delta of an epoch that misses, not of the
+    epoch of largest error: here epoch 3, 0.09 percent off a large delta, is
+    within the tolerance and has a larger error for its logits than epoch 1,
+    a percent off a small one."""
+    off = torch.tensor([1.0, 1.01, 1.0, 1.0009, 1.0], dtype=torch.float64)
+    _scale_captum_maps(monkeypatch, off[:, None, None])
+    module = _untrained(MaxPooled)
+    with pytest.raises(ValueError, match="not to f") as error:
+        _attribute(method, module)
+    delta = (_logits(module, _data()) - _logits(module, ZEROS.expand_as(_data())))[1]
+    stated = re.search(
+        r"sum to (\S+), not to f\(x\) - f\(baseline\) = (\S+):", str(error.value)
+    )
+    assert np.isclose(float(stated.group(2)), float(delta), rtol=1e-3)
+    assert np.isclose(float(stated.group(1)), 1.01 * float(delta), rtol=1e-3)
 
 
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
