@@ -193,6 +193,14 @@ def test_ssim_against_hand_computed_values():
     np.testing.assert_allclose(structural_similarity(diagonal, -diagonal), [1.0])
 
 
+def test_ssim_scales_each_epoch_by_its_own_peak():
+    """Maps whose epochs differ in size are alike to the same maps with each epoch
+    rescaled: scaled by the peak of all epochs, the small ones lost their contrast."""
+    maps = np.random.default_rng(0).standard_normal((3, 4, 30))
+    rescaled = maps * np.array([1.0, 10.0, 0.1])[:, None, None]
+    np.testing.assert_allclose(structural_similarity(maps, rescaled), 1)
+
+
 def test_constant_maps_give_nan_with_a_warning():
     maps = np.random.default_rng(0).standard_normal((2, 3, 10))
     empty = maps.copy()
