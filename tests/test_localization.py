@@ -171,6 +171,14 @@ def test_top_k_and_threshold():
     )
 
 
+def test_a_fractional_k_counts_the_nearest_number_of_features():
+    """k=0.38 of 10 features is the top 4 (3.8 rounded): truncated, the top 3."""
+    truth = np.r_[np.zeros(7), np.ones(3)][np.newaxis]  # the last 3 inside
+    attribution = np.arange(10.0)[np.newaxis]
+    np.testing.assert_allclose(top_k_precision(attribution, truth, k=0.38), [3 / 4])
+    np.testing.assert_allclose(top_k_precision(attribution, truth, k=4), [3 / 4])
+
+
 def test_spectral_precision_hand_made():
     sfreq, times = 128.0, np.arange(256) / 128.0
     alpha_wave = np.sin(2 * np.pi * 10 * times)
