@@ -552,6 +552,30 @@ def test_deletion_test(linear_estimator, montage_epochs):
     assert (result.n_channels_deleted > 0).all()
 
 
+@pytest.mark.parametrize("channel_threshold", [0.5, 1.5])
+def test_deletion_test_removes_the_channels_above_their_own_threshold(
+    linear_estimator, montage_epochs, channel_threshold
+):
+    """Channels whose time-averaged relevance has a z-score over channels above
+    channel_threshold are removed, whatever the samples' threshold."""
+    result = deletion_test(
+        linear_estimator,
+        montage_epochs,
+        "gradient_x_input",
+        target=0,
+        channel_threshold=channel_threshold,
+        random_state=0,
+        verbose=False,
+    )
+    per_channel = contributions(linear_estimator, montage_epochs).mean(axis=2)
+    zscores = (per_channel - per_channel.mean(axis=1, keepdims=True)) / per_channel.std(
+        axis=1, keepdims=True
+    )
+    np.testing.assert_array_equal(
+        result.n_channels_deleted, (zscores > channel_threshold).sum(axis=1)
+    )
+
+
 def test_deletion_test_smooths_over_the_duration_at_the_data_rate(montage_epochs):
     """Fitted on arrays, the network's rate is taken as 128 Hz: Epochs at
     256 Hz were smoothed over 11 samples (43 ms), not the 80 ms asked."""
