@@ -570,6 +570,21 @@ def test_spectral_relevance_is_paired_with_its_own_epochs_and_rate():
         spectral_precision(spectrum, truth[::2], sfreq=2 * epochs.info["sfreq"])
 
 
+def test_spectral_relevance_counts_its_magnitude_whatever_its_sign():
+    """explain_spectrum's relevance is signed: negative relevance outside the
+    band is relevance too (summed signed, it cancelled that inside the band)."""
+    from mne.time_frequency import EpochsSpectrumArray
+
+    sfreq = 128.0
+    info = mne.create_info(["C3", "C4"], sfreq, "eeg")
+    freqs = np.fft.rfftfreq(128, 1 / sfreq)  # 1 Hz bins
+    relevance = np.zeros((1, 2, len(freqs)))
+    relevance[..., 8:13] = 1.0  # 5 bins of 8-13 Hz
+    relevance[..., 20:30] = -1.0  # 10 bins outside it
+    spectrum = EpochsSpectrumArray(relevance, info, freqs)
+    np.testing.assert_allclose(spectral_precision(spectrum, band=(8.0, 13.0)), [1 / 3])
+
+
 def test_an_average_map_is_told_to_average_the_ground_truth(maps):
     truth, noise = maps
     attribution = mne.EpochsArray(noise, truth.info, tmin=truth.tmin).average()

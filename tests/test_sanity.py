@@ -728,6 +728,24 @@ def test_repr_of_an_undefined_verdict_does_not_call_the_maps_similar():
     assert "undefined: every map compared was constant" in repr(result)
 
 
+def test_the_verdict_rests_on_the_epochs_whose_similarity_is_defined():
+    """A constant map in one epoch (NaN) is left out of the mean: with it, the
+    mean was NaN and the check failed whatever the other epochs said."""
+    similarity = {
+        metric: np.array([[0.9, 0.8], [0.1, np.nan]]) for metric in SIMILARITY_METRICS
+    }
+    result = SanityCheckResult(
+        "cascading",
+        "saliency",
+        ["dense", "conv"],
+        similarity,
+        metric="spearman_abs",
+        threshold=0.4,
+    )
+    np.testing.assert_allclose(result.mean["spearman_abs"], [0.85, 0.1])
+    assert result.passes
+
+
 def test_plot_of_one_step_draws_quartiles_away_from_the_mean():
     """Four epochs at 0.9 and one at -0.9: the mean, 0.54, lies below the 25th
     percentile, and the bar of one step raised "'yerr' must not contain
