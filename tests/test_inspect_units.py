@@ -553,6 +553,21 @@ def test_votes_are_the_estimators_predictions():
         )
 
 
+def test_unit_scores_do_not_depend_on_the_batch_size(small_eegnet, synthetic_arrays):
+    """A unit's sensitivity is the mean over epochs of its contribution's
+    magnitude: the magnitude of each batch's sum made it depend on the batches."""
+    X, y = synthetic_arrays
+    one, every = (
+        pruning_curve(
+            small_eegnet, X, "separable_elu", y, n_random=1, batch_size=batch_size
+        ).importance
+        for batch_size in (1, len(X))
+    )
+    scale = every["sensitivity"].max()  # the signed means nearly cancel
+    for order in ("sensitivity", "attribution"):
+        np.testing.assert_allclose(one[order], every[order], atol=1e-3 * scale)
+
+
 def test_chance_is_the_share_of_the_most_frequent_class(small_eegnet, synthetic_arrays):
     """The accuracy of always predicting the commonest class, 20 of 25 epochs
     here: the share of the rarest was reported."""
