@@ -1232,6 +1232,26 @@ def test_deletion_test_smooths_no_relevance_across_the_gaps_between_windows():
     )
 
 
+def test_deletion_curve_of_windows_removes_the_samples_read_in_order():
+    """Samples no window reads rank after those read and are not counted:
+    ranked first, the first steps removed nothing and the least relevant
+    samples read were never removed. The network is linear: the curve is
+    the intact score minus the ranked gradient x input, summed."""
+    from mne_xai.evaluate import deletion_curve
+
+    clf, X, read = _windows_leaving_gaps()
+    kwargs = dict(target=1, verbose=False)
+    curve = deletion_curve(clf, X, "gradient_x_input", n_steps=30, **kwargs)
+    contributions = mne_xai.explain(clf, X, "gradient_x_input", **kwargs).get_data()
+    ranked = -np.sort(-contributions[..., read].reshape(len(X), -1), axis=1)
+    counts = np.round(np.linspace(0, ranked.shape[1], 31)).astype(int)
+    removed = np.column_stack([np.zeros(len(X)), np.cumsum(ranked, axis=1)])
+    assert_allclose(curve.fractions, counts / ranked.shape[1])
+    assert_allclose(
+        curve.scores, curve.scores[:, :1] - removed[:, counts], rtol=1e-4, atol=1e-5
+    )
+
+
 def test_mean_baseline_refusal_names_no_private_class(synthetic_arrays):
     """The refusal said "which this _CroppedNetwork does not know"."""
     X, y = synthetic_arrays

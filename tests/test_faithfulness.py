@@ -149,6 +149,57 @@ def test_more_steps_than_channels_remove_one_channel_per_step(
     )
 
 
+def test_steps_remove_the_rounded_share_of_the_units(linear_estimator, montage_epochs):
+    """Step k removes round(k * n / n_steps) units, as documented: the floor
+    removed 12 and 25 of 32 channels at steps 2 and 4 of 5, not 13 and 26."""
+    curve = deletion_curve(
+        linear_estimator,
+        montage_epochs,
+        "gradient_x_input",
+        target=0,
+        unit="channel",
+        n_steps=5,
+        verbose=False,
+    )
+    counts = [0, 6, 13, 19, 26, 32]  # 6.4, 12.8, 19.2 and 25.6 rounded
+    per_channel = contributions(linear_estimator, montage_epochs).sum(axis=2)
+    ranked = -np.sort(-per_channel, axis=1)
+    removed = np.column_stack([np.zeros(N_EPOCHS), np.cumsum(ranked, axis=1)])
+    expected = per_channel.sum(axis=1, keepdims=True) - removed[:, counts]
+    np.testing.assert_allclose(curve.fractions, np.divide(counts, N_CHANNELS))
+    np.testing.assert_allclose(
+        curve.scores, expected, atol=1e-5 * np.abs(expected).max()
+    )
+
+
+@pytest.mark.parametrize("baseline", ["zeros", "interpolate"])
+def test_insertion_of_the_most_relevant_is_deletion_of_the_rest(
+    linear_estimator, montage_epochs, baseline
+):
+    """Inserting the k most relevant channels leaves the epoch that deleting the
+    n - k least relevant does, so the two curves are each other reversed; with
+    interpolation, insertion was scored as deletion and both were a step off."""
+    kwargs = dict(target=0, unit="channel", baseline=baseline, verbose=False)
+    inserted = insertion_curve(
+        linear_estimator, montage_epochs, "gradient_x_input", **kwargs
+    )
+    deleted = deletion_curve(
+        linear_estimator,
+        montage_epochs,
+        "gradient_x_input",
+        order="least_relevant_first",
+        **kwargs,
+    )
+    scale = np.abs(deleted.scores).max()
+    np.testing.assert_allclose(
+        inserted.scores, deleted.scores[:, ::-1], atol=1e-5 * scale
+    )
+    # From nothing (zeros: no channel to interpolate from) to the whole epoch.
+    intact = contributions(linear_estimator, montage_epochs).sum(axis=(1, 2))
+    np.testing.assert_allclose(inserted.scores[:, 0], 0, atol=1e-5 * scale)
+    np.testing.assert_allclose(inserted.scores[:, -1], intact, atol=1e-5 * scale)
+
+
 @pytest.mark.parametrize("baseline", ["zeros", "interpolate"])
 def test_perturbation_tests_of_a_linear_model_correlate_perfectly(
     linear_estimator, montage_epochs, baseline
@@ -181,6 +232,24 @@ def test_perturbation_tests_of_a_linear_model_correlate_perfectly(
         np.testing.assert_allclose(
             channels.score_drop, channels.relevance, rtol=1e-4, atol=1e-6
         )
+
+
+def test_patches_are_drawn_at_every_start_up_to_the_epochs_end(
+    linear_estimator, montage_epochs
+):
+    """A patch may end on the epoch's last sample: 5 starts for 60 of 64."""
+    result = perturbation_test(
+        linear_estimator,
+        montage_epochs,
+        "gradient_x_input",
+        target=0,
+        patch_fractions=(60 / 64,),
+        n_patches=50,
+        random_state=0,
+        verbose=False,
+    )
+    assert list(result.patch_length) == [60]
+    np.testing.assert_array_equal(np.unique(result.start), np.arange(N_TIMES - 60 + 1))
 
 
 def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epochs):
@@ -481,6 +550,30 @@ def test_deletion_test(linear_estimator, montage_epochs):
     assert (result.score_deleted < result.score_random).all()
     assert (result.channel_score_deleted < result.channel_score_random).all()
     assert (result.n_channels_deleted > 0).all()
+
+
+@pytest.mark.parametrize("channel_threshold", [0.5, 1.5])
+def test_deletion_test_removes_the_channels_above_their_own_threshold(
+    linear_estimator, montage_epochs, channel_threshold
+):
+    """Channels whose time-averaged relevance has a z-score over channels above
+    channel_threshold are removed, whatever the samples' threshold."""
+    result = deletion_test(
+        linear_estimator,
+        montage_epochs,
+        "gradient_x_input",
+        target=0,
+        channel_threshold=channel_threshold,
+        random_state=0,
+        verbose=False,
+    )
+    per_channel = contributions(linear_estimator, montage_epochs).mean(axis=2)
+    zscores = (per_channel - per_channel.mean(axis=1, keepdims=True)) / per_channel.std(
+        axis=1, keepdims=True
+    )
+    np.testing.assert_array_equal(
+        result.n_channels_deleted, (zscores > channel_threshold).sum(axis=1)
+    )
 
 
 def test_deletion_test_smooths_over_the_duration_at_the_data_rate(montage_epochs):

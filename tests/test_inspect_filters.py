@@ -161,6 +161,34 @@ def test_pattern_of_the_optimal_filter_is_the_planted_pattern(network):
     np.testing.assert_array_equal(spatial.patterns.times, np.arange(len(ranking)))
 
 
+def test_patterns_of_epochs_whose_means_differ_do_not_depend_on_the_batches():
+    """The covariance is taken about the mean of every epoch: about the first
+    batch's mean alone (the shift kept for accuracy), epochs offset from one
+    another gave other patterns for another batch size."""
+    epochs, pattern, noise_covariance = _planted_source()
+    # Each epoch offset by about the noise's deviation, every other one down.
+    signs = np.where(np.arange(N_EPOCHS) % 2, 1.0, -1.0)
+    offset = mne.EpochsArray(
+        epochs.get_data() + 3e-6 * signs[:, None, None],
+        epochs.info,
+        epochs.events,
+        event_id=epochs.event_id,
+        verbose=False,
+    )
+    estimator = _fit(EEGNetClassifier, offset, module=PointwiseNet)
+    with torch.no_grad():
+        _pointwise_unit0(estimator.module_).copy_(
+            torch.as_tensor(np.linalg.solve(noise_covariance, pattern))
+        )
+    one, every = (
+        spatial_patterns(estimator, offset, batch_size=size, verbose=False).patterns
+        for size in (1, N_EPOCHS)
+    )
+    np.testing.assert_allclose(
+        one.data, every.data, rtol=1e-4, atol=1e-6 * np.abs(every.data).max()
+    )
+
+
 # -- networks whose units are no spatial filters ------------------------------------
 class ChannelNormNet(PointwiseNet):
     """PointwiseNet after a batch norm over the EEG channels: a gain each."""

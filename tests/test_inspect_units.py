@@ -212,6 +212,22 @@ def test_on_eegbci_pooled_units_follow_the_mu_and_beta_amplitude(
     assert fig.axes[1].get_ylim()[1] > np.log2(linear.ratio) * 1.2
 
 
+def test_sensitivity_is_a_mean_over_draws(alpha_epochs):
+    """More draws estimate the same mean change more closely: summed over the
+    draws, 8 of them made a unit 8 times as sensitive as one draw did."""
+    network = _detector("linear", alpha_epochs.info)
+    one, eight = (
+        unit_sensitivity(
+            network, alpha_epochs, "bandpass", n_draws=n_draws, random_state=0
+        )
+        for n_draws in (1, 8)
+    )
+    alpha = list(one.bands).index("alpha")
+    for kind in ("amplitude", "phase"):
+        ratio = getattr(eight, kind)[:, alpha] / getattr(one, kind)[:, alpha]
+        np.testing.assert_allclose(ratio, 1, atol=0.3)
+
+
 def test_sensitivity_errors(alpha_epochs):
     network = _detector("energy", alpha_epochs.info)
     with pytest.raises(ValueError, match="No layer named 'nope'.*'pool'"):
@@ -535,6 +551,30 @@ def test_votes_are_the_estimators_predictions():
         assert table.loc[group, "epoch_accuracy"] == pytest.approx(
             (predicted[mine] == y[mine]).mean()
         )
+
+
+def test_unit_scores_do_not_depend_on_the_batch_size(small_eegnet, synthetic_arrays):
+    """A unit's sensitivity is the mean over epochs of its contribution's
+    magnitude: the magnitude of each batch's sum made it depend on the batches."""
+    X, y = synthetic_arrays
+    one, every = (
+        pruning_curve(
+            small_eegnet, X, "separable_elu", y, n_random=1, batch_size=batch_size
+        ).importance
+        for batch_size in (1, len(X))
+    )
+    scale = every["sensitivity"].max()  # the signed means nearly cancel
+    for order in ("sensitivity", "attribution"):
+        np.testing.assert_allclose(one[order], every[order], atol=1e-3 * scale)
+
+
+def test_chance_is_the_share_of_the_most_frequent_class(small_eegnet, synthetic_arrays):
+    """The accuracy of always predicting the commonest class, 20 of 25 epochs
+    here: the share of the rarest was reported."""
+    X, y = synthetic_arrays
+    keep = np.r_[0:5, 20:40]  # 5 epochs of class 0, 20 of class 1
+    curve = pruning_curve(small_eegnet, X[keep], "separable_elu", y[keep], n_random=1)
+    assert curve.chance == pytest.approx(20 / 25)
 
 
 def test_pruning_reads_y_as_labels_and_names_it(small_eegnet, synthetic_arrays):

@@ -171,6 +171,14 @@ def test_top_k_and_threshold():
     )
 
 
+def test_a_fractional_k_counts_the_nearest_number_of_features():
+    """k=0.38 of 10 features is the top 4 (3.8 rounded): truncated, the top 3."""
+    truth = np.r_[np.zeros(7), np.ones(3)][np.newaxis]  # the last 3 inside
+    attribution = np.arange(10.0)[np.newaxis]
+    np.testing.assert_allclose(top_k_precision(attribution, truth, k=0.38), [3 / 4])
+    np.testing.assert_allclose(top_k_precision(attribution, truth, k=4), [3 / 4])
+
+
 def test_spectral_precision_hand_made():
     sfreq, times = 128.0, np.arange(256) / 128.0
     alpha_wave = np.sin(2 * np.pi * 10 * times)
@@ -560,6 +568,21 @@ def test_spectral_relevance_is_paired_with_its_own_epochs_and_rate():
         spectral_precision(spectrum, truth[1::2])
     with pytest.raises(ValueError, match="contradicts the maps' own rate"):
         spectral_precision(spectrum, truth[::2], sfreq=2 * epochs.info["sfreq"])
+
+
+def test_spectral_relevance_counts_its_magnitude_whatever_its_sign():
+    """explain_spectrum's relevance is signed: negative relevance outside the
+    band is relevance too (summed signed, it cancelled that inside the band)."""
+    from mne.time_frequency import EpochsSpectrumArray
+
+    sfreq = 128.0
+    info = mne.create_info(["C3", "C4"], sfreq, "eeg")
+    freqs = np.fft.rfftfreq(128, 1 / sfreq)  # 1 Hz bins
+    relevance = np.zeros((1, 2, len(freqs)))
+    relevance[..., 8:13] = 1.0  # 5 bins of 8-13 Hz
+    relevance[..., 20:30] = -1.0  # 10 bins outside it
+    spectrum = EpochsSpectrumArray(relevance, info, freqs)
+    np.testing.assert_allclose(spectral_precision(spectrum, band=(8.0, 13.0)), [1 / 3])
 
 
 def test_an_average_map_is_told_to_average_the_ground_truth(maps):

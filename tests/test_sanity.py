@@ -193,6 +193,14 @@ def test_ssim_against_hand_computed_values():
     np.testing.assert_allclose(structural_similarity(diagonal, -diagonal), [1.0])
 
 
+def test_ssim_scales_each_epoch_by_its_own_peak():
+    """Maps whose epochs differ in size are alike to the same maps with each epoch
+    rescaled: scaled by the peak of all epochs, the small ones lost their contrast."""
+    maps = np.random.default_rng(0).standard_normal((3, 4, 30))
+    rescaled = maps * np.array([1.0, 10.0, 0.1])[:, None, None]
+    np.testing.assert_allclose(structural_similarity(maps, rescaled), 1)
+
+
 def test_constant_maps_give_nan_with_a_warning():
     maps = np.random.default_rng(0).standard_normal((2, 3, 10))
     empty = maps.copy()
@@ -718,6 +726,24 @@ def test_repr_of_an_undefined_verdict_does_not_call_the_maps_similar():
     assert not result.passes
     assert "stay similar" not in repr(result)
     assert "undefined: every map compared was constant" in repr(result)
+
+
+def test_the_verdict_rests_on_the_epochs_whose_similarity_is_defined():
+    """A constant map in one epoch (NaN) is left out of the mean: with it, the
+    mean was NaN and the check failed whatever the other epochs said."""
+    similarity = {
+        metric: np.array([[0.9, 0.8], [0.1, np.nan]]) for metric in SIMILARITY_METRICS
+    }
+    result = SanityCheckResult(
+        "cascading",
+        "saliency",
+        ["dense", "conv"],
+        similarity,
+        metric="spearman_abs",
+        threshold=0.4,
+    )
+    np.testing.assert_allclose(result.mean["spearman_abs"], [0.85, 0.1])
+    assert result.passes
 
 
 def test_plot_of_one_step_draws_quartiles_away_from_the_mean():
