@@ -161,6 +161,32 @@ def test_pattern_of_the_optimal_filter_is_the_planted_pattern(network):
     np.testing.assert_array_equal(spatial.patterns.times, np.arange(len(ranking)))
 
 
+def test_pattern_is_the_covariance_with_the_unit_over_its_variance():
+    """Haufe et al.'s a = Cov(x) w / Var(w^T x), its scale too, computed by hand
+    from the epochs' covariance (a unit reading the channels as they are):
+    the pattern tests compare correlations, and a division by |w|^2 instead
+    of the unit's variance passed them."""
+    epochs, pattern, noise_covariance = _planted_source()
+    estimator = _fit(EEGNetClassifier, epochs, module=PointwiseNet)
+    with torch.no_grad():
+        _pointwise_unit0(estimator.module_).copy_(
+            torch.as_tensor(np.linalg.solve(noise_covariance, pattern))
+        )
+    spatial = spatial_patterns(estimator, epochs, verbose=False)
+    ranking = spatial.ranking
+    (index,) = np.flatnonzero((ranking.unit == 0) & (ranking.input_map == 0))
+    centred = epochs.get_data() - epochs.get_data().mean(axis=(0, 2), keepdims=True)
+    covariance = np.einsum("ect,edt->cd", centred, centred) / (
+        centred.shape[0] * centred.shape[2]
+    )
+    weights = spatial.filters.data[:, index]
+    np.testing.assert_allclose(
+        spatial.patterns.data[:, index],
+        covariance @ weights / (weights @ covariance @ weights),
+        rtol=1e-4,
+    )
+
+
 def test_patterns_of_epochs_whose_means_differ_do_not_depend_on_the_batches():
     """The covariance is taken about the mean of every epoch: about the first
     batch's mean alone (the shift kept for accuracy), epochs offset from one
