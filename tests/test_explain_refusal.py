@@ -665,6 +665,14 @@ def test_a_compiled_function_is_recorded_as_written_without_recompiling(caplog):
     assert not [r for r in caplog.records if "recompile_limit" in r.getMessage()]
 
 
+def test_the_record_runs_where_torch_has_no_compiler_stance(monkeypatch):
+    """torch.compiler.set_stance came with torch 2.6, and mne_xai supports 2.1
+    on: the record's entry failed with an AttributeError there."""
+    monkeypatch.delattr(torch.compiler, "set_stance")
+    with pytest.raises(ValueError, match="the step function 'gt'"):
+        _attribute("lrp_epsilon", _untrained(activation="rectifier_by_hand"))
+
+
 @pytest.mark.parametrize("method", ["guided_backprop", "lrp_epsilon"])
 def test_a_maximum_over_an_axis_is_max_pooling_whatever_its_indices(method):
     """x.max(dim) also returns the positions of the maxima, as topk does; left

@@ -22,7 +22,7 @@ forward pass and refuses such operations, for every method with rules.
 import copy
 import re
 import types
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import torch
 from torch import nn
@@ -379,8 +379,10 @@ class _GradientCutRecorder(TorchFunctionMode):
         # compiled function was compiled again at every call (a minute with
         # inductor), and torch printed its recompile_limit warnings to the
         # user. While recorded, compiled functions run as the Python they
-        # compile, every call in them seen as written.
-        self._eager = torch.compiler.set_stance("force_eager")
+        # compile, every call in them seen as written (torch 2.6 and later;
+        # before, the record is the same, only slower and with the warnings).
+        set_stance = getattr(torch.compiler, "set_stance", None)
+        self._eager = set_stance("force_eager") if set_stance else nullcontext()
         self._eager.__enter__()
         return super().__enter__()
 
