@@ -710,12 +710,9 @@ def test_plot_draws_one_line_per_result(channel_reader, channel_data, edge_detec
     ]
 
 
-def test_repr_of_an_undefined_verdict_does_not_call_the_maps_similar():
-    """Randomized maps all zero (a dead network) give NaN correlations: the
-    check fails, and its repr said the maps "stay similar"."""
-    similarity = {metric: np.full((2, 3), np.nan) for metric in SIMILARITY_METRICS}
-    similarity["ssim"][:] = 0.01
-    result = SanityCheckResult(
+def _cascade_of_two_steps(similarity):
+    """The result of a cascading check of saliency with these similarities."""
+    return SanityCheckResult(
         "cascading",
         "saliency",
         ["dense", "conv"],
@@ -723,6 +720,14 @@ def test_repr_of_an_undefined_verdict_does_not_call_the_maps_similar():
         metric="spearman_abs",
         threshold=0.4,
     )
+
+
+def test_repr_of_an_undefined_verdict_does_not_call_the_maps_similar():
+    """Randomized maps all zero (a dead network) give NaN correlations: the
+    check fails, and its repr said the maps "stay similar"."""
+    similarity = {metric: np.full((2, 3), np.nan) for metric in SIMILARITY_METRICS}
+    similarity["ssim"][:] = 0.01
+    result = _cascade_of_two_steps(similarity)
     assert not result.passes
     assert "stay similar" not in repr(result)
     assert "undefined: every map compared was constant" in repr(result)
@@ -734,14 +739,7 @@ def test_the_verdict_rests_on_the_epochs_whose_similarity_is_defined():
     similarity = {
         metric: np.array([[0.9, 0.8], [0.1, np.nan]]) for metric in SIMILARITY_METRICS
     }
-    result = SanityCheckResult(
-        "cascading",
-        "saliency",
-        ["dense", "conv"],
-        similarity,
-        metric="spearman_abs",
-        threshold=0.4,
-    )
+    result = _cascade_of_two_steps(similarity)
     np.testing.assert_allclose(result.mean["spearman_abs"], [0.85, 0.1])
     assert result.passes
 
