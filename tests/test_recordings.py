@@ -8,12 +8,10 @@ worker last.
 
 import gc
 import logging
-import multiprocessing
 import os
 import threading
 import tracemalloc
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import pandas as pd
 import pytest
 import torch
 from mne.utils import catch_logging, logger
+from own_process import in_own_process
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from mne_xai import EEGNetClassifier
@@ -491,14 +490,7 @@ def test_memory_does_not_grow_with_recordings(fitted, tmp_path):
     for index in range(6):
         paths.append(tmp_path / f"r{index}_epo.fif")
         paths[-1].write_bytes(big.read_bytes())
-    # tracemalloc counts the allocations of every thread, and the threads other
-    # tests leave running count too (a Dask scheduler's event loop: +50%; CI
-    # failed on such a count): measured in a process of its own.
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=spawn) as process:
-        working, left = process.submit(
-            _memory_of_explaining, fitted, paths, (2, 6)
-        ).result()
+    working, left = in_own_process(_memory_of_explaining, fitted, paths, (2, 6))
     assert working[1] < 1.2 * working[0]
     assert working[1] < recording_bytes
     # An Epochs kept per recording, its data unread, left 0.1 MB each.
