@@ -422,10 +422,12 @@ def test_64_channels_fast():
         (dict(kind="temporal", windows=[(0.1, 0.2)]), "one \\(tmin, tmax\\) per"),
         (dict(kind="temporal", windows=[(0.3, 0.2), (0.4, 0.5)]), "tmin < tmax"),
         (dict(kind="temporal", windows=[(-0.5, 0.1), (0.4, 0.5)]), "-0.5, 0.1"),
+        (dict(kind="temporal", windows=[(0.1, 0.2), (0.7, 0.9)]), "0.7, 0.9"),
         (dict(kind="temporal", windows=[(0.1, 0.11), (0.4, 0.5)]), "4 samples"),
         (dict(kind="temporal", windows=(0.1, 0.3)), "its own window"),
         (dict(kind="temporal", n_classes=20, n_epochs=20), "default windows of 20"),
         (dict(kind="temporal", ch_names=["Cz", "XYZ1"]), "not in the montage"),
+        (dict(kind="temporal", ch_names=["C3", "C4"]), "at least 3 channels, got 2"),
         # MNE's error named channels C3-0 and C3-1, missing from the montage.
         (dict(kind="temporal", ch_names=["C3", "C3", "Cz"]), r"\['C3'\] more than"),
         # The windows lie in the 0.1 s after the event, which was not said.
@@ -511,6 +513,31 @@ def test_jitter_keeps_whole_windows_in_the_epoch(window, edge):
     pushed = metadata[["feature_tmin", "feature_tmax"][edge]]
     assert np.isclose(pushed, epoch[edge]).sum() > 5
     np.testing.assert_allclose(metadata["feature_tmax"] - metadata["feature_tmin"], 0.2)
+
+
+def test_a_window_of_four_samples_is_accepted():
+    """The documented shortest window, 4 samples (0.03125 s at 128 Hz), is simulated."""
+    epochs, truth = simulate_epochs(
+        "temporal", n_epochs=2, windows=[(0.1, 0.3), (0.5, 0.53125)], jitter=0.0
+    )
+    short = truth["erp_500-531ms"]
+    assert (
+        short.metadata["feature_tmax"] - short.metadata["feature_tmin"] == 4 / 128
+    ).all()
+    # A Hann window over 4 samples: 0 at both ends, 3 samples inside.
+    assert (short.get_data().max(axis=1) > 1e-9).sum(axis=1).tolist() == [3]
+
+
+@pytest.mark.parametrize(
+    "kind, window", [("spectral", (0.08, 0.72)), ("spatial", (0.3, 0.5))]
+)
+def test_default_windows_are_as_documented(kind, window):
+    """Default windows in the 0.8 s after the event: a tenth to nine tenths of
+    it for bursts, one 0.2 s ERP window in its middle for spatial classes."""
+    epochs, _ = simulate_epochs(kind, n_epochs=2, jitter=0.0, random_state=0)
+    np.testing.assert_allclose(
+        epochs.metadata[["feature_tmin", "feature_tmax"]], [window] * 2
+    )
 
 
 def test_jitter_shifts_windows_both_ways():
