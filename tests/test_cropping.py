@@ -241,6 +241,7 @@ def test_cross_val_score_and_pickle():
         (dict(sfreq=SFREQ, tmax=1.011), dict(), "which span 0 to 1 s"),
         (dict(sfreq=SFREQ, window_step=0.001), dict(), "shorter than one sample"),
         (dict(sfreq=SFREQ, window_length=-1.0), dict(), "window_length must be"),
+        (dict(sfreq=SFREQ, window_length=0), dict(), "window_length must be positive"),
         (dict(sfreq=SFREQ, window_length=0.001), dict(), "shorter than one sample"),
         # A rate of 0 failed in Python's "float division by zero"; a negative
         # one blamed tmin and tmax.
