@@ -80,6 +80,8 @@ def _ramp_epochs(n_epochs=4, n_channels=2, n_times=101):
             [50, 60, 70, 71],
         ),
         (dict(window_length=1.01, window_step=0.5), [0]),
+        # 0.29 * 100 is 28.999...: rounded to 29 samples, not cut to 28.
+        (dict(window_length=0.29, window_step=0.29), [0, 29, 58, 72]),
     ],
 )
 def test_window_positions(params, starts):
@@ -97,7 +99,8 @@ def test_window_positions(params, starts):
 
 @pytest.mark.parametrize(
     "n_times, window_samples, n_windows",
-    [(101, 50, 10), (401, 200, 10), (1001, 200, 34)],
+    # 91 samples span 0.91 s: windows of 0.455 s, 45.5 samples rounded to 46.
+    [(101, 50, 10), (91, 46, 9), (401, 200, 10), (1001, 200, 34)],
 )
 def test_auto_windows_are_half_the_span_up_to_2_s_an_eighth_apart(
     n_times, window_samples, n_windows
@@ -149,6 +152,17 @@ def test_epochs_input():
         clf.predict_proba([epochs[:2], epochs[2:]]), clf.predict_proba(epochs)
     )
     assert 0 <= clf.score(epochs) <= 1
+
+
+def test_the_training_info_is_kept_apart_from_the_epochs():
+    """info_ is a copy: channels of the training Epochs renamed in place after
+    fit renamed those the classifier was trained on, and checks new data by."""
+    data, y = _ramp_epochs()
+    info = mne.create_info(["C3", "C4"], SFREQ, "eeg")
+    epochs = mne.EpochsArray(data, info, verbose=False)
+    clf = CroppedClassifier(MeanClassifier(), window_length=0.5).fit(epochs, y)
+    epochs.rename_channels({"C3": "FC3"})
+    assert clf.info_.ch_names == ["C3", "C4"]
 
 
 def test_epochs_not_preloaded_are_read_a_few_at_a_time(
@@ -223,8 +237,11 @@ def test_cross_val_score_and_pickle():
         (dict(sfreq=SFREQ, tmin=0.5, tmax=0.6), dict(), "No window"),
         (dict(sfreq=SFREQ, tmin=-0.1), dict(), "must lie within the epochs"),
         (dict(sfreq=SFREQ, tmax=1.5), dict(), "must lie within the epochs"),
+        # The last sample is at 1 s: 1.011 s is more than half a sample after.
+        (dict(sfreq=SFREQ, tmax=1.011), dict(), "which span 0 to 1 s"),
         (dict(sfreq=SFREQ, window_step=0.001), dict(), "shorter than one sample"),
         (dict(sfreq=SFREQ, window_length=-1.0), dict(), "window_length must be"),
+        (dict(sfreq=SFREQ, window_length=0), dict(), "window_length must be positive"),
         (dict(sfreq=SFREQ, window_length=0.001), dict(), "shorter than one sample"),
         # A rate of 0 failed in Python's "float division by zero"; a negative
         # one blamed tmin and tmax.
@@ -764,10 +781,12 @@ def test_a_pipeline_reads_the_windows_as_its_network_would(synthetic_arrays):
     assert clf.predict(epochs.copy().pick(["C3", "Cz", "C4"])).shape == (len(X),)
 
 
-def test_tmin_above_tmax_is_named():
+@pytest.mark.parametrize("tmin, tmax", [(1.0, 0.0), (0.5, 0.5)])
+def test_tmin_above_tmax_is_named(tmin, tmax):
+    """A span of one sample (tmin equal to tmax) is refused in the same terms."""
     data, y = _ramp_epochs()
-    with pytest.raises(ValueError, match="tmin=1.0 must be below tmax=0.0"):
-        CroppedClassifier(MeanClassifier(), sfreq=SFREQ, tmin=1.0, tmax=0.0).fit(
+    with pytest.raises(ValueError, match=f"tmin={tmin} must be below tmax={tmax}"):
+        CroppedClassifier(MeanClassifier(), sfreq=SFREQ, tmin=tmin, tmax=tmax).fit(
             data, y
         )
 

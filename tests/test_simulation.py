@@ -12,7 +12,12 @@ from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.model_selection import cross_val_score
 
 from mne_xai.datasets import _builtin_montage
-from mne_xai.simulation import FREQUENCY_BANDS, simulate_epochs
+from mne_xai.simulation import (
+    FREQUENCY_BANDS,
+    _head_model,
+    _resolve_montage,
+    simulate_epochs,
+)
 
 KINDS = ("temporal", "spectral", "spatial")
 
@@ -34,6 +39,19 @@ def _band_powers(epochs):
         for fmin, fmax in FREQUENCY_BANDS.values()
     ]
     return np.log(np.stack(bands, axis=-1)).reshape(len(power), -1)
+
+
+def _snr_of_each_epoch(with_feature, without_feature, truth):
+    """RMS of each epoch's feature over its active samples, over the background's RMS.
+
+    The two simulations share their seed and differ only in ``snr``, so their
+    difference is the feature.
+    """
+    feature = with_feature.get_data() - without_feature.get_data()
+    active = truth.get_data().max(axis=1) > 0
+    power = (feature**2).mean(axis=1)  # over channels
+    feature_rms = np.sqrt((power * active).sum(axis=1) / active.sum(axis=1))
+    return feature_rms / np.sqrt((without_feature.get_data() ** 2).mean())
 
 
 def _decoding_accuracy(kind, epochs):
@@ -85,6 +103,18 @@ def test_ground_truth_convention(kind):
         assert np.linalg.matrix_rank(epoch, tol=1e-10) == 1
 
 
+def test_ground_truth_envelope_is_a_hann_window():
+    """The truth's time course is sin^2 over the window, as documented: a sine
+    window has the same support and peak, and more weight near the edges."""
+    _, truth = simulate_epochs(
+        "spatial", n_epochs=2, sfreq=100.0, windows=(0.1, 0.3), jitter=0.0
+    )
+    phase = np.clip((truth.times - 0.1) / 0.2, 0, 1)
+    envelope = truth.get_data().max(axis=1)
+    np.testing.assert_allclose(envelope[0], np.sin(np.pi * phase) ** 2, atol=1e-12)
+    np.testing.assert_array_equal(envelope[1], envelope[0])
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_signal_lies_exactly_where_the_truth_says(kind):
     """Same seed, with and without the feature: the difference is the feature."""
@@ -100,13 +130,41 @@ def test_signal_lies_exactly_where_the_truth_says(kind):
         # An ERP's magnitude is its ground truth, up to scale.
         magnitude = np.abs(feature) / np.abs(feature).max(axis=(1, 2), keepdims=True)
         np.testing.assert_allclose(magnitude, mask, atol=1e-9)
-    # The SNR is the feature's RMS over active samples over the background's RMS.
-    active = mask.max(axis=1) > 0
-    feature_power = (feature**2).mean(axis=1)[active].mean()
-    background_power = (without_feature.get_data() ** 2).mean()
-    np.testing.assert_allclose(
-        np.sqrt(feature_power / background_power), 2.0, rtol=0.05
+        # A positive deflection where the truth peaks, whatever the dipole's sign.
+        assert (feature[mask == 1] > 0).all()
+    # The SNR is the feature's RMS over active samples over the background's RMS,
+    # in every epoch.
+    snrs = _snr_of_each_epoch(with_feature, without_feature, truth)
+    np.testing.assert_allclose(snrs, 2.0, rtol=1e-9)
+    assert (with_feature.metadata["snr"] == 2.0).all()
+
+
+def test_erp_is_positive_where_the_truth_peaks_far_from_the_source():
+    """Frontal channels see the parietal source's field most strongly in its
+    average-referenced negative part: the ERP stays a positive deflection there
+    (the pattern is scaled by its signed peak, not by its magnitude)."""
+    kwargs = dict(n_epochs=4, ch_names=["Fp1", "Fp2", "F7", "F8"], random_state=0)
+    with_feature, truth = simulate_epochs("temporal", snr=1.0, **kwargs)
+    without_feature, _ = simulate_epochs("temporal", snr=0.0, **kwargs)
+    feature = with_feature.get_data() - without_feature.get_data()
+    assert (feature[truth.get_data() == 1] > 0).all()
+
+
+@pytest.mark.parametrize(
+    "kind, params",
+    [("spatial", dict(n_classes=4)), ("temporal", dict(sensor_noise=1.0))],
+)
+def test_every_epoch_has_the_snr_asked_for(kind, params):
+    """SNR measured against the whole background (sensor noise included), and
+    each class scaled by its own pattern: the pooled SNR hid both."""
+    with_feature, truth = simulate_epochs(
+        kind, n_epochs=8, snr=0.5, random_state=0, **params
     )
+    without_feature, _ = simulate_epochs(
+        kind, n_epochs=8, snr=0.0, random_state=0, **params
+    )
+    snrs = _snr_of_each_epoch(with_feature, without_feature, truth)
+    np.testing.assert_allclose(snrs, 0.5, rtol=1e-9)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -217,6 +275,8 @@ def test_spectral_burst_power_sits_in_its_band(n_classes):
     assert (
         epochs.metadata["band"] == [list(epochs.event_id)[k - 1] for k in labels]
     ).all()
+    edges = [FREQUENCY_BANDS[band] for band in epochs.metadata["band"]]
+    np.testing.assert_array_equal(epochs.metadata[["fmin", "fmax"]], edges)
 
 
 def test_spatial_source_over_its_hemisphere():
@@ -286,6 +346,16 @@ def test_reproducible_and_seeded():
     np.testing.assert_array_equal(legacy[0][0].get_data(), legacy[1][0].get_data())
 
 
+def test_classes_come_in_random_order():
+    """Epochs are in random class order, as documented, not alternating: in
+    order, every split by position (e.g. the first half to train) was balanced."""
+    epochs, _ = simulate_epochs("temporal", n_epochs=40, snr=0.0, random_state=0)
+    labels = epochs.events[:, 2]
+    assert np.bincount(labels).tolist() == [0, 20, 20]
+    # Alternating classes never repeat; 20 and 20 in random order nearly always do.
+    assert (np.diff(labels) == 0).any()
+
+
 def test_background_is_pink():
     epochs, _ = simulate_epochs(
         "temporal", n_epochs=40, snr=0.0, sensor_noise=0.0, duration=4.0, random_state=0
@@ -294,6 +364,29 @@ def test_background_is_pink():
     power, freqs = spectrum.get_data(return_freqs=True)
     slope = np.polyfit(np.log(freqs), np.log(power.mean(axis=(0, 1))), 1)[0]
     assert -1.3 < slope < -0.7
+    # The documented 10 microvolts RMS, once average-referenced.
+    np.testing.assert_allclose(np.sqrt(np.mean(epochs.get_data() ** 2)), 10e-6)
+
+
+def test_background_is_correlated_as_cortical_sources_make_it():
+    """Channels see the background through the head model: neighbours correlate,
+    and less than under sources spread through the whole brain, whose fields are
+    broader than those of the cortical shell (mixing dropped or deep sources
+    left each channel's spectrum as it was)."""
+    epochs, _ = simulate_epochs(
+        "temporal", n_epochs=40, snr=0.0, sensor_noise=0.0, random_state=0
+    )
+    data = epochs.get_data()
+    correlation = np.corrcoef(data.transpose(1, 0, 2).reshape(len(data[0]), -1))
+    montage, _ = _resolve_montage("standard_1020", epochs.ch_names)
+    gain = _head_model(epochs.info, montage)["gain"].reshape(len(data[0]), -1)
+    covariance = gain @ gain.T  # independent dipoles everywhere in the brain
+    whole_brain = covariance / np.sqrt(np.outer(*[np.diag(covariance)] * 2))
+    positions = np.array([ch["loc"][:3] for ch in epochs.info["chs"]])
+    distance = np.linalg.norm(positions[:, None] - positions, axis=2)
+    neighbours = np.triu(distance < 0.045, k=1)  # e.g. O1 and Oz
+    assert neighbours.sum() >= 5
+    assert 0.5 < correlation[neighbours].mean() < whole_brain[neighbours].mean()
 
 
 def test_64_channels_fast():
@@ -328,10 +421,13 @@ def test_64_channels_fast():
         (dict(kind="spectral", n_classes=3, bands=["alpha", "beta"]), "one band per"),
         (dict(kind="temporal", windows=[(0.1, 0.2)]), "one \\(tmin, tmax\\) per"),
         (dict(kind="temporal", windows=[(0.3, 0.2), (0.4, 0.5)]), "tmin < tmax"),
+        (dict(kind="temporal", windows=[(-0.5, 0.1), (0.4, 0.5)]), "-0.5, 0.1"),
+        (dict(kind="temporal", windows=[(0.1, 0.2), (0.7, 0.9)]), "0.7, 0.9"),
         (dict(kind="temporal", windows=[(0.1, 0.11), (0.4, 0.5)]), "4 samples"),
         (dict(kind="temporal", windows=(0.1, 0.3)), "its own window"),
         (dict(kind="temporal", n_classes=20, n_epochs=20), "default windows of 20"),
         (dict(kind="temporal", ch_names=["Cz", "XYZ1"]), "not in the montage"),
+        (dict(kind="temporal", ch_names=["C3", "C4"]), "at least 3 channels, got 2"),
         # MNE's error named channels C3-0 and C3-1, missing from the montage.
         (dict(kind="temporal", ch_names=["C3", "C3", "Cz"]), r"\['C3'\] more than"),
         # The windows lie in the 0.1 s after the event, which was not said.
@@ -404,18 +500,56 @@ def test_window_ending_with_the_epoch_is_placed_as_named(sfreq, window):
     assert (envelope[:, inside] > 0).all() and (envelope[:, ~inside] == 0).all()
 
 
-def test_jitter_keeps_whole_windows_in_the_epoch():
-    window = (0.55, 0.75)
+@pytest.mark.parametrize("window, edge", [((0.55, 0.75), 1), ((-0.15, 0.05), 0)])
+def test_jitter_keeps_whole_windows_in_the_epoch(window, edge):
     epochs, _ = simulate_epochs(
         "spatial", n_epochs=40, windows=window, jitter=0.3, random_state=0
     )
     metadata = epochs.metadata
-    stop = epochs.times[-1] + 1 / epochs.info["sfreq"]
-    assert metadata["feature_tmin"].min() >= epochs.times[0]
-    assert metadata["feature_tmax"].max() <= stop + 1e-12
-    # Some windows were pushed against the end, and moved back whole.
-    assert np.isclose(metadata["feature_tmax"], stop).sum() > 5
+    epoch = epochs.times[0], epochs.times[-1] + 1 / epochs.info["sfreq"]
+    assert metadata["feature_tmin"].min() >= epoch[0]
+    assert metadata["feature_tmax"].max() <= epoch[1] + 1e-12
+    # Some windows were pushed against the start or end, and moved back whole.
+    pushed = metadata[["feature_tmin", "feature_tmax"][edge]]
+    assert np.isclose(pushed, epoch[edge]).sum() > 5
     np.testing.assert_allclose(metadata["feature_tmax"] - metadata["feature_tmin"], 0.2)
+
+
+def test_a_window_of_four_samples_is_accepted():
+    """The documented shortest window, 4 samples (0.03125 s at 128 Hz), is simulated."""
+    epochs, truth = simulate_epochs(
+        "temporal", n_epochs=2, windows=[(0.1, 0.3), (0.5, 0.53125)], jitter=0.0
+    )
+    short = truth["erp_500-531ms"]
+    assert (
+        short.metadata["feature_tmax"] - short.metadata["feature_tmin"] == 4 / 128
+    ).all()
+    # A Hann window over 4 samples: 0 at both ends, 3 samples inside.
+    assert (short.get_data().max(axis=1) > 1e-9).sum(axis=1).tolist() == [3]
+
+
+@pytest.mark.parametrize(
+    "kind, window", [("spectral", (0.08, 0.72)), ("spatial", (0.3, 0.5))]
+)
+def test_default_windows_are_as_documented(kind, window):
+    """Default windows in the 0.8 s after the event: a tenth to nine tenths of
+    it for bursts, one 0.2 s ERP window in its middle for spatial classes."""
+    epochs, _ = simulate_epochs(kind, n_epochs=2, jitter=0.0, random_state=0)
+    np.testing.assert_allclose(
+        epochs.metadata[["feature_tmin", "feature_tmax"]], [window] * 2
+    )
+
+
+def test_jitter_shifts_windows_both_ways():
+    """The shift is drawn from [-jitter, jitter], centred on the class window:
+    drawn from [0, jitter], the truth lay late on average."""
+    epochs, _ = simulate_epochs(
+        "spatial", n_epochs=100, windows=(0.3, 0.5), jitter=0.05, random_state=0
+    )
+    shifts = epochs.metadata["feature_tmin"] - 0.3
+    assert shifts.abs().max() <= 0.05
+    assert shifts.min() < -0.04 and shifts.max() > 0.04
+    assert abs(shifts.mean()) < 0.01
 
 
 def test_arrays_are_accepted_for_windows_bands_and_channels():
@@ -444,7 +578,9 @@ def test_arrays_are_accepted_for_windows_bands_and_channels():
         simulate_epochs("temporal", n_epochs=4, ch_names=np.array(["Cz", "XYZ1"]))
 
 
-@pytest.mark.parametrize("sfreq, tmin", [(100.0, -0.125), (250.0, -0.25)])
+@pytest.mark.parametrize(
+    "sfreq, tmin", [(100.0, -0.125), (250.0, -0.25), (100.0, -0.104)]
+)
 def test_a_start_half_a_sample_off_the_grid_keeps_every_sample(sfreq, tmin):
     """MNE rounds tmin and tmax apart: the times were one sample short of the
     data, and a network fitted on the epochs refused them at predict."""
