@@ -393,6 +393,10 @@ def test_classifier_refuses_what_it_cannot_build(spectral_epochs):
     fitted = SpectralClassifier(estimator).fit(with_eog)
     assert fitted.spectrum_.ch_names_ == with_eog.ch_names
     assert fitted.estimator_.ch_names_ == with_eog.ch_names
+    # Unless the spectrum picks its own.
+    own = LogPowerSpectrum(picks=with_eog.ch_names[1:3])
+    fitted = SpectralClassifier(estimator, own).fit(with_eog)
+    assert fitted.spectrum_.ch_names_ == with_eog.ch_names[1:3]
     for predict in ("predict", "predict_proba", "decision_function"):
         with pytest.raises(NotFittedError):  # was an AttributeError
             getattr(SpectralClassifier(), predict)(epochs)
@@ -433,6 +437,37 @@ def test_a_network_of_a_fixed_length_is_told_the_bins_it_read(spectral_epochs):
         SpectralClassifier(estimator, seven_bins).fit(spectral_epochs[:20])
 
 
+class _OneBin(torch.nn.Module):
+    """A network of the user's own reading one frequency bin of each channel."""
+
+    BIN = 36  # 10 Hz of the default spectrum, 1 Hz on, every 0.25 Hz
+
+    def __init__(self, n_channels, n_classes):
+        super().__init__()
+        self.dense = torch.nn.Linear(n_channels, n_classes)
+
+    def forward(self, x):
+        return self.dense(x[..., self.BIN])
+
+
+@pytest.mark.filterwarnings("ignore:After training")  # one pass: not learned
+@pytest.mark.parametrize("method", ["saliency", "deeplift"])
+def test_a_network_reading_one_bin_gets_its_relevance_there(spectral_epochs, method):
+    """The relevance of a network that reads the 10 Hz bin alone lies at 10 Hz,
+    in every channel, and nowhere else: relevance put a bin off, or
+    frequencies shifted, point to another band."""
+    estimator = EEGNetClassifier(module=_OneBin, max_epochs=1, verbose=False)
+    with pytest.warns(RuntimeWarning, match="from 10 to 10 Hz"):
+        clf = SpectralClassifier(estimator).fit(spectral_epochs[:20])
+    relevance = explain_spectral_classifier(
+        clf, spectral_epochs[20:24], method, target=0, verbose=False
+    )
+    data = relevance.get_data()
+    assert relevance.freqs[_OneBin.BIN] == 10.0
+    assert np.all(data[..., _OneBin.BIN] != 0)
+    assert np.all(np.delete(data, _OneBin.BIN, axis=-1) == 0)
+
+
 @pytest.mark.filterwarnings("ignore:After training")  # one pass: not learned
 def test_frequencies_the_network_never_reads_are_named_in_hertz(spectral_epochs):
     """On LogPowerSpectrum's defaults (1 to 40 Hz every 0.25 Hz: 157 bins)
@@ -467,6 +502,9 @@ def test_frequencies_the_network_never_reads_are_named_in_hertz(spectral_epochs)
     # Where the data do not reach 40.75 Hz, the default is LogPowerSpectrum's.
     at_80_hz = SpectralClassifier(estimator).fit(epochs.copy().resample(80.0))
     assert (at_80_hz.freqs_[0], at_80_hz.freqs_[-1]) == (1.0, 40.0)
+    # From 81.5 Hz on, 40.75 Hz is below or at the Nyquist frequency.
+    at_81_5_hz = SpectralClassifier(estimator).fit(epochs.copy().resample(81.5))
+    assert at_81_5_hz.freqs_[-1] == pytest.approx(40.75)
 
 
 def test_spectral_model_learns_and_its_relevance_lies_in_the_bands(
@@ -524,6 +562,7 @@ def test_deeplift_sums_to_the_logit_difference_from_the_mean_spectrum(
     np.testing.assert_allclose(
         average.get_data(), relevance.get_data().mean(axis=0), atol=1e-6
     )
+    assert average.nave == len(test)
 
 
 def test_targets_by_event_name(fitted_spectral, spectral_epochs):
