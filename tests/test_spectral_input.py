@@ -268,6 +268,9 @@ def test_data_unlike_training_are_refused(imagery_epochs):
     # A flat channel is named alone, not taken for an empty 0 Hz bin.
     with pytest.raises(ValueError, match=rf"\['{epochs.ch_names[2]}'\] have no power"):
         LogPowerSpectrum(fmin=0).fit(flat)
+    # Even where the 0 Hz bin of every channel is empty: all were named.
+    with pytest.raises(ValueError, match=rf"\['{epochs.ch_names[2]}'\] have no power"):
+        LogPowerSpectrum(fmin=0, window="boxcar").fit(flat)
     # Shorter than a Welch segment, MNE shortens the segment: the same
     # frequencies at a coarser resolution.
     welch = LogPowerSpectrum().fit(epochs)
