@@ -250,18 +250,21 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
             )
         # Its log, -inf or -440 dB (a detrended 0 Hz bin), is no input.
         empty = power <= _NO_POWER * np.median(power, axis=-1, keepdims=True)
-        if freqs[0] == 0 and empty[..., 0].any() and not empty[..., 1:].any():
-            raise ValueError(
-                "The 0 Hz bin holds no power: each segment's mean is removed "
-                "before its spectrum is taken. Raise fmin above 0 Hz."
-            )
-        flat = np.flatnonzero(empty.any(axis=(0, 2)))
+        # A detrended 0 Hz bin (boxcar window) is empty in every channel: read
+        # for flat channels, it named them all beside the one that was flat.
+        above_0_hz = empty[..., 1:] if freqs[0] == 0 else empty
+        flat = np.flatnonzero(above_0_hz.any(axis=(0, 2)))
         if len(flat):
             names = [self._channel_name(index) for index in flat]
             raise ValueError(
                 f"Channel(s) {names} have no power at some frequency (flat or "
                 "zeroed data), whose log is -inf; leave them out (picks) or drop "
                 "those epochs."
+            )
+        if freqs[0] == 0 and empty[..., 0].any():
+            raise ValueError(
+                "The 0 Hz bin holds no power: each segment's mean is removed "
+                "before its spectrum is taken. Raise fmin above 0 Hz."
             )
         return 10 * np.log10(power), freqs
 

@@ -105,6 +105,37 @@ def test_default_segments_are_one_second_sampled_every_quarter_hz(imagery_epochs
     np.testing.assert_allclose(transformer.freqs_, np.arange(1.0, 40.01, 0.25))
 
 
+def test_a_segment_spans_at_most_the_whole_epoch(synthetic_arrays):
+    """Epochs shorter than a second are one Welch segment by default, and a
+    segment may be the whole epoch, as the docstring says."""
+    X, _ = synthetic_arrays  # 64 samples: half a second at 128 Hz
+    transformer = LogPowerSpectrum(fmax=30.0, sfreq=128.0).fit(X)
+    assert transformer.n_per_seg_ == X.shape[2]
+    assert transformer.n_fft_ == 4 * X.shape[2]
+    whole = LogPowerSpectrum(fmax=30.0, sfreq=128.0, n_per_seg=X.shape[2]).fit(X)
+    assert whole.n_per_seg_ == X.shape[2]
+
+
+@pytest.mark.parametrize("method", ["welch", "multitaper"])
+def test_a_sinusoid_peaks_at_its_bin_and_keeps_its_power(method):
+    """A sinusoid of f Hz peaks at the bin of f Hz (``f * n_fft / sfreq``
+    from 0 Hz), and the density summed over the bins is its variance
+    (Parseval): a bin off by one, or a density scaled by the sampling rate or
+    taken of amplitude, moves or rescales every band a network reads."""
+    sfreq, n_times, frequency, amplitude = 128.0, 512, 10.25, 1e-5
+    times = np.arange(n_times) / sfreq
+    noise = 1e-3 * amplitude * np.random.default_rng(0).standard_normal((2, 3, n_times))
+    X = amplitude * np.sin(2 * np.pi * frequency * times) + noise
+    transformer = LogPowerSpectrum(0.0, sfreq / 2, sfreq=sfreq, method=method)
+    spectra = transformer.fit_transform(X)
+    # Welch's n_fft is 4 * 128; multitaper's bins are 1 / (4 s) apart too.
+    np.testing.assert_array_equal(spectra.argmax(axis=-1), frequency * 512 / sfreq)
+    assert transformer.freqs_[int(frequency * 512 / sfreq)] == frequency
+    step = transformer.freqs_[1] - transformer.freqs_[0]
+    power = (10 ** (spectra.astype(np.float64) / 10)).sum(axis=-1) * step
+    np.testing.assert_allclose(power, X.var(axis=-1), rtol=0.01)
+
+
 def test_picks_leave_out_bad_channels_and_match_by_name(imagery_epochs):
     epochs = imagery_epochs[:4].copy()
     epochs.info["bads"] = [epochs.ch_names[0]]
@@ -127,6 +158,9 @@ def test_picks_leave_out_bad_channels_and_match_by_name(imagery_epochs):
     [
         (dict(fmax=81.0), "above the Nyquist frequency .*80 Hz"),
         (dict(fmin=30.0, fmax=20.0), "fmin < fmax"),
+        # One frequency, at fmin = fmax, is no spectrum.
+        (dict(fmin=10.0, fmax=10.0), "fmin < fmax"),
+        (dict(n_per_seg=1), "n_per_seg must be between 2 and the epochs' len"),
         (dict(n_per_seg=1000), "n_per_seg must be between 2 and the epochs' len"),
         (dict(n_fft=100), "n_fft must be at least n_per_seg=160"),
         (dict(n_overlap=160), r"n_overlap must be in \[0, n_per_seg=160\)"),
@@ -162,6 +196,8 @@ def test_arrays_need_a_sampling_rate(synthetic_arrays):
     X, _ = synthetic_arrays
     with pytest.raises(ValueError, match="pass LogPowerSpectrum\\(sfreq=...\\)"):
         LogPowerSpectrum().fit(X)
+    with pytest.raises(ValueError, match="sfreq must be positive, got -128"):
+        LogPowerSpectrum(sfreq=-128.0).fit(X)
     # Nyquist is checked against the rate given with the arrays.
     with pytest.raises(ValueError, match="Nyquist frequency of the data \\(16 Hz"):
         LogPowerSpectrum(sfreq=32.0).fit(X)
@@ -224,6 +260,24 @@ def test_data_unlike_training_are_refused(imagery_epochs):
     flat._data[:, 2] = 0.0
     with pytest.raises(ValueError, match=f"{epochs.ch_names[2]}.*no power"):
         transformer.transform(flat)
+    # Zeroed in one epoch only: its log is -inf there all the same.
+    one_epoch = epochs.copy()
+    one_epoch._data[1, 2] = 0.0
+    with pytest.raises(ValueError, match=f"{epochs.ch_names[2]}.*no power"):
+        transformer.transform(one_epoch)
+    # A flat channel is named alone, not taken for an empty 0 Hz bin.
+    with pytest.raises(ValueError, match=rf"\['{epochs.ch_names[2]}'\] have no power"):
+        LogPowerSpectrum(fmin=0).fit(flat)
+    # Even where the 0 Hz bin of every channel is empty: all were named.
+    with pytest.raises(ValueError, match=rf"\['{epochs.ch_names[2]}'\] have no power"):
+        LogPowerSpectrum(fmin=0, window="boxcar").fit(flat)
+    # Shorter than a Welch segment, MNE shortens the segment: the same
+    # frequencies at a coarser resolution.
+    welch = LogPowerSpectrum().fit(epochs)
+    with pytest.raises(
+        ValueError, match=r"fewer than one Welch segment \(n_per_seg=160"
+    ):
+        welch.transform(epochs.copy().crop(0.5, 1.25))
     # A 0 Hz bin, detrended to nothing, was blamed on flat data in every channel.
     with pytest.raises(ValueError, match="0 Hz bin holds no power.*Raise fmin"):
         LogPowerSpectrum(fmin=0, window="boxcar").fit(epochs)
@@ -235,6 +289,31 @@ def test_data_unlike_training_are_refused(imagery_epochs):
     np.testing.assert_allclose(
         transformer.transform(epochs.get_data()), transformer.transform(epochs)
     )
+
+
+def test_data_over_40_db_from_training_are_warned_of_once(imagery_epochs, monkeypatch):
+    """The warning of another unit comes over 40 dB from the training power,
+    either way (microvolts trained, volts given), once, and for any batch:
+    the parts of a list of Epochs may be in different units."""
+    epochs = imagery_epochs[:4]
+    transformer = LogPowerSpectrum().fit(epochs)
+    data = epochs.get_data(picks=transformer.ch_names_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        transformer.transform(data * 30)  # +30 dB
+    with pytest.warns(RuntimeWarning, match=r"\+[45]\d dB from the training data"):
+        transformer.transform(data * 300)
+    with pytest.warns(RuntimeWarning, match=r"-1[12]\d dB from the training data"):
+        transformer.transform(data * 1e-6)
+    monkeypatch.setattr("mne_xai.spectral_input._BATCH_SIZE", 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        transformer.transform(data * 1e6)
+    assert len([w for w in caught if "from the training data" in str(w.message)]) == 1
+    in_microvolts = epochs[2:].copy()
+    in_microvolts._data *= 1e6
+    with pytest.warns(RuntimeWarning, match=r"\+1[12]\d dB from the training data"):
+        transformer.transform([epochs[:2], in_microvolts])
 
 
 @pytest.mark.filterwarnings("ignore:After training")  # one pass: not learned
@@ -317,6 +396,10 @@ def test_classifier_refuses_what_it_cannot_build(spectral_epochs):
     fitted = SpectralClassifier(estimator).fit(with_eog)
     assert fitted.spectrum_.ch_names_ == with_eog.ch_names
     assert fitted.estimator_.ch_names_ == with_eog.ch_names
+    # Unless the spectrum picks its own.
+    own = LogPowerSpectrum(picks=with_eog.ch_names[1:3])
+    fitted = SpectralClassifier(estimator, own).fit(with_eog)
+    assert fitted.spectrum_.ch_names_ == with_eog.ch_names[1:3]
     for predict in ("predict", "predict_proba", "decision_function"):
         with pytest.raises(NotFittedError):  # was an AttributeError
             getattr(SpectralClassifier(), predict)(epochs)
@@ -357,6 +440,37 @@ def test_a_network_of_a_fixed_length_is_told_the_bins_it_read(spectral_epochs):
         SpectralClassifier(estimator, seven_bins).fit(spectral_epochs[:20])
 
 
+class _OneBin(torch.nn.Module):
+    """A network of the user's own reading one frequency bin of each channel."""
+
+    BIN = 36  # 10 Hz of the default spectrum, 1 Hz on, every 0.25 Hz
+
+    def __init__(self, n_channels, n_classes):
+        super().__init__()
+        self.dense = torch.nn.Linear(n_channels, n_classes)
+
+    def forward(self, x):
+        return self.dense(x[..., self.BIN])
+
+
+@pytest.mark.filterwarnings("ignore:After training")  # one pass: not learned
+@pytest.mark.parametrize("method", ["saliency", "deeplift"])
+def test_a_network_reading_one_bin_gets_its_relevance_there(spectral_epochs, method):
+    """The relevance of a network that reads the 10 Hz bin alone lies at 10 Hz,
+    in every channel, and nowhere else: relevance put a bin off, or
+    frequencies shifted, point to another band."""
+    estimator = EEGNetClassifier(module=_OneBin, max_epochs=1, verbose=False)
+    with pytest.warns(RuntimeWarning, match="from 10 to 10 Hz"):
+        clf = SpectralClassifier(estimator).fit(spectral_epochs[:20])
+    relevance = explain_spectral_classifier(
+        clf, spectral_epochs[20:24], method, target=0, verbose=False
+    )
+    data = relevance.get_data()
+    assert relevance.freqs[_OneBin.BIN] == 10.0
+    assert np.all(data[..., _OneBin.BIN] != 0)
+    assert np.all(np.delete(data, _OneBin.BIN, axis=-1) == 0)
+
+
 @pytest.mark.filterwarnings("ignore:After training")  # one pass: not learned
 def test_frequencies_the_network_never_reads_are_named_in_hertz(spectral_epochs):
     """On LogPowerSpectrum's defaults (1 to 40 Hz every 0.25 Hz: 157 bins)
@@ -391,6 +505,9 @@ def test_frequencies_the_network_never_reads_are_named_in_hertz(spectral_epochs)
     # Where the data do not reach 40.75 Hz, the default is LogPowerSpectrum's.
     at_80_hz = SpectralClassifier(estimator).fit(epochs.copy().resample(80.0))
     assert (at_80_hz.freqs_[0], at_80_hz.freqs_[-1]) == (1.0, 40.0)
+    # From 81.5 Hz on, 40.75 Hz is below or at the Nyquist frequency.
+    at_81_5_hz = SpectralClassifier(estimator).fit(epochs.copy().resample(81.5))
+    assert at_81_5_hz.freqs_[-1] == pytest.approx(40.75)
 
 
 def test_spectral_model_learns_and_its_relevance_lies_in_the_bands(
@@ -448,6 +565,7 @@ def test_deeplift_sums_to_the_logit_difference_from_the_mean_spectrum(
     np.testing.assert_allclose(
         average.get_data(), relevance.get_data().mean(axis=0), atol=1e-6
     )
+    assert average.nave == len(test)
 
 
 def test_targets_by_event_name(fitted_spectral, spectral_epochs):
@@ -799,6 +917,13 @@ def test_multitaper_frequencies_of_another_length_are_described(synthetic_arrays
     rng = np.random.default_rng(0)
     train = rng.standard_normal((3, 2, 256)) * 1e-5
     transformer = LogPowerSpectrum(method="multitaper", sfreq=128.0).fit(train)
+    # Welch's settings are None, as documented, not numbers it never used.
+    welch_settings = (
+        transformer.n_fft_,
+        transformer.n_per_seg_,
+        transformer.n_overlap_,
+    )
+    assert welch_settings == (None, None, None)
     longer = rng.standard_normal((3, 2, 262)) * 1e-5
     match = (
         r"79 frequencies \(1.466 to 39.57 Hz, 0.4885 Hz apart\) but the training "
