@@ -1675,6 +1675,9 @@ def test_events_the_network_saw_no_epoch_of_are_scored_as_wrong(synthetic_arrays
     for labels in (None, codes[:13]):
         with pytest.warns(RuntimeWarning, match=rf"events 'a' \(1\), {unseen}"):
             assert clf.score(epochs["a"], labels) == 0.0
+    # Also beside the epochs of its classes, which it scores.
+    with pytest.warns(RuntimeWarning, match=rf"events 'a' \(1\), {unseen}"):
+        assert 0 < clf.score(epochs) < 1
     # target="true" has no class to explain them as.
     with pytest.raises(
         ValueError, match=r"saw no epoch of the events \['a'\].*epochs\[\['b', 'c'\]\]"
