@@ -42,13 +42,22 @@ def test_eval_outputs_do_not_depend_on_the_batch(model_class):
 
 
 @pytest.mark.parametrize(
-    ("sfreq", "expected"),
-    [(128.0, 65), (160.0, 81), (250.0, 125), (256.0, 129), (512.0, 257), (1000.0, 501)],
+    ("sfreq", "expected", "separable"),
+    [
+        (128.0, 65, 17),
+        (160.0, 81, 21),
+        # 15.6 samples of its pooled 31.25 Hz: the nearest 16, then odd.
+        (250.0, 125, 17),
+        (256.0, 129, 17),
+        (512.0, 257, 17),
+        (1000.0, 501, 17),
+    ],
 )
-def test_eegnet_keeps_its_durations(sfreq, expected):
+def test_eegnet_keeps_its_durations(sfreq, expected, separable):
     """Kernels and poolings last as long at any rate as at the paper's 128 Hz."""
     module = EEGNet(4, 2, int(2 * sfreq), sfreq)
     assert module.temporal_conv.kernel_size == (1, expected)
+    assert module.separable_depthwise.kernel_size == (1, separable)
     pool = module.spatial_pool.kernel_size[1]
     pooled_sfreq = sfreq / pool
     assert 24 <= pooled_sfreq <= 40  # 32 Hz in the paper
@@ -78,10 +87,69 @@ def test_eegnet_is_eegnet_8_2():
     assert module.spatial_conv.kernel_size == (22, 1)
     assert module.separable_pointwise.out_channels == 16
     assert isinstance(module.spatial_elu, torch.nn.ELU)
+    # The paper's within-subject rate, after both poolings.
+    assert module.spatial_dropout.p == module.separable_dropout.p == 0.5
     assert module.classifier.in_features == 16 * (256 // 32)
     # The temporal convolutions keep the number of samples.
     x = torch.randn(2, 1, 22, 256)
     assert module.temporal_conv(x).shape[-1] == 256
+
+
+def _n_parameters(module):
+    return sum(parameter.numel() for parameter in module.parameters())
+
+
+@pytest.mark.parametrize(
+    ("n_channels", "n_times", "n_classes"), [(22, 128, 4), (3, 256, 2)]
+)
+def test_eegnet_has_the_papers_number_of_parameters(n_channels, n_times, n_classes):
+    """Table 2 of the paper for EEGNet-8,2, with its kernels one sample longer
+    (65, 17): a bias, or a grouping that mixes filters, changes the count."""
+    F1, D, F2 = 8, 2, 16
+    expected = (
+        F1 * 65  # temporal convolution
+        + 2 * F1  # its batch norm
+        + F1 * D * n_channels  # depthwise spatial convolution
+        + 2 * F1 * D
+        + F1 * D * 17  # separable: depthwise temporal,
+        + F1 * D * F2  # then pointwise, neither with a bias
+        + 2 * F2
+        + F2 * (n_times // 32) * n_classes  # dense, with its bias
+        + n_classes
+    )
+    assert _n_parameters(EEGNet(n_channels, n_classes, n_times, 128.0)) == expected
+
+
+def _layer_inputs(module, names):
+    """Record the input of each named layer of ``module`` at its forward passes."""
+    seen = {}
+    for name in names:
+        module.get_submodule(name).register_forward_pre_hook(
+            lambda layer, inputs, name=name: seen.__setitem__(name, inputs[0])
+        )
+    return seen
+
+
+def test_eegnet_drops_out_whole_pooled_samples_at_its_rate():
+    """Dropout follows each pooling, as in the paper: at the rate given, the
+    next layer reads pooled samples zeroed (dropped before pooling, few are)."""
+    torch.manual_seed(0)
+    module = EEGNet(4, 2, 512, 128.0, dropout=0.3).train()
+    seen = _layer_inputs(module, ["separable_depthwise", "classifier"])
+    module(torch.randn(32, 4, 512))
+    for name, values in seen.items():
+        assert 0.27 < (values == 0).float().mean() < 0.33, name
+
+
+def test_eegnet_applies_elu_after_each_batch_norm():
+    """Batch norm, then ELU, as in the paper: the poolings read values of -1
+    or more (some negative), whatever the scale of the batch."""
+    torch.manual_seed(0)
+    module = EEGNet(4, 2, 256, 128.0).train()
+    seen = _layer_inputs(module, ["spatial_pool", "separable_pool"])
+    module(torch.randn(16, 4, 256) * 5 + 3)
+    for name, values in seen.items():
+        assert -1 <= values.min() < -0.5, name
 
 
 def test_interpretable_cnn_matches_the_paper():
@@ -92,6 +160,50 @@ def test_interpretable_cnn_matches_the_paper():
     assert module.depthwise_conv.groups == 16
     assert module.depthwise_conv.kernel_size == (1, 64)
     assert module.batch_norm.track_running_stats
+
+
+def test_interpretable_cnn_has_the_papers_number_of_parameters():
+    """N1 pointwise filters with a bias, d depthwise temporal kernels of each
+    map's own (with a bias), batch norm and the dense layer."""
+    n_channels, n_classes, N1, d = 30, 2, 16, 2
+    expected = (
+        (n_channels + 1) * N1
+        + (64 + 1) * N1 * d
+        + 2 * N1 * d
+        + (N1 * d + 1) * n_classes
+    )
+    module = InterpretableCNN(n_channels, n_classes, 384, 128.0)
+    assert _n_parameters(module) == expected
+
+
+def test_interpretable_cnn_computes_the_papers_layers_in_order():
+    """Pointwise and depthwise convolutions, ReLU, batch norm, the mean over
+    time and the dense layer; batch norm's statistics are of every time sample."""
+    torch.manual_seed(0)
+    module = InterpretableCNN(4, 3, 100, 100.0, input_scale=2.0)
+    batch_norm = module.batch_norm
+    with torch.no_grad():
+        batch_norm.bias.normal_()
+        batch_norm.running_mean.normal_()
+        batch_norm.running_var.uniform_(0.5, 2)
+    x = torch.randn(5, 4, 100)
+    with torch.no_grad():
+        maps = module.depthwise_conv(module.pointwise_conv(2.0 * x[:, None])).relu()
+        normalized = nn.functional.batch_norm(
+            maps,
+            batch_norm.running_mean,
+            batch_norm.running_var,
+            batch_norm.weight,
+            batch_norm.bias,
+            eps=batch_norm.eps,
+        )
+        expected = module.classifier(normalized.mean(dim=(2, 3)))
+        torch.testing.assert_close(module.eval()(x), expected)
+        batch_norm.reset_running_stats()
+        module.train()(x)
+    momentum = batch_norm.momentum
+    expected_var = (1 - momentum) + momentum * maps.var(dim=(0, 2, 3))
+    torch.testing.assert_close(batch_norm.running_var, expected_var)
 
 
 # One factor, or one per channel (channels in several units: V, T, T/m).
@@ -264,13 +376,18 @@ def test_short_epochs_are_told_what_to_change():
         InterpretableCNN(1, 2, 50, 128.0)
     with pytest.raises(ValueError, match="window_length.*module__pool_length"):
         EEGNet(4, 2, 26, 128.0)
+    # An epoch as long as the kernel gives it one output sample: enough.
+    module = InterpretableCNN(1, 2, 64, 128.0).eval()
+    assert module(torch.randn(2, 1, 64)).shape == (2, 2)
 
 
 @pytest.mark.parametrize("model_class", MODELS)
 def test_wrong_input_shape_is_refused(model_class):
     module = model_class(4, 2, 128)
-    with pytest.raises(ValueError, match=r"expects input of shape \(batch, 4, 128\)"):
-        module(torch.randn(2, 5, 128))
+    for shape in ((2, 5, 128), (2, 4, 127)):
+        # InterpretableCNN's global pooling took epochs of any length.
+        with pytest.raises(ValueError, match=r"input of shape \(batch, 4, 128\)"):
+            module(torch.randn(*shape))
     # MNE's float64, and NumPy arrays, failed in torch's words.
     with pytest.raises(TypeError, match="computes in torch.float32, got input of"):
         module(torch.randn(2, 4, 128, dtype=torch.float64))
@@ -341,9 +458,11 @@ def test_spatial_first_eegnet_is_for_evaluation_mode_only():
     [
         lambda layer: layer.register_forward_hook(lambda m, i, out: out * 0.5),
         lambda layer: layer.register_forward_pre_hook(lambda m, i: (i[0] * 0.5,)),
+        # An offset, which a probe not at the scale of the data missed.
+        lambda layer: layer.register_forward_pre_hook(lambda m, i: (i[0] + 1.0,)),
         lambda layer: layer.register_full_backward_hook(lambda m, gi, go: None),
     ],
-    ids=["forward", "forward_pre", "backward"],
+    ids=["forward", "forward_pre", "forward_pre_offset", "backward"],
 )
 def test_eegnet_running_hooks_on_its_first_block_is_its_own_inference_graph(
     layer, register
@@ -564,6 +683,10 @@ def spatial_first_calls(monkeypatch):
             "temporal_conv",
             nn.Conv2d(1, 4, (1, 33), padding=(0, 32), dilation=(1, 2), bias=False),
         ),
+        # Spatial filters reading every temporal filter's maps (not depthwise).
+        lambda module: setattr(
+            module, "spatial_conv", nn.Conv2d(4, 8, (6, 1), bias=False)
+        ),
         lambda module: setattr(module, "forward", lambda x: EEGNet.forward(module, x)),
     ],
     ids=[
@@ -573,6 +696,7 @@ def spatial_first_calls(monkeypatch):
         "backward hook",
         "no running statistics",
         "dilated",
+        "mixing temporal filters",
         "instance forward",
     ],
 )

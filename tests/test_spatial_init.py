@@ -11,7 +11,7 @@ from skorch.exceptions import NotInitializedError
 import mne_xai.estimators
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
 from mne_xai.cropping import CroppedClassifier
-from mne_xai.models import EEGNet
+from mne_xai.models import EEGNet, InterpretableCNN
 
 BUILT_ONLY = dict(max_epochs=0, random_state=0, verbose=False, spatial_init="csp")
 
@@ -123,6 +123,18 @@ def test_spatial_init_says_when_there_was_nothing_to_start(
     assert estimator_class(**BUILT_ONLY).fit(X[:, :1], y).spatial_init_ is None
     plain = estimator_class(**BUILT_ONLY, module=_PlainNetwork).fit(X, y)
     assert plain.spatial_init_ is None
+
+
+@pytest.mark.parametrize("network_class", [EEGNet, InterpretableCNN])
+def test_a_single_channel_network_keeps_its_spatial_weights(network_class):
+    """One channel has no spatial filter to find: the network's own method (the
+    estimators do not call it then) keeps its start, as it says."""
+    torch.manual_seed(0)
+    module = network_class(1, 2, 64)
+    before = {name: value.clone() for name, value in module.state_dict().items()}
+    module.initialize_spatial_filters(torch.randn(8, 1, 64), np.arange(8) % 2)
+    for name, value in module.state_dict().items():
+        torch.testing.assert_close(value, before[name], msg=name)
 
 
 def test_a_refused_first_partial_fit_leaves_no_network(synthetic_arrays):

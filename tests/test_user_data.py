@@ -1675,6 +1675,9 @@ def test_events_the_network_saw_no_epoch_of_are_scored_as_wrong(synthetic_arrays
     for labels in (None, codes[:13]):
         with pytest.warns(RuntimeWarning, match=rf"events 'a' \(1\), {unseen}"):
             assert clf.score(epochs["a"], labels) == 0.0
+    # Also beside the epochs of its classes, which it scores.
+    with pytest.warns(RuntimeWarning, match=rf"events 'a' \(1\), {unseen}"):
+        assert 0 < clf.score(epochs) < 1
     # target="true" has no class to explain them as.
     with pytest.raises(
         ValueError, match=r"saw no epoch of the events \['a'\].*epochs\[\['b', 'c'\]\]"
@@ -1683,6 +1686,13 @@ def test_events_the_network_saw_no_epoch_of_are_scored_as_wrong(synthetic_arrays
     # Labels that are no event, and no class, are still refused.
     with pytest.raises(ValueError, match=r"\[11\], none of them a class"):
         clf.score(epochs["a"], codes[:13] + 10)
+    # Beside such an event, labels that are neither are refused all the same.
+    mixed = np.where(np.arange(13) < 6, 1, 11)
+    with (
+        pytest.warns(RuntimeWarning, match=unseen),
+        pytest.raises(ValueError, match=r"\[1, 11\], none of them a class"),
+    ):
+        clf.score(epochs["a"], mixed)
 
 
 def test_labels_of_the_other_kind_than_the_classes_are_refused(fif_coded):
@@ -1759,6 +1769,25 @@ def test_scoring_epochs_without_labels_reads_their_events_as_the_classes(
         shifted.score(fif)
     with pytest.raises(ValueError, match="not the events.*Pass the labels as y"):
         by_index.score(fif)
+    # Nor are the events, given as y, taken for events it saw no epoch of.
+    with pytest.raises(ValueError, match=r"\[2, 3\], none of them a class"):
+        by_index.score(fif, fif.events[:, 2])
+
+
+def test_a_network_trained_on_arrays_reads_the_events_of_epochs_by_name_only(
+    fif_coded,
+):
+    """Fitted on arrays, its classes say nothing of event codes: Epochs without y
+    are scored by their events' names when those are its classes, and refused,
+    naming the codes, when only their codes are."""
+    _, fif = fif_coded
+    params = dict(FAST, max_epochs=30, lr=5e-3, info=fif.info)
+    names = np.array(["feet", "hands"])[fif.events[:, 2] - 2]
+    by_name = EEGNetClassifier(**params).fit(fif.get_data(), names)
+    assert by_name.score(fif) == by_name.score(fif, names) > 0.5
+    by_code = EEGNetClassifier(**params).fit(fif.get_data(), fif.events[:, 2])
+    with pytest.raises(ValueError, match=r"not fitted on Epochs.*codes \[2, 3\] name"):
+        by_code.score(fif)
 
 
 def test_a_list_of_one_epoch_epochs_is_counted_once_not_per_batch(
