@@ -1451,11 +1451,11 @@ def test_maps_keep_the_epochs_description_above_their_record(
     ses-02") by its record, where average=True kept it."""
     epochs = montage_epochs.copy()
     epochs.info["description"] = (
-        "sub-12 ses-02\nmne_xai: maps of saliency for target=None"
+        "sub-12 ses-02\nmne_xai: maps of saliency in logit/input unit for target=None"
     )
     maps = explain(linear_estimator, epochs, "gradient_x_input", target="true")
     assert maps.info["description"] == (
-        "sub-12 ses-02\nmne_xai: maps of gradient_x_input for target='true'"
+        "sub-12 ses-02\nmne_xai: maps of gradient_x_input in logit for target='true'"
     )
     average = explain(linear_estimator, epochs, "gradient_x_input", average=True)
     assert average.info["description"].startswith("sub-12 ses-02")

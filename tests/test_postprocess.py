@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mne_xai import EEGNetClassifier
 from mne_xai.attribution import (
     channel_importance,
     explain,
@@ -359,21 +360,59 @@ def test_modality_importance_of_types_in_one_unit_warns(multimodal):
         time_importance(multimodal, picks="eeg")
 
 
-@pytest.mark.parametrize(
-    "method, warned", [("deeplift", False), ("saliency", True), ("random", False)]
-)
-def test_maps_recorded_in_logits_compare_across_types(multimodal, method, warned):
-    """The maps record their method: DeepLIFT's, in logits, were warned of as
-    if they were per unit of input (the gallery's modality example showed the
-    warning), where saliency's alone compare the scales."""
+def _warned_of_types(maps):
+    """Whether modality_importance of ``maps`` warns that channel types compare."""
     import warnings
 
-    maps = multimodal.copy()
-    maps.info["description"] = describe_maps("a recording", method, "true")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         modality_importance(maps)
-    assert any("several types" in str(w.message) for w in caught) == warned
+    return any("several types" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize(
+    "method, unit, warned",
+    [
+        ("deeplift", "logit", False),
+        ("saliency", "logit/{input}", True),
+        ("random", "a.u.", False),
+        ("pattern_net", "{input}", True),
+    ],
+)
+def test_maps_recorded_in_logits_compare_across_types(multimodal, method, unit, warned):
+    """The maps record their unit: DeepLIFT's, in logits, were warned of as
+    if they were per unit of input (the gallery's modality example showed the
+    warning), where saliency's alone compare the scales."""
+    maps = multimodal.copy()
+    maps.info["description"] = describe_maps("a recording", method, "true", unit)
+    assert _warned_of_types(maps) == warned
+    maps.info["description"] = "not made by explain"
+    assert _warned_of_types(maps)
+
+
+@pytest.mark.parametrize(
+    "base_method, warned", [("gradient_x_input", False), ("saliency", True)]
+)
+def test_smoothgrad_maps_compare_across_types_as_their_base(
+    spatial_epochs_with_eog, base_method, warned
+):
+    """SmoothGrad's maps are in the unit of its base method: of gradient x input,
+    in logits, they were warned of as per unit of input (the unit of SmoothGrad's
+    default base, saliency)."""
+    epochs = spatial_epochs_with_eog
+    network = EEGNetClassifier(
+        picks=["eeg", "eog"], max_epochs=1, random_state=0, verbose=False
+    ).fit(epochs)
+    maps = explain(
+        network,
+        epochs[:2],
+        "smoothgrad",
+        base_method=base_method,
+        n_samples=2,
+        random_state=0,
+        verbose=False,
+    )
+    assert _warned_of_types(maps) == warned
 
 
 def test_modality_importance_needs_epochs(multimodal):

@@ -818,11 +818,12 @@ def explain(
         under the image in µV whatever ``scalings``), or use
         :mod:`mne_xai.viz`, which does.
         The last line of the maps' ``info["description"]`` (averaged or
-        not) records the method and the target (``"mne_xai: maps of
-        deeplift for target='true'"``), which the faithfulness measures
-        given the maps read to score the same class, and the
-        post-processing functions to tell maps in logits; the epochs' own
-        description is kept above it.
+        not) records the method, the unit of its values and the target
+        (``"mne_xai: maps of deeplift in logit for target='true'"``), which
+        the faithfulness measures given the maps read to score the same
+        class, and the post-processing functions to tell maps in logits
+        from maps per unit of input; the epochs' own description is kept
+        above it.
         Of a :class:`~mne_xai.CroppedClassifier`, samples that no window
         reads (outside ``tmin`` to ``tmax``, or between windows a longer
         ``window_step`` apart) are 0 in the maps of every method: the
@@ -865,33 +866,41 @@ def explain(
     else:
         maps = epochs_array(result, info, tmin, **data.trials)
     # Averaged maps too: post-processing reads the method's unit from it.
-    maps.info["description"] = describe_maps(info["description"], method, target)
+    maps.info["description"] = describe_maps(
+        info["description"], method, target, get_method(method).unit_of(params)
+    )
     return maps
 
 
-#: How explain's maps record their method and target, as the last line of
-#: ``info["description"]`` (kept by indexing, concatenation and .fif files),
-#: for the measures that score maps given to them against a class.
+#: How explain's maps record their method, unit and target, as the last line
+#: of ``info["description"]`` (kept by indexing, concatenation and .fif files),
+#: for the measures that score maps given to them against a class and the
+#: post-processing that compares channels of several types.
 _MAPS_RECORD_START = "mne_xai: maps of "
+_PER_INPUT_UNIT = "input unit"
 _MAPS_RECORD = re.compile(
-    rf"^{_MAPS_RECORD_START}(?P<method>[^\s,]+)"
+    rf"^{_MAPS_RECORD_START}(?P<method>[^\s,]+) in (?P<unit>.+?)"
     r"(?: for target=(?P<target>.*)|, one target per epoch)$"
 )
 NOT_RECORDED = object()
 
 
-def describe_maps(description, method, target):
+def describe_maps(description, method, target, unit):
     """Return ``description`` with the record of maps of ``method`` explaining ``target``.
 
     The record is the last line; the user's lines above it are kept (they
-    describe the recording), an earlier record is not.
+    describe the recording), an earlier record is not. ``unit`` is the
+    method's unit for its parameters, ``"{input}"`` standing for the input's
+    (:meth:`~mne_xai.attribution.AttributionMethod.unit_of`): SmoothGrad of
+    gradient x input is in logits, of saliency per unit of input.
     """
     if isinstance(target, torch.Tensor | np.ndarray | np.generic) and not target.ndim:
         target = target.item()
+    unit = unit.format(input=_PER_INPUT_UNIT)
     if target is not None and not isinstance(target, str | int | float):
-        record = f"{_MAPS_RECORD_START}{method}, one target per epoch"
+        record = f"{_MAPS_RECORD_START}{method} in {unit}, one target per epoch"
     else:
-        record = f"{_MAPS_RECORD_START}{method} for target={target!r}"
+        record = f"{_MAPS_RECORD_START}{method} in {unit} for target={target!r}"
     kept = [
         line
         for line in (description or "").splitlines()
@@ -906,12 +915,15 @@ def _maps_record(info):
     return _MAPS_RECORD.match(lines[-1]) if lines else None
 
 
-def recorded_method(info):
-    """Return the method :func:`explain` recorded in the ``info`` of its maps, or None."""
+def recorded_per_input_unit(info):
+    """Return whether :func:`explain` recorded its maps per unit of input, or None.
+
+    None where ``info`` holds no record (maps not made by :func:`explain`).
+    """
     record = _maps_record(info)
-    if record is None or record["method"] not in list_methods():
+    if record is None:
         return None
-    return record["method"]
+    return _PER_INPUT_UNIT in record["unit"]
 
 
 def recorded_target(maps):

@@ -24,7 +24,7 @@ from scipy.ndimage import uniform_filter1d
 
 from .._outputs import epochs_array, evoked_array, trials_of
 from .._warnings import quietly, warn
-from ._core import recorded_method
+from ._core import recorded_per_input_unit
 from ._registry import get_method, list_methods
 
 _ATTRIBUTION_TYPES = (mne.BaseEpochs, mne.Evoked)
@@ -383,8 +383,9 @@ def _warn_if_units_differ(info, purpose, *, picks=None, remedy=""):
     Types, not units, as :func:`~mne_xai.attribution._registry.check_comparable_across_channels`
     refuses such methods: mne_xai's estimators scale each type apart, so even
     types in one unit (EEG, EOG and EMG in volts) compare their scales. Maps
-    that :func:`mne_xai.explain` recorded as a method's in logits compare
-    (no warning); of others, the warning names the methods it concerns.
+    that :func:`mne_xai.explain` recorded in logits (for its parameters:
+    SmoothGrad of gradient x input too) compare (no warning); of others, the
+    warning names the methods it concerns.
 
     Parameters
     ----------
@@ -399,10 +400,7 @@ def _warn_if_units_differ(info, purpose, *, picks=None, remedy=""):
     """
     picks = np.arange(info["nchan"]) if picks is None else picks
     channel_types = list(dict.fromkeys(info.get_channel_types(picks)))
-    method = recorded_method(info)
-    if len(channel_types) < 2 or (
-        method is not None and "{input}" not in get_method(method).unit
-    ):
+    if len(channel_types) < 2 or recorded_per_input_unit(info) is False:
         return
     units = sorted({DEFAULTS["si_units"].get(kind, kind) for kind in channel_types})
     in_units = (
