@@ -261,6 +261,37 @@ def test_class_topomaps_of_an_evoked_name_it_in_the_title_only():
     assert title == "Channel importance of saliency"
 
 
+def _image_values(ax):
+    """The values a topomap axes draws inside the head (its masked image)."""
+    return np.ma.compressed(ax.images[0].get_array())
+
+
+def test_class_topomaps_draw_each_class_under_its_own_title():
+    """Each column's image is its own class's map, not its neighbour's: maps
+    constant per class draw images of that constant under the class's name."""
+    maps = _synthetic_maps()
+    codes = maps.events[:, 2]
+    maps._data[codes == 1], maps._data[codes == 2] = 0.01, 0.03  # 0.5 and 1.5 summed
+    fig = plot_class_topomaps(maps, show=False)
+    for ax, expected in zip(fig.axes[:2], (0.5, 1.5), strict=True):
+        assert ax.get_title() == ("left" if expected == 0.5 else "right")
+        np.testing.assert_allclose(_image_values(ax), expected, rtol=1e-6)
+
+
+def test_signed_maps_get_a_diverging_scale_symmetric_about_zero():
+    """Signed maps get red for positive and blue for negative on a scale centred
+    on zero that reaches their largest magnitude, negative or positive."""
+    maps = _synthetic_maps()
+    maps.apply_function(np.negative)  # every value negative
+    fig = plot_class_topomaps(maps, absolute=False, show=False)
+    summed = maps.get_data().sum(axis=-1)
+    codes = maps.events[:, 2]
+    limit = max(np.abs(summed[codes == code].mean(axis=0)).max() for code in (1, 2))
+    image = fig.axes[0].images[0]
+    assert image.get_clim() == pytest.approx((-limit, limit), rel=1e-6)
+    assert image.get_cmap().name == "RdBu_r"  # red is positive, blue negative
+
+
 def _methods():
     return [m for m in ("saliency", "gradient_x_input") if m in list_methods()]
 
@@ -701,10 +732,17 @@ def test_topomaps_refuse_empty_selections(plot, params, match):
         _TOPOMAP_PLOTS[plot](_synthetic_maps(), **params)
 
 
+def test_band_topomaps_refuse_an_absolute_other_than_a_bool():
+    """absolute="False", a string, is true: magnitudes were drawn."""
+    with pytest.raises(TypeError, match="absolute must be an instance of bool"):
+        _TOPOMAP_PLOTS["band_topomaps"](_synthetic_maps(), absolute="False")
+
+
 @pytest.mark.parametrize("plot", list(_TOPOMAP_PLOTS))
 def test_topomaps_refuse_too_few_positions(plot):
     """One channel (a drowsiness Oz recording) failed inside MNE with IndexError."""
     _TOPOMAP_PLOTS[plot](_synthetic_maps())  # six channels draw
+    _TOPOMAP_PLOTS[plot](_synthetic_maps(["Fz", "C3", "C4"]))  # three, the fewest
     with pytest.raises(ValueError, match=r"3 or more sensor positions.*have 1 \(Oz\)"):
         _TOPOMAP_PLOTS[plot](_synthetic_maps(["Oz"]))
 
@@ -727,6 +765,11 @@ def test_topomaps_refuse_channels_without_positions(plot):
     unknown = ["Fz", "Cz", "Pz", "Oz", "C3", "XYZ"]
     with pytest.raises(ValueError, match=r"1 of the 6 eeg channels .*\(XYZ\)"):
         _TOPOMAP_PLOTS[plot](_synthetic_maps(unknown))
+    # A position at the origin, as readers write when a file holds none.
+    at_origin = _synthetic_maps()
+    at_origin.info["chs"][5]["loc"][:3] = 0.0
+    with pytest.raises(ValueError, match=r"1 of the 6 eeg channels .*\(C4\)"):
+        _TOPOMAP_PLOTS[plot](at_origin)
 
 
 def test_joint_plot_refuses_signed_maps_on_gradiometer_pairs():
