@@ -454,6 +454,72 @@ def test_method_comparison_refuses_maps_of_a_method_it_does_not_compare(
         )
 
 
+def test_normalized_comparison_divides_each_row_by_its_own_largest_magnitude(drawn):
+    """Each method's row is divided by its own largest magnitude, a negative one
+    too: a method whose relevance is minus three times another's is drawn as the
+    other's fractions negated, on a diverging scale from -1 to 1."""
+    maps = _synthetic_maps()
+    negated = maps.copy().apply_function(lambda data: -3 * data)
+    fig = plot_method_comparison(
+        None,
+        maps,
+        ["saliency", "gradient_x_input"],
+        attributions={"saliency": maps, "gradient_x_input": negated},
+        absolute=False,
+        show=False,
+    )
+    summed, codes = maps.get_data().sum(axis=-1), maps.events[:, 2]
+    class_maps = np.array([summed[codes == code].mean(axis=0) for code in (1, 2)])
+    fractions = class_maps / np.abs(class_maps).max()
+    np.testing.assert_allclose(drawn, [*fractions, *-fractions], rtol=1e-6)
+    assert {ax.images[0].get_clim() for ax in fig.axes[:4]} == {(-1.0, 1.0)}
+    assert " ".join(fig.axes[-1].get_ylabel().split()) == (
+        "fraction of the method's maximum"
+    )
+    caption = " ".join(fig.get_supxlabel().split())
+    assert caption.startswith("Each map: relevance summed over time")
+
+
+def test_method_comparison_draws_the_mean_importance_in_each_window(drawn):
+    """Each window's column holds |relevance| summed over that window's samples
+    and averaged over the epochs, in the method's unit with normalize=False."""
+    maps = _synthetic_maps()  # 50 samples at 100 Hz from 0 s, all positive
+    fig = plot_method_comparison(
+        None,
+        maps,
+        ["saliency"],
+        attributions={"saliency": maps},
+        windows=[(0.0, 0.2), (0.3, 0.49)],
+        normalize=False,
+        show=False,
+    )
+    data = maps.get_data()
+    expected = [data[..., :21].sum(-1).mean(0), data[..., 30:].sum(-1).mean(0)]
+    np.testing.assert_allclose(drawn, expected, rtol=1e-6)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["0-0.2 s", "0.3-0.49 s"]
+    assert " ".join(fig.axes[-1].get_ylabel().split()) == "relevance (method's unit)"
+
+
+def test_method_comparison_refuses_maps_of_other_classes():
+    """Maps whose events are other classes than the first method's cannot share
+    its columns; the error names both sets."""
+    maps = _synthetic_maps()
+    renamed = maps.copy()
+    renamed.event_id = {"up": 1, "down": 2}
+    with pytest.raises(
+        ValueError,
+        match=r"gradient_x_input hold the classes \['up', 'down'\], those of "
+        r"saliency \['left', 'right'\]",
+    ):
+        plot_method_comparison(
+            None,
+            maps,
+            ["saliency", "gradient_x_input"],
+            attributions={"saliency": maps, "gradient_x_input": renamed},
+            show=False,
+        )
+
+
 def test_joint_plot_in_true_units(attribution):
     fig = plot_attribution_joint(
         attribution["feet"].average(), units="logit/V", show=False
@@ -878,6 +944,26 @@ def test_comparison_title_names_the_class_explained(
         **kwargs,
     )
     assert fig._suptitle.get_text().endswith("(maps given)")
+
+
+def test_method_comparison_explains_the_class_asked_for(
+    fitted_eegnet, few_epochs, drawn
+):
+    """target=1 explains every epoch for "hands" (index 1) and says so: maps of
+    the predicted class, or a title naming class 0, show another class."""
+    fig = plot_method_comparison(
+        fitted_eegnet,
+        few_epochs,
+        ["saliency"],
+        target=1,
+        windows=[(0.5, 2.5)],
+        normalize=False,
+        show=False,
+    )
+    assert fig.get_suptitle().replace("\n", " ").endswith("(class hands)")
+    hands = explain(fitted_eegnet, few_epochs, "saliency", target=1, verbose=False)
+    expected = np.abs(hands.get_data()).sum(axis=-1).mean(axis=0)
+    np.testing.assert_allclose(drawn[0], expected, rtol=1e-5)
 
 
 def test_gradiometer_pairs_are_drawn_as_their_sum(drawn):
