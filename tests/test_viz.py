@@ -659,6 +659,21 @@ def test_bands_of_one_bin_and_default_bands_below_the_spectrum(drawn):
     assert len(drawn) == 2
 
 
+def test_default_bands_tile_theta_to_beta(drawn):
+    """The default bands meet edge to edge: together they hold all the relevance
+    from 4 to 30 Hz, each bin once (a 12.5 Hz bin between alpha and beta is
+    alpha's)."""
+    maps = _synthetic_maps()
+    freqs = np.arange(0.0, 40.5, 0.5)
+    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
+    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    fig = plot_band_topomaps(spectrum, show=False)
+    titles = [ax.get_title().replace("\n", " ") for ax in fig.axes[:3]]
+    assert titles == ["theta (4-8 Hz)", "alpha/mu (8-13 Hz)", "beta (13-30 Hz)"]
+    in_4_to_30 = relevance[:, (freqs >= 4) & (freqs <= 30)].sum(axis=1)
+    np.testing.assert_allclose(np.sum(drawn, axis=0), in_4_to_30, rtol=1e-6)
+
+
 def _times_of_topomaps(fig):
     """The times of the topomaps of a joint plot, from their titles, sorted."""
     return sorted(
@@ -708,6 +723,9 @@ def test_times_and_bands_the_maps_do_not_have_are_named():
     maps = _synthetic_maps()
     with pytest.raises(ValueError, match=r"times \[2.0\] lie outside the maps"):
         plot_attribution_joint(maps.average(), times=[0.1, 2.0], show=False)
+    edges = [maps.tmin, maps.tmax]  # the first and last samples are inside
+    fig = plot_attribution_joint(maps.average(), times=edges, show=False)
+    np.testing.assert_allclose(_times_of_topomaps(fig), edges)
     freqs = np.arange(0.0, 41.0)
     spectrum = mne.time_frequency.SpectrumArray(
         np.ones((6, len(freqs))), maps.info, freqs
@@ -874,6 +892,7 @@ def test_joint_plot_shows_bad_channels():
     ]
     assert len(traces) == len(evoked.ch_names)
     assert np.max(traces) == colorbar.get_ylim()[1] == 5.0
+    assert colorbar.get_ylim()[0] == 0  # the bar starts where the scale does
     assert topomap.images[0].get_clim() == (0, 5.0)
     # Every channel is marked on the map, the bad one too.
     assert max(len(c.get_offsets()) for c in topomap.collections) == 6
@@ -897,16 +916,61 @@ def test_joint_plot_of_magnitudes_maps_where_relevance_peaks():
     np.testing.assert_allclose(drawn, evoked.times[[10, 25, 40]])
 
 
+@pytest.mark.parametrize("kind", ["signed", "magnitudes with a zero"])
+def test_joint_plot_topomaps_draw_the_values_unscaled(kind):
+    """The topomaps of a joint plot draw the values themselves, not MNE's
+    microvolts (EEG times 1e6): signed maps on a scale symmetric about 0 up to
+    their largest magnitude at that time, magnitudes (a channel at exactly 0
+    is no sign) from 0 to their largest value, in reds."""
+    evoked = _synthetic_maps().average()
+    if kind == "signed":
+        evoked.data -= evoked.data.mean()
+    else:
+        evoked.data[0] = 0.0  # a channel the network ignores
+    fig = plot_attribution_joint(evoked, times=[evoked.times[20]], show=False)
+    (topomap,) = [ax for ax in fig.axes if ax.images]
+    image = topomap.images[0]
+    if kind == "signed":
+        largest = np.abs(evoked.data[:, 20]).max()
+        assert image.get_clim() == pytest.approx((-largest, largest), rel=1e-6)
+        assert image.get_cmap().name == "RdBu_r"
+    else:
+        assert image.get_clim() == (0, evoked.data.max())
+        assert image.get_cmap().name == "Reds"
+    assert np.abs(_image_values(topomap)).max() < 2 * np.abs(evoked.data).max()
+
+
+def test_joint_plot_of_signed_maps_maps_where_their_spread_peaks():
+    """Signed relevance cancelling over channels (positive on some, negative on
+    the others) gets MNE's peaks of its spread across channels: its sum over
+    channels, whose peaks are those of magnitudes, is 0 throughout."""
+    evoked = _synthetic_maps().average()
+    hump = np.exp(-(((evoked.times - 0.1) / 0.03) ** 2))
+    evoked.data[:] = np.outer([1, 1, 1, -1, -1, -1], hump)
+    drawn = _times_of_topomaps(plot_attribution_joint(evoked, show=False))
+    np.testing.assert_allclose(drawn, [0.1], atol=0.011)
+
+
+def test_joint_plot_title_is_the_one_given():
+    """A title given replaces the Evoked's comment, which is the default."""
+    evoked = _synthetic_maps().average()
+    evoked.comment = "saliency"
+    assert plot_attribution_joint(evoked, show=False).get_suptitle() == "saliency"
+    fig = plot_attribution_joint(evoked, title="Saliency of feet", show=False)
+    assert fig.get_suptitle() == "Saliency of feet"
+
+
 def test_band_magnitude_is_that_of_each_epochs_band_relevance(
     fitted_eegnet, few_epochs, drawn
 ):
     """absolute=True took the magnitude of each frequency bin before summing the
     band (2.5 times the channel means of the band's relevance described)."""
     spectrum = explain_spectrum(fitted_eegnet, few_epochs, "gradient_x_input")
-    plot_band_topomaps(spectrum, {"alpha": (8, 13)}, absolute=True, show=False)
+    fig = plot_band_topomaps(spectrum, {"alpha": (8, 13)}, absolute=True, show=False)
     relevance, freqs = spectrum.get_data(return_freqs=True)
     band = relevance[..., (freqs >= 8) & (freqs <= 13)].sum(axis=-1)
     np.testing.assert_allclose(drawn[0], np.abs(band).mean(axis=0), rtol=1e-6)
+    assert "magnitude, averaged over epochs" in " ".join(fig.get_supxlabel().split())
 
 
 def test_windows_are_named_by_the_samples_summed(attribution):
