@@ -148,6 +148,25 @@ def test_normalized_comparison_of_gradiometers_ends_at_one():
     assert fig.axes[-1].get_ylim() == pytest.approx((0.0, 1.0))
 
 
+def test_method_comparison_refuses_signed_maps_of_any_row_on_gradiometers():
+    """Signed maps of a second method were drawn on gradiometer pairs as their
+    positive root mean square when the first method's maps were magnitudes."""
+    magnitudes = _planar_gradiometer_maps()
+    magnitudes.apply_function(np.abs)
+    with pytest.raises(ValueError, match="Signed maps cannot be drawn on planar"):
+        plot_method_comparison(
+            None,
+            magnitudes,
+            ["saliency", "gradient_x_input"],
+            attributions={
+                "saliency": magnitudes,
+                "gradient_x_input": _planar_gradiometer_maps(),
+            },
+            absolute=False,
+            show=False,
+        )
+
+
 @pytest.mark.parametrize("placed", [True, False])
 def test_intracranial_contacts_get_no_scalp_topomap(placed):
     """sEEG maps were drawn on a scalp disc, interpolated across depth contacts
@@ -715,6 +734,19 @@ def test_joint_plot_maps_the_highest_of_more_humps_than_maps():
         plot_attribution_joint(evoked, units="logit", show=False)
     )
     np.testing.assert_allclose(drawn, [0.17, 0.29, 0.41])
+
+
+def test_joint_plot_maps_one_of_two_peaks_closer_than_mne_spacing():
+    """Two prominent peaks closer than a thirtieth of the epoch (MNE's spacing
+    of peaks) get one map, at the higher: 4 samples apart in 300, where the
+    maps would show one moment twice."""
+    evoked = mne.EvokedArray(np.full((6, 300), 0.01), _synthetic_maps().info)
+    evoked.data[:, 100], evoked.data[:, 104] = 3.0, 2.5
+    evoked.data[:, 195:206] += np.hanning(11)
+    drawn = _times_of_topomaps(
+        plot_attribution_joint(evoked, units="logit", show=False)
+    )
+    np.testing.assert_allclose(drawn, evoked.times[[100, 200]])
 
 
 def test_times_and_bands_the_maps_do_not_have_are_named():
