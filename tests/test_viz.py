@@ -148,6 +148,25 @@ def test_normalized_comparison_of_gradiometers_ends_at_one():
     assert fig.axes[-1].get_ylim() == pytest.approx((0.0, 1.0))
 
 
+def test_method_comparison_refuses_signed_maps_of_any_row_on_gradiometers():
+    """Signed maps of a second method were drawn on gradiometer pairs as their
+    positive root mean square when the first method's maps were magnitudes."""
+    magnitudes = _planar_gradiometer_maps()
+    magnitudes.apply_function(np.abs)
+    with pytest.raises(ValueError, match="Signed maps cannot be drawn on planar"):
+        plot_method_comparison(
+            None,
+            magnitudes,
+            ["saliency", "gradient_x_input"],
+            attributions={
+                "saliency": magnitudes,
+                "gradient_x_input": _planar_gradiometer_maps(),
+            },
+            absolute=False,
+            show=False,
+        )
+
+
 @pytest.mark.parametrize("placed", [True, False])
 def test_intracranial_contacts_get_no_scalp_topomap(placed):
     """sEEG maps were drawn on a scalp disc, interpolated across depth contacts
@@ -259,6 +278,37 @@ def test_class_topomaps_of_an_evoked_name_it_in_the_title_only():
     assert fig.axes[0].get_title() == ""
     title = fig.get_suptitle().replace("\n", " ")  # wrapped to the figure
     assert title == "Channel importance of saliency"
+
+
+def _image_values(ax):
+    """The values a topomap axes draws inside the head (its masked image)."""
+    return np.ma.compressed(ax.images[0].get_array())
+
+
+def test_class_topomaps_draw_each_class_under_its_own_title():
+    """Each column's image is its own class's map, not its neighbour's: maps
+    constant per class draw images of that constant under the class's name."""
+    maps = _synthetic_maps()
+    codes = maps.events[:, 2]
+    maps._data[codes == 1], maps._data[codes == 2] = 0.01, 0.03  # 0.5 and 1.5 summed
+    fig = plot_class_topomaps(maps, show=False)
+    for ax, expected in zip(fig.axes[:2], (0.5, 1.5), strict=True):
+        assert ax.get_title() == ("left" if expected == 0.5 else "right")
+        np.testing.assert_allclose(_image_values(ax), expected, rtol=1e-6)
+
+
+def test_signed_maps_get_a_diverging_scale_symmetric_about_zero():
+    """Signed maps get red for positive and blue for negative on a scale centred
+    on zero that reaches their largest magnitude, negative or positive."""
+    maps = _synthetic_maps()
+    maps.apply_function(np.negative)  # every value negative
+    fig = plot_class_topomaps(maps, absolute=False, show=False)
+    summed = maps.get_data().sum(axis=-1)
+    codes = maps.events[:, 2]
+    limit = max(np.abs(summed[codes == code].mean(axis=0)).max() for code in (1, 2))
+    image = fig.axes[0].images[0]
+    assert image.get_clim() == pytest.approx((-limit, limit), rel=1e-6)
+    assert image.get_cmap().name == "RdBu_r"  # red is positive, blue negative
 
 
 def _methods():
@@ -423,6 +473,72 @@ def test_method_comparison_refuses_maps_of_a_method_it_does_not_compare(
         )
 
 
+def test_normalized_comparison_divides_each_row_by_its_own_largest_magnitude(drawn):
+    """Each method's row is divided by its own largest magnitude, a negative one
+    too: a method whose relevance is minus three times another's is drawn as the
+    other's fractions negated, on a diverging scale from -1 to 1."""
+    maps = _synthetic_maps()
+    negated = maps.copy().apply_function(lambda data: -3 * data)
+    fig = plot_method_comparison(
+        None,
+        maps,
+        ["saliency", "gradient_x_input"],
+        attributions={"saliency": maps, "gradient_x_input": negated},
+        absolute=False,
+        show=False,
+    )
+    summed, codes = maps.get_data().sum(axis=-1), maps.events[:, 2]
+    class_maps = np.array([summed[codes == code].mean(axis=0) for code in (1, 2)])
+    fractions = class_maps / np.abs(class_maps).max()
+    np.testing.assert_allclose(drawn, [*fractions, *-fractions], rtol=1e-6)
+    assert {ax.images[0].get_clim() for ax in fig.axes[:4]} == {(-1.0, 1.0)}
+    assert " ".join(fig.axes[-1].get_ylabel().split()) == (
+        "fraction of the method's maximum"
+    )
+    caption = " ".join(fig.get_supxlabel().split())
+    assert caption.startswith("Each map: relevance summed over time")
+
+
+def test_method_comparison_draws_the_mean_importance_in_each_window(drawn):
+    """Each window's column holds |relevance| summed over that window's samples
+    and averaged over the epochs, in the method's unit with normalize=False."""
+    maps = _synthetic_maps()  # 50 samples at 100 Hz from 0 s, all positive
+    fig = plot_method_comparison(
+        None,
+        maps,
+        ["saliency"],
+        attributions={"saliency": maps},
+        windows=[(0.0, 0.2), (0.3, 0.49)],
+        normalize=False,
+        show=False,
+    )
+    data = maps.get_data()
+    expected = [data[..., :21].sum(-1).mean(0), data[..., 30:].sum(-1).mean(0)]
+    np.testing.assert_allclose(drawn, expected, rtol=1e-6)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["0-0.2 s", "0.3-0.49 s"]
+    assert " ".join(fig.axes[-1].get_ylabel().split()) == "relevance (method's unit)"
+
+
+def test_method_comparison_refuses_maps_of_other_classes():
+    """Maps whose events are other classes than the first method's cannot share
+    its columns; the error names both sets."""
+    maps = _synthetic_maps()
+    renamed = maps.copy()
+    renamed.event_id = {"up": 1, "down": 2}
+    with pytest.raises(
+        ValueError,
+        match=r"gradient_x_input hold the classes \['up', 'down'\], those of "
+        r"saliency \['left', 'right'\]",
+    ):
+        plot_method_comparison(
+            None,
+            maps,
+            ["saliency", "gradient_x_input"],
+            attributions={"saliency": maps, "gradient_x_input": renamed},
+            show=False,
+        )
+
+
 def test_joint_plot_in_true_units(attribution):
     fig = plot_attribution_joint(
         attribution["feet"].average(), units="logit/V", show=False
@@ -562,6 +678,21 @@ def test_bands_of_one_bin_and_default_bands_below_the_spectrum(drawn):
     assert len(drawn) == 2
 
 
+def test_default_bands_tile_theta_to_beta(drawn):
+    """The default bands meet edge to edge: together they hold all the relevance
+    from 4 to 30 Hz, each bin once (a 12.5 Hz bin between alpha and beta is
+    alpha's)."""
+    maps = _synthetic_maps()
+    freqs = np.arange(0.0, 40.5, 0.5)
+    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
+    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    fig = plot_band_topomaps(spectrum, show=False)
+    titles = [ax.get_title().replace("\n", " ") for ax in fig.axes[:3]]
+    assert titles == ["theta (4-8 Hz)", "alpha/mu (8-13 Hz)", "beta (13-30 Hz)"]
+    in_4_to_30 = relevance[:, (freqs >= 4) & (freqs <= 30)].sum(axis=1)
+    np.testing.assert_allclose(np.sum(drawn, axis=0), in_4_to_30, rtol=1e-6)
+
+
 def _times_of_topomaps(fig):
     """The times of the topomaps of a joint plot, from their titles, sorted."""
     return sorted(
@@ -605,12 +736,28 @@ def test_joint_plot_maps_the_highest_of_more_humps_than_maps():
     np.testing.assert_allclose(drawn, [0.17, 0.29, 0.41])
 
 
+def test_joint_plot_maps_one_of_two_peaks_closer_than_mne_spacing():
+    """Two prominent peaks closer than a thirtieth of the epoch (MNE's spacing
+    of peaks) get one map, at the higher: 4 samples apart in 300, where the
+    maps would show one moment twice."""
+    evoked = mne.EvokedArray(np.full((6, 300), 0.01), _synthetic_maps().info)
+    evoked.data[:, 100], evoked.data[:, 104] = 3.0, 2.5
+    evoked.data[:, 195:206] += np.hanning(11)
+    drawn = _times_of_topomaps(
+        plot_attribution_joint(evoked, units="logit", show=False)
+    )
+    np.testing.assert_allclose(drawn, evoked.times[[100, 200]])
+
+
 def test_times_and_bands_the_maps_do_not_have_are_named():
     """A time past the maps got MNE's "tmin (2.0) must be less than or equal to
     tmax (None)"; a band given as one number, "cannot unpack non-iterable int"."""
     maps = _synthetic_maps()
     with pytest.raises(ValueError, match=r"times \[2.0\] lie outside the maps"):
         plot_attribution_joint(maps.average(), times=[0.1, 2.0], show=False)
+    edges = [maps.tmin, maps.tmax]  # the first and last samples are inside
+    fig = plot_attribution_joint(maps.average(), times=edges, show=False)
+    np.testing.assert_allclose(_times_of_topomaps(fig), edges)
     freqs = np.arange(0.0, 41.0)
     spectrum = mne.time_frequency.SpectrumArray(
         np.ones((6, len(freqs))), maps.info, freqs
@@ -701,10 +848,17 @@ def test_topomaps_refuse_empty_selections(plot, params, match):
         _TOPOMAP_PLOTS[plot](_synthetic_maps(), **params)
 
 
+def test_band_topomaps_refuse_an_absolute_other_than_a_bool():
+    """absolute="False", a string, is true: magnitudes were drawn."""
+    with pytest.raises(TypeError, match="absolute must be an instance of bool"):
+        _TOPOMAP_PLOTS["band_topomaps"](_synthetic_maps(), absolute="False")
+
+
 @pytest.mark.parametrize("plot", list(_TOPOMAP_PLOTS))
 def test_topomaps_refuse_too_few_positions(plot):
     """One channel (a drowsiness Oz recording) failed inside MNE with IndexError."""
     _TOPOMAP_PLOTS[plot](_synthetic_maps())  # six channels draw
+    _TOPOMAP_PLOTS[plot](_synthetic_maps(["Fz", "C3", "C4"]))  # three, the fewest
     with pytest.raises(ValueError, match=r"3 or more sensor positions.*have 1 \(Oz\)"):
         _TOPOMAP_PLOTS[plot](_synthetic_maps(["Oz"]))
 
@@ -727,6 +881,11 @@ def test_topomaps_refuse_channels_without_positions(plot):
     unknown = ["Fz", "Cz", "Pz", "Oz", "C3", "XYZ"]
     with pytest.raises(ValueError, match=r"1 of the 6 eeg channels .*\(XYZ\)"):
         _TOPOMAP_PLOTS[plot](_synthetic_maps(unknown))
+    # A position at the origin, as readers write when a file holds none.
+    at_origin = _synthetic_maps()
+    at_origin.info["chs"][5]["loc"][:3] = 0.0
+    with pytest.raises(ValueError, match=r"1 of the 6 eeg channels .*\(C4\)"):
+        _TOPOMAP_PLOTS[plot](at_origin)
 
 
 def test_joint_plot_refuses_signed_maps_on_gradiometer_pairs():
@@ -765,6 +924,7 @@ def test_joint_plot_shows_bad_channels():
     ]
     assert len(traces) == len(evoked.ch_names)
     assert np.max(traces) == colorbar.get_ylim()[1] == 5.0
+    assert colorbar.get_ylim()[0] == 0  # the bar starts where the scale does
     assert topomap.images[0].get_clim() == (0, 5.0)
     # Every channel is marked on the map, the bad one too.
     assert max(len(c.get_offsets()) for c in topomap.collections) == 6
@@ -788,16 +948,61 @@ def test_joint_plot_of_magnitudes_maps_where_relevance_peaks():
     np.testing.assert_allclose(drawn, evoked.times[[10, 25, 40]])
 
 
+@pytest.mark.parametrize("kind", ["signed", "magnitudes with a zero"])
+def test_joint_plot_topomaps_draw_the_values_unscaled(kind):
+    """The topomaps of a joint plot draw the values themselves, not MNE's
+    microvolts (EEG times 1e6): signed maps on a scale symmetric about 0 up to
+    their largest magnitude at that time, magnitudes (a channel at exactly 0
+    is no sign) from 0 to their largest value, in reds."""
+    evoked = _synthetic_maps().average()
+    if kind == "signed":
+        evoked.data -= evoked.data.mean()
+    else:
+        evoked.data[0] = 0.0  # a channel the network ignores
+    fig = plot_attribution_joint(evoked, times=[evoked.times[20]], show=False)
+    (topomap,) = [ax for ax in fig.axes if ax.images]
+    image = topomap.images[0]
+    if kind == "signed":
+        largest = np.abs(evoked.data[:, 20]).max()
+        assert image.get_clim() == pytest.approx((-largest, largest), rel=1e-6)
+        assert image.get_cmap().name == "RdBu_r"
+    else:
+        assert image.get_clim() == (0, evoked.data.max())
+        assert image.get_cmap().name == "Reds"
+    assert np.abs(_image_values(topomap)).max() < 2 * np.abs(evoked.data).max()
+
+
+def test_joint_plot_of_signed_maps_maps_where_their_spread_peaks():
+    """Signed relevance cancelling over channels (positive on some, negative on
+    the others) gets MNE's peaks of its spread across channels: its sum over
+    channels, whose peaks are those of magnitudes, is 0 throughout."""
+    evoked = _synthetic_maps().average()
+    hump = np.exp(-(((evoked.times - 0.1) / 0.03) ** 2))
+    evoked.data[:] = np.outer([1, 1, 1, -1, -1, -1], hump)
+    drawn = _times_of_topomaps(plot_attribution_joint(evoked, show=False))
+    np.testing.assert_allclose(drawn, [0.1], atol=0.011)
+
+
+def test_joint_plot_title_is_the_one_given():
+    """A title given replaces the Evoked's comment, which is the default."""
+    evoked = _synthetic_maps().average()
+    evoked.comment = "saliency"
+    assert plot_attribution_joint(evoked, show=False).get_suptitle() == "saliency"
+    fig = plot_attribution_joint(evoked, title="Saliency of feet", show=False)
+    assert fig.get_suptitle() == "Saliency of feet"
+
+
 def test_band_magnitude_is_that_of_each_epochs_band_relevance(
     fitted_eegnet, few_epochs, drawn
 ):
     """absolute=True took the magnitude of each frequency bin before summing the
     band (2.5 times the channel means of the band's relevance described)."""
     spectrum = explain_spectrum(fitted_eegnet, few_epochs, "gradient_x_input")
-    plot_band_topomaps(spectrum, {"alpha": (8, 13)}, absolute=True, show=False)
+    fig = plot_band_topomaps(spectrum, {"alpha": (8, 13)}, absolute=True, show=False)
     relevance, freqs = spectrum.get_data(return_freqs=True)
     band = relevance[..., (freqs >= 8) & (freqs <= 13)].sum(axis=-1)
     np.testing.assert_allclose(drawn[0], np.abs(band).mean(axis=0), rtol=1e-6)
+    assert "magnitude, averaged over epochs" in " ".join(fig.get_supxlabel().split())
 
 
 def test_windows_are_named_by_the_samples_summed(attribution):
@@ -835,6 +1040,26 @@ def test_comparison_title_names_the_class_explained(
         **kwargs,
     )
     assert fig._suptitle.get_text().endswith("(maps given)")
+
+
+def test_method_comparison_explains_the_class_asked_for(
+    fitted_eegnet, few_epochs, drawn
+):
+    """target=1 explains every epoch for "hands" (index 1) and says so: maps of
+    the predicted class, or a title naming class 0, show another class."""
+    fig = plot_method_comparison(
+        fitted_eegnet,
+        few_epochs,
+        ["saliency"],
+        target=1,
+        windows=[(0.5, 2.5)],
+        normalize=False,
+        show=False,
+    )
+    assert fig.get_suptitle().replace("\n", " ").endswith("(class hands)")
+    hands = explain(fitted_eegnet, few_epochs, "saliency", target=1, verbose=False)
+    expected = np.abs(hands.get_data()).sum(axis=-1).mean(axis=0)
+    np.testing.assert_allclose(drawn[0], expected, rtol=1e-5)
 
 
 def test_gradiometer_pairs_are_drawn_as_their_sum(drawn):
