@@ -1031,6 +1031,24 @@ def test_advice_for_epochs_in_microvolts_keeps_events_and_other_channels():
     assert clf.classes_.tolist() == [0, 1]
 
 
+def test_each_channel_type_in_another_unit_is_named():
+    """EEG in microvolts beside MEG in femtotesla named the EEG alone: its
+    advice (picks='eeg') left the MEG in femtotesla, said at the next fit."""
+    rng = np.random.default_rng(0)
+    names = ["C3", "Cz", "C4", "MEG1", "MEG2", "MEG3"]
+    info = mne.create_info(names, 64.0, ["eeg"] * 3 + ["mag"] * 3)
+    # 10 µV of EEG and 1 pT of MEG, in µV and fT.
+    X = rng.standard_normal((8, 6, 64)) * np.array([10.0] * 3 + [1e3] * 3)[:, None]
+    events = np.column_stack([np.arange(8) * 100, np.zeros(8, int), np.arange(8) % 2])
+    epochs = mne.EpochsArray(X, info, events, verbose=False)
+    with pytest.warns(RuntimeWarning, match="are they in") as record:
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    advice = [str(w.message) for w in record if "are they in" in str(w.message)]
+    assert len(advice) == 2
+    assert "are they in microvolts" in advice[0] and "picks='eeg'" in advice[0]
+    assert "are they in femtotesla" in advice[1] and "picks='mag'" in advice[1]
+
+
 @pytest.mark.parametrize(
     "ch_type, amplitude, match",
     [
