@@ -310,12 +310,14 @@ def check_channel_amplitudes(moments, info, name="X"):
 
 
 def _warn_if_in_another_unit(std, types, name):
-    """Warn when channels MNE keeps in SI units hold far more than any such signal.
+    """Warn of each channel type that holds far more than any signal in MNE's unit.
 
     Data in microvolts (a common slip with ``mne.EpochsArray``), or MEG in
     femtotesla as MNE's figures show it, train well, as the input is scaled
     to unit variance, but the maps are then per microvolt though labelled per
-    volt, and later data given in volts read as flat.
+    volt, and later data given in volts read as flat. Each type is named with
+    its own advice: named alone, EEG in microvolts hid MEG in femtotesla
+    beside it until the next fit.
     """
     for ch_type, units in _IMPLAUSIBLE_AMPLITUDES.items():
         chosen = types == ch_type
@@ -333,7 +335,6 @@ def _warn_if_in_another_unit(std, types, name):
                 f"picks={ch_type!r}, channel_wise=False), which keeps their "
                 "events and other channels."
             )
-            return
 
 
 #: The words of :func:`check_copies`'s warning, for callers that answer it.

@@ -594,6 +594,18 @@ def test_data_overflowing_the_network_are_refused(synthetic_arrays):
             predict(X)
 
 
+def test_outputs_infinite_in_one_class_only_are_refused():
+    """Each epoch's outputs are checked in every class, not the first alone: one
+    logit overflowing to infinity makes every probability of the epoch NaN."""
+    from mne_xai._data_checks import check_outputs_finite
+
+    outputs = torch.zeros((4, 3))
+    outputs[2, 1] = float("inf")
+    assert torch.softmax(outputs, dim=1)[2].isnan().all()
+    with pytest.raises(ValueError, match=r"outputs for epoch\(s\) 12 are NaN"):
+        check_outputs_finite(outputs, "X", start=10)
+
+
 @pytest.mark.parametrize("as_epochs", [False, True])
 def test_data_beyond_float32_are_refused_without_numpy_warning(
     synthetic_arrays, as_epochs
@@ -634,8 +646,11 @@ def test_nan_at_the_same_samples_of_every_channel_are_named(synthetic_arrays):
     X, y = synthetic_arrays
     epochs = mne.EpochsArray(X * 1e-6, mne.create_info(4, 128.0, "eeg"), verbose=False)
     clf = EEGNetClassifier(**FAST).fit(epochs, y)
-    epochs._data[:, :, [40, 41]] = np.nan
-    match = r"every channel holds them in every epoch, at sample\(s\) 40, 41 of "
+    epochs._data[:, :, 40:48] = np.nan
+    match = (
+        r"every channel holds them in every epoch, at sample\(s\) "
+        r"40, 41, 42, 43, 44 and 3 more of 64"
+    )
     with pytest.raises(ValueError, match=match):
         EEGNetClassifier(**FAST).fit(epochs, y)
     with pytest.raises(ValueError, match=match + r".*epochs\.crop"):

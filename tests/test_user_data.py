@@ -625,18 +625,21 @@ def test_a_loud_channel_among_three_is_named_with_its_ratio_not_as_a_unit(
 
 def test_epochs_given_twice_warn_at_fit(synthetic_arrays):
     X, y = synthetic_arrays
+    # Given again in reverse order: the first copy (epoch 6) is of epoch 5.
     some = [0, 1, 2, 20, 21, 22]
+    order = some + some[::-1]
     quick = {**FAST, "max_epochs": 0}
-    twice = _epochs(np.concatenate([X[some]] * 2), np.tile(y[some] + 1, 2))
-    match = r"6 epoch\(s\) of X are exact copies of others \(epoch 6 of epoch 0\)"
+    twice = _epochs(X[order], y[order] + 1)
+    match = r"6 epoch\(s\) of X are exact copies of others \(epoch 6 of epoch 5\)"
     with pytest.warns(RuntimeWarning, match=match):
         EEGNetClassifier(**quick).fit(twice)
-    relabelled = _epochs(np.concatenate([X[some]] * 2), np.repeat([1, 2], 6))
+    relabelled = _epochs(X[order], np.repeat([1, 2], 6))
     with pytest.warns(RuntimeWarning, match="6 of them with another label"):
         EEGNetClassifier(**quick).fit(relabelled)
-    # Epochs alike in one channel only (the zeros of the reference) are no copies.
+    # Epochs alike in some channels only (the zeros of the reference, a flat
+    # lead) are no copies.
     referenced = X.copy()
-    referenced[:, 0] = 0.0
+    referenced[:, [0, -1]] = 0.0
     with warnings.catch_warnings():
         warnings.filterwarnings("error", ".*exact copies", category=RuntimeWarning)
         EEGNetClassifier(**quick).fit(_epochs(referenced, y + 1))
@@ -841,15 +844,17 @@ def test_offsets_drowning_the_eeg_warn(imagery_epochs, fitted_eegnet):
 
 def test_a_steady_offset_tens_of_times_the_signal_is_quiet():
     """Offsets the same in every epoch did little harm up to 50 times the
-    signal: the warning starts at 100 times its standard deviation."""
+    signal: the warning starts at 100 times its standard deviation, and counts
+    the channels over it (it counted those over 10 times)."""
     rng = np.random.default_rng(0)
     data = rng.standard_normal((8, 4, 64))
     y = np.arange(8) % 2 + 1
     with warnings.catch_warnings():
         warnings.filterwarnings("error", ".*offset", category=RuntimeWarning)
         EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(_epochs(data + 30.0, y))
-    with pytest.warns(RuntimeWarning, match=r"steady offset .* in 4 of 4 channels"):
-        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(_epochs(data + 300.0, y))
+    offsets = np.array([300.0, 300.0, 300.0, 30.0])[:, np.newaxis]
+    with pytest.warns(RuntimeWarning, match=r"steady offset .* in 3 of 4 channels"):
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(_epochs(data + offsets, y))
 
 
 @pytest.mark.parametrize("train_baseline", [None, (0.0, 0.2)])
@@ -1031,6 +1036,24 @@ def test_advice_for_epochs_in_microvolts_keeps_events_and_other_channels():
     assert clf.classes_.tolist() == [0, 1]
 
 
+def test_each_channel_type_in_another_unit_is_named():
+    """EEG in microvolts beside MEG in femtotesla named the EEG alone: its
+    advice (picks='eeg') left the MEG in femtotesla, said at the next fit."""
+    rng = np.random.default_rng(0)
+    names = ["C3", "Cz", "C4", "MEG1", "MEG2", "MEG3"]
+    info = mne.create_info(names, 64.0, ["eeg"] * 3 + ["mag"] * 3)
+    # 10 µV of EEG and 1 pT of MEG, in µV and fT.
+    X = rng.standard_normal((8, 6, 64)) * np.array([10.0] * 3 + [1e3] * 3)[:, None]
+    events = np.column_stack([np.arange(8) * 100, np.zeros(8, int), np.arange(8) % 2])
+    epochs = mne.EpochsArray(X, info, events, verbose=False)
+    with pytest.warns(RuntimeWarning, match="are they in") as record:
+        EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    advice = [str(w.message) for w in record if "are they in" in str(w.message)]
+    assert len(advice) == 2
+    assert "are they in microvolts" in advice[0] and "picks='eeg'" in advice[0]
+    assert "are they in femtotesla" in advice[1] and "picks='mag'" in advice[1]
+
+
 @pytest.mark.parametrize(
     "ch_type, amplitude, match",
     [
@@ -1130,7 +1153,9 @@ def _several_units(n_epochs=80, seed=0):
     return mne.EpochsArray(X, info, events=events, verbose=False)
 
 
-def test_each_channel_type_is_scaled_to_unit_variance(caplog):
+def test_each_channel_type_is_scaled_to_unit_variance(caplog, monkeypatch):
+    # In chunks of 3 epochs, as a large data set is read: every chunk counts.
+    monkeypatch.setattr(mne_xai._data_checks, "EPOCHS_PER_CHUNK", 3)
     epochs = _several_units()
     with caplog.at_level(logging.INFO, logger="mne"):
         clf = EEGNetClassifier(
@@ -2195,11 +2220,16 @@ def _eeg_beside(ch_type, amplitude, n_epochs=80, seed=0):
 
 
 @pytest.mark.parametrize(
-    "ch_type, amplitude", [("eog", 3e-4), ("ecg", 1e-3), ("fnirs_cw_amplitude", 1.0)]
+    "ch_type, amplitude",
+    [("eog", 3e-4), ("ecg", 1e-3), ("emg", 3e-3), ("fnirs_cw_amplitude", 1.0)],
 )
 def test_types_sharing_a_unit_get_a_factor_each(ch_type, amplitude):
     epochs = _eeg_beside(ch_type, amplitude)
-    clf = EEGNetClassifier(picks="all", **dict(FAST, max_epochs=0)).fit(epochs)
+    # Millivolts of ECG or EMG are volts, and an EOG louder than the EEG is no
+    # loose electrode: each type is compared with itself.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", ".*(microvolts|loose or broken)")
+        clf = EEGNetClassifier(picks="all", **dict(FAST, max_epochs=0)).fit(epochs)
     X = epochs.get_data()
     # One factor for the volts of both types left the EEG 1/30 to 1e-5 of the rest.
     assert np.ndim(clf.input_scale_) == 1
@@ -2230,7 +2260,11 @@ def test_data_of_one_type_in_another_unit_warn_naming_it():
     y = np.arange(20) % 2 + 1
     events = np.column_stack([np.arange(20) * 100, np.zeros(20, int), y])
     epochs = mne.EpochsArray(X, info, events=events, verbose=False)
-    clf = EEGNetClassifier(**dict(FAST, max_epochs=0)).fit(epochs)
+    with warnings.catch_warnings():
+        # Each type is compared with its own channels: the EEG, a million times
+        # the gradiometers, is no loose electrode.
+        warnings.filterwarnings("error", ".*loose or broken")
+        clf = EEGNetClassifier(**dict(FAST, max_epochs=0)).fit(epochs)
     microvolts = epochs.copy()
     microvolts._data[:, 6:] *= 1e6
     # About 1e6 times: each batch is compared with training, not all the data.
@@ -2443,6 +2477,48 @@ def test_one_drifting_channel_is_no_drift_of_the_data():
     array[:, 1:5] += rng.normal(0, 1000, (20, 4, 1))
     with pytest.warns(RuntimeWarning, match=r"in 5 of 8 channels:"):
         assert check_offsets(array)
+
+
+def _drifting(ratios, seed=0):
+    """Epochs of white noise whose offsets drift ``ratios`` times its variance.
+
+    One ratio per channel: the variance of the epochs' means across 40 epochs,
+    over the variance within epochs (1).
+    """
+    rng = np.random.default_rng(seed)
+    array = rng.standard_normal((40, len(ratios), 64))
+    offsets = rng.standard_normal((40, len(ratios), 1))
+    offsets = (offsets - offsets.mean(axis=0)) / offsets.std(axis=0)
+    return array + np.sqrt(ratios)[:, np.newaxis] * offsets
+
+
+@pytest.mark.parametrize("ratio, warns", [(3.0, False), (30.0, True)])
+def test_offsets_drifting_over_ten_times_the_signal_warn(ratio, warns):
+    """The warning starts at 10 times the variance within epochs (real epochs
+    stay below 2): a threshold of 100 left a drift of 30 times unsaid."""
+    from mne_xai._data_checks import check_offsets
+
+    array = _drifting([ratio] * 8)
+    if warns:
+        match = r"drift from epoch to epoch with over 10 times .* in 8 of 8 channels"
+        with pytest.warns(RuntimeWarning, match=match):
+            assert check_offsets(array)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            assert not check_offsets(array)
+
+
+def test_the_drifting_channels_are_those_named_and_counted():
+    """The warning names the channels that drift over 10 times, not the first
+    channels, and counts no channel that drifts less (here 3 times)."""
+    from mne_xai._data_checks import check_offsets
+
+    array = _drifting([0.0, 0.0, 3.0, 1e3, 1e3, 1e3, 1e3, 1e3])
+    ch_names = [f"EEG{i}" for i in range(8)]
+    match = r"in 5 of 8 channels \(EEG3, EEG4, EEG5, EEG6, EEG7\):"
+    with pytest.warns(RuntimeWarning, match=match):
+        assert check_offsets(array, ch_names)
 
 
 def test_a_variance_rounded_below_zero_raises_no_numpy_warning():

@@ -136,3 +136,127 @@ def test_blocks_ignore_until_their_own_end():
             warnings.warn("outer, after its block", UserWarning, stacklevel=1)
             warnings.warn("inner, in its block", UserWarning, stacklevel=1)
     assert [str(warning.message) for warning in shown] == ["outer, after its block"]
+
+
+def test_a_warning_ignored_inside_a_recording_block_is_not_passed_on():
+    """mne_xai's warnings inside a recording block skip Python's filters, so
+    the block checks the thread's ignored patterns itself: one ignored in an
+    inner block must not be passed on when the outer block ends."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with warnings_once() as passed_on:
+            with ignoring("ignored"):
+                warn("ignored here")
+            warn("shown")
+    assert [str(warning.message) for warning in passed_on] == ["shown"]
+    assert [str(warning.message) for warning in shown] == ["shown"]
+
+
+def test_nested_blocks_each_pass_on_the_warnings_of_their_own_block():
+    """The innermost open block records a warning; it passes it on to the
+    block around it when it ends."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with warnings_once() as outer:
+            with warnings_once() as inner:
+                warn("inside both")
+            warn("in the outer block")
+    both = ["inside both", "in the outer block"]
+    assert [str(warning.message) for warning in inner] == ["inside both"]
+    assert [str(warning.message) for warning in outer] == both
+    assert [str(warning.message) for warning in shown] == both
+
+
+def test_a_warning_is_shown_once_per_line_of_the_callers_code():
+    """As warnings.warn does under Python's default filters: a check said on
+    every pass of the user's loop is shown at its first pass only."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("default")
+        for _ in range(3):
+            warn("said in a loop")
+    assert [str(warning.message) for warning in shown] == ["said in a loop"]
+
+
+def test_ignoring_matches_the_start_of_a_text_case_ignored():
+    """As Python's filters match their message: at the start, case ignored."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with ignoring("IGNORED"):
+            warnings.warn("Ignored, in capitals", UserWarning, stacklevel=1)
+            warn("ignored, by mne_xai")
+            warnings.warn("Shown, though it says ignored", UserWarning, stacklevel=1)
+    assert [str(warning.message) for warning in shown] == [
+        "Shown, though it says ignored"
+    ]
+
+
+def test_the_filter_pickled_with_no_block_open_ignores_nothing():
+    """Pickled by a thread with no block open (while another thread has one,
+    the filter stays installed), its pattern must match no warning at all."""
+    with ignoring("first"):
+        thread_filter = warnings.filters[0][1]
+    copied = pickle.loads(pickle.dumps(thread_filter))
+    assert not copied.match("first") and not copied.match("")
+
+
+def test_a_block_passes_on_each_distinct_warning_once():
+    """Distinct by category and text, whitespace aside (a message wrapped
+    otherwise is the same warning)."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with warnings_once() as passed_on:
+            for _ in range(3):
+                warn("said on each batch")
+            warn("said on each\n    batch")
+            warn("said on each batch", UserWarning)
+    expected = [
+        (RuntimeWarning, "said on each batch"),
+        (UserWarning, "said on each batch"),
+    ]
+    assert [(w.category, str(w.message)) for w in passed_on] == expected
+    assert [(w.category, str(w.message)) for w in shown] == expected
+
+
+def test_a_block_ended_by_an_error_passes_on_its_warnings_and_stops_recording():
+    """A warning of data in another unit may explain the error; and the
+    thread's warnings after the block are shown, not recorded for nobody."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="the error"):
+            with warnings_once():
+                warn("before the error")
+                raise ValueError("the error")
+        warn("after the block")
+    assert [str(w.message) for w in shown] == ["before the error", "after the block"]
+
+
+def test_a_block_after_a_catch_warnings_kept_its_showwarning_shows_warnings():
+    """A catch_warnings() entered while a block was open, and left after it
+    ended, puts the blocks' showwarning back: the next block must still show
+    through the one before it, not through itself (without end)."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        block, users = ignoring("nothing"), warnings.catch_warnings()
+        block.__enter__()
+        users.__enter__()
+        block.__exit__(None, None, None)
+        users.__exit__(None, None, None)
+        with ignoring("nothing"):
+            warnings.warn("shown", UserWarning, stacklevel=1)
+    assert [str(warning.message) for warning in shown] == ["shown"]
+
+
+def test_a_showwarning_set_while_a_block_is_open_stays():
+    """Set meanwhile by someone else (logging.captureWarnings), it is theirs
+    to restore: the block's end put back the one from before the block."""
+    original = warnings.showwarning
+
+    def theirs(message, category, filename, lineno, file=None, line=None):
+        pass
+
+    try:
+        with ignoring("nothing"):
+            warnings.showwarning = theirs
+        assert warnings.showwarning is theirs
+    finally:
+        warnings.showwarning = original
