@@ -71,7 +71,14 @@ def _raise_not_finite(finite, name, ch_names=None, nonfinite_samples=None):
         if nonfinite_samples is None
         else np.flatnonzero(nonfinite_samples)
     )
-    if len(everywhere) == finite.shape[1] and 0 < len(samples) < len(nonfinite_samples):
+    if len(everywhere) == finite.shape[1] and len(samples) == len(nonfinite_samples):
+        # No channel to mark bad, no span to crop, no epoch left to drop.
+        fix = (
+            "every channel holds them in every epoch and at every time sample, "
+            "so no channel, epoch or span of time holds data to keep: check how "
+            "the data were read or computed"
+        )
+    elif len(everywhere) == finite.shape[1] and 0 < len(samples):
         listed = ", ".join(map(str, samples[:5].tolist()))
         listed += f" and {len(samples) - 5} more" if len(samples) > 5 else ""
         fix = (

@@ -657,6 +657,22 @@ def test_nan_at_the_same_samples_of_every_channel_are_named(synthetic_arrays):
         clf.set_params(batch_size=7).predict(epochs)
 
 
+@pytest.mark.parametrize("as_epochs", [True, False])
+def test_data_of_nan_alone_are_not_advised_to_be_marked_bad(
+    synthetic_arrays, as_epochs
+):
+    """Data without a finite value were advised to mark every channel bad and
+    interpolate (Epochs), or to leave every channel out (arrays): nothing left."""
+    X, y = synthetic_arrays
+    X = np.full_like(X, np.nan)
+    data = mne.EpochsArray(X, mne.create_info(4, 128.0, "eeg"), verbose=False)
+    match = r"at every time sample, so no channel, epoch or span of time holds data"
+    with pytest.raises(ValueError, match=match) as error:
+        EEGNetClassifier(**FAST).fit(data if as_epochs else X, y)
+    assert "interpolate_bads" not in str(error.value)
+    assert "leave them out" not in str(error.value)
+
+
 def test_nan_at_prediction_is_named_in_all_the_epochs(synthetic_arrays):
     """Prediction checked the data a batch at a time, and a check of one epoch
     ran first: NaN of C3 in every epoch named epoch 0 alone, and advised marking
