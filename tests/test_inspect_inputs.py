@@ -133,6 +133,29 @@ def test_smoothness_penalty_removes_fast_fluctuations(linear_network):
     assert roughness(5.0) < 0.5 * roughness(0.0)
 
 
+@pytest.mark.parametrize("spectral_prior", ["1/f", None])
+def test_the_starting_noise_has_the_training_datas_amplitude(
+    linear_network, spectral_prior
+):
+    """White coefficients of unit variance give noise of the training data's
+    variance under either prior (a step of lr=1e-9 leaves it as it started):
+    the 1/f amplitudes normalized by their mean, not their root mean square,
+    made it 16 percent louder."""
+    clf, _ = linear_network
+    result = maximize_activation(
+        clf,
+        "b",
+        n_restarts=20,
+        n_steps=1,
+        lr=1e-9,
+        spectral_prior=spectral_prior,
+        random_state=0,
+        verbose=False,
+    )
+    noise = result.restarts.get_data()
+    assert noise.std() == pytest.approx(float(clf.data_std_), rel=0.05)
+
+
 def test_maximize_eegnet_beats_real_epochs(fitted_eegnet, imagery_epochs):
     feet = list(fitted_eegnet.classes_).index(imagery_epochs.event_id["feet"])
     real = fitted_eegnet._logits(imagery_epochs["feet"])[:, feet]
@@ -253,6 +276,19 @@ def test_restarts_of_each_class_keep_its_event_code(synthetic_arrays, labels):
     np.testing.assert_array_equal(both.events[:, 2], [3, 3, 2, 2])
 
 
+def test_restarts_of_labels_naming_no_event_are_numbered_from_1(synthetic_arrays):
+    """Labels that are no integers and name no training event (strings of
+    arrays) are coded by their position in classes_ plus 1, as documented."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(
+        max_epochs=1, info=mne.create_info(N_CHANNELS, SFREQ, "eeg"), verbose=False
+    ).fit(X, np.array(["rest", "task"])[y])
+    for code, name in enumerate(clf.classes_, start=1):
+        result = maximize_activation(clf, name, n_restarts=2, n_steps=2, verbose=False)
+        assert result.restarts.event_id == {name: code}
+        np.testing.assert_array_equal(result.restarts.events[:, 2], code)
+
+
 def _linear_skorch_classifier(X, y):
     """A skorch classifier of the user's own, fitted on arrays (one linear layer)."""
     return NeuralNetClassifier(
@@ -308,6 +344,15 @@ def test_maximize_refuses_an_ascent_that_ended_below_its_start():
             maximize_activation(network, 0, lr=lr, **kwargs)
     result = maximize_activation(network, 0, **kwargs)
     assert (result.objective > np.asarray(result.history)[0]).all()
+
+
+def test_maximize_refuses_a_logit_that_does_not_change(linear_network):
+    """Class "a" has zero weights: its logit has no gradient, so there is no
+    direction to ascend, and the penalties' unit (the gradient's norm) is 0:
+    the starting noise would come back as the class's preferred input."""
+    clf, _ = linear_network
+    with pytest.raises(ValueError, match="does not change near the starting noise"):
+        maximize_activation(clf, "a", n_restarts=1, n_steps=2, verbose=False)
 
 
 class BatchNormWithoutRunningStatistics(torch.nn.Module):
