@@ -106,13 +106,20 @@ def test_pattern_view_recovers_the_planted_pattern(planted):
 def test_smoothgrad_patterns_are_those_of_its_signed_base_method(planted):
     """SmoothGrad took saliency's default, |gradient|: its pattern, C times a map
     never negative, did not follow the planted one. On a linear network every
-    noisy copy has the gradient w, so the pattern is saliency's."""
+    noisy copy has the gradient w, so the pattern is saliency's. An absolute
+    map asked for, of either, is run as asked."""
     epochs, clf, pattern = planted
     kwargs = dict(target="right", random_state=0, verbose=False)
     expected = attribution_patterns(clf, epochs, "saliency", **kwargs)
     smoothed = attribution_patterns(clf, epochs, "smoothgrad", n_samples=2, **kwargs)
     np.testing.assert_allclose(smoothed.data, expected.data, rtol=1e-4)
     assert _correlation(smoothed.data[:, 0], pattern) > 0.99
+    absolute = attribution_patterns(clf, epochs, "saliency", absolute=True, **kwargs)
+    assert not np.allclose(absolute.data, expected.data, rtol=1e-3, atol=0)
+    smoothed = attribution_patterns(
+        clf, epochs, "smoothgrad", n_samples=2, base_params={"absolute": True}, **kwargs
+    )
+    np.testing.assert_allclose(smoothed.data, absolute.data, rtol=1e-4)
     with pytest.raises(ValueError, match="squares, which have no sign"):
         attribution_patterns(clf, epochs, "smoothgrad", variant="vargrad", **kwargs)
 
