@@ -771,6 +771,29 @@ def test_labels_as_event_names_and_epochs_without_a_group(drowsiness):
         group_predictions(clf, epochs, groups, verbose=False)
 
 
+@pytest.mark.filterwarnings("ignore:After training")
+def test_labels_as_event_codes_for_a_network_trained_on_names(synthetic_arrays):
+    """The reverse of names for a network trained on codes: the event codes of
+    the epochs name the classes of a network trained on their event names."""
+    X, y = synthetic_arrays
+    events = np.column_stack([np.arange(len(y)), np.zeros(len(y), int), y + 1])
+    epochs = mne.EpochsArray(
+        X * 1e-5,
+        mne.create_info(N_CHANNELS, SFREQ, "eeg"),
+        events,
+        event_id=dict(a=1, b=2),
+        verbose=False,
+    )
+    names = np.array(["a", "b"])[y]
+    clf = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    clf.fit(epochs, names)
+    groups = np.arange(len(y)) // 5  # eight groups of one class each
+    by_names = group_predictions(clf, epochs, groups, y=names, verbose=False)
+    by_codes = group_predictions(clf, epochs, groups, y=y + 1, verbose=False)
+    pd.testing.assert_frame_equal(by_codes, by_names)
+    assert by_codes["true"].tolist() == ["a"] * 4 + ["b"] * 4
+
+
 def test_group_scorer_in_cross_validation(drowsiness_path):
     epochs = load_drowsiness(drowsiness_path, subjects=[2, 7], verbose=False)
     metadata = epochs.metadata
