@@ -681,6 +681,11 @@ def test_majority_vote_follows_most_epochs(drowsiness, n_right, n_wrong, vote_ri
     assert (table["n_epochs"] == n_right + n_wrong).all()
     assert table["correct"].eq(vote_right).all()
     np.testing.assert_allclose(table["epoch_accuracy"], n_right / (n_right + n_wrong))
+    # The scorer's accuracy is that of the groups' votes, not of their epochs.
+    grouped = epochs[in_group]
+    grouped.metadata = grouped.metadata.assign(group=groups[in_group])
+    scorer = make_group_scorer("group", vote="majority")
+    assert scorer(clf, grouped) == float(vote_right)
 
 
 class _FixedProbabilities(ClassifierMixin, BaseEstimator):
