@@ -750,6 +750,8 @@ def test_mean_probability_vote(drowsiness):
         group_predictions(clf, epochs, "run", verbose=False)
     with pytest.raises(ValueError, match="one value per epoch"):
         group_predictions(clf, epochs, [0, 1], verbose=False)
+    with pytest.raises(ValueError, match=r"y must hold one label per epoch \(\d+\)"):
+        group_predictions(clf, epochs, "subject", y=[0, 1], verbose=False)
 
 
 def test_labels_as_event_names_and_epochs_without_a_group(drowsiness):
