@@ -411,6 +411,35 @@ def test_a_layer_called_twice_is_refused():
         learn_patterns(clf, X, verbose=False)
 
 
+class _DenseOverTime(nn.Module):
+    """A dense layer over each channel's time samples, then a read-out."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Linear(N_TIMES, 3)
+        self.readout = nn.Linear(N_CHANNELS * 3, 2)
+
+    def forward(self, x):
+        return self.readout(self.dense(x).flatten(1))
+
+
+def test_a_dense_layer_on_the_last_axis_has_its_units_there():
+    """A Linear given (batch, channels, times) has its units on the last axis
+    and a sample per epoch and channel: each unit's linear pattern is
+    cov(x, y) over those samples, scaled so that wᵀa = 1."""
+    rng = np.random.default_rng(3)
+    X = (1e-5 * rng.standard_normal((40, N_CHANNELS, N_TIMES))).astype(np.float32)
+    clf = _estimator(_DenseOverTime(), X, np.repeat([0, 1], 20))
+    patterns = learn_patterns(clf, X, verbose=False)
+    assert patterns.estimators["dense"] == "linear"
+    weight = clf.module_.module.dense.weight.detach().double().numpy()
+    rows = X.reshape(-1, N_TIMES).astype(np.float64)  # the scaling cancels out
+    outputs = rows @ weight.T
+    covariance = (rows - rows.mean(axis=0)).T @ (outputs - outputs.mean(axis=0))
+    expected = covariance.T / (weight * covariance.T).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(patterns.patterns["dense"], expected, rtol=1e-4)
+
+
 def test_eegnet_patterns_are_learned_per_layer_and_batch_independent(
     fitted_eegnet, imagery_epochs
 ):
