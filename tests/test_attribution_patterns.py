@@ -106,13 +106,20 @@ def test_pattern_view_recovers_the_planted_pattern(planted):
 def test_smoothgrad_patterns_are_those_of_its_signed_base_method(planted):
     """SmoothGrad took saliency's default, |gradient|: its pattern, C times a map
     never negative, did not follow the planted one. On a linear network every
-    noisy copy has the gradient w, so the pattern is saliency's."""
+    noisy copy has the gradient w, so the pattern is saliency's. An absolute
+    map asked for, of either, is run as asked."""
     epochs, clf, pattern = planted
     kwargs = dict(target="right", random_state=0, verbose=False)
     expected = attribution_patterns(clf, epochs, "saliency", **kwargs)
     smoothed = attribution_patterns(clf, epochs, "smoothgrad", n_samples=2, **kwargs)
     np.testing.assert_allclose(smoothed.data, expected.data, rtol=1e-4)
     assert _correlation(smoothed.data[:, 0], pattern) > 0.99
+    absolute = attribution_patterns(clf, epochs, "saliency", absolute=True, **kwargs)
+    assert not np.allclose(absolute.data, expected.data, rtol=1e-3, atol=0)
+    smoothed = attribution_patterns(
+        clf, epochs, "smoothgrad", n_samples=2, base_params={"absolute": True}, **kwargs
+    )
+    np.testing.assert_allclose(smoothed.data, absolute.data, rtol=1e-4)
     with pytest.raises(ValueError, match="squares, which have no sign"):
         attribution_patterns(clf, epochs, "smoothgrad", variant="vargrad", **kwargs)
 
@@ -402,6 +409,35 @@ def test_a_layer_called_twice_is_refused():
     clf = _estimator(_UnitsTwice(), X, np.repeat([0, 1], 10))
     with pytest.raises(ValueError, match=r"\['units'\] are called more than"):
         learn_patterns(clf, X, verbose=False)
+
+
+class _DenseOverTime(nn.Module):
+    """A dense layer over each channel's time samples, then a read-out."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = nn.Linear(N_TIMES, 3)
+        self.readout = nn.Linear(N_CHANNELS * 3, 2)
+
+    def forward(self, x):
+        return self.readout(self.dense(x).flatten(1))
+
+
+def test_a_dense_layer_on_the_last_axis_has_its_units_there():
+    """A Linear given (batch, channels, times) has its units on the last axis
+    and a sample per epoch and channel: each unit's linear pattern is
+    cov(x, y) over those samples, scaled so that wᵀa = 1."""
+    rng = np.random.default_rng(3)
+    X = (1e-5 * rng.standard_normal((40, N_CHANNELS, N_TIMES))).astype(np.float32)
+    clf = _estimator(_DenseOverTime(), X, np.repeat([0, 1], 20))
+    patterns = learn_patterns(clf, X, verbose=False)
+    assert patterns.estimators["dense"] == "linear"
+    weight = clf.module_.module.dense.weight.detach().double().numpy()
+    rows = X.reshape(-1, N_TIMES).astype(np.float64)  # the scaling cancels out
+    outputs = rows @ weight.T
+    covariance = (rows - rows.mean(axis=0)).T @ (outputs - outputs.mean(axis=0))
+    expected = covariance.T / (weight * covariance.T).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(patterns.patterns["dense"], expected, rtol=1e-4)
 
 
 def test_eegnet_patterns_are_learned_per_layer_and_batch_independent(

@@ -360,6 +360,83 @@ def test_time_padded_by_a_layer_keeps_its_rate():
     assert convolved.tmin == pytest.approx(-0.25 + (4 - 3) / 128)
 
 
+class SamePadded(torch.nn.Module):
+    """A temporal convolution under torch's padding="same", of ``kernel`` taps."""
+
+    def __init__(self, kernel):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, (1, kernel), padding="same", bias=False)
+        self.fc = torch.nn.Linear(2 * 4 * 128, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.conv(x.unsqueeze(1)).flatten(1))
+
+
+@pytest.mark.parametrize("kernel", [9, 8])
+def test_a_convolution_padded_same_keeps_the_inputs_times(kernel):
+    """Under padding="same" each output sample is centred on its input sample
+    (half a sample later for an even kernel, which torch pads more after):
+    the string padding taken as none would date them half a kernel late."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(lambda: SamePadded(kernel), epochs)
+    convolved = layer_activations(network, epochs, "conv", verbose=False)
+    assert convolved.sfreq == 128
+    assert convolved.tmin == pytest.approx(-0.25 + (kernel % 2 == 0) * 0.5 / 128)
+
+
+class PooledBlock(torch.nn.Module):
+    """Pooled, its convolution and pooling one Sequential block."""
+
+    def __init__(self):
+        super().__init__()
+        self.block = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 2, (1, 9), bias=False),  # 128 -> 120
+            torch.nn.AvgPool2d((1, 8)),  # 120 -> 15
+        )
+        self.fc = torch.nn.Linear(2 * 4 * 15, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.block(x.unsqueeze(1)).flatten(1))
+
+
+def test_a_block_of_layers_has_the_times_of_its_last_layer():
+    """A block's output is that of its last layer: dated after its first (the
+    convolution, at 128 Hz), the pooled activations would run 8 times too long."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(PooledBlock, epochs)
+    block = layer_activations(network, epochs, "block", verbose=False)
+    assert block.sfreq == 16
+    assert block.tmin == pytest.approx(-0.25 + (4 + 3.5) / 128)
+
+
+class MixedOverTime(torch.nn.Module):
+    """A convolution, then a dense layer over time: a moving mean of 8 samples
+    that keeps time's length (120) but which no stride or padding describes."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, (1, 9), bias=False)  # 128 -> 120
+        self.mix = torch.nn.Linear(120, 120, bias=False)
+        with torch.no_grad():
+            # Output sample i: the mean of input samples i to i + 7.
+            self.mix.weight[:] = torch.ones(120, 120).triu().tril(7) / 8
+        self.act = torch.nn.ELU()
+        self.fc = torch.nn.Linear(2 * 4 * 120, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.act(self.mix(self.conv(x.unsqueeze(1)))).flatten(1))
+
+
+def test_time_mixed_by_a_dense_layer_has_no_rate():
+    """A dense layer that keeps time's length mixes its samples as it likes:
+    taken for time kept, the moving mean's output was dated 3.5 samples early."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(MixedOverTime, epochs)
+    assert layer_activations(network, epochs, "conv", verbose=False).sfreq == 128
+    mixed = layer_activations(network, epochs, "act", verbose=False)
+    assert mixed.sfreq is None
+
+
 def _weight_normed():
     """Pooled, its convolution's weight under torch's (new) weight_norm."""
     network = Pooled()

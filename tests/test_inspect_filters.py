@@ -18,6 +18,7 @@ from mne_xai.inspect import (
     SpatialPatterns,
     TemporalFilters,
     find_layer,
+    layer_activations,
     plot_temporal_filters,
     spatial_patterns,
     temporal_filters,
@@ -744,7 +745,9 @@ class OneTemporalKernel(nn.Module):
     """One temporal kernel of 33 taps: after a pooling over channels
     ("channel_pool"), after a decimation of time by a pooling layer
     ("time_pool") or by a function of forward ("functional"), after a padding
-    layer ("padded"), or on its own with its taps 2 samples apart ("dilated")."""
+    layer ("padded"), or on its own: with its taps 2 samples apart ("dilated",
+    and "dilated_on_axis_2" with time on axis 2, as ShallowFBCSPNet has it), or
+    with a stride of 2 ("strided")."""
 
     def __init__(self, mode, n_channels=4, n_times=256):
         super().__init__()
@@ -752,13 +755,20 @@ class OneTemporalKernel(nn.Module):
         self.channel_pool = nn.MaxPool2d((n_channels, 1))
         self.time_pool = nn.AvgPool2d((1, 2))
         self.pad = nn.ZeroPad2d((16, 16, 0, 0))
-        dilation = 2 if mode == "dilated" else 1
-        self.temporal = nn.Conv2d(1, 1, (1, 33), dilation=(1, dilation), bias=False)
+        dilation = 2 if mode.startswith("dilated") else 1
+        stride = 2 if mode == "strided" else 1
+        if mode == "dilated_on_axis_2":
+            self.temporal = nn.Conv2d(1, 1, (33, 1), dilation=(dilation, 1), bias=False)
+        else:
+            self.temporal = nn.Conv2d(
+                1, 1, (1, 33), stride=(1, stride), dilation=(1, dilation), bias=False
+            )
         n_rows = 1 if mode == "channel_pool" else n_channels
         decimated = mode in ("time_pool", "functional")
         n_samples = n_times // 2 if decimated else n_times
         n_samples += 32 if mode == "padded" else 0
-        self.head = nn.Linear(n_rows * (n_samples - 32 * dilation), 2)
+        n_outputs = (n_samples - 32 * dilation - 1) // stride + 1
+        self.head = nn.Linear(n_rows * n_outputs, 2)
 
     def forward(self, x):  # noqa: D102
         x = x.unsqueeze(1)
@@ -770,6 +780,8 @@ class OneTemporalKernel(nn.Module):
             x = nn.functional.avg_pool2d(x, (1, 2))  # 128 Hz to 64 Hz
         elif self.mode == "padded":
             x = self.pad(x)  # 256 to 288 samples, at 128 Hz
+        elif self.mode == "dilated_on_axis_2":
+            x = x.transpose(2, 3)  # (batch, 1, n_times, n_channels)
         return self.head(self.temporal(x).flatten(1))
 
 
@@ -792,14 +804,20 @@ def _with_kernel(mode, kernel, sfreq=128.0):
         lambda: OneTemporalKernel(mode), max_epochs=0, train_split=None
     )
     net.set_params(classes=[1, 2]).initialize()
+    weight = net.module_.temporal.weight
     with torch.no_grad():
-        net.module_.temporal.weight[:] = torch.as_tensor(kernel, dtype=torch.float32)
+        weight[:] = torch.as_tensor(kernel, dtype=torch.float32).reshape(weight.shape)
     return as_network(net, info=info), epochs
 
 
 @pytest.mark.parametrize(
     "pooling, rate",
-    [("channel_pool", 128.0), ("time_pool", 64.0), ("padded", 128.0)],
+    [
+        ("channel_pool", 128.0),
+        ("time_pool", 64.0),
+        ("padded", 128.0),
+        ("strided", 128.0),
+    ],
 )
 def test_the_kernels_rate_is_that_of_time_after_pooling(pooling, rate):
     """The largest stride on any axis was taken as time's: a 10 Hz kernel after
@@ -807,7 +825,8 @@ def test_the_kernels_rate_is_that_of_time_after_pooling(pooling, rate):
     samples, the kernel runs at 64 Hz: read at the epochs' 128 Hz, its 10 Hz
     (mu) pass band would be reported at 20 Hz (beta). After a padding layer,
     which keeps the rate, the layer was refused as reading time decimated or
-    sliced by a function of forward."""
+    sliced by a function of forward. A kernel of stride 2 filters its input,
+    at 128 Hz: its output's rate is 64 Hz, at which its band would be halved."""
     kernel = firwin(33, [8, 12], pass_zero=False, fs=rate)
     network, epochs = _with_kernel(pooling, kernel)
     filters = temporal_filters(network, epochs, n_freqs=1025, verbose=False)
@@ -815,12 +834,14 @@ def test_the_kernels_rate_is_that_of_time_after_pooling(pooling, rate):
     assert filters.passbands.peak_freq[0] == pytest.approx(10, abs=0.5)
 
 
-def test_a_dilated_kernel_is_the_filter_of_its_spread_taps():
+@pytest.mark.parametrize("mode", ["dilated", "dilated_on_axis_2"])
+def test_a_dilated_kernel_is_the_filter_of_its_spread_taps(mode):
     """Taps 2 samples apart are the filter of the kernel with a zero between
     each two taps: its pass band at half the frequency of the taps side by
-    side, and its image below Nyquist."""
+    side, and its image below Nyquist. With time on axis 2 the dilation along
+    that axis counts, not that along the channels (1)."""
     kernel = firwin(33, [8, 12], pass_zero=False, fs=64.0)
-    network, epochs = _with_kernel("dilated", kernel)
+    network, epochs = _with_kernel(mode, kernel)
     filters = temporal_filters(network, epochs, n_freqs=257, verbose=False)
     spread = np.zeros(2 * len(kernel) - 1)
     spread[::2] = kernel
@@ -828,6 +849,41 @@ def test_a_dilated_kernel_is_the_filter_of_its_spread_taps():
     np.testing.assert_allclose(
         filters.magnitude[0], np.abs(response), rtol=1e-5, atol=1e-6
     )
+
+
+def test_a_kernels_contribution_is_the_mean_magnitude_of_its_part_of_the_decision():
+    """With a head linear in the kernel's output ``y``, the decision (the
+    predicted logit minus the mean logit) is ``g . y`` plus the biases' part:
+    the contribution is the mean over epochs of ``|g . y|``, in logits (a sum
+    over epochs would grow with their number)."""
+    kernel = firwin(33, [8, 12], pass_zero=False, fs=128.0)
+    network, epochs = _with_kernel("channel_pool", kernel)
+    filters = temporal_filters(network, epochs, verbose=False)
+    output = layer_activations(network, epochs, "temporal", verbose=False).data
+    output = output.reshape(len(epochs), -1).astype(np.float64)
+    head = find_layer(network, "head")[1]
+    weight, bias = (value.detach().double().numpy() for value in head.parameters())
+    predicted = (output @ weight.T + bias).argmax(axis=1)
+    gradient = weight[predicted] - weight.mean(axis=0)
+    expected = np.abs((gradient * output).sum(axis=1)).mean()
+    assert filters.passbands.contribution[0] == pytest.approx(expected, rel=1e-4)
+
+
+def test_band_edges_are_the_half_power_crossings_next_to_the_peak():
+    """The kernel [1, 0, -1] has the gain 2 |sin(2 pi f / sfreq)|: its peak at
+    32 Hz, half power at 16 and 48 Hz. On a coarse grid each edge lies between
+    the two bins around its crossing, where their linear interpolation is at
+    half power (taken a bin early, the high edge was 49.4 Hz)."""
+    kernel = np.zeros(33)
+    kernel[[0, 2]] = 1, -1
+    network, epochs = _with_kernel("channel_pool", kernel)
+    filters = temporal_filters(network, epochs, n_freqs=11, verbose=False)
+    row = filters.passbands.loc[0]
+    assert row.peak_freq == pytest.approx(32)
+    gain = filters.magnitude[0] / filters.magnitude[0].max()
+    for edge, expected in ((row.low_freq, 16), (row.high_freq, 48)):
+        assert edge == pytest.approx(expected, abs=0.5)
+        assert np.interp(edge, filters.freqs, gain) == pytest.approx(1 / np.sqrt(2))
 
 
 def test_time_decimated_by_a_function_is_refused():

@@ -133,6 +133,29 @@ def test_smoothness_penalty_removes_fast_fluctuations(linear_network):
     assert roughness(5.0) < 0.5 * roughness(0.0)
 
 
+@pytest.mark.parametrize("spectral_prior", ["1/f", None])
+def test_the_starting_noise_has_the_training_datas_amplitude(
+    linear_network, spectral_prior
+):
+    """White coefficients of unit variance give noise of the training data's
+    variance under either prior (a step of lr=1e-9 leaves it as it started):
+    the 1/f amplitudes normalized by their mean, not their root mean square,
+    made it 16 percent louder."""
+    clf, _ = linear_network
+    result = maximize_activation(
+        clf,
+        "b",
+        n_restarts=20,
+        n_steps=1,
+        lr=1e-9,
+        spectral_prior=spectral_prior,
+        random_state=0,
+        verbose=False,
+    )
+    noise = result.restarts.get_data()
+    assert noise.std() == pytest.approx(float(clf.data_std_), rel=0.05)
+
+
 def test_maximize_eegnet_beats_real_epochs(fitted_eegnet, imagery_epochs):
     feet = list(fitted_eegnet.classes_).index(imagery_epochs.event_id["feet"])
     real = fitted_eegnet._logits(imagery_epochs["feet"])[:, feet]
@@ -253,6 +276,19 @@ def test_restarts_of_each_class_keep_its_event_code(synthetic_arrays, labels):
     np.testing.assert_array_equal(both.events[:, 2], [3, 3, 2, 2])
 
 
+def test_restarts_of_labels_naming_no_event_are_numbered_from_1(synthetic_arrays):
+    """Labels that are no integers and name no training event (strings of
+    arrays) are coded by their position in classes_ plus 1, as documented."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(
+        max_epochs=1, info=mne.create_info(N_CHANNELS, SFREQ, "eeg"), verbose=False
+    ).fit(X, np.array(["rest", "task"])[y])
+    for code, name in enumerate(clf.classes_, start=1):
+        result = maximize_activation(clf, name, n_restarts=2, n_steps=2, verbose=False)
+        assert result.restarts.event_id == {name: code}
+        np.testing.assert_array_equal(result.restarts.events[:, 2], code)
+
+
 def _linear_skorch_classifier(X, y):
     """A skorch classifier of the user's own, fitted on arrays (one linear layer)."""
     return NeuralNetClassifier(
@@ -308,6 +344,15 @@ def test_maximize_refuses_an_ascent_that_ended_below_its_start():
             maximize_activation(network, 0, lr=lr, **kwargs)
     result = maximize_activation(network, 0, **kwargs)
     assert (result.objective > np.asarray(result.history)[0]).all()
+
+
+def test_maximize_refuses_a_logit_that_does_not_change(linear_network):
+    """Class "a" has zero weights: its logit has no gradient, so there is no
+    direction to ascend, and the penalties' unit (the gradient's norm) is 0:
+    the starting noise would come back as the class's preferred input."""
+    clf, _ = linear_network
+    with pytest.raises(ValueError, match="does not change near the starting noise"):
+        maximize_activation(clf, "a", n_restarts=1, n_steps=2, verbose=False)
 
 
 class BatchNormWithoutRunningStatistics(torch.nn.Module):
@@ -636,6 +681,11 @@ def test_majority_vote_follows_most_epochs(drowsiness, n_right, n_wrong, vote_ri
     assert (table["n_epochs"] == n_right + n_wrong).all()
     assert table["correct"].eq(vote_right).all()
     np.testing.assert_allclose(table["epoch_accuracy"], n_right / (n_right + n_wrong))
+    # The scorer's accuracy is that of the groups' votes, not of their epochs.
+    grouped = epochs[in_group]
+    grouped.metadata = grouped.metadata.assign(group=groups[in_group])
+    scorer = make_group_scorer("group", vote="majority")
+    assert scorer(clf, grouped) == float(vote_right)
 
 
 class _FixedProbabilities(ClassifierMixin, BaseEstimator):
@@ -700,6 +750,8 @@ def test_mean_probability_vote(drowsiness):
         group_predictions(clf, epochs, "run", verbose=False)
     with pytest.raises(ValueError, match="one value per epoch"):
         group_predictions(clf, epochs, [0, 1], verbose=False)
+    with pytest.raises(ValueError, match=r"y must hold one label per epoch \(\d+\)"):
+        group_predictions(clf, epochs, "subject", y=[0, 1], verbose=False)
 
 
 def test_labels_as_event_names_and_epochs_without_a_group(drowsiness):
@@ -724,6 +776,29 @@ def test_labels_as_event_names_and_epochs_without_a_group(drowsiness):
     groups[:3] = None
     with pytest.raises(ValueError, match="3 of .* epochs have no group"):
         group_predictions(clf, epochs, groups, verbose=False)
+
+
+@pytest.mark.filterwarnings("ignore:After training")
+def test_labels_as_event_codes_for_a_network_trained_on_names(synthetic_arrays):
+    """The reverse of names for a network trained on codes: the event codes of
+    the epochs name the classes of a network trained on their event names."""
+    X, y = synthetic_arrays
+    events = np.column_stack([np.arange(len(y)), np.zeros(len(y), int), y + 1])
+    epochs = mne.EpochsArray(
+        X * 1e-5,
+        mne.create_info(N_CHANNELS, SFREQ, "eeg"),
+        events,
+        event_id=dict(a=1, b=2),
+        verbose=False,
+    )
+    names = np.array(["a", "b"])[y]
+    clf = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
+    clf.fit(epochs, names)
+    groups = np.arange(len(y)) // 5  # eight groups of one class each
+    by_names = group_predictions(clf, epochs, groups, y=names, verbose=False)
+    by_codes = group_predictions(clf, epochs, groups, y=y + 1, verbose=False)
+    pd.testing.assert_frame_equal(by_codes, by_names)
+    assert by_codes["true"].tolist() == ["a"] * 4 + ["b"] * 4
 
 
 def test_group_scorer_in_cross_validation(drowsiness_path):
