@@ -498,10 +498,29 @@ def test_designed_band_pass_kernels_are_reported_in_their_band(fitted_eegnet):
         assert low < row.low_freq < row.peak_freq < row.high_freq < high
 
 
-def test_networks_without_temporal_filters_are_refused():
+class PooledThenSpatialNet(nn.Module):
+    """Time pooled to one sample, then a convolution along the channels."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.pool = nn.AvgPool2d((1, n_times))
+        self.spatial = nn.Conv2d(1, 4, (n_chans, 1))
+        self.dense = nn.Linear(4, n_outputs)
+
+    def forward(self, x):
+        return self.dense(self.spatial(self.pool(x.unsqueeze(1))).flatten(1))
+
+
+@pytest.mark.parametrize("module", [SpatioTemporalNet, PooledThenSpatialNet])
+def test_networks_without_temporal_filters_are_refused(module):
+    """A convolution along the channels after time was pooled to one sample was
+    taken for a temporal filter on axis 2, and refused as if a function of the
+    network's forward decimated time."""
     epochs, _, _ = _planted_source()
-    estimator = _fit(EEGNetClassifier, epochs, module=SpatioTemporalNet)
-    with pytest.raises(ValueError, match=r"no temporal filters.*'conv \(Conv2d\)'"):
+    estimator = _fit(EEGNetClassifier, epochs, module=module)
+    layer = "conv" if module is SpatioTemporalNet else "spatial"
+    match = rf"no temporal filters.*'{layer} \(Conv2d\)'"
+    with pytest.raises(ValueError, match=match):
         temporal_filters(estimator, verbose=False)
 
 

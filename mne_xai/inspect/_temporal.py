@@ -75,14 +75,16 @@ class TemporalFilters:
         )
 
 
-def _time_axis(call, n_channels):
+def _time_axis(call, n_channels, time):
     """Return the axis along which ``call``'s convolution filters each map in time.
 
     None when the layer is no temporal filter bank: its kernels must be
     longer than one sample in time only, and each output map must read one
     input map (``in_channels == groups``). In a ``nn.Conv2d`` the other axis
     holds the EEG channels (its length is ``n_channels``) or has been summed
-    away (length 1).
+    away (length 1). Where ``time``, the step of the input's last axis, is
+    known, time is that axis: a kernel along axis 2 then mixes channels, also
+    where time was pooled to one sample before it.
     """
     layer = call.module
     if layer.in_channels != layer.groups:
@@ -91,6 +93,8 @@ def _time_axis(call, n_channels):
     if layer.weight.ndim == 3:
         return 2 if kernel[0] > 1 else None
     for axis, other in ((3, 2), (2, 3)):
+        if axis == 2 and time is not None:
+            continue
         if (
             kernel[axis - 2] > 1
             and kernel[other - 2] == 1
@@ -157,7 +161,7 @@ def find_temporal_layer(module, example):
     times = time_along_calls(calls, n_times)[:-1]
     for call, time in zip(calls, times, strict=True):
         axis = (
-            _time_axis(call, example.shape[1])
+            _time_axis(call, example.shape[1], time)
             if isinstance(call.module, CONVOLUTIONS)
             else None
         )
