@@ -153,6 +153,44 @@ def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
     assert "<img" in contents["Spatial patterns"]
 
 
+def test_modality_shares_are_the_first_comparable_methods_per_channel():
+    """The section shows the first method whose maps compare across the types
+    (the one its text names), and relevance per channel divides each type's
+    sum by its number of channels."""
+    from types import SimpleNamespace
+
+    from mne_xai.report._maps import _add_modality
+
+    info = mne.create_info(["C3", "C4", "EOG"], 64.0, ["eeg", "eeg", "eog"])
+    events = np.c_[np.arange(2), np.zeros(2, int), np.ones(2, int)]
+    maps = {
+        method: mne.EpochsArray(
+            np.full((2, 3, 4), value), info, events, event_id={"left": 1}, verbose=False
+        )
+        for method, value in [("gradient_x_input", 1.0), ("integrated_gradients", 2.0)]
+    }
+
+    class Page:
+        plan = SimpleNamespace(ch_types={"eeg": 2, "eog": 1})
+        attributions = maps
+
+        def comparable_across_channels(self, purpose):
+            return list(maps), {}
+
+        def paragraph(self, key, **values):
+            self.method = values["method"]
+
+        def add_table(self, table, title, key, **to_html):
+            self.table = table
+
+    page = Page()
+    _add_modality(page)
+    assert page.method == "gradient_x_input"
+    # 2 epochs of 4 samples of 1: 16 on the two EEG channels, 8 on the EOG.
+    np.testing.assert_allclose(page.table["relevance"], [16.0, 8.0])
+    np.testing.assert_allclose(page.table["relevance per channel"], [8.0, 8.0])
+
+
 def test_csp_reference_reads_the_networks_brain_channels_of_any_type(spatial_epochs):
     """Only EEG channels were read: on sEEG (or MEG) there was no reference,
     and on EEG with MEG it was trained on the few EEG channels alone."""
