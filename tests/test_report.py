@@ -153,6 +153,44 @@ def test_modality_importance_of_eeg_and_eog(spatial_epochs_with_eog):
     assert "<img" in contents["Spatial patterns"]
 
 
+def test_modality_shares_are_the_first_comparable_methods_per_channel():
+    """The section shows the first method whose maps compare across the types
+    (the one its text names), and relevance per channel divides each type's
+    sum by its number of channels."""
+    from types import SimpleNamespace
+
+    from mne_xai.report._maps import _add_modality
+
+    info = mne.create_info(["C3", "C4", "EOG"], 64.0, ["eeg", "eeg", "eog"])
+    events = np.c_[np.arange(2), np.zeros(2, int), np.ones(2, int)]
+    maps = {
+        method: mne.EpochsArray(
+            np.full((2, 3, 4), value), info, events, event_id={"left": 1}, verbose=False
+        )
+        for method, value in [("gradient_x_input", 1.0), ("integrated_gradients", 2.0)]
+    }
+
+    class Page:
+        plan = SimpleNamespace(ch_types={"eeg": 2, "eog": 1})
+        attributions = maps
+
+        def comparable_across_channels(self, purpose):
+            return list(maps), {}
+
+        def paragraph(self, key, **values):
+            self.method = values["method"]
+
+        def add_table(self, table, title, key, **to_html):
+            self.table = table
+
+    page = Page()
+    _add_modality(page)
+    assert page.method == "gradient_x_input"
+    # 2 epochs of 4 samples of 1: 16 on the two EEG channels, 8 on the EOG.
+    np.testing.assert_allclose(page.table["relevance"], [16.0, 8.0])
+    np.testing.assert_allclose(page.table["relevance per channel"], [8.0, 8.0])
+
+
 def test_csp_reference_reads_the_networks_brain_channels_of_any_type(spatial_epochs):
     """Only EEG channels were read: on sEEG (or MEG) there was no reference,
     and on EEG with MEG it was trained on the few EEG channels alone."""
@@ -179,6 +217,14 @@ def test_csp_reference_reads_the_networks_brain_channels_of_any_type(spatial_epo
         verbose=False,
     )
     assert _csp_channels(mixed, names) == names[6:]  # EEG, not EOG or EMG
+    # On MEG, the gradiometers (two per position), not the magnetometers.
+    meg = _meg_epochs(n_epochs=2)
+    grads = [
+        name
+        for name, kind in zip(meg.ch_names, meg.get_channel_types(), strict=True)
+        if kind == "grad"
+    ]
+    assert _csp_channels(meg, meg.ch_names) == grads
 
 
 def test_fitted_single_channel_network_is_explained_as_given(spatial_epochs):
@@ -224,7 +270,8 @@ def test_fitted_pipeline_reads_events_as_its_network_was_trained(spatial_epochs)
 def test_balanced_chance_counts_the_classes_each_fold_tests(monkeypatch):
     """Folds by group may test fewer classes: the page put chance at 1/3 for a
     fold of two, where always answering one class scores 0.5 (the network's
-    0.49 read as above chance)."""
+    0.49 read as above chance). The folds' scores, the recall of each class and
+    the chance verdict read the network's own held-out predictions."""
     from sklearn.model_selection import GroupKFold
 
     import mne_xai.report._make as make
@@ -256,6 +303,25 @@ def test_balanced_chance_counts_the_classes_each_fold_tests(monkeypatch):
         )
     chance = measured["cv"].balanced_scores["chance"].tolist()
     assert sorted(chance) == pytest.approx([1 / 3, 1 / 2])
+    # The network's own held-out predictions, which its scores per fold are;
+    # balanced accuracy is the mean recall of the classes a fold tests.
+    cv = measured["cv"]
+    for fold, test, predicted in zip(
+        cv.scores.index, cv.held_out, cv.predictions, strict=True
+    ):
+        recalls = [np.mean(predicted[codes[test] == c] == c) for c in set(codes[test])]
+        assert cv.balanced_scores.loc[fold, "network"] == pytest.approx(
+            np.mean(recalls)
+        )
+        assert cv.scores.loc[fold, "network"] == pytest.approx(
+            np.mean(predicted == codes[test])
+        )
+    # The recall the page gives of each class: the share of its held-out epochs
+    # predicted as it (not of the epochs predicted as it that are).
+    true, predicted = codes[np.concatenate(cv.held_out)], np.concatenate(cv.predictions)
+    assert cv.recall == pytest.approx(
+        {label: np.mean(predicted[true == label] == label) for label in (1, 2, 3)}
+    )
 
 
 def test_evoked_reference_reads_the_networks_channels_even_one(spatial_epochs):
@@ -276,6 +342,33 @@ def test_evoked_reference_reads_the_networks_channels_even_one(spatial_epochs):
         accuracy
     )
     assert "CSP needs two or more" in accuracy
+
+
+@pytest.mark.filterwarnings("ignore:The network")
+def test_csp_reference_is_scored_in_the_networks_folds(spatial_epochs):
+    """CSP+LDA trained on held-out epochs too, or scored on its training ones,
+    would read as a reference the network cannot reach. The table gives each
+    fold's scores to three decimals, then their mean and standard deviation."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from mne_xai.report._accuracy import csp_lda
+
+    # Far from the simulated effect, CSP+LDA scores 0.55 and 0.60 on held-out
+    # epochs, and 0.90 and 0.80 on the same ones trained on all epochs.
+    epochs = spatial_epochs.copy().pick(["F7", "F8"])
+    folds = StratifiedKFold(2, shuffle=True, random_state=0)
+    accuracy = _quick_report(_network(max_epochs=1), epochs, cv=folds)["Accuracy"]
+    expected = cross_val_score(
+        csp_lda(2), epochs.get_data(), epochs.events[:, 2], cv=folds
+    )
+    spread = f"{expected.mean():.2f} ± {expected.std(ddof=1):.2f}"
+    assert f"CSP+LDA {spread}" in html.unescape(accuracy)
+    rows = re.findall(r"<tr>\s*<th>([^<]+)</th>((?:\s*<td>[^<]*</td>)+)", accuracy)
+    csp = {name: re.findall(r"<td>([^<]*)</td>", cells)[2] for name, cells in rows}
+    assert list(csp) == ["1", "2", "mean", "standard deviation"]
+    assert list(csp.values()) == [
+        f"{value:.3f}" for value in (*expected, expected.mean(), expected.std(ddof=1))
+    ]
 
 
 def _quick_report(estimator, epochs, **kwargs):
@@ -468,6 +561,9 @@ def test_chance_test_pools_the_folds():
     assert chance_test(
         np.array([0.6, 0.8, 0.6, 0.8]), 0.5, folds + folds
     ) == pytest.approx((n_correct, n_tested, p_value))
+    # 4 of 11 and 11 of 11 right pool to 14.999... of 22 in floating point: 15.
+    folds = [np.arange(11), np.arange(11, 22)]
+    assert chance_test(np.array([4 / 11, 1.0]), 0.5, folds)[:2] == (15, 22)
 
 
 def test_balanced_chance_test_is_fishers_exact_test_for_two_classes():
@@ -524,6 +620,21 @@ def test_chance_tests_shuffle_labels_within_groups(balanced):
     )
     assert score == pytest.approx(0.7)
     assert within == 1.0
+
+
+@pytest.mark.parametrize("balanced", [False, True])
+def test_chance_tests_shuffle_the_labels_of_every_group(balanced):
+    """The last group's labels are shuffled too: there alone the predictions
+    follow the labels, and left in order they beat every shuffle."""
+    from mne_xai.evaluate._chance import permutation_chance_test
+
+    y_true = np.tile(np.repeat([1, 2], 10), 2)
+    y_pred = np.r_[np.ones(20, int), y_true[20:]]  # one class, then right
+    score, p_value = permutation_chance_test(
+        y_true, y_pred, balanced=balanced, random_state=0, groups=np.repeat([0, 1], 20)
+    )
+    assert score == pytest.approx(0.75)
+    assert p_value < 0.001
 
 
 def test_the_page_tests_chance_within_the_groups_its_folds_split_by(spatial_epochs):
@@ -666,6 +777,36 @@ def test_time_courses_of_many_channels_show_the_most_relevant():
     few = _plot_time_course(evoked.copy().pick(names[:3]), "saliency", "|relevance|")
     assert [line.get_label() for line in few.axes[0].get_lines()] == names[:3]
     plt.close(few)
+
+
+def test_one_time_course_for_all_channels_is_their_mean():
+    """Maps the same on every channel, and ECoG where MNE's joint plot fails,
+    get one line for all channels: their mean, which the largest overstates."""
+    from mne_xai.report._maps import _every_channel
+
+    info = mne.create_info(["a", "b", "c"], 100.0, "ecog")
+    data = np.array([[1.0, 2.0], [2.0, 4.0], [6.0, 0.0]])
+    every = _every_channel(mne.EvokedArray(data, info, tmin=0.5, verbose=False))
+    assert every.ch_names == ["every channel"]
+    np.testing.assert_allclose(every.data, [[3.0, 2.0]])
+    np.testing.assert_allclose(every.times, [0.5, 0.51])
+
+
+def test_an_int_cv_gives_stratified_shuffled_folds_of_the_seed():
+    """cv=5 is documented as stratified, shuffled folds seeded with random_state:
+    in order, each fold would hold out a block of consecutive epochs (the end
+    of a session, where the signal drifts)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from mne_xai.report._accuracy import splitter_of
+
+    y = np.tile([1, 2], 20)
+    expected = StratifiedKFold(5, shuffle=True, random_state=3).split(y, y)
+    for (_, test), (_, same) in zip(
+        splitter_of(5, 3).split(y, y), expected, strict=True
+    ):
+        np.testing.assert_array_equal(test, same)
+    assert not np.array_equal(next(splitter_of(5, 3).split(y, y))[1], np.arange(8))
 
 
 def test_training_folds_are_checked_for_any_splitter():
@@ -2158,29 +2299,101 @@ def test_the_random_anchor_is_said_not_to_be_checked():
     assert page.notes and page.notes[0].startswith("random is not checked")
 
 
+class _VerdictPage:
+    """What the chance verdict reads of the report (labels, groups, seed), and
+    the last text it puts on the page."""
+
+    def __init__(self, y, groups=None):
+        self.y, self.groups, self.random_state = np.asarray(y), groups, 0
+
+    def add_html(self, html, title, section):
+        self.text = html
+
+
 def test_the_chance_verdict_names_only_the_references_on_the_page():
     """On one channel, with no CSP+LDA on the page, it said to compare with it."""
     from mne_xai.report._accuracy import _add_chance_verdict
-
-    class Page:
-        y = np.repeat([1, 2], 10)
-        groups = None
-
-        def add_html(self, html, title, section):
-            self.text = html
 
     folds = [np.arange(10), np.arange(10, 20)]
     for columns, named in [
         ({"network": [0.9, 0.9]}, False),
         ({"network": [0.9, 0.9], "CSP+LDA": [0.8, 0.8]}, True),
     ]:
-        page = Page()
-        predictions = [Page.y[fold] for fold in folds]
+        page = _VerdictPage(np.repeat([1, 2], 10))
+        predictions = [page.y[fold] for fold in folds]
         _add_chance_verdict(
             page, pd.DataFrame(columns), folds, predictions, "The network"
         )
         assert ("CSP+LDA" in page.text) == named
         assert "compare with" in page.text and "more folds" in page.text
+
+
+def test_the_chance_verdict_is_at_the_five_percent_level():
+    """15 of 20 right against 0.5 (p = 0.021) beats chance, 14 (p = 0.058) not."""
+    from mne_xai.report._accuracy import _add_chance_verdict
+
+    folds = [np.arange(10), np.arange(10, 20)]
+    page = _VerdictPage(np.repeat([1, 2], 10))
+    for accuracy, beats in [([0.7, 0.8], True), ([0.7, 0.7], False)]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _add_chance_verdict(
+                page, pd.DataFrame({"network": accuracy}), folds, [], "The network"
+            )
+        assert page.beats_chance is beats
+        assert ("does not beat chance" in page.text) is not beats
+        assert len(caught) == (0 if beats else 1)
+
+
+def test_one_split_is_tested_against_chance_without_the_caveat_of_folds():
+    """One split's predictions come from one network: no caveat that the folds'
+    networks make p optimistic, nor advice to compare with more folds."""
+    from mne_xai.report._accuracy import _add_chance_verdict
+
+    page = _VerdictPage(np.repeat([1, 2], 10))
+    _add_chance_verdict(
+        page, pd.DataFrame({"network": [0.9]}), [np.arange(20)], [], "The network"
+    )
+    assert "beats chance: 18 of 20 held-out epochs right" in page.text
+    assert "optimistic" not in page.text and "more folds" not in page.text
+
+
+def test_the_chance_verdict_counts_each_epoch_once():
+    """Splitters testing an epoch in several folds (ShuffleSplit): the balanced
+    accuracy's permutation test counts each epoch once, with its first fold's
+    prediction."""
+    from mne_xai.report._accuracy import _add_chance_verdict
+
+    page = _VerdictPage(np.repeat([1, 2], [20, 6]))
+    folds = [np.arange(0, 26, 2), np.arange(1, 26, 2)]
+    right = [page.y[fold] for fold in folds]
+    wrong = [3 - page.y[fold] for fold in folds]
+    _add_chance_verdict(
+        page, pd.DataFrame({"network": [1.0] * 4}), folds * 2, right + wrong, "It"
+    )
+    assert "It beats chance: balanced accuracy 1.00 over 26 held-out epochs" in (
+        page.text
+    )
+
+
+def test_the_chance_verdict_shuffles_labels_within_groups():
+    """Predictions that follow each subject's majority class beat chance only
+    when the labels are shuffled across subjects (p < 0.001 there)."""
+    from mne_xai.report._accuracy import _add_chance_verdict
+
+    # Ten subjects of 14 and 6 epochs of the classes, 7 of 10 predicted right.
+    majority = np.tile([1, 2], 5)
+    page = _VerdictPage(
+        np.concatenate([np.repeat([m, 3 - m], [14, 6]) for m in majority]),
+        groups=np.repeat(np.arange(10), 20),
+    )
+    folds = [np.arange(100), np.arange(100, 200)]
+    predictions = [np.repeat(majority, 20)[fold] for fold in folds]
+    with pytest.warns(RuntimeWarning, match="does not beat chance: accuracy 0.70"):
+        _add_chance_verdict(
+            page, pd.DataFrame({"network": [0.7, 0.7]}), folds, predictions, "It"
+        )
+    assert "within each group (subject), p = 1;" in page.text
 
 
 def test_folds_by_groups(spatial_epochs):
@@ -2224,8 +2437,11 @@ def test_groups_a_cv_ignores_are_refused_before_training(spatial_epochs, cv):
         (2, "holds 50% of the |relevance|; 50% lies below 4 Hz"),
         # Theta's lower edge, which its topomap shows (it takes freqs >= fmin).
         (4, "holds 100% of the |relevance|; 0% lies below 4 Hz"),
+        # Beta's upper edge, which its topomap shows too (freqs <= fmax).
+        (30, "holds 100% of the |relevance|; 0% lies below 4 Hz and 0% above 30"),
+        (31, "holds 50% of the |relevance|; 0% lies below 4 Hz and 50% above 30"),
     ],
-    ids=["below", "on the lower edge"],
+    ids=["below", "on the lower edge", "on the upper edge", "above"],
 )
 def test_relevance_outside_the_bands_counts_bad_channels_and_band_edges(
     bad_channel_freq, shares

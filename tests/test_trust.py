@@ -33,8 +33,10 @@ from mne_xai.evaluate.trust._readings import (
     _deletion_reading,
     _gain_reading,
     _leaves_range,
+    _mean_interval,
     _randomization_reading,
     _reading,
+    _target_reading,
 )
 
 matplotlib.use("Agg")
@@ -149,6 +151,41 @@ def test_similarities_are_those_of_the_check(summary):
             check.mean["spearman_abs"].iloc[-1],
         )
         assert check.check == "cascading" and check.threshold == THRESHOLD
+        # |x| against the fully randomized network's map, and the trained one's.
+        randomized, trained = np.nanmean(check.input_similarity[[-1, 0]], axis=1)
+        np.testing.assert_allclose(
+            summary.table.loc[method, ["input_similarity", "input_similarity_trained"]],
+            [randomized, trained],
+        )
+
+
+def test_each_reading_gives_its_own_gains(summary):
+    """A method's reading gives the gains of its own classes, not those of every
+    method (read as its own)."""
+    for method, row in summary.table.drop("random").iterrows():
+        gains = summary.class_gains[summary.class_gains["method"] == method]
+        assert row["reading"].count("better in") == len(gains)
+        for _, gain in gains.iterrows():
+            assert f"{gain['class']} {gain['gain']:+.2f} [" in row["reading"]
+
+
+def test_the_range_is_that_of_the_intact_and_the_fully_deleted_epochs():
+    """The range the curves are said to leave spans both ends of every curve:
+    the fully deleted epochs' logits may lie below all intact ones."""
+    from types import SimpleNamespace
+
+    from mne_xai.evaluate.trust._summary import _method_row
+
+    scores = np.array([[1.0, 0.5, -2.0], [0.5, 3.0, 0.1]])  # intact, ..., deleted
+    curve = SimpleNamespace(scores=scores, aopc=np.array([1.0, 0.5]))
+    check = SimpleNamespace(
+        similarity={"spearman_abs": np.array([[0.9, 0.8], [0.3, 0.2]])},
+        input_similarity=np.array([[0.5, 0.4], [0.6, 0.5]]),
+    )
+    target = SimpleNamespace(metric="spearman", similarity={"spearman": [[0.1, 0.2]]})
+    row = _method_row(curve, np.zeros(2), check, target, _CLASSES, threshold=THRESHOLD)
+    assert (row["range_low"], row["range_high"]) == (-2.0, 1.0)
+    assert row["range_excursion"] == pytest.approx(2 / 3) and row["peak"] == 3.0
 
 
 def test_gain_is_paired_over_epochs(summary):
@@ -173,6 +210,22 @@ def test_gain_is_paired_over_epochs(summary):
 )
 def test_gain_reading_follows_the_interval(low, high, expected):
     assert _gain_reading(low, high) == expected
+
+
+def test_intervals_are_two_sided_and_leave_out_undefined_epochs():
+    """Every reading rests on these intervals: a one-sided quantile narrows a 95
+    percent interval to 90, and an epoch whose correlation is undefined (NaN)
+    would make every mean NaN."""
+    from scipy import stats
+
+    values = np.array([0.1, 0.4, np.nan, 0.2, 0.7, 0.3])
+    defined = values[~np.isnan(values)]
+    mean, low, high = _mean_interval(values)
+    expected = stats.t.interval(
+        0.95, len(defined) - 1, loc=defined.mean(), scale=stats.sem(defined)
+    )
+    assert mean == pytest.approx(defined.mean())
+    assert (low, high) == pytest.approx(expected)
 
 
 def test_deletion_reading_of_classes():
@@ -201,11 +254,31 @@ def test_a_ranking_below_random_is_said_whatever_the_randomization():
         (0.1, 0.05, CHANGES),
         (0.44, 0.1, KEEPS_INPUT),
         (0.9, 0.8, KEEPS_OTHER),
+        # On the cut: not below it, so the map does not change.
+        (THRESHOLD, 0.1, KEEPS_INPUT),
+        # Maps that share less than nothing beyond |x| share only |x|.
+        (0.9, -0.5, KEEPS_INPUT),
         (np.nan, np.nan, UNDEFINED),
     ],
 )
 def test_randomization_reading_follows_the_numbers(similarity, beyond_input, expected):
     assert _randomization_reading(similarity, beyond_input, THRESHOLD) == expected
+
+
+@pytest.mark.parametrize(
+    "similarity, expected",
+    [
+        (-0.9, CLASS_SPECIFIC),
+        (0.1, CLASS_SPECIFIC),
+        # On the cut: not below it, so not specific to the class.
+        (THRESHOLD, SAME_FOR_EVERY_CLASS),
+        (0.9, SAME_FOR_EVERY_CLASS),
+        (np.nan, UNDEFINED),
+    ],
+)
+def test_target_reading_follows_the_numbers(similarity, expected):
+    """A map is class-specific only below the cut, as the Notes' rule 5 says."""
+    assert _target_reading(similarity, THRESHOLD) == expected
 
 
 def _row(**values):
@@ -258,6 +331,8 @@ def test_reading_says_what_to_do_and_why():
         "Deletion and both randomizations support reading it as what drove the "
         "decision."
     )
+    # Classes that agree share one label; their gains follow.
+    assert "Deletion: above random (AOPC 1.00 vs 0.50 in random order" in text
     assert "left +0.40 [+0.20, +0.60], better in 9 of 10 epochs" in text
     assert "below the cut 0.4" in text
     # No warning about the curve, no grey zone, when the numbers do not ask.
@@ -279,6 +354,11 @@ def test_reading_says_when_the_other_class_has_the_map_sign_flipped():
         target_similarity=0.05, target_similarity_low=-0.1, target_similarity_high=0.2
     )
     assert "sign flipped" not in _reading(unrelated, _CLASSES, THRESHOLD)
+    # The mean below -0.4 is not enough: the whole CI must be.
+    straddling = _row(
+        target_similarity=-0.5, target_similarity_low=-0.7, target_similarity_high=-0.3
+    )
+    assert "sign flipped" not in _reading(straddling, _CLASSES, THRESHOLD)
 
 
 def test_reading_explains_the_grey_zone_and_the_holes():
@@ -298,6 +378,8 @@ def test_reading_explains_the_grey_zone_and_the_holes():
     assert text.startswith("Read it as 'where the signal was large")
     assert "(0.38 to 0.50) spans the cut 0.4: whether the map changes" in text
     assert "reaches -10.0, outside -1.0 to 2.0" in text
+    # Less than one width of the range beyond it is no hole worth a warning.
+    assert "outside" not in _reading(_row(range_excursion=0.9), _CLASSES, THRESHOLD)
     assert "differs between classes" not in text
     # LRP-z+ on EEGNet: 0.38 [0.33, 0.44] was read "class-specific", no more said.
     text = _reading(
@@ -312,6 +394,11 @@ def test_reading_explains_the_grey_zone_and_the_holes():
     assert (
         "(0.33 to 0.44) spans the cut 0.4: whether the map differs between classes"
         in text
+    )
+    # An interval that ends on the cut reaches it.
+    on_the_cut = _row(similarity=0.45, similarity_low=0.4, similarity_high=0.5)
+    assert "(0.40 to 0.50) spans the cut 0.4" in _reading(
+        on_the_cut, _CLASSES, THRESHOLD
     )
 
 
