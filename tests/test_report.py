@@ -2376,6 +2376,25 @@ def test_the_chance_verdict_counts_each_epoch_once():
     )
 
 
+def test_the_chance_verdict_is_that_of_the_epochs_tested():
+    """Classes equal over all epochs but not over those tested (copies left out
+    of scoring, or a splitter testing some epochs only): always answering the
+    class most frequent among the tested epochs beat chance, 20 of 30 against
+    the 0.5 of all epochs (p = 0.049)."""
+    from mne_xai.report._accuracy import _add_chance_verdict
+
+    page = _VerdictPage(np.repeat([1, 2], 20))
+    tested = [np.arange(30)]  # 20 epochs of class 1, 10 of class 2
+    with pytest.warns(RuntimeWarning, match="does not beat chance: balanced accuracy"):
+        _add_chance_verdict(
+            page, pd.DataFrame({"network": [20 / 30]}), tested, [np.ones(30)], "It"
+        )
+    assert page.beats_chance is False
+    assert "always answering the most frequent one scores an accuracy of 0.67" in (
+        page.text
+    )
+
+
 def test_the_chance_verdict_shuffles_labels_within_groups():
     """Predictions that follow each subject's majority class beat chance only
     when the labels are shuffled across subjects (p < 0.001 there)."""

@@ -627,7 +627,6 @@ def _add_chance_verdict(
     frequent class's 0.83, p = 0.28.
     """
     y = context.y
-    chance = chance_level(y)
     # Noirhomme et al. 2014: on data without signal, such p-values fell
     # below 0.05 in 5 of 43 cross-validated reports.
     references = [name for name in REFERENCES if name in scores]
@@ -639,14 +638,20 @@ def _add_chance_verdict(
         if len(held_out) > 1
         else ""
     )
-    unequal = len(set(np.unique(y, return_counts=True)[1].tolist())) > 1
+    # Chance is that of the epochs tested: splitters that test some epochs
+    # more often than others (ShuffleSplit), and copies left out of scoring,
+    # make their shares differ from all the epochs'; on equal classes, always
+    # answering the class most frequent among the tested epochs beat the
+    # chance of all epochs.
+    indices = np.concatenate(held_out)
+    _, first = np.unique(indices, return_index=True)
+    tested_epochs = indices[first]
+    tested_labels = y[tested_epochs]
+    unequal = len(set(np.unique(tested_labels, return_counts=True)[1].tolist())) > 1
     if unequal or context.groups is not None:
         # Each epoch once: the first fold's prediction of those tested again.
-        indices = np.concatenate(held_out)
-        _, first = np.unique(indices, return_index=True)
-        tested_epochs = indices[first]
         score, p_value = permutation_chance_test(
-            y[tested_epochs],
+            tested_labels,
             np.concatenate(predictions)[first],
             balanced=unequal,
             random_state=context.random_state,
@@ -656,19 +661,22 @@ def _add_chance_verdict(
             groups=None if context.groups is None else context.groups[tested_epochs],
         )
         among = "" if context.groups is None else " within each group (subject)"
+        majority = chance_level(tested_labels)
+        chance = 1 / len(np.unique(tested_labels)) if unequal else majority
         evidence = (
             f"{'balanced accuracy' if unequal else 'accuracy'} {score:.2f} over "
-            f"{len(first)} {tested}, against "
-            f"{1 / len(np.unique(y[indices])) if unequal else chance:.2f} by chance "
+            f"{len(first)} {tested}, against {chance:.2f} by chance "
             f"(one-sided permutation test of their labels{among}, p = "
             f"{p_value:.2g}{dependence})"
         )
         if unequal:
             evidence += (
                 "; the classes are unequal, and always answering the most frequent "
-                f"one scores an accuracy of {chance:.2f} without learning anything"
+                f"one scores an accuracy of {majority:.2f} without learning anything"
             )
     else:
+        # The folds' accuracies weigh each epoch as often as it was tested.
+        chance = chance_level(y[indices])
         n_correct, n_tested, p_value = chance_test(
             scores["network"].to_numpy(), chance, held_out
         )
