@@ -179,6 +179,15 @@ def test_a_fractional_k_counts_the_nearest_number_of_features():
     np.testing.assert_allclose(top_k_precision(attribution, truth, k=4), [3 / 4])
 
 
+def test_k_of_one_feature_or_of_all_is_scored():
+    """k=0.01 of 6 features rounds to 0 yet takes the top feature, and k equal
+    to the number of features takes them all, scoring the mask's share."""
+    attribution = np.array([[1.0, -4.0, 3.0, 2.0, 0.0, -2.0]])
+    truth = np.array([[0.0, 1.0, 1.0, 0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(top_k_precision(attribution, truth, k=0.01), [1.0])
+    np.testing.assert_allclose(top_k_precision(attribution, truth, k=6), [2 / 6])
+
+
 def test_spectral_precision_hand_made():
     sfreq, times = 128.0, np.arange(256) / 128.0
     alpha_wave = np.sin(2 * np.pi * 10 * times)
@@ -195,6 +204,31 @@ def test_spectral_precision_hand_made():
         noise, band=np.tile([13.0, 30.0], (50, 1)), sfreq=sfreq
     )
     np.testing.assert_allclose(precision.mean(), 17 / 64, rtol=0.1)
+
+
+def test_spectral_precision_counts_band_edges_hann_and_every_channel():
+    """A 13 Hz wave in 2 s holds, Hann-windowed, 1/6 + 2/3 of its power in the
+    bins 12.5 and 13 Hz of 8-13 Hz (the edge included; a box window gives 1);
+    an offset is detrended away; the power of every channel counts; the band
+    0 Hz to Nyquist holds all of it."""
+    sfreq, times = 128.0, np.arange(256) / 128.0
+    edge_wave = 1.0 + np.sin(2 * np.pi * 13 * times)
+    np.testing.assert_allclose(
+        spectral_precision(
+            edge_wave[np.newaxis, np.newaxis], band=(8, 13), sfreq=sfreq
+        ),
+        [5 / 6],
+    )
+    alpha_and_beta = np.sin(2 * np.pi * np.array([[10.0], [20.0]]) * times)
+    np.testing.assert_allclose(
+        spectral_precision(alpha_and_beta[np.newaxis], band="alpha", sfreq=sfreq),
+        [0.5],
+        atol=1e-6,
+    )
+    noise = np.random.default_rng(5).standard_normal((2, 3, 256))
+    np.testing.assert_allclose(
+        spectral_precision(noise, band=(0, sfreq / 2), sfreq=sfreq), 1.0
+    )
 
 
 class _PowerAt10Hz(torch.nn.Module):
@@ -251,6 +285,10 @@ def test_spectral_precision_reads_band_from_simulated_metadata():
     assert own_band.mean() > 0.6
     other_band = spectral_precision(epochs, band=swapped)[labels != labels[::-1]]
     assert other_band.mean() < 0.2
+    # The ground truth's bands come first, whatever the attribution's say.
+    relabelled = epochs.copy()
+    relabelled.metadata = truth.metadata.iloc[::-1].reset_index(drop=True)
+    np.testing.assert_allclose(spectral_precision(relabelled, truth), own_band)
     # The attribution's own metadata serves when no ground truth is given.
     np.testing.assert_allclose(spectral_precision(epochs), own_band)
 
@@ -315,6 +353,16 @@ def test_no_relevance_gives_nan_with_warning(tiny):
     for measure in (relevance_mass_accuracy, cosine_similarity, pearson_correlation):
         with pytest.warns(RuntimeWarning, match="NaN"):
             assert np.isnan(measure(zeros, truth)).all()
+    # Each similarity says why its score is undefined: the relevance is all
+    # zero, or the relevance or the ground truth is constant.
+    with pytest.warns(RuntimeWarning, match="are all zero"):
+        cosine_similarity(zeros, truth)
+    for attribution, ground_truth in (
+        (np.ones_like(truth), truth),
+        (tiny[0], np.ones_like(truth)),
+    ):
+        with pytest.warns(RuntimeWarning, match="are constant"):
+            assert np.isnan(pearson_correlation(attribution, ground_truth)).all()
     # All-negative maps hold no positive relevance.
     with pytest.warns(RuntimeWarning, match="no relevance"):
         relevance_mass_accuracy(-np.ones_like(truth), truth, sign="positive")
@@ -329,6 +377,9 @@ def test_bad_input(measure, tiny):
         measure(attribution, np.zeros_like(truth))
     with pytest.raises(ValueError, match="non-negative"):
         measure(attribution, -truth)
+    # One empty epoch among others is named, not taken for a mask of all.
+    with pytest.raises(ValueError, match=r"all zero in epoch\(s\) \[1\]"):
+        measure(np.concatenate([attribution] * 2), np.concatenate([truth, 0 * truth]))
     with pytest.raises(ValueError, match="NaN"):
         measure(attribution * np.nan, truth)
     with pytest.raises(ValueError, match="sign"):
