@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from mne_xai import InterpretableCNNClassifier, explain
+from mne_xai._samples_read import runs_read, samples_read, unread_ends
 from mne_xai.datasets import _builtin_montage
 from mne_xai.evaluate.faithfulness import (
     BASELINES,
@@ -1315,6 +1316,79 @@ def test_samples_read_are_probed_on_epochs_that_vary():
     X[:8] = 0
     X[8:, :, 30:34] += 6
     _assert_deletion_ends_at_the_baseline(X)
+
+
+class _ReadsSpan(torch.nn.Module):
+    """Two logits ``(s, -s)`` of the sum of samples ``start`` to ``stop - 1``,
+    plus, if ``with_max``, the maximum over every sample."""
+
+    def __init__(self, start, stop, with_max=False):
+        super().__init__()
+        self.start, self.stop, self.with_max = start, stop, with_max
+
+    def forward(self, x):  # noqa: D102
+        score = x[..., self.start : self.stop].sum(dim=(1, 2))
+        if self.with_max:
+            score = score + x.amax(dim=(1, 2))
+        return torch.stack([score, -score], dim=1)
+
+
+def test_samples_read_are_exactly_the_span_a_network_reads():
+    """The first and last samples read are read: an off-by-one at either end
+    left out a sample every prediction depends on, or counted one that none
+    does. Logits (s, -s) sum to zero: projected on no random weights, every
+    gradient cancelled and the network was taken as reading nothing."""
+    X = torch.randn(8, 2, 20, generator=torch.Generator().manual_seed(0))
+    read = samples_read(_ReadsSpan(3, 15), X)
+    np.testing.assert_array_equal(np.flatnonzero(read), np.arange(3, 15))
+
+
+def test_samples_read_of_flat_epochs_are_those_gradients_reach():
+    """All epochs flat (a dead recording), the first are probed all the same:
+    the network reads the same samples there."""
+    read = samples_read(_ReadsSpan(3, 15), torch.zeros(8, 2, 20))
+    np.testing.assert_array_equal(np.flatnonzero(read), np.arange(3, 15))
+
+
+@pytest.mark.parametrize("start, stop", [(1, 19), (4, 17)])
+def test_end_samples_that_move_the_logits_are_read(start, stop):
+    """The maximum over time reaches the samples outside ``start`` to ``stop``,
+    which no probe epoch's gradient does: the span is widened to the
+    outermost of them (a single sample at each end included), not to the
+    innermost, and none is taken as unread."""
+    X = torch.randn(8, 2, 20, generator=torch.Generator().manual_seed(0))
+    X[..., 10] += 6  # every probe epoch's maximum mid-epoch
+    assert samples_read(_ReadsSpan(start, stop, with_max=True), X) is None
+
+
+def test_a_network_that_reads_no_sample_is_said_to_read_all():
+    """No gradient reaches any sample of a constant network: there is no
+    span to restrict the evaluations to, rather than an error."""
+    assert (
+        samples_read(
+            _ReadsSpan(0, 0),
+            torch.randn(8, 2, 20, generator=torch.Generator().manual_seed(0)),
+        )
+        is None
+    )
+
+
+def test_unread_ends_counts_the_samples_before_and_after_those_read():
+    """The samples never read at each end, counted and described (a single
+    one at the start included), which fit's warning repeats to the user."""
+
+    def extent(start, stop):
+        return f"{start}:{stop}"
+
+    assert unread_ends(1, 7, 10, extent) == "the first 1 (0:1) and the last 2 (8:10)"
+    assert unread_ends(0, 8, 10, extent) == "the last 1 (9:10)"
+
+
+def test_runs_read_split_the_samples_read_at_each_gap():
+    """A gap of a single sample between windows separates two runs: samples
+    on either side lie side by side in ``data[..., read]``, not in time."""
+    read = np.array([1, 1, 0, 1, 0, 0, 1, 1], bool)
+    assert runs_read(read) == [slice(0, 2), slice(2, 3), slice(3, 5)]
 
 
 def test_channels_of_the_perturbation_tests_follow_the_epochs_order(

@@ -14,6 +14,7 @@ from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
 
 import mne_xai
 from mne_xai import CroppedClassifier, EEGNetClassifier, as_network
+from mne_xai._network import BinaryLogOdds
 from mne_xai.evaluate import (
     data_randomization_check,
     deletion_curve,
@@ -191,8 +192,12 @@ def test_a_network_trained_on_microvolts_reads_volts_at_its_scaling(epochs):
     with torch.no_grad():
         logits = in_volts.module_(data)
         np.testing.assert_allclose(logits, net.module_(torch.from_numpy(X)), rtol=1e-4)
-    with pytest.raises(ValueError, match="scaling must be a positive number"):
-        as_network(net, info=epochs.info, scaling=-1e6)
+    for scaling in (-1e6, 0):  # 0 makes every epoch flat
+        with pytest.raises(ValueError, match="scaling must be a positive number"):
+            as_network(net, info=epochs.info, scaling=scaling)
+    # The events' codes, not the classes 0 and 1 the network was trained as.
+    with pytest.raises(ValueError, match=r"event_id maps names to \[2\], which are"):
+        as_network(net, info=epochs.info, scaling=1e6, event_id=dict(a=1, b=2))
 
 
 class _ReadsEpochsInMicrovolts(NeuralNetClassifier):
@@ -342,6 +347,14 @@ class _OneScoreNet(torch.nn.Module):
 
     def forward(self, x):
         return self.dense(self.pool(self.relu(self.conv(x * 1e5)))[..., 0])[:, 0]
+
+
+@pytest.mark.parametrize("threshold", [0.0, 1.0])
+def test_a_binary_threshold_at_either_bound_is_refused(threshold):
+    """At a threshold of 0 or 1 the classifier predicts one class whatever the
+    input, and no map can say why: refused by name, not by a math error."""
+    with pytest.raises(ValueError, match=f"strictly between 0 and 1, got {threshold}"):
+        BinaryLogOdds(torch.nn.Linear(3, 1), threshold)
 
 
 @pytest.mark.parametrize("threshold", ["default", "median"])
