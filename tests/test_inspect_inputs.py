@@ -1094,6 +1094,31 @@ def test_spectra_of_best_samples_keep_the_channel_order_of_the_epochs():
         )
 
 
+def test_spectra_of_best_samples_hold_the_channels_marked_bad():
+    """MNE's Spectrum.get_data leaves bad channels out by default: the spectra
+    of epochs with a channel marked bad, which the network still reads, lost
+    that row while keeping its name (and its neighbours' rows shifted)."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((20, N_CHANNELS, N_TIMES)) * 1e-5
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], SFREQ, "eeg")
+    events = np.column_stack([np.arange(20), np.zeros(20, int), np.repeat([1, 2], 10)])
+    epochs = mne.EpochsArray(
+        data, info, events, event_id={"a": 1, "b": 2}, verbose=False
+    )
+    clf = EEGNetClassifier(module=LinearLogits, max_epochs=1, verbose=False).fit(epochs)
+    epochs.info["bads"] = ["Cz"]
+    result = best_samples(clf, epochs, k=3, among="all", verbose=False)
+    psd = epochs.compute_psd(method="welch", picks="all", verbose=False)
+    log_power = 10 * np.log10(psd.get_data(exclude=()))
+    top = result.indices["a"]
+    rest = np.setdiff1d(np.arange(20), top)
+    assert result.spectra["a"].ch_names == ["C3", "Cz", "C4", "Pz"]
+    np.testing.assert_allclose(
+        result.spectra["a"].get_data(exclude=()),
+        log_power[top].mean(axis=0) - log_power[rest].mean(axis=0),
+    )
+
+
 def test_best_samples_leave_epochs_holding_a_projector_unchanged():
     """Of preloaded Epochs holding an average reference added with
     projection=True, not applied, best_samples applied it to their data in

@@ -327,6 +327,19 @@ def test_each_mask_removes_the_first_units_of_its_order():
     assert not masks[-1].any()
 
 
+def test_a_mask_keeps_the_units_it_holds_at_one():
+    """Masks read the other way round kept the units removed and replaced the
+    others, which curves of a network whose units barely matter never showed."""
+    module = nn.Sequential()
+    module.add_module("units", nn.Identity())
+    reference = torch.tensor([[10.0, 10.0], [20.0, 20.0]])
+    ablation = _Ablation(module, module.units, "units", reference)
+    inputs = torch.arange(8.0).reshape(2, 2, 2)
+    scores = ablation.scores(inputs, torch.tensor([[1.0, 0.0]]))[0]
+    np.testing.assert_array_equal(scores.reshape(2, 2, 2)[:, 0], inputs[:, 0])
+    np.testing.assert_array_equal(scores.reshape(2, 2, 2)[:, 1], 20.0)
+
+
 def test_area_is_the_trapezoid_under_accuracy_against_the_fraction_removed():
     curve = PruningCurve(
         layer="relu",
@@ -420,6 +433,16 @@ def test_pruning_plot_given_orders_and_errors(small_eegnet, synthetic_arrays):
         pruning_curve(small_eegnet, X, "separable_elu", y, scores={"s": undefined})
     with pytest.raises(ValueError, match="No layer named 'block9'"):
         pruning_curve(small_eegnet, X, "block9", y)
+
+
+def test_scores_named_as_a_built_in_ranking_are_refused(small_eegnet, synthetic_arrays):
+    """Given under the name of a built-in ranking, the scores replaced it
+    without a word: the "sensitivity" curve was of the user's order."""
+    X, y = synthetic_arrays
+    with pytest.raises(ValueError, match=r"scores\['sensitivity'\] must hold one"):
+        pruning_curve(
+            small_eegnet, X, "separable_elu", y, scores={"sensitivity": np.arange(16)}
+        )
 
 
 @pytest.fixture
