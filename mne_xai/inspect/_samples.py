@@ -48,10 +48,11 @@ def class_log_odds(logits):
 
     Parameters
     ----------
-    logits : ndarray, shape (n_epochs, n_classes) | (n_epochs, n_windows, n_classes)
-        The network's logits; with windows (a CroppedClassifier's), the
-        probability of a class is the mean of the windows' softmax
-        probabilities, as the classifier predicts.
+    logits : ndarray, shape (n_epochs, n_windows, n_classes)
+        The network's logits, one window per epoch for networks that read the
+        epoch whole; with windows (a CroppedClassifier's), the probability of
+        a class is the mean of the windows' softmax probabilities, as the
+        classifier predicts.
 
     Returns
     -------
@@ -61,7 +62,7 @@ def class_log_odds(logits):
         so that it does not saturate where ``p`` rounds to 1.
     """
     logits = torch.as_tensor(logits, dtype=torch.float64)
-    log_p = (logits if logits.ndim == 3 else logits[:, None]).log_softmax(dim=-1)
+    log_p = logits.log_softmax(dim=-1)
     n_classes = log_p.shape[-1]
     own = torch.logsumexp(log_p, dim=1)
     others = torch.stack(
