@@ -289,6 +289,18 @@ def test_restarts_of_labels_naming_no_event_are_numbered_from_1(synthetic_arrays
         np.testing.assert_array_equal(result.restarts.events[:, 2], code)
 
 
+def _named_epochs(X, y):
+    """The synthetic arrays as Epochs whose events name the labels 0 and 1 "a" and "b"."""
+    events = np.column_stack([np.arange(len(y)), np.zeros(len(y), int), y + 1])
+    return mne.EpochsArray(
+        X * 1e-5,
+        mne.create_info(N_CHANNELS, SFREQ, "eeg"),
+        events,
+        event_id=dict(a=1, b=2),
+        verbose=False,
+    )
+
+
 def _linear_skorch_classifier(X, y):
     """A skorch classifier of the user's own, fitted on arrays (one linear layer)."""
     return NeuralNetClassifier(
@@ -429,14 +441,7 @@ def test_group_predictions_of_a_wrapper_fitted_on_epochs_asks_for_y(
     from sklearn.ensemble import VotingClassifier
 
     X, y = synthetic_arrays
-    events = np.column_stack([np.arange(len(y)), np.zeros(len(y), int), y + 1])
-    epochs = mne.EpochsArray(
-        X * 1e-5,
-        mne.create_info(N_CHANNELS, SFREQ, "eeg"),
-        events,
-        event_id=dict(a=1, b=2),
-        verbose=False,
-    )
+    epochs = _named_epochs(X, y)
     network = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
     if wrapper == "voting":
         clf = VotingClassifier([("net", network)], voting="soft")
@@ -783,14 +788,7 @@ def test_labels_as_event_codes_for_a_network_trained_on_names(synthetic_arrays):
     """The reverse of names for a network trained on codes: the event codes of
     the epochs name the classes of a network trained on their event names."""
     X, y = synthetic_arrays
-    events = np.column_stack([np.arange(len(y)), np.zeros(len(y), int), y + 1])
-    epochs = mne.EpochsArray(
-        X * 1e-5,
-        mne.create_info(N_CHANNELS, SFREQ, "eeg"),
-        events,
-        event_id=dict(a=1, b=2),
-        verbose=False,
-    )
+    epochs = _named_epochs(X, y)
     names = np.array(["a", "b"])[y]
     clf = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
     clf.fit(epochs, names)
