@@ -1068,10 +1068,8 @@ def test_votes_of_a_pipeline_trained_on_other_labels_are_refused_without_y():
     np.testing.assert_allclose(table["epoch_accuracy"], expected)
 
 
-def test_spectra_of_best_samples_keep_the_channel_order_of_the_epochs():
-    """Epochs holding the network's channels in another order got spectra in
-    the network's order beside top epochs in theirs, as explain's maps no
-    longer are."""
+def _epochs_and_linear_network():
+    """Twenty named noise epochs of four motor channels, and a linear network fitted on them."""
     rng = np.random.default_rng(0)
     data = rng.standard_normal((20, N_CHANNELS, N_TIMES)) * 1e-5
     info = mne.create_info(["C3", "Cz", "C4", "Pz"], SFREQ, "eeg")
@@ -1080,6 +1078,14 @@ def test_spectra_of_best_samples_keep_the_channel_order_of_the_epochs():
         data, info, events, event_id={"a": 1, "b": 2}, verbose=False
     )
     clf = EEGNetClassifier(module=LinearLogits, max_epochs=1, verbose=False).fit(epochs)
+    return epochs, clf
+
+
+def test_spectra_of_best_samples_keep_the_channel_order_of_the_epochs():
+    """Epochs holding the network's channels in another order got spectra in
+    the network's order beside top epochs in theirs, as explain's maps no
+    longer are."""
+    epochs, clf = _epochs_and_linear_network()
     order = ["Cz", "C4", "Pz", "C3"]  # a cycle, not its own inverse
     expected = best_samples(clf, epochs, k=3, among="all", verbose=False)
     result = best_samples(
@@ -1096,14 +1102,7 @@ def test_spectra_of_best_samples_hold_the_channels_marked_bad():
     """MNE's Spectrum.get_data leaves bad channels out by default: the spectra
     of epochs with a channel marked bad, which the network still reads, lost
     that row while keeping its name (and its neighbours' rows shifted)."""
-    rng = np.random.default_rng(0)
-    data = rng.standard_normal((20, N_CHANNELS, N_TIMES)) * 1e-5
-    info = mne.create_info(["C3", "Cz", "C4", "Pz"], SFREQ, "eeg")
-    events = np.column_stack([np.arange(20), np.zeros(20, int), np.repeat([1, 2], 10)])
-    epochs = mne.EpochsArray(
-        data, info, events, event_id={"a": 1, "b": 2}, verbose=False
-    )
-    clf = EEGNetClassifier(module=LinearLogits, max_epochs=1, verbose=False).fit(epochs)
+    epochs, clf = _epochs_and_linear_network()
     epochs.info["bads"] = ["Cz"]
     result = best_samples(clf, epochs, k=3, among="all", verbose=False)
     psd = epochs.compute_psd(method="welch", picks="all", verbose=False)
