@@ -1069,7 +1069,7 @@ def test_votes_of_a_pipeline_trained_on_other_labels_are_refused_without_y():
 
 
 def _epochs_and_linear_network():
-    """Twenty named noise epochs of four motor channels, and a linear network fitted on them."""
+    """Twenty named noise epochs of four channels, and a linear network on them."""
     rng = np.random.default_rng(0)
     data = rng.standard_normal((20, N_CHANNELS, N_TIMES)) * 1e-5
     info = mne.create_info(["C3", "Cz", "C4", "Pz"], SFREQ, "eeg")
