@@ -35,12 +35,16 @@ def _user_path(value):
 
 
 def _cross_validate(name, make_estimator, epochs, y, cv):
-    """Fit and score one estimator per fold, printing a line of progress per fold."""
-    scores = []
+    """Fit one estimator per fold, printing a line of progress per fold.
+
+    Return the accuracy of each fold and its predictions of its held-out epochs.
+    """
+    scores, predictions = [], []
     for fold, (train, test) in enumerate(cv.split(epochs.get_data(), y), 1):
         start = time.perf_counter()
         estimator = make_estimator().fit(epochs[train], y[train])
-        scores.append(estimator.score(epochs[test], y[test]))
+        predictions.append(np.asarray(estimator.predict(epochs[test])))
+        scores.append(np.mean(predictions[-1] == y[test]))
         schedule = (
             f"; batch size {estimator.batch_size_}, {estimator.max_epochs_} epochs"
             if hasattr(estimator, "max_epochs_")
@@ -51,7 +55,7 @@ def _cross_validate(name, make_estimator, epochs, y, cv):
             f"{scores[-1]:.3f} ({time.perf_counter() - start:.1f} s{schedule})",
             flush=True,
         )
-    return np.array(scores)
+    return np.array(scores), predictions
 
 
 def demo(args):
@@ -114,8 +118,8 @@ def demo(args):
     for name, make_estimator, data in candidates:
         print(f"{name}:", flush=True)
         start = time.perf_counter()
-        scores = _cross_validate(name, make_estimator, data, y, cv)
-        results[name] = (scores, time.perf_counter() - start)
+        scores, predictions = _cross_validate(name, make_estimator, data, y, cv)
+        results[name] = (scores, predictions, time.perf_counter() - start)
 
     beats_chance = _print_accuracies(results, y, cv)
 
@@ -132,35 +136,40 @@ def demo(args):
 
 
 def _print_accuracies(results, y, cv):
-    """Print each candidate's accuracy beside chance; return whether it beats it."""
-    from .evaluate._chance import CHANCE_ALPHA, chance_level, chance_test
+    """Print each candidate's accuracy beside chance; return whether it beats it.
 
-    # Chance as the report takes it: always answering the most frequent class.
-    folds = list(cv.split(np.zeros((len(y), 1)), y))
-    chance = chance_level(y)
+    ``results`` maps each candidate's name to its accuracy per fold, its
+    predictions of each fold's held-out epochs and the seconds it took.
+    """
+    from .evaluate._chance import chance_level, held_out_verdict
+
+    held_out = [test for _, test in cv.split(np.zeros((len(y), 1)), y)]
     print(f"\n{'method':<26} {'accuracy':>15} {'time (s)':>9}  beats chance?")
     beats_chance = {}
-    for name, (scores, seconds) in results.items():
-        n_correct, n_tested, p_value = chance_test(
-            scores, chance, [test for _, test in folds]
-        )
-        beats_chance[name] = p_value < CHANCE_ALPHA
-        verdict = "yes" if beats_chance[name] else "NO: do not read its maps"
+    for name, (scores, predictions, seconds) in results.items():
+        # Tested as the report tests its network: the same chance, test and words.
+        verdict = held_out_verdict(y, held_out, predictions, random_state=0)
+        beats_chance[name] = verdict.beats_chance
+        answer = "yes" if verdict.beats_chance else "NO: do not read its maps"
         # The spread over folds as the report gives it (ddof=1); none for one
         # split (--n-splits 1), whose spread was NaN after NumPy's warnings.
         spread = f"± {scores.std(ddof=1):.3f}" if len(scores) > 1 else " " * 7
         print(
-            f"{name:<26} {scores.mean():>7.3f} {spread} "
-            f"{seconds:>9.1f}"
-            f"  {verdict} ({n_correct} of {n_tested} right, p = {p_value:.2g})"
+            f"{name:<26} {scores.mean():>7.3f} {spread} {seconds:>9.1f}"
+            f"  {answer}: {verdict.describe('held-out epochs')}"
         )
-    print(f"{'chance (majority class)':<26} {chance:>7.3f}")
+    majority = chance_level(y[np.concatenate(held_out)])
+    print(f"{'chance (majority class)':<26} {majority:>7.3f}")
     print(
         f"\n{cv.get_n_splits()} shuffle splits, 20% test, random_state="
-        f"{cv.random_state}; chance is always answering the most frequent class "
-        "of all epochs; one-sided binomial test of the held-out predictions, "
-        "their accuracy counted over the distinct epochs the splits held out "
-        "(a shuffle split tests some epochs more than once)."
+        f"{cv.random_state}. Chance is always answering the class most frequent "
+        "among the held-out epochs, each as often as the splits test it (a "
+        "shuffle split tests some epochs more than once, others never). Each "
+        "candidate's held-out predictions are tested as the report tests its "
+        "network's, every epoch counted once: where the classes of the epochs "
+        "tested are unequal, by balanced accuracy against one over the number "
+        "of classes (shuffling the labels), else by a one-sided binomial test "
+        "of the accuracy against chance."
     )
     return beats_chance
 

@@ -29,13 +29,9 @@ from mne_xai import EEGNetClassifier
 from mne_xai import explain as mne_xai_explain
 from mne_xai.cli import _print_accuracies, main
 from mne_xai.cropping import CroppedClassifier
+from mne_xai.evaluate._chance import chance_level, chance_test
 from mne_xai.report import make_report
-from mne_xai.report._accuracy import (
-    _describe,
-    chance_level,
-    chance_test,
-    held_out_unseen,
-)
+from mne_xai.report._accuracy import _describe, held_out_unseen
 from mne_xai.report._checks import check_data
 from mne_xai.report._text import SECTIONS
 
@@ -369,6 +365,36 @@ def test_csp_reference_is_scored_in_the_networks_folds(spatial_epochs):
     assert list(csp.values()) == [
         f"{value:.3f}" for value in (*expected, expected.mean(), expected.std(ddof=1))
     ]
+
+
+@pytest.mark.filterwarnings("ignore:The network")
+def test_the_page_takes_chance_from_the_epochs_tested(monkeypatch, spatial_epochs):
+    """Classes equal over all epochs, unequal over those a split tests (10 and
+    5): the verdict scored balanced accuracy, while the page showed none and
+    put chance at the 0.5 of all epochs, not the 0.67 of always answering the
+    class most frequent among the epochs tested."""
+    import mne_xai.report._make as make
+
+    codes = spatial_epochs.events[:, 2]
+    test = np.r_[np.flatnonzero(codes == 1)[:10], np.flatnonzero(codes == 2)[:5]]
+    split = [(np.setdiff1d(np.arange(len(codes)), test), test)]
+    measured = {}
+    cross_validate = make._cross_validate
+    monkeypatch.setattr(
+        make,
+        "_cross_validate",
+        lambda context, folds: measured.setdefault(
+            "cv", cross_validate(context, folds)
+        ),
+    )
+    contents = _quick_report(
+        _network(max_epochs=1), _two_channels(spatial_epochs), cv=split
+    )
+    assert measured["cv"].scores["chance"].tolist() == pytest.approx([2 / 3])
+    assert measured["cv"].balanced_scores["chance"].tolist() == [0.5]
+    text = " ".join(html.unescape(contents["Accuracy"]).split())
+    assert "held-out epochs are unequal (left 10, right 5 epochs)" in text
+    assert "most frequent class scores 0.67" in text
 
 
 def _quick_report(estimator, epochs, **kwargs):
@@ -1335,23 +1361,70 @@ def test_demo_help_says_what_it_does_and_reads(capsys):
     assert "against CSP+LDA" in text and "MNE_DATA" in text and "trust" in text
 
 
+def _answers(y, held_out, n_right):
+    """Predictions of two classes getting the first ``n_right`` epochs each fold
+    tests right and the others wrong."""
+    first, second = np.unique(y)
+    return [
+        np.where(np.arange(len(test)) < right, y[test], first + second - y[test])
+        for test, right in zip(held_out, n_right, strict=True)
+    ]
+
+
+def _demo_results(y, cv, n_right):
+    """The demo's results of a network getting ``n_right`` epochs of each split right."""
+    predictions = _answers(y, [test for _, test in cv.split(y, y)], n_right)
+    scores = np.array(
+        [right / len(p) for right, p in zip(n_right, predictions, strict=True)]
+    )
+    return {"network": (scores, predictions, 1.0)}
+
+
 def test_demo_gives_the_spread_over_folds_as_the_report_does(capsys):
     """The demo printed NumPy's std (ddof=0) and the report pandas' (ddof=1):
     0.667 ± 0.111 and 0.67 ± 0.16 for the same two folds."""
     y = np.repeat([0, 1], 10)
-    results = {"network": (np.array([5 / 9, 7 / 9]), 1.0)}
-    _print_accuracies(results, y, ShuffleSplit(2, test_size=9, random_state=0))
+    cv = ShuffleSplit(2, test_size=9, random_state=0)
+    _print_accuracies(_demo_results(y, cv, [5, 7]), y, cv)
     assert "0.667 ± 0.157" in capsys.readouterr().out
+
+
+def test_demo_tests_chance_as_the_report_does(capsys):
+    """The demo took chance from all epochs (0.5 of these equal classes); its
+    shuffle splits test class 0 in 21 of 30 tests, and a network always
+    answering 0 beat chance there (18 of 25 right, p = 0.02), which the
+    report's verdict, taking chance from the epochs tested, refuses."""
+    from mne_xai.report._accuracy import _add_chance_verdict
+
+    y = np.repeat([0, 1], 20)
+    cv = ShuffleSplit(3, test_size=10, random_state=34)
+    held_out = [test for _, test in cv.split(y, y)]
+    assert np.mean(y[np.concatenate(held_out)] == 0) == 0.7
+    always_zero = [np.zeros(len(test), int) for test in held_out]
+    scores = np.array([np.mean(y[test] == 0) for test in held_out])
+    _print_accuracies({"network": (scores, always_zero, 1.0)}, y, cv)
+    lines = capsys.readouterr().out.splitlines()
+    (line,) = [line for line in lines if line.startswith("network")]
+    assert "NO: do not read its maps: balanced accuracy 0.50" in line
+    (chance,) = [line for line in lines if line.startswith("chance")]
+    assert chance.split()[-1] == "0.700"
+    page = _VerdictPage(y)
+    with pytest.warns(RuntimeWarning, match="does not beat chance"):
+        _add_chance_verdict(
+            page, pd.DataFrame({"network": scores}), held_out, always_zero, "It"
+        )
+    # The same words, up to the report's caveat of folds.
+    assert line.split(": ", 2)[2].removesuffix(")") in page.text
 
 
 def test_demo_of_one_split_prints_no_spread(capsys):
     """``mne-xai demo --n-splits 1``, which the command accepts, printed
     "0.800 ± nan" after two NumPy warnings (the spread of one fold, ddof=1)."""
     y = np.repeat([0, 1], 25)
-    results = {"network": (np.array([0.8]), 1.0)}
+    cv = ShuffleSplit(1, test_size=10, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        _print_accuracies(results, y, ShuffleSplit(1, test_size=10, random_state=0))
+        _print_accuracies(_demo_results(y, cv, [8]), y, cv)
     out = capsys.readouterr().out
     assert "nan" not in out
     (line,) = [line for line in out.splitlines() if line.startswith("network")]
@@ -1467,7 +1540,7 @@ def test_demo_trains_the_networks_with_their_defaults(
         trained[name] = make_estimator()
         if len(trained) == 3:
             raise KeyboardInterrupt  # no need to train
-        return np.ones(cv.get_n_splits())
+        return np.ones(cv.get_n_splits()), []
 
     monkeypatch.setattr(mne_xai.cli, "_cross_validate", record)
     assert main(["demo", "--output", str(tmp_path)]) == 130
@@ -1503,7 +1576,7 @@ def test_demo_says_when_the_network_it_explains_is_at_chance(
     )
     monkeypatch.setattr(type(spatial_epochs), "crop", lambda self, *a, **k: self)
     monkeypatch.setattr(
-        mne_xai.cli, "_cross_validate", lambda *a: np.ones(a[-1].get_n_splits())
+        mne_xai.cli, "_cross_validate", lambda *a: (np.ones(a[-1].get_n_splits()), [])
     )
     monkeypatch.setattr(
         mne_xai.cli,
@@ -2334,11 +2407,15 @@ def test_the_chance_verdict_is_at_the_five_percent_level():
 
     folds = [np.arange(10), np.arange(10, 20)]
     page = _VerdictPage(np.repeat([1, 2], 10))
-    for accuracy, beats in [([0.7, 0.8], True), ([0.7, 0.7], False)]:
+    for n_right, beats in [([7, 8], True), ([7, 7], False)]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             _add_chance_verdict(
-                page, pd.DataFrame({"network": accuracy}), folds, [], "The network"
+                page,
+                pd.DataFrame({"network": np.divide(n_right, 10)}),
+                folds,
+                _answers(page.y, folds, n_right),
+                "The network",
             )
         assert page.beats_chance is beats
         assert ("does not beat chance" in page.text) is not beats
@@ -2351,8 +2428,13 @@ def test_one_split_is_tested_against_chance_without_the_caveat_of_folds():
     from mne_xai.report._accuracy import _add_chance_verdict
 
     page = _VerdictPage(np.repeat([1, 2], 10))
+    tested = [np.arange(20)]
     _add_chance_verdict(
-        page, pd.DataFrame({"network": [0.9]}), [np.arange(20)], [], "The network"
+        page,
+        pd.DataFrame({"network": [0.9]}),
+        tested,
+        _answers(page.y, tested, [18]),
+        "The network",
     )
     assert "beats chance: 18 of 20 held-out epochs right" in page.text
     assert "optimistic" not in page.text and "more folds" not in page.text

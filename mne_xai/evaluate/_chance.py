@@ -1,4 +1,6 @@
-"""Whether predictions beat chance: the tests the report and the trust summary share."""
+"""Whether predictions beat chance: the tests the report, the demo and the trust summary share."""
+
+from typing import NamedTuple
 
 import numpy as np
 from scipy.stats import binomtest
@@ -162,6 +164,143 @@ def permutation_chance_test(
         # Equal scores may differ in their last bits.
         at_least += int(np.sum(score(shuffles) >= observed - 1e-9))
     return float(observed), (at_least + 1) / (N_PERMUTATIONS + 1)
+
+
+class HeldOutVerdict(NamedTuple):
+    """Whether held-out predictions beat chance, as :func:`held_out_verdict` tests it."""
+
+    #: The test: ``"binomial"`` or ``"permutation"`` (of the labels).
+    test: str
+    #: Scored by balanced accuracy, since the classes of the epochs tested are unequal.
+    balanced: bool
+    #: Accuracy, or balanced accuracy, of the predictions.
+    score: float
+    #: The score of predictions that learned nothing.
+    chance: float
+    #: The accuracy of always answering the class most frequent among the
+    #: epochs tested, each as often as tested.
+    majority: float
+    #: Right predictions pooled over the folds (binomial test), else None.
+    n_correct: int | None
+    #: Distinct epochs tested.
+    n_tested: int
+    p_value: float
+    #: Labels shuffled within each group (subject) only.
+    within_groups: bool
+
+    @property
+    def beats_chance(self):
+        """Whether p is below :data:`CHANCE_ALPHA`."""
+        return bool(self.p_value < CHANCE_ALPHA)
+
+    def describe(self, tested, caveat=""):
+        """Say the evidence: score, chance, test and p, ``caveat`` inside the brackets."""
+        if self.test == "binomial":
+            score = (
+                f"{self.n_correct} of {self.n_tested} {tested} right, against a "
+                f"rate of {self.chance:.2f} by chance (one-sided binomial test"
+            )
+        else:
+            among = " within each group (subject)" if self.within_groups else ""
+            score = (
+                f"{'balanced accuracy' if self.balanced else 'accuracy'} "
+                f"{self.score:.2f} over {self.n_tested} {tested}, against "
+                f"{self.chance:.2f} by chance (one-sided permutation test of their "
+                f"labels{among}"
+            )
+        return f"{score}, p = {self.p_value:.2g}{caveat})"
+
+
+def held_out_verdict(y, held_out, predictions, *, groups=None, random_state=None):
+    """Test whether cross-validated predictions beat chance.
+
+    Chance is that of the epochs the folds test: splitters that test some
+    epochs more often than others (:class:`~sklearn.model_selection.ShuffleSplit`),
+    or copies left out of scoring, make their class shares differ from all
+    the epochs'. On equal classes, always answering the class most frequent
+    among 30 tested epochs (20 of them) beat the 0.5 of all epochs, p = 0.049.
+    Where the classes of the tested epochs are equal, :func:`chance_test` of
+    the pooled accuracy against the share of the most frequent class; where
+    they are not, or with ``groups``, :func:`permutation_chance_test` of each
+    epoch once (its first fold's prediction), by balanced accuracy where the
+    classes are unequal.
+
+    Parameters
+    ----------
+    y : array, shape (n_epochs,)
+        The labels of all epochs.
+    held_out : list of array of int
+        The epochs each fold tested.
+    predictions : list of array
+        Each fold's predictions of its tested epochs.
+    groups : array, shape (n_epochs,) | None
+        The group (subject) of each epoch; see :func:`permutation_chance_test`.
+    random_state : int | None
+        Seed of the permutation test's shuffles.
+
+    Returns
+    -------
+    verdict : HeldOutVerdict
+        The test, its figures and p.
+    """
+    y = np.asarray(y)
+    indices = np.concatenate(held_out)
+    tested, first = tested_once(held_out)
+    majority = chance_level(y[indices])
+    balanced = classes_unequal(y[tested])
+    if balanced or groups is not None:
+        score, p_value = permutation_chance_test(
+            y[tested],
+            np.concatenate(predictions)[first],
+            balanced=balanced,
+            random_state=random_state,
+            groups=None if groups is None else np.asarray(groups)[tested],
+        )
+        chance = 1 / len(np.unique(y[tested])) if balanced else chance_level(y[tested])
+        return HeldOutVerdict(
+            "permutation",
+            balanced,
+            score,
+            chance,
+            majority,
+            None,
+            len(tested),
+            p_value,
+            within_groups=groups is not None,
+        )
+    accuracy = np.array(
+        [
+            np.mean(np.asarray(p) == y[t])
+            for p, t in zip(predictions, held_out, strict=True)
+        ]
+    )
+    n_correct, n_tested, p_value = chance_test(accuracy, majority, held_out)
+    return HeldOutVerdict(
+        "binomial",
+        False,
+        n_correct / n_tested,
+        majority,
+        majority,
+        n_correct,
+        n_tested,
+        p_value,
+        within_groups=False,
+    )
+
+
+def tested_once(held_out):
+    """Return the epochs the folds test, each once, and where each is first tested.
+
+    The positions index the folds' held-out epochs concatenated.
+    """
+    indices = np.concatenate(held_out)
+    _, first = np.unique(indices, return_index=True)
+    return indices[first], first
+
+
+def classes_unequal(labels):
+    """Return whether the classes of ``labels`` occur unequally often."""
+    return len(set(np.unique(labels, return_counts=True)[1].tolist())) > 1
 
 
 def _members(groups):

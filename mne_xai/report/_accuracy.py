@@ -18,10 +18,10 @@ from .._data_checks import COPIES, first_copies
 from .._warnings import ignoring, quietly, warn
 from ..estimators import UNPREDICTED_CLASSES
 from ..evaluate._chance import (
-    CHANCE_ALPHA,
     chance_level,
-    chance_test,
-    permutation_chance_test,
+    classes_unequal,
+    held_out_verdict,
+    tested_once,
 )
 from ._text import HOW_TO_READ, SECTIONS
 
@@ -318,8 +318,10 @@ def _cross_validate(context, folds):
     csp_data = epochs.get_data(picks=csp_channels) if reference is None else None
     read, make_network = _fold_inputs(context)
     samples = read.get_data(copy=False)
-    chance = chance_level(y)
-    unequal = len(set(np.unique(y, return_counts=True)[1].tolist())) > 1
+    # Of the epochs tested, as the verdict on chance takes them.
+    held_out = [test for _, test in folds]
+    chance = chance_level(y[np.concatenate(held_out)])
+    unequal = classes_unequal(y[tested_once(held_out)[0]])
     rows, balanced_rows, held_out_true, held_out_predicted = [], [], [], []
     for fold, (train, test) in enumerate(folds, 1):
         start = time.perf_counter()
@@ -364,14 +366,14 @@ def _cross_validate(context, folds):
         )
     true, predicted = np.concatenate(held_out_true), np.concatenate(held_out_predicted)
     recall = {
-        label: np.mean(predicted[true == label] == label) for label in np.unique(y)
+        label: np.mean(predicted[true == label] == label) for label in np.unique(true)
     }
     return CrossValidation(
         pd.DataFrame(rows).set_index("fold"),
         pd.DataFrame(balanced_rows).set_index("fold") if unequal else None,
         recall,
         reference,
-        [test for _, test in folds],
+        held_out,
         held_out_predicted,
     )
 
@@ -515,7 +517,8 @@ def _add_balanced_accuracy(context, cross_validation):
     oddball design, where the default EEGNet's balanced accuracy was 0.78.
     """
     names = context.class_names
-    labels, counts = np.unique(context.y, return_counts=True)
+    tested = context.y[tested_once(cross_validation.held_out)[0]]
+    labels, counts = np.unique(tested, return_counts=True)
     scores = cross_validation.balanced_scores
     context.paragraph(
         "accuracy",
@@ -525,7 +528,7 @@ def _add_balanced_accuracy(context, cross_validation):
             f"{names.get(label, label)} {count}"
             for label, count in zip(labels.tolist(), counts.tolist(), strict=True)
         ),
-        chance=chance_level(context.y),
+        chance=chance_level(context.y[np.concatenate(cross_validation.held_out)]),
         measured=_mean_and_spread(scores, "balanced accuracy", " the same"),
         recall=", ".join(
             f"{names.get(label, label)} {recall:.2f}"
@@ -626,7 +629,6 @@ def _add_chance_verdict(
     LR on samples) was said to explain noise: 103 of 120 right against the
     frequent class's 0.83, p = 0.28.
     """
-    y = context.y
     # Noirhomme et al. 2014: on data without signal, such p-values fell
     # below 0.05 in 5 of 43 cross-validated reports.
     references = [name for name in REFERENCES if name in scores]
@@ -638,54 +640,20 @@ def _add_chance_verdict(
         if len(held_out) > 1
         else ""
     )
-    # Chance is that of the epochs tested: splitters that test some epochs
-    # more often than others (ShuffleSplit), and copies left out of scoring,
-    # make their shares differ from all the epochs'; on equal classes, always
-    # answering the class most frequent among the tested epochs beat the
-    # chance of all epochs.
-    indices = np.concatenate(held_out)
-    _, first = np.unique(indices, return_index=True)
-    tested_epochs = indices[first]
-    tested_labels = y[tested_epochs]
-    unequal = len(set(np.unique(tested_labels, return_counts=True)[1].tolist())) > 1
-    if unequal or context.groups is not None:
-        # Each epoch once: the first fold's prediction of those tested again.
-        score, p_value = permutation_chance_test(
-            tested_labels,
-            np.concatenate(predictions)[first],
-            balanced=unequal,
-            random_state=context.random_state,
-            # Subjects whose classes come in other shares: shuffled among all
-            # epochs, predictions that follow the subject beat chance in 14
-            # percent of tests on data without signal.
-            groups=None if context.groups is None else context.groups[tested_epochs],
+    verdict = held_out_verdict(
+        context.y,
+        held_out,
+        predictions,
+        groups=context.groups,
+        random_state=context.random_state,
+    )
+    evidence = verdict.describe(tested, dependence)
+    if verdict.balanced:
+        evidence += (
+            "; the classes are unequal, and always answering the most frequent "
+            f"one scores an accuracy of {verdict.majority:.2f} without learning anything"
         )
-        among = "" if context.groups is None else " within each group (subject)"
-        majority = chance_level(tested_labels)
-        chance = 1 / len(np.unique(tested_labels)) if unequal else majority
-        evidence = (
-            f"{'balanced accuracy' if unequal else 'accuracy'} {score:.2f} over "
-            f"{len(first)} {tested}, against {chance:.2f} by chance "
-            f"(one-sided permutation test of their labels{among}, p = "
-            f"{p_value:.2g}{dependence})"
-        )
-        if unequal:
-            evidence += (
-                "; the classes are unequal, and always answering the most frequent "
-                f"one scores an accuracy of {majority:.2f} without learning anything"
-            )
-    else:
-        # The folds' accuracies weigh each epoch as often as it was tested.
-        chance = chance_level(y[indices])
-        n_correct, n_tested, p_value = chance_test(
-            scores["network"].to_numpy(), chance, held_out
-        )
-        evidence = (
-            f"{n_correct} of {n_tested} {tested} right, against a rate of "
-            f"{chance:.2f} by chance (one-sided binomial test, p = {p_value:.2g}"
-            f"{dependence})"
-        )
-    context.beats_chance = bool(p_value < CHANCE_ALPHA)
+    context.beats_chance = verdict.beats_chance
     if context.beats_chance:
         context.add_html(
             f"<p>{subject} beats chance: {html.escape(evidence)}.{caveat}</p>",
