@@ -23,7 +23,7 @@ def chance_level(y):
     Parameters
     ----------
     y : array-like, shape (n_epochs,)
-        The labels of all epochs.
+        The labels of the epochs scored, each as often as scored.
 
     Returns
     -------

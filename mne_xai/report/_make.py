@@ -130,8 +130,8 @@ def make_report(
     values in them, layers that can have patterns for the methods that need
     them; channels without a position leave the report without topomaps,
     with a warning before the training. The accuracy
-    section reports the network, chance (always answering the most frequent
-    class of all epochs) and two references in the same folds: CSP+LDA
+    section reports the network, chance (always answering the class most
+    frequent among the held-out epochs) and two references in the same folds: CSP+LDA
     (:class:`mne.decoding.CSP` and linear discriminant analysis, as in MNE's
     motor imagery example), for oscillations, on the channels of the
     network's most numerous brain channel type (EEG, MEG magnetometers or
