@@ -317,6 +317,46 @@ class ChannelKernelsNet(PointwiseNet):
         return super().forward(self.per_channel(x))
 
 
+class SpatioTemporalConv1dNet(PointwiseNet):
+    """Its Conv1d over all channels has 5 taps in time, padded to keep its length."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__(n_chans, n_outputs, n_times)
+        self.pointwise = nn.Conv1d(n_chans, 4, 5, padding=2)
+
+
+class MedianReferenceNet(PointwiseNet):
+    """The median of the channels subtracted first: odd and scaling as its input,
+    but not linear."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x - x.quantile(0.5, dim=1, keepdim=True))
+
+
+class SpatialConv2dNet(nn.Module):
+    """A Conv2d over all channels, padded along them (three outputs there), or
+    keeping every second sample (``stride=2``)."""
+
+    def __init__(self, n_chans, n_outputs, n_times, stride=1):
+        super().__init__()
+        padding = (1, 0) if stride == 1 else 0
+        self.spatial = nn.Conv2d(
+            1, 4, (n_chans, 1), stride=(1, stride), padding=padding
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dense = nn.Linear(4, n_outputs)
+
+    def forward(self, x):  # noqa: D102
+        return self.dense(self.pool(self.spatial(x.unsqueeze(1))).flatten(1))
+
+
+class StridedSpatialNet(SpatialConv2dNet):
+    """SpatialConv2dNet with stride 2 in time and no padding."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__(n_chans, n_outputs, n_times, stride=2)
+
+
 class StridedPointwiseNet(PointwiseNet):
     """Its pointwise convolution keeps every second sample (stride 2)."""
 
@@ -329,11 +369,16 @@ class StridedPointwiseNet(PointwiseNet):
     "module, match",
     [
         (SpatioTemporalNet, "no spatial filter layer: no convolution sums all 8"),
+        (SpatioTemporalConv1dNet, "no spatial filter layer: no convolution sums"),
+        (SpatialConv2dNet, "no spatial filter layer: no convolution sums all 8"),
         (StridedPointwiseNet, r"'pointwise' \(Conv1d\) sums all 8 .* \(256 to 128\)"),
+        (StridedSpatialNet, r"'spatial' \(Conv2d\) sums all 8 .* \(256 to 128\)"),
         (ChannelKernelsNet, "'pointwise' filter the EEG channels with diff"),
         (NonlinearFrontNet, "before the spatial layer 'spatial' are not linear"),
         (RectifiedFrontNet, "before the spatial layer 'spatial' are not linear"),
         (MixedChannelsNet, "before the spatial layer 'pointwise' mix the EEG"),
+        # It mixes the channels too, but what it is first is not linear.
+        (MedianReferenceNet, "before the spatial layer 'pointwise' are not linear"),
     ],
 )
 def test_networks_without_spatial_filters_are_refused(module, match):
@@ -347,21 +392,23 @@ def test_networks_without_spatial_filters_are_refused(module, match):
 
 
 class LeakingNet(MixedChannelsNet):
-    """MixedChannelsNet whose mixing adds one channel to another, a little."""
+    """MixedChannelsNet whose mixing adds channel(s) to another, a little."""
 
-    def __init__(self, n_chans, source, target):
+    def __init__(self, n_chans, source, target, leak=1e-2):
         super().__init__(n_chans, 2, N_TIMES)
         with torch.no_grad():
             self.mix.weight.copy_(torch.eye(n_chans))
-            self.mix.weight[target, source] = 1e-2
+            self.mix.weight[target, source] = torch.as_tensor(leak)
             self.mix.bias.zero_()
 
 
-def test_a_leak_of_any_channel_into_any_other_is_refused():
+@pytest.mark.parametrize("n_channels", [8, 5])
+def test_a_leak_of_any_channel_into_any_other_is_refused(n_channels):
     """The front end is checked on halves of the channels, not on each alone:
-    a leak between any two channels must still show."""
-    example = torch.from_numpy(_planted_source()[0].get_data()[:1]).float()
-    n_channels = example.shape[1]
+    a leak between any two channels must still show, of 5 channels too (the
+    halves of 8 were 3 bits, and 5 also need 3)."""
+    example = torch.from_numpy(_planted_source()[0].get_data()[:1, :n_channels])
+    example = example.float()
     for source in range(n_channels):
         for target in range(n_channels):
             module = LeakingNet(n_channels, source, target).eval()
@@ -370,6 +417,18 @@ def test_a_leak_of_any_channel_into_any_other_is_refused():
                 continue
             with pytest.raises(ValueError, match="'pointwise' mix the EEG"):
                 find_spatial_layer(module, example)
+
+
+def test_leaks_that_cancel_on_equal_channels_are_refused():
+    """Channels 0 to 3 equal, a leak of x0 - x1 - x2 + x3 into channel 5 is zero
+    on every half of the channels the check probes (set by the bits of their
+    index): only the channels' random weights make it show."""
+    example = torch.from_numpy(_planted_source()[0].get_data()[:1]).float()
+    example[:, 1:4] = example[:, :1]
+    leak = 1e-2 * torch.tensor([1.0, -1.0, -1.0, 1.0])
+    module = LeakingNet(example.shape[1], [0, 1, 2, 3], 5, leak).eval()
+    with pytest.raises(ValueError, match="'pointwise' mix the EEG"):
+        find_spatial_layer(module, example)
 
 
 def test_the_front_end_check_is_bounded(monkeypatch):
