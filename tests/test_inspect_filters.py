@@ -68,6 +68,16 @@ def _planted_source(seed=0):
     return epochs, pattern, mixing @ mixing.T
 
 
+def _haufe_pattern(epochs, weights):
+    """``Cov(x) w / Var(w^T x)`` written out from the epochs, over epochs and times."""
+    data = epochs.get_data()
+    centred = data - data.mean(axis=(0, 2), keepdims=True)
+    covariance = np.einsum("ect,edt->cd", centred, centred) / (
+        centred.shape[0] * centred.shape[2]
+    )
+    return covariance @ weights / (weights @ covariance @ weights)
+
+
 def _fit(estimator_class, X, y=None, **params):
     """An estimator trained for one step: its weights are set by hand below."""
     return estimator_class(
@@ -176,16 +186,58 @@ def test_pattern_is_the_covariance_with_the_unit_over_its_variance():
     spatial = spatial_patterns(estimator, epochs, verbose=False)
     ranking = spatial.ranking
     (index,) = np.flatnonzero((ranking.unit == 0) & (ranking.input_map == 0))
-    centred = epochs.get_data() - epochs.get_data().mean(axis=(0, 2), keepdims=True)
-    covariance = np.einsum("ect,edt->cd", centred, centred) / (
-        centred.shape[0] * centred.shape[2]
-    )
-    weights = spatial.filters.data[:, index]
     np.testing.assert_allclose(
         spatial.patterns.data[:, index],
-        covariance @ weights / (weights @ covariance @ weights),
+        _haufe_pattern(epochs, spatial.filters.data[:, index]),
         rtol=1e-4,
     )
+
+
+class LinearReadout(nn.Module):
+    """Spatial filters averaged over time, then a dense layer, without biases:
+    the gradient of the decision is written out by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.pointwise = nn.Conv1d(len(CH_NAMES), 3, 1, bias=False)
+        self.dense = nn.Linear(3, 2, bias=False)
+
+    def forward(self, x):  # noqa: D102
+        return self.dense(self.pointwise(x).mean(dim=-1))
+
+
+def _linear_readout(info):
+    """LinearReadout at its random start, as a foreign skorch classifier."""
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(LinearReadout, max_epochs=0, train_split=None)
+    net = net.set_params(classes=[1, 2]).initialize()
+    return net.module_, as_network(net, info=info)
+
+
+def test_contributions_are_the_first_order_change_of_the_decision():
+    """A unit's contribution, the mean over epochs of |sum_t g(t) s(t)|, by
+    hand: g is the predicted class's readout weight less the mean over the
+    classes, over n_times. Batches of 7 epochs whose signals differ in sign
+    tell the mean of |.| from |.| of the sum. Most contributing first."""
+    epochs, _, _ = _planted_source()
+    module, network = _linear_readout(epochs.info)
+    spatial = spatial_patterns(network, epochs, batch_size=7, verbose=False)
+    data = torch.as_tensor(epochs.get_data(), dtype=torch.float32)
+    with torch.no_grad():
+        signals = module.pointwise(data).double()
+        predicted = module(data).argmax(dim=1)
+    readout = module.dense.weight.detach().double()
+    gradient = (readout[predicted] - readout.mean(dim=0)) / N_TIMES
+    expected = (gradient * signals.sum(dim=-1)).abs().mean(dim=0).numpy()
+    ranking = spatial.ranking
+    assert len(set(predicted.tolist())) == 2
+    np.testing.assert_allclose(ranking.contribution, expected[ranking.unit], rtol=1e-4)
+    assert np.all(np.diff(ranking.contribution) <= 0)
+    np.testing.assert_array_equal(ranking["rank"], np.arange(1, len(ranking) + 1))
 
 
 def test_patterns_of_epochs_whose_means_differ_do_not_depend_on_the_batches():
@@ -222,35 +274,69 @@ class ChannelNormNet(PointwiseNet):
 
     def __init__(self, n_chans, n_outputs, n_times):
         super().__init__(n_chans, n_outputs, n_times)
-        self.channel_norm = nn.BatchNorm1d(n_chans)
+        self.channel_scale = nn.BatchNorm1d(n_chans)
 
     def forward(self, x):  # noqa: D102
-        return super().forward(self.channel_norm(x))
+        return super().forward(self.channel_scale(x))
 
 
-def test_patterns_are_of_the_eeg_when_channels_are_scaled_apart():
+class ChannelConvNet(ChannelNormNet):
+    """ChannelNormNet with a Conv1d of kernel 1 in groups of one channel as its
+    scaling: a convolution of all the channels, but no spatial layer."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__(n_chans, n_outputs, n_times)
+        self.channel_scale = nn.Conv1d(n_chans, n_chans, 1, groups=n_chans, bias=False)
+
+
+def _scale_channels(layer, gains):
+    """Make ``layer`` (of ChannelNormNet or ChannelConvNet) multiply each channel."""
+    if isinstance(layer, nn.Conv1d):
+        layer.weight[:, 0, 0] = torch.as_tensor(gains)
+        return
+    layer.running_mean.zero_()
+    layer.running_var.fill_(1.0 - layer.eps)
+    layer.weight.copy_(torch.as_tensor(gains))
+    layer.bias.zero_()
+
+
+@pytest.mark.parametrize("module", [ChannelNormNet, ChannelConvNet])
+def test_patterns_are_of_the_eeg_when_channels_are_scaled_apart(module):
     """A batch norm over the channels scaled the pattern of each channel by its
-    gain: the planted topography was lost (C3 for Pz)."""
+    gain: the planted topography was lost (C3 for Pz). Filter and pattern are
+    those of the EEG up to the median channel's gain, here 1: both are checked
+    whole, as the correlation passed gains taken relative to the largest."""
     epochs, pattern, noise_covariance = _planted_source()
-    estimator = _fit(EEGNetClassifier, epochs, module=ChannelNormNet)
+    estimator = _fit(EEGNetClassifier, epochs, module=module)
     network = estimator.module_.module
-    gains = np.geomspace(0.05, 20, len(CH_NAMES))
+    gains = np.array([0.05, 0.2, 0.5, 1.0, 1.0, 3.0, 8.0, 20.0])
     optimal = np.linalg.solve(noise_covariance, pattern)
     with torch.no_grad():
-        network.channel_norm.running_mean.zero_()
-        network.channel_norm.running_var.fill_(1.0 - network.channel_norm.eps)
-        network.channel_norm.weight.copy_(torch.as_tensor(gains))
-        network.channel_norm.bias.zero_()
+        _scale_channels(network.channel_scale, gains)
         network.pointwise.weight[0, :, 0] = torch.as_tensor(optimal / gains)
     spatial = spatial_patterns(estimator, epochs, verbose=False)
-    ranking = spatial.ranking
-    (index,) = np.flatnonzero(ranking.unit == 0)
-    # The filter of the EEG, and its pattern, up to one factor.
-    eeg_filter = spatial.filters.data[:, index]
+    assert spatial.layer == "pointwise"
+    (index,) = np.flatnonzero(spatial.ranking.unit == 0)
+    np.testing.assert_allclose(spatial.filters.data[:, index], optimal, rtol=1e-4)
     np.testing.assert_allclose(
-        eeg_filter / eeg_filter[0], optimal / optimal[0], rtol=1e-4
+        spatial.patterns.data[:, index], _haufe_pattern(epochs, optimal), rtol=1e-4
     )
     assert np.corrcoef(spatial.patterns.data[:, index], pattern)[0, 1] > 0.99
+
+
+def test_gains_alike_up_to_rounding_leave_the_weights_as_they_are():
+    """Channel gains equal up to 1e-6, as a front end's float32 rounding may
+    leave them: the filters are the layer's weights bit for bit, not rescaled
+    by the rounding."""
+    epochs, _, _ = _planted_source()
+    estimator = _fit(EEGNetClassifier, epochs, module=ChannelNormNet)
+    network = estimator.module_.module
+    with torch.no_grad():
+        _scale_channels(network.channel_scale, 1 + 1e-6 * np.arange(len(CH_NAMES)))
+    spatial = spatial_patterns(estimator, epochs, verbose=False)
+    by_unit = np.argsort(spatial.ranking.unit.to_numpy())
+    weights = network.pointwise.weight.detach().double()[:, :, 0].numpy()
+    np.testing.assert_array_equal(spatial.filters.data[:, by_unit].T, weights)
 
 
 class SpatioTemporalNet(nn.Module):
@@ -317,6 +403,46 @@ class ChannelKernelsNet(PointwiseNet):
         return super().forward(self.per_channel(x))
 
 
+class SpatioTemporalConv1dNet(PointwiseNet):
+    """Its Conv1d over all channels has 5 taps in time, padded to keep its length."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__(n_chans, n_outputs, n_times)
+        self.pointwise = nn.Conv1d(n_chans, 4, 5, padding=2)
+
+
+class MedianReferenceNet(PointwiseNet):
+    """The median of the channels subtracted first: odd and scaling as its input,
+    but not linear."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x - x.quantile(0.5, dim=1, keepdim=True))
+
+
+class SpatialConv2dNet(nn.Module):
+    """A Conv2d over all channels, padded along them (three outputs there), or
+    keeping every second sample (``stride=2``)."""
+
+    def __init__(self, n_chans, n_outputs, n_times, stride=1):
+        super().__init__()
+        padding = (1, 0) if stride == 1 else 0
+        self.spatial = nn.Conv2d(
+            1, 4, (n_chans, 1), stride=(1, stride), padding=padding
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dense = nn.Linear(4, n_outputs)
+
+    def forward(self, x):  # noqa: D102
+        return self.dense(self.pool(self.spatial(x.unsqueeze(1))).flatten(1))
+
+
+class StridedSpatialNet(SpatialConv2dNet):
+    """SpatialConv2dNet with stride 2 in time and no padding."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__(n_chans, n_outputs, n_times, stride=2)
+
+
 class StridedPointwiseNet(PointwiseNet):
     """Its pointwise convolution keeps every second sample (stride 2)."""
 
@@ -329,11 +455,16 @@ class StridedPointwiseNet(PointwiseNet):
     "module, match",
     [
         (SpatioTemporalNet, "no spatial filter layer: no convolution sums all 8"),
+        (SpatioTemporalConv1dNet, "no spatial filter layer: no convolution sums"),
+        (SpatialConv2dNet, "no spatial filter layer: no convolution sums all 8"),
         (StridedPointwiseNet, r"'pointwise' \(Conv1d\) sums all 8 .* \(256 to 128\)"),
+        (StridedSpatialNet, r"'spatial' \(Conv2d\) sums all 8 .* \(256 to 128\)"),
         (ChannelKernelsNet, "'pointwise' filter the EEG channels with diff"),
         (NonlinearFrontNet, "before the spatial layer 'spatial' are not linear"),
         (RectifiedFrontNet, "before the spatial layer 'spatial' are not linear"),
         (MixedChannelsNet, "before the spatial layer 'pointwise' mix the EEG"),
+        # It mixes the channels too, but what it is first is not linear.
+        (MedianReferenceNet, "before the spatial layer 'pointwise' are not linear"),
     ],
 )
 def test_networks_without_spatial_filters_are_refused(module, match):
@@ -347,21 +478,23 @@ def test_networks_without_spatial_filters_are_refused(module, match):
 
 
 class LeakingNet(MixedChannelsNet):
-    """MixedChannelsNet whose mixing adds one channel to another, a little."""
+    """MixedChannelsNet whose mixing adds channel(s) to another, a little."""
 
-    def __init__(self, n_chans, source, target):
+    def __init__(self, n_chans, source, target, leak=1e-2):
         super().__init__(n_chans, 2, N_TIMES)
         with torch.no_grad():
             self.mix.weight.copy_(torch.eye(n_chans))
-            self.mix.weight[target, source] = 1e-2
+            self.mix.weight[target, source] = torch.as_tensor(leak)
             self.mix.bias.zero_()
 
 
-def test_a_leak_of_any_channel_into_any_other_is_refused():
+@pytest.mark.parametrize("n_channels", [8, 5])
+def test_a_leak_of_any_channel_into_any_other_is_refused(n_channels):
     """The front end is checked on halves of the channels, not on each alone:
-    a leak between any two channels must still show."""
-    example = torch.from_numpy(_planted_source()[0].get_data()[:1]).float()
-    n_channels = example.shape[1]
+    a leak between any two channels must still show, of 5 channels too (the
+    halves of 8 were 3 bits, and 5 also need 3)."""
+    example = torch.from_numpy(_planted_source()[0].get_data()[:1, :n_channels])
+    example = example.float()
     for source in range(n_channels):
         for target in range(n_channels):
             module = LeakingNet(n_channels, source, target).eval()
@@ -370,6 +503,18 @@ def test_a_leak_of_any_channel_into_any_other_is_refused():
                 continue
             with pytest.raises(ValueError, match="'pointwise' mix the EEG"):
                 find_spatial_layer(module, example)
+
+
+def test_leaks_that_cancel_on_equal_channels_are_refused():
+    """Channels 0 to 3 equal, a leak of x0 - x1 - x2 + x3 into channel 5 is zero
+    on every half of the channels the check probes (set by the bits of their
+    index): only the channels' random weights make it show."""
+    example = torch.from_numpy(_planted_source()[0].get_data()[:1]).float()
+    example[:, 1:4] = example[:, :1]
+    leak = 1e-2 * torch.tensor([1.0, -1.0, -1.0, 1.0])
+    module = LeakingNet(example.shape[1], [0, 1, 2, 3], 5, leak).eval()
+    with pytest.raises(ValueError, match="'pointwise' mix the EEG"):
+        find_spatial_layer(module, example)
 
 
 def test_the_front_end_check_is_bounded(monkeypatch):
@@ -697,7 +842,7 @@ def test_patterns_of_a_network_reading_eeg_and_eog_map_one_type(
     "layer, kernel, dead",
     # A zeroed temporal kernel leaves its two units constant maps (batch norm's
     # shift), whose covariance is rounding.
-    [("spatial_conv", 3, [3]), ("temporal_conv", 0, [0, 1])],
+    [("spatial_conv", 3, [3]), ("temporal_conv", 2, [4, 5])],
 )
 def test_a_dead_unit_has_a_zero_pattern_and_is_named(layer, kernel, dead):
     """A unit with zero weights made spatial_patterns fail."""
@@ -716,11 +861,48 @@ def test_a_dead_unit_has_a_zero_pattern_and_is_named(layer, kernel, dead):
         return result.patterns.data[:, np.argsort(result.ranking.unit.to_numpy())]
 
     patterns = by_unit(spatial)
+    if layer == "temporal_conv":  # the units reading the zeroed kernel's map
+        maps_read = spatial.ranking.set_index("unit").input_map[dead]
+        assert maps_read.tolist() == [kernel] * len(dead)
     others = np.setdiff1d(np.arange(len(alive.ranking)), dead)
     assert np.all(patterns[:, dead] == 0)
     np.testing.assert_allclose(
         patterns[:, others], by_unit(alive)[:, others], rtol=1e-6, atol=1e-9
     )
+
+
+@pytest.mark.parametrize("kind", ["patterns", "filters"])
+def test_each_plotted_map_is_divided_by_its_own_largest_value(kind, monkeypatch):
+    """Filters and patterns have no unit common to the units: each topomap is
+    its component over its largest |value|, not each channel over its largest
+    across the components."""
+    import mne_xai.viz
+
+    epochs, _, _ = _planted_source()
+    spatial = spatial_patterns(_linear_readout(epochs.info)[1], epochs, verbose=False)
+    drawn = []
+    monkeypatch.setattr(
+        mne_xai.viz, "_plot_topomap_rows", lambda rows, *_, **__: drawn.extend(rows)
+    )
+    spatial.plot(2, kind=kind, show=False)
+    components = getattr(spatial, kind).data[:, :2].T
+    expected = components / np.abs(components).max(axis=1, keepdims=True)
+    np.testing.assert_allclose(drawn[0], expected)
+
+
+def test_units_constant_up_to_float32_rounding_have_no_pattern():
+    """Offsets of 1 V with variations of 3e-8 V, below float32's resolution at
+    1 V: the units see rounding only, constants as zeroed units are. Their
+    variance was compared with that of the maps about their mean, rounding
+    too, not with the maps' size: their patterns were of the rounding."""
+    epochs, _, _ = _planted_source()
+    offset = mne.EpochsArray(
+        1.0 + 1e-2 * epochs.get_data(), epochs.info, epochs.events, verbose=False
+    )
+    _, network = _linear_readout(epochs.info)
+    with pytest.warns(RuntimeWarning, match=r"Unit\(s\) \[0, 1, 2\] .* a constant"):
+        spatial = spatial_patterns(network, offset, verbose=False)
+    assert not spatial.patterns.data.any()
 
 
 class TakesFourAxes(nn.Module):

@@ -74,6 +74,20 @@ def test_interpretable_cnn_starts_its_spatial_filters_as_csp(imagery_epochs):
     assert np.all(np.diff(all_ratios[1::2]) >= 0)
 
 
+def test_three_classes_start_from_csp_too(synthetic_arrays):
+    """CSP orders its filters by turns between the two ends of its spectrum for
+    two classes only: three are ordered by mutual information with the class,
+    and the filters are CSP's, at unit norm."""
+    X, _ = synthetic_arrays
+    y = np.arange(len(X)) % 3
+    X = X.copy()
+    X[y == 2, 1] *= 3
+    estimator = EEGNetClassifier(**BUILT_ONLY).fit(X, y)
+    assert estimator.spatial_init_ == "csp"
+    weight = estimator.module_.spatial_conv.weight.detach()[:, 0, :, 0]
+    torch.testing.assert_close(weight.norm(dim=1), torch.ones(len(weight)))
+
+
 @pytest.mark.parametrize(
     "estimator_class", [EEGNetClassifier, InterpretableCNNClassifier]
 )
