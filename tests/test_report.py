@@ -262,6 +262,22 @@ def test_fitted_pipeline_reads_events_as_its_network_was_trained(spatial_epochs)
     assert maps[0] == maps[1]
 
 
+def _record_cross_validation(monkeypatch):
+    """Return a dict that gets the report's cross-validation under "cv"."""
+    import mne_xai.report._make as make
+
+    measured = {}
+    cross_validate = make._cross_validate
+    monkeypatch.setattr(
+        make,
+        "_cross_validate",
+        lambda context, folds: measured.setdefault(
+            "cv", cross_validate(context, folds)
+        ),
+    )
+    return measured
+
+
 @pytest.mark.filterwarnings("ignore:The network")
 def test_balanced_chance_counts_the_classes_each_fold_tests(monkeypatch):
     """Folds by group may test fewer classes: the page put chance at 1/3 for a
@@ -270,7 +286,6 @@ def test_balanced_chance_counts_the_classes_each_fold_tests(monkeypatch):
     the chance verdict read the network's own held-out predictions."""
     from sklearn.model_selection import GroupKFold
 
-    import mne_xai.report._make as make
     from mne_xai.simulation import simulate_epochs
 
     epochs, _ = simulate_epochs(
@@ -283,15 +298,7 @@ def test_balanced_chance_counts_the_classes_each_fold_tests(monkeypatch):
     codes = epochs.events[:, 2]
     # Every epoch of class 3 in group A.
     groups = np.where((codes == 3) | (np.arange(len(codes)) % 2 == 0), "A", "B")
-    measured = {}
-    cross_validate = make._cross_validate
-    monkeypatch.setattr(
-        make,
-        "_cross_validate",
-        lambda context, folds: measured.setdefault(
-            "cv", cross_validate(context, folds)
-        ),
-    )
+    measured = _record_cross_validation(monkeypatch)
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="y_pred contains classes")
         _quick_report(
@@ -373,20 +380,10 @@ def test_the_page_takes_chance_from_the_epochs_tested(monkeypatch, spatial_epoch
     5): the verdict scored balanced accuracy, while the page showed none and
     put chance at the 0.5 of all epochs, not the 0.67 of always answering the
     class most frequent among the epochs tested."""
-    import mne_xai.report._make as make
-
     codes = spatial_epochs.events[:, 2]
     test = np.r_[np.flatnonzero(codes == 1)[:10], np.flatnonzero(codes == 2)[:5]]
     split = [(np.setdiff1d(np.arange(len(codes)), test), test)]
-    measured = {}
-    cross_validate = make._cross_validate
-    monkeypatch.setattr(
-        make,
-        "_cross_validate",
-        lambda context, folds: measured.setdefault(
-            "cv", cross_validate(context, folds)
-        ),
-    )
+    measured = _record_cross_validation(monkeypatch)
     contents = _quick_report(
         _network(max_epochs=1), _two_channels(spatial_epochs), cv=split
     )
