@@ -18,6 +18,8 @@ from mne_xai.inspect._pruning import (
     pruning_curve,
 )
 from mne_xai.inspect._sensitivity import (
+    DEFAULT_BANDS,
+    KINDS,
     _check_bands,
     _PerturbedData,
     unit_sensitivity,
@@ -76,6 +78,22 @@ def _detector(kind, info):
     return as_network(net.initialize(), info=info)
 
 
+def _input_data(epochs):
+    """The epochs as a network reads them, for _PerturbedData."""
+    network = as_network(_detector("linear", epochs.info), info=epochs.info)
+    return network._check_prediction_input(epochs)
+
+
+def _sinusoid_epochs(frequency, sfreq, n_times):
+    """20 epochs of a unit sinusoid of random phase, on two channels."""
+    rng = np.random.default_rng(0)
+    phases = rng.uniform(0, 2 * np.pi, (20, 1, 1))
+    times = np.arange(n_times) / sfreq
+    data = np.cos(2 * np.pi * frequency * times + phases).repeat(2, axis=1)
+    info = mne.create_info(["Oz", "Cz"], sfreq, "eeg")
+    return mne.EpochsArray(data, info, verbose=False)
+
+
 # -- amplitude vs phase sensitivity -----------------------------------------------
 @pytest.mark.parametrize(
     "kind, layer, expected",
@@ -107,10 +125,18 @@ def test_a_linear_filter_follows_amplitude_and_phase_alike(alpha_epochs):
     np.testing.assert_allclose(result.amplitude[0], result.amplitude[1], rtol=1e-6)
 
 
+@pytest.mark.parametrize("frequency, perturbed", [(8.0, True), (13.0, False)])
+def test_a_band_holds_its_lower_edge_not_its_upper_one(frequency, perturbed):
+    """Bands (8, 13) and (13, 30) meet at 13 Hz, which only the upper one
+    perturbs: a rhythm there is left as it is by alpha's perturbations."""
+    data = _input_data(_sinusoid_epochs(frequency, SFREQ, 256))
+    batches = list(_PerturbedData(data, {"alpha": ALPHA}, SFREQ, 2, 0.5, 0).batches(64))
+    change = max(np.abs(copy - batches[0]).max() for copy in batches[1:])
+    assert (change > 0.01) == perturbed, change
+
+
 def test_amplitude_and_phase_perturbations_are_equally_large(alpha_epochs):
-    data = as_network(
-        _detector("linear", alpha_epochs.info), info=alpha_epochs.info
-    )._check_prediction_input(alpha_epochs)
+    data = _input_data(alpha_epochs)
     n_draws = 40
     perturbed = _PerturbedData(data, {"alpha": ALPHA}, SFREQ, n_draws, 0.5, seed=0)
     batches = list(perturbed.batches(64))
@@ -123,6 +149,23 @@ def test_amplitude_and_phase_perturbations_are_equally_large(alpha_epochs):
         # far less than the one carrying the rhythm.
         assert np.sum((copy - clean)[:, 1] ** 2) < np.sum((copy - clean)[:, 0] ** 2)
     assert energy["amplitude"] / energy["phase"] == pytest.approx(1, abs=0.15)
+
+
+def test_perturbations_move_a_rhythm_of_the_band_as_far_as_intended():
+    """Either kind changes a rhythm by 2 - 2 exp(-phase_std**2 / 2) times its
+    power (_amplitude_log_std), the size phase_std names; their ratio, tested
+    above, hides a scale both kinds share (the doubled analytic signal, the
+    unit variance of the smoothed noise)."""
+    data = _input_data(_sinusoid_epochs(10.0, SFREQ, 256))
+    perturbed = _PerturbedData(data, {"alpha": ALPHA}, SFREQ, 20, 0.5, seed=0)
+    batches = list(perturbed.batches(64))
+    clean, copies = batches[0].astype(float), batches[1:]
+    change = {"amplitude": [], "phase": []}
+    for index, copy in enumerate(copies):
+        _, kind = perturbed.variant(index)
+        change[kind].append(np.mean((copy - clean) ** 2) / np.mean(clean**2))
+    for kind in KINDS:
+        assert np.mean(change[kind]) == pytest.approx(2 - 2 * np.exp(-0.125), rel=0.05)
 
 
 def test_results_do_not_depend_on_batch_size(alpha_epochs):
@@ -248,8 +291,22 @@ def test_sensitivity_errors(alpha_epochs):
         unit_sensitivity(network, alpha_epochs, "pool", ratio=1)
     with pytest.raises(ValueError, match=r"phase_std must be in \(0, pi\]"):
         unit_sensitivity(network, alpha_epochs, "pool", phase_std=4)
+    # The range is closed at pi: a shift of half a cycle either way is allowed.
+    at_pi = unit_sensitivity(
+        network,
+        alpha_epochs,
+        "pool",
+        bands={"alpha": ALPHA},
+        n_draws=1,
+        phase_std=np.pi,
+    )
+    assert np.isfinite(at_pi.phase).all()
     # Default bands above the Nyquist frequency are left out, not refused.
     assert list(_check_bands(None, 64.0, 128)) == ["theta", "alpha", "beta"]
+    # Upper edges are excluded: a default band ending at the Nyquist frequency
+    # is kept, as a band given so is, and a band one bin wide is resolved.
+    assert list(_check_bands(None, 90.0, 180)) == [*DEFAULT_BANDS]
+    assert _check_bands({"bin": (10, 10.5)}, 128.0, 256) == {"bin": (10.0, 10.5)}
     # Default bands too narrow for short epochs were refused with "widen it",
     # bands the user never gave.
     with pytest.raises(ValueError, match=r"default band 'theta'.*pass bands at least"):
@@ -340,8 +397,9 @@ def test_a_mask_keeps_the_units_it_holds_at_one():
     np.testing.assert_array_equal(scores.reshape(2, 2, 2)[:, 1], 20.0)
 
 
-def test_area_is_the_trapezoid_under_accuracy_against_the_fraction_removed():
-    curve = PruningCurve(
+def _curve_of_four_units():
+    """A PruningCurve of one ranking and one random order over four units."""
+    return PruningCurve(
         layer="relu",
         accuracy={"mine": np.array([1.0, 0.75, 0.5, 0.5, 0.25])},
         random_accuracy=np.array([[1.0, 1.0, 0.5, 0.5, 0.5]]),
@@ -350,9 +408,26 @@ def test_area_is_the_trapezoid_under_accuracy_against_the_fraction_removed():
         importance={"mine": np.arange(4.0)},
         chance=0.5,
     )
+
+
+def test_area_is_the_trapezoid_under_accuracy_against_the_fraction_removed():
+    curve = _curve_of_four_units()
     # Steps of 1/4: 1/4 * ((1 + .75) / 2 + (.75 + .5) / 2 + (.5 + .5) / 2 + ...).
     assert curve.area["mine"] == pytest.approx(0.25 * (0.875 + 0.625 + 0.5 + 0.375))
     np.testing.assert_allclose(curve.area["random"], [0.25 * (1 + 0.75 + 0.5 + 0.5)])
+
+
+def test_the_table_runs_from_no_unit_to_every_unit_removed():
+    """The fraction removed is of the layer's units, 0 to 1, as the area reads
+    it; a table reaching 0.8 would not match the plot's area."""
+    table = _curve_of_four_units().to_frame()
+    mine = table.query("order == 'mine'")
+    np.testing.assert_array_equal(mine["n_pruned"], np.arange(5))
+    np.testing.assert_allclose(mine["fraction_pruned"], [0, 0.25, 0.5, 0.75, 1])
+    np.testing.assert_array_equal(mine["accuracy"], [1.0, 0.75, 0.5, 0.5, 0.25])
+    random = table.query("order == 'random'")
+    np.testing.assert_array_equal(random["draw"], 0)
+    np.testing.assert_array_equal(random["accuracy"], [1.0, 1.0, 0.5, 0.5, 0.5])
 
 
 def test_scoring_several_masks_per_pass_is_exact(
@@ -368,18 +443,144 @@ def test_scoring_several_masks_per_pass_is_exact(
         np.testing.assert_allclose(batched.accuracy[order], one_by_one.accuracy[order])
 
 
-class SkipNet(nn.Module):
-    """A network that adds the input's mean back after the layer inspected."""
+class RectifiedFilters(nn.Module):
+    """Rectified filters of the input, averaged over time, then a linear read-out."""
 
-    def __init__(self):
+    def __init__(self, n_units=3, n_classes=2):
         super().__init__()
-        self.conv = nn.Conv1d(4, 3, 5)
+        self.conv = nn.Conv1d(4, n_units, 5)
         self.relu = nn.ReLU()
-        self.classifier = nn.Linear(3, 2)
+        self.classifier = nn.Linear(n_units, n_classes)
+
+    def forward(self, x):
+        return self.classifier(self.relu(self.conv(x)).mean(dim=-1))
+
+
+class SkipNet(RectifiedFilters):
+    """A network that adds the input's mean back after the layer inspected."""
 
     def forward(self, x):
         features = self.relu(self.conv(x)).mean(dim=-1)
         return self.classifier(features + x.mean(dim=(1, 2))[:, None])
+
+
+def _accuracy_without(module, X, y, removed):
+    """Accuracy with the ``removed`` units of ``module.relu`` replaced by their
+    mean output over ``X``, by a hook of its own."""
+    inputs = torch.from_numpy(X)
+    with torch.no_grad():
+        mean = module.relu(module.conv(inputs)).mean(dim=0)
+
+        def replace(_layer, _inputs, output):
+            output = output.clone()
+            output[:, removed] = mean[removed]
+            return output
+
+        handle = module.relu.register_forward_hook(replace)
+        try:
+            predicted = module(inputs).argmax(dim=1).numpy()
+        finally:
+            handle.remove()
+    return np.mean(predicted == y)
+
+
+@pytest.fixture
+def trained_filters(synthetic_arrays):
+    """Six rectified filters trained until removing them costs accuracy."""
+    torch.manual_seed(0)
+    return NeuralNetClassifier(
+        RectifiedFilters,
+        module__n_units=6,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=0.05,
+        max_epochs=10,
+        train_split=None,
+        verbose=False,
+    ).fit(*synthetic_arrays)
+
+
+def test_each_curve_is_the_accuracy_without_the_first_units_of_its_order(
+    synthetic_arrays, trained_filters
+):
+    """Scores of all orders come from one array, order by order: read unit
+    by unit, the curves mixed orders, which tests of the curves' ends missed."""
+    X, y = synthetic_arrays
+    net = trained_filters
+    info = mne.create_info(4, SFREQ, "eeg")
+    # Batches of 16: each batch's epochs are scored against their own labels.
+    curve = pruning_curve(
+        as_network(net, info=info),
+        X,
+        "relu",
+        y,
+        n_random=3,
+        batch_size=16,
+        random_state=0,
+    )
+    orders = [*curve.orders.values(), *curve.random_orders]
+    curves = np.array([*curve.accuracy.values(), *curve.random_accuracy])
+    # Orders scoring alike would hide a mix-up.
+    assert len(np.unique(curves[:, 1:-1], axis=0)) == len(curves)
+    for order, accuracy in zip(orders, curves, strict=True):
+        expected = [
+            _accuracy_without(net.module_, X, y, order[:n_removed])
+            for n_removed in range(curve.n_units + 1)
+        ]
+        np.testing.assert_allclose(accuracy, expected)
+
+
+class CentredFeatures(RectifiedFilters):
+    """A network that centres its features on their mean over the batch."""
+
+    def forward(self, x):
+        features = self.relu(self.conv(x)).mean(dim=-1)
+        return self.classifier(features - features.mean(dim=0))
+
+
+@pytest.mark.parametrize(
+    "network, masks_per_pass", [(RectifiedFilters, 3), (CentredFeatures, 1)]
+)
+def test_masks_share_a_pass_when_the_network_treats_copies_apart(
+    synthetic_arrays, network, masks_per_pass
+):
+    """Several masks share a pass only if scores match the network's own to
+    float rounding: with the unpruned copy taken for another, every network
+    fell back to one mask per pass (exact, n_units times slower); with the
+    tolerance dropped, a network mixing the copies by 6 percent of its
+    largest score was scored several at once, so wrongly."""
+    X, _ = synthetic_arrays
+    torch.manual_seed(0)
+    module = network()
+    ablation = _Ablation(module, module.relu, "relu", reference=0.0)
+    masks = torch.from_numpy(_ablation_masks(np.array([[2, 0, 1]])))
+    inputs = torch.from_numpy(X)
+    with torch.no_grad():
+        scores = module(inputs)
+        assert ablation.masks_per_pass(inputs, scores, masks) == masks_per_pass
+
+
+def test_pruning_reads_the_classes_of_events_a_network_is_told(
+    synthetic_arrays, trained_filters
+):
+    """A skorch network fitted elsewhere and told its events (event_id) reads
+    the classes from the events of Epochs, as from y."""
+    X, y = synthetic_arrays
+    events = np.column_stack([np.arange(len(X)), np.zeros(len(X), int), y + 1])
+    event_id = {"rest": 1, "task": 2}
+    epochs = mne.EpochsArray(
+        X, mne.create_info(4, SFREQ, "eeg"), events, event_id=event_id, verbose=False
+    )
+    network = as_network(
+        trained_filters, info=epochs.info, event_id={"rest": 0, "task": 1}
+    )
+    by_events, by_labels = (
+        pruning_curve(network, epochs, "relu", labels, n_random=2, random_state=0)
+        for labels in (None, np.array(["rest", "task"])[y])
+    )
+    np.testing.assert_array_equal(by_events.random_accuracy, by_labels.random_accuracy)
+    for order, accuracy in by_labels.accuracy.items():
+        np.testing.assert_array_equal(by_events.accuracy[order], accuracy)
 
 
 def test_a_network_that_mixes_copies_is_scored_one_mask_at_a_time(
@@ -427,6 +628,9 @@ def test_pruning_plot_given_orders_and_errors(small_eegnet, synthetic_arrays):
         pruning_curve(small_eegnet, X, "separable_elu", y, ablation="noise")
     with pytest.raises(ValueError, match=r"scores\['random'\] must hold one score"):
         pruning_curve(small_eegnet, X, "separable_elu", y, scores={"random": [1]})
+    match = r"scores\['short'\] must hold one score per unit \(16\).*shape \(3,\)"
+    with pytest.raises(ValueError, match=match):
+        pruning_curve(small_eegnet, X, "separable_elu", y, scores={"short": [3, 2, 1]})
     # NaN sorted last: a unit without a score was pruned as the most important.
     undefined = np.r_[np.nan, np.arange(15.0)]
     with pytest.raises(ValueError, match=r"must be finite; units \[0\] have \[nan\]"):
@@ -591,6 +795,24 @@ def test_unit_scores_do_not_depend_on_the_batch_size(small_eegnet, synthetic_arr
         np.testing.assert_allclose(one[order], every[order], atol=1e-3 * scale)
 
 
+def test_three_classes_score_the_class_predicted_against_the_commonest(
+    synthetic_arrays,
+):
+    """Of three classes, the unpruned accuracy is the estimator's (the class
+    of the highest score, not "any but the lowest", which two classes cannot
+    tell apart), and chance the share of the commonest class, 25 of 40."""
+    X, _ = synthetic_arrays
+    y = np.repeat([0, 1, 2], [5, 10, 25])
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(
+        RectifiedFilters, module__n_classes=3, classes=[0, 1, 2]
+    ).initialize()
+    network = as_network(net, info=mne.create_info(4, SFREQ, "eeg"))
+    curve = pruning_curve(network, X, "relu", y, n_random=1)
+    assert curve.accuracy["sensitivity"][0] == pytest.approx(net.score(X, y))
+    assert curve.chance == pytest.approx(25 / 40)
+
+
 def test_chance_is_the_share_of_the_most_frequent_class(small_eegnet, synthetic_arrays):
     """The accuracy of always predicting the commonest class, 20 of 25 epochs
     here: the share of the rarest was reported."""
@@ -643,17 +865,24 @@ def test_decisions_of_windows_are_those_the_cropped_classifier_predicts():
     assert predicted.item() == 1
 
 
+def _alpha_and_beta_sensitivities(amplitude, phase):
+    """UnitSensitivity of units (rows) in alpha and beta (columns), ratio 2."""
+    from mne_xai.inspect import UnitSensitivity
+
+    return UnitSensitivity(
+        layer="unit",
+        bands={"alpha": (8, 13), "beta": (13, 30)},
+        amplitude=np.array(amplitude),
+        phase=np.array(phase),
+        ratio=2.0,
+    )
+
+
 def test_a_unit_responding_at_float_noise_is_insensitive():
     """A unit tuned above every band responded at float noise (both under
     1e-5 standard deviations) and was called mixed."""
-    from mne_xai.inspect import UnitSensitivity
-
-    result = UnitSensitivity(
-        layer="unit",
-        bands={"alpha": (8, 13), "beta": (13, 30)},
-        amplitude=np.array([[3e-6, 8e-6], [1.7, 0.02]]),
-        phase=np.array([[6e-6, 2e-6], [0.6, 0.02]]),
-        ratio=2.0,
+    result = _alpha_and_beta_sensitivities(
+        [[3e-6, 8e-6], [1.7, 0.02]], [[6e-6, 2e-6], [0.6, 0.02]]
     )
     table = result.to_frame()
     assert table["class"].tolist() == [
@@ -667,6 +896,27 @@ def test_a_unit_responding_at_float_noise_is_insensitive():
     assert summary["band"].isna().tolist() == [True, False]
 
 
+def test_classes_follow_the_ratio_and_the_sum_of_both_sensitivities():
+    """One sensitivity must exceed the other by more than ``ratio`` (at the
+    ratio exactly, a unit is mixed); a unit is insensitive only when both
+    together stay under the floor, so one following the phase alone is a
+    phase unit. The summary sums each kind over the bands."""
+    result = _alpha_and_beta_sensitivities(
+        [[2.0, 1.0], [1e-4, 0.0], [4.0, 0.5]], [[1.0, 2.5], [0.5, 0.0], [1.0, 0.5]]
+    )
+    assert result.to_frame()["class"].tolist() == [
+        *("mixed", "phase"),
+        *("phase", "insensitive"),  # 0 / 0 in beta
+        *("amplitude", "mixed"),
+    ]
+    summary = result.summary()
+    np.testing.assert_allclose(summary["amplitude_sensitivity"], [3.0, 1e-4, 4.5])
+    np.testing.assert_allclose(summary["phase_sensitivity"], [3.5, 0.5, 1.5])
+    assert summary["class"].tolist() == ["mixed", "phase", "amplitude"]
+    assert summary["band"].tolist() == ["beta", "alpha", "alpha"]
+    assert summary["band_class"].tolist() == ["phase", "phase", "amplitude"]
+
+
 @pytest.mark.parametrize(
     "frequency, band",
     [(0.5, (0.5, 2.0)), (1.0, (0.5, 4.0)), (31.5, (30.0, 32.0)), (31.5, (28.0, 32.0))],
@@ -677,18 +927,10 @@ def test_phase_perturbations_keep_the_energy_next_to_0_hz_and_nyquist(frequency,
     of amplitude. Phase perturbations of a sinusoid changed its energy by 0.14
     to 0.30 times as much as amplitude perturbations (0.00 in the alpha band),
     which an energy detector read as phase sensitivity."""
-    sfreq, n_epochs, n_times = 64.0, 20, 128
-    rng = np.random.default_rng(0)
-    phases = rng.uniform(0, 2 * np.pi, (n_epochs, 1, 1))
-    times = np.arange(n_times) / sfreq
-    data = np.cos(2 * np.pi * frequency * times + phases).repeat(2, axis=1)
-    info = mne.create_info(["Oz", "Cz"], sfreq, "eeg")
-    epochs = mne.EpochsArray(data, info, verbose=False)
-    inputs = as_network(_detector("linear", info), info=info)._check_prediction_input(
-        epochs
-    )
+    sfreq = 64.0
+    inputs = _input_data(_sinusoid_epochs(frequency, sfreq, 128))
     perturbed = _PerturbedData(inputs, {"band": band}, sfreq, 10, 0.5, seed=0)
-    batches = list(perturbed.batches(n_epochs))
+    batches = list(perturbed.batches(20))
     energy = np.mean(batches[0].astype(float) ** 2, axis=-1)
     change = {"amplitude": 0.0, "phase": 0.0}
     for index, copy in enumerate(batches[1:]):
