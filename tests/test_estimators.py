@@ -1549,8 +1549,11 @@ def test_a_device_the_machine_lacks_is_refused_clearly(synthetic_arrays):
 
     X, y = synthetic_arrays
     match = "device='cuda', but torch finds no cuda device"
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=match) as refusal:
         EEGNetClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
+    # A CPU build of torch never finds one: the message says which case it is.
+    cpu_build = torch.version.cuda is None
+    assert ("(this torch is a CPU build)" in str(refusal.value)) == cpu_build
     clf = EEGNetClassifier(**FAST).fit(X, y)
     with pytest.raises(ValueError, match=match):
         clf.set_params(device="cuda")

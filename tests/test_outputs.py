@@ -92,15 +92,22 @@ def test_results_keep_the_selection_drop_log_and_metadata(spatial_epochs):
         pd.testing.assert_frame_equal(result.metadata, subset.metadata, obj=name)
 
 
-def test_results_keep_the_annotations_of_decimated_epochs(spatial_epochs):
+@pytest.mark.parametrize(
+    "annotated",
+    [
+        slice(None),  # every epoch
+        slice(1, 2),  # one annotation, of the first epoch explained
+    ],
+)
+def test_results_keep_the_annotations_of_decimated_epochs(spatial_epochs, annotated):
     """Maps dropped the input's annotations (get_annotations_per_epoch read
     nothing); and their events, in the recording's samples, were read at the
-    decimated rate (the annotation of each epoch fell outside it)."""
+    decimated rate (the annotation of each epoch fell outside it). One
+    annotation is kept as several are."""
     epochs = spatial_epochs.copy()
     onsets = epochs.events[:, 0] / epochs.info["sfreq"] + epochs.tmin
-    epochs.set_annotations(
-        mne.Annotations(onsets, 0.1, [f"trial {k}" for k in range(len(epochs))])
-    )
+    names = np.array([f"trial {k}" for k in range(len(epochs))])
+    epochs.set_annotations(mne.Annotations(onsets[annotated], 0.1, names[annotated]))
     epochs.decimate(2)
     subset = epochs[1::3]
     estimator = _fit(epochs)

@@ -72,6 +72,21 @@ def test_same_kind_out_metadata_kept_input_untouched(attribution, name, averaged
         assert len(out["feet"]) == 3
 
 
+@pytest.mark.parametrize("name", PROCESSORS)
+def test_a_projector_the_maps_hold_stays_unapplied(attribution, name):
+    """Maps holding a projector not applied (an average reference added with
+    projection=True) are processed as the values they hold: MNE's EpochsArray
+    applies projectors unless told not to."""
+    with_projector = attribution.copy().set_eeg_reference(
+        projection=True, verbose=False
+    )
+    assert not with_projector.info["projs"][0]["active"]
+    np.testing.assert_array_equal(
+        PROCESSORS[name](with_projector).get_data(),
+        PROCESSORS[name](attribution).get_data(),
+    )
+
+
 def test_zscore_per_epoch(attribution):
     # Epochs on very different scales end up on the same one.
     scaled = attribution.copy()

@@ -344,6 +344,17 @@ def test_reproducible_and_seeded():
         for _ in range(2)
     ]
     np.testing.assert_array_equal(legacy[0][0].get_data(), legacy[1][0].get_data())
+    # Through its bit generator: as a Generator over the same bit generator
+    # draws, not from a seed drawn from it.
+    over_one_bit_generator = [
+        simulate_epochs(
+            "spectral", n_epochs=10, random_state=wrap(np.random.MT19937(5))
+        )
+        for wrap in (np.random.RandomState, np.random.Generator)
+    ]
+    np.testing.assert_array_equal(
+        over_one_bit_generator[0][0].get_data(), over_one_bit_generator[1][0].get_data()
+    )
 
 
 def test_classes_come_in_random_order():

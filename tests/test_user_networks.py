@@ -795,6 +795,21 @@ class EndsInLogSoftmax(EndsInSoftmax):
         return torch.log_softmax(self.conv(x).mean(dim=-1), dim=1)
 
 
+class EndsInSaturatedSoftmax(EndsInSoftmax):
+    """Probabilities of logits so far apart that some are exactly 0 and 1."""
+
+    def forward(self, x):  # noqa: D102
+        return torch.softmax(1e6 * self.conv(x).mean(dim=-1), dim=1)
+
+
+def test_network_returning_saturated_probabilities_is_refused(epochs):
+    """Probabilities of exactly 0 (a softmax saturated in float32, its logits
+    over 104 apart) are probabilities too, not logits to train on."""
+    clf = EEGNetClassifier(EndsInSaturatedSoftmax, max_epochs=1, verbose=False)
+    with pytest.raises(ValueError, match="returns probabilities .* final softmax"):
+        clf.fit(epochs)
+
+
 def test_network_returning_probabilities_is_refused(epochs):
     """Cross-entropy softmaxed them again: predict_proba stayed within 0.27-0.73."""
     clf = EEGNetClassifier(EndsInSoftmax, max_epochs=1, verbose=False)

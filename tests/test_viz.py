@@ -569,6 +569,8 @@ def test_joint_plot_of_maps_with_eog(attribution):
     )
     both = evoked.copy().add_channels([eog], force_update_info=True)
     fig = plot_attribution_joint(both, units="logit/V", show=False)
+    # The EEG channels are drawn from a copy: the maps keep their EOG.
+    assert both.ch_names == [*evoked.ch_names, "EOG"]
     # The EEG channels, as for the maps without EOG.
     alone = plot_attribution_joint(evoked, units="logit/V", show=False)
     assert len(fig.axes) == len(alone.axes)
