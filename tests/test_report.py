@@ -802,6 +802,62 @@ def test_time_courses_of_many_channels_show_the_most_relevant():
     plt.close(few)
 
 
+def test_time_courses_shown_are_those_of_the_largest_mean():
+    """Of many channels, those relevant throughout are shown, as the page
+    says ("of largest mean"), not one whose relevance peaks once."""
+    from mne_xai.report._maps import _plot_time_course
+
+    data = np.full((9, 50), 0.5)
+    data[0] = 0.0
+    data[0, 25] = 10.0  # mean 0.2, the lowest, and the highest peak
+    names = [f"ch{index}" for index in range(9)]
+    evoked = mne.EvokedArray(data, mne.create_info(names, 100.0, "eeg"), verbose=False)
+    figure = _plot_time_course(evoked, "saliency", "|relevance|")
+    assert [line.get_label() for line in figure.axes[0].get_lines()] == names[1:]
+    plt.close(figure)
+
+
+def test_mean_relevance_magnitude_is_of_each_epochs_magnitude():
+    """Relevance over time is the mean over epochs of |relevance|: signed maps
+    of opposite signs do not cancel out."""
+    from mne_xai.report._maps import _mean_magnitude
+
+    info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    data = np.array([[[1.0, -2.0], [3.0, 0.0]], [[-1.0, 2.0], [1.0, 0.0]]])
+    evoked = _mean_magnitude(mne.EpochsArray(data, info, verbose=False), "eeg")
+    np.testing.assert_allclose(evoked.data, [[1.0, 2.0], [2.0, 0.0]])
+    assert evoked.nave == 2
+
+
+def test_relevance_per_frequency_is_the_mean_of_each_named_class():
+    """One line per class, named as the class, of the mean over its epochs of
+    the magnitudes summed over channels (hand-computed)."""
+    from mne.time_frequency import EpochsSpectrumArray
+
+    from mne_xai.report._maps import _plot_frequency_relevance
+
+    relevance = np.array(
+        [
+            [[1.0, -1.0, 0.0], [0.0, 2.0, 0.0]],  # |.| summed: 1, 3, 0
+            [[0.0, 0.0, 4.0], [-2.0, 0.0, 0.0]],  # 2, 0, 4
+            [[-3.0, 1.0, 0.0], [0.0, 0.0, 2.0]],  # 3, 1, 2
+        ]
+    )
+    info = mne.create_info(["C3", "C4"], 64.0, "eeg")
+    spectrum = EpochsSpectrumArray(relevance, info, np.array([4.0, 8.0, 12.0]))
+    figure = _plot_frequency_relevance(
+        spectrum, np.array([1, 2, 1]), {1: "left", 2: "right"}
+    )
+    (ax,) = figure.axes
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == [
+        "left",
+        "right",
+    ]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [2.0, 2.0, 1.0])
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [2.0, 0.0, 4.0])
+    plt.close(figure)
+
+
 def test_one_time_course_for_all_channels_is_their_mean():
     """Maps the same on every channel, and ECoG where MNE's joint plot fails,
     get one line for all channels: their mean, which the largest overstates."""
@@ -1691,6 +1747,120 @@ def test_maps_per_class_follow_the_labels_given(spatial_epochs, monkeypatch):
     assert set(epochs.event_id) == {"stim/A", "stim/B"}  # the epochs are left alone
 
 
+@pytest.fixture(scope="module")
+def explained(trained, spatial_epochs):
+    """The report's context once its methods are explained, for labels giving
+    each epoch the other class than its event's: maps of the class the network
+    predicts (mostly the event's) differ from them. Grad-CAM gives every
+    channel the same map."""
+    from mne_xai.report._context import _Context
+    from mne_xai.report._maps import _explain_all
+
+    y = np.where(spatial_epochs.events[:, 2] == 1, 2, 1)
+    plan = check_data(trained, spatial_epochs, y, None, fitted=True)
+    context = _Context(
+        mne.Report(verbose=False),
+        spatial_epochs,
+        y,
+        plan,
+        ["grad_cam", *METHODS],
+        0,
+        trained,
+    )
+    _explain_all(context)
+    return context
+
+
+def test_maps_explain_the_class_given_to_each_epoch(explained, spatial_epochs):
+    """The maps are of each epoch's class in y, not of its event nor of the
+    class predicted, and are grouped under that class's name."""
+    names = {code: name for name, code in spatial_epochs.event_id.items()}
+    for method, attribution in explained.attributions.items():
+        expected = mne_xai_explain(
+            explained.estimator,
+            spatial_epochs,
+            method,
+            target=explained.y,
+            random_state=0,
+            verbose=False,
+        )
+        np.testing.assert_allclose(attribution.get_data(), expected.get_data())
+        event_names = {code: name for name, code in attribution.event_id.items()}
+        assert [event_names[code] for code in attribution.events[:, 2]] == [
+            names[label] for label in explained.y
+        ]
+
+
+def _figure_title(figure):
+    return figure.get_suptitle() or figure.axes[0].get_title()
+
+
+def _drawn(monkeypatch, context, *plots):
+    """Replace the plots named in the maps section by empty figures titled as
+    asked, and record each plot's arguments and, per figure added to the
+    page, its title, the titles of its figures and their captions."""
+    from mne_xai.report import _maps
+
+    calls = {plot: [] for plot in plots}
+
+    def spy(plot):
+        def draw(*args, title, **kwargs):
+            calls[plot].append(dict(kwargs, args=args))
+            figure = plt.figure()
+            figure.suptitle(title)
+            return figure
+
+        return draw
+
+    for plot in plots:
+        monkeypatch.setattr(_maps, plot, spy(plot))
+    added = {}
+
+    def add_figures(figures, title, key, caption=None):
+        added[title] = ([_figure_title(figure) for figure in figures], caption)
+        for figure in figures:
+            plt.close(figure)
+
+    monkeypatch.setattr(context, "add_figures", add_figures)
+    return calls, added
+
+
+def test_each_methods_topomaps_are_captioned_with_it_in_the_order_asked(
+    explained, monkeypatch
+):
+    """The comparison's rows and the slider of topomaps follow the methods as
+    asked, each image captioned with the method it draws and labelled in
+    that method's unit (logit per volt for saliency, logit for gradient x
+    input); Grad-CAM, the same on every channel, has none."""
+    from mne_xai.report._maps import _add_maps
+
+    calls, added = _drawn(
+        monkeypatch, explained, "plot_method_comparison", "plot_class_topomaps"
+    )
+    _add_maps(explained)
+    ((_, _, methods),) = [call["args"] for call in calls["plot_method_comparison"]]
+    assert methods == METHODS
+    titles, captions = added["Each method in its unit"]
+    assert captions == METHODS
+    for title, caption in zip(titles, captions, strict=True):
+        assert title.startswith(f"{caption}:")
+    units = [call["units"] for call in calls["plot_class_topomaps"]]
+    assert units == ["relevance (logit/V)", "relevance (logit)"]
+
+
+def test_each_time_course_is_captioned_with_its_method(explained, monkeypatch):
+    """Each image of the slider over time is captioned with the method it
+    draws; Grad-CAM's, the same on every channel, is one line for them all."""
+    from mne_xai.report._maps import _add_time
+
+    _, added = _drawn(monkeypatch, explained, "plot_attribution_joint")
+    _add_time(explained)
+    titles, captions = added["Mean relevance magnitude"]
+    assert captions == explained.methods
+    for title, caption in zip(titles, captions, strict=True):
+        assert title == f"{caption}: mean |relevance| over epochs"
+
+
 def _meg_epochs(n_positions=12, n_epochs=40):
     """Magnetometers and planar gradiometer pairs at a layout's positions."""
     layout = mne.channels.read_layout("Vectorview-all")
@@ -1943,9 +2113,22 @@ def test_overview_and_log_say_which_methods_were_refused(spatial_epochs):
             checks=False,
             verbose=True,
         )
-    overview = _contents(report)["Overview"]
-    assert "saliency; refused: lrp_epsilon (why, under Attribution maps" in overview
+    contents = _contents(report)
+    assert (
+        "saliency; refused: lrp_epsilon (why, under Attribution maps"
+        in (contents["Overview"])
+    )
     assert "Explained with saliency; refused: lrp_epsilon (" in log.getvalue()
+    # Why, where the overview says: the network's own refusal.
+    with pytest.raises(ValueError) as refusal:
+        mne_xai_explain(network, _two_channels(spatial_epochs), "lrp_epsilon")
+    why = html.escape(f"lrp_epsilon is not shown: {refusal.value}")
+    assert why in contents[SECTIONS["maps"]]
+    # Refusing every method leaves nothing to report.
+    with pytest.raises(ValueError, match="refuses every method asked for: lrp_eps"):
+        make_report(
+            clone(network), _two_channels(spatial_epochs), methods=["lrp_epsilon"], cv=2
+        )
 
 
 @pytest.mark.filterwarnings("ignore:The network")

@@ -1,6 +1,9 @@
 """trust_summary: deletion against random and randomization, read together."""
 
+import html
+import re
 import warnings
+from contextlib import contextmanager
 from functools import partial
 
 import matplotlib
@@ -520,6 +523,71 @@ def test_report_trust_table_puts_each_value_under_its_title(summary):
         cell = table.loc[row["method"], f"gain, {row['class']}"]
         assert cell == f"{row['gain']:+.2f} ({row['deletion']})"
         assert cell.startswith("-" if row["gain"] < 0 else "+")
+    # The anchor has no randomization check: blank, not "nan".
+    assert table.loc["random", "similarity after randomization"] == ""
+
+
+class _ReportPage:
+    """What the report's trust section writes on: its notes and its elements
+    by title, for the methods asked for and the target their maps explain."""
+
+    beats_chance = True
+    estimator = epochs = None
+    random_state = 0
+
+    def __init__(self, methods, target):
+        self.methods, self.target = methods, target
+        self.notes, self.elements = [], {}
+
+    def paragraph(self, key):
+        pass
+
+    def note(self, key, text):
+        self.notes.append(text)
+
+    def comparable_across_channels(self, purpose):
+        return list(self.methods), {}
+
+    @contextmanager
+    def warnings_noted(self, key):
+        yield
+
+    def add_table(self, table, title, key, **to_html):
+        self.elements[title] = table
+
+    def add_html(self, content, title, key):
+        self.elements[title] = content
+
+    def add_figures(self, figures, title, key, caption=None):
+        import matplotlib.pyplot as plt
+
+        for figure in figures:
+            plt.close(figure)
+
+
+def test_report_reads_each_method_under_its_name(summary, monkeypatch):
+    """Each reading of the page is under its own method's name, its advice in
+    bold and said once; the checks score the class the maps explain (the
+    labels given to the report, not the events)."""
+    from mne_xai.report import _trust_section
+
+    asked = {}
+
+    def summarized(estimator, epochs, methods, **params):
+        asked.update(params, methods=methods)
+        return summary
+
+    monkeypatch.setattr(_trust_section, "trust_summary", summarized)
+    target = np.array([2, 1])  # the labels given, which the page explains
+    page = _ReportPage(["random", "saliency", "gradient_x_input"], target)
+    _trust_section._add_trust(page, checks=True)
+    assert asked["methods"] == ["saliency", "gradient_x_input"]
+    assert asked["target"] is target
+    items = re.findall(r"<li>(.*?)</li>", page.elements["Readings"])
+    for item, (method, row) in zip(items, summary.table.iterrows(), strict=True):
+        assert item.startswith(f"<strong>{html.escape(method)}: ")
+        assert item.count(html.escape(row.advice)) == 1
+        assert html.unescape(re.sub("<.*?>", "", item)) == f"{method}: {row.reading}"
 
 
 def test_report_deletion_curves_show_each_class_its_own_epochs(summary):
