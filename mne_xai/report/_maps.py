@@ -151,13 +151,12 @@ def _add_maps(context):
             "section.",
         )
     methods = list(mapped)
+    # Every method's maps are given: nothing is explained again.
     comparison = plot_method_comparison(
         context.estimator,
         context.epochs,
         methods,
-        target=context.target,
         ch_type=plan.topomap_type,
-        random_state=context.random_state,
         attributions=mapped,
         title="Channel importance per class, each method on its own relative scale",
         show=False,
