@@ -528,17 +528,20 @@ def test_windows_that_leave_samples_unread_are_said():
         )
 
 
-@pytest.mark.parametrize("in_a_search", [False, True])
-def test_a_window_pipeline_that_transforms_is_refused_in_its_own_terms(in_a_search):
+@pytest.mark.parametrize("wrapped_in", [None, "search", "pipeline"])
+def test_a_window_pipeline_that_transforms_is_refused_in_its_own_terms(wrapped_in):
     """It was told to explain pipeline[-1] on pipeline[:-1].transform(epochs),
-    which no window network reads; inside a search, it still was."""
+    which no window network reads; inside a search, or as the last step of a
+    Pipeline passing the windows on, it still was."""
     data, y = _ramp_epochs(n_epochs=4)
     inner = make_pipeline(
         FunctionTransformer(lambda x: 2 * x),
         EEGNetClassifier(max_epochs=1, verbose=False),
     )
-    if in_a_search:
+    if wrapped_in == "search":
         inner = GridSearchCV(inner, {"eegnetclassifier__lr": [0.01]}, cv=2)
+    elif wrapped_in == "pipeline":
+        inner = make_pipeline("passthrough", inner)
     clf = CroppedClassifier(inner, window_length=0.4, sfreq=SFREQ).fit(data, y)
     with pytest.raises(ValueError, match="transforms each window before the network"):
         mne_xai.explain(clf, data, "saliency")
