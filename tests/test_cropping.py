@@ -745,6 +745,11 @@ def test_a_window_network_reading_microvolts_is_explained_with_scaling():
     )
     maps = mne_xai.explain(network, epochs, "saliency", verbose=False)
     assert maps.ch_names == ["C3", "C4"] and np.isfinite(maps.get_data()).all()
+    # Arrays of those Epochs are read on the channels the classifier was
+    # fitted on, which the window network was not told of itself.
+    on_arrays = mne_xai.explain(network, epochs.get_data(), "saliency", verbose=False)
+    assert on_arrays.ch_names == ["C3", "C4"]
+    assert_allclose(on_arrays.get_data(), maps.get_data())
 
 
 def test_a_classifier_fitted_on_arrays_keeps_their_rate():
