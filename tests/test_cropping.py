@@ -730,6 +730,7 @@ def test_a_window_network_reading_microvolts_is_explained_with_scaling():
     epochs = mne.EpochsArray(
         np.random.default_rng(0).standard_normal((6, 2, 101)) * 1e-5,
         mne.create_info(["C3", "C4"], SFREQ, "eeg"),
+        tmin=-0.2,
         verbose=False,
     )
     y = np.array([0, 1] * 3)
@@ -746,9 +747,10 @@ def test_a_window_network_reading_microvolts_is_explained_with_scaling():
     maps = mne_xai.explain(network, epochs, "saliency", verbose=False)
     assert maps.ch_names == ["C3", "C4"] and np.isfinite(maps.get_data()).all()
     # Arrays of those Epochs are read on the channels the classifier was
-    # fitted on, which the window network was not told of itself.
+    # fitted on, which the window network was not told of itself, and at the
+    # times of its training epochs.
     on_arrays = mne_xai.explain(network, epochs.get_data(), "saliency", verbose=False)
-    assert on_arrays.ch_names == ["C3", "C4"]
+    assert on_arrays.ch_names == ["C3", "C4"] and on_arrays.tmin == -0.2
     assert_allclose(on_arrays.get_data(), maps.get_data())
 
 
