@@ -280,28 +280,55 @@ def test_a_classifier_reading_epochs_in_another_unit_needs_its_scaling(
 
 
 class _ReadsEpochsItsOwnWay(NeuralNetClassifier):
-    """A get_dataset that refuses Epochs (raising ``refusal``) or, without
-    one, reads a fixed span of samples of them."""
-
-    refusal = None
+    """A get_dataset that reads the data of Epochs through ``read_epochs``."""
 
     def get_dataset(self, X, y=None):
         if isinstance(X, mne.BaseEpochs):
-            if self.refusal is not None:
-                raise self.refusal("Give arrays.")
-            X = X.get_data()[..., 32:96].astype(np.float32)
+            X = self.read_epochs(X.get_data()).astype(np.float32)
         return super().get_dataset(X, y)
 
 
-@pytest.mark.parametrize("refusal", [TypeError, ValueError, None])
-def test_a_classifier_whose_reading_says_nothing_of_a_unit_is_taken_as_it_is(
-    epochs, refusal
-):
-    """Refusing the probe epoch, or returning none of its two samples, tells
-    no factor: the classifier is neither refused nor scaled."""
+def _refusing(error):
+    def read_epochs(data):
+        raise error("Give arrays.")
+
+    return read_epochs
+
+
+def _reading_its_own_way(read_epochs):
     net = _ReadsEpochsItsOwnWay(torch.nn.Linear(64, 2), classes=[0, 1])
-    net.refusal = refusal
-    assert as_network(net.initialize(), info=epochs.info).module_ is net.module_
+    net.read_epochs = read_epochs
+    return net.initialize()
+
+
+@pytest.mark.parametrize(
+    "read_epochs",
+    [_refusing(TypeError), _refusing(ValueError), lambda data: data[..., 32:96]],
+)
+def test_a_classifier_whose_reading_says_nothing_of_a_unit_is_taken_as_it_is(
+    epochs, read_epochs
+):
+    """Refusing the probe epoch, or returning none of its two samples (a
+    fixed span), tells no factor: the classifier is neither refused nor scaled."""
+    net = _reading_its_own_way(read_epochs)
+    assert as_network(net, info=epochs.info).module_ is net.module_
+
+
+@pytest.mark.parametrize(
+    "read_epochs",
+    [lambda data: data - data.mean(axis=-1, keepdims=True), lambda data: -data],
+)
+def test_a_classifier_changing_epochs_by_no_positive_factor_is_refused(
+    epochs, read_epochs
+):
+    """A get_dataset that removes each epoch's mean made the probe epoch of
+    ones 0, and one negating Epochs made it -1: they were told to pass
+    scaling=0 or -1, which as_network refuses. Arrays read as the network
+    reads them are taken at scaling=1."""
+    net = _reading_its_own_way(read_epochs)
+    with pytest.raises(ValueError, match="by no positive factor.*scaling=1"):
+        as_network(net, info=epochs.info)
+    assert as_network(net, info=epochs.info, scaling=1).module_.module is net.module_
 
 
 def _skorch_eegnet(X, y, seed):
