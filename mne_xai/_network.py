@@ -470,7 +470,9 @@ def _refuse_a_unit_of_its_own(net):
     ``get_dataset`` (microvolts), in ``predict`` as in ``fit``, and reads
     arrays as they are: given the Epochs in volts, its network answered as for
     flat epochs, without a word. Which unit arrays are in, only the user
-    knows. skorch's own classifiers read no Epochs.
+    knows. skorch's own classifiers read no Epochs. One that changes Epochs by
+    no positive factor (removing each epoch's mean) is refused too: no
+    ``scaling`` gives its network what it reads.
     """
     probe = mne.EpochsArray(
         np.ones((1, 1, 2)), mne.create_info(1, 100.0, "eeg"), verbose=quietly()
@@ -482,6 +484,16 @@ def _refuse_a_unit_of_its_own(net):
     if not isinstance(read, np.ndarray) or read.shape != (1, 1, 2):
         return
     factor = float(read.flat[0])
+    if not (np.isfinite(factor) and factor > 0):
+        # Not a unit: an epoch of ones made 0 (each epoch's mean removed) or
+        # negative, which scaling cannot give the network.
+        raise ValueError(
+            f"This {type(net).__name__} changes Epochs by no positive factor when "
+            f"it reads them (its get_dataset makes an epoch of ones {factor:g}), "
+            "and mne_xai gives its network the data as they are. Give arrays "
+            "as its get_dataset makes them from Epochs, with "
+            "as_network(clf, info=epochs.info, scaling=1)."
+        )
     if factor != 1:
         raise ValueError(
             f"This {type(net).__name__} multiplies Epochs by {factor:g} when it "

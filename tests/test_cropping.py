@@ -528,17 +528,20 @@ def test_windows_that_leave_samples_unread_are_said():
         )
 
 
-@pytest.mark.parametrize("in_a_search", [False, True])
-def test_a_window_pipeline_that_transforms_is_refused_in_its_own_terms(in_a_search):
+@pytest.mark.parametrize("wrapped_in", [None, "search", "pipeline"])
+def test_a_window_pipeline_that_transforms_is_refused_in_its_own_terms(wrapped_in):
     """It was told to explain pipeline[-1] on pipeline[:-1].transform(epochs),
-    which no window network reads; inside a search, it still was."""
+    which no window network reads; inside a search, or as the last step of a
+    Pipeline passing the windows on, it still was."""
     data, y = _ramp_epochs(n_epochs=4)
     inner = make_pipeline(
         FunctionTransformer(lambda x: 2 * x),
         EEGNetClassifier(max_epochs=1, verbose=False),
     )
-    if in_a_search:
+    if wrapped_in == "search":
         inner = GridSearchCV(inner, {"eegnetclassifier__lr": [0.01]}, cv=2)
+    elif wrapped_in == "pipeline":
+        inner = make_pipeline("passthrough", inner)
     clf = CroppedClassifier(inner, window_length=0.4, sfreq=SFREQ).fit(data, y)
     with pytest.raises(ValueError, match="transforms each window before the network"):
         mne_xai.explain(clf, data, "saliency")
@@ -727,6 +730,7 @@ def test_a_window_network_reading_microvolts_is_explained_with_scaling():
     epochs = mne.EpochsArray(
         np.random.default_rng(0).standard_normal((6, 2, 101)) * 1e-5,
         mne.create_info(["C3", "C4"], SFREQ, "eeg"),
+        tmin=-0.2,
         verbose=False,
     )
     y = np.array([0, 1] * 3)
@@ -742,6 +746,12 @@ def test_a_window_network_reading_microvolts_is_explained_with_scaling():
     )
     maps = mne_xai.explain(network, epochs, "saliency", verbose=False)
     assert maps.ch_names == ["C3", "C4"] and np.isfinite(maps.get_data()).all()
+    # Arrays of those Epochs are read on the channels the classifier was
+    # fitted on, which the window network was not told of itself, and at the
+    # times of its training epochs.
+    on_arrays = mne_xai.explain(network, epochs.get_data(), "saliency", verbose=False)
+    assert on_arrays.ch_names == ["C3", "C4"] and on_arrays.tmin == -0.2
+    assert_allclose(on_arrays.get_data(), maps.get_data())
 
 
 def test_a_classifier_fitted_on_arrays_keeps_their_rate():

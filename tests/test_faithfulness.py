@@ -1138,9 +1138,15 @@ def test_a_skorch_network_wrapped_without_info_is_evaluated_on_epochs(montage_ep
         np.testing.assert_array_equal(
             result.to_frame().to_numpy(), expected.to_frame().to_numpy()
         )
-    # Arrays carry no channels: the network still needs them.
-    with pytest.raises(ValueError, match="does not know its channels"):
-        deletion_curve(net, montage_epochs.get_data(), "gradient_x_input", **kwargs)
+    # Arrays carry no channels: the network still needs them, also when the
+    # user's own wrapper of it was evaluated on Epochs before.
+    wrapped = as_network(net)
+    deletion_curve(wrapped, montage_epochs, "gradient_x_input", n_steps=4, **kwargs)
+    for network in (net, wrapped):
+        with pytest.raises(ValueError, match="does not know its channels"):
+            deletion_curve(
+                network, montage_epochs.get_data(), "gradient_x_input", **kwargs
+            )
 
 
 @pytest.mark.parametrize(

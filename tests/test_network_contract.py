@@ -1,5 +1,6 @@
 """The model contract: explain and evaluate any fitted network we can read."""
 
+import re
 import sys
 import warnings
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
 
@@ -71,12 +72,16 @@ def test_cropped_classifier_is_explained_on_whole_epochs(epochs):
 
 
 def test_pipeline_ending_in_a_network(epochs):
+    """Steps that pass the data on, "passthrough" or None as scikit-learn
+    takes both, leave the network's own explanation."""
     clf = EEGNetClassifier(**FAST).fit(epochs)
-    pipeline = make_pipeline("passthrough", clf)
-    np.testing.assert_array_equal(
-        mne_xai.explain(pipeline, epochs, "saliency", verbose=False).get_data(),
-        mne_xai.explain(clf, epochs, "saliency", verbose=False).get_data(),
-    )
+    expected = mne_xai.explain(clf, epochs, "saliency", verbose=False).get_data()
+    for skipped in ("passthrough", None):
+        pipeline = Pipeline([("skipped", skipped), ("network", clf)])
+        np.testing.assert_array_equal(
+            mne_xai.explain(pipeline, epochs, "saliency", verbose=False).get_data(),
+            expected,
+        )
     scaled = make_pipeline(FunctionTransformer(lambda x: x), clf)
     with pytest.raises(ValueError, match="transforms the data before the network"):
         mne_xai.explain(scaled, epochs, "saliency")
@@ -164,9 +169,37 @@ def test_plain_skorch_classifier_with_its_channels(epochs):
             evaluate(as_network(linear, info=epochs.info), shorter, "saliency")
 
 
-def _linear_network_on_microvolts(classifier_class, epochs):
-    """A linear skorch network fitted on the epochs' data in microvolts."""
-    X = epochs.get_data().astype(np.float32) * 1e6
+def _untrained_linear_network():
+    """A linear skorch network of the epochs' shape, initialized, not trained."""
+    return NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 128, 2)),
+        classes=[0, 1],
+    ).initialize()
+
+
+def test_a_skorch_classifier_keeps_the_channels_it_was_told(epochs):
+    """Epochs whose info it was given, renamed in place afterwards, renamed
+    the channels it reads: it refused the Epochs it was trained on."""
+    renamed = epochs.copy()
+    network = as_network(_untrained_linear_network(), info=renamed.info)
+    renamed.rename_channels(lambda name: f"{name}'")
+    maps = mne_xai.explain(network, epochs, "saliency", target=1, verbose=False)
+    assert maps.ch_names == epochs.ch_names
+
+
+def test_a_skorch_classifier_is_given_no_epoch_length(epochs):
+    """skorch records no length of its training epochs: temporal_filters,
+    given no epochs, asks for them rather than probe the network with epochs
+    of a length of its own."""
+    network = as_network(_untrained_linear_network(), info=epochs.info)
+    with pytest.raises(ValueError, match="input shape is unknown: pass epochs"):
+        mne_xai.inspect.temporal_filters(network)
+
+
+def _linear_network_trained_on(classifier_class, epochs, factor):
+    """A linear skorch network fitted on the epochs' data times ``factor``
+    (1e6: in microvolts)."""
+    X = epochs.get_data().astype(np.float32) * factor
     torch.manual_seed(0)
     return classifier_class(
         torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(X[0].size, 2)),
@@ -180,7 +213,7 @@ def test_a_network_trained_on_microvolts_reads_volts_at_its_scaling(epochs):
     """Given Epochs in volts, a network trained on microvolts saw flat epochs
     (one output for all), silently; scaling=1e6 says how it was trained."""
     X = epochs.get_data().astype(np.float32) * 1e6
-    net = _linear_network_on_microvolts(NeuralNetClassifier, epochs)
+    net = _linear_network_trained_on(NeuralNetClassifier, epochs, 1e6)
     in_volts = as_network(net, info=epochs.info, scaling=1e6)
     maps = mne_xai.explain(in_volts, epochs, "gradient_x_input", target=1)
     # On the microvolt arrays, the network itself: the same map, per volt.
@@ -192,7 +225,7 @@ def test_a_network_trained_on_microvolts_reads_volts_at_its_scaling(epochs):
     with torch.no_grad():
         logits = in_volts.module_(data)
         np.testing.assert_allclose(logits, net.module_(torch.from_numpy(X)), rtol=1e-4)
-    for scaling in (-1e6, 0):  # 0 makes every epoch flat
+    for scaling in (-1e6, 0, np.inf):  # 0 makes every epoch flat, inf infinite
         with pytest.raises(ValueError, match="scaling must be a positive number"):
             as_network(net, info=epochs.info, scaling=scaling)
     # The events' codes, not the classes 0 and 1 the network was trained as.
@@ -203,30 +236,99 @@ def test_a_network_trained_on_microvolts_reads_volts_at_its_scaling(epochs):
 class _ReadsEpochsInMicrovolts(NeuralNetClassifier):
     """As braindecode's EEGClassifier: Epochs are read in microvolts."""
 
+    epochs_factor = 1e6
+
     def get_dataset(self, X, y=None):
         if isinstance(X, mne.BaseEpochs):
-            X = X.get_data(units="uV").astype(np.float32)
+            X = (X.get_data() * self.epochs_factor).astype(np.float32)
         return super().get_dataset(X, y)
 
 
-def test_a_classifier_reading_epochs_in_microvolts_needs_its_scaling(epochs):
+class _ReadsEpochsInKilovolts(_ReadsEpochsInMicrovolts):
+    """Epochs are read scaled down, by a factor below 1."""
+
+    epochs_factor = 1e-3
+
+
+@pytest.mark.parametrize(
+    "classifier_class", [_ReadsEpochsInMicrovolts, _ReadsEpochsInKilovolts]
+)
+def test_a_classifier_reading_epochs_in_another_unit_needs_its_scaling(
+    epochs, classifier_class
+):
     """Passed as it is, it was explained on volts while its own predict read
-    the same Epochs in microvolts: every output that of a flat epoch."""
-    net = _linear_network_on_microvolts(_ReadsEpochsInMicrovolts, epochs)
-    with pytest.raises(ValueError, match=r"scaling=1e\+06\) to explain Epochs"):
+    the same Epochs in microvolts: every output that of a flat epoch. A
+    factor below 1 is as much another unit as one above."""
+    factor = classifier_class.epochs_factor
+    net = _linear_network_trained_on(classifier_class, epochs, factor)
+    with pytest.raises(ValueError, match=re.escape(f"scaling={factor:g}) to explain")):
         mne_xai.explain(net, epochs, "gradient_x_input", target=1)
-    with pytest.raises(ValueError, match="multiplies Epochs by 1e"):
+    with pytest.raises(
+        ValueError, match=re.escape(f"multiplies Epochs by {factor:g} ")
+    ):
         as_network(net, info=epochs.info)
-    network = as_network(net, info=epochs.info, scaling=1e6)
+    network = as_network(net, info=epochs.info, scaling=factor)
     with torch.no_grad():
         logits = network.module_(torch.from_numpy(epochs.get_data()).float())
     np.testing.assert_allclose(logits, net.forward(epochs), rtol=1e-4)
     # scaling=1: arrays in the unit it was trained on, as its predict reads them.
-    X = epochs.get_data().astype(np.float32) * 1e6
+    X = epochs.get_data().astype(np.float32) * factor
     as_trained = as_network(net, info=epochs.info, scaling=1)
     with torch.no_grad():
         logits = as_trained.module_(torch.from_numpy(X))
     np.testing.assert_allclose(logits, net.forward(X), rtol=1e-4)
+
+
+class _ReadsEpochsItsOwnWay(NeuralNetClassifier):
+    """A get_dataset that reads the data of Epochs through ``read_epochs``."""
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, mne.BaseEpochs):
+            X = self.read_epochs(X.get_data()).astype(np.float32)
+        return super().get_dataset(X, y)
+
+
+def _refusing(error):
+    def read_epochs(data):
+        raise error("Give arrays.")
+
+    return read_epochs
+
+
+def _reading_its_own_way(read_epochs):
+    net = _ReadsEpochsItsOwnWay(torch.nn.Linear(64, 2), classes=[0, 1])
+    net.read_epochs = read_epochs
+    return net.initialize()
+
+
+@pytest.mark.parametrize(
+    "read_epochs",
+    [_refusing(TypeError), _refusing(ValueError), lambda data: data[..., 32:96]],
+)
+def test_a_classifier_whose_reading_says_nothing_of_a_unit_is_taken_as_it_is(
+    epochs, read_epochs
+):
+    """Refusing the probe epoch, or returning none of its two samples (a
+    fixed span), tells no factor: the classifier is neither refused nor scaled."""
+    net = _reading_its_own_way(read_epochs)
+    assert as_network(net, info=epochs.info).module_ is net.module_
+
+
+@pytest.mark.parametrize(
+    "read_epochs",
+    [lambda data: data - data.mean(axis=-1, keepdims=True), lambda data: -data],
+)
+def test_a_classifier_changing_epochs_by_no_positive_factor_is_refused(
+    epochs, read_epochs
+):
+    """A get_dataset that removes each epoch's mean made the probe epoch of
+    ones 0, and one negating Epochs made it -1: they were told to pass
+    scaling=0 or -1, which as_network refuses. Arrays read as the network
+    reads them are taken at scaling=1."""
+    net = _reading_its_own_way(read_epochs)
+    with pytest.raises(ValueError, match="by no positive factor.*scaling=1"):
+        as_network(net, info=epochs.info)
+    assert as_network(net, info=epochs.info, scaling=1).module_.module is net.module_
 
 
 def _skorch_eegnet(X, y, seed):
@@ -483,11 +585,13 @@ class _LinearScore(torch.nn.Module):
         return self.linear(x.flatten(1))[:, 0]
 
 
-def test_a_cropped_binary_classifier_is_scored_by_its_probabilities():
+@pytest.mark.parametrize("scaling", [None, 1e6])
+def test_a_cropped_binary_classifier_is_scored_by_its_probabilities(scaling):
     """Its windows' outputs (-s, s) were read through a softmax, sigmoid(2 s),
     not the classifier's sigmoid(z): best_samples' scores were 1.96 off
     logit(predict_proba), and the mean window probability (pruning's score)
-    disagreed with predict on 24 of 60 epochs at threshold 0.3."""
+    disagreed with predict on 24 of 60 epochs at threshold 0.3. So also when
+    its data are given in another unit (``scaling``), which wraps the score."""
     from mne_xai.inspect import best_samples
     from mne_xai.inspect._activations import _logits_and_prediction
 
@@ -503,12 +607,14 @@ def test_a_cropped_binary_classifier_is_scored_by_its_probabilities():
         net, window_length=0.5, window_step=0.25, sfreq=128.0
     ).fit(X, y)
     proba = cropped.predict_proba(X).astype(np.float64)
-    scores = best_samples(cropped, X, k=3, among="all").scores
+    network = as_network(cropped, scaling=scaling)
+    given = torch.from_numpy(X if scaling is None else X / np.float32(scaling))
+    scores = best_samples(network, given.numpy(), k=3, among="all").scores
     np.testing.assert_allclose(scores, np.log(proba / (1 - proba)), atol=1e-5)
-    module = as_network(cropped).module_.eval()
+    module = network.module_.eval()
     with torch.no_grad():
-        mean_window = module.class_probabilities(torch.from_numpy(X))
+        mean_window = module.class_probabilities(given)
         # The class whose decision pruning's attribution order follows.
-        _, followed = _logits_and_prediction(module, torch.from_numpy(X))
+        _, followed = _logits_and_prediction(module, given)
     np.testing.assert_allclose(mean_window.numpy(), proba, atol=1e-6)
     np.testing.assert_array_equal(followed.numpy(), proba.argmax(axis=1))
