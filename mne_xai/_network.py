@@ -246,8 +246,8 @@ class WindowAverage(torch.nn.Module):
         self.module = module
         self.starts = [int(start) for start in starts]
         self.n_samples = int(n_samples)
-        # A new module is in training mode; this one is in the network's mode,
-        # which the explainer restores after evaluation mode.
+        # A new module is in training mode: report the mode of the network it
+        # wraps, as every wrapper of the user's network does.
         self.train(module.training)
 
     def forward(self, x):  # noqa: D102
