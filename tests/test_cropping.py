@@ -336,6 +336,20 @@ def test_predict_errors():
         clf.predict([epochs[:2], shifted[2:]])
 
 
+def test_epochs_at_another_rate_than_the_training_arrays_are_refused():
+    """Fitted on arrays with ``sfreq``, the classifier knows its windows in
+    seconds at that rate only: Epochs of as many samples at twice the rate
+    span half the time, and their windows would cut other periods."""
+    data, y = _ramp_epochs()
+    clf = CroppedClassifier(MeanClassifier(), window_length=0.5, sfreq=SFREQ)
+    clf.fit(data, y)
+    faster = mne.EpochsArray(
+        data, mne.create_info(["C3", "C4"], 2 * SFREQ, "eeg"), verbose=False
+    )
+    with pytest.raises(ValueError, match="sampled at 200.0 Hz but the estimator"):
+        clf.predict(faster)
+
+
 def test_only_the_channels_the_network_reads_are_needed():
     """Trained on epochs with EOG, which EEGNet leaves out by default, it refused
     to predict epochs without EOG (explain accepted them)."""

@@ -911,6 +911,14 @@ def test_complex_epochs_are_refused(synthetic_arrays):
         mne_xai.explain(clf, epochs, verbose=False)
 
 
+def test_complex_arrays_are_refused(synthetic_arrays):
+    """An analytic signal given as an array is refused by its dtype: cast to
+    float32, it would lose its imaginary part with only NumPy's ComplexWarning."""
+    X, y = synthetic_arrays
+    with pytest.raises(TypeError, match="X must hold real numbers, got dtype complex"):
+        EEGNetClassifier(**FAST).fit(X * (1 + 1j), y)
+
+
 @pytest.mark.parametrize("X", ["data.fif", {"X": 1}, 3.0])
 def test_wrong_type_is_refused(X):
     with pytest.raises(TypeError, match="X must be an instance of"):

@@ -979,6 +979,18 @@ def test_data_in_another_unit_warn(synthetic_arrays):
         clf.predict(microvolts * 3)
 
 
+def test_data_a_thousand_times_off_warn(synthetic_arrays):
+    """Guard the tolerance of a hundred: millivolts given for microvolts, or
+    the reverse, are a thousand times off, and 300 times is no subject's or
+    session's difference either (a tolerance of a thousand let units a
+    thousand apart through, within rounding)."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X * 20.0, y)
+    for factor in (1e-3, 1e3, 300.0, 1 / 300):
+        with pytest.warns(RuntimeWarning, match="different units"):
+            clf.predict(X * 20.0 * factor)
+
+
 def test_epochs_in_microvolts_warn_at_fit(imagery_epochs):
     """Real EEG given to mne.EpochsArray in microvolts trained without a word;
     its maps were per microvolt, labelled per volt."""
@@ -1569,6 +1581,15 @@ def test_epochs_starting_at_another_time_warn(synthetic_arrays):
         clf.predict(_epochs(X, y + 1, tmin=-0.5))
 
 
+def test_epochs_starting_one_sample_late_warn(synthetic_arrays):
+    """One sample late, the network reads every sample one step off the times
+    it learned them at: the start time is compared to well within a sample."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(_epochs(X, y + 1))
+    with pytest.warns(RuntimeWarning, match="starts at 0.015625 s"):
+        clf.predict(_epochs(X, y + 1, tmin=1 / 64))
+
+
 # -- saving and restoring ------------------------------------------------------------
 def test_restored_model_keeps_training_statistics(synthetic_arrays, tmp_path):
     X, y = synthetic_arrays
@@ -1920,6 +1941,18 @@ def test_parts_of_a_list_are_refused_for_what_differs_and_only_that(fif_coded):
     np.testing.assert_array_equal(
         clf.predict((fif[:3], fif[3:6])), clf.predict([fif[:3], fif[3:6]])
     )
+
+
+def test_parts_of_a_list_a_sample_apart_in_time_are_refused(fif_coded):
+    """Guard the half-sample tolerance of a list's start times: a part one
+    sample late holds each time at the next sample, which the network reads
+    as the time before."""
+    from mne_xai._convert import InputData
+
+    _, fif = fif_coded
+    late = fif[3:6].copy().shift_time(1 / fif.info["sfreq"])
+    with pytest.raises(ValueError, match="common time axis"):
+        InputData([fif[:3], late])
 
 
 def test_a_lists_events_keep_their_samples_and_names_code_once(fif_coded):
