@@ -120,11 +120,13 @@ def test_cropped_defaults_fit_short_epochs(synthetic_arrays):
 
 
 # -- channels: picks -------------------------------------------------------------
-def _with_stim_channel(epochs):
-    """Add STI 014 holding each epoch's event code at time 0, as mne.Epochs keep it."""
+def _with_stim_channel(epochs, name="STI 014", codes=None):
+    """Add a stimulus channel holding ``codes`` (by default each epoch's event
+    code) at time 0, as mne.Epochs keep it."""
     stim = np.zeros((len(epochs), 1, len(epochs.times)))
-    stim[:, 0, epochs.time_as_index(0)[0]] = epochs.events[:, 2]
-    info = mne.create_info(["STI 014"], epochs.info["sfreq"], "stim")
+    codes = epochs.events[:, 2] if codes is None else codes
+    stim[:, 0, epochs.time_as_index(0)[0]] = codes
+    info = mne.create_info([name], epochs.info["sfreq"], "stim")
     stim_epochs = mne.EpochsArray(
         stim, info, events=epochs.events, tmin=epochs.tmin, verbose=False
     )
@@ -160,6 +162,24 @@ def test_picking_a_stimulus_channel_warns_and_its_codes_are_no_unit(imagery_epoc
         warnings.filterwarnings("error", message=".*(stimulus|different units)")
         clf.predict(epochs["feet"])
         EEGNetClassifier(**FAST).fit(epochs)
+
+
+def test_stimulus_channels_picked_are_not_named_as_loud_electrodes(imagery_epochs):
+    """Trigger lines vary as the events do, not as electrodes: a channel of
+    combined codes in the thousands (as response bits set them) beside two bit
+    lines of 5, picked with picks="all", must not be named a broken electrode
+    to mark bad or interpolate; the stimulus warning says what to do."""
+    codes = imagery_epochs.events[:, 2]
+    first = codes == codes[0]
+    epochs = _with_stim_channel(imagery_epochs, "STI 001", 5.0 * first)
+    epochs = _with_stim_channel(epochs, "STI 002", 5.0 * ~first)
+    epochs = _with_stim_channel(epochs, "STI 101", 4096.0 * codes)
+    quick = {**FAST, "max_epochs": 0}
+    with pytest.warns(
+        RuntimeWarning, match="STI 001, STI 002, STI 101, which"
+    ) as record:
+        EEGNetClassifier(picks="all", **quick).fit(epochs)
+    assert not [w for w in record if "vary far more" in str(w.message)]
 
 
 def test_array_of_every_channel_is_refused_where_picks_leave_some_out(
