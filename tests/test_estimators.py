@@ -292,13 +292,13 @@ def test_seeded_work_on_threads_draws_as_when_run_alone():
     drawn = []
 
     def other():
-        halfway.wait()
+        halfway.wait(timeout=10)
         with seeded_torch(1, "cpu"):
             torch.randn(4)
             other_drew.set()
-            done.wait()  # holds its seed until this one has drawn
+            done.wait(timeout=10)  # holds its seed until this one has drawn
 
-    thread = threading.Thread(target=other)
+    thread = threading.Thread(target=other, daemon=True)
     thread.start()
     with seeded_torch(0, "cpu"):
         drawn.append(torch.randn(2))
