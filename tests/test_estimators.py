@@ -1,3 +1,4 @@
+import contextlib
 import copy
 import pickle
 import threading
@@ -25,6 +26,7 @@ from skorch.exceptions import NotInitializedError
 
 import mne_xai
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, inspect
+from mne_xai._random import fixed_noise, seeded_torch
 from mne_xai._training import MIN_TRAINING_STEPS, shifted_in_time
 from mne_xai.models import EEGNet, InterpretableCNN
 
@@ -235,6 +237,90 @@ def test_seeded_training_leaves_the_gpus_generators_alone(
     monkeypatch.setattr(torch.cuda, "manual_seed_all", reseeded.append)
     EEGNetClassifier(**{**FAST, "device": "cpu"}).fit(X, y)
     assert reseeded == []
+
+
+def _two_gpus(monkeypatch):
+    """Two pretended GPUs, the second current, whose generators hold a state
+    that seeding replaces; return their states by index."""
+    states, current = {0: "first's", 1: "second's"}, [1]
+
+    @contextlib.contextmanager
+    def device(index):
+        before, current[0] = current[0], index
+        yield
+        current[0] = before
+
+    for name, value in {
+        "device_count": lambda: 2,
+        "current_device": lambda: current[0],
+        "device": device,
+        "manual_seed": lambda seed: states.update({current[0]: f"seed {seed}"}),
+        "get_rng_state": lambda index: states[index],
+        "set_rng_state": lambda state, index: states.update({index: state}),
+    }.items():
+        monkeypatch.setattr(torch.cuda, name, value)
+    return states
+
+
+@pytest.mark.parametrize(
+    "device, seeded",
+    [("cuda:0", [0]), ("cuda", [1]), (None, [0, 1]), ("cpu", [])],
+)
+def test_seeding_reaches_the_gpus_of_the_device_and_restores_them(
+    monkeypatch, device, seeded
+):
+    """A training on a GPU must draw from its own GPU's seeded generator (not
+    the current GPU's), None (skorch's "leave the module where it is") from
+    any GPU's, a CPU training from none; and each is left as it was."""
+    states = _two_gpus(monkeypatch)
+    before = dict(states)
+    with seeded_torch(7, device):
+        assert [index for index in states if states[index] == "seed 7"] == seeded
+        drawn = torch.randn(3)
+    assert states == before
+    torch.testing.assert_close(
+        drawn, torch.randn(3, generator=torch.Generator().manual_seed(7))
+    )
+
+
+def test_seeded_work_on_threads_draws_as_when_run_alone():
+    """torch's CPU generator is the process's: a seeded training on another
+    thread reseeded it in the middle of this one, whose draws then changed
+    from run to run. The other waits until this one ends."""
+    alone = torch.randn(4, generator=torch.Generator().manual_seed(0))
+    halfway, other_drew, done = (threading.Event() for _ in range(3))
+    drawn = []
+
+    def other():
+        halfway.wait(timeout=10)
+        with seeded_torch(1, "cpu"):
+            torch.randn(4)
+            other_drew.set()
+            done.wait(timeout=10)  # holds its seed until this one has drawn
+
+    thread = threading.Thread(target=other, daemon=True)
+    thread.start()
+    with seeded_torch(0, "cpu"):
+        drawn.append(torch.randn(2))
+        halfway.set()
+        other_drew.wait(timeout=0.5)  # it does not: it waits for this one
+        drawn.append(torch.randn(2))
+        done.set()
+    thread.join()
+    torch.testing.assert_close(torch.cat(drawn), alone)
+
+
+def test_fixed_noise_is_the_same_on_each_call_and_leaves_torch_alone():
+    """Checks that probe a network with noise must see the same numbers on
+    every call, in the dtype and on the device of the tensor given, without
+    moving the caller's random stream."""
+    state = torch.get_rng_state()
+    first = fixed_noise((2, 3), dtype=torch.float64)
+    assert first.dtype == torch.float64
+    torch.testing.assert_close(fixed_noise((2, 3), dtype=torch.float64), first)
+    like = torch.zeros(1, dtype=torch.float64)
+    assert fixed_noise((2, 3), like).dtype == torch.float64
+    assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_random_state_reproduces_training_and_spares_global_rng(synthetic_arrays):

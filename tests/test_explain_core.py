@@ -28,6 +28,7 @@ from mne_xai import EEGNetClassifier, explain, list_methods  # noqa: E402
 from mne_xai.attribution import explain_spectrum, method_unit  # noqa: E402
 from mne_xai.attribution._core import (  # noqa: E402
     NOT_RECORDED,
+    _epoch_generators,
     recorded_target,
 )
 from mne_xai.evaluate import (  # noqa: E402
@@ -726,6 +727,25 @@ def test_draws_need_one_generator_per_epoch(tiny_array_estimator):
     method.generators = [torch.Generator().manual_seed(0)]
     with pytest.raises(RuntimeError, match="has 1 generators for a batch of 3"):
         method.randn_like(torch.zeros(3, 4, 64))
+
+
+def test_an_epochs_draws_follow_its_data_the_seed_and_their_purpose():
+    """An epoch draws the same numbers whatever its batch, and other numbers
+    for another seed or another purpose (``key``: each band of a unit
+    sensitivity its own noise, not one shared by every band)."""
+    batch = np.random.default_rng(0).standard_normal((3, 2, 8)).astype(np.float32)
+
+    def first_draws(epochs, seed=0, key=()):
+        generators = _epoch_generators(epochs, seed, key)
+        return [torch.randn(4, generator=generator) for generator in generators]
+
+    last = first_draws(batch)[2]
+    torch.testing.assert_close(first_draws(batch[2:])[0], last)
+    for other in (first_draws(batch, seed=1), first_draws(batch, key=(1,))):
+        assert not torch.equal(other[2], last)
+    assert not torch.equal(
+        first_draws(batch, key=(1,))[2], first_draws(batch, key=(2,))[2]
+    )
 
 
 def test_explaining_leaves_the_module_as_it_was(tiny_array_estimator):

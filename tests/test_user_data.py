@@ -2,6 +2,7 @@
 
 import io
 import logging
+import os
 import pickle
 import sys
 import warnings
@@ -18,6 +19,7 @@ from skorch.exceptions import NotInitializedError
 
 import mne_xai
 from mne_xai import CroppedClassifier, EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai._progress import bars_drawn, mne_bars_as_ours, progress_bar
 from mne_xai._training import n_training_batches
 from mne_xai.attribution import modality_importance
 from mne_xai.estimators import training_schedule
@@ -120,11 +122,13 @@ def test_cropped_defaults_fit_short_epochs(synthetic_arrays):
 
 
 # -- channels: picks -------------------------------------------------------------
-def _with_stim_channel(epochs):
-    """Add STI 014 holding each epoch's event code at time 0, as mne.Epochs keep it."""
+def _with_stim_channel(epochs, name="STI 014", codes=None):
+    """Add a stimulus channel holding ``codes`` (by default each epoch's event
+    code) at time 0, as mne.Epochs keep it."""
     stim = np.zeros((len(epochs), 1, len(epochs.times)))
-    stim[:, 0, epochs.time_as_index(0)[0]] = epochs.events[:, 2]
-    info = mne.create_info(["STI 014"], epochs.info["sfreq"], "stim")
+    codes = epochs.events[:, 2] if codes is None else codes
+    stim[:, 0, epochs.time_as_index(0)[0]] = codes
+    info = mne.create_info([name], epochs.info["sfreq"], "stim")
     stim_epochs = mne.EpochsArray(
         stim, info, events=epochs.events, tmin=epochs.tmin, verbose=False
     )
@@ -160,6 +164,24 @@ def test_picking_a_stimulus_channel_warns_and_its_codes_are_no_unit(imagery_epoc
         warnings.filterwarnings("error", message=".*(stimulus|different units)")
         clf.predict(epochs["feet"])
         EEGNetClassifier(**FAST).fit(epochs)
+
+
+def test_stimulus_channels_picked_are_not_named_as_loud_electrodes(imagery_epochs):
+    """Trigger lines vary as the events do, not as electrodes: a channel of
+    combined codes in the thousands (as response bits set them) beside two bit
+    lines of 5, picked with picks="all", must not be named a broken electrode
+    to mark bad or interpolate; the stimulus warning says what to do."""
+    codes = imagery_epochs.events[:, 2]
+    first = codes == codes[0]
+    epochs = _with_stim_channel(imagery_epochs, "STI 001", 5.0 * first)
+    epochs = _with_stim_channel(epochs, "STI 002", 5.0 * ~first)
+    epochs = _with_stim_channel(epochs, "STI 101", 4096.0 * codes)
+    quick = {**FAST, "max_epochs": 0}
+    with pytest.warns(
+        RuntimeWarning, match="STI 001, STI 002, STI 101, which"
+    ) as record:
+        EEGNetClassifier(picks="all", **quick).fit(epochs)
+    assert not [w for w in record if "vary far more" in str(w.message)]
 
 
 def test_array_of_every_channel_is_refused_where_picks_leave_some_out(
@@ -2225,10 +2247,52 @@ class _NotebookStream(_Terminal):
 def test_progress_bar_is_drawn_on_a_terminal_and_in_a_notebook_only(
     stream, monkeypatch
 ):
-    from mne_xai._progress import progress_bar
-
     assert progress_bar(range(3), max_value=3, unit="steps")._tqdm.disable
     monkeypatch.setattr("sys.stderr", stream())
+    with mne.utils.use_log_level("info"):
+        assert not progress_bar(range(3), max_value=3, unit="steps")._tqdm.disable
+
+
+def test_progress_lines_mark_each_new_tenth_with_the_share_done(capsys):
+    """Where no bar is drawn, work updated by hand logs a line at each new
+    tenth only, saying how much is done: 5 of 20 steps is 25%."""
+    with mne.utils.use_log_level("info"):
+        bar = progress_bar(20, unit="steps")
+        for increment in (5, 1, 1, 13):
+            bar.update_with_increment_value(increment)
+    assert capsys.readouterr().out.splitlines() == [
+        "Progress: 5 of 20 steps (25%)",
+        "Progress: 6 of 20 steps (30%)",
+        "Progress: 20 of 20 steps (100%)",
+    ]
+
+
+def test_progress_lines_follow_steps_done_and_skip_short_work(capsys):
+    """A step is counted once done, when the next item is asked for (the k-th
+    item comes after k lines); work of fewer than ten steps logs no line."""
+    logged, before_each = 0, []
+    with mne.utils.use_log_level("info"):
+        for _ in progress_bar(range(10), unit="steps"):
+            logged += len(capsys.readouterr().out.splitlines())
+            before_each.append(logged)
+        assert before_each == list(range(10))
+        assert capsys.readouterr().out.endswith("10 of 10 steps (100%)\n")
+        list(progress_bar(range(9), unit="steps"))
+    assert capsys.readouterr().out == ""
+
+
+def test_mne_tqdm_set_by_the_user_chooses_the_bars(monkeypatch):
+    """MNE_TQDM, where set, is the user's choice of bars, on a terminal or not;
+    unset on a terminal, MNE's own bars are left to MNE."""
+    monkeypatch.delenv("MNE_TQDM", raising=False)
+    monkeypatch.setattr("sys.stderr", _Terminal())
+    assert bars_drawn()
+    with mne_bars_as_ours():
+        assert "MNE_TQDM" not in os.environ
+    monkeypatch.setenv("MNE_TQDM", "off")
+    assert not bars_drawn()
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    monkeypatch.setenv("MNE_TQDM", "tqdm")
     with mne.utils.use_log_level("info"):
         assert not progress_bar(range(3), max_value=3, unit="steps")._tqdm.disable
 
