@@ -67,6 +67,10 @@ class _ProgressLines(ProgressBar):
         self._done = 0
         self._tenths_logged = 0
 
+    def update(self, cur_value):  # noqa: D102
+        # MNE's counts from its bar, which, switched off, counts nothing.
+        self.update_with_increment_value(cur_value - self._done)
+
     def update_with_increment_value(self, increment_value):  # noqa: D102
         super().update_with_increment_value(increment_value)
         self._done += increment_value

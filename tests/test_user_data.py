@@ -2267,6 +2267,22 @@ def test_progress_lines_mark_each_new_tenth_with_the_share_done(capsys):
     ]
 
 
+def test_progress_lines_of_work_updated_to_a_value(capsys):
+    """ProgressBar.update takes the value reached, not an increment: it logged
+    "27 of 20 steps (135%)" after updates to 5, 6 and 16, reading the count of
+    the switched-off bar, which stays at 0."""
+    with mne.utils.use_log_level("info"):
+        bar = progress_bar(20, unit="steps")
+        for value in (5, 6, 16, 20):
+            bar.update(value)
+    assert capsys.readouterr().out.splitlines() == [
+        "Progress: 5 of 20 steps (25%)",
+        "Progress: 6 of 20 steps (30%)",
+        "Progress: 16 of 20 steps (80%)",
+        "Progress: 20 of 20 steps (100%)",
+    ]
+
+
 def test_progress_lines_follow_steps_done_and_skip_short_work(capsys):
     """A step is counted once done, when the next item is asked for (the k-th
     item comes after k lines); work of fewer than ten steps logs no line."""
