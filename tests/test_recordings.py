@@ -10,6 +10,7 @@ import gc
 import logging
 import os
 import threading
+import time
 import tracemalloc
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -412,6 +413,10 @@ def test_ids_must_be_unique(fitted, recording_files, tmp_path):
         map_recordings(_n_epochs, fitted, [recording_files[0], copy])
     with pytest.raises(ValueError, match="the ids give a more than once.*ids="):
         map_recordings(_n_epochs, fitted, [recording_files[0], copy], ids=["a", "a"])
+    # An id given three times is named once.
+    three = [recording_files[0], copy, recording_files[1]]
+    with pytest.raises(ValueError, match="the ids give a more than once"):
+        map_recordings(_n_epochs, fitted, three, ids=["a"] * 3)
     with pytest.raises(ValueError, match="ids holds 1 ids for 2"):
         map_recordings(_n_epochs, fitted, [recording_files[0], copy], ids=["a"])
     mixed = _simulate(0)
@@ -453,6 +458,47 @@ def test_a_recording_error_names_the_recording(fitted, recording_files):
             fitted, recording_files, "integrated_gradients", baseline="nope"
         )
     assert "Raised by recording 'sub-00'." in info.value.__notes__
+
+
+def test_a_recording_error_names_the_recording_by_its_metadata_id(recording_files):
+    """With id_column, the note names the recording by the id its results
+    would have had, not by its file name."""
+    with pytest.raises(RuntimeError, match="the function ran") as info:
+        map_recordings(_fail, None, recording_files[1:2], id_column="subject")
+    assert info.value.__notes__ == ["Raised by recording 'S1'."]
+
+
+def _warn_twice_then_fail(estimator, epochs):
+    _warn_for_subject(estimator, epochs, epochs.metadata["subject"].iloc[0])
+    raise ValueError("fails after warning")
+
+
+def test_a_failing_recording_warning_twice_is_heard_once(recording_files):
+    """As those of the recordings done, the failing recording's warnings
+    reach the caller once each, not once per time the task raised them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="fails after warning"):
+            map_recordings(_warn_twice_then_fail, None, recording_files[:1])
+    assert [str(w.message) for w in caught if "odd data" in str(w.message)] == [
+        "odd data of S0 (recording 'sub-00')"
+    ]
+
+
+def _warn_of_deprecation(estimator, epochs):
+    warnings.warn("an old argument", DeprecationWarning, stacklevel=1)
+    return len(epochs)
+
+
+def test_deprecation_warnings_are_shown_where_raised(recording_files):
+    """They are meant for developers: shown as raised, not raised again by the
+    caller in the name of a recording."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        map_recordings(_warn_of_deprecation, None, recording_files[:1])
+    assert [
+        (w.category, str(w.message)) for w in caught if "old argument" in str(w.message)
+    ] == [(DeprecationWarning, "an old argument")]
 
 
 def _memory_of_explaining(estimator, paths, counts):
@@ -498,14 +544,19 @@ def test_memory_does_not_grow_with_recordings(fitted, tmp_path):
 
 
 def test_torch_threads_are_restored():
-    before = torch.get_num_threads()
-    with _torch_threads(
-        _ThreadShare(10**6, before)
-    ) as threads:  # more tasks than cores
-        assert threads == 1 == torch.get_num_threads()
-    assert torch.get_num_threads() == before
-    with _torch_threads(None) as threads:  # threads of one process: untouched
-        assert threads is None and torch.get_num_threads() == before
+    """Two threads before, so that restoring them differs from keeping the
+    task's one (OMP_NUM_THREADS=1 in CI made them alike)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        # More tasks than cores: one thread each.
+        with _torch_threads(_ThreadShare(10**6, 2)) as threads:
+            assert threads == 1 == torch.get_num_threads()
+        assert torch.get_num_threads() == 2
+        with _torch_threads(None) as threads:  # threads of one process: untouched
+            assert threads is None and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
 
 
 @pytest.mark.parametrize(
@@ -753,6 +804,69 @@ def test_tasks_use_no_more_torch_threads_than_the_caller(recording_files):
     assert threads == {"sub-00": 1}
 
 
+def _finish_second_first(estimator, epochs, marker):
+    """Warn; S0's recording then waits until S1's is done, and a second more."""
+    subject = epochs.metadata["subject"].iloc[0]
+    warnings.warn(f"data of {subject} warned", RuntimeWarning, stacklevel=2)
+    if subject == "S1":
+        Path(marker).touch()
+        return subject
+    deadline = time.monotonic() + 60
+    while not Path(marker).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1)
+    return subject
+
+
+def test_recordings_are_reported_when_done_and_returned_in_input_order(
+    recording_files, tmp_path
+):
+    """Each recording is reported as soon as it is done, whichever it is;
+    its result and its warnings still come in the order of the input."""
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        catch_logging() as log,
+    ):
+        warnings.simplefilter("always")
+        results = map_recordings(
+            _finish_second_first,
+            None,
+            recording_files[:2],
+            n_jobs=2,
+            verbose=True,
+            marker=tmp_path / "S1 done",
+        )
+    done = [
+        line.split(" (")[0]
+        for line in log.getvalue().splitlines()
+        if line.startswith("Recording ")
+    ]
+    assert done == ["Recording 'sub-01' done", "Recording 'sub-00' done"]
+    assert list(results.items()) == [("sub-00", "S0"), ("sub-01", "S1")]
+    assert [str(w.message) for w in caught if "warned" in str(w.message)] == [
+        "data of S0 warned (recording 'sub-00')",
+        "data of S1 warned (recording 'sub-01')",
+    ]
+
+
+def test_n_jobs_of_a_joblib_context_is_used(recording_files):
+    """As in MNE, n_jobs=None inside a joblib context takes the context's
+    n_jobs: the recordings run in its workers, not one at a time here."""
+    with joblib.parallel_config(backend="loky", n_jobs=2):
+        results = map_recordings(_process_and_estimator, None, recording_files[:2])
+    assert os.getpid() not in {pid for pid, _ in results.values()}
+
+
+def test_mne_force_serial_runs_the_recordings_here(monkeypatch, recording_files):
+    """MNE_FORCE_SERIAL, which makes MNE's parallel functions run serially
+    (to debug, or where worker processes cannot start), holds here too."""
+    monkeypatch.setenv("MNE_FORCE_SERIAL", "true")
+    results = map_recordings(
+        _process_and_estimator, None, recording_files[:2], n_jobs=2
+    )
+    assert {pid for pid, _ in results.values()} == {os.getpid()}
+
+
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_progress_is_logged_per_recording(fitted, recording_files, capfd, n_jobs):
     """Outside a terminal (a log file, CI), where bars are off: a serial run
@@ -819,6 +933,9 @@ def test_arguments_that_do_not_pickle_are_refused_for_worker_processes(
     with pytest.raises(TypeError, match=r"does not pickle: lock=<.*lock.*> \(lock\)\."):
         map_recordings(_count_under, None, recording_files, n_jobs=2, lock=lock)
     assert len(map_recordings(_count_under, None, recording_files, lock=lock)) == 4
+    # One recording runs here whatever n_jobs: nothing is sent, nothing refused.
+    alone = map_recordings(_count_under, None, recording_files[:1], n_jobs=2, lock=lock)
+    assert len(alone) == 1
 
 
 def test_epochs_read_without_preload_are_refused_for_worker_processes(
@@ -1055,6 +1172,22 @@ def test_a_generator_seed_becomes_one_seed_for_every_recording(fitted, recording
     assert set(seeds.values()) == {expected}
 
 
+def test_a_random_state_seed_becomes_one_seed_for_every_recording(recording_files):
+    """A RandomState stands for a seed as a Generator does: one int drawn before
+    dispatch, the same for every recording and from one call to the next."""
+    seeds = [
+        map_recordings(
+            _seed_received,
+            None,
+            recording_files,
+            random_state=np.random.RandomState(0),
+        )
+        for _ in range(2)
+    ]
+    (seed,) = set(seeds[0].values())
+    assert isinstance(seed, int) and seeds[1] == seeds[0]
+
+
 def test_tasks_on_threads_of_this_process_leave_the_log_level_alone(
     fitted, recording_files
 ):
@@ -1099,8 +1232,6 @@ def test_recordings_read_by_position_must_share_the_channel_order(
 
 def _slow_log_level(estimator, epochs):
     """Return the log level a task sees, after long enough for tasks to overlap."""
-    import time
-
     time.sleep(0.2)
     return logger.level
 
@@ -1185,11 +1316,27 @@ def test_a_copy_of_the_results_is_results():
     assert "c" not in results
 
 
+def test_the_summary_names_the_first_three_recordings():
+    """The repr shows the first three ids, then says there are more."""
+    results = RecordingResults([(f"s{index}", 1.0) for index in range(4)])
+    assert repr(results) == (
+        "<RecordingResults | 4 recordings ('s0', 's1', 's2', ...) of float>"
+    )
+
+
 def test_numbers_of_numpy_are_one_row_tables():
     """NumPy's bool (a test's decision, ``p < 0.05``) was refused as "a bool,
     which has no table view", where Python's bool made a row."""
     results = RecordingResults([("a", np.bool_(True)), ("b", np.float32(0.5))])
     assert results.to_frame()["value"].tolist() == [True, 0.5]
+
+
+def test_stacked_tables_are_numbered_as_one():
+    """The table of all recordings numbers its rows once, not once per
+    recording, so that a row label names one row."""
+    tables = [pd.DataFrame({"x": [1.0, 2.0]}), pd.DataFrame({"x": [3.0]})]
+    table = RecordingResults(zip("ab", tables, strict=True)).to_frame()
+    pd.testing.assert_index_equal(table.index, pd.RangeIndex(3))
 
 
 def test_multiprocessing_backend_runs_the_recordings(fitted, recording_files):
