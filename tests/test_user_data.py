@@ -2253,28 +2253,22 @@ def test_progress_bar_is_drawn_on_a_terminal_and_in_a_notebook_only(
         assert not progress_bar(range(3), max_value=3, unit="steps")._tqdm.disable
 
 
-def test_progress_lines_mark_each_new_tenth_with_the_share_done(capsys):
+@pytest.mark.parametrize(
+    "update, steps",
+    [
+        ("update_with_increment_value", (5, 1, 1, 9, 4)),
+        # MNE's update takes the value reached: it logged "27 of 20 steps
+        # (135%)" after 5, 6 and 16, reading the switched-off bar's count, 0.
+        ("update", (5, 6, 7, 16, 20)),
+    ],
+)
+def test_progress_lines_mark_each_new_tenth_with_the_share_done(capsys, update, steps):
     """Where no bar is drawn, work updated by hand logs a line at each new
-    tenth only, saying how much is done: 5 of 20 steps is 25%."""
+    tenth only (7 of 20 is in the tenth of 6), saying how much is done."""
     with mne.utils.use_log_level("info"):
         bar = progress_bar(20, unit="steps")
-        for increment in (5, 1, 1, 13):
-            bar.update_with_increment_value(increment)
-    assert capsys.readouterr().out.splitlines() == [
-        "Progress: 5 of 20 steps (25%)",
-        "Progress: 6 of 20 steps (30%)",
-        "Progress: 20 of 20 steps (100%)",
-    ]
-
-
-def test_progress_lines_of_work_updated_to_a_value(capsys):
-    """ProgressBar.update takes the value reached, not an increment: it logged
-    "27 of 20 steps (135%)" after updates to 5, 6 and 16, reading the count of
-    the switched-off bar, which stays at 0."""
-    with mne.utils.use_log_level("info"):
-        bar = progress_bar(20, unit="steps")
-        for value in (5, 6, 16, 20):
-            bar.update(value)
+        for step in steps:
+            getattr(bar, update)(step)
     assert capsys.readouterr().out.splitlines() == [
         "Progress: 5 of 20 steps (25%)",
         "Progress: 6 of 20 steps (30%)",
