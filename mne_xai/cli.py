@@ -141,7 +141,7 @@ def _print_accuracies(results, y, cv):
     ``results`` maps each candidate's name to its accuracy per fold, its
     predictions of each fold's held-out epochs and the seconds it took.
     """
-    from .evaluate._chance import chance_level, held_out_verdict
+    from .evaluate._chance import held_out_chance, held_out_verdict
 
     held_out = [test for _, test in cv.split(np.zeros((len(y), 1)), y)]
     print(f"\n{'method':<26} {'accuracy':>15} {'time (s)':>9}  beats chance?")
@@ -158,8 +158,7 @@ def _print_accuracies(results, y, cv):
             f"{name:<26} {scores.mean():>7.3f} {spread} {seconds:>9.1f}"
             f"  {answer}: {verdict.describe('held-out epochs')}"
         )
-    majority = chance_level(y[np.concatenate(held_out)])
-    print(f"{'chance (majority class)':<26} {majority:>7.3f}")
+    print(f"{'chance (majority class)':<26} {held_out_chance(y, held_out):>7.3f}")
     print(
         f"\n{cv.get_n_splits()} shuffle splits, 20% test, random_state="
         f"{cv.random_state}. Chance is always answering the class most frequent "

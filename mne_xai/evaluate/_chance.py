@@ -244,9 +244,8 @@ def held_out_verdict(y, held_out, predictions, *, groups=None, random_state=None
         The test, its figures and p.
     """
     y = np.asarray(y)
-    indices = np.concatenate(held_out)
     tested, first = tested_once(held_out)
-    majority = chance_level(y[indices])
+    majority = held_out_chance(y, held_out)
     balanced = classes_unequal(y[tested])
     if balanced or groups is not None:
         score, p_value = permutation_chance_test(
@@ -286,6 +285,15 @@ def held_out_verdict(y, held_out, predictions, *, groups=None, random_state=None
         p_value,
         within_groups=False,
     )
+
+
+def held_out_chance(y, held_out):
+    """Return the accuracy of always answering the class most frequent among the held-out epochs.
+
+    Each epoch counts as often as the folds test it, as their accuracies
+    weigh it: the chance of the folds' scores, and of :func:`held_out_verdict`.
+    """
+    return chance_level(np.asarray(y)[np.concatenate(held_out)])
 
 
 def tested_once(held_out):

@@ -18,8 +18,8 @@ from .._data_checks import COPIES, first_copies
 from .._warnings import ignoring, quietly, warn
 from ..estimators import UNPREDICTED_CLASSES
 from ..evaluate._chance import (
-    chance_level,
     classes_unequal,
+    held_out_chance,
     held_out_verdict,
     tested_once,
 )
@@ -320,7 +320,7 @@ def _cross_validate(context, folds):
     samples = read.get_data(copy=False)
     # Of the epochs tested, as the verdict on chance takes them.
     held_out = [test for _, test in folds]
-    chance = chance_level(y[np.concatenate(held_out)])
+    chance = held_out_chance(y, held_out)
     unequal = classes_unequal(y[tested_once(held_out)[0]])
     rows, balanced_rows, held_out_true, held_out_predicted = [], [], [], []
     for fold, (train, test) in enumerate(folds, 1):
@@ -528,7 +528,7 @@ def _add_balanced_accuracy(context, cross_validation):
             f"{names.get(label, label)} {count}"
             for label, count in zip(labels.tolist(), counts.tolist(), strict=True)
         ),
-        chance=chance_level(context.y[np.concatenate(cross_validation.held_out)]),
+        chance=held_out_chance(context.y, cross_validation.held_out),
         measured=_mean_and_spread(scores, "balanced accuracy", " the same"),
         recall=", ".join(
             f"{names.get(label, label)} {recall:.2f}"
