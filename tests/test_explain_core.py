@@ -220,6 +220,25 @@ def tf32_allowed():
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
 
 
+@pytest.mark.skipif(
+    not hasattr(torch.backends.cudnn, "conv"), reason="torch < 2.9 has two settings"
+)
+def test_settings_that_follow_torchs_own_still_follow_it_after(tf32_allowed):
+    """An operation's setting "none" follows torch.backends.fp32_precision (by
+    default, all but cuDNN's). Restored as read, such settings were pinned to
+    the TF32 they followed, and a caller who then asked torch for full
+    precision kept TF32 in those products and convolutions."""
+    from mne_xai._graph import full_float32
+
+    holders = _operation_precisions()
+    for holder in holders:
+        holder.fp32_precision = "none"
+    with full_float32():
+        pass
+    torch.backends.fp32_precision = "ieee"
+    assert [holder.fp32_precision for holder in holders] == ["ieee"] * len(holders)
+
+
 def test_maps_are_computed_without_tf32(
     tiny_array_estimator, monkeypatch, tf32_allowed
 ):
