@@ -156,35 +156,60 @@ def autograd_on(function):
 
 
 #: The operations whose float32 torch may compute in lower precision (TF32 on
-#: NVIDIA GPUs, bfloat16 or TF32 through oneDNN on some CPUs), by backend.
+#: NVIDIA GPUs, bfloat16 or TF32 through oneDNN on some CPUs), by backend, and
+#: the backend whose setting each follows while its own is "none" (CUDA's is
+#: read at ``torch.backends.cudnn``; each backend's follows
+#: ``torch.backends.fp32_precision``).
 _REDUCED_PRECISION_OPERATIONS = (
-    ("cuda", "matmul"),
-    ("cudnn", "conv"),
-    ("cudnn", "rnn"),
-    ("mkldnn", "matmul"),
-    ("mkldnn", "conv"),
-    ("mkldnn", "rnn"),
+    ("cuda", "matmul", "cudnn"),
+    ("cudnn", "conv", "cudnn"),
+    ("cudnn", "rnn", "cudnn"),
+    ("mkldnn", "matmul", "mkldnn"),
+    ("mkldnn", "conv", "mkldnn"),
+    ("mkldnn", "rnn", "mkldnn"),
 )
 
 
 def _precision_settings():
-    """Return ``(holder, attribute, full-precision value)`` of torch's settings."""
+    """Return ``(holder, attribute, full-precision value, followed)`` of torch's settings.
+
+    ``followed`` is the holder of the setting that this one follows while it
+    is ``"none"``, or None for settings that follow none.
+    """
     if hasattr(torch.backends.cudnn, "conv"):
         # torch >= 2.9 sets precision per operation (fp32_precision), and
         # reading the older allow_tf32 once a user has set these raises.
         holders = (
-            getattr(getattr(torch.backends, backend, None), operation, None)
-            for backend, operation in _REDUCED_PRECISION_OPERATIONS
+            (
+                getattr(getattr(torch.backends, backend, None), operation, None),
+                getattr(torch.backends, followed),
+            )
+            for backend, operation, followed in _REDUCED_PRECISION_OPERATIONS
         )
         return [
-            (holder, "fp32_precision", "ieee")
-            for holder in holders
+            (holder, "fp32_precision", "ieee", followed)
+            for holder, followed in holders
             if hasattr(holder, "fp32_precision")
         ]
     return [
-        (torch.backends.cudnn, "allow_tf32", False),
-        (torch.backends.cuda.matmul, "allow_tf32", False),
+        (torch.backends.cudnn, "allow_tf32", False, None),
+        (torch.backends.cuda.matmul, "allow_tf32", False, None),
     ]
+
+
+def _setting_to_restore(holder, attribute, followed):
+    """Return the value that gives the caller back ``holder``'s setting.
+
+    torch reads a setting of ``"none"`` as the one it follows, and does not
+    say which it holds: one that reads as what it follows is restored as
+    following it. Restored as read, it kept that value when the caller then
+    changed ``torch.backends.fp32_precision`` (asking for full precision, a
+    caller kept TF32 in cuBLAS's and oneDNN's products).
+    """
+    value = getattr(holder, attribute)
+    if followed is not None and value == getattr(followed, attribute):
+        return "none"
+    return value
 
 
 class _FullFloat32(HeldWhileUsed):
@@ -208,10 +233,10 @@ class _FullFloat32(HeldWhileUsed):
         settings = _precision_settings()
         # The settings before the first caller entered.
         self._outside = [
-            (holder, attribute, getattr(holder, attribute))
-            for holder, attribute, _ in settings
+            (holder, attribute, _setting_to_restore(holder, attribute, followed))
+            for holder, attribute, _, followed in settings
         ]
-        for holder, attribute, full in settings:
+        for holder, attribute, full, _ in settings:
             setattr(holder, attribute, full)
 
     def _undo(self):

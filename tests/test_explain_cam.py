@@ -2,6 +2,7 @@
 
 import math
 import re
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -586,6 +587,43 @@ def test_a_wrapped_networks_own_layer_is_the_name_without_the_prefix():
     expected = get_method("grad_cam")(net).attribute(inputs, target, layer="relu")
     maps = get_method("grad_cam")(Wrapped(net)).attribute(inputs, target, layer="relu")
     torch.testing.assert_close(maps, expected)
+
+
+class _HoldsItsBlockAtModule(nn.Module):
+    """A network of one's own whose block is its attribute ``module``, as a
+    network built around another often names it."""
+
+    def __init__(self):
+        super().__init__()
+        self.module = _ConvBlock(5)
+        self.classifier = nn.Linear(4 * 32, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.classifier(self.module(x).flatten(1))
+
+
+def test_layers_are_named_in_the_users_network_behind_every_wrapper():
+    """explain_spectrum's Fourier input wraps the input scaling, which wraps a
+    network of one's own: each name leaves out both wrappers' prefixes and no
+    more (the network's own 'module' is its block), the network is named by
+    its class whatever holds it, and a name ending one layer's alone is that
+    layer, however deep."""
+    from mne_xai._graph import layer_name, shown_layer_names, wrapped_network
+    from mne_xai.attribution.spectral import FourierInput
+    from mne_xai.models import ScaledInput
+
+    net = _HoldsItsBlockAtModule()
+    wrapped = FourierInput(ScaledInput(net, 1.0), 32)
+    shown = shown_layer_names(wrapped)
+    assert wrapped_network(wrapped) is net
+    assert shown[net] == shown_layer_names(net)[net] == "_HoldsItsBlockAtModule"
+    assert shown[net.module] == "module"
+    assert shown[net.module.conv] == "module.conv"
+    assert shown[net.classifier] == "classifier"
+    assert shown[wrapped] == "FourierInput"
+    in_a_block = ScaledInput(nn.Sequential(OrderedDict(block=_ConvBlock(5))), 1.0)
+    names = [name for name, _ in in_a_block.named_modules()]
+    assert layer_name("conv", names) == "module.block.conv"
 
 
 class Conv2dTwin(nn.Module):

@@ -182,6 +182,18 @@ def _float32_precision():
     return (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
 
 
+def _operation_precisions():
+    """torch's float32 precision setting of each operation of each backend
+    (cuBLAS's products, cuDNN's and oneDNN's products, convolutions and
+    recurrent layers), as torch >= 2.9 exposes them."""
+    holders = (
+        getattr(getattr(torch.backends, backend), operation, None)
+        for backend in ("cuda", "cudnn", "mkldnn")
+        for operation in ("matmul", "conv", "rnn")
+    )
+    return [holder for holder in holders if hasattr(holder, "fp32_precision")]
+
+
 FULL_FLOAT32 = (
     ("ieee", "ieee") if hasattr(torch.backends.cudnn, "conv") else (False, False)
 )
@@ -191,20 +203,40 @@ FULL_FLOAT32 = (
 def tf32_allowed():
     """torch set to allow TF32 everywhere, as a GPU user sets it, then restored."""
     if hasattr(torch.backends.cudnn, "conv"):
-        # The API of torch >= 2.9; reading allow_tf32 after it raised.
-        before = torch.backends.fp32_precision
+        # The API of torch >= 2.9; reading allow_tf32 after it raised. Each
+        # operation's setting is read before: read after, one following
+        # torch's own ("none") would be restored as "tf32".
+        holders = _operation_precisions()
+        before = torch.backends.fp32_precision, [h.fp32_precision for h in holders]
         torch.backends.fp32_precision = "tf32"
-        leaves = [torch.backends.cudnn.conv, torch.backends.cuda.matmul]
-        leaf_settings = [leaf.fp32_precision for leaf in leaves]
         yield
-        torch.backends.fp32_precision = before
-        for leaf, setting in zip(leaves, leaf_settings, strict=True):
-            leaf.fp32_precision = setting
+        torch.backends.fp32_precision = before[0]
+        for holder, setting in zip(holders, before[1], strict=True):
+            holder.fp32_precision = setting
     else:
         before = _float32_precision()
         torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
         yield
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
+
+
+@pytest.mark.skipif(
+    not hasattr(torch.backends.cudnn, "conv"), reason="torch < 2.9 has two settings"
+)
+def test_settings_that_follow_torchs_own_still_follow_it_after(tf32_allowed):
+    """An operation's setting "none" follows torch.backends.fp32_precision (by
+    default, all but cuDNN's). Restored as read, such settings were pinned to
+    the TF32 they followed, and a caller who then asked torch for full
+    precision kept TF32 in those products and convolutions."""
+    from mne_xai._graph import full_float32
+
+    holders = _operation_precisions()
+    for holder in holders:
+        holder.fp32_precision = "none"
+    with full_float32():
+        pass
+    torch.backends.fp32_precision = "ieee"
+    assert [holder.fp32_precision for holder in holders] == ["ieee"] * len(holders)
 
 
 def test_maps_are_computed_without_tf32(
@@ -281,6 +313,24 @@ def test_full_float32_holds_until_the_last_of_overlapping_calls_ends(tf32_allowe
     assert _float32_precision() == FULL_FLOAT32
     second.__exit__(None, None, None)
     assert _float32_precision() == allowed
+
+
+@pytest.mark.skipif(
+    not hasattr(torch.backends.cudnn, "conv"), reason="torch < 2.9 has two settings"
+)
+def test_full_float32_sets_every_operation_of_every_backend(tf32_allowed):
+    """An operation left out kept its reduced precision: oneDNN's convolutions
+    and recurrent layers run in TF32 or bfloat16 on CPUs that have them
+    (torch.set_float32_matmul_precision sets them), cuDNN's recurrent layers in
+    TF32 on GPUs."""
+    from mne_xai._graph import full_float32
+
+    holders = _operation_precisions()
+    allowed = [holder.fp32_precision for holder in holders]
+    assert len(holders) == 6 and "ieee" not in allowed
+    with full_float32():
+        assert [holder.fp32_precision for holder in holders] == ["ieee"] * 6
+    assert [holder.fp32_precision for holder in holders] == allowed
 
 
 # -- targets ----------------------------------------------------------------------
@@ -961,6 +1011,15 @@ class _BodyBox:
     body: object
 
 
+class _SlottedBox:
+    """An object whose one attribute is a slot (``__slots__`` as a string)."""
+
+    __slots__ = "body"
+
+    def __init__(self, body):
+        self.body = body
+
+
 #: Ways a layer may hold a weak reference to the body: wrap it, and unwrap it.
 WEAK_HOLDERS = {
     "list": (lambda body: [weakref.ref(body)], lambda held: held[0]()),
@@ -975,6 +1034,10 @@ WEAK_HOLDERS = {
         lambda held: held.body(),
     ),
     "dataclass": (lambda body: _BodyBox(weakref.ref(body)), lambda held: held.body()),
+    "slotted object": (
+        lambda body: _SlottedBox(weakref.ref(body)),
+        lambda held: held.body(),
+    ),
     "WeakValueDictionary": (
         lambda body: weakref.WeakValueDictionary(body=body),
         lambda held: held["body"],
@@ -1052,16 +1115,17 @@ def test_a_network_keeping_an_info_is_copied():
 
 class _SharedContext:
     """What deepcopy returns as it is (a context, a registry), holding weak
-    references to the network's layers."""
+    references to the network's layers (in a holder of WEAK_HOLDERS)."""
 
-    def __init__(self, layer):
-        self.layers = {"first": weakref.ref(layer)}
+    def __init__(self, layer, holder):
+        self.layers = WEAK_HOLDERS[holder][0](layer)
 
     def __deepcopy__(self, memo):
         return self
 
 
-def test_weak_references_shared_with_the_network_are_refused_not_changed():
+@pytest.mark.parametrize("holder", list(WEAK_HOLDERS))
+def test_weak_references_shared_with_the_network_are_refused_not_changed(holder):
     """Repointing changed what the copy shares with the network: the network's
     own context then pointed at the copy's layer, and a cross-validation
     fold's network computed with another fold's trained layer. A tuple
@@ -1074,17 +1138,25 @@ def test_weak_references_shared_with_the_network_are_refused_not_changed():
     copied = copy_module(network)
     assert copied[0].pair[0]() is copied[0] and copied[1].pair[0]() is copied[0]
     assert network[1].pair[0]() is network[0]
-    network[1].context = _SharedContext(network[0])
+    network[1].context = _SharedContext(network[0], holder)
     with pytest.raises(TypeError, match="_SharedContext that its copies share"):
         copy_module(network)
-    assert network[1].context.layers["first"]() is network[0]
+    assert WEAK_HOLDERS[holder][1](network[1].context.layers) is network[0]
 
 
-def test_what_cannot_be_copied_and_reaches_the_layers_is_refused(tiny_array_estimator):
-    """Shared with the copy, it would run the user's layers instead of the copy's."""
+@pytest.mark.parametrize(
+    "reached",
+    [lambda module: module.classifier, lambda module: module.classifier.weight],
+    ids=["layer", "weight"],
+)
+def test_what_cannot_be_copied_and_reaches_the_layers_is_refused(
+    tiny_array_estimator, reached
+):
+    """Shared with the copy, it would run the user's layers (or weights)
+    instead of the copy's."""
     estimator = copy.deepcopy(tiny_array_estimator)
     module = estimator.module_
-    module.layers = (layer for layer in [module.classifier])  # a generator
+    module.layers = (part for part in [reached(module)])  # a generator
     X = np.random.default_rng(1).standard_normal((3, 4, 64)).astype(np.float32)
     with pytest.raises(TypeError, match=r"layers cannot be copied and reach\(es\)"):
         explain(estimator, X, "saliency", verbose=False)
@@ -1104,6 +1176,112 @@ def test_a_network_that_cannot_be_copied_says_why(tiny_array_estimator):
     X = np.random.default_rng(1).standard_normal((3, 4, 64)).astype(np.float32)
     with pytest.raises(TypeError, match="network cannot be copied.*__deepcopy__"):
         explain(estimator, X, "saliency", verbose=False)
+
+
+def _network_referring_weakly_to_its_parts():
+    """A network whose attribute refers weakly to its layer, a weight and a
+    buffer, and keys a WeakKeyDictionary by its layer."""
+    network = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4))
+    network.parts = {
+        "first": weakref.ref(network[0]),
+        "weight": weakref.ref(network[0].weight),
+        "running_mean": weakref.ref(network[1].running_mean),
+    }
+    network.names = weakref.WeakKeyDictionary({network[0]: "first"})
+    return network
+
+
+@pytest.mark.parametrize("holds_a_lock", [False, True])
+def test_a_copys_weak_references_to_weights_and_buffers_are_its_own(holds_a_lock):
+    """Layers are not all a network refers to weakly: a reference to a weight
+    or a buffer, or a layer keying a WeakKeyDictionary, left pointing at the
+    network's, would let the copy compute with (or randomize around) the
+    user's tensors; a network holding a lock is copied another way, and must
+    be repointed alike."""
+    from mne_xai._graph import copy_module
+
+    network = _network_referring_weakly_to_its_parts()
+    if holds_a_lock:
+        _with_a_lock(network)
+    copied = copy_module(network)
+    assert copied.parts["first"]() is copied[0]
+    assert copied.parts["weight"]() is copied[0].weight
+    assert copied.parts["running_mean"]() is copied[1].running_mean
+    assert [key is copied[0] for key in copied.names.keys()] == [True]
+    assert copied.names[copied[0]] == "first"
+    # The network's own references are left alone.
+    assert network.parts["weight"]() is network[0].weight
+    assert [key is network[0] for key in network.names.keys()] == [True]
+
+
+def test_a_copy_holds_parameters_trained_as_the_networks():
+    """Only tensors with a graph are copied as their values: parameters stay
+    parameters, frozen where the network's are. A network given as an
+    instance is trained as its copy, and LRP and parameter randomization read
+    and redraw the copy's parameters."""
+    from mne_xai._graph import copy_module
+
+    network = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2))
+    network[0].requires_grad_(False)
+    network.outputs = [network(torch.randn(2, 4))]  # a tensor with a graph
+    copied = copy_module(network)
+    pairs = zip(copied.parameters(), network.parameters(), strict=True)
+    for parameter, original in pairs:
+        assert isinstance(parameter, torch.nn.Parameter) and parameter is not original
+        assert parameter.requires_grad is original.requires_grad
+        torch.testing.assert_close(parameter, original)
+    assert copied.outputs[0].grad_fn is None
+    torch.testing.assert_close(copied.outputs[0], network.outputs[0])
+
+
+@pytest.mark.parametrize("container", [list, tuple])
+def test_a_container_holding_a_lock_is_copied_but_for_the_lock(container):
+    """Only the lock is shared: shared whole, the container would hand the
+    copy the network's own layer (and be refused for reaching it)."""
+    from mne_xai._graph import copy_module
+
+    network = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    lock = threading.Lock()
+    network.runners = container([lock, network[0]])
+    copied = copy_module(network)
+    assert type(copied.runners) is container
+    assert copied.runners[0] is lock and copied.runners[1] is copied[0]
+
+
+class _Wrapper(torch.nn.Module):
+    """One of our wrappers, holding the user's network at ``module``."""
+
+    wraps_network = True
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+
+def test_what_cannot_be_copied_is_named_in_the_users_network():
+    """Behind our wrappers, the refusal named the attribute by the wrapper's
+    path ('module.block.layers'), which the user's network does not have."""
+    from mne_xai._graph import copy_module
+
+    block = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    block.layers = (layer for layer in [block[0]])  # a generator
+    network = torch.nn.Sequential(collections.OrderedDict(block=block))
+    with pytest.raises(TypeError, match=r"\(block\.layers cannot be copied"):
+        copy_module(_Wrapper(network))
+
+
+def test_what_cannot_be_copied_and_is_too_large_to_follow_is_refused(monkeypatch):
+    """Sharing is safe only where it is known not to reach the network's
+    layers: past the objects followed, what cannot be copied counts as
+    reaching them, and is refused rather than shared."""
+    from mne_xai import _graph
+
+    network = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    network.statistics = (values for values in [[] for _ in range(50)])
+    _graph.copy_module(network)  # followed to its end: shared
+    monkeypatch.setattr(_graph, "_MAX_REACHED", 10)
+    with pytest.raises(TypeError, match=r"statistics cannot be copied and reach"):
+        _graph.copy_module(network)
 
 
 # -- errors -------------------------------------------------------------------
@@ -1309,6 +1487,24 @@ def test_methods_differentiate_inside_the_callers_inference_mode(tiny_array_esti
         np.testing.assert_allclose(
             inside.get_data(), outside.get_data(), err_msg=method
         )
+
+
+@pytest.mark.parametrize("grad_mode", [torch.no_grad, torch.inference_mode])
+def test_autograd_is_on_inside_and_the_callers_mode_is_back_after(grad_mode):
+    """What trains or differentiates a network runs with autograd on whatever
+    the caller's mode, and hands the caller's mode back: left on, the caller's
+    no_grad block went on recording graphs (and holding their memory)."""
+    from mne_xai._graph import autograd_on
+
+    @autograd_on
+    def modes():
+        return torch.is_grad_enabled(), torch.is_inference_mode_enabled()
+
+    with grad_mode():
+        assert modes() == (True, False)
+        assert not torch.is_grad_enabled()
+        assert torch.is_inference_mode_enabled() == (grad_mode is torch.inference_mode)
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
 
 
 def _leaves(value):

@@ -1517,6 +1517,37 @@ def test_pruned_weights_are_explained_as_their_values(method):
     assert hasattr(module.temporal, "weight_orig")
 
 
+@pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated")
+@pytest.mark.parametrize(
+    "change",
+    [
+        *PARAMETRIZATIONS.values(),
+        *LEGACY_NORMS.values(),
+        partial(torch.nn.utils.prune.l1_unstructured, name="weight", amount=0.5),
+    ],
+    ids=[*PARAMETRIZATIONS, *(f"legacy_{kind}" for kind in LEGACY_NORMS), "pruned"],
+)
+def test_plain_weights_are_trained_where_the_networks_are(change):
+    """The copy holding computed weights as plain ones (which LRP folds and
+    parameter randomization redraws) trains what the network trains: a weight
+    computed from frozen parameters stays frozen, one computed from trained
+    parameters stays trainable."""
+    from mne_xai._graph import without_parametrizations
+
+    module = _untrained()
+    for name in ("spatial", "classifier"):
+        change(getattr(module, name))
+    module.spatial.requires_grad_(False)
+    with torch.no_grad():
+        module(_data())  # the older hooks set the weights
+    plain = without_parametrizations(module)
+    for name, trained in (("spatial", False), ("classifier", True)):
+        weight = getattr(plain, name).weight
+        assert isinstance(weight, nn.Parameter)
+        assert weight.requires_grad is trained, name
+        torch.testing.assert_close(weight, getattr(module, name).weight)
+
+
 class WithDropout(SmallNet):
     """SmallNet with dropout of whole feature maps (Dropout2d, as ATCNet and
     EEGInception use), or of its flattened features before the classifier

@@ -1500,7 +1500,7 @@ def test_curves_score_in_full_precision_whatever_the_callers(
     def recording(scores):
         def recorded(*args, **kwargs):
             seen.append(
-                {getattr(holder, name) == full for holder, name, full in settings}
+                {getattr(holder, name) == full for holder, name, full, _ in settings}
             )
             return scores(*args, **kwargs)
 
