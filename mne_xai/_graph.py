@@ -247,22 +247,40 @@ class _FullFloat32(HeldWhileUsed):
 full_float32 = _FullFloat32()
 
 
-def layer_name(name, names):
-    """Return the name among ``names`` that the user's ``name`` refers to.
+def layer_name(name, shown_names):
+    """Return the name, among the wrapper's, of the layer the user calls ``name``.
 
     A wrapper (a CroppedClassifier's window average, a binary classifier's
     log-odds, the input scaling of a network of one's own) prefixes the names
-    of the network it wraps: ``"separable_pool"`` means
+    of the network it wraps. ``name`` is first read as the user's network
+    names its layers (see :func:`shown_layer_name`): a network holding its
+    own child at ``module`` has its ``"module"`` there, not the wrapper's
+    ``"module"``, which is the whole network. Else it is a name in the
+    wrapper, or the end of one: ``"separable_pool"`` means
     ``"module.separable_pool"`` when only one name ends with it, or when one
     is it behind the wrappers' prefixes alone (``"conv"`` is
-    ``"module.conv"``, not ``"module.block.conv"``: the name the messages
-    show, see :func:`shown_layer_name`). Otherwise the name is returned as
-    given, for the caller to refuse.
+    ``"module.conv"``, not ``"module.block.conv"``). Otherwise the name is
+    returned as given, for the caller to refuse.
+
+    Parameters
+    ----------
+    name : str
+        The layer's name as the user gives it.
+    shown_names : dict
+        The wrapper's layer names (as ``named_modules`` gives them, or as
+        layer calls repeat them), each to its name in the user's network.
+
+    Returns
+    -------
+    name : str
+        The layer's name in the wrapper, or ``name`` if no layer is it.
     """
-    if name in names:
+    internal = {shown: wrapper for wrapper, shown in shown_names.items()}
+    if name in internal:
+        return internal[name]
+    if name in shown_names:
         return name
-    # Each name once: the names of calls repeat a layer called twice.
-    inside = [c for c in dict.fromkeys(names) if c.endswith(f".{name}")]
+    inside = [c for c in shown_names if c.endswith(f".{name}")]
     if len(inside) > 1:
         inside = [
             candidate

@@ -622,8 +622,40 @@ def test_layers_are_named_in_the_users_network_behind_every_wrapper():
     assert shown[net.classifier] == "classifier"
     assert shown[wrapped] == "FourierInput"
     in_a_block = ScaledInput(nn.Sequential(OrderedDict(block=_ConvBlock(5))), 1.0)
-    names = [name for name, _ in in_a_block.named_modules()]
+    names = {name: name for name, _ in in_a_block.named_modules()}
     assert layer_name("conv", names) == "module.block.conv"
+
+
+class _OwnReluBesideItsModule(nn.Module):
+    """A network with its own relu after a block it holds at ``module``, so
+    that behind a wrapper both relus are "module" prefixes and a relu."""
+
+    def __init__(self):
+        super().__init__()
+        self.module = _ConvBlock(5)
+        self.conv = nn.Conv1d(4, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.classifier = nn.Linear(4 * 32, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.classifier(self.relu(self.conv(self.module(x))).flatten(1))
+
+
+@pytest.mark.parametrize("layer", ["relu", "module.relu"])
+def test_a_layer_is_named_as_its_network_names_it_beside_a_child_named_module(layer):
+    """Behind the input scaling, "relu" was refused as ambiguous (module.relu,
+    module.module.relu), though the network names one relu so, as every
+    message shows it; and "module.relu" gave the maps of the network's own
+    relu, not of its block's. Each name is the layer the network calls by it."""
+    from mne_xai.models import ScaledInput
+
+    torch.manual_seed(0)
+    net = _OwnReluBesideItsModule().eval()
+    inputs, target = torch.randn(N_EPOCHS, 5, 32), torch.tensor([0, 1, 1])
+    expected = get_method("grad_cam")(net).attribute(inputs, target, layer=layer)
+    wrapped = ScaledInput(net, 1.0)
+    maps = get_method("grad_cam")(wrapped).attribute(inputs, target, layer=layer)
+    torch.testing.assert_close(maps, expected)
 
 
 class Conv2dTwin(nn.Module):

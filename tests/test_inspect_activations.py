@@ -212,6 +212,32 @@ def _untrained(module, epochs):
     return as_network(net.initialize(), info=epochs.info)
 
 
+class BlockAtModule(torch.nn.Module):
+    """A network of one's own holding its convolution block at ``module``."""
+
+    def __init__(self):
+        super().__init__()
+        self.module = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 2, (1, 9), bias=False), torch.nn.ELU()
+        )  # 128 -> 120
+        self.fc = torch.nn.Linear(2 * 4 * 120, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.module(x.unsqueeze(1)).flatten(1))
+
+
+def test_a_child_named_module_is_the_layer_module():
+    """The input scaling holds the network at its own "module": the name is
+    the network's block, as the network names it, not the whole network."""
+    epochs = _small_epochs()
+    network = _untrained(BlockAtModule, epochs)
+    name, layer = find_layer(network, "module")
+    assert name == "module"
+    assert isinstance(layer, torch.nn.Sequential)
+    activations = layer_activations(network, epochs, "module", verbose=False)
+    assert activations.data.shape == (len(epochs), 2, 4, 120)
+
+
 class SharedELU(torch.nn.Module):
     """One ELU module used after two convolutions, at two rates."""
 

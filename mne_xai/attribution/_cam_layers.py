@@ -432,7 +432,7 @@ class FeatureMapMethod(AttributionMethod):
                 )
             layer = self._default_layer
         else:
-            layer = layer_name(layer, names)
+            layer = layer_name(layer, {call.name: call.shown_name for call in calls})
         if layer not in names:
             # Listed as the user's network names them (both forms are taken);
             # then refused whatever it is, not being a layer's path.

@@ -246,10 +246,9 @@ def find_layer(module, layer):
             f"The module {type(layer).__name__} is not a layer of this network."
         )
     if isinstance(layer, str):
-        # The name shown, as this returns it (the wrapped network by its
-        # class), else a path in the wrapper or its end.
-        by_shown = {shown[submodule]: name for name, submodule in layers.items()}
-        layer = by_shown.get(layer) or layer_name(layer, layers)
+        layer = layer_name(
+            layer, {name: shown[submodule] for name, submodule in layers.items()}
+        )
     if not isinstance(layer, str) or layer not in layers:
         raise ValueError(
             f"No layer named {layer!r}; the network's layers are "
