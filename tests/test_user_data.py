@@ -2117,6 +2117,27 @@ def test_training_goes_on_from_events_of_a_network_trained_on_their_names(
         EEGNetClassifier(**FAST).partial_fit(epochs, classes=["move", "rest"])
 
 
+def test_codes_given_where_classes_name_the_events_are_pointed_to_the_names(
+    synthetic_arrays,
+):
+    """Codes as y, where classes= names the events, are told to be given as
+    names also when classes name an event of later chunks ("sleep", as
+    partial_fit takes classes for): that hint was left out. Names of events as
+    y, beside classes naming events, were told that they are codes."""
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 2)
+    epochs.event_id = {"rest": 2, "move": 3}
+    hint = "They are the events' codes"
+    with pytest.raises(ValueError, match=f"{hint}.*pass y as the events' names"):
+        EEGNetClassifier(**FAST).partial_fit(epochs, classes=["move", "rest", "sleep"])
+    # MNE keeps the names of events whose epochs were all dropped.
+    epochs.event_id = {"rest": 2, "move": 3, "sleep": 4}
+    names = np.array(["rest", "move"])[y]
+    with pytest.raises(ValueError, match=r"labels \['rest'\] not in") as error:
+        EEGNetClassifier(classes=["move", "sleep"], **FAST).fit(epochs, names)
+    assert hint not in str(error.value)
+
+
 def test_partial_fit_trains_on_the_whole_chunk_without_early_stopping(
     synthetic_arrays,
 ):
