@@ -1044,13 +1044,17 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             )
         unknown = np.setdiff1d(labels, classes)
         if len(unknown):
-            names = set((data.event_id or {}).keys())
+            # Codes given where the events' names are classes. The classes may
+            # name more (events of later partial_fit chunks), and names as y
+            # are not codes.
+            names = {code: name for name, code in (data.event_id or {}).items()}
             from_events = (
                 " They are the events' codes (epochs.events[:, 2]), and classes "
                 "names events: pass y as the events' names."
                 if data.events is not None
                 and labels_match_events(data, y)
-                and set(np.asarray(classes).tolist()) <= names
+                and {names.get(label) for label in labels.tolist()}
+                <= set(np.asarray(classes).tolist())
                 else ""
             )
             raise ValueError(

@@ -19,6 +19,7 @@ from skorch.exceptions import NotInitializedError
 
 import mne_xai
 from mne_xai import CroppedClassifier, EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai._labels import events_as_trained, events_unseen_in_training
 from mne_xai._progress import bars_drawn, mne_bars_as_ours, progress_bar
 from mne_xai._training import n_training_batches
 from mne_xai.attribution import modality_importance
@@ -238,6 +239,18 @@ def test_cropped_classifier_picks_channels_once(imagery_epochs, picks):
     cropped = CroppedClassifier(built).fit(epochs)
     assert cropped.estimator_.ch_names_ == ["C3", "Cz", "C4"]
     assert cropped.estimator.picks is picks  # the parameter is left as given
+
+
+def test_channels_picked_by_name_are_read_in_the_order_given(synthetic_arrays):
+    """The network reads picked names and indices in the order given, not the
+    info's: channel EEG3 picked first is the first row the network reads."""
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 1)
+    for picks in (["EEG3", "EEG1"], [3, 1]):
+        clf = EEGNetClassifier(picks=picks, **{**FAST, "max_epochs": 0}).fit(epochs)
+        assert clf.ch_names_ == ["EEG3", "EEG1"]
+        expected = epochs.get_data(picks=["EEG3", "EEG1"]).mean(axis=0)
+        np.testing.assert_allclose(clf.data_mean_, expected, rtol=1e-4)
 
 
 def test_bad_channels_are_left_out_with_a_log_line(imagery_epochs, caplog):
@@ -1691,6 +1704,47 @@ def test_events_coded_otherwise_are_matched_by_name(fif_coded, synthetic_arrays)
         assert clf.score(renamed) == clf.score(fif)
 
 
+def test_events_read_under_another_code_are_logged(caplog):
+    """The log line names the events read under their training code: hands, 4
+    here and 3 in training, is named beside feet, 2 in both; epochs coded as in
+    training log nothing."""
+    trained = {"feet": 2, "hands": 3}
+    with caplog.at_level(logging.INFO, logger="mne"):
+        codes = events_as_trained(np.array([2, 4, 4]), {"feet": 2, "hands": 4}, trained)
+        np.testing.assert_array_equal(codes, [2, 3, 3])
+        assert "by name: feet 2 -> 2, hands 4 -> 3" in caplog.text
+        caplog.clear()
+        events_as_trained(np.array([2, 3]), trained, trained)
+    assert "Matched" not in caplog.text
+
+
+def test_only_events_of_no_class_are_unseen_in_training():
+    """An event whose training code (or name) is a class is a label coded
+    otherwise, not an event the network saw no epoch of; an event named in
+    training whose epochs were all dropped is one, by code or name."""
+    trained = {"feet": 2, "hands": 3, "rest": 4}
+    assert events_unseen_in_training(["feet"], [2, 3], trained) == {}
+    assert events_unseen_in_training([3], ["feet", "hands"], trained) == {}
+    assert events_unseen_in_training([4, "rest"], [2, 3], trained) == {
+        4: "rest",
+        "rest": "rest",
+    }
+    # The epochs' own names add events that training did not name.
+    assert events_unseen_in_training([1], [2, 3], trained, {"sleep": 1}) == {1: "sleep"}
+
+
+def test_labels_partly_classes_count_the_others_as_wrong(fif_coded):
+    """As scikit-learn scores labels that are no class, y holding some classes
+    is scored, the others counting as wrong; only labels of no class are refused."""
+    clf, fif = fif_coded
+    labels = fif.events[:, 2].copy()
+    labels[:10] = 7  # no class, and no event
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        score = clf.score(fif, labels)
+    assert score == np.mean(clf.predict(fif) == labels)
+
+
 def test_labels_of_which_none_is_a_class_are_refused_by_score(
     fif_coded, synthetic_arrays
 ):
@@ -1731,6 +1785,12 @@ def test_events_the_network_saw_no_epoch_of_are_scored_as_wrong(synthetic_arrays
     with pytest.raises(ValueError, match=r"saw no epoch of \['a'\].*as y") as error:
         fold.score(epochs["a"])
     assert "other labels" not in str(error.value)
+    # Beside a code that no event names, they are not all events the network
+    # saw no epoch of.
+    unnamed = _named(X[:26], np.repeat([1, 9], 13), {"a": 1})
+    with pytest.raises(ValueError, match=r"\(a \(1\), 9\).*other labels") as error:
+        fold.score(unnamed)
+    assert "saw no epoch" not in str(error.value)
     # With y, the epochs' own names say that they are events: in Epochs, a
     # list or a tuple of them alike (a tuple lost the names).
     for parts in (epochs["a"], [epochs["a"]], (epochs["a"],)):
@@ -2055,6 +2115,27 @@ def test_training_goes_on_from_events_of_a_network_trained_on_their_names(
     assert not np.allclose(clf.decision_function(epochs), before)
     with pytest.raises(ValueError, match="pass y as the events' names"):
         EEGNetClassifier(**FAST).partial_fit(epochs, classes=["move", "rest"])
+
+
+def test_codes_given_where_classes_name_the_events_are_pointed_to_the_names(
+    synthetic_arrays,
+):
+    """Codes as y, where classes= names the events, are told to be given as
+    names also when classes name an event of later chunks ("sleep", as
+    partial_fit takes classes for): that hint was left out. Names of events as
+    y, beside classes naming events, were told that they are codes."""
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 2)
+    epochs.event_id = {"rest": 2, "move": 3}
+    hint = "They are the events' codes"
+    with pytest.raises(ValueError, match=f"{hint}.*pass y as the events' names"):
+        EEGNetClassifier(**FAST).partial_fit(epochs, classes=["move", "rest", "sleep"])
+    # MNE keeps the names of events whose epochs were all dropped.
+    epochs.event_id = {"rest": 2, "move": 3, "sleep": 4}
+    names = np.array(["rest", "move"])[y]
+    with pytest.raises(ValueError, match=r"labels \['rest'\] not in") as error:
+        EEGNetClassifier(classes=["move", "sleep"], **FAST).fit(epochs, names)
+    assert hint not in str(error.value)
 
 
 def test_partial_fit_trains_on_the_whole_chunk_without_early_stopping(
