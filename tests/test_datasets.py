@@ -74,14 +74,29 @@ def test_eegbci_takes_one_run_as_an_int(mne_data):
 
 
 def test_eegbci_files_that_cannot_be_downloaded_are_named(monkeypatch, tmp_path):
-    """Offline, a subject missing on disk failed as requests' NameResolutionError."""
+    """Offline, a subject missing on disk failed as requests' NameResolutionError.
+    The folder named is path's, where MNE looked, not MNE_DATA's (which the
+    tests set)."""
 
     def offline(*args, **kwargs):
         raise requests.ConnectionError("Failed to resolve 'physionet.org'")
 
     monkeypatch.setattr(mne.datasets.eegbci, "load_data", offline)
-    with pytest.raises(OSError, match=r"subject 2, runs \[6\] are not under .*resolve"):
+    with pytest.raises(
+        OSError, match=r"subject 2, runs \[6\] are not under .*resolve"
+    ) as err:
         load_eegbci(2, runs=[6], path=tmp_path, verbose=False)
+    assert f"not under {tmp_path}, and downloading" in str(err.value)
+
+
+def test_eegbci_defaults_are_the_documented_epochs(eegbci_epochs):
+    """-1 to 4 s around the cue, band-passed 7-30 Hz as in MNE's CSP example,
+    of the EEG channels, the classes coded as the docstring says."""
+    assert (eegbci_epochs.tmin, eegbci_epochs.tmax) == (-1.0, 4.0)
+    info = eegbci_epochs.info
+    assert (info["highpass"], info["lowpass"]) == (7.0, 30.0)
+    assert set(eegbci_epochs.get_channel_types()) == {"eeg"}
+    assert eegbci_epochs.event_id == {"feet": 2, "hands": 3}
 
 
 def test_eegbci_error_names_the_folder_mne_searched(monkeypatch, tmp_path):
@@ -154,3 +169,11 @@ def test_drowsiness_path_takes_the_folder_mne_data_would_name(
         np.testing.assert_array_equal(epochs.get_data(), expected.get_data())
     with pytest.raises(FileNotFoundError, match="at .*drowsiness_oz.npz or .*"):
         load_drowsiness(tmp_path, verbose=False)
+    # A file that is not there is named, not taken for a folder.
+    missing = tmp_path / "other.npz"
+    with pytest.raises(FileNotFoundError, match=f"^No drowsiness data at {missing}.$"):
+        load_drowsiness(missing, verbose=False)
+    # MNE_DATA, as the refusal said to set it.
+    monkeypatch.setenv("MNE_DATA", str(root))
+    epochs = load_drowsiness(subjects=[1], verbose=False)
+    np.testing.assert_array_equal(epochs.get_data(), expected.get_data())

@@ -780,6 +780,17 @@ def test_misc_channels_chosen_by_picks_get_a_report_without_topomaps(
     assert "No topomaps: the network reads misc" in (tmp_path / "out.html").read_text()
 
 
+def test_channels_of_no_brain_type_are_planned_by_the_most_numerous(spatial_epochs):
+    """Without EEG or MEG, the plan reads the network's most numerous channel
+    type, as it does among the brain types."""
+    epochs = spatial_epochs.copy().pick(["C3", "C4", "Cz"])
+    kinds = {"C3": "misc", "C4": "misc", "Cz": "eog"}
+    epochs.set_channel_types(kinds, on_unit_change="ignore")
+    with pytest.warns(RuntimeWarning, match="the network reads misc channels"):
+        plan = check_data(_network(picks="all"), epochs, epochs.events[:, 2], 2, False)
+    assert plan.topomap_type is None
+
+
 def test_time_courses_of_many_channels_show_the_most_relevant():
     """Reports without topomaps (no positions, sEEG) drew a line per channel:
     32 lines in ten colours, under a legend of 32 names taller than the plot."""
@@ -965,6 +976,10 @@ def test_folds_are_counted_against_the_rarest_class(spatial_epochs):
         ValueError, match=r"^Class 'left' \(code 1\) has 3 epoch\(s\), fewer than the 4"
     ):
         check_data(_network(), epochs, epochs.events[:, 2], 4, False)
+    # Labels other than the events' codes are not named by the events: label
+    # 2 is here the left hand's.
+    with pytest.raises(ValueError, match=r"^Class 2 has 3 epoch\(s\), fewer than"):
+        check_data(_network(), epochs, 3 - epochs.events[:, 2], 4, False)
 
 
 def test_what_cannot_be_reported_is_refused_before_training(spatial_epochs):
@@ -1114,6 +1129,7 @@ def _bad_files(folder, spatial_epochs):
         ("unfitted", "'unfitted.pkl' holds no fitted estimator."),
         ("folder", "is a folder"),
         ("unwritable", "cannot write '/proc/out.html'"),  # after all the work
+        ("no_folder", "the folder of '{tmp_path}/none/out.html' does not exist"),
     ],
 )
 def test_command_errors_in_one_line_and_writes_nothing(
@@ -1130,11 +1146,13 @@ def test_command_errors_in_one_line_and_writes_nothing(
         unfitted=epochs_file,
         folder=epochs_file,
         unwritable=tmp_path / "missing-epo.fif",  # found unwritable before reading
+        no_folder=epochs_file,
     )
     output = {
         "existing": existing,
         "folder": tmp_path / "folder.html",
         "unwritable": Path("/proc/out.html"),  # no file can be made there
+        "no_folder": tmp_path / "none" / "out.html",
     }.get(case, tmp_path / "out.html")
     extra = dict(
         model=["--model", not_a_model],
@@ -1145,7 +1163,8 @@ def test_command_errors_in_one_line_and_writes_nothing(
         capsys, inputs[case], "-o", output, "--cv", "2", *extra.get(case, [])
     )
     assert code == 1
-    assert err.startswith("mne-xai report: error: ") and match in err
+    assert err.startswith("mne-xai report: error: ")
+    assert match.format(tmp_path=tmp_path) in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert sorted(tmp_path.iterdir()) == before
     assert existing.read_text() == "keep me"
@@ -1237,24 +1256,31 @@ def test_command_says_how_to_fix_a_model_of_other_classes(
     assert not (tmp_path / "out.html").exists()
 
 
+def _recorded_reports(monkeypatch):
+    """Return the list to which the command's calls of make_report are added
+    (its keyword arguments and the network), none of which trains."""
+    import mne_xai.report._command as command
+
+    calls = []
+
+    def record(network, epochs, **kwargs):
+        calls.append(dict(kwargs, network=network))
+        return mne.Report()
+
+    monkeypatch.setattr(command, "make_report", record)
+    return calls
+
+
 def test_command_keeps_each_subject_in_one_fold(
     tmp_path, capsys, monkeypatch, spatial_epochs
 ):
     """Folds mixed the windows of the drowsiness data's 11 subjects: 0.738
     where leave-subjects-out measured 0.679."""
-    import mne_xai.report._command as command
-
     epochs = spatial_epochs.copy()
     epochs.metadata = pd.DataFrame({"subject": np.arange(len(epochs)) % 4})
     data = tmp_path / "subjects-epo.fif"
     epochs.save(data, verbose=False)
-    calls = []
-
-    def record(network, epochs, **kwargs):
-        calls.append(kwargs)
-        return mne.Report()
-
-    monkeypatch.setattr(command, "make_report", record)
+    calls = _recorded_reports(monkeypatch)
     for extra in ([], ["--groups", "none"], ["--cv", "6"], ["--groups", "session"]):
         code, err = _run(capsys, data, "-o", tmp_path / "out.html", "--overwrite",
                          "--cv", "2", *extra)  # fmt: skip
@@ -1277,20 +1303,13 @@ def test_command_trains_the_network_its_options_name(
     the page is titled with the file, and the file is readable as any new file."""
     import stat
 
-    import mne_xai.report._command as command
     from mne_xai import InterpretableCNNClassifier
 
     epochs = spatial_epochs.copy()
     epochs.metadata = pd.DataFrame({"subject": np.zeros(len(epochs), int)})
     data = tmp_path / "one-subject-epo.fif"
     epochs.save(data, verbose=False)
-    calls = []
-
-    def record(network, epochs, **kwargs):
-        calls.append(dict(kwargs, network=network))
-        return mne.Report()
-
-    monkeypatch.setattr(command, "make_report", record)
+    calls = _recorded_reports(monkeypatch)
     output = tmp_path / "out.html"
     code, err = _run(capsys, data, "-o", output, "--cv", "2",
                      "--estimator", "interpretable_cnn", "--max-epochs", "3")  # fmt: skip
@@ -1308,6 +1327,36 @@ def test_command_trains_the_network_its_options_name(
                      "--groups", "subject")  # fmt: skip
     assert code == 1 and "--groups subject: every epoch is in one group" in err
     assert len(calls) == 1
+
+
+def test_command_defaults_are_those_its_help_gives(
+    tmp_path, capsys, monkeypatch, epochs_file
+):
+    """Without options the command trains EEGNet at the estimator's defaults
+    ("its own schedule"), seeded so that a report can be made again, in 5 folds
+    with the default methods and the trust checks; --picks all is MNE's "all",
+    as a saved model refitted on arrays reads it, and --no-checks skips the
+    checks."""
+    from mne_xai.report import DEFAULT_METHODS
+
+    calls = _recorded_reports(monkeypatch)
+    output = tmp_path / "out.html"
+    assert _run(capsys, epochs_file, "-o", output) == (0, "")
+    (call,) = calls
+    network, default = call["network"], EEGNetClassifier()
+    assert type(network) is EEGNetClassifier and network.random_state == 0
+    changed = {
+        key
+        for key, value in network.get_params(deep=False).items()
+        if value != default.get_params(deep=False)[key]
+    }
+    assert changed <= {"random_state", "verbose"}, changed
+    assert (call["cv"], call["groups"], call["checks"]) == (5, None, True)
+    assert call["methods"] == list(DEFAULT_METHODS)
+    code, err = _run(capsys, epochs_file, "-o", output, "--overwrite",
+                     "--picks", "all", "--no-checks")  # fmt: skip
+    assert code == 0, err
+    assert calls[1]["network"].picks == "all" and calls[1]["checks"] is False
 
 
 def test_make_report_warns_that_folds_without_groups_mix_subjects(spatial_epochs):
@@ -1520,6 +1569,9 @@ def test_command_paths_from_the_home_folder(monkeypatch, capsys, tmp_path, epoch
     )
     assert code == 1 and "model.pkl" in err, err
     assert "no model file" not in err and "no such file" not in err
+    _recorded_reports(monkeypatch)
+    assert _run(capsys, "~/sim-epo.fif", "--output=~/out.html") == (0, "")
+    assert (tmp_path / "out.html").is_file()
     assert not (tmp_path / "~").exists()
 
 
@@ -1613,6 +1665,40 @@ def test_demo_trains_the_networks_with_their_defaults(
     assert all(
         net.max_epochs == 7 for net in trained.values() if hasattr(net, "module")
     )
+
+
+def test_demo_defaults_are_those_its_help_gives(monkeypatch, tmp_path):
+    """EEGBCI subject 1, hands vs feet, in 5 shuffle splits of 20% (seed 42):
+    CSP+LDA on 1-2 s and the networks on the imagery period, 0-4 s, as its
+    help and its table's names say."""
+    import mne_xai.cli
+    import mne_xai.datasets
+
+    info = mne.create_info(["C3", "C4"], 10.0, "eeg")
+    recording = mne.EpochsArray(np.zeros((10, 2, 51)), info, tmin=-1.0, verbose=False)
+    loaded, seen = [], {}
+
+    def load(*args, **kwargs):
+        loaded.append(args)
+        return recording.copy()  # -1 to 4 s, as load_eegbci's
+
+    def record(name, make_estimator, epochs, y, cv):
+        seen[name] = (epochs.tmin, epochs.tmax, cv)
+        if len(seen) == 3:
+            raise KeyboardInterrupt  # no need to train
+        return np.ones(cv.get_n_splits()), []
+
+    monkeypatch.setattr(mne_xai.datasets, "load_eegbci", load)
+    monkeypatch.setattr(mne_xai.cli, "_cross_validate", record)
+    assert main(["demo", "--output", str(tmp_path)]) == 130
+    assert loaded == [(1, "hands_vs_feet")]
+    assert {name: (tmin, tmax) for name, (tmin, tmax, _) in seen.items()} == {
+        "CSP+LDA (1-2 s)": (1.0, 2.0),
+        "EEGNetClassifier (0-4 s)": (0.0, 4.0),
+        "InterpretableCNN (0-4 s)": (0.0, 4.0),
+    }
+    for *_, cv in seen.values():
+        assert (cv.get_n_splits(), cv.test_size, cv.random_state) == (5, 0.2, 42)
 
 
 @pytest.mark.parametrize("beats_chance", [False, True])
@@ -2033,9 +2119,13 @@ def test_chance_is_the_majority_class_of_all_epochs(spatial_epochs):
     assert "against a rate of 0.50 by chance" in accuracy
 
 
-def _with_values(epochs, value, epoch_index, ch_names):
+def _with_values(epochs, value, epoch_index, ch_names, samples=None):
+    """``epochs`` with ``value`` in the given epochs, channels and samples (all
+    samples by default)."""
     data = epochs.get_data()
-    data[np.ix_(epoch_index, [epochs.ch_names.index(n) for n in ch_names])] = value
+    samples = np.arange(len(epochs.times)) if samples is None else samples
+    picks = [epochs.ch_names.index(name) for name in ch_names]
+    data[np.ix_(epoch_index, picks, samples)] = value
     return mne.EpochsArray(
         data, epochs.info, epochs.events, epochs.tmin, epochs.event_id, verbose=False
     )
@@ -2069,14 +2159,16 @@ def test_non_finite_values_in_some_epochs_name_their_channels(spatial_epochs):
     """The channels named are those holding the values, in any epoch; marking
     them bad is advised for one channel, never for several."""
     y = spatial_epochs.events[:, 2]
-    one = _with_values(spatial_epochs, np.nan, [5], ["Cz"])
-    with pytest.raises(ValueError) as err:
-        check_data(_network(), one, y, 2, False)
-    assert str(err.value).startswith(
-        "1 channel(s) the network reads (Cz) hold NaN or infinite values in 1 of the "
-        "40 epochs (epoch(s) 5, counted from 0); mark Cz bad (epochs.info['bads'] += "
-        "['Cz']) or drop those epochs (epochs.drop(indices))"
-    )
+    # One sample is enough: the network reads every sample.
+    for samples in (None, [10]):
+        one = _with_values(spatial_epochs, np.nan, [5], ["Cz"], samples)
+        with pytest.raises(ValueError) as err:
+            check_data(_network(), one, y, 2, False)
+        assert str(err.value).startswith(
+            "1 channel(s) the network reads (Cz) hold NaN or infinite values in 1 of "
+            "the 40 epochs (epoch(s) 5, counted from 0); mark Cz bad (epochs.info"
+            "['bads'] += ['Cz']) or drop those epochs (epochs.drop(indices))"
+        )
     two = _with_values(spatial_epochs, np.inf, [3, 37], ["Fz", "Pz"])
     with pytest.raises(ValueError) as err:
         check_data(_network(), two, y, 2, False)
@@ -2252,6 +2344,8 @@ def test_command_reads_data_sets_and_files_as_named(
     assert loaded == [(3, "left_vs_right"), [2, 5], None]
     with pytest.raises(inputs.InputError, match="expected eegbci:SUBJECT"):
         inputs.read_input("eegbci:one")
+    with pytest.raises(inputs.InputError, match=r"expected drowsiness\[:SUBJECTS\]"):
+        inputs.read_input("drowsiness:1:2")
     spatial_epochs.save(tmp_path / "sim-epo.fif.gz", verbose=False)
     read = inputs.read_input("sim-epo.fif.gz")
     np.testing.assert_allclose(read.get_data(), spatial_epochs.get_data(), rtol=1e-6)
@@ -2265,6 +2359,19 @@ def test_command_reads_data_sets_and_files_as_named(
         spatial_epochs.save(tmp_path / "sim.fif", verbose=False)
     with pytest.warns(RuntimeWarning, match="naming conventions"):
         inputs.read_input("sim.fif")
+
+
+def test_command_names_the_data_set_it_cannot_load(tmp_path, capsys, monkeypatch):
+    """Without MNE_DATA, "drowsiness" is refused naming the data set, and what
+    to set."""
+    monkeypatch.delenv("MNE_DATA", raising=False)
+    monkeypatch.setenv("_MNE_FAKE_HOME_DIR", str(tmp_path))  # no config file
+    monkeypatch.chdir(tmp_path)  # "drowsiness" names no file here
+    code, err = _run(capsys, "drowsiness", "-o", tmp_path / "out.html")
+    assert code == 1 and err.startswith(
+        "mne-xai report: error: cannot load the data set 'drowsiness': Set MNE_DATA"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_channels_all_marked_bad_are_said_to_be(spatial_epochs):
@@ -2387,10 +2494,16 @@ def test_command_terminated_in_a_cleanup_writes_nothing(
         "mne_xai.report._command.read_input", lambda *args: spatial_epochs
     )
     monkeypatch.setattr("mne_xai.report._command.make_report", make_report)
+    argv = ["report", "in-epo.fif", "-o", str(tmp_path / "out.html"), "--quiet"]
     with pytest.raises(SystemExit) as exit:
-        main(["report", "in-epo.fif", "-o", str(tmp_path / "out.html"), "--quiet"])
+        main(argv)
     assert exit.value.code == 128 + signal.SIGTERM
     assert list(tmp_path.iterdir()) == []
+    # The next run in the same process (a notebook's) is not taken for one
+    # signalled.
+    _recorded_reports(monkeypatch)
+    assert main(argv) == 0
+    assert [path.name for path in tmp_path.iterdir()] == ["out.html"]
 
 
 def test_relevance_over_time_labels_its_colour_bar_clear_of_the_topomaps(
@@ -2541,6 +2654,16 @@ def test_labels_a_fitted_network_was_not_trained_on_are_refused(spatial_epochs):
         y[:4] = label
         with pytest.raises(ValueError, match=rf"y holds label\(s\) \[{label}\] that"):
             make_report(fitted, two, y, methods=METHODS, cv=2)
+
+
+@pytest.mark.filterwarnings("ignore:After training")  # one epoch of training
+def test_epochs_without_a_fitted_networks_channels_are_refused(spatial_epochs):
+    """The data check names the channel a fitted network was trained on and the
+    epochs lack, before its copies train in the folds."""
+    fitted = _network(max_epochs=1).fit(_two_channels(spatial_epochs))
+    other = spatial_epochs.copy().pick(["C3", "Cz"])
+    with pytest.raises(ValueError, match=r"lacks 1 channel\(s\) .* \['C4'\]"):
+        check_data(fitted, other, other.events[:, 2], 2, True)
 
 
 def test_the_random_anchor_is_said_not_to_be_checked():
