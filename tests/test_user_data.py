@@ -64,6 +64,38 @@ def test_explicit_values_are_kept_and_the_other_follows():
     # Two steps per pass at batch 32: 500 passes make the 1,000 steps.
     assert training_schedule(36, batch_size=32) == (32, 500)
     assert training_schedule(36, max_epochs=10) == (8, 10)
+    # Outside the automatic range [8, 64] too: 9 steps per pass at batch 4
+    # (112 passes, 1,008 steps), 8 at batch 128 (125 passes).
+    assert training_schedule(36, batch_size=4) == (4, 112)
+    assert training_schedule(1000, batch_size=128) == (128, 125)
+
+
+@pytest.mark.parametrize(
+    "n_samples, batch_size",
+    [(127, 8), (128, 16), (512, 16), (513, 32), (2047, 32), (2048, 64)],
+)
+def test_automatic_batch_size_changes_where_documented(n_samples, batch_size):
+    """The docstring and README name the sizes where the batch doubles: 16
+    from 128 examples, 32 from 513, 64 from 2,048."""
+    assert training_schedule(n_samples)[0] == batch_size
+
+
+def test_automatic_epochs_are_the_fewest_that_make_1000_steps():
+    """The rule as documented: at least 1,000 optimizer steps, one pass fewer
+    would not make them, within 20 to 500 passes."""
+    for n_samples in range(1, 3000):
+        batch_size, max_epochs = training_schedule(n_samples)
+        steps_per_pass = n_training_batches(n_samples, batch_size)
+        assert 20 <= max_epochs <= 500
+        assert max_epochs == 500 or max_epochs * steps_per_pass >= 1000
+        assert max_epochs == 20 or (max_epochs - 1) * steps_per_pass < 1000
+
+
+def test_a_pass_over_one_example_is_one_batch():
+    """Fewer examples than a batch make one batch, also a single example (a
+    partial_fit chunk of one epoch), not zero."""
+    assert n_training_batches(1, 8) == 1
+    assert n_training_batches(5, 8) == 1
 
 
 @pytest.mark.parametrize(
@@ -2140,18 +2172,33 @@ def test_a_log_file_holds_no_colour_codes_when_run_on_a_terminal(
     """The table was coloured whenever Python ran on a terminal, also where
     mne.set_log_file sent it."""
     X, y = synthetic_arrays
-
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
-
-    monkeypatch.setattr(sys, "stdout", Terminal())
+    monkeypatch.setattr(sys, "stdout", _Terminal())
     log = tmp_path / "training.log"
     mne.set_log_file(log, overwrite=True)
     try:
         EEGNetClassifier(max_epochs=3, batch_size=8, verbose=True).fit(X, y)
     finally:
         mne.set_log_file(None)
+    text = log.read_text()
+    assert "train_loss" in text and "\x1b[" not in text
+
+
+def test_a_log_file_beside_the_terminal_holds_no_colour_codes(
+    synthetic_arrays, tmp_path, monkeypatch
+):
+    """A file handler added to MNE's logger next to its terminal output gets
+    the same table: coloured whenever one stream was a terminal, the file held
+    the codes."""
+    X, y = synthetic_arrays
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    log = tmp_path / "training.log"
+    handler = logging.FileHandler(log)
+    mne.utils.logger.addHandler(handler)
+    try:
+        EEGNetClassifier(max_epochs=3, batch_size=8, verbose=True).fit(X, y)
+    finally:
+        mne.utils.logger.removeHandler(handler)
+        handler.close()
     text = log.read_text()
     assert "train_loss" in text and "\x1b[" not in text
 
