@@ -1301,6 +1301,32 @@ def test_networks_scaling_by_one_number_get_the_factors_outside():
     own = EEGNetClassifier(_NumberScaledNetwork, module__input_scale=1e5, **FAST)
     assert not isinstance(own.fit(epochs).module_, mne_xai.models.ScaledInput)
     assert float(own.module_.input_scale) == 1e5  # not the shapes' 1.0
+    # mne_xai's networks take the factor of each channel themselves: no
+    # wrapper between the estimator and the network explained and inspected.
+    ours = EEGNetClassifier(**FAST).fit(epochs)
+    assert isinstance(ours.module_, EEGNet)
+    np.testing.assert_allclose(
+        ours.module_.input_scale.numpy().ravel(), clf.input_scale_, rtol=1e-6
+    )
+
+
+class _ForwardingEEGNet(EEGNet):
+    """A user's EEGNet passing every argument on through ``**kwargs``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+
+def test_a_network_taking_its_scale_through_kwargs_is_scaled_once(synthetic_arrays):
+    """A constructor naming no input_scale, whose network keeps the one it was
+    given, scales the data itself: wrapped in the estimator's scaling too, it
+    would read them scaled twice."""
+    X, y = synthetic_arrays
+    X = X * 1e-5  # volts
+    info = mne.create_info(X.shape[1], 64.0, "eeg")
+    clf = EEGNetClassifier(_ForwardingEEGNet, info=info, **FAST).fit(X, y)
+    assert isinstance(clf.module_, _ForwardingEEGNet)
+    np.testing.assert_allclose(clf.input_scale_, 1 / X.std(), rtol=0.05)
 
 
 @pytest.mark.parametrize("network_class", [_NumberScaledNetwork, EEGNet])
@@ -2550,6 +2576,46 @@ def test_a_restored_network_takes_the_training_events_in_any_order(
     np.testing.assert_array_equal(
         restored.predict_proba(epochs), clf.predict_proba(epochs)
     )
+
+
+@pytest.mark.filterwarnings("ignore:After training")
+def test_a_restored_network_ignores_events_that_name_no_class(
+    synthetic_arrays, tmp_path
+):
+    """Epochs read with an event of no epoch (on_missing="ignore") name the
+    same classes as Epochs without it: only the events naming classes count."""
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 1)
+    epochs.event_id = {"left": 1, "right": 2}
+    with_rest = mne.EpochsArray(
+        epochs.get_data(),
+        epochs.info,
+        epochs.events,
+        event_id={**epochs.event_id, "rest": 3},
+        on_missing="ignore",
+        verbose=False,
+    )
+    clf = EEGNetClassifier(**FAST).fit(with_rest)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    restored = EEGNetClassifier(**FAST).initialize(epochs)
+    restored.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_array_equal(
+        restored.predict_proba(epochs), clf.predict_proba(epochs)
+    )
+
+
+def test_a_restored_network_refuses_labels_sorting_in_another_order(
+    synthetic_arrays, tmp_path
+):
+    """Codes 2 and 10 sort as numbers, their strings "10" before "2": restored
+    with the strings, each output would be read as the other class."""
+    X, _ = synthetic_arrays
+    codes = np.where(np.arange(len(X)) % 2, 10, 2)
+    clf = EEGNetClassifier(**FAST).fit(X, codes)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    restored = EEGNetClassifier(**FAST).initialize(X, codes.astype(str))
+    with pytest.raises(ValueError, match=r"other classes than the labels"):
+        restored.load_params(f_params=tmp_path / "params.pt")
 
 
 def test_a_restored_network_refuses_epochs_naming_fewer_classes(
