@@ -313,9 +313,12 @@ def _learning_rate_schedulers(callbacks):
     found = []
     for callback in callbacks or ():
         callback = callback[1] if isinstance(callback, tuple) else callback
-        kind = callback if isinstance(callback, type) else type(callback)
-        if issubclass(kind, LRScheduler):
-            policy = getattr(callback, "policy", None)
+        if isinstance(callback, type) and issubclass(callback, LRScheduler):
+            # skorch builds a class given as a callback with its defaults; the
+            # class alone has no policy (it was named "None").
+            callback = callback()
+        if isinstance(callback, LRScheduler):
+            policy = callback.policy
             found.append(getattr(policy, "__name__", str(policy)))
     return found
 

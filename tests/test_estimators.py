@@ -1,5 +1,6 @@
 import contextlib
 import copy
+import logging
 import pickle
 import threading
 import warnings
@@ -21,13 +22,13 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import EpochTimer
+from skorch.callbacks import Callback, EpochTimer, LRScheduler
 from skorch.exceptions import NotInitializedError
 
 import mne_xai
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, inspect
 from mne_xai._random import fixed_noise, seeded_torch
-from mne_xai._training import MIN_TRAINING_STEPS, shifted_in_time
+from mne_xai._training import MIN_TRAINING_STEPS, at_log_level, shifted_in_time
 from mne_xai.models import EEGNet, InterpretableCNN
 
 ESTIMATORS = [EEGNetClassifier, InterpretableCNNClassifier]
@@ -366,21 +367,39 @@ def test_a_learning_rate_of_zero_keeps_the_network_as_built(synthetic_arrays):
         torch.testing.assert_close(still.module_.get_parameter(name), weight)
 
 
+class _NormsAfterEachStep(Callback):
+    """Record the largest norm of EEGNet's spatial filters after each training step."""
+
+    def initialize(self):
+        self.norms = []
+        return self
+
+    def on_batch_end(self, net, training=None, **kwargs):
+        if training:
+            norm = net.module_.spatial_conv.weight.flatten(1).norm(dim=1).max()
+            self.norms.append(norm.item())
+
+
 def test_max_norm_holds_after_training(synthetic_arrays):
+    """As Keras' max_norm, the constraint holds after every optimizer step (the
+    next step's gradients are those of the constrained weights), not only at
+    the end."""
     X, y = synthetic_arrays
-    clf = EEGNetClassifier(max_epochs=5, lr=0.1, batch_size=8, verbose=False).fit(
-        X * 50, y
-    )
+    recorder = _NormsAfterEachStep()
+    clf = EEGNetClassifier(
+        max_epochs=5, lr=0.1, batch_size=8, verbose=False, callbacks=[recorder]
+    ).fit(X * 50, y)
     assert clf.module_.spatial_conv.weight.flatten(1).norm(dim=1).max() <= 1 + 1e-5
     assert clf.module_.classifier.weight.norm(dim=1).max() <= 0.25 + 1e-5
+    norms = dict(clf.callbacks_)["_NormsAfterEachStep"].norms
+    assert len(norms) == 5 * 5  # 5 batches of 8 in each of 5 epochs
+    assert max(norms) <= 1 + 1e-5
 
 
 @pytest.mark.parametrize("name", [None, "lr_scheduler"])
 def test_a_schedule_of_the_users_callbacks_replaces_the_cosine(synthetic_arrays, name):
     """Both set the learning rate: StepLR's 0.01, 0.005 became 0.0094, 0.0038;
     named "lr_scheduler", it failed as a duplicate name the user never gave."""
-    from skorch.callbacks import LRScheduler
-
     X, y = synthetic_arrays
     step = LRScheduler(torch.optim.lr_scheduler.StepLR, step_size=2, gamma=0.5)
     clf = EEGNetClassifier(
@@ -392,6 +411,19 @@ def test_a_schedule_of_the_users_callbacks_replaces_the_cosine(synthetic_arrays,
     np.testing.assert_allclose(
         clf.history[:, "event_lr"], [0.01, 0.01, 0.005, 0.005, 0.0025, 0.0025]
     )
+
+
+def test_a_schedule_class_among_the_callbacks_replaces_the_cosine(synthetic_arrays):
+    """skorch builds a callback given as a class with its defaults: a scheduler
+    so given ran beside the cosine unless recognized, and the log named its
+    schedule "None" where skorch runs WarmRestartLR."""
+    X, y = synthetic_arrays
+    with mne.utils.catch_logging() as log:
+        clf = EEGNetClassifier(
+            **dict(FAST, max_epochs=2, verbose=True), callbacks=[LRScheduler]
+        ).fit(X, y)
+    assert "lr_scheduler" not in dict(clf.callbacks_)
+    assert "callbacks (WarmRestartLR) replaces" in log.getvalue()
 
 
 def test_cosine_schedule_and_early_stopping(synthetic_arrays):
@@ -609,6 +641,10 @@ def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys
     with pytest.warns(FutureWarning, match="verbose=False"):
         InterpretableCNNClassifier(info=info, max_epochs=2, verbose=0).fit(X, y)
     assert "train_loss" not in capsys.readouterr().out
+    # skorch's 1 (show progress) is MNE's True, info; not logging's level 1,
+    # which shows every debug message too.
+    with pytest.warns(FutureWarning, match="verbose=True"), at_log_level(1):
+        assert mne.utils.logger.level == logging.INFO
     # A refit is as quiet: skorch printed "Re-initializing module." (and the
     # criterion, and the optimizer) at any level but False and None.
     clf = InterpretableCNNClassifier(info=info, max_epochs=2, verbose="warning")
@@ -2222,7 +2258,6 @@ def test_interrupted_training_says_how_far_it_went_and_ends(synthetic_arrays, ca
     without a word, and a cross-validation went on with that fold's score
     (with the warning, it still went on: the command line wrote its report and
     exited 0)."""
-    from skorch.callbacks import Callback
 
     class CtrlCInThirdEpoch(Callback):
         def on_train_begin(self, net, **kwargs):
@@ -2408,6 +2443,30 @@ def test_a_last_batch_of_one_joins_keeping_the_order_asked_for(params, sizes, in
     order = sum(batches, [])
     assert len(set(order)) == len(order)
     assert (order == sorted(order)) is in_order
+
+
+def test_a_last_batch_of_one_joins_in_the_order_of_the_users_generator():
+    """Shuffled by iterator_train__generator, the order is the one that
+    generator draws, as torch's DataLoader would shuffle, whatever torch's
+    global random state."""
+    X = np.arange(17, dtype=np.float32)[:, None, None].repeat(4, axis=2)  # its index
+    estimator = EEGNetClassifier(
+        batch_size=8,
+        iterator_train__shuffle=True,
+        iterator_train__generator=torch.Generator().manual_seed(0),
+    )
+    dataset = estimator.get_dataset(X, np.zeros(17, np.int64))
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        order = [
+            index
+            for batch in estimator.get_iterator(dataset, training=True)
+            for index in batch[0][:, 0, 0].long().tolist()
+        ]
+    drawn = torch.utils.data.RandomSampler(
+        range(17), generator=torch.Generator().manual_seed(0)
+    )
+    assert order == list(drawn)
 
 
 @pytest.mark.parametrize("n_epochs, trained, held_out", [(40, 32, 8), (39, 31, 8)])

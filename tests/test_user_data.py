@@ -65,6 +65,38 @@ def test_explicit_values_are_kept_and_the_other_follows():
     # Two steps per pass at batch 32: 500 passes make the 1,000 steps.
     assert training_schedule(36, batch_size=32) == (32, 500)
     assert training_schedule(36, max_epochs=10) == (8, 10)
+    # Outside the automatic range [8, 64] too: 9 steps per pass at batch 4
+    # (112 passes, 1,008 steps), 8 at batch 128 (125 passes).
+    assert training_schedule(36, batch_size=4) == (4, 112)
+    assert training_schedule(1000, batch_size=128) == (128, 125)
+
+
+@pytest.mark.parametrize(
+    "n_samples, batch_size",
+    [(127, 8), (128, 16), (512, 16), (513, 32), (2047, 32), (2048, 64)],
+)
+def test_automatic_batch_size_changes_where_documented(n_samples, batch_size):
+    """The docstring and README name the sizes where the batch doubles: 16
+    from 128 examples, 32 from 513, 64 from 2,048."""
+    assert training_schedule(n_samples)[0] == batch_size
+
+
+def test_automatic_epochs_are_the_fewest_that_make_1000_steps():
+    """The rule as documented: at least 1,000 optimizer steps, one pass fewer
+    would not make them, within 20 to 500 passes."""
+    for n_samples in range(1, 3000):
+        batch_size, max_epochs = training_schedule(n_samples)
+        steps_per_pass = n_training_batches(n_samples, batch_size)
+        assert 20 <= max_epochs <= 500
+        assert max_epochs == 500 or max_epochs * steps_per_pass >= 1000
+        assert max_epochs == 20 or (max_epochs - 1) * steps_per_pass < 1000
+
+
+def test_a_pass_over_one_example_is_one_batch():
+    """Fewer examples than a batch make one batch, also a single example (a
+    partial_fit chunk of one epoch), not zero."""
+    assert n_training_batches(1, 8) == 1
+    assert n_training_batches(5, 8) == 1
 
 
 @pytest.mark.parametrize(
@@ -1282,6 +1314,32 @@ def test_networks_scaling_by_one_number_get_the_factors_outside():
     own = EEGNetClassifier(_NumberScaledNetwork, module__input_scale=1e5, **FAST)
     assert not isinstance(own.fit(epochs).module_, mne_xai.models.ScaledInput)
     assert float(own.module_.input_scale) == 1e5  # not the shapes' 1.0
+    # mne_xai's networks take the factor of each channel themselves: no
+    # wrapper between the estimator and the network explained and inspected.
+    ours = EEGNetClassifier(**FAST).fit(epochs)
+    assert isinstance(ours.module_, EEGNet)
+    np.testing.assert_allclose(
+        ours.module_.input_scale.numpy().ravel(), clf.input_scale_, rtol=1e-6
+    )
+
+
+class _ForwardingEEGNet(EEGNet):
+    """A user's EEGNet passing every argument on through ``**kwargs``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+
+
+def test_a_network_taking_its_scale_through_kwargs_is_scaled_once(synthetic_arrays):
+    """A constructor naming no input_scale, whose network keeps the one it was
+    given, scales the data itself: wrapped in the estimator's scaling too, it
+    would read them scaled twice."""
+    X, y = synthetic_arrays
+    X = X * 1e-5  # volts
+    info = mne.create_info(X.shape[1], 64.0, "eeg")
+    clf = EEGNetClassifier(_ForwardingEEGNet, info=info, **FAST).fit(X, y)
+    assert isinstance(clf.module_, _ForwardingEEGNet)
+    np.testing.assert_allclose(clf.input_scale_, 1 / X.std(), rtol=0.05)
 
 
 @pytest.mark.parametrize("network_class", [_NumberScaledNetwork, EEGNet])
@@ -2221,18 +2279,33 @@ def test_a_log_file_holds_no_colour_codes_when_run_on_a_terminal(
     """The table was coloured whenever Python ran on a terminal, also where
     mne.set_log_file sent it."""
     X, y = synthetic_arrays
-
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
-
-    monkeypatch.setattr(sys, "stdout", Terminal())
+    monkeypatch.setattr(sys, "stdout", _Terminal())
     log = tmp_path / "training.log"
     mne.set_log_file(log, overwrite=True)
     try:
         EEGNetClassifier(max_epochs=3, batch_size=8, verbose=True).fit(X, y)
     finally:
         mne.set_log_file(None)
+    text = log.read_text()
+    assert "train_loss" in text and "\x1b[" not in text
+
+
+def test_a_log_file_beside_the_terminal_holds_no_colour_codes(
+    synthetic_arrays, tmp_path, monkeypatch
+):
+    """A file handler added to MNE's logger next to its terminal output gets
+    the same table: coloured whenever one stream was a terminal, the file held
+    the codes."""
+    X, y = synthetic_arrays
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    log = tmp_path / "training.log"
+    handler = logging.FileHandler(log)
+    mne.utils.logger.addHandler(handler)
+    try:
+        EEGNetClassifier(max_epochs=3, batch_size=8, verbose=True).fit(X, y)
+    finally:
+        mne.utils.logger.removeHandler(handler)
+        handler.close()
     text = log.read_text()
     assert "train_loss" in text and "\x1b[" not in text
 
@@ -2584,6 +2657,46 @@ def test_a_restored_network_takes_the_training_events_in_any_order(
     np.testing.assert_array_equal(
         restored.predict_proba(epochs), clf.predict_proba(epochs)
     )
+
+
+@pytest.mark.filterwarnings("ignore:After training")
+def test_a_restored_network_ignores_events_that_name_no_class(
+    synthetic_arrays, tmp_path
+):
+    """Epochs read with an event of no epoch (on_missing="ignore") name the
+    same classes as Epochs without it: only the events naming classes count."""
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 1)
+    epochs.event_id = {"left": 1, "right": 2}
+    with_rest = mne.EpochsArray(
+        epochs.get_data(),
+        epochs.info,
+        epochs.events,
+        event_id={**epochs.event_id, "rest": 3},
+        on_missing="ignore",
+        verbose=False,
+    )
+    clf = EEGNetClassifier(**FAST).fit(with_rest)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    restored = EEGNetClassifier(**FAST).initialize(epochs)
+    restored.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_array_equal(
+        restored.predict_proba(epochs), clf.predict_proba(epochs)
+    )
+
+
+def test_a_restored_network_refuses_labels_sorting_in_another_order(
+    synthetic_arrays, tmp_path
+):
+    """Codes 2 and 10 sort as numbers, their strings "10" before "2": restored
+    with the strings, each output would be read as the other class."""
+    X, _ = synthetic_arrays
+    codes = np.where(np.arange(len(X)) % 2, 10, 2)
+    clf = EEGNetClassifier(**FAST).fit(X, codes)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    restored = EEGNetClassifier(**FAST).initialize(X, codes.astype(str))
+    with pytest.raises(ValueError, match=r"other classes than the labels"):
+        restored.load_params(f_params=tmp_path / "params.pt")
 
 
 def test_a_restored_network_refuses_epochs_naming_fewer_classes(

@@ -27,6 +27,7 @@ from user_networks import CombinedConv, ConvTransformer, Deep4Net, ShallowFBCSPN
 
 from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai._graph import call_combined_layers
+from mne_xai._network_building import _arguments_text
 from mne_xai.attribution._registry import get_method, methods_without_rules
 from mne_xai.evaluate import (
     deletion_curve,
@@ -977,11 +978,12 @@ class TemporalKernel(nn.Module):
 
 
 class SpatialKernel(nn.Module):
-    """A spatial convolution across ``n_inputs`` channels, the epochs' by default."""
+    """A convolution across ``n_inputs`` channels (the epochs' by default) and
+    ``kernel`` samples."""
 
-    def __init__(self, n_channels, n_classes, n_inputs=None):
+    def __init__(self, n_channels, n_classes, n_inputs=None, kernel=1):
         super().__init__()
-        self.conv = nn.Conv2d(1, n_classes, (n_inputs or n_channels, 1))
+        self.conv = nn.Conv2d(1, n_classes, (n_inputs or n_channels, kernel))
 
     def forward(self, x):  # noqa: D102
         return self.conv(x.unsqueeze(1)).mean(dim=(2, 3))
@@ -1005,8 +1007,19 @@ class SpatialKernel(nn.Module):
             {"n_inputs": 65},
             r"kernel spans 65 channels where the epochs have 64: pick the channels",
         ),
+        # Picking channels would leave the kernel longer than the epochs.
+        (
+            SpatialKernel,
+            {"n_inputs": 65, "kernel": 400},
+            r"The epochs \(280 samples at 80 Hz\) are too short",
+        ),
     ],
-    ids=["kernel_longer_than_epochs", "one_channel", "kernel_across_more_channels"],
+    ids=[
+        "kernel_longer_than_epochs",
+        "one_channel",
+        "kernel_across_more_channels",
+        "kernel_across_more_channels_and_longer",
+    ],
 )
 def test_network_failing_otherwise_than_on_the_rank_is_not_told_to_add_an_axis(
     epochs, module, params, advice
@@ -1064,6 +1077,23 @@ def test_network_failing_in_its_constructor_says_what_it_was_given(epochs):
     assert "failed to build" not in str(error.value)
 
 
+def test_arguments_of_a_failed_build_name_long_values_by_length():
+    """Per-channel factors (an array, a tensor) and chs_info would bury the
+    shapes the message is about; a NumPy number reads as a number."""
+    arguments = {
+        "n_channels": 64,
+        "input_scale": np.ones(64),
+        "sfreq": np.float64(80.0),
+        "weights": torch.ones(8),
+        "chs_info": [{}] * 64,
+        "pair": (1, 2),
+    }
+    assert _arguments_text(arguments) == (
+        "n_channels=64, input_scale=<ndarray of 64>, sfreq=80.0, "
+        "weights=<Tensor of 8>, chs_info=<list of 64>, pair=(1, 2)"
+    )
+
+
 class NeedsWidth(nn.Module):
     """A network with an argument the data cannot give."""
 
@@ -1076,9 +1106,20 @@ class NeedsWidth(nn.Module):
         return self.dense(self.conv(x).mean(dim=-1))
 
 
-def test_a_constructor_argument_nothing_gives_is_named_with_its_parameter(epochs):
-    clf = EEGNetClassifier(NeedsWidth, max_epochs=1, verbose=False)
-    with pytest.raises(TypeError, match=r"NeedsWidth needs the argument\(s\) width.*"):
+class NeedsWidthByKeyword(NeedsWidth):
+    """NeedsWidth whose width is a keyword-only argument."""
+
+    def __init__(self, n_chans, n_outputs, *, width):
+        super().__init__(n_chans, n_outputs, width)
+
+
+@pytest.mark.parametrize("network_class", [NeedsWidth, NeedsWidthByKeyword])
+def test_a_constructor_argument_nothing_gives_is_named_with_its_parameter(
+    epochs, network_class
+):
+    clf = EEGNetClassifier(network_class, max_epochs=1, verbose=False)
+    name = network_class.__name__
+    with pytest.raises(TypeError, match=rf"{name} needs the argument\(s\) width.*"):
         clf.fit(epochs)
     with pytest.raises(TypeError, match=r"module__width=<value>"):
         clf.fit(epochs)
