@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mne.utils import catch_logging
-from scipy import stats
+from scipy import sparse, stats
 
 from mne_xai import EEGNetClassifier, explain
 from mne_xai._progress import mne_bars_as_ours
@@ -170,6 +170,7 @@ def test_cluster_evoked_reads_negative_indices_and_alpha_is_strict(eeg_info):
         result.cluster_evoked(-len(result.clusters) - 1)
     result.alpha = result.p_values[0]
     assert len(result.significant) == 0 and not result.mask.any()
+    assert not result.to_frame()["significant"].any()
 
 
 def test_no_effect_no_significant_cluster(eeg_info):
@@ -298,6 +299,15 @@ def test_negative_tail_finds_relevance_below_null(eeg_info):
     assert len(both.significant) == 1
 
 
+def test_a_two_sided_threshold_is_positive(eeg_info):
+    """MNE takes one positive threshold for both tails of tail=0 (|t| beyond
+    it): a positive one is used, a negative one refused before MNE's test."""
+    maps = _maps(eeg_info, 8, effect=-2.0)
+    assert len(_test(maps, tail=0, threshold=2.5).significant) == 1
+    with pytest.raises(ValueError, match="threshold must be positive for tail=0"):
+        _test(maps, tail=0, threshold=-2.5)
+
+
 def test_single_channel_is_tested_over_time():
     info = mne.create_info(["Oz"], SFREQ, "eeg")
     rng = np.random.default_rng(0)
@@ -348,6 +358,24 @@ def test_adjacency_without_positions(eeg_info):
         _test(maps, adjacency=np.zeros((3, 3)))
 
 
+def test_neighbours_listed_in_another_order_are_read_by_name(eeg_info, monkeypatch):
+    """MNE's neighbour templates (e.g. Neuromag's) list the channels in their
+    own order: rows and columns are put in the order of the maps, by name."""
+    from mne_xai.evaluate.group._adjacency import _channel_adjacency
+
+    expected, _ = _channel_adjacency(eeg_info, "auto")
+    find = mne.channels.find_ch_adjacency
+
+    def cycled(info, ch_type):  # a cycle: a reversal is its own inverse
+        matrix, names = find(info, ch_type)
+        order = np.roll(np.arange(len(names)), 1)
+        return sparse.csr_matrix(matrix)[order][:, order], [names[i] for i in order]
+
+    monkeypatch.setattr(mne.channels, "find_ch_adjacency", cycled)
+    adjacency, _ = _channel_adjacency(eeg_info, "auto")
+    np.testing.assert_array_equal(adjacency.toarray(), expected.toarray())
+
+
 def test_normalize_mass_compares_shares(eeg_info):
     """Null maps in another unit (e.g. the random method's) are compared by share."""
     maps = _maps(eeg_info, 8, effect=2.0)
@@ -382,6 +410,7 @@ def test_magnitudes_against_signed_nulls_are_warned_of(eeg_info):
     cancel: warned of, naming the signed nulls; magnitudes as nulls are not."""
     magnitudes = [m.copy().apply_function(np.abs) for m in _maps(eeg_info, 5)]
     null = [m.copy().apply_function(np.abs) for m in _maps(eeg_info, 5, seed=1)]
+    null[0].data[0, 0] = 0.0  # a magnitude may vanish: it is not signed
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _test(magnitudes, null)
@@ -492,11 +521,22 @@ def test_too_few_permutations(eeg_info):
         _test(_maps(eeg_info, 8), n_permutations=10)
 
 
+def test_an_attainable_p_value_equal_to_alpha_is_refused(eeg_info):
+    """Significant means p < alpha: 4 subjects' smallest p-value, 1/16, is not
+    below alpha=1/16, so no cluster could be significant."""
+    with pytest.raises(ValueError, match="none can be significant at alpha=0.0625"):
+        _test(_maps(eeg_info, 4), alpha=1 / 16)
+
+
 def test_zero_null_warns_for_magnitudes(eeg_info):
     magnitudes = [m.copy().apply_function(np.abs) for m in _maps(eeg_info, 8)]
     with pytest.warns(RuntimeWarning, match="non-negative"):
         result = _test(magnitudes)
     assert len(result.significant) == 1  # everything is "above zero"
+    # Magnitudes that vanish somewhere (ReLU'd maps) are magnitudes too.
+    magnitudes[0].data[0, 0] = 0.0
+    with pytest.warns(RuntimeWarning, match="non-negative"):
+        _test(magnitudes)
 
 
 # --- Simulated subjects, trained network ------------------------------------
@@ -673,9 +713,10 @@ def test_sign_flips_drawn_at_random_hold_the_identity_once(eeg_info, tail):
     """MNE draws random flips among patterns that hold the identity and not the
     flip of every subject: whenever it drew the identity, the observed mass
     stood twice in h0 (an overwhelming effect of six subjects, 21 flips: p =
-    0.095 instead of 1 / 21 in 9 of 20 seeds)."""
+    0.095 instead of 1 / 21 in 9 of 20 seeds). Unseeded, MNE's test and the
+    search for the identity in its flips must still draw the same flips."""
     maps = _maps(eeg_info, 6, effect=3.0 * tail)
-    for seed in range(6):
+    for seed in [*range(6), *[None] * 10]:
         result = _test(maps, tail=tail, n_permutations=21, random_state=seed)
         assert result.p_values[0] == pytest.approx(1 / 21)
         assert np.isclose(result.h0[1:], result.h0[0], rtol=1e-9).sum() == 0

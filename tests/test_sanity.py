@@ -201,6 +201,18 @@ def test_ssim_scales_each_epoch_by_its_own_peak():
     np.testing.assert_allclose(structural_similarity(maps, rescaled), 1)
 
 
+def test_ssim_of_an_epoch_does_not_depend_on_the_other_epochs():
+    """The window slides over the channels and times of one epoch, never
+    across epochs: each epoch's SSIM is that of its maps alone."""
+    maps, other = np.random.default_rng(2).standard_normal((2, 3, 4, 30))
+    together = structural_similarity(maps, other)
+    alone = [
+        structural_similarity(a[None], b[None])[0]
+        for a, b in zip(maps, other, strict=True)
+    ]
+    np.testing.assert_allclose(together, alone)
+
+
 def test_constant_maps_give_nan_with_a_warning():
     maps = np.random.default_rng(0).standard_normal((2, 3, 10))
     empty = maps.copy()
@@ -327,7 +339,8 @@ def test_the_input_magnitude_is_taken_in_each_channel_type_s_unit():
 
 
 def test_a_network_without_training_statistics_ranks_x_per_type_too():
-    """A skorch network records no data_std_: |x| was ranked in raw SI units."""
+    """A skorch network records no data_std_: |x| was ranked in raw SI units. A
+    type flat in an epoch (no deviation) stays zero there."""
     from skorch import NeuralNetClassifier
 
     from mne_xai import as_network
@@ -347,6 +360,7 @@ def test_a_network_without_training_statistics_ranks_x_per_type_too():
     info = mne.create_info(len(types), 128.0, types)
     data = rng.standard_normal((N_EPOCHS, len(types), 32))
     data *= np.where(np.array(types) == "eeg", 1e-5, 1e-13)[:, np.newaxis]
+    data[0, 4:] = 0.0
     epochs = mne.EpochsArray(data, info, verbose=False)
     torch.manual_seed(0)
     net = NeuralNetClassifier(Linear, classes=[0, 1]).initialize()
@@ -357,7 +371,8 @@ def test_a_network_without_training_statistics_ranks_x_per_type_too():
     maps = explain(network, epochs, "gradient_x_input", target=0, verbose=False)
     per_type = data.copy()
     for channels in (slice(0, 4), slice(4, 8)):  # EEG, then magnetometers
-        per_type[:, channels] /= data[:, channels].std(axis=(1, 2))[:, None, None]
+        deviation = data[:, channels].std(axis=(1, 2))
+        per_type[:, channels] /= np.where(deviation > 0, deviation, 1)[:, None, None]
     np.testing.assert_allclose(
         result.input_similarity[0], map_similarity(maps.get_data(), per_type), rtol=1e-5
     )
@@ -415,6 +430,34 @@ def test_target_randomization_explains_another_class(channel_reader, channel_dat
     reference = explain(channel_reader, X, "saliency", target=int(y[0]), verbose=False)
     assert (reference.get_data()[:, y[0]] > 0).all()
     assert (result.similarity["pearson"] < 0).all()
+
+
+def _explained_networks_and_targets(monkeypatch):
+    """Record the network and targets of every map the checks explain, in order."""
+    calls = []
+
+    def spy(estimator, *args, target=None, **kwargs):
+        calls.append((copy.deepcopy(estimator.module_.state_dict()), target))
+        return explain(estimator, *args, target=target, **kwargs)
+
+    monkeypatch.setattr("mne_xai.evaluate.sanity._compare.explain", spy)
+    return calls
+
+
+def test_target_randomization_explains_each_other_class_never_the_same(
+    channel_reader, channel_data, monkeypatch
+):
+    """The original maps explain the predicted class; the randomized ones a
+    class drawn among the others, each of them in turn, never the same."""
+    X, _ = channel_data
+    calls = _explained_networks_and_targets(monkeypatch)
+    target_randomization_check(
+        channel_reader, X, "saliency", random_state=0, verbose=False
+    )
+    (_, original), (_, randomized) = calls
+    np.testing.assert_array_equal(original, channel_reader.predict(X))
+    offsets = (randomized - original) % 3
+    assert set(offsets) == {1, 2}
 
 
 def test_maps_explained_inside_keep_a_stricter_log_level(channel_reader, channel_data):
@@ -506,6 +549,7 @@ def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
     ]
     first, again = (result.similarity["spearman_abs"] for result in results)
     assert results[0].steps == ["data"]
+    assert results[0].metric == "spearman_abs"  # the default: magnitudes' ranks
     np.testing.assert_array_equal(first, again)
     assert (first < 1 - 1e-6).all()  # the network trained on other labels differs
     _assert_unchanged(estimator, snapshot)
@@ -527,6 +571,60 @@ def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
     with pytest.raises(TypeError, match="randomized_estimator"):
         data_randomization_check(
             estimator, X[:6], randomized_estimator=randomized.module_
+        )
+
+
+def test_data_randomization_trains_on_labels_permuted_by_random_state(
+    channel_data, monkeypatch
+):
+    """The copy trains on a permutation of y_train, not y_train itself, drawn
+    from random_state: the same seed the same labels, another seed others."""
+    X, y = channel_data
+    estimator = _reader(X, y)
+    labels = []
+    fit = EEGNetClassifier.fit
+
+    def recording_fit(self, X, y=None, **kwargs):
+        labels.append(np.asarray(y))
+        return fit(self, X, y, **kwargs)
+
+    monkeypatch.setattr(EEGNetClassifier, "fit", recording_fit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the copy trains for no epoch
+        for seed in (0, 0, 1):
+            data_randomization_check(
+                estimator,
+                X[:2],
+                X_train=X,
+                y_train=y,
+                random_state=seed,
+                verbose=False,
+            )
+    first, again, other = labels
+    np.testing.assert_array_equal(np.sort(first), np.sort(y))
+    assert not np.array_equal(first, y)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_input_similarity_of_each_step_is_that_of_its_own_maps(channel_data):
+    """Row 1 + k of input_similarity compares |x| with the maps of step k, not
+    with the original maps again."""
+    X, y = channel_data
+    estimator = _reader(X, y)
+    shifted = _reader(X, y)  # class k reads channel k + 1
+    readout = shifted.module_.readout
+    with torch.no_grad():
+        readout.weight.copy_(readout.weight.roll(1, dims=1))
+    kwargs = dict(method="gradient_x_input", target=0, verbose=False)
+    result = data_randomization_check(
+        estimator, X, randomized_estimator=shifted, **kwargs
+    )
+    in_units = X / np.reshape(estimator.data_std_, (-1, 1))
+    for row, network in enumerate((estimator, shifted)):
+        maps = explain(network, X, **kwargs).get_data()
+        np.testing.assert_allclose(
+            result.input_similarity[row], map_similarity(maps, in_units), rtol=1e-5
         )
 
 
@@ -710,10 +808,10 @@ def test_plot_draws_one_line_per_result(channel_reader, channel_data, edge_detec
     ]
 
 
-def _cascade_of_two_steps(similarity):
-    """The result of a cascading check of saliency with these similarities."""
+def _two_steps(similarity, check="cascading"):
+    """The result of a check of saliency in two steps with these similarities."""
     return SanityCheckResult(
-        "cascading",
+        check,
         "saliency",
         ["dense", "conv"],
         similarity,
@@ -727,7 +825,7 @@ def test_repr_of_an_undefined_verdict_does_not_call_the_maps_similar():
     check fails, and its repr said the maps "stay similar"."""
     similarity = {metric: np.full((2, 3), np.nan) for metric in SIMILARITY_METRICS}
     similarity["ssim"][:] = 0.01
-    result = _cascade_of_two_steps(similarity)
+    result = _two_steps(similarity)
     assert not result.passes
     assert "stay similar" not in repr(result)
     assert "undefined: every map compared was constant" in repr(result)
@@ -739,9 +837,34 @@ def test_the_verdict_rests_on_the_epochs_whose_similarity_is_defined():
     similarity = {
         metric: np.array([[0.9, 0.8], [0.1, np.nan]]) for metric in SIMILARITY_METRICS
     }
-    result = _cascade_of_two_steps(similarity)
+    result = _two_steps(similarity)
     np.testing.assert_allclose(result.mean["spearman_abs"], [0.85, 0.1])
     assert result.passes
+
+
+def test_a_similarity_at_the_threshold_does_not_pass():
+    """The method passes when the similarity falls below the threshold: maps
+    exactly as similar as the threshold have not changed enough."""
+    similarity = {metric: np.array([[0.9], [0.4]]) for metric in SIMILARITY_METRICS}
+    assert not _two_steps(similarity).passes
+
+
+def test_the_table_pairs_each_similarity_with_its_step_and_epoch():
+    """Row (step, epoch) of to_frame holds that step's similarity of that epoch."""
+    values = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])
+    similarity = {metric: values for metric in SIMILARITY_METRICS}
+    table = _two_steps(similarity).to_frame()
+    for (step, epoch), rows in table.groupby(["step", "epoch"]):
+        expected = values[["dense", "conv"].index(step), epoch]
+        np.testing.assert_array_equal(rows["similarity"], expected)
+
+
+def test_an_independent_check_passes_when_any_layer_changes_the_maps():
+    """Independent randomization passes when re-initializing at least one layer
+    changes the maps, whichever it is: here the first step's, not the last."""
+    similarity = {metric: np.array([[0.1], [0.9]]) for metric in SIMILARITY_METRICS}
+    assert _two_steps(similarity, check="independent").passes
+    assert not _two_steps(similarity).passes
 
 
 def test_plot_of_one_step_draws_quartiles_away_from_the_mean():
@@ -859,6 +982,7 @@ def test_method_params_reach_the_method_under_the_checks_own_names(
         (dict(mode="top-down"), ValueError, "mode"),
         (dict(metric="hog"), ValueError, "metric"),
         (dict(threshold=2), ValueError, "threshold"),
+        (dict(threshold=-1), ValueError, "threshold"),
         (dict(method="nope"), ValueError, "method"),
         (dict(method="gradient_x_input", absolute=True), TypeError, "absolute"),
         (dict(target=7), ValueError, "target"),
@@ -982,6 +1106,46 @@ def test_steps_name_the_layers_of_a_network_of_ones_own(channel_data):
         clf.module_.module.get_submodule(step)
 
 
+class ReadoutRegisteredFirst(PlainConvNet):
+    """PlainConvNet with its layers registered in the reverse of the order they run."""
+
+    def __init__(self, n_channels, n_classes, n_times):
+        nn.Module.__init__(self)
+        self.readout = nn.Linear(4 * n_times, n_classes)
+        self.conv = nn.Conv1d(n_channels, 4, 5, padding=2)
+
+
+@pytest.mark.parametrize("mode", ["cascading", "independent"])
+def test_each_step_randomizes_its_layer_alone_or_with_those_above(
+    channel_data, monkeypatch, mode
+):
+    """Step k of a cascading check explains the network with the layers of
+    steps 1 to k random, of an independent one with that of step k alone; the
+    steps follow the forward pass from the output down, not the order the
+    layers are registered in; the fitted network is left as it was."""
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=ReadoutRegisteredFirst, max_epochs=1, random_state=0, verbose=False
+    ).fit(X, y)
+    snapshot = _snapshot(clf)
+    calls = _explained_networks_and_targets(monkeypatch)
+    result = parameter_randomization_check(
+        clf, X[:4], "saliency", mode=mode, random_state=0, verbose=False
+    )
+    assert result.steps == ["readout", "conv"]
+    assert result.metric == "spearman_abs"  # the default: magnitudes' ranks
+    trained, _ = snapshot
+    changed = [
+        {name.split(".")[1] for name in state if not state[name].equal(trained[name])}
+        for state, _ in calls[1:]
+    ]
+    if mode == "cascading":
+        assert changed == [{"readout"}, {"readout", "conv"}]
+    else:
+        assert changed == [{"readout"}, {"conv"}]
+    _assert_unchanged(clf, snapshot)
+
+
 @pytest.mark.parametrize("module", [WeightNormalized, LegacyWeightNormalized])
 def test_parameter_randomization_redraws_parametrized_weights(channel_data, module):
     """Such layers were refused: their ParametrizationList has no reset_parameters,
@@ -1056,10 +1220,30 @@ class ScaledReadout(WeightNormalized):
         self.readout = ScaledLinear(4 * shape["n_times"], shape["n_classes"])
 
 
+class HalfDrawnLinear(nn.Linear):
+    """A linear layer whose reset_parameters draws the first output's weights only."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        nn.init.normal_(self.weight)  # every weight drawn once, at construction
+
+    def reset_parameters(self):  # noqa: D102
+        with torch.no_grad():
+            nn.init.normal_(self.weight[0])
+            nn.init.zeros_(self.bias)
+
+
+class HalfDrawnReadout(WeightNormalized):
+    def __init__(self, **shape):
+        super().__init__(**shape)
+        self.readout = HalfDrawnLinear(4 * shape["n_times"], shape["n_classes"])
+
+
 @pytest.mark.parametrize(
     "module, layer, kept",
     [
         (ScaledReadout, "readout", r"\['gain'\]"),
+        (HalfDrawnReadout, "readout", r"\['weight'\]"),
     ],
 )
 def test_layers_whose_initializer_leaves_parameters_trained_are_refused(
@@ -1097,17 +1281,33 @@ def test_parameters_in_a_torch_container_are_refused_with_what_to_do(channel_dat
         parameter_randomization_check(_reader(X, y, GainsInAList), X, verbose=False)
 
 
+class LinearWithSpare(nn.Linear):
+    """A linear layer holding a parameter that its forward never uses."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.spare = nn.Parameter(torch.zeros(1))
+
+    def reset_parameters(self):  # noqa: D102
+        super().reset_parameters()
+        if hasattr(self, "spare"):  # not yet made when nn.Linear calls this
+            nn.init.zeros_(self.spare)
+
+
 class WithUnusedHead(WeightNormalized):
-    """An auxiliary head that the forward pass never calls."""
+    """An auxiliary head that the forward pass never calls, and a readout holding
+    a parameter that its forward never uses."""
 
     def __init__(self, **shape):
         super().__init__(**shape)
         self.aux = nn.Linear(3, 1)
+        self.readout = LinearWithSpare(4 * shape["n_times"], shape["n_classes"])
 
 
 def test_parameter_randomization_skips_layers_the_logits_do_not_reach(channel_data):
     """An unused layer with parameters was refused as one "the network uses
-    without calling", which it does not."""
+    without calling", which it does not. A used layer is randomized though it
+    holds a parameter that the logits do not reach."""
     X, y = channel_data
     clf = EEGNetClassifier(
         module=WithUnusedHead, max_epochs=2, random_state=0, verbose=False
