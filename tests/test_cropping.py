@@ -1295,6 +1295,29 @@ def test_deletion_curve_of_windows_removes_the_samples_read_in_order():
     )
 
 
+def test_channels_of_windows_are_ranked_by_the_relevance_of_the_samples_read():
+    """Relevance given on samples no window reads, which removing changes
+    nothing, does not rank a channel first."""
+    from mne_xai.evaluate import deletion_curve
+
+    clf, X, read = _windows_leaving_gaps()
+    attribution = np.zeros_like(X)
+    attribution[:, 0, ~read] = 10.0  # in the gaps alone
+    attribution[:, 1, read] = 0.01  # less, but where the windows read
+    curve = deletion_curve(
+        clf, X, attribution=attribution, unit="channel", target=1, verbose=False
+    )
+    contributions = mne_xai.explain(
+        clf, X, "gradient_x_input", target=1, verbose=False
+    ).get_data()
+    assert_allclose(
+        curve.scores[:, 0] - curve.scores[:, 1],
+        contributions[:, 1].sum(axis=1),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+
+
 def test_mean_baseline_refusal_names_no_private_class(synthetic_arrays):
     """The refusal said "which this _CroppedNetwork does not know"."""
     X, y = synthetic_arrays
