@@ -1167,6 +1167,10 @@ def test_removal_at_random_draws_among_the_samples_the_windows_read(
     first, last = np.flatnonzero(read)[[0, -1]]
     assert patches.start.min() >= first
     assert (patches.start + patches.patch_length[:, None]).max() <= last + 1
+    # Their lengths are fractions of that span, not of the whole epoch.
+    assert_array_equal(
+        patches.patch_length, np.round(np.array([0.1, 0.2, 0.3, 0.4, 0.5]) * read.sum())
+    )
 
 
 def _windows_leaving_gaps():

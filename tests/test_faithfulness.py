@@ -398,6 +398,13 @@ def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
         estimator.module_ = original
     error = {key: np.linalg.norm(drop) for key, drop in drops.items()}
     assert error["interpolate"] < 0.1 * error["zeros"]
+    # The channel is replaced as MNE's interpolate_bads replaces it.
+    interpolated = montage_epochs.copy()
+    interpolated.info["bads"] = ["Cz"]
+    interpolated.interpolate_bads(verbose=False)
+    removed = montage_epochs.get_data() - interpolated.get_data()
+    expected = (weights[channel] * removed[:, channel]).sum(axis=1)
+    np.testing.assert_allclose(drops["interpolate"], expected, rtol=1e-3)
     # A channel marked bad is still read by the network, and still a source of
     # the interpolation (it failed: MNE's positions leave out bad channels).
     marked = montage_epochs.copy()
