@@ -1167,6 +1167,10 @@ def test_removal_at_random_draws_among_the_samples_the_windows_read(
     first, last = np.flatnonzero(read)[[0, -1]]
     assert patches.start.min() >= first
     assert (patches.start + patches.patch_length[:, None]).max() <= last + 1
+    # Their lengths are fractions of that span, not of the whole epoch.
+    assert_array_equal(
+        patches.patch_length, np.round(np.array([0.1, 0.2, 0.3, 0.4, 0.5]) * read.sum())
+    )
 
 
 def _windows_leaving_gaps():
@@ -1292,6 +1296,29 @@ def test_deletion_curve_of_windows_removes_the_samples_read_in_order():
     assert_allclose(curve.fractions, counts / ranked.shape[1])
     assert_allclose(
         curve.scores, curve.scores[:, :1] - removed[:, counts], rtol=1e-4, atol=1e-5
+    )
+
+
+def test_channels_of_windows_are_ranked_by_the_relevance_of_the_samples_read():
+    """Relevance given on samples no window reads, which removing changes
+    nothing, does not rank a channel first."""
+    from mne_xai.evaluate import deletion_curve
+
+    clf, X, read = _windows_leaving_gaps()
+    attribution = np.zeros_like(X)
+    attribution[:, 0, ~read] = 10.0  # in the gaps alone
+    attribution[:, 1, read] = 0.01  # less, but where the windows read
+    curve = deletion_curve(
+        clf, X, attribution=attribution, unit="channel", target=1, verbose=False
+    )
+    contributions = mne_xai.explain(
+        clf, X, "gradient_x_input", target=1, verbose=False
+    ).get_data()
+    assert_allclose(
+        curve.scores[:, 0] - curve.scores[:, 1],
+        contributions[:, 1].sum(axis=1),
+        rtol=1e-4,
+        atol=1e-5,
     )
 
 

@@ -8,19 +8,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.utils import Bunch
 
 from mne_xai import InterpretableCNNClassifier, explain
 from mne_xai._samples_read import runs_read, samples_read, unread_ends
 from mne_xai.datasets import _builtin_montage
 from mne_xai.evaluate.faithfulness import (
     BASELINES,
+    CurveResult,
     channel_perturbation_test,
     deletion_curve,
     deletion_test,
     insertion_curve,
     perturbation_test,
 )
-from mne_xai.evaluate.faithfulness._baselines import _Interpolator
+from mne_xai.evaluate.faithfulness._baselines import _baseline_values, _Interpolator
 from mne_xai.evaluate.faithfulness._shortcuts import _ClassScorer, _FactoredFrontEnd
 from mne_xai.evaluate.faithfulness._window_scores import _WindowScorer
 
@@ -81,6 +83,12 @@ def linear_estimator(montage_epochs):
 
 def contributions(estimator, epochs):
     return estimator.module_.weights.detach().numpy() * epochs.get_data()
+
+
+def zscores_of_rows(values):
+    """Z-scores of each row of a 2D array, as the deletion test takes them."""
+    mean, std = values.mean(axis=1, keepdims=True), values.std(axis=1, keepdims=True)
+    return (values - mean) / std
 
 
 @pytest.mark.parametrize("kind", ["deletion", "insertion"])
@@ -161,6 +169,21 @@ def test_steps_remove_the_rounded_share_of_the_units(
     )
 
 
+def test_more_steps_than_units_are_reduced_with_a_message(
+    linear_estimator, montage_epochs, capsys
+):
+    """One step per channel is no excess: only more steps than channels are
+    reduced, and said so."""
+    kwargs = dict(attribution=montage_epochs, target=0, unit="channel", verbose=True)
+    deletion_curve(linear_estimator, montage_epochs, n_steps=N_CHANNELS, **kwargs)
+    assert "exceeds" not in capsys.readouterr().out
+    curve = deletion_curve(
+        linear_estimator, montage_epochs, n_steps=N_CHANNELS + 1, **kwargs
+    )
+    assert "n_steps=33 exceeds the 32 channels" in capsys.readouterr().out
+    assert len(curve.fractions) == N_CHANNELS + 1
+
+
 @pytest.mark.parametrize("baseline", ["zeros", "interpolate"])
 def test_insertion_of_the_most_relevant_is_deletion_of_the_rest(
     linear_estimator, montage_epochs, baseline
@@ -226,7 +249,8 @@ def test_perturbation_tests_of_a_linear_model_correlate_perfectly(
 def test_patches_are_drawn_at_every_start_up_to_the_epochs_end(
     linear_estimator, montage_epochs
 ):
-    """A patch may end on the epoch's last sample: 5 starts for 60 of 64."""
+    """A patch may end on the epoch's last sample: 5 starts for 60 of 64; and
+    may lie on any channel, the last included."""
     result = perturbation_test(
         linear_estimator,
         montage_epochs,
@@ -239,6 +263,7 @@ def test_patches_are_drawn_at_every_start_up_to_the_epochs_end(
     )
     assert list(result.patch_length) == [60]
     np.testing.assert_array_equal(np.unique(result.start), np.arange(N_TIMES - 60 + 1))
+    np.testing.assert_array_equal(np.unique(result.channel), np.arange(N_CHANNELS))
 
 
 def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epochs):
@@ -359,6 +384,13 @@ def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
         estimator.module_ = original
     error = {key: np.linalg.norm(drop) for key, drop in drops.items()}
     assert error["interpolate"] < 0.1 * error["zeros"]
+    # The channel is replaced as MNE's interpolate_bads replaces it.
+    interpolated = montage_epochs.copy()
+    interpolated.info["bads"] = ["Cz"]
+    interpolated.interpolate_bads(verbose=False)
+    removed = montage_epochs.get_data() - interpolated.get_data()
+    expected = (weights[channel] * removed[:, channel]).sum(axis=1)
+    np.testing.assert_allclose(drops["interpolate"], expected, rtol=1e-3)
     # A channel marked bad is still read by the network, and still a source of
     # the interpolation (it failed: MNE's positions leave out bad channels).
     marked = montage_epochs.copy()
@@ -425,6 +457,40 @@ def test_interpolation_operators_live_as_long_as_one_call(
         assert len(interpolator.operators) == n_kept
 
 
+def test_noise_has_each_channels_standard_deviation():
+    """The "noise" baseline is scaled per channel by its spread over time, not
+    across channels at each time."""
+    rng = np.random.default_rng(0)
+    scales = np.array([1.0, 10.0, 100.0])
+    data = rng.standard_normal((2, 3, 4000)) * scales[:, None]
+    item = Bunch(
+        data=torch.as_tensor(data, dtype=torch.float32),
+        rngs=[np.random.default_rng(seed) for seed in range(2)],
+    )
+    noise = _baseline_values("noise", item, None).numpy()
+    np.testing.assert_allclose(noise.std(axis=2), data.std(axis=2), rtol=0.05)
+
+
+def test_mean_baseline_is_the_mean_training_epoch(linear_estimator, montage_epochs):
+    """With every channel removed, the epoch is the mean training epoch, sample
+    for sample."""
+    curve = deletion_curve(
+        linear_estimator,
+        montage_epochs,
+        attribution=montage_epochs,
+        target=0,
+        unit="channel",
+        baseline="mean",
+        n_steps=4,
+        verbose=False,
+    )
+    weights = linear_estimator.module_.weights.detach().numpy()
+    expected = (weights * linear_estimator.data_mean_).sum()
+    np.testing.assert_allclose(
+        curve.scores[:, -1], expected, rtol=1e-4, atol=1e-6 * np.abs(curve.scores).max()
+    )
+
+
 def test_outputs_are_reproducible_silent_and_independent_of_batching(
     linear_estimator, montage_epochs, capsys
 ):
@@ -471,6 +537,39 @@ def test_outputs_are_reproducible_silent_and_independent_of_batching(
     # Named, as explain names its method: measures may log one after another.
     assert "Deletion curve of saliency on 6 epochs" in captured.out
     assert "\r" not in captured.err  # no progress bar redrawn in a log
+
+
+def test_without_a_target_the_predicted_class_is_scored(
+    linear_estimator, montage_epochs
+):
+    """target=None scores each epoch's predicted class, its highest logit."""
+    curve = deletion_curve(
+        linear_estimator, montage_epochs, "gradient_x_input", n_steps=4, verbose=False
+    )
+    predicted = linear_estimator.predict(montage_epochs)
+    assert len(set(predicted)) == 2
+    np.testing.assert_array_equal(linear_estimator.classes_[curve.target], predicted)
+    intact = contributions(linear_estimator, montage_epochs).sum(axis=(1, 2))
+    np.testing.assert_allclose(
+        curve.scores[:, 0], np.abs(intact), atol=1e-5 * np.abs(intact).max()
+    )
+
+
+def test_batches_keep_each_epochs_class_number_and_scores(
+    linear_estimator, montage_epochs
+):
+    """Epochs split over batches keep their own class, number and curve."""
+    subset = montage_epochs[[0, 1, 3, 4, 5]]
+    kwargs = dict(target="true", n_steps=4, random_state=0, verbose=False)
+    whole = deletion_curve(linear_estimator, subset, "gradient_x_input", **kwargs)
+    batched = deletion_curve(
+        linear_estimator, subset, "gradient_x_input", batch_size=2, **kwargs
+    )
+    np.testing.assert_array_equal(
+        linear_estimator.classes_[batched.target], subset.events[:, 2]
+    )
+    np.testing.assert_array_equal(batched.epoch, [0, 1, 3, 4, 5])
+    np.testing.assert_allclose(batched.scores, whole.scores, rtol=1e-5)
 
 
 def test_every_measure_gives_a_consistent_result_with_a_table(
@@ -539,6 +638,38 @@ def test_deletion_test(linear_estimator, montage_epochs):
     assert (result.score_deleted < result.score_random).all()
     assert (result.channel_score_deleted < result.channel_score_random).all()
     assert (result.n_channels_deleted > 0).all()
+
+
+def test_deletion_test_scores_each_epoch_for_its_own_class(
+    linear_estimator, montage_epochs
+):
+    """Classes that differ from epoch to epoch: each epoch's intact and deleted
+    scores are its own class's logit, (s, -s) of the linear score s of the
+    samples kept."""
+    maps = contributions(linear_estimator, montage_epochs)
+    result = deletion_test(
+        linear_estimator,
+        montage_epochs,
+        attribution=maps,
+        target="true",
+        smoothing=0,
+        random_state=0,
+        verbose=False,
+    )
+    sign = np.where(montage_epochs.events[:, 2] == 1, 1, -1)
+    assert set(sign) == {1, -1}
+    flat = maps.reshape(N_EPOCHS, -1)
+    kept = np.where(zscores_of_rows(flat) > 1, 0, flat).sum(axis=1)
+    per_channel = maps.mean(axis=2)
+    removed = zscores_of_rows(per_channel) > 1
+    channels_kept = np.where(removed, 0, maps.sum(axis=2)).sum(axis=1)
+    scale = np.abs(flat.sum(axis=1)).max()
+    for key, expected in [
+        ("score", flat.sum(axis=1)),
+        ("score_deleted", kept),
+        ("channel_score_deleted", channels_kept),
+    ]:
+        np.testing.assert_allclose(result[key], sign * expected, atol=1e-5 * scale)
 
 
 @pytest.mark.parametrize("channel_threshold", [0.5, 1.5])
@@ -848,6 +979,17 @@ def filter_bank_net(front, head, n_channels, n_times, square=False):
             nn.ELU(),
             [nn.AvgPool2d((1, 4)), nn.Flatten(), nn.Linear(n_out, 3)],
         ),
+        # Padded, the pool's one window misses the last samples: no average
+        # over the whole epoch.
+        "padded average": (
+            nn.ELU(),
+            [
+                nn.AvgPool2d((1, n_out), padding=(0, 2)),
+                nn.Flatten(),
+                nn.BatchNorm1d(4),
+                nn.Linear(4, 3),
+            ],
+        ),
         "global max": (
             nn.ELU(),
             [nn.AdaptiveMaxPool1d(1), nn.Flatten(), nn.Linear(4, 3)],
@@ -872,6 +1014,7 @@ def filter_bank_net(front, head, n_channels, n_times, square=False):
         ("conv2d", "global average", False, "pooled linear head"),
         ("conv2d", "average over the epoch", False, "pooled linear head"),
         ("conv2d", "local average", False, "later layers"),
+        ("conv2d", "padded average", False, "later layers"),
         ("conv1d", "global max", False, "later layers"),
         # The squared logits escape the inspection of the layers' classes, not
         # that of the autograd graph: the network's later layers score them.
@@ -1032,6 +1175,20 @@ def test_a_copy_of_a_result_keeps_its_kind(linear_estimator, montage_epochs):
     assert type(copied) is type(curve) and copied is not curve
     np.testing.assert_array_equal(copied.aopc, curve.aopc)
     pd.testing.assert_frame_equal(copied.to_frame(), curve.to_frame())
+
+
+def test_curve_plot_shows_the_mean_change_from_the_first_step():
+    """The curve drawn starts at zero: the change from the intact epoch (or
+    the baseline), averaged over epochs."""
+    curve = CurveResult(
+        fractions=np.array([0, 0.5, 1]),
+        scores=np.array([[3.0, 2.0, 1.0], [5.0, 5.0, 2.0]]),
+        aopc=np.array([1.0, 1.0]),
+        target=np.zeros(2, int),
+        epoch=np.arange(2),
+    )
+    fig = curve.plot(show=False)
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [0, -0.5, -2.5])
 
 
 def test_old_baseline_spelling_warns(linear_estimator, montage_epochs):
@@ -1216,6 +1373,18 @@ def test_units_of_equal_relevance_are_perturbed_in_random_order(
         # The share of the epoch's score lost, averaged over the steps.
         lost = curve.aopc / curve.scores[:, 0]
         assert 0.4 < lost.mean() < 0.6, channel
+    # The random order is drawn from random_state: the same curve again.
+    again = deletion_curve(
+        estimator,
+        epochs,
+        attribution=constant,
+        target=0,
+        unit="channel",
+        n_steps=N_CHANNELS,
+        random_state=0,
+        verbose=False,
+    )
+    np.testing.assert_array_equal(again.scores, curve.scores)
 
 
 def test_maps_given_in_several_units_warn():
