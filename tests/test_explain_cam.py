@@ -528,6 +528,19 @@ def test_a_wrapped_networks_layer_is_found_without_the_prefix():
         torch.testing.assert_close(maps, expected)
 
 
+def test_a_layer_held_under_two_names_goes_by_its_first():
+    """A layer also assigned to a second attribute (an alias) is one layer,
+    named as named_modules names it, by its first name, which every message
+    shows: layer= takes that name and gives the maps of the network without
+    the alias."""
+    module = TinyCamNet([[1.0, 2.0], [0.5, -1.0]]).eval()
+    grad_cam = get_method("grad_cam")
+    expected = grad_cam(module).attribute(TINY_INPUT, CLASS_0, layer="spatial")
+    module.features = module.spatial
+    maps = grad_cam(module).attribute(TINY_INPUT, CLASS_0, layer="spatial")
+    torch.testing.assert_close(maps, expected)
+
+
 class _ConvBlock(nn.Module):
     """A convolution and its ReLU."""
 

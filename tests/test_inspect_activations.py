@@ -159,6 +159,24 @@ def test_find_layer_takes_the_estimator_as_its_siblings_do(fitted_eegnet):
         find_layer("eegnet", "separable_pool")
 
 
+class OneLayer(torch.nn.Module):
+    """A network that is one layer: a weight of its own, no module inside."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(2, 4 * 128))
+
+    def forward(self, x):  # noqa: D102
+        return torch.nn.functional.linear(x.flatten(1), self.weight)
+
+
+def test_a_network_of_no_module_inside_is_its_one_layer():
+    """Named by its class, as every message and result names it (a network has
+    no name of its own in named_modules): find_layer takes that name back."""
+    network = OneLayer()
+    assert find_layer(network, "OneLayer") == ("OneLayer", network)
+
+
 class CombinedConv(torch.nn.Module):
     """braindecode's CombinedConv: the kernels of two convolution layers,
     combined and applied in a function; the layers themselves never run."""
