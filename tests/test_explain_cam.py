@@ -1443,6 +1443,18 @@ def test_full_grad_keeps_exact_decompositions(network, shape):
     torch.testing.assert_close(total, net(inputs).gather(1, target[:, None])[:, 0])
 
 
+def test_full_grad_takes_the_implicit_bias_of_each_call_at_its_input():
+    """An ELU called twice adds ``elu(z) - elu'(z) z`` at each call's own
+    input ``z``: the two differ, here in length (the second follows a
+    pooling), and the decomposition holds only with each."""
+    torch.manual_seed(0)
+    net = ReusedReLUNet()
+    net.relu = nn.ELU()  # whose implicit bias, unlike a ReLU's, is not zero
+    inputs, target = torch.randn(N_EPOCHS, 2, 4), torch.tensor([0, 1, 1])
+    maps = get_method("full_grad")(net.eval()).attribute(inputs, target)
+    assert maps.shape == inputs.shape
+
+
 class _TanhNet(Conv1dNet):
     """Conv1dNet with a tanh where its ReLU was."""
 

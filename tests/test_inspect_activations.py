@@ -538,6 +538,36 @@ def test_layer_returning_a_tuple_is_refused(inspect):
         )
 
 
+class Gate(torch.nn.Module):
+    """A layer of two inputs: maps gated by the sigmoid of others."""
+
+    def forward(self, x, gate):  # noqa: D102
+        return x * torch.sigmoid(gate)
+
+
+class Gated(torch.nn.Module):
+    """A temporal convolution of the epochs, gated by their samples 4 later."""
+
+    def __init__(self):
+        super().__init__()
+        self.maps = torch.nn.Conv1d(4, 2, 9)  # 128 -> 120, centred 4 later
+        self.gates = torch.nn.Conv1d(4, 2, 1)
+        self.gate = Gate()
+        self.fc = torch.nn.Linear(2 * 120, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.gate(self.maps(x), self.gates(x[..., 8:])).flatten(1))
+
+
+def test_a_layer_of_two_inputs_has_no_rate():
+    """Its output reads both inputs, here samples 4 apart: dated by either
+    alone, its times would be the other's off by 4 samples."""
+    epochs = _small_epochs()
+    network = _untrained(Gated, epochs)
+    activations = layer_activations(network, epochs, "gate", verbose=False)
+    assert activations.sfreq is None
+
+
 class SharedFilter(torch.nn.Module):
     """One temporal filter run on every channel: its batch is epochs x channels
     (braindecode's SignalJEPA encodes each channel so)."""
