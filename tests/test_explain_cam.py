@@ -235,6 +235,19 @@ def test_gradient_cams_by_hand(method, map_1_weight, relu, expected):
     torch.testing.assert_close(attribution, torch.tensor(expected))
 
 
+def test_a_cam_weighs_the_output_a_users_hook_leaves():
+    """A forward hook of the user's changes what the network goes on with (by
+    an offset of 1 here): the CAM weighs that output, not the layer's before
+    the hook. Gradients 2/4 on map 0 and -1/4 on map 1, as above."""
+    module = TinyCamNet([[2.0, -1.0], [0.0, 1.0]]).eval()
+    module.relu.register_forward_hook(lambda _layer, _inputs, output: output + 1)
+    cam = get_method("grad_cam")(module).attribute(
+        TINY_INPUT, CLASS_0, layer="relu", relu=False
+    )
+    expected = 0.5 * (TINY_ACTIVATIONS[0] + 1) - 0.25 * (TINY_ACTIVATIONS[1] + 1)
+    torch.testing.assert_close(cam[0, 0], expected)
+
+
 def test_layer_cam_equals_grad_cam_for_constant_positive_gradients():
     class_weights = [[2.0, 1.0], [0.0, 1.0]]
     layer_cam = _tiny_attribution("layer_cam", class_weights)
