@@ -598,6 +598,57 @@ def test_a_combined_convolution_is_checked_with_the_cpus_noise_on_a_gpu():
     assert "forward" in vars(module[0])  # made to call its two convolutions
 
 
+class RectifiedBetween(nn.Module):
+    """The weights of two convolutions applied with a rectifier between them,
+    in functions: not what calling the two layers in order computes, though
+    alike on zeros (they have no bias)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv_time = nn.Conv1d(4, 3, 5, bias=False)
+        self.conv_spat = nn.Conv1d(3, 2, 1, bias=False)
+
+    def forward(self, x):  # noqa: D102
+        hidden = torch.relu(nn.functional.conv1d(x, self.conv_time.weight))
+        return nn.functional.conv1d(hidden, self.conv_spat.weight)
+
+
+class FromZero(nn.Module):
+    """RectifiedBetween's maps, less their value on zeros if ``twice``."""
+
+    def __init__(self, twice):
+        super().__init__()
+        self.twice = twice
+        self.block = RectifiedBetween()
+
+    def forward(self, x):  # noqa: D102
+        maps = self.block(x)
+        return (maps - self.block(0 * x) if self.twice else maps).mean(dim=-1)
+
+
+@pytest.mark.parametrize(
+    "twice, example",
+    [
+        (False, torch.zeros(1, 4, 32)),
+        (True, torch.randn(1, 4, 32, generator=torch.Generator().manual_seed(1))),
+    ],
+    ids=["given zeros", "called on zeros too"],
+)
+def test_a_module_computing_otherwise_than_its_layers_keeps_its_forward(twice, example):
+    """A module holding layers it does not call is made to call them only where
+    it computes what they do in order: on noise beside the epoch (which may be
+    zeros), and at each of its calls (one of which may read zeros). Else the
+    network explained would compute another function."""
+    torch.manual_seed(0)
+    network = FromZero(twice).eval()
+    inputs = torch.randn(3, 4, 32)
+    with torch.no_grad():
+        expected = network(inputs)
+        call_combined_layers(network, example)
+        torch.testing.assert_close(network(inputs), expected)
+    assert "forward" not in vars(network.block)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_a_combined_convolution_is_checked_with_the_same_noise_on_a_gpu(monkeypatch):
     """The noise of the check is the CPU's on a GPU too (see above)."""
