@@ -626,27 +626,71 @@ class FromZero(nn.Module):
         return (maps - self.block(0 * x) if self.twice else maps).mean(dim=-1)
 
 
+class ParallelKernels(nn.Module):
+    """The weights of two convolutions of the epochs, summed in functions:
+    their layers, each of the epochs' 4 channels, do not chain."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv_a = nn.Conv1d(4, 3, 5, bias=False)
+        self.conv_b = nn.Conv1d(4, 3, 5, bias=False)
+
+    def forward(self, x):  # noqa: D102
+        summed = nn.functional.conv1d(x, self.conv_a.weight + self.conv_b.weight)
+        return summed.mean(dim=-1)
+
+
+class RectifiedByItsLayer(RectifiedBetween):
+    """RectifiedBetween holding its rectifier as a layer, between the two
+    convolutions: it computes what calling its three layers in order does."""
+
+    def __init__(self):
+        super().__init__()
+        conv_spat = self.conv_spat
+        del self.conv_spat
+        self.rectifier = nn.ReLU()
+        self.conv_spat = conv_spat
+
+
+def _example(seed):
+    return torch.randn(1, 4, 32, generator=torch.Generator().manual_seed(seed))
+
+
 @pytest.mark.parametrize(
-    "twice, example",
+    "build, example",
     [
-        (False, torch.zeros(1, 4, 32)),
-        (True, torch.randn(1, 4, 32, generator=torch.Generator().manual_seed(1))),
+        (lambda: FromZero(twice=False), torch.zeros(1, 4, 32)),
+        (lambda: FromZero(twice=True), _example(1)),
+        (ParallelKernels, _example(1)),
     ],
-    ids=["given zeros", "called on zeros too"],
+    ids=["given zeros", "called on zeros too", "layers that do not chain"],
 )
-def test_a_module_computing_otherwise_than_its_layers_keeps_its_forward(twice, example):
+def test_a_module_computing_otherwise_than_its_layers_keeps_its_forward(build, example):
     """A module holding layers it does not call is made to call them only where
     it computes what they do in order: on noise beside the epoch (which may be
-    zeros), and at each of its calls (one of which may read zeros). Else the
-    network explained would compute another function."""
+    zeros), at each of its calls (one of which may read zeros), and where they
+    chain at all. Else the network explained would compute another function."""
     torch.manual_seed(0)
-    network = FromZero(twice).eval()
+    network = build().eval()
     inputs = torch.randn(3, 4, 32)
     with torch.no_grad():
         expected = network(inputs)
         call_combined_layers(network, example)
         torch.testing.assert_close(network(inputs), expected)
-    assert "forward" not in vars(network.block)
+    assert not any("forward" in vars(module) for module in network.modules())
+
+
+def test_a_module_computing_what_its_layers_do_calls_them():
+    """Layers without parameters among them (a rectifier) are called too: the
+    module is made to call its three layers, and computes as it did."""
+    torch.manual_seed(0)
+    network = RectifiedByItsLayer().eval()
+    inputs = torch.randn(3, 4, 32)
+    with torch.no_grad():
+        expected = network(inputs)
+        call_combined_layers(network, _example(1))
+        torch.testing.assert_close(network(inputs), expected)
+    assert "forward" in vars(network)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
