@@ -640,6 +640,14 @@ class ParallelKernels(nn.Module):
         return summed.mean(dim=-1)
 
 
+class SpatialMeans(RectifiedBetween):
+    """RectifiedBetween's first convolution averaged over time, in functions:
+    its layers called in order give maps of another shape."""
+
+    def forward(self, x):  # noqa: D102
+        return nn.functional.conv1d(x, self.conv_time.weight).mean(dim=-1)
+
+
 class RectifiedByItsLayer(RectifiedBetween):
     """RectifiedBetween holding its rectifier as a layer, between the two
     convolutions: it computes what calling its three layers in order does."""
@@ -662,14 +670,21 @@ def _example(seed):
         (lambda: FromZero(twice=False), torch.zeros(1, 4, 32)),
         (lambda: FromZero(twice=True), _example(1)),
         (ParallelKernels, _example(1)),
+        (SpatialMeans, _example(1)),
     ],
-    ids=["given zeros", "called on zeros too", "layers that do not chain"],
+    ids=[
+        "given zeros",
+        "called on zeros too",
+        "layers that do not chain",
+        "layers of another shape",
+    ],
 )
 def test_a_module_computing_otherwise_than_its_layers_keeps_its_forward(build, example):
     """A module holding layers it does not call is made to call them only where
     it computes what they do in order: on noise beside the epoch (which may be
-    zeros), at each of its calls (one of which may read zeros), and where they
-    chain at all. Else the network explained would compute another function."""
+    zeros), at each of its calls (one of which may read zeros), where they
+    chain at all, and to outputs of its shape. Else the network explained
+    would compute another function."""
     torch.manual_seed(0)
     network = build().eval()
     inputs = torch.randn(3, 4, 32)
