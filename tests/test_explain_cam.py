@@ -236,6 +236,19 @@ def test_gradient_cams_by_hand(method, map_1_weight, relu, expected):
     torch.testing.assert_close(attribution, torch.tensor(expected))
 
 
+def test_a_cam_weighs_the_output_a_users_hook_leaves():
+    """A forward hook of the user's changes what the network goes on with (by
+    an offset of 1 here): the CAM weighs that output, not the layer's before
+    the hook. Gradients 2/4 on map 0 and -1/4 on map 1, as above."""
+    module = TinyCamNet([[2.0, -1.0], [0.0, 1.0]]).eval()
+    module.relu.register_forward_hook(lambda _layer, _inputs, output: output + 1)
+    cam = get_method("grad_cam")(module).attribute(
+        TINY_INPUT, CLASS_0, layer="relu", relu=False
+    )
+    expected = 0.5 * (TINY_ACTIVATIONS[0] + 1) - 0.25 * (TINY_ACTIVATIONS[1] + 1)
+    torch.testing.assert_close(cam[0, 0], expected)
+
+
 def test_layer_cam_equals_grad_cam_for_constant_positive_gradients():
     class_weights = [[2.0, 1.0], [0.0, 1.0]]
     layer_cam = _tiny_attribution("layer_cam", class_weights)
@@ -527,6 +540,19 @@ def test_a_wrapped_networks_layer_is_found_without_the_prefix():
             inputs, target, layer=name
         )
         torch.testing.assert_close(maps, expected)
+
+
+def test_a_layer_held_under_two_names_goes_by_its_first():
+    """A layer also assigned to a second attribute (an alias) is one layer,
+    named as named_modules names it, by its first name, which every message
+    shows: layer= takes that name and gives the maps of the network without
+    the alias."""
+    module = TinyCamNet([[1.0, 2.0], [0.5, -1.0]]).eval()
+    grad_cam = get_method("grad_cam")
+    expected = grad_cam(module).attribute(TINY_INPUT, CLASS_0, layer="spatial")
+    module.features = module.spatial
+    maps = grad_cam(module).attribute(TINY_INPUT, CLASS_0, layer="spatial")
+    torch.testing.assert_close(maps, expected)
 
 
 class _ConvBlock(nn.Module):
@@ -1498,6 +1524,18 @@ def test_full_grad_keeps_exact_decompositions(network, shape):
         term.flatten(1).sum(dim=1) for term in bias_terms.values()
     )
     torch.testing.assert_close(total, net(inputs).gather(1, target[:, None])[:, 0])
+
+
+def test_full_grad_takes_the_implicit_bias_of_each_call_at_its_input():
+    """An ELU called twice adds ``elu(z) - elu'(z) z`` at each call's own
+    input ``z``: the two differ, here in length (the second follows a
+    pooling), and the decomposition holds only with each."""
+    torch.manual_seed(0)
+    net = ReusedReLUNet()
+    net.relu = nn.ELU()  # whose implicit bias, unlike a ReLU's, is not zero
+    inputs, target = torch.randn(N_EPOCHS, 2, 4), torch.tensor([0, 1, 1])
+    maps = get_method("full_grad")(net.eval()).attribute(inputs, target)
+    assert maps.shape == inputs.shape
 
 
 class _TanhNet(Conv1dNet):

@@ -140,6 +140,21 @@ def test_in_place_rectifiers_get_the_rule(method):
 
 
 @pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+def test_in_place_rectifiers_on_logits_of_zero(method):
+    """Epochs of zeros through layers without biases give logits of exactly
+    zero, in place and out of place alike: the check that the in-place layers
+    change nothing read again takes equal logits as agreeing, zeros too."""
+    module = _two_layer(nn.ReLU())
+    with torch.no_grad():
+        for layer in module[1::2]:
+            layer.bias.zero_()
+    zeros = torch.zeros_like(_data())
+    expected = _attribute(method, module, zeros)
+    module[2].inplace = True
+    torch.testing.assert_close(_attribute(method, module, zeros), expected)
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
 def test_eegnet_maps_differ_from_gradient_where_captum_does_not(method):
     """captum hooks only ReLU and returns EEGNet's plain gradient; we do not."""
     torch.manual_seed(0)

@@ -179,6 +179,35 @@ def test_lrp_zero_is_gradient_times_input_on_relu_networks(network):
     np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-8)
 
 
+class _KeepsAnOffset(_ReLUNetwork):
+    """The convolutional _ReLUNetwork also computing, in forward, offsets of
+    fixed positions that only a penalty of training reads: a dense layer off
+    the way to the logits, reading no input."""
+
+    def __init__(self):
+        super().__init__(convolutional=True, bias=True)
+        self.register_buffer("positions", torch.linspace(-1, 1, N_TIMES)[:, None])
+        self.offset = nn.Linear(1, 3)
+
+    def forward(self, x):  # noqa: D102
+        self.offsets = self.offset(self.positions)
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("method", ["lrp_epsilon", "lrp_zplus"])
+def test_a_layer_reading_only_constants_off_the_logits_changes_nothing(method):
+    """A layer's call reading neither the EEG nor another layer's output (its
+    input needs no gradient) is no layer of the explanation: the maps are
+    those of the network without it."""
+    torch.manual_seed(0)  # the weights of _network("convnet")
+    module = _KeepsAnOffset().double().eval()
+    data, target = _data(), torch.tensor([0, 1, 1, 0, 1])
+    torch.testing.assert_close(
+        _lrp(method, module, data, target),
+        _lrp(method, _network("convnet"), data, target),
+    )
+
+
 class _InPlaceResidual(nn.Module):
     """torchvision's residual block: the batch norm's output is added to in place."""
 
@@ -738,6 +767,10 @@ def test_agrees_with_captum_on_relu_networks(
 def test_folding_batch_norm_keeps_the_output(network_class):
     torch.manual_seed(0)
     module = _randomize_batch_norms(network_class(4, 2, 64, 64.0).double())
+    with torch.no_grad():  # training may leave scales of either sign
+        for layer in module.modules():
+            if isinstance(layer, nn.BatchNorm2d):
+                layer.weight[::2] *= -1
     state = copy.deepcopy(module.state_dict())
     data = torch.randn(5, 4, 64, dtype=torch.float64)
     folded = fold_batch_norms(module, data)

@@ -357,10 +357,11 @@ class CenteredElu(nn.ELU):
         return super().forward(x - x.mean(dim=-1, keepdim=True))
 
 
-def _with_backward_hook(hook):
-    """A SmallNet trained a step, with ``hook`` on its ELU's backward pass."""
+def _with_backward_hook(hook, layer="elu", register="register_full_backward_hook"):
+    """A SmallNet trained a step, with ``hook`` on a layer's backward pass (its
+    ELU's, or the network's own for ``""``), registered by ``register``."""
     estimator = _fit("module")
-    estimator.module_.elu.register_full_backward_hook(hook)
+    getattr(estimator.module_.get_submodule(layer), register)(hook)
     return estimator
 
 
@@ -384,6 +385,30 @@ def test_backward_hooks_change_no_explanation():
     )
     assert not recorded
     assert recording.module_.elu._backward_hooks  # the network keeps its hook
+
+
+@pytest.mark.parametrize(
+    "layer, register",
+    [
+        ("elu", "register_full_backward_pre_hook"),
+        ("", "register_full_backward_hook"),
+    ],
+    ids=["pre_hook_of_a_layer", "hook_of_the_network_itself"],
+)
+def test_backward_hooks_of_each_kind_and_module_change_no_saliency(layer, register):
+    """A backward pre-hook changes the gradient a layer passes on as a backward
+    hook does, and a hook on the network itself the gradient of its input:
+    both are removed from the copy explained, so saliency is the plain
+    network's gradient, not its half."""
+    X, _ = _arrays()
+    inputs = torch.from_numpy(X[:4]).requires_grad_()
+    plain = _fit("module").module_
+    (gradient,) = torch.autograd.grad(plain(inputs)[:, 0].sum(), inputs)
+    halving = _with_backward_hook(
+        lambda _layer, *grads: (grads[0][0] / 2,), layer, register
+    )
+    saliency = explain(halving, X[:4], "saliency", target=0, verbose=False)
+    np.testing.assert_allclose(saliency.get_data(), gradient.abs(), rtol=1e-5)
 
 
 @pytest.mark.parametrize(

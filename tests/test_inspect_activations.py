@@ -159,6 +159,24 @@ def test_find_layer_takes_the_estimator_as_its_siblings_do(fitted_eegnet):
         find_layer("eegnet", "separable_pool")
 
 
+class OneLayer(torch.nn.Module):
+    """A network that is one layer: a weight of its own, no module inside."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(2, 4 * 128))
+
+    def forward(self, x):  # noqa: D102
+        return torch.nn.functional.linear(x.flatten(1), self.weight)
+
+
+def test_a_network_of_no_module_inside_is_its_one_layer():
+    """Named by its class, as every message and result names it (a network has
+    no name of its own in named_modules): find_layer takes that name back."""
+    network = OneLayer()
+    assert find_layer(network, "OneLayer") == ("OneLayer", network)
+
+
 class CombinedConv(torch.nn.Module):
     """braindecode's CombinedConv: the kernels of two convolution layers,
     combined and applied in a function; the layers themselves never run."""
@@ -544,6 +562,36 @@ def test_layer_returning_a_tuple_is_refused(inspect):
         getattr(mne_xai.inspect, inspect)(
             network, epochs, "lstm", verbose=False, **params
         )
+
+
+class Gate(torch.nn.Module):
+    """A layer of two inputs: maps gated by the sigmoid of others."""
+
+    def forward(self, x, gate):  # noqa: D102
+        return x * torch.sigmoid(gate)
+
+
+class Gated(torch.nn.Module):
+    """A temporal convolution of the epochs, gated by their samples 4 later."""
+
+    def __init__(self):
+        super().__init__()
+        self.maps = torch.nn.Conv1d(4, 2, 9)  # 128 -> 120, centred 4 later
+        self.gates = torch.nn.Conv1d(4, 2, 1)
+        self.gate = Gate()
+        self.fc = torch.nn.Linear(2 * 120, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.gate(self.maps(x), self.gates(x[..., 8:])).flatten(1))
+
+
+def test_a_layer_of_two_inputs_has_no_rate():
+    """Its output reads both inputs, here samples 4 apart: dated by either
+    alone, its times would be the other's off by 4 samples."""
+    epochs = _small_epochs()
+    network = _untrained(Gated, epochs)
+    activations = layer_activations(network, epochs, "gate", verbose=False)
+    assert activations.sfreq is None
 
 
 class SharedFilter(torch.nn.Module):

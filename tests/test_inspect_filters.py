@@ -339,6 +339,20 @@ def test_gains_alike_up_to_rounding_leave_the_weights_as_they_are():
     np.testing.assert_array_equal(spatial.filters.data[:, by_unit].T, weights)
 
 
+def test_epochs_longer_than_a_pass_of_probes_are_probed_one_at_a_time():
+    """An epoch of more values than a pass of probes holds (see
+    PROBE_VALUES_PER_PASS) goes through one probe per pass, never none: the
+    filters are the layer's weights, as on short epochs."""
+    n_times = _graph.PROBE_VALUES_PER_PASS // len(CH_NAMES) + 1
+    info = mne.create_info(CH_NAMES, SFREQ, "eeg")
+    data = 1e-6 * np.random.default_rng(0).standard_normal((2, len(CH_NAMES), n_times))
+    module, network = _linear_readout(info)
+    spatial = spatial_patterns(network, mne.EpochsArray(data, info, verbose=False))
+    by_unit = np.argsort(spatial.ranking.unit.to_numpy())
+    weights = module.pointwise.weight.detach().double()[:, :, 0].numpy()
+    np.testing.assert_allclose(spatial.filters.data[:, by_unit].T, weights, rtol=1e-6)
+
+
 class SpatioTemporalNet(nn.Module):
     """Its first convolution mixes channels and time at once."""
 

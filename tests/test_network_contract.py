@@ -177,6 +177,30 @@ def _untrained_linear_network():
     ).initialize()
 
 
+class DenseOfFixedLength(torch.nn.Module):
+    """A dense readout of 4 channels of 128 samples: other lengths fail in torch."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = torch.nn.Linear(4 * 128, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.dense(x.flatten(1))
+
+
+def test_a_network_failing_on_the_epochs_is_named_with_their_shape(epochs):
+    """A skorch network fitted elsewhere records no epoch length: on epochs of
+    another, it fails deep in torch, which explain says with the shape it gave
+    and what to check, from whichever pass meets it first."""
+    net = NeuralNetClassifier(
+        DenseOfFixedLength, max_epochs=0, train_split=None, classes=[0, 1]
+    ).initialize()
+    network = as_network(net, info=epochs.info)
+    match = r"The network failed on epochs of shape \(\d+, 4, 64\)"
+    with pytest.raises(ValueError, match=match):
+        mne_xai.explain(network, epochs.get_data()[..., :64], "saliency", target=1)
+
+
 def test_a_skorch_classifier_keeps_the_channels_it_was_told(epochs):
     """Epochs whose info it was given, renamed in place afterwards, renamed
     the channels it reads: it refused the Epochs it was trained on."""

@@ -599,6 +599,116 @@ def test_a_combined_convolution_is_checked_with_the_cpus_noise_on_a_gpu():
     assert "forward" in vars(module[0])  # made to call its two convolutions
 
 
+class RectifiedBetween(nn.Module):
+    """The weights of two convolutions applied with a rectifier between them,
+    in functions: not what calling the two layers in order computes, though
+    alike on zeros (they have no bias)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv_time = nn.Conv1d(4, 3, 5, bias=False)
+        self.conv_spat = nn.Conv1d(3, 2, 1, bias=False)
+
+    def forward(self, x):  # noqa: D102
+        hidden = torch.relu(nn.functional.conv1d(x, self.conv_time.weight))
+        return nn.functional.conv1d(hidden, self.conv_spat.weight)
+
+
+class FromZero(nn.Module):
+    """RectifiedBetween's maps, less their value on zeros if ``twice``."""
+
+    def __init__(self, twice):
+        super().__init__()
+        self.twice = twice
+        self.block = RectifiedBetween()
+
+    def forward(self, x):  # noqa: D102
+        maps = self.block(x)
+        return (maps - self.block(0 * x) if self.twice else maps).mean(dim=-1)
+
+
+class ParallelKernels(nn.Module):
+    """The weights of two convolutions of the epochs, summed in functions:
+    their layers, each of the epochs' 4 channels, do not chain."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv_a = nn.Conv1d(4, 3, 5, bias=False)
+        self.conv_b = nn.Conv1d(4, 3, 5, bias=False)
+
+    def forward(self, x):  # noqa: D102
+        summed = nn.functional.conv1d(x, self.conv_a.weight + self.conv_b.weight)
+        return summed.mean(dim=-1)
+
+
+class SpatialMeans(RectifiedBetween):
+    """RectifiedBetween's first convolution averaged over time, in functions:
+    its layers called in order give maps of another shape."""
+
+    def forward(self, x):  # noqa: D102
+        return nn.functional.conv1d(x, self.conv_time.weight).mean(dim=-1)
+
+
+class RectifiedByItsLayer(RectifiedBetween):
+    """RectifiedBetween holding its rectifier as a layer, between the two
+    convolutions: it computes what calling its three layers in order does."""
+
+    def __init__(self):
+        super().__init__()
+        conv_spat = self.conv_spat
+        del self.conv_spat
+        self.rectifier = nn.ReLU()
+        self.conv_spat = conv_spat
+
+
+def _example(seed):
+    return torch.randn(1, 4, 32, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize(
+    "build, example",
+    [
+        (lambda: FromZero(twice=False), torch.zeros(1, 4, 32)),
+        (lambda: FromZero(twice=True), _example(1)),
+        (ParallelKernels, _example(1)),
+        (SpatialMeans, _example(1)),
+    ],
+    ids=[
+        "given zeros",
+        "called on zeros too",
+        "layers that do not chain",
+        "layers of another shape",
+    ],
+)
+def test_a_module_computing_otherwise_than_its_layers_keeps_its_forward(build, example):
+    """A module holding layers it does not call is made to call them only where
+    it computes what they do in order: on noise beside the epoch (which may be
+    zeros), at each of its calls (one of which may read zeros), where they
+    chain at all, and to outputs of its shape. Else the network explained
+    would compute another function."""
+    torch.manual_seed(0)
+    network = build().eval()
+    inputs = torch.randn(3, 4, 32)
+    with torch.no_grad():
+        expected = network(inputs)
+        call_combined_layers(network, example)
+        torch.testing.assert_close(network(inputs), expected)
+    assert not any("forward" in vars(module) for module in network.modules())
+
+
+def test_a_module_computing_what_its_layers_do_calls_them():
+    """Layers without parameters among them (a rectifier) are called too: the
+    module is made to call its three layers, and computes as it did."""
+    torch.manual_seed(0)
+    network = RectifiedByItsLayer().eval()
+    inputs = torch.randn(3, 4, 32)
+    with torch.no_grad():
+        expected = network(inputs)
+        call_combined_layers(network, _example(1))
+        torch.testing.assert_close(network(inputs), expected)
+    assert "forward" in vars(network)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_a_combined_convolution_is_checked_with_the_same_noise_on_a_gpu(monkeypatch):
     """The noise of the check is the CPU's on a GPU too (see above)."""
