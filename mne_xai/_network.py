@@ -470,29 +470,35 @@ def _refuse_a_unit_of_its_own(net):
     ``get_dataset`` (microvolts), in ``predict`` as in ``fit``, and reads
     arrays as they are: given the Epochs in volts, its network answered as for
     flat epochs, without a word. Which unit arrays are in, only the user
-    knows. skorch's own classifiers read no Epochs. One that changes Epochs by
-    no positive factor (removing each epoch's mean) is refused too: no
-    ``scaling`` gives its network what it reads.
+    knows. skorch's own classifiers read no Epochs. One that changes Epochs
+    otherwise than by one positive factor (removing each epoch's mean,
+    scaling each by its own peak) is refused too: no ``scaling`` gives its
+    network what it reads. Two epochs of unequal samples tell these from a
+    unit (an epoch of ones, scaled by its own peak, reads as unscaled).
     """
-    probe = mne.EpochsArray(
-        np.ones((1, 1, 2)), mne.create_info(1, 100.0, "eeg"), verbose=quietly()
-    )
+    probe = np.array([[[1.0, 2.0]], [[-3.0, 5.0]]])
+    epochs = mne.EpochsArray(probe, mne.create_info(1, 100.0, "eeg"), verbose=quietly())
     try:
-        read = getattr(net.get_dataset(probe), "X", None)
+        read = getattr(net.get_dataset(epochs), "X", None)
     except (TypeError, ValueError):
         return
-    if not isinstance(read, np.ndarray) or read.shape != (1, 1, 2):
+    if not isinstance(read, np.ndarray) or read.shape != probe.shape:
         return
-    factor = float(read.flat[0])
-    if not (np.isfinite(factor) and factor > 0):
-        # Not a unit: an epoch of ones made 0 (each epoch's mean removed) or
-        # negative, which scaling cannot give the network.
+    with np.errstate(all="ignore"):
+        factors = np.asarray(read, float) / probe
+    factor = float(factors.flat[0])
+    if not (
+        np.isfinite(factor)
+        and factor > 0
+        and np.allclose(factors, factor, rtol=1e-5, atol=0)
+    ):
         raise ValueError(
-            f"This {type(net).__name__} changes Epochs by no positive factor when "
-            f"it reads them (its get_dataset makes an epoch of ones {factor:g}), "
-            "and mne_xai gives its network the data as they are. Give arrays "
-            "as its get_dataset makes them from Epochs, with "
-            "as_network(clf, info=epochs.info, scaling=1)."
+            f"This {type(net).__name__} changes Epochs by no single positive "
+            "factor when it reads them (its get_dataset makes two epochs of "
+            "samples [1, 2] and [-3, 5] into "
+            f"{np.round(read.reshape(2, 2), 3).tolist()}), and mne_xai gives its "
+            "network the data as they are. Give arrays as its get_dataset makes "
+            "them from Epochs, with as_network(clf, info=epochs.info, scaling=1)."
         )
     if factor != 1:
         raise ValueError(

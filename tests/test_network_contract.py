@@ -340,17 +340,24 @@ def test_a_classifier_whose_reading_says_nothing_of_a_unit_is_taken_as_it_is(
 
 @pytest.mark.parametrize(
     "read_epochs",
-    [lambda data: data - data.mean(axis=-1, keepdims=True), lambda data: -data],
+    [
+        lambda data: data - data.mean(axis=-1, keepdims=True),
+        lambda data: -data,
+        lambda data: data / np.abs(data).max(axis=(1, 2), keepdims=True),
+    ],
+    ids=["mean removed", "negated", "each by its peak"],
 )
 def test_a_classifier_changing_epochs_by_no_positive_factor_is_refused(
     epochs, read_epochs
 ):
-    """A get_dataset that removes each epoch's mean made the probe epoch of
+    """A get_dataset that removes each epoch's mean made a probe epoch of
     ones 0, and one negating Epochs made it -1: they were told to pass
-    scaling=0 or -1, which as_network refuses. Arrays read as the network
-    reads them are taken at scaling=1."""
+    scaling=0 or -1, which as_network refuses. One scaling each epoch by its
+    own peak left the epoch of ones as it was, and was explained on volts
+    while it predicts on epochs of peak 1. Arrays read as the network reads
+    them are taken at scaling=1."""
     net = _reading_its_own_way(read_epochs)
-    with pytest.raises(ValueError, match="by no positive factor.*scaling=1"):
+    with pytest.raises(ValueError, match="by no single positive factor.*scaling=1"):
         as_network(net, info=epochs.info)
     assert as_network(net, info=epochs.info, scaling=1).module_.module is net.module_
 
