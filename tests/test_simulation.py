@@ -288,6 +288,8 @@ def test_a_burst_holds_both_edges_of_its_band():
     kwargs = dict(bands=[(10.0, 10.5), (20.0, 20.5)], jitter=0.0, random_state=0)
     epochs, truth = simulate_epochs("spectral", n_epochs=4, snr=1.0, **kwargs)
     without_feature, _ = simulate_epochs("spectral", n_epochs=4, snr=0.0, **kwargs)
+    # Named by their edges, to 6 significant digits: not "10-10Hz".
+    assert list(epochs.event_id) == ["10-10.5Hz", "20-20.5Hz"]
     feature = epochs.get_data() - without_feature.get_data()
     # At the peak channel, over its Hann envelope: the band-limited noise, scaled.
     mask = truth.get_data()
