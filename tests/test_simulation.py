@@ -279,6 +279,46 @@ def test_spectral_burst_power_sits_in_its_band(n_classes):
     np.testing.assert_array_equal(epochs.metadata[["fmin", "fmax"]], edges)
 
 
+def test_a_burst_holds_both_edges_of_its_band():
+    """A band's edges belong to it: the burst in (10, 10.5) Hz of 1 s epochs,
+    whose noise is drawn on 0.5 Hz bins (over twice the epoch), is exactly a
+    sum of 10 and 10.5 Hz sinusoids, each with its share of power. An edge
+    left out, or bins 1 Hz apart, left one of the two frequencies empty."""
+    # Same seed with and without the feature: the difference is the feature.
+    kwargs = dict(bands=[(10.0, 10.5), (20.0, 20.5)], jitter=0.0, random_state=0)
+    epochs, truth = simulate_epochs("spectral", n_epochs=4, snr=1.0, **kwargs)
+    without_feature, _ = simulate_epochs("spectral", n_epochs=4, snr=0.0, **kwargs)
+    # Named by their edges, to 6 significant digits: not "10-10Hz".
+    assert list(epochs.event_id) == ["10-10.5Hz", "20-20.5Hz"]
+    feature = epochs.get_data() - without_feature.get_data()
+    # At the peak channel, over its Hann envelope: the band-limited noise, scaled.
+    mask = truth.get_data()
+    channel = mask.max(axis=(0, 2)).argmax()
+    active = mask[0, channel] > 0.2
+    bursts = feature[:, channel, active] / mask[:, channel, active]
+    times = epochs.times[active]
+    for burst, (fmin, fmax) in zip(
+        bursts, epochs.metadata[["fmin", "fmax"]].to_numpy(), strict=True
+    ):
+        phases = 2 * np.pi * np.outer(times, [fmin, fmax])
+        design = np.column_stack([np.cos(phases), np.sin(phases)])
+        weights, *_ = np.linalg.lstsq(design, burst, rcond=None)
+        np.testing.assert_allclose(
+            design @ weights, burst, rtol=0, atol=1e-9 * np.abs(burst).max()
+        )
+        amplitudes = np.hypot(weights[:2], weights[2:])
+        assert (amplitudes > 1e-6 * amplitudes.sum()).all()
+
+
+@pytest.mark.parametrize("kind", ["temporal", "spatial"])
+def test_classes_without_a_band_have_none_and_nan(kind):
+    """Only spectral classes have a band: the others' metadata say so with
+    None and NaN, as documented, not with edges of 0 Hz."""
+    epochs, _ = simulate_epochs(kind, n_epochs=4, random_state=0)
+    assert epochs.metadata["band"].isna().all()
+    assert epochs.metadata[["fmin", "fmax"]].isna().all(axis=None)
+
+
 def test_spatial_source_over_its_hemisphere():
     epochs, truth = simulate_epochs("spatial", n_epochs=60, snr=1.0, random_state=4)
     assert list(epochs.event_id) == ["left", "right"]
@@ -429,6 +469,11 @@ def test_64_channels_fast():
         # Bands named alike in 6 digits: MNE's "number of epochs and ... events".
         (dict(kind="spectral", bands=[(8, 13), (8.0000001, 13)]), "name .* alike"),
         (dict(kind="spectral", bands=["alpha", (40, 70)]), "sfreq / 2"),
+        # The edges themselves: 0 Hz and the Nyquist frequency are real FFT
+        # bins (a constant, a cosine of fixed phase), and a band needs a width.
+        (dict(kind="spectral", bands=[(0, 4), "alpha"]), "0 < fmin"),
+        (dict(kind="spectral", bands=["alpha", (40, 64)]), "fmax < sfreq / 2"),
+        (dict(kind="spectral", bands=[(10, 10), "beta"]), "fmin < fmax"),
         (dict(kind="spectral", n_classes=3, bands=["alpha", "beta"]), "one band per"),
         (dict(kind="temporal", windows=[(0.1, 0.2)]), "one \\(tmin, tmax\\) per"),
         (dict(kind="temporal", windows=[(0.3, 0.2), (0.4, 0.5)]), "tmin < tmax"),

@@ -400,6 +400,12 @@ def test_classifier_refuses_what_it_cannot_build(spectral_epochs):
     own = LogPowerSpectrum(picks=with_eog.ch_names[1:3])
     fitted = SpectralClassifier(estimator, own).fit(with_eog)
     assert fitted.spectrum_.ch_names_ == with_eog.ch_names[1:3]
+    # The network reads every channel of those spectra, even one its own picks
+    # would leave out.
+    eeg_only = EEGNetClassifier(picks="eeg", max_epochs=1, verbose=False)
+    own = LogPowerSpectrum(picks=with_eog.ch_names[:3])
+    fitted = SpectralClassifier(eeg_only, own).fit(with_eog)
+    assert fitted.estimator_.ch_names_ == with_eog.ch_names[:3]
     for predict in ("predict", "predict_proba", "decision_function"):
         with pytest.raises(NotFittedError):  # was an AttributeError
             getattr(SpectralClassifier(), predict)(epochs)
@@ -545,6 +551,17 @@ def test_spectral_model_learns_and_its_relevance_lies_in_the_bands(
         assert profile[in_band].sum() > 0
 
 
+def _assert_sums_to_logit_differences(fitted, epochs, relevance, index):
+    """DeepLIFT's relevance of each epoch sums to the logit of class ``index``
+    minus its logit at the mean training spectrum, the default baseline."""
+    network = fitted.estimator_
+    logits = network._logits(fitted._spectra(epochs))[:, index]
+    baseline = network._logits(network.data_mean_[np.newaxis])[0, index]
+    np.testing.assert_allclose(
+        relevance.get_data().sum(axis=(1, 2)), logits - baseline, rtol=1e-3, atol=1e-4
+    )
+
+
 def test_deeplift_sums_to_the_logit_difference_from_the_mean_spectrum(
     fitted_spectral, spectral_epochs
 ):
@@ -552,12 +569,7 @@ def test_deeplift_sums_to_the_logit_difference_from_the_mean_spectrum(
     relevance = explain_spectral_classifier(
         fitted_spectral, test, target=0, verbose=False
     )
-    network = fitted_spectral.estimator_
-    logits = network._logits(fitted_spectral._spectra(test))[:, 0]
-    baseline = network._logits(network.data_mean_[np.newaxis])[0, 0]
-    np.testing.assert_allclose(
-        relevance.get_data().sum(axis=(1, 2)), logits - baseline, rtol=1e-3, atol=1e-4
-    )
+    _assert_sums_to_logit_differences(fitted_spectral, test, relevance, 0)
     average = explain_spectral_classifier(
         fitted_spectral, test, target=0, average=True, verbose=False
     )
@@ -581,6 +593,15 @@ def test_targets_by_event_name(fitted_spectral, spectral_epochs):
         fitted_spectral, test, target=index, verbose=False
     )
     np.testing.assert_array_equal(by_name.get_data(), by_index.get_data())
+    # Each name explains its own class's logit. The network knows labels
+    # (codes 1 and 2): the index 1 of the second class, handed on to it as
+    # such, was read as the label 1, the first class.
+    for name, code in spectral_epochs.event_id.items():
+        relevance = explain_spectral_classifier(
+            fitted_spectral, test, target=name, verbose=False
+        )
+        index = list(fitted_spectral.classes_).index(code)
+        _assert_sums_to_logit_differences(fitted_spectral, test, relevance, index)
 
 
 def test_epochs_as_baseline_are_read_as_their_spectra(fitted_spectral, spectral_epochs):
@@ -616,6 +637,11 @@ def test_epochs_as_baseline_are_read_as_their_spectra(fitted_spectral, spectral_
             for baseline in (several, as_list)
         )
     )
+    # Epochs beside a spectrum are no list of Epochs: refused as such, not read
+    # as spectra of an "X[1]" that must be Epochs.
+    mixed = [reference, network.data_mean_]
+    with pytest.raises(TypeError, match="give several baselines as one Epochs"):
+        explain_spectral_classifier(fitted_spectral, test, baseline=mixed)
 
 
 def test_a_pipeline_making_spectra_is_pointed_to_the_spectral_classifier(
@@ -708,6 +734,8 @@ def test_arrays_cross_validation_and_pickle(spectral_epochs, fitted_spectral):
     relevance = explain_spectral_classifier(clf, X[:4], method="saliency")
     assert relevance.get_data().shape == (4, X.shape[1], len(clf.freqs_))
     assert relevance.ch_names == [f"ch{index:03d}" for index in range(X.shape[1])]
+    # Spectra of data at the arrays' rate, not at the rate the network reads.
+    assert relevance.info["sfreq"] == spectral_epochs.info["sfreq"]
     with pytest.raises(ValueError, match="y is required"):
         clf.fit(X)
     # Epochs, indexed by scikit-learn into lists of Epochs, cost one fit a fold.
@@ -952,6 +980,11 @@ def test_a_baseline_of_power_rather_than_decibels_is_warned_of(
     ).get_data()
     with pytest.warns(RuntimeWarning, match=r"baseline is \+1\d\d dB .*10 \* log10"):
         explain_spectral_classifier(fitted_spectral, test, baseline=power.mean(0))
+    # Integers are checked as floats are: zeros are 0 dB, as baseline="zeros".
+    with pytest.warns(RuntimeWarning, match=r"baseline is \+1\d\d dB"):
+        explain_spectral_classifier(
+            fitted_spectral, test, baseline=np.zeros(power.shape[1:], int)
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         explain_spectral_classifier(
