@@ -167,6 +167,13 @@ def test_labels_break_between_words_into_balanced_lines():
     assert all(_text_width(line) <= room for line in lines)
 
 
+def test_text_width_is_that_of_the_widest_line():
+    """A label of several lines is as wide as its widest line, not their sum."""
+    assert _text_width("alpha\nbeta band") == max(
+        _text_width("alpha"), _text_width("beta band")
+    )
+
+
 @pytest.mark.parametrize("fontsize", ["small", "medium", "large"])
 def test_text_height_holds_the_text_as_drawn(fontsize):
     """Figures make room for wrapped labels by their height: that matplotlib

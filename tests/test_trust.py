@@ -22,6 +22,7 @@ from mne_xai.evaluate import TrustSummary, map_similarity, trust_summary
 from mne_xai.evaluate.trust._input_similarity import _partial_correlation
 from mne_xai.evaluate.trust._readings import (
     ABOVE,
+    ANCHOR,
     BELOW,
     CHANGES,
     CLASS_SPECIFIC,
@@ -435,6 +436,12 @@ def test_reading_puts_each_number_in_its_place():
     assert "(similarity 0.61), and not because of the input (beyond |x| 0.05)" in (
         reading(randomization=KEEPS_OTHER, **numbers)
     )
+
+
+def test_the_anchor_reads_its_spread_over_epochs():
+    """The anchor's reading gives its AOPC and, after "±", its spread."""
+    row = _row(deletion=ANCHOR, aopc=0.8, aopc_std=0.3)
+    assert "(AOPC 0.80 ± 0.30 over epochs)" in _reading(row, _CLASSES, THRESHOLD)
 
 
 def test_mixed_deletion_names_the_classes():
@@ -949,25 +956,35 @@ def test_the_classes_of_a_skorch_network_are_named_or_refused(one_score_network)
         as_network(net, event_id={"left": 1, "right": 2})
 
 
-def test_the_texts_name_what_deletion_puts_in_place():
-    """The legend and the range warning said "zeroes" whatever the baseline."""
+def _bare_summary(threshold=THRESHOLD, baseline="zeros"):
+    """A TrustSummary of 10 deletion steps and nothing else, for its texts."""
     from types import SimpleNamespace
 
     curves = {"random": SimpleNamespace(fractions=np.linspace(0, 1, 11))}
+    return TrustSummary(
+        None,
+        None,
+        None,
+        curves,
+        None,
+        target_checks=None,
+        threshold=threshold,
+        baseline=baseline,
+    )
+
+
+def test_the_texts_name_what_deletion_puts_in_place():
+    """The legend and the range warning said "zeroes" whatever the baseline."""
     for baseline, words in [("zeros", "set to zero"), ("noise", "replaced by noise")]:
-        summary = TrustSummary(
-            None,
-            None,
-            None,
-            curves,
-            None,
-            target_checks=None,
-            threshold=0.4,
-            baseline=baseline,
-        )
+        summary = _bare_summary(baseline=baseline)
         assert f"first (10 steps; they\nare {words}" in summary.legend
         reading = _reading(_row(range_excursion=2.0), _CLASSES, THRESHOLD, baseline)
         assert f"samples {words}" in reading and "cut holes" in reading
+
+
+def test_the_legend_names_the_cut_asked_for():
+    """The legend gives the randomization checks' cut: the one passed."""
+    assert "unrelated; cut\n0.25)" in _bare_summary(threshold=0.25).legend
 
 
 @pytest.mark.filterwarnings("ignore:After training")  # the retrained copy, 6 epochs
