@@ -315,6 +315,20 @@ def test_full_float32_holds_until_the_last_of_overlapping_calls_ends(tf32_allowe
     assert _float32_precision() == allowed
 
 
+def test_full_float32_ends_with_a_call_that_raises(tf32_allowed):
+    """A call that fails still leaves: were it counted as in, full precision
+    would stay the caller's setting for the rest of the process."""
+    from mne_xai._graph import full_float32
+
+    allowed = _float32_precision()
+    with pytest.raises(RuntimeError, match="the explained network failed"):
+        with full_float32():
+            raise RuntimeError("the explained network failed")
+    assert _float32_precision() == allowed
+    with full_float32():
+        assert _float32_precision() == FULL_FLOAT32
+
+
 @pytest.mark.skipif(
     not hasattr(torch.backends.cudnn, "conv"), reason="torch < 2.9 has two settings"
 )

@@ -16,6 +16,7 @@ import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
 from mne_xai import EEGNetClassifier, explain  # noqa: E402
+from mne_xai._figure_text import _text_height, _text_width, _wrap_text  # noqa: E402
 from mne_xai.attribution import explain_spectrum, register_method  # noqa: E402
 from mne_xai.attribution._registry import _METHODS  # noqa: E402
 from mne_xai.attribution.gradient import Saliency  # noqa: E402
@@ -146,6 +147,51 @@ def test_assert_readable_catches_clipped_and_overlapping_text():
     )
     with pytest.raises(AssertionError, match="overlapping labels"):
         assert_readable(fig)
+
+
+def test_labels_break_between_words_into_balanced_lines():
+    """A label wider than its room breaks after underscores, slashes, hyphens
+    and spaces, in as few lines as fit, balanced: "alpha/mu (8-13 Hz)" breaks
+    before the bracket rather than leave "Hz)" alone. A word wider than the
+    room on its own is cut at its edge, and no character is lost."""
+    room = _text_width("alpha/mu (8-13") + 0.01
+    assert _wrap_text("alpha/mu (8-13 Hz)", room) == "alpha/mu\n(8-13 Hz)"
+    room = _text_width("user_registered_") + 0.01
+    assert _wrap_text("user_registered_attribution_method", room) == (
+        "user_registered_\nattribution_\nmethod"
+    )
+    alphabet = "abcdefghijklmnopqrstuvwxyz"
+    room = _text_width("abcdefgh") + 0.01
+    lines = _wrap_text(alphabet, room).split("\n")
+    assert "".join(lines) == alphabet and len(lines) == 4
+    assert all(_text_width(line) <= room for line in lines)
+
+
+def test_text_width_is_that_of_the_widest_line():
+    """A label of several lines is as wide as its widest line, not their sum."""
+    assert _text_width("alpha\nbeta band") == max(
+        _text_width("alpha"), _text_width("beta band")
+    )
+
+
+@pytest.mark.parametrize("fontsize", ["small", "medium", "large"])
+def test_text_height_holds_the_text_as_drawn(fontsize):
+    """Figures make room for wrapped labels by their height: that matplotlib
+    draws them at, for several lines (within hinting's few percent), and no
+    less for one line (drawn without the space between lines)."""
+    fig = plt.figure(dpi=200)
+
+    def drawn_height(text):
+        drawn = fig.text(0.5, 0.5, text, fontsize=fontsize)
+        fig.canvas.draw()
+        return drawn.get_window_extent().height / fig.dpi
+
+    for text in ("Tg one\nTg two", "Tg one\nTg two\nTg three"):
+        assert _text_height(text, fontsize) == pytest.approx(
+            drawn_height(text), rel=0.05
+        )
+    assert _text_height("Tg one", fontsize) >= drawn_height("Tg one")
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("long_names", [False, True])

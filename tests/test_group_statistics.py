@@ -808,6 +808,19 @@ def test_overlapping_calls_keep_mne_bars_off_until_the_last_ends(monkeypatch):
     assert "MNE_TQDM" not in os.environ
 
 
+def test_a_call_that_leaves_mne_bars_alone_does_not_hold_them(monkeypatch):
+    """A call where the user set MNE_TQDM changes nothing, and once it ends the
+    next call, without it set, switches MNE's bars off for its own time: had
+    the first been counted as holding them, it would never have let go."""
+    monkeypatch.setenv("MNE_TQDM", "tqdm")
+    with mne_bars_as_ours():
+        assert os.environ["MNE_TQDM"] == "tqdm"
+    monkeypatch.delenv("MNE_TQDM")
+    with mne_bars_as_ours():
+        assert os.environ.get("MNE_TQDM") == "off"
+    assert "MNE_TQDM" not in os.environ
+
+
 def test_mass_normalization_refuses_maps_and_nulls_of_unequal_counts(eeg_info):
     """Scaled each by its own mean magnitude, a map of 40 epochs and a null of
     10 (the other class's, as the docs advise) no longer cancelled what both

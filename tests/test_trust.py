@@ -22,6 +22,7 @@ from mne_xai.evaluate import TrustSummary, map_similarity, trust_summary
 from mne_xai.evaluate.trust._input_similarity import _partial_correlation
 from mne_xai.evaluate.trust._readings import (
     ABOVE,
+    ANCHOR,
     BELOW,
     CHANGES,
     CLASS_SPECIFIC,
@@ -231,6 +232,16 @@ def test_intervals_are_two_sided_and_leave_out_undefined_epochs():
     assert (low, high) == pytest.approx(expected)
 
 
+def test_an_epoch_alone_has_no_interval_and_no_warning():
+    """The mean of one defined value stands; its interval is undefined (the
+    reading then says "too few epochs"), without scipy's warning that the
+    sample is too small, which told the user of a fault that is not theirs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean, low, high = _mean_interval([0.5, np.nan])
+    assert mean == 0.5 and np.isnan(low) and np.isnan(high)
+
+
 def test_deletion_reading_of_classes():
     assert _deletion_reading([ABOVE, ABOVE]) == ABOVE
     assert _deletion_reading([NO_BETTER]) == NO_BETTER
@@ -405,6 +416,34 @@ def test_reading_explains_the_grey_zone_and_the_holes():
     )
 
 
+def test_reading_puts_each_number_in_its_place():
+    """The texts of the randomizations name several numbers: each is the one
+    its words say (not the similarity where |x| or beyond |x| is meant, nor an
+    interval's ends in reverse)."""
+
+    def reading(**values):
+        return " ".join(_reading(_row(**values), _CLASSES, THRESHOLD).split())
+
+    # _row: similarity 0.20, beyond |x| 0.15, other class -0.80 [-0.90, -0.70].
+    changes = reading()
+    assert "(similarity 0.20, below the cut 0.4)" in changes
+    assert "signed Spearman -0.80, 95% CI -0.90 to -0.70," in changes
+    numbers = dict(similarity=0.61, input_similarity=0.72, beyond_input=0.05)
+    assert (
+        "similarity 0.61 after re-initializing every layer, the randomized map "
+        "mirrors |x| (0.72), and beyond |x| the maps share 0.05."
+    ) in reading(randomization=KEEPS_INPUT, **numbers)
+    assert "(similarity 0.61), and not because of the input (beyond |x| 0.05)" in (
+        reading(randomization=KEEPS_OTHER, **numbers)
+    )
+
+
+def test_the_anchor_reads_its_spread_over_epochs():
+    """The anchor's reading gives its AOPC and, after "±", its spread."""
+    row = _row(deletion=ANCHOR, aopc=0.8, aopc_std=0.3)
+    assert "(AOPC 0.80 ± 0.30 over epochs)" in _reading(row, _CLASSES, THRESHOLD)
+
+
 def test_mixed_deletion_names_the_classes():
     classes = _CLASSES.assign(deletion=[ABOVE, BELOW], gain_high=[0.6, -0.1])
     text = _reading(_row(deletion=MIXED), classes, THRESHOLD)
@@ -447,6 +486,26 @@ def test_partial_correlation_removes_the_shared_input():
     # beyond it: it read as NaN, which the reading took for other structure.
     itself = map_similarity(x, x)
     np.testing.assert_array_equal(_partial_correlation(itself, itself, itself), 0)
+
+
+def test_partial_correlation_is_that_of_the_residuals():
+    """The formula from the three correlations equals the correlation of what
+    is left of each map once regressed on |x|, with |x| related unequally to
+    the trained and the randomized map."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(500)
+    trained = 0.8 * x + rng.standard_normal(500)
+    randomized = 0.2 * x + 0.5 * trained + rng.standard_normal(500)
+
+    def residual(values):
+        return values - np.polyval(np.polyfit(x, values, 1), x)
+
+    expected = np.corrcoef(residual(trained), residual(randomized))[0, 1]
+    correlation = np.corrcoef([trained, randomized, x])
+    partial = _partial_correlation(
+        correlation[[0], 1], correlation[[0], 2], correlation[[1], 2]
+    )
+    np.testing.assert_allclose(partial, expected)
 
 
 def test_partial_correlation_leaves_out_what_is_undefined():
@@ -500,6 +559,23 @@ def test_summary_prints_and_plots(summary):
     curve = summary.deletion_curves["saliency"]
     change = curve.scores - curve.scores[:, :1]
     np.testing.assert_allclose(ax.lines[0].get_ydata(), change.mean(axis=0))
+
+
+def test_summary_prints_each_number_under_its_column(summary):
+    """The printed table: AOPC, each class's gain, the similarity, that of the
+    randomized map with |x|, that beyond |x| and the other class's, in the
+    order of its header, for every method."""
+    lines = repr(summary).splitlines()
+    header = " ".join(lines[1].split())
+    assert header.startswith("method AOPC gain left | right similarity |x| beyond")
+    for method in ("saliency", "gradient_x_input"):
+        (line,) = [line for line in lines if line.startswith(f"{method} ")]
+        row = summary.table.loc[method]
+        gains = summary.class_gains.query("method == @method")["gain"]
+        columns = ["similarity", "input_similarity", "beyond_input"]
+        expected = [row["aopc"], *gains, *row[columns], row["target_similarity"]]
+        printed = re.findall(r"[-+]?\d+\.\d\d", line.split(";")[0])
+        np.testing.assert_allclose(np.array(printed, float), expected, atol=0.005)
 
 
 def test_report_trust_table_puts_each_value_under_its_title(summary):
@@ -880,25 +956,35 @@ def test_the_classes_of_a_skorch_network_are_named_or_refused(one_score_network)
         as_network(net, event_id={"left": 1, "right": 2})
 
 
-def test_the_texts_name_what_deletion_puts_in_place():
-    """The legend and the range warning said "zeroes" whatever the baseline."""
+def _bare_summary(threshold=THRESHOLD, baseline="zeros"):
+    """A TrustSummary of 10 deletion steps and nothing else, for its texts."""
     from types import SimpleNamespace
 
     curves = {"random": SimpleNamespace(fractions=np.linspace(0, 1, 11))}
+    return TrustSummary(
+        None,
+        None,
+        None,
+        curves,
+        None,
+        target_checks=None,
+        threshold=threshold,
+        baseline=baseline,
+    )
+
+
+def test_the_texts_name_what_deletion_puts_in_place():
+    """The legend and the range warning said "zeroes" whatever the baseline."""
     for baseline, words in [("zeros", "set to zero"), ("noise", "replaced by noise")]:
-        summary = TrustSummary(
-            None,
-            None,
-            None,
-            curves,
-            None,
-            target_checks=None,
-            threshold=0.4,
-            baseline=baseline,
-        )
+        summary = _bare_summary(baseline=baseline)
         assert f"first (10 steps; they\nare {words}" in summary.legend
         reading = _reading(_row(range_excursion=2.0), _CLASSES, THRESHOLD, baseline)
         assert f"samples {words}" in reading and "cut holes" in reading
+
+
+def test_the_legend_names_the_cut_asked_for():
+    """The legend gives the randomization checks' cut: the one passed."""
+    assert "unrelated; cut\n0.25)" in _bare_summary(threshold=0.25).legend
 
 
 @pytest.mark.filterwarnings("ignore:After training")  # the retrained copy, 6 epochs
