@@ -1355,12 +1355,9 @@ def test_units_of_equal_relevance_are_perturbed_in_random_order(
     reading the last. In random order, half the score is lost on average."""
     epochs = mne.concatenate_epochs([montage_epochs] * 10, verbose=False)
     constant = np.ones((len(epochs), N_CHANNELS, N_TIMES))
-    for channel in (0, N_CHANNELS - 1):
-        weights = np.zeros((N_CHANNELS, N_TIMES))
-        weights[channel] = 1e5
-        estimator = copy.copy(linear_estimator)
-        estimator.module_ = linear_network(linear_estimator, weights)
-        curve = deletion_curve(
+
+    def curve_of(estimator):
+        return deletion_curve(
             estimator,
             epochs,
             attribution=constant,
@@ -1370,21 +1367,18 @@ def test_units_of_equal_relevance_are_perturbed_in_random_order(
             random_state=0,
             verbose=False,
         )
+
+    for channel in (0, N_CHANNELS - 1):
+        weights = np.zeros((N_CHANNELS, N_TIMES))
+        weights[channel] = 1e5
+        estimator = copy.copy(linear_estimator)
+        estimator.module_ = linear_network(linear_estimator, weights)
+        curve = curve_of(estimator)
         # The share of the epoch's score lost, averaged over the steps.
         lost = curve.aopc / curve.scores[:, 0]
         assert 0.4 < lost.mean() < 0.6, channel
     # The random order is drawn from random_state: the same curve again.
-    again = deletion_curve(
-        estimator,
-        epochs,
-        attribution=constant,
-        target=0,
-        unit="channel",
-        n_steps=N_CHANNELS,
-        random_state=0,
-        verbose=False,
-    )
-    np.testing.assert_array_equal(again.scores, curve.scores)
+    np.testing.assert_array_equal(curve_of(estimator).scores, curve.scores)
 
 
 def test_maps_given_in_several_units_warn():
