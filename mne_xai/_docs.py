@@ -208,8 +208,9 @@ layer : str | None
     in EEGNet, ``"relu"`` in InterpretableCNN), else that convolution;
     the layers of attention gates, whose output only scales the maps they
     are computed from (squeeze-and-excitation, ECA, CBAM), are passed
-    over. In a wrapped network, the wrapper's prefix (``"module."``) may
-    be left out. A CroppedClassifier is refused: the feature maps of its windows have no
+    over. In a wrapped network, a name is the layer the wrapped network
+    calls by it (as messages show it), else a path in the wrapper, whose
+    prefix (``"module."``) may be left out. A CroppedClassifier is refused: the feature maps of its windows have no
     single time grid on the epoch. A layer that some of the input's paths
     to the logits bypass (parallel branches joined after it, a skip
     connection around it) is refused: its map would leave their evidence
@@ -276,9 +277,9 @@ docdict["ref_sujatha_ravindran2023"] = """\
 
 docdict["unit_layer"] = """\
 layer : str | torch.nn.Module
-    The layer, by its name in ``estimator.module_.named_modules()`` (a
-    wrapper's prefix, such as a CroppedClassifier's ``"module."``, may be
-    left out) or as the module (see :func:`~mne_xai.inspect.find_layer`),
+    The layer, by its name in the network (as messages show it), or in
+    ``estimator.module_.named_modules()`` (a wrapper's prefix, such as a
+    CroppedClassifier's ``"module."``, may be left out), or as the module (see :func:`~mne_xai.inspect.find_layer`),
     called once per
     forward pass. Its units are the second axis of its output: the feature
     maps of a convolution, the features of a dense layer."""
