@@ -123,6 +123,14 @@ def _scripted_peak(x):
     return x.abs().amax(dim=[1, 2], keepdim=True).detach()
 
 
+@torch.jit.script
+def _scripted_flat_epochs_zeroed(x):
+    """Epochs of little variance zeroed, the others rectified below -1, in TorchScript."""
+    if bool(x.std() < 0.75):
+        return torch.zeros_like(x)
+    return x * (x > -1.0).to(x.dtype)
+
+
 def _k_max_pooling_in_script(x):
     """Each map's larger half of samples, picked at positions TorchScript computes."""
     rows = x.reshape(-1, x.shape[-1])
@@ -595,6 +603,14 @@ class PeakNormalizedInScript(SmallNet):
         return super().forward(x / _scripted_peak(x))
 
 
+class FlatEpochsZeroedInScript(SmallNet):
+    """Flat epochs zeroed (a rejection of flat signals) and the others rectified,
+    in TorchScript."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(_scripted_flat_epochs_zeroed(x))
+
+
 class ChannelsGatedInScript(SmallNet):
     """The ELU's feature maps of more than their mean power kept, in TorchScript."""
 
@@ -709,6 +725,17 @@ def test_a_hidden_rectifier_passing_all_of_a_quiet_first_epoch_is_refused(method
     inputs[1:] *= 6
     with pytest.raises(ValueError, match=f"{method} has no rule for MulBackward0"):
         get_method(method)(module).attribute(inputs.requires_grad_(), TARGET)
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+def test_a_hidden_rectifier_is_refused_past_an_epoch_the_network_zeroes(method):
+    """The frozen network (its parameters without gradient, as for inference)
+    zeroed the halved copy of the quiet epoch, and returned no autograd graph
+    for it: its factors were compared on no other epoch, and the maps followed
+    the plain gradient through the hidden rectifier."""
+    module = _untrained(FlatEpochsZeroedInScript).requires_grad_(False)
+    with pytest.raises(ValueError, match=f"{method} has no rule for MulBackward0"):
+        _attribute(method, module)
 
 
 class CompiledRectifier(SmallNet):
