@@ -297,6 +297,32 @@ def test_batch_norm_folds_into_a_dense_layer_reading_it_flattened_in_forward(fla
     np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-10)
 
 
+class _BranchesFlattenedInForward(nn.Module):
+    """Two _NormalizesAfterRectifying branches, each flattened in forward and read
+    by a dense layer of its own, of the same size."""
+
+    def __init__(self):
+        super().__init__()
+        self.branches = nn.ModuleList(
+            _NormalizesAfterRectifying(lambda x: x.flatten(1)) for _ in range(2)
+        )
+
+    def forward(self, x):  # noqa: D102
+        return self.branches[0](x) + self.branches[1](x)
+
+
+def test_batch_norm_folds_into_the_dense_layer_reading_its_own_flattened_output():
+    """A tensor flattened in forward is tied to the dense layer reading its
+    memory, not to any dense layer of its size."""
+    torch.manual_seed(0)
+    module = _randomize_batch_norms(_BranchesFlattenedInForward().double())
+    data = _data()
+    folded = fold_batch_norms(module, data)
+    assert all(isinstance(branch.bn, nn.Identity) for branch in folded.branches)
+    with torch.no_grad():
+        np.testing.assert_allclose(folded(data), module(data), rtol=1e-10)
+
+
 def test_batch_norm_folds_through_a_pooling_counting_its_padding():
     """An average pooling over zero padding scales the edge features by their
     share of real samples (1/2 here), which the shift must not get."""
@@ -508,6 +534,10 @@ def test_networks_the_rules_would_misread_are_refused(network, methods, match):
         np.testing.assert_array_equal(guided, expected)
 
 
+#: A gain per channel of a layer's output, as ablation studies apply by hooks.
+_ABLATING_GAIN = torch.tensor([0.0, 3.0, 1.0, 0.0], dtype=torch.float64)[:, None]
+
+
 @pytest.mark.parametrize("layer", ["conv", "relu"])
 def test_forward_hooks_that_change_an_output_are_refused(layer):
     """A hook masking and scaling a layer's output (as in ablation studies) was
@@ -515,9 +545,10 @@ def test_forward_hooks_that_change_an_output_are_refused(layer):
     map's scale, and guided backprop missed its hand-written self by half."""
     torch.manual_seed(0)
     module = _ReusesInPlaceOutput(in_place=False).double().eval()
-    gain = torch.tensor([0.0, 3.0, 1.0, 0.0], dtype=torch.float64)[:, None]
     methods = ["lrp_epsilon", "lrp_zplus", "guided_backprop", "deconvolution"]
-    handle = getattr(module, layer).register_forward_hook(lambda m, i, out: out * gain)
+    handle = getattr(module, layer).register_forward_hook(
+        lambda m, i, out: out * _ABLATING_GAIN
+    )
     refused = f"layer '{layer}'.*or a forward hook"
     for method in methods:
         with pytest.raises(ValueError, match=refused):
@@ -528,14 +559,14 @@ def test_forward_hooks_that_change_an_output_are_refused(layer):
     handle.remove()
     # So does a forward set on the instance.
     hooked = getattr(module, layer)
-    hooked.forward = lambda x: type(hooked).forward(hooked, x) * gain
+    hooked.forward = lambda x: type(hooked).forward(hooked, x) * _ABLATING_GAIN
     for method in methods:
         with pytest.raises(ValueError, match=refused):
             _lrp(method, module, _data(), TARGET)
     del hooked.forward
     # Every module's hooks (torch.nn.modules.module.register_module_forward_hook).
     handle = torch.nn.modules.module.register_module_forward_hook(
-        lambda m, i, out: out * gain if isinstance(m, nn.Conv1d) else None
+        lambda m, i, out: out * _ABLATING_GAIN if isinstance(m, nn.Conv1d) else None
     )
     try:
         with pytest.raises(ValueError, match="layer 'conv'.*or a forward hook"):
@@ -552,6 +583,17 @@ def test_forward_hooks_that_change_an_output_are_refused(layer):
     assert recorded
 
 
+@pytest.mark.parametrize("method", ["lrp_epsilon", "guided_backprop"])
+def test_a_hook_masking_an_output_is_refused_on_eeg_in_volts(method):
+    """A layer's output is compared with its class's relative to its scale: a
+    mask changes outputs of microvolts by microvolts."""
+    torch.manual_seed(0)
+    module = _ReusesInPlaceOutput(in_place=False).double().eval()
+    module.conv.register_forward_hook(lambda m, i, out: out * _ABLATING_GAIN)
+    with pytest.raises(ValueError, match="layer 'conv'.*or a forward hook"):
+        _lrp(method, module, 1e-5 * _data(), TARGET)
+
+
 def test_a_hook_masking_an_in_place_layer_in_place_is_refused():
     """By the time a forward hook runs, an in-place ELU has overwritten its
     input with its output: compared with the ELU of a copy of its input, the
@@ -563,33 +605,41 @@ def test_a_hook_masking_an_in_place_layer_in_place_is_refused():
         nn.Flatten(),
         nn.Linear(4 * N_TIMES, 2, bias=False),
     ).double()
-    gain = torch.tensor([0.0, 3.0, 1.0, 0.0], dtype=torch.float64)[:, None]
-    module[1].register_forward_hook(lambda m, i, out: out.mul_(gain))
+    module[1].register_forward_hook(lambda m, i, out: out.mul_(_ABLATING_GAIN))
     for method in ("lrp_epsilon", "guided_backprop"):
         with pytest.raises(ValueError, match="layer '1'.*or a forward hook"):
             _lrp(method, module.eval(), _data(), TARGET)
 
 
 class _CentresItsInput(nn.Module):
-    """Subtracts a stored mean before the first layer (an affine, not linear, map)."""
+    """Subtracts a stored mean before the first layer (an affine, not linear, map),
+    or centres the input as ``centre(x, mean)`` computes."""
 
-    def __init__(self):
+    def __init__(self, centre=lambda x, mean: x - mean):
         super().__init__()
         self.register_buffer("mean", torch.randn(N_CHANNELS, 1))
         self.conv = nn.Conv1d(N_CHANNELS, 4, 3, padding=1, bias=False)
         self.relu = nn.ReLU()
         self.classifier = nn.Linear(4 * N_TIMES, 2, bias=False)
+        self.centre = centre
 
     def forward(self, x):  # noqa: D102
-        return self.classifier(self.relu(self.conv(x - self.mean)).flatten(1))
+        centred = self.centre(x, self.mean)
+        return self.classifier(self.relu(self.conv(centred)).flatten(1))
 
 
+@pytest.mark.parametrize(
+    "centre",
+    # A number minus the input is torch's rsub, whose node reads one tensor.
+    [lambda x, mean: x - mean, lambda x, mean: 0.5 - x],
+    ids=["x - mean", "0.5 - x"],
+)
 @pytest.mark.parametrize("method", ["lrp_epsilon", "lrp_zplus", "lrp_composite"])
-def test_a_constant_added_outside_the_layers_is_refused(method):
+def test_a_constant_added_outside_the_layers_is_refused(method, centre):
     """Relevance was divided by the centred input, x / (x - mean): LRP-0 summed
     to 0.23 for a logit of 0.19, and the composite flipped two signs in three."""
     torch.manual_seed(0)
-    module = _CentresItsInput().double().eval()
+    module = _CentresItsInput(centre).double().eval()
     with pytest.raises(ValueError, match="a constant .* added to a tensor"):
         _lrp(method, module, _data(), TARGET)
 
@@ -1378,6 +1428,13 @@ class _MaxOverTime(nn.Module):
         return self.classifier(x.flatten(1))
 
 
+def _gradient_x_input(module, data, target):
+    inputs = data.clone().requires_grad_()
+    logits = module(inputs).gather(1, target[:, None])
+    (gradient,) = torch.autograd.grad(logits.sum(), inputs)
+    return gradient * data
+
+
 @pytest.mark.parametrize("pool", ["module", "function", "max", "amax"])
 def test_max_over_time_is_max_pooling(pool):
     """nn.AdaptiveMaxPool1d and x.max(-1) / x.amax(-1) route relevance as
@@ -1386,12 +1443,40 @@ def test_max_over_time_is_max_pooling(pool):
     torch.manual_seed(0)
     module, data = _MaxOverTime(pool).double().eval(), _data()
     target = _positive_class(module, data)
-    inputs = data.clone().requires_grad_()
-    (gradient,) = torch.autograd.grad(
-        module(inputs).gather(1, target[:, None]).sum(), inputs
-    )
     relevance = _lrp("lrp_epsilon", module, data, target, epsilon=1e-12)
-    np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-10)
+    np.testing.assert_allclose(
+        relevance, _gradient_x_input(module, data, target), rtol=1e-5, atol=1e-10
+    )
     np.testing.assert_allclose(
         relevance.sum(dim=(1, 2)), _target_logits(module, data, target), rtol=1e-6
+    )
+
+
+class _DenseOverEachTime(nn.Module):
+    """A dense layer applied to the features of each time (a 3-D input), as in
+    the feed-forward blocks of transformers."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(N_CHANNELS, 4, 3, padding=1, bias=False)
+        self.relu = nn.ReLU()
+        self.per_time = nn.Linear(4, 3, bias=False)
+        self.per_time_relu = nn.ReLU()
+        self.classifier = nn.Linear(3 * N_TIMES, 2, bias=False)
+
+    def forward(self, x):  # noqa: D102
+        features = self.relu(self.conv(x)).transpose(1, 2)
+        return self.classifier(self.per_time_relu(self.per_time(features)).flatten(1))
+
+
+def test_a_dense_layer_over_each_time_is_explained_by_its_rule():
+    """On a 3-D input nn.Linear computes through several autograd nodes (a
+    batched product among them), which its rule handles as one call: none is
+    judged as an operation of the forward. LRP-0 is gradient x input on this
+    bias-free ReLU network."""
+    torch.manual_seed(0)
+    module, data = _DenseOverEachTime().double().eval(), _data()
+    relevance = _lrp("lrp_epsilon", module, data, TARGET, epsilon=1e-12)
+    np.testing.assert_allclose(
+        relevance, _gradient_x_input(module, data, TARGET), rtol=1e-5, atol=1e-10
     )

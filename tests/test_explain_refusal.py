@@ -107,6 +107,30 @@ def _scripted_channel_gate(x):
     return x * (power > power.mean(1, keepdim=True)).to(x.dtype)
 
 
+@torch.jit.script
+def _scripted_polarity_gate(x):
+    """Each epoch kept where its mean is positive, in TorchScript.
+
+    A hard gate that scaling the epoch, reversing it in time or rolling its
+    channels leaves as it is: only negating it changes the gate.
+    """
+    return x * (x.mean(dim=[1, 2], keepdim=True) > 0).to(x.dtype)
+
+
+@torch.jit.script
+def _scripted_peak(x):
+    """Each epoch's peak amplitude, without gradient, in TorchScript."""
+    return x.abs().amax(dim=[1, 2], keepdim=True).detach()
+
+
+@torch.jit.script
+def _scripted_flat_epochs_zeroed(x):
+    """Epochs of little variance zeroed, the others rectified below -1, in TorchScript."""
+    if bool(x.std() < 0.75):
+        return torch.zeros_like(x)
+    return x * (x > -1.0).to(x.dtype)
+
+
 def _k_max_pooling_in_script(x):
     """Each map's larger half of samples, picked at positions TorchScript computes."""
     rows = x.reshape(-1, x.shape[-1])
@@ -565,6 +589,28 @@ class EdgeSamplesZeroed(SmallNet):
         return super().forward(x * keep)
 
 
+class PolarityGatedInScript(SmallNet):
+    """Epochs of negative mean zeroed before the network, in TorchScript."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(_scripted_polarity_gate(x))
+
+
+class PeakNormalizedInScript(SmallNet):
+    """Each epoch divided by its peak amplitude, computed in TorchScript."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x / _scripted_peak(x))
+
+
+class FlatEpochsZeroedInScript(SmallNet):
+    """Flat epochs zeroed (a rejection of flat signals) and the others rectified,
+    in TorchScript."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(_scripted_flat_epochs_zeroed(x))
+
+
 class ChannelsGatedInScript(SmallNet):
     """The ELU's feature maps of more than their mean power kept, in TorchScript."""
 
@@ -617,6 +663,11 @@ class ChannelsGatedInScript(SmallNet):
             "from the input out of sight",
         ),
         (
+            _untrained(PolarityGatedInScript),
+            r"MulBackward0 \(a product, division or indexing by a tensor computed "
+            "from the input out of sight",
+        ),
+        (
             _untrained(DeadZoneByCast),
             r"the step function 'long' \(to torch.int64\)",
         ),
@@ -639,6 +690,7 @@ class ChannelsGatedInScript(SmallNet):
         "vmapped_rectifier",
         "k_max_pooling_in_script",
         "channels_gated_in_script",
+        "polarity_gated_in_script",
         "dead_zone_by_cast",
         "instance_norm",
     ],
@@ -646,6 +698,17 @@ class ChannelsGatedInScript(SmallNet):
 def test_unhandled_operation_is_refused(method, module, match):
     with pytest.raises(ValueError, match=f"{method} has no rule for .*{match}"):
         _attribute(method, module)
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "lrp_epsilon"])
+def test_a_scale_computed_out_of_sight_is_refused_on_eeg_in_volts(method):
+    """The constant factors of two passes are compared exactly: the peak of
+    an epoch in volts changes by microvolts from one epoch to another."""
+    inputs = 1e-5 * _data()
+    with pytest.raises(ValueError, match=f"{method} has no rule for DivBackward0"):
+        get_method(method)(_untrained(PeakNormalizedInScript)).attribute(
+            inputs.requires_grad_(), TARGET
+        )
 
 
 @pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
@@ -662,6 +725,17 @@ def test_a_hidden_rectifier_passing_all_of_a_quiet_first_epoch_is_refused(method
     inputs[1:] *= 6
     with pytest.raises(ValueError, match=f"{method} has no rule for MulBackward0"):
         get_method(method)(module).attribute(inputs.requires_grad_(), TARGET)
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+def test_a_hidden_rectifier_is_refused_past_an_epoch_the_network_zeroes(method):
+    """The frozen network (its parameters without gradient, as for inference)
+    zeroed the halved copy of the quiet epoch, and returned no autograd graph
+    for it: its factors were compared on no other epoch, and the maps followed
+    the plain gradient through the hidden rectifier."""
+    module = _untrained(FlatEpochsZeroedInScript).requires_grad_(False)
+    with pytest.raises(ValueError, match=f"{method} has no rule for MulBackward0"):
+        _attribute(method, module)
 
 
 class CompiledRectifier(SmallNet):

@@ -1047,7 +1047,9 @@ def _factor_varying_with_the_input(module, logits, inputs):
     recorded in Python see it (a mask computed in a TorchScript function or
     under ``torch.vmap``) is a constant to the graph, but not to the
     network. The pass is run again on each of :func:`_probe_epochs`, and the
-    factors of the graphs are compared in order.
+    factors of the graphs are compared in order; a probe whose output has no
+    graph (a frozen network that zeroes it) tells nothing, and the next one is
+    compared.
     """
     factors = _constant_factors(logits, inputs)
     for other in _probe_epochs(inputs.detach()):
@@ -1055,7 +1057,7 @@ def _factor_varying_with_the_input(module, logits, inputs):
         with torch.enable_grad():
             other_logits = module(other)
         if other_logits.grad_fn is None:
-            return None
+            continue
         pairs = zip(factors, _constant_factors(other_logits, other), strict=False)
         for (node, factor), (_, other_factor) in pairs:
             if factor.shape == other_factor.shape and not torch.equal(
