@@ -1204,11 +1204,13 @@ def test_deeplift_refuses_overlapping_max_pooling(method):
 
 
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
-def test_deeplift_refuses_dilated_max_pooling(method):
+@pytest.mark.parametrize("dilation", [2, 3])
+def test_deeplift_refuses_dilated_max_pooling(method, dilation):
     """captum's rule un-pools without the dilation: torch's "invalid output_size"."""
     module = _untrained(MaxPooled)
-    module.pool = nn.MaxPool2d((1, 2), stride=(1, 4), dilation=(1, 3))
-    with pytest.raises(ValueError, match=r"pools windows spaced by \(1, 3\)"):
+    module.pool = nn.MaxPool2d((1, 2), stride=(1, 4), dilation=(1, dilation))
+    match = rf"pools windows spaced by \(1, {dilation}\)"
+    with pytest.raises(ValueError, match=match):
         _attribute(method, module)
 
 
@@ -1436,11 +1438,16 @@ def test_deeplift_refuses_a_nonlinearity_called_twice(method):
 
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
 @pytest.mark.parametrize("n_times", [N_TIMES, N_TIMES + 1])
-def test_deeplift_refuses_a_nonlinearity_of_time_major_tensors(method, n_times):
+@pytest.mark.parametrize("scale", [1.0, 1e-6])
+def test_deeplift_refuses_a_nonlinearity_of_time_major_tensors(method, n_times, scale):
     """captum splits the epochs from their baselines along the first dimension:
-    torch's "size of tensor a must match" on an odd number of samples."""
+    torch's "size of tensor a must match" on an odd number of samples. The
+    check is relative to the values the layer receives: with an absolute
+    tolerance, values near 1e-6 (small spatial weights) passed as the epochs'."""
     torch.manual_seed(0)
     module = TimeMajorElu(N_CHANNELS, 2, n_times).double().eval()
+    with torch.no_grad():
+        module.spatial.weight.mul_(scale)
     inputs = torch.randn(5, N_CHANNELS, n_times, dtype=torch.float64)
     match = r"otherwise: 'elu' \(shape \(\d+, 2, 4\) for 2 epochs\)"
     with pytest.raises(ValueError, match=match):
