@@ -1462,6 +1462,35 @@ def test_deeplift_explains_a_nonlinearity_of_epochs_folded_into_the_batch(method
     assert _summation_error(module, _attribute(method, module)) < 1e-10
 
 
+class Tempered(SmallNet):
+    """SmallNet dividing its logits by a learned temperature, kept positive by
+    an ``nn.Softplus`` module of a scalar parameter (or, ``of_the_batch``, of
+    the batch's mean, which mixes the epochs)."""
+
+    def __init__(self, n_channels, n_classes, n_times, *, of_the_batch=False):
+        super().__init__(n_channels, n_classes, n_times)
+        self.log_temperature = nn.Parameter(torch.tensor(0.3))
+        self.positive = nn.Softplus()
+        self.of_the_batch = of_the_batch
+
+    def forward(self, x):  # noqa: D102
+        temperature = x.mean() if self.of_the_batch else self.log_temperature
+        return super().forward(x) / self.positive(temperature)
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_explains_a_nonlinearity_of_a_parameter_alone(method):
+    """A nonlinearity of a scalar that no epoch changes lies on no path from
+    the epochs, where captum applies its rules: it was refused as receiving
+    the epochs otherwise than along its first dimension (shape ()), and the
+    refusal advised putting the batch first. A scalar of the batch mixes the
+    epochs and is still refused."""
+    module = _untrained(Tempered)
+    assert _summation_error(module, _attribute(method, module)) < 1e-10
+    with pytest.raises(ValueError, match=r"otherwise: 'positive' \(shape \(\)"):
+        _attribute(method, _untrained(Tempered, of_the_batch=True))
+
+
 # -- (6) weights computed by torch parametrizations ---------------------------------
 class MaxNorm(nn.Module):
     """A max-norm constraint as braindecode writes it: a torch parametrization."""
