@@ -763,6 +763,19 @@ def test_composite_of_epsilon_rules_is_lrp_epsilon():
     np.testing.assert_allclose(composite, epsilon)
 
 
+def test_composite_defaults_are_the_documented_rules():
+    """Called without rules, the composite is w² on the first layer, z+ on the
+    other convolutions and ε = 0.01 on dense layers, as its docstring says.
+    The network's convolutions have positive biases, which z+ leaves out and
+    α1β0 counts, so each default shows in the map."""
+    module, data = _network("convnet"), _data()
+    documented = {"epsilon": 0.01, "conv_rule": "zplus", "first_rule": "wsquare"}
+    torch.testing.assert_close(
+        _lrp("lrp_composite", module, data, TARGET),
+        _lrp("lrp_composite", module, data, TARGET, **documented),
+    )
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
@@ -1055,6 +1068,40 @@ def test_input_free_first_rules_refuse_an_eeg_mixed_before_the_first_layer(
     # Rules that weigh the first layer's input by its values still explain it.
     relevance = _lrp("lrp_composite", network, data, TARGET, first_rule="epsilon")
     assert torch.isfinite(relevance).all()
+
+
+class _ScaledBeforeTheFirstLayer(_MixedBeforeTheFirstLayer):
+    """The EEG multiplied or divided by a constant in forward, as networks scale
+    volts, before the unmixed first layer."""
+
+    def __init__(self, operation):
+        super().__init__(mixing=None)
+        self.operation = operation
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x * 4.0 if self.operation == "mul" else x / 0.25)
+
+
+@pytest.mark.parametrize("first_rule", ["wsquare", "flat"])
+@pytest.mark.parametrize("operation", ["mul", "div"])
+def test_input_free_first_rules_explain_an_eeg_scaled_before_the_first_layer(
+    operation, first_rule
+):
+    """Scaling mixes no samples: each sample gets back the relevance of the value
+    it became, the map of the unscaled network on the scaled EEG."""
+    data = _data()
+    relevance = _lrp(
+        "lrp_composite",
+        _ScaledBeforeTheFirstLayer(operation).double().eval(),
+        data,
+        TARGET,
+        first_rule=first_rule,
+    )
+    unscaled = _MixedBeforeTheFirstLayer(mixing=None).double().eval()
+    expected = _lrp(
+        "lrp_composite", unscaled, 4.0 * data, TARGET, first_rule=first_rule
+    )
+    torch.testing.assert_close(relevance, expected)
 
 
 def test_first_layer_called_again_deeper_is_refused():

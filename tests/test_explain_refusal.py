@@ -1278,11 +1278,13 @@ def test_deeplift_refuses_overlapping_max_pooling(method):
 
 
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
-def test_deeplift_refuses_dilated_max_pooling(method):
+@pytest.mark.parametrize("dilation", [2, 3])
+def test_deeplift_refuses_dilated_max_pooling(method, dilation):
     """captum's rule un-pools without the dilation: torch's "invalid output_size"."""
     module = _untrained(MaxPooled)
-    module.pool = nn.MaxPool2d((1, 2), stride=(1, 4), dilation=(1, 3))
-    with pytest.raises(ValueError, match=r"pools windows spaced by \(1, 3\)"):
+    module.pool = nn.MaxPool2d((1, 2), stride=(1, 4), dilation=(1, dilation))
+    match = rf"pools windows spaced by \(1, {dilation}\)"
+    with pytest.raises(ValueError, match=match):
         _attribute(method, module)
 
 
@@ -1510,11 +1512,16 @@ def test_deeplift_refuses_a_nonlinearity_called_twice(method):
 
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
 @pytest.mark.parametrize("n_times", [N_TIMES, N_TIMES + 1])
-def test_deeplift_refuses_a_nonlinearity_of_time_major_tensors(method, n_times):
+@pytest.mark.parametrize("scale", [1.0, 1e-6])
+def test_deeplift_refuses_a_nonlinearity_of_time_major_tensors(method, n_times, scale):
     """captum splits the epochs from their baselines along the first dimension:
-    torch's "size of tensor a must match" on an odd number of samples."""
+    torch's "size of tensor a must match" on an odd number of samples. The
+    check is relative to the values the layer receives: with an absolute
+    tolerance, values near 1e-6 (small spatial weights) passed as the epochs'."""
     torch.manual_seed(0)
     module = TimeMajorElu(N_CHANNELS, 2, n_times).double().eval()
+    with torch.no_grad():
+        module.spatial.weight.mul_(scale)
     inputs = torch.randn(5, N_CHANNELS, n_times, dtype=torch.float64)
     match = r"otherwise: 'elu' \(shape \(\d+, 2, 4\) for 2 epochs\)"
     with pytest.raises(ValueError, match=match):
@@ -1527,6 +1534,35 @@ def test_deeplift_refuses_a_nonlinearity_of_time_major_tensors(method, n_times):
 def test_deeplift_explains_a_nonlinearity_of_epochs_folded_into_the_batch(method):
     module = _untrained(FoldedElu)
     assert _summation_error(module, _attribute(method, module)) < 1e-10
+
+
+class Tempered(SmallNet):
+    """SmallNet dividing its logits by a learned temperature, kept positive by
+    an ``nn.Softplus`` module of a scalar parameter (or, ``of_the_batch``, of
+    the batch's mean, which mixes the epochs)."""
+
+    def __init__(self, n_channels, n_classes, n_times, *, of_the_batch=False):
+        super().__init__(n_channels, n_classes, n_times)
+        self.log_temperature = nn.Parameter(torch.tensor(0.3))
+        self.positive = nn.Softplus()
+        self.of_the_batch = of_the_batch
+
+    def forward(self, x):  # noqa: D102
+        temperature = x.mean() if self.of_the_batch else self.log_temperature
+        return super().forward(x) / self.positive(temperature)
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_explains_a_nonlinearity_of_a_parameter_alone(method):
+    """A nonlinearity of a scalar that no epoch changes lies on no path from
+    the epochs, where captum applies its rules: it was refused as receiving
+    the epochs otherwise than along its first dimension (shape ()), and the
+    refusal advised putting the batch first. A scalar of the batch mixes the
+    epochs and is still refused."""
+    module = _untrained(Tempered)
+    assert _summation_error(module, _attribute(method, module)) < 1e-10
+    with pytest.raises(ValueError, match=r"otherwise: 'positive' \(shape \(\)"):
+        _attribute(method, _untrained(Tempered, of_the_batch=True))
 
 
 # -- (6) weights computed by torch parametrizations ---------------------------------

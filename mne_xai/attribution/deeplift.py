@@ -153,10 +153,15 @@ def _halves_are_the_epochs(received, received_otherwise):
     epochs, the second of which differs between them: the first half must not
     change, as it does where the first dimension is time (time-major tensors).
     A first dimension folding the epochs with other axes, epoch-major
-    (``(batch * channels, ...)``), splits as captum needs.
+    (``(batch * channels, ...)``), splits as captum needs. A scalar has no
+    halves: one that no epoch changes (a nonlinearity of a parameter, such as
+    a learned temperature) lies on no path from the epochs, where captum
+    applies its rules; one that an epoch changes mixes them.
     """
-    if not isinstance(received, torch.Tensor) or received.ndim == 0:
+    if not isinstance(received, torch.Tensor):
         return False
+    if received.ndim == 0:
+        return torch.equal(received, received_otherwise)
     half, odd = divmod(received.shape[0], 2)
     if odd:
         return False
