@@ -156,6 +156,8 @@ class SmallNet(nn.Module):
             x * torch.floor(torch.sigmoid(x.detach()) + 0.5)
         ),
         "rectifier_by_sign": lambda x: x * (torch.sign(x.detach()) + 1) / 2,
+        # Quantization to quarter units: a step function, of zero gradient.
+        "floor_division": lambda x: torch.div(x, 0.25, rounding_mode="floor") * 0.25,
         "k_winners_take_all": _k_winners_take_all,
         "first_map_zeroed_in_place": _first_map_zeroed_in_place,
         "scripted_rectifier": _scripted_rectifier,
@@ -710,6 +712,10 @@ class ChannelsGatedInScript(SmallNet):
             _untrained(InstanceNormalized),
             r"BatchNormBackward0 \(a normalization by statistics of the batch",
         ),
+        (
+            _untrained(activation="floor_division"),
+            r"DivBackward2 \(a division rounded to an integer, rounding_mode='floor'",
+        ),
     ],
     ids=[
         "tanh",
@@ -731,6 +737,7 @@ class ChannelsGatedInScript(SmallNet):
         "channels_gated_in_script",
         "dead_zone_by_cast",
         "instance_norm",
+        "floor_division",
     ],
 )
 def test_unhandled_operation_is_refused(method, module, match):
@@ -2583,6 +2590,10 @@ class ScaledOutOfAutograd(SmallNet):
             x = x / x.std(dim=(1, 2), keepdim=True).detach()
         elif self.scale == "detach_then_shift":
             x = x / (x.std(dim=(1, 2), keepdim=True).detach() + 1e-6)
+        elif self.scale == "detach_in_place":
+            x = x / x.std(dim=(1, 2), keepdim=True).detach_()
+        elif self.scale == "new_tensor":
+            x = x / x.new_tensor(x.std(dim=(1, 2), keepdim=True))
         elif self.scale == "no_grad_in_float64":
             with torch.no_grad():
                 scale = x.to(torch.float64).std(dim=(1, 2), keepdim=True)
@@ -2660,6 +2671,9 @@ def test_a_second_method_of_a_registered_name_is_refused(monkeypatch):
         ("detach", r"'torch\.Tensor\.detach'"),
         # The cut is followed through what is computed of the cut tensor alone.
         ("detach_then_shift", r"'torch\.Tensor\.detach'"),
+        ("detach_in_place", r"'torch\.Tensor\.detach_'"),
+        # A copy of the values, as torch.tensor(x) is.
+        ("new_tensor", r"'torch\.Tensor\.new_tensor'"),
         # Computed in another type, or of a tensor and a mask of it.
         ("no_grad_in_float64", r"'torch\.Tensor\.to under torch\.no_grad\(\)'"),
         ("no_grad_without_artifacts", r"'torch\.where under torch\.no_grad\(\)'"),
@@ -2670,6 +2684,7 @@ def test_a_second_method_of_a_registered_name_is_refused(monkeypatch):
         ("numpy", r"NumPy arrays, with 'torch\.Tensor\.numpy'"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:To copy construct from a tensor")
 def test_statistics_of_the_input_without_gradient_are_refused(scale, cause):
     """The network is scale-invariant: its derivative along the epoch is 0, but
     the gradient of its logit without the division's dependence on the input
