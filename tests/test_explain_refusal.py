@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from torch.ao.quantization import DeQuantStub, QuantStub
+from torch.ao.quantization import (
+    DeQuantStub,
+    FusedMovingAvgObsFakeQuantize,
+    QuantStub,
+)
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
@@ -138,6 +142,13 @@ def _k_max_pooling_in_script(x):
     return kept.repeat(1, 2).reshape(x.shape)
 
 
+def _first_map_zeroed_in_place(x):
+    """The maps, the first of them zeroed by assigning to part of the tensor."""
+    x = x.clone()
+    x[:, 0] = 0
+    return x
+
+
 def _k_winners_take_all(x):
     """The larger half of each map's samples kept: a mask scattered at top-k indices."""
     winners = x.topk(x.shape[-1] // 2, dim=-1).indices
@@ -154,10 +165,25 @@ class SmallNet(nn.Module):
     FUNCTIONS = {
         "elu": F.elu,
         "tanh": torch.tanh,
+        "abs": torch.abs,
+        "clamp": lambda x: x.clamp(-1, 1),
         "square": lambda x: x * x,
+        # Each map weighted by its covariances with the others (maps x maps x time).
+        "covariance_weighted": lambda x: (
+            x.squeeze(2) @ x.squeeze(2).mT @ x.squeeze(2)
+        ).unsqueeze(2),
         "rectifier_by_hand": lambda x: x * (x > 0),
         "rectifier_by_detached_mask": lambda x: x * (x.detach() > 0),
+        "rectifier_by_float_mask": lambda x: x * (x > 0).to(x.dtype),
+        "rectifier_by_round": lambda x: x * torch.round(torch.sigmoid(x.detach())),
+        "rectifier_by_floor": lambda x: (
+            x * torch.floor(torch.sigmoid(x.detach()) + 0.5)
+        ),
+        "rectifier_by_sign": lambda x: x * (torch.sign(x.detach()) + 1) / 2,
+        # Quantization to quarter units: a step function, of zero gradient.
+        "floor_division": lambda x: torch.div(x, 0.25, rounding_mode="floor") * 0.25,
         "k_winners_take_all": _k_winners_take_all,
+        "first_map_zeroed_in_place": _first_map_zeroed_in_place,
         "scripted_rectifier": _scripted_rectifier,
         "vmapped_rectifier": lambda x: torch.vmap(lambda epoch: epoch * (epoch > 0))(x),
         "k_max_pooling_in_script": _k_max_pooling_in_script,
@@ -286,32 +312,75 @@ def test_functional_elu_is_explained_by_gradient_methods(
     assert np.isfinite(attribution).all() and np.abs(attribution).max() > 0
 
 
+def _assert_saliency_is_the_gradient(estimator):
+    """Saliency of class 0 is the absolute gradient of its logit, as autograd gives it."""
+    X, _ = _arrays()
+    saliency = explain(estimator, X[:4], "saliency", target=0, verbose=False)
+    inputs = torch.from_numpy(X[:4]).requires_grad_()
+    (gradient,) = torch.autograd.grad(estimator.module_(inputs)[:, 0].sum(), inputs)
+    np.testing.assert_allclose(saliency.get_data(), gradient.abs(), rtol=1e-5)
+
+
 def test_autograd_function_is_explained_by_its_own_gradient():
     """torch runs a Function's forward without grad: every gradient method
     refused the network as computing its output "without gradient"."""
     swish = _fit("swish_function")
+    _assert_saliency_is_the_gradient(swish)
     X, _ = _arrays()
-    saliency = explain(swish, X[:4], "saliency", target=0, verbose=False)
-    inputs = torch.from_numpy(X[:4]).requires_grad_()
-    (gradient,) = torch.autograd.grad(swish.module_(inputs)[:, 0].sum(), inputs)
-    np.testing.assert_allclose(saliency.get_data(), gradient.abs(), rtol=1e-5)
     with pytest.raises(ValueError, match="lrp_epsilon has no rule for .*'_swish'"):
         explain(swish, X[:4], "lrp_epsilon", target=0, verbose=False)
 
 
+def test_a_rectifier_by_a_mask_of_floats_is_explained_by_its_gradient():
+    """The mask (x > 0) converted to floats is a step function of the input,
+    whose derivative autograd takes as zero, as it is: no computation "without
+    gradient" that would make the gradient another function's."""
+    _assert_saliency_is_the_gradient(_fit("rectifier_by_float_mask"))
+
+
+class FusedFakeQuantized(SmallNet):
+    """SmallNet fake-quantizing its maps to quarter units before the ELU with
+    the fused quantizer of torch's default quantization-aware training (its
+    observer disabled, its scale fixed)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quantize = FusedMovingAvgObsFakeQuantize(
+            quant_min=-8, quant_max=7, dtype=torch.qint8
+        )
+        self.quantize.scale.fill_(0.25)
+        self.quantize.disable_observer()
+
+    def forward(self, x):  # noqa: D102
+        x = (x * self.input_scale).unsqueeze(1)
+        x = self.quantize(self.batch_norm(self.temporal(self.spatial(x))))
+        return self.classifier(self.flatten(self.pool(self.elu(x))))
+
+
 @pytest.mark.parametrize(
-    "function, name",
+    "fit, name",
     [
-        ("straight_through", "torch.autograd.Function _StraightThrough"),
-        ("gradient_reversal", "torch.autograd.Function _GradientReversal"),
         (
-            "fake_quantized",
+            partial(_fit, "straight_through"),
+            "torch.autograd.Function _StraightThrough",
+        ),
+        (
+            partial(_fit, "gradient_reversal"),
+            "torch.autograd.Function _GradientReversal",
+        ),
+        (
+            partial(_fit, "fake_quantized"),
             r"'fake_quantize_per_tensor_affine_cachemask' \(fake quantization\)",
         ),
+        (
+            partial(_fit_module, FusedFakeQuantized),
+            r"'fused_moving_avg_obs_fq_helper' \(fake quantization\)",
+        ),
     ],
+    ids=["straight_through", "gradient_reversal", "fake_quantized", "fused"],
 )
 @pytest.mark.parametrize("method", ["saliency", "integrated_gradients"])
-def test_autograd_function_of_another_gradient_is_refused(function, name, method):
+def test_autograd_function_of_another_gradient_is_refused(fit, name, method):
     """A Function whose backward is not its forward's derivative gave its own
     gradient as the network's: saliency of reversed sign, integrated gradients
     summing to -0.25 where the logit changes by 0.25 (with only a warning of an
@@ -319,7 +388,7 @@ def test_autograd_function_of_another_gradient_is_refused(function, name, method
     straight through the rounding as well, and saliency gave that."""
     X, _ = _arrays()
     with pytest.raises(ValueError, match=f"{name}, whose backward is not"):
-        explain(_fit(function), X[:4], method, target=0, verbose=False)
+        explain(fit(), X[:4], method, target=0, verbose=False)
 
 
 def test_smoothgrad_refuses_a_base_method_with_rules(functional_elu):
@@ -581,11 +650,19 @@ class FiniteSamplesKept(SmallNet):
 
 
 class EdgeSamplesZeroed(SmallNet):
-    """The first samples of each epoch zeroed by a mask made from the input's shape."""
+    """The first samples of each epoch zeroed by a mask made from the input's
+    shape (``torch.ones_like``), or by a fixed mask expanded to it (``expand_as``)."""
 
-    def forward(self, x):
-        keep = torch.ones_like(x, dtype=torch.bool)
-        keep[..., :2] = False
+    def __init__(self, *args, mask="ones_like", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mask = mask
+
+    def forward(self, x):  # noqa: D102
+        if self.mask == "ones_like":
+            keep = torch.ones_like(x, dtype=torch.bool)
+            keep[..., :2] = False
+        else:
+            keep = (torch.arange(x.shape[-1]) >= 2).expand_as(x)
         return super().forward(x * keep)
 
 
@@ -625,11 +702,22 @@ class ChannelsGatedInScript(SmallNet):
     "module, match",
     [
         (_untrained(activation="tanh"), "the operation 'tanh'"),
+        # Each of their outputs is one of the input's values, but not linearly.
+        (_untrained(activation="abs"), "the operation 'abs'"),
+        (_untrained(activation="clamp"), "the operation 'clamp'"),
         (
             _untrained(activation="square"),
             r"MulBackward0 \(a product of two tensors that both depend on the input",
         ),
         (_untrained(Normalized), r"DivBackward0 \(a division by a tensor that depends"),
+        (
+            _untrained(activation="first_map_zeroed_in_place"),
+            r"CopySlices \(an in-place operation on part of a tensor",
+        ),
+        (
+            _untrained(activation="covariance_weighted"),
+            r"BmmBackward0 \(a product of two tensors that both depend on the input",
+        ),
         (_untrained(activation="rectifier_by_hand"), "the step function 'gt'"),
         (_untrained(RectifiedInput), "the step function 'gt'"),
         (_untrained(ArtifactsZeroed), "the step function 'lt'"),
@@ -675,11 +763,19 @@ class ChannelsGatedInScript(SmallNet):
             _untrained(InstanceNormalized),
             r"BatchNormBackward0 \(a normalization by statistics of the batch",
         ),
+        (
+            _untrained(activation="floor_division"),
+            r"DivBackward2 \(a division rounded to an integer, rounding_mode='floor'",
+        ),
     ],
     ids=[
         "tanh",
+        "abs",
+        "clamp",
         "square",
         "division",
+        "first_map_zeroed_in_place",
+        "covariance_weighted",
         "rectifier_by_hand",
         "rectified_input",
         "artifacts_zeroed",
@@ -693,6 +789,7 @@ class ChannelsGatedInScript(SmallNet):
         "polarity_gated_in_script",
         "dead_zone_by_cast",
         "instance_norm",
+        "floor_division",
     ],
 )
 def test_unhandled_operation_is_refused(method, module, match):
@@ -709,6 +806,14 @@ def test_a_scale_computed_out_of_sight_is_refused_on_eeg_in_volts(method):
         get_method(method)(_untrained(PeakNormalizedInScript)).attribute(
             inputs.requires_grad_(), TARGET
         )
+
+
+@pytest.mark.parametrize("step", ["round", "floor", "sign"])
+def test_a_rectifier_by_rounding_or_sign_is_refused_naming_the_step(step):
+    """round, floor and sign give real values, not a comparison's booleans:
+    the refusal names the step function the network calls."""
+    with pytest.raises(ValueError, match=f"the step function '{step}' of a tensor"):
+        _attribute("guided_backprop", _untrained(activation=f"rectifier_by_{step}"))
 
 
 @pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
@@ -791,11 +896,13 @@ def test_mask_constant_on_finite_data_is_no_step_function():
     np.testing.assert_allclose(attribution.sum(dim=(1, 2)), delta, atol=1e-10)
 
 
-def test_mask_made_from_the_shape_of_the_input_is_no_step_function():
-    """torch.ones_like(x, dtype=torch.bool) reads no value of x, yet it was
-    refused as a step function (a conversion of x to booleans): DeepLIFT
-    explains the masked input, summing to the delta."""
-    module = _untrained(EdgeSamplesZeroed)
+@pytest.mark.parametrize("mask", ["ones_like", "expand_as"])
+def test_mask_made_from_the_shape_of_the_input_is_no_step_function(mask):
+    """torch.ones_like(x, dtype=torch.bool) reads no value of x, nor does a
+    fixed mask's expand_as(x), yet the first was refused as a step function (a
+    conversion of x to booleans): DeepLIFT explains the masked input, summing
+    to the delta."""
+    module = _untrained(EdgeSamplesZeroed, mask=mask)
     with torch.no_grad():
         delta = _logits(module, _data()) - _logits(module, ZEROS.expand(5, -1, -1))
     attribution = _attribute("deeplift", module)
@@ -2148,16 +2255,30 @@ class _ClampedAfterUse(SmallNet):
         return logits
 
 
+class _ScaleClampedAfterUse(SmallNet):
+    """Its input scale, a buffer, clamped in place after its use in forward (to
+    a bound it is within: it computes the same function at every pass)."""
+
+    def forward(self, x):  # noqa: D102
+        logits = super().forward(x)
+        with torch.no_grad():
+            self.input_scale.clamp_(min=1e-3)
+        return logits
+
+
+@pytest.mark.parametrize(
+    "network, changed",
+    [(_ClampedAfterUse, "classifier.weight"), (_ScaleClampedAfterUse, "input_scale")],
+)
 @pytest.mark.parametrize(
     "method", ["saliency", "integrated_gradients", "guided_backprop", "deeplift"]
 )
-def test_a_weight_changed_in_place_after_its_use_is_named(method):
+def test_a_weight_changed_in_place_after_its_use_is_named(method, network, changed):
     """Every method differentiating the network failed deep in its backward
-    pass with torch's "modified by an inplace operation"."""
-    with pytest.raises(
-        ValueError, match="changes 'classifier.weight' in place in forward, after"
-    ):
-        _explain(_skorch_network(_ClampedAfterUse), method)
+    pass with torch's "modified by an inplace operation"; a buffer is named as
+    a parameter is."""
+    with pytest.raises(ValueError, match=f"changes '{changed}' in place in forward"):
+        _explain(_skorch_network(network), method)
 
 
 class _DemeansInPlace(SmallNet):
@@ -2577,8 +2698,27 @@ class ScaledOutOfAutograd(SmallNet):
             x = x / scale
         elif self.scale == "detach":
             x = x / x.std(dim=(1, 2), keepdim=True).detach()
+        elif self.scale == "detach_then_shift":
+            x = x / (x.std(dim=(1, 2), keepdim=True).detach() + 1e-6)
+        elif self.scale == "detach_in_place":
+            x = x / x.std(dim=(1, 2), keepdim=True).detach_()
+        elif self.scale == "new_tensor":
+            x = x / x.new_tensor(x.std(dim=(1, 2), keepdim=True))
+        elif self.scale == "no_grad_in_float64":
+            with torch.no_grad():
+                scale = x.to(torch.float64).std(dim=(1, 2), keepdim=True)
+            x = x / scale.to(x.dtype)
+        elif self.scale == "no_grad_without_artifacts":
+            with torch.no_grad():
+                scale = torch.where(x.abs() < 3, x, 0).std(dim=(1, 2), keepdim=True)
+            x = x / scale
         elif self.scale == "item":
             x = torch.stack([epoch / epoch.std().item() for epoch in x])
+        elif self.scale == "float":
+            x = torch.stack([epoch / float(epoch.std()) for epoch in x])
+        elif self.scale == "tolist":
+            scale = torch.tensor(x.std(dim=(1, 2)).tolist(), dtype=x.dtype)
+            x = x / scale[:, None, None]
         elif self.scale == "numpy":
             scale = np.abs(x.detach().numpy()).mean(axis=(1, 2), keepdims=True)
             x = x / torch.as_tensor(scale, dtype=x.dtype)
@@ -2639,11 +2779,22 @@ def test_a_second_method_of_a_registered_name_is_refused(monkeypatch):
     [
         ("no_grad", r"'torch\.Tensor\.std under torch\.no_grad\(\)'"),
         ("detach", r"'torch\.Tensor\.detach'"),
+        # The cut is followed through what is computed of the cut tensor alone.
+        ("detach_then_shift", r"'torch\.Tensor\.detach'"),
+        ("detach_in_place", r"'torch\.Tensor\.detach_'"),
+        # A copy of the values, as torch.tensor(x) is.
+        ("new_tensor", r"'torch\.Tensor\.new_tensor'"),
+        # Computed in another type, or of a tensor and a mask of it.
+        ("no_grad_in_float64", r"'torch\.Tensor\.to under torch\.no_grad\(\)'"),
+        ("no_grad_without_artifacts", r"'torch\.where under torch\.no_grad\(\)'"),
         ("item", r"as Python numbers or NumPy arrays, with 'torch\.Tensor\.item'"),
+        ("float", r"NumPy arrays, with 'torch\.Tensor\.__float__'"),
+        ("tolist", r"NumPy arrays, with 'torch\.Tensor\.tolist'"),
         # The cut tensor left torch; torch.as_tensor started a new one.
         ("numpy", r"NumPy arrays, with 'torch\.Tensor\.numpy'"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:To copy construct from a tensor")
 def test_statistics_of_the_input_without_gradient_are_refused(scale, cause):
     """The network is scale-invariant: its derivative along the epoch is 0, but
     the gradient of its logit without the division's dependence on the input

@@ -287,8 +287,9 @@ def _discretized(arguments, result):
 
 #: Functions whose output's values do not depend on their arguments' values,
 #: only on their shape, type and device: ``torch.zeros_like(x)``,
-#: ``x.new_zeros(n)``.
-_VALUE_FREE = re.compile(r"(_like|^new_\w+)$")
+#: ``x.new_zeros(n)``. Not ``x.new_tensor(data)``, a copy of ``data``'s values
+#: without gradient.
+_VALUE_FREE = re.compile(r"(_like|^new_(?!tensor$)\w+)$")
 #: Functions whose arguments after the first are such templates:
 #: ``mask.expand_as(x)``, ``weight.to(x)``.
 _TEMPLATE_ARGUMENTS = frozenset(
@@ -405,16 +406,28 @@ class _GradientCutRecorder(TorchFunctionMode):
         return [tensor for tensor in _tensors(sources) if id(tensor) in self.derived]
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        derived = self._derived_sources(func, args, kwargs)
-        result = func(*args, **kwargs)
-        self._record(func, args, result, derived)
-        return result
+        return self._call(func, args, kwargs or {})[0]
 
-    def _record(self, func, args, result, derived):
-        """Follow what a call computed from ``derived``, and where autograd lost it."""
-        if not derived:
-            return
+    def _call(self, func, args, kwargs):
+        """Call ``func``, recording what it computes from the input.
+
+        Returns its result and the arguments computed from the input that it
+        read.
+        """
+        derived = self._derived_sources(func, args, kwargs)
+        # Before the call: in place, x.detach_() stops x requiring grad.
+        tracked = any(tensor.requires_grad for tensor in derived)
+        result = func(*args, **kwargs)
+        if derived:
+            self._record(func, args, result, derived, tracked)
+        return result, derived
+
+    def _record(self, func, args, result, derived, tracked):
+        """Follow what a call computed from ``derived``, and where autograd lost it.
+
+        ``tracked`` is whether a tensor of ``derived`` required grad before the
+        call.
+        """
         name = getattr(func, "__name__", "")
         cut = next(
             (
@@ -432,7 +445,6 @@ class _GradientCutRecorder(TorchFunctionMode):
         if result is None or name.endswith("_"):
             # In place (x[:, 0] = y, x.div_(y)): the first argument is the output.
             outputs += _tensors(args[:1])
-        tracked = any(tensor.requires_grad for tensor in derived)
         for output in outputs:
             self.derived[id(output)] = output
             if not _real_valued(output):
@@ -489,9 +501,7 @@ class _StepFunctionRecorder(_GradientCutRecorder):
         arguments = _tensors((*args, *kwargs.values()))
         # A mask made from the input's shape alone (torch.ones_like(x,
         # dtype=torch.bool)) reads no value of it.
-        derived = self._derived_sources(func, args, kwargs)
-        result = func(*args, **kwargs)
-        self._record(func, args, result, derived)
+        result, derived = self._call(func, args, kwargs)
         if not derived:
             return result
         name = getattr(func, "__name__", "").strip("_")
@@ -844,6 +854,14 @@ def _unhandled(node, depending, functional_ops):
     if kind in _PLAIN_LINEAR_OPS:
         return None
     if kind == "Div":
+        rounding = getattr(node, "_saved_rounding_mode", None)
+        if rounding is not None:
+            # torch.div(x, y, rounding_mode="floor") is a step function of x,
+            # whose gradient autograd takes as zero: the maps were zero there.
+            return (
+                f"{name} (a division rounded to an integer, rounding_mode="
+                f"{rounding!r}: a step function of the input)"
+            )
         if any(depends[1:]):
             return (
                 f"{name} (a division by a tensor that depends on the input, e.g. "
