@@ -1070,6 +1070,29 @@ def test_functional_linear_layer_needs_a_module_for_lrp_only(method):
         assert torch.isfinite(_attribute(method, module)).all()
 
 
+class WeightsOfTheInput(SmallNet):
+    """The dense layer called as a function, on weights scaled by the batch's
+    features: a product of two tensors of the input, in one ``addmm``."""
+
+    def forward(self, x):  # noqa: D102
+        x = self.spatial((x * self.input_scale).unsqueeze(1))
+        features = self.flatten(self.pool(self.elu(self.batch_norm(self.temporal(x)))))
+        weight = self.classifier.weight * features.mean()
+        return F.linear(features, weight, self.classifier.bias)
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+def test_a_functional_dense_layer_of_weights_of_the_input_is_refused(method):
+    """Only the input factor of a dense layer's matrix product may depend on
+    the input: kept as the gradient of a linear layer, the product of two
+    tensors of the input would be explained as one."""
+    with pytest.raises(
+        ValueError,
+        match=r"AddmmBackward0 \(a product of two tensors that both depend on",
+    ):
+        _attribute(method, _untrained(WeightsOfTheInput))
+
+
 class FunctionalMaxPool(SmallNet):
     """Max pooling called as a function in place of the average pooling layer."""
 
