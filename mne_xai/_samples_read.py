@@ -82,7 +82,14 @@ def samples_read(module, inputs):
         probe = probe_epochs.clone().requires_grad_()
         logits = call_keeping_input(module, probe.clone())
         weights = fixed_noise(logits.shape[1], logits)
-        (gradient,) = torch.autograd.grad((logits * weights).sum(), probe)
+        projected = (logits * weights).sum()
+        # A network reading its input only through step functions (binarized
+        # input) leaves no gradient: it reads every sample all the same.
+        if not projected.requires_grad:
+            return None
+        (gradient,) = torch.autograd.grad(projected, probe, allow_unused=True)
+    if gradient is None:
+        return None
     reached = np.flatnonzero(gradient.abs().sum(dim=(0, 1)).cpu().numpy())
     if len(reached) == 0:
         return None

@@ -20,7 +20,11 @@ from torch.utils.checkpoint import checkpoint
 from mne_xai import EEGNetClassifier, explain, list_methods
 from mne_xai.attribution import _cam_layers
 from mne_xai.attribution._cam_layers import gating_layers
-from mne_xai.attribution._registry import get_method
+from mne_xai.attribution._registry import (
+    get_method,
+    methods_without_gradient,
+    needs_patterns,
+)
 from mne_xai.attribution.deeplift import CAPTUM_RULES, _CaptumRescale
 from mne_xai.attribution.spectral import FourierInput
 from mne_xai.evaluate import deletion_curve
@@ -180,6 +184,8 @@ class SmallNet(nn.Module):
             x * torch.floor(torch.sigmoid(x.detach()) + 0.5)
         ),
         "rectifier_by_sign": lambda x: x * (torch.sign(x.detach()) + 1) / 2,
+        # The sign activations of binary neural networks: no gradient at all.
+        "binarized": lambda x: (x > 0).to(x.dtype),
         # Quantization to quarter units: a step function, of zero gradient.
         "floor_division": lambda x: torch.div(x, 0.25, rounding_mode="floor") * 0.25,
         "k_winners_take_all": _k_winners_take_all,
@@ -1068,6 +1074,26 @@ def test_functional_linear_layer_needs_a_module_for_lrp_only(method):
             _attribute(method, module)
     else:
         assert torch.isfinite(_attribute(method, module)).all()
+
+
+def test_a_network_reading_its_input_only_through_a_step_is_fitted_and_refused():
+    """Binarized features leave the logits no gradient with respect to the
+    input: fit failed with torch's "appears to not have been used in the graph"
+    looking for the samples the network reads, and each method differentiating
+    the network (or a layer of it) with the same error from inside captum. The
+    network trains, those methods refuse saying why, and occlusion explains it."""
+    binarized = _fit("binarized")
+    X, _ = _arrays()
+    for method in sorted(set(list_methods()) - set(methods_without_gradient())):
+        params = (
+            {"patterns": learn_patterns(binarized, X, verbose=False)}
+            if needs_patterns(method)
+            else {}
+        )
+        with pytest.raises(ValueError, match="only through operations without grad"):
+            explain(binarized, X[:2], method, target=0, verbose=False, **params)
+    occlusion = explain(binarized, X[:2], "occlusion", target=0, verbose=False)
+    assert np.isfinite(occlusion.get_data()).all()
 
 
 class WeightsOfTheInput(SmallNet):

@@ -617,7 +617,7 @@ def check_gradient_path(module, inputs, method):
     versions = _weight_versions(module)
     with torch.enable_grad(), _GradientCutRecorder(inputs) as recorder:
         logits = module(inputs)
-    _check_differentiable(module, inputs, logits, versions, method)
+    gradient = _check_differentiable(module, inputs, logits, versions, method)
     _check_same_function_without_gradient(module, inputs, logits, method)
     cut = recorder.cuts.get(id(logits))
     if cut is not None:
@@ -631,6 +631,13 @@ def check_gradient_path(module, inputs, method):
             "reads values computed from the input as Python numbers or NumPy "
             "arrays, with "
             f"{recorder.numbers[0]!r} called in forward"
+        )
+    elif gradient is None:
+        # torch's own error ("appears to not have been used in the graph")
+        # came from deep inside captum.
+        problem = (
+            "computes its output from the input only through operations "
+            "without gradient (e.g. a comparison binarizing the input, x > 0)"
         )
     else:
         _check_custom_functions(module, inputs, logits, method)
@@ -681,11 +688,17 @@ def _check_differentiable(module, inputs, logits, versions, method):
         :func:`_weight_versions` of ``module`` before the pass.
     method : str
         Name of the method, for the error message.
+
+    Returns
+    -------
+    gradient : torch.Tensor | None
+        The gradient of the summed logits with respect to ``inputs``; None
+        where they do not depend on ``inputs`` through autograd.
     """
     if not logits.requires_grad:
-        return
+        return None
     try:
-        torch.autograd.grad(logits.sum(), inputs, allow_unused=True)
+        (gradient,) = torch.autograd.grad(logits.sum(), inputs, allow_unused=True)
     except RuntimeError as error:
         # A buffer updated in forward (a running mean) changes version too,
         # harmlessly: weights are named only where torch missed a value.
@@ -710,6 +723,7 @@ def _check_differentiable(module, inputs, logits, versions, method):
             f"run.{remedy} Methods that do not differentiate the network: "
             f"{', '.join(methods_without_gradient())}."
         ) from error
+    return gradient
 
 
 def _check_same_function_without_gradient(module, inputs, logits, method):
