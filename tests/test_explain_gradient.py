@@ -549,13 +549,20 @@ def _noisy_gradients(inputs, noise_level, n_samples, variant):
 
 
 def test_smoothgrad_noise_scales_with_each_epochs_std():
-    """Vargrad of the gradient x + noise is the noise variance, set per epoch."""
+    """Vargrad of the gradient x + noise is the noise variance, set per epoch,
+    over its channels and times: every channel of an epoch gets the same
+    noise, whatever its own amplitude (noise scaled to each channel's own
+    standard deviation passed a check of the epoch's mean)."""
     torch.manual_seed(0)
-    inputs = torch.randn(3, 4, 64) * torch.tensor([1.0, 10.0, 0.1])[:, None, None]
+    epoch_scale = torch.tensor([1.0, 10.0, 0.1])[:, None, None]
+    channel_scale = torch.tensor([1.0, 4.0, 0.25, 2.0])[:, None]
+    inputs = torch.randn(3, 4, 64) * epoch_scale * channel_scale
     noise_level = 0.3
     vargrad = _noisy_gradients(inputs, noise_level, 400, "vargrad")
     expected = (noise_level * inputs.std(dim=(1, 2))) ** 2
-    torch.testing.assert_close(vargrad.mean(dim=(1, 2)), expected, rtol=0.05, atol=0)
+    torch.testing.assert_close(
+        vargrad.mean(dim=2), expected[:, None].expand(3, 4), rtol=0.05, atol=0
+    )
 
 
 def test_smoothgrad_sq_is_the_mean_square_of_noisy_gradients():
@@ -589,6 +596,25 @@ def test_vargrad_is_the_variance_of_the_maps_of_the_noisy_copies():
         maps[variant] = _noisy_gradients(inputs, 1.0, 3, variant)
     expected = maps["smoothgrad_sq"] - maps["smoothgrad"] ** 2
     torch.testing.assert_close(maps["vargrad"], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_vargrad_of_maps_that_do_not_vary_is_zero():
+    """A linear network has the same gradient at every noisy copy: the variance
+    of its maps is zero. The mean square less the squared mean cancels there:
+    in float32 it would leave some 1e-5 of the squared map, and float64's
+    rounding alone a variance below zero, which no maps have."""
+    torch.manual_seed(0)
+    linear = nn.Linear(4 * 16, 2)
+    module = nn.Sequential(nn.Flatten(), linear).eval()
+    vargrad = get_method("smoothgrad")(module).attribute(
+        torch.randn(3, 4, 16).requires_grad_(),
+        torch.tensor([0, 1, 1]),
+        base_params=dict(absolute=False),
+        n_samples=400,
+        variant="vargrad",
+    )
+    assert (vargrad >= 0).all()
+    assert vargrad.max() <= 1e-12 * float(linear.weight.detach().square().max())
 
 
 @pytest.mark.parametrize(
@@ -653,6 +679,33 @@ def test_gradient_shap_with_noise_completes_in_expectation():
     # One draw's sum u |x + n|² has a standard deviation of about 0.6 times its
     # mean: over 2000 draws, 8% is 6 standard errors.
     torch.testing.assert_close(maps.sum(dim=(1, 2)), expected, rtol=0.08, atol=0)
+
+
+class _CubeSum(nn.Module):
+    """Logits (Σ x³ / 3, -Σ x³ / 3): the gradient of class 0 at u x is u² x²."""
+
+    def forward(self, x):
+        volume = (x**3).sum(dim=(1, 2)) / 3
+        return torch.stack([volume, -volume], dim=1)
+
+
+def test_gradient_shap_is_integrated_gradients_in_expectation():
+    """From a zero baseline a draw at path position u gives u² x³ on Σ x³ / 3:
+    with u uniform, as the path integral weighs the points, the map is x³ / 3
+    in expectation, integrated gradients' and complete. A midpoint (u = 1/2)
+    would give x³ / 4, and a quadratic network, whose gradient is linear along
+    the path, cannot tell any position of mean 1/2 from the uniform draw."""
+    torch.manual_seed(0)
+    inputs = torch.randn(3, 4, 64)
+    maps = get_method("gradient_shap")(_CubeSum()).attribute(
+        inputs.clone().requires_grad_(),
+        torch.zeros(3, dtype=torch.int64),
+        n_samples=2000,
+        baseline=torch.zeros(1, 4, 64),
+    )
+    # A draw's factor 3 u² has a standard deviation of 0.89 about its mean 1:
+    # over 2000 draws, 8% is 4 standard errors; the midpoint is 25% off.
+    torch.testing.assert_close(maps, inputs**3 / 3, rtol=0.08, atol=1e-6)
 
 
 def test_gradient_shap_draws_from_every_baseline():
@@ -774,14 +827,24 @@ def test_integrated_gradients_warns_until_the_integral_converges(
     fitted_icnn, imagery_epochs
 ):
     """A map whose sum misses completeness says so (InterpretableCNN's ReLU kinks
-    need many steps); once converged it is silent."""
+    need many steps), once per call whatever its batches (each batch's own
+    numbers would escape Python's once-per-line memory); once converged it is
+    silent."""
     import warnings
 
     epochs = _first_epochs(imagery_epochs)
-    with pytest.warns(
-        RuntimeWarning, match=r"miss completeness with steps=2: .* has not converged"
-    ):
-        explain(fitted_icnn, epochs, "integrated_gradients", steps=2, verbose=False)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        explain(
+            fitted_icnn,
+            epochs,
+            "integrated_gradients",
+            steps=2,
+            batch_size=1,
+            verbose=False,
+        )
+    (message,) = [str(warning.message) for warning in record]
+    assert re.search(r"miss completeness with steps=2: .* has not converged", message)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         explain(fitted_icnn, epochs, "integrated_gradients", steps=128, verbose=False)
@@ -832,11 +895,25 @@ def _integrated_gradients_warning(module, **params):
 def test_integrated_gradients_advice_follows_the_error_with_more_steps():
     """Whether more steps help was guessed from the change before the rule's
     first point: on a network taking a log, the warning named the baseline
-    while 64 steps brought the error from 22 to 1.6 percent."""
-    message, *_ = _integrated_gradients_warning(_LogPower(), steps=8)
+    while 64 steps brought the error from 22 to 1.6 percent. The errors told
+    are those of the epoch whose map missed most, explained again alone."""
+    module = _LogPower()
+    message, maps, inputs, target, zeros = _integrated_gradients_warning(
+        module, steps=8
+    )
     errors = re.search(r"is (\S+) with steps=8, (\S+) with steps=32", message)
     assert "has not converged on this network: pass a larger steps" in message
     assert float(errors.group(2)) < float(errors.group(1)) / 100
+    error, *_ = summation_error(module, inputs, zeros, target, maps)
+    worst = int(error.argmax())
+    assert worst != 0  # else the first epoch would pass for the worst one
+    epoch, its_target = inputs[worst : worst + 1], target[worst : worst + 1]
+    finer = get_method("integrated_gradients")(module).attribute(
+        epoch, its_target, baseline=zeros, steps=32
+    )
+    finer_error, *_ = summation_error(module, epoch, zeros, its_target, finer)
+    assert float(errors.group(1)) == pytest.approx(float(error[worst]), rel=0.05)
+    assert float(errors.group(2)) == pytest.approx(float(finer_error[0]), rel=0.05)
     # Four times the steps told enough: the epoch is not explained a third time.
     assert "steps=128" not in message
 
