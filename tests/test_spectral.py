@@ -234,15 +234,22 @@ def test_relevance_sums_like_the_time_domain(fitted_eegnet, few_epochs, method):
 
 
 @pytest.mark.parametrize("baseline_kind", ["mean", "array"])
-@pytest.mark.parametrize("method", [_if_registered("integrated_gradients")])
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        # Both domains take the same straight path, so few steps suffice.
+        _if_registered("integrated_gradients", dict(steps=4)),
+        _if_registered("deeplift", {}),
+    ],
+)
 def test_baselines_mean_the_same_signal(
-    fitted_eegnet, few_epochs, method, baseline_kind
+    fitted_eegnet, few_epochs, method, params, baseline_kind
 ):
     # The baseline is given in the time domain; the total relevance is then the
-    # same logit difference as in time (completeness).
+    # same logit difference as in time (completeness), as the Notes of
+    # explain_spectrum say of both methods.
     baseline = few_epochs.get_data()[-1] if baseline_kind == "array" else baseline_kind
-    # Both domains take the same straight path, so few steps suffice.
-    kwargs = dict(target="true", baseline=baseline, steps=4)
+    kwargs = dict(target="true", baseline=baseline, **params)
     spectrum = explain_spectrum(fitted_eegnet, few_epochs[:2], method, **kwargs)
     attribution = explain(fitted_eegnet, few_epochs[:2], method, **kwargs)
     totals = attribution.get_data().sum(axis=(1, 2))
