@@ -782,15 +782,38 @@ def test_per_epoch_targets_follow_their_epochs_into_batches(tiny_array_estimator
     np.testing.assert_allclose(batched.get_data(), whole.get_data(), rtol=1e-5)
 
 
+def _method_drawing_from_seeds(estimator, seeds):
+    """The random method of ``estimator``, one generator per seed in ``seeds``."""
+    from mne_xai.attribution._registry import get_method
+
+    method = get_method("random")(estimator.module_)
+    method.generators = [torch.Generator().manual_seed(seed) for seed in seeds]
+    return method
+
+
 def test_draws_need_one_generator_per_epoch(tiny_array_estimator):
     """Drawing for more epochs than it has generators (noisy copies stacked
     into the batch) would broadcast one epoch's draws to all: refused."""
-    from mne_xai.attribution._registry import get_method
-
-    method = get_method("random")(tiny_array_estimator.module_)
-    method.generators = [torch.Generator().manual_seed(0)]
+    method = _method_drawing_from_seeds(tiny_array_estimator, [0])
     with pytest.raises(RuntimeError, match="has 1 generators for a batch of 3"):
         method.randn_like(torch.zeros(3, 4, 64))
+
+
+def test_each_epoch_draws_from_its_generator_in_the_inputs_type(tiny_array_estimator):
+    """An epoch's draws are its own generator's, shaped as asked and of the
+    input's type: draws of float32 for float64 inputs, or of a size read
+    backwards (GradientSHAP's (1, 1) hid both), would pass unnoticed."""
+    seeds = [3, 7]
+    method = _method_drawing_from_seeds(tiny_array_estimator, seeds)
+    inputs = torch.zeros(2, 4, 5, dtype=torch.float64)
+    noise = method.randn_like(inputs)
+    uniform = method.rand(inputs, 2, 3)
+    for epoch, seed in enumerate(seeds):
+        generator = torch.Generator().manual_seed(seed)
+        expected = torch.randn(4, 5, generator=generator, dtype=torch.float64)
+        torch.testing.assert_close(noise[epoch], expected, rtol=0, atol=0)
+        expected = torch.rand(2, 3, generator=generator, dtype=torch.float64)
+        torch.testing.assert_close(uniform[epoch], expected, rtol=0, atol=0)
 
 
 def test_an_epochs_draws_follow_its_data_the_seed_and_their_purpose():
@@ -1621,6 +1644,18 @@ def test_method_units_follow_what_the_values_measure():
         method_unit("gradient", eeg)
 
 
+def test_units_without_an_si_unit_or_squared_are_written_whole():
+    """Channels of a type without an SI unit (respiration) are read per "input
+    unit", not per "None"; a compound unit squared is bracketed whole, (T/m)^2
+    as PatternNet's variance on gradiometers, not T/m^2."""
+    respiration = mne.create_info(["Resp"], 100.0, "resp")
+    assert method_unit("saliency", respiration) == "logit/(input unit)"
+    assert method_unit("pattern_net", respiration) == "input unit"
+    gradiometers = mne.create_info(["MEG0112", "MEG0113"], 100.0, "grad")
+    variance = dict(base_method="pattern_net", variant="vargrad")
+    assert method_unit("smoothgrad", gradiometers, variance) == "(T/m)^2"
+
+
 # -- units, lazy lists, targets and error messages ----------------------------
 @pytest.fixture(scope="module")
 def tiny_epochs_estimator():
@@ -1783,6 +1818,15 @@ def test_unknown_methods_suggest_the_closest(tiny_epochs_estimator, name, sugges
     # Nothing is suggested when nothing is close.
     with pytest.raises(ValueError, match=r"instead\.$"):
         explain(estimator, epochs, "ig", verbose=False)
+
+
+@pytest.mark.parametrize("name", [3, None])
+def test_a_method_not_given_by_its_name_is_refused_as_such(tiny_epochs_estimator, name):
+    """A method given by anything but its name gets the list of names, as an
+    unknown name does, not an error of a string method it lacks."""
+    estimator, epochs = tiny_epochs_estimator
+    with pytest.raises(ValueError, match=f"Allowed values are .*, but got {name}"):
+        explain(estimator, epochs, name, verbose=False)
 
 
 def test_another_sampling_rate_is_named_before_the_samples(tiny_epochs_estimator):

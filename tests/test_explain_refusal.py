@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
 from mne_xai import EEGNetClassifier, explain, list_methods
-from mne_xai.attribution import _cam_layers
+from mne_xai.attribution import AttributionMethod, _cam_layers
 from mne_xai.attribution._cam_layers import gating_layers
 from mne_xai.attribution._registry import (
     get_method,
@@ -2806,6 +2806,20 @@ def test_a_method_with_rules_is_checked_for_gradients_whatever_it_declares(
     assert name not in _registry.methods_without_gradient()
 
 
+def test_a_method_taking_patterns_needs_them_whatever_its_name(monkeypatch):
+    """Patterns belong to one network's weights (the report and the sanity
+    checks learn them anew per network): a method is known to need them by its
+    ``patterns`` parameter, not by a name starting with "pattern"."""
+    from mne_xai.attribution import _registry
+
+    class LearnedSignal(get_method("pattern_net")):
+        name = "learned_signal"
+
+    monkeypatch.setitem(_registry._METHODS, LearnedSignal.name, LearnedSignal)
+    assert _registry.needs_patterns(LearnedSignal.name)
+    assert not _registry.needs_patterns("saliency")
+
+
 def test_a_second_method_of_a_registered_name_is_refused(monkeypatch):
     """A new class registered as "saliency" would replace saliency for every
     caller; registering a method again is harmless."""
@@ -2821,6 +2835,34 @@ def test_a_second_method_of_a_registered_name_is_refused(monkeypatch):
     with pytest.raises(ValueError, match="named 'saliency' exists already"):
         _registry.register_method(Other)
     assert get_method("saliency") is saliency
+
+
+class _NotAMethod:
+    name = "not_a_method"
+
+    def attribute(self, inputs, target):
+        return inputs
+
+
+@pytest.mark.parametrize(
+    ("cls", "error", "match"),
+    [
+        (_NotAMethod, TypeError, "Only AttributionMethod subclasses"),
+        (type("Unnamed", (AttributionMethod,), {}), ValueError, "needs a name"),
+        (type("Blank", (AttributionMethod,), {"name": ""}), ValueError, "needs a name"),
+    ],
+)
+def test_only_a_named_attribution_method_is_registered(monkeypatch, cls, error, match):
+    """A class without ``attribute``'s contract, or without a name to be asked
+    for by, would be listed among the methods (a name None broke the sorting of
+    every list of them) and fail only when run."""
+    from mne_xai.attribution import _registry
+
+    methods = dict(_registry._METHODS)
+    monkeypatch.setattr(_registry, "_METHODS", dict(methods))
+    with pytest.raises(error, match=match):
+        _registry.register_method(cls)
+    assert _registry._METHODS == methods
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The model contract: explain and evaluate any fitted network we can read."""
 
+import importlib
 import re
 import sys
 import warnings
@@ -603,6 +604,35 @@ def test_the_old_module_name_warns_once_at_the_users_import(monkeypatch):
     ]
     assert {warning.filename for warning in caught} == {__file__}
     assert all(warning.category is FutureWarning for warning in caught)
+
+
+def _old_module(name="mne_xai.explain"):
+    """The deprecated module ``name``, imported without its warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return importlib.import_module(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["cam", "deeplift", "gradient", "guided", "lrp", "perturbation"]
+    + ["postprocess", "spectral"],
+)
+def test_every_moved_module_is_found_by_its_old_name(name):
+    """Each module that moved to mne_xai.attribution imports by its old name as
+    the same module, so a class imported either way is one class."""
+    old = _old_module(f"mne_xai.explain.{name}")
+    assert old is importlib.import_module(f"mne_xai.attribution.{name}")
+
+
+def test_the_old_module_has_no_name_the_attribution_package_lacks():
+    """Only names of mne_xai.attribution are forwarded: another one raises
+    AttributeError (``hasattr`` is False), with no warning sending the user to
+    a name that does not exist either."""
+    old = _old_module()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not hasattr(old, "no_such_name")
 
 
 class _LinearScore(torch.nn.Module):

@@ -122,6 +122,21 @@ def test_zscore_constant_map_warns_and_gives_zeros(attribution, value):
     assert np.isfinite(data).all()
 
 
+def test_zscore_of_a_map_with_a_constant_channel_is_the_maps(attribution):
+    """A map is constant only when all of it is: a dead channel (zeros) in a
+    map that varies is z-scored with the rest, not zeroed with a warning."""
+    import warnings
+
+    attribution._data[:, 1] = 0.0
+    data = attribution.get_data()
+    mean = data.mean(axis=(1, 2), keepdims=True)
+    std = data.std(axis=(1, 2), keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        zscored = zscore_attribution(attribution).get_data()
+    np.testing.assert_allclose(zscored, (data - mean) / std, atol=1e-12)
+
+
 @pytest.mark.parametrize("fraction", [0.01, 0.1, 0.5, 1.0])
 def test_threshold_fraction_keeps_largest_magnitudes(attribution, fraction):
     original = attribution.get_data()
@@ -137,6 +152,20 @@ def test_threshold_fraction_keeps_largest_magnitudes(attribution, fraction):
     np.testing.assert_array_equal(kept[kept != 0], original[kept != 0])
 
 
+@pytest.mark.parametrize("fraction, n_keep", [(0.01, 3), (0.1, 25), (0.5, 125)])
+def test_threshold_fraction_keeps_the_fraction_rounded_up(
+    attribution, fraction, n_keep
+):
+    """0.01 of a map of 250 samples keeps 3 (ceil(2.5)), as documented: the
+    largest magnitudes, none fewer."""
+    original = attribution.get_data()
+    kept = threshold_attribution(attribution, fraction=fraction).get_data()
+    assert (np.count_nonzero(kept, axis=(1, 2)) == n_keep).all()
+    for epoch, mask in zip(original, kept != 0, strict=True):
+        largest = np.sort(np.abs(epoch), axis=None)[-n_keep:]
+        np.testing.assert_array_equal(np.sort(np.abs(epoch[mask])), largest)
+
+
 def test_threshold_z_keeps_outliers(attribution):
     attribution._data[:, 1, 7] = 50.0
     attribution._data[:, 3, 20] = -50.0
@@ -144,6 +173,15 @@ def test_threshold_z_keeps_outliers(attribution):
     assert np.all(kept[:, 1, 7] == 50.0)
     assert np.all(kept[:, 3, 20] == -50.0)
     assert np.count_nonzero(kept) == 2 * len(kept)
+
+
+@pytest.mark.parametrize("z", [0.0, 1.0])
+def test_threshold_z_keeps_the_samples_at_the_threshold(attribution, z):
+    """Samples whose |z-score| is ``z`` are kept ("at least z"): in a map of
+    +1 and -1 halves every |z-score| is exactly 1; z=0 keeps every sample."""
+    attribution._data[:] = np.where(np.arange(50) % 2, 1.0, -1.0)
+    kept = threshold_attribution(attribution, z=z).get_data()
+    np.testing.assert_array_equal(kept, attribution.get_data())
 
 
 @pytest.mark.parametrize(
@@ -213,6 +251,21 @@ def test_smooth_takes_a_window_of_the_whole_epoch(attribution):
     smoothed = smooth_attribution(attribution, window=duration).get_data()
     np.testing.assert_allclose(smoothed[:, 2], 1 / 51)
     assert np.all(smoothed[:, [0, 1, 3, 4]] == 0)
+
+
+def test_maps_of_channels_that_are_not_data_are_processed_as_any(attribution):
+    """A network may read channels MNE does not count as data (``misc``, as
+    the output of time_importance): their maps are processed as those of EEG
+    (MNE's default picks left them as they were)."""
+    misc = _attribution_epochs(attribution.get_data(), ch_types="misc")
+    for process in (
+        zscore_attribution,
+        lambda maps: threshold_attribution(maps, fraction=0.1),
+        lambda maps: smooth_attribution(maps, window=0.05),
+    ):
+        np.testing.assert_array_equal(
+            process(misc).get_data(), process(attribution).get_data()
+        )
 
 
 @pytest.mark.parametrize("absolute", [True, False])
@@ -320,6 +373,15 @@ def test_modality_importance_numbers_epochs_as_mne(multimodal):
     assert set(table["epoch"]) == set(some.to_data_frame()["epoch"])
 
 
+def test_modality_importance_names_unnamed_codes_by_their_digits(multimodal):
+    """Epochs whose codes the event_id does not name (emptied by hand) are of
+    the classes named by the codes' digits, as MNE names unnamed events: the
+    ``class`` column holds names, not codes."""
+    multimodal.event_id = {}
+    table = modality_importance(multimodal, kind="global")
+    assert table["class"].tolist() == ["1"] * 3 + ["2"] * 3
+
+
 def test_modality_importance_global(multimodal):
     table = modality_importance(multimodal, kind="global").set_index(
         ["class", "channel_type"]
@@ -347,6 +409,18 @@ def test_modality_importance_of_zero_maps_warns(multimodal):
     by_epoch = shares.groupby("epoch")["share"]
     assert by_epoch.apply(lambda share: share.isna().all()).tolist()[1]
     np.testing.assert_allclose(by_epoch.sum().drop(1), 1)
+
+
+def test_signed_shares_of_relevance_that_cancels_are_undefined(multimodal):
+    """Signed relevance can sum to zero over the types of an epoch whose maps
+    are not zero: its shares are undefined (NaN), as the warning says, not
+    infinite."""
+    multimodal._data[0] = 0.0
+    multimodal._data[0, 0, 0] = 1.0  # EEG: +1
+    multimodal._data[0, 4, 0] = -1.0  # EOG: -1
+    with pytest.warns(RuntimeWarning, match="1 epoch.*sums to zero"):
+        shares = modality_importance(multimodal, absolute=False)
+    assert shares.loc[shares["epoch"] == 0, "share"].isna().all()
 
 
 def test_modality_importance_warns_across_units():

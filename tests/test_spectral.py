@@ -234,15 +234,22 @@ def test_relevance_sums_like_the_time_domain(fitted_eegnet, few_epochs, method):
 
 
 @pytest.mark.parametrize("baseline_kind", ["mean", "array"])
-@pytest.mark.parametrize("method", [_if_registered("integrated_gradients")])
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        # Both domains take the same straight path, so few steps suffice.
+        _if_registered("integrated_gradients", dict(steps=4)),
+        _if_registered("deeplift", {}),
+    ],
+)
 def test_baselines_mean_the_same_signal(
-    fitted_eegnet, few_epochs, method, baseline_kind
+    fitted_eegnet, few_epochs, method, params, baseline_kind
 ):
     # The baseline is given in the time domain; the total relevance is then the
-    # same logit difference as in time (completeness).
+    # same logit difference as in time (completeness), as the Notes of
+    # explain_spectrum say of both methods.
     baseline = few_epochs.get_data()[-1] if baseline_kind == "array" else baseline_kind
-    # Both domains take the same straight path, so few steps suffice.
-    kwargs = dict(target="true", baseline=baseline, steps=4)
+    kwargs = dict(target="true", baseline=baseline, **params)
     spectrum = explain_spectrum(fitted_eegnet, few_epochs[:2], method, **kwargs)
     attribution = explain(fitted_eegnet, few_epochs[:2], method, **kwargs)
     totals = attribution.get_data().sum(axis=(1, 2))
@@ -315,6 +322,46 @@ def test_fourier_input_runs_on_the_network_inference_graph():
     coefficients = torch.randn(3, 4, 64)
     torch.testing.assert_close(graph(coefficients), wrapper(coefficients))
     assert FourierInput(network.train(), 64).inference_graph().module is network
+
+
+class _ConvNetOfNoFasterForm(torch.nn.Module):
+    """A convolution, a ReLU and a dense layer; its inference graph is itself."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(2, 3, 5)
+        self.relu = torch.nn.ReLU()
+        self.dense = torch.nn.Linear(3 * 28, 2)
+
+    def forward(self, x):
+        return self.dense(self.relu(self.conv(x)).flatten(1))
+
+    def inference_graph(self):
+        return self
+
+
+def test_a_parametrized_network_is_explained_in_frequency_as_its_plain_twin():
+    """A network of no faster form is read in frequency as in time, its
+    parametrized weights (weight norm) as plain ones: a new wrapper around it
+    hid that it was its own graph, and guided backprop refused the weight
+    norm's module as a layer it cannot pass."""
+    import copy
+
+    from skorch import NeuralNetClassifier
+
+    torch.manual_seed(0)
+    info = mne.create_info(2, 32.0, "eeg")
+    data = np.random.default_rng(0).standard_normal((3, 2, 32)).astype(np.float32)
+    plain = NeuralNetClassifier(_ConvNetOfNoFasterForm, classes=[0, 1]).initialize()
+    normed = copy.deepcopy(plain)
+    torch.nn.utils.parametrizations.weight_norm(normed.module_.conv)
+    relevance = [
+        explain_spectrum(
+            as_network(net, info=info), data, "guided_backprop", target=1
+        ).get_data()
+        for net in (plain, normed)
+    ]
+    np.testing.assert_allclose(relevance[1], relevance[0], rtol=1e-4, atol=1e-8)
 
 
 def test_channels_a_spectrum_cannot_hold_are_left_out_with_their_share(
