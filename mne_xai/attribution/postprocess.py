@@ -51,8 +51,8 @@ def _transformed(attribution, transform):
     ``transform`` maps an array shaped ``(..., n_channels, n_times)`` (one map
     per epoch, or the single map of an Evoked) to an array of the same shape.
     """
-    # apply_function's "all" keeps the channels marked bad (the default picks
-    # would leave out those and any channel that is not data).
+    # Maps of every channel go through: apply_function's default picks would
+    # leave out the channels that are not data (stimulus, misc).
     return attribution.copy().apply_function(
         transform, picks="all", channel_wise=False, verbose=quietly()
     )
