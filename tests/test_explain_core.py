@@ -380,6 +380,25 @@ def test_target_selects_the_class(fitted_eegnet, few_epochs, kind):
     )
 
 
+@pytest.mark.filterwarnings("ignore:After training")
+def test_a_label_target_is_its_index_in_classes_not_in_text_order(synthetic_arrays):
+    """Labels 2 and 10 sort the other way as text ("10" < "2"): each must explain
+    its own logit, at its index in classes_ [2, 10] as the network was trained,
+    alone or one per epoch; in text order each explained the other class."""
+    X, y = synthetic_arrays
+    clf = _small_estimator().fit(X, np.array([2, 10])[y])
+    assert list(clf.classes_) == [2, 10]
+    data, indices = X[16:24], y[16:24]  # epochs of both classes
+    for target, index in ((2, 0), (10, 1), (np.array([2, 10])[indices], indices)):
+        maps = explain(
+            clf, data, "saliency", target=target, absolute=False, verbose=False
+        ).get_data()
+        gradient = _logit_gradient(clf, data, np.broadcast_to(index, len(data)))[0]
+        np.testing.assert_allclose(
+            maps, gradient, rtol=1e-4, atol=1e-5 * np.abs(gradient).max()
+        )
+
+
 @pytest.mark.parametrize("container", [pd.Series, torch.as_tensor, np.asarray])
 def test_a_target_per_epoch_may_be_any_array_like(fitted_eegnet, few_epochs, container):
     """A pandas Series (e.g. a metadata column) or a tensor of labels was refused;
