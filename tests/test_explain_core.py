@@ -1768,6 +1768,16 @@ def test_data_overflowing_the_network_name_their_epochs(
         call(estimator, overflowing)
 
 
+def test_a_single_overflowing_epoch_is_named_alone(tiny_epochs_estimator):
+    """A single epoch is checked as two copies of itself: the message names
+    that epoch, not a second one the data do not hold."""
+    estimator, epochs = tiny_epochs_estimator
+    overflowing = epochs[:1].copy()
+    overflowing._data[0, 1, 3] = 1e36
+    with pytest.raises(ValueError, match=r"outputs for epoch\(s\) 0 are NaN"):
+        explain(estimator, overflowing, verbose=False)
+
+
 @pytest.mark.parametrize(
     "call",
     [
