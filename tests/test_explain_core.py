@@ -1353,6 +1353,13 @@ def test_bad_data_raise(fitted_icnn, few_epochs):
 
 
 # -- progress, arrays, memory -------------------------------------------------
+def test_average_must_be_a_bool(tiny_array_estimator):
+    """A string such as "False" is truthy: it is refused, not read as True."""
+    X = np.zeros((2, 4, 64), np.float32)
+    with pytest.raises(TypeError, match="average must be an instance of bool"):
+        explain(tiny_array_estimator, X, "saliency", average="False")
+
+
 def test_progress_bar_is_silent_with_verbose_false(fitted_icnn, few_epochs, capsys):
     explain(fitted_icnn, few_epochs, "saliency", batch_size=2, verbose=False)
     captured = capsys.readouterr()
