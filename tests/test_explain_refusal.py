@@ -2302,6 +2302,10 @@ def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
     evoked = epochs.average()
     with pytest.raises(ValueError, match=r"baseline lacks channel\(s\) \['Cz'\]"):
         explain(clf, epochs, "deeplift", baseline=evoked.copy().drop_channels(["Cz"]))
+    # Given arrays, one naming some of the network's channels is read by name too.
+    partly = evoked.copy().rename_channels({"Cz": "Fz"})
+    with pytest.raises(ValueError, match=r"baseline lacks channel\(s\) \['Cz'\]"):
+        explain(clf, X * 1e-5, "deeplift", baseline=partly)
     in_microvolts = mne.EvokedArray(evoked.data * 1e6, evoked.info, verbose=False)
     with pytest.warns(RuntimeWarning, match="another unit"):
         explain(clf, epochs, "deeplift", baseline=in_microvolts, verbose=False)
