@@ -2375,6 +2375,10 @@ def test_baselines_of_no_shape_are_named(fitted_icnn, imagery_epochs):
         explain(clf, X, "integrated_gradients", baseline=0.0)
     with pytest.raises(ValueError, match=r"baseline must have shape .* got \(3,\)\."):
         explain(clf, X, "integrated_gradients", baseline=[0.0, 1.0, 2.0])
+    # Baselines stack on one axis only: a 4-D array is not read as a set.
+    stacked = np.zeros((2, 2, *X.get_data().shape[1:]))
+    with pytest.raises(ValueError, match=r"baseline must have shape .* got \(2, 2,"):
+        explain(clf, X, "deeplift_shap", baseline=stacked)
     with pytest.raises(TypeError, match='baseline must be "zeros", "mean", an array'):
         explain(clf, X, "integrated_gradients", baseline=None)
     # A baseline holding NaN is named, not the network's output at it.
