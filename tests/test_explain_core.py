@@ -1492,7 +1492,8 @@ def test_maps_shaped_otherwise_than_their_epochs_are_refused(tiny_array_estimato
 
 def test_maps_not_finite_for_finite_data_are_refused(tiny_array_estimator):
     """SmoothGrad with an infinite noise level returned maps of NaN, which
-    only a check of the network's outputs looked at."""
+    only a check of the network's outputs looked at. Those of a short last
+    batch are named among the epochs the data hold."""
     from mne_xai.attribution import AttributionMethod, register_method
     from mne_xai.attribution._registry import _METHODS
 
@@ -1500,13 +1501,18 @@ def test_maps_not_finite_for_finite_data_are_refused(tiny_array_estimator):
         name = "test_not_finite"
 
         def attribute(self, inputs, target):  # noqa: D102
-            return inputs * float("nan")
+            return inputs * (float("nan") if len(inputs) == 1 else 1.0)
 
     register_method(_NotFinite)
     X = np.random.default_rng(3).standard_normal((3, 4, 64)).astype(np.float32)
     try:
-        with pytest.raises(ValueError, match="test_not_finite gave maps holding NaN"):
-            explain(tiny_array_estimator, X, _NotFinite.name, verbose=False)
+        with pytest.raises(
+            ValueError,
+            match=r"test_not_finite gave maps holding NaN.*\(epochs 2 to 2\)",
+        ):
+            explain(
+                tiny_array_estimator, X, _NotFinite.name, batch_size=2, verbose=False
+            )
     finally:
         del _METHODS[_NotFinite.name]
 
