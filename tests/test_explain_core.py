@@ -380,6 +380,25 @@ def test_target_selects_the_class(fitted_eegnet, few_epochs, kind):
     )
 
 
+@pytest.mark.filterwarnings("ignore:After training")
+def test_a_label_target_is_its_index_in_classes_not_in_text_order(synthetic_arrays):
+    """Labels 2 and 10 sort the other way as text ("10" < "2"): each must explain
+    its own logit, at its index in classes_ [2, 10] as the network was trained,
+    alone or one per epoch; in text order each explained the other class."""
+    X, y = synthetic_arrays
+    clf = _small_estimator().fit(X, np.array([2, 10])[y])
+    assert list(clf.classes_) == [2, 10]
+    data, indices = X[16:24], y[16:24]  # epochs of both classes
+    for target, index in ((2, 0), (10, 1), (np.array([2, 10])[indices], indices)):
+        maps = explain(
+            clf, data, "saliency", target=target, absolute=False, verbose=False
+        ).get_data()
+        gradient = _logit_gradient(clf, data, np.broadcast_to(index, len(data)))[0]
+        np.testing.assert_allclose(
+            maps, gradient, rtol=1e-4, atol=1e-5 * np.abs(gradient).max()
+        )
+
+
 @pytest.mark.parametrize("container", [pd.Series, torch.as_tensor, np.asarray])
 def test_a_target_per_epoch_may_be_any_array_like(fitted_eegnet, few_epochs, container):
     """A pandas Series (e.g. a metadata column) or a tensor of labels was refused;
@@ -1357,6 +1376,13 @@ def test_bad_data_raise(fitted_icnn, few_epochs):
 
 
 # -- progress, arrays, memory -------------------------------------------------
+def test_average_must_be_a_bool(tiny_array_estimator):
+    """A string such as "False" is truthy: it is refused, not read as True."""
+    X = np.zeros((2, 4, 64), np.float32)
+    with pytest.raises(TypeError, match="average must be an instance of bool"):
+        explain(tiny_array_estimator, X, "saliency", average="False")
+
+
 def test_progress_bar_is_silent_with_verbose_false(fitted_icnn, few_epochs, capsys):
     explain(fitted_icnn, few_epochs, "saliency", batch_size=2, verbose=False)
     captured = capsys.readouterr()
@@ -1489,7 +1515,8 @@ def test_maps_shaped_otherwise_than_their_epochs_are_refused(tiny_array_estimato
 
 def test_maps_not_finite_for_finite_data_are_refused(tiny_array_estimator):
     """SmoothGrad with an infinite noise level returned maps of NaN, which
-    only a check of the network's outputs looked at."""
+    only a check of the network's outputs looked at. Those of a short last
+    batch are named among the epochs the data hold."""
     from mne_xai.attribution import AttributionMethod, register_method
     from mne_xai.attribution._registry import _METHODS
 
@@ -1497,13 +1524,18 @@ def test_maps_not_finite_for_finite_data_are_refused(tiny_array_estimator):
         name = "test_not_finite"
 
         def attribute(self, inputs, target):  # noqa: D102
-            return inputs * float("nan")
+            return inputs * (float("nan") if len(inputs) == 1 else 1.0)
 
     register_method(_NotFinite)
     X = np.random.default_rng(3).standard_normal((3, 4, 64)).astype(np.float32)
     try:
-        with pytest.raises(ValueError, match="test_not_finite gave maps holding NaN"):
-            explain(tiny_array_estimator, X, _NotFinite.name, verbose=False)
+        with pytest.raises(
+            ValueError,
+            match=r"test_not_finite gave maps holding NaN.*\(epochs 2 to 2\)",
+        ):
+            explain(
+                tiny_array_estimator, X, _NotFinite.name, batch_size=2, verbose=False
+            )
     finally:
         del _METHODS[_NotFinite.name]
 
@@ -1782,6 +1814,16 @@ def test_data_overflowing_the_network_name_their_epochs(
         ValueError, match=rf"overflows the network: .* epoch\(s\) {epoch} "
     ):
         call(estimator, overflowing)
+
+
+def test_a_single_overflowing_epoch_is_named_alone(tiny_epochs_estimator):
+    """A single epoch is checked as two copies of itself: the message names
+    that epoch, not a second one the data do not hold."""
+    estimator, epochs = tiny_epochs_estimator
+    overflowing = epochs[:1].copy()
+    overflowing._data[0, 1, 3] = 1e36
+    with pytest.raises(ValueError, match=r"outputs for epoch\(s\) 0 are NaN"):
+        explain(estimator, overflowing, verbose=False)
 
 
 @pytest.mark.parametrize(

@@ -1368,6 +1368,9 @@ def test_a_baseline_where_the_network_is_undefined_is_refused(method):
         several = np.concatenate([X[:3], np.zeros_like(X[:1])])
         with pytest.raises(ValueError, match=r"output at the baseline is not a number"):
             explain(clf, X[:2], method, target=0, baseline=several, verbose=False)
+        # Checked in chunks of batch_size baselines: every chunk, not the first.
+        with pytest.raises(ValueError, match=r"output at the baseline is not a number"):
+            explain(clf, X[:2], method, target=0, baseline=several, batch_size=2)
 
 
 class ChannelLogVariance(SmallNet):
@@ -2579,6 +2582,10 @@ def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
     evoked = epochs.average()
     with pytest.raises(ValueError, match=r"baseline lacks channel\(s\) \['Cz'\]"):
         explain(clf, epochs, "deeplift", baseline=evoked.copy().drop_channels(["Cz"]))
+    # Given arrays, one naming some of the network's channels is read by name too.
+    partly = evoked.copy().rename_channels({"Cz": "Fz"})
+    with pytest.raises(ValueError, match=r"baseline lacks channel\(s\) \['Cz'\]"):
+        explain(clf, X * 1e-5, "deeplift", baseline=partly)
     in_microvolts = mne.EvokedArray(evoked.data * 1e6, evoked.info, verbose=False)
     with pytest.warns(RuntimeWarning, match="another unit"):
         explain(clf, epochs, "deeplift", baseline=in_microvolts, verbose=False)
@@ -2587,6 +2594,28 @@ def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
     # One sample apart is apart (at 64 Hz).
     with pytest.warns(RuntimeWarning, match=r"starts at 0.015625 s and the epochs"):
         explain(clf, epochs, "deeplift", baseline=evoked.copy().shift_time(1 / 64))
+
+
+def test_the_baseline_scale_is_checked_channel_by_channel():
+    """One channel 150 times the training data's standard deviation is warned of
+    beside channels of zeros (the root mean square of all four is 75 times),
+    each channel against its own type's deviation: an EOG channel at its own
+    scale, ten times the EEG's, is not."""
+    from mne_xai.attribution._core import _check_baseline_scale
+
+    baseline = np.zeros((4, 64))
+    baseline[0] = 150e-5
+    with pytest.warns(RuntimeWarning, match="baseline is 150 times"):
+        _check_baseline_scale(baseline, 1e-5)
+    per_type = np.array([1e-5, 1e-5, 1e-5, 1e-4])  # three EEG channels, one EOG
+    eog_at_its_scale = np.zeros((2, 4, 64))
+    eog_at_its_scale[:, 3] = 1e-4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _check_baseline_scale(eog_at_its_scale, per_type)
+    # Over both baselines, channel 0 is 150 / sqrt(2) = 106 times.
+    with pytest.warns(RuntimeWarning, match="baseline is 106 times"):
+        _check_baseline_scale(np.stack([eog_at_its_scale[0], baseline]), per_type)
 
 
 def test_array_baseline_of_either_order_advice_gives_the_right_map(synthetic_arrays):
@@ -2626,6 +2655,10 @@ def test_baselines_of_no_shape_are_named(fitted_icnn, imagery_epochs):
         explain(clf, X, "integrated_gradients", baseline=0.0)
     with pytest.raises(ValueError, match=r"baseline must have shape .* got \(3,\)\."):
         explain(clf, X, "integrated_gradients", baseline=[0.0, 1.0, 2.0])
+    # Baselines stack on one axis only: a 4-D array is not read as a set.
+    stacked = np.zeros((2, 2, *X.get_data().shape[1:]))
+    with pytest.raises(ValueError, match=r"baseline must have shape .* got \(2, 2,"):
+        explain(clf, X, "deeplift_shap", baseline=stacked)
     with pytest.raises(TypeError, match='baseline must be "zeros", "mean", an array'):
         explain(clf, X, "integrated_gradients", baseline=None)
     # A baseline holding NaN is named, not the network's output at it.
