@@ -236,6 +236,19 @@ def test_gradient_cams_by_hand(method, map_1_weight, relu, expected):
     torch.testing.assert_close(attribution, torch.tensor(expected))
 
 
+def test_grad_cam_plus_plus_gives_no_weight_where_its_denominator_vanishes():
+    """At the spatial convolution, before the ReLU, map 0 (channel 0) sums to
+    -8 and its gradient is 1/4 where it is positive: a_t's denominator
+    g^2 (2 - 8 g) vanishes there, and a_t is 0, not g^2 over a stand-in
+    denominator of 1 (w_0 = 1/32). Map 1 sums to 8, a_t = 1/4 where g = 1/4:
+    w_1 = 3/16."""
+    inputs = torch.tensor([[[1.0, 1.0, -5.0, -5.0], [0.0, 4.0, 2.0, 2.0]]])
+    attribution = _tiny_attribution(
+        "grad_cam_plus_plus", [[1.0, 1.0], [0.0, 1.0]], inputs, layer="spatial"
+    )
+    torch.testing.assert_close(attribution, 3 / 16 * inputs[0, 1])
+
+
 def test_a_cam_weighs_the_output_a_users_hook_leaves():
     """A forward hook of the user's changes what the network goes on with (by
     an offset of 1 here): the CAM weighs that output, not the layer's before
@@ -273,8 +286,13 @@ CONSTANT_MAP_INPUT = torch.tensor([[[1.0, 2.0, 3.0, -1.0], [2.0, 2.0, 2.0, 2.0]]
         # Mask 0 gives logits (4/3, 1). Map 1 scales to an all-zero mask, which
         # tests nothing: weight 0, not the probability of a zero input (1/2).
         (CONSTANT_MAP_INPUT, True, [1 / (1 + math.exp(-1 / 3)), 0.0]),
+        # Maps [2, 3, 4, 1] and [1, 5, 3, 3], never 0: the masks are still
+        # [1/3, 2/3, 1, 0] and [0, 1, 1/2, 1/2] (each map less its minimum),
+        # with logits 5/3 and 3/4 for class 0; divided by their maxima alone
+        # the masks would keep a floor of a quarter and a fifth of the input.
+        (TINY_ACTIVATIONS[None] + 1, False, [5 / 3, 3 / 4]),
     ],
-    ids=["softmax", "logits", "constant map"],
+    ids=["softmax", "logits", "constant map", "maps above zero"],
 )
 def test_score_cam_weights_by_hand(inputs, softmax, weights):
     attribution = _tiny_attribution(
@@ -306,6 +324,30 @@ class TinyRowsNet(nn.Module):
     def forward(self, x):
         maps = self.relu(self.conv(x.unsqueeze(1)))
         return self.classifier(self.flatten(self.pool(maps)))
+
+
+class TinyRowsReadOut(TinyRowsNet):
+    """TinyRowsNet read per row: each row averaged over time, row 0 weighed 8 and
+    row 1 not at all for class 0, so the gradient is 8 / 4 = 2 on row 0 and 0
+    on row 1."""
+
+    def __init__(self):
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d((None, 1))
+        self.classifier = nn.Linear(2, 2, bias=False)
+        with torch.no_grad():
+            self.classifier.weight.copy_(torch.tensor([[8.0, 0.0], [0.0, 0.0]]))
+
+
+def test_grad_cam_weighs_a_map_by_its_gradient_over_all_rows():
+    """Grad-CAM's weight is the gradient averaged over the map's rows and
+    times (1 here), as over an image's height and width: averaged per row,
+    it would weigh row 0 twice and row 1 not at all, a map of the read-out's
+    weights rather than of the layer's evidence."""
+    attribution = get_method("grad_cam")(TinyRowsReadOut().eval()).attribute(
+        TINY_INPUT, CLASS_0
+    )
+    torch.testing.assert_close(attribution[0], TINY_ACTIVATIONS)
 
 
 @pytest.mark.parametrize(
@@ -470,6 +512,22 @@ def test_a_layer_that_other_paths_bypass_is_refused(method):
     assert maps.shape == inputs.shape
 
 
+def test_a_layer_that_a_faint_path_bypasses_is_refused():
+    """A path past the layer is refused however little it weighs: with branch
+    a's weights scaled by 1e-4, its evidence on the logits is small, not absent
+    from them, and still left out of relu_b's map."""
+    torch.manual_seed(0)
+    module = TwoBranchNet().eval()
+    with torch.no_grad():
+        module.conv_a.weight.mul_(1e-4)
+        module.conv_a.bias.zero_()
+    inputs = torch.randn(N_EPOCHS, 2, 32)
+    with pytest.raises(ValueError, match="other paths than layer 'relu_b'"):
+        get_method("grad_cam")(module).attribute(
+            inputs, CLASS_0.expand(N_EPOCHS), layer="relu_b"
+        )
+
+
 class Conv1dNet(nn.Module):
     """Spatial then depthwise temporal Conv1d, ReLU, pooling, dense."""
 
@@ -517,6 +575,29 @@ def test_grad_cam_of_a_class_the_layer_does_not_reach_is_zero():
     weights of a zero gradient are no rounding residue to refuse."""
     attribution = _tiny_attribution("grad_cam", [[0.0, 0.0], [1.0, 1.0]])
     torch.testing.assert_close(attribution, torch.zeros(4))
+
+
+class TinyReadOutNet(TinyCamNet):
+    """TinyCamNet read sample by sample: a dense layer over the maps' 8 samples,
+    whose weights are the gradient on them."""
+
+    def __init__(self, read_out):
+        super().__init__([[0.0, 0.0], [0.0, 0.0]])
+        self.pool = nn.Identity()
+        self.classifier = nn.Linear(8, 2, bias=False)
+        with torch.no_grad():
+            self.classifier.weight.copy_(torch.tensor(read_out))
+
+
+def test_grad_cam_weighs_rounding_residue_against_the_mean_gradient():
+    """Weights are residue at 1e-5 of the gradient's mean magnitude, as the
+    refusal says, not of its largest value: map 0's gradient [1, -1, 0, 0]
+    cancels out, map 1's weight of 5e-6 is 2e-5 of the mean magnitude (about
+    1/4) and weighs the map, though only 5e-6 of the largest gradient."""
+    weight = 5e-6
+    net = TinyReadOutNet([[1.0, -1.0, 0.0, 0.0] + [weight] * 4, [0.0] * 8]).eval()
+    attribution = get_method("grad_cam")(net).attribute(TINY_INPUT, CLASS_0, relu=False)
+    torch.testing.assert_close(attribution[0, 0], weight * TINY_ACTIVATIONS[1])
 
 
 class Wrapped(nn.Module):
@@ -854,6 +935,40 @@ def test_a_layer_whose_rows_are_not_the_channels_is_refused(method):
     assert torch.isfinite(unmixed.attribute(inputs, target, **params)).all()
 
 
+class _Doubled(nn.Module):
+    """A parameter-free layer of one's own: twice its input."""
+
+    def forward(self, x):  # noqa: D102
+        return 2 * x
+
+
+class _OwnLayerAfterReLU(Conv1dNet):
+    """Conv1dNet with its ReLU's maps doubled by a layer of one's own."""
+
+    def __init__(self):
+        super().__init__()
+        self.doubled = _Doubled()
+
+    def forward(self, x):  # noqa: D102
+        hidden = self.doubled(self.relu(self.temporal(self.spatial(x))))
+        return self.classifier(self.flatten(self.pool(hidden)))
+
+
+def test_a_parameter_free_layer_of_ones_own_is_a_layer_to_explain():
+    """The time grid passes over parameter-free modules of other libraries
+    before the layer, not the layer itself: taken as one of them, it would
+    have no grid. Its maps are the ReLU's doubled, and its gradient half the ReLU's:
+    the same Grad-CAM."""
+    torch.manual_seed(0)
+    net = _OwnLayerAfterReLU().eval()
+    inputs, target = torch.randn(N_EPOCHS, 5, 32), torch.tensor([0, 1, 1])
+    grad_cam = get_method("grad_cam")(net)
+    torch.testing.assert_close(
+        grad_cam.attribute(inputs, target, layer="doubled"),
+        grad_cam.attribute(inputs, target, layer="relu"),
+    )
+
+
 class _TimeReordered(Conv1dNet):
     """Conv1dNet after a reordering of time that keeps its length."""
 
@@ -1034,10 +1149,14 @@ def test_an_adaptive_pooling_that_divides_time_is_its_fixed_windows(
     assert (grid.first_center, grid.step) == (1.5 + 4.0, 4.0)
 
 
-def test_an_adaptive_pooling_of_unequal_windows_is_refused():
-    """32 samples pooled to 7 take windows of 4 and 5 samples: no single step."""
-    net = nn.Sequential(nn.Conv1d(2, 3, 3, padding=1), nn.AdaptiveAvgPool1d(7))
-    calls = trace_layers(net, torch.randn(1, 2, 32))
+@pytest.mark.parametrize(("n_times", "n_pooled"), [(32, 7), (10, 3)])
+def test_an_adaptive_pooling_of_unequal_windows_is_refused(n_times, n_pooled):
+    """32 samples pooled to 7 take windows of 4 and 5 samples: no single step.
+    10 pooled to 3 take overlapping windows of 4 samples, 3 apart: taken for
+    AvgPool1d(3)'s, which give as many samples, they would be placed half a
+    sample early."""
+    net = nn.Sequential(nn.Conv1d(2, 3, 3, padding=1), nn.AdaptiveAvgPool1d(n_pooled))
+    calls = trace_layers(net, torch.randn(1, 2, n_times))
     with pytest.raises(ValueError, match="adaptive pooling is placed on the grid"):
         time_grid(calls, "1")
 
@@ -1164,6 +1283,19 @@ def test_full_grad_leaves_out_a_convolution_head_as_a_dense_one():
     torch.testing.assert_close(total, logits.gather(1, target[:, None])[:, 0])
     expected = get_method("full_grad")(net).attribute(inputs, target)
     maps = get_method("full_grad")(head).attribute(inputs, target)
+    torch.testing.assert_close(maps, expected)
+
+
+def test_the_default_layer_is_the_block_before_a_convolution_head():
+    """A convolution spanning all pooled times (braindecode's conv_classifier)
+    is no block's last convolution, though it reads a block's maps: taken for
+    one, it would be refused for its single sample. The default is the ReLU before
+    it, as before a dense head."""
+    torch.manual_seed(0)
+    net = Conv1dNet().eval()
+    inputs, target = torch.randn(N_EPOCHS, 5, 32), torch.tensor([0, 1, 1])
+    maps = get_method("grad_cam")(ConvolutionHead(net).eval()).attribute(inputs, target)
+    expected = get_method("grad_cam")(net).attribute(inputs, target, layer="relu")
     torch.testing.assert_close(maps, expected)
 
 

@@ -2074,6 +2074,33 @@ def test_the_default_layer_takes_a_product_of_branches_for_no_gate():
         _attribute("grad_cam", _untrained(Bilinear))
 
 
+class AuxiliaryConvolutionHead(SmallNet):
+    """The last block read by the classifier and, in forward, by an auxiliary
+    head (a convolution and its ReLU) whose output the network does not
+    return, as heads trained beside the classifier."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.auxiliary = nn.Conv2d(4, 2, (1, 3), padding=(0, 1))
+        self.auxiliary_relu = nn.ReLU()
+
+    def forward(self, x):
+        x = _last_block(self, x)
+        self.auxiliary_relu(self.auxiliary(x))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+@pytest.mark.parametrize("method", ["grad_cam", "score_cam"])
+def test_the_default_layer_passes_over_a_head_off_the_way_to_the_logits(method):
+    """The auxiliary head's ReLU, called last, was taken as the last block
+    and refused, "the logits depend on the input through other paths": the
+    logits depend on it through none, and the last block is the ELU's."""
+    network = _untrained(AuxiliaryConvolutionHead)
+    np.testing.assert_array_equal(
+        _attribute(method, network), _attribute(method, network, layer="elu")
+    )
+
+
 class MapEmbedding(SmallNet):
     """An embedding of the maps' numbers added to the temporal convolution's
     output (its batch norm folded into it), as BIOT and EEGPT add one of the

@@ -233,6 +233,10 @@ def gating_layers(module, inputs):
     product whose other factor is a tensor the layer was computed from.
     Products of two branches that do not read each other (a bilinear layer)
     and sums of branches (inception modules, skip connections) gate nothing.
+    A layer whose output the logits do not depend on (an auxiliary head
+    computed in forward and not returned) carries nothing to them either,
+    and counts as gating: taken for the last block, it was refused for the
+    paths that bypass it.
 
     Parameters
     ----------
@@ -245,7 +249,7 @@ def gating_layers(module, inputs):
     -------
     is_gating : callable
         Maps a leaf layer of ``module`` to whether each of its calls is gating
-        (False for a layer whose output the logits do not depend on).
+        (True for a layer whose output the logits do not depend on).
     """
     example = inputs[:1].detach().requires_grad_()
     leaves = [layer for _, layer in named_layers(module)]
@@ -276,8 +280,8 @@ def gating_layers(module, inputs):
 
     @cache
     def is_gating(layer):
-        nodes = output_nodes.get(layer, [])
-        return bool(nodes) and all(gating(node) for node in nodes)
+        # True, as all() of nothing, where no call of the layer reaches the logits.
+        return all(gating(node) for node in output_nodes.get(layer, []))
 
     return is_gating
 
@@ -303,7 +307,7 @@ def default_layer(calls, is_gating):
     channels' means, CBAM's of the maps pooled over channels, were taken as
     the last convolution and refused (their last axis is not time, or their
     input was not on the time grid), where the maps they scale are the last
-    block's.
+    block's. So are the layers of a head the logits do not depend on.
     """
 
     def one_sample(tensor):

@@ -24,7 +24,8 @@ after the last convolution and before the maps are flattened, i.e. the output
 of the last convolution block (``"separable_elu"`` in EEGNet, ``"relu"`` in
 InterpretableCNN); without such a nonlinearity, the last convolution. The
 layers of attention gates (squeeze-and-excitation, ECA, CBAM), whose output
-only scales the maps they are computed from, are passed over. A layer
+only scales the maps they are computed from, are passed over, as are those of
+heads the logits do not depend on (an auxiliary head). A layer
 whose output is not (batch, maps, height, time) with height 1 or the number
 of channels (rows that are the channels: each changed by its channel alone),
 whose batch axis holds more than the epochs (epochs x channels,
