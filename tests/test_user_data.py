@@ -2871,7 +2871,8 @@ def test_offsets_drifting_over_ten_times_the_signal_warn(ratio, warns):
 
 def _offset_by(drift, steady, seed=0):
     """Epochs whose offsets have, exactly, variance ``drift`` across epochs and
-    mean ``steady``, in units of the signal within epochs (variance 1)."""
+    mean ``steady`` (a number, or one per channel of 8, as a column), in units
+    of the signal within epochs (variance 1)."""
     rng = np.random.default_rng(seed)
     signal = rng.standard_normal((40, 8, 64))
     signal -= signal.mean(axis=2, keepdims=True)
@@ -2917,6 +2918,19 @@ def test_the_drifting_channels_are_those_named_and_counted():
     match = r"in 5 of 8 channels \(EEG3, EEG4, EEG5, EEG6, EEG7\):"
     with pytest.warns(RuntimeWarning, match=match):
         assert check_offsets(array, ch_names)
+
+
+def test_the_channels_of_a_steady_offset_are_named_and_counted():
+    """As for drifting offsets, the warning of a steady offset names the
+    channels that carry it (it counted them only, leaving the user to find
+    them), and counts no channel below 100 times."""
+    from mne_xai._data_checks import check_offsets
+
+    steady = np.array([0.0, 0.0, 50.0, 200.0, 200.0, 200.0, 200.0, 200.0])
+    ch_names = [f"EEG{i}" for i in range(8)]
+    match = r"in 5 of 8 channels \(EEG3, EEG4, EEG5, EEG6, EEG7\):"
+    with pytest.warns(RuntimeWarning, match=match):
+        assert check_offsets(_offset_by(0.0, steady[:, np.newaxis]), ch_names)
 
 
 def test_a_variance_rounded_below_zero_raises_no_numpy_warning():
