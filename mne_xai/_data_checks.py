@@ -506,8 +506,9 @@ def check_offsets(array, ch_names=None, name="X", moments=None, fix=None):
         warn_data_mismatch(
             f"{name}'s channels carry a steady offset (DC) over "
             f"{STEADY_OFFSET_RATIO:g} times the signal's standard deviation within "
-            f"epochs, in {np.sum(steady_ratio > STEADY_OFFSET_RATIO**2)} of "
-            f"{len(steady_ratio)} channels: the EEG is a small ripple on it, and "
+            "epochs, in "
+            f"{_channels_named(steady_ratio > STEADY_OFFSET_RATIO**2, ch_names)}: "
+            "the EEG is a small ripple on it, and "
             + (
                 f"the network reads the offset rather than the EEG. {fix}"
                 if fitted
@@ -517,15 +518,11 @@ def check_offsets(array, ch_names=None, name="X", moments=None, fix=None):
             ),
         )
         return True
-    dominated = np.flatnonzero(ratio > OFFSET_RATIO)
-    where = f"{len(dominated)} of {len(ratio)} channels"
-    if ch_names is not None:
-        more = f" and {len(dominated) - 5} more" if len(dominated) > 5 else ""
-        where += f" ({', '.join(ch_names[i] for i in dominated[:5])}{more})"
     warn_data_mismatch(
         f"The mean values of {name}'s epochs (DC offsets) drift from epoch to "
         f"epoch with over {OFFSET_RATIO:g} times the variance of the signal "
-        f"within epochs, in {where}: the network sees the drift rather than the "
+        f"within epochs, in {_channels_named(ratio > OFFSET_RATIO, ch_names)}: "
+        "the network sees the drift rather than the "
         + (
             f"EEG. {fix}"
             if fitted
@@ -535,6 +532,15 @@ def check_offsets(array, ch_names=None, name="X", moments=None, fix=None):
         ),
     )
     return True
+
+
+def _channels_named(chosen, ch_names):
+    """Count the ``chosen`` channels (a mask), naming the first five if named."""
+    indices = np.flatnonzero(chosen)
+    where = f"{len(indices)} of {len(chosen)} channels"
+    if ch_names is None:
+        return where
+    return f"{where} ({_listed([ch_names[index] for index in indices])})"
 
 
 def _flat_epochs(batch):

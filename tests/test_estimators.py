@@ -780,6 +780,25 @@ def test_nan_at_the_same_samples_of_every_channel_are_named(synthetic_arrays):
 
 
 @pytest.mark.parametrize("as_epochs", [True, False])
+def test_nan_at_other_samples_in_other_epochs_are_named_together(
+    synthetic_arrays, as_epochs
+):
+    """Every channel holds NaN in every epoch, at sample 40 of some epochs and
+    50 of the others: cropping both out leaves the data whole, where marking
+    every channel bad leaves nothing; the samples NaN in some epoch are named,
+    not only those NaN in all, for arrays (checked whole) as for Epochs
+    (checked in batches)."""
+    X, y = synthetic_arrays
+    X = X.copy()
+    X[::2, :, 40] = np.nan
+    X[1::2, :, 50] = np.nan
+    data = mne.EpochsArray(X, mne.create_info(4, 128.0, "eeg"), verbose=False)
+    match = r"every channel holds them in every epoch, at sample\(s\) 40, 50 of 64"
+    with pytest.raises(ValueError, match=match):
+        EEGNetClassifier(**FAST).fit(data if as_epochs else X, y)
+
+
+@pytest.mark.parametrize("as_epochs", [True, False])
 def test_data_of_nan_alone_are_not_advised_to_be_marked_bad(
     synthetic_arrays, as_epochs
 ):

@@ -11,7 +11,12 @@ import torch
 from sklearn.utils import Bunch
 
 from mne_xai import InterpretableCNNClassifier, explain
-from mne_xai._samples_read import runs_read, samples_read, unread_ends
+from mne_xai._samples_read import (
+    runs_read,
+    samples_read,
+    unread_ends,
+    varying_epochs,
+)
 from mne_xai.datasets import _builtin_montage
 from mne_xai.evaluate.faithfulness import (
     BASELINES,
@@ -1488,18 +1493,24 @@ def test_samples_read_are_probed_on_epochs_that_vary():
 
 
 class _ReadsSpan(torch.nn.Module):
-    """Two logits ``(s, -s)`` of the sum of samples ``start`` to ``stop - 1``,
-    plus, if ``with_max``, the maximum over every sample."""
+    """Logits ``sign * s``, one per sign of ``logit_signs``, of the sum of
+    samples ``start`` to ``stop - 1`` (each channel's weighted by
+    ``channel_weights``, 1 if None), plus ``max_weight`` times the maximum over
+    every sample."""
 
-    def __init__(self, start, stop, with_max=False):
+    def __init__(
+        self, start, stop, max_weight=0.0, channel_weights=None, logit_signs=(1, -1)
+    ):
         super().__init__()
-        self.start, self.stop, self.with_max = start, stop, with_max
+        self.start, self.stop, self.max_weight = start, stop, max_weight
+        self.channel_weights, self.logit_signs = channel_weights, logit_signs
 
     def forward(self, x):  # noqa: D102
-        score = x[..., self.start : self.stop].sum(dim=(1, 2))
-        if self.with_max:
-            score = score + x.amax(dim=(1, 2))
-        return torch.stack([score, -score], dim=1)
+        span = x[..., self.start : self.stop]
+        if self.channel_weights is not None:
+            span = span * torch.as_tensor(self.channel_weights)[:, None]
+        score = span.sum(dim=(1, 2)) + self.max_weight * x.amax(dim=(1, 2))
+        return torch.stack([sign * score for sign in self.logit_signs], dim=1)
 
 
 def test_samples_read_are_exactly_the_span_a_network_reads():
@@ -1512,6 +1523,40 @@ def test_samples_read_are_exactly_the_span_a_network_reads():
     np.testing.assert_array_equal(np.flatnonzero(read), np.arange(3, 15))
 
 
+def test_samples_read_are_those_of_gradients_that_cancel_across_channels():
+    """A network reading the difference of two channels (a bipolar
+    derivation) gets gradients of opposite signs at each sample read: summed
+    with their signs, they cancel, and it was taken as reading nothing."""
+    X = torch.randn(8, 2, 20, generator=torch.Generator().manual_seed(0))
+    read = samples_read(_ReadsSpan(3, 15, channel_weights=[1.0, -1.0]), X)
+    np.testing.assert_array_equal(np.flatnonzero(read), np.arange(3, 15))
+
+
+def test_samples_read_by_a_pooling_that_drops_the_end_are_those_it_pools():
+    """A convolution of 4 samples, then an average over 5 of its outputs
+    without padding, on 20 samples: the 3 poolings cover outputs 0 to 14,
+    which read samples 0 to 17; samples 18 and 19 reach no logit."""
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Conv1d(2, 3, 4),
+        torch.nn.AvgPool1d(5),
+        torch.nn.Flatten(),
+        torch.nn.Linear(9, 2),
+    ).eval()
+    X = torch.randn(8, 2, 20, generator=torch.Generator().manual_seed(0))
+    read = samples_read(module, X)
+    np.testing.assert_array_equal(np.flatnonzero(read), np.arange(18))
+
+
+def test_epochs_flat_in_one_channel_only_vary():
+    """A channel flat in every epoch (the reference, a lead off) leaves the
+    epochs varying: only those flat in every channel are left out."""
+    X = torch.randn(6, 3, 20, generator=torch.Generator().manual_seed(0))
+    X[:, 0] = 0.0
+    X[2] = 1.0
+    np.testing.assert_array_equal(varying_epochs(X, 4), X[[0, 1, 3, 4]])
+
+
 def test_samples_read_of_flat_epochs_are_those_gradients_reach():
     """All epochs flat (a dead recording), the first are probed all the same:
     the network reads the same samples there."""
@@ -1519,15 +1564,41 @@ def test_samples_read_of_flat_epochs_are_those_gradients_reach():
     np.testing.assert_array_equal(np.flatnonzero(read), np.arange(3, 15))
 
 
-@pytest.mark.parametrize("start, stop", [(1, 19), (4, 17)])
-def test_end_samples_that_move_the_logits_are_read(start, stop):
+def test_samples_read_of_flat_epochs_are_probed_on_more_than_the_first():
+    """Every epoch flat, each at its own level: a rectifier stops every
+    gradient of the first (below zero), not of the others, which reach the
+    samples read; probing the first alone took the network as reading all."""
+    X = torch.ones(8, 2, 20)
+    X[0] = -1.0
+    module = torch.nn.Sequential(torch.nn.ReLU(), _ReadsSpan(3, 15))
+    np.testing.assert_array_equal(
+        np.flatnonzero(samples_read(module, X)), np.arange(3, 15)
+    )
+
+
+@pytest.mark.parametrize(
+    "start, stop, max_weight, logit_signs",
+    [
+        (1, 19, 1.0, (1, -1)),
+        (4, 17, 1.0, (1, -1)),
+        # Through a small weight: the logits move by about 1% of their size.
+        (4, 17, 1e-4, (1, -1)),
+        # One logit, which the noise only lowers.
+        (4, 17, 1.0, (-1,)),
+    ],
+)
+def test_end_samples_that_move_the_logits_are_read(
+    start, stop, max_weight, logit_signs
+):
     """The maximum over time reaches the samples outside ``start`` to ``stop``,
     which no probe epoch's gradient does: the span is widened to the
     outermost of them (a single sample at each end included), not to the
-    innermost, and none is taken as unread."""
+    innermost, and none is taken as unread, however little the logits move
+    (beyond rounding) and whichever way."""
     X = torch.randn(8, 2, 20, generator=torch.Generator().manual_seed(0))
     X[..., 10] += 6  # every probe epoch's maximum mid-epoch
-    assert samples_read(_ReadsSpan(start, stop, with_max=True), X) is None
+    module = _ReadsSpan(start, stop, max_weight, logit_signs=logit_signs)
+    assert samples_read(module, X) is None
 
 
 def test_a_network_that_reads_no_sample_is_said_to_read_all():
@@ -1551,6 +1622,7 @@ def test_unread_ends_counts_the_samples_before_and_after_those_read():
 
     assert unread_ends(1, 7, 10, extent) == "the first 1 (0:1) and the last 2 (8:10)"
     assert unread_ends(0, 8, 10, extent) == "the last 1 (9:10)"
+    assert unread_ends(2, 9, 10, extent) == "the first 2 (0:2)"
 
 
 def test_runs_read_split_the_samples_read_at_each_gap():

@@ -725,6 +725,18 @@ def test_epochs_flat_in_every_channel_warn_at_predict_and_explain(synthetic_arra
         mne_xai.explain(clf, dead, "saliency", batch_size=4, verbose=False)
 
 
+def test_epochs_flat_at_a_level_of_each_channel_are_flat():
+    """An amplifier off keeps each channel at its own level (its offset): the
+    epoch is constant in every channel, though not at one value; a single
+    channel that varies makes it no flat epoch."""
+    from mne_xai._data_checks import _flat_epochs
+
+    batch = np.random.default_rng(0).standard_normal((3, 4, 16))
+    batch[1] = np.array([[-2.0], [0.0], [1.0], [5.0]])
+    batch[2, 1:] = 3.0
+    np.testing.assert_array_equal(_flat_epochs(batch), [1])
+
+
 def test_flat_epochs_of_every_batch_are_named_in_one_warning(
     synthetic_arrays, epochs_reads
 ):
@@ -1134,6 +1146,32 @@ def test_each_channel_type_in_another_unit_is_named():
 
 
 @pytest.mark.parametrize(
+    "ch_type, limit, slip",
+    [
+        ("eeg", 1e-2, "microvolts"),
+        ("mag", 1e-6, "femtotesla"),
+        ("grad", 1e-4, "femtotesla per centimetre"),
+    ],
+)
+def test_a_unit_is_doubted_from_the_amplitude_no_signal_of_its_type_reaches(
+    ch_type, limit, slip
+):
+    """Twice the limit (10 mV of EEG, 1 µT of magnetometers, 100 µT/m of
+    gradiometers: no such signal exists) is another unit, as EEG band-passed
+    to high gamma (0.05 µV) given in microvolts; half of it is not."""
+    from mne_xai._data_checks import _warn_if_in_another_unit
+
+    types = np.array([ch_type] * 3)
+    with pytest.warns(
+        RuntimeWarning, match=rf"{ch_type.upper()} .* are they in {slip}"
+    ):
+        _warn_if_in_another_unit(np.full(3, 2 * limit), types, "X")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        _warn_if_in_another_unit(np.full(3, limit / 2), types, "X")
+
+
+@pytest.mark.parametrize(
     "ch_type, amplitude, match",
     [
         ("mag", 1e-12, r"MAG channels of X.*are they in femtotesla"),
@@ -1258,6 +1296,27 @@ def test_each_channel_type_is_scaled_to_unit_variance(caplog, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         clf.predict(epochs)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 4, 7, 8])
+def test_std_per_type_read_in_chunks_is_numpys_over_all_the_data(monkeypatch, chunk):
+    """Whatever the chunk of epochs, each type's standard deviation is NumPy's
+    over all its channels, epochs and samples: a chunk left out (7 epochs in
+    chunks of 2 end on a chunk of one) or a type left unscaled (one ECG
+    channel, listed first) scaled the network's input wrongly."""
+    from mne_xai._data_checks import std_per_type
+
+    monkeypatch.setattr(mne_xai._data_checks, "EPOCHS_PER_CHUNK", chunk)
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((7, 5, 16)) * [[1e-3], [1e-5], [2e-5], [1e-4], [3e-4]]
+    types = ["ecg", "eeg", "eeg", "eog", "eog"]
+    info = mne.create_info([f"CH{i}" for i in range(5)], 64.0, types)
+    expected = [
+        np.std(data[:, [i for i, t in enumerate(types) if t == kind]]) for kind in types
+    ]
+    np.testing.assert_allclose(std_per_type(data, info), expected, rtol=1e-12)
+    one_type = mne.create_info(5, 64.0, "eeg")
+    assert std_per_type(data, one_type) == pytest.approx(np.std(data), rel=1e-12)
 
 
 def test_one_number_scaling_channel_types_far_apart_warns():
@@ -2810,6 +2869,45 @@ def test_offsets_drifting_over_ten_times_the_signal_warn(ratio, warns):
             assert not check_offsets(array)
 
 
+def _offset_by(drift, steady, seed=0):
+    """Epochs whose offsets have, exactly, variance ``drift`` across epochs and
+    mean ``steady`` (a number, or one per channel of 8, as a column), in units
+    of the signal within epochs (variance 1)."""
+    rng = np.random.default_rng(seed)
+    signal = rng.standard_normal((40, 8, 64))
+    signal -= signal.mean(axis=2, keepdims=True)
+    signal /= np.sqrt(signal.var(axis=2).mean(axis=0))[:, np.newaxis]
+    offsets = rng.standard_normal((40, 8, 1))
+    offsets = (offsets - offsets.mean(axis=0)) / offsets.std(axis=0)
+    return signal + np.sqrt(drift) * offsets + steady
+
+
+@pytest.mark.parametrize(
+    "drift, steady, match",
+    [
+        (9.9, 0.0, None),
+        (10.1, 0.0, "drift from epoch to epoch"),
+        # A drift of up to 10 times is no part of the steady offset.
+        (9.9, 99.97, None),
+        (0.0, 100.1, r"steady offset \(DC\)"),
+    ],
+)
+def test_offsets_warn_from_the_ratios_said(drift, steady, match):
+    """The variance of the offsets across epochs over that within epochs warns
+    above 10, the steady offset above 100 times the standard deviation within
+    epochs, both as the warnings say: just below, nothing is said."""
+    from mne_xai._data_checks import check_offsets
+
+    array = _offset_by(drift, steady)
+    if match is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            assert not check_offsets(array)
+    else:
+        with pytest.warns(RuntimeWarning, match=match):
+            assert check_offsets(array)
+
+
 def test_the_drifting_channels_are_those_named_and_counted():
     """The warning names the channels that drift over 10 times, not the first
     channels, and counts no channel that drifts less (here 3 times)."""
@@ -2820,6 +2918,19 @@ def test_the_drifting_channels_are_those_named_and_counted():
     match = r"in 5 of 8 channels \(EEG3, EEG4, EEG5, EEG6, EEG7\):"
     with pytest.warns(RuntimeWarning, match=match):
         assert check_offsets(array, ch_names)
+
+
+def test_the_channels_of_a_steady_offset_are_named_and_counted():
+    """As for drifting offsets, the warning of a steady offset names the
+    channels that carry it (it counted them only, leaving the user to find
+    them), and counts no channel below 100 times."""
+    from mne_xai._data_checks import check_offsets
+
+    steady = np.array([0.0, 0.0, 50.0, 200.0, 200.0, 200.0, 200.0, 200.0])
+    ch_names = [f"EEG{i}" for i in range(8)]
+    match = r"in 5 of 8 channels \(EEG3, EEG4, EEG5, EEG6, EEG7\):"
+    with pytest.warns(RuntimeWarning, match=match):
+        assert check_offsets(_offset_by(0.0, steady[:, np.newaxis]), ch_names)
 
 
 def test_a_variance_rounded_below_zero_raises_no_numpy_warning():
