@@ -588,7 +588,8 @@ def check_amplitudes(
     train_std : float | ndarray, shape (n_channels,) | None
         :func:`std_per_type` of the training data; None checks only offsets.
     info : mne.Info | None
-        The training channels, to name the type of those in another unit.
+        The training channels, to name the type of those in another unit and
+        the channels whose offsets drift.
     name : str
         The data's name in the warning.
     train_baseline : tuple of float | None | "unknown"
@@ -603,7 +604,8 @@ def check_amplitudes(
     # One pass over the data gives both checks what they read.
     moments = channel_moments(batch)
     fix = _offset_fix(train_baseline, info)
-    warned = check_offsets(batch, name=name, moments=moments, fix=fix)
+    ch_names = None if info is None else info.ch_names
+    warned = check_offsets(batch, ch_names, name=name, moments=moments, fix=fix)
     if train_std is None:
         return warned
     epoch_means, mean_square = moments
