@@ -338,6 +338,26 @@ def test_random_state_reproduces_training_and_spares_global_rng(synthetic_arrays
     assert not np.allclose(first.decision_function(X), other.decision_function(X))
 
 
+def test_initialize_builds_the_network_of_its_random_state(synthetic_arrays):
+    """initialize(X, y) built the network from torch's global random state: the
+    same random_state gave other weights at each call, and another network after
+    partial_fit or a warm fit (logits 0.1 apart), and it drew from the user's
+    torch."""
+    X, y = synthetic_arrays
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first, second, other = (
+        EEGNetClassifier(**{**FAST, "random_state": seed}).initialize(X, y)
+        for seed in (0, 0, 1)
+    )
+    assert torch.equal(torch.get_rng_state(), before)
+    for name, value in first.module_.state_dict().items():
+        torch.testing.assert_close(second.module_.state_dict()[name], value)
+    trained = [clf.partial_fit(X, y).decision_function(X) for clf in (first, second)]
+    np.testing.assert_array_equal(*trained)
+    assert not np.allclose(trained[0], other.partial_fit(X, y).decision_function(X))
+
+
 def test_pickle_and_saved_params_give_identical_predictions(synthetic_arrays, tmp_path):
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST).fit(X, y)
