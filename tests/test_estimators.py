@@ -1360,20 +1360,17 @@ def test_early_stopping_keeps_groups_on_one_side(synthetic_arrays):
         clf.fit(X, y, groups=groups[:-1])
 
 
-def test_the_validation_split_follows_random_state(synthetic_arrays):
-    """Each random_state holds out its own epochs, the same at every fit."""
+@pytest.mark.parametrize("groups", [None, np.repeat(np.arange(20), 2)])
+def test_the_validation_split_follows_random_state(synthetic_arrays, groups):
+    """Each random_state holds out its own epochs (or groups), the same at every
+    fit."""
     X, y = synthetic_arrays
-    held_out = [
-        set(
-            InterpretableCNNClassifier(
-                max_epochs=1, early_stopping=True, random_state=seed, verbose=False
-            )
-            .fit(X, y)
-            .get_split_datasets(X, y)[1]
-            .indices
-        )
-        for seed in (0, 1, 0)
-    ]
+    held_out = []
+    for seed in (0, 1, 0):
+        clf = InterpretableCNNClassifier(
+            max_epochs=1, early_stopping=True, random_state=seed, verbose=False
+        ).fit(X, y, groups=groups)
+        held_out.append(set(clf.get_split_datasets(X, y)[1].indices))
     assert held_out[0] != held_out[1]
     assert held_out[0] == held_out[2]
 
@@ -1816,6 +1813,21 @@ def test_loss_state_travels_with_its_class_weights(synthetic_arrays, tmp_path):
     np.testing.assert_allclose(restored.class_weight_, [0.625, 2.5])
 
 
+def test_a_loaded_loss_state_keeps_its_own_class_weights(synthetic_arrays, tmp_path):
+    """Weights in a saved loss state are those training went on with: loaded
+    into an estimator given other weights, the loss and class_weight_ are the
+    saved ones, not the estimator's."""
+    X, y = synthetic_arrays
+    files = dict(f_params=tmp_path / "params.pt", f_criterion=tmp_path / "loss.pt")
+    EEGNetClassifier(class_weight={0: 1.0, 1: 3.0}, **FAST).fit(X, y).save_params(
+        **files
+    )
+    restored = EEGNetClassifier(class_weight={0: 1.0, 1: 2.0}, **FAST)
+    restored.initialize(X, y).load_params(**files)
+    np.testing.assert_allclose(restored.criterion_.weight, [1.0, 3.0])
+    np.testing.assert_allclose(restored.class_weight_, [1.0, 3.0])
+
+
 @pytest.mark.filterwarnings("ignore:After training")
 def test_class_weight_errors_name_the_fix(synthetic_arrays):
     X, y = synthetic_arrays
@@ -1911,6 +1923,26 @@ def test_a_class_never_predicted_after_training_is_warned_of(synthetic_arrays):
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="After training")
         EEGNetClassifier(**{**unshifted, "max_epochs": 30}).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "n_rare, advice",
+    [
+        (5, r"weigh the classes \(class_weight=\"balanced\"\)"),
+        (6, "It has not learned"),
+    ],
+)
+def test_only_a_class_at_most_half_as_frequent_is_blamed_on_its_size(n_rare, advice):
+    """A class never predicted is put down to unequal classes when it has at most
+    half the epochs of the class predicted: otherwise weighing would not help,
+    and the labels are what to check."""
+    from mne_xai.estimators import warn_if_classes_unpredicted
+
+    targets = np.repeat([0, 1], [10, n_rare])
+    with pytest.warns(RuntimeWarning, match=rf"\['right'\] as theirs.*{advice}"):
+        warn_if_classes_unpredicted(
+            np.zeros_like(targets), targets, np.array(["left", "right"]), None
+        )
 
 
 def test_torch_tensors_are_read_as_arrays(synthetic_arrays):
@@ -2034,6 +2066,8 @@ def test_codes_of_parts_coding_their_events_otherwise_are_no_events(synthetic_ar
         (np.repeat([1, 2, 3, 4, 5], 8), 0.05, r"epochs \(2\).*each of the 5 classes"),
         # One short of the classes: scikit-learn spoke of test_size.
         (np.repeat([1, 2, 3, 4, 5], 8), 0.1, r"epochs \(4\).*each of the 5 classes"),
+        # Too few left to train on, however many held out.
+        (np.repeat([1, 2, 3, 4, 5], 8), 0.9, r"\(36\), and keeps 4 to train on"),
     ],
 )
 def test_early_stopping_explains_classes_too_small_to_split(
@@ -2511,7 +2545,9 @@ def test_the_log_counts_the_epochs_trained_on(
     assert sum(batch.get("train_batch_size", 0) for batch in batches) == trained
 
 
-@pytest.mark.parametrize("fraction, trained, held_out", [(0.5, 20, 20), (0.3, 27, 13)])
+@pytest.mark.parametrize(
+    "fraction, trained, held_out", [(0.5, 20, 20), (0.3, 27, 13), (0.15, 34, 6)]
+)
 def test_the_log_counts_about_the_epochs_of_whole_groups(
     synthetic_arrays, fraction, trained, held_out
 ):
