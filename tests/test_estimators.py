@@ -226,6 +226,17 @@ def test_a_numpy_integer_batch_size_trains_and_predicts(synthetic_arrays):
     assert clf.set_params(batch_size=np.int32(16)).predict_proba(X).shape == (40, 2)
 
 
+def test_iterator_batch_size_minus_one_reads_all_epochs_at_once(synthetic_arrays):
+    """skorch's iterator_*__batch_size=-1 means one batch of every epoch (torch's
+    DataLoader refuses -1)."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(
+        **FAST, iterator_train__batch_size=-1, iterator_valid__batch_size=-1
+    ).fit(X, y)
+    assert [batch["train_batch_size"] for batch in clf.history[0, "batches"]] == [40]
+    assert clf.predict_proba(X).shape == (40, 2)
+
+
 def test_seeded_training_leaves_the_gpus_generators_alone(
     synthetic_arrays, monkeypatch
 ):
@@ -1769,9 +1780,10 @@ def test_class_weight_weighs_the_loss(synthetic_arrays, labels, class_weight, ex
 
 
 @pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
-def test_balanced_class_weight_follows_a_warm_refit(synthetic_arrays):
+def test_balanced_class_weight_follows_a_warm_refit(synthetic_arrays, tmp_path):
     """A warm refit on data of other counts trained with the first fit's
-    weights: the class now rare weighed 3.3 times less than the frequent one."""
+    weights: the class now rare weighed 3.3 times less than the frequent one.
+    Saved and restored, the network keeps the counts of the refit's data."""
     X, y = synthetic_arrays
     first = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:5]]
     second = np.r_[np.flatnonzero(y == 0)[:5], np.flatnonzero(y == 1)]
@@ -1780,6 +1792,10 @@ def test_balanced_class_weight_follows_a_warm_refit(synthetic_arrays):
     clf.fit(X[second], y[second])
     np.testing.assert_allclose(clf.class_weight_, [2.5, 0.625])
     np.testing.assert_allclose(clf.criterion_.weight, [2.5, 0.625])
+    clf.save_params(f_params=tmp_path / "params.pt")
+    restored = EEGNetClassifier(class_weight="balanced", **FAST).initialize(X, y)
+    restored.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_allclose(restored.class_weight_, [2.5, 0.625])
 
 
 @pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
@@ -1923,6 +1939,16 @@ def test_a_class_never_predicted_after_training_is_warned_of(synthetic_arrays):
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="After training")
         EEGNetClassifier(**{**unshifted, "max_epochs": 30}).fit(X, y)
+
+
+def test_a_class_predicted_only_for_other_classes_epochs_is_never_predicted():
+    """What counts is a class predicted for its own epochs: a network giving
+    the epochs of class 0 to class 1 and back (labels swapped) recognizes
+    neither."""
+    from mne_xai.estimators import classes_never_predicted
+
+    targets = np.array([0, 0, 1, 1, 2, 2])
+    assert classes_never_predicted(np.array([1, 1, 0, 0, 2, 0]), targets) == [0, 1]
 
 
 @pytest.mark.parametrize(
