@@ -568,6 +568,12 @@ def test_optimizer_parameters_set_after_fit_are_kept(synthetic_arrays):
     # With a new optimizer, they are its options.
     clf.set_params(optimizer=torch.optim.SGD, optimizer__momentum=0.9)
     assert clf.optimizer_.param_groups[0]["momentum"] == 0.9
+    # An option of one parameter group (skorch's optimizer__param_groups__0__lr)
+    # is the optimizer's now, not an option the next optimizer is built with.
+    clf.set_params(optimizer__param_groups__0__lr=0.5)
+    assert clf.optimizer_.param_groups[0]["lr"] == 0.5
+    assert "optimizer__param_groups__0__lr" not in clf.get_params()
+    clone(clf).fit(X, y)
 
 
 def test_warm_start_refuses_data_its_network_was_not_built_for(synthetic_arrays):
