@@ -1,5 +1,6 @@
 """scikit-learn classifiers that train EEG networks on mne.Epochs through skorch."""
 
+import contextlib
 import inspect
 import math
 from functools import partial
@@ -806,7 +807,10 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             # Training continued from here (load_params, then partial_fit or a
             # warm start) draws from it.
             self._draw_seed()
-        with skorch_prints_logged(self):
+        # Built from the seed just drawn, as fit builds it, not from torch's
+        # global random state (fit calls this without data, seeded already).
+        seeded = self._seeded() if X is not None else contextlib.nullcontext()
+        with skorch_prints_logged(self), seeded:
             return super().initialize()
 
     def _draw_seed(self):

@@ -226,6 +226,17 @@ def test_a_numpy_integer_batch_size_trains_and_predicts(synthetic_arrays):
     assert clf.set_params(batch_size=np.int32(16)).predict_proba(X).shape == (40, 2)
 
 
+def test_iterator_batch_size_minus_one_reads_all_epochs_at_once(synthetic_arrays):
+    """skorch's iterator_*__batch_size=-1 means one batch of every epoch (torch's
+    DataLoader refuses -1)."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(
+        **FAST, iterator_train__batch_size=-1, iterator_valid__batch_size=-1
+    ).fit(X, y)
+    assert [batch["train_batch_size"] for batch in clf.history[0, "batches"]] == [40]
+    assert clf.predict_proba(X).shape == (40, 2)
+
+
 def test_seeded_training_leaves_the_gpus_generators_alone(
     synthetic_arrays, monkeypatch
 ):
@@ -336,6 +347,26 @@ def test_random_state_reproduces_training_and_spares_global_rng(synthetic_arrays
         first.decision_function(X), second.decision_function(X)
     )
     assert not np.allclose(first.decision_function(X), other.decision_function(X))
+
+
+def test_initialize_builds_the_network_of_its_random_state(synthetic_arrays):
+    """initialize(X, y) built the network from torch's global random state: the
+    same random_state gave other weights at each call, and another network after
+    partial_fit or a warm fit (logits 0.1 apart), and it drew from the user's
+    torch."""
+    X, y = synthetic_arrays
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    first, second, other = (
+        EEGNetClassifier(**{**FAST, "random_state": seed}).initialize(X, y)
+        for seed in (0, 0, 1)
+    )
+    assert torch.equal(torch.get_rng_state(), before)
+    for name, value in first.module_.state_dict().items():
+        torch.testing.assert_close(second.module_.state_dict()[name], value)
+    trained = [clf.partial_fit(X, y).decision_function(X) for clf in (first, second)]
+    np.testing.assert_array_equal(*trained)
+    assert not np.allclose(trained[0], other.partial_fit(X, y).decision_function(X))
 
 
 def test_pickle_and_saved_params_give_identical_predictions(synthetic_arrays, tmp_path):
@@ -537,6 +568,12 @@ def test_optimizer_parameters_set_after_fit_are_kept(synthetic_arrays):
     # With a new optimizer, they are its options.
     clf.set_params(optimizer=torch.optim.SGD, optimizer__momentum=0.9)
     assert clf.optimizer_.param_groups[0]["momentum"] == 0.9
+    # An option of one parameter group (skorch's optimizer__param_groups__0__lr)
+    # is the optimizer's now, not an option the next optimizer is built with.
+    clf.set_params(optimizer__param_groups__0__lr=0.5)
+    assert clf.optimizer_.param_groups[0]["lr"] == 0.5
+    assert "optimizer__param_groups__0__lr" not in clf.get_params()
+    clone(clf).fit(X, y)
 
 
 def test_warm_start_refuses_data_its_network_was_not_built_for(synthetic_arrays):
@@ -1359,20 +1396,17 @@ def test_early_stopping_keeps_groups_on_one_side(synthetic_arrays):
         clf.fit(X, y, groups=groups[:-1])
 
 
-def test_the_validation_split_follows_random_state(synthetic_arrays):
-    """Each random_state holds out its own epochs, the same at every fit."""
+@pytest.mark.parametrize("groups", [None, np.repeat(np.arange(20), 2)])
+def test_the_validation_split_follows_random_state(synthetic_arrays, groups):
+    """Each random_state holds out its own epochs (or groups), the same at every
+    fit."""
     X, y = synthetic_arrays
-    held_out = [
-        set(
-            InterpretableCNNClassifier(
-                max_epochs=1, early_stopping=True, random_state=seed, verbose=False
-            )
-            .fit(X, y)
-            .get_split_datasets(X, y)[1]
-            .indices
-        )
-        for seed in (0, 1, 0)
-    ]
+    held_out = []
+    for seed in (0, 1, 0):
+        clf = InterpretableCNNClassifier(
+            max_epochs=1, early_stopping=True, random_state=seed, verbose=False
+        ).fit(X, y, groups=groups)
+        held_out.append(set(clf.get_split_datasets(X, y)[1].indices))
     assert held_out[0] != held_out[1]
     assert held_out[0] == held_out[2]
 
@@ -1771,9 +1805,10 @@ def test_class_weight_weighs_the_loss(synthetic_arrays, labels, class_weight, ex
 
 
 @pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
-def test_balanced_class_weight_follows_a_warm_refit(synthetic_arrays):
+def test_balanced_class_weight_follows_a_warm_refit(synthetic_arrays, tmp_path):
     """A warm refit on data of other counts trained with the first fit's
-    weights: the class now rare weighed 3.3 times less than the frequent one."""
+    weights: the class now rare weighed 3.3 times less than the frequent one.
+    Saved and restored, the network keeps the counts of the refit's data."""
     X, y = synthetic_arrays
     first = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:5]]
     second = np.r_[np.flatnonzero(y == 0)[:5], np.flatnonzero(y == 1)]
@@ -1782,6 +1817,10 @@ def test_balanced_class_weight_follows_a_warm_refit(synthetic_arrays):
     clf.fit(X[second], y[second])
     np.testing.assert_allclose(clf.class_weight_, [2.5, 0.625])
     np.testing.assert_allclose(clf.criterion_.weight, [2.5, 0.625])
+    clf.save_params(f_params=tmp_path / "params.pt")
+    restored = EEGNetClassifier(class_weight="balanced", **FAST).initialize(X, y)
+    restored.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_allclose(restored.class_weight_, [2.5, 0.625])
 
 
 @pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
@@ -1813,6 +1852,21 @@ def test_loss_state_travels_with_its_class_weights(synthetic_arrays, tmp_path):
     restored.load_params(**paths["balanced"])
     np.testing.assert_allclose(restored.criterion_.weight, [0.625, 2.5])
     np.testing.assert_allclose(restored.class_weight_, [0.625, 2.5])
+
+
+def test_a_loaded_loss_state_keeps_its_own_class_weights(synthetic_arrays, tmp_path):
+    """Weights in a saved loss state are those training went on with: loaded
+    into an estimator given other weights, the loss and class_weight_ are the
+    saved ones, not the estimator's."""
+    X, y = synthetic_arrays
+    files = dict(f_params=tmp_path / "params.pt", f_criterion=tmp_path / "loss.pt")
+    EEGNetClassifier(class_weight={0: 1.0, 1: 3.0}, **FAST).fit(X, y).save_params(
+        **files
+    )
+    restored = EEGNetClassifier(class_weight={0: 1.0, 1: 2.0}, **FAST)
+    restored.initialize(X, y).load_params(**files)
+    np.testing.assert_allclose(restored.criterion_.weight, [1.0, 3.0])
+    np.testing.assert_allclose(restored.class_weight_, [1.0, 3.0])
 
 
 @pytest.mark.filterwarnings("ignore:After training")
@@ -1910,6 +1964,36 @@ def test_a_class_never_predicted_after_training_is_warned_of(synthetic_arrays):
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="After training")
         EEGNetClassifier(**{**unshifted, "max_epochs": 30}).fit(X, y)
+
+
+def test_a_class_predicted_only_for_other_classes_epochs_is_never_predicted():
+    """What counts is a class predicted for its own epochs: a network giving
+    the epochs of class 0 to class 1 and back (labels swapped) recognizes
+    neither."""
+    from mne_xai.estimators import classes_never_predicted
+
+    targets = np.array([0, 0, 1, 1, 2, 2])
+    assert classes_never_predicted(np.array([1, 1, 0, 0, 2, 0]), targets) == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "n_rare, advice",
+    [
+        (5, r"weigh the classes \(class_weight=\"balanced\"\)"),
+        (6, "It has not learned"),
+    ],
+)
+def test_only_a_class_at_most_half_as_frequent_is_blamed_on_its_size(n_rare, advice):
+    """A class never predicted is put down to unequal classes when it has at most
+    half the epochs of the class predicted: otherwise weighing would not help,
+    and the labels are what to check."""
+    from mne_xai.estimators import warn_if_classes_unpredicted
+
+    targets = np.repeat([0, 1], [10, n_rare])
+    with pytest.warns(RuntimeWarning, match=rf"\['right'\] as theirs.*{advice}"):
+        warn_if_classes_unpredicted(
+            np.zeros_like(targets), targets, np.array(["left", "right"]), None
+        )
 
 
 def test_torch_tensors_are_read_as_arrays(synthetic_arrays):
@@ -2033,6 +2117,8 @@ def test_codes_of_parts_coding_their_events_otherwise_are_no_events(synthetic_ar
         (np.repeat([1, 2, 3, 4, 5], 8), 0.05, r"epochs \(2\).*each of the 5 classes"),
         # One short of the classes: scikit-learn spoke of test_size.
         (np.repeat([1, 2, 3, 4, 5], 8), 0.1, r"epochs \(4\).*each of the 5 classes"),
+        # Too few left to train on, however many held out.
+        (np.repeat([1, 2, 3, 4, 5], 8), 0.9, r"\(36\), and keeps 4 to train on"),
     ],
 )
 def test_early_stopping_explains_classes_too_small_to_split(
@@ -2510,7 +2596,9 @@ def test_the_log_counts_the_epochs_trained_on(
     assert sum(batch.get("train_batch_size", 0) for batch in batches) == trained
 
 
-@pytest.mark.parametrize("fraction, trained, held_out", [(0.5, 20, 20), (0.3, 27, 13)])
+@pytest.mark.parametrize(
+    "fraction, trained, held_out", [(0.5, 20, 20), (0.3, 27, 13), (0.15, 34, 6)]
+)
 def test_the_log_counts_about_the_epochs_of_whole_groups(
     synthetic_arrays, fraction, trained, held_out
 ):

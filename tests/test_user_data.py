@@ -1337,6 +1337,19 @@ def test_one_number_scaling_channel_types_far_apart_warns():
         )
 
 
+@pytest.mark.parametrize("ratio, warned", [(10.0, False), (10.5, True)])
+def test_one_number_scaling_warns_of_types_more_than_ten_times_apart(ratio, warned):
+    """The warning is for channel types whose standard deviations are more than
+    10 times apart; types 10 times apart pass."""
+    from mne_xai.estimators import _warn_if_one_factor_flattens_a_type
+
+    info = mne.create_info(4, 64.0, ["eeg", "eeg", "eog", "eog"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _warn_if_one_factor_flattens_a_type(1e6, np.array([1, 1, ratio, ratio]), info)
+    assert [str(warning.message)[:9] for warning in caught] == ["scaling=1"] * warned
+
+
 @pytest.mark.parametrize("estimator_class", ESTIMATORS)
 def test_a_class_difference_in_the_smaller_unit_is_learned(estimator_class):
     # One factor for all channels made the gradiometers 1e-6 of the EEG: the
