@@ -150,7 +150,9 @@ def _regular_window(call):
     An adaptive pooling to a length that divides the length it receives
     (``AdaptiveAvgPool1d(n_times // 4)``) pools windows of one size, each
     starting where the last ended: a pooling with that kernel and stride.
-    Other lengths give windows of unequal sizes, which have no single step.
+    Other lengths give windows of unequal sizes (32 to 7: 4 and 5 samples)
+    or overlapping ones (10 to 3: 4 samples, 3 apart), which no such pooling
+    gives.
     """
     if not isinstance(call.module, ADAPTIVE_POOLING):
         return call.module
@@ -191,7 +193,8 @@ def _unaligned(layer, call, verb, tensor, n_layer_times, advise, passed_over=Non
         expected = (
             f"from the {n_received} time samples it receives: an adaptive pooling "
             "is placed on the grid where its output length divides its input's "
-            "(windows of one size), which this one does not"
+            "(windows of one size, each starting where the last ended), which "
+            "this one does not"
         )
     elif isinstance(call.module, SLIDING_WINDOWS):
         expected = (
