@@ -1976,6 +1976,55 @@ def test_the_default_layer_passes_over_convolutions_of_pooled_maps():
     )
 
 
+class GatedBeforeTheLastBlock(SmallNet):
+    """A squeeze-and-excitation gate on the first block's maps (``placement``
+    "between blocks", a second block after it) or inside the last block,
+    before its ELU (``"in block"``). ``gated=False`` scales the maps by 0.5
+    in its place, as the gate does once its last convolution is zeroed."""
+
+    def __init__(self, *args, placement, gated=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.squeeze = nn.AdaptiveAvgPool2d((1, 1))
+        self.reduce = nn.Conv2d(4, 2, 1)
+        self.expand = nn.Conv2d(2, 4, 1)
+        self.second = nn.Conv2d(4, 4, (1, 3), padding=(0, 1))
+        self.placement, self.gated = placement, gated
+
+    def _gate(self, x):
+        if not self.gated:
+            return 0.5 * x
+        return x * torch.sigmoid(self.expand(F.relu(self.reduce(self.squeeze(x)))))
+
+    def forward(self, x):  # noqa: D102
+        x = self.temporal(self.spatial((x * self.input_scale).unsqueeze(1)))
+        if self.placement == "in block":
+            x = self.elu(self._gate(x))
+        else:
+            x = self.elu(self.second(self._gate(F.elu(x))))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+@pytest.mark.parametrize("method", ["grad_cam", "score_cam"])
+@pytest.mark.parametrize("placement", ["between blocks", "in block"])
+def test_the_layers_after_an_attention_gate_are_placed_on_the_input_times(
+    method, placement
+):
+    """The gate's global pooling left one time sample on the time grid, and
+    every layer after it was refused ("'elu' receives shape (1, 4, 1, 32)
+    where the layers before it leave 1 time samples"). A gate of 0.5
+    everywhere gives the maps of the same network scaled by 0.5 in its place."""
+    gated = _untrained(GatedBeforeTheLastBlock, placement=placement)
+    with torch.no_grad():
+        gated.expand.weight.zero_()
+        gated.expand.bias.zero_()
+    scaled = _untrained(GatedBeforeTheLastBlock, placement=placement, gated=False)
+    expected = _attribute(method, scaled, layer="elu")
+    np.testing.assert_allclose(_attribute(method, gated), expected, rtol=1e-10)
+    np.testing.assert_allclose(
+        _attribute(method, gated, layer="elu"), expected, rtol=1e-10
+    )
+
+
 def _last_block(network, x):
     """SmallNet's block up to its ELU: maps (batch, 4, 1, time)."""
     x = network.temporal(network.spatial((x * network.input_scale).unsqueeze(1)))

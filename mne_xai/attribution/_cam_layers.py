@@ -82,7 +82,7 @@ def choose_layer_or_gradient(choice):
     )
 
 
-def time_grid(calls, layer, *, advise=choose_layer_or_gradient):
+def time_grid(calls, layer, *, advise=choose_layer_or_gradient, is_gating=None):
     """Compose the sliding windows called up to ``layer`` into its time grid.
 
     Time must stay on the last axis of every layer's input and output, except
@@ -92,6 +92,9 @@ def time_grid(calls, layer, *, advise=choose_layer_or_gradient):
     from (batch, channels, time) through (batch, channels, time, 1) to
     (batch, 1, channels, time). ``advise`` words the way out of a refusal
     from the layer to choose instead (see :meth:`FeatureMapMethod._advise`).
+    The layers of attention gates (``is_gating``, see :func:`gating_layers`)
+    are passed over: a gate's global pooling left one time sample on the
+    grid, and every layer after a squeeze-and-excitation gate was refused.
     """
     first_center, step, receptive = 0.0, 1.0, 1.0
     # Named in messages as in the user's network.
@@ -99,6 +102,8 @@ def time_grid(calls, layer, *, advise=choose_layer_or_gradient):
     n_layer_times = calls[0].input.shape[-1]
     passed_over = None
     for call in calls:
+        if call.name != layer and is_gating is not None and is_gating(call.module):
+            continue  # it scales the maps on the grid, off the grid's path
         module = _regular_window(call)
         moves_time = not isinstance(module, SLIDING_WINDOWS)
         if moves_time and foreign_parameter_free(call.module) and call.name != layer:
@@ -412,6 +417,7 @@ class FeatureMapMethod(AttributionMethod):
 
     _calls = None
     _default_layer = None
+    _is_gating = None
 
     def __init__(self, module):
         super().__init__(module)
@@ -432,11 +438,11 @@ class FeatureMapMethod(AttributionMethod):
         _validate_type(layer, (str, None), "layer")
         calls = self._layer_calls(inputs)
         names = [call.name for call in calls]
+        if self._is_gating is None:  # once per explainer, as the trace
+            self._is_gating = gating_layers(self.module, inputs)
         if layer is None:
-            if self._default_layer is None:  # once per explainer, as the trace
-                self._default_layer = default_layer(
-                    calls, gating_layers(self.module, inputs)
-                )
+            if self._default_layer is None:
+                self._default_layer = default_layer(calls, self._is_gating)
             layer = self._default_layer
         else:
             layer = layer_name(layer, {call.name: call.shown_name for call in calls})
@@ -527,7 +533,7 @@ class FeatureMapMethod(AttributionMethod):
                     "a layer after the channels are mixed into one row (height 1)"
                 )
             )
-        grid = time_grid(calls, layer, advise=self._advise)
+        grid = time_grid(calls, layer, advise=self._advise, is_gating=self._is_gating)
         feature_layer = FeatureLayer(layer, call.module, grid, shown)
         self._check_times_on_grid(inputs, feature_layer)
         return feature_layer
