@@ -510,6 +510,22 @@ def test_an_event_without_training_epochs_is_no_training_event(synthetic_arrays)
 
 
 @pytest.mark.filterwarnings("ignore:After training")
+def test_event_names_are_no_classes_of_an_estimator_trained_on_other_labels(
+    synthetic_arrays,
+):
+    """Trained on Epochs with labels y that are not their events (the codes 1
+    and 2 swapped), the classes 1 and 2 are not the events "a" (1) and "b"
+    (2): "a" read through the events would explain class 1, the epochs of
+    "b", silently."""
+    X, y = synthetic_arrays
+    epochs = _named_epochs(X, y + 1, {"a": 1, "b": 2})
+    estimator = _small_estimator().fit(epochs, 2 - y)
+    match = "'a' is an event of the epochs, but not a class the estimator was"
+    with pytest.raises(ValueError, match=match):
+        explain(estimator, epochs, "saliency", target="a", verbose=False)
+
+
+@pytest.mark.filterwarnings("ignore:After training")
 def test_codes_of_events_that_are_no_classes_are_named_as_such(synthetic_arrays):
     """Of epochs of events the network never saw ("rest" coded 5, "task" 6),
     target=epochs.events[:, 2] was told "It is the code of event 'rest': pass
