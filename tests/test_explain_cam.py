@@ -1229,6 +1229,31 @@ def test_a_module_of_another_library_ending_a_branch_is_not_blamed():
     assert "_TimeFirst" not in str(error.value)
 
 
+class _PooledBesideAnUnpooledBranch(nn.Module):
+    """Time moved away and back by another library's modules, then pooled on
+    one branch and convolved on another that reads the unpooled maps."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 3, 3, padding=1)
+        self.time_first, self.time_last = _TimeFirst(), _TimeFirst()
+        self.pool = nn.MaxPool1d(4)
+        self.unpooled = nn.Conv1d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        x = self.time_last(self.time_first(self.conv(x)))
+        return torch.cat([self.pool(x), self.unpooled(x)], dim=2)
+
+
+def test_a_module_of_another_library_placed_on_the_grid_is_not_blamed_later():
+    """The Rearrange's output reached the pooling with all its time samples;
+    the branch refused after the pooling is no crop of it."""
+    calls = trace_layers(_PooledBesideAnUnpooledBranch(), torch.randn(1, 2, 32))
+    with pytest.raises(ValueError, match="runs through parallel branches") as error:
+        time_grid(calls, "unpooled")
+    assert "_TimeFirst" not in str(error.value)
+
+
 class _RowsOfFrequency(nn.Module):
     """A 2-D convolution whose maps have rows that are neither one nor the
     channels (ContraWR's convolutions of spectrograms: rows of frequency)."""
