@@ -606,6 +606,15 @@ def test_a_target_that_is_a_class_and_another_index_warns(synthetic_arrays):
     assert not np.allclose(class_one.get_data(), class_two.get_data())
 
 
+def test_a_target_of_0_that_is_a_class_and_another_index_warns(synthetic_arrays):
+    """With classes -1 and 0, target=0 is class 0 (index 1) and also the index
+    of class -1: the first index is warned of as the others are."""
+    X, y = synthetic_arrays
+    estimator = _small_estimator().fit(X, y - 1)
+    with pytest.warns(RuntimeWarning, match=r"also the index of class -1; the class"):
+        explain(estimator, X[:4], "saliency", target=0, verbose=False)
+
+
 @pytest.mark.filterwarnings("ignore:After training")
 def test_an_int_target_of_events_named_by_numerals_names_their_events(
     synthetic_arrays,
@@ -1410,6 +1419,15 @@ def test_progress_bar_is_silent_with_verbose_false(fitted_icnn, few_epochs, caps
     assert "\r" not in captured.err
 
 
+def test_progress_counts_the_last_partial_batch(tiny_array_estimator, capsys):
+    """21 epochs read 2 at a time are 11 batches, the last of one epoch: where
+    no bar is drawn, the lines say how far the work is against that count."""
+    X = np.random.default_rng(2).standard_normal((21, 4, 64)).astype(np.float32)
+    explain(tiny_array_estimator, X, "saliency", target=0, batch_size=2, verbose=True)
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.endswith("saliency: 11 of 11 batches (100%)"), last
+
+
 def test_arrays_without_info(tiny_array_estimator):
     X = np.random.default_rng(2).standard_normal((5, 4, 64)).astype(np.float32)
     attribution = explain(
@@ -1794,6 +1812,22 @@ def test_a_single_target_is_recorded_as_its_value(tiny_epochs_estimator):
         assert recorded_target(maps) == 2, target
     per_epoch = explain(estimator, epochs[:2], "saliency", target=[2, 1], verbose=False)
     assert recorded_target(per_epoch) is NOT_RECORDED
+
+
+def test_maps_keep_the_users_description_under_one_record(tiny_epochs_estimator):
+    """The user's lines of ``info["description"]`` describe the recording and
+    are kept; a record of earlier maps (Epochs made from maps) is replaced, as
+    the record read back is the last line."""
+    estimator, epochs = tiny_epochs_estimator
+    epochs = epochs[:2].copy()
+    epochs.info["description"] = (
+        "Recorded at home\nmne_xai: maps of deeplift in logits for target=1"
+    )
+    maps = explain(estimator, epochs, "saliency", target=2, verbose=False)
+    assert maps.info["description"].splitlines() == [
+        "Recorded at home",
+        "mne_xai: maps of saliency in logit/input unit for target=2",
+    ]
 
 
 def test_not_finite_data_name_their_epochs(tiny_epochs_estimator):

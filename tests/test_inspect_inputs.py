@@ -276,16 +276,20 @@ def test_restarts_of_each_class_keep_its_event_code(synthetic_arrays, labels):
     np.testing.assert_array_equal(both.events[:, 2], [3, 3, 2, 2])
 
 
-def test_restarts_of_labels_naming_no_event_are_numbered_from_1(synthetic_arrays):
+@pytest.mark.parametrize("labels", ["strings", "booleans"])
+def test_restarts_of_labels_naming_no_event_are_numbered_from_1(
+    synthetic_arrays, labels
+):
     """Labels that are no integers and name no training event (strings of
-    arrays) are coded by their position in classes_ plus 1, as documented."""
+    arrays) are coded by their position in classes_ plus 1, as documented.
+    Booleans are no integers either: False would be coded 0, True 1."""
     X, y = synthetic_arrays
     clf = EEGNetClassifier(
         max_epochs=1, info=mne.create_info(N_CHANNELS, SFREQ, "eeg"), verbose=False
-    ).fit(X, np.array(["rest", "task"])[y])
+    ).fit(X, np.array(["rest", "task"])[y] if labels == "strings" else y == 1)
     for code, name in enumerate(clf.classes_, start=1):
         result = maximize_activation(clf, name, n_restarts=2, n_steps=2, verbose=False)
-        assert result.restarts.event_id == {name: code}
+        assert result.restarts.event_id == {str(name): code}
         np.testing.assert_array_equal(result.restarts.events[:, 2], code)
 
 

@@ -168,6 +168,30 @@ def test_perturbations_move_a_rhythm_of_the_band_as_far_as_intended():
         assert np.mean(change[kind]) == pytest.approx(2 - 2 * np.exp(-0.125), rel=0.05)
 
 
+def test_each_band_draws_its_own_noise():
+    """Bands of one width are smoothed alike: drawn from the epoch alone, and
+    not also from the band, their noise would be the same, every band of an
+    epoch amplified and dimmed at the same times."""
+    frequencies = (10.0, 22.0)  # one rhythm in each band, on bins of 0.5 Hz
+    times = np.arange(256) / SFREQ
+    carriers = [np.cos(2 * np.pi * frequency * times) for frequency in frequencies]
+    info = mne.create_info(["Oz", "Cz"], SFREQ, "eeg")
+    epoch = np.tile(sum(carriers), (1, 2, 1))
+    data = _input_data(mne.EpochsArray(epoch, info, verbose=False))
+    bands = {"alpha": ALPHA, "beta": (20.0, 25.0)}
+    perturbed = _PerturbedData(data, bands, SFREQ, 1, 0.5, seed=0)
+    clean, *copies = perturbed.batches(64)
+    # Where both carriers are far from zero, an amplitude copy's change over
+    # its band's carrier is the band's factor minus 1.
+    strong = np.all(np.abs(carriers) > 0.5, axis=0)
+    modulations = {}
+    for index, copy in enumerate(copies):
+        band, kind = perturbed.variant(index)
+        if kind == "amplitude":
+            modulations[band] = ((copy - clean)[0, 0] / carriers[band])[strong]
+    assert not np.allclose(modulations[0], modulations[1], atol=0.05)
+
+
 def test_results_do_not_depend_on_batch_size(alpha_epochs):
     network = _detector("energy", alpha_epochs.info)
     whole, split = (
