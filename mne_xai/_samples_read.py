@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import torch
 
-from ._graph import call_keeping_input
+from ._graph import call_keeping_input, input_gradient
 from ._random import fixed_noise
 
 #: Epochs whose input gradients say which samples a network reads.
@@ -82,13 +82,10 @@ def samples_read(module, inputs):
         probe = probe_epochs.clone().requires_grad_()
         logits = call_keeping_input(module, probe.clone())
         weights = fixed_noise(logits.shape[1], logits)
-        projected = (logits * weights).sum()
+        gradient = input_gradient(logits * weights, probe)
+    if gradient is None:
         # A network reading its input only through step functions (binarized
         # input) leaves no gradient: it reads every sample all the same.
-        if not projected.requires_grad:
-            return None
-        (gradient,) = torch.autograd.grad(projected, probe, allow_unused=True)
-    if gradient is None:
         return None
     reached = np.flatnonzero(gradient.abs().sum(dim=(0, 1)).cpu().numpy())
     if len(reached) == 0:

@@ -43,6 +43,7 @@ from .._graph import (
     foreign_parameter_free,
     full_float32,
     has_own_forward,
+    input_gradient,
     layer_kinds_text,
     named_layers,
     outputs_agree,
@@ -695,10 +696,8 @@ def _check_differentiable(module, inputs, logits, versions, method):
         The gradient of the summed logits with respect to ``inputs``; None
         where they do not depend on ``inputs`` through autograd.
     """
-    if not logits.requires_grad:
-        return None
     try:
-        (gradient,) = torch.autograd.grad(logits.sum(), inputs, allow_unused=True)
+        gradient = input_gradient(logits, inputs)
     except RuntimeError as error:
         # A buffer updated in forward (a running mean) changes version too,
         # harmlessly: weights are named only where torch missed a value.
