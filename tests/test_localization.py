@@ -289,8 +289,12 @@ def test_spectral_precision_reads_band_from_simulated_metadata():
     relabelled = epochs.copy()
     relabelled.metadata = truth.metadata.iloc[::-1].reset_index(drop=True)
     np.testing.assert_allclose(spectral_precision(relabelled, truth), own_band)
-    # The attribution's own metadata serves when no ground truth is given.
+    # The attribution's own metadata serves when no ground truth is given,
+    # or when the ground truth's leaves an epoch without a band.
     np.testing.assert_allclose(spectral_precision(epochs), own_band)
+    partial = truth.copy()
+    partial.metadata.loc[0, "fmin"] = np.nan
+    np.testing.assert_allclose(spectral_precision(epochs, partial), own_band)
 
 
 @pytest.mark.parametrize("kind", ["temporal", "spectral", "spatial"])
@@ -347,12 +351,37 @@ def test_mne_objects_and_scores_table(maps):
     assert "spectral_precision" not in localization_scores(epochs, spectral_truth)
 
 
+def test_scores_table_passes_threshold_and_sign_and_names_each_epoch(maps):
+    """Each column is its measure's score at the threshold and sign asked;
+    rows are named by the ground truth Epochs, whatever the attribution is."""
+    truth, noise = maps
+    kept = truth[::2]  # selection 0, 2, 4, ...
+    attribution = noise[::2]
+    kwargs = dict(threshold=0.7, sign="positive")
+    table = localization_scores(attribution, kept, **kwargs)
+    for measure in MASK_MEASURES:
+        np.testing.assert_allclose(
+            table[measure.__name__], measure(attribution, kept, **kwargs)
+        )
+    for measure in (cosine_similarity, pearson_correlation):
+        np.testing.assert_allclose(
+            table[measure.__name__], measure(attribution, kept, sign="positive")
+        )
+    np.testing.assert_array_equal(table.index, kept.selection)
+    codes = {code: name for name, code in kept.event_id.items()}
+    events = [codes[code] for code in kept.events[:, 2]]
+    assert events != events[::-1]  # row by row, not just the same names
+    assert list(table["event"]) == events
+
+
 def test_no_relevance_gives_nan_with_warning(tiny):
     _, truth = tiny
     zeros = np.zeros_like(truth)
     for measure in (relevance_mass_accuracy, cosine_similarity, pearson_correlation):
-        with pytest.warns(RuntimeWarning, match="NaN"):
+        with pytest.warns(RuntimeWarning, match="NaN") as record:
             assert np.isnan(measure(zeros, truth)).all()
+        # Not also NumPy's "invalid value encountered in divide".
+        assert len(record) == 1
     # Each similarity says why its score is undefined: the relevance is all
     # zero, or the relevance or the ground truth is constant.
     with pytest.warns(RuntimeWarning, match="are all zero"):
@@ -373,6 +402,13 @@ def test_bad_input(measure, tiny):
     attribution, truth = tiny
     with pytest.raises(ValueError, match="shape"):
         measure(attribution, truth[..., :2])
+    # As many features, laid out otherwise, are other features.
+    with pytest.raises(ValueError, match="shape"):
+        measure(attribution, truth.reshape(1, 3, 2))
+    with pytest.raises(ValueError, match="one map per epoch"):
+        measure(attribution.ravel(), truth.ravel())
+    with pytest.raises(TypeError, match="real numbers"):
+        measure(attribution * 1j, truth)
     with pytest.raises(ValueError, match="all zero in epoch"):
         measure(attribution, np.zeros_like(truth))
     with pytest.raises(ValueError, match="non-negative"):
@@ -380,8 +416,9 @@ def test_bad_input(measure, tiny):
     # One empty epoch among others is named, not taken for a mask of all.
     with pytest.raises(ValueError, match=r"all zero in epoch\(s\) \[1\]"):
         measure(np.concatenate([attribution] * 2), np.concatenate([truth, 0 * truth]))
-    with pytest.raises(ValueError, match="NaN"):
-        measure(attribution * np.nan, truth)
+    for not_finite in (np.nan, np.inf):
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            measure(attribution + not_finite, truth)
     with pytest.raises(ValueError, match="sign"):
         measure(attribution, truth, sign="negative")
     with pytest.raises(TypeError, match="attribution"):
@@ -391,7 +428,8 @@ def test_bad_input(measure, tiny):
 @pytest.mark.parametrize("measure", MASK_MEASURES)
 def test_bad_threshold(measure, tiny):
     attribution, truth = tiny
-    with pytest.raises(ValueError, match="threshold"):
+    # Not only refused for the mask of every feature it would give.
+    with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\]"):
         measure(attribution, truth, threshold=0.0)
 
 
@@ -432,12 +470,55 @@ def test_a_mask_covering_an_epoch_is_refused_saying_what_helps(measure, maps):
     assert np.isfinite(measure(noise, graded, threshold=(above + 1) / 2)).all()
 
 
+def _full_mask_refusal(truth):
+    """The refusal of ground truth rows covering all their features, as a string."""
+    noise = np.random.default_rng(0).standard_normal(truth.shape)
+    with pytest.raises(ValueError, match="covers every feature") as err:
+        relevance_mass_accuracy(noise, truth)
+    return str(err.value)
+
+
+def test_a_mask_covering_several_epochs_is_refused_for_all_of_them():
+    """The threshold advised must shrink every full mask, each over its own
+    peak; a constant epoch among graded ones shrinks at no threshold; ten
+    epochs are named in full, more are counted."""
+    partial = [0.0, 0, 0, 0, 0, 4]
+    graded = np.array([partial, [1.0, 2, 2, 2, 2, 2], [6.0, 8, 8, 8, 8, 8]])
+    # Lowest over peak: 0.5 in epoch 1, 0.75 in epoch 2 (0.25 and 1.5 over
+    # epoch 0's peak).
+    assert "epoch(s) [1, 2] " in _full_mask_refusal(graded)
+    assert "Raise threshold above 0.75 " in _full_mask_refusal(graded)
+    assert np.isfinite(relevance_mass_accuracy(graded, graded, threshold=0.8)).all()
+    constant = np.array([partial, [1.0, 2, 2, 2, 2, 2], [3.0, 3, 3, 3, 3, 3]])
+    assert "No threshold shrinks" in _full_mask_refusal(constant)
+    ones = np.ones(6)
+    assert "epoch(s) [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] (counted" in (
+        _full_mask_refusal(np.array([partial] + [ones] * 10))
+    )
+    assert "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10] and 1 more (counted" in (
+        _full_mask_refusal(np.array([partial] + [ones] * 11))
+    )
+
+
+def test_maps_on_channels_that_are_not_data_are_scored():
+    """A network may read EOG: its maps are scored on every channel they hold."""
+    info = mne.create_info(["C3", "C4", "EOG"], 128.0, ["eeg", "eeg", "eog"])
+    attribution = np.random.default_rng(0).standard_normal((2, 3, 8))
+    truth = np.zeros_like(attribution)
+    truth[:, 2, 2:4] = 1.0
+    epochs = mne.EpochsArray(attribution, info, verbose=False)
+    with pytest.warns(RuntimeWarning, match=r"several types \(eeg, eog\)"):
+        scores = relevance_mass_accuracy(epochs, truth)
+    np.testing.assert_allclose(scores, relevance_mass_accuracy(attribution, truth))
+
+
 def test_specific_errors(tiny, maps):
     attribution, truth = tiny
     with pytest.raises(ValueError, match="between 1 and 6"):
         top_k_precision(attribution, truth, k=7)
-    with pytest.raises(ValueError, match="fractional k"):
-        top_k_precision(attribution, truth, k=1.5)
+    for fraction in (1.5, 1.0):
+        with pytest.raises(ValueError, match="fractional k"):
+            top_k_precision(attribution, truth, k=fraction)
     with pytest.raises(ValueError, match="covers every feature"):
         roc_auc(attribution, np.ones_like(truth))
     with pytest.raises(ValueError, match="n_epochs, n_channels, n_times"):
@@ -446,8 +527,10 @@ def test_specific_errors(tiny, maps):
         spectral_precision(attribution, band="alpha")
     with pytest.raises(ValueError, match="No band"):
         spectral_precision(attribution, sfreq=100.0)
+    with pytest.raises(ValueError, match="ground_truth has shape"):
+        spectral_precision(attribution, truth[..., :2], band="alpha", sfreq=100.0)
     # It was refused as a band above the Nyquist frequency, "at -1 Hz".
-    for sfreq in (-1.0, 0.0):
+    for sfreq in (-1.0, 0.0, np.inf):
         with pytest.raises(ValueError, match="sfreq must be a positive number of Hz"):
             spectral_precision(attribution, band=(8, 12), sfreq=sfreq)
     simulated_truth, _ = maps
@@ -584,7 +667,7 @@ def test_spectral_precision_refuses_bands_and_rates_the_maps_do_not_have():
         "spectral", n_epochs=4, snr=5.0, random_state=0, verbose=False
     )
     nyquist = epochs.info["sfreq"] / 2
-    for band in [(13, 8), (100, 200), (-10, 20), (8, nyquist + 1)]:
+    for band in [(13, 8), (10, 10), (100, 200), (-10, 20), (8, nyquist + 1)]:
         with pytest.raises(ValueError, match="is not a band of these maps"):
             spectral_precision(epochs, band=band)
     with pytest.raises(ValueError, match="contradicts the maps' own rate"):
@@ -619,6 +702,9 @@ def test_spectral_relevance_is_paired_with_its_own_epochs_and_rate():
         spectral_precision(spectrum, truth[1::2])
     with pytest.raises(ValueError, match="contradicts the maps' own rate"):
         spectral_precision(spectrum, truth[::2], sfreq=2 * epochs.info["sfreq"])
+    resampled = truth[::2].copy().resample(2 * epochs.info["sfreq"], verbose=False)
+    with pytest.raises(ValueError, match="different sampling rates"):
+        spectral_precision(spectrum, resampled)
 
 
 def test_spectral_relevance_counts_its_magnitude_whatever_its_sign():
@@ -634,6 +720,10 @@ def test_spectral_relevance_counts_its_magnitude_whatever_its_sign():
     relevance[..., 20:30] = -1.0  # 10 bins outside it
     spectrum = EpochsSpectrumArray(relevance, info, freqs)
     np.testing.assert_allclose(spectral_precision(spectrum, band=(8.0, 13.0)), [1 / 3])
+    # An average is one map, not one per channel.
+    np.testing.assert_allclose(
+        spectral_precision(spectrum.average(), band=(8.0, 13.0)), [1 / 3], strict=True
+    )
 
 
 def test_an_average_map_is_told_to_average_the_ground_truth(maps):
