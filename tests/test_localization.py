@@ -519,6 +519,8 @@ def test_specific_errors(tiny, maps):
     for fraction in (1.5, 1.0):
         with pytest.raises(ValueError, match="fractional k"):
             top_k_precision(attribution, truth, k=fraction)
+    with pytest.raises(TypeError, match="k must be"):
+        top_k_precision(attribution, truth, k=True)  # not one feature
     with pytest.raises(ValueError, match="covers every feature"):
         roc_auc(attribution, np.ones_like(truth))
     with pytest.raises(ValueError, match="n_epochs, n_channels, n_times"):

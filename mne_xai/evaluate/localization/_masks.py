@@ -108,7 +108,7 @@ def relevance_rank_accuracy(
 def _count_top(k, n_features):
     """Return how many features ``k`` asks for: a count, or a fraction of all."""
     _validate_type(k, "numeric", "k")
-    if isinstance(k, int | np.integer) and not isinstance(k, bool):
+    if isinstance(k, int | np.integer):  # booleans were refused as not numeric
         if not 1 <= k <= n_features:
             raise ValueError(f"k must be between 1 and {n_features} features, got {k}.")
         return int(k)
