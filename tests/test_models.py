@@ -478,6 +478,18 @@ def test_spatial_first_eegnet_is_for_evaluation_mode_only():
         module.inference_graph()(torch.randn(2, 5, 160))
 
 
+def test_building_the_spatial_first_eegnet_leaves_the_networks_modes():
+    """It shares the network's later layers: a dropout left in training mode
+    (Monte Carlo dropout) was switched off in the network when it was built."""
+    module = _trained_like_eegnet()
+    module.spatial_dropout.train()
+    graph = SpatialFirstEEGNet(module)
+    assert module.spatial_dropout.training and graph.spatial_dropout.training
+    assert not (graph.training or graph.temporal_filter.training)
+    assert module.inference_graph() is module  # two draws of the dropout differ
+    assert module.spatial_dropout.training
+
+
 @pytest.mark.parametrize("layer", ["", "temporal_conv", "spatial_bn"])
 @pytest.mark.parametrize(
     "register",
