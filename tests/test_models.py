@@ -657,6 +657,8 @@ def test_eegnet_trains_spatial_first_as_its_layers_do(D, momentum, n_channels):
     x = (torch.randn(5, n_channels, 160) + 0.3) / module.input_scale
     y = torch.tensor([0, 1, 2, 0, 1])
     assert module._trains_spatial_first(x)
+    # Not on other devices (unmeasured, unchecked there): a meta tensor's.
+    assert not module._trains_spatial_first(x.to("meta"))
     plain = _training_step(copy.deepcopy(module), _layers_in_turn, x, y)
     fast = _training_step(module, EEGNet.forward, x, y)
     torch.testing.assert_close(fast[0], plain[0], rtol=1e-5, atol=1e-5)
