@@ -227,6 +227,10 @@ def test_input_scale_is_applied_first(input_scale):
 def test_input_scale_needs_one_factor_per_channel():
     with pytest.raises(ValueError, match="one factor per channel"):
         EEGNet(3, 2, 64, input_scale=[1.0, 2.0])
+    # As many rows as channels, but not one factor each: the forward pass
+    # failed to broadcast the six factors over three channels.
+    with pytest.raises(ValueError, match=r"a 1-D array of 3\), got shape \(3, 2\)"):
+        EEGNet(3, 2, 64, input_scale=np.ones((3, 2)))
 
 
 @pytest.mark.parametrize(
@@ -235,6 +239,8 @@ def test_input_scale_needs_one_factor_per_channel():
         # A network blind to its input, or of NaN logits, without a word.
         (0.0, ValueError, "input_scale must be positive and finite, got 0.0"),
         ([1.0, float("nan"), 1.0], ValueError, "input_scale must be positive"),
+        # Infinite logits, or NaN ones where a weight is zero.
+        (float("inf"), ValueError, "input_scale must be positive and finite"),
         (-1e6, ValueError, "input_scale must be positive"),
         # torch's "new(): invalid data type 'str'".
         ("1e6", TypeError, "input_scale must be a number or one factor per channel"),
@@ -309,6 +315,8 @@ def test_max_norm_of_pruned_and_parametrized_weights():
         (dict(n_channels=0, n_classes=2, n_times=64), "n_channels"),
         (dict(n_channels=4, n_classes=1, n_times=64), "n_classes"),
         (dict(n_channels=4, n_classes=2, n_times=64, sfreq=-1.0), "sfreq"),
+        # Kernels of one sample and the pooling of 128 Hz, without a word.
+        (dict(n_channels=4, n_classes=2, n_times=64, sfreq=0.0), "sfreq must be pos"),
         # "cannot convert float infinity to integer"
         (dict(n_channels=4, n_classes=2, n_times=64, sfreq=float("inf")), "finite"),
     ],
@@ -376,15 +384,31 @@ def test_short_epochs_are_told_what_to_change():
         InterpretableCNN(1, 2, 50, 128.0)
     with pytest.raises(ValueError, match="window_length.*module__pool_length"):
         EEGNet(4, 2, 26, 128.0)
-    # An epoch as long as the kernel gives it one output sample: enough.
+    # An epoch as long as the kernel gives it one output sample, and one of
+    # 8 times the first pooling one sample after both: enough.
     module = InterpretableCNN(1, 2, 64, 128.0).eval()
     assert module(torch.randn(2, 1, 64)).shape == (2, 2)
+    module = EEGNet(4, 2, 32, 128.0).eval()
+    assert module.classifier.in_features == 16
+    assert module(torch.randn(2, 4, 32)).shape == (2, 2)
+
+
+@pytest.mark.parametrize("model_class", MODELS)
+def test_kernels_shorter_than_a_sample_last_one_sample(model_class):
+    """Below 2 Hz (spectra read at few bins per second) half a second is less
+    than a sample: the kernels keep one, which the network can run."""
+    module = model_class(4, 2, 64, 1.0).eval()
+    conv = getattr(module, "temporal_conv", None) or module.depthwise_conv
+    assert conv.kernel_size == (1, 1)
+    assert module(torch.randn(2, 4, 64)).shape == (2, 2)
 
 
 @pytest.mark.parametrize("model_class", MODELS)
 def test_wrong_input_shape_is_refused(model_class):
     module = model_class(4, 2, 128)
-    for shape in ((2, 5, 128), (2, 4, 127)):
+    # And braindecode's (batch, n_channels, n_times, 1), which failed in torch's
+    # words deeper in.
+    for shape in ((2, 5, 128), (2, 4, 127), (2, 4, 128, 1)):
         # InterpretableCNN's global pooling took epochs of any length.
         with pytest.raises(ValueError, match=r"input of shape \(batch, 4, 128\)"):
             module(torch.randn(*shape))
@@ -443,6 +467,8 @@ def test_spatial_first_eegnet_is_for_evaluation_mode_only():
     assert module.inference_graph() is module
     with pytest.raises(ValueError, match="evaluation mode"):
         SpatialFirstEEGNet(module)
+    # It says so, as the network: wrappers take the mode of what they wrap.
+    assert not SpatialFirstEEGNet(module.eval()).training
     # Building it draws no random numbers (nothing is initialized at random).
     module.eval()
     state = torch.get_rng_state()
@@ -450,6 +476,18 @@ def test_spatial_first_eegnet_is_for_evaluation_mode_only():
     assert torch.equal(state, torch.get_rng_state())
     with pytest.raises(ValueError, match="expects input of shape"):
         module.inference_graph()(torch.randn(2, 5, 160))
+
+
+def test_building_the_spatial_first_eegnet_leaves_the_networks_modes():
+    """It shares the network's later layers: a dropout left in training mode
+    (Monte Carlo dropout) was switched off in the network when it was built."""
+    module = _trained_like_eegnet()
+    module.spatial_dropout.train()
+    graph = SpatialFirstEEGNet(module)
+    assert module.spatial_dropout.training and graph.spatial_dropout.training
+    assert not (graph.training or graph.temporal_filter.training)
+    assert module.inference_graph() is module  # two draws of the dropout differ
+    assert module.spatial_dropout.training
 
 
 @pytest.mark.parametrize("layer", ["", "temporal_conv", "spatial_bn"])
@@ -528,6 +566,7 @@ def _replace(name, layer):
         ),
         (EEGNet, _replace("temporal_bn", nn.Identity())),
         (EEGNet, _replace("spatial_bn", nn.GroupNorm(4, 8))),
+        (EEGNet, _replace("spatial_bn", nn.BatchNorm2d(8, track_running_stats=False))),
     ],
     ids=[
         "subclass forward",
@@ -537,6 +576,7 @@ def _replace(name, layer):
         "circular padding",
         "identity",
         "group norm",
+        "batch statistics",
     ],
 )
 def test_eegnet_computing_otherwise_than_its_layers_is_its_own_inference_graph(
@@ -617,6 +657,8 @@ def test_eegnet_trains_spatial_first_as_its_layers_do(D, momentum, n_channels):
     x = (torch.randn(5, n_channels, 160) + 0.3) / module.input_scale
     y = torch.tensor([0, 1, 2, 0, 1])
     assert module._trains_spatial_first(x)
+    # Not on other devices (unmeasured, unchecked there): a meta tensor's.
+    assert not module._trains_spatial_first(x.to("meta"))
     plain = _training_step(copy.deepcopy(module), _layers_in_turn, x, y)
     fast = _training_step(module, EEGNet.forward, x, y)
     torch.testing.assert_close(fast[0], plain[0], rtol=1e-5, atol=1e-5)
@@ -678,6 +720,13 @@ def spatial_first_calls(monkeypatch):
             lambda m, gi, go: None
         ),
         lambda module: setattr(module.temporal_bn, "track_running_stats", False),
+        _replace("temporal_conv", nn.Conv2d(1, 4, (1, 65), padding=(0, 32))),
+        _replace(
+            "temporal_conv",
+            nn.Conv2d(
+                1, 4, (1, 65), padding=(0, 32), padding_mode="circular", bias=False
+            ),
+        ),
         lambda module: setattr(
             module,
             "temporal_conv",
@@ -695,6 +744,8 @@ def spatial_first_calls(monkeypatch):
         "pre-hook",
         "backward hook",
         "no running statistics",
+        "bias",
+        "circular padding",
         "dilated",
         "mixing temporal filters",
         "instance forward",

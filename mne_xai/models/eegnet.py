@@ -590,6 +590,9 @@ class SpatialFirstEEGNet(nn.Module):
                 spatial_scale * temporal_shift * weights.sum(dim=1) + spatial_shift
             )
         self.requires_grad_(False)
+        # Before taking the network's layers, which keep the modes the network
+        # gave them (a dropout left in training mode: Monte Carlo dropout).
+        self.eval()
         for name in (
             "spatial_elu",
             "spatial_pool",
@@ -604,7 +607,6 @@ class SpatialFirstEEGNet(nn.Module):
             "classifier",
         ):
             setattr(self, name, getattr(network, name))
-        self.eval()
 
     @fill_doc
     def forward(self, x):
