@@ -568,6 +568,40 @@ def test_checks_changing_the_network_refuse_pattern_methods_for_what_they_are(
     assert result.similarity["spearman"].shape == (1, 4)
 
 
+@pytest.mark.filterwarnings("ignore:epochs has a standard deviation")
+def test_an_epoch_overflowing_the_network_after_the_first_batch_is_named(planted):
+    """Only the first epochs are checked before learning: a later one whose
+    sample of 1e36 V (finite in float32) overflows the network would make the
+    statistics infinite, and every pattern with them."""
+    epochs, clf, _ = planted
+    overflowing = epochs[:16].copy()
+    overflowing._data[11, 2, 5] = 1e36
+    with pytest.raises(ValueError, match=r"overflows the network: .* epoch\(s\) 11 "):
+        learn_patterns(clf, overflowing, batch_size=8, verbose=False)
+
+
+class _RandomInEvaluation(nn.Module):
+    """A dense read-out of the epochs after ``F.dropout``, which keeps its
+    default ``training=True`` in evaluation mode."""
+
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.dense = nn.Linear(N_CHANNELS * N_TIMES, 2)
+
+    def forward(self, x):
+        return self.dense(nn.functional.dropout(self.flatten(x), 0.5))
+
+
+def test_a_network_random_in_evaluation_mode_is_refused(planted):
+    """Its patterns would be statistics of a new draw of the network at each
+    batch, of no one function of the epochs."""
+    epochs, _, _ = planted
+    clf = _estimator(_RandomInEvaluation(), epochs, None)
+    with pytest.raises(ValueError, match="second pass, in evaluation mode"):
+        learn_patterns(clf, epochs, verbose=False)
+
+
 def test_unsupported_layers_are_refused_by_name(planted):
     epochs, _, _ = planted
     tanh = nn.Sequential(nn.Flatten(), nn.Linear(96, 8), nn.Tanh(), nn.Linear(8, 2))

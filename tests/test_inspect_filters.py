@@ -683,6 +683,31 @@ def test_networks_without_temporal_filters_are_refused(module):
         temporal_filters(estimator, verbose=False)
 
 
+class GainThenDepthwiseNet(nn.Module):
+    """A gain per channel (a depthwise convolution of one tap), then a depthwise
+    temporal convolution."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.gain = nn.Conv1d(n_chans, n_chans, 1, groups=n_chans)
+        self.depthwise = nn.Conv1d(n_chans, n_chans, 9, groups=n_chans)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.dense = nn.Linear(n_chans, n_outputs)
+
+    def forward(self, x):
+        return self.dense(self.pool(self.depthwise(self.gain(x))).flatten(1))
+
+
+def test_a_convolution_of_one_tap_is_no_temporal_filter():
+    """As documented, the temporal layer's kernels are longer than one sample:
+    a kernel of one tap scales its map, and every frequency alike."""
+    epochs, _, _ = _planted_source()
+    estimator = _fit(EEGNetClassifier, epochs, module=GainThenDepthwiseNet)
+    filters = temporal_filters(estimator, verbose=False)
+    assert filters.layer == "depthwise"
+    assert filters.kernels.shape == (len(CH_NAMES), 9)
+
+
 # -- on EEGBCI motor imagery ------------------------------------------------------------
 # The shared fixtures stop after 20 epochs, with EEGNet still near chance.
 # These learn the task (at 80 Hz, which keeps it short; EEGNet with a larger
@@ -1099,6 +1124,44 @@ def test_band_edges_are_the_half_power_crossings_next_to_the_peak():
     for edge, expected in ((row.low_freq, 16), (row.high_freq, 48)):
         assert edge == pytest.approx(expected, abs=0.5)
         assert np.interp(edge, filters.freqs, gain) == pytest.approx(1 / np.sqrt(2))
+
+
+def _moving_average_high_edge(n_taps, sfreq):
+    """The -3 dB edge of an ``n_taps`` moving average, from its closed-form gain
+    ``|sin(n x) / (n sin x)|``, ``x = pi f / sfreq``, which falls from 1 at 0 Hz
+    to 0 at ``sfreq / n_taps``."""
+    from scipy.optimize import brentq
+
+    def excess(freq):
+        x = np.pi * freq / sfreq
+        return np.sin(n_taps * x) / (n_taps * np.sin(x)) - 1 / np.sqrt(2)
+
+    return brentq(excess, 1e-6, sfreq / n_taps)
+
+
+@pytest.mark.parametrize(
+    "taps, peak, low, high",
+    [
+        # A moving average (low-pass): peak and low edge at 0 Hz.
+        ([1 / 8] * 8, 0.0, 0.0, _moving_average_high_edge(8, 128.0)),
+        # Gain |1 - 0.1 exp(-4 pi i f / sfreq)|, from 0.9 to 1.1 at 32 Hz: it
+        # never falls to half power, so its band is 0 Hz to Nyquist.
+        ([1, 0, -0.1], 32.0, 0.0, 64.0),
+    ],
+)
+def test_a_band_without_a_crossing_on_a_side_ends_at_0_hz_or_nyquist(
+    taps, peak, low, high
+):
+    """As documented: an edge where the gain stays above half power up to
+    0 Hz or up to the Nyquist frequency is that frequency, not the peak's."""
+    kernel = np.zeros(33)
+    kernel[: len(taps)] = taps
+    network, epochs = _with_kernel("channel_pool", kernel)
+    filters = temporal_filters(network, epochs, n_freqs=1025, verbose=False)
+    row = filters.passbands.loc[0]
+    assert row.peak_freq == pytest.approx(peak)
+    assert row.low_freq == pytest.approx(low)
+    assert row.high_freq == pytest.approx(high, abs=0.01)
 
 
 def test_time_decimated_by_a_function_is_refused():
