@@ -307,6 +307,30 @@ def test_units_at_the_rectifiers_kink_pass_no_signal():
         assert np.abs(maps).max() > 0, method
 
 
+def test_samples_at_the_rectifiers_kink_stay_out_of_the_active_statistics():
+    """E₊ is the mean where the unit's output with bias is above zero, as
+    documented: where it is exactly zero the unit is off. Unit 0 reads
+    ``x0 - x1 / 2`` without bias, and half of the epochs hold ``x1 = 2 x0``:
+    their inputs, which have a mean, stay out of E₊[x]."""
+    rng = np.random.default_rng(1)
+    X = 1e-5 * (rng.standard_normal((60, N_CHANNELS, N_TIMES)) + 3)
+    X = X.astype(np.float32)
+    X[:30, 1] = 2 * X[:30, 0]  # exactly: doubling is exact in floating point
+    clf = _estimator(_TwoLayers(), X, np.repeat([0, 1], 30))
+    units = clf.module_.module.units
+    with torch.no_grad():
+        units.weight[0] = 0
+        units.weight[0, :2, 0] = torch.tensor([1.0, -0.5])
+        units.bias[0] = 0
+    patterns = learn_patterns(clf, X, verbose=False)
+    scaled = float(clf.module_.input_scale) * X.astype(np.float64)
+    samples = np.moveaxis(scaled, 1, 2).reshape(-1, N_CHANNELS)
+    weight = units.weight[0, :, 0].detach().double().numpy()
+    outputs = samples @ weight
+    expected = _pattern(samples, outputs, outputs > 0, weight)
+    np.testing.assert_allclose(patterns.patterns["units"][0, :, 0], expected, rtol=1e-4)
+
+
 #: The input scaled by -2, written in forward as users write it.
 _SCALINGS = {
     "product": lambda zero, x: x * -2.0,
