@@ -307,6 +307,30 @@ def test_units_at_the_rectifiers_kink_pass_no_signal():
         assert np.abs(maps).max() > 0, method
 
 
+def test_samples_at_the_rectifiers_kink_stay_out_of_the_active_statistics():
+    """E₊ is the mean where the unit's output with bias is above zero, as
+    documented: where it is exactly zero the unit is off. Unit 0 reads
+    ``x0 - x1 / 2`` without bias, and half of the epochs hold ``x1 = 2 x0``:
+    their inputs, which have a mean, stay out of E₊[x]."""
+    rng = np.random.default_rng(1)
+    X = 1e-5 * (rng.standard_normal((60, N_CHANNELS, N_TIMES)) + 3)
+    X = X.astype(np.float32)
+    X[:30, 1] = 2 * X[:30, 0]  # exactly: doubling is exact in floating point
+    clf = _estimator(_TwoLayers(), X, np.repeat([0, 1], 30))
+    units = clf.module_.module.units
+    with torch.no_grad():
+        units.weight[0] = 0
+        units.weight[0, :2, 0] = torch.tensor([1.0, -0.5])
+        units.bias[0] = 0
+    patterns = learn_patterns(clf, X, verbose=False)
+    scaled = float(clf.module_.input_scale) * X.astype(np.float64)
+    samples = np.moveaxis(scaled, 1, 2).reshape(-1, N_CHANNELS)
+    weight = units.weight[0, :, 0].detach().double().numpy()
+    outputs = samples @ weight
+    expected = _pattern(samples, outputs, outputs > 0, weight)
+    np.testing.assert_allclose(patterns.patterns["units"][0, :, 0], expected, rtol=1e-4)
+
+
 #: The input scaled by -2, written in forward as users write it.
 _SCALINGS = {
     "product": lambda zero, x: x * -2.0,
@@ -566,6 +590,40 @@ def test_checks_changing_the_network_refuse_pattern_methods_for_what_they_are(
         clf, epochs[:4], "pattern_net", patterns=patterns, verbose=False
     )
     assert result.similarity["spearman"].shape == (1, 4)
+
+
+@pytest.mark.filterwarnings("ignore:epochs has a standard deviation")
+def test_an_epoch_overflowing_the_network_after_the_first_batch_is_named(planted):
+    """Only the first epochs are checked before learning: a later one whose
+    sample of 1e36 V (finite in float32) overflows the network would make the
+    statistics infinite, and every pattern with them."""
+    epochs, clf, _ = planted
+    overflowing = epochs[:16].copy()
+    overflowing._data[11, 2, 5] = 1e36
+    with pytest.raises(ValueError, match=r"overflows the network: .* epoch\(s\) 11 "):
+        learn_patterns(clf, overflowing, batch_size=8, verbose=False)
+
+
+class _RandomInEvaluation(nn.Module):
+    """A dense read-out of the epochs after ``F.dropout``, which keeps its
+    default ``training=True`` in evaluation mode."""
+
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.dense = nn.Linear(N_CHANNELS * N_TIMES, 2)
+
+    def forward(self, x):
+        return self.dense(nn.functional.dropout(self.flatten(x), 0.5))
+
+
+def test_a_network_random_in_evaluation_mode_is_refused(planted):
+    """Its patterns would be statistics of a new draw of the network at each
+    batch, of no one function of the epochs."""
+    epochs, _, _ = planted
+    clf = _estimator(_RandomInEvaluation(), epochs, None)
+    with pytest.raises(ValueError, match="second pass, in evaluation mode"):
+        learn_patterns(clf, epochs, verbose=False)
 
 
 def test_unsupported_layers_are_refused_by_name(planted):

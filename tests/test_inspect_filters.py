@@ -683,6 +683,35 @@ def test_networks_without_temporal_filters_are_refused(module):
         temporal_filters(estimator, verbose=False)
 
 
+class GainThenDepthwiseNet(nn.Module):
+    """A gain per channel (a depthwise convolution of one tap), then a depthwise
+    temporal convolution."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.gain = nn.Conv1d(n_chans, n_chans, 1, groups=n_chans)
+        self.depthwise = nn.Conv1d(n_chans, n_chans, 9, groups=n_chans)
+        self.pool = nn.AdaptiveAvgPool1d(1)
+        self.dense = nn.Linear(n_chans, n_outputs)
+
+    def forward(self, x):
+        return self.dense(self.pool(self.depthwise(self.gain(x))).flatten(1))
+
+
+@pytest.mark.parametrize("module", [GainThenDepthwiseNet, SpatioTemporalConv1dNet])
+def test_the_temporal_layer_filters_each_map_alone_with_several_taps(module):
+    """As documented, the temporal layer is the first convolution whose kernels
+    are longer than one sample in time, each reading one map: a kernel of one
+    tap scales its map (every frequency alike), and a convolution over all
+    channels mixes them, so neither is a filter bank; the depthwise
+    convolution after them is."""
+    epochs, _, _ = _planted_source()
+    estimator = _fit(EEGNetClassifier, epochs, module=module)
+    filters = temporal_filters(estimator, verbose=False)
+    assert filters.layer == "depthwise"
+    assert filters.kernels.shape[1] == 9
+
+
 # -- on EEGBCI motor imagery ------------------------------------------------------------
 # The shared fixtures stop after 20 epochs, with EEGNet still near chance.
 # These learn the task (at 80 Hz, which keeps it short; EEGNet with a larger
@@ -806,6 +835,9 @@ def test_plot_temporal_filters_names_the_most_used_and_fits(
     fitted_icnn, imagery_epochs
 ):
     filters = temporal_filters(fitted_icnn, imagery_epochs, verbose=False)
+    # Rank 1 is the largest contribution, as documented.
+    by_contribution = filters.passbands.sort_values("contribution", ascending=False)
+    assert by_contribution["rank"].tolist() == list(range(1, len(by_contribution) + 1))
     fig = plot_temporal_filters(filters, n_highlight=3, show=False)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "Frequency (Hz)" and "(dB)" in ax.get_ylabel()
@@ -962,30 +994,39 @@ class OneTemporalKernel(nn.Module):
     ("time_pool") or by a function of forward ("functional"), after a padding
     layer ("padded"), or on its own: with its taps 2 samples apart ("dilated",
     and "dilated_on_axis_2" with time on axis 2, as ShallowFBCSPNet has it), or
-    with a stride of 2 ("strided")."""
+    with a stride of 2 ("strided"). With "conv1d_time_pool", one kernel per
+    channel in a depthwise ``nn.Conv1d``, after a decimation of time by a
+    pooling layer."""
 
     def __init__(self, mode, n_channels=4, n_times=256):
         super().__init__()
         self.mode = mode
         self.channel_pool = nn.MaxPool2d((n_channels, 1))
         self.time_pool = nn.AvgPool2d((1, 2))
+        self.time_pool_1d = nn.AvgPool1d(2)
         self.pad = nn.ZeroPad2d((16, 16, 0, 0))
         dilation = 2 if mode.startswith("dilated") else 1
         stride = 2 if mode == "strided" else 1
         if mode == "dilated_on_axis_2":
             self.temporal = nn.Conv2d(1, 1, (33, 1), dilation=(dilation, 1), bias=False)
+        elif mode == "conv1d_time_pool":
+            self.temporal = nn.Conv1d(
+                n_channels, n_channels, 33, groups=n_channels, bias=False
+            )
         else:
             self.temporal = nn.Conv2d(
                 1, 1, (1, 33), stride=(1, stride), dilation=(1, dilation), bias=False
             )
         n_rows = 1 if mode == "channel_pool" else n_channels
-        decimated = mode in ("time_pool", "functional")
+        decimated = mode in ("time_pool", "functional", "conv1d_time_pool")
         n_samples = n_times // 2 if decimated else n_times
         n_samples += 32 if mode == "padded" else 0
         n_outputs = (n_samples - 32 * dilation - 1) // stride + 1
         self.head = nn.Linear(n_rows * n_outputs, 2)
 
     def forward(self, x):  # noqa: D102
+        if self.mode == "conv1d_time_pool":  # 128 Hz to 64 Hz, time on axis 2
+            return self.head(self.temporal(self.time_pool_1d(x)).flatten(1))
         x = x.unsqueeze(1)
         if self.mode == "channel_pool":
             x = self.channel_pool(x)  # max over channels: time is untouched
@@ -1001,7 +1042,8 @@ class OneTemporalKernel(nn.Module):
 
 
 def _with_kernel(mode, kernel, sfreq=128.0):
-    """An untrained classifier of OneTemporalKernel with ``kernel``, and epochs."""
+    """An untrained classifier of OneTemporalKernel with ``kernel`` (in each of
+    its kernels), and epochs."""
     from skorch import NeuralNetClassifier
 
     from mne_xai import as_network
@@ -1021,7 +1063,9 @@ def _with_kernel(mode, kernel, sfreq=128.0):
     net.set_params(classes=[1, 2]).initialize()
     weight = net.module_.temporal.weight
     with torch.no_grad():
-        weight[:] = torch.as_tensor(kernel, dtype=torch.float32).reshape(weight.shape)
+        weight[:] = torch.as_tensor(kernel, dtype=torch.float32).reshape(
+            weight.shape[1:]
+        )
     return as_network(net, info=info), epochs
 
 
@@ -1032,6 +1076,7 @@ def _with_kernel(mode, kernel, sfreq=128.0):
         ("time_pool", 64.0),
         ("padded", 128.0),
         ("strided", 128.0),
+        ("conv1d_time_pool", 64.0),
     ],
 )
 def test_the_kernels_rate_is_that_of_time_after_pooling(pooling, rate):
@@ -1041,12 +1086,13 @@ def test_the_kernels_rate_is_that_of_time_after_pooling(pooling, rate):
     (mu) pass band would be reported at 20 Hz (beta). After a padding layer,
     which keeps the rate, the layer was refused as reading time decimated or
     sliced by a function of forward. A kernel of stride 2 filters its input,
-    at 128 Hz: its output's rate is 64 Hz, at which its band would be halved."""
+    at 128 Hz: its output's rate is 64 Hz, at which its band would be halved.
+    A Conv1d's time axis is its last, axis 2, whose rate the pooling halves."""
     kernel = firwin(33, [8, 12], pass_zero=False, fs=rate)
     network, epochs = _with_kernel(pooling, kernel)
     filters = temporal_filters(network, epochs, n_freqs=1025, verbose=False)
     assert filters.sfreq == rate
-    assert filters.passbands.peak_freq[0] == pytest.approx(10, abs=0.5)
+    np.testing.assert_allclose(filters.passbands.peak_freq, 10, atol=0.5)
 
 
 @pytest.mark.parametrize("mode", ["dilated", "dilated_on_axis_2"])
@@ -1099,6 +1145,44 @@ def test_band_edges_are_the_half_power_crossings_next_to_the_peak():
     for edge, expected in ((row.low_freq, 16), (row.high_freq, 48)):
         assert edge == pytest.approx(expected, abs=0.5)
         assert np.interp(edge, filters.freqs, gain) == pytest.approx(1 / np.sqrt(2))
+
+
+def _moving_average_high_edge(n_taps, sfreq):
+    """The -3 dB edge of an ``n_taps`` moving average, from its closed-form gain
+    ``|sin(n x) / (n sin x)|``, ``x = pi f / sfreq``, which falls from 1 at 0 Hz
+    to 0 at ``sfreq / n_taps``."""
+    from scipy.optimize import brentq
+
+    def excess(freq):
+        x = np.pi * freq / sfreq
+        return np.sin(n_taps * x) / (n_taps * np.sin(x)) - 1 / np.sqrt(2)
+
+    return brentq(excess, 1e-6, sfreq / n_taps)
+
+
+@pytest.mark.parametrize(
+    "taps, peak, low, high",
+    [
+        # A moving average (low-pass): peak and low edge at 0 Hz.
+        ([1 / 8] * 8, 0.0, 0.0, _moving_average_high_edge(8, 128.0)),
+        # Gain |1 - 0.1 exp(-4 pi i f / sfreq)|, from 0.9 to 1.1 at 32 Hz: it
+        # never falls to half power, so its band is 0 Hz to Nyquist.
+        ([1, 0, -0.1], 32.0, 0.0, 64.0),
+    ],
+)
+def test_a_band_without_a_crossing_on_a_side_ends_at_0_hz_or_nyquist(
+    taps, peak, low, high
+):
+    """As documented: an edge where the gain stays above half power up to
+    0 Hz or up to the Nyquist frequency is that frequency, not the peak's."""
+    kernel = np.zeros(33)
+    kernel[: len(taps)] = taps
+    network, epochs = _with_kernel("channel_pool", kernel)
+    filters = temporal_filters(network, epochs, n_freqs=1025, verbose=False)
+    row = filters.passbands.loc[0]
+    assert row.peak_freq == pytest.approx(peak)
+    assert row.low_freq == pytest.approx(low)
+    assert row.high_freq == pytest.approx(high, abs=0.01)
 
 
 def test_time_decimated_by_a_function_is_refused():

@@ -699,10 +699,12 @@ def test_majority_vote_follows_most_epochs(drowsiness, n_right, n_wrong, vote_ri
 
 class _FixedProbabilities(ClassifierMixin, BaseEstimator):
     """A classifier of classes 0 and 1 whose probabilities are set: ``proba[i]``
-    for an epoch whose samples all equal i."""
+    for an epoch (array or Epochs) whose samples all equal i. It predicts class
+    1 where its probability reaches ``threshold``."""
 
-    def __init__(self, proba=None):
+    def __init__(self, proba=None, threshold=0.5):
         self.proba = proba
+        self.threshold = threshold
 
     def fit(self, X=None, y=None):
         self.proba_ = np.asarray(self.proba, float)
@@ -710,10 +712,31 @@ class _FixedProbabilities(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X):
-        return self.proba_[np.asarray(X)[:, 0, 0].astype(int)]
+        X = X.get_data() if isinstance(X, mne.BaseEpochs) else np.asarray(X)
+        return self.proba_[X[:, 0, 0].astype(int)]
 
     def predict(self, X):
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        return self.classes_[(self.predict_proba(X)[:, 1] >= self.threshold) * 1]
+
+
+def _epochs_numbered(n_epochs, groups=None):
+    """Arrays whose epoch i holds the value i everywhere (see _FixedProbabilities),
+    or Epochs of them with the metadata column ``group``."""
+    X = np.broadcast_to(
+        np.arange(float(n_epochs))[:, None, None], (n_epochs, N_CHANNELS, N_TIMES)
+    )
+    if groups is None:
+        return X
+    return mne.EpochsArray(
+        X.copy(),
+        mne.create_info(N_CHANNELS, SFREQ, "eeg"),
+        np.column_stack(
+            [np.arange(n_epochs), np.zeros(n_epochs, int), np.ones(n_epochs, int)]
+        ),
+        event_id={"one": 1},
+        metadata=pd.DataFrame({"group": groups}),
+        verbose=False,
+    )
 
 
 def test_majority_vote_ties_are_broken_by_the_mean_probability():
@@ -722,10 +745,9 @@ def test_majority_vote_ties_are_broken_by_the_mean_probability():
     # Group 0: one vote for class 0 (barely), one for class 1 (surely): a tie
     # won by class 1 on mean probability (0.325, 0.675). Group 1: its mirror.
     proba = [[0.55, 0.45], [0.1, 0.9], [0.45, 0.55], [0.9, 0.1]]
-    X = np.broadcast_to(np.arange(4.0)[:, None, None], (4, N_CHANNELS, N_TIMES))
     table = group_predictions(
         _FixedProbabilities(proba).fit(),
-        X,
+        _epochs_numbered(4),
         [0, 0, 1, 1],
         y=[1, 1, 0, 0],
         vote="majority",
@@ -734,6 +756,61 @@ def test_majority_vote_ties_are_broken_by_the_mean_probability():
     np.testing.assert_array_equal(table.filter(like="votes_"), 0.5)
     assert table["predicted"].tolist() == [1, 0]
     assert table["correct"].tolist() == [True, True]
+
+
+def test_soft_vote_is_the_class_of_highest_mean_probability():
+    """Two epochs barely of class 0 (0.6) outvote one surely of class 1 (0.85),
+    two to one; averaged, the probabilities favour class 1 (0.55 against
+    0.45). The mean-probability vote and its scorer follow the means, the
+    majority vote and its scorer the count."""
+    classifier = _FixedProbabilities([[0.6, 0.4], [0.6, 0.4], [0.15, 0.85]]).fit()
+    epochs = _epochs_numbered(3, groups=[7] * 3)
+    table, score = {}, {}
+    for vote in ("mean_proba", "majority"):
+        table[vote] = group_predictions(
+            classifier, epochs, "group", y=[1] * 3, vote=vote, verbose=False
+        )
+        score[vote] = make_group_scorer("group", vote=vote)(classifier, epochs, [1] * 3)
+    means = table["mean_proba"].filter(like="proba_").to_numpy()
+    np.testing.assert_allclose(means, [[0.45, 0.55]])
+    votes = table["mean_proba"].filter(like="votes_").to_numpy()
+    np.testing.assert_allclose(votes, [[2 / 3, 1 / 3]])
+    assert table["mean_proba"]["predicted"].tolist() == [1]
+    assert table["majority"]["predicted"].tolist() == [0]
+    assert score == {"mean_proba": 1.0, "majority": 0.0}
+
+
+def test_votes_count_the_estimators_predictions_not_its_largest_probability():
+    """As documented: a classifier predicting class 1 from a probability of 0.3
+    votes for class 1 with probabilities (0.6, 0.4), and its epochs are right
+    or wrong as it predicts them."""
+    classifier = _FixedProbabilities([[0.6, 0.4]] * 2, threshold=0.3).fit()
+    table = group_predictions(
+        classifier,
+        _epochs_numbered(2),
+        [0, 0],
+        y=[1, 1],
+        vote="majority",
+        verbose=False,
+    )
+    np.testing.assert_allclose(table.filter(like="votes_").to_numpy(), [[0.0, 1.0]])
+    assert table["predicted"].tolist() == [1]
+    assert table["epoch_accuracy"].tolist() == [1.0]
+
+
+def test_groups_of_another_shape_and_labels_outside_the_classes_are_refused():
+    """Groups are one value per epoch, not a column of them; labels that
+    predict returns outside classes_ cannot be counted as votes: both are
+    refused with what is wrong, not read as something else or a KeyError."""
+    classifier = _FixedProbabilities([[0.6, 0.4]] * 2).fit()
+    X = _epochs_numbered(2)
+    with pytest.raises(
+        ValueError, match=r"one value per epoch \(2\), got shape \(2, 1\)"
+    ):
+        group_predictions(classifier, X, [[0], [0]], y=[1, 1], verbose=False)
+    classifier.predict = lambda X: np.array([0, 5])
+    with pytest.raises(ValueError, match=r"returns labels \['5'\] that are not among"):
+        group_predictions(classifier, X, [0, 0], y=[1, 1], verbose=False)
 
 
 def test_mean_probability_vote(drowsiness):
@@ -905,6 +982,27 @@ def test_best_samples_without_event_labels_or_with_one_class(synthetic_arrays):
     assert len(result.indices["b"]) == 2
     with pytest.raises(ValueError, match="1 candidate epoch.*at least two epochs"):
         best_samples(on_events, epochs[:1], k=1, among="all", verbose=False)
+
+
+def test_best_samples_of_a_network_told_its_events_rank_each_class_within_it(
+    synthetic_arrays,
+):
+    """A skorch network fitted elsewhere and told its events (event_id) keeps no
+    record of whether its labels are the events: they are, as for estimators
+    saved before that record, so the classes are named and ranked from the
+    events."""
+    X, y = synthetic_arrays
+    epochs = _named_epochs(X, y)
+    network = as_network(
+        _linear_skorch_classifier(X, y), info=epochs.info, event_id={"a": 0, "b": 1}
+    )
+    result = best_samples(network, epochs, k=3, verbose=False)
+    assert list(result.indices) == ["a", "b"]
+    for label, name in enumerate(result.indices):
+        candidates = np.flatnonzero(y == label)
+        np.testing.assert_array_equal(result.candidates[name], candidates)
+        best_first = candidates[np.argsort(-result.scores[candidates, label])]
+        np.testing.assert_array_equal(result.indices[name], best_first[:3])
 
 
 class SingleScore(torch.nn.Module):
@@ -1083,6 +1181,20 @@ def _epochs_and_linear_network():
     )
     clf = EEGNetClassifier(module=LinearLogits, max_epochs=1, verbose=False).fit(epochs)
     return epochs, clf
+
+
+def test_best_samples_rank_copies_of_an_epoch_by_their_index():
+    """Epochs of equal scores (here copies of four epochs, five each) rank by
+    their index, the earlier first, whatever numpy's sort: an unstable sort
+    ranked the copies in an order of its own."""
+    epochs, clf = _epochs_and_linear_network()
+    copies = mne.EpochsArray(
+        np.tile(epochs.get_data()[:4], (5, 1, 1)), epochs.info, verbose=False
+    )
+    result = best_samples(clf, copies, k=7, among="all", verbose=False)
+    for index, top in enumerate(result.indices.values()):
+        by_score_then_index = np.lexsort((np.arange(20), -result.scores[:, index]))
+        np.testing.assert_array_equal(top, by_score_then_index[:7])
 
 
 def test_spectra_of_best_samples_keep_the_channel_order_of_the_epochs():
