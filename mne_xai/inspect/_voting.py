@@ -290,11 +290,6 @@ class GroupScorer:
         table = group_predictions(
             estimator, X, self.groups, y=y, vote=self.vote, verbose=quietly()
         )
-        if "correct" not in table:
-            raise ValueError(
-                "The group scorer needs the true labels: pass y, or Epochs whose "
-                "events hold them."
-            )
         mixed = table.index[table["correct"].isna()].tolist()
         if mixed:
             raise ValueError(
