@@ -61,6 +61,24 @@ class _RecordedGroupKFold(GroupKFold):
             assert not set(train_groups) & set(test_groups)
 
 
+class _WeightedMeanClassifier(MeanClassifier):
+    """MeanClassifier whose fit takes sample weights, and no groups."""
+
+    def fit(self, X, y, sample_weight=None):
+        return super().fit(X, y)
+
+
+class _FirstChannelClassifier(MeanClassifier):
+    """Reads the first channel of the windows alone, as its ch_names_ says."""
+
+    def fit(self, X, y):
+        self.ch_names_ = X.ch_names[:1]
+        return super().fit(X.copy().pick(self.ch_names_), y)
+
+    def predict_proba(self, X):
+        return super().predict_proba(X.copy().pick(self.ch_names_))
+
+
 def _ramp_epochs(n_epochs=4, n_channels=2, n_times=101):
     """Arrays whose value is the time in seconds, so a window shows where it was cut."""
     times = np.arange(n_times) / SFREQ
@@ -154,6 +172,37 @@ def test_epochs_input():
     assert 0 <= clf.score(epochs) <= 1
 
 
+def test_windows_of_epochs_cover_them_from_their_first_sample():
+    """Without tmin, windows start at the epochs' first sample (-0.2 s here),
+    not at 0 s, and the last one ends on their last sample."""
+    data, y = _ramp_epochs()
+    epochs = mne.EpochsArray(data, mne.create_info(2, SFREQ, "eeg"), tmin=-0.2)
+    clf = CroppedClassifier(MeanClassifier(), window_length=0.5, window_step=0.25)
+    assert_array_equal(clf.fit(epochs, y).window_starts_, [0, 25, 50, 51])
+
+
+def test_the_rate_of_epochs_overrides_sfreq():
+    """sfreq is for arrays: Epochs are cut at the rate of their info (0.5 s is
+    50 samples at 100 Hz), not at a conflicting sfreq."""
+    data, y = _ramp_epochs()
+    epochs = mne.EpochsArray(data, mne.create_info(2, SFREQ, "eeg"))
+    clf = CroppedClassifier(MeanClassifier(), window_length=0.5, sfreq=2 * SFREQ)
+    clf.fit(epochs, y)
+    assert clf.sfreq_ == SFREQ and clf.window_samples_ == 50
+
+
+def test_new_epochs_need_only_the_channels_the_estimator_reads():
+    """An estimator reading fewer channels than its windows hold (ch_names_)
+    needs only those of new epochs, and the classifier counts only those."""
+    data, y = _ramp_epochs()
+    epochs = mne.EpochsArray(data, mne.create_info(["C3", "C4"], SFREQ, "eeg"))
+    clf = CroppedClassifier(_FirstChannelClassifier(), window_length=0.5)
+    clf.fit(epochs, y)
+    assert clf.info_.ch_names == ["C3"] and clf.n_channels_ == 1
+    only_c3 = epochs.copy().pick(["C3"])
+    assert_allclose(clf.predict_proba(only_c3), clf.predict_proba(epochs))
+
+
 def test_the_training_info_is_kept_apart_from_the_epochs():
     """info_ is a copy: channels of the training Epochs renamed in place after
     fit renamed those the classifier was trained on, and checks new data by."""
@@ -239,6 +288,8 @@ def test_cross_val_score_and_pickle():
         (dict(sfreq=SFREQ, tmax=1.5), dict(), "must lie within the epochs"),
         # The last sample is at 1 s: 1.011 s is more than half a sample after.
         (dict(sfreq=SFREQ, tmax=1.011), dict(), "which span 0 to 1 s"),
+        # 0.8 sample after: past the half sample that would round to the last.
+        (dict(sfreq=SFREQ, tmax=1.008), dict(), "which span 0 to 1 s"),
         (dict(sfreq=SFREQ, window_step=0.001), dict(), "shorter than one sample"),
         (dict(sfreq=SFREQ, window_length=-1.0), dict(), "window_length must be"),
         (dict(sfreq=SFREQ, window_length=0), dict(), "window_length must be positive"),
@@ -381,6 +432,33 @@ def test_only_the_channels_the_estimator_reads_are_cut():
     ).fit(epochs, np.arange(8) % 2)
     assert clf.info_.ch_names == clf.estimator_.ch_names_ == ["C3", "C4"]
     assert np.isfinite(clf.predict_proba(epochs)).all()
+
+
+@pytest.mark.parametrize("in_pipeline", [False, True])
+@pytest.mark.filterwarnings("ignore:After training, the network predicts none")
+def test_the_network_picks_channels_of_the_epochs_once(in_pipeline):
+    """picks=[0, 2] chooses C3 and C4 of the Epochs; the windows hold those
+    alone, among which the network must not pick [0, 2] again. The network
+    is the last step of a Pipeline, and its time_shift is set to 0 there too."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4"], SFREQ, "eeg")
+    epochs = mne.EpochsArray(rng.standard_normal((8, 3, 101)) * 1e-5, info)
+    y = np.arange(8) % 2
+    network = EEGNetClassifier(
+        picks=[0, 2], max_epochs=1, random_state=0, verbose=False
+    )
+    estimator = (
+        make_pipeline(FunctionTransformer(), network) if in_pipeline else network
+    )
+    clf = CroppedClassifier(estimator, window_length=0.5).fit(epochs, y)
+    fitted = clf.estimator_[-1] if in_pipeline else clf.estimator_
+    assert clf.info_.ch_names == fitted.ch_names_ == ["C3", "C4"]
+    assert fitted.time_shift == 0 and network.picks == [0, 2]
+    # An array has no channel names to pick by: refused as the network does.
+    with pytest.raises(ValueError, match=r"picks=\[0, 2\] chooses channels of Epochs"):
+        CroppedClassifier(estimator, window_length=0.5, sfreq=SFREQ).fit(
+            epochs.get_data(), y
+        )
 
 
 def test_windows_of_arrays_are_read_at_the_given_rate():
@@ -643,6 +721,20 @@ def test_windows_of_an_epoch_share_a_group_with_metadata_routing(routing, wrappe
         assert_array_equal(
             clf.estimator_.best_estimator_.validation_groups_, windows_of_epochs
         )
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_a_pipeline_whose_classifier_takes_no_groups_is_fitted(routing):
+    """Groups go only where a fit takes them: a Pipeline whose last step takes
+    none (its fit takes sample weights) is fitted as that step alone, with
+    and without metadata routing."""
+    data, y = _ramp_epochs()
+    params = dict(window_length=0.5, window_step=0.25, sfreq=SFREQ)
+    pipeline = make_pipeline(_WeightedMeanClassifier())
+    with sklearn.config_context(enable_metadata_routing=routing):
+        clf = CroppedClassifier(pipeline, **params).fit(data, y)
+    bare = CroppedClassifier(MeanClassifier(), **params).fit(data, y)
+    assert_allclose(clf.predict_proba(data), bare.predict_proba(data))
 
 
 @pytest.mark.slow
