@@ -387,6 +387,28 @@ def test_predict_errors():
         clf.predict([epochs[:2], shifted[2:]])
 
 
+def test_epochs_prepared_otherwise_than_in_training_are_warned_of():
+    """Epochs are checked against the training epochs' baseline and EEG
+    reference, as by the estimators: the same preparation passes silently,
+    another baseline period or reference is said."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], SFREQ, "eeg")
+    data = rng.standard_normal((4, 4, 101)) * 1e-5
+    # Referenced before MNE saw them: only the EEG shows it, not the info.
+    referenced = data - data.mean(axis=1, keepdims=True)
+    epochs = mne.EpochsArray(referenced, info, tmin=-0.2).apply_baseline((None, 0))
+    raw = mne.EpochsArray(data, info, tmin=-0.2)
+    clf = CroppedClassifier(MeanClassifier(), window_length=0.5)
+    clf.fit(epochs, np.arange(4) % 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict_proba(epochs)
+    with pytest.warns(RuntimeWarning, match="baseline-corrected over -0.1 to 0 s"):
+        clf.predict_proba(epochs.copy().apply_baseline((-0.1, 0)))
+    with pytest.warns(RuntimeWarning, match="the training EEG an average reference"):
+        clf.predict_proba(raw.copy().apply_baseline((None, 0)))
+
+
 def test_epochs_at_another_rate_than_the_training_arrays_are_refused():
     """Fitted on arrays with ``sfreq``, the classifier knows its windows in
     seconds at that rate only: Epochs of as many samples at twice the rate
@@ -459,6 +481,19 @@ def test_the_network_picks_channels_of_the_epochs_once(in_pipeline):
         CroppedClassifier(estimator, window_length=0.5, sfreq=SFREQ).fit(
             epochs.get_data(), y
         )
+
+
+@pytest.mark.filterwarnings("ignore:After training, the network predicts none")
+def test_arrays_named_by_the_estimators_info_may_be_picked():
+    """picks are refused for bare arrays only: the estimator's info names the
+    channels of arrays, which picks of them all then read whole."""
+    X = np.random.default_rng(0).standard_normal((8, 2, 101)) * 1e-5
+    info = mne.create_info(["C3", "C4"], SFREQ, "eeg")
+    network = EEGNetClassifier(
+        info=info, picks=["C3", "C4"], max_epochs=1, random_state=0, verbose=False
+    )
+    clf = CroppedClassifier(network, window_length=0.5).fit(X, np.arange(8) % 2)
+    assert clf.estimator_.ch_names_ == ["C3", "C4"]
 
 
 def test_windows_of_arrays_are_read_at_the_given_rate():
@@ -1559,13 +1594,14 @@ def test_a_search_reads_the_channels_of_its_network():
     assert maps.ch_names == ["C3", "Cz", "C4"]
 
 
-def test_classes_never_predicted_are_counted_in_epochs():
+@pytest.mark.parametrize("first_class", [0, 1])  # labels are no indices at 1
+def test_classes_never_predicted_are_counted_in_epochs(first_class):
     """The warning came from the network, which counts windows: a class of 2
     epochs read as 20 "training epochs", and it judged windows, not the
     epochs the classifier predicts."""
     rng = np.random.default_rng(0)
     data = rng.standard_normal((42, 4, 100)).astype(np.float32)
-    y = np.r_[np.zeros(40, int), np.ones(2, int)]
+    y = np.r_[np.zeros(40, int), np.ones(2, int)] + first_class
     network = EEGNetClassifier(
         max_epochs=3, batch_size=8, random_state=0, verbose=False
     )
@@ -1574,8 +1610,9 @@ def test_classes_never_predicted_are_counted_in_epochs():
         clf = CroppedClassifier(network, window_length=0.5, sfreq=SFREQ).fit(data, y)
     messages = [str(w.message) for w in caught if "After training" in str(w.message)]
     assert len(messages) == 1
-    assert "classes_ [0, 1]: [40, 2]; it predicts [42, 0]" in messages[0]
-    assert (clf.predict(data) == 0).all()
+    classes = [first_class, first_class + 1]
+    assert f"classes_ {classes}: [40, 2]; it predicts [42, 0]" in messages[0]
+    assert (clf.predict(data) == first_class).all()
 
 
 def test_perturbation_test_draws_no_patch_wholly_between_windows():
