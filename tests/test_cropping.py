@@ -61,6 +61,24 @@ class _RecordedGroupKFold(GroupKFold):
             assert not set(train_groups) & set(test_groups)
 
 
+class _WeightedMeanClassifier(MeanClassifier):
+    """MeanClassifier whose fit takes sample weights, and no groups."""
+
+    def fit(self, X, y, sample_weight=None):
+        return super().fit(X, y)
+
+
+class _FirstChannelClassifier(MeanClassifier):
+    """Reads the first channel of the windows alone, as its ch_names_ says."""
+
+    def fit(self, X, y):
+        self.ch_names_ = X.ch_names[:1]
+        return super().fit(X.copy().pick(self.ch_names_), y)
+
+    def predict_proba(self, X):
+        return super().predict_proba(X.copy().pick(self.ch_names_))
+
+
 def _ramp_epochs(n_epochs=4, n_channels=2, n_times=101):
     """Arrays whose value is the time in seconds, so a window shows where it was cut."""
     times = np.arange(n_times) / SFREQ
@@ -154,6 +172,37 @@ def test_epochs_input():
     assert 0 <= clf.score(epochs) <= 1
 
 
+def test_windows_of_epochs_cover_them_from_their_first_sample():
+    """Without tmin, windows start at the epochs' first sample (-0.2 s here),
+    not at 0 s, and the last one ends on their last sample."""
+    data, y = _ramp_epochs()
+    epochs = mne.EpochsArray(data, mne.create_info(2, SFREQ, "eeg"), tmin=-0.2)
+    clf = CroppedClassifier(MeanClassifier(), window_length=0.5, window_step=0.25)
+    assert_array_equal(clf.fit(epochs, y).window_starts_, [0, 25, 50, 51])
+
+
+def test_the_rate_of_epochs_overrides_sfreq():
+    """sfreq is for arrays: Epochs are cut at the rate of their info (0.5 s is
+    50 samples at 100 Hz), not at a conflicting sfreq."""
+    data, y = _ramp_epochs()
+    epochs = mne.EpochsArray(data, mne.create_info(2, SFREQ, "eeg"))
+    clf = CroppedClassifier(MeanClassifier(), window_length=0.5, sfreq=2 * SFREQ)
+    clf.fit(epochs, y)
+    assert clf.sfreq_ == SFREQ and clf.window_samples_ == 50
+
+
+def test_new_epochs_need_only_the_channels_the_estimator_reads():
+    """An estimator reading fewer channels than its windows hold (ch_names_)
+    needs only those of new epochs, and the classifier counts only those."""
+    data, y = _ramp_epochs()
+    epochs = mne.EpochsArray(data, mne.create_info(["C3", "C4"], SFREQ, "eeg"))
+    clf = CroppedClassifier(_FirstChannelClassifier(), window_length=0.5)
+    clf.fit(epochs, y)
+    assert clf.info_.ch_names == ["C3"] and clf.n_channels_ == 1
+    only_c3 = epochs.copy().pick(["C3"])
+    assert_allclose(clf.predict_proba(only_c3), clf.predict_proba(epochs))
+
+
 def test_the_training_info_is_kept_apart_from_the_epochs():
     """info_ is a copy: channels of the training Epochs renamed in place after
     fit renamed those the classifier was trained on, and checks new data by."""
@@ -239,6 +288,8 @@ def test_cross_val_score_and_pickle():
         (dict(sfreq=SFREQ, tmax=1.5), dict(), "must lie within the epochs"),
         # The last sample is at 1 s: 1.011 s is more than half a sample after.
         (dict(sfreq=SFREQ, tmax=1.011), dict(), "which span 0 to 1 s"),
+        # 0.8 sample after: past the half sample that would round to the last.
+        (dict(sfreq=SFREQ, tmax=1.008), dict(), "which span 0 to 1 s"),
         (dict(sfreq=SFREQ, window_step=0.001), dict(), "shorter than one sample"),
         (dict(sfreq=SFREQ, window_length=-1.0), dict(), "window_length must be"),
         (dict(sfreq=SFREQ, window_length=0), dict(), "window_length must be positive"),
@@ -336,6 +387,28 @@ def test_predict_errors():
         clf.predict([epochs[:2], shifted[2:]])
 
 
+def test_epochs_prepared_otherwise_than_in_training_are_warned_of():
+    """Epochs are checked against the training epochs' baseline and EEG
+    reference, as by the estimators: the same preparation passes silently,
+    another baseline period or reference is said."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], SFREQ, "eeg")
+    data = rng.standard_normal((4, 4, 101)) * 1e-5
+    # Referenced before MNE saw them: only the EEG shows it, not the info.
+    referenced = data - data.mean(axis=1, keepdims=True)
+    epochs = mne.EpochsArray(referenced, info, tmin=-0.2).apply_baseline((None, 0))
+    raw = mne.EpochsArray(data, info, tmin=-0.2)
+    clf = CroppedClassifier(MeanClassifier(), window_length=0.5)
+    clf.fit(epochs, np.arange(4) % 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict_proba(epochs)
+    with pytest.warns(RuntimeWarning, match="baseline-corrected over -0.1 to 0 s"):
+        clf.predict_proba(epochs.copy().apply_baseline((-0.1, 0)))
+    with pytest.warns(RuntimeWarning, match="the training EEG an average reference"):
+        clf.predict_proba(raw.copy().apply_baseline((None, 0)))
+
+
 def test_epochs_at_another_rate_than_the_training_arrays_are_refused():
     """Fitted on arrays with ``sfreq``, the classifier knows its windows in
     seconds at that rate only: Epochs of as many samples at twice the rate
@@ -381,6 +454,46 @@ def test_only_the_channels_the_estimator_reads_are_cut():
     ).fit(epochs, np.arange(8) % 2)
     assert clf.info_.ch_names == clf.estimator_.ch_names_ == ["C3", "C4"]
     assert np.isfinite(clf.predict_proba(epochs)).all()
+
+
+@pytest.mark.parametrize("in_pipeline", [False, True])
+@pytest.mark.filterwarnings("ignore:After training, the network predicts none")
+def test_the_network_picks_channels_of_the_epochs_once(in_pipeline):
+    """picks=[0, 2] chooses C3 and C4 of the Epochs; the windows hold those
+    alone, among which the network must not pick [0, 2] again. The network
+    is the last step of a Pipeline, and its time_shift is set to 0 there too."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4"], SFREQ, "eeg")
+    epochs = mne.EpochsArray(rng.standard_normal((8, 3, 101)) * 1e-5, info)
+    y = np.arange(8) % 2
+    network = EEGNetClassifier(
+        picks=[0, 2], max_epochs=1, random_state=0, verbose=False
+    )
+    estimator = (
+        make_pipeline(FunctionTransformer(), network) if in_pipeline else network
+    )
+    clf = CroppedClassifier(estimator, window_length=0.5).fit(epochs, y)
+    fitted = clf.estimator_[-1] if in_pipeline else clf.estimator_
+    assert clf.info_.ch_names == fitted.ch_names_ == ["C3", "C4"]
+    assert fitted.time_shift == 0 and network.picks == [0, 2]
+    # An array has no channel names to pick by: refused as the network does.
+    with pytest.raises(ValueError, match=r"picks=\[0, 2\] chooses channels of Epochs"):
+        CroppedClassifier(estimator, window_length=0.5, sfreq=SFREQ).fit(
+            epochs.get_data(), y
+        )
+
+
+@pytest.mark.filterwarnings("ignore:After training, the network predicts none")
+def test_arrays_named_by_the_estimators_info_may_be_picked():
+    """picks are refused for bare arrays only: the estimator's info names the
+    channels of arrays, which picks of them all then read whole."""
+    X = np.random.default_rng(0).standard_normal((8, 2, 101)) * 1e-5
+    info = mne.create_info(["C3", "C4"], SFREQ, "eeg")
+    network = EEGNetClassifier(
+        info=info, picks=["C3", "C4"], max_epochs=1, random_state=0, verbose=False
+    )
+    clf = CroppedClassifier(network, window_length=0.5).fit(X, np.arange(8) % 2)
+    assert clf.estimator_.ch_names_ == ["C3", "C4"]
 
 
 def test_windows_of_arrays_are_read_at_the_given_rate():
@@ -643,6 +756,20 @@ def test_windows_of_an_epoch_share_a_group_with_metadata_routing(routing, wrappe
         assert_array_equal(
             clf.estimator_.best_estimator_.validation_groups_, windows_of_epochs
         )
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_a_pipeline_whose_classifier_takes_no_groups_is_fitted(routing):
+    """Groups go only where a fit takes them: a Pipeline whose last step takes
+    none (its fit takes sample weights) is fitted as that step alone, with
+    and without metadata routing."""
+    data, y = _ramp_epochs()
+    params = dict(window_length=0.5, window_step=0.25, sfreq=SFREQ)
+    pipeline = make_pipeline(_WeightedMeanClassifier())
+    with sklearn.config_context(enable_metadata_routing=routing):
+        clf = CroppedClassifier(pipeline, **params).fit(data, y)
+    bare = CroppedClassifier(MeanClassifier(), **params).fit(data, y)
+    assert_allclose(clf.predict_proba(data), bare.predict_proba(data))
 
 
 @pytest.mark.slow
@@ -1467,13 +1594,14 @@ def test_a_search_reads_the_channels_of_its_network():
     assert maps.ch_names == ["C3", "Cz", "C4"]
 
 
-def test_classes_never_predicted_are_counted_in_epochs():
+@pytest.mark.parametrize("first_class", [0, 1])  # labels are no indices at 1
+def test_classes_never_predicted_are_counted_in_epochs(first_class):
     """The warning came from the network, which counts windows: a class of 2
     epochs read as 20 "training epochs", and it judged windows, not the
     epochs the classifier predicts."""
     rng = np.random.default_rng(0)
     data = rng.standard_normal((42, 4, 100)).astype(np.float32)
-    y = np.r_[np.zeros(40, int), np.ones(2, int)]
+    y = np.r_[np.zeros(40, int), np.ones(2, int)] + first_class
     network = EEGNetClassifier(
         max_epochs=3, batch_size=8, random_state=0, verbose=False
     )
@@ -1482,8 +1610,9 @@ def test_classes_never_predicted_are_counted_in_epochs():
         clf = CroppedClassifier(network, window_length=0.5, sfreq=SFREQ).fit(data, y)
     messages = [str(w.message) for w in caught if "After training" in str(w.message)]
     assert len(messages) == 1
-    assert "classes_ [0, 1]: [40, 2]; it predicts [42, 0]" in messages[0]
-    assert (clf.predict(data) == 0).all()
+    classes = [first_class, first_class + 1]
+    assert f"classes_ {classes}: [40, 2]; it predicts [42, 0]" in messages[0]
+    assert (clf.predict(data) == first_class).all()
 
 
 def test_perturbation_test_draws_no_patch_wholly_between_windows():
