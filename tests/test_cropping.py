@@ -1106,8 +1106,9 @@ def test_deeplift_sums_to_delta_whatever_the_number_of_windows(window_step):
 def test_unit_contributions_are_taken_per_epoch_over_its_windows(spatial_epochs):
     """An epoch's decision is the mean of its windows' logits, so a unit changes
     it by its changes summed over the windows; their magnitudes were summed
-    instead (up to 2.5 times the contribution, and another pruning order)."""
-    from mne_xai.inspect import pruning_curve, temporal_filters
+    instead (up to 2.5 times the contribution, and another pruning order).
+    So for pruning, temporal filters and spatial components."""
+    from mne_xai.inspect import pruning_curve, spatial_patterns, temporal_filters
 
     cropped = CroppedClassifier(
         EEGNetClassifier(max_epochs=3, random_state=0, verbose=False),
@@ -1150,6 +1151,13 @@ def test_unit_contributions_are_taken_per_epoch_over_its_windows(spatial_epochs)
         temporal_filters(cropped, spatial_epochs).passbands.contribution,
         np.abs(changes.sum(axis=1)).mean(axis=0),
         rtol=1e-4,
+    )
+    # EEGNet's spatial units read one map each, without bias: a component's
+    # signal is its unit's output.
+    changes = per_window_changes(network.spatial_conv, lambda a: 0.0)
+    ranking = spatial_patterns(cropped, spatial_epochs).ranking.sort_values("unit")
+    assert_allclose(
+        ranking.contribution, np.abs(changes.sum(axis=1)).mean(axis=0), rtol=1e-4
     )
 
 

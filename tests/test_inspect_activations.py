@@ -10,7 +10,7 @@ import torch
 
 from mne_xai import CroppedClassifier, EEGNetClassifier
 from mne_xai.inspect import find_layer, layer_activations, temporal_filters
-from mne_xai.inspect._activations import decision_score
+from mne_xai.inspect._activations import decision_score, unit_output
 
 
 def _full_pass_output(estimator, data, layer):
@@ -177,6 +177,18 @@ def test_a_network_of_no_module_inside_is_its_one_layer():
     assert find_layer(network, "OneLayer") == ("OneLayer", network)
 
 
+def test_the_network_itself_is_not_one_of_its_layers():
+    """Its output is the logits, not units of a layer: found by its class name
+    (as a network of no module inside is), it would be listed among the
+    layers and read as one."""
+    network = Pooled()
+    for given in ("Pooled", network):
+        with pytest.raises(ValueError, match="(No layer named|not a layer)"):
+            find_layer(network, given)
+    with pytest.raises(ValueError, match=r"layers are \['conv', 'pool', 'fc'\]\.$"):
+        find_layer(network, "Pooled")
+
+
 class CombinedConv(torch.nn.Module):
     """braindecode's CombinedConv: the kernels of two convolution layers,
     combined and applied in a function; the layers themselves never run."""
@@ -282,7 +294,8 @@ def test_a_layer_called_twice_is_refused():
 class TimeLost(torch.nn.Module):
     """A convolution whose output's last axis is not the input's time at a known
     rate: time on axis 2 (braindecode's ShallowFBCSPNet layout), decimated by
-    a function of forward, or reversed or rolled by one at its length."""
+    a function of forward, reversed or rolled at its length, or replaced by
+    its mean after the convolution (every sample reads the whole epoch)."""
 
     def __init__(self, mode):
         super().__init__()
@@ -306,17 +319,21 @@ class TimeLost(torch.nn.Module):
         x = self.conv(x)
         if self.mode == "functional_pool":
             x = torch.nn.functional.avg_pool2d(x, (1, 4))
+        elif self.mode == "averaged":
+            x = x.mean(-1, keepdim=True).expand_as(x)
         return self.fc(self.act(x).flatten(1))
 
 
 @pytest.mark.parametrize(
-    "mode", ["time_on_axis_2", "sliced", "functional_pool", "flipped", "rolled"]
+    "mode",
+    ["time_on_axis_2", "sliced", "functional_pool", "flipped", "rolled", "averaged"],
 )
 def test_an_unknown_time_axis_has_no_rate(mode):
     """The channels were taken as time at the input's rate, and a decimation by
     a function was missed: to_epochs gave times that were not the layer's. Time
     reversed or rolled at its length was dated as the input's: the first sample,
-    which read the epoch's end, at the epoch's start."""
+    which read the epoch's end, at the epoch's start; samples of the epoch's
+    mean, as if each read its own time."""
     epochs = _small_epochs()
     network = _untrained(lambda: TimeLost(mode), epochs)
     activations = layer_activations(network, epochs, "act", verbose=False)
@@ -500,6 +517,52 @@ def test_a_parametrized_weight_keeps_the_times_and_is_no_layer():
     assert pooled.tmin == pytest.approx(-0.25 + (4 + 3.5) / 128)
     with pytest.raises(ValueError, match="is a parametrization of layer 'conv'"):
         layer_activations(network, epochs, "conv.parametrizations.weight.0")
+    # Given as the module, as find_layer takes layers too.
+    parametrization = network.module_.conv.parametrizations.weight[0]
+    with pytest.raises(ValueError, match="is a parametrization of layer 'conv'"):
+        find_layer(network, parametrization)
+
+
+class StridedTwice(torch.nn.Module):
+    """A dilated convolution, then two poolings with a convolution between them:
+    windows after a stride, and strides after a stride."""
+
+    def __init__(self):
+        super().__init__()
+        self.dilated = torch.nn.Conv2d(1, 2, (1, 5), dilation=(1, 2), bias=False)
+        self.pool = torch.nn.AvgPool2d((1, 4))  # 120 -> 30
+        self.conv = torch.nn.Conv2d(2, 2, (1, 3), bias=False)  # 30 -> 28
+        self.last_pool = torch.nn.AvgPool2d((1, 2))  # 28 -> 14
+        self.fc = torch.nn.Linear(2 * 4 * 14, 2)
+
+    def forward(self, x):  # noqa: D102
+        x = self.pool(self.dilated(x.unsqueeze(1)))  # 128 -> 120 -> 30
+        return self.fc(self.last_pool(self.conv(x)).flatten(1))
+
+
+@pytest.mark.parametrize(
+    "layer, sfreq, centre",
+    [
+        # 9 samples spread by the dilation: centred 4 samples in.
+        ("dilated", 128, 4),
+        # 4 of those: 1.5 of its samples later.
+        ("pool", 32, 4 + 1.5),
+        # 3 pooled samples, 4 input samples apart: 1 of them later.
+        ("conv", 32, 4 + 1.5 + 1 * 4),
+        # 2 of those: half of their step (4) later, at a step of 8.
+        ("last_pool", 16, 4 + 1.5 + 1 * 4 + 0.5 * 4),
+    ],
+)
+def test_times_after_strides_are_on_the_inputs_grid(layer, sfreq, centre):
+    """Each layer's first sample is dated at the centre of the input samples it
+    reads, each later one a stride of all the layers before it further: a
+    window after a pooling spans its samples at the pooled step, and strides
+    multiply. The dilation spreads a kernel's taps."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(StridedTwice, epochs)
+    activations = layer_activations(network, epochs, layer, verbose=False)
+    assert activations.sfreq == sfreq
+    assert activations.tmin == pytest.approx(-0.25 + centre / 128)
 
 
 def test_epochs_given_to_a_network_fitted_on_arrays_are_read_at_their_rate(
@@ -825,3 +888,13 @@ def test_decision_score_ignores_what_every_logit_shares():
     torch.testing.assert_close(decision_score(logits, predicted), expected)
     shifted = logits + torch.tensor([[5.0], [-2.0]])
     torch.testing.assert_close(decision_score(shifted, predicted), expected)
+
+
+def test_a_layer_of_units_alone_has_one_position_each():
+    """A dense layer's output (batch, n_units) holds units without positions:
+    its units are scored as any layer's, and only an output without a unit
+    axis is refused."""
+    output = torch.arange(6.0).reshape(2, 3)
+    torch.testing.assert_close(unit_output(output, "fc"), output[..., None])
+    with pytest.raises(ValueError, match="units must be the second axis"):
+        unit_output(torch.zeros(4), "fc")

@@ -324,6 +324,75 @@ def test_patterns_are_of_the_eeg_when_channels_are_scaled_apart(module):
     assert np.corrcoef(spatial.patterns.data[:, index], pattern)[0, 1] > 0.99
 
 
+def test_a_channel_the_front_end_drops_has_zero_filter_and_pattern():
+    """A front end may zero a channel (a gain of 0): the maps hold nothing of
+    it, so its filter and pattern are zero, and the other channels' gains are
+    still measured against a channel the signal reaches."""
+    epochs, pattern, noise_covariance = _planted_source()
+    estimator = _fit(EEGNetClassifier, epochs, module=ChannelNormNet)
+    network = estimator.module_.module
+    gains = np.array([0.0, 0.2, 0.5, 1.0, 1.0, 3.0, 8.0, 20.0])
+    optimal = np.linalg.solve(noise_covariance, pattern)
+    optimal[0] = 0.0
+    with torch.no_grad():
+        _scale_channels(network.channel_scale, gains)
+        network.pointwise.weight[0, 1:, 0] = torch.as_tensor(optimal[1:] / gains[1:])
+    spatial = spatial_patterns(estimator, epochs, verbose=False)
+    (index,) = np.flatnonzero(spatial.ranking.unit == 0)
+    np.testing.assert_allclose(spatial.filters.data[:, index], optimal, rtol=1e-4)
+    patterns = spatial.patterns.data[:, index]
+    assert patterns[0] == 0
+    np.testing.assert_allclose(
+        patterns[1:], _haufe_pattern(epochs, optimal)[1:], rtol=1e-4
+    )
+
+
+class MapGainsNet(nn.Module):
+    """Four temporal maps, each channel of each map scaled by a gain of its
+    own, then a spatial convolution in two groups: two units reading maps 0
+    and 1, two reading maps 2 and 3."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.temporal = nn.Conv2d(1, 4, (1, 5), bias=False)
+        self.gains = nn.Parameter(torch.ones(4, n_chans, 1))
+        self.spatial = nn.Conv2d(4, 4, (n_chans, 1), groups=2, bias=False)
+        self.dense = nn.Linear(4, n_outputs)
+
+    def forward(self, x):  # noqa: D102
+        x = self.temporal(x.unsqueeze(1)) * self.gains
+        return self.dense(self.spatial(x).mean(dim=(2, 3)))
+
+
+def test_each_component_takes_out_the_gains_of_the_map_it_reads():
+    """A unit of group g reads maps g * maps_per_group onwards: a component's
+    input map is that one, and its filter of the EEG is its weights times the
+    gains of that map's channels (relative to its median channel)."""
+    epochs, _, _ = _planted_source()
+    estimator = _fit(EEGNetClassifier, epochs, module=MapGainsNet)
+    network = estimator.module_.module
+    gains = np.array(
+        [
+            [1.0, 2, 3, 4, 5, 6, 7, 8],
+            [8, 1, 6, 3, 4, 5, 2, 7],
+            [2, 2, 2, 2, 2, 2, 2, 9],
+            [5, 4, 3, 2, 1, 1, 1, 1],
+        ]
+    )
+    with torch.no_grad():
+        network.gains.copy_(torch.as_tensor(gains[..., None]))
+    spatial = spatial_patterns(estimator, epochs, verbose=False)
+    ranking = spatial.ranking
+    order = np.lexsort((ranking.input_map, ranking.unit))
+    maps_read = [0, 1, 0, 1, 2, 3, 2, 3]
+    assert ranking.input_map.to_numpy()[order].tolist() == maps_read
+    # Relative to the lower of the two middle channels, as torch's median.
+    relative = gains / np.sort(gains, axis=1)[:, [3]]
+    weights = network.spatial.weight.detach().double()[..., 0].numpy()
+    expected = weights.reshape(8, -1) * relative[maps_read]
+    np.testing.assert_allclose(spatial.filters.data[:, order].T, expected, rtol=1e-5)
+
+
 def test_gains_alike_up_to_rounding_leave_the_weights_as_they_are():
     """Channel gains equal up to 1e-6, as a front end's float32 rounding may
     leave them: the filters are the layer's weights bit for bit, not rescaled
@@ -491,6 +560,29 @@ def test_networks_without_spatial_filters_are_refused(module, match):
         spatial_patterns(estimator, epochs, verbose=False)
 
 
+class SlightlyNonlinearNet(PointwiseNet):
+    """PointwiseNet after a tanh of inputs scaled to at most ``reach``: odd and
+    acting on each channel alone, it departs from linear by about reach²."""
+
+    def __init__(self, n_chans, reach):
+        super().__init__(n_chans, 2, N_TIMES)
+        self.register_buffer("scale", torch.tensor(reach))
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(torch.tanh(x * self.scale))
+
+
+def test_a_front_end_nonlinear_by_a_thousandth_is_refused():
+    """Odd and channel by channel, the tanh passes the negated epoch and the
+    halves of the channels; only twice the epoch shows it, by about 2e-3 of
+    the response: ten times what float32 rounding is allowed there (2e-4)."""
+    example = torch.from_numpy(_planted_source()[0].get_data()[:1]).float()
+    # The check weighs the channels by up to 1.5: inputs of the tanh to 0.03.
+    module = SlightlyNonlinearNet(example.shape[1], 0.02 / float(example.abs().max()))
+    with pytest.raises(ValueError, match="'pointwise' are not linear"):
+        find_spatial_layer(module.eval(), example)
+
+
 class LeakingNet(MixedChannelsNet):
     """MixedChannelsNet whose mixing adds channel(s) to another, a little."""
 
@@ -574,6 +666,28 @@ def test_a_spatial_layer_whose_output_a_hook_changes_is_refused():
     layer.register_forward_hook(lambda m, i, out: recorded.append(out.shape))
     assert len(spatial_patterns(estimator, epochs, verbose=False).ranking)
     assert recorded
+
+
+class DetachedScaleNet(PointwiseNet):
+    """PointwiseNet dividing its spatial units by their spread, computed without
+    gradient: autograd does not see that the decision ignores their scale."""
+
+    def forward(self, x):  # noqa: D102
+        x = self.pointwise(x)
+        x = self.pool(
+            self.elu(self.depthwise(x / x.std(dim=(1, 2), keepdim=True).detach()))
+        )
+        return self.dense(x.flatten(1))
+
+
+def test_contributions_of_a_network_autograd_does_not_see_whole_are_refused():
+    """The contributions are read from the gradient of the decision: where the
+    network computes part of it without gradient, the gradient is not its
+    derivative, and the contributions would rank the units of another network."""
+    epochs, _, _ = _planted_source()
+    estimator = _fit(EEGNetClassifier, epochs, module=DetachedScaleNet)
+    with pytest.raises(ValueError, match="autograd does not see"):
+        spatial_patterns(estimator, epochs, verbose=False)
 
 
 def test_bad_arguments_are_refused_with_what_to_do(fitted_icnn, imagery_epochs):
