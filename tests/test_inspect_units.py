@@ -712,8 +712,18 @@ class CentredFeatures(RectifiedFilters):
         return self.classifier(features - features.mean(dim=0))
 
 
+class LaterEpochsFeatures(RectifiedFilters):
+    """A network adding to each epoch's features those of the later epochs of
+    its batch: the unpruned copy, first, reads the pruned one."""
+
+    def forward(self, x):
+        features = self.relu(self.conv(x)).mean(dim=-1)
+        return self.classifier(features.flip(0).cumsum(0).flip(0))
+
+
 @pytest.mark.parametrize(
-    "network, masks_per_pass", [(RectifiedFilters, 3), (CentredFeatures, 1)]
+    "network, masks_per_pass",
+    [(RectifiedFilters, 3), (CentredFeatures, 1), (LaterEpochsFeatures, 1)],
 )
 def test_masks_share_a_pass_when_the_network_treats_copies_apart(
     synthetic_arrays, network, masks_per_pass
@@ -722,7 +732,9 @@ def test_masks_share_a_pass_when_the_network_treats_copies_apart(
     float rounding: with the unpruned copy taken for another, every network
     fell back to one mask per pass (exact, n_units times slower); with the
     tolerance dropped, a network mixing the copies by 6 percent of its
-    largest score was scored several at once, so wrongly. A pass scores as
+    largest score was scored several at once, so wrongly; checking only the
+    pruned copy missed a network whose unpruned copy reads the pruned one
+    (the pruned copy, last, is scored as alone). A pass scores as
     many masks as the layer has units (3), not all of them (5), whose copies
     of the layer's output grow with the number of orders."""
     X, _ = synthetic_arrays
