@@ -145,6 +145,34 @@ def test_smoothness_penalty_removes_fast_fluctuations(linear_network):
     assert roughness(5.0) < 0.5 * roughness(0.0)
 
 
+def test_the_learning_rate_anneals_to_zero_along_a_cosine(linear_network):
+    """Without penalties a linear logit has a constant gradient, so each Adam
+    step moves every coefficient by its learning rate, in the gradient's
+    sign: along the cosine, n steps sum to lr * (n + 1) / 2, so 20 steps move
+    the input 21 / 11 as far as 10 do (2 at a constant rate)."""
+    clf, _ = linear_network
+
+    def ascent(n_steps, lr):
+        return maximize_activation(
+            clf,
+            "b",
+            n_restarts=1,
+            n_steps=n_steps,
+            lr=lr,
+            norm_penalty=0,
+            smoothness_penalty=0,
+            spectral_prior=None,
+            random_state=0,
+            verbose=False,
+        ).evoked.data
+
+    start = ascent(1, 1e-9)
+    moves = {n_steps: ascent(n_steps, 0.01) - start for n_steps in (10, 20)}
+    np.testing.assert_allclose(
+        moves[20], 21 / 11 * moves[10], atol=1e-3 * np.abs(moves[20]).max()
+    )
+
+
 @pytest.mark.parametrize("spectral_prior", ["1/f", None])
 def test_the_starting_noise_has_the_training_datas_amplitude(
     linear_network, spectral_prior
