@@ -40,16 +40,28 @@ class LinearLogits(torch.nn.Module):
         return torch.einsum("bct,kct->bk", x, self.weight)
 
 
-@pytest.fixture(scope="module")
-def linear_network():
-    """An estimator whose class-2 logit is ``w . x`` for a known pattern ``w``."""
-    rng = np.random.default_rng(0)
+class RectifiedLogits(LinearLogits):
+    """Logits ``relu(w_k . x)``: flat wherever ``w_k . x`` is negative."""
+
+    def forward(self, x):
+        return torch.relu(super().forward(x))
+
+
+def _estimator_on_noise(module, rng):
+    """An estimator of ``module`` (its weights left at zero) fitted on noise
+    of events "a" (1) and "b" (2)."""
     data = rng.standard_normal((20, N_CHANNELS, N_TIMES)) * 1e-5
     info = mne.create_info(N_CHANNELS, SFREQ, "eeg")
     events = np.column_stack([np.arange(20), np.zeros(20, int), np.repeat([1, 2], 10)])
     epochs = mne.EpochsArray(data, info, events, event_id={"a": 1, "b": 2}, verbose=0)
-    clf = EEGNetClassifier(module=LinearLogits, max_epochs=0, verbose=False)
-    clf.fit(epochs)
+    return EEGNetClassifier(module=module, max_epochs=0, verbose=False).fit(epochs)
+
+
+@pytest.fixture(scope="module")
+def linear_network():
+    """An estimator whose class-2 logit is ``w . x`` for a known pattern ``w``."""
+    rng = np.random.default_rng(0)
+    clf = _estimator_on_noise(LinearLogits, rng)
     pattern = rng.standard_normal((N_CHANNELS, N_TIMES))
     # Logits far larger than a trained network's: the penalties are weighed
     # in units of the logit's sensitivity, so the optimum does not depend on it.
@@ -131,6 +143,34 @@ def test_smoothness_penalty_removes_fast_fluctuations(linear_network):
 
     # The weights are white noise (roughness 2); the penalty must lower it.
     assert roughness(5.0) < 0.5 * roughness(0.0)
+
+
+def test_the_learning_rate_anneals_to_zero_along_a_cosine(linear_network):
+    """Without penalties a linear logit has a constant gradient, so each Adam
+    step moves every coefficient by its learning rate, in the gradient's
+    sign: along the cosine, n steps sum to lr * (n + 1) / 2, so 20 steps move
+    the input 21 / 11 as far as 10 do (2 at a constant rate)."""
+    clf, _ = linear_network
+
+    def ascent(n_steps, lr):
+        return maximize_activation(
+            clf,
+            "b",
+            n_restarts=1,
+            n_steps=n_steps,
+            lr=lr,
+            norm_penalty=0,
+            smoothness_penalty=0,
+            spectral_prior=None,
+            random_state=0,
+            verbose=False,
+        ).evoked.data
+
+    start = ascent(1, 1e-9)
+    moves = {n_steps: ascent(n_steps, 0.01) - start for n_steps in (10, 20)}
+    np.testing.assert_allclose(
+        moves[20], 21 / 11 * moves[10], atol=1e-3 * np.abs(moves[20]).max()
+    )
 
 
 @pytest.mark.parametrize("spectral_prior", ["1/f", None])
@@ -362,6 +402,17 @@ def test_maximize_refuses_an_ascent_that_ended_below_its_start():
     assert (result.objective > np.asarray(result.history)[0]).all()
 
 
+def test_an_ascent_may_end_a_thousandth_of_its_values_below_its_start():
+    """Rounding and the last steps' jitter aside, a thousandth of the start's
+    and the end's magnitudes, an ascent ending below its start is refused:
+    1 to 0.9985 and -1 to -1.0015 are jitter, 1 to 0.99 a fall."""
+    from mne_xai.inspect._maximization import _check_ascended
+
+    _check_ascended(np.array([1.0, -1.0]), np.array([0.9985, -1.0015]), lr=0.1)
+    with pytest.raises(ValueError, match=r"restart\(s\) \[1\] ended below"):
+        _check_ascended(np.array([1.0, 1.0]), np.array([1.0, 0.99]), lr=0.1)
+
+
 def test_maximize_refuses_a_logit_that_does_not_change(linear_network):
     """Class "a" has zero weights: its logit has no gradient, so there is no
     direction to ascend, and the penalties' unit (the gradient's norm) is 0:
@@ -369,6 +420,22 @@ def test_maximize_refuses_a_logit_that_does_not_change(linear_network):
     clf, _ = linear_network
     with pytest.raises(ValueError, match="does not change near the starting noise"):
         maximize_activation(clf, "a", n_restarts=1, n_steps=2, verbose=False)
+
+
+def test_maximize_refuses_a_restart_whose_logit_does_not_change():
+    """The logit is rectified: a restart starting where it is flat has no
+    direction to ascend, though the others have one (only restarts all flat
+    were refused, and the flat ones came back as the starting noise)."""
+    rng = np.random.default_rng(0)
+    clf = _estimator_on_noise(RectifiedLogits, rng)
+    with torch.no_grad():
+        clf.module_.module.weight[1] = torch.from_numpy(
+            rng.standard_normal((N_CHANNELS, N_TIMES))
+        )
+    with pytest.raises(ValueError, match="does not change near the starting noise"):
+        maximize_activation(
+            clf, "b", n_restarts=4, n_steps=2, random_state=0, verbose=False
+        )
 
 
 class BatchNormWithoutRunningStatistics(torch.nn.Module):
@@ -1111,11 +1178,12 @@ def test_a_restart_starts_from_the_same_noise_whatever_their_number():
     np.testing.assert_array_equal(first_restart(1), first_restart(3))
 
 
-def test_spectra_of_a_network_reading_eog_name_their_rows():
-    """An MNE spectrum holds data channels only: with EOG read first, the
-    spectra named it while their rows shifted by one (C3 held Cz's values)."""
+def _estimator_reading_eog(eog_scale=1e-5):
+    """Epochs of an EOG channel (noise of ``eog_scale``) then three EEG
+    channels (of 1e-5), and a linear estimator trained on both types."""
     rng = np.random.default_rng(0)
     data = rng.standard_normal((20, N_CHANNELS, N_TIMES)) * 1e-5
+    data[:, 0] *= eog_scale / 1e-5
     info = mne.create_info(["EOG", "C3", "Cz", "C4"], SFREQ, ["eog"] + ["eeg"] * 3)
     events = np.column_stack([np.arange(20), np.zeros(20, int), np.repeat([1, 2], 10)])
     epochs = mne.EpochsArray(
@@ -1124,6 +1192,25 @@ def test_spectra_of_a_network_reading_eog_name_their_rows():
     clf = EEGNetClassifier(
         module=LinearLogits, picks=["eeg", "eog"], max_epochs=1, verbose=False
     ).fit(epochs)
+    return clf, epochs
+
+
+def test_the_starting_noise_of_each_channel_type_has_its_amplitude():
+    """Of channels of several types, each type's starting noise has that
+    type's training amplitude (data_std_ per channel): EOG 100 times EEG."""
+    clf, _ = _estimator_reading_eog(eog_scale=1e-3)
+    noise = maximize_activation(
+        clf, "a", n_restarts=20, n_steps=1, lr=1e-9, random_state=0, verbose=False
+    ).restarts
+    for channel_type, scale in (("eog", 1e-3), ("eeg", 1e-5)):
+        std = noise.get_data(picks=channel_type).std()
+        assert std == pytest.approx(scale, rel=0.1), channel_type
+
+
+def test_spectra_of_a_network_reading_eog_name_their_rows():
+    """An MNE spectrum holds data channels only: with EOG read first, the
+    spectra named it while their rows shifted by one (C3 held Cz's values)."""
+    clf, epochs = _estimator_reading_eog()
     maximized = maximize_activation(
         clf, "a", n_restarts=2, n_steps=2, random_state=0, verbose=False
     )

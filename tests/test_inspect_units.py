@@ -36,15 +36,18 @@ class BandDetector(nn.Module):
     filtered signal, which follows the band's amplitude and phase alike),
     squaring and averaging over the whole epoch (``"energy"``: the band's
     power, blind to its phase) or a saturating tanh (``"phase"``: about the
-    sign of the filtered signal, blind to its amplitude).
+    sign of the filtered signal, blind to its amplitude). ``"offset"`` is
+    ``"linear"`` with a bias of 3e6: a mean a million times the spread.
     """
 
     def __init__(self, kind="linear", gain=50.0):
         super().__init__()
         taps = firwin(65, ALPHA, pass_zero=False, fs=SFREQ)
-        self.bandpass = nn.Conv1d(1, 2, len(taps), bias=False)
+        self.bandpass = nn.Conv1d(1, 2, len(taps), bias=kind == "offset")
         with torch.no_grad():
             self.bandpass.weight[:, 0] = torch.tensor(np.stack([taps, -taps]))
+            if kind == "offset":
+                self.bandpass.bias.fill_(3e6)
         self.kind, self.gain = kind, gain
         self.pool = nn.AdaptiveAvgPool1d(1)
         self.saturate = nn.Tanh()
@@ -56,6 +59,19 @@ class BandDetector(nn.Module):
             y = self.pool(y**2)
         elif self.kind == "phase":
             y = self.saturate(self.gain * y)
+        return self.classifier(y.mean(dim=-1))
+
+
+class SilentDetector(BandDetector):
+    """The alpha filters rectified above ``threshold``: silent below it."""
+
+    def __init__(self, threshold=0.0):
+        super().__init__()
+        self.threshold = threshold
+        self.rectify = nn.ReLU()
+
+    def forward(self, x):
+        y = self.rectify(self.bandpass(x[:, :1]) - self.threshold)
         return self.classifier(y.mean(dim=-1))
 
 
@@ -293,6 +309,99 @@ def test_sensitivity_is_a_mean_over_draws(alpha_epochs):
     for kind in ("amplitude", "phase"):
         ratio = getattr(eight, kind)[:, alpha] / getattr(one, kind)[:, alpha]
         np.testing.assert_allclose(ratio, 1, atol=0.3)
+
+
+def _layer_output(module, layer, inputs):
+    """The output of ``module``'s ``layer`` for ``inputs`` (float64 NumPy)."""
+    outputs = []
+    handle = getattr(module, layer).register_forward_hook(
+        lambda *args: outputs.append(args[-1])
+    )
+    try:
+        with torch.no_grad():
+            module(torch.as_tensor(inputs))
+    finally:
+        handle.remove()
+    return outputs[0].double().numpy()
+
+
+@pytest.mark.parametrize(
+    "kind, layer", [("linear", "bandpass"), ("energy", "pool"), ("offset", "bandpass")]
+)
+def test_a_unit_sensitivity_is_the_mean_absolute_change_over_the_spread(
+    alpha_epochs, kind, layer
+):
+    """As the Notes define it: the mean absolute change of the unit's output
+    over epochs, draws and positions, over the standard deviation of its
+    output on the data, here computed from the perturbed copies by hand. The
+    filter's output has many positions and a mean near 0, the energy one
+    position and a mean far from 0; with an offset of 3e6 the variance,
+    summed about 0, lost its digits to rounding."""
+    network = _detector(kind, alpha_epochs.info)
+    n_draws = 3
+    result = unit_sensitivity(
+        network,
+        alpha_epochs,
+        layer,
+        bands={"alpha": ALPHA},
+        n_draws=n_draws,
+        random_state=0,
+    )
+    # random_state=0 seeds the perturbations with the entropy 0.
+    perturbed = _PerturbedData(
+        _input_data(alpha_epochs), {"alpha": ALPHA}, SFREQ, n_draws, 0.5, seed=0
+    )
+    clean, *copies = perturbed.batches(64)
+    module = network.module_.eval()
+    clean_output = _layer_output(module, layer, clean)
+    spread = clean_output.std(axis=(0, 2))
+    expected = {"amplitude": 0.0, "phase": 0.0}
+    for index, copy in enumerate(copies):
+        _, perturbation = perturbed.variant(index)
+        change = np.abs(_layer_output(module, layer, copy) - clean_output)
+        expected[perturbation] += change.mean(axis=(0, 2)) / n_draws / spread
+    for perturbation in KINDS:
+        np.testing.assert_allclose(
+            getattr(result, perturbation)[:, 0], expected[perturbation], rtol=1e-4
+        )
+
+
+def test_a_unit_constant_over_the_data_has_no_sensitivity(alpha_epochs):
+    """A unit whose threshold the data never reach is constant, so its
+    sensitivity is NaN (as documented) and it is insensitive, though the
+    rhythms an amplitude perturbation makes larger cross the threshold:
+    divided by a spread of 0, their change was infinite."""
+    data = torch.as_tensor(alpha_epochs.get_data()[:, :1], dtype=torch.float32)
+    with torch.no_grad():
+        peak = BandDetector().bandpass(data).max().item()
+    net = NeuralNetClassifier(
+        SilentDetector, module__threshold=1.01 * peak, classes=[0, 1]
+    )
+    network = as_network(net.initialize(), info=alpha_epochs.info)
+    result = unit_sensitivity(
+        network, alpha_epochs, "rectify", bands={"alpha": ALPHA}, random_state=0
+    )
+    assert np.isnan(result.amplitude).all()
+    assert np.isnan(result.phase).all()
+    assert result.summary()["class"].tolist() == ["insensitive", "insensitive"]
+
+
+def test_progress_counts_each_batch_and_its_perturbed_copies(alpha_epochs, capsys):
+    """20 epochs read 7 at a time are 3 batches, each followed by its copies
+    (2 draws of 2 kinds in one band): 15 batches, which progress counts to."""
+    network = _detector("energy", alpha_epochs.info)
+    unit_sensitivity(
+        network,
+        alpha_epochs,
+        "pool",
+        bands={"alpha": ALPHA},
+        n_draws=2,
+        batch_size=7,
+        random_state=0,
+        verbose=True,
+    )
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.endswith("activations: 15 of 15 batches (100%)"), last
 
 
 def test_sensitivity_errors(alpha_epochs):
@@ -554,6 +663,47 @@ def test_each_curve_is_the_accuracy_without_the_first_units_of_its_order(
         np.testing.assert_allclose(accuracy, expected)
 
 
+@pytest.mark.parametrize("ablation", ["zero", "mean"])
+def test_units_are_ranked_by_their_contribution_with_the_unit_replaced(
+    synthetic_arrays, trained_filters, ablation
+):
+    """Both rankings read ``c = sum((a - r) * g)`` (Notes), with ``r`` what
+    the ablation replaces the unit by: here by hand, with autograd's gradient
+    of the predicted logit minus the mean logit."""
+    X, y = synthetic_arrays
+    module = trained_filters.module_
+    inputs = torch.from_numpy(X)
+    with torch.no_grad():
+        activation = module.relu(module.conv(inputs))
+    reference = activation.mean(dim=0) if ablation == "mean" else 0.0
+    activation.requires_grad_()
+    logits = module.classifier(activation.mean(dim=-1))
+    decision = logits.max(dim=1).values - logits.mean(dim=1)
+    (gradient,) = torch.autograd.grad(decision.sum(), activation)
+    contribution = ((activation - reference) * gradient).sum(dim=-1).detach().numpy()
+    curve = pruning_curve(
+        as_network(trained_filters, info=mne.create_info(4, SFREQ, "eeg")),
+        X,
+        "relu",
+        y,
+        ablation=ablation,
+        n_random=1,
+    )
+    scale = np.abs(contribution).mean(axis=0).max()
+    np.testing.assert_allclose(
+        curve.importance["sensitivity"],
+        np.abs(contribution).mean(axis=0),
+        rtol=1e-4,
+        atol=1e-6 * scale,
+    )
+    np.testing.assert_allclose(
+        curve.importance["attribution"],
+        contribution.mean(axis=0),
+        rtol=1e-4,
+        atol=1e-6 * scale,
+    )
+
+
 class CentredFeatures(RectifiedFilters):
     """A network that centres its features on their mean over the batch."""
 
@@ -562,8 +712,18 @@ class CentredFeatures(RectifiedFilters):
         return self.classifier(features - features.mean(dim=0))
 
 
+class LaterEpochsFeatures(RectifiedFilters):
+    """A network adding to each epoch's features those of the later epochs of
+    its batch: the unpruned copy, first, reads the pruned one."""
+
+    def forward(self, x):
+        features = self.relu(self.conv(x)).mean(dim=-1)
+        return self.classifier(features.flip(0).cumsum(0).flip(0))
+
+
 @pytest.mark.parametrize(
-    "network, masks_per_pass", [(RectifiedFilters, 3), (CentredFeatures, 1)]
+    "network, masks_per_pass",
+    [(RectifiedFilters, 3), (CentredFeatures, 1), (LaterEpochsFeatures, 1)],
 )
 def test_masks_share_a_pass_when_the_network_treats_copies_apart(
     synthetic_arrays, network, masks_per_pass
@@ -572,12 +732,16 @@ def test_masks_share_a_pass_when_the_network_treats_copies_apart(
     float rounding: with the unpruned copy taken for another, every network
     fell back to one mask per pass (exact, n_units times slower); with the
     tolerance dropped, a network mixing the copies by 6 percent of its
-    largest score was scored several at once, so wrongly."""
+    largest score was scored several at once, so wrongly; checking only the
+    pruned copy missed a network whose unpruned copy reads the pruned one
+    (the pruned copy, last, is scored as alone). A pass scores as
+    many masks as the layer has units (3), not all of them (5), whose copies
+    of the layer's output grow with the number of orders."""
     X, _ = synthetic_arrays
     torch.manual_seed(0)
     module = network()
     ablation = _Ablation(module, module.relu, "relu", reference=0.0)
-    masks = torch.from_numpy(_ablation_masks(np.array([[2, 0, 1]])))
+    masks = torch.from_numpy(_ablation_masks(np.array([[2, 0, 1], [0, 1, 2]])))
     inputs = torch.from_numpy(X)
     with torch.no_grad():
         scores = module(inputs)
@@ -634,11 +798,21 @@ def test_a_network_that_mixes_copies_is_scored_one_mask_at_a_time(
 
 def test_pruning_plot_given_orders_and_errors(small_eegnet, synthetic_arrays):
     X, y = synthetic_arrays
+    # Tied units keep their index order (an unstable sort shuffled them).
+    tied = (np.arange(16) % 3 == 0).astype(float)
     curve = pruning_curve(
-        small_eegnet, X, "separable_elu", y, scores={"index": np.arange(16)}, n_random=2
+        small_eegnet,
+        X,
+        "separable_elu",
+        y,
+        scores={"index": np.arange(16), "tied": tied},
+        n_random=2,
     )
     np.testing.assert_array_equal(curve.orders["index"], np.arange(16)[::-1])
-    assert set(curve.area) == {"sensitivity", "attribution", "index", "random"}
+    np.testing.assert_array_equal(
+        curve.orders["tied"], np.r_[np.flatnonzero(tied), np.flatnonzero(tied == 0)]
+    )
+    assert set(curve.area) == {"sensitivity", "attribution", "index", "tied", "random"}
     fig = curve.plot(show=False)
     axes = fig.axes[0]
     assert axes.get_title() == "Pruning the 16 units of layer 'separable_elu'"
@@ -918,6 +1092,14 @@ def test_a_unit_responding_at_float_noise_is_insensitive():
     summary = result.summary()
     assert summary["class"].tolist() == ["insensitive", "amplitude"]
     assert summary["band"].isna().tolist() == [True, False]
+
+
+def test_the_response_floor_is_a_thousandth_of_the_spread():
+    """As documented, a unit is insensitive when its two sensitivities sum to
+    less than 0.001: 0.0009 is, 0.0011 is not (a floor of 1e-4 passed the
+    test of float noise above)."""
+    result = _alpha_and_beta_sensitivities([[6e-4, 8e-4]], [[3e-4, 3e-4]])
+    assert result.to_frame()["class"].tolist() == ["insensitive", "amplitude"]
 
 
 def test_classes_follow_the_ratio_and_the_sum_of_both_sensitivities():
