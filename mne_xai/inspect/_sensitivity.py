@@ -469,10 +469,12 @@ def unit_sensitivity(
     EEGBCI, a quarter to two fifths of the change lies outside the band),
     where it meets the signal of the neighbouring frequencies. Near 0 Hz and
     the Nyquist frequency the factors vary more slowly, so that the band
-    spreads no further than these: past them, a real signal folds the spread
-    back as a change of amplitude (a phase perturbation of a band next to
-    either changed a sinusoid's energy 0.14 to 0.30 times as much as an
-    amplitude perturbation did). A band that starts at the first frequency
+    spreads little further than these: past them, a real signal folds the
+    spread back as a change of amplitude. A phase perturbation of a band next
+    to either changed a sinusoid's energy 0.14 to 0.30 times as much as an
+    amplitude perturbation did; with the slower factors, 0.007 to 0.023 times
+    (the factors are exponentials of band-limited noise, and so not
+    band-limited themselves). A band that starts at the first frequency
     bin is perturbed by factors constant over the epoch. A unit pooling
     their power with the band's therefore shows some phase sensitivity: the
     energy of the whole signal, a pure energy detector, had a phase
