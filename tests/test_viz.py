@@ -1,4 +1,5 @@
 import io
+import warnings
 
 import matplotlib.pyplot as plt
 import mne
@@ -140,6 +141,14 @@ def test_signed_maps_are_not_drawn_on_gradiometer_pairs():
     assert len(fig.axes) == 3
 
 
+def test_maps_without_gradiometers_draw_without_a_warning():
+    """EEG maps have no gradiometer pairs to sum: asking MNE for them warned
+    "No 'grad' channel pairs found." on every figure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot_class_topomaps(_synthetic_maps(), show=False)
+
+
 def test_normalized_comparison_of_gradiometers_ends_at_one():
     """Rows were divided by their largest channel, then pairs summed: the colour
     scale labelled "fraction of the method's maximum" reached 1.19."""
@@ -195,12 +204,13 @@ def test_intracranial_contacts_get_no_scalp_topomap(placed, ch_type):
     assert plt.get_fignums() == []
 
 
+@pytest.mark.parametrize("ch_type", ["misc", "eog"])
 @pytest.mark.parametrize("placed", [True, False])
-def test_maps_of_misc_channels_get_no_topomap(placed):
+def test_maps_of_misc_channels_get_no_topomap(placed, ch_type):
     """Maps of misc channels (a network given them by its picks) were told to
     set a montage, which MNE does not apply to misc channels; typed misc after
     their montage was set, they failed inside MNE with "No channels match the
-    selection."."""
+    selection.". EOG channels are no data channels either."""
     from mne_xai.datasets import _builtin_montage
 
     info = mne.create_info(["C3", "Cz", "C4", "Pz", "O1", "O2", "Fz"], 100.0, "eeg")
@@ -209,8 +219,8 @@ def test_maps_of_misc_channels_get_no_topomap(placed):
     data = np.abs(np.random.default_rng(0).standard_normal((4, 7, 10)))
     events = np.c_[np.arange(4), np.zeros(4, int), [1, 2, 1, 2]]
     maps = mne.EpochsArray(data, info, events=events, verbose=False)
-    maps.set_channel_types(dict.fromkeys(maps.ch_names, "misc"), verbose=False)
-    match = r"^(?!.*set_montage).*MNE draws no topomaps of misc channels"
+    maps.set_channel_types(dict.fromkeys(maps.ch_names, ch_type), verbose=False)
+    match = rf"^(?!.*set_montage).*MNE draws no topomaps of {ch_type} channels"
     with pytest.raises(ValueError, match=match):
         plot_class_topomaps(maps, show=False)
     assert plt.get_fignums() == []
@@ -512,24 +522,34 @@ def test_method_comparison_refuses_maps_of_a_method_it_does_not_compare(
         )
 
 
-def test_normalized_comparison_divides_each_row_by_its_own_largest_magnitude(drawn):
+@pytest.mark.parametrize("negated_row", [0, 1])
+def test_normalized_comparison_divides_each_row_by_its_own_largest_magnitude(
+    drawn, negated_row
+):
     """Each method's row is divided by its own largest magnitude, a negative one
     too: a method whose relevance is minus three times another's is drawn as the
-    other's fractions negated, on a diverging scale from -1 to 1."""
+    other's fractions negated, on a diverging scale from -1 to 1 whichever row
+    holds the negative values."""
     maps = _synthetic_maps()
     negated = maps.copy().apply_function(lambda data: -3 * data)
+    methods = ["saliency", "gradient_x_input"]
     fig = plot_method_comparison(
         None,
         maps,
-        ["saliency", "gradient_x_input"],
-        attributions={"saliency": maps, "gradient_x_input": negated},
+        methods,
+        attributions={
+            methods[negated_row]: negated,
+            methods[1 - negated_row]: maps,
+        },
         absolute=False,
         show=False,
     )
     summed, codes = maps.get_data().sum(axis=-1), maps.events[:, 2]
     class_maps = np.array([summed[codes == code].mean(axis=0) for code in (1, 2)])
     fractions = class_maps / np.abs(class_maps).max()
-    np.testing.assert_allclose(drawn, [*fractions, *-fractions], rtol=1e-6)
+    rows = [fractions, fractions]
+    rows[negated_row] = -fractions
+    np.testing.assert_allclose(drawn, np.concatenate(rows), rtol=1e-6)
     assert {ax.images[0].get_clim() for ax in fig.axes[:4]} == {(-1.0, 1.0)}
     assert " ".join(fig.axes[-1].get_ylabel().split()) == (
         "fraction of the method's maximum"
