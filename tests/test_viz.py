@@ -705,14 +705,19 @@ def test_band_maps_add_up_and_keep_bad_channels(fitted_eegnet, few_epochs, drawn
     np.testing.assert_allclose(np.sum(drawn, axis=0), in_4_to_30, rtol=1e-6)
 
 
+def _random_spectrum(freqs):
+    """Signed relevance of the six channels of _synthetic_maps at ``freqs``."""
+    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
+    return mne.time_frequency.SpectrumArray(relevance, _synthetic_maps().info, freqs)
+
+
 def test_bands_past_the_spectrum_say_what_they_sum(drawn):
     """On a 1-40 Hz spectrum (a SpectralClassifier's), delta 0.5-4 Hz and gamma
     30-100 Hz were summed over 1-4 and 30-40 Hz under their own names, and a
     band of no bin was said to miss a spectrum "from 0"."""
-    maps = _synthetic_maps()
     freqs = np.arange(1.0, 40.5, 0.5)
-    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
-    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    spectrum = _random_spectrum(freqs)
+    relevance = spectrum.get_data()
     bands = {"delta": (0.5, 4), "alpha": (8, 13), "gamma": (30, 100)}
     fig = plot_band_topomaps(spectrum, bands, show=False)
     titles = [ax.get_title() for ax in fig.axes[:3]]
@@ -725,10 +730,8 @@ def test_bands_past_the_spectrum_say_what_they_sum(drawn):
 def test_default_bands_are_those_the_spectrum_reaches(drawn):
     """At 10 Hz (fNIRS), alpha and beta held no frequency: the report failed
     after training, on bands the user never asked for."""
-    maps = _synthetic_maps()
     freqs = np.arange(0.0, 5.1, 0.1)  # 10 Hz data: up to 5 Hz
-    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
-    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    spectrum = _random_spectrum(freqs)
     fig = plot_band_topomaps(spectrum, show=False)
     assert fig.axes[0].get_title().replace("\n", " ") == "theta (4-8 Hz) (4-5 Hz)"
     assert len(drawn) == 1
@@ -739,10 +742,9 @@ def test_default_bands_are_those_the_spectrum_reaches(drawn):
 def test_a_spectrum_below_every_default_band_is_drawn_whole(drawn):
     """At 8 Hz or less no default band held a frequency, and all three came back,
     to be refused: the report failed after all its training (fNIRS at 7.8 Hz)."""
-    maps = _synthetic_maps()
     freqs = np.arange(0.0, 3.95, 0.1)
-    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
-    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    spectrum = _random_spectrum(freqs)
+    relevance = spectrum.get_data()
     fig = plot_band_topomaps(spectrum, show=False)
     assert fig.axes[0].get_title().startswith("all frequencies")
     assert len(drawn) == 1
@@ -751,12 +753,6 @@ def test_a_spectrum_below_every_default_band_is_drawn_whole(drawn):
     assert _outside_the_bands(spectrum).startswith(
         "The band topomaps show 0-3.9 Hz, which holds 100% of the |relevance|"
     )
-
-
-def _random_spectrum(freqs):
-    """Signed relevance of the six channels of _synthetic_maps at ``freqs``."""
-    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
-    return mne.time_frequency.SpectrumArray(relevance, _synthetic_maps().info, freqs)
 
 
 @pytest.mark.parametrize(
@@ -775,8 +771,8 @@ def test_bands_of_one_bin_and_default_bands_below_the_spectrum(drawn):
     one; on a spectrum from 10 Hz the default bands kept theta, then refused it."""
     maps = _synthetic_maps()
     freqs = np.arange(0.0, 41.0)
-    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
-    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    spectrum = _random_spectrum(freqs)
+    relevance = spectrum.get_data()
     plot_band_topomaps(spectrum, {"alpha": (8, 13), "13 Hz": (13, 13)}, show=False)
     np.testing.assert_allclose(drawn[0], relevance[:, 8:13].sum(axis=1))
     np.testing.assert_allclose(drawn[1], relevance[:, 13])
@@ -795,10 +791,9 @@ def test_default_bands_tile_theta_to_beta(drawn):
     """The default bands meet edge to edge: together they hold all the relevance
     from 4 to 30 Hz, each bin once (a 12.5 Hz bin between alpha and beta is
     alpha's)."""
-    maps = _synthetic_maps()
     freqs = np.arange(0.0, 40.5, 0.5)
-    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
-    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    spectrum = _random_spectrum(freqs)
+    relevance = spectrum.get_data()
     fig = plot_band_topomaps(spectrum, show=False)
     titles = [ax.get_title().replace("\n", " ") for ax in fig.axes[:3]]
     assert titles == ["theta (4-8 Hz)", "alpha/mu (8-13 Hz)", "beta (13-30 Hz)"]
