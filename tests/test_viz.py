@@ -1,4 +1,5 @@
 import io
+import warnings
 
 import matplotlib.pyplot as plt
 import mne
@@ -95,11 +96,14 @@ def test_names_with_dollars_are_drawn_as_written(attribution):
     assert plt.rcParams["text.parse_math"] == parse_math
 
 
-def test_maps_with_nan_are_refused_not_drawn_blank(attribution):
-    """One NaN sample made the colour scale NaN and blanked every map."""
-    attribution._data[0, 3, 10] = np.nan
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_maps_with_nan_are_refused_not_drawn_blank(value):
+    """One NaN sample made the colour scale NaN and blanked every map; an
+    infinite one made it infinite."""
+    maps = _synthetic_maps()
+    maps._data[0, 3, 10] = value
     with pytest.raises(ValueError, match="hold NaN or infinite values"):
-        plot_class_topomaps(attribution, show=False)
+        plot_class_topomaps(maps, show=False)
 
 
 def test_class_maps_select_classes_by_code_not_by_tag(attribution):
@@ -137,6 +141,14 @@ def test_signed_maps_are_not_drawn_on_gradiometer_pairs():
     assert len(fig.axes) == 3
 
 
+def test_maps_without_gradiometers_draw_without_a_warning():
+    """EEG maps have no gradiometer pairs to sum: asking MNE for them warned
+    "No 'grad' channel pairs found." on every figure."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot_class_topomaps(_synthetic_maps(), show=False)
+
+
 def test_normalized_comparison_of_gradiometers_ends_at_one():
     """Rows were divided by their largest channel, then pairs summed: the colour
     scale labelled "fraction of the method's maximum" reached 1.19."""
@@ -167,13 +179,15 @@ def test_method_comparison_refuses_signed_maps_of_any_row_on_gradiometers():
         )
 
 
+@pytest.mark.parametrize("ch_type", ["seeg", "ecog", "dbs"])
 @pytest.mark.parametrize("placed", [True, False])
-def test_intracranial_contacts_get_no_scalp_topomap(placed):
+def test_intracranial_contacts_get_no_scalp_topomap(placed, ch_type):
     """sEEG maps were drawn on a scalp disc, interpolated across depth contacts
     as if on the scalp (the report refuses them), and without positions the
-    advice was a scalp montage, epochs.set_montage('colin27_1020')."""
+    advice was a scalp montage, epochs.set_montage('colin27_1020'). ECoG and
+    DBS contacts lie inside the head too."""
     names = [f"LA{index}" for index in range(8)]
-    info = mne.create_info(names, 100.0, "seeg")
+    info = mne.create_info(names, 100.0, ch_type)
     if placed:
         positions = {name: [0.005 * i, 0.02, 0.03] for i, name in enumerate(names)}
         info.set_montage(
@@ -182,7 +196,7 @@ def test_intracranial_contacts_get_no_scalp_topomap(placed):
     data = np.abs(np.random.default_rng(0).standard_normal((4, len(names), 10)))
     events = np.c_[np.arange(4), np.zeros(4, int), [1, 2, 1, 2]]
     maps = mne.EpochsArray(data, info, events=events, verbose=False)
-    match = r"^(?!.*set_montage).*seeg contacts, inside the head"
+    match = rf"^(?!.*set_montage).*{ch_type} contacts, inside the head"
     with pytest.raises(ValueError, match=match):
         plot_class_topomaps(maps, show=False)
     with pytest.raises(ValueError, match=match):
@@ -190,12 +204,13 @@ def test_intracranial_contacts_get_no_scalp_topomap(placed):
     assert plt.get_fignums() == []
 
 
+@pytest.mark.parametrize("ch_type", ["misc", "eog"])
 @pytest.mark.parametrize("placed", [True, False])
-def test_maps_of_misc_channels_get_no_topomap(placed):
+def test_maps_of_misc_channels_get_no_topomap(placed, ch_type):
     """Maps of misc channels (a network given them by its picks) were told to
     set a montage, which MNE does not apply to misc channels; typed misc after
     their montage was set, they failed inside MNE with "No channels match the
-    selection."."""
+    selection.". EOG channels are no data channels either."""
     from mne_xai.datasets import _builtin_montage
 
     info = mne.create_info(["C3", "Cz", "C4", "Pz", "O1", "O2", "Fz"], 100.0, "eeg")
@@ -204,8 +219,8 @@ def test_maps_of_misc_channels_get_no_topomap(placed):
     data = np.abs(np.random.default_rng(0).standard_normal((4, 7, 10)))
     events = np.c_[np.arange(4), np.zeros(4, int), [1, 2, 1, 2]]
     maps = mne.EpochsArray(data, info, events=events, verbose=False)
-    maps.set_channel_types(dict.fromkeys(maps.ch_names, "misc"), verbose=False)
-    match = r"^(?!.*set_montage).*MNE draws no topomaps of misc channels"
+    maps.set_channel_types(dict.fromkeys(maps.ch_names, ch_type), verbose=False)
+    match = rf"^(?!.*set_montage).*MNE draws no topomaps of {ch_type} channels"
     with pytest.raises(ValueError, match=match):
         plot_class_topomaps(maps, show=False)
     assert plt.get_fignums() == []
@@ -278,6 +293,8 @@ def test_class_topomaps_of_an_evoked_name_it_in_the_title_only():
     assert fig.axes[0].get_title() == ""
     title = fig.get_suptitle().replace("\n", " ")  # wrapped to the figure
     assert title == "Channel importance of saliency"
+    fig = plot_class_topomaps(evoked, title="Saliency of feet", show=False)
+    assert fig.get_suptitle() == "Saliency of feet"
 
 
 def _image_values(ax):
@@ -309,6 +326,38 @@ def test_signed_maps_get_a_diverging_scale_symmetric_about_zero():
     image = fig.axes[0].images[0]
     assert image.get_clim() == pytest.approx((-limit, limit), rel=1e-6)
     assert image.get_cmap().name == "RdBu_r"  # red is positive, blue negative
+
+
+def test_magnitudes_with_a_zero_get_a_scale_from_zero():
+    """Magnitudes are no signed maps for holding a zero (a channel the network
+    ignores): reds from 0 to their largest value, as in the joint plot."""
+    maps = _synthetic_maps()
+    maps._data[:, 0] = 0.0
+    fig = plot_class_topomaps(maps, show=False)
+    summed, codes = maps.get_data().sum(axis=-1), maps.events[:, 2]
+    largest = max(summed[codes == code].mean(axis=0).max() for code in (1, 2))
+    image = fig.axes[0].images[0]
+    assert image.get_clim() == pytest.approx((0.0, largest), rel=1e-6)
+    assert image.get_cmap().name == "Reds"
+
+
+def test_maps_of_no_relevance_get_a_colour_scale(drawn):
+    """Maps of zero everywhere (a method blind to this network) get a colour
+    scale of some width, not one from 0 to 0; normalized among other methods,
+    their row is drawn as zeros, not as NaN (0 divided by 0)."""
+    zeros = _synthetic_maps().apply_function(lambda data: 0 * data)
+    fig = plot_class_topomaps(zeros, show=False)
+    low, high = fig.axes[0].images[0].get_clim()
+    assert low == 0 and high > 0
+    drawn.clear()
+    plot_method_comparison(
+        None,
+        zeros,
+        ["saliency", "gradient_x_input"],
+        attributions={"saliency": _synthetic_maps(), "gradient_x_input": zeros},
+        show=False,
+    )
+    np.testing.assert_array_equal(drawn[2:], 0.0)
 
 
 def _methods():
@@ -473,24 +522,34 @@ def test_method_comparison_refuses_maps_of_a_method_it_does_not_compare(
         )
 
 
-def test_normalized_comparison_divides_each_row_by_its_own_largest_magnitude(drawn):
+@pytest.mark.parametrize("negated_row", [0, 1])
+def test_normalized_comparison_divides_each_row_by_its_own_largest_magnitude(
+    drawn, negated_row
+):
     """Each method's row is divided by its own largest magnitude, a negative one
     too: a method whose relevance is minus three times another's is drawn as the
-    other's fractions negated, on a diverging scale from -1 to 1."""
+    other's fractions negated, on a diverging scale from -1 to 1 whichever row
+    holds the negative values."""
     maps = _synthetic_maps()
     negated = maps.copy().apply_function(lambda data: -3 * data)
+    methods = ["saliency", "gradient_x_input"]
     fig = plot_method_comparison(
         None,
         maps,
-        ["saliency", "gradient_x_input"],
-        attributions={"saliency": maps, "gradient_x_input": negated},
+        methods,
+        attributions={
+            methods[negated_row]: negated,
+            methods[1 - negated_row]: maps,
+        },
         absolute=False,
         show=False,
     )
     summed, codes = maps.get_data().sum(axis=-1), maps.events[:, 2]
     class_maps = np.array([summed[codes == code].mean(axis=0) for code in (1, 2)])
     fractions = class_maps / np.abs(class_maps).max()
-    np.testing.assert_allclose(drawn, [*fractions, *-fractions], rtol=1e-6)
+    rows = [fractions, fractions]
+    rows[negated_row] = -fractions
+    np.testing.assert_allclose(drawn, np.concatenate(rows), rtol=1e-6)
     assert {ax.images[0].get_clim() for ax in fig.axes[:4]} == {(-1.0, 1.0)}
     assert " ".join(fig.axes[-1].get_ylabel().split()) == (
         "fraction of the method's maximum"
@@ -499,20 +558,24 @@ def test_normalized_comparison_divides_each_row_by_its_own_largest_magnitude(dra
     assert caption.startswith("Each map: relevance summed over time")
 
 
-def test_method_comparison_draws_the_mean_importance_in_each_window(drawn):
-    """Each window's column holds |relevance| summed over that window's samples
-    and averaged over the epochs, in the method's unit with normalize=False."""
-    maps = _synthetic_maps()  # 50 samples at 100 Hz from 0 s, all positive
+@pytest.mark.parametrize("absolute", [True, False])
+def test_method_comparison_draws_the_mean_importance_in_each_window(drawn, absolute):
+    """Each window's column holds |relevance| (relevance, with absolute=False)
+    summed over that window's samples and averaged over the epochs, in the
+    method's unit with normalize=False."""
+    maps = _synthetic_maps()  # 50 samples at 100 Hz from 0 s
+    maps._data -= 0.8  # of both signs
     fig = plot_method_comparison(
         None,
         maps,
         ["saliency"],
         attributions={"saliency": maps},
         windows=[(0.0, 0.2), (0.3, 0.49)],
+        absolute=absolute,
         normalize=False,
         show=False,
     )
-    data = maps.get_data()
+    data = np.abs(maps.get_data()) if absolute else maps.get_data()
     expected = [data[..., :21].sum(-1).mean(0), data[..., 30:].sum(-1).mean(0)]
     np.testing.assert_allclose(drawn, expected, rtol=1e-6)
     assert [ax.get_title() for ax in fig.axes[:2]] == ["0-0.2 s", "0.3-0.49 s"]
@@ -537,6 +600,37 @@ def test_method_comparison_refuses_maps_of_other_classes():
             attributions={"saliency": maps, "gradient_x_input": renamed},
             show=False,
         )
+
+
+def test_method_comparison_refuses_as_many_maps_of_other_channels():
+    """Maps of as many channels, one of them another, are refused with both
+    differences named, as maps of fewer channels are."""
+    maps = _synthetic_maps()
+    renamed = maps.copy().rename_channels({"Fz": "Fpz"})
+    with pytest.raises(
+        ValueError,
+        match=r"gradient_x_input lack channels \['Fz'\] and hold the other "
+        r"channels \['Fpz'\]",
+    ):
+        plot_method_comparison(
+            None,
+            maps,
+            ["saliency", "gradient_x_input"],
+            attributions={"saliency": maps, "gradient_x_input": renamed},
+            show=False,
+        )
+
+
+def test_method_comparison_leaves_the_maps_given_as_they_were():
+    """The maps given are drawn from a copy: picking their EEG channels and
+    putting them in the first row's order changed the caller's maps."""
+    maps = _synthetic_maps()
+    maps.set_channel_types({"C4": "eog"})
+    reordered = maps.copy().reorder_channels(maps.ch_names[::-1])
+    given = {"saliency": maps, "gradient_x_input": reordered}
+    names = {method: given[method].ch_names for method in given}
+    plot_method_comparison(None, maps, list(given), attributions=given, show=False)
+    assert {method: given[method].ch_names for method in given} == names
 
 
 def test_joint_plot_in_true_units(attribution):
@@ -611,14 +705,19 @@ def test_band_maps_add_up_and_keep_bad_channels(fitted_eegnet, few_epochs, drawn
     np.testing.assert_allclose(np.sum(drawn, axis=0), in_4_to_30, rtol=1e-6)
 
 
+def _random_spectrum(freqs):
+    """Signed relevance of the six channels of _synthetic_maps at ``freqs``."""
+    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
+    return mne.time_frequency.SpectrumArray(relevance, _synthetic_maps().info, freqs)
+
+
 def test_bands_past_the_spectrum_say_what_they_sum(drawn):
     """On a 1-40 Hz spectrum (a SpectralClassifier's), delta 0.5-4 Hz and gamma
     30-100 Hz were summed over 1-4 and 30-40 Hz under their own names, and a
     band of no bin was said to miss a spectrum "from 0"."""
-    maps = _synthetic_maps()
     freqs = np.arange(1.0, 40.5, 0.5)
-    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
-    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    spectrum = _random_spectrum(freqs)
+    relevance = spectrum.get_data()
     bands = {"delta": (0.5, 4), "alpha": (8, 13), "gamma": (30, 100)}
     fig = plot_band_topomaps(spectrum, bands, show=False)
     titles = [ax.get_title() for ax in fig.axes[:3]]
@@ -631,10 +730,8 @@ def test_bands_past_the_spectrum_say_what_they_sum(drawn):
 def test_default_bands_are_those_the_spectrum_reaches(drawn):
     """At 10 Hz (fNIRS), alpha and beta held no frequency: the report failed
     after training, on bands the user never asked for."""
-    maps = _synthetic_maps()
     freqs = np.arange(0.0, 5.1, 0.1)  # 10 Hz data: up to 5 Hz
-    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
-    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    spectrum = _random_spectrum(freqs)
     fig = plot_band_topomaps(spectrum, show=False)
     assert fig.axes[0].get_title().replace("\n", " ") == "theta (4-8 Hz) (4-5 Hz)"
     assert len(drawn) == 1
@@ -645,10 +742,9 @@ def test_default_bands_are_those_the_spectrum_reaches(drawn):
 def test_a_spectrum_below_every_default_band_is_drawn_whole(drawn):
     """At 8 Hz or less no default band held a frequency, and all three came back,
     to be refused: the report failed after all its training (fNIRS at 7.8 Hz)."""
-    maps = _synthetic_maps()
     freqs = np.arange(0.0, 3.95, 0.1)
-    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
-    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    spectrum = _random_spectrum(freqs)
+    relevance = spectrum.get_data()
     fig = plot_band_topomaps(spectrum, show=False)
     assert fig.axes[0].get_title().startswith("all frequencies")
     assert len(drawn) == 1
@@ -659,13 +755,24 @@ def test_a_spectrum_below_every_default_band_is_drawn_whole(drawn):
     )
 
 
+@pytest.mark.parametrize(
+    "freqs", [np.arange(0.0, 4.5, 0.5), np.arange(30.0, 40.5, 0.5)]
+)
+def test_a_band_meeting_the_spectrum_at_an_edge_only_is_not_reached(freqs):
+    """Data sampled at 8 Hz reach 4 Hz, theta's lower edge, and a spectrum from
+    30 Hz meets beta's upper one: a bin on the edge would stand for the whole
+    band, so the spectrum is drawn whole, as one reaching no band."""
+    fig = plot_band_topomaps(_random_spectrum(freqs), show=False)
+    assert [ax.get_title() for ax in fig.axes[:-1]] == ["all frequencies"]
+
+
 def test_bands_of_one_bin_and_default_bands_below_the_spectrum(drawn):
     """A band (10, 10) held no frequency, its own lower edge dropping its upper
     one; on a spectrum from 10 Hz the default bands kept theta, then refused it."""
     maps = _synthetic_maps()
     freqs = np.arange(0.0, 41.0)
-    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
-    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    spectrum = _random_spectrum(freqs)
+    relevance = spectrum.get_data()
     plot_band_topomaps(spectrum, {"alpha": (8, 13), "13 Hz": (13, 13)}, show=False)
     np.testing.assert_allclose(drawn[0], relevance[:, 8:13].sum(axis=1))
     np.testing.assert_allclose(drawn[1], relevance[:, 13])
@@ -684,10 +791,9 @@ def test_default_bands_tile_theta_to_beta(drawn):
     """The default bands meet edge to edge: together they hold all the relevance
     from 4 to 30 Hz, each bin once (a 12.5 Hz bin between alpha and beta is
     alpha's)."""
-    maps = _synthetic_maps()
     freqs = np.arange(0.0, 40.5, 0.5)
-    relevance = np.random.default_rng(0).standard_normal((6, len(freqs)))
-    spectrum = mne.time_frequency.SpectrumArray(relevance, maps.info, freqs)
+    spectrum = _random_spectrum(freqs)
+    relevance = spectrum.get_data()
     fig = plot_band_topomaps(spectrum, show=False)
     titles = [ax.get_title().replace("\n", " ") for ax in fig.axes[:3]]
     assert titles == ["theta (4-8 Hz)", "alpha/mu (8-13 Hz)", "beta (13-30 Hz)"]
@@ -696,12 +802,10 @@ def test_default_bands_tile_theta_to_beta(drawn):
 
 
 def _times_of_topomaps(fig):
-    """The times of the topomaps of a joint plot, from their titles, sorted."""
-    return sorted(
-        float(ax.get_title().split()[0])
-        for ax in fig.axes
-        if ax.images and ax.get_title()
-    )
+    """The times of the topomaps of a joint plot, from their titles, left to right."""
+    topomaps = [ax for ax in fig.axes if ax.images and ax.get_title()]
+    topomaps.sort(key=lambda ax: ax.get_position().x0)
+    return [float(ax.get_title().split()[0]) for ax in topomaps]
 
 
 def test_joint_plot_of_magnitudes_maps_distinct_peaks():
@@ -740,15 +844,48 @@ def test_joint_plot_maps_the_highest_of_more_humps_than_maps():
 
 def test_joint_plot_maps_one_of_two_peaks_closer_than_mne_spacing():
     """Two prominent peaks closer than a thirtieth of the epoch (MNE's spacing
-    of peaks) get one map, at the higher: 4 samples apart in 300, where the
-    maps would show one moment twice."""
+    of peaks) get one map, at the higher: 9 samples apart in 300 (a thirtieth
+    is 10), where the maps would show nearly one moment twice."""
     evoked = mne.EvokedArray(np.full((6, 300), 0.01), _synthetic_maps().info)
-    evoked.data[:, 100], evoked.data[:, 104] = 3.0, 2.5
+    evoked.data[:, 100], evoked.data[:, 109] = 3.0, 2.5
     evoked.data[:, 195:206] += np.hanning(11)
     drawn = _times_of_topomaps(
         plot_attribution_joint(evoked, units="logit", show=False)
     )
     np.testing.assert_allclose(drawn, evoked.times[[100, 200]])
+
+
+def test_joint_plot_peaks_rise_against_the_range_of_relevance():
+    """A hump's prominence is a share of the range of the summed relevance, not
+    of its largest value: on a floor of relevance (every sample holds some), a
+    hump a third as high as the other is mapped too."""
+    evoked = _synthetic_maps().average()
+    evoked.data[:] = 10.0
+    evoked.data[:, 8:13] += np.hanning(5)  # up by 1 at sample 10
+    evoked.data[:, 33:38] += 3 * np.hanning(5)  # up by 3 at sample 35
+    drawn = _times_of_topomaps(plot_attribution_joint(evoked, show=False))
+    np.testing.assert_allclose(drawn, evoked.times[[10, 35]])
+
+
+def test_joint_plot_maps_where_the_sum_over_channels_peaks():
+    """One channel's spike, higher than any single channel elsewhere but small
+    summed over channels, gets no map among three humps of every channel."""
+    evoked = _synthetic_maps().average()
+    evoked.data[:] = 0.01
+    for sample in (15, 25, 35):
+        evoked.data[:, sample - 2 : sample + 3] += np.hanning(5)
+    evoked.data[0, 5] = 3.0
+    drawn = _times_of_topomaps(plot_attribution_joint(evoked, show=False))
+    np.testing.assert_allclose(drawn, evoked.times[[15, 25, 35]])
+
+
+def test_joint_plot_of_relevance_rising_throughout_maps_its_end():
+    """Magnitudes rising through the epoch have no peak: the one map is where
+    they are largest, the last sample."""
+    evoked = _synthetic_maps().average()
+    evoked.data[:] = np.linspace(0.1, 1.0, len(evoked.times))
+    drawn = _times_of_topomaps(plot_attribution_joint(evoked, show=False))
+    np.testing.assert_allclose(drawn, [evoked.times[-1]])
 
 
 def test_times_and_bands_the_maps_do_not_have_are_named():
@@ -764,24 +901,11 @@ def test_times_and_bands_the_maps_do_not_have_are_named():
     spectrum = mne.time_frequency.SpectrumArray(
         np.ones((6, len(freqs))), maps.info, freqs
     )
-    with pytest.raises(TypeError, match=r"bands\['alpha'\] must be \(fmin, fmax\)"):
-        plot_band_topomaps(spectrum, {"alpha": 10}, show=False)
-
-
-@pytest.mark.parametrize("plot", ["class topomaps", "joint"])
-def test_a_plot_that_fails_leaves_no_figure_open(plot):
-    """T3 and T7 share a position in the 10-20 montage: MNE refuses the topomap,
-    after the figure was made, which stayed open."""
-    maps = _synthetic_maps(("Fz", "Cz", "Pz", "Oz", "T3", "T7"))
-    before, held = plt.get_fignums(), set(ui_events._event_channels)
-    with pytest.raises(ValueError, match="overlapping positions"):
-        if plot == "joint":
-            plot_attribution_joint(maps.average(), show=False)
-        else:
-            plot_class_topomaps(maps, show=False)
-    assert plt.get_fignums() == before
-    # Nor alive in MNE's linked-time events, which plt.close left it to under Agg.
-    assert not set(ui_events._event_channels) - held
+    for edges in (10, ("8", "13")):
+        with pytest.raises(
+            TypeError, match=r"bands\['alpha'\] must be \(fmin, fmax\) in Hz"
+        ):
+            plot_band_topomaps(spectrum, {"alpha": edges}, show=False)
 
 
 def _synthetic_maps(ch_names=("Fz", "Cz", "Pz", "Oz", "C3", "C4"), montage=True):
@@ -818,6 +942,36 @@ _TOPOMAP_PLOTS = {
         None, maps, ["saliency"], attributions={"saliency": maps}, show=False, **kwargs
     ),
 }
+
+
+@pytest.mark.parametrize("plot", list(_TOPOMAP_PLOTS))
+def test_a_plot_that_fails_leaves_no_figure_open(plot):
+    """T3 and T7 share a position in the 10-20 montage: MNE refuses the topomap,
+    after the figure was made, which stayed open. The caller's own figures
+    stay open."""
+    maps = _synthetic_maps(("Fz", "Cz", "Pz", "Oz", "T3", "T7"))
+    callers = plt.figure()
+    before, held = plt.get_fignums(), set(ui_events._event_channels)
+    with pytest.raises(ValueError, match="overlapping positions"):
+        _TOPOMAP_PLOTS[plot](maps)
+    assert plt.get_fignums() == before
+    assert plt.fignum_exists(callers.number)
+    # Nor alive in MNE's linked-time events, which plt.close left it to under Agg.
+    assert not set(ui_events._event_channels) - held
+
+
+def test_a_plot_interrupted_leaves_no_figure_open(monkeypatch):
+    """Ctrl-C while the maps are drawn (a KeyboardInterrupt, no Exception)
+    closes the half-drawn figure too, which a notebook would show later."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mne.viz, "plot_topomap", interrupted)
+    before = plt.get_fignums()
+    with pytest.raises(KeyboardInterrupt):
+        plot_class_topomaps(_synthetic_maps(), show=False)
+    assert plt.get_fignums() == before
 
 
 @pytest.mark.parametrize(
@@ -877,8 +1031,15 @@ def test_topomaps_refuse_channels_without_positions(plot):
     """Maps without a montage failed with "No digitization points found"."""
     # MNE 1.13 renamed standard_1020 to colin27_1020.
     montage = _builtin_montage("1020")
-    with pytest.raises(ValueError, match=rf"6 of the 6 .*set_montage\('{montage}'"):
+    with pytest.raises(
+        ValueError,
+        match=rf"6 of the 6 .*\(Fz, Cz, Pz, Oz, C3 \.\.\.\).*set_montage\('{montage}'",
+    ):
         _TOPOMAP_PLOTS[plot](_synthetic_maps(montage=False))
+    # Five are all named, with nothing left to elide.
+    five_unknown = ["Fz", "X1", "X2", "X3", "X4", "X5"]
+    with pytest.raises(ValueError, match=r"5 of the 6 .*\(X1, X2, X3, X4, X5\), "):
+        _TOPOMAP_PLOTS[plot](_synthetic_maps(five_unknown))
     # A channel the montage does not know would be drawn at a made-up place.
     unknown = ["Fz", "Cz", "Pz", "Oz", "C3", "XYZ"]
     with pytest.raises(ValueError, match=r"1 of the 6 eeg channels .*\(XYZ\)"):
@@ -888,6 +1049,11 @@ def test_topomaps_refuse_channels_without_positions(plot):
     at_origin.info["chs"][5]["loc"][:3] = 0.0
     with pytest.raises(ValueError, match=r"1 of the 6 eeg channels .*\(C4\)"):
         _TOPOMAP_PLOTS[plot](at_origin)
+    # A position missing one coordinate is no position either.
+    half_placed = _synthetic_maps()
+    half_placed.info["chs"][5]["loc"][1] = np.nan
+    with pytest.raises(ValueError, match=r"1 of the 6 eeg channels .*\(C4\)"):
+        _TOPOMAP_PLOTS[plot](half_placed)
 
 
 def test_joint_plot_refuses_signed_maps_on_gradiometer_pairs():
@@ -1042,6 +1208,15 @@ def test_comparison_title_names_the_class_explained(
         **kwargs,
     )
     assert fig._suptitle.get_text().endswith("(maps given)")
+    fig = plot_method_comparison(
+        fitted_eegnet,
+        few_epochs,
+        ["saliency", "gradient_x_input"],
+        attributions={"saliency": attribution},
+        **kwargs,
+    )
+    title = fig.get_suptitle().replace("\n", " ")
+    assert title.endswith("(true class; saliency as given)")
 
 
 def test_method_comparison_explains_the_class_asked_for(
@@ -1061,6 +1236,24 @@ def test_method_comparison_explains_the_class_asked_for(
     assert fig.get_suptitle().replace("\n", " ").endswith("(class hands)")
     hands = explain(fitted_eegnet, few_epochs, "saliency", target=1, verbose=False)
     expected = np.abs(hands.get_data()).sum(axis=-1).mean(axis=0)
+    np.testing.assert_allclose(drawn[0], expected, rtol=1e-5)
+
+
+def test_method_comparison_seeds_stochastic_methods(fitted_eegnet, few_epochs, drawn):
+    """random_state seeds the methods that draw noise: the maps drawn are those
+    explain gives with that seed."""
+    kwargs = dict(target="true", random_state=0, verbose=False)
+    plot_method_comparison(
+        fitted_eegnet,
+        few_epochs,
+        ["gradient_shap"],
+        windows=[(0.5, 2.5)],
+        normalize=False,
+        show=False,
+        **kwargs,
+    )
+    shap = explain(fitted_eegnet, few_epochs, "gradient_shap", **kwargs)
+    expected = np.abs(shap.get_data()).sum(axis=-1).mean(axis=0)
     np.testing.assert_allclose(drawn[0], expected, rtol=1e-5)
 
 
