@@ -196,8 +196,9 @@ def test_arrays_need_a_sampling_rate(synthetic_arrays):
     X, _ = synthetic_arrays
     with pytest.raises(ValueError, match="pass LogPowerSpectrum\\(sfreq=...\\)"):
         LogPowerSpectrum().fit(X)
-    with pytest.raises(ValueError, match="sfreq must be positive, got -128"):
-        LogPowerSpectrum(sfreq=-128.0).fit(X)
+    for sfreq in (-128.0, 0.0):
+        with pytest.raises(ValueError, match=f"sfreq must be positive, got {sfreq}"):
+            LogPowerSpectrum(sfreq=sfreq).fit(X)
     # Nyquist is checked against the rate given with the arrays.
     with pytest.raises(ValueError, match="Nyquist frequency of the data \\(16 Hz"):
         LogPowerSpectrum(sfreq=32.0).fit(X)
@@ -209,6 +210,11 @@ def test_arrays_need_a_sampling_rate(synthetic_arrays):
     other_rate = mne.EpochsArray(longer, info, verbose=False)
     with pytest.raises(ValueError, match="sampled at 128.0 Hz .* fitted at 160.0 Hz"):
         fitted.transform(other_rate)
+    # sfreq is the rate of arrays, ignored for Epochs but not for the arrays
+    # given once fitted on them: these are at 160 Hz, not at the training rate.
+    fitted_on_epochs = LogPowerSpectrum(sfreq=160.0).fit(other_rate)
+    with pytest.raises(ValueError, match="sampled at 160.0 Hz .* fitted at 128.0 Hz"):
+        fitted_on_epochs.transform(longer)
 
 
 @pytest.mark.parametrize("picks", [[0, 1], "eeg"])
@@ -247,6 +253,31 @@ def test_a_failed_fit_leaves_no_fitted_state(synthetic_arrays):
         clf.predict(X)
 
 
+def test_spectra_keep_the_trials_of_their_epochs(spectral_epochs):
+    """The spectra a network reads stand for the epochs: their events,
+    metadata and selection are the epochs', as Spectra's docstring says, so
+    that what reads them as InputData ties each spectrum to its trial."""
+    epochs = spectral_epochs[[3, 5, 8]]
+    spectra = LogPowerSpectrum().fit(epochs)._spectra(epochs)
+    assert spectra.metadata["band"].tolist() == epochs.metadata["band"].tolist()
+    np.testing.assert_array_equal(spectra.selection, [3, 5, 8])
+    np.testing.assert_array_equal(spectra.events, epochs.events)
+
+
+@pytest.mark.filterwarnings("ignore:After training")  # one pass: not learned
+def test_the_spectrum_given_is_left_unfitted(synthetic_arrays):
+    """fit fits a clone of the spectrum, as scikit-learn's meta-estimators do:
+    fitted in place, a spectrum shared by two classifiers took the channels
+    and rate of the last fit, which the first then read new data with."""
+    X, y = synthetic_arrays
+    X = np.repeat(X, 4, axis=2)  # 256 samples: one-second segments at 128 Hz
+    spectrum = LogPowerSpectrum(sfreq=128.0)
+    estimator = EEGNetClassifier(max_epochs=1, verbose=False)
+    fitted = SpectralClassifier(estimator, spectrum).fit(X, y)
+    assert not hasattr(spectrum, "freqs_")
+    assert fitted.spectrum_ is not spectrum
+
+
 def test_data_unlike_training_are_refused(imagery_epochs):
     epochs = imagery_epochs[:3]
     transformer = LogPowerSpectrum(method="multitaper").fit(epochs)
@@ -278,6 +309,22 @@ def test_data_unlike_training_are_refused(imagery_epochs):
         ValueError, match=r"fewer than one Welch segment \(n_per_seg=160"
     ):
         welch.transform(epochs.copy().crop(0.5, 1.25))
+    # One segment is enough: the spectrum of epochs exactly that long.
+    one_segment = epochs.get_data(picks=welch.ch_names_)[..., : welch.n_per_seg_]
+    power, _ = psd_array_welch(
+        one_segment,
+        160.0,
+        fmin=1.0,
+        fmax=40.0,
+        n_fft=640,
+        n_per_seg=160,
+        n_overlap=80,
+        verbose=False,
+    )
+    # Read as float32, a single periodogram is off by up to 1e-3 dB.
+    np.testing.assert_allclose(
+        welch.transform(one_segment), 10 * np.log10(power), atol=1e-3
+    )
     # A 0 Hz bin, detrended to nothing, was blamed on flat data in every channel.
     with pytest.raises(ValueError, match="0 Hz bin holds no power.*Raise fmin"):
         LogPowerSpectrum(fmin=0, window="boxcar").fit(epochs)
@@ -289,6 +336,28 @@ def test_data_unlike_training_are_refused(imagery_epochs):
     np.testing.assert_allclose(
         transformer.transform(epochs.get_data()), transformer.transform(epochs)
     )
+
+
+def test_a_channel_far_below_the_others_is_not_taken_for_flat(synthetic_arrays):
+    """Zero power is told from rounding by each channel's own median:
+    magnetometers in tesla lie about 160 dB below EEG in volts, and against
+    the median of all channels their power would read as rounding, and them
+    as flat."""
+    X, _ = synthetic_arrays
+    X = np.repeat(X, 4, axis=2) * 1e-5  # 256 samples: one-second segments at 128 Hz
+    X[:, 0] *= 1e-8
+    spectra = LogPowerSpectrum(sfreq=128.0).fit_transform(X)
+    power, _ = psd_array_welch(
+        X,
+        128.0,
+        fmin=1.0,
+        fmax=40.0,
+        n_fft=512,
+        n_per_seg=128,
+        n_overlap=64,
+        verbose=False,
+    )
+    np.testing.assert_allclose(spectra, 10 * np.log10(power), atol=1e-4)
 
 
 def test_data_over_40_db_from_training_are_warned_of_once(imagery_epochs, monkeypatch):
@@ -935,8 +1004,16 @@ def test_spectra_as_baseline_are_refused_naming_the_network_settings(
         "welch", fmin=1.0, fmax=40.75, n_fft=spectrum.n_fft_, **settings
     )
     for baseline in (alike, alike.average()):
-        with pytest.raises(TypeError, match=r"Welch, n_fft=512, n_per_seg=128"):
+        with pytest.raises(
+            TypeError, match=r"Welch, n_fft=512, n_per_seg=128, n_overlap=64, window='"
+        ):
             explain_spectral_classifier(fitted_spectral, test, baseline=baseline)
+    # A single frequency is described without a spacing.
+    single = reference.compute_psd(
+        "welch", fmin=10.0, fmax=10.0, n_fft=spectrum.n_fft_, **settings
+    )
+    with pytest.raises(TypeError, match=r"frequencies \(1, 10 to 10 Hz\) are not"):
+        explain_spectral_classifier(fitted_spectral, test, baseline=single)
 
 
 def test_multitaper_frequencies_of_another_length_are_described(synthetic_arrays):
