@@ -582,41 +582,40 @@ def test_method_comparison_draws_the_mean_importance_in_each_window(drawn, absol
     assert " ".join(fig.axes[-1].get_ylabel().split()) == "relevance (method's unit)"
 
 
-def test_method_comparison_refuses_maps_of_other_classes():
-    """Maps whose events are other classes than the first method's cannot share
-    its columns; the error names both sets."""
-    maps = _synthetic_maps()
+def _renamed_events(maps):
     renamed = maps.copy()
     renamed.event_id = {"up": 1, "down": 2}
-    with pytest.raises(
-        ValueError,
-        match=r"gradient_x_input hold the classes \['up', 'down'\], those of "
-        r"saliency \['left', 'right'\]",
-    ):
-        plot_method_comparison(
-            None,
-            maps,
-            ["saliency", "gradient_x_input"],
-            attributions={"saliency": maps, "gradient_x_input": renamed},
-            show=False,
-        )
+    return renamed
 
 
-def test_method_comparison_refuses_as_many_maps_of_other_channels():
-    """Maps of as many channels, one of them another, are refused with both
-    differences named, as maps of fewer channels are."""
+@pytest.mark.parametrize(
+    "rename, message",
+    [
+        # Other classes than the first method's cannot share its columns.
+        (
+            _renamed_events,
+            r"gradient_x_input hold the classes \['up', 'down'\], those of "
+            r"saliency \['left', 'right'\]",
+        ),
+        # As many channels, one of them another, are refused with both
+        # differences named, as maps of fewer channels are.
+        (
+            lambda maps: maps.copy().rename_channels({"Fz": "Fpz"}),
+            r"gradient_x_input lack channels \['Fz'\] and hold the other "
+            r"channels \['Fpz'\]",
+        ),
+    ],
+    ids=["classes", "channels"],
+)
+def test_method_comparison_refuses_maps_that_do_not_match_the_first(rename, message):
+    """The error names what differs from the first method's maps."""
     maps = _synthetic_maps()
-    renamed = maps.copy().rename_channels({"Fz": "Fpz"})
-    with pytest.raises(
-        ValueError,
-        match=r"gradient_x_input lack channels \['Fz'\] and hold the other "
-        r"channels \['Fpz'\]",
-    ):
+    with pytest.raises(ValueError, match=message):
         plot_method_comparison(
             None,
             maps,
             ["saliency", "gradient_x_input"],
-            attributions={"saliency": maps, "gradient_x_input": renamed},
+            attributions={"saliency": maps, "gradient_x_input": rename(maps)},
             show=False,
         )
 
