@@ -190,6 +190,7 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
                 f"Leave them at None, or use method={kind.lower()!r}."
             )
         if self.method == "multitaper":
+            self._check_tapers(sfreq, n_times)
             return None, None, None
         n_per_seg = self.n_per_seg
         if n_per_seg is None:
@@ -213,6 +214,29 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
                 f"n_overlap must be in [0, n_per_seg={n_per_seg}), got {n_overlap}."
             )
         return int(n_fft), int(n_per_seg), int(n_overlap)
+
+    def _check_tapers(self, sfreq, n_times):
+        """Refuse a bandwidth whose tapers the epochs are too short for.
+
+        MNE's tapers have a time-half-bandwidth of ``bandwidth * n_times /
+        (2 sfreq)`` (4 with ``bandwidth=None``), which scipy's DPSS needs
+        below half the epoch's length; past it they failed in scipy's words
+        ("Kmax must be greater than 0 and less than M").
+        """
+        _validate_type(self.bandwidth, ("numeric", None), "bandwidth")
+        if self.bandwidth is None:
+            if n_times <= 8:
+                raise ValueError(
+                    "With bandwidth=None (a time-half-bandwidth of 4), multitaper "
+                    f"spectra need epochs of more than 8 samples, got {n_times}; "
+                    f"pass a bandwidth from {sfreq / n_times:g} Hz to below "
+                    f"{sfreq:g} Hz, or use method='welch'."
+                )
+        elif self.bandwidth >= sfreq:
+            raise ValueError(
+                f"bandwidth={self.bandwidth} Hz: multitaper tapers need a bandwidth "
+                f"below the sampling rate ({sfreq:g} Hz); lower it."
+            )
 
     def _log_power(self, data):
         """Return the log-power spectra of an array of epochs, and their frequencies."""

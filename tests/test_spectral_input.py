@@ -192,6 +192,41 @@ def test_n_jobs_is_checked_by_name(imagery_epochs, n_jobs):
         LogPowerSpectrum(n_jobs=n_jobs).fit(imagery_epochs[:2])
 
 
+@pytest.mark.parametrize(
+    "n_times, bandwidth, match",
+    [
+        (8, None, r"more than 8 samples, got 8; pass a bandwidth from 16 Hz"),
+        (6, None, "more than 8 samples, got 6"),
+        (64, 128.0, r"bandwidth=128.0 Hz: .* below the sampling rate \(128 Hz\)"),
+    ],
+)
+def test_tapers_longer_than_the_epochs_are_refused(n_times, bandwidth, match):
+    """scipy's DPSS failed with "Kmax must be greater than 0 and less than M"
+    or "NW must be less than M/2"; just inside the limits (9 samples; a
+    bandwidth just below the rate), the spectra are MNE's."""
+    rng = np.random.default_rng(0)
+    spectrum = LogPowerSpectrum(method="multitaper", sfreq=128.0, bandwidth=bandwidth)
+    with pytest.raises(ValueError, match=match):
+        spectrum.fit(rng.standard_normal((2, 3, n_times)))
+    if bandwidth is None:
+        X = rng.standard_normal((2, 3, 9))
+    else:
+        X = rng.standard_normal((2, 3, n_times))
+        spectrum.set_params(bandwidth=127.0)
+    power, _ = psd_array_multitaper(
+        X,
+        128.0,
+        fmin=1.0,
+        fmax=40.0,
+        bandwidth=spectrum.bandwidth,
+        normalization="full",
+        verbose=False,
+    )
+    np.testing.assert_allclose(
+        spectrum.fit_transform(X), 10 * np.log10(power), atol=1e-4
+    )
+
+
 def test_arrays_need_a_sampling_rate(synthetic_arrays):
     X, _ = synthetic_arrays
     with pytest.raises(ValueError, match="pass LogPowerSpectrum\\(sfreq=...\\)"):
