@@ -2361,6 +2361,29 @@ def test_command_reads_data_sets_and_files_as_named(
         inputs.read_input("sim.fif")
 
 
+def test_a_fif_file_of_no_epochs_is_said_in_the_readers_first_line(
+    monkeypatch, tmp_path, spatial_epochs
+):
+    """A FIF file of measurement info alone, or of epochs MNE could not read,
+    was said to hold averages: mne.read_evokeds finds none there without an
+    error. The command says its errors in one line: of a reader's error, the
+    line saying what failed, not the details after it."""
+    import mne_xai.report._inputs as inputs
+
+    path = tmp_path / "info-epo.fif"
+    mne.io.write_info(path, spatial_epochs.info)
+
+    def failing(path, **kwargs):
+        raise ValueError("Could not read the epochs.\nDetails: tag 102 at byte 88")
+
+    monkeypatch.setitem(inputs.FORMATS, "fif", (failing, (".fif",)))
+    with pytest.raises(inputs.InputError) as err:
+        inputs.read_input(path)
+    assert str(err.value) == (
+        "cannot read 'info-epo.fif' as fif epochs: Could not read the epochs."
+    )
+
+
 def test_command_names_the_data_set_it_cannot_load(tmp_path, capsys, monkeypatch):
     """Without MNE_DATA, "drowsiness" is refused naming the data set, and what
     to set."""
