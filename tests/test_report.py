@@ -22,8 +22,13 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV, KFold, ShuffleSplit
-from sklearn.pipeline import make_pipeline
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    ShuffleSplit,
+    StratifiedGroupKFold,
+)
+from sklearn.pipeline import Pipeline, make_pipeline
 
 from mne_xai import EEGNetClassifier
 from mne_xai import explain as mne_xai_explain
@@ -1003,6 +1008,11 @@ def test_what_cannot_be_reported_is_refused_before_training(spatial_epochs):
     with pytest.raises(TypeError, match="explain_spectral_classifier"):
         make_report(search, spatial_epochs, methods=METHODS, cv=2)
     assert not hasattr(search, "best_estimator_")
+    # The network is the Pipeline's last step, after steps that pass the data.
+    skipping = Pipeline([("skip", "passthrough"), ("spectral", spectral)])
+    with pytest.raises(TypeError, match="explain_spectral_classifier"):
+        make_report(skipping, spatial_epochs, methods=METHODS, cv=2)
+    assert not hasattr(spectral, "estimator_")
     from skorch import NeuralNetClassifier
 
     from mne_xai import as_network
@@ -1017,6 +1027,15 @@ def test_what_cannot_be_reported_is_refused_before_training(spatial_epochs):
     wrapped = as_network(net, info=spatial_epochs.info)
     with pytest.raises(TypeError, match="not the network as_network wraps"):
         make_report(wrapped, spatial_epochs)
+
+
+@pytest.mark.parametrize("method", ["fit", "get_params"])
+def test_an_object_without_fit_and_get_params_is_refused(spatial_epochs, method):
+    """The report clones the estimator and fits it: an object with one of the
+    two only is no scikit-learn estimator, refused before any work."""
+    half = type("Half", (), {method: lambda self, *args, **kwargs: self})()
+    with pytest.raises(TypeError, match="needs a scikit-learn classifier; got a Half"):
+        make_report(half, spatial_epochs, methods=METHODS, cv=2)
 
 
 def test_the_page_says_which_samples_a_cropped_network_reads(spatial_epochs):
@@ -1125,6 +1144,7 @@ def _bad_files(folder, spatial_epochs):
         ("missing", "no such file"),
         ("corrupt", "cannot read 'corrupt-epo.fif' as fif epochs: it is not a FIF"),
         ("existing", "exists; pass --overwrite"),
+        ("existing_model", "model.pkl' exists; pass --overwrite"),
         ("model", "cannot load 'model.pkl' as a saved model"),
         ("unfitted", "'unfitted.pkl' holds no fitted estimator."),
         ("folder", "is a folder"),
@@ -1142,6 +1162,7 @@ def test_command_errors_in_one_line_and_writes_nothing(
         missing=tmp_path / "missing-epo.fif",
         corrupt=corrupt,
         existing=epochs_file,
+        existing_model=epochs_file,
         model=epochs_file,
         unfitted=epochs_file,
         folder=epochs_file,
@@ -1155,6 +1176,16 @@ def test_command_errors_in_one_line_and_writes_nothing(
         "no_folder": tmp_path / "none" / "out.html",
     }.get(case, tmp_path / "out.html")
     extra = dict(
+        # Quick to train, should the file be overwritten.
+        existing_model=[
+            "--save-model",
+            not_a_model,
+            "--max-epochs",
+            "1",
+            "--methods",
+            "saliency",
+            "--no-checks",
+        ],  # fmt: skip
         model=["--model", not_a_model],
         unfitted=["--model", unfitted],
         folder=["--overwrite"],
@@ -1168,6 +1199,7 @@ def test_command_errors_in_one_line_and_writes_nothing(
     assert err.count("\n") == 1 and "Traceback" not in err
     assert sorted(tmp_path.iterdir()) == before
     assert existing.read_text() == "keep me"
+    assert not_a_model.read_bytes() == b"not a pickle"
 
 
 def test_command_writes_the_report_and_the_model(tmp_path, capsys, epochs_file):
@@ -1294,6 +1326,13 @@ def test_command_keeps_each_subject_in_one_fold(
     y = epochs.events[:, 2]
     for train, test in grouped["cv"].split(y, y, grouped["groups"]):
         assert not set(subjects[train]) & set(subjects[test])
+    # The folds make_report's warning advises (grouped_folds_advice), so that
+    # make_report given them reproduces the command's page.
+    advised = StratifiedGroupKFold(2, shuffle=True, random_state=0)
+    for (_, test), (_, same) in zip(
+        grouped["cv"].split(y, y, subjects), advised.split(y, y, subjects), strict=True
+    ):
+        np.testing.assert_array_equal(test, same)
 
 
 def test_command_trains_the_network_its_options_name(
@@ -1311,8 +1350,15 @@ def test_command_trains_the_network_its_options_name(
     epochs.save(data, verbose=False)
     calls = _recorded_reports(monkeypatch)
     output = tmp_path / "out.html"
-    code, err = _run(capsys, data, "-o", output, "--cv", "2",
-                     "--estimator", "interpretable_cnn", "--max-epochs", "3")  # fmt: skip
+    # A umask other than the usual 0o022, which the mode must follow.
+    umask = os.umask(0o027)
+    try:
+        code, err = _run(
+            capsys, data, "-o", output, "--cv", "2",
+            "--estimator", "interpretable_cnn", "--max-epochs", "3",
+        )  # fmt: skip
+    finally:
+        os.umask(umask)
     assert code == 0, err
     (call,) = calls
     assert type(call["network"]) is InterpretableCNNClassifier
@@ -1320,9 +1366,7 @@ def test_command_trains_the_network_its_options_name(
     assert call["title"] == "InterpretableCNNClassifier on one-subject-epo.fif"
     # One subject: nothing to keep apart, the folds are the cv's.
     assert call["groups"] is None and call["cv"] == 2
-    umask = os.umask(0)
-    os.umask(umask)
-    assert stat.S_IMODE(output.stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE(output.stat().st_mode) == 0o640  # 0o666 & ~0o027
     code, err = _run(capsys, data, "-o", output, "--overwrite", "--cv", "2",
                      "--groups", "subject")  # fmt: skip
     assert code == 1 and "--groups subject: every epoch is in one group" in err
@@ -1375,6 +1419,12 @@ def test_make_report_warns_that_folds_without_groups_mix_subjects(spatial_epochs
             make_report(
                 network, epochs, cv=1, groups=epochs.metadata["subject"], verbose=False
             )
+    # Epochs of one subject: no folds mix subjects.
+    epochs.metadata = pd.DataFrame({"subject": np.zeros(len(epochs), int)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="cv must be at least 2"):
+            make_report(network, epochs, cv=1, verbose=False)
 
 
 def test_advice_to_split_by_subject_works_for_fewer_subjects_than_folds(
@@ -1386,8 +1436,6 @@ def test_advice_to_split_by_subject_works_for_fewer_subjects_than_folds(
     what make_report does not; groups beside cv=5 were refused naming
     "cv=StratifiedKFold(n_splits=5, random_state=0, shuffle=True)", never
     written, and advising StratifiedGroupKFold(5, ...) again."""
-    from sklearn.model_selection import StratifiedGroupKFold
-
     epochs = spatial_epochs.copy()
     epochs.metadata = pd.DataFrame({"subject": np.arange(len(epochs)) % 3})
     advice = "StratifiedGroupKFold(3, shuffle=True, random_state=0)"
@@ -2180,6 +2228,34 @@ def test_non_finite_values_in_some_epochs_name_their_channels(spatial_epochs):
     assert "mark" not in str(err.value)
 
 
+def test_non_finite_values_advise_by_the_channels_and_epochs_affected(spatial_epochs):
+    """Marking bad is advised for one channel, alone where it spoils every
+    epoch; dropping epochs wherever some are spared, and alone for several
+    channels; five channels are named without "and 0 more"."""
+    y = spatial_epochs.events[:, 2]
+    all_but_one = _with_values(spatial_epochs, np.nan, np.arange(1, 40), ["Cz"])
+    with pytest.raises(ValueError, match=r"in 39 of the 40 epochs") as err:
+        check_data(_network(), all_but_one, y, 2, False)
+    assert "mark Cz bad (epochs.info['bads'] += ['Cz']) or drop those" in str(err.value)
+    five = spatial_epochs.ch_names[:5]
+    one_epoch = _with_values(spatial_epochs, np.inf, [7], five)
+    with pytest.raises(ValueError) as err:
+        check_data(_network(), one_epoch, y, 2, False)
+    assert str(err.value).startswith(
+        f"5 channel(s) the network reads ({', '.join(five)}) hold NaN or infinite "
+        "values in 1 of the 40 epochs (epoch(s) 7, counted from 0); drop those "
+        "epochs (epochs.drop(indices)), and save"
+    )
+
+
+def test_labels_of_another_number_than_the_epochs_are_refused(spatial_epochs):
+    """One label per epoch: a y shorter or longer is refused before training."""
+    y = spatial_epochs.events[:, 2]
+    for labels in (y[:-1], np.r_[y, 1]):
+        with pytest.raises(ValueError, match=rf"^y has {len(labels)} labels for 40"):
+            check_data(_network(), spatial_epochs, labels, 2, False)
+
+
 class _TanhNet(torch.nn.Module):
     """A network calling tanh in forward, which propagation rules refuse."""
 
@@ -2342,8 +2418,9 @@ def test_command_reads_data_sets_and_files_as_named(
     inputs.read_input("drowsiness:2,5")
     inputs.read_input("drowsiness")
     assert loaded == [(3, "left_vs_right"), [2, 5], None]
-    with pytest.raises(inputs.InputError, match="expected eegbci:SUBJECT"):
-        inputs.read_input("eegbci:one")
+    for spec in ("eegbci:one", "eegbci:1:left_vs_right:2"):
+        with pytest.raises(inputs.InputError, match="expected eegbci:SUBJECT"):
+            inputs.read_input(spec)
     with pytest.raises(inputs.InputError, match=r"expected drowsiness\[:SUBJECTS\]"):
         inputs.read_input("drowsiness:1:2")
     spatial_epochs.save(tmp_path / "sim-epo.fif.gz", verbose=False)
@@ -2359,6 +2436,29 @@ def test_command_reads_data_sets_and_files_as_named(
         spatial_epochs.save(tmp_path / "sim.fif", verbose=False)
     with pytest.warns(RuntimeWarning, match="naming conventions"):
         inputs.read_input("sim.fif")
+
+
+def test_a_fif_file_of_no_epochs_is_said_in_the_readers_first_line(
+    monkeypatch, tmp_path, spatial_epochs
+):
+    """A FIF file of measurement info alone, or of epochs MNE could not read,
+    was said to hold averages: mne.read_evokeds finds none there without an
+    error. The command says its errors in one line: of a reader's error, the
+    line saying what failed, not the details after it."""
+    import mne_xai.report._inputs as inputs
+
+    path = tmp_path / "info-epo.fif"
+    mne.io.write_info(path, spatial_epochs.info)
+
+    def failing(path, **kwargs):
+        raise ValueError("Could not read the epochs.\nDetails: tag 102 at byte 88")
+
+    monkeypatch.setitem(inputs.FORMATS, "fif", (failing, (".fif",)))
+    with pytest.raises(inputs.InputError) as err:
+        inputs.read_input(path)
+    assert str(err.value) == (
+        "cannot read 'info-epo.fif' as fif epochs: Could not read the epochs."
+    )
 
 
 def test_command_names_the_data_set_it_cannot_load(tmp_path, capsys, monkeypatch):
@@ -2592,6 +2692,26 @@ def test_warnings_of_training_are_put_on_the_page_once(spatial_epochs):
     assert "Overview-Warning" in overview
 
 
+def test_training_warnings_differing_in_numbers_are_said_once_as_first():
+    """Of the warnings of the folds and the final fit, one differing from
+    another in its numbers only is left out, the first kept; a class never
+    predicted is the accuracy section's, of the network explained."""
+    from mne_xai.estimators import UNPREDICTED_CLASSES
+    from mne_xai.report._make import _training_warnings
+
+    def caught(*texts):
+        return [warnings.WarningMessage(t, RuntimeWarning, "x.py", 1) for t in texts]
+
+    kept = _training_warnings(
+        caught("Channel std 1.5e-06 V", f"{UNPREDICTED_CLASSES} of class 'left'."),
+        caught("Channel std 2e-05 V", "Another"),
+    )
+    assert [str(warning.message) for warning in kept] == [
+        "Channel std 1.5e-06 V",
+        "Another",
+    ]
+
+
 def test_maps_equal_on_every_channel_get_no_topomaps(spatial_epochs):
     """Grad-CAM at EEGNet's default layer gives every channel the same map: the
     report drew it as a uniform scalp under "how much every channel
@@ -2637,6 +2757,8 @@ def test_epochs_read_from_disk_without_preloading(epochs_file):
     [
         (["c3"], r"The picks \['c3'\] select none of the epochs' channels"),
         ("eog", r"The picks 'eog' select none of the epochs' channels"),
+        # As NumPy strings, named as typed.
+        (np.array(["nope", "C3"]), r"The picks \['nope', 'C3'\] do not select"),
     ],
 )
 def test_picks_selecting_no_channel_are_named(spatial_epochs, picks, match):
@@ -2808,6 +2930,10 @@ def test_folds_by_groups(spatial_epochs):
     groups = np.arange(len(spatial_epochs)) % 2  # two "subjects"
     with pytest.raises(ValueError, match="splits by groups: pass groups"):
         make_report(_network(), spatial_epochs, cv=LeaveOneGroupOut())
+    network = _network()
+    with pytest.raises(ValueError, match="^groups has 39 values for 40 epochs"):
+        make_report(network, spatial_epochs, cv=LeaveOneGroupOut(), groups=groups[1:])
+    assert not hasattr(network, "module_")
     report = make_report(
         _network(max_epochs=1),
         _two_channels(spatial_epochs),

@@ -113,8 +113,12 @@ def _other_kind(path, format):
             # *raw.fif; an Evoked file likewise.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                reader(path, verbose=quietly())
+                read = reader(path, verbose=quietly())
         except Exception:
+            continue
+        # mne.read_evokeds returns no averages, without an error, from a FIF
+        # file holding none (epochs it cannot read, measurement info alone).
+        if isinstance(read, list) and not read:
             continue
         return f"it holds {kind}"
     return None
