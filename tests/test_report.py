@@ -12,6 +12,7 @@ import shutil
 import warnings
 from math import comb
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -158,8 +159,6 @@ def test_modality_shares_are_the_first_comparable_methods_per_channel():
     """The section shows the first method whose maps compare across the types
     (the one its text names), and relevance per channel divides each type's
     sum by its number of channels."""
-    from types import SimpleNamespace
-
     from mne_xai.report._maps import _add_modality
 
     info = mne.create_info(["C3", "C4", "EOG"], 64.0, ["eeg", "eeg", "eog"])
@@ -810,11 +809,14 @@ def test_time_courses_of_many_channels_show_the_most_relevant():
     (ax,) = figure.axes
     labels = [line.get_label() for line in ax.get_lines()]
     largest = np.array(names)[np.argsort(data[:, 0])[::-1][:8]]
-    assert sorted(labels) == sorted(largest)
+    # In the montage's order, as the legend of fewer channels.
+    assert labels == [name for name in names if name in largest]
     assert "8 most relevant of 32 channels" in ax.get_title()
     plt.close(figure)
-    few = _plot_time_course(evoked.copy().pick(names[:3]), "saliency", "|relevance|")
-    assert [line.get_label() for line in few.axes[0].get_lines()] == names[:3]
+    # Eight channels are all drawn, under the title as given.
+    few = _plot_time_course(evoked.copy().pick(names[:8]), "saliency", "|relevance|")
+    assert [line.get_label() for line in few.axes[0].get_lines()] == names[:8]
+    assert few.axes[0].get_title() == "saliency"
     plt.close(few)
 
 
@@ -840,9 +842,11 @@ def test_mean_relevance_magnitude_is_of_each_epochs_magnitude():
 
     info = mne.create_info(["C3", "C4"], 100.0, "eeg")
     data = np.array([[[1.0, -2.0], [3.0, 0.0]], [[-1.0, 2.0], [1.0, 0.0]]])
-    evoked = _mean_magnitude(mne.EpochsArray(data, info, verbose=False), "eeg")
+    epochs = mne.EpochsArray(data, info, tmin=-0.2, verbose=False)
+    evoked = _mean_magnitude(epochs, "eeg")
     np.testing.assert_allclose(evoked.data, [[1.0, 2.0], [2.0, 0.0]])
     assert evoked.nave == 2
+    np.testing.assert_allclose(evoked.times, epochs.times)  # the joint plot's axis
 
 
 def test_relevance_per_frequency_is_the_mean_of_each_named_class():
@@ -885,6 +889,147 @@ def test_one_time_course_for_all_channels_is_their_mean():
     assert every.ch_names == ["every channel"]
     np.testing.assert_allclose(every.data, [[3.0, 2.0]])
     np.testing.assert_allclose(every.times, [0.5, 0.51])
+
+
+class _TimePage:
+    """What the time section writes on, with topomaps of EEG: the maps given,
+    and each figure added (closed) by its caption."""
+
+    plan = SimpleNamespace(topomap_type="eeg")
+
+    def __init__(self, attributions):
+        self.attributions, self.figures = attributions, {}
+
+    def windows_read(self):
+        return None
+
+    def paragraph(self, key, **values):
+        pass
+
+    def add_figures(self, figures, title, key, caption=None):
+        self.figures.update(zip(caption, figures, strict=True))
+        for figure in figures:
+            plt.close(figure)
+
+
+def _eeg_and_mag_maps(data):
+    """Maps of three EEG channels and a magnetometer, both data channels."""
+    info = mne.create_info(["C3", "Cz", "C4", "MEG 0111"], 100.0, ["eeg"] * 3 + ["mag"])
+    return mne.EpochsArray(data, info, tmin=-0.1, verbose=False)
+
+
+def _time_courses(monkeypatch, attributions, joint=True):
+    """The time section's joint plots and single time courses, each as the
+    channel names and values it draws, by method; ``joint=False`` has MNE's
+    joint plot refuse the channels, as it does ECoG."""
+    from mne_xai.report import _maps
+
+    drawn = {}
+
+    def plot_joint(evoked, *, title, **kwargs):
+        if not joint:
+            raise ValueError("no joint plot of these channels")
+        drawn[title.split(":")[0]] = ("joint", evoked.ch_names, evoked.data)
+        return plt.figure()
+
+    def plot_time_course(evoked, title, units):
+        drawn[title.split(":")[0]] = ("lines", evoked.ch_names, evoked.data)
+        return plt.figure()
+
+    monkeypatch.setattr(_maps, "plot_attribution_joint", plot_joint)
+    monkeypatch.setattr(_maps, "_plot_time_course", plot_time_course)
+    _maps._add_time(_TimePage(attributions))
+    return drawn
+
+
+def test_relevance_over_time_is_the_mean_magnitude_of_the_topomaps_channels(
+    monkeypatch,
+):
+    """The joint plot draws the mean |relevance| over epochs of the channels
+    the topomaps show (not the magnetometer), and maps the same on every channel one
+    line, their mean over the channels read (hand-computed with NumPy)."""
+    rng = np.random.default_rng(0)
+    varied = rng.standard_normal((3, 4, 5))
+    same = np.repeat(rng.standard_normal((3, 1, 5)), 4, axis=1)
+    drawn = _time_courses(
+        monkeypatch,
+        {"saliency": _eeg_and_mag_maps(varied), "grad_cam": _eeg_and_mag_maps(same)},
+    )
+    kind, names, values = drawn["saliency"]
+    assert (kind, names) == ("joint", ["C3", "Cz", "C4"])
+    np.testing.assert_allclose(values, np.abs(varied[:, :3]).mean(axis=0))
+    kind, names, values = drawn["grad_cam"]
+    assert (kind, names) == ("lines", ["every channel"])
+    np.testing.assert_allclose(values[0], np.abs(same[:, :3]).mean(axis=(0, 1)))
+
+
+def test_a_joint_plot_refused_gives_the_mean_over_the_channels(monkeypatch):
+    """Where MNE's joint plot refuses the channels (ECoG), one line stands in
+    for it: the mean over the channels of the mean |relevance|, not a line per
+    channel, which the page says only of maps without topomaps."""
+    data = np.random.default_rng(1).standard_normal((3, 4, 5))
+    drawn = _time_courses(
+        monkeypatch, {"saliency": _eeg_and_mag_maps(data)}, joint=False
+    )
+    kind, names, values = drawn["saliency"]
+    assert (kind, names) == ("lines", ["every channel"])
+    np.testing.assert_allclose(values[0], np.abs(data[:, :3]).mean(axis=(0, 1)))
+
+
+def test_time_courses_read_the_data_channels_or_every_channel():
+    """Maps without topomaps show MNE's data channels, including those marked
+    bad (the network reads them), or every channel where none is a data
+    channel (misc channels picked), which MNE's pick("data") refuses."""
+    from mne_xai.report._maps import _data_or_all
+
+    info = mne.create_info(["C3", "C4", "EOG"], 100.0, ["eeg", "eeg", "eog"])
+    assert _data_or_all(info) == "data"
+    info["bads"] = ["C3", "C4"]
+    assert _data_or_all(info) == "data"
+    assert _data_or_all(mne.create_info(["a", "b"], 100.0, "misc")) == "all"
+
+
+def test_patterns_show_the_four_and_list_the_eight_most_contributing(monkeypatch):
+    """Of many units, the topomaps draw the four first and the table lists the
+    eight first; of fewer, every unit."""
+    from mne_xai.report import _maps
+
+    class Patterns:
+        layer = "spatial_conv"
+
+        def __init__(self, n_units):
+            self.ranking = pd.DataFrame(
+                {"rank": np.arange(1, n_units + 1), "contribution": 1.0 / n_units}
+            )
+
+        def plot(self, n_components, ch_type, show):
+            drawn.append(n_components)
+            return plt.figure()
+
+    class Page:
+        plan = SimpleNamespace(topomap_type="eeg", ch_types={"eeg": 3})
+        estimator = epochs = None
+
+        def paragraph(self, key):
+            pass
+
+        def add_figures(self, figures, title, key):
+            for figure in figures:
+                plt.close(figure)
+
+        def add_table(self, table, title, key, **to_html):
+            tables.append(table)
+
+    for n_units, shown, listed in [(12, 4, 8), (3, 3, 3)]:
+        drawn, tables = [], []
+        patterns = Patterns(n_units)
+        monkeypatch.setattr(
+            _maps, "spatial_patterns", lambda *args, found=patterns, **kwargs: found
+        )
+        _maps._add_patterns(Page())
+        assert drawn == [shown]
+        (table,) = tables
+        assert table.index.tolist() == list(range(1, listed + 1))
 
 
 def test_an_int_cv_gives_stratified_shuffled_folds_of_the_seed():

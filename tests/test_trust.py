@@ -681,6 +681,25 @@ def test_report_deletion_curves_show_each_class_its_own_epochs(summary):
         np.testing.assert_allclose(
             line.get_ydata(), change[curve.target == index].mean(axis=0), rtol=1e-6
         )
+        # Its legend gives the class's AOPC, not that of every epoch.
+        aopc = np.nanmean(curve.aopc[curve.target == index])
+        assert f"(AOPC {aopc:.2f})" in " ".join(line.get_label().split())
+    plt.close(figure)
+
+
+def test_report_deletion_curves_of_the_classes_share_one_score_axis(summary):
+    """The classes' panels are compared side by side: one score scale for all,
+    labelled once, at the left."""
+    import matplotlib.pyplot as plt
+
+    from mne_xai.report._trust_section import _plot_deletion
+
+    figure = _plot_deletion(summary)
+    first, *others = figure.axes
+    assert others and first.get_ylabel()
+    for ax in others:
+        assert ax.get_shared_y_axes().joined(first, ax)
+        assert ax.get_ylim() == first.get_ylim() and ax.get_ylabel() == ""
     plt.close(figure)
 
 
