@@ -572,16 +572,23 @@ def test_jitter_keeps_whole_windows_in_the_epoch(window, edge):
 
 
 def test_a_window_of_four_samples_is_accepted():
-    """The documented shortest window, 4 samples (0.03125 s at 128 Hz), is simulated."""
-    epochs, truth = simulate_epochs(
-        "temporal", n_epochs=2, windows=[(0.1, 0.3), (0.5, 0.53125)], jitter=0.0
-    )
+    """The documented shortest window, 4 samples (0.03125 s at 128 Hz), is simulated.
+
+    The Hann window is zero at both ends: sin(pi) ** 2 is 1.5e-32, not 0, so its
+    last sample counted as active, and the feature's RMS over its 3 active samples
+    was sqrt(4 / 3) times the snr asked for.
+    """
+    kwargs = dict(windows=[(0.1, 0.3), (0.5, 0.53125)], jitter=0.0, random_state=0)
+    epochs, truth = simulate_epochs("temporal", n_epochs=2, **kwargs)
+    without_feature, _ = simulate_epochs("temporal", n_epochs=2, snr=0.0, **kwargs)
     short = truth["erp_500-531ms"]
     assert (
         short.metadata["feature_tmax"] - short.metadata["feature_tmin"] == 4 / 128
     ).all()
     # A Hann window over 4 samples: 0 at both ends, 3 samples inside.
-    assert (short.get_data().max(axis=1) > 1e-9).sum(axis=1).tolist() == [3]
+    assert (short.get_data().max(axis=1) > 0).sum(axis=1).tolist() == [3]
+    snrs = _snr_of_each_epoch(epochs, without_feature, truth)
+    np.testing.assert_allclose(snrs, 1.0, rtol=1e-9)
 
 
 @pytest.mark.parametrize(
