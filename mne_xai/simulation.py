@@ -105,7 +105,9 @@ def _hann_envelopes(times, starts, stops):
     window's centre.
     """
     phase = (times - starts[:, np.newaxis]) / (stops - starts)[:, np.newaxis]
-    inside = (phase >= 0) & (phase <= 1)
+    # Open at both ends, where the window is zero: at a stop on the sample grid,
+    # sin(pi) ** 2 is 1.5e-32, and the sample counted as active in scaling the SNR.
+    inside = (phase > 0) & (phase < 1)
     envelopes = np.where(inside, np.sin(np.pi * phase) ** 2, 0.0)
     return envelopes / envelopes.max(axis=1, keepdims=True)
 

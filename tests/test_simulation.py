@@ -228,23 +228,38 @@ def test_warns_when_jittered_class_windows_overlap(n_classes, jitter, meets):
     assert (gaps.min() < 2 * jitter * 1e3) == meets
 
 
-def test_overlapping_class_windows_are_named_by_their_events():
+@pytest.mark.parametrize(
+    "windows, apart",
+    [([(0.5, 0.6), (0.1, 0.45)], 50), ([(0.3, 0.5), (0.1, 0.4)], 0)],
+)
+def test_overlapping_class_windows_are_named_by_their_events(windows, apart):
     """The warning named the classes by their index from 0 ("classes 1 and 0"),
-    which no event code (from 1) nor name matches."""
+    which no event code (from 1) nor name matches. Windows that overlap before
+    any jitter are 0 ms apart, not a negative distance."""
     with pytest.warns(RuntimeWarning) as caught:
         epochs, _ = simulate_epochs(
             "temporal",
             n_epochs=4,
-            windows=[(0.5, 0.6), (0.1, 0.45)],
+            windows=windows,
             jitter=0.05,
             random_state=0,
             verbose=False,
         )
-    assert list(epochs.event_id) == ["erp_500-600ms", "erp_100-450ms"]
+    later, earlier = epochs.event_id
     (message,) = [str(w.message) for w in caught if "overlap in time" in str(w.message)]
     assert message.startswith(
-        "The ERP windows of classes 'erp_100-450ms' and 'erp_500-600ms' are 50 ms apart"
+        f"The ERP windows of classes {earlier!r} and {later!r} are {apart} ms apart"
     )
+
+
+@pytest.mark.parametrize("kind", ["spectral", "spatial"])
+def test_classes_sharing_a_window_are_not_warned_about(kind):
+    """Only temporal classes are told apart by their windows: spectral and
+    spatial classes share theirs by design, and overlap in time in every epoch."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        simulate_epochs(kind, n_epochs=4, random_state=0, verbose=False)
+    assert not [w for w in caught if "overlap in time" in str(w.message)]
 
 
 @pytest.mark.parametrize("n_classes", [2, 4])
@@ -337,6 +352,22 @@ def test_spatial_source_over_its_hemisphere():
         )
         truth_topography = truth[side].get_data().max(axis=(0, 2))
         assert sign * x[truth_topography.argmax()] > 0
+
+
+@pytest.mark.parametrize("kind", ["temporal", "spectral"])
+def test_one_parietal_midline_source(kind):
+    """Temporal and spectral features come from one parietal midline source,
+    as documented: on the midline, behind and above the sphere's centre."""
+    epochs, _ = simulate_epochs(kind, n_epochs=4, n_classes=2, random_state=0)
+    metadata = epochs.metadata
+    source = metadata[["source_x", "source_y", "source_z"]].drop_duplicates()
+    assert len(source) == 1
+    assert (metadata["hemisphere"] == "midline").all()
+    centre = _head_model(epochs.info, _resolve_montage("standard_1020", None)[0])[
+        "centre"
+    ]
+    x, y, z = source.to_numpy()[0] - centre
+    assert abs(x) <= 0.01 and y < -0.02 and z > 0.02
 
 
 def test_three_channels_are_simulated_on_the_head_of_the_whole_cap():
@@ -440,6 +471,54 @@ def test_background_is_correlated_as_cortical_sources_make_it():
     assert 0.5 < correlation[neighbours].mean() < whole_brain[neighbours].mean()
 
 
+def test_background_comes_from_the_cortical_shell():
+    """The background's spatial covariance is G G^T of the dipoles within 25 mm
+    of the inner skull (three orientations each), as documented."""
+    montage, ch_names = _resolve_montage("standard_1020", None)
+    info = mne.create_info(ch_names, 128.0, "eeg")
+    info.set_montage(montage)
+    head = _head_model(info, montage)
+    cap = mne.create_info(montage.ch_names, 128.0, "eeg")
+    cap.set_montage(montage)
+    sphere = mne.make_sphere_model("auto", "auto", cap, verbose=False)
+    depth = sphere["layers"][0]["rad"] - np.linalg.norm(
+        head["source_pos"] - head["centre"], axis=1
+    )
+    shell = head["gain"][:, depth <= 0.025].reshape(len(ch_names), -1)
+    assert 0 < (depth <= 0.025).mean() < 1
+    np.testing.assert_allclose(
+        head["mixing"] @ head["mixing"].T, shell @ shell.T, rtol=1e-9, atol=0
+    )
+
+
+def test_sensor_noise_is_relative_to_the_background():
+    """Sensor noise of 0.5 is white noise of half the brain background's RMS
+    (5 microvolts), average-referenced with the rest."""
+    kwargs = dict(n_epochs=8, snr=0.0, random_state=0)
+    brain, _ = simulate_epochs("temporal", sensor_noise=0.0, **kwargs)
+    noisy, _ = simulate_epochs("temporal", sensor_noise=0.5, **kwargs)
+    sensor = noisy.get_data() - brain.get_data()
+    n_channels = len(brain.ch_names)
+    expected = 0.5 * 10e-6 * np.sqrt(1 - 1 / n_channels)
+    np.testing.assert_allclose(sensor.std(), expected, rtol=0.02)
+
+
+def test_background_is_stationary_and_does_not_wrap():
+    """The background has the same power at every time, and an epoch's end is
+    not continued by its start: drawn on the epoch's length, the circular
+    spectrum made the last and first samples as correlated as neighbours; with
+    real Fourier coefficients, every frequency peaked at the first sample."""
+    epochs, _ = simulate_epochs(
+        "temporal", n_epochs=40, snr=0.0, sensor_noise=0.0, random_state=0
+    )
+    data = epochs.get_data()
+    power = (data**2).mean(axis=(0, 1))
+    assert 0.7 < power[0] / power.mean() < 1.4
+    first_and_last = np.corrcoef(data[..., 0].ravel(), data[..., -1].ravel())[0, 1]
+    neighbours = np.corrcoef(data[..., 0].ravel(), data[..., 1].ravel())[0, 1]
+    assert neighbours > 0.5 and abs(first_and_last) < 0.3
+
+
 def test_64_channels_fast():
     montage = mne.channels.make_standard_montage(_builtin_montage("1005"))
     ch_names = montage.ch_names[::5][:64]
@@ -459,6 +538,8 @@ def test_64_channels_fast():
         (dict(kind="temporal", n_classes=1), "at least 2"),
         (dict(kind="temporal", n_epochs=1), "at least n_classes"),
         (dict(kind="temporal", snr=-1.0), "snr must be non-negative"),
+        (dict(kind="temporal", jitter=-0.01), "jitter must be non-negative"),
+        (dict(kind="temporal", sensor_noise=-0.1), "sensor_noise must be non-neg"),
         # NaN passed the checks and gave all-NaN data; so did a band between bins.
         (dict(kind="temporal", snr=float("nan")), "snr must be a finite number"),
         (dict(kind="temporal", jitter=float("nan")), "jitter must be a finite"),
@@ -493,6 +574,10 @@ def test_64_channels_fast():
         ),
         (dict(kind="temporal", montage="no_such_cap"), "montage"),
         (dict(kind="temporal", duration=0.01), "at least 8"),
+        (
+            dict(kind="temporal", duration=7 / 128),
+            "gives 7 samples; simulate at least 8",
+        ),
         # NumPy's "SeedSequence expects int or sequence of ints" named nothing.
         (dict(kind="temporal", random_state="0"), "random_state must be"),
         (dict(kind="temporal", random_state=-1), "random_state must be"),
@@ -572,16 +657,79 @@ def test_jitter_keeps_whole_windows_in_the_epoch(window, edge):
 
 
 def test_a_window_of_four_samples_is_accepted():
-    """The documented shortest window, 4 samples (0.03125 s at 128 Hz), is simulated."""
-    epochs, truth = simulate_epochs(
-        "temporal", n_epochs=2, windows=[(0.1, 0.3), (0.5, 0.53125)], jitter=0.0
-    )
+    """The documented shortest window, 4 samples (0.03125 s at 128 Hz), is simulated.
+
+    The Hann window is zero at both ends: sin(pi) ** 2 is 1.5e-32, not 0, so its
+    last sample counted as active, and the feature's RMS over its 3 active samples
+    was sqrt(4 / 3) times the snr asked for.
+    """
+    kwargs = dict(windows=[(0.1, 0.3), (0.5, 0.53125)], jitter=0.0, random_state=0)
+    epochs, truth = simulate_epochs("temporal", n_epochs=2, **kwargs)
+    without_feature, _ = simulate_epochs("temporal", n_epochs=2, snr=0.0, **kwargs)
     short = truth["erp_500-531ms"]
     assert (
         short.metadata["feature_tmax"] - short.metadata["feature_tmin"] == 4 / 128
     ).all()
     # A Hann window over 4 samples: 0 at both ends, 3 samples inside.
-    assert (short.get_data().max(axis=1) > 1e-9).sum(axis=1).tolist() == [3]
+    assert (short.get_data().max(axis=1) > 0).sum(axis=1).tolist() == [3]
+    snrs = _snr_of_each_epoch(epochs, without_feature, truth)
+    np.testing.assert_allclose(snrs, 1.0, rtol=1e-9)
+
+
+def test_a_window_starting_with_the_epoch_is_accepted():
+    """A window may start at the epoch's first sample (-0.25 s at 128 Hz), as
+    documented, and keeps its place there."""
+    _, truth = simulate_epochs(
+        "temporal",
+        n_epochs=2,
+        tmin=-0.25,
+        windows=[(-0.25, -0.05), (0.3, 0.5)],
+        jitter=0.0,
+        random_state=0,
+    )
+    assert truth.times[0] == -0.25
+    np.testing.assert_array_equal(
+        truth["erp_-250--50ms"].metadata["feature_tmin"], -0.25
+    )
+
+
+def test_default_windows_of_four_samples_are_accepted():
+    """The default windows of 16 temporal classes in a second after the event
+    last 1 / 32 s, the 4 samples at 128 Hz a feature needs: they are simulated."""
+    epochs, _ = simulate_epochs(
+        "temporal",
+        n_epochs=16,
+        n_classes=16,
+        tmin=0.0,
+        jitter=0.0,
+        random_state=0,
+        verbose=False,
+    )
+    lengths = epochs.metadata["feature_tmax"] - epochs.metadata["feature_tmin"]
+    np.testing.assert_array_equal(lengths, 4 / 128)
+
+
+def test_one_window_is_shared_by_every_class():
+    """One (tmin, tmax) is the window of every class, however many there are."""
+    epochs, _ = simulate_epochs(
+        "spatial", n_epochs=4, n_classes=4, windows=(0.3, 0.5), jitter=0.0
+    )
+    np.testing.assert_array_equal(
+        epochs.metadata[["feature_tmin", "feature_tmax"]], [(0.3, 0.5)] * 4
+    )
+
+
+@pytest.mark.parametrize("tmin", [-1.0, -1.5])
+def test_default_windows_of_epochs_before_the_event_lie_in_the_epoch(tmin):
+    """Epochs ending at or before the event have no post-stimulus interval: the
+    default window is then centred in the whole epoch."""
+    epochs, _ = simulate_epochs(
+        "spatial", n_epochs=2, tmin=tmin, jitter=0.0, random_state=0
+    )
+    np.testing.assert_allclose(
+        epochs.metadata[["feature_tmin", "feature_tmax"]],
+        [(tmin + 0.4, tmin + 0.6)] * 2,
+    )
 
 
 @pytest.mark.parametrize(
