@@ -94,7 +94,7 @@ def _used_channels(estimator, epochs, fitted):
     except ValueError as err:
         found = Counter(epochs.get_channel_types())
         named = (
-            [str(pick) for pick in picks]  # the command line's NumPy strings
+            [str(pick) for pick in picks]  # np.str_ of an array shown as typed
             if isinstance(picks, list | tuple | np.ndarray)
             else picks
         )
