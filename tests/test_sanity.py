@@ -213,6 +213,48 @@ def test_ssim_of_an_epoch_does_not_depend_on_the_other_epochs():
     np.testing.assert_allclose(together, alone)
 
 
+def _ssim_of_wang_et_al(first, second):
+    """SSIM of two channel x time maps as Wang et al. define it: an 11 x 11
+    Gaussian window of standard deviation 1.5 normalized to unit sum, here
+    with the borders reflected (half-sample symmetric), the local SSIM
+    averaged over the map; each map first scaled to its peak magnitude."""
+    radius, sigma, c1, c2 = 5, 1.5, 0.01**2, 0.03**2
+    offsets = np.arange(-radius, radius + 1)
+    window = np.exp(-(offsets[:, None] ** 2 + offsets**2) / (2 * sigma**2))
+    window /= window.sum()
+
+    def local_mean(image):
+        padded = np.pad(image, radius, mode="symmetric")
+        rows, columns = image.shape
+        return sum(
+            window[i, j] * padded[i : i + rows, j : j + columns]
+            for i in range(2 * radius + 1)
+            for j in range(2 * radius + 1)
+        )
+
+    a, b = (np.abs(image) / np.abs(image).max() for image in (first, second))
+    mean_a, mean_b = local_mean(a), local_mean(b)
+    variance_a = local_mean(a * a) - mean_a**2
+    variance_b = local_mean(b * b) - mean_b**2
+    covariance = local_mean(a * b) - mean_a * mean_b
+    local = ((2 * mean_a * mean_b + c1) * (2 * covariance + c2)) / (
+        (mean_a**2 + mean_b**2 + c1) * (variance_a + variance_b + c2)
+    )
+    return local.mean()
+
+
+def test_ssim_matches_wang_et_al_with_their_window():
+    """SSIM with the default window is that of Wang et al. (11 x 11 samples,
+    standard deviation 1.5), computed here by direct convolution, on maps
+    whose means, variances and borders differ."""
+    rng = np.random.default_rng(0)
+    maps = rng.standard_normal((3, 16, 40))
+    other = 0.5 * maps + rng.standard_normal(maps.shape) ** 2
+    expected = [_ssim_of_wang_et_al(a, b) for a, b in zip(maps, other, strict=True)]
+    np.testing.assert_allclose(structural_similarity(maps, other), expected)
+    np.testing.assert_allclose(map_similarity(maps, other, metric="ssim"), expected)
+
+
 def test_constant_maps_give_nan_with_a_warning():
     maps = np.random.default_rng(0).standard_normal((2, 3, 10))
     empty = maps.copy()
