@@ -213,13 +213,68 @@ def test_ssim_of_an_epoch_does_not_depend_on_the_other_epochs():
     np.testing.assert_allclose(together, alone)
 
 
+def test_a_correlation_is_at_most_one_though_rounding_takes_it_past():
+    """The correlation of a map with itself (or the same map in other units)
+    came out 1 + 2e-16 for some maps: "at most 1" is what the verdict and its
+    plot read."""
+    maps = np.random.default_rng(0).standard_normal((20, 1, 111))
+    for other in (maps, 1e6 * maps):
+        for metric in ("pearson", "spearman", "spearman_abs"):
+            assert (map_similarity(maps, other, metric=metric) <= 1).all()
+
+
+def _ssim_of_wang_et_al(first, second):
+    """SSIM of two channel x time maps as Wang et al. define it: an 11 x 11
+    Gaussian window of standard deviation 1.5 normalized to unit sum, here
+    with the borders reflected (half-sample symmetric), the local SSIM
+    averaged over the map; each map first scaled to its peak magnitude."""
+    radius, sigma, c1, c2 = 5, 1.5, 0.01**2, 0.03**2
+    offsets = np.arange(-radius, radius + 1)
+    window = np.exp(-(offsets[:, None] ** 2 + offsets**2) / (2 * sigma**2))
+    window /= window.sum()
+
+    def local_mean(image):
+        padded = np.pad(image, radius, mode="symmetric")
+        rows, columns = image.shape
+        return sum(
+            window[i, j] * padded[i : i + rows, j : j + columns]
+            for i in range(2 * radius + 1)
+            for j in range(2 * radius + 1)
+        )
+
+    a, b = (np.abs(image) / np.abs(image).max() for image in (first, second))
+    mean_a, mean_b = local_mean(a), local_mean(b)
+    variance_a = local_mean(a * a) - mean_a**2
+    variance_b = local_mean(b * b) - mean_b**2
+    covariance = local_mean(a * b) - mean_a * mean_b
+    local = ((2 * mean_a * mean_b + c1) * (2 * covariance + c2)) / (
+        (mean_a**2 + mean_b**2 + c1) * (variance_a + variance_b + c2)
+    )
+    return local.mean()
+
+
+def test_ssim_matches_wang_et_al_with_their_window():
+    """SSIM with the default window is that of Wang et al. (11 x 11 samples,
+    standard deviation 1.5), computed here by direct convolution, on maps
+    whose means, variances and borders differ."""
+    rng = np.random.default_rng(0)
+    maps = rng.standard_normal((3, 16, 40))
+    other = 0.5 * maps + rng.standard_normal(maps.shape) ** 2
+    expected = [_ssim_of_wang_et_al(a, b) for a, b in zip(maps, other, strict=True)]
+    np.testing.assert_allclose(structural_similarity(maps, other), expected)
+    np.testing.assert_allclose(map_similarity(maps, other, metric="ssim"), expected)
+
+
 def test_constant_maps_give_nan_with_a_warning():
     maps = np.random.default_rng(0).standard_normal((2, 3, 10))
     empty = maps.copy()
     empty[1] = 0
-    with pytest.warns(RuntimeWarning, match="constant map"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         similarity = map_similarity(maps, empty, metric="pearson")
     assert np.isfinite(similarity[0]) and np.isnan(similarity[1])
+    # That warning alone, not numpy's of a division by zero behind it.
+    assert len(caught) == 1 and "constant map" in str(caught[0].message)
 
 
 class ZeroMaps(AttributionMethod):
@@ -752,6 +807,13 @@ def test_data_randomization_trains_the_copy_silently_with_verbose_false(
     assert capsys.readouterr().out == ""
     assert result.randomized_estimator.verbose == 0
     assert estimator.verbose == 1
+    # With verbose=True the copy keeps the estimator's parameters, verbose too.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        told = data_randomization_check(
+            estimator, X[:4], X_train=X, y_train=y, random_state=0, verbose=True
+        )
+    assert told.randomized_estimator.verbose == 1
 
 
 def test_data_randomization_reads_events_as_the_estimator_was_trained(monkeypatch):
@@ -975,11 +1037,68 @@ def test_method_params_reach_the_method_under_the_checks_own_names(
     assert result.check == "target"
 
 
+def test_a_threshold_of_one_is_allowed(channel_reader, channel_data):
+    """Thresholds are in (-1, 1]: at 1 a method passes unless its maps stay
+    the same, the loosest verdict there is."""
+    X, _ = channel_data
+    result = target_randomization_check(
+        channel_reader, X[:4], "gradient_x_input", threshold=1, verbose=False
+    )
+    assert result.threshold == 1 and result.passes
+
+
+def test_the_similarities_do_not_depend_on_the_batch_size(channel_reader, channel_data):
+    """Epochs are explained batch by batch: each batch's similarities go to
+    its own epochs, which explain each their own target and its own other
+    class, whatever the batch size."""
+    X, y = channel_data
+    results = [
+        target_randomization_check(
+            channel_reader,
+            X,
+            "gradient_x_input",
+            target=y,
+            batch_size=batch_size,
+            random_state=0,
+            verbose=False,
+        )
+        for batch_size in (5, len(X))
+    ]
+    in_batches, at_once = results
+    for metric in SIMILARITY_METRICS:
+        np.testing.assert_allclose(
+            in_batches.similarity[metric], at_once.similarity[metric], rtol=1e-6
+        )
+    np.testing.assert_allclose(
+        in_batches.input_similarity, at_once.input_similarity, rtol=1e-6
+    )
+
+
+def test_a_stochastic_method_draws_the_same_noise_for_both_networks(
+    channel_reader, channel_data
+):
+    """Only the network may differ between the maps compared: compared with
+    itself, a stochastic method whose noise was drawn anew for each map (the
+    random baseline, all noise) gave maps that differ."""
+    X, _ = channel_data
+    result = data_randomization_check(
+        channel_reader,
+        X[:4],
+        "random",
+        randomized_estimator=channel_reader,
+        random_state=0,
+        verbose=False,
+    )
+    for metric in SIMILARITY_METRICS:
+        np.testing.assert_allclose(result.similarity[metric], 1, err_msg=metric)
+
+
 # -- errors ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        (dict(mode="top-down"), ValueError, "mode"),
+        # saliency has no mode of its own to suggest setting in method_params.
+        (dict(mode="top-down"), ValueError, "are 'cascading' and 'independent', but"),
         (dict(metric="hog"), ValueError, "metric"),
         (dict(threshold=2), ValueError, "threshold"),
         (dict(threshold=-1), ValueError, "threshold"),
@@ -1316,6 +1435,30 @@ def test_parameter_randomization_skips_layers_the_logits_do_not_reach(channel_da
         clf, X, "saliency", random_state=0, verbose=False
     )
     assert result.steps == ["readout", "conv"]
+
+
+class FrozenConvNet(PlainConvNet):
+    """PlainConvNet whose convolution is frozen (its weights not trained)."""
+
+    def __init__(self, n_channels, n_classes, n_times):
+        super().__init__(n_channels, n_classes, n_times)
+        self.conv.requires_grad_(False)
+
+
+def test_frozen_layers_are_randomized_and_stay_frozen(channel_data):
+    """A frozen layer still shapes the logits: it is a step, and the fitted
+    network's layer is left frozen as it was."""
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=FrozenConvNet, max_epochs=1, random_state=0, verbose=False
+    ).fit(X, y)
+    result = parameter_randomization_check(
+        clf, X[:4], "saliency", random_state=0, verbose=False
+    )
+    assert result.steps == ["readout", "conv"]
+    conv = clf.module_.module.conv
+    assert not any(parameter.requires_grad for parameter in conv.parameters())
+    assert all(p.requires_grad for p in clf.module_.module.readout.parameters())
 
 
 class TiedWeights(nn.Module):

@@ -17,10 +17,13 @@ from ..localization._maps import _check_same_grid
 #: Similarity measures between two maps of an epoch, by name.
 SIMILARITY_METRICS = ("spearman_abs", "spearman", "ssim", "pearson")
 
-# SSIM constants of Wang et al. for data in [0, 1], and their Gaussian window.
+# SSIM constants of Wang et al. for data in [0, 1], and their Gaussian window:
+# 11 x 11 samples of standard deviation 1.5, which a truncation at 3.5
+# deviations gives (scipy's default of 4 made it 13 x 13), as skimage's.
 _SSIM_C1 = 0.01**2
 _SSIM_C2 = 0.03**2
 _SSIM_SIGMA = 1.5
+_SSIM_TRUNCATE = 3.5
 
 
 def _row_correlation(first, second):
@@ -71,7 +74,12 @@ def _ssim_of_unit_maps(first, second, sigma=_SSIM_SIGMA, runs=(slice(None),)):
         # epochs nor gaps in time; "reflect" keeps the borders (single-channel
         # data included).
         return filtered_within_runs(
-            functools.partial(gaussian_filter, sigma=(0, sigma, sigma), mode="reflect"),
+            functools.partial(
+                gaussian_filter,
+                sigma=(0, sigma, sigma),
+                mode="reflect",
+                truncate=_SSIM_TRUNCATE,
+            ),
             maps,
             runs,
         )
