@@ -3044,3 +3044,22 @@ def test_held_out_copies_are_counted_in_the_warning():
     (message,) = [str(warning.message) for warning in record]
     assert "4 held-out epoch(s) had a copy" in message
     assert "fold(s) had no other" not in message
+
+
+def test_only_classes_never_predicted_are_warned_of():
+    """A class some of whose epochs are predicted as others is predicted: the
+    warning is for classes predicted for none of their epochs."""
+    from mne_xai.report._accuracy import _add_unpredicted_classes
+
+    page = _VerdictPage(np.repeat([1, 2, 3], 4))
+    page.class_names = {1: "left", 2: "right", 3: "feet"}
+    mostly_right = page.y.copy()
+    mostly_right[[0, 4, 8]] = [2, 3, 1]  # one epoch of each class wrong
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _add_unpredicted_classes(page, mostly_right)
+    assert not hasattr(page, "text")
+    never_feet = np.where(page.y == 3, 1, page.y)
+    with pytest.warns(RuntimeWarning, match=r"class\(es\) feet \(4 epochs\) as"):
+        _add_unpredicted_classes(page, never_feet)
+    assert "feet" in page.text and "left" not in page.text
