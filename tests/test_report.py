@@ -378,6 +378,49 @@ def test_csp_reference_is_scored_in_the_networks_folds(spatial_epochs):
     ]
 
 
+def test_references_are_the_pipelines_of_mnes_decoding_examples(spatial_epochs):
+    """CSP+LDA is MNE's motor imagery example's (four log-variance components,
+    fewer for fewer channels, no regularization nor trace normalization), and
+    LR on samples standardizes every sample of every channel: its predictions
+    are the same in volts and in microvolts, where a penalty on raw volts
+    would leave the weights near zero."""
+    from mne.decoding import CSP, Vectorizer
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from mne_xai.report._accuracy import csp_lda, logistic_regression_on_samples
+
+    X, y = spatial_epochs.get_data(), spatial_epochs.events[:, 2]
+    # Three classes too: of two, scaling each class's covariance (its trace
+    # normalized) leaves CSP's filters as they are.
+    three = np.random.default_rng(0).standard_normal((30, 6, 64))
+    in_three = np.repeat([1, 2, 3], 10)
+    three[in_three == 2, 0] *= 3
+    three[in_three == 3, 1] *= 2
+    for data, labels, n_components in [
+        (X, y, 4),
+        (X[:, :3], y, 3),
+        (three, in_three, 4),
+    ]:
+        example = make_pipeline(
+            CSP(n_components=n_components, reg=None, log=True, norm_trace=False),
+            LinearDiscriminantAnalysis(),
+        ).fit(data[::2], labels[::2])
+        reference = csp_lda(data.shape[1]).fit(data[::2], labels[::2])
+        np.testing.assert_allclose(
+            reference.decision_function(data[1::2]),
+            example.decision_function(data[1::2]),
+        )
+    train, test = np.arange(0, len(y), 2), np.arange(1, len(y), 2)
+    tutorial = make_pipeline(Vectorizer(), StandardScaler(), LogisticRegression())
+    expected = tutorial.fit(X[train], y[train]).predict(X[test])
+    assert np.mean(expected == y[test]) > 0.75  # it reads the simulated effect
+    for scale in (1.0, 1e6):
+        samples = logistic_regression_on_samples().fit(scale * X[train], y[train])
+        np.testing.assert_array_equal(samples.predict(scale * X[test]), expected)
+
+
 @pytest.mark.filterwarnings("ignore:The network")
 def test_the_page_takes_chance_from_the_epochs_tested(monkeypatch, spatial_epochs):
     """Classes equal over all epochs, unequal over those a split tests (10 and
@@ -1064,6 +1107,70 @@ def test_training_folds_are_checked_for_any_splitter():
         check_training_folds(folds_of(repeated, y, None), y)
     rare = np.r_[[1, 1], [2] * 20]
     check_training_folds(folds_of(StratifiedKFold(2), rare, None), rare)
+
+
+def test_a_cv_ignoring_groups_is_refused_naming_the_cv_given():
+    """The refusal names the cv as written (an int, NumPy's too, is not the
+    StratifiedKFold it makes) and advises as many folds as groups where there
+    are fewer, saying so; scikit-learn's own errors of groups given pass as
+    they are, not as a request to pass groups."""
+    from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
+
+    from mne_xai.report._accuracy import folds_of, grouped_folds_advice, splitter_of
+
+    y, groups = np.tile([1, 2], 15), np.arange(30) % 3
+    for cv in (5, np.int64(5)):
+        with pytest.raises(ValueError, match=r"^cv=5 \(an int: ") as err:
+            folds_of(splitter_of(cv, 0), y, groups, cv)
+        assert grouped_folds_advice(5, 3) in str(err.value)
+    with pytest.raises(ValueError, match=r"^cv=StratifiedKFold\(") as err:
+        folds_of(StratifiedKFold(2), y, groups, StratifiedKFold(2))
+    assert grouped_folds_advice(2, 3) in str(err.value)
+    with pytest.raises(ValueError, match="fewer than 2 unique groups") as err:
+        folds_of(LeaveOneGroupOut(), y, np.zeros(30), LeaveOneGroupOut())
+    assert "pass groups" not in str(err.value)
+
+
+def test_folds_given_as_splits_that_mix_a_group_are_refused():
+    """Splits given as a list draw no warning that groups are ignored: with
+    groups, splits training and testing the same subjects passed, and the page
+    scored the network on subjects it had trained on."""
+    from mne_xai.report._accuracy import folds_of, splitter_of
+
+    y, groups = np.tile([1, 2], 15), np.arange(30) % 3
+    by_group = [
+        (np.flatnonzero(groups != g), np.flatnonzero(groups == g)) for g in (0, 1)
+    ]
+    mixed = [*by_group, (np.arange(15), np.arange(15, 30))]
+    with pytest.raises(
+        ValueError,
+        match=r"^Fold 3 of 3 trains on and holds out epochs of 3 group\(s\) \(0, 1, 2\)",
+    ):
+        folds_of(splitter_of(mixed, 0), y, groups, mixed)
+    assert len(folds_of(splitter_of(by_group, 0), y, groups, by_group)) == 2
+
+
+def test_grouped_folds_advice_says_when_it_lowers_the_folds_to_the_groups():
+    """StratifiedGroupKFold refuses more folds than groups: of 3 groups, 3
+    folds, each holding out one, and the note says why not the 5 asked."""
+    from mne_xai.report._accuracy import grouped_folds_advice
+
+    same = "StratifiedGroupKFold({}, shuffle=True, random_state=0)"
+    assert grouped_folds_advice(5, 3) == (
+        f"{same.format(3)} (one fold per group, of 3) or LeaveOneGroupOut()"
+    )
+    for n_groups in (5, 8):  # as many folds as asked: nothing to explain
+        assert grouped_folds_advice(5, n_groups) == (
+            f"{same.format(5)} or LeaveOneGroupOut()"
+        )
+
+
+def test_cv_true_is_refused_as_no_number_of_folds():
+    """True is an int to Python: cv=True read as 1 fold."""
+    from mne_xai.report._accuracy import splitter_of
+
+    with pytest.raises(TypeError, match="cv must be an int or a cross-validation"):
+        splitter_of(True, 0)
 
 
 def test_folds_training_on_one_class_are_refused_before_training(spatial_epochs):
@@ -3184,3 +3291,46 @@ def test_held_out_epochs_with_a_copy_in_training_are_not_scored():
     each_fold_one_trial = list(KFold(10).split(given_twice))
     with pytest.raises(ValueError, match="Every held-out epoch has an exact copy"):
         held_out_unseen(each_fold_one_trial, np.concatenate([data[:1]] * 20))
+
+
+def test_held_out_copies_are_counted_in_the_warning():
+    """Of 10 trials, 4 given twice: 4 of the 14 epochs are copies. A fold
+    testing only copies of its training epochs is dropped, and the warning
+    counts the held-out epochs not scored and the folds dropped."""
+    data = np.random.default_rng(0).standard_normal((10, 2, 8))
+    some_twice = np.concatenate([data, data[:4]])  # epochs 10-13 copy 0-3
+    only_copies = (np.arange(4, 14), np.arange(4))
+    half_copies = (np.arange(7), np.arange(7, 14))  # 10-13 copy 0-3
+    with pytest.warns(RuntimeWarning) as record:
+        unseen = held_out_unseen([only_copies, half_copies], some_twice)
+    (message,) = [str(warning.message) for warning in record]
+    assert message.startswith("4 of the 14 epochs are exact copies of others")
+    assert "8 held-out epoch(s) had a copy" in message
+    assert "; 1 fold(s) had no other." in message
+    ((train, test),) = unseen
+    np.testing.assert_array_equal(train, half_copies[0])
+    np.testing.assert_array_equal(test, [7, 8, 9])
+    with pytest.warns(RuntimeWarning) as record:
+        held_out_unseen([half_copies], some_twice)
+    (message,) = [str(warning.message) for warning in record]
+    assert "4 held-out epoch(s) had a copy" in message
+    assert "fold(s) had no other" not in message
+
+
+def test_only_classes_never_predicted_are_warned_of():
+    """A class some of whose epochs are predicted as others is predicted: the
+    warning is for classes predicted for none of their epochs."""
+    from mne_xai.report._accuracy import _add_unpredicted_classes
+
+    page = _VerdictPage(np.repeat([1, 2, 3], 4))
+    page.class_names = {1: "left", 2: "right", 3: "feet"}
+    mostly_right = page.y.copy()
+    mostly_right[[0, 4, 8]] = [2, 3, 1]  # one epoch of each class wrong
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _add_unpredicted_classes(page, mostly_right)
+    assert not hasattr(page, "text")
+    never_feet = np.where(page.y == 3, 1, page.y)
+    with pytest.warns(RuntimeWarning, match=r"class\(es\) feet \(4 epochs\) as"):
+        _add_unpredicted_classes(page, never_feet)
+    assert "feet" in page.text and "left" not in page.text

@@ -76,13 +76,16 @@ def folds_of(splitter, y, groups, cv=None):
     """Return the (train, test) indices of each fold of ``splitter``.
 
     ``cv`` is the argument ``splitter`` was made from, as the user gave it,
-    for messages: an int is not the StratifiedKFold it makes.
+    for messages: an int is not the StratifiedKFold it makes. With
+    ``groups``, folds that train on and hold out epochs of the same group are
+    refused: scikit-learn's splitters that ignore groups say so, but splits
+    given as a list, or a splitter of the user's, say nothing.
     """
     try:
         with warnings.catch_warnings():
             # How scikit-learn's splitters that do not split by groups say so.
             warnings.filterwarnings("error", message="The groups parameter is ignored")
-            return list(splitter.split(np.zeros((len(y), 1)), y, groups))
+            folds = list(splitter.split(np.zeros((len(y), 1)), y, groups))
     except UserWarning:
         given = (
             f"cv={cv} (an int: stratified folds of epochs)"
@@ -104,6 +107,22 @@ def folds_of(splitter, y, groups, cv=None):
                 "(e.g. groups=epochs.metadata['subject'] for leave-one-subject-out)."
             ) from None
         raise
+    if groups is not None:
+        groups = np.asarray(groups)
+        for fold, (train, test) in enumerate(folds, 1):
+            shared = np.intersect1d(groups[train], groups[test])
+            if len(shared):
+                raise ValueError(
+                    f"Fold {fold} of {len(folds)} trains on and holds out epochs "
+                    f"of {len(shared)} group(s) ("
+                    + ", ".join(map(str, shared[:5]))
+                    + (", ..." if len(shared) > 5 else "")
+                    + "): the network would be scored on groups it has trained on. "
+                    "Pass folds that hold out each group whole, "
+                    f"e.g. {grouped_folds_advice(len(folds), len(np.unique(groups)))}"
+                    ", or groups=None to mix them."
+                )
+    return folds
 
 
 def held_out_unseen(folds, data):
