@@ -1173,6 +1173,21 @@ def test_cv_true_is_refused_as_no_number_of_folds():
         splitter_of(True, 0)
 
 
+def test_cv_none_is_the_default_five_shuffled_folds():
+    """As in scikit-learn, None is the default: check_cv made it 5 folds
+    unshuffled, other folds than make_report's cv=5 on sorted epochs."""
+    from mne_xai.report._accuracy import splitter_of
+
+    y = np.repeat([0, 1], 10)
+    X = np.zeros((len(y), 1))
+    folds = [
+        [test.tolist() for _, test in splitter_of(cv, 0).split(X, y)]
+        for cv in (None, 5)
+    ]
+    assert folds[0] == folds[1]
+    assert folds[0][0] != [0, 1, 10, 11]  # the unshuffled first fold
+
+
 def test_folds_training_on_one_class_are_refused_before_training(spatial_epochs):
     """Unshuffled KFold on epochs sorted by class trained the first fold on one
     class: the report stopped with "y holds a single class (2)", of labels that

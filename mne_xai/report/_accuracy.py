@@ -175,6 +175,10 @@ def held_out_unseen(folds, data):
 
 
 def splitter_of(cv, random_state):
+    if cv is None:
+        # scikit-learn's default of 5 folds, as make_report's; check_cv made
+        # them unshuffled.
+        cv = 5
     if isinstance(cv, bool):
         raise TypeError("cv must be an int or a cross-validation splitter.")
     if isinstance(cv, int | np.integer):

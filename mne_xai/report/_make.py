@@ -92,14 +92,16 @@ def make_report(
         the network refuses is left out, with its reason on the page.
         PatternNet and PatternAttribution get the patterns of the network's
         layers learned from the epochs (:func:`mne_xai.inspect.learn_patterns`).
-    cv : int | cross-validation generator
+    cv : int | cross-validation generator | None
         Folds of the accuracy section: an int gives stratified, shuffled
-        folds (seeded with ``random_state``).
+        folds (seeded with ``random_state``); None, as in scikit-learn, the
+        default 5.
     groups : array-like, shape (n_epochs,) | None
         The group of each epoch, for a ``cv`` that splits by groups (e.g.
         :class:`~sklearn.model_selection.LeaveOneGroupOut` with
         ``groups=epochs.metadata["subject"]``, leave-one-subject-out). A
-        ``cv`` that ignores groups (an int, ``KFold``) is refused with them.
+        ``cv`` that ignores groups (an int, ``KFold``), or folds that train on
+        and hold out epochs of one group, are refused with them.
     checks : bool
         Run the trust checks (:func:`mne_xai.evaluate.trust_summary`), the
         longest stage after training.
