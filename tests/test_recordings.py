@@ -218,6 +218,13 @@ def test_ids_from_file_names_metadata_positions_and_given(fitted, recording_file
     assert table["recording"].tolist() == ["a", "b"]
 
 
+def test_ids_keep_the_order_of_the_recordings(recording_files):
+    """Results are in input order, not sorted by id: ids and table alike."""
+    results = map_recordings(_n_epochs, None, recording_files[:2], ids=["b", "a"])
+    assert results.ids == ["b", "a"]
+    assert results.to_frame()["recording"].tolist() == ["b", "a"]
+
+
 def test_a_file_named_only_by_its_suffix_keeps_it_as_its_id():
     """A file named "-epo.fif" is named "-epo", not by an empty id."""
     from mne_xai.recordings._sources import _file_id
@@ -269,6 +276,19 @@ def test_a_recording_error_names_the_recording_without_notes(
     assert str(info.value) == f"the function ran\n{note}"
 
 
+def test_the_note_without_notes_keeps_the_other_arguments_and_notes(monkeypatch):
+    """On Python 3.10 the note ends the message; the error's other arguments
+    and the notes it had stay."""
+    from mne_xai.recordings import _workers
+
+    monkeypatch.setattr(_workers, "_NOTES_SHOWN", False)
+    error = ValueError("bad value", 3)
+    error.__notes__ = ["an earlier note"]
+    _workers._name_the_recording(error, "a")
+    assert error.args == ("bad value\nRaised by recording 'a'.", 3)
+    assert error.__notes__ == ["an earlier note", "Raised by recording 'a'."]
+
+
 def test_explain_recordings_gives_evokeds_and_a_table(serial_maps, fitted):
     assert isinstance(serial_maps, RecordingResults)
     assert serial_maps.ids == [f"sub-{seed:02d}" for seed in range(N_RECORDINGS)]
@@ -318,6 +338,19 @@ def test_evaluate_recordings_takes_the_measure_itself(fitted, recording_files):
     np.testing.assert_array_equal(results["sub-00"].scores, expected.scores)
 
 
+def _method_named(estimator, epochs, method):
+    return method
+
+
+def test_a_measure_of_the_users_names_its_methods_its_own_way(fitted, recording_files):
+    """Only the measures of mne_xai pass method to an attribution method: a
+    user's measure may take method names of its own."""
+    results = evaluate_recordings(
+        fitted, recording_files[:1], _method_named, method="my own"
+    )
+    assert results == {"sub-00": "my own"}
+
+
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
@@ -345,6 +378,8 @@ def test_parameters_the_method_does_not_take_are_refused_at_the_door(
         "mne_xai.recordings._calls.map_recordings",
         lambda *args, **kwargs: pytest.fail("the recordings were run"),
     )
+    with pytest.raises(TypeError, match="average must be an instance of bool"):
+        explain_recordings(fitted, recording_files, "saliency", average="yes")
     match = r"'integrated_gradients' got unknown parameter\(s\) \['(n_steps|stepz)'\]"
     with pytest.raises(TypeError, match=match):
         explain_recordings(
@@ -419,6 +454,13 @@ def test_ids_must_be_unique(fitted, recording_files, tmp_path):
         map_recordings(_n_epochs, fitted, three, ids=["a"] * 3)
     with pytest.raises(ValueError, match="ids holds 1 ids for 2"):
         map_recordings(_n_epochs, fitted, [recording_files[0], copy], ids=["a"])
+    # More ids than recordings, or ids beside id_column, were ignored in part.
+    with pytest.raises(ValueError, match="ids holds 3 ids for 2"):
+        map_recordings(_n_epochs, fitted, recording_files[:2], ids=["a", "b", "c"])
+    with pytest.raises(ValueError, match="either as ids or as id_column, not both"):
+        map_recordings(
+            _n_epochs, fitted, recording_files[:2], ids=["a", "b"], id_column="subject"
+        )
     mixed = _simulate(0)
     mixed.metadata["subject"] = ["S0", "S1"] * (N_EPOCHS // 2)
     with pytest.raises(ValueError, match="2 values.*same in every epoch"):
@@ -485,20 +527,60 @@ def test_a_failing_recording_warning_twice_is_heard_once(recording_files):
     ]
 
 
-def _warn_of_deprecation(estimator, epochs):
-    warnings.warn("an old argument", DeprecationWarning, stacklevel=1)
+def _warn_of_units(estimator, epochs):
+    warnings.warn("units look odd", UserWarning, stacklevel=1)
     return len(epochs)
 
 
-def test_deprecation_warnings_are_shown_where_raised(recording_files):
+def test_warnings_keep_their_category(recording_files):
+    """Raised again in the caller as the category raised, which filters and
+    pytest.warns select by."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        map_recordings(_warn_of_units, None, recording_files[:1])
+    assert [
+        (w.category, str(w.message)) for w in caught if "units" in str(w.message)
+    ] == [(UserWarning, "units look odd (recording 'sub-00')")]
+
+
+def _warn_from_a_thread_of_its_own(estimator, epochs):
+    helper = threading.Thread(
+        target=warnings.warn, args=("a helper thread warned", RuntimeWarning)
+    )
+    helper.start()
+    helper.join()
+    return len(epochs)
+
+
+def test_warnings_of_threads_no_task_runs_are_shown_as_raised(recording_files):
+    """While tasks run on threads of this process, a thread that is no task's
+    (one a task started) warns as anywhere, unnamed, not lost."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with joblib.parallel_backend("threading", n_jobs=2):
+            map_recordings(_warn_from_a_thread_of_its_own, None, recording_files[:2])
+    assert [str(w.message) for w in caught if "helper" in str(w.message)] == 2 * [
+        "a helper thread warned"
+    ]
+
+
+def _warn_of_deprecation(estimator, epochs, category):
+    warnings.warn("an old argument", category, stacklevel=1)
+    return len(epochs)
+
+
+@pytest.mark.parametrize("category", [DeprecationWarning, PendingDeprecationWarning])
+def test_deprecation_warnings_are_shown_where_raised(recording_files, category):
     """They are meant for developers: shown as raised, not raised again by the
     caller in the name of a recording."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        map_recordings(_warn_of_deprecation, None, recording_files[:1])
+        map_recordings(
+            _warn_of_deprecation, None, recording_files[:1], category=category
+        )
     assert [
         (w.category, str(w.message)) for w in caught if "old argument" in str(w.message)
-    ] == [(DeprecationWarning, "an old argument")]
+    ] == [(category, "an old argument")]
 
 
 def _memory_of_explaining(estimator, paths, counts):
@@ -891,6 +973,16 @@ def test_progress_is_logged_per_recording(fitted, recording_files, capfd, n_jobs
     assert "Recording" not in quiet and "Parallel" not in quiet
 
 
+def test_threads_of_this_process_report_progress_unless_quiet(recording_files, capfd):
+    """Their tasks' log level hides log lines per recording: joblib's messages
+    say how far the call is, and nothing is said under verbose=False."""
+    with joblib.parallel_backend("threading", n_jobs=2):
+        map_recordings(_n_epochs, None, recording_files, verbose=True)
+        assert "Parallel" in "".join(capfd.readouterr())
+        map_recordings(_n_epochs, None, recording_files, verbose=False)
+        assert "Parallel" not in "".join(capfd.readouterr())
+
+
 def test_an_error_that_does_not_pickle_names_its_recording(fitted, recording_files):
     """An error whose class takes other arguments than its message could not be
     sent back from a loky worker: the call blamed a worker that died, without
@@ -924,6 +1016,16 @@ def _count_under(estimator, epochs, lock):
         return len(epochs)
 
 
+class _CountUnderItsLock:
+    """A function that holds a lock, and so does not pickle."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def __call__(self, estimator, epochs):
+        return _count_under(estimator, epochs, self.lock)
+
+
 def test_arguments_that_do_not_pickle_are_refused_for_worker_processes(
     recording_files,
 ):
@@ -932,6 +1034,8 @@ def test_arguments_that_do_not_pickle_are_refused_for_worker_processes(
     lock = threading.Lock()
     with pytest.raises(TypeError, match=r"does not pickle: lock=<.*lock.*> \(lock\)\."):
         map_recordings(_count_under, None, recording_files, n_jobs=2, lock=lock)
+    with pytest.raises(TypeError, match=r"does not pickle: function=<.*\(_CountUnder"):
+        map_recordings(_CountUnderItsLock(), None, recording_files, n_jobs=2)
     assert len(map_recordings(_count_under, None, recording_files, lock=lock)) == 4
     # One recording runs here whatever n_jobs: nothing is sent, nothing refused.
     alone = map_recordings(_count_under, None, recording_files[:1], n_jobs=2, lock=lock)
@@ -1204,6 +1308,17 @@ def test_tasks_on_threads_of_this_process_leave_the_log_level_alone(
         mne.set_log_level(previous)
 
 
+@pytest.mark.parametrize("level", ["DEBUG", "ERROR"])
+def test_tasks_log_at_the_callers_level_when_debugging_or_quieter(
+    recording_files, level
+):
+    """Tasks log warnings only, unless the caller debugs (their debug lines
+    are wanted) or asked for less than warnings (errors only)."""
+    with mne.utils.use_log_level(level):
+        levels = map_recordings(_slow_log_level, None, recording_files[:1])
+    assert levels == {"sub-00": getattr(logging, level)}
+
+
 def test_recordings_read_by_position_must_share_the_channel_order(
     fitted, recording_files, tmp_path
 ):
@@ -1214,7 +1329,10 @@ def test_recordings_read_by_position_must_share_the_channel_order(
     on_arrays = EEGNetClassifier(
         max_epochs=1, batch_size=8, random_state=0, verbose=False
     ).fit(epochs.get_data(), epochs.events[:, 2])
-    with pytest.raises(ValueError, match="reads each recording's channels by position"):
+    with pytest.raises(
+        ValueError,
+        match=r"Recording 1 holds .* than recording 0 .* channels by position",
+    ):
         explain_recordings(on_arrays, [epochs, reordered], "saliency")
     maps = explain_recordings(on_arrays, [epochs, epochs.copy()], "saliency")
     assert len(maps) == 2
@@ -1322,6 +1440,12 @@ def test_the_summary_names_the_first_three_recordings():
     assert repr(results) == (
         "<RecordingResults | 4 recordings ('s0', 's1', 's2', ...) of float>"
     )
+    # Three are all there are: no "...".
+    three = RecordingResults([(f"s{index}", 1.0) for index in range(3)])
+    assert (
+        repr(three) == "<RecordingResults | 3 recordings ('s0', 's1', 's2') of float>"
+    )
+    assert repr(RecordingResults()) == "<RecordingResults | 0 recordings () of nothing>"
 
 
 def test_numbers_of_numpy_are_one_row_tables():
@@ -1337,6 +1461,22 @@ def test_stacked_tables_are_numbered_as_one():
     tables = [pd.DataFrame({"x": [1.0, 2.0]}), pd.DataFrame({"x": [3.0]})]
     table = RecordingResults(zip("ab", tables, strict=True)).to_frame()
     pd.testing.assert_index_equal(table.index, pd.RangeIndex(3))
+
+
+def test_no_results_make_a_table_of_the_id_column_alone():
+    """pandas cannot stack no tables: the table of no recordings is empty, with
+    its id column."""
+    table = RecordingResults(id_name="subject").to_frame()
+    assert table.columns.tolist() == ["subject"] and table.empty
+
+
+def test_a_result_with_a_column_of_the_id_name_asks_for_another():
+    """pandas refused to insert the id column, saying nothing of id_name."""
+    results = RecordingResults([("a", pd.DataFrame({"recording": [1.0]}))])
+    with pytest.raises(ValueError, match="column 'recording' already; set results.id_"):
+        results.to_frame()
+    results.id_name = "subject"
+    assert results.to_frame().columns.tolist() == ["subject", "recording"]
 
 
 def test_multiprocessing_backend_runs_the_recordings(fitted, recording_files):
