@@ -1827,9 +1827,7 @@ def test_demo_tests_chance_as_the_report_does(capsys):
     assert chance.split()[-1] == "0.700"
     page = _VerdictPage(y)
     with pytest.warns(RuntimeWarning, match="does not beat chance"):
-        _add_chance_verdict(
-            page, pd.DataFrame({"network": scores}), held_out, always_zero, "It"
-        )
+        _add_chance_verdict(page, [], held_out, always_zero, "It")
     # The same words, up to the report's caveat of folds.
     assert line.split(": ", 2)[2].removesuffix(")") in page.text
 
@@ -3080,15 +3078,10 @@ def test_the_chance_verdict_names_only_the_references_on_the_page():
     from mne_xai.report._accuracy import _add_chance_verdict
 
     folds = [np.arange(10), np.arange(10, 20)]
-    for columns, named in [
-        ({"network": [0.9, 0.9]}, False),
-        ({"network": [0.9, 0.9], "CSP+LDA": [0.8, 0.8]}, True),
-    ]:
+    for references, named in [([], False), (["CSP+LDA"], True)]:
         page = _VerdictPage(np.repeat([1, 2], 10))
         predictions = [page.y[fold] for fold in folds]
-        _add_chance_verdict(
-            page, pd.DataFrame(columns), folds, predictions, "The network"
-        )
+        _add_chance_verdict(page, references, folds, predictions, "The network")
         assert ("CSP+LDA" in page.text) == named
         assert "compare with" in page.text and "more folds" in page.text
 
@@ -3104,7 +3097,7 @@ def test_the_chance_verdict_is_at_the_five_percent_level():
             warnings.simplefilter("always")
             _add_chance_verdict(
                 page,
-                pd.DataFrame({"network": np.divide(n_right, 10)}),
+                [],
                 folds,
                 _answers(page.y, folds, n_right),
                 "The network",
@@ -3123,7 +3116,7 @@ def test_one_split_is_tested_against_chance_without_the_caveat_of_folds():
     tested = [np.arange(20)]
     _add_chance_verdict(
         page,
-        pd.DataFrame({"network": [0.9]}),
+        [],
         tested,
         _answers(page.y, tested, [18]),
         "The network",
@@ -3142,9 +3135,7 @@ def test_the_chance_verdict_counts_each_epoch_once():
     folds = [np.arange(0, 26, 2), np.arange(1, 26, 2)]
     right = [page.y[fold] for fold in folds]
     wrong = [3 - page.y[fold] for fold in folds]
-    _add_chance_verdict(
-        page, pd.DataFrame({"network": [1.0] * 4}), folds * 2, right + wrong, "It"
-    )
+    _add_chance_verdict(page, [], folds * 2, right + wrong, "It")
     assert "It beats chance: balanced accuracy 1.00 over 26 held-out epochs" in (
         page.text
     )
@@ -3160,9 +3151,7 @@ def test_the_chance_verdict_is_that_of_the_epochs_tested():
     page = _VerdictPage(np.repeat([1, 2], 20))
     tested = [np.arange(30)]  # 20 epochs of class 1, 10 of class 2
     with pytest.warns(RuntimeWarning, match="does not beat chance: balanced accuracy"):
-        _add_chance_verdict(
-            page, pd.DataFrame({"network": [20 / 30]}), tested, [np.ones(30)], "It"
-        )
+        _add_chance_verdict(page, [], tested, [np.ones(30)], "It")
     assert page.beats_chance is False
     assert "always answering the most frequent one scores an accuracy of 0.67" in (
         page.text
@@ -3183,9 +3172,7 @@ def test_the_chance_verdict_shuffles_labels_within_groups():
     folds = [np.arange(100), np.arange(100, 200)]
     predictions = [np.repeat(majority, 20)[fold] for fold in folds]
     with pytest.warns(RuntimeWarning, match="does not beat chance: accuracy 0.70"):
-        _add_chance_verdict(
-            page, pd.DataFrame({"network": [0.7, 0.7]}), folds, predictions, "It"
-        )
+        _add_chance_verdict(page, [], folds, predictions, "It")
     assert "within each group (subject), p = 1;" in page.text
 
 

@@ -475,10 +475,11 @@ def _add_accuracy(context, cross_validation, fitted):
     )
     # The network explained, on every epoch: read by both checks below.
     predicted = np.asarray(context.estimator.predict(context.epochs))
+    references = [name for name in REFERENCES if name in scores]
     if fitted:
         _add_chance_verdict(
             context,
-            scores,
+            references,
             cross_validation.held_out,
             cross_validation.predictions,
             "A copy of the network given, trained with its parameters in each fold,",
@@ -496,7 +497,7 @@ def _add_accuracy(context, cross_validation, fitted):
     else:
         _add_chance_verdict(
             context,
-            scores,
+            references,
             cross_validation.held_out,
             cross_validation.predictions,
             "The network",
@@ -614,11 +615,10 @@ def _add_given_network_verdict(context, predicted):
     data (the page cannot know), and is warned about when even then it does
     not beat chance (labels coded otherwise, another subject, another task).
     """
-    accuracy = np.mean(predicted == context.y)
     everything = [np.arange(len(context.y))]
     _add_chance_verdict(
         context,
-        pd.DataFrame({"network": [accuracy]}),
+        [],  # scored alone
         everything,
         [predicted],
         "The network given (the one explained)",
@@ -632,7 +632,7 @@ def _add_given_network_verdict(context, predicted):
 
 def _add_chance_verdict(
     context,
-    scores,
+    references,
     held_out,
     predictions,
     subject,
@@ -644,6 +644,9 @@ def _add_chance_verdict(
 ):
     """Say whether ``subject`` beats chance; warn loudly when it does not.
 
+    ``references`` names the reference pipelines scored on the same folds,
+    which the advice compares it with.
+
     By accuracy against the most frequent class's share where the classes
     are equal, by balanced accuracy where they are not: a network trained
     with class weights, as the page advises for unequal classes, gives up
@@ -654,7 +657,6 @@ def _add_chance_verdict(
     """
     # Noirhomme et al. 2014: on data without signal, such p-values fell
     # below 0.05 in 5 of 43 cross-validated reports.
-    references = [name for name in REFERENCES if name in scores]
     compare = f"with {' and '.join(references)} and " if references else ""
     dependence = (
         "; the test counts the epochs as independent trials, which the "
