@@ -472,7 +472,7 @@ def unit_sensitivity(
     spreads little further than these: past them, a real signal folds the
     spread back as a change of amplitude. A phase perturbation of a band next
     to either changed a sinusoid's energy 0.14 to 0.30 times as much as an
-    amplitude perturbation did; with the slower factors, 0.007 to 0.023 times
+    amplitude perturbation did; with the slower factors, up to 0.023 times
     (the factors are exponentials of band-limited noise, and so not
     band-limited themselves). A band that starts at the first frequency
     bin is perturbed by factors constant over the epoch. A unit pooling
