@@ -14,7 +14,7 @@ from sklearn.base import clone
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, check_cv
 
-from .._data_checks import COPIES, first_copies
+from .._data_checks import COPIES, _listed, first_copies
 from .._warnings import ignoring, quietly, warn
 from ..estimators import UNPREDICTED_CLASSES
 from ..evaluate._chance import (
@@ -114,13 +114,11 @@ def folds_of(splitter, y, groups, cv=None):
             if len(shared):
                 raise ValueError(
                     f"Fold {fold} of {len(folds)} trains on and holds out epochs "
-                    f"of {len(shared)} group(s) ("
-                    + ", ".join(map(str, shared[:5]))
-                    + (", ..." if len(shared) > 5 else "")
-                    + "): the network would be scored on groups it has trained on. "
-                    "Pass folds that hold out each group whole, "
-                    f"e.g. {grouped_folds_advice(len(folds), len(np.unique(groups)))}"
-                    ", or groups=None to mix them."
+                    f"of {len(shared)} group(s) ({_listed(shared)}): the network "
+                    "would be scored on groups it has trained on. Pass folds that "
+                    "hold out each group whole, e.g. "
+                    f"{grouped_folds_advice(len(folds), len(np.unique(groups)))}, "
+                    "or groups=None to mix them."
                 )
     return folds
 

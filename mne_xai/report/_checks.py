@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._convert import training_channels
+from .._data_checks import _listed
 from .._network import as_network, check_passthrough
 from .._warnings import quietly, warn
 from ..attribution import explain
@@ -161,12 +162,6 @@ def _check_patterns_possible(estimator, epochs, y, methods, fitted):
             "cannot have the patterns the report would learn for them from the "
             f"epochs (mne_xai.inspect.learn_patterns): {err}"
         ) from None
-
-
-def _listed(names):
-    return ", ".join(map(str, names[:5])) + (
-        f" and {len(names) - 5} more" if len(names) > 5 else ""
-    )
 
 
 def _check_finite(epochs, ch_names):
