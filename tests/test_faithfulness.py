@@ -494,14 +494,36 @@ def test_channels_removed_together_are_interpolated_as_interpolate_bads(
     np.testing.assert_allclose(result.channel_score_deleted, expected, rtol=1e-3)
 
 
-def test_interpolation_refuses_channels_other_than_eeg(montage_epochs):
-    """Spherical splines interpolate EEG from EEG: a channel of another type
-    among those read is refused by name."""
-    epochs = montage_epochs.copy().set_channel_types(
-        {"Cz": "misc"}, on_unit_change="ignore"
-    )
-    with pytest.raises(ValueError, match=r"also hold \['Cz'\]"):
-        _Interpolator(epochs.info).operator(np.arange(N_CHANNELS) == 0)
+def _without_positions(epochs):
+    """Epochs whose channels are all at the origin, as files without positions give."""
+    for channel in epochs.info["chs"]:
+        channel["loc"][:] = 0
+    return epochs
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        # Spherical splines interpolate EEG from EEG.
+        (
+            lambda epochs: epochs.set_channel_types(
+                {"Cz": "misc"}, on_unit_change="ignore"
+            ),
+            r"also hold \['Cz'\]",
+        ),
+        # Positions at the origin (read from a file that has none) gave MNE's
+        # "Could not extract channel positions for 32 channels", no montage named.
+        (_without_positions, r"needs channel positions; set a montage"),
+    ],
+)
+def test_interpolation_refuses_channels_it_cannot_interpolate(
+    montage_epochs, change, match
+):
+    """Channels of another type than EEG, or without positions, are refused
+    saying what to do."""
+    info = change(montage_epochs.copy()).info
+    with pytest.raises(ValueError, match=match):
+        _Interpolator(info).operator(np.arange(N_CHANNELS) == 0)
 
 
 def test_interpolation_operators_live_as_long_as_one_call(
