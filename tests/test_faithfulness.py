@@ -271,6 +271,28 @@ def test_patches_are_drawn_at_every_start_up_to_the_epochs_end(
     np.testing.assert_array_equal(np.unique(result.channel), np.arange(N_CHANNELS))
 
 
+def test_a_patch_is_at_least_one_sample_long(linear_estimator, montage_epochs):
+    """A fraction of less than half a sample rounds to a patch of one sample,
+    whose relevance is the map's at that sample, not to an empty patch that
+    holds no relevance and drops nothing."""
+    maps = contributions(linear_estimator, montage_epochs)
+    result = perturbation_test(
+        linear_estimator,
+        montage_epochs,
+        attribution=maps,
+        target=0,
+        patch_fractions=(0.001,),
+        n_patches=10,
+        random_state=0,
+        verbose=False,
+    )
+    assert list(result.patch_length) == [1]
+    epoch = np.arange(N_EPOCHS)[:, None, None]
+    np.testing.assert_allclose(
+        result.relevance, maps[epoch, result.channel, result.start], rtol=1e-5
+    )
+
+
 def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epochs):
     """A map constant over channels (as a CAM is) cannot rank channels."""
     over_time = np.random.default_rng(0).standard_normal((N_EPOCHS, 1, N_TIMES))
@@ -295,6 +317,21 @@ def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epoc
             **kwargs,
         )
     assert np.isnan(patches.mean_correlation)
+    # Patches as long as the epoch hold a whole channel, the same on every
+    # one: undefined in every epoch for that length alone, which is said so,
+    # and left out of the mean over the lengths that are defined.
+    with pytest.warns(RuntimeWarning, match="constant over patches in every epoch"):
+        whole = perturbation_test(
+            linear_estimator,
+            montage_epochs,
+            attribution=constant_over_channels,
+            patch_fractions=(0.5, 1),
+            n_patches=10,
+            **kwargs,
+        )
+    assert np.isnan(whole.correlation[:, 1]).all()
+    assert not np.isnan(whole.correlation[:, 0]).any()
+    assert whole.mean_correlation == pytest.approx(whole.correlation[:, 0].mean())
     # Printing the results says so, without NumPy's "Mean of empty slice".
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -426,6 +463,67 @@ def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
     )
     # Removing every channel leaves nothing to interpolate from: zeros.
     np.testing.assert_allclose(curve.scores[:, -1], 0, atol=1e-6)
+
+
+def test_channels_removed_together_are_interpolated_as_interpolate_bads(
+    linear_estimator, montage_epochs
+):
+    """The channel-level deletion test replaces the channels it removes from
+    an epoch as MNE's interpolate_bads does with them marked bad; deletion
+    and insertion curves, which agree with each other whatever the operator,
+    and their ends (nothing or everything removed) did not check it."""
+    maps = contributions(linear_estimator, montage_epochs)
+    result = deletion_test(
+        linear_estimator,
+        montage_epochs,
+        attribution=maps,
+        target=0,
+        baseline="interpolate",
+        random_state=0,
+        verbose=False,
+    )
+    removed = zscores_of_rows(maps.mean(axis=2)) > 1
+    weights = linear_estimator.module_.weights.detach().numpy()
+    expected = []
+    for epoch, bad in enumerate(removed):
+        assert 1 < bad.sum() < N_CHANNELS
+        interpolated = montage_epochs[epoch]
+        interpolated.info["bads"] = np.array(montage_epochs.ch_names)[bad].tolist()
+        interpolated.interpolate_bads(verbose=False)
+        expected.append((weights * interpolated.get_data()[0]).sum())
+    np.testing.assert_allclose(result.channel_score_deleted, expected, rtol=1e-3)
+
+
+def _without_positions(epochs):
+    """Epochs whose channels are all at the origin, as files without positions give."""
+    for channel in epochs.info["chs"]:
+        channel["loc"][:] = 0
+    return epochs
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        # Spherical splines interpolate EEG from EEG.
+        (
+            lambda epochs: epochs.set_channel_types(
+                {"Cz": "misc"}, on_unit_change="ignore"
+            ),
+            r"also hold \['Cz'\]",
+        ),
+        # Positions at the origin (read from a file that has none) gave MNE's
+        # "Could not extract channel positions for 32 channels", no montage named.
+        (_without_positions, r"needs channel positions; set a montage"),
+    ],
+)
+def test_interpolation_refuses_channels_it_cannot_interpolate(
+    montage_epochs, change, match
+):
+    """Channels of another type than EEG, or without positions, are refused
+    saying what to do."""
+    info = change(montage_epochs.copy()).info
+    with pytest.raises(ValueError, match=match):
+        _Interpolator(info).operator(np.arange(N_CHANNELS) == 0)
 
 
 def test_interpolation_operators_live_as_long_as_one_call(
@@ -645,12 +743,15 @@ def test_deletion_test(linear_estimator, montage_epochs):
     assert (result.n_channels_deleted > 0).all()
 
 
+@pytest.mark.parametrize("baseline", ["zeros", "mean"])
 def test_deletion_test_scores_each_epoch_for_its_own_class(
-    linear_estimator, montage_epochs
+    linear_estimator, montage_epochs, baseline
 ):
     """Classes that differ from epoch to epoch: each epoch's intact and deleted
     scores are its own class's logit, (s, -s) of the linear score s of the
-    samples kept."""
+    samples kept and of the baseline where samples were removed; the
+    sample-level test replaces them by the baseline asked, as the channel-level
+    one does, and the fraction removed is that of the z-scores above 1."""
     maps = contributions(linear_estimator, montage_epochs)
     result = deletion_test(
         linear_estimator,
@@ -658,16 +759,24 @@ def test_deletion_test_scores_each_epoch_for_its_own_class(
         attribution=maps,
         target="true",
         smoothing=0,
+        baseline=baseline,
         random_state=0,
         verbose=False,
     )
     sign = np.where(montage_epochs.events[:, 2] == 1, 1, -1)
     assert set(sign) == {1, -1}
+    weights = linear_estimator.module_.weights.detach().numpy()
+    mean = 0 if baseline == "zeros" else linear_estimator.data_mean_
+    replaced = weights * mean
     flat = maps.reshape(N_EPOCHS, -1)
-    kept = np.where(zscores_of_rows(flat) > 1, 0, flat).sum(axis=1)
+    above = zscores_of_rows(flat) > 1
+    np.testing.assert_array_equal(result.fraction_deleted, above.mean(axis=1))
+    kept = np.where(above, replaced.ravel(), flat).sum(axis=1)
     per_channel = maps.mean(axis=2)
     removed = zscores_of_rows(per_channel) > 1
-    channels_kept = np.where(removed, 0, maps.sum(axis=2)).sum(axis=1)
+    channels_kept = np.where(removed, replaced.sum(axis=1), maps.sum(axis=2)).sum(
+        axis=1
+    )
     scale = np.abs(flat.sum(axis=1)).max()
     for key, expected in [
         ("score", flat.sum(axis=1)),
@@ -675,6 +784,42 @@ def test_deletion_test_scores_each_epoch_for_its_own_class(
         ("channel_score_deleted", channels_kept),
     ]:
         np.testing.assert_allclose(result[key], sign * expected, atol=1e-5 * scale)
+
+
+def test_deletion_test_removes_as_many_at_random_as_it_deletes(
+    linear_estimator, montage_epochs
+):
+    """The chance reference removes as many samples (channels) as the relevant
+    ones: on epochs whose every sample adds the same to the score, both
+    removals lower it alike, by what they remove. The draws follow
+    random_state, on channels as on samples."""
+    # Weights that make each sample of epoch e add e + 1 to the score.
+    pattern = montage_epochs.get_data()[0]
+    level = np.arange(1, N_EPOCHS + 1)
+    epochs = mne.EpochsArray(
+        level[:, None, None] * pattern, montage_epochs.info, verbose=False
+    )
+    estimator = copy.copy(linear_estimator)
+    estimator.module_ = linear_network(linear_estimator, 1 / pattern)
+    maps = np.random.default_rng(0).standard_normal(epochs.get_data().shape)
+    kwargs = dict(attribution=maps, target=0, verbose=False)
+    result = deletion_test(estimator, epochs, random_state=0, **kwargs)
+    samples_kept = N_CHANNELS * N_TIMES * (1 - result.fraction_deleted)
+    channels_kept = (N_CHANNELS - result.n_channels_deleted) * N_TIMES
+    for key, kept in [
+        ("score_deleted", samples_kept),
+        ("score_random", samples_kept),
+        ("channel_score_deleted", channels_kept),
+        ("channel_score_random", channels_kept),
+    ]:
+        np.testing.assert_allclose(result[key], level * kept, rtol=1e-4)
+    first, again, other = (
+        deletion_test(linear_estimator, montage_epochs, random_state=seed, **kwargs)
+        for seed in (0, 0, 1)
+    )
+    for key in ("score_random", "channel_score_random"):
+        np.testing.assert_array_equal(first[key], again[key])
+        assert not np.allclose(first[key], other[key])
 
 
 @pytest.mark.parametrize("channel_threshold", [0.5, 1.5])
@@ -812,6 +957,24 @@ def test_deletion_test_smooths_over_the_nearest_odd_number_of_samples(
 def test_clear_errors(linear_estimator, montage_epochs, kwargs, error, match):
     with pytest.raises(error, match=match):
         deletion_curve(linear_estimator, montage_epochs, verbose=False, **kwargs)
+
+
+def test_logits_not_finite_are_refused_naming_the_epoch_in_any_batch(
+    linear_estimator, montage_epochs
+):
+    """An epoch whose logits overflow is named among the epochs, not by its
+    position within its batch (epoch 4 is the first of the third batch)."""
+    data = montage_epochs.get_data()
+    data[4, 0, 0] = 3e38  # finite in float32; the linear score overflows
+    epochs = mne.EpochsArray(data, montage_epochs.info, verbose=False)
+    maps = np.random.default_rng(0).standard_normal(data.shape)
+    with (
+        pytest.warns(RuntimeWarning, match="different units"),
+        pytest.raises(ValueError, match=r"epoch\(s\) 4 are NaN or infinite"),
+    ):
+        deletion_test(
+            linear_estimator, epochs, attribution=maps, batch_size=2, verbose=False
+        )
 
 
 MEASURES = [
@@ -1697,12 +1860,14 @@ def test_maps_of_explain_are_scored_for_the_class_they_explain(
     read = mne.read_epochs(tmp_path / "maps-epo.fif", verbose=False)
     first_wrong = int(np.flatnonzero(wrong)[0])
     predicted = linear_estimator.predict(montage_epochs)
+    # One epoch per batch: numbered among the epochs, not within its batch.
     with pytest.raises(ValueError, match=f"another class for epoch {first_wrong}:"):
         insertion_curve(
             linear_estimator,
             montage_epochs,
             attribution=read,
             target=predicted,
+            batch_size=1,
             **kwargs,
         )
     # Indexed alike, with the same class named otherwise, the maps are scored.

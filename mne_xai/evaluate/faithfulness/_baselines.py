@@ -106,13 +106,19 @@ class _Interpolator:
                 'baseline="interpolate" interpolates EEG channels from EEG channels; '
                 f"the data also hold {others[:5]}. Pick EEG channels only."
             )
+        no_positions = (
+            'baseline="interpolate" needs channel positions; set a montage '
+            f"(e.g. epochs.set_montage({_builtin_montage('1005')!r}))."
+        )
         # Every channel the network reads; MNE's default leaves out bad ones.
-        positions = info._get_channel_positions(picks=eeg)
-        if not np.isfinite(positions).all() or np.allclose(positions, 0):
-            raise ValueError(
-                'baseline="interpolate" needs channel positions; set a montage '
-                f"(e.g. epochs.set_montage({_builtin_montage('1005')!r}))."
-            )
+        # MNE refuses channels at the origin, as files without positions hold
+        # them, itself: "Could not extract channel positions", no montage named.
+        try:
+            positions = info._get_channel_positions(picks=eeg)
+        except ValueError as error:
+            raise ValueError(no_positions) from error
+        if not np.isfinite(positions).all():
+            raise ValueError(no_positions)
         return positions - mne.bem._check_origin("auto", info)
 
     def operator(self, removed):
