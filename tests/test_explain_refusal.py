@@ -1825,7 +1825,9 @@ def test_plain_weights_are_trained_where_the_networks_are(change):
     """The copy holding computed weights as plain ones (which LRP folds and
     parameter randomization redraws) trains what the network trains: a weight
     computed from frozen parameters stays frozen, one computed from trained
-    parameters stays trainable."""
+    parameters stays trainable. Its layers are plain ones, of the classes the
+    network's were built of (not torch's parametrized classes, which it
+    shares with the network)."""
     from mne_xai._graph import without_parametrizations
 
     module = _untrained()
@@ -1840,6 +1842,7 @@ def test_plain_weights_are_trained_where_the_networks_are(change):
         assert isinstance(weight, nn.Parameter)
         assert weight.requires_grad is trained, name
         torch.testing.assert_close(weight, getattr(module, name).weight)
+        assert type(getattr(plain, name)) is type(getattr(_untrained(), name))
 
 
 class WithDropout(SmallNet):
