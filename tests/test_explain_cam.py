@@ -738,6 +738,24 @@ def test_layers_are_named_in_the_users_network_behind_every_wrapper():
     assert layer_name("conv", names) == "module.block.conv"
 
 
+def test_a_name_in_the_wrapper_is_read_before_the_ends_of_names():
+    """A wrapper's own path to a layer (as the wrapper's messages gave them)
+    is that layer, though it also ends a deeper name of the user's network
+    ('module.conv', the network's conv behind the input scaling, ends
+    'module.block.module.conv')."""
+    from mne_xai._graph import layer_name, shown_layer_name
+    from mne_xai.models import ScaledInput
+
+    block = nn.Sequential(OrderedDict(module=_ConvBlock(4)))
+    net = nn.Sequential(OrderedDict(conv=nn.Conv1d(5, 4, 1), block=block))
+    wrapped = ScaledInput(net, 1.0)
+    names = {
+        name: shown_layer_name(name, wrapped) for name, _ in wrapped.named_modules()
+    }
+    assert layer_name("module.conv", names) == "module.conv"
+    assert layer_name("block.module.conv", names) == "module.block.module.conv"
+
+
 class _OwnReluBesideItsModule(nn.Module):
     """A network with its own relu after a block it holds at ``module``, so
     that behind a wrapper both relus are "module" prefixes and a relu."""
