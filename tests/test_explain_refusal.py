@@ -491,8 +491,13 @@ def test_backward_hooks_change_no_explanation():
     [
         ("elu", "register_full_backward_pre_hook"),
         ("", "register_full_backward_hook"),
+        ("", "register_full_backward_pre_hook"),
     ],
-    ids=["pre_hook_of_a_layer", "hook_of_the_network_itself"],
+    ids=[
+        "pre_hook_of_a_layer",
+        "hook_of_the_network_itself",
+        "pre_hook_of_the_network",
+    ],
 )
 def test_backward_hooks_of_each_kind_and_module_change_no_saliency(layer, register):
     """A backward pre-hook changes the gradient a layer passes on as a backward
@@ -2420,15 +2425,17 @@ class _DemeansInPlace(SmallNet):
         return super().forward(x)
 
 
+@pytest.mark.parametrize("scale", [1.0, 1e-6], ids=["unit", "volts"])
 @pytest.mark.parametrize(
     "method", ["saliency", "guided_backprop", "deeplift", "occlusion", "random"]
 )
-def test_a_network_changing_its_input_in_place_is_refused(method):
+def test_a_network_changing_its_input_in_place_is_refused(method, scale):
     """Every method that differentiates the network failed with torch's "a
     leaf Variable that requires grad is being used in an in-place operation";
     the others explained epochs the network had changed, and changed the
-    user's float32 array with them."""
-    X = _arrays()[0][:4].astype(np.float32)
+    user's float32 array with them. Changes of epochs in volts (of a few
+    microvolts) are changes too."""
+    X = (_arrays()[0][:4] * scale).astype(np.float32)
     given = X.copy()
     with pytest.raises(ValueError, match="changes its input in place in forward"):
         explain(_skorch_network(_DemeansInPlace), X, method, target=0, verbose=False)
