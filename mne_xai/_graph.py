@@ -998,7 +998,9 @@ def record_calls(module, layers="leaves", *, keep_tensors=True, intact=False):
         layer working in place (``nn.ELU(inplace=True)``) would otherwise
         overwrite: its input is copied before the call, and the layers after
         it get a copy of its output (so the gradient on the output is that
-        of the output). Only with ``keep_tensors``.
+        of the output). Only with ``keep_tensors``. The input is then the one
+        the layer is called with, before its forward pre-hooks, which calling
+        it again on that input runs again.
 
     Yields
     ------
@@ -1038,7 +1040,13 @@ def record_calls(module, layers="leaves", *, keep_tensors=True, intact=False):
 
     handles = [layer.register_forward_hook(record) for layer in names]
     if intact:
-        handles += [layer.register_forward_pre_hook(keep_inputs) for layer in names]
+        # Before the user's pre-hooks: FullGrad calls the layer again on the
+        # input kept, which runs them again (a hook scaling an ELU's input
+        # scaled it twice, and its decomposition did not hold).
+        handles += [
+            layer.register_forward_pre_hook(keep_inputs, prepend=True)
+            for layer in names
+        ]
     try:
         yield calls
     finally:

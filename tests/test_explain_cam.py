@@ -628,12 +628,15 @@ def test_a_layer_held_under_two_names_goes_by_its_first():
     named as named_modules names it, by its first name, which every message
     shows: layer= takes that name and gives the maps of the network without
     the alias."""
+    from mne_xai._graph import shown_layer_names
+
     module = TinyCamNet([[1.0, 2.0], [0.5, -1.0]]).eval()
     grad_cam = get_method("grad_cam")
     expected = grad_cam(module).attribute(TINY_INPUT, CLASS_0, layer="spatial")
     module.features = module.spatial
     maps = grad_cam(module).attribute(TINY_INPUT, CLASS_0, layer="spatial")
     torch.testing.assert_close(maps, expected)
+    assert shown_layer_names(module)[module.spatial] == "spatial"
 
 
 class _ConvBlock(nn.Module):
@@ -714,7 +717,8 @@ def test_layers_are_named_in_the_users_network_behind_every_wrapper():
     network of one's own: each name leaves out both wrappers' prefixes and no
     more (the network's own 'module' is its block), the network is named by
     its class whatever holds it, and a name ending one layer's alone is that
-    layer, however deep."""
+    layer, however deep (as a part of the name: 'conv' is not the end of
+    'pointwise_conv')."""
     from mne_xai._graph import layer_name, shown_layer_names, wrapped_network
     from mne_xai.attribution.spectral import FourierInput
     from mne_xai.models import ScaledInput
@@ -728,9 +732,28 @@ def test_layers_are_named_in_the_users_network_behind_every_wrapper():
     assert shown[net.module.conv] == "module.conv"
     assert shown[net.classifier] == "classifier"
     assert shown[wrapped] == "FourierInput"
-    in_a_block = ScaledInput(nn.Sequential(OrderedDict(block=_ConvBlock(5))), 1.0)
+    layers = OrderedDict(block=_ConvBlock(5), pointwise_conv=nn.Conv1d(4, 4, 1))
+    in_a_block = ScaledInput(nn.Sequential(layers), 1.0)
     names = {name: name for name, _ in in_a_block.named_modules()}
     assert layer_name("conv", names) == "module.block.conv"
+
+
+def test_a_name_in_the_wrapper_is_read_before_the_ends_of_names():
+    """A wrapper's own path to a layer (as the wrapper's messages gave them)
+    is that layer, though it also ends a deeper name of the user's network
+    ('module.conv', the network's conv behind the input scaling, ends
+    'module.block.module.conv')."""
+    from mne_xai._graph import layer_name, shown_layer_name
+    from mne_xai.models import ScaledInput
+
+    block = nn.Sequential(OrderedDict(module=_ConvBlock(4)))
+    net = nn.Sequential(OrderedDict(conv=nn.Conv1d(5, 4, 1), block=block))
+    wrapped = ScaledInput(net, 1.0)
+    names = {
+        name: shown_layer_name(name, wrapped) for name, _ in wrapped.named_modules()
+    }
+    assert layer_name("module.conv", names) == "module.conv"
+    assert layer_name("block.module.conv", names) == "module.block.module.conv"
 
 
 class _OwnReluBesideItsModule(nn.Module):
@@ -1746,6 +1769,19 @@ def test_full_grad_explains_an_elu_in_place_as_out_of_place():
         for in_place in (False, True)
     ]
     torch.testing.assert_close(maps[1], maps[0])
+
+
+def test_full_grad_takes_an_implicit_bias_through_a_users_pre_hook():
+    """A user's forward pre-hook scaling a layer's input is part of the
+    network. FullGrad takes the ELU's implicit bias by calling the layer
+    again, which runs the hook again: given the input the hook had already
+    scaled, it scaled it twice, the decomposition did not hold, and the
+    network was refused."""
+    inputs, target = torch.randn(4, 3, 32), torch.tensor([0, 1, 0, 1])
+    net = _elu_net(in_place=True)
+    net[1].register_forward_pre_hook(lambda _layer, args: (2 * args[0],))
+    maps = get_method("full_grad")(net).attribute(inputs, target)
+    assert torch.isfinite(maps).all()
 
 
 class OneScoreNet(nn.Module):

@@ -239,6 +239,46 @@ def test_settings_that_follow_torchs_own_still_follow_it_after(tf32_allowed):
     assert [holder.fp32_precision for holder in holders] == ["ieee"] * len(holders)
 
 
+@pytest.mark.skipif(
+    not hasattr(torch.backends.cudnn, "conv"), reason="torch < 2.9 has two settings"
+)
+def test_settings_pinned_apart_from_what_they_follow_stay_pinned_after(tf32_allowed):
+    """A setting other than the one it follows is the caller's own: restored
+    as following, TF32 asked for in each operation alone became full precision
+    after one explain."""
+    from mne_xai._graph import full_float32
+
+    holders = _operation_precisions()
+    torch.backends.fp32_precision = "ieee"
+    for holder in holders:
+        holder.fp32_precision = "tf32"
+    with full_float32():
+        pass
+    assert [holder.fp32_precision for holder in holders] == ["tf32"] * len(holders)
+
+
+@pytest.mark.skipif(
+    not hasattr(torch.backends.cudnn, "conv"), reason="torch < 2.9 has two settings"
+)
+def test_onednns_settings_follow_onednns_own_after(tf32_allowed):
+    """oneDNN's operations follow oneDNN's setting, not cuDNN's: with cuDNN
+    pinned to full precision, those following TF32 were taken as pinned to it,
+    and kept it when the caller then asked torch for full precision."""
+    from mne_xai._graph import full_float32
+
+    onednn = [torch.backends.mkldnn.matmul, torch.backends.mkldnn.conv]
+    torch.backends.cudnn.fp32_precision = "ieee"
+    try:
+        for holder in onednn:
+            holder.fp32_precision = "none"
+        with full_float32():
+            pass
+        torch.backends.fp32_precision = "ieee"
+        assert [holder.fp32_precision for holder in onednn] == ["ieee", "ieee"]
+    finally:
+        torch.backends.cudnn.fp32_precision = "none"
+
+
 def test_maps_are_computed_without_tf32(
     tiny_array_estimator, monkeypatch, tf32_allowed
 ):
@@ -1092,6 +1132,11 @@ class _BodyBox:
     body: object
 
 
+@dataclasses.dataclass(frozen=True)
+class _FrozenBodyBox:
+    body: object
+
+
 class _SlottedBox:
     """An object whose one attribute is a slot (``__slots__`` as a string)."""
 
@@ -1099,6 +1144,10 @@ class _SlottedBox:
 
     def __init__(self, body):
         self.body = body
+
+
+class _SlottedBoxOfAnotherClass(_SlottedBox):
+    """A subclass of a slotted object: its slot is its base class's."""
 
 
 #: Ways a layer may hold a weak reference to the body: wrap it, and unwrap it.
@@ -1115,8 +1164,16 @@ WEAK_HOLDERS = {
         lambda held: held.body(),
     ),
     "dataclass": (lambda body: _BodyBox(weakref.ref(body)), lambda held: held.body()),
+    "frozen dataclass": (
+        lambda body: _FrozenBodyBox(weakref.ref(body)),
+        lambda held: held.body(),
+    ),
     "slotted object": (
         lambda body: _SlottedBox(weakref.ref(body)),
+        lambda held: held.body(),
+    ),
+    "slotted subclass": (
+        lambda body: _SlottedBoxOfAnotherClass(weakref.ref(body)),
         lambda held: held.body(),
     ),
     "WeakValueDictionary": (
@@ -1178,6 +1235,17 @@ def test_a_copy_computes_with_its_own_layers_through_weak_references(holder):
             ).mean
         )
     pd.testing.assert_frame_equal(results[1], results[0])
+
+
+def test_a_network_holding_an_object_with_an_empty_slot_is_copied():
+    """A slot never set has no value to read: the copy of a network holding
+    such an object failed with the slot's AttributeError."""
+    from mne_xai._graph import copy_module
+
+    network = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    network.box = _SlottedBox.__new__(_SlottedBox)
+    copied = copy_module(network)
+    assert not hasattr(copied.box, "body") and copied[0] is not network[0]
 
 
 def test_a_network_keeping_an_info_is_copied():
@@ -1299,12 +1367,13 @@ def test_a_copy_holds_parameters_trained_as_the_networks():
     """Only tensors with a graph are copied as their values: parameters stay
     parameters, frozen where the network's are. A network given as an
     instance is trained as its copy, and LRP and parameter randomization read
-    and redraw the copy's parameters."""
+    and redraw the copy's parameters. The values are the copy's own."""
     from mne_xai._graph import copy_module
 
     network = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2))
     network[0].requires_grad_(False)
     network.outputs = [network(torch.randn(2, 4))]  # a tensor with a graph
+    network.by_name = {"last": network(torch.randn(2, 4))}
     copied = copy_module(network)
     pairs = zip(copied.parameters(), network.parameters(), strict=True)
     for parameter, original in pairs:
@@ -1313,20 +1382,43 @@ def test_a_copy_holds_parameters_trained_as_the_networks():
         torch.testing.assert_close(parameter, original)
     assert copied.outputs[0].grad_fn is None
     torch.testing.assert_close(copied.outputs[0], network.outputs[0])
+    assert copied.by_name["last"].grad_fn is None
+    kept = network.outputs[0].detach().clone()
+    copied.outputs[0] += 1  # the copy's own values: the network's stay
+    torch.testing.assert_close(network.outputs[0], kept)
 
 
 @pytest.mark.parametrize("container", [list, tuple])
 def test_a_container_holding_a_lock_is_copied_but_for_the_lock(container):
-    """Only the lock is shared: shared whole, the container would hand the
-    copy the network's own layer (and be refused for reaching it)."""
+    """Only the locks are shared, each one: shared whole, the container would
+    hand the copy the network's own layer (and be refused for reaching it)."""
     from mne_xai._graph import copy_module
 
     network = torch.nn.Sequential(torch.nn.Linear(4, 2))
-    lock = threading.Lock()
-    network.runners = container([lock, network[0]])
+    locks = threading.Lock(), threading.Lock()
+    network.runners = container([locks[0], network[0], locks[1]])
     copied = copy_module(network)
     assert type(copied.runners) is container
-    assert copied.runners[0] is lock and copied.runners[1] is copied[0]
+    assert copied.runners[1] is copied[0]
+    assert copied.runners[0] is locks[0] and copied.runners[2] is locks[1]
+
+
+class _RefusesToBeCopied:
+    """An object whose copy fails otherwise than a lock's (TypeError)."""
+
+    def __deepcopy__(self, memo):
+        raise RuntimeError("this handle cannot be copied")
+
+
+def test_what_fails_to_be_copied_in_any_way_is_shared():
+    """Copying fails in as many ways as objects: one raising another error
+    than a lock is shared alike, not left to fail the copy."""
+    from mne_xai._graph import copy_module
+
+    network = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    network.handle = _RefusesToBeCopied()
+    copied = copy_module(network)
+    assert copied.handle is network.handle and copied[0] is not network[0]
 
 
 class _Wrapper(torch.nn.Module):

@@ -491,8 +491,13 @@ def test_backward_hooks_change_no_explanation():
     [
         ("elu", "register_full_backward_pre_hook"),
         ("", "register_full_backward_hook"),
+        ("", "register_full_backward_pre_hook"),
     ],
-    ids=["pre_hook_of_a_layer", "hook_of_the_network_itself"],
+    ids=[
+        "pre_hook_of_a_layer",
+        "hook_of_the_network_itself",
+        "pre_hook_of_the_network",
+    ],
 )
 def test_backward_hooks_of_each_kind_and_module_change_no_saliency(layer, register):
     """A backward pre-hook changes the gradient a layer passes on as a backward
@@ -1825,7 +1830,9 @@ def test_plain_weights_are_trained_where_the_networks_are(change):
     """The copy holding computed weights as plain ones (which LRP folds and
     parameter randomization redraws) trains what the network trains: a weight
     computed from frozen parameters stays frozen, one computed from trained
-    parameters stays trainable."""
+    parameters stays trainable. Its layers are plain ones, of the classes the
+    network's were built of (not torch's parametrized classes, which it
+    shares with the network)."""
     from mne_xai._graph import without_parametrizations
 
     module = _untrained()
@@ -1840,6 +1847,7 @@ def test_plain_weights_are_trained_where_the_networks_are(change):
         assert isinstance(weight, nn.Parameter)
         assert weight.requires_grad is trained, name
         torch.testing.assert_close(weight, getattr(module, name).weight)
+        assert type(getattr(plain, name)) is type(getattr(_untrained(), name))
 
 
 class WithDropout(SmallNet):
@@ -2417,15 +2425,17 @@ class _DemeansInPlace(SmallNet):
         return super().forward(x)
 
 
+@pytest.mark.parametrize("scale", [1.0, 1e-6], ids=["unit", "volts"])
 @pytest.mark.parametrize(
     "method", ["saliency", "guided_backprop", "deeplift", "occlusion", "random"]
 )
-def test_a_network_changing_its_input_in_place_is_refused(method):
+def test_a_network_changing_its_input_in_place_is_refused(method, scale):
     """Every method that differentiates the network failed with torch's "a
     leaf Variable that requires grad is being used in an in-place operation";
     the others explained epochs the network had changed, and changed the
-    user's float32 array with them."""
-    X = _arrays()[0][:4].astype(np.float32)
+    user's float32 array with them. Changes of epochs in volts (of a few
+    microvolts) are changes too."""
+    X = (_arrays()[0][:4] * scale).astype(np.float32)
     given = X.copy()
     with pytest.raises(ValueError, match="changes its input in place in forward"):
         explain(_skorch_network(_DemeansInPlace), X, method, target=0, verbose=False)

@@ -649,6 +649,15 @@ class SpatialMeans(RectifiedBetween):
         return nn.functional.conv1d(x, self.conv_time.weight).mean(dim=-1)
 
 
+class AboveItsLayers(RectifiedBetween):
+    """Its two convolutions in functions, plus one: above what calling them in
+    order computes, by one everywhere."""
+
+    def forward(self, x):  # noqa: D102
+        hidden = nn.functional.conv1d(x, self.conv_time.weight)
+        return nn.functional.conv1d(hidden, self.conv_spat.weight) + 1
+
+
 class RectifiedByItsLayer(RectifiedBetween):
     """RectifiedBetween holding its rectifier as a layer, between the two
     convolutions: it computes what calling its three layers in order does."""
@@ -672,20 +681,22 @@ def _example(seed):
         (lambda: FromZero(twice=True), _example(1)),
         (ParallelKernels, _example(1)),
         (SpatialMeans, _example(1)),
+        (AboveItsLayers, _example(1)),
     ],
     ids=[
         "given zeros",
         "called on zeros too",
         "layers that do not chain",
         "layers of another shape",
+        "above its layers",
     ],
 )
 def test_a_module_computing_otherwise_than_its_layers_keeps_its_forward(build, example):
     """A module holding layers it does not call is made to call them only where
     it computes what they do in order: on noise beside the epoch (which may be
     zeros), at each of its calls (one of which may read zeros), where they
-    chain at all, and to outputs of its shape. Else the network explained
-    would compute another function."""
+    chain at all, to outputs of its shape, and by differences of either sign.
+    Else the network explained would compute another function."""
     torch.manual_seed(0)
     network = build().eval()
     inputs = torch.randn(3, 4, 32)
@@ -1000,6 +1011,17 @@ def test_networks_compute_in_float32_whatever_torchs_default(
     explain(clf, explained, method="deeplift")
     parameter_randomization_check(clf, explained, "saliency", random_state=0)
     maximize_activation(clf, 0, n_restarts=1, n_steps=2, random_state=0)
+
+
+def test_integer_parameters_beside_float32_weights_are_accepted():
+    """Only floating-point weights meet the epochs' float32: a network holding
+    integers as a parameter (indices, kept frozen) computes as any other, and
+    module.float() would leave them integers anyway."""
+    from mne_xai._graph import check_float32
+
+    network = nn.Sequential(nn.Linear(4, 2))
+    network.indices = nn.Parameter(torch.arange(4), requires_grad=False)
+    check_float32(network)
 
 
 def test_network_in_float64_is_refused_with_the_conversion(epochs, explained):
