@@ -772,17 +772,19 @@ def test_flat_epochs_of_every_batch_are_named_in_one_warning(
 
 def test_data_in_another_unit_and_flat_epochs_warn_once_per_call(synthetic_arrays):
     """Every batch is checked until one warns; more warnings of the same
-    mismatch, one per batch, said nothing more."""
+    mismatch, one per batch, said nothing more. adapt_batch_norm reads the
+    data once per batch norm (EEGNet has three), and warns once too."""
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST).fit(X * 20.0, y)  # in µV
     volts = X * 20e-6
     volts[[3, 13]] = 0.0
-    with pytest.warns(RuntimeWarning, match="different units") as record:
-        clf.predict_proba(volts)  # in batches of 8
-    messages = [str(w.message) for w in record]
-    assert sum("different units" in message for message in messages) == 1
-    assert sum("are constant in every" in message for message in messages) == 1
-    assert any(r"Epoch(s) 3, 13 of X" in message for message in messages)
+    for call in (clf.predict_proba, clf.adapt_batch_norm):  # in batches of 8
+        with pytest.warns(RuntimeWarning, match="different units") as record:
+            call(volts)
+        messages = [str(w.message) for w in record]
+        assert sum("different units" in message for message in messages) == 1
+        assert sum("are constant in every" in message for message in messages) == 1
+        assert any(r"Epoch(s) 3, 13 of X" in message for message in messages)
 
 
 def test_meg_at_another_gradient_compensation_grade_warns():
