@@ -1335,6 +1335,10 @@ def test_prediction_data_must_match_training(synthetic_arrays):
     resampled = _synthetic_epochs(X, y, sfreq=128.0)
     with pytest.raises(ValueError, match="sampled at 128.0 Hz"):
         clf.predict(resampled)
+    # As long, but other times of the trial than the network learned.
+    later = epochs.copy().shift_time(0.5)
+    with pytest.warns(RuntimeWarning, match="starts at 0.5 s but the training epochs"):
+        clf.predict(later)
 
 
 # -- real EEG -------------------------------------------------------------------
