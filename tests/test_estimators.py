@@ -2171,6 +2171,23 @@ def test_a_torch_dataset_is_refused_at_prediction(synthetic_arrays):
     assert set(clf.predict(X)) <= {2, 3}
 
 
+def test_validation_reads_a_subset_of_a_subset_of_the_training_data(
+    synthetic_arrays,
+):
+    """A user's train_split may subset skorch's dataset more than once (here
+    leaving out the first epochs, then splitting): its validation data are
+    still the training data, checked by fit, and not refused as a user's."""
+    from skorch.dataset import ValidSplit
+
+    def split_later_epochs(dataset, y):
+        later = torch.utils.data.Subset(dataset, np.arange(8, len(dataset)))
+        return ValidSplit(4, stratified=True)(later, y[8:])
+
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST, train_split=split_later_epochs).fit(X, y + 2)
+    assert 0 <= clf.history[-1, "valid_acc"] <= 1
+
+
 def test_continued_training_starts_its_own_schedule(synthetic_arrays):
     """A warm-start fit ran the old number of epochs and spent its first at a
     learning rate of 0 (the end of the last cosine); partial_fit after fit
