@@ -1136,6 +1136,10 @@ def test_arrays_need_labels(synthetic_arrays):
     )
     with pytest.raises(ValueError, match=r"In a Pipeline.*pass y"):
         pipeline.fit(epochs)
+    # Scoring too: a fitted network has no events to read from arrays.
+    fitted = EEGNetClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="y is required when X is an array"):
+        fitted.score(X)
 
 
 def test_unfitted_estimator_is_refused(synthetic_arrays):

@@ -1934,6 +1934,14 @@ def test_events_the_network_saw_no_epoch_of_are_scored_as_wrong(synthetic_arrays
     for labels in (None, codes[:13]):
         with pytest.warns(RuntimeWarning, match=rf"events 'a' \(1\), {unseen}"):
             assert clf.score(epochs["a"], labels) == 0.0
+    # Without y, beside an event that training never named, they are
+    # refused: that one may be another task's (here, events named otherwise).
+    renamed = _named(X[:26], np.repeat([1, 9], 13), {"x": 1, "y": 9})
+    with (
+        pytest.warns(RuntimeWarning, match="None of the events"),
+        pytest.raises(ValueError, match=r"saw no epoch of \['a', 'y'\].*as y"),
+    ):
+        clf.score(renamed)
     # Also beside the epochs of its classes, which it scores.
     with pytest.warns(RuntimeWarning, match=rf"events 'a' \(1\), {unseen}"):
         assert 0 < clf.score(epochs) < 1
