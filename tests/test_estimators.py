@@ -1136,6 +1136,10 @@ def test_arrays_need_labels(synthetic_arrays):
     )
     with pytest.raises(ValueError, match=r"In a Pipeline.*pass y"):
         pipeline.fit(epochs)
+    # Scoring too: a fitted network has no events to read from arrays.
+    fitted = EEGNetClassifier(**FAST).fit(X, y)
+    with pytest.raises(ValueError, match="y is required when X is an array"):
+        fitted.score(X)
 
 
 def test_unfitted_estimator_is_refused(synthetic_arrays):
@@ -1335,6 +1339,10 @@ def test_prediction_data_must_match_training(synthetic_arrays):
     resampled = _synthetic_epochs(X, y, sfreq=128.0)
     with pytest.raises(ValueError, match="sampled at 128.0 Hz"):
         clf.predict(resampled)
+    # As long, but other times of the trial than the network learned.
+    later = epochs.copy().shift_time(0.5)
+    with pytest.warns(RuntimeWarning, match="starts at 0.5 s but the training epochs"):
+        clf.predict(later)
 
 
 # -- real EEG -------------------------------------------------------------------
@@ -2165,6 +2173,23 @@ def test_a_torch_dataset_is_refused_at_prediction(synthetic_arrays):
         with pytest.raises(TypeError, match="X is a torch Dataset"):
             method(dataset)
     assert set(clf.predict(X)) <= {2, 3}
+
+
+def test_validation_reads_a_subset_of_a_subset_of_the_training_data(
+    synthetic_arrays,
+):
+    """A user's train_split may subset skorch's dataset more than once (here
+    leaving out the first epochs, then splitting): its validation data are
+    still the training data, checked by fit, and not refused as a user's."""
+    from skorch.dataset import ValidSplit
+
+    def split_later_epochs(dataset, y):
+        later = torch.utils.data.Subset(dataset, np.arange(8, len(dataset)))
+        return ValidSplit(4, stratified=True)(later, y[8:])
+
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST, train_split=split_later_epochs).fit(X, y + 2)
+    assert 0 <= clf.history[-1, "valid_acc"] <= 1
 
 
 def test_continued_training_starts_its_own_schedule(synthetic_arrays):

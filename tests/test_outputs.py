@@ -1,5 +1,7 @@
 """Results as MNE objects: on the input's own times, tied to its trials."""
 
+import warnings
+
 import mne
 import numpy as np
 import pandas as pd
@@ -90,6 +92,21 @@ def test_results_keep_the_selection_drop_log_and_metadata(spatial_epochs):
         np.testing.assert_array_equal(result.selection, subset.selection, err_msg=name)
         assert result.drop_log == subset.drop_log, name
         pd.testing.assert_frame_equal(result.metadata, subset.metadata, obj=name)
+
+
+def test_maps_keep_the_events_of_epochs_given_out_of_order(spatial_epochs):
+    """The maps of epochs[[3, 1, 2]] keep their events, in that order, and the
+    events' names (maps["left"] selects the maps of the same trials); MNE's
+    warning that the events are not in time order is about the user's
+    selection, and is not repeated for the maps."""
+    subset = spatial_epochs[[3, 1, 2]]
+    estimator = _fit(spatial_epochs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        maps = explain(estimator, subset, "saliency")
+    assert not [w for w in caught if "chronologically" in str(w.message)]
+    np.testing.assert_array_equal(maps.events, subset.events)
+    assert maps.event_id == subset.event_id
 
 
 @pytest.mark.parametrize(

@@ -772,17 +772,19 @@ def test_flat_epochs_of_every_batch_are_named_in_one_warning(
 
 def test_data_in_another_unit_and_flat_epochs_warn_once_per_call(synthetic_arrays):
     """Every batch is checked until one warns; more warnings of the same
-    mismatch, one per batch, said nothing more."""
+    mismatch, one per batch, said nothing more. adapt_batch_norm reads the
+    data once per batch norm (EEGNet has three), and warns once too."""
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST).fit(X * 20.0, y)  # in µV
     volts = X * 20e-6
     volts[[3, 13]] = 0.0
-    with pytest.warns(RuntimeWarning, match="different units") as record:
-        clf.predict_proba(volts)  # in batches of 8
-    messages = [str(w.message) for w in record]
-    assert sum("different units" in message for message in messages) == 1
-    assert sum("are constant in every" in message for message in messages) == 1
-    assert any(r"Epoch(s) 3, 13 of X" in message for message in messages)
+    for call in (clf.predict_proba, clf.adapt_batch_norm):  # in batches of 8
+        with pytest.warns(RuntimeWarning, match="different units") as record:
+            call(volts)
+        messages = [str(w.message) for w in record]
+        assert sum("different units" in message for message in messages) == 1
+        assert sum("are constant in every" in message for message in messages) == 1
+        assert any(r"Epoch(s) 3, 13 of X" in message for message in messages)
 
 
 def test_meg_at_another_gradient_compensation_grade_warns():
@@ -1932,6 +1934,14 @@ def test_events_the_network_saw_no_epoch_of_are_scored_as_wrong(synthetic_arrays
     for labels in (None, codes[:13]):
         with pytest.warns(RuntimeWarning, match=rf"events 'a' \(1\), {unseen}"):
             assert clf.score(epochs["a"], labels) == 0.0
+    # Without y, beside an event that training never named, they are
+    # refused: that one may be another task's (here, events named otherwise).
+    renamed = _named(X[:26], np.repeat([1, 9], 13), {"x": 1, "y": 9})
+    with (
+        pytest.warns(RuntimeWarning, match="None of the events"),
+        pytest.raises(ValueError, match=r"saw no epoch of \['a', 'y'\].*as y"),
+    ):
+        clf.score(renamed)
     # Also beside the epochs of its classes, which it scores.
     with pytest.warns(RuntimeWarning, match=rf"events 'a' \(1\), {unseen}"):
         assert 0 < clf.score(epochs) < 1
