@@ -1574,6 +1574,22 @@ def test_maps_of_arrays_start_when_the_training_epochs_did(fitted_icnn, few_epoc
     assert activations[1].tmin == activations[0].tmin
 
 
+def test_maps_of_epochs_start_when_those_epochs_do(fitted_icnn, few_epochs):
+    """Guard that Epochs, not the training, say when their results start:
+    epochs starting a quarter second after the training epochs (warned of)
+    give maps and activations at their own times."""
+    from mne_xai.inspect import layer_activations
+
+    late = few_epochs.copy().shift_time(0.25, relative=True)
+    with pytest.warns(RuntimeWarning, match="starts at"):
+        maps = explain(fitted_icnn, late, "saliency", verbose=False)
+    np.testing.assert_allclose(maps.times, late.times)
+    on_time = layer_activations(fitted_icnn, few_epochs, "depthwise_conv")
+    with pytest.warns(RuntimeWarning, match="starts at"):
+        activations = layer_activations(fitted_icnn, late, "depthwise_conv")
+    assert activations.tmin == pytest.approx(on_time.tmin + 0.25)
+
+
 def _average_peak_memory(estimator, n_epochs):
     """Peak traced memory of an averaged explanation of random Epochs, by ``n_epochs``."""
     peaks = []
@@ -1869,6 +1885,28 @@ def test_a_list_of_lazy_epochs_is_read_batch_by_batch(
         estimator, mne.concatenate_epochs([epochs, epochs]), "saliency", verbose=False
     )
     np.testing.assert_allclose(lazy.get_data(), whole.get_data(), rtol=1e-5)
+
+
+def test_lazy_epochs_in_another_channel_order_are_read_in_the_networks(
+    tiny_epochs_estimator, tmp_path
+):
+    """Guard that Epochs not preloaded hand the network its channels in its own
+    order, as preloaded ones do: read in the file's order, each input row
+    would hold another channel's data."""
+    estimator, epochs = tiny_epochs_estimator
+    fname = tmp_path / "reordered-epo.fif"
+    epochs.copy().reorder_channels(["Cz", "C4", "Pz", "C3"]).save(fname, verbose=False)
+    lazy = mne.read_epochs(fname, preload=False, verbose=False)
+    loaded = mne.read_epochs(fname, verbose=False)
+    in_network_order = loaded.copy().reorder_channels(estimator.ch_names_)
+    np.testing.assert_array_equal(
+        estimator.predict_proba(lazy), estimator.predict_proba(in_network_order)
+    )
+    kwargs = dict(method="gradient_x_input", target=2, verbose=False)
+    np.testing.assert_array_equal(
+        explain(estimator, lazy, **kwargs).get_data(),
+        explain(estimator, loaded, **kwargs).get_data(),
+    )
 
 
 def test_targets_of_another_shape_or_as_floats(tiny_epochs_estimator):

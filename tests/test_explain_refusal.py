@@ -2731,6 +2731,16 @@ def test_array_baseline_of_either_order_advice_gives_the_right_map(synthetic_arr
         rtol=1e-5,
         atol=1e-12,
     )
+    # A constant level reads the same in either order: it is read, as the
+    # Epochs in the network's order read it.
+    level = np.full(baseline.shape, 1e-6)
+    of_level = explain(clf, reordered, "deeplift", baseline=level, verbose=False)
+    np.testing.assert_allclose(
+        of_level.get_data(picks=clf.info_.ch_names),
+        explain(clf, in_order, "deeplift", baseline=level, verbose=False).get_data(),
+        rtol=1e-5,
+        atol=1e-12,
+    )
 
 
 def test_baselines_of_no_shape_are_named(fitted_icnn, imagery_epochs):

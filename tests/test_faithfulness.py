@@ -1981,3 +1981,12 @@ def test_tables_number_epochs_by_their_selection(linear_estimator, montage_epoch
         verbose=False,
     )
     assert sorted(set(array.to_frame()["epoch"])) == [0, 1, 2]
+    listed = deletion_curve(
+        linear_estimator,
+        [subset[:1], subset[1:]],
+        method="gradient_x_input",
+        n_steps=4,
+        random_state=0,
+        verbose=False,
+    )
+    assert sorted(set(listed.to_frame()["epoch"])) == [0, 1, 2]

@@ -977,6 +977,13 @@ def test_offset_advice_at_prediction_prepares_as_in_training(train_baseline):
     else:
         assert "epochs.apply_baseline((0, 0.2))" in message
         followed = read(dc_coupled).apply_baseline((0, 0.2), verbose=False)
+        # Inspection advises as prediction does: it knows the training baseline.
+        with pytest.warns(RuntimeWarning, match=r"steady offset") as record:
+            mne_xai.inspect.layer_activations(
+                clf, read(dc_coupled)[:4], "spatial_conv", verbose=False
+            )
+        (advice,) = [str(w.message) for w in record if "steady" in str(w.message)]
+        assert "epochs.apply_baseline((0, 0.2))" in advice
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.predict(followed)
@@ -2203,6 +2210,27 @@ def test_a_lists_events_keep_their_samples_and_names_code_once(fif_coded):
     )
 
 
+def test_a_lists_parts_that_repeat_samples_follow_one_another(synthetic_arrays):
+    """Guard the shift of parts that repeat sample numbers: each part starts one
+    sample after the last event of the part before it, as shifted, so that
+    three copies of one part are read as three runs in a row (shifted from
+    the unshifted end, the third would repeat the second's samples). The
+    user's Epochs keep their own events."""
+    from mne_xai._convert import InputData
+
+    X, y = synthetic_arrays
+    part = _named(X[:3], y[:3] + 2, {"feet": 2, "hands": 3})
+    given = part.events.copy()
+    samples = given[:, 0]  # 0, 100, 200
+    run = samples[-1] + 1 - samples[0]
+    events = InputData([part, part, part]).events
+    np.testing.assert_array_equal(
+        events[:, 0], np.concatenate([samples, samples + run, samples + 2 * run])
+    )
+    np.testing.assert_array_equal(events[:, 1:], np.tile(given[:, 1:], (3, 1)))
+    np.testing.assert_array_equal(part.events, given)
+
+
 # -- incremental training ----------------------------------------------------------
 def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
     X, y = synthetic_arrays
@@ -2456,6 +2484,31 @@ def test_epochs_not_preloaded_stream_from_disk(
     for name, value in trained.module_.state_dict().items():
         torch.testing.assert_close(value, adapted[name], rtol=1e-5, atol=1e-7)
     assert epochs_reads and max(epochs_reads) <= 3 < len(lazy)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 4, 7, 8])
+def test_batches_put_together_are_the_epochs_data(
+    synthetic_arrays, tmp_path, batch_size
+):
+    """Guard the reading that fit, predictions and maps share: batches of any
+    size (a last batch of one epoch too) of Epochs preloaded or not, alone or
+    as a list, put together are get_data() of the channels asked for, in that
+    order, in float32."""
+    from mne_xai._convert import InputData
+
+    X, y = synthetic_arrays
+    fname = tmp_path / "seven-epo.fif"
+    _epochs(X[:7], y[:7] + 1).save(fname, verbose=False)  # in float32
+    lazy = mne.read_epochs(fname, preload=False, verbose=False)
+    loaded = mne.read_epochs(fname, verbose=False)
+    ch_names = ["EEG3", "EEG0", "EEG2"]
+    expected = loaded.get_data(picks=ch_names).astype(np.float32)
+    for epochs in (lazy, loaded, [lazy[:2], lazy[2:]], [loaded[:5], loaded[5:]]):
+        data = InputData(epochs, ch_names=ch_names)
+        batches = list(data.batches(batch_size))
+        assert len(batches) == data.n_batches(batch_size)
+        assert all(batch.dtype == np.float32 for batch in batches)
+        np.testing.assert_array_equal(np.concatenate(batches), expected)
 
 
 class _Terminal:
