@@ -163,6 +163,19 @@ def test_impulse_responses_are_measured_in_bounded_passes(monkeypatch):
         torch.testing.assert_close(chunked(example), whole(example))
 
 
+def test_variants_of_several_passes_are_scored_for_their_own_class():
+    """Variants are scored a pass at a time: each pass reads the logits of its
+    own variants' classes, not those of the first pass's."""
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Flatten(), nn.Linear(8 * 16, 3)).eval()
+    variants = torch.randn(10, 8, 16)
+    target = torch.arange(10) % 3
+    with torch.no_grad():
+        scorer = _ClassScorer(module, variants, 4, shortcuts=False)
+        expected = module(variants)[torch.arange(10), target]
+        torch.testing.assert_close(scorer(variants, target), expected)
+
+
 def test_one_target_per_epoch(fitted_eegnet, imagery_epochs):
     epochs = imagery_epochs[:6]
     targets = ["hands", "feet", "feet", "hands", "feet", "hands"]
@@ -324,19 +337,21 @@ class ReflectPaddedNet(nn.Module):
         return self.dense(self.pool(hidden).flatten(1))
 
 
-@pytest.mark.parametrize("bias", [0.0, 50.0])
+@pytest.mark.parametrize("bias", [(0.0, 0.0), (50.0, 50.0), (50.0, -50.0)])
 def test_first_block_shortcut_checked_against_the_changes_not_the_logits(
     data, bias, caplog
 ):
     """The factored first block was checked against 1e-3 of the largest logit:
     with a bias of 50, its zero padding passed for a reflection-padded network,
-    and the deletion test's drops were off by more than their size."""
+    and the deletion test's drops were off by more than their size. The logits
+    move between epochs, not between classes: biases of 50 and -50 must not
+    widen the tolerance either."""
     from mne_xai.evaluate import deletion_test
 
     X, y = data
     clf = EEGNetClassifier(module=ReflectPaddedNet, **FAST).fit(X, y)
     with torch.no_grad():
-        clf.module_.dense.bias += bias
+        clf.module_.dense.bias += torch.tensor(bias)
     kwargs = dict(attribution=np.abs(X), random_state=0)
     with caplog.at_level(logging.DEBUG, logger="mne"):
         fast = deletion_curve(clf, X, n_steps=8, verbose="debug", **kwargs)
