@@ -1051,6 +1051,24 @@ def filter_bank_net(front, head, n_channels, n_times, square=False):
     return module.eval()
 
 
+def test_a_weak_second_component_of_the_first_block_is_kept():
+    """Maps mixing two temporal filters, one a thousand times weaker: the
+    factored first block keeps both (rank 2), and its logits are the
+    network's; keeping the strong one alone is off by about 1e-3."""
+    torch.manual_seed(0)
+    module = filter_bank_net("conv2d", "global average", 8, 48)
+    with torch.no_grad():
+        module.front[0].weight[1] *= 1e-3
+    data = torch.randn(4, 8, 48, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        front = _FactoredFrontEnd(module, data)
+        assert front.usable and front.rank == 2
+        logits = module(data)
+        torch.testing.assert_close(
+            front(data), logits, rtol=0, atol=1e-5 * float(logits.abs().max())
+        )
+
+
 @pytest.mark.parametrize(
     "front, head, square, scored_by",
     [

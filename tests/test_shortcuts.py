@@ -92,7 +92,8 @@ def test_adapted_batch_norm_rebuilds_the_shortcut(fitted_eegnet, imagery_epochs)
         assert _ClassScorer(module, example, 16).forward is before  # cached
         estimator.adapt_batch_norm(imagery_epochs.get_data()[::-1] * 1.5)
         after = _ClassScorer(module, example, 16).forward
-        assert after is not before
+        # A new shortcut, not the network scoring alone: the stale one fails.
+        assert isinstance(after, _FactoredFrontEnd) and after is not before
         np.testing.assert_allclose(
             after(example).numpy(), module(example).numpy(), rtol=1e-3, atol=1e-4
         )
@@ -135,6 +136,27 @@ def test_a_first_block_with_a_dead_map_keeps_the_shortcut():
         torch.testing.assert_close(
             scorer.forward(example), module(example), rtol=1e-3, atol=1e-4
         )
+
+
+def test_a_strided_convolution_ends_the_factored_first_block():
+    """A convolution with a stride is no filter bank (its output does not
+    shift with its input): the first block factored ends before it, and the
+    shortcut, exact, is kept for the layers up to it (taken into the block,
+    it failed the check and the network scored every variant itself)."""
+    torch.manual_seed(0)
+    module = nn.Sequential(
+        nn.Conv1d(8, 2, 1),
+        nn.Conv1d(2, 2, 5, stride=2, groups=2),
+        nn.ELU(),
+        nn.Flatten(),
+        nn.Linear(2 * 30, 2),
+    ).eval()
+    example = torch.randn(4, 8, 64)
+    with torch.no_grad():
+        shortcut = _ClassScorer(module, example, 16).forward
+        assert isinstance(shortcut, _FactoredFrontEnd)
+        assert shortcut.split is module[1]
+        torch.testing.assert_close(shortcut(example), module(example))
 
 
 def test_impulse_responses_are_measured_in_bounded_passes(monkeypatch):
