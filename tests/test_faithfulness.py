@@ -28,6 +28,7 @@ from mne_xai.evaluate.faithfulness import (
     perturbation_test,
 )
 from mne_xai.evaluate.faithfulness._baselines import _baseline_values, _Interpolator
+from mne_xai.evaluate.faithfulness._curves import _unit_ranks
 from mne_xai.evaluate.faithfulness._shortcuts import _ClassScorer, _FactoredFrontEnd
 from mne_xai.evaluate.faithfulness._window_scores import _WindowScorer
 
@@ -397,6 +398,8 @@ def test_correlations_undefined_in_some_epochs_are_left_out_with_a_warning(
         correlation = result.correlation.reshape(N_EPOCHS, -1)
         assert np.isnan(correlation[1]).all() and not np.isnan(correlation[0]).any()
         assert result.mean_correlation == pytest.approx(np.nanmean(correlation))
+        # The repr's mean too: not NaN for one undefined epoch.
+        assert f"mean correlation {result.mean_correlation:.3g}>" in repr(result)
 
 
 def test_interpolation_restores_a_channel_predictable_from_its_neighbours(
@@ -675,6 +678,38 @@ def test_batches_keep_each_epochs_class_number_and_scores(
     np.testing.assert_allclose(batched.scores, whole.scores, rtol=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("measure", "key", "kwargs"),
+    [
+        (deletion_curve, "scores", dict(unit="channel")),
+        (deletion_curve, "scores", dict(unit="channel", baseline="interpolate")),
+        (channel_perturbation_test, "score_drop", {}),
+        (perturbation_test, "score_drop", dict(n_patches=5)),
+    ],
+)
+def test_each_epoch_is_scored_for_its_own_class_in_every_variant(
+    linear_estimator, montage_epochs, measure, key, kwargs
+):
+    """Classes alternate from epoch to epoch: the logits are (s, -s), so what
+    each epoch's variants score for its own class is what they score for the
+    first class, negated where the class is the second. Interpolated curves
+    and channels replaced without a shortcut were read with the classes of
+    other epochs."""
+    kwargs = dict(
+        kwargs,
+        attribution=contributions(linear_estimator, montage_epochs),
+        random_state=0,
+        verbose=False,
+    )
+    first = measure(linear_estimator, montage_epochs, target=0, **kwargs)
+    own = measure(linear_estimator, montage_epochs, target="true", **kwargs)
+    sign = np.where(own.target == 0, 1, -1)
+    assert set(sign) == {1, -1}
+    sign = sign.reshape(-1, *[1] * (first[key].ndim - 1))
+    scale = np.abs(first[key]).max()
+    np.testing.assert_allclose(own[key], sign * first[key], atol=1e-5 * scale)
+
+
 def test_every_measure_gives_a_consistent_result_with_a_table(
     linear_estimator, montage_epochs
 ):
@@ -717,6 +752,10 @@ def test_every_measure_gives_a_consistent_result_with_a_table(
         table.score.to_numpy().reshape(n_epochs, 5), curve.scores
     )
     np.testing.assert_array_equal(table.fraction[:5], curve.fractions)
+    np.testing.assert_array_equal(
+        table.epoch.to_numpy().reshape(n_epochs, 5),
+        np.repeat(curve.epoch[:, None], 5, axis=1),
+    )
     np.testing.assert_array_equal(table.aopc[::5], curve.aopc)
     deletion = deletion_test(linear_estimator, montage_epochs, "saliency", **kwargs)
     table = deletion.to_frame()
@@ -1175,6 +1214,24 @@ def filter_bank_net(front, head, n_channels, n_times, square=False):
     return module.eval()
 
 
+def test_a_weak_second_component_of_the_first_block_is_kept():
+    """Maps mixing two temporal filters, one a thousand times weaker: the
+    factored first block keeps both (rank 2), and its logits are the
+    network's; keeping the strong one alone is off by about 1e-3."""
+    torch.manual_seed(0)
+    module = filter_bank_net("conv2d", "global average", 8, 48)
+    with torch.no_grad():
+        module.front[0].weight[1] *= 1e-3
+    data = torch.randn(4, 8, 48, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        front = _FactoredFrontEnd(module, data)
+        assert front.usable and front.rank == 2
+        logits = module(data)
+        torch.testing.assert_close(
+            front(data), logits, rtol=0, atol=1e-5 * float(logits.abs().max())
+        )
+
+
 @pytest.mark.parametrize(
     "front, head, square, scored_by",
     [
@@ -1347,16 +1404,24 @@ def test_a_copy_of_a_result_keeps_its_kind(linear_estimator, montage_epochs):
 
 def test_curve_plot_shows_the_mean_change_from_the_first_step():
     """The curve drawn starts at zero: the change from the intact epoch (or
-    the baseline), averaged over epochs."""
+    the baseline), averaged over epochs, in a band from the 25th to the 75th
+    percentile; the legend gives the mean AOPC (here not the median)."""
     curve = CurveResult(
         fractions=np.array([0, 0.5, 1]),
-        scores=np.array([[3.0, 2.0, 1.0], [5.0, 5.0, 2.0]]),
-        aopc=np.array([1.0, 1.0]),
-        target=np.zeros(2, int),
-        epoch=np.arange(2),
+        scores=np.array([[3.0, 2.0, 1.0], [5.0, 5.0, 2.0], [6.0, 0.0, 0.0]]),
+        aopc=np.array([1.0, 1.0, 4.0]),
+        target=np.zeros(3, int),
+        epoch=np.arange(3),
     )
-    fig = curve.plot(show=False)
-    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [0, -0.5, -2.5])
+    fig = curve.plot(label="m", show=False)
+    axes = fig.axes[0]
+    np.testing.assert_allclose(axes.lines[0].get_ydata(), [0, -7 / 3, -11 / 3])
+    # Changes per step: (0, 0, 0), (-1, 0, -6), (-2, -3, -6).
+    band = axes.collections[0].get_paths()[0].vertices
+    for x, low, high in [(0, 0, 0), (0.5, -3.5, -0.5), (1, -4.5, -2.5)]:
+        edges = band[band[:, 0] == x, 1]
+        np.testing.assert_allclose([edges.min(), edges.max()], [low, high])
+    assert axes.get_legend().get_texts()[0].get_text() == "m (AOPC 2.00)"
 
 
 def test_old_baseline_spelling_warns(linear_estimator, montage_epochs):
@@ -1547,6 +1612,25 @@ def test_units_of_equal_relevance_are_perturbed_in_random_order(
         assert 0.4 < lost.mean() < 0.6, channel
     # The random order is drawn from random_state: the same curve again.
     np.testing.assert_array_equal(curve_of(estimator).scores, curve.scores)
+
+
+def test_units_of_equal_relevance_follow_each_epochs_own_draw():
+    """Units that tie are perturbed in the order of the permutation drawn by
+    each epoch's own generator: epochs do not share one order, and the order
+    does not depend on how a device sorts ties (an unstable sort reorders
+    them)."""
+    n_epochs, n_channels, n_times = 3, 4, 512
+    item = Bunch(
+        data=torch.zeros(n_epochs, n_channels, n_times),
+        attribution=torch.ones(n_epochs, n_channels, n_times),
+        read=None,
+        rngs=[np.random.default_rng(seed) for seed in range(n_epochs)],
+    )
+    rank, n_units = _unit_ranks(item, "feature", "most_relevant_first")
+    assert n_units == n_channels * n_times
+    for epoch, rank_of_epoch in enumerate(rank.numpy()):
+        drawn = np.random.default_rng(epoch).permutation(n_units)
+        np.testing.assert_array_equal(rank_of_epoch[drawn], np.arange(n_units))
 
 
 def test_maps_given_in_several_units_warn():

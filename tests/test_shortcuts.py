@@ -92,7 +92,8 @@ def test_adapted_batch_norm_rebuilds_the_shortcut(fitted_eegnet, imagery_epochs)
         assert _ClassScorer(module, example, 16).forward is before  # cached
         estimator.adapt_batch_norm(imagery_epochs.get_data()[::-1] * 1.5)
         after = _ClassScorer(module, example, 16).forward
-        assert after is not before
+        # A new shortcut, not the network scoring alone: the stale one fails.
+        assert isinstance(after, _FactoredFrontEnd) and after is not before
         np.testing.assert_allclose(
             after(example).numpy(), module(example).numpy(), rtol=1e-3, atol=1e-4
         )
@@ -137,6 +138,27 @@ def test_a_first_block_with_a_dead_map_keeps_the_shortcut():
         )
 
 
+def test_a_strided_convolution_ends_the_factored_first_block():
+    """A convolution with a stride is no filter bank (its output does not
+    shift with its input): the first block factored ends before it, and the
+    shortcut, exact, is kept for the layers up to it (taken into the block,
+    it failed the check and the network scored every variant itself)."""
+    torch.manual_seed(0)
+    module = nn.Sequential(
+        nn.Conv1d(8, 2, 1),
+        nn.Conv1d(2, 2, 5, stride=2, groups=2),
+        nn.ELU(),
+        nn.Flatten(),
+        nn.Linear(2 * 30, 2),
+    ).eval()
+    example = torch.randn(4, 8, 64)
+    with torch.no_grad():
+        shortcut = _ClassScorer(module, example, 16).forward
+        assert isinstance(shortcut, _FactoredFrontEnd)
+        assert shortcut.split is module[1]
+        torch.testing.assert_close(shortcut(example), module(example))
+
+
 def test_impulse_responses_are_measured_in_bounded_passes(monkeypatch):
     """An impulse on every channel went through the first block in one pass:
     its memory grew with n_channels² x n_times whatever the batch size (2.3 GB
@@ -161,6 +183,19 @@ def test_impulse_responses_are_measured_in_bounded_passes(monkeypatch):
         for name in ("spatial", "temporal", "offset", "padding"):
             torch.testing.assert_close(getattr(chunked, name), getattr(whole, name))
         torch.testing.assert_close(chunked(example), whole(example))
+
+
+def test_variants_of_several_passes_are_scored_for_their_own_class():
+    """Variants are scored a pass at a time: each pass reads the logits of its
+    own variants' classes, not those of the first pass's."""
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Flatten(), nn.Linear(8 * 16, 3)).eval()
+    variants = torch.randn(10, 8, 16)
+    target = torch.arange(10) % 3
+    with torch.no_grad():
+        scorer = _ClassScorer(module, variants, 4, shortcuts=False)
+        expected = module(variants)[torch.arange(10), target]
+        torch.testing.assert_close(scorer(variants, target), expected)
 
 
 def test_one_target_per_epoch(fitted_eegnet, imagery_epochs):
@@ -324,19 +359,21 @@ class ReflectPaddedNet(nn.Module):
         return self.dense(self.pool(hidden).flatten(1))
 
 
-@pytest.mark.parametrize("bias", [0.0, 50.0])
+@pytest.mark.parametrize("bias", [(0.0, 0.0), (50.0, 50.0), (50.0, -50.0)])
 def test_first_block_shortcut_checked_against_the_changes_not_the_logits(
     data, bias, caplog
 ):
     """The factored first block was checked against 1e-3 of the largest logit:
     with a bias of 50, its zero padding passed for a reflection-padded network,
-    and the deletion test's drops were off by more than their size."""
+    and the deletion test's drops were off by more than their size. The logits
+    move between epochs, not between classes: biases of 50 and -50 must not
+    widen the tolerance either."""
     from mne_xai.evaluate import deletion_test
 
     X, y = data
     clf = EEGNetClassifier(module=ReflectPaddedNet, **FAST).fit(X, y)
     with torch.no_grad():
-        clf.module_.dense.bias += bias
+        clf.module_.dense.bias += torch.tensor(bias)
     kwargs = dict(attribution=np.abs(X), random_state=0)
     with caplog.at_level(logging.DEBUG, logger="mne"):
         fast = deletion_curve(clf, X, n_steps=8, verbose="debug", **kwargs)
