@@ -623,7 +623,7 @@ def test_maps_are_refused_as_other_epochs_only_where_selection_or_events_say_so(
     """Guard the finer pairing checks: maps of fewer epochs are refused for
     their number (not as other epochs), maps built with EpochsArray of every
     other epoch are scored, and the same epochs with their events swapped are
-    refused by their events."""
+    refused by their events, but not maps built without events."""
     _, truth = simulate_epochs("temporal", n_epochs=8, random_state=0, verbose=False)
     with pytest.raises(ValueError, match=r"shape \(4, .*ground_truth has shape \(8"):
         localization_scores(truth[:4], truth)
@@ -642,6 +642,11 @@ def test_maps_are_refused_as_other_epochs_only_where_selection_or_events_say_so(
     )
     with pytest.raises(ValueError, match=r"another order \(their events differ\)"):
         localization_scores(swapped, truth)
+    # Maps built without events carry placeholder codes (all 1), which say
+    # nothing of the epochs' classes: they are no other events.
+    placeholder = mne.EpochsArray(truth.get_data(), truth.info, tmin=truth.tmin)
+    assert not np.array_equal(placeholder.events[:, 2], truth.events[:, 2])
+    assert len(localization_scores(placeholder, truth)) == 8
 
 
 def test_maps_of_folds_concatenated_are_paired_by_their_original_epochs():

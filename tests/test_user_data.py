@@ -790,7 +790,8 @@ def test_data_in_another_unit_and_flat_epochs_warn_once_per_call(synthetic_array
 def test_meg_at_another_gradient_compensation_grade_warns():
     """CTF MEG at gradient compensation grade 3 (as recorded) was explained by
     a network trained at grade 0 without a word: every channel then holds the
-    field less the reference sensors' estimate of the noise, or not."""
+    field less the reference sensors' estimate of the noise, or not. The
+    advice names the training grade."""
     from mne._fiff.compensator import set_current_comp
 
     rng = np.random.default_rng(0)
@@ -803,7 +804,10 @@ def test_meg_at_another_gradient_compensation_grade_warns():
     clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
     compensated = epochs.copy()
     set_current_comp(compensated.info, 3)
-    match = "gradient compensation: grade 3, against grade 0 in training"
+    match = (
+        r"gradient compensation: grade 3, against grade 0 in training.*"
+        r"raw\.apply_gradient_compensation\(0\) before epoching"
+    )
     with pytest.warns(RuntimeWarning, match=match):
         clf.predict(compensated)
     with warnings.catch_warnings():
@@ -1754,13 +1758,15 @@ def test_epochs_starting_at_another_time_warn(synthetic_arrays):
         clf.predict(_epochs(X, y + 1, tmin=-0.5))
 
 
-def test_epochs_starting_one_sample_late_warn(synthetic_arrays):
+@pytest.mark.parametrize("tmin", [0.0, -0.5])
+def test_epochs_starting_one_sample_late_warn(synthetic_arrays, tmin):
     """One sample late, the network reads every sample one step off the times
-    it learned them at: the start time is compared to well within a sample."""
+    it learned them at: the start time is compared to well within a sample,
+    whatever the training epochs' start (not to a share of it)."""
     X, y = synthetic_arrays
-    clf = EEGNetClassifier(**FAST).fit(_epochs(X, y + 1))
-    with pytest.warns(RuntimeWarning, match="starts at 0.015625 s"):
-        clf.predict(_epochs(X, y + 1, tmin=1 / 64))
+    clf = EEGNetClassifier(**FAST).fit(_epochs(X, y + 1, tmin=tmin))
+    with pytest.warns(RuntimeWarning, match=f"starts at {tmin + 1 / 64:g} s"):
+        clf.predict(_epochs(X, y + 1, tmin=tmin + 1 / 64))
 
 
 # -- saving and restoring ------------------------------------------------------------
@@ -3023,3 +3029,173 @@ def test_a_variance_rounded_below_zero_raises_no_numpy_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         check_channel_amplitudes((epoch_means, mean_square), info)
+
+
+@pytest.mark.parametrize(
+    "offsets",
+    [[1e-3, -1e-3, 5e-4, -5e-4], [1e-3] * 4],
+    ids=["apart", "common"],
+)
+def test_channels_at_steady_offsets_are_no_other_unit(offsets):
+    """Channels at steady offsets far above the signal (a DC-coupled
+    amplifier), each its own or all the same: the training scale is the spread
+    of the type's samples about their common mean, so the same data read
+    against it are in the same unit."""
+    from mne_xai._data_checks import std_per_type
+    from mne_xai._matching import check_amplitudes
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
+    data = rng.standard_normal((8, 4, 64)) * 1e-6 + np.array(offsets)[:, None]
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        check_amplitudes(data, std_per_type(data, info), info)
+    assert not [w for w in record if "units" in str(w.message)]
+
+
+def _two_projectors(ch_names, rng):
+    return [
+        mne.Projection(
+            data=dict(
+                nrow=1,
+                ncol=len(ch_names),
+                row_names=None,
+                col_names=list(ch_names),
+                data=rng.standard_normal((1, len(ch_names))),
+            ),
+            desc=desc,
+            kind=1,
+            active=False,
+            explained_var=None,
+        )
+        for desc in ("artefact A", "artefact B")
+    ]
+
+
+def test_projectors_applied_in_either_order_are_one_preparation():
+    """Projectors are applied together, as one projection: the same ones
+    added in another order give the same data, no other preparation."""
+    rng = np.random.default_rng(0)
+    epochs = _epochs(rng.standard_normal((8, 6, 64)), np.arange(8) % 2 + 1)
+    first, second = _two_projectors(epochs.ch_names, rng)
+    trained = epochs.copy().add_proj([first, second]).apply_proj(verbose=False)
+    given = epochs.copy().add_proj([second, first]).apply_proj(verbose=False)
+    assert [p["desc"] for p in given.info["projs"]] == ["artefact B", "artefact A"]
+    np.testing.assert_allclose(given.get_data(), trained.get_data(), atol=1e-20)
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(trained)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf.predict(given)
+
+
+@pytest.mark.parametrize("told_by", ["kind", "description"])
+def test_an_average_reference_projector_is_told_by_its_kind_or_description(told_by):
+    """MNE tells an average-reference projector by its kind or by its
+    description (files of other software keep one of them): either, applied,
+    is the average reference set_eeg_reference("average") sets."""
+    rng = np.random.default_rng(0)
+    epochs = _epochs(rng.standard_normal((8, 6, 64)), np.arange(8) % 2 + 1)
+    by_projector = epochs.copy().set_eeg_reference(projection=True, verbose=False)
+    (proj,) = by_projector.info["projs"]
+    if told_by == "kind":
+        proj["desc"] = "EEG reference"
+    else:
+        proj["kind"] = 1  # FIFFV_PROJ_ITEM_FIELD
+    by_projector.apply_proj(verbose=False)
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(
+        epochs.copy().set_eeg_reference("average", verbose=False)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf.predict(by_projector)
+
+
+def test_a_reference_channel_is_read_beside_a_channel_far_louder():
+    """The reference's zeros are measured against the typical channel: one
+    channel far louder than the rest (an electrode off the scalp) made every
+    other channel look flat beside it, and hid the reference."""
+    from mne_xai._matching import eeg_reference
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4", "Pz", "Oz"], 64.0, "eeg")
+    data = rng.standard_normal((6, 5, 64)) * 1e-5
+    data -= data[:, 1:2]  # referenced to Cz
+    data[:, 4] *= 1e5
+    assert eeg_reference(data, info) == "Cz"
+
+
+def test_a_quiet_channel_is_no_reference():
+    """A reference channel holds zeros, to rounding: a channel a thousand times
+    quieter than the others (a poorly connected lead) still holds a signal."""
+    from mne_xai._matching import eeg_reference
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
+    data = rng.standard_normal((6, 4, 64)) * 1e-5
+    data[:, 1] *= 1e-3
+    assert eeg_reference(data, info) is None
+    data[:, 1] *= 1e-5  # within float32 rounding of the others' zeros
+    assert eeg_reference(data, info) == "Cz"
+
+
+def test_the_unit_warning_gives_the_scale_of_each_group_and_its_ratio():
+    """The numbers said are the data's standard deviation and its ratio to
+    the training one, of the channels scaled together in training: all of
+    them for one group, and, for groups without channel types (arrays), the
+    count of channels of the group that differs."""
+    from mne_xai._matching import check_amplitudes
+
+    rng = np.random.default_rng(0)
+    batch = rng.standard_normal((8, 5, 64))
+    batch[:, 3:] *= 5e-6
+    std = batch[:, 3:].std()
+    with pytest.warns(RuntimeWarning) as record:
+        check_amplitudes(batch, np.array([1.0, 1.0, 1.0, 5.0, 5.0]))
+    assert (
+        f"X has a standard deviation of {std:.3g} in 2 of its channels, "
+        f"{std / 5:.3g} times that of the training data (5)"
+    ) in str(record[0].message)
+    info = mne.create_info(["C3", "Cz", "C4"], 64.0, "eeg")
+    volts = batch[:, :3] * 1e-6
+    with pytest.warns(RuntimeWarning) as record:
+        check_amplitudes(volts, np.ones(3), info)
+    assert (
+        f"X has a standard deviation of {volts.std():.3g}, "
+        f"{volts.std():.3g} times that of the training data (1)"
+    ) in str(record[0].message)
+
+
+def test_a_part_of_a_list_with_a_channel_more_is_refused_naming_it():
+    """A later part holding every channel of the first and one more has other
+    channels, not the first's in another order: reordering cannot fix it."""
+    from mne_xai._convert import InputData
+
+    rng = np.random.default_rng(0)
+    epochs = _epochs(rng.standard_normal((6, 4, 64)), np.arange(6) % 2 + 1)
+    first = epochs[:3].pick(epochs.ch_names[:3])
+    match = r"\[1\] has other channels than the first Epochs \(with \['EEG3'\]\)"
+    with pytest.raises(ValueError, match=match):
+        InputData([first, epochs[3:]])
+
+
+def test_epochs_at_another_rate_are_refused_naming_the_rates(synthetic_arrays):
+    """Epochs resampled otherwise also hold another number of samples: the
+    refusal names the rates, which say what to do, not the counts alone."""
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 1)
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs)
+    resampled = epochs.copy().resample(32.0, verbose=False)
+    match = "X is sampled at 32.0 Hz but the estimator was fitted at 64.0 Hz"
+    with pytest.raises(ValueError, match=match):
+        clf.predict(resampled)
+
+
+def test_a_network_fitted_on_arrays_reads_epochs_as_their_arrays(synthetic_arrays):
+    """Fitted without channel names, Epochs of as many channels are read by
+    position, as their data: there is no training info to compare theirs with."""
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 1)
+    clf = EEGNetClassifier(**{**FAST, "max_epochs": 0}).fit(epochs.get_data(), y + 1)
+    np.testing.assert_array_equal(
+        clf.predict_proba(epochs), clf.predict_proba(epochs.get_data())
+    )
