@@ -325,6 +325,28 @@ def test_network_passing_kwargs_on_gets_braindecode_names(epochs):
     assert [ch["ch_name"] for ch in network.chs_info] == epochs.ch_names
 
 
+class EEGNetOfItsOwnRate(EEGNet):
+    """A user's EEGNet naming the one argument whose default it changes and
+    passing the others on through ``**kwargs``."""
+
+    def __init__(self, sfreq=250.0, **kwargs):
+        super().__init__(sfreq=sfreq, **kwargs)
+
+
+def test_network_naming_a_shape_both_conventions_share_gets_mne_xais_names(epochs):
+    """n_times and sfreq are named alike in braindecode: naming one of them
+    says nothing of the convention, and the shapes it passes on reach
+    mne_xai's EEGNet under its names (as n_chans, it failed to build), with
+    the input scaling, which it applies itself."""
+    clf = EEGNetClassifier(EEGNetOfItsOwnRate, max_epochs=1, verbose=False)
+    network = clf.fit(epochs).module_
+    assert isinstance(network, EEGNetOfItsOwnRate)
+    assert network.sfreq == epochs.info["sfreq"]
+    np.testing.assert_allclose(
+        network.input_scale.numpy().ravel(), clf.input_scale_, rtol=1e-6
+    )
+
+
 @pytest.mark.parametrize("name, method, outcome", list(_cases()))
 def test_method_explains_or_refuses(fitted, explained, name, method, outcome):
     clf = fitted(name)
