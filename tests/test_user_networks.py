@@ -1019,6 +1019,8 @@ def test_networks_compute_in_float32_whatever_torchs_default(
     inputs for float32 networks; each in torch's words."""
     clf = EEGNetClassifier(max_epochs=1, verbose=False, random_state=0).fit(epochs)
     assert {p.dtype for p in clf.module_.parameters()} == {torch.float32}
+    # Built in float32, the user's default is theirs again after.
+    assert torch.get_default_dtype() == torch.float64
     explain(clf, explained, method="deeplift")
     parameter_randomization_check(clf, explained, "saliency", random_state=0)
     maximize_activation(clf, 0, n_restarts=1, n_steps=2, random_state=0)
@@ -1121,6 +1123,18 @@ class SpatialKernel(nn.Module):
         return self.conv(x.unsqueeze(1)).mean(dim=(2, 3))
 
 
+class TimeFirstKernel(nn.Module):
+    """A convolution of ``kernel`` samples over epochs laid out as (batch, 1,
+    n_times, n_channels): its rows are times, not channels."""
+
+    def __init__(self, n_channels, n_classes, kernel=400):
+        super().__init__()
+        self.conv = nn.Conv2d(1, n_classes, (kernel, 1))
+
+    def forward(self, x):  # noqa: D102
+        return self.conv(x.transpose(1, 2).unsqueeze(1)).mean(dim=(2, 3))
+
+
 @pytest.mark.parametrize(
     ("module", "params", "advice"),
     [
@@ -1145,12 +1159,19 @@ class SpatialKernel(nn.Module):
             {"n_inputs": 65, "kernel": 400},
             r"The epochs \(280 samples at 80 Hz\) are too short",
         ),
+        # Rows of times: a kernel longer than them is no kernel across channels.
+        (
+            TimeFirstKernel,
+            {},
+            r"The epochs \(280 samples at 80 Hz\) are too short",
+        ),
     ],
     ids=[
         "kernel_longer_than_epochs",
         "one_channel",
         "kernel_across_more_channels",
         "kernel_across_more_channels_and_longer",
+        "kernel_longer_than_epochs_laid_out_time_first",
     ],
 )
 def test_network_failing_otherwise_than_on_the_rank_is_not_told_to_add_an_axis(
@@ -1187,6 +1208,21 @@ class PatchedInConstructor(nn.Module):
         return self.readout(patches).mean(dim=(1, 2))
 
 
+class ReadsChannelsInConstructor(nn.Module):
+    """Reads the channels of the given indices, checked by a forward pass in
+    the constructor."""
+
+    def __init__(self, n_chans, n_outputs, n_times, channels=(0, 1)):
+        super().__init__()
+        self.channels = list(channels)
+        self.readout = nn.Linear(len(self.channels) * n_times, n_outputs)
+        with torch.no_grad():
+            self(torch.zeros(1, n_chans, n_times))
+
+    def forward(self, x):  # noqa: D102
+        return self.readout(x[:, self.channels].flatten(1))
+
+
 def test_network_failing_in_its_constructor_says_what_it_was_given(epochs):
     """torch's "shape '[1, 16, 1, 200]' is invalid for input of size 4096" came
     out of fit alone, from Labram's constructor, naming none of the shapes."""
@@ -1199,6 +1235,14 @@ def test_network_failing_in_its_constructor_says_what_it_was_given(epochs):
     with pytest.raises(ValueError, match=match) as error:
         clf.fit(epochs)
     assert isinstance(error.value.__cause__, RuntimeError)
+    # torch's IndexError of an index out of range is told the shapes alike.
+    indexing = EEGNetClassifier(
+        ReadsChannelsInConstructor, module__channels=[0, 70], verbose=False
+    )
+    match = r"failed to build .*n_chans=64.*index 70 is out of bounds"
+    with pytest.raises(ValueError, match=match) as error:
+        indexing.fit(epochs)
+    assert isinstance(error.value.__cause__, IndexError)
     # With patches that divide the epochs, it builds and trains.
     clf.set_params(module__patch_size=140).fit(epochs)
     # A constructor's own check is its own error, said once (callers catch
