@@ -315,10 +315,19 @@ class PassesKwargsOn(nn.Module):
         return self.readout(x.flatten(1))
 
 
-def test_network_passing_kwargs_on_gets_braindecode_names(epochs):
+class PassesTimesOn(PassesKwargsOn):
+    """Names braindecode's channels and outputs, and takes n_times, which both
+    conventions name alike, through ``**kwargs``."""
+
+    def __init__(self, n_chans=None, n_outputs=None, **kwargs):
+        super().__init__(n_chans, n_outputs, **kwargs)
+
+
+@pytest.mark.parametrize("module", [PassesKwargsOn, PassesTimesOn])
+def test_network_passing_kwargs_on_gets_braindecode_names(epochs, module):
     """mne_xai's input_scale would reach braindecode's networks as an unknown
     name (their EEGNet failed to build); they get only their own names."""
-    clf = EEGNetClassifier(PassesKwargsOn, max_epochs=1, verbose=False).fit(epochs)
+    clf = EEGNetClassifier(module, max_epochs=1, verbose=False).fit(epochs)
     assert isinstance(clf.module_, ScaledInput)
     network = clf.module_.module
     assert network.sfreq == epochs.info["sfreq"]
@@ -1090,9 +1099,19 @@ class TakesFourAxes(torch.nn.Module):
         return self.spatial(self.temporal(x)).mean(dim=(2, 3))
 
 
-def test_network_failing_on_the_input_shape_says_what_it_was_given(epochs):
+class TakesFourAxesTimeFirst(TakesFourAxes):
+    """A port of a Keras network laid out (batch, 1, n_times, n_channels): it
+    swaps the last two axes first, where torch speaks of a dimension out of
+    range."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x.transpose(2, 3))
+
+
+@pytest.mark.parametrize("module", [TakesFourAxes, TakesFourAxesTimeFirst])
+def test_network_failing_on_the_input_shape_says_what_it_was_given(epochs, module):
     """torch's error alone spoke of channels of an input the user never made."""
-    clf = EEGNetClassifier(TakesFourAxes, max_epochs=1, verbose=False)
+    clf = EEGNetClassifier(module, max_epochs=1, verbose=False)
     with pytest.raises(
         ValueError, match=r"two epochs of shape \(2, .*\(x.unsqueeze\(1\)\)"
     ):
