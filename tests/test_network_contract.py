@@ -339,6 +339,16 @@ def test_a_classifier_whose_reading_says_nothing_of_a_unit_is_taken_as_it_is(
     assert as_network(net, info=epochs.info).module_ is net.module_
 
 
+def test_a_classifier_failing_otherwise_on_epochs_says_so(epochs):
+    """TypeError and ValueError are how a get_dataset refuses Epochs; another
+    error (a bug of its own, here a KeyError) is raised, not taken for a
+    reading that says nothing of a unit: its network would be explained on
+    data of a unit nothing checked."""
+    net = _reading_its_own_way(_refusing(KeyError))
+    with pytest.raises(KeyError, match="Give arrays"):
+        as_network(net, info=epochs.info)
+
+
 @pytest.mark.parametrize(
     "read_epochs",
     [

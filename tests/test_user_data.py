@@ -1299,7 +1299,11 @@ def test_each_channel_type_is_scaled_to_unit_variance(caplog, monkeypatch):
         assert np.std(X[:, channels]) * clf.input_scale_[channels][0] == (
             pytest.approx(1, rel=1e-5)
         )
-        np.testing.assert_allclose(clf.data_std_[channels], np.std(X[:, channels]))
+        # Kept in float64 (the std of the float32 data, 1e-10 from that of the
+        # float64 ones): float32 would round it by up to 6e-8.
+        np.testing.assert_allclose(
+            clf.data_std_[channels], np.std(X[:, channels]), rtol=1e-9
+        )
     # Data in another unit still warn; the same data do not.
     with pytest.warns(RuntimeWarning, match="different units"):
         clf.predict(X * 1e6)
@@ -1528,6 +1532,23 @@ def test_a_restored_network_of_another_rate_is_refused(tmp_path, factor, match):
     match = match.format(rate=epochs.info["sfreq"], off=off.info["sfreq"])
     with pytest.raises(ValueError, match=match):
         restored.load_params(f_params=tmp_path / "params.pt")
+
+
+def test_a_restored_network_loads_at_a_rate_float32_cannot_hold(tmp_path):
+    """The training rate is kept as it was read: rounded to float32 (1000 / 7
+    Hz is 142.857147... there), the network refused the very Epochs it was
+    trained on as sampled at another rate."""
+    epochs = _several_units()
+    with epochs.info._unlock():
+        epochs.info["sfreq"] = 1000 / 7
+    assert float(np.float32(epochs.info["sfreq"])) != epochs.info["sfreq"]
+    clf = EEGNetClassifier(**FAST).fit(epochs)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    restored = EEGNetClassifier(**FAST).initialize(epochs)
+    restored.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_array_equal(
+        restored.predict_proba(epochs), clf.predict_proba(epochs)
+    )
 
 
 def test_a_restored_network_continues_training_as_trained(tmp_path):

@@ -315,14 +315,45 @@ class PassesKwargsOn(nn.Module):
         return self.readout(x.flatten(1))
 
 
-def test_network_passing_kwargs_on_gets_braindecode_names(epochs):
+class PassesTimesOn(PassesKwargsOn):
+    """Names braindecode's channels and outputs, and takes n_times, which both
+    conventions name alike, through ``**kwargs``."""
+
+    def __init__(self, n_chans=None, n_outputs=None, **kwargs):
+        super().__init__(n_chans, n_outputs, **kwargs)
+
+
+@pytest.mark.parametrize("module", [PassesKwargsOn, PassesTimesOn])
+def test_network_passing_kwargs_on_gets_braindecode_names(epochs, module):
     """mne_xai's input_scale would reach braindecode's networks as an unknown
     name (their EEGNet failed to build); they get only their own names."""
-    clf = EEGNetClassifier(PassesKwargsOn, max_epochs=1, verbose=False).fit(epochs)
+    clf = EEGNetClassifier(module, max_epochs=1, verbose=False).fit(epochs)
     assert isinstance(clf.module_, ScaledInput)
     network = clf.module_.module
     assert network.sfreq == epochs.info["sfreq"]
     assert [ch["ch_name"] for ch in network.chs_info] == epochs.ch_names
+
+
+class EEGNetOfItsOwnRate(EEGNet):
+    """A user's EEGNet naming the one argument whose default it changes and
+    passing the others on through ``**kwargs``."""
+
+    def __init__(self, sfreq=250.0, **kwargs):
+        super().__init__(sfreq=sfreq, **kwargs)
+
+
+def test_network_naming_a_shape_both_conventions_share_gets_mne_xais_names(epochs):
+    """n_times and sfreq are named alike in braindecode: naming one of them
+    says nothing of the convention, and the shapes it passes on reach
+    mne_xai's EEGNet under its names (as n_chans, it failed to build), with
+    the input scaling, which it applies itself."""
+    clf = EEGNetClassifier(EEGNetOfItsOwnRate, max_epochs=1, verbose=False)
+    network = clf.fit(epochs).module_
+    assert isinstance(network, EEGNetOfItsOwnRate)
+    assert network.sfreq == epochs.info["sfreq"]
+    np.testing.assert_allclose(
+        network.input_scale.numpy().ravel(), clf.input_scale_, rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("name, method, outcome", list(_cases()))
@@ -1008,6 +1039,8 @@ def test_networks_compute_in_float32_whatever_torchs_default(
     inputs for float32 networks; each in torch's words."""
     clf = EEGNetClassifier(max_epochs=1, verbose=False, random_state=0).fit(epochs)
     assert {p.dtype for p in clf.module_.parameters()} == {torch.float32}
+    # Built in float32, the user's default is theirs again after.
+    assert torch.get_default_dtype() == torch.float64
     explain(clf, explained, method="deeplift")
     parameter_randomization_check(clf, explained, "saliency", random_state=0)
     maximize_activation(clf, 0, n_restarts=1, n_steps=2, random_state=0)
@@ -1088,9 +1121,19 @@ class TakesFourAxes(torch.nn.Module):
         return self.spatial(self.temporal(x)).mean(dim=(2, 3))
 
 
-def test_network_failing_on_the_input_shape_says_what_it_was_given(epochs):
+class TakesFourAxesTimeFirst(TakesFourAxes):
+    """A port of a Keras network laid out (batch, 1, n_times, n_channels): it
+    swaps the last two axes first, where torch speaks of a dimension out of
+    range."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x.transpose(2, 3))
+
+
+@pytest.mark.parametrize("module", [TakesFourAxes, TakesFourAxesTimeFirst])
+def test_network_failing_on_the_input_shape_says_what_it_was_given(epochs, module):
     """torch's error alone spoke of channels of an input the user never made."""
-    clf = EEGNetClassifier(TakesFourAxes, max_epochs=1, verbose=False)
+    clf = EEGNetClassifier(module, max_epochs=1, verbose=False)
     with pytest.raises(
         ValueError, match=r"two epochs of shape \(2, .*\(x.unsqueeze\(1\)\)"
     ):
@@ -1121,6 +1164,18 @@ class SpatialKernel(nn.Module):
         return self.conv(x.unsqueeze(1)).mean(dim=(2, 3))
 
 
+class TimeFirstKernel(nn.Module):
+    """A convolution of ``kernel`` samples over epochs laid out as (batch, 1,
+    n_times, n_channels): its rows are times, not channels."""
+
+    def __init__(self, n_channels, n_classes, kernel=400):
+        super().__init__()
+        self.conv = nn.Conv2d(1, n_classes, (kernel, 1))
+
+    def forward(self, x):  # noqa: D102
+        return self.conv(x.transpose(1, 2).unsqueeze(1)).mean(dim=(2, 3))
+
+
 @pytest.mark.parametrize(
     ("module", "params", "advice"),
     [
@@ -1145,12 +1200,19 @@ class SpatialKernel(nn.Module):
             {"n_inputs": 65, "kernel": 400},
             r"The epochs \(280 samples at 80 Hz\) are too short",
         ),
+        # Rows of times: a kernel longer than them is no kernel across channels.
+        (
+            TimeFirstKernel,
+            {},
+            r"The epochs \(280 samples at 80 Hz\) are too short",
+        ),
     ],
     ids=[
         "kernel_longer_than_epochs",
         "one_channel",
         "kernel_across_more_channels",
         "kernel_across_more_channels_and_longer",
+        "kernel_longer_than_epochs_laid_out_time_first",
     ],
 )
 def test_network_failing_otherwise_than_on_the_rank_is_not_told_to_add_an_axis(
@@ -1187,6 +1249,21 @@ class PatchedInConstructor(nn.Module):
         return self.readout(patches).mean(dim=(1, 2))
 
 
+class ReadsChannelsInConstructor(nn.Module):
+    """Reads the channels of the given indices, checked by a forward pass in
+    the constructor."""
+
+    def __init__(self, n_chans, n_outputs, n_times, channels=(0, 1)):
+        super().__init__()
+        self.channels = list(channels)
+        self.readout = nn.Linear(len(self.channels) * n_times, n_outputs)
+        with torch.no_grad():
+            self(torch.zeros(1, n_chans, n_times))
+
+    def forward(self, x):  # noqa: D102
+        return self.readout(x[:, self.channels].flatten(1))
+
+
 def test_network_failing_in_its_constructor_says_what_it_was_given(epochs):
     """torch's "shape '[1, 16, 1, 200]' is invalid for input of size 4096" came
     out of fit alone, from Labram's constructor, naming none of the shapes."""
@@ -1199,6 +1276,14 @@ def test_network_failing_in_its_constructor_says_what_it_was_given(epochs):
     with pytest.raises(ValueError, match=match) as error:
         clf.fit(epochs)
     assert isinstance(error.value.__cause__, RuntimeError)
+    # torch's IndexError of an index out of range is told the shapes alike.
+    indexing = EEGNetClassifier(
+        ReadsChannelsInConstructor, module__channels=[0, 70], verbose=False
+    )
+    match = r"failed to build .*n_chans=64.*index 70 is out of bounds"
+    with pytest.raises(ValueError, match=match) as error:
+        indexing.fit(epochs)
+    assert isinstance(error.value.__cause__, IndexError)
     # With patches that divide the epochs, it builds and trains.
     clf.set_params(module__patch_size=140).fit(epochs)
     # A constructor's own check is its own error, said once (callers catch
