@@ -126,6 +126,7 @@ def test_result_objects_are_mne_and_tables(eeg_info):
     assert table["p_value"].is_monotonic_increasing
     first = table.iloc[0]
     assert first["significant"] and first["n_samples"] == inside.sum()
+    assert first["n_channels"] == len(first["channels"]) == inside.any(axis=1).sum()
     assert first["mass"] == pytest.approx(result.t_values.data[inside].sum())
     assert (first["tmin"], first["tmax"]) == result.time_windows[0]
     assert "1 significant" in repr(result)
@@ -165,12 +166,16 @@ def test_clusters_of_equal_p_values_come_largest_first(eeg_info, tail):
 
 
 def test_cluster_evoked_reads_negative_indices_and_alpha_is_strict(eeg_info):
-    """cluster_evoked(-1) is the last cluster, as in a list; a p-value equal to
-    alpha is not below it, so not significant."""
+    """cluster_evoked(-1) is the last cluster, as in a list, and its comment
+    names it as to_frame does, with its own p-value; a p-value equal to alpha is
+    not below it, so not significant."""
     result = _test(_maps(eeg_info, 8, effect=2.0))
     last = result.cluster_evoked(-1)
     expected = np.where(result.clusters[-1], result.t_values.data, 0.0)
     np.testing.assert_array_equal(last.data, expected)
+    assert result.p_values[-1] != result.p_values[0]
+    row = result.to_frame().iloc[-1]
+    assert last.comment == f"cluster {row['cluster']} (p = {row['p_value']:.3g})"
     with pytest.raises(IndexError, match="out of range"):
         result.cluster_evoked(-len(result.clusters) - 1)
     result.alpha = result.p_values[0]
@@ -495,7 +500,13 @@ def test_channel_order_does_not_matter(eeg_info):
         return [evoked.copy().reorder_channels(cycled) for evoked in evokeds]
 
     reference = _test(maps, null)
-    mixed = _test(maps[:4] + shuffled(maps[4:]), null[:2] + shuffled(null[2:]))
+    mixed_maps, mixed_null = (
+        maps[:4] + shuffled(maps[4:]),
+        null[:2] + shuffled(null[2:]),
+    )
+    mixed = _test(mixed_maps, mixed_null)
+    # The caller's maps are read, not reordered.
+    assert mixed_maps[4].ch_names == mixed_null[2].ch_names == cycled
     np.testing.assert_allclose(mixed.t_values.data, reference.t_values.data)
     np.testing.assert_allclose(mixed.null_average.data, reference.null_average.data)
     np.testing.assert_array_equal(mixed.p_values, reference.p_values)
