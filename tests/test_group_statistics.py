@@ -126,6 +126,7 @@ def test_result_objects_are_mne_and_tables(eeg_info):
     assert table["p_value"].is_monotonic_increasing
     first = table.iloc[0]
     assert first["significant"] and first["n_samples"] == inside.sum()
+    assert first["n_channels"] == len(first["channels"]) == inside.any(axis=1).sum()
     assert first["mass"] == pytest.approx(result.t_values.data[inside].sum())
     assert (first["tmin"], first["tmax"]) == result.time_windows[0]
     assert "1 significant" in repr(result)
@@ -140,32 +141,41 @@ def test_result_objects_are_mne_and_tables(eeg_info):
         result.cluster_evoked(len(result.clusters))
 
 
-def test_clusters_of_equal_p_values_come_largest_first(eeg_info):
-    """Clusters as significant as each other are sorted by their mass, largest
-    first, so that cluster 0 is the main finding."""
+@pytest.mark.parametrize("tail", [1, -1])
+def test_clusters_of_equal_p_values_come_largest_first(eeg_info, tail):
+    """Clusters as significant as each other are sorted by the size of their
+    mass, largest first (the most negative for tail=-1), so that cluster 0 is
+    the main finding; the mask holds every significant cluster."""
     rng = np.random.default_rng(0)
     data = 0.1 * rng.standard_normal((5, eeg_info["nchan"], N_TIMES))
     rows = [eeg_info["ch_names"].index(name) for name in PLANTED_CHANNELS]
-    data[:, rows, PLANTED_SAMPLES] += 5.0  # large
-    data[:, eeg_info["ch_names"].index("Fp1"), 2:5] += 5.0  # small, early
+    data[:, rows, PLANTED_SAMPLES] += 5.0 * tail  # large
+    data[:, eeg_info["ch_names"].index("Fp1"), 2:5] += 5.0 * tail  # small, early
     maps = [mne.EvokedArray(d, eeg_info, tmin=0.0, verbose=False) for d in data]
     # Only the planted channels are neighbours: no noise joins Fp1's cluster.
     adjacency = np.zeros((eeg_info["nchan"], eeg_info["nchan"]))
     adjacency[np.ix_(rows, rows)] = 1
-    result = _test(maps, adjacency=adjacency)
+    result = _test(maps, adjacency=adjacency, tail=tail)
     assert result.p_values[0] == result.p_values[1] == pytest.approx(1 / 32)
     assert abs(result.masses[0]) > abs(result.masses[1])
     assert result.channels[1] == ["Fp1"]
     assert result.to_frame()["mass"].tolist()[:2] == list(result.masses[:2])
+    assert set(result.significant) >= {0, 1}
+    union = np.logical_or.reduce([result.clusters[i] for i in result.significant])
+    np.testing.assert_array_equal(result.mask, union)
 
 
 def test_cluster_evoked_reads_negative_indices_and_alpha_is_strict(eeg_info):
-    """cluster_evoked(-1) is the last cluster, as in a list; a p-value equal to
-    alpha is not below it, so not significant."""
+    """cluster_evoked(-1) is the last cluster, as in a list, and its comment
+    names it as to_frame does, with its own p-value; a p-value equal to alpha is
+    not below it, so not significant."""
     result = _test(_maps(eeg_info, 8, effect=2.0))
     last = result.cluster_evoked(-1)
     expected = np.where(result.clusters[-1], result.t_values.data, 0.0)
     np.testing.assert_array_equal(last.data, expected)
+    assert result.p_values[-1] != result.p_values[0]
+    row = result.to_frame().iloc[-1]
+    assert last.comment == f"cluster {row['cluster']} (p = {row['p_value']:.3g})"
     with pytest.raises(IndexError, match="out of range"):
         result.cluster_evoked(-len(result.clusters) - 1)
     result.alpha = result.p_values[0]
@@ -243,6 +253,24 @@ def test_exact_one_sided_p_values_count_every_sign_flip_once(
     )
     np.testing.assert_allclose(result.p_values, beyond.mean(axis=0))
     np.testing.assert_allclose(np.sort(result.h0), np.sort(flips))
+
+
+@pytest.mark.parametrize("tail", [1, -1])
+def test_the_flip_of_every_subject_without_a_cluster_counts_as_none(eeg_info, tail):
+    """Where the maps flipped all at once form no cluster (an effect of one sign
+    and nothing else), that flip's largest cluster mass is 0, which does not
+    reach the observed one: p = 1 / 32 for 5 subjects, the observed mass once
+    in the null (counted twice, it would be 2 / 32)."""
+    rng = np.random.default_rng(0)
+    data = np.zeros((5, eeg_info["nchan"], N_TIMES))
+    rows = [eeg_info["ch_names"].index(name) for name in PLANTED_CHANNELS]
+    data[:, rows, PLANTED_SAMPLES] = tail * (3.0 + rng.standard_normal((5, 3, 10)))
+    data[0, 0, 0] = -tail  # signed maps; one subject's t of 1 forms no cluster
+    maps = [mne.EvokedArray(d, eeg_info, tmin=0.0, verbose=False) for d in data]
+    result = _test(maps, tail=tail, n_permutations="all")
+    assert len(result.clusters) == 1
+    assert result.p_values[0] == pytest.approx(1 / 32)
+    assert np.isclose(result.h0, result.masses[0], rtol=1e-9).sum() == 1
 
 
 @pytest.mark.parametrize("tail, n_subjects", [(1, 5), (-1, 5), (0, 6)])
@@ -324,6 +352,11 @@ def test_single_channel_is_tested_over_time():
     assert abs(tmax - times[-1]) <= 1.5 / SFREQ
     assert result.channels == [["Oz"]]
     assert result.t_values.data.shape == (1, N_TIMES)
+    # Whatever the adjacency, as documented.
+    for adjacency in (None, np.ones((16, 16))):
+        again = _test(maps, adjacency=adjacency)
+        assert again.adjacency == result.adjacency
+        np.testing.assert_array_equal(again.p_values, result.p_values)
 
 
 def test_adjacency_without_positions(eeg_info):
@@ -342,6 +375,14 @@ def test_adjacency_without_positions(eeg_info):
     ]
     with pytest.raises(ValueError, match=r"1 channel\(s\) have none \(\['Fp1'\]\)"):
         _test(origin_maps)
+    # Nor has a channel with a coordinate that is not finite.
+    partial = eeg_info.copy()
+    partial["chs"][0]["loc"][1] = np.inf
+    partial_maps = [
+        mne.EvokedArray(evoked.data, partial, verbose=False) for evoked in maps
+    ]
+    with pytest.raises(ValueError, match=r"1 channel\(s\) have none \(\['Fp1'\]\)"):
+        _test(partial_maps)
     # None: each channel on its own; the planted channels form one cluster each.
     result = _test(maps, adjacency=None)
     assert result.adjacency.startswith("none")
@@ -374,6 +415,29 @@ def test_neighbours_listed_in_another_order_are_read_by_name(eeg_info, monkeypat
     monkeypatch.setattr(mne.channels, "find_ch_adjacency", cycled)
     adjacency, _ = _channel_adjacency(eeg_info, "auto")
     np.testing.assert_array_equal(adjacency.toarray(), expected.toarray())
+
+    def without_t8(info, ch_type):  # a template that lacks a channel of the maps
+        matrix, names = find(info, ch_type)
+        return sparse.csr_matrix(matrix)[:-1][:, :-1], names[:-1]
+
+    monkeypatch.setattr(mne.channels, "find_ch_adjacency", without_t8)
+    with pytest.raises(ValueError, match=r"no neighbours for channels \['T8'\]"):
+        _channel_adjacency(eeg_info, "auto")
+
+
+def test_auto_adjacency_needs_one_channel_type(eeg_info):
+    """Neighbours are found among channels of one type: maps of EEG and EOG are
+    refused with advice, not left to fail on the channels MNE did not place."""
+    info = mne.create_info(eeg_info["ch_names"][:-1] + ["EOG"], SFREQ, "eeg")
+    info.set_channel_types({"EOG": "eog"})
+    info.set_montage(_builtin_montage("1020"), on_missing="ignore")
+    info["chs"][-1]["loc"][:3] = [0.05, 0.08, 0.0]  # placed, by the eye
+    maps = [
+        mne.EvokedArray(evoked.data, info, verbose=False)
+        for evoked in _maps(eeg_info, 8, effect=2.0)
+    ]
+    with pytest.raises(ValueError, match=r"one channel type, got \['eeg', 'eog'\]"):
+        _test(maps)
 
 
 def test_normalize_mass_compares_shares(eeg_info):
@@ -417,16 +481,34 @@ def test_magnitudes_against_signed_nulls_are_warned_of(eeg_info):
     signed = null[:3] + _maps(eeg_info, 2, seed=2)
     with pytest.warns(RuntimeWarning, match=r"null map\(s\) \[3, 4\] are signed"):
         _test(magnitudes, signed)
+    # Signed maps against signed nulls are as they should be.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _test(_maps(eeg_info, 5, effect=2.0), _maps(eeg_info, 5, seed=1))
 
 
 def test_channel_order_does_not_matter(eeg_info):
+    """Maps and null maps with their channels in another order than evokeds[0]
+    are read by name, even with the first channel in its place."""
     maps = _maps(eeg_info, 8, effect=2.0)
+    null = _maps(eeg_info, 8, seed=1)
     # A cycle: a reversal is its own inverse, and hides the inverse permutation.
-    cycled = maps[0].ch_names[1:] + maps[0].ch_names[:1]
-    shuffled = [evoked.copy().reorder_channels(cycled) for evoked in maps]
-    reference = _test(maps)
-    mixed = _test(maps[:4] + shuffled[4:])
+    names = maps[0].ch_names
+    cycled = names[:1] + names[2:] + names[1:2]
+
+    def shuffled(evokeds):
+        return [evoked.copy().reorder_channels(cycled) for evoked in evokeds]
+
+    reference = _test(maps, null)
+    mixed_maps, mixed_null = (
+        maps[:4] + shuffled(maps[4:]),
+        null[:2] + shuffled(null[2:]),
+    )
+    mixed = _test(mixed_maps, mixed_null)
+    # The caller's maps are read, not reordered.
+    assert mixed_maps[4].ch_names == mixed_null[2].ch_names == cycled
     np.testing.assert_allclose(mixed.t_values.data, reference.t_values.data)
+    np.testing.assert_allclose(mixed.null_average.data, reference.null_average.data)
     np.testing.assert_array_equal(mixed.p_values, reference.p_values)
 
 
@@ -446,29 +528,36 @@ def test_clear_errors(eeg_info):
     shorter = maps[2].copy().crop(0, 0.2)
     with pytest.raises(ValueError, match=r"evokeds\[2\] has other times"):
         _test(maps[:2] + [shorter] + maps[3:])
-    shifted = maps[1].copy().shift_time(0.5)
-    with pytest.raises(ValueError, match=r"evokeds\[1\] has other times"):
-        _test(maps[:1] + [shifted] + maps[2:])
+    # Shifted by half a second, or by a tenth of a sample (under a millisecond).
+    for shift in (0.5, 0.1 / SFREQ):
+        shifted = maps[1].copy().shift_time(shift)
+        with pytest.raises(ValueError, match=r"evokeds\[1\] has other times"):
+            _test(maps[:1] + [shifted] + maps[2:])
     with pytest.raises(ValueError, match=r"null\[5\] has other channels"):
         _test(maps, maps[:5] + [other_channels] + maps[6:])
-    with pytest.raises(ValueError, match="one map per subject \\(8\\), got 7"):
-        _test(maps, maps[:7])
+    for nulls in (maps[:7], maps + maps[:1]):
+        with pytest.raises(
+            ValueError, match=rf"one map per subject \(8\), got {len(nulls)}"
+        ):
+            _test(maps, nulls)
     with pytest.raises(TypeError, match="null"):
         _test(maps, 0.0)
     with pytest.raises(ValueError, match="null"):
         _test(maps, "random")
     with pytest.raises(TypeError, match=r"evokeds\[0\] must be an instance of Evoked"):
         _test([m.data for m in maps])
-    bad = maps[0].copy()
-    bad.data[0, 0] = np.nan
-    with pytest.raises(ValueError, match=r"evokeds\[0\] holds NaN"):
-        _test([bad] + maps[1:])
+    for value in (np.nan, np.inf):
+        bad = maps[0].copy()
+        bad.data[0, 0] = value
+        with pytest.raises(ValueError, match=r"evokeds\[0\] holds NaN or infinite"):
+            _test([bad] + maps[1:])
     zero = maps[4].copy()
     zero.data[:] = 0
     with pytest.raises(ValueError, match=r"evokeds\[4\] is zero everywhere"):
         _test(maps[:4] + [zero] + maps[5:], normalize="mass")
-    with pytest.raises(ValueError, match="threshold must be positive"):
-        _test(maps, threshold=-2.0)
+    for threshold in (-2.0, 0.0):  # 0 would put every positive t in a cluster
+        with pytest.raises(ValueError, match="threshold must be positive"):
+            _test(maps, threshold=threshold)
     for alpha in (1.5, 1, 0):  # at 1 every cluster would be significant
         with pytest.raises(
             ValueError, match=rf"alpha must be in \(0, 1\), got {alpha}"
@@ -517,8 +606,13 @@ def test_as_many_permutations_as_flips_is_the_exact_test(eeg_info):
 
 
 def test_too_few_permutations(eeg_info):
-    with pytest.raises(ValueError, match="n_permutations=10.*draw more"):
-        _test(_maps(eeg_info, 8), n_permutations=10)
+    """The smallest p-value of n drawn flips is 1 / n (the observed one among
+    them): 20 flips cannot go below alpha=0.05."""
+    for n_permutations in (10, 20):
+        with pytest.raises(ValueError, match=f"n_permutations={n_permutations}.*draw"):
+            _test(_maps(eeg_info, 8), n_permutations=n_permutations)
+    with pytest.raises(ValueError, match="n_permutations must be positive, got 0"):
+        _test(_maps(eeg_info, 8), n_permutations=0)
 
 
 def test_an_attainable_p_value_equal_to_alpha_is_refused(eeg_info):
@@ -684,12 +778,17 @@ def test_maps_of_several_methods_are_warned_of(eeg_info):
     with pytest.warns(RuntimeWarning, match=r"deeplift: evokeds \[0, 1, 2\]; sal"):
         _test(maps)
     # One method, and comments of the user's own, are not judged.
-    for evoked in maps:
-        evoked.comment = "deeplift (predicted class)"
-    _test(maps)
-    for index, evoked in enumerate(maps):
-        evoked.comment = f"subject {index}"
-    _test(maps)
+    comments = (
+        lambda index: "deeplift (predicted class)",
+        lambda index: f"subject {index}",
+        lambda index: f"{'deeplift' if index < 3 else 'saliency'} of subject {index}",
+    )
+    for comment in comments:
+        for index, evoked in enumerate(maps):
+            evoked.comment = comment(index)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            _test(maps)
 
 
 def test_bad_channels_of_any_subject_are_tested_and_said(eeg_info):
@@ -762,6 +861,20 @@ def test_no_cluster_is_an_answer_without_warnings(eeg_info):
     assert result.clusters == [] and len(result.p_values) == 0
     assert "0 cluster(s), 0 significant" in repr(result)
     assert len(result.to_frame()) == 0 and not result.mask.any()
+
+
+def test_samples_zero_in_every_map_have_a_t_of_zero(eeg_info):
+    """Where every subject's map and null are zero (e.g. the edges of ReLU'd
+    maps), the t-value is 0 / 0: it reads 0, not NaN, without NumPy's warning."""
+    maps = _maps(eeg_info, 8, effect=2.0)
+    for evoked in maps:
+        evoked.data[:, :5] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = _test(maps)
+    np.testing.assert_array_equal(result.t_values.data[:, :5], 0.0)
+    assert np.isfinite(result.t_values.data).all()
+    assert len(result.significant) == 1
 
 
 @pytest.mark.parametrize("tail, n_flips", [(1, 2**8), (-1, 2**8), (0, 2**7)])
@@ -843,6 +956,9 @@ def test_mass_normalization_refuses_maps_and_nulls_of_unequal_counts(eeg_info):
     maps, null = averages(40, 1), averages(10, 2)
     with pytest.raises(ValueError, match=r"evokeds\[0\] averages 40, null\[0\] 10"):
         _test(maps, null, normalize="mass")
+    # Fewer epochs in the maps than in the nulls as well.
+    with pytest.raises(ValueError, match=r"evokeds\[0\] averages 10, null\[0\] 40"):
+        _test(null, maps, normalize="mass")
     # What the scaling would have tested: a cluster without any difference.
     scaled = [
         [

@@ -291,8 +291,9 @@ def relevance_cluster_test(
         doubled the smallest p-value; that flip is counted here instead.)
     threshold : float | None
         The t-value that puts a sample in a cluster (negative for
-        ``tail=-1``). None uses MNE's default, the t-value of p = 0.05 (per
-        tail) with ``n_subjects - 1`` degrees of freedom.
+        ``tail=-1``). None uses MNE's default, the t-value of p = 0.05 with
+        ``n_subjects - 1`` degrees of freedom, split between the tails for
+        ``tail=0`` (0.025 in each).
     tail : 1 | 0 | -1
         1 finds relevance above the null, -1 below it, 0 either.
     alpha : float

@@ -123,6 +123,7 @@ class RelevanceClusterTestResult:
                 f"index {index} is out of range: the test found "
                 f"{len(self.clusters)} cluster(s)."
             )
+        index %= len(self.clusters)  # named as in to_frame, not as -1
         cluster = self.t_values.copy()
         cluster.data = np.where(self.clusters[index], cluster.data, 0.0)
         cluster.comment = f"cluster {index} (p = {self.p_values[index]:.3g})"
