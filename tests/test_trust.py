@@ -96,15 +96,20 @@ def test_a_network_at_chance_is_said_to_explain_noise(spatial_epochs):
         )
 
 
-def _warning_at_chance(true_index, predicted):
-    """The at-chance warning for these predictions (indices in ``classes_``)."""
+def _check_chance(true_index, predicted):
+    """Run the summary's chance check on predictions (indices in ``classes_``)."""
     from types import SimpleNamespace
 
     from mne_xai.evaluate.trust._summary import _warn_if_at_chance
 
     network = SimpleNamespace(predicted_index=lambda data: np.asarray(predicted))
+    _warn_if_at_chance(network, None, np.asarray(true_index), 8, None, 0)
+
+
+def _warning_at_chance(true_index, predicted):
+    """The warning of the chance check on these predictions, on one line."""
     with pytest.warns(RuntimeWarning, match="no better than chance") as record:
-        _warn_if_at_chance(network, None, np.asarray(true_index), 8, None, 0)
+        _check_chance(true_index, predicted)
     (message,) = [str(w.message) for w in record if "chance" in str(w.message)]
     return " ".join(message.split())
 
@@ -119,15 +124,23 @@ def test_the_chance_warning_gives_the_balanced_accuracy_and_chance():
 
 
 def test_a_p_value_at_the_level_is_not_beyond_chance(monkeypatch):
-    """Beating chance takes p below CHANCE_ALPHA, as the chance tests of the
-    report read it (ChanceTest.significant): p at the level is warned of."""
+    """Beating chance takes p below CHANCE_ALPHA, as the report's chance tests
+    read it (ChanceTest.significant): p at the level is warned of, p just
+    below it is not."""
     from mne_xai.evaluate._chance import CHANCE_ALPHA
     from mne_xai.evaluate.trust import _summary
 
-    monkeypatch.setattr(
-        _summary, "balanced_chance_test", lambda *args: (0.8, CHANCE_ALPHA)
-    )
+    def p_value_is(p_value):
+        monkeypatch.setattr(
+            _summary, "balanced_chance_test", lambda *args: (0.8, p_value)
+        )
+
+    p_value_is(CHANCE_ALPHA)
     assert f"p = {CHANCE_ALPHA:.2g}" in _warning_at_chance([0, 1], [0, 1])
+    p_value_is(0.9 * CHANCE_ALPHA)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _check_chance([0, 1], [0, 1])
 
 
 def test_a_network_that_learned_is_not_said_to_be_at_chance(simulated):
