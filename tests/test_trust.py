@@ -148,7 +148,10 @@ def test_a_network_that_learned_is_not_said_to_be_at_chance(simulated):
     assert network.score(epochs) > 0.8
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*no better than chance")
-        trust_summary(network, epochs, ["saliency"], n_steps=4, random_state=0)
+        # In batches of 16: the predictions of all 40 epochs are tested.
+        trust_summary(
+            network, epochs, ["saliency"], n_steps=4, batch_size=16, random_state=0
+        )
 
 
 def test_random_is_the_anchor(summary):
@@ -385,6 +388,8 @@ def test_intervals_are_two_sided_and_leave_out_undefined_epochs():
     mean, low, high = _mean_interval(values)
     assert mean == pytest.approx(defined.mean())
     assert (low, high) == pytest.approx(_t_interval(defined))
+    # Two epochs are enough for an interval (on 1 degree of freedom).
+    assert _mean_interval([0.1, 0.3])[1:] == pytest.approx(_t_interval([0.1, 0.3]))
 
 
 def test_an_epoch_alone_has_no_interval_and_no_warning():
@@ -909,6 +914,16 @@ def test_report_figures_give_each_method_one_colour(summary):
     assert in_deletion["random"] not in in_randomization.values()
 
 
+@pytest.fixture
+def no_deletion_curve(monkeypatch):
+    """Fail the test if the summary computes a deletion curve: refused before."""
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a deletion curve was computed")
+
+    monkeypatch.setattr("mne_xai.evaluate.trust._summary.deletion_curve", no_work)
+
+
 @pytest.mark.parametrize(
     "methods, match",
     [
@@ -922,7 +937,7 @@ def test_report_figures_give_each_method_one_colour(summary):
         (["saliency", "pattern_net"], "target_randomization_check"),
     ],
 )
-def test_bad_methods_are_refused(simulated, methods, match):
+def test_bad_methods_are_refused(simulated, no_deletion_curve, methods, match):
     network, epochs = simulated
     with pytest.raises((ValueError, TypeError), match=match):
         trust_summary(network, epochs, methods)
@@ -951,22 +966,17 @@ def test_the_deletion_baseline_is_checked_before_any_work(simulated):
     "threshold, error", [(40, ValueError), ("0.4", TypeError), (-1, ValueError)]
 )
 def test_the_threshold_is_checked_before_any_work(
-    simulated, monkeypatch, threshold, error
+    simulated, no_deletion_curve, threshold, error
 ):
     """A threshold in percent was refused by the randomization check, after the
     deletion curves of the anchor and of the first method."""
     network, epochs = simulated
-
-    def no_work(*args, **kwargs):
-        raise AssertionError("a deletion curve was computed")
-
-    monkeypatch.setattr("mne_xai.evaluate.trust._summary.deletion_curve", no_work)
     with pytest.raises(error, match="threshold"):
         trust_summary(network, epochs, ["saliency"], threshold=threshold)
 
 
 def test_maps_per_unit_of_input_on_several_types_are_refused_before_any_work(
-    spatial_epochs, monkeypatch
+    spatial_epochs, no_deletion_curve
 ):
     """Saliency on EEG and EOG was refused by its deletion curve, after the
     anchor's and every method before it had run all their checks."""
@@ -975,11 +985,6 @@ def test_maps_per_unit_of_input_on_several_types_are_refused_before_any_work(
     network = EEGNetClassifier(
         picks=["eeg", "eog"], max_epochs=1, random_state=0, verbose=False
     ).fit(epochs)
-
-    def no_work(*args, **kwargs):
-        raise AssertionError("a deletion curve was computed")
-
-    monkeypatch.setattr("mne_xai.evaluate.trust._summary.deletion_curve", no_work)
     with pytest.raises(
         ValueError,
         match=r"^saliency gives maps in logit/V, .*several types \(eog, eeg\).*"
@@ -1069,6 +1074,7 @@ def test_maps_the_same_for_every_class_are_read_as_such(one_score_network):
         one_score_network, ["saliency", "gradient_x_input"], random_state=0
     )
     saliency = summary.table.loc["saliency"]
+    assert summary.class_names == ["left", "right"]
     np.testing.assert_allclose(saliency["target_similarity"], 1)
     assert saliency["target_randomization"] == SAME_FOR_EVERY_CLASS
     assert "same whichever class is explained" in saliency["advice"]
@@ -1136,6 +1142,19 @@ def test_a_skorch_network_wrapped_without_info_is_summarized_on_epochs(
     expected = trust_summary(as_network(net, info=epochs.info), epochs, **kwargs)
     summary = trust_summary(net, epochs, **kwargs)
     pd.testing.assert_frame_equal(summary.table, expected.table)
+    # Classes it cannot name go by their labels, printed as the names are.
+    assert summary.class_names == ["0", "1"] and "gain 0 | 1" in repr(summary)
+
+
+def test_a_network_without_info_reads_the_channel_types_of_the_epochs(
+    one_score_network, no_deletion_curve
+):
+    """Without info of its own, the network reads the Epochs' channels: maps
+    per unit of input on several types are refused before any work there too."""
+    net, epochs = one_score_network
+    epochs = epochs.copy().set_channel_types({"Pz": "eog"}, verbose=False)
+    with pytest.raises(ValueError, match=r"^saliency gives maps in logit/V"):
+        trust_summary(net, epochs, ["saliency"], target=epochs.events[:, 2])
 
 
 def test_the_classes_of_a_skorch_network_are_named_or_refused(one_score_network):
