@@ -172,6 +172,9 @@ def test_no_better_than_random_is_read_as_such(summary, copy_of_random):
     """A map that equals the anchor's gains nothing, and depends on no weights."""
     row = summary.table.loc[copy_of_random]
     assert row["gain"] == 0
+    # Its AOPC and their spread over epochs are the anchor's.
+    anchor = summary.table.loc["random"]
+    assert (row["aopc"], row["aopc_std"]) == (anchor["aopc"], anchor["aopc_std"])
     gains = summary.class_gains.query("method == @copy_of_random")
     assert (gains["gain"] == 0).all() and (gains["n_better"] == 0).all()
     assert row["deletion"] == NO_BETTER
@@ -395,11 +398,15 @@ def test_intervals_are_two_sided_and_leave_out_undefined_epochs():
 def test_an_epoch_alone_has_no_interval_and_no_warning():
     """The mean of one defined value stands; its interval is undefined (the
     reading then says "too few epochs"), without scipy's warning that the
-    sample is too small, which told the user of a fault that is not theirs."""
+    sample is too small, which told the user of a fault that is not theirs.
+    No defined value (constant maps in every epoch) has no mean either, and
+    no warning of numpy's."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mean, low, high = _mean_interval([0.5, np.nan])
+        undefined = _mean_interval([np.nan, np.nan])
     assert mean == 0.5 and np.isnan(low) and np.isnan(high)
+    assert np.isnan(undefined).all()
 
 
 def test_deletion_reading_of_classes():
@@ -760,6 +767,10 @@ def test_summary_prints_each_number_under_its_column(summary):
         expected = [row["aopc"], *gains, *row[columns], row["target_similarity"]]
         printed = re.findall(r"[-+]?\d+\.\d\d", line.split(";")[0])
         np.testing.assert_allclose(np.array(printed, float), expected, atol=0.005)
+        # The labels start under "deletion", as the anchor's does.
+        assert line.index(row["deletion"]) == lines[1].index("deletion;")
+    (anchor,) = [line for line in lines if line.startswith("random ")]
+    assert anchor.index("anchor") == lines[1].index("deletion;")
 
 
 def test_report_trust_table_puts_each_value_under_its_title(summary):
