@@ -18,7 +18,12 @@ from mne_xai import EEGNetClassifier, as_network
 from mne_xai.attribution import register_method
 from mne_xai.attribution._registry import _METHODS
 from mne_xai.attribution.perturbation import RandomAttribution
-from mne_xai.evaluate import TrustSummary, map_similarity, trust_summary
+from mne_xai.evaluate import (
+    TrustSummary,
+    deletion_curve,
+    map_similarity,
+    trust_summary,
+)
 from mne_xai.evaluate.trust._input_similarity import _partial_correlation
 from mne_xai.evaluate.trust._readings import (
     ABOVE,
@@ -91,12 +96,62 @@ def test_a_network_at_chance_is_said_to_explain_noise(spatial_epochs):
         )
 
 
+def _check_chance(true_index, predicted):
+    """Run the summary's chance check on predictions (indices in ``classes_``)."""
+    from types import SimpleNamespace
+
+    from mne_xai.evaluate.trust._summary import _warn_if_at_chance
+
+    network = SimpleNamespace(predicted_index=lambda data: np.asarray(predicted))
+    _warn_if_at_chance(network, None, np.asarray(true_index), 8, None, 0)
+
+
+def _warning_at_chance(true_index, predicted):
+    """The warning of the chance check on these predictions, on one line."""
+    with pytest.warns(RuntimeWarning, match="no better than chance") as record:
+        _check_chance(true_index, predicted)
+    (message,) = [str(w.message) for w in record if "chance" in str(w.message)]
+    return " ".join(message.split())
+
+
+def test_the_chance_warning_gives_the_balanced_accuracy_and_chance():
+    """A network that predicts the frequent class for every epoch is right on
+    3 of 4 epochs, but recalls the classes on average at 0.5, one over the
+    number of classes."""
+    message = _warning_at_chance([0, 0, 0, 1], [0, 0, 0, 0])
+    assert "balanced accuracy 0.50, against 0.50 by chance" in message
+    assert "p = 1" in message
+
+
+def test_a_p_value_at_the_level_is_not_beyond_chance(monkeypatch):
+    """Beating chance takes p below CHANCE_ALPHA, as the report's chance tests
+    read it (ChanceTest.significant): p at the level is warned of, p just
+    below it is not."""
+    from mne_xai.evaluate._chance import CHANCE_ALPHA
+    from mne_xai.evaluate.trust import _summary
+
+    def p_value_is(p_value):
+        monkeypatch.setattr(
+            _summary, "balanced_chance_test", lambda *args: (0.8, p_value)
+        )
+
+    p_value_is(CHANCE_ALPHA)
+    assert f"p = {CHANCE_ALPHA:.2g}" in _warning_at_chance([0, 1], [0, 1])
+    p_value_is(0.9 * CHANCE_ALPHA)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _check_chance([0, 1], [0, 1])
+
+
 def test_a_network_that_learned_is_not_said_to_be_at_chance(simulated):
     network, epochs = simulated
     assert network.score(epochs) > 0.8
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*no better than chance")
-        trust_summary(network, epochs, ["saliency"], n_steps=4, random_state=0)
+        # In batches of 16: the predictions of all 40 epochs are tested.
+        trust_summary(
+            network, epochs, ["saliency"], n_steps=4, batch_size=16, random_state=0
+        )
 
 
 def test_random_is_the_anchor(summary):
@@ -117,6 +172,9 @@ def test_no_better_than_random_is_read_as_such(summary, copy_of_random):
     """A map that equals the anchor's gains nothing, and depends on no weights."""
     row = summary.table.loc[copy_of_random]
     assert row["gain"] == 0
+    # Its AOPC and their spread over epochs are the anchor's.
+    anchor = summary.table.loc["random"]
+    assert (row["aopc"], row["aopc_std"]) == (anchor["aopc"], anchor["aopc_std"])
     gains = summary.class_gains.query("method == @copy_of_random")
     assert (gains["gain"] == 0).all() and (gains["n_better"] == 0).all()
     assert row["deletion"] == NO_BETTER
@@ -173,23 +231,131 @@ def test_each_reading_gives_its_own_gains(summary):
             assert f"{gain['class']} {gain['gain']:+.2f} [" in row["reading"]
 
 
-def test_the_range_is_that_of_the_intact_and_the_fully_deleted_epochs():
-    """The range the curves are said to leave spans both ends of every curve:
-    the fully deleted epochs' logits may lie below all intact ones."""
+def _method_row_of(
+    scores,
+    aopc,
+    anchor,
+    similarity,
+    input_similarity,
+    target_similarity,
+    class_gains=None,
+):
+    """A method's row of the summary from its checks' numbers, a column per epoch.
+
+    ``similarity`` has a row per randomization step, ``input_similarity`` one
+    more, the trained network's, first.
+    """
     from types import SimpleNamespace
 
     from mne_xai.evaluate.trust._summary import _method_row
 
-    scores = np.array([[1.0, 0.5, -2.0], [0.5, 3.0, 0.1]])  # intact, ..., deleted
-    curve = SimpleNamespace(scores=scores, aopc=np.array([1.0, 0.5]))
+    curve = SimpleNamespace(scores=np.asarray(scores), aopc=np.asarray(aopc))
     check = SimpleNamespace(
-        similarity={"spearman_abs": np.array([[0.9, 0.8], [0.3, 0.2]])},
-        input_similarity=np.array([[0.5, 0.4], [0.6, 0.5]]),
+        similarity={"spearman_abs": np.asarray(similarity)},
+        input_similarity=np.asarray(input_similarity),
     )
-    target = SimpleNamespace(metric="spearman", similarity={"spearman": [[0.1, 0.2]]})
-    row = _method_row(curve, np.zeros(2), check, target, _CLASSES, threshold=THRESHOLD)
-    assert (row["range_low"], row["range_high"]) == (-2.0, 1.0)
-    assert row["range_excursion"] == pytest.approx(2 / 3) and row["peak"] == 3.0
+    target = SimpleNamespace(
+        metric="spearman", similarity={"spearman": np.asarray([target_similarity])}
+    )
+    classes = _CLASSES if class_gains is None else class_gains
+    return _method_row(
+        curve, np.asarray(anchor), check, target, classes, threshold=THRESHOLD
+    )
+
+
+def test_the_range_is_that_of_the_intact_and_the_fully_deleted_epochs():
+    """The range the curves are said to leave spans both ends of every curve:
+    the fully deleted epochs' logits may lie below all intact ones, or above."""
+    row = _method_row_of(
+        scores=[[1.0, 0.5, -2.0], [0.5, 3.0, 0.1], [0.0, 0.2, 1.5]],  # ..., deleted
+        aopc=[1.0, 0.5, 0.2],
+        anchor=np.zeros(3),
+        similarity=[[0.9, 0.8, 0.7], [0.3, 0.2, 0.1]],
+        input_similarity=[[0.5, 0.4, 0.3], [0.6, 0.5, 0.4]],
+        target_similarity=[0.1, 0.2, 0.3],
+    )
+    assert (row["range_low"], row["range_high"]) == (-2.0, 1.5)
+    assert row["range_excursion"] == pytest.approx(1.5 / 3.5) and row["peak"] == 3.0
+
+
+def _t_interval(values):
+    """The 95 percent t interval of the mean of ``values``, from scipy."""
+    from scipy import stats
+
+    values = np.asarray(values)
+    return stats.t.interval(
+        0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values)
+    )
+
+
+def test_a_methods_row_reads_its_numbers():
+    """Each figure of a method's row from its checks' numbers: 95 percent t
+    intervals over epochs (the gain's paired with the anchor), the means with
+    |x| over the epochs where they are defined (a flat epoch has none), and the
+    labels from the means and the classes' readings, not an interval's end."""
+    aopc, anchor = np.array([1.0, 0.4, 0.9, 0.7]), np.array([0.2, 0.3, 0.1, 0.5])
+    randomized = [0.5, 0.3, 0.6, 0.4]  # mean 0.45, over the cut; its CI spans it
+    other_class = [0.2, 0.5, 0.3, 0.4]  # mean 0.35, under the cut; its CI spans it
+    row = _method_row_of(
+        scores=np.zeros((4, 3)),
+        aopc=aopc,
+        anchor=anchor,
+        similarity=[[0.9] * 4, randomized],
+        input_similarity=[[0.5, np.nan, 0.4, 0.3], [0.1] * 4, [0.6, 0.5, np.nan, 0.2]],
+        target_similarity=other_class,
+        class_gains=_CLASSES.assign(deletion=[ABOVE, BELOW]),
+    )
+    gain = aopc - anchor
+    assert row["gain"] == pytest.approx(gain.mean())
+    assert (row["gain_low"], row["gain_high"]) == pytest.approx(_t_interval(gain))
+    assert [row["aopc"], row["aopc_std"], row["aopc_random"]] == pytest.approx(
+        [aopc.mean(), aopc.std(), anchor.mean()]
+    )
+    assert row["similarity"] == pytest.approx(0.45)
+    assert (row["similarity_low"], row["similarity_high"]) == pytest.approx(
+        _t_interval(randomized)
+    )
+    assert row["target_similarity"] == pytest.approx(0.35)
+    assert (row["target_similarity_low"], row["target_similarity_high"]) == (
+        pytest.approx(_t_interval(other_class))
+    )
+    # |x| against the randomized map is defined in epochs 0, 1 and 3, against
+    # the trained one in 0, 2 and 3, and beyond |x| in epochs 0 and 3 only:
+    # the partial correlation (r - a b) / sqrt((1 - a^2)(1 - b^2)).
+    assert row["input_similarity"] == pytest.approx(np.mean([0.6, 0.5, 0.2]))
+    assert row["input_similarity_trained"] == pytest.approx(np.mean([0.5, 0.4, 0.3]))
+    beyond = [
+        (r - a * b) / np.sqrt((1 - a**2) * (1 - b**2))
+        for r, a, b in [(0.5, 0.5, 0.6), (0.4, 0.3, 0.2)]
+    ]
+    assert row["beyond_input"] == pytest.approx(np.mean(beyond))  # 0.33
+    assert row["randomization"] == KEEPS_INPUT
+    assert row["target_randomization"] == CLASS_SPECIFIC
+    assert row["deletion"] == MIXED  # the classes', not the gain over all epochs
+
+
+def test_class_gains_are_read_from_each_class_epochs():
+    """Each class's row: the number of its epochs, how many gain (0 is no gain),
+    their mean gain and its t interval at 1 - 0.05 / 2 for two classes, under
+    the class's own name."""
+    from scipy import stats
+
+    from mne_xai.evaluate.trust._summary import _class_gains
+
+    gain = np.array([0.5, -0.2, 0.3, 0.0, 1.0, 0.8, 0.6])
+    target = np.array([1, 0, 1, 0, 1, 0, 1])
+    gains = _class_gains(gain, target, ["left", "right"]).set_index("class")
+    for name, values, n_better in [
+        ("left", [-0.2, 0.0, 0.8], 1),
+        ("right", [0.5, 0.3, 1.0, 0.6], 4),
+    ]:
+        row = gains.loc[name]
+        assert (row["n_epochs"], row["n_better"]) == (len(values), n_better)
+        assert row["gain"] == pytest.approx(np.mean(values))
+        expected = stats.t.interval(
+            0.975, len(values) - 1, loc=np.mean(values), scale=stats.sem(values)
+        )
+        assert (row["gain_low"], row["gain_high"]) == pytest.approx(expected)
 
 
 def test_gain_is_paired_over_epochs(summary):
@@ -220,26 +386,27 @@ def test_intervals_are_two_sided_and_leave_out_undefined_epochs():
     """Every reading rests on these intervals: a one-sided quantile narrows a 95
     percent interval to 90, and an epoch whose correlation is undefined (NaN)
     would make every mean NaN."""
-    from scipy import stats
-
     values = np.array([0.1, 0.4, np.nan, 0.2, 0.7, 0.3])
     defined = values[~np.isnan(values)]
     mean, low, high = _mean_interval(values)
-    expected = stats.t.interval(
-        0.95, len(defined) - 1, loc=defined.mean(), scale=stats.sem(defined)
-    )
     assert mean == pytest.approx(defined.mean())
-    assert (low, high) == pytest.approx(expected)
+    assert (low, high) == pytest.approx(_t_interval(defined))
+    # Two epochs are enough for an interval (on 1 degree of freedom).
+    assert _mean_interval([0.1, 0.3])[1:] == pytest.approx(_t_interval([0.1, 0.3]))
 
 
 def test_an_epoch_alone_has_no_interval_and_no_warning():
     """The mean of one defined value stands; its interval is undefined (the
     reading then says "too few epochs"), without scipy's warning that the
-    sample is too small, which told the user of a fault that is not theirs."""
+    sample is too small, which told the user of a fault that is not theirs.
+    No defined value (constant maps in every epoch) has no mean either, and
+    no warning of numpy's."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mean, low, high = _mean_interval([0.5, np.nan])
+        undefined = _mean_interval([np.nan, np.nan])
     assert mean == 0.5 and np.isnan(low) and np.isnan(high)
+    assert np.isnan(undefined).all()
 
 
 def test_deletion_reading_of_classes():
@@ -270,6 +437,8 @@ def test_a_ranking_below_random_is_said_whatever_the_randomization():
         (0.9, 0.8, KEEPS_OTHER),
         # On the cut: not below it, so the map does not change.
         (THRESHOLD, 0.1, KEEPS_INPUT),
+        # On the cut beyond |x|: not below it, so not the input's structure.
+        (0.9, THRESHOLD, KEEPS_OTHER),
         # Maps that share less than nothing beyond |x| share only |x|.
         (0.9, -0.5, KEEPS_INPUT),
         (np.nan, np.nan, UNDEFINED),
@@ -373,6 +542,11 @@ def test_reading_says_when_the_other_class_has_the_map_sign_flipped():
         target_similarity=-0.5, target_similarity_low=-0.7, target_similarity_high=-0.3
     )
     assert "sign flipped" not in _reading(straddling, _CLASSES, THRESHOLD)
+    # Nor is a CI that ends on -0.4: the whole of it must be below.
+    on_the_cut = _row(
+        target_similarity=-0.6, target_similarity_low=-0.8, target_similarity_high=-0.4
+    )
+    assert "sign flipped" not in _reading(on_the_cut, _CLASSES, THRESHOLD)
 
 
 def test_reading_explains_the_grey_zone_and_the_holes():
@@ -392,8 +566,10 @@ def test_reading_explains_the_grey_zone_and_the_holes():
     assert text.startswith("Read it as 'where the signal was large")
     assert "(0.38 to 0.50) spans the cut 0.4: whether the map changes" in text
     assert "reaches -10.0, outside -1.0 to 2.0" in text
-    # Less than one width of the range beyond it is no hole worth a warning.
-    assert "outside" not in _reading(_row(range_excursion=0.9), _CLASSES, THRESHOLD)
+    # One width of the range beyond it or less is no hole worth a warning.
+    for excursion in (0.9, 1.0):
+        reading = _reading(_row(range_excursion=excursion), _CLASSES, THRESHOLD)
+        assert "outside" not in reading
     assert "differs between classes" not in text
     # LRP-z+ on EEGNet: 0.38 [0.33, 0.44] was read "class-specific", no more said.
     text = _reading(
@@ -528,6 +704,10 @@ def test_leaves_range_measures_the_excursion():
     outside = np.array([[3.0, 10.0, 1.0, 0.0], [2.0, 1.5, -6.0, 0.0]])
     excursion, peak = _leaves_range(outside)
     assert (excursion, peak) == (pytest.approx(7 / 3), 10.0)
+    # Curves that never move have a range of no width, and do not leave it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _leaves_range(np.ones((2, 4))) == (0.0, 1.0)
 
 
 def test_report_trust_table_keeps_the_order_of_the_classes(summary):
@@ -551,6 +731,9 @@ def test_summary_prints_and_plots(summary):
         assert method in text
     described = summary.describe(width=70)
     assert "Deletion removes the samples" in described
+    # The legend, then each method's reading under its name.
+    paragraphs = described.split("\n\n")
+    assert [p.split(":")[0] for p in paragraphs[1:]] == list(summary.table.index)
     assert max(len(line) for line in described.splitlines()) <= 70
     assert isinstance(summary, TrustSummary)
     fig = summary.deletion_curves["saliency"].plot(label="saliency", show=False)
@@ -559,6 +742,14 @@ def test_summary_prints_and_plots(summary):
     curve = summary.deletion_curves["saliency"]
     change = curve.scores - curve.scores[:, :1]
     np.testing.assert_allclose(ax.lines[0].get_ydata(), change.mean(axis=0))
+
+
+def test_the_frame_is_the_users_to_change(summary):
+    """to_frame gives a copy: changing it leaves the summary's table as it was."""
+    aopc = summary.table["aopc"].copy()
+    frame = summary.to_frame()
+    frame["aopc"] = np.nan
+    pd.testing.assert_series_equal(summary.table["aopc"], aopc)
 
 
 def test_summary_prints_each_number_under_its_column(summary):
@@ -576,6 +767,10 @@ def test_summary_prints_each_number_under_its_column(summary):
         expected = [row["aopc"], *gains, *row[columns], row["target_similarity"]]
         printed = re.findall(r"[-+]?\d+\.\d\d", line.split(";")[0])
         np.testing.assert_allclose(np.array(printed, float), expected, atol=0.005)
+        # The labels start under "deletion", as the anchor's does.
+        assert line.index(row["deletion"]) == lines[1].index("deletion;")
+    (anchor,) = [line for line in lines if line.startswith("random ")]
+    assert anchor.index("anchor") == lines[1].index("deletion;")
 
 
 def test_report_trust_table_puts_each_value_under_its_title(summary):
@@ -730,6 +925,16 @@ def test_report_figures_give_each_method_one_colour(summary):
     assert in_deletion["random"] not in in_randomization.values()
 
 
+@pytest.fixture
+def no_deletion_curve(monkeypatch):
+    """Fail the test if the summary computes a deletion curve: refused before."""
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a deletion curve was computed")
+
+    monkeypatch.setattr("mne_xai.evaluate.trust._summary.deletion_curve", no_work)
+
+
 @pytest.mark.parametrize(
     "methods, match",
     [
@@ -743,7 +948,7 @@ def test_report_figures_give_each_method_one_colour(summary):
         (["saliency", "pattern_net"], "target_randomization_check"),
     ],
 )
-def test_bad_methods_are_refused(simulated, methods, match):
+def test_bad_methods_are_refused(simulated, no_deletion_curve, methods, match):
     network, epochs = simulated
     with pytest.raises((ValueError, TypeError), match=match):
         trust_summary(network, epochs, methods)
@@ -772,22 +977,17 @@ def test_the_deletion_baseline_is_checked_before_any_work(simulated):
     "threshold, error", [(40, ValueError), ("0.4", TypeError), (-1, ValueError)]
 )
 def test_the_threshold_is_checked_before_any_work(
-    simulated, monkeypatch, threshold, error
+    simulated, no_deletion_curve, threshold, error
 ):
     """A threshold in percent was refused by the randomization check, after the
     deletion curves of the anchor and of the first method."""
     network, epochs = simulated
-
-    def no_work(*args, **kwargs):
-        raise AssertionError("a deletion curve was computed")
-
-    monkeypatch.setattr("mne_xai.evaluate.trust._summary.deletion_curve", no_work)
     with pytest.raises(error, match="threshold"):
         trust_summary(network, epochs, ["saliency"], threshold=threshold)
 
 
 def test_maps_per_unit_of_input_on_several_types_are_refused_before_any_work(
-    spatial_epochs, monkeypatch
+    spatial_epochs, no_deletion_curve
 ):
     """Saliency on EEG and EOG was refused by its deletion curve, after the
     anchor's and every method before it had run all their checks."""
@@ -796,11 +996,6 @@ def test_maps_per_unit_of_input_on_several_types_are_refused_before_any_work(
     network = EEGNetClassifier(
         picks=["eeg", "eog"], max_epochs=1, random_state=0, verbose=False
     ).fit(epochs)
-
-    def no_work(*args, **kwargs):
-        raise AssertionError("a deletion curve was computed")
-
-    monkeypatch.setattr("mne_xai.evaluate.trust._summary.deletion_curve", no_work)
     with pytest.raises(
         ValueError,
         match=r"^saliency gives maps in logit/V, .*several types \(eog, eeg\).*"
@@ -811,7 +1006,7 @@ def test_maps_per_unit_of_input_on_several_types_are_refused_before_any_work(
 
 def test_one_epoch_is_refused(simulated):
     network, epochs = simulated
-    with pytest.raises(ValueError, match="at least 2 epochs"):
+    with pytest.raises(ValueError, match="at least 2 epochs for its intervals, got 1"):
         trust_summary(network, epochs[:1], ["saliency"], verbose=False)
 
 
@@ -885,17 +1080,12 @@ def test_maps_the_same_for_every_class_are_read_as_such(one_score_network):
     """Saliency of logits s and -s is |grad s| for both classes, which the summary
     did not check: it could advise reading such maps as what drove the decision.
     """
-    net, epochs = one_score_network
-    summary = trust_summary(
-        # Its classes are named, so the events are its classes (target="true").
-        as_network(net, info=epochs.info, event_id=epochs.event_id),
-        epochs,
-        ["saliency", "gradient_x_input"],
-        n_steps=4,
-        random_state=0,
-        verbose=False,
+    # Its classes are named, so the events are its classes (target="true").
+    summary = _one_score_summary(
+        one_score_network, ["saliency", "gradient_x_input"], random_state=0
     )
     saliency = summary.table.loc["saliency"]
+    assert summary.class_names == ["left", "right"]
     np.testing.assert_allclose(saliency["target_similarity"], 1)
     assert saliency["target_randomization"] == SAME_FOR_EVERY_CLASS
     assert "same whichever class is explained" in saliency["advice"]
@@ -963,6 +1153,19 @@ def test_a_skorch_network_wrapped_without_info_is_summarized_on_epochs(
     expected = trust_summary(as_network(net, info=epochs.info), epochs, **kwargs)
     summary = trust_summary(net, epochs, **kwargs)
     pd.testing.assert_frame_equal(summary.table, expected.table)
+    # Classes it cannot name go by their labels, printed as the names are.
+    assert summary.class_names == ["0", "1"] and "gain 0 | 1" in repr(summary)
+
+
+def test_a_network_without_info_reads_the_channel_types_of_the_epochs(
+    one_score_network, no_deletion_curve
+):
+    """Without info of its own, the network reads the Epochs' channels: maps
+    per unit of input on several types are refused before any work there too."""
+    net, epochs = one_score_network
+    epochs = epochs.copy().set_channel_types({"Pz": "eog"}, verbose=False)
+    with pytest.raises(ValueError, match=r"^saliency gives maps in logit/V"):
+        trust_summary(net, epochs, ["saliency"], target=epochs.events[:, 2])
 
 
 def test_the_classes_of_a_skorch_network_are_named_or_refused(one_score_network):
@@ -999,6 +1202,54 @@ def test_the_texts_name_what_deletion_puts_in_place():
         assert f"first (10 steps; they\nare {words}" in summary.legend
         reading = _reading(_row(range_excursion=2.0), _CLASSES, THRESHOLD, baseline)
         assert f"samples {words}" in reading and "cut holes" in reading
+
+
+@pytest.mark.filterwarnings("ignore:The network tells")  # 4 epochs cannot tell
+def test_the_summary_deletes_as_asked(simulated, monkeypatch):
+    """The deletion curves are those of the steps and the baseline asked for,
+    and the reading says what replaced the samples where the curves cut holes."""
+    network, epochs = simulated
+    epochs = epochs[:4]
+    # Curves far out of their range, so that the reading speaks of the holes.
+    monkeypatch.setattr(
+        "mne_xai.evaluate.trust._summary._leaves_range", lambda scores: (2.0, 0.0)
+    )
+    params = dict(
+        target="true", n_steps=2, baseline="noise", random_state=0, verbose=False
+    )
+    summary = trust_summary(network, epochs, ["saliency"], **params)
+    for method in ("random", "saliency"):
+        expected = deletion_curve(network, epochs, method, **params)
+        np.testing.assert_allclose(
+            summary.deletion_curves[method].scores, expected.scores
+        )
+    assert "samples replaced by noise" in summary.table.loc["saliency", "reading"]
+
+
+def _one_score_summary(one_score_network, methods, **params):
+    """trust_summary of the one-score network, its events named as its classes."""
+    net, epochs = one_score_network
+    network = as_network(net, info=epochs.info, event_id=epochs.event_id)
+    return trust_summary(network, epochs, methods, n_steps=4, verbose=False, **params)
+
+
+def test_the_checks_kept_for_plotting_have_the_summarys_cut(one_score_network):
+    """The randomization checks kept in the summary, and drawn from it, cut
+    where its readings do."""
+    summary = _one_score_summary(
+        one_score_network, ["saliency"], threshold=0.25, random_state=0
+    )
+    assert summary.sanity_checks["saliency"].threshold == 0.25
+    assert summary.target_checks["saliency"].threshold == 0.25
+
+
+def test_unseeded_every_step_takes_the_one_seed_drawn(
+    one_score_network, copy_of_random
+):
+    """random_state=None draws one seed for every step: a copy of the random
+    anchor deletes in the anchor's order and gains nothing over it."""
+    summary = _one_score_summary(one_score_network, [copy_of_random])
+    assert (summary.class_gains["gain"] == 0).all()
 
 
 def test_the_legend_names_the_cut_asked_for():
