@@ -259,8 +259,9 @@ def trust_summary(
     for method in checked:  # before any work, not after the first methods ran
         refuse_learned_patterns(method, "trust summary's parameter randomization")
     estimator = as_network(estimator)
-    # One seed for every step, so that the maps compared with |x| come from
-    # the very network the randomization check re-initialized.
+    # One seed for every step, None drawing it once: the random anchor and
+    # every step of a stochastic method draw alike, so that a method as
+    # random as the anchor gains nothing over it (not two draws' difference).
     random_state = check_seed(random_state)
     if random_state is None:
         random_state = int(np.random.default_rng().integers(np.iinfo(np.int32).max))
