@@ -1785,6 +1785,8 @@ def test_method_units_follow_what_the_values_measure():
     # Shares of the logit, whatever the input's unit.
     for method in ("gradient_x_input", "integrated_gradients", "deeplift", "lrp"):
         assert method_unit(method, eeg) == "logit"
+    # Occlusion's drop of the logit, whatever the input's unit.
+    assert method_unit("occlusion", eeg) == "logit"
     # Gradients: logit per unit of the input, volts for EEG and EOG alike.
     assert method_unit("saliency", eeg) == "logit/V"
     assert method_unit("guided_backprop", eeg) == "logit/V"

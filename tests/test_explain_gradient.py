@@ -371,9 +371,12 @@ def test_a_hook_ablating_spatial_filters_is_explained(fitted_eegnet, imagery_epo
 # -- occlusion on a linear model -----------------------------------------------
 @pytest.mark.parametrize("mode", ["channel", "time", "channel_time"])
 @pytest.mark.parametrize("use_baseline", [False, True])
-def test_occlusion_of_linear_model_is_patch_contribution(mode, use_baseline):
+# 4 does not divide 10: a short last window; 8 makes fewer windows than
+# channels; 1 occludes each sample alone, W (x - b) sample by sample.
+@pytest.mark.parametrize("window", [1, 4, 8])
+def test_occlusion_of_linear_model_is_patch_contribution(mode, use_baseline, window):
     """For logits W x + b, occluding a patch drops the logit by sum_patch W (x - b)."""
-    n_channels, n_times, window = 3, 10, 4  # 4 does not divide 10: short last window
+    n_channels, n_times = 3, 10
     torch.manual_seed(0)
     linear = nn.Linear(n_channels * n_times, 2)
     module = nn.Sequential(nn.Flatten(), linear).eval()
@@ -417,6 +420,20 @@ def test_occlusion_of_linear_model_is_patch_contribution(mode, use_baseline):
 def test_occlusion_rejects_bad_parameters(fitted_icnn, imagery_epochs, params, match):
     with pytest.raises(ValueError, match=match):
         explain(fitted_icnn, imagery_epochs[:2], "occlusion", verbose=False, **params)
+
+
+def test_occlusion_refuses_a_window_of_a_fraction_of_samples():
+    """A window of 2.5 samples was cut to 2 without a word."""
+    module = nn.Sequential(nn.Flatten(), nn.Linear(20, 2)).eval()
+    occlusion = get_method("occlusion")(module)
+    with pytest.raises(TypeError, match="window must be an instance of int"):
+        occlusion.attribute(
+            torch.randn(3, 1, 20),
+            torch.tensor([0, 1, 0]),
+            mode="time",
+            window=2.5,
+            baseline=torch.zeros(1, 1, 20),
+        )
 
 
 def test_occlusion_of_the_only_channel_is_warned_of():

@@ -1,3 +1,5 @@
+import re
+
 import mne
 import numpy as np
 import pytest
@@ -102,7 +104,9 @@ def test_a_gradient_per_frequency_does_not_depend_on_phase(method):
         )
         at_10_hz.append(spectrum.get_data()[0, spectrum.freqs == 10.0].item())
     np.testing.assert_allclose(at_10_hz, at_10_hz[0], rtol=1e-4)
-    assert at_10_hz[0] > 0
+    # The gradient is the filter, whose energy lies in the 10 Hz bin: its size
+    # there is the filter's norm (Parseval), that of 20 periods of a cosine.
+    assert at_10_hz[0] == pytest.approx(np.sqrt(100.0), rel=1e-4)
 
 
 def test_smoothgrad_squares_the_relevance_of_each_frequency():
@@ -386,14 +390,27 @@ def test_channels_a_spectrum_cannot_hold_are_left_out_with_their_share(
 
 def test_the_share_left_out_of_a_spectrum_is_that_of_its_channels():
     """The share the warning gives is the left-out channels' part of the total
-    |relevance| (EOG's 2 of every 4 units here), taken over channels, not bins."""
-    info = mne.create_info(["C3", "C4", "EOG"], 100.0, ["eeg", "eeg", "eog"])
+    |relevance| (EOG's 3 of every 5 units here), taken over channels, not bins;
+    the data channels are kept wherever the others stand among them."""
+    info = mne.create_info(["C3", "EOG", "C4"], 100.0, ["eeg", "eog", "eeg"])
     relevance = np.ones((2, 3, 5))
-    relevance[:, 2] = -2.0
-    with pytest.warns(RuntimeWarning, match=r"relevance of \['EOG'\] \(50% of the"):
+    relevance[:, 1] = -3.0
+    with pytest.warns(RuntimeWarning, match=r"relevance of \['EOG'\] \(60% of the"):
         kept_info, kept = _data_channels(info, relevance)
     assert kept_info.ch_names == ["C3", "C4"]
-    np.testing.assert_array_equal(kept, relevance[:, :2])
+    np.testing.assert_array_equal(kept, relevance[:, [0, 2]])
+    # Where there is no relevance at all, none is lost.
+    with pytest.warns(RuntimeWarning, match=r"relevance of \['EOG'\] \(0% of the"):
+        _data_channels(info, np.zeros_like(relevance))
+
+
+def test_a_network_reading_no_data_channel_is_refused_in_frequency():
+    """An MNE Spectrum of no channel cannot be made: the refusal says why and
+    what to use instead."""
+    info = mne.create_info(["EOG", "EMG"], 100.0, ["eog", "emg"])
+    match = r"the network reads none \(\['EOG', 'EMG'\]\): explain it in time"
+    with pytest.raises(ValueError, match=match):
+        _data_channels(info, np.ones((2, 2, 5)))
 
 
 @pytest.mark.parametrize(
@@ -512,8 +529,12 @@ def test_methods_in_frequency_keep_relevance_in_the_band_the_network_reads(
         params = dict(params, patterns=patterns)
     kwargs = dict(target=1, random_state=0, **params)
     if refused:
-        with pytest.raises(ValueError, match="valid in frequency: .*deeplift"):
+        with pytest.raises(ValueError, match="valid in frequency: ") as refusal:
             explain_spectrum(network, data[:4], method, **kwargs)
+        # The methods the refusal offers instead are those that are not refused.
+        offered = re.search(r"valid in frequency: (.*?)\. Of these", str(refusal.value))
+        valid = set(list_methods()) - _REFUSED_IN_FREQUENCY
+        assert set(offered.group(1).split(", ")) == valid
         return
     relevance = np.abs(explain_spectrum(network, data[:4], method, **kwargs).get_data())
     if method in ("random", "pattern_net"):
