@@ -12,6 +12,16 @@ import requests
 from mne_xai.datasets import load_drowsiness, load_eegbci
 
 
+@pytest.fixture
+def offline(monkeypatch):
+    """MNE's EEGBCI fetcher, failing as it does offline."""
+
+    def load_data(*args, **kwargs):
+        raise requests.ConnectionError("Failed to resolve 'physionet.org'")
+
+    monkeypatch.setattr(mne.datasets.eegbci, "load_data", load_data)
+
+
 def test_eegbci_event_names_keep_one_order_whatever_the_hash_seed(mne_data):
     """MNE builds the event names from a set; the loader orders them by code.
 
@@ -73,15 +83,10 @@ def test_eegbci_takes_one_run_as_an_int(mne_data):
     np.testing.assert_array_equal(from_array.get_data(), one.get_data())
 
 
-def test_eegbci_files_that_cannot_be_downloaded_are_named(monkeypatch, tmp_path):
+def test_eegbci_files_that_cannot_be_downloaded_are_named(offline, tmp_path):
     """Offline, a subject missing on disk failed as requests' NameResolutionError.
     The folder named is path's, where MNE looked, not MNE_DATA's (which the
     tests set)."""
-
-    def offline(*args, **kwargs):
-        raise requests.ConnectionError("Failed to resolve 'physionet.org'")
-
-    monkeypatch.setattr(mne.datasets.eegbci, "load_data", offline)
     with pytest.raises(
         OSError, match=r"subject 2, runs \[6\] are not under .*resolve"
     ) as err:
@@ -89,24 +94,80 @@ def test_eegbci_files_that_cannot_be_downloaded_are_named(monkeypatch, tmp_path)
     assert f"not under {tmp_path}, and downloading" in str(err.value)
 
 
+def test_eegbci_takes_the_last_subject(offline, tmp_path):
+    """Subjects run from 1 to 109: the last one is fetched, not refused."""
+    with pytest.raises(OSError, match=r"subject 109, runs \[6\] are not under"):
+        load_eegbci(109, runs=[6], path=tmp_path, verbose=False)
+
+
+@pytest.mark.parametrize(
+    "task, runs, cues",
+    [
+        ("hands_vs_feet", [6, 10, 14], {"T1": "hands", "T2": "feet"}),
+        ("left_vs_right", [4, 8, 12], {"T1": "left", "T2": "right"}),
+    ],
+)
+def test_eegbci_tasks_are_physionets_runs_and_cues(
+    monkeypatch, mne_data, task, runs, cues
+):
+    """The runs of each imagery task, and its cues as PhysioNet codes them: T1
+    both fists or the left fist, T2 both feet or the right fist (MNE's CSP
+    example names them so). Names swapped keep event_id as it is, since MNE
+    codes the names in alphabetical order, and call every epoch the other
+    class."""
+    fetched = {}  # runs: files
+    load_data = mne.datasets.eegbci.load_data
+
+    def record(subject, runs, **kwargs):
+        fetched[tuple(runs)] = load_data(subject, runs, **kwargs)
+        return fetched[tuple(runs)]
+
+    monkeypatch.setattr(mne.datasets.eegbci, "load_data", record)
+    epochs = load_eegbci(1, task, path=mne_data, verbose=False)
+    [(fetched_runs, files)] = fetched.items()
+    assert fetched_runs == tuple(runs)
+    # The cue at each epoch's onset in the first run, read from its own file.
+    raw = mne.io.read_raw_edf(files[0], verbose=False)
+    cue_at = {
+        round(onset * raw.info["sfreq"]): cue
+        for onset, cue in zip(
+            raw.annotations.onset, raw.annotations.description, strict=True
+        )
+    }
+    name_of = {code: name for name, code in epochs.event_id.items()}
+    first_run = epochs.events[epochs.events[:, 0] < raw.n_times]
+    named = [(cues[cue_at[sample]], name_of[code]) for sample, _, code in first_run]
+    assert {name for name, _ in named} == set(cues.values())
+    assert all(cue == name for cue, name in named)
+
+
+@pytest.mark.parametrize(
+    "l_freq, h_freq, band", [(7.0, None, (7.0, 80.0)), (None, 30.0, (0.0, 30.0))]
+)
+def test_eegbci_filters_with_one_edge(mne_data, l_freq, h_freq, band):
+    """None skips that edge only: a high-pass alone, or a low-pass alone."""
+    epochs = load_eegbci(
+        1, runs=6, l_freq=l_freq, h_freq=h_freq, path=mne_data, verbose=False
+    )
+    assert (epochs.info["highpass"], epochs.info["lowpass"]) == band
+
+
 def test_eegbci_defaults_are_the_documented_epochs(eegbci_epochs):
     """-1 to 4 s around the cue, band-passed 7-30 Hz as in MNE's CSP example,
-    of the EEG channels, the classes coded as the docstring says."""
+    of the EEG channels, the classes coded as the docstring says, and no
+    baseline correction (as in that example)."""
     assert (eegbci_epochs.tmin, eegbci_epochs.tmax) == (-1.0, 4.0)
+    assert eegbci_epochs.baseline is None
+    assert len(eegbci_epochs) == 45  # 15 cues in each of the three runs
     info = eegbci_epochs.info
     assert (info["highpass"], info["lowpass"]) == (7.0, 30.0)
     assert set(eegbci_epochs.get_channel_types()) == {"eeg"}
     assert eegbci_epochs.event_id == {"feet": 2, "hands": 3}
 
 
-def test_eegbci_error_names_the_folder_mne_searched(monkeypatch, tmp_path):
+def test_eegbci_error_names_the_folder_mne_searched(offline, monkeypatch, tmp_path):
     """With neither MNE_DATASETS_EEGBCI_PATH nor MNE_DATA set, the error named
     them as the folder searched; MNE looked in ~/mne_data."""
-
-    def offline(*args, **kwargs):
-        raise requests.ConnectionError("Failed to resolve 'physionet.org'")
-
-    monkeypatch.setattr(mne.datasets.eegbci, "load_data", offline)
     for key in ("MNE_DATASETS_EEGBCI_PATH", "MNE_DATA"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("_MNE_FAKE_HOME_DIR", str(tmp_path))  # MNE's home in tests

@@ -668,6 +668,15 @@ def test_permutation_p_value_counts_the_observed_labelling(balanced):
     assert p_value == 1 / (N_PERMUTATIONS + 1)
 
 
+def _subjects_majority():
+    """Ten subjects of 14 and 6 epochs of two classes (70/30 or 30/70 percent),
+    and predictions that say each subject's majority class, whatever the epoch:
+    labels, predictions and groups."""
+    majority = np.tile([1, 2], 5)
+    y_true = np.concatenate([np.repeat([m, 3 - m], [14, 6]) for m in majority])
+    return y_true, np.repeat(majority, 20), np.repeat(np.arange(10), 20)
+
+
 @pytest.mark.parametrize("balanced", [False, True])
 def test_chance_tests_shuffle_labels_within_groups(balanced):
     """Predictions that follow the subject follow labels that come in other
@@ -675,12 +684,7 @@ def test_chance_tests_shuffle_labels_within_groups(balanced):
     14 percent of such tests read "beats chance" at the 5 percent level."""
     from mne_xai.evaluate._chance import permutation_chance_test
 
-    # Ten subjects, 30/70 or 70/30 percent of the two classes, and
-    # predictions that say each subject's majority class, whatever the epoch.
-    groups = np.repeat(np.arange(10), 20)
-    majority = np.tile([1, 2], 5)
-    y_true = np.concatenate([np.repeat([m, 3 - m], [14, 6]) for m in majority])
-    y_pred = np.repeat(majority, 20)
+    y_true, y_pred, groups = _subjects_majority()
     _, pooled = permutation_chance_test(
         y_true, y_pred, balanced=balanced, random_state=0
     )
@@ -705,6 +709,116 @@ def test_chance_tests_shuffle_the_labels_of_every_group(balanced):
     )
     assert score == pytest.approx(0.75)
     assert p_value < 0.001
+
+
+def test_chance_test_weighs_each_fold_by_its_epochs_against_the_rate_given():
+    """All of a fold of 10 and half of a fold of 30 right is 25 of 40, not the
+    mean of the folds' accuracies (30 of 40); and the test is against the rate
+    given, 1/3 for three equal classes, not 0.5."""
+    folds = [np.arange(10), np.arange(10, 40)]
+    n_correct, n_tested, p_value = chance_test(np.array([1.0, 0.5]), 1 / 3, folds)
+    assert (n_correct, n_tested) == (25, 40)
+    # P(X >= 25) for X ~ B(40, 1/3).
+    exact = sum(comb(40, k) * 2 ** (40 - k) for k in range(25, 41)) / 3**40
+    assert p_value == pytest.approx(exact)
+
+
+def test_balanced_chance_test_is_seeded_and_shuffles_within_groups():
+    """The seed and the groups reach the shuffles: the same seed gives the same
+    p, so that a page or trust summary reads the same on every run, and
+    predictions that follow each subject's majority class do not beat chance
+    within subjects."""
+    from mne_xai.evaluate._chance import balanced_chance_test
+
+    y_true = np.repeat([1, 2], [20, 6])
+    y_pred = np.tile([1, 2], 13)  # unrelated to the labels: p near 0.5
+    first, second = (
+        balanced_chance_test(y_true, y_pred, random_state=0) for _ in range(2)
+    )
+    assert first == second and 0.2 < first[1] < 0.8
+    y_true, y_pred, groups = _subjects_majority()
+    assert balanced_chance_test(y_true, y_pred, random_state=0, groups=groups) == (
+        pytest.approx(0.7),
+        1.0,
+    )
+
+
+def test_equal_balanced_accuracies_summed_in_another_order_are_equal():
+    """Over eight or more classes, numpy sums the observed recalls pairwise and
+    the shuffles' row by row, which differ in the last bits: a shuffle scoring
+    as the observed labels must count as at least as good. Here every shuffle
+    within the groups keeps each class's hits (recalls 0, 0, 0, 0, 0, 1/3, 1,
+    1 of eight classes of 3 epochs), so p is 1."""
+    from mne_xai.evaluate._chance import permutation_chance_test
+
+    y_true = np.repeat(np.arange(8), 3)
+    # Classes 6 and 7 alone in groups predicting them; one epoch of class 5
+    # with those of class 0 in a group predicting 5; the rest predicted 0.
+    groups = np.r_[[0] * 3, [1] * 12, [0, 1, 1], [2] * 3, [3] * 3]
+    y_pred = np.array([5, 0, 6, 7])[groups]
+    score, p_value = permutation_chance_test(
+        y_true, y_pred, balanced=True, random_state=0, groups=groups
+    )
+    assert score == pytest.approx(7 / 24)
+    assert p_value == 1.0
+
+
+def test_the_chance_verdict_scores_each_epoch_against_its_own_chance():
+    """Two folds testing 14 and 6 epochs, 10 of each class of 40 epochs (30 and
+    10 in all): the binomial test counts 14 of 20 right (0.70, not the folds'
+    mean 0.50) against the tested epochs' 0.5, not all epochs' 0.75."""
+    from mne_xai.evaluate._chance import held_out_verdict
+
+    y = np.repeat([1, 2], [30, 10])
+    folds = [np.r_[np.arange(10), np.arange(30, 34)], np.arange(34, 40)]
+    predictions = [y[folds[0]], 3 - y[folds[1]]]  # all right, then all wrong
+    verdict = held_out_verdict(y, folds, predictions)
+    assert verdict.test == "binomial"
+    assert (verdict.n_correct, verdict.n_tested) == (14, 20)
+    assert verdict.score == pytest.approx(0.7)
+    assert verdict.chance == verdict.majority == 0.5
+    assert verdict.p_value == pytest.approx(
+        sum(comb(20, k) for k in range(14, 21)) / 2**20
+    )
+    assert "14 of 20 epochs right, against a rate of 0.50" in verdict.describe("epochs")
+
+
+def test_chance_counts_each_epoch_as_often_as_tested_but_the_test_once():
+    """Folds testing the 5 epochs of class 1 twice and 5 of class 2 once: always
+    answering class 1 scores 10 of 15 of the folds' predictions (0.67), while
+    the permutation test within groups scores each epoch once, against 0.5,
+    with the groups of the 10 epochs tested."""
+    from mne_xai.evaluate._chance import held_out_chance, held_out_verdict
+
+    y = np.repeat([1, 2], 10)
+    folds = [np.arange(5), np.arange(10, 15), np.arange(5)]
+    assert held_out_chance(y, folds) == pytest.approx(2 / 3)
+    verdict = held_out_verdict(
+        y,
+        folds,
+        [y[fold] for fold in folds],
+        groups=np.tile(["A", "B"], 10),
+        random_state=0,
+    )
+    assert (verdict.test, verdict.balanced, verdict.n_tested) == (
+        "permutation",
+        False,
+        10,
+    )
+    assert (verdict.score, verdict.chance) == (1.0, 0.5)
+    assert verdict.majority == pytest.approx(2 / 3)
+    assert verdict.p_value < 0.05
+
+
+def test_a_p_value_at_the_level_does_not_beat_chance():
+    """Beating chance is p below the level, not at it."""
+    from mne_xai.evaluate._chance import CHANCE_ALPHA, HeldOutVerdict
+
+    verdict = HeldOutVerdict(
+        "binomial", False, 0.7, 0.5, 0.5, 14, 20, CHANCE_ALPHA, within_groups=False
+    )
+    assert not verdict.beats_chance
+    assert verdict._replace(p_value=np.nextafter(CHANCE_ALPHA, 0)).beats_chance
 
 
 def test_the_page_tests_chance_within_the_groups_its_folds_split_by(spatial_epochs):
@@ -3136,9 +3250,12 @@ def test_the_chance_verdict_counts_each_epoch_once():
     right = [page.y[fold] for fold in folds]
     wrong = [3 - page.y[fold] for fold in folds]
     _add_chance_verdict(page, [], folds * 2, right + wrong, "It")
-    assert "It beats chance: balanced accuracy 1.00 over 26 held-out epochs" in (
-        page.text
-    )
+    # Against 0.5, what answers unrelated to the labels score, not the 0.77 of
+    # always answering the frequent class, which balanced accuracy puts at 0.5.
+    assert (
+        "It beats chance: balanced accuracy 1.00 over 26 held-out epochs, "
+        "against 0.50 by chance"
+    ) in page.text
 
 
 def test_the_chance_verdict_is_that_of_the_epochs_tested():
@@ -3163,14 +3280,10 @@ def test_the_chance_verdict_shuffles_labels_within_groups():
     when the labels are shuffled across subjects (p < 0.001 there)."""
     from mne_xai.report._accuracy import _add_chance_verdict
 
-    # Ten subjects of 14 and 6 epochs of the classes, 7 of 10 predicted right.
-    majority = np.tile([1, 2], 5)
-    page = _VerdictPage(
-        np.concatenate([np.repeat([m, 3 - m], [14, 6]) for m in majority]),
-        groups=np.repeat(np.arange(10), 20),
-    )
+    y, answers, groups = _subjects_majority()  # 7 of 10 predicted right
+    page = _VerdictPage(y, groups=groups)
     folds = [np.arange(100), np.arange(100, 200)]
-    predictions = [np.repeat(majority, 20)[fold] for fold in folds]
+    predictions = [answers[fold] for fold in folds]
     with pytest.warns(RuntimeWarning, match="does not beat chance: accuracy 0.70"):
         _add_chance_verdict(page, [], folds, predictions, "It")
     assert "within each group (subject), p = 1;" in page.text
