@@ -1233,7 +1233,9 @@ def test_spectra_of_a_network_reading_eog_name_their_rows():
 
 def test_votes_of_a_pipeline_trained_on_other_labels_are_refused_without_y():
     """The record of what the labels are was read on the Pipeline, which has
-    none: the events were taken for the classes (accuracy 0.0 for 1.0)."""
+    none: the events were taken for the classes (accuracy 0.0 for 1.0). The
+    refusal reads it on the network, saying why (not that the Pipeline keeps
+    no record of the events)."""
     from sklearn.pipeline import make_pipeline
 
     rng = np.random.default_rng(0)
@@ -1247,7 +1249,9 @@ def test_votes_of_a_pipeline_trained_on_other_labels_are_refused_without_y():
     pipeline = make_pipeline(EEGNetClassifier(max_epochs=1, verbose=False))
     pipeline.fit(epochs, 3 - codes)
     groups = np.arange(20) % 4
-    with pytest.raises(ValueError, match="pass y, the class of each epoch"):
+    with pytest.raises(
+        ValueError, match="trained on labels y that are not the events of its"
+    ):
         group_predictions(pipeline, epochs, groups, verbose=False)
     table = group_predictions(pipeline, epochs, groups, y=3 - codes, verbose=False)
     predicted = pipeline.predict(epochs)

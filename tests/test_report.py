@@ -1,6 +1,7 @@
 """make_report and ``mne-xai report``: the page, its refusals, and a real browser."""
 
 import argparse
+import contextlib
 import copy
 import gc
 import html
@@ -3025,6 +3026,44 @@ def test_relevance_per_frequency_counts_bad_channels(made, spatial_epochs):
     plt.close(figure)
 
 
+def test_band_topomaps_show_the_mean_relevance_magnitude(monkeypatch, spatial_epochs):
+    """The band topomaps, labelled |relevance|, average each epoch's magnitude:
+    alpha relevance of +3 and -1 in alternate epochs is 2 on their scale, not
+    the signed mean 1 (epochs of opposite signs would cancel out)."""
+    from mne.time_frequency import EpochsSpectrumArray
+
+    from mne_xai.report import _maps
+
+    freqs = np.arange(33.0)
+    relevance = np.zeros((len(spatial_epochs), len(spatial_epochs.ch_names), 33))
+    relevance[::2, 0, 10] = 3.0
+    relevance[1::2, 0, 10] = -1.0
+    spectrum = EpochsSpectrumArray(relevance, spatial_epochs.info, freqs)
+    monkeypatch.setattr(_maps, "explain_spectrum", lambda *args, **kwargs: spectrum)
+    page = SimpleNamespace(
+        plan=SimpleNamespace(topomap_type="eeg"),
+        estimator=None,
+        epochs=spatial_epochs,
+        target=None,
+        random_state=0,
+        y=spatial_epochs.events[:, 2],
+        class_names={},
+        warnings_noted=lambda key: contextlib.nullcontext(),
+        paragraph=lambda key, **values: None,
+        note=lambda key, text: None,
+        figures={},
+    )
+
+    def add_figures(figures, title, key):
+        (page.figures[title],) = figures
+
+    page.add_figures = add_figures
+    _maps._add_spectrum(page)
+    figure = page.figures["Relevance per band"]
+    assert figure.axes[0].images[0].get_clim() == (0.0, 2.0)
+    plt.close("all")
+
+
 @pytest.mark.filterwarnings("ignore:The network")
 def test_relevance_per_frequency_gives_the_width_of_its_bins():
     """Epochs of 2 s (EEGBCI's motor imagery period) have bins of 0.5 Hz."""
@@ -3359,6 +3398,24 @@ def test_relevance_outside_the_bands_counts_bad_channels_and_band_edges(
         relevance, mne.create_info(["C3", "Cz", "C4"], 64.0, "eeg"), freqs
     )
     spectrum.info["bads"] = ["C3"]
+    assert shares in _outside_the_bands(spectrum)
+
+
+def test_relevance_outside_the_bands_is_a_share_of_its_magnitude():
+    """Relevance below 4 Hz of opposite signs in two epochs is half of the
+    |relevance|, beside as much at 10 Hz: summed with its sign it would cancel
+    out, and the band topomaps be said to hold all of it."""
+    from mne.time_frequency import EpochsSpectrumArray
+
+    from mne_xai.report._maps import _outside_the_bands
+
+    relevance = np.zeros((2, 1, 33))
+    relevance[:, 0, 2] = [1.0, -1.0]
+    relevance[:, 0, 10] = 1.0
+    spectrum = EpochsSpectrumArray(
+        relevance, mne.create_info(["Cz"], 64.0, "eeg"), np.arange(33.0)
+    )
+    shares = "holds 50% of the |relevance|; 50% lies below 4 Hz and 0% above 30"
     assert shares in _outside_the_bands(spectrum)
 
 
