@@ -1463,12 +1463,10 @@ def test_maximized_input_has_each_units_amplitude():
 def test_restored_model_keeps_the_factors_of_each_unit(tmp_path):
     epochs = _several_units()
     clf = InterpretableCNNClassifier(**FAST).fit(epochs)
-    clf.save_params(f_params=tmp_path / "params.pt")
     other = mne.EpochsArray(
         epochs.get_data()[::8] * 3.0, epochs.info, events=epochs.events[::8]
     )  # another scale than training: the restored factors are training's
-    restored = InterpretableCNNClassifier(**FAST).initialize(other)
-    restored.load_params(f_params=tmp_path / "params.pt")
+    restored = _restored(clf, tmp_path, other)
     for model in (restored, pickle.loads(pickle.dumps(clf))):
         np.testing.assert_array_equal(model.input_scale_, clf.input_scale_)
         np.testing.assert_array_equal(model.data_std_, clf.data_std_)
@@ -1543,9 +1541,7 @@ def test_a_restored_network_loads_at_a_rate_float32_cannot_hold(tmp_path):
         epochs.info["sfreq"] = 1000 / 7
     assert float(np.float32(epochs.info["sfreq"])) != epochs.info["sfreq"]
     clf = EEGNetClassifier(**FAST).fit(epochs)
-    clf.save_params(f_params=tmp_path / "params.pt")
-    restored = EEGNetClassifier(**FAST).initialize(epochs)
-    restored.load_params(f_params=tmp_path / "params.pt")
+    restored = _restored(clf, tmp_path, epochs)
     np.testing.assert_array_equal(
         restored.predict_proba(epochs), clf.predict_proba(epochs)
     )
@@ -1765,9 +1761,7 @@ def test_initialize_with_early_stopping_restores(synthetic_arrays, tmp_path):
     X, y = synthetic_arrays
     params = dict(FAST, early_stopping=True, max_epochs=4)
     clf = EEGNetClassifier(**params).fit(X, y)
-    clf.save_params(f_params=tmp_path / "params.pt")
-    restored = EEGNetClassifier(**params).initialize(X, y)
-    restored.load_params(f_params=tmp_path / "params.pt")
+    restored = _restored(clf, tmp_path, X, y)
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
 
 
@@ -1791,13 +1785,20 @@ def test_epochs_starting_one_sample_late_warn(synthetic_arrays, tmin):
 
 
 # -- saving and restoring ------------------------------------------------------------
+def _restored(fitted, tmp_path, *data):
+    """A new estimator of ``fitted``'s class and parameters, initialized on
+    ``data`` and given ``fitted``'s saved parameters."""
+    fitted.save_params(f_params=tmp_path / "params.pt")
+    restored = clone(fitted).initialize(*data)
+    restored.load_params(f_params=tmp_path / "params.pt")
+    return restored
+
+
 def test_restored_model_keeps_training_statistics(synthetic_arrays, tmp_path):
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST).fit(X, y)
-    clf.save_params(f_params=tmp_path / "params.pt")
     other_data = X[::4] * 9.0 + 1.0  # another scale and mean than training
-    restored = EEGNetClassifier(**FAST).initialize(other_data, y[::4])
-    restored.load_params(f_params=tmp_path / "params.pt")
+    restored = _restored(clf, tmp_path, other_data, y[::4])
     assert restored.input_scale_ == clf.input_scale_
     assert restored.data_std_ == clf.data_std_
     np.testing.assert_array_equal(restored.data_mean_, clf.data_mean_)
@@ -2838,9 +2839,7 @@ def test_a_restored_network_ignores_events_that_name_no_class(
         verbose=False,
     )
     clf = EEGNetClassifier(**FAST).fit(with_rest)
-    clf.save_params(f_params=tmp_path / "params.pt")
-    restored = EEGNetClassifier(**FAST).initialize(epochs)
-    restored.load_params(f_params=tmp_path / "params.pt")
+    restored = _restored(clf, tmp_path, epochs)
     np.testing.assert_array_equal(
         restored.predict_proba(epochs), clf.predict_proba(epochs)
     )
