@@ -1923,15 +1923,20 @@ def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):
     assert "MNE_DATA" in err and err.count("\n") == 1
 
 
-def test_command_paths_from_the_home_folder(monkeypatch, capsys, tmp_path, epochs_file):
-    """Shells leave "~" in --output=~/figs: the demo made a folder named "~"
-    in the working folder, and the report found no file "~/model.pkl"."""
+def _demo_must_not_load(monkeypatch, when):
+    """Make the demo's loading of EEGBCI fail the test, saying ``when`` it loaded."""
     import mne_xai.datasets
 
     def must_not_load(*args, **kwargs):
-        raise AssertionError("the data were loaded before the output was checked")
+        raise AssertionError(f"the data were loaded {when}")
 
     monkeypatch.setattr(mne_xai.datasets, "load_eegbci", must_not_load)
+
+
+def test_command_paths_from_the_home_folder(monkeypatch, capsys, tmp_path, epochs_file):
+    """Shells leave "~" in --output=~/figs: the demo made a folder named "~"
+    in the working folder, and the report found no file "~/model.pkl"."""
+    _demo_must_not_load(monkeypatch, "before the output was checked")
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a_file").write_text("")
@@ -1954,12 +1959,7 @@ def test_command_paths_from_the_home_folder(monkeypatch, capsys, tmp_path, epoch
 def test_demo_checks_its_output_before_training(monkeypatch, capsys, tmp_path):
     """An --output it could not write ended the demo in a traceback, after all
     the training."""
-    import mne_xai.datasets
-
-    def must_not_load(*args, **kwargs):
-        raise AssertionError("the data were loaded before the output was checked")
-
-    monkeypatch.setattr(mne_xai.datasets, "load_eegbci", must_not_load)
+    _demo_must_not_load(monkeypatch, "before the output was checked")
     a_file = tmp_path / "a_file"
     a_file.write_text("")
     assert main(["demo", "--output", str(a_file)]) == 1
@@ -2209,11 +2209,15 @@ def test_demo_figures_leave_the_callers_backend(tmp_path, spatial_epochs):
         (["--n-splits", "2.5"], "--n-splits: '2.5' is not an integer"),
     ],
 )
-def test_demo_refuses_arguments_out_of_range_in_one_line(capsys, argument, match):
+def test_demo_refuses_arguments_out_of_range_in_one_line(
+    monkeypatch, tmp_path, capsys, argument, match
+):
     """--subject 0 gave a traceback; --n-splits 0 trained every network, then
     failed; --max-epochs 0 printed the accuracies of untrained networks."""
+    # Accepted, the argument would run the demo's training.
+    _demo_must_not_load(monkeypatch, f"though {argument} is out of range")
     with pytest.raises(SystemExit) as exit_info:
-        main(["demo", *argument])
+        main(["demo", "--output", str(tmp_path), *argument])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == f"mne-xai demo: error: argument {match}"
