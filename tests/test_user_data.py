@@ -2579,6 +2579,17 @@ def test_progress_lines_follow_steps_done_and_skip_short_work(capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_progress_lines_round_the_share_done_as_a_bar_does(capsys):
+    """The share is rounded, as tqdm's bar gives it: 6 of 11 steps (54.5%)
+    are 55%, 7 of 11 (63.6%) 64%."""
+    with mne.utils.use_log_level("info"):
+        list(progress_bar(range(11), unit="steps"))
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("(")[1] for line in lines] == [
+        "18%)", "27%)", "36%)", "45%)", "55%)", "64%)", "73%)", "82%)", "91%)", "100%)",
+    ]  # fmt: skip
+
+
 def test_mne_tqdm_set_by_the_user_chooses_the_bars(monkeypatch):
     """MNE_TQDM, where set, is the user's choice of bars, on a terminal or not;
     unset on a terminal, MNE's own bars are left to MNE."""
