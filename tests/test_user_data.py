@@ -1238,9 +1238,13 @@ def test_warnings_point_at_the_callers_line(synthetic_arrays):
     and named explain's epochs "X"."""
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST).fit(X * 20.0, y)
+    # Without a faster evaluation graph, its batches are read by skorch's
+    # forward_iter, whose frames lie between the check and the caller.
+    slow = InterpretableCNNClassifier(**FAST).fit(X * 20.0, y)
     volts = mne.EpochsArray(X * 20e-6, mne.create_info(4, 128.0, "eeg"), verbose=False)
     for call, name in [
         (lambda: clf.predict(volts), "X"),
+        (lambda: slow.predict(volts), "X"),
         (lambda: mne_xai.explain(clf, volts, "saliency", target=0), "epochs"),
         (
             lambda: mne_xai.evaluate.deletion_curve(
@@ -2538,7 +2542,9 @@ def test_progress_bar_is_drawn_on_a_terminal_and_in_a_notebook_only(
     assert progress_bar(range(3), max_value=3, unit="steps")._tqdm.disable
     monkeypatch.setattr("sys.stderr", stream())
     with mne.utils.use_log_level("info"):
-        assert not progress_bar(range(3), max_value=3, unit="steps")._tqdm.disable
+        bar = progress_bar(range(3), max_value=3, unit="steps")
+    assert not bar._tqdm.disable
+    assert bar._tqdm.unit == "steps"  # its rate counts steps, not tqdm's "it"
 
 
 @pytest.mark.parametrize(
