@@ -1961,6 +1961,69 @@ def test_demo_of_one_split_prints_no_spread(capsys):
     assert line.split()[1:3] == ["0.800", "1.0"]
 
 
+def test_demo_averages_the_accuracies_of_its_folds(capsys):
+    """The table gives the mean of the folds' accuracies: 5, 6 and 9 of 9
+    right are 20 of 27 (0.741), where their median is 0.667."""
+    y = np.repeat([0, 1], 10)
+    cv = ShuffleSplit(3, test_size=9, random_state=0)
+    _print_accuracies(_demo_results(y, cv, [5, 6, 9]), y, cv)
+    lines = capsys.readouterr().out.splitlines()
+    (line,) = [line for line in lines if line.startswith("network")]
+    assert line.split()[1] == f"{20 / 27:.3f}"
+
+
+def test_demo_says_the_same_verdict_at_every_run(capsys):
+    """The permutation test of unequal classes is seeded: the same predictions
+    get the same p at every run of the demo, as in the report."""
+    y = np.repeat([0, 1], [26, 14])
+    cv = ShuffleSplit(2, test_size=10, random_state=0)
+    results = _demo_results(y, cv, [8, 8])  # p near 0.07: unseeded, it varies
+    outputs = []
+    for _ in range(3):
+        _print_accuracies(results, y, cv)
+        outputs.append(capsys.readouterr().out)
+    assert "permutation test" in outputs[0]
+    assert outputs[1:] == outputs[:1] * 2
+
+
+def test_demo_folds_train_on_their_training_epochs_and_score_the_others(capsys):
+    """Each fold's estimator is fitted on the fold's training epochs only, and
+    its accuracy is the share of its held-out epochs predicted right."""
+    from mne_xai.cli import _cross_validate
+
+    y = np.repeat([1, 2], 10)
+    epochs = mne.EpochsArray(
+        np.zeros((20, 2, 5)), mne.create_info(2, 10.0, "eeg"), verbose=False
+    )
+    # Right on the first 14 epochs and wrong on the others, whatever it learns.
+    answers = np.where(np.arange(20) < 14, y, 3 - y)
+    fitted = []
+
+    class Answering:
+        def fit(self, epochs, y):
+            fitted.append(epochs.selection)
+            return self
+
+        def predict(self, epochs):
+            return answers[epochs.selection]
+
+    cv = ShuffleSplit(3, test_size=5, random_state=0)
+    scores, predictions = _cross_validate("answers", Answering, epochs, y, cv)
+    for (train, test), seen, score, predicted in zip(
+        cv.split(y, y), fitted, scores, predictions, strict=True
+    ):
+        np.testing.assert_array_equal(np.sort(seen), np.sort(train))
+        np.testing.assert_array_equal(predicted, answers[test])
+        assert score == np.mean(test < 14)
+    assert len(set(scores)) > 1  # folds told apart
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("fold ")[1].split(":")[0] for line in lines] == [
+        "1/3",
+        "2/3",
+        "3/3",
+    ]
+
+
 def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):
     """Without the data and the network, the demo printed requests' traceback."""
     import mne_xai.datasets
@@ -1975,15 +2038,20 @@ def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):
     assert "MNE_DATA" in err and err.count("\n") == 1
 
 
-def test_command_paths_from_the_home_folder(monkeypatch, capsys, tmp_path, epochs_file):
-    """Shells leave "~" in --output=~/figs: the demo made a folder named "~"
-    in the working folder, and the report found no file "~/model.pkl"."""
+def _demo_must_not_load(monkeypatch, when):
+    """Make the demo's loading of EEGBCI fail the test, saying ``when`` it loaded."""
     import mne_xai.datasets
 
     def must_not_load(*args, **kwargs):
-        raise AssertionError("the data were loaded before the output was checked")
+        raise AssertionError(f"the data were loaded {when}")
 
     monkeypatch.setattr(mne_xai.datasets, "load_eegbci", must_not_load)
+
+
+def test_command_paths_from_the_home_folder(monkeypatch, capsys, tmp_path, epochs_file):
+    """Shells leave "~" in --output=~/figs: the demo made a folder named "~"
+    in the working folder, and the report found no file "~/model.pkl"."""
+    _demo_must_not_load(monkeypatch, "before the output was checked")
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a_file").write_text("")
@@ -2006,12 +2074,7 @@ def test_command_paths_from_the_home_folder(monkeypatch, capsys, tmp_path, epoch
 def test_demo_checks_its_output_before_training(monkeypatch, capsys, tmp_path):
     """An --output it could not write ended the demo in a traceback, after all
     the training."""
-    import mne_xai.datasets
-
-    def must_not_load(*args, **kwargs):
-        raise AssertionError("the data were loaded before the output was checked")
-
-    monkeypatch.setattr(mne_xai.datasets, "load_eegbci", must_not_load)
+    _demo_must_not_load(monkeypatch, "before the output was checked")
     a_file = tmp_path / "a_file"
     a_file.write_text("")
     assert main(["demo", "--output", str(a_file)]) == 1
@@ -2095,31 +2158,53 @@ def test_demo_trains_the_networks_with_their_defaults(
     )
 
 
-def test_demo_defaults_are_those_its_help_gives(monkeypatch, tmp_path):
-    """EEGBCI subject 1, hands vs feet, in 5 shuffle splits of 20% (seed 42):
-    CSP+LDA on 1-2 s and the networks on the imagery period, 0-4 s, as its
-    help and its table's names say."""
-    import mne_xai.cli
+def _demo_loading(monkeypatch):
+    """Make the demo load 10 epochs of -1 to 4 s, as load_eegbci's; return the
+    list of the loader's arguments."""
     import mne_xai.datasets
 
     info = mne.create_info(["C3", "C4"], 10.0, "eeg")
     recording = mne.EpochsArray(np.zeros((10, 2, 51)), info, tmin=-1.0, verbose=False)
-    loaded, seen = [], {}
+    loaded = []
 
     def load(*args, **kwargs):
         loaded.append(args)
-        return recording.copy()  # -1 to 4 s, as load_eegbci's
+        return recording.copy()
+
+    monkeypatch.setattr(mne_xai.datasets, "load_eegbci", load)
+    return loaded
+
+
+def test_demo_defaults_are_those_its_help_gives(monkeypatch, tmp_path):
+    """EEGBCI subject 1, hands vs feet, in 5 shuffle splits of 20% (seed 42):
+    CSP+LDA on 1-2 s and the networks on the imagery period, 0-4 s, as its
+    help and its table's names say; the EEGNet it explains is trained on all
+    the epochs of 0-4 s."""
+    import mne_xai
+    import mne_xai.cli
+
+    loaded, seen = _demo_loading(monkeypatch), {}
 
     def record(name, make_estimator, epochs, y, cv):
         seen[name] = (epochs.tmin, epochs.tmax, cv)
-        if len(seen) == 3:
-            raise KeyboardInterrupt  # no need to train
         return np.ones(cv.get_n_splits()), []
 
-    monkeypatch.setattr(mne_xai.datasets, "load_eegbci", load)
+    class Explained:
+        def __init__(self, **params):
+            pass
+
+        def fit(self, epochs):
+            seen["explained"] = (epochs.tmin, epochs.tmax, len(epochs))
+            raise KeyboardInterrupt  # no need to train
+
     monkeypatch.setattr(mne_xai.cli, "_cross_validate", record)
+    monkeypatch.setattr(
+        mne_xai.cli, "_print_accuracies", lambda *a: {"EEGNetClassifier (0-4 s)": True}
+    )
+    monkeypatch.setattr(mne_xai, "EEGNetClassifier", Explained)
     assert main(["demo", "--output", str(tmp_path)]) == 130
     assert loaded == [(1, "hands_vs_feet")]
+    assert seen.pop("explained") == (0.0, 4.0, 10)
     assert {name: (tmin, tmax) for name, (tmin, tmax, _) in seen.items()} == {
         "CSP+LDA (1-2 s)": (1.0, 2.0),
         "EEGNetClassifier (0-4 s)": (0.0, 4.0),
@@ -2127,6 +2212,36 @@ def test_demo_defaults_are_those_its_help_gives(monkeypatch, tmp_path):
     }
     for *_, cv in seen.values():
         assert (cv.get_n_splits(), cv.test_size, cv.random_state) == (5, 0.2, 42)
+
+
+def test_demo_gives_the_seconds_of_each_candidate(monkeypatch, tmp_path):
+    """The table's time of each candidate is that of its cross-validation."""
+    import mne_xai.cli
+
+    _demo_loading(monkeypatch)
+    now = [100.0]
+    durations = {
+        "CSP+LDA (1-2 s)": 2.0,
+        "EEGNetClassifier (0-4 s)": 30.0,
+        "InterpretableCNN (0-4 s)": 50.0,
+    }
+    timed = {}
+
+    def take_time(name, make_estimator, epochs, y, cv):
+        now[0] += durations[name]
+        return np.ones(cv.get_n_splits()), []
+
+    def record(results, y, cv):
+        timed.update({name: seconds for name, (*_, seconds) in results.items()})
+        raise KeyboardInterrupt  # no need to explain
+
+    monkeypatch.setattr(
+        mne_xai.cli, "time", SimpleNamespace(perf_counter=lambda: now[0])
+    )
+    monkeypatch.setattr(mne_xai.cli, "_cross_validate", take_time)
+    monkeypatch.setattr(mne_xai.cli, "_print_accuracies", record)
+    assert main(["demo", "--output", str(tmp_path)]) == 130
+    assert timed == durations
 
 
 @pytest.mark.parametrize("beats_chance", [False, True])
@@ -2164,6 +2279,24 @@ def test_demo_says_when_the_network_it_explains_is_at_chance(
     assert said is not beats_chance
 
 
+def test_demo_trust_checks_are_seeded(monkeypatch, capsys):
+    """As the demo's splits and networks are: unseeded, trust_summary draws a
+    seed of its own, and two runs of the demo printed other figures."""
+    import mne_xai.evaluate
+    from mne_xai.cli import _print_trust
+
+    seeds = []
+
+    def summarize(estimator, epochs, methods, *, random_state, verbose):
+        seeds.append(random_state)
+        return SimpleNamespace(describe=lambda: "")
+
+    monkeypatch.setattr(mne_xai.evaluate, "trust_summary", summarize)
+    _print_trust(None, None)
+    (seed,) = seeds
+    assert isinstance(seed, int)
+
+
 def test_demo_figures_leave_the_callers_backend(tmp_path, spatial_epochs):
     """The demo switched matplotlib to Agg for good, in the caller's process."""
     import matplotlib
@@ -2187,13 +2320,19 @@ def test_demo_figures_leave_the_callers_backend(tmp_path, spatial_epochs):
         (["--subject", "0"], "--subject: 0 is not from 1 to 109"),
         (["--n-splits", "0"], "--n-splits: 0 is not 1 or more"),
         (["--max-epochs", "0"], "--max-epochs: 0 is not 1 or more"),
+        # Not read as 2 splits, nor as 2 by rounding down.
+        (["--n-splits", "2.5"], "--n-splits: '2.5' is not an integer"),
     ],
 )
-def test_demo_refuses_arguments_out_of_range_in_one_line(capsys, argument, match):
+def test_demo_refuses_arguments_out_of_range_in_one_line(
+    monkeypatch, tmp_path, capsys, argument, match
+):
     """--subject 0 gave a traceback; --n-splits 0 trained every network, then
     failed; --max-epochs 0 printed the accuracies of untrained networks."""
+    # Accepted, the argument would run the demo's training.
+    _demo_must_not_load(monkeypatch, f"though {argument} is out of range")
     with pytest.raises(SystemExit) as exit_info:
-        main(["demo", *argument])
+        main(["demo", "--output", str(tmp_path), *argument])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == f"mne-xai demo: error: argument {match}"

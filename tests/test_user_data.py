@@ -1242,9 +1242,13 @@ def test_warnings_point_at_the_callers_line(synthetic_arrays):
     and named explain's epochs "X"."""
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST).fit(X * 20.0, y)
+    # Without a faster evaluation graph, its batches are read by skorch's
+    # forward_iter, whose frames lie between the check and the caller.
+    slow = InterpretableCNNClassifier(**FAST).fit(X * 20.0, y)
     volts = mne.EpochsArray(X * 20e-6, mne.create_info(4, 128.0, "eeg"), verbose=False)
     for call, name in [
         (lambda: clf.predict(volts), "X"),
+        (lambda: slow.predict(volts), "X"),
         (lambda: mne_xai.explain(clf, volts, "saliency", target=0), "epochs"),
         (
             lambda: mne_xai.evaluate.deletion_curve(
@@ -2566,7 +2570,9 @@ def test_progress_bar_is_drawn_on_a_terminal_and_in_a_notebook_only(
     assert progress_bar(range(3), max_value=3, unit="steps")._tqdm.disable
     monkeypatch.setattr("sys.stderr", stream())
     with mne.utils.use_log_level("info"):
-        assert not progress_bar(range(3), max_value=3, unit="steps")._tqdm.disable
+        bar = progress_bar(range(3), max_value=3, unit="steps")
+    assert not bar._tqdm.disable
+    assert bar._tqdm.unit == "steps"  # its rate counts steps, not tqdm's "it"
 
 
 @pytest.mark.parametrize(
@@ -2605,6 +2611,17 @@ def test_progress_lines_follow_steps_done_and_skip_short_work(capsys):
         assert capsys.readouterr().out.endswith("10 of 10 steps (100%)\n")
         list(progress_bar(range(9), unit="steps"))
     assert capsys.readouterr().out == ""
+
+
+def test_progress_lines_round_the_share_done_as_a_bar_does(capsys):
+    """The share is rounded, as tqdm's bar gives it: 6 of 11 steps (54.5%)
+    are 55%, 7 of 11 (63.6%) 64%."""
+    with mne.utils.use_log_level("info"):
+        list(progress_bar(range(11), unit="steps"))
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("(")[1] for line in lines] == [
+        "18%)", "27%)", "36%)", "45%)", "55%)", "64%)", "73%)", "82%)", "91%)", "100%)",
+    ]  # fmt: skip
 
 
 def test_mne_tqdm_set_by_the_user_chooses_the_bars(monkeypatch):
