@@ -291,17 +291,28 @@ def test_a_layer_called_twice_is_refused():
         layer_activations(network, epochs, "elu", verbose=False)
 
 
+class PaddedThenCut(torch.nn.ZeroPad2d):
+    """A padding layer whose forward pads 4 samples each side, then keeps the
+    last ``n_times``: its sample ``t`` reads the input's ``t + 4``, not what its
+    padding says (``t - 4``)."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x)[..., -x.shape[-1] :]
+
+
 class TimeLost(torch.nn.Module):
     """A convolution whose output's last axis is not the input's time at a known
     rate: time on axis 2 (braindecode's ShallowFBCSPNet layout), decimated by
-    a function of forward, reversed or rolled at its length, or replaced by
-    its mean after the convolution (every sample reads the whole epoch)."""
+    a function of forward, reversed or rolled at its length, shifted by a
+    padding layer that does not pad as its padding says, or replaced by its
+    mean after the convolution (every sample reads the whole epoch)."""
 
     def __init__(self, mode):
         super().__init__()
         self.mode = mode
         kernel = (9, 1) if mode == "time_on_axis_2" else (1, 9)
         self.conv = torch.nn.Conv2d(1, 2, kernel, bias=False)
+        self.shift = PaddedThenCut((4, 4, 0, 0))
         self.act = torch.nn.ELU()
         self.fc = torch.nn.LazyLinear(2)
         self(torch.zeros(1, 4, 128))
@@ -316,6 +327,8 @@ class TimeLost(torch.nn.Module):
             x = x.flip(-1)
         elif self.mode == "rolled":
             x = x.roll(32, -1)
+        elif self.mode == "padded_then_cut":
+            x = self.shift(x)
         x = self.conv(x)
         if self.mode == "functional_pool":
             x = torch.nn.functional.avg_pool2d(x, (1, 4))
@@ -326,14 +339,24 @@ class TimeLost(torch.nn.Module):
 
 @pytest.mark.parametrize(
     "mode",
-    ["time_on_axis_2", "sliced", "functional_pool", "flipped", "rolled", "averaged"],
+    [
+        "time_on_axis_2",
+        "sliced",
+        "functional_pool",
+        "flipped",
+        "rolled",
+        "padded_then_cut",
+        "averaged",
+    ],
 )
 def test_an_unknown_time_axis_has_no_rate(mode):
     """The channels were taken as time at the input's rate, and a decimation by
     a function was missed: to_epochs gave times that were not the layer's. Time
     reversed or rolled at its length was dated as the input's: the first sample,
     which read the epoch's end, at the epoch's start; samples of the epoch's
-    mean, as if each read its own time."""
+    mean, as if each read its own time. A padding layer is dated by its padding
+    only where its output has the length that padding gives: one that cuts
+    after padding would be dated 8 samples off."""
     epochs = _small_epochs()
     network = _untrained(lambda: TimeLost(mode), epochs)
     activations = layer_activations(network, epochs, "act", verbose=False)
