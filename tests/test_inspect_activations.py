@@ -680,6 +680,30 @@ def test_a_layer_of_two_inputs_has_no_rate():
     assert activations.sfreq is None
 
 
+class OneDimensional(torch.nn.Module):
+    """A temporal convolution of the epochs' channels (Conv1d) and a dense layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.maps = torch.nn.Conv1d(4, 2, 9)  # 128 -> 120, centred 4 later
+        self.fc = torch.nn.Linear(2 * 120, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.maps(x).flatten(1))
+
+
+def test_a_layer_of_one_dimensional_maps_has_the_inputs_times():
+    """A Conv1d's output has three axes (epochs, units, time), one fewer than
+    the 2D convolutions of most EEG networks: its last axis is time all the
+    same, its first sample centred 4 samples after the epoch's start."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(OneDimensional, epochs)
+    maps = layer_activations(network, epochs, "maps", verbose=False)
+    assert maps.data.ndim == 3
+    assert maps.sfreq == 128
+    assert maps.tmin == pytest.approx(-0.25 + 4 / 128)
+
+
 class SharedFilter(torch.nn.Module):
     """One temporal filter run on every channel: its batch is epochs x channels
     (braindecode's SignalJEPA encodes each channel so)."""
