@@ -283,12 +283,25 @@ class SharedELU(torch.nn.Module):
         return self.fc(self.elu(x).flatten(1))
 
 
-def test_a_layer_called_twice_is_refused():
-    """The first call's data came with the last call's time axis, silently."""
+@pytest.mark.parametrize(
+    "inspection, params",
+    [
+        ("layer_activations", {}),
+        # The classes of _small_epochs' events, as the network numbers them.
+        ("pruning_curve", {"ablation": "zero", "y": np.arange(8) % 2}),
+    ],
+)
+def test_a_layer_called_twice_is_refused(inspection, params):
+    """The first call's data came with the last call's time axis, silently; the
+    units of the layer were ranked by the gradient at its last call alone."""
+    import mne_xai.inspect
+
     epochs = _small_epochs()
     network = _untrained(SharedELU, epochs)
     with pytest.raises(ValueError, match="'elu' is called more than once"):
-        layer_activations(network, epochs, "elu", verbose=False)
+        getattr(mne_xai.inspect, inspection)(
+            network, epochs, "elu", verbose=False, **params
+        )
 
 
 class PaddedThenCut(torch.nn.ZeroPad2d):
