@@ -526,6 +526,21 @@ class StridedSpatialNet(SpatialConv2dNet):
         super().__init__(n_chans, n_outputs, n_times, stride=2)
 
 
+class TimeFirstStridedSpatialNet(nn.Module):
+    """A Conv2d over all channels with the channels on the last axis
+    (braindecode's ShallowFBCSPNet layout), keeping every second sample."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.spatial = nn.Conv2d(1, 4, (1, n_chans), stride=(2, 1))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dense = nn.Linear(4, n_outputs)
+
+    def forward(self, x):  # noqa: D102
+        x = x.unsqueeze(1).transpose(2, 3)  # (batch, 1, n_times, n_chans)
+        return self.dense(self.pool(self.spatial(x)).flatten(1))
+
+
 class StridedPointwiseNet(PointwiseNet):
     """Its pointwise convolution keeps every second sample (stride 2)."""
 
@@ -542,6 +557,11 @@ class StridedPointwiseNet(PointwiseNet):
         (SpatialConv2dNet, "no spatial filter layer: no convolution sums all 8"),
         (StridedPointwiseNet, r"'pointwise' \(Conv1d\) sums all 8 .* \(256 to 128\)"),
         (StridedSpatialNet, r"'spatial' \(Conv2d\) sums all 8 .* \(256 to 128\)"),
+        # The samples counted along time, axis 2 here, not along the channels.
+        (
+            TimeFirstStridedSpatialNet,
+            r"'spatial' \(Conv2d\) sums all 8 .* \(256 to 128\)",
+        ),
         (ChannelKernelsNet, "'pointwise' filter the EEG channels with diff"),
         (NonlinearFrontNet, "before the spatial layer 'spatial' are not linear"),
         (RectifiedFrontNet, "before the spatial layer 'spatial' are not linear"),
