@@ -1051,6 +1051,24 @@ def test_a_dead_unit_has_a_zero_pattern_and_is_named(layer, kernel, dead):
     )
 
 
+def test_titles_name_the_input_map_only_where_units_read_several():
+    """Which input map a unit reads tells units apart only when they read
+    several: with one, ", map 0" on every title says nothing."""
+    import dataclasses
+
+    epochs, _, _ = _planted_source()
+    spatial = spatial_patterns(_linear_readout(epochs.info)[1], epochs, verbose=False)
+    assert spatial.ranking.input_map.nunique() == 1
+    several = dataclasses.replace(
+        spatial, ranking=spatial.ranking.assign(input_map=range(len(spatial.ranking)))
+    )
+    for result, named in ((spatial, False), (several, True)):
+        fig = result.plot(2, show=False)
+        titles = [ax.get_title() for ax in fig.axes[:2]]
+        assert [", map " in title for title in titles] == [named, named]
+        matplotlib.pyplot.close(fig)
+
+
 @pytest.mark.parametrize("kind", ["patterns", "filters"])
 def test_each_plotted_map_is_divided_by_its_own_largest_value(kind, monkeypatch):
     """Filters and patterns have no unit common to the units: each topomap is
