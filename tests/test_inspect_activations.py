@@ -283,25 +283,49 @@ class SharedELU(torch.nn.Module):
         return self.fc(self.elu(x).flatten(1))
 
 
-def test_a_layer_called_twice_is_refused():
-    """The first call's data came with the last call's time axis, silently."""
+@pytest.mark.parametrize(
+    "inspection, params",
+    [
+        ("layer_activations", {}),
+        # The classes of _small_epochs' events, as the network numbers them.
+        ("pruning_curve", {"ablation": "zero", "y": np.arange(8) % 2}),
+    ],
+)
+def test_a_layer_called_twice_is_refused(inspection, params):
+    """The first call's data came with the last call's time axis, silently; the
+    units of the layer were ranked by the gradient at its last call alone."""
+    import mne_xai.inspect
+
     epochs = _small_epochs()
     network = _untrained(SharedELU, epochs)
     with pytest.raises(ValueError, match="'elu' is called more than once"):
-        layer_activations(network, epochs, "elu", verbose=False)
+        getattr(mne_xai.inspect, inspection)(
+            network, epochs, "elu", verbose=False, **params
+        )
+
+
+class PaddedThenCut(torch.nn.ZeroPad2d):
+    """A padding layer whose forward pads 4 samples each side, then keeps the
+    last ``n_times``: its sample ``t`` reads the input's ``t + 4``, not what its
+    padding says (``t - 4``)."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x)[..., -x.shape[-1] :]
 
 
 class TimeLost(torch.nn.Module):
     """A convolution whose output's last axis is not the input's time at a known
     rate: time on axis 2 (braindecode's ShallowFBCSPNet layout), decimated by
-    a function of forward, reversed or rolled at its length, or replaced by
-    its mean after the convolution (every sample reads the whole epoch)."""
+    a function of forward, reversed or rolled at its length, shifted by a
+    padding layer that does not pad as its padding says, or replaced by its
+    mean after the convolution (every sample reads the whole epoch)."""
 
     def __init__(self, mode):
         super().__init__()
         self.mode = mode
         kernel = (9, 1) if mode == "time_on_axis_2" else (1, 9)
         self.conv = torch.nn.Conv2d(1, 2, kernel, bias=False)
+        self.shift = PaddedThenCut((4, 4, 0, 0))
         self.act = torch.nn.ELU()
         self.fc = torch.nn.LazyLinear(2)
         self(torch.zeros(1, 4, 128))
@@ -316,6 +340,8 @@ class TimeLost(torch.nn.Module):
             x = x.flip(-1)
         elif self.mode == "rolled":
             x = x.roll(32, -1)
+        elif self.mode == "padded_then_cut":
+            x = self.shift(x)
         x = self.conv(x)
         if self.mode == "functional_pool":
             x = torch.nn.functional.avg_pool2d(x, (1, 4))
@@ -326,14 +352,24 @@ class TimeLost(torch.nn.Module):
 
 @pytest.mark.parametrize(
     "mode",
-    ["time_on_axis_2", "sliced", "functional_pool", "flipped", "rolled", "averaged"],
+    [
+        "time_on_axis_2",
+        "sliced",
+        "functional_pool",
+        "flipped",
+        "rolled",
+        "padded_then_cut",
+        "averaged",
+    ],
 )
 def test_an_unknown_time_axis_has_no_rate(mode):
     """The channels were taken as time at the input's rate, and a decimation by
     a function was missed: to_epochs gave times that were not the layer's. Time
     reversed or rolled at its length was dated as the input's: the first sample,
     which read the epoch's end, at the epoch's start; samples of the epoch's
-    mean, as if each read its own time."""
+    mean, as if each read its own time. A padding layer is dated by its padding
+    only where its output has the length that padding gives: one that cuts
+    after padding would be dated 8 samples off."""
     epochs = _small_epochs()
     network = _untrained(lambda: TimeLost(mode), epochs)
     activations = layer_activations(network, epochs, "act", verbose=False)
@@ -655,6 +691,30 @@ def test_a_layer_of_two_inputs_has_no_rate():
     network = _untrained(Gated, epochs)
     activations = layer_activations(network, epochs, "gate", verbose=False)
     assert activations.sfreq is None
+
+
+class OneDimensional(torch.nn.Module):
+    """A temporal convolution of the epochs' channels (Conv1d) and a dense layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.maps = torch.nn.Conv1d(4, 2, 9)  # 128 -> 120, centred 4 later
+        self.fc = torch.nn.Linear(2 * 120, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.maps(x).flatten(1))
+
+
+def test_a_layer_of_one_dimensional_maps_has_the_inputs_times():
+    """A Conv1d's output has three axes (epochs, units, time), one fewer than
+    the 2D convolutions of most EEG networks: its last axis is time all the
+    same, its first sample centred 4 samples after the epoch's start."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(OneDimensional, epochs)
+    maps = layer_activations(network, epochs, "maps", verbose=False)
+    assert maps.data.ndim == 3
+    assert maps.sfreq == 128
+    assert maps.tmin == pytest.approx(-0.25 + 4 / 128)
 
 
 class SharedFilter(torch.nn.Module):

@@ -526,6 +526,21 @@ class StridedSpatialNet(SpatialConv2dNet):
         super().__init__(n_chans, n_outputs, n_times, stride=2)
 
 
+class TimeFirstStridedSpatialNet(nn.Module):
+    """A Conv2d over all channels with the channels on the last axis
+    (braindecode's ShallowFBCSPNet layout), keeping every second sample."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.spatial = nn.Conv2d(1, 4, (1, n_chans), stride=(2, 1))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dense = nn.Linear(4, n_outputs)
+
+    def forward(self, x):  # noqa: D102
+        x = x.unsqueeze(1).transpose(2, 3)  # (batch, 1, n_times, n_chans)
+        return self.dense(self.pool(self.spatial(x)).flatten(1))
+
+
 class StridedPointwiseNet(PointwiseNet):
     """Its pointwise convolution keeps every second sample (stride 2)."""
 
@@ -542,6 +557,11 @@ class StridedPointwiseNet(PointwiseNet):
         (SpatialConv2dNet, "no spatial filter layer: no convolution sums all 8"),
         (StridedPointwiseNet, r"'pointwise' \(Conv1d\) sums all 8 .* \(256 to 128\)"),
         (StridedSpatialNet, r"'spatial' \(Conv2d\) sums all 8 .* \(256 to 128\)"),
+        # The samples counted along time, axis 2 here, not along the channels.
+        (
+            TimeFirstStridedSpatialNet,
+            r"'spatial' \(Conv2d\) sums all 8 .* \(256 to 128\)",
+        ),
         (ChannelKernelsNet, "'pointwise' filter the EEG channels with diff"),
         (NonlinearFrontNet, "before the spatial layer 'spatial' are not linear"),
         (RectifiedFrontNet, "before the spatial layer 'spatial' are not linear"),
@@ -1029,6 +1049,24 @@ def test_a_dead_unit_has_a_zero_pattern_and_is_named(layer, kernel, dead):
     np.testing.assert_allclose(
         patterns[:, others], by_unit(alive)[:, others], rtol=1e-6, atol=1e-9
     )
+
+
+def test_titles_name_the_input_map_only_where_units_read_several():
+    """Which input map a unit reads tells units apart only when they read
+    several: with one, ", map 0" on every title says nothing."""
+    import dataclasses
+
+    epochs, _, _ = _planted_source()
+    spatial = spatial_patterns(_linear_readout(epochs.info)[1], epochs, verbose=False)
+    assert spatial.ranking.input_map.nunique() == 1
+    several = dataclasses.replace(
+        spatial, ranking=spatial.ranking.assign(input_map=range(len(spatial.ranking)))
+    )
+    for result, named in ((spatial, False), (several, True)):
+        fig = result.plot(2, show=False)
+        titles = [ax.get_title() for ax in fig.axes[:2]]
+        assert [", map " in title for title in titles] == [named, named]
+        matplotlib.pyplot.close(fig)
 
 
 @pytest.mark.parametrize("kind", ["patterns", "filters"])
