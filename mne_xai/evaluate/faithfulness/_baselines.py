@@ -111,8 +111,9 @@ class _Interpolator:
             f"(e.g. epochs.set_montage({_builtin_montage('1005')!r}))."
         )
         # Every channel the network reads; MNE's default leaves out bad ones.
-        # MNE refuses channels at the origin, as files without positions hold
-        # them, itself: "Could not extract channel positions", no montage named.
+        # Files without positions hold channels at the origin, which MNE
+        # refuses with its own error ("Could not extract channel positions"),
+        # naming no montage.
         try:
             positions = info._get_channel_positions(picks=eeg)
         except ValueError as error:
