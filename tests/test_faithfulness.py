@@ -1214,11 +1214,14 @@ def filter_bank_net(front, head, n_channels, n_times, square=False):
     return module.eval()
 
 
-def test_a_weak_second_component_of_the_first_block_is_kept():
+# Seeds 7, 15, 21 and 23 gave a third singular value of float32 rounding
+# above 1e-6 of the largest, once the rank threshold.
+@pytest.mark.parametrize("seed", [0, 7, 15, 21, 23])
+def test_a_weak_second_component_of_the_first_block_is_kept(seed):
     """Maps mixing two temporal filters, one a thousand times weaker: the
     factored first block keeps both (rank 2), and its logits are the
     network's; keeping the strong one alone is off by about 1e-3."""
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     module = filter_bank_net("conv2d", "global average", 8, 48)
     with torch.no_grad():
         module.front[0].weight[1] *= 1e-3

@@ -406,3 +406,25 @@ def test_first_block_shortcut_is_checked_on_epochs_that_vary(data):
         for shortcuts in (True, False)
     )
     np.testing.assert_allclose(fast.scores, plain.scores, rtol=1e-3, atol=1e-6)
+
+
+def test_rounding_of_large_batch_norm_shifts_is_not_taken_for_rank():
+    """EEGNet's first block is one temporal filter times one spatial filter
+    per map: rank 1. Its impulse responses carry the batch norm's shift, and
+    their float32 rounding, far above 1e-6 of the kernels when the shifts
+    dwarf them, was counted as rank (18 to 59 of 64 channels): the factored
+    first block was given up and every variant ran through the whole network."""
+    torch.manual_seed(0)
+    module = EEGNet(64, 2, 161, sfreq=160.0)
+    generator = torch.Generator().manual_seed(0)
+    for layer in module.modules():
+        if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+            for values in (layer.running_mean, layer.weight, layer.bias):
+                values.data = torch.randn(len(values), generator=generator)
+            layer.running_var.data = torch.rand(len(values), generator=generator) + 0.5
+    module.eval()
+    example = 20 * torch.randn(4, 64, 161, generator=generator)
+    with torch.no_grad():
+        front = _FactoredFrontEnd(module, example)
+        assert front.usable and front.rank == 1
+        assert front.matches(example)

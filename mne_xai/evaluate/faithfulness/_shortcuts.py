@@ -110,8 +110,10 @@ class _FactoredFrontEnd:
         n_channels, n_times = example.shape[1:]
         impulse_time = n_times // 2
         kernels = []
+        response_scale = 0.0
         for impulses in _impulses(example, impulse_time):
             responses = self._front(impulses)
+            response_scale = max(response_scale, float(responses.abs().max()))
             # Each pass's own zero epoch: a pass of another batch size may
             # round otherwise, and kernels not exactly zero outside their
             # support spanned the whole epoch (the shortcut was lost).
@@ -131,7 +133,13 @@ class _FactoredFrontEnd:
         first, last = int(support[0]), int(support[-1])
         kernels = kernels[..., first : last + 1].double()
         u, s, vh = torch.linalg.svd(kernels, full_matrices=False)
-        rank = int((s > 1e-6 * s.amax()).sum(dim=1).max())
+        # Singular values within the rounding of the responses are noise:
+        # NumPy's matrix_rank tolerance, scaled by the responses rather than
+        # by the kernels, as the kernels are differences of responses that
+        # carry the first block's offset (a fixed 1e-6 of the largest singular
+        # value counted rounding as rank and lost the shortcut).
+        noise = max(kernels.shape[-2:]) * torch.finfo(responses.dtype).eps
+        rank = int((s > noise * response_scale).sum(dim=1).max())
         # Keep the factorization only when it is cheaper than a convolution of
         # every channel (a rank close to n_channels means no spatial structure).
         self.usable = rank <= max(1, n_channels // 4)
