@@ -528,11 +528,13 @@ def test_clear_errors(eeg_info):
     shorter = maps[2].copy().crop(0, 0.2)
     with pytest.raises(ValueError, match=r"evokeds\[2\] has other times"):
         _test(maps[:2] + [shorter] + maps[3:])
-    # Shifted by half a second, or by a tenth of a sample (under a millisecond).
-    for shift in (0.5, 0.1 / SFREQ):
-        shifted = maps[1].copy().shift_time(shift)
+    # Shifted by half a second, or by a tenth of a sample (under a millisecond),
+    # also on times far from zero, where a relative tolerance would pass it.
+    late = [evoked.copy().shift_time(1000.0) for evoked in maps]
+    for shift, reference in ((0.5, maps), (0.1 / SFREQ, maps), (0.1 / SFREQ, late)):
+        shifted = reference[1].copy().shift_time(shift, relative=True)
         with pytest.raises(ValueError, match=r"evokeds\[1\] has other times"):
-            _test(maps[:1] + [shifted] + maps[2:])
+            _test(reference[:1] + [shifted] + reference[2:])
     with pytest.raises(ValueError, match=r"null\[5\] has other channels"):
         _test(maps, maps[:5] + [other_channels] + maps[6:])
     for nulls in (maps[:7], maps + maps[:1]):

@@ -29,7 +29,7 @@ def _matched(evoked, reference, label):
     if evoked.ch_names != reference.ch_names:
         evoked = evoked.copy().reorder_channels(reference.ch_names)
     same_times = len(evoked.times) == len(reference.times) and np.allclose(
-        evoked.times, reference.times, atol=1e-3 / reference.info["sfreq"]
+        evoked.times, reference.times, atol=1e-3 / reference.info["sfreq"], rtol=0
     )
     if not same_times:
         raise ValueError(
