@@ -807,6 +807,11 @@ def test_bad_channels_of_any_subject_are_tested_and_said(eeg_info):
         assert result.grand_average.info["bads"] == []
     np.testing.assert_allclose(first.t_values.data, last.t_values.data)
     assert "Oz" in np.array(eeg_info["ch_names"])[first.clusters[0].any(axis=1)]
+    # Bad only in the null maps, the channel is tested as well: said too.
+    null = _maps(eeg_info, 8, seed=1)
+    null[3].info["bads"] = ["Oz"]
+    with pytest.warns(RuntimeWarning, match=r"Oz in null \[3\]"):
+        _test(_maps(eeg_info, 8), null)
 
 
 @pytest.mark.parametrize("tail", [1, -1])

@@ -143,6 +143,7 @@ def _null_maps(null, maps, evokeds, reference, normalize):
             )
         return "zero", np.zeros_like(maps)
     null = _check_evoked_list(null, "null")
+    _unmarked_bads(null, "null")
     if len(null) != len(maps):
         raise ValueError(
             f"null must hold one map per subject ({len(maps)}), got {len(null)}."

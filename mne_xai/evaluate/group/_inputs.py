@@ -66,7 +66,7 @@ def _check_one_method(evokeds):
         )
 
 
-def _unmarked_bads(evokeds):
+def _unmarked_bads(evokeds, label="evokeds"):
     """Warn of channels marked bad in some maps, which are tested as the others.
 
     The result marks none bad, whatever the order of the subjects: the test
@@ -77,7 +77,7 @@ def _unmarked_bads(evokeds):
         for name in evoked.info["bads"]:
             bads.setdefault(name, []).append(index)
     if bads:
-        which = "; ".join(f"{name} in evokeds {idx}" for name, idx in bads.items())
+        which = "; ".join(f"{name} in {label} {idx}" for name, idx in bads.items())
         warn(
             f"Channels marked bad in some maps ({which}) are tested as the "
             "others, and the result marks no channel bad. To leave them out, "
