@@ -547,7 +547,9 @@ class FeatureMapMethod(AttributionMethod):
         dense layer over time) passed, and the maps were placed on mirrored or
         shifted times. Seeded noise at a few input times (a quarter, half and
         three quarters into the epoch) must change the layer most within the
-        receptive field the grid puts around them. Probed once per layer.
+        receptive field the grid puts around them, give or take one of the
+        layer's steps: the map is placed between its samples' centers, so it
+        cannot place time finer than a step. Probed once per layer.
         """
         checked = self.__dict__.setdefault("_grids_checked", set())
         if layer.name in checked:
@@ -576,7 +578,8 @@ class FeatureMapMethod(AttributionMethod):
                     f"the layer most at its sample {int(changed.argmax())}, centered "
                     f"on input sample {answered:g}, outside the receptive field "
                     f"its convolutions and poolings give ({grid.span:g} samples "
-                    f"around {time}). The network reorders or mixes time (e.g. "
+                    f"around {time}, give or take the layer's step of "
+                    f"{grid.step:g}). The network reorders or mixes time (e.g. "
                     "torch.flip or roll, a dense layer over time, a Fourier "
                     "transform) before it. "
                     f"{self._advise('a layer before that')}"
