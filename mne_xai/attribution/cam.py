@@ -313,7 +313,10 @@ class ScoreCAM(FeatureMapMethod):
     rescaled to [0, 1] per epoch, giving a mask ``H_k``; the input multiplied
     by the mask (so the masked-out part is zero, with no other baseline) is
     passed through the network. The weight ``w_k`` is the target's softmax
-    probability for that masked input, and the map is ``ReLU(sum_k w_k A_k)``.
+    probability (over the classes) for that masked input, as in the authors'
+    implementation, and the map is ``ReLU(sum_k w_k A_k)``. (torch-cam
+    instead normalizes the target logits of the masked inputs by a softmax
+    over the maps.)
     No gradient is used. Values are activations weighed by probabilities; a
     feature map that is constant within an epoch gives no mask to test and
     gets weight 0, as in the authors' implementation.
@@ -346,7 +349,8 @@ class ScoreCAM(FeatureMapMethod):
         %(cam_relu)s
         softmax : bool
             Weigh each feature map by the target's softmax probability on the
-            masked input, as in the paper; False uses the target logit.
+            masked input, as in the authors' implementation; False uses the
+            target logit.
 
         Returns
         -------
