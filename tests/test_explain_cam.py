@@ -1696,6 +1696,18 @@ def test_full_grad_refuses_what_no_layer_it_counts_adds(network):
         )
 
 
+def test_full_grad_quotes_the_epoch_its_decomposition_misses_most():
+    """The refusal quotes the sums of the epoch furthest from its logit: an
+    epoch of zeros, whose layer norm gives zero maps, is decomposed exactly,
+    and quoting it would say that the terms sum to the logit."""
+    torch.manual_seed(0)
+    net = _LayerNormNet().eval()
+    inputs = torch.cat([torch.zeros(1, 3, 32), torch.randn(1, 3, 32)])
+    logit = float(net(inputs)[1, 0])
+    with pytest.raises(ValueError, match=re.escape(f"the logit is {logit:.4g}.")):
+        get_method("full_grad")(net).attribute(inputs, torch.tensor([0, 0]))
+
+
 def _with_unused_tensors():
     net = TinyReLUNet(bias=True)
     net.register_buffer("seen", torch.zeros(1))
