@@ -75,8 +75,10 @@ TINY_ACTIVATIONS = torch.tensor([[1.0, 2.0, 3.0, 0.0], [0.0, 4.0, 2.0, 2.0]])
 CLASS_0 = torch.tensor([0])
 
 
-def _tiny_attribution(method, class_weights, inputs=TINY_INPUT, **params):
-    module = TinyCamNet(class_weights).eval()
+def _tiny_attribution(
+    method, class_weights, inputs=TINY_INPUT, network=TinyCamNet, **params
+):
+    module = network(class_weights).eval()
     attribution = get_method(method)(module).attribute(inputs, CLASS_0, **params)
     assert attribution.shape == inputs.shape
     # Maps after the spatial convolution are the same on both channels.
@@ -270,6 +272,28 @@ def test_layer_cam_equals_grad_cam_for_constant_positive_gradients():
     torch.testing.assert_close(
         layer_cam, 0.5 * TINY_ACTIVATIONS[0] + 0.25 * TINY_ACTIVATIONS[1]
     )
+
+
+class TinyLinearCamNet(TinyCamNet):
+    """TinyCamNet without its ReLU: map k is channel k, negative samples too."""
+
+    def __init__(self, class_weights):
+        super().__init__(class_weights)
+        self.relu = nn.Identity()
+
+
+def test_layer_cam_weighs_each_activation_by_its_positive_gradient():
+    """LayerCAM's map before its ReLU is sum_k ReLU(g_k) A_k: a negative
+    activation under a positive gradient (map 0 at the last sample) speaks
+    against the class, and one under a negative gradient (map 1 at the third
+    sample) is left out, where ReLU(g_k A_k) would drop the first and count the
+    second as evidence for the class."""
+    inputs = torch.tensor([[[1.0, 2.0, 3.0, -1.0], [0.0, 4.0, -2.0, 2.0]]])
+    attribution = _tiny_attribution(
+        "layer_cam", [[2.0, -1.0], [0.0, 1.0]], inputs, TinyLinearCamNet, relu=False
+    )
+    # Gradients 2/4 on map 0 and -1/4 on map 1 at every sample.
+    torch.testing.assert_close(attribution, 0.5 * inputs[0, 0])
 
 
 # Channel 1 constant, so map 1 is too.
@@ -1675,6 +1699,18 @@ def test_full_grad_refuses_what_no_layer_it_counts_adds(network):
         get_method("full_grad")(network().eval()).attribute(
             torch.randn(N_EPOCHS, 3, 32), torch.tensor([0, 1, 1])
         )
+
+
+def test_full_grad_quotes_the_epoch_its_decomposition_misses_most():
+    """The refusal quotes the sums of the epoch furthest from its logit: an
+    epoch of zeros, whose layer norm gives zero maps, is decomposed exactly,
+    and quoting it would say that the terms sum to the logit."""
+    torch.manual_seed(0)
+    net = _LayerNormNet().eval()
+    inputs = torch.cat([torch.zeros(1, 3, 32), torch.randn(1, 3, 32)])
+    logit = float(net(inputs)[1, 0])
+    with pytest.raises(ValueError, match=re.escape(f"the logit is {logit:.4g}.")):
+        get_method("full_grad")(net).attribute(inputs, torch.tensor([0, 0]))
 
 
 def _with_unused_tensors():

@@ -1959,6 +1959,32 @@ def test_the_default_layer_stops_where_time_is_pooled_away():
     )
 
 
+class DenseHiddenLayer(SmallNet):
+    """The last convolution's block has no nonlinearity; a dense hidden layer
+    and its ReLU come after the maps are flattened."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hidden = nn.Linear(self.classifier.in_features, 8)
+        self.relu = nn.ReLU()
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        x = self.temporal(self.spatial((x * self.input_scale).unsqueeze(1)))
+        return self.head(self.relu(self.hidden(self.flatten(self.pool(x)))))
+
+
+def test_the_default_layer_stops_where_the_maps_are_flattened():
+    """The ReLU of a dense layer on the flattened maps has no time to map: the
+    default is the last convolution, its block having no nonlinearity, not
+    that ReLU, which the method then refuses for its shape."""
+    network = _untrained(DenseHiddenLayer)
+    np.testing.assert_array_equal(
+        _attribute("grad_cam", network),
+        _attribute("grad_cam", network, layer="temporal"),
+    )
+
+
 class SqueezeAndExcitation(SmallNet):
     """A squeeze-and-excitation gate on the last block: 1x1 convolutions on the
     globally pooled maps, with a weighted layer (the classifier) after them."""
@@ -2092,6 +2118,17 @@ def test_the_default_layer_passes_over_the_layers_of_attention_gates(method, net
     np.testing.assert_array_equal(
         _attribute(method, network), _attribute(method, network, layer="elu")
     )
+
+
+def test_a_gates_own_layer_is_refused_for_the_maps_it_scales():
+    """A gate's layer chosen by name is on the time grid, passed over only on
+    the way to the layers after it: the map of CBAM's convolution over time
+    leaves out the maps it scales, which the refusal says. Passed over as
+    well, it had no grid, and 'flatten' was blamed for moving time."""
+    with pytest.raises(ValueError, match="other paths than layer 'over_time'"):
+        _attribute(
+            "grad_cam", _untrained(ConvolutionalBlockAttention), layer="over_time"
+        )
 
 
 def test_the_default_layer_is_chosen_once_per_explainer(monkeypatch):
