@@ -196,6 +196,18 @@ def test_unsupported_nonlinearity_is_refused(method, module, match):
         _attribute(method, module, _data())
 
 
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+def test_logits_of_one_axis_are_refused_with_the_shape_expected(method):
+    """Logits flattened to one axis have no column of classes to take the
+    target's from: the method says which shape it needs, not torch's "Dimension
+    out of range"."""
+    module = nn.Sequential(*_two_layer(nn.ReLU()), nn.Flatten(0))
+    with pytest.raises(
+        ValueError, match=r"logits of shape \(batch, n_classes\), got \(10,\)"
+    ):
+        _attribute(method, module, _data())
+
+
 def test_a_refusal_names_each_family_of_layers_once():
     """The layers a method handles are named by family: Conv1d and Conv2d are
     "any convolution", not listed beside it."""
@@ -280,6 +292,17 @@ def test_deconvolution_through_max_pooling_reads_a_flat_first_epoch():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _attribute("deconvolution", _MaxOverTime("module").double(), data)
+
+
+def test_deconvolution_through_max_pooling_reads_a_single_epoch():
+    """A batch of one epoch (explain with batch_size=1) has no other epoch of
+    its class to compare maps with: compared with white noise, its map is
+    told apart, and the network, which reads the epoch, is not warned of."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _attribute(
+            "deconvolution", _MaxOverTime("module").double(), _data(1), TARGET[:1]
+        )
 
 
 class _PooledRamp(nn.Module):

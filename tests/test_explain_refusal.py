@@ -132,6 +132,15 @@ def _scripted_peak(x):
 
 
 @torch.jit.script
+def _scripted_loud_times(x):
+    """The times at which an epoch's maps have a power above 0.05, in TorchScript.
+
+    Their number changes with the epoch, and with its scale.
+    """
+    return (x.pow(2).mean(dim=[0, 1]) > 0.05).nonzero().flatten()
+
+
+@torch.jit.script
 def _scripted_flat_epochs_zeroed(x):
     """Epochs of little variance zeroed, the others rectified below -1, in TorchScript."""
     if bool(x.std() < 0.75):
@@ -699,6 +708,21 @@ class FlatEpochsZeroedInScript(SmallNet):
         return super().forward(_scripted_flat_epochs_zeroed(x))
 
 
+class LoudTimesAveragedInScript(SmallNet):
+    """The ELU's maps averaged over the times TorchScript finds loud (an
+    artifact rejection by amplitude), then classified."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.classifier = nn.Linear(4, self.classifier.out_features)
+
+    def forward(self, x):  # noqa: D102
+        x = (x * self.input_scale).unsqueeze(1)
+        x = self.elu(self.batch_norm(self.temporal(self.spatial(x))))
+        loud = [maps[..., _scripted_loud_times(maps)].mean(-1) for maps in x]
+        return self.classifier(torch.stack(loud).flatten(1))
+
+
 class ChannelsGatedInScript(SmallNet):
     """The ELU's feature maps of more than their mean power kept, in TorchScript."""
 
@@ -817,6 +841,16 @@ def test_a_scale_computed_out_of_sight_is_refused_on_eeg_in_volts(method):
         get_method(method)(_untrained(PeakNormalizedInScript)).attribute(
             inputs.requires_grad_(), TARGET
         )
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution", "lrp_epsilon"])
+def test_indices_whose_number_changes_with_the_epoch_are_refused(method):
+    """The indices of a pass were compared with those of other epochs only
+    where they had the same shape: a selection of loud times in TorchScript,
+    of another number of times on every epoch compared, was explained with
+    the plain gradient through it."""
+    with pytest.raises(ValueError, match=f"{method} has no rule for IndexBackward0"):
+        _attribute(method, _untrained(LoudTimesAveragedInScript))
 
 
 @pytest.mark.parametrize("step", ["round", "floor", "sign"])

@@ -1078,9 +1078,10 @@ def _factor_varying_with_the_input(module, logits, inputs):
     recorded in Python see it (a mask computed in a TorchScript function or
     under ``torch.vmap``) is a constant to the graph, but not to the
     network. The pass is run again on each of :func:`_probe_epochs`, and the
-    factors of the graphs are compared in order; a probe whose output has no
-    graph (a frozen network that zeroes it) tells nothing, and the next one is
-    compared.
+    factors of the graphs are compared in order; a factor of another shape
+    varies too (the indices of the samples a hidden mask selects, whose number
+    changes with the epoch). A probe whose output has no graph (a frozen
+    network that zeroes it) tells nothing, and the next one is compared.
     """
     factors = _constant_factors(logits, inputs)
     for other in _probe_epochs(inputs.detach()):
@@ -1091,9 +1092,8 @@ def _factor_varying_with_the_input(module, logits, inputs):
             continue
         pairs = zip(factors, _constant_factors(other_logits, other), strict=False)
         for (node, factor), (_, other_factor) in pairs:
-            if factor.shape == other_factor.shape and not torch.equal(
-                factor, other_factor
-            ):
+            # torch.equal is False for tensors of different shapes.
+            if not torch.equal(factor, other_factor):
                 return node
     return None
 
