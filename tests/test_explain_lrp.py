@@ -179,6 +179,31 @@ def test_lrp_zero_is_gradient_times_input_on_relu_networks(network):
     np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-8)
 
 
+def test_lrp_zero_is_gradient_times_input_where_upsampling_gives_an_exact_zero():
+    """Linear upsampling of samples 1 and -3 gives 0.75 - 0.75, an exact zero,
+    which ReLU passes as zero with no relevance to hand down (its gradient is
+    zero there too): the samples it was interpolated from get none from it."""
+    torch.manual_seed(0)
+    module = (
+        nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="linear"),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(N_CHANNELS * 2 * N_TIMES, 2, bias=False),
+        )
+        .double()
+        .eval()
+    )
+    data = _data()
+    data[:, :, :2] = torch.tensor([1.0, -3.0], dtype=torch.float64)
+    assert (module[1](module[0](data)) == 0).any()
+    inputs = data.clone().requires_grad_()
+    logits = module(inputs).gather(1, TARGET[:, None]).sum()
+    (gradient,) = torch.autograd.grad(logits, inputs)
+    relevance = _lrp("lrp_epsilon", module, data, TARGET, epsilon=1e-12)
+    np.testing.assert_allclose(relevance, gradient * data, rtol=1e-5, atol=1e-8)
+
+
 class _KeepsAnOffset(_ReLUNetwork):
     """The convolutional _ReLUNetwork also computing, in forward, offsets of
     fixed positions that only a penalty of training reads: a dense layer off
@@ -725,6 +750,11 @@ def test_alpha_beta_stabilizes_a_small_inhibition_away_from_zero(delta):
 
 
 # -- the composite's first-layer rules -----------------------------------------
+def _dense_relu_network(first, top):
+    """The network ``top(relu(first(x)))`` on the flattened EEG."""
+    return nn.Sequential(nn.Flatten(), first, nn.ReLU(), top).double().eval()
+
+
 @pytest.mark.parametrize(
     "first_rule, transform", [("wsquare", torch.square), ("flat", torch.ones_like)]
 )
@@ -732,9 +762,10 @@ def test_first_layer_rules_follow_the_weights_alone(first_rule, transform):
     """w² and flat split each first-layer output's relevance by w² or evenly;
     a sample exactly zero gets none (it was 0 / 0, NaN, without the guard)."""
     torch.manual_seed(0)
-    first, hidden = nn.Linear(N_CHANNELS * N_TIMES, 5, bias=False), nn.ReLU()
+    first = nn.Linear(N_CHANNELS * N_TIMES, 5, bias=False)
     top = nn.Linear(5, 2, bias=False)
-    module = nn.Sequential(nn.Flatten(), first, hidden, top).double().eval()
+    module = _dense_relu_network(first, top)
+    hidden = module[2]
     data = _data()
     data[0, 0, 0] = 0.0
     relevance = _lrp(
@@ -746,6 +777,33 @@ def test_first_layer_rules_follow_the_weights_alone(first_rule, transform):
     expected = (hidden_relevance @ shares).detach()
     expected[0, 0] = 0.0
     np.testing.assert_allclose(relevance.flatten(1), expected, atol=1e-8)
+
+
+@pytest.mark.parametrize("first_rule", ["wsquare", "flat"])
+def test_first_layer_rules_pass_over_a_unit_without_weights(first_rule):
+    """A first-layer unit whose weights are all zero (a pruned filter) adds
+    nothing to the logit: the map is that of the network without it. Under w²
+    its squared weights sum to zero, and its share of relevance is 0 / 0 but
+    for the stabilizer (NaN over the whole map)."""
+    torch.manual_seed(0)
+    first = nn.Linear(N_CHANNELS * N_TIMES, 5, bias=False)
+    top = nn.Linear(5, 2, bias=False)
+    kept = [0, 1, 3, 4]
+    pruned_first = nn.Linear(N_CHANNELS * N_TIMES, len(kept), bias=False)
+    pruned_top = nn.Linear(len(kept), 2, bias=False)
+    with torch.no_grad():
+        first.weight[2] = 0.0
+        pruned_first.weight.copy_(first.weight[kept])
+        pruned_top.weight.copy_(top.weight[:, kept])
+    data = _data()
+    maps = [
+        _lrp("lrp_composite", network, data, TARGET, first_rule=first_rule)
+        for network in (
+            _dense_relu_network(first, top),
+            _dense_relu_network(pruned_first, pruned_top),
+        )
+    ]
+    torch.testing.assert_close(maps[0], maps[1])
 
 
 def test_composite_of_epsilon_rules_is_lrp_epsilon():
@@ -790,6 +848,16 @@ def test_composite_rejects_bad_parameters(params, match):
     module, data = _network("mlp"), _data()
     with pytest.raises(ValueError, match=match):
         _lrp("lrp_composite", module, data, TARGET, **params)
+
+
+@pytest.mark.parametrize("method", ["lrp", "lrp_epsilon"])
+@pytest.mark.parametrize("epsilon", [0.0, -0.01, float("inf")])
+def test_epsilon_rule_rejects_an_epsilon_not_finite_and_positive(method, epsilon):
+    """ε = 0 divides by outputs exactly zero (NaN), a negative ε moves outputs
+    towards zero rather than away, and an infinite one gives maps of zeros."""
+    module, data = _network("mlp"), _data()
+    with pytest.raises(ValueError, match="epsilon must be a finite positive"):
+        _lrp(method, module, data, TARGET, epsilon=epsilon)
 
 
 # -- agreement with captum -------------------------------------------------------
@@ -1025,6 +1093,11 @@ def test_a_layer_reading_the_eeg_and_features_takes_no_first_rule(join):
         ),
         _lrp("lrp_epsilon", network, data, TARGET),
     )
+    if join == "concatenated":
+        # The classifier is dense, whose deeper rule is ε: a first rule ε is
+        # one rule for both, whatever the convolutions' rule.
+        relevance = _lrp("lrp_composite", network, data, TARGET, first_rule="epsilon")
+        assert torch.isfinite(relevance).all()
 
 
 class _MixedBeforeTheFirstLayer(nn.Module):
