@@ -158,8 +158,6 @@ def _halves_are_the_epochs(received, received_otherwise):
     a learned temperature) lies on no path from the epochs, where captum
     applies its rules; one that an epoch changes mixes them.
     """
-    if not isinstance(received, torch.Tensor):
-        return False
     if received.ndim == 0:
         return torch.equal(received, received_otherwise)
     half, odd = divmod(received.shape[0], 2)
