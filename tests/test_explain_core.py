@@ -1954,6 +1954,11 @@ def test_a_single_target_is_recorded_as_its_value(tiny_epochs_estimator):
         assert recorded_target(maps) == 2, target
     per_epoch = explain(estimator, epochs[:2], "saliency", target=[2, 1], verbose=False)
     assert recorded_target(per_epoch) is NOT_RECORDED
+    # The predicted class is a single target too: recorded as "one target per
+    # epoch", maps of it would be scored unchecked against any other class.
+    predicted = explain(estimator, epochs[:2], "saliency", verbose=False)
+    assert recorded_target(predicted) is None
+    assert predicted.info["description"].endswith("for target=None")
 
 
 def test_maps_keep_the_users_description_under_one_record(tiny_epochs_estimator):
