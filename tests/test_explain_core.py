@@ -504,6 +504,16 @@ def test_bad_targets_raise(fitted_eegnet, few_epochs, target, match):
         explain(fitted_eegnet, few_epochs, "saliency", target=target, verbose=False)
 
 
+def test_the_number_of_classes_is_no_index(tiny_array_estimator):
+    """Indices run below the number of classes: with classes 0 and 1, 2 names
+    neither, alone or per epoch, and must be refused as such rather than fail
+    in NumPy or torch indexing past the logits."""
+    X = np.random.default_rng(1).standard_normal((2, 4, 64)).astype(np.float32)
+    for target in (2, [2, 2]):
+        with pytest.raises(ValueError, match="nor an integer index below 2"):
+            explain(tiny_array_estimator, X, "saliency", target=target, verbose=False)
+
+
 def test_an_event_that_is_no_class_is_named_as_such(fitted_eegnet, few_epochs):
     """It was said to be no event name of the epochs, which it was."""
     epochs = few_epochs.copy()
@@ -1944,6 +1954,11 @@ def test_a_single_target_is_recorded_as_its_value(tiny_epochs_estimator):
         assert recorded_target(maps) == 2, target
     per_epoch = explain(estimator, epochs[:2], "saliency", target=[2, 1], verbose=False)
     assert recorded_target(per_epoch) is NOT_RECORDED
+    # The predicted class is a single target too: recorded as "one target per
+    # epoch", maps of it would be scored unchecked against any other class.
+    predicted = explain(estimator, epochs[:2], "saliency", verbose=False)
+    assert recorded_target(predicted) is None
+    assert predicted.info["description"].endswith("for target=None")
 
 
 def test_maps_keep_the_users_description_under_one_record(tiny_epochs_estimator):
