@@ -11,7 +11,11 @@ from torch import nn
 
 from mne_xai import explain, list_methods
 from mne_xai.attribution._registry import get_method
-from mne_xai.attribution.gradient import SUMMATION_ROUNDING, summation_error
+from mne_xai.attribution.gradient import (
+    SUMMATION_ROUNDING,
+    misses_delta,
+    summation_error,
+)
 
 N_EPOCHS = 4
 
@@ -69,6 +73,19 @@ def test_attributions_add_up_to_logit_change(
         assert np.all(error <= 0.01 * np.maximum(np.abs(change), 0.05)), error
     else:  # exact up to float32 rounding
         np.testing.assert_allclose(error, 0, atol=1e-5 * np.abs(change).max())
+
+
+def test_a_map_misses_the_delta_by_a_share_of_the_delta():
+    """A map misses by more than ``tolerance`` of the delta it explains, not of
+    its own sum: of a delta of 1, a sum of 0.99005 is within 1 percent and
+    1.0101 is not (judged against the sums, the other way round)."""
+    missed = misses_delta(
+        error=torch.ones(2),
+        total=torch.tensor([0.99005, 1.0101], dtype=torch.float64),
+        difference=torch.ones(2, dtype=torch.float64),
+        tolerance=0.01,
+    )
+    assert missed.tolist() == [False, True]
 
 
 def test_summation_error_is_relative_to_the_logits_of_epoch_and_baseline():
@@ -256,12 +273,15 @@ def test_deeplift_gives_a_subclass_the_rule_of_its_class():
     "method, captum_class, params",
     [
         ("integrated_gradients", IntegratedGradients, dict(steps=16)),
+        # The default steps are captum's: 5 gave other maps, and no test saw it.
+        ("integrated_gradients", IntegratedGradients, dict()),
         ("deeplift", DeepLift, dict()),
     ],
 )
 @pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
 def test_matches_captum_called_directly(fitted_icnn, method, captum_class, params):
-    """Evaluating one path point per pass gives what captum gives in one piece."""
+    """Evaluating one path point per pass gives what captum gives in one piece,
+    with captum's defaults where no parameter is given."""
     module = fitted_icnn.module_.eval()
     inputs = torch.randn(5, fitted_icnn.n_channels_, fitted_icnn.n_times_) * 1e-5
     baseline = torch.as_tensor(fitted_icnn.data_mean_)[None]
@@ -746,6 +766,27 @@ def test_gradient_shap_draws_from_every_baseline():
     assert (error.abs() < 0.15 * spread).all()
 
 
+def test_gradient_shap_draws_one_whole_baseline_per_epoch():
+    """On f = |x|² / 2 a draw from baseline b sums to f(x) - f(b) in expectation
+    over its path position: the maps sum to f(x) less the mean of f over the
+    baselines, SHAP's expectation. From the baselines ±1, f(b) = 32 either way;
+    a mean of baselines (drawn for several epochs) is nearer zero, where f is
+    smaller, which a linear network cannot tell."""
+    torch.manual_seed(0)
+    inputs = torch.randn(3, 4, 16)
+    baselines = torch.stack([torch.ones(4, 16), -torch.ones(4, 16)])
+    maps = get_method("gradient_shap")(_HalfSquaredNorm()).attribute(
+        inputs.clone().requires_grad_(),
+        torch.zeros(3, dtype=torch.int64),
+        n_samples=2000,
+        baseline=baselines,
+    )
+    expected = 0.5 * (inputs**2).sum(dim=(1, 2)) - 32
+    # A draw's sum varies with its position by some 37 about its mean: over
+    # 2000 draws, 5 is 6 standard errors; a mean of three baselines is 21 off.
+    torch.testing.assert_close(maps.sum(dim=(1, 2)), expected, rtol=0, atol=5.0)
+
+
 def test_gradient_shap_warns_of_noise_in_another_unit(fitted_icnn, imagery_epochs):
     """noise_std is in volts: captum's examples' 0.09 is thousands of times EEG's
     spread, and the map explained the noise without a word."""
@@ -753,8 +794,13 @@ def test_gradient_shap_warns_of_noise_in_another_unit(fitted_icnn, imagery_epoch
     kwargs = dict(n_samples=2, random_state=0, verbose=False)
     with pytest.warns(RuntimeWarning, match=r"noise_std=0\.09 is more than 100"):
         explain(fitted_icnn, epochs, "gradient_shap", noise_std=0.09, **kwargs)
+    # The limit is 100 standard deviations, not 100 times the largest value
+    # (which would let through noise of some 400 standard deviations).
+    std = float(epochs.get_data().std())
+    with pytest.warns(RuntimeWarning, match="standard deviation of the epochs"):
+        explain(fitted_icnn, epochs, "gradient_shap", noise_std=150 * std, **kwargs)
     # Noise of a few standard deviations is a choice, in the data's unit.
-    noise_std = 10 * float(epochs.get_data().std())
+    noise_std = 10 * std
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         explain(fitted_icnn, epochs, "gradient_shap", noise_std=1e-6, **kwargs)
