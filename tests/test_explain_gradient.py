@@ -942,39 +942,45 @@ class _LogPower(nn.Module):
         return self.classifier(torch.log(power + 1e-4))
 
 
-def _integrated_gradients_warning(module, **params):
-    """Explain three random epochs against zeros; return the one warning given."""
+def _integrated_gradients_warning(module, baseline_scale=0.0, **params):
+    """Explain three random epochs against a random baseline of
+    ``baseline_scale`` (zeros by default); return the one warning given."""
     module = module.double().eval()
     inputs = torch.randn(3, 3, 16, generator=torch.Generator().manual_seed(0))
     inputs, target = inputs.double().requires_grad_(), torch.tensor([0, 1, 1])
-    zeros = torch.zeros(1, 3, 16, dtype=torch.float64)
+    baseline = baseline_scale * torch.randn(
+        1, 3, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
     method = get_method("integrated_gradients")(module)
     with pytest.warns(RuntimeWarning) as record:
-        maps = method.attribute(inputs, target, baseline=zeros, **params)
+        maps = method.attribute(inputs, target, baseline=baseline, **params)
     (message,) = [str(warning.message) for warning in record]
-    return message, maps, inputs, target, zeros
+    return message, maps, inputs, target, baseline
 
 
-def test_integrated_gradients_advice_follows_the_error_with_more_steps():
+# From a baseline near the zero epoch, where the log is as steep.
+@pytest.mark.parametrize("baseline_scale", [0.0, 0.01])
+def test_integrated_gradients_advice_follows_the_error_with_more_steps(baseline_scale):
     """Whether more steps help was guessed from the change before the rule's
     first point: on a network taking a log, the warning named the baseline
     while 64 steps brought the error from 22 to 1.6 percent. The errors told
-    are those of the epoch whose map missed most, explained again alone."""
+    are those of the epoch whose map missed most, explained again alone from
+    the same baseline."""
     module = _LogPower()
-    message, maps, inputs, target, zeros = _integrated_gradients_warning(
-        module, steps=8
+    message, maps, inputs, target, baseline = _integrated_gradients_warning(
+        module, baseline_scale, steps=8
     )
     errors = re.search(r"is (\S+) with steps=8, (\S+) with steps=32", message)
     assert "has not converged on this network: pass a larger steps" in message
     assert float(errors.group(2)) < float(errors.group(1)) / 100
-    error, *_ = summation_error(module, inputs, zeros, target, maps)
+    error, *_ = summation_error(module, inputs, baseline, target, maps)
     worst = int(error.argmax())
     assert worst != 0  # else the first epoch would pass for the worst one
     epoch, its_target = inputs[worst : worst + 1], target[worst : worst + 1]
     finer = get_method("integrated_gradients")(module).attribute(
-        epoch, its_target, baseline=zeros, steps=32
+        epoch, its_target, baseline=baseline, steps=32
     )
-    finer_error, *_ = summation_error(module, epoch, zeros, its_target, finer)
+    finer_error, *_ = summation_error(module, epoch, baseline, its_target, finer)
     assert float(errors.group(1)) == pytest.approx(float(error[worst]), rel=0.05)
     assert float(errors.group(2)) == pytest.approx(float(finer_error[0]), rel=0.05)
     # Four times the steps told enough: the epoch is not explained a third time.
