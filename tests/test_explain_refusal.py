@@ -1746,21 +1746,30 @@ PARAMETRIZATIONS = {
 }
 
 
-def _parametrized(kind):
-    module = _untrained()
+def _parametrized(kind, network=SmallNet):
+    module = _untrained(network)
     for layer in (module.spatial, module.classifier):
         PARAMETRIZATIONS[kind](layer)
     return module
 
 
+class _ItsOwnInferenceGraph(SmallNet):
+    """A network whose inference graph is itself, as mne_xai's in training mode."""
+
+    def inference_graph(self):
+        return self
+
+
+@pytest.mark.parametrize("network", [SmallNet, _ItsOwnInferenceGraph])
 @pytest.mark.parametrize("kind", PARAMETRIZATIONS)
 @pytest.mark.parametrize("method", FIXED_RULES)
-def test_parametrized_weights_are_explained_as_their_values(method, kind):
+def test_parametrized_weights_are_explained_as_their_values(method, kind, network):
     """braindecode's EEGNet, EEGNeX and ATCNet constrain weights this way (TIDNet
     normalizes them); rule methods refused them ("cannot see how module ...
     uses its own parameters"). The maps are those of the network holding the
-    weights' values, and the network keeps its parametrizations."""
-    module, plain = _parametrized(kind), _untrained()
+    weights' values, and the network keeps its parametrizations, also where
+    the network is its own inference graph."""
+    module, plain = _parametrized(kind, network), _untrained()
     with torch.no_grad():
         for name in ("spatial", "classifier"):
             getattr(plain, name).weight.copy_(getattr(module, name).weight)
