@@ -2975,6 +2975,34 @@ def test_a_second_method_of_a_registered_name_is_refused(monkeypatch):
     assert get_method("saliency") is saliency
 
 
+def test_smoothgrad_asks_its_base_method_with_the_base_params(monkeypatch):
+    """A base method whose values weigh the input from zero, or share out a
+    change from a baseline, for some of its parameters only is asked with the
+    base_params SmoothGrad passes it, not read from its class's default."""
+    from mne_xai.attribution import _registry
+
+    monkeypatch.setattr(_registry, "_METHODS", dict(_registry._METHODS))
+
+    class TimesInputOrNot(get_method("saliency")):
+        name = "times_input_or_not"
+
+        @classmethod
+        def from_zero_of(cls, params=None):
+            return bool((params or {}).get("times_input"))
+
+        from_baseline_of = from_zero_of
+
+    _registry.register_method(TimesInputOrNot)
+    smoothgrad = get_method("smoothgrad")
+    for times_input in (False, True):
+        params = dict(
+            base_method=TimesInputOrNot.name,
+            base_params=dict(times_input=times_input),
+        )
+        assert smoothgrad.from_zero_of(params) is times_input
+        assert smoothgrad.from_baseline_of(params) is times_input
+
+
 class _NotAMethod:
     name = "not_a_method"
 
