@@ -31,6 +31,9 @@ from mne_xai.attribution._core import (  # noqa: E402
     _epoch_generators,
     recorded_target,
 )
+from mne_xai.attribution._registry import (  # noqa: E402
+    check_comparable_across_channels,
+)
 from mne_xai.evaluate import (  # noqa: E402
     deletion_curve,
     parameter_randomization_check,
@@ -887,27 +890,33 @@ def _method_drawing_from_seeds(estimator, seeds):
 
 def test_draws_need_one_generator_per_epoch(tiny_array_estimator):
     """Drawing for more epochs than it has generators (noisy copies stacked
-    into the batch) would broadcast one epoch's draws to all: refused."""
+    into the batch) would broadcast one epoch's draws to all, and for fewer
+    would broadcast the batch to the draws: both refused."""
     method = _method_drawing_from_seeds(tiny_array_estimator, [0])
     with pytest.raises(RuntimeError, match="has 1 generators for a batch of 3"):
         method.randn_like(torch.zeros(3, 4, 64))
+    method = _method_drawing_from_seeds(tiny_array_estimator, [0, 1, 2])
+    with pytest.raises(RuntimeError, match="has 3 generators for a batch of 1"):
+        method.randn_like(torch.zeros(1, 4, 64))
 
 
 def test_each_epoch_draws_from_its_generator_in_the_inputs_type(tiny_array_estimator):
     """An epoch's draws are its own generator's, shaped as asked and of the
-    input's type: draws of float32 for float64 inputs, or of a size read
-    backwards (GradientSHAP's (1, 1) hid both), would pass unnoticed."""
+    input's type: draws of float32 for float64 inputs (or of float64 for
+    float32 ones), or of a size read backwards (GradientSHAP's (1, 1) hid
+    both), would pass unnoticed."""
     seeds = [3, 7]
-    method = _method_drawing_from_seeds(tiny_array_estimator, seeds)
-    inputs = torch.zeros(2, 4, 5, dtype=torch.float64)
-    noise = method.randn_like(inputs)
-    uniform = method.rand(inputs, 2, 3)
-    for epoch, seed in enumerate(seeds):
-        generator = torch.Generator().manual_seed(seed)
-        expected = torch.randn(4, 5, generator=generator, dtype=torch.float64)
-        torch.testing.assert_close(noise[epoch], expected, rtol=0, atol=0)
-        expected = torch.rand(2, 3, generator=generator, dtype=torch.float64)
-        torch.testing.assert_close(uniform[epoch], expected, rtol=0, atol=0)
+    for dtype in (torch.float64, torch.float32):
+        method = _method_drawing_from_seeds(tiny_array_estimator, seeds)
+        inputs = torch.zeros(2, 4, 5, dtype=dtype)
+        noise = method.randn_like(inputs)
+        uniform = method.rand(inputs, 2, 3)
+        for epoch, seed in enumerate(seeds):
+            generator = torch.Generator().manual_seed(seed)
+            expected = torch.randn(4, 5, generator=generator, dtype=dtype)
+            torch.testing.assert_close(noise[epoch], expected, rtol=0, atol=0)
+            expected = torch.rand(2, 3, generator=generator, dtype=dtype)
+            torch.testing.assert_close(uniform[epoch], expected, rtol=0, atol=0)
 
 
 def test_an_epochs_draws_follow_its_data_the_seed_and_their_purpose():
@@ -1842,6 +1851,16 @@ def test_units_without_an_si_unit_or_squared_are_written_whole():
     assert method_unit("smoothgrad", gradiometers, variance) == "(T/m)^2"
 
 
+def test_maps_in_the_input_unit_on_several_types_are_refused():
+    """PatternNet's signal is in each channel's own unit, volts on EEG and
+    teslas on magnetometers: comparing its channels compares the units, as for
+    maps per unit of input. Maps in logit compare across types."""
+    mixed = mne.create_info(["C3", "MEG0111"], 100.0, ["eeg", "mag"])
+    with pytest.raises(ValueError, match=r"pattern_net gives maps in input unit"):
+        check_comparable_across_channels("pattern_net", mixed, "ranking channels")
+    check_comparable_across_channels("gradient_x_input", mixed, "ranking channels")
+
+
 # -- units, lazy lists, targets and error messages ----------------------------
 @pytest.fixture(scope="module")
 def tiny_epochs_estimator():
@@ -2048,7 +2067,12 @@ def test_negative_random_state_is_named(tiny_epochs_estimator, call):
 
 @pytest.mark.parametrize(
     "name, suggestion",
-    [("DeepLIFT", "'deeplift'"), ("integrated-gradients", "'integrated_gradients'")],
+    [
+        ("DeepLIFT", "'deeplift'"),
+        ("integrated-gradients", "'integrated_gradients'"),
+        # A family's name suggests its members, not the one closest by a letter.
+        ("LRP_alpha", "'lrp_alpha2_beta1' or 'lrp_alpha1_beta0'"),
+    ],
 )
 def test_unknown_methods_suggest_the_closest(tiny_epochs_estimator, name, suggestion):
     estimator, epochs = tiny_epochs_estimator

@@ -11,7 +11,11 @@ from torch import nn
 
 from mne_xai import explain, list_methods
 from mne_xai.attribution._registry import get_method
-from mne_xai.attribution.gradient import SUMMATION_ROUNDING, summation_error
+from mne_xai.attribution.gradient import (
+    SUMMATION_ROUNDING,
+    misses_delta,
+    summation_error,
+)
 
 N_EPOCHS = 4
 
@@ -69,6 +73,19 @@ def test_attributions_add_up_to_logit_change(
         assert np.all(error <= 0.01 * np.maximum(np.abs(change), 0.05)), error
     else:  # exact up to float32 rounding
         np.testing.assert_allclose(error, 0, atol=1e-5 * np.abs(change).max())
+
+
+def test_a_map_misses_the_delta_by_a_share_of_the_delta():
+    """A map misses by more than ``tolerance`` of the delta it explains, not of
+    its own sum: of a delta of 1, a sum of 0.99005 is within 1 percent and
+    1.0101 is not (judged against the sums, the other way round)."""
+    missed = misses_delta(
+        error=torch.ones(2),
+        total=torch.tensor([0.99005, 1.0101], dtype=torch.float64),
+        difference=torch.ones(2, dtype=torch.float64),
+        tolerance=0.01,
+    )
+    assert missed.tolist() == [False, True]
 
 
 def test_summation_error_is_relative_to_the_logits_of_epoch_and_baseline():
@@ -256,12 +273,15 @@ def test_deeplift_gives_a_subclass_the_rule_of_its_class():
     "method, captum_class, params",
     [
         ("integrated_gradients", IntegratedGradients, dict(steps=16)),
+        # The default steps are captum's: 5 gave other maps, and no test saw it.
+        ("integrated_gradients", IntegratedGradients, dict()),
         ("deeplift", DeepLift, dict()),
     ],
 )
 @pytest.mark.filterwarnings("ignore:Setting forward, backward hooks")
 def test_matches_captum_called_directly(fitted_icnn, method, captum_class, params):
-    """Evaluating one path point per pass gives what captum gives in one piece."""
+    """Evaluating one path point per pass gives what captum gives in one piece,
+    with captum's defaults where no parameter is given."""
     module = fitted_icnn.module_.eval()
     inputs = torch.randn(5, fitted_icnn.n_channels_, fitted_icnn.n_times_) * 1e-5
     baseline = torch.as_tensor(fitted_icnn.data_mean_)[None]
@@ -746,6 +766,27 @@ def test_gradient_shap_draws_from_every_baseline():
     assert (error.abs() < 0.15 * spread).all()
 
 
+def test_gradient_shap_draws_one_whole_baseline_per_epoch():
+    """On f = |x|² / 2 a draw from baseline b sums to f(x) - f(b) in expectation
+    over its path position: the maps sum to f(x) less the mean of f over the
+    baselines, SHAP's expectation. From the baselines ±1, f(b) = 32 either way;
+    a mean of baselines (drawn for several epochs) is nearer zero, where f is
+    smaller, which a linear network cannot tell."""
+    torch.manual_seed(0)
+    inputs = torch.randn(3, 4, 16)
+    baselines = torch.stack([torch.ones(4, 16), -torch.ones(4, 16)])
+    maps = get_method("gradient_shap")(_HalfSquaredNorm()).attribute(
+        inputs.clone().requires_grad_(),
+        torch.zeros(3, dtype=torch.int64),
+        n_samples=2000,
+        baseline=baselines,
+    )
+    expected = 0.5 * (inputs**2).sum(dim=(1, 2)) - 32
+    # A draw's sum varies with its position by some 37 about its mean: over
+    # 2000 draws, 5 is 6 standard errors; a mean of three baselines is 21 off.
+    torch.testing.assert_close(maps.sum(dim=(1, 2)), expected, rtol=0, atol=5.0)
+
+
 def test_gradient_shap_warns_of_noise_in_another_unit(fitted_icnn, imagery_epochs):
     """noise_std is in volts: captum's examples' 0.09 is thousands of times EEG's
     spread, and the map explained the noise without a word."""
@@ -753,8 +794,13 @@ def test_gradient_shap_warns_of_noise_in_another_unit(fitted_icnn, imagery_epoch
     kwargs = dict(n_samples=2, random_state=0, verbose=False)
     with pytest.warns(RuntimeWarning, match=r"noise_std=0\.09 is more than 100"):
         explain(fitted_icnn, epochs, "gradient_shap", noise_std=0.09, **kwargs)
+    # The limit is 100 standard deviations, not 100 times the largest value
+    # (which would let through noise of some 400 standard deviations).
+    std = float(epochs.get_data().std())
+    with pytest.warns(RuntimeWarning, match="standard deviation of the epochs"):
+        explain(fitted_icnn, epochs, "gradient_shap", noise_std=150 * std, **kwargs)
     # Noise of a few standard deviations is a choice, in the data's unit.
-    noise_std = 10 * float(epochs.get_data().std())
+    noise_std = 10 * std
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         explain(fitted_icnn, epochs, "gradient_shap", noise_std=1e-6, **kwargs)
@@ -896,39 +942,45 @@ class _LogPower(nn.Module):
         return self.classifier(torch.log(power + 1e-4))
 
 
-def _integrated_gradients_warning(module, **params):
-    """Explain three random epochs against zeros; return the one warning given."""
+def _integrated_gradients_warning(module, baseline_scale=0.0, **params):
+    """Explain three random epochs against a random baseline of
+    ``baseline_scale`` (zeros by default); return the one warning given."""
     module = module.double().eval()
     inputs = torch.randn(3, 3, 16, generator=torch.Generator().manual_seed(0))
     inputs, target = inputs.double().requires_grad_(), torch.tensor([0, 1, 1])
-    zeros = torch.zeros(1, 3, 16, dtype=torch.float64)
+    baseline = baseline_scale * torch.randn(
+        1, 3, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
     method = get_method("integrated_gradients")(module)
     with pytest.warns(RuntimeWarning) as record:
-        maps = method.attribute(inputs, target, baseline=zeros, **params)
+        maps = method.attribute(inputs, target, baseline=baseline, **params)
     (message,) = [str(warning.message) for warning in record]
-    return message, maps, inputs, target, zeros
+    return message, maps, inputs, target, baseline
 
 
-def test_integrated_gradients_advice_follows_the_error_with_more_steps():
+# From a baseline near the zero epoch, where the log is as steep.
+@pytest.mark.parametrize("baseline_scale", [0.0, 0.01])
+def test_integrated_gradients_advice_follows_the_error_with_more_steps(baseline_scale):
     """Whether more steps help was guessed from the change before the rule's
     first point: on a network taking a log, the warning named the baseline
     while 64 steps brought the error from 22 to 1.6 percent. The errors told
-    are those of the epoch whose map missed most, explained again alone."""
+    are those of the epoch whose map missed most, explained again alone from
+    the same baseline."""
     module = _LogPower()
-    message, maps, inputs, target, zeros = _integrated_gradients_warning(
-        module, steps=8
+    message, maps, inputs, target, baseline = _integrated_gradients_warning(
+        module, baseline_scale, steps=8
     )
     errors = re.search(r"is (\S+) with steps=8, (\S+) with steps=32", message)
     assert "has not converged on this network: pass a larger steps" in message
     assert float(errors.group(2)) < float(errors.group(1)) / 100
-    error, *_ = summation_error(module, inputs, zeros, target, maps)
+    error, *_ = summation_error(module, inputs, baseline, target, maps)
     worst = int(error.argmax())
     assert worst != 0  # else the first epoch would pass for the worst one
     epoch, its_target = inputs[worst : worst + 1], target[worst : worst + 1]
     finer = get_method("integrated_gradients")(module).attribute(
-        epoch, its_target, baseline=zeros, steps=32
+        epoch, its_target, baseline=baseline, steps=32
     )
-    finer_error, *_ = summation_error(module, epoch, zeros, its_target, finer)
+    finer_error, *_ = summation_error(module, epoch, baseline, its_target, finer)
     assert float(errors.group(1)) == pytest.approx(float(error[worst]), rel=0.05)
     assert float(errors.group(2)) == pytest.approx(float(finer_error[0]), rel=0.05)
     # Four times the steps told enough: the epoch is not explained a third time.

@@ -1780,21 +1780,30 @@ PARAMETRIZATIONS = {
 }
 
 
-def _parametrized(kind):
-    module = _untrained()
+def _parametrized(kind, network=SmallNet):
+    module = _untrained(network)
     for layer in (module.spatial, module.classifier):
         PARAMETRIZATIONS[kind](layer)
     return module
 
 
+class _ItsOwnInferenceGraph(SmallNet):
+    """A network whose inference graph is itself, as mne_xai's in training mode."""
+
+    def inference_graph(self):
+        return self
+
+
+@pytest.mark.parametrize("network", [SmallNet, _ItsOwnInferenceGraph])
 @pytest.mark.parametrize("kind", PARAMETRIZATIONS)
 @pytest.mark.parametrize("method", FIXED_RULES)
-def test_parametrized_weights_are_explained_as_their_values(method, kind):
+def test_parametrized_weights_are_explained_as_their_values(method, kind, network):
     """braindecode's EEGNet, EEGNeX and ATCNet constrain weights this way (TIDNet
     normalizes them); rule methods refused them ("cannot see how module ...
     uses its own parameters"). The maps are those of the network holding the
-    weights' values, and the network keeps its parametrizations."""
-    module, plain = _parametrized(kind), _untrained()
+    weights' values, and the network keeps its parametrizations, also where
+    the network is its own inference graph."""
+    module, plain = _parametrized(kind, network), _untrained()
     with torch.no_grad():
         for name in ("spatial", "classifier"):
             getattr(plain, name).weight.copy_(getattr(module, name).weight)
@@ -3035,6 +3044,34 @@ def test_a_second_method_of_a_registered_name_is_refused(monkeypatch):
     with pytest.raises(ValueError, match="named 'saliency' exists already"):
         _registry.register_method(Other)
     assert get_method("saliency") is saliency
+
+
+def test_smoothgrad_asks_its_base_method_with_the_base_params(monkeypatch):
+    """A base method whose values weigh the input from zero, or share out a
+    change from a baseline, for some of its parameters only is asked with the
+    base_params SmoothGrad passes it, not read from its class's default."""
+    from mne_xai.attribution import _registry
+
+    monkeypatch.setattr(_registry, "_METHODS", dict(_registry._METHODS))
+
+    class TimesInputOrNot(get_method("saliency")):
+        name = "times_input_or_not"
+
+        @classmethod
+        def from_zero_of(cls, params=None):
+            return bool((params or {}).get("times_input"))
+
+        from_baseline_of = from_zero_of
+
+    _registry.register_method(TimesInputOrNot)
+    smoothgrad = get_method("smoothgrad")
+    for times_input in (False, True):
+        params = dict(
+            base_method=TimesInputOrNot.name,
+            base_params=dict(times_input=times_input),
+        )
+        assert smoothgrad.from_zero_of(params) is times_input
+        assert smoothgrad.from_baseline_of(params) is times_input
 
 
 class _NotAMethod:
