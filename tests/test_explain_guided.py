@@ -403,12 +403,13 @@ class _MaxOverTime(nn.Module):
         return self.classifier(x.flatten(1))
 
 
-@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution"])
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution", "lrp_epsilon"])
 @pytest.mark.parametrize("pool", ["module", "max", "amax"])
 def test_max_over_time_is_max_pooling(method, pool):
     """nn.AdaptiveMaxPool1d and x.max(-1) / x.amax(-1) were refused although
     F.adaptive_max_pool1d, which routes the gradient the same way, ran: the
-    maps are the same."""
+    maps are the same (LRP, whose layer rules do not list adaptive max
+    pooling, judges the module as the function it calls)."""
     expected = _attribute(method, _MaxOverTime("function").double(), _data())
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # max pooling reads the epoch

@@ -177,6 +177,8 @@ class SmallNet(nn.Module):
 
     FUNCTIONS = {
         "elu": F.elu,
+        "relu": F.relu,
+        "leaky_relu": F.leaky_relu,
         "tanh": torch.tanh,
         "abs": torch.abs,
         "clamp": lambda x: x.clamp(-1, 1),
@@ -193,6 +195,13 @@ class SmallNet(nn.Module):
             x * torch.floor(torch.sigmoid(x.detach()) + 0.5)
         ),
         "rectifier_by_sign": lambda x: x * (torch.sign(x.detach()) + 1) / 2,
+        "rectifier_by_heaviside": lambda x: (
+            x * torch.heaviside(x.detach(), x.new_zeros(()))
+        ),
+        "rectifier_by_ceil": lambda x: x * torch.ceil(torch.sigmoid(x.detach()) - 0.5),
+        "rectifier_by_trunc": lambda x: (
+            x * torch.trunc(torch.sigmoid(x.detach()) + 0.5)
+        ),
         # The sign activations of binary neural networks: no gradient at all.
         "binarized": lambda x: (x > 0).to(x.dtype),
         # Quantization to quarter units: a step function, of zero gradient.
@@ -203,6 +212,8 @@ class SmallNet(nn.Module):
         "vmapped_rectifier": lambda x: torch.vmap(lambda epoch: epoch * (epoch > 0))(x),
         "k_max_pooling_in_script": _k_max_pooling_in_script,
         "peak_over_time": lambda x: x.max(dim=-1, keepdim=True).values.expand_as(x),
+        "peak_over_time_by_amax": lambda x: x.amax(dim=-1, keepdim=True).expand_as(x),
+        "reflected": lambda x: 1.0 - x,
         "swish_function": _Swish.apply,
         "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
         "gradient_reversal": lambda x: F.elu(_GradientReversal.apply(x)),
@@ -550,22 +561,27 @@ def test_backward_hooks_of_every_module_are_refused_by_name(module_elu, register
 
 class Upsampled(SmallNet):
     """SmallNet upsampling its pooled maps in time, as braindecode's USleep does
-    (with nn.Upsample), or with ``torch.nn.functional.interpolate``."""
+    (with nn.Upsample), or with ``torch.nn.functional.interpolate``; ``"linear"``
+    interpolates the maps as time series (maps x time)."""
 
     def __init__(self, *args, mode="nearest", module=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.upsample = partial(F.interpolate, scale_factor=(1, 2), mode=mode)
+        self.mode = mode
+        scale = 2 if mode == "linear" else (1, 2)
+        self.upsample = partial(F.interpolate, scale_factor=scale, mode=mode)
         if module:
-            self.upsample = nn.Upsample(scale_factor=(1, 2), mode=mode)
+            self.upsample = nn.Upsample(scale_factor=scale, mode=mode)
         self.classifier = nn.Linear(4 * 2 * (N_TIMES // 4), 2)
 
     def forward(self, x):  # noqa: D102
         x = self.elu(self.batch_norm(self.temporal(self.spatial(x.unsqueeze(1)))))
-        return self.classifier(self.upsample(self.pool(x)).flatten(1))
+        x = self.pool(x)
+        x = x.squeeze(2) if self.mode == "linear" else x
+        return self.classifier(self.upsample(x).flatten(1))
 
 
 @pytest.mark.parametrize("module", [False, True], ids=["function", "module"])
-@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "linear"])
 @pytest.mark.parametrize("method", ["deeplift", "lrp_epsilon"])
 def test_upsampling_is_passed_as_a_linear_map(method, mode, module):
     """Upsampling copies or interpolates samples, a fixed linear map whose rule
@@ -671,18 +687,24 @@ class FiniteSamplesKept(SmallNet):
 
 class EdgeSamplesZeroed(SmallNet):
     """The first samples of each epoch zeroed by a mask made from the input's
-    shape (``torch.ones_like``), or by a fixed mask expanded to it (``expand_as``)."""
+    shape (``torch.ones_like``, ``x.new_ones``), or by a fixed mask expanded to
+    it (``expand_as``) or converted to its type (``type_as``)."""
 
     def __init__(self, *args, mask="ones_like", **kwargs):
         super().__init__(*args, **kwargs)
         self.mask = mask
 
     def forward(self, x):  # noqa: D102
-        if self.mask == "ones_like":
-            keep = torch.ones_like(x, dtype=torch.bool)
+        if self.mask in ("ones_like", "new_ones"):
+            keep = (
+                torch.ones_like(x, dtype=torch.bool)
+                if self.mask == "ones_like"
+                else x.new_ones(x.shape, dtype=torch.bool)
+            )
             keep[..., :2] = False
         else:
-            keep = (torch.arange(x.shape[-1]) >= 2).expand_as(x)
+            keep = torch.arange(x.shape[-1]) >= 2
+            keep = keep.expand_as(x) if self.mask == "expand_as" else keep.type_as(x)
         return super().forward(x * keep)
 
 
@@ -853,10 +875,13 @@ def test_indices_whose_number_changes_with_the_epoch_are_refused(method):
         _attribute(method, _untrained(LoudTimesAveragedInScript))
 
 
-@pytest.mark.parametrize("step", ["round", "floor", "sign"])
+@pytest.mark.parametrize(
+    "step", ["round", "floor", "ceil", "trunc", "sign", "heaviside"]
+)
 def test_a_rectifier_by_rounding_or_sign_is_refused_naming_the_step(step):
-    """round, floor and sign give real values, not a comparison's booleans:
-    the refusal names the step function the network calls."""
+    """round, floor, ceil, trunc, sign and heaviside give real values, not a
+    comparison's booleans: the refusal names the step function the network
+    calls."""
     with pytest.raises(ValueError, match=f"the step function '{step}' of a tensor"):
         _attribute("guided_backprop", _untrained(activation=f"rectifier_by_{step}"))
 
@@ -922,14 +947,19 @@ def test_the_record_runs_where_torch_has_no_compiler_stance(monkeypatch):
         _attribute("lrp_epsilon", _untrained(activation="rectifier_by_hand"))
 
 
+@pytest.mark.parametrize("peak", ["peak_over_time", "peak_over_time_by_amax"])
 @pytest.mark.parametrize("method", ["guided_backprop", "lrp_epsilon"])
-def test_a_maximum_over_an_axis_is_max_pooling_whatever_its_indices(method):
+def test_a_maximum_over_an_axis_is_max_pooling_whatever_its_indices(method, peak):
     """x.max(dim) also returns the positions of the maxima, as topk does; left
     unread, they gate nothing, and the maximum is max pooling, which guided
-    backprop and LRP explain."""
-    assert torch.isfinite(
-        _attribute(method, _untrained(activation="peak_over_time"))
-    ).all()
+    backprop and LRP explain (as x.amax(dim), which returns none)."""
+    assert torch.isfinite(_attribute(method, _untrained(activation=peak))).all()
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "deeplift"])
+def test_a_number_minus_a_tensor_is_linear(method):
+    """1 - x (torch's rsub) is linear in x, as x - 1 is: the rules pass it."""
+    assert torch.isfinite(_attribute(method, _untrained(activation="reflected"))).all()
 
 
 def test_mask_constant_on_finite_data_is_no_step_function():
@@ -941,25 +971,33 @@ def test_mask_constant_on_finite_data_is_no_step_function():
     np.testing.assert_allclose(attribution.sum(dim=(1, 2)), delta, atol=1e-10)
 
 
-@pytest.mark.parametrize("mask", ["ones_like", "expand_as"])
+@pytest.mark.parametrize("mask", ["ones_like", "new_ones", "expand_as", "type_as"])
 def test_mask_made_from_the_shape_of_the_input_is_no_step_function(mask):
-    """torch.ones_like(x, dtype=torch.bool) reads no value of x, nor does a
-    fixed mask's expand_as(x), yet the first was refused as a step function (a
-    conversion of x to booleans): DeepLIFT explains the masked input, summing
-    to the delta."""
+    """torch.ones_like(x, dtype=torch.bool) reads no value of x, nor do
+    x.new_ones or a fixed mask's expand_as(x) and type_as(x), yet the first was
+    refused as a step function (a conversion of x to booleans): DeepLIFT
+    explains the masked input, summing to the delta, and saliency gives its
+    gradient (nothing of x is computed without gradient)."""
     module = _untrained(EdgeSamplesZeroed, mask=mask)
     with torch.no_grad():
         delta = _logits(module, _data()) - _logits(module, ZEROS.expand(5, -1, -1))
     attribution = _attribute("deeplift", module)
     np.testing.assert_allclose(attribution.sum(dim=(1, 2)), delta, atol=1e-10)
     assert (attribution[..., :2] == 0).all()
+    _assert_saliency_is_the_gradient(_fit_module(EdgeSamplesZeroed, mask=mask))
 
 
+@pytest.mark.parametrize(
+    "function, module", [("elu", "ELU"), ("relu", "ReLU"), ("leaky_relu", "LeakyReLU")]
+)
 @pytest.mark.parametrize("method", ["deeplift", "lrp_epsilon"])
-def test_a_function_with_a_module_rule_is_refused_naming_the_module(method):
-    """F.elu in forward read as "no rule for elu", where the rules cover nn.ELU."""
-    with pytest.raises(ValueError, match=r"Call it as a module \(torch.nn.ELU\)"):
-        _attribute(method, _untrained(activation="elu"))
+def test_a_function_with_a_module_rule_is_refused_naming_the_module(
+    method, function, module
+):
+    """F.elu in forward read as "no rule for elu", where the rules cover nn.ELU
+    (and nn.ReLU, nn.LeakyReLU for F.relu, F.leaky_relu)."""
+    with pytest.raises(ValueError, match=rf"Call it as a module \(torch.nn.{module}\)"):
+        _attribute(method, _untrained(activation=function))
     assert _attribute(method, _untrained()).abs().sum() > 0  # nn.ELU
 
 
@@ -1170,10 +1208,12 @@ class FunctionalMaxPool(SmallNet):
 @pytest.mark.parametrize("method", FIXED_RULES)
 def test_functional_max_pooling_needs_a_module_for_deeplift_only(method):
     """Guided backprop and LRP keep the gradient of max pooling; DeepLIFT's rule
-    for it (captum's) applies to nn.MaxPool modules."""
+    for it (captum's) applies to nn.MaxPool modules. The refusal names the
+    operation as torch's function is named."""
     module = _untrained(FunctionalMaxPool)
     if method.startswith("deeplift"):
-        with pytest.raises(ValueError, match=f"{method} has no rule for .*'max_pool"):
+        match = f"{method} has no rule for .*'max_pool2d_with_indices'"
+        with pytest.raises(ValueError, match=match):
             _attribute(method, module)
     else:
         assert torch.isfinite(_attribute(method, module)).all()
@@ -1597,6 +1637,56 @@ def test_a_layer_of_two_inputs_is_refused_by_the_layerwise_methods(method):
     alone: the skip connection's share would be lost."""
     with pytest.raises(ValueError, match=r"'sum' \(_Sum\) does not map one tensor"):
         _attribute(method, _untrained(SkipSum))
+
+
+class _Product(nn.Module):
+    """A module of two inputs: a gate."""
+
+    def forward(self, main, gate):  # noqa: D102
+        return main * gate
+
+
+class SkipGated(SkipSum):
+    """SkipSum whose module of two inputs multiplies its branches."""
+
+    def __init__(self, n_channels, n_classes, n_times):
+        super().__init__(n_channels, n_classes, n_times)
+        self.sum = _Product()
+
+
+class EluBeforeDropout(nn.Module):
+    """A convolution, F.elu called in forward, then dropout."""
+
+    def __init__(self, n_channels, n_classes, n_times):
+        super().__init__()
+        self.conv = nn.Conv1d(n_channels, 4, 5, padding=2)
+        self.dropout = nn.Dropout(0.25)
+        self.classifier = nn.Linear(4 * n_times, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        return self.classifier(self.dropout(F.elu(self.conv(x))).flatten(1))
+
+
+@pytest.mark.parametrize("method", ["guided_backprop", "lrp_epsilon"])
+def test_a_function_before_a_layer_returning_its_input_is_refused(method):
+    """Dropout in evaluation returns its input, whose autograd node is the ELU's:
+    that node is no call of the dropout, and the ELU is refused as called in
+    forward."""
+    with pytest.raises(ValueError, match=r"'elu' \(EluBackward0\) called in forward"):
+        _attribute(method, _untrained(EluBeforeDropout))
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_a_refusal_in_a_layer_of_two_inputs_names_no_layerwise_method(method):
+    """The methods that follow the network layer by layer refuse a module of two
+    inputs: a refusal of an operation in one sends the user to the methods of
+    the whole network only."""
+    module = _untrained(SkipGated)
+    with pytest.raises(ValueError, match=r"in module 'sum' \(_Product\)") as error:
+        _attribute(method, module)
+    assert "grad_cam" not in _valid_methods(str(error.value))
+    with pytest.raises(ValueError, match="does not map one tensor"):
+        _attribute("grad_cam", module)
 
 
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
@@ -2593,14 +2683,33 @@ class _ReentrantCheckpoint(SmallNet):
         return self.classifier(self.flatten(self.pool(self.elu(self.batch_norm(x)))))
 
 
+class _CountingReentrantCheckpoint(_ReentrantCheckpoint):
+    """Counting its passes in a buffer, which forward changes in place."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register_buffer("n_passes", torch.zeros((), dtype=torch.long))
+
+    def forward(self, x):  # noqa: D102
+        self.n_passes += 1
+        return super().forward(x)
+
+
+@pytest.mark.parametrize(
+    "network", [_ReentrantCheckpoint, _CountingReentrantCheckpoint]
+)
 @pytest.mark.parametrize("method", ["saliency", "integrated_gradients"])
-def test_a_network_autograd_cannot_differentiate_is_refused_with_torchs_reason(method):
+def test_a_network_autograd_cannot_differentiate_is_refused_with_torchs_reason(
+    method, network
+):
     """Reentrant checkpointing does not support torch.autograd.grad: saliency
-    and integrated gradients failed with its RuntimeError in captum."""
+    and integrated gradients failed with its RuntimeError in captum. A buffer
+    forward updates (a counter, a running mean) is no weight changed after its
+    use: torch's reason is given, not that change."""
     with pytest.raises(
         ValueError, match=r"fails to be differentiated by autograd \(When use_reentr"
     ):
-        _explain(_skorch_network(_ReentrantCheckpoint), method)
+        _explain(_skorch_network(network), method)
 
 
 class _ThreeLogits(SmallNet):
@@ -2980,6 +3089,13 @@ class ScaledOutOfAutograd(SmallNet):
         elif self.scale == "numpy":
             scale = np.abs(x.detach().numpy()).mean(axis=(1, 2), keepdims=True)
             x = x / torch.as_tensor(scale, dtype=x.dtype)
+        elif self.scale == "array":
+            scale = np.asarray(x.detach()).std(axis=(1, 2), keepdims=True)
+            x = x / torch.as_tensor(scale, dtype=x.dtype)
+        elif self.scale == "clipped_by_keywords":
+            with torch.no_grad():
+                bound = 2 * x.std(dim=(1, 2), keepdim=True)
+            x = x.clamp(min=-bound, max=bound)
         elif self.scale == "with_gradient":
             x = x / x.std(dim=(1, 2), keepdim=True)
         else:
@@ -3120,6 +3236,11 @@ def test_only_a_named_attribution_method_is_registered(monkeypatch, cls, error, 
         ("tolist", r"NumPy arrays, with 'torch\.Tensor\.tolist'"),
         # The cut tensor left torch; torch.as_tensor started a new one.
         ("numpy", r"NumPy arrays, with 'torch\.Tensor\.numpy'"),
+        # NumPy's functions read a tensor through its __array__.
+        ("array", r"NumPy arrays, with 'torch\.Tensor\.__array__'"),
+        # Statistics given as keyword arguments (clipping at a multiple of the
+        # standard deviation) are read as positional ones are.
+        ("clipped_by_keywords", r"'torch\.Tensor\.std under torch\.no_grad\(\)'"),
     ],
 )
 @pytest.mark.filterwarnings("ignore:To copy construct from a tensor")
