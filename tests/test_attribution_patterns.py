@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from mne_xai import EEGNetClassifier, explain
+from mne_xai.attribution._registry import get_method
 from mne_xai.attribution.pattern import NetworkPatterns
 from mne_xai.inspect import attribution_patterns, learn_patterns
 
@@ -340,6 +341,8 @@ _SCALINGS = {
     "sub_alpha": lambda zero, x: torch.sub(zero, x, alpha=2.0),
     "add_alpha": lambda zero, x: torch.add(zero, x, alpha=-2.0),
     "division": lambda zero, x: x / -0.5,
+    # A constant tensor times x: the constant is the first operand.
+    "constant_first": lambda zero, x: (zero - 2.0) * x,
 }
 
 
@@ -385,6 +388,66 @@ def test_negated_scalings_pass_as_products(form):
             atol=1e-6 * np.abs(expected).max(),
             err_msg=method,
         )
+
+
+class _MaskedTwoLayers(_TwoLayers):
+    """:class:`_TwoLayers` reading its first channel multiplied by zero."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mask", torch.ones(N_CHANNELS, 1))
+        self.mask[0] = 0.0
+
+    def forward(self, x):
+        return super().forward(x * self.mask)
+
+
+def test_a_channel_multiplied_by_zero_gets_no_signal_and_no_relevance():
+    """A product by a constant 0 has no inverse: the pattern methods pass
+    nothing back through it, whatever the patterns behind it say of the
+    channel (here set to one by hand)."""
+    rng = np.random.default_rng(4)
+    X = (1e-5 * rng.standard_normal((40, N_CHANNELS, N_TIMES))).astype(np.float32)
+    clf = _estimator(_MaskedTwoLayers(), X, np.repeat([0, 1], 20))
+    patterns = learn_patterns(clf, X, verbose=False)
+    patterns.patterns["units"] = np.ones_like(patterns.patterns["units"])
+    for method in METHODS:
+        maps = explain(clf, X[:4], method, target=1, patterns=patterns).get_data()
+        assert np.isfinite(maps).all(), method
+        assert np.all(maps[:, 0] == 0), method
+        assert np.abs(maps[:, 1:]).max() > 0, method
+
+
+def test_patterns_of_layers_of_another_shape_are_refused():
+    """Patterns learned for a network whose layers have the same names but
+    other shapes (5 units, here 4) are refused by name, as other weights are."""
+    rng = np.random.default_rng(6)
+    X = (1e-5 * rng.standard_normal((20, N_CHANNELS, N_TIMES))).astype(np.float32)
+    y = np.repeat([0, 1], 10)
+    patterns = learn_patterns(_estimator(_TwoLayers(), X, y), X, verbose=False)
+    other = _estimator(_TwoLayers(n_units=4), X, y)
+    with pytest.raises(ValueError, match="'units' has another shape.*learn_patterns"):
+        explain(other, X[:2], "pattern_net", patterns=patterns)
+
+
+def test_a_method_called_again_with_other_patterns_uses_them():
+    """The preparation is kept between batches for the same patterns; an
+    explainer called with other patterns uses those, as a new one does."""
+    rng = np.random.default_rng(7)
+    X = (1e-5 * rng.standard_normal((40, N_CHANNELS, N_TIMES))).astype(np.float32)
+    clf = _estimator(_TwoLayers(), X, np.repeat([0, 1], 20))
+    first, second = (
+        learn_patterns(clf, half, verbose=False) for half in (X[:20], X[20:])
+    )
+    inputs, target = torch.from_numpy(X[:4]), torch.ones(4, dtype=torch.int64)
+    for method in METHODS:
+        explainer = get_method(method)(clf.module_)
+        explainer.attribute(inputs, target, patterns=first)
+        again = explainer.attribute(inputs, target, patterns=second)
+        fresh = get_method(method)(clf.module_).attribute(
+            inputs, target, patterns=second
+        )
+        torch.testing.assert_close(again, fresh)
 
 
 class _ReshapedTwoLayers(_TwoLayers):

@@ -1,3 +1,5 @@
+import re
+
 import mne
 import numpy as np
 import pandas as pd
@@ -199,6 +201,14 @@ def test_threshold_errors(attribution, kwargs, match):
         threshold_attribution(attribution, **kwargs)
 
 
+@pytest.mark.parametrize("criterion", ["fraction", "z"])
+def test_threshold_criteria_must_be_numbers(attribution, criterion):
+    """A string compared with 0 would fail with Python's message, naming no
+    parameter."""
+    with pytest.raises(TypeError, match=f"{criterion} must be an instance of"):
+        threshold_attribution(attribution, **{criterion: "0.1"})
+
+
 def test_smooth_spreads_an_impulse_over_the_window(attribution):
     attribution._data[:] = 0.0
     attribution._data[:, 2, 25] = 1.0
@@ -269,7 +279,7 @@ def test_maps_of_channels_that_are_not_data_are_processed_as_any(attribution):
 
 
 @pytest.mark.parametrize("absolute", [True, False])
-@pytest.mark.parametrize("tmin, tmax", [(None, None), (0.0, 0.1)])
+@pytest.mark.parametrize("tmin, tmax", [(None, None), (0.0, 0.1), (0.104, 0.196)])
 def test_channel_importance_sums_over_the_window(attribution, absolute, tmin, tmax):
     importance = channel_importance(
         attribution, absolute=absolute, tmin=tmin, tmax=tmax
@@ -328,6 +338,27 @@ def test_time_importance_counts_bad_channels(attribution, picks):
         time_importance(marked, picks=picks).get_data(),
         time_importance(attribution, picks=picks).get_data(),
     )
+
+
+def test_epochs_not_preloaded_are_refused(attribution):
+    """Their data are read from disk on each call: the maps must be loaded first."""
+    raw = mne.io.RawArray(np.zeros((5, 1000)), attribution.info, verbose=False)
+    events = np.array([[100, 0, 1], [400, 0, 2]])
+    lazy = mne.Epochs(
+        raw, events, tmin=0, tmax=0.2, baseline=None, preload=False, verbose=False
+    )
+    for process in PROCESSORS.values():
+        with pytest.raises(ValueError, match="preloaded; call attribution.load_data"):
+            process(lazy)
+
+
+@pytest.mark.parametrize(
+    "process", [channel_importance, time_importance, modality_importance]
+)
+def test_absolute_must_be_a_bool(attribution, process):
+    """A string such as "no" is true: it would sum magnitudes silently."""
+    with pytest.raises(TypeError, match="absolute must be an instance of bool"):
+        process(attribution, absolute="no")
 
 
 @pytest.fixture
@@ -430,6 +461,23 @@ def test_modality_importance_warns_across_units():
     attribution = _attribution_epochs(rng.standard_normal((4, 5, 10)), ch_types)
     with pytest.warns(RuntimeWarning, match=r"several units \(T/m, V\).*saliency"):
         modality_importance(attribution)
+
+
+def test_the_warning_names_the_methods_of_maps_per_unit_of_input():
+    """It lists the methods whose maps are per unit of input, as it says:
+    saliency and PatternNet, not the random control's maps (a.u.)."""
+    rng = np.random.default_rng(0)
+    attribution = _attribution_epochs(
+        rng.standard_normal((4, 5, 10)), ["eeg"] * 3 + ["grad"] * 2
+    )
+    with pytest.warns(RuntimeWarning, match="per unit of input") as caught:
+        modality_importance(attribution)
+    (listed,) = re.findall(
+        r"maps per unit of input \(([^)]*)\)", str(caught[0].message)
+    )
+    methods = listed.split(", ")
+    assert "saliency" in methods and "pattern_net" in methods
+    assert "random" not in methods and "integrated_gradients" not in methods
 
 
 def test_modality_importance_of_types_in_one_unit_warns(multimodal):
