@@ -343,6 +343,8 @@ _SCALINGS = {
     "division": lambda zero, x: x / -0.5,
     # A constant tensor times x: the constant is the first operand.
     "constant_first": lambda zero, x: (zero - 2.0) * x,
+    # x broadcast to two copies by the constant's shape, then averaged back.
+    "broadcast": lambda zero, x: (x * (zero - 2.0).expand(2, 1, 1, 1)).mean(0),
 }
 
 
@@ -366,7 +368,8 @@ def test_negated_scalings_pass_as_products(form):
     passed instead: PatternAttribution's map came back of the opposite sign
     (-x, b - x), and with alpha (torch.sub(b, x, alpha=2)) PatternNet's 4
     times too large. A division by a constant d scales by 1 / d, and its
-    pattern is d."""
+    pattern is d. A constant that broadcasts the input to copies passes back
+    the sum over the copies, in the input's shape."""
     rng = np.random.default_rng(0)
     X = (1e-5 * rng.standard_normal((40, N_CHANNELS, N_TIMES))).astype(np.float32)
     y = np.repeat([0, 1], 20)
