@@ -628,6 +628,17 @@ def test_reading_puts_each_number_in_its_place():
     changes = reading()
     assert "(similarity 0.20, below the cut 0.4)" in changes
     assert "signed Spearman -0.80, 95% CI -0.90 to -0.70," in changes
+    same = reading(
+        target_similarity=0.6,
+        target_similarity_low=0.5,
+        target_similarity_high=0.7,
+        target_randomization=SAME_FOR_EVERY_CLASS,
+    )
+    assert "(signed Spearman 0.60, 95% CI 0.50 to 0.70, cut 0.4;" in same
+    # The anchor's mean AOPC, not the spread of the method's.
+    assert "(AOPC 1.00 vs 0.40 in random order;" in reading(
+        aopc_std=0.3, aopc_random=0.4
+    )
     numbers = dict(similarity=0.61, input_similarity=0.72, beyond_input=0.05)
     assert (
         "similarity 0.61 after re-initializing every layer, the randomized map "
