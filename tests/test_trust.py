@@ -156,7 +156,9 @@ def test_a_network_that_learned_is_not_said_to_be_at_chance(simulated):
 
 def test_random_is_the_anchor(summary):
     table = summary.to_frame()
-    assert table.index[0] == "random"
+    # The anchor first, then one row per method in the order they were given.
+    methods = ["saliency", "gradient_x_input", _CopyOfRandom.name]
+    assert list(table.index) == ["random", *methods]
     anchor = table.loc["random"]
     assert anchor["deletion"] == "anchor"
     assert np.isnan(anchor["similarity"])
@@ -422,6 +424,22 @@ def test_deletion_reading_of_classes():
     assert _deletion_reading([NO_BETTER, TOO_FEW_EPOCHS]) == NO_BETTER
 
 
+def test_a_map_no_better_than_random_is_read_as_sensitivity():
+    """A map that depends on the weights but does not beat random deletion is
+    read as where the network is sensitive, not as what drove the decision."""
+    advice = _advice(_row(deletion=NO_BETTER))
+    assert advice.startswith("It reflects the network but does not single out")
+    assert "not as what drove the decision" in advice
+
+
+def test_constant_maps_are_read_as_carrying_no_ranking():
+    """Maps constant in every epoch leave randomization undefined: the advice
+    says there is nothing to read, not what their structure comes from."""
+    row = _row(deletion=NO_BETTER, randomization=UNDEFINED)
+    assert _advice(row) == "Its maps carry no ranking to read."
+    assert "its maps are constant" in _reading(row, _CLASSES, THRESHOLD)
+
+
 def test_a_ranking_below_random_is_said_whatever_the_randomization():
     """A sign-flipped gradient x input got the input-structure advice."""
     for randomization in (CHANGES, KEEPS_INPUT, KEEPS_OTHER):
@@ -442,6 +460,8 @@ def test_a_ranking_below_random_is_said_whatever_the_randomization():
         # Maps that share less than nothing beyond |x| share only |x|.
         (0.9, -0.5, KEEPS_INPUT),
         (np.nan, np.nan, UNDEFINED),
+        # A flat input leaves beyond |x| undefined: the map still changes.
+        (0.1, np.nan, CHANGES),
     ],
 )
 def test_randomization_reading_follows_the_numbers(similarity, beyond_input, expected):
@@ -590,6 +610,10 @@ def test_reading_explains_the_grey_zone_and_the_holes():
     assert "(0.40 to 0.50) spans the cut 0.4" in _reading(
         on_the_cut, _CLASSES, THRESHOLD
     )
+    up_to_the_cut = _row(similarity=0.35, similarity_low=0.3, similarity_high=0.4)
+    assert "(0.30 to 0.40) spans the cut 0.4" in _reading(
+        up_to_the_cut, _CLASSES, THRESHOLD
+    )
 
 
 def test_reading_puts_each_number_in_its_place():
@@ -604,6 +628,17 @@ def test_reading_puts_each_number_in_its_place():
     changes = reading()
     assert "(similarity 0.20, below the cut 0.4)" in changes
     assert "signed Spearman -0.80, 95% CI -0.90 to -0.70," in changes
+    same = reading(
+        target_similarity=0.6,
+        target_similarity_low=0.5,
+        target_similarity_high=0.7,
+        target_randomization=SAME_FOR_EVERY_CLASS,
+    )
+    assert "(signed Spearman 0.60, 95% CI 0.50 to 0.70, cut 0.4;" in same
+    # The anchor's mean AOPC, not the spread of the method's.
+    assert "(AOPC 1.00 vs 0.40 in random order;" in reading(
+        aopc_std=0.3, aopc_random=0.4
+    )
     numbers = dict(similarity=0.61, input_similarity=0.72, beyond_input=0.05)
     assert (
         "similarity 0.61 after re-initializing every layer, the randomized map "
@@ -617,7 +652,9 @@ def test_reading_puts_each_number_in_its_place():
 def test_the_anchor_reads_its_spread_over_epochs():
     """The anchor's reading gives its AOPC and, after "±", its spread."""
     row = _row(deletion=ANCHOR, aopc=0.8, aopc_std=0.3)
-    assert "(AOPC 0.80 ± 0.30 over epochs)" in _reading(row, _CLASSES, THRESHOLD)
+    reading = _reading(row, _CLASSES, THRESHOLD)
+    assert reading.startswith("Compare every method's deletion with this one.")
+    assert "(AOPC 0.80 ± 0.30 over epochs)" in reading
 
 
 def test_mixed_deletion_names_the_classes():
@@ -660,8 +697,12 @@ def test_partial_correlation_removes_the_shared_input():
     np.testing.assert_allclose(same, 1, atol=1e-6)
     # A map that is the input (a model-independent control) shares nothing
     # beyond it: it read as NaN, which the reading took for other structure.
+    # Nor does numpy warn of the 0 / 0 the formula would compute there.
     itself = map_similarity(x, x)
-    np.testing.assert_array_equal(_partial_correlation(itself, itself, itself), 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        beyond_itself = _partial_correlation(itself, itself, itself)
+    np.testing.assert_array_equal(beyond_itself, 0)
 
 
 def test_partial_correlation_is_that_of_the_residuals():
@@ -704,6 +745,9 @@ def test_leaves_range_measures_the_excursion():
     outside = np.array([[3.0, 10.0, 1.0, 0.0], [2.0, 1.5, -6.0, 0.0]])
     excursion, peak = _leaves_range(outside)
     assert (excursion, peak) == (pytest.approx(7 / 3), 10.0)
+    # Below the range as above it, even with larger scores inside it.
+    below = np.array([[5.0, 4.0, -4.0, 0.0], [1.0, 2.0, 3.0, 0.0]])
+    assert _leaves_range(below) == (pytest.approx(4 / 5), -4.0)
     # Curves that never move have a range of no width, and do not leave it.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -1105,14 +1149,16 @@ def test_a_map_the_same_for_every_class_is_not_read_as_the_decision():
     row = _row(target_similarity=0.95, target_randomization=SAME_FOR_EVERY_CLASS)
     assert _advice(row).startswith("Its maps are the same whichever class")
     assert "drove the decision" not in _advice(row)
-    # The other advice stands, and the class caveat follows it.
-    row = _row(
-        deletion=NO_BETTER,
-        randomization=KEEPS_OTHER,
-        target_randomization=SAME_FOR_EVERY_CLASS,
-    )
-    assert _advice(row).startswith("Its pattern is not specific")
-    assert _advice(row).endswith("not why it chose this class over another.")
+    # The other advice stands, and the class caveat follows it, whether or
+    # not the map beats random deletion.
+    for deletion in (NO_BETTER, ABOVE):
+        row = _row(
+            deletion=deletion,
+            randomization=KEEPS_OTHER,
+            target_randomization=SAME_FOR_EVERY_CLASS,
+        )
+        assert _advice(row).startswith("Its pattern is not specific")
+        assert _advice(row).endswith("not why it chose this class over another.")
 
 
 def test_an_undefined_target_randomization_is_not_read_as_support():
@@ -1178,13 +1224,13 @@ def test_the_classes_of_a_skorch_network_are_named_or_refused(one_score_network)
         as_network(net, event_id={"left": 1, "right": 2})
 
 
-def _bare_summary(threshold=THRESHOLD, baseline="zeros"):
+def _bare_summary(threshold=THRESHOLD, baseline="zeros", table=None):
     """A TrustSummary of 10 deletion steps and nothing else, for its texts."""
     from types import SimpleNamespace
 
     curves = {"random": SimpleNamespace(fractions=np.linspace(0, 1, 11))}
     return TrustSummary(
-        None,
+        table,
         None,
         None,
         curves,
@@ -1250,6 +1296,23 @@ def test_unseeded_every_step_takes_the_one_seed_drawn(
     anchor deletes in the anchor's order and gains nothing over it."""
     summary = _one_score_summary(one_score_network, [copy_of_random])
     assert (summary.class_gains["gain"] == 0).all()
+
+
+def test_each_reading_is_a_paragraph_under_its_methods_name():
+    """describe gives the legend, then each method's reading in the table's
+    order, its name first and its other lines indented so that the names
+    stand out."""
+    readings = {"random": "Compare " * 12, "saliency": "Deletion: above " * 8}
+    table = pd.DataFrame({"reading": readings.values()}, index=readings.keys())
+    paragraphs = _bare_summary(table=table).describe(width=40).split("\n\n")
+    assert paragraphs[0].startswith("Deletion removes the samples")
+    for paragraph, (method, reading) in zip(
+        paragraphs[1:], readings.items(), strict=True
+    ):
+        first, *others = paragraph.splitlines()
+        assert first.startswith(f"{method}: ") and others
+        assert all(line.startswith("  ") for line in others)
+        assert " ".join(paragraph.split()) == f"{method}: {reading.strip()}"
 
 
 def test_the_legend_names_the_cut_asked_for():
