@@ -7,7 +7,12 @@ from torch import nn
 from torch.nn.utils import parametrize, prune
 
 from mne_xai.models import EEGNet, InterpretableCNN, ScaledInput, SpatialFirstEEGNet
-from mne_xai.models.eegnet import _after_spatial_filters, _window_moments
+from mne_xai.models._base import TooShortError
+from mne_xai.models.eegnet import (
+    _after_spatial_filters,
+    _by_diagonal,
+    _window_moments,
+)
 
 MODELS = [EEGNet, InterpretableCNN]
 
@@ -79,6 +84,40 @@ def test_eegnet_pools_short_epochs_less():
     assert module(torch.randn(3, 4, 102)).shape == (3, 2)
 
 
+@pytest.mark.parametrize(
+    ("n_times", "sfreq", "pool_length", "pool", "separable"),
+    [
+        # Half a second of the 16 Hz left by a pooling of 8: 8 samples, then odd.
+        (512, 128.0, 8, 8, 9),
+        # 21.3 samples of the 42.7 Hz left by the pooling of a short epoch.
+        (102, 512.0, None, 12, 21),
+    ],
+)
+def test_eegnet_separable_kernel_is_half_a_second_of_the_pooled_signal(
+    n_times, sfreq, pool_length, pool, separable
+):
+    """Whatever sets the first pooling (given, or shortened for short epochs),
+    the separable kernel spans half a second of the signal it reads."""
+    module = EEGNet(4, 2, n_times, sfreq, pool_length=pool_length)
+    assert module.spatial_pool.kernel_size == (1, pool)
+    assert module.separable_depthwise.kernel_size == (1, separable)
+
+
+@pytest.mark.parametrize(("F1", "D"), [(8, 2), (4, 3), (6, 1)])
+def test_eegnet_has_f1_times_d_pointwise_filters_by_default(F1, D):
+    """F2 = F1 * D as in the paper, for any F1 and D, not for EEGNet-8,2 only."""
+    module = EEGNet(4, 2, 128, F1=F1, D=D)
+    assert module.spatial_conv.out_channels == F1 * D
+    assert module.separable_pointwise.out_channels == F1 * D
+
+
+def test_eegnet_batch_norms_are_torchs_defaults():
+    """As its docstring says: eps 1e-5 and momentum 0.1, not Keras' values."""
+    module = EEGNet(4, 2, 128)
+    for batch_norm in (module.temporal_bn, module.spatial_bn, module.separable_bn):
+        assert (batch_norm.eps, batch_norm.momentum) == (1e-5, 0.1)
+
+
 def test_eegnet_is_eegnet_8_2():
     module = EEGNet(22, 4, 256, 128.0)
     assert module.temporal_conv.out_channels == 8
@@ -139,6 +178,8 @@ def test_eegnet_drops_out_whole_pooled_samples_at_its_rate():
     module(torch.randn(32, 4, 512))
     for name, values in seen.items():
         assert 0.27 < (values == 0).float().mean() < 0.33, name
+        # Sample by sample (Keras' Dropout), not whole maps (SpatialDropout2D).
+        assert not (values == 0).all(dim=-1).any(), name
 
 
 def test_eegnet_applies_elu_after_each_batch_norm():
@@ -150,6 +191,55 @@ def test_eegnet_applies_elu_after_each_batch_norm():
     module(torch.randn(16, 4, 256) * 5 + 3)
     for name, values in seen.items():
         assert -1 <= values.min() < -0.5, name
+
+
+def _eegnet_written_out(module, x, pools):
+    """EEGNet in evaluation mode as the paper's layers, with torch's functions
+    on the module's weights: "same" padded convolutions, the depthwise ones
+    grouped per map, batch norm then ELU, average poolings, the dense layer."""
+    functional = nn.functional
+
+    def batch_norm(x, layer):
+        return functional.batch_norm(
+            x,
+            layer.running_mean,
+            layer.running_var,
+            layer.weight,
+            layer.bias,
+            eps=layer.eps,
+        )
+
+    def convolve(x, layer, groups=1):
+        padding = (0, layer.weight.shape[-1] // 2)
+        return functional.conv2d(x, layer.weight, padding=padding, groups=groups)
+
+    F1, n_maps = module.temporal_conv.weight.shape[0], module.spatial_bn.num_features
+    x = convolve((x * module.input_scale)[:, None], module.temporal_conv)
+    x = convolve(batch_norm(x, module.temporal_bn), module.spatial_conv, groups=F1)
+    x = functional.avg_pool2d(
+        functional.elu(batch_norm(x, module.spatial_bn)), pools[0]
+    )
+    x = convolve(x, module.separable_depthwise, groups=n_maps)
+    x = convolve(x, module.separable_pointwise)
+    x = functional.elu(batch_norm(x, module.separable_bn))
+    x = functional.avg_pool2d(x, pools[1])
+    return functional.linear(
+        x.flatten(1), module.classifier.weight, module.classifier.bias
+    )
+
+
+def test_eegnet_computes_the_papers_layers_in_order():
+    """The separable convolution depthwise then pointwise, average poolings by
+    4 and 8 at 128 Hz, ELUs after batch norms: the logits of the paper's
+    layers written out (the faster form is checked against the network)."""
+    module = _trained_like_eegnet(n_channels=5, n_times=128, sfreq=128.0)
+    with torch.no_grad():
+        module.separable_bn.bias.normal_()
+        module.separable_bn.running_var.uniform_(0.5, 2)
+    x = torch.randn(4, 5, 128) / module.input_scale
+    with torch.no_grad():
+        expected = _eegnet_written_out(module, x, pools=((1, 4), (1, 8)))
+        torch.testing.assert_close(module(x), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_interpretable_cnn_matches_the_paper():
@@ -277,9 +367,9 @@ def test_max_norm_is_enforced():
     module.apply_max_norm()
     spatial = module.spatial_conv.weight.flatten(1).norm(dim=1)
     dense = module.classifier.weight.norm(dim=1)
-    assert spatial.max() <= 1.0 + 1e-5
-    assert dense.max() <= 0.25 + 1e-5
+    # Each unit's weights at its bound (all were beyond it): 1 and 0.25.
     torch.testing.assert_close(spatial, torch.ones_like(spatial))
+    torch.testing.assert_close(dense, torch.full_like(dense, 0.25))
 
 
 def test_max_norm_of_pruned_and_parametrized_weights():
@@ -384,6 +474,14 @@ def test_short_epochs_are_told_what_to_change():
         InterpretableCNN(1, 2, 50, 128.0)
     with pytest.raises(ValueError, match="window_length.*module__pool_length"):
         EEGNet(4, 2, 26, 128.0)
+    # What callers read (a spectrum's bins): the fewest samples, and the setting.
+    for build, needed, shorter in (
+        (lambda: InterpretableCNN(1, 2, 50, 128.0), 64, "kernel_length"),
+        (lambda: EEGNet(4, 2, 26, 128.0), 32, "pool_length"),
+    ):
+        with pytest.raises(TooShortError) as error:
+            build()
+        assert (error.value.needed, error.value.shorter) == (needed, shorter)
     # An epoch as long as the kernel gives it one output sample, and one of
     # 8 times the first pooling one sample after both: enough.
     module = InterpretableCNN(1, 2, 64, 128.0).eval()
@@ -499,8 +597,10 @@ def test_building_the_spatial_first_eegnet_leaves_the_networks_modes():
         # An offset, which a probe not at the scale of the data missed.
         lambda layer: layer.register_forward_pre_hook(lambda m, i: (i[0] + 1.0,)),
         lambda layer: layer.register_full_backward_hook(lambda m, gi, go: None),
+        # Changing nothing (recording activations), which no probe sees.
+        lambda layer: layer.register_forward_hook(lambda m, i, out: None),
     ],
-    ids=["forward", "forward_pre", "forward_pre_offset", "backward"],
+    ids=["forward", "forward_pre", "forward_pre_offset", "backward", "observing"],
 )
 def test_eegnet_running_hooks_on_its_first_block_is_its_own_inference_graph(
     layer, register
@@ -678,8 +778,9 @@ def test_eegnet_trains_spatial_first_as_its_layers_do(D, momentum, n_channels):
 
 # 40 + 9 - 1 samples fit in the next power of two of 40; the other sizes do not
 # (60 + 8 > 64, 30 + 4 > 32, 240 + 32 > 256): an FFT that short wraps lags around.
+# 57 + 9 - 1 = 65 misses 64 by one sample: the longest lag of the last one wraps.
 @pytest.mark.parametrize(
-    ("n_samples", "kernel_length"), [(40, 9), (60, 9), (30, 5), (240, 33)]
+    ("n_samples", "kernel_length"), [(40, 9), (60, 9), (30, 5), (240, 33), (57, 9)]
 )
 def test_window_moments_are_those_of_the_convolution(n_samples, kernel_length):
     padded = torch.randn(7, n_samples, dtype=torch.float64)
@@ -690,6 +791,16 @@ def test_window_moments_are_those_of_the_convolution(n_samples, kernel_length):
     torch.testing.assert_close(kernel @ products @ kernel, (filtered**2).sum())
     windows = padded.unfold(1, len(kernel), 1).reshape(-1, len(kernel))
     torch.testing.assert_close(products, windows.T @ windows)
+
+
+def test_by_diagonal_gives_each_diagonal_as_a_column_zero_outside():
+    """Element (row, lag) is matrix[row, row + lag], and zero where that is
+    outside the matrix: worked by hand on a full and a smaller matrix."""
+    matrix = torch.arange(1.0, 10.0).reshape(3, 3)
+    expected = torch.tensor([[1.0, 2.0, 3.0], [5.0, 6.0, 0.0], [9.0, 0.0, 0.0]])
+    torch.testing.assert_close(_by_diagonal(matrix, 3), expected)
+    expected = torch.tensor([[1.0, 2.0, 0.0], [5.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    torch.testing.assert_close(_by_diagonal(matrix[:2, :2], 3), expected)
 
 
 @pytest.fixture
@@ -706,6 +817,16 @@ def spatial_first_calls(monkeypatch):
 
     monkeypatch.setattr(eegnet, "_spatial_first_in_training", spy)
     return calls
+
+
+def _with_spatial_filters(conv):
+    """Spatial filters built otherwise, and a dense layer sized at its first call."""
+
+    def change(module):
+        module.spatial_conv = conv
+        module.classifier = nn.LazyLinear(module.classifier.out_features)
+
+    return change
 
 
 @pytest.mark.parametrize(
@@ -737,6 +858,11 @@ def spatial_first_calls(monkeypatch):
             module, "spatial_conv", nn.Conv2d(4, 8, (6, 1), bias=False)
         ),
         lambda module: setattr(module, "forward", lambda x: EEGNet.forward(module, x)),
+        _with_spatial_filters(
+            nn.Conv2d(4, 8, (6, 1), stride=(1, 2), groups=4, bias=False)
+        ),
+        # Filters of each channel apart, not across the channels.
+        _with_spatial_filters(nn.Conv2d(4, 8, 1, groups=4, bias=False)),
     ],
     ids=[
         "pruned",
@@ -749,6 +875,8 @@ def spatial_first_calls(monkeypatch):
         "dilated",
         "mixing temporal filters",
         "instance forward",
+        "strided",
+        "per channel",
     ],
 )
 def test_eegnet_trains_with_its_layers_where_spatial_first_may_differ(

@@ -12,22 +12,28 @@ import mne_xai.estimators
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
 from mne_xai.cropping import CroppedClassifier
 from mne_xai.models import EEGNet, InterpretableCNN
+from mne_xai.models._spatial_init import discriminant_spatial_filters
 
 BUILT_ONLY = dict(max_epochs=0, random_state=0, verbose=False, spatial_init="csp")
 
 
-def _power_ratios(filters, signals, y):
-    """Each filter's output power in the first class over both, and the range CSP spans.
+def _class_covariances(signals, y):
+    """Ledoit-Wolf shrunk uncentered covariances of each class's concatenated epochs.
 
-    Written out here (Ledoit-Wolf shrunk uncentered covariances of the
-    concatenated epochs), not read from MNE's CSP, so that the filters are
-    checked against the definition they must meet: the extreme generalized
-    eigenvalues.
+    Written out here, not read from MNE's CSP, so that the filters are checked
+    against the definition they must meet.
     """
     covs = []
     for label in np.unique(y):
         concatenated = np.concatenate(signals[y == label], axis=1)
         covs.append(ledoit_wolf(concatenated.T, assume_centered=True)[0])
+    return covs
+
+
+def _power_ratios(filters, signals, y):
+    """Each filter's output power in the first class over both, and the range CSP
+    spans: the extreme generalized eigenvalues of the class covariances."""
+    covs = _class_covariances(signals, y)
     both = covs[0] + covs[1]
     ratios = [w @ covs[0] @ w / (w @ both @ w) for w in filters]
     extremes = scipy.linalg.eigh(covs[0], both, eigvals_only=True)[[-1, 0]]
@@ -72,6 +78,37 @@ def test_interpretable_cnn_starts_its_spatial_filters_as_csp(imagery_epochs):
     all_ratios, _ = _power_ratios(filters, signals, y)
     assert np.all(np.diff(all_ratios[0::2]) <= 0)
     assert np.all(np.diff(all_ratios[1::2]) >= 0)
+
+
+def test_two_classes_each_strong_on_its_own_channel_give_those_channels():
+    """Worked by hand: the channels are uncorrelated (a sine and a cosine of
+    whole periods), the first three times as strong in one class, the second
+    in the other. Both covariances are diagonal, so the filters are the
+    channels: the first class's first (its largest power ratio), then the
+    other's."""
+    t = np.arange(64) / 64
+    sine, cosine = np.sin(2 * np.pi * 4 * t), np.cos(2 * np.pi * 4 * t)
+    signals = np.array([[3 * sine, cosine], [sine, 3 * cosine]] * 2)
+    filters = discriminant_spatial_filters(signals, np.array([0, 1, 0, 1]), 2)
+    np.testing.assert_allclose(np.abs(filters), np.eye(2), atol=1e-10)
+
+
+def test_spatial_filters_diagonalize_both_class_covariances():
+    """The filters solve the generalized eigenproblem of the two class
+    covariances: in either class, each filter's output is uncorrelated with
+    the others'. Three mixed sources, of powers that differ by class."""
+    rng = np.random.default_rng(0)
+    y = np.arange(20) % 2
+    scales = np.where(y[:, None] == 0, [1.0, 2.0, 0.5], [1.0, 0.5, 2.0])
+    sources = rng.standard_normal((20, 3, 200)) * scales[:, :, None]
+    signals = np.einsum("ij,ejt->eit", rng.standard_normal((3, 3)), sources)
+    filters = discriminant_spatial_filters(signals, y, 3)
+    np.testing.assert_allclose(np.linalg.norm(filters, axis=1), 1)
+    for cov in _class_covariances(signals, y):
+        outputs = filters @ cov @ filters.T
+        spread = np.sqrt(np.diag(outputs))
+        correlations = outputs / np.outer(spread, spread)
+        np.testing.assert_allclose(correlations, np.eye(3), atol=1e-6)
 
 
 def test_three_classes_start_from_csp_too(synthetic_arrays):
