@@ -1383,7 +1383,7 @@ def test_folds_given_as_splits_that_mix_a_group_are_refused():
     """Splits given as a list draw no warning that groups are ignored: with
     groups, splits training and testing the same subjects passed, and the page
     scored the network on subjects it had trained on."""
-    from mne_xai.report._accuracy import folds_of, splitter_of
+    from mne_xai.report._accuracy import folds_of, grouped_folds_advice, splitter_of
 
     y, groups = np.tile([1, 2], 15), np.arange(30) % 3
     by_group = [
@@ -1398,6 +1398,10 @@ def test_folds_given_as_splits_that_mix_a_group_are_refused():
             r"\(0, 1, 2\)",
         ):
             folds_of(splitter_of(mixed, 0), y, groups, mixed)
+    # The advice counts the groups, not the epochs: 2 groups, so 2 folds.
+    two = np.arange(30) % 2
+    with pytest.raises(ValueError, match=re.escape(grouped_folds_advice(3, 2))):
+        folds_of(splitter_of([mixing] * 3, 0), y, two, [mixing] * 3)
     assert len(folds_of(splitter_of(by_group, 0), y, groups, by_group)) == 2
 
 
@@ -3622,12 +3626,15 @@ def test_the_chance_verdict_names_only_the_references_on_the_page():
     from mne_xai.report._accuracy import _add_chance_verdict
 
     folds = [np.arange(10), np.arange(10, 20)]
-    for references, named in [([], False), (["CSP+LDA"], True)]:
+    for references, compare in [
+        ([], "compare with more folds"),
+        (["CSP+LDA"], "compare with CSP+LDA and with more folds"),
+    ]:
         page = _VerdictPage(np.repeat([1, 2], 10))
         predictions = [page.y[fold] for fold in folds]
         _add_chance_verdict(page, references, folds, predictions, "The network")
-        assert ("CSP+LDA" in page.text) == named
-        assert "compare with" in page.text and "more folds" in page.text
+        assert ("CSP+LDA" in page.text) == bool(references)
+        assert compare in page.text
 
 
 def test_the_chance_verdict_is_at_the_five_percent_level():
@@ -3878,6 +3885,11 @@ def test_held_out_copies_are_counted_in_the_warning():
     (message,) = [str(warning.message) for warning in record]
     assert "4 held-out epoch(s) had a copy" in message
     assert "fold(s) had no other" not in message
+    # A fold left with one epoch to test is kept.
+    one_unseen = (np.arange(3), np.array([3, 10]))  # 10 copies 0
+    with pytest.warns(RuntimeWarning, match="1 held-out epoch"):
+        ((train, test),) = held_out_unseen([one_unseen], some_twice)
+    np.testing.assert_array_equal(test, [3])
 
 
 def test_only_classes_never_predicted_are_warned_of():
