@@ -365,7 +365,7 @@ def _stub_cross_validation(epochs, folds):
 
 
 def test_folds_score_the_network_and_references_as_scikit_learn_does(
-    spatial_epochs_with_eog,
+    spatial_epochs_with_eog, monkeypatch
 ):
     """Without training a network: each fold's accuracy and balanced accuracy
     are scikit-learn's of the same predictions, CSP+LDA (on the EEG, not the
@@ -375,8 +375,24 @@ def test_folds_score_the_network_and_references_as_scikit_learn_does(
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
     from sklearn.model_selection import StratifiedKFold
 
+    import mne_xai.report._accuracy as accuracy
     from mne_xai.report._accuracy import csp_lda, logistic_regression_on_samples
 
+    trained_on = []
+
+    def recording_csp_lda(n_channels):
+        """CSP+LDA recording the data each fold trains it on."""
+        pipeline = csp_lda(n_channels)
+        fit = pipeline.fit
+
+        def recording_fit(X, y):
+            trained_on.append(X)
+            return fit(X, y)
+
+        pipeline.fit = recording_fit
+        return pipeline
+
+    monkeypatch.setattr(accuracy, "csp_lda", recording_csp_lda)
     epochs = _balanced(spatial_epochs_with_eog, 20, 8).pick(["C3", "C4", "EOG"])
     y = epochs.events[:, 2]
     folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(y, y))
@@ -384,6 +400,7 @@ def test_folds_score_the_network_and_references_as_scikit_learn_does(
     data = epochs.get_data()
     for fold, (train, test) in enumerate(folds, 1):
         np.testing.assert_array_equal(cv.held_out[fold - 1], test)
+        np.testing.assert_array_equal(trained_on[fold - 1], data[train, :2])
         expected = {
             "network": np.ones(len(test)),
             "CSP+LDA": csp_lda(2)
@@ -3674,6 +3691,19 @@ def test_one_split_is_tested_against_chance_without_the_caveat_of_folds():
     )
     assert "beats chance: 18 of 20 held-out epochs right" in page.text
     assert "optimistic" not in page.text and "more folds" not in page.text
+
+
+def test_the_given_network_is_tested_on_every_epoch_not_held_out_ones():
+    """The network explained is scored on all the epochs, which may have been
+    its training data: the page says so, not that they were held out."""
+    from mne_xai.report._accuracy import _add_given_network_verdict
+
+    page = _VerdictPage(np.repeat([1, 2], 10))
+    _add_given_network_verdict(page, page.y.copy())
+    assert "(the one explained) beats chance: 20 of 20 epochs right" in page.text
+    assert "held-out" not in page.text and "this is its training accuracy" in (
+        page.text
+    )
 
 
 def test_the_chance_verdict_counts_each_epoch_once():
