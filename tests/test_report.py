@@ -3942,3 +3942,5 @@ def test_only_classes_never_predicted_are_warned_of():
     with pytest.warns(RuntimeWarning, match=r"class\(es\) feet \(4 epochs\) as"):
         _add_unpredicted_classes(page, never_feet)
     assert "feet" in page.text and "left" not in page.text
+    # Weighing equal classes changes nothing: the advice is to train longer.
+    assert "equal size" in page.text and "class_weight" not in page.text
