@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 import torch
 from matplotlib.figure import Figure
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.model_selection import (
     GridSearchCV,
     KFold,
@@ -209,6 +209,10 @@ def test_csp_reference_reads_the_networks_brain_channels_of_any_type(spatial_epo
     # Contacts inside the head were interpolated across a scalp disc.
     maps = contents["Attribution maps per class"]
     assert "No topomaps: the network reads ecog contacts, inside the head" in maps
+
+
+def test_csp_reference_reads_the_most_numerous_brain_channel_type(spatial_epochs):
+    """CSP's covariances mix no units, and EOG or EMG are no brain sources."""
     from mne_xai.report._accuracy import _csp_channels
 
     mixed = spatial_epochs.copy()
@@ -218,6 +222,9 @@ def test_csp_reference_reads_the_networks_brain_channels_of_any_type(spatial_epo
         verbose=False,
     )
     assert _csp_channels(mixed, names) == names[6:]  # EEG, not EOG or EMG
+    # However many EMG channels there are.
+    mixed.set_channel_types(dict.fromkeys(names[:20], "emg"), verbose=False)
+    assert _csp_channels(mixed, names) == names[20:]
     # On MEG, the gradiometers (two per position), not the magnetometers.
     meg = _meg_epochs(n_epochs=2)
     grads = [
@@ -330,6 +337,149 @@ def test_balanced_chance_counts_the_classes_each_fold_tests(monkeypatch):
     assert cv.recall == pytest.approx(
         {label: np.mean(predicted[true == label] == label) for label in (1, 2, 3)}
     )
+
+
+class _AlwaysFirstClass(ClassifierMixin, BaseEstimator):
+    """A network stand-in that answers the first class it was trained on."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def _stub_cross_validation(epochs, folds):
+    """:func:`_cross_validate` of a network answering the first class, on all
+    the channels of ``epochs``."""
+    from mne_xai.report._accuracy import _cross_validate
+
+    context = SimpleNamespace(
+        epochs=epochs,
+        y=epochs.events[:, 2],
+        plan=SimpleNamespace(ch_names=epochs.ch_names),
+        estimator=_AlwaysFirstClass(),
+    )
+    return _cross_validate(context, folds)
+
+
+def test_folds_score_the_network_and_references_as_scikit_learn_does(
+    spatial_epochs_with_eog, monkeypatch
+):
+    """Without training a network: each fold's accuracy and balanced accuracy
+    are scikit-learn's of the same predictions, CSP+LDA (on the EEG, not the
+    EOG) and LR on samples (on all the channels) are trained on the fold's
+    training epochs alone, and a class never predicted is given a recall of 0
+    (not left out). Equal classes get no balanced accuracy."""
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+    from sklearn.model_selection import StratifiedKFold
+
+    import mne_xai.report._accuracy as accuracy
+    from mne_xai.report._accuracy import csp_lda, logistic_regression_on_samples
+
+    trained_on = []
+
+    def recording_csp_lda(n_channels):
+        """CSP+LDA recording the data each fold trains it on."""
+        pipeline = csp_lda(n_channels)
+        fit = pipeline.fit
+
+        def recording_fit(X, y):
+            trained_on.append(X)
+            return fit(X, y)
+
+        pipeline.fit = recording_fit
+        return pipeline
+
+    monkeypatch.setattr(accuracy, "csp_lda", recording_csp_lda)
+    epochs = _balanced(spatial_epochs_with_eog, 20, 8).pick(["C3", "C4", "EOG"])
+    y = epochs.events[:, 2]
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(y, y))
+    cv = _stub_cross_validation(epochs, folds)
+    data = epochs.get_data()
+    for fold, (train, test) in enumerate(folds, 1):
+        np.testing.assert_array_equal(cv.held_out[fold - 1], test)
+        np.testing.assert_array_equal(trained_on[fold - 1], data[train, :2])
+        expected = {
+            "network": np.ones(len(test)),
+            "CSP+LDA": csp_lda(2)
+            .fit(data[train, :2], y[train])
+            .predict(data[test, :2]),
+            "LR on samples": logistic_regression_on_samples()
+            .fit(data[train], y[train])
+            .predict(data[test]),
+        }
+        for name, predicted in expected.items():
+            assert cv.scores.loc[fold, name] == pytest.approx(
+                accuracy_score(y[test], predicted)
+            )
+            assert cv.balanced_scores.loc[fold, name] == pytest.approx(
+                balanced_accuracy_score(y[test], predicted)
+            )
+        # Chance: the majority's share of the epochs tested; balanced, 1 / 2.
+        assert cv.scores.loc[fold, "chance"] == pytest.approx(20 / 28)
+        assert cv.balanced_scores.loc[fold, "chance"] == 0.5
+    assert cv.recall == {1: 1.0, 2: 0.0}
+    equal = _balanced(spatial_epochs_with_eog, 10).pick(["C3", "C4"])
+    y = equal.events[:, 2]
+    folds = list(StratifiedKFold(2, shuffle=True, random_state=0).split(y, y))
+    assert _stub_cross_validation(equal, folds).balanced_scores is None
+
+
+def test_fold_copies_read_the_channels_explained_and_log_nothing(spatial_epochs):
+    """The folds' epochs are the channels the report explains; the copies'
+    picks, nested in a pipeline too, name them, their own verbose is off, and a
+    torch module's ``verbose`` argument, no log, is left as given."""
+    from mne_xai.report._accuracy import _fold_inputs
+
+    explained = spatial_epochs.ch_names[:3]
+    given = make_pipeline(_network(picks=[0, 2, 5], verbose=None, module__verbose=True))
+    context = SimpleNamespace(
+        epochs=spatial_epochs,
+        plan=SimpleNamespace(ch_names=explained),
+        estimator=given,
+    )
+    read, make_network = _fold_inputs(context)
+    assert read.ch_names == explained
+    params = make_network().get_params()
+    assert params["eegnetclassifier__picks"] == explained
+    assert params["eegnetclassifier__verbose"] is False
+    assert params["eegnetclassifier__module__verbose"] is True
+    assert given.get_params()["eegnetclassifier__picks"] == [0, 2, 5]
+
+
+def test_balanced_accuracy_text_counts_the_epochs_tested():
+    """Of 6 and 4 epochs, folds testing 5 and 1 (copies not scored, or a
+    splitter testing some epochs only): the text gives those counts, the
+    accuracy of always answering the frequent class among them (5 / 6, not
+    the 0.6 of all epochs) and each class's recall as measured."""
+    from mne_xai.report._accuracy import CrossValidation, _add_balanced_accuracy
+
+    class Page:
+        y = np.repeat([1, 2], [6, 4])
+        class_names = {1: "left", 2: "right"}
+
+        def paragraph(self, key, **values):
+            self.values = values
+
+        def add_table(self, table, title, key, **to_html):
+            self.table = table
+
+    balanced = pd.DataFrame(
+        {"network": [0.5, 1.0], "chance": [0.5, 0.5]},
+        index=pd.Index([1, 2], name="fold"),
+    )
+    held_out = [np.arange(5), np.array([6])]
+    cross_validation = CrossValidation(
+        balanced, balanced, {1: 0.8, 2: 1.0}, None, held_out, []
+    )
+    page = Page()
+    _add_balanced_accuracy(page, cross_validation)
+    assert page.values["counts"] == "left 5, right 1"
+    assert page.values["chance"] == pytest.approx(5 / 6)
+    assert page.values["recall"] == "left 0.80, right 1.00"
+    assert page.table.loc["mean", "network"] == pytest.approx(0.75)
 
 
 def test_evoked_reference_reads_the_networks_channels_even_one(spatial_epochs):
@@ -1250,18 +1400,25 @@ def test_folds_given_as_splits_that_mix_a_group_are_refused():
     """Splits given as a list draw no warning that groups are ignored: with
     groups, splits training and testing the same subjects passed, and the page
     scored the network on subjects it had trained on."""
-    from mne_xai.report._accuracy import folds_of, splitter_of
+    from mne_xai.report._accuracy import folds_of, grouped_folds_advice, splitter_of
 
     y, groups = np.tile([1, 2], 15), np.arange(30) % 3
     by_group = [
         (np.flatnonzero(groups != g), np.flatnonzero(groups == g)) for g in (0, 1)
     ]
-    mixed = [*by_group, (np.arange(15), np.arange(15, 30))]
-    with pytest.raises(
-        ValueError,
-        match=r"^Fold 3 of 3 trains on and holds out epochs of 3 group\(s\) \(0, 1, 2\)",
-    ):
-        folds_of(splitter_of(mixed, 0), y, groups, mixed)
+    mixing = (np.arange(15), np.arange(15, 30))
+    # Whichever fold mixes them, the first too.
+    for fold, mixed in [(3, [*by_group, mixing]), (1, [mixing, *by_group])]:
+        with pytest.raises(
+            ValueError,
+            match=rf"^Fold {fold} of 3 trains on and holds out epochs of 3 group\(s\) "
+            r"\(0, 1, 2\)",
+        ):
+            folds_of(splitter_of(mixed, 0), y, groups, mixed)
+    # The advice counts the groups, not the epochs: 2 groups, so 2 folds.
+    two = np.arange(30) % 2
+    with pytest.raises(ValueError, match=re.escape(grouped_folds_advice(3, 2))):
+        folds_of(splitter_of([mixing] * 3, 0), y, two, [mixing] * 3)
     assert len(folds_of(splitter_of(by_group, 0), y, groups, by_group)) == 2
 
 
@@ -1493,6 +1650,73 @@ def test_report_figures_are_readable_with_long_names(made, spatial_epochs):
     for figure in figures:
         assert_readable(figure)
         plt.close(figure)
+
+
+def test_accuracy_figure_draws_each_fold_and_the_means_over_folds():
+    """Each column but chance gets its folds' dots above its tick and a bar at
+    their mean (not the median, 0.6 here); chance is a line at its mean over
+    folds (not its highest, 0.8), and the axis shows accuracies from 0 to 1."""
+    from mne_xai.report._accuracy import _plot_accuracy
+
+    scores = pd.DataFrame(
+        {
+            "network": [0.1, 0.6, 1.0],
+            "chance": [0.5, 0.5, 0.8],
+            "LR on samples": [0.4, 0.5, 0.9],
+        }
+    )
+    fig = _plot_accuracy(scores)
+    ax = fig.axes[0]
+    columns = ["network", "LR on samples"]
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == columns
+    dots, bars, chance = ax.lines[0:4:2], ax.lines[1:4:2], ax.lines[4]
+    for position, (column, dot, bar) in enumerate(
+        zip(columns, dots, bars, strict=True)
+    ):
+        np.testing.assert_allclose(dot.get_xdata(), position)
+        np.testing.assert_allclose(dot.get_ydata(), scores[column])
+        np.testing.assert_allclose(bar.get_xdata(), [position - 0.25, position + 0.25])
+        np.testing.assert_allclose(bar.get_ydata(), scores[column].mean())
+    np.testing.assert_allclose(chance.get_ydata(), 0.6)
+    low, high = ax.get_ylim()
+    assert low <= 0 and high >= 1
+    left, right = ax.get_xlim()
+    assert left < 0 and right > len(columns) - 1
+    plt.close(fig)
+
+
+def test_scores_over_folds_are_summed_up_by_their_mean_and_standard_deviation():
+    """The text and the table give each column's mean over folds and its sample
+    standard deviation (ddof=1), computed here with NumPy; on three folds of
+    0.1, 0.6 and 1.0 the median (0.6) or ddof=0 (0.37) differ."""
+    from mne_xai.report._accuracy import _add_scores_table, _mean_and_spread
+
+    scores = pd.DataFrame(
+        {"network": [0.1, 0.6, 1.0], "chance": [0.5, 0.5, 0.8]},
+        index=pd.Index([1, 2, 3], name="fold"),
+    )
+    expected = {
+        column: (np.mean(values), np.std(values, ddof=1))
+        for column, values in scores.items()
+    }
+    assert _mean_and_spread(scores, "accuracy") == (
+        "Mean accuracy over folds, ± its standard deviation: "
+        + ", ".join(
+            f"{c} {mean:.2f} ± {std:.2f}" for c, (mean, std) in expected.items()
+        )
+    )
+
+    class Page:
+        def add_table(self, table, title, section, **to_html):
+            self.table = table
+
+    page = Page()
+    _add_scores_table(page, scores, "Scores")
+    for column, (mean, std) in expected.items():
+        assert page.table.loc["mean", column] == pytest.approx(mean)
+        assert page.table.loc["standard deviation", column] == pytest.approx(std)
+    assert page.table.index[:3].tolist() == [1, 2, 3]
+    np.testing.assert_allclose(page.table.iloc[:3], scores)
 
 
 # -- the command ------------------------------------------------------------------
@@ -2603,6 +2827,55 @@ def test_overview_names_the_network_inside_the_estimator():
     )
 
 
+def test_overview_gives_the_classes_folds_and_weights_the_page_measured(
+    spatial_epochs,
+):
+    """The overview's facts: each class's epochs, the folds trained, the class
+    weights of a network inside a pipeline, which the pipeline ends in, and a
+    pointer to why methods were refused only when some were."""
+    from sklearn.preprocessing import FunctionTransformer
+
+    from mne_xai.report._accuracy import _add_overview
+
+    class Page:
+        epochs = spatial_epochs
+        plan = SimpleNamespace(ch_types={"eeg": 32})
+        y = np.repeat([1, 2], [30, 10])
+        class_names = {1: "left", 2: "right"}
+        estimator = make_pipeline(
+            FunctionTransformer(), _network(class_weight={1: 2.0, 2: 1.0})
+        )
+
+        def __init__(self, refused):
+            self.refused = refused
+
+        def windows_read(self):
+            return None
+
+        def explained(self):
+            return "saliency"
+
+        def paragraph(self, key, **values):
+            pass
+
+        def add_table(self, table, title, key, **to_html):
+            self.facts = table[""].to_dict()
+
+        def note_warnings(self, key, caught):
+            pass
+
+    for refused in ({}, {"deeplift": "no gradients"}):
+        page = Page(refused)
+        _add_overview(page, False, 3)
+        assert page.facts["epochs"] == "left: 30, right: 10"
+        assert page.facts["network"] == "Pipeline ending in EEGNetClassifier"
+        assert page.facts["class weights in training"] == "1: 2, 2: 1"
+        assert page.facts["training"] == (
+            "cross-validated (3 folds), then fitted on all epochs"
+        )
+        assert ("(why, under" in page.facts["methods explained"]) == bool(refused)
+
+
 def _spy_on_fits(monkeypatch):
     """Record the channels every EEGNetClassifier fitted reads."""
     read, fit = [], EEGNetClassifier.fit
@@ -3370,12 +3643,15 @@ def test_the_chance_verdict_names_only_the_references_on_the_page():
     from mne_xai.report._accuracy import _add_chance_verdict
 
     folds = [np.arange(10), np.arange(10, 20)]
-    for references, named in [([], False), (["CSP+LDA"], True)]:
+    for references, compare in [
+        ([], "compare with more folds"),
+        (["CSP+LDA"], "compare with CSP+LDA and with more folds"),
+    ]:
         page = _VerdictPage(np.repeat([1, 2], 10))
         predictions = [page.y[fold] for fold in folds]
         _add_chance_verdict(page, references, folds, predictions, "The network")
-        assert ("CSP+LDA" in page.text) == named
-        assert "compare with" in page.text and "more folds" in page.text
+        assert ("CSP+LDA" in page.text) == bool(references)
+        assert compare in page.text
 
 
 def test_the_chance_verdict_is_at_the_five_percent_level():
@@ -3415,6 +3691,19 @@ def test_one_split_is_tested_against_chance_without_the_caveat_of_folds():
     )
     assert "beats chance: 18 of 20 held-out epochs right" in page.text
     assert "optimistic" not in page.text and "more folds" not in page.text
+
+
+def test_the_given_network_is_tested_on_every_epoch_not_held_out_ones():
+    """The network explained is scored on all the epochs, which may have been
+    its training data: the page says so, not that they were held out."""
+    from mne_xai.report._accuracy import _add_given_network_verdict
+
+    page = _VerdictPage(np.repeat([1, 2], 10))
+    _add_given_network_verdict(page, page.y.copy())
+    assert "(the one explained) beats chance: 20 of 20 epochs right" in page.text
+    assert "held-out" not in page.text and "this is its training accuracy" in (
+        page.text
+    )
 
 
 def test_the_chance_verdict_counts_each_epoch_once():
@@ -3626,11 +3915,17 @@ def test_held_out_copies_are_counted_in_the_warning():
     (message,) = [str(warning.message) for warning in record]
     assert "4 held-out epoch(s) had a copy" in message
     assert "fold(s) had no other" not in message
+    # A fold left with one epoch to test is kept.
+    one_unseen = (np.arange(3), np.array([3, 10]))  # 10 copies 0
+    with pytest.warns(RuntimeWarning, match="1 held-out epoch"):
+        ((train, test),) = held_out_unseen([one_unseen], some_twice)
+    np.testing.assert_array_equal(test, [3])
 
 
 def test_only_classes_never_predicted_are_warned_of():
     """A class some of whose epochs are predicted as others is predicted: the
-    warning is for classes predicted for none of their epochs."""
+    warning is for classes predicted for none of their epochs, even when other
+    classes' epochs are predicted as them."""
     from mne_xai.report._accuracy import _add_unpredicted_classes
 
     page = _VerdictPage(np.repeat([1, 2, 3], 4))
@@ -3642,6 +3937,10 @@ def test_only_classes_never_predicted_are_warned_of():
         _add_unpredicted_classes(page, mostly_right)
     assert not hasattr(page, "text")
     never_feet = np.where(page.y == 3, 1, page.y)
+    # Feet predicted for an epoch of another class, but none of its own.
+    never_feet[0] = 3
     with pytest.warns(RuntimeWarning, match=r"class\(es\) feet \(4 epochs\) as"):
         _add_unpredicted_classes(page, never_feet)
     assert "feet" in page.text and "left" not in page.text
+    # Weighing equal classes changes nothing: the advice is to train longer.
+    assert "equal size" in page.text and "class_weight" not in page.text

@@ -510,8 +510,10 @@ def _add_accuracy(context, cross_validation, fitted):
 def _mean_and_spread(scores, measure, same=""):
     """Say the mean ``measure`` of each column over folds, ± its standard deviation.
 
-    One fold (a single train/test split) has no spread: its scores alone,
-    where the standard deviation read "± nan".
+    The sample standard deviation (ddof=1, pandas' default), as the table of
+    :func:`_add_scores_table` and ``mne-xai demo`` give it. One fold (a single
+    train/test split) has no spread: its scores alone, where the standard
+    deviation read "± nan".
     """
     if len(scores) == 1:
         return f"{measure.capitalize()} in{same or ' the'} single fold: " + ", ".join(
