@@ -816,6 +816,16 @@ def test_nan_at_the_same_samples_of_every_channel_are_named(synthetic_arrays):
         clf.set_params(batch_size=7).predict(epochs)
 
 
+def test_nan_at_a_single_sample_of_every_channel_are_named(synthetic_arrays):
+    """A gap of one sample is advised to be cropped, as a gap of several is,
+    not to leave every channel out."""
+    X, y = synthetic_arrays
+    X = X.copy()
+    X[:, :, 40] = np.nan
+    with pytest.raises(ValueError, match=r"at sample\(s\) 40 of 64: crop"):
+        EEGNetClassifier(**FAST).fit(X, y)
+
+
 @pytest.mark.parametrize("as_epochs", [True, False])
 def test_nan_at_other_samples_in_other_epochs_are_named_together(
     synthetic_arrays, as_epochs
