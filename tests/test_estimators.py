@@ -816,6 +816,22 @@ def test_nan_at_the_same_samples_of_every_channel_are_named(synthetic_arrays):
         clf.set_params(batch_size=7).predict(epochs)
 
 
+@pytest.mark.parametrize(
+    "n_samples, listed", [(1, "40"), (5, "40, 41, 42, 43, 44")], ids=["one", "five"]
+)
+def test_nan_at_a_few_samples_of_every_channel_are_named(
+    synthetic_arrays, n_samples, listed
+):
+    """A gap of one sample is advised to be cropped, as a gap of several is,
+    not to leave every channel out; five samples are listed with no "and 0
+    more"."""
+    X, y = synthetic_arrays
+    X = X.copy()
+    X[:, :, 40 : 40 + n_samples] = np.nan
+    with pytest.raises(ValueError, match=rf"at sample\(s\) {listed} of 64: crop"):
+        EEGNetClassifier(**FAST).fit(X, y)
+
+
 @pytest.mark.parametrize("as_epochs", [True, False])
 def test_nan_at_other_samples_in_other_epochs_are_named_together(
     synthetic_arrays, as_epochs

@@ -165,6 +165,20 @@ def test_labels_break_between_words_into_balanced_lines():
     lines = _wrap_text(alphabet, room).split("\n")
     assert "".join(lines) == alphabet and len(lines) == 4
     assert all(_text_width(line) <= room for line in lines)
+    # A word one character too wide is cut before its last character.
+    assert _wrap_text(alphabet[:9], room) == "abcdefgh\ni"
+    # Two spaces where a line breaks leave no empty line.
+    room = _text_width("alpha") + 0.001
+    assert "" not in _wrap_text("alpha  betagamma", room).split("\n")
+    # Words that fit, with the space between them, share a line: the space
+    # after the last of a line takes no room.
+    room = _text_width("alpha beta") + 0.01
+    assert _wrap_text("alpha beta gamma", room).count("\n") == 1
+    # Balanced at the narrowest width that keeps as few lines, not near it.
+    name = "imagined movement of the left hand"
+    assert _wrap_text(name, _text_width(name) - 0.01) == (
+        "imagined movement\nof the left hand"
+    )
 
 
 def test_text_width_is_that_of_the_widest_line():
@@ -182,15 +196,39 @@ def test_text_height_holds_the_text_as_drawn(fontsize):
     fig = plt.figure(dpi=200)
 
     def drawn_height(text):
-        drawn = fig.text(0.5, 0.5, text, fontsize=fontsize)
-        fig.canvas.draw()
-        return drawn.get_window_extent().height / fig.dpi
+        return _drawn_size(fig, text, fontsize)[1]
 
     for text in ("Tg one\nTg two", "Tg one\nTg two\nTg three"):
         assert _text_height(text, fontsize) == pytest.approx(
             drawn_height(text), rel=0.05
         )
     assert _text_height("Tg one", fontsize) >= drawn_height("Tg one")
+    plt.close(fig)
+
+
+def _drawn_size(fig, text, fontsize):
+    """Return the width and height, in inches, that ``fig`` draws ``text`` at."""
+    drawn = fig.text(0.5, 0.5, text, fontsize=fontsize)
+    fig.canvas.draw()
+    extent = drawn.get_window_extent()
+    drawn.remove()
+    return extent.width / fig.dpi, extent.height / fig.dpi
+
+
+@pytest.mark.parametrize("fontsize", ["small", "medium", "large"])
+def test_wrapped_labels_as_drawn_fit_their_room_and_keep_every_character(fontsize):
+    """Each line of a wrapped label, as Agg draws it at 100 dpi (where hinting
+    draws text up to 5% wider than its outline), is no wider than the room it
+    was wrapped to, holds no space at its ends (drawn, they widen and shift
+    it), and the lines together hold every character but the spaces broken at."""
+    fig = plt.figure(dpi=100)
+    for text in (LONG_METHOD, LONG_LAYER, *LONG_CLASSES, "alpha/mu (8-13 Hz) beta"):
+        for room in (0.8, 1.1, 1.5, 2.0, 2.7):
+            lines = _wrap_text(text, room, fontsize).split("\n")
+            assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+            for line in lines:
+                assert line == line.strip()
+                assert _drawn_size(fig, line, fontsize)[0] <= room, (line, room)
     plt.close(fig)
 
 

@@ -670,6 +670,19 @@ def test_a_channel_far_louder_than_its_type_is_named(imagery_epochs):
         EEGNetClassifier(**quick).fit(imagery_epochs)
 
 
+def test_a_type_flat_in_most_channels_names_no_loud_channel():
+    """Where most channels of a type are flat (a median of 0), the flat ones
+    are the broken electrodes: the channel with a signal is not named as
+    infinitely louder, nor does the ratio divide by zero."""
+    from mne_xai._data_checks import _warn_of_loud_channels
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_of_loud_channels(
+            np.array([0.0, 0.0, 1e-5]), np.array(["eeg"] * 3), ["C3", "Cz", "C4"], "X"
+        )
+
+
 @pytest.mark.parametrize(
     "factor, times",
     [(30, r"(2\d|3[0-4])(\.\d+)?"), (1e5, r"(9\.\d+e\+04|1(\.\d+)?e\+05)")],
@@ -710,6 +723,22 @@ def test_epochs_given_twice_warn_at_fit(synthetic_arrays):
     with warnings.catch_warnings():
         warnings.filterwarnings("error", ".*exact copies", category=RuntimeWarning)
         EEGNetClassifier(**quick).fit(_epochs(referenced, y + 1))
+
+
+def test_copies_are_found_exactly_among_many_epochs():
+    """Among 2,000 epochs, each copy is matched to the first epoch equal to it,
+    value for value (a copy of a copy too), and no other epoch to any: not
+    one differing from another in a single value by the smallest step."""
+    from mne_xai._data_checks import first_copies
+
+    data = np.random.default_rng(0).standard_normal((2000, 2, 8))
+    data[[900, 1500]] = data[7]
+    data[1999] = data[900]
+    data[1000] = data[8]
+    data[1000, 1, 3] = np.nextafter(data[8, 1, 3], np.inf)
+    expected = np.arange(2000)
+    expected[[900, 1500, 1999]] = 7
+    np.testing.assert_array_equal(first_copies(data), expected)
 
 
 def test_epochs_flat_in_every_channel_warn_at_predict_and_explain(synthetic_arrays):
@@ -1318,18 +1347,30 @@ def test_each_channel_type_is_scaled_to_unit_variance(caplog, monkeypatch):
         clf.predict(epochs)
 
 
+def _five_channels_of_types_apart(seed=0):
+    """Seven epochs of five channels, each at its own scale (1e-5 to 1e-3)."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((7, 5, 16)) * [[1e-3], [1e-5], [2e-5], [1e-4], [3e-4]]
+
+
 @pytest.mark.parametrize("chunk", [1, 2, 4, 7, 8])
-def test_std_per_type_read_in_chunks_is_numpys_over_all_the_data(monkeypatch, chunk):
+@pytest.mark.parametrize(
+    "types",
+    [["ecg", "eeg", "eeg", "eog", "eog"], ["eeg", "eeg", "eeg", "eog", "eog"]],
+    ids=["three types", "two types"],
+)
+def test_std_per_type_read_in_chunks_is_numpys_over_all_the_data(
+    monkeypatch, chunk, types
+):
     """Whatever the chunk of epochs, each type's standard deviation is NumPy's
     over all its channels, epochs and samples: a chunk left out (7 epochs in
     chunks of 2 end on a chunk of one) or a type left unscaled (one ECG
-    channel, listed first) scaled the network's input wrongly."""
+    channel, listed first) scaled the network's input wrongly; two types are
+    as apart as three."""
     from mne_xai._data_checks import std_per_type
 
     monkeypatch.setattr(mne_xai._data_checks, "EPOCHS_PER_CHUNK", chunk)
-    rng = np.random.default_rng(0)
-    data = rng.standard_normal((7, 5, 16)) * [[1e-3], [1e-5], [2e-5], [1e-4], [3e-4]]
-    types = ["ecg", "eeg", "eeg", "eog", "eog"]
+    data = _five_channels_of_types_apart()
     info = mne.create_info([f"CH{i}" for i in range(5)], 64.0, types)
     expected = [
         np.std(data[:, [i for i, t in enumerate(types) if t == kind]]) for kind in types
@@ -1337,6 +1378,25 @@ def test_std_per_type_read_in_chunks_is_numpys_over_all_the_data(monkeypatch, ch
     np.testing.assert_allclose(std_per_type(data, info), expected, rtol=1e-12)
     one_type = mne.create_info(5, 64.0, "eeg")
     assert std_per_type(data, one_type) == pytest.approx(np.std(data), rel=1e-12)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 4, 7, 8])
+def test_channel_moments_read_in_chunks_are_numpys(monkeypatch, chunk):
+    """Whatever the chunk of epochs, each epoch's channel means, each channel's
+    mean square and its variance within epochs are NumPy's over all the epochs:
+    the checks of offsets and units read them."""
+    from mne_xai._data_checks import channel_moments, within_epoch_variance
+
+    monkeypatch.setattr(mne_xai._data_checks, "EPOCHS_PER_CHUNK", chunk)
+    data = _five_channels_of_types_apart() + np.arange(5)[:, np.newaxis] * 1e-3
+    moments = channel_moments(data)
+    np.testing.assert_allclose(moments[0], data.mean(axis=2), rtol=1e-12)
+    np.testing.assert_allclose(
+        moments[1], np.mean(np.square(data), axis=(0, 2)), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        within_epoch_variance(moments), data.var(axis=2).mean(axis=0), rtol=1e-9
+    )
 
 
 def test_one_number_scaling_channel_types_far_apart_warns():
@@ -3066,6 +3126,21 @@ def test_a_variance_rounded_below_zero_raises_no_numpy_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         check_channel_amplitudes((epoch_means, mean_square), info)
+
+
+def test_offsets_of_a_dc_coupled_amplifier_are_no_other_unit():
+    """EEG of 10 µV on offsets of tens of millivolts (a DC-coupled amplifier),
+    in volts: the amplitude that doubts the unit is that within epochs, so the
+    offsets, which check_offsets warns of, are not read as microvolts."""
+    from mne_xai._data_checks import channel_moments, check_channel_amplitudes
+
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4"], 64.0, "eeg")
+    offsets = rng.normal(0.0, 0.05, (8, 3, 1))
+    data = rng.standard_normal((8, 3, 64)) * 1e-5 + offsets
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        check_channel_amplitudes(channel_moments(data), info)
 
 
 @pytest.mark.parametrize(
