@@ -79,10 +79,9 @@ def _raise_not_finite(finite, name, ch_names=None, nonfinite_samples=None):
             "the data were read or computed"
         )
     elif len(everywhere) == finite.shape[1] and 0 < len(samples):
-        listed = ", ".join(map(str, samples[:5].tolist()))
-        listed += f" and {len(samples) - 5} more" if len(samples) > 5 else ""
         fix = (
-            f"every channel holds them in every epoch, at sample(s) {listed} of "
+            f"every channel holds them in every epoch, at sample(s) "
+            f"{_listed(samples.tolist())} of "
             f"{len(nonfinite_samples)}: crop them out of the epochs "
             "(epochs.crop) or repair them"
         )
