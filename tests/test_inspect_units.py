@@ -1123,6 +1123,20 @@ def test_classes_follow_the_ratio_and_the_sum_of_both_sensitivities():
     assert summary["band_class"].tolist() == ["phase", "phase", "amplitude"]
 
 
+def test_each_row_of_the_table_holds_the_values_of_its_unit_and_band():
+    """Read back by its ``unit`` and ``band``, each row holds that unit's
+    sensitivities in that band: three units of two bands tell rows laid out
+    unit by unit from rows laid out band by band."""
+    result = _alpha_and_beta_sensitivities(
+        [[2.0, 1.0], [1e-4, 0.0], [4.0, 0.5]], [[1.0, 2.5], [0.5, 0.0], [1.0, 0.5]]
+    )
+    bands = list(result.bands)
+    for row in result.to_frame().itertuples():
+        place = row.unit, bands.index(row.band)
+        assert row.amplitude_sensitivity == result.amplitude[place]
+        assert row.phase_sensitivity == result.phase[place]
+
+
 @pytest.mark.parametrize(
     "frequency, band",
     [(0.5, (0.5, 2.0)), (1.0, (0.5, 4.0)), (31.5, (30.0, 32.0)), (31.5, (28.0, 32.0))],
