@@ -721,9 +721,23 @@ class LaterEpochsFeatures(RectifiedFilters):
         return self.classifier(features.flip(0).cumsum(0).flip(0))
 
 
+class EarlierEpochsFeatures(RectifiedFilters):
+    """A network adding to each epoch's features those of the earlier epochs
+    of its batch: the pruned copy, last, reads the unpruned one."""
+
+    def forward(self, x):
+        features = self.relu(self.conv(x)).mean(dim=-1)
+        return self.classifier(features.cumsum(0))
+
+
 @pytest.mark.parametrize(
     "network, masks_per_pass",
-    [(RectifiedFilters, 3), (CentredFeatures, 1), (LaterEpochsFeatures, 1)],
+    [
+        (RectifiedFilters, 3),
+        (CentredFeatures, 1),
+        (LaterEpochsFeatures, 1),
+        (EarlierEpochsFeatures, 1),
+    ],
 )
 def test_masks_share_a_pass_when_the_network_treats_copies_apart(
     synthetic_arrays, network, masks_per_pass
@@ -734,7 +748,9 @@ def test_masks_share_a_pass_when_the_network_treats_copies_apart(
     tolerance dropped, a network mixing the copies by 6 percent of its
     largest score was scored several at once, so wrongly; checking only the
     pruned copy missed a network whose unpruned copy reads the pruned one
-    (the pruned copy, last, is scored as alone). A pass scores as
+    (the pruned copy, last, is scored as alone), and checking only the
+    unpruned copy the reverse (the unpruned copy, first, is scored as alone
+    when the pruned one reads it). A pass scores as
     many masks as the layer has units (3), not all of them (5), whose copies
     of the layer's output grow with the number of orders."""
     X, _ = synthetic_arrays
