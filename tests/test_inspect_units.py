@@ -6,7 +6,7 @@ import mne
 import numpy as np
 import pytest
 import torch
-from scipy.signal import firwin
+from scipy.signal import firwin, hilbert
 from skorch import NeuralNetClassifier
 from torch import nn
 
@@ -182,6 +182,28 @@ def test_perturbations_move_a_rhythm_of_the_band_as_far_as_intended():
         change[kind].append(np.mean((copy - clean) ** 2) / np.mean(clean**2))
     for kind in KINDS:
         assert np.mean(change[kind]) == pytest.approx(2 - 2 * np.exp(-0.125), rel=0.05)
+
+
+def test_a_phase_perturbation_keeps_the_envelope_and_an_amplitude_one_the_phase():
+    """A rhythm inside the band is its own band-passed signal, whose analytic
+    signal (scipy's Hilbert transform) a phase perturbation turns without
+    changing its modulus, and an amplitude one scales without turning."""
+    data = _input_data(_sinusoid_epochs(10.0, SFREQ, 256))
+    perturbed = _PerturbedData(data, {"alpha": ALPHA}, SFREQ, 3, 0.5, seed=0)
+    clean, *copies = perturbed.batches(64)
+    analytic = hilbert(clean.astype(float))
+    for index, copy in enumerate(copies):
+        _, kind = perturbed.variant(index)
+        moved = hilbert(copy.astype(float))
+        envelope_change = np.abs(np.abs(moved) - np.abs(analytic)).max()
+        phase_change = np.abs(np.angle(moved / analytic)).max()
+        kept, changed = (
+            (envelope_change, phase_change)
+            if kind == "phase"
+            else (phase_change, envelope_change)
+        )
+        # Unit amplitude: the kept one moved by at most 0.001, the other by over 1.
+        assert kept < 0.01 < 0.5 < changed, (kind, kept, changed)
 
 
 def test_each_band_draws_its_own_noise():
