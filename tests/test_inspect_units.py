@@ -877,12 +877,15 @@ def test_pruning_plot_given_orders_and_errors(small_eegnet, synthetic_arrays):
 
 def test_scores_named_as_a_built_in_ranking_are_refused(small_eegnet, synthetic_arrays):
     """Given under the name of a built-in ranking, the scores replaced it
-    without a word: the "sensitivity" curve was of the user's order."""
+    without a word: the "sensitivity" curve was of the user's order. Under
+    "random", their area would be overwritten by that of the random orders
+    (one score per unit, so refused for the name alone)."""
     X, y = synthetic_arrays
-    with pytest.raises(ValueError, match=r"scores\['sensitivity'\] must hold one"):
-        pruning_curve(
-            small_eegnet, X, "separable_elu", y, scores={"sensitivity": np.arange(16)}
-        )
+    for name in ("sensitivity", "random"):
+        with pytest.raises(ValueError, match=rf"scores\['{name}'\] must hold one"):
+            pruning_curve(
+                small_eegnet, X, "separable_elu", y, scores={name: np.arange(16)}
+            )
 
 
 @pytest.fixture
