@@ -752,6 +752,15 @@ class EarlierEpochsFeatures(RectifiedFilters):
         return self.classifier(features.cumsum(0))
 
 
+def _masks_per_pass(module, X):
+    """How many masks of two orders of three units one pass of ``module`` scores."""
+    ablation = _Ablation(module, module.relu, "relu", reference=0.0)
+    masks = torch.from_numpy(_ablation_masks(np.array([[2, 0, 1], [0, 1, 2]])))
+    inputs = torch.from_numpy(X)
+    with torch.no_grad():
+        return ablation.masks_per_pass(inputs, module(inputs), masks)
+
+
 @pytest.mark.parametrize(
     "network, masks_per_pass",
     [
@@ -775,15 +784,19 @@ def test_masks_share_a_pass_when_the_network_treats_copies_apart(
     when the pruned one reads it). A pass scores as
     many masks as the layer has units (3), not all of them (5), whose copies
     of the layer's output grow with the number of orders."""
-    X, _ = synthetic_arrays
     torch.manual_seed(0)
-    module = network()
-    ablation = _Ablation(module, module.relu, "relu", reference=0.0)
-    masks = torch.from_numpy(_ablation_masks(np.array([[2, 0, 1], [0, 1, 2]])))
-    inputs = torch.from_numpy(X)
+    assert _masks_per_pass(network(), synthetic_arrays[0]) == masks_per_pass
+
+
+def test_copies_are_compared_relative_to_the_size_of_the_scores(synthetic_arrays):
+    """Logits a million times smaller mix the copies as much: against a
+    tolerance not scaled by the scores, they would share a pass, wrongly."""
+    torch.manual_seed(0)
+    module = CentredFeatures()
     with torch.no_grad():
-        scores = module(inputs)
-        assert ablation.masks_per_pass(inputs, scores, masks) == masks_per_pass
+        for parameter in module.classifier.parameters():
+            parameter.mul_(1e-6)
+    assert _masks_per_pass(module, synthetic_arrays[0]) == 1
 
 
 def test_pruning_reads_the_classes_of_events_a_network_is_told(
