@@ -6,7 +6,7 @@ import mne
 import numpy as np
 import pytest
 import torch
-from scipy.signal import firwin
+from scipy.signal import firwin, hilbert
 from skorch import NeuralNetClassifier
 from torch import nn
 
@@ -182,6 +182,28 @@ def test_perturbations_move_a_rhythm_of_the_band_as_far_as_intended():
         change[kind].append(np.mean((copy - clean) ** 2) / np.mean(clean**2))
     for kind in KINDS:
         assert np.mean(change[kind]) == pytest.approx(2 - 2 * np.exp(-0.125), rel=0.05)
+
+
+def test_a_phase_perturbation_keeps_the_envelope_and_an_amplitude_one_the_phase():
+    """A rhythm inside the band is its own band-passed signal, whose analytic
+    signal (scipy's Hilbert transform) a phase perturbation turns without
+    changing its modulus, and an amplitude one scales without turning."""
+    data = _input_data(_sinusoid_epochs(10.0, SFREQ, 256))
+    perturbed = _PerturbedData(data, {"alpha": ALPHA}, SFREQ, 3, 0.5, seed=0)
+    clean, *copies = perturbed.batches(64)
+    analytic = hilbert(clean.astype(float))
+    for index, copy in enumerate(copies):
+        _, kind = perturbed.variant(index)
+        moved = hilbert(copy.astype(float))
+        envelope_change = np.abs(np.abs(moved) - np.abs(analytic)).max()
+        phase_change = np.abs(np.angle(moved / analytic)).max()
+        kept, changed = (
+            (envelope_change, phase_change)
+            if kind == "phase"
+            else (phase_change, envelope_change)
+        )
+        # Unit amplitude: the kept one moved by at most 0.001, the other by over 1.
+        assert kept < 0.01 < 0.5 < changed, (kind, kept, changed)
 
 
 def test_each_band_draws_its_own_noise():
@@ -721,9 +743,32 @@ class LaterEpochsFeatures(RectifiedFilters):
         return self.classifier(features.flip(0).cumsum(0).flip(0))
 
 
+class EarlierEpochsFeatures(RectifiedFilters):
+    """A network adding to each epoch's features those of the earlier epochs
+    of its batch: the pruned copy, last, reads the unpruned one."""
+
+    def forward(self, x):
+        features = self.relu(self.conv(x)).mean(dim=-1)
+        return self.classifier(features.cumsum(0))
+
+
+def _masks_per_pass(module, X):
+    """How many masks of two orders of three units one pass of ``module`` scores."""
+    ablation = _Ablation(module, module.relu, "relu", reference=0.0)
+    masks = torch.from_numpy(_ablation_masks(np.array([[2, 0, 1], [0, 1, 2]])))
+    inputs = torch.from_numpy(X)
+    with torch.no_grad():
+        return ablation.masks_per_pass(inputs, module(inputs), masks)
+
+
 @pytest.mark.parametrize(
     "network, masks_per_pass",
-    [(RectifiedFilters, 3), (CentredFeatures, 1), (LaterEpochsFeatures, 1)],
+    [
+        (RectifiedFilters, 3),
+        (CentredFeatures, 1),
+        (LaterEpochsFeatures, 1),
+        (EarlierEpochsFeatures, 1),
+    ],
 )
 def test_masks_share_a_pass_when_the_network_treats_copies_apart(
     synthetic_arrays, network, masks_per_pass
@@ -734,18 +779,24 @@ def test_masks_share_a_pass_when_the_network_treats_copies_apart(
     tolerance dropped, a network mixing the copies by 6 percent of its
     largest score was scored several at once, so wrongly; checking only the
     pruned copy missed a network whose unpruned copy reads the pruned one
-    (the pruned copy, last, is scored as alone). A pass scores as
+    (the pruned copy, last, is scored as alone), and checking only the
+    unpruned copy the reverse (the unpruned copy, first, is scored as alone
+    when the pruned one reads it). A pass scores as
     many masks as the layer has units (3), not all of them (5), whose copies
     of the layer's output grow with the number of orders."""
-    X, _ = synthetic_arrays
     torch.manual_seed(0)
-    module = network()
-    ablation = _Ablation(module, module.relu, "relu", reference=0.0)
-    masks = torch.from_numpy(_ablation_masks(np.array([[2, 0, 1], [0, 1, 2]])))
-    inputs = torch.from_numpy(X)
+    assert _masks_per_pass(network(), synthetic_arrays[0]) == masks_per_pass
+
+
+def test_copies_are_compared_relative_to_the_size_of_the_scores(synthetic_arrays):
+    """Logits a million times smaller mix the copies as much: against a
+    tolerance not scaled by the scores, they would share a pass, wrongly."""
+    torch.manual_seed(0)
+    module = CentredFeatures()
     with torch.no_grad():
-        scores = module(inputs)
-        assert ablation.masks_per_pass(inputs, scores, masks) == masks_per_pass
+        for parameter in module.classifier.parameters():
+            parameter.mul_(1e-6)
+    assert _masks_per_pass(module, synthetic_arrays[0]) == 1
 
 
 def test_pruning_reads_the_classes_of_events_a_network_is_told(
@@ -839,12 +890,15 @@ def test_pruning_plot_given_orders_and_errors(small_eegnet, synthetic_arrays):
 
 def test_scores_named_as_a_built_in_ranking_are_refused(small_eegnet, synthetic_arrays):
     """Given under the name of a built-in ranking, the scores replaced it
-    without a word: the "sensitivity" curve was of the user's order."""
+    without a word: the "sensitivity" curve was of the user's order. Under
+    "random", their area would be overwritten by that of the random orders
+    (one score per unit, so refused for the name alone)."""
     X, y = synthetic_arrays
-    with pytest.raises(ValueError, match=r"scores\['sensitivity'\] must hold one"):
-        pruning_curve(
-            small_eegnet, X, "separable_elu", y, scores={"sensitivity": np.arange(16)}
-        )
+    for name in ("sensitivity", "random"):
+        with pytest.raises(ValueError, match=rf"scores\['{name}'\] must hold one"):
+            pruning_curve(
+                small_eegnet, X, "separable_elu", y, scores={name: np.arange(16)}
+            )
 
 
 @pytest.fixture
@@ -1121,6 +1175,20 @@ def test_classes_follow_the_ratio_and_the_sum_of_both_sensitivities():
     assert summary["class"].tolist() == ["mixed", "phase", "amplitude"]
     assert summary["band"].tolist() == ["beta", "alpha", "alpha"]
     assert summary["band_class"].tolist() == ["phase", "phase", "amplitude"]
+
+
+def test_each_row_of_the_table_holds_the_values_of_its_unit_and_band():
+    """Read back by its ``unit`` and ``band``, each row holds that unit's
+    sensitivities in that band: three units of two bands tell rows laid out
+    unit by unit from rows laid out band by band."""
+    result = _alpha_and_beta_sensitivities(
+        [[2.0, 1.0], [1e-4, 0.0], [4.0, 0.5]], [[1.0, 2.5], [0.5, 0.0], [1.0, 0.5]]
+    )
+    bands = list(result.bands)
+    for row in result.to_frame().itertuples():
+        place = row.unit, bands.index(row.band)
+        assert row.amplitude_sensitivity == result.amplitude[place]
+        assert row.phase_sensitivity == result.phase[place]
 
 
 @pytest.mark.parametrize(
