@@ -86,6 +86,9 @@ def _wrap_greedy(text, width, fontsize):
                 continue
             if line.strip():
                 lines.append(line.rstrip())
+            # A line does not start with the spaces it broke at (after a double
+            # space, a centred label sat off centre).
+            token = token.lstrip()
             while len(token) > 1 and _text_width(token.rstrip(), fontsize) > width:
                 cut = max(
                     [

@@ -167,9 +167,11 @@ def test_labels_break_between_words_into_balanced_lines():
     assert all(_text_width(line) <= room for line in lines)
     # A word one character too wide is cut before its last character.
     assert _wrap_text(alphabet[:9], room) == "abcdefgh\ni"
-    # Two spaces where a line breaks leave no empty line.
+    # Two spaces where a line breaks leave no empty line, and the next line
+    # starts at its word.
     room = _text_width("alpha") + 0.001
     assert "" not in _wrap_text("alpha  betagamma", room).split("\n")
+    assert _wrap_text("alpha  beta", room) == "alpha\nbeta"
     # Words that fit, with the space between them, share a line: the space
     # after the last of a line takes no room.
     room = _text_width("alpha beta") + 0.01
