@@ -1488,6 +1488,10 @@ def test_unknown_method_and_parameter_raise(fitted_icnn, few_epochs):
         explain(
             fitted_icnn, few_epochs, "integrated_gradients", inputs=3, verbose=False
         )
+    # A method of no parameters says so, not "it accepts []"; nor does it take a
+    # baseline, as integrated gradients do.
+    with pytest.raises(TypeError, match=r"\['baseline'\]; it accepts none\.$"):
+        explain(fitted_icnn, few_epochs, "guided_backprop", baseline="zeros")
 
 
 def test_unfitted_estimator_raises(few_epochs):
@@ -2230,6 +2234,13 @@ def test_channels_the_network_does_not_read_are_named(
     first = with_stim.copy().reorder_channels(["STI 014", *epochs.ch_names])
     explain(fitted_eegnet, first, "saliency", verbose=True)
     assert "65 channels of epochs; not STI 014" in capsys.readouterr().out
+    # Each channel left out is named, also of Epochs given in a list.
+    second = stim.copy().rename_channels({"STI 014": "STI 015"})
+    two = with_stim.copy().add_channels([second], force_update_info=True)
+    explain(fitted_eegnet, [two[:2], two[2:]], "saliency", verbose=True)
+    assert (
+        "66 channels of epochs; not STI 014, STI 015, left" in capsys.readouterr().out
+    )
     explain(fitted_eegnet, epochs, "saliency", verbose=True)
     assert "channels of epochs" not in capsys.readouterr().out
 

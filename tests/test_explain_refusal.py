@@ -213,6 +213,11 @@ class SmallNet(nn.Module):
         "k_max_pooling_in_script": _k_max_pooling_in_script,
         "peak_over_time": lambda x: x.max(dim=-1, keepdim=True).values.expand_as(x),
         "peak_over_time_by_amax": lambda x: x.amax(dim=-1, keepdim=True).expand_as(x),
+        # Its positions read out to Python, as a network keeping its peaks to show.
+        "peak_over_time_listing_positions": lambda x: (
+            x.max(dim=-1, keepdim=True).indices.tolist(),
+            x.amax(dim=-1, keepdim=True).expand_as(x),
+        )[1],
         "reflected": lambda x: 1.0 - x,
         "swish_function": _Swish.apply,
         "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
@@ -956,6 +961,16 @@ def test_a_maximum_over_an_axis_is_max_pooling_whatever_its_indices(method, peak
     assert torch.isfinite(_attribute(method, _untrained(activation=peak))).all()
 
 
+@pytest.mark.parametrize("method", ["guided_backprop", "lrp_epsilon"])
+def test_positions_read_out_of_torch_and_not_used_gate_nothing(method):
+    """Positions of the maxima read as Python numbers make no tensor the
+    logits could depend on: the maximum is max pooling still, explained as
+    without them (a step recorded for every read of positions refused it)."""
+    listing = _untrained(activation="peak_over_time_listing_positions")
+    expected = _attribute(method, _untrained(activation="peak_over_time_by_amax"))
+    torch.testing.assert_close(_attribute(method, listing), expected)
+
+
 @pytest.mark.parametrize("method", ["guided_backprop", "deeplift"])
 def test_a_number_minus_a_tensor_is_linear(method):
     """1 - x (torch's rsub) is linear in x, as x - 1 is: the rules pass it."""
@@ -1450,6 +1465,30 @@ def test_a_baseline_where_the_network_is_undefined_is_refused(method):
         # Checked in chunks of batch_size baselines: every chunk, not the first.
         with pytest.raises(ValueError, match=r"output at the baseline is not a number"):
             explain(clf, X[:2], method, target=0, baseline=several, batch_size=2)
+
+
+class LogVarianceBesideMean(LogVariance):
+    """Logits: the mean of the spatially filtered EEG, and the log-variance of
+    its first filter, minus infinity (not NaN) at the zero epoch."""
+
+    def forward(self, x):  # noqa: D102
+        x = self.spatial((x * self.input_scale).unsqueeze(1))[:, :, 0]
+        return torch.stack([x.mean(dim=(1, 2)), torch.log(x[:, 0].var(dim=-1))], 1)
+
+
+def test_a_baseline_where_a_logit_is_infinite_is_refused_naming_it():
+    """An infinite logit is no number either: f(x) - f(baseline) is infinite.
+    The refusal names the value that is not a number, not a finite logit."""
+    X, y = _arrays()
+    clf = EEGNetClassifier(
+        module=LogVarianceBesideMean,
+        max_epochs=1,
+        batch_size=8,
+        random_state=0,
+        verbose=False,
+    ).fit(X, y)
+    with pytest.raises(ValueError, match=r"at the baseline is not a number \(-inf\)"):
+        explain(clf, X[:2], "integrated_gradients", target=0, verbose=False)
 
 
 class ChannelLogVariance(SmallNet):
@@ -2547,7 +2586,10 @@ def test_a_network_returning_a_tuple_is_refused_clearly():
         def forward(self, x):
             return super().forward(x), x
 
-    with pytest.raises(ValueError, match="returns a tuple; saliency explains"):
+    match = (
+        r"returns a tuple; saliency explains .* \(e\.g\. the first element of a tuple\)"
+    )
+    with pytest.raises(ValueError, match=match):
         _explain(_skorch_network(WithFeatures), "saliency")
 
 
@@ -2786,6 +2828,28 @@ def test_logits_for_each_time_are_refused_with_the_wrapping_that_explains_them()
     inputs = torch.as_tensor(_arrays()[0][:4], dtype=torch.float32).requires_grad_()
     per_time(inputs).mean(dim=-1)[:, 0].sum().backward()
     np.testing.assert_allclose(maps.get_data(), inputs.grad.abs().numpy(), atol=1e-6)
+
+
+class _LogitsPerTimeOfOneRow(_LogitsPerTime):
+    """Logits for each time laid out as an image row, (batch, 2, 1, n_times - 7)."""
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x).unsqueeze(2)
+
+
+def test_outputs_of_four_axes_are_not_advised_the_mean_over_time():
+    """The mean over time, advised for logits for each time (three axes),
+    leaves three axes of four: the refusal asks for the logits alone."""
+    import mne
+    from skorch import NeuralNetClassifier
+
+    from mne_xai import as_network
+
+    net = NeuralNetClassifier(_LogitsPerTimeOfOneRow, classes=[0, 1]).initialize()
+    network = as_network(net, info=mne.create_info(N_CHANNELS, 128.0, "eeg"))
+    match = r"returns shape \(\d+, 2, 1, \d+\); .* returns only the logits\.$"
+    with pytest.raises(ValueError, match=match):
+        _explain(network, "saliency")
 
 
 def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
