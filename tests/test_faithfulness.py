@@ -1851,6 +1851,31 @@ def test_end_samples_that_move_the_logits_are_read(
     assert samples_read(module, X) is None
 
 
+class _ReadsSpanAndGatedSample(_ReadsSpan):
+    """``_ReadsSpan(start, stop)``'s logits plus a sample ``gated`` passes on
+    only above 10, a level the probe epochs never reach."""
+
+    def __init__(self, start, stop, gated):
+        super().__init__(start, stop)
+        self.gated = gated
+
+    def forward(self, x):  # noqa: D102
+        gate = torch.relu(x[..., self.gated] - 10).sum(dim=1, keepdim=True)
+        return super().forward(x) + gate
+
+
+@pytest.mark.parametrize("gated, first, last", [(2, 2, 14), (15, 3, 15)])
+def test_the_samples_next_to_those_gradients_reach_are_read_if_they_move(
+    gated, first, last
+):
+    """No probe epoch's gradient reaches the gated sample, just before or just
+    after the span, while replacing it moves the logits: it is read (an
+    off-by-one in the samples tried left it out), and no sample beyond it."""
+    X = torch.randn(8, 2, 20, generator=torch.Generator().manual_seed(0))
+    read = samples_read(_ReadsSpanAndGatedSample(3, 15, gated), X)
+    np.testing.assert_array_equal(np.flatnonzero(read), np.arange(first, last + 1))
+
+
 def test_a_network_that_reads_no_sample_is_said_to_read_all():
     """No gradient reaches any sample of a constant network: there is no
     span to restrict the evaluations to, rather than an error."""
