@@ -172,7 +172,8 @@ def filtered_within_runs(filter_, maps, runs):
     return np.concatenate([filter_(maps[..., run]) for run in runs], axis=-1)
 
 
-#: Changes of the logits, relative to their largest value, that count as none.
+#: Changes of the logits, relative to the largest of a variant's and the intact
+#: ones, that count as none.
 _UNCHANGED = 1e-6
 #: Standard deviation of the noise replacing samples, in the data's.
 _NOISE_LEVEL = 1000.0
@@ -216,7 +217,11 @@ def _widened_to_samples_that_move(module, probe, first, last):
             with torch.no_grad():
                 logits = module(variants).view(1 + len(chunk), -1)
             change = (logits[1:] - logits[0]).abs().amax(dim=1)
-            moved += (change > _UNCHANGED * float(logits.abs().amax())).tolist()
+            # Each variant against its own logits and the intact ones: against
+            # the largest of the pass, a sample that multiplied them hid a
+            # small move of another.
+            scale = torch.maximum(logits[1:].abs().amax(dim=1), logits[0].abs().amax())
+            moved += (change > _UNCHANGED * scale).tolist()
         return np.array(moved)
 
     for side, times in enumerate(sides):

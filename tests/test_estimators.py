@@ -1,5 +1,6 @@
 import contextlib
 import copy
+import io
 import logging
 import pickle
 import threading
@@ -455,6 +456,25 @@ def test_a_schedule_class_among_the_callbacks_replaces_the_cosine(synthetic_arra
         ).fit(X, y)
     assert "lr_scheduler" not in dict(clf.callbacks_)
     assert "callbacks (WarmRestartLR) replaces" in log.getvalue()
+    # Without the cosine, there is nothing to replace nor to say.
+    with mne.utils.catch_logging() as log:
+        EEGNetClassifier(
+            **dict(FAST, max_epochs=1, verbose=True),
+            lr_schedule=None,
+            callbacks=[LRScheduler],
+        ).fit(X, y)
+    assert "replaces" not in log.getvalue()
+
+
+class _WeightsAfterEachEpoch(Callback):
+    """Records a copy of the network's weights at the end of each epoch."""
+
+    def initialize(self):
+        self.weights = []
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        self.weights.append(copy.deepcopy(net.module_.state_dict()))
 
 
 def test_cosine_schedule_and_early_stopping(synthetic_arrays):
@@ -462,14 +482,17 @@ def test_cosine_schedule_and_early_stopping(synthetic_arrays):
     clf = InterpretableCNNClassifier(max_epochs=10, verbose=False, random_state=0).fit(
         X, y
     )
-    learning_rates = clf.history[:, "event_lr"]
-    assert learning_rates[0] == pytest.approx(1e-3)
-    assert np.all(np.diff(learning_rates) < 0)
+    # The cosine spans the epochs trained: lr * (1 + cos(pi * e / 10)) / 2 in
+    # epoch e, 0 only after the last (one twice as long ends at half the lr).
+    np.testing.assert_allclose(
+        clf.history[:, "event_lr"], 1e-3 * (1 + np.cos(np.pi * np.arange(10) / 10)) / 2
+    )
     constant = InterpretableCNNClassifier(
         max_epochs=3, lr_schedule=None, verbose=False
     ).fit(X, y)
     assert "event_lr" not in constant.history[-1]
 
+    recorder = _WeightsAfterEachEpoch()
     stopping = InterpretableCNNClassifier(
         max_epochs=200,
         lr=0.05,
@@ -479,11 +502,17 @@ def test_cosine_schedule_and_early_stopping(synthetic_arrays):
         validation_fraction=0.25,
         verbose=False,
         random_state=0,
+        callbacks=[recorder],
     ).fit(X, y)
     n_epochs = len(stopping.history)
     assert n_epochs < 200
     valid_losses = stopping.history[:, "valid_loss"]
     assert np.argmin(valid_losses) == n_epochs - 1 - 3
+    # The network returned is the one of that best epoch, not of the last.
+    weights = dict(stopping.callbacks_)["_WeightsAfterEachEpoch"].weights
+    best = weights[np.argmin(valid_losses)]
+    for name, weight in stopping.module_.state_dict().items():
+        torch.testing.assert_close(weight, best[name])
     assert stopping.train_split is None  # the parameter is left as given
 
 
@@ -687,6 +716,40 @@ def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys
     clf = InterpretableCNNClassifier(info=info, max_epochs=2, verbose="warning")
     clf.fit(X, y).fit(X, y)
     assert capsys.readouterr().out == ""
+
+
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize(
+    "streams, coloured",
+    [
+        ([io.StringIO()], False),
+        ([_Terminal()], True),
+        ([_Terminal(), io.StringIO()], False),
+    ],
+)
+def test_the_progress_table_is_coloured_only_when_logged_to_terminals(
+    synthetic_arrays, streams, coloured
+):
+    """skorch colours the best values with ANSI codes, which a log file (or a
+    notebook's saved output) holds as escape sequences: they are left out
+    unless every stream the log goes to is a terminal."""
+    X, y = synthetic_arrays
+    handlers = mne.utils.logger.handlers
+    mne.utils.logger.handlers = [logging.StreamHandler(stream) for stream in streams]
+    try:
+        # The first epoch's losses are the best so far: skorch colours them.
+        EEGNetClassifier(**{**FAST, "max_epochs": 1, "verbose": True}).fit(X, y)
+    finally:
+        mne.utils.logger.handlers = handlers
+    for stream in streams:
+        assert "train_loss" in stream.getvalue()
+        assert ("\x1b[" in stream.getvalue()) is coloured
 
 
 @pytest.mark.parametrize(
@@ -2559,6 +2622,23 @@ def test_a_last_batch_of_one_joins_the_batch_before(shuffle):
     for epoch in estimator.history:
         sizes = [batch["train_batch_size"] for batch in epoch["batches"]]
         assert sizes == [8, 9]
+
+
+@pytest.mark.parametrize(
+    "n_epochs, sizes", [(9, [9]), (17, [8, 9]), (18, [8, 8, 2]), (1, [1])]
+)
+def test_no_batch_of_one_joins_only_a_last_batch_of_one(n_epochs, sizes):
+    """A last batch of one joins the one before, also where it is the second
+    of two; any other batch is left as torch's DataLoader makes it, and the
+    number of batches said is the number given."""
+    from torch.utils.data import SequentialSampler
+
+    from mne_xai._training import NoBatchOfOne
+
+    batches = NoBatchOfOne(SequentialSampler(range(n_epochs)), 8)
+    assert [len(batch) for batch in batches] == sizes
+    assert sum(batches, []) == list(range(n_epochs))
+    assert len(batches) == len(sizes)
 
 
 @pytest.mark.parametrize(

@@ -1831,8 +1831,10 @@ def test_samples_read_of_flat_epochs_are_probed_on_more_than_the_first():
     [
         (1, 19, 1.0, (1, -1)),
         (4, 17, 1.0, (1, -1)),
-        # Through a small weight: the logits move by about 1% of their size.
+        # Through a small weight: the logits move by about 1% of their size,
+        # or 0.01% (far above float32's rounding, 1e-7).
         (4, 17, 1e-4, (1, -1)),
+        (4, 17, 1e-6, (1, -1)),
         # One logit, which the noise only lowers.
         (4, 17, 1.0, (-1,)),
     ],
@@ -1849,6 +1851,46 @@ def test_end_samples_that_move_the_logits_are_read(
     X[..., 10] += 6  # every probe epoch's maximum mid-epoch
     module = _ReadsSpan(start, stop, max_weight, logit_signs=logit_signs)
     assert samples_read(module, X) is None
+
+
+class _ReadsSpanAndGatedSamples(_ReadsSpan):
+    """``_ReadsSpan(start, stop)``'s logits plus samples (the keys of
+    ``gates``, times their values) passed on only above 10, a level the probe
+    epochs never reach."""
+
+    def __init__(self, start, stop, gates):
+        super().__init__(start, stop)
+        self.gates = gates
+
+    def forward(self, x):  # noqa: D102
+        gated = [
+            weight * torch.relu(x[:, :, time] - 10).sum(dim=1, keepdim=True)
+            for time, weight in self.gates.items()
+        ]
+        return super().forward(x) + sum(gated)
+
+
+@pytest.mark.parametrize("gated, first, last", [(2, 2, 14), (15, 3, 15)])
+def test_the_samples_next_to_those_gradients_reach_are_read_if_they_move(
+    gated, first, last
+):
+    """No probe epoch's gradient reaches the gated sample, just before or just
+    after the span, while replacing it moves the logits: it is read (an
+    off-by-one in the samples tried left it out), and no sample beyond it."""
+    X = torch.randn(8, 2, 20, generator=torch.Generator().manual_seed(0))
+    read = samples_read(_ReadsSpanAndGatedSamples(3, 15, {gated: 1.0}), X)
+    np.testing.assert_array_equal(np.flatnonzero(read), np.arange(first, last + 1))
+
+
+def test_an_end_sample_that_moves_the_logits_little_is_read_beside_one_that_moves_them_much():
+    """Replacing sample 0 moves the logits by about 0.01% of their size,
+    replacing sample 2 multiplies them by 10,000: sample 0 is read all the
+    same. Measured against the largest logits of every variant tried in the
+    same pass, sample 2's, the move of sample 0 counted as none, and whether
+    a sample was read depended on which others shared its pass."""
+    X = torch.randn(8, 2, 20, generator=torch.Generator().manual_seed(0))
+    read = samples_read(_ReadsSpanAndGatedSamples(3, 15, {0: 1e-6, 2: 1e3}), X)
+    np.testing.assert_array_equal(np.flatnonzero(read), np.arange(15))
 
 
 def test_a_network_that_reads_no_sample_is_said_to_read_all():
