@@ -1479,16 +1479,9 @@ class LogVarianceBesideMean(LogVariance):
 def test_a_baseline_where_a_logit_is_infinite_is_refused_naming_it():
     """An infinite logit is no number either: f(x) - f(baseline) is infinite.
     The refusal names the value that is not a number, not a finite logit."""
-    X, y = _arrays()
-    clf = EEGNetClassifier(
-        module=LogVarianceBesideMean,
-        max_epochs=1,
-        batch_size=8,
-        random_state=0,
-        verbose=False,
-    ).fit(X, y)
+    clf = _fit_module(LogVarianceBesideMean)
     with pytest.raises(ValueError, match=r"at the baseline is not a number \(-inf\)"):
-        explain(clf, X[:2], "integrated_gradients", target=0, verbose=False)
+        explain(clf, _arrays()[0][:2], "integrated_gradients", target=0, verbose=False)
 
 
 class ChannelLogVariance(SmallNet):
