@@ -326,6 +326,9 @@ def test_signed_maps_get_a_diverging_scale_symmetric_about_zero():
     image = fig.axes[0].images[0]
     assert image.get_clim() == pytest.approx((-limit, limit), rel=1e-6)
     assert image.get_cmap().name == "RdBu_r"  # red is positive, blue negative
+    assert " ".join(fig.get_supxlabel().split()).startswith(
+        "relevance summed over 0-0.49 s per epoch"
+    )
 
 
 def test_magnitudes_with_a_zero_get_a_scale_from_zero():
@@ -580,6 +583,10 @@ def test_method_comparison_draws_the_mean_importance_in_each_window(drawn, absol
     np.testing.assert_allclose(drawn, expected, rtol=1e-6)
     assert [ax.get_title() for ax in fig.axes[:2]] == ["0-0.2 s", "0.3-0.49 s"]
     assert " ".join(fig.axes[-1].get_ylabel().split()) == "relevance (method's unit)"
+    summed = "|relevance|" if absolute else "relevance"
+    assert " ".join(fig.get_supxlabel().split()).startswith(
+        f"Each map: {summed} summed over the window, averaged over the epochs."
+    )
 
 
 def _renamed_events(maps):
@@ -618,6 +625,25 @@ def test_method_comparison_refuses_maps_that_do_not_match_the_first(rename, mess
             attributions={"saliency": maps, "gradient_x_input": rename(maps)},
             show=False,
         )
+
+
+def test_method_comparison_draws_maps_given_in_another_order_as_the_first(drawn):
+    """Maps given with their channels, and their classes in event_id, in another
+    order than the first method's are drawn on its sensors and under its
+    columns: the same maps draw the same row twice."""
+    maps = _synthetic_maps()
+    reordered = maps.copy().reorder_channels(maps.ch_names[::-1])
+    reordered.event_id = {"right": 2, "left": 1}
+    fig = plot_method_comparison(
+        None,
+        maps,
+        ["saliency", "gradient_x_input"],
+        attributions={"saliency": maps, "gradient_x_input": reordered},
+        normalize=False,
+        show=False,
+    )
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["left", "right"]
+    np.testing.assert_allclose(drawn[2:], drawn[:2])
 
 
 def test_method_comparison_leaves_the_maps_given_as_they_were():
@@ -841,17 +867,20 @@ def test_joint_plot_maps_the_highest_of_more_humps_than_maps():
     np.testing.assert_allclose(drawn, [0.17, 0.29, 0.41])
 
 
-def test_joint_plot_maps_one_of_two_peaks_closer_than_mne_spacing():
+@pytest.mark.parametrize("gap", [9, 10])
+def test_joint_plot_maps_one_of_two_peaks_closer_than_mne_spacing(gap):
     """Two prominent peaks closer than a thirtieth of the epoch (MNE's spacing
     of peaks) get one map, at the higher: 9 samples apart in 300 (a thirtieth
-    is 10), where the maps would show nearly one moment twice."""
+    is 10), where the maps would show nearly one moment twice. Peaks that far
+    apart, 10 samples, are two moments, each mapped."""
     evoked = mne.EvokedArray(np.full((6, 300), 0.01), _synthetic_maps().info)
-    evoked.data[:, 100], evoked.data[:, 109] = 3.0, 2.5
+    evoked.data[:, 100], evoked.data[:, 100 + gap] = 3.0, 2.5
     evoked.data[:, 195:206] += np.hanning(11)
     drawn = _times_of_topomaps(
         plot_attribution_joint(evoked, units="logit", show=False)
     )
-    np.testing.assert_allclose(drawn, evoked.times[[100, 200]])
+    mapped = [100, 200] if gap < 10 else [100, 100 + gap, 200]
+    np.testing.assert_allclose(drawn, evoked.times[mapped])
 
 
 def test_joint_plot_peaks_rise_against_the_range_of_relevance():
@@ -864,6 +893,18 @@ def test_joint_plot_peaks_rise_against_the_range_of_relevance():
     evoked.data[:, 33:38] += 3 * np.hanning(5)  # up by 3 at sample 35
     drawn = _times_of_topomaps(plot_attribution_joint(evoked, show=False))
     np.testing.assert_allclose(drawn, evoked.times[[10, 35]])
+
+
+def test_joint_plot_maps_humps_rising_a_tenth_of_the_range():
+    """A hump is mapped if it rises a tenth of the range of the summed relevance
+    above the dips around it: on a range of 5, a hump rising 1 (a fifth) is
+    mapped, one rising 0.4 (under a tenth) is a wobble and gets no map."""
+    evoked = _synthetic_maps().average()
+    evoked.data[:] = 10.0
+    for sample, height in ((10, 5.0), (25, 1.0), (40, 0.4)):
+        evoked.data[:, sample - 2 : sample + 3] += height * np.hanning(5)
+    drawn = _times_of_topomaps(plot_attribution_joint(evoked, show=False))
+    np.testing.assert_allclose(drawn, evoked.times[[10, 25]])
 
 
 def test_joint_plot_maps_where_the_sum_over_channels_peaks():
@@ -1170,6 +1211,28 @@ def test_band_magnitude_is_that_of_each_epochs_band_relevance(
     band = relevance[..., (freqs >= 8) & (freqs <= 13)].sum(axis=-1)
     np.testing.assert_allclose(drawn[0], np.abs(band).mean(axis=0), rtol=1e-6)
     assert "magnitude, averaged over epochs" in " ".join(fig.get_supxlabel().split())
+
+
+def test_band_magnitude_of_an_average_is_that_of_its_band_relevance(drawn):
+    """Of an averaged Spectrum, absolute=True draws the magnitude of each band's
+    relevance, and the caption says it is that of the average given."""
+    spectrum = _random_spectrum(np.arange(0.0, 41.0))  # signed, a bin per Hz
+    fig = plot_band_topomaps(spectrum, {"alpha": (8, 13)}, absolute=True, show=False)
+    band = spectrum.get_data()[:, 8:14].sum(axis=1)  # 8 to 13 Hz
+    np.testing.assert_allclose(drawn[0], np.abs(band), rtol=1e-6)
+    caption = " ".join(fig.get_supxlabel().split())
+    assert "magnitude of the average given" in caption
+
+
+def test_band_topomaps_leave_the_spectrum_given_as_it_was():
+    """The spectrum given is drawn from a copy: picking its EEG channels dropped
+    the caller's other channels (here a contact of sEEG)."""
+    maps = _synthetic_maps()
+    maps.set_channel_types({"C4": "seeg"})
+    freqs = np.arange(0.0, 41.0)
+    spectrum = mne.time_frequency.SpectrumArray(np.ones((6, 41)), maps.info, freqs)
+    plot_band_topomaps(spectrum, show=False)
+    assert spectrum.ch_names == maps.ch_names
 
 
 def test_windows_are_named_by_the_samples_summed(attribution):
