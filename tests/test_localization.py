@@ -177,6 +177,10 @@ def test_a_fractional_k_counts_the_nearest_number_of_features():
     attribution = np.arange(10.0)[np.newaxis]
     np.testing.assert_allclose(top_k_precision(attribution, truth, k=0.38), [3 / 4])
     np.testing.assert_allclose(top_k_precision(attribution, truth, k=4), [3 / 4])
+    # A NumPy integer (a count read from an array) counts features, as an int.
+    np.testing.assert_allclose(
+        top_k_precision(attribution, truth, k=np.int64(4)), [3 / 4]
+    )
 
 
 def test_k_of_one_feature_or_of_all_is_scored():
@@ -413,6 +417,9 @@ def test_bad_input(measure, tiny):
         measure(attribution, np.zeros_like(truth))
     with pytest.raises(ValueError, match="non-negative"):
         measure(attribution, -truth)
+    # However little below zero: no tolerance hides a truth of the wrong sign.
+    with pytest.raises(ValueError, match="down to -1e-06"):
+        measure(attribution, np.where(truth > 0, truth, -1e-6))
     # One empty epoch among others is named, not taken for a mask of all.
     with pytest.raises(ValueError, match=r"all zero in epoch\(s\) \[1\]"):
         measure(np.concatenate([attribution] * 2), np.concatenate([truth, 0 * truth]))
@@ -707,6 +714,9 @@ def test_spectral_relevance_is_paired_with_its_own_epochs_and_rate():
     np.testing.assert_allclose(spectral_precision(spectrum, truth[::2]), 1.0)
     with pytest.raises(ValueError, match="hold other epochs"):
         spectral_precision(spectrum, truth[1::2])
+    # An array truth has no selection to pair by, but its count must agree.
+    with pytest.raises(ValueError, match="different numbers of epochs"):
+        spectral_precision(spectrum, truth.get_data(), band="alpha")
     with pytest.raises(ValueError, match="contradicts the maps' own rate"):
         spectral_precision(spectrum, truth[::2], sfreq=2 * epochs.info["sfreq"])
     resampled = truth[::2].copy().resample(2 * epochs.info["sfreq"], verbose=False)
@@ -739,6 +749,10 @@ def test_an_average_map_is_told_to_average_the_ground_truth(maps):
     with pytest.raises(ValueError, match=r"ground_truth\.average\(\)"):
         relevance_mass_accuracy(attribution, truth)
     assert relevance_mass_accuracy(attribution, truth.average()).shape == (1,)
+    # Maps of other epochs than the truth's are not told to average it.
+    with pytest.raises(ValueError, match=r"they need one map each") as err:
+        relevance_mass_accuracy(noise[:2], truth)
+    assert "average" not in str(err.value)
 
 
 @pytest.mark.parametrize("measure", ALL_MEASURES)
