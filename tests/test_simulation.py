@@ -381,6 +381,39 @@ def test_three_channels_are_simulated_on_the_head_of_the_whole_cap():
         assert epochs.ch_names[truth_topography.argmax()] == channel
 
 
+def test_each_cap_gets_the_sphere_fitted_to_it():
+    """The head model is cached per set of electrodes and per cap: the same
+    channels in a cap of other electrodes (10-05 rather than 10-20) sit on
+    another fitted sphere, and were given the first cap's head model."""
+    ch_names = ["C3", "Cz", "C4"]
+    for name in ("standard_1020", "standard_1005"):
+        montage, _ = _resolve_montage(name, ch_names)
+        info = mne.create_info(ch_names, 128.0, "eeg")
+        info.set_montage(montage)
+        cap = mne.create_info(montage.ch_names, 128.0, "eeg")
+        cap.set_montage(montage)
+        sphere = mne.make_sphere_model("auto", "auto", cap, verbose=False)
+        np.testing.assert_array_equal(
+            _head_model(info, montage)["centre"], sphere["r0"]
+        )
+
+
+def test_feature_dipoles_lie_65_mm_from_the_centre():
+    """Features come from dipoles 65 mm from the sphere centre, as documented,
+    whatever the azimuth: each is a dipole of the 10 mm grid near its place on
+    the ring (a place off the unit sphere put some 78 mm out)."""
+    epochs, _ = simulate_epochs(
+        "spatial", n_epochs=28, n_classes=28, sfreq=64.0, random_state=0
+    )
+    centre = _head_model(epochs.info, _resolve_montage("standard_1020", None)[0])[
+        "centre"
+    ]
+    sources = epochs.metadata[["source_x", "source_y", "source_z"]].to_numpy()
+    distances = np.linalg.norm(sources - centre, axis=1)
+    # Half the grid's diagonal: how far a place can lie from its nearest dipole.
+    np.testing.assert_allclose(distances, 0.065, atol=np.sqrt(3) * 0.005)
+
+
 def test_spatial_many_classes_spread_around_the_head():
     epochs, truth = simulate_epochs("spatial", n_epochs=40, n_classes=4, random_state=0)
     assert list(epochs.event_id) == [
