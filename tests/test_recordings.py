@@ -483,6 +483,14 @@ def test_ids_of_a_metadata_column_are_checked_before_any_work(recording_files):
         map_recordings(_fail, None, recording_files, id_column="session")
 
 
+def test_a_recording_without_epochs_has_no_metadata_id(recording_files):
+    """A recording whose epochs were all dropped holds no value of id_column:
+    the refusal names it and says why, where it said it "holds 0 values"."""
+    empty = _simulate(1).drop(range(N_EPOCHS), verbose=False)
+    with pytest.raises(ValueError, match="Recording 1 has no epochs.*leave it out"):
+        map_recordings(_fail, None, [recording_files[0], empty], id_column="subject")
+
+
 def test_ids_that_cannot_key_the_results_are_named(recording_files):
     """A list per recording failed as Python's "unhashable type: 'list'"."""
     ids = [("sub-00", "ses-01"), ["sub-01", "ses-01"]]
