@@ -947,10 +947,12 @@ def test_n_jobs_of_a_joblib_context_is_used(recording_files):
     assert os.getpid() not in {pid for pid, _ in results.values()}
 
 
-def test_mne_force_serial_runs_the_recordings_here(monkeypatch, recording_files):
+@pytest.mark.parametrize("value", ["true", "True"])
+def test_mne_force_serial_runs_the_recordings_here(monkeypatch, recording_files, value):
     """MNE_FORCE_SERIAL, which makes MNE's parallel functions run serially
-    (to debug, or where worker processes cannot start), holds here too."""
-    monkeypatch.setenv("MNE_FORCE_SERIAL", "true")
+    (to debug, or where worker processes cannot start), holds here too, in
+    any case as MNE reads it."""
+    monkeypatch.setenv("MNE_FORCE_SERIAL", value)
     results = map_recordings(
         _process_and_estimator, None, recording_files[:2], n_jobs=2
     )
