@@ -483,6 +483,14 @@ def test_ids_of_a_metadata_column_are_checked_before_any_work(recording_files):
         map_recordings(_fail, None, recording_files, id_column="session")
 
 
+def test_a_recording_without_epochs_has_no_metadata_id(recording_files):
+    """A recording whose epochs were all dropped holds no value of id_column:
+    the refusal names it and says why, where it said it "holds 0 values"."""
+    empty = _simulate(1).drop(range(N_EPOCHS), verbose=False)
+    with pytest.raises(ValueError, match="Recording 1 has no epochs.*leave it out"):
+        map_recordings(_fail, None, [recording_files[0], empty], id_column="subject")
+
+
 def test_ids_that_cannot_key_the_results_are_named(recording_files):
     """A list per recording failed as Python's "unhashable type: 'list'"."""
     ids = [("sub-00", "ses-01"), ["sub-01", "ses-01"]]
@@ -939,10 +947,12 @@ def test_n_jobs_of_a_joblib_context_is_used(recording_files):
     assert os.getpid() not in {pid for pid, _ in results.values()}
 
 
-def test_mne_force_serial_runs_the_recordings_here(monkeypatch, recording_files):
+@pytest.mark.parametrize("value", ["true", "True"])
+def test_mne_force_serial_runs_the_recordings_here(monkeypatch, recording_files, value):
     """MNE_FORCE_SERIAL, which makes MNE's parallel functions run serially
-    (to debug, or where worker processes cannot start), holds here too."""
-    monkeypatch.setenv("MNE_FORCE_SERIAL", "true")
+    (to debug, or where worker processes cannot start), holds here too, in
+    any case as MNE reads it."""
+    monkeypatch.setenv("MNE_FORCE_SERIAL", value)
     results = map_recordings(
         _process_and_estimator, None, recording_files[:2], n_jobs=2
     )

@@ -195,6 +195,12 @@ def _metadata_id(epochs, id_column, label):
             f"(its columns: {columns or 'no metadata'})."
         )
     values = pd.unique(metadata[id_column])
+    if not len(values):
+        # Its epochs were all dropped: "holds 0 values" told not why, nor what to do.
+        raise ValueError(
+            f"Recording {label!r} has no epochs, so its metadata column "
+            f"{id_column!r} gives no id; leave it out of the recordings."
+        )
     if len(values) != 1:
         raise ValueError(
             f"The metadata column {id_column!r} of recording {label!r} holds "
