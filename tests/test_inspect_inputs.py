@@ -99,6 +99,11 @@ def test_linear_logit_white_prior_optimum_is_the_weights(linear_network, norm_pe
     # costs half the logit.
     logit = result.logits[:, 1]
     np.testing.assert_allclose(result.objective, logit / 2, rtol=1e-3)
+    # Each restart's row of metadata holds its objective and its target
+    # logit (class "b", the second column), not another class's.
+    metadata = result.restarts.metadata
+    np.testing.assert_array_equal(metadata["logit"], logit)
+    np.testing.assert_array_equal(metadata["objective"], result.objective)
 
 
 def test_linear_logit_pink_prior_filters_the_weights_by_1_over_f(linear_network):
