@@ -104,6 +104,15 @@ def test_linear_logit_white_prior_optimum_is_the_weights(linear_network, norm_pe
     metadata = result.restarts.metadata
     np.testing.assert_array_equal(metadata["logit"], logit)
     np.testing.assert_array_equal(metadata["objective"], result.objective)
+    # The penalty scale, sqrt(n) |d logit / d c| / 2: the input is data_std_
+    # times an orthonormal transform of the coefficients, which the estimator
+    # divides by data_std_, so the gradient's norm is that of the weights.
+    weights = clf.module_.module.weight[1].detach().numpy()
+    np.testing.assert_allclose(
+        metadata["penalty_scale"],
+        np.sqrt(weights.size) * np.linalg.norm(weights) / 2,
+        rtol=1e-5,
+    )
 
 
 def test_linear_logit_pink_prior_filters_the_weights_by_1_over_f(linear_network):
