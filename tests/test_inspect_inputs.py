@@ -99,6 +99,20 @@ def test_linear_logit_white_prior_optimum_is_the_weights(linear_network, norm_pe
     # costs half the logit.
     logit = result.logits[:, 1]
     np.testing.assert_allclose(result.objective, logit / 2, rtol=1e-3)
+    # Each restart's row of metadata holds its objective and its target
+    # logit (class "b", the second column), not another class's.
+    metadata = result.restarts.metadata
+    np.testing.assert_array_equal(metadata["logit"], logit)
+    np.testing.assert_array_equal(metadata["objective"], result.objective)
+    # The penalty scale, sqrt(n) |d logit / d c| / 2: the input is data_std_
+    # times an orthonormal transform of the coefficients, which the estimator
+    # divides by data_std_, so the gradient's norm is that of the weights.
+    weights = clf.module_.module.weight[1].detach().numpy()
+    np.testing.assert_allclose(
+        metadata["penalty_scale"],
+        np.sqrt(weights.size) * np.linalg.norm(weights) / 2,
+        rtol=1e-5,
+    )
 
 
 def test_linear_logit_pink_prior_filters_the_weights_by_1_over_f(linear_network):
@@ -370,19 +384,24 @@ def test_maximize_refuses_bad_input(fitted_icnn, synthetic_arrays):
         maximize_activation(net, 0, verbose=False)
 
 
-def test_maximize_refuses_an_ascent_that_diverged():
+@pytest.mark.parametrize("n_steps", [30, 1])
+def test_maximize_refuses_an_ascent_that_diverged(n_steps):
     """With lr=1e30, the first step threw the inputs beyond float32's range
     (the objective -inf, then NaN from the second step on), and the spectra of
     the NaN inputs failed inside NumPy: "ZeroDivisionError: Weights sum to
-    zero, can't be normalized"."""
+    zero, can't be normalized". With one step, the overflow follows the last
+    step, which only the check of the final inputs sees: without it, an
+    objective of -inf was returned."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((16, 3, 65)).astype(np.float32)
     network = EEGNetClassifier(
         info=mne.create_info(3, 128.0, "eeg"), max_epochs=1, verbose=False
     ).fit(X, np.repeat([0, 1], 8))
-    with pytest.raises(ValueError, match=r"diverged after 1 of 30 steps.*smaller lr"):
+    with pytest.raises(
+        ValueError, match=rf"diverged after 1 of {n_steps} steps.*smaller lr"
+    ):
         maximize_activation(
-            network, 0, n_restarts=2, n_steps=30, lr=1e30, verbose=False
+            network, 0, n_restarts=2, n_steps=n_steps, lr=1e30, verbose=False
         )
 
 
