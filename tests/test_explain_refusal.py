@@ -8,6 +8,7 @@ import mne
 import numpy as np
 import pytest
 import torch
+from skorch import NeuralNetClassifier
 from torch import nn
 from torch.ao.quantization import (
     DeQuantStub,
@@ -17,7 +18,7 @@ from torch.ao.quantization import (
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
-from mne_xai import EEGNetClassifier, explain, list_methods
+from mne_xai import EEGNetClassifier, as_network, explain, list_methods
 from mne_xai.attribution import AttributionMethod, _cam_layers
 from mne_xai.attribution._cam_layers import gating_layers
 from mne_xai.attribution._registry import (
@@ -2557,21 +2558,22 @@ def test_patterns_are_not_learned_from_outputs_that_change_between_passes():
         learn_patterns(_skorch_network(_DriftingInEvaluation), X)
 
 
+def _skorch_net(module, **module_params):
+    """``module`` in an initialized skorch classifier of two classes."""
+    module_params = {f"module__{name}": value for name, value in module_params.items()}
+    return NeuralNetClassifier(module, classes=[0, 1], **module_params).initialize()
+
+
+def _with_channels(net):
+    """``net`` wrapped for explain, reading EEG channels at 128 Hz."""
+    return as_network(net, info=mne.create_info(N_CHANNELS, 128.0, "eeg"))
+
+
 def _skorch_network(module):
     """A skorch classifier of ``module`` (a SmallNet), as mne_xai presents it."""
-    import mne
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
-    net = NeuralNetClassifier(
-        module,
-        module__n_channels=N_CHANNELS,
-        module__n_classes=2,
-        module__n_times=N_TIMES,
-        classes=[0, 1],
-    ).initialize()
-    return as_network(net, info=mne.create_info(N_CHANNELS, 128.0, "eeg"))
+    return _with_channels(
+        _skorch_net(module, n_channels=N_CHANNELS, n_classes=2, n_times=N_TIMES)
+    )
 
 
 def test_a_network_returning_a_tuple_is_refused_clearly():
@@ -2804,20 +2806,14 @@ class _MeanOverTime(nn.Module):
 def test_logits_for_each_time_are_refused_with_the_wrapping_that_explains_them():
     """The hint spoke of a tuple to a cropped network; its advice, applied,
     gives the gradient of the epoch's mean logit."""
-    import mne
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
     torch.manual_seed(0)
-    net = NeuralNetClassifier(_LogitsPerTime, classes=[0, 1]).initialize()
-    info = mne.create_info(N_CHANNELS, 128.0, "eeg")
+    net = _skorch_net(_LogitsPerTime)
     with pytest.raises(ValueError, match=r"their mean over time, network\(x\)\.mean"):
-        _explain(as_network(net, info=info), "saliency")
+        _explain(_with_channels(net), "saliency")
 
     per_time = net.module_
     net.module_ = _MeanOverTime(per_time).eval()
-    maps = _explain(as_network(net, info=info), "saliency")
+    maps = _explain(_with_channels(net), "saliency")
     inputs = torch.as_tensor(_arrays()[0][:4], dtype=torch.float32).requires_grad_()
     per_time(inputs).mean(dim=-1)[:, 0].sum().backward()
     np.testing.assert_allclose(maps.get_data(), inputs.grad.abs().numpy(), atol=1e-6)
@@ -2833,13 +2829,7 @@ class _LogitsPerTimeOfOneRow(_LogitsPerTime):
 def test_outputs_of_four_axes_are_not_advised_the_mean_over_time():
     """The mean over time, advised for logits for each time (three axes),
     leaves three axes of four: the refusal asks for the logits alone."""
-    import mne
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
-    net = NeuralNetClassifier(_LogitsPerTimeOfOneRow, classes=[0, 1]).initialize()
-    network = as_network(net, info=mne.create_info(N_CHANNELS, 128.0, "eeg"))
+    network = _with_channels(_skorch_net(_LogitsPerTimeOfOneRow))
     match = r"returns shape \(\d+, 2, 1, \d+\); .* returns only the logits\.$"
     with pytest.raises(ValueError, match=match):
         _explain(network, "saliency")
