@@ -299,7 +299,9 @@ def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epoc
     over_time = np.random.default_rng(0).standard_normal((N_EPOCHS, 1, N_TIMES))
     constant_over_channels = np.repeat(over_time, N_CHANNELS, axis=1)
     kwargs = dict(target=0, random_state=0, verbose=False)
-    with pytest.warns(RuntimeWarning, match="constant over channels in every epoch"):
+    with pytest.warns(
+        RuntimeWarning, match="constant over channels in every epoch"
+    ) as caught:
         channels = channel_perturbation_test(
             linear_estimator,
             montage_epochs,
@@ -309,7 +311,9 @@ def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epoc
     assert np.isnan(channels.correlation).all()
     assert np.isnan(channels.mean_correlation)
     # Patches of one length on any channel and time hold the same relevance.
-    with pytest.warns(RuntimeWarning, match="constant over patches in every epoch"):
+    with pytest.warns(
+        RuntimeWarning, match="constant over patches in every epoch"
+    ) as also_caught:
         patches = perturbation_test(
             linear_estimator,
             montage_epochs,
@@ -318,6 +322,9 @@ def test_undefined_correlations_warn_and_give_nan(linear_estimator, montage_epoc
             **kwargs,
         )
     assert np.isnan(patches.mean_correlation)
+    # Said once, in words, without NumPy's "invalid value encountered in divide".
+    messages = [str(warning.message) for warning in [*caught, *also_caught]]
+    assert not [message for message in messages if "invalid value" in message]
     # Patches as long as the epoch hold a whole channel, the same on every
     # one: undefined in every epoch for that length alone, which is said so,
     # and left out of the mean over the lengths that are defined.
@@ -504,6 +511,12 @@ def _without_positions(epochs):
     return epochs
 
 
+def _with_one_position_unknown(epochs):
+    """Epochs whose montage lacked Cz: set_montage(on_missing="ignore") leaves NaN."""
+    epochs.info["chs"][epochs.ch_names.index("Cz")]["loc"][:3] = np.nan
+    return epochs
+
+
 @pytest.mark.parametrize(
     "change, match",
     [
@@ -517,16 +530,20 @@ def _without_positions(epochs):
         # Positions at the origin (read from a file that has none) gave MNE's
         # "Could not extract channel positions for 32 channels", no montage named.
         (_without_positions, r"needs channel positions; set a montage"),
+        # One unknown position made every interpolated channel NaN.
+        (_with_one_position_unknown, r"needs channel positions; set a montage"),
+        # One channel has no other to be interpolated from.
+        (lambda epochs: epochs.pick(["Cz"]), "reads one channel"),
     ],
 )
 def test_interpolation_refuses_channels_it_cannot_interpolate(
     montage_epochs, change, match
 ):
-    """Channels of another type than EEG, or without positions, are refused
-    saying what to do."""
+    """Channels of another type than EEG, or without positions, or alone are
+    refused saying what to do."""
     info = change(montage_epochs.copy()).info
     with pytest.raises(ValueError, match=match):
-        _Interpolator(info).operator(np.arange(N_CHANNELS) == 0)
+        _Interpolator(info).operator(np.arange(len(info.ch_names)) == 0)
 
 
 def test_interpolation_operators_live_as_long_as_one_call(
@@ -555,12 +572,26 @@ def test_interpolation_operators_live_as_long_as_one_call(
     )
     rng = np.random.default_rng(0)
     for n_channels, n_kept in ((N_CHANNELS, 10), (N_CHANNELS // 2, 30)):
-        interpolator = _Interpolator(
-            montage_epochs.copy().pick(montage_epochs.ch_names[:n_channels]).info
-        )
+        info = montage_epochs.copy().pick(montage_epochs.ch_names[:n_channels]).info
+        interpolator = _Interpolator(info)
         for removed in rng.random((30, n_channels)) < 0.5:
             interpolator.operator(removed)
         assert len(interpolator.operators) == n_kept
+        # The set used last is kept, not the one made first: the leave-one-out
+        # operators that every batch reuses stay while sets seen once go.
+        first, *_ = interpolator.operators
+        interpolator.operator(np.frombuffer(first, bool))
+        interpolator.operator(np.ones(n_channels, bool))
+        assert first in interpolator.operators
+    # An operator larger than the whole budget is still made, and kept alone.
+    monkeypatch.setattr(
+        "mne_xai.evaluate.faithfulness._baselines._MAX_INTERPOLATION_BYTES", 1
+    )
+    interpolator = _Interpolator(info)
+    for channel in range(2):
+        removed = np.arange(len(info.ch_names)) == channel
+        assert interpolator.operator(removed).shape == (len(removed),) * 2
+    assert list(interpolator.operators) == [removed.tobytes()]
 
 
 def test_noise_has_each_channels_standard_deviation():
@@ -859,6 +890,31 @@ def test_deletion_test_removes_as_many_at_random_as_it_deletes(
     for key in ("score_random", "channel_score_random"):
         np.testing.assert_array_equal(first[key], again[key])
         assert not np.allclose(first[key], other[key])
+
+
+def test_deletion_test_removes_what_lies_above_the_thresholds_not_at_them(
+    linear_estimator, montage_epochs
+):
+    """Samples and channels are removed where their z-score is above the
+    threshold: ones on half the channels and zeros on the others have
+    z-scores of exactly 1 and -1, over samples as over channels, so a
+    threshold of 1 removes nothing, and one just under it the half of ones."""
+    maps = np.zeros((N_EPOCHS, N_CHANNELS, N_TIMES))
+    maps[:, : N_CHANNELS // 2] = 1
+    for threshold, share in [(1.0, 0), (0.99, 0.5)]:
+        result = deletion_test(
+            linear_estimator,
+            montage_epochs,
+            attribution=maps,
+            target=0,
+            threshold=threshold,
+            channel_threshold=threshold,
+            smoothing=0,
+            random_state=0,
+            verbose=False,
+        )
+        np.testing.assert_array_equal(result.fraction_deleted, share)
+        np.testing.assert_array_equal(result.n_channels_deleted, share * N_CHANNELS)
 
 
 @pytest.mark.parametrize("channel_threshold", [0.5, 1.5])
