@@ -629,13 +629,8 @@ def test_data_randomization_trains_a_copy_on_shuffled_labels(synthetic_arrays):
         )
 
 
-def test_data_randomization_trains_on_labels_permuted_by_random_state(
-    channel_data, monkeypatch
-):
-    """The copy trains on a permutation of y_train, not y_train itself, drawn
-    from random_state: the same seed the same labels, another seed others."""
-    X, y = channel_data
-    estimator = _reader(X, y)
+def _record_training_labels(monkeypatch):
+    """Return the list to which every later fit appends the labels it trains on."""
     labels = []
     fit = EEGNetClassifier.fit
 
@@ -644,6 +639,17 @@ def test_data_randomization_trains_on_labels_permuted_by_random_state(
         return fit(self, X, y, **kwargs)
 
     monkeypatch.setattr(EEGNetClassifier, "fit", recording_fit)
+    return labels
+
+
+def test_data_randomization_trains_on_labels_permuted_by_random_state(
+    channel_data, monkeypatch
+):
+    """The copy trains on a permutation of y_train, not y_train itself, drawn
+    from random_state: the same seed the same labels, another seed others."""
+    X, y = channel_data
+    estimator = _reader(X, y)
+    labels = _record_training_labels(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the copy trains for no epoch
         for seed in (0, 0, 1):
@@ -660,6 +666,26 @@ def test_data_randomization_trains_on_labels_permuted_by_random_state(
     assert not np.array_equal(first, y)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+def test_the_logged_accuracy_is_on_the_shuffled_labels(channel_data, monkeypatch):
+    """The channel reader's copy predicts each epoch's own class, whatever labels
+    it trains on: its accuracy is that of the shuffled labels against the true
+    ones, not 1 as against y_train."""
+    X, y = channel_data
+    estimator = _reader(X, y)
+    labels = _record_training_labels(monkeypatch)
+    with mne.utils.catch_logging() as log, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the copy trains for no epoch
+        data_randomization_check(
+            estimator, X[:2], X_train=X, y_train=y, random_state=0, verbose=True
+        )
+    (shuffled,) = labels
+    accuracy = np.mean(shuffled == y)
+    assert accuracy < 1
+    assert f"Accuracy on the shuffled training labels: {accuracy:.2f}." in (
+        log.getvalue()
+    )
 
 
 def test_input_similarity_of_each_step_is_that_of_its_own_maps(channel_data):
@@ -988,8 +1014,7 @@ def test_plot_draws_each_threshold_and_refuses_other_checks(
         channel_reader, X, "gradient_x_input", threshold=0.5, verbose=False
     )
     fig = plot_sanity_check([strict, lenient], show=False)
-    dashed = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == "--"]
-    assert sorted(line.get_ydata()[0] for line in dashed) == [0.4, 0.5]
+    assert sorted(_threshold_lines(fig.axes[0])) == [0.4, 0.5]
     cascading = parameter_randomization_check(
         channel_reader, X[:4], "saliency", verbose=False
     )
@@ -998,6 +1023,39 @@ def test_plot_draws_each_threshold_and_refuses_other_checks(
     )
     with pytest.raises(ValueError, match="results\\[1\\] holds the independent"):
         plot_sanity_check([cascading, independent], show=False)
+
+
+def _threshold_lines(axes):
+    """Heights of the dashed threshold lines of a plot of sanity checks."""
+    return [
+        line.get_ydata()[0] for line in axes.get_lines() if line.get_linestyle() == "--"
+    ]
+
+
+def test_plot_draws_the_measure_asked_for_and_refuses_other_steps():
+    """metric= draws that measure's curve, without the verdict's threshold,
+    which is on another measure's scale; results over other layers (another
+    network's) are refused, as those of another check are."""
+    base = np.array([[0.9, 0.7], [0.2, 0.4]])
+    similarity = {
+        metric: base - index / 10 for index, metric in enumerate(SIMILARITY_METRICS)
+    }
+    result = _two_steps(similarity)
+    axes = plot_sanity_check(result, metric="ssim", show=False).axes[0]
+    curve = axes.get_lines()[0]
+    np.testing.assert_allclose(curve.get_ydata(), similarity["ssim"].mean(axis=1))
+    assert _threshold_lines(axes) == []
+    assert _threshold_lines(plot_sanity_check(result, show=False).axes[0]) == [0.4]
+    other_network = SanityCheckResult(
+        "cascading",
+        "saliency",
+        ["readout", "conv"],
+        similarity,
+        metric="spearman_abs",
+        threshold=0.4,
+    )
+    with pytest.raises(ValueError, match="results\\[1\\] holds the cascading"):
+        plot_sanity_check([result, other_network], show=False)
 
 
 def test_method_params_reach_the_method_under_the_checks_own_names(
@@ -1102,6 +1160,7 @@ def test_a_stochastic_method_draws_the_same_noise_for_both_networks(
         (dict(metric="hog"), ValueError, "metric"),
         (dict(threshold=2), ValueError, "threshold"),
         (dict(threshold=-1), ValueError, "threshold"),
+        (dict(threshold="0.4"), TypeError, "threshold must be an instance of"),
         (dict(method="nope"), ValueError, "method"),
         (dict(method="gradient_x_input", absolute=True), TypeError, "absolute"),
         (dict(target=7), ValueError, "target"),
@@ -1488,6 +1547,46 @@ def test_parameter_randomization_refuses_layers_sharing_parameters(channel_data)
         parameter_randomization_check(clf, X, "saliency", verbose=False)
 
 
+class TiedInAFunction(nn.Module):
+    """Two layers sharing one weight, used in this module's function, not called."""
+
+    def __init__(self, n_times):
+        super().__init__()
+        self.first = nn.Linear(n_times, n_times)
+        self.second = nn.Linear(n_times, n_times)
+        self.second.weight = self.first.weight
+
+    def forward(self, x):  # noqa: D102
+        hidden = torch.tanh(nn.functional.linear(x, self.first.weight, self.first.bias))
+        return nn.functional.linear(hidden, self.second.weight, self.second.bias)
+
+
+class TiedInOneStep(nn.Module):
+    """TiedWeights with its tied layers in one module's function: one step."""
+
+    def __init__(self, n_channels, n_classes, n_times, sfreq, input_scale):
+        super().__init__()
+        self.register_buffer("input_scale", torch.tensor(float(input_scale)))
+        self.block = TiedInAFunction(n_times)
+        self.readout = nn.Linear(n_channels, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        return self.readout(self.block(x * self.input_scale).mean(dim=2))
+
+
+def test_layers_sharing_parameters_in_one_step_are_randomized_together(channel_data):
+    """Tied layers re-initialized at one step leave none said to be trained
+    random: the step re-draws their weight, as it would one layer's."""
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=TiedInOneStep, max_epochs=0, random_state=0, verbose=False
+    ).fit(X, y)
+    result = parameter_randomization_check(
+        clf, X, "saliency", random_state=0, verbose=False
+    )
+    assert result.steps == ["readout", "block"]
+
+
 class ReadsTheStart(nn.Module):
     """A network reading the first 40 samples of each epoch, as pooling without
     padding leaves the end of an epoch out (braindecode's Deep4Net: 38 of 641)."""
@@ -1601,6 +1700,27 @@ def test_similarity_of_mne_maps_needs_the_same_channels_and_times():
             similarity(maps, maps.copy().shift_time(0.5))
 
 
+def _channel_epochs(X, y):
+    """The channel data as Epochs of three EEG channels, class k coded k + 1."""
+    return mne.EpochsArray(
+        X,
+        mne.create_info(["C3", "Cz", "C4"], 40.0, "eeg"),
+        events=np.c_[np.arange(len(y)), np.zeros(len(y), int), y + 1],
+        verbose=False,
+    )
+
+
+def test_results_number_the_epochs_as_mne_does(channel_data):
+    """Epochs 1, 4 and 5 of the recording are numbered so in the result and its
+    table, by the selection of the Epochs checked, not by position."""
+    X, y = channel_data
+    result = target_randomization_check(
+        _reader(X, y), _channel_epochs(X, y)[[1, 4, 5]], random_state=0, verbose=False
+    )
+    np.testing.assert_array_equal(result.epoch, [1, 4, 5])
+    assert set(result.to_frame()["epoch"]) == {1, 4, 5}
+
+
 def test_checks_read_epochs_of_a_skorch_network_wrapped_without_info(channel_data):
     """A skorch network fitted on arrays, checked on Epochs, was told to pass info.
 
@@ -1611,12 +1731,7 @@ def test_checks_read_epochs_of_a_skorch_network_wrapped_without_info(channel_dat
     from mne_xai import as_network
 
     X, y = channel_data
-    epochs = mne.EpochsArray(
-        X,
-        mne.create_info(["C3", "Cz", "C4"], 40.0, "eeg"),
-        events=np.c_[np.arange(len(y)), np.zeros(len(y), int), y + 1],
-        verbose=False,
-    )
+    epochs = _channel_epochs(X, y)
 
     def channel_reader_net():
         return NeuralNetClassifier(
