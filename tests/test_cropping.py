@@ -1681,6 +1681,39 @@ def test_classes_never_predicted_are_counted_in_epochs(first_class):
     assert (clf.predict(data) == first_class).all()
 
 
+class _WindowMeanEEGNet(EEGNetClassifier):
+    """A trained EEGNetClassifier whose P(class 1) is the window's mean value."""
+
+    predict_proba = MeanClassifier.predict_proba
+
+
+@pytest.mark.filterwarnings("ignore:.*exact copies of others")
+def test_classes_never_predicted_are_those_of_the_mean_over_windows():
+    """The windows of a ramp lean to class 0 at first (mean 0.245), class 1 later:
+    their mean, 0.56, predicts class 1 for every epoch, and it is what the
+    warning counts, not the first window of each epoch."""
+    data, y = _ramp_epochs()
+    network = _WindowMeanEEGNet(max_epochs=1, random_state=0, verbose=False)
+    clf = CroppedClassifier(network, window_length=0.5, window_step=0.25, sfreq=SFREQ)
+    with pytest.warns(RuntimeWarning, match="predicts none") as caught:
+        clf.fit(data, y)
+    assert_array_equal(clf.predict(data), [1, 1, 1, 1])
+    assert any("it predicts [0, 4]" in str(w.message) for w in caught)
+
+
+def test_a_network_built_but_not_trained_is_not_said_to_predict_too_few_classes():
+    """max_epochs=0 builds the network without training it, which the
+    estimators do not judge by what it predicts: neither does the classifier."""
+    data = np.random.default_rng(0).standard_normal((8, 3, 101)) * 1e-5
+    y = np.arange(8) % 2
+    network = EEGNetClassifier(max_epochs=0, random_state=0, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = CroppedClassifier(network, window_length=0.5, sfreq=SFREQ).fit(data, y)
+    # One class for every epoch: judged, it would have been warned of.
+    assert len(np.unique(clf.predict(data))) == 1
+
+
 def test_perturbation_test_draws_no_patch_wholly_between_windows():
     """Patches were drawn between windows too, where no sample is read: 6 of
     the 158 starts of a patch of 3 samples lay in a gap, with no relevance
