@@ -231,12 +231,18 @@ def test_the_rate_of_epochs_overrides_sfreq():
     assert clf.sfreq_ == SFREQ and clf.window_samples_ == 50
 
 
-def test_new_epochs_need_only_the_channels_the_estimator_reads():
+@pytest.mark.parametrize("nested", [False, True])
+def test_new_epochs_need_only_the_channels_the_estimator_reads(nested):
     """An estimator reading fewer channels than its windows hold (ch_names_)
-    needs only those of new epochs, and the classifier counts only those."""
+    needs only those of new epochs, and the classifier counts only those; also
+    as the last step of a Pipeline that is the last step of another."""
     data, y = _ramp_epochs()
     epochs = mne.EpochsArray(data, mne.create_info(["C3", "C4"], SFREQ, "eeg"))
-    clf = CroppedClassifier(_FirstChannelClassifier(), window_length=0.5)
+    estimator = _FirstChannelClassifier()
+    if nested:
+        inner = make_pipeline(FunctionTransformer(), estimator)
+        estimator = make_pipeline(FunctionTransformer(), inner)
+    clf = CroppedClassifier(estimator, window_length=0.5)
     clf.fit(epochs, y)
     assert clf.info_.ch_names == ["C3"] and clf.n_channels_ == 1
     only_c3 = epochs.copy().pick(["C3"])
@@ -410,12 +416,23 @@ def test_arrays_take_the_rate_of_the_estimators_info():
         CroppedClassifier(clone(network).set_params(info=None)).fit(data, y)
 
 
-def test_window_length_type():
+@pytest.mark.parametrize("name", ["window_length", "tmin", "tmax"])
+def test_times_that_are_no_numbers_are_named(name):
+    """A tmin given as text failed comparing it with tmax, naming neither."""
     data, y = _ramp_epochs()
-    with pytest.raises(TypeError, match="window_length"):
-        CroppedClassifier(MeanClassifier(), window_length="1s", sfreq=SFREQ).fit(
-            data, y
-        )
+    clf = CroppedClassifier(MeanClassifier(), sfreq=SFREQ, **{name: "0.5"})
+    with pytest.raises(TypeError, match=f"{name} must be an instance of"):
+        clf.fit(data, y)
+
+
+def test_a_span_within_half_a_sample_of_the_epochs_reads_them_to_their_ends():
+    """Up to half a sample outside the epochs, tmin and tmax round to their
+    first and last samples: -4 ms and 1.004 s at 100 Hz read all 101."""
+    data, y = _ramp_epochs()
+    clf = CroppedClassifier(
+        MeanClassifier(), window_length=0.5, sfreq=SFREQ, tmin=-0.004, tmax=1.004
+    ).fit(data, y)
+    assert clf.window_starts_[0] == 0 and clf.window_starts_[-1] == 51
 
 
 @pytest.mark.parametrize("estimator", ["EEGNetClassifier", None])
