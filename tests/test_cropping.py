@@ -414,6 +414,10 @@ def test_arrays_take_the_rate_of_the_estimators_info():
     assert clf.window_samples_ == 50
     with pytest.raises(ValueError, match=r"sfreq is required.*or an info parameter"):
         CroppedClassifier(clone(network).set_params(info=None)).fit(data, y)
+    # Only an mne.Info gives a rate: a channel's name in its place failed as
+    # "string indices must be integers".
+    with pytest.raises(ValueError, match=r"sfreq is required"):
+        CroppedClassifier(clone(network).set_params(info="C3")).fit(data, y)
 
 
 @pytest.mark.parametrize("name", ["window_length", "tmin", "tmax"])
