@@ -611,11 +611,14 @@ def test_windows_of_arrays_are_read_at_the_given_rate():
         warnings.simplefilter("error")  # no rate is assumed
         filters = temporal_filters(on_arrays, verbose=False)
     assert filters.sfreq == 256
-    # An info of another rate would build the network for it: 128 Hz kernels
-    # on windows cut at 256 Hz, silently.
-    slower = EEGNetClassifier(info=mne.create_info(3, 128.0, "eeg"), max_epochs=1)
-    with pytest.raises(ValueError, match="256 Hz, but the estimator's info says 128"):
-        CroppedClassifier(slower, sfreq=256).fit(X, y)
+    # An info of another rate, however close, would build the network for it:
+    # 128 Hz kernels on windows cut at 256 Hz, silently.
+    for other in (128.0, 255.5):
+        slower = EEGNetClassifier(info=mne.create_info(3, other, "eeg"), max_epochs=1)
+        with pytest.raises(
+            ValueError, match=f"256 Hz, but the estimator's info says {other:g}"
+        ):
+            CroppedClassifier(slower, sfreq=256).fit(X, y)
 
 
 def test_adapt_batch_norm_adapts_to_the_windows_of_new_epochs():
