@@ -8,7 +8,7 @@ import sklearn
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
@@ -86,6 +86,16 @@ def _ramp_epochs(n_epochs=4, n_channels=2, n_times=101):
     return data, np.arange(n_epochs) % 2
 
 
+def _ramp_epochs_with_events(tmin=0.0):
+    """Ramps as Epochs on C3 and C4 whose events "a" (1) and "b" (2) are the labels."""
+    data, y = _ramp_epochs()
+    info = mne.create_info(["C3", "C4"], SFREQ, "eeg")
+    events = np.column_stack([np.arange(4) * 200, np.zeros(4, int), y + 1])
+    return mne.EpochsArray(
+        data, info, events=events, tmin=tmin, event_id={"a": 1, "b": 2}, verbose=False
+    )
+
+
 @pytest.mark.parametrize(
     "params, starts",
     [
@@ -131,6 +141,28 @@ def test_auto_windows_are_half_the_span_up_to_2_s_an_eighth_apart(
     assert len(clf.window_starts_) == n_windows
 
 
+def test_auto_windows_are_half_the_span_between_tmin_and_tmax():
+    """ "auto" halves the span windows are cut from, not the whole epoch: 0.2 to
+    0.59 s is 40 samples, so windows of 20, the first at 0.2 s, the last
+    ending at 0.59 s (half the 101-sample epoch would not even fit)."""
+    data, y = _ramp_epochs()
+    clf = CroppedClassifier(MeanClassifier(), sfreq=SFREQ, tmin=0.2, tmax=0.59)
+    clf.fit(data, y)
+    assert clf.window_samples_ == 20
+    assert clf.window_starts_[0] == 20 and clf.window_starts_[-1] == 40
+
+
+def test_auto_step_is_an_eighth_of_window_length_rounded_once():
+    """The "auto" step is an eighth of window_length as given, then rounded: an
+    eighth of 0.436 s is 5.45 samples, so 5 (not an eighth of the 44-sample
+    window, 5.5, rounded to 6)."""
+    data, y = _ramp_epochs()
+    clf = CroppedClassifier(MeanClassifier(), sfreq=SFREQ, window_length=0.436)
+    clf.fit(data, y)
+    assert clf.window_samples_ == 44
+    assert_array_equal(np.diff(clf.window_starts_[:-1]), 5)
+
+
 def test_predict_averages_windows():
     data, y = _ramp_epochs()
     data[1] *= 0.5
@@ -147,12 +179,7 @@ def test_predict_averages_windows():
 
 
 def test_epochs_input():
-    data, y = _ramp_epochs()
-    info = mne.create_info(["C3", "C4"], SFREQ, "eeg")
-    events = np.column_stack([np.arange(4) * 200, np.zeros(4, int), y + 1])
-    epochs = mne.EpochsArray(
-        data, info, events=events, tmin=-0.2, event_id={"a": 1, "b": 2}, verbose=False
-    )
+    epochs = _ramp_epochs_with_events(tmin=-0.2)
     clf = CroppedClassifier(
         MeanClassifier(), window_length=0.5, window_step=0.25, tmin=0.0
     ).fit(epochs)
@@ -160,16 +187,29 @@ def test_epochs_input():
     assert_array_equal(clf.window_starts_, [20, 45, 51])
     windows = clf.estimator_.X_fit_
     assert isinstance(windows, mne.EpochsArray)
-    assert windows.ch_names == info.ch_names
+    assert windows.ch_names == ["C3", "C4"]
     assert windows.info["sfreq"] == SFREQ
     assert_array_equal(clf.classes_, [1, 2])
-    assert_array_equal(clf.estimator_.y_fit_, np.repeat(y + 1, 3))
+    assert_array_equal(clf.estimator_.y_fit_, np.repeat(epochs.events[:, 2], 3))
     assert clf.info_["sfreq"] == SFREQ
     # A list of Epochs (what scikit-learn's indexing gives) works like Epochs.
     assert_allclose(
         clf.predict_proba([epochs[:2], epochs[2:]]), clf.predict_proba(epochs)
     )
     assert 0 <= clf.score(epochs) <= 1
+
+
+def test_a_column_of_labels_is_read_as_one_label_per_epoch():
+    """y of shape (n_epochs, 1) is raveled with scikit-learn's warning, as its
+    estimators do; unraveled, a column of the event codes was not read as the
+    events, and score then needed y."""
+    epochs = _ramp_epochs_with_events()
+    codes = epochs.events[:, 2]
+    clf = CroppedClassifier(MeanClassifier(), window_length=0.5)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        clf.fit(epochs, codes[:, None])
+    assert clf.events_are_labels_
+    assert_array_equal(clf.estimator_.y_fit_, np.repeat(codes, len(clf.window_starts_)))
 
 
 def test_windows_of_epochs_cover_them_from_their_first_sample():
@@ -191,16 +231,38 @@ def test_the_rate_of_epochs_overrides_sfreq():
     assert clf.sfreq_ == SFREQ and clf.window_samples_ == 50
 
 
-def test_new_epochs_need_only_the_channels_the_estimator_reads():
+@pytest.mark.parametrize("nested", [False, True])
+def test_new_epochs_need_only_the_channels_the_estimator_reads(nested):
     """An estimator reading fewer channels than its windows hold (ch_names_)
-    needs only those of new epochs, and the classifier counts only those."""
+    needs only those of new epochs, and the classifier counts only those; also
+    as the last step of a Pipeline that is the last step of another."""
     data, y = _ramp_epochs()
     epochs = mne.EpochsArray(data, mne.create_info(["C3", "C4"], SFREQ, "eeg"))
-    clf = CroppedClassifier(_FirstChannelClassifier(), window_length=0.5)
+    estimator = _FirstChannelClassifier()
+    if nested:
+        inner = make_pipeline(FunctionTransformer(), estimator)
+        estimator = make_pipeline(FunctionTransformer(), inner)
+    clf = CroppedClassifier(estimator, window_length=0.5)
     clf.fit(epochs, y)
     assert clf.info_.ch_names == ["C3"] and clf.n_channels_ == 1
     only_c3 = epochs.copy().pick(["C3"])
     assert_allclose(clf.predict_proba(only_c3), clf.predict_proba(epochs))
+
+
+def test_the_training_reference_is_that_of_the_channels_the_estimator_reads():
+    """Average-referenced C3, Cz and C4 sum to zero, C3 alone shows no
+    reference: read on every channel cut, the training reference was "average",
+    and predicting the training epochs warned that C3 showed another."""
+    rng = np.random.default_rng(0)
+    info = mne.create_info(["C3", "Cz", "C4"], SFREQ, "eeg")
+    data = rng.standard_normal((4, 3, 101)) * 1e-5
+    epochs = mne.EpochsArray(data - data.mean(axis=1, keepdims=True), info)
+    clf = CroppedClassifier(_FirstChannelClassifier(), window_length=0.5)
+    clf.fit(epochs, np.arange(4) % 2)
+    assert clf.eeg_reference_ is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict_proba(epochs)
 
 
 def test_the_training_info_is_kept_apart_from_the_epochs():
@@ -352,14 +414,29 @@ def test_arrays_take_the_rate_of_the_estimators_info():
     assert clf.window_samples_ == 50
     with pytest.raises(ValueError, match=r"sfreq is required.*or an info parameter"):
         CroppedClassifier(clone(network).set_params(info=None)).fit(data, y)
+    # Only an mne.Info gives a rate: a channel's name in its place failed as
+    # "string indices must be integers".
+    with pytest.raises(ValueError, match=r"sfreq is required"):
+        CroppedClassifier(clone(network).set_params(info="C3")).fit(data, y)
 
 
-def test_window_length_type():
+@pytest.mark.parametrize("name", ["window_length", "tmin", "tmax"])
+def test_times_that_are_no_numbers_are_named(name):
+    """A tmin given as text failed comparing it with tmax, naming neither."""
     data, y = _ramp_epochs()
-    with pytest.raises(TypeError, match="window_length"):
-        CroppedClassifier(MeanClassifier(), window_length="1s", sfreq=SFREQ).fit(
-            data, y
-        )
+    clf = CroppedClassifier(MeanClassifier(), sfreq=SFREQ, **{name: "0.5"})
+    with pytest.raises(TypeError, match=f"{name} must be an instance of"):
+        clf.fit(data, y)
+
+
+def test_a_span_within_half_a_sample_of_the_epochs_reads_them_to_their_ends():
+    """Up to half a sample outside the epochs, tmin and tmax round to their
+    first and last samples: -4 ms and 1.004 s at 100 Hz read all 101."""
+    data, y = _ramp_epochs()
+    clf = CroppedClassifier(
+        MeanClassifier(), window_length=0.5, sfreq=SFREQ, tmin=-0.004, tmax=1.004
+    ).fit(data, y)
+    assert clf.window_starts_[0] == 0 and clf.window_starts_[-1] == 51
 
 
 @pytest.mark.parametrize("estimator", ["EEGNetClassifier", None])
@@ -439,9 +516,11 @@ def test_only_the_channels_the_network_reads_are_needed():
     assert clf.info_.ch_names == ["C3", "Cz", "C4"] and clf.n_channels_ == 3
 
 
-def test_only_the_channels_the_estimator_reads_are_cut():
+@pytest.mark.parametrize("picks", [None, "eeg"])
+def test_only_the_channels_the_estimator_reads_are_cut(picks):
     """Every channel was read and cut into windows: a bad channel holding NaN
-    failed the fit, though the estimator leaves bad channels out."""
+    failed the fit, though the estimator leaves bad channels out (by default,
+    or by picks named by type)."""
     rng = np.random.default_rng(0)
     info = mne.create_info(["C3", "Cz", "C4", "STI"], SFREQ, ["eeg"] * 3 + ["stim"])
     data = rng.standard_normal((8, 4, 101)) * 1e-5
@@ -449,7 +528,7 @@ def test_only_the_channels_the_estimator_reads_are_cut():
     epochs = mne.EpochsArray(data, info, verbose=False)
     epochs.info["bads"] = ["Cz"]
     clf = CroppedClassifier(
-        EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
+        EEGNetClassifier(picks=picks, max_epochs=1, random_state=0, verbose=False),
         window_length=0.5,
     ).fit(epochs, np.arange(8) % 2)
     assert clf.info_.ch_names == clf.estimator_.ch_names_ == ["C3", "C4"]
@@ -532,11 +611,14 @@ def test_windows_of_arrays_are_read_at_the_given_rate():
         warnings.simplefilter("error")  # no rate is assumed
         filters = temporal_filters(on_arrays, verbose=False)
     assert filters.sfreq == 256
-    # An info of another rate would build the network for it: 128 Hz kernels
-    # on windows cut at 256 Hz, silently.
-    slower = EEGNetClassifier(info=mne.create_info(3, 128.0, "eeg"), max_epochs=1)
-    with pytest.raises(ValueError, match="256 Hz, but the estimator's info says 128"):
-        CroppedClassifier(slower, sfreq=256).fit(X, y)
+    # An info of another rate, however close, would build the network for it:
+    # 128 Hz kernels on windows cut at 256 Hz, silently.
+    for other in (128.0, 255.5):
+        slower = EEGNetClassifier(info=mne.create_info(3, other, "eeg"), max_epochs=1)
+        with pytest.raises(
+            ValueError, match=f"256 Hz, but the estimator's info says {other:g}"
+        ):
+            CroppedClassifier(slower, sfreq=256).fit(X, y)
 
 
 def test_adapt_batch_norm_adapts_to_the_windows_of_new_epochs():
@@ -1621,6 +1703,39 @@ def test_classes_never_predicted_are_counted_in_epochs(first_class):
     classes = [first_class, first_class + 1]
     assert f"classes_ {classes}: [40, 2]; it predicts [42, 0]" in messages[0]
     assert (clf.predict(data) == first_class).all()
+
+
+class _WindowMeanEEGNet(EEGNetClassifier):
+    """A trained EEGNetClassifier whose P(class 1) is the window's mean value."""
+
+    predict_proba = MeanClassifier.predict_proba
+
+
+@pytest.mark.filterwarnings("ignore:.*exact copies of others")
+def test_classes_never_predicted_are_those_of_the_mean_over_windows():
+    """The windows of a ramp lean to class 0 at first (mean 0.245), class 1 later:
+    their mean, 0.56, predicts class 1 for every epoch, and it is what the
+    warning counts, not the first window of each epoch."""
+    data, y = _ramp_epochs()
+    network = _WindowMeanEEGNet(max_epochs=1, random_state=0, verbose=False)
+    clf = CroppedClassifier(network, window_length=0.5, window_step=0.25, sfreq=SFREQ)
+    with pytest.warns(RuntimeWarning, match="predicts none") as caught:
+        clf.fit(data, y)
+    assert_array_equal(clf.predict(data), [1, 1, 1, 1])
+    assert any("it predicts [0, 4]" in str(w.message) for w in caught)
+
+
+def test_a_network_built_but_not_trained_is_not_said_to_predict_too_few_classes():
+    """max_epochs=0 builds the network without training it, which the
+    estimators do not judge by what it predicts: neither does the classifier."""
+    data = np.random.default_rng(0).standard_normal((8, 3, 101)) * 1e-5
+    y = np.arange(8) % 2
+    network = EEGNetClassifier(max_epochs=0, random_state=0, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = CroppedClassifier(network, window_length=0.5, sfreq=SFREQ).fit(data, y)
+    # One class for every epoch: judged, it would have been warned of.
+    assert len(np.unique(clf.predict(data))) == 1
 
 
 def test_perturbation_test_draws_no_patch_wholly_between_windows():
