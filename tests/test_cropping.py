@@ -1082,6 +1082,8 @@ def test_arrays_are_read_on_the_training_time_axis():
         maps.get_data(),
         mne_xai.explain(clf, epochs, "saliency", verbose=False).get_data(),
     )
+    # At the training times: the array holds the epochs, from -0.2 s.
+    assert_allclose(maps.times, epochs.times)
 
 
 class _FirstSampleVote(torch.nn.Module):

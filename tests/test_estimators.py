@@ -1084,6 +1084,8 @@ def test_arrays_without_channels_or_samples_are_refused_alike(shape, wrapper):
         # An analytic signal's array: float32 would keep its real part, silently.
         (lambda X: X * (1 + 1j), lambda y: y, "real numbers, got dtype complex"),
         (lambda X: X, lambda y: np.column_stack([y, y]), "should be a 1d array"),
+        # An empty list is no list of Epochs (whose first item was looked up).
+        (lambda X: [], lambda y: y[:0], r"got an array of shape \(0,\)"),
     ],
 )
 def test_bad_training_input_is_refused(synthetic_arrays, X_change, y_change, match):
@@ -1755,7 +1757,10 @@ def test_fit_on_a_pretended_gpu_keeps_its_tensors_there(synthetic_arrays):
         clf = EEGNetClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
         assert all(on_gpu(parameter) for parameter in clf.module_.parameters())
         probabilities = clf.predict_proba(X)
+        # A tensor on the GPU is read as its array (skorch takes tensors).
+        from_gpu = clf.predict_proba(torch.from_numpy(X).to("cuda"))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(from_gpu, probabilities)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -2114,6 +2119,11 @@ def test_labels_other_than_the_events_are_not_read_from_events(synthetic_arrays)
     assert clf.events_are_labels_ is False
     zeros = np.zeros(len(rest), int)
     assert clf.score(rest, zeros) == np.mean(clf.predict(rest) == 0)
+    # Their codes as y are no classes either (code 2, "move", is class 1):
+    # refused, not scored 0 with a warning that the network saw no "move".
+    move = epochs["move"]
+    with pytest.raises(ValueError, match="none of them a class"):
+        clf.score(move, move.events[:, 2])
     with pytest.raises(ValueError, match=r'target="true".*\(e\.g\. target=y\)'):
         mne_xai.explain(clf, rest, target="true", verbose=False)
     # Event names are no classes either: "rest" (code 1) explained class 1.

@@ -306,6 +306,12 @@ def test_bad_channels_are_left_out_with_a_log_line(imagery_epochs, caplog):
             clf.fit(epochs)
         assert "Leaving out 2 channel(s) marked bad: C3, Cz" in caplog.text
         assert clf.n_channels_ == 62
+    # A single bad channel is said too.
+    epochs.info["bads"] = ["C3"]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="mne"):
+        EEGNetClassifier(**{**FAST, "verbose": None, "max_epochs": 0}).fit(epochs)
+    assert "Leaving out 1 channel(s) marked bad: C3 (pass" in caplog.text
 
 
 def test_epochs_without_good_data_channels_say_what_to_do(synthetic_arrays):
@@ -1735,6 +1741,10 @@ def test_labels_of_epochs_their_rejection_drops_say_so(synthetic_arrays):
     everything = mne.Epochs(raw, events, reject=dict(eeg=1e-9), **window)
     with pytest.raises(ValueError, match="dropped all its 40 epochs"):
         EEGNetClassifier(**FAST).fit(everything, labels)
+    # So for a single epoch (as read one at a time online).
+    single = mne.Epochs(raw, events[:1], reject=dict(eeg=5e-4), **window)
+    with pytest.raises(ValueError, match="dropped all its 1 epochs"):
+        EEGNetClassifier(**FAST).fit(single, labels[:1])
 
 
 def test_rejection_of_every_part_of_a_list_is_counted(synthetic_arrays):
@@ -2061,6 +2071,25 @@ def test_events_the_network_saw_no_epoch_of_are_scored_as_wrong(synthetic_arrays
         clf.score(epochs["a"], mixed)
 
 
+def test_events_a_network_trained_on_names_saw_no_epoch_of_are_warned_of(
+    synthetic_arrays,
+):
+    """Without y, the epochs of an event whose training epochs were all dropped
+    count as wrong with a warning, for a network trained on the event names as
+    for one trained on their codes: they were scored so in silence."""
+    X, _ = synthetic_arrays
+    codes = np.repeat([1, 2, 3], 13)
+    epochs = _named(X[:39], codes, {"a": 1, "b": 2, "c": 3})
+    names = np.array(["a", "b", "c"])[codes - 1]
+    dropped = epochs.copy().drop(codes == 1, verbose=False)
+    clf = EEGNetClassifier(**FAST).fit(dropped, names[codes != 1])
+    assert list(clf.classes_) == ["b", "c"]
+    unseen = "events 'a', of which the network saw no epoch in training"
+    with pytest.warns(RuntimeWarning, match=unseen):
+        score = clf.score(epochs)
+    assert score == np.mean(clf.predict(epochs) == names)
+
+
 def test_labels_of_the_other_kind_than_the_classes_are_refused(fif_coded):
     """An event name training never had, as y of a network trained on codes
     (or a code, for one trained on names), was warned of as an event to count
@@ -2321,6 +2350,12 @@ def test_a_lists_parts_that_repeat_samples_follow_one_another(synthetic_arrays):
     )
     np.testing.assert_array_equal(events[:, 1:], np.tile(given[:, 1:], (3, 1)))
     np.testing.assert_array_equal(part.events, given)
+    # A part already past the one before it keeps its samples: parts move
+    # forward only as far as they must, never back.
+    later = part.copy()
+    later.events[:, 0] += 10_000
+    events = InputData([part, part, later]).events
+    np.testing.assert_array_equal(events[6:, 0], samples + 10_000)
 
 
 # -- incremental training ----------------------------------------------------------
@@ -3311,3 +3346,7 @@ def test_a_network_fitted_on_arrays_reads_epochs_as_their_arrays(synthetic_array
     np.testing.assert_array_equal(
         clf.predict_proba(epochs), clf.predict_proba(epochs.get_data())
     )
+    # Their maps keep the epochs' times: the epochs say when they start.
+    late = epochs[:2].shift_time(0.5)
+    maps = mne_xai.explain(clf, late, "saliency", verbose=False)
+    np.testing.assert_allclose(maps.times, late.times)
