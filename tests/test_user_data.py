@@ -2244,12 +2244,14 @@ def test_parts_of_a_list_are_refused_for_what_differs_and_only_that(fif_coded):
     """Guard the checks of a list's parts: another rate is named as such (not
     as another time axis), a non-Epochs part is named by its position, and
     parts starting within half a sample, or marking the same channels bad in
-    another order, or given as a tuple, are read as one data set."""
+    another order (but not as many other ones), or given as a tuple, are read
+    as one data set."""
     from mne_xai._convert import InputData
 
     clf, fif = fif_coded
     resampled = fif[3:6].copy().resample(32.0, verbose=False)
-    with pytest.raises(ValueError, match=r"\[1\] is sampled at 32.0 Hz but the first"):
+    match = r"\[1\] is sampled at 32.0 Hz but the first .*X\[1\]\.resample\(64\)"
+    with pytest.raises(ValueError, match=match):
         clf.predict([fif[:3], resampled])
     with pytest.raises(TypeError, match=r"X\[1\] must be an instance of"):
         clf.predict([fif[:3], fif[3:6].get_data()])
@@ -2258,6 +2260,9 @@ def test_parts_of_a_list_are_refused_for_what_differs_and_only_that(fif_coded):
     first, second = fif[:3].copy(), fif[3:6].copy()
     first.info["bads"], second.info["bads"] = ["EEG0", "EEG1"], ["EEG1", "EEG0"]
     assert InputData([first, second]).shape == (6, 4, 64)
+    second.info["bads"] = ["EEG2", "EEG0"]  # as many bad channels, one other
+    with pytest.raises(ValueError, match=r"marks \['EEG0', 'EEG2'\] bad but the first"):
+        InputData([first, second])
     np.testing.assert_array_equal(
         clf.predict((fif[:3], fif[3:6])), clf.predict([fif[:3], fif[3:6]])
     )
