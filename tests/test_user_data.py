@@ -2972,6 +2972,28 @@ def test_a_restored_network_refuses_epochs_naming_fewer_classes(
     )
 
 
+@pytest.mark.filterwarnings("ignore:After training")
+def test_a_restored_network_refuses_event_names_coded_otherwise(
+    synthetic_arrays, tmp_path
+):
+    """Trained on the events' names as labels, a network restored with Epochs
+    whose codes name the classes the other way round read each epoch's event
+    as the other class (target="true", score): the names, not only the codes,
+    say which events name its classes."""
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 1)
+    epochs.event_id = {"left": 1, "right": 2}
+    clf = EEGNetClassifier(**FAST).fit(epochs, np.array(["left", "right"])[y])
+    clf.save_params(f_params=tmp_path / "params.pt")
+    swapped = epochs.copy()
+    swapped.event_id = {"left": 2, "right": 1}
+    restored = EEGNetClassifier(**FAST).initialize(
+        swapped, np.array(["right", "left"])[y]
+    )
+    with pytest.raises(ValueError, match="named its classes by other events"):
+        restored.load_params(f_params=tmp_path / "params.pt")
+
+
 def test_fitting_arrays_without_info_says_the_rate_is_assumed(synthetic_arrays):
     """Arrays through a Pipeline (after mne.decoding.Scaler) built a network for
     128 Hz whatever their rate, silently (0.65 accuracy on 500 Hz data against
