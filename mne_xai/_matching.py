@@ -113,7 +113,8 @@ def _check_same_recording(first, other, where, first_name):
     if other.info["sfreq"] != first.info["sfreq"]:
         raise ValueError(
             f"{where} is sampled at {other.info['sfreq']} Hz but the first Epochs at "
-            f"{first.info['sfreq']} Hz."
+            f"{first.info['sfreq']} Hz; resample them to one rate "
+            f"({where}.resample({first.info['sfreq']:g}))."
         )
     # One time axis: a network reads sample k of every epoch as the same time.
     if len(other.times) != len(first.times) or not np.isclose(

@@ -212,6 +212,21 @@ def test_a_skorch_classifier_keeps_the_channels_it_was_told(epochs):
     assert maps.ch_names == epochs.ch_names
 
 
+@pytest.mark.filterwarnings("ignore:After training")
+def test_an_estimator_fitted_on_arrays_is_evaluated_on_epochs_by_position(epochs):
+    """Fitted without info, an estimator of mne_xai reads Epochs by position,
+    in the evaluations as in explain: only a skorch classifier is told the
+    Epochs' channels there, which the estimator has no way to be told."""
+    X = epochs.get_data()
+    clf = EEGNetClassifier(max_epochs=1, verbose=False, random_state=0)
+    clf.fit(X, epochs.events[:, 2])
+    kwargs = dict(n_steps=4, verbose=False)
+    on_epochs = deletion_curve(clf, epochs, "saliency", **kwargs)
+    np.testing.assert_allclose(
+        on_epochs.scores, deletion_curve(clf, X, "saliency", **kwargs).scores
+    )
+
+
 def test_a_skorch_classifier_is_given_no_epoch_length(epochs):
     """skorch records no length of its training epochs: temporal_filters,
     given no epochs, asks for them rather than probe the network with epochs

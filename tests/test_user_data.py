@@ -2273,12 +2273,14 @@ def test_parts_of_a_list_are_refused_for_what_differs_and_only_that(fif_coded):
     """Guard the checks of a list's parts: another rate is named as such (not
     as another time axis), a non-Epochs part is named by its position, and
     parts starting within half a sample, or marking the same channels bad in
-    another order, or given as a tuple, are read as one data set."""
+    another order (but not as many other ones), or given as a tuple, are read
+    as one data set."""
     from mne_xai._convert import InputData
 
     clf, fif = fif_coded
     resampled = fif[3:6].copy().resample(32.0, verbose=False)
-    with pytest.raises(ValueError, match=r"\[1\] is sampled at 32.0 Hz but the first"):
+    match = r"\[1\] is sampled at 32.0 Hz but the first .*X\[1\]\.resample\(64\)"
+    with pytest.raises(ValueError, match=match):
         clf.predict([fif[:3], resampled])
     with pytest.raises(TypeError, match=r"X\[1\] must be an instance of"):
         clf.predict([fif[:3], fif[3:6].get_data()])
@@ -2287,6 +2289,9 @@ def test_parts_of_a_list_are_refused_for_what_differs_and_only_that(fif_coded):
     first, second = fif[:3].copy(), fif[3:6].copy()
     first.info["bads"], second.info["bads"] = ["EEG0", "EEG1"], ["EEG1", "EEG0"]
     assert InputData([first, second]).shape == (6, 4, 64)
+    second.info["bads"] = ["EEG2", "EEG0"]  # as many bad channels, one other
+    with pytest.raises(ValueError, match=r"marks \['EEG0', 'EEG2'\] bad but the first"):
+        InputData([first, second])
     np.testing.assert_array_equal(
         clf.predict((fif[:3], fif[3:6])), clf.predict([fif[:3], fif[3:6]])
     )
@@ -3000,6 +3005,28 @@ def test_a_restored_network_refuses_epochs_naming_fewer_classes(
         mne_xai.explain(restored, spatial_epochs, "saliency", target="true").get_data(),
         mne_xai.explain(clf, spatial_epochs, "saliency", target="true").get_data(),
     )
+
+
+@pytest.mark.filterwarnings("ignore:After training")
+def test_a_restored_network_refuses_event_names_coded_otherwise(
+    synthetic_arrays, tmp_path
+):
+    """Trained on the events' names as labels, a network restored with Epochs
+    whose codes name the classes the other way round read each epoch's event
+    as the other class (target="true", score): the names, not only the codes,
+    say which events name its classes."""
+    X, y = synthetic_arrays
+    epochs = _epochs(X, y + 1)
+    epochs.event_id = {"left": 1, "right": 2}
+    clf = EEGNetClassifier(**FAST).fit(epochs, np.array(["left", "right"])[y])
+    clf.save_params(f_params=tmp_path / "params.pt")
+    swapped = epochs.copy()
+    swapped.event_id = {"left": 2, "right": 1}
+    restored = EEGNetClassifier(**FAST).initialize(
+        swapped, np.array(["right", "left"])[y]
+    )
+    with pytest.raises(ValueError, match="named its classes by other events"):
+        restored.load_params(f_params=tmp_path / "params.pt")
 
 
 def test_fitting_arrays_without_info_says_the_rate_is_assumed(synthetic_arrays):

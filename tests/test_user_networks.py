@@ -976,6 +976,32 @@ def test_network_returning_probabilities_is_refused(epochs):
     )
 
 
+class KeepsItsFirstInput(nn.Module):
+    """A linear readout keeping the first input it reads: the probe of its output."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__()
+        self.readout = nn.Linear(n_chans * n_times, n_outputs)
+        self.first_input = None
+
+    def forward(self, x):  # noqa: D102
+        if self.first_input is None:
+            self.first_input = x.detach().clone()
+        return self.readout(x.flatten(1))
+
+
+def test_the_output_is_probed_with_epochs_of_the_training_amplitude(epochs):
+    """The check of the logits reads a zero epoch and one of noise at the
+    training data's amplitude: noise of one unit of the data (a volt of EEG)
+    reached the network a hundred thousand training deviations large, where
+    its outputs say nothing of those it gives its data."""
+    clf = EEGNetClassifier(KeepsItsFirstInput, max_epochs=1, verbose=False)
+    zero, noise = clf.fit(epochs).module_.module.first_input
+    assert not zero.any()
+    # Behind the input scaling, the training data have unit variance.
+    assert 0.5 < float(noise.std()) < 2
+
+
 def test_torchscript_network_is_refused_with_what_to_give(epochs, explained):
     """torch failed inside: "can't optimize a non-leaf Tensor" at fit and
     "register_forward_hook is not supported on ScriptModules" in DeepLIFT."""
@@ -1296,7 +1322,8 @@ def test_network_failing_in_its_constructor_says_what_it_was_given(epochs):
 
 def test_arguments_of_a_failed_build_name_long_values_by_length():
     """Per-channel factors (an array, a tensor) and chs_info would bury the
-    shapes the message is about; a NumPy number reads as a number."""
+    shapes the message is about; a NumPy number reads as a number, and a
+    value of up to four items (a 2-d padding) reads in full."""
     arguments = {
         "n_channels": 64,
         "input_scale": np.ones(64),
@@ -1304,10 +1331,13 @@ def test_arguments_of_a_failed_build_name_long_values_by_length():
         "weights": torch.ones(8),
         "chs_info": [{}] * 64,
         "pair": (1, 2),
+        "padding": (0, 0, 2, 2),
+        "picks": [0, 1, 2, 3, 4],
     }
     assert _arguments_text(arguments) == (
         "n_channels=64, input_scale=<ndarray of 64>, sfreq=80.0, "
-        "weights=<Tensor of 8>, chs_info=<list of 64>, pair=(1, 2)"
+        "weights=<Tensor of 8>, chs_info=<list of 64>, pair=(1, 2), "
+        "padding=(0, 0, 2, 2), picks=<list of 5>"
     )
 
 
