@@ -713,6 +713,26 @@ class TwoRectifiedByTheirLayers(nn.Module):
         return self.first(x) + self.second(x)
 
 
+class SumOfTwo(nn.Module):
+    """A module of two inputs, which no layer-by-layer trace can keep."""
+
+    def forward(self, first, second):  # noqa: D102
+        return first + second
+
+
+class BesideAModuleOfTwoInputs(nn.Module):
+    """RectifiedByItsLayer, its maps then summed with themselves by SumOfTwo."""
+
+    def __init__(self):
+        super().__init__()
+        self.block = RectifiedByItsLayer()
+        self.sum = SumOfTwo()
+
+    def forward(self, x):  # noqa: D102
+        maps = self.block(x)
+        return self.sum(maps, maps)
+
+
 def _example(seed):
     return torch.randn(1, 4, 32, generator=torch.Generator().manual_seed(seed))
 
@@ -750,12 +770,16 @@ def test_a_module_computing_otherwise_than_its_layers_keeps_its_forward(build, e
     assert not any("forward" in vars(module) for module in network.modules())
 
 
-@pytest.mark.parametrize("build", [RectifiedByItsLayer, TwoRectifiedByTheirLayers])
+@pytest.mark.parametrize(
+    "build",
+    [RectifiedByItsLayer, TwoRectifiedByTheirLayers, BesideAModuleOfTwoInputs],
+)
 def test_a_module_computing_what_its_layers_do_calls_them(build):
     """Layers without parameters among them (a rectifier) are called too: the
     module is made to call its three layers, and computes as it did. Every
     such module is, not the first found alone: the others' layers would stay
-    uncalled, out of reach of rules, hooks and randomization."""
+    uncalled, out of reach of rules, hooks and randomization. A module of two
+    inputs elsewhere, combining nothing, is not traced and stops nothing."""
     torch.manual_seed(0)
     network = build().eval()
     inputs = torch.randn(3, 4, 32)
