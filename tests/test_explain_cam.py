@@ -1214,18 +1214,22 @@ def test_an_adaptive_pooling_of_unequal_windows_is_refused(n_times, n_pooled):
 
 
 @pytest.mark.parametrize(
-    ("padding", "words"),
-    [((2, 1), "pads time (padding (2, 1)), to 35"), ((-1, 0), "crops time (padding")],
-    ids=["pad", "crop"],
+    ("pad", "words"),
+    [
+        (nn.ConstantPad1d((2, 1), 0.0), "pads time (padding (2, 1)), to 35"),
+        (nn.ConstantPad1d((-1, 0), 0.0), "crops time (padding"),
+        (nn.CircularPad1d((2, 1)), "pads time (padding (2, 1)), to 35"),
+    ],
+    ids=["pad", "crop", "circular"],
 )
-def test_a_padding_layer_is_refused_by_its_padding(padding, words):
+def test_a_padding_layer_is_refused_by_its_padding(pad, words):
     """USleep's ConstantPad1d was refused for "its window over the 1 time samples
-    it receives", which a padding layer does not have."""
-    net = nn.Sequential(
-        nn.Conv1d(2, 3, 3, padding=1), nn.ConstantPad1d(padding, 0.0), nn.ReLU()
-    )
+    it receives", which a padding layer does not have; so would a circular
+    padding be, had it not been known as padding."""
+    net = nn.Sequential(nn.Conv1d(2, 3, 3, padding=1), pad, nn.ReLU())
     calls = trace_layers(net, torch.randn(1, 2, 32))
-    with pytest.raises(ValueError, match=re.escape("'1' (ConstantPad1d) ")) as error:
+    match = re.escape(f"'1' ({type(pad).__name__}) ")
+    with pytest.raises(ValueError, match=match) as error:
         time_grid(calls, "2")
     message = str(error.value)
     assert words in message and "window over" not in message

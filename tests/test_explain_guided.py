@@ -56,7 +56,7 @@ def _relu_convnet():
 class _Volumes(nn.Module):
     """A ReLU network of 3-D layers on (channel pair, channel, time), as
     braindecode's EEGSym builds them, picking its hemisphere with index_select,
-    and upsampling in time as USleep does."""
+    upsampling in time as USleep does, and pooling maxima adaptively."""
 
     def __init__(self):
         super().__init__()
@@ -69,7 +69,8 @@ class _Volumes(nn.Module):
         self.average = nn.AvgPool3d((1, 1, 2))
         self.upsample = nn.Upsample(scale_factor=(1, 1, 2), mode="trilinear")
         self.last_relu = nn.ReLU()
-        self.classifier = nn.Linear(4 * 2 * 2 * N_TIMES, 2)
+        self.adaptive = nn.AdaptiveMaxPool3d((2, 2, N_TIMES // 2))
+        self.classifier = nn.Linear(4 * 2 * 2 * (N_TIMES // 2), 2)
         self.register_buffer("left", torch.tensor([0, 1]))
         self.double()
 
@@ -79,6 +80,7 @@ class _Volumes(nn.Module):
             self.relu(self.batch_norm(self.conv(x.expand(-1, -1, 2, -1, -1))))
         )
         x = self.last_relu(self.upsample(self.average(self.transposed(x))))
+        x = self.adaptive(x)
         return self.classifier(x.flatten(1))
 
 

@@ -1525,7 +1525,8 @@ def test_a_constraint_in_the_networks_forward_undoing_the_fold_is_named(method):
 
 
 class _MaxOverTime(nn.Module):
-    """Convolution, ReLU, then a maximum over time written in one of four ways."""
+    """Convolution, ReLU, then a maximum over time written in one of five ways
+    (over windows of a quarter of it for ``"windows"``)."""
 
     def __init__(self, pool):
         super().__init__()
@@ -1533,12 +1534,15 @@ class _MaxOverTime(nn.Module):
         self.conv = nn.Conv1d(N_CHANNELS, 4, 5, padding=2, bias=False)
         self.relu = nn.ReLU()
         self.adaptive = nn.AdaptiveMaxPool1d(4)
+        self.windows = nn.MaxPool1d(N_TIMES // 4)
         self.classifier = nn.Linear(4 if pool in ("max", "amax") else 16, 2, bias=False)
 
     def forward(self, x):
         x = self.relu(self.conv(x))
         if self.pool == "module":
             x = self.adaptive(x)
+        elif self.pool == "windows":
+            x = self.windows(x)
         elif self.pool == "function":
             x = nn.functional.adaptive_max_pool1d(x, 4)
         elif self.pool == "max":
@@ -1555,11 +1559,12 @@ def _gradient_x_input(module, data, target):
     return gradient * data
 
 
-@pytest.mark.parametrize("pool", ["module", "function", "max", "amax"])
+@pytest.mark.parametrize("pool", ["module", "function", "max", "amax", "windows"])
 def test_max_over_time_is_max_pooling(pool):
     """nn.AdaptiveMaxPool1d and x.max(-1) / x.amax(-1) route relevance as
-    F.adaptive_max_pool1d does (they were refused): LRP-0 is gradient x input
-    on this bias-free ReLU network, and relevance is conserved."""
+    F.adaptive_max_pool1d does (they were refused), and so does nn.MaxPool1d:
+    LRP-0 is gradient x input on this bias-free ReLU network, and relevance is
+    conserved."""
     torch.manual_seed(0)
     module, data = _MaxOverTime(pool).double().eval(), _data()
     target = _positive_class(module, data)

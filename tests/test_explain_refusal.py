@@ -1189,6 +1189,17 @@ def test_a_network_reading_its_input_only_through_a_step_is_fitted_and_refused()
     assert np.isfinite(occlusion.get_data()).all()
 
 
+def test_a_frozen_network_reading_its_input_only_through_a_step_is_refused():
+    """With its weights frozen, such a network's logits need no gradient at
+    all: saliency still refuses it saying why, where a gradient of zeros
+    passed the check and captum failed with torch's "does not require grad"."""
+    binarized = _fit("binarized")
+    binarized.module_.requires_grad_(False)
+    X, _ = _arrays()
+    with pytest.raises(ValueError, match="only through operations without grad"):
+        explain(binarized, X[:2], "saliency", target=0, verbose=False)
+
+
 class WeightsOfTheInput(SmallNet):
     """The dense layer called as a function, on weights scaled by the batch's
     features: a product of two tensors of the input, in one ``addmm``."""
@@ -1295,6 +1306,26 @@ def test_reshaping_modules_of_other_libraries_are_explained(method):
     own_modules, plain = _untrained(WithOwnModules), _untrained()
     torch.testing.assert_close(
         _attribute(method, own_modules), _attribute(method, plain)
+    )
+
+
+class TorchEEGRearrange(Rearrange):
+    """Rearrange as defined in a package whose name begins with torch (TorchEEG's
+    torcheeg) but that is another library."""
+
+    __module__ = "torcheeg.transforms"
+
+
+def test_modules_of_a_library_named_after_torch_are_another_librarys():
+    """A library's package named torch-something is not PyTorch: its reshapes
+    are read by their graph and explained, not refused as PyTorch layers
+    without a rule."""
+    own_modules, plain = _untrained(WithOwnModules), _untrained()
+    own_modules.channels_first = nn.Sequential(
+        TorchEEGRearrange(0, 3, 2, 1), TorchEEGRearrange(0, 1, 3, 2)
+    )
+    torch.testing.assert_close(
+        _attribute("lrp_epsilon", own_modules), _attribute("lrp_epsilon", plain)
     )
 
 
@@ -1672,6 +1703,14 @@ def test_a_layer_of_two_inputs_is_refused_by_the_layerwise_methods(method):
         _attribute(method, _untrained(SkipSum))
 
 
+def test_a_layer_of_two_inputs_is_explained_by_the_methods_of_the_whole_network():
+    """The refusal of the layerwise methods sends the user to saliency, which
+    must then explain the network: the layers traced to find combined
+    convolutions keep no tensors, and a module of two inputs is no failure
+    there."""
+    _assert_saliency_is_the_gradient(_skorch_network(SkipSum))
+
+
 class _Product(nn.Module):
     """A module of two inputs: a gate."""
 
@@ -2019,12 +2058,12 @@ def test_plain_weights_are_trained_where_the_networks_are(change):
 class WithDropout(SmallNet):
     """SmallNet with dropout of whole feature maps (Dropout2d, as ATCNet and
     EEGInception use), or of its flattened features before the classifier
-    (Dropout1d)."""
+    (Dropout1d, or the plain Dropout of most networks' heads)."""
 
-    def __init__(self, *args, on_features=False, **kwargs):
+    def __init__(self, *args, dropout=nn.Dropout2d, **kwargs):
         super().__init__(*args, **kwargs)
-        self.on_features = on_features
-        self.dropout = nn.Dropout1d(0.5) if on_features else nn.Dropout2d(0.5)
+        self.on_features = dropout is not nn.Dropout2d
+        self.dropout = dropout(0.5)
 
     def forward(self, x):
         x = (x * self.input_scale).unsqueeze(1)
@@ -2034,13 +2073,15 @@ class WithDropout(SmallNet):
         return self.classifier(self.flatten(self.pool(self.dropout(x))))
 
 
-@pytest.mark.parametrize("on_features", [False, True])
+@pytest.mark.parametrize(
+    "dropout", [nn.Dropout2d, nn.Dropout1d, nn.Dropout], ids=lambda kind: kind.__name__
+)
 @pytest.mark.parametrize("method", FIXED_RULES)
-def test_every_dropout_is_the_identity_in_evaluation(method, on_features):
+def test_every_dropout_is_the_identity_in_evaluation(method, dropout):
     """Dropout2d was refused by name ("no rule for layer"), as it is not nn.Dropout;
     Dropout1d is not either."""
     torch.testing.assert_close(
-        _attribute(method, _untrained(WithDropout, on_features=on_features)),
+        _attribute(method, _untrained(WithDropout, dropout=dropout)),
         _attribute(method, _untrained()),
     )
 
@@ -2123,6 +2164,17 @@ def test_the_default_layer_stops_where_time_is_pooled_away():
     np.testing.assert_array_equal(
         default, _attribute("grad_cam", network, layer="temporal")
     )
+
+
+def test_the_default_layer_is_a_prelu_ending_the_last_block():
+    """A PReLU (a slope learned per map) ends the last block as an ELU does:
+    the default layer is its output, not the last convolution's before the
+    batch norm and the PReLU."""
+    network = _untrained()
+    network.elu = nn.PReLU(4, init=0.1).double()
+    default = _attribute("grad_cam", network)
+    np.testing.assert_array_equal(default, _attribute("grad_cam", network, layer="elu"))
+    assert not torch.equal(default, _attribute("grad_cam", network, layer="temporal"))
 
 
 class DenseHiddenLayer(SmallNet):

@@ -701,6 +701,38 @@ class RectifiedByItsLayer(RectifiedBetween):
         self.conv_spat = conv_spat
 
 
+class TwoRectifiedByTheirLayers(nn.Module):
+    """Two RectifiedByItsLayer on the epochs, summed."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = RectifiedByItsLayer()
+        self.second = RectifiedByItsLayer()
+
+    def forward(self, x):  # noqa: D102
+        return self.first(x) + self.second(x)
+
+
+class SumOfTwo(nn.Module):
+    """A module of two inputs, which no layer-by-layer trace can keep."""
+
+    def forward(self, first, second):  # noqa: D102
+        return first + second
+
+
+class BesideAModuleOfTwoInputs(nn.Module):
+    """RectifiedByItsLayer, its maps then summed with themselves by SumOfTwo."""
+
+    def __init__(self):
+        super().__init__()
+        self.block = RectifiedByItsLayer()
+        self.sum = SumOfTwo()
+
+    def forward(self, x):  # noqa: D102
+        maps = self.block(x)
+        return self.sum(maps, maps)
+
+
 def _example(seed):
     return torch.randn(1, 4, 32, generator=torch.Generator().manual_seed(seed))
 
@@ -738,17 +770,25 @@ def test_a_module_computing_otherwise_than_its_layers_keeps_its_forward(build, e
     assert not any("forward" in vars(module) for module in network.modules())
 
 
-def test_a_module_computing_what_its_layers_do_calls_them():
+@pytest.mark.parametrize(
+    "build",
+    [RectifiedByItsLayer, TwoRectifiedByTheirLayers, BesideAModuleOfTwoInputs],
+)
+def test_a_module_computing_what_its_layers_do_calls_them(build):
     """Layers without parameters among them (a rectifier) are called too: the
-    module is made to call its three layers, and computes as it did."""
+    module is made to call its three layers, and computes as it did. Every
+    such module is, not the first found alone: the others' layers would stay
+    uncalled, out of reach of rules, hooks and randomization. A module of two
+    inputs elsewhere, combining nothing, is not traced and stops nothing."""
     torch.manual_seed(0)
-    network = RectifiedByItsLayer().eval()
+    network = build().eval()
     inputs = torch.randn(3, 4, 32)
     with torch.no_grad():
         expected = network(inputs)
         call_combined_layers(network, _example(1))
         torch.testing.assert_close(network(inputs), expected)
-    assert "forward" in vars(network)
+    combining = [m for m in network.modules() if isinstance(m, RectifiedByItsLayer)]
+    assert all("forward" in vars(module) for module in combining)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
