@@ -102,6 +102,8 @@ def test_result_objects_are_mne_and_tables(eeg_info):
         result.grand_average.data, mne.grand_average(maps).data, atol=1e-12
     )
     assert result.null_average is None
+    # Each map is a mean over the subjects, as MNE's grand average says.
+    assert result.t_values.nave == result.grand_average.nave == len(maps)
     (cluster,) = result.significant_clusters
     assert isinstance(cluster, mne.EvokedArray)
     inside = result.clusters[result.significant[0]]
@@ -395,8 +397,10 @@ def test_adjacency_without_positions(eeg_info):
     linked = _test(maps, adjacency=matrix)
     assert linked.adjacency == "given adjacency matrix"
     assert sorted(linked.channels[0]) == sorted(PLANTED_CHANNELS)
-    with pytest.raises(ValueError, match=r"adjacency must be \(16, 16\)"):
-        _test(maps, adjacency=np.zeros((3, 3)))
+    # One row per channel is not enough: one column per channel too.
+    for shape in ((3, 3), (16, 3)):
+        with pytest.raises(ValueError, match=r"adjacency must be \(16, 16\)"):
+            _test(maps, adjacency=np.zeros(shape))
 
 
 def test_neighbours_listed_in_another_order_are_read_by_name(eeg_info, monkeypatch):
