@@ -102,6 +102,8 @@ def test_result_objects_are_mne_and_tables(eeg_info):
         result.grand_average.data, mne.grand_average(maps).data, atol=1e-12
     )
     assert result.null_average is None
+    # Each map is a mean over the subjects, as MNE's grand average says.
+    assert result.t_values.nave == result.grand_average.nave == len(maps)
     (cluster,) = result.significant_clusters
     assert isinstance(cluster, mne.EvokedArray)
     inside = result.clusters[result.significant[0]]
@@ -395,8 +397,10 @@ def test_adjacency_without_positions(eeg_info):
     linked = _test(maps, adjacency=matrix)
     assert linked.adjacency == "given adjacency matrix"
     assert sorted(linked.channels[0]) == sorted(PLANTED_CHANNELS)
-    with pytest.raises(ValueError, match=r"adjacency must be \(16, 16\)"):
-        _test(maps, adjacency=np.zeros((3, 3)))
+    # One row per channel is not enough: one column per channel too.
+    for shape in ((3, 3), (16, 3)):
+        with pytest.raises(ValueError, match=r"adjacency must be \(16, 16\)"):
+            _test(maps, adjacency=np.zeros(shape))
 
 
 def test_neighbours_listed_in_another_order_are_read_by_name(eeg_info, monkeypatch):
@@ -809,8 +813,8 @@ def test_bad_channels_of_any_subject_are_tested_and_said(eeg_info):
     assert "Oz" in np.array(eeg_info["ch_names"])[first.clusters[0].any(axis=1)]
     # Bad only in the null maps, the channel is tested as well: said too.
     null = _maps(eeg_info, 8, seed=1)
-    null[3].info["bads"] = ["Oz"]
-    with pytest.warns(RuntimeWarning, match=r"Oz in null \[3\]"):
+    null[3].info["bads"] = ["Oz", "Pz"]  # every bad channel of a map is said
+    with pytest.warns(RuntimeWarning, match=r"Oz in null \[3\]; Pz in null \[3\]"):
         _test(_maps(eeg_info, 8), null)
 
 
@@ -961,7 +965,10 @@ def test_mass_normalization_refuses_maps_and_nulls_of_unequal_counts(eeg_info):
         ]
 
     maps, null = averages(40, 1), averages(10, 2)
-    with pytest.raises(ValueError, match=r"evokeds\[0\] averages 40, null\[0\] 10"):
+    # The first three subjects are named, and the other seven said to exist.
+    with pytest.raises(
+        ValueError, match=r"evokeds\[0\] averages 40, null\[0\] 10.*\(and more\)"
+    ):
         _test(maps, null, normalize="mass")
     # Fewer epochs in the maps than in the nulls as well.
     with pytest.raises(ValueError, match=r"evokeds\[0\] averages 10, null\[0\] 40"):

@@ -934,6 +934,20 @@ def test_the_chance_verdict_scores_each_epoch_against_its_own_chance():
     assert "14 of 20 epochs right, against a rate of 0.50" in verdict.describe("epochs")
 
 
+def test_balanced_chance_is_one_over_the_classes_the_folds_test():
+    """Folds testing 8 epochs of class 1 and 5 of class 2, none of class 3:
+    balanced accuracy is the mean recall of the two classes tested, so
+    predictions unrelated to the labels score 1/2, the chance said, not 1/3."""
+    from mne_xai.evaluate._chance import held_out_verdict
+
+    y = np.repeat([1, 2, 3], [10, 5, 10])
+    folds = [np.arange(8), np.arange(10, 15)]
+    verdict = held_out_verdict(y, folds, [y[fold] for fold in folds], random_state=0)
+    assert (verdict.test, verdict.balanced) == ("permutation", True)
+    assert verdict.chance == 0.5
+    assert "against 0.50 by chance" in verdict.describe("epochs")
+
+
 def test_chance_counts_each_epoch_as_often_as_tested_but_the_test_once():
     """Folds testing the 5 epochs of class 1 twice and 5 of class 2 once: always
     answering class 1 scores 10 of 15 of the folds' predictions (0.67), while
