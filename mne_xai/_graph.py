@@ -12,7 +12,7 @@ import functools
 import gc
 import types
 import weakref
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -36,6 +36,7 @@ from torch.nn.modules.pooling import (
 from torch.nn.utils import parametrize, prune, remove_spectral_norm, remove_weight_norm
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.nn.utils.weight_norm import WeightNorm
+from torch.overrides import TorchFunctionMode
 
 from ._held import HeldWhileUsed
 from ._random import fixed_noise
@@ -1096,6 +1097,42 @@ def trace_layers(module, inputs, layers="leaves", *, keep_tensors=True):
         with torch.no_grad():
             module(inputs)
     return calls
+
+
+def tensors_in(value):
+    """List the tensors in ``value`` and the lists, tuples and dicts in it."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [tensor for item in value for tensor in tensors_in(item)]
+    if isinstance(value, dict):
+        return tensors_in(list(value.values()))
+    return []
+
+
+class EagerFunctionMode(TorchFunctionMode):
+    """A function mode under which compiled functions run as the Python they compile.
+
+    torch.compile traces a mode's ``__torch_function__`` into the code it
+    compiles, guarding on the id of every tensor the mode reads: a compiled
+    function was compiled again at every call (a minute with inductor), and
+    torch printed its recompile_limit warnings to the user. While the mode is
+    on, compiled functions run as the Python they compile, every call in them
+    seen as written (torch 2.6 and later; before, what the mode sees is the
+    same, only slower and with the warnings).
+    """
+
+    def __enter__(self):
+        set_stance = getattr(torch.compiler, "set_stance", None)
+        self._eager = set_stance("force_eager") if set_stance else nullcontext()
+        self._eager.__enter__()
+        return super().__enter__()
+
+    def __exit__(self, *exception):
+        try:
+            return super().__exit__(*exception)
+        finally:
+            self._eager.__exit__(*exception)
 
 
 @contextmanager

@@ -1520,6 +1520,75 @@ def test_frozen_layers_are_randomized_and_stay_frozen(channel_data):
     assert all(p.requires_grad for p in clf.module_.module.readout.parameters())
 
 
+class GainedConv(nn.Module):
+    """A convolution with a gain of the layer's own, applied before it, after
+    it or both."""
+
+    def __init__(self, n_channels, where):
+        super().__init__()
+        self.where = where
+        self.gain = nn.Parameter(torch.empty(()))
+        self.conv = nn.Conv1d(n_channels, n_channels, 5, padding=2)
+        self.reset_parameters()
+
+    def reset_parameters(self):  # noqa: D102
+        nn.init.uniform_(self.gain, 0.5, 1.5)
+
+    def forward(self, x):  # noqa: D102
+        if self.where in ("before", "both"):
+            x = x * self.gain
+        x = self.conv(x)
+        return x * self.gain if self.where in ("after", "both") else x
+
+
+class WithOwnParameters(PlainConvNet):
+    """PlainConvNet reading a learned offset of its own first, whose convolution
+    is a GainedConv."""
+
+    where = "after"
+
+    def __init__(self, n_channels, n_classes, n_times):
+        super().__init__(n_channels, n_classes, n_times)
+        self.conv = nn.Sequential(GainedConv(n_channels, self.where))
+        self.readout = nn.Linear(n_channels * n_times, n_classes)
+        self.offset = nn.Parameter(torch.zeros(n_channels, n_times))
+
+    def reset_parameters(self):  # noqa: D102
+        nn.init.normal_(self.offset, std=0.1)
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x + self.offset)
+
+
+@pytest.mark.parametrize(
+    "where, steps",
+    [
+        ("after", ["readout", "conv.0", "conv.0.conv", "WithOwnParameters"]),
+        ("before", ["readout", "conv.0.conv", "conv.0", "WithOwnParameters"]),
+        ("both", ["readout", "conv.0.conv", "conv.0", "WithOwnParameters"]),
+    ],
+)
+def test_a_layers_own_parameters_are_a_step_where_they_act(
+    channel_data, monkeypatch, where, steps
+):
+    """A layer's own parameters are re-drawn where the forward pass reads them,
+    first, from the output down, as a layer called more than once takes its
+    first call's place: a gain applied after the convolution the layer calls
+    before it, one applied before it (or before and after it) after it, and a
+    network's offset of its input last. All were taken to act after the
+    layers they call: the input's offset was re-drawn first, as if above the
+    readout."""
+    monkeypatch.setattr(WithOwnParameters, "where", where)
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=WithOwnParameters, max_epochs=0, random_state=0, verbose=False
+    ).fit(X, y)
+    result = parameter_randomization_check(
+        clf, X, "saliency", random_state=0, verbose=False
+    )
+    assert result.steps == steps
+
+
 class TiedWeights(nn.Module):
     """Two layers sharing one weight (tied weights)."""
 

@@ -22,11 +22,11 @@ forward pass and refuses such operations, for every method with rules.
 import copy
 import re
 import types
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode, resolve_name
+from torch.overrides import resolve_name
 
 from .._data_checks import check_outputs_finite
 from .._graph import (
@@ -38,6 +38,7 @@ from .._graph import (
     DENSE,
     PADDING,
     PASS_THROUGH,
+    EagerFunctionMode,
     batch_norm_affine,
     copy_module,
     foreign_parameter_free,
@@ -50,6 +51,7 @@ from .._graph import (
     runs_hooks,
     shown_layer_name,
     shown_layer_names,
+    tensors_in,
     trace_layers,
     without_parametrizations,
     wrapped_network,
@@ -276,7 +278,7 @@ _CONSTANT_ON_FINITE_DATA = frozenset(
 
 def _discretized(arguments, result):
     """Name the dtype of ``result`` if a call made only integers or booleans of real values."""
-    outputs = _tensors(result)
+    outputs = tensors_in(result)
     if (
         outputs
         and any(_real_valued(tensor) for tensor in arguments)
@@ -303,17 +305,6 @@ _READ_OUT_OF_TORCH = frozenset(
 )
 
 
-def _tensors(value):
-    """List the tensors in ``value`` and the lists and tuples in it."""
-    if isinstance(value, torch.Tensor):
-        return [value]
-    if isinstance(value, list | tuple):
-        return [tensor for item in value for tensor in _tensors(item)]
-    if isinstance(value, dict):
-        return _tensors(list(value.values()))
-    return []
-
-
 def _real_valued(tensor):
     # Booleans and integers (masks, indices) are step functions of the input:
     # their derivative is zero almost everywhere, as autograd takes it.
@@ -336,7 +327,7 @@ def _by_custom_function(tensor):
     return isinstance(tensor.grad_fn, torch.autograd.function.BackwardCFunction)
 
 
-class _GradientCutRecorder(TorchFunctionMode):
+class _GradientCutRecorder(EagerFunctionMode):
     """Follow what a forward pass computes from its input, and where autograd loses it.
 
     Every function called in the pass whose arguments include a tensor
@@ -375,25 +366,6 @@ class _GradientCutRecorder(TorchFunctionMode):
         if inputs is not None:
             self.follow(inputs)
 
-    def __enter__(self):
-        # torch.compile traces a mode's __torch_function__ into the code it
-        # compiles, guarding on the id of every tensor the record reads: a
-        # compiled function was compiled again at every call (a minute with
-        # inductor), and torch printed its recompile_limit warnings to the
-        # user. While recorded, compiled functions run as the Python they
-        # compile, every call in them seen as written (torch 2.6 and later;
-        # before, the record is the same, only slower and with the warnings).
-        set_stance = getattr(torch.compiler, "set_stance", None)
-        self._eager = set_stance("force_eager") if set_stance else nullcontext()
-        self._eager.__enter__()
-        return super().__enter__()
-
-    def __exit__(self, *exception):
-        try:
-            return super().__exit__(*exception)
-        finally:
-            self._eager.__exit__(*exception)
-
     def follow(self, tensor):
         """Follow what the pass computes from ``tensor`` too (a leaf started in it)."""
         self.derived[id(tensor)] = tensor
@@ -404,7 +376,7 @@ class _GradientCutRecorder(TorchFunctionMode):
         if _VALUE_FREE.search(name):
             return []
         sources = args[:1] if name in _TEMPLATE_ARGUMENTS else (*args, *kwargs.values())
-        return [tensor for tensor in _tensors(sources) if id(tensor) in self.derived]
+        return [tensor for tensor in tensors_in(sources) if id(tensor) in self.derived]
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         return self._call(func, args, kwargs or {})[0]
@@ -442,10 +414,10 @@ class _GradientCutRecorder(TorchFunctionMode):
             if cut is not None or derived[0].requires_grad:
                 self.numbers.append(_function_name(func))
             return
-        outputs = _tensors(result)
+        outputs = tensors_in(result)
         if result is None or name.endswith("_"):
             # In place (x[:, 0] = y, x.div_(y)): the first argument is the output.
-            outputs += _tensors(args[:1])
+            outputs += tensors_in(args[:1])
         for output in outputs:
             self.derived[id(output)] = output
             if not _real_valued(output):
@@ -499,7 +471,7 @@ class _StepFunctionRecorder(_GradientCutRecorder):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        arguments = _tensors((*args, *kwargs.values()))
+        arguments = tensors_in((*args, *kwargs.values()))
         # A mask made from the input's shape alone (torch.ones_like(x,
         # dtype=torch.bool)) reads no value of it.
         result, derived = self._call(func, args, kwargs)
@@ -513,10 +485,10 @@ class _StepFunctionRecorder(_GradientCutRecorder):
             pass
         elif discrete := _discretized(arguments, result):
             self.calls.append(f"{name!r} (to {discrete})")
-        elif read and _tensors(result):
+        elif read and tensors_in(result):
             self.calls.append(read[0])
         elif any(_real_valued(tensor) for tensor in arguments):
-            for output in _tensors(result):
+            for output in tensors_in(result):
                 if not _real_valued(output):
                     self.positions[id(output)] = f"{name!r} (its {output.dtype} output)"
         return result
@@ -553,7 +525,7 @@ def _computed_without_input(module, inputs, layers):
 
     def record(layer, _inputs, output):
         called.add(layer)
-        if any(id(tensor) in recorder.derived for tensor in _tensors(output)):
+        if any(id(tensor) in recorder.derived for tensor in tensors_in(output)):
             depending.add(layer)
 
     handles = [layer.register_forward_hook(record) for layer in layers]
@@ -985,7 +957,7 @@ def _forward_with_layer_nodes(module, inputs, layers):
         sources = [getattr(tensor, "grad_fn", None) for tensor in layer_inputs]
         # Keyword arguments bound the call's nodes too: a layer called as
         # attention(query=x, key=x, value=x) would claim the graph below it.
-        given = {tensor.grad_fn for tensor in _tensors(layer_kwargs)}
+        given = {tensor.grad_fn for tensor in tensors_in(layer_kwargs)}
         pending.append((sources, given.union(sources)))
 
     def after(layer, layer_inputs, output):
@@ -1004,7 +976,9 @@ def _forward_with_layer_nodes(module, inputs, layers):
         # An output without a node was made of no tensor that needs grad (the
         # positions of braindecode's PBT patches, integers beside the patches).
         stack = [
-            tensor.grad_fn for tensor in _tensors(output) if tensor.grad_fn is not None
+            tensor.grad_fn
+            for tensor in tensors_in(output)
+            if tensor.grad_fn is not None
         ]
         while stack:
             inner = stack.pop()

@@ -6,10 +6,12 @@ from torch import nn
 
 from ..._docs import fill_doc
 from ..._graph import (
+    EagerFunctionMode,
     autograd_on,
     copy_module,
     pruning_masks,
     shown_layer_name,
+    tensors_in,
     trace_layers,
     without_parametrizations,
 )
@@ -125,10 +127,13 @@ def _randomization_units(estimator, epoch_shape):
     ``CombinedConv`` calls its ``conv_time`` and ``conv_spat`` there, two
     units). Parameters that a module uses in a function of its forward,
     without calling the layers holding them, act where that module runs: the
-    nearest module called above those layers is their unit. Registration
-    order need not be the order of ``forward``, so the order is traced during
-    one forward pass of an epoch of ``epoch_shape`` (n_channels, n_times), on
-    a copy of the network.
+    nearest module called above those layers is their unit. A unit runs where
+    the forward pass first reads its parameters: a module's own parameters
+    may act before the layers it calls (a learned positional embedding added
+    to the input of a network) or after them (a gain on their output).
+    Registration order need not be the order of ``forward``, so the order is
+    traced during one forward pass of an epoch of ``epoch_shape``
+    (n_channels, n_times), on a copy of the network.
 
     Returns
     -------
@@ -155,6 +160,7 @@ def _randomization_units(estimator, epoch_shape):
     reaching = _parameters_reaching_the_logits(module, example)
     units = {}
     holders = {}  # each parameter's (layer as shown, name in the layer, unit)
+    unit_of = {}  # each parameter's unit, by the parameter's id
     for name, layer in module.named_modules():
         shown = shown_layer_name(name, module)  # for messages
         own = list(layer.parameters(recurse=False))
@@ -185,6 +191,7 @@ def _randomization_units(estimator, epoch_shape):
         units.setdefault(owner, []).append(name)
         for key, parameter in layer.named_parameters(recurse=False):
             holders.setdefault(parameter, []).append((shown, key, owner))
+            unit_of[id(parameter)] = owner
     _refuse_parameters_shared_across_units(holders)
     for owner, layers in units.items():
         uncalled = [name for name in layers if name != owner]
@@ -214,11 +221,43 @@ def _randomization_units(estimator, epoch_shape):
                 "own (as braindecode's CombinedConv does), or use the data or "
                 "target randomization checks."
             )
-    return [
-        (shown_layer_name(owner, module), units[owner])
-        for owner in called
-        if owner in units
-    ]
+    with _ParameterReads(unit_of) as record, torch.no_grad():
+        module(example)
+    # A unit read at more than one place takes its first, as a layer called
+    # more than once does.
+    order = list(dict.fromkeys(record.units_read))
+    if set(order) != set(units):
+        # Some read where the mode cannot see (inside a TorchScript
+        # function): each unit is placed where its module returns instead.
+        order = [owner for owner in called if owner in units]
+    return [(shown_layer_name(owner, module), units[owner]) for owner in order]
+
+
+class _ParameterReads(EagerFunctionMode):
+    """Record which units' parameters each function of a forward pass reads.
+
+    Parameters
+    ----------
+    unit_of : dict of int -> str
+        The unit of each parameter followed, by the parameter's id.
+
+    Attributes
+    ----------
+    units_read : list of str
+        The unit of each parameter read, call by call, in the order read.
+    """
+
+    def __init__(self, unit_of):
+        super().__init__()
+        self.unit_of = unit_of
+        self.units_read = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        for tensor in tensors_in((*args, *kwargs.values())):
+            if id(tensor) in self.unit_of:
+                self.units_read.append(self.unit_of[id(tensor)])
+        return func(*args, **kwargs)
 
 
 def _refuse_parameters_shared_across_units(holders):
@@ -346,7 +385,9 @@ def parameter_randomization_check(
     -----
     The layers are the modules that hold parameters (convolutions, batch norm,
     linear layers), in the order the forward pass runs them; a layer called
-    more than once takes its place at its first call. Re-initializing a
+    more than once takes its place at its first call. A module's own
+    parameters (a learned offset of the input, a gain) take theirs where the
+    forward pass first reads them. Re-initializing a
     layer calls its ``reset_parameters`` (``_reset_parameters`` for torch's
     ``nn.MultiheadAttention``), as when the network is built: random
     weights for convolutions and linear layers (a weight pruned with
