@@ -176,6 +176,41 @@ def test_steps_remove_the_rounded_share_of_the_units(
     )
 
 
+def test_curves_remove_and_count_the_samples_read_alone(
+    linear_estimator, montage_epochs
+):
+    """A network reading the middle half of each epoch: the steps remove the
+    samples it reads, in order of relevance, and the fractions count them.
+    Ranked with the rest, the unread samples (relevance 0, above every
+    negative one) took the place of read ones and the curve stopped short."""
+    weights = np.random.default_rng(1).standard_normal((N_CHANNELS, N_TIMES)) * 1e5
+    weights[:, : N_TIMES // 4] = weights[:, 3 * N_TIMES // 4 :] = 0
+    estimator = copy.copy(linear_estimator)
+    estimator.module_ = linear_network(linear_estimator, weights)
+    n_steps = 8
+    curve = deletion_curve(
+        estimator,
+        montage_epochs,
+        "gradient_x_input",
+        target=0,
+        n_steps=n_steps,
+        verbose=False,
+    )
+    read = contributions(estimator, montage_epochs)[
+        ..., N_TIMES // 4 : 3 * N_TIMES // 4
+    ]
+    flat = read.reshape(N_EPOCHS, -1)
+    counts = np.round(np.linspace(0, flat.shape[1], n_steps + 1)).astype(int)
+    removed = np.column_stack(
+        [np.zeros(N_EPOCHS), np.cumsum(-np.sort(-flat, axis=1), axis=1)]
+    )[:, counts]
+    expected = flat.sum(axis=1, keepdims=True) - removed
+    np.testing.assert_allclose(curve.fractions, counts / flat.shape[1])
+    np.testing.assert_allclose(
+        curve.scores, expected, atol=1e-5 * np.abs(expected).max()
+    )
+
+
 def test_more_steps_than_units_are_reduced_with_a_message(
     linear_estimator, montage_epochs, capsys
 ):
@@ -691,13 +726,18 @@ def test_without_a_target_the_predicted_class_is_scored(
 def test_batches_keep_each_epochs_class_number_and_scores(
     linear_estimator, montage_epochs
 ):
-    """Epochs split over batches keep their own class, number and curve."""
+    """Epochs split over batches keep their own class, number, map and curve."""
     subset = montage_epochs[[0, 1, 3, 4, 5]]
     kwargs = dict(target="true", n_steps=4, random_state=0, verbose=False)
     whole = deletion_curve(linear_estimator, subset, "gradient_x_input", **kwargs)
     batched = deletion_curve(
         linear_estimator, subset, "gradient_x_input", batch_size=2, **kwargs
     )
+    maps = explain(linear_estimator, subset, "gradient_x_input", target="true")
+    given = deletion_curve(
+        linear_estimator, subset, attribution=maps, batch_size=2, **kwargs
+    )
+    np.testing.assert_allclose(given.scores, whole.scores, rtol=1e-5)
     np.testing.assert_array_equal(
         linear_estimator.classes_[batched.target], subset.events[:, 2]
     )
