@@ -21,6 +21,7 @@ from mne_xai.datasets import _builtin_montage
 from mne_xai.evaluate.faithfulness import (
     BASELINES,
     CurveResult,
+    DeletionTestResult,
     channel_perturbation_test,
     deletion_curve,
     deletion_test,
@@ -175,6 +176,41 @@ def test_steps_remove_the_rounded_share_of_the_units(
     )
 
 
+def test_curves_remove_and_count_the_samples_read_alone(
+    linear_estimator, montage_epochs
+):
+    """A network reading the middle half of each epoch: the steps remove the
+    samples it reads, in order of relevance, and the fractions count them.
+    Ranked with the rest, the unread samples (relevance 0, above every
+    negative one) took the place of read ones and the curve stopped short."""
+    weights = np.random.default_rng(1).standard_normal((N_CHANNELS, N_TIMES)) * 1e5
+    weights[:, : N_TIMES // 4] = weights[:, 3 * N_TIMES // 4 :] = 0
+    estimator = copy.copy(linear_estimator)
+    estimator.module_ = linear_network(linear_estimator, weights)
+    n_steps = 8
+    curve = deletion_curve(
+        estimator,
+        montage_epochs,
+        "gradient_x_input",
+        target=0,
+        n_steps=n_steps,
+        verbose=False,
+    )
+    read = contributions(estimator, montage_epochs)[
+        ..., N_TIMES // 4 : 3 * N_TIMES // 4
+    ]
+    flat = read.reshape(N_EPOCHS, -1)
+    counts = np.round(np.linspace(0, flat.shape[1], n_steps + 1)).astype(int)
+    removed = np.column_stack(
+        [np.zeros(N_EPOCHS), np.cumsum(-np.sort(-flat, axis=1), axis=1)]
+    )[:, counts]
+    expected = flat.sum(axis=1, keepdims=True) - removed
+    np.testing.assert_allclose(curve.fractions, counts / flat.shape[1])
+    np.testing.assert_allclose(
+        curve.scores, expected, atol=1e-5 * np.abs(expected).max()
+    )
+
+
 def test_more_steps_than_units_are_reduced_with_a_message(
     linear_estimator, montage_epochs, capsys
 ):
@@ -188,6 +224,32 @@ def test_more_steps_than_units_are_reduced_with_a_message(
     )
     assert "n_steps=33 exceeds the 32 channels" in capsys.readouterr().out
     assert len(curve.fractions) == N_CHANNELS + 1
+
+
+def test_interpolated_curves_scored_in_several_passes_are_those_of_one(
+    linear_estimator, montage_epochs, monkeypatch
+):
+    """Steps of an interpolated curve are scored a few at a time when the
+    epochs times steps exceed a forward pass: each step is scored once, in
+    its place, as in one pass."""
+    kwargs = dict(
+        attribution=contributions(linear_estimator, montage_epochs),
+        target=0,
+        unit="channel",
+        baseline="interpolate",
+        batch_size=N_EPOCHS,
+        verbose=False,
+    )
+    whole = deletion_curve(linear_estimator, montage_epochs, **kwargs)
+    # Passes of 12 variants: 2 steps of the 6 epochs, the last step alone.
+    monkeypatch.setattr(
+        "mne_xai.evaluate.faithfulness._batches._MIN_VARIANTS_PER_PASS", 2 * N_EPOCHS
+    )
+    passes = deletion_curve(linear_estimator, montage_epochs, **kwargs)
+    assert passes.scores.shape == (N_EPOCHS, N_CHANNELS + 1)
+    np.testing.assert_allclose(
+        passes.scores, whole.scores, atol=1e-5 * np.abs(whole.scores).max()
+    )
 
 
 @pytest.mark.parametrize("baseline", ["zeros", "interpolate"])
@@ -695,13 +757,18 @@ def test_without_a_target_the_predicted_class_is_scored(
 def test_batches_keep_each_epochs_class_number_and_scores(
     linear_estimator, montage_epochs
 ):
-    """Epochs split over batches keep their own class, number and curve."""
+    """Epochs split over batches keep their own class, number, map and curve."""
     subset = montage_epochs[[0, 1, 3, 4, 5]]
     kwargs = dict(target="true", n_steps=4, random_state=0, verbose=False)
     whole = deletion_curve(linear_estimator, subset, "gradient_x_input", **kwargs)
     batched = deletion_curve(
         linear_estimator, subset, "gradient_x_input", batch_size=2, **kwargs
     )
+    maps = explain(linear_estimator, subset, "gradient_x_input", target="true")
+    given = deletion_curve(
+        linear_estimator, subset, attribution=maps, batch_size=2, **kwargs
+    )
+    np.testing.assert_allclose(given.scores, whole.scores, rtol=1e-5)
     np.testing.assert_array_equal(
         linear_estimator.classes_[batched.target], subset.events[:, 2]
     )
@@ -1021,6 +1088,12 @@ def test_deletion_test_smooths_over_the_nearest_odd_number_of_samples(
         (dict(method="saliency", n_steps=0), ValueError, "n_steps"),
         (dict(method="saliency", order="random"), ValueError, "order"),
         (dict(attribution=np.zeros((2, 3, 4))), ValueError, "shape"),
+        # One map per epoch, but a sample short: refused before any ranking.
+        (
+            dict(attribution=np.zeros((N_EPOCHS, N_CHANNELS, N_TIMES - 1))),
+            ValueError,
+            r"attribution has shape \(6, 32, 63\) but epochs have shape \(6, 32, 64\)",
+        ),
         (
             dict(attribution=np.zeros((N_EPOCHS, N_CHANNELS, N_TIMES)), absolute=True),
             TypeError,
@@ -1309,8 +1382,27 @@ def test_window_scores_equal_the_network_on_perturbed_epochs(
     front, head, square, scored_by
 ):
     """One channel replaced on a window: exact scores from the window alone."""
+    module = filter_bank_net(front, head, 8, 48, square)
+    pooled = assert_window_changes_are_the_networks(module)
+    assert pooled == (scored_by == "pooled linear head")
+
+
+@pytest.mark.parametrize("head", ["global average", "local average"])
+def test_window_scores_of_several_chunks_equal_the_network(head, monkeypatch):
+    """Windows are scored a few at a time when there are many (memory stays
+    bounded): each chunk's scores go to its own windows."""
+    # Chunks of 960 first-block output values: the 24 windows of 20 samples,
+    # and those of 48, take several.
+    monkeypatch.setattr(
+        "mne_xai.evaluate.faithfulness._window_scores._WINDOW_CHUNK_ELEMENTS", 960
+    )
+    assert_window_changes_are_the_networks(filter_bank_net("conv2d", head, 8, 48))
+
+
+def assert_window_changes_are_the_networks(module):
+    """Check the shortcut's score changes against the network's on each window
+    replaced in full; return whether the pooled linear head scored them."""
     n_epochs, n_channels, n_times = 4, 8, 48
-    module = filter_bank_net(front, head, n_channels, n_times, square)
     torch.manual_seed(1)
     data = torch.randn(n_epochs, n_channels, n_times)
     replacement = torch.randn_like(data)
@@ -1326,8 +1418,6 @@ def test_window_scores_equal_the_network_on_perturbed_epochs(
         scorer = _ClassScorer(module, data, 64)
         assert scorer.forward is not module  # the factored first block
         assert scorer.windows is not None
-        pooled = scorer.windows.head is not None
-        assert pooled == (scored_by == "pooled linear head")
         logits = module(data)
         scale = float(logits.abs().max())
         predicted = logits.argmax(dim=1)
@@ -1348,6 +1438,7 @@ def test_window_scores_equal_the_network_on_perturbed_epochs(
                 )
             assert np.abs(expected).max() > 1e-3 * scale
             np.testing.assert_allclose(changes, expected, rtol=0, atol=1e-5 * scale)
+    return scorer.windows.head is not None
 
 
 @pytest.mark.parametrize("baseline", BASELINES)
@@ -1461,18 +1552,49 @@ def test_a_copy_of_a_result_keeps_its_kind(linear_estimator, montage_epochs):
     pd.testing.assert_frame_equal(copied.to_frame(), curve.to_frame())
 
 
-def test_curve_plot_shows_the_mean_change_from_the_first_step():
-    """The curve drawn starts at zero: the change from the intact epoch (or
-    the baseline), averaged over epochs, in a band from the 25th to the 75th
-    percentile; the legend gives the mean AOPC (here not the median)."""
-    curve = CurveResult(
+def hand_worked_curve():
+    """A deletion curve of three epochs, of mean AOPC 2 (median 1)."""
+    return CurveResult(
         fractions=np.array([0, 0.5, 1]),
         scores=np.array([[3.0, 2.0, 1.0], [5.0, 5.0, 2.0], [6.0, 0.0, 0.0]]),
         aopc=np.array([1.0, 1.0, 4.0]),
         target=np.zeros(3, int),
         epoch=np.arange(3),
     )
-    fig = curve.plot(label="m", show=False)
+
+
+def test_results_summarise_the_mean_of_what_they_measure():
+    """The repr gives the mean over epochs of the measure's headline value, to
+    three significant digits: the AOPC of a curve (not its scores, nor their
+    median), the fraction of samples a deletion test deleted; its table has
+    every per-epoch value."""
+    assert repr(hand_worked_curve()) == "<CurveResult | 3 epochs, mean aopc 2>"
+    values = dict(
+        target=np.zeros(3, int),
+        score=np.array([4.0, 5.0, 6.0]),
+        score_deleted=np.array([1.0, 2.0, 3.0]),
+        score_random=np.array([3.0, 4.0, 5.0]),
+        fraction_deleted=np.array([0.1, 0.2, 0.4]),
+        channel_score_deleted=np.array([2.0, 2.5, 3.5]),
+        channel_score_random=np.array([3.5, 4.5, 5.5]),
+        n_channels_deleted=np.array([3, 4, 5]),
+    )
+    deletion = DeletionTestResult(**values, epoch=np.array([2, 5, 7]))
+    assert (
+        repr(deletion) == "<DeletionTestResult | 3 epochs, mean fraction_deleted 0.233>"
+    )
+    table = deletion.to_frame()
+    assert list(table.columns) == ["epoch", *values]
+    for key, column in values.items():
+        np.testing.assert_array_equal(table[key], column)
+
+
+def test_curve_plot_shows_the_mean_change_from_the_first_step():
+    """The curve drawn starts at zero: the change from the intact epoch (or
+    the baseline), averaged over epochs, in a band from the 25th to the 75th
+    percentile, over fractions 0 to 1; the legend gives the mean AOPC (here
+    not the median)."""
+    fig = hand_worked_curve().plot(label="m", show=False)
     axes = fig.axes[0]
     np.testing.assert_allclose(axes.lines[0].get_ydata(), [0, -7 / 3, -11 / 3])
     # Changes per step: (0, 0, 0), (-1, 0, -6), (-2, -3, -6).
@@ -1481,6 +1603,8 @@ def test_curve_plot_shows_the_mean_change_from_the_first_step():
         edges = band[band[:, 0] == x, 1]
         np.testing.assert_allclose([edges.min(), edges.max()], [low, high])
     assert axes.get_legend().get_texts()[0].get_text() == "m (AOPC 2.00)"
+    # The whole epoch, to the last step's fraction removed.
+    assert axes.get_xlim() == (0, 1)
 
 
 def test_old_baseline_spelling_warns(linear_estimator, montage_epochs):
@@ -1690,6 +1814,28 @@ def test_units_of_equal_relevance_follow_each_epochs_own_draw():
     for epoch, rank_of_epoch in enumerate(rank.numpy()):
         drawn = np.random.default_rng(epoch).permutation(n_units)
         np.testing.assert_array_equal(rank_of_epoch[drawn], np.arange(n_units))
+
+
+def test_samples_not_read_are_ranked_after_every_sample_read():
+    """Samples the network does not read come after those it reads, whatever
+    their relevance (negative too): the units the curve's last step removes
+    are exactly the samples read, which all end at the baseline."""
+    n_epochs, n_channels, n_times = 2, 3, 10
+    read = np.zeros(n_times, bool)
+    read[2:7] = True
+    item = Bunch(
+        data=torch.zeros(n_epochs, n_channels, n_times),
+        attribution=torch.randn(
+            n_epochs, n_channels, n_times, generator=torch.Generator().manual_seed(0)
+        ),
+        read=read,
+        rngs=[np.random.default_rng(seed) for seed in range(n_epochs)],
+    )
+    for order in ("most_relevant_first", "least_relevant_first"):
+        rank, n_units = _unit_ranks(item, "feature", order)
+        assert n_units == n_channels * read.sum()
+        removed = (rank < n_units).reshape(n_epochs, n_channels, n_times)
+        np.testing.assert_array_equal(removed, np.broadcast_to(read, removed.shape))
 
 
 def test_maps_given_in_several_units_warn():
