@@ -526,12 +526,68 @@ class MixedOverTime(torch.nn.Module):
 
 def test_time_mixed_by_a_dense_layer_has_no_rate():
     """A dense layer that keeps time's length mixes its samples as it likes:
-    taken for time kept, the moving mean's output was dated 3.5 samples early."""
+    taken for time kept, the moving mean's output was dated 3.5 samples early.
+    The dense layer's own output has no rate either: it is no more time than
+    what follows it."""
     epochs = _small_epochs(tmin=-0.25)
     network = _untrained(MixedOverTime, epochs)
     assert layer_activations(network, epochs, "conv", verbose=False).sfreq == 128
-    mixed = layer_activations(network, epochs, "act", verbose=False)
-    assert mixed.sfreq is None
+    for layer in ("mix", "act"):
+        assert layer_activations(network, epochs, layer, verbose=False).sfreq is None
+
+
+class FlippedFilters(torch.nn.Module):
+    """Time reversed, then a convolution of two units, each a moving mean of 9
+    samples times its sign in ``signs``."""
+
+    def __init__(self, signs):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, (1, 9), bias=False)  # 128 -> 120
+        with torch.no_grad():
+            self.conv.weight[:] = torch.tensor(signs)[:, None, None, None] / 9
+        self.fc = torch.nn.Linear(2 * 4 * 120, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.conv(x.unsqueeze(1).flip(-1)).flatten(1))
+
+
+@pytest.mark.parametrize("signs", [(1.0, 1.0), (-1.0, -1.0), (1.0, -1.0)])
+def test_reversed_time_is_found_whatever_the_signs_of_the_filters(signs):
+    """Where an output sample reads the input is found from the magnitude of
+    its gradient over units weighted at random: signed, the gradient of
+    negative filters does not locate the samples read, and units of opposite
+    filters summed alike cancel, which would leave reversed time dated as the
+    input's."""
+    epochs = _small_epochs()
+    network = _untrained(lambda: FlippedFilters(signs), epochs)
+    assert layer_activations(network, epochs, "conv", verbose=False).sfreq is None
+
+
+class Silent(torch.nn.Module):
+    """A temporal convolution whose bias keeps the rectifier after it off."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, (1, 9))  # 128 -> 120
+        with torch.no_grad():
+            self.conv.bias.fill_(-1.0)  # far below the epochs' 1e-5
+        self.relu = torch.nn.ReLU()
+        self.fc = torch.nn.Linear(2 * 4 * 120, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.relu(self.conv(x.unsqueeze(1))).flatten(1))
+
+
+def test_a_layer_off_for_the_first_epoch_keeps_its_times():
+    """Whether time runs forward is read from the gradient for the first epoch:
+    a rectifier off there has none, which says nothing of its times, dated by
+    its layers as any other's."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(Silent, epochs)
+    silent = layer_activations(network, epochs, "relu", verbose=False)
+    assert not silent.data.any()
+    assert silent.sfreq == 128
+    assert silent.tmin == pytest.approx(-0.25 + 4 / 128)
 
 
 def _weight_normed():
@@ -696,21 +752,23 @@ def test_a_layer_of_two_inputs_has_no_rate():
 class OneDimensional(torch.nn.Module):
     """A temporal convolution of the epochs' channels (Conv1d) and a dense layer."""
 
-    def __init__(self):
+    def __init__(self, padding=0):
         super().__init__()
-        self.maps = torch.nn.Conv1d(4, 2, 9)  # 128 -> 120, centred 4 later
+        self.maps = torch.nn.Conv1d(4, 2, 9, padding=padding)  # 128 -> 120
         self.fc = torch.nn.Linear(2 * 120, 2)
 
     def forward(self, x):  # noqa: D102
         return self.fc(self.maps(x).flatten(1))
 
 
-def test_a_layer_of_one_dimensional_maps_has_the_inputs_times():
+@pytest.mark.parametrize("padding", [0, "valid"])
+def test_a_layer_of_one_dimensional_maps_has_the_inputs_times(padding):
     """A Conv1d's output has three axes (epochs, units, time), one fewer than
     the 2D convolutions of most EEG networks: its last axis is time all the
-    same, its first sample centred 4 samples after the epoch's start."""
+    same, its first sample centred 4 samples after the epoch's start. Torch's
+    padding="valid" is no padding, as 0."""
     epochs = _small_epochs(tmin=-0.25)
-    network = _untrained(OneDimensional, epochs)
+    network = _untrained(lambda: OneDimensional(padding), epochs)
     maps = layer_activations(network, epochs, "maps", verbose=False)
     assert maps.data.ndim == 3
     assert maps.sfreq == 128

@@ -970,27 +970,62 @@ def test_bands_are_read_at_the_rate_of_the_epochs_given(synthetic_arrays):
     assert max(high for _, high in result.bands.values()) <= 16
 
 
+def _one_window_repeated(cropped, n_windows):
+    """A copy of ``cropped`` reading its first window ``n_windows`` times: the
+    units' outputs, and the decision (their mean), are those of one window."""
+    import copy
+
+    repeated = copy.deepcopy(cropped)
+    repeated.window_starts_ = np.zeros(n_windows, int)
+    return repeated
+
+
 def test_sensitivities_do_not_depend_on_the_number_of_windows(
     synthetic_arrays, small_cropped
 ):
     """Over a CroppedClassifier's windows they grew as sqrt(n_windows)."""
-    import copy
-
     X, _ = synthetic_arrays
-    results = []
-    # The same window, once or four times: the units' outputs are the same.
-    for n_windows in (1, 4):
-        repeated = copy.deepcopy(small_cropped)
-        repeated.window_starts_ = np.zeros(n_windows, int)
-        results.append(
-            unit_sensitivity(
-                repeated, X, "spatial_elu", bands={"alpha": ALPHA}, random_state=0
-            )
+    results = [
+        unit_sensitivity(
+            _one_window_repeated(small_cropped, n_windows),
+            X,
+            "spatial_elu",
+            bands={"alpha": ALPHA},
+            random_state=0,
         )
+        for n_windows in (1, 4)
+    ]
     for kind in ("amplitude", "phase"):
         values = [getattr(result, kind) for result in results]
         assert np.isfinite(values[0]).any()
         np.testing.assert_allclose(values[1], values[0], rtol=1e-6)
+
+
+def test_unit_contributions_do_not_depend_on_the_number_of_windows(
+    synthetic_arrays, small_cropped
+):
+    """The decision is the mean of the windows' logits, so a unit changes it by
+    the sum of its changes over the epoch's windows (each weighted by the
+    mean's 1 / n_windows): averaged over the windows, the contributions shrank
+    as 1 / n_windows; summed over rows of other epochs, their magnitudes
+    mixed the epochs."""
+    X, y = synthetic_arrays
+    importances = [
+        pruning_curve(
+            _one_window_repeated(small_cropped, n_windows),
+            X,
+            "spatial_elu",
+            y,
+            n_random=1,
+            random_state=0,
+        ).importance
+        for n_windows in (1, 4)
+    ]
+    for kind in ("sensitivity", "attribution"):
+        assert np.abs(importances[0][kind]).max() > 0
+        np.testing.assert_allclose(
+            importances[1][kind], importances[0][kind], rtol=1e-5, atol=1e-9
+        )
 
 
 class _Logit(nn.Module):
