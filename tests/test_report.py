@@ -1297,25 +1297,28 @@ def test_time_courses_read_the_data_channels_or_every_channel():
     assert _data_or_all(mne.create_info(["a", "b"], 100.0, "misc")) == "all"
 
 
-def test_patterns_show_the_four_and_list_the_eight_most_contributing(monkeypatch):
-    """Of many units, the topomaps draw the four first and the table lists the
-    eight first; of fewer, every unit."""
+def _add_patterns_of(monkeypatch, n_units, ch_types):
+    """Run the patterns section on ``n_units`` units and channels ``ch_types``.
+
+    Returns the (n_components, ch_type) of each topomap figure drawn, and the
+    tables added.
+    """
     from mne_xai.report import _maps
+
+    drawn, tables = [], []
 
     class Patterns:
         layer = "spatial_conv"
-
-        def __init__(self, n_units):
-            self.ranking = pd.DataFrame(
-                {"rank": np.arange(1, n_units + 1), "contribution": 1.0 / n_units}
-            )
+        ranking = pd.DataFrame(
+            {"rank": np.arange(1, n_units + 1), "contribution": 1.0 / n_units}
+        )
 
         def plot(self, n_components, ch_type, show):
-            drawn.append(n_components)
+            drawn.append((n_components, ch_type))
             return plt.figure()
 
     class Page:
-        plan = SimpleNamespace(topomap_type="eeg", ch_types={"eeg": 3})
+        plan = SimpleNamespace(topomap_type=next(iter(ch_types)), ch_types=ch_types)
         estimator = epochs = None
 
         def paragraph(self, key):
@@ -1328,16 +1331,33 @@ def test_patterns_show_the_four_and_list_the_eight_most_contributing(monkeypatch
         def add_table(self, table, title, key, **to_html):
             tables.append(table)
 
+    monkeypatch.setattr(_maps, "spatial_patterns", lambda *args, **kwargs: Patterns())
+    _maps._add_patterns(Page())
+    return drawn, tables
+
+
+def test_patterns_show_the_four_and_list_the_eight_most_contributing(monkeypatch):
+    """Of many units, the topomaps draw the four first and the table lists the
+    eight first; of fewer, every unit."""
     for n_units, shown, listed in [(12, 4, 8), (3, 3, 3)]:
-        drawn, tables = [], []
-        patterns = Patterns(n_units)
-        monkeypatch.setattr(
-            _maps, "spatial_patterns", lambda *args, found=patterns, **kwargs: found
-        )
-        _maps._add_patterns(Page())
-        assert drawn == [shown]
+        drawn, tables = _add_patterns_of(monkeypatch, n_units, {"eeg": 3})
+        assert drawn == [(shown, "eeg")]
         (table,) = tables
         assert table.index.tolist() == list(range(1, listed + 1))
+
+
+def test_patterns_of_gradiometers_are_drawn_on_magnetometers_if_any(monkeypatch):
+    """Signed patterns are drawn on the magnetometers where the network reads
+    some beside gradiometers (whose topomaps are RMS of pairs, unsigned), and
+    on the gradiometers where it reads only those: there is no magnetometer to
+    draw them on."""
+    for ch_types, drawn_on in [
+        ({"grad": 24, "mag": 12}, "mag"),
+        ({"grad": 24}, "grad"),
+        ({"mag": 12, "grad": 24}, "mag"),
+    ]:
+        drawn, _ = _add_patterns_of(monkeypatch, 4, ch_types)
+        assert drawn == [(4, drawn_on)]
 
 
 def test_an_int_cv_gives_stratified_shuffled_folds_of_the_seed():
@@ -3845,6 +3865,25 @@ def test_relevance_outside_the_bands_is_a_share_of_its_magnitude():
     )
     shares = "holds 50% of the |relevance|; 50% lies below 4 Hz and 0% above 30"
     assert shares in _outside_the_bands(spectrum)
+
+
+def test_relevance_outside_the_bands_stops_at_the_last_frequency():
+    """Data sampled at 10 Hz reach 5 Hz, within theta: the note gives the span
+    the band topomap shows (4-5 Hz), not the band's 4-8 Hz of no bin above 5."""
+    from mne.time_frequency import EpochsSpectrumArray
+
+    from mne_xai.report._maps import _outside_the_bands
+
+    freqs = np.arange(0.0, 5.5, 0.5)
+    relevance = np.zeros((2, 1, len(freqs)))
+    relevance[:, 0, [4, 9]] = 1.0  # at 2 and 4.5 Hz
+    spectrum = EpochsSpectrumArray(
+        relevance, mne.create_info(["Cz"], 10.0, "eeg"), freqs
+    )
+    assert _outside_the_bands(spectrum) == (
+        "The band topomaps show 4-5 Hz, which holds 50% of the |relevance|; 50% "
+        "lies below 4 Hz and 0% above 5 Hz (see the line above)."
+    )
 
 
 @pytest.mark.filterwarnings("ignore:The network")
