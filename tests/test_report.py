@@ -1616,6 +1616,26 @@ def test_the_page_says_which_samples_a_cropped_network_reads(spatial_epochs):
     assert "those samples are not read" in page and "same times" not in page
 
 
+def test_windows_apart_are_said_to_leave_the_samples_between_them(monkeypatch):
+    """Three windows of 4 samples, 7 apart, read samples 0-3, 7-10 and 14-17 of
+    an epoch at 10 Hz: together 0 to 1.7 s, but for the 6 samples of the 2 gaps
+    between them (4-6 and 11-13), which "together" alone would say were read."""
+    from mne_xai.report import _context
+
+    module = _context.WindowAverage(torch.nn.Identity(), [0, 7, 14], 4)
+    monkeypatch.setattr(
+        _context, "as_network", lambda estimator: SimpleNamespace(module_=module)
+    )
+    epochs = mne.EpochsArray(
+        np.zeros((1, 1, 20)), mne.create_info(["Cz"], 10.0, "eeg"), verbose=False
+    )
+    page = _context._Context(None, epochs, None, None, [], 0, None)
+    assert page.windows_read() == (
+        "3 window(s) of 0.4 s, together 0 to 1.7 s but for the 6 samples of 2 "
+        "gap(s) between them"
+    )
+
+
 def test_array_data_are_refused(spatial_epochs):
     with pytest.raises(TypeError, match="epochs must be an instance of mne.Epochs"):
         make_report(_network(), spatial_epochs.get_data())
