@@ -1949,6 +1949,22 @@ def _recorded_reports(monkeypatch):
     return calls
 
 
+def test_command_groups_by_subject_only_where_there_are_several(spatial_epochs):
+    """--groups auto keeps each subject in one fold where the metadata hold
+    several, and mixes the epochs of one subject (it does not refuse them as
+    a column of one group, which --groups subject does)."""
+    from mne_xai.report._command import CommandError, _fold_groups
+
+    epochs = spatial_epochs.copy()
+    epochs.metadata = pd.DataFrame({"subject": np.zeros(len(epochs), int)})
+    assert _fold_groups(epochs, "auto") is None
+    with pytest.raises(CommandError, match="every epoch is in one group"):
+        _fold_groups(epochs, "subject")
+    epochs.metadata = pd.DataFrame({"subject": np.arange(len(epochs)) % 2})
+    subjects = epochs.metadata["subject"].to_numpy()
+    np.testing.assert_array_equal(_fold_groups(epochs, "auto"), subjects)
+
+
 def test_command_keeps_each_subject_in_one_fold(
     tmp_path, capsys, monkeypatch, spatial_epochs
 ):
@@ -3528,6 +3544,16 @@ def test_relevance_per_frequency_gives_the_width_of_its_bins():
         "Spectral relevance"
     ]
     assert "relevance is in logit per frequency bin of 0.5 Hz" in spectrum
+
+
+def test_relevance_per_frequency_gives_bins_narrower_than_half_a_hertz():
+    """Epochs of 4 s have bins of 0.25 Hz, and of 3 s of a third of a hertz:
+    one significant digit said 0.2 and 0.3 Hz."""
+    from mne_xai.report._text import HOW_TO_READ
+
+    for resolution, shown in [(1 / 4, "0.25 Hz"), (1 / 3, "0.33 Hz")]:
+        text = HOW_TO_READ["spectrum"].format(resolution=resolution, bands="")
+        assert f"relevance is in logit per frequency bin of {shown}." in text
 
 
 def test_warnings_of_a_section_are_put_on_the_page(spatial_epochs):

@@ -62,7 +62,7 @@ def _plot_deletion(summary):
         figsize=(1 + 4.5 * len(targets), 4),
         layout="constrained",
         squeeze=False,
-        sharey=False,
+        sharey=True,
     )
     # Each method in the colour the randomization curves beside give it (the
     # default cycle over the methods checked), random deletion in grey.
