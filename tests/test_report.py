@@ -1793,6 +1793,9 @@ def _bad_files(folder, spatial_epochs):
         ("existing_model", "model.pkl' exists; pass --overwrite"),
         ("model", "cannot load 'model.pkl' as a saved model"),
         ("unfitted", "'unfitted.pkl' holds no fitted estimator."),
+        # A saved network and an option of a new one, each alone refused.
+        ("model_and_estimator", "--estimator, --max-epochs, --picks and"),
+        ("model_and_picks", "choose a new one: give one or the other."),
         ("folder", "is a folder"),
         ("unwritable", "cannot write '/proc/out.html'"),  # after all the work
         ("no_folder", "the folder of '{tmp_path}/none/out.html' does not exist"),
@@ -1811,6 +1814,8 @@ def test_command_errors_in_one_line_and_writes_nothing(
         existing_model=epochs_file,
         model=epochs_file,
         unfitted=epochs_file,
+        model_and_estimator=epochs_file,
+        model_and_picks=epochs_file,
         folder=epochs_file,
         unwritable=tmp_path / "missing-epo.fif",  # found unwritable before reading
         no_folder=epochs_file,
@@ -1834,6 +1839,8 @@ def test_command_errors_in_one_line_and_writes_nothing(
         ],  # fmt: skip
         model=["--model", not_a_model],
         unfitted=["--model", unfitted],
+        model_and_estimator=["--model", unfitted, "--estimator", "eegnet"],
+        model_and_picks=["--model", unfitted, "--picks", "eeg"],
         folder=["--overwrite"],
     )
     code, err = _run(
