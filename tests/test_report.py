@@ -1057,6 +1057,22 @@ def test_eeg_without_positions_gets_a_report_without_topomaps(spatial_epochs):
     assert "<img" in time and "of the 8 of largest mean where there are more" in time
 
 
+def test_channels_without_positions_are_named_five_at_most(spatial_epochs):
+    """The warning names every channel without a position up to five, and
+    marks with "..." only that it leaves some out."""
+    first_five = ", ".join(spatial_epochs.ch_names[:5])
+    for n_unplaced, named in [(5, f"({first_five});"), (6, f"({first_five} ...);")]:
+        epochs = spatial_epochs.copy()
+        for channel in epochs.info["chs"][:n_unplaced]:
+            channel["loc"][:3] = np.nan
+        with pytest.warns(RuntimeWarning, match="no position"):
+            plan = check_data(_network(), epochs, epochs.events[:, 2], None, False)
+        assert plan.topomap_type is None
+        assert f"{n_unplaced} of the 32 eeg channels have no position {named}" in (
+            plan.why_no_topomaps
+        )
+
+
 def test_misc_channels_chosen_by_picks_get_a_report_without_topomaps(
     spatial_epochs, tmp_path, capsys
 ):
