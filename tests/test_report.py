@@ -2094,8 +2094,10 @@ def test_make_report_warns_that_folds_without_groups_mix_subjects(spatial_epochs
     epochs = spatial_epochs.copy()
     epochs.metadata = pd.DataFrame({"subject": np.arange(len(epochs)) % 4})
     network = EEGNetClassifier(max_epochs=1, verbose=False)
-    # cv=1 is refused right after the check, before any training.
-    with pytest.warns(RuntimeWarning, match=r"4 subjects .* StratifiedGroupKFold"):
+    # cv=1 is refused right after the check, before any training; the folds
+    # advised are two, the fewest StratifiedGroupKFold takes.
+    advice = r"4 subjects .* StratifiedGroupKFold\(2, shuffle=True"
+    with pytest.warns(RuntimeWarning, match=advice):
         with pytest.raises(ValueError, match="cv must be at least 2"):
             make_report(network, epochs, cv=1, verbose=False)
     with warnings.catch_warnings():
