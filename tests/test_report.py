@@ -1071,6 +1071,22 @@ def test_eeg_without_positions_gets_a_report_without_topomaps(spatial_epochs):
     assert "<img" in time and "of the 8 of largest mean where there are more" in time
 
 
+def test_channels_without_positions_are_named_five_at_most(spatial_epochs):
+    """The warning names every channel without a position up to five, and
+    marks with "..." only that it leaves some out."""
+    first_five = ", ".join(spatial_epochs.ch_names[:5])
+    for n_unplaced, named in [(5, f"({first_five});"), (6, f"({first_five} ...);")]:
+        epochs = spatial_epochs.copy()
+        for channel in epochs.info["chs"][:n_unplaced]:
+            channel["loc"][:3] = np.nan
+        with pytest.warns(RuntimeWarning, match="no position"):
+            plan = check_data(_network(), epochs, epochs.events[:, 2], None, False)
+        assert plan.topomap_type is None
+        assert f"{n_unplaced} of the 32 eeg channels have no position {named}" in (
+            plan.why_no_topomaps
+        )
+
+
 def test_misc_channels_chosen_by_picks_get_a_report_without_topomaps(
     spatial_epochs, tmp_path, capsys
 ):
@@ -1311,25 +1327,28 @@ def test_time_courses_read_the_data_channels_or_every_channel():
     assert _data_or_all(mne.create_info(["a", "b"], 100.0, "misc")) == "all"
 
 
-def test_patterns_show_the_four_and_list_the_eight_most_contributing(monkeypatch):
-    """Of many units, the topomaps draw the four first and the table lists the
-    eight first; of fewer, every unit."""
+def _add_patterns_of(monkeypatch, n_units, ch_types):
+    """Run the patterns section on ``n_units`` units and channels ``ch_types``.
+
+    Returns the (n_components, ch_type) of each topomap figure drawn, and the
+    tables added.
+    """
     from mne_xai.report import _maps
+
+    drawn, tables = [], []
 
     class Patterns:
         layer = "spatial_conv"
-
-        def __init__(self, n_units):
-            self.ranking = pd.DataFrame(
-                {"rank": np.arange(1, n_units + 1), "contribution": 1.0 / n_units}
-            )
+        ranking = pd.DataFrame(
+            {"rank": np.arange(1, n_units + 1), "contribution": 1.0 / n_units}
+        )
 
         def plot(self, n_components, ch_type, show):
-            drawn.append(n_components)
+            drawn.append((n_components, ch_type))
             return plt.figure()
 
     class Page:
-        plan = SimpleNamespace(topomap_type="eeg", ch_types={"eeg": 3})
+        plan = SimpleNamespace(topomap_type=next(iter(ch_types)), ch_types=ch_types)
         estimator = epochs = None
 
         def paragraph(self, key):
@@ -1342,16 +1361,33 @@ def test_patterns_show_the_four_and_list_the_eight_most_contributing(monkeypatch
         def add_table(self, table, title, key, **to_html):
             tables.append(table)
 
+    monkeypatch.setattr(_maps, "spatial_patterns", lambda *args, **kwargs: Patterns())
+    _maps._add_patterns(Page())
+    return drawn, tables
+
+
+def test_patterns_show_the_four_and_list_the_eight_most_contributing(monkeypatch):
+    """Of many units, the topomaps draw the four first and the table lists the
+    eight first; of fewer, every unit."""
     for n_units, shown, listed in [(12, 4, 8), (3, 3, 3)]:
-        drawn, tables = [], []
-        patterns = Patterns(n_units)
-        monkeypatch.setattr(
-            _maps, "spatial_patterns", lambda *args, found=patterns, **kwargs: found
-        )
-        _maps._add_patterns(Page())
-        assert drawn == [shown]
+        drawn, tables = _add_patterns_of(monkeypatch, n_units, {"eeg": 3})
+        assert drawn == [(shown, "eeg")]
         (table,) = tables
         assert table.index.tolist() == list(range(1, listed + 1))
+
+
+def test_patterns_of_gradiometers_are_drawn_on_magnetometers_if_any(monkeypatch):
+    """Signed patterns are drawn on the magnetometers where the network reads
+    some beside gradiometers (whose topomaps are RMS of pairs, unsigned), and
+    on the gradiometers where it reads only those: there is no magnetometer to
+    draw them on."""
+    for ch_types, drawn_on in [
+        ({"grad": 24, "mag": 12}, "mag"),
+        ({"grad": 24}, "grad"),
+        ({"mag": 12, "grad": 24}, "mag"),
+    ]:
+        drawn, _ = _add_patterns_of(monkeypatch, 4, ch_types)
+        assert drawn == [(4, drawn_on)]
 
 
 def test_an_int_cv_gives_stratified_shuffled_folds_of_the_seed():
@@ -1610,6 +1646,26 @@ def test_the_page_says_which_samples_a_cropped_network_reads(spatial_epochs):
     assert "those samples are not read" in page and "same times" not in page
 
 
+def test_windows_apart_are_said_to_leave_the_samples_between_them(monkeypatch):
+    """Three windows of 4 samples, 7 apart, read samples 0-3, 7-10 and 14-17 of
+    an epoch at 10 Hz: together 0 to 1.7 s, but for the 6 samples of the 2 gaps
+    between them (4-6 and 11-13), which "together" alone would say were read."""
+    from mne_xai.report import _context
+
+    module = _context.WindowAverage(torch.nn.Identity(), [0, 7, 14], 4)
+    monkeypatch.setattr(
+        _context, "as_network", lambda estimator: SimpleNamespace(module_=module)
+    )
+    epochs = mne.EpochsArray(
+        np.zeros((1, 1, 20)), mne.create_info(["Cz"], 10.0, "eeg"), verbose=False
+    )
+    page = _context._Context(None, epochs, None, None, [], 0, None)
+    assert page.windows_read() == (
+        "3 window(s) of 0.4 s, together 0 to 1.7 s but for the 6 samples of 2 "
+        "gap(s) between them"
+    )
+
+
 def test_array_data_are_refused(spatial_epochs):
     with pytest.raises(TypeError, match="epochs must be an instance of mne.Epochs"):
         make_report(_network(), spatial_epochs.get_data())
@@ -1767,6 +1823,9 @@ def _bad_files(folder, spatial_epochs):
         ("existing_model", "model.pkl' exists; pass --overwrite"),
         ("model", "cannot load 'model.pkl' as a saved model"),
         ("unfitted", "'unfitted.pkl' holds no fitted estimator."),
+        # A saved network and an option of a new one, each alone refused.
+        ("model_and_estimator", "--estimator, --max-epochs, --picks and"),
+        ("model_and_picks", "choose a new one: give one or the other."),
         ("folder", "is a folder"),
         ("unwritable", "cannot write '/proc/out.html'"),  # after all the work
         ("no_folder", "the folder of '{tmp_path}/none/out.html' does not exist"),
@@ -1785,6 +1844,8 @@ def test_command_errors_in_one_line_and_writes_nothing(
         existing_model=epochs_file,
         model=epochs_file,
         unfitted=epochs_file,
+        model_and_estimator=epochs_file,
+        model_and_picks=epochs_file,
         folder=epochs_file,
         unwritable=tmp_path / "missing-epo.fif",  # found unwritable before reading
         no_folder=epochs_file,
@@ -1808,6 +1869,8 @@ def test_command_errors_in_one_line_and_writes_nothing(
         ],  # fmt: skip
         model=["--model", not_a_model],
         unfitted=["--model", unfitted],
+        model_and_estimator=["--model", unfitted, "--estimator", "eegnet"],
+        model_and_picks=["--model", unfitted, "--picks", "eeg"],
         folder=["--overwrite"],
     )
     code, err = _run(
@@ -1923,6 +1986,22 @@ def _recorded_reports(monkeypatch):
     return calls
 
 
+def test_command_groups_by_subject_only_where_there_are_several(spatial_epochs):
+    """--groups auto keeps each subject in one fold where the metadata hold
+    several, and mixes the epochs of one subject (it does not refuse them as
+    a column of one group, which --groups subject does)."""
+    from mne_xai.report._command import CommandError, _fold_groups
+
+    epochs = spatial_epochs.copy()
+    epochs.metadata = pd.DataFrame({"subject": np.zeros(len(epochs), int)})
+    assert _fold_groups(epochs, "auto") is None
+    with pytest.raises(CommandError, match="every epoch is in one group"):
+        _fold_groups(epochs, "subject")
+    epochs.metadata = pd.DataFrame({"subject": np.arange(len(epochs)) % 2})
+    subjects = epochs.metadata["subject"].to_numpy()
+    np.testing.assert_array_equal(_fold_groups(epochs, "auto"), subjects)
+
+
 def test_command_keeps_each_subject_in_one_fold(
     tmp_path, capsys, monkeypatch, spatial_epochs
 ):
@@ -2029,8 +2108,10 @@ def test_make_report_warns_that_folds_without_groups_mix_subjects(spatial_epochs
     epochs = spatial_epochs.copy()
     epochs.metadata = pd.DataFrame({"subject": np.arange(len(epochs)) % 4})
     network = EEGNetClassifier(max_epochs=1, verbose=False)
-    # cv=1 is refused right after the check, before any training.
-    with pytest.warns(RuntimeWarning, match=r"4 subjects .* StratifiedGroupKFold"):
+    # cv=1 is refused right after the check, before any training; the folds
+    # advised are two, the fewest StratifiedGroupKFold takes.
+    advice = r"4 subjects .* StratifiedGroupKFold\(2, shuffle=True"
+    with pytest.warns(RuntimeWarning, match=advice):
         with pytest.raises(ValueError, match="cv must be at least 2"):
             make_report(network, epochs, cv=1, verbose=False)
     with warnings.catch_warnings():
@@ -3504,6 +3585,16 @@ def test_relevance_per_frequency_gives_the_width_of_its_bins():
     assert "relevance is in logit per frequency bin of 0.5 Hz" in spectrum
 
 
+def test_relevance_per_frequency_gives_bins_narrower_than_half_a_hertz():
+    """Epochs of 4 s have bins of 0.25 Hz, and of 3 s of a third of a hertz:
+    one significant digit said 0.2 and 0.3 Hz."""
+    from mne_xai.report._text import HOW_TO_READ
+
+    for resolution, shown in [(1 / 4, "0.25 Hz"), (1 / 3, "0.33 Hz")]:
+        text = HOW_TO_READ["spectrum"].format(resolution=resolution, bands="")
+        assert f"relevance is in logit per frequency bin of {shown}." in text
+
+
 def test_warnings_of_a_section_are_put_on_the_page(spatial_epochs):
     """What the terminal says of a section (a RuntimeWarning) the page says
     there too, and the warning is passed on; other warnings stay off the page."""
@@ -3859,6 +3950,25 @@ def test_relevance_outside_the_bands_is_a_share_of_its_magnitude():
     )
     shares = "holds 50% of the |relevance|; 50% lies below 4 Hz and 0% above 30"
     assert shares in _outside_the_bands(spectrum)
+
+
+def test_relevance_outside_the_bands_stops_at_the_last_frequency():
+    """Data sampled at 10 Hz reach 5 Hz, within theta: the note gives the span
+    the band topomap shows (4-5 Hz), not the band's 4-8 Hz of no bin above 5."""
+    from mne.time_frequency import EpochsSpectrumArray
+
+    from mne_xai.report._maps import _outside_the_bands
+
+    freqs = np.arange(0.0, 5.5, 0.5)
+    relevance = np.zeros((2, 1, len(freqs)))
+    relevance[:, 0, [4, 9]] = 1.0  # at 2 and 4.5 Hz
+    spectrum = EpochsSpectrumArray(
+        relevance, mne.create_info(["Cz"], 10.0, "eeg"), freqs
+    )
+    assert _outside_the_bands(spectrum) == (
+        "The band topomaps show 4-5 Hz, which holds 50% of the |relevance|; 50% "
+        "lies below 4 Hz and 0% above 5 Hz (see the line above)."
+    )
 
 
 @pytest.mark.filterwarnings("ignore:The network")
