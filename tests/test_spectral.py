@@ -85,22 +85,29 @@ class _LinearOnOneSinusoid(torch.nn.Module):
         return torch.cat([-score, score], dim=1)
 
 
+def _network_on_one_sinusoid(phase):
+    """An untrained network of a _LinearOnOneSinusoid, reading Cz at 100 Hz."""
+    from skorch import NeuralNetClassifier
+
+    info = mne.create_info(["Cz"], 100.0, "eeg")
+    net = NeuralNetClassifier(_LinearOnOneSinusoid, module__phase=phase, classes=[0, 1])
+    return as_network(net.initialize(), info=info)
+
+
 @pytest.mark.parametrize("method", ["saliency", "smoothgrad"])
 def test_a_gradient_per_frequency_does_not_depend_on_phase(method):
     """The sum of a gradient's real and imaginary parts swung by sqrt(2) with the
     phase of the sinusoid the network reads (and its signed sum could be 0)."""
-    from skorch import NeuralNetClassifier
-
-    info = mne.create_info(["Cz"], 100.0, "eeg")
     data = np.random.default_rng(0).standard_normal((2, 1, 200)).astype(np.float32)
     at_10_hz = []
     for phase in np.linspace(0, np.pi, 5):
-        net = NeuralNetClassifier(
-            _LinearOnOneSinusoid, module__phase=phase, classes=[0, 1]
-        )
-        network = as_network(net.initialize(), info=info)
         spectrum = explain_spectrum(
-            network, data, method, target=1, average=True, random_state=0
+            _network_on_one_sinusoid(phase),
+            data,
+            method,
+            target=1,
+            average=True,
+            random_state=0,
         )
         at_10_hz.append(spectrum.get_data()[0, spectrum.freqs == 10.0].item())
     np.testing.assert_allclose(at_10_hz, at_10_hz[0], rtol=1e-4)
@@ -109,14 +116,21 @@ def test_a_gradient_per_frequency_does_not_depend_on_phase(method):
     assert at_10_hz[0] == pytest.approx(np.sqrt(100.0), rel=1e-4)
 
 
+def test_frequencies_of_an_even_length_end_at_the_nyquist_frequency():
+    """An epoch of an even length has a bin at the Nyquist frequency, +sfreq / 2
+    (200 samples at 100 Hz: 0 to 50 Hz, 0.5 Hz apart); the epochs of the
+    other tests have an odd length, which has none."""
+    data = np.random.default_rng(0).standard_normal((2, 1, 200)).astype(np.float32)
+    network = _network_on_one_sinusoid(0.0)
+    spectrum = explain_spectrum(network, data, "saliency", target=1, verbose=False)
+    np.testing.assert_allclose(spectrum.freqs, np.arange(101) * 0.5)
+
+
 def test_smoothgrad_squares_the_relevance_of_each_frequency():
     """The combined map was folded: a frequency's squares were those of its real
     and imaginary parts, summed, not the square of its relevance. A 10 Hz signal
     in quadrature with the filter, which the network cannot see, got the squared
     relevance of one in phase (0.2048 for both, where 0 and 0.41 are right)."""
-    from skorch import NeuralNetClassifier
-
-    info = mne.create_info(["Cz"], 100.0, "eeg")
     times = np.arange(200) / 100.0
     data = np.stack(
         [
@@ -125,10 +139,7 @@ def test_smoothgrad_squares_the_relevance_of_each_frequency():
         ]
     )[:, None].astype(np.float32)
     # At 45 degrees, the filter's bin has a real and an imaginary part.
-    net = NeuralNetClassifier(
-        _LinearOnOneSinusoid, module__phase=np.pi / 4, classes=[0, 1]
-    )
-    network = as_network(net.initialize(), info=info)
+    network = _network_on_one_sinusoid(np.pi / 4)
     kwargs = dict(target=1, random_state=0, verbose=False)
     plain = explain_spectrum(network, data, "gradient_x_input", **kwargs).get_data()
     squared = explain_spectrum(
