@@ -94,10 +94,18 @@ def _network_on_one_sinusoid(phase):
     return as_network(net.initialize(), info=info)
 
 
-@pytest.mark.parametrize("method", ["saliency", "smoothgrad"])
-def test_a_gradient_per_frequency_does_not_depend_on_phase(method):
+@pytest.mark.parametrize(
+    "method, params, power",
+    [
+        ("saliency", {}, 1),
+        ("smoothgrad", {}, 1),
+        ("smoothgrad", dict(variant="smoothgrad_sq"), 2),
+    ],
+)
+def test_a_gradient_per_frequency_does_not_depend_on_phase(method, params, power):
     """The sum of a gradient's real and imaginary parts swung by sqrt(2) with the
-    phase of the sinusoid the network reads (and its signed sum could be 0)."""
+    phase of the sinusoid the network reads (and its signed sum could be 0).
+    SmoothGrad's squares were squares of that sum, from 0 to twice the power."""
     data = np.random.default_rng(0).standard_normal((2, 1, 200)).astype(np.float32)
     at_10_hz = []
     for phase in np.linspace(0, np.pi, 5):
@@ -108,12 +116,13 @@ def test_a_gradient_per_frequency_does_not_depend_on_phase(method):
             target=1,
             average=True,
             random_state=0,
+            **params,
         )
         at_10_hz.append(spectrum.get_data()[0, spectrum.freqs == 10.0].item())
     np.testing.assert_allclose(at_10_hz, at_10_hz[0], rtol=1e-4)
     # The gradient is the filter, whose energy lies in the 10 Hz bin: its size
     # there is the filter's norm (Parseval), that of 20 periods of a cosine.
-    assert at_10_hz[0] == pytest.approx(np.sqrt(100.0), rel=1e-4)
+    assert at_10_hz[0] == pytest.approx(np.sqrt(100.0) ** power, rel=1e-4)
 
 
 def test_frequencies_of_an_even_length_end_at_the_nyquist_frequency():
