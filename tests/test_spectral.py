@@ -100,6 +100,12 @@ def _network_on_one_sinusoid(phase):
         ("saliency", {}, 1),
         ("smoothgrad", {}, 1),
         ("smoothgrad", dict(variant="smoothgrad_sq"), 2),
+        # Squared, the gradient has no sign to keep: not refused.
+        (
+            "smoothgrad",
+            dict(variant="smoothgrad_sq", base_params={"absolute": False}),
+            2,
+        ),
     ],
 )
 def test_a_gradient_per_frequency_does_not_depend_on_phase(method, params, power):
@@ -410,11 +416,13 @@ def test_channels_a_spectrum_cannot_hold_are_left_out_with_their_share(
 
 def test_the_share_left_out_of_a_spectrum_is_that_of_its_channels():
     """The share the warning gives is the left-out channels' part of the total
-    |relevance| (EOG's 3 of every 5 units here), taken over channels, not bins;
-    the data channels are kept wherever the others stand among them."""
+    |relevance| (EOG's 3 of every 5 units here), taken over channels, not bins
+    (over the bins of the data channels' indices, 0 and 2, it is 50 %); the data
+    channels are kept wherever the others stand among them."""
     info = mne.create_info(["C3", "EOG", "C4"], 100.0, ["eeg", "eog", "eeg"])
     relevance = np.ones((2, 3, 5))
     relevance[:, 1] = -3.0
+    relevance[..., 0] *= 2
     with pytest.warns(RuntimeWarning, match=r"relevance of \['EOG'\] \(60% of the"):
         kept_info, kept = _data_channels(info, relevance)
     assert kept_info.ch_names == ["C3", "C4"]
