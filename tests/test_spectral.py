@@ -1,4 +1,5 @@
 import re
+import warnings
 
 import mne
 import numpy as np
@@ -430,6 +431,20 @@ def test_the_share_left_out_of_a_spectrum_is_that_of_its_channels():
     # Where there is no relevance at all, none is lost.
     with pytest.warns(RuntimeWarning, match=r"relevance of \['EOG'\] \(0% of the"):
         _data_channels(info, np.zeros_like(relevance))
+
+
+def test_bad_data_channels_the_network_reads_stay_in_the_spectrum():
+    """A data channel marked bad in the epochs but read by the network (named in
+    its picks) is a data channel a Spectrum holds: its relevance is kept, with
+    no warning of relevance left out."""
+    info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    info["bads"] = ["C3"]
+    relevance = np.ones((2, 2, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept_info, kept = _data_channels(info, relevance)
+    assert kept_info.ch_names == ["C3", "C4"]
+    np.testing.assert_array_equal(kept, relevance)
 
 
 def test_a_network_reading_no_data_channel_is_refused_in_frequency():
