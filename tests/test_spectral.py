@@ -1,4 +1,5 @@
 import re
+import warnings
 
 import mne
 import numpy as np
@@ -85,28 +86,60 @@ class _LinearOnOneSinusoid(torch.nn.Module):
         return torch.cat([-score, score], dim=1)
 
 
-@pytest.mark.parametrize("method", ["saliency", "smoothgrad"])
-def test_a_gradient_per_frequency_does_not_depend_on_phase(method):
-    """The sum of a gradient's real and imaginary parts swung by sqrt(2) with the
-    phase of the sinusoid the network reads (and its signed sum could be 0)."""
+def _network_on_one_sinusoid(phase):
+    """An untrained network of a _LinearOnOneSinusoid, reading Cz at 100 Hz."""
     from skorch import NeuralNetClassifier
 
     info = mne.create_info(["Cz"], 100.0, "eeg")
+    net = NeuralNetClassifier(_LinearOnOneSinusoid, module__phase=phase, classes=[0, 1])
+    return as_network(net.initialize(), info=info)
+
+
+@pytest.mark.parametrize(
+    "method, params, power",
+    [
+        ("saliency", {}, 1),
+        ("smoothgrad", {}, 1),
+        ("smoothgrad", dict(variant="smoothgrad_sq"), 2),
+        # Squared, the gradient has no sign to keep: not refused.
+        (
+            "smoothgrad",
+            dict(variant="smoothgrad_sq", base_params={"absolute": False}),
+            2,
+        ),
+    ],
+)
+def test_a_gradient_per_frequency_does_not_depend_on_phase(method, params, power):
+    """The sum of a gradient's real and imaginary parts swung by sqrt(2) with the
+    phase of the sinusoid the network reads (and its signed sum could be 0).
+    SmoothGrad's squares were squares of that sum, from 0 to twice the power."""
     data = np.random.default_rng(0).standard_normal((2, 1, 200)).astype(np.float32)
     at_10_hz = []
     for phase in np.linspace(0, np.pi, 5):
-        net = NeuralNetClassifier(
-            _LinearOnOneSinusoid, module__phase=phase, classes=[0, 1]
-        )
-        network = as_network(net.initialize(), info=info)
         spectrum = explain_spectrum(
-            network, data, method, target=1, average=True, random_state=0
+            _network_on_one_sinusoid(phase),
+            data,
+            method,
+            target=1,
+            average=True,
+            random_state=0,
+            **params,
         )
         at_10_hz.append(spectrum.get_data()[0, spectrum.freqs == 10.0].item())
     np.testing.assert_allclose(at_10_hz, at_10_hz[0], rtol=1e-4)
     # The gradient is the filter, whose energy lies in the 10 Hz bin: its size
     # there is the filter's norm (Parseval), that of 20 periods of a cosine.
-    assert at_10_hz[0] == pytest.approx(np.sqrt(100.0), rel=1e-4)
+    assert at_10_hz[0] == pytest.approx(np.sqrt(100.0) ** power, rel=1e-4)
+
+
+def test_frequencies_of_an_even_length_end_at_the_nyquist_frequency():
+    """An epoch of an even length has a bin at the Nyquist frequency, +sfreq / 2
+    (200 samples at 100 Hz: 0 to 50 Hz, 0.5 Hz apart); the epochs of the
+    other tests have an odd length, which has none."""
+    data = np.random.default_rng(0).standard_normal((2, 1, 200)).astype(np.float32)
+    network = _network_on_one_sinusoid(0.0)
+    spectrum = explain_spectrum(network, data, "saliency", target=1, verbose=False)
+    np.testing.assert_allclose(spectrum.freqs, np.arange(101) * 0.5)
 
 
 def test_smoothgrad_squares_the_relevance_of_each_frequency():
@@ -114,9 +147,6 @@ def test_smoothgrad_squares_the_relevance_of_each_frequency():
     and imaginary parts, summed, not the square of its relevance. A 10 Hz signal
     in quadrature with the filter, which the network cannot see, got the squared
     relevance of one in phase (0.2048 for both, where 0 and 0.41 are right)."""
-    from skorch import NeuralNetClassifier
-
-    info = mne.create_info(["Cz"], 100.0, "eeg")
     times = np.arange(200) / 100.0
     data = np.stack(
         [
@@ -125,10 +155,7 @@ def test_smoothgrad_squares_the_relevance_of_each_frequency():
         ]
     )[:, None].astype(np.float32)
     # At 45 degrees, the filter's bin has a real and an imaginary part.
-    net = NeuralNetClassifier(
-        _LinearOnOneSinusoid, module__phase=np.pi / 4, classes=[0, 1]
-    )
-    network = as_network(net.initialize(), info=info)
+    network = _network_on_one_sinusoid(np.pi / 4)
     kwargs = dict(target=1, random_state=0, verbose=False)
     plain = explain_spectrum(network, data, "gradient_x_input", **kwargs).get_data()
     squared = explain_spectrum(
@@ -390,11 +417,13 @@ def test_channels_a_spectrum_cannot_hold_are_left_out_with_their_share(
 
 def test_the_share_left_out_of_a_spectrum_is_that_of_its_channels():
     """The share the warning gives is the left-out channels' part of the total
-    |relevance| (EOG's 3 of every 5 units here), taken over channels, not bins;
-    the data channels are kept wherever the others stand among them."""
+    |relevance| (EOG's 3 of every 5 units here), taken over channels, not bins
+    (over the bins of the data channels' indices, 0 and 2, it is 50 %); the data
+    channels are kept wherever the others stand among them."""
     info = mne.create_info(["C3", "EOG", "C4"], 100.0, ["eeg", "eog", "eeg"])
     relevance = np.ones((2, 3, 5))
     relevance[:, 1] = -3.0
+    relevance[..., 0] *= 2
     with pytest.warns(RuntimeWarning, match=r"relevance of \['EOG'\] \(60% of the"):
         kept_info, kept = _data_channels(info, relevance)
     assert kept_info.ch_names == ["C3", "C4"]
@@ -402,6 +431,20 @@ def test_the_share_left_out_of_a_spectrum_is_that_of_its_channels():
     # Where there is no relevance at all, none is lost.
     with pytest.warns(RuntimeWarning, match=r"relevance of \['EOG'\] \(0% of the"):
         _data_channels(info, np.zeros_like(relevance))
+
+
+def test_bad_data_channels_the_network_reads_stay_in_the_spectrum():
+    """A data channel marked bad in the epochs but read by the network (named in
+    its picks) is a data channel a Spectrum holds: its relevance is kept, with
+    no warning of relevance left out."""
+    info = mne.create_info(["C3", "C4"], 100.0, "eeg")
+    info["bads"] = ["C3"]
+    relevance = np.ones((2, 2, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept_info, kept = _data_channels(info, relevance)
+    assert kept_info.ch_names == ["C3", "C4"]
+    np.testing.assert_array_equal(kept, relevance)
 
 
 def test_a_network_reading_no_data_channel_is_refused_in_frequency():

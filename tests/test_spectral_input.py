@@ -373,6 +373,20 @@ def test_data_unlike_training_are_refused(imagery_epochs):
     )
 
 
+def test_a_0_hz_bin_empty_in_one_channel_only_is_refused():
+    """A segment that Hamming's window weighs to a zero sum (antisymmetric about
+    its middle) has no power at 0 Hz in that channel alone: refused only where
+    the 0 Hz bin of every channel was empty, its log (-333 dB) went to the
+    network as a value."""
+    sfreq = n_times = 128  # one segment, whose window is symmetric about n / 2
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 3, n_times))
+    noise = rng.standard_normal(n_times)
+    X[:, 1] = noise - noise[(n_times - np.arange(n_times)) % n_times]
+    with pytest.raises(ValueError, match="0 Hz bin holds no power"):
+        LogPowerSpectrum(fmin=0.0, sfreq=sfreq).fit(X)
+
+
 def test_a_channel_far_below_the_others_is_not_taken_for_flat(synthetic_arrays):
     """Zero power is told from rounding by each channel's own median:
     magnetometers in tesla lie about 160 dB below EEG in volts, and against
@@ -401,6 +415,9 @@ def test_data_over_40_db_from_training_are_warned_of_once(imagery_epochs, monkey
     the parts of a list of Epochs may be in different units."""
     epochs = imagery_epochs[:4]
     transformer = LogPowerSpectrum().fit(epochs)
+    # The level is the mean power of the first epoch, in dB, as documented.
+    first = transformer.transform(epochs[:1]).astype(np.float64)
+    assert transformer.power_level_ == pytest.approx(first.mean(), abs=1e-4)
     data = epochs.get_data(picks=transformer.ch_names_)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -234,9 +234,10 @@ def _folds_by_magnitude(request):
     Maps that are shares of the logit add up over a bin's real and imaginary
     parts. A gradient (or a signal, PatternNet's) is a complex number per bin,
     whose phase-free size is its magnitude, with no sign. A method averaging
-    another over noisy copies (SmoothGrad) folds as that method does, and its
-    squared variants as powers, which add. Methods whose maps do not fold
-    (see :func:`_why_not_in_frequency`) are refused.
+    another over noisy copies (SmoothGrad) folds each copy's map as that
+    method does, before its squared variants square it: a gradient's squared
+    magnitude is its power at that frequency, whatever its phase. Methods
+    whose maps do not fold (see :func:`_why_not_in_frequency`) are refused.
     """
     method, params = request.method_class, request.params
     settings = {**method.parameters(), **params}
@@ -254,13 +255,17 @@ def _folds_by_magnitude(request):
             "gradient_x_input, integrated_gradients and deeplift give relevance "
             "of the frequencies that sums to the same totals as in time."
         )
-    if settings.get("variant", "smoothgrad") != "smoothgrad":
-        return False  # mean squares and variances: powers, which add
     if maps.unit not in ("logit/{input}", "{input}"):
         return False
-    if settings.get("absolute") is False or (
-        maps is not method
-        and (params.get("base_params") or {}).get("absolute") is False
+    # Squared, a gradient's sign is gone whatever absolute is: only its mean
+    # keeps a sign, which the magnitude has not.
+    squared = settings.get("variant", "smoothgrad") != "smoothgrad"
+    if not squared and (
+        settings.get("absolute") is False
+        or (
+            maps is not method
+            and (params.get("base_params") or {}).get("absolute") is False
+        )
     ):
         raise ValueError(
             f"absolute=False: the {maps.name} map of a frequency is the magnitude "
