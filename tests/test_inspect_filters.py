@@ -775,6 +775,25 @@ def test_a_rate_assumed_for_arrays_is_said(synthetic_arrays):
     assert temporal_filters(with_info, verbose=False).sfreq == 160.0
 
 
+def test_without_epochs_the_layer_is_checked_on_data_of_the_training_scale(
+    fitted_eegnet,
+):
+    """Without epochs the temporal layer is checked on noise at the training
+    data's scale: a hook acting only far outside that range (a clamp at ±1000,
+    which noise at that scale does not reach) computes as its weights on the
+    data, so it is accepted as it is with epochs. On noise of unit standard
+    deviation, some 1e5 times EEG in volts, the clamp acted, and the layer
+    was refused."""
+    estimator = copy.deepcopy(fitted_eegnet)
+    estimator.module_.temporal_conv.register_forward_hook(
+        lambda layer, inputs, output: output.clamp(-1e3, 1e3)
+    )
+    filters = temporal_filters(estimator, verbose=False)
+    np.testing.assert_array_equal(
+        filters.magnitude, temporal_filters(fitted_eegnet, verbose=False).magnitude
+    )
+
+
 def test_designed_band_pass_kernels_are_reported_in_their_band(fitted_eegnet):
     estimator = copy.deepcopy(fitted_eegnet)
     weight = estimator.module_.temporal_conv.weight
@@ -1297,6 +1316,26 @@ def test_band_edges_are_the_half_power_crossings_next_to_the_peak():
     for edge, expected in ((row.low_freq, 16), (row.high_freq, 48)):
         assert edge == pytest.approx(expected, abs=0.5)
         assert np.interp(edge, filters.freqs, gain) == pytest.approx(1 / np.sqrt(2))
+
+
+def test_plotted_gain_is_in_decibels_of_amplitude_relative_to_the_peak():
+    """The kernel [1, 0, -1] has the gain 2 |sin(2 pi f / sfreq)|, peak 2 at 32
+    Hz: plotted relative to its peak, 20 log10 |sin(2 pi f / sfreq)|, so the
+    -3 dB line crosses it at the band's edges (10 log10, for a power, would
+    put them at -1.5 dB)."""
+    kernel = np.zeros(33)
+    kernel[[0, 2]] = 1, -1
+    network, epochs = _with_kernel("channel_pool", kernel)
+    filters = temporal_filters(network, epochs, n_freqs=65, verbose=False)
+    fig = plot_temporal_filters(filters, show=False)
+    (line,) = [
+        line for line in fig.axes[0].get_lines() if "kernel 0" in line.get_label()
+    ]
+    freqs, gain = line.get_data()
+    inside = (freqs > 0) & (freqs < SFREQ / 2)  # -inf at 0 Hz and Nyquist
+    np.testing.assert_allclose(
+        gain[inside], 20 * np.log10(np.abs(np.sin(2 * np.pi * freqs[inside] / SFREQ)))
+    )
 
 
 def _moving_average_high_edge(n_taps, sfreq):

@@ -866,11 +866,15 @@ def test_soft_vote_is_the_class_of_highest_mean_probability():
     assert score == {"mean_proba": 1.0, "majority": 0.0}
 
 
-def test_votes_count_the_estimators_predictions_not_its_largest_probability():
+@pytest.mark.parametrize("proba, threshold", [([0.6, 0.4], 0.3), ([1.0, 0.0], 0.0)])
+def test_votes_count_the_estimators_predictions_not_its_largest_probability(
+    proba, threshold
+):
     """As documented: a classifier predicting class 1 from a probability of 0.3
     votes for class 1 with probabilities (0.6, 0.4), and its epochs are right
-    or wrong as it predicts them."""
-    classifier = _FixedProbabilities([[0.6, 0.4]] * 2, threshold=0.3).fit()
+    or wrong as it predicts them. Also with a probability of 0: the majority
+    vote is the class predicted most, whatever its mean probability."""
+    classifier = _FixedProbabilities([proba] * 2, threshold=threshold).fit()
     table = group_predictions(
         classifier,
         _epochs_numbered(2),
