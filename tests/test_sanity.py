@@ -1268,6 +1268,17 @@ class PlainConvNet(nn.Module):
         return self.readout(torch.relu(self.conv(x)).flatten(1))
 
 
+def _cascade_steps(module, channel_data, max_epochs=0):
+    """Return the steps of saliency's cascade on an EEGNetClassifier of ``module``."""
+    X, y = channel_data
+    clf = EEGNetClassifier(
+        module=module, max_epochs=max_epochs, random_state=0, verbose=False
+    ).fit(X, y)
+    return parameter_randomization_check(
+        clf, X, "saliency", random_state=0, verbose=False
+    ).steps
+
+
 def test_steps_name_the_layers_of_a_network_of_ones_own(channel_data):
     """Behind the estimator's input scaling, the steps were the wrapper's paths
     ('module.readout'), which the user's network does not take."""
@@ -1486,14 +1497,8 @@ def test_parameter_randomization_skips_layers_the_logits_do_not_reach(channel_da
     """An unused layer with parameters was refused as one "the network uses
     without calling", which it does not. A used layer is randomized though it
     holds a parameter that the logits do not reach."""
-    X, y = channel_data
-    clf = EEGNetClassifier(
-        module=WithUnusedHead, max_epochs=2, random_state=0, verbose=False
-    ).fit(X, y)
-    result = parameter_randomization_check(
-        clf, X, "saliency", random_state=0, verbose=False
-    )
-    assert result.steps == ["readout", "conv"]
+    steps = _cascade_steps(WithUnusedHead, channel_data, max_epochs=2)
+    assert steps == ["readout", "conv"]
 
 
 class FrozenConvNet(PlainConvNet):
@@ -1579,14 +1584,7 @@ def test_a_layers_own_parameters_are_a_step_where_they_act(
     layers they call: the input's offset was re-drawn first, as if above the
     readout."""
     monkeypatch.setattr(WithOwnParameters, "where", where)
-    X, y = channel_data
-    clf = EEGNetClassifier(
-        module=WithOwnParameters, max_epochs=0, random_state=0, verbose=False
-    ).fit(X, y)
-    result = parameter_randomization_check(
-        clf, X, "saliency", random_state=0, verbose=False
-    )
-    assert result.steps == steps
+    assert _cascade_steps(WithOwnParameters, channel_data) == steps
 
 
 class TiedWeights(nn.Module):
@@ -1646,14 +1644,7 @@ class TiedInOneStep(nn.Module):
 def test_layers_sharing_parameters_in_one_step_are_randomized_together(channel_data):
     """Tied layers re-initialized at one step leave none said to be trained
     random: the step re-draws their weight, as it would one layer's."""
-    X, y = channel_data
-    clf = EEGNetClassifier(
-        module=TiedInOneStep, max_epochs=0, random_state=0, verbose=False
-    ).fit(X, y)
-    result = parameter_randomization_check(
-        clf, X, "saliency", random_state=0, verbose=False
-    )
-    assert result.steps == ["readout", "block"]
+    assert _cascade_steps(TiedInOneStep, channel_data) == ["readout", "block"]
 
 
 class ReadsTheStart(nn.Module):
