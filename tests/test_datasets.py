@@ -152,6 +152,16 @@ def test_eegbci_filters_with_one_edge(mne_data, l_freq, h_freq, band):
     assert (epochs.info["highpass"], epochs.info["lowpass"]) == band
 
 
+def test_eegbci_runs_are_filtered_each_on_its_own(mne_data):
+    """The runs are recorded apart and band-passed apart: filtered across the
+    joins of the concatenated runs, the last epoch of run 6 took in 0.4 uV of
+    the start of run 10, so that it differed from the same epoch loaded alone."""
+    both = load_eegbci(1, runs=[6, 10], path=mne_data, verbose=False)
+    alone = [load_eegbci(1, runs=run, path=mne_data, verbose=False) for run in (6, 10)]
+    expected = np.concatenate([epochs.get_data() for epochs in alone])
+    np.testing.assert_allclose(both.get_data(), expected, rtol=0, atol=1e-12)
+
+
 def test_eegbci_defaults_are_the_documented_epochs(eegbci_epochs):
     """-1 to 4 s around the cue, band-passed 7-30 Hz as in MNE's CSP example,
     of the EEG channels, the classes coded as the docstring says, and no
@@ -208,6 +218,18 @@ def test_drowsiness_events_are_the_files_labels(tmp_path):
     np.testing.assert_allclose(drowsy, [1.0, 2.0, 4.0])
     second = load_drowsiness(path, subjects=[2], verbose=False)
     np.testing.assert_array_equal(second.events[:, 2], [1, 2, 1])
+
+
+def test_drowsiness_epochs_follow_one_another_in_time(tmp_path):
+    """Each 3-s window is a separate stretch of recording: the events place
+    each one epoch after the previous (no two overlap), as simulated epochs are
+    placed; at one sample apart, every window overlapped the next by all but
+    one sample."""
+    path = tmp_path / "drowsiness_oz.npz"
+    np.savez(path, X=np.zeros((4, 1, 384)), y=np.arange(4) % 2, subject=np.ones(4, int))
+    epochs = load_drowsiness(path, verbose=False)
+    np.testing.assert_array_equal(np.diff(epochs.events[:, 0]), [384] * 3)
+    assert len(epochs.times) == 384
 
 
 def test_drowsiness_path_takes_the_folder_mne_data_would_name(

@@ -2633,6 +2633,29 @@ def test_demo_figures_leave_the_callers_backend(tmp_path, spatial_epochs):
     assert len(list(tmp_path.glob("*.png"))) == 4
 
 
+def test_demo_figures_of_the_true_class_explain_it(
+    monkeypatch, tmp_path, spatial_epochs
+):
+    """The DeepLIFT figures, titled "true class", show the maps of each
+    epoch's own class, not of the class the network predicted for it."""
+    import mne_xai.viz
+    from mne_xai.attribution._core import recorded_target
+    from mne_xai.cli import _save_explanations
+
+    shown = []
+    plot = mne_xai.viz.plot_class_topomaps
+
+    def record(maps, **kwargs):
+        shown.append(maps)
+        return plot(maps, **kwargs)
+
+    monkeypatch.setattr(mne_xai.viz, "plot_class_topomaps", record)
+    network = _network(max_epochs=2).fit(spatial_epochs)
+    _save_explanations(network, spatial_epochs, tmp_path)
+    (maps,) = shown
+    assert recorded_target(maps) == "true"
+
+
 @pytest.mark.parametrize(
     "argument, match",
     [

@@ -1,12 +1,16 @@
 """How mne_xai passes warnings on: once per block, on every thread."""
 
+import _thread
+import os
 import pickle
 import threading
 import warnings
 
+import mne
 import pytest
 from sklearn.utils.parallel import Parallel, delayed
 
+import mne_xai
 from mne_xai._warnings import ignoring, warn, warnings_once
 
 
@@ -260,3 +264,65 @@ def test_a_showwarning_set_while_a_block_is_open_stays():
         assert warnings.showwarning is theirs
     finally:
         warnings.showwarning = original
+
+
+def test_an_inner_block_records_the_warnings_of_other_libraries_in_it():
+    """As mne_xai's own: the innermost open block records a warning another
+    library raised inside it, and passes it on to the outer block at its end;
+    the outer block's list got it directly, and the inner block's missed it."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with warnings_once() as outer:
+            with warnings_once() as inner:
+                warnings.warn("by another library", UserWarning, stacklevel=1)
+    assert [str(warning.message) for warning in inner] == ["by another library"]
+    assert [str(warning.message) for warning in outer] == ["by another library"]
+    assert [str(warning.message) for warning in shown] == ["by another library"]
+
+
+def test_a_warning_points_at_a_package_named_as_a_library_with_more():
+    """Only the libraries' own folders are passed over: a package beside MNE
+    whose name starts with "mne" (as mne_bids, or the user's mne_study) is
+    not MNE, and a warning of a call from it points at its line."""
+    folder = os.path.dirname(mne.__file__) + "_study"
+    caller = os.path.join(folder, "analysis.py")
+    namespace = {}
+    exec(
+        compile("def call(warn):\n    warn('from beside mne')\n", caller, "exec"),
+        namespace,
+    )
+    with pytest.warns(RuntimeWarning, match="from beside mne") as record:
+        namespace["call"](warn)
+    assert [(w.filename, w.lineno) for w in record] == [(caller, 2)]
+
+
+def test_a_warning_shown_while_a_block_is_open_reaches_the_callers_showwarning():
+    """logging.captureWarnings and the command line set a showwarning of their
+    own: a warning outside any recording block, while a block is open, goes
+    to it, not to Python's default printing."""
+    seen = []
+
+    def theirs(message, category, filename, lineno, file=None, line=None):
+        seen.append(str(message))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = theirs
+        with ignoring("nothing"):
+            warnings.warn("shown", UserWarning, stacklevel=1)
+    assert seen == ["shown"]
+
+
+def test_a_warning_of_library_code_alone_points_at_the_line_that_warned():
+    """Where no frame lies outside the libraries (a thread started from C, such
+    as torch's, running mne_xai's code only), the warning points at the line
+    of the libraries' code that called warn, not inside mne_xai's warn."""
+    caller = os.path.join(os.path.dirname(mne_xai.__file__), "_a_hook.py")
+    code = "def hook(warn, done):\n    warn('from a hook')\n    done.set()\n"
+    namespace, done = {}, threading.Event()
+    exec(compile(code, caller, "exec"), namespace)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        _thread.start_new_thread(namespace["hook"], (warn, done))
+        assert done.wait(timeout=10)
+    assert [(w.filename, w.lineno) for w in shown] == [(caller, 2)]
