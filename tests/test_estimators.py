@@ -1639,6 +1639,17 @@ def test_adapt_batch_norm_counts_no_other_threads_predictions(synthetic_arrays):
     )
 
 
+def test_adapt_batch_norm_warns_of_data_in_another_unit_once(synthetic_arrays):
+    """Adapting reads the data once per batch-norm layer (EEGNet has several):
+    data in another unit are warned of once, not once per layer."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(**FAST).fit(X, y)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        clf.adapt_batch_norm(X * 1e6)
+    assert len([w for w in record if "different units" in str(w.message)]) == 1
+
+
 class _NormalizedEachBatch(torch.nn.Module):
     """Batch norm without running statistics: every batch by its own."""
 

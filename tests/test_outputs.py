@@ -109,6 +109,19 @@ def test_maps_keep_the_events_of_epochs_given_out_of_order(spatial_epochs):
     assert maps.event_id == subset.event_id
 
 
+def test_maps_of_epochs_left_without_a_class_keep_its_name_quietly(spatial_epochs):
+    """Epochs whose every "right" epoch was dropped still name "right" in
+    event_id, as MNE keeps it; so do their maps, without MNE's warning that no
+    epoch has that event, which is about the user's selection, not the maps."""
+    estimator = _fit(spatial_epochs)
+    left = spatial_epochs.copy().drop(spatial_epochs.events[:, 2] == 2, verbose=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        maps = explain(estimator, left, "saliency")
+    assert not [w for w in caught if "No matching events" in str(w.message)]
+    assert maps.event_id == left.event_id == spatial_epochs.event_id
+
+
 @pytest.mark.parametrize(
     "annotated",
     [

@@ -22,6 +22,8 @@ from mne_xai.evaluate import (
     TrustSummary,
     deletion_curve,
     map_similarity,
+    parameter_randomization_check,
+    target_randomization_check,
     trust_summary,
 )
 from mne_xai.evaluate.trust._input_similarity import _partial_correlation
@@ -278,6 +280,28 @@ def test_the_range_is_that_of_the_intact_and_the_fully_deleted_epochs():
     )
     assert (row["range_low"], row["range_high"]) == (-2.0, 1.5)
     assert row["range_excursion"] == pytest.approx(1.5 / 3.5) and row["peak"] == 3.0
+
+
+@pytest.mark.parametrize(
+    "deleted, expected",
+    [
+        ([-2.0, 0.1, -0.5], (-2.0, 1.0)),  # below the intact epochs' highest
+        ([2.0, -0.5, 0.5], (-1.0, 2.0)),  # above the intact epochs' lowest
+    ],
+)
+def test_the_range_takes_either_end_from_the_intact_epochs(deleted, expected):
+    """Where every fully deleted epoch's logit lies below the highest intact one
+    (or above the lowest), the range ends at that intact epoch's logit."""
+    intact = [1.0, 0.5, -1.0]
+    row = _method_row_of(
+        scores=np.column_stack([intact, [0.5, 3.0, 0.2], deleted]),
+        aopc=[1.0, 0.5, 0.2],
+        anchor=np.zeros(3),
+        similarity=[[0.9, 0.8, 0.7], [0.3, 0.2, 0.1]],
+        input_similarity=[[0.5, 0.4, 0.3], [0.6, 0.5, 0.4]],
+        target_similarity=[0.1, 0.2, 0.3],
+    )
+    assert (row["range_low"], row["range_high"]) == expected
 
 
 def _t_interval(values):
@@ -1270,6 +1294,24 @@ def test_the_summary_deletes_as_asked(simulated, monkeypatch):
             summary.deletion_curves[method].scores, expected.scores
         )
     assert "samples replaced by noise" in summary.table.loc["saliency", "reading"]
+
+
+def test_the_summarys_checks_are_those_run_alone_with_its_seed(simulated):
+    """The randomization checks re-initialize the network and explain the other
+    class with the seed given, as run on their own: a summary repeated with
+    the same random_state gives the same similarities."""
+    network, epochs = simulated
+    epochs = epochs[:4]
+    params = dict(target="true", random_state=0, verbose=False)
+    summary = trust_summary(network, epochs, ["saliency"], n_steps=2, **params)
+    for check, kept in [
+        (parameter_randomization_check, summary.sanity_checks),
+        (target_randomization_check, summary.target_checks),
+    ]:
+        alone = check(network, epochs, "saliency", threshold=THRESHOLD, **params)
+        np.testing.assert_allclose(
+            kept["saliency"].similarity[alone.metric], alone.similarity[alone.metric]
+        )
 
 
 def _one_score_summary(one_score_network, methods, **params):

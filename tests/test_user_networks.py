@@ -25,7 +25,7 @@ from pretend_cuda import pretend_cuda
 from torch import nn
 from user_networks import CombinedConv, ConvTransformer, Deep4Net, ShallowFBCSPNet
 
-from mne_xai import EEGNetClassifier, explain, list_methods
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain, list_methods
 from mne_xai._graph import call_combined_layers
 from mne_xai._network_building import _arguments_text
 from mne_xai.attribution._registry import get_method, methods_without_rules
@@ -1134,6 +1134,18 @@ def test_network_in_float64_is_refused_with_the_conversion(epochs, explained):
     with pytest.raises(TypeError, match=match):
         explain(clf, explained, method="saliency")
     # predict failed in torch's words, which the check was written to replace.
+    with pytest.raises(TypeError, match=match):
+        clf.predict(explained)
+
+
+def test_a_network_without_a_faster_form_in_float64_is_refused_at_prediction(
+    epochs, explained
+):
+    """InterpretableCNN predicts through the network itself, not a faster graph
+    built (and checked) from it: in float64 it failed in torch's words."""
+    clf = InterpretableCNNClassifier(max_epochs=1, verbose=False).fit(epochs)
+    clf.module_.double()
+    match = r"weights are float64, .* Convert it with module.float\(\)"
     with pytest.raises(TypeError, match=match):
         clf.predict(explained)
 
