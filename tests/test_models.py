@@ -314,6 +314,20 @@ def test_input_scale_is_applied_first(input_scale):
     torch.testing.assert_close(module((x / factors).float()), reference(x))
 
 
+@pytest.mark.parametrize("input_scale", CHANNEL_SCALES)
+def test_scaled_input_scales_the_data_before_the_users_network(input_scale):
+    """A user's network behind the estimator's scaling must read the data in
+    the scaled unit, each channel times its factor: read in volts, it trained
+    on inputs near 1e-6 and its maps were not of the scaled data."""
+    network = nn.Linear(5, 2)
+    x = 1e-6 * torch.randn(4, 3, 5)
+    factors = torch.tensor(input_scale, dtype=torch.float32).reshape(-1, 1)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            ScaledInput(network, input_scale)(x), network(x * factors)
+        )
+
+
 def test_input_scale_needs_one_factor_per_channel():
     with pytest.raises(ValueError, match="one factor per channel"):
         EEGNet(3, 2, 64, input_scale=[1.0, 2.0])
