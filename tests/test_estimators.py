@@ -227,6 +227,19 @@ def test_a_numpy_integer_batch_size_trains_and_predicts(synthetic_arrays):
     assert clf.set_params(batch_size=np.int32(16)).predict_proba(X).shape == (40, 2)
 
 
+def test_a_batch_size_set_after_fit_applies_to_prediction(synthetic_arrays):
+    """set_params(batch_size=...) on a fitted estimator (to fit a GPU's memory,
+    say) reads the epochs to predict in batches of that size."""
+    X, y = synthetic_arrays
+    clf = InterpretableCNNClassifier(**FAST).fit(X, y)
+    sizes = []
+    clf.module_.register_forward_pre_hook(
+        lambda module, inputs: sizes.append(len(inputs[0]))
+    )
+    clf.set_params(batch_size=16).predict_proba(X)
+    assert sizes == [16, 16, 8]
+
+
 def test_iterator_batch_size_minus_one_reads_all_epochs_at_once(synthetic_arrays):
     """skorch's iterator_*__batch_size=-1 means one batch of every epoch (torch's
     DataLoader refuses -1)."""
@@ -1916,6 +1929,18 @@ def test_balanced_class_weight_follows_a_warm_refit(synthetic_arrays, tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
+def test_a_warm_refit_counts_the_classes_its_data_lack(synthetic_arrays):
+    """classes= may name a class the data lack; its count, kept by the network
+    for the schedule and "balanced" weights of a restored one, is 0."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(classes=[0, 1, 2], warm_start=True, **FAST).fit(X, y)
+    assert clf.module_.training_class_counts.tolist() == [20, 20, 0]
+    clf.fit(X[:30], y[:30])
+    counts = [list(y[:30]).count(label) for label in (0, 1, 2)]
+    assert clf.module_.training_class_counts.tolist() == counts
+
+
+@pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
 def test_loss_state_travels_with_its_class_weights(synthetic_arrays, tmp_path):
     """A saved loss state loaded between a weighted and an unweighted network
     failed in torch's words (Unexpected key(s) "weight"); loaded into a
@@ -2225,6 +2250,21 @@ def test_early_stopping_explains_classes_too_small_to_split(
     clf = EEGNetClassifier(early_stopping=True, validation_fraction=fraction, **FAST)
     with pytest.raises(ValueError, match=rf"early_stopping=True.*{match}.*False"):
         clf.fit(X, labels)
+
+
+@pytest.mark.filterwarnings("ignore:After training")  # one epoch of training
+def test_early_stopping_validates_on_one_epoch_of_each_class(synthetic_arrays):
+    """A validation split of exactly one epoch per class is one scikit-learn
+    draws: it is not refused as too small."""
+    X, _ = synthetic_arrays
+    labels = np.repeat([1, 2, 3, 4, 5], 8)
+    clf = EEGNetClassifier(
+        early_stopping=True, validation_fraction=0.125, **{**FAST, "max_epochs": 1}
+    )
+    with pytest.warns(RuntimeWarning, match="128 Hz"):
+        clf.fit(X, labels)
+    batches = clf.history[0, "batches"]
+    assert sum(batch.get("valid_batch_size", 0) for batch in batches) == 5
 
 
 @pytest.mark.parametrize("coding", ["codes", "names"])

@@ -2392,6 +2392,9 @@ def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
     np.testing.assert_allclose(
         again.decision_function(epochs), clf.decision_function(epochs), rtol=1e-5
     )
+    # Later calls may name the classes again, in any order.
+    again.partial_fit(epochs, classes=[3, 2])
+    assert len(again.history) == 32
 
 
 def test_training_goes_on_from_events_of_a_network_trained_on_their_names(
