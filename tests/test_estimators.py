@@ -1021,6 +1021,10 @@ def test_a_training_fold_of_one_class_points_to_the_unstratified_split(
     assert "not stratified" in str(error.value)
     assert "y=epochs.events[:, 2]" in str(error.value)
     assert "EpochsArray without events" not in str(error.value)
+    # Nor are the epochs of one event that happens to be coded 1.
+    with pytest.raises(ValueError, match=r"single class \(1\)") as error:
+        EEGNetClassifier(**FAST).fit(epochs["rest"])
+    assert "EpochsArray without events" not in str(error.value)
     # What it says to do works.
     cross_val_score(EEGNetClassifier(**FAST), epochs, epochs.events[:, 2], cv=2)
 
@@ -2444,6 +2448,8 @@ class _WeighsChannels(torch.nn.Module):
             [torch.ones(2), torch.ones(2)],
             [torch.ones(2), torch.tensor([1.0, 2.0])],
         ),
+        # A dict that gains a key is another dict.
+        ("class_weight", {0: 2.0}, {0: 2.0}, {0: 2.0, 1: 3.0}),
     ],
 )
 def test_continued_training_compares_array_parameters_by_value(
