@@ -1727,7 +1727,10 @@ def test_a_fitted_network_moves_with_the_device_parameter(
         mne_xai.estimators, "check_device", lambda device: torch.device(device)
     )
     X, y = synthetic_arrays
-    clf = EEGNetClassifier(**{**FAST, "lr_schedule": None}).fit(X, y)
+    # Weighted, the loss holds a tensor of its own.
+    clf = EEGNetClassifier(
+        **{**FAST, "lr_schedule": None, "class_weight": "balanced"}
+    ).fit(X, y)
     state = clf.optimizer_.state
     assert state and all(
         value.device.type == "cpu"
@@ -1738,6 +1741,7 @@ def test_a_fitted_network_moves_with_the_device_parameter(
     moved = clf.set_params(device="meta")
     assert moved is clf
     tensors = [*clf.module_.parameters(), *clf.module_.buffers()]
+    tensors += [clf.criterion_.weight]
     tensors += [
         value
         for values in clf.optimizer_.state.values()
