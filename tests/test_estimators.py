@@ -227,6 +227,19 @@ def test_a_numpy_integer_batch_size_trains_and_predicts(synthetic_arrays):
     assert clf.set_params(batch_size=np.int32(16)).predict_proba(X).shape == (40, 2)
 
 
+def test_a_batch_size_set_after_fit_applies_to_prediction(synthetic_arrays):
+    """set_params(batch_size=...) on a fitted estimator (to fit a GPU's memory,
+    say) reads the epochs to predict in batches of that size."""
+    X, y = synthetic_arrays
+    clf = InterpretableCNNClassifier(**FAST).fit(X, y)
+    sizes = []
+    clf.module_.register_forward_pre_hook(
+        lambda module, inputs: sizes.append(len(inputs[0]))
+    )
+    clf.set_params(batch_size=16).predict_proba(X)
+    assert sizes == [16, 16, 8]
+
+
 def test_iterator_batch_size_minus_one_reads_all_epochs_at_once(synthetic_arrays):
     """skorch's iterator_*__batch_size=-1 means one batch of every epoch (torch's
     DataLoader refuses -1)."""
@@ -1008,6 +1021,10 @@ def test_a_training_fold_of_one_class_points_to_the_unstratified_split(
     assert "not stratified" in str(error.value)
     assert "y=epochs.events[:, 2]" in str(error.value)
     assert "EpochsArray without events" not in str(error.value)
+    # Nor are the epochs of one event that happens to be coded 1.
+    with pytest.raises(ValueError, match=r"single class \(1\)") as error:
+        EEGNetClassifier(**FAST).fit(epochs["rest"])
+    assert "EpochsArray without events" not in str(error.value)
     # What it says to do works.
     cross_val_score(EEGNetClassifier(**FAST), epochs, epochs.events[:, 2], cv=2)
 
@@ -1721,7 +1738,10 @@ def test_a_fitted_network_moves_with_the_device_parameter(
         mne_xai.estimators, "check_device", lambda device: torch.device(device)
     )
     X, y = synthetic_arrays
-    clf = EEGNetClassifier(**{**FAST, "lr_schedule": None}).fit(X, y)
+    # Weighted, the loss holds a tensor of its own.
+    clf = EEGNetClassifier(
+        **{**FAST, "lr_schedule": None, "class_weight": "balanced"}
+    ).fit(X, y)
     state = clf.optimizer_.state
     assert state and all(
         value.device.type == "cpu"
@@ -1732,6 +1752,7 @@ def test_a_fitted_network_moves_with_the_device_parameter(
     moved = clf.set_params(device="meta")
     assert moved is clf
     tensors = [*clf.module_.parameters(), *clf.module_.buffers()]
+    tensors += [clf.criterion_.weight]
     tensors += [
         value
         for values in clf.optimizer_.state.values()
@@ -1924,6 +1945,18 @@ def test_balanced_class_weight_follows_a_warm_refit(synthetic_arrays, tmp_path):
     restored = EEGNetClassifier(class_weight="balanced", **FAST).initialize(X, y)
     restored.load_params(f_params=tmp_path / "params.pt")
     np.testing.assert_allclose(restored.class_weight_, [2.5, 0.625])
+
+
+@pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
+def test_a_warm_refit_counts_the_classes_its_data_lack(synthetic_arrays):
+    """classes= may name a class the data lack; its count, kept by the network
+    for the schedule and "balanced" weights of a restored one, is 0."""
+    X, y = synthetic_arrays
+    clf = EEGNetClassifier(classes=[0, 1, 2], warm_start=True, **FAST).fit(X, y)
+    assert clf.module_.training_class_counts.tolist() == [20, 20, 0]
+    clf.fit(X[:30], y[:30])
+    counts = [list(y[:30]).count(label) for label in (0, 1, 2)]
+    assert clf.module_.training_class_counts.tolist() == counts
 
 
 @pytest.mark.filterwarnings("ignore:After training")  # three epochs of training
@@ -2238,6 +2271,21 @@ def test_early_stopping_explains_classes_too_small_to_split(
         clf.fit(X, labels)
 
 
+@pytest.mark.filterwarnings("ignore:After training")  # one epoch of training
+def test_early_stopping_validates_on_one_epoch_of_each_class(synthetic_arrays):
+    """A validation split of exactly one epoch per class is one scikit-learn
+    draws: it is not refused as too small."""
+    X, _ = synthetic_arrays
+    labels = np.repeat([1, 2, 3, 4, 5], 8)
+    clf = EEGNetClassifier(
+        early_stopping=True, validation_fraction=0.125, **{**FAST, "max_epochs": 1}
+    )
+    with pytest.warns(RuntimeWarning, match="128 Hz"):
+        clf.fit(X, labels)
+    batches = clf.history[0, "batches"]
+    assert sum(batch.get("valid_batch_size", 0) for batch in batches) == 5
+
+
 @pytest.mark.parametrize("coding", ["codes", "names"])
 def test_validation_scores_compare_classes_with_classes(synthetic_arrays, coding):
     """skorch's scoring callbacks compare predictions with the class indices it
@@ -2415,6 +2463,8 @@ class _WeighsChannels(torch.nn.Module):
             [torch.ones(2), torch.ones(2)],
             [torch.ones(2), torch.tensor([1.0, 2.0])],
         ),
+        # A dict that gains a key is another dict.
+        ("class_weight", {0: 2.0}, {0: 2.0}, {0: 2.0, 1: 3.0}),
     ],
 )
 def test_continued_training_compares_array_parameters_by_value(

@@ -2392,6 +2392,20 @@ def test_partial_fit_needs_classes_then_trains_one_pass(synthetic_arrays):
     np.testing.assert_allclose(
         again.decision_function(epochs), clf.decision_function(epochs), rtol=1e-5
     )
+    # Later calls may name the classes again, in any order.
+    again.partial_fit(epochs, classes=[3, 2])
+    assert len(again.history) == 32
+
+
+def test_partial_fit_learns_the_names_of_events_of_later_chunks(synthetic_arrays):
+    """Each chunk may name events the earlier ones did not: event_id_, the names
+    of the training events, gains them."""
+    X, _ = synthetic_arrays
+    clf = EEGNetClassifier(**FAST)
+    clf.partial_fit(_named(X[:20], np.full(20, 2), {"rest": 2}), classes=[2, 3])
+    assert clf.event_id_ == {"rest": 2}
+    clf.partial_fit(_named(X[20:], np.full(20, 3), {"move": 3}))
+    assert clf.event_id_ == {"rest": 2, "move": 3}
 
 
 def test_training_goes_on_from_events_of_a_network_trained_on_their_names(
