@@ -1587,6 +1587,22 @@ def test_a_layers_own_parameters_are_a_step_where_they_act(
     assert _cascade_steps(WithOwnParameters, channel_data) == steps
 
 
+class ConstrainedFirst(PlainConvNet):
+    """PlainConvNet bounding its readout's weights at the start of its forward,
+    under no_grad, as max-norm constraints written in forward do."""
+
+    def forward(self, x):  # noqa: D102
+        with torch.no_grad():
+            self.readout.weight.clamp_(-1.0, 1.0)
+        return super().forward(x)
+
+
+def test_a_constraint_applied_first_does_not_move_its_layer(channel_data):
+    """Parameters changed out of autograd's sight are not read where they act:
+    the readout, bounded before the convolution runs, stays the last layer."""
+    assert _cascade_steps(ConstrainedFirst, channel_data) == ["readout", "conv"]
+
+
 class TiedWeights(nn.Module):
     """Two layers sharing one weight (tied weights)."""
 

@@ -221,8 +221,8 @@ def _randomization_units(estimator, epoch_shape):
                 "own (as braindecode's CombinedConv does), or use the data or "
                 "target randomization checks."
             )
-    with _ParameterReads(unit_of) as record, torch.no_grad():
-        module(example)
+    with _ParameterReads(unit_of) as record, torch.enable_grad():
+        module(example.clone().requires_grad_())
     # A unit read at more than one place takes its first, as a layer called
     # more than once does.
     order = list(dict.fromkeys(record.units_read))
@@ -235,6 +235,11 @@ def _randomization_units(estimator, epoch_shape):
 
 class _ParameterReads(EagerFunctionMode):
     """Record which units' parameters each function of a forward pass reads.
+
+    Only reads whose result autograd follows count, in a pass whose input
+    requires grad: a constraint a network applies to a later layer's weight
+    under ``torch.no_grad()`` (or through ``.data``) at the start of its
+    forward does not place that layer there.
 
     Parameters
     ----------
@@ -254,10 +259,17 @@ class _ParameterReads(EagerFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        for tensor in tensors_in((*args, *kwargs.values())):
-            if id(tensor) in self.unit_of:
-                self.units_read.append(self.unit_of[id(tensor)])
-        return func(*args, **kwargs)
+        result = func(*args, **kwargs)
+        # Under no_grad, an in-place update returns the parameter itself,
+        # which requires grad: the grad mode says it is not followed.
+        followed = torch.is_grad_enabled() and any(
+            tensor.requires_grad for tensor in tensors_in(result)
+        )
+        if followed:
+            for tensor in tensors_in((*args, *kwargs.values())):
+                if id(tensor) in self.unit_of:
+                    self.units_read.append(self.unit_of[id(tensor)])
+        return result
 
 
 def _refuse_parameters_shared_across_units(holders):
