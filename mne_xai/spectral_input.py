@@ -287,8 +287,10 @@ class LogPowerSpectrum(TransformerMixin, BaseEstimator):
             )
         if freqs[0] == 0 and empty[..., 0].any():
             raise ValueError(
-                "The 0 Hz bin holds no power: each segment's mean is removed "
-                "before its spectrum is taken. Raise fmin above 0 Hz."
+                "The 0 Hz bin holds no power in some channel (each segment's "
+                "mean is removed before its spectrum is taken, and a tapered "
+                "segment can sum to zero), whose log is -inf. Raise fmin above "
+                "0 Hz."
             )
         return 10 * np.log10(power), freqs
 

@@ -383,7 +383,7 @@ def test_a_0_hz_bin_empty_in_one_channel_only_is_refused():
     X = rng.standard_normal((2, 3, n_times))
     noise = rng.standard_normal(n_times)
     X[:, 1] = noise - noise[(n_times - np.arange(n_times)) % n_times]
-    with pytest.raises(ValueError, match="0 Hz bin holds no power"):
+    with pytest.raises(ValueError, match="0 Hz bin holds no power in some channel"):
         LogPowerSpectrum(fmin=0.0, sfreq=sfreq).fit(X)
 
 
