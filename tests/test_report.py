@@ -10,6 +10,9 @@ import os
 import pickle
 import re
 import shutil
+import signal
+import stat
+import tempfile
 import warnings
 from math import comb
 from pathlib import Path
@@ -23,24 +26,111 @@ import pandas as pd
 import pytest
 import torch
 from matplotlib.figure import Figure
+from mne.decoding import CSP, Vectorizer
+from mne.time_frequency import EpochsSpectrumArray
+from mne.utils import catch_logging
+from mne.viz import ui_events
+from scipy.stats import fisher_exact
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
 from sklearn.model_selection import (
     GridSearchCV,
+    GroupKFold,
     KFold,
+    LeaveOneGroupOut,
+    RepeatedStratifiedKFold,
     ShuffleSplit,
     StratifiedGroupKFold,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+    cross_val_score,
 )
 from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from skorch import NeuralNetClassifier
+from test_figures import LONG_CLASSES, LongNamedSaliency, assert_readable
 
-from mne_xai import EEGNetClassifier
+import mne_xai
+import mne_xai.cli
+import mne_xai.datasets
+import mne_xai.evaluate
+import mne_xai.report._accuracy as accuracy
+import mne_xai.report._command
+import mne_xai.report._command as command
+import mne_xai.report._inputs as inputs
+import mne_xai.report._make as make
+import mne_xai.report._maps as report_maps
+import mne_xai.viz
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, as_network
 from mne_xai import explain as mne_xai_explain
-from mne_xai.cli import _print_accuracies, main
+from mne_xai.attribution import explain_spectrum, register_method
+from mne_xai.attribution._core import recorded_target
+from mne_xai.attribution._registry import _METHODS
+from mne_xai.cli import (
+    _int_in,
+    _print_accuracies,
+    _print_trust,
+    _save_explanations,
+    main,
+)
 from mne_xai.cropping import CroppedClassifier
-from mne_xai.evaluate._chance import chance_level, chance_test
-from mne_xai.report import make_report
-from mne_xai.report._accuracy import _describe, held_out_unseen
-from mne_xai.report._checks import check_data
-from mne_xai.report._text import SECTIONS
+from mne_xai.estimators import UNPREDICTED_CLASSES
+from mne_xai.evaluate import trust_summary
+from mne_xai.evaluate._chance import (
+    CHANCE_ALPHA,
+    N_PERMUTATIONS,
+    HeldOutVerdict,
+    balanced_chance_test,
+    chance_level,
+    chance_test,
+    held_out_chance,
+    held_out_verdict,
+    permutation_chance_test,
+)
+from mne_xai.inspect import LogPowerSpectrum, SpectralClassifier, learn_patterns
+from mne_xai.report import DEFAULT_METHODS, _context, _maps, make_report
+from mne_xai.report._accuracy import (
+    CrossValidation,
+    _add_balanced_accuracy,
+    _add_chance_verdict,
+    _add_given_network_verdict,
+    _add_overview,
+    _add_scores_table,
+    _add_unpredicted_classes,
+    _csp_channels,
+    _describe,
+    _fold_inputs,
+    _mean_and_spread,
+    _plot_accuracy,
+    csp_lda,
+    folds_of,
+    grouped_folds_advice,
+    held_out_unseen,
+    logistic_regression_on_samples,
+    splitter_of,
+)
+from mne_xai.report._checks import check_data, check_training_folds
+from mne_xai.report._command import CommandError, _fold_groups
+from mne_xai.report._context import _Context
+from mne_xai.report._make import _training_warnings
+from mne_xai.report._maps import (
+    _add_maps,
+    _add_modality,
+    _add_time,
+    _data_or_all,
+    _every_channel,
+    _explain_all,
+    _mean_magnitude,
+    _outside_the_bands,
+    _plot_frequency_relevance,
+    _plot_time_course,
+)
+from mne_xai.report._text import HOW_TO_READ, SECTIONS
+from mne_xai.report._trust_section import _add_trust, _plot_deletion
+from mne_xai.simulation import simulate_epochs
+from mne_xai.viz import plot_attribution_joint
 
 matplotlib.use("Agg")
 
@@ -160,8 +250,6 @@ def test_modality_shares_are_the_first_comparable_methods_per_channel():
     """The section shows the first method whose maps compare across the types
     (the one its text names), and relevance per channel divides each type's
     sum by its number of channels."""
-    from mne_xai.report._maps import _add_modality
-
     info = mne.create_info(["C3", "C4", "EOG"], 64.0, ["eeg", "eeg", "eog"])
     events = np.c_[np.arange(2), np.zeros(2, int), np.ones(2, int)]
     maps = {
@@ -213,8 +301,6 @@ def test_csp_reference_reads_the_networks_brain_channels_of_any_type(spatial_epo
 
 def test_csp_reference_reads_the_most_numerous_brain_channel_type(spatial_epochs):
     """CSP's covariances mix no units, and EOG or EMG are no brain sources."""
-    from mne_xai.report._accuracy import _csp_channels
-
     mixed = spatial_epochs.copy()
     names = mixed.ch_names
     mixed.set_channel_types(
@@ -276,8 +362,6 @@ def test_fitted_pipeline_reads_events_as_its_network_was_trained(spatial_epochs)
 
 def _record_cross_validation(monkeypatch):
     """Return a dict that gets the report's cross-validation under "cv"."""
-    import mne_xai.report._make as make
-
     measured = {}
     cross_validate = make._cross_validate
     monkeypatch.setattr(
@@ -296,10 +380,6 @@ def test_balanced_chance_counts_the_classes_each_fold_tests(monkeypatch):
     fold of two, where always answering one class scores 0.5 (the network's
     0.49 read as above chance). The folds' scores, the recall of each class and
     the chance verdict read the network's own held-out predictions."""
-    from sklearn.model_selection import GroupKFold
-
-    from mne_xai.simulation import simulate_epochs
-
     epochs, _ = simulate_epochs(
         "spatial", n_epochs=60, n_classes=3, sfreq=64.0, snr=2.0, random_state=0
     )
@@ -372,12 +452,6 @@ def test_folds_score_the_network_and_references_as_scikit_learn_does(
     EOG) and LR on samples (on all the channels) are trained on the fold's
     training epochs alone, and a class never predicted is given a recall of 0
     (not left out). Equal classes get no balanced accuracy."""
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score
-    from sklearn.model_selection import StratifiedKFold
-
-    import mne_xai.report._accuracy as accuracy
-    from mne_xai.report._accuracy import csp_lda, logistic_regression_on_samples
-
     trained_on = []
 
     def recording_csp_lda(n_channels):
@@ -431,8 +505,6 @@ def test_fold_copies_read_the_channels_explained_and_log_nothing(spatial_epochs)
     """The folds' epochs are the channels the report explains; the copies'
     picks, nested in a pipeline too, name them, their own verbose is off, and a
     torch module's ``verbose`` argument, no log, is left as given."""
-    from mne_xai.report._accuracy import _fold_inputs
-
     explained = spatial_epochs.ch_names[:3]
     given = make_pipeline(_network(picks=[0, 2, 5], verbose=None, module__verbose=True))
     context = SimpleNamespace(
@@ -454,7 +526,6 @@ def test_balanced_accuracy_text_counts_the_epochs_tested():
     splitter testing some epochs only): the text gives those counts, the
     accuracy of always answering the frequent class among them (5 / 6, not
     the 0.6 of all epochs) and each class's recall as measured."""
-    from mne_xai.report._accuracy import CrossValidation, _add_balanced_accuracy
 
     class Page:
         y = np.repeat([1, 2], [6, 4])
@@ -486,10 +557,6 @@ def test_evoked_reference_reads_the_networks_channels_even_one(spatial_epochs):
     """CSP+LDA was the only reference: it reads band power and needs two
     channels, so a network of one channel, or of an evoked response, had
     nothing classical to be compared with."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
-    from mne_xai.report._accuracy import logistic_regression_on_samples
-
     oz = spatial_epochs.copy().pick(["Oz"])
     folds = StratifiedKFold(2, shuffle=True, random_state=0)
     accuracy = _quick_report(_network(), oz, cv=folds)["Accuracy"]
@@ -507,10 +574,6 @@ def test_csp_reference_is_scored_in_the_networks_folds(spatial_epochs):
     """CSP+LDA trained on held-out epochs too, or scored on its training ones,
     would read as a reference the network cannot reach. The table gives each
     fold's scores to three decimals, then their mean and standard deviation."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
-    from mne_xai.report._accuracy import csp_lda
-
     # Far from the simulated effect, CSP+LDA scores 0.55 and 0.60 on held-out
     # epochs, and 0.90 and 0.80 on the same ones trained on all epochs.
     epochs = spatial_epochs.copy().pick(["F7", "F8"])
@@ -535,13 +598,6 @@ def test_references_are_the_pipelines_of_mnes_decoding_examples(spatial_epochs):
     LR on samples standardizes every sample of every channel: its predictions
     are the same in volts and in microvolts, where a penalty on raw volts
     would leave the weights near zero."""
-    from mne.decoding import CSP, Vectorizer
-    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    from mne_xai.report._accuracy import csp_lda, logistic_regression_on_samples
-
     X, y = spatial_epochs.get_data(), spatial_epochs.events[:, 2]
     # Three classes too: of two, scaling each class's covariance (its trace
     # normalized) leaves CSP's filters as they are.
@@ -638,8 +694,6 @@ def test_a_report_lets_go_of_the_figures_it_closed(spatial_epochs):
     close_event, which plt.close fires in a window's backend only, and
     matplotlib 3.11 keeps the canvas of a blitting widget (MNE's span selector)
     until the widget, which the figure holds, is freed."""
-    from mne.viz import ui_events
-
     network = _network()
     for _ in range(2):
         held, alive = set(ui_events._event_channels), _figures_alive()
@@ -723,8 +777,6 @@ def test_copies_of_a_given_network_log_one_line_per_fold(trained, spatial_epochs
     """A network given fitted with verbose=None (the default, as pickled for
     ``mne-xai report --model``) logged its copies' per-epoch training tables at
     the report's level, a thousand lines burying the one line of each fold."""
-    from mne.utils import catch_logging
-
     given = copy.deepcopy(trained).set_params(verbose=None)
     with catch_logging() as log:
         _quick_report(given, spatial_epochs, verbose=True)
@@ -790,10 +842,6 @@ def test_chance_test_pools_the_folds():
 def test_balanced_chance_test_is_fishers_exact_test_for_two_classes():
     """Shuffling the labels keeps both margins of the confusion matrix, where
     two classes' balanced accuracy grows with the first class's hits."""
-    from scipy.stats import fisher_exact
-
-    from mne_xai.evaluate._chance import balanced_chance_test
-
     y_true = np.repeat([1, 2], [20, 6])
     y_pred = np.r_[[1] * 14, [2] * 6, [2] * 6]  # 6 of the frequent class missed
     balanced, p_value = balanced_chance_test(y_true, y_pred, random_state=0)
@@ -809,8 +857,6 @@ def test_permutation_p_value_counts_the_observed_labelling(balanced):
     """The labels as observed are one of the orders that score as well as they
     do: a prediction that no shuffle matches gets p = 1 / (N + 1), never 0.
     The only other test's bounds (p < 0.001, p = 1) also held for p = 0."""
-    from mne_xai.evaluate._chance import N_PERMUTATIONS, permutation_chance_test
-
     y_true = np.repeat([1, 2], 50)
     score, p_value = permutation_chance_test(
         y_true, y_true, balanced=balanced, random_state=0
@@ -833,8 +879,6 @@ def test_chance_tests_shuffle_labels_within_groups(balanced):
     """Predictions that follow the subject follow labels that come in other
     shares per subject, without any class signal: shuffled among all epochs,
     14 percent of such tests read "beats chance" at the 5 percent level."""
-    from mne_xai.evaluate._chance import permutation_chance_test
-
     y_true, y_pred, groups = _subjects_majority()
     _, pooled = permutation_chance_test(
         y_true, y_pred, balanced=balanced, random_state=0
@@ -851,8 +895,6 @@ def test_chance_tests_shuffle_labels_within_groups(balanced):
 def test_chance_tests_shuffle_the_labels_of_every_group(balanced):
     """The last group's labels are shuffled too: there alone the predictions
     follow the labels, and left in order they beat every shuffle."""
-    from mne_xai.evaluate._chance import permutation_chance_test
-
     y_true = np.tile(np.repeat([1, 2], 10), 2)
     y_pred = np.r_[np.ones(20, int), y_true[20:]]  # one class, then right
     score, p_value = permutation_chance_test(
@@ -879,8 +921,6 @@ def test_balanced_chance_test_is_seeded_and_shuffles_within_groups():
     p, so that a page or trust summary reads the same on every run, and
     predictions that follow each subject's majority class do not beat chance
     within subjects."""
-    from mne_xai.evaluate._chance import balanced_chance_test
-
     y_true = np.repeat([1, 2], [20, 6])
     y_pred = np.tile([1, 2], 13)  # unrelated to the labels: p near 0.5
     first, second = (
@@ -900,8 +940,6 @@ def test_equal_balanced_accuracies_summed_in_another_order_are_equal():
     as the observed labels must count as at least as good. Here every shuffle
     within the groups keeps each class's hits (recalls 0, 0, 0, 0, 0, 1/3, 1,
     1 of eight classes of 3 epochs), so p is 1."""
-    from mne_xai.evaluate._chance import permutation_chance_test
-
     y_true = np.repeat(np.arange(8), 3)
     # Classes 6 and 7 alone in groups predicting them; one epoch of class 5
     # with those of class 0 in a group predicting 5; the rest predicted 0.
@@ -918,8 +956,6 @@ def test_the_chance_verdict_scores_each_epoch_against_its_own_chance():
     """Two folds testing 14 and 6 epochs, 10 of each class of 40 epochs (30 and
     10 in all): the binomial test counts 14 of 20 right (0.70, not the folds'
     mean 0.50) against the tested epochs' 0.5, not all epochs' 0.75."""
-    from mne_xai.evaluate._chance import held_out_verdict
-
     y = np.repeat([1, 2], [30, 10])
     folds = [np.r_[np.arange(10), np.arange(30, 34)], np.arange(34, 40)]
     predictions = [y[folds[0]], 3 - y[folds[1]]]  # all right, then all wrong
@@ -938,8 +974,6 @@ def test_balanced_chance_is_one_over_the_classes_the_folds_test():
     """Folds testing 8 epochs of class 1 and 5 of class 2, none of class 3:
     balanced accuracy is the mean recall of the two classes tested, so
     predictions unrelated to the labels score 1/2, the chance said, not 1/3."""
-    from mne_xai.evaluate._chance import held_out_verdict
-
     y = np.repeat([1, 2, 3], [10, 5, 10])
     folds = [np.arange(8), np.arange(10, 15)]
     verdict = held_out_verdict(y, folds, [y[fold] for fold in folds], random_state=0)
@@ -953,8 +987,6 @@ def test_chance_counts_each_epoch_as_often_as_tested_but_the_test_once():
     answering class 1 scores 10 of 15 of the folds' predictions (0.67), while
     the permutation test within groups scores each epoch once, against 0.5,
     with the groups of the 10 epochs tested."""
-    from mne_xai.evaluate._chance import held_out_chance, held_out_verdict
-
     y = np.repeat([1, 2], 10)
     folds = [np.arange(5), np.arange(10, 15), np.arange(5)]
     assert held_out_chance(y, folds) == pytest.approx(2 / 3)
@@ -977,8 +1009,6 @@ def test_chance_counts_each_epoch_as_often_as_tested_but_the_test_once():
 
 def test_a_p_value_at_the_level_does_not_beat_chance():
     """Beating chance is p below the level, not at it."""
-    from mne_xai.evaluate._chance import CHANCE_ALPHA, HeldOutVerdict
-
     verdict = HeldOutVerdict(
         "binomial", False, 0.7, 0.5, 0.5, 14, 20, CHANCE_ALPHA, within_groups=False
     )
@@ -989,8 +1019,6 @@ def test_a_p_value_at_the_level_does_not_beat_chance():
 def test_the_page_tests_chance_within_the_groups_its_folds_split_by(spatial_epochs):
     """With groups (subjects), the binomial test counted every epoch as an
     independent trial across subjects whose classes come in other shares."""
-    from sklearn.model_selection import GroupKFold
-
     groups = np.tile(["A", "B"], len(spatial_epochs) // 2)
     accuracy = html.unescape(
         _quick_report(
@@ -1136,8 +1164,6 @@ def test_channels_of_no_brain_type_are_planned_by_the_most_numerous(spatial_epoc
 def test_time_courses_of_many_channels_show_the_most_relevant():
     """Reports without topomaps (no positions, sEEG) drew a line per channel:
     32 lines in ten colours, under a legend of 32 names taller than the plot."""
-    from mne_xai.report._maps import _plot_time_course
-
     names = [f"ch{index}" for index in range(32)]
     info = mne.create_info(names, 100.0, "eeg")
     data = np.linspace(0.1, 1, 32)[:, np.newaxis] * np.ones((32, 50))
@@ -1161,8 +1187,6 @@ def test_time_courses_of_many_channels_show_the_most_relevant():
 def test_time_courses_shown_are_those_of_the_largest_mean():
     """Of many channels, those relevant throughout are shown, as the page
     says ("of largest mean"), not one whose relevance peaks once."""
-    from mne_xai.report._maps import _plot_time_course
-
     data = np.full((9, 50), 0.5)
     data[0] = 0.0
     data[0, 25] = 10.0  # mean 0.2, the lowest, and the highest peak
@@ -1176,8 +1200,6 @@ def test_time_courses_shown_are_those_of_the_largest_mean():
 def test_mean_relevance_magnitude_is_of_each_epochs_magnitude():
     """Relevance over time is the mean over epochs of |relevance|: signed maps
     of opposite signs do not cancel out."""
-    from mne_xai.report._maps import _mean_magnitude
-
     info = mne.create_info(["C3", "C4"], 100.0, "eeg")
     data = np.array([[[1.0, -2.0], [3.0, 0.0]], [[-1.0, 2.0], [1.0, 0.0]]])
     epochs = mne.EpochsArray(data, info, tmin=-0.2, verbose=False)
@@ -1190,10 +1212,6 @@ def test_mean_relevance_magnitude_is_of_each_epochs_magnitude():
 def test_relevance_per_frequency_is_the_mean_of_each_named_class():
     """One line per class, named as the class, of the mean over its epochs of
     the magnitudes summed over channels (hand-computed)."""
-    from mne.time_frequency import EpochsSpectrumArray
-
-    from mne_xai.report._maps import _plot_frequency_relevance
-
     relevance = np.array(
         [
             [[1.0, -1.0, 0.0], [0.0, 2.0, 0.0]],  # |.| summed: 1, 3, 0
@@ -1219,8 +1237,6 @@ def test_relevance_per_frequency_is_the_mean_of_each_named_class():
 def test_one_time_course_for_all_channels_is_their_mean():
     """Maps the same on every channel, and ECoG where MNE's joint plot fails,
     get one line for all channels: their mean, which the largest overstates."""
-    from mne_xai.report._maps import _every_channel
-
     info = mne.create_info(["a", "b", "c"], 100.0, "ecog")
     data = np.array([[1.0, 2.0], [2.0, 4.0], [6.0, 0.0]])
     every = _every_channel(mne.EvokedArray(data, info, tmin=0.5, verbose=False))
@@ -1260,8 +1276,6 @@ def _time_courses(monkeypatch, attributions, joint=True):
     """The time section's joint plots and single time courses, each as the
     channel names and values it draws, by method; ``joint=False`` has MNE's
     joint plot refuse the channels, as it does ECoG."""
-    from mne_xai.report import _maps
-
     drawn = {}
 
     def plot_joint(evoked, *, title, **kwargs):
@@ -1318,8 +1332,6 @@ def test_time_courses_read_the_data_channels_or_every_channel():
     """Maps without topomaps show MNE's data channels, including those marked
     bad (the network reads them), or every channel where none is a data
     channel (misc channels picked), which MNE's pick("data") refuses."""
-    from mne_xai.report._maps import _data_or_all
-
     info = mne.create_info(["C3", "C4", "EOG"], 100.0, ["eeg", "eeg", "eog"])
     assert _data_or_all(info) == "data"
     info["bads"] = ["C3", "C4"]
@@ -1333,8 +1345,6 @@ def _add_patterns_of(monkeypatch, n_units, ch_types):
     Returns the (n_components, ch_type) of each topomap figure drawn, and the
     tables added.
     """
-    from mne_xai.report import _maps
-
     drawn, tables = [], []
 
     class Patterns:
@@ -1394,10 +1404,6 @@ def test_an_int_cv_gives_stratified_shuffled_folds_of_the_seed():
     """cv=5 is documented as stratified, shuffled folds seeded with random_state:
     in order, each fold would hold out a block of consecutive epochs (the end
     of a session, where the signal drifts)."""
-    from sklearn.model_selection import StratifiedKFold
-
-    from mne_xai.report._accuracy import splitter_of
-
     y = np.tile([1, 2], 20)
     expected = StratifiedKFold(5, shuffle=True, random_state=3).split(y, y)
     for (_, test), (_, same) in zip(
@@ -1411,11 +1417,6 @@ def test_training_folds_are_checked_for_any_splitter():
     """The check read StratifiedKFold's counts only: another splitter stopped in
     LDA's words after the network's folds, and one epoch of a rare class
     (which LDA takes) was refused."""
-    from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
-
-    from mne_xai.report._accuracy import folds_of
-    from mne_xai.report._checks import check_training_folds
-
     y = np.repeat([1, 2], 2)
     repeated = RepeatedStratifiedKFold(n_splits=2, n_repeats=1, random_state=0)
     with pytest.raises(ValueError, match="trains on 2 epochs, for 2 classes"):
@@ -1429,10 +1430,6 @@ def test_a_cv_ignoring_groups_is_refused_naming_the_cv_given():
     StratifiedKFold it makes) and advises as many folds as groups where there
     are fewer, saying so; scikit-learn's own errors of groups given pass as
     they are, not as a request to pass groups."""
-    from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
-
-    from mne_xai.report._accuracy import folds_of, grouped_folds_advice, splitter_of
-
     y, groups = np.tile([1, 2], 15), np.arange(30) % 3
     for cv in (5, np.int64(5)):
         with pytest.raises(ValueError, match=r"^cv=5 \(an int: ") as err:
@@ -1450,8 +1447,6 @@ def test_folds_given_as_splits_that_mix_a_group_are_refused():
     """Splits given as a list draw no warning that groups are ignored: with
     groups, splits training and testing the same subjects passed, and the page
     scored the network on subjects it had trained on."""
-    from mne_xai.report._accuracy import folds_of, grouped_folds_advice, splitter_of
-
     y, groups = np.tile([1, 2], 15), np.arange(30) % 3
     by_group = [
         (np.flatnonzero(groups != g), np.flatnonzero(groups == g)) for g in (0, 1)
@@ -1475,8 +1470,6 @@ def test_folds_given_as_splits_that_mix_a_group_are_refused():
 def test_grouped_folds_advice_says_when_it_lowers_the_folds_to_the_groups():
     """StratifiedGroupKFold refuses more folds than groups: of 3 groups, 3
     folds, each holding out one, and the note says why not the 5 asked."""
-    from mne_xai.report._accuracy import grouped_folds_advice
-
     same = "StratifiedGroupKFold({}, shuffle=True, random_state=0)"
     assert grouped_folds_advice(5, 3) == (
         f"{same.format(3)} (one fold per group, of 3) or LeaveOneGroupOut()"
@@ -1489,8 +1482,6 @@ def test_grouped_folds_advice_says_when_it_lowers_the_folds_to_the_groups():
 
 def test_cv_true_is_refused_as_no_number_of_folds():
     """True is an int to Python: cv=True read as 1 fold."""
-    from mne_xai.report._accuracy import splitter_of
-
     with pytest.raises(TypeError, match="cv must be an int or a cross-validation"):
         splitter_of(True, 0)
 
@@ -1498,8 +1489,6 @@ def test_cv_true_is_refused_as_no_number_of_folds():
 def test_cv_none_is_the_default_five_shuffled_folds():
     """As in scikit-learn, None is the default: check_cv made it 5 folds
     unshuffled, other folds than make_report's cv=5 on sorted epochs."""
-    from mne_xai.report._accuracy import splitter_of
-
     y = np.repeat([0, 1], 10)
     X = np.zeros((len(y), 1))
     folds = [
@@ -1514,8 +1503,6 @@ def test_folds_training_on_one_class_are_refused_before_training(spatial_epochs)
     """Unshuffled KFold on epochs sorted by class trained the first fold on one
     class: the report stopped with "y holds a single class (2)", of labels that
     hold two."""
-    from sklearn.model_selection import KFold
-
     ordered = spatial_epochs[np.argsort(spatial_epochs.events[:, 2], kind="stable")]
     network = _network()
     with pytest.raises(ValueError, match="Fold 1 of 2 trains on epochs of class 2"):
@@ -1579,14 +1566,10 @@ def test_folds_are_counted_against_the_rarest_class(spatial_epochs):
 def test_what_cannot_be_reported_is_refused_before_training(spatial_epochs):
     """An unfitted SpectralClassifier trained every fold before its refusal; a
     network wrapped by as_network met scikit-learn's "is not an estimator"."""
-    from mne_xai.inspect import LogPowerSpectrum, SpectralClassifier
-
     spectral = SpectralClassifier(_network(), LogPowerSpectrum(fmax=30.0))
     with pytest.raises(TypeError, match="explain_spectral_classifier"):
         make_report(spectral, spatial_epochs, methods=METHODS, cv=2)
     assert not hasattr(spectral, "estimator_")
-    from sklearn.preprocessing import FunctionTransformer
-
     scaled = make_pipeline(FunctionTransformer(), _network())
     with pytest.raises(ValueError, match="transforms the data before the network"):
         make_report(scaled, spatial_epochs, methods=METHODS, cv=2)
@@ -1602,10 +1585,6 @@ def test_what_cannot_be_reported_is_refused_before_training(spatial_epochs):
     with pytest.raises(TypeError, match="explain_spectral_classifier"):
         make_report(skipping, spatial_epochs, methods=METHODS, cv=2)
     assert not hasattr(spectral, "estimator_")
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
     X = spatial_epochs.get_data().astype(np.float32)
     net = NeuralNetClassifier(
         torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(X[0].size, 2)),
@@ -1650,8 +1629,6 @@ def test_windows_apart_are_said_to_leave_the_samples_between_them(monkeypatch):
     """Three windows of 4 samples, 7 apart, read samples 0-3, 7-10 and 14-17 of
     an epoch at 10 Hz: together 0 to 1.7 s, but for the 6 samples of the 2 gaps
     between them (4-6 and 11-13), which "together" alone would say were read."""
-    from mne_xai.report import _context
-
     module = _context.WindowAverage(torch.nn.Identity(), [0, 7, 14], 4)
     monkeypatch.setattr(
         _context, "as_network", lambda estimator: SimpleNamespace(module_=module)
@@ -1673,19 +1650,6 @@ def test_array_data_are_refused(spatial_epochs):
 
 def test_report_figures_are_readable_with_long_names(made, spatial_epochs):
     """The report's own figures keep long class and method names on the page."""
-    from test_figures import LONG_CLASSES, LongNamedSaliency, assert_readable
-
-    from mne_xai.attribution import explain_spectrum, register_method
-    from mne_xai.attribution._registry import _METHODS
-    from mne_xai.evaluate import trust_summary
-    from mne_xai.report._accuracy import _plot_accuracy
-    from mne_xai.report._maps import (
-        _mean_magnitude,
-        _plot_frequency_relevance,
-        _plot_time_course,
-    )
-    from mne_xai.report._trust_section import _plot_deletion
-
     network = made[2]
     epochs = spatial_epochs.copy()
     epochs.event_id = LONG_CLASSES
@@ -1726,8 +1690,6 @@ def test_accuracy_figure_draws_each_fold_and_the_means_over_folds():
     """Each column but chance gets its folds' dots above its tick and a bar at
     their mean (not the median, 0.6 here); chance is a line at its mean over
     folds (not its highest, 0.8), and the axis shows accuracies from 0 to 1."""
-    from mne_xai.report._accuracy import _plot_accuracy
-
     scores = pd.DataFrame(
         {
             "network": [0.1, 0.6, 1.0],
@@ -1759,8 +1721,6 @@ def test_scores_over_folds_are_summed_up_by_their_mean_and_standard_deviation():
     """The text and the table give each column's mean over folds and its sample
     standard deviation (ddof=1), computed here with NumPy; on three folds of
     0.1, 0.6 and 1.0 the median (0.6) or ddof=0 (0.37) differ."""
-    from mne_xai.report._accuracy import _add_scores_table, _mean_and_spread
-
     scores = pd.DataFrame(
         {"network": [0.1, 0.6, 1.0], "chance": [0.5, 0.5, 0.8]},
         index=pd.Index([1, 2, 3], name="fold"),
@@ -1974,8 +1934,6 @@ def test_command_says_how_to_fix_a_model_of_other_classes(
 def _recorded_reports(monkeypatch):
     """Return the list to which the command's calls of make_report are added
     (its keyword arguments and the network), none of which trains."""
-    import mne_xai.report._command as command
-
     calls = []
 
     def record(network, epochs, **kwargs):
@@ -1990,8 +1948,6 @@ def test_command_groups_by_subject_only_where_there_are_several(spatial_epochs):
     """--groups auto keeps each subject in one fold where the metadata hold
     several, and mixes the epochs of one subject (it does not refuse them as
     a column of one group, which --groups subject does)."""
-    from mne_xai.report._command import CommandError, _fold_groups
-
     epochs = spatial_epochs.copy()
     epochs.metadata = pd.DataFrame({"subject": np.zeros(len(epochs), int)})
     assert _fold_groups(epochs, "auto") is None
@@ -2039,10 +1995,6 @@ def test_command_trains_the_network_its_options_name(
 ):
     """What --estimator, --max-epochs and --groups ask for reaches make_report,
     the page is titled with the file, and the file is readable as any new file."""
-    import stat
-
-    from mne_xai import InterpretableCNNClassifier
-
     epochs = spatial_epochs.copy()
     epochs.metadata = pd.DataFrame({"subject": np.zeros(len(epochs), int)})
     data = tmp_path / "one-subject-epo.fif"
@@ -2080,8 +2032,6 @@ def test_command_defaults_are_those_its_help_gives(
     with the default methods and the trust checks; --picks all is MNE's "all",
     as a saved model refitted on arrays reads it, and --no-checks skips the
     checks."""
-    from mne_xai.report import DEFAULT_METHODS
-
     calls = _recorded_reports(monkeypatch)
     output = tmp_path / "out.html"
     assert _run(capsys, epochs_file, "-o", output) == (0, "")
@@ -2245,8 +2195,6 @@ def test_demo_tests_chance_as_the_report_does(capsys):
     shuffle splits test class 0 in 21 of 30 tests, and a network always
     answering 0 beat chance there (18 of 25 right, p = 0.02), which the
     report's verdict, taking chance from the epochs tested, refuses."""
-    from mne_xai.report._accuracy import _add_chance_verdict
-
     y = np.repeat([0, 1], 20)
     cv = ShuffleSplit(3, test_size=10, random_state=34)
     held_out = [test for _, test in cv.split(y, y)]
@@ -2345,7 +2293,6 @@ def test_demo_folds_train_on_their_training_epochs_and_score_the_others(capsys):
 
 def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):
     """Without the data and the network, the demo printed requests' traceback."""
-    import mne_xai.datasets
 
     def no_network(*args, **kwargs):
         raise OSError("Max retries exceeded with url: physionet.org")
@@ -2359,7 +2306,6 @@ def test_demo_without_data_says_so_in_one_line(monkeypatch, capsys, tmp_path):
 
 def _demo_must_not_load(monkeypatch, when):
     """Make the demo's loading of EEGBCI fail the test, saying ``when`` it loaded."""
-    import mne_xai.datasets
 
     def must_not_load(*args, **kwargs):
         raise AssertionError(f"the data were loaded {when}")
@@ -2400,9 +2346,8 @@ def test_demo_checks_its_output_before_training(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.startswith(f"mne-xai demo: error: cannot write the figures to {a_file}")
     assert err.count("\n") == 1
-    # An existing folder it may not write in (tests run as root, who may).
-    import tempfile
 
+    # An existing folder it may not write in (tests run as root, who may).
     def read_only(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
@@ -2415,9 +2360,6 @@ def test_the_command_gives_the_caller_its_log_level_back(monkeypatch, tmp_path):
     """main, called in-process (tests, notebooks), left MNE's log level at its
     command's: a caller's ERROR (40) was INFO (20) after a report, and WARNING
     (30) after the demo or a report with --quiet."""
-    import mne_xai.datasets
-    import mne_xai.report._command
-
     levels = []
 
     def record(*args, **kwargs):
@@ -2440,10 +2382,6 @@ def test_demo_trains_the_networks_with_their_defaults(
 ):
     """The demo trained with settings picked for EEGBCI (batch 8, lr 3e-3, 60
     epochs), so it showed what those settings do, not the estimators."""
-    import mne_xai.cli
-    import mne_xai.datasets
-    from mne_xai import InterpretableCNNClassifier
-
     monkeypatch.setattr(
         mne_xai.datasets, "load_eegbci", lambda *a, **k: spatial_epochs.copy()
     )
@@ -2480,8 +2418,6 @@ def test_demo_trains_the_networks_with_their_defaults(
 def _demo_loading(monkeypatch):
     """Make the demo load 10 epochs of -1 to 4 s, as load_eegbci's; return the
     list of the loader's arguments."""
-    import mne_xai.datasets
-
     info = mne.create_info(["C3", "C4"], 10.0, "eeg")
     recording = mne.EpochsArray(np.zeros((10, 2, 51)), info, tmin=-1.0, verbose=False)
     loaded = []
@@ -2499,9 +2435,6 @@ def test_demo_defaults_are_those_its_help_gives(monkeypatch, tmp_path):
     CSP+LDA on 1-2 s and the networks on the imagery period, 0-4 s, as its
     help and its table's names say; the EEGNet it explains is trained on all
     the epochs of 0-4 s."""
-    import mne_xai
-    import mne_xai.cli
-
     loaded, seen = _demo_loading(monkeypatch), {}
 
     def record(name, make_estimator, epochs, y, cv):
@@ -2535,8 +2468,6 @@ def test_demo_defaults_are_those_its_help_gives(monkeypatch, tmp_path):
 
 def test_demo_gives_the_seconds_of_each_candidate(monkeypatch, tmp_path):
     """The table's time of each candidate is that of its cross-validation."""
-    import mne_xai.cli
-
     _demo_loading(monkeypatch)
     now = [100.0]
     durations = {
@@ -2568,10 +2499,6 @@ def test_demo_says_when_the_network_it_explains_is_at_chance(
     monkeypatch, capsys, tmp_path, spatial_epochs, beats_chance
 ):
     """EEGNet's maps are said to explain noise when it did not beat chance."""
-    import mne_xai
-    import mne_xai.cli
-    import mne_xai.datasets
-
     monkeypatch.setattr(
         mne_xai.datasets, "load_eegbci", lambda *a, **k: spatial_epochs.copy()
     )
@@ -2601,9 +2528,6 @@ def test_demo_says_when_the_network_it_explains_is_at_chance(
 def test_demo_trust_checks_are_seeded(monkeypatch, capsys):
     """As the demo's splits and networks are: unseeded, trust_summary draws a
     seed of its own, and two runs of the demo printed other figures."""
-    import mne_xai.evaluate
-    from mne_xai.cli import _print_trust
-
     seeds = []
 
     def summarize(estimator, epochs, methods, *, random_state, verbose):
@@ -2618,10 +2542,6 @@ def test_demo_trust_checks_are_seeded(monkeypatch, capsys):
 
 def test_demo_figures_leave_the_callers_backend(tmp_path, spatial_epochs):
     """The demo switched matplotlib to Agg for good, in the caller's process."""
-    import matplotlib
-
-    from mne_xai.cli import _save_explanations
-
     network = _network(max_epochs=2).fit(spatial_epochs)
     backend = matplotlib.get_backend()
     matplotlib.use("svg")
@@ -2638,10 +2558,6 @@ def test_demo_figures_of_the_true_class_explain_it(
 ):
     """The DeepLIFT figures, titled "true class", show the maps of each
     epoch's own class, not of the class the network predicted for it."""
-    import mne_xai.viz
-    from mne_xai.attribution._core import recorded_target
-    from mne_xai.cli import _save_explanations
-
     shown = []
     plot = mne_xai.viz.plot_class_topomaps
 
@@ -2683,8 +2599,6 @@ def test_demo_refuses_arguments_out_of_range_in_one_line(
 def test_command_line_bounds_are_inclusive():
     """--subject 1 and 109 (EEGBCI's first and last) and --cv 2 are accepted;
     one past either bound is refused."""
-    from mne_xai.cli import _int_in
-
     subject, folds = _int_in(1, 109), _int_in(2)
     assert (subject("1"), subject("109"), folds("2")) == (1, 109, 2)
     for read, text in ((subject, "0"), (subject, "110"), (folds, "1")):
@@ -2716,8 +2630,6 @@ def test_report_refuses_arguments_in_command_line_terms(
 def test_maps_per_class_follow_the_labels_given(spatial_epochs, monkeypatch):
     """With labels other than the events (make_report(clf, epochs, y)), the maps
     per class were grouped by the epochs' events: each column mixed classes."""
-    import mne_xai.report._maps as report_maps
-
     epochs = spatial_epochs.copy()
     y = np.where(epochs.events[:, 2] == epochs.event_id["left"], "left", "right")
     rng = np.random.default_rng(0)
@@ -2748,9 +2660,6 @@ def explained(trained, spatial_epochs):
     each epoch the other class than its event's: maps of the class the network
     predicts (mostly the event's) differ from them. Grad-CAM gives every
     channel the same map."""
-    from mne_xai.report._context import _Context
-    from mne_xai.report._maps import _explain_all
-
     y = np.where(spatial_epochs.events[:, 2] == 1, 2, 1)
     plan = check_data(trained, spatial_epochs, y, None, fitted=True)
     context = _Context(
@@ -2794,8 +2703,6 @@ def _drawn(monkeypatch, context, *plots):
     """Replace the plots named in the maps section by empty figures titled as
     asked, and record each plot's arguments and, per figure added to the
     page, its title, the titles of its figures and their captions."""
-    from mne_xai.report import _maps
-
     calls = {plot: [] for plot in plots}
 
     def spy(plot):
@@ -2827,8 +2734,6 @@ def test_each_methods_topomaps_are_captioned_with_it_in_the_order_asked(
     asked, each image captioned with the method it draws and labelled in
     that method's unit (logit per volt for saliency, logit for gradient x
     input); Grad-CAM, the same on every channel, has none."""
-    from mne_xai.report._maps import _add_maps
-
     calls, added = _drawn(
         monkeypatch, explained, "plot_method_comparison", "plot_class_topomaps"
     )
@@ -2846,8 +2751,6 @@ def test_each_methods_topomaps_are_captioned_with_it_in_the_order_asked(
 def test_each_time_course_is_captioned_with_its_method(explained, monkeypatch):
     """Each image of the slider over time is captioned with the method it
     draws; Grad-CAM's, the same on every channel, is one line for them all."""
-    from mne_xai.report._maps import _add_time
-
     _, added = _drawn(monkeypatch, explained, "plot_attribution_joint")
     _add_time(explained)
     titles, captions = added["Mean relevance magnitude"]
@@ -2951,9 +2854,6 @@ def test_overview_gives_the_classes_folds_and_weights_the_page_measured(
     """The overview's facts: each class's epochs, the folds trained, the class
     weights of a network inside a pipeline, which the pipeline ends in, and a
     pointer to why methods were refused only when some were."""
-    from sklearn.preprocessing import FunctionTransformer
-
-    from mne_xai.report._accuracy import _add_overview
 
     class Page:
         epochs = spatial_epochs
@@ -3213,9 +3113,6 @@ def test_overview_and_log_say_which_methods_were_refused(spatial_epochs):
 def test_report_learns_the_patterns_of_pattern_methods(spatial_epochs, monkeypatch):
     """PatternNet and PatternAttribution were refused after all the training,
     with advice in Python (learn_patterns) a command-line user cannot follow."""
-    from mne_xai.inspect import learn_patterns
-    from mne_xai.report import _maps
-
     learned = []
 
     def recording_learn(estimator, epochs, **params):
@@ -3260,8 +3157,6 @@ def _evoked_file(folder):
 
 
 def _logistic_regression_file(folder):
-    from sklearn.linear_model import LogisticRegression
-
     path = folder / "logreg.pkl"
     with path.open("wb") as file:
         pickle.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), file)
@@ -3306,8 +3201,6 @@ def test_command_reads_data_sets_and_files_as_named(
 ):
     """The specs' subjects, task and window reach the loaders; a file named as
     a data set, a gzipped FIF and the warnings of its reader are the file's."""
-    import mne_xai.report._inputs as inputs
-
     loaded = []
 
     def load_eegbci(*args, **kwargs):
@@ -3355,8 +3248,6 @@ def test_a_fif_file_of_no_epochs_is_said_in_the_readers_first_line(
     was said to hold averages: mne.read_evokeds finds none there without an
     error. The command says its errors in one line: of a reader's error, the
     line saying what failed, not the details after it."""
-    import mne_xai.report._inputs as inputs
-
     path = tmp_path / "info-epo.fif"
     mne.io.write_info(path, spatial_epochs.info)
 
@@ -3417,8 +3308,6 @@ class _TrustPage:
 
 def test_skipped_trust_checks_are_said_in_both_terms():
     """The page named the Python parameter only, not the option that skips them."""
-    from mne_xai.report._trust_section import _add_trust
-
     page = _TrustPage()
     _add_trust(page, checks=False)
     assert page.notes == ["The trust checks were not run (checks=False, --no-checks)."]
@@ -3467,8 +3356,6 @@ def test_command_interrupted_says_so_in_one_line(tmp_path, capsys, monkeypatch):
 
 def test_command_terminated_leaves_no_file(tmp_path, monkeypatch):
     """SIGTERM left the hidden temporary output (.out.html.XXXX.html) behind."""
-    import signal
-
     before = signal.getsignal(signal.SIGTERM)
 
     def terminated(*args):
@@ -3490,7 +3377,6 @@ def test_command_terminated_in_a_cleanup_writes_nothing(
 ):
     """SIGTERM arriving while a ``__del__`` ran was dropped by Python: the
     report went on, wrote its page and exited 0."""
-    import signal
 
     class SignalledInCleanup:
         def __del__(self):
@@ -3520,10 +3406,6 @@ def test_relevance_over_time_labels_its_colour_bar_clear_of_the_topomaps(
     spatial_epochs,
 ):
     """The colour bar's label ran into the last topomap's time."""
-    from test_figures import assert_readable
-
-    from mne_xai.viz import plot_attribution_joint
-
     rng = np.random.default_rng(0)
     magnitude = mne.EvokedArray(
         np.abs(rng.standard_normal((len(spatial_epochs.ch_names), 64))),
@@ -3540,9 +3422,6 @@ def test_relevance_per_frequency_counts_bad_channels(made, spatial_epochs):
     """The network reads channels the epochs mark bad; MNE's get_data left
     them out of the line (4 percent of the relevance on EEGBCI), not out of
     the band maps beside it."""
-    from mne_xai.attribution import explain_spectrum
-    from mne_xai.report._maps import _plot_frequency_relevance
-
     spectrum = explain_spectrum(made[2], spatial_epochs, target="true", verbose=False)
     spectrum.info["bads"] = spectrum.ch_names[:3]
     y = spatial_epochs.events[:, 2]
@@ -3560,10 +3439,6 @@ def test_band_topomaps_show_the_mean_relevance_magnitude(monkeypatch, spatial_ep
     """The band topomaps, labelled |relevance|, average each epoch's magnitude:
     alpha relevance of +3 and -1 in alternate epochs is 2 on their scale, not
     the signed mean 1 (epochs of opposite signs would cancel out)."""
-    from mne.time_frequency import EpochsSpectrumArray
-
-    from mne_xai.report import _maps
-
     freqs = np.arange(33.0)
     relevance = np.zeros((len(spatial_epochs), len(spatial_epochs.ch_names), 33))
     relevance[::2, 0, 10] = 3.0
@@ -3597,8 +3472,6 @@ def test_band_topomaps_show_the_mean_relevance_magnitude(monkeypatch, spatial_ep
 @pytest.mark.filterwarnings("ignore:The network")
 def test_relevance_per_frequency_gives_the_width_of_its_bins():
     """Epochs of 2 s (EEGBCI's motor imagery period) have bins of 0.5 Hz."""
-    from mne_xai.simulation import simulate_epochs
-
     epochs, _ = simulate_epochs(
         "spatial", n_epochs=20, sfreq=64.0, duration=2.0, random_state=0, verbose=False
     )
@@ -3611,8 +3484,6 @@ def test_relevance_per_frequency_gives_the_width_of_its_bins():
 def test_relevance_per_frequency_gives_bins_narrower_than_half_a_hertz():
     """Epochs of 4 s have bins of 0.25 Hz, and of 3 s of a third of a hertz:
     one significant digit said 0.2 and 0.3 Hz."""
-    from mne_xai.report._text import HOW_TO_READ
-
     for resolution, shown in [(1 / 4, "0.25 Hz"), (1 / 3, "0.33 Hz")]:
         text = HOW_TO_READ["spectrum"].format(resolution=resolution, bands="")
         assert f"relevance is in logit per frequency bin of {shown}." in text
@@ -3621,8 +3492,6 @@ def test_relevance_per_frequency_gives_bins_narrower_than_half_a_hertz():
 def test_warnings_of_a_section_are_put_on_the_page(spatial_epochs):
     """What the terminal says of a section (a RuntimeWarning) the page says
     there too, and the warning is passed on; other warnings stay off the page."""
-    from mne_xai.report._context import _Context
-
     report = mne.Report(verbose=False)
     context = _Context(report, spatial_epochs, None, None, [], 0, None)
     with pytest.warns(RuntimeWarning, match="EOG left out"):
@@ -3654,8 +3523,6 @@ def test_training_warnings_differing_in_numbers_are_said_once_as_first():
     """Of the warnings of the folds and the final fit, one differing from
     another in its numbers only is left out, the first kept; a class never
     predicted is the accuracy section's, of the network explained."""
-    from mne_xai.estimators import UNPREDICTED_CLASSES
-    from mne_xai.report._make import _training_warnings
 
     def caught(*texts):
         return [warnings.WarningMessage(t, RuntimeWarning, "x.py", 1) for t in texts]
@@ -3748,8 +3615,6 @@ def test_epochs_without_a_fitted_networks_channels_are_refused(spatial_epochs):
 
 def test_the_random_anchor_is_said_not_to_be_checked():
     """With only the anchor asked for, the trust section stayed empty."""
-    from mne_xai.report._trust_section import _add_trust
-
     page = _TrustPage(["random"])
     _add_trust(page, checks=True)
     assert page.notes and page.notes[0].startswith("random is not checked")
@@ -3768,8 +3633,6 @@ class _VerdictPage:
 
 def test_the_chance_verdict_names_only_the_references_on_the_page():
     """On one channel, with no CSP+LDA on the page, it said to compare with it."""
-    from mne_xai.report._accuracy import _add_chance_verdict
-
     folds = [np.arange(10), np.arange(10, 20)]
     for references, compare in [
         ([], "compare with more folds"),
@@ -3784,8 +3647,6 @@ def test_the_chance_verdict_names_only_the_references_on_the_page():
 
 def test_the_chance_verdict_is_at_the_five_percent_level():
     """15 of 20 right against 0.5 (p = 0.021) beats chance, 14 (p = 0.058) not."""
-    from mne_xai.report._accuracy import _add_chance_verdict
-
     folds = [np.arange(10), np.arange(10, 20)]
     page = _VerdictPage(np.repeat([1, 2], 10))
     for n_right, beats in [([7, 8], True), ([7, 7], False)]:
@@ -3806,8 +3667,6 @@ def test_the_chance_verdict_is_at_the_five_percent_level():
 def test_one_split_is_tested_against_chance_without_the_caveat_of_folds():
     """One split's predictions come from one network: no caveat that the folds'
     networks make p optimistic, nor advice to compare with more folds."""
-    from mne_xai.report._accuracy import _add_chance_verdict
-
     page = _VerdictPage(np.repeat([1, 2], 10))
     tested = [np.arange(20)]
     _add_chance_verdict(
@@ -3824,8 +3683,6 @@ def test_one_split_is_tested_against_chance_without_the_caveat_of_folds():
 def test_the_given_network_is_tested_on_every_epoch_not_held_out_ones():
     """The network explained is scored on all the epochs, which may have been
     its training data: the page says so, not that they were held out."""
-    from mne_xai.report._accuracy import _add_given_network_verdict
-
     page = _VerdictPage(np.repeat([1, 2], 10))
     _add_given_network_verdict(page, page.y.copy())
     assert "(the one explained) beats chance: 20 of 20 epochs right" in page.text
@@ -3838,8 +3695,6 @@ def test_the_chance_verdict_counts_each_epoch_once():
     """Splitters testing an epoch in several folds (ShuffleSplit): the balanced
     accuracy's permutation test counts each epoch once, with its first fold's
     prediction."""
-    from mne_xai.report._accuracy import _add_chance_verdict
-
     page = _VerdictPage(np.repeat([1, 2], [20, 6]))
     folds = [np.arange(0, 26, 2), np.arange(1, 26, 2)]
     right = [page.y[fold] for fold in folds]
@@ -3858,8 +3713,6 @@ def test_the_chance_verdict_is_that_of_the_epochs_tested():
     of scoring, or a splitter testing some epochs only): always answering the
     class most frequent among the tested epochs beat chance, 20 of 30 against
     the 0.5 of all epochs (p = 0.049)."""
-    from mne_xai.report._accuracy import _add_chance_verdict
-
     page = _VerdictPage(np.repeat([1, 2], 20))
     tested = [np.arange(30)]  # 20 epochs of class 1, 10 of class 2
     with pytest.warns(RuntimeWarning, match="does not beat chance: balanced accuracy"):
@@ -3873,8 +3726,6 @@ def test_the_chance_verdict_is_that_of_the_epochs_tested():
 def test_the_chance_verdict_shuffles_labels_within_groups():
     """Predictions that follow each subject's majority class beat chance only
     when the labels are shuffled across subjects (p < 0.001 there)."""
-    from mne_xai.report._accuracy import _add_chance_verdict
-
     y, answers, groups = _subjects_majority()  # 7 of 10 predicted right
     page = _VerdictPage(y, groups=groups)
     folds = [np.arange(100), np.arange(100, 200)]
@@ -3887,8 +3738,6 @@ def test_the_chance_verdict_shuffles_labels_within_groups():
 def test_folds_by_groups(spatial_epochs):
     """Leave-one-subject-out failed with scikit-learn's "The 'groups' parameter
     should not be None": there was no way to pass them."""
-    from sklearn.model_selection import LeaveOneGroupOut
-
     groups = np.arange(len(spatial_epochs)) % 2  # two "subjects"
     with pytest.raises(ValueError, match="splits by groups: pass groups"):
         make_report(_network(), spatial_epochs, cv=LeaveOneGroupOut())
@@ -3912,8 +3761,6 @@ def test_groups_a_cv_ignores_are_refused_before_training(spatial_epochs, cv):
     """groups with cv=2 (stratified folds) or KFold were ignored with scikit-learn's
     warning alone: each held-out fold held epochs of both subjects its network
     had trained on, and the page said nothing of it."""
-    from sklearn.model_selection import KFold, ShuffleSplit
-
     cv = {"KFold": KFold(2, shuffle=True, random_state=0)}.get(cv, cv)
     cv = {"ShuffleSplit": ShuffleSplit(2, random_state=0)}.get(cv, cv)
     groups = np.arange(len(spatial_epochs)) % 2  # two "subjects"
@@ -3942,10 +3789,6 @@ def test_relevance_outside_the_bands_counts_bad_channels_and_band_edges(
     bad, which the line and the topomaps show: relevance all below 4 Hz on a bad
     channel read "0% lies below 4 Hz". Relevance on a band's edge is the band's,
     as in its topomap."""
-    from mne.time_frequency import EpochsSpectrumArray
-
-    from mne_xai.report._maps import _outside_the_bands
-
     freqs = np.arange(33.0)
     relevance = np.zeros((2, 3, len(freqs)))
     relevance[:, 0, bad_channel_freq] = 1.0  # the bad channel's
@@ -3961,10 +3804,6 @@ def test_relevance_outside_the_bands_is_a_share_of_its_magnitude():
     """Relevance below 4 Hz of opposite signs in two epochs is half of the
     |relevance|, beside as much at 10 Hz: summed with its sign it would cancel
     out, and the band topomaps be said to hold all of it."""
-    from mne.time_frequency import EpochsSpectrumArray
-
-    from mne_xai.report._maps import _outside_the_bands
-
     relevance = np.zeros((2, 1, 33))
     relevance[:, 0, 2] = [1.0, -1.0]
     relevance[:, 0, 10] = 1.0
@@ -3978,10 +3817,6 @@ def test_relevance_outside_the_bands_is_a_share_of_its_magnitude():
 def test_relevance_outside_the_bands_stops_at_the_last_frequency():
     """Data sampled at 10 Hz reach 5 Hz, within theta: the note gives the span
     the band topomap shows (4-5 Hz), not the band's 4-8 Hz of no bin above 5."""
-    from mne.time_frequency import EpochsSpectrumArray
-
-    from mne_xai.report._maps import _outside_the_bands
-
     freqs = np.arange(0.0, 5.5, 0.5)
     relevance = np.zeros((2, 1, len(freqs)))
     relevance[:, 0, [4, 9]] = 1.0  # at 2 and 4.5 Hz
@@ -3998,8 +3833,6 @@ def test_relevance_outside_the_bands_stops_at_the_last_frequency():
 def test_one_train_test_split_is_reported_without_a_spread(spatial_epochs):
     """A single split (ShuffleSplit(1), a PredefinedSplit of two sessions) read
     "network 0.22 ± nan" and a table row of NaN standard deviations."""
-    from sklearn.model_selection import StratifiedShuffleSplit
-
     epochs = _two_channels(_balanced(spatial_epochs, 20, 8))  # balanced accuracy too
     split = StratifiedShuffleSplit(1, test_size=0.25, random_state=0)
     contents = _quick_report(_network(max_epochs=1), epochs, cv=split)
@@ -4073,8 +3906,6 @@ def test_only_classes_never_predicted_are_warned_of():
     """A class some of whose epochs are predicted as others is predicted: the
     warning is for classes predicted for none of their epochs, even when other
     classes' epochs are predicted as them."""
-    from mne_xai.report._accuracy import _add_unpredicted_classes
-
     page = _VerdictPage(np.repeat([1, 2, 3], 4))
     page.class_names = {1: "left", 2: "right", 3: "feet"}
     mostly_right = page.y.copy()
