@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import sklearn
 import torch
+from mne.utils import catch_logging, use_log_level
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import DataConversionWarning, NotFittedError
@@ -18,12 +19,32 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.metadata_routing import get_routing_for_object
+from skorch import NeuralNetClassifier
 
 import mne_xai
-from mne_xai import EEGNetClassifier
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier
 from mne_xai._convert import InputData
+from mne_xai._network import as_network
+from mne_xai.attribution._core import _resolve_target
 from mne_xai.cropping import CroppedClassifier
 from mne_xai.datasets import _builtin_montage
+from mne_xai.evaluate import (
+    data_randomization_check,
+    deletion_curve,
+    deletion_test,
+    map_similarity,
+    perturbation_test,
+    target_randomization_check,
+)
+from mne_xai.evaluate.sanity._similarity import _ssim_of_unit_maps, _unit_magnitude
+from mne_xai.inspect import (
+    best_samples,
+    learn_patterns,
+    pruning_curve,
+    spatial_patterns,
+    temporal_filters,
+)
+from mne_xai.report._context import _Context
 
 SFREQ = 100.0
 
@@ -578,8 +599,6 @@ def test_arrays_named_by_the_estimators_info_may_be_picked():
 def test_windows_of_arrays_are_read_at_the_given_rate():
     """On arrays, the inner network sized its kernels for 128 Hz whatever sfreq
     said, and its filters were reported at 128 Hz."""
-    from mne_xai.inspect import temporal_filters
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((8, 3, 512)).astype(np.float32)
     y = np.arange(8) % 2
@@ -623,8 +642,6 @@ def test_windows_of_arrays_are_read_at_the_given_rate():
 
 def test_adapt_batch_norm_adapts_to_the_windows_of_new_epochs():
     """AdaBN on a cropped classifier: statistics of all windows the network reads."""
-    from mne_xai import InterpretableCNNClassifier
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((8, 3, 200)).astype(np.float32)
     y = np.arange(8) % 2
@@ -873,8 +890,6 @@ def test_cropped_eegnet_learns_motor_imagery(eegbci_epochs):
 def test_the_windows_are_logged_at_the_estimator_level(capsys):
     """The number of windows was logged at MNE's level whatever the estimator's
     verbose, so silent fits (and every GridSearchCV worker) printed it."""
-    from mne.utils import catch_logging, use_log_level
-
     data, y = _ramp_epochs()
     with use_log_level("info"):
         for verbose, logged in ((False, False), (True, True)):
@@ -942,7 +957,6 @@ def test_a_network_of_a_fixed_length_is_told_the_windows_it_read(window_length, 
 def test_a_window_network_reading_microvolts_is_explained_with_scaling():
     """A braindecode-like window network (its get_dataset multiplies Epochs by
     1e6) was refused, advised to take scaling=1e6, which as_network dropped."""
-    from skorch import NeuralNetClassifier
 
     class MicrovoltNet(NeuralNetClassifier):  # what braindecode's EEGClassifier does
         def get_dataset(self, X, y=None):
@@ -981,8 +995,6 @@ def test_a_classifier_fitted_on_arrays_keeps_their_rate():
     """Fitted on arrays at 100 Hz, it explained them with a network of the
     user's own only through a TypeError, and took Epochs at 200 Hz (windows of
     half the trained duration) without a word."""
-    from skorch import NeuralNetClassifier
-
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((8, 2, 200)).astype(np.float32), np.arange(8) % 2
     net = _window_classifier(NeuralNetClassifier)
@@ -1103,11 +1115,6 @@ def test_target_none_explains_the_class_cropped_predicts():
     not the highest mean window probability that predict returns: with one
     window sure of class 0 and three leaning to class 1, maps of class 0 for
     an epoch predicted as class 1."""
-    from skorch import NeuralNetClassifier
-
-    from mne_xai._network import as_network
-    from mne_xai.attribution._core import _resolve_target
-
     # Windows start at samples 0, 25, 50 and 51 (the last ending on the last
     # sample); only the first window of epoch 0 starts on a 1.
     X = np.zeros((2, 1, 101), np.float32)
@@ -1192,8 +1199,6 @@ def test_unit_contributions_are_taken_per_epoch_over_its_windows(spatial_epochs)
     it by its changes summed over the windows; their magnitudes were summed
     instead (up to 2.5 times the contribution, and another pruning order).
     So for pruning, temporal filters and spatial components."""
-    from mne_xai.inspect import pruning_curve, spatial_patterns, temporal_filters
-
     cropped = CroppedClassifier(
         EEGNetClassifier(max_epochs=3, random_state=0, verbose=False),
         window_length=0.5,
@@ -1270,8 +1275,6 @@ def test_spatial_patterns_are_those_of_the_windows_the_network_reads(
     network reads them twice (once per window, with the padding of each) and
     its decision, the mean over windows, weighs them so; samples no window
     reads do not count."""
-    from mne_xai.inspect import spatial_patterns
-
     cropped, _ = cropped_on_a_span
     # Windows of 32 samples from 13, 29 and 30: most samples are read twice.
     assert_array_equal(cropped.window_starts_, [13, 29, 30])
@@ -1306,8 +1309,6 @@ def test_sanity_checks_compare_the_samples_the_windows_read(
     """Windows leaving part of the epoch out give every map zeros there, under
     any weights or class: compared on whole epochs, maps of independent noise
     agreed (Spearman of magnitudes 0.68), and every method failed the checks."""
-    from mne_xai.evaluate import map_similarity, target_randomization_check
-
     cropped, read = cropped_on_a_span
     epochs = spatial_epochs[:6]
     check = target_randomization_check(
@@ -1331,12 +1332,6 @@ def test_ssim_of_the_sanity_checks_compares_each_run_of_windows_alone():
     """The SSIM of the samples read took them as one run: its Gaussian window
     met the last samples of one window with the first of the next, across the
     gap (0.119 against 0.123 for saliency's class maps of a cropped EEGNet)."""
-    from mne_xai.evaluate import target_randomization_check
-    from mne_xai.evaluate.sanity._similarity import (
-        _ssim_of_unit_maps,
-        _unit_magnitude,
-    )
-
     clf, X, read = _windows_leaving_gaps()
     check = target_randomization_check(
         clf, X, "saliency", target=0, metric="ssim", random_state=0, verbose=False
@@ -1365,8 +1360,6 @@ def test_removal_at_random_draws_among_the_samples_the_windows_read(
     """Samples outside the windows change nothing when removed: drawn there,
     the random anchor and the random removal were easy to beat by a map that
     knows nothing but where the windows are (AOPC 0.139 against 0.109)."""
-    from mne_xai.evaluate import deletion_curve, deletion_test, perturbation_test
-
     cropped, read = cropped_on_a_span
     epochs = spatial_epochs[:20]
     noise = np.random.default_rng(0).standard_normal(epochs.get_data().shape)
@@ -1398,8 +1391,6 @@ def _windows_leaving_gaps():
     Windows of 50 samples every 55 of 160 read 0-49, 55-104 and 110-159: two
     gaps of 5 samples that no window reads.
     """
-    from skorch import NeuralNetClassifier
-
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((6, 2, 160)).astype(np.float32), np.arange(6) % 2
     with pytest.warns(RuntimeWarning, match="10 of the 160 samples"):
@@ -1450,8 +1441,6 @@ def test_a_foreign_window_network_on_arrays_is_explained_at_the_rate_given():
 def test_the_report_says_that_windows_leave_samples_unread_between_them():
     """It said the windows read "together 0 to 1.59 s", and that outside them
     relevance is zero, though 10 samples between them were read by none."""
-    from mne_xai.report._context import _Context
-
     clf, X, _ = _windows_leaving_gaps()
     epochs = mne.EpochsArray(X, mne.create_info(2, SFREQ, "eeg"), verbose=False)
     context = _Context(
@@ -1474,8 +1463,6 @@ def test_deletion_test_smooths_no_relevance_across_the_gaps_between_windows():
     relevance of the last sample of a window spread to the first samples of
     the next, 6 samples later: 5 samples were removed for a peak at sample
     49, two of them (55, 56) where the map held nothing."""
-    from mne_xai.evaluate import deletion_test
-
     clf, X, read = _windows_leaving_gaps()
     attribution = np.zeros_like(X)
     attribution[:, 0, 49] = 1.0  # the last sample of the first window
@@ -1503,8 +1490,6 @@ def test_deletion_curve_of_windows_removes_the_samples_read_in_order():
     ranked first, the first steps removed nothing and the least relevant
     samples read were never removed. The network is linear: the curve is
     the intact score minus the ranked gradient x input, summed."""
-    from mne_xai.evaluate import deletion_curve
-
     clf, X, read = _windows_leaving_gaps()
     kwargs = dict(target=1, verbose=False)
     curve = deletion_curve(clf, X, "gradient_x_input", n_steps=30, **kwargs)
@@ -1521,8 +1506,6 @@ def test_deletion_curve_of_windows_removes_the_samples_read_in_order():
 def test_channels_of_windows_are_ranked_by_the_relevance_of_the_samples_read():
     """Relevance given on samples no window reads, which removing changes
     nothing, does not rank a channel first."""
-    from mne_xai.evaluate import deletion_curve
-
     clf, X, read = _windows_leaving_gaps()
     attribution = np.zeros_like(X)
     attribution[:, 0, ~read] = 10.0  # in the gaps alone
@@ -1574,8 +1557,6 @@ def test_pattern_methods_refuse_the_mean_of_windows(synthetic_arrays, method):
     """Every window was passed back from the epoch's mean logit: against the
     mean of the windows' own maps, the map of an epoch had a correlation of
     -0.89 and 0.03 of its magnitude."""
-    from mne_xai.inspect import learn_patterns
-
     X, y = synthetic_arrays
     cropped = CroppedClassifier(
         EEGNetClassifier(max_epochs=1, verbose=False), window_length=0.375, sfreq=128.0
@@ -1596,8 +1577,6 @@ def test_best_samples_score_epochs_as_the_classifier_predicts(spatial_epochs):
     """Scores were the log-odds of the mean window logit, up to 0.48 from the
     classifier's own probabilities (the mean of its windows'), and ranked
     epochs otherwise where windows disagree."""
-    from mne_xai.inspect import best_samples
-
     cropped = CroppedClassifier(
         EEGNetClassifier(max_epochs=2, random_state=0, verbose=False),
         window_length=0.5,
@@ -1666,8 +1645,6 @@ def test_a_search_reads_the_channels_of_its_network():
     """Read on the search, the network's picks were not found: the stimulus
     channel was cut into the windows, required at predict, and explain failed
     with "X has 9 channels but the estimator was fitted on 8"."""
-    from sklearn.model_selection import GridSearchCV
-
     rng = np.random.default_rng(0)
     info = mne.create_info(["C3", "Cz", "C4", "STI 014"], SFREQ, ["eeg"] * 3 + ["stim"])
     codes = np.arange(8) % 2 + 1
@@ -1744,8 +1721,6 @@ def test_perturbation_test_draws_no_patch_wholly_between_windows():
     """Patches were drawn between windows too, where no sample is read: 6 of
     the 158 starts of a patch of 3 samples lay in a gap, with no relevance
     and no drop whatever the map."""
-    from mne_xai.evaluate import perturbation_test
-
     clf, X, read = _windows_leaving_gaps()
     result = perturbation_test(
         clf,
@@ -1781,8 +1756,6 @@ def test_data_randomization_check_says_once_that_windows_leave_gaps():
     again that they leave 10 of the 160 samples unread, which the fit of the
     classifier checked had said; windows that other training_params cut are
     still told."""
-    from mne_xai.evaluate import data_randomization_check
-
     clf, X, _ = _windows_leaving_gaps()
     y = np.arange(len(X)) % 2
     kwargs = dict(X_train=X, y_train=y, random_state=0, verbose=False)
@@ -1810,10 +1783,6 @@ class _AnyLengthNet(torch.nn.Module):
 def test_data_randomization_check_tells_the_gaps_of_windows_of_another_length():
     """Windows from the same starts but shorter (tmax moved with them) leave
     other gaps than those the estimator's fit told: the copy's are told."""
-    from skorch import NeuralNetClassifier
-
-    from mne_xai.evaluate import data_randomization_check
-
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((6, 2, 160)).astype(np.float32), np.arange(6) % 2
     network = _window_classifier(NeuralNetClassifier, _AnyLengthNet)

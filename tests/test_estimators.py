@@ -5,14 +5,17 @@ import logging
 import pickle
 import threading
 import warnings
+from types import SimpleNamespace
 
 import mne
 import numpy as np
 import pytest
 import torch
+from mne.utils import catch_logging
 from pretend_cuda import on_gpu, pretend_cuda
+from scipy.special import softmax
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import (
     GridSearchCV,
@@ -22,15 +25,39 @@ from sklearn.model_selection import (
     cross_validate,
 )
 from sklearn.pipeline import make_pipeline
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback, EpochTimer, LRScheduler
+from skorch.callbacks import Callback, EpochScoring, EpochTimer, LRScheduler
+from skorch.dataset import ValidSplit
 from skorch.exceptions import NotInitializedError
+from test_user_data import _named
+from torch.utils.data import SequentialSampler
 
 import mne_xai
-from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, inspect
+from mne_xai import (
+    CroppedClassifier,
+    EEGNetClassifier,
+    InterpretableCNNClassifier,
+    inspect,
+)
+from mne_xai._convert import InputData
+from mne_xai._data_checks import check_outputs_finite
 from mne_xai._random import fixed_noise, seeded_torch
-from mne_xai._training import MIN_TRAINING_STEPS, at_log_level, shifted_in_time
-from mne_xai.models import EEGNet, InterpretableCNN
+from mne_xai._training import (
+    MIN_TRAINING_STEPS,
+    NoBatchOfOne,
+    StopOnDivergence,
+    at_log_level,
+    shifted_in_time,
+)
+from mne_xai.attribution._core import _resolve_target, prepare_request
+from mne_xai.estimators import classes_never_predicted, warn_if_classes_unpredicted
+from mne_xai.evaluate import deletion_curve, parameter_randomization_check
+from mne_xai.evaluate.trust._summary import _class_names
+from mne_xai.inspect import SpectralClassifier
+from mne_xai.inspect._samples import class_names
+from mne_xai.models import EEGNet, InterpretableCNN, SpatialFirstEEGNet
+from mne_xai.spectral_input import LogPowerSpectrum
 
 ESTIMATORS = [EEGNetClassifier, InterpretableCNNClassifier]
 FAST = dict(max_epochs=3, batch_size=8, verbose=False, random_state=0)
@@ -546,10 +573,6 @@ def test_training_that_diverges_stops_with_an_error(synthetic_arrays, estimator_
 @pytest.mark.parametrize("loss", [float("nan"), float("inf"), -float("inf")])
 def test_a_loss_that_is_not_finite_stops_training_at_once(loss):
     """An infinite loss drives an update that makes the weights NaN, as a NaN does."""
-    from types import SimpleNamespace
-
-    from mne_xai._training import StopOnDivergence
-
     net = SimpleNamespace(history=[{}, {}], lr=0.1)
     with pytest.raises(RuntimeError, match=rf"validation loss was {loss} in epoch 2"):
         StopOnDivergence().on_batch_end(net, training=False, loss=torch.tensor(loss))
@@ -633,8 +656,6 @@ def test_warm_start_refuses_data_its_network_was_not_built_for(synthetic_arrays)
     assert len(clf.fit(X, y).history) == 2 * FAST["max_epochs"]  # training goes on
     # Epochs coded otherwise are matched by name, as in partial_fit: their raw
     # codes retrained the kept network on swapped labels.
-    from test_user_data import _named
-
     original = _named(X, y + 2, {"feet": 2, "hands": 3})
     named = EEGNetClassifier(warm_start=True, **FAST).fit(original)
     swapped = _named(X, 3 - y, {"feet": 3, "hands": 2})
@@ -645,11 +666,6 @@ def test_warm_start_refuses_data_its_network_was_not_built_for(synthetic_arrays)
 
 def test_scikit_learn_tags_say_the_input_is_three_dimensional():
     """The tags said 2-D tables, which scikit-learn's checks then fed them."""
-    from sklearn.utils import get_tags
-
-    from mne_xai import CroppedClassifier
-    from mne_xai.inspect import SpectralClassifier
-
     for estimator in (
         EEGNetClassifier(),
         InterpretableCNNClassifier(),
@@ -832,8 +848,6 @@ def test_data_overflowing_the_network_are_refused(synthetic_arrays):
 def test_outputs_infinite_in_one_class_only_are_refused():
     """Each epoch's outputs are checked in every class, not the first alone: one
     logit overflowing to infinity makes every probability of the epoch NaN."""
-    from mne_xai._data_checks import check_outputs_finite
-
     outputs = torch.zeros((4, 3))
     outputs[2, 1] = float("inf")
     assert torch.softmax(outputs, dim=1)[2].isnan().all()
@@ -1035,8 +1049,6 @@ def test_a_training_fold_of_one_class_says_stratified_folds_need_y(
     """The refusal offered "(or cv=StratifiedKFold(...))" beside y; taken
     without y, scikit-learn failed with "Input should have at least 1
     dimension i.e. satisfy len(x.shape) > 0, got scalar array(None)"."""
-    from sklearn.model_selection import StratifiedKFold
-
     epochs = _synthetic_epochs(*synthetic_arrays)  # 20 "rest", then 20 "move"
     with pytest.raises(ValueError, match=r"single class \(2\)") as error:
         cross_val_score(EEGNetClassifier(**FAST), epochs, cv=2, error_score="raise")
@@ -1077,10 +1089,6 @@ def test_arrays_without_channels_or_samples_are_refused_alike(shape, wrapper):
     CroppedClassifier and SpectralClassifier failed inside NumPy ("cannot
     reshape array of size 0", "need at least one array to concatenate") or
     named a tmax the user never gave."""
-    from mne_xai import CroppedClassifier
-    from mne_xai.inspect import SpectralClassifier
-    from mne_xai.spectral_input import LogPowerSpectrum
-
     estimator = EEGNetClassifier(**FAST)
     if wrapper == "cropped":
         estimator = CroppedClassifier(estimator, window_length=0.25, sfreq=64.0)
@@ -1206,8 +1214,6 @@ def test_array_likes_and_a_column_of_labels_are_read_as_scikit_learn_does(
 ):
     """Array-likes (xarray, dask) were refused as not arrays, and labels of
     shape (n, 1) as not one-dimensional."""
-    from sklearn.exceptions import DataConversionWarning
-
     X, y = synthetic_arrays
 
     class ArrayLike:
@@ -1519,8 +1525,6 @@ def test_the_validation_split_follows_random_state(synthetic_arrays, groups):
 
 def test_early_stopping_validates_on_the_users_train_split(synthetic_arrays):
     """A train_split of the user's is kept: validation_fraction does not replace it."""
-    from skorch.dataset import ValidSplit
-
     X, y = synthetic_arrays
     clf = InterpretableCNNClassifier(
         max_epochs=1,
@@ -1707,8 +1711,6 @@ def test_adapt_batch_norm_refuses_networks_with_nothing_to_adapt(
 def test_device_none_leaves_the_network_where_it_is(synthetic_arrays):
     """skorch's device=None ("no conversion") failed in fit with a TypeError;
     functions then took None for the device of their inputs."""
-    from mne_xai.attribution._core import prepare_request
-
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**{**FAST, "device": None}).fit(X, y)
     request = prepare_request(
@@ -1764,8 +1766,6 @@ def test_a_fitted_network_moves_with_the_device_parameter(
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_train_explain_and_evaluate_on_cuda(synthetic_arrays):
-    from mne_xai.evaluate import deletion_curve
-
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
     assert next(clf.module_.parameters()).is_cuda
@@ -1814,8 +1814,6 @@ def test_parameter_randomization_draws_the_same_networks_on_a_gpu(synthetic_arra
     """Layers were re-initialized on the network's device, from the GPU's
     generator, so one random_state gave other randomized networks, and other
     verdicts, on a GPU than on the CPU."""
-    from mne_xai.evaluate import parameter_randomization_check
-
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
     check = dict(target=0, random_state=0, verbose=False)
@@ -1852,8 +1850,6 @@ def test_a_device_that_is_none_is_refused_and_changes_nothing(synthetic_arrays):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_a_device_the_machine_lacks_is_refused_clearly(synthetic_arrays):
     """torch's own failure was an AssertionError: "Torch not compiled with CUDA"."""
-    from mne_xai.evaluate import deletion_curve
-
     X, y = synthetic_arrays
     match = "device='cuda', but torch finds no cuda device"
     with pytest.raises(ValueError, match=match) as refusal:
@@ -2106,8 +2102,6 @@ def test_a_class_predicted_only_for_other_classes_epochs_is_never_predicted():
     """What counts is a class predicted for its own epochs: a network giving
     the epochs of class 0 to class 1 and back (labels swapped) recognizes
     neither."""
-    from mne_xai.estimators import classes_never_predicted
-
     targets = np.array([0, 0, 1, 1, 2, 2])
     assert classes_never_predicted(np.array([1, 1, 0, 0, 2, 0]), targets) == [0, 1]
 
@@ -2123,8 +2117,6 @@ def test_only_a_class_at_most_half_as_frequent_is_blamed_on_its_size(n_rare, adv
     """A class never predicted is put down to unequal classes when it has at most
     half the epochs of the class predicted: otherwise weighing would not help,
     and the labels are what to check."""
-    from mne_xai.estimators import warn_if_classes_unpredicted
-
     targets = np.repeat([0, 1], [10, n_rare])
     with pytest.warns(RuntimeWarning, match=rf"\['right'\] as theirs.*{advice}"):
         warn_if_classes_unpredicted(
@@ -2151,9 +2143,6 @@ def test_labels_other_than_the_events_are_not_read_from_events(synthetic_arrays)
     Event 1 ("rest") is class 0 here: scoring "rest" epochs without y gave
     0.0, target="true" explained class 1, and class names read [0, "rest"].
     """
-    from mne_xai.evaluate.trust._summary import _class_names
-    from mne_xai.inspect._samples import class_names
-
     X, y = synthetic_arrays
     epochs = _synthetic_epochs(X, y)  # codes y + 1, named "rest" and "move"
     rest = epochs["rest"]
@@ -2194,9 +2183,6 @@ def test_labels_other_than_the_events_are_not_read_from_events(synthetic_arrays)
 
 def test_labels_that_are_the_events_are_read_from_events(synthetic_arrays):
     """Events' codes or names as y, as cross-validation passes them, stay labels."""
-    from mne_xai._convert import InputData
-    from mne_xai.attribution._core import _resolve_target
-
     X, y = synthetic_arrays
     epochs = _synthetic_epochs(X, y)
     codes, names = epochs.events[:, 2], np.array(["rest", "move"])[y]
@@ -2291,8 +2277,6 @@ def test_validation_scores_compare_classes_with_classes(synthetic_arrays, coding
     """skorch's scoring callbacks compare predictions with the class indices it
     trains on: labels coded 2 and 3 scored 0.0 every epoch, and names failed
     the fit ("Mix of label input types")."""
-    from skorch.callbacks import EpochScoring
-
     X, y = synthetic_arrays
     labels = y + 2 if coding == "codes" else np.array(["rest", "move"])[y]
     clf = EEGNetClassifier(
@@ -2309,8 +2293,6 @@ def test_validation_scores_compare_classes_with_classes(synthetic_arrays, coding
 def test_a_torch_dataset_is_refused_at_prediction(synthetic_arrays):
     """Any torch Dataset was taken for one of skorch's own: predict gave indices
     of classes_ (0 and 1 for classes 2 and 3) and nothing was checked."""
-    from skorch.dataset import ValidSplit
-
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST, train_split=ValidSplit(4, stratified=True))
     clf.fit(X, y + 2)
@@ -2329,7 +2311,6 @@ def test_validation_reads_a_subset_of_a_subset_of_the_training_data(
     """A user's train_split may subset skorch's dataset more than once (here
     leaving out the first epochs, then splitting): its validation data are
     still the training data, checked by fit, and not refused as a user's."""
-    from skorch.dataset import ValidSplit
 
     def split_later_epochs(dataset, y):
         later = torch.utils.data.Subset(dataset, np.arange(8, len(dataset)))
@@ -2579,8 +2560,6 @@ def test_probabilities_are_the_softmax_of_the_logits_whatever_the_loss(
 ):
     """skorch's "auto" applies a softmax for CrossEntropyLoss only: with a
     margin loss, predict_proba gave logits (negative, rows not summing to 1)."""
-    from scipy.special import softmax
-
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST, criterion=torch.nn.MultiMarginLoss).fit(X, y)
     proba = clf.predict_proba(X)
@@ -2607,8 +2586,6 @@ def test_a_fit_stopped_before_training_leaves_no_fitted_looking_network(
 ):
     """Ctrl-C while the optimizer was built left a network that predicted with
     random weights (or the last fit's, for other shapes), as if fitted."""
-    from skorch.exceptions import NotInitializedError
-
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST).fit(X, y)
 
@@ -2702,10 +2679,6 @@ def test_no_batch_of_one_joins_only_a_last_batch_of_one(n_epochs, sizes):
     """A last batch of one joins the one before, also where it is the second
     of two; any other batch is left as torch's DataLoader makes it, and the
     number of batches said is the number given."""
-    from torch.utils.data import SequentialSampler
-
-    from mne_xai._training import NoBatchOfOne
-
     batches = NoBatchOfOne(SequentialSampler(range(n_epochs)), 8)
     assert [len(batch) for batch in batches] == sizes
     assert sum(batches, []) == list(range(n_epochs))
@@ -2772,8 +2745,6 @@ def test_the_log_counts_the_epochs_trained_on(
 ):
     """With early stopping it counted the held-out epochs as trained on; the
     count held out is scikit-learn's, 0.2 of 39 rounded up."""
-    from mne.utils import catch_logging
-
     X, y = synthetic_arrays
     estimator = EEGNetClassifier(
         max_epochs=1, early_stopping=True, random_state=0, verbose=True, module__F1=2
@@ -2795,8 +2766,6 @@ def test_the_log_counts_about_the_epochs_of_whole_groups(
     synthetic_arrays, fraction, trained, held_out
 ):
     """Whole groups are held out: one fold of round(1 / validation_fraction)."""
-    from mne.utils import catch_logging
-
     X, y = synthetic_arrays
     groups = np.repeat(np.arange(20), 2)
     estimator = InterpretableCNNClassifier(
@@ -2913,8 +2882,6 @@ def test_training_spatial_first_fits_the_network_of_the_layers(synthetic_arrays)
 def test_predictions_go_through_the_inference_graph(synthetic_arrays, monkeypatch):
     """predict_proba runs EEGNet's SpatialFirstEEGNet: the network's own
     probabilities, 4 times faster on 64 channels."""
-    from mne_xai.models import SpatialFirstEEGNet
-
     X, y = synthetic_arrays
     clf = EEGNetClassifier(**FAST).fit(X, y)
     batches = []

@@ -8,16 +8,21 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy.ndimage import uniform_filter1d
 from sklearn.utils import Bunch
+from skorch import NeuralNetClassifier
 
-from mne_xai import InterpretableCNNClassifier, explain
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, as_network, explain
+from mne_xai._graph import _precision_settings
 from mne_xai._samples_read import (
     runs_read,
     samples_read,
     unread_ends,
     varying_epochs,
 )
+from mne_xai.attribution import smooth_attribution, zscore_attribution
 from mne_xai.datasets import _builtin_montage
+from mne_xai.evaluate import target_randomization_check
 from mne_xai.evaluate.faithfulness import (
     BASELINES,
     CurveResult,
@@ -1011,9 +1016,6 @@ def test_deletion_test_removes_the_channels_above_their_own_threshold(
 def test_deletion_test_smooths_over_the_duration_at_the_data_rate(montage_epochs):
     """Fitted on arrays, the network's rate is taken as 128 Hz: Epochs at
     256 Hz were smoothed over 11 samples (43 ms), not the 80 ms asked."""
-    from scipy.ndimage import uniform_filter1d
-    from skorch import NeuralNetClassifier
-
     data, codes = montage_epochs.get_data(), montage_epochs.events[:, 2]
     on_arrays = InterpretableCNNClassifier(max_epochs=1, verbose=False)
     on_arrays.fit(data, codes)
@@ -1051,10 +1053,6 @@ def test_deletion_test_smooths_over_the_nearest_odd_number_of_samples(
 ):
     """The window was rounded to the nearest even number plus one: 40 ms at
     128 Hz smoothed over 7 samples (55 ms), 55 ms over 9 (70 ms)."""
-    from scipy.ndimage import uniform_filter1d
-
-    from mne_xai.attribution import smooth_attribution, zscore_attribution
-
     maps = np.random.default_rng(0).standard_normal(montage_epochs.get_data().shape)
     result = deletion_test(
         linear_estimator,
@@ -1691,10 +1689,6 @@ def test_a_skorch_network_wrapped_without_info_is_evaluated_on_epochs(montage_ep
 
     explain reads the Epochs themselves; the measures read them as explain does.
     """
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
     weights = np.random.default_rng(1).standard_normal((N_CHANNELS, N_TIMES)) * 1e5
     net = NeuralNetClassifier(
         LinearScore, module__weights=weights, classes=[1, 2]
@@ -1727,10 +1721,6 @@ def test_a_skorch_network_wrapped_without_info_is_evaluated_on_epochs(montage_ep
 )
 def test_a_network_of_more_logits_than_classes_is_refused(montage_epochs, measure):
     """Two logits for one class failed with NumPy's IndexError, as explain refuses."""
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
     weights = np.random.default_rng(1).standard_normal((N_CHANNELS, N_TIMES))
     net = NeuralNetClassifier(
         LinearScore, module__weights=weights, classes=["rest"]
@@ -1859,10 +1849,6 @@ def test_maps_given_in_several_units_warn():
 def test_deletion_test_on_one_channel_has_no_channel_level_test():
     """The channel z-scores of one channel warned "constant maps" for every
     epoch, and the channel test removed nothing and scored as if it had."""
-    import warnings
-
-    from mne_xai import EEGNetClassifier
-
     rng = np.random.default_rng(0)
     data = rng.standard_normal((8, 1, N_TIMES)) * 1e-5
     events = np.c_[np.arange(8), np.zeros(8, int), np.arange(8) % 2 + 1]
@@ -2224,8 +2210,6 @@ def test_curves_score_in_full_precision_whatever_the_callers(
     matmuls in bfloat16 on CPUs that have it, deletion scores moved by up to
     3e-4 where explain's maps and the predictions stayed exact (torch >= 2.9
     sets it per backend)."""
-    from mne_xai._graph import _precision_settings
-
     settings, seen = _precision_settings(), []
 
     def recording(scores):
@@ -2284,8 +2268,6 @@ def test_tables_number_epochs_by_their_selection(linear_estimator, montage_epoch
     maps' to_data_frame and localization_scores use MNE's selection: joined
     on "epoch", a subset of epochs 0, 1, 4, 6, 9, 16 kept 3 rows of 6, one of
     them pairing two different epochs."""
-    from mne_xai.evaluate import target_randomization_check
-
     subset = montage_epochs[[1, 3, 4]]
     maps = explain(linear_estimator, subset, "gradient_x_input", verbose=False)
     numbers = sorted(set(maps.to_data_frame()["epoch"]))

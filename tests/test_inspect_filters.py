@@ -1,18 +1,29 @@
 """Spatial filters and patterns, and temporal filters, of a network's units."""
 
 import copy
+import dataclasses
+import re
 
 import matplotlib
 import mne
 import numpy as np
 import pytest
 import torch
+from scipy.optimize import brentq
 from scipy.signal import firwin, freqz
 from scipy.stats import spearmanr
+from skorch import NeuralNetClassifier
 from torch import nn
 from user_networks import CombinedConv, ConvTransformer, ShallowFBCSPNet
 
-from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, _graph, explain
+import mne_xai.viz
+from mne_xai import (
+    EEGNetClassifier,
+    InterpretableCNNClassifier,
+    _graph,
+    as_network,
+    explain,
+)
 from mne_xai.datasets import _builtin_montage
 from mne_xai.inspect import (
     SpatialPatterns,
@@ -208,10 +219,6 @@ class LinearReadout(nn.Module):
 
 def _linear_readout(info):
     """LinearReadout at its random start, as a foreign skorch classifier."""
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
     torch.manual_seed(0)
     net = NeuralNetClassifier(LinearReadout, max_epochs=0, train_split=None)
     net = net.set_params(classes=[1, 2]).initialize()
@@ -1045,8 +1052,6 @@ def test_patterns_of_a_network_reading_eeg_and_eog_map_one_type(
 )
 def test_a_dead_unit_has_a_zero_pattern_and_is_named(layer, kernel, dead):
     """A unit with zero weights made spatial_patterns fail."""
-    import re
-
     epochs, _, _ = _planted_source()
     estimator = _fit(EEGNetClassifier, epochs)
     alive = spatial_patterns(estimator, epochs, verbose=False)
@@ -1073,8 +1078,6 @@ def test_a_dead_unit_has_a_zero_pattern_and_is_named(layer, kernel, dead):
 def test_titles_name_the_input_map_only_where_units_read_several():
     """Which input map a unit reads tells units apart only when they read
     several: with one, ", map 0" on every title says nothing."""
-    import dataclasses
-
     epochs, _, _ = _planted_source()
     spatial = spatial_patterns(_linear_readout(epochs.info)[1], epochs, verbose=False)
     assert spatial.ranking.input_map.nunique() == 1
@@ -1093,8 +1096,6 @@ def test_each_plotted_map_is_divided_by_its_own_largest_value(kind, monkeypatch)
     """Filters and patterns have no unit common to the units: each topomap is
     its component over its largest |value|, not each channel over its largest
     across the components."""
-    import mne_xai.viz
-
     epochs, _, _ = _planted_source()
     spatial = spatial_patterns(_linear_readout(epochs.info)[1], epochs, verbose=False)
     drawn = []
@@ -1138,10 +1139,6 @@ class TakesFourAxes(nn.Module):
 def test_a_network_taking_four_axes_is_refused_with_the_shape_it_is_given():
     """A skorch network written for (batch, 1, n_channels, n_times) failed with
     torch's IndexError of a dimension the user never made."""
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
     epochs, _, _ = _planted_source()
     net = NeuralNetClassifier(
         TakesFourAxes, module__n_channels=len(CH_NAMES), classes=[0, 1]
@@ -1215,10 +1212,6 @@ class OneTemporalKernel(nn.Module):
 def _with_kernel(mode, kernel, sfreq=128.0):
     """An untrained classifier of OneTemporalKernel with ``kernel`` (in each of
     its kernels), and epochs."""
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
     rng = np.random.default_rng(0)
     info = mne.create_info(4, sfreq, "eeg")
     epochs = mne.EpochsArray(
@@ -1342,7 +1335,6 @@ def _moving_average_high_edge(n_taps, sfreq):
     """The -3 dB edge of an ``n_taps`` moving average, from its closed-form gain
     ``|sin(n x) / (n sin x)|``, ``x = pi f / sfreq``, which falls from 1 at 0 Hz
     to 0 at ``sfreq / n_taps``."""
-    from scipy.optimize import brentq
 
     def excess(freq):
         x = np.pi * freq / sfreq
@@ -1439,10 +1431,6 @@ class BiasedTemporalFirst(nn.Module):
 def test_an_affine_front_end_on_volts_is_linear():
     """Its bias of 0.1 beside a response of 1e-5 left float32 rounding of
     7e-4 of the response, and the front end was refused as not linear."""
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
     rng = np.random.default_rng(0)
     info = mne.create_info(4, 128.0, "eeg")
     data = rng.standard_normal((8, 4, 256))

@@ -9,8 +9,11 @@ import pytest
 import torch
 from mne.time_frequency import SpectrumArray
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import VotingClassifier
 from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_val_score
-from skorch import NeuralNetClassifier
+from sklearn.pipeline import make_pipeline
+from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
 
 from mne_xai import (
     CroppedClassifier,
@@ -25,6 +28,7 @@ from mne_xai.inspect import (
     make_group_scorer,
     maximize_activation,
 )
+from mne_xai.inspect._maximization import _check_ascended, _result
 
 SFREQ, N_CHANNELS, N_TIMES = 64.0, 4, 64
 
@@ -255,8 +259,6 @@ def test_the_best_restart_is_that_of_the_highest_objective_not_logit(
 ):
     """As documented. The penalties differ between restarts: the highest logit
     may be the least EEG-like input, the one the penalties cost most."""
-    from mne_xai.inspect._maximization import _result
-
     clf, _ = linear_network
     rng = np.random.default_rng(0)
     inputs = 1e-5 * rng.standard_normal((3, N_CHANNELS, N_TIMES))  # in volts
@@ -425,8 +427,6 @@ def test_an_ascent_may_end_a_thousandth_of_its_values_below_its_start():
     """Rounding and the last steps' jitter aside, a thousandth of the start's
     and the end's magnitudes, an ascent ending below its start is refused:
     1 to 0.9985 and -1 to -1.0015 are jitter, 1 to 0.99 a fall."""
-    from mne_xai.inspect._maximization import _check_ascended
-
     _check_ascended(np.array([1.0, -1.0]), np.array([0.9985, -1.0015]), lr=0.1)
     with pytest.raises(ValueError, match=r"restart\(s\) \[1\] ended below"):
         _check_ascended(np.array([1.0, 1.0]), np.array([1.0, 0.99]), lr=0.1)
@@ -527,9 +527,6 @@ def test_group_predictions_of_a_wrapper_fitted_on_epochs_asks_for_y(
 ):
     """A VotingClassifier or CalibratedClassifierCV of networks fitted on Epochs
     keeps no record of their events: it was said to be "not fitted on Epochs"."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.ensemble import VotingClassifier
-
     X, y = synthetic_arrays
     epochs = _named_epochs(X, y)
     network = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False)
@@ -1111,8 +1108,6 @@ def test_best_samples_of_a_binary_classifier_are_scored_by_its_log_odds(
 ):
     """Read as the logits (-s, s) of two classes, the scores were 2 s, s
     measured from the decision threshold."""
-    from skorch import NeuralNetBinaryClassifier
-
     X, y = synthetic_arrays
     net = NeuralNetBinaryClassifier(
         SingleScore, max_epochs=1, train_split=None, threshold=0.7, verbose=0
@@ -1259,8 +1254,6 @@ def test_votes_of_a_pipeline_trained_on_other_labels_are_refused_without_y():
     none: the events were taken for the classes (accuracy 0.0 for 1.0). The
     refusal reads it on the network, saying why (not that the Pipeline keeps
     no record of the events)."""
-    from sklearn.pipeline import make_pipeline
-
     rng = np.random.default_rng(0)
     codes = np.repeat([1, 2], 10)
     epochs = mne.EpochsArray(

@@ -7,14 +7,18 @@ import numpy as np
 import pytest
 import torch
 from scipy.signal import firwin, hilbert
-from skorch import NeuralNetClassifier
+from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
 from torch import nn
 
-from mne_xai import EEGNetClassifier, as_network
+from mne_xai import CroppedClassifier, EEGNetClassifier, as_network
+from mne_xai._network import WindowAverage
+from mne_xai.inspect import UnitSensitivity, group_predictions
+from mne_xai.inspect._activations import _logits_and_prediction
 from mne_xai.inspect._pruning import (
     PruningCurve,
     _Ablation,
     _ablation_masks,
+    _mean_output,
     pruning_curve,
 )
 from mne_xai.inspect._sensitivity import (
@@ -904,8 +908,6 @@ def test_scores_named_as_a_built_in_ranking_are_refused(small_eegnet, synthetic_
 @pytest.fixture
 def small_cropped(synthetic_arrays):
     """A CroppedClassifier of several windows per epoch, trained one epoch."""
-    from mne_xai import CroppedClassifier
-
     return CroppedClassifier(
         EEGNetClassifier(max_epochs=1, random_state=0, verbose=False),
         window_length=0.375,
@@ -916,9 +918,6 @@ def small_cropped(synthetic_arrays):
 
 def test_the_mean_of_a_unit_is_taken_over_every_window(synthetic_arrays, small_cropped):
     """Over windows, the removed unit's mean was n_windows times too large."""
-    from mne_xai import as_network
-    from mne_xai.inspect._pruning import _mean_output
-
     X, _ = synthetic_arrays
     cropped = small_cropped
     network = as_network(cropped)
@@ -944,8 +943,6 @@ def test_pruning_scores_a_cropped_classifier_as_it_predicts(
     mean window probability: unpruned, 1.00 against a score of 0.95."""
     import copy
 
-    from mne_xai import as_network
-
     X, y = synthetic_arrays
     cropped = copy.deepcopy(small_cropped)
     with torch.no_grad():  # confident windows, whose logits and votes differ
@@ -960,8 +957,6 @@ def test_pruning_scores_a_cropped_classifier_as_it_predicts(
 
 def test_bands_are_read_at_the_rate_of_the_epochs_given(synthetic_arrays):
     """A network fitted on arrays assumes 128 Hz; Epochs say their own rate."""
-    from mne_xai import EEGNetClassifier
-
     X, y = synthetic_arrays
     clf = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False).fit(X, y)
     slow = mne.EpochsArray(X, mne.create_info(4, 32.0, "eeg"), verbose=False)
@@ -1043,10 +1038,6 @@ class _Logit(nn.Module):
 def test_votes_are_the_estimators_predictions():
     """Votes were the class of highest probability, not ``predict``'s: with a
     decision threshold (skorch's NeuralNetBinaryClassifier) they differ."""
-    from skorch import NeuralNetBinaryClassifier
-
-    from mne_xai.inspect import group_predictions
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 4, 16)).astype(np.float32)
     y = np.arange(40) % 2
@@ -1137,9 +1128,6 @@ def test_decisions_of_windows_are_those_the_cropped_classifier_predicts():
     """The units of the class of the highest mean window logit were scored
     (spatial_patterns, temporal_filters), where the classifier predicts by the
     mean of its windows' probabilities (6 of 90 epochs of a 3-class one)."""
-    from mne_xai._network import WindowAverage
-    from mne_xai.inspect._activations import _logits_and_prediction
-
     # One window of [20, 0, 0] and three of [0, 1, 0]: mean logits favour
     # class 0 (5 against 0.75), mean probabilities class 1 (0.43 against 0.41).
     windows = torch.tensor([[20.0, 0.0, 0.0]] + [[0.0, 1.0, 0.0]] * 3)
@@ -1154,8 +1142,6 @@ def test_decisions_of_windows_are_those_the_cropped_classifier_predicts():
 
 def _alpha_and_beta_sensitivities(amplitude, phase):
     """UnitSensitivity of units (rows) in alpha and beta (columns), ratio 2."""
-    from mne_xai.inspect import UnitSensitivity
-
     return UnitSensitivity(
         layer="unit",
         bands={"alpha": (8, 13), "beta": (13, 30)},

@@ -15,16 +15,21 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from scipy.stats import pearsonr, spearmanr  # noqa: E402
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from skorch import NeuralNetClassifier
 from skorch.exceptions import NotInitializedError  # noqa: E402
 from torch import nn  # noqa: E402
 from user_networks import CombinedConv  # noqa: E402
 
-from mne_xai import CroppedClassifier, EEGNetClassifier, explain  # noqa: E402
+from mne_xai import CroppedClassifier, EEGNetClassifier, as_network, explain  # noqa: E402
 from mne_xai.attribution import AttributionMethod, register_method  # noqa: E402
 from mne_xai.attribution._registry import _METHODS  # noqa: E402
 from mne_xai.evaluate import (  # noqa: E402
     SanityCheckResult,
     data_randomization_check,
+    deletion_test,
     map_similarity,
     parameter_randomization_check,
     plot_sanity_check,
@@ -32,6 +37,10 @@ from mne_xai.evaluate import (  # noqa: E402
     target_randomization_check,
 )
 from mne_xai.evaluate.sanity import SIMILARITY_METRICS  # noqa: E402
+from mne_xai.evaluate.sanity._parameter_randomization import (
+    _randomization_units,
+    _randomized_estimators,
+)
 from mne_xai.models import ScaledInput  # noqa: E402
 from mne_xai.simulation import simulate_epochs  # noqa: E402
 
@@ -396,9 +405,6 @@ def test_the_input_magnitude_is_taken_in_each_channel_type_s_unit():
 def test_a_network_without_training_statistics_ranks_x_per_type_too():
     """A skorch network records no data_std_: |x| was ranked in raw SI units. A
     type flat in an epoch (no deviation) stays zero there."""
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
 
     class Linear(nn.Module):
         def __init__(self):
@@ -540,10 +546,6 @@ def test_maps_explained_inside_keep_a_stricter_log_level(channel_reader, channel
 
 def _foreign_reader_of_one_class(n_logits):
     """A skorch ChannelReader of one class (not an mne_xai estimator), told its channels."""
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
     net = NeuralNetClassifier(
         ChannelReader,
         module__n_channels=3,
@@ -1365,11 +1367,6 @@ def test_parameter_randomization_redraws_pruned_weights_and_keeps_their_mask(
     that did not fit: reset_parameters drew the weight that pruning's hook
     computes again from weight_orig. The pruned weight is re-drawn, and the half
     of it pruned stays zero."""
-    from mne_xai.evaluate.sanity._parameter_randomization import (
-        _randomization_units,
-        _randomized_estimators,
-    )
-
     X, y = channel_data
     clf = EEGNetClassifier(
         module=PlainConvNet, max_epochs=5, random_state=0, verbose=False
@@ -1709,8 +1706,6 @@ def test_checks_compare_the_samples_the_network_reads(synthetic_arrays, cropped)
 
 def test_per_unit_maps_of_channels_in_several_units_are_refused():
     """Saliency is per tesla on MEG and per volt on EEG: ranks compared the units."""
-    from mne_xai.evaluate import deletion_test
-
     types = ["mag", "mag", "grad", "grad", "eeg", "eeg"]
     scales = np.array([1e-13, 1e-13, 1e-11, 1e-11, 1e-5, 1e-5])
     rng = np.random.default_rng(0)
@@ -1802,10 +1797,6 @@ def test_checks_read_epochs_of_a_skorch_network_wrapped_without_info(channel_dat
 
     explain reads the Epochs themselves; the checks read them as explain does.
     """
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
     X, y = channel_data
     epochs = _channel_epochs(X, y)
 
@@ -1846,9 +1837,6 @@ def test_checks_read_epochs_of_a_skorch_network_wrapped_without_info(channel_dat
 
 def test_data_randomization_trains_a_cropped_classifier_again(synthetic_arrays):
     """It refused a CroppedClassifier, which clones and refits as any estimator."""
-    from mne_xai import CroppedClassifier, EEGNetClassifier
-    from mne_xai.evaluate import data_randomization_check
-
     X, y = synthetic_arrays
     cropped = CroppedClassifier(
         EEGNetClassifier(max_epochs=1, verbose=False, random_state=0),
@@ -1874,12 +1862,6 @@ def test_data_randomization_trains_the_network_of_a_pipeline_or_search_again(
 ):
     """It refused a Pipeline and a GridSearchCV, which every other evaluation
     takes; the network inside is trained again, as given alone."""
-    from sklearn.base import clone
-    from sklearn.model_selection import GridSearchCV
-    from sklearn.pipeline import Pipeline
-
-    from mne_xai.evaluate import data_randomization_check
-
     X, y = synthetic_arrays
     network = EEGNetClassifier(max_epochs=1, random_state=0, verbose=False).fit(X, y)
     kwargs = dict(X_train=X, y_train=y, random_state=0, verbose=False)
@@ -1915,11 +1897,6 @@ def test_parameter_randomization_reaches_weights_used_in_a_module_function(
     uses the weights of conv_time and conv_spat without calling them. It
     computes what calling them in order computes, so the check runs it as the
     two layers, each a step, as the methods run it."""
-    from mne_xai.evaluate.sanity._parameter_randomization import (
-        _randomization_units,
-        _randomized_estimators,
-    )
-
     X, y = channel_data
     clf = EEGNetClassifier(
         module=CombinedShallow, max_epochs=5, random_state=0, verbose=False
@@ -1974,11 +1951,6 @@ def test_parameter_randomization_redraws_torch_multihead_attention(channel_data)
     """torch's MultiheadAttention draws its parameters with _reset_parameters:
     the check (and trust_summary with it) refused every network holding one,
     asking the user to give the torch class a reset_parameters."""
-    from mne_xai.evaluate.sanity._parameter_randomization import (
-        _randomization_units,
-        _randomized_estimators,
-    )
-
     X, y = channel_data
     clf = EEGNetClassifier(
         module=Attends, max_epochs=2, random_state=0, verbose=False

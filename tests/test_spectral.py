@@ -1,3 +1,4 @@
+import copy
 import re
 import warnings
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from mne.time_frequency import EpochsSpectrumArray, SpectrumArray
+from skorch import NeuralNetClassifier
 
 from mne_xai import InterpretableCNNClassifier, as_network, explain, list_methods
 from mne_xai.attribution import explain_spectrum
@@ -17,6 +19,7 @@ from mne_xai.attribution.spectral import (
     to_fourier,
 )
 from mne_xai.datasets import _builtin_montage
+from mne_xai.inspect import learn_patterns
 from mne_xai.models import EEGNet, SpatialFirstEEGNet
 
 
@@ -88,8 +91,6 @@ class _LinearOnOneSinusoid(torch.nn.Module):
 
 def _network_on_one_sinusoid(phase):
     """An untrained network of a _LinearOnOneSinusoid, reading Cz at 100 Hz."""
-    from skorch import NeuralNetClassifier
-
     info = mne.create_info(["Cz"], 100.0, "eeg")
     net = NeuralNetClassifier(_LinearOnOneSinusoid, module__phase=phase, classes=[0, 1])
     return as_network(net.initialize(), info=info)
@@ -376,10 +377,6 @@ def test_a_parametrized_network_is_explained_in_frequency_as_its_plain_twin():
     parametrized weights (weight norm) as plain ones: a new wrapper around it
     hid that it was its own graph, and guided backprop refused the weight
     norm's module as a layer it cannot pass."""
-    import copy
-
-    from skorch import NeuralNetClassifier
-
     torch.manual_seed(0)
     info = mne.create_info(2, 32.0, "eeg")
     data = np.random.default_rng(0).standard_normal((3, 2, 32)).astype(np.float32)
@@ -519,10 +516,6 @@ class _ReadsOnly10HzAfterSpatialFilter(_ReadsOnly10Hz):
     scope="module", params=[_ReadsOnly10Hz, _ReadsOnly10HzAfterSpatialFilter]
 )
 def network_reading_10_hz(request):
-    from skorch import NeuralNetClassifier
-
-    from mne_xai.inspect import learn_patterns
-
     info = mne.create_info(4, 128.0, "eeg")
     data = np.random.default_rng(0).standard_normal((20, 4, 128)).astype(np.float32)
     net = NeuralNetClassifier(request.param, classes=[0, 1])
@@ -594,8 +587,6 @@ def test_pattern_net_in_frequency_is_the_spectrum_of_its_signal(
     the names FourierInput prefixes, so pattern_net was always refused; and the
     inverse transform's division by constants passed the signal as a pattern
     would, doubling it at every bin but DC and Nyquist."""
-    from mne_xai.inspect import learn_patterns
-
     patterns = learn_patterns(fitted_eegnet, few_epochs)
     kwargs = dict(target="true", patterns=patterns)
     spectrum = explain_spectrum(fitted_eegnet, few_epochs, "pattern_net", **kwargs)

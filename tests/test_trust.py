@@ -1,20 +1,25 @@
 """trust_summary: deletion against random and randomization, read together."""
 
+import copy
 import html
 import re
 import warnings
 from contextlib import contextmanager
 from functools import partial
+from types import SimpleNamespace
 
 import matplotlib
+import matplotlib.pyplot as plt
 import mne
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from matplotlib.colors import to_rgba
+from scipy import stats
 from skorch import NeuralNetBinaryClassifier
 
-from mne_xai import EEGNetClassifier, as_network
+from mne_xai import EEGNetClassifier, as_network, evaluate
 from mne_xai.attribution import register_method
 from mne_xai.attribution._registry import _METHODS
 from mne_xai.attribution.perturbation import RandomAttribution
@@ -23,9 +28,12 @@ from mne_xai.evaluate import (
     deletion_curve,
     map_similarity,
     parameter_randomization_check,
+    plot_sanity_check,
     target_randomization_check,
     trust_summary,
 )
+from mne_xai.evaluate._chance import CHANCE_ALPHA
+from mne_xai.evaluate.trust import _summary
 from mne_xai.evaluate.trust._input_similarity import _partial_correlation
 from mne_xai.evaluate.trust._readings import (
     ABOVE,
@@ -49,6 +57,13 @@ from mne_xai.evaluate.trust._readings import (
     _reading,
     _target_reading,
 )
+from mne_xai.evaluate.trust._summary import (
+    _class_gains,
+    _method_row,
+    _warn_if_at_chance,
+)
+from mne_xai.report import _trust_section
+from mne_xai.report._trust_section import _plot_deletion, _trust_table
 
 matplotlib.use("Agg")
 
@@ -100,10 +115,6 @@ def test_a_network_at_chance_is_said_to_explain_noise(spatial_epochs):
 
 def _check_chance(true_index, predicted):
     """Run the summary's chance check on predictions (indices in ``classes_``)."""
-    from types import SimpleNamespace
-
-    from mne_xai.evaluate.trust._summary import _warn_if_at_chance
-
     network = SimpleNamespace(predicted_index=lambda data: np.asarray(predicted))
     _warn_if_at_chance(network, None, np.asarray(true_index), 8, None, 0)
 
@@ -129,8 +140,6 @@ def test_a_p_value_at_the_level_is_not_beyond_chance(monkeypatch):
     """Beating chance takes p below CHANCE_ALPHA, as the report's chance tests
     read it (ChanceTest.significant): p at the level is warned of, p just
     below it is not."""
-    from mne_xai.evaluate._chance import CHANCE_ALPHA
-    from mne_xai.evaluate.trust import _summary
 
     def p_value_is(p_value):
         monkeypatch.setattr(
@@ -249,10 +258,6 @@ def _method_row_of(
     ``similarity`` has a row per randomization step, ``input_similarity`` one
     more, the trained network's, first.
     """
-    from types import SimpleNamespace
-
-    from mne_xai.evaluate.trust._summary import _method_row
-
     curve = SimpleNamespace(scores=np.asarray(scores), aopc=np.asarray(aopc))
     check = SimpleNamespace(
         similarity={"spearman_abs": np.asarray(similarity)},
@@ -306,8 +311,6 @@ def test_the_range_takes_either_end_from_the_intact_epochs(deleted, expected):
 
 def _t_interval(values):
     """The 95 percent t interval of the mean of ``values``, from scipy."""
-    from scipy import stats
-
     values = np.asarray(values)
     return stats.t.interval(
         0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values)
@@ -364,10 +367,6 @@ def test_class_gains_are_read_from_each_class_epochs():
     """Each class's row: the number of its epochs, how many gain (0 is no gain),
     their mean gain and its t interval at 1 - 0.05 / 2 for two classes, under
     the class's own name."""
-    from scipy import stats
-
-    from mne_xai.evaluate.trust._summary import _class_gains
-
     gain = np.array([0.5, -0.2, 0.3, 0.0, 1.0, 0.8, 0.6])
     target = np.array([1, 0, 1, 0, 1, 0, 1])
     gains = _class_gains(gain, target, ["left", "right"]).set_index("class")
@@ -780,10 +779,6 @@ def test_leaves_range_measures_the_excursion():
 
 def test_report_trust_table_keeps_the_order_of_the_classes(summary):
     """The report sorted the class columns, the figures beside it did not."""
-    import copy
-
-    from mne_xai.report._trust_section import _trust_table
-
     reversed_classes = copy.copy(summary)
     reversed_classes.class_gains = summary.class_gains.iloc[::-1]
     columns = [name for name in _trust_table(reversed_classes) if "gain" in name]
@@ -844,8 +839,6 @@ def test_summary_prints_each_number_under_its_column(summary):
 def test_report_trust_table_puts_each_value_under_its_title(summary):
     """The page's table: each check's value under its own title, and each
     class's gain over random deletion with its sign."""
-    from mne_xai.report._trust_section import _trust_table
-
     table = _trust_table(summary)
     titles = {
         "AOPC": "aopc",
@@ -898,8 +891,6 @@ class _ReportPage:
         self.elements[title] = content
 
     def add_figures(self, figures, title, key, caption=None):
-        import matplotlib.pyplot as plt
-
         for figure in figures:
             plt.close(figure)
 
@@ -908,8 +899,6 @@ def test_report_reads_each_method_under_its_name(summary, monkeypatch):
     """Each reading of the page is under its own method's name, its advice in
     bold and said once; the checks score the class the maps explain (the
     labels given to the report, not the events)."""
-    from mne_xai.report import _trust_section
-
     asked = {}
 
     def summarized(estimator, epochs, methods, **params):
@@ -931,10 +920,6 @@ def test_report_reads_each_method_under_its_name(summary, monkeypatch):
 
 def test_report_deletion_curves_show_each_class_its_own_epochs(summary):
     """Each panel of the page's deletion figure follows its class's epochs."""
-    import matplotlib.pyplot as plt
-
-    from mne_xai.report._trust_section import _plot_deletion
-
     figure = _plot_deletion(summary)
     curve = summary.deletion_curves["saliency"]
     change = curve.scores - curve.scores[:, :1]
@@ -953,10 +938,6 @@ def test_report_deletion_curves_show_each_class_its_own_epochs(summary):
 def test_report_deletion_curves_of_the_classes_share_one_score_axis(summary):
     """The classes' panels are compared side by side: one score scale for all,
     labelled once, at the left."""
-    import matplotlib.pyplot as plt
-
-    from mne_xai.report._trust_section import _plot_deletion
-
     figure = _plot_deletion(summary)
     first, *others = figure.axes
     assert others and first.get_ylabel()
@@ -969,11 +950,6 @@ def test_report_deletion_curves_of_the_classes_share_one_score_axis(summary):
 def test_report_figures_give_each_method_one_colour(summary):
     """Deletion curves took random deletion as the first colour of the cycle,
     so that saliency was orange beside the randomization curves' blue."""
-    from matplotlib.colors import to_rgba
-
-    from mne_xai.evaluate import plot_sanity_check
-    from mne_xai.report._trust_section import _plot_deletion
-
     deletion = _plot_deletion(summary).axes[0]
     randomization = plot_sanity_check(
         list(summary.sanity_checks.values()), show=False
@@ -1250,8 +1226,6 @@ def test_the_classes_of_a_skorch_network_are_named_or_refused(one_score_network)
 
 def _bare_summary(threshold=THRESHOLD, baseline="zeros", table=None):
     """A TrustSummary of 10 deletion steps and nothing else, for its texts."""
-    from types import SimpleNamespace
-
     curves = {"random": SimpleNamespace(fractions=np.linspace(0, 1, 11))}
     return TrustSummary(
         table,
@@ -1367,8 +1341,6 @@ def test_checks_inside_the_callers_inference_mode_give_the_same_numbers(simulate
     """They copied the network in the caller's inference mode, and autograd
     then refused its parameters: "Inference tensors cannot be saved for
     backward" (explain itself worked there)."""
-    from mne_xai import evaluate
-
     network, epochs = simulated
     epochs = epochs[:6]
     quiet = dict(verbose=False)
@@ -1411,10 +1383,6 @@ def test_class_intervals_hold_over_all_classes_together():
     """One class above random makes a method "mixed"; with 95 percent intervals
     per class, gains without any effect read above random or mixed in 5, 7, 9
     and 12 percent of tests for 2 to 5 classes."""
-    from scipy import stats
-
-    from mne_xai.evaluate.trust._summary import _class_gains
-
     n_epochs, n_classes = 20, 4
     # Class 0's gain sits between the one-class and the four-class cut.
     t_value = np.mean(
