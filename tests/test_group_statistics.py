@@ -9,6 +9,7 @@ import mne
 import numpy as np
 import pandas as pd
 import pytest
+from mne.stats.cluster_level import _get_1samp_orders
 from mne.utils import catch_logging
 from scipy import sparse, stats
 
@@ -16,6 +17,7 @@ from mne_xai import EEGNetClassifier, explain
 from mne_xai._progress import mne_bars_as_ours
 from mne_xai.datasets import _builtin_montage
 from mne_xai.evaluate import RelevanceClusterTestResult, relevance_cluster_test
+from mne_xai.evaluate.group._adjacency import _channel_adjacency
 from mne_xai.simulation import simulate_epochs
 
 matplotlib.use("Agg")
@@ -406,8 +408,6 @@ def test_adjacency_without_positions(eeg_info):
 def test_neighbours_listed_in_another_order_are_read_by_name(eeg_info, monkeypatch):
     """MNE's neighbour templates (e.g. Neuromag's) list the channels in their
     own order: rows and columns are put in the order of the maps, by name."""
-    from mne_xai.evaluate.group._adjacency import _channel_adjacency
-
     expected, _ = _channel_adjacency(eeg_info, "auto")
     find = mne.channels.find_ch_adjacency
 
@@ -837,8 +837,6 @@ def test_a_drawn_flip_that_ties_with_the_observed_one_is_not_taken_for_it(eeg_in
     drew that flip and not the identity, it was taken for the identity's
     duplicate and replaced: p = 1 / 21 (significant) where the drawn flips
     gave 2 / 21 (seed 9)."""
-    from mne.stats.cluster_level import _get_1samp_orders
-
     n_subjects, n_permutations = 6, 21
     maps = _maps(eeg_info, n_subjects, effect=3.0)
     maps[2].data[:, 5:35] = 0.0

@@ -6,10 +6,13 @@ import mne
 import numpy as np
 import pytest
 import torch
+from mne.time_frequency import EpochsSpectrumArray
 from scipy.stats import pearsonr
 from sklearn.metrics import roc_auc_score
+from skorch import NeuralNetClassifier
 
-from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain
+from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, as_network, explain
+from mne_xai.attribution import explain_spectrum
 from mne_xai.evaluate import (
     cosine_similarity,
     localization_scores,
@@ -252,11 +255,6 @@ class _PowerAt10Hz(torch.nn.Module):
 def test_spectral_precision_of_spectral_relevance():
     """gradient x input holds its power at 0 and 20 Hz in time: it scored 0.05
     for 8-13 Hz, below white noise (0.10), on a network reading 10 Hz alone."""
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-    from mne_xai.attribution import explain_spectrum
-
     rng = np.random.default_rng(0)
     times = np.arange(128) / 128.0
     phases = rng.uniform(0, 2 * np.pi, (20, 4, 1))
@@ -697,8 +695,6 @@ def test_spectral_relevance_is_paired_with_its_own_epochs_and_rate():
     """explain_spectrum's maps of epochs 0, 2, 4, 6 scored against the truth of
     epochs 1, 3, 5, 7: a perfect map scored 0.06 in half its epochs, silently,
     where maps in time were refused; a contradicting sfreq was ignored."""
-    from mne.time_frequency import EpochsSpectrumArray
-
     epochs, truth = simulate_epochs("spectral", n_epochs=8, random_state=0)
     freqs = np.fft.rfftfreq(len(epochs.times), 1 / epochs.info["sfreq"])
     picked = epochs[::2]
@@ -727,8 +723,6 @@ def test_spectral_relevance_is_paired_with_its_own_epochs_and_rate():
 def test_spectral_relevance_counts_its_magnitude_whatever_its_sign():
     """explain_spectrum's relevance is signed: negative relevance outside the
     band is relevance too (summed signed, it cancelled that inside the band)."""
-    from mne.time_frequency import EpochsSpectrumArray
-
     sfreq = 128.0
     info = mne.create_info(["C3", "C4"], sfreq, "eeg")
     freqs = np.fft.rfftfreq(128, 1 / sfreq)  # 1 Hz bins

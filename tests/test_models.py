@@ -6,7 +6,13 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize, prune
 
-from mne_xai.models import EEGNet, InterpretableCNN, ScaledInput, SpatialFirstEEGNet
+from mne_xai.models import (
+    EEGNet,
+    InterpretableCNN,
+    ScaledInput,
+    SpatialFirstEEGNet,
+    eegnet,
+)
 from mne_xai.models._base import TooShortError
 from mne_xai.models.eegnet import (
     _after_spatial_filters,
@@ -715,7 +721,6 @@ def test_eegnet_with_pruned_or_parametrized_weights_keeps_its_faster_form():
     """Pruning (a pre-hook masking the weight) and parametrized weights read
     as the weight: the faster module stays exact, and was given up for them
     (integrated gradients nine times slower)."""
-    from torch.nn.utils import parametrize, prune
 
     class Halved(nn.Module):
         def forward(self, weight):  # noqa: D102
@@ -820,8 +825,6 @@ def test_by_diagonal_gives_each_diagonal_as_a_column_zero_outside():
 @pytest.fixture
 def spatial_first_calls(monkeypatch):
     """The batches that went through the training-mode spatial-first path."""
-    from mne_xai.models import eegnet
-
     calls = []
     original = eegnet._spatial_first_in_training
 

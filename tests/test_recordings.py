@@ -24,17 +24,21 @@ import pytest
 import torch
 from mne.utils import catch_logging, logger
 from own_process import in_own_process
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from mne_xai import EEGNetClassifier
 from mne_xai._warnings import warn as mne_xai_warn
 from mne_xai.evaluate import CurveResult, deletion_curve
+from mne_xai.inspect import group_predictions
 from mne_xai.recordings import (
     RecordingResults,
+    _workers,
     evaluate_recordings,
     explain_recordings,
     map_recordings,
 )
+from mne_xai.recordings._sources import _file_id
 from mne_xai.recordings._workers import (
     _Shipped,
     _thread_share,
@@ -227,8 +231,6 @@ def test_ids_keep_the_order_of_the_recordings(recording_files):
 
 def test_a_file_named_only_by_its_suffix_keeps_it_as_its_id():
     """A file named "-epo.fif" is named "-epo", not by an empty id."""
-    from mne_xai.recordings._sources import _file_id
-
     assert _file_id("/data/-epo.fif") == "-epo"
     assert _file_id("/data/sub-01_epo.fif.gz") == "sub-01"
 
@@ -261,8 +263,6 @@ def test_a_recording_error_names_the_recording_without_notes(
 ):
     """Python 3.10, which the package supports, has no BaseException.add_note:
     the error said nothing of its recording."""
-    from mne_xai.recordings import _workers
-
     monkeypatch.setattr(_workers, "_NOTES_SHOWN", False)
     epochs = [_simulate(seed) for seed in range(2)]
     with (
@@ -279,8 +279,6 @@ def test_a_recording_error_names_the_recording_without_notes(
 def test_the_note_without_notes_keeps_the_other_arguments_and_notes(monkeypatch):
     """On Python 3.10 the note ends the message; the error's other arguments
     and the notes it had stay."""
-    from mne_xai.recordings import _workers
-
     monkeypatch.setattr(_workers, "_NOTES_SHOWN", False)
     error = ValueError("bad value", 3)
     error.__notes__ = ["an earlier note"]
@@ -665,7 +663,6 @@ def test_dask_workers_of_one_host_share_its_cores(monkeypatch):
     """Each worker's share is of its host's cores among all workers' threads on
     that host, not among its own alone."""
     pytest.importorskip("distributed")
-    from mne_xai.recordings import _workers
 
     class _ThreeWorkersOnTwoHosts:
         def nthreads(self):
@@ -794,8 +791,6 @@ def _fit_on_recording(estimator, epochs):
 def test_each_recording_gets_its_own_estimator(recording_files, backend):
     """One shared estimator, trained per recording, left every result holding
     the model of the last recording (serial) or of another on its thread."""
-    from sklearn.linear_model import LogisticRegression
-
     given = LogisticRegression()
     with joblib.parallel_config(backend=backend, n_jobs=2):
         models = map_recordings(_fit_on_recording, given, recording_files, n_jobs=2)
@@ -1418,7 +1413,6 @@ def test_dask_workers_of_several_threads_say_their_warnings_stay_there(
 def test_stacked_tables_keep_the_labels_of_their_rows(fitted, recording_files):
     """Stacking dropped every table's index, the method of a trust summary and
     the group of group_predictions: rows told apart by position only."""
-    from mne_xai.inspect import group_predictions
 
     def halves(estimator, epochs):
         epochs.metadata = pd.DataFrame(

@@ -16,6 +16,7 @@ from mne.time_frequency import (
     psd_array_multitaper,
     psd_array_welch,
 )
+from mne.utils import catch_logging, use_log_level
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -25,10 +26,17 @@ from sklearn.pipeline import make_pipeline
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain
 from mne_xai.attribution import explain_spectrum
 from mne_xai.attribution._core import attribution_values
+from mne_xai.evaluate import data_randomization_check
 from mne_xai.inspect import (
     SpectralClassifier,
+    best_samples,
     explain_spectral_classifier,
     group_predictions,
+    layer_activations,
+    learn_patterns,
+    maximize_activation,
+    temporal_filters,
+    unit_sensitivity,
 )
 from mne_xai.simulation import simulate_epochs
 from mne_xai.spectral_input import LogPowerSpectrum
@@ -442,8 +450,6 @@ def test_the_spectra_are_logged_at_the_estimator_level(synthetic_arrays):
     """The spectra were logged at MNE's level whatever the network's verbose,
     so silent fits (and every GridSearchCV worker) printed them, as
     CroppedClassifier did its windows."""
-    from mne.utils import catch_logging, use_log_level
-
     X, y = synthetic_arrays
     X = np.repeat(X, 4, axis=2)  # 256 samples: one-second segments at 128 Hz
     with use_log_level("info"):
@@ -824,8 +830,6 @@ def test_a_zero_decibel_baseline_is_refused(fitted_spectral, spectral_epochs):
 def test_pattern_methods_learn_from_the_spectra(fitted_spectral, spectral_epochs):
     """The pattern methods advised learn_patterns(estimator, epochs), which
     refused a SpectralClassifier ("Cannot read a network")."""
-    from mne_xai.inspect import learn_patterns
-
     epochs = spectral_epochs[:40]
     patterns = learn_patterns(fitted_spectral, epochs, verbose=False)
     by_hand = learn_patterns(
@@ -967,15 +971,6 @@ def test_tools_reading_time_refuse_the_network_of_spectra(
     at 16 Hz" of a 32 Hz input, bands of frequency bins, a 1/f prior over
     frequency; best_samples returned the Welch spectra of the spectra, as if
     they were epochs in time."""
-    from mne_xai.attribution import explain_spectrum
-    from mne_xai.inspect import (
-        best_samples,
-        layer_activations,
-        maximize_activation,
-        temporal_filters,
-        unit_sensitivity,
-    )
-
     network = fitted_spectral.estimator_
     spectra = fitted_spectral.spectrum_.transform(spectral_epochs[:8])
     calls = [
@@ -999,8 +994,6 @@ def test_data_randomization_refuses_the_spectral_classifier_with_its_reason(
     fitted_spectral, spectral_epochs
 ):
     """It said a SpectralClassifier is no mne_xai estimator."""
-    from mne_xai.evaluate import data_randomization_check
-
     with pytest.raises(TypeError, match="explain_spectral_classifier"):
         data_randomization_check(fitted_spectral, spectral_epochs[:4], "saliency")
 

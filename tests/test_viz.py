@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from mne.channels.layout import _merge_ch_data
 from mne.viz import ui_events
 
 from mne_xai import explain, list_methods
@@ -211,8 +212,6 @@ def test_maps_of_misc_channels_get_no_topomap(placed, ch_type):
     set a montage, which MNE does not apply to misc channels; typed misc after
     their montage was set, they failed inside MNE with "No channels match the
     selection.". EOG channels are no data channels either."""
-    from mne_xai.datasets import _builtin_montage
-
     info = mne.create_info(["C3", "Cz", "C4", "Pz", "O1", "O2", "Fz"], 100.0, "eeg")
     if placed:
         info.set_montage(_builtin_montage("1020"))
@@ -950,8 +949,6 @@ def test_times_and_bands_the_maps_do_not_have_are_named():
 
 def _synthetic_maps(ch_names=("Fz", "Cz", "Pz", "Oz", "C3", "C4"), montage=True):
     """Magnitude maps of two classes of three epochs, without any network."""
-    from mne_xai.datasets import _builtin_montage
-
     info = mne.create_info(list(ch_names), 100.0, "eeg")
     if montage:
         info.set_montage(_builtin_montage("1020"), on_missing="ignore")
@@ -1323,8 +1320,6 @@ def test_gradiometer_pairs_are_drawn_as_their_sum(drawn):
     """MNE draws a pair as the root mean square of its channels: two pairs of
     relevance 1 in total, split (1, 0) and (0.5, 0.5), were drawn at 0.71 and
     0.5 on a colour scale up to 1."""
-    from mne.channels.layout import _merge_ch_data
-
     n_pairs = 8
     names = [f"MEG {p:03d}{e}" for p in range(n_pairs) for e in (2, 3)]
     info = mne.create_info(names, 100.0, "grad")
