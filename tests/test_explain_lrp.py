@@ -1143,6 +1143,40 @@ def test_input_free_first_rules_refuse_an_eeg_mixed_before_the_first_layer(
     assert torch.isfinite(relevance).all()
 
 
+class _RectifiedBeforeTheFirstLayer(_MixedBeforeTheFirstLayer):
+    """The EEG rectified by an ``nn.ReLU`` before the first layer."""
+
+    def __init__(self):
+        super().__init__(mixing=None)
+        self.rectifier = nn.ReLU()
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(self.rectifier(x))
+
+
+@pytest.mark.parametrize("first_rule", ["wsquare", "flat"])
+def test_input_free_first_rules_refuse_an_eeg_rectified_before_the_first_layer(
+    first_rule,
+):
+    """w² and flat give every value of the first layer's input relevance, the
+    zeros of a rectifier too, and the rectifier passes relevance on unchanged;
+    but handed down divided by the zero value, it was lost: the map of a random
+    network missed the relevance of every negative sample and summed to a
+    fraction of the logit, without an error (found on random networks)."""
+    network = _RectifiedBeforeTheFirstLayer().double().eval()
+    data = _data()
+    with pytest.raises(ValueError, match="reads the EEG rectified by .*'relu'"):
+        _lrp("lrp_composite", network, data, TARGET, first_rule=first_rule)
+    # Rules that weigh the first layer's input by its values give the zeroed
+    # samples no relevance, and conserve it without biases.
+    relevance = _lrp(
+        "lrp_composite", network, data, TARGET, first_rule="zplus", epsilon=1e-12
+    )
+    np.testing.assert_allclose(
+        relevance.sum(dim=(1, 2)), _target_logits(network, data, TARGET), rtol=1e-6
+    )
+
+
 class _ScaledBeforeTheFirstLayer(_MixedBeforeTheFirstLayer):
     """The EEG multiplied or divided by a constant in forward, as networks scale
     volts, before the unmixed first layer."""

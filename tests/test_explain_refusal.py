@@ -606,6 +606,40 @@ def test_upsampling_is_passed_as_a_linear_map(method, mode, module):
         np.testing.assert_allclose(relevance.sum(dim=(1, 2)), logits, rtol=1e-6)
 
 
+class CircularlyPadded(SmallNet):
+    """SmallNet whose temporal convolution pads circularly, by torch's
+    ``padding_mode="circular"`` or, ``by_hand``, by concatenating each epoch's
+    ends before a convolution without padding: the same function."""
+
+    def __init__(self, *args, by_hand=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.by_hand = by_hand
+        self.temporal.padding_mode = "zeros" if by_hand else "circular"
+        if by_hand:
+            self.temporal.padding = (0, 0)
+
+    def forward(self, x):  # noqa: D102
+        x = self.spatial(x.unsqueeze(1))
+        if self.by_hand:
+            x = torch.cat([x[..., -2:], x, x[..., :2]], dim=-1)
+        x = self.elu(self.batch_norm(self.temporal(x)))
+        return self.classifier(self.flatten(self.pool(x)))
+
+
+@pytest.mark.parametrize("method", ["deeplift", "deeplift_shap"])
+def test_deeplift_explains_a_convolution_padding_circularly(method):
+    """torch's circular padding copies the epoch's ends in place (CopySlices),
+    which DeepLIFT refused inside the convolution; a linear map, its rescale
+    rule is its gradient: the map is that of the padding written by hand (LRP
+    and guided backprop explained both; found on random networks)."""
+    torch.testing.assert_close(
+        _attribute(method, _untrained(CircularlyPadded)),
+        _attribute(method, _untrained(CircularlyPadded, by_hand=True)),
+        rtol=1e-10,
+        atol=1e-12,
+    )
+
+
 @pytest.mark.parametrize("method", ["deeplift", "deeplift_shap"])
 def test_deeplift_rescales_at_subclasses_of_its_activations(method):
     """captum matches its activations by exact type: DeepLIFT refused an nn.ELU

@@ -32,7 +32,7 @@ from captum.attr._core.deep_lift import SUPPORTED_NON_LINEAR, nonlinear
 from torch import nn
 
 from .._docs import fill_doc
-from .._graph import MAX_POOLING, shown_layer_name, trace_layers
+from .._graph import ANY_CONVOLUTION, MAX_POOLING, shown_layer_name, trace_layers
 from .._warnings import ignoring
 from ._propagation import LINEAR_LAYER_OPS, check_computation, torch_class
 from ._registry import AttributionMethod, other_methods_note, register_method
@@ -240,8 +240,22 @@ class _Rescale(AttributionMethod):
             layers = [layer for layer in self.module.modules() if _has_rule(layer)]
             _check_layer_calls(self.module, inputs, layers, self.name)
             _check_pooling_windows(self.module, self.name)
+            # torch's padding_mode="circular" copies the epoch's ends in place
+            # (CopySlices, refused as a function): a convolution padding so is
+            # a linear map, whose gradient is its multiplier, once checked to
+            # compute as its class.
+            circular = [
+                layer
+                for layer in self.module.modules()
+                if isinstance(layer, ANY_CONVOLUTION)
+                and layer.padding_mode == "circular"
+            ]
             check_computation(
-                self.module, inputs, layers, self.name, functional_ops=LINEAR_LAYER_OPS
+                self.module,
+                inputs,
+                layers + circular,
+                self.name,
+                functional_ops=LINEAR_LAYER_OPS,
             )
             self._checked = True
         return _CaptumRescale(self.module)

@@ -54,11 +54,14 @@ _CONV_RULES = ("zplus", "alpha1_beta0", "alpha2_beta1", "epsilon")
 _INPUT_FREE_RULES = ("wsquare", "flat")
 _FIRST_RULES = _INPUT_FREE_RULES + _CONV_RULES
 #: Autograd operations each of whose output values is one value of their input,
-#: moved, copied, scaled, rectified or picked by max pooling: through them a
-#: relevance per unit of the first layer's input goes back to one EEG sample.
-#: (Adding a constant, or multiplying two tensors of the input, is refused by
-#: :func:`~mne_xai.attribution._propagation.check_computation`.)
-_ONE_TO_ONE_OPS = MOVING_OPS | MAX_POOL_OPS | {"Mul", "Div", "Relu", "LeakyRelu", "Elu"}
+#: moved, copied, scaled, rectified without zeroing it or picked by max pooling:
+#: through them a relevance per unit of the first layer's input goes back to one
+#: EEG sample. (Adding a constant, or multiplying two tensors of the input, is
+#: refused by :func:`~mne_xai.attribution._propagation.check_computation`.)
+_ONE_TO_ONE_OPS = MOVING_OPS | MAX_POOL_OPS | {"Mul", "Div", "LeakyRelu", "Elu"}
+#: Operations that set values of their input to zero: the input-free rules give
+#: the zeros relevance, which divided by zero is lost on the way to the EEG.
+_ZEROING_OPS = {"Relu"}
 
 
 def _stabilize(denominator, epsilon):
@@ -92,9 +95,9 @@ def _calls_reading_the_input(network, inputs, calls):
     -------
     reads : dict of torch.nn.Module to list of (str, str | None)
         For each weighted layer, per call in the order of calls, one of
-        "input", "features" or "both", and for "input" the name of an
-        operation by which the call's input mixes samples of the EEG (see
-        :func:`_mixing_operation`), else None.
+        "input", "features" or "both", and for "input" the kind and name of
+        an operation by which the call's input mixes or zeroes samples of the
+        EEG (see :func:`_operation_not_one_to_one`), else None.
     """
     weighted = {
         call.module for call in calls if isinstance(call.module, DENSE + CONVOLUTIONS)
@@ -115,7 +118,7 @@ def _calls_reading_the_input(network, inputs, calls):
         if from_input and from_features:
             return "both", None
         if from_input:
-            return "input", _mixing_operation(tensor, example)
+            return "input", _operation_not_one_to_one(tensor, example)
         return "features", None
 
     handles = [layer.register_forward_pre_hook(record) for layer in weighted]
@@ -132,8 +135,8 @@ def _calls_reading_the_input(network, inputs, calls):
             handle.remove()
 
 
-def _mixing_operation(tensor, example):
-    """Name an operation by which values of ``tensor`` mix samples of ``example``.
+def _operation_not_one_to_one(tensor, example):
+    """Name an operation by which values of ``tensor`` mix or zero samples of ``example``.
 
     The input-free first-layer rules (w², flat) hand a relevance per unit of
     the first layer's input down as a gradient, for the EEG sample to
@@ -142,12 +145,15 @@ def _mixing_operation(tensor, example):
     (centering ``x - x.mean(-1, keepdim=True)``, a common average reference,
     average pooling, a linear interpolation) passes the relevance on by
     LRP-0, divided by the mixed value, which is near zero where the samples
-    are not: the map then follows that division, not the rule.
+    are not: the map then follows that division, not the rule. A rectifier
+    (ReLU) passes its relevance on unchanged, but divided by the zeros it
+    makes, the relevance the rule gives them is lost.
 
     Returns
     -------
-    operation : str | None
-        The first such operation found walking down from ``tensor``, or None.
+    operation : tuple of (str, str) | None
+        The kind (``"Relu"``) and the name of the first such operation found
+        walking down from ``tensor``, or None.
     """
     if tensor.grad_fn is None:
         return None
@@ -155,7 +161,7 @@ def _mixing_operation(tensor, example):
     for node in _walk_depending(tensor.grad_fn, depending):
         kind = node_kind(node)
         if kind not in _ONE_TO_ONE_OPS:
-            return f"{_operation_name(kind)!r} ({type(node).__name__})"
+            return kind, f"{_operation_name(kind)!r} ({type(node).__name__})"
     return None
 
 
@@ -278,17 +284,17 @@ class _RelevancePropagation(AttributionMethod):
             functional_ops=MAX_POOL_OPS,
             refuse_shifts=True,
         )
-        roles, reading_both, reading_mixed = {}, {}, {}
+        roles, reading_both, reading_altered = {}, {}, {}
         reads = _calls_reading_the_input(network, inputs, calls)
         for call in calls:
             if isinstance(call.module, DENSE + CONVOLUTIONS):
                 dense = isinstance(call.module, DENSE)
-                source, mixing = reads[call.module].pop(0)
+                source, altering = reads[call.module].pop(0)
                 role = "first" if source == "input" else "dense" if dense else "conv"
                 if source == "both":
                     reading_both[call.module] = call.shown_name
-                if mixing is not None:
-                    reading_mixed[call.shown_name] = mixing
+                if altering is not None:
+                    reading_altered[call.shown_name] = altering
             elif isinstance(call.module, AVERAGE_POOLING):
                 role = "pool"
             elif isinstance(call.module, RECTIFIERS):
@@ -303,20 +309,31 @@ class _RelevancePropagation(AttributionMethod):
                     f"{call.shown_name!r} is called both as the network's first layer "
                     "and deeper in it; give each call its own module."
                 )
-        return network, roles, reading_both, reading_mixed
+        return network, roles, reading_both, reading_altered
 
     def _propagate(self, inputs, target, *, first, conv, dense, epsilon):
         """Relevance of each input sample for the target logit, by rule names."""
         if self._network is None:
             self._network = self._prepare(inputs)
-        network, roles, reading_both, reading_mixed = self._network
-        if first in _INPUT_FREE_RULES and reading_mixed:
-            name, operation = next(iter(reading_mixed.items()))
-            raise ValueError(
+        network, roles, reading_both, reading_altered = self._network
+        if first in _INPUT_FREE_RULES and reading_altered:
+            name, (kind, operation) = next(iter(reading_altered.items()))
+            rule_text = (
                 f"{self.name}'s first-layer rule {first!r} gives each value of the "
                 "first layer's input a relevance that does not depend on it, for "
                 "the EEG sample it comes from to multiply back; but layer "
-                f"{name!r} reads the EEG mixed by the operation {operation} in "
+                f"{name!r} reads the EEG"
+            )
+            if kind in _ZEROING_OPS:
+                raise ValueError(
+                    f"{rule_text} rectified by the operation {operation} in "
+                    "forward, so the relevance the rule gives the values it set "
+                    "to zero would be divided by zero and lost, and the map would "
+                    "hold only part of the logit. Use first_rule='epsilon' or "
+                    "'zplus', which give the zeroed values no relevance."
+                )
+            raise ValueError(
+                f"{rule_text} mixed by the operation {operation} in "
                 "forward (e.g. centering or re-referencing, x - x.mean(...), or "
                 "average pooling), so the relevance would be divided by mixed "
                 "values that can be near zero, and the map would follow that "
@@ -597,8 +614,10 @@ class LRPComposite(_RelevancePropagation):
     handed down as a gradient, to be multiplied by the sample again), and a
     network that mixes the EEG's samples in ``forward`` before the first
     layer (centering, a common average reference, average pooling) is
-    refused: the relevance would be divided by the mixed values. Mix the
-    data before the network, or use ``first_rule="epsilon"`` or ``"zplus"``.
+    refused: the relevance would be divided by the mixed values. So is one
+    that rectifies them there (a ReLU), whose zeros would lose the relevance
+    the rule gives them. Mix the data before the network, or use
+    ``first_rule="epsilon"`` or ``"zplus"``.
 
     %(notes)s
 
