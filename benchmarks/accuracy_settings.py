@@ -45,8 +45,8 @@ that, in the same folds and the same run as the defaults and CSP+LDA
   ``time_shift`` either way (with the channel's mean shifted in, as in
   training), that is test-time augmentation matched to the training
   augmentation (as in Wang et al. 2019, Neurocomputing 338), so that no one
-  shift of the window decides the prediction. It scores the very networks of ``defaults`` when both run (their
-  time is then that of prediction only);
+  shift of the window decides the prediction. It scores the very networks of
+  ``defaults`` when both run (its time is then that of prediction only);
 - ``weight averaging``: stochastic weight averaging (Izmailov et al. 2018,
   "Averaging weights leads to wider optima and better generalization"): the
   weights averaged after each of the last quarter of the default schedule's
@@ -61,7 +61,7 @@ chosen by principle (see ``mne_xai.estimators.training_schedule``). Run::
 
     OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/accuracy_settings.py
 
-All settings on three seeds take about 70 minutes on one core; ``--settings``
+All settings on three seeds take about 75 minutes on one core; ``--settings``
 and ``--seeds`` run fewer.
 """
 
