@@ -39,7 +39,21 @@ that, in the same folds and the same run as the defaults and CSP+LDA
   decay and cosine annealing as in braindecode's trialwise tutorial, on the
   data in microvolts. It is run only when braindecode is installed (it is not
   a dependency of mne_xai); it asks whether the gap is our defaults' or
-  EEGNet's on 36 trials.
+  EEGNet's on 36 trials;
+- ``test-time shifts``: the defaults' network, its probabilities averaged
+  over the test epoch shifted by every whole number of samples up to
+  ``time_shift`` either way (with the channel's mean shifted in, as in
+  training), that is test-time augmentation matched to the training
+  augmentation (as in Wang et al. 2019, Neurocomputing 338), so that no one
+  shift of the window decides the prediction. It scores the very networks of
+  ``defaults`` when both run (its time is then that of prediction only);
+- ``weight averaging``: stochastic weight averaging (Izmailov et al. 2018,
+  "Averaging weights leads to wider optima and better generalization"): the
+  weights averaged after each of the last quarter of the default schedule's
+  epochs (``torch.optim.swa_utils.AveragedModel``), batch norm's statistics
+  then recomputed on the training epochs (``update_bn``), the learning-rate
+  schedule left as it is. The average lies in a flatter region of the loss
+  than the last weights, which should generalize better from few trials.
 
 It prints, per seed and setting, the trials missed in each fold (9 held out
 per fold) and the mean accuracy. Nothing here is a default: the defaults stay
@@ -47,7 +61,7 @@ chosen by principle (see ``mne_xai.estimators.training_schedule``). Run::
 
     OMP_NUM_THREADS=1 MNE_DATA=/path/to/data python benchmarks/accuracy_settings.py
 
-All settings on three seeds take about 70 minutes on one core; ``--settings``
+All settings on three seeds take about 75 minutes on one core; ``--settings``
 and ``--seeds`` run fewer.
 """
 
@@ -59,12 +73,14 @@ from importlib.util import find_spec
 import mne
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.covariance import ledoit_wolf
 from sklearn.ensemble import VotingClassifier
 from sklearn.model_selection import ShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, LabelEncoder
+from skorch.callbacks import Callback
+from torch.optim.swa_utils import AveragedModel, update_bn
 from torch.utils.data import default_collate
 
 from mne_xai import EEGNetClassifier
@@ -87,6 +103,8 @@ SETTINGS = {
     "time masking": "masking",
     "whitened input": "whitened",
     "braindecode EEGNet": "braindecode",
+    "test-time shifts": "shifts",
+    "weight averaging": "averaging",
 }
 N_ENSEMBLE = 3
 ARRAY_INPUT = ("braindecode EEGNet",)  # reads arrays, not Epochs
@@ -138,6 +156,69 @@ class Whitened(TransformerMixin, BaseEstimator):
         )
 
 
+def _shifted(X, shift):
+    """``X`` shifted by ``shift`` samples, as ``shifted_in_time`` shifts in training."""
+    n_times = X.shape[-1]
+    source = np.arange(n_times) - shift
+    inside = (source >= 0) & (source < n_times)
+    shifted = X[..., source.clip(0, n_times - 1)]
+    return np.where(inside, shifted, X.mean(axis=-1, keepdims=True))
+
+
+class TestTimeShifts(ClassifierMixin, BaseEstimator):
+    """A network's probabilities averaged over every shift up to its ``time_shift``."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, epochs, y):
+        return self.around(clone(self.estimator).fit(epochs, y))
+
+    def around(self, fitted):
+        """Score with ``fitted``, a fitted ``estimator``."""
+        self.estimator_ = fitted
+        self.classes_ = fitted.classes_
+        return self
+
+    def predict_proba(self, epochs):
+        largest = round(self.estimator_.time_shift * epochs.info["sfreq"])
+        return np.mean(
+            [
+                self.estimator_.predict_proba(
+                    epochs.copy().apply_function(
+                        _shifted, shift=shift, channel_wise=False
+                    )
+                )
+                for shift in range(-largest, largest + 1)
+            ],
+            axis=0,
+        )
+
+    def predict(self, epochs):
+        return self.classes_[self.predict_proba(epochs).argmax(axis=1)]
+
+
+class WeightAveraging(Callback):
+    """The weights averaged over the last quarter of the epochs, put in the network."""
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):  # noqa: D102
+        self.averaged_ = None
+        self.first_epoch_ = net.max_epochs_ - net.max_epochs_ // 4 + 1
+
+    def on_epoch_end(self, net, **kwargs):  # noqa: D102
+        if len(net.history) < self.first_epoch_:
+            return
+        if self.averaged_ is None:
+            self.averaged_ = AveragedModel(net.module_)
+        self.averaged_.update_parameters(net.module_)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):  # noqa: D102
+        training = net.get_iterator(net.get_dataset(X, y), training=False)
+        with torch.no_grad():
+            update_bn(training, self.averaged_.module)
+        net.module_.load_state_dict(self.averaged_.module.state_dict())
+
+
 def _microvolts(X):
     return (X * 1e6).astype(np.float32)
 
@@ -174,6 +255,14 @@ def _network(name, seed, epochs):
     """The estimator of setting ``name``, trained from ``seed``."""
     if SETTINGS[name] == "braindecode":
         return _braindecode_eegnet(epochs)
+    if SETTINGS[name] == "shifts":
+        return TestTimeShifts(_network("defaults", seed, epochs))
+    if SETTINGS[name] == "averaging":
+        return EEGNetClassifier(
+            random_state=seed,
+            verbose=False,
+            callbacks=[("weight_averaging", WeightAveraging())],
+        )
     if SETTINGS[name] == "whitened":
         return make_pipeline(Whitened(), _network("defaults", seed, epochs))
     if SETTINGS[name] is None:
@@ -187,7 +276,7 @@ def _network(name, seed, epochs):
             ],
             voting="soft",
         )
-    if isinstance(SETTINGS[name], str):
+    if isinstance(SETTINGS[name], str):  # augmented
         return EEGNetClassifier(
             random_state=seed,
             verbose=False,
@@ -224,14 +313,20 @@ def main():
             name: (_network(name, seed, epochs), X if name in ARRAY_INPUT else epochs)
             for name in args.settings
         }
+        defaults = []  # the defaults' networks, fold by fold
         for name, (estimator, data) in candidates.items():
             start = time.perf_counter()
             missed = []
-            for train, test in folds:
-                torch.manual_seed(seed)  # braindecode's classifier has no seed
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # fit's advice, not a score
-                    fitted = clone(estimator).fit(data[train], y[train])
+            for fold, (train, test) in enumerate(folds):
+                if SETTINGS.get(name) == "shifts" and len(defaults) == N_FOLDS:
+                    fitted = clone(estimator).around(defaults[fold])
+                else:
+                    torch.manual_seed(seed)  # braindecode's classifier has no seed
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # fit's advice, not a score
+                        fitted = clone(estimator).fit(data[train], y[train])
+                if name == "defaults":
+                    defaults.append(fitted)
                 missed.append(int(np.sum(fitted.predict(data[test]) != y[test])))
             tested = sum(len(test) for _, test in folds)
             accuracy.setdefault(name, []).append(1 - sum(missed) / tested)
