@@ -404,6 +404,26 @@ def test_modality_importance_numbers_epochs_as_mne(multimodal):
     assert set(table["epoch"]) == set(some.to_data_frame()["epoch"])
 
 
+def test_modality_importance_of_an_epoch_taken_twice_shares_each_copy(multimodal):
+    """An epoch picked twice (``epochs[[0, 0]]``, as a bootstrap draws them)
+    keeps its selection number in both copies: each copy's shares were of the
+    two copies' joint relevance, halved, and summed to one over both."""
+    twice = multimodal[[0, 0, 5]]
+    table = modality_importance(twice)
+    assert table["epoch"].tolist() == np.repeat([0, 0, 5], 3).tolist()
+    data = np.abs(twice.get_data())
+    per_type = np.stack(
+        [
+            data[:, :4].sum(axis=(1, 2)),
+            data[:, 4:6].sum(axis=(1, 2)),
+            data[:, 6].sum(1),
+        ],
+        axis=1,
+    )
+    expected = per_type / per_type.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(table["share"], expected.ravel())
+
+
 def test_modality_importance_names_unnamed_codes_by_their_digits(multimodal):
     """Epochs whose codes the event_id does not name (emptied by hand) are of
     the classes named by the codes' digits, as MNE names unnamed events: the

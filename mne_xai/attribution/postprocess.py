@@ -506,11 +506,19 @@ def modality_importance(attribution, *, kind="local", absolute=True):
             ["class", "channel_type", "n_channels"], as_index=False, sort=False
         )["relevance"].sum()
     group = "epoch" if kind == "local" else "class"
-    totals = rows.groupby(group)["relevance"].transform("sum")
+    # Epochs by position, not by their number: an epoch picked twice
+    # (epochs[[0, 0]], as a bootstrap draws them) keeps its selection number,
+    # and each copy has its own shares.
+    members = (
+        pd.Series(np.repeat(np.arange(len(data)), len(unique_types)))
+        if kind == "local"
+        else rows["class"]
+    )
+    totals = rows["relevance"].groupby(members).transform("sum")
     if (totals == 0).any():
         # As zscore_attribution does for constant maps: say why shares are NaN.
         warn(
-            f"The relevance of {rows.loc[totals == 0, group].nunique()} {group}(s) "
+            f"The relevance of {members[totals == 0].nunique()} {group}(s) "
             "sums to zero over all channel types (e.g. a dead network's maps), so "
             "their shares are undefined (NaN)."
         )
