@@ -251,6 +251,13 @@ def test_smooth_rejects_bad_windows(attribution, window):
         smooth_attribution(attribution, window=window)
 
 
+def test_smooth_window_must_be_a_number(attribution):
+    """A string compared with 0 would fail with Python's message, naming no
+    parameter."""
+    with pytest.raises(TypeError, match="window must be an instance of"):
+        smooth_attribution(attribution, window="0.05")
+
+
 def test_smooth_takes_a_window_of_the_whole_epoch(attribution):
     """A window of the epoch's duration is the longest allowed (the bound is
     inclusive): 0.5 s is 51 samples, whose average of an impulse is 1 / 51 at
