@@ -168,6 +168,23 @@ def test_threshold_fraction_keeps_the_fraction_rounded_up(
         np.testing.assert_array_equal(np.sort(np.abs(epoch[mask])), largest)
 
 
+def test_threshold_fraction_keeps_the_first_of_the_samples_tied_at_the_cut(
+    attribution,
+):
+    """As documented: of equal magnitudes at the cut, the first samples in
+    channel then time order, so the kept samples do not depend on how NumPy's
+    default sort orders ties (which may differ between machines)."""
+    values = np.random.default_rng(3).integers(-2, 3, size=(6, 5, 50)).astype(float)
+    attribution._data[:] = values
+    kept = threshold_attribution(attribution, fraction=0.1).get_data()
+    for epoch, kept_epoch in zip(values, kept, strict=True):
+        flat = epoch.ravel()
+        first = sorted(range(flat.size), key=lambda index: -abs(flat[index]))[:25]
+        expected = np.zeros_like(flat)
+        expected[first] = flat[first]
+        np.testing.assert_array_equal(kept_epoch.ravel(), expected)
+
+
 def test_threshold_z_keeps_outliers(attribution):
     attribution._data[:, 1, 7] = 50.0
     attribution._data[:, 3, 20] = -50.0

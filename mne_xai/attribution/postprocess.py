@@ -139,7 +139,9 @@ def threshold_attribution(attribution, *, fraction=None, z=None):
         Attribution maps, e.g. from :func:`mne_xai.explain`.
     fraction : float | None
         Keep this fraction (in (0, 1]) of each map's samples, those with the
-        largest absolute relevance; e.g. 0.1 keeps the top 10 %.
+        largest absolute relevance; e.g. 0.1 keeps the top 10 %. Of samples
+        tied at the cut, the first ones (channel by channel, each in time
+        order) are kept, the same on every machine.
     z : float | None
         Keep the samples whose absolute z-score within their map (see
         :func:`zscore_attribution`) is at least ``z``; e.g. 2.0.
