@@ -433,6 +433,20 @@ def test_patterns_of_layers_of_another_shape_are_refused():
         explain(other, X[:2], "pattern_net", patterns=patterns)
 
 
+def test_patterns_of_slightly_other_weights_are_refused():
+    """Weights trained on after the patterns were learned (here one moved by
+    0.1 %) are other filters than the patterns belong to: they are refused."""
+    rng = np.random.default_rng(6)
+    X = (1e-5 * rng.standard_normal((20, N_CHANNELS, N_TIMES))).astype(np.float32)
+    clf = _estimator(_TwoLayers(), X, np.repeat([0, 1], 10))
+    patterns = learn_patterns(clf, X, verbose=False)
+    tuned = copy.deepcopy(clf)
+    with torch.no_grad():
+        tuned.module_.module.units.weight[0, 0, 0] *= 1.001
+    with pytest.raises(ValueError, match="'units' had other weights"):
+        explain(tuned, X[:2], "pattern_net", patterns=patterns)
+
+
 def test_a_method_called_again_with_other_patterns_uses_them():
     """The preparation is kept between batches for the same patterns; an
     explainer called with other patterns uses those, as a new one does."""

@@ -528,8 +528,16 @@ class _AveragedWeights(_ReusesInPlaceOutput):
             "computes otherwise",
         ),
         (
+            # The pattern methods too: their rules read each layer's input.
             _ReusesInPlaceOutput(),
-            ["lrp_epsilon", "lrp_zplus", "guided_backprop", "deconvolution"],
+            [
+                "lrp_epsilon",
+                "lrp_zplus",
+                "guided_backprop",
+                "deconvolution",
+                "pattern_net",
+                "pattern_attribution",
+            ],
             "changes a tensor in place.*that it reads again",
         ),
     ],

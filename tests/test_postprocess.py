@@ -168,6 +168,23 @@ def test_threshold_fraction_keeps_the_fraction_rounded_up(
         np.testing.assert_array_equal(np.sort(np.abs(epoch[mask])), largest)
 
 
+def test_threshold_fraction_keeps_the_first_of_the_samples_tied_at_the_cut(
+    attribution,
+):
+    """As documented: of equal magnitudes at the cut, the first samples in
+    channel then time order, so the kept samples do not depend on how NumPy's
+    default sort orders ties (which may differ between machines)."""
+    values = np.random.default_rng(3).integers(-2, 3, size=(6, 5, 50)).astype(float)
+    attribution._data[:] = values
+    kept = threshold_attribution(attribution, fraction=0.1).get_data()
+    for epoch, kept_epoch in zip(values, kept, strict=True):
+        flat = epoch.ravel()
+        first = sorted(range(flat.size), key=lambda index: -abs(flat[index]))[:25]
+        expected = np.zeros_like(flat)
+        expected[first] = flat[first]
+        np.testing.assert_array_equal(kept_epoch.ravel(), expected)
+
+
 def test_threshold_z_keeps_outliers(attribution):
     attribution._data[:, 1, 7] = 50.0
     attribution._data[:, 3, 20] = -50.0
@@ -249,6 +266,13 @@ def test_smooth_keeps_an_odd_window_as_given(n_samples, window):
 def test_smooth_rejects_bad_windows(attribution, window):
     with pytest.raises(ValueError, match="window must be"):
         smooth_attribution(attribution, window=window)
+
+
+def test_smooth_window_must_be_a_number(attribution):
+    """A string compared with 0 would fail with Python's message, naming no
+    parameter."""
+    with pytest.raises(TypeError, match="window must be an instance of"):
+        smooth_attribution(attribution, window="0.05")
 
 
 def test_smooth_takes_a_window_of_the_whole_epoch(attribution):
@@ -402,6 +426,26 @@ def test_modality_importance_numbers_epochs_as_mne(multimodal):
     table = modality_importance(some)
     assert table["epoch"].tolist() == np.repeat([1, 4, 6], 3).tolist()
     assert set(table["epoch"]) == set(some.to_data_frame()["epoch"])
+
+
+def test_modality_importance_of_an_epoch_taken_twice_shares_each_copy(multimodal):
+    """An epoch picked twice (``epochs[[0, 0]]``, as a bootstrap draws them)
+    keeps its selection number in both copies: each copy's shares were of the
+    two copies' joint relevance, halved, and summed to one over both."""
+    twice = multimodal[[0, 0, 5]]
+    table = modality_importance(twice)
+    assert table["epoch"].tolist() == np.repeat([0, 0, 5], 3).tolist()
+    data = np.abs(twice.get_data())
+    per_type = np.stack(
+        [
+            data[:, :4].sum(axis=(1, 2)),
+            data[:, 4:6].sum(axis=(1, 2)),
+            data[:, 6].sum(1),
+        ],
+        axis=1,
+    )
+    expected = per_type / per_type.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(table["share"], expected.ravel())
 
 
 def test_modality_importance_names_unnamed_codes_by_their_digits(multimodal):

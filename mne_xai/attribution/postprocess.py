@@ -139,7 +139,9 @@ def threshold_attribution(attribution, *, fraction=None, z=None):
         Attribution maps, e.g. from :func:`mne_xai.explain`.
     fraction : float | None
         Keep this fraction (in (0, 1]) of each map's samples, those with the
-        largest absolute relevance; e.g. 0.1 keeps the top 10 %.
+        largest absolute relevance; e.g. 0.1 keeps the top 10 %. Of samples
+        tied at the cut, the first ones (channel by channel, each in time
+        order) are kept, the same on every machine.
     z : float | None
         Keep the samples whose absolute z-score within their map (see
         :func:`zscore_attribution`) is at least ``z``; e.g. 2.0.
@@ -506,11 +508,19 @@ def modality_importance(attribution, *, kind="local", absolute=True):
             ["class", "channel_type", "n_channels"], as_index=False, sort=False
         )["relevance"].sum()
     group = "epoch" if kind == "local" else "class"
-    totals = rows.groupby(group)["relevance"].transform("sum")
+    # Epochs by position, not by their number: an epoch picked twice
+    # (epochs[[0, 0]], as a bootstrap draws them) keeps its selection number,
+    # and each copy has its own shares.
+    members = (
+        pd.Series(np.repeat(np.arange(len(data)), len(unique_types)))
+        if kind == "local"
+        else rows["class"]
+    )
+    totals = rows["relevance"].groupby(members).transform("sum")
     if (totals == 0).any():
         # As zscore_attribution does for constant maps: say why shares are NaN.
         warn(
-            f"The relevance of {rows.loc[totals == 0, group].nunique()} {group}(s) "
+            f"The relevance of {members[totals == 0].nunique()} {group}(s) "
             "sums to zero over all channel types (e.g. a dead network's maps), so "
             "their shares are undefined (NaN)."
         )
