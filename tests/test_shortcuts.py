@@ -138,6 +138,26 @@ def test_a_first_block_with_a_dead_map_keeps_the_shortcut():
         )
 
 
+def test_a_first_block_of_low_rank_keeps_the_shortcut():
+    """Two spatial filters, each followed by a temporal filter per map, make
+    maps of rank 2: on 8 channels the factored block filters 2 spatially
+    filtered signals per map rather than all 8 channels, and is kept, exact."""
+    torch.manual_seed(0)
+    module = nn.Sequential(
+        nn.Conv1d(8, 2, 1),
+        nn.Conv1d(2, 2, 9, padding=4),
+        nn.ELU(),
+        nn.Flatten(),
+        nn.Linear(2 * 64, 2),
+    ).eval()
+    example = torch.randn(4, 8, 64)
+    with torch.no_grad():
+        shortcut = _ClassScorer(module, example, 16).forward
+        assert isinstance(shortcut, _FactoredFrontEnd)
+        assert shortcut.rank == 2
+        torch.testing.assert_close(shortcut(example), module(example))
+
+
 class _TimeStrided2d(nn.Module):
     """EEGNet's layout, (batch, 1, channels, times), and a convolution strided
     in time only, stride (1, 2)."""
