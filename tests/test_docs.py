@@ -166,6 +166,16 @@ def test_defaults_the_descriptions_name_are_the_signatures():
     assert not wrong, wrong
 
 
+@pytest.mark.parametrize(
+    "classifier", [mne_xai.EEGNetClassifier, mne_xai.InterpretableCNNClassifier]
+)
+def test_classifiers_name_the_network_module_none_builds(classifier):
+    """The classifiers share their docstring but for the default network,
+    filled in for each: ``module=None`` means the class it builds."""
+    named = f"means :class:`mne_xai.models.{classifier._default_module.__name__}`"
+    assert f"``None`` {named}" in " ".join(classifier.__doc__.split())
+
+
 def _entry_names(docstring, section):
     """Names of a numpydoc section's entries: ``tmin, tmax : float`` gives two."""
     entries = NumpyDocString(inspect.cleandoc(docstring or ""))[section]
