@@ -3,6 +3,7 @@
 These check the sources of the site, not a build of it (``make doc`` builds it).
 """
 
+import ast
 import importlib
 import inspect
 import math
@@ -140,6 +141,39 @@ def test_shared_entries_keep_the_indentation_of_their_description():
             ):
                 misplaced.append(line)
     assert not misplaced, misplaced
+
+
+def test_defaults_the_descriptions_name_are_the_signatures():
+    """A description saying "The default, ``"deeplift"``, ..." tells what a
+    call without the parameter does; the shared entries (explain's method,
+    the checks' "saliency") are written apart from the signatures they
+    describe, and a default named wrongly there passed every test."""
+    named = {}
+    for obj in _api_objects():
+        if not inspect.isfunction(obj):
+            continue
+        parameters = inspect.signature(obj).parameters
+        for entry in NumpyDocString(inspect.cleandoc(obj.__doc__))["Parameters"]:
+            text = " ".join(entry.desc)
+            for match in re.finditer(r"[Tt]he\s+default,\s+``([^`]+)``", text):
+                default = parameters[entry.name].default
+                named[f"{obj.__qualname__}({entry.name})"] = (
+                    ast.literal_eval(match.group(1)),
+                    default,
+                )
+    assert len(named) >= 8, "no default found: the pattern is wrong"
+    wrong = {name: pair for name, pair in named.items() if pair[0] != pair[1]}
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize(
+    "classifier", [mne_xai.EEGNetClassifier, mne_xai.InterpretableCNNClassifier]
+)
+def test_classifiers_name_the_network_module_none_builds(classifier):
+    """The classifiers share their docstring but for the default network,
+    filled in for each: ``module=None`` means the class it builds."""
+    named = f"means :class:`mne_xai.models.{classifier._default_module.__name__}`"
+    assert f"``None`` {named}" in " ".join(classifier.__doc__.split())
 
 
 def _entry_names(docstring, section):

@@ -1647,35 +1647,48 @@ def test_every_method_runs(tiny_array_estimator):
         assert data.shape == X.shape and np.isfinite(data).all(), method
 
 
-def test_maps_shaped_otherwise_than_their_epochs_are_refused(tiny_array_estimator):
-    """A method returning a map per channel row (a class activation map of a
-    layer whose batch is epochs x channels) gave a wrong Evoked with
-    average=True, and numpy's broadcast error otherwise."""
+@pytest.mark.parametrize(
+    "reshape, shape",
+    [
+        # A map per channel row (a class activation map of a layer whose batch
+        # is epochs x channels).
+        (lambda maps: maps.repeat_interleave(maps.shape[1], dim=0), "12, 4, 64"),
+        # As many values as the epochs, their channels and times swapped.
+        (lambda maps: maps.transpose(1, 2), "3, 64, 4"),
+    ],
+    ids=["per_channel_row", "transposed"],
+)
+def test_maps_shaped_otherwise_than_their_epochs_are_refused(
+    tiny_array_estimator, reshape, shape
+):
+    """A method returning a map per channel row gave a wrong Evoked with
+    average=True, and numpy's broadcast error otherwise. The shape is compared,
+    not the number of values: maps of transposed epochs have as many."""
     from mne_xai.attribution import AttributionMethod, register_method
     from mne_xai.attribution._registry import _METHODS
 
-    class _PerChannelRow(AttributionMethod):
-        name = "test_per_channel_row"
+    class _Reshaped(AttributionMethod):
+        name = "test_reshaped"
 
         def attribute(self, inputs, target):  # noqa: D102
-            return inputs.repeat_interleave(inputs.shape[1], dim=0)
+            return reshape(inputs)
 
-    register_method(_PerChannelRow)
+    register_method(_Reshaped)
     X = np.random.default_rng(3).standard_normal((3, 4, 64)).astype(np.float32)
     try:
         for average in (False, True):
             with pytest.raises(
-                ValueError, match=r"test_per_channel_row returned maps of shape \(12,"
+                ValueError, match=rf"test_reshaped returned maps of shape \({shape}\)"
             ):
                 explain(
                     tiny_array_estimator,
                     X,
-                    _PerChannelRow.name,
+                    _Reshaped.name,
                     average=average,
                     verbose=False,
                 )
     finally:
-        del _METHODS[_PerChannelRow.name]
+        del _METHODS[_Reshaped.name]
 
 
 def test_maps_not_finite_for_finite_data_are_refused(tiny_array_estimator):
@@ -1858,11 +1871,17 @@ def test_units_without_an_si_unit_or_squared_are_written_whole():
 def test_maps_in_the_input_unit_on_several_types_are_refused():
     """PatternNet's signal is in each channel's own unit, volts on EEG and
     teslas on magnetometers: comparing its channels compares the units, as for
-    maps per unit of input. Maps in logit compare across types."""
+    maps per unit of input. Maps in logit compare across types, SmoothGrad's
+    when its base method's are (its class's own unit, a gradient's, refused
+    SmoothGrad of gradient x input)."""
     mixed = mne.create_info(["C3", "MEG0111"], 100.0, ["eeg", "mag"])
     with pytest.raises(ValueError, match=r"pattern_net gives maps in input unit"):
         check_comparable_across_channels("pattern_net", mixed, "ranking channels")
     check_comparable_across_channels("gradient_x_input", mixed, "ranking channels")
+    in_logit = dict(base_method="gradient_x_input")
+    check_comparable_across_channels("smoothgrad", mixed, "ranking", in_logit)
+    with pytest.raises(ValueError, match=r"smoothgrad gives maps in logit/\("):
+        check_comparable_across_channels("smoothgrad", mixed, "ranking channels")
 
 
 # -- units, lazy lists, targets and error messages ----------------------------

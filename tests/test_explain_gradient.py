@@ -573,15 +573,17 @@ class _HalfSquaredNorm(nn.Module):
 
 
 def _noisy_gradients(inputs, noise_level, n_samples, variant):
-    """SmoothGrad of the signed gradient of |x|² / 2, which is x + noise."""
+    """SmoothGrad of the signed gradient of |x|² / 2, which is x + noise; a
+    ``noise_level`` of None leaves SmoothGrad's default."""
+    levels = {} if noise_level is None else dict(noise_level=noise_level)
     return get_method("smoothgrad")(_HalfSquaredNorm()).attribute(
         inputs.clone().requires_grad_(),
         torch.zeros(len(inputs), dtype=torch.int64),
         base_method="saliency",
         base_params=dict(absolute=False),
-        noise_level=noise_level,
         n_samples=n_samples,
         variant=variant,
+        **levels,
     )
 
 
@@ -600,6 +602,18 @@ def test_smoothgrad_noise_scales_with_each_epochs_std():
     torch.testing.assert_close(
         vargrad.mean(dim=2), expected[:, None].expand(3, 4), rtol=0.05, atol=0
     )
+
+
+def test_smoothgrad_noise_is_half_each_epochs_std_by_default():
+    """The default noise_level is the documented 0.5 of each epoch's standard
+    deviation (some 5 % of an EEG epoch's range): vargrad of the gradient
+    x + noise is the noise variance, a quarter of the epoch's. Every test gave
+    noise_level, and a default of 1 passed."""
+    torch.manual_seed(0)
+    inputs = torch.randn(3, 4, 64) * torch.tensor([1.0, 10.0, 0.1])[:, None, None]
+    vargrad = _noisy_gradients(inputs, None, 400, "vargrad")
+    expected = (0.5 * inputs.std(dim=(1, 2))) ** 2
+    torch.testing.assert_close(vargrad.mean(dim=(1, 2)), expected, rtol=0.05, atol=0)
 
 
 def test_smoothgrad_sq_is_the_mean_square_of_noisy_gradients():
@@ -984,6 +998,28 @@ def test_integrated_gradients_advice_follows_the_error_with_more_steps(baseline_
     assert float(errors.group(1)) == pytest.approx(float(error[worst]), rel=0.05)
     assert float(errors.group(2)) == pytest.approx(float(finer_error[0]), rel=0.05)
     # Four times the steps told enough: the epoch is not explained a third time.
+    assert "steps=128" not in message
+
+
+class _NormPower(nn.Module):
+    """Logits (|x|^0.4, -|x|^0.4): steep at the zero epoch, where the rule's
+    error falls slowly, to a third with four times the steps."""
+
+    def forward(self, x):
+        power = (x**2).sum(dim=(1, 2)) ** 0.2
+        return torch.stack([power, -power], dim=1)
+
+
+def test_integrated_gradients_looks_no_further_once_more_steps_halve_the_error():
+    """Sixteen times the steps are tried only where four times do not halve
+    the error: an error cut to a third already says that more steps help, and
+    the epoch is not explained a third time (at sixteen times the cost).
+    Compared with a quarter instead, the third pass ran, and no test saw it."""
+    message, *_ = _integrated_gradients_warning(_NormPower(), steps=8)
+    errors = re.search(r"is (\S+) with steps=8, (\S+) with steps=32", message)
+    ratio = float(errors.group(2)) / float(errors.group(1))
+    assert 1 / 4 < ratio < 1 / 2
+    assert "has not converged on this network: pass a larger steps" in message
     assert "steps=128" not in message
 
 

@@ -3323,6 +3323,20 @@ def test_smoothgrad_asks_its_base_method_with_the_base_params(monkeypatch):
         assert smoothgrad.from_baseline_of(params) is times_input
 
 
+def test_smoothgrad_of_itself_is_not_read_through_to_an_inner_base_method():
+    """SmoothGrad refuses itself as base method: its properties stay its own,
+    not those of a base method nested in its base_params, which would have
+    explain_spectral_classifier refuse SmoothGrad of SmoothGrad of gradient x
+    input as measuring from 0 dB (advising other methods) rather than name the
+    base method it refuses."""
+    smoothgrad = get_method("smoothgrad")
+    nested = dict(
+        base_method="smoothgrad", base_params=dict(base_method="gradient_x_input")
+    )
+    assert smoothgrad.from_zero_of(nested) is smoothgrad.from_zero is False
+    assert smoothgrad.unit_of(nested) == smoothgrad.unit
+
+
 class _NotAMethod:
     name = "not_a_method"
 

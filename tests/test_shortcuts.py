@@ -138,24 +138,65 @@ def test_a_first_block_with_a_dead_map_keeps_the_shortcut():
         )
 
 
-def test_a_strided_convolution_ends_the_factored_first_block():
-    """A convolution with a stride is no filter bank (its output does not
-    shift with its input): the first block factored ends before it, and the
-    shortcut, exact, is kept for the layers up to it (taken into the block,
-    it failed the check and the network scored every variant itself)."""
+def test_a_first_block_of_low_rank_keeps_the_shortcut():
+    """Two spatial filters, each followed by a temporal filter per map, make
+    maps of rank 2: on 8 channels the factored block filters 2 spatially
+    filtered signals per map rather than all 8 channels, and is kept, exact."""
     torch.manual_seed(0)
     module = nn.Sequential(
         nn.Conv1d(8, 2, 1),
-        nn.Conv1d(2, 2, 5, stride=2, groups=2),
+        nn.Conv1d(2, 2, 9, padding=4),
         nn.ELU(),
         nn.Flatten(),
-        nn.Linear(2 * 30, 2),
+        nn.Linear(2 * 64, 2),
     ).eval()
     example = torch.randn(4, 8, 64)
     with torch.no_grad():
         shortcut = _ClassScorer(module, example, 16).forward
         assert isinstance(shortcut, _FactoredFrontEnd)
-        assert shortcut.split is module[1]
+        assert shortcut.rank == 2
+        torch.testing.assert_close(shortcut(example), module(example))
+
+
+class _TimeStrided2d(nn.Module):
+    """EEGNet's layout, (batch, 1, channels, times), and a convolution strided
+    in time only, stride (1, 2)."""
+
+    def __init__(self):
+        super().__init__()
+        self.spatial = nn.Conv2d(1, 2, (8, 1))
+        self.temporal = nn.Conv2d(2, 2, (1, 5), stride=(1, 2), groups=2)
+        self.head = nn.Sequential(nn.ELU(), nn.Flatten(), nn.Linear(2 * 30, 2))
+
+    def forward(self, x):
+        return self.head(self.temporal(self.spatial(x.unsqueeze(1))))
+
+
+@pytest.mark.parametrize("dimensions", [1, 2])
+def test_a_strided_convolution_ends_the_factored_first_block(dimensions):
+    """A convolution with a stride is no filter bank (its output does not
+    shift with its input): the first block factored ends before it, and the
+    shortcut, exact, is kept for the layers up to it (taken into the block,
+    it failed the check and the network scored every variant itself). A
+    stride on any axis counts: (1, 2) as well as 2."""
+    torch.manual_seed(0)
+    if dimensions == 1:
+        module = nn.Sequential(
+            nn.Conv1d(8, 2, 1),
+            nn.Conv1d(2, 2, 5, stride=2, groups=2),
+            nn.ELU(),
+            nn.Flatten(),
+            nn.Linear(2 * 30, 2),
+        ).eval()
+        strided = module[1]
+    else:
+        module = _TimeStrided2d().eval()
+        strided = module.temporal
+    example = torch.randn(4, 8, 64)
+    with torch.no_grad():
+        shortcut = _ClassScorer(module, example, 16).forward
+        assert isinstance(shortcut, _FactoredFrontEnd)
+        assert shortcut.split is strided
         torch.testing.assert_close(shortcut(example), module(example))
 
 
