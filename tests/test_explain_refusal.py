@@ -221,6 +221,8 @@ class SmallNet(nn.Module):
             x.amax(dim=-1, keepdim=True).expand_as(x),
         )[1],
         "reflected": lambda x: 1.0 - x,
+        # A division of a constant by the maps (ones_like reads only their shape).
+        "inverse": lambda x: torch.ones_like(x) / (x + 10.0),
         "swish_function": _Swish.apply,
         "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
         "gradient_reversal": lambda x: F.elu(_GradientReversal.apply(x)),
@@ -775,6 +777,10 @@ class ChannelsGatedInScript(SmallNet):
         ),
         (_untrained(Normalized), r"DivBackward0 \(a division by a tensor that depends"),
         (
+            _untrained(activation="inverse"),
+            r"DivBackward0 \(a division by a tensor that depends",
+        ),
+        (
             _untrained(activation="first_map_zeroed_in_place"),
             r"CopySlices \(an in-place operation on part of a tensor",
         ),
@@ -838,6 +844,7 @@ class ChannelsGatedInScript(SmallNet):
         "clamp",
         "square",
         "division",
+        "inverse",
         "first_map_zeroed_in_place",
         "covariance_weighted",
         "rectifier_by_hand",
