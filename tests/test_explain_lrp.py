@@ -392,13 +392,25 @@ class _Square(nn.Module):
         return x * x
 
 
-def test_batch_norm_after_a_nonlinear_layer_of_the_users_folds_forward():
+class _FirstChannels(nn.Module):
+    """A parameter-free layer of the user's keeping the first four channels."""
+
+    def forward(self, x):  # noqa: D102
+        return x[:, :4]
+
+
+@pytest.mark.parametrize(
+    "layer, n_maps", [(_Square(), 4), (_FirstChannels(), 8)], ids=["square", "crop"]
+)
+def test_batch_norm_after_a_nonlinear_layer_of_the_users_folds_forward(layer, n_maps):
     """Convolution, square, batch norm, pooling, dense: the square does not
-    commute with the batch norm, which folds into the dense layer."""
+    commute with the batch norm, which folds into the dense layer. Nor does a
+    layer keeping some of the convolution's maps, whose input the batch norm's
+    channels do not match (scaling it by them failed to broadcast)."""
     torch.manual_seed(0)
     module = nn.Sequential(
-        nn.Conv1d(N_CHANNELS, 4, 3, padding=1),
-        _Square(),
+        nn.Conv1d(N_CHANNELS, n_maps, 3, padding=1),
+        layer,
         nn.BatchNorm1d(4),
         nn.AvgPool1d(2),
         nn.Flatten(),

@@ -199,6 +199,7 @@ class SmallNet(nn.Module):
         "rectifier_by_heaviside": lambda x: (
             x * torch.heaviside(x.detach(), x.new_zeros(()))
         ),
+        "rectifier_by_round_in_place": lambda x: x * torch.sigmoid(x.detach()).round_(),
         "rectifier_by_ceil": lambda x: x * torch.ceil(torch.sigmoid(x.detach()) - 0.5),
         "rectifier_by_trunc": lambda x: (
             x * torch.trunc(torch.sigmoid(x.detach()) + 0.5)
@@ -220,6 +221,8 @@ class SmallNet(nn.Module):
             x.amax(dim=-1, keepdim=True).expand_as(x),
         )[1],
         "reflected": lambda x: 1.0 - x,
+        # A division of a constant by the maps (ones_like reads only their shape).
+        "inverse": lambda x: torch.ones_like(x) / (x + 10.0),
         "swish_function": _Swish.apply,
         "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
         "gradient_reversal": lambda x: F.elu(_GradientReversal.apply(x)),
@@ -808,6 +811,10 @@ class ChannelsGatedInScript(SmallNet):
         ),
         (_untrained(Normalized), r"DivBackward0 \(a division by a tensor that depends"),
         (
+            _untrained(activation="inverse"),
+            r"DivBackward0 \(a division by a tensor that depends",
+        ),
+        (
             _untrained(activation="first_map_zeroed_in_place"),
             r"CopySlices \(an in-place operation on part of a tensor",
         ),
@@ -871,6 +878,7 @@ class ChannelsGatedInScript(SmallNet):
         "clamp",
         "square",
         "division",
+        "inverse",
         "first_map_zeroed_in_place",
         "covariance_weighted",
         "rectifier_by_hand",
@@ -916,13 +924,14 @@ def test_indices_whose_number_changes_with_the_epoch_are_refused(method):
 
 
 @pytest.mark.parametrize(
-    "step", ["round", "floor", "ceil", "trunc", "sign", "heaviside"]
+    "step", ["round", "round_in_place", "floor", "ceil", "trunc", "sign", "heaviside"]
 )
 def test_a_rectifier_by_rounding_or_sign_is_refused_naming_the_step(step):
     """round, floor, ceil, trunc, sign and heaviside give real values, not a
     comparison's booleans: the refusal names the step function the network
-    calls."""
-    with pytest.raises(ValueError, match=f"the step function '{step}' of a tensor"):
+    calls (x.round_() as round)."""
+    name = step.removesuffix("_in_place")
+    with pytest.raises(ValueError, match=f"the step function '{name}' of a tensor"):
         _attribute("guided_backprop", _untrained(activation=f"rectifier_by_{step}"))
 
 
@@ -977,6 +986,21 @@ def test_a_compiled_function_is_recorded_as_written_without_recompiling(caplog):
                 "lrp_epsilon", _untrained(CompiledRectifier, rectifier=rectifier)
             )
     assert not [r for r in caplog.records if "recompile_limit" in r.getMessage()]
+
+
+def test_compiled_functions_compile_again_after_the_record():
+    """The record runs compiled functions as their Python by torch's global
+    stance, for its pass only: a stance left forced would have every function
+    the user compiles afterwards run uncompiled."""
+    _attribute("guided_backprop", _untrained())
+    compiled = []
+
+    def backend(graph, _example_inputs):
+        compiled.append(graph)
+        return graph.forward
+
+    torch.compile(lambda x: x * 2, backend=backend)(torch.ones(3))
+    assert compiled
 
 
 def test_the_record_runs_where_torch_has_no_compiler_stance(monkeypatch):
@@ -1086,6 +1110,41 @@ def test_an_operation_in_a_block_is_refused_naming_the_block(method):
         _attribute(method, _untrained(Gated))
     with pytest.raises(ValueError, match=r"in module 'block' .* \(torch.nn.ELU\)"):
         _attribute(method, _untrained(Gated, gate="elu"))
+
+
+class _PositionsAdded(nn.Module):
+    """A block adding an embedding of each sample's position to the maps it is given."""
+
+    def __init__(self, n_times):
+        super().__init__()
+        self.position = nn.Embedding(n_times, 1)
+        self.register_buffer("times", torch.arange(n_times))
+
+    def forward(self, x):  # noqa: D102
+        return x + self.position(self.times)[:, 0]
+
+
+class GatedBeforeABlock(nn.Module):
+    """A gate h * sigmoid(h) in the network's own forward, given to a block by keyword."""
+
+    def __init__(self, n_channels, n_classes, n_times):
+        super().__init__()
+        self.conv = nn.Conv1d(n_channels, 4, 5, padding=2)
+        self.block = _PositionsAdded(n_times)
+        self.classifier = nn.Linear(4 * n_times, n_classes)
+
+    def forward(self, x):  # noqa: D102
+        h = self.conv(x)
+        return self.classifier(self.block(x=h * torch.sigmoid(h)).flatten(1))
+
+
+@pytest.mark.parametrize("method", ["deeplift", "guided_backprop"])
+def test_an_operation_given_to_a_block_by_keyword_is_the_networks_own(method):
+    """A block's call ends at the tensors it is given, by position or by
+    keyword: a gate computed before block(x=...) was named as the block's."""
+    match = r"MulBackward0 \(a product of .*\) called in forward"
+    with pytest.raises(ValueError, match=match):
+        _attribute(method, _untrained(GatedBeforeABlock))
 
 
 def _halved(_layer, _inputs, output):
@@ -3200,6 +3259,9 @@ class ScaledOutOfAutograd(SmallNet):
             x = x / x.std(dim=(1, 2), keepdim=True).detach()
         elif self.scale == "detach_then_shift":
             x = x / (x.std(dim=(1, 2), keepdim=True).detach() + 1e-6)
+        elif self.scale == "detach_of_joined":
+            joined = torch.cat([x, x], dim=-1)
+            x = x / joined.std(dim=(1, 2), keepdim=True).detach()
         elif self.scale == "detach_in_place":
             x = x / x.std(dim=(1, 2), keepdim=True).detach_()
         elif self.scale == "new_tensor":
@@ -3372,6 +3434,8 @@ def test_only_a_named_attribution_method_is_registered(monkeypatch, cls, error, 
         ("detach", r"'torch\.Tensor\.detach'"),
         # The cut is followed through what is computed of the cut tensor alone.
         ("detach_then_shift", r"'torch\.Tensor\.detach'"),
+        # Of a tensor joined from the input's, in a list.
+        ("detach_of_joined", r"'torch\.Tensor\.detach'"),
         ("detach_in_place", r"'torch\.Tensor\.detach_'"),
         # A copy of the values, as torch.tensor(x) is.
         ("new_tensor", r"'torch\.Tensor\.new_tensor'"),
