@@ -94,6 +94,22 @@ class _GradientReversal(torch.autograd.Function):
         return -grad_output
 
 
+def _in_float32_only(function):
+    """The Function class ``function`` running in float32 alone, as a kernel
+    written for one type does; named ``function``'s name + ``InFloat32``."""
+
+    def forward(ctx, x):
+        if x.dtype != torch.float32:
+            raise RuntimeError(f"expected float32, got {x.dtype}")
+        return function.forward(ctx, x)
+
+    name = f"{function.__name__}InFloat32"
+    return type(name, (function,), {"forward": staticmethod(forward)})
+
+
+_GradientReversalInFloat32 = _in_float32_only(_GradientReversal)
+
+
 @torch.jit.script
 def _scripted_rectifier(x):
     """x * (x > 0) in TorchScript, whose operations no Python-level mode sees."""
@@ -224,8 +240,12 @@ class SmallNet(nn.Module):
         # A division of a constant by the maps (ones_like reads only their shape).
         "inverse": lambda x: torch.ones_like(x) / (x + 10.0),
         "swish_function": _Swish.apply,
+        "swish_function_in_float32": _in_float32_only(_Swish).apply,
         "straight_through": lambda x: F.elu(_StraightThrough.apply(x)),
         "gradient_reversal": lambda x: F.elu(_GradientReversal.apply(x)),
+        "gradient_reversal_in_float32": lambda x: F.elu(
+            _GradientReversalInFloat32.apply(x)
+        ),
         # Quantization-aware training: rounding to 16 levels, its gradient
         # passed straight through by torch's own backward.
         "fake_quantized": lambda x: F.elu(
@@ -366,6 +386,12 @@ def test_autograd_function_is_explained_by_its_own_gradient():
         explain(swish, X[:4], "lrp_epsilon", target=0, verbose=False)
 
 
+def test_an_autograd_function_running_in_float32_only_is_judged_in_float32():
+    """Its derivative cannot be checked in float64, as others are; judged in
+    the network's own precision, a backward that is its derivative passes."""
+    _assert_saliency_is_the_gradient(_fit("swish_function_in_float32"))
+
+
 def test_a_rectifier_by_a_mask_of_floats_is_explained_by_its_gradient():
     """The mask (x > 0) converted to floats is a step function of the input,
     whose derivative autograd takes as zero, as it is: no computation "without
@@ -404,6 +430,10 @@ class FusedFakeQuantized(SmallNet):
             "torch.autograd.Function _GradientReversal",
         ),
         (
+            partial(_fit, "gradient_reversal_in_float32"),
+            "torch.autograd.Function _GradientReversalInFloat32",
+        ),
+        (
             partial(_fit, "fake_quantized"),
             r"'fake_quantize_per_tensor_affine_cachemask' \(fake quantization\)",
         ),
@@ -412,7 +442,13 @@ class FusedFakeQuantized(SmallNet):
             r"'fused_moving_avg_obs_fq_helper' \(fake quantization\)",
         ),
     ],
-    ids=["straight_through", "gradient_reversal", "fake_quantized", "fused"],
+    ids=[
+        "straight_through",
+        "gradient_reversal",
+        "gradient_reversal_in_float32",
+        "fake_quantized",
+        "fused",
+    ],
 )
 @pytest.mark.parametrize("method", ["saliency", "integrated_gradients"])
 def test_autograd_function_of_another_gradient_is_refused(fit, name, method):
@@ -420,7 +456,8 @@ def test_autograd_function_of_another_gradient_is_refused(fit, name, method):
     gradient as the network's: saliency of reversed sign, integrated gradients
     summing to -0.25 where the logit changes by 0.25 (with only a warning of an
     integral not converged). torch's fake quantization passes its gradient
-    straight through the rounding as well, and saliency gave that."""
+    straight through the rounding as well, and saliency gave that. A Function
+    that runs in float32 only went unjudged: the check ran in float64."""
     X, _ = _arrays()
     with pytest.raises(ValueError, match=f"{name}, whose backward is not"):
         explain(fit(), X[:4], method, target=0, verbose=False)
