@@ -185,7 +185,8 @@ def test_deeplift_chains_the_rules_of_layers_in_a_row(layers):
     """Where one rule layer's output was the next one's input, captum's hooks
     passed the plain gradient and the map missed f(x) - f(baseline): such
     networks were refused (blaming in-place operations), though the same
-    function with an identity in between ran."""
+    function with an identity in between ran. The layers sit in a block, as
+    networks hold them, so the copies are made at every depth."""
     torch.manual_seed(0)
 
     def network(separated):
@@ -194,7 +195,10 @@ def test_deeplift_chains_the_rules_of_layers_in_a_row(layers):
         if separated:
             body = [part for layer in body for part in (layer, _Copy())]
         return nn.Sequential(
-            nn.Conv1d(4, 3, 5, padding=2), *body, nn.Flatten(), nn.LazyLinear(2)
+            nn.Conv1d(4, 3, 5, padding=2),
+            nn.Sequential(*body),
+            nn.Flatten(),
+            nn.LazyLinear(2),
         )
 
     inputs, target = torch.randn(N_EPOCHS, 4, 32), torch.tensor([0, 1, 1, 0])

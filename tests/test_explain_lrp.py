@@ -690,6 +690,23 @@ def test_a_constant_added_outside_the_layers_is_refused(method, centre):
 
 
 # -- signs ---------------------------------------------------------------------
+def test_an_average_pooled_to_exactly_zero_passes_on_no_relevance():
+    """Average pooling gives its inputs shares of its output's relevance, z * c,
+    which is none where the inputs cancel: the samples of that window get what
+    zeros would get, though the gradient reaches them."""
+    torch.manual_seed(0)
+    network = nn.Sequential(nn.AvgPool1d(2), nn.Flatten(), nn.Linear(2, 2, bias=False))
+    network = network.double().eval()
+    cancelling = torch.tensor([[[1.0, -1.0, 2.0, 3.0]]], dtype=torch.float64)
+    zeros = torch.tensor([[[0.0, 0.0, 2.0, 3.0]]], dtype=torch.float64)
+    target = torch.tensor([0])
+    for method in ("lrp_epsilon", "lrp_zplus"):
+        torch.testing.assert_close(
+            _lrp(method, network, cancelling, target),
+            _lrp(method, network, zeros, target),
+        )
+
+
 @pytest.mark.parametrize("method", ["lrp_zplus", "lrp_alpha1_beta0"])
 def test_positive_rules_give_non_negative_relevance(method):
     """z+ and α1β0 pass a positive logit down as non-negative relevance, through
@@ -1229,6 +1246,38 @@ def test_input_free_first_rules_explain_an_eeg_scaled_before_the_first_layer(
         "lrp_composite", unscaled, 4.0 * data, TARGET, first_rule=first_rule
     )
     torch.testing.assert_close(relevance, expected)
+
+
+@pytest.mark.parametrize("first_rule", ["wsquare", "flat"])
+@pytest.mark.parametrize(
+    "before, window",
+    [(nn.ReLU(), 1), (nn.ELU(), 1), (nn.MaxPool1d(2), 2)],
+    ids=["relu", "elu", "max_pool"],
+)
+def test_input_free_first_rules_give_a_rectified_or_pooled_eeg_back_to_its_samples(
+    before, window, first_rule
+):
+    """A rectifier or max pooling before the first layer mixes no samples: each
+    value the first layer reads comes from one EEG sample, which gets back that
+    value's relevance (max pooling's losers none), the map of the layers above
+    on the rectified or pooled EEG."""
+    torch.manual_seed(0)
+    network = nn.Sequential(
+        before,
+        nn.Conv1d(N_CHANNELS, 4, 5, padding=2, bias=False),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * N_TIMES // window, 2, bias=False),
+    )
+    network = network.double().eval()
+    data = _data()
+    relevance = _lrp("lrp_composite", network, data, TARGET, first_rule=first_rule)
+    above = _lrp(
+        "lrp_composite", network[1:], before(data), TARGET, first_rule=first_rule
+    )
+    windows = relevance.unflatten(-1, (-1, window))
+    torch.testing.assert_close(windows.sum(dim=-1), above)
+    assert ((windows != 0).sum(dim=-1) <= 1).all()
 
 
 def test_first_layer_called_again_deeper_is_refused():

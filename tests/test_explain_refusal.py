@@ -2026,6 +2026,89 @@ def test_deeplift_explains_a_nonlinearity_of_epochs_folded_into_the_batch(method
     assert _summation_error(module, _attribute(method, module)) < 1e-10
 
 
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refuses_time_major_tensors_whatever_the_first_epoch(method):
+    """The batch layout is probed with the first epoch and another made of it:
+    where the first epoch is zero (a flat recording), the other must still
+    differ from it, or the time-major tensor passed as the epochs'."""
+    torch.manual_seed(0)
+    module = TimeMajorElu(N_CHANNELS, 2, N_TIMES).double().eval()
+    inputs = _data()
+    inputs[0] = 0.0
+    with pytest.raises(ValueError, match=r"otherwise: 'elu' \(shape \(\d+, 2, 4\)"):
+        get_method(method)(module).attribute(
+            inputs.requires_grad_(), TARGET, baseline=ZEROS
+        )
+
+
+class MapMajorElu(SmallNet):
+    """SmallNet applying its ELU to the feature maps folded into the batch map
+    by map ((maps * batch, time)): the first half of the rows holds the first
+    maps of every epoch, which captum's split pairs with the last maps."""
+
+    def forward(self, x):  # noqa: D102
+        x = self.batch_norm(self.temporal(self.spatial(x.unsqueeze(1))))
+        folded = x.transpose(0, 1).reshape(-1, x.shape[-1])
+        x = self.elu(folded).reshape(x.shape[1], x.shape[0], *x.shape[2:])
+        return self.classifier(self.flatten(self.pool(x.transpose(0, 1))))
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refuses_a_nonlinearity_of_epochs_folded_map_by_map(method):
+    """The whole first half of what the layer receives must be the epochs', not
+    only its first row (here the first map of the first epoch)."""
+    with pytest.raises(ValueError, match=r"otherwise: 'elu' \(shape \(8, 32\)"):
+        _attribute(method, _untrained(MapMajorElu))
+
+
+class _OverlappingMaxPool(nn.MaxPool2d):
+    """A subclass of max pooling, computing as its class."""
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refuses_overlapping_max_pooling_of_a_subclass(method):
+    """A subclass gets its class's rule, which misses the delta on overlapping
+    windows as the class's does: refused naming the windows, as the class is."""
+    module = _untrained(MaxPooled, stride=1)
+    module.pool = _OverlappingMaxPool((1, 4), stride=(1, 1))
+    with pytest.raises(ValueError, match=r"windows of \(1, 4\) every \(1, 1\)"):
+        _attribute(method, module)
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refuses_a_nonlinearity_called_twice_inside_a_block(method):
+    """Networks hold their layers in blocks (EEGTCNet reuses an ELU in one):
+    the layers with a rule are looked for at every depth."""
+    module = nn.Sequential(_untrained(ReusedElu))
+    with pytest.raises(ValueError, match=r"called more often in forward: '0.elu' \(2"):
+        _attribute(method, module)
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_refuses_a_network_again_when_asked_again(method):
+    """The checks run once per explainer: a network they refuse stays refused
+    when asked again after the error is caught, rather than explained unchecked."""
+    explainer = get_method(method)(_untrained(ReusedElu))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="called more often in forward"):
+            explainer.attribute(_data().requires_grad_(), TARGET, baseline=ZEROS)
+
+
+@pytest.mark.parametrize("method", DEEPLIFT_METHODS)
+def test_deeplift_leaves_the_network_as_it_found_it(method):
+    """captum keeps each layer's input and output on the layer for its rule:
+    they are removed once used, so that the user's network holds no tensors of
+    the explained batch, and DeepLIFT warns of nothing."""
+    module = _untrained(MaxPooled)
+    attributes = {name: set(vars(layer)) for name, layer in module.named_modules()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _attribute(method, module)
+    assert {name: set(vars(layer)) for name, layer in module.named_modules()} == (
+        attributes
+    )
+
+
 class Tempered(SmallNet):
     """SmallNet dividing its logits by a learned temperature, kept positive by
     an ``nn.Softplus`` module of a scalar parameter (or, ``of_the_batch``, of
@@ -3582,21 +3665,35 @@ def test_inspect_functions_following_gradients_refuse_them_too(scale):
 # -- (7) DeepLIFT's rescale rule on element-wise activations captum does not list -----
 @pytest.mark.parametrize("method", DEEPLIFT_METHODS)
 @pytest.mark.parametrize(
-    "activation", [nn.GELU(), nn.SiLU(), nn.Mish(), nn.PReLU(4), nn.Hardswish()]
+    "activation",
+    [
+        nn.GELU(),
+        nn.SiLU(),
+        nn.Mish(),
+        nn.PReLU(4),
+        nn.Hardswish(),
+        nn.SELU(),
+        nn.CELU(),
+        nn.RReLU(),
+        nn.Softsign(),
+        nn.LogSigmoid(),
+        nn.Tanhshrink(),
+    ],
+    ids=lambda activation: type(activation).__name__,
 )
 def test_deeplift_rescales_other_elementwise_activations(method, activation):
     """Where captum would pass their plain gradient (and the map was refused),
     the rescale rule applies and maps sum to the delta. From a zero reference,
     through batch norm still at zero mean, the rescale of PReLU (linear on each
-    side of 0) is its slope, so the map is the gradient x input; that of the
-    curved activations is not."""
+    side of 0) is its slope, and in evaluation that of RReLU too, so the map is
+    the gradient x input; that of the curved activations is not."""
     module = _untrained()
-    module.elu = activation.double()
+    module.elu = activation.double().eval()  # RReLU's slope is random in training
     attribution = _attribute(method, module)
     assert _summation_error(module, attribution) < 1e-10
     inputs = _data().requires_grad_()
     (gradient,) = torch.autograd.grad(_logits(module, inputs).sum(), inputs)
-    piecewise_linear = isinstance(activation, nn.PReLU)
+    piecewise_linear = isinstance(activation, nn.PReLU | nn.RReLU)
     assert piecewise_linear == torch.allclose(
         attribution, gradient * inputs.detach(), atol=1e-12
     )
