@@ -576,6 +576,12 @@ def test_event_names_are_no_classes_of_an_estimator_trained_on_other_labels(
     match = "'a' is an event of the epochs, but not a class the estimator was"
     with pytest.raises(ValueError, match=match):
         explain(estimator, epochs, "saliency", target="a", verbose=False)
+    # Nor are the classes' codes those of the training events: epochs coding
+    # the events otherwise give no reason to warn that class 2 is another event.
+    swapped = _named_epochs(X, 2 - y, {"a": 2, "b": 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explain(estimator, swapped, "saliency", target=2, verbose=False)
 
 
 @pytest.mark.filterwarnings("ignore:After training")
