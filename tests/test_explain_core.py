@@ -574,8 +574,10 @@ def test_event_names_are_no_classes_of_an_estimator_trained_on_other_labels(
     epochs = _named_epochs(X, y + 1, {"a": 1, "b": 2})
     estimator = _small_estimator().fit(epochs, 2 - y)
     match = "'a' is an event of the epochs, but not a class the estimator was"
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=match) as refusal:
         explain(estimator, epochs, "saliency", target="a", verbose=False)
+    # It saw epochs of "a", under other labels.
+    assert "saw no epoch" not in str(refusal.value)
     # Nor are the classes' codes those of the training events: epochs coding
     # the events otherwise give no reason to warn that class 2 is another event.
     swapped = _named_epochs(X, 2 - y, {"a": 2, "b": 1})
@@ -715,6 +717,18 @@ def test_a_target_may_be_an_event_tag_as_in_epochs_selection(synthetic_arrays, l
     np.testing.assert_array_equal(by_tag.get_data(), by_name.get_data())
     feet = explain(estimator, epochs, target="feet", **kwargs)
     assert not np.allclose(feet.get_data(), by_name.get_data())
+    # Beside an event without epochs, which MNE keeps and is no class, the tag
+    # names one class.
+    with_rest = mne.EpochsArray(
+        X,
+        info,
+        events,
+        event_id={**event_id, "rest/hands": 4},
+        on_missing="ignore",
+        verbose=False,
+    )
+    by_tag = explain(estimator, with_rest, target="hands", **kwargs)
+    np.testing.assert_array_equal(by_tag.get_data(), by_name.get_data())
     with pytest.raises(ValueError, match="of several classes"):
         explain(estimator, epochs, target="imagery", **kwargs)
     with pytest.raises(ValueError, match="an event name \\(or tag\\)"):
