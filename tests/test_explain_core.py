@@ -574,8 +574,16 @@ def test_event_names_are_no_classes_of_an_estimator_trained_on_other_labels(
     epochs = _named_epochs(X, y + 1, {"a": 1, "b": 2})
     estimator = _small_estimator().fit(epochs, 2 - y)
     match = "'a' is an event of the epochs, but not a class the estimator was"
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match=match) as refusal:
         explain(estimator, epochs, "saliency", target="a", verbose=False)
+    # It saw epochs of "a", under other labels.
+    assert "saw no epoch" not in str(refusal.value)
+    # Nor are the classes' codes those of the training events: epochs coding
+    # the events otherwise give no reason to warn that class 2 is another event.
+    swapped = _named_epochs(X, 2 - y, {"a": 2, "b": 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explain(estimator, swapped, "saliency", target=2, verbose=False)
 
 
 @pytest.mark.filterwarnings("ignore:After training")
@@ -709,6 +717,18 @@ def test_a_target_may_be_an_event_tag_as_in_epochs_selection(synthetic_arrays, l
     np.testing.assert_array_equal(by_tag.get_data(), by_name.get_data())
     feet = explain(estimator, epochs, target="feet", **kwargs)
     assert not np.allclose(feet.get_data(), by_name.get_data())
+    # Beside an event without epochs, which MNE keeps and is no class, the tag
+    # names one class.
+    with_rest = mne.EpochsArray(
+        X,
+        info,
+        events,
+        event_id={**event_id, "rest/hands": 4},
+        on_missing="ignore",
+        verbose=False,
+    )
+    by_tag = explain(estimator, with_rest, target="hands", **kwargs)
+    np.testing.assert_array_equal(by_tag.get_data(), by_name.get_data())
     with pytest.raises(ValueError, match="of several classes"):
         explain(estimator, epochs, target="imagery", **kwargs)
     with pytest.raises(ValueError, match="an event name \\(or tag\\)"):
@@ -2278,3 +2298,81 @@ def test_the_mean_baseline_is_the_mean_training_epoch(synthetic_arrays):
         from_zeros = explain(clf, offset[:3], **kwargs).get_data()
     np.testing.assert_array_equal(from_mean, given)
     assert not np.allclose(from_mean, from_zeros, atol=1e-3 * np.abs(from_mean).max())
+
+
+def _tiny_arrays(n_epochs, seed=2):
+    """Random epochs of the channels and length of ``tiny_array_estimator``."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n_epochs, 4, 64)).astype(np.float32)
+
+
+@pytest.mark.parametrize("method", ["deeplift", "integrated_gradients"])
+def test_an_epoch_explained_from_itself_has_no_relevance(tiny_array_estimator, method):
+    """Maps share out f(x) - f(baseline): from the epoch itself, every sample
+    has none. A baseline read at a lower precision than the data would be
+    another epoch, unseen by the tests that give one baseline in two forms
+    (both read alike)."""
+    X = _tiny_arrays(1)
+    maps = explain(tiny_array_estimator, X, method, baseline=X[0], verbose=False)
+    np.testing.assert_array_equal(maps.get_data(), 0)
+
+
+def test_a_baseline_on_other_channels_is_refused_by_its_shape(tiny_array_estimator):
+    """A baseline of another number of channels than the network's four is
+    refused by its shape: one of eight channels, read in blocks of four, would
+    be two baselines of other channels."""
+    for n_channels in (3, 8):
+        baseline = np.zeros((n_channels, 64), np.float32)
+        with pytest.raises(
+            ValueError, match=rf"shape \(4, 64\).*got \({n_channels}, 64"
+        ):
+            explain(
+                tiny_array_estimator,
+                _tiny_arrays(1),
+                "deeplift_shap",
+                baseline=baseline,
+            )
+
+
+def test_a_baseline_cut_earlier_or_later_than_the_epochs_warns(synthetic_arrays):
+    """An Evoked baseline is read sample by sample: one starting a sample
+    before the epochs, as one starting after them, is said to be apart, and
+    by how much (baseline minus epochs)."""
+    X, y = synthetic_arrays
+    info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
+    epochs = mne.EpochsArray(X * 1e-5, info, verbose=False)
+    clf = _small_estimator().fit(epochs, y)
+    evoked = epochs.average()
+    for shift, apart in ((-1 / 64, "-0.015625 s apart"), (0.5, "+0.5 s apart")):
+        with pytest.warns(RuntimeWarning, match=re.escape(apart)):
+            explain(
+                clf, epochs[:1], "deeplift", baseline=evoked.copy().shift_time(shift)
+            )
+
+
+def test_the_average_of_signed_maps_is_their_mean_to_double_precision(
+    tiny_array_estimator,
+):
+    """Signed maps cancel over epochs: summed in float32, their average would
+    be off their mean by the rounding of the sum, many times the mean where it
+    is near zero. It is the float64 mean of the maps, whatever the batches."""
+    X = _tiny_arrays(8, seed=3)
+    kwargs = dict(method="saliency", target=0, absolute=False, batch_size=3)
+    per_epoch = explain(tiny_array_estimator, X, verbose=False, **kwargs).get_data()
+    evoked = explain(tiny_array_estimator, X, average=True, verbose=False, **kwargs)
+    mean = per_epoch.mean(axis=0)
+    np.testing.assert_allclose(
+        evoked.data, mean, rtol=1e-12, atol=1e-12 * np.abs(mean).max()
+    )
+
+
+def test_a_list_of_baselines_holding_an_evoked_beside_arrays_is_refused(
+    tiny_array_estimator,
+):
+    """An Evoked among arrays is refused as a list of Evoked alone is, saying
+    how to give several baselines, not in NumPy's words ("float() argument
+    must be a string or a real number")."""
+    X = _tiny_arrays(1)
+    evoked = mne.EvokedArray(X[0], mne.create_info(4, 128.0, "eeg"), verbose=False)
+    with pytest.raises(TypeError, match="baseline is a list holding Evoked"):
+        explain(tiny_array_estimator, X, "deeplift_shap", baseline=[X[0], evoked])

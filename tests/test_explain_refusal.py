@@ -3200,6 +3200,8 @@ def test_the_baseline_scale_is_checked_channel_by_channel():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _check_baseline_scale(eog_at_its_scale, per_type)
+        # A network recording no statistics of its data (skorch's) has no scale.
+        _check_baseline_scale(baseline, None)
     # Over both baselines, channel 0 is 150 / sqrt(2) = 106 times.
     with pytest.warns(RuntimeWarning, match="baseline is 106 times"):
         _check_baseline_scale(np.stack([eog_at_its_scale[0], baseline]), per_type)

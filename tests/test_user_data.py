@@ -6,6 +6,7 @@ import os
 import pickle
 import sys
 import warnings
+from functools import partial
 
 import mne
 import numpy as np
@@ -1016,13 +1017,16 @@ def test_offset_advice_at_prediction_prepares_as_in_training(train_baseline):
     else:
         assert "epochs.apply_baseline((0, 0.2))" in message
         followed = read(dc_coupled).apply_baseline((0, 0.2), verbose=False)
-        # Inspection advises as prediction does: it knows the training baseline.
-        with pytest.warns(RuntimeWarning, match=r"steady offset") as record:
-            mne_xai.inspect.layer_activations(
-                clf, read(dc_coupled)[:4], "spatial_conv", verbose=False
-            )
-        (advice,) = [str(w.message) for w in record if "steady" in str(w.message)]
-        assert "epochs.apply_baseline((0, 0.2))" in advice
+        # Inspection and explanation advise as prediction does: they know the
+        # training baseline.
+        for reading in (
+            partial(mne_xai.inspect.layer_activations, layer="spatial_conv"),
+            partial(mne_xai.explain, method="saliency"),
+        ):
+            with pytest.warns(RuntimeWarning, match=r"steady offset") as record:
+                reading(clf, read(dc_coupled)[:4], verbose=False)
+            (advice,) = [str(w.message) for w in record if "steady" in str(w.message)]
+            assert "epochs.apply_baseline((0, 0.2))" in advice
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.predict(followed)
