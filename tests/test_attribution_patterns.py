@@ -13,6 +13,11 @@ from torch.nn.utils import prune
 from mne_xai import EEGNetClassifier, explain
 from mne_xai.attribution._registry import get_method
 from mne_xai.attribution.pattern import NetworkPatterns
+from mne_xai.evaluate import (
+    data_randomization_check,
+    parameter_randomization_check,
+    target_randomization_check,
+)
 from mne_xai.inspect import attribution_patterns, learn_patterns
 
 N_CHANNELS, N_TIMES = 6, 16
@@ -651,12 +656,6 @@ def test_checks_changing_the_network_refuse_pattern_methods_for_what_they_are(
 ):
     """The patterns, learned for this very network, were refused for each
     randomized copy as "not learned for this network: learn_patterns(...)"."""
-    from mne_xai.evaluate import (
-        data_randomization_check,
-        parameter_randomization_check,
-        target_randomization_check,
-    )
-
     epochs, clf, _ = planted
     patterns = learn_patterns(clf, epochs, verbose=False)
     for check, kwargs in (

@@ -24,21 +24,33 @@ import torch  # noqa: E402
 from own_process import in_own_process  # noqa: E402
 from skorch.exceptions import NotInitializedError  # noqa: E402
 
-from mne_xai import EEGNetClassifier, explain, list_methods  # noqa: E402
-from mne_xai.attribution import explain_spectrum, method_unit  # noqa: E402
+from mne_xai import EEGNetClassifier, _graph, explain, list_methods  # noqa: E402
+from mne_xai._graph import autograd_on, call_combined_layers, copy_module, full_float32
+from mne_xai.attribution import (  # noqa: E402
+    AttributionMethod,
+    explain_spectrum,
+    method_unit,
+    register_method,
+)
 from mne_xai.attribution._core import (  # noqa: E402
     NOT_RECORDED,
     _epoch_generators,
     recorded_target,
 )
+from mne_xai.attribution._propagation import fold_batch_norms
 from mne_xai.attribution._registry import (  # noqa: E402
+    _METHODS,
     check_comparable_across_channels,
+    get_method,
 )
+from mne_xai.attribution.gradient import Saliency
 from mne_xai.evaluate import (  # noqa: E402
     deletion_curve,
     parameter_randomization_check,
+    spatial_precision,
 )
 from mne_xai.inspect import (  # noqa: E402
+    attribution_patterns,
     layer_activations,
     learn_patterns,
     maximize_activation,
@@ -231,8 +243,6 @@ def test_settings_that_follow_torchs_own_still_follow_it_after(tf32_allowed):
     default, all but cuDNN's). Restored as read, such settings were pinned to
     the TF32 they followed, and a caller who then asked torch for full
     precision kept TF32 in those products and convolutions."""
-    from mne_xai._graph import full_float32
-
     holders = _operation_precisions()
     for holder in holders:
         holder.fp32_precision = "none"
@@ -249,8 +259,6 @@ def test_settings_pinned_apart_from_what_they_follow_stay_pinned_after(tf32_allo
     """A setting other than the one it follows is the caller's own: restored
     as following, TF32 asked for in each operation alone became full precision
     after one explain."""
-    from mne_xai._graph import full_float32
-
     holders = _operation_precisions()
     torch.backends.fp32_precision = "ieee"
     for holder in holders:
@@ -267,8 +275,6 @@ def test_onednns_settings_follow_onednns_own_after(tf32_allowed):
     """oneDNN's operations follow oneDNN's setting, not cuDNN's: with cuDNN
     pinned to full precision, those following TF32 were taken as pinned to it,
     and kept it when the caller then asked torch for full precision."""
-    from mne_xai._graph import full_float32
-
     onednn = [torch.backends.mkldnn.matmul, torch.backends.mkldnn.conv]
     torch.backends.cudnn.fp32_precision = "ieee"
     try:
@@ -290,8 +296,6 @@ def test_maps_are_computed_without_tf32(
     torch's per-operation settings (torch.backends.fp32_precision, which torch
     asks GPU users to set), every method failed in torch's "mix of the legacy
     and new APIs"."""
-    from mne_xai.attribution.gradient import Saliency
-
     seen = []
 
     def recording(self, inputs, target, **params):
@@ -323,9 +327,6 @@ def test_checks_that_two_computations_agree_run_without_tf32(tf32_allowed):
     convolution made to call its layers, is compared with the network; in TF32
     they differed by 1.5 to 4.7 times the tolerance, so LRP and the pattern
     methods refused EEGNet, and ShallowFBCSPNet was left unrewired, on GPUs."""
-    from mne_xai._graph import call_combined_layers
-    from mne_xai.attribution._propagation import fold_batch_norms
-
     network = torch.nn.Sequential(
         torch.nn.Conv1d(4, 3, 5),
         torch.nn.BatchNorm1d(3),
@@ -346,8 +347,6 @@ def test_full_float32_holds_until_the_last_of_overlapping_calls_ends(tf32_allowe
     overlapping calls on threads to end gave TF32 back to the other one, whose
     maps a GPU then computed in TF32, and the second restored full precision
     as the caller's setting."""
-    from mne_xai._graph import full_float32
-
     allowed = _float32_precision()
     first, second = full_float32(), full_float32()
     first.__enter__()
@@ -361,8 +360,6 @@ def test_full_float32_holds_until_the_last_of_overlapping_calls_ends(tf32_allowe
 def test_full_float32_ends_with_a_call_that_raises(tf32_allowed):
     """A call that fails still leaves: were it counted as in, full precision
     would stay the caller's setting for the rest of the process."""
-    from mne_xai._graph import full_float32
-
     allowed = _float32_precision()
     with pytest.raises(RuntimeError, match="the explained network failed"):
         with full_float32():
@@ -380,8 +377,6 @@ def test_full_float32_sets_every_operation_of_every_backend(tf32_allowed):
     and recurrent layers run in TF32 or bfloat16 on CPUs that have them
     (torch.set_float32_matmul_precision sets them), cuDNN's recurrent layers in
     TF32 on GPUs."""
-    from mne_xai._graph import full_float32
-
     holders = _operation_precisions()
     allowed = [holder.fp32_precision for holder in holders]
     assert len(holders) == 6 and "ieee" not in allowed
@@ -901,8 +896,6 @@ def test_per_epoch_targets_follow_their_epochs_into_batches(tiny_array_estimator
 
 def _method_drawing_from_seeds(estimator, seeds):
     """The random method of ``estimator``, one generator per seed in ``seeds``."""
-    from mne_xai.attribution._registry import get_method
-
     method = get_method("random")(estimator.module_)
     method.generators = [torch.Generator().manual_seed(seed) for seed in seeds]
     return method
@@ -1080,8 +1073,6 @@ def test_a_network_holding_a_lock_is_copied_and_left_as_it_was(tiny_array_estima
     """Explained in place, the network was left in evaluation mode (a user
     training it on had no dropout), and what needs a copy (LRP's folded batch
     norm, randomized weights) was refused."""
-    from mne_xai.evaluate import parameter_randomization_check
-
     estimator = copy.deepcopy(tiny_array_estimator)
     _with_a_lock(estimator.module_)
     estimator.module_.train()
@@ -1139,8 +1130,6 @@ def test_a_copy_shares_only_what_cannot_be_copied():
     user's layers: parameter randomization of the copy changed nothing it
     computed (similarity 1.00, "fails", where the lock-free twin passed at
     0.02); and the copy appended to the user's list of outputs."""
-    from mne_xai.evaluate import parameter_randomization_check
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((16, 4, 64)).astype(np.float32)
     y = np.repeat([0, 1], 8)
@@ -1257,8 +1246,6 @@ def test_a_copy_computes_with_its_own_layers_through_weak_references(holder):
     """copy.deepcopy keeps a weak reference as it is: the copy computed with
     the user's body, so randomizing the copy's changed nothing it computed
     (parameter randomization read similarity 1.00 on the body's layers)."""
-    from mne_xai.evaluate import parameter_randomization_check
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((16, 4, 64)).astype(np.float32)
     y = np.repeat([0, 1], 8)
@@ -1279,8 +1266,6 @@ def test_a_copy_computes_with_its_own_layers_through_weak_references(holder):
 def test_a_network_holding_an_object_with_an_empty_slot_is_copied():
     """A slot never set has no value to read: the copy of a network holding
     such an object failed with the slot's AttributeError."""
-    from mne_xai._graph import copy_module
-
     network = torch.nn.Sequential(torch.nn.Linear(4, 2))
     network.box = _SlottedBox.__new__(_SlottedBox)
     copied = copy_module(network)
@@ -1291,8 +1276,6 @@ def test_a_network_keeping_an_info_is_copied():
     """Repointing weak references wrote back into every dict, and mne.Info
     refuses writes to its locked keys: a network keeping its Info could no
     longer be copied, so not explained ("acq_pars cannot be set directly")."""
-    from mne_xai._graph import copy_module
-
     network = torch.nn.Sequential(torch.nn.Linear(4, 2))
     network.info = mne.create_info(["C3", "Cz", "C4", "Pz"], 128.0, "eeg")
     network.parts = {"info": network.info, "first": weakref.ref(network[0])}
@@ -1318,8 +1301,6 @@ def test_weak_references_shared_with_the_network_are_refused_not_changed(holder)
     own context then pointed at the copy's layer, and a cross-validation
     fold's network computed with another fold's trained layer. A tuple
     shared by two layers was repointed for one of them only."""
-    from mne_xai._graph import copy_module
-
     network = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2))
     pair = (weakref.ref(network[0]),)
     network[0].pair, network[1].pair = pair, pair
@@ -1386,8 +1367,6 @@ def test_a_copys_weak_references_to_weights_and_buffers_are_its_own(holds_a_lock
     network's, would let the copy compute with (or randomize around) the
     user's tensors; a network holding a lock is copied another way, and must
     be repointed alike."""
-    from mne_xai._graph import copy_module
-
     network = _network_referring_weakly_to_its_parts()
     if holds_a_lock:
         _with_a_lock(network)
@@ -1407,8 +1386,6 @@ def test_a_copy_holds_parameters_trained_as_the_networks():
     parameters, frozen where the network's are. A network given as an
     instance is trained as its copy, and LRP and parameter randomization read
     and redraw the copy's parameters. The values are the copy's own."""
-    from mne_xai._graph import copy_module
-
     network = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2))
     network[0].requires_grad_(False)
     network.outputs = [network(torch.randn(2, 4))]  # a tensor with a graph
@@ -1431,8 +1408,6 @@ def test_a_copy_holds_parameters_trained_as_the_networks():
 def test_a_container_holding_a_lock_is_copied_but_for_the_lock(container):
     """Only the locks are shared, each one: shared whole, the container would
     hand the copy the network's own layer (and be refused for reaching it)."""
-    from mne_xai._graph import copy_module
-
     network = torch.nn.Sequential(torch.nn.Linear(4, 2))
     locks = threading.Lock(), threading.Lock()
     network.runners = container([locks[0], network[0], locks[1]])
@@ -1452,8 +1427,6 @@ class _RefusesToBeCopied:
 def test_what_fails_to_be_copied_in_any_way_is_shared():
     """Copying fails in as many ways as objects: one raising another error
     than a lock is shared alike, not left to fail the copy."""
-    from mne_xai._graph import copy_module
-
     network = torch.nn.Sequential(torch.nn.Linear(4, 2))
     network.handle = _RefusesToBeCopied()
     copied = copy_module(network)
@@ -1473,8 +1446,6 @@ class _Wrapper(torch.nn.Module):
 def test_what_cannot_be_copied_is_named_in_the_users_network():
     """Behind our wrappers, the refusal named the attribute by the wrapper's
     path ('module.block.layers'), which the user's network does not have."""
-    from mne_xai._graph import copy_module
-
     block = torch.nn.Sequential(torch.nn.Linear(4, 2))
     block.layers = (layer for layer in [block[0]])  # a generator
     network = torch.nn.Sequential(collections.OrderedDict(block=block))
@@ -1486,8 +1457,6 @@ def test_what_cannot_be_copied_and_is_too_large_to_follow_is_refused(monkeypatch
     """Sharing is safe only where it is known not to reach the network's
     layers: past the objects followed, what cannot be copied counts as
     reaching them, and is refused rather than shared."""
-    from mne_xai import _graph
-
     network = torch.nn.Sequential(torch.nn.Linear(4, 2))
     network.statistics = (values for values in [[] for _ in range(50)])
     _graph.copy_module(network)  # followed to its end: shared
@@ -1593,8 +1562,6 @@ def test_arrays_without_info(tiny_array_estimator):
 def test_maps_of_arrays_start_when_the_training_epochs_did(fitted_icnn, few_epochs):
     """Arrays of Epochs starting at -0.5 s gave maps starting at 0 s, with
     the training channels and montage: every peak half a second late."""
-    from mne_xai.inspect import layer_activations
-
     assert fitted_icnn.tmin_ != 0
     for average in (False, True):
         of_epochs, of_array = (
@@ -1621,8 +1588,6 @@ def test_maps_of_epochs_start_when_those_epochs_do(fitted_icnn, few_epochs):
     """Guard that Epochs, not the training, say when their results start:
     epochs starting a quarter second after the training epochs (warned of)
     give maps and activations at their own times."""
-    from mne_xai.inspect import layer_activations
-
     late = few_epochs.copy().shift_time(0.25, relative=True)
     with pytest.warns(RuntimeWarning, match="starts at"):
         maps = explain(fitted_icnn, late, "saliency", verbose=False)
@@ -1684,8 +1649,6 @@ def test_maps_shaped_otherwise_than_their_epochs_are_refused(
     """A method returning a map per channel row gave a wrong Evoked with
     average=True, and numpy's broadcast error otherwise. The shape is compared,
     not the number of values: maps of transposed epochs have as many."""
-    from mne_xai.attribution import AttributionMethod, register_method
-    from mne_xai.attribution._registry import _METHODS
 
     class _Reshaped(AttributionMethod):
         name = "test_reshaped"
@@ -1715,8 +1678,6 @@ def test_maps_not_finite_for_finite_data_are_refused(tiny_array_estimator):
     """SmoothGrad with an infinite noise level returned maps of NaN, which
     only a check of the network's outputs looked at. Those of a short last
     batch are named among the epochs the data hold."""
-    from mne_xai.attribution import AttributionMethod, register_method
-    from mne_xai.attribution._registry import _METHODS
 
     class _NotFinite(AttributionMethod):
         name = "test_not_finite"
@@ -1761,7 +1722,6 @@ def test_autograd_is_on_inside_and_the_callers_mode_is_back_after(grad_mode):
     """What trains or differentiates a network runs with autograd on whatever
     the caller's mode, and hands the caller's mode back: left on, the caller's
     no_grad block went on recording graphs (and holding their memory)."""
-    from mne_xai._graph import autograd_on
 
     @autograd_on
     def modes():
@@ -2148,8 +2108,6 @@ def test_inspection_checks_every_batch_for_another_unit(
     """Inspect functions checked the unit of their first batch only: a later
     part in microvolts was read without a word. (Evaluations explain each
     batch, and explain checks it.)"""
-    from mne_xai.inspect import attribution_patterns, layer_activations, pruning_curve
-
     estimator, epochs = tiny_epochs_estimator
     in_microvolts = mne.EpochsArray(
         epochs.get_data() * 1e6, epochs.info, events=epochs.events, verbose=False
@@ -2215,8 +2173,6 @@ def test_maps_keep_the_channel_order_of_the_epochs_given(tiny_epochs_estimator):
     where 0.086 was due), as MNE's tools keep their user's order. The order is
     a cycle, not a reversal: a reversal is its own inverse, and maps put back
     with the inverse permutation passed."""
-    from mne_xai.evaluate import spatial_precision
-
     estimator, epochs = tiny_epochs_estimator
     order = ["Cz", "C4", "Pz", "C3"]  # epochs.ch_names[1:] + epochs.ch_names[:1]
     # A channel the network does not read, between those it reads, is left out.

@@ -13,8 +13,12 @@ from torch import nn
 from torch.func import functional_call
 
 from mne_xai import explain
-from mne_xai.attribution._propagation import fold_batch_norms
+from mne_xai.attribution._propagation import (
+    fold_batch_norms,
+    layers_computing_otherwise,
+)
 from mne_xai.attribution._registry import get_method
+from mne_xai.attribution.lrp import _STABILIZER
 from mne_xai.attribution.pattern import prepare_network
 from mne_xai.models import EEGNet, InterpretableCNN
 
@@ -264,8 +268,6 @@ def test_lrp_zero_is_gradient_times_input_through_an_in_place_residual():
 def test_a_hook_recording_an_in_place_activation_is_no_change(activation):
     """The hook saw the in-place layer's input already overwritten by its
     output, so a hook that only records made the rules refuse the network."""
-    from mne_xai.attribution._propagation import layers_computing_otherwise
-
     torch.manual_seed(0)
     layer = activation(inplace=True)
     module = nn.Sequential(
@@ -771,8 +773,6 @@ def test_alpha_beta_stabilizes_a_small_inhibition_away_from_zero(delta):
     between them and the negative one -β times it (Bach et al.), [2, 2, -2]
     but for the stabilizer's share ε / (δ + ε). The stabilizer moved the
     inhibition towards zero: -202 for δ = 1.01e-9, +2 for δ = 5e-10."""
-    from mne_xai.attribution.lrp import _STABILIZER
-
     module = nn.Sequential(nn.Flatten(), nn.Linear(3, 2, bias=False)).double()
     with torch.no_grad():
         module[1].weight.copy_(torch.tensor([[1.0, 1.0, -1.0], [0.0, 0.0, 0.0]]))

@@ -19,14 +19,17 @@ from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
 from mne_xai import EEGNetClassifier, as_network, explain, list_methods
-from mne_xai.attribution import AttributionMethod, _cam_layers
+from mne_xai._graph import without_parametrizations
+from mne_xai.attribution import AttributionMethod, _cam_layers, _registry
 from mne_xai.attribution._cam_layers import gating_layers
+from mne_xai.attribution._core import _check_baseline_scale
 from mne_xai.attribution._registry import (
     get_method,
     methods_without_gradient,
     needs_patterns,
 )
 from mne_xai.attribution.deeplift import CAPTUM_RULES, _CaptumRescale
+from mne_xai.attribution.pattern import NetworkPatterns, prepare_network
 from mne_xai.attribution.spectral import FourierInput
 from mne_xai.evaluate import deletion_curve
 from mne_xai.inspect import learn_patterns, maximize_activation, pruning_curve
@@ -2251,8 +2254,6 @@ def test_plain_weights_are_trained_where_the_networks_are(change):
     parameters stays trainable. Its layers are plain ones, of the classes the
     network's were built of (not torch's parametrized classes, which it
     shares with the network)."""
-    from mne_xai._graph import without_parametrizations
-
     module = _untrained()
     for name in ("spatial", "classifier"):
         change(getattr(module, name))
@@ -2722,8 +2723,6 @@ class Checkpointed(SmallNet):
     """SmallNet recomputing its first block in backward (torch.utils.checkpoint)."""
 
     def forward(self, x):
-        from torch.utils.checkpoint import checkpoint
-
         def block(inputs):
             return self.elu(self.batch_norm(self.temporal(self.spatial(inputs))))
 
@@ -3105,8 +3104,6 @@ def test_baselines_are_read_on_the_network_channels_and_unit(synthetic_arrays):
     were in another order), an Evoked one failed in NumPy, and a baseline in
     microvolts beside volts, or built in the order of reordered Epochs, was
     used without a word."""
-    import mne
-
     X, y = synthetic_arrays
     info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
     epochs = mne.EpochsArray(X * 1e-5, info, verbose=False)
@@ -3188,8 +3185,6 @@ def test_the_baseline_scale_is_checked_channel_by_channel():
     beside channels of zeros (the root mean square of all four is 75 times),
     each channel against its own type's deviation: an EOG channel at its own
     scale, ten times the EEG's, is not."""
-    from mne_xai.attribution._core import _check_baseline_scale
-
     baseline = np.zeros((4, 64))
     baseline[0] = 150e-5
     with pytest.warns(RuntimeWarning, match="baseline is 150 times"):
@@ -3271,8 +3266,6 @@ def test_a_list_of_evoked_baselines_says_how_to_give_them(fitted_icnn, imagery_e
     """A list of Evoked for deeplift_shap failed in NumPy ("float() argument
     must be a string or a real number, not 'EvokedArray'"); one Epochs of the
     same baselines is the way to give them, read by channel name."""
-    import mne
-
     clf, X = fitted_icnn, imagery_epochs[:2]
     evokeds = [imagery_epochs[[index]].average() for index in (2, 3)]
     with pytest.raises(TypeError, match="baseline is a list holding Evoked"):
@@ -3296,8 +3289,6 @@ def test_a_list_of_evoked_baselines_says_how_to_give_them(fitted_icnn, imagery_e
 def test_event_codes_read_as_indices_of_other_classes_warn(synthetic_arrays):
     """A network trained on event names read epochs.events[:, 2] as indices:
     with {"right": 0, "left": 1} every epoch explained the other class."""
-    import mne
-
     X, _ = synthetic_arrays
     y = np.repeat(["right", "left"], len(X) // 2)
     events = np.c_[np.arange(len(X)), np.zeros(len(X), int), (y == "left").astype(int)]
@@ -3322,8 +3313,6 @@ def test_pattern_methods_explain_reshaping_modules_of_other_libraries(method):
     """Reshapes carry the signal on unchanged: with the same patterns, the maps
     are those of the same network with the reshapes written in forward (the
     modules were refused)."""
-    from mne_xai.attribution.pattern import NetworkPatterns, prepare_network
-
     own_modules, plain = _untrained(WithOwnModules), _untrained()
     _, layers, estimators = prepare_network(plain, _data(), method)
     assert prepare_network(own_modules, _data(), method)[2] == estimators
@@ -3426,8 +3415,6 @@ GRADIENT_FREE = ["occlusion", "random", "score_cam"]
 
 
 def test_registry_marks_the_methods_that_differentiate():
-    from mne_xai.attribution._registry import methods_without_gradient
-
     assert methods_without_gradient() == GRADIENT_FREE
 
 
@@ -3436,7 +3423,6 @@ def test_a_method_with_rules_is_checked_for_gradients_whatever_it_declares(
 ):
     """Rules replace a backward pass: a new method with rules that declares no
     gradient (differentiates=False) is still checked for a gradient path."""
-    from mne_xai.attribution import _registry
 
     class RulesDeclaredGradientFree(get_method("guided_backprop")):
         name = "rules_declared_gradient_free"
@@ -3452,7 +3438,6 @@ def test_a_method_taking_patterns_needs_them_whatever_its_name(monkeypatch):
     """Patterns belong to one network's weights (the report and the sanity
     checks learn them anew per network): a method is known to need them by its
     ``patterns`` parameter, not by a name starting with "pattern"."""
-    from mne_xai.attribution import _registry
 
     class LearnedSignal(get_method("pattern_net")):
         name = "learned_signal"
@@ -3465,8 +3450,6 @@ def test_a_method_taking_patterns_needs_them_whatever_its_name(monkeypatch):
 def test_a_second_method_of_a_registered_name_is_refused(monkeypatch):
     """A new class registered as "saliency" would replace saliency for every
     caller; registering a method again is harmless."""
-    from mne_xai.attribution import _registry
-
     monkeypatch.setattr(_registry, "_METHODS", dict(_registry._METHODS))
     saliency = get_method("saliency")
     assert _registry.register_method(saliency) is saliency
@@ -3483,8 +3466,6 @@ def test_smoothgrad_asks_its_base_method_with_the_base_params(monkeypatch):
     """A base method whose values weigh the input from zero, or share out a
     change from a baseline, for some of its parameters only is asked with the
     base_params SmoothGrad passes it, not read from its class's default."""
-    from mne_xai.attribution import _registry
-
     monkeypatch.setattr(_registry, "_METHODS", dict(_registry._METHODS))
 
     class TimesInputOrNot(get_method("saliency")):
@@ -3540,8 +3521,6 @@ def test_only_a_named_attribution_method_is_registered(monkeypatch, cls, error, 
     """A class without ``attribute``'s contract, or without a name to be asked
     for by, would be listed among the methods (a name None broke the sorting of
     every list of them) and fail only when run."""
-    from mne_xai.attribution import _registry
-
     methods = dict(_registry._METHODS)
     monkeypatch.setattr(_registry, "_METHODS", dict(methods))
     with pytest.raises(error, match=match):

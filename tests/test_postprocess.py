@@ -1,4 +1,5 @@
 import re
+import warnings
 
 import mne
 import numpy as np
@@ -127,8 +128,6 @@ def test_zscore_constant_map_warns_and_gives_zeros(attribution, value):
 def test_zscore_of_a_map_with_a_constant_channel_is_the_maps(attribution):
     """A map is constant only when all of it is: a dead channel (zeros) in a
     map that varies is z-scored with the rest, not zeroed with a warning."""
-    import warnings
-
     attribution._data[:, 1] = 0.0
     data = attribution.get_data()
     mean = data.mean(axis=(1, 2), keepdims=True)
@@ -528,8 +527,6 @@ def test_modality_importance_of_types_in_one_unit_warns(multimodal):
     """EEG, EOG and EMG are all in volts, but the estimators scale each type
     apart: saliency's shares compared the scales (EEG 0.99 where integrated
     gradients gave 0.51), without a word."""
-    import warnings
-
     assert set(multimodal.get_channel_types()) == {"eeg", "eog", "emg"}
     match = r"several types \(eeg, eog, emg\), all in V, .*scaled apart.*saliency"
     with pytest.warns(RuntimeWarning, match=match):
@@ -543,8 +540,6 @@ def test_modality_importance_of_types_in_one_unit_warns(multimodal):
 
 def _warned_of_types(maps):
     """Whether modality_importance of ``maps`` warns that channel types compare."""
-    import warnings
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         modality_importance(maps)
@@ -625,8 +620,6 @@ def test_pooling_channels_of_several_units_warns(name, averaged):
     A saliency map on magnetometers (logit per tesla) is some 1e8 times that on
     EEG (logit per volt): the top tenth of the map held every magnetometer sample.
     """
-    import warnings
-
     rng = np.random.default_rng(0)
     ch_types = ["eeg"] * 3 + ["mag"] * 2
     data = rng.standard_normal((4, 5, 10))

@@ -10,7 +10,12 @@ from torch import nn
 
 import mne_xai
 from mne_xai import EEGNetClassifier, _graph
-from mne_xai.evaluate import deletion_curve, perturbation_test
+from mne_xai.evaluate import (
+    channel_perturbation_test,
+    deletion_curve,
+    deletion_test,
+    perturbation_test,
+)
 from mne_xai.evaluate.faithfulness._shortcuts import _ClassScorer, _FactoredFrontEnd
 from mne_xai.models import EEGNet
 
@@ -281,8 +286,6 @@ class TemperatureNet(nn.Module):
 def test_window_shortcut_checked_against_the_changes_not_the_logits(data, caplog):
     """The check of the window shortcut allowed errors of 1e-3 of the largest
     logit: with a bias of 5, every score drop halved passed it."""
-    from mne_xai.evaluate import channel_perturbation_test
-
     X, y = data
     clf = EEGNetClassifier(module=TemperatureNet, **FAST).fit(X, y)
     with torch.no_grad():
@@ -349,8 +352,6 @@ def test_shortcuts_refuse_a_clip_that_later_epochs_alone_reach(data, where):
     nonlinearity, for what their classes compute, and checked the values on
     the first epochs only: a clip in forward that later epochs alone reach
     gave them wrong logits (deletion curves off by 90%, score drops by 50%)."""
-    from mne_xai.evaluate import channel_perturbation_test
-
     X, y = data
     clf = EEGNetClassifier(module=ClippingNet, **FAST).fit(X, y)
     with torch.no_grad():
@@ -409,8 +410,6 @@ def test_first_block_shortcut_checked_against_the_changes_not_the_logits(
     and the deletion test's drops were off by more than their size. The logits
     move between epochs, not between classes: biases of 50 and -50 must not
     widen the tolerance either."""
-    from mne_xai.evaluate import deletion_test
-
     X, y = data
     clf = EEGNetClassifier(module=ReflectPaddedNet, **FAST).fit(X, y)
     with torch.no_grad():

@@ -10,21 +10,37 @@ from functools import partial
 
 import mne
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from joblib import Parallel, delayed
+from mne._fiff.compensator import set_current_comp
 from sklearn.base import clone
 from sklearn.model_selection import KFold, cross_val_score
+from skorch import NeuralNetClassifier
 from skorch.callbacks import LRScheduler
 from skorch.exceptions import NotInitializedError
 
 import mne_xai
 from mne_xai import CroppedClassifier, EEGNetClassifier, InterpretableCNNClassifier
+from mne_xai._convert import InputData
+from mne_xai._data_checks import (
+    _flat_epochs,
+    _warn_if_in_another_unit,
+    _warn_of_loud_channels,
+    channel_moments,
+    check_channel_amplitudes,
+    check_offsets,
+    first_copies,
+    std_per_type,
+    within_epoch_variance,
+)
 from mne_xai._labels import events_as_trained, events_unseen_in_training
+from mne_xai._matching import check_amplitudes, eeg_reference
 from mne_xai._progress import bars_drawn, mne_bars_as_ours, progress_bar
 from mne_xai._training import n_training_batches
 from mne_xai.attribution import modality_importance
-from mne_xai.estimators import training_schedule
+from mne_xai.estimators import _warn_if_one_factor_flattens_a_type, training_schedule
 from mne_xai.models import EEGNet
 
 ESTIMATORS = [EEGNetClassifier, InterpretableCNNClassifier]
@@ -438,8 +454,6 @@ def test_baselines_within_half_a_sample_are_one_correction(synthetic_arrays):
     """Guard the half-sample tolerance of baselines: parts corrected over
     periods a quarter sample apart take the same samples, and are read as one
     data set (a period a sample longer is refused)."""
-    from mne_xai._convert import InputData
-
     X, _ = synthetic_arrays
     info = mne.create_info(4, 128.0, "eeg")
     parts = [
@@ -591,8 +605,6 @@ def test_the_reference_is_read_through_offsets_and_electrode_pops(imagery_epochs
     """One sample of one channel 1 mV off (an electrode pop), or a DC offset,
     made average-referenced EEGBCI epochs read as "neither" reference, with the
     advice to reference them again; which epoch held the pop decided it."""
-    from mne_xai._matching import eeg_reference
-
     average = imagery_epochs.copy().set_eeg_reference("average", verbose=False)
     to_iz = imagery_epochs.copy().set_eeg_reference(["Iz"], verbose=False)
     for referenced, expected in ((average, "average"), (to_iz, "Iz")):
@@ -611,8 +623,6 @@ def test_the_reference_is_read_through_offsets_and_electrode_pops(imagery_epochs
 def test_the_reference_is_read_on_the_eeg_channels_alone():
     """A stimulus channel of zeros and an EOG beside the EEG, an EEG channel flat
     in one epoch only, or two flat EEG channels made or hid a reference."""
-    from mne_xai._matching import eeg_reference
-
     rng = np.random.default_rng(0)
     names = ["STI", "EOG", "C3", "Cz", "C4", "Pz"]
     info = mne.create_info(names, 64.0, ["stim", "eog"] + ["eeg"] * 4)
@@ -681,8 +691,6 @@ def test_a_type_flat_in_most_channels_names_no_loud_channel():
     """Where most channels of a type are flat (a median of 0), the flat ones
     are the broken electrodes: the channel with a signal is not named as
     infinitely louder, nor does the ratio divide by zero."""
-    from mne_xai._data_checks import _warn_of_loud_channels
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _warn_of_loud_channels(
@@ -736,8 +744,6 @@ def test_copies_are_found_exactly_among_many_epochs():
     """Among 2,000 epochs, each copy is matched to the first epoch equal to it,
     value for value (a copy of a copy too), and no other epoch to any: not
     one differing from another in a single value by the smallest step."""
-    from mne_xai._data_checks import first_copies
-
     data = np.random.default_rng(0).standard_normal((2000, 2, 8))
     data[[900, 1500]] = data[7]
     data[1999] = data[900]
@@ -765,8 +771,6 @@ def test_epochs_flat_at_a_level_of_each_channel_are_flat():
     """An amplifier off keeps each channel at its own level (its offset): the
     epoch is constant in every channel, though not at one value; a single
     channel that varies makes it no flat epoch."""
-    from mne_xai._data_checks import _flat_epochs
-
     batch = np.random.default_rng(0).standard_normal((3, 4, 16))
     batch[1] = np.array([[-2.0], [0.0], [1.0], [5.0]])
     batch[2, 1:] = 3.0
@@ -828,8 +832,6 @@ def test_meg_at_another_gradient_compensation_grade_warns():
     a network trained at grade 0 without a word: every channel then holds the
     field less the reference sensors' estimate of the noise, or not. The
     advice names the training grade."""
-    from mne._fiff.compensator import set_current_comp
-
     rng = np.random.default_rng(0)
     info = mne.create_info([f"MEG{i:03d}" for i in range(4)], 64.0, "mag")
     y = np.arange(8) % 2 + 1
@@ -1210,8 +1212,6 @@ def test_a_unit_is_doubted_from_the_amplitude_no_signal_of_its_type_reaches(
     """Twice the limit (10 mV of EEG, 1 µT of magnetometers, 100 µT/m of
     gradiometers: no such signal exists) is another unit, as EEG band-passed
     to high gamma (0.05 µV) given in microvolts; half of it is not."""
-    from mne_xai._data_checks import _warn_if_in_another_unit
-
     types = np.array([ch_type] * 3)
     with pytest.warns(
         RuntimeWarning, match=rf"{ch_type.upper()} .* are they in {slip}"
@@ -1350,8 +1350,6 @@ def test_each_channel_type_is_scaled_to_unit_variance(caplog, monkeypatch):
     # Data in another unit still warn; the same data do not.
     with pytest.warns(RuntimeWarning, match="different units"):
         clf.predict(X * 1e6)
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         clf.predict(epochs)
@@ -1377,8 +1375,6 @@ def test_std_per_type_read_in_chunks_is_numpys_over_all_the_data(
     chunks of 2 end on a chunk of one) or a type left unscaled (one ECG
     channel, listed first) scaled the network's input wrongly; two types are
     as apart as three."""
-    from mne_xai._data_checks import std_per_type
-
     monkeypatch.setattr(mne_xai._data_checks, "EPOCHS_PER_CHUNK", chunk)
     data = _five_channels_of_types_apart()
     info = mne.create_info([f"CH{i}" for i in range(5)], 64.0, types)
@@ -1395,8 +1391,6 @@ def test_channel_moments_read_in_chunks_are_numpys(monkeypatch, chunk):
     """Whatever the chunk of epochs, each epoch's channel means, each channel's
     mean square and its variance within epochs are NumPy's over all the epochs:
     the checks of offsets and units read them."""
-    from mne_xai._data_checks import channel_moments, within_epoch_variance
-
     monkeypatch.setattr(mne_xai._data_checks, "EPOCHS_PER_CHUNK", chunk)
     data = _five_channels_of_types_apart() + np.arange(5)[:, np.newaxis] * 1e-3
     moments = channel_moments(data)
@@ -1432,8 +1426,6 @@ def test_one_number_scaling_channel_types_far_apart_warns():
 def test_one_number_scaling_warns_of_types_more_than_ten_times_apart(ratio, warned):
     """The warning is for channel types whose standard deviations are more than
     10 times apart; types 10 times apart pass."""
-    from mne_xai.estimators import _warn_if_one_factor_flattens_a_type
-
     info = mne.create_info(4, 64.0, ["eeg", "eeg", "eog", "eog"])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -2279,8 +2271,6 @@ def test_parts_of_a_list_are_refused_for_what_differs_and_only_that(fif_coded):
     parts starting within half a sample, or marking the same channels bad in
     another order (but not as many other ones), or given as a tuple, are read
     as one data set."""
-    from mne_xai._convert import InputData
-
     clf, fif = fif_coded
     resampled = fif[3:6].copy().resample(32.0, verbose=False)
     match = r"\[1\] is sampled at 32.0 Hz but the first .*X\[1\]\.resample\(64\)"
@@ -2305,8 +2295,6 @@ def test_parts_of_a_list_a_sample_apart_in_time_are_refused(fif_coded):
     """Guard the half-sample tolerance of a list's start times: a part one
     sample late holds each time at the next sample, which the network reads
     as the time before."""
-    from mne_xai._convert import InputData
-
     _, fif = fif_coded
     late = fif[3:6].copy().shift_time(1 / fif.info["sfreq"])
     with pytest.raises(ValueError, match="common time axis"):
@@ -2319,8 +2307,6 @@ def test_a_lists_events_keep_their_samples_and_names_code_once(fif_coded):
     another order keep their sample numbers (shifted only where samples
     repeat), metadata that a part lacks is none, and batches spanning a part
     of more epochs than the batch's offset read it from its first epoch."""
-    import pandas as pd
-
     clf, fif = fif_coded
     other = fif[3:6].copy()
     other.event_id = {"left": 2, "right": 3}
@@ -2346,8 +2332,6 @@ def test_a_lists_parts_that_repeat_samples_follow_one_another(synthetic_arrays):
     three copies of one part are read as three runs in a row (shifted from
     the unshifted end, the third would repeat the second's samples). The
     user's Epochs keep their own events."""
-    from mne_xai._convert import InputData
-
     X, y = synthetic_arrays
     part = _named(X[:3], y[:3] + 2, {"feet": 2, "hands": 3})
     given = part.events.copy()
@@ -2644,8 +2628,6 @@ def test_batches_put_together_are_the_epochs_data(
     size (a last batch of one epoch too) of Epochs preloaded or not, alone or
     as a list, put together are get_data() of the channels asked for, in that
     order, in float32."""
-    from mne_xai._convert import InputData
-
     X, y = synthetic_arrays
     fname = tmp_path / "seven-epo.fif"
     _epochs(X[:7], y[:7] + 1).save(fname, verbose=False)  # in float32
@@ -2859,8 +2841,6 @@ def test_a_constant_type_read_by_the_network_is_no_other_unit():
 
 def test_a_skorch_network_checks_epochs_against_its_info():
     """Epochs at another rate were explained by a plain skorch network silently."""
-    from skorch import NeuralNetClassifier
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((16, 3, 128)) * 1e-5
     y = np.arange(16) % 2
@@ -3069,8 +3049,6 @@ def test_fitting_arrays_without_info_says_the_rate_is_assumed(synthetic_arrays):
 def test_a_constant_channel_raises_no_overflow():
     """A channel constant within every epoch (a stimulus channel at its level)
     gave NumPy's "overflow encountered in divide" from the offset check."""
-    from mne_xai._data_checks import check_offsets
-
     rng = np.random.default_rng(0)
     array = rng.standard_normal((10, 3, 64))
     array[:, 2] = np.arange(10)[:, None]  # one value per epoch
@@ -3084,8 +3062,6 @@ def test_a_constant_channel_raises_no_overflow():
 def test_one_drifting_channel_is_no_drift_of_the_data():
     """The median over channels decides: one channel's drift barely changes
     the scale of the others (a mean over channels warned of it)."""
-    from mne_xai._data_checks import check_offsets
-
     rng = np.random.default_rng(0)
     array = rng.standard_normal((20, 8, 64))
     array[:, :1] += rng.normal(0, 1000, (20, 1, 1))
@@ -3114,8 +3090,6 @@ def _drifting(ratios, seed=0):
 def test_offsets_drifting_over_ten_times_the_signal_warn(ratio, warns):
     """The warning starts at 10 times the variance within epochs (real epochs
     stay below 2): a threshold of 100 left a drift of 30 times unsaid."""
-    from mne_xai._data_checks import check_offsets
-
     array = _drifting([ratio] * 8)
     if warns:
         match = r"drift from epoch to epoch with over 10 times .* in 8 of 8 channels"
@@ -3154,8 +3128,6 @@ def test_offsets_warn_from_the_ratios_said(drift, steady, match):
     """The variance of the offsets across epochs over that within epochs warns
     above 10, the steady offset above 100 times the standard deviation within
     epochs, both as the warnings say: just below, nothing is said."""
-    from mne_xai._data_checks import check_offsets
-
     array = _offset_by(drift, steady)
     if match is None:
         with warnings.catch_warnings():
@@ -3169,8 +3141,6 @@ def test_offsets_warn_from_the_ratios_said(drift, steady, match):
 def test_the_drifting_channels_are_those_named_and_counted():
     """The warning names the channels that drift over 10 times, not the first
     channels, and counts no channel that drifts less (here 3 times)."""
-    from mne_xai._data_checks import check_offsets
-
     array = _drifting([0.0, 0.0, 3.0, 1e3, 1e3, 1e3, 1e3, 1e3])
     ch_names = [f"EEG{i}" for i in range(8)]
     match = r"in 5 of 8 channels \(EEG3, EEG4, EEG5, EEG6, EEG7\):"
@@ -3182,8 +3152,6 @@ def test_the_channels_of_a_steady_offset_are_named_and_counted():
     """As for drifting offsets, the warning of a steady offset names the
     channels that carry it (it counted them only, leaving the user to find
     them), and counts no channel below 100 times."""
-    from mne_xai._data_checks import check_offsets
-
     steady = np.array([0.0, 0.0, 50.0, 200.0, 200.0, 200.0, 200.0, 200.0])
     ch_names = [f"EEG{i}" for i in range(8)]
     match = r"in 5 of 8 channels \(EEG3, EEG4, EEG5, EEG6, EEG7\):"
@@ -3196,8 +3164,6 @@ def test_a_variance_rounded_below_zero_raises_no_numpy_warning():
     variance within epochs that rounds to just below zero (float32 epochs of
     100 samples at 0.1 mV): its square root gave NumPy's "invalid value
     encountered in sqrt" at fit."""
-    from mne_xai._data_checks import check_channel_amplitudes
-
     info = mne.create_info(["C3", "Cz", "C4"], 64.0, "eeg")
     epoch_means = np.zeros((7, 3))
     epoch_means[:, 2] = 1e-4
@@ -3212,8 +3178,6 @@ def test_offsets_of_a_dc_coupled_amplifier_are_no_other_unit():
     """EEG of 10 µV on offsets of tens of millivolts (a DC-coupled amplifier),
     in volts: the amplitude that doubts the unit is that within epochs, so the
     offsets, which check_offsets warns of, are not read as microvolts."""
-    from mne_xai._data_checks import channel_moments, check_channel_amplitudes
-
     rng = np.random.default_rng(0)
     info = mne.create_info(["C3", "Cz", "C4"], 64.0, "eeg")
     offsets = rng.normal(0.0, 0.05, (8, 3, 1))
@@ -3233,9 +3197,6 @@ def test_channels_at_steady_offsets_are_no_other_unit(offsets):
     amplifier), each its own or all the same: the training scale is the spread
     of the type's samples about their common mean, so the same data read
     against it are in the same unit."""
-    from mne_xai._data_checks import std_per_type
-    from mne_xai._matching import check_amplitudes
-
     rng = np.random.default_rng(0)
     info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
     data = rng.standard_normal((8, 4, 64)) * 1e-6 + np.array(offsets)[:, None]
@@ -3306,8 +3267,6 @@ def test_a_reference_channel_is_read_beside_a_channel_far_louder():
     """The reference's zeros are measured against the typical channel: one
     channel far louder than the rest (an electrode off the scalp) made every
     other channel look flat beside it, and hid the reference."""
-    from mne_xai._matching import eeg_reference
-
     rng = np.random.default_rng(0)
     info = mne.create_info(["C3", "Cz", "C4", "Pz", "Oz"], 64.0, "eeg")
     data = rng.standard_normal((6, 5, 64)) * 1e-5
@@ -3319,8 +3278,6 @@ def test_a_reference_channel_is_read_beside_a_channel_far_louder():
 def test_a_quiet_channel_is_no_reference():
     """A reference channel holds zeros, to rounding: a channel a thousand times
     quieter than the others (a poorly connected lead) still holds a signal."""
-    from mne_xai._matching import eeg_reference
-
     rng = np.random.default_rng(0)
     info = mne.create_info(["C3", "Cz", "C4", "Pz"], 64.0, "eeg")
     data = rng.standard_normal((6, 4, 64)) * 1e-5
@@ -3335,8 +3292,6 @@ def test_the_unit_warning_gives_the_scale_of_each_group_and_its_ratio():
     the training one, of the channels scaled together in training: all of
     them for one group, and, for groups without channel types (arrays), the
     count of channels of the group that differs."""
-    from mne_xai._matching import check_amplitudes
-
     rng = np.random.default_rng(0)
     batch = rng.standard_normal((8, 5, 64))
     batch[:, 3:] *= 5e-6
@@ -3360,8 +3315,6 @@ def test_the_unit_warning_gives_the_scale_of_each_group_and_its_ratio():
 def test_a_part_of_a_list_with_a_channel_more_is_refused_naming_it():
     """A later part holding every channel of the first and one more has other
     channels, not the first's in another order: reordering cannot fix it."""
-    from mne_xai._convert import InputData
-
     rng = np.random.default_rng(0)
     epochs = _epochs(rng.standard_normal((6, 4, 64)), np.arange(6) % 2 + 1)
     first = epochs[:3].pick(epochs.ch_names[:3])
