@@ -1173,9 +1173,13 @@ def input_gradient(tensor, inputs):
 
 
 #: Below this fraction of the largest, an input sample's gradient on a layer
-#: sample is no reading of that time: a normalization over time or a gate
-#: computed from the whole epoch reaches every sample, a hundredth as much.
+#: sample is no reading of that time.
 READ_FRACTION = 1e-2
+#: Nor is a gradient below this many times its median over the epoch's times:
+#: a statistic of the whole epoch (each epoch divided by its standard deviation
+#: in forward, a normalization over time, a gate) reaches every time, at a
+#: level the median gives, which passed 1 % of the largest.
+READ_ABOVE_MEDIAN = 10.0
 
 
 def input_samples_read(module, layer, inputs, samples, held=()):
@@ -1184,8 +1188,9 @@ def input_samples_read(module, layer, inputs, samples, held=()):
     The samples are indices on the last axis of the output of ``layer``'s
     last call. An input time is read where the gradient of the sample (its
     maps weighed by fixed noise) on it, summed over ``inputs``' epochs and
-    channels, is at least :data:`READ_FRACTION` of its largest: the
-    receptive field the sample actually has, whatever the layers' shapes say.
+    channels, is at least :data:`READ_FRACTION` of its largest and
+    :data:`READ_ABOVE_MEDIAN` times its median: the receptive field the
+    sample actually has, whatever the layers' shapes say.
 
     Parameters
     ----------
@@ -1233,7 +1238,10 @@ def input_samples_read(module, layer, inputs, samples, held=()):
         if spread is None or not bool(spread.max() > 0):
             reads.append(None)
             continue
-        read = torch.nonzero(spread >= READ_FRACTION * spread.max()).ravel()
+        level = torch.maximum(
+            READ_FRACTION * spread.max(), READ_ABOVE_MEDIAN * spread.median()
+        )
+        read = torch.nonzero(spread >= level).ravel()
         reads.append((int(read[0]), int(read[-1])))
     return reads
 
