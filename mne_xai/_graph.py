@@ -1238,9 +1238,11 @@ def input_samples_read(module, layer, inputs, samples, held=()):
         if spread is None or not bool(spread.max() > 0):
             reads.append(None)
             continue
+        # At most the largest: a gradient even over the epoch (time pooled
+        # whole) reads at least where it is largest.
         level = torch.maximum(
             READ_FRACTION * spread.max(), READ_ABOVE_MEDIAN * spread.median()
-        )
+        ).clamp(max=spread.max())
         read = torch.nonzero(spread >= level).ravel()
         reads.append((int(read[0]), int(read[-1])))
     return reads
