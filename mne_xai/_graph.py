@@ -1172,6 +1172,82 @@ def input_gradient(tensor, inputs):
     )[0]
 
 
+#: Below this fraction of the largest, an input sample's gradient on a layer
+#: sample is no reading of that time.
+READ_FRACTION = 1e-2
+#: Nor is a gradient below this many times its median over the epoch's times:
+#: a statistic of the whole epoch (each epoch divided by its standard deviation
+#: in forward, a normalization over time, a gate) reaches every time, at a
+#: level the median gives, which passed 1 % of the largest.
+READ_ABOVE_MEDIAN = 10.0
+
+
+def input_samples_read(module, layer, inputs, samples, held=()):
+    """Return the first and last input time each of ``samples`` of ``layer`` reads.
+
+    The samples are indices on the last axis of the output of ``layer``'s
+    last call. An input time is read where the gradient of the sample (its
+    maps weighed by fixed noise) on it, summed over ``inputs``' epochs and
+    channels, is at least :data:`READ_FRACTION` of its largest and
+    :data:`READ_ABOVE_MEDIAN` times its median: the receptive field the
+    sample actually has, whatever the layers' shapes say.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network.
+    layer : torch.nn.Module
+        One of its layers.
+    inputs : torch.Tensor, shape (batch, n_channels, n_times)
+        Epochs it accepts (several give the winners of max pooling more
+        chances to cover their windows).
+    samples : list of int
+        Indices on the last axis of the layer's output.
+    held : list of torch.nn.Module
+        Layers whose outputs are held constant (see :func:`outputs_held`),
+        such as attention gates, which read the whole epoch to scale maps.
+
+    Returns
+    -------
+    reads : list of (int, int) | None
+        Per sample, the first and last input time it reads; None where the
+        input does not reach it.
+    """
+    captured = {}
+
+    def keep(_layer, _inputs, output):
+        captured["output"] = output
+
+    inputs = inputs.detach().clone().requires_grad_()
+    handle = layer.register_forward_hook(keep)
+    # Under enable_grad throughout: callers may run under no_grad.
+    with torch.enable_grad():
+        try:
+            with outputs_held(held):
+                module(inputs)
+        finally:
+            handle.remove()
+        output = captured["output"]
+        weights = fixed_noise(output.shape[:-1], output)
+        gradients = [
+            input_gradient(output[..., sample] * weights, inputs) for sample in samples
+        ]
+    reads = []
+    for gradient in gradients:
+        spread = None if gradient is None else gradient.abs().flatten(0, -2).sum(0)
+        if spread is None or not bool(spread.max() > 0):
+            reads.append(None)
+            continue
+        # At most the largest: a gradient even over the epoch (time pooled
+        # whole) reads at least where it is largest.
+        level = torch.maximum(
+            READ_FRACTION * spread.max(), READ_ABOVE_MEDIAN * spread.median()
+        ).clamp(max=spread.max())
+        read = torch.nonzero(spread >= level).ravel()
+        reads.append((int(read[0]), int(read[-1])))
+    return reads
+
+
 # -- layers combined in a function ------------------------------------------------
 def _call_children(self, x):
     """Forward of a module that calls its children in order."""

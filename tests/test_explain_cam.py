@@ -1075,7 +1075,7 @@ class _ShiftedTime(nn.Module):
 def test_a_shift_of_time_past_half_the_receptive_field_is_refused():
     """A layer sample answers to the input times within half its receptive field
     of 9 samples, and a step: a shift of 7 samples, which put the maps 7 samples
-    off, was refused only past the whole field. A shift of 4 is within it."""
+    off, was refused only past the whole field."""
     torch.manual_seed(0)
     inputs, target = torch.randn(2, 2, 32), torch.tensor([0, 1])
     # The refusal says how far a sample may answer: the field, and a step.
@@ -1087,7 +1087,28 @@ def test_a_shift_of_time_past_half_the_receptive_field_is_refused():
         get_method("grad_cam")(_ShiftedTime(7).eval()).attribute(
             inputs, target, layer="conv"
         )
-    maps = get_method("grad_cam")(_ShiftedTime(4).eval()).attribute(
+
+
+@pytest.mark.parametrize("method", CAM_METHODS)
+@pytest.mark.parametrize("shift", [2, 4])
+def test_a_shift_of_time_within_the_receptive_field_is_refused(method, shift):
+    """Time rolled by 2 or 4 samples kept its length, which is all the grid
+    follows, and changed the layer most within its receptive field of 9: the
+    maps were placed 2 or 4 samples off without a word. Each layer sample must
+    read input times within the receptive field the grid gives it."""
+    torch.manual_seed(0)
+    inputs, target = torch.randn(2, 2, 32), torch.tensor([0, 1])
+    with pytest.raises(ValueError, match=r"reads input samples \d+ to \d+"):
+        get_method(method)(_ShiftedTime(shift).eval()).attribute(
+            inputs, target, layer="conv"
+        )
+
+
+def test_a_layer_reading_its_receptive_field_is_placed():
+    """Unshifted, the same layer is explained, on the conv's own samples."""
+    torch.manual_seed(0)
+    inputs, target = torch.randn(2, 2, 32), torch.tensor([0, 1])
+    maps = get_method("grad_cam")(_ShiftedTime(0).eval()).attribute(
         inputs, target, layer="conv", relu=False
     )
     assert maps.abs().amax() > 0

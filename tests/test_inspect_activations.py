@@ -378,6 +378,38 @@ def test_an_unknown_time_axis_has_no_rate(mode):
         activations.to_epochs()
 
 
+class Delayed(torch.nn.Module):
+    """A temporal convolution, its maps delayed by 3 samples at their length."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(4, 2, 9, padding=4)
+        self.delay = Delay()
+        self.act = torch.nn.ELU()
+        self.fc = torch.nn.Linear(2 * 128, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.act(self.delay(self.conv(x))).flatten(1))
+
+
+class Delay(torch.nn.Module):
+    """Pad 3 samples before, crop as many after: a delay keeping the length."""
+
+    def forward(self, x):  # noqa: D102
+        return torch.nn.functional.pad(x, (3, 0))[..., : x.shape[-1]]
+
+
+def test_a_delay_keeping_the_length_leaves_no_rate():
+    """A delay of the maps keeps their length, which is all that was followed:
+    the activations after it were dated 3 samples early. Each sample must read
+    the input times its convolutions and poolings give it."""
+    epochs = _small_epochs()
+    network = _untrained(Delayed, epochs)
+    assert layer_activations(network, epochs, "act", verbose=False).sfreq is None
+    before = layer_activations(network, epochs, "conv", verbose=False)
+    assert before.sfreq == epochs.info["sfreq"] and before.tmin == epochs.tmin
+
+
 class Pooled(torch.nn.Module):
     """A temporal convolution and a pooling of 8: 16 Hz at 128 Hz."""
 

@@ -17,6 +17,7 @@ from .._graph import (
     DENSE,
     PADDING,
     SLIDING_WINDOWS,
+    input_samples_read,
     layer_name,
     named_layers,
     shown_layer_names,
@@ -24,6 +25,7 @@ from .._graph import (
 )
 from .._network import WindowAverage, as_network, sampling_rate
 from .._outputs import epochs_array
+from .._random import fixed_noise
 from .._warnings import ignoring
 from ..attribution._core import _check_outputs, private_module
 from ..attribution._propagation import layers_computing_otherwise
@@ -297,17 +299,19 @@ def time_along_calls(calls, n_times):
 
     Returns
     -------
-    steps : list of (int, float) | None, length len(calls) + 1
+    steps : list of (int, float, int) | None, length len(calls) + 1
         Entry ``i`` describes the input of ``calls[i]``, the last entry the
-        output of the last call; None where time is unknown.
+        output of the last call: the step, the offset, and the width of a
+        sample's receptive field, in input samples; None where time is
+        unknown.
     """
     steps = []
-    length, step, offset = n_times, 1, 0.0
+    length, step, offset, width = n_times, 1, 0.0, 1
     for call in calls:
         called, n_in, n_out = call.module, call.input.shape[-1], call.output.shape[-1]
         if n_in != length:
             break
-        steps.append((step, offset))
+        steps.append((step, offset, width))
         if isinstance(called, SLIDING_WINDOWS):
             kernel, stride = _last_axis(called.kernel_size), _last_axis(called.stride)
             dilation = _last_axis(getattr(called, "dilation", 1))
@@ -321,6 +325,7 @@ def time_along_calls(calls, n_times):
             if n_out != expected:
                 break
             offset += (span / 2 - padding) * step
+            width += span * step
             step *= stride
         elif isinstance(called, PADDING):
             # (left, right, ...): the last axis first, as torch.nn.functional.pad.
@@ -332,7 +337,7 @@ def time_along_calls(calls, n_times):
             break
         length = n_out
     else:
-        steps.append((step, offset))
+        steps.append((step, offset, width))
     return steps + [None] * (len(calls) + 1 - len(steps))
 
 
@@ -358,9 +363,41 @@ def _time_axis(module, layer, example):
     inside = set(layer.modules())
     last = max(index for index, call in enumerate(calls) if call.module in inside)
     time = time_along_calls(calls[: last + 1], example.shape[-1])[-1]
-    if time is not None and not _runs_forward(module, layer, example):
+    if time is None or not _runs_forward(module, layer, example):
         return None
-    return time
+    if not _reads_its_fields(
+        module, layer, example, time, calls[last].output.shape[-1]
+    ):
+        return None
+    return time[:2]  # the step and offset
+
+
+def _reads_its_fields(module, layer, example, time, n_samples):
+    """Whether ``layer``'s samples read the input times their windows give them.
+
+    The calls follow time's length: a delay that keeps it (padding before,
+    cropping after) dated the samples after it 3 samples early. The input
+    times read by the samples nearest a quarter, half and three quarters into
+    the epoch, whose receptive fields lie inside it (see
+    :func:`~mne_xai._graph.input_samples_read`), must lie within those fields,
+    give or take a sample.
+    """
+    step, offset, width = time
+    n_times, half = example.shape[-1], (width - 1) / 2
+    samples = {
+        min(max(round((moment - offset) / step), 0), n_samples - 1)
+        for moment in (n_times // 4, n_times // 2, (3 * n_times) // 4)
+    }
+    centers = {sample: offset + sample * step for sample in samples}
+    inside = [s for s, c in centers.items() if c - half >= 0 and c + half < n_times]
+    noise = fixed_noise(example.shape, example) * example.abs().amax().clamp(min=1e-12)
+    probes = torch.cat([example, example + noise])
+    reads = input_samples_read(module, layer, probes, inside)
+    return all(
+        read is None
+        or (read[0] >= centers[s] - half - 1 and read[1] <= centers[s] + half + 1)
+        for s, read in zip(inside, reads, strict=True)
+    )
 
 
 def _runs_forward(module, layer, example):
