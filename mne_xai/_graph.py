@@ -1248,6 +1248,55 @@ def input_samples_read(module, layer, inputs, samples, held=()):
     return reads
 
 
+def sample_reading_outside_its_field(
+    module, layer, inputs, *, first_center, step, width, n_samples, held=()
+):
+    """Find a sample of ``layer`` that reads input times outside its receptive field.
+
+    The grids of times follow the lengths that convolutions and poolings
+    leave, so a delay that keeps the length (padding before, cropping after)
+    or a ``torch.roll`` goes unseen by them: the samples after it were placed
+    2 to 9 samples off. The input times read by the samples nearest a quarter,
+    half and three quarters into the epoch, whose fields lie inside it (see
+    :func:`input_samples_read`), must lie within the field the grid gives
+    them, give or take a sample.
+
+    Parameters
+    ----------
+    module, layer, inputs, held
+        As for :func:`input_samples_read`.
+    first_center, step : float
+        The input time of the layer's first sample and the step between its
+        samples, in input samples.
+    width : float
+        The width of a sample's receptive field, in input samples.
+    n_samples : int
+        The number of samples on the last axis of the layer's output.
+
+    Returns
+    -------
+    outside : tuple of (int, float, (int, int)) | None
+        The first sample reading outside its field, its center and the first
+        and last input time it reads; None when every sample checked reads
+        within its field.
+    """
+    n_times, half = inputs.shape[-1], (width - 1) / 2
+    samples = {
+        min(max(round((moment - first_center) / step), 0), n_samples - 1)
+        for moment in (n_times // 4, n_times // 2, (3 * n_times) // 4)
+    }
+    centers = {sample: first_center + sample * step for sample in samples}
+    inside = [s for s, c in centers.items() if c - half >= 0 and c + half < n_times]
+    reads = input_samples_read(module, layer, inputs, inside, held)
+    for sample, read in zip(inside, reads, strict=True):
+        center = centers[sample]
+        if read is not None and not (
+            read[0] >= center - half - 1 and read[1] <= center + half + 1
+        ):
+            return sample, center, read
+    return None
+
+
 # -- layers combined in a function ------------------------------------------------
 def _call_children(self, x):
     """Forward of a module that calls its children in order."""

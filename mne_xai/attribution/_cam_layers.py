@@ -24,11 +24,11 @@ from .._graph import (
     SLIDING_WINDOWS,
     foreign_parameter_free,
     input_gradient,
-    input_samples_read,
     layer_name,
     named_layers,
     outputs_held,
     record_calls,
+    sample_reading_outside_its_field,
     trace_layers,
 )
 from .._network import WindowAverage
@@ -592,49 +592,43 @@ class FeatureMapMethod(AttributionMethod):
         """Refuse a layer whose samples read input times outside their receptive fields.
 
         The noise probe above allows half a field and a step: a delay of 3
-        samples (padding before and cropping after, which keeps the length
-        the grid follows) or a roll of 4 before a kernel of 9 put the maps 3
-        or 4 samples off without a word. What each sample reads is measured
-        by the input gradient (see :func:`~mne_xai._graph.input_samples_read`)
-        at the layer samples nearest a quarter, half and three quarters into
-        the epoch, whose fields lie inside it; it must lie within the field
-        the grid gives, give or take a sample. The layers of attention gates
-        are held constant: they read the whole epoch to scale the maps.
+        samples or a roll of 4 before a kernel of 9 put the maps 3 or 4
+        samples off without a word (see
+        :func:`~mne_xai._graph.sample_reading_outside_its_field`). The layers
+        of attention gates are held constant: they read the whole epoch to
+        scale the maps.
         """
         grid = layer.grid
-        n_times = inputs.shape[-1]
-        half = (grid.span - 1) / 2
-        samples = {
-            min(
-                max(round((time - grid.first_center) / grid.step), 0), n_layer_times - 1
-            )
-            for time in (n_times // 4, n_times // 2, (3 * n_times) // 4)
-        }
-        centers = {sample: grid.first_center + sample * grid.step for sample in samples}
-        inside = [s for s, c in centers.items() if c - half >= 0 and c + half < n_times]
         gates = [
             call.module
             for call in self._layer_calls(inputs)
             if call.module is not layer.module and self._is_gating(call.module)
         ]
-        reads = input_samples_read(self.module, layer.module, inputs, inside, gates)
-        for sample, read in zip(inside, reads, strict=True):
-            center = centers[sample]
-            if read is None or (
-                read[0] >= center - half - 1 and read[1] <= center + half + 1
-            ):
-                continue
-            raise ValueError(
-                f"Cannot place the samples of layer {layer.shown_name!r} on the "
-                f"input's times: its sample {sample}, placed at input sample "
-                f"{center:g} with a receptive field of {grid.span:g} samples "
-                f"({center - half:g} to {center + half:g}) from its convolutions "
-                f"and poolings, reads input samples {read[0]} to {read[1]}. The "
-                "network shifts or mixes time before it in a way other than a "
-                "convolution or pooling window (e.g. a delay, torch.roll, a crop "
-                "and padding in forward, attention or a dense layer over time). "
-                f"{self._advise('a layer before that')}"
-            )
+        outside = sample_reading_outside_its_field(
+            self.module,
+            layer.module,
+            inputs,
+            first_center=grid.first_center,
+            step=grid.step,
+            width=grid.span,
+            n_samples=n_layer_times,
+            held=gates,
+        )
+        if outside is None:
+            return
+        sample, center, (first, last) = outside
+        half = (grid.span - 1) / 2
+        raise ValueError(
+            f"Cannot place the samples of layer {layer.shown_name!r} on the "
+            f"input's times: its sample {sample}, placed at input sample "
+            f"{center:g} with a receptive field of {grid.span:g} samples "
+            f"({center - half:g} to {center + half:g}) from its convolutions "
+            f"and poolings, reads input samples {first} to {last}. The "
+            "network shifts or mixes time before it in a way other than a "
+            "convolution or pooling window (e.g. a delay, torch.roll, a crop "
+            "and padding in forward, attention or a dense layer over time). "
+            f"{self._advise('a layer before that')}"
+        )
 
     @torch.no_grad()
     def _rows_are_channels(self, inputs, name, module):

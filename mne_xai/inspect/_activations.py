@@ -17,9 +17,9 @@ from .._graph import (
     DENSE,
     PADDING,
     SLIDING_WINDOWS,
-    input_samples_read,
     layer_name,
     named_layers,
+    sample_reading_outside_its_field,
     shown_layer_names,
     trace_layers,
 )
@@ -376,28 +376,21 @@ def _reads_its_fields(module, layer, example, time, n_samples):
     """Whether ``layer``'s samples read the input times their windows give them.
 
     The calls follow time's length: a delay that keeps it (padding before,
-    cropping after) dated the samples after it 3 samples early. The input
-    times read by the samples nearest a quarter, half and three quarters into
-    the epoch, whose receptive fields lie inside it (see
-    :func:`~mne_xai._graph.input_samples_read`), must lie within those fields,
-    give or take a sample.
+    cropping after) dated the samples after it 3 samples early (see
+    :func:`~mne_xai._graph.sample_reading_outside_its_field`).
     """
     step, offset, width = time
-    n_times, half = example.shape[-1], (width - 1) / 2
-    samples = {
-        min(max(round((moment - offset) / step), 0), n_samples - 1)
-        for moment in (n_times // 4, n_times // 2, (3 * n_times) // 4)
-    }
-    centers = {sample: offset + sample * step for sample in samples}
-    inside = [s for s, c in centers.items() if c - half >= 0 and c + half < n_times]
     noise = fixed_noise(example.shape, example) * example.abs().amax().clamp(min=1e-12)
-    probes = torch.cat([example, example + noise])
-    reads = input_samples_read(module, layer, probes, inside)
-    return all(
-        read is None
-        or (read[0] >= centers[s] - half - 1 and read[1] <= centers[s] + half + 1)
-        for s, read in zip(inside, reads, strict=True)
+    outside = sample_reading_outside_its_field(
+        module,
+        layer,
+        torch.cat([example, example + noise]),
+        first_center=offset,
+        step=step,
+        width=width,
+        n_samples=n_samples,
     )
+    return outside is None
 
 
 def _runs_forward(module, layer, example):
