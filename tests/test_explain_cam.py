@@ -12,10 +12,19 @@ from torch import nn
 from torch.nn import functional as F
 
 from mne_xai import explain, list_methods
-from mne_xai._graph import trace_layers
+from mne_xai._graph import (
+    layer_name,
+    shown_layer_name,
+    shown_layer_names,
+    trace_layers,
+    wrapped_network,
+)
+from mne_xai._network import BinaryLogOdds
 from mne_xai.attribution._cam_layers import time_grid
 from mne_xai.attribution._registry import get_method
 from mne_xai.attribution.cam import _full_gradient_decomposition, _min_max_scale
+from mne_xai.attribution.spectral import FourierInput
+from mne_xai.models import ScaledInput
 
 N_EPOCHS = 3
 CAM_METHODS = ["grad_cam", "grad_cam_plus_plus", "layer_cam", "score_cam"]
@@ -652,8 +661,6 @@ def test_a_layer_held_under_two_names_goes_by_its_first():
     named as named_modules names it, by its first name, which every message
     shows: layer= takes that name and gives the maps of the network without
     the alias."""
-    from mne_xai._graph import shown_layer_names
-
     module = TinyCamNet([[1.0, 2.0], [0.5, -1.0]]).eval()
     grad_cam = get_method("grad_cam")
     expected = grad_cam(module).attribute(TINY_INPUT, CLASS_0, layer="spatial")
@@ -743,10 +750,6 @@ def test_layers_are_named_in_the_users_network_behind_every_wrapper():
     its class whatever holds it, and a name ending one layer's alone is that
     layer, however deep (as a part of the name: 'conv' is not the end of
     'pointwise_conv')."""
-    from mne_xai._graph import layer_name, shown_layer_names, wrapped_network
-    from mne_xai.attribution.spectral import FourierInput
-    from mne_xai.models import ScaledInput
-
     net = _HoldsItsBlockAtModule()
     wrapped = FourierInput(ScaledInput(net, 1.0), 32)
     shown = shown_layer_names(wrapped)
@@ -767,9 +770,6 @@ def test_a_name_in_the_wrapper_is_read_before_the_ends_of_names():
     is that layer, though it also ends a deeper name of the user's network
     ('module.conv', the network's conv behind the input scaling, ends
     'module.block.module.conv')."""
-    from mne_xai._graph import layer_name, shown_layer_name
-    from mne_xai.models import ScaledInput
-
     block = nn.Sequential(OrderedDict(module=_ConvBlock(4)))
     net = nn.Sequential(OrderedDict(conv=nn.Conv1d(5, 4, 1), block=block))
     wrapped = ScaledInput(net, 1.0)
@@ -801,8 +801,6 @@ def test_a_layer_is_named_as_its_network_names_it_beside_a_child_named_module(la
     module.module.relu), though the network names one relu so, as every
     message shows it; and "module.relu" gave the maps of the network's own
     relu, not of its block's. Each name is the layer the network calls by it."""
-    from mne_xai.models import ScaledInput
-
     torch.manual_seed(0)
     net = _OwnReluBesideItsModule().eval()
     inputs, target = torch.randn(N_EPOCHS, 5, 32), torch.tensor([0, 1, 1])
@@ -1879,8 +1877,6 @@ class ZeroAndScore(nn.Module):
 def test_score_cam_weighs_a_binary_classifier_by_its_probability():
     """The softmax of the two log-odds (-z, z) is sigmoid(2 z), not the
     classifier's probability sigmoid(z): the maps were off by 6.5 percent."""
-    from mne_xai._network import BinaryLogOdds
-
     net = OneScoreNet().eval()
     inputs = torch.randn(N_EPOCHS, 5, 32)
     target = torch.tensor([0, 1, 1])

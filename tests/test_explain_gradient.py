@@ -1,5 +1,6 @@
 """Invariants of the captum-backed methods: gradient, DeepLIFT, perturbation."""
 
+import copy
 import re
 import warnings
 
@@ -378,8 +379,6 @@ def test_a_hook_ablating_spatial_filters_is_explained(fitted_eegnet, imagery_epo
     """EEGNet's faster form for explanations replaced the hooked layer: with
     half its spatial filters masked by a hook, saliency missed the network's
     gradient by more than the gradient's scale, silently."""
-    import copy
-
     clf = copy.deepcopy(fitted_eegnet)
     masked = torch.arange(clf.module_.spatial_conv.out_channels) % 2 == 0
     clf.module_.spatial_conv.register_forward_hook(
@@ -912,8 +911,6 @@ def test_integrated_gradients_warns_until_the_integral_converges(
     need many steps), once per call whatever its batches (each batch's own
     numbers would escape Python's once-per-line memory); once converged it is
     silent."""
-    import warnings
-
     epochs = _first_epochs(imagery_epochs)
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")

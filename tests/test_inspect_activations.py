@@ -7,9 +7,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from skorch import NeuralNetClassifier
 
-from mne_xai import CroppedClassifier, EEGNetClassifier
-from mne_xai.inspect import find_layer, layer_activations, temporal_filters
+import mne_xai.inspect
+from mne_xai import CroppedClassifier, EEGNetClassifier, as_network
+from mne_xai.inspect import (
+    best_samples,
+    find_layer,
+    layer_activations,
+    learn_patterns,
+    maximize_activation,
+    spatial_patterns,
+    temporal_filters,
+)
 from mne_xai.inspect._activations import decision_score, unit_output
 
 
@@ -209,9 +219,6 @@ class CombinedConv(torch.nn.Module):
 @pytest.mark.parametrize("inspect", ["layer_activations", "unit_sensitivity"])
 def test_layer_never_called_is_refused(synthetic_arrays, inspect):
     """It raised a RuntimeError that did not say why the layer was not called."""
-    import mne_xai.inspect
-    from mne_xai import EEGNetClassifier
-
     X, y = synthetic_arrays
     clf = EEGNetClassifier(CombinedConv, max_epochs=1, verbose=False).fit(X, y)
     with pytest.raises(ValueError, match=r"'conv_time' \(Conv1d\) is not called"):
@@ -220,8 +227,6 @@ def test_layer_never_called_is_refused(synthetic_arrays, inspect):
 
 def _small_epochs(n_channels=4, n_times=128, sfreq=128.0, tmin=-0.25):
     """Eight epochs of noise, two classes."""
-    import mne
-
     rng = np.random.default_rng(0)
     info = mne.create_info(n_channels, sfreq, "eeg")
     data = rng.standard_normal((8, n_channels, n_times)) * 1e-5
@@ -233,10 +238,6 @@ def _small_epochs(n_channels=4, n_times=128, sfreq=128.0, tmin=-0.25):
 
 def _untrained(module, epochs):
     """An initialized skorch classifier of ``module``, with the epochs' info."""
-    from skorch import NeuralNetClassifier
-
-    from mne_xai import as_network
-
     torch.manual_seed(0)
     net = NeuralNetClassifier(module, max_epochs=0, train_split=None, classes=[0, 1])
     return as_network(net.initialize(), info=epochs.info)
@@ -294,8 +295,6 @@ class SharedELU(torch.nn.Module):
 def test_a_layer_called_twice_is_refused(inspection, params):
     """The first call's data came with the last call's time axis, silently; the
     units of the layer were ranked by the gradient at its last call alone."""
-    import mne_xai.inspect
-
     epochs = _small_epochs()
     network = _untrained(SharedELU, epochs)
     with pytest.raises(ValueError, match="'elu' is called more than once"):
@@ -740,8 +739,6 @@ class Recurrent(torch.nn.Module):
 )
 def test_layer_returning_a_tuple_is_refused(inspect):
     """The hooks failed with "'tuple' object has no attribute 'detach'"."""
-    import mne_xai.inspect
-
     epochs = _small_epochs()
     network = _untrained(Recurrent, epochs)
     params = {"y": epochs.events[:, 2] - 1} if inspect == "pruning_curve" else {}
@@ -867,8 +864,6 @@ def test_a_layer_called_without_the_epochs_is_refused(inspect):
     ran "0 times per epoch (a CroppedClassifier ...)", unit_sensitivity found
     its rows insensitive to every band, and pruning_curve failed with "tuple
     index out of range" (on braindecode's DGCNN)."""
-    import mne_xai.inspect
-
     epochs = _small_epochs()
     network = _untrained(GraphConvolved, epochs)
     params = {"y": epochs.events[:, 2] - 1} if inspect == "pruning_curve" else {}
@@ -883,14 +878,6 @@ def test_a_layer_called_without_the_epochs_is_refused(inspect):
 
 def test_results_print_a_summary_not_their_arrays(fitted_eegnet, imagery_epochs):
     """Their reprs printed every array they hold, thousands of numbers."""
-    from mne_xai.inspect import (
-        best_samples,
-        learn_patterns,
-        maximize_activation,
-        spatial_patterns,
-        temporal_filters,
-    )
-
     epochs = imagery_epochs[:6]
     activations = layer_activations(fitted_eegnet, epochs, "spatial_pool")
     assert repr(activations) == (
@@ -935,8 +922,6 @@ class InPlaceELU(torch.nn.Module):
 
 def _inspect_conv(inspection, network, epochs):
     """The numbers an inspection reports of layer 'conv'."""
-    import mne_xai.inspect
-
     if inspection == "temporal_filters":
         filters = mne_xai.inspect.temporal_filters(network, epochs, verbose=False)
         return filters.passbands["contribution"].to_numpy()
@@ -976,8 +961,6 @@ def test_a_layer_followed_by_an_in_place_one_is_read_as_it_returns(inspection):
     activations and sensitivities were silently those of the ELU, and pruning,
     temporal_filters and spatial_patterns failed ("a leaf Variable that
     requires grad is being used in an in-place operation")."""
-    import mne
-
     epochs = _small_epochs()
     # Unit variance, where the ELU bends (the untrained network reads volts).
     epochs = mne.EpochsArray(
@@ -1017,8 +1000,6 @@ class BatchMixing(torch.nn.Module):
 def test_a_network_mixing_the_epochs_of_a_batch_is_refused(inspection):
     """Activations and sensitivities of its layers changed with batch_size (a
     unit's sensitivity 0.125 in batches of 4, 0.118 in one batch of 40)."""
-    import mne_xai.inspect
-
     epochs = _small_epochs()
     network = _untrained(BatchMixing, epochs)
     with pytest.raises(

@@ -25,8 +25,9 @@ from pretend_cuda import pretend_cuda
 from torch import nn
 from user_networks import CombinedConv, ConvTransformer, Deep4Net, ShallowFBCSPNet
 
+import mne_xai._graph
 from mne_xai import EEGNetClassifier, InterpretableCNNClassifier, explain, list_methods
-from mne_xai._graph import call_combined_layers
+from mne_xai._graph import call_combined_layers, check_float32
 from mne_xai._network_building import _arguments_text
 from mne_xai.attribution._registry import get_method, methods_without_rules
 from mne_xai.evaluate import (
@@ -794,8 +795,6 @@ def test_a_module_computing_what_its_layers_do_calls_them(build):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_a_combined_convolution_is_checked_with_the_same_noise_on_a_gpu(monkeypatch):
     """The noise of the check is the CPU's on a GPU too (see above)."""
-    import mne_xai._graph
-
     traced = []
     trace_layers = mne_xai._graph.trace_layers
 
@@ -1116,8 +1115,6 @@ def test_integer_parameters_beside_float32_weights_are_accepted():
     """Only floating-point weights meet the epochs' float32: a network holding
     integers as a parameter (indices, kept frozen) computes as any other, and
     module.float() would leave them integers anyway."""
-    from mne_xai._graph import check_float32
-
     network = nn.Sequential(nn.Linear(4, 2))
     network.indices = nn.Parameter(torch.arange(4), requires_grad=False)
     check_float32(network)
