@@ -138,6 +138,83 @@ SLIDING_WINDOWS = ANY_CONVOLUTION + (_AvgPoolNd, _MaxPoolNd)
 ADAPTIVE_POOLING = (_AdaptiveAvgPoolNd, _AdaptiveMaxPoolNd)
 
 
+def time_entry(size):
+    """Return the time (last) entry of a kernel size, stride, dilation or padding."""
+    return size[-1] if isinstance(size, tuple | list) else size
+
+
+def regular_window(call):
+    """Return the module of ``call``, an adaptive pooling as its fixed windows.
+
+    An adaptive pooling to a length that divides the length it receives
+    (``AdaptiveAvgPool1d(n_times // 4)``) pools windows of one size, each
+    starting where the last ended: a pooling with that kernel and stride.
+    Other lengths give windows of unequal sizes (32 to 7: 4 and 5 samples)
+    or overlapping ones (10 to 3: 4 samples, 3 apart), which no such pooling
+    gives.
+    """
+    if not isinstance(call.module, ADAPTIVE_POOLING):
+        return call.module
+    n_received, n_returned = call.input.shape[-1], call.output.shape[-1]
+    if n_received % n_returned:
+        return call.module
+    pooling = nn.MaxPool1d if isinstance(call.module, ANY_MAX_POOLING) else nn.AvgPool1d
+    return pooling(n_received // n_returned)
+
+
+def padding_along_time(module):
+    """Return the samples a padding layer adds before and after the last axis."""
+    # (left, right, ...): the last axis first, as torch.nn.functional.pad.
+    return module.padding[:2]
+
+
+def window_along_time(module, n_received):
+    """Return how a sliding window ``module`` moves along the last axis.
+
+    Shared by the class activation maps' time grid and
+    :func:`~mne_xai.inspect.layer_activations`' times, so that both follow
+    the same windows.
+
+    Parameters
+    ----------
+    module : instance of SLIDING_WINDOWS
+        The convolution or pooling (adaptive poolings through
+        :func:`regular_window`).
+    n_received : int
+        Length of the last axis it receives.
+
+    Returns
+    -------
+    left_padding : int
+        Samples padded before the first.
+    span : int
+        Input samples from the first to the last a window reads, less one.
+    stride : int
+        Step between windows, in received samples.
+    n_returned : int
+        Length of the last axis it returns.
+    """
+    kernel = time_entry(module.kernel_size)
+    stride = time_entry(module.stride)
+    span = time_entry(getattr(module, "dilation", 1)) * (kernel - 1)
+    if module.padding == "same":
+        left_padding, total_padding = span // 2, span
+    elif module.padding == "valid":
+        left_padding = total_padding = 0
+    else:
+        left_padding = time_entry(module.padding)
+        total_padding = 2 * left_padding
+    reach = n_received + total_padding - span - 1
+    if not getattr(module, "ceil_mode", False):
+        return left_padding, span, stride, reach // stride + 1
+    # A last, partial window, unless it would start in the right padding
+    # (torch's rule).
+    n_windows = -(-reach // stride) + 1
+    if (n_windows - 1) * stride >= n_received + left_padding:
+        n_windows -= 1
+    return left_padding, span, stride, n_windows
+
+
 def autograd_on(function):
     """Decorate a function that trains or differentiates a network: autograd is on.
 

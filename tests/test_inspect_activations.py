@@ -488,6 +488,41 @@ def test_time_padded_by_a_layer_keeps_its_rate():
     assert convolved.tmin == pytest.approx(-0.25 + (4 - 3) / 128)
 
 
+class CeilPooled(torch.nn.Module):
+    """A convolution, a pooling with a last partial window, an adaptive pooling."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, (1, 9), bias=False)  # 128 -> 120
+        self.pool = torch.nn.MaxPool2d((1, 7), ceil_mode=True)  # 120 -> 18
+        self.adaptive = torch.nn.AdaptiveAvgPool2d((4, 6))  # 18 -> 6, by 3
+        self.fc = torch.nn.Linear(2 * 4 * 6, 2)
+
+    def forward(self, x):  # noqa: D102
+        return self.fc(self.adaptive(self.pool(self.conv(x.unsqueeze(1)))).flatten(1))
+
+
+@pytest.mark.parametrize(
+    "layer, step, centre",
+    [
+        # The first window of 7 starts after the convolution's 4: 4 + 3.
+        ("pool", 7, 4 + 3),
+        # Windows of 3 pooled samples, 21 input samples apart, centred on the
+        # second pooled sample: 7 + 7.
+        ("adaptive", 21, 7 + 7),
+    ],
+)
+def test_time_follows_ceil_mode_and_adaptive_pooling(layer, step, centre):
+    """The class activation maps followed a pooling's last partial window
+    (ceil_mode) and an adaptive pooling to a length dividing the one it
+    receives; the layer's activations had no times after either."""
+    epochs = _small_epochs(tmin=-0.25)
+    network = _untrained(CeilPooled, epochs)
+    activations = layer_activations(network, epochs, layer, verbose=False)
+    assert activations.sfreq == pytest.approx(128 / step)
+    assert activations.tmin == pytest.approx(-0.25 + centre / 128)
+
+
 class SamePadded(torch.nn.Module):
     """A temporal convolution under torch's padding="same", of ``kernel`` taps."""
 

@@ -17,7 +17,6 @@ from torch import nn
 from .._graph import (
     ADAPTIVE_POOLING,
     ANY_CONVOLUTION,
-    ANY_MAX_POOLING,
     DENSE,
     NONLINEARITIES,
     PADDING,
@@ -27,19 +26,17 @@ from .._graph import (
     layer_name,
     named_layers,
     outputs_held,
+    padding_along_time,
     record_calls,
+    regular_window,
     sample_reading_outside_its_field,
     trace_layers,
+    window_along_time,
 )
 from .._network import WindowAverage
 from .._random import fixed_noise
 from ._propagation import _consumers, _forward_with_layer_nodes, node_kind
 from ._registry import AttributionMethod
-
-
-def _time_entry(size):
-    """Return the time (last) entry of a kernel size, stride or padding."""
-    return size[-1] if isinstance(size, tuple | list) else size
 
 
 @dataclass(frozen=True)
@@ -96,6 +93,7 @@ def time_grid(calls, layer, *, advise=choose_layer_or_gradient, is_gating=None):
     The layers of attention gates (``is_gating``, see :func:`gating_layers`)
     are passed over: a gate's global pooling left one time sample on the
     grid, and every layer after a squeeze-and-excitation gate was refused.
+    A padding layer shifts the grid by the samples it adds before time.
     """
     first_center, step, receptive = 0.0, 1.0, 1.0
     # Named in messages as in the user's network.
@@ -105,7 +103,7 @@ def time_grid(calls, layer, *, advise=choose_layer_or_gradient, is_gating=None):
     for call in calls:
         if call.name != layer and is_gating is not None and is_gating(call.module):
             continue  # it scales the maps on the grid, off the grid's path
-        module = _regular_window(call)
+        module = regular_window(call)
         moves_time = not isinstance(module, SLIDING_WINDOWS)
         if moves_time and foreign_parameter_free(call.module) and call.name != layer:
             passed_over = call
@@ -121,62 +119,28 @@ def time_grid(calls, layer, *, advise=choose_layer_or_gradient, is_gating=None):
             )
         passed_over = None
         if isinstance(module, SLIDING_WINDOWS):
-            kernel = _time_entry(module.kernel_size)
-            stride = _time_entry(module.stride)
-            span = _time_entry(getattr(module, "dilation", 1)) * (kernel - 1)
-            if module.padding == "same":
-                left_padding, total_padding = span // 2, span
-            elif module.padding == "valid":
-                left_padding = total_padding = 0
-            else:
-                left_padding = _time_entry(module.padding)
-                total_padding = 2 * left_padding
+            left_padding, span, stride, n_layer_times = window_along_time(
+                module, n_layer_times
+            )
             first_center += (span / 2 - left_padding) * step
             receptive += span * step
             step *= stride
-            reach = n_layer_times + total_padding - span - 1
-            if getattr(module, "ceil_mode", False):
-                # A last, partial window, unless it would start in the right
-                # padding (torch's rule).
-                n_windows = -(-reach // stride) + 1
-                if (n_windows - 1) * stride >= n_layer_times + left_padding:
-                    n_windows -= 1
-                n_layer_times = n_windows
-            else:
-                n_layer_times = reach // stride + 1
+        elif isinstance(module, PADDING):
+            before, after = padding_along_time(module)
+            first_center -= before * step
+            n_layer_times += before + after
         if call.output.shape[-1] != n_layer_times:
             raise _unaligned(shown, call, "returns", call.output, n_layer_times, advise)
         if call.name == layer:
             return TimeGrid(first_center, step, receptive)
 
 
-def _regular_window(call):
-    """Return the module of ``call``, an adaptive pooling as its fixed windows.
-
-    An adaptive pooling to a length that divides the length it receives
-    (``AdaptiveAvgPool1d(n_times // 4)``) pools windows of one size, each
-    starting where the last ended: a pooling with that kernel and stride.
-    Other lengths give windows of unequal sizes (32 to 7: 4 and 5 samples)
-    or overlapping ones (10 to 3: 4 samples, 3 apart), which no such pooling
-    gives.
-    """
-    if not isinstance(call.module, ADAPTIVE_POOLING):
-        return call.module
-    n_received, n_returned = call.input.shape[-1], call.output.shape[-1]
-    if n_received % n_returned:
-        return call.module
-    pooling = nn.MaxPool1d if isinstance(call.module, ANY_MAX_POOLING) else nn.AvgPool1d
-    return pooling(n_received // n_returned)
-
-
 def _unaligned(layer, call, verb, tensor, n_layer_times, advise, passed_over=None):
     """Return the error for a call whose time axis leaves the grid of ``layer``.
 
-    A padding layer has no window to blame: "its window over the 1 time
-    samples it receives gives 1" was said of USleep's ``ConstantPad1d``,
-    which padded them to 3. It is told apart, with its padding. So is the
-    module of another library ``passed_over`` before ``call`` (braindecode's
-    ``Chomp1d`` crops time), where the error named only the layer after it.
+    The module of another library ``passed_over`` before ``call``
+    (braindecode's ``Chomp1d`` crops time) is named, where the error named
+    only the layer after it.
     """
     start = (
         f"Cannot place the samples of layer {layer!r} on the input's times: "
@@ -185,14 +149,6 @@ def _unaligned(layer, call, verb, tensor, n_layer_times, advise, passed_over=Non
     )
     advice = advise("a layer before it")
     n_received = call.input.shape[-1]
-    if verb == "returns" and isinstance(call.module, PADDING):
-        change = "pads" if tensor.shape[-1] > n_received else "crops"
-        return ValueError(
-            f"{start}: it {change} time (padding {call.module.padding}), to "
-            f"{tensor.shape[-1]} samples on the last axis from the {n_received} "
-            "it receives. The time grid follows the padding of convolution and "
-            f"pooling windows, not that of a padding layer. {advice}"
-        )
     if verb == "receives":
         expected = f"where the layers before it leave {n_layer_times} time samples"
     elif isinstance(call.module, ADAPTIVE_POOLING):

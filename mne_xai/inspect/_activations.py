@@ -19,9 +19,12 @@ from .._graph import (
     SLIDING_WINDOWS,
     layer_name,
     named_layers,
+    padding_along_time,
+    regular_window,
     sample_reading_outside_its_field,
     shown_layer_names,
     trace_layers,
+    window_along_time,
 )
 from .._network import WindowAverage, as_network, sampling_rate
 from .._outputs import epochs_array
@@ -271,11 +274,6 @@ def _check_reads_the_data(module, layer, shown):
         )
 
 
-def _last_axis(attribute):
-    """Return a layer attribute's value along the last (time) axis."""
-    return attribute[-1] if isinstance(attribute, tuple) else attribute
-
-
 def time_along_calls(calls, n_times):
     """Step and offset, in input samples, of the last axis as time around each call.
 
@@ -284,7 +282,8 @@ def time_along_calls(calls, n_times):
     return, each convolution or pooling multiplies the step by its stride
     along the last axis and shifts the first output to the centre of its
     first window (a "valid" convolution of 64 samples starts 31.5 samples
-    in), each padding layer shifts it by the samples it adds before, and any
+    in; an adaptive pooling to a length dividing the one it receives is
+    followed as its windows), each padding layer shifts it by the samples it adds before, and any
     other layer must keep its length. Where this breaks (a
     function of ``forward`` that decimates, slices or reshapes, such as
     ``F.avg_pool2d``, a layer that mixes the axis, or a network whose last
@@ -312,24 +311,16 @@ def time_along_calls(calls, n_times):
         if n_in != length:
             break
         steps.append((step, offset, width))
+        called = regular_window(call)
         if isinstance(called, SLIDING_WINDOWS):
-            kernel, stride = _last_axis(called.kernel_size), _last_axis(called.stride)
-            dilation = _last_axis(getattr(called, "dilation", 1))
-            padding = _last_axis(called.padding)
-            span = dilation * (kernel - 1)
-            if padding == "same":
-                padding, expected = span // 2, n_in
-            else:
-                padding = 0 if padding == "valid" else padding
-                expected = (n_in + 2 * padding - span - 1) // stride + 1
+            padding, span, stride, expected = window_along_time(called, n_in)
             if n_out != expected:
                 break
             offset += (span / 2 - padding) * step
             width += span * step
             step *= stride
         elif isinstance(called, PADDING):
-            # (left, right, ...): the last axis first, as torch.nn.functional.pad.
-            before, after = called.padding[:2]
+            before, after = padding_along_time(called)
             if n_out != n_in + before + after:
                 break
             offset -= before * step
