@@ -283,9 +283,9 @@ def time_along_calls(calls, n_times):
     along the last axis and shifts the first output to the centre of its
     first window (a "valid" convolution of 64 samples starts 31.5 samples
     in; an adaptive pooling to a length dividing the one it receives is
-    followed as its windows), each padding layer shifts it by the samples it adds before, and any
-    other layer must keep its length. Where this breaks (a
-    function of ``forward`` that decimates, slices or reshapes, such as
+    followed as its windows), each padding layer shifts it by the samples it
+    adds before, and any other layer must keep its length. Where this breaks
+    (a function of ``forward`` that decimates, slices or reshapes, such as
     ``F.avg_pool2d``, a layer that mixes the axis, or a network whose last
     axis is not time), time is unknown from there on.
 
