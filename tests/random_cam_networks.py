@@ -13,6 +13,7 @@ module for the tests: it holds no tests.
 import random
 
 import torch
+from random_networks import Squeeze, Unsqueeze
 from torch import nn
 from torch.nn import functional as F
 
@@ -29,20 +30,6 @@ class Delay(nn.Module):
 
     def forward(self, x):  # noqa: D102
         return F.pad(x, (self.n, 0))[..., : x.shape[-1]]
-
-
-class Unsqueeze(nn.Module):
-    """(batch, channels, time) -> (batch, 1, channels, time)."""
-
-    def forward(self, x):  # noqa: D102
-        return x.unsqueeze(1)
-
-
-class Squeeze(nn.Module):
-    """(batch, maps, 1, time) -> (batch, maps, time)."""
-
-    def forward(self, x):  # noqa: D102
-        return x.squeeze(2)
 
 
 def _output_shape(module, n_maps, n_times):
