@@ -201,6 +201,7 @@ _PARAMETERS = """
         How the spatial filters were started (see ``spatial_init``): None
         where ``"csp"`` had nothing to start (one channel, a network without
         ``initialize_spatial_filters``, training epochs of one class).
+        Saved and restored with the parameters (``save_params``).
     class_weight_ : ndarray, shape (n_classes,) | None
         The loss weight of each class of ``classes_`` (see ``class_weight``);
         None when every epoch weighs alike.

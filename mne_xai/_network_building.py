@@ -168,6 +168,10 @@ _DIGESTS = {
         "continuation state",
         "that partial_fit continues the saved training (its seed and optimizer state)",
     ),
+    "training_spatial_start": (
+        "spatial start",
+        "how the spatial filters were started (spatial_init_ reads None)",
+    ),
     "training_class_counts": (
         "class counts",
         "that continued training follows the training data's class counts (its "

@@ -653,6 +653,9 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
                 [getattr(self, "seed_", 0), int(getattr(self, "incremental_", False))]
             ),
         )
+        # Whether fit started the spatial filters from CSP (spatial_init_),
+        # restored by load_params with the weights it shaped.
+        self.module_.register_buffer("training_spatial_start", torch.tensor(False))
         # What the network was built with, for warm starts to check.
         self._built_with_ = self._build_parameters()
         return self
@@ -783,7 +786,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         data before :meth:`load_params` to restore a saved network. The saved
         parameters bring what training learned from its data (the input
         scaling, the training statistics, the class counts that the training
-        schedule and ``"balanced"`` class weights follow) and are checked
+        schedule and ``"balanced"`` class weights follow, ``spatial_init_``)
+        and are checked
         against the channels, sampling rate and classes of the data given
         here, which give the rest (``tmin_``, ``baseline_``,
         ``eeg_reference_`` and ``info_``, with its filters and projectors).
@@ -858,6 +862,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         self._follow_training_counts(self.module_.training_class_counts.cpu().numpy())
         seed, incremental = self.module_.training_continuation.tolist()
         self.seed_, self.incremental_ = seed, bool(incremental)
+        self.spatial_init_ = "csp" if self.module_.training_spatial_start else None
 
     def _check_loaded_record(self, classes):
         """Refuse loaded parameters whose training record is not the data's.
@@ -1182,6 +1187,7 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
             self.initialize()
             # The validation split it reads may refuse the classes.
             self._initialize_spatial_filters(array, targets)
+            self.module_.training_spatial_start.fill_(self.spatial_init_ == "csp")
         except BaseException:
             self._forget_network()
             raise

@@ -176,6 +176,39 @@ def test_spatial_init_says_when_there_was_nothing_to_start(
     assert plain.spatial_init_ is None
 
 
+@pytest.mark.parametrize("spatial_init", ["csp", None])
+def test_restored_networks_say_how_their_spatial_filters_started(
+    synthetic_arrays, tmp_path, spatial_init
+):
+    """``spatial_init_`` was the one fitted attribute not restored by
+    ``initialize`` + ``load_params``: reading it raised AttributeError."""
+    X, y = synthetic_arrays
+    fitted = EEGNetClassifier(**{**BUILT_ONLY, "spatial_init": spatial_init})
+    fitted.fit(X, y).save_params(f_params=tmp_path / "params.pt")
+    # Restored into an estimator whose own parameter says the other start.
+    other = None if spatial_init == "csp" else "csp"
+    restored = EEGNetClassifier(**{**BUILT_ONLY, "spatial_init": other})
+    restored.initialize(X, y).load_params(f_params=tmp_path / "params.pt")
+    assert restored.spatial_init_ == fitted.spatial_init_ == spatial_init
+
+
+def test_parameters_saved_without_the_spatial_start_load_with_a_warning(
+    synthetic_arrays, tmp_path
+):
+    X, y = synthetic_arrays
+    fitted = EEGNetClassifier(**BUILT_ONLY).fit(X, y)
+    older = {
+        name: value
+        for name, value in fitted.module_.state_dict().items()
+        if name != "training_spatial_start"
+    }
+    torch.save(older, tmp_path / "older.pt")
+    restored = EEGNetClassifier(**BUILT_ONLY).initialize(X, y)
+    with pytest.warns(RuntimeWarning, match=r"spatial start.*spatial_init_ reads"):
+        restored.load_params(f_params=tmp_path / "older.pt")
+    assert restored.spatial_init_ is None
+
+
 @pytest.mark.parametrize("network_class", [EEGNet, InterpretableCNN])
 def test_a_single_channel_network_keeps_its_spatial_weights(network_class):
     """One channel has no spatial filter to find: the network's own method (the
