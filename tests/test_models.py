@@ -351,6 +351,8 @@ def test_input_scale_needs_one_factor_per_channel():
         ([1.0, float("nan"), 1.0], ValueError, "input_scale must be positive"),
         # Infinite logits, or NaN ones where a weight is zero.
         (float("inf"), ValueError, "input_scale must be positive and finite"),
+        # One channel's: infinite logits, the others' finite.
+        ([1.0, float("inf"), 1.0], ValueError, "input_scale must be positive and"),
         (-1e6, ValueError, "input_scale must be positive"),
         # torch's "new(): invalid data type 'str'".
         ("1e6", TypeError, "input_scale must be a number or one factor per channel"),
@@ -608,6 +610,19 @@ def test_building_the_spatial_first_eegnet_leaves_the_networks_modes():
     assert module.spatial_dropout.training
 
 
+@pytest.mark.parametrize("name", ["temporal_bn", "spatial_bn"])
+def test_eegnet_with_a_batch_norm_left_training_is_its_own_inference_graph(name):
+    """A batch norm left in training mode normalizes by the batch, which the
+    faster module, folding its running statistics, does not: the probe that
+    found them apart moved those statistics, asked only for a module."""
+    module = _trained_like_eegnet()
+    module.get_submodule(name).train()
+    state = copy.deepcopy(module.state_dict())
+    assert module.inference_graph() is module
+    for key, value in module.state_dict().items():
+        torch.testing.assert_close(value, state[key], rtol=0, atol=0, msg=key)
+
+
 @pytest.mark.parametrize("layer", ["", "temporal_conv", "spatial_bn"])
 @pytest.mark.parametrize(
     "register",
@@ -795,6 +810,26 @@ def test_eegnet_trains_spatial_first_as_its_layers_do(D, momentum, n_channels):
         torch.testing.assert_close(fast[3][name], buffer, rtol=1e-5, atol=1e-6)
 
 
+def test_eegnet_trains_with_a_frozen_temporal_batch_norm_as_its_layers_do():
+    """Fine-tuning with the temporal batch norm frozen (in evaluation mode): it
+    normalizes by its running statistics and keeps them. The spatial-first
+    path normalized by the batch and moved them, and spatial_bn's with them."""
+    module = _trained_like_eegnet().train()
+    module.temporal_bn.eval()
+    x = (torch.randn(5, 6, 160) + 0.3) / module.input_scale
+    y = torch.tensor([0, 1, 2, 0, 1])
+    frozen = {
+        name: buffer.clone() for name, buffer in module.temporal_bn.named_buffers()
+    }
+    plain = _training_step(copy.deepcopy(module), _layers_in_turn, x, y)
+    fast = _training_step(module, EEGNet.forward, x, y)
+    torch.testing.assert_close(fast[0], plain[0], rtol=1e-5, atol=1e-5)
+    for name, buffer in plain[3].items():
+        torch.testing.assert_close(fast[3][name], buffer, msg=name)
+    for name, buffer in frozen.items():
+        torch.testing.assert_close(fast[3][f"temporal_bn.{name}"], buffer, msg=name)
+
+
 # 40 + 9 - 1 samples fit in the next power of two of 40; the other sizes do not
 # (60 + 8 > 64, 30 + 4 > 32, 240 + 32 > 256): an FFT that short wraps lags around.
 # 57 + 9 - 1 = 65 misses 64 by one sample: the longest lag of the last one wraps.
@@ -836,11 +871,11 @@ def spatial_first_calls(monkeypatch):
     return calls
 
 
-def _with_spatial_filters(conv):
-    """Spatial filters built otherwise, and a dense layer sized at its first call."""
+def _with_dense_sized_at_first_call(name, layer):
+    """``layer`` in place of ``name``, and a dense layer sized at its first call."""
 
     def change(module):
-        module.spatial_conv = conv
+        setattr(module, name, layer)
         module.classifier = nn.LazyLinear(module.classifier.out_features)
 
     return change
@@ -875,11 +910,18 @@ def _with_spatial_filters(conv):
             module, "spatial_conv", nn.Conv2d(4, 8, (6, 1), bias=False)
         ),
         lambda module: setattr(module, "forward", lambda x: EEGNet.forward(module, x)),
-        _with_spatial_filters(
-            nn.Conv2d(4, 8, (6, 1), stride=(1, 2), groups=4, bias=False)
+        _with_dense_sized_at_first_call(
+            "spatial_conv",
+            nn.Conv2d(4, 8, (6, 1), stride=(1, 2), groups=4, bias=False),
         ),
         # Filters of each channel apart, not across the channels.
-        _with_spatial_filters(nn.Conv2d(4, 8, 1, groups=4, bias=False)),
+        _with_dense_sized_at_first_call(
+            "spatial_conv", nn.Conv2d(4, 8, 1, groups=4, bias=False)
+        ),
+        # Padded across the channels too: spatial filters at three offsets.
+        _with_dense_sized_at_first_call(
+            "temporal_conv", nn.Conv2d(1, 4, (1, 65), padding=(1, 32), bias=False)
+        ),
     ],
     ids=[
         "pruned",
@@ -894,6 +936,7 @@ def _with_spatial_filters(conv):
         "instance forward",
         "strided",
         "per channel",
+        "padded across channels",
     ],
 )
 def test_eegnet_trains_with_its_layers_where_spatial_first_may_differ(

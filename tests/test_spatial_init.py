@@ -47,17 +47,24 @@ def _scaled(estimator, epochs):
     return module._scale_input(X).double()
 
 
+def _eegnet_filters_and_what_they_read(module, scaled):
+    """Each temporal filter's two spatial filters, and that filter's output."""
+    weight = module.spatial_conv.weight.detach().double()[:, 0, :, 0].numpy()
+    for index, kernel in enumerate(module.temporal_conv.weight.detach().double()):
+        signals = torch.nn.functional.conv2d(
+            scaled.unsqueeze(1), kernel[None], padding=module.temporal_conv.padding
+        )[:, 0].numpy()
+        yield weight[2 * index : 2 * index + 2], signals
+
+
 def test_eegnet_starts_each_temporal_filters_spatial_filters_as_csp(imagery_epochs):
     epochs = imagery_epochs.crop(1.0, 2.0)
     y = epochs.events[:, 2]
     estimator = EEGNetClassifier(**BUILT_ONLY).fit(epochs)
-    module, x = estimator.module_, _scaled(estimator, epochs).unsqueeze(1)
-    weight = module.spatial_conv.weight.detach().double()[:, 0, :, 0].numpy()
-    for index, kernel in enumerate(module.temporal_conv.weight.detach().double()):
-        signals = torch.nn.functional.conv2d(
-            x, kernel[None], padding=module.temporal_conv.padding
-        )[:, 0].numpy()
-        filters = weight[2 * index : 2 * index + 2]
+    scaled = _scaled(estimator, epochs)
+    for filters, signals in _eegnet_filters_and_what_they_read(
+        estimator.module_, scaled
+    ):
         ratios, extremes = _power_ratios(filters, signals, y)
         # The two ends of CSP's spectrum, in turn, at unit norm (max-norm 1).
         np.testing.assert_allclose(ratios, extremes, rtol=1e-4)
@@ -78,6 +85,32 @@ def test_interpretable_cnn_starts_its_spatial_filters_as_csp(imagery_epochs):
     all_ratios, _ = _power_ratios(filters, signals, y)
     assert np.all(np.diff(all_ratios[0::2]) <= 0)
     assert np.all(np.diff(all_ratios[1::2]) >= 0)
+
+
+@pytest.mark.parametrize("network_class", [EEGNet, InterpretableCNN])
+def test_spatial_filters_are_csp_of_each_channel_at_its_own_scale(network_class):
+    """Channels of several types (V, T, T/m) reach the first layer each times
+    its factor: the filters are CSP's of what that layer reads, not of the data
+    in their units, which weigh the channels otherwise."""
+    rng = np.random.default_rng(0)
+    y = np.arange(20) % 2
+    powers = np.where(y[:, None] == 0, [1.0, 2.0, 0.5], [1.0, 0.5, 2.0])
+    sources = rng.standard_normal((20, 3, 128)) * powers[:, :, None]
+    mixed = np.einsum("ij,ejt->eit", rng.standard_normal((3, 3)), sources)
+    input_scale = np.array([1e6, 1e13, 1e11])
+    X = torch.as_tensor(mixed / input_scale[:, None], dtype=torch.float32)
+    torch.manual_seed(0)
+    module = network_class(3, 2, 128, input_scale=input_scale)
+    module.initialize_spatial_filters(X, y)
+    scaled = module._scale_input(X).double()
+    if network_class is EEGNet:
+        pairs = _eegnet_filters_and_what_they_read(module, scaled)
+    else:
+        weight = module.pointwise_conv.weight.detach().double()[:2, 0, :, 0]
+        pairs = [(weight.numpy(), scaled.numpy())]
+    for filters, signals in pairs:
+        ratios, extremes = _power_ratios(filters, signals, y)
+        np.testing.assert_allclose(ratios, extremes, rtol=1e-4)
 
 
 def test_two_classes_each_strong_on_its_own_channel_give_those_channels():

@@ -248,8 +248,8 @@ class EEGNet(EEGModule):
         first block's layers. In training mode, and wherever the first block
         computes otherwise than those weights in EEGNet's layers would (a
         ``forward`` of the network's subclass or of a layer, hooks, biases,
-        other padding, other layers put in their place), this is the network
-        itself. The faster module is checked to give the network's logits on
+        other padding, other layers put in their place, a batch norm left in
+        training mode), this is the network itself. The faster module is checked to give the network's logits on
         a random probe, and the network is returned if it does not.
 
         Returns
@@ -294,7 +294,9 @@ class EEGNet(EEGModule):
         weights are plain parameters (a parametrization, computing a weight at
         each read, is left to the layers: the estimators refuse it on
         max-norm constrained weights anyway), and the temporal batch norm
-        keeps running statistics as it goes.
+        is in training mode and keeps running statistics as it goes. Without,
+        for the evaluation-mode graph, which folds the batch norms' running
+        statistics, neither batch norm may be in training mode.
         """
         kinds = {
             self.temporal_conv: nn.Conv2d,
@@ -338,10 +340,17 @@ class EEGNet(EEGModule):
             and spatial.groups == temporal.out_channels
         )
         batch_norms = (self.temporal_bn, self.spatial_bn)
-        statistics_kept = all(bn.running_var is not None for bn in batch_norms) and (
-            not training or self.temporal_bn.track_running_stats
-        )
-        return convolutions_plain and shaped_as_built and statistics_kept
+        statistics_kept = all(bn.running_var is not None for bn in batch_norms)
+        # Each path normalizes as the network's mode does: by the batch in
+        # training (spatial_bn's layer is called there), by the running
+        # statistics in evaluation. A batch norm frozen in training
+        # (fine-tuning) or left training in evaluation is left to its layer:
+        # the paths normalized otherwise, and moved its running statistics.
+        if training:
+            in_mode = self.temporal_bn.training and self.temporal_bn.track_running_stats
+        else:
+            in_mode = not any(bn.training for bn in batch_norms)
+        return convolutions_plain and shaped_as_built and statistics_kept and in_mode
 
 
 def _spatial_first_in_training(net, x):
