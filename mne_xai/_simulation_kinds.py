@@ -116,9 +116,10 @@ def _check_bands(bands, n_classes, sfreq):
             names.append(f"{fmin:g}-{fmax:g}Hz")
             edges.append((fmin, fmax))
     edges = np.array(edges)
-    if (
-        (edges[:, 0] <= 0) | (edges[:, 0] >= edges[:, 1]) | (edges[:, 1] >= sfreq / 2)
-    ).any():
+    # What a band must satisfy, negated: NaN fails every comparison.
+    if not (
+        (edges[:, 0] > 0) & (edges[:, 0] < edges[:, 1]) & (edges[:, 1] < sfreq / 2)
+    ).all():
         raise ValueError(
             f"Each band needs 0 < fmin < fmax < sfreq / 2 = {sfreq / 2:g} Hz, got "
             f"{edges.tolist()} Hz."

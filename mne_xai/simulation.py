@@ -125,10 +125,11 @@ def _check_window_list(windows, n_classes, epoch, sfreq, name="windows"):
     if windows.shape != (n_classes, 2):
         raise ValueError(f"{name} must be (tmin, tmax) pairs, got {windows.tolist()}.")
     epoch_start, epoch_stop = epoch
-    bad = (
-        (windows[:, 1] - windows[:, 0] < _MIN_FEATURE_SAMPLES / sfreq)
-        | (windows[:, 0] < epoch_start)
-        | (windows[:, 1] > epoch_stop)
+    # What a window must satisfy, negated: NaN fails every comparison.
+    bad = ~(
+        (windows[:, 1] - windows[:, 0] >= _MIN_FEATURE_SAMPLES / sfreq)
+        & (windows[:, 0] >= epoch_start)
+        & (windows[:, 1] <= epoch_stop)
     )
     if bad.any():
         raise ValueError(

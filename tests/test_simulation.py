@@ -79,6 +79,9 @@ def test_returns_matching_mne_objects(kind):
     data = epochs.get_data()
     np.testing.assert_allclose(data.mean(axis=1), 0, atol=1e-12)
     assert 1e-6 < data.std() < 1e-4
+    # MNE is told so, and asks for no average reference projector (as for an
+    # inverse solution) on data that have their reference.
+    assert epochs.info["custom_ref_applied"]
     # Classes balanced.
     assert np.bincount(epochs.events[:, 2]).tolist() == [0, 15, 15]
 
@@ -552,6 +555,17 @@ def test_background_is_stationary_and_does_not_wrap():
     assert neighbours > 0.5 and abs(first_and_last) < 0.3
 
 
+def test_duration_gives_the_nearest_number_of_samples():
+    """0.57 s at 100 Hz is 57 samples: duration * sfreq is 56.99999999999999
+    in floating point, and truncated it gave 56."""
+    epochs, truth = simulate_epochs(
+        "temporal", n_epochs=2, sfreq=100.0, duration=0.57, random_state=0
+    )
+    for simulated in (epochs, truth):
+        assert simulated.get_data().shape[-1] == len(simulated.times) == 57
+    assert epochs.times[-1] == pytest.approx(-0.2 + 0.56)
+
+
 def test_64_channels_fast():
     montage = mne.channels.make_standard_montage(_builtin_montage("1005"))
     ch_names = montage.ch_names[::5][:64]
@@ -588,12 +602,24 @@ def test_64_channels_fast():
         (dict(kind="spectral", bands=[(0, 4), "alpha"]), "0 < fmin"),
         (dict(kind="spectral", bands=["alpha", (40, 64)]), "fmax < sfreq / 2"),
         (dict(kind="spectral", bands=[(10, 10), "beta"]), "fmin < fmax"),
+        # Refused as holding no frequency, as if it were too narrow.
+        (dict(kind="spectral", bands=[(8, float("nan")), "beta"]), r"8\.0, nan"),
         (dict(kind="spectral", n_classes=3, bands=["alpha", "beta"]), "one band per"),
         (dict(kind="temporal", windows=[(0.1, 0.2)]), "one \\(tmin, tmax\\) per"),
         (dict(kind="temporal", windows=[(0.3, 0.2), (0.4, 0.5)]), "tmin < tmax"),
         (dict(kind="temporal", windows=[(-0.5, 0.1), (0.4, 0.5)]), "-0.5, 0.1"),
         (dict(kind="temporal", windows=[(0.1, 0.2), (0.7, 0.9)]), "0.7, 0.9"),
         (dict(kind="temporal", windows=[(0.1, 0.11), (0.4, 0.5)]), "4 samples"),
+        # A NaN edge passed every comparison: all-NaN epochs, an event
+        # named "erp_-9223372036854775808-300ms".
+        (
+            dict(kind="temporal", windows=[(float("nan"), 0.3), (0.4, 0.6)]),
+            r"tmin < tmax .* got \[\[nan, 0\.3\]\]",
+        ),
+        (
+            dict(kind="temporal", windows=[(0.1, 0.2, 0.3), (0.4, 0.5, 0.6)]),
+            r"must be \(tmin, tmax\) pairs",
+        ),
         (dict(kind="temporal", windows=(0.1, 0.3)), "its own window"),
         (dict(kind="temporal", n_classes=20, n_epochs=20), "default windows of 20"),
         (dict(kind="temporal", ch_names=["Cz", "XYZ1"]), "not in the montage"),
