@@ -6,7 +6,10 @@ import mne
 import numpy as np
 import pytest
 import torch
+from scipy.integrate import quad
+from scipy.optimize import brentq
 from scipy.signal import firwin, hilbert
+from scipy.stats import norm
 from skorch import NeuralNetBinaryClassifier, NeuralNetClassifier
 from torch import nn
 
@@ -77,6 +80,18 @@ class SilentDetector(BandDetector):
     def forward(self, x):
         y = self.rectify(self.bandpass(x[:, :1]) - self.threshold)
         return self.classifier(y.mean(dim=-1))
+
+
+class Passthrough(nn.Module):
+    """A unit passing channel 0 on as it is, then a read-out."""
+
+    def __init__(self):
+        super().__init__()
+        self.unit = nn.Identity()
+        self.classifier = nn.Linear(1, 2)
+
+    def forward(self, x):
+        return self.classifier(self.unit(x[:, :1]).mean(dim=-1))
 
 
 @pytest.fixture(scope="module")
@@ -392,6 +407,70 @@ def test_a_unit_sensitivity_is_the_mean_absolute_change_over_the_spread(
         )
 
 
+def _normal_mean(function, std):
+    """The mean of ``function`` of a normal variable of SD ``std``."""
+    return quad(lambda z: function(std * z) * norm.pdf(z), -12, 12)[0]
+
+
+def test_a_rhythm_passed_on_moves_as_far_as_its_scaled_or_shifted_copy():
+    """A band starting at the first bin is perturbed by one factor per epoch,
+    so a 1 Hz rhythm ``cos(wt + p)`` becomes ``A cos(wt + p + d)``, with
+    ``log A`` of SD ``s`` (amplitude) or ``d`` of SD ``phase_std`` (phase), and
+    ``s`` moving the rhythm as far on average. A unit passing the rhythm on
+    changes by ``|A - 1|`` or ``2 |sin(d / 2)|`` times the mean of ``|sin|``
+    (2 / pi), over its standard deviation (1 / sqrt(2)): here by hand."""
+    sfreq, n_times, phase_std, n_draws = 64.0, 128, 0.5, 25
+    epochs = _sinusoid_epochs(1.0, sfreq, n_times)
+    band = {"low": (0.5, 2.0)}
+    network = as_network(
+        NeuralNetClassifier(Passthrough, classes=[0, 1]).initialize(), info=epochs.info
+    )
+    phase_change = _normal_mean(lambda d: 2 - 2 * np.cos(d), phase_std)
+    s = brentq(
+        lambda s: _normal_mean(lambda z: (np.exp(z) - 1) ** 2, s) - phase_change,
+        0.01,
+        1,
+    )
+    expected = {
+        "amplitude": _normal_mean(lambda z: np.abs(np.exp(z) - 1), s),
+        "phase": _normal_mean(lambda d: 2 * np.abs(np.sin(d / 2)), phase_std),
+    }
+    result = unit_sensitivity(
+        network,
+        epochs,
+        "unit",
+        bands=band,
+        n_draws=n_draws,
+        phase_std=phase_std,
+        random_state=0,
+    )
+    for kind in KINDS:
+        assert getattr(result, kind)[0, 0] == pytest.approx(
+            expected[kind] * 2 / np.pi * np.sqrt(2), rel=0.1
+        ), kind
+    # Each copy is the rhythm scaled, or shifted, alone.
+    data = network._check_prediction_input(epochs)
+    perturbed = _PerturbedData(data, band, sfreq, n_draws, phase_std, seed=0)
+    clean, *copies = perturbed.batches(64)
+    carrier = np.exp(-2j * np.pi * np.arange(n_times) / sfreq)
+    clean_phasor = clean[:, 0].astype(float) @ carrier
+    moves = {"amplitude": [], "phase": []}
+    for index, copy in enumerate(copies):
+        _, kind = perturbed.variant(index)
+        phasor = copy[:, 0].astype(float) @ carrier
+        rhythm = (phasor[:, np.newaxis] * carrier.conj()).real * 2 / n_times
+        np.testing.assert_allclose(copy[:, 0], rhythm, atol=1e-5)
+        moved = {
+            "amplitude": np.log(np.abs(phasor / clean_phasor)),
+            "phase": np.angle(phasor / clean_phasor),
+        }
+        kept = "phase" if kind == "amplitude" else "amplitude"
+        np.testing.assert_allclose(moved[kept], 0, atol=1e-5)
+        moves[kind].append(moved[kind])
+    assert np.std(moves["amplitude"]) == pytest.approx(s, rel=0.1)
+    assert np.std(moves["phase"]) == pytest.approx(phase_std, rel=0.1)
+
+
 def test_a_unit_constant_over_the_data_has_no_sensitivity(alpha_epochs):
     """A unit whose threshold the data never reach is constant, so its
     sensitivity is NaN (as documented) and it is insensitive, though the
@@ -687,6 +766,22 @@ def test_each_curve_is_the_accuracy_without_the_first_units_of_its_order(
             for n_removed in range(curve.n_units + 1)
         ]
         np.testing.assert_allclose(accuracy, expected)
+
+
+def test_accuracy_is_over_every_epoch_of_every_batch(synthetic_arrays, trained_filters):
+    """The epochs three times over, read in two batches of 64, score as the
+    epochs once: each curve counts the hits of all batches over all epochs."""
+    X, y = synthetic_arrays
+    network = as_network(trained_filters, info=mne.create_info(4, SFREQ, "eeg"))
+    once, thrice = (
+        pruning_curve(
+            network, np.tile(X, (n, 1, 1)), "relu", np.tile(y, n), random_state=0
+        )
+        for n in (1, 3)
+    )
+    np.testing.assert_allclose(thrice.random_accuracy, once.random_accuracy)
+    for order, accuracy in once.accuracy.items():
+        np.testing.assert_allclose(thrice.accuracy[order], accuracy)
 
 
 @pytest.mark.parametrize("ablation", ["zero", "mean"])
@@ -1196,6 +1291,25 @@ def test_classes_follow_the_ratio_and_the_sum_of_both_sensitivities():
     assert summary["class"].tolist() == ["mixed", "phase", "amplitude"]
     assert summary["band"].tolist() == ["beta", "alpha", "alpha"]
     assert summary["band_class"].tolist() == ["phase", "phase", "amplitude"]
+    # At the ratio exactly, either way round, a unit is mixed.
+    at_ratio = _alpha_and_beta_sensitivities([[2.0, 1.0]], [[1.0, 2.0]])
+    assert at_ratio.to_frame()["class"].tolist() == ["mixed", "mixed"]
+
+
+def test_the_plot_shows_each_units_log2_ratio_band_by_band():
+    """Rows are units, labelled with their class over all bands, and columns
+    bands: three units of two bands tell the image from its transpose."""
+    result = _alpha_and_beta_sensitivities(
+        [[2.0, 1.0], [1e-4, 0.0], [4.0, 0.5]], [[1.0, 2.5], [0.5, 0.0], [1.0, 0.5]]
+    )
+    axes = result.plot(show=False).axes[0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.log2(result.amplitude / result.phase)
+    np.testing.assert_array_equal(axes.images[0].get_array().filled(np.nan), expected)
+    labels = [label.get_text() for label in axes.get_yticklabels()]
+    assert labels == ["0 (mixed)", "1 (phase)", "2 (amplitude)"]
+    bands = [label.get_text() for label in axes.get_xticklabels()]
+    assert bands == ["alpha\n8-13 Hz", "beta\n13-30 Hz"]
 
 
 def test_each_row_of_the_table_holds_the_values_of_its_unit_and_band():
