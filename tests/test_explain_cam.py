@@ -1102,6 +1102,23 @@ def test_a_shift_of_time_within_the_receptive_field_is_refused(method, shift):
         )
 
 
+@pytest.mark.parametrize("method", CAM_METHODS)
+@pytest.mark.parametrize("returning_its_input", [nn.Dropout(0.5), nn.Identity()])
+def test_a_shift_is_refused_after_a_layer_returning_its_input(
+    method, returning_its_input
+):
+    """A layer returning its input (dropout in evaluation mode) adds no node
+    to the graph, so it was taken for an attention gate and held constant in
+    the check above: the layer after it read no input, and a shift of 2
+    samples went unseen at the ReLU after the convolution."""
+    network = _ShiftedTime(2)
+    network.conv = nn.Sequential(network.conv, returning_its_input)
+    torch.manual_seed(0)
+    inputs, target = torch.randn(2, 2, 32), torch.tensor([0, 1])
+    with pytest.raises(ValueError, match=r"layer 'relu'.*reads input samples"):
+        get_method(method)(network.eval()).attribute(inputs, target, layer="relu")
+
+
 def test_a_layer_reading_its_receptive_field_is_placed():
     """Unshifted, the same layer is explained, on the conv's own samples."""
     torch.manual_seed(0)

@@ -558,7 +558,12 @@ class FeatureMapMethod(AttributionMethod):
         gates = [
             call.module
             for call in self._layer_calls(inputs)
-            if call.module is not layer.module and self._is_gating(call.module)
+            if call.module is not layer.module
+            # A layer returning its input (dropout in evaluation mode) is no
+            # gate, though it adds no node for the logits to reach: held, it
+            # cut the layer after it from the input, and nothing was read.
+            and call.output is not call.input
+            and self._is_gating(call.module)
         ]
         outside = sample_reading_outside_its_field(
             self.module,
