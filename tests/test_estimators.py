@@ -471,13 +471,16 @@ def test_max_norm_holds_after_training(synthetic_arrays):
 @pytest.mark.parametrize("name", [None, "lr_scheduler"])
 def test_a_schedule_of_the_users_callbacks_replaces_the_cosine(synthetic_arrays, name):
     """Both set the learning rate: StepLR's 0.01, 0.005 became 0.0094, 0.0038;
-    named "lr_scheduler", it failed as a duplicate name the user never gave."""
+    named "lr_scheduler", it failed as a duplicate name the user never gave.
+    The log names the schedule by its policy's name, not its class's repr."""
     X, y = synthetic_arrays
     step = LRScheduler(torch.optim.lr_scheduler.StepLR, step_size=2, gamma=0.5)
-    clf = EEGNetClassifier(
-        **dict(FAST, max_epochs=6, lr=0.01),
-        callbacks=[step if name is None else (name, step)],
-    ).fit(X, y)
+    with catch_logging() as log:
+        clf = EEGNetClassifier(
+            **dict(FAST, max_epochs=6, lr=0.01, verbose=True),
+            callbacks=[step if name is None else (name, step)],
+        ).fit(X, y)
+    assert "callbacks (StepLR) replaces the default cosine" in log.getvalue()
     used = [group["lr"] for group in clf.optimizer_.param_groups]
     assert used == pytest.approx([0.01 * 0.5**3])
     np.testing.assert_allclose(
@@ -517,7 +520,7 @@ class _WeightsAfterEachEpoch(Callback):
         self.weights.append(copy.deepcopy(net.module_.state_dict()))
 
 
-def test_cosine_schedule_and_early_stopping(synthetic_arrays):
+def test_cosine_schedule_and_early_stopping(synthetic_arrays, capsys):
     X, y = synthetic_arrays
     clf = InterpretableCNNClassifier(max_epochs=10, verbose=False, random_state=0).fit(
         X, y
@@ -540,12 +543,15 @@ def test_cosine_schedule_and_early_stopping(synthetic_arrays):
         early_stopping=True,
         n_iter_no_change=3,
         validation_fraction=0.25,
-        verbose=False,
+        verbose="warning",
         random_state=0,
         callbacks=[recorder],
     ).fit(X, y)
     n_epochs = len(stopping.history)
     assert n_epochs < 200
+    # Why it stopped is logged at info, as the progress table: skorch printed
+    # "Stopping since valid_loss has not improved" at verbose="warning".
+    assert capsys.readouterr().out == ""
     valid_losses = stopping.history[:, "valid_loss"]
     assert np.argmin(valid_losses) == n_epochs - 1 - 3
     # The network returned is the one of that best epoch, not of the last.
@@ -554,6 +560,24 @@ def test_cosine_schedule_and_early_stopping(synthetic_arrays):
     for name, weight in stopping.module_.state_dict().items():
         torch.testing.assert_close(weight, best[name])
     assert stopping.train_split is None  # the parameter is left as given
+
+
+@pytest.mark.filterwarnings("ignore:After training")  # noise labels
+def test_the_cosine_spans_the_epochs_of_the_automatic_schedule(synthetic_arrays):
+    """max_epochs="auto" is a number once fit has counted the epochs it trains
+    on: the cosine spans that number, max_epochs_ (stopped early here, so that
+    few of them are trained)."""
+    X, y = synthetic_arrays
+    noise_labels = np.random.default_rng(0).permutation(y)  # nothing to learn
+    clf = EEGNetClassifier(
+        early_stopping=True, n_iter_no_change=1, random_state=0, verbose=False
+    ).fit(X, noise_labels)
+    assert clf.max_epochs_ == 250  # 4 steps per pass over the 32 trained on
+    assert dict(clf.callbacks_)["lr_scheduler"].lr_scheduler_.T_max == 250
+    epochs = np.arange(len(clf.history))
+    np.testing.assert_allclose(
+        clf.history[:, "event_lr"], 1e-3 * (1 + np.cos(np.pi * epochs / 250)) / 2
+    )
 
 
 @pytest.mark.parametrize(

@@ -2019,6 +2019,9 @@ def test_samples_read_of_flat_epochs_are_probed_on_more_than_the_first():
     [
         (1, 19, 1.0, (1, -1)),
         (4, 17, 1.0, (1, -1)),
+        # Gradients reach the first sample: the samples after the span are
+        # tried all the same.
+        (0, 17, 1.0, (1, -1)),
         # Through a small weight: the logits move by about 1% of their size,
         # or 0.01% (far above float32's rounding, 1e-7).
         (4, 17, 1e-4, (1, -1)),
