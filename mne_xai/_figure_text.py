@@ -50,10 +50,18 @@ def parse_mne_mathtext(fig):
             text.set_parse_math(True)
 
 
-@functools.lru_cache(maxsize=4096)
 def _text_width(text, fontsize="medium"):
     """Return the width of the widest line of ``text`` in inches, on any backend."""
-    font = FontProperties(size=fontsize)
+    # Cached by the font itself, which reads the rcParams: a size such as
+    # "large" and the family follow them, and widths cached by the text and
+    # "large" alone wrapped labels after rcParams["font.size"] = 20 as if
+    # drawn at 12 points.
+    return _outline_width(text, FontProperties(size=fontsize))
+
+
+@functools.lru_cache(maxsize=4096)
+def _outline_width(text, font):
+    """Return the width of the widest line of ``text`` in ``font``, in inches."""
     outline = max(
         text_to_path.get_text_width_height_descent(line, font, ismath=False)[0]
         for line in text.split("\n")

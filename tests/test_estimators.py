@@ -1872,7 +1872,7 @@ def test_a_device_that_is_none_is_refused_and_changes_nothing(synthetic_arrays):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_a_device_the_machine_lacks_is_refused_clearly(synthetic_arrays):
+def test_a_device_the_machine_lacks_is_refused_clearly(synthetic_arrays, monkeypatch):
     """torch's own failure was an AssertionError: "Torch not compiled with CUDA"."""
     X, y = synthetic_arrays
     match = "device='cuda', but torch finds no cuda device"
@@ -1884,6 +1884,12 @@ def test_a_device_the_machine_lacks_is_refused_clearly(synthetic_arrays):
     clf = EEGNetClassifier(**FAST).fit(X, y)
     with pytest.raises(ValueError, match=match):
         clf.set_params(device="cuda")
+    # A CUDA build of torch on a machine without a GPU is no CPU build.
+    with monkeypatch.context() as patched:
+        patched.setattr(torch.version, "cuda", "12.4")
+        with pytest.raises(ValueError, match=match) as refusal:
+            clf.set_params(device="cuda")
+    assert "CPU build" not in str(refusal.value)
     # An index names the accelerator, which torch refused in its own words.
     with pytest.raises(ValueError, match=match.replace("'cuda'", "'cuda:0'")):
         clf.set_params(device=np.int64(0))

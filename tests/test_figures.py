@@ -167,6 +167,8 @@ def test_labels_break_between_words_into_balanced_lines():
     assert all(_text_width(line) <= room for line in lines)
     # A word one character too wide is cut before its last character.
     assert _wrap_text(alphabet[:9], room) == "abcdefgh\ni"
+    # A room narrower than one character holds one character a line.
+    assert _wrap_text("abc", 0.01) == "a\nb\nc"
     # Two spaces where a line breaks leave no empty line, and the next line
     # starts at its word.
     room = _text_width("alpha") + 0.001
@@ -232,6 +234,21 @@ def test_wrapped_labels_as_drawn_fit_their_room_and_keep_every_character(fontsiz
                 assert line == line.strip()
                 assert _drawn_size(fig, line, fontsize)[0] <= room, (line, room)
     plt.close(fig)
+
+
+def test_labels_wrapped_after_a_change_of_font_size_fit_their_room_as_drawn():
+    """Widths were cached by the text and its relative size ("large") alone:
+    a label wrapped once at the default rcParams was wrapped again, after
+    rcParams["font.size"] = 20, to the widths of 12 points, and ran off its
+    room."""
+    text, room = next(iter(LONG_CLASSES)), 2.0
+    _wrap_text(text, room, "large")
+    fig = plt.figure(dpi=100)
+    with matplotlib.rc_context({"font.size": 20}):
+        lines = _wrap_text(text, room, "large").split("\n")
+        widths = [_drawn_size(fig, line, "large")[0] for line in lines]
+    plt.close(fig)
+    assert max(widths) <= room, (lines, widths)
 
 
 @pytest.mark.parametrize("long_names", [False, True])

@@ -1015,6 +1015,29 @@ def test_network_returning_probabilities_is_refused(epochs):
     )
 
 
+class EndsInReLU(EndsInSoftmax):
+    """Logits through a final ReLU: non-negative, in rows of any sum."""
+
+    def forward(self, x):  # noqa: D102
+        return torch.relu(self.conv(x).mean(dim=-1))
+
+
+class RowsSummingToOne(EndsInSoftmax):
+    """Logits of either sign whose rows sum to one."""
+
+    def forward(self, x):  # noqa: D102
+        logits = 100 * self.conv(x).mean(dim=-1)
+        return logits - logits.mean(dim=1, keepdim=True) + 1 / logits.shape[1]
+
+
+@pytest.mark.parametrize("network", [EndsInReLU, RowsSummingToOne])
+def test_logits_non_negative_or_summing_to_one_are_no_probabilities(epochs, network):
+    """Probabilities are rows both non-negative and summing to one: logits that
+    are only one of the two are trained on, not refused as a final softmax."""
+    clf = EEGNetClassifier(network, max_epochs=1, verbose=False).fit(epochs)
+    assert clf.predict_proba(epochs).shape == (len(epochs), 2)
+
+
 class KeepsItsFirstInput(nn.Module):
     """A linear readout keeping the first input it reads: the probe of its output."""
 
