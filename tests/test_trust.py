@@ -232,6 +232,14 @@ def test_similarities_are_those_of_the_check(summary):
             summary.table.loc[method, ["input_similarity", "input_similarity_trained"]],
             [randomized, trained],
         )
+        # Beyond |x|: the partial correlation of the fully randomized network's
+        # maps, averaged over the epochs where it is defined.
+        beyond = _partial_correlation(
+            check.similarity["spearman_abs"][-1], *check.input_similarity[[0, -1]]
+        )
+        np.testing.assert_allclose(
+            summary.table.loc[method, "beyond_input"], np.nanmean(beyond)
+        )
 
 
 def test_each_reading_gives_its_own_gains(summary):
@@ -298,8 +306,9 @@ def test_the_range_takes_either_end_from_the_intact_epochs(deleted, expected):
     """Where every fully deleted epoch's logit lies below the highest intact one
     (or above the lowest), the range ends at that intact epoch's logit."""
     intact = [1.0, 0.5, -1.0]
+    # Along the way, the curves leave the range on both sides.
     row = _method_row_of(
-        scores=np.column_stack([intact, [0.5, 3.0, 0.2], deleted]),
+        scores=np.column_stack([intact, [0.5, 3.0, -3.0], deleted]),
         aopc=[1.0, 0.5, 0.2],
         anchor=np.zeros(3),
         similarity=[[0.9, 0.8, 0.7], [0.3, 0.2, 0.1]],
@@ -361,6 +370,24 @@ def test_a_methods_row_reads_its_numbers():
     assert row["randomization"] == KEEPS_INPUT
     assert row["target_randomization"] == CLASS_SPECIFIC
     assert row["deletion"] == MIXED  # the classes', not the gain over all epochs
+
+
+def test_one_explained_class_is_read_alone(simulated):
+    """Every epoch explained for one class: the gains are that class's, over
+    every epoch, with no row for a class that no epoch was explained for."""
+    network, epochs = simulated
+    summary = trust_summary(
+        network,
+        epochs[:6],
+        ["saliency"],
+        target="right",
+        n_steps=4,
+        random_state=0,
+        verbose=False,
+    )
+    gains = summary.class_gains
+    assert gains["class"].tolist() == ["right"] and gains["n_epochs"].tolist() == [6]
+    assert summary.table.loc["saliency", "deletion"] == gains["deletion"].item()
 
 
 def test_class_gains_are_read_from_each_class_epochs():
@@ -807,6 +834,14 @@ def test_summary_prints_and_plots(summary):
     np.testing.assert_allclose(ax.lines[0].get_ydata(), change.mean(axis=0))
 
 
+def test_summary_prints_the_classes_in_the_order_of_their_gains(summary):
+    """The header named the classes sorted, the gains under it came in the
+    order of the estimator's classes."""
+    reversed_classes = copy.copy(summary)
+    reversed_classes.class_gains = summary.class_gains.iloc[::-1]
+    assert "gain right | left" in repr(reversed_classes)
+
+
 def test_the_frame_is_the_users_to_change(summary):
     """to_frame gives a copy: changing it leaves the summary's table as it was."""
     aopc = summary.table["aopc"].copy()
@@ -1246,6 +1281,20 @@ def test_the_texts_name_what_deletion_puts_in_place():
         assert f"first (10 steps; they\nare {words}" in summary.legend
         reading = _reading(_row(range_excursion=2.0), _CLASSES, THRESHOLD, baseline)
         assert f"samples {words}" in reading and "cut holes" in reading
+
+
+def test_the_summary_deletes_as_deletion_curve_by_default(simulated, summary):
+    """Left at its defaults, the summary's deletion is deletion_curve's (its
+    steps and baseline) on the epochs' own classes, and its legend says so."""
+    network, epochs = simulated
+    for method in ("random", "saliency"):
+        expected = deletion_curve(
+            network, epochs, method, target="true", random_state=0, verbose=False
+        )
+        np.testing.assert_allclose(
+            summary.deletion_curves[method].scores, expected.scores
+        )
+    assert "(64 steps; they\nare set to zero)" in summary.legend
 
 
 @pytest.mark.filterwarnings("ignore:The network tells")  # 4 epochs cannot tell
