@@ -3,6 +3,7 @@
 import copy
 import dataclasses
 import re
+import warnings
 
 import matplotlib
 import mne
@@ -195,13 +196,16 @@ def test_pattern_is_the_covariance_with_the_unit_over_its_variance():
             torch.as_tensor(np.linalg.solve(noise_covariance, pattern))
         )
     spatial = spatial_patterns(estimator, epochs, verbose=False)
-    ranking = spatial.ranking
-    (index,) = np.flatnonzero((ranking.unit == 0) & (ranking.input_map == 0))
-    np.testing.assert_allclose(
-        spatial.patterns.data[:, index],
-        _haufe_pattern(epochs, spatial.filters.data[:, index]),
-        rtol=1e-4,
-    )
+    # Every component, each pattern beside its own filter: the patterns were
+    # left in the units' order while the filters were ranked, which the
+    # leading component, unit 0 here, did not show.
+    assert spatial.ranking.unit.tolist() != sorted(spatial.ranking.unit)
+    for index in range(len(spatial.ranking)):
+        np.testing.assert_allclose(
+            spatial.patterns.data[:, index],
+            _haufe_pattern(epochs, spatial.filters.data[:, index]),
+            rtol=1e-4,
+        )
 
 
 class LinearReadout(nn.Module):
@@ -217,29 +221,46 @@ class LinearReadout(nn.Module):
         return self.dense(self.pointwise(x).mean(dim=-1))
 
 
-def _linear_readout(info):
-    """LinearReadout at its random start, as a foreign skorch classifier."""
+class SignedReadout(LinearReadout):
+    """LinearReadout weighing the time points from -1 to 1: the gradient of the
+    decision changes sign along each epoch."""
+
+    def forward(self, x):  # noqa: D102
+        ramp = torch.linspace(-1, 1, x.shape[-1])
+        return self.dense((self.pointwise(x) * ramp).mean(dim=-1))
+
+
+def _linear_readout(info, module=LinearReadout):
+    """``module`` at its random start, as a foreign skorch classifier."""
     torch.manual_seed(0)
-    net = NeuralNetClassifier(LinearReadout, max_epochs=0, train_split=None)
+    net = NeuralNetClassifier(module, max_epochs=0, train_split=None)
     net = net.set_params(classes=[1, 2]).initialize()
     return net.module_, as_network(net, info=info)
 
 
-def test_contributions_are_the_first_order_change_of_the_decision():
+@pytest.mark.parametrize("readout", [LinearReadout, SignedReadout])
+def test_contributions_are_the_first_order_change_of_the_decision(readout):
     """A unit's contribution, the mean over epochs of |sum_t g(t) s(t)|, by
     hand: g is the predicted class's readout weight less the mean over the
-    classes, over n_times. Batches of 7 epochs whose signals differ in sign
-    tell the mean of |.| from |.| of the sum. Most contributing first."""
+    classes, times the time weights, over n_times. Batches of 7 epochs whose
+    signals differ in sign tell the mean of |.| from |.| of the sum; a g that
+    changes sign along the epoch tells sum_t g(t) s(t) from sum_t |g(t)| s(t).
+    Most contributing first."""
     epochs, _, _ = _planted_source()
-    module, network = _linear_readout(epochs.info)
+    module, network = _linear_readout(epochs.info, readout)
     spatial = spatial_patterns(network, epochs, batch_size=7, verbose=False)
     data = torch.as_tensor(epochs.get_data(), dtype=torch.float32)
+    ramp = (
+        torch.linspace(-1, 1, N_TIMES).double()
+        if readout is SignedReadout
+        else torch.ones(N_TIMES, dtype=torch.float64)
+    )
     with torch.no_grad():
         signals = module.pointwise(data).double()
         predicted = module(data).argmax(dim=1)
-    readout = module.dense.weight.detach().double()
-    gradient = (readout[predicted] - readout.mean(dim=0)) / N_TIMES
-    expected = (gradient * signals.sum(dim=-1)).abs().mean(dim=0).numpy()
+    readout_weights = module.dense.weight.detach().double()
+    gradient = (readout_weights[predicted] - readout_weights.mean(dim=0)) / N_TIMES
+    expected = (gradient * (signals * ramp).sum(dim=-1)).abs().mean(dim=0).numpy()
     ranking = spatial.ranking
     assert len(set(predicted.tolist())) == 2
     np.testing.assert_allclose(ranking.contribution, expected[ranking.unit], rtol=1e-4)
@@ -311,12 +332,14 @@ def _scale_channels(layer, gains):
 def test_patterns_are_of_the_eeg_when_channels_are_scaled_apart(module):
     """A batch norm over the channels scaled the pattern of each channel by its
     gain: the planted topography was lost (C3 for Pz). Filter and pattern are
-    those of the EEG up to the median channel's gain, here 1: both are checked
-    whole, as the correlation passed gains taken relative to the largest."""
+    those of the EEG up to the median channel's |gain|, here 1: both are checked
+    whole, as the correlation passed gains taken relative to the largest, and
+    gains taken by their magnitude left an inverted channel's sign."""
     epochs, pattern, noise_covariance = _planted_source()
     estimator = _fit(EEGNetClassifier, epochs, module=module)
     network = estimator.module_.module
-    gains = np.array([0.05, 0.2, 0.5, 1.0, 1.0, 3.0, 8.0, 20.0])
+    # A negative gain too (a channel inverted): its sign is taken out as well.
+    gains = np.array([0.05, 0.2, 0.5, 1.0, 1.0, -3.0, 8.0, 20.0])
     optimal = np.linalg.solve(noise_covariance, pattern)
     with torch.no_grad():
         _scale_channels(network.channel_scale, gains)
@@ -548,6 +571,30 @@ class TimeFirstStridedSpatialNet(nn.Module):
         return self.dense(self.pool(self.spatial(x)).flatten(1))
 
 
+class SpatioTemporalThenPointwiseNet(SpatioTemporalConv1dNet):
+    """SpatioTemporalConv1dNet with 16 maps, then a Conv1d of kernel 1 over
+    them: a spatial layer of the maps, not of the 8 EEG channels."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__(n_chans, n_outputs, n_times)
+        self.pointwise = nn.Sequential(
+            nn.Conv1d(n_chans, 16, 5, padding=2), nn.Conv1d(16, 4, 1)
+        )
+
+
+class SilencedFrontNet(RectifiedFrontNet):
+    """Its input multiplied by zero, without a nonlinearity: the spatial layer
+    reads a constant."""
+
+    def __init__(self, n_chans, n_outputs, n_times):
+        super().__init__(n_chans, n_outputs, n_times)
+        self.elu = nn.Identity()
+        self.register_buffer("gain", torch.tensor(0.0))
+
+    def forward(self, x):  # noqa: D102
+        return super().forward(x * self.gain)
+
+
 class StridedPointwiseNet(PointwiseNet):
     """Its pointwise convolution keeps every second sample (stride 2)."""
 
@@ -561,6 +608,8 @@ class StridedPointwiseNet(PointwiseNet):
     [
         (SpatioTemporalNet, "no spatial filter layer: no convolution sums all 8"),
         (SpatioTemporalConv1dNet, "no spatial filter layer: no convolution sums"),
+        # The Conv1d of kernel 1 sums 16 maps, not the 8 channels.
+        (SpatioTemporalThenPointwiseNet, "no spatial filter layer: no convolution"),
         (SpatialConv2dNet, "no spatial filter layer: no convolution sums all 8"),
         (StridedPointwiseNet, r"'pointwise' \(Conv1d\) sums all 8 .* \(256 to 128\)"),
         (StridedSpatialNet, r"'spatial' \(Conv2d\) sums all 8 .* \(256 to 128\)"),
@@ -575,6 +624,7 @@ class StridedPointwiseNet(PointwiseNet):
         (MixedChannelsNet, "before the spatial layer 'pointwise' mix the EEG"),
         # It mixes the channels too, but what it is first is not linear.
         (MedianReferenceNet, "before the spatial layer 'pointwise' are not linear"),
+        (SilencedFrontNet, "'spatial' are not linear .*a constant output comes first"),
     ],
 )
 def test_networks_without_spatial_filters_are_refused(module, match):
@@ -1121,6 +1171,28 @@ def test_units_constant_up_to_float32_rounding_have_no_pattern():
     with pytest.warns(RuntimeWarning, match=r"Unit\(s\) \[0, 1, 2\] .* a constant"):
         spatial = spatial_patterns(network, offset, verbose=False)
     assert not spatial.patterns.data.any()
+
+
+def test_units_varying_above_float32_rounding_of_an_offset_keep_their_patterns():
+    """Offsets of 10 mV with variations of 1 uV, which float32 resolves (to
+    1e-9 V at 10 mV): the patterns are those without the offsets, the
+    covariance being about the mean, and no unit is taken for a constant."""
+    epochs, _, _ = _planted_source()
+    _, network = _linear_readout(epochs.info)
+    offsets = 1e-2 * np.linspace(0.5, 1.5, len(CH_NAMES))[:, None]
+    offset = mne.EpochsArray(
+        epochs.get_data() + offsets, epochs.info, epochs.events, verbose=False
+    )
+    with warnings.catch_warnings():
+        # The offsets are said (the network reads them); no unit is constant.
+        warnings.filterwarnings("ignore", "epochs's channels carry a steady offset")
+        warnings.filterwarnings("error", r"Unit\(s\)")
+        shifted = spatial_patterns(network, offset, verbose=False)
+    expected = spatial_patterns(network, epochs, verbose=False)
+    np.testing.assert_array_equal(shifted.ranking.unit, expected.ranking.unit)
+    np.testing.assert_allclose(
+        shifted.patterns.data, expected.patterns.data, rtol=1e-3, atol=1e-12
+    )
 
 
 class TakesFourAxes(nn.Module):

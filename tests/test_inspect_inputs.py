@@ -28,7 +28,7 @@ from mne_xai.inspect import (
     make_group_scorer,
     maximize_activation,
 )
-from mne_xai.inspect._maximization import _check_ascended, _result
+from mne_xai.inspect._maximization import _check_ascended, _check_converging, _result
 
 SFREQ, N_CHANNELS, N_TIMES = 64.0, 4, 64
 
@@ -51,27 +51,32 @@ class RectifiedLogits(LinearLogits):
         return torch.relu(super().forward(x))
 
 
-def _estimator_on_noise(module, rng):
+def _estimator_on_noise(module, rng, sfreq=SFREQ):
     """An estimator of ``module`` (its weights left at zero) fitted on noise
-    of events "a" (1) and "b" (2)."""
+    of events "a" (1) and "b" (2) at ``sfreq``."""
     data = rng.standard_normal((20, N_CHANNELS, N_TIMES)) * 1e-5
-    info = mne.create_info(N_CHANNELS, SFREQ, "eeg")
+    info = mne.create_info(N_CHANNELS, sfreq, "eeg")
     events = np.column_stack([np.arange(20), np.zeros(20, int), np.repeat([1, 2], 10)])
     epochs = mne.EpochsArray(data, info, events, event_id={"a": 1, "b": 2}, verbose=0)
     return EEGNetClassifier(module=module, max_epochs=0, verbose=False).fit(epochs)
 
 
-@pytest.fixture(scope="module")
-def linear_network():
+def _linear_network(sfreq=SFREQ):
     """An estimator whose class-2 logit is ``w . x`` for a known pattern ``w``."""
     rng = np.random.default_rng(0)
-    clf = _estimator_on_noise(LinearLogits, rng)
+    clf = _estimator_on_noise(LinearLogits, rng, sfreq)
     pattern = rng.standard_normal((N_CHANNELS, N_TIMES))
     # Logits far larger than a trained network's: the penalties are weighed
     # in units of the logit's sensitivity, so the optimum does not depend on it.
     with torch.no_grad():
         clf.module_.module.weight[1] = torch.from_numpy(1e3 * pattern)
     return clf, pattern
+
+
+@pytest.fixture(scope="module")
+def linear_network():
+    """An estimator whose class-2 logit is ``w . x`` for a known pattern ``w``."""
+    return _linear_network()
 
 
 @pytest.mark.parametrize("norm_penalty", [1.0, 2.0])
@@ -119,8 +124,11 @@ def test_linear_logit_white_prior_optimum_is_the_weights(linear_network, norm_pe
     )
 
 
-def test_linear_logit_pink_prior_filters_the_weights_by_1_over_f(linear_network):
-    clf, pattern = linear_network
+# At 128 Hz the lowest resolved frequency is 2 Hz: a floor of 1 Hz, which the
+# rate of 64 Hz could not tell from it, gave DC twice its power.
+@pytest.mark.parametrize("sfreq", [SFREQ, 2 * SFREQ])
+def test_linear_logit_pink_prior_filters_the_weights_by_1_over_f(linear_network, sfreq):
+    clf, pattern = linear_network if sfreq == SFREQ else _linear_network(sfreq)
     result = maximize_activation(
         clf,
         2,  # a class label: the event code of "b"
@@ -135,10 +143,10 @@ def test_linear_logit_pink_prior_filters_the_weights_by_1_over_f(linear_network)
     # The maximum a posteriori input under Gaussian noise of power 1/f is the
     # weight vector with its spectrum multiplied by 1/f (held below the
     # lowest resolved frequency).
-    freqs = np.fft.rfftfreq(N_TIMES, 1 / SFREQ)
+    freqs = np.fft.rfftfreq(N_TIMES, 1 / sfreq)
     ratio = np.fft.rfft(result.evoked.data) / np.fft.rfft(pattern)
     assert np.abs(ratio.imag).max() < 1e-3 * np.abs(ratio.real).max()
-    flattened = ratio.real * np.maximum(freqs, SFREQ / N_TIMES)
+    flattened = ratio.real * np.maximum(freqs, sfreq / N_TIMES)
     np.testing.assert_allclose(flattened, np.median(flattened), rtol=0.03)
 
 
@@ -244,6 +252,8 @@ def test_maximize_eegnet_beats_real_epochs(fitted_eegnet, imagery_epochs):
     assert isinstance(result.spectrum, SpectrumArray)
     assert result.spectrum.get_data().shape[0] == fitted_eegnet.n_channels_
     assert 0 < result.spectrum.freqs.max() <= fitted_eegnet.info_["sfreq"] / 2
+    assert result.spectrum.nave == 2  # the mean of the restarts' spectra
+    assert f"best objective {result.objective.max():.3g}>" in repr(result)
     # The network is left as it was: weights and gradients.
     for name, value in module.state_dict().items():
         torch.testing.assert_close(value, before[name])
@@ -380,6 +390,9 @@ def test_maximize_refuses_bad_input(fitted_icnn, synthetic_arrays):
         maximize_activation(fitted_icnn, 0, norm_penalty=-1, verbose=False)
     with pytest.raises(ValueError, match="n_steps must be a positive integer"):
         maximize_activation(fitted_icnn, 0, n_steps=0, verbose=False)
+    # Adam takes lr=0 and returns the starting noise, as if it were the optimum.
+    with pytest.raises(ValueError, match="lr must be positive, got 0"):
+        maximize_activation(fitted_icnn, 0, lr=0, verbose=False)
     X, y = synthetic_arrays
     net = _linear_skorch_classifier(X, y)
     with pytest.raises(ValueError, match="needs the shape of a training epoch"):
@@ -405,6 +418,16 @@ def test_maximize_refuses_an_ascent_that_diverged(n_steps):
         maximize_activation(
             network, 0, n_restarts=2, n_steps=n_steps, lr=1e30, verbose=False
         )
+
+
+def test_an_ascent_is_refused_when_any_restart_diverged():
+    """One restart overflowing is enough to refuse, whatever the others did."""
+    with pytest.raises(
+        ValueError,
+        match=r"after 3 of 10 steps: the objective of restart\(s\) \[1\] is inf",
+    ):
+        _check_converging(torch.tensor([0.5, float("inf")]), 3, 10, lr=0.1)
+    _check_converging(torch.tensor([0.5, -2.0]), 3, 10, lr=0.1)
 
 
 def test_maximize_refuses_an_ascent_that_ended_below_its_start():
@@ -1182,7 +1205,7 @@ def test_a_restart_starts_from_the_same_noise_whatever_their_number():
         info=mne.create_info(3, 128.0, "eeg"), max_epochs=1, verbose=False
     ).fit(X, np.repeat([0, 1], 8))
 
-    def first_restart(n_restarts):
+    def starts(n_restarts):
         return maximize_activation(
             network,
             0,
@@ -1191,9 +1214,13 @@ def test_a_restart_starts_from_the_same_noise_whatever_their_number():
             lr=1e-9,  # the starting noise, barely moved
             random_state=0,
             verbose=False,
-        ).restarts.get_data()[0]
+        ).restarts.get_data()
 
-    np.testing.assert_array_equal(first_restart(1), first_restart(3))
+    three = starts(3)
+    np.testing.assert_array_equal(starts(1)[0], three[0])
+    # Each restart from noise of its own: restarts starting alike end alike.
+    assert not np.allclose(three[0], three[1])
+    assert not np.allclose(three[1], three[2])
 
 
 def _estimator_reading_eog(eog_scale=1e-5):
