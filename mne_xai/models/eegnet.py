@@ -249,8 +249,9 @@ class EEGNet(EEGModule):
         computes otherwise than those weights in EEGNet's layers would (a
         ``forward`` of the network's subclass or of a layer, hooks, biases,
         other padding, other layers put in their place, a batch norm left in
-        training mode), this is the network itself. The faster module is checked to give the network's logits on
-        a random probe, and the network is returned if it does not.
+        training mode), this is the network itself. The faster module is
+        checked to give the network's logits on a random probe, and the
+        network is returned if it does not.
 
         Returns
         -------
