@@ -617,6 +617,11 @@ def test_reading_says_when_the_other_class_has_the_map_sign_flipped():
         target_similarity=-0.6, target_similarity_low=-0.8, target_similarity_high=-0.4
     )
     assert "sign flipped" not in _reading(on_the_cut, _CLASSES, THRESHOLD)
+    # A cut of 0 or below (allowed) is mirrored: with -0.2 a CI of -0.1 to 0.1
+    # was read as the sign flipped, "below --0.2".
+    assert "sign flipped" not in _reading(unrelated, _CLASSES, -0.2)
+    assert "the whole CI below -0.2;" in _reading(on_the_cut, _CLASSES, -0.2)
+    assert "the whole CI below 0;" in _reading(on_the_cut, _CLASSES, 0.0)
 
 
 def test_reading_explains_the_grey_zone_and_the_holes():

@@ -182,7 +182,7 @@ _TARGET_TEXT = {
 # (the report's topomaps) then look alike for every class.
 _SIGN_FLIPPED_TEXT = (
     " It is much like this map with its sign flipped (the whole CI below "
-    "-{threshold:g}; -1 would be exactly that): the samples that count for the "
+    "{flipped:g}; -1 would be exactly that): the samples that count for the "
     "explained class largely count against the other, so mostly the sign tells "
     "the classes apart."
 )
@@ -296,7 +296,10 @@ def _grey_zone(row, similarity, threshold, changes):
 
 def _reading(row, class_rows, threshold, baseline="zeros"):
     """Put one method's numbers in words: what to do, then the evidence."""
-    values = dict(row, threshold=threshold, deletes=_DELETES[baseline])
+    # The other class's map is this one flipped where their similarity lies
+    # below the cut mirrored; a cut of 0 or below (allowed) mirrors to itself.
+    flipped = -abs(threshold) or 0.0  # not "-0"
+    values = dict(row, threshold=threshold, flipped=flipped, deletes=_DELETES[baseline])
     if row["deletion"] == ANCHOR:
         return f"{_advice(row)} {_ANCHOR_TEXT.format(**values)}"
     text = f"{_advice(row)} {_deletion_text(row, class_rows)}"
@@ -306,6 +309,6 @@ def _reading(row, class_rows, threshold, baseline="zeros"):
     text += _grey_zone(row, "similarity", threshold, "changes")
     text += " " + _TARGET_TEXT[row["target_randomization"]].format(**values)
     text += _grey_zone(row, "target_similarity", threshold, "differs between classes")
-    if row["target_similarity_high"] < -threshold:
+    if row["target_similarity_high"] < flipped:
         text += _SIGN_FLIPPED_TEXT.format(**values)
     return text
