@@ -92,12 +92,20 @@ class _WeightedMeanClassifier(MeanClassifier):
 class _FirstChannelClassifier(MeanClassifier):
     """Reads the first channel of the windows alone, as its ch_names_ says."""
 
+    picked = slice(None, 1)
+
     def fit(self, X, y):
-        self.ch_names_ = X.ch_names[:1]
+        self.ch_names_ = X.ch_names[self.picked]
         return super().fit(X.copy().pick(self.ch_names_), y)
 
     def predict_proba(self, X):
         return super().predict_proba(X.copy().pick(self.ch_names_))
+
+
+class _LastChannelsClassifier(_FirstChannelClassifier):
+    """Reads the last two channels of the windows."""
+
+    picked = slice(-2, None)
 
 
 def _ramp_epochs(n_epochs=4, n_channels=2, n_times=101):
@@ -270,15 +278,24 @@ def test_new_epochs_need_only_the_channels_the_estimator_reads(nested):
     assert_allclose(clf.predict_proba(only_c3), clf.predict_proba(epochs))
 
 
-def test_the_training_reference_is_that_of_the_channels_the_estimator_reads():
+@pytest.mark.parametrize(
+    ("estimator", "reference"),
+    [(_FirstChannelClassifier(), "average"), (_LastChannelsClassifier(), "C3")],
+)
+def test_the_training_reference_is_that_of_the_channels_the_estimator_reads(
+    estimator, reference
+):
     """Average-referenced C3, Cz and C4 sum to zero, C3 alone shows no
     reference: read on every channel cut, the training reference was "average",
-    and predicting the training epochs warned that C3 showed another."""
+    and predicting the training epochs warned that C3 showed another. Cz and C4
+    of data referenced to C3 show none either: C3's zeros, read as Cz's, would
+    say otherwise."""
     rng = np.random.default_rng(0)
     info = mne.create_info(["C3", "Cz", "C4"], SFREQ, "eeg")
     data = rng.standard_normal((4, 3, 101)) * 1e-5
-    epochs = mne.EpochsArray(data - data.mean(axis=1, keepdims=True), info)
-    clf = CroppedClassifier(_FirstChannelClassifier(), window_length=0.5)
+    subtracted = data.mean(axis=1) if reference == "average" else data[:, 0]
+    epochs = mne.EpochsArray(data - subtracted[:, None], info)
+    clf = CroppedClassifier(estimator, window_length=0.5)
     clf.fit(epochs, np.arange(4) % 2)
     assert clf.eeg_reference_ is None
     with warnings.catch_warnings():
