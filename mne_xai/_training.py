@@ -8,6 +8,7 @@ import contextlib
 import functools
 import io
 import math
+import numbers
 import re
 
 import numpy as np
@@ -325,7 +326,12 @@ def _learning_rate_schedulers(callbacks):
 
 def _log_level(verbose):
     """MNE's meaning of ``verbose``, mapping skorch's old 0 and 1 with a warning."""
-    if isinstance(verbose, int) and not isinstance(verbose, bool) and verbose in (0, 1):
+    # NumPy's integers too (a grid over verbose): np.int64(0) became logging's
+    # level 0, which shows every debug message.
+    skorch_level = isinstance(verbose, numbers.Integral) and not isinstance(
+        verbose, bool | np.bool_
+    )
+    if skorch_level and verbose in (0, 1):
         warn(
             f"verbose={verbose} follows skorch's meaning, which is deprecated: "
             "verbose now takes MNE's values, as every mne_xai function does "

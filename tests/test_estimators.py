@@ -764,6 +764,9 @@ def test_verbose_shows_progress_and_is_silent_otherwise(synthetic_arrays, capsys
     # which shows every debug message too.
     with pytest.warns(FutureWarning, match="verbose=True"), at_log_level(1):
         assert mne.utils.logger.level == logging.INFO
+    # So is NumPy's 0 (a grid over verbose), not logging's NOTSET.
+    with pytest.warns(FutureWarning, match="verbose=False"), at_log_level(np.int64(0)):
+        assert mne.utils.logger.level == logging.WARNING
     # A refit is as quiet: skorch printed "Re-initializing module." (and the
     # criterion, and the optimizer) at any level but False and None.
     clf = InterpretableCNNClassifier(info=info, max_epochs=2, verbose="warning")
