@@ -1,5 +1,6 @@
 """Class activation maps and FullGrad: captum, hand-computed values, invariants."""
 
+import copy
 import math
 import re
 from collections import OrderedDict
@@ -7,6 +8,14 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
+from cam_references import (
+    full_grad,
+    gradient_cam,
+    guided_backprop,
+    measured_line,
+    placed,
+    score_cam,
+)
 from captum.attr import LayerGradCam
 from torch import nn
 from torch.nn import functional as F
@@ -223,6 +232,95 @@ def test_guided_grad_cam_is_grad_cam_times_guided_backprop(
     np.testing.assert_allclose(
         guided_grad_cam, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max()
     )
+
+
+#: The layer each fitted network's CAMs pick.
+PICKED_LAYERS = [("fitted_eegnet", "separable_elu"), ("fitted_icnn", "relu")]
+
+
+def _assert_close_to_reference(ours, reference):
+    """float32 maps against float64 references, relative to the reference's size."""
+    reference = np.asarray(reference)
+    assert np.abs(reference).max() > 0
+    np.testing.assert_allclose(
+        ours, reference, rtol=1e-3, atol=1e-4 * np.abs(reference).max()
+    )
+
+
+def _fixture_network(request, imagery_epochs, fixture):
+    """A fitted network, its float64 twin, three epochs and targets of both classes."""
+    module = request.getfixturevalue(fixture).module_.eval()
+    double = copy.deepcopy(module).double()
+    inputs = _as_tensor(imagery_epochs[:N_EPOCHS])
+    return module, double, inputs, torch.tensor([0, 1, 0])
+
+
+@pytest.fixture(scope="module")
+def fixture_lines():
+    """Measure the field centers of a fitted network's layer once per module."""
+    lines = {}
+
+    def line(fixture, network, name, shape):
+        if (fixture, name) not in lines:
+            layer = network.get_submodule(name)
+            # No max pooling in them: two noise epochs reach every field.
+            lines[fixture, name] = measured_line(network, layer, shape, n_epochs=2)
+        return lines[fixture, name]
+
+    return line
+
+
+@pytest.mark.parametrize(
+    ("fixture", "layer", "picked", "method"),
+    [
+        (fixture, None, picked, method)
+        for fixture, picked in PICKED_LAYERS
+        for method in CAM_METHODS + ["guided_grad_cam"]
+    ]
+    # A row per channel: Grad-CAM++ sums, and Score-CAM masks, over the rows.
+    + [
+        ("fitted_eegnet", "temporal_bn", "temporal_bn", method)
+        for method in ["grad_cam_plus_plus", "layer_cam", "score_cam"]
+    ],
+)
+def test_cams_equal_their_papers_on_fitted_networks(
+    request, imagery_epochs, fixture_lines, fixture, layer, picked, method
+):
+    """Each CAM, at the layer it picks (and at EEGNet's rows of channels), is the
+    map of its paper computed with plain autograd, placed on the receptive
+    fields' centers measured from input gradients."""
+    module, double, inputs, target = _fixture_network(request, imagery_epochs, fixture)
+    ours = get_method(method)(module).attribute(inputs, target, layer=layer)
+    at = double.get_submodule(picked)
+    line = fixture_lines(fixture, double, picked, inputs.shape[1:])
+    if method == "score_cam":
+        layer_map = score_cam(double, at, inputs.double(), target, line)
+    else:
+        cam_method = "grad_cam" if method == "guided_grad_cam" else method
+        layer_map = gradient_cam(double, at, inputs.double(), target, cam_method)
+    expected = placed(layer_map.numpy(), line, inputs.shape[-1])
+    expected = np.broadcast_to(expected, inputs.shape)
+    if method == "guided_grad_cam":
+        expected = expected * guided_backprop(double, inputs.double(), target).numpy()
+    _assert_close_to_reference(ours.numpy(), expected)
+
+
+@pytest.mark.parametrize("fixture", ["fitted_eegnet", "fitted_icnn"])
+def test_full_grad_equals_its_paper_on_fitted_networks(
+    request, imagery_epochs, fixture_lines, fixture
+):
+    """FullGrad is psi(input gradient x input) plus, for each convolution and batch
+    norm, psi(bias gradient x bias) summed over maps and placed on the measured
+    receptive fields' centers (dense layers left out)."""
+    module, double, inputs, target = _fixture_network(request, imagery_epochs, fixture)
+    ours = get_method("full_grad")(module).attribute(inputs, target)
+    lines = {
+        name: fixture_lines(fixture, double, name, inputs.shape[1:])
+        for name, layer in double.named_modules()
+        if isinstance(layer, nn.Conv2d | nn.BatchNorm2d) and layer.bias is not None
+    }
+    expected = full_grad(double, inputs.double(), target, lines)
+    _assert_close_to_reference(ours.numpy(), expected)
 
 
 @pytest.mark.parametrize(

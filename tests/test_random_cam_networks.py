@@ -15,78 +15,25 @@ import re
 import numpy as np
 import pytest
 import torch
+from cam_references import (
+    full_grad,
+    gradient_cam,
+    measured_centers,
+    measured_line,
+    placed,
+    score_cam,
+)
 from random_cam_networks import N_CHANNELS, N_TIMES, random_cam_network
+from torch import nn
 
 from mne_xai.attribution._registry import get_method
 
 SEEDS = range(20)
+#: Networks every method explains: batch norm of the input's channels (8),
+#: a two-dimensional block (5, 19, 27), max pooling, GELU, Tanh and ELU; biases
+#: before a delay (10, FullGrad only).
+REFERENCE_SEEDS = [0, 5, 6, 8, 10, 19, 27]
 METHODS = ["grad_cam", "layer_cam"]
-
-
-def _layer_output(network, layer, inputs):
-    """Logits and the output of ``layer`` (a module of ``network``)."""
-    captured = {}
-    handle = layer.register_forward_hook(lambda _m, _i, out: captured.update(out=out))
-    try:
-        logits = network(inputs)
-    finally:
-        handle.remove()
-    return logits, captured["out"]
-
-
-def _measured_centers(network, layer):
-    """The center of each layer sample's receptive field, from its input gradient.
-
-    The extent of the input samples a sample's gradient reaches on six noise
-    epochs (the winners of max pooling vary); samples whose field the
-    epoch's edges clip (narrower than the widest) are None.
-    """
-    inputs = torch.randn(6, N_CHANNELS, N_TIMES, dtype=torch.float64)
-    inputs.requires_grad_()
-    _, output = _layer_output(network, layer, inputs)
-    weights = torch.rand(output.shape[:-1], dtype=torch.float64) + 0.5
-    extents = []
-    for sample in range(output.shape[-1]):
-        (gradient,) = torch.autograd.grad(
-            (output[..., sample] * weights).sum(), inputs, retain_graph=True
-        )
-        read = torch.nonzero(gradient.abs().sum(dim=(0, 1)) > 0).ravel()
-        extents.append((int(read[0]), int(read[-1])) if len(read) else None)
-    widest = max(last - first for first, last in filter(None, extents))
-    return [
-        None
-        if extent is None
-        or extent[1] - extent[0] < widest
-        or extent[0] == 0
-        or extent[1] == N_TIMES - 1
-        else (extent[0] + extent[1]) / 2
-        for extent in extents
-    ]
-
-
-def _reference_map(network, layer, inputs, target, method):
-    """The CAM on the layer's samples, (batch, height, n_layer_times)."""
-    # The input requires grad: a layer may come before any parameter.
-    logits, maps = _layer_output(network, layer, inputs.requires_grad_())
-    (gradients,) = torch.autograd.grad(
-        logits[torch.arange(len(target)), target].sum(), maps
-    )
-    if maps.ndim == 3:  # (batch, maps, time): height 1
-        maps, gradients = maps[:, :, None], gradients[:, :, None]
-    if method == "grad_cam":
-        weighed = gradients.mean(dim=(2, 3), keepdim=True) * maps
-    else:
-        weighed = gradients.relu() * maps
-    return weighed.sum(dim=1).relu().detach().numpy()
-
-
-def _placed(layer_map, centers):
-    """Linear interpolation between the centers, the nearest value beyond them."""
-    times = np.arange(N_TIMES)
-    flat = layer_map.reshape(-1, layer_map.shape[-1])
-    return np.stack([np.interp(times, centers, row) for row in flat]).reshape(
-        *layer_map.shape[:-1], N_TIMES
-    )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -105,7 +52,7 @@ def test_cam_is_refused_or_placed_on_measured_receptive_fields(seed, method):
         return
     double = network.double()
     layer = double.get_submodule(name)
-    centers = _measured_centers(double, layer)
+    centers = measured_centers(double, layer, (N_CHANNELS, N_TIMES))
     inner = [(sample, c) for sample, c in enumerate(centers) if c is not None]
     if len(inner) < 2:
         return  # every field clipped: no line of centers to measure
@@ -113,11 +60,73 @@ def test_cam_is_refused_or_placed_on_measured_receptive_fields(seed, method):
     samples, measured = np.array(inner).T
     step, first = np.polyfit(samples, measured, 1)
     np.testing.assert_allclose(first + step * samples, measured, atol=0.5)
-    layer_map = _reference_map(double, layer, inputs.double(), target, method)
-    line = first + step * np.arange(layer_map.shape[-1])
-    expected = _placed(layer_map, line)
+    layer_map = gradient_cam(double, layer, inputs.double(), target, method)
+    expected = placed(layer_map.numpy(), (first, step), N_TIMES)
     if expected.shape[1] == 1:  # after the spatial convolution: every channel
         expected = np.repeat(expected, N_CHANNELS, axis=1)
+    np.testing.assert_allclose(
+        maps.numpy(), expected, atol=1e-4 * np.abs(expected).max() + 1e-7, rtol=1e-3
+    )
+
+
+def _channel_rows(network):
+    """Batch norms of (batch, channels, time) before any convolution mixes them."""
+    rows = []
+    for name, layer in network.named_children():
+        if isinstance(layer, nn.Conv1d | nn.Conv2d):
+            return rows
+        if isinstance(layer, nn.BatchNorm1d):
+            rows.append(name)
+    return rows
+
+
+@pytest.mark.parametrize("method", ["grad_cam_plus_plus", "score_cam", "full_grad"])
+@pytest.mark.parametrize("seed", REFERENCE_SEEDS)
+def test_weights_are_their_papers_on_random_networks(seed, method):
+    """Grad-CAM++'s and Score-CAM's weights, and FullGrad's terms, on a random
+    network: refused naming a layer, or the maps of their papers (computed in
+    :mod:`cam_references`) placed on the measured receptive fields. The CAMs
+    are compared without their ReLU, which leaves nothing of some maps."""
+    network, name = random_cam_network(seed)
+    torch.manual_seed(seed)
+    inputs = torch.randn(3, N_CHANNELS, N_TIMES)
+    target = torch.tensor([0, 1, 1])
+    explainer = get_method(method)(network)
+    try:
+        if method == "full_grad":
+            maps = explainer.attribute(inputs, target)
+        else:
+            maps = explainer.attribute(inputs, target, layer=name, relu=False)
+    except ValueError as error:
+        assert re.search(r"(layer|module) '[^']+'", str(error)), str(error)
+        return
+    double = network.double()
+    shape = (N_CHANNELS, N_TIMES)
+    if method == "full_grad":
+        lines = {
+            name: measured_line(double, layer, shape, n_samples=N_TIMES)
+            for name, layer in double.named_modules()
+            if isinstance(layer, nn.Conv1d | nn.Conv2d | nn.BatchNorm1d)
+        }
+        if None in lines.values():
+            return  # a layer whose every field is clipped
+        expected = full_grad(
+            double, inputs.double(), target, lines, _channel_rows(double)
+        )
+    else:
+        layer = double.get_submodule(name)
+        line = measured_line(double, layer, shape, n_samples=N_TIMES)
+        if line is None:
+            return
+        if method == "score_cam":
+            layer_map = score_cam(
+                double, layer, inputs.double(), target, line, relu=False
+            )
+        else:
+            layer_map = gradient_cam(
+                double, layer, inputs.double(), target, method, relu=False
+            )
+        expected = np.broadcast_to(placed(layer_map.numpy(), line, N_TIMES), maps.shape)
     np.testing.assert_allclose(
         maps.numpy(), expected, atol=1e-4 * np.abs(expected).max() + 1e-7, rtol=1e-3
     )
