@@ -28,7 +28,8 @@ from torch import nn
 
 from mne_xai.attribution._registry import get_method
 
-SEEDS = range(20)
+#: And 24: a delay of 2 samples, then a dropout before the layer explained.
+SEEDS = [*range(20), 24]
 #: Networks every method explains: batch norm of the input's channels (8),
 #: a two-dimensional block (5, 19, 27), max pooling, GELU, Tanh and ELU; biases
 #: before a delay (10, FullGrad only).
