@@ -2894,8 +2894,11 @@ def test_training_spatial_first_fits_the_network_of_the_layers(synthetic_arrays)
     fast = EEGNetClassifier(**FAST).fit(X, y)
     plain = EEGNetClassifier(_EEGNetOfItsLayers, **FAST).fit(X, y)
     assert type(fast.module_) is EEGNet
+    # Asked in training mode, as forward asks it: fitted, the network evaluates.
+    fast.module_.train(), plain.module_.train()
     assert fast.module_._trains_spatial_first(torch.from_numpy(X))
     assert not plain.module_._trains_spatial_first(torch.from_numpy(X))
+    fast.module_.eval(), plain.module_.eval()
     np.testing.assert_allclose(
         fast.history[:, "train_loss"], plain.history[:, "train_loss"], rtol=1e-5
     )
