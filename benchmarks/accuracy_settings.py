@@ -53,7 +53,11 @@ that, in the same folds and the same run as the defaults and CSP+LDA
   epochs (``torch.optim.swa_utils.AveragedModel``), batch norm's statistics
   then recomputed on the training epochs (``update_bn``), the learning-rate
   schedule left as it is. The average lies in a flatter region of the loss
-  than the last weights, which should generalize better from few trials.
+  than the last weights, which should generalize better from few trials;
+- ``weight averaging at a constant rate``: the same, with the learning rate
+  held at half its peak over the averaged quarter (SWA's constant rate, as
+  ``torch.optim.swa_utils.SWALR`` holds it), so that the averaged weights
+  come from a wider walk than the cosine's tail leaves them.
 
 It prints, per seed and setting, the trials missed in each fold (9 held out
 per fold) and the mean accuracy. Nothing here is a default: the defaults stay
@@ -105,6 +109,7 @@ SETTINGS = {
     "braindecode EEGNet": "braindecode",
     "test-time shifts": "shifts",
     "weight averaging": "averaging",
+    "weight averaging at a constant rate": "averaging at a constant rate",
 }
 N_ENSEMBLE = 3
 ARRAY_INPUT = ("braindecode EEGNet",)  # reads arrays, not Epochs
@@ -219,6 +224,22 @@ class WeightAveraging(Callback):
         net.module_.load_state_dict(self.averaged_.module.state_dict())
 
 
+class ConstantRateAveraging(WeightAveraging):
+    """Weight averaging with the rate held at half its peak while it averages."""
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):  # noqa: D102
+        # After the cosine scheduler's step, which it overrides.
+        if training and len(net.history) >= self.first_epoch_:
+            for group in net.optimizer_.param_groups:
+                group["lr"] = net.lr / 2
+
+
+AVERAGING = {
+    "averaging": WeightAveraging,
+    "averaging at a constant rate": ConstantRateAveraging,
+}
+
+
 def _microvolts(X):
     return (X * 1e6).astype(np.float32)
 
@@ -257,11 +278,11 @@ def _network(name, seed, epochs):
         return _braindecode_eegnet(epochs)
     if SETTINGS[name] == "shifts":
         return TestTimeShifts(_network("defaults", seed, epochs))
-    if SETTINGS[name] == "averaging":
+    if isinstance(SETTINGS[name], str) and SETTINGS[name] in AVERAGING:
         return EEGNetClassifier(
             random_state=seed,
             verbose=False,
-            callbacks=[("weight_averaging", WeightAveraging())],
+            callbacks=[("weight_averaging", AVERAGING[SETTINGS[name]]())],
         )
     if SETTINGS[name] == "whitened":
         return make_pipeline(Whitened(), _network("defaults", seed, epochs))
