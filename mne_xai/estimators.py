@@ -787,9 +787,8 @@ class _EEGClassifier(_PredictionMixin, NeuralNetClassifier):
         parameters bring what training learned from its data (the input
         scaling, the training statistics, the class counts that the training
         schedule and ``"balanced"`` class weights follow, ``spatial_init_``)
-        and are checked
-        against the channels, sampling rate and classes of the data given
-        here, which give the rest (``tmin_``, ``baseline_``,
+        and are checked against the channels, sampling rate and classes of the
+        data given here, which give the rest (``tmin_``, ``baseline_``,
         ``eeg_reference_`` and ``info_``, with its filters and projectors).
 
         Parameters

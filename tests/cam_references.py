@@ -34,8 +34,8 @@ def measured_centers(network, layer, shape, samples=None, n_epochs=6):
     The extent of the input samples a sample's gradient reaches on a few noise
     epochs of ``shape`` (n_channels, n_times), in float64 (the winners of max
     pooling vary); samples whose field the edges clip (narrower than the
-    widest, or touching an edge of the epoch or of the times read) are None. ``samples`` selects the layer
-    samples measured (all by default).
+    widest, or touching an edge of the epoch or of the times read) are None.
+    ``samples`` selects the layer samples measured (all by default).
     """
     n_times = shape[-1]
     inputs = torch.randn(n_epochs, *shape, dtype=torch.float64, requires_grad=True)
@@ -71,8 +71,8 @@ def measured_line(network, layer, shape, n_samples=12, n_epochs=6):
     """``(first, step)`` of the line through ``layer``'s measured field centers.
 
     Measured at ``n_samples`` of the layer's samples spread over its time axis,
-    on ``n_epochs`` noise epochs (see :func:`measured_centers`); None where fewer than two fields are unclipped. The centers must lie on
-    the line.
+    on ``n_epochs`` noise epochs (see :func:`measured_centers`); None where
+    fewer than two fields are unclipped. The centers must lie on the line.
     """
     with torch.no_grad():
         n_layer_times = layer_output(
